@@ -1,0 +1,36 @@
+"""lamina: a Keras-compatible deep-learning framework whose engine is PyTorch.
+
+`from lamina import layers, models` or `import lamina as keras` runs code written for
+`tensorflow.keras` with only its imports changed.
+"""
+
+from lamina import (
+    activations,
+    backend,
+    callbacks,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    optimizers,
+    regularizers,
+    utils,
+)
+from lamina.engine.symbolic import Input, KerasTensor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Input",
+    "KerasTensor",
+    "activations",
+    "backend",
+    "callbacks",
+    "initializers",
+    "layers",
+    "losses",
+    "metrics",
+    "optimizers",
+    "regularizers",
+    "utils",
+]

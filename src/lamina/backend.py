@@ -1,0 +1,158 @@
+"""Device, dtype, seeding and the named layout converters between Keras and torch.
+
+Keras speaks channels-last tensors and kernels laid out as ``(kh, kw, in, out)``; torch's kernels
+want channels-first views and ``(out, in, kh, kw)``. Every conversion between the two lives here, once,
+with a name, so a layer never writes a bare ``permute``.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+
+from lamina.engine import naming
+
+_default_device: torch.device | None = None
+_floatx = "float32"
+
+
+# --------------------------------------------------------------------------------------------------
+# Device and dtype
+
+
+def default_device() -> torch.device:
+    """CUDA when present, else CPU; `set_default_device` overrides."""
+    global _default_device
+    if _default_device is None:
+        _default_device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return _default_device
+
+
+def set_default_device(device: str | torch.device) -> None:
+    global _default_device
+    _default_device = torch.device(device)
+
+
+def floatx() -> str:
+    return _floatx
+
+
+def set_floatx(dtype: str) -> None:
+    global _floatx
+    _floatx = str(dtype)
+
+
+_DTYPES = {
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "float32": torch.float32,
+    "float64": torch.float64,
+    "int8": torch.int8,
+    "int16": torch.int16,
+    "int32": torch.int32,
+    "int64": torch.int64,
+    "uint8": torch.uint8,
+    "bool": torch.bool,
+}
+
+
+def to_torch_dtype(dtype) -> torch.dtype:
+    """'float32', np.float32, torch.float32 or None (floatx) -> torch dtype."""
+    if dtype is None:
+        return _DTYPES[_floatx]
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    if name not in _DTYPES:
+        raise ValueError(f"Unsupported dtype {dtype!r}; expected one of {sorted(_DTYPES)}.")
+    return _DTYPES[name]
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).replace("torch.", "")
+
+
+def standardize_data_format(data_format: str | None) -> str:
+    if data_format is None:
+        return "channels_last"
+    data_format = str(data_format).lower()
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(
+            "data_format must be 'channels_last' or 'channels_first'; "
+            f"received data_format={data_format!r}."
+        )
+    return data_format
+
+
+# --------------------------------------------------------------------------------------------------
+# Seeds and session
+
+
+def set_random_seed(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices) so two runs give the same numbers."""
+    seed = int(seed)
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def clear_session() -> None:
+    """Reset the per-class layer and model name counters (`dense`, `dense_1`, ...)."""
+    naming.reset()
+
+
+# --------------------------------------------------------------------------------------------------
+# Channels-last <-> torch views. A permute, never followed by .contiguous(): an NHWC-contiguous
+# tensor seen as NCHW *is* torch's channels_last memory format, so the convolution kernels take it
+# without a copy and return channels_last output whose NHWC view is contiguous again.
+
+
+def channels_first_view(x: torch.Tensor) -> torch.Tensor:
+    """(N, *spatial, C) -> (N, C, *spatial) as a view."""
+    return x.movedim(-1, 1)
+
+
+def channels_last_view(x: torch.Tensor) -> torch.Tensor:
+    """(N, C, *spatial) -> (N, *spatial, C) as a view."""
+    return x.movedim(1, -1)
+
+
+# --------------------------------------------------------------------------------------------------
+# Weight layouts. Each pair is a round trip; `to_keras` takes the stored torch tensor and returns
+# Keras's layout, `from_keras` the reverse. They work on torch tensors and NumPy arrays alike.
+
+
+def identity(w):
+    return w
+
+
+def dense_kernel_to_keras(w):
+    """torch Linear weight (out, in) -> Keras Dense kernel (in, out)."""
+    return w.T
+
+
+def dense_kernel_from_keras(w):
+    return w.T
+
+
+def conv_kernel_to_keras(w):
+    """torch (out, in/groups, *k) -> Keras (*k, in/groups, out)."""
+    rank = w.ndim - 2
+    axes = (*range(2, 2 + rank), 1, 0)
+    return w.permute(*axes) if isinstance(w, torch.Tensor) else np.transpose(w, axes)
+
+
+def conv_kernel_from_keras(w):
+    """Keras (*k, in/groups, out) -> torch (out, in/groups, *k)."""
+    rank = w.ndim - 2
+    axes = (rank + 1, rank, *range(rank))
+    return w.permute(*axes) if isinstance(w, torch.Tensor) else np.transpose(w, axes)
+
+
+def as_numpy(x) -> np.ndarray:
+    """A tensor (any device) or array-like -> NumPy, detached."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)

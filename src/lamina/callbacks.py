@@ -1,0 +1,222 @@
+"""Callbacks: hooks into fit / evaluate / predict, with Keras's names and arguments.
+
+Batch-level `logs` are lazy: a value is computed (and the host waits for the device) only when a
+callback reads it, so a callback that ignores batch logs costs no synchronization.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from lamina.utils.progbar import Progbar
+
+
+class Callback:
+    """Base class: override any of the hooks. `self.model` and `self.params` are set by fit."""
+
+    def __init__(self):
+        self.model = None
+        self.params = {}
+
+    def set_model(self, model):
+        self.model = model
+
+    def set_params(self, params):
+        self.params = params
+
+    def on_train_begin(self, logs=None): ...
+    def on_train_end(self, logs=None): ...
+    def on_epoch_begin(self, epoch, logs=None): ...
+    def on_epoch_end(self, epoch, logs=None): ...
+    def on_train_batch_begin(self, batch, logs=None): ...
+    def on_train_batch_end(self, batch, logs=None): ...
+    def on_test_begin(self, logs=None): ...
+    def on_test_end(self, logs=None): ...
+    def on_test_batch_begin(self, batch, logs=None): ...
+    def on_test_batch_end(self, batch, logs=None): ...
+    def on_predict_begin(self, logs=None): ...
+    def on_predict_end(self, logs=None): ...
+    def on_predict_batch_begin(self, batch, logs=None): ...
+    def on_predict_batch_end(self, batch, logs=None): ...
+
+    # Keras 2 spellings
+    def on_batch_begin(self, batch, logs=None): ...
+    def on_batch_end(self, batch, logs=None): ...
+
+
+def _overrides(callback, hook: str) -> bool:
+    return getattr(type(callback), hook, None) is not getattr(Callback, hook)
+
+
+class LazyLogs(Mapping):
+    """A read-only dict whose values are computed on first access (Python floats)."""
+
+    def __init__(self, compute):
+        self._compute = compute
+        self._values = None
+
+    def _resolve(self):
+        if self._values is None:
+            self._values = {k: float(v) for k, v in self._compute().items()}
+        return self._values
+
+    def __getitem__(self, key):
+        return self._resolve()[key]
+
+    def __iter__(self):
+        return iter(self._resolve())
+
+    def __len__(self):
+        return len(self._resolve())
+
+
+class CallbackList(Callback):
+    """Calls every callback in order; skips the batch hooks when no callback overrides them."""
+
+    def __init__(self, callbacks=None, model=None, add_history=False, add_progbar=False, **params):
+        super().__init__()
+        self.callbacks = list(callbacks or [])
+        if add_progbar and not any(isinstance(c, ProgbarLogger) for c in self.callbacks):
+            self.callbacks.append(ProgbarLogger())
+        if add_history:
+            history = next((c for c in self.callbacks if isinstance(c, History)), None)
+            if history is None:
+                history = History()
+                self.callbacks.append(history)
+            self.history = history
+        if model is not None:
+            self.set_model(model)
+        self.set_params(params)
+
+    def set_model(self, model):
+        self.model = model
+        for callback in self.callbacks:
+            callback.set_model(model)
+
+    def set_params(self, params):
+        self.params = params
+        for callback in self.callbacks:
+            callback.set_params(params)
+
+    def needs(self, hook: str) -> bool:
+        # LambdaCallback sets its hooks on the instance, so look there too.
+        return any(_overrides(c, hook) or hook in vars(c) for c in self.callbacks)
+
+    def _call(self, hook, *args):
+        for callback in self.callbacks:
+            getattr(callback, hook)(*args)
+
+    def on_train_begin(self, logs=None): self._call("on_train_begin", logs)
+    def on_train_end(self, logs=None): self._call("on_train_end", logs)
+    def on_epoch_begin(self, epoch, logs=None): self._call("on_epoch_begin", epoch, logs)
+    def on_epoch_end(self, epoch, logs=None): self._call("on_epoch_end", epoch, logs)
+    def on_test_begin(self, logs=None): self._call("on_test_begin", logs)
+    def on_test_end(self, logs=None): self._call("on_test_end", logs)
+    def on_predict_begin(self, logs=None): self._call("on_predict_begin", logs)
+    def on_predict_end(self, logs=None): self._call("on_predict_end", logs)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._call("on_train_batch_begin", batch, logs)
+        self._call("on_batch_begin", batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._call("on_train_batch_end", batch, logs)
+        self._call("on_batch_end", batch, logs)
+
+    def on_test_batch_begin(self, batch, logs=None): self._call("on_test_batch_begin", batch, logs)
+    def on_test_batch_end(self, batch, logs=None): self._call("on_test_batch_end", batch, logs)
+    def on_predict_batch_begin(self, batch, logs=None): self._call("on_predict_batch_begin", batch, logs)
+    def on_predict_batch_end(self, batch, logs=None): self._call("on_predict_batch_end", batch, logs)
+
+
+class History(Callback):
+    """Records each epoch's logs: `history.history['loss']` is a plain Python list."""
+
+    def __init__(self):
+        super().__init__()
+        self.history: dict[str, list] = {}
+        self.epoch: list[int] = []
+
+    def on_train_begin(self, logs=None):
+        self.epoch = []
+        self.history = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(value)
+        if self.model is not None:
+            self.model.history = self
+
+
+class ProgbarLogger(Callback):
+    """Prints `Epoch 1/10` and a progress bar (verbose=1) or one line per epoch (verbose=2)."""
+
+    def __init__(self, count_mode="steps", stateful_metrics=None):
+        super().__init__()
+        self.progbar = None
+        self.mode = "train"
+
+    def _verbose(self):
+        return self.params.get("verbose", 1)
+
+    def on_train_begin(self, logs=None):
+        self.epochs = self.params.get("epochs", 1)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._verbose():
+            print(f"Epoch {epoch + 1}/{self.epochs}", flush=True)
+        self.progbar = Progbar(self.params.get("steps"), verbose=self._verbose())
+        self.step = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.step = batch + 1
+        if self.progbar is not None and self.progbar.due():
+            self.progbar.update(self.step, dict(logs or {}))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.progbar is not None:
+            self.progbar.update(self.step, dict(logs or {}), finalize=True)
+
+    def on_test_begin(self, logs=None):
+        if self.params.get("mode") == "evaluate":
+            self.progbar = Progbar(self.params.get("steps"), verbose=self._verbose())
+            self.step = 0
+
+    def on_test_batch_end(self, batch, logs=None):
+        if self.params.get("mode") == "evaluate":
+            self.step = batch + 1
+            if self.progbar.due():
+                self.progbar.update(self.step, dict(logs or {}))
+
+    def on_test_end(self, logs=None):
+        if self.params.get("mode") == "evaluate":
+            self.progbar.update(self.step, dict(logs or {}), finalize=True)
+
+    def on_predict_begin(self, logs=None):
+        self.progbar = Progbar(self.params.get("steps"), verbose=self._verbose())
+        self.step = 0
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self.step = batch + 1
+        if self.progbar.due():
+            self.progbar.update(self.step)
+
+    def on_predict_end(self, logs=None):
+        self.progbar.update(self.step, finalize=True)
+
+
+class LambdaCallback(Callback):
+    """A callback from functions: `LambdaCallback(on_epoch_end=lambda epoch, logs: ...)`."""
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None, on_train_end=None,
+                 on_train_batch_begin=None, on_train_batch_end=None, **kwargs):
+        super().__init__()
+        hooks = dict(on_epoch_begin=on_epoch_begin, on_epoch_end=on_epoch_end,
+                     on_train_begin=on_train_begin, on_train_end=on_train_end,
+                     on_train_batch_begin=on_train_batch_begin, on_train_batch_end=on_train_batch_end,
+                     **kwargs)
+        for name, function in hooks.items():
+            if function is not None:
+                setattr(self, name, function)
+

@@ -1,0 +1,169 @@
+"""The layer graph of a functional model: which nodes run, in which order, and the replay on data.
+
+Ordering follows Keras's rule so that `model.layers`, `summary()` and `get_weights()` list layers in
+the same order as Keras: a depth-first walk from the outputs gives every layer a traversal index and
+every node a depth (its distance from the outputs); layers are listed by decreasing depth, ties broken
+by traversal index.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from lamina.engine import errors
+from lamina.engine.symbolic import InputLayer, KerasTensor, flatten_symbolic
+
+
+class FunctionalGraph:
+    def __init__(self, inputs, outputs):
+        self.inputs = inputs
+        self.outputs = outputs
+        self.flat_inputs: list[KerasTensor] = flatten_symbolic(inputs)
+        self.flat_outputs: list[KerasTensor] = flatten_symbolic(outputs)
+        for tensor in self.flat_inputs + self.flat_outputs:
+            if not isinstance(tensor, KerasTensor):
+                raise TypeError(
+                    "Model(inputs, outputs) expects symbolic tensors from Input() and layer calls; "
+                    f"received {type(tensor).__name__}."
+                )
+        self.nodes, self.layers = self._order()
+        self.input_ids = [id(t) for t in self.flat_inputs]
+
+    def _order(self):
+        input_ids = {id(t) for t in self.flat_inputs}
+        traversal_index: dict[int, int] = {}
+        finished: list = []
+        finished_ids: set[int] = set()
+        in_progress: set[int] = set()
+
+        def visit(tensor: KerasTensor):
+            node = tensor.node
+            if node is None:
+                raise ValueError(f"Tensor {tensor} was not produced by a layer or an Input().")
+            if id(node) in finished_ids:
+                return
+            if id(node) in in_progress:
+                raise ValueError("The layer graph has a cycle.")
+            traversal_index.setdefault(id(node.layer), len(traversal_index))
+            in_progress.add(id(node))
+            if id(tensor) not in input_ids and not isinstance(node.layer, InputLayer):
+                for parent in node.parent_tensors:
+                    visit(parent)
+            elif isinstance(node.layer, InputLayer) and id(tensor) not in input_ids:
+                raise ValueError(
+                    f"The graph needs input {node.layer.name!r}, which is not among the model's "
+                    "inputs. Hint: pass every Input() the outputs depend on to Model(inputs=...)."
+                )
+            in_progress.discard(id(node))
+            finished_ids.add(id(node))
+            finished.append(node)
+
+        for tensor in self.flat_outputs:
+            visit(tensor)
+
+        node_depth: dict[int, int] = {}
+        layer_depth: dict[int, int] = {}
+        for node in reversed(finished):
+            depth = max(node_depth.get(id(node), 0), layer_depth.get(id(node.layer), 0))
+            layer_depth[id(node.layer)] = depth
+            node_depth[id(node)] = depth
+            for parent in node.parent_tensors:
+                if parent.node is not None:
+                    node_depth[id(parent.node)] = max(depth + 1, node_depth.get(id(parent.node), 0))
+
+        # Inputs first (in the model's input order), then layers by decreasing depth.
+        input_layers = [t.node.layer for t in self.flat_inputs]
+        layers_seen = {id(layer) for layer in input_layers}
+        others = {}
+        for node in finished:
+            if id(node.layer) not in layers_seen:
+                layers_seen.add(id(node.layer))
+                others[id(node.layer)] = node.layer
+        ordered = sorted(
+            others.values(), key=lambda layer: (-layer_depth[id(layer)], traversal_index[id(layer)])
+        )
+        run_nodes = [n for n in finished if not isinstance(n.layer, InputLayer)]
+        run_nodes.sort(key=lambda n: -node_depth[id(n)])
+        return run_nodes, input_layers + ordered
+
+    def run(self, inputs):
+        """Replay the graph on real tensors (the training flag reaches layers through the stack)."""
+        values = self._bind_inputs(inputs)
+        for node in self.nodes:
+            args = _substitute(node.args, values)
+            kwargs = _substitute(node.kwargs, values)
+            result = node.layer(*args, **kwargs)
+            for symbolic, value in zip(flatten_symbolic(node.outputs), _flatten_values(result)):
+                values[id(symbolic)] = value
+        return _substitute(self.outputs, values)
+
+    def _bind_inputs(self, inputs):
+        values = {}
+        if isinstance(inputs, dict):
+            by_name = {t.name: t for t in self.flat_inputs}
+            missing = [name for name in by_name if name not in inputs]
+            if missing:
+                raise errors.value_error(
+                    "Model inputs", f"a dict with keys {sorted(by_name)}", f"keys {sorted(inputs)}"
+                )
+            flat = [inputs[name] for name in by_name]
+        elif isinstance(inputs, (list, tuple)):
+            flat = list(inputs)
+        else:
+            flat = [inputs]
+        if len(flat) != len(self.flat_inputs):
+            raise errors.value_error(
+                "Model inputs",
+                f"{len(self.flat_inputs)} input array(s) "
+                f"(for {[t.name for t in self.flat_inputs]})",
+                f"{len(flat)}",
+            )
+        for symbolic, value in zip(self.flat_inputs, flat):
+            value = _to_tensor(value, symbolic)
+            layer = symbolic.node.layer
+            expected = symbolic.shape
+            if value.dim() != len(expected) or any(
+                e is not None and e != a for e, a in zip(expected[1:], value.shape[1:])
+            ):
+                raise errors.value_error(
+                    f"Input '{layer.name}'",
+                    f"shape {errors.format_shape(expected)}",
+                    f"an array of shape {tuple(value.shape)}",
+                    "reshape the data to the model's input shape (the batch axis comes first).",
+                )
+            values[id(symbolic)] = value
+        return values
+
+
+def _to_tensor(value, symbolic: KerasTensor) -> torch.Tensor:
+    from lamina import backend
+
+    if not isinstance(value, torch.Tensor):
+        import numpy as np
+
+        value = torch.as_tensor(np.asarray(value), device=backend.default_device())
+    expected = backend.to_torch_dtype(symbolic.dtype)
+    if value.dtype != expected and (value.is_floating_point() or expected.is_floating_point):
+        value = value.to(expected)
+    return value
+
+
+def _substitute(structure, values):
+    if isinstance(structure, KerasTensor):
+        return values[id(structure)]
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(_substitute(s, values) for s in structure)
+    if isinstance(structure, dict):
+        return {k: _substitute(v, values) for k, v in structure.items()}
+    return structure
+
+
+def _flatten_values(result):
+    if isinstance(result, (list, tuple)):
+        out = []
+        for item in result:
+            out.extend(_flatten_values(item))
+        return out
+    if isinstance(result, dict):
+        return _flatten_values(list(result.values()))
+    return [result]

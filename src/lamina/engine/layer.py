@@ -1,0 +1,508 @@
+"""Layer: a torch Module with Keras's build/call life cycle.
+
+Subclasses write three things: ``__init__`` (hyperparameters only), ``build(input_shape)`` (every
+weight, through ``add_weight``) and ``call(inputs, training=None)`` (the math). They never override
+``forward``. See ``engine/README.md`` for the life of a layer.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+import torch
+from torch import nn
+
+from lamina import backend
+from lamina.engine import errors, naming
+from lamina.engine.input_spec import InputSpec
+
+# The training value an enclosing call received explicitly (`base_model(x, training=False)`), so
+# nested layers follow it. A plain list: a ContextVar costs a graph break under torch.compile.
+_training_stack: list[bool] = []
+
+# Set while output shapes are inferred on the meta device (see engine/symbolic.py).
+_meta_inference = [False]
+
+
+def current_training(layer: nn.Module, training) -> bool:
+    """Explicit argument > value an enclosing call received > torch's train()/eval() mode."""
+    if training is not None:
+        return bool(training)
+    if _training_stack:
+        return _training_stack[-1]
+    return layer.training
+
+
+def shape_of(inputs):
+    """The shape of a tensor, or the nested shapes of a list/tuple/dict of tensors."""
+    if isinstance(inputs, (torch.Tensor, np.ndarray)) or hasattr(inputs, "shape"):
+        return tuple(inputs.shape)
+    if isinstance(inputs, (list, tuple)):
+        return [shape_of(x) for x in inputs]
+    if isinstance(inputs, dict):
+        return {k: shape_of(v) for k, v in inputs.items()}
+    return None
+
+
+def first_tensor(inputs):
+    if isinstance(inputs, torch.Tensor):
+        return inputs
+    if isinstance(inputs, (list, tuple)):
+        for x in inputs:
+            found = first_tensor(x)
+            if found is not None:
+                return found
+    if isinstance(inputs, dict):
+        return first_tensor(list(inputs.values()))
+    return None
+
+
+class Layer(nn.Module):
+    """Base of every lamina layer.
+
+    Args:
+        name: unique name; defaults to the class name in snake_case plus a counter.
+        trainable: whether the layer's weights are updated by training.
+        dtype: dtype of the weights (default float32).
+        input_shape: shape of one sample (no batch axis); lets Sequential build at definition time.
+    """
+
+    # Keras's masking protocol: a layer that passes masks through unchanged sets this.
+    supports_masking = False
+
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        trainable: bool = True,
+        dtype=None,
+        input_shape=None,
+        input_dim: int | None = None,
+        batch_input_shape=None,
+        batch_size: int | None = None,
+        autocast: bool = True,
+        **kwargs,
+    ):
+        super().__init__()
+        if kwargs:
+            raise TypeError(
+                f"{type(self).__name__}() got unexpected keyword argument(s) "
+                f"{sorted(kwargs)}. Check the spelling against the layer's documented arguments."
+            )
+        self.name = name or naming.unique_name(naming.to_snake_case(type(self).__name__))
+        self.built = False
+        self.training = False  # Keras semantics: a layer called outside fit() is in inference mode
+        self._trainable = bool(trainable)
+        self._dtype = backend.to_torch_dtype(dtype if not isinstance(dtype, dict) else None)
+        self.input_spec: InputSpec | None = None
+        self._declared_input_shape = _declared_shape(input_shape, input_dim, batch_input_shape)
+        self._declared_batch_size = batch_size
+        self._weight_specs: list[tuple[str, object, object, bool]] = []
+        self._regularizers: list[tuple[str, object]] = []
+        self._activity_losses: list[torch.Tensor] = []
+        self._build_input_shape = None
+        self._inbound_nodes: list = []
+        signature = inspect.signature(self.call).parameters
+        self._call_takes_training = "training" in signature
+        self._call_takes_mask = "mask" in signature
+        self._computes_mask = type(self).compute_mask is not Layer.compute_mask
+
+    # ----------------------------------------------------------------------------------------------
+    # The life cycle
+
+    def build(self, input_shape) -> None:
+        """Create the weights. `input_shape` is Keras's: batch first, channels last."""
+
+    def call(self, inputs, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must implement call()")
+
+    def compute_mask(self, inputs, mask=None):
+        return mask if self.supports_masking else None
+
+    def __call__(self, *args, **kwargs):
+        if args and not isinstance(args[0], torch.Tensor):
+            from lamina.engine import symbolic
+
+            if symbolic.any_symbolic(args, kwargs):
+                return symbolic.call_on_symbolic(self, args, kwargs)
+            args = (_as_tensor_tree(args[0]), *args[1:])
+        return super().__call__(*args, **kwargs)
+
+    def forward(self, inputs, *args, **kwargs):
+        if not self.built:
+            self._build_for(inputs)
+            if _meta_inference[0] and _has_real_state(self):
+                from lamina.engine import symbolic
+
+                return symbolic.meta_call(self, (inputs, *args), kwargs)
+        elif self.input_spec is not None and isinstance(inputs, torch.Tensor):
+            self.input_spec.check(inputs.shape, self)
+
+        if self._call_takes_mask and kwargs.get("mask") is None:
+            mask = _mask_of(inputs)
+            if mask is not None:
+                kwargs["mask"] = mask
+        elif not self._call_takes_mask:
+            kwargs.pop("mask", None)
+
+        training = kwargs.get("training")
+        if self._call_takes_training:
+            kwargs["training"] = current_training(self, training)
+        elif "training" in kwargs:
+            del kwargs["training"]
+        if training is not None:
+            _training_stack.append(bool(training))
+            try:
+                outputs = self.call(inputs, *args, **kwargs)
+            finally:
+                _training_stack.pop()
+        else:
+            outputs = self.call(inputs, *args, **kwargs)
+
+        if self._computes_mask or (self.supports_masking and _mask_of(inputs) is not None):
+            out_mask = self.compute_mask(inputs, kwargs.get("mask", _mask_of(inputs)))
+            if out_mask is not None and isinstance(outputs, torch.Tensor):
+                outputs._keras_mask = out_mask
+        return outputs
+
+    def _build_for(self, inputs) -> None:
+        input_shape = shape_of(inputs)
+        if self.input_spec is not None and isinstance(inputs, torch.Tensor):
+            self.input_spec.check(input_shape, self)
+        tensor = first_tensor(inputs)
+        device = backend.default_device() if tensor is None or tensor.is_meta else tensor.device
+        with torch.device(device):
+            self.build_from_shape(input_shape)
+
+    def build_from_shape(self, input_shape) -> None:
+        """Build once from a Keras shape (batch axis may be None); records the shape."""
+        if self.built:
+            return
+        self.build(input_shape)
+        self._build_input_shape = _with_none_batch(input_shape)
+        self.built = True
+        self._apply_trainable()
+
+    # ----------------------------------------------------------------------------------------------
+    # Weights
+
+    def add_weight(
+        self,
+        name: str,
+        shape,
+        initializer="glorot_uniform",
+        *,
+        trainable: bool = True,
+        regularizer=None,
+        constraint=None,
+        dtype=None,
+        layout=(backend.identity, backend.identity),
+    ) -> torch.Tensor:
+        """Create a weight from Keras's `shape` and register it under `name`.
+
+        `layout` is a (to_keras, from_keras) pair: the initializer works on Keras's shape (so its
+        fan-in/fan-out rules match), the tensor is stored as `from_keras` lays it out for torch.
+        Trainable weights are Parameters, the others buffers (so `state_dict` has both).
+        """
+        from lamina import initializers, regularizers
+
+        init = initializers.get(initializer)
+        torch_dtype = backend.to_torch_dtype(dtype) if dtype is not None else self._dtype
+        value = init(tuple(int(d) for d in shape), dtype=torch_dtype)
+        to_keras, from_keras = layout
+        value = from_keras(value).contiguous()
+        if name in self.__dict__:  # a plain placeholder such as `self.bias = None`
+            delattr(self, name)
+        if trainable:
+            self.register_parameter(name, nn.Parameter(value))
+        else:
+            self.register_buffer(name, value)
+        self._weight_specs.append((name, to_keras, from_keras, trainable))
+        if regularizer is not None:
+            self._regularizers.append((name, regularizers.get(regularizer)))
+        if constraint is not None:
+            from lamina import constraints
+
+            self._constraints = getattr(self, "_constraints", [])
+            self._constraints.append((name, constraints.get(constraint)))
+        return getattr(self, name)
+
+    def _own_weights(self):
+        """(tensor, to_keras, from_keras, trainable) for this layer's own weights, in Keras order."""
+        own = [(getattr(self, n), tk, fk, tr) for n, tk, fk, tr in self._weight_specs]
+        # Keras lists trainable variables first, then non-trainable ones.
+        return [w for w in own if w[3]] + [w for w in own if not w[3]]
+
+    def _sublayers(self):
+        """Direct sub-layers, in registration order (lists of layers included)."""
+        found = []
+        for module in self.children():
+            if isinstance(module, Layer):
+                found.append(module)
+            elif isinstance(module, (nn.ModuleList, nn.Sequential)):
+                found.extend(m for m in module if isinstance(m, Layer))
+            elif isinstance(module, nn.ModuleDict):
+                found.extend(m for m in module.values() if isinstance(m, Layer))
+        return found
+
+    def _weight_entries(self):
+        """Every weight of this layer and its sub-layers, deduplicated, in Keras's order."""
+        entries, seen = [], set()
+        for entry in self._own_weights():
+            if id(entry[0]) not in seen:
+                seen.add(id(entry[0]))
+                entries.append((self, *entry))
+        for layer in self._sublayers():
+            for entry in layer._weight_entries():
+                if id(entry[1]) not in seen:
+                    seen.add(id(entry[1]))
+                    entries.append(entry)
+        return entries
+
+    @property
+    def weights(self) -> list[torch.Tensor]:
+        return [e[1] for e in self._weight_entries()]
+
+    @property
+    def trainable_weights(self) -> list[torch.Tensor]:
+        if not self.trainable:
+            return []
+        return [e[1] for e in self._weight_entries() if e[4] and e[0].trainable]
+
+    @property
+    def non_trainable_weights(self) -> list[torch.Tensor]:
+        trainable_ids = {id(w) for w in self.trainable_weights}
+        return [w for w in self.weights if id(w) not in trainable_ids]
+
+    @property
+    def variables(self):
+        return self.weights
+
+    @property
+    def trainable_variables(self):
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self):
+        return self.non_trainable_weights
+
+    def count_params(self) -> int:
+        if not self.built and not self.weights:
+            raise ValueError(
+                f"{errors.describe(self)} is not built yet, so it has no weights to count. "
+                "Hint: call it on an input, or give the model an input_shape=."
+            )
+        return int(sum(w.numel() for w in self.weights))
+
+    def get_weights(self) -> list[np.ndarray]:
+        """The weights as NumPy arrays, in Keras's layouts and order."""
+        return [backend.as_numpy(tk(w.detach())).copy() for _, w, tk, _, _ in self._weight_entries()]
+
+    def set_weights(self, weights) -> None:
+        """Set the weights from NumPy arrays in Keras's layouts and order (as get_weights gives)."""
+        entries = self._weight_entries()
+        weights = list(weights)
+        if len(weights) != len(entries):
+            raise errors.value_error(
+                self,
+                f"a list of {len(entries)} weight arrays (in get_weights() order: "
+                f"{[f'{e[0].name}/{_weight_name(e)}' for e in entries]})",
+                f"{len(weights)} arrays",
+            )
+        with torch.no_grad():
+            for (owner, tensor, to_keras, from_keras, _), value in zip(entries, weights):
+                expected = tuple(to_keras(tensor).shape)
+                value = np.asarray(backend.as_numpy(value))
+                if tuple(value.shape) != expected:
+                    raise errors.value_error(
+                        owner,
+                        f"weight '{_weight_name((owner, tensor))}' of shape {expected}",
+                        f"an array of shape {tuple(value.shape)}",
+                    )
+                source = torch.as_tensor(from_keras(value.astype(np.float32, copy=False)
+                                                    if value.dtype == np.float64 else value))
+                tensor.copy_(source.to(tensor.dtype))
+
+    # ----------------------------------------------------------------------------------------------
+    # Trainable flag (Keras: setting it on a layer sets it on every sub-layer)
+
+    @property
+    def trainable(self) -> bool:
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        value = bool(value)
+        for module in self.modules():
+            if isinstance(module, Layer):
+                module._trainable = value
+        for module in self.modules():
+            if isinstance(module, Layer):
+                module._apply_trainable()
+
+    def _apply_trainable(self) -> None:
+        """requires_grad follows the flag, so frozen weights get no gradient."""
+        for name, *_rest in self._weight_specs:
+            tensor = getattr(self, name)
+            if isinstance(tensor, nn.Parameter):
+                tensor.requires_grad_(self._trainable)
+
+    # ----------------------------------------------------------------------------------------------
+    # Losses added by regularizers
+
+    @property
+    def losses(self) -> list[torch.Tensor]:
+        """Regularization penalties of this layer and its sub-layers, as scalar tensors."""
+        penalties = []
+        for module in self.modules():
+            if isinstance(module, Layer):
+                if module.trainable:
+                    for name, regularizer in module._regularizers:
+                        penalties.append(regularizer(getattr(module, name)))
+                penalties.extend(module._activity_losses)
+        return penalties
+
+    def add_loss(self, loss) -> None:
+        self._activity_losses.append(loss)
+
+    def _clear_activity_losses(self) -> None:
+        for module in self.modules():
+            if isinstance(module, Layer) and module._activity_losses:
+                module._activity_losses = []
+
+    # ----------------------------------------------------------------------------------------------
+    # Shapes
+
+    def compute_output_shape(self, input_shape):
+        """Default: run `call` on the meta device (no memory, no compute) and read the shape."""
+        from lamina.engine import symbolic
+
+        return symbolic.infer_output_shape(self, input_shape)
+
+    @property
+    def input_shape(self):
+        if self._inbound_nodes:
+            return self._inbound_nodes[0].input_shapes
+        if self._build_input_shape is None:
+            raise AttributeError(f"{errors.describe(self)} is not built, so it has no input_shape.")
+        return self._build_input_shape
+
+    @property
+    def output_shape(self):
+        if self._inbound_nodes:
+            return self._inbound_nodes[0].output_shapes
+        return self.compute_output_shape(self.input_shape)
+
+    @property
+    def input(self):
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f"{errors.describe(self)} has no input: it was never called on a symbolic Input."
+            )
+        return self._inbound_nodes[0].input_tensors
+
+    @property
+    def output(self):
+        if not self._inbound_nodes:
+            raise AttributeError(
+                f"{errors.describe(self)} has no output: it was never called on a symbolic Input. "
+                "Hint: build the model with an Input or input_shape= first."
+            )
+        return self._inbound_nodes[0].output_tensors
+
+    @property
+    def dtype(self) -> str:
+        return backend.dtype_name(self._dtype)
+
+    # ----------------------------------------------------------------------------------------------
+    # Config
+
+    def get_config(self) -> dict:
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._declared_input_shape is not None:
+            config["batch_input_shape"] = (None, *self._declared_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        batch_input_shape = config.pop("batch_input_shape", None)
+        config.pop("batch_shape", None)
+        layer = cls(**config)
+        if batch_input_shape is not None:
+            layer._declared_input_shape = tuple(batch_input_shape[1:])
+        return layer
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}"
+
+    def __setattr__(self, name, value):
+        # Keras tracks lists of layers assigned as attributes; torch only tracks ModuleLists.
+        if (
+            isinstance(value, list)
+            and value
+            and all(isinstance(v, nn.Module) for v in value)
+            and not name.startswith("_")
+        ):
+            value = nn.ModuleList(value)
+        super().__setattr__(name, value)
+
+
+# --------------------------------------------------------------------------------------------------
+# helpers
+
+
+def _declared_shape(input_shape, input_dim, batch_input_shape):
+    if input_shape is not None:
+        return tuple(input_shape) if isinstance(input_shape, (list, tuple)) else (input_shape,)
+    if batch_input_shape is not None:
+        return tuple(batch_input_shape[1:])
+    if input_dim is not None:
+        return (int(input_dim),)
+    return None
+
+
+def _with_none_batch(shape):
+    if isinstance(shape, tuple):
+        return (None, *shape[1:]) if shape else shape
+    if isinstance(shape, list):
+        return [_with_none_batch(s) for s in shape]
+    if isinstance(shape, dict):
+        return {k: _with_none_batch(v) for k, v in shape.items()}
+    return shape
+
+
+def _mask_of(inputs):
+    if isinstance(inputs, torch.Tensor):
+        return getattr(inputs, "_keras_mask", None)
+    return None
+
+
+def _has_real_state(layer: nn.Module) -> bool:
+    for tensor in layer.parameters():
+        if not tensor.is_meta:
+            return True
+    return any(not b.is_meta for b in layer.buffers())
+
+
+def _weight_name(entry) -> str:
+    owner, tensor = entry[0], entry[1]
+    for name, *_ in owner._weight_specs:
+        if getattr(owner, name) is tensor:
+            return name
+    return "?"
+
+
+def _as_tensor_tree(x):
+    """NumPy arrays and Python numbers passed to a layer become tensors (float32 for floats)."""
+    if isinstance(x, np.ndarray):
+        tensor = torch.from_numpy(np.ascontiguousarray(x))
+        if tensor.is_floating_point() and tensor.dtype != torch.float32:
+            tensor = tensor.float()
+        return tensor.to(backend.default_device())
+    if isinstance(x, (list, tuple)):
+        return type(x)(_as_tensor_tree(v) for v in x)
+    if isinstance(x, dict):
+        return {k: _as_tensor_tree(v) for k, v in x.items()}
+    return x

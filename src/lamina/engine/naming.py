@@ -1,0 +1,28 @@
+"""Per-class automatic names: `conv2d`, `conv2d_1`, ... counted per process, as Keras does."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+_counters: defaultdict[str, int] = defaultdict(int)
+
+
+def to_snake_case(name: str) -> str:
+    """Keras's rule: `MaxPooling1D` -> `max_pooling1d`, `GlobalAveragePooling2D` -> `global_average_pooling2d`."""
+    intermediate = re.sub("(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
+    insecure = re.sub("([a-z])([A-Z])", r"\1_\2", intermediate).lower()
+    if insecure[0] != "_":
+        return insecure
+    return "private" + insecure
+
+
+def unique_name(base: str) -> str:
+    """`base` the first time, then `base_1`, `base_2`, ..."""
+    count = _counters[base]
+    _counters[base] += 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+def reset() -> None:
+    _counters.clear()

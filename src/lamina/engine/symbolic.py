@@ -1,0 +1,336 @@
+"""Symbolic tensors (`Input`), graph nodes, and output-shape inference on the meta device.
+
+Calling a layer on a `KerasTensor` builds the layer from the symbolic shape, runs its `call` on meta
+tensors (shapes only: no memory, no compute) to learn the output shape, and records a `Node` that the
+functional model later replays on real data. Unknown (`None`) dimensions are probed with two
+different sizes; the output dimensions that differ between the two runs are unknown too.
+"""
+
+from __future__ import annotations
+
+import operator
+
+import torch
+
+from lamina import backend
+from lamina.engine import errors, layer as layer_module, naming
+
+# Two sizes for unknown dimensions: output dims that differ between the two runs are `None`.
+_PROBE_SIZES = (83, 89)
+
+
+class KerasTensor:
+    """A symbolic tensor: a shape (with `None` for unknown sizes), a dtype and where it came from."""
+
+    def __init__(self, shape, dtype="float32", *, node=None, index=0, name=None):
+        self.shape = tuple(None if d is None else int(d) for d in shape)
+        self.dtype = dtype if isinstance(dtype, str) else backend.dtype_name(dtype)
+        self.node = node
+        self.index = index
+        self.name = name
+        self._keras_mask = None
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __repr__(self) -> str:
+        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+
+    def __len__(self):
+        raise TypeError("A symbolic KerasTensor has no len(); use .shape instead.")
+
+    # Arithmetic on symbolic tensors records an operation node, as in Keras's functional API.
+    def __add__(self, other):
+        return apply_op(operator.add, self, other, name="add")
+
+    def __radd__(self, other):
+        return apply_op(operator.add, other, self, name="add")
+
+    def __sub__(self, other):
+        return apply_op(operator.sub, self, other, name="subtract")
+
+    def __rsub__(self, other):
+        return apply_op(operator.sub, other, self, name="subtract")
+
+    def __mul__(self, other):
+        return apply_op(operator.mul, self, other, name="multiply")
+
+    def __rmul__(self, other):
+        return apply_op(operator.mul, other, self, name="multiply")
+
+    def __truediv__(self, other):
+        return apply_op(operator.truediv, self, other, name="divide")
+
+    def __rtruediv__(self, other):
+        return apply_op(operator.truediv, other, self, name="divide")
+
+    def __neg__(self):
+        return apply_op(operator.neg, self, name="negative")
+
+    def __pow__(self, other):
+        return apply_op(operator.pow, self, other, name="power")
+
+    def __matmul__(self, other):
+        return apply_op(operator.matmul, self, other, name="matmul")
+
+    def __getitem__(self, key):
+        return apply_op(_getitem, self, key, name="get_item")
+
+
+def _getitem(x, key):
+    return x[key]
+
+
+class Node:
+    """One call of a layer on symbolic inputs: its arguments and its symbolic outputs."""
+
+    def __init__(self, layer, args, kwargs, outputs):
+        self.layer = layer
+        self.args = args
+        self.kwargs = kwargs
+        self.outputs = outputs
+        self.input_tensors = _unwrap_single(args[0]) if args else None
+        self.output_tensors = outputs
+
+    @property
+    def parent_tensors(self) -> list[KerasTensor]:
+        return flatten_symbolic((self.args, self.kwargs))
+
+    @property
+    def input_shapes(self):
+        return _map(lambda t: t.shape, self.input_tensors)
+
+    @property
+    def output_shapes(self):
+        return _map(lambda t: t.shape, self.outputs)
+
+
+def _unwrap_single(x):
+    return x
+
+
+# --------------------------------------------------------------------------------------------------
+# Input
+
+
+class InputLayer(layer_module.Layer):
+    """The layer behind `Input()`: it holds the shape and passes data through."""
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, name=None, batch_shape=None,
+                 sparse=False, **kwargs):
+        if name is None:
+            name = naming.unique_name("input_layer")
+        super().__init__(name=name, **kwargs)
+        if batch_shape is None:
+            if shape is None:
+                raise ValueError("Input() needs shape= (one sample's shape, without the batch axis).")
+            shape = (shape,) if isinstance(shape, int) else tuple(shape)
+            batch_shape = (batch_size, *shape)
+        self.batch_shape = tuple(batch_shape)
+        self.input_dtype = "float32" if dtype is None else (
+            dtype if isinstance(dtype, str) else backend.dtype_name(backend.to_torch_dtype(dtype))
+        )
+        self.built = True
+        self._build_input_shape = self.batch_shape
+        self.output_tensor = KerasTensor(self.batch_shape, self.input_dtype, name=self.name)
+        self.output_tensor.node = Node(self, (), {}, self.output_tensor)
+        self._inbound_nodes.append(self.output_tensor.node)
+
+    def call(self, inputs):
+        return inputs
+
+    def get_config(self):
+        return {"batch_shape": self.batch_shape, "dtype": self.input_dtype, "name": self.name}
+
+
+def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, **kwargs) -> KerasTensor:
+    """A symbolic input: `Input(shape=(28, 28, 1))` stands for a batch of (28, 28, 1) samples."""
+    return InputLayer(
+        shape=shape, batch_size=batch_size, dtype=dtype, name=name, batch_shape=batch_shape, **kwargs
+    ).output_tensor
+
+
+# --------------------------------------------------------------------------------------------------
+# Calling layers on symbolic tensors
+
+
+def flatten_symbolic(structure) -> list[KerasTensor]:
+    found = []
+    if isinstance(structure, KerasTensor):
+        found.append(structure)
+    elif isinstance(structure, (list, tuple)):
+        for item in structure:
+            found.extend(flatten_symbolic(item))
+    elif isinstance(structure, dict):
+        for item in structure.values():
+            found.extend(flatten_symbolic(item))
+    return found
+
+
+def any_symbolic(args, kwargs) -> bool:
+    return bool(flatten_symbolic(args)) or bool(flatten_symbolic(kwargs))
+
+
+def _map(fn, structure):
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(_map(fn, s) for s in structure)
+    if isinstance(structure, dict):
+        return {k: _map(fn, v) for k, v in structure.items()}
+    return fn(structure)
+
+
+def _map_tensors(fn, structure):
+    """Apply fn to every KerasTensor in a structure, keep other leaves."""
+    if isinstance(structure, KerasTensor):
+        return fn(structure)
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(_map_tensors(fn, s) for s in structure)
+    if isinstance(structure, dict):
+        return {k: _map_tensors(fn, v) for k, v in structure.items()}
+    return structure
+
+
+def _probe_shape(shape, probe: int):
+    return tuple(probe if d is None else d for d in shape)
+
+
+def _meta_tensor(symbolic: KerasTensor, probe: int, device="meta") -> torch.Tensor:
+    dtype = backend.to_torch_dtype(symbolic.dtype)
+    shape = _probe_shape(symbolic.shape, probe)
+    if device == "meta":
+        return torch.empty(shape, dtype=dtype, device="meta")
+    return torch.zeros(shape, dtype=dtype, device=device)
+
+
+def meta_call(layer, args, kwargs):
+    """Run `layer` with meta copies of its parameters and buffers (real ones stay untouched)."""
+    state = {name: torch.empty_like(t, device="meta") for name, t in layer.named_parameters()}
+    state.update({name: torch.empty_like(t, device="meta") for name, t in layer.named_buffers()})
+    return torch.func.functional_call(layer, state, args, kwargs, strict=False)
+
+
+def _run_probe(layer, args, kwargs, probe: int, device):
+    concrete_args = _map_tensors(lambda t: _meta_tensor(t, probe, device), args)
+    concrete_kwargs = _map_tensors(lambda t: _meta_tensor(t, probe, device), kwargs)
+    first = layer_module.first_tensor(concrete_args)
+    if first is not None and not layer.built:
+        with torch.device(backend.default_device()):
+            layer.build_from_shape(
+                _map_tensors(lambda t: t.shape, args[0]) if args else None
+            )
+    if device == "meta":
+        layer_module._meta_inference[0] = True
+        try:
+            with torch.device("meta"):
+                return meta_call(layer, concrete_args, concrete_kwargs)
+        finally:
+            layer_module._meta_inference[0] = False
+    with torch.no_grad():
+        return layer(*concrete_args, **concrete_kwargs)
+
+
+def infer_outputs(layer, args, kwargs):
+    """Output structure of `layer(*args, **kwargs)` as (shape-with-None, dtype) leaves."""
+    runs = []
+    for probe in _PROBE_SIZES:
+        try:
+            runs.append(_run_probe(layer, args, kwargs, probe, "meta"))
+        except (NotImplementedError, RuntimeError) as failure:
+            if "meta" not in str(failure).lower() and not isinstance(failure, NotImplementedError):
+                raise
+            # An op without a meta kernel: probe on real (small) zero tensors instead.
+            runs.append(_run_probe(layer, args, kwargs, probe, backend.default_device()))
+
+    def merge(a, b):
+        if isinstance(a, torch.Tensor):
+            shape = tuple(x if x == y else None for x, y in zip(a.shape, b.shape))
+            return (shape, a.dtype)
+        if isinstance(a, (list, tuple)):
+            return type(a)(merge(x, y) for x, y in zip(a, b))
+        if isinstance(a, dict):
+            return {k: merge(a[k], b[k]) for k in a}
+        return a
+
+    return merge(*runs)
+
+
+def infer_output_shape(layer, input_shape):
+    """compute_output_shape's default: a symbolic call on a shape."""
+    if isinstance(input_shape, list) and input_shape and isinstance(input_shape[0], (tuple, list)):
+        symbolic_input = [KerasTensor(s) for s in input_shape]
+    else:
+        symbolic_input = KerasTensor(input_shape)
+    spec = infer_outputs(layer, (symbolic_input,), {})
+    return _map_specs(lambda s: s[0], spec)
+
+
+def _map_specs(fn, spec):
+    if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], torch.dtype):
+        return fn(spec)
+    if isinstance(spec, (list, tuple)):
+        return type(spec)(_map_specs(fn, s) for s in spec)
+    if isinstance(spec, dict):
+        return {k: _map_specs(fn, v) for k, v in spec.items()}
+    return spec
+
+
+def call_on_symbolic(layer, args, kwargs):
+    """`layer(keras_tensor)`: build, infer the output, record a Node, return symbolic outputs."""
+    try:
+        spec = infer_outputs(layer, args, kwargs)
+    except ValueError:
+        raise
+    except (RuntimeError, TypeError, IndexError) as failure:
+        shapes = _map_tensors(lambda t: t.shape, args[0] if len(args) == 1 else list(args))
+        raise ValueError(
+            f"{errors.describe(layer)} could not be applied to an input of shape {shapes}: {failure}"
+        ) from failure
+
+    counter = [0]
+
+    def make(leaf):
+        shape, dtype = leaf
+        tensor = KerasTensor(shape, dtype, index=counter[0], name=f"{layer.name}/out{counter[0]}")
+        counter[0] += 1
+        return tensor
+
+    outputs = _map_specs(make, spec)
+    node = Node(layer, args, kwargs, outputs)
+    for tensor in flatten_symbolic(outputs):
+        tensor.node = node
+    first_input = flatten_symbolic(args[:1])
+    input_mask = first_input[0]._keras_mask if first_input else None
+    if layer._computes_mask or (layer.supports_masking and input_mask is not None):
+        # A mask is tracked symbolically as a flag: the real mask is recomputed at run time.
+        for tensor in flatten_symbolic(outputs):
+            tensor._keras_mask = True
+    layer._inbound_nodes.append(node)
+    return outputs
+
+
+# --------------------------------------------------------------------------------------------------
+# Operations on symbolic tensors (x + y, ops.* on KerasTensors)
+
+
+class OpLayer(layer_module.Layer):
+    """A torch function applied inside a functional graph (`x + y`, `ops.mean(x)`)."""
+
+    def __init__(self, fn, name="op", **kwargs):
+        super().__init__(name=naming.unique_name(name), **kwargs)
+        self.fn = fn
+        self.built = True
+
+    def call(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
+    def forward(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
+
+def apply_op(fn, *args, name="op", **kwargs):
+    """Apply `fn` to arguments that may include KerasTensors: record a node, or compute directly."""
+    if not any_symbolic(args, kwargs):
+        return fn(*args, **kwargs)
+    op = OpLayer(fn, name=name)
+    return call_on_symbolic(op, args, kwargs)

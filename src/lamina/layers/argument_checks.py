@@ -1,0 +1,52 @@
+"""Shared validation of constructor arguments: one helper per kind, raising the house message."""
+
+from __future__ import annotations
+
+from lamina.engine import errors
+
+
+def positive_int(value, argument: str, layer) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) and not (
+        hasattr(value, "__index__") and not isinstance(value, float)
+    ):
+        raise errors.value_error(layer, f"`{argument}` to be a positive integer", f"{argument}={value!r}")
+    value = int(value)
+    if value <= 0:
+        raise errors.value_error(layer, f"`{argument}` to be a positive integer", f"{argument}={value}")
+    return value
+
+
+def int_tuple(value, rank: int, argument: str, layer, allow_zero: bool = False) -> tuple[int, ...]:
+    """3 -> (3, 3); (3, 2) stays; checks length and sign."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        values = (value,) * rank
+    else:
+        try:
+            values = tuple(int(v) for v in value)
+        except TypeError:
+            raise errors.value_error(
+                layer, f"`{argument}` as an int or a tuple of {rank} ints", f"{argument}={value!r}"
+            ) from None
+    if len(values) != rank:
+        raise errors.value_error(
+            layer, f"`{argument}` as an int or a tuple of {rank} ints", f"{argument}={value!r}"
+        )
+    lowest = 0 if allow_zero else 1
+    if any(v < lowest for v in values):
+        raise errors.value_error(
+            layer, f"every entry of `{argument}` to be >= {lowest}", f"{argument}={value!r}"
+        )
+    return values
+
+
+def choice(value, options, argument: str, layer) -> str:
+    if not isinstance(value, str) or value.lower() not in options:
+        raise errors.value_error(layer, f"`{argument}` in {list(options)}", f"{argument}={value!r}")
+    return value.lower()
+
+
+def rate(value, argument: str, layer) -> float:
+    value = float(value)
+    if not 0.0 <= value <= 1.0:
+        raise errors.value_error(layer, f"`{argument}` in [0, 1]", f"{argument}={value}")
+    return value

@@ -1,0 +1,157 @@
+"""Core layers: Dense, Activation, Identity, Lambda."""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+
+from lamina import activations, backend, initializers, regularizers
+from lamina.engine import errors
+from lamina.engine.input_spec import InputSpec
+from lamina.engine.layer import Layer
+from lamina.layers import argument_checks as check
+
+
+class Dense(Layer):
+    """`output = activation(inputs @ kernel + bias)`, on the last axis of any-rank input.
+
+    Args:
+        units: size of the last axis of the output.
+        activation: name or callable (default: none, i.e. linear).
+        use_bias: whether to add a bias vector.
+        kernel_initializer, bias_initializer: initializers (Keras's defaults: glorot_uniform, zeros).
+        kernel_regularizer, bias_regularizer, activity_regularizer: penalties added to the loss.
+        kernel_constraint, bias_constraint: projections applied after each optimizer step.
+
+    Input shape: `(batch, ..., input_dim)`. Output shape: `(batch, ..., units)`.
+
+    Example:
+        >>> layer = Dense(3)
+        >>> tuple(layer(torch.zeros(2, 5)).shape)
+        (2, 3)
+    """
+
+    def __init__(
+        self,
+        units,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        lora_rank=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.units = check.positive_int(units, "units", self)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.kernel_constraint = kernel_constraint
+        self.bias_constraint = bias_constraint
+        self.input_spec = InputSpec(min_ndim=2)
+
+    def build(self, input_shape):
+        input_dim = input_shape[-1]
+        if input_dim is None:
+            raise errors.value_error(
+                self, "a known size for the last axis of its input", f"shape {errors.format_shape(input_shape)}"
+            )
+        # Stored as torch.nn.Linear's (units, input_dim), so F.linear takes it without a copy.
+        self.kernel = self.add_weight(
+            "kernel",
+            (input_dim, self.units),
+            self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+            layout=(backend.dense_kernel_to_keras, backend.dense_kernel_from_keras),
+        )
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(
+                "bias", (self.units,), self.bias_initializer,
+                regularizer=self.bias_regularizer, constraint=self.bias_constraint,
+            )
+        self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
+
+    def call(self, inputs):
+        if not inputs.is_floating_point():
+            inputs = inputs.to(self.kernel.dtype)
+        outputs = self.activation(F.linear(inputs, self.kernel, self.bias))
+        if self.activity_regularizer is not None:
+            self.add_loss(self.activity_regularizer(outputs) / outputs.shape[0])
+        return outputs
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+        }
+
+
+class Activation(Layer):
+    """Applies an activation function: `Activation('relu')`."""
+
+    supports_masking = True
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = activations.get(activation)
+        self.built = True
+
+    def call(self, inputs):
+        return self.activation(inputs)
+
+    def get_config(self):
+        return {**super().get_config(), "activation": activations.serialize(self.activation)}
+
+
+class Identity(Layer):
+    """Returns its input unchanged."""
+
+    supports_masking = True
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.built = True
+
+    def call(self, inputs):
+        return inputs
+
+
+class Lambda(Layer):
+    """Wraps a Python function as a layer: `Lambda(lambda x: x * 2)`.
+
+    A Lambda holds code, so a saved model containing one loads only with `safe_mode=False`.
+    """
+
+    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        if not callable(function):
+            raise errors.value_error(self, "a callable `function`", f"{function!r}")
+        self.function = function
+        self.arguments = arguments or {}
+        self._output_shape = output_shape
+        self.built = True
+
+    def call(self, inputs):
+        return self.function(inputs, **self.arguments)
+
+    def get_config(self):
+        return {**super().get_config(), "function": getattr(self.function, "__name__", "lambda"),
+                "arguments": self.arguments}
+

@@ -1,0 +1,181 @@
+"""Pooling: Max/Average pooling 1-3D and global pooling, on torch's channels-last kernels.
+
+`same` padding follows TensorFlow: max pooling ignores the padded positions (pads with -inf), average
+pooling divides by the number of real positions in each window.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from lamina import backend
+from lamina.engine import errors
+from lamina.engine.input_spec import InputSpec
+from lamina.engine.layer import Layer
+from lamina.layers import argument_checks as check
+from lamina.layers import padding_rules
+
+_MAX = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
+_AVG = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
+
+
+class _Pooling(Layer):
+    rank = 2
+    mode = "max"
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.pool_size = check.int_tuple(pool_size, self.rank, "pool_size", self)
+        self.strides = check.int_tuple(
+            self.pool_size if strides is None else strides, self.rank, "strides", self
+        )
+        self.padding = check.choice(padding, ("valid", "same"), "padding", self)
+        self.data_format = backend.standardize_data_format(data_format)
+        self.input_spec = InputSpec(ndim=self.rank + 2)
+        self.built = True
+
+    def _spatial(self, shape):
+        return tuple(shape[1:-1]) if self.data_format == "channels_last" else tuple(shape[2:])
+
+    def build(self, input_shape):
+        self._check_fits(input_shape)
+
+    def _check_fits(self, input_shape):
+        if self.padding != "valid":
+            return
+        for size, pool in zip(self._spatial(input_shape), self.pool_size):
+            if size is not None and size < pool:
+                raise errors.value_error(
+                    self,
+                    f"spatial size >= pool_size {self.pool_size} with padding='valid'",
+                    f"input shape {errors.format_shape(input_shape)}",
+                    "use padding='same' or remove a pooling layer: the input is already too small.",
+                )
+
+    def call(self, inputs):
+        x = backend.channels_first_view(inputs) if self.data_format == "channels_last" else inputs
+        if self.padding == "valid":
+            self._check_fits(tuple(inputs.shape))
+            y = self._pool(x, 0)
+        else:
+            pads = padding_rules.paddings_for(x.shape[2:], self.pool_size, self.strides, (1,) * self.rank)
+            symmetric = padding_rules.symmetric_or_none(pads)
+            y = self._pool_same(x, pads, symmetric)
+        return backend.channels_last_view(y) if self.data_format == "channels_last" else y
+
+    def _pool(self, x, padding):
+        if self.mode == "max":
+            return _MAX[self.rank](x, self.pool_size, self.strides, padding)
+        return _AVG[self.rank](x, self.pool_size, self.strides, padding, count_include_pad=False)
+
+    def _pool_same(self, x, pads, symmetric):
+        # torch pads symmetrically by at most half the window inside the kernel; otherwise pad first.
+        if symmetric is not None and all(p <= k // 2 for p, k in zip(symmetric, self.pool_size)):
+            return self._pool(x, symmetric)
+        if self.mode == "max":
+            return self._pool(padding_rules.pad_channels_first(x, pads, value=float("-inf")), 0)
+        # Mean over real positions = mean over the zero-padded window / share of real positions.
+        padded_mean = _AVG[self.rank](padding_rules.pad_channels_first(x, pads), self.pool_size, self.strides)
+        ones = torch.ones((1, 1, *x.shape[2:]), dtype=x.dtype, device=x.device)
+        real_share = _AVG[self.rank](padding_rules.pad_channels_first(ones, pads), self.pool_size, self.strides)
+        return padded_mean / real_share
+
+    def get_config(self):
+        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides,
+                "padding": self.padding, "data_format": self.data_format}
+
+
+class MaxPooling1D(_Pooling):
+    rank, mode = 1, "max"
+
+
+class MaxPooling2D(_Pooling):
+    """Max over windows of `pool_size` (strides default to pool_size), e.g. (2, 2) halves H and W.
+
+    Example:
+        >>> tuple(MaxPooling2D((2, 2))(torch.zeros(1, 29, 29, 4)).shape)
+        (1, 14, 14, 4)
+    """
+
+    rank, mode = 2, "max"
+
+
+class MaxPooling3D(_Pooling):
+    rank, mode = 3, "max"
+
+
+class AveragePooling1D(_Pooling):
+    rank, mode = 1, "avg"
+
+
+class AveragePooling2D(_Pooling):
+    """Mean over windows of `pool_size`; with 'same', padded positions are not counted."""
+
+    rank, mode = 2, "avg"
+
+
+class AveragePooling3D(_Pooling):
+    rank, mode = 3, "avg"
+
+
+class _GlobalPooling(Layer):
+    rank = 2
+    mode = "avg"
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = backend.standardize_data_format(data_format)
+        self.keepdims = bool(keepdims)
+        self.input_spec = InputSpec(ndim=self.rank + 2)
+        self.supports_masking = self.rank == 1
+        self.built = True
+
+    def call(self, inputs, mask=None):
+        if self.data_format == "channels_last":
+            axes = tuple(range(1, self.rank + 1))
+        else:
+            axes = tuple(range(2, self.rank + 2))
+        if self.mode == "max":
+            return inputs.amax(dim=axes, keepdim=self.keepdims)
+        if mask is not None and self.rank == 1:
+            # Average only the unmasked steps (Keras's GlobalAveragePooling1D with a mask).
+            weights = mask.to(inputs.dtype)
+            weights = weights.unsqueeze(-1) if self.data_format == "channels_last" else weights.unsqueeze(1)
+            total = (inputs * weights).sum(dim=axes, keepdim=self.keepdims)
+            return total / weights.sum(dim=axes, keepdim=self.keepdims).clamp_min(1e-12)
+        return inputs.mean(dim=axes, keepdim=self.keepdims)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def get_config(self):
+        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
+
+
+class GlobalAveragePooling1D(_GlobalPooling):
+    rank, mode = 1, "avg"
+
+
+class GlobalAveragePooling2D(_GlobalPooling):
+    """Mean over height and width: (batch, h, w, c) -> (batch, c)."""
+
+    rank, mode = 2, "avg"
+
+
+class GlobalAveragePooling3D(_GlobalPooling):
+    rank, mode = 3, "avg"
+
+
+class GlobalMaxPooling1D(_GlobalPooling):
+    rank, mode = 1, "max"
+
+
+class GlobalMaxPooling2D(_GlobalPooling):
+    """Max over height and width: (batch, h, w, c) -> (batch, c)."""
+
+    rank, mode = 2, "max"
+
+
+class GlobalMaxPooling3D(_GlobalPooling):
+    rank, mode = 3, "max"

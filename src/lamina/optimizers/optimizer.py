@@ -1,0 +1,349 @@
+"""The one wrapper over torch.optim: Keras's names, defaults and options on torch's fused kernels.
+
+An `Optimizer` holds Keras's hyperparameters until `build(parameters)` creates the torch optimizer
+(fused where torch has a fused kernel). `step()` applies Keras's extras around torch's update:
+gradient clipping (`clipnorm`, `clipvalue`, `global_clipnorm`), decoupled `weight_decay`, a learning
+rate schedule read from the step counter, constraints and EMA. Nothing here reads a tensor value
+on the host.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from lamina.optimizers import schedules
+
+
+class Optimizer:
+    """Base class. Subclasses set `torch_class` and map Keras's arguments in `torch_options()`."""
+
+    torch_class: type[torch.optim.Optimizer] | None = None
+    supports_fused = False
+    # Keras applies `weight_decay` decoupled (var -= lr * wd * var) in every optimizer.
+    decoupled_weight_decay_in_torch = False
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
+        name=None,
+        **kwargs,
+    ):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}() got unexpected keyword argument(s) {sorted(kwargs)}.")
+        if sum(x is not None for x in (clipnorm, clipvalue, global_clipnorm)) > 1:
+            raise ValueError("Use only one of clipnorm, clipvalue and global_clipnorm.")
+        self.name = name or type(self).__name__.lower()
+        self._learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.clipnorm = clipnorm
+        self.clipvalue = clipvalue
+        self.global_clipnorm = global_clipnorm
+        self.use_ema = use_ema
+        self.ema_momentum = ema_momentum
+        self.ema_overwrite_frequency = ema_overwrite_frequency
+        self.loss_scale_factor = loss_scale_factor
+        self.gradient_accumulation_steps = gradient_accumulation_steps
+        self.iterations = 0
+        self.torch_optimizer: torch.optim.Optimizer | None = None
+        self._parameters: list[torch.Tensor] = []
+        self._ema: list[torch.Tensor] | None = None
+        self._constraints: list = []
+
+    # ----------------------------------------------------------------------------------------------
+    def torch_options(self) -> dict:
+        """Keras hyperparameters -> the torch optimizer's keyword arguments (learning rate aside)."""
+        return {}
+
+    def build(self, parameters, constraints=()) -> None:
+        """Create the torch optimizer over `parameters` (called by compile/fit once the model is built)."""
+        self._parameters = [p for p in parameters if p.requires_grad]
+        self._constraints = list(constraints)
+        options = self.torch_options()
+        if self.supports_fused and self._parameters and _fused_ok(self._parameters):
+            options["fused"] = True
+        elif self._parameters and self._parameters[0].is_cuda:
+            options["foreach"] = True
+        self.torch_optimizer = self.torch_class(
+            self._parameters or [torch.zeros(0, requires_grad=True)], lr=self._current_lr(), **options
+        )
+        if self.use_ema:
+            self._ema = [p.detach().clone() for p in self._parameters]
+
+    @property
+    def built(self) -> bool:
+        return self.torch_optimizer is not None
+
+    # ----------------------------------------------------------------------------------------------
+    # Learning rate: a float or a schedule of the step counter; readable and settable while training.
+
+    def _current_lr(self) -> float:
+        if isinstance(self._learning_rate, schedules.LearningRateSchedule):
+            return float(self._learning_rate(self.iterations))
+        if callable(self._learning_rate):
+            return float(self._learning_rate())
+        return float(self._learning_rate)
+
+    @property
+    def learning_rate(self) -> float:
+        return self._current_lr()
+
+    @learning_rate.setter
+    def learning_rate(self, value) -> None:
+        self._learning_rate = value if isinstance(value, schedules.LearningRateSchedule) else float(value)
+        self._apply_lr()
+
+    lr = learning_rate
+
+    def _apply_lr(self) -> None:
+        if self.torch_optimizer is not None:
+            lr = self._current_lr()
+            for group in self.torch_optimizer.param_groups:
+                group["lr"] = lr
+
+    # ----------------------------------------------------------------------------------------------
+    def zero_grad(self) -> None:
+        self.torch_optimizer.zero_grad(set_to_none=True)
+
+    def step(self) -> None:
+        """One update from the gradients already in `.grad`."""
+        if isinstance(self._learning_rate, schedules.LearningRateSchedule):
+            self._apply_lr()
+        grads = [p.grad for p in self._parameters if p.grad is not None]
+        if self.global_clipnorm is not None:
+            torch.nn.utils.clip_grad_norm_(self._parameters, self.global_clipnorm, foreach=True)
+        elif self.clipnorm is not None:
+            for grad in grads:  # Keras clips each gradient by its own norm
+                norm = torch.linalg.vector_norm(grad)
+                grad.mul_(torch.clamp(self.clipnorm / (norm + 1e-12), max=1.0))
+        elif self.clipvalue is not None:
+            torch._foreach_clamp_min_(grads, -self.clipvalue)
+            torch._foreach_clamp_max_(grads, self.clipvalue)
+        if self.weight_decay and not self.decoupled_weight_decay_in_torch:
+            with torch.no_grad():
+                decayed = [p for p in self._parameters if p.grad is not None]
+                torch._foreach_mul_(decayed, 1.0 - self._current_lr() * self.weight_decay)
+        self.torch_optimizer.step()
+        self.iterations += 1
+        if self._constraints:
+            with torch.no_grad():
+                for parameter, constraint in self._constraints:
+                    parameter.copy_(constraint(parameter))
+        if self._ema is not None:
+            with torch.no_grad():
+                torch._foreach_lerp_(self._ema, [p.detach() for p in self._parameters], 1.0 - self.ema_momentum)
+                if self.ema_overwrite_frequency and self.iterations % self.ema_overwrite_frequency == 0:
+                    self.finalize_variable_values()
+
+    def finalize_variable_values(self) -> None:
+        """With use_ema, copy the moving averages into the model's weights (Keras's name)."""
+        if self._ema is not None:
+            with torch.no_grad():
+                torch._foreach_copy_([p for p in self._parameters], self._ema)
+
+    def apply_gradients(self, grads_and_vars) -> None:
+        """Keras's API: apply a list of (gradient, variable) pairs."""
+        pairs = list(grads_and_vars)
+        if not self.built:
+            self.build([v for _, v in pairs])
+        for grad, variable in pairs:
+            variable.grad = grad
+        self.step()
+
+    def apply(self, grads, trainable_variables=None) -> None:
+        self.apply_gradients(zip(grads, trainable_variables or self._parameters))
+
+    # ----------------------------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        lr = self._learning_rate
+        if isinstance(lr, schedules.LearningRateSchedule):
+            lr = schedules.serialize(lr)
+        return {
+            "name": self.name,
+            "learning_rate": lr,
+            "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm,
+            "clipvalue": self.clipvalue,
+            "global_clipnorm": self.global_clipnorm,
+            "use_ema": self.use_ema,
+            "ema_momentum": self.ema_momentum,
+            "ema_overwrite_frequency": self.ema_overwrite_frequency,
+            "loss_scale_factor": self.loss_scale_factor,
+            "gradient_accumulation_steps": self.gradient_accumulation_steps,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules.deserialize(config["learning_rate"])
+        return cls(**config)
+
+    def state_dict(self) -> dict:
+        """Everything needed to continue training: torch's state, the step counter, EMA."""
+        return {
+            "iterations": self.iterations,
+            "torch": self.torch_optimizer.state_dict() if self.torch_optimizer else None,
+            "ema": [t.detach().cpu() for t in self._ema] if self._ema is not None else None,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.iterations = int(state["iterations"])
+        if state.get("torch") is not None and self.torch_optimizer is not None:
+            self.torch_optimizer.load_state_dict(state["torch"])
+        if state.get("ema") is not None and self._ema is not None:
+            for target, value in zip(self._ema, state["ema"]):
+                target.copy_(value)
+        self._apply_lr()
+
+    @property
+    def variables(self) -> list[torch.Tensor]:
+        found = []
+        if self.torch_optimizer is not None:
+            for state in self.torch_optimizer.state.values():
+                found.extend(v for v in state.values() if isinstance(v, torch.Tensor))
+        return found
+
+
+def _fused_ok(parameters) -> bool:
+    first = parameters[0]
+    return all(
+        p.is_floating_point() and p.device == first.device and p.device.type in ("cpu", "cuda")
+        for p in parameters
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# The optimizers. Keras's defaults; the comments say where torch's formula differs.
+
+
+class SGD(Optimizer):
+    torch_class = torch.optim.SGD
+    supports_fused = True
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"SGD momentum must be in [0, 1]; received momentum={momentum}.")
+        self.momentum = momentum
+        self.nesterov = nesterov
+
+    def torch_options(self):
+        # Keras: v = m*v - lr*g; w += v. torch: b = m*b + g; w -= lr*b. Equal for a constant lr.
+        return {"momentum": self.momentum, "nesterov": self.nesterov}
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class Adam(Optimizer):
+    torch_class = torch.optim.Adam
+    supports_fused = True
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.beta_1, self.beta_2, self.epsilon, self.amsgrad = beta_1, beta_2, epsilon, amsgrad
+
+    def torch_options(self):
+        # Keras adds epsilon to sqrt(v) before the bias correction, torch after: the two differ
+        # only while sqrt(v_hat) is comparable to 1e-7.
+        return {"betas": (self.beta_1, self.beta_2), "eps": self.epsilon, "amsgrad": self.amsgrad}
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+
+
+class AdamW(Adam):
+    torch_class = torch.optim.AdamW
+    decoupled_weight_decay_in_torch = True
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 amsgrad=False, **kwargs):
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
+                         amsgrad=amsgrad, weight_decay=weight_decay, **kwargs)
+
+    def torch_options(self):
+        return {**super().torch_options(), "weight_decay": self.weight_decay}
+
+
+class RMSprop(Optimizer):
+    torch_class = torch.optim.RMSprop
+
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.rho, self.momentum, self.epsilon, self.centered = rho, momentum, epsilon, centered
+
+    def torch_options(self):
+        return {"alpha": self.rho, "eps": self.epsilon, "momentum": self.momentum, "centered": self.centered}
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
+                "epsilon": self.epsilon, "centered": self.centered}
+
+
+class Adagrad(Optimizer):
+    torch_class = torch.optim.Adagrad
+    supports_fused = False
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.initial_accumulator_value, self.epsilon = initial_accumulator_value, epsilon
+
+    def torch_options(self):
+        return {"initial_accumulator_value": self.initial_accumulator_value, "eps": self.epsilon}
+
+    def get_config(self):
+        return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,
+                "epsilon": self.epsilon}
+
+
+class Adadelta(Optimizer):
+    torch_class = torch.optim.Adadelta
+
+    def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.rho, self.epsilon = rho, epsilon
+
+    def torch_options(self):
+        return {"rho": self.rho, "eps": self.epsilon}
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
+
+
+class Nadam(Optimizer):
+    torch_class = torch.optim.NAdam
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+
+    def torch_options(self):
+        # torch's momentum_decay=0.004 is Keras's 0.96 ** (0.004 * t) momentum schedule.
+        return {"betas": (self.beta_1, self.beta_2), "eps": self.epsilon, "momentum_decay": 0.004}
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+class Adamax(Optimizer):
+    torch_class = torch.optim.Adamax
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
+        super().__init__(learning_rate=learning_rate, **kwargs)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+
+    def torch_options(self):
+        return {"betas": (self.beta_1, self.beta_2), "eps": self.epsilon}
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}

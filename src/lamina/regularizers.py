@@ -1,0 +1,111 @@
+"""Weight penalties added to the training loss: L1, L2, L1L2 (Keras's names and factors).
+
+Keras's L2 is `l2 * sum(w ** 2)` (no 1/2), its L1 `l1 * sum(|w|)`.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from lamina.engine import errors
+
+
+class Regularizer:
+    def __call__(self, weight: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class L1L2(Regularizer):
+    def __init__(self, l1=0.0, l2=0.0):
+        self.l1 = float(l1)
+        self.l2 = float(l2)
+
+    def __call__(self, weight):
+        penalty = weight.new_zeros(())
+        if self.l1:
+            penalty = penalty + self.l1 * weight.abs().sum()
+        if self.l2:
+            penalty = penalty + self.l2 * weight.square().sum()
+        return penalty
+
+    def get_config(self):
+        return {"l1": self.l1, "l2": self.l2}
+
+
+class L1(L1L2):
+    def __init__(self, l1=0.01):
+        super().__init__(l1=l1)
+
+    def get_config(self):
+        return {"l1": self.l1}
+
+
+class L2(L1L2):
+    def __init__(self, l2=0.01):
+        super().__init__(l2=l2)
+
+    def get_config(self):
+        return {"l2": self.l2}
+
+
+class OrthogonalRegularizer(Regularizer):
+    """Keras's: factor * mean of |W_n^T W_n - I| off the diagonal, rows (or columns) normalized."""
+
+    def __init__(self, factor=0.01, mode="rows"):
+        self.factor, self.mode = factor, mode
+
+    def __call__(self, weight):
+        w = weight.reshape(-1, weight.shape[-1])
+        w = w.T if self.mode == "columns" else w
+        w = torch.nn.functional.normalize(w, dim=1)
+        product = w @ w.T
+        size = product.shape[0]
+        off_diagonal = product - torch.eye(size, device=w.device, dtype=w.dtype)
+        return self.factor * off_diagonal.abs().sum() / (size * (size - 1))
+
+    def get_config(self):
+        return {"factor": self.factor, "mode": self.mode}
+
+
+def l1(l1=0.01):
+    return L1(l1)
+
+
+def l2(l2=0.01):
+    return L2(l2)
+
+
+def l1_l2(l1=0.01, l2=0.01):
+    return L1L2(l1, l2)
+
+
+_REGULARIZERS = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2, "orthogonal_regularizer": OrthogonalRegularizer}
+_BY_CLASS = {"L1": L1, "L2": L2, "L1L2": L1L2, "OrthogonalRegularizer": OrthogonalRegularizer}
+
+
+def get(identifier):
+    if identifier is None or isinstance(identifier, Regularizer):
+        return identifier
+    if isinstance(identifier, str):
+        key = identifier.lower()
+        if key not in _REGULARIZERS:
+            raise errors.unknown_name("regularizer", identifier, _REGULARIZERS)
+        return _REGULARIZERS[key]()
+    if isinstance(identifier, dict) and "class_name" in identifier:
+        return _BY_CLASS[identifier["class_name"]](**identifier.get("config", {}))
+    if callable(identifier):
+        return identifier
+    raise TypeError(f"Could not interpret regularizer {identifier!r}.")
+
+
+def serialize(regularizer):
+    if regularizer is None:
+        return None
+    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}

@@ -1,0 +1,110 @@
+"""A Keras-style progress bar: `25/25 [==============================] - 0s 2ms/step - loss: 0.6931`.
+
+It redraws at most every `interval` seconds, and only then reads the running metrics (the one
+moment the training loop waits on the device). On a terminal it redraws in place; elsewhere (CI logs,
+files) it prints one line per epoch, as Keras does.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+def _format_value(value) -> str:
+    value = float(value)
+    if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e4):
+        return f"{value:.4e}"
+    return f"{value:.4f}"
+
+
+def format_duration(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{int(seconds // 3600)}:{int(seconds % 3600 // 60):02d}:{int(seconds % 60):02d}"
+    if seconds >= 60:
+        return f"{int(seconds // 60)}:{int(seconds % 60):02d}"
+    return f"{int(seconds)}s"
+
+
+def format_per_step(seconds: float) -> str:
+    if seconds >= 1:
+        return f"{seconds:.0f}s/step"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.0f}ms/step"
+    return f"{seconds * 1e6:.0f}us/step"
+
+
+class Progbar:
+    """Progress of one epoch (or one evaluate / predict pass).
+
+    Args:
+        target: number of steps, or None when unknown.
+        verbose: 1 for the bar, 2 for one line at the end.
+        interval: minimum seconds between redraws.
+    """
+
+    def __init__(self, target, width=30, verbose=1, interval=0.1, stream=None, unit_name="step"):
+        self.target = target
+        self.width = width
+        self.verbose = verbose
+        self.interval = interval
+        self.stream = stream or sys.stdout
+        self.unit_name = unit_name
+        self.dynamic = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.start = time.perf_counter()
+        self.last_draw = 0.0
+        self.last_width = 0
+        self.seen = 0
+
+    def due(self) -> bool:
+        """Whether update() would draw now: callers read metric values only when it would."""
+        return self.verbose == 1 and self.dynamic and time.perf_counter() - self.last_draw >= self.interval
+
+    def update(self, current: int, values=None, finalize: bool = False) -> None:
+        self.seen = current
+        now = time.perf_counter()
+        if not finalize and not self.due():
+            return
+        self.last_draw = now
+        values = values or {}
+        elapsed = now - self.start
+        per_step = elapsed / max(current, 1)
+        if self.verbose == 2 and finalize:
+            line = f"{current}/{self.target} - {format_duration(elapsed)} - {format_per_step(per_step)}"
+            line += self._values(values)
+            self.stream.write(line + "\n")
+            self.stream.flush()
+            return
+        if self.verbose != 1:
+            return
+        line = self._bar(current)
+        if finalize:
+            line += f" - {format_duration(elapsed)} {format_per_step(per_step)}"
+        elif self.target:
+            line += f" - ETA: {format_duration(per_step * (self.target - current))}"
+        line += self._values(values)
+        if self.dynamic:
+            padding = " " * max(self.last_width - len(line), 0)
+            self.stream.write("\r" + line + padding)
+            self.last_width = len(line)
+            if finalize:
+                self.stream.write("\n")
+        elif finalize:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def _bar(self, current: int) -> str:
+        if not self.target:
+            return f"{current}/Unknown"
+        digits = len(str(self.target))
+        done = min(current / self.target, 1.0)
+        filled = int(self.width * done)
+        bar = "=" * filled
+        if current < self.target and filled < self.width:
+            bar += ">"
+        bar = bar.ljust(self.width, ".")
+        return f"{current:{digits}d}/{self.target} [{bar}]"
+
+    @staticmethod
+    def _values(values) -> str:
+        return "".join(f" - {name}: {_format_value(value)}" for name, value in values.items())

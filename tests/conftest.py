@@ -1,0 +1,22 @@
+"""Test configuration: Keras (the reference) on its torch backend, seeds fixed, names reset."""
+
+import os
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+import lamina  # noqa: E402
+
+torch.backends.cuda.matmul.allow_tf32 = False
+torch.backends.cudnn.allow_tf32 = False
+
+
+@pytest.fixture(autouse=True)
+def fresh_session():
+    """Every test starts from seed 0 and fresh auto-names (`dense`, not `dense_7`)."""
+    lamina.utils.set_random_seed(0)
+    lamina.backend.clear_session()
+    yield
