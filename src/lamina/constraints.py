@@ -1,0 +1,178 @@
+"""Weight constraints: projections applied to a weight after each optimizer step (Keras's names).
+
+A constraint sees the weight in Keras's layout (a Dense kernel as `(in, out)`, a Conv2D kernel as
+`(kh, kw, in, out)`), so `axis` means what it means in Keras. Layers store weights in torch's layout;
+`collect(model)` wraps each constraint with the weight's layout converters and returns the
+`(parameter, function)` pairs that `Optimizer.build(parameters, constraints=...)` applies.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from lamina.engine import errors
+
+# Keras divides by `epsilon + norm` with its backend epsilon.
+EPSILON = 1e-7
+
+
+class Constraint:
+    """Base class: `constraint(weight) -> projected weight`, same shape."""
+
+    def __call__(self, weight: torch.Tensor) -> torch.Tensor:
+        return weight
+
+    def get_config(self) -> dict:
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def _norms(weight: torch.Tensor, axis) -> torch.Tensor:
+    return torch.sqrt(torch.sum(weight.square(), dim=axis, keepdim=True))
+
+
+def _axis(axis):
+    return tuple(axis) if isinstance(axis, (list, tuple)) else int(axis)
+
+
+class MaxNorm(Constraint):
+    """Rescale so the norm along `axis` is at most `max_value`.
+
+    Args:
+        max_value: the largest allowed norm.
+        axis: the axis (or axes) the norm is taken over; 0 for a Dense kernel `(in, out)` bounds
+            each unit's incoming weights, `[0, 1, 2]` does so for a Conv2D kernel.
+    """
+
+    def __init__(self, max_value=2, axis=0):
+        self.max_value = max_value
+        self.axis = _axis(axis)
+
+    def __call__(self, weight):
+        norms = _norms(weight, self.axis)
+        desired = torch.clamp(norms, 0, self.max_value)
+        return weight * (desired / (EPSILON + norms))
+
+    def get_config(self):
+        return {"max_value": self.max_value, "axis": self.axis}
+
+
+class NonNeg(Constraint):
+    """Set negative entries to zero."""
+
+    def __call__(self, weight):
+        return weight * (weight >= 0).to(weight.dtype)
+
+
+class UnitNorm(Constraint):
+    """Divide by the norm along `axis`, so each slice has unit norm."""
+
+    def __init__(self, axis=0):
+        self.axis = _axis(axis)
+
+    def __call__(self, weight):
+        return weight / (EPSILON + _norms(weight, self.axis))
+
+    def get_config(self):
+        return {"axis": self.axis}
+
+
+class MinMaxNorm(Constraint):
+    """Move the norm along `axis` toward `[min_value, max_value]` at `rate` (1.0: all the way)."""
+
+    def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
+        self.min_value = min_value
+        self.max_value = max_value
+        self.rate = rate
+        self.axis = _axis(axis)
+
+    def __call__(self, weight):
+        norms = _norms(weight, self.axis)
+        desired = self.rate * torch.clamp(norms, self.min_value, self.max_value)
+        desired = desired + (1 - self.rate) * norms
+        return weight * (desired / (EPSILON + norms))
+
+    def get_config(self):
+        return {
+            "min_value": self.min_value,
+            "max_value": self.max_value,
+            "rate": self.rate,
+            "axis": self.axis,
+        }
+
+
+# Keras's lower-case aliases
+max_norm, non_neg, unit_norm, min_max_norm = MaxNorm, NonNeg, UnitNorm, MinMaxNorm
+
+_BY_CLASS = {cls.__name__: cls for cls in (MaxNorm, NonNeg, UnitNorm, MinMaxNorm)}
+_BY_NAME = {
+    "max_norm": MaxNorm,
+    "maxnorm": MaxNorm,
+    "non_neg": NonNeg,
+    "nonneg": NonNeg,
+    "unit_norm": UnitNorm,
+    "unitnorm": UnitNorm,
+    "min_max_norm": MinMaxNorm,
+    "minmaxnorm": MinMaxNorm,
+}
+
+
+def get(identifier):
+    """None, a name ('max_norm', 'NonNeg'), a config dict, a Constraint or a function -> constraint."""
+    if identifier is None or isinstance(identifier, Constraint):
+        return identifier
+    if isinstance(identifier, str):
+        cls = _BY_CLASS.get(identifier) or _BY_NAME.get(identifier.lower())
+        if cls is None:
+            raise errors.unknown_name("constraint", identifier, _BY_NAME)
+        return cls()
+    if isinstance(identifier, dict) and "class_name" in identifier:
+        name = identifier["class_name"]
+        cls = _BY_CLASS.get(name) or _BY_NAME.get(str(name).lower())
+        if cls is None:
+            raise errors.unknown_name("constraint", name, _BY_CLASS)
+        return cls.from_config(identifier.get("config", {}))
+    if callable(identifier):
+        return identifier
+    raise TypeError(
+        f"constraint must be a name ({sorted(_BY_NAME)}), a Constraint or a function; "
+        f"received {identifier!r}."
+    )
+
+
+def serialize(constraint):
+    if constraint is None:
+        return None
+    return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
+
+
+def deserialize(config):
+    return get(config)
+
+
+def _in_keras_layout(constraint, to_keras, from_keras):
+    def project(parameter):
+        return from_keras(constraint(to_keras(parameter)))
+
+    return project
+
+
+def collect(model) -> list:
+    """The `(parameter, project)` pairs of every constrained trainable weight under `model`.
+
+    `project` takes the stored (torch-layout) tensor and returns it projected, so the optimizer can
+    write `parameter.copy_(project(parameter))` without knowing about layouts.
+    """
+    pairs, seen = [], set()
+    for module in model.modules():
+        for name, constraint in getattr(module, "_constraints", ()):
+            parameter = getattr(module, name)
+            if id(parameter) in seen or not getattr(parameter, "requires_grad", False):
+                continue
+            seen.add(id(parameter))
+            spec = next(s for s in module._weight_specs if s[0] == name)
+            pairs.append((parameter, _in_keras_layout(constraint, spec[1], spec[2])))
+    return pairs
