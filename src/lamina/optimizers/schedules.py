@@ -1,18 +1,26 @@
 """Learning-rate schedules: a function of the optimizer's step counter, Keras's formulas.
 
 A schedule is called with the step (a Python int, counted by the optimizer), so evaluating it never
-touches a device tensor.
+touches a device tensor. Every schedule serializes to `{"class_name", "config"}` as Keras's does, so
+an optimizer's config (and a `.keras` file) carries it.
+
+Example:
+    >>> schedule = ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5, staircase=True)
+    >>> schedule(9), schedule(10)
+    (0.1, 0.05)
 """
 
 from __future__ import annotations
 
 import math
 
+from lamina.engine import errors
+
 
 class LearningRateSchedule:
-    """Base class: `schedule(step) -> learning rate`."""
+    """Base class: `schedule(step) -> learning rate` (a Python float)."""
 
-    def __call__(self, step: int) -> float:
+    def __call__(self, step) -> float:
         raise NotImplementedError
 
     def get_config(self) -> dict:
@@ -23,12 +31,24 @@ class LearningRateSchedule:
         return cls(**config)
 
 
-class ExponentialDecay(LearningRateSchedule):
-    """`initial_learning_rate * decay_rate ** (step / decay_steps)` (floored with staircase)."""
+def _positive(schedule: str, argument: str, value) -> None:
+    if value is None or value <= 0:
+        raise ValueError(f"{schedule} {argument} must be > 0; received {argument}={value}.")
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
-        if decay_steps <= 0:
-            raise ValueError(f"ExponentialDecay decay_steps must be > 0; received {decay_steps}.")
+
+class ExponentialDecay(LearningRateSchedule):
+    """`initial_learning_rate * decay_rate ** (step / decay_steps)`.
+
+    Args:
+        initial_learning_rate: the rate at step 0.
+        decay_steps: steps per factor of `decay_rate`.
+        decay_rate: the factor.
+        staircase: floor `step / decay_steps`, so the rate changes every `decay_steps` steps.
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
+                 name="ExponentialDecay"):
+        _positive("ExponentialDecay", "decay_steps", decay_steps)
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
         self.decay_rate = decay_rate
@@ -36,7 +56,7 @@ class ExponentialDecay(LearningRateSchedule):
         self.name = name
 
     def __call__(self, step):
-        progress = step / self.decay_steps
+        progress = float(step) / self.decay_steps
         if self.staircase:
             progress = math.floor(progress)
         return self.initial_learning_rate * self.decay_rate**progress
@@ -51,14 +71,127 @@ class ExponentialDecay(LearningRateSchedule):
         }
 
 
+class PiecewiseConstantDecay(LearningRateSchedule):
+    """`values[0]` while `step <= boundaries[0]`, `values[1]` while `step <= boundaries[1]`, ...
+
+    Args:
+        boundaries: increasing step counts, one fewer than `values`.
+        values: the rate in each interval.
+    """
+
+    def __init__(self, boundaries, values, name="PiecewiseConstant"):
+        boundaries, values = list(boundaries), list(values)
+        if len(values) != len(boundaries) + 1:
+            raise ValueError(
+                "PiecewiseConstantDecay expects one more value than boundaries; received "
+                f"{len(boundaries)} boundaries and {len(values)} values."
+            )
+        self.boundaries = boundaries
+        self.values = values
+        self.name = name
+
+    def __call__(self, step):
+        step = float(step)
+        for boundary, value in zip(self.boundaries, self.values):
+            if step <= boundary:
+                return value
+        return self.values[-1]
+
+    def get_config(self):
+        return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
+
+
+class PolynomialDecay(LearningRateSchedule):
+    """`(initial - end) * (1 - step / decay_steps) ** power + end`, held at `end` afterwards.
+
+    Args:
+        initial_learning_rate, decay_steps, end_learning_rate, power: as the formula.
+        cycle: instead of holding at `end`, restart with `decay_steps` stretched to the next
+            multiple that covers `step`.
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0,
+                 cycle=False, name="PolynomialDecay"):
+        _positive("PolynomialDecay", "decay_steps", decay_steps)
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.end_learning_rate = end_learning_rate
+        self.power = power
+        self.cycle = cycle
+        self.name = name
+
+    def __call__(self, step):
+        step = float(step)
+        decay_steps = float(self.decay_steps)
+        if self.cycle:
+            # Step 0 counts as the first cycle (a multiplier of 1, not 0).
+            decay_steps *= max(1.0, math.ceil(step / decay_steps))
+        else:
+            step = min(step, decay_steps)
+        remaining = (1.0 - step / decay_steps) ** self.power
+        return (self.initial_learning_rate - self.end_learning_rate) * remaining + (
+            self.end_learning_rate
+        )
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "end_learning_rate": self.end_learning_rate,
+            "power": self.power,
+            "cycle": self.cycle,
+            "name": self.name,
+        }
+
+
+class InverseTimeDecay(LearningRateSchedule):
+    """`initial_learning_rate / (1 + decay_rate * step / decay_steps)` (floored with staircase)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
+                 name="InverseTimeDecay"):
+        _positive("InverseTimeDecay", "decay_steps", decay_steps)
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.decay_rate = decay_rate
+        self.staircase = staircase
+        self.name = name
+
+    def __call__(self, step):
+        progress = float(step) / self.decay_steps
+        if self.staircase:
+            progress = math.floor(progress)
+        return self.initial_learning_rate / (1.0 + self.decay_rate * progress)
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+            "name": self.name,
+        }
+
+
+def _cosine(fraction: float, alpha: float) -> float:
+    """Half a cosine from 1 to `alpha` as `fraction` goes from 0 to 1."""
+    return (1.0 - alpha) * 0.5 * (1.0 + math.cos(math.pi * fraction)) + alpha
+
+
 class CosineDecay(LearningRateSchedule):
-    """Cosine decay from `initial_learning_rate` to `alpha * initial` over `decay_steps`, after an
-    optional linear warmup to `warmup_target` over `warmup_steps`."""
+    """Cosine decay to `alpha * start` over `decay_steps`, after an optional linear warmup.
+
+    Args:
+        initial_learning_rate: the rate at step 0.
+        decay_steps: length of the cosine.
+        alpha: the final rate as a fraction of the rate the cosine starts from.
+        warmup_target: with it, the rate rises linearly from `initial_learning_rate` to
+            `warmup_target` over `warmup_steps`, and the cosine starts from `warmup_target`.
+        warmup_steps: length of the warmup (used only with `warmup_target`).
+    """
 
     def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay",
                  warmup_target=None, warmup_steps=0):
-        if decay_steps <= 0:
-            raise ValueError(f"CosineDecay decay_steps must be > 0; received {decay_steps}.")
+        _positive("CosineDecay", "decay_steps", decay_steps)
         self.initial_learning_rate = initial_learning_rate
         self.decay_steps = decay_steps
         self.alpha = alpha
@@ -67,13 +200,17 @@ class CosineDecay(LearningRateSchedule):
         self.warmup_steps = warmup_steps
 
     def __call__(self, step):
-        if self.warmup_target is not None and step < self.warmup_steps:
-            fraction = step / self.warmup_steps
-            return self.initial_learning_rate + fraction * (self.warmup_target - self.initial_learning_rate)
-        start = self.warmup_target if self.warmup_target is not None else self.initial_learning_rate
-        progress = min(step - self.warmup_steps, self.decay_steps) / self.decay_steps
-        cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
-        return start * ((1.0 - self.alpha) * cosine + self.alpha)
+        step = float(step)
+        if self.warmup_target is None:
+            # Keras ignores warmup_steps without a warmup_target.
+            fraction = min(step, self.decay_steps) / self.decay_steps
+            return self.initial_learning_rate * _cosine(fraction, self.alpha)
+        step = min(step, self.decay_steps + self.warmup_steps)
+        if step < self.warmup_steps:
+            rise = self.warmup_target - self.initial_learning_rate
+            return self.initial_learning_rate + rise * step / self.warmup_steps
+        fraction = (step - self.warmup_steps) / self.decay_steps
+        return self.warmup_target * _cosine(fraction, self.alpha)
 
     def get_config(self):
         return {
@@ -86,17 +223,93 @@ class CosineDecay(LearningRateSchedule):
         }
 
 
-_SCHEDULES = {cls.__name__: cls for cls in (ExponentialDecay, CosineDecay)}
+class CosineDecayRestarts(LearningRateSchedule):
+    """Cosine decay with warm restarts (SGDR): the i-th period lasts `first_decay_steps * t_mul**i`
+    steps and starts from `initial_learning_rate * m_mul**i`.
+
+    Args:
+        initial_learning_rate: the rate at step 0.
+        first_decay_steps: length of the first period.
+        t_mul: factor on each period's length.
+        m_mul: factor on each period's starting rate.
+        alpha: the final rate of each period as a fraction of `initial_learning_rate`.
+    """
+
+    def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0, alpha=0.0,
+                 name="SGDRDecay"):
+        _positive("CosineDecayRestarts", "first_decay_steps", first_decay_steps)
+        self.initial_learning_rate = initial_learning_rate
+        self.first_decay_steps = first_decay_steps
+        self.t_mul = t_mul
+        self.m_mul = m_mul
+        self.alpha = alpha
+        self.name = name
+
+    def __call__(self, step):
+        fraction = float(step) / self.first_decay_steps
+        if self.t_mul == 1.0:
+            restarts = math.floor(fraction)
+            fraction -= restarts
+        else:
+            # Periods grow geometrically: find the period `fraction` falls in, and where in it.
+            restarts = math.floor(math.log(1.0 - fraction * (1.0 - self.t_mul)) / math.log(self.t_mul))
+            elapsed = (1.0 - self.t_mul**restarts) / (1.0 - self.t_mul)
+            fraction = (fraction - elapsed) / self.t_mul**restarts
+        peak = self.m_mul**restarts
+        cosine = 0.5 * peak * (1.0 + math.cos(math.pi * fraction))
+        return self.initial_learning_rate * ((1.0 - self.alpha) * cosine + self.alpha)
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "first_decay_steps": self.first_decay_steps,
+            "t_mul": self.t_mul,
+            "m_mul": self.m_mul,
+            "alpha": self.alpha,
+            "name": self.name,
+        }
+
+
+_SCHEDULES = {
+    cls.__name__: cls
+    for cls in (ExponentialDecay, PiecewiseConstantDecay, PolynomialDecay, InverseTimeDecay,
+                CosineDecay, CosineDecayRestarts)
+}
 
 
 def register(cls):
+    """Make a custom schedule class loadable from a config by its class name."""
     _SCHEDULES[cls.__name__] = cls
     return cls
 
 
 def serialize(schedule: LearningRateSchedule) -> dict:
-    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
+    return {
+        "module": "keras.optimizers.schedules",
+        "class_name": type(schedule).__name__,
+        "config": schedule.get_config(),
+        "registered_name": None,
+    }
 
 
-def deserialize(config: dict) -> LearningRateSchedule:
-    return _SCHEDULES[config["class_name"]].from_config(config["config"])
+def deserialize(config: dict, custom_objects=None) -> LearningRateSchedule:
+    """`{"class_name", "config"}` (lamina's or Keras's) -> a schedule."""
+    known = {**_SCHEDULES, **(custom_objects or {})}
+    name = config.get("class_name")
+    if name not in known:
+        raise errors.unknown_name("learning-rate schedule", name, known)
+    return known[name].from_config(config.get("config", {}))
+
+
+__all__ = [
+    "CosineDecay",
+    "CosineDecayRestarts",
+    "ExponentialDecay",
+    "InverseTimeDecay",
+    "LearningRateSchedule",
+    "PiecewiseConstantDecay",
+    "PolynomialDecay",
+    "deserialize",
+    "register",
+    "serialize",
+]
