@@ -12,10 +12,13 @@ from lamina import (
     layers,
     losses,
     metrics,
+    models,
     optimizers,
     regularizers,
     utils,
 )
+from lamina.engine.model import Model
+from lamina.engine.sequential import Sequential
 from lamina.engine.symbolic import Input, KerasTensor
 
 __version__ = "0.1.0"
@@ -23,6 +26,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Input",
     "KerasTensor",
+    "Model",
+    "Sequential",
     "activations",
     "backend",
     "callbacks",
@@ -30,6 +35,7 @@ __all__ = [
     "layers",
     "losses",
     "metrics",
+    "models",
     "optimizers",
     "regularizers",
     "utils",

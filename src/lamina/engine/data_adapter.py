@@ -1,0 +1,281 @@
+"""Everything fit / evaluate / predict accept, turned into batches of device tensors.
+
+Arrays (NumPy or torch, nested in lists/tuples/dicts) are checked once, moved to the device once,
+and sliced per batch after one shuffle per epoch: no per-batch host work. Iterables (generators,
+Keras-style sequences with `__len__`/`__getitem__`, `lamina.data.Dataset`, torch DataLoaders) are
+converted batch by batch.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from lamina import backend
+from lamina.engine import errors
+
+
+# --------------------------------------------------------------------------------------------------
+# Nested structures
+
+
+def map_structure(fn, structure):
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(map_structure(fn, s) for s in structure)
+    if isinstance(structure, dict):
+        return {k: map_structure(fn, v) for k, v in structure.items()}
+    return fn(structure)
+
+
+def flatten(structure) -> list:
+    if isinstance(structure, (list, tuple)):
+        return [leaf for s in structure for leaf in flatten(s)]
+    if isinstance(structure, dict):
+        return [leaf for s in structure.values() for leaf in flatten(s)]
+    return [structure]
+
+
+def is_array_like(x) -> bool:
+    return isinstance(x, (np.ndarray, torch.Tensor)) or (
+        isinstance(x, (list, tuple)) and x and all(is_array_like(v) for v in x)
+    ) or (isinstance(x, dict) and x and all(is_array_like(v) for v in x.values()))
+
+
+def to_tensor(value, device, name="x") -> torch.Tensor:
+    """NumPy / lists / tensors -> a tensor on `device`; float64 becomes float32 as in Keras."""
+    if isinstance(value, torch.Tensor):
+        tensor = value
+    else:
+        array = np.asarray(value)
+        if array.dtype == object:
+            raise errors.value_error(
+                name, "a numeric array", f"an object array of shape {array.shape}",
+                "pad ragged sequences first (lamina.preprocessing.sequence.pad_sequences).",
+            )
+        if array.dtype.kind == "U" or array.dtype.kind == "S":
+            raise errors.value_error(name, "a numeric array", f"an array of strings {array.shape}")
+        tensor = torch.from_numpy(np.ascontiguousarray(array))
+    if tensor.dtype == torch.float64:
+        tensor = tensor.float()
+    if tensor.device != device:
+        if device.type == "cuda" and tensor.device.type == "cpu":
+            tensor = tensor.pin_memory().to(device, non_blocking=True)
+        else:
+            tensor = tensor.to(device)
+    return tensor
+
+
+def unpack(data):
+    """A batch `(x,)`, `(x, y)` or `(x, y, sample_weight)` -> the three (None when absent)."""
+    if isinstance(data, (list, tuple)):
+        if len(data) == 1:
+            return data[0], None, None
+        if len(data) == 2:
+            return data[0], data[1], None
+        if len(data) == 3:
+            return data[0], data[1], data[2]
+        raise errors.value_error(
+            "data", "batches shaped (x,), (x, y) or (x, y, sample_weight)", f"a tuple of {len(data)}"
+        )
+    return data, None, None
+
+
+# --------------------------------------------------------------------------------------------------
+# Arrays
+
+
+def check_finite(x, name="x") -> None:
+    """NaN or inf in the inputs: stop before training turns every weight into NaN."""
+    for leaf in flatten(x):
+        if isinstance(leaf, torch.Tensor):
+            bad = leaf.is_floating_point() and not bool(torch.isfinite(leaf).all())
+        else:
+            array = np.asarray(leaf)
+            bad = array.dtype.kind == "f" and not np.isfinite(array).all()
+        if bad:
+            count = int((~np.isfinite(backend.as_numpy(leaf))).sum())
+            raise errors.value_error(
+                name, "finite numbers", f"{count} NaN or inf value(s) in an array of shape {tuple(leaf.shape)}",
+                "clean or impute the data first, e.g. x = np.nan_to_num(x) or drop those rows.",
+            )
+
+
+def num_samples(structure, name: str) -> int:
+    sizes = {len(leaf) for leaf in flatten(structure)}
+    if len(sizes) > 1:
+        raise errors.value_error(
+            name, "arrays with the same number of samples", f"lengths {sorted(sizes)}"
+        )
+    return sizes.pop()
+
+
+class ArrayData:
+    """Arrays held on the device, cut into batches; one permutation per epoch when shuffling."""
+
+    def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False, device=None,
+                 check=True):
+        self.device = device or backend.default_device()
+        if check:
+            check_finite(x, "x")
+        n_x = num_samples(x, "x")
+        if y is not None:
+            n_y = num_samples(y, "y")
+            if n_x != n_y:
+                raise errors.value_error(
+                    "fit()/evaluate() data",
+                    "x and y with the same number of samples",
+                    f"{n_x} samples in x and {n_y} in y",
+                    "check that the labels belong to these inputs (e.g. a split applied to only one).",
+                )
+        if sample_weight is not None and len(sample_weight) != n_x:
+            raise errors.value_error(
+                "sample_weight", f"one weight per sample ({n_x})", f"{len(sample_weight)} weights"
+            )
+        self.size = n_x
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.x = map_structure(lambda a: to_tensor(a, self.device, "x"), x)
+        self.y = None if y is None else map_structure(lambda a: to_tensor(a, self.device, "y"), y)
+        self.sample_weight = None if sample_weight is None else to_tensor(sample_weight, self.device).float()
+
+    def __len__(self) -> int:
+        return math.ceil(self.size / self.batch_size)
+
+    def first_batch(self):
+        return self._slice(self.x, self.y, self.sample_weight, 0, min(self.batch_size, self.size))
+
+    @staticmethod
+    def _slice(x, y, sw, start, stop):
+        cut = lambda t: t[start:stop]  # noqa: E731
+        return (
+            map_structure(cut, x),
+            None if y is None else map_structure(cut, y),
+            None if sw is None else sw[start:stop],
+        )
+
+    def __iter__(self):
+        x, y, sw = self.x, self.y, self.sample_weight
+        if self.shuffle == "batch":
+            order = torch.randperm(len(self)).tolist()
+        else:
+            order = range(len(self))
+            if self.shuffle:
+                # One gather per epoch, then zero-copy slices per batch.
+                permutation = torch.randperm(self.size, device=self.device)
+                take = lambda t: t.index_select(0, permutation)  # noqa: E731
+                x = map_structure(take, x)
+                y = None if y is None else map_structure(take, y)
+                sw = None if sw is None else sw.index_select(0, permutation)
+        for index in order:
+            start = index * self.batch_size
+            yield self._slice(x, y, sw, start, min(start + self.batch_size, self.size))
+
+
+def split_validation(x, y, sample_weight, validation_split: float):
+    """Keras's rule: the last `validation_split` fraction of the arrays, taken before shuffling."""
+    if not 0.0 < validation_split < 1.0:
+        raise errors.value_error("validation_split", "a float in (0, 1)", f"{validation_split}")
+    n = num_samples(x, "x")
+    split_at = int(n * (1.0 - validation_split))
+    if split_at == 0 or split_at == n:
+        raise errors.value_error(
+            "validation_split", f"a split that leaves samples on both sides of {n}", f"{validation_split}"
+        )
+    head = lambda a: a[:split_at]  # noqa: E731
+    tail = lambda a: a[split_at:]  # noqa: E731
+    train = (map_structure(head, x), None if y is None else map_structure(head, y),
+             None if sample_weight is None else sample_weight[:split_at])
+    valid = (map_structure(tail, x), None if y is None else map_structure(tail, y),
+             None if sample_weight is None else sample_weight[split_at:])
+    return train, valid
+
+
+# --------------------------------------------------------------------------------------------------
+# Iterables
+
+
+class IterableData:
+    """Generators, Keras-style sequences, lamina Datasets, DataLoaders: batch by batch to the device."""
+
+    def __init__(self, source, steps=None, device=None):
+        self.source = source
+        self.steps = steps
+        self.device = device or backend.default_device()
+        self._iterator = None
+        indexable = hasattr(source, "__getitem__") and hasattr(source, "__len__")
+        self._is_sequence = _is_keras_sequence(source) or (indexable and not hasattr(source, "__iter__"))
+
+    def __len__(self):
+        if self.steps is not None:
+            return int(self.steps)
+        try:
+            return len(self.source)
+        except TypeError:
+            return None
+
+    def _convert(self, batch):
+        x, y, sw = unpack(batch)
+        convert = lambda a: to_tensor(a, self.device) if a is not None else None  # noqa: E731
+        return (
+            map_structure(convert, x),
+            None if y is None else map_structure(convert, y),
+            None if sw is None else convert(sw).float(),
+        )
+
+    def _batches(self):
+        if self._is_sequence:
+            for index in range(len(self.source)):
+                yield self.source[index]
+            if hasattr(self.source, "on_epoch_end"):
+                self.source.on_epoch_end()
+        else:
+            yield from self.source
+
+    def __iter__(self):
+        if self.steps is None:
+            for batch in self._batches():
+                yield self._convert(batch)
+            return
+        # steps_per_epoch: keep one iterator across epochs (Keras's behaviour for generators).
+        for _ in range(int(self.steps)):
+            if self._iterator is None:
+                self._iterator = iter(self._batches())
+            try:
+                batch = next(self._iterator)
+            except StopIteration:
+                self._iterator = iter(self._batches())
+                try:
+                    batch = next(self._iterator)
+                except StopIteration:
+                    return
+            yield self._convert(batch)
+
+    def first_batch(self):
+        for batch in self._batches():
+            return self._convert(batch)
+        raise ValueError("The data source yielded no batch.")
+
+
+def _is_keras_sequence(source) -> bool:
+    return hasattr(source, "__getitem__") and hasattr(source, "__len__") and hasattr(source, "on_epoch_end")
+
+
+def adapt(x, y=None, sample_weight=None, batch_size=None, shuffle=False, steps=None, device=None,
+          check=True):
+    """Pick the adapter for what the user passed."""
+    if x is None:
+        raise errors.value_error("x", "input data (arrays, a Dataset or a generator)", "None")
+    if is_array_like(x):
+        return ArrayData(x, y, sample_weight, batch_size or 32, shuffle, device, check=check)
+    if y is not None:
+        raise errors.value_error(
+            "y", "None when x is a dataset or generator (it yields the labels)",
+            f"y of type {type(y).__name__}",
+        )
+    if isinstance(x, (list, tuple)):
+        raise errors.value_error("x", "arrays or a dataset", f"a {type(x).__name__} of {type(x[0]).__name__}")
+    if not (hasattr(x, "__iter__") or hasattr(x, "__getitem__")):
+        raise errors.value_error("x", "arrays, a Dataset, a generator or a sequence", f"{type(x).__name__}")
+    return IterableData(x, steps=steps, device=device)

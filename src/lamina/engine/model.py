@@ -1,0 +1,279 @@
+"""Model: a Layer that trains. Functional (`Model(inputs, outputs)`) or subclassed (`call()`).
+
+The training entry points (compile / fit / evaluate / predict / *_on_batch) delegate to
+`engine/trainer.py`; saving delegates to `lamina.saving`. `Model.compile` shadows
+`torch.nn.Module.compile` on purpose, with Keras's meaning; `jit_compile=True` is the door to
+`torch.compile`.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from lamina.engine import naming, trainer
+from lamina.engine.functional import FunctionalGraph
+from lamina.engine.layer import Layer
+from lamina.engine.symbolic import KerasTensor
+
+
+class Model(Layer):
+    """A model: `Model(inputs, outputs, name=...)` from symbolic tensors, or subclass it.
+
+    Functional:
+        >>> inputs = Input(shape=(4,))
+        >>> outputs = Dense(2)(inputs)
+        >>> model = Model(inputs, outputs)
+
+    Subclassed: assign layers in `__init__` and write `call(inputs, training=None)`; override
+    `train_step(data)` for custom training (see the README's "Custom training" section).
+    """
+
+    def __init__(self, *args, inputs=None, outputs=None, name=None, **kwargs):
+        if args:
+            inputs = args[0] if inputs is None else inputs
+            if len(args) > 1:
+                outputs = args[1] if outputs is None else outputs
+            if len(args) > 2:
+                raise TypeError("Model() takes at most two positional arguments: inputs, outputs.")
+        default = "functional" if inputs is not None else naming.to_snake_case(type(self).__name__)
+        super().__init__(name=name or naming.unique_name(default), **kwargs)
+        self._graph: FunctionalGraph | None = None
+        self.compiled = False
+        self.stop_training = False
+        self.history = None
+        self.optimizer = None
+        self._compile_state: trainer.CompileState | None = None
+        if inputs is not None:
+            if outputs is None:
+                raise ValueError("Model(inputs, outputs) needs outputs= as well as inputs=.")
+            self._set_graph(inputs, outputs)
+
+    # ----------------------------------------------------------------------------------------------
+    # Graph
+
+    def _set_graph(self, inputs, outputs) -> None:
+        graph = FunctionalGraph(inputs, outputs)
+        seen: dict[str, Layer] = {}
+        for layer in graph.layers:
+            if layer.name in seen and seen[layer.name] is not layer:
+                raise ValueError(
+                    f"Model '{self.name}' has two different layers named '{layer.name}'. "
+                    "Hint: layer names must be unique within a model; pass distinct name= values."
+                )
+            seen[layer.name] = layer
+        self._graph = graph
+        self.graph_layers = nn.ModuleDict({_module_key(layer.name): layer for layer in graph.layers})
+        self.built = True
+        shapes = [t.shape for t in graph.flat_inputs]
+        self._build_input_shape = shapes[0] if len(shapes) == 1 else shapes
+
+    def call(self, inputs, training=None, mask=None):
+        if self._graph is None:
+            raise NotImplementedError(
+                f"Model '{self.name}' ({type(self).__name__}) has no graph and no call(). "
+                "Hint: build it as Model(inputs, outputs) or override call(self, inputs)."
+            )
+        return self._graph.run(inputs)
+
+    @property
+    def layers(self) -> list[Layer]:
+        if self._graph is not None:
+            return list(self._graph.layers)
+        return self._sublayers()
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer called `name`, or at position `index` of `model.layers`."""
+        if index is not None and name is not None:
+            raise ValueError("get_layer() takes name= or index=, not both.")
+        layers = self.layers
+        if index is not None:
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(
+                    f"Model '{self.name}' has {len(layers)} layers; received index={index}."
+                )
+            return layers[index]
+        if name is None:
+            raise ValueError("get_layer() needs name= or index=.")
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(
+            f"No layer named '{name}' in model '{self.name}'. "
+            f"Its layers are: {[layer.name for layer in layers]}."
+        )
+
+    @property
+    def inputs(self) -> list[KerasTensor] | None:
+        return None if self._graph is None else list(self._graph.flat_inputs)
+
+    @property
+    def outputs(self) -> list[KerasTensor] | None:
+        return None if self._graph is None else list(self._graph.flat_outputs)
+
+    @property
+    def input(self):
+        if self._graph is None:
+            return super().input
+        return self._graph.inputs
+
+    @property
+    def output(self):
+        if self._graph is None:
+            return super().output
+        return self._graph.outputs
+
+    @property
+    def input_shape(self):
+        if self._graph is not None:
+            shapes = [t.shape for t in self._graph.flat_inputs]
+            return shapes[0] if len(shapes) == 1 else shapes
+        return super().input_shape
+
+    @property
+    def output_shape(self):
+        if self._graph is not None:
+            shapes = [t.shape for t in self._graph.flat_outputs]
+            return shapes[0] if len(shapes) == 1 else shapes
+        return super().output_shape
+
+    def build(self, input_shape) -> None:
+        """Build the weights from a shape, e.g. `model.build((None, 200))`, as Keras does."""
+        if self._graph is not None:
+            return
+        if not self.built and type(self).call is not Model.call:
+            from lamina.engine.symbolic import call_on_symbolic
+
+            shape = tuple(input_shape)
+            self.built = True  # the symbolic call below builds the sub-layers
+            try:
+                call_on_symbolic(self, (KerasTensor(shape),), {})
+            except Exception:
+                self.built = False
+                raise
+            self._build_input_shape = (None, *shape[1:])
+
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None) -> None:
+        """Print the Keras-2-style table of layers, output shapes and parameter counts."""
+        from lamina.engine import summary
+
+        summary.print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
+                              show_trainable=show_trainable)
+
+    # ----------------------------------------------------------------------------------------------
+    # Training (engine/trainer.py)
+
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1, jit_compile="auto",
+                auto_scale_loss=True):
+        """Configure training: optimizer, loss and metrics by name or object, as in Keras."""
+        self._compile_state = trainer.CompileState(
+            self, optimizer, loss, metrics, loss_weights, weighted_metrics, jit_compile
+        )
+        self.optimizer = self._compile_state.optimizer
+        self.compiled = True
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1):
+        """Train for `epochs` epochs; returns a History whose `.history` holds per-epoch lists."""
+        return trainer.fit(
+            self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+            validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
+            class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
+            validation_batch_size=validation_batch_size, validation_freq=validation_freq,
+        )
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False):
+        """Loss and metrics on data: a list `[loss, metric...]`, a float, or a dict (return_dict)."""
+        return trainer.evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
+                                sample_weight=sample_weight, steps=steps, callbacks=callbacks,
+                                return_dict=return_dict)
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Outputs for `x`, batched, in inference mode, as NumPy arrays."""
+        return trainer.predict(self, x, batch_size=batch_size, verbose=verbose, steps=steps,
+                               callbacks=callbacks)
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        return trainer.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        return trainer.test_on_batch(self, x, y, sample_weight, return_dict)
+
+    def predict_on_batch(self, x):
+        return trainer.predict_on_batch(self, x)
+
+    def train_step(self, data):
+        """One optimization step on one batch; override for custom training (GAN/VAE pattern)."""
+        return trainer.default_train_step(self, data)
+
+    def test_step(self, data):
+        return trainer.default_test_step(self, data)
+
+    def predict_step(self, data):
+        return trainer.default_predict_step(self, data)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The compiled loss plus the layers' regularization losses."""
+        return trainer.compute_loss(self, y, y_pred, sample_weight)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        return trainer.compute_metrics(self, y, y_pred, sample_weight)
+
+    @property
+    def metrics(self):
+        return [] if self._compile_state is None else self._compile_state.all_metrics()
+
+    @property
+    def metrics_names(self) -> list[str]:
+        return [m.name for m in self.metrics]
+
+    def reset_metrics(self) -> None:
+        for metric in self.metrics:
+            metric.reset_state()
+
+    # ----------------------------------------------------------------------------------------------
+    # Saving (lamina.saving)
+
+    def save(self, filepath, overwrite=True, **kwargs) -> None:
+        from lamina import saving
+
+        saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True) -> None:
+        from lamina import saving
+
+        saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs) -> None:
+        from lamina import saving
+
+        saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+    # ----------------------------------------------------------------------------------------------
+    # Config
+
+    def get_config(self) -> dict:
+        if self._graph is None:
+            return {"name": self.name, "trainable": self.trainable}
+        from lamina.engine import serialization
+
+        return serialization.functional_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        if "layers" in config and "input_layers" in config:
+            from lamina.engine import serialization
+
+            return serialization.functional_from_config(cls, config, custom_objects)
+        return cls(**config)
+
+
+def _module_key(name: str) -> str:
+    """torch module names cannot contain '.'."""
+    return name.replace(".", "_")
+

@@ -1,0 +1,207 @@
+"""Sequential: a plain stack of layers, built as soon as its input shape is known.
+
+With `input_shape=` on the first layer (or an `Input` first), the stack is traced symbolically at
+definition time, so `summary()` works before `fit()` and every layer has `.output` for feature
+extraction. On real data it runs the layers in a plain loop: no graph bookkeeping per batch.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+
+from lamina.engine import errors, naming
+from lamina.engine.layer import Layer
+from lamina.engine.model import Model, _module_key
+from lamina.engine.symbolic import Input, InputLayer, KerasTensor
+
+
+class Sequential(Model):
+    """`Sequential([Conv2D(32, 3, input_shape=(28, 28, 1)), Flatten(), Dense(10)])`.
+
+    Args:
+        layers: list of layers (an `Input(...)` may come first).
+        name: model name (default `sequential`, `sequential_1`, ...).
+    """
+
+    def __init__(self, layers=None, name=None, trainable=True, **kwargs):
+        super().__init__(name=name or naming.unique_name("sequential"), trainable=trainable, **kwargs)
+        self._stack: list[Layer] = []
+        self._input_tensor: KerasTensor | None = None
+        self._output_tensor: KerasTensor | None = None
+        self.stack_layers = nn.ModuleDict()
+        self.built = False
+        for layer in layers or []:
+            self.add(layer, rebuild=False)
+        self._maybe_build()
+
+    # ----------------------------------------------------------------------------------------------
+    def add(self, layer, rebuild=True) -> None:
+        """Append a layer (or set the input with an `Input(...)` tensor)."""
+        if isinstance(layer, KerasTensor) and isinstance(layer.node.layer, InputLayer):
+            layer = layer.node.layer
+        if isinstance(layer, InputLayer):
+            if self._stack or self._input_tensor is not None:
+                raise ValueError(
+                    f"Sequential '{self.name}': an Input can only be the first element of the model."
+                )
+            self._input_tensor = layer.output_tensor
+            if rebuild:
+                self._maybe_build()
+            return
+        if not isinstance(layer, nn.Module):
+            raise TypeError(
+                f"Sequential '{self.name}' expects layers; received {type(layer).__name__} ({layer!r})."
+            )
+        if any(existing.name == getattr(layer, "name", None) for existing in self._stack):
+            raise ValueError(
+                f"Sequential '{self.name}' already has a layer named '{layer.name}'. "
+                "Hint: layer names must be unique within a model."
+            )
+        self._stack.append(layer)
+        self.stack_layers[_module_key(getattr(layer, "name", f"module_{len(self._stack)}"))] = layer
+        if rebuild:
+            if self._output_tensor is not None and isinstance(layer, Layer):
+                self._output_tensor = layer(self._output_tensor)
+            else:
+                self._maybe_build()
+
+    def pop(self) -> Layer:
+        """Remove and return the last layer."""
+        if not self._stack:
+            raise TypeError(f"Sequential '{self.name}' has no layers to pop.")
+        layer = self._stack.pop()
+        del self.stack_layers[_module_key(layer.name)]
+        self._output_tensor = None
+        self.built = False
+        for remaining in self._stack:
+            if isinstance(remaining, Layer):
+                remaining._inbound_nodes = []
+        self._maybe_build()
+        return layer
+
+    @property
+    def layers(self) -> list[Layer]:
+        return list(self._stack)
+
+    # ----------------------------------------------------------------------------------------------
+    def _declared_shape(self):
+        if self._input_tensor is not None:
+            return self._input_tensor.shape, self._input_tensor.dtype
+        if self._stack and isinstance(self._stack[0], Layer):
+            first = self._stack[0]
+            if first._declared_input_shape is not None:
+                dtype = getattr(first, "declared_input_dtype", "float32")
+                return (first._declared_batch_size, *first._declared_input_shape), dtype
+        return None
+
+    def _maybe_build(self) -> None:
+        declared = self._declared_shape()
+        if declared is not None:
+            self._trace(*declared)
+
+    def _trace(self, batch_shape, dtype="float32") -> None:
+        """Call every layer on a symbolic input: builds the weights and records output shapes."""
+        if self._input_tensor is None or tuple(self._input_tensor.shape) != tuple(batch_shape):
+            self._input_tensor = Input(batch_shape=tuple(batch_shape), dtype=dtype)
+        x = self._input_tensor
+        for layer in self._stack:
+            if not isinstance(layer, Layer):
+                raise TypeError(
+                    f"Sequential '{self.name}' can only trace lamina layers; {type(layer).__name__} "
+                    "is a plain torch module. Hint: call the model on data to build it."
+                )
+            x = layer(x)
+        self._output_tensor = x
+        self.built = True
+        self._build_input_shape = (None, *tuple(batch_shape)[1:])
+
+    def build(self, input_shape=None) -> None:
+        """`model.build((None, 200))`: trace the stack for this input shape."""
+        if input_shape is None:
+            self._maybe_build()
+            if not self.built:
+                raise ValueError(
+                    f"Sequential '{self.name}' cannot build without an input shape. "
+                    "Hint: pass input_shape= to the first layer or call build((None, ...))."
+                )
+            return
+        self._trace(tuple(input_shape))
+
+    def build_from_shape(self, input_shape) -> None:
+        if not self.built:
+            self._trace((None, *tuple(input_shape)[1:]))
+
+    def call(self, inputs, training=None, mask=None):
+        x = inputs
+        for layer in self._stack:
+            x = layer(x)
+        return x
+
+    def _build_for(self, inputs) -> None:
+        """Built on first real data when no input shape was declared (Keras's deferred build)."""
+        shape = tuple(inputs.shape)
+        dtype = "float32" if inputs.is_floating_point() else str(inputs.dtype).replace("torch.", "")
+        self._trace((None, *shape[1:]), dtype)
+        self._check_input(shape)
+
+    def forward(self, inputs, *args, **kwargs):
+        if self.built and self._input_tensor is not None and hasattr(inputs, "shape"):
+            self._check_input(tuple(inputs.shape))
+        return super().forward(inputs, *args, **kwargs)
+
+    def _check_input(self, shape) -> None:
+        expected = self._input_tensor.shape
+        if len(shape) != len(expected) or any(
+            e is not None and e != a for e, a in zip(expected[1:], shape[1:])
+        ):
+            raise errors.value_error(
+                f"Sequential model '{self.name}'",
+                f"input of shape {errors.format_shape(expected)}",
+                f"an input of shape {tuple(shape)}",
+                "the model was built for that shape; reshape the data (batch axis first) "
+                "or build a new model.",
+            )
+
+    # ----------------------------------------------------------------------------------------------
+    @property
+    def inputs(self):
+        return None if self._input_tensor is None else [self._input_tensor]
+
+    @property
+    def outputs(self):
+        return None if self._output_tensor is None else [self._output_tensor]
+
+    @property
+    def input(self):
+        if self._input_tensor is None:
+            raise AttributeError(f"Sequential '{self.name}' is not built, so it has no input yet.")
+        return self._input_tensor
+
+    @property
+    def output(self):
+        if self._output_tensor is None:
+            raise AttributeError(f"Sequential '{self.name}' is not built, so it has no output yet.")
+        return self._output_tensor
+
+    @property
+    def input_shape(self):
+        if self._input_tensor is None:
+            raise AttributeError(f"Sequential '{self.name}' is not built, so it has no input_shape.")
+        return self._input_tensor.shape
+
+    @property
+    def output_shape(self):
+        if self._output_tensor is None:
+            raise AttributeError(f"Sequential '{self.name}' is not built, so it has no output_shape.")
+        return self._output_tensor.shape
+
+    def get_config(self) -> dict:
+        from lamina.engine import serialization
+
+        return serialization.sequential_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from lamina.engine import serialization
+
+        return serialization.sequential_from_config(cls, config, custom_objects)

@@ -1,0 +1,148 @@
+"""`model.summary()`: the plain-text table of Keras 2, as the seeds print it.
+
+Layout (measured on the seeds' tables): sequential-like models use 65 columns with stops at 29, 55
+and 65; graphs with branches or several inputs use 98 columns with stops at 29, 58, 68 and 98 and a
+"Connected to" column. Each row starts with one space; a cell holds (stop - start - 3) characters
+(the last column: stop - start) and continues on the next line when longer, breaking early after
+`),` `},` `],` or `',`. A line of spaces follows every layer row.
+"""
+
+from __future__ import annotations
+
+from lamina.engine.symbolic import InputLayer, flatten_symbolic
+
+_BREAKS = ("),", "},", "],", "',")
+
+
+def readable_size(num_bytes: float) -> str:
+    """`1121 params * 4 bytes` -> '4.38 KB'; below 1024 bytes -> '768.00 Byte'."""
+    for unit in ("Byte", "KB", "MB", "GB", "TB", "PB"):
+        if num_bytes / 1024 < 1:
+            return f"{num_bytes:.2f} {unit}"
+        num_bytes /= 1024
+    return f"{num_bytes:.2f} EB"
+
+
+def format_row(fields, stops) -> list[str]:
+    """One table row as one or more lines (long cells wrap)."""
+    remaining = [str(f) for f in fields]
+    lines = []
+    while any(remaining):
+        line = " "
+        for column, text in enumerate(remaining):
+            start = 0 if column == 0 else stops[column - 1]
+            last = column == len(stops) - 1
+            width = stops[column] - start - (0 if last else 3)
+            piece = text[:width]
+            early = [piece.find(mark) + len(mark) for mark in _BREAKS if piece.find(mark) >= 0]
+            if early:
+                piece = piece[: min(early)]
+            remaining[column] = text[len(piece):]
+            line += piece
+            line = line.ljust(stops[column]) if not last else line.ljust(stops[column])
+        lines.append(line)
+    return lines
+
+
+def _shape_text(shape) -> str:
+    if shape is None:
+        return "?"
+    if isinstance(shape, list):
+        return "[" + ", ".join(_shape_text(s) for s in shape) + "]"
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _output_shape(layer):
+    nodes = getattr(layer, "_inbound_nodes", [])
+    if isinstance(layer, InputLayer):
+        return [layer.batch_shape]
+    if not nodes:
+        return None
+    shapes = set()
+    for node in nodes:
+        outs = flatten_symbolic(node.outputs)
+        shapes.add(tuple(t.shape for t in outs))
+    if len(shapes) > 1:
+        return "multiple"
+    outs = flatten_symbolic(nodes[0].outputs)
+    return outs[0].shape if len(outs) == 1 else [t.shape for t in outs]
+
+
+def _param_count(layer) -> int | str:
+    if not layer.built and not list(layer.parameters()):
+        return "0 (unbuilt)"
+    return sum(w.numel() for w in layer.weights)
+
+
+def _is_chain(model) -> bool:
+    graph = getattr(model, "_graph", None)
+    if graph is None:
+        return True
+    if len(graph.flat_inputs) > 1 or len(graph.flat_outputs) > 1:
+        return False
+    previous = graph.flat_inputs[0]
+    for node in graph.nodes:
+        parents = node.parent_tensors
+        if len(parents) != 1 or parents[0] is not previous or len(node.layer._inbound_nodes) > 1:
+            return False
+        outputs = flatten_symbolic(node.outputs)
+        if len(outputs) != 1:
+            return False
+        previous = outputs[0]
+    return True
+
+
+def _connections(layer, model) -> list[str]:
+    graph = model._graph
+    found = []
+    for node in layer._inbound_nodes:
+        if node not in graph.nodes:
+            continue
+        for tensor in node.parent_tensors:
+            producer = tensor.node.layer
+            node_index = producer._inbound_nodes.index(tensor.node) if tensor.node in producer._inbound_nodes else 0
+            found.append(f"{producer.name}[{node_index}][{tensor.index}]")
+    return found
+
+
+def print_summary(model, line_length=None, positions=None, print_fn=None, show_trainable=False) -> None:
+    print_fn = print_fn or print
+    chain = _is_chain(model)
+    if chain:
+        line_length = line_length or 65
+        fractions = positions or [0.45, 0.85, 1.0]
+        headers = ["Layer (type)", "Output Shape", "Param #"]
+    else:
+        line_length = line_length or 98
+        fractions = positions or [0.3, 0.6, 0.70, 1.0]
+        headers = ["Layer (type)", "Output Shape", "Param #", "Connected to"]
+    stops = [int(line_length * f) if f <= 1 else int(f) for f in fractions]
+
+    lines = [f'Model: "{model.name}"', "_" * line_length]
+    lines += format_row(headers, stops)
+    layers = list(model.layers)
+    if chain and getattr(model, "_graph", None) is not None and layers and isinstance(layers[0], InputLayer):
+        pass  # functional chains show their InputLayer row, as Keras 2 does
+    for layer in layers:
+        fields = [f"{layer.name} ({type(layer).__name__})", _shape_text(_output_shape(layer)),
+                  _param_count(layer)]
+        if chain:
+            lines += format_row(fields, stops)
+        else:
+            connections = _connections(layer, model)
+            lines += format_row(fields + [connections[0] if connections else ""], stops)
+            for extra in connections[1:]:
+                lines += format_row(["", "", "", extra], stops)
+        lines.append(" " * line_length)
+
+    weights = model.weights
+    trainable_ids = {id(w) for w in model.trainable_weights}
+    total = sum(w.numel() for w in weights)
+    trainable = sum(w.numel() for w in weights if id(w) in trainable_ids)
+    frozen = total - trainable
+    lines.append(f"Total params: {total} ({readable_size(total * 4)})")
+    lines.append(f"Trainable params: {trainable} ({readable_size(trainable * 4)})")
+    lines.append(f"Non-trainable params: {frozen} ({readable_size(frozen * 4)})")
+    lines.append("_" * line_length)
+    for line in lines:
+        print_fn(line)

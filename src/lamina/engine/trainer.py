@@ -1,0 +1,546 @@
+"""The loops: compile state, train / test / predict steps, fit / evaluate / predict.
+
+The training loop never waits on the host per batch: the loss and the metrics accumulate in device
+tensors, batch logs are computed only when a callback reads them (the progress bar, at most every
+0.1 s on a terminal), and Python floats appear at epoch end.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from lamina import backend, losses as losses_module, metrics as metrics_module, optimizers
+from lamina.callbacks import CallbackList, LazyLogs
+from lamina.engine import data_adapter, errors
+
+# --------------------------------------------------------------------------------------------------
+# Compile
+
+
+def _output_names(model) -> list[str]:
+    outputs = model.outputs if hasattr(model, "outputs") else None
+    if outputs:
+        return [t.node.layer.name if t.node is not None else f"output_{i}" for i, t in enumerate(outputs)]
+    return ["output"]
+
+
+class CompileState:
+    """What compile() configured, resolved against the outputs at the first batch."""
+
+    def __init__(self, model, optimizer, loss, metrics, loss_weights, weighted_metrics, jit_compile):
+        self.model = model
+        self.optimizer = optimizers.get(optimizer)
+        self.loss_spec = loss
+        self.metrics_spec = metrics
+        self.weighted_metrics_spec = weighted_metrics
+        self.loss_weights_spec = loss_weights
+        self.jit_compile = jit_compile is True
+        self.loss_tracker = metrics_module.Mean(name="loss")
+        self.output_trackers: list = []
+        self.losses: list | None = None  # per output: (callable, weight, kind)
+        self.output_metrics: list[list] = []
+        self.regularized = False
+        # Resolve names early so a typo fails at compile(), not at the first batch.
+        for spec in _as_list(loss):
+            losses_module.get(spec) if spec is not None else None
+        for spec in _flat_metric_specs(metrics):
+            if not (isinstance(spec, str) and spec.lower() in ("accuracy", "acc")):
+                metrics_module.get(spec)
+        if model.built:
+            self.build_optimizer()
+
+    # ----------------------------------------------------------------------------------------------
+    def build_optimizer(self) -> None:
+        """Create (or re-create after freezing changes) the torch optimizer over the trainable weights."""
+        weights = self.model.trainable_weights
+        current = [id(w) for w in weights]
+        if self.optimizer.built and current == [id(p) for p in self.optimizer._parameters]:
+            return
+        constraints = []
+        for module in self.model.modules():
+            for name, constraint in getattr(module, "_constraints", []):
+                constraints.append((getattr(module, name), constraint))
+        self.optimizer.build(weights, constraints)
+        self.regularized = any(
+            getattr(m, "_regularizers", None) or getattr(m, "activity_regularizer", None) is not None
+            for m in self.model.modules()
+        )
+
+    def resolve(self, y_true_flat, y_pred_flat) -> None:
+        """Per-output losses and metrics, with 'accuracy' resolved as Keras does."""
+        names = _output_names(self.model)
+        if len(names) != len(y_pred_flat):
+            names = [f"output_{i}" for i in range(len(y_pred_flat))]
+        count = len(y_pred_flat)
+        loss_specs = _per_output(self.loss_spec, names, "loss")
+        weight_specs = _per_output(self.loss_weights_spec, names, "loss_weights", default=1.0)
+        self.losses = []
+        for spec, weight in zip(loss_specs, weight_specs):
+            fn = losses_module.get(spec) if spec is not None else None
+            self.losses.append((fn, 1.0 if weight is None else float(weight), _loss_kind(fn)))
+        if self.loss_spec is None:
+            self.losses = [(None, 1.0, None)] * count
+        metric_specs = _per_output_metrics(self.metrics_spec, names)
+        self.output_metrics = []
+        for index, specs in enumerate(metric_specs):
+            built = []
+            for spec in specs:
+                base = spec if isinstance(spec, str) else getattr(spec, "name", None)
+                name = base if count == 1 else f"{names[index]}_{base}"
+                if isinstance(spec, str) and spec.lower() in ("accuracy", "acc"):
+                    y_true = y_true_flat[index] if index < len(y_true_flat) else y_pred_flat[index]
+                    metric = metrics_module.resolve_accuracy(
+                        name, self.losses[index][0], tuple(y_true.shape), tuple(y_pred_flat[index].shape)
+                    )
+                else:
+                    metric = metrics_module.get(spec, name=name if isinstance(spec, str) else None)
+                    if count > 1 and not isinstance(spec, str):
+                        metric.name = f"{names[index]}_{metric.name}"
+                built.append(metric)
+            self.output_metrics.append(built)
+        if count > 1:
+            self.output_trackers = [metrics_module.Mean(name=f"{n}_loss") for n in names]
+
+    def all_metrics(self) -> list:
+        found = [self.loss_tracker, *self.output_trackers]
+        for group in self.output_metrics:
+            found.extend(group)
+        return found
+
+
+def _as_list(spec) -> list:
+    if isinstance(spec, (list, tuple)):
+        return list(spec)
+    if isinstance(spec, dict):
+        return list(spec.values())
+    return [spec]
+
+
+def _flat_metric_specs(spec) -> list:
+    out = []
+    for item in _as_list(spec) if spec is not None else []:
+        out.extend(_flat_metric_specs(item) if isinstance(item, (list, tuple, dict)) else [item])
+    return out
+
+
+def _per_output(spec, names, argument, default=None) -> list:
+    if isinstance(spec, dict):
+        unknown = set(spec) - set(names)
+        if unknown:
+            raise errors.value_error(argument, f"keys among the output names {names}", f"{sorted(unknown)}")
+        return [spec.get(name, default) for name in names]
+    if isinstance(spec, (list, tuple)):
+        if len(spec) != len(names):
+            raise errors.value_error(argument, f"one entry per output ({len(names)})", f"{len(spec)} entries")
+        return list(spec)
+    return [spec if spec is not None else default] * len(names)
+
+
+def _per_output_metrics(spec, names) -> list[list]:
+    if spec is None:
+        return [[] for _ in names]
+    if isinstance(spec, dict):
+        return [_as_list(spec.get(name, [])) for name in names]
+    spec = list(spec) if isinstance(spec, (list, tuple)) else [spec]
+    if len(names) > 1 and len(spec) == len(names) and all(isinstance(s, (list, tuple)) for s in spec):
+        return [list(s) for s in spec]
+    return [list(spec) for _ in names]
+
+
+def _loss_kind(fn) -> str | None:
+    name = getattr(fn, "__name__", None) or getattr(getattr(fn, "fn", None), "__name__", None)
+    return name
+
+
+# --------------------------------------------------------------------------------------------------
+# Steps
+
+
+def _require_compiled(model) -> None:
+    if model._compile_state is None:
+        raise RuntimeError(
+            f"Model '{model.name}' must be compiled before training or evaluation. "
+            "Hint: call model.compile(optimizer='adam', loss=..., metrics=[...]) first."
+        )
+
+
+def _flatten_outputs(y):
+    return data_adapter.flatten(y) if isinstance(y, (list, tuple, dict)) else [y]
+
+
+def _check_loss_shapes(model, kind, y_true, y_pred) -> None:
+    """Integers only: the error a forgotten Flatten produces belongs here, where loss meets labels."""
+    pred_shape, true_shape = tuple(y_pred.shape), tuple(y_true.shape)
+    hint = None
+    if y_pred.dim() > 2 and y_true.dim() <= 2:
+        hint = (
+            "the model's output still has spatial/time axes: Dense acts on the last axis only. "
+            "Add Flatten() or GlobalAveragePooling2D() before the final Dense layer."
+        )
+    if kind == "sparse_categorical_crossentropy":
+        fits = y_pred.dim() == y_true.dim() + 1 or (y_pred.dim() == y_true.dim() and true_shape[-1] == 1)
+        fits = fits and true_shape[:1] == pred_shape[:1]
+        if y_pred.dim() >= 2 and y_true.dim() >= 1 and fits:
+            core = true_shape if y_pred.dim() == y_true.dim() + 1 else true_shape[:-1]
+            fits = core == pred_shape[:-1]
+        expected = f"outputs shaped (batch, classes) for labels {true_shape}"
+    elif kind == "categorical_crossentropy":
+        fits = true_shape == pred_shape
+        expected = f"outputs of the labels' shape {true_shape} (one-hot)"
+        if not fits and y_true.dim() == y_pred.dim() - 1 or (true_shape[-1:] == (1,) and pred_shape[-1] > 1):
+            hint = hint or (
+                "the labels look like class ids, not one-hot rows: use "
+                "loss='sparse_categorical_crossentropy' or lamina.utils.to_categorical(y)."
+            )
+    else:
+        matched_true, matched_pred = losses_module.match_rank(y_true, y_pred)
+        fits = tuple(matched_true.shape) == tuple(matched_pred.shape)
+        expected = f"outputs shaped like the labels {true_shape}"
+    if not fits:
+        raise errors.value_error(
+            f"Loss '{kind}' of model '{model.name}'", expected,
+            f"model outputs of shape {pred_shape}", hint,
+        )
+
+
+def compute_loss(model, y, y_pred, sample_weight=None):
+    """The compiled loss (weighted over outputs) plus the layers' regularization losses."""
+    state = model._compile_state
+    preds = _flatten_outputs(y_pred)
+    trues = _flatten_outputs(y) if y is not None else []
+    if state.losses is None:
+        state.resolve(trues, preds)
+    total = None
+    for index, (fn, weight, kind) in enumerate(state.losses):
+        if fn is None:
+            continue
+        if index >= len(trues):
+            raise errors.value_error(
+                f"model '{model.name}'", f"labels for output {index}", f"{len(trues)} label array(s)"
+            )
+        y_true, y_pred_i = trues[index], preds[index]
+        if kind in ("sparse_categorical_crossentropy", "categorical_crossentropy",
+                    "binary_crossentropy", "mean_squared_error", "mean_absolute_error"):
+            _check_loss_shapes(model, kind, y_true, y_pred_i)
+        if isinstance(fn, losses_module.Loss):
+            value = fn(y_true, y_pred_i, sample_weight)
+        else:
+            value = losses_module.reduce_values(fn(y_true, y_pred_i), sample_weight)
+        if state.output_trackers:
+            state.output_trackers[index].update_weighted(value.detach(), y_pred_i.shape[0])
+        value = value * weight if weight != 1.0 else value
+        total = value if total is None else total + value
+    if total is None:
+        total = preds[0].new_zeros(())
+    if state.regularized:
+        penalties = model.losses
+        if penalties:
+            total = total + torch.stack([p.to(total.dtype) for p in penalties]).sum()
+        model._clear_activity_losses()
+    return total
+
+
+def compute_metrics(model, y, y_pred, sample_weight=None):
+    """Update the compiled metrics; return lazy logs (computed only when read)."""
+    state = model._compile_state
+    if y is not None and state.output_metrics:
+        trues, preds = _flatten_outputs(y), _flatten_outputs(y_pred)
+        with torch.no_grad():
+            for group, y_true, y_hat in zip(state.output_metrics, trues, preds):
+                for metric in group:
+                    metric.update_state(y_true, y_hat.detach(), sample_weight)
+    return LazyLogs(lambda: {m.name: m.result() for m in state.all_metrics()})
+
+
+def _batch_size_of(x) -> int:
+    return data_adapter.flatten(x)[0].shape[0]
+
+
+def default_train_step(model, data):
+    x, y, sample_weight = data_adapter.unpack(data)
+    y_pred = model(x)
+    loss = compute_loss(model, y, y_pred, sample_weight)
+    optimizer = model.optimizer
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    model._compile_state.loss_tracker.update_weighted(loss.detach(), _batch_size_of(x))
+    return compute_metrics(model, y, y_pred, sample_weight)
+
+
+def default_test_step(model, data):
+    x, y, sample_weight = data_adapter.unpack(data)
+    y_pred = model(x)
+    loss = compute_loss(model, y, y_pred, sample_weight)
+    model._compile_state.loss_tracker.update_weighted(loss, _batch_size_of(x))
+    return compute_metrics(model, y, y_pred, sample_weight)
+
+
+def default_predict_step(model, data):
+    x, _, _ = data_adapter.unpack(data)
+    return model(x)
+
+
+# --------------------------------------------------------------------------------------------------
+# Preparation shared by the loops
+
+
+def model_device(model) -> torch.device:
+    for parameter in model.parameters():
+        return parameter.device
+    return backend.default_device()
+
+
+def _ensure_built(model, first_batch) -> None:
+    if model.built:
+        return
+    x = data_adapter.unpack(first_batch)[0]
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        model(x)
+    model.train(was_training)
+
+
+def _check_labels(model, data, state) -> None:
+    """Labels out of [0, classes) for a sparse loss: one check on the whole array, before training."""
+    if not isinstance(data, data_adapter.ArrayData) or data.y is None or state.losses is None:
+        return
+    trues = _flatten_outputs(data.y)
+    outputs = getattr(model, "outputs", None) or []
+    for index, (fn, _, kind) in enumerate(state.losses):
+        if kind != "sparse_categorical_crossentropy" or index >= len(trues):
+            continue
+        labels = trues[index]
+        classes = outputs[index].shape[-1] if index < len(outputs) else None
+        if classes is None:
+            continue
+        low, high = float(labels.min()), float(labels.max())
+        if low < 0 or high >= classes or (labels.is_floating_point() and not torch.equal(labels, labels.round())):
+            raise errors.value_error(
+                "y (labels for sparse_categorical_crossentropy)",
+                f"integer class ids in [0, {classes}) for a model with {classes} outputs",
+                f"labels from {low:g} to {high:g}",
+                "check the number of units of the last Dense layer, or remap the labels to 0..classes-1.",
+            )
+
+
+def _prepare(model, data):
+    _require_compiled(model)
+    state = model._compile_state
+    first = data.first_batch()
+    _ensure_built(model, first)
+    state.build_optimizer()
+    if state.losses is None:
+        x, y, _ = first
+        model.eval()
+        with torch.no_grad():
+            y_pred = model(x)
+        state.resolve(_flatten_outputs(y) if y is not None else [], _flatten_outputs(y_pred))
+    _check_labels(model, data, state)
+    return state
+
+
+def _class_weights_to_sample_weights(class_weight, y, device):
+    table_size = max(int(k) for k in class_weight) + 1
+    table = torch.zeros(table_size, device=device)
+    for key, value in class_weight.items():
+        table[int(key)] = float(value)
+    labels = y if y.dim() == 1 else (y.argmax(-1) if y.shape[-1] > 1 else y.squeeze(-1))
+    return table[labels.long()]
+
+
+def _resolve_verbose(verbose) -> int:
+    return 1 if verbose == "auto" else int(verbose)
+
+
+# --------------------------------------------------------------------------------------------------
+# fit / evaluate / predict
+
+
+def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
+        shuffle, class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps,
+        validation_batch_size, validation_freq):
+    _require_compiled(model)
+    device = model_device(model)
+    if validation_split and validation_data is None:
+        if not data_adapter.is_array_like(x):
+            raise errors.value_error(
+                "validation_split", "array inputs (it cuts the last fraction of the arrays)",
+                f"x of type {type(x).__name__}", "pass validation_data= for datasets and generators.",
+            )
+        (x, y, sample_weight), validation_data = data_adapter.split_validation(
+            x, y, sample_weight, validation_split
+        )
+    train_data = data_adapter.adapt(x, y, sample_weight, batch_size, shuffle, steps_per_epoch, device)
+    if class_weight is not None and isinstance(train_data, data_adapter.ArrayData):
+        weights = _class_weights_to_sample_weights(class_weight, _flatten_outputs(train_data.y)[0], device)
+        train_data.sample_weight = weights if train_data.sample_weight is None else train_data.sample_weight * weights
+    val_data = None
+    if validation_data is not None:
+        if isinstance(validation_data, (list, tuple)) and data_adapter.is_array_like(validation_data[0]):
+            vx, vy, vsw = data_adapter.unpack(tuple(validation_data))
+            val_data = data_adapter.adapt(vx, vy, vsw, validation_batch_size or batch_size or 32,
+                                          False, validation_steps, device)
+        else:
+            val_data = data_adapter.adapt(validation_data, steps=validation_steps, device=device)
+    state = _prepare(model, train_data)
+    steps = len(train_data) if train_data.__len__() is not None else None
+    verbose = _resolve_verbose(verbose)
+    callback_list = CallbackList(
+        callbacks, model=model, add_history=True, add_progbar=verbose != 0,
+        verbose=verbose, epochs=epochs, steps=steps, mode="fit",
+    )
+    custom_step = type(model).train_step is not _default_method(model, "train_step")
+    model.stop_training = False
+    callback_list.on_train_begin()
+    epoch_logs = {}
+    for epoch in range(initial_epoch, epochs):
+        model.reset_metrics()
+        callback_list.on_epoch_begin(epoch)
+        model.train()
+        last_logs = None
+        step = 0
+        for step, batch in enumerate(train_data):
+            callback_list.on_train_batch_begin(step)
+            if class_weight is not None and not isinstance(train_data, data_adapter.ArrayData):
+                bx, by, bsw = batch
+                cw = _class_weights_to_sample_weights(class_weight, _flatten_outputs(by)[0], device)
+                batch = (bx, by, cw if bsw is None else bsw * cw)
+            last_logs = model.train_step(batch)
+            callback_list.on_train_batch_end(step, last_logs)
+            if model.stop_training:
+                break
+        model.eval()
+        epoch_logs = _epoch_logs(state, last_logs, custom_step)
+        if val_data is not None and (epoch + 1) % validation_freq == 0:
+            val_logs = _run_evaluation(model, val_data, callbacks=None)
+            epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
+        callback_list.on_epoch_end(epoch, epoch_logs)
+        if model.stop_training:
+            break
+    model.eval()
+    callback_list.on_train_end(epoch_logs)
+    return callback_list.history
+
+
+def _default_method(model, name):
+    from lamina.engine.model import Model
+
+    return getattr(Model, name)
+
+
+def _epoch_logs(state, last_logs, custom_step) -> dict:
+    if custom_step and last_logs is not None:
+        return {k: float(v) for k, v in dict(last_logs).items()}
+    return {m.name: float(m.result()) for m in state.all_metrics()}
+
+
+def _run_evaluation(model, data, callbacks=None) -> dict:
+    model.reset_metrics()
+    model.eval()
+    state = model._compile_state
+    custom_step = type(model).test_step is not _default_method(model, "test_step")
+    last = None
+    with torch.inference_mode():
+        for step, batch in enumerate(data):
+            if callbacks is not None:
+                callbacks.on_test_batch_begin(step)
+            last = model.test_step(batch)
+            if callbacks is not None:
+                callbacks.on_test_batch_end(step, last)
+    return _epoch_logs(state, last, custom_step)
+
+
+def evaluate(model, x, y, *, batch_size, verbose, sample_weight, steps, callbacks, return_dict):
+    _require_compiled(model)
+    data = data_adapter.adapt(x, y, sample_weight, batch_size, False, steps, model_device(model))
+    _prepare(model, data)
+    verbose = _resolve_verbose(verbose)
+    callback_list = CallbackList(callbacks, model=model, add_progbar=verbose != 0, verbose=verbose,
+                                 steps=len(data) if data.__len__() is not None else None, mode="evaluate")
+    callback_list.on_test_begin()
+    logs = _run_evaluation(model, data, callback_list)
+    callback_list.on_test_end(logs)
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+def _concat(chunks):
+    first = chunks[0]
+    if isinstance(first, (list, tuple)):
+        return [_concat([c[i] for c in chunks]) for i in range(len(first))]
+    if isinstance(first, dict):
+        return {k: _concat([c[k] for c in chunks]) for k in first}
+    return torch.cat(chunks).cpu().numpy()
+
+
+def predict(model, x, *, batch_size, verbose, steps, callbacks):
+    data = data_adapter.adapt(x, None, None, batch_size, False, steps, model_device(model), check=False)
+    if not model.built:
+        _ensure_built(model, data.first_batch())
+    verbose = _resolve_verbose(verbose)
+    callback_list = CallbackList(callbacks, model=model, add_progbar=verbose != 0, verbose=verbose,
+                                 steps=len(data) if data.__len__() is not None else None, mode="predict")
+    model.eval()
+    callback_list.on_predict_begin()
+    outputs = []
+    with torch.inference_mode():
+        for step, batch in enumerate(data):
+            callback_list.on_predict_batch_begin(step)
+            outputs.append(model.predict_step(batch))
+            callback_list.on_predict_batch_end(step)
+    callback_list.on_predict_end()
+    if not outputs:
+        raise ValueError("predict() received no data.")
+    return _concat(outputs)
+
+
+def train_on_batch(model, x, y, sample_weight, class_weight, return_dict):
+    _require_compiled(model)
+    data = data_adapter.adapt(x, y, sample_weight, batch_size=data_adapter.num_samples(x, "x"),
+                              device=model_device(model))
+    state = _prepare(model, data)
+    model.reset_metrics()
+    batch = data.first_batch()
+    if class_weight is not None:
+        cw = _class_weights_to_sample_weights(class_weight, _flatten_outputs(batch[1])[0], data.device)
+        batch = (batch[0], batch[1], cw if batch[2] is None else batch[2] * cw)
+    model.train()
+    logs = model.train_step(batch)
+    model.eval()
+    return _batch_result(state, logs, return_dict, model)
+
+
+def test_on_batch(model, x, y, sample_weight, return_dict):
+    _require_compiled(model)
+    data = data_adapter.adapt(x, y, sample_weight, batch_size=data_adapter.num_samples(x, "x"),
+                              device=model_device(model))
+    state = _prepare(model, data)
+    model.reset_metrics()
+    model.eval()
+    with torch.inference_mode():
+        logs = model.test_step(data.first_batch())
+    return _batch_result(state, logs, return_dict, model)
+
+
+def _batch_result(state, logs, return_dict, model):
+    custom = type(model).train_step is not _default_method(model, "train_step")
+    values = _epoch_logs(state, logs, custom)
+    if return_dict:
+        return values
+    flat = list(values.values())
+    return flat[0] if len(flat) == 1 else flat
+
+
+def predict_on_batch(model, x):
+    model.eval()
+    device = model_device(model)
+    inputs = data_adapter.map_structure(lambda a: data_adapter.to_tensor(a, device), x)
+    with torch.inference_mode():
+        y = model(inputs)
+    return data_adapter.map_structure(lambda t: t.cpu().numpy(), y) if isinstance(y, (list, tuple, dict)) \
+        else y.cpu().numpy()
+
