@@ -56,11 +56,9 @@ class CompileState:
         current = [id(w) for w in weights]
         if self.optimizer.built and current == [id(p) for p in self.optimizer._parameters]:
             return
-        constraints = []
-        for module in self.model.modules():
-            for name, constraint in getattr(module, "_constraints", []):
-                constraints.append((getattr(module, name), constraint))
-        self.optimizer.build(weights, constraints)
+        from lamina import constraints
+
+        self.optimizer.build(weights, constraints.collect(self.model))
         self.regularized = any(
             getattr(m, "_regularizers", None) or getattr(m, "activity_regularizer", None) is not None
             for m in self.model.modules()

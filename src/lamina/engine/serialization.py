@@ -1,0 +1,221 @@
+"""Model configs as JSON-ready dicts in Keras 3's layout, and models rebuilt from them.
+
+A layer entry is `{"module", "class_name", "config", "registered_name"}` (plus `name` and
+`inbound_nodes` in functional models). Functional nodes refer to tensors as Keras does:
+`{"class_name": "__keras_tensor__", "config": {"shape", "dtype", "keras_history": [layer, node, index]}}`.
+Rebuilding looks classes up by name among lamina's layers and the caller's `custom_objects`; it
+never evaluates code.
+"""
+
+from __future__ import annotations
+
+from lamina.engine import errors
+from lamina.engine.symbolic import InputLayer, KerasTensor, flatten_symbolic
+
+
+def layer_entry(layer) -> dict:
+    return {
+        "module": "keras.layers",
+        "class_name": type(layer).__name__,
+        "config": _jsonable(layer.get_config()),
+        "registered_name": None if _is_builtin(layer) else type(layer).__name__,
+    }
+
+
+def _is_builtin(layer) -> bool:
+    return type(layer).__module__.startswith("lamina.")
+
+
+def _jsonable(value):
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def _history(tensor: KerasTensor) -> list:
+    producer = tensor.node.layer
+    node_index = producer._inbound_nodes.index(tensor.node) if tensor.node in producer._inbound_nodes else 0
+    return [producer.name, node_index, tensor.index]
+
+
+def _tensor_ref(tensor: KerasTensor) -> dict:
+    return {
+        "class_name": "__keras_tensor__",
+        "config": {"shape": list(tensor.shape), "dtype": tensor.dtype, "keras_history": _history(tensor)},
+    }
+
+
+def _encode(structure):
+    if isinstance(structure, KerasTensor):
+        return _tensor_ref(structure)
+    if isinstance(structure, (list, tuple)):
+        return [_encode(s) for s in structure]
+    if isinstance(structure, dict):
+        return {k: _encode(v) for k, v in structure.items()}
+    return structure
+
+
+# --------------------------------------------------------------------------------------------------
+# Sequential
+
+
+def sequential_config(model) -> dict:
+    layers = []
+    if model._input_tensor is not None:
+        input_layer = model._input_tensor.node.layer
+        layers.append(layer_entry(input_layer))
+    layers.extend(layer_entry(layer) for layer in model.layers)
+    config = {"name": model.name, "trainable": model.trainable, "layers": layers}
+    if model._build_input_shape is not None:
+        config["build_input_shape"] = list(model._build_input_shape)
+    return config
+
+
+def sequential_from_config(cls, config, custom_objects=None):
+    model = cls(name=config.get("name"))
+    for entry in config["layers"]:
+        layer = deserialize_layer(entry, custom_objects)
+        model.add(layer)
+    if not model.built and config.get("build_input_shape"):
+        model.build(tuple(config["build_input_shape"]))
+    if "trainable" in config:
+        model.trainable = config["trainable"]
+    return model
+
+
+# --------------------------------------------------------------------------------------------------
+# Functional
+
+
+def functional_config(model) -> dict:
+    graph = model._graph
+    layers = []
+    for layer in graph.layers:
+        entry = layer_entry(layer)
+        entry["name"] = layer.name
+        nodes = []
+        for node in layer._inbound_nodes:
+            if isinstance(layer, InputLayer) or node not in graph.nodes:
+                continue
+            nodes.append({"args": _encode(list(node.args)), "kwargs": _encode(dict(node.kwargs))})
+        entry["inbound_nodes"] = nodes
+        layers.append(entry)
+    return {
+        "name": model.name,
+        "trainable": model.trainable,
+        "layers": layers,
+        "input_layers": _structure_refs(graph.inputs),
+        "output_layers": _structure_refs(graph.outputs),
+    }
+
+
+def _structure_refs(structure):
+    if isinstance(structure, KerasTensor):
+        return _history(structure)
+    if isinstance(structure, (list, tuple)):
+        return [_structure_refs(s) for s in structure]
+    if isinstance(structure, dict):
+        return {k: _structure_refs(v) for k, v in structure.items()}
+    return structure
+
+
+def functional_from_config(cls, config, custom_objects=None):
+    created: dict[str, object] = {}
+    outputs_by_layer: dict[str, list] = {}
+    pending = []
+    for entry in config["layers"]:
+        layer = deserialize_layer(entry, custom_objects)
+        created[entry.get("name", layer.name)] = layer
+        if isinstance(layer, InputLayer):
+            outputs_by_layer[layer.name] = [[layer.output_tensor]]
+        else:
+            pending.extend((layer, node) for node in entry.get("inbound_nodes", []))
+
+    def resolve(structure):
+        if isinstance(structure, dict) and structure.get("class_name") == "__keras_tensor__":
+            name, node_index, tensor_index = structure["config"]["keras_history"]
+            return flatten_symbolic(outputs_by_layer[name][node_index])[tensor_index]
+        if isinstance(structure, list):
+            return [resolve(s) for s in structure]
+        if isinstance(structure, dict):
+            return {k: resolve(v) for k, v in structure.items()}
+        return structure
+
+    def ready(structure) -> bool:
+        if isinstance(structure, dict) and structure.get("class_name") == "__keras_tensor__":
+            name, node_index, _ = structure["config"]["keras_history"]
+            return len(outputs_by_layer.get(name, [])) > node_index
+        if isinstance(structure, list):
+            return all(ready(s) for s in structure)
+        if isinstance(structure, dict):
+            return all(ready(v) for v in structure.values())
+        return True
+
+    while pending:
+        progress = False
+        for item in list(pending):
+            layer, node = item
+            if ready(node["args"]) and ready(node["kwargs"]):
+                outputs = layer(*resolve(node["args"]), **resolve(node["kwargs"]))
+                outputs_by_layer.setdefault(layer.name, []).append(outputs)
+                pending.remove(item)
+                progress = True
+        if not progress:
+            raise ValueError("The model config's layer graph cannot be rebuilt: a node's inputs never appear.")
+
+    def lookup(refs):
+        if isinstance(refs, list) and len(refs) == 3 and isinstance(refs[0], str):
+            return flatten_symbolic(outputs_by_layer[refs[0]][refs[1]])[refs[2]]
+        if isinstance(refs, list):
+            return [lookup(r) for r in refs]
+        if isinstance(refs, dict):
+            return {k: lookup(v) for k, v in refs.items()}
+        return refs
+
+    inputs = lookup(config["input_layers"])
+    outputs = lookup(config["output_layers"])
+    model = cls(inputs, outputs, name=config.get("name"))
+    if "trainable" in config:
+        model.trainable = config["trainable"]
+    return model
+
+
+# --------------------------------------------------------------------------------------------------
+# Layers
+
+
+def deserialize_layer(entry: dict, custom_objects=None):
+    """A layer from its `{"class_name", "config"}` entry; classes only from lamina or custom_objects."""
+    from lamina import layers as layers_module
+    from lamina import models as models_module
+
+    class_name = entry["class_name"]
+    config = dict(entry.get("config", {}))
+    custom_objects = custom_objects or {}
+    cls = custom_objects.get(class_name) or custom_objects.get(entry.get("registered_name") or "")
+    if cls is None:
+        if class_name in ("Functional", "Model"):
+            cls = models_module.Model
+        elif class_name == "Sequential":
+            cls = models_module.Sequential
+        else:
+            cls = getattr(layers_module, class_name, None)
+    if cls is None:
+        raise errors.value_error(
+            "model config", f"a known layer class (lamina.layers or custom_objects)",
+            f"class_name={class_name!r}",
+            f"pass custom_objects={{'{class_name}': {class_name}}} when loading.",
+        )
+    if hasattr(cls, "from_config"):
+        try:
+            return cls.from_config(config, custom_objects) if cls.__name__ in ("Model", "Sequential") \
+                else cls.from_config(config)
+        except TypeError:
+            if cls.__name__ in ("Model", "Sequential"):
+                raise
+            return cls.from_config(config)
+    return cls(**config)
