@@ -1,0 +1,429 @@
+"""Merging layers: Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot.
+
+Each takes a list of tensors. The element-wise ones broadcast as Keras does: the batch sizes must
+agree, and the per-sample shapes broadcast like NumPy's (a rank-2 `(batch, 3)` input meets a rank-3
+`(batch, 4, 3)` one by gaining an axis right after the batch axis, never before it).
+
+Masks (Keras's rules, checked against Keras): the output of an element-wise merge carries the OR of
+the input masks when every input has one; Maximum and Minimum also keep masked-out values from
+winning (a masked position takes the other inputs' values), Multiply counts a masked value as 1 (and
+gives 0 where every input is masked); Concatenate combines masks,
+treating a missing one as all-true; Dot drops masks.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from lamina.engine import errors
+from lamina.engine.layer import Layer
+
+
+def _format_shapes(shapes) -> str:
+    return "[" + ", ".join(errors.format_shape(s) for s in shapes) + "]"
+
+
+def _masks_of(inputs) -> list:
+    return [getattr(x, "_keras_mask", None) for x in inputs]
+
+
+class _Merge(Layer):
+    """Base of the element-wise merges: checks, broadcasting, masks."""
+
+    supports_masking = True
+    min_inputs = 1
+    exact_inputs: int | None = None
+    # Multiply / Maximum / Minimum: a masked value must not take part (Keras's "masked merge").
+    masked_merge = False
+
+    def build(self, input_shape):
+        shapes = self._check_list(input_shape)
+        self._check_batch(shapes)
+        self._broadcast_shape(shapes)
+
+    def _check_list(self, input_shape) -> list[tuple]:
+        if not isinstance(input_shape, list) or not all(isinstance(s, tuple) for s in input_shape):
+            raise errors.value_error(
+                self,
+                "a list of tensors",
+                f"a single input of shape {input_shape}",
+                f"call it as {type(self).__name__}()([x1, x2]).",
+            )
+        count = len(input_shape)
+        if self.exact_inputs is not None and count != self.exact_inputs:
+            raise errors.value_error(
+                self, f"exactly {self.exact_inputs} inputs", f"{count} ({_format_shapes(input_shape)})"
+            )
+        if count < self.min_inputs:
+            raise errors.value_error(self, f"at least {self.min_inputs} input(s)", f"{count}")
+        return input_shape
+
+    def _check_batch(self, shapes):
+        batch_sizes = {s[0] for s in shapes if s} - {None}
+        if len(batch_sizes) > 1:
+            raise errors.value_error(
+                self,
+                "inputs with the same batch size",
+                f"shapes {_format_shapes(shapes)}",
+                "merge tensors that come from the same batch.",
+            )
+
+    def _broadcast_shape(self, shapes):
+        """The per-sample output shape, NumPy-broadcast; raises when two shapes cannot broadcast."""
+        result: list = []
+        for shape in shapes:
+            sample = list(shape[1:])
+            if len(sample) > len(result):
+                result = [1] * (len(sample) - len(result)) + result
+            else:
+                sample = [1] * (len(result) - len(sample)) + sample
+            merged = []
+            for ours, theirs in zip(result, sample):
+                if ours is None or theirs is None:
+                    # An unknown size meets a known one (> 1): the known one wins, as in Keras.
+                    known = theirs if ours is None else ours
+                    merged.append(None if known in (None, 1) else known)
+                elif ours == 1 or theirs == 1 or ours == theirs:
+                    merged.append(max(ours, theirs))
+                else:
+                    raise errors.value_error(
+                        self,
+                        "inputs whose shapes broadcast (after the batch axis, sizes equal or 1)",
+                        f"shapes {_format_shapes(shapes)}",
+                        "make the sizes match, e.g. with a Dense or 1x1 Conv2D projection on the "
+                        "shortcut.",
+                    )
+            result = merged
+        return tuple(result)
+
+    def call(self, inputs):
+        inputs = list(inputs)
+        ranks = {x.dim() for x in inputs}
+        if len(ranks) > 1:
+            # Keras aligns lower-rank inputs by adding axes right after the batch axis.
+            highest = max(ranks)
+            inputs = [x.reshape(x.shape[0], *([1] * (highest - x.dim())), *x.shape[1:])
+                      for x in inputs]
+        elif len({tuple(x.shape) for x in inputs}) > 1:
+            shapes = [tuple(x.shape) for x in inputs]
+            self._check_batch(shapes)
+            self._broadcast_shape(shapes)
+        if self.masked_merge:
+            masks = _masks_of(inputs)
+            if any(m is not None for m in masks):
+                return self._merge_masked(inputs, masks)
+        return self._merge(inputs)
+
+    def _merge(self, inputs):
+        raise NotImplementedError
+
+    def _merge_masked(self, inputs, masks):
+        # Pairwise, as Keras: where one side is masked it takes the other side's value, so the
+        # op (max, min, product) sees only real values where any input is unmasked.
+        output, output_mask = inputs[0], masks[0]
+        if output_mask is not None:
+            output_mask = output_mask.unsqueeze(-1)
+        for x, mask in zip(inputs[1:], masks[1:]):
+            if mask is not None:
+                mask = mask.unsqueeze(-1)
+                x = torch.where(mask, x, output)
+            if output_mask is not None:
+                output = torch.where(output_mask, output, x)
+            output_mask = output_mask | mask if (output_mask is not None and mask is not None) else None
+            output = self._merge([output, x])
+        return output
+
+    def compute_mask(self, inputs, mask=None):
+        if not isinstance(inputs, (list, tuple)):
+            return None
+        masks = mask if isinstance(mask, (list, tuple)) else _masks_of(inputs)
+        if not masks or any(m is None for m in masks):
+            return None
+        result = masks[0]
+        for m in masks[1:]:
+            result = result | m
+        return result
+
+
+class Add(_Merge):
+    """Adds a list of inputs element-wise (shapes broadcast after the batch axis).
+
+    Input shape: a list of tensors `(batch, ...)`. Output shape: their broadcast shape.
+
+    Example:
+        >>> tuple(Add()([torch.ones(2, 3), torch.ones(2, 3)]).shape)
+        (2, 3)
+    """
+
+    def _merge(self, inputs):
+        output = inputs[0]
+        for x in inputs[1:]:
+            output = output + x
+        return output
+
+
+class Subtract(_Merge):
+    """`inputs[0] - inputs[1]`; takes exactly two inputs.
+
+    Input shape: a list of two tensors `(batch, ...)`. Output shape: their broadcast shape.
+    """
+
+    exact_inputs = 2
+
+    def _merge(self, inputs):
+        return inputs[0] - inputs[1]
+
+
+class Multiply(_Merge):
+    """Multiplies a list of inputs element-wise (masked values do not take part).
+
+    Input shape: a list of tensors `(batch, ...)`. Output shape: their broadcast shape.
+    """
+
+    masked_merge = True
+
+    def _merge_masked(self, inputs, masks):
+        # Keras: a masked value counts as 1; a position masked in every input gives 0.
+        kept = [x if m is None else torch.where(m.unsqueeze(-1), x, torch.ones_like(x))
+                for x, m in zip(inputs, masks)]
+        product = self._merge(kept)
+        if any(m is None for m in masks):  # an unmasked input keeps every position valid
+            return product
+        valid = masks[0]
+        for mask in masks[1:]:
+            valid = valid | mask
+        return torch.where(valid.unsqueeze(-1), product, torch.zeros_like(product))
+
+    def _merge(self, inputs):
+        output = inputs[0]
+        for x in inputs[1:]:
+            output = output * x
+        return output
+
+
+class Average(_Merge):
+    """The element-wise mean of a list of inputs.
+
+    Input shape: a list of tensors `(batch, ...)`. Output shape: their broadcast shape.
+    """
+
+    def _merge(self, inputs):
+        output = inputs[0]
+        for x in inputs[1:]:
+            output = output + x
+        return output / len(inputs)
+
+
+class Maximum(_Merge):
+    """The element-wise maximum of a list of inputs (masked values never win).
+
+    Input shape: a list of tensors `(batch, ...)`. Output shape: their broadcast shape.
+    """
+
+    masked_merge = True
+
+    def _merge(self, inputs):
+        output = inputs[0]
+        for x in inputs[1:]:
+            output = torch.maximum(output, x)
+        return output
+
+
+class Minimum(_Merge):
+    """The element-wise minimum of a list of inputs (masked values never win).
+
+    Input shape: a list of tensors `(batch, ...)`. Output shape: their broadcast shape.
+    """
+
+    masked_merge = True
+
+    def _merge(self, inputs):
+        output = inputs[0]
+        for x in inputs[1:]:
+            output = torch.minimum(output, x)
+        return output
+
+
+class Concatenate(_Merge):
+    """Concatenates a list of inputs along `axis`; every other axis must match.
+
+    Args:
+        axis: the axis to join along (default -1, the channels of channels-last data).
+
+    Input shape: a list of tensors of equal rank. Output shape: the same, with the `axis` sizes added.
+
+    Example:
+        >>> tuple(Concatenate()([torch.ones(2, 3), torch.ones(2, 4)]).shape)
+        (2, 7)
+    """
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, bool) or not isinstance(axis, int):
+            raise errors.value_error(self, "an integer `axis`", f"axis={axis!r}")
+        self.axis = axis
+
+    def build(self, input_shape):
+        shapes = self._check_list(input_shape)
+        self._check_shapes(shapes)
+
+    def _check_shapes(self, shapes):
+        rank = len(shapes[0])
+        axis = self.axis % rank if -rank <= self.axis < rank else None
+        mismatch = axis is None or any(len(s) != rank for s in shapes)
+        if not mismatch:
+            for dim in range(rank):
+                if dim == axis:
+                    continue
+                sizes = {s[dim] for s in shapes} - {None}
+                mismatch = mismatch or len(sizes) > 1
+        if mismatch:
+            raise errors.value_error(
+                self,
+                f"inputs of equal rank whose shapes match except on the concatenation axis "
+                f"(axis={self.axis})",
+                f"shapes {_format_shapes(shapes)}",
+                "check the axis, or resize/reshape the inputs so the other axes agree.",
+            )
+
+    def call(self, inputs):
+        inputs = list(inputs)
+        if len({x.dim() for x in inputs}) > 1:
+            self._check_shapes([tuple(x.shape) for x in inputs])
+        return torch.cat(inputs, dim=self.axis)
+
+    def compute_mask(self, inputs, mask=None):
+        if not isinstance(inputs, (list, tuple)):
+            return None
+        masks = mask if isinstance(mask, (list, tuple)) else _masks_of(inputs)
+        if not masks or all(m is None for m in masks):
+            return None
+        # A missing mask is all-true; masks gain the feature axis, join along `axis`, and an
+        # output step stays valid where any of its joined features is.
+        expanded = []
+        for x, m in zip(inputs, masks):
+            if m is None:
+                m = torch.ones(x.shape[:-1], dtype=torch.bool, device=x.device)
+            expanded.append(m.unsqueeze(-1))
+        return torch.cat(expanded, dim=self.axis).any(dim=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+class Dot(_Merge):
+    """The dot product of two inputs along `axes`, per sample (Keras's batched dot).
+
+    Args:
+        axes: an int, or a pair `(axis_of_x1, axis_of_x2)`; the summed axes (not the batch axis).
+        normalize: L2-normalise both inputs along `axes` first, giving cosine similarity.
+
+    Input shape: a list of two tensors `(batch, ...)`; the two `axes` sizes must agree.
+    Output shape: `x1`'s remaining axes then `x2`'s; `(batch, 1)` when none remain.
+
+    Example:
+        >>> tuple(Dot(axes=1)([torch.ones(2, 3), torch.ones(2, 3)]).shape)
+        (2, 1)
+    """
+
+    exact_inputs = 2
+    supports_masking = False
+
+    def __init__(self, axes, normalize=False, **kwargs):
+        super().__init__(**kwargs)
+        valid = isinstance(axes, int) and not isinstance(axes, bool)
+        if isinstance(axes, (list, tuple)):
+            valid = len(axes) == 2 and all(isinstance(a, int) and not isinstance(a, bool)
+                                           for a in axes)
+        if not valid:
+            raise errors.value_error(
+                self, "`axes` as an int or a list of two ints", f"axes={axes!r}"
+            )
+        self.axes = list(axes) if isinstance(axes, (list, tuple)) else axes
+        self.normalize = bool(normalize)
+
+    def _resolve_axes(self, rank1: int, rank2: int) -> tuple[int, int]:
+        pair = self.axes if isinstance(self.axes, list) else [self.axes, self.axes]
+        return pair[0] % rank1, pair[1] % rank2
+
+    def build(self, input_shape):
+        shapes = self._check_list(input_shape)
+        self._check_batch(shapes)
+        self._check_axes(*shapes)
+
+    def _check_axes(self, shape1, shape2):
+        axis1, axis2 = self._resolve_axes(len(shape1), len(shape2))
+        if axis1 == 0 or axis2 == 0:
+            raise errors.value_error(
+                self, "`axes` that are not the batch axis (0)", f"axes={self.axes!r}"
+            )
+        size1, size2 = shape1[axis1], shape2[axis2]
+        if size1 is not None and size2 is not None and size1 != size2:
+            raise errors.value_error(
+                self,
+                "equal sizes on the two dot axes",
+                f"size {size1} (axis {axis1} of {errors.format_shape(shape1)}) and size {size2} "
+                f"(axis {axis2} of {errors.format_shape(shape2)})",
+            )
+
+    def call(self, inputs):
+        x1, x2 = inputs
+        axis1, axis2 = self._resolve_axes(x1.dim(), x2.dim())
+        if self.normalize:
+            x1 = F.normalize(x1, dim=axis1)
+            x2 = F.normalize(x2, dim=axis2)
+        # (batch, rest1..., k) @ (batch, k, rest2...) as one batched matmul.
+        left = x1.movedim(axis1, -1)
+        right = x2.movedim(axis2, 1)
+        rest1, rest2 = left.shape[1:-1], right.shape[2:]
+        batch, size = left.shape[0], left.shape[-1]
+        product = torch.bmm(left.reshape(batch, -1, size), right.reshape(batch, size, -1))
+        output = product.reshape(batch, *rest1, *rest2)
+        return output.reshape(batch, 1) if output.dim() == 1 else output
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def get_config(self):
+        return {**super().get_config(), "axes": self.axes, "normalize": self.normalize}
+
+
+def add(inputs, **kwargs):
+    """Functional form of `Add`: `add([x1, x2])`."""
+    return Add(**kwargs)(inputs)
+
+
+def subtract(inputs, **kwargs):
+    """Functional form of `Subtract`."""
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs, **kwargs):
+    """Functional form of `Multiply`."""
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs, **kwargs):
+    """Functional form of `Average`."""
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs, **kwargs):
+    """Functional form of `Maximum`."""
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs, **kwargs):
+    """Functional form of `Minimum`."""
+    return Minimum(**kwargs)(inputs)
+
+
+def concatenate(inputs, axis=-1, **kwargs):
+    """Functional form of `Concatenate`."""
+    return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+def dot(inputs, axes=-1, normalize=False, **kwargs):
+    """Functional form of `Dot`."""
+    return Dot(axes=axes, normalize=normalize, **kwargs)(inputs)
