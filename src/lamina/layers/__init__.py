@@ -5,6 +5,24 @@ from lamina.engine.input_spec import InputSpec
 from lamina.engine.symbolic import Input, InputLayer
 from lamina.layers.convolutional import Conv1D, Conv2D, Conv3D
 from lamina.layers.core import Activation, Dense, Identity, Lambda
+from lamina.layers.merging import (
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from lamina.layers.normalization import BatchNormalization
 from lamina.layers.pooling import (
     AveragePooling1D,
@@ -35,6 +53,22 @@ GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D = (
 )
 
 __all__ = [
+    "Add",
+    "Average",
+    "Concatenate",
+    "Dot",
+    "Maximum",
+    "Minimum",
+    "Multiply",
+    "Subtract",
+    "add",
+    "average",
+    "concatenate",
+    "dot",
+    "maximum",
+    "minimum",
+    "multiply",
+    "subtract",
     "Activation",
     "AveragePooling1D",
     "AveragePooling2D",
