@@ -57,6 +57,8 @@ class Optimizer:
         self._parameters: list[torch.Tensor] = []
         self._ema: list[torch.Tensor] | None = None
         self._constraints: list = []
+        self._accumulators: dict | None = None
+        self._accumulated_calls = 0
 
     # ----------------------------------------------------------------------------------------------
     def torch_options(self) -> dict:
@@ -106,31 +108,50 @@ class Optimizer:
     def _apply_lr(self) -> None:
         if self.torch_optimizer is not None:
             lr = self._current_lr()
+            previous = self.torch_optimizer.param_groups[0]["lr"]
+            if lr != previous:
+                self._on_lr_change(previous, lr)
             for group in self.torch_optimizer.param_groups:
                 group["lr"] = lr
+
+    def _on_lr_change(self, previous: float, lr: float) -> None:
+        """Keras's SGD and RMSprop keep lr-scaled steps in their momentum (v = -lr_old * b); torch
+        keeps unscaled ones and multiplies by the current lr. When the rate changes, rescale
+        torch's buffer by lr_old / lr_new so the next step equals Keras's."""
+        if lr == 0:
+            return
+        buffers = [
+            state["momentum_buffer"] for state in self.torch_optimizer.state.values()
+            if isinstance(state.get("momentum_buffer"), torch.Tensor)
+        ]
+        if buffers:
+            torch._foreach_mul_(buffers, previous / lr)
 
     # ----------------------------------------------------------------------------------------------
     def zero_grad(self) -> None:
         self.torch_optimizer.zero_grad(set_to_none=True)
 
+    def scale_loss(self, loss):
+        """Keras's `loss_scale_factor`: the trainer multiplies the loss, `step()` divides it back."""
+        return loss * self.loss_scale_factor if self.loss_scale_factor is not None else loss
+
     def step(self) -> None:
-        """One update from the gradients already in `.grad`."""
+        """One update from the gradients already in `.grad`, in Keras's order: unscale, accumulate,
+        clip, decay the weights, update, constrain, track the moving average."""
+        parameters = [p for p in self._parameters if p.grad is not None]
+        if not parameters:
+            return
+        grads = [p.grad for p in parameters]
+        if self.loss_scale_factor is not None:
+            torch._foreach_div_(grads, self.loss_scale_factor)
+        if self.gradient_accumulation_steps and not self._accumulate(parameters, grads):
+            return
         if isinstance(self._learning_rate, schedules.LearningRateSchedule):
             self._apply_lr()
-        grads = [p.grad for p in self._parameters if p.grad is not None]
-        if self.global_clipnorm is not None:
-            torch.nn.utils.clip_grad_norm_(self._parameters, self.global_clipnorm, foreach=True)
-        elif self.clipnorm is not None:
-            for grad in grads:  # Keras clips each gradient by its own norm
-                norm = torch.linalg.vector_norm(grad)
-                grad.mul_(torch.clamp(self.clipnorm / (norm + 1e-12), max=1.0))
-        elif self.clipvalue is not None:
-            torch._foreach_clamp_min_(grads, -self.clipvalue)
-            torch._foreach_clamp_max_(grads, self.clipvalue)
+        self._clip(grads)
         if self.weight_decay and not self.decoupled_weight_decay_in_torch:
             with torch.no_grad():
-                decayed = [p for p in self._parameters if p.grad is not None]
-                torch._foreach_mul_(decayed, 1.0 - self._current_lr() * self.weight_decay)
+                torch._foreach_mul_(parameters, 1.0 - self._current_lr() * self.weight_decay)
         self.torch_optimizer.step()
         self.iterations += 1
         if self._constraints:
@@ -138,16 +159,56 @@ class Optimizer:
                 for parameter, constraint in self._constraints:
                     parameter.copy_(constraint(parameter))
         if self._ema is not None:
-            with torch.no_grad():
-                torch._foreach_lerp_(self._ema, [p.detach() for p in self._parameters], 1.0 - self.ema_momentum)
-                if self.ema_overwrite_frequency and self.iterations % self.ema_overwrite_frequency == 0:
-                    self.finalize_variable_values()
+            self._update_ema()
 
-    def finalize_variable_values(self) -> None:
+    def _accumulate(self, parameters, grads) -> bool:
+        """Sum gradients over `gradient_accumulation_steps` calls; True when it is time to update
+        (the `.grad`s then hold the mean). Keras counts `iterations` in updates, not calls."""
+        if self._accumulators is None:
+            self._accumulators = {id(p): torch.zeros_like(p) for p in self._parameters}
+        buffers = [self._accumulators[id(p)] for p in parameters]
+        torch._foreach_add_(buffers, grads)
+        self._accumulated_calls += 1
+        if self._accumulated_calls < self.gradient_accumulation_steps:
+            for parameter in parameters:
+                parameter.grad = None
+            return False
+        torch._foreach_div_(buffers, float(self.gradient_accumulation_steps))
+        torch._foreach_copy_(grads, buffers)
+        torch._foreach_zero_(buffers)
+        self._accumulated_calls = 0
+        return True
+
+    def _clip(self, grads) -> None:
+        # Keras's rule: g * c / max(norm, c); computed on device, no host read.
+        if self.global_clipnorm is not None:
+            norms = torch._foreach_norm(grads)
+            total = torch.linalg.vector_norm(torch.stack(norms))
+            scale = self.global_clipnorm / torch.clamp_min(total, self.global_clipnorm)
+            torch._foreach_mul_(grads, scale)
+        elif self.clipnorm is not None:
+            norms = torch._foreach_norm(grads)
+            scales = [self.clipnorm / torch.clamp_min(n, self.clipnorm) for n in norms]
+            torch._foreach_mul_(grads, scales)
+        elif self.clipvalue is not None:
+            torch._foreach_clamp_min_(grads, -self.clipvalue)
+            torch._foreach_clamp_max_(grads, self.clipvalue)
+
+    def _update_ema(self) -> None:
+        with torch.no_grad():
+            current = [p.detach() for p in self._parameters]
+            if self.iterations == 1:  # Keras starts the average at the first updated value
+                torch._foreach_copy_(self._ema, current)
+            else:
+                torch._foreach_lerp_(self._ema, current, 1.0 - self.ema_momentum)
+            if self.ema_overwrite_frequency and self.iterations % self.ema_overwrite_frequency == 0:
+                torch._foreach_copy_(current, self._ema)
+
+    def finalize_variable_values(self, var_list=None) -> None:
         """With use_ema, copy the moving averages into the model's weights (Keras's name)."""
         if self._ema is not None:
             with torch.no_grad():
-                torch._foreach_copy_([p for p in self._parameters], self._ema)
+                torch._foreach_copy_([p.detach() for p in self._parameters], self._ema)
 
     def apply_gradients(self, grads_and_vars) -> None:
         """Keras's API: apply a list of (gradient, variable) pairs."""
@@ -188,20 +249,34 @@ class Optimizer:
         return cls(**config)
 
     def state_dict(self) -> dict:
-        """Everything needed to continue training: torch's state, the step counter, EMA."""
+        """Everything needed to continue training: torch's state, the step counter, EMA and
+        gradient accumulators (tensors on the CPU)."""
+        accumulators = None
+        if self._accumulators is not None:
+            accumulators = [self._accumulators[id(p)].detach().cpu() for p in self._parameters]
         return {
             "iterations": self.iterations,
+            "learning_rate": None if callable(self._learning_rate) else float(self._learning_rate),
             "torch": self.torch_optimizer.state_dict() if self.torch_optimizer else None,
             "ema": [t.detach().cpu() for t in self._ema] if self._ema is not None else None,
+            "accumulators": accumulators,
+            "accumulated_calls": self._accumulated_calls,
         }
 
     def load_state_dict(self, state: dict) -> None:
         self.iterations = int(state["iterations"])
+        if state.get("learning_rate") is not None and not callable(self._learning_rate):
+            self._learning_rate = float(state["learning_rate"])
         if state.get("torch") is not None and self.torch_optimizer is not None:
             self.torch_optimizer.load_state_dict(state["torch"])
-        if state.get("ema") is not None and self._ema is not None:
-            for target, value in zip(self._ema, state["ema"]):
-                target.copy_(value)
+        with torch.no_grad():
+            if state.get("ema") is not None and self._ema is not None:
+                torch._foreach_copy_(self._ema, [t.to(e.device) for t, e in zip(state["ema"], self._ema)])
+            if state.get("accumulators") is not None:
+                self._accumulators = {
+                    id(p): t.to(p.device).clone() for p, t in zip(self._parameters, state["accumulators"])
+                }
+        self._accumulated_calls = int(state.get("accumulated_calls", 0))
         self._apply_lr()
 
     @property
@@ -328,8 +403,9 @@ class Nadam(Optimizer):
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
 
     def torch_options(self):
-        # torch's momentum_decay=0.004 is Keras's 0.96 ** (0.004 * t) momentum schedule.
-        return {"betas": (self.beta_1, self.beta_2), "eps": self.epsilon, "momentum_decay": 0.004}
+        # Keras 3's momentum schedule is beta_1 * (1 - 0.5 * 0.96 ** t): torch's
+        # 0.96 ** (t * momentum_decay) with momentum_decay=1 (torch's default 0.004 is Keras 2's).
+        return {"betas": (self.beta_1, self.beta_2), "eps": self.epsilon, "momentum_decay": 1.0}
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
