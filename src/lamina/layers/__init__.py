@@ -38,6 +38,19 @@ from lamina.layers.pooling import (
     MaxPooling2D,
     MaxPooling3D,
 )
+from lamina.layers.preprocessing import (
+    CenterCrop,
+    Normalization,
+    RandomBrightness,
+    RandomContrast,
+    RandomCrop,
+    RandomFlip,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+    Rescaling,
+    Resizing,
+)
 from lamina.layers.regularization import Dropout
 from lamina.layers.reshaping import Flatten, Reshape
 
@@ -53,6 +66,18 @@ GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D = (
 )
 
 __all__ = [
+    # preprocessing
+    "CenterCrop",
+    "Normalization",
+    "RandomBrightness",
+    "RandomContrast",
+    "RandomCrop",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomTranslation",
+    "RandomZoom",
+    "Rescaling",
+    "Resizing",
     "Add",
     "Average",
     "Concatenate",

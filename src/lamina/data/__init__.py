@@ -1,0 +1,10 @@
+"""lamina.data: the input pipeline (tf.data's API on torch tensors and background threads)."""
+
+from lamina.data.dataset import (
+    AUTOTUNE,
+    INFINITE_CARDINALITY,
+    UNKNOWN_CARDINALITY,
+    Dataset,
+)
+
+__all__ = ["AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "Dataset"]

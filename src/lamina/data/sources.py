@@ -1,0 +1,139 @@
+"""Where a Dataset's elements come from: tensor slices, a Python generator, a range, a zip.
+
+A pipeline is a chain of nodes; `Dataset` (dataset.py) wraps the last one. Each node answers three
+questions: how many elements (`cardinality`), the elements themselves (`iterate`), and, for chains
+that start at in-memory slices and only reorder or cut them, which rows in which order (`plan`).
+The plan lets `batch` gather a whole batch with one indexing call instead of stacking rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lamina.data import structure
+
+INFINITE = -1
+UNKNOWN = -2
+
+
+class Node:
+    """One stage of a pipeline."""
+
+    def cardinality(self) -> int:
+        return UNKNOWN
+
+    def iterate(self):
+        raise NotImplementedError
+
+    def plan(self):
+        """`(slices_node, row_indices)` for this iteration, or None when rows are not addressable.
+
+        Calling it starts an iteration (a reshuffling node draws its next order), so a node calls it
+        at most once per pass.
+        """
+        return None
+
+
+def iterate_plan(plan):
+    source, rows = plan
+    for row in rows:
+        yield source.element(int(row))
+
+
+class TensorSlices(Node):
+    """The rows of in-memory arrays / tensors, nested in tuples or dicts."""
+
+    def __init__(self, tensors):
+        self.tensors = structure.to_element(tensors)
+        leaves = structure.flatten(self.tensors)
+        sizes = {tuple(structure.leaf_shape(leaf))[:1] for leaf in leaves}
+        if any(size == () for size in sizes):
+            raise ValueError(
+                "Dataset.from_tensor_slices expects every component to have a first (batch) "
+                "axis to slice; received a scalar. Hint: wrap a single value in a list, "
+                "from_tensor_slices([value])."
+            )
+        if len(sizes) != 1:
+            shapes = [structure.leaf_shape(leaf) for leaf in leaves]
+            raise ValueError(
+                "Dataset.from_tensor_slices expects all components to have the same first "
+                f"dimension; received shapes {shapes}. Hint: x and y must hold the same number "
+                "of samples."
+            )
+        self.length = int(next(iter(sizes))[0])
+
+    def cardinality(self) -> int:
+        return self.length
+
+    def plan(self):
+        return self, np.arange(self.length)
+
+    def iterate(self):
+        return iterate_plan(self.plan())
+
+    def element(self, row: int):
+        return structure.map_structure(lambda leaf: leaf[row], self.tensors)
+
+    def gather(self, rows: np.ndarray):
+        """The rows `rows` as one batch: a slice when they are consecutive, else a gather."""
+        if len(rows) and rows[-1] - rows[0] == len(rows) - 1 and np.all(np.diff(rows) == 1):
+            index = slice(int(rows[0]), int(rows[-1]) + 1)
+            return structure.map_structure(lambda leaf: leaf[index], self.tensors)
+        return structure.map_structure(lambda leaf: structure.slice_leaf(leaf, rows), self.tensors)
+
+
+class Range(Node):
+    """Integers `start, start + step, ...` below `stop`, as int64 scalars."""
+
+    def __init__(self, start: int, stop: int, step: int):
+        if step == 0:
+            raise ValueError("Dataset.range expects a non-zero step; received step=0.")
+        self.values = range(int(start), int(stop), int(step))
+        self.slices = TensorSlices(np.arange(start, stop, step, dtype=np.int64))
+
+    def cardinality(self) -> int:
+        return len(self.values)
+
+    def plan(self):
+        return self.slices.plan()
+
+    def iterate(self):
+        return self.slices.iterate()
+
+
+class Generator(Node):
+    """Elements yielded by `generator(*args)`, called afresh for every pass."""
+
+    def __init__(self, generator, args=None):
+        if not callable(generator):
+            raise TypeError(
+                "Dataset.from_generator expects a callable that returns an iterator (for example "
+                f"a generator function); received {type(generator).__name__}. Hint: pass the "
+                "function itself, `from_generator(gen)`, not `from_generator(gen())`."
+            )
+        self.generator = generator
+        self.args = tuple(args) if args is not None else ()
+
+    def iterate(self):
+        for element in self.generator(*self.args):
+            yield structure.to_element(element)
+
+
+class Zip(Node):
+    """Elements of several pipelines side by side; stops with the shortest."""
+
+    def __init__(self, nodes, structure_of):
+        self.nodes = list(nodes)
+        self.structure_of = structure_of  # rebuilds the user's tuple or dict from a list
+
+    def cardinality(self) -> int:
+        counts = [node.cardinality() for node in self.nodes]
+        finite = [c for c in counts if c >= 0]
+        if finite:
+            return min(finite) if UNKNOWN not in counts or min(finite) == 0 else UNKNOWN
+        return UNKNOWN if UNKNOWN in counts else INFINITE
+
+    def iterate(self):
+        iterators = [node.iterate() for node in self.nodes]
+        for elements in zip(*iterators):
+            yield self.structure_of(list(elements))

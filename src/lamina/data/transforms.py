@@ -1,0 +1,348 @@
+"""The stages that transform a pipeline: map, filter, batch, unbatch, shuffle, repeat, take, skip,
+cache, prefetch, enumerate. Each is a `Node` (sources.py) wrapping the node before it."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import torch
+
+from lamina import backend
+from lamina.data import structure, workers
+from lamina.data.sources import INFINITE, UNKNOWN, Node, TensorSlices, iterate_plan
+
+AUTOTUNE = -1
+
+
+def call_with_element(fn, element):
+    """tf.data's convention: a tuple element is unpacked into positional arguments."""
+    if isinstance(element, tuple):
+        return fn(*element)
+    return fn(element)
+
+
+class Map(Node):
+    def __init__(self, upstream: Node, fn, num_parallel_calls=None):
+        self.upstream = upstream
+        self.fn = fn
+        if num_parallel_calls is None or num_parallel_calls == 1:
+            self.workers = 1
+        elif num_parallel_calls == AUTOTUNE:
+            self.workers = workers.default_parallelism()
+        elif int(num_parallel_calls) > 0:
+            self.workers = int(num_parallel_calls)
+        else:
+            raise ValueError(
+                "Dataset.map expects num_parallel_calls to be a positive int, AUTOTUNE or None; "
+                f"received num_parallel_calls={num_parallel_calls!r}."
+            )
+
+    def cardinality(self) -> int:
+        return self.upstream.cardinality()
+
+    def _apply(self, element):
+        # Map functions prepare data: no autograd graph may leak from them into training.
+        with torch.no_grad():
+            return structure.to_element(call_with_element(self.fn, element))
+
+    def iterate(self):
+        if self.workers == 1:
+            return map(self._apply, self.upstream.iterate())
+        return workers.ordered_parallel_map(self._apply, self.upstream.iterate(), self.workers)
+
+
+class Filter(Node):
+    def __init__(self, upstream: Node, predicate):
+        self.upstream = upstream
+        self.predicate = predicate
+
+    def iterate(self):
+        for element in self.upstream.iterate():
+            keep = call_with_element(self.predicate, element)
+            if bool(keep.item() if isinstance(keep, torch.Tensor) else keep):
+                yield element
+
+
+def stack_elements(elements: list):
+    try:
+        return structure.stack_structures(elements)
+    except (RuntimeError, ValueError) as error:
+        shapes = [structure.map_structure(structure.leaf_shape, e) for e in elements[:4]]
+        raise ValueError(
+            "Dataset.batch expects every element of a batch to have the same shape; received "
+            f"elements of shapes {shapes}... Hint: make them equal inside map() (for images, "
+            "Resizing or CenterCrop), or batch(1)."
+        ) from error
+
+
+class Batch(Node):
+    def __init__(self, upstream: Node, batch_size: int, drop_remainder: bool = False):
+        if isinstance(batch_size, bool) or int(batch_size) <= 0:
+            raise ValueError(
+                f"Dataset.batch expects a positive batch_size; received batch_size={batch_size!r}."
+            )
+        self.upstream = upstream
+        self.batch_size = int(batch_size)
+        self.drop_remainder = bool(drop_remainder)
+
+    def cardinality(self) -> int:
+        count = self.upstream.cardinality()
+        if count < 0:
+            return count
+        if self.drop_remainder:
+            return count // self.batch_size
+        return -(-count // self.batch_size)
+
+    def iterate(self):
+        plan = self.upstream.plan()
+        if plan is not None:
+            return self._gather_batches(*plan)
+        return self._stack_batches(self.upstream.iterate())
+
+    def _gather_batches(self, source: TensorSlices, rows: np.ndarray):
+        for start in range(0, len(rows), self.batch_size):
+            chunk = rows[start:start + self.batch_size]
+            if len(chunk) < self.batch_size and self.drop_remainder:
+                return
+            yield source.gather(chunk)
+
+    def _stack_batches(self, elements):
+        while True:
+            chunk = list(itertools.islice(elements, self.batch_size))
+            if not chunk or (len(chunk) < self.batch_size and self.drop_remainder):
+                return
+            yield stack_elements(chunk)
+
+
+class Unbatch(Node):
+    def __init__(self, upstream: Node):
+        self.upstream = upstream
+
+    def iterate(self):
+        for element in self.upstream.iterate():
+            leaves = structure.flatten(element)
+            sizes = {structure.leaf_shape(leaf)[:1] for leaf in leaves}
+            if len(sizes) != 1 or () in sizes:
+                raise ValueError(
+                    "Dataset.unbatch expects every component to have the same first (batch) "
+                    f"dimension; received shapes {[structure.leaf_shape(x) for x in leaves]}."
+                )
+            for row in range(next(iter(sizes))[0]):
+                yield structure.map_structure(lambda leaf, r=row: leaf[r], element)
+
+
+def buffer_shuffle(items, buffer_size: int, rng: np.random.Generator):
+    """tf.data's shuffle: keep `buffer_size` items, emit a random one, refill from the stream."""
+    buffer: list = []
+    uniforms = iter(())
+    for item in items:
+        if len(buffer) < buffer_size:
+            buffer.append(item)
+            continue
+        pick = _random_index(uniforms, len(buffer))
+        if pick is None:
+            uniforms = iter(rng.random(4096).tolist())
+            pick = _random_index(uniforms, len(buffer))
+        yield buffer[pick]
+        buffer[pick] = item
+    draws = rng.random(len(buffer)).tolist()
+    while buffer:
+        pick = int(draws.pop() * len(buffer))
+        buffer[pick], buffer[-1] = buffer[-1], buffer[pick]
+        yield buffer.pop()
+
+
+def _random_index(uniforms, size):
+    draw = next(uniforms, None)
+    return None if draw is None else int(draw * size)
+
+
+class Shuffle(Node):
+    def __init__(self, upstream: Node, buffer_size: int, seed=None, reshuffle_each_iteration=True):
+        if isinstance(buffer_size, bool) or int(buffer_size) <= 0:
+            raise ValueError(
+                "Dataset.shuffle expects a positive buffer_size; received "
+                f"buffer_size={buffer_size!r}. Hint: buffer_size=len(dataset) shuffles fully."
+            )
+        self.upstream = upstream
+        self.buffer_size = int(buffer_size)
+        # Without a seed, draw one from NumPy's global state, so set_random_seed() governs it.
+        self.seed = int(seed) if seed is not None else int(np.random.randint(0, 2**31 - 1))
+        self.reshuffle = bool(reshuffle_each_iteration)
+        self.passes = 0
+
+    def cardinality(self) -> int:
+        return self.upstream.cardinality()
+
+    def _next_rng(self) -> np.random.Generator:
+        rng = np.random.default_rng([self.seed, self.passes if self.reshuffle else 0])
+        self.passes += 1
+        return rng
+
+    def plan(self):
+        upstream_plan = self.upstream.plan()
+        if upstream_plan is None:
+            return None
+        source, rows = upstream_plan
+        shuffled = np.fromiter(buffer_shuffle(rows.tolist(), self.buffer_size, self._next_rng()),
+                               dtype=np.int64, count=len(rows))
+        return source, shuffled
+
+    def iterate(self):
+        plan = self.plan()
+        if plan is not None:
+            return iterate_plan(plan)
+        return buffer_shuffle(self.upstream.iterate(), self.buffer_size, self._next_rng())
+
+
+class Repeat(Node):
+    def __init__(self, upstream: Node, count=None):
+        self.upstream = upstream
+        self.count = None if count is None or int(count) < 0 else int(count)
+
+    def cardinality(self) -> int:
+        inner = self.upstream.cardinality()
+        if self.count is None:
+            return 0 if inner == 0 else (UNKNOWN if inner == UNKNOWN else INFINITE)
+        return inner * self.count if inner >= 0 else inner
+
+    def plan(self):
+        if self.count is None:
+            return None
+        plans = [self.upstream.plan() for _ in range(self.count)]
+        if not plans or plans[0] is None:
+            return None
+        return plans[0][0], np.concatenate([rows for _, rows in plans])
+
+    def iterate(self):
+        if self.count is not None:
+            return itertools.chain.from_iterable(
+                self.upstream.iterate() for _ in range(self.count)
+            )
+        return self._forever()
+
+    def _forever(self):
+        while True:
+            produced = False
+            for element in self.upstream.iterate():
+                produced = True
+                yield element
+            if not produced:  # an empty dataset repeated forever is still empty
+                return
+
+
+class Take(Node):
+    def __init__(self, upstream: Node, count: int):
+        self.upstream = upstream
+        self.count = int(count)
+
+    def cardinality(self) -> int:
+        inner = self.upstream.cardinality()
+        if self.count < 0:
+            return inner
+        if inner == UNKNOWN:
+            return UNKNOWN
+        return self.count if inner == INFINITE else min(self.count, inner)
+
+    def plan(self):
+        plan = self.upstream.plan()
+        if plan is None or self.count < 0:
+            return plan
+        return plan[0], plan[1][: self.count]
+
+    def iterate(self):
+        if self.count < 0:
+            return self.upstream.iterate()
+        return itertools.islice(self.upstream.iterate(), self.count)
+
+
+class Skip(Node):
+    def __init__(self, upstream: Node, count: int):
+        self.upstream = upstream
+        self.count = int(count)
+
+    def cardinality(self) -> int:
+        inner = self.upstream.cardinality()
+        if self.count < 0:
+            return 0
+        return max(inner - self.count, 0) if inner >= 0 else inner
+
+    def plan(self):
+        plan = self.upstream.plan()
+        if plan is None:
+            return None
+        return plan[0], plan[1][len(plan[1]) if self.count < 0 else self.count:]
+
+    def iterate(self):
+        if self.count < 0:
+            return iter(())
+        return itertools.islice(self.upstream.iterate(), self.count, None)
+
+
+class Cache(Node):
+    """Keeps the elements of the first complete pass in memory; later passes read them back."""
+
+    def __init__(self, upstream: Node):
+        self.upstream = upstream
+        self.elements: list | None = None
+        self.slices: TensorSlices | None = None
+
+    def cardinality(self) -> int:
+        return self.upstream.cardinality()
+
+    def plan(self):
+        return self.slices.plan() if self.slices is not None else None
+
+    def iterate(self):
+        if self.slices is not None:
+            return self.slices.iterate()
+        if self.elements is not None:
+            return iter(self.elements)
+        return self._fill()
+
+    def _fill(self):
+        elements = []
+        for element in self.upstream.iterate():
+            elements.append(element)
+            yield element
+        # Only a complete pass is kept, as tf.data does: a pass cut short may miss elements.
+        try:
+            # Stacked, later passes can shuffle and batch by gathering rows (see sources.py).
+            self.slices = TensorSlices(stack_elements(elements)) if elements else None
+        except ValueError:  # ragged elements stay a list
+            self.slices = None
+        self.elements = elements if self.slices is None else None
+
+
+class Prefetch(Node):
+    def __init__(self, upstream: Node, buffer_size):
+        self.upstream = upstream
+        if buffer_size is None or buffer_size == AUTOTUNE:
+            buffer_size = 4
+        if int(buffer_size) <= 0:
+            raise ValueError(
+                "Dataset.prefetch expects a positive buffer_size or AUTOTUNE; received "
+                f"buffer_size={buffer_size!r}."
+            )
+        self.buffer_size = int(buffer_size)
+
+    def cardinality(self) -> int:
+        return self.upstream.cardinality()
+
+    def iterate(self):
+        pin = backend.default_device().type == "cuda"
+        return workers.PrefetchIterator(self.upstream.iterate(), self.buffer_size, pin_memory=pin)
+
+
+class Enumerate(Node):
+    def __init__(self, upstream: Node, start: int = 0):
+        self.upstream = upstream
+        self.start = int(start)
+
+    def cardinality(self) -> int:
+        return self.upstream.cardinality()
+
+    def iterate(self):
+        for index, element in enumerate(self.upstream.iterate(), self.start):
+            yield torch.tensor(index, dtype=torch.int64), element

@@ -1,0 +1,81 @@
+"""Colour augmentation: RandomBrightness and RandomContrast (one random factor per image)."""
+
+from __future__ import annotations
+
+from lamina.engine import errors
+from lamina.layers.preprocessing.base import (
+    RandomImageLayer,
+    symmetric_range,
+    value_range_pair,
+)
+
+
+class RandomBrightness(RandomImageLayer):
+    """Adds a random brightness offset to each image during training, then clips to `value_range`.
+
+    Args:
+        factor: a fraction of the value range: `0.2` adds offsets in [-20%, +20%] of
+            `value_range[1] - value_range[0]`; a pair `(lower, upper)` in [-1, 1] gives the range
+            (-1 turns an image black, +1 white).
+        value_range: the range of the input pixels, (0, 255) by default: images scaled to [0, 1]
+            need `value_range=(0, 1)`.
+        seed: makes the offsets reproducible.
+
+    Input shape: (batch, height, width, channels) or (height, width, channels).
+    Output shape: the same.
+    """
+
+    def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        self.factor = symmetric_range(factor, "factor", self)
+        self.value_range = value_range_pair(value_range, self)
+
+    def augment(self, images):
+        low, high = self.value_range
+        delta = self.uniform((images.shape[0], 1, 1, 1), *self.factor, images) * (high - low)
+        return (images + delta.to(images.dtype)).clamp(low, high)
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
+
+
+class RandomContrast(RandomImageLayer):
+    """Scales each image's deviation from its per-channel mean by a random factor during training.
+
+    `output = (x - mean) * c + mean`, clipped to `value_range`, with `c` drawn per image from
+    `[1 - lower, 1 + upper]`.
+
+    Args:
+        factor: `0.2` draws `c` in [0.8, 1.2]; a pair `(lower, upper)` draws it in
+            [1 - lower, 1 + upper]. (TensorFlow's documented meaning; Keras 3 draws only the
+            upper half, [1, 1 + factor], for a single float.)
+        value_range: the range of the input pixels, (0, 255) by default.
+        seed: makes the factors reproducible.
+
+    Input shape: (batch, height, width, channels) or (height, width, channels).
+    Output shape: the same.
+    """
+
+    def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
+        super().__init__(seed=seed, **kwargs)
+        if isinstance(factor, (tuple, list)) and len(factor) == 2:
+            lower, upper = float(factor[0]), float(factor[1])
+        else:
+            lower = upper = symmetric_range(factor, "factor", self, bounds=(-1.0, 1.0))[1]
+        if not (0.0 <= lower <= 1.0 and upper >= 0.0):
+            raise errors.value_error(
+                self, "`factor` in [0, 1] (or a pair with lower in [0, 1] and upper >= 0)",
+                f"factor={factor!r}",
+            )
+        self.factor = (lower, upper)
+        self.value_range = value_range_pair(value_range, self)
+
+    def augment(self, images):
+        lower, upper = self.factor
+        contrast = self.uniform((images.shape[0], 1, 1, 1), 1.0 - lower, 1.0 + upper, images)
+        mean = images.mean(dim=(-2, -1), keepdim=True)
+        out = (images - mean) * contrast.to(images.dtype) + mean
+        return out.clamp(*self.value_range)
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}

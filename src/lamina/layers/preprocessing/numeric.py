@@ -1,0 +1,180 @@
+"""Value preprocessing: Rescaling and Normalization (with `adapt`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from lamina import backend
+from lamina.engine import errors
+from lamina.engine.layer import Layer
+
+_EPSILON = 1e-7  # Keras's backend.epsilon(): the floor of the standard deviation
+
+
+class Rescaling(Layer):
+    """`output = inputs * scale + offset`, in floating point.
+
+    Args:
+        scale: a number (`1 / 255` maps pixels to [0, 1]), or one value per channel.
+        offset: a number or one value per channel (`offset=-1` with `scale=1/127.5` maps to
+            [-1, 1]).
+
+    Input shape: any. Output shape: the same.
+    """
+
+    def __init__(self, scale, offset=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.scale = scale
+        self.offset = offset
+
+    def call(self, inputs):
+        x = inputs if inputs.is_floating_point() else inputs.to(self._dtype)
+        return x * self._constant(self.scale, x) + self._constant(self.offset, x)
+
+    def _constant(self, value, like):
+        # Python numbers cost nothing; per-channel values become a tensor once per device, not a
+        # host-to-device copy per call.
+        if np.ndim(value) == 0:
+            return float(value)
+        key = (id(value), like.device, like.dtype)
+        cache = self.__dict__.setdefault("_constants", {})
+        if key not in cache:
+            cache[key] = torch.as_tensor(np.asarray(value), dtype=like.dtype, device=like.device)
+        return cache[key]
+
+    def get_config(self):
+        scale = self.scale if np.ndim(self.scale) == 0 else list(np.asarray(self.scale).tolist())
+        offset = self.offset if np.ndim(self.offset) == 0 else list(np.asarray(self.offset).tolist())
+        return {**super().get_config(), "scale": scale, "offset": offset}
+
+
+class Normalization(Layer):
+    """Shifts and scales inputs to zero mean and unit variance along `axis`:
+    `(x - mean) / max(sqrt(variance), 1e-7)`, or back when `invert=True`.
+
+    Give `mean` and `variance`, or learn them from data with `adapt(data)` before training.
+
+    Args:
+        axis: the axis (or axes) that keep their own statistics; -1 (default) normalises each
+            feature / channel separately; None uses one mean and variance for everything.
+        mean, variance: fixed statistics (both or neither), broadcast over the kept axes.
+        invert: apply the inverse, `mean + x * sqrt(variance)`.
+
+    Input shape: any. Output shape: the same.
+    Weights (adapted layers): mean, variance and count, as Keras lists them.
+    """
+
+    def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
+        super().__init__(**kwargs)
+        if axis is None:
+            self.axis = ()
+        elif isinstance(axis, int):
+            self.axis = (axis,)
+        else:
+            self.axis = tuple(int(a) for a in axis)
+        if (mean is None) != (variance is None):
+            raise errors.value_error(
+                self, "both `mean` and `variance`, or neither",
+                f"mean={mean!r}, variance={variance!r}",
+                "pass both, or neither and call adapt(data).",
+            )
+        self.input_mean = mean
+        self.input_variance = variance
+        self.invert = bool(invert)
+        self.adapted = mean is not None
+
+    def build(self, input_shape):
+        rank = len(input_shape)
+        for axis in self.axis:
+            if not -rank <= axis < rank:
+                raise errors.value_error(self, f"`axis` values in [-{rank}, {rank})",
+                                         f"axis={self.axis} for inputs of shape {input_shape}")
+        self._keep_axes = tuple(sorted(a % rank for a in self.axis))
+        for axis in self._keep_axes:
+            if input_shape[axis] is None:
+                raise errors.value_error(self, f"a known size on kept axis {axis}",
+                                         f"shape {input_shape}")
+        self._broadcast_shape = tuple(input_shape[a] if a in self._keep_axes else 1
+                                      for a in range(rank))
+        stat_shape = tuple(input_shape[a] for a in self._keep_axes)
+        if self.input_mean is None:
+            self.add_weight("mean", stat_shape, "zeros", trainable=False)
+            self.add_weight("variance", stat_shape, "ones", trainable=False)
+            self.add_weight("count", (), "zeros", trainable=False, dtype="int64")
+        else:
+            self.register_buffer("mean", self._fixed(self.input_mean, stat_shape))
+            self.register_buffer("variance", self._fixed(self.input_variance, stat_shape))
+
+    def _fixed(self, value, stat_shape):
+        """A user's scalar or array, aligned to the kept axes from the right, as Keras does."""
+        return torch.as_tensor(np.asarray(value, dtype=np.float32)).expand(stat_shape).clone()
+
+    def call(self, inputs):
+        x = inputs if inputs.is_floating_point() else inputs.to(self._dtype)
+        mean = self.mean.reshape(self._broadcast_shape).to(x.dtype)
+        std = self.variance.reshape(self._broadcast_shape).to(x.dtype).sqrt().clamp_min(_EPSILON)
+        if self.invert:
+            return mean + x * std
+        return (x - mean) / std
+
+    def adapt(self, data, batch_size=None, steps=None):
+        """Learn mean and variance from `data`: an array, a tensor, or a Dataset (its x part).
+
+        Streams over batches, merging each batch's mean and variance (Chan's parallel formula),
+        so a Dataset larger than memory works.
+        """
+        if self.input_mean is not None:
+            raise errors.value_error(
+                self, "no fixed mean / variance when adapting",
+                "adapt() on a layer built with mean= and variance=",
+                "create Normalization() without them to learn them from data.",
+            )
+        batches = _batches_of(data, batch_size, steps)
+        count, mean, m2 = 0, None, None
+        for batch in batches:
+            x = torch.as_tensor(backend.as_numpy(batch), dtype=torch.float64)
+            if not self.built:
+                self.build_from_shape(tuple(x.shape))
+            reduce_axes = tuple(a for a in range(x.ndim) if a not in self._keep_axes)
+            batch_count = int(np.prod([x.shape[a] for a in reduce_axes])) if reduce_axes else 1
+            batch_mean = x.mean(dim=reduce_axes) if reduce_axes else x
+            batch_m2 = ((x - x.mean(dim=reduce_axes, keepdim=True)) ** 2).sum(dim=reduce_axes) \
+                if reduce_axes else torch.zeros_like(x)
+            if mean is None:
+                count, mean, m2 = batch_count, batch_mean, batch_m2
+                continue
+            total = count + batch_count
+            delta = batch_mean - mean
+            mean = mean + delta * batch_count / total
+            m2 = m2 + batch_m2 + delta**2 * count * batch_count / total
+            count = total
+        if mean is None:
+            raise errors.value_error(self, "some data to adapt to", "an empty dataset")
+        with torch.no_grad():
+            self.mean.copy_(mean.reshape(self.mean.shape).to(self.mean.dtype))
+            self.variance.copy_((m2 / count).reshape(self.variance.shape).to(self.variance.dtype))
+            self.count.fill_(count)
+        self.adapted = True
+
+    def get_config(self):
+        config = {**super().get_config(), "axis": self.axis[0] if len(self.axis) == 1 else
+                  (list(self.axis) or None), "invert": self.invert}
+        if self.input_mean is not None:
+            config["mean"] = np.asarray(self.input_mean).tolist()
+            config["variance"] = np.asarray(self.input_variance).tolist()
+        return config
+
+
+def _batches_of(data, batch_size, steps):
+    """Yield NumPy-compatible batches from an array, a tensor or an iterable of batches."""
+    if isinstance(data, (np.ndarray, torch.Tensor)) or np.isscalar(data):
+        array = data
+        size = batch_size or len(array)
+        for start in range(0, len(array), size):
+            yield array[start:start + size]
+        return
+    for step, batch in enumerate(data):
+        if steps is not None and step >= steps:
+            return
+        yield batch[0] if isinstance(batch, (tuple, list)) else batch

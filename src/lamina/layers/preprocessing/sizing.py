@@ -1,0 +1,141 @@
+"""Changing an image's size: Resizing, CenterCrop, RandomCrop."""
+
+from __future__ import annotations
+
+import torch
+
+from lamina.layers import argument_checks as checks
+from lamina.layers.preprocessing import image_ops
+from lamina.layers.preprocessing.base import ImageLayer, RandomImageLayer
+
+_RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area")
+
+
+class Resizing(ImageLayer):
+    """Resizes images to (height, width), as TensorFlow does (half-pixel centres, no antialias).
+
+    Args:
+        height, width: the output size.
+        interpolation: "bilinear" (default), "nearest", "bicubic" or "area".
+        crop_to_aspect_ratio: first crop the largest centred window with the target aspect ratio.
+        pad_to_aspect_ratio: first pad (centred, with `fill_value`) to the target aspect ratio.
+        fill_mode: "constant", the only mode of the padding.
+        fill_value: the padding value.
+        antialias: low-pass filter when downsampling (bilinear and bicubic).
+        data_format: "channels_last" (default) or "channels_first".
+
+    Input shape: (batch, H, W, channels) or (H, W, channels).
+    Output shape: (batch, height, width, channels) or (height, width, channels).
+    """
+
+    def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False,
+                 pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0, antialias=False,
+                 data_format=None, **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        self.height = checks.positive_int(height, "height", self)
+        self.width = checks.positive_int(width, "width", self)
+        self.interpolation = checks.choice(interpolation, _RESIZE_INTERPOLATIONS, "interpolation",
+                                           self)
+        if crop_to_aspect_ratio and pad_to_aspect_ratio:
+            raise ValueError(
+                f"Layer '{self.name}' (Resizing) expects at most one of crop_to_aspect_ratio and "
+                "pad_to_aspect_ratio; received both True."
+            )
+        self.crop_to_aspect_ratio = bool(crop_to_aspect_ratio)
+        self.pad_to_aspect_ratio = bool(pad_to_aspect_ratio)
+        self.fill_mode = checks.choice(fill_mode, ("constant",), "fill_mode", self)
+        self.fill_value = float(fill_value)
+        self.antialias = bool(antialias)
+
+    def transform(self, images, training):
+        if self.crop_to_aspect_ratio:
+            return image_ops.smart_resize(images, self.height, self.width, self.interpolation)
+        if self.pad_to_aspect_ratio:
+            images = image_ops.pad_to_aspect(images, self.height, self.width, self.fill_value)
+        return image_ops.resize(images, self.height, self.width, self.interpolation,
+                                self.antialias)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "height": self.height,
+            "width": self.width,
+            "interpolation": self.interpolation,
+            "crop_to_aspect_ratio": self.crop_to_aspect_ratio,
+            "pad_to_aspect_ratio": self.pad_to_aspect_ratio,
+            "fill_mode": self.fill_mode,
+            "fill_value": self.fill_value,
+            "antialias": self.antialias,
+        }
+
+
+class CenterCrop(ImageLayer):
+    """Crops the centre (height, width) window; an image smaller than that is first cropped to the
+    target aspect ratio and resized (Keras's rule).
+
+    Args:
+        height, width: the output size.
+        data_format: "channels_last" (default) or "channels_first".
+
+    Input shape: (batch, H, W, channels) or (H, W, channels).
+    Output shape: (batch, height, width, channels) or (height, width, channels).
+    """
+
+    def __init__(self, height, width, data_format=None, **kwargs):
+        super().__init__(data_format=data_format, **kwargs)
+        self.height = checks.positive_int(height, "height", self)
+        self.width = checks.positive_int(width, "width", self)
+
+    def transform(self, images, training):
+        in_height, in_width = images.shape[-2], images.shape[-1]
+        if in_height < self.height or in_width < self.width:
+            return image_ops.smart_resize(images, self.height, self.width)
+        top, left = (in_height - self.height) // 2, (in_width - self.width) // 2
+        return images[..., top:top + self.height, left:left + self.width]
+
+    def get_config(self):
+        return {**super().get_config(), "height": self.height, "width": self.width}
+
+
+class RandomCrop(RandomImageLayer):
+    """Crops a random (height, width) window of each image during training.
+
+    At inference (and for images smaller than the window) it crops the largest centred window with
+    the target aspect ratio and resizes it, so the output size never depends on the mode.
+
+    Args:
+        height, width: the output size.
+        seed: makes the windows reproducible.
+        data_format: "channels_last" (default) or "channels_first".
+
+    Input shape: (batch, H, W, channels) or (H, W, channels).
+    Output shape: (batch, height, width, channels) or (height, width, channels).
+    """
+
+    def __init__(self, height, width, seed=None, data_format=None, **kwargs):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        self.height = checks.positive_int(height, "height", self)
+        self.width = checks.positive_int(width, "width", self)
+
+    def transform(self, images, training):
+        in_height, in_width = images.shape[-2], images.shape[-1]
+        if not training or in_height < self.height or in_width < self.width:
+            if (in_height, in_width) == (self.height, self.width):
+                return images
+            return image_ops.smart_resize(images, self.height, self.width)
+        return self.augment(images)
+
+    def augment(self, images):
+        batch, channels, in_height, in_width = images.shape
+        # One window per image: gather rows then columns by index (no Python loop over images).
+        tops = (self.uniform((batch,), 0.0, 1.0, images) * (in_height - self.height + 1)).long()
+        lefts = (self.uniform((batch,), 0.0, 1.0, images) * (in_width - self.width + 1)).long()
+        rows = tops[:, None] + torch.arange(self.height, device=images.device)
+        cols = lefts[:, None] + torch.arange(self.width, device=images.device)
+        rows = rows[:, None, :, None].expand(batch, channels, self.height, in_width)
+        images = images.gather(2, rows)
+        cols = cols[:, None, None, :].expand(batch, channels, self.height, self.width)
+        return images.gather(3, cols)
+
+    def get_config(self):
+        return {**super().get_config(), "height": self.height, "width": self.width}
