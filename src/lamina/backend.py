@@ -151,6 +151,73 @@ def conv_kernel_from_keras(w):
     return w.permute(*axes) if isinstance(w, torch.Tensor) else np.transpose(w, axes)
 
 
+def rnn_kernel_to_keras(w):
+    """torch RNN/LSTM weight (gates * units, in) -> Keras kernel (in, gates * units).
+
+    SimpleRNN and LSTM need no gate reordering: Keras's LSTM gates i, f, c, o are torch's i, f, g, o.
+    """
+    return w.T
+
+
+def rnn_kernel_from_keras(w):
+    return w.T
+
+
+def _swap_first_two_gates(w, axis: int):
+    """Exchange the first two thirds of `axis` (an involution: its own inverse)."""
+    units = w.shape[axis] // 3
+    if isinstance(w, torch.Tensor):
+        first, second, third = torch.split(w, units, dim=axis)
+        return torch.cat([second, first, third], dim=axis)
+    first, second, third = np.split(w, 3, axis=axis)
+    return np.concatenate([second, first, third], axis=axis)
+
+
+def gru_kernel_to_keras(w):
+    """torch GRU weight (3 * units, in) with gates r, z, n -> Keras kernel (in, 3 * units) z, r, h."""
+    return _swap_first_two_gates(w, 0).T
+
+
+def gru_kernel_from_keras(w):
+    """Keras GRU kernel (in, 3 * units), gates z, r, h -> torch (3 * units, in), gates r, z, n."""
+    return _swap_first_two_gates(w.T, 0)
+
+
+def gru_bias_to_keras(b):
+    """GRU bias (3 * units,) or reset_after's (2, 3 * units): torch r, z, n -> Keras z, r, h."""
+    return _swap_first_two_gates(b, b.ndim - 1)
+
+
+gru_bias_from_keras = gru_bias_to_keras
+
+
+def _permute(w, axes):
+    return w.permute(*axes) if isinstance(w, torch.Tensor) else np.transpose(w, axes)
+
+
+def depthwise_kernel_from_keras(w):
+    """Keras depthwise (*k, in, multiplier) -> torch grouped (in * multiplier, 1, *k).
+
+    Output channel c * multiplier + m of torch's grouped convolution (groups=in) is Keras's
+    (input channel c, multiplier m), so flattening the last two axes keeps the order.
+    """
+    rank = w.ndim - 2
+    flat = w.reshape(*w.shape[:rank], -1)
+    moved = _permute(flat, (rank, *range(rank)))
+    return moved[:, None]
+
+
+def depthwise_kernel_layout(depth_multiplier: int):
+    """(to_keras, from_keras) for a depthwise kernel; to_keras needs the multiplier to unflatten."""
+
+    def to_keras(w):
+        rank = w.ndim - 2
+        moved = _permute(w[:, 0], (*range(1, rank + 1), 0))
+        return moved.reshape(*moved.shape[:rank], -1, depth_multiplier)
+
+    return to_keras, depthwise_kernel_from_keras
+
+
 def as_numpy(x) -> np.ndarray:
     """A tensor (any device) or array-like -> NumPy, detached."""
     if isinstance(x, torch.Tensor):

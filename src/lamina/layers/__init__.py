@@ -4,6 +4,14 @@ from lamina.engine.layer import Layer
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.symbolic import Input, InputLayer
 from lamina.layers.convolutional import Conv1D, Conv2D, Conv3D
+from lamina.layers.conv_transpose import Conv1DTranspose, Conv2DTranspose, Conv3DTranspose
+from lamina.layers.group_normalization import GroupNormalization
+from lamina.layers.separable_conv import (
+    DepthwiseConv1D,
+    DepthwiseConv2D,
+    SeparableConv1D,
+    SeparableConv2D,
+)
 from lamina.layers.core import Activation, Dense, Identity, Lambda
 from lamina.layers.merging import (
     Add,
@@ -23,7 +31,11 @@ from lamina.layers.merging import (
     multiply,
     subtract,
 )
-from lamina.layers.normalization import BatchNormalization
+from lamina.layers.normalization import (
+    BatchNormalization,
+    LayerNormalization,
+    UnitNormalization,
+)
 from lamina.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -55,6 +67,10 @@ from lamina.layers.regularization import Dropout
 from lamina.layers.reshaping import Flatten, Reshape
 
 # Keras's aliases
+Convolution1DTranspose, Convolution2DTranspose, Convolution3DTranspose = (
+    Conv1DTranspose, Conv2DTranspose, Conv3DTranspose,
+)
+SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
 Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
 MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D
 AvgPool1D, AvgPool2D, AvgPool3D = AveragePooling1D, AveragePooling2D, AveragePooling3D
@@ -66,6 +82,21 @@ GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D = (
 )
 
 __all__ = [
+    "Conv1DTranspose",
+    "Conv2DTranspose",
+    "Conv3DTranspose",
+    "Convolution1DTranspose",
+    "Convolution2DTranspose",
+    "Convolution3DTranspose",
+    "DepthwiseConv1D",
+    "DepthwiseConv2D",
+    "GroupNormalization",
+    "LayerNormalization",
+    "SeparableConv1D",
+    "SeparableConv2D",
+    "SeparableConvolution1D",
+    "SeparableConvolution2D",
+    "UnitNormalization",
     # preprocessing
     "CenterCrop",
     "Normalization",

@@ -1,33 +1,174 @@
-"""Convolutions: one `_Conv` base for Conv1D / Conv2D / Conv3D, on torch's kernels.
+"""Convolutions: `_ConvBase` (geometry, views, padding, activation) and Conv1D / Conv2D / Conv3D.
 
-Inputs are channels-last by default. The convolution runs on a channels-first *view* (a permute,
-no copy): an NHWC-contiguous tensor seen as NCHW is torch's channels_last memory format, which the
-kernels take directly and return in the same format, so the view back is contiguous NHWC again.
+Inputs are channels-last by default. The convolution runs on a channels-first *view* (see
+`spatial.py`): no copy, and torch returns channels_last output whose Keras view is contiguous again.
 Kernels are stored as torch wants them, (out, in/groups, *kernel); get/set_weights speak Keras's
-(*kernel, in/groups, out).
+(*kernel, in/groups, out). The transposed, depthwise and separable convolutions reuse the base
+(`conv_transpose.py`, `separable_conv.py`).
 """
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 
-from lamina import activations, backend, initializers, regularizers
+from lamina import activations, backend, constraints, initializers, regularizers
 from lamina.engine import errors
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
-from lamina.layers import padding_rules
+from lamina.layers import padding_rules, spatial
 
-_CONV_FUNCTIONS = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
-_LAYOUTS = {
-    1: "(batch, steps, channels)",
-    2: "(batch, height, width, channels)",
-    3: "(batch, depth, height, width, channels)",
-}
+# 1-D runs lifted to 2-D (spatial.py), so rank 1 uses the 2-D kernels.
+CONV_FUNCTIONS = {1: F.conv2d, 2: F.conv2d, 3: F.conv3d}
 
 
-class _Conv(Layer):
+class _ConvBase(Layer):
+    """What every convolution shares: geometry, views, padding, bias, activation, config.
+
+    Subclasses create their weights in `build` (after `_check_input`) and implement
+    `_convolve(x)`, which takes and returns an (N, C, *spatial) view (1-D lifted to 2-D).
+    """
+
     rank: int = 2
+    paddings: tuple[str, ...] = ("valid", "same")
+    family_ranks: tuple[int, ...] = (1, 2, 3)
+
+    def __init__(
+        self,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        data_format=None,
+        dilation_rate=1,
+        activation=None,
+        use_bias=True,
+        bias_initializer="zeros",
+        bias_regularizer=None,
+        activity_regularizer=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.kernel_size = check.int_tuple(kernel_size, self.rank, "kernel_size", self)
+        self.strides = check.int_tuple(strides, self.rank, "strides", self)
+        self.padding = check.choice(padding, self.paddings, "padding", self)
+        self.data_format = backend.standardize_data_format(data_format)
+        self.dilation_rate = check.int_tuple(dilation_rate, self.rank, "dilation_rate", self)
+        if any(d > 1 for d in self.dilation_rate) and any(s > 1 for s in self.strides):
+            raise errors.value_error(
+                self,
+                "strides == 1 when dilation_rate > 1 (as Keras)",
+                f"strides={self.strides}, dilation_rate={self.dilation_rate}",
+                "use either strides or dilation_rate, not both.",
+            )
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.expected_layout = spatial.LAYOUTS[(self.data_format, self.rank)]
+        self.input_spec = self._spec()
+        # Per-axis arguments of the torch op (1-D lifted with a unit width axis).
+        self._torch_strides = spatial.lift(self.strides, 1)
+        self._torch_dilation = spatial.lift(self.dilation_rate, 1)
+        self._torch_kernel_size = spatial.lift(self.kernel_size, 1)
+
+    def _spec(self, channels: int | None = None) -> InputSpec:
+        axes = {} if channels is None else {self.channel_axis: channels}
+        hint = spatial.family_hint(type(self).__name__, self.rank, self.family_ranks)
+        return InputSpec(ndim=self.rank + 2, axes=axes, hint=hint)
+
+    @property
+    def channel_axis(self) -> int:
+        return spatial.channel_axis(self.data_format)
+
+    def _check_input(self, input_shape) -> int:
+        """Validate a build shape; returns the number of input channels."""
+        self._spec().check(input_shape, self)
+        in_channels = input_shape[self.channel_axis]
+        if in_channels is None:
+            raise errors.value_error(
+                self,
+                "a known number of input channels",
+                f"shape {errors.format_shape(input_shape)}",
+                "give Input() a fixed channel size.",
+            )
+        self._check_fits(input_shape)
+        return int(in_channels)
+
+    def _check_fits(self, input_shape) -> None:
+        """A `valid` kernel larger than its input would give a zero or negative output size."""
+        if self.padding != "valid":
+            return
+        sizes = spatial.spatial_shape(input_shape, self.data_format)
+        outputs = [
+            padding_rules.output_length(n, k, s, "valid", d)
+            for n, k, s, d in zip(sizes, self.kernel_size, self.strides, self.dilation_rate)
+        ]
+        if any(o is not None and o <= 0 for o in outputs):
+            spans = tuple(
+                padding_rules.effective_kernel(k, d)
+                for k, d in zip(self.kernel_size, self.dilation_rate)
+            )
+            raise errors.value_error(
+                self,
+                f"spatial sizes at least its (dilated) kernel size {spans} with padding='valid'",
+                f"input shape {errors.format_shape(input_shape)}, which gives a zero or negative "
+                f"output size {tuple(outputs)}",
+                "use padding='same', a smaller kernel_size or dilation_rate, or remove a pooling "
+                "or strided layer before this one.",
+            )
+
+    def _bias_weight(self, size: int) -> None:
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(
+                "bias", (size,), self.bias_initializer,
+                regularizer=self.bias_regularizer, constraint=self.bias_constraint,
+            )
+
+    def _convolve(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def call(self, inputs):
+        if self.padding == "valid":
+            self._check_fits(tuple(inputs.shape))  # integers only: no host sync
+        x = spatial.to_torch(inputs, self.data_format, self.rank)
+        if not x.is_floating_point():
+            x = x.to(self._dtype)
+        y = spatial.from_torch(self._convolve(x), self.data_format, self.rank)
+        outputs = self.activation(y)
+        if self.activity_regularizer is not None and not outputs.is_meta:
+            # Keras divides the activity penalty by the batch size.
+            self.add_loss(self.activity_regularizer(outputs) / outputs.shape[0])
+        return outputs
+
+    def _pad(self, x: torch.Tensor):
+        return padding_rules.apply(
+            x, self.padding, self._torch_kernel_size, self._torch_strides, self._torch_dilation
+        )
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "padding": self.padding,
+            "data_format": self.data_format,
+            "dilation_rate": self.dilation_rate,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+        }
+
+
+class _Conv(_ConvBase):
+    """Conv1D / Conv2D / Conv3D: `filters` kernels of `kernel_size`, optionally grouped."""
 
     def __init__(
         self,
@@ -49,123 +190,71 @@ class _Conv(Layer):
         bias_constraint=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(
+            kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias,
+            bias_initializer, bias_regularizer, activity_regularizer, bias_constraint, **kwargs,
+        )
         self.filters = check.positive_int(filters, "filters", self)
-        self.kernel_size = check.int_tuple(kernel_size, self.rank, "kernel_size", self)
-        self.strides = check.int_tuple(strides, self.rank, "strides", self)
-        allowed = ("valid", "same", "causal") if self.rank == 1 else ("valid", "same")
-        self.padding = check.choice(padding, allowed, "padding", self)
-        self.data_format = backend.standardize_data_format(data_format)
-        self.dilation_rate = check.int_tuple(dilation_rate, self.rank, "dilation_rate", self)
         self.groups = check.positive_int(groups, "groups", self)
         if self.filters % self.groups:
             raise errors.value_error(
                 self, f"`filters` divisible by groups={self.groups}", f"filters={self.filters}"
             )
-        self.activation = activations.get(activation)
-        self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = kernel_constraint
-        self.bias_constraint = bias_constraint
-        self.expected_layout = _LAYOUTS[self.rank] if self.data_format == "channels_last" else None
-        self.input_spec = InputSpec(ndim=self.rank + 2)
-        self._conv = _CONV_FUNCTIONS[self.rank]
-
-    @property
-    def channel_axis(self) -> int:
-        return -1 if self.data_format == "channels_last" else 1
+        self.kernel_constraint = constraints.get(kernel_constraint)
 
     def build(self, input_shape):
-        in_channels = input_shape[self.channel_axis]
-        if in_channels is None:
-            raise errors.value_error(self, "a known number of input channels", f"shape {input_shape}")
+        in_channels = self._check_input(input_shape)
         if in_channels % self.groups:
             raise errors.value_error(
-                self, f"input channels divisible by groups={self.groups}", f"{in_channels} channels"
+                self,
+                f"input channels divisible by groups={self.groups}",
+                f"{in_channels} channels in shape {errors.format_shape(input_shape)}",
             )
-        self._check_fits(input_shape)
-        kernel_shape = (*self.kernel_size, in_channels // self.groups, self.filters)
         self.kernel = self.add_weight(
-            "kernel", kernel_shape, self.kernel_initializer,
+            "kernel", (*self.kernel_size, in_channels // self.groups, self.filters),
+            self.kernel_initializer,
             regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
             layout=(backend.conv_kernel_to_keras, backend.conv_kernel_from_keras),
         )
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight(
-                "bias", (self.filters,), self.bias_initializer,
-                regularizer=self.bias_regularizer, constraint=self.bias_constraint,
-            )
-        self.input_spec = InputSpec(ndim=self.rank + 2, axes={self.channel_axis: in_channels})
+        self._bias_weight(self.filters)
+        self.input_spec = self._spec(in_channels)
 
-    def _spatial(self, shape):
-        return tuple(shape[1:-1]) if self.data_format == "channels_last" else tuple(shape[2:])
-
-    def _check_fits(self, input_shape) -> None:
-        if self.padding != "valid":
-            return
-        for size, kernel, dilation in zip(self._spatial(input_shape), self.kernel_size, self.dilation_rate):
-            effective = (kernel - 1) * dilation + 1
-            if size is not None and size < effective:
-                raise errors.value_error(
-                    self,
-                    f"spatial size >= its (dilated) kernel size {effective} with padding='valid'",
-                    f"input shape {errors.format_shape(input_shape)}",
-                    "use padding='same', a smaller kernel_size, or fewer pooling layers before it.",
-                )
-
-    def call(self, inputs):
-        x = backend.channels_first_view(inputs) if self.data_format == "channels_last" else inputs
-        if not x.is_floating_point():
-            x = x.to(self.kernel.dtype)
-        padding = 0
-        if self.padding == "same":
-            pads = padding_rules.paddings_for(x.shape[2:], self.kernel_size, self.strides, self.dilation_rate)
-            symmetric = padding_rules.symmetric_or_none(pads)
-            if symmetric is None:
-                x = padding_rules.pad_channels_first(x, pads)
-            else:
-                padding = symmetric
-        elif self.padding == "causal":
-            left = (self.kernel_size[0] - 1) * self.dilation_rate[0]
-            x = F.pad(x, (left, 0))
-        elif self.padding == "valid":
-            self._check_fits(tuple(inputs.shape))
-        y = self._conv(x, self.kernel, self.bias, self.strides, padding, self.dilation_rate, self.groups)
-        y = backend.channels_last_view(y) if self.data_format == "channels_last" else y
-        outputs = self.activation(y)
-        if self.activity_regularizer is not None:
-            self.add_loss(self.activity_regularizer(outputs) / outputs.shape[0])
-        return outputs
+    def _convolve(self, x):
+        x, padding = self._pad(x)
+        kernel = self.kernel.unsqueeze(-1) if self.rank == 1 else self.kernel
+        return CONV_FUNCTIONS[self.rank](
+            x, kernel, self.bias, self._torch_strides, padding, self._torch_dilation, self.groups
+        )
 
     def get_config(self):
         return {
             **super().get_config(),
             "filters": self.filters,
-            "kernel_size": self.kernel_size,
-            "strides": self.strides,
-            "padding": self.padding,
-            "data_format": self.data_format,
-            "dilation_rate": self.dilation_rate,
             "groups": self.groups,
-            "activation": activations.serialize(self.activation),
-            "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
         }
 
 
 class Conv1D(_Conv):
-    """1-D convolution over (batch, steps, channels). `padding="causal"` pads on the left only."""
+    """1-D convolution over (batch, steps, channels).
+
+    Args: as Conv2D, with ints for the per-axis arguments; `padding` may also be 'causal', which
+    pads on the left only so that output step t sees input steps <= t (WaveNet).
+
+    Input shape: (batch, steps, channels) (channels_first: (batch, channels, steps)).
+    Output shape: (batch, new_steps, filters).
+
+    Example:
+        >>> tuple(Conv1D(32, 3)(torch.zeros(4, 64, 1)).shape)
+        (4, 62, 32)
+    """
 
     rank = 1
+    paddings = ("valid", "same", "causal")
 
 
 class Conv2D(_Conv):
@@ -175,9 +264,17 @@ class Conv2D(_Conv):
         filters: number of output channels.
         kernel_size: int or (height, width).
         strides: int or (height, width), default 1.
-        padding: 'valid' (no padding) or 'same' (TensorFlow's rule: output = ceil(n / stride)).
+        padding: 'valid' (no padding) or 'same' (TensorFlow's rule: output = ceil(n / stride),
+            the odd extra row/column of padding at the bottom/right).
         data_format: 'channels_last' (default) or 'channels_first'.
-        dilation_rate, groups, activation, use_bias, initializers, regularizers, constraints: as Keras.
+        dilation_rate: int or (height, width); > 1 only with strides 1.
+        groups: split the input channels into this many groups, each with its own filters.
+        activation, use_bias, kernel/bias initializer, regularizer and constraint,
+        activity_regularizer: as Keras.
+
+    Input shape: (batch, height, width, channels) (channels_first: (batch, channels, h, w)).
+    Output shape: (batch, new_height, new_width, filters), new = floor((n - d(k-1) - 1) / s) + 1
+    for 'valid' and ceil(n / s) for 'same'.
 
     Example:
         >>> conv = Conv2D(8, 3, padding="same")
@@ -189,6 +286,16 @@ class Conv2D(_Conv):
 
 
 class Conv3D(_Conv):
-    """3-D convolution over (batch, depth, height, width, channels)."""
+    """3-D convolution over (batch, depth, height, width, channels).
+
+    Args: as Conv2D, with 3-tuples for the per-axis arguments.
+
+    Input shape: (batch, depth, height, width, channels).
+    Output shape: (batch, new_depth, new_height, new_width, filters).
+
+    Example:
+        >>> tuple(Conv3D(4, 3)(torch.zeros(1, 5, 6, 7, 2)).shape)
+        (1, 3, 4, 5, 4)
+    """
 
     rank = 3

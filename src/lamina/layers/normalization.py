@@ -1,19 +1,66 @@
-"""BatchNormalization with Keras's meaning of momentum, epsilon and the moving statistics.
+"""Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization,
+UnitNormalization, each on torch's fused kernel where one exists.
 
-Keras: `moving = moving * momentum + batch * (1 - momentum)`, with the *biased* batch variance.
-torch's running-stat update uses the unbiased variance, so lamina takes the batch statistics from
-torch's fused kernel (`native_batch_norm` returns the mean and 1/sqrt(var + eps)) and updates the
-moving statistics itself: the normalization stays one fused kernel, the update matches Keras exactly.
+BatchNormalization keeps Keras's meaning of the moving statistics: `moving = moving * momentum +
+batch * (1 - momentum)`, with the *biased* batch variance. torch's running-stat update uses the
+unbiased variance, so lamina takes the batch statistics from torch's fused kernel
+(`native_batch_norm` returns the mean and 1/sqrt(var + eps)) and updates the moving statistics
+itself: the normalization stays one fused kernel, the update matches Keras exactly.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
-from lamina import initializers, regularizers
+from lamina import constraints, initializers, regularizers
 from lamina.engine import errors
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
+
+
+def _channels_at_1(x: torch.Tensor, axis: int) -> torch.Tensor:
+    """A view with the channel axis at 1, as torch's batch/group norm kernels want.
+
+    Channels-last (N, L, C) is lifted to (N, C, L, 1), a channels_last 4-D view, because torch has
+    no channels-last format for 3-D tensors and would copy; 4-D/5-D channels-last views are
+    channels_last memory already.
+    """
+    if axis == 1:
+        return x
+    if axis == x.dim() - 1 and x.dim() == 3:
+        return x.unsqueeze(2).movedim(-1, 1)
+    return x.movedim(axis, 1)
+
+
+def _channels_back(y: torch.Tensor, axis: int, rank: int) -> torch.Tensor:
+    """The inverse view of `_channels_at_1`."""
+    if axis == 1:
+        return y
+    if axis == rank - 1 and rank == 3:
+        return y.movedim(1, -1).squeeze(2)
+    return y.movedim(1, axis)
+
+
+def _channel_axis(layer, axis: int, input_shape) -> tuple[int, int]:
+    """(axis in [1, rank), its size), or the house error."""
+    rank = len(input_shape)
+    if not -rank <= axis < rank or axis % rank == 0:
+        raise errors.value_error(
+            layer,
+            f"`axis` in [1, {rank - 1}] or [-{rank - 1}, -1] (not the batch axis)",
+            f"axis={axis} for input shape {errors.format_shape(input_shape)}",
+        )
+    axis %= rank
+    size = input_shape[axis]
+    if size is None:
+        raise errors.value_error(
+            layer,
+            f"a known size on axis {axis}",
+            f"shape {errors.format_shape(input_shape)}",
+            "give Input() a fixed size on the normalized axis.",
+        )
+    return axis, int(size)
 
 
 class BatchNormalization(Layer):
@@ -63,18 +110,14 @@ class BatchNormalization(Layer):
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
         self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = beta_constraint
-        self.gamma_constraint = gamma_constraint
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
         self.synchronized = synchronized
 
     def build(self, input_shape):
         rank = len(input_shape)
-        axis = self.axis % rank
-        if axis == 0:
-            raise errors.value_error(self, "axis != 0 (the batch axis)", f"axis={self.axis}")
-        channels = input_shape[axis]
-        if channels is None:
-            raise errors.value_error(self, "a known size on the channel axis", f"shape {input_shape}")
+        axis, channels = _channel_axis(self, self.axis, input_shape)
+        self._rank = rank
         self._channel_axis = axis
         self.gamma = self.add_weight(
             "gamma", (channels,), self.gamma_initializer,
@@ -95,7 +138,7 @@ class BatchNormalization(Layer):
     def call(self, inputs, training=None, mask=None):
         training = bool(training) and self.trainable
         # torch's kernel wants channels on axis 1: a view, not a copy (channels_last memory format).
-        x = inputs.movedim(self._channel_axis, 1) if self._channel_axis != 1 else inputs
+        x = _channels_at_1(inputs, self._channel_axis)
         if not training:
             y = torch.nn.functional.batch_norm(
                 x, self.moving_mean, self.moving_variance, self.gamma, self.beta,
@@ -109,7 +152,7 @@ class BatchNormalization(Layer):
                 variance = inverse_std.pow(-2) - self.epsilon
                 self.moving_mean.lerp_(mean.to(self.moving_mean.dtype), 1.0 - self.momentum)
                 self.moving_variance.lerp_(variance.to(self.moving_variance.dtype), 1.0 - self.momentum)
-        return y.movedim(1, self._channel_axis) if self._channel_axis != 1 else y
+        return _channels_back(y, self._channel_axis, self._rank)
 
     def get_config(self):
         return {
@@ -123,5 +166,139 @@ class BatchNormalization(Layer):
             "gamma_initializer": initializers.serialize(self.gamma_initializer),
             "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
             "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
+            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
         }
 
+
+
+class LayerNormalization(Layer):
+    """Normalizes each sample over `axis` (the features), with a learned scale and offset.
+
+    Args:
+        axis: int or list of ints, the axes normalized together (default -1, the features).
+        epsilon: added to the variance (Keras's default 1e-3).
+        center, scale: whether to learn `beta` (offset) and `gamma` (scale).
+        rms_scaling: as Keras: no centering and no `beta`; the inputs are divided by
+            sqrt(variance + epsilon) and multiplied by `gamma`.
+        beta_initializer, gamma_initializer, beta_regularizer, gamma_regularizer,
+        beta_constraint, gamma_constraint: as Keras.
+
+    Input shape: any rank >= 2. Output shape: the same.
+    Weights (get_weights() order): gamma, beta, each shaped like the normalized axes.
+
+    When the normalized axes are the trailing ones (the usual case) this is torch's fused
+    `layer_norm`; other axes use one `var_mean` reduction.
+
+    Example:
+        >>> y = LayerNormalization()(torch.arange(6.0).reshape(2, 3))
+        >>> [round(v, 3) for v in y[0].tolist()]
+        [-1.223, 0.0, 1.223]
+    """
+
+    supports_masking = True
+
+    def __init__(
+        self,
+        axis=-1,
+        epsilon=1e-3,
+        center=True,
+        scale=True,
+        rms_scaling=False,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        beta_regularizer=None,
+        gamma_regularizer=None,
+        beta_constraint=None,
+        gamma_constraint=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.axis = [int(a) for a in axis] if isinstance(axis, (list, tuple)) else int(axis)
+        self.epsilon = float(epsilon)
+        self.rms_scaling = bool(rms_scaling)
+        self.center = bool(center) and not self.rms_scaling
+        self.scale = bool(scale) or self.rms_scaling
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
+
+    def build(self, input_shape):
+        rank = len(input_shape)
+        axes = sorted(
+            _channel_axis(self, a, input_shape)[0]
+            for a in (self.axis if isinstance(self.axis, list) else [self.axis])
+        )
+        shape = tuple(int(input_shape[a]) for a in axes)
+        self._axes = axes
+        self._trailing = axes == list(range(rank - len(axes), rank))
+        self._broadcast = tuple(input_shape[a] if a in axes else 1 for a in range(rank))
+        self.gamma = self.add_weight(
+            "gamma", shape, self.gamma_initializer,
+            regularizer=self.gamma_regularizer, constraint=self.gamma_constraint,
+        ) if self.scale else None
+        self.beta = self.add_weight(
+            "beta", shape, self.beta_initializer,
+            regularizer=self.beta_regularizer, constraint=self.beta_constraint,
+        ) if self.center else None
+        self.input_spec = InputSpec(ndim=rank, axes={a: input_shape[a] for a in axes})
+
+    def call(self, inputs):
+        if self._trailing and not self.rms_scaling:
+            return F.layer_norm(
+                inputs, inputs.shape[-len(self._axes):], self.gamma, self.beta, self.epsilon
+            )
+        variance, mean = torch.var_mean(inputs, dim=self._axes, correction=0, keepdim=True)
+        centred = inputs if self.rms_scaling else inputs - mean
+        outputs = centred * torch.rsqrt(variance + self.epsilon)
+        if self.gamma is not None:
+            outputs = outputs * self.gamma.reshape(self._broadcast)
+        if self.beta is not None:
+            outputs = outputs + self.beta.reshape(self._broadcast)
+        return outputs
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "axis": self.axis,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "rms_scaling": self.rms_scaling,
+            "beta_initializer": initializers.serialize(self.beta_initializer),
+            "gamma_initializer": initializers.serialize(self.gamma_initializer),
+            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
+        }
+
+
+class UnitNormalization(Layer):
+    """Divides each sample by its L2 norm over `axis` (default -1), so the norm becomes 1.
+
+    As Keras, a norm below 1e-12 is replaced by 1e-12 (a zero vector stays zero).
+
+    Example:
+        >>> UnitNormalization()(torch.tensor([[3.0, 4.0]])).tolist()
+        [[0.6000000238418579, 0.800000011920929]]
+    """
+
+    supports_masking = True
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = [int(a) for a in axis] if isinstance(axis, (list, tuple)) else int(axis)
+        self.built = True
+
+    def call(self, inputs):
+        norm = torch.linalg.vector_norm(inputs, dim=self.axis, keepdim=True)
+        return inputs / norm.clamp_min(1e-12)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
