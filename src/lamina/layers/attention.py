@@ -1,0 +1,357 @@
+"""Attention layers: Attention (dot-product), AdditiveAttention, MultiHeadAttention."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from lamina import backend, constraints, initializers, regularizers
+from lamina.engine import errors
+from lamina.engine.layer import Layer
+from lamina.layers import argument_checks as check
+
+# Keras subtracts this from the scores of masked keys (float32), rather than using -inf.
+_MASKED_SCORE = 1e9
+
+
+def _masks_of(inputs, mask):
+    if mask is not None:
+        return list(mask) + [None] * (2 - len(mask))
+    return [getattr(t, "_keras_mask", None) for t in inputs[:2]]
+
+
+def _causal(query_steps: int, key_steps: int, device) -> torch.Tensor:
+    return torch.ones(query_steps, key_steps, dtype=torch.bool, device=device).tril()
+
+
+class _BaseDenseAttention(Layer):
+    """What Attention and AdditiveAttention share: inputs [query, value(, key)], masks, softmax."""
+
+    supports_masking = True
+
+    def __init__(self, use_scale=False, dropout=0.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.use_scale = bool(use_scale)
+        self.dropout = check.rate(dropout, "dropout", self)
+        self.seed = seed
+
+    def _split(self, inputs):
+        if not isinstance(inputs, (list, tuple)) or len(inputs) not in (2, 3):
+            received = (f"a list of {len(inputs)}" if isinstance(inputs, (list, tuple))
+                        else f"a single {type(inputs).__name__}")
+            raise errors.value_error(
+                self, "inputs [query, value] or [query, value, key]", received,
+                "for self-attention pass the same tensor twice: layer([x, x]).",
+            )
+        query, value = inputs[0], inputs[1]
+        return query, value, inputs[2] if len(inputs) == 3 else value
+
+    def build(self, input_shape):
+        self._split(input_shape)
+
+    def call(self, inputs, mask=None, training=None, return_attention_scores=False,
+             use_causal_mask=False):
+        query, value, key = self._split(inputs)
+        query_mask, value_mask = _masks_of(inputs, mask)
+        scores = self._scores(query, key)
+        keep = None if value_mask is None else value_mask[:, None, :].to(torch.bool)
+        if use_causal_mask:
+            causal = _causal(scores.shape[-2], scores.shape[-1], scores.device)[None]
+            keep = causal if keep is None else keep & causal
+        if keep is not None:
+            scores = scores - _MASKED_SCORE * (~keep).to(scores.dtype)
+        weights = torch.softmax(scores, dim=-1)
+        if training and self.dropout > 0.0:
+            weights = F.dropout(weights, self.dropout, training=True)
+        result = torch.matmul(weights, value)
+        if query_mask is not None:
+            result = result * query_mask[:, :, None].to(result.dtype)
+        return (result, weights) if return_attention_scores else result
+
+    def compute_mask(self, inputs, mask=None):
+        query_mask = _masks_of(inputs, mask)[0] if isinstance(inputs, (list, tuple)) else None
+        return query_mask
+
+    def get_config(self):
+        return {**super().get_config(), "use_scale": self.use_scale, "dropout": self.dropout,
+                "seed": self.seed}
+
+
+class Attention(_BaseDenseAttention):
+    """Dot-product (Luong-style) attention: `softmax(query @ key^T) @ value`.
+
+    Args:
+        use_scale: learn a scalar that multiplies the scores.
+        score_mode: 'dot' or 'concat' (`sum(tanh(query + key))`, times a learnt scalar).
+        dropout: fraction of the attention weights dropped while training.
+
+    Call arguments: `inputs=[query, value]` or `[query, value, key]`; `mask=[query_mask,
+    value_mask]` (taken from the inputs' masks when omitted); `return_attention_scores`;
+    `use_causal_mask`; `training`.
+
+    Input shape: query `(batch, Tq, dim)`, value and key `(batch, Tv, dim)`.
+    Output shape: `(batch, Tq, dim)` (and the weights `(batch, Tq, Tv)` when asked).
+
+    Example:
+        >>> x = torch.ones(2, 4, 3)
+        >>> tuple(Attention()([x, x]).shape)
+        (2, 4, 3)
+    """
+
+    def __init__(self, use_scale=False, score_mode="dot", dropout=0.0, seed=None, **kwargs):
+        super().__init__(use_scale=use_scale, dropout=dropout, seed=seed, **kwargs)
+        self.score_mode = check.choice(score_mode, ("dot", "concat"), "score_mode", self)
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.scale = None
+        self.concat_score_weight = None
+        if self.use_scale:
+            self.scale = self.add_weight("scale", (), "ones")
+        if self.score_mode == "concat":
+            self.concat_score_weight = self.add_weight("concat_score_weight", (), "ones")
+
+    def _scores(self, query, key):
+        if self.score_mode == "dot":
+            scores = torch.matmul(query, key.transpose(-1, -2))
+            return scores * self.scale if self.scale is not None else scores
+        pairs = query[:, :, None, :] + key[:, None, :, :]
+        if self.scale is not None:
+            pairs = self.scale * pairs
+        return self.concat_score_weight * torch.tanh(pairs).sum(dim=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "score_mode": self.score_mode}
+
+
+class AdditiveAttention(_BaseDenseAttention):
+    """Additive (Bahdanau-style) attention: scores `sum(scale * tanh(query + key))`.
+
+    Args:
+        use_scale: learn a per-feature scale vector (default True).
+        dropout: fraction of the attention weights dropped while training.
+
+    Call arguments, input and output shapes: as for Attention.
+
+    Example:
+        >>> x = torch.ones(2, 4, 3)
+        >>> tuple(AdditiveAttention()([x, x]).shape)
+        (2, 4, 3)
+    """
+
+    def __init__(self, use_scale=True, dropout=0.0, seed=None, **kwargs):
+        super().__init__(use_scale=use_scale, dropout=dropout, seed=seed, **kwargs)
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        self.scale = None
+        if self.use_scale:
+            self.scale = self.add_weight("scale", (input_shape[1][-1],), "glorot_uniform")
+
+    def _scores(self, query, key):
+        pairs = torch.tanh(query[:, :, None, :] + key[:, None, :, :])
+        if self.scale is not None:
+            pairs = pairs * self.scale
+        return pairs.sum(dim=-1)
+
+
+class MultiHeadAttention(Layer):
+    """Multi-head attention (Vaswani et al. 2017), on torch's fused scaled_dot_product_attention.
+
+    Args:
+        num_heads: number of attention heads.
+        key_dim: size of each head for query and key.
+        value_dim: size of each head for value (default key_dim).
+        dropout: dropout on the attention weights while training.
+        use_bias: biases in the four projections.
+        output_shape: size of the output's last axis (default: the query's).
+        attention_axes: None (attend over every axis between batch and features).
+        kernel_initializer, bias_initializer, *_regularizer, *_constraint: of the projections.
+
+    Call arguments: `query`, `value`, `key` (default value); `attention_mask` (batch, Tq, Tv) bool,
+    True = attend (broadcastable, e.g. (batch, 1, Tv)); `query_mask`/`value_mask`/`key_mask`
+    (default: the inputs' own masks, e.g. from Embedding(mask_zero=True));
+    `return_attention_scores`; `use_causal_mask`; `training`.
+
+    Weights (Keras's layouts): query/key/value kernels (dim, num_heads, key_dim|value_dim) and
+    biases (num_heads, head_dim); output kernel (num_heads, value_dim, output_dim), bias
+    (output_dim,).
+
+    Input shape: query `(batch, Tq, dim)`, value/key `(batch, Tv, dim_v)`.
+    Output shape: `(batch, Tq, output_dim)` (and scores `(batch, heads, Tq, Tv)` when asked).
+
+    Example:
+        >>> x = torch.ones(2, 5, 8)
+        >>> tuple(MultiHeadAttention(num_heads=2, key_dim=4)(x, x).shape)
+        (2, 5, 8)
+    """
+
+    supports_masking = True
+
+    def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
+                 output_shape=None, attention_axes=None, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 seed=None, flash_attention=None, **kwargs):
+        super().__init__(**kwargs)
+        self.num_heads = check.positive_int(num_heads, "num_heads", self)
+        self.key_dim = check.positive_int(key_dim, "key_dim", self)
+        self.value_dim = check.positive_int(value_dim or key_dim, "value_dim", self)
+        self.dropout = check.rate(dropout, "dropout", self)
+        self.use_bias = bool(use_bias)
+        if isinstance(output_shape, (list, tuple)):
+            if len(output_shape) != 1:
+                raise errors.value_error(self, "output_shape as an int or a 1-tuple",
+                                         f"output_shape={output_shape!r}")
+            output_shape = output_shape[0]
+        self.output_dim = output_shape
+        self.attention_axes = attention_axes
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.seed = seed
+
+    def _projection(self, prefix, kernel_shape, bias_shape):
+        self.add_weight(f"{prefix}_kernel", kernel_shape, self.kernel_initializer,
+                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        setattr(self, f"{prefix}_bias", None)
+        if self.use_bias:
+            self.add_weight(f"{prefix}_bias", bias_shape, self.bias_initializer,
+                            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+
+    def build(self, query_shape, value_shape=None, key_shape=None):
+        value_shape = query_shape if value_shape is None else value_shape
+        key_shape = value_shape if key_shape is None else key_shape
+        self._check_axes(len(query_shape))
+        heads = self.num_heads
+        self._projection("query", (query_shape[-1], heads, self.key_dim), (heads, self.key_dim))
+        self._projection("key", (key_shape[-1], heads, self.key_dim), (heads, self.key_dim))
+        self._projection("value", (value_shape[-1], heads, self.value_dim), (heads, self.value_dim))
+        output_dim = self.output_dim or query_shape[-1]
+        self._projection("output", (heads, self.value_dim, output_dim), (output_dim,))
+
+    def _check_axes(self, rank: int) -> None:
+        every_inner_axis = tuple(range(1, rank - 1))
+        axes = self.attention_axes
+        if axes is not None:
+            axes = (axes,) if isinstance(axes, int) else tuple(axes)
+            axes = tuple(a % rank for a in axes)
+        if axes not in (None, every_inner_axis):
+            raise errors.value_error(
+                self, f"attention_axes=None or {every_inner_axis} for rank-{rank} inputs",
+                f"attention_axes={self.attention_axes!r}",
+            )
+
+    def build_from_shape(self, input_shape):
+        """Deferred: symbolic calls pre-build from the query's shape alone, but the key and value
+        projections need their own shapes, so the first call builds from all three."""
+
+    def forward(self, query, value=None, key=None, **kwargs):
+        # Keras builds MultiHeadAttention from three shapes; the base forward knows only one.
+        if not self.built:
+            device = backend.default_device() if query.is_meta else query.device
+            with torch.device(device):
+                self.build(tuple(query.shape), None if value is None else tuple(value.shape),
+                           None if key is None else tuple(key.shape))
+            self.built = True
+            self._build_input_shape = (None, *query.shape[1:])
+            self._apply_trainable()
+            if query.is_meta:  # shape inference: run on meta copies of the new weights
+                from lamina.engine import symbolic
+
+                return symbolic.meta_call(self, (query, value, key), kwargs)
+        return super().forward(query, value, key, **kwargs)
+
+    def _project(self, x, prefix):
+        """(batch, T, dim) -> (batch, heads, T, head_dim) with one matrix product."""
+        kernel = getattr(self, f"{prefix}_kernel")
+        bias = getattr(self, f"{prefix}_bias")
+        dim, heads, head_dim = kernel.shape
+        projected = F.linear(x, kernel.reshape(dim, heads * head_dim).T,
+                             None if bias is None else bias.reshape(-1))
+        return projected.unflatten(-1, (heads, head_dim)).transpose(1, 2)
+
+    def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
+             attention_mask=None, return_attention_scores=False, training=None,
+             use_causal_mask=False):
+        key = value if key is None else key
+        query_mask = getattr(query, "_keras_mask", None) if query_mask is None else query_mask
+        value_mask = getattr(value, "_keras_mask", None) if value_mask is None else value_mask
+        key_mask = getattr(key, "_keras_mask", None) if key_mask is None else key_mask
+        inner_shape = query.shape[1:-1]
+        if query.dim() > 3:  # attend over every inner axis at once: flatten them
+            query = query.flatten(1, -2)
+            value, key = value.flatten(1, -2), key.flatten(1, -2)
+        q, k, v = self._project(query, "query"), self._project(key, "key"), self._project(
+            value, "value")
+        keep = self._attention_mask(q.shape[2], k.shape[2], q.device, query_mask, value_mask,
+                                    key_mask, attention_mask, use_causal_mask)
+        dropout = self.dropout if training else 0.0
+        if return_attention_scores:
+            attended, scores = self._attend_explicitly(q, k, v, keep, dropout)
+        else:
+            attended = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=keep, dropout_p=dropout, scale=1.0 / math.sqrt(self.key_dim)
+            )
+        heads, value_dim, output_dim = self.output_kernel.shape
+        output = F.linear(
+            attended.transpose(1, 2).flatten(2),
+            self.output_kernel.reshape(heads * value_dim, output_dim).T,
+            self.output_bias,
+        )
+        output = output.unflatten(1, inner_shape)
+        return (output, scores) if return_attention_scores else output
+
+    def _attention_mask(self, query_steps, key_steps, device, query_mask, value_mask, key_mask,
+                        attention_mask, use_causal_mask):
+        """Keras's combination of every mask, as a bool (batch, 1, Tq, Tv) mask or None."""
+        keep = None
+
+        def both(a, b):
+            return b if a is None else a & b
+
+        if query_mask is not None:
+            keep = both(keep, query_mask.flatten(1).to(torch.bool)[:, :, None])
+        for mask in (value_mask, key_mask):
+            if mask is not None:
+                keep = both(keep, mask.flatten(1).to(torch.bool)[:, None, :])
+        if use_causal_mask:
+            keep = both(keep, _causal(query_steps, key_steps, device)[None])
+        if attention_mask is not None:
+            keep = both(keep, attention_mask.to(torch.bool))
+        return None if keep is None else keep[:, None]
+
+    def _attend_explicitly(self, q, k, v, keep, dropout):
+        scores = torch.matmul(q * (1.0 / math.sqrt(self.key_dim)), k.transpose(-1, -2))
+        if keep is not None:
+            scores = scores.masked_fill(~keep, -_MASKED_SCORE)
+        weights = torch.softmax(scores, dim=-1)
+        if keep is not None:
+            weights = weights.masked_fill(~keep, 0.0)  # Keras zeroes fully masked rows
+        if dropout:
+            weights = F.dropout(weights, dropout, training=True)
+        return torch.matmul(weights, v), weights
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_heads": self.num_heads,
+            "key_dim": self.key_dim,
+            "value_dim": self.value_dim,
+            "dropout": self.dropout,
+            "use_bias": self.use_bias,
+            "output_shape": self.output_dim,
+            "attention_axes": self.attention_axes,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+            "seed": self.seed,
+        }

@@ -1,0 +1,168 @@
+"""Embedding (token ids -> dense vectors, optionally masking id 0) and Masking."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from lamina import constraints, initializers, regularizers
+from lamina.engine import errors
+from lamina.engine.layer import Layer
+from lamina.layers import argument_checks as check
+
+
+class Embedding(Layer):
+    """Turns non-negative integer token ids into dense vectors of size `output_dim`.
+
+    Args:
+        input_dim: vocabulary size: ids must lie in [0, input_dim).
+        output_dim: size of each vector.
+        embeddings_initializer: default 'uniform' (Keras's RandomUniform(-0.05, 0.05)).
+        embeddings_regularizer, activity_regularizer, embeddings_constraint: as in Dense.
+        mask_zero: id 0 is padding: the output carries a mask (batch, length) that recurrent and
+            attention layers downstream honour. Then id 0 cannot be a real token.
+        weights: optional `[matrix]` of shape (input_dim, output_dim) to start from (Keras 2).
+        input_length: length of the input sequences (Keras 2): lets a Sequential build at
+            definition time with integer inputs of shape (input_length,).
+
+    Out-of-range ids: on CPU they raise a ValueError naming the offending id (torch's own bounds
+    check, intercepted: no cost per batch). On GPU an out-of-range id would be a device-side
+    assert, and checking every batch would cost a host synchronisation, so the ids are checked on
+    the layer's first call only.
+
+    Input shape: `(batch, ...)` integers. Output shape: `(batch, ..., output_dim)`.
+
+    Example:
+        >>> layer = Embedding(100, 8, mask_zero=True)
+        >>> out = layer(torch.tensor([[5, 3, 0]]))
+        >>> tuple(out.shape), out._keras_mask.tolist()
+        ((1, 3, 8), [[True, True, False]])
+    """
+
+    def __init__(
+        self,
+        input_dim,
+        output_dim,
+        embeddings_initializer="uniform",
+        embeddings_regularizer=None,
+        activity_regularizer=None,
+        embeddings_constraint=None,
+        mask_zero=False,
+        weights=None,
+        input_length=None,
+        lora_rank=None,
+        sparse=False,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.input_dim = check.positive_int(input_dim, "input_dim", self)
+        self.output_dim = check.positive_int(output_dim, "output_dim", self)
+        if isinstance(embeddings_initializer, str) and embeddings_initializer.lower() == "uniform":
+            embeddings_initializer = initializers.RandomUniform(-0.05, 0.05)
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        self.mask_zero = bool(mask_zero)
+        self.input_length = input_length
+        self._initial_weights = weights
+        self._ids_checked = False
+        # Keras 2 built the model from input_length: a Sequential starting with this layer
+        # builds at definition time, fed integer ids.
+        self.declared_input_dtype = "int32"
+        if input_length is not None and self._declared_input_shape is None:
+            self._declared_input_shape = (int(input_length),)
+
+    def build(self, input_shape=None):
+        self.embeddings = self.add_weight(
+            "embeddings", (self.input_dim, self.output_dim), self.embeddings_initializer,
+            regularizer=self.embeddings_regularizer, constraint=self.embeddings_constraint,
+        )
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
+
+    def call(self, inputs):
+        ids = inputs if not inputs.is_floating_point() else inputs.long()
+        if ids.device.type == "cpu" or ids.is_meta:
+            try:
+                outputs = F.embedding(ids, self.embeddings)
+            except IndexError:
+                raise self._out_of_range(ids) from None
+        else:
+            if not self._ids_checked:
+                self._check_ids(ids)
+                self._ids_checked = True
+            outputs = F.embedding(ids, self.embeddings)
+        if self.activity_regularizer is not None:
+            self.add_loss(self.activity_regularizer(outputs) / outputs.shape[0])
+        return outputs
+
+    def _check_ids(self, ids) -> None:
+        if ids.numel() and bool((ids.min() < 0) | (ids.max() >= self.input_dim)):
+            raise self._out_of_range(ids)
+
+    def _out_of_range(self, ids) -> ValueError:
+        values = ids.detach().cpu().numpy()
+        bad = values[(values < 0) | (values >= self.input_dim)]
+        return errors.value_error(
+            self,
+            f"token ids in [0, {self.input_dim}) (input_dim={self.input_dim})",
+            f"id {int(bad.max() if (bad >= 0).any() else bad.min())} "
+            f"(ids range over [{int(values.min())}, {int(values.max())}])",
+            "set input_dim to the vocabulary size + 1 (ids are 0-based), or cap the vocabulary "
+            "when tokenizing (e.g. num_words= in imdb.load_data).",
+        )
+
+    def compute_mask(self, inputs, mask=None):
+        if not self.mask_zero:
+            return None
+        return inputs != 0
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "input_dim": self.input_dim,
+            "output_dim": self.output_dim,
+            "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
+            "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
+            "mask_zero": self.mask_zero,
+            "input_length": self.input_length,
+        }
+
+
+class Masking(Layer):
+    """Masks time steps whose features all equal `mask_value`, for the layers downstream.
+
+    The output equals the input with masked steps zeroed, and carries a (batch, timesteps) mask.
+
+    Args:
+        mask_value: the padding value (default 0.0).
+
+    Input shape: `(batch, timesteps, features)`. Output shape: the same.
+
+    Example:
+        >>> x = torch.tensor([[[1.0, 2.0], [0.0, 0.0]]])
+        >>> Masking()(x)._keras_mask.tolist()
+        [[True, False]]
+    """
+
+    supports_masking = True
+
+    def __init__(self, mask_value=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.mask_value = float(mask_value) if np.isscalar(mask_value) else mask_value
+        self.built = True
+
+    def compute_mask(self, inputs, mask=None):
+        return (inputs != self.mask_value).any(dim=-1)
+
+    def call(self, inputs):
+        keep = (inputs != self.mask_value).any(dim=-1, keepdim=True)
+        return inputs * keep.to(inputs.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "mask_value": self.mask_value}

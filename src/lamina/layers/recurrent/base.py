@@ -1,0 +1,305 @@
+"""RNN: runs a cell over the time axis; the base of SimpleRNN, LSTM and GRU.
+
+Two engines: torch's fused kernels (`fused.py`) when the cell's options allow it (standard
+activations, no recurrent dropout while training, no mask or a contiguous one), otherwise a step loop
+whose input projections run as one matrix product before the loop.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from lamina import regularizers
+from lamina.engine import errors
+from lamina.engine.layer import Layer
+from lamina.layers.recurrent import fused
+from lamina.layers.recurrent.cell_base import RecurrentCell
+
+
+class RNN(Layer):
+    """Base class for recurrent layers: `RNN(cell)` runs any Keras-style cell over time.
+
+    Args:
+        cell: an object with `call(inputs, states)` returning `(output, new_states)`, a `state_size`
+            (int or list of ints) and optionally `output_size` (SimpleRNNCell, LSTMCell, GRUCell or
+            your own Layer).
+        return_sequences: return the output of every step (batch, timesteps, units), or only the
+            last (batch, units).
+        return_state: also return the final states: `[output, *states]`.
+        go_backwards: process the sequence in reverse; returned sequences stay in processing order.
+        stateful: the final states of a batch are the initial states of the next (sample i of
+            each batch continues sample i of the previous one); `reset_states()` zeroes them.
+        unroll: accepted for compatibility; lamina's loop and fused kernels need no unrolling.
+        zero_output_for_mask: masked steps output zeros instead of repeating the last output.
+
+    Call arguments: `inputs` (batch, timesteps, features); `initial_state` (a list of (batch, units)
+    tensors, one per state); `mask` (batch, timesteps) bool; `training`.
+
+    Input shape: `(batch, timesteps, features)`.
+    Output shape: `(batch, timesteps, units)` with return_sequences, else `(batch, units)`;
+    with return_state, a list `[output, state_1, ...]`, each state `(batch, units)`.
+
+    Example:
+        >>> layer = RNN(SimpleRNNCell(4), return_sequences=True)
+        >>> tuple(layer(torch.zeros(2, 7, 3)).shape)
+        (2, 7, 4)
+    """
+
+    supports_masking = True
+    expected_layout = "(batch, timesteps, features)"
+
+    def __init__(
+        self,
+        cell,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        zero_output_for_mask=False,
+        activity_regularizer=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if isinstance(cell, (list, tuple)):
+            raise errors.value_error(
+                self, "a single cell", f"a list of {len(cell)} cells",
+                "stack recurrent layers with return_sequences=True instead.",
+            )
+        if not hasattr(cell, "state_size") or not callable(cell):
+            raise errors.value_error(
+                self, "a cell with a `state_size` attribute and a call(inputs, states) method",
+                f"{type(cell).__name__}",
+            )
+        self.cell = cell
+        self.return_sequences = bool(return_sequences)
+        self.return_state = bool(return_state)
+        self.go_backwards = bool(go_backwards)
+        self.stateful = bool(stateful)
+        self.unroll = bool(unroll)
+        self.zero_output_for_mask = bool(zero_output_for_mask)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self._stateful_states: list[torch.Tensor] | None = None
+
+    # ----------------------------------------------------------------------------------------------
+    # Shapes and states
+
+    @property
+    def state_sizes(self) -> list[int]:
+        size = self.cell.state_size
+        return list(size) if isinstance(size, (list, tuple)) else [size]
+
+    def _check_rank(self, shape) -> None:
+        """Integers only: the house message for the classic forgotten feature axis."""
+        if len(shape) == 3:
+            return
+        shape_text = errors.format_shape(shape)
+        hint = None
+        if len(shape) == 2:
+            batch = "x.shape[0]" if shape[0] is None else shape[0]
+            steps = "timesteps" if shape[1] is None else shape[1]
+            hint = (
+                f"add the feature axis: x = x.reshape({batch}, {steps}, 1) (or x[..., None]), "
+                f"or declare input_shape=({steps}, 1)."
+            )
+        raise errors.value_error(
+            self, "3-D input (batch, timesteps, features)",
+            f"a {len(shape)}-D input of shape {shape_text}", hint,
+        )
+
+    def build(self, input_shape):
+        if isinstance(input_shape, list):  # [sequences, *initial_states]
+            input_shape = input_shape[0]
+        self._check_rank(input_shape)
+        step_shape = (input_shape[0], input_shape[-1])
+        if isinstance(self.cell, Layer):
+            self.cell.build_from_shape(step_shape)
+        elif hasattr(self.cell, "build"):
+            self.cell.build(step_shape)
+
+    def get_initial_state(self, batch_size: int, like: torch.Tensor):
+        if hasattr(self.cell, "get_initial_state"):
+            states = self.cell.get_initial_state(batch_size, like) if isinstance(
+                self.cell, RecurrentCell
+            ) else self.cell.get_initial_state(batch_size=batch_size)
+            return list(states) if isinstance(states, (list, tuple)) else [states]
+        return [like.new_zeros(batch_size, size) for size in self.state_sizes]
+
+    def _checked_initial_state(self, initial_state, sequences):
+        states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+        sizes = self.state_sizes
+        names = "[h, c]" if len(sizes) == 2 else "[h]"
+        if len(states) != len(sizes):
+            raise errors.value_error(
+                self,
+                f"initial_state as a list of {len(sizes)} tensor(s) {names}, each (batch, units)",
+                f"{len(states)} tensor(s)",
+                "pass the states an RNN with return_state=True returns after its output, e.g. "
+                "`_, *states = encoder(x)`." if len(sizes) == 2 else None,
+            )
+        batch = sequences.shape[0]
+        checked = []
+        for index, (state, size) in enumerate(zip(states, sizes)):
+            if not isinstance(state, torch.Tensor):
+                state = torch.as_tensor(state, device=sequences.device)
+            if tuple(state.shape) != (batch, size):
+                raise errors.value_error(
+                    self,
+                    f"initial_state[{index}] of shape ({batch}, {size}) (batch, units)",
+                    f"shape {errors.format_shape(tuple(state.shape))}",
+                    "the states must come from a recurrent layer with the same number of units.",
+                )
+            checked.append(state.to(sequences.dtype))
+        return checked
+
+    def reset_states(self, states=None) -> None:
+        """Stateful layers: zero the carried states, or set them to `states`."""
+        if not self.stateful:
+            raise errors.value_error(self, "stateful=True for reset_states()", "stateful=False")
+        if states is None:
+            self._stateful_states = None
+            return
+        states = states if isinstance(states, (list, tuple)) else [states]
+        self._stateful_states = [torch.as_tensor(s).detach() for s in states]
+
+    reset_state = reset_states
+
+    @property
+    def states(self):
+        return self._stateful_states
+
+    # ----------------------------------------------------------------------------------------------
+    # Computing
+
+    def call(self, inputs, initial_state=None, mask=None, training=None):
+        if isinstance(inputs, (list, tuple)):
+            inputs, *extra_states = inputs
+            if extra_states:
+                initial_state = extra_states
+            mask = getattr(inputs, "_keras_mask", None) if mask is None else mask
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        self._check_rank(tuple(inputs.shape))
+        sequences = inputs if inputs.is_floating_point() else inputs.float()
+        batch = sequences.shape[0]
+
+        if initial_state is not None:
+            states = self._checked_initial_state(initial_state, sequences)
+        elif self.stateful and self._stateful_states is not None:
+            states = self._checked_initial_state(self._stateful_states, sequences)
+        else:
+            states = self.get_initial_state(batch, sequences)
+
+        if mask is not None:
+            mask = mask.to(torch.bool)
+        if self.go_backwards:
+            sequences = sequences.flip(1)
+            mask = None if mask is None else mask.flip(1)
+
+        outputs, last_output, final_states = self._run(sequences, states, mask, bool(training))
+
+        if self.stateful and not sequences.is_meta:  # a shape-inference pass carries no state
+            self._stateful_states = [s.detach() for s in final_states]
+        output = outputs if self.return_sequences else last_output
+        if self.activity_regularizer is not None:
+            self.add_loss(self.activity_regularizer(output) / output.shape[0])
+        if not self.return_state:
+            return output
+        if self.return_sequences and mask is not None:
+            output._keras_mask = mask.flip(1) if self.go_backwards else mask
+        return [output, *final_states]
+
+    def compute_mask(self, inputs, mask=None):
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        return mask if self.return_sequences else None
+
+    def _run(self, sequences, states, mask, training):
+        """(outputs or None, last output, final states)."""
+        cell = self.cell
+        builtin = isinstance(cell, RecurrentCell)
+        recurrent_mask = None
+        if builtin:
+            input_mask, recurrent_mask = cell.dropout_masks(sequences, training)
+            if input_mask is not None:
+                sequences = sequences * input_mask[:, None, :]
+            if recurrent_mask is None and cell.fused_kind() is not None:
+                result = self._run_fused(sequences, states, mask)
+                if result is not None:
+                    outputs, finals = result
+                    return outputs, self._last_output(outputs, finals, mask), finals
+        return self._run_loop(sequences, states, mask, recurrent_mask, training)
+
+    def _run_fused(self, sequences, states, mask):
+        if mask is None or mask.is_meta or sequences.is_meta:
+            return fused.run_full(self.cell, sequences, states)
+        return fused.run_masked(self.cell, sequences, states, mask, self.zero_output_for_mask)
+
+    def _last_output(self, outputs, finals, mask):
+        # The output of every built-in cell is its (first) state, carried over masked steps.
+        if mask is not None and self.zero_output_for_mask:
+            return outputs[:, -1]
+        return finals[0]
+
+    def _run_loop(self, sequences, states, mask, recurrent_mask, training):
+        cell = self.cell
+        builtin = isinstance(cell, RecurrentCell)
+        steps = sequences.shape[1]
+        projected = cell.project_inputs(sequences) if builtin else sequences
+        outputs = []
+        previous_output = None
+        for t in range(steps):
+            if builtin:
+                output, new_states = cell.step(projected[:, t], states, recurrent_mask)
+            else:
+                output, new_states = cell(projected[:, t], states, training=training)
+                new_states = list(new_states) if isinstance(new_states, (list, tuple)) else [
+                    new_states
+                ]
+            if mask is not None:
+                keep = mask[:, t, None]
+                new_states = [torch.where(keep, new, old) for new, old in zip(new_states, states)]
+                if previous_output is None or self.zero_output_for_mask:
+                    previous_output = torch.zeros_like(output)
+                output = torch.where(keep, output, previous_output)
+            states = new_states
+            previous_output = output
+            if self.return_sequences:
+                outputs.append(output)
+        stacked = torch.stack(outputs, dim=1) if self.return_sequences else None
+        return stacked, previous_output, states
+
+    # ----------------------------------------------------------------------------------------------
+    # Config
+
+    def get_config(self):
+        config = {
+            **super().get_config(),
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+            "stateful": self.stateful,
+            "unroll": self.unroll,
+            "zero_output_for_mask": self.zero_output_for_mask,
+        }
+        if type(self) is RNN:
+            config["cell"] = {"class_name": type(self.cell).__name__,
+                              "config": self.cell.get_config()}
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        cell_config = config.get("cell")
+        if cls is RNN and isinstance(cell_config, dict):
+            from lamina.layers import recurrent
+
+            cell_class = getattr(recurrent, cell_config["class_name"], None)
+            if cell_class is None:
+                raise errors.value_error(
+                    "RNN.from_config", "a built-in cell class name (SimpleRNNCell, LSTMCell, "
+                    "GRUCell)", repr(cell_config["class_name"]),
+                    "rebuild RNN(cell) with your own cell instance.",
+                )
+            config["cell"] = cell_class.from_config(cell_config["config"])
+        return super().from_config(config)

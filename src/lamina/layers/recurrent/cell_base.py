@@ -1,0 +1,210 @@
+"""What the built-in recurrent cells share: arguments, weights, dropout masks, the two-phase step.
+
+A built-in cell computes one time step in two phases so that the RNN layer's loop stays cheap: the
+input projection `x @ kernel (+ bias)` of every time step runs as one matrix product before the loop
+(`project_inputs`), and only the recurrent part runs per step (`step`). Its weights are stored in
+the layout torch's fused kernels take (`torch._VF.lstm` and friends: `(gates * units, in)`), so the
+fused path uses them as they are; `get_weights()` speaks Keras's layouts through the converters in
+`lamina.backend`.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from lamina import activations, backend, constraints, initializers, regularizers
+from lamina.engine import errors
+from lamina.engine.layer import Layer
+from lamina.layers import argument_checks as check
+
+# The activations torch's fused kernels compute; a cell with any other runs the step loop.
+_TANH = {activations.tanh, torch.tanh, F.tanh}
+_SIGMOID = {activations.sigmoid, torch.sigmoid, F.sigmoid}
+_RELU = {activations.relu, torch.relu, F.relu}
+
+
+def is_tanh(fn) -> bool:
+    return fn in _TANH
+
+
+def is_sigmoid(fn) -> bool:
+    return fn in _SIGMOID
+
+
+def is_relu(fn) -> bool:
+    return fn in _RELU
+
+
+class RecurrentCell(Layer):
+    """Base of SimpleRNNCell, LSTMCell and GRUCell (not a public class).
+
+    Subclasses set `gates` (blocks in the kernel), `state_count`, the weight layouts, and write
+    `bias_shape`, `bias_initial_value`, `project_inputs`, `step` and `fused_kind`.
+    """
+
+    gates = 1
+    state_count = 1
+    kernel_layout = (backend.rnn_kernel_to_keras, backend.rnn_kernel_from_keras)
+    bias_layout = (backend.identity, backend.identity)
+
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.units = check.positive_int(units, "units", self)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.recurrent_initializer = initializers.get(recurrent_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.recurrent_constraint = constraints.get(recurrent_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.dropout = check.rate(dropout, "dropout", self)
+        self.recurrent_dropout = check.rate(recurrent_dropout, "recurrent_dropout", self)
+        self.seed = seed
+
+    @property
+    def state_size(self):
+        return self.units if self.state_count == 1 else [self.units] * self.state_count
+
+    @property
+    def output_size(self) -> int:
+        return self.units
+
+    # ----------------------------------------------------------------------------------------------
+    # Weights
+
+    def build(self, input_shape):
+        input_dim = input_shape[-1]
+        if input_dim is None:
+            raise errors.value_error(
+                self, "a known feature size (last axis)", f"shape {errors.format_shape(input_shape)}"
+            )
+        width = self.gates * self.units
+        self.kernel = self.add_weight(
+            "kernel", (input_dim, width), self.kernel_initializer,
+            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+            layout=self.kernel_layout,
+        )
+        self.recurrent_kernel = self.add_weight(
+            "recurrent_kernel", (self.units, width), self.recurrent_initializer,
+            regularizer=self.recurrent_regularizer, constraint=self.recurrent_constraint,
+            layout=self.kernel_layout,
+        )
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(
+                "bias", self.bias_shape(), self.bias_initial_value(),
+                regularizer=self.bias_regularizer, constraint=self.bias_constraint,
+                layout=self.bias_layout,
+            )
+
+    def bias_shape(self) -> tuple[int, ...]:
+        return (self.gates * self.units,)
+
+    def bias_initial_value(self):
+        return self.bias_initializer
+
+    # ----------------------------------------------------------------------------------------------
+    # Computing
+
+    def dropout_masks(self, inputs: torch.Tensor, training: bool):
+        """(input mask (batch, features), recurrent mask (batch, units)), each None when unused.
+
+        Keras samples one mask per sequence and reuses it at every step (its cuDNN-path semantics).
+        """
+        if not training:
+            return None, None
+        batch = inputs.shape[0]
+        input_mask = recurrent_mask = None
+        if self.dropout > 0.0:
+            input_mask = _keep_mask((batch, inputs.shape[-1]), self.dropout, inputs)
+        if self.recurrent_dropout > 0.0:
+            recurrent_mask = _keep_mask((batch, self.units), self.recurrent_dropout, inputs)
+        return input_mask, recurrent_mask
+
+    def project_inputs(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The input part of every gate, for all time steps at once: (..., gates * units)."""
+        return F.linear(inputs, self.kernel, self.bias)
+
+    def step(self, projected, states, recurrent_mask=None):
+        """One time step from projected inputs: (output, new_states)."""
+        raise NotImplementedError
+
+    def fused_kind(self) -> str | None:
+        """The name of torch's fused kernel computing this cell exactly, or None."""
+        return None
+
+    def fused_params(self) -> list[torch.Tensor]:
+        """Parameters in torch's order: w_ih, w_hh(, b_ih, b_hh)."""
+        params = [self.kernel, self.recurrent_kernel]
+        if self.use_bias:
+            # Keras has one bias; torch adds two. The recurrent one is zero (see STYLE.md §5).
+            params += [self.bias, torch.zeros_like(self.bias)]
+        return params
+
+    def get_initial_state(self, batch_size: int, like: torch.Tensor | None = None):
+        kwargs = {"dtype": self.kernel.dtype, "device": self.kernel.device}
+        if like is not None:
+            kwargs["device"] = like.device
+        return [torch.zeros(batch_size, self.units, **kwargs) for _ in range(self.state_count)]
+
+    def call(self, inputs, states, training=None):
+        """One step, Keras's cell API: `output, new_states = cell(x_t, states)`."""
+        states = list(states) if isinstance(states, (list, tuple)) else [states]
+        input_mask, recurrent_mask = self.dropout_masks(inputs, bool(training))
+        if input_mask is not None:
+            inputs = inputs * input_mask
+        return self.step(self.project_inputs(inputs), states, recurrent_mask)
+
+    # ----------------------------------------------------------------------------------------------
+    # Config
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+            "dropout": self.dropout,
+            "recurrent_dropout": self.recurrent_dropout,
+            "seed": self.seed,
+        }
+
+
+def _keep_mask(shape, rate: float, like: torch.Tensor) -> torch.Tensor:
+    """Inverted-dropout mask: 0 with probability `rate`, else 1 / (1 - rate)."""
+    if rate >= 1.0:
+        return torch.zeros(shape, dtype=like.dtype, device=like.device)
+    keep = torch.empty(shape, dtype=like.dtype, device=like.device).bernoulli_(1.0 - rate)
+    return keep / (1.0 - rate)

@@ -1,0 +1,124 @@
+"""GRU (Cho et al. 2014). Keras orders the gates z, r, h; torch r, z, n: stored in torch's order."""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+
+from lamina import activations, backend
+from lamina.layers.recurrent.builtin import BuiltinRNN
+from lamina.layers.recurrent.cell_base import RecurrentCell, is_sigmoid, is_tanh
+
+
+class GRUCell(RecurrentCell):
+    """The cell of a GRU layer.
+
+    Args:
+        units: size of the output and of the state.
+        activation: for the candidate (default tanh).
+        recurrent_activation: for the update and reset gates (default sigmoid).
+        reset_after: apply the reset gate after the recurrent product (Keras 2+ and cuDNN's
+            convention, the default; runs on torch's fused GRU kernel) or before it (the original
+            paper's; a step loop).
+        use_bias, initializers, regularizers, constraints, dropout, recurrent_dropout: see
+            SimpleRNNCell.
+
+    Weights (Keras's layouts in get_weights): kernel (features, 3 * units), recurrent_kernel
+    (units, 3 * units), gate blocks z, r, h; bias (2, 3 * units) with reset_after (input bias, then
+    recurrent bias), else (3 * units,).
+    """
+
+    gates = 3
+    kernel_layout = (backend.gru_kernel_to_keras, backend.gru_kernel_from_keras)
+    bias_layout = (backend.gru_bias_to_keras, backend.gru_bias_from_keras)
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
+                 reset_after=True, **kwargs):
+        super().__init__(units, activation=activation, **kwargs)
+        self.recurrent_activation = activations.get(recurrent_activation)
+        self.reset_after = bool(reset_after)
+
+    def bias_shape(self):
+        width = 3 * self.units
+        return (2, width) if self.reset_after else (width,)
+
+    def fused_kind(self):
+        standard = is_tanh(self.activation) and is_sigmoid(self.recurrent_activation)
+        return "gru" if standard and self.reset_after else None
+
+    def fused_params(self):
+        params = [self.kernel, self.recurrent_kernel]
+        if self.use_bias:
+            params += [self.bias[0], self.bias[1]]
+        return params
+
+    def project_inputs(self, inputs):
+        bias = self.bias
+        if bias is not None and self.reset_after:
+            bias = bias[0]
+        return F.linear(inputs, self.kernel, bias)
+
+    def step(self, projected, states, recurrent_mask=None):
+        hidden = states[0]
+        previous = hidden if recurrent_mask is None else hidden * recurrent_mask
+        input_r, input_z, input_n = projected.chunk(3, dim=-1)
+        gate = self.recurrent_activation
+        if self.reset_after:
+            recurrent_bias = None if self.bias is None else self.bias[1]
+            recurrent_r, recurrent_z, recurrent_n = F.linear(
+                previous, self.recurrent_kernel, recurrent_bias
+            ).chunk(3, dim=-1)
+            reset = gate(input_r + recurrent_r)
+            candidate = self.activation(input_n + reset * recurrent_n)
+        else:
+            gate_kernel, candidate_kernel = self.recurrent_kernel.split(2 * self.units, dim=0)
+            recurrent_r, recurrent_z = F.linear(previous, gate_kernel).chunk(2, dim=-1)
+            reset = gate(input_r + recurrent_r)
+            candidate = self.activation(input_n + F.linear(reset * previous, candidate_kernel))
+        update = gate(input_z + recurrent_z)
+        hidden = update * hidden + (1.0 - update) * candidate
+        return hidden, [hidden]
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "recurrent_activation": activations.serialize(self.recurrent_activation),
+            "reset_after": self.reset_after,
+        }
+
+
+class GRU(BuiltinRNN):
+    """Gated Recurrent Unit layer: `RNN(GRUCell(units, ...))` with the cell's arguments inline.
+
+    Runs on torch's fused GRU kernel when reset_after=True, the activations are tanh and sigmoid,
+    no recurrent_dropout is active and the mask (if any) is contiguous padding; otherwise a loop.
+
+    Args:
+        units, activation, recurrent_activation, reset_after, use_bias, initializers,
+            regularizers, constraints, dropout, recurrent_dropout, seed: see GRUCell.
+        return_sequences, return_state, go_backwards, stateful, unroll: see RNN.
+
+    Input shape: `(batch, timesteps, features)`.
+    Output shape: `(batch, units)`, or `(batch, timesteps, units)` with return_sequences.
+
+    Example:
+        >>> tuple(GRU(6, return_sequences=True)(torch.zeros(2, 5, 3)).shape)
+        (2, 5, 6)
+    """
+
+    cell_class = GRUCell
+    cell_name = "gru_cell"
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
+                 reset_after=True, **kwargs):
+        super().__init__(
+            units, activation=activation, recurrent_activation=recurrent_activation,
+            reset_after=reset_after, **kwargs,
+        )
+
+    @property
+    def recurrent_activation(self):
+        return self.cell.recurrent_activation
+
+    @property
+    def reset_after(self):
+        return self.cell.reset_after
