@@ -24,7 +24,8 @@ class InputSpec:
                 layer,
                 f"{self.ndim}-D input {_layout_name(layer, self.ndim)}",
                 f"a {rank}-D input of shape {errors.format_shape(shape)}",
-                self.hint or _rank_hint(layer, self.ndim, shape),
+                # A hint computed from the actual shape beats the layer's general one.
+                _rank_hint(layer, self.ndim, shape) or self.hint,
             )
         if self.min_ndim is not None and rank < self.min_ndim:
             raise errors.value_error(

@@ -118,7 +118,7 @@ class InputLayer(layer_module.Layer):
     """The layer behind `Input()`: it holds the shape and passes data through."""
 
     def __init__(self, shape=None, batch_size=None, dtype=None, name=None, batch_shape=None,
-                 sparse=False, **kwargs):
+                 sparse=False, ragged=False, **kwargs):
         if name is None:
             name = naming.unique_name("input_layer")
         super().__init__(name=name, **kwargs)

@@ -1,0 +1,164 @@
+"""The Layer base: names, lazy build, weights in Keras's layouts, trainable, config, training flag."""
+
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from lamina import layers
+
+
+def test_auto_names_count_per_class():
+    names = [layers.Conv2D(1, 3).name, layers.Conv2D(1, 3).name, layers.Dense(1).name,
+             layers.MaxPooling2D().name, layers.GlobalAveragePooling2D().name]
+    assert names == ["conv2d", "conv2d_1", "dense", "max_pooling2d", "global_average_pooling2d"]
+
+
+def test_clear_session_resets_names():
+    layers.Dense(1)
+    lamina.backend.clear_session()
+    assert layers.Dense(1).name == "dense"
+
+
+def test_lazy_build_creates_weights_from_first_input():
+    dense = layers.Dense(4)
+    assert not dense.built and dense.weights == []
+    dense(torch.zeros(2, 3))
+    assert dense.built
+    assert [tuple(w.shape) for w in dense.get_weights()] == [(3, 4), (4,)]
+    assert dense.count_params() == 16
+    assert dense.input_shape == (None, 3)
+
+
+def test_dense_layout_anchor_is_hand_computable():
+    # Keras's kernel is (in, out): y = x @ kernel + bias.
+    dense = layers.Dense(2)
+    dense(torch.zeros(1, 2))
+    dense.set_weights([np.array([[1.0, 2.0], [3.0, 4.0]], "float32"), np.array([10.0, 20.0], "float32")])
+    y = dense(torch.tensor([[1.0, 1.0]]))
+    assert y.tolist() == [[14.0, 26.0]]
+
+
+def test_conv_layout_anchor_is_hand_computable():
+    # Keras's kernel is (kh, kw, in, out); one output channel that sums the top-left pixel of channel 1.
+    conv = layers.Conv2D(1, 2, use_bias=False)
+    conv(torch.zeros(1, 2, 2, 2))
+    kernel = np.zeros((2, 2, 2, 1), "float32")
+    kernel[0, 0, 1, 0] = 3.0
+    conv.set_weights([kernel])
+    x = torch.zeros(1, 2, 2, 2)
+    x[0, 0, 0, 1] = 5.0
+    assert conv(x).item() == 15.0
+    np.testing.assert_array_equal(conv.get_weights()[0], kernel)
+
+
+def test_set_weights_checks_count_and_shape():
+    dense = layers.Dense(2, name="head")
+    dense(torch.zeros(1, 3))
+    with pytest.raises(ValueError, match=r"Layer 'head' \(Dense\) expects a list of 2 weight arrays"):
+        dense.set_weights([np.zeros((3, 2))])
+    with pytest.raises(ValueError, match=r"weight 'kernel' of shape \(3, 2\); received an array of shape \(2, 3\)"):
+        dense.set_weights([np.zeros((2, 3)), np.zeros(2)])
+
+
+def test_trainable_false_moves_weights_to_non_trainable_and_stops_gradients():
+    model = lamina.Sequential([layers.Dense(3, input_shape=(2,)), layers.BatchNormalization()])
+    assert len(model.trainable_weights) == 4 and len(model.non_trainable_weights) == 2
+    model.layers[0].trainable = False
+    assert len(model.trainable_weights) == 2
+    assert not model.layers[0].kernel.requires_grad
+    model.trainable = False
+    assert model.trainable_weights == [] and len(model.non_trainable_weights) == 6
+    model.trainable = True
+    assert all(layer.trainable for layer in model.layers)
+
+
+def test_batchnorm_weight_order_and_moving_statistics():
+    bn = layers.BatchNormalization(momentum=0.5)
+    x = torch.arange(8.0).reshape(4, 2)
+    bn(x, training=True)
+    gamma, beta, moving_mean, moving_variance = bn.get_weights()
+    np.testing.assert_allclose(moving_mean, 0.5 * np.array([3.0, 4.0]), rtol=1e-6)
+    # Keras updates with the biased batch variance (5.0 here), not torch's unbiased one.
+    np.testing.assert_allclose(moving_variance, 0.5 + 0.5 * np.array([5.0, 5.0]), rtol=1e-5)
+
+
+def test_frozen_batchnorm_runs_in_inference_mode():
+    bn = layers.BatchNormalization()
+    x = torch.randn(8, 3) * 5 + 2
+    bn(x)
+    bn.trainable = False
+    before = bn.get_weights()[2].copy()
+    y = bn(x, training=True)
+    np.testing.assert_array_equal(bn.get_weights()[2], before)
+    expected = x / np.sqrt(1.0 + 1e-3)
+    torch.testing.assert_close(y, expected)
+
+
+def test_layers_start_in_inference_mode_and_training_flag_nests():
+    drop = layers.Dropout(0.5)
+    x = torch.ones(1000)
+    assert torch.equal(drop(x), x)  # outside fit: inference, as in Keras
+    assert not torch.equal(drop(x, training=True), x)
+    inner = lamina.Sequential([layers.Dropout(0.5)])
+    outer = lamina.Sequential([inner])
+    assert not torch.equal(outer(x[None], training=True), x[None])
+    outer.train()  # torch's mode works too
+    assert not torch.equal(outer(x[None]), x[None])
+    assert torch.equal(outer(x[None], training=False), x[None])
+
+
+def test_config_round_trip_reproduces_outputs():
+    conv = layers.Conv2D(4, (3, 2), strides=2, padding="same", activation="relu", name="c")
+    x = torch.randn(2, 7, 7, 3)
+    y = conv(x)
+    clone = layers.Conv2D.from_config(conv.get_config())
+    clone(x)
+    clone.set_weights(conv.get_weights())
+    torch.testing.assert_close(clone(x), y)
+
+
+def test_state_dict_round_trip():
+    dense = layers.Dense(3)
+    dense(torch.zeros(1, 2))
+    other = layers.Dense(3)
+    other(torch.zeros(1, 2))
+    other.load_state_dict(dense.state_dict())
+    torch.testing.assert_close(other.kernel, dense.kernel)
+
+
+def test_unknown_constructor_argument_is_a_type_error():
+    with pytest.raises(TypeError, match=r"Dense\(\) got unexpected keyword argument\(s\) \['unitz'\]"):
+        layers.Dense(3, unitz=4)
+
+
+def test_layer_is_a_torch_module_inside_plain_torch_code():
+    net = torch.nn.Sequential(layers.Dense(4, activation="relu"), torch.nn.Linear(4, 1))
+    y = net(torch.randn(5, 3))
+    y.sum().backward()
+    assert net[0].kernel.grad is not None
+
+
+def test_symbolic_shapes_probe_unknown_axes():
+    x = lamina.Input(shape=(None, 6))
+    y = layers.Dense(3)(x)
+    assert y.shape == (None, None, 3)
+    z = layers.Conv2D(2, 3, strides=2, padding="same")(lamina.Input(shape=(None, None, 1)))
+    assert z.shape == (None, None, None, 2)
+
+
+def test_compute_output_shape_runs_on_meta_without_touching_weights():
+    conv = layers.Conv2D(5, 3, padding="valid")
+    conv(torch.zeros(1, 9, 9, 2))
+    before = conv.kernel.detach().clone()
+    assert conv.compute_output_shape((None, 12, 10, 2)) == (None, 10, 8, 5)
+    assert torch.equal(conv.kernel, before) and not conv.kernel.is_meta
+
+
+@pytest.mark.parametrize(
+    "name", ["relu", "sigmoid", "tanh", "softmax", "linear", "elu", "selu", "gelu", "swish", "silu",
+             "leaky_relu", "softplus", "softsign", "exponential", "hard_sigmoid"],
+)
+def test_activation_layer_by_name(name):
+    layer = layers.Activation(name)
+    assert layer(torch.randn(2, 3)).shape == (2, 3)

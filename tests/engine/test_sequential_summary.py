@@ -1,0 +1,163 @@
+"""Sequential's API and summary(): the seeds' printed tables, byte for byte."""
+
+import pytest
+import torch
+
+import lamina
+from lamina import layers, models
+
+# The seeds' printed tables (002_61250ece564fcab7.txt, cells In [1] and In [9]) and the
+# derived table of seed 000's CIFAR CNN (seed-summaries.md, A.000-cnn): rows end in spaces.
+SEED_CONV1D = """Model: "sequential"
+_________________________________________________________________
+ Layer (type)                Output Shape              Param #   
+ conv1d (Conv1D)             (None, 62, 32)            128       
+                                                                 
+ max_pooling1d (MaxPooling1  (None, 31, 32)            0         
+ D)                                                              
+                                                                 
+ flatten (Flatten)           (None, 992)               0         
+                                                                 
+ dense (Dense)               (None, 1)                 993       
+                                                                 
+Total params: 1121 (4.38 KB)
+Trainable params: 1121 (4.38 KB)
+Non-trainable params: 0 (0.00 Byte)
+_________________________________________________________________"""
+
+SEED_GAP = """Model: "sequential"
+_________________________________________________________________
+ Layer (type)                Output Shape              Param #   
+ conv2d (Conv2D)             (None, 30, 30, 32)        896       
+                                                                 
+ global_average_pooling2d (  (None, 32)                0         
+ GlobalAveragePooling2D)                                         
+                                                                 
+ dense (Dense)               (None, 10)                330       
+                                                                 
+Total params: 1226 (4.79 KB)
+Trainable params: 1226 (4.79 KB)
+Non-trainable params: 0 (0.00 Byte)
+_________________________________________________________________"""
+
+SEED_CIFAR_CNN = """Model: "sequential"
+_________________________________________________________________
+ Layer (type)                Output Shape              Param #   
+ conv2d (Conv2D)             (None, 32, 32, 32)        896       
+                                                                 
+ batch_normalization (Batch  (None, 32, 32, 32)        128       
+ Normalization)                                                  
+                                                                 
+ max_pooling2d (MaxPooling2  (None, 16, 16, 32)        0         
+ D)                                                              
+                                                                 
+ dropout (Dropout)           (None, 16, 16, 32)        0         
+                                                                 
+ conv2d_1 (Conv2D)           (None, 16, 16, 64)        18496     
+                                                                 
+ batch_normalization_1 (Bat  (None, 16, 16, 64)        256       
+ chNormalization)                                                
+                                                                 
+ max_pooling2d_1 (MaxPoolin  (None, 8, 8, 64)          0         
+ g2D)                                                            
+                                                                 
+ dropout_1 (Dropout)         (None, 8, 8, 64)          0         
+                                                                 
+ flatten (Flatten)           (None, 4096)              0         
+                                                                 
+ dense (Dense)               (None, 128)               524416    
+                                                                 
+ dropout_2 (Dropout)         (None, 128)               0         
+                                                                 
+ dense_1 (Dense)             (None, 10)                1290      
+                                                                 
+Total params: 545482 (2.08 MB)
+Trainable params: 545290 (2.08 MB)
+Non-trainable params: 192 (768.00 Byte)
+_________________________________________________________________"""
+
+
+def cifar_cnn():
+    return models.Sequential([
+        layers.Conv2D(32, (3, 3), padding="same", activation="relu", input_shape=(32, 32, 3)),
+        layers.BatchNormalization(),
+        layers.MaxPooling2D(pool_size=(2, 2)),
+        layers.Dropout(0.25),
+        layers.Conv2D(64, (3, 3), padding="same", activation="relu"),
+        layers.BatchNormalization(),
+        layers.MaxPooling2D(pool_size=(2, 2)),
+        layers.Dropout(0.25),
+        layers.Flatten(),
+        layers.Dense(128, activation="relu"),
+        layers.Dropout(0.5),
+        layers.Dense(10, activation="softmax"),
+    ])
+
+
+def summary_text(model) -> str:
+    lines = []
+    model.summary(print_fn=lines.append)
+    return "\n".join(lines)
+
+
+def test_summary_matches_seed_conv1d_table():
+    model = models.Sequential([
+        layers.Conv1D(32, 3, activation="relu", input_shape=(64, 1)),
+        layers.MaxPooling1D(2),
+        layers.Flatten(),
+        layers.Dense(1, activation="sigmoid"),
+    ])
+    assert summary_text(model) == SEED_CONV1D
+
+
+def test_summary_matches_seed_global_average_pooling_table():
+    model = models.Sequential([
+        layers.Conv2D(32, (3, 3), activation="relu", input_shape=(32, 32, 3)),
+        layers.GlobalAveragePooling2D(),
+        layers.Dense(10, activation="softmax"),
+    ])
+    assert summary_text(model) == SEED_GAP
+
+
+def test_summary_matches_cifar_cnn_with_non_trainable_batchnorm_statistics():
+    assert summary_text(cifar_cnn()) == SEED_CIFAR_CNN
+
+
+def test_summary_prints_to_stdout(capsys):
+    cifar_cnn().summary()
+    assert "Total params: 545482 (2.08 MB)" in capsys.readouterr().out
+
+
+def test_add_pop_get_layer():
+    model = models.Sequential()
+    model.add(layers.Dense(8, activation="relu", input_shape=(4,)))
+    model.add(layers.Dense(3))
+    assert model.output_shape == (None, 3)
+    assert model.get_layer(index=1).name == "dense_1"
+    assert model.get_layer("dense") is model.layers[0]
+    popped = model.pop()
+    assert popped.name == "dense_1" and model.output_shape == (None, 8)
+    with pytest.raises(ValueError, match="No layer named 'nope'"):
+        model.get_layer("nope")
+
+
+def test_input_first_and_deferred_build():
+    with_input = models.Sequential([lamina.Input(shape=(5,)), layers.Dense(2)])
+    assert with_input.built and with_input.count_params() == 12
+    deferred = models.Sequential([layers.Dense(2)])
+    assert not deferred.built
+    deferred(torch.zeros(3, 7))
+    assert deferred.built and deferred.input_shape == (None, 7)
+
+
+def test_build_with_shape_as_keras():
+    model = models.Sequential([layers.Dense(4), layers.Dense(1)])
+    model.build((None, 10))
+    assert model.count_params() == 10 * 4 + 4 + 5
+
+
+def test_feature_extractor_from_sequential_layer_output():
+    model = cifar_cnn()
+    extractor = models.Model(inputs=model.input, outputs=model.get_layer("conv2d_1").output)
+    features = extractor.predict(torch.randn(2, 32, 32, 3).numpy(), verbose=0)
+    assert features.shape == (2, 16, 16, 64)

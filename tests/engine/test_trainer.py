@@ -1,0 +1,192 @@
+"""compile / fit / evaluate / predict: what they accept and return, as Keras does."""
+
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from lamina import layers, models
+
+
+def moons(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 2))  # float64, as NumPy makes it
+    y = (x[:, 0] * x[:, 1] > 0).astype("int64")
+    return x, y
+
+
+def mlp(out=1, activation="sigmoid"):
+    return models.Sequential([
+        layers.Dense(16, activation="relu", input_shape=(2,)),
+        layers.Dense(out, activation=activation),
+    ])
+
+
+def test_fit_returns_history_of_python_lists_with_keras_names():
+    x, y = moons()
+    model = mlp()
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, epochs=3, batch_size=32, validation_split=0.2, verbose=0)
+    assert list(history.history) == ["loss", "accuracy", "val_loss", "val_accuracy"]
+    assert all(isinstance(v, list) and len(v) == 3 for v in history.history.values())
+    assert all(isinstance(v, float) for v in history.history["loss"])
+    assert history.epoch == [0, 1, 2]
+    combined = history.history["loss"] + history.history["val_loss"]  # the seeds add lists
+    assert len(combined) == 6
+
+
+def test_training_learns_and_evaluate_returns_list_or_scalar():
+    x, y = moons(400)
+    model = mlp()
+    model.compile(optimizer=lamina.optimizers.Adam(0.01), loss="binary_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=30, batch_size=32, verbose=0)
+    loss, accuracy = model.evaluate(x, y, verbose=0)
+    assert accuracy > 0.9 and loss < 0.4
+    assert model.evaluate(x, y, verbose=0, return_dict=True)["accuracy"] == pytest.approx(accuracy)
+    regression = mlp(activation=None)
+    regression.compile(optimizer="adam", loss="mse")
+    assert isinstance(regression.evaluate(x, y.astype("float32"), verbose=0), float)
+
+
+def test_predict_returns_numpy_in_batches_without_autograd():
+    x, _ = moons(70)
+    model = mlp(out=3, activation="softmax")
+    predictions = model.predict(x, batch_size=16, verbose=0)
+    assert isinstance(predictions, np.ndarray) and predictions.shape == (70, 3)
+    np.testing.assert_allclose(predictions.sum(axis=1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        lambda y: y,  # int (N,)
+        lambda y: y.reshape(-1, 1),  # int (N, 1), as CIFAR's
+        lambda y: y.astype("float32"),  # float class ids 0.0 / 1.0, as the seeds' cats and dogs
+        lambda y: torch.tensor(y),
+    ],
+    ids=["int-N", "int-N1", "float-N", "torch"],
+)
+def test_sparse_categorical_accepts_keras_label_formats(labels):
+    x, y = moons()
+    model = mlp(out=2, activation="softmax")
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, labels(y), epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert type(model.metrics[1]).__name__ == "SparseCategoricalAccuracy"
+
+
+def test_binary_crossentropy_labels_n_against_outputs_n1_do_not_broadcast():
+    x, y = moons()
+    model = mlp()
+    model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
+    loss_n = model.evaluate(x, y, verbose=0)[0]
+    loss_n1 = model.evaluate(x, y.reshape(-1, 1), verbose=0)[0]
+    assert loss_n == pytest.approx(loss_n1, rel=1e-6)
+    assert type(model.metrics[1]).__name__ == "BinaryAccuracy"
+
+
+def test_categorical_accuracy_with_one_hot_labels():
+    x, y = moons()
+    model = mlp(out=2, activation="softmax")
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, lamina.utils.to_categorical(y, 2), epochs=1, verbose=0)
+    assert type(model.metrics[1]).__name__ == "CategoricalAccuracy"
+
+
+def test_same_seed_gives_the_same_history_bit_for_bit():
+    def run():
+        lamina.utils.set_random_seed(42)
+        lamina.backend.clear_session()
+        x, y = moons()
+        model = models.Sequential([
+            layers.Dense(16, activation="relu", input_shape=(2,)),
+            layers.Dropout(0.3),
+            layers.Dense(1, activation="sigmoid"),
+        ])
+        model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+        return model.fit(x, y, epochs=3, batch_size=16, validation_split=0.2, verbose=0).history
+
+    assert run() == run()
+
+
+def test_initial_epoch_continues_the_count():
+    x, y = moons()
+    model = mlp()
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    first = model.fit(x, y, epochs=2, verbose=0)
+    second = model.fit(x, y, epochs=4, initial_epoch=first.epoch[-1] + 1, verbose=0)
+    assert second.epoch == [2, 3]
+
+
+def test_validation_data_tuple_and_torch_tensors():
+    x, y = moons()
+    model = mlp()
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(torch.tensor(x), torch.tensor(y), epochs=1, verbose=0,
+                        validation_data=(x[:50], y[:50]))
+    assert "val_accuracy" in history.history
+
+
+def test_on_batch_methods():
+    x, y = moons(64)
+    model = mlp()
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    loss, accuracy = model.train_on_batch(x, y)
+    assert 0 <= accuracy <= 1 and loss > 0
+    assert set(model.test_on_batch(x, y, return_dict=True)) == {"loss", "accuracy"}
+    assert model.predict_on_batch(x).shape == (64, 1)
+
+
+def test_progress_bar_output(capsys):
+    x, y = moons(64)
+    model = mlp()
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, epochs=2, batch_size=32, verbose=1)
+    out = capsys.readouterr().out
+    assert "Epoch 1/2" in out and "Epoch 2/2" in out
+    assert "2/2 [==============================]" in out and "loss:" in out and "accuracy:" in out
+    model.fit(x, y, epochs=1, batch_size=32, verbose=2)
+    assert "2/2 - " in capsys.readouterr().out
+    model.fit(x, y, epochs=1, verbose=0)
+    assert capsys.readouterr().out == ""
+
+
+def test_iterable_and_generator_inputs():
+    x, y = moons(96)
+
+    def batches():
+        for start in range(0, 96, 32):
+            yield x[start:start + 32], y[start:start + 32]
+
+    model = mlp()
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    history = model.fit(batches(), epochs=1, verbose=0)
+    assert len(history.history["loss"]) == 1
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.tensor(x, dtype=torch.float32), torch.tensor(y)), batch_size=32
+    )
+    model.fit(loader, epochs=2, verbose=0, steps_per_epoch=3)
+
+
+def test_regularization_losses_join_the_training_loss():
+    x, y = moons()
+    model = models.Sequential([
+        layers.Dense(8, input_shape=(2,), kernel_regularizer=lamina.regularizers.l2(0.5)),
+        layers.Dense(1, activation="sigmoid"),
+    ])
+    model.compile(optimizer="sgd", loss="binary_crossentropy")
+    penalty = 0.5 * float(model.layers[0].kernel.detach().square().sum())
+    plain = float(lamina.losses.binary_crossentropy(
+        torch.tensor(y).float(), torch.tensor(model.predict(x, verbose=0))).mean())
+    assert model.test_on_batch(x, y) == pytest.approx(plain + penalty, rel=1e-4)
+
+
+def test_functional_model_trains():
+    inputs = lamina.Input(shape=(2,))
+    hidden = layers.Dense(8, activation="relu")(inputs)
+    outputs = layers.Dense(1, activation="sigmoid")(hidden)
+    model = models.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    x, y = moons()
+    model.fit(x, y, epochs=2, verbose=0)
+    assert model.predict(x, verbose=0).shape == (200, 1)
