@@ -65,6 +65,19 @@ from lamina.layers.preprocessing import (
 )
 from lamina.layers.regularization import Dropout
 from lamina.layers.reshaping import Flatten, Reshape
+from lamina.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
+from lamina.layers.embedding import Embedding, Masking
+from lamina.layers.recurrent import (
+    GRU,
+    LSTM,
+    RNN,
+    GRUCell,
+    LSTMCell,
+    SimpleRNN,
+    SimpleRNNCell,
+)
+from lamina.layers.text_vectorization import TextVectorization
+from lamina.layers.wrappers import Bidirectional, TimeDistributed
 
 # Keras's aliases
 Convolution1DTranspose, Convolution2DTranspose, Convolution3DTranspose = (
@@ -82,6 +95,22 @@ GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D = (
 )
 
 __all__ = [
+    # sequence models
+    "AdditiveAttention",
+    "Attention",
+    "Bidirectional",
+    "Embedding",
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+    "Masking",
+    "MultiHeadAttention",
+    "RNN",
+    "SimpleRNN",
+    "SimpleRNNCell",
+    "TextVectorization",
+    "TimeDistributed",
     "Conv1DTranspose",
     "Conv2DTranspose",
     "Conv3DTranspose",

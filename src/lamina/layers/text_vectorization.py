@@ -1,0 +1,253 @@
+"""TextVectorization: strings -> token ids (or multi-hot / count / tf-idf vectors).
+
+Strings are not tensors in torch, so this layer works on Python strings (a list, a NumPy array of
+str, or a batch from a data set) before the model, as Keras recommends for text preprocessing;
+its output is a torch tensor a model takes.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import re
+from collections.abc import Iterable
+
+import numpy as np
+import torch
+
+from lamina import backend
+from lamina.engine import errors
+from lamina.engine.layer import Layer
+from lamina.layers import argument_checks as check
+
+_PUNCTUATION = re.compile(r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']')
+_PADDING, _OOV = "", "[UNK]"
+_MODES = ("int", "multi_hot", "count", "tf_idf")
+
+
+def _standardize_lower_and_strip(text: str) -> str:
+    return _PUNCTUATION.sub("", text.lower())
+
+
+_STANDARDIZERS = {
+    None: lambda text: text,
+    "lower": str.lower,
+    "strip_punctuation": lambda text: _PUNCTUATION.sub("", text),
+    "lower_and_strip_punctuation": _standardize_lower_and_strip,
+}
+_SPLITTERS = {
+    None: lambda text: [text],
+    "whitespace": str.split,
+    "character": list,
+}
+
+
+class TextVectorization(Layer):
+    """Maps strings to token ids (or bag-of-words vectors) with a vocabulary learnt by `adapt`.
+
+    Args:
+        max_tokens: vocabulary size cap, counting the padding token '' and the OOV token
+            '[UNK]' in 'int' mode (only '[UNK]' in the other modes).
+        standardize: 'lower_and_strip_punctuation' (default), 'lower', 'strip_punctuation',
+            None, or a function str -> str.
+        split: 'whitespace' (default), 'character', None, or a function str -> list of str.
+        ngrams: None, an int n (1..n-grams) or a tuple of n-gram sizes.
+        output_mode: 'int' (ids, 0 for padding, 1 for unknown tokens), 'multi_hot', 'count' or
+            'tf_idf' (vectors of the vocabulary's size).
+        output_sequence_length: 'int' mode: pad with 0 / truncate every sequence to this length
+            (default: the longest in the batch).
+        pad_to_max_tokens: vector modes: width max_tokens even if the vocabulary is smaller.
+        vocabulary, idf_weights: a vocabulary (list of tokens) to use instead of `adapt`.
+
+    Vocabulary order after `adapt`: by frequency, ties by token in reverse lexicographic order
+    (Keras's rule).
+
+    Input: strings, shape (batch,) or (batch, 1). Output: int64 (batch, length) for 'int', else
+    float32 (batch, vocabulary size).
+
+    Example:
+        >>> layer = TextVectorization(output_sequence_length=4)
+        >>> layer.adapt(["the cat sat", "the cat"])
+        >>> layer(["The cat!"]).tolist()
+        [[2, 3, 0, 0]]
+    """
+
+    def __init__(self, max_tokens=None, standardize="lower_and_strip_punctuation",
+                 split="whitespace", ngrams=None, output_mode="int", output_sequence_length=None,
+                 pad_to_max_tokens=False, vocabulary=None, idf_weights=None, sparse=False,
+                 ragged=False, encoding="utf-8", **kwargs):
+        super().__init__(**kwargs)
+        self.output_mode = check.choice(output_mode.replace("-", "_"), _MODES, "output_mode", self)
+        if max_tokens is not None:
+            max_tokens = check.positive_int(max_tokens, "max_tokens", self)
+        self.max_tokens = max_tokens
+        for argument, value, table in (("standardize", standardize, _STANDARDIZERS),
+                                       ("split", split, _SPLITTERS)):
+            if not callable(value) and value not in table:
+                raise errors.value_error(self, f"`{argument}` in {list(table)} or a function",
+                                         f"{argument}={value!r}")
+        self.standardize, self.split = standardize, split
+        self.ngrams = (tuple(range(1, ngrams + 1)) if isinstance(ngrams, int) else
+                       None if ngrams is None else tuple(ngrams))
+        if output_sequence_length is not None and self.output_mode != "int":
+            raise errors.value_error(
+                self, "output_sequence_length only with output_mode='int'",
+                f"output_mode={self.output_mode!r}",
+            )
+        self.output_sequence_length = output_sequence_length
+        self.pad_to_max_tokens = bool(pad_to_max_tokens)
+        self._vocabulary: list[str] = []
+        self._index: dict[str, int] = {}
+        self._idf = None
+        self.built = True
+        if vocabulary is not None:
+            self.set_vocabulary(vocabulary, idf_weights)
+
+    # ----------------------------------------------------------------------------------------------
+    # Vocabulary
+
+    @property
+    def _specials(self) -> list[str]:
+        return [_PADDING, _OOV] if self.output_mode == "int" else [_OOV]
+
+    def _tokens(self, text) -> list[str]:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        standardize = self.standardize if callable(self.standardize) else _STANDARDIZERS[
+            self.standardize]
+        split = self.split if callable(self.split) else _SPLITTERS[self.split]
+        words = list(split(standardize(str(text))))
+        if self.ngrams is None:
+            return words
+        return [" ".join(words[i:i + n]) for n in self.ngrams for i in range(len(words) - n + 1)]
+
+    def adapt(self, data, batch_size=None, steps=None) -> None:
+        """Learns the vocabulary (and idf weights) from strings or batches of strings."""
+        counts: collections.Counter = collections.Counter()
+        document_counts: collections.Counter = collections.Counter()
+        documents = 0
+        for text in _iter_strings(data, self):
+            tokens = self._tokens(text)
+            counts.update(tokens)
+            document_counts.update(set(tokens))
+            documents += 1
+        for special in self._specials:
+            counts.pop(special, None)
+        ranked = sorted(counts.items(), key=lambda item: (item[1], item[0]), reverse=True)
+        learned = [token for token, _ in ranked]
+        if self.max_tokens is not None:
+            learned = learned[: max(self.max_tokens - len(self._specials), 0)]
+        idf = None
+        if self.output_mode == "tf_idf":
+            idf = [math.log(1 + documents / (1 + document_counts[t])) for t in learned]
+            idf = [float(np.mean(idf)) if idf else 0.0] + idf  # the OOV slot: the mean
+        self._set_tokens(learned, idf)
+
+    def set_vocabulary(self, vocabulary, idf_weights=None) -> None:
+        """Sets the vocabulary (special tokens may lead it or be left out) and tf-idf weights."""
+        tokens = [t.decode("utf-8") if isinstance(t, bytes) else str(t) for t in vocabulary]
+        specials = self._specials
+        if tokens[: len(specials)] == specials:
+            tokens = tokens[len(specials):]
+        if len(set(tokens)) != len(tokens):
+            raise errors.value_error(self, "a vocabulary without repeated tokens",
+                                     "repeated tokens")
+        if self.output_mode == "tf_idf":
+            if idf_weights is None:
+                raise errors.value_error(self, "idf_weights with output_mode='tf_idf'", "none")
+            idf = [float(w) for w in np.asarray(idf_weights).ravel()]
+            if len(idf) == len(tokens):
+                idf = [float(np.mean(idf))] + idf
+            self._set_tokens(tokens, idf)
+        else:
+            self._set_tokens(tokens, None)
+
+    def _set_tokens(self, learned, idf) -> None:
+        self._vocabulary = self._specials + list(learned)
+        self._index = {token: i for i, token in enumerate(self._vocabulary)}
+        self._idf = None if idf is None else torch.tensor(idf, dtype=torch.float32)
+
+    def get_vocabulary(self, include_special_tokens=True) -> list[str]:
+        if include_special_tokens:
+            return list(self._vocabulary)
+        return self._vocabulary[len(self._specials):]
+
+    def vocabulary_size(self) -> int:
+        return len(self._vocabulary)
+
+    # ----------------------------------------------------------------------------------------------
+    # Calling
+
+    def __call__(self, inputs, *args, **kwargs):
+        # Strings never become tensors: the layer runs here, before torch sees any data.
+        return self.call(inputs)
+
+    def call(self, inputs):
+        if not self._vocabulary:
+            raise errors.value_error(
+                self, "a vocabulary", "none (the layer was not adapted)",
+                "call layer.adapt(texts) or pass vocabulary= first.",
+            )
+        texts = list(_iter_strings(inputs, self))
+        oov = self._index[_OOV]
+        ids = [[self._index.get(token, oov) for token in self._tokens(t)] for t in texts]
+        device = backend.default_device()
+        if self.output_mode == "int":
+            length = self.output_sequence_length
+            if length is None:
+                length = max((len(row) for row in ids), default=0)
+            out = np.zeros((len(ids), length), dtype=np.int64)
+            for row, sequence in enumerate(ids):
+                sequence = sequence[:length]
+                out[row, : len(sequence)] = sequence
+            return torch.from_numpy(out).to(device)
+        width = len(self._vocabulary)
+        if self.pad_to_max_tokens and self.max_tokens is not None:
+            width = max(width, self.max_tokens)
+        out = np.zeros((len(ids), width), dtype=np.float32)
+        for row, sequence in enumerate(ids):
+            np.add.at(out[row], sequence, 1.0)
+        if self.output_mode == "multi_hot":
+            out = np.minimum(out, 1.0)
+        result = torch.from_numpy(out)
+        if self.output_mode == "tf_idf":
+            weights = torch.zeros(width)
+            weights[: len(self._idf)] = self._idf
+            result = result * weights
+        return result.to(device)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "max_tokens": self.max_tokens,
+            "standardize": self.standardize if not callable(self.standardize) else None,
+            "split": self.split if not callable(self.split) else None,
+            "ngrams": self.ngrams,
+            "output_mode": self.output_mode,
+            "output_sequence_length": self.output_sequence_length,
+            "pad_to_max_tokens": self.pad_to_max_tokens,
+            "vocabulary": self.get_vocabulary(include_special_tokens=False) or None,
+            "idf_weights": None if self._idf is None else self._idf.tolist(),
+        }
+
+
+def _iter_strings(data, layer) -> Iterable[str]:
+    """Strings from a string, a list/array of strings, a (batch, 1) array, or batches of them."""
+    if isinstance(data, (str, bytes)):
+        yield data
+        return
+    if isinstance(data, np.ndarray) and data.dtype.kind in "USO":
+        for item in data.reshape(len(data), -1)[:, 0] if data.ndim > 1 else data:
+            yield from _iter_strings(item, layer)
+        return
+    if isinstance(data, torch.Tensor):
+        raise errors.value_error(layer, "strings (a list or NumPy array of str)",
+                                 f"a tensor of dtype {data.dtype}")
+    if isinstance(data, Iterable):
+        for item in data:
+            if isinstance(item, tuple):  # (texts, labels) batches from a data set
+                item = item[0]
+            yield from _iter_strings(item, layer)
+        return
+    raise errors.value_error(layer, "strings (a list or NumPy array of str)",
+                             f"{type(data).__name__}")
