@@ -1,0 +1,122 @@
+"""The core of `lamina.ops`: conversion, dtypes, shapes, and the rule that makes every op symbolic.
+
+Every public op is wrapped by `symbolic_op`: on torch tensors (or NumPy arrays, or Python numbers)
+it computes at once; when any argument is a `KerasTensor` (inside a functional graph) it records an
+op node instead, whose output shape is inferred on the meta device like any layer's.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import torch
+
+from lamina import backend
+from lamina.engine.symbolic import KerasTensor, apply_op
+
+# Keras's default dtypes for Python numbers: int32 and float32 (NumPy arrays keep their dtype).
+_PYTHON_DEFAULTS = {bool: torch.bool, int: torch.int32, float: torch.float32}
+
+
+def symbolic_op(name: str):
+    """Decorate a torch implementation so it also records a node on KerasTensors."""
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def op(*args, **kwargs):
+            return apply_op(fn, *args, name=name, **kwargs)
+
+        return op
+
+    return wrap
+
+
+def to_dtype(dtype) -> torch.dtype:
+    """A Keras dtype name ("int32", "bool", "float32") or a torch/NumPy dtype -> torch dtype."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if isinstance(dtype, np.dtype) or (isinstance(dtype, type) and issubclass(dtype, np.generic)):
+        dtype = np.dtype(dtype).name
+    return backend.to_torch_dtype(dtype)
+
+
+def _target_device() -> torch.device:
+    # Inside output-shape inference torch's default device is "meta": new tensors must be meta too.
+    default = torch.get_default_device()
+    return default if default.type == "meta" else backend.default_device()
+
+
+def convert_to_tensor(x, dtype=None, sparse=None) -> torch.Tensor:
+    """A torch tensor on lamina's device from a tensor, NumPy array, list or Python number.
+
+    Python floats become float32 and Python ints int32, as in Keras; NumPy arrays keep their dtype.
+    """
+    torch_dtype = None if dtype is None else to_dtype(dtype)
+    if isinstance(x, torch.Tensor):
+        return x if torch_dtype is None else x.to(torch_dtype)
+    if isinstance(x, KerasTensor):
+        raise TypeError(
+            "convert_to_tensor() received a symbolic KerasTensor; symbolic tensors have no values. "
+            "Hint: call it inside a layer's call(), or on the model's predictions."
+        )
+    if isinstance(x, (bool, int, float)) and torch_dtype is None:
+        torch_dtype = _PYTHON_DEFAULTS[type(x)]
+    array = np.asarray(x)
+    if array.dtype == np.float64 and not isinstance(x, np.ndarray) and torch_dtype is None:
+        torch_dtype = torch.float32  # Python lists of floats, as Keras: floatx
+    if array.dtype == np.int64 and not isinstance(x, np.ndarray) and torch_dtype is None:
+        torch_dtype = torch.int32
+    tensor = torch.as_tensor(array, device=_target_device())
+    return tensor if torch_dtype is None else tensor.to(torch_dtype)
+
+
+def convert_to_numpy(x) -> np.ndarray:
+    """A NumPy array from a tensor (detached, copied to the host) or anything array-like."""
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    if isinstance(x, KerasTensor):
+        raise TypeError("convert_to_numpy() received a symbolic KerasTensor, which has no values.")
+    return np.asarray(x)
+
+
+def tensor(x):
+    """The argument as a torch tensor (tensors pass through untouched)."""
+    return x if isinstance(x, torch.Tensor) else convert_to_tensor(x)
+
+
+def is_tensor(x) -> bool:
+    return isinstance(x, torch.Tensor)
+
+
+def shape(x) -> tuple:
+    """The shape as a tuple: ints for real tensors, `None` for unknown sizes of symbolic ones."""
+    if isinstance(x, KerasTensor):
+        return x.shape
+    return tuple(int(d) for d in tensor(x).shape)
+
+
+def ndim(x) -> int:
+    return len(shape(x))
+
+
+def size(x) -> int:
+    return int(np.prod(shape(x)))
+
+
+@symbolic_op("cast")
+def cast(x, dtype):
+    """`x` converted to `dtype` (a Keras name such as "int32", "bool", "float32")."""
+    return tensor(x).to(to_dtype(dtype))
+
+
+@symbolic_op("stop_gradient")
+def stop_gradient(x):
+    return tensor(x).detach()
+
+
+def dtype(x) -> str:
+    """The Keras name of a tensor's dtype."""
+    if isinstance(x, KerasTensor):
+        return x.dtype
+    return backend.dtype_name(tensor(x).dtype)

@@ -1,0 +1,123 @@
+"""lamina.ops on symbolic tensors, inside custom layers and functional models; errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from lamina import layers, ops
+
+
+def test_shape_is_a_tuple_of_ints_on_real_tensors_and_has_none_on_symbolic():
+    assert ops.shape(torch.zeros(2, 3)) == (2, 3)
+    assert all(type(d) is int for d in ops.shape(np.zeros((4, 5))))
+    assert ops.shape(layers.Input((3,))) == (None, 3)
+
+
+SYMBOLIC_CASES = [
+    ("mean-axis", lambda x: ops.mean(x, axis=1), (None, 5)),
+    ("reshape", lambda x: ops.reshape(x, (-1, 20)), (None, 20)),
+    ("transpose", lambda x: ops.transpose(x, (0, 2, 1)), (None, 5, 4)),
+    ("expand", lambda x: ops.expand_dims(x, -1), (None, 4, 5, 1)),
+    ("concat", lambda x: ops.concatenate([x, x], axis=-1), (None, 4, 10)),
+    ("stack", lambda x: ops.stack([x, x], axis=1), (None, 2, 4, 5)),
+    ("softmax", lambda x: ops.nn.softmax(x), (None, 4, 5)),
+    ("matmul", lambda x: ops.matmul(x, ops.transpose(x, (0, 2, 1))), (None, 4, 4)),
+    ("einsum", lambda x: ops.einsum("bij,bkj->bik", x, x), (None, 4, 4)),
+    ("where", lambda x: ops.where(ops.greater(x, 0), x, 0.0), (None, 4, 5)),
+    ("cast", lambda x: ops.cast(x, "int32"), (None, 4, 5)),
+    ("split", lambda x: ops.split(x, 5, axis=-1)[0], (None, 4, 1)),
+    ("resize", lambda x: ops.image.resize(ops.expand_dims(x, -1), (8, 10)), (None, 8, 10, 1)),
+]
+
+
+@pytest.mark.parametrize(("case", "fn", "shape"), SYMBOLIC_CASES, ids=[c[0] for c in SYMBOLIC_CASES])
+def test_ops_on_keras_tensors_record_nodes_that_replay(case, fn, shape):
+    inputs = layers.Input((4, 5))
+    outputs = fn(inputs)
+    assert isinstance(outputs, lamina.KerasTensor)
+    assert outputs.shape == shape
+    model = lamina.Model(inputs, outputs)
+    x = torch.randn(3, 4, 5)
+    torch.testing.assert_close(model(x), fn(x))
+
+
+class PositionalEmbedding(layers.Layer):
+    """The seeds' layer: ops.shape / ops.arange inside call, ops.not_equal in compute_mask."""
+
+    def __init__(self, length, vocab, dim, **kwargs):
+        super().__init__(**kwargs)
+        self.tokens = layers.Embedding(vocab, dim)
+        self.positions = layers.Embedding(length, dim)
+
+    def call(self, inputs):
+        length = ops.shape(inputs)[-1]
+        return self.tokens(inputs) + self.positions(ops.arange(start=0, stop=length, step=1))
+
+    def compute_mask(self, inputs, mask=None):
+        return ops.not_equal(inputs, 0)
+
+
+def test_ops_inside_a_custom_layer_work_symbolically_and_eagerly():
+    inputs = layers.Input((6,), dtype="int32")
+    embedded = PositionalEmbedding(6, 10, 4)(inputs)
+    assert embedded.shape == (None, 6, 4)
+    model = lamina.Model(inputs, embedded)
+    tokens = torch.tensor([[1, 2, 3, 0, 0, 0]], dtype=torch.int32)
+    output = model(tokens)
+    assert output.shape == (1, 6, 4)
+    assert torch.equal(output._keras_mask, tokens != 0)
+
+
+def test_arange_is_int32_like_keras_and_follows_the_meta_device():
+    assert ops.arange(3).dtype == torch.int32
+    with torch.device("meta"):
+        assert ops.arange(3).is_meta
+        assert ops.zeros((2,)).is_meta
+
+
+def test_convert_round_trip_and_python_defaults():
+    array = np.arange(6, dtype="float64").reshape(2, 3)
+    assert ops.convert_to_tensor(array).dtype == torch.float64  # NumPy keeps its dtype
+    assert ops.convert_to_tensor([1.5, 2.0]).dtype == torch.float32
+    assert ops.convert_to_tensor([1, 2]).dtype == torch.int32
+    np.testing.assert_array_equal(ops.convert_to_numpy(ops.convert_to_tensor(array)), array)
+    grad_tensor = torch.ones(2, requires_grad=True) * 2
+    assert isinstance(ops.convert_to_numpy(grad_tensor), np.ndarray)
+
+
+def test_resize_uint8_in_uint8_out_rounded():
+    image = np.array([[[[0], [255]]]], dtype="uint8")  # (1, 1, 2, 1)
+    out = ops.image.resize(image, (1, 4))
+    assert out.dtype == torch.uint8
+    # half-pixel centres: 0, 0.25*255 rounded, 0.75*255 rounded, 255
+    assert out[0, 0, :, 0].tolist() == [0, 64, 191, 255]
+
+
+ERROR_CASES = [
+    ("split", lambda: ops.split(torch.zeros(5), 2),
+     r"split\(\) expects an axis whose size \(5\) divides into 2 equal sections"),
+    ("resize-mode", lambda: ops.image.resize(torch.zeros(1, 4, 4, 1), (2, 2), interpolation="area"),
+     r"resize\(\) expects interpolation in \['bicubic', 'bilinear', 'nearest'\]"),
+    ("resize-rank", lambda: ops.image.resize(torch.zeros(4, 4), (2, 2)),
+     r"resize\(\) expects images of rank 3 .* received shape \(4, 4\)"),
+    ("resize-size", lambda: ops.image.resize(torch.zeros(4, 4, 1), (2,)),
+     r"resize\(\) expects size=\(height, width\)"),
+    ("pad-mode", lambda: ops.pad(torch.zeros(2, 2), 1, mode="symmetric"),
+     r"pad\(\) expects mode in \['constant', 'edge', 'reflect', 'wrap'\]"),
+]
+
+
+@pytest.mark.parametrize(("case", "trigger", "pattern"), ERROR_CASES, ids=[c[0] for c in ERROR_CASES])
+def test_error_messages(case, trigger, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        trigger()
+
+
+def test_symbolic_tensors_have_no_values():
+    with pytest.raises(TypeError, match="convert_to_numpy\\(\\) received a symbolic KerasTensor"):
+        ops.convert_to_numpy(layers.Input((3,)))
+    with pytest.raises(TypeError, match="convert_to_tensor\\(\\) received a symbolic KerasTensor"):
+        ops.convert_to_tensor(layers.Input((3,)))

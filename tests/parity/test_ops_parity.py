@@ -1,0 +1,115 @@
+"""lamina.ops against keras.ops (torch backend): values, shapes and dtypes over a case catalogue."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from reference import keras
+
+from lamina import ops
+
+RNG = np.random.default_rng(0)
+A = RNG.standard_normal((2, 3, 4)).astype("float32")
+B = RNG.standard_normal((2, 3, 4)).astype("float32")
+M = RNG.standard_normal((4, 5)).astype("float32")
+POS = (np.abs(A) + 0.1).astype("float32")
+INT = RNG.integers(0, 5, size=(2, 6)).astype("int32")
+IMG = (RNG.random((2, 5, 7, 3)) * 255).astype("uint8")
+
+# (op path, positional args, keyword args)
+CASES = [
+    ("add", (A, B), {}), ("add", (A, 2.0), {}), ("subtract", (A, B), {}),
+    ("multiply", (A, 3), {}), ("divide", (A, POS), {}), ("divide", (INT, 2), {}),
+    ("power", (POS, 2.0), {}), ("maximum", (A, B), {}), ("minimum", (A, 0.0), {}),
+    ("mod", (INT, 3), {}), ("floor_divide", (INT, 2), {}),
+    ("equal", (INT, 0), {}), ("not_equal", (INT, 0), {}), ("greater", (A, B), {}),
+    ("greater_equal", (A, 0.0), {}), ("less", (A, B), {}), ("less_equal", (A, 0.0), {}),
+    ("logical_and", (A > 0, B > 0), {}), ("logical_or", (A > 0, B > 0), {}),
+    ("logical_not", (A > 0,), {}), ("matmul", (A, M), {}), ("dot", (M.T, M), {}),
+    ("einsum", ("bij,jk->bik", A, M), {}), ("where", (A > 0, A, B), {}),
+    ("abs", (A,), {}), ("negative", (A,), {}), ("sign", (A,), {}), ("square", (A,), {}),
+    ("sqrt", (POS,), {}), ("rsqrt", (POS,), {}), ("exp", (A,), {}), ("log", (POS,), {}),
+    ("log1p", (POS,), {}), ("sin", (A,), {}), ("cos", (A,), {}), ("tanh", (A,), {}),
+    ("erf", (A,), {}), ("floor", (A,), {}), ("ceil", (A,), {}), ("round", (A * 3,), {}),
+    ("clip", (A, -0.5, 0.5), {}), ("isnan", (A,), {}), ("isfinite", (A,), {}),
+    ("sum", (A,), {}), ("sum", (A,), {"axis": 1}), ("sum", (A,), {"axis": (0, 2), "keepdims": True}),
+    ("mean", (A,), {"axis": -1}), ("mean", (INT,), {}), ("max", (A,), {"axis": 1}), ("max", (A,), {}),
+    ("min", (A,), {"axis": (1, 2), "keepdims": True}), ("prod", (A,), {"axis": 2}),
+    ("var", (A,), {"axis": 1}), ("std", (A,), {}), ("any", (A > 1,), {"axis": 1}),
+    ("all", (A > -3,), {}), ("argmax", (A,), {"axis": -1}), ("argmin", (A,), {"axis": 1}),
+    ("argmax", (A,), {}), ("cumsum", (A,), {"axis": 1}), ("logsumexp", (A,), {"axis": -1}),
+    ("norm", (A,), {"axis": -1}), ("top_k", (A, 2), {}),
+    ("reshape", (A, (2, 12)), {}), ("reshape", (A, (-1, 4)), {}), ("transpose", (A,), {}),
+    ("transpose", (A, (0, 2, 1)), {}), ("expand_dims", (A, 1), {}), ("expand_dims", (A, -1), {}),
+    ("squeeze", (A[:, :1],), {"axis": 1}), ("squeeze", (A[:1, :1],), {}),
+    ("concatenate", ([A, B],), {"axis": 1}), ("concatenate", ([A, B],), {}),
+    ("stack", ([A, B],), {"axis": 1}), ("split", (A, 2), {"axis": 2}),
+    ("split", (A, [1, 3]), {"axis": 2}), ("tile", (M, (2, 1)), {}), ("repeat", (M, 2), {"axis": 0}),
+    ("flip", (A,), {"axis": 1}), ("broadcast_to", (M[:1], (3, 5)), {}), ("swapaxes", (A, 0, 2), {}),
+    ("moveaxis", (A, 0, -1), {}), ("pad", (M, ((1, 2), (0, 1))), {}), ("triu", (M,), {"k": 1}),
+    ("tril", (M,), {}), ("take", (M, INT[0]), {"axis": 0}), ("sort", (A,), {}),
+    ("argsort", (A,), {"axis": 1}), ("arange", (5,), {}), ("arange", (1, 7, 2), {}),
+    ("arange", (0.0, 1.0, 0.25), {}), ("zeros", ((2, 3),), {}), ("ones", ((2,),), {"dtype": "int32"}),
+    ("full", ((2, 2), 7.0), {}), ("eye", (3,), {}), ("zeros_like", (A,), {}), ("ones_like", (INT,), {}),
+    ("linspace", (0.0, 1.0, 5), {}), ("cast", (A, "int32"), {}), ("cast", (INT, "bool"), {}),
+    ("cast", (INT, "float32"), {}),
+    ("nn.relu", (A,), {}), ("nn.relu6", (A * 5,), {}), ("nn.sigmoid", (A,), {}),
+    ("nn.softmax", (A,), {}), ("nn.softmax", (A,), {"axis": 1}), ("nn.log_softmax", (A,), {}),
+    ("nn.gelu", (A,), {}), ("nn.gelu", (A,), {"approximate": False}), ("nn.silu", (A,), {}),
+    ("nn.elu", (A,), {}), ("nn.selu", (A,), {}), ("nn.leaky_relu", (A,), {}),
+    ("nn.softplus", (A,), {}), ("nn.softsign", (A,), {}), ("nn.hard_sigmoid", (A,), {}),
+    ("nn.one_hot", (INT, 5), {}), ("nn.moments", (A, (0, 1)), {}), ("softmax", (A,), {}),
+    ("image.resize", (IMG, (9, 4)), {}), ("image.resize", (IMG, (10, 14)), {}),
+    ("image.resize", (IMG.astype("float32"), (3, 11)), {}),
+    ("image.resize", (IMG.astype("float32"), (9, 4)), {"interpolation": "nearest"}),
+    ("image.resize", (IMG, (10, 21)), {"interpolation": "nearest"}),
+    ("image.resize", (IMG[0].astype("float32"), (6, 6)), {}),
+    ("image.resize", (IMG.astype("float32"), (2, 3)), {"antialias": True}),
+]
+
+
+# Keras-on-torch returns int64 indices here where TensorFlow returns int32: lamina follows TF.
+INDEX_DTYPE_FOLLOWS_TF = {"top_k"}
+
+
+def _resolve(namespace, path):
+    for part in path.split("."):
+        namespace = getattr(namespace, part)
+    return namespace
+
+
+def _as_torch(value):
+    if isinstance(value, np.ndarray):
+        return torch.tensor(value)
+    if isinstance(value, list):
+        return [_as_torch(v) for v in value]
+    return value
+
+
+def _flat(value):
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    ("path", "args", "kwargs"), CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)]
+)
+@pytest.mark.parametrize("input_kind", ["numpy", "torch"])
+def test_op_matches_keras(path, args, kwargs, input_kind):
+    args_in = args if input_kind == "numpy" else tuple(_as_torch(a) for a in args)
+    ours = _flat(_resolve(ops, path)(*args_in, **kwargs))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Keras's own x.T deprecation on torch
+        ref = _flat(_resolve(keras.ops, path)(*args, **kwargs))
+    assert len(ours) == len(ref)
+    for mine, theirs in zip(ours, ref):
+        assert isinstance(mine, torch.Tensor)
+        theirs = torch.as_tensor(keras.ops.convert_to_numpy(theirs))
+        assert tuple(mine.shape) == tuple(theirs.shape)
+        if path in INDEX_DTYPE_FOLLOWS_TF and not mine.is_floating_point():
+            theirs = theirs.to(torch.int32)
+        assert mine.dtype == theirs.dtype, f"dtype {mine.dtype} != Keras {theirs.dtype}"
+        torch.testing.assert_close(mine.cpu(), theirs, atol=1e-5, rtol=1e-5)
