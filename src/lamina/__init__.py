@@ -8,6 +8,7 @@ from lamina import (
     activations,
     backend,
     callbacks,
+    data,
     datasets,
     initializers,
     layers,
@@ -15,6 +16,7 @@ from lamina import (
     metrics,
     models,
     optimizers,
+    preprocessing,
     regularizers,
     utils,
 )
@@ -32,6 +34,7 @@ __all__ = [
     "activations",
     "backend",
     "callbacks",
+    "data",
     "datasets",
     "initializers",
     "layers",
@@ -39,6 +42,7 @@ __all__ = [
     "metrics",
     "models",
     "optimizers",
+    "preprocessing",
     "regularizers",
     "utils",
 ]

@@ -1,5 +1,5 @@
 """Data sets: `digits` is built in; the others read the standard archives from a local path."""
 
-from lamina.datasets import digits
+from lamina.datasets import boston_housing, cifar10, cifar100, digits, fashion_mnist, mnist
 
-__all__ = ["digits"]
+__all__ = ["boston_housing", "cifar10", "cifar100", "digits", "fashion_mnist", "mnist"]

@@ -1,0 +1,211 @@
+"""Folders of images: finding the files and their labels, and `image_dataset_from_directory`.
+
+The layout is Keras's: `directory/<class name>/**/<image>`; class names sorted alphabetically give
+the label indices. Both `image_dataset_from_directory` and `ImageDataGenerator.flow_from_directory`
+scan through `scan_directory`, so they agree on files, order, labels and error messages.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import torch
+
+from lamina.data import AUTOTUNE, Dataset
+from lamina.layers.preprocessing import image_ops
+from lamina.preprocessing.image_io import IMAGE_EXTENSIONS, img_to_array, load_img
+
+
+def _image_files(folder, follow_links):
+    found = []
+    for root, dirs, files in os.walk(folder, followlinks=follow_links):
+        dirs.sort()
+        found.extend(os.path.join(root, name) for name in sorted(files)
+                     if name.lower().endswith(IMAGE_EXTENSIONS))
+    return found
+
+
+def scan_directory(directory, labels="inferred", class_names=None, follow_links=False,
+                   on_error="raise", color_mode="rgb", need_classes=True):
+    """Find the images under `directory` and their labels.
+
+    Returns:
+        (paths, labels as int64 array or None, class names)
+    """
+    directory = os.fspath(directory)
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"Image directory {directory!r} does not exist (or is not a "
+                                "folder).")
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip'; received on_error={on_error!r}.")
+    paths, indices = [], []
+    if labels == "inferred":
+        subfolders = sorted(e.name for e in os.scandir(directory)
+                            if e.is_dir(follow_symlinks=follow_links))
+        if class_names is not None:
+            missing = [name for name in class_names if name not in subfolders]
+            if missing:
+                raise ValueError(f"class_names {list(class_names)} name folders that "
+                                 f"{directory!r} does not contain: {missing}. Found {subfolders}.")
+            subfolders = list(class_names)
+        for index, name in enumerate(subfolders):
+            files = _image_files(os.path.join(directory, name), follow_links)
+            paths.extend(files)
+            indices.extend([index] * len(files))
+        class_names = subfolders
+    else:
+        paths = _image_files(directory, follow_links)
+        class_names = list(class_names or [])
+    if not paths:
+        loose = labels == "inferred" and _image_files_here(directory)
+        hint = ("the images sit directly in it: put each class's images in its own sub-folder, "
+                f"{os.path.join(directory, 'class_a', 'img.png')!r}" if loose else
+                f"looked for {', '.join(IMAGE_EXTENSIONS)}")
+        raise ValueError(f"No images found in directory {directory!r}: {hint}.")
+    if labels == "inferred" and need_classes and len(class_names) < 2:
+        raise ValueError(
+            f"Found images of only one class ({class_names[0]!r}) in {directory!r}: a classifier "
+            "needs at least two class sub-folders. Hint: add a folder per class, or pass "
+            "labels=None (class_mode=None) to load the images without labels."
+        )
+    if isinstance(labels, (list, tuple, np.ndarray)):
+        if len(labels) != len(paths):
+            raise ValueError(f"Expected as many labels as image files in {directory!r} "
+                             f"({len(paths)}); received {len(labels)} labels.")
+        indices = list(labels)
+    elif labels not in ("inferred", None):
+        raise ValueError("labels must be 'inferred', None or a list of labels; received "
+                         f"labels={labels!r}.")
+    label_array = np.asarray(indices, dtype=np.int64) if labels is not None else None
+    if on_error == "skip":
+        paths, label_array = _drop_unreadable(paths, label_array, color_mode)
+    return paths, label_array, class_names
+
+
+def _image_files_here(directory):
+    return any(name.lower().endswith(IMAGE_EXTENSIONS) for name in os.listdir(directory))
+
+
+def _drop_unreadable(paths, labels, color_mode):
+    keep, bad = [], []
+    for index, path in enumerate(paths):
+        try:
+            load_img(path, color_mode=color_mode)
+            keep.append(index)
+        except ValueError:
+            bad.append(path)
+    if bad:
+        shown = ", ".join(repr(p) for p in bad[:3]) + (" ..." if len(bad) > 3 else "")
+        warnings.warn(f"Skipped {len(bad)} unreadable image file(s) of {len(paths)}: {shown}",
+                      UserWarning, stacklevel=3)
+    if not keep:
+        raise ValueError(f"None of the {len(paths)} image files could be read.")
+    kept_labels = labels[keep] if labels is not None else None
+    return [paths[i] for i in keep], kept_labels
+
+
+def split_for_subset(count, validation_split, subset):
+    """Keras's split of a shuffled file list: validation is the last `int(split * count)` files."""
+    if validation_split is None or not validation_split:
+        if subset is not None:
+            raise ValueError(f"subset={subset!r} needs a validation_split; received none.")
+        return slice(0, count)
+    if not 0.0 < float(validation_split) < 1.0:
+        raise ValueError(f"validation_split must be in (0, 1); received {validation_split}.")
+    held_out = int(float(validation_split) * count)
+    if subset == "training":
+        return slice(0, count - held_out)
+    if subset == "validation":
+        return slice(count - held_out, count)
+    raise ValueError("With validation_split, subset must be 'training', 'validation' or 'both'; "
+                     f"received subset={subset!r}.")
+
+
+def image_dataset_from_directory(directory, labels="inferred", label_mode="int", class_names=None,
+                                 color_mode="rgb", batch_size=32, image_size=(256, 256),
+                                 shuffle=True, seed=None, validation_split=None, subset=None,
+                                 interpolation="bilinear", follow_links=False,
+                                 crop_to_aspect_ratio=False, pad_to_aspect_ratio=False,
+                                 data_format=None, verbose=True, on_error="raise"):
+    """A `lamina.data.Dataset` of `(images, labels)` batches from `directory/<class>/<image>`.
+
+    Images are float32 (batch, height, width, channels) in [0, 255], resized to `image_size`;
+    labels follow `label_mode`: "int" (int32), "categorical" (float32 one-hot), "binary"
+    (float32, shape (batch, 1), two classes only) or None (images only). Files are decoded by
+    parallel threads inside the pipeline, ahead of training.
+
+    `validation_split` with `subset="training"` / `"validation"` (or `"both"`, returning the pair)
+    splits the shuffled file list; give the same `seed` to both calls. `on_error="skip"` skips
+    unreadable images with a warning that counts them (the default raises, naming the file).
+    The dataset carries `class_names` and `file_paths`.
+    """
+    if label_mode not in ("int", "categorical", "binary", None):
+        raise ValueError("label_mode must be 'int', 'categorical', 'binary' or None; received "
+                         f"label_mode={label_mode!r}.")
+    if subset == "both":
+        return tuple(
+            image_dataset_from_directory(
+                directory, labels, label_mode, class_names, color_mode, batch_size, image_size,
+                shuffle, seed, validation_split, part, interpolation, follow_links,
+                crop_to_aspect_ratio, pad_to_aspect_ratio, data_format, verbose, on_error)
+            for part in ("training", "validation"))
+    if validation_split and shuffle and seed is None:
+        raise ValueError("image_dataset_from_directory with validation_split and shuffle needs a "
+                         "seed, so the training and validation subsets do not overlap.")
+    paths, label_ids, names = scan_directory(
+        directory, labels if label_mode is not None else None, class_names, follow_links,
+        on_error, color_mode, need_classes=label_mode is not None)
+    if label_mode == "binary" and len(names) != 2:
+        raise ValueError(f"label_mode='binary' needs exactly 2 classes; found {len(names)}: "
+                         f"{names}. Hint: use label_mode='int' or 'categorical'.")
+    if verbose:
+        print(f"Found {len(paths)} files belonging to {len(names)} classes.")
+    order = np.arange(len(paths))
+    if shuffle:
+        seed = int(np.random.randint(0, 2**31 - 1)) if seed is None else int(seed)
+        np.random.RandomState(seed).shuffle(order)
+    order = order[split_for_subset(len(order), validation_split, subset)]
+    if validation_split and verbose:
+        print(f"Using {len(order)} files for {subset}.")
+    file_paths = [paths[i] for i in order]
+    height, width = int(image_size[0]), int(image_size[1])
+
+    def load(path):
+        image = torch.from_numpy(img_to_array(load_img(str(path), color_mode=color_mode)))
+        image = image.movedim(-1, 0)[None]
+        if crop_to_aspect_ratio:
+            image = image_ops.smart_resize(image, height, width, interpolation)
+        else:
+            if pad_to_aspect_ratio:
+                image = image_ops.pad_to_aspect(image, height, width)
+            image = image_ops.resize(image, height, width, interpolation)
+        image = image[0]
+        return image if data_format == "channels_first" else image.movedim(0, -1).contiguous()
+
+    def encode(label):
+        if label_mode == "categorical":
+            return torch.nn.functional.one_hot(label, len(names)).to(torch.float32)
+        if label_mode == "binary":
+            return label.to(torch.float32).reshape(1)
+        return label.to(torch.int32)
+
+    path_array = np.asarray(file_paths)
+    if label_mode is None:
+        dataset = Dataset.from_tensor_slices(path_array)
+        if shuffle:
+            dataset = dataset.shuffle(len(path_array), seed=seed)
+        dataset = dataset.map(load, num_parallel_calls=AUTOTUNE)
+    else:
+        dataset = Dataset.from_tensor_slices((path_array, label_ids[order]))
+        if shuffle:
+            dataset = dataset.shuffle(len(path_array), seed=seed)
+        dataset = dataset.map(lambda path, label: (load(path), encode(label)),
+                              num_parallel_calls=AUTOTUNE)
+    if batch_size is not None:
+        dataset = dataset.batch(batch_size)
+    dataset = dataset.prefetch()
+    dataset.class_names = names
+    dataset.file_paths = file_paths
+    return dataset
