@@ -12,6 +12,7 @@ from lamina.layers.separable_conv import (
     SeparableConv1D,
     SeparableConv2D,
 )
+from lamina.layers.activation import ELU, LeakyReLU, ReLU, Softmax
 from lamina.layers.core import Activation, Dense, Identity, Lambda
 from lamina.layers.merging import (
     Add,
@@ -95,6 +96,10 @@ GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D = (
 )
 
 __all__ = [
+    "ELU",
+    "LeakyReLU",
+    "ReLU",
+    "Softmax",
     # sequence models
     "AdditiveAttention",
     "Attention",

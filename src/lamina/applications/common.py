@@ -1,0 +1,129 @@
+"""What every application builder shares: argument checks, the input, the pooling head, weights.
+
+Keras's rules, so that code written for `keras.applications` behaves the same: a model with its
+classifier (`include_top=True`) needs a fixed input size; `weights="imagenet"` fixes 3 channels,
+1000 classes and (with the top) the published input size; `pooling` applies only without the top.
+"""
+
+from __future__ import annotations
+
+from lamina import layers
+from lamina.applications import weights as weight_files
+from lamina.engine.symbolic import InputLayer, KerasTensor
+
+
+def check_arguments(builder: str, weights, include_top: bool, classes: int,
+                    classifier_activation, pooling) -> None:
+    if not (weights in {"imagenet", None} or isinstance(weights, str)):
+        raise ValueError(
+            f"{builder}() expects weights=None (random), 'imagenet' or the path to a weights file; "
+            f"received weights={weights!r}."
+        )
+    if weights == "imagenet" and include_top and classes != 1000:
+        raise ValueError(
+            f"{builder}() with weights='imagenet' and include_top=True expects classes=1000 (the "
+            f"ImageNet classifier); received classes={classes}. Hint: use include_top=False and add "
+            "your own classifier."
+        )
+    if weights == "imagenet" and include_top and classifier_activation not in {"softmax", None}:
+        raise ValueError(
+            f"{builder}() with pretrained weights expects classifier_activation 'softmax' or None; "
+            f"received classifier_activation={classifier_activation!r}."
+        )
+    if pooling not in {None, "avg", "max"}:
+        raise ValueError(
+            f"{builder}() expects pooling None, 'avg' or 'max'; received pooling={pooling!r}."
+        )
+
+
+def input_shape_for(builder: str, input_shape, input_tensor, *, default_size: int, min_size: int,
+                    include_top: bool, weights) -> tuple:
+    """The per-sample input shape, from `input_shape`, `input_tensor` or the defaults."""
+    if input_shape is None and input_tensor is not None:
+        input_shape = tuple(input_tensor.shape[1:])
+    default = (default_size, default_size, 3)
+    if weights == "imagenet" and include_top:
+        if input_shape is not None and tuple(input_shape) != default:
+            raise ValueError(
+                f"{builder}() with weights='imagenet' and include_top=True expects "
+                f"input_shape={default}; received input_shape={tuple(input_shape)}. Hint: use "
+                "include_top=False for other sizes."
+            )
+        return default
+    if input_shape is None:
+        return default if include_top else (None, None, 3)
+    input_shape = tuple(input_shape)
+    if len(input_shape) != 3:
+        raise ValueError(
+            f"{builder}() expects input_shape=(height, width, channels); received "
+            f"input_shape={input_shape}."
+        )
+    if weights == "imagenet" and input_shape[-1] != 3:
+        raise ValueError(
+            f"{builder}() with weights='imagenet' expects 3 input channels; received "
+            f"input_shape={input_shape}."
+        )
+    if any(d is not None and d < min_size for d in input_shape[:2]):
+        raise ValueError(
+            f"{builder}() expects height and width of at least {min_size}; received "
+            f"input_shape={input_shape}."
+        )
+    if include_top and None in input_shape:
+        raise ValueError(
+            f"{builder}() with include_top=True expects a fixed input size; received "
+            f"input_shape={input_shape}. Hint: give every size, or use include_top=False."
+        )
+    return input_shape
+
+
+def model_input(input_shape, input_tensor) -> KerasTensor:
+    """A new `Input`, or `input_tensor` itself (a KerasTensor from `Input` or a layer)."""
+    if input_tensor is None:
+        return layers.Input(shape=input_shape)
+    if not isinstance(input_tensor, KerasTensor):
+        raise ValueError(
+            "input_tensor= expects a symbolic tensor from lamina.Input() or a layer call; "
+            f"received {type(input_tensor).__name__}."
+        )
+    return input_tensor
+
+
+def source_inputs(tensor: KerasTensor) -> list[KerasTensor]:
+    """The `Input` tensors a symbolic tensor depends on (the model's inputs for `input_tensor=`)."""
+    found, seen, stack = [], set(), [tensor]
+    while stack:
+        current = stack.pop()
+        node = current.node
+        if node is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(node.layer, InputLayer):
+            found.append(current)
+        else:
+            stack.extend(node.parent_tensors)
+    return found[::-1]
+
+
+def pooling_head(x, pooling, *, avg_name=None, max_name=None):
+    if pooling == "avg":
+        return layers.GlobalAveragePooling2D(name=avg_name)(x)
+    if pooling == "max":
+        return layers.GlobalMaxPooling2D(name=max_name)(x)
+    return x
+
+
+def finish(model, weights, file_name: str | None):
+    """Load the requested weights into a built model (or leave them random)."""
+    if weights == "imagenet":
+        weight_files.load_application_weights(model, weight_files.find(file_name))
+    elif weights is not None:
+        weight_files.load_application_weights(model, weights)
+    return model
+
+
+def resolve_weights(weights, file_name: str | None):
+    """Fail before building anything when `weights='imagenet'` and the file is not in place."""
+    if weights == "imagenet":
+        weight_files.find(file_name)
+    elif weights is not None:
+        weight_files.check_path(weights)

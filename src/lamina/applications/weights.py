@@ -1,0 +1,115 @@
+"""Pretrained application weights, offline: find Keras's HDF5 files and load them by layer name.
+
+`keras.applications` ships its ImageNet weights as HDF5 files in Keras's legacy layout: the root
+(or a `model_weights` group, in a whole-model `.h5` file) lists `layer_names`; each layer's group
+lists `weight_names`, the datasets in that layer's `get_weights()` order and Keras's layouts. Since
+lamina's `set_weights` speaks those layouts, loading is a lookup by name. Nothing is downloaded:
+a missing file is an error that names the file and where to put it.
+
+Loading is two-phase: every array is read and checked first, then all are copied, so a wrong or
+truncated file never leaves a half-loaded model.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+KERAS_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
+
+
+def search_folders() -> list[Path]:
+    """Where `weights='imagenet'` looks: Keras's cache, then lamina's (`$LAMINA_HOME/models`)."""
+    keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras"))
+    lamina_home = Path(os.environ.get("LAMINA_HOME", Path.home() / ".lamina"))
+    return [keras_home / "models", lamina_home / "models"]
+
+
+def find(file_name: str) -> Path:
+    """The path of a Keras application weights file, or a FileNotFoundError saying where to put it."""
+    folders = search_folders()
+    for folder in folders:
+        candidate = folder / file_name
+        if candidate.is_file():
+            return candidate
+    looked = " or ".join(str(folder / file_name) for folder in folders)
+    raise FileNotFoundError(
+        f"Pretrained weights file '{file_name}' not found (looked for {looked}). lamina never "
+        f"downloads: fetch it once (Keras publishes it under {KERAS_WEIGHTS_URL}) and copy it to "
+        f"{folders[0]}/ or {folders[1]}/, or pass weights='/path/to/{file_name}', or weights=None "
+        "for random initial weights."
+    )
+
+
+def check_path(path) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"Weights file '{path}' not found. Hint: weights= takes None, 'imagenet' or the path "
+            "of an existing HDF5 weights file."
+        )
+    return path
+
+
+def _decode(values) -> list[str]:
+    return [v.decode("utf8") if isinstance(v, bytes) else str(v) for v in values]
+
+
+def read_layer_weights(path) -> dict[str, list[np.ndarray]]:
+    """`{layer name: [arrays in get_weights() order]}` from a Keras legacy-layout HDF5 file."""
+    import h5py
+
+    path = check_path(path)
+    try:
+        with h5py.File(path, "r") as file:
+            root = file["model_weights"] if "model_weights" in file else file
+            if "layer_names" not in root.attrs:
+                raise ValueError(
+                    f"'{path}' is not a Keras HDF5 weights file in the legacy layout (no "
+                    "'layer_names' attribute). Hint: `.weights.h5` files of Keras 3 load with "
+                    "model.load_weights()."
+                )
+            weights = {}
+            for layer_name in _decode(root.attrs["layer_names"]):
+                group = root[layer_name]
+                names = _decode(group.attrs.get("weight_names", []))
+                weights[layer_name] = [np.asarray(group[name]) for name in names]
+            return weights
+    except OSError as failure:
+        raise ValueError(
+            f"Could not read '{path}' as HDF5 ({failure}). Hint: the file may be truncated; "
+            "fetch it again."
+        ) from failure
+
+
+def load_application_weights(model, path, skip_mismatch: bool = False) -> None:
+    """Set every layer of `model` that has weights from the file's layer of the same name."""
+    stored = read_layer_weights(path)
+    staged = []
+    for layer in model.layers:
+        expected = layer.get_weights()
+        if not expected:
+            continue
+        arrays = stored.get(layer.name)
+        problem = None
+        if arrays is None:
+            problem = f"has no weights for layer '{layer.name}'"
+        elif len(arrays) != len(expected) or any(
+            a.shape != e.shape for a, e in zip(arrays, expected)
+        ):
+            problem = (
+                f"holds weights of shapes {[a.shape for a in arrays]} for layer '{layer.name}', "
+                f"which expects {[e.shape for e in expected]}"
+            )
+        if problem is not None:
+            if skip_mismatch:
+                continue
+            raise ValueError(
+                f"Weights file '{path}' {problem}. Hint: build the model with the same "
+                "include_top / input_shape / alpha / classes as the file was saved with."
+            )
+        staged.append((layer, arrays))
+    for layer, arrays in staged:
+        layer.set_weights(arrays)

@@ -1,0 +1,120 @@
+"""Activation layers with arguments: ReLU (max_value, negative_slope, threshold), LeakyReLU, ELU,
+Softmax. They compute through `lamina.activations`, the one implementation of each function.
+"""
+
+from __future__ import annotations
+
+from lamina import activations
+from lamina.engine import errors
+from lamina.engine.layer import Layer
+
+
+class ReLU(Layer):
+    """`max_value`-capped, thresholded, leaky ReLU: `ReLU(6.0)` is ReLU6 (MobileNetV2).
+
+    Args:
+        max_value: upper bound of the output (None: unbounded).
+        negative_slope: slope below the threshold (0: plain ReLU).
+        threshold: inputs below it are scaled by `negative_slope`, measured from it.
+
+    Input shape: any. Output shape: the same.
+
+    Example:
+        >>> ReLU(6.0)(torch.tensor([-1.0, 3.0, 9.0])).tolist()
+        [0.0, 3.0, 6.0]
+    """
+
+    supports_masking = True
+
+    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
+        super().__init__(**kwargs)
+        if max_value is not None and max_value < 0:
+            raise errors.value_error(self, "max_value >= 0 or None", f"max_value={max_value}")
+        if negative_slope is None or negative_slope < 0:
+            raise errors.value_error(self, "negative_slope >= 0", f"negative_slope={negative_slope}")
+        if threshold is None:
+            raise errors.value_error(self, "a number for threshold", "threshold=None")
+        self.max_value = None if max_value is None else float(max_value)
+        self.negative_slope = float(negative_slope)
+        self.threshold = float(threshold)
+        self.built = True
+
+    def call(self, inputs):
+        if self.max_value == 6.0 and self.negative_slope == 0.0 and self.threshold == 0.0:
+            return activations.relu6(inputs)  # one fused kernel for MobileNet's ReLU6
+        return activations.relu(inputs, negative_slope=self.negative_slope,
+                                max_value=self.max_value, threshold=self.threshold)
+
+    def get_config(self):
+        return {**super().get_config(), "max_value": self.max_value,
+                "negative_slope": self.negative_slope, "threshold": self.threshold}
+
+
+class LeakyReLU(Layer):
+    """`x` if `x > 0` else `negative_slope * x` (Keras's default slope 0.3).
+
+    Input shape: any. Output shape: the same.
+    """
+
+    supports_masking = True
+
+    def __init__(self, negative_slope=0.3, **kwargs):
+        if "alpha" in kwargs:  # Keras 2's name for the slope
+            negative_slope = kwargs.pop("alpha")
+        super().__init__(**kwargs)
+        if negative_slope is None or negative_slope < 0:
+            raise errors.value_error(self, "negative_slope >= 0", f"negative_slope={negative_slope}")
+        self.negative_slope = float(negative_slope)
+        self.built = True
+
+    def call(self, inputs):
+        return activations.leaky_relu(inputs, negative_slope=self.negative_slope)
+
+    def get_config(self):
+        return {**super().get_config(), "negative_slope": self.negative_slope}
+
+
+class ELU(Layer):
+    """`x` if `x > 0` else `alpha * (exp(x) - 1)`.
+
+    Input shape: any. Output shape: the same.
+    """
+
+    supports_masking = True
+
+    def __init__(self, alpha=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.alpha = float(alpha)
+        self.built = True
+
+    def call(self, inputs):
+        return activations.elu(inputs, alpha=self.alpha)
+
+    def get_config(self):
+        return {**super().get_config(), "alpha": self.alpha}
+
+
+class Softmax(Layer):
+    """Softmax over `axis` (default the last); a boolean `mask` excludes positions.
+
+    Input shape: any. Output shape: the same.
+    """
+
+    supports_masking = True
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = axis
+        self.built = True
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return activations.softmax(inputs, axis=self.axis)
+        # Keras: masked positions get a large negative logit (-1e9), and the output is zeroed
+        # there, so a fully masked row gives zeros rather than a uniform distribution.
+        keep = mask.to(inputs.dtype)
+        outputs = activations.softmax(inputs + (1.0 - keep) * -1e9, axis=self.axis)
+        return outputs * keep
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
