@@ -6,6 +6,7 @@
 
 from lamina import (
     activations,
+    applications,
     backend,
     callbacks,
     data,
@@ -15,6 +16,7 @@ from lamina import (
     losses,
     metrics,
     models,
+    ops,
     optimizers,
     preprocessing,
     regularizers,
@@ -32,6 +34,7 @@ __all__ = [
     "Model",
     "Sequential",
     "activations",
+    "applications",
     "backend",
     "callbacks",
     "data",
@@ -41,6 +44,7 @@ __all__ = [
     "losses",
     "metrics",
     "models",
+    "ops",
     "optimizers",
     "preprocessing",
     "regularizers",
