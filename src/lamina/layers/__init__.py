@@ -64,8 +64,30 @@ from lamina.layers.preprocessing import (
     Rescaling,
     Resizing,
 )
-from lamina.layers.regularization import Dropout
-from lamina.layers.reshaping import Flatten, Reshape
+from lamina.layers.regularization import (
+    ActivityRegularization,
+    Dropout,
+    GaussianDropout,
+    GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
+    SpatialDropout3D,
+)
+from lamina.layers.reshaping import (
+    Cropping1D,
+    Cropping2D,
+    Cropping3D,
+    Flatten,
+    Permute,
+    RepeatVector,
+    Reshape,
+    UpSampling1D,
+    UpSampling2D,
+    UpSampling3D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+    ZeroPadding3D,
+)
 from lamina.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from lamina.layers.embedding import Embedding, Masking
 from lamina.layers.recurrent import (
@@ -100,6 +122,23 @@ __all__ = [
     "LeakyReLU",
     "ReLU",
     "Softmax",
+    "ActivityRegularization",
+    "Cropping1D",
+    "Cropping2D",
+    "Cropping3D",
+    "GaussianDropout",
+    "GaussianNoise",
+    "Permute",
+    "RepeatVector",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "SpatialDropout3D",
+    "UpSampling1D",
+    "UpSampling2D",
+    "UpSampling3D",
+    "ZeroPadding1D",
+    "ZeroPadding2D",
+    "ZeroPadding3D",
     # sequence models
     "AdditiveAttention",
     "Attention",

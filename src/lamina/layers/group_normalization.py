@@ -23,7 +23,7 @@ from lamina.layers.normalization import _channel_axis, _channels_at_1, _channels
 
 
 class _GroupNorm(torch.autograd.Function):
-    """torch's native group norm, its backward always computing every gradient."""
+    """torch's native group norm, its backward always computing the input's gradient."""
 
     @staticmethod
     def forward(ctx, x, gamma, beta, groups, epsilon):
@@ -34,15 +34,19 @@ class _GroupNorm(torch.autograd.Function):
         )
         ctx.save_for_backward(x, mean, rstd, gamma)
         ctx.sizes = (batch, channels, positions, groups)
+        ctx.has_beta = beta is not None
         return y
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad_output):
         x, mean, rstd, gamma = ctx.saved_tensors
+        has_gamma = gamma is not None
+        if not has_gamma:  # the backward kernel wants a weight even when it was None
+            gamma = x.new_ones(x.shape[1])
         grad_x, grad_gamma, grad_beta = torch.ops.aten.native_group_norm_backward(
             grad_output.contiguous(memory_format=_memory_format_of(x)), x, mean, rstd, gamma,
-            *ctx.sizes, [True, True, True],
+            *ctx.sizes, [True, has_gamma, ctx.has_beta],
         )
         return (
             grad_x if ctx.needs_input_grad[0] else None,

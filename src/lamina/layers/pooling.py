@@ -14,10 +14,11 @@ from lamina.engine import errors
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
-from lamina.layers import padding_rules
+from lamina.layers import padding_rules, spatial
 
-_MAX = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
-_AVG = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
+# 1-D runs lifted to 2-D (spatial.py): channels-last all the way, and faster on this CPU.
+_MAX = {1: F.max_pool2d, 2: F.max_pool2d, 3: F.max_pool3d}
+_AVG = {1: F.avg_pool2d, 2: F.avg_pool2d, 3: F.avg_pool3d}
 
 
 class _Pooling(Layer):
@@ -32,11 +33,13 @@ class _Pooling(Layer):
         )
         self.padding = check.choice(padding, ("valid", "same"), "padding", self)
         self.data_format = backend.standardize_data_format(data_format)
-        self.input_spec = InputSpec(ndim=self.rank + 2)
+        self.expected_layout = spatial.LAYOUTS[(self.data_format, self.rank)]
+        self.input_spec = InputSpec(
+            ndim=self.rank + 2, hint=spatial.family_hint(type(self).__name__, self.rank)
+        )
+        self._torch_pool = spatial.lift(self.pool_size, 1)
+        self._torch_strides = spatial.lift(self.strides, 1)
         self.built = True
-
-    def _spatial(self, shape):
-        return tuple(shape[1:-1]) if self.data_format == "channels_last" else tuple(shape[2:])
 
     def build(self, input_shape):
         self._check_fits(input_shape)
@@ -44,41 +47,56 @@ class _Pooling(Layer):
     def _check_fits(self, input_shape):
         if self.padding != "valid":
             return
-        for size, pool in zip(self._spatial(input_shape), self.pool_size):
-            if size is not None and size < pool:
-                raise errors.value_error(
-                    self,
-                    f"spatial size >= pool_size {self.pool_size} with padding='valid'",
-                    f"input shape {errors.format_shape(input_shape)}",
-                    "use padding='same' or remove a pooling layer: the input is already too small.",
-                )
+        sizes = spatial.spatial_shape(input_shape, self.data_format)
+        outputs = [
+            padding_rules.output_length(n, k, s, "valid")
+            for n, k, s in zip(sizes, self.pool_size, self.strides)
+        ]
+        if any(o is not None and o <= 0 for o in outputs):
+            raise errors.value_error(
+                self,
+                f"spatial sizes at least pool_size {self.pool_size} with padding='valid'",
+                f"input shape {errors.format_shape(input_shape)}, which gives a zero or negative "
+                f"output size {tuple(outputs)}",
+                "use padding='same' or remove a pooling layer: the input is already too small.",
+            )
 
     def call(self, inputs):
-        x = backend.channels_first_view(inputs) if self.data_format == "channels_last" else inputs
+        x = spatial.to_torch(inputs, self.data_format, self.rank)
         if self.padding == "valid":
-            self._check_fits(tuple(inputs.shape))
+            self._check_fits(tuple(inputs.shape))  # integers only: no host sync
             y = self._pool(x, 0)
         else:
-            pads = padding_rules.paddings_for(x.shape[2:], self.pool_size, self.strides, (1,) * self.rank)
-            symmetric = padding_rules.symmetric_or_none(pads)
-            y = self._pool_same(x, pads, symmetric)
-        return backend.channels_last_view(y) if self.data_format == "channels_last" else y
+            pads = padding_rules.paddings_for(
+                x.shape[2:], self._torch_pool, self._torch_strides, (1,) * len(self._torch_pool)
+            )
+            y = self._pool_same(x, pads, padding_rules.symmetric_or_none(pads))
+        return spatial.from_torch(y, self.data_format, self.rank)
 
     def _pool(self, x, padding):
+        torch_rank = len(self._torch_pool)
         if self.mode == "max":
-            return _MAX[self.rank](x, self.pool_size, self.strides, padding)
-        return _AVG[self.rank](x, self.pool_size, self.strides, padding, count_include_pad=False)
+            return _MAX[torch_rank](x, self._torch_pool, self._torch_strides, padding)
+        return _AVG[torch_rank](
+            x, self._torch_pool, self._torch_strides, padding, count_include_pad=False
+        )
 
     def _pool_same(self, x, pads, symmetric):
         # torch pads symmetrically by at most half the window inside the kernel; otherwise pad first.
-        if symmetric is not None and all(p <= k // 2 for p, k in zip(symmetric, self.pool_size)):
+        if symmetric is not None and all(p <= k // 2 for p, k in zip(symmetric, self._torch_pool)):
             return self._pool(x, symmetric)
         if self.mode == "max":
             return self._pool(padding_rules.pad_channels_first(x, pads, value=float("-inf")), 0)
-        # Mean over real positions = mean over the zero-padded window / share of real positions.
-        padded_mean = _AVG[self.rank](padding_rules.pad_channels_first(x, pads), self.pool_size, self.strides)
+        # TensorFlow averages the real positions only (Keras's torch backend counts the padded
+        # zeros): mean over the zero-padded window divided by the share of real positions in it.
+        average = _AVG[len(self._torch_pool)]
+        padded_mean = average(
+            padding_rules.pad_channels_first(x, pads), self._torch_pool, self._torch_strides
+        )
         ones = torch.ones((1, 1, *x.shape[2:]), dtype=x.dtype, device=x.device)
-        real_share = _AVG[self.rank](padding_rules.pad_channels_first(ones, pads), self.pool_size, self.strides)
+        real_share = average(
+            padding_rules.pad_channels_first(ones, pads), self._torch_pool, self._torch_strides
+        )
         return padded_mean / real_share
 
     def get_config(self):
@@ -87,6 +105,8 @@ class _Pooling(Layer):
 
 
 class MaxPooling1D(_Pooling):
+    """Max over windows of `pool_size` steps of (batch, steps, channels); strides default to it."""
+
     rank, mode = 1, "max"
 
 
@@ -102,10 +122,14 @@ class MaxPooling2D(_Pooling):
 
 
 class MaxPooling3D(_Pooling):
+    """Max over (depth, height, width) windows of (batch, depth, height, width, channels)."""
+
     rank, mode = 3, "max"
 
 
 class AveragePooling1D(_Pooling):
+    """Mean over windows of `pool_size` steps; with 'same', padded positions are not counted."""
+
     rank, mode = 1, "avg"
 
 
@@ -116,6 +140,8 @@ class AveragePooling2D(_Pooling):
 
 
 class AveragePooling3D(_Pooling):
+    """Mean over (depth, height, width) windows; with 'same', padded positions are not counted."""
+
     rank, mode = 3, "avg"
 
 
@@ -127,7 +153,9 @@ class _GlobalPooling(Layer):
         super().__init__(**kwargs)
         self.data_format = backend.standardize_data_format(data_format)
         self.keepdims = bool(keepdims)
-        self.input_spec = InputSpec(ndim=self.rank + 2)
+        self.input_spec = InputSpec(
+            ndim=self.rank + 2, hint=spatial.family_hint(type(self).__name__, self.rank)
+        )
         self.supports_masking = self.rank == 1
         self.built = True
 
@@ -154,6 +182,8 @@ class _GlobalPooling(Layer):
 
 
 class GlobalAveragePooling1D(_GlobalPooling):
+    """Mean over steps: (batch, steps, channels) -> (batch, channels); masked steps are skipped."""
+
     rank, mode = 1, "avg"
 
 
@@ -164,10 +194,14 @@ class GlobalAveragePooling2D(_GlobalPooling):
 
 
 class GlobalAveragePooling3D(_GlobalPooling):
+    """Mean over depth, height and width: (batch, d, h, w, c) -> (batch, c)."""
+
     rank, mode = 3, "avg"
 
 
 class GlobalMaxPooling1D(_GlobalPooling):
+    """Max over steps: (batch, steps, channels) -> (batch, channels)."""
+
     rank, mode = 1, "max"
 
 
@@ -178,4 +212,6 @@ class GlobalMaxPooling2D(_GlobalPooling):
 
 
 class GlobalMaxPooling3D(_GlobalPooling):
+    """Max over depth, height and width: (batch, d, h, w, c) -> (batch, c)."""
+
     rank, mode = 3, "max"

@@ -1,12 +1,24 @@
-"""Regularizing layers: Dropout (more in the convolutional issue: SpatialDropout, GaussianNoise...)."""
+"""Regularizing layers: Dropout, SpatialDropout1D/2D/3D, GaussianNoise, GaussianDropout,
+ActivityRegularization.
+
+The noise layers act only in training (`training=True`, or inside `fit`); in inference they
+return their input unchanged, as in Keras. Their noise comes from torch's generator, so
+`lamina.utils.set_random_seed` makes it reproducible.
+"""
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
 
+from lamina import backend, regularizers
+from lamina.engine import errors
+from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
+from lamina.layers import spatial
 
 
 class Dropout(Layer):
@@ -40,3 +52,158 @@ class Dropout(Layer):
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape, "seed": self.seed}
+
+
+class _SpatialDropout(Layer):
+    """Drops whole channels (feature maps) instead of single entries."""
+
+    rank = 2
+
+    def __init__(self, rate, data_format=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = check.rate(rate, "rate", self)
+        self.data_format = backend.standardize_data_format(data_format)
+        self.seed = seed
+        self.expected_layout = spatial.LAYOUTS[(self.data_format, self.rank)]
+        self.input_spec = InputSpec(
+            ndim=self.rank + 2, hint=spatial.family_hint(type(self).__name__, self.rank)
+        )
+        self.built = True
+
+    def call(self, inputs, training=None):
+        if not training or self.rate == 0.0:
+            return inputs
+        # One keep/drop draw per (sample, channel), broadcast over the spatial axes: the product
+        # keeps the input's memory format (channels-last stays channels-last).
+        shape = [1] * inputs.dim()
+        shape[0] = inputs.shape[0]
+        axis = spatial.channel_axis(self.data_format)
+        shape[axis] = inputs.shape[axis]
+        keep = torch.empty(shape, dtype=inputs.dtype, device=inputs.device)
+        keep.bernoulli_(1.0 - self.rate)
+        return inputs * keep.div_(1.0 - self.rate) if self.rate < 1.0 else inputs * 0.0
+
+    def get_config(self):
+        config = {**super().get_config(), "rate": self.rate, "seed": self.seed}
+        config["data_format"] = self.data_format
+        return config
+
+
+class SpatialDropout1D(_SpatialDropout):
+    """Dropout of whole channels of (batch, steps, channels): every step of a dropped channel is 0.
+
+    Example:
+        >>> y = SpatialDropout1D(0.5)(torch.ones(4, 10, 8), training=True)
+        >>> bool(((y == 0).all(dim=1) | (y == 2).all(dim=1)).all())
+        True
+    """
+
+    rank = 1
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(rate, None, seed, **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["data_format"]
+        return config
+
+
+class SpatialDropout2D(_SpatialDropout):
+    """Dropout of whole feature maps of (batch, height, width, channels), as in Tompson et al.
+
+    Args:
+        rate: fraction of the channels to drop, in [0, 1].
+        data_format: 'channels_last' (default) or 'channels_first'.
+        seed: accepted for Keras compatibility; use `lamina.utils.set_random_seed`.
+    """
+
+    rank = 2
+
+
+class SpatialDropout3D(_SpatialDropout):
+    """Dropout of whole feature volumes of (batch, depth, height, width, channels)."""
+
+    rank = 3
+
+
+class GaussianNoise(Layer):
+    """Adds zero-mean Gaussian noise of standard deviation `stddev` while training.
+
+    Example:
+        >>> GaussianNoise(0.1)(torch.ones(2, 3)).tolist()  # inference: unchanged
+        [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+    """
+
+    supports_masking = True
+
+    def __init__(self, stddev, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.stddev = float(stddev)
+        if self.stddev < 0:
+            raise errors.value_error(self, "`stddev` >= 0", f"stddev={stddev}")
+        self.seed = seed
+        self.built = True
+
+    def call(self, inputs, training=None):
+        if not training or self.stddev == 0.0:
+            return inputs
+        return inputs + torch.randn_like(inputs) * self.stddev
+
+    def get_config(self):
+        return {**super().get_config(), "stddev": self.stddev, "seed": self.seed}
+
+
+class GaussianDropout(Layer):
+    """Multiplies by Gaussian noise of mean 1 and stddev sqrt(rate / (1 - rate)) while training.
+
+    Example:
+        >>> GaussianDropout(0.2)(torch.ones(1, 2)).tolist()  # inference: unchanged
+        [[1.0, 1.0]]
+    """
+
+    supports_masking = True
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = check.rate(rate, "rate", self)
+        self.seed = seed
+        self.built = True
+
+    def call(self, inputs, training=None):
+        if not training or not 0.0 < self.rate < 1.0:
+            return inputs
+        stddev = math.sqrt(self.rate / (1.0 - self.rate))
+        return inputs * (torch.randn_like(inputs) * stddev + 1.0)
+
+    def get_config(self):
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed}
+
+
+class ActivityRegularization(Layer):
+    """Passes its input through and adds l1 * sum|x| + l2 * sum(x^2), divided by the batch size,
+    to the model's losses (as Keras).
+
+    Example:
+        >>> layer = ActivityRegularization(l1=0.5)
+        >>> _ = layer(torch.ones(2, 3))
+        >>> [round(float(loss), 3) for loss in layer.losses]
+        [1.5]
+    """
+
+    supports_masking = True
+
+    def __init__(self, l1=0.0, l2=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.l1 = float(l1)
+        self.l2 = float(l2)
+        self._penalty = regularizers.L1L2(l1=self.l1, l2=self.l2)
+        self.built = True
+
+    def call(self, inputs):
+        if not inputs.is_meta:  # shape inference must not leave a loss behind
+            self.add_loss(self._penalty(inputs) / inputs.shape[0])
+        return inputs
+
+    def get_config(self):
+        return {**super().get_config(), "l1": self.l1, "l2": self.l2}

@@ -1,12 +1,23 @@
-"""Reshaping layers: Flatten, Reshape (more in later issues: Permute, RepeatVector, padding...)."""
+"""Reshaping layers: Flatten, Reshape, Permute, RepeatVector, and the spatial ones: UpSampling,
+ZeroPadding and Cropping in 1-D, 2-D and 3-D.
+
+The spatial layers work on the same channels-first views as the convolutions (`spatial.py`), so a
+channels-last input stays channels-last: nearest/bilinear upsampling and zero padding return
+channels_last memory, and cropping is a view (no copy at all).
+"""
 
 from __future__ import annotations
 
 import math
 
+import torch.nn.functional as F
+
 from lamina import backend
 from lamina.engine import errors
+from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
+from lamina.layers import argument_checks as check
+from lamina.layers import spatial
 
 
 class Flatten(Layer):
@@ -65,3 +76,286 @@ class Reshape(Layer):
 
     def get_config(self):
         return {**super().get_config(), "target_shape": self.target_shape}
+
+
+class Permute(Layer):
+    """Permutes the non-batch axes: `dims` is a permutation of 1..rank-1 (1-indexed, as Keras).
+
+    Example:
+        >>> tuple(Permute((2, 1))(torch.zeros(4, 10, 64)).shape)
+        (4, 64, 10)
+    """
+
+    def __init__(self, dims, **kwargs):
+        super().__init__(**kwargs)
+        self.dims = tuple(int(d) for d in dims)
+        if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
+            raise errors.value_error(
+                self,
+                f"`dims` to be a permutation of 1..{len(self.dims)} (the batch axis 0 stays put)",
+                f"dims={self.dims}",
+            )
+        self.input_spec = InputSpec(ndim=len(self.dims) + 1)
+        self.built = True
+
+    def call(self, inputs):
+        return inputs.permute(0, *self.dims)
+
+    def get_config(self):
+        return {**super().get_config(), "dims": self.dims}
+
+
+class RepeatVector(Layer):
+    """Repeats a (batch, features) input `n` times: (batch, n, features).
+
+    Example:
+        >>> tuple(RepeatVector(3)(torch.zeros(2, 5)).shape)
+        (2, 3, 5)
+    """
+
+    def __init__(self, n, **kwargs):
+        super().__init__(**kwargs)
+        self.n = check.positive_int(n, "n", self)
+        self.input_spec = InputSpec(
+            ndim=2, hint="RepeatVector repeats 2-D (batch, features) inputs; Flatten first."
+        )
+        self.built = True
+
+    def call(self, inputs):
+        # A real tensor, not an expand() view: a later in-place op must not alias the repeats.
+        return inputs.unsqueeze(1).repeat(1, self.n, 1)
+
+    def get_config(self):
+        return {**super().get_config(), "n": self.n}
+
+
+def _pairs(value, rank: int, argument: str, layer) -> tuple[tuple[int, int], ...]:
+    """Keras's padding/cropping argument -> ((before, after), ...) per spatial axis.
+
+    An int pads every side alike; a tuple of `rank` ints is symmetric per axis; a tuple of
+    `rank` pairs is explicit. For 1-D, a single pair (before, after) is also accepted.
+    """
+    expected = f"`{argument}` as an int, a tuple of {rank} ints or a tuple of {rank} pairs"
+    if isinstance(value, int) and not isinstance(value, bool):
+        pairs = ((value, value),) * rank
+    elif rank == 1 and len(value) == 2 and all(isinstance(v, int) for v in value):
+        pairs = (tuple(value),)
+    elif len(value) == rank and all(isinstance(v, int) for v in value):
+        pairs = tuple((v, v) for v in value)
+    elif len(value) == rank and all(isinstance(v, (list, tuple)) and len(v) == 2 for v in value):
+        pairs = tuple((int(a), int(b)) for a, b in value)
+    else:
+        raise errors.value_error(layer, expected, f"{argument}={value!r}")
+    if any(v < 0 for pair in pairs for v in pair):
+        raise errors.value_error(layer, f"non-negative `{argument}`", f"{argument}={value!r}")
+    return pairs
+
+
+class _Spatial(Layer):
+    """Base of the spatial reshaping layers: data_format, rank check, torch views."""
+
+    rank = 2
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.data_format = backend.standardize_data_format(data_format)
+        self.expected_layout = spatial.LAYOUTS[(self.data_format, self.rank)]
+        self.input_spec = InputSpec(
+            ndim=self.rank + 2, hint=spatial.family_hint(type(self).__name__, self.rank)
+        )
+        self.built = True
+
+    def get_config(self):
+        config = super().get_config()
+        if self.rank > 1:
+            config["data_format"] = self.data_format
+        return config
+
+
+class _UpSampling(_Spatial):
+    def __init__(self, size=2, data_format=None, interpolation="nearest", **kwargs):
+        super().__init__(data_format, **kwargs)
+        self.size = check.int_tuple(size, self.rank, "size", self)
+        allowed = ("nearest", "bilinear") if self.rank == 2 else ("nearest",)
+        self.interpolation = check.choice(interpolation, allowed, "interpolation", self)
+
+    def call(self, inputs):
+        x = spatial.to_torch(inputs, self.data_format, self.rank)
+        scale = spatial.lift(self.size, 1)
+        target = [n * s for n, s in zip(x.shape[2:], scale)]
+        if self.interpolation == "nearest":
+            y = F.interpolate(x, size=target, mode="nearest")
+        else:  # TensorFlow's half-pixel centres are torch's align_corners=False
+            y = F.interpolate(x, size=target, mode="bilinear", align_corners=False)
+        return spatial.from_torch(y, self.data_format, self.rank)
+
+    def get_config(self):
+        config = {**super().get_config(), "size": self.size[0] if self.rank == 1 else self.size}
+        if self.rank == 2:
+            config["interpolation"] = self.interpolation
+        return config
+
+
+class UpSampling1D(_UpSampling):
+    """Repeats each step `size` times: (batch, steps, features) -> (batch, steps * size, features).
+
+    Example:
+        >>> tuple(UpSampling1D(3)(torch.zeros(2, 4, 5)).shape)
+        (2, 12, 5)
+    """
+
+    rank = 1
+
+    def __init__(self, size=2, **kwargs):
+        super().__init__(size, **kwargs)
+
+
+class UpSampling2D(_UpSampling):
+    """Scales height and width by `size` (int or (rows, cols)), 'nearest' or 'bilinear'.
+
+    Example:
+        >>> tuple(UpSampling2D((2, 2))(torch.zeros(1, 30, 30, 32)).shape)
+        (1, 60, 60, 32)
+    """
+
+    rank = 2
+
+
+class UpSampling3D(_UpSampling):
+    """Repeats depth, height and width entries `size` times (nearest).
+
+    Example:
+        >>> tuple(UpSampling3D(2)(torch.zeros(1, 2, 3, 4, 1)).shape)
+        (1, 4, 6, 8, 1)
+    """
+
+    rank = 3
+
+    def __init__(self, size=(2, 2, 2), data_format=None, **kwargs):
+        super().__init__(size, data_format, **kwargs)
+
+
+class _ZeroPadding(_Spatial):
+    def __init__(self, padding=1, data_format=None, **kwargs):
+        super().__init__(data_format, **kwargs)
+        self.padding = _pairs(padding, self.rank, "padding", self)
+        self._torch_pads = list(self.padding) + ([(0, 0)] if self.rank == 1 else [])
+
+    def call(self, inputs):
+        x = spatial.to_torch(inputs, self.data_format, self.rank)
+        flat = [v for before, after in reversed(self._torch_pads) for v in (before, after)]
+        return spatial.from_torch(F.pad(x, flat), self.data_format, self.rank)
+
+    def get_config(self):
+        return {**super().get_config(), "padding": self.padding[0] if self.rank == 1 else self.padding}
+
+
+class ZeroPadding1D(_ZeroPadding):
+    """Adds zeros at the start and end of the steps axis: `padding` int or (start, end).
+
+    Example:
+        >>> tuple(ZeroPadding1D((1, 2))(torch.zeros(2, 5, 3)).shape)
+        (2, 8, 3)
+    """
+
+    rank = 1
+
+    def __init__(self, padding=1, **kwargs):
+        super().__init__(padding, **kwargs)
+
+
+class ZeroPadding2D(_ZeroPadding):
+    """Adds rows and columns of zeros: `padding` int, (rows, cols) or ((top, bottom), (left, right)).
+
+    Example:
+        >>> tuple(ZeroPadding2D(((1, 0), (2, 3)))(torch.zeros(1, 4, 4, 2)).shape)
+        (1, 5, 9, 2)
+    """
+
+    rank = 2
+
+
+class ZeroPadding3D(_ZeroPadding):
+    """Adds zeros around depth, height and width: int, 3 ints or 3 (before, after) pairs.
+
+    Example:
+        >>> tuple(ZeroPadding3D(1)(torch.zeros(1, 2, 2, 2, 1)).shape)
+        (1, 4, 4, 4, 1)
+    """
+
+    rank = 3
+
+
+class _Cropping(_Spatial):
+    def __init__(self, cropping=1, data_format=None, **kwargs):
+        super().__init__(data_format, **kwargs)
+        self.cropping = _pairs(cropping, self.rank, "cropping", self)
+
+    def build(self, input_shape):
+        self._check_fits(input_shape)
+
+    def _check_fits(self, input_shape):
+        sizes = spatial.spatial_shape(input_shape, self.data_format)
+        remaining = [None if n is None else n - a - b for n, (a, b) in zip(sizes, self.cropping)]
+        if any(r is not None and r <= 0 for r in remaining):
+            raise errors.value_error(
+                self,
+                f"cropping {self.cropping} to leave at least one position on every spatial axis",
+                f"input shape {errors.format_shape(input_shape)}, which would give a zero or "
+                f"negative output size {tuple(remaining)}",
+                "crop less, or crop before the layers that shrink the input.",
+            )
+
+    def call(self, inputs):
+        self._check_fits(tuple(inputs.shape))  # integers only: no host sync
+        first = 1 if self.data_format == "channels_last" else 2
+        index = [slice(None)] * inputs.dim()
+        for axis, (before, after) in enumerate(self.cropping):
+            size = inputs.shape[first + axis]
+            index[first + axis] = slice(before, size - after)
+        return inputs[tuple(index)]
+
+    def get_config(self):
+        return {**super().get_config(), "cropping": self.cropping[0] if self.rank == 1 else self.cropping}
+
+
+class Cropping1D(_Cropping):
+    """Removes steps at the start and end: `cropping` int or (start, end).
+
+    Example:
+        >>> tuple(Cropping1D((1, 2))(torch.zeros(2, 8, 3)).shape)
+        (2, 5, 3)
+    """
+
+    rank = 1
+
+    def __init__(self, cropping=(1, 1), **kwargs):
+        super().__init__(cropping, **kwargs)
+
+
+class Cropping2D(_Cropping):
+    """Removes rows and columns: int, (rows, cols) or ((top, bottom), (left, right)).
+
+    Example:
+        >>> tuple(Cropping2D(((2, 2), (4, 4)))(torch.zeros(1, 28, 28, 3)).shape)
+        (1, 24, 20, 3)
+    """
+
+    rank = 2
+
+    def __init__(self, cropping=((0, 0), (0, 0)), data_format=None, **kwargs):
+        super().__init__(cropping, data_format, **kwargs)
+
+
+class Cropping3D(_Cropping):
+    """Removes entries around depth, height and width: int, 3 ints or 3 (before, after) pairs.
+
+    Example:
+        >>> tuple(Cropping3D(1)(torch.zeros(1, 4, 4, 4, 2)).shape)
+        (1, 2, 2, 2, 2)
+    """
+
+    rank = 3
+
+    def __init__(self, cropping=((1, 1), (1, 1), (1, 1)), data_format=None, **kwargs):
+        super().__init__(cropping, data_format, **kwargs)
