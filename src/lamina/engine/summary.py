@@ -38,8 +38,7 @@ def format_row(fields, stops) -> list[str]:
             if early:
                 piece = piece[: min(early)]
             remaining[column] = text[len(piece):]
-            line += piece
-            line = line.ljust(stops[column]) if not last else line.ljust(stops[column])
+            line = (line + piece).ljust(stops[column])
         lines.append(line)
     return lines
 
@@ -66,6 +65,13 @@ def _output_shape(layer):
         return "multiple"
     outs = flatten_symbolic(nodes[0].outputs)
     return outs[0].shape if len(outs) == 1 else [t.shape for t in outs]
+
+
+def class_label(layer) -> str:
+    """The type shown in the table: a model built from inputs and outputs is Keras's `Functional`."""
+    if type(layer).__name__ == "Model" and getattr(layer, "_graph", None) is not None:
+        return "Functional"
+    return type(layer).__name__
 
 
 def _param_count(layer) -> int | str:
@@ -121,10 +127,8 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, show_t
     lines = [f'Model: "{model.name}"', "_" * line_length]
     lines += format_row(headers, stops)
     layers = list(model.layers)
-    if chain and getattr(model, "_graph", None) is not None and layers and isinstance(layers[0], InputLayer):
-        pass  # functional chains show their InputLayer row, as Keras 2 does
     for layer in layers:
-        fields = [f"{layer.name} ({type(layer).__name__})", _shape_text(_output_shape(layer)),
+        fields = [f"{layer.name} ({class_label(layer)})", _shape_text(_output_shape(layer)),
                   _param_count(layer)]
         if chain:
             lines += format_row(fields, stops)
