@@ -1,0 +1,33 @@
+"""Callbacks: hooks into fit / evaluate / predict, with Keras's names and arguments.
+
+`lamina.callbacks.EarlyStopping` and the rest are re-exported here; each lives in its own module.
+"""
+
+from lamina.callbacks.callback import (
+    Callback,
+    CallbackList,
+    History,
+    LambdaCallback,
+    LazyLogs,
+    ProgbarLogger,
+)
+from lamina.callbacks.csv_logger import CSVLogger
+from lamina.callbacks.early_stopping import EarlyStopping
+from lamina.callbacks.learning_rate import LearningRateScheduler, ReduceLROnPlateau
+from lamina.callbacks.model_checkpoint import ModelCheckpoint
+from lamina.callbacks.terminate_on_nan import TerminateOnNaN
+
+__all__ = [
+    "CSVLogger",
+    "Callback",
+    "CallbackList",
+    "EarlyStopping",
+    "History",
+    "LambdaCallback",
+    "LazyLogs",
+    "LearningRateScheduler",
+    "ModelCheckpoint",
+    "ProgbarLogger",
+    "ReduceLROnPlateau",
+    "TerminateOnNaN",
+]

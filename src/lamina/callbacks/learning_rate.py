@@ -1,0 +1,129 @@
+"""Callbacks that set the optimizer's learning rate: ReduceLROnPlateau, LearningRateScheduler."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lamina.callbacks import monitor as monitoring
+from lamina.callbacks.callback import Callback
+
+
+def _current_lr(model) -> float:
+    return float(model.optimizer.learning_rate)
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by `factor` when `monitor` stops improving.
+
+    Args:
+        monitor: the logged quantity to watch.
+        factor: the multiplier, below 1 (`new_lr = lr * factor`).
+        patience: epochs without improvement before reducing.
+        verbose: 1 prints a line at each reduction.
+        mode: `"min"`, `"max"` or `"auto"`.
+        min_delta: a change smaller than this does not count as an improvement.
+        cooldown: epochs to wait after a reduction before counting again.
+        min_lr: the rate never goes below this.
+
+    Each epoch's logs gain `learning_rate` (so `History` records it), as in Keras.
+    """
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
+                 min_delta=1e-4, cooldown=0, min_lr=0.0, **kwargs):
+        super().__init__()
+        if kwargs:
+            raise TypeError(f"ReduceLROnPlateau() got unexpected keyword argument(s) {sorted(kwargs)}.")
+        if factor >= 1.0:
+            raise ValueError(
+                "ReduceLROnPlateau does not support a factor >= 1.0 (it would raise the rate); "
+                f"received factor={factor}."
+            )
+        self.monitor = monitor
+        self.factor = float(factor)
+        self.patience = int(patience)
+        self.verbose = verbose
+        self.min_delta = float(min_delta)
+        self.cooldown = int(cooldown)
+        self.min_lr = float(min_lr)
+        self.mode = monitoring.direction(monitor, mode, "ReduceLROnPlateau")
+        self._reset()
+
+    def _reset(self):
+        self.best = monitoring.worst(self.mode)
+        self.wait = 0
+        self.cooldown_counter = 0
+
+    def _improves(self, value) -> bool:
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def in_cooldown(self) -> bool:
+        return self.cooldown_counter > 0
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = _current_lr(self.model)
+        current = monitoring.read(logs, self.monitor, "Learning rate reduction")
+        if current is None:
+            return
+        if self.in_cooldown():
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self._improves(current):
+            self.best = current
+            self.wait = 0
+            return
+        if self.in_cooldown():
+            return
+        self.wait += 1
+        if self.wait < self.patience:
+            return
+        old_lr = _current_lr(self.model)
+        # Keras compares in float32: a rate already at min_lr (as stored) is left alone.
+        if old_lr > np.float32(self.min_lr):
+            new_lr = max(old_lr * self.factor, self.min_lr)
+            self.model.optimizer.learning_rate = new_lr
+            if self.verbose > 0:
+                print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}.")
+            self.cooldown_counter = self.cooldown
+            self.wait = 0
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at the start of each epoch from `schedule(epoch, lr)` (or
+    `schedule(epoch)`).
+
+    Args:
+        schedule: a function of the epoch index (from 0) and the current rate, returning a float.
+        verbose: 1 prints the rate it sets.
+    """
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        self.schedule = schedule
+        self.verbose = verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        lr = _current_lr(self.model)
+        try:
+            lr = self.schedule(epoch, lr)
+        except TypeError:  # a one-argument schedule, as Keras allows
+            lr = self.schedule(epoch)
+        if isinstance(lr, np.ndarray) and lr.size == 1:
+            lr = lr.item()
+        if not isinstance(lr, (float, int, np.floating, np.integer)):
+            raise ValueError(
+                "LearningRateScheduler expects the schedule to return a float; received "
+                f"{lr!r} of type {type(lr).__name__} for epoch {epoch}."
+            )
+        self.model.optimizer.learning_rate = float(lr)
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {float(lr)}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = _current_lr(self.model)

@@ -1,0 +1,121 @@
+"""ModelCheckpoint: save the model (or its weights) during training, every epoch, every N batches,
+or only when the monitored quantity improves. Every write is atomic (see `lamina.saving.atomic`):
+a crash mid-save leaves the previous checkpoint intact."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from lamina.callbacks import monitor as monitoring
+from lamina.callbacks.callback import Callback
+
+
+class ModelCheckpoint(Callback):
+    """Save the model or its weights at some frequency.
+
+    Args:
+        filepath: where to save; may hold `str.format` fields filled from the epoch (counted from
+            1), the batch (with a step `save_freq`) and the logs, e.g.
+            `"ckpt-{epoch:02d}-{val_loss:.2f}.keras"`. The extension picks the format: `.keras`,
+            `.h5` (Keras's legacy HDF5) or, with `save_weights_only`, `.weights.h5`.
+        monitor: the logged quantity `save_best_only` compares.
+        verbose: 1 prints a line at each save.
+        save_best_only: save only when `monitor` improves on the best seen so far.
+        save_weights_only: save only the weights (`model.save_weights`).
+        mode: `"min"`, `"max"` or `"auto"`.
+        save_freq: `"epoch"`, or an integer: save every that many batches.
+        initial_value_threshold: the value `monitor` must beat for the first save.
+    """
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
+                 save_weights_only=False, mode="auto", save_freq="epoch",
+                 initial_value_threshold=None):
+        super().__init__()
+        self.filepath = os.fspath(filepath)
+        self.monitor = monitor
+        self.verbose = verbose
+        self.save_best_only = save_best_only
+        self.save_weights_only = save_weights_only
+        self.mode = monitoring.direction(monitor, mode, "ModelCheckpoint")
+        self._better = monitoring.comparator(self.mode)
+        self.initial_value_threshold = initial_value_threshold
+        self.best = monitoring.worst(self.mode) if initial_value_threshold is None else float(
+            initial_value_threshold)
+        if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
+            raise ValueError(
+                "ModelCheckpoint save_freq must be 'epoch' or a positive integer (batches); "
+                f"received save_freq={save_freq!r}."
+            )
+        self.save_freq = save_freq
+        _check_extension(self.filepath, save_weights_only)
+        self._batches_since_save = 0
+        self._current_epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches_since_save += 1
+        if self._batches_since_save >= self.save_freq:
+            self._batches_since_save = 0
+            self._save(self._current_epoch, batch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._save(epoch, None, logs)
+
+    def _save(self, epoch, batch, logs):
+        logs = dict(logs or {})
+        path = self._file_path(epoch, batch, logs)
+        if self.save_best_only:
+            current = monitoring.read(logs, self.monitor, f"Can save best model only with {self.monitor} available;")
+            if current is None:
+                return
+            if not self._better(current, self.best):
+                if self.verbose > 0:
+                    print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}")
+                return
+            if self.verbose > 0:
+                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
+                      f"{current:.5f}, saving model to {path}")
+            self.best = current
+        elif self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+        folder = os.path.dirname(path)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        if self.save_weights_only:
+            self.model.save_weights(path, overwrite=True)
+        else:
+            self.model.save(path, overwrite=True)
+
+    def _file_path(self, epoch, batch, logs) -> str:
+        fields = {"epoch": epoch + 1, **logs}
+        if batch is not None:
+            fields["batch"] = batch + 1
+        try:
+            return self.filepath.format(**fields)
+        except KeyError as missing:
+            raise KeyError(
+                f"ModelCheckpoint failed to format filepath {self.filepath!r}: the field "
+                f"{missing} is not among the logs ({sorted(fields)})."
+            ) from None
+
+
+def _check_extension(filepath: str, weights_only: bool) -> None:
+    # Strip template fields first: "ckpt-{val_loss:.2f}.keras" ends in ".keras".
+    plain = re.sub(r"\{[^}]*\}", "x", filepath)
+    if weights_only:
+        if not plain.endswith(".weights.h5"):
+            raise ValueError(
+                "ModelCheckpoint with save_weights_only=True expects a filepath ending in "
+                f"'.weights.h5'; received filepath={filepath!r}."
+            )
+    elif not (plain.endswith(".keras") or plain.endswith(".h5")):
+        raise ValueError(
+            "ModelCheckpoint expects a filepath ending in '.keras' (or '.h5' for Keras's legacy "
+            f"HDF5 format); received filepath={filepath!r}."
+        )

@@ -1,0 +1,112 @@
+"""Saving and loading: Keras 3's `.keras`, Keras's legacy `.h5` and `.weights.h5`, chosen by the
+file's extension. Every write is atomic; loading never unpickles or runs code; a damaged file
+raises `FileFormatError` before anything is copied into a model.
+
+Example:
+    >>> model.save("model.keras")                        # doctest: +SKIP
+    >>> restored = lamina.models.load_model("model.keras")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+
+from lamina.saving import h5_weights, keras_format, legacy_h5
+from lamina.saving.errors import FileFormatError
+
+
+def _kind(filepath) -> str:
+    path = os.fspath(filepath)
+    if path.endswith(".weights.h5"):
+        return "weights"
+    if path.endswith(".keras"):
+        return "keras"
+    if path.endswith(".h5") or path.endswith(".hdf5"):
+        return "h5"
+    return "unknown"
+
+
+def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs) -> None:
+    """Save architecture, weights and (when compiled) optimizer state; the extension picks the
+    format: `.keras` (Keras 3's zip) or `.h5` (Keras's legacy HDF5)."""
+    kwargs.pop("save_format", None)
+    if kwargs:
+        raise TypeError(f"save_model() got unexpected keyword argument(s) {sorted(kwargs)}.")
+    kind = _kind(filepath)
+    if kind == "keras":
+        keras_format.save(model, filepath, overwrite=overwrite)
+    elif kind == "h5":
+        legacy_h5.save(model, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+    else:
+        raise ValueError(
+            "model.save() expects a filepath ending in '.keras' (or '.h5' for Keras's legacy "
+            f"format); received filepath={os.fspath(filepath)!r}. Hint: for weights only use "
+            "model.save_weights('name.weights.h5')."
+        )
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """A model from a `.keras` or `.h5` file, compiled as saved (when `compile`)."""
+    path = os.fspath(filepath)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No file at {path!r} to load a model from.")
+    kind = _kind(path)
+    if kind == "keras":
+        return keras_format.load(path, custom_objects, compile, safe_mode)
+    if kind == "h5":
+        return legacy_h5.load(path, custom_objects, compile, safe_mode)
+    if kind == "weights":
+        raise ValueError(
+            f"{path!r} holds only weights. Hint: build the model, then call "
+            "model.load_weights(path)."
+        )
+    raise ValueError(
+        f"load_model() expects a '.keras' or '.h5' file; received filepath={path!r}."
+    )
+
+
+def save_weights(model, filepath, overwrite=True) -> None:
+    """Save the weights in Keras 3's `.weights.h5` layout (the filepath must end so)."""
+    import h5py
+
+    from lamina.saving import atomic
+
+    if _kind(filepath) != "weights":
+        raise ValueError(
+            "save_weights() expects a filepath ending in '.weights.h5'; received "
+            f"filepath={os.fspath(filepath)!r}."
+        )
+    with atomic.atomic_path(filepath, overwrite=overwrite) as temporary, h5py.File(temporary, "w") as file:
+        h5_weights.write(file, model)
+
+
+def load_weights(model, filepath, skip_mismatch=False, **kwargs) -> None:
+    """Load weights from `.weights.h5`, `.keras` or legacy `.h5` into a built model."""
+    import h5py
+
+    path = os.fspath(filepath)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"No file at {path!r} to load weights from.")
+    kind = _kind(path)
+    if kind == "keras":
+        keras_format.load_weights_into(model, path, skip_mismatch)
+    elif kind == "h5":
+        legacy_h5.load_weights_into(model, path, skip_mismatch)
+    elif kind == "weights":
+        try:
+            file = h5py.File(path, "r")
+        except OSError as error:
+            raise FileFormatError(
+                f"{path} is not a readable HDF5 file (truncated or corrupted: {error})."
+            ) from None
+        with file:
+            assignments = h5_weights.plan(file, model, skip_mismatch, source=path)
+        h5_weights.apply(assignments)
+    else:
+        raise ValueError(
+            "load_weights() expects a '.weights.h5', '.keras' or '.h5' file; received "
+            f"filepath={path!r}."
+        )
+
+
+__all__ = ["FileFormatError", "load_model", "load_weights", "save_model", "save_weights"]

@@ -1,0 +1,94 @@
+"""Keras 3's `.keras` file: a zip holding `metadata.json`, `config.json` and `model.weights.h5`
+(the weights tree plus the optimizer's variables)."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import zipfile
+
+import h5py
+
+from lamina.saving import atomic, h5_weights, model_config, optimizer_state
+from lamina.saving.errors import FileFormatError
+
+KERAS_VERSION = "3.15.1"  # the layout written is Keras 3's; Keras checks only the major version
+
+
+def save(model, filepath, overwrite=True) -> None:
+    weights = io.BytesIO()
+    with h5py.File(weights, "w") as file:
+        h5_weights.write(file, model)
+    metadata = {
+        "keras_version": KERAS_VERSION,
+        "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
+        "lamina": True,
+    }
+    config = model_config.model_entry(model)
+    with atomic.atomic_path(filepath, overwrite=overwrite) as temporary:
+        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_STORED) as archive:
+            archive.writestr("metadata.json", json.dumps(metadata))
+            archive.writestr("config.json", json.dumps(config))
+            archive.writestr("model.weights.h5", weights.getvalue())
+
+
+def _open(filepath):
+    try:
+        archive = zipfile.ZipFile(filepath, "r")
+        names = set(archive.namelist())
+        missing = {"config.json", "model.weights.h5"} - names
+        if missing:
+            raise FileFormatError(
+                f"{filepath} is not a complete .keras file: it lacks {sorted(missing)}."
+            )
+        bad = archive.testzip()
+        if bad is not None:
+            raise FileFormatError(f"{filepath} is corrupted: the entry '{bad}' fails its checksum.")
+        return archive
+    except zipfile.BadZipFile as error:
+        raise FileFormatError(
+            f"{filepath} is not a readable .keras file (truncated or corrupted zip: {error})."
+        ) from None
+
+
+def read_config(filepath) -> dict:
+    with _open(filepath) as archive:
+        try:
+            return json.loads(archive.read("config.json"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise FileFormatError(f"{filepath}: config.json is not valid JSON ({error}).") from None
+
+
+def _weights_file(archive, filepath):
+    try:
+        return h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r")
+    except (OSError, zipfile.BadZipFile) as error:
+        raise FileFormatError(f"{filepath}: model.weights.h5 is not readable HDF5 ({error}).") from None
+
+
+def load(filepath, custom_objects=None, compile=True, safe_mode=True):
+    source = str(filepath)
+    with _open(filepath) as archive:
+        try:
+            entry = json.loads(archive.read("config.json"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise FileFormatError(f"{source}: config.json is not valid JSON ({error}).") from None
+        model_config.check_safe(entry, safe_mode, source)
+        model = model_config.build_model(entry, custom_objects, source)
+        with _weights_file(archive, source) as file:
+            assignments = h5_weights.plan(file, model, source=source)
+            optimizer_values = h5_weights.read_optimizer(file, source)
+    h5_weights.apply(assignments)
+    if compile and entry.get("compile_config"):
+        compiled = model_config.compile_from(model, entry["compile_config"], custom_objects, source)
+        if compiled and optimizer_values is not None and model.optimizer.built:
+            optimizer_state.from_keras(model.optimizer, model, optimizer_values, source)
+    return model
+
+
+def load_weights_into(model, filepath, skip_mismatch=False) -> None:
+    source = str(filepath)
+    with _open(filepath) as archive, _weights_file(archive, source) as file:
+        assignments = h5_weights.plan(file, model, skip_mismatch=skip_mismatch, source=source)
+    h5_weights.apply(assignments)

@@ -1,0 +1,168 @@
+"""Whole-model configs for files: the architecture and compile settings as Keras 3 writes them,
+models rebuilt from them without running code (Lambda layers only with `safe_mode=False`)."""
+
+from __future__ import annotations
+
+import warnings
+
+from lamina import losses, metrics, optimizers
+from lamina.saving.errors import FileFormatError
+
+_FUNCTIONAL_NAMES = ("Functional", "Model")
+
+
+def model_entry(model) -> dict:
+    """`{"module", "class_name", "config", "registered_name", "build_config", "compile_config"}`."""
+    from lamina.engine.sequential import Sequential
+
+    if isinstance(model, Sequential):
+        class_name, module = "Sequential", "keras"
+    elif getattr(model, "_graph", None) is not None:
+        class_name, module = "Functional", "keras.src.models.functional"
+    else:
+        class_name, module = type(model).__name__, type(model).__module__
+    entry = {
+        "module": module,
+        "class_name": class_name,
+        "config": model.get_config(),
+        "registered_name": None if class_name in ("Sequential", "Functional") else class_name,
+    }
+    shape = getattr(model, "_build_input_shape", None)
+    if shape is not None:
+        entry["build_config"] = {"input_shape": list(shape)}
+    compile_config = _compile_config(model)
+    if compile_config is not None:
+        entry["compile_config"] = compile_config
+    return entry
+
+
+def _object_entry(obj, module: str):
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    if isinstance(obj, (list, tuple)):
+        return [_object_entry(o, module) for o in obj]
+    if isinstance(obj, dict):
+        return {k: _object_entry(v, module) for k, v in obj.items()}
+    if hasattr(obj, "get_config") and not isinstance(obj, type):
+        return {"module": module, "class_name": type(obj).__name__, "config": obj.get_config(),
+                "registered_name": None}
+    return getattr(obj, "__name__", str(obj))
+
+
+def _compile_config(model):
+    state = getattr(model, "_compile_state", None)
+    if state is None:
+        return None
+    optimizer = state.optimizer
+    return {
+        "optimizer": {"module": "keras.optimizers", "class_name": type(optimizer).__name__,
+                      "config": optimizer.get_config(), "registered_name": None},
+        "loss": _object_entry(state.loss_spec, "keras.losses"),
+        "loss_weights": state.loss_weights_spec,
+        "metrics": _object_entry(state.metrics_spec, "keras.metrics"),
+        "weighted_metrics": _object_entry(state.weighted_metrics_spec, "keras.metrics"),
+        "run_eagerly": False,
+        "steps_per_execution": 1,
+        "jit_compile": bool(state.jit_compile),
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading
+
+
+def _contains_lambda(structure) -> bool:
+    if isinstance(structure, dict):
+        if structure.get("class_name") == "Lambda":
+            return True
+        return any(_contains_lambda(v) for v in structure.values())
+    if isinstance(structure, list):
+        return any(_contains_lambda(v) for v in structure)
+    return False
+
+
+def check_safe(entry, safe_mode: bool, source: str) -> None:
+    if safe_mode and _contains_lambda(entry):
+        raise ValueError(
+            f"{source} contains a Lambda layer, whose Python code would run when loaded. "
+            "Loading it is disabled by default (safe_mode=True). Hint: if you trust the file, "
+            "pass safe_mode=False to load_model()."
+        )
+
+
+def build_model(entry: dict, custom_objects=None, source: str = ""):
+    """A model from a saved entry (lamina's or Keras's)."""
+    from lamina.engine.model import Model
+    from lamina.engine.sequential import Sequential
+
+    if not isinstance(entry, dict) or "class_name" not in entry or "config" not in entry:
+        raise FileFormatError(f"{source} has no model config (expected 'class_name' and 'config').")
+    class_name = entry["class_name"]
+    custom_objects = dict(custom_objects or {})
+    if class_name == "Sequential":
+        cls = Sequential
+    elif class_name in _FUNCTIONAL_NAMES:
+        cls = Model
+    elif class_name in custom_objects or entry.get("registered_name") in custom_objects:
+        cls = custom_objects.get(class_name) or custom_objects[entry["registered_name"]]
+    else:
+        raise ValueError(
+            f"{source} holds a model of class '{class_name}', which lamina does not know. "
+            f"Hint: pass custom_objects={{'{class_name}': {class_name}}} to load_model()."
+        )
+    try:
+        model = cls.from_config(entry["config"], custom_objects=custom_objects)
+    except TypeError:
+        model = cls.from_config(entry["config"])
+    build_config = entry.get("build_config") or {}
+    if not model.built and build_config.get("input_shape") is not None:
+        model.build(tuple(build_config["input_shape"]))
+    return model
+
+
+def compile_from(model, compile_config: dict, custom_objects=None, source: str = "") -> bool:
+    """Compile `model` as the file says; False (with a warning) when a part is unknown."""
+    custom_objects = dict(custom_objects or {})
+    try:
+        optimizer = _optimizer(compile_config["optimizer"], custom_objects)
+        loss = _resolve(compile_config.get("loss"), losses, custom_objects)
+        metric_list = _resolve(compile_config.get("metrics"), metrics, custom_objects)
+        weighted = _resolve(compile_config.get("weighted_metrics"), metrics, custom_objects)
+        model.compile(optimizer=optimizer, loss=loss, metrics=metric_list,
+                      loss_weights=compile_config.get("loss_weights"), weighted_metrics=weighted)
+    except (ValueError, TypeError, KeyError) as error:
+        warnings.warn(
+            f"{source}: the model loaded, but could not be compiled from the saved settings "
+            f"({error}). Call model.compile(...) before training.",
+            stacklevel=3,
+        )
+        return False
+    return True
+
+
+def _optimizer(entry, custom_objects):
+    if isinstance(entry, str):
+        return optimizers.get(entry)
+    name = entry["class_name"]
+    if name in custom_objects:
+        return custom_objects[name].from_config(entry["config"])
+    config = dict(entry.get("config", {}))
+    return optimizers.get({"class_name": name, "config": config})
+
+
+def _resolve(spec, module, custom_objects):
+    if spec is None or isinstance(spec, (int, float, bool)):
+        return spec
+    if isinstance(spec, str):
+        return custom_objects.get(spec, spec)
+    if isinstance(spec, list):
+        return [_resolve(s, module, custom_objects) for s in spec]
+    if isinstance(spec, dict) and "class_name" in spec:
+        name = spec["class_name"]
+        cls = custom_objects.get(name) or getattr(module, name, None)
+        if cls is None:
+            raise ValueError(f"unknown {module.__name__.split('.')[-1]} class '{name}'")
+        return cls.from_config(spec.get("config", {})) if hasattr(cls, "from_config") else cls
+    if isinstance(spec, dict):
+        return {k: _resolve(v, module, custom_objects) for k, v in spec.items()}
+    return spec

@@ -1,0 +1,191 @@
+"""An optimizer's state as Keras 3 lists its variables, so a compiled model's file resumes training
+in lamina and in Keras.
+
+Keras's list: `iteration`, `learning_rate` (absent with a schedule), the EMA averages (with
+`use_ema`), the gradient accumulators (with `gradient_accumulation_steps`), then the slot groups
+of each optimizer. Slots added together are interleaved per variable (Adam: `w_momentum`,
+`w_velocity`, `b_momentum`, ...); separate groups follow one another (RMSprop: all velocities,
+then all momentums). Each slot maps to a key of torch's per-parameter state, with a conversion
+where the formulas differ (Keras's SGD momentum holds `-lr * b` where torch holds `b`).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+
+from lamina.optimizers import optimizer as optimizer_module
+from lamina.optimizers import schedules
+
+
+def _scaled(factor_of_lr):
+    # Keras slot = factor(lr) * torch buffer.
+    return (lambda b, lr: b * factor_of_lr(lr)), (lambda k, lr: k / factor_of_lr(lr))
+
+
+_IDENTITY = ((lambda b, lr: b), (lambda k, lr: k))
+_SGD_MOMENTUM = _scaled(lambda lr: -lr)
+_RMS_MOMENTUM = _scaled(lambda lr: lr)
+
+
+def slot_groups(optimizer) -> list[list[tuple[str, tuple]]]:
+    """Keras's slot groups for `optimizer`: lists of (torch state key, conversions)."""
+    kind = type(optimizer)
+    if issubclass(kind, optimizer_module.Adam):  # Adam and AdamW
+        groups = [[("exp_avg", _IDENTITY), ("exp_avg_sq", _IDENTITY)]]
+        if optimizer.amsgrad:
+            groups.append([("max_exp_avg_sq", _IDENTITY)])
+        return groups
+    if kind is optimizer_module.SGD:
+        return [[("momentum_buffer", _SGD_MOMENTUM)]] if optimizer.momentum else []
+    if kind is optimizer_module.RMSprop:
+        groups = [[("square_avg", _IDENTITY)]]
+        if optimizer.momentum:
+            groups.append([("momentum_buffer", _RMS_MOMENTUM)])
+        if optimizer.centered:
+            groups.append([("grad_avg", _IDENTITY)])
+        return groups
+    if kind is optimizer_module.Adagrad:
+        return [[("sum", _IDENTITY)]]
+    if kind is optimizer_module.Adadelta:
+        return [[("square_avg", _IDENTITY), ("acc_delta", _IDENTITY)]]
+    if kind is optimizer_module.Adamax:
+        return [[("exp_avg", _IDENTITY), ("exp_inf", _IDENTITY)]]
+    if kind is optimizer_module.Nadam:
+        return [[("exp_avg", _IDENTITY), ("exp_avg_sq", _IDENTITY)]]
+    raise TypeError(f"No Keras variable layout is known for optimizer {kind.__name__}.")
+
+
+def _has_lr_variable(optimizer) -> bool:
+    return not isinstance(optimizer._learning_rate, schedules.LearningRateSchedule)
+
+
+def _numpy(tensor) -> np.ndarray:
+    return tensor.detach().cpu().numpy().astype(np.float32, copy=False)
+
+
+def _parameter_layouts(optimizer, model):
+    """to_keras / from_keras of each optimized parameter (slots share their variable's layout)."""
+    layouts = {}
+    for layer in model.modules():
+        for name, to_keras, from_keras, _ in getattr(layer, "_weight_specs", ()):
+            layouts[id(getattr(layer, name))] = (to_keras, from_keras)
+    identity = (lambda t: t, lambda t: t)
+    return [layouts.get(id(p), identity) for p in optimizer._parameters]
+
+
+def to_keras(optimizer, model) -> list[np.ndarray]:
+    # The momentum buffers were last scaled by the rate torch last applied.
+    lr = optimizer.torch_optimizer.param_groups[0]["lr"]
+    values = [np.asarray(optimizer.iterations, dtype=np.int32)]
+    if _has_lr_variable(optimizer):
+        values.append(np.asarray(optimizer.learning_rate, dtype=np.float32))
+    parameters = optimizer._parameters
+    layouts = _parameter_layouts(optimizer, model)
+    if optimizer._ema is not None:
+        values.extend(_numpy(to_k(e)) for e, (to_k, _) in zip(optimizer._ema, layouts))
+    if optimizer.gradient_accumulation_steps:
+        for p, (to_k, _) in zip(parameters, layouts):
+            buffer = (optimizer._accumulators or {}).get(id(p))
+            values.append(_numpy(to_k(buffer if buffer is not None else torch.zeros_like(p))))
+    state = optimizer.torch_optimizer.state
+    for group in slot_groups(optimizer):
+        for p, (to_k, _) in zip(parameters, layouts):
+            for key, (forward, _) in group:
+                buffer = state.get(p, {}).get(key)
+                if buffer is None:
+                    buffer = _initial(optimizer, p)
+                values.append(_numpy(to_k(forward(buffer, lr))))
+    if type(optimizer) is optimizer_module.Nadam:
+        mu_product = next((s["mu_product"] for s in state.values() if "mu_product" in s), None)
+        values.append(np.asarray(1.0 if mu_product is None else float(mu_product), dtype=np.float32))
+    return values
+
+
+def _initial(optimizer, parameter):
+    if isinstance(optimizer, optimizer_module.Adagrad):
+        return torch.full_like(parameter, optimizer.initial_accumulator_value)
+    return torch.zeros_like(parameter)
+
+
+def expected_count(optimizer) -> int:
+    per_parameter = sum(len(group) for group in slot_groups(optimizer))
+    per_parameter += (optimizer._ema is not None) + bool(optimizer.gradient_accumulation_steps)
+    return (1 + _has_lr_variable(optimizer) + per_parameter * len(optimizer._parameters)
+            + (type(optimizer) is optimizer_module.Nadam))
+
+
+def _prime(optimizer) -> None:
+    """Let torch create its per-parameter state (right keys, dtypes, devices) with a step that
+    changes nothing: zero gradients at a zero learning rate."""
+    torch_optimizer = optimizer.torch_optimizer
+    if all(p in torch_optimizer.state for p in optimizer._parameters):
+        return
+    saved_lr = [group["lr"] for group in torch_optimizer.param_groups]
+    saved_grads = [p.grad for p in optimizer._parameters]
+    for group in torch_optimizer.param_groups:
+        group["lr"] = 0.0
+    for p in optimizer._parameters:
+        p.grad = torch.zeros_like(p)
+    torch_optimizer.step()
+    for group, lr in zip(torch_optimizer.param_groups, saved_lr):
+        group["lr"] = lr
+    for p, grad in zip(optimizer._parameters, saved_grads):
+        p.grad = grad
+
+
+def from_keras(optimizer, model, values, source: str = "") -> bool:
+    """Load Keras-ordered `values` into a built optimizer; False (with a warning) if they do not
+    fit it, in which case the optimizer is left untouched."""
+    values = list(values)
+    if not optimizer.built or len(values) != expected_count(optimizer):
+        warnings.warn(
+            f"Skipping the optimizer state in {source}: it holds {len(values)} variables, the "
+            f"model's {type(optimizer).__name__} expects "
+            f"{expected_count(optimizer) if optimizer.built else 'an unbuilt state'}. Training "
+            "continues from a fresh optimizer.",
+            stacklevel=3,
+        )
+        return False
+    _prime(optimizer)
+    iterations = int(values.pop(0))
+    if _has_lr_variable(optimizer):
+        optimizer._learning_rate = float(values.pop(0))
+    parameters = optimizer._parameters
+    layouts = _parameter_layouts(optimizer, model)
+    schedule = optimizer._learning_rate
+    if isinstance(schedule, schedules.LearningRateSchedule):
+        lr = float(schedule(max(iterations - 1, 0)))
+    else:
+        lr = float(schedule() if callable(schedule) else schedule)
+    for group in optimizer.torch_optimizer.param_groups:
+        group["lr"] = lr  # the rate the loaded buffers were scaled with
+    with torch.no_grad():
+        if optimizer._ema is not None:
+            for ema, (_, from_k) in zip(optimizer._ema, layouts):
+                ema.copy_(_tensor(from_k(values.pop(0)), ema))
+        if optimizer.gradient_accumulation_steps:
+            optimizer._accumulators = {
+                id(p): _tensor(from_k(values.pop(0)), p) for p, (_, from_k) in zip(parameters, layouts)
+            }
+        state = optimizer.torch_optimizer.state
+        for group in slot_groups(optimizer):
+            for p, (_, from_k) in zip(parameters, layouts):
+                for key, (_, backward) in group:
+                    target = state[p][key]
+                    target.copy_(_tensor(backward(from_k(values.pop(0)), lr), target))
+        if type(optimizer) is optimizer_module.Nadam:
+            mu_product = float(values.pop(0))
+            for p in parameters:
+                state[p]["mu_product"].fill_(mu_product)
+        for p in parameters:
+            if "step" in state[p]:
+                state[p]["step"].fill_(iterations)
+    optimizer.iterations = iterations
+    return True
+
+
+def _tensor(array, like) -> torch.Tensor:
+    return torch.as_tensor(np.ascontiguousarray(array)).to(device=like.device, dtype=like.dtype)

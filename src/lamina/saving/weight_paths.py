@@ -1,0 +1,95 @@
+"""Where each weight lives in Keras 3's weights file, so files move between lamina and Keras.
+
+Keras 3 stores a model's variables as a tree: `layers/<key>/vars/<i>` for each layer of the model,
+where `<key>` is the layer's class name in snake case, numbered within the list (`dense`,
+`dense_1`, ...; not the layer's own name), and a sub-layer held in an attribute sits under the
+attribute's name (`layers/lstm/cell/vars/0`, `layers/bidirectional/forward_layer/cell/vars/0`).
+Inside `vars`, a layer's own variables are numbered trainable first, in creation order. lamina
+layers use Keras's attribute names for their sub-layers, so walking `named_children()` gives the
+same tree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from torch import nn
+
+from lamina.engine.layer import Layer
+from lamina.engine.naming import to_snake_case
+
+
+@dataclass
+class Node:
+    """One group of the tree: a layer (or the model) and its own weights in Keras's order."""
+
+    path: str
+    layer: nn.Module
+    weights: list = field(default_factory=list)  # (tensor, to_keras, from_keras)
+
+
+def list_keys(modules) -> list[str]:
+    """Keras's keys for a list of layers: snake-case class names, numbered on repeats."""
+    used: dict[str, int] = {}
+    keys = []
+    for module in modules:
+        base = to_snake_case(type(module).__name__)
+        count = used.get(base, 0)
+        keys.append(base if count == 0 else f"{base}_{count}")
+        used[base] = count + 1
+    return keys
+
+
+def _own(layer) -> list:
+    if not isinstance(layer, Layer):
+        return []
+    return [(tensor, to_keras, from_keras) for tensor, to_keras, from_keras, _ in layer._own_weights()]
+
+
+def _children(layer) -> list[tuple[str, nn.Module]]:
+    found = []
+    for name, child in layer.named_children():
+        if isinstance(child, Layer):
+            found.append((name.lstrip("_"), child))
+        elif isinstance(child, (nn.ModuleList, nn.ModuleDict)):
+            members = list(child.values()) if isinstance(child, nn.ModuleDict) else list(child)
+            members = [m for m in members if isinstance(m, Layer)]
+            for key, member in zip(list_keys(members), members):
+                found.append((f"{name.lstrip('_')}/{key}", member))
+    return found
+
+
+def _walk(layer, path: str, nodes: list, seen: set) -> None:
+    if id(layer) in seen:
+        return
+    seen.add(id(layer))
+    nodes.append(Node(path, layer, _own(layer)))
+    for name, child in _children(layer):
+        _walk(child, f"{path}/{name}" if path else name, nodes, seen)
+
+
+def model_tree(model) -> list[Node]:
+    """Every group of `model`'s tree, the model itself first (path "")."""
+    nodes: list[Node] = [Node("", model, _own(model))]
+    seen = {id(model)}
+    layers = list(model.layers)
+    for key, layer in zip(list_keys(layers), layers):
+        _walk(layer, f"layers/{key}", nodes, seen)
+    return nodes
+
+
+def legacy_weight_names(model) -> list[tuple[Layer, list[tuple[str, object]]]]:
+    """For Keras's legacy `.h5` layout: per top-level layer, `(name, weight entry)` pairs with
+    names such as `sequential/lstm/lstm_cell/kernel` (model name / layer name / sub-layer
+    names / weight name)."""
+    result = []
+    for layer in model.layers:
+        named = []
+        for owner, tensor, to_keras, from_keras, _ in layer._weight_entries():
+            trail = [model.name, layer.name]
+            if owner is not layer:
+                trail.append(owner.name)
+            spec_name = next(n for n, *_ in owner._weight_specs if getattr(owner, n) is tensor)
+            named.append(("/".join([*trail, spec_name]), (tensor, to_keras, from_keras)))
+        result.append((layer, named))
+    return result
