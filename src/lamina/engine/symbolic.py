@@ -143,6 +143,11 @@ class InputLayer(layer_module.Layer):
     def get_config(self):
         return {"batch_shape": self.batch_shape, "dtype": self.input_dtype, "name": self.name}
 
+    @classmethod
+    def from_config(cls, config):
+        # Layer.from_config drops batch_shape (a Keras 2 key for other layers); here it is the shape.
+        return cls(**config)
+
 
 def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, **kwargs) -> KerasTensor:
     """A symbolic input: `Input(shape=(28, 28, 1))` stands for a batch of (28, 28, 1) samples."""
