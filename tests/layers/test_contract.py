@@ -71,4 +71,6 @@ def test_output_is_contiguous_in_keras_layout(case):
         pytest.skip("torch's backend choice for tiny 3-D convolutions")
     layer = getattr(layers, case.layer)(**case.config)
     y = layer(_input(case), **_inference_kwargs(case))
-    assert y.is_contiguous(), f"{case.layer} returned strides {y.stride()} for shape {tuple(y.shape)}"
+    assert y.is_contiguous(), (
+        f"{case.layer} returned strides {y.stride()} for shape {tuple(y.shape)}"
+    )

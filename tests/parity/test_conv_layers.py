@@ -39,7 +39,7 @@ def test_batch_normalization_moving_statistics_match_keras(case):
     y_ref = reference(torch.tensor(x), training=True)
     y_ours = ours(torch.tensor(x), training=True)
     torch.testing.assert_close(y_ours, y_ref.detach(), atol=1e-5, rtol=1e-5)
-    for mine, theirs in zip(ours.get_weights(), reference.get_weights()):
+    for mine, theirs in zip(ours.get_weights(), reference.get_weights(), strict=False):
         np.testing.assert_allclose(mine, theirs, atol=1e-6, rtol=1e-5)
 
 
@@ -53,16 +53,19 @@ def _numpy_average_pool_same(x, pool, strides):
     for i in range(out_h):
         for j in range(out_w):
             top, left = i * strides[0] - pad_h, j * strides[1] - pad_w
-            window = x[:, max(top, 0):top + pool[0], max(left, 0):left + pool[1], :]
+            window = x[:, max(top, 0) : top + pool[0], max(left, 0) : left + pool[1], :]
             out[:, i, j, :] = window.mean(axis=(1, 2))
     return out
 
 
-@pytest.mark.parametrize("pool, strides, shape", [
-    ((2, 2), (1, 1), (2, 5, 6, 2)),
-    ((3, 2), (2, 1), (1, 7, 4, 3)),
-    ((4, 4), (3, 3), (1, 8, 9, 2)),
-])
+@pytest.mark.parametrize(
+    "pool, strides, shape",
+    [
+        ((2, 2), (1, 1), (2, 5, 6, 2)),
+        ((3, 2), (2, 1), (1, 7, 4, 3)),
+        ((4, 4), (3, 3), (1, 8, 9, 2)),
+    ],
+)
 def test_average_pooling_same_counts_only_real_positions(pool, strides, shape):
     x = np.random.default_rng(2).standard_normal(shape)
     layer = layers.AveragePooling2D(pool, strides, padding="same")
@@ -70,7 +73,9 @@ def test_average_pooling_same_counts_only_real_positions(pool, strides, shape):
     np.testing.assert_allclose(y.numpy(), _numpy_average_pool_same(x, pool, strides), atol=1e-6)
 
 
-@pytest.mark.parametrize("axis, shape", [(1, (2, 5, 6)), ([1, 2], (2, 3, 4, 5)), ([1, 3], (2, 3, 4, 5))])
+@pytest.mark.parametrize(
+    "axis, shape", [(1, (2, 5, 6)), ([1, 2], (2, 3, 4, 5)), ([1, 3], (2, 3, 4, 5))]
+)
 def test_layer_normalization_on_inner_axes_matches_numpy(axis, shape):
     """Keras-on-torch raises for non-trailing axes; TF normalizes over them. NumPy says how."""
     rng = np.random.default_rng(3)
@@ -90,14 +95,17 @@ def test_layer_normalization_on_inner_axes_matches_numpy(axis, shape):
     np.testing.assert_allclose(y.detach().numpy(), expected, atol=1e-5)
 
 
-@pytest.mark.parametrize("rank, kernel, strides, padding, output_padding", [
-    (1, 3, 2, "same", None),
-    (2, 3, 2, "same", None),
-    (2, (3, 4), (2, 3), "same", None),
-    (2, 5, 3, "same", 2),
-    (2, 3, 2, "valid", 1),
-    (3, 3, 2, "same", None),
-])
+@pytest.mark.parametrize(
+    "rank, kernel, strides, padding, output_padding",
+    [
+        (1, 3, 2, "same", None),
+        (2, 3, 2, "same", None),
+        (2, (3, 4), (2, 3), "same", None),
+        (2, 5, 3, "same", 2),
+        (2, 3, 2, "valid", 1),
+        (3, 3, 2, "same", None),
+    ],
+)
 def test_transposed_convolution_is_the_gradient_of_convolution(
     rank, kernel, strides, padding, output_padding
 ):
@@ -108,8 +116,9 @@ def test_transposed_convolution_is_the_gradient_of_convolution(
     )
     small = (1, *(4,) * rank, 3)
     y = transposed(torch.randn(small))
-    forward = getattr(layers, f"Conv{rank}D")(3, kernel, strides=strides, padding=padding,
-                                                use_bias=False)
+    forward = getattr(layers, f"Conv{rank}D")(
+        3, kernel, strides=strides, padding=padding, use_bias=False
+    )
     x = torch.zeros(y.shape, requires_grad=True)
     forward(x)
     forward.set_weights(transposed.get_weights())  # Keras: both kernels are (*k, 2, 3)

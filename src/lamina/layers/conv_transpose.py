@@ -45,8 +45,18 @@ class _ConvTranspose(_ConvBase):
         **kwargs,
     ):
         super().__init__(
-            kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias,
-            bias_initializer, bias_regularizer, activity_regularizer, bias_constraint, **kwargs,
+            kernel_size,
+            strides,
+            padding,
+            data_format,
+            dilation_rate,
+            activation,
+            use_bias,
+            bias_initializer,
+            bias_regularizer,
+            activity_regularizer,
+            bias_constraint,
+            **kwargs,
         )
         self.filters = check.positive_int(filters, "filters", self)
         self.output_padding = None
@@ -54,7 +64,7 @@ class _ConvTranspose(_ConvBase):
             self.output_padding = check.int_tuple(
                 output_padding, self.rank, "output_padding", self, allow_zero=True
             )
-            if any(p >= s for p, s in zip(self.output_padding, self.strides)):
+            if any(p >= s for p, s in zip(self.output_padding, self.strides, strict=False)):
                 raise errors.value_error(
                     self,
                     "every output_padding entry smaller than its stride",
@@ -67,8 +77,11 @@ class _ConvTranspose(_ConvBase):
         per_axis = [
             padding_rules.transpose_torch_arguments(k, s, self.padding, p, d)
             for k, s, p, d in zip(
-                self.kernel_size, self.strides,
-                self.output_padding or (None,) * self.rank, self.dilation_rate,
+                self.kernel_size,
+                self.strides,
+                self.output_padding or (None,) * self.rank,
+                self.dilation_rate,
+                strict=False,
             )
         ]
         self._torch_padding = spatial.lift(tuple(a[0] for a in per_axis), 0)
@@ -82,8 +95,11 @@ class _ConvTranspose(_ConvBase):
         in_channels = self._check_input(input_shape)
         # Keras (*k, filters, in) -> torch (in, filters, *k): the Conv converter's permutation.
         self.kernel = self.add_weight(
-            "kernel", (*self.kernel_size, self.filters, in_channels), self.kernel_initializer,
-            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+            "kernel",
+            (*self.kernel_size, self.filters, in_channels),
+            self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
             layout=(backend.conv_kernel_to_keras, backend.conv_kernel_from_keras),
         )
         self._bias_weight(self.filters)
@@ -92,8 +108,14 @@ class _ConvTranspose(_ConvBase):
     def _convolve(self, x):
         kernel = self.kernel.unsqueeze(-1) if self.rank == 1 else self.kernel
         y = _TRANSPOSE_FUNCTIONS[self.rank](
-            x, kernel, self.bias, self._torch_strides, self._torch_padding,
-            self._torch_output_padding, 1, self._torch_dilation,
+            x,
+            kernel,
+            self.bias,
+            self._torch_strides,
+            self._torch_padding,
+            self._torch_output_padding,
+            1,
+            self._torch_dilation,
         )
         if any(self._crop_at_end):
             for axis, crop in enumerate(self._crop_at_end):

@@ -105,12 +105,14 @@ class _ConvBase(Layer):
         sizes = spatial.spatial_shape(input_shape, self.data_format)
         outputs = [
             padding_rules.output_length(n, k, s, "valid", d)
-            for n, k, s, d in zip(sizes, self.kernel_size, self.strides, self.dilation_rate)
+            for n, k, s, d in zip(
+                sizes, self.kernel_size, self.strides, self.dilation_rate, strict=False
+            )
         ]
         if any(o is not None and o <= 0 for o in outputs):
             spans = tuple(
                 padding_rules.effective_kernel(k, d)
-                for k, d in zip(self.kernel_size, self.dilation_rate)
+                for k, d in zip(self.kernel_size, self.dilation_rate, strict=False)
             )
             raise errors.value_error(
                 self,
@@ -125,8 +127,11 @@ class _ConvBase(Layer):
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(
-                "bias", (size,), self.bias_initializer,
-                regularizer=self.bias_regularizer, constraint=self.bias_constraint,
+                "bias",
+                (size,),
+                self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
             )
 
     def _convolve(self, x: torch.Tensor) -> torch.Tensor:
@@ -191,8 +196,18 @@ class _Conv(_ConvBase):
         **kwargs,
     ):
         super().__init__(
-            kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias,
-            bias_initializer, bias_regularizer, activity_regularizer, bias_constraint, **kwargs,
+            kernel_size,
+            strides,
+            padding,
+            data_format,
+            dilation_rate,
+            activation,
+            use_bias,
+            bias_initializer,
+            bias_regularizer,
+            activity_regularizer,
+            bias_constraint,
+            **kwargs,
         )
         self.filters = check.positive_int(filters, "filters", self)
         self.groups = check.positive_int(groups, "groups", self)
@@ -213,9 +228,11 @@ class _Conv(_ConvBase):
                 f"{in_channels} channels in shape {errors.format_shape(input_shape)}",
             )
         self.kernel = self.add_weight(
-            "kernel", (*self.kernel_size, in_channels // self.groups, self.filters),
+            "kernel",
+            (*self.kernel_size, in_channels // self.groups, self.filters),
             self.kernel_initializer,
-            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
             layout=(backend.conv_kernel_to_keras, backend.conv_kernel_from_keras),
         )
         self._bias_weight(self.filters)

@@ -45,8 +45,13 @@ class _GroupNorm(torch.autograd.Function):
         if not has_gamma:  # the backward kernel wants a weight even when it was None
             gamma = x.new_ones(x.shape[1])
         grad_x, grad_gamma, grad_beta = torch.ops.aten.native_group_norm_backward(
-            grad_output.contiguous(memory_format=_memory_format_of(x)), x, mean, rstd, gamma,
-            *ctx.sizes, [True, has_gamma, ctx.has_beta],
+            grad_output.contiguous(memory_format=_memory_format_of(x)),
+            x,
+            mean,
+            rstd,
+            gamma,
+            *ctx.sizes,
+            [True, has_gamma, ctx.has_beta],
         )
         return (
             grad_x if ctx.needs_input_grad[0] else None,
@@ -121,14 +126,28 @@ class GroupNormalization(Layer):
                 "choose groups that divides the number of channels.",
             )
         self._channel_axis, self._rank, self._groups = axis, len(input_shape), groups
-        self.gamma = self.add_weight(
-            "gamma", (channels,), self.gamma_initializer,
-            regularizer=self.gamma_regularizer, constraint=self.gamma_constraint,
-        ) if self.scale else None
-        self.beta = self.add_weight(
-            "beta", (channels,), self.beta_initializer,
-            regularizer=self.beta_regularizer, constraint=self.beta_constraint,
-        ) if self.center else None
+        self.gamma = (
+            self.add_weight(
+                "gamma",
+                (channels,),
+                self.gamma_initializer,
+                regularizer=self.gamma_regularizer,
+                constraint=self.gamma_constraint,
+            )
+            if self.scale
+            else None
+        )
+        self.beta = (
+            self.add_weight(
+                "beta",
+                (channels,),
+                self.beta_initializer,
+                regularizer=self.beta_regularizer,
+                constraint=self.beta_constraint,
+            )
+            if self.center
+            else None
+        )
         self.input_spec = InputSpec(ndim=len(input_shape), axes={axis: channels})
 
     def call(self, inputs):

@@ -119,14 +119,28 @@ class BatchNormalization(Layer):
         axis, channels = _channel_axis(self, self.axis, input_shape)
         self._rank = rank
         self._channel_axis = axis
-        self.gamma = self.add_weight(
-            "gamma", (channels,), self.gamma_initializer,
-            regularizer=self.gamma_regularizer, constraint=self.gamma_constraint,
-        ) if self.scale else None
-        self.beta = self.add_weight(
-            "beta", (channels,), self.beta_initializer,
-            regularizer=self.beta_regularizer, constraint=self.beta_constraint,
-        ) if self.center else None
+        self.gamma = (
+            self.add_weight(
+                "gamma",
+                (channels,),
+                self.gamma_initializer,
+                regularizer=self.gamma_regularizer,
+                constraint=self.gamma_constraint,
+            )
+            if self.scale
+            else None
+        )
+        self.beta = (
+            self.add_weight(
+                "beta",
+                (channels,),
+                self.beta_initializer,
+                regularizer=self.beta_regularizer,
+                constraint=self.beta_constraint,
+            )
+            if self.center
+            else None
+        )
         self.moving_mean = self.add_weight(
             "moving_mean", (channels,), self.moving_mean_initializer, trainable=False
         )
@@ -141,8 +155,14 @@ class BatchNormalization(Layer):
         x = _channels_at_1(inputs, self._channel_axis)
         if not training:
             y = torch.nn.functional.batch_norm(
-                x, self.moving_mean, self.moving_variance, self.gamma, self.beta,
-                False, 0.0, self.epsilon,
+                x,
+                self.moving_mean,
+                self.moving_variance,
+                self.gamma,
+                self.beta,
+                False,
+                0.0,
+                self.epsilon,
             )
         else:
             y, mean, inverse_std = torch.native_batch_norm(
@@ -151,7 +171,9 @@ class BatchNormalization(Layer):
             with torch.no_grad():
                 variance = inverse_std.pow(-2) - self.epsilon
                 self.moving_mean.lerp_(mean.to(self.moving_mean.dtype), 1.0 - self.momentum)
-                self.moving_variance.lerp_(variance.to(self.moving_variance.dtype), 1.0 - self.momentum)
+                self.moving_variance.lerp_(
+                    variance.to(self.moving_variance.dtype), 1.0 - self.momentum
+                )
         return _channels_back(y, self._channel_axis, self._rank)
 
     def get_config(self):
@@ -171,7 +193,6 @@ class BatchNormalization(Layer):
             "beta_constraint": constraints.serialize(self.beta_constraint),
             "gamma_constraint": constraints.serialize(self.gamma_constraint),
         }
-
 
 
 class LayerNormalization(Layer):
@@ -195,7 +216,7 @@ class LayerNormalization(Layer):
     Example:
         >>> y = LayerNormalization()(torch.arange(6.0).reshape(2, 3))
         >>> [round(v, 3) for v in y[0].tolist()]
-        [-1.223, 0.0, 1.223]
+        [-1.224, 0.0, 1.224]
     """
 
     supports_masking = True
@@ -238,20 +259,34 @@ class LayerNormalization(Layer):
         self._axes = axes
         self._trailing = axes == list(range(rank - len(axes), rank))
         self._broadcast = tuple(input_shape[a] if a in axes else 1 for a in range(rank))
-        self.gamma = self.add_weight(
-            "gamma", shape, self.gamma_initializer,
-            regularizer=self.gamma_regularizer, constraint=self.gamma_constraint,
-        ) if self.scale else None
-        self.beta = self.add_weight(
-            "beta", shape, self.beta_initializer,
-            regularizer=self.beta_regularizer, constraint=self.beta_constraint,
-        ) if self.center else None
+        self.gamma = (
+            self.add_weight(
+                "gamma",
+                shape,
+                self.gamma_initializer,
+                regularizer=self.gamma_regularizer,
+                constraint=self.gamma_constraint,
+            )
+            if self.scale
+            else None
+        )
+        self.beta = (
+            self.add_weight(
+                "beta",
+                shape,
+                self.beta_initializer,
+                regularizer=self.beta_regularizer,
+                constraint=self.beta_constraint,
+            )
+            if self.center
+            else None
+        )
         self.input_spec = InputSpec(ndim=rank, axes={a: input_shape[a] for a in axes})
 
     def call(self, inputs):
         if self._trailing and not self.rms_scaling:
             return F.layer_norm(
-                inputs, inputs.shape[-len(self._axes):], self.gamma, self.beta, self.epsilon
+                inputs, inputs.shape[-len(self._axes) :], self.gamma, self.beta, self.epsilon
             )
         variance, mean = torch.var_mean(inputs, dim=self._axes, correction=0, keepdim=True)
         centred = inputs if self.rms_scaling else inputs - mean

@@ -26,7 +26,8 @@ def same_padding(size: int, kernel: int, stride: int, dilation: int = 1) -> tupl
 
 
 def output_length(size, kernel: int, stride: int, padding: str, dilation: int = 1):
-    """Keras's conv/pool output length: floor((n - d(k-1) - 1) / s) + 1; `same`/`causal`: ceil(n / s).
+    """Keras's conv/pool output length: floor((n - d(k-1) - 1) / s) + 1, or ceil(n / s) for
+    `same` and `causal`.
 
     May be zero or negative for `valid` when the kernel is larger than the input: callers check.
     """
@@ -74,7 +75,10 @@ def transpose_torch_arguments(kernel, stride, padding, output_padding=None, dila
 
 
 def paddings_for(spatial_shape, kernels, strides, dilations) -> list[tuple[int, int]]:
-    return [same_padding(n, k, s, d) for n, k, s, d in zip(spatial_shape, kernels, strides, dilations)]
+    return [
+        same_padding(n, k, s, d)
+        for n, k, s, d in zip(spatial_shape, kernels, strides, dilations, strict=False)
+    ]
 
 
 def symmetric_or_none(pads: list[tuple[int, int]]):

@@ -1,7 +1,7 @@
 """Pooling: Max/Average pooling 1-3D and global pooling, on torch's channels-last kernels.
 
-`same` padding follows TensorFlow: max pooling ignores the padded positions (pads with -inf), average
-pooling divides by the number of real positions in each window.
+`same` padding follows TensorFlow: max pooling ignores the padded positions (pads with -inf),
+average pooling divides by the number of real positions in each window.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class _Pooling(Layer):
         sizes = spatial.spatial_shape(input_shape, self.data_format)
         outputs = [
             padding_rules.output_length(n, k, s, "valid")
-            for n, k, s in zip(sizes, self.pool_size, self.strides)
+            for n, k, s in zip(sizes, self.pool_size, self.strides, strict=False)
         ]
         if any(o is not None and o <= 0 for o in outputs):
             raise errors.value_error(
@@ -82,8 +82,10 @@ class _Pooling(Layer):
         )
 
     def _pool_same(self, x, pads, symmetric):
-        # torch pads symmetrically by at most half the window inside the kernel; otherwise pad first.
-        if symmetric is not None and all(p <= k // 2 for p, k in zip(symmetric, self._torch_pool)):
+        # torch pads symmetrically by at most half the window inside the kernel; else pad first.
+        if symmetric is not None and all(
+            p <= k // 2 for p, k in zip(symmetric, self._torch_pool, strict=False)
+        ):
             return self._pool(x, symmetric)
         if self.mode == "max":
             return self._pool(padding_rules.pad_channels_first(x, pads, value=float("-inf")), 0)
@@ -100,8 +102,13 @@ class _Pooling(Layer):
         return padded_mean / real_share
 
     def get_config(self):
-        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides,
-                "padding": self.padding, "data_format": self.data_format}
+        return {
+            **super().get_config(),
+            "pool_size": self.pool_size,
+            "strides": self.strides,
+            "padding": self.padding,
+            "data_format": self.data_format,
+        }
 
 
 class MaxPooling1D(_Pooling):
@@ -169,7 +176,11 @@ class _GlobalPooling(Layer):
         if mask is not None and self.rank == 1:
             # Average only the unmasked steps (Keras's GlobalAveragePooling1D with a mask).
             weights = mask.to(inputs.dtype)
-            weights = weights.unsqueeze(-1) if self.data_format == "channels_last" else weights.unsqueeze(1)
+            weights = (
+                weights.unsqueeze(-1)
+                if self.data_format == "channels_last"
+                else weights.unsqueeze(1)
+            )
             total = (inputs * weights).sum(dim=axes, keepdim=self.keepdims)
             return total / weights.sum(dim=axes, keepdim=self.keepdims).clamp_min(1e-12)
         return inputs.mean(dim=axes, keepdim=self.keepdims)

@@ -27,7 +27,7 @@ class Dropout(Layer):
     Args:
         rate: fraction of the inputs to drop, in [0, 1].
         noise_shape: shape of the binary mask, broadcast against the input (None for independent).
-        seed: unused by the default generator; set `lamina.utils.set_random_seed` for reproducibility.
+        seed: unused by the default generator; `lamina.utils.set_random_seed` makes runs repeat.
     """
 
     supports_masking = True
@@ -44,14 +44,19 @@ class Dropout(Layer):
             return inputs
         if self.noise_shape is None:
             return F.dropout(inputs, self.rate, training=True)
-        shape = tuple(
-            inputs.shape[i] if d is None else d for i, d in enumerate(self.noise_shape)
+        shape = tuple(inputs.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
+        keep = torch.empty(shape, device=inputs.device, dtype=inputs.dtype).bernoulli_(
+            1.0 - self.rate
         )
-        keep = torch.empty(shape, device=inputs.device, dtype=inputs.dtype).bernoulli_(1.0 - self.rate)
         return inputs * keep / (1.0 - self.rate)
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape, "seed": self.seed}
+        return {
+            **super().get_config(),
+            "rate": self.rate,
+            "noise_shape": self.noise_shape,
+            "seed": self.seed,
+        }
 
 
 class _SpatialDropout(Layer):

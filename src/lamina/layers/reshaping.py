@@ -23,8 +23,8 @@ from lamina.layers import spatial
 class Flatten(Layer):
     """Flattens every axis but the batch axis: (batch, 4, 4, 8) -> (batch, 128).
 
-    With `data_format="channels_first"`, the input is first seen channels-last, as Keras does, so the
-    flattened order is the same for both formats.
+    With `data_format="channels_first"`, the input is first seen channels-last, as Keras does, so
+    the flattened order is the same for both formats.
     """
 
     def __init__(self, data_format=None, **kwargs):
@@ -116,6 +116,7 @@ class RepeatVector(Layer):
     def __init__(self, n, **kwargs):
         super().__init__(**kwargs)
         self.n = check.positive_int(n, "n", self)
+        self.expected_layout = "(batch, features)"
         self.input_spec = InputSpec(
             ndim=2, hint="RepeatVector repeats 2-D (batch, features) inputs; Flatten first."
         )
@@ -182,7 +183,7 @@ class _UpSampling(_Spatial):
     def call(self, inputs):
         x = spatial.to_torch(inputs, self.data_format, self.rank)
         scale = spatial.lift(self.size, 1)
-        target = [n * s for n, s in zip(x.shape[2:], scale)]
+        target = [n * s for n, s in zip(x.shape[2:], scale, strict=False)]
         if self.interpolation == "nearest":
             y = F.interpolate(x, size=target, mode="nearest")
         else:  # TensorFlow's half-pixel centres are torch's align_corners=False
@@ -247,7 +248,10 @@ class _ZeroPadding(_Spatial):
         return spatial.from_torch(F.pad(x, flat), self.data_format, self.rank)
 
     def get_config(self):
-        return {**super().get_config(), "padding": self.padding[0] if self.rank == 1 else self.padding}
+        return {
+            **super().get_config(),
+            "padding": self.padding[0] if self.rank == 1 else self.padding,
+        }
 
 
 class ZeroPadding1D(_ZeroPadding):
@@ -265,7 +269,7 @@ class ZeroPadding1D(_ZeroPadding):
 
 
 class ZeroPadding2D(_ZeroPadding):
-    """Adds rows and columns of zeros: `padding` int, (rows, cols) or ((top, bottom), (left, right)).
+    """Adds rows and columns of zeros: int, (rows, cols) or ((top, bottom), (left, right)).
 
     Example:
         >>> tuple(ZeroPadding2D(((1, 0), (2, 3)))(torch.zeros(1, 4, 4, 2)).shape)
@@ -296,7 +300,10 @@ class _Cropping(_Spatial):
 
     def _check_fits(self, input_shape):
         sizes = spatial.spatial_shape(input_shape, self.data_format)
-        remaining = [None if n is None else n - a - b for n, (a, b) in zip(sizes, self.cropping)]
+        remaining = [
+            None if n is None else n - a - b
+            for n, (a, b) in zip(sizes, self.cropping, strict=False)
+        ]
         if any(r is not None and r <= 0 for r in remaining):
             raise errors.value_error(
                 self,
@@ -316,7 +323,10 @@ class _Cropping(_Spatial):
         return inputs[tuple(index)]
 
     def get_config(self):
-        return {**super().get_config(), "cropping": self.cropping[0] if self.rank == 1 else self.cropping}
+        return {
+            **super().get_config(),
+            "cropping": self.cropping[0] if self.rank == 1 else self.cropping,
+        }
 
 
 class Cropping1D(_Cropping):

@@ -27,9 +27,11 @@ class _DepthwiseBase(_ConvBase):
 
     def _build_depthwise(self, in_channels: int) -> None:
         self.depthwise_kernel = self.add_weight(
-            "depthwise_kernel", (*self.kernel_size, in_channels, self.depth_multiplier),
+            "depthwise_kernel",
+            (*self.kernel_size, in_channels, self.depth_multiplier),
             self.depthwise_initializer,
-            regularizer=self.depthwise_regularizer, constraint=self.depthwise_constraint,
+            regularizer=self.depthwise_regularizer,
+            constraint=self.depthwise_constraint,
             layout=backend.depthwise_kernel_layout(self.depth_multiplier),
         )
         self._in_channels = in_channels
@@ -72,8 +74,18 @@ class _DepthwiseConv(_DepthwiseBase):
         **kwargs,
     ):
         super().__init__(
-            kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias,
-            bias_initializer, bias_regularizer, activity_regularizer, bias_constraint, **kwargs,
+            kernel_size,
+            strides,
+            padding,
+            data_format,
+            dilation_rate,
+            activation,
+            use_bias,
+            bias_initializer,
+            bias_regularizer,
+            activity_regularizer,
+            bias_constraint,
+            **kwargs,
         )
         self._init_depthwise(
             depth_multiplier, depthwise_initializer, depthwise_regularizer, depthwise_constraint
@@ -155,8 +167,18 @@ class _SeparableConv(_DepthwiseBase):
         **kwargs,
     ):
         super().__init__(
-            kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias,
-            bias_initializer, bias_regularizer, activity_regularizer, bias_constraint, **kwargs,
+            kernel_size,
+            strides,
+            padding,
+            data_format,
+            dilation_rate,
+            activation,
+            use_bias,
+            bias_initializer,
+            bias_regularizer,
+            activity_regularizer,
+            bias_constraint,
+            **kwargs,
         )
         self.filters = check.positive_int(filters, "filters", self)
         self._init_depthwise(
@@ -173,7 +195,8 @@ class _SeparableConv(_DepthwiseBase):
             "pointwise_kernel",
             (*(1,) * self.rank, in_channels * self.depth_multiplier, self.filters),
             self.pointwise_initializer,
-            regularizer=self.pointwise_regularizer, constraint=self.pointwise_constraint,
+            regularizer=self.pointwise_regularizer,
+            constraint=self.pointwise_constraint,
             layout=(backend.conv_kernel_to_keras, backend.conv_kernel_from_keras),
         )
         self._bias_weight(self.filters)

@@ -59,9 +59,12 @@ def channel_axis(data_format: str) -> int:
 def family_hint(class_name: str, rank: int, ranks=(1, 2, 3)) -> str:
     """`Conv1D` on images and friends: name the sibling layer that fits each input rank."""
     others = [
-        f"a {r + 2}-D input fits {class_name.replace(f'{rank}D', f'{r}D')}" for r in ranks if r != rank
+        f"a {r + 2}-D input fits {class_name.replace(f'{rank}D', f'{r}D')}"
+        for r in ranks
+        if r != rank
     ]
     return (
-        f"{class_name} works on {rank + 2}-D input; " + ", ".join(others)
+        f"{class_name} works on {rank + 2}-D input; "
+        + ", ".join(others)
         + ". If only the channel axis is missing, add it with x[..., None] or a Reshape layer."
     )
