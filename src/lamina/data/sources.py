@@ -9,6 +9,7 @@ The plan lets `batch` gather a whole batch with one indexing call instead of sta
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from lamina.data import structure
 
@@ -83,22 +84,19 @@ class TensorSlices(Node):
 
 
 class Range(Node):
-    """Integers `start, start + step, ...` below `stop`, as int64 scalars."""
+    """Integers `start, start + step, ...` below `stop`, as int64 scalars, made lazily."""
 
     def __init__(self, start: int, stop: int, step: int):
         if step == 0:
             raise ValueError("Dataset.range expects a non-zero step; received step=0.")
         self.values = range(int(start), int(stop), int(step))
-        self.slices = TensorSlices(np.arange(start, stop, step, dtype=np.int64))
 
     def cardinality(self) -> int:
         return len(self.values)
 
-    def plan(self):
-        return self.slices.plan()
-
     def iterate(self):
-        return self.slices.iterate()
+        for value in self.values:
+            yield torch.tensor(value, dtype=torch.int64)
 
 
 class Generator(Node):
