@@ -90,6 +90,53 @@ def check_safe(entry, safe_mode: bool, source: str) -> None:
         )
 
 
+# Arguments newer Keras versions write into layer configs, with the value that means "feature
+# off". A lamina layer without the argument behaves exactly so; any other value is left in place
+# for the layer to reject with its own error.
+_INERT_KERAS_ARGUMENTS = {
+    "quantization_config": None,
+    "lora_rank": None,
+    "lora_alpha": None,
+    "renorm": False,
+    "renorm_clipping": None,
+    "renorm_momentum": 0.99,
+    "synchronized": False,
+    "optional": False,
+}
+
+
+def _accepts(cls, argument: str) -> bool:
+    import inspect
+
+    try:
+        parameters = inspect.signature(cls.__init__).parameters
+    except (TypeError, ValueError):
+        return True
+    return argument in parameters
+
+
+def drop_inert_keras_arguments(structure, custom_objects=None):
+    """Remove feature-off arguments that lamina's layer classes do not take, at any depth."""
+    from lamina import layers as layers_module
+
+    if isinstance(structure, list):
+        return [drop_inert_keras_arguments(s, custom_objects) for s in structure]
+    if not isinstance(structure, dict):
+        return structure
+    result = {k: drop_inert_keras_arguments(v, custom_objects) for k, v in structure.items()}
+    config = result.get("config")
+    name = result.get("class_name")
+    if isinstance(config, dict) and isinstance(name, str):
+        cls = (custom_objects or {}).get(name) or getattr(layers_module, name, None)
+        if isinstance(cls, type):
+            result["config"] = {
+                key: value for key, value in config.items()
+                if not (key in _INERT_KERAS_ARGUMENTS and value == _INERT_KERAS_ARGUMENTS[key]
+                        and not _accepts(cls, key))
+            }
+    return result
+
+
 def build_model(entry: dict, custom_objects=None, source: str = ""):
     """A model from a saved entry (lamina's or Keras's)."""
     from lamina.engine.model import Model
@@ -110,10 +157,11 @@ def build_model(entry: dict, custom_objects=None, source: str = ""):
             f"{source} holds a model of class '{class_name}', which lamina does not know. "
             f"Hint: pass custom_objects={{'{class_name}': {class_name}}} to load_model()."
         )
+    config = drop_inert_keras_arguments(entry["config"], custom_objects)
     try:
-        model = cls.from_config(entry["config"], custom_objects=custom_objects)
+        model = cls.from_config(config, custom_objects=custom_objects)
     except TypeError:
-        model = cls.from_config(entry["config"])
+        model = cls.from_config(config)
     build_config = entry.get("build_config") or {}
     if not model.built and build_config.get("input_shape") is not None:
         model.build(tuple(build_config["input_shape"]))

@@ -1,0 +1,181 @@
+"""Files: lamina -> lamina and lamina <-> Keras for `.keras`, legacy `.h5` and `.weights.h5`, with the
+same predictions, and a reloaded compiled model that continues training exactly."""
+
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from lamina import layers
+
+FORMATS = ["keras", "h5"]
+
+
+def _cnn_rnn_model():
+    return lamina.Sequential([
+        layers.Input((6, 6, 2)),
+        layers.Conv2D(3, 3, activation="relu"),
+        layers.BatchNormalization(),
+        layers.Flatten(),
+        layers.Dense(4),
+        layers.Reshape((4, 1)),
+        layers.LSTM(3),
+        layers.Dense(2, activation="softmax"),
+    ])
+
+
+def _functional_model():
+    inputs = layers.Input((5,))
+    first = layers.Dense(3, activation="tanh", name="first")(inputs)
+    second = layers.Dense(3, name="zz")(first)
+    merged = layers.Add()([first, second])
+    outputs = layers.Dense(2, name="out")(merged)
+    return lamina.Model(inputs, outputs)
+
+
+MODELS = {"cnn-rnn": (_cnn_rnn_model, (6, 6, 2)), "functional": (_functional_model, (5,))}
+
+
+def _data(shape, n=16, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, *shape)).astype("float32")
+    y = np.eye(2, dtype="float32")[rng.integers(0, 2, n)]
+    return x, y
+
+
+def _trained(name, optimizer="adam"):
+    make, shape = MODELS[name]
+    model = make()
+    model.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=["accuracy"])
+    x, y = _data(shape)
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
+    return model, x, y
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_reload_predicts_identically(tmp_path, name, fmt):
+    model, x, _ = _trained(name)
+    path = tmp_path / f"model.{fmt}"
+    model.save(path)
+    restored = lamina.models.load_model(path)
+    np.testing.assert_array_equal(restored.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert [w.shape for w in restored.get_weights()] == [w.shape for w in model.get_weights()]
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_weights_file_round_trip(tmp_path, name):
+    model, x, _ = _trained(name)
+    path = tmp_path / "model.weights.h5"
+    model.save_weights(path)
+    lamina.backend.clear_session()
+    fresh = MODELS[name][0]()
+    fresh.load_weights(path)
+    np.testing.assert_array_equal(fresh.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize(
+    "optimizer",
+    ["adam", lambda: lamina.optimizers.SGD(0.05, momentum=0.9), "rmsprop",
+     lambda: lamina.optimizers.Adam(lamina.optimizers.schedules.ExponentialDecay(0.01, 2, 0.5))],
+    ids=["adam", "sgd-momentum", "rmsprop", "adam-schedule"],
+)
+def test_reloaded_compiled_model_continues_training(tmp_path, fmt, optimizer):
+    optimizer_factory = optimizer if callable(optimizer) else (lambda: optimizer)
+    model, x, y = _trained("functional", optimizer_factory())
+    path = tmp_path / f"model.{fmt}"
+    model.save(path)
+    restored = lamina.models.load_model(path)
+    assert restored.optimizer.iterations == model.optimizer.iterations == 2
+    for m in (model, restored):
+        m.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
+    for a, b in zip(restored.get_weights(), model.get_weights()):
+        # SGD's momentum travels as Keras's -lr * b and back: equal to float rounding.
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+# --------------------------------------------------------------------------------------------------
+# Interop with Keras (test-only reference)
+
+
+def _keras_twin_of(name):
+    import keras
+
+    if name == "cnn-rnn":
+        return keras.Sequential([
+            keras.Input((6, 6, 2)), keras.layers.Conv2D(3, 3, activation="relu"),
+            keras.layers.BatchNormalization(), keras.layers.Flatten(), keras.layers.Dense(4),
+            keras.layers.Reshape((4, 1)), keras.layers.LSTM(3),
+            keras.layers.Dense(2, activation="softmax"),
+        ])
+    inputs = keras.Input((5,))
+    first = keras.layers.Dense(3, activation="tanh", name="first")(inputs)
+    second = keras.layers.Dense(3, name="zz")(first)
+    outputs = keras.layers.Dense(2, name="out")(keras.layers.Add()([first, second]))
+    return keras.Model(inputs, outputs)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("fmt", ["keras", "h5", "weights.h5"])
+def test_keras_loads_lamina_files(tmp_path, name, fmt):
+    import keras
+
+    model, x, _ = _trained(name)
+    path = str(tmp_path / f"model.{fmt}")
+    if fmt == "weights.h5":
+        model.save_weights(path)
+        reference = _keras_twin_of(name)
+        reference.load_weights(path)
+    else:
+        model.save(path)
+        reference = keras.models.load_model(path)
+    np.testing.assert_allclose(reference.predict(x, verbose=0), model.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("fmt", ["keras", "h5", "weights.h5"])
+def test_lamina_loads_keras_files(tmp_path, name, fmt):
+    import keras
+
+    reference = _keras_twin_of(name)
+    reference.compile(optimizer="adam", loss="categorical_crossentropy")
+    x, y = _data(MODELS[name][1])
+    reference.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
+    path = str(tmp_path / f"model.{fmt}")
+    if fmt == "weights.h5":
+        reference.save_weights(path)
+        model = MODELS[name][0]()
+        model.load_weights(path)
+    else:
+        reference.save(path)
+        model = lamina.models.load_model(path)
+        assert model.optimizer.iterations == 2
+    np.testing.assert_allclose(model.predict(x, verbose=0), reference.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+    del keras
+
+
+@pytest.mark.parity
+def test_keras_continues_training_from_lamina_optimizer_state(tmp_path):
+    import keras
+
+    model, x, y = _trained("functional")
+    path = str(tmp_path / "model.keras")
+    model.save(path)
+    reference = keras.models.load_model(path)
+    assert int(keras.ops.convert_to_numpy(reference.optimizer.iterations)) == 2
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
+    reference.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
+    for a, b in zip(reference.get_weights(), model.get_weights()):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(a), b, rtol=1e-4, atol=1e-5)
+
+
+def test_state_dict_unchanged_by_save(tmp_path):
+    model, _, _ = _trained("functional")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    model.save(tmp_path / "m.keras")
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
