@@ -240,7 +240,10 @@ def get(identifier) -> Initializer:
         return _INITIALIZERS[key]()
     if isinstance(identifier, dict) and "class_name" in identifier:
         key = _ALIASES.get(identifier["class_name"], identifier["class_name"])
-        return _INITIALIZERS[key](**identifier.get("config", {}))
+        # Keras 3.15 writes input_axes/output_axes (null = its default fan axes, lamina's too).
+        config = {k: v for k, v in identifier.get("config", {}).items()
+                  if not (k in ("input_axes", "output_axes") and v is None)}
+        return _INITIALIZERS[key](**config)
     if callable(identifier):
         return _CallableInitializer(identifier)
     raise TypeError(f"Could not interpret initializer {identifier!r}.")
