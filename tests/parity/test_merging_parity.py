@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from reference import assert_layer_matches_keras, keras
+from tests.parity.reference import assert_layer_matches_keras, keras
 
 import lamina
 

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from reference import keras
+from tests.parity.reference import keras
 
 from lamina import ops
 

@@ -54,9 +54,9 @@ def _resnet(variant, builder, include_top, weights, input_tensor, input_shape, p
     common.check_arguments(builder, weights, include_top, classes, classifier_activation, pooling)
     suffix = "" if include_top else "_notop"
     file_name = f"{variant}_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
-    common.resolve_weights(weights, file_name)
     shape = common.input_shape_for(builder, input_shape, input_tensor, default_size=224,
                                    min_size=32, include_top=include_top, weights=weights)
+    common.resolve_weights(weights, file_name)
     inputs = common.model_input(shape, input_tensor)
 
     x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(inputs)

@@ -24,9 +24,9 @@ def _vgg(variant, include_top, weights, input_tensor, input_shape, pooling, clas
     common.check_arguments(builder, weights, include_top, classes, classifier_activation, pooling)
     suffix = "" if include_top else "_notop"
     file_name = f"{variant}_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
-    common.resolve_weights(weights, file_name)
     shape = common.input_shape_for(builder, input_shape, input_tensor, default_size=224,
                                    min_size=32, include_top=include_top, weights=weights)
+    common.resolve_weights(weights, file_name)
     inputs = common.model_input(shape, input_tensor)
 
     x = inputs

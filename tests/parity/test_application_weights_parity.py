@@ -1,0 +1,83 @@
+"""Keras writes an application's weights file (its legacy HDF5 layout, as keras.applications ships);
+lamina loads it by layer name, through `weights=path` and through `weights="imagenet"`: same outputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from tests.parity.reference import keras
+
+from lamina import applications
+
+# (builder, arguments, Keras's file name, how lamina is told: the cache lookup or a path)
+CASES = [
+    ("MobileNetV2", {"alpha": 0.35, "input_shape": (96, 96, 3), "include_top": False},
+     "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_96_no_top.h5", "imagenet"),
+    ("ResNet50", {"include_top": False, "input_shape": (32, 32, 3), "pooling": "avg"},
+     "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5", "path"),
+]
+
+
+def _randomise(model, rng):
+    """Random weights everywhere (positive variances), so a swapped or skipped weight shows."""
+    values = []
+    for weight in model.weights:
+        shape = tuple(weight.shape)
+        if "variance" in weight.path:
+            values.append(rng.uniform(0.5, 1.5, shape).astype("float32"))
+        else:
+            values.append((rng.standard_normal(shape) * 0.1).astype("float32"))
+    for weight, value in zip(model.weights, values):
+        weight.assign(value)
+
+
+def _write_keras_legacy_h5(model, path):
+    import h5py
+    from keras.src.legacy.saving import legacy_h5_format
+
+    with h5py.File(path, "w") as file:
+        legacy_h5_format.save_weights_to_hdf5_group(file, model)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(("builder", "kwargs", "file_name", "how"), CASES,
+                         ids=[f"{c[0]}-{c[3]}" for c in CASES])
+def test_keras_weights_file_loads_with_equal_outputs(builder, kwargs, file_name, how, tmp_path,
+                                                     monkeypatch):
+    rng = np.random.default_rng(0)
+    reference = getattr(keras.applications, builder)(weights=None, **kwargs)
+    _randomise(reference, rng)
+    models_dir = tmp_path / "keras" / "models"
+    models_dir.mkdir(parents=True)
+    path = models_dir / file_name
+    _write_keras_legacy_h5(reference, str(path))
+
+    images = rng.uniform(-1, 1, (2, *kwargs["input_shape"])).astype("float32")
+    expected = keras.ops.convert_to_numpy(reference(images, training=False))
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    weights = "imagenet" if how == "imagenet" else str(path)
+    model = getattr(applications, builder)(weights=weights, **kwargs)
+    with torch.no_grad():
+        output = model(torch.tensor(images)).numpy()
+    # float32 through ~50 layers of random weights: both sides sum in different orders.
+    np.testing.assert_allclose(output, expected, atol=2e-4, rtol=1e-4)
+
+
+def test_a_file_for_another_architecture_is_refused_whole(tmp_path):
+    reference = keras.applications.MobileNetV2(weights=None, include_top=False, alpha=0.35,
+                                               input_shape=(96, 96, 3))
+    path = tmp_path / "weights.h5"
+    _write_keras_legacy_h5(reference, str(path))
+    model = applications.MobileNetV2(weights=None, include_top=False, alpha=0.5,
+                                     input_shape=(96, 96, 3))
+    before = [w.copy() for w in model.get_weights()]
+    from lamina.applications.weights import load_application_weights
+
+    with pytest.raises(ValueError, match=r"holds weights of shapes \[\(1, 1, 48, 8\)\] for layer "
+                                         r"'block_1_project', which expects \[\(1, 1, 48, 16\)\]"):
+        load_application_weights(model, path)
+    for old, new in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(old, new)  # nothing half-loaded
