@@ -62,7 +62,7 @@ class Normalization(Layer):
         invert: apply the inverse, `mean + x * sqrt(variance)`.
 
     Input shape: any. Output shape: the same.
-    Weights (adapted layers): mean, variance and count, as Keras lists them.
+    Weights (adapted layers): mean, variance and count (always 0), as Keras lists them.
     """
 
     def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
@@ -101,7 +101,9 @@ class Normalization(Layer):
         if self.input_mean is None:
             self.add_weight("mean", stat_shape, "zeros", trainable=False)
             self.add_weight("variance", stat_shape, "ones", trainable=False)
-            self.add_weight("count", (), "zeros", trainable=False, dtype="int64")
+            # Keras keeps `count` (int32, never updated) for old saved files: the same here, so
+            # get_weights() / set_weights() line up with Keras's.
+            self.add_weight("count", (), "zeros", trainable=False, dtype="int32")
         else:
             self.register_buffer("mean", self._fixed(self.input_mean, stat_shape))
             self.register_buffer("variance", self._fixed(self.input_variance, stat_shape))
@@ -154,7 +156,6 @@ class Normalization(Layer):
         with torch.no_grad():
             self.mean.copy_(mean.reshape(self.mean.shape).to(self.mean.dtype))
             self.variance.copy_((m2 / count).reshape(self.variance.shape).to(self.variance.dtype))
-            self.count.fill_(count)
         self.adapted = True
 
     def get_config(self):
