@@ -14,6 +14,8 @@ from lamina.layers import argument_checks as check
 
 # Keras subtracts this from the scores of masked keys (float32), rather than using -inf.
 _MASKED_SCORE = 1e9
+# Keras's dot_product_attention (its fused path, on every backend) fills masked scores with this.
+_LARGE_NEGATIVE = -0.7 * 3.38953e38
 
 
 def _masks_of(inputs, mask):
@@ -170,6 +172,9 @@ class MultiHeadAttention(Layer):
         attention_axes: None (attend over every axis between batch and features).
         kernel_initializer, bias_initializer, *_regularizer, *_constraint: of the projections.
 
+    Masked keys: as in Keras, a query whose keys are all masked attends uniformly on the fused
+    path (no dropout, no scores returned) and gets zero weights on the explicit one.
+
     Call arguments: `query`, `value`, `key` (default value); `attention_mask` (batch, Tq, Tv) bool,
     True = attend (broadcastable, e.g. (batch, 1, Tv)); `query_mask`/`value_mask`/`key_mask`
     (default: the inputs' own masks, e.g. from Embedding(mask_zero=True));
@@ -291,12 +296,17 @@ class MultiHeadAttention(Layer):
             value, "value")
         keep = self._attention_mask(q.shape[2], k.shape[2], q.device, query_mask, value_mask,
                                     key_mask, attention_mask, use_causal_mask)
-        dropout = self.dropout if training else 0.0
-        if return_attention_scores:
+        if return_attention_scores or self.dropout > 0.0:
+            dropout = self.dropout if training else 0.0
             attended, scores = self._attend_explicitly(q, k, v, keep, dropout)
         else:
+            # Keras's fused path replaces masked scores by a large negative number (not -inf),
+            # so a query whose keys are all masked attends uniformly; an additive mask of that
+            # number gives SDPA the same semantics.
+            additive = None if keep is None else torch.zeros(
+                keep.shape, dtype=q.dtype, device=q.device).masked_fill(~keep, _LARGE_NEGATIVE)
             attended = F.scaled_dot_product_attention(
-                q, k, v, attn_mask=keep, dropout_p=dropout, scale=1.0 / math.sqrt(self.key_dim)
+                q, k, v, attn_mask=additive, scale=1.0 / math.sqrt(self.key_dim)
             )
         heads, value_dim, output_dim = self.output_kernel.shape
         output = F.linear(

@@ -1,0 +1,198 @@
+"""Parity with Keras 3 (torch backend) for the sequence layers: Keras's random weights copied in,
+outputs, final states, input gradients and weight gradients compared.
+
+Tolerances: see tests/sequence_cases.py (1e-5; 1e-4 for the 50-step cases).
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from tests import sequence_cases as cases
+from tests.cases import case_id
+from tests.parity.reference import assert_layer_matches_keras
+
+pytestmark = pytest.mark.parity
+
+MASKS = {
+    # batch of 3, 7 steps
+    "right-padded": np.array([[1] * 7, [1] * 4 + [0] * 3, [1] * 2 + [0] * 5], bool),
+    "left-padded": np.array([[1] * 7, [0] * 3 + [1] * 4, [0] * 5 + [1] * 2], bool),
+    "holes": np.array([[1, 0, 1, 1, 0, 1, 1], [1] * 7, [0, 1, 1, 0, 1, 1, 0]], bool),
+    "mixed-sides": np.array([[1] * 5 + [0] * 2, [0] * 2 + [1] * 5, [1] * 7], bool),
+}
+
+
+@pytest.mark.parametrize("case", cases.RECURRENT + cases.STATEFUL_OUTPUTS, ids=case_id)
+def test_recurrent_layer_matches_keras(case):
+    assert_layer_matches_keras(case.layer, case.config, case.input_shape, seed=case.seed)
+
+
+@pytest.mark.parametrize("case", cases.LONG, ids=case_id)
+def test_long_sequences_match_keras_to_1e4(case):
+    assert_layer_matches_keras(case.layer, case.config, case.input_shape, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("mask_name", list(MASKS))
+@pytest.mark.parametrize("layer_name", ["LSTM", "GRU", "SimpleRNN"])
+@pytest.mark.parametrize("return_sequences", [True, False], ids=["seq", "last"])
+def test_masked_recurrent_layer_matches_keras(layer_name, mask_name, return_sequences):
+    config = {"units": 5, "return_sequences": return_sequences, "return_state": True}
+    assert_layer_matches_keras(
+        layer_name, config, cases.SEQ, call_kwargs={"mask": torch.tensor(MASKS[mask_name])}
+    )
+
+
+@pytest.mark.parametrize("mask_name", ["right-padded", "left-padded"])
+def test_masked_backwards_lstm_matches_keras(mask_name):
+    config = {"units": 4, "return_sequences": True, "go_backwards": True}
+    assert_layer_matches_keras(
+        "LSTM", config, cases.SEQ, call_kwargs={"mask": torch.tensor(MASKS[mask_name])}
+    )
+
+
+@pytest.mark.parametrize("layer_name,count", [("LSTM", 2), ("GRU", 1), ("SimpleRNN", 1)])
+def test_initial_state_matches_keras(layer_name, count):
+    rng = np.random.default_rng(3)
+    states = [torch.tensor(rng.standard_normal((3, 5)).astype("float32")) for _ in range(count)]
+    assert_layer_matches_keras(
+        layer_name, {"units": 5, "return_sequences": True, "return_state": True}, cases.SEQ,
+        call_kwargs={"initial_state": states, "mask": torch.tensor(MASKS["left-padded"])},
+    )
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])
+@pytest.mark.parametrize("return_sequences", [True, False], ids=["seq", "last"])
+def test_bidirectional_matches_keras(merge_mode, return_sequences):
+    def make(module):
+        inner = module.layers.LSTM(4, return_sequences=return_sequences, return_state=True)
+        return module.layers.Bidirectional(inner, merge_mode=merge_mode)
+
+    assert_layer_matches_keras(
+        "Bidirectional", {}, cases.SEQ, keras_layer=make(keras), lamina_layer=make(lamina),
+        call_kwargs={"mask": torch.tensor(MASKS["right-padded"])},
+    )
+
+
+def test_bidirectional_gru_with_backward_layer_matches_keras():
+    def make(module):
+        return module.layers.Bidirectional(
+            module.layers.GRU(3, return_sequences=True),
+            backward_layer=module.layers.SimpleRNN(3, return_sequences=True, go_backwards=True),
+        )
+
+    assert_layer_matches_keras(
+        "Bidirectional", {}, cases.SEQ, keras_layer=make(keras), lamina_layer=make(lamina)
+    )
+
+
+def test_time_distributed_dense_matches_keras():
+    def make(module):
+        return module.layers.TimeDistributed(module.layers.Dense(3, activation="tanh"))
+
+    assert_layer_matches_keras(
+        "TimeDistributed", {}, (2, 5, 4), keras_layer=make(keras), lamina_layer=make(lamina)
+    )
+
+
+def test_embedding_matches_keras():
+    ours, _ = assert_layer_matches_keras(
+        "Embedding", {"input_dim": 10, "output_dim": 4, "mask_zero": True}, (3, 6),
+        input_dtype="int64",
+    )
+    assert ours.compute_mask(torch.tensor([[0, 3]])).tolist() == [[False, True]]
+
+
+def test_embedding_mask_reaches_lstm_like_keras():
+    """Embedding(mask_zero) -> LSTM: the padded ids 0 are skipped exactly as Keras skips them."""
+    ids = np.array([[0, 0, 3, 4, 5], [1, 2, 3, 4, 5], [0, 0, 0, 0, 7]], "int64")
+    keras_model = keras.Sequential([keras.layers.Embedding(10, 4, mask_zero=True),
+                                    keras.layers.LSTM(3)])
+    expected = keras_model(ids)
+    ours = lamina.layers.Embedding(10, 4, mask_zero=True)
+    lstm = lamina.layers.LSTM(3)
+    lstm(ours(torch.tensor(ids)))
+    ours.set_weights(keras_model.layers[0].get_weights())
+    lstm.set_weights(keras_model.layers[1].get_weights())
+    torch.testing.assert_close(lstm(ours(torch.tensor(ids))), expected.detach(), atol=1e-6,
+                               rtol=1e-5)
+
+
+@pytest.mark.parametrize("config", [{}, {"use_scale": True}, {"score_mode": "concat"},
+                                    {"use_scale": True, "score_mode": "concat"}],
+                         ids=["dot", "scale", "concat", "concat-scale"])
+@pytest.mark.parametrize("causal", [False, True], ids=["", "causal"])
+def test_attention_matches_keras(config, causal):
+    rng = np.random.default_rng(1)
+    query = rng.standard_normal(cases.ATTENTION_INPUTS["query"]).astype("float32")
+    value = rng.standard_normal(cases.ATTENTION_INPUTS["value"]).astype("float32")
+    masks = [torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0]], dtype=torch.bool),
+             torch.tensor([[1, 1, 1, 1, 0], [1, 0, 1, 1, 1]], dtype=torch.bool)]
+    reference = keras.layers.Attention(**config)
+    reference([query, value])
+    # Random scales, not Keras's ones: a scale of 1 hides a missing multiplication.
+    reference.set_weights([rng.uniform(0.5, 2.0, w.shape).astype("float32")
+                           for w in reference.get_weights()])
+    assert_layer_matches_keras(
+        "Attention", config, None, inputs=[query, value], keras_layer=reference,
+        call_kwargs={"mask": masks, "use_causal_mask": causal},
+    )
+
+
+def test_additive_attention_matches_keras():
+    rng = np.random.default_rng(2)
+    inputs = [rng.standard_normal(cases.ATTENTION_INPUTS[k]).astype("float32")
+              for k in ("query", "value", "value")]
+    assert_layer_matches_keras("AdditiveAttention", {}, None, inputs=inputs)
+
+
+MHA_CONFIGS = {
+    "2heads": {"num_heads": 2, "key_dim": 4},
+    "value-dim-output-shape": {"num_heads": 3, "key_dim": 2, "value_dim": 5, "output_shape": 7},
+    "nobias": {"num_heads": 2, "key_dim": 3, "use_bias": False},
+}
+
+
+@pytest.mark.parametrize("name", list(MHA_CONFIGS))
+@pytest.mark.parametrize("masking", ["none", "input-masks", "causal", "attention-mask"])
+@pytest.mark.parametrize("scores", [False, True], ids=["sdpa", "scores"])
+def test_multi_head_attention_matches_keras(name, masking, scores):
+    config = MHA_CONFIGS[name]
+    rng = np.random.default_rng(4)
+    query = rng.standard_normal((2, 4, 6)).astype("float32")
+    value = rng.standard_normal((2, 5, 3)).astype("float32")
+    query_mask = torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0]], dtype=torch.bool)
+    value_mask = torch.tensor([[1, 1, 1, 1, 0], [0, 0, 0, 0, 0]], dtype=torch.bool)
+    reference, ours = keras.layers.MultiHeadAttention(**config), lamina.layers.MultiHeadAttention(
+        **config)
+    reference(query, value)
+    ours(torch.tensor(query), torch.tensor(value))
+    ours.set_weights(reference.get_weights())
+
+    def run(layer):
+        q = torch.tensor(query, requires_grad=True)
+        v = torch.tensor(value, requires_grad=True)
+        q_in, v_in = q * 1.0, v * 1.0  # masks ride on non-leaf tensors, as layer outputs
+        kwargs = {"return_attention_scores": scores}
+        if masking == "input-masks":
+            q_in._keras_mask, v_in._keras_mask = query_mask, value_mask
+        elif masking == "causal":
+            kwargs["use_causal_mask"] = True
+        elif masking == "attention-mask":
+            kwargs["attention_mask"] = torch.tensor(rng_mask)
+        out = layer(q_in, v_in, **kwargs)
+        outputs = list(out) if scores else [out]
+        cotangents = [torch.tensor(np.random.default_rng(5).standard_normal(tuple(o.shape)),
+                                   dtype=torch.float32) for o in outputs]
+        grads = torch.autograd.grad(outputs, [q, v], cotangents)
+        return [o.detach() for o in outputs], grads
+
+    rng_mask = np.random.default_rng(6).random((2, 4, 5)) > 0.3
+    expected, expected_grads = run(reference)
+    actual, actual_grads = run(ours)
+    for a, e in zip(actual + list(actual_grads), expected + list(expected_grads)):
+        torch.testing.assert_close(a, e, atol=1e-5, rtol=1e-5)
