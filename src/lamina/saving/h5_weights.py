@@ -21,13 +21,23 @@ def write(file, model, include_optimizer: bool = True) -> None:
         group = file.require_group(f"{node.path}/vars" if node.path else "vars")
         group.attrs["name"] = getattr(node.layer, "name", "")
         for index, (tensor, to_keras, _) in enumerate(node.weights):
-            group.create_dataset(str(index), data=backend.as_numpy(to_keras(tensor.detach())))
+            create_dataset(group, str(index), backend.as_numpy(to_keras(tensor.detach())))
     optimizer = getattr(model, "optimizer", None)
     if include_optimizer and optimizer is not None and optimizer.built:
         group = file.require_group("optimizer/vars")
         group.attrs["name"] = optimizer.name
         for index, value in enumerate(optimizer_state.to_keras(optimizer, model)):
-            group.create_dataset(str(index), data=value)
+            create_dataset(group, str(index), value)
+
+
+def create_dataset(group, name, array) -> None:
+    """A dataset with HDF5's Fletcher-32 checksum (a standard filter Keras reads), so flipped
+    bytes are caught on load instead of loading silently wrong weights. Scalars cannot carry it."""
+    array = np.asarray(array)
+    if array.ndim == 0 or array.size == 0:
+        group.create_dataset(name, data=array)
+    else:
+        group.create_dataset(name, data=array, fletcher32=True)
 
 
 def plan(file, model, skip_mismatch: bool = False, source: str = "") -> list:

@@ -32,7 +32,7 @@ def _write_weights(group, model) -> None:
         layer_group = group.create_group(layer.name)
         layer_group.attrs["weight_names"] = _strings([name for name, _ in named])
         for name, (tensor, to_keras, _) in named:
-            layer_group.create_dataset(name, data=to_keras(tensor.detach()).cpu().numpy())
+            h5_weights.create_dataset(layer_group, name, to_keras(tensor.detach()).cpu().numpy())
     top = group.create_group("top_level_model_weights")
     top.attrs["weight_names"] = _strings([])
 
@@ -57,7 +57,7 @@ def save(model, filepath, overwrite=True, include_optimizer=True) -> None:
             group = file.create_group("optimizer_weights")
             group.attrs["weight_names"] = _strings(names)
             for name, value in zip(names, values):
-                group.create_dataset(name, data=value)
+                h5_weights.create_dataset(group, name, value)
 
 
 def _decode(values) -> list[str]:

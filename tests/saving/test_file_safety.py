@@ -1,0 +1,157 @@
+"""Damaged files give a clear error and never a half-loaded model; Lambda layers need
+safe_mode=False; a process SIGKILLed mid-save never destroys the previous file."""
+
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+
+import lamina
+from lamina import layers
+from lamina.saving import FileFormatError, atomic
+
+
+def _model():
+    model = lamina.Sequential([layers.Input((4,)), layers.Dense(3, activation="relu"), layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def _damage(path, how):
+    data = path.read_bytes()
+    if how == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif how == "empty":
+        path.write_bytes(b"")
+    else:  # flipped bytes inside a weight array (HDF5) or anywhere in an entry (zip)
+        start = _weight_offset(path) if path.suffix == ".h5" else len(data) // 2
+        path.write_bytes(data[:start] + bytes(b ^ 0xFF for b in data[start:start + 16])
+                         + data[start + 16:])
+
+
+def _weight_offset(path):
+    import h5py
+
+    with h5py.File(path, "r") as file:
+        dataset = file["model_weights/dense/sequential/dense/kernel"]
+        return dataset.id.get_chunk_info(0).byte_offset
+
+
+@pytest.mark.parametrize("how", ["truncated", "empty", "corrupted"])
+@pytest.mark.parametrize("fmt", ["keras", "h5"])
+def test_damaged_model_file_raises_clear_error(tmp_path, fmt, how):
+    path = tmp_path / f"model.{fmt}"
+    _model().save(path)
+    _damage(path, how)
+    with pytest.raises(FileFormatError, match=r"(truncated|corrupted|damaged|not a complete|not valid)"):
+        lamina.models.load_model(path)
+
+
+@pytest.mark.parametrize("how", ["truncated", "empty"])
+@pytest.mark.parametrize("fmt", ["keras", "h5", "weights.h5"])
+def test_damaged_weights_never_half_load(tmp_path, fmt, how):
+    source = _model()
+    path = tmp_path / f"model.{fmt}"
+    source.save_weights(path) if fmt == "weights.h5" else source.save(path)
+    _damage(path, how)
+    target = _model()
+    before = target.get_weights()
+    with pytest.raises(FileFormatError):
+        target.load_weights(path)
+    for a, b in zip(target.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_mismatched_architecture_names_the_layer(tmp_path):
+    path = tmp_path / "model.weights.h5"
+    _model().save_weights(path)
+    other = lamina.Sequential([layers.Input((4,)), layers.Dense(5), layers.Dense(2)])
+    before = other.get_weights()
+    with pytest.raises(FileFormatError, match=r"Layer 'dense_\d+' weight 0 has shape \(4, 5\); .* \(4, 3\)"):
+        other.load_weights(path)
+    for a, b in zip(other.get_weights(), before):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_skip_mismatch_loads_what_fits(tmp_path):
+    path = tmp_path / "model.weights.h5"
+    source = _model()
+    source.save_weights(path)
+    other = lamina.Sequential([layers.Input((4,)), layers.Dense(5), layers.Dense(2)])
+    kept = other.get_weights()[2]
+    other.load_weights(path, skip_mismatch=True)
+    np.testing.assert_array_equal(other.get_weights()[2], kept)  # (5, 2) kernel did not fit
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda m, d: m.save(d / "model.pt"), r"expects a filepath ending in '.keras'"),
+        (lambda m, d: m.save_weights(d / "model.h5"), r"ending in '.weights.h5'"),
+        (lambda m, d: lamina.models.load_model(d / "missing.keras"), r"No file at"),
+    ],
+    ids=["save-extension", "save-weights-extension", "missing-file"],
+)
+def test_path_errors(tmp_path, call, message):
+    with pytest.raises((ValueError, FileNotFoundError), match=message):
+        call(_model(), tmp_path)
+
+
+def test_lambda_layer_needs_safe_mode_false(tmp_path):
+    model = lamina.Sequential([layers.Input((3,)), layers.Lambda(lambda x: x * 2.0), layers.Dense(1)])
+    path = tmp_path / "lambda.keras"
+    model.save(path)
+    with pytest.raises(ValueError, match=r"contains a Lambda layer.*safe_mode=False"):
+        lamina.models.load_model(path)
+
+
+def test_overwrite_false_keeps_existing_file(tmp_path):
+    path = tmp_path / "model.keras"
+    _model().save(path)
+    with pytest.raises(FileExistsError, match=r"already exists; pass overwrite=True"):
+        _model().save(path, overwrite=False)
+
+
+def test_failed_write_leaves_target_and_no_temporary(tmp_path):
+    target = tmp_path / "file.bin"
+    atomic.write_bytes(target, b"old")
+    with pytest.raises(RuntimeError), atomic.atomic_path(target) as temporary:
+        with open(temporary, "wb") as handle:
+            handle.write(b"half")
+        raise RuntimeError("crash mid-write")
+    assert target.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["file.bin"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["keras", "h5"])
+def test_sigkill_mid_save_never_destroys_previous_file(tmp_path, fmt):
+    """A child process saving in a loop is SIGKILLed at random moments, many times: after every
+    kill the file still loads completely. Forked children start in milliseconds, so 12 kills per
+    format cost a few seconds."""
+    model = lamina.Sequential([layers.Input((64,)), layers.Dense(768), layers.Dense(768), layers.Dense(8)])
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(np.zeros((8, 64), "float32"), np.zeros((8, 8), "float32"), verbose=0)
+    path = tmp_path / f"model.{fmt}"
+    model.save(path)
+    expected = model.get_weights()
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        child = os.fork()
+        if child == 0:  # the child saves forever; only SIGKILL ends it
+            try:
+                while True:
+                    model.save(path)
+            finally:
+                os._exit(1)
+        time.sleep(float(rng.uniform(0.01, 0.25)))
+        os.kill(child, signal.SIGKILL)
+        _, status = os.waitpid(child, 0)
+        assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+        restored = lamina.models.load_model(path)
+        for a, b in zip(restored.get_weights(), expected):
+            np.testing.assert_array_equal(a, b)
+    # A killed write may leave its own temporary file behind, never a damaged target.
+    assert {n for n in os.listdir(tmp_path) if not n.endswith(".tmp")} == {path.name}
