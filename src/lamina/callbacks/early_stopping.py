@@ -47,7 +47,8 @@ class EarlyStopping(Callback):
     def _improves(self, value, reference) -> bool:
         if reference is None:
             return True
-        shifted = value - self.min_delta if self.mode == "min" else value + self.min_delta
+        # Keras's rule: an improvement must beat the reference by more than min_delta.
+        shifted = value + self.min_delta if self.mode == "min" else value - self.min_delta
         return self._better(shifted, reference)
 
     def on_train_begin(self, logs=None):

@@ -1,0 +1,238 @@
+"""Callbacks: the decisions of EarlyStopping and ReduceLROnPlateau equal Keras's on the same logs;
+ModelCheckpoint, LearningRateScheduler, CSVLogger and TerminateOnNaN inside real fit() runs."""
+
+import csv
+
+import numpy as np
+import pytest
+
+import lamina
+from lamina import callbacks, layers
+
+
+class FakeOptimizer:
+    def __init__(self, learning_rate):
+        self.learning_rate = learning_rate
+
+
+class FakeModel:
+    """What a callback touches: weights, stop_training, optimizer.learning_rate."""
+
+    def __init__(self):
+        self.stop_training = False
+        self.step = 0
+        self.optimizer = FakeOptimizer(0.1)
+
+    def get_weights(self):
+        return [np.array([self.step], dtype="float32")]
+
+    def set_weights(self, weights):
+        self.step = int(weights[0][0])
+
+
+LOSSES = [1.0, 0.8, 0.85, 0.79, 0.9, 0.95, 0.7, 0.71, 0.72, 0.73, 0.74, 0.75]
+ACCURACIES = [0.5, 0.6, 0.6, 0.59, 0.61, 0.7, 0.69, 0.69, 0.68, 0.71, 0.70, 0.65]
+
+
+def _drive(callback, model, monitor, values):
+    callback.set_model(model)
+    callback.on_train_begin()
+    stopped_at = None
+    lrs = []
+    for epoch, value in enumerate(values):
+        model.step = epoch
+        logs = {monitor: value}
+        callback.on_epoch_begin(epoch)
+        callback.on_epoch_end(epoch, logs)
+        lrs.append(float(np.asarray(model.optimizer.learning_rate)))
+        if model.stop_training:
+            stopped_at = epoch
+            break
+    callback.on_train_end()
+    return stopped_at, model.step, lrs
+
+
+EARLY_STOPPING = [
+    {"monitor": "loss", "patience": 2},
+    {"monitor": "loss", "patience": 2, "min_delta": 0.05},
+    {"monitor": "loss", "patience": 3, "restore_best_weights": True},
+    {"monitor": "loss", "patience": 2, "baseline": 0.75},
+    {"monitor": "loss", "patience": 1, "start_from_epoch": 4, "restore_best_weights": True},
+    {"monitor": "accuracy", "patience": 2, "mode": "max"},
+    {"monitor": "accuracy", "patience": 3, "mode": "max", "min_delta": 0.005,
+     "restore_best_weights": True},
+    {"monitor": "loss", "patience": 0},
+]
+
+
+def _id(config):
+    return "-".join(f"{k}={v}" for k, v in config.items())
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("config", EARLY_STOPPING, ids=[_id(c) for c in EARLY_STOPPING])
+def test_early_stopping_decides_as_keras(config):
+    import keras
+
+    values = ACCURACIES if config["monitor"] == "accuracy" else LOSSES
+    ours = _drive(callbacks.EarlyStopping(**config), FakeModel(), config["monitor"], values)
+    theirs = _drive(keras.callbacks.EarlyStopping(**config), FakeModel(), config["monitor"], values)
+    assert ours == theirs
+
+
+REDUCE_LR = [
+    {"monitor": "loss", "factor": 0.5, "patience": 1},
+    {"monitor": "loss", "factor": 0.2, "patience": 2, "cooldown": 1},
+    {"monitor": "loss", "factor": 0.1, "patience": 1, "min_lr": 0.002},
+    {"monitor": "loss", "factor": 0.5, "patience": 1, "min_delta": 0.05},
+    {"monitor": "accuracy", "factor": 0.5, "patience": 2, "mode": "max"},
+]
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("config", REDUCE_LR, ids=[_id(c) for c in REDUCE_LR])
+def test_reduce_lr_on_plateau_decides_as_keras(config):
+    import keras
+
+    values = ACCURACIES if config["monitor"] == "accuracy" else LOSSES
+    ours = _drive(callbacks.ReduceLROnPlateau(**config), FakeModel(), config["monitor"], values)
+    theirs = _drive(keras.callbacks.ReduceLROnPlateau(**config), FakeModel(), config["monitor"],
+                    values)
+    np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: callbacks.ReduceLROnPlateau(factor=1.5), r"does not support a factor >= 1.0"),
+        (lambda: callbacks.EarlyStopping(mode="up"), r"EarlyStopping mode must be 'auto', 'min' or 'max'"),
+        (lambda: callbacks.ModelCheckpoint("m.pt"), r"expects a filepath ending in '.keras'"),
+        (lambda: callbacks.ModelCheckpoint("m.h5", save_weights_only=True), r"ending in\s+'.weights.h5'"),
+        (lambda: callbacks.ModelCheckpoint("m.keras", save_freq=0), r"save_freq must be 'epoch' or a positive"),
+    ],
+    ids=["factor", "mode", "checkpoint-extension", "weights-extension", "save-freq"],
+)
+def test_argument_errors(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_missing_monitor_warns_with_available_keys():
+    stop = callbacks.EarlyStopping(monitor="val_loss")
+    stop.set_model(FakeModel())
+    stop.on_train_begin()
+    with pytest.warns(UserWarning, match=r"`val_loss` which is not available. Available metrics are: loss"):
+        stop.on_epoch_end(0, {"loss": 1.0})
+
+
+# --------------------------------------------------------------------------------------------------
+# Inside fit()
+
+
+def _model(learning_rate=0.05):
+    model = lamina.Sequential([layers.Input((4,)), layers.Dense(8, activation="relu"), layers.Dense(1)])
+    model.compile(optimizer=lamina.optimizers.SGD(learning_rate), loss="mse")
+    return model
+
+
+def _data(n=32):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, 4)).astype("float32")
+    return x, x.sum(axis=1, keepdims=True)
+
+
+def test_model_checkpoint_templates_and_best_only(tmp_path):
+    x, y = _data()
+    template = str(tmp_path / "ckpt-{epoch:02d}-{loss:.3f}.keras")
+    checkpoint = callbacks.ModelCheckpoint(template, monitor="loss", save_best_only=True)
+    history = _model().fit(x, y, epochs=3, batch_size=8, verbose=0, callbacks=[checkpoint])
+    saved = sorted(p.name for p in tmp_path.iterdir())
+    losses = history.history["loss"]
+    expected = [f"ckpt-{e + 1:02d}-{loss:.3f}.keras" for e, loss in enumerate(losses)
+                if loss == min(losses[: e + 1])]
+    assert saved == expected
+    restored = lamina.models.load_model(tmp_path / saved[-1])
+    assert restored.optimizer.iterations == 4 * int(saved[-1][5:7])
+
+
+def test_model_checkpoint_every_n_batches_weights_only(tmp_path):
+    x, y = _data()
+    template = str(tmp_path / "w-{epoch}-{batch}.weights.h5")
+    checkpoint = callbacks.ModelCheckpoint(template, save_weights_only=True, save_freq=3)
+    _model().fit(x, y, epochs=2, batch_size=8, verbose=0, callbacks=[checkpoint])
+    # 4 batches per epoch, saving every 3 batches counted across epochs: batches 3, 6 (= 2 of 2).
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w-1-3.weights.h5", "w-2-2.weights.h5"]
+
+
+def test_early_stopping_restores_best_weights_in_fit():
+    x, y = _data()
+    model = _model(learning_rate=0.5)  # large enough to diverge after a few epochs
+    snapshots = []
+    record = callbacks.LambdaCallback(on_epoch_end=lambda e, logs: snapshots.append(model.get_weights()))
+    stop = callbacks.EarlyStopping(monitor="loss", patience=1, restore_best_weights=True)
+    history = model.fit(x, y, epochs=30, batch_size=8, verbose=0, callbacks=[record, stop])
+    best = int(np.argmin(history.history["loss"]))
+    for a, b in zip(model.get_weights(), snapshots[best]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_learning_rate_scheduler_and_history():
+    x, y = _data()
+    model = _model()
+    scheduler = callbacks.LearningRateScheduler(lambda epoch, lr: lr * 0.5 if epoch else lr)
+    history = model.fit(x, y, epochs=3, batch_size=8, verbose=0, callbacks=[scheduler])
+    assert history.history["learning_rate"] == pytest.approx([0.05, 0.025, 0.0125])
+
+
+def test_learning_rate_scheduler_rejects_non_float():
+    x, y = _data()
+    scheduler = callbacks.LearningRateScheduler(lambda epoch: "fast")
+    with pytest.raises(ValueError, match=r"schedule to return a float; received 'fast'"):
+        _model().fit(x, y, epochs=1, verbose=0, callbacks=[scheduler])
+
+
+def test_reduce_lr_on_plateau_in_fit_records_rate():
+    x, y = _data()
+    reduce = callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=0, min_delta=10.0)
+    model = _model()
+    history = model.fit(x, y, epochs=3, batch_size=8, verbose=0, callbacks=[reduce])
+    # min_delta=10: no epoch after the first improves, so epochs 2 and 3 each halve the rate;
+    # the logs hold the rate each epoch trained with, as Keras's do.
+    assert history.history["learning_rate"] == pytest.approx([0.05, 0.05, 0.025])
+    assert model.optimizer.learning_rate == pytest.approx(0.0125)
+
+
+@pytest.mark.parametrize(
+    "monitor, mode",
+    [("val_loss", "min"), ("val_accuracy", "max"), ("auc", "max"), ("val_mean_absolute_error", "min"),
+     ("precision", "max")],
+)
+def test_auto_mode_from_the_name(monitor, mode):
+    assert callbacks.EarlyStopping(monitor=monitor).mode == mode
+
+
+@pytest.mark.parametrize("separator", [",", ";"])
+def test_csv_logger_writes_and_appends(tmp_path, separator):
+    x, y = _data()
+    path = tmp_path / "log.csv"
+    model = _model()
+    first = model.fit(x, y, epochs=2, verbose=0, callbacks=[callbacks.CSVLogger(path, separator)])
+    model.fit(x, y, epochs=1, verbose=0,
+              callbacks=[callbacks.CSVLogger(path, separator, append=True)])
+    with open(path, newline="") as handle:
+        rows = list(csv.reader(handle, delimiter=separator))
+    assert rows[0] == ["epoch", "loss"]
+    assert [row[0] for row in rows[1:]] == ["0", "1", "0"]
+    assert float(rows[1][1]) == pytest.approx(first.history["loss"][0])
+
+
+def test_terminate_on_nan_stops_at_first_bad_batch(capsys):
+    x, y = _data()
+    y[9] = np.inf  # the second batch's loss is inf
+    model = _model()
+    seen = []
+    counter = callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(batch))
+    model.fit(x, y, epochs=3, batch_size=8, verbose=0, shuffle=False,
+              callbacks=[counter, callbacks.TerminateOnNaN()])
+    assert seen == [0, 1]
+    assert "Batch 1: Invalid loss, terminating training" in capsys.readouterr().out
