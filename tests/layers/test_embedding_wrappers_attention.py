@@ -1,0 +1,214 @@
+"""Embedding, Masking, Bidirectional, TimeDistributed, attention and TextVectorization: shapes,
+masks, Keras 2 habits (input_length) and pinned error messages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from lamina import layers
+
+# --------------------------------------------------------------------------------------------------
+# Embedding and Masking
+
+
+def test_embedding_input_length_builds_sequential_at_definition():
+    model = lamina.Sequential([
+        layers.Embedding(input_dim=10000, output_dim=128, input_length=200),
+        layers.LSTM(8),
+    ])
+    assert model.layers[0].output_shape == (None, 200, 128)
+    assert model.count_params() == 10000 * 128 + 4 * (128 * 8 + 8 * 8 + 8)
+    ids = np.random.default_rng(0).integers(0, 10000, size=(2, 200))
+    assert tuple(model.predict(ids, verbose=0).shape) == (2, 8)
+
+
+def test_embedding_looks_up_rows_and_accepts_initial_weights():
+    matrix = np.arange(12, dtype="float32").reshape(4, 3)
+    layer = layers.Embedding(4, 3, weights=[matrix])
+    out = layer(torch.tensor([[3, 0]]))
+    assert out.tolist() == [[[9.0, 10.0, 11.0], [0.0, 1.0, 2.0]]]
+    assert getattr(out, "_keras_mask", None) is None
+
+
+def test_embedding_default_initializer_is_uniform_005():
+    layer = layers.Embedding(1000, 8)
+    layer(torch.tensor([[1]]))
+    weights = layer.get_weights()[0]
+    assert np.abs(weights).max() <= 0.05 and weights.std() > 0.02
+
+
+@pytest.mark.parametrize("bad_id,shown", [(10, "id 10"), (-1, "id -1")])
+def test_embedding_rejects_ids_outside_the_vocabulary(bad_id, shown):
+    with pytest.raises(ValueError, match=(
+        rf"Layer 'embedding' \(Embedding\) expects token ids in \[0, 10\) \(input_dim=10\); "
+        rf"received {shown} .*Hint: set input_dim to the vocabulary size \+ 1"
+    )):
+        layers.Embedding(10, 2)(torch.tensor([[1, bad_id]]))
+
+
+def test_masking_zeroes_and_masks_padded_steps():
+    x = torch.tensor([[[1.0, 2.0], [-1.0, -1.0], [3.0, -1.0]]])
+    out = layers.Masking(mask_value=-1.0)(x)
+    assert out._keras_mask.tolist() == [[True, False, True]]
+    assert out[0, 1].tolist() == [0.0, 0.0]
+
+
+def test_masking_feeds_lstm_like_dropping_the_steps():
+    lstm = layers.LSTM(3)
+    x = torch.randn(1, 4, 2)
+    padded = torch.cat([x, torch.zeros(1, 2, 2)], dim=1)
+    torch.testing.assert_close(lstm(layers.Masking()(padded)), lstm(x), atol=1e-6, rtol=1e-5)
+
+
+# --------------------------------------------------------------------------------------------------
+# Wrappers
+
+
+@pytest.mark.parametrize("merge_mode,width", [("concat", 8), ("sum", 4), ("ave", 4), ("mul", 4)])
+def test_bidirectional_shapes_and_weights(merge_mode, width):
+    layer = layers.Bidirectional(layers.LSTM(4, return_sequences=True), merge_mode=merge_mode)
+    assert tuple(layer(torch.randn(2, 5, 3)).shape) == (2, 5, width)
+    assert layer.forward_layer.name == "forward_lstm"
+    assert layer.backward_layer.name == "backward_lstm" and layer.backward_layer.go_backwards
+    assert len(layer.get_weights()) == 6
+
+
+def test_bidirectional_with_input_shape_builds_sequential():
+    model = lamina.Sequential([
+        layers.Bidirectional(layers.LSTM(64, return_sequences=True), input_shape=(10, 5)),
+        layers.Bidirectional(layers.LSTM(32)),
+        layers.Dense(1),
+    ])
+    assert model.output_shape == (None, 1)
+    assert model.count_params() == 2 * 4 * (5 * 64 + 64 * 64 + 64) + 2 * 4 * (
+        128 * 32 + 32 * 32 + 32) + 65
+
+
+def test_bidirectional_return_state_lists_both_directions():
+    outputs = layers.Bidirectional(layers.GRU(3, return_state=True))(torch.randn(2, 4, 2))
+    assert [tuple(o.shape) for o in outputs] == [(2, 6), (2, 3), (2, 3)]
+
+
+def test_bidirectional_config_round_trip():
+    layer = layers.Bidirectional(layers.GRU(3), merge_mode="sum")
+    x = torch.randn(2, 4, 2)
+    y = layer(x)
+    clone = layers.Bidirectional.from_config(layer.get_config())
+    clone(x)
+    clone.set_weights(layer.get_weights())
+    torch.testing.assert_close(clone(x), y)
+
+
+def test_bidirectional_errors():
+    with pytest.raises(ValueError, match=r"expects a recurrent layer .*received Dense"):
+        layers.Bidirectional(layers.Dense(3))
+    with pytest.raises(ValueError, match=r"expects merge_mode in .*received merge_mode='max'"):
+        layers.Bidirectional(layers.LSTM(3), merge_mode="max")
+    with pytest.raises(ValueError, match=r"backward_layer to run the other way"):
+        layers.Bidirectional(layers.LSTM(3), backward_layer=layers.LSTM(3))
+
+
+def test_time_distributed_applies_layer_per_step():
+    dense = layers.Dense(2)
+    wrapper = layers.TimeDistributed(dense)
+    x = torch.randn(3, 4, 5)
+    out = wrapper(x)
+    assert tuple(out.shape) == (3, 4, 2)
+    torch.testing.assert_close(out[:, 1], dense(x[:, 1]))
+
+
+def test_time_distributed_needs_a_time_axis():
+    with pytest.raises(ValueError, match=r"expects input of rank >= 3 \(batch, timesteps, \.\.\.\)"):
+        layers.TimeDistributed(layers.Dense(2))(torch.randn(3, 4))
+
+
+# --------------------------------------------------------------------------------------------------
+# Attention
+
+
+def test_attention_weights_sum_to_one_over_unmasked_keys():
+    query, value = torch.randn(2, 3, 4), torch.randn(2, 5, 4)
+    value._keras_mask = torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]], dtype=torch.bool)
+    _, weights = layers.Attention()([query, value], return_attention_scores=True)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(2, 3))
+    assert weights[0, :, 3:].abs().max() < 1e-6
+
+
+def test_attention_needs_query_and_value():
+    with pytest.raises(ValueError, match=r"expects inputs \[query, value\] or \[query, value, key\]; "
+                                         r"received a single Tensor"):
+        layers.Attention()(torch.randn(2, 3, 4))
+
+
+def test_multi_head_attention_sdpa_and_explicit_paths_agree_with_causal_mask():
+    layer = layers.MultiHeadAttention(num_heads=2, key_dim=3)
+    x = torch.randn(2, 6, 4)
+    fused = layer(x, x, use_causal_mask=True)
+    explicit, scores = layer(x, x, use_causal_mask=True, return_attention_scores=True)
+    torch.testing.assert_close(fused, explicit, atol=1e-6, rtol=1e-5)
+    assert tuple(scores.shape) == (2, 2, 6, 6)
+    assert scores[:, :, 0, 1:].abs().max() == 0
+
+
+def test_multi_head_attention_in_functional_model_with_cross_attention_shapes():
+    query = layers.Input(shape=(7, 8))
+    value = layers.Input(shape=(5, 3))
+    out = layers.MultiHeadAttention(num_heads=2, key_dim=4, output_shape=6)(query, value)
+    assert out.shape == (None, 7, 6)
+    model = lamina.Model([query, value], out)
+    assert tuple(model([torch.randn(2, 7, 8), torch.randn(2, 5, 3)]).shape) == (2, 7, 6)
+
+
+def test_multi_head_attention_over_two_inner_axes():
+    layer = layers.MultiHeadAttention(num_heads=1, key_dim=2)
+    x = torch.randn(2, 3, 4, 5)
+    assert tuple(layer(x, x).shape) == (2, 3, 4, 5)
+    with pytest.raises(ValueError, match=r"expects attention_axes=None or \(1, 2\)"):
+        layers.MultiHeadAttention(num_heads=1, key_dim=2, attention_axes=(2,))(x, x)
+
+
+# --------------------------------------------------------------------------------------------------
+# TextVectorization
+
+
+def test_text_vectorization_int_mode_vocabulary_and_padding():
+    layer = layers.TextVectorization(max_tokens=5, output_sequence_length=4)
+    layer.adapt(["The cat sat.", "the cat", "a dog"])
+    # '' and '[UNK]' count towards max_tokens; ties by reverse lexicographic order (Keras).
+    assert layer.get_vocabulary() == ["", "[UNK]", "the", "cat", "sat"]
+    assert layer(["the dog sat on the cat"]).tolist() == [[2, 1, 4, 1]]
+    assert layer(np.array([["Cat!"]])).tolist() == [[3, 0, 0, 0]]
+
+
+@pytest.mark.parametrize("mode,expected", [
+    ("multi_hot", [[1.0, 1.0, 1.0, 0.0]]),
+    ("count", [[1.0, 2.0, 1.0, 0.0]]),
+])
+def test_text_vectorization_bag_of_words_modes(mode, expected):
+    layer = layers.TextVectorization(output_mode=mode)
+    layer.adapt(["a a b", "a c", "c"])
+    assert layer.get_vocabulary() == ["[UNK]", "a", "c", "b"]
+    assert layer(["a a c zebra"]).tolist() == expected
+
+
+def test_text_vectorization_tf_idf_uses_keras_formula():
+    layer = layers.TextVectorization(output_mode="tf_idf")
+    layer.adapt(["a b", "a", "a"])
+    idf_a, idf_b = np.log(1 + 3 / (1 + 3)), np.log(1 + 3 / (1 + 1))
+    out = layer(["a a b"])
+    np.testing.assert_allclose(out.numpy()[0], [0.0, 2 * idf_a, idf_b], rtol=1e-6)
+
+
+def test_text_vectorization_set_vocabulary_and_errors():
+    layer = layers.TextVectorization()
+    with pytest.raises(ValueError, match=r"expects a vocabulary; received none \(the layer was "
+                                         r"not adapted\)"):
+        layer(["text"])
+    layer.set_vocabulary(["x", "y"])
+    assert layer.get_vocabulary() == ["", "[UNK]", "x", "y"]
+    assert layer(["y x z"]).tolist() == [[3, 2, 1]]
+    with pytest.raises(ValueError, match=r"expects `output_mode` in"):
+        layers.TextVectorization(output_mode="binary")
