@@ -1,4 +1,5 @@
-"""Constraints: equal to Keras's on the same weights, resolved by name, applied in Keras's layout."""
+"""Constraints: equal to Keras's on the same weights, resolved by name, applied in Keras's
+layout."""
 
 import numpy as np
 import pytest
@@ -32,23 +33,26 @@ def test_constraint_matches_keras(case):
     weight = rng.standard_normal((3, 3, 4, 5)).astype("float32") * 2
     ours = getattr(constraints, name)(**config)(torch.tensor(weight))
     reference = getattr(keras.constraints, name)(**config)(keras.ops.convert_to_tensor(weight))
-    np.testing.assert_allclose(ours.numpy(), keras.ops.convert_to_numpy(reference), rtol=1e-6,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        ours.numpy(), keras.ops.convert_to_numpy(reference), rtol=1e-6, atol=1e-6
+    )
 
 
 def test_max_norm_by_hand():
     # Column norms 5 and 0.5: the first is scaled to 2, the second kept.
     weight = torch.tensor([[3.0, 0.3], [4.0, 0.4]])
     projected = constraints.MaxNorm(2, axis=0)(weight)
-    torch.testing.assert_close(projected, torch.tensor([[1.2, 0.3], [1.6, 0.4]]), atol=1e-6,
-                               rtol=0)
+    torch.testing.assert_close(projected, torch.tensor([[1.2, 0.3], [1.6, 0.4]]), atol=1e-6, rtol=0)
 
 
 @pytest.mark.parametrize(
     "identifier, cls",
-    [("max_norm", constraints.MaxNorm), ("NonNeg", constraints.NonNeg),
-     ("unit_norm", constraints.UnitNorm), ({"class_name": "MinMaxNorm", "config": {"rate": 0.5}},
-                                           constraints.MinMaxNorm)],
+    [
+        ("max_norm", constraints.MaxNorm),
+        ("NonNeg", constraints.NonNeg),
+        ("unit_norm", constraints.UnitNorm),
+        ({"class_name": "MinMaxNorm", "config": {"rate": 0.5}}, constraints.MinMaxNorm),
+    ],
     ids=["max_norm", "NonNeg", "unit_norm", "config-dict"],
 )
 def test_get_resolves(identifier, cls):
@@ -74,8 +78,9 @@ def test_get_rejects_non_callable():
 def test_optimizer_applies_dense_kernel_constraint_in_keras_layout():
     # Dense stores its kernel as (out, in); MaxNorm(axis=0) must bound each unit's incoming weights,
     # i.e. the rows of the stored tensor, not its columns.
-    dense = layers.Dense(3, kernel_constraint=constraints.MaxNorm(0.5, axis=0),
-                         bias_constraint="non_neg")
+    dense = layers.Dense(
+        3, kernel_constraint=constraints.MaxNorm(0.5, axis=0), bias_constraint="non_neg"
+    )
     dense(torch.ones(2, 4))
     optimizer = optimizers.SGD(learning_rate=1.0)
     optimizer.build(dense.trainable_weights, constraints=constraints.collect(dense))

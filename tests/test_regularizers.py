@@ -40,8 +40,12 @@ def test_l2_by_hand():
 
 @pytest.mark.parametrize(
     "identifier, expected",
-    [("l1", {"l1": 0.01}), ("l2", {"l2": 0.01}), ("l1_l2", {"l1": 0.0, "l2": 0.0}),
-     ({"class_name": "L1L2", "config": {"l1": 0.2, "l2": 0.3}}, {"l1": 0.2, "l2": 0.3})],
+    [
+        ("l1", {"l1": 0.01}),
+        ("l2", {"l2": 0.01}),
+        ("l1_l2", {"l1": 0.0, "l2": 0.0}),
+        ({"class_name": "L1L2", "config": {"l1": 0.2, "l2": 0.3}}, {"l1": 0.2, "l2": 0.3}),
+    ],
     ids=["l1", "l2", "l1_l2", "config-dict"],
 )
 def test_get_resolves(identifier, expected):
@@ -68,8 +72,11 @@ def test_dense_losses_match_keras(config):
 
     x = np.random.default_rng(1).standard_normal((5, 4)).astype("float32")
     keras_config = {
-        key: (keras.regularizers.get(value) if isinstance(value, str)
-              else getattr(keras.regularizers, type(value).__name__)(**value.get_config()))
+        key: (
+            keras.regularizers.get(value)
+            if isinstance(value, str)
+            else getattr(keras.regularizers, type(value).__name__)(**value.get_config())
+        )
         for key, value in config.items()
     }
     reference = keras.layers.Dense(3, bias_initializer="ones", **keras_config)

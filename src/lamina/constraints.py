@@ -1,7 +1,8 @@
 """Weight constraints: projections applied to a weight after each optimizer step (Keras's names).
 
 A constraint sees the weight in Keras's layout (a Dense kernel as `(in, out)`, a Conv2D kernel as
-`(kh, kw, in, out)`), so `axis` means what it means in Keras. Layers store weights in torch's layout;
+`(kh, kw, in, out)`), so `axis` means what it means in Keras. Layers store weights in torch's
+layout;
 `collect(model)` wraps each constraint with the weight's layout converters and returns the
 `(parameter, function)` pairs that `Optimizer.build(parameters, constraints=...)` applies.
 """
@@ -121,7 +122,7 @@ _BY_NAME = {
 
 
 def get(identifier):
-    """None, a name ('max_norm', 'NonNeg'), a config dict, a Constraint or a function -> constraint."""
+    """None, a name ('max_norm', 'NonNeg'), a config dict, a Constraint or a function."""
     if identifier is None or isinstance(identifier, Constraint):
         return identifier
     if isinstance(identifier, str):

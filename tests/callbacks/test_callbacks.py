@@ -59,8 +59,13 @@ EARLY_STOPPING = [
     {"monitor": "loss", "patience": 2, "baseline": 0.75},
     {"monitor": "loss", "patience": 1, "start_from_epoch": 4, "restore_best_weights": True},
     {"monitor": "accuracy", "patience": 2, "mode": "max"},
-    {"monitor": "accuracy", "patience": 3, "mode": "max", "min_delta": 0.005,
-     "restore_best_weights": True},
+    {
+        "monitor": "accuracy",
+        "patience": 3,
+        "mode": "max",
+        "min_delta": 0.005,
+        "restore_best_weights": True,
+    },
     {"monitor": "loss", "patience": 0},
 ]
 
@@ -96,8 +101,9 @@ def test_reduce_lr_on_plateau_decides_as_keras(config):
 
     values = ACCURACIES if config["monitor"] == "accuracy" else LOSSES
     ours = _drive(callbacks.ReduceLROnPlateau(**config), FakeModel(), config["monitor"], values)
-    theirs = _drive(keras.callbacks.ReduceLROnPlateau(**config), FakeModel(), config["monitor"],
-                    values)
+    theirs = _drive(
+        keras.callbacks.ReduceLROnPlateau(**config), FakeModel(), config["monitor"], values
+    )
     np.testing.assert_allclose(ours[2], theirs[2], rtol=1e-6)
 
 
@@ -105,10 +111,19 @@ def test_reduce_lr_on_plateau_decides_as_keras(config):
     "make, message",
     [
         (lambda: callbacks.ReduceLROnPlateau(factor=1.5), r"does not support a factor >= 1.0"),
-        (lambda: callbacks.EarlyStopping(mode="up"), r"EarlyStopping mode must be 'auto', 'min' or 'max'"),
+        (
+            lambda: callbacks.EarlyStopping(mode="up"),
+            r"EarlyStopping mode must be 'auto', 'min' or 'max'",
+        ),
         (lambda: callbacks.ModelCheckpoint("m.pt"), r"expects a filepath ending in '.keras'"),
-        (lambda: callbacks.ModelCheckpoint("m.h5", save_weights_only=True), r"ending in\s+'.weights.h5'"),
-        (lambda: callbacks.ModelCheckpoint("m.keras", save_freq=0), r"save_freq must be 'epoch' or a positive"),
+        (
+            lambda: callbacks.ModelCheckpoint("m.h5", save_weights_only=True),
+            r"ending in\s+'.weights.h5'",
+        ),
+        (
+            lambda: callbacks.ModelCheckpoint("m.keras", save_freq=0),
+            r"save_freq must be 'epoch' or a positive",
+        ),
     ],
     ids=["factor", "mode", "checkpoint-extension", "weights-extension", "save-freq"],
 )
@@ -121,7 +136,9 @@ def test_missing_monitor_warns_with_available_keys():
     stop = callbacks.EarlyStopping(monitor="val_loss")
     stop.set_model(FakeModel())
     stop.on_train_begin()
-    with pytest.warns(UserWarning, match=r"`val_loss` which is not available. Available metrics are: loss"):
+    with pytest.warns(
+        UserWarning, match=r"`val_loss` which is not available. Available metrics are: loss"
+    ):
         stop.on_epoch_end(0, {"loss": 1.0})
 
 
@@ -130,7 +147,9 @@ def test_missing_monitor_warns_with_available_keys():
 
 
 def _model(learning_rate=0.05):
-    model = lamina.Sequential([layers.Input((4,)), layers.Dense(8, activation="relu"), layers.Dense(1)])
+    model = lamina.Sequential(
+        [layers.Input((4,)), layers.Dense(8, activation="relu"), layers.Dense(1)]
+    )
     model.compile(optimizer=lamina.optimizers.SGD(learning_rate), loss="mse")
     return model
 
@@ -148,8 +167,11 @@ def test_model_checkpoint_templates_and_best_only(tmp_path):
     history = _model().fit(x, y, epochs=3, batch_size=8, verbose=0, callbacks=[checkpoint])
     saved = sorted(p.name for p in tmp_path.iterdir())
     losses = history.history["loss"]
-    expected = [f"ckpt-{e + 1:02d}-{loss:.3f}.keras" for e, loss in enumerate(losses)
-                if loss == min(losses[: e + 1])]
+    expected = [
+        f"ckpt-{e + 1:02d}-{loss:.3f}.keras"
+        for e, loss in enumerate(losses)
+        if loss == min(losses[: e + 1])
+    ]
     assert saved == expected
     restored = lamina.models.load_model(tmp_path / saved[-1])
     assert restored.optimizer.iterations == 4 * int(saved[-1][5:7])
@@ -168,11 +190,13 @@ def test_early_stopping_restores_best_weights_in_fit():
     x, y = _data()
     model = _model(learning_rate=0.5)  # large enough to diverge after a few epochs
     snapshots = []
-    record = callbacks.LambdaCallback(on_epoch_end=lambda e, logs: snapshots.append(model.get_weights()))
+    record = callbacks.LambdaCallback(
+        on_epoch_end=lambda e, logs: snapshots.append(model.get_weights())
+    )
     stop = callbacks.EarlyStopping(monitor="loss", patience=1, restore_best_weights=True)
     history = model.fit(x, y, epochs=30, batch_size=8, verbose=0, callbacks=[record, stop])
     best = int(np.argmin(history.history["loss"]))
-    for a, b in zip(model.get_weights(), snapshots[best]):
+    for a, b in zip(model.get_weights(), snapshots[best], strict=False):
         np.testing.assert_array_equal(a, b)
 
 
@@ -204,8 +228,13 @@ def test_reduce_lr_on_plateau_in_fit_records_rate():
 
 @pytest.mark.parametrize(
     "monitor, mode",
-    [("val_loss", "min"), ("val_accuracy", "max"), ("auc", "max"), ("val_mean_absolute_error", "min"),
-     ("precision", "max")],
+    [
+        ("val_loss", "min"),
+        ("val_accuracy", "max"),
+        ("auc", "max"),
+        ("val_mean_absolute_error", "min"),
+        ("precision", "max"),
+    ],
 )
 def test_auto_mode_from_the_name(monitor, mode):
     assert callbacks.EarlyStopping(monitor=monitor).mode == mode
@@ -217,8 +246,9 @@ def test_csv_logger_writes_and_appends(tmp_path, separator):
     path = tmp_path / "log.csv"
     model = _model()
     first = model.fit(x, y, epochs=2, verbose=0, callbacks=[callbacks.CSVLogger(path, separator)])
-    model.fit(x, y, epochs=1, verbose=0,
-              callbacks=[callbacks.CSVLogger(path, separator, append=True)])
+    model.fit(
+        x, y, epochs=1, verbose=0, callbacks=[callbacks.CSVLogger(path, separator, append=True)]
+    )
     with open(path, newline="") as handle:
         rows = list(csv.reader(handle, delimiter=separator))
     assert rows[0] == ["epoch", "loss"]
@@ -232,7 +262,14 @@ def test_terminate_on_nan_stops_at_first_bad_batch(capsys):
     model = _model()
     seen = []
     counter = callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(batch))
-    model.fit(x, y, epochs=3, batch_size=8, verbose=0, shuffle=False,
-              callbacks=[counter, callbacks.TerminateOnNaN()])
+    model.fit(
+        x,
+        y,
+        epochs=3,
+        batch_size=8,
+        verbose=0,
+        shuffle=False,
+        callbacks=[counter, callbacks.TerminateOnNaN()],
+    )
     assert seen == [0, 1]
     assert "Batch 1: Invalid loss, terminating training" in capsys.readouterr().out

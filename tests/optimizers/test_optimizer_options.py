@@ -24,7 +24,9 @@ class Case:
     @property
     def id(self):
         options = "-".join(f"{k}={v}" for k, v in self.config.items())
-        return "-".join(filter(None, [self.optimizer, options, "schedule" if self.schedule else ""]))
+        return "-".join(
+            filter(None, [self.optimizer, options, "schedule" if self.schedule else ""])
+        )
 
 
 CASES = [
@@ -67,9 +69,13 @@ STEPS = 6
 
 def _problem(seed=0):
     rng = np.random.default_rng(seed)
-    initial = [rng.standard_normal((4, 3)).astype("float32"),
-               rng.standard_normal((3,)).astype("float32")]
-    grads = [[rng.standard_normal(w.shape).astype("float32") for w in initial] for _ in range(STEPS)]
+    initial = [
+        rng.standard_normal((4, 3)).astype("float32"),
+        rng.standard_normal((3,)).astype("float32"),
+    ]
+    grads = [
+        [rng.standard_normal(w.shape).astype("float32") for w in initial] for _ in range(STEPS)
+    ]
     return initial, grads
 
 
@@ -98,23 +104,27 @@ def test_update_matches_keras(case):
         # A loss-scaled run hands the optimizer scaled gradients; both sides divide them back.
         scale = case.config.get("loss_scale_factor") or 1.0
         reference.apply_gradients(
-            zip([keras.ops.convert_to_tensor(g * scale) for g in step_grads], reference_vars)
+            zip([keras.ops.convert_to_tensor(g * scale) for g in step_grads], reference_vars,
+                strict=True)
         )
-        for variable, g in zip(ours_vars, step_grads):
+        for variable, g in zip(ours_vars, step_grads, strict=False):
             variable.grad = torch.tensor(g * scale)
         ours.step()
-        for mine, theirs in zip(ours_vars, reference_vars):
-            np.testing.assert_allclose(mine.detach().numpy(), keras.ops.convert_to_numpy(theirs),
-                                       atol=case.atol, rtol=1e-5)
+        for mine, theirs in zip(ours_vars, reference_vars, strict=False):
+            np.testing.assert_allclose(
+                mine.detach().numpy(), keras.ops.convert_to_numpy(theirs), atol=case.atol, rtol=1e-5
+            )
     assert ours.iterations == int(keras.ops.convert_to_numpy(reference.iterations))
     assert ours.learning_rate == pytest.approx(
-        float(keras.ops.convert_to_numpy(reference.learning_rate)), rel=1e-6)
+        float(keras.ops.convert_to_numpy(reference.learning_rate)), rel=1e-6
+    )
     if case.config.get("use_ema"):
         ours.finalize_variable_values()
         reference.finalize_variable_values(reference_vars)
-        for mine, theirs in zip(ours_vars, reference_vars):
-            np.testing.assert_allclose(mine.detach().numpy(), keras.ops.convert_to_numpy(theirs),
-                                       atol=case.atol, rtol=1e-5)
+        for mine, theirs in zip(ours_vars, reference_vars, strict=False):
+            np.testing.assert_allclose(
+                mine.detach().numpy(), keras.ops.convert_to_numpy(theirs), atol=case.atol, rtol=1e-5
+            )
 
 
 def test_clipnorm_by_hand():
@@ -133,14 +143,17 @@ def test_state_dict_resumes_identically():
 
     def make():
         variables = [torch.tensor(w, requires_grad=True) for w in initial]
-        optimizer = optimizers.Adam(learning_rate=schedules.ExponentialDecay(0.1, 2, 0.5),
-                                    use_ema=True, gradient_accumulation_steps=2)
+        optimizer = optimizers.Adam(
+            learning_rate=schedules.ExponentialDecay(0.1, 2, 0.5),
+            use_ema=True,
+            gradient_accumulation_steps=2,
+        )
         optimizer.build(variables)
         return variables, optimizer
 
     def run(variables, optimizer, step_grads):
         for step in step_grads:
-            for variable, g in zip(variables, step):
+            for variable, g in zip(variables, step, strict=False):
                 variable.grad = torch.tensor(g)
             optimizer.step()
 
@@ -150,11 +163,11 @@ def test_state_dict_resumes_identically():
     run(first_vars, first, grads[:3])
     resumed_vars, resumed = make()
     with torch.no_grad():
-        for target, source in zip(resumed_vars, first_vars):
+        for target, source in zip(resumed_vars, first_vars, strict=False):
             target.copy_(source)
     resumed.load_state_dict(first.state_dict())
     run(resumed_vars, resumed, grads[3:])
-    for a, b in zip(resumed_vars, straight_vars):
+    for a, b in zip(resumed_vars, straight_vars, strict=False):
         assert torch.equal(a, b)
     assert resumed.iterations == straight.iterations == 3
 
@@ -162,7 +175,10 @@ def test_state_dict_resumes_identically():
 @pytest.mark.parametrize(
     "config, message",
     [
-        ({"clipnorm": 1.0, "clipvalue": 1.0}, r"Use only one of clipnorm, clipvalue and global_clipnorm"),
+        (
+            {"clipnorm": 1.0, "clipvalue": 1.0},
+            r"Use only one of clipnorm, clipvalue and global_clipnorm",
+        ),
         ({"momentum": 1.5}, r"SGD momentum must be in \[0, 1\]; received momentum=1.5"),
         ({"lerning_rate": 0.1}, r"SGD\(\) got unexpected keyword argument\(s\) \['lerning_rate'\]"),
     ],

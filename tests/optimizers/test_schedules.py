@@ -9,25 +9,49 @@ from lamina.optimizers import schedules
 
 CASES = [
     ("ExponentialDecay", {"initial_learning_rate": 0.1, "decay_steps": 7, "decay_rate": 0.9}),
-    ("ExponentialDecay", {"initial_learning_rate": 0.1, "decay_steps": 7, "decay_rate": 0.5,
-                          "staircase": True}),
+    (
+        "ExponentialDecay",
+        {"initial_learning_rate": 0.1, "decay_steps": 7, "decay_rate": 0.5, "staircase": True},
+    ),
     ("PiecewiseConstantDecay", {"boundaries": [5, 12, 30], "values": [1.0, 0.5, 0.1, 0.01]}),
     ("PolynomialDecay", {"initial_learning_rate": 0.1, "decay_steps": 20}),
-    ("PolynomialDecay", {"initial_learning_rate": 0.1, "decay_steps": 9, "end_learning_rate": 0.01,
-                         "power": 2.0, "cycle": True}),
+    (
+        "PolynomialDecay",
+        {
+            "initial_learning_rate": 0.1,
+            "decay_steps": 9,
+            "end_learning_rate": 0.01,
+            "power": 2.0,
+            "cycle": True,
+        },
+    ),
     ("InverseTimeDecay", {"initial_learning_rate": 0.1, "decay_steps": 5, "decay_rate": 0.5}),
-    ("InverseTimeDecay", {"initial_learning_rate": 0.1, "decay_steps": 5, "decay_rate": 0.5,
-                          "staircase": True}),
+    (
+        "InverseTimeDecay",
+        {"initial_learning_rate": 0.1, "decay_steps": 5, "decay_rate": 0.5, "staircase": True},
+    ),
     ("CosineDecay", {"initial_learning_rate": 0.1, "decay_steps": 25}),
     ("CosineDecay", {"initial_learning_rate": 0.1, "decay_steps": 25, "alpha": 0.1}),
-    ("CosineDecay", {"initial_learning_rate": 0.0, "decay_steps": 25, "warmup_target": 0.2,
-                     "warmup_steps": 10}),
+    (
+        "CosineDecay",
+        {"initial_learning_rate": 0.0, "decay_steps": 25, "warmup_target": 0.2, "warmup_steps": 10},
+    ),
     ("CosineDecay", {"initial_learning_rate": 0.1, "decay_steps": 25, "warmup_steps": 10}),
     ("CosineDecayRestarts", {"initial_learning_rate": 0.1, "first_decay_steps": 6}),
-    ("CosineDecayRestarts", {"initial_learning_rate": 0.1, "first_decay_steps": 5, "t_mul": 1.0,
-                             "m_mul": 0.8, "alpha": 0.05}),
-    ("CosineDecayRestarts", {"initial_learning_rate": 0.1, "first_decay_steps": 4, "t_mul": 1.5,
-                             "m_mul": 0.5}),
+    (
+        "CosineDecayRestarts",
+        {
+            "initial_learning_rate": 0.1,
+            "first_decay_steps": 5,
+            "t_mul": 1.0,
+            "m_mul": 0.8,
+            "alpha": 0.05,
+        },
+    ),
+    (
+        "CosineDecayRestarts",
+        {"initial_learning_rate": 0.1, "first_decay_steps": 4, "t_mul": 1.5, "m_mul": 0.5},
+    ),
 ]
 
 
@@ -38,7 +62,8 @@ def _case_id(case):
 
 
 def _float32_restart_boundaries(name, config):
-    """Steps where a period of CosineDecayRestarts with t_mul != 1 ends exactly. There Keras finds the
+    """Steps where a period of CosineDecayRestarts with t_mul != 1 ends exactly. There Keras finds
+    the
     period with log() in float32, which lands either side of the integer (step 10 of t_mul=1.5,
     first_decay_steps=4 gives 1.99999 on Keras's torch backend, 2.0000002 in NumPy float32); lamina
     computes in float64 and starts the new period, as the formula says."""
@@ -82,12 +107,19 @@ def test_exponential_staircase_by_hand():
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda: schedules.ExponentialDecay(0.1, 0, 0.9), r"ExponentialDecay decay_steps must be > 0"),
+        (
+            lambda: schedules.ExponentialDecay(0.1, 0, 0.9),
+            r"ExponentialDecay decay_steps must be > 0",
+        ),
         (lambda: schedules.CosineDecay(0.1, -1), r"CosineDecay decay_steps must be > 0"),
-        (lambda: schedules.CosineDecayRestarts(0.1, 0),
-         r"CosineDecayRestarts first_decay_steps must be > 0; received first_decay_steps=0"),
-        (lambda: schedules.PiecewiseConstantDecay([1, 2], [0.1, 0.2]),
-         r"one more value than boundaries; received 2 boundaries and 2 values"),
+        (
+            lambda: schedules.CosineDecayRestarts(0.1, 0),
+            r"CosineDecayRestarts first_decay_steps must be > 0; received first_decay_steps=0",
+        ),
+        (
+            lambda: schedules.PiecewiseConstantDecay([1, 2], [0.1, 0.2]),
+            r"one more value than boundaries; received 2 boundaries and 2 values",
+        ),
     ],
     ids=["exponential-steps", "cosine-steps", "restarts-steps", "piecewise-lengths"],
 )

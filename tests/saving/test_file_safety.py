@@ -14,7 +14,9 @@ from lamina.saving import FileFormatError, atomic
 
 
 def _model():
-    model = lamina.Sequential([layers.Input((4,)), layers.Dense(3, activation="relu"), layers.Dense(2)])
+    model = lamina.Sequential(
+        [layers.Input((4,)), layers.Dense(3, activation="relu"), layers.Dense(2)]
+    )
     model.compile(optimizer="adam", loss="mse")
     return model
 
@@ -27,8 +29,9 @@ def _damage(path, how):
         path.write_bytes(b"")
     else:  # flipped bytes inside a weight array (HDF5) or anywhere in an entry (zip)
         start = _weight_offset(path) if path.suffix == ".h5" else len(data) // 2
-        path.write_bytes(data[:start] + bytes(b ^ 0xFF for b in data[start:start + 16])
-                         + data[start + 16:])
+        path.write_bytes(
+            data[:start] + bytes(b ^ 0xFF for b in data[start : start + 16]) + data[start + 16 :]
+        )
 
 
 def _weight_offset(path):
@@ -45,7 +48,9 @@ def test_damaged_model_file_raises_clear_error(tmp_path, fmt, how):
     path = tmp_path / f"model.{fmt}"
     _model().save(path)
     _damage(path, how)
-    with pytest.raises(FileFormatError, match=r"(truncated|corrupted|damaged|not a complete|not valid)"):
+    with pytest.raises(
+        FileFormatError, match=r"(truncated|corrupted|damaged|not a complete|not valid)"
+    ):
         lamina.models.load_model(path)
 
 
@@ -60,7 +65,7 @@ def test_damaged_weights_never_half_load(tmp_path, fmt, how):
     before = target.get_weights()
     with pytest.raises(FileFormatError):
         target.load_weights(path)
-    for a, b in zip(target.get_weights(), before):
+    for a, b in zip(target.get_weights(), before, strict=False):
         np.testing.assert_array_equal(a, b)
 
 
@@ -69,9 +74,11 @@ def test_mismatched_architecture_names_the_layer(tmp_path):
     _model().save_weights(path)
     other = lamina.Sequential([layers.Input((4,)), layers.Dense(5), layers.Dense(2)])
     before = other.get_weights()
-    with pytest.raises(FileFormatError, match=r"Layer 'dense_\d+' weight 0 has shape \(4, 5\); .* \(4, 3\)"):
+    with pytest.raises(
+        FileFormatError, match=r"Layer 'dense_\d+' weight 0 has shape \(4, 5\); .* \(4, 3\)"
+    ):
         other.load_weights(path)
-    for a, b in zip(other.get_weights(), before):
+    for a, b in zip(other.get_weights(), before, strict=False):
         np.testing.assert_array_equal(a, b)
 
 
@@ -100,7 +107,9 @@ def test_path_errors(tmp_path, call, message):
 
 
 def test_lambda_layer_needs_safe_mode_false(tmp_path):
-    model = lamina.Sequential([layers.Input((3,)), layers.Lambda(lambda x: x * 2.0), layers.Dense(1)])
+    model = lamina.Sequential(
+        [layers.Input((3,)), layers.Lambda(lambda x: x * 2.0), layers.Dense(1)]
+    )
     path = tmp_path / "lambda.keras"
     model.save(path)
     with pytest.raises(ValueError, match=r"contains a Lambda layer.*safe_mode=False"):
@@ -131,7 +140,9 @@ def test_sigkill_mid_save_never_destroys_previous_file(tmp_path, fmt):
     """A child process saving in a loop is SIGKILLed at random moments, many times: after every
     kill the file still loads completely. Forked children start in milliseconds, so 12 kills per
     format cost a few seconds."""
-    model = lamina.Sequential([layers.Input((64,)), layers.Dense(768), layers.Dense(768), layers.Dense(8)])
+    model = lamina.Sequential(
+        [layers.Input((64,)), layers.Dense(768), layers.Dense(768), layers.Dense(8)]
+    )
     model.compile(optimizer="adam", loss="mse")
     model.fit(np.zeros((8, 64), "float32"), np.zeros((8, 8), "float32"), verbose=0)
     path = tmp_path / f"model.{fmt}"
@@ -151,7 +162,7 @@ def test_sigkill_mid_save_never_destroys_previous_file(tmp_path, fmt):
         _, status = os.waitpid(child, 0)
         assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
         restored = lamina.models.load_model(path)
-        for a, b in zip(restored.get_weights(), expected):
+        for a, b in zip(restored.get_weights(), expected, strict=False):
             np.testing.assert_array_equal(a, b)
     # A killed write may leave its own temporary file behind, never a damaged target.
     assert {n for n in os.listdir(tmp_path) if not n.endswith(".tmp")} == {path.name}

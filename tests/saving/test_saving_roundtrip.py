@@ -1,4 +1,5 @@
-"""Files: lamina -> lamina and lamina <-> Keras for `.keras`, legacy `.h5` and `.weights.h5`, with the
+"""Files: lamina -> lamina and lamina <-> Keras for `.keras`, legacy `.h5` and `.weights.h5`, with
+the
 same predictions, and a reloaded compiled model that continues training exactly."""
 
 import numpy as np
@@ -12,16 +13,18 @@ FORMATS = ["keras", "h5"]
 
 
 def _cnn_rnn_model():
-    return lamina.Sequential([
-        layers.Input((6, 6, 2)),
-        layers.Conv2D(3, 3, activation="relu"),
-        layers.BatchNormalization(),
-        layers.Flatten(),
-        layers.Dense(4),
-        layers.Reshape((4, 1)),
-        layers.LSTM(3),
-        layers.Dense(2, activation="softmax"),
-    ])
+    return lamina.Sequential(
+        [
+            layers.Input((6, 6, 2)),
+            layers.Conv2D(3, 3, activation="relu"),
+            layers.BatchNormalization(),
+            layers.Flatten(),
+            layers.Dense(4),
+            layers.Reshape((4, 1)),
+            layers.LSTM(3),
+            layers.Dense(2, activation="softmax"),
+        ]
+    )
 
 
 def _functional_model():
@@ -77,8 +80,12 @@ def test_weights_file_round_trip(tmp_path, name):
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize(
     "optimizer",
-    ["adam", lambda: lamina.optimizers.SGD(0.05, momentum=0.9), "rmsprop",
-     lambda: lamina.optimizers.Adam(lamina.optimizers.schedules.ExponentialDecay(0.01, 2, 0.5))],
+    [
+        "adam",
+        lambda: lamina.optimizers.SGD(0.05, momentum=0.9),
+        "rmsprop",
+        lambda: lamina.optimizers.Adam(lamina.optimizers.schedules.ExponentialDecay(0.01, 2, 0.5)),
+    ],
     ids=["adam", "sgd-momentum", "rmsprop", "adam-schedule"],
 )
 def test_reloaded_compiled_model_continues_training(tmp_path, fmt, optimizer):
@@ -90,7 +97,7 @@ def test_reloaded_compiled_model_continues_training(tmp_path, fmt, optimizer):
     assert restored.optimizer.iterations == model.optimizer.iterations == 2
     for m in (model, restored):
         m.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
-    for a, b in zip(restored.get_weights(), model.get_weights()):
+    for a, b in zip(restored.get_weights(), model.get_weights(), strict=False):
         # SGD's momentum travels as Keras's -lr * b and back: equal to float rounding.
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
@@ -103,12 +110,18 @@ def _keras_twin_of(name):
     import keras
 
     if name == "cnn-rnn":
-        return keras.Sequential([
-            keras.Input((6, 6, 2)), keras.layers.Conv2D(3, 3, activation="relu"),
-            keras.layers.BatchNormalization(), keras.layers.Flatten(), keras.layers.Dense(4),
-            keras.layers.Reshape((4, 1)), keras.layers.LSTM(3),
-            keras.layers.Dense(2, activation="softmax"),
-        ])
+        return keras.Sequential(
+            [
+                keras.Input((6, 6, 2)),
+                keras.layers.Conv2D(3, 3, activation="relu"),
+                keras.layers.BatchNormalization(),
+                keras.layers.Flatten(),
+                keras.layers.Dense(4),
+                keras.layers.Reshape((4, 1)),
+                keras.layers.LSTM(3),
+                keras.layers.Dense(2, activation="softmax"),
+            ]
+        )
     inputs = keras.Input((5,))
     first = keras.layers.Dense(3, activation="tanh", name="first")(inputs)
     second = keras.layers.Dense(3, name="zz")(first)
@@ -131,8 +144,9 @@ def test_keras_loads_lamina_files(tmp_path, name, fmt):
     else:
         model.save(path)
         reference = keras.models.load_model(path)
-    np.testing.assert_allclose(reference.predict(x, verbose=0), model.predict(x, verbose=0),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        reference.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6
+    )
 
 
 @pytest.mark.parity
@@ -154,8 +168,9 @@ def test_lamina_loads_keras_files(tmp_path, name, fmt):
         reference.save(path)
         model = lamina.models.load_model(path)
         assert model.optimizer.iterations == 2
-    np.testing.assert_allclose(model.predict(x, verbose=0), reference.predict(x, verbose=0),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        model.predict(x, verbose=0), reference.predict(x, verbose=0), rtol=1e-5, atol=1e-6
+    )
     del keras
 
 
@@ -170,7 +185,7 @@ def test_keras_continues_training_from_lamina_optimizer_state(tmp_path):
     assert int(keras.ops.convert_to_numpy(reference.optimizer.iterations)) == 2
     model.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
     reference.fit(x, y, batch_size=8, epochs=1, verbose=0, shuffle=False)
-    for a, b in zip(reference.get_weights(), model.get_weights()):
+    for a, b in zip(reference.get_weights(), model.get_weights(), strict=False):
         np.testing.assert_allclose(keras.ops.convert_to_numpy(a), b, rtol=1e-4, atol=1e-5)
 
 

@@ -28,11 +28,23 @@ class ReduceLROnPlateau(Callback):
     Each epoch's logs gain `learning_rate` (so `History` records it), as in Keras.
     """
 
-    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
-                 min_delta=1e-4, cooldown=0, min_lr=0.0, **kwargs):
+    def __init__(
+        self,
+        monitor="val_loss",
+        factor=0.1,
+        patience=10,
+        verbose=0,
+        mode="auto",
+        min_delta=1e-4,
+        cooldown=0,
+        min_lr=0.0,
+        **kwargs,
+    ):
         super().__init__()
         if kwargs:
-            raise TypeError(f"ReduceLROnPlateau() got unexpected keyword argument(s) {sorted(kwargs)}.")
+            raise TypeError(
+                f"ReduceLROnPlateau() got unexpected keyword argument(s) {sorted(kwargs)}."
+            )
         if factor >= 1.0:
             raise ValueError(
                 "ReduceLROnPlateau does not support a factor >= 1.0 (it would raise the rate); "
@@ -122,7 +134,9 @@ class LearningRateScheduler(Callback):
             )
         self.model.optimizer.learning_rate = float(lr)
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {float(lr)}.")
+            print(
+                f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {float(lr)}."
+            )
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:

@@ -28,9 +28,17 @@ class ModelCheckpoint(Callback):
         initial_value_threshold: the value `monitor` must beat for the first save.
     """
 
-    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
-                 save_weights_only=False, mode="auto", save_freq="epoch",
-                 initial_value_threshold=None):
+    def __init__(
+        self,
+        filepath,
+        monitor="val_loss",
+        verbose=0,
+        save_best_only=False,
+        save_weights_only=False,
+        mode="auto",
+        save_freq="epoch",
+        initial_value_threshold=None,
+    ):
         super().__init__()
         self.filepath = os.fspath(filepath)
         self.monitor = monitor
@@ -40,8 +48,11 @@ class ModelCheckpoint(Callback):
         self.mode = monitoring.direction(monitor, mode, "ModelCheckpoint")
         self._better = monitoring.comparator(self.mode)
         self.initial_value_threshold = initial_value_threshold
-        self.best = monitoring.worst(self.mode) if initial_value_threshold is None else float(
-            initial_value_threshold)
+        self.best = (
+            monitoring.worst(self.mode)
+            if initial_value_threshold is None
+            else float(initial_value_threshold)
+        )
         if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
             raise ValueError(
                 "ModelCheckpoint save_freq must be 'epoch' or a positive integer (batches); "
@@ -71,16 +82,22 @@ class ModelCheckpoint(Callback):
         logs = dict(logs or {})
         path = self._file_path(epoch, batch, logs)
         if self.save_best_only:
-            current = monitoring.read(logs, self.monitor, f"Can save best model only with {self.monitor} available;")
+            current = monitoring.read(
+                logs, self.monitor, f"Can save best model only with {self.monitor} available;"
+            )
             if current is None:
                 return
             if not self._better(current, self.best):
                 if self.verbose > 0:
-                    print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}")
+                    print(
+                        f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}"
+                    )
                 return
             if self.verbose > 0:
-                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
-                      f"{current:.5f}, saving model to {path}")
+                print(
+                    f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
+                    f"{current:.5f}, saving model to {path}"
+                )
             self.best = current
         elif self.verbose > 0:
             print(f"\nEpoch {epoch + 1}: saving model to {path}")

@@ -13,9 +13,7 @@ _HIGHER_IS_BETTER = ("acc", "auc", "precision", "recall", "f1", "fmeasure", "iou
 def direction(monitor: str, mode: str, who: str) -> str:
     """'min' or 'max' for `mode` ('auto' decides from the monitored name, as Keras does)."""
     if mode not in ("auto", "min", "max"):
-        raise ValueError(
-            f"{who} mode must be 'auto', 'min' or 'max'; received mode={mode!r}."
-        )
+        raise ValueError(f"{who} mode must be 'auto', 'min' or 'max'; received mode={mode!r}.")
     if mode != "auto":
         return mode
     name = monitor.lower()

@@ -38,7 +38,9 @@ class Optimizer:
         **kwargs,
     ):
         if kwargs:
-            raise TypeError(f"{type(self).__name__}() got unexpected keyword argument(s) {sorted(kwargs)}.")
+            raise TypeError(
+                f"{type(self).__name__}() got unexpected keyword argument(s) {sorted(kwargs)}."
+            )
         if sum(x is not None for x in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError("Use only one of clipnorm, clipvalue and global_clipnorm.")
         self.name = name or type(self).__name__.lower()
@@ -62,11 +64,11 @@ class Optimizer:
 
     # ----------------------------------------------------------------------------------------------
     def torch_options(self) -> dict:
-        """Keras hyperparameters -> the torch optimizer's keyword arguments (learning rate aside)."""
+        """Keras hyperparameters -> torch optimizer keyword arguments (learning rate aside)."""
         return {}
 
     def build(self, parameters, constraints=()) -> None:
-        """Create the torch optimizer over `parameters` (called by compile/fit once the model is built)."""
+        """Create the torch optimizer over `parameters` (compile/fit call it once built)."""
         self._parameters = [p for p in parameters if p.requires_grad]
         self._constraints = list(constraints)
         options = self.torch_options()
@@ -75,7 +77,9 @@ class Optimizer:
         elif self._parameters and self._parameters[0].is_cuda:
             options["foreach"] = True
         self.torch_optimizer = self.torch_class(
-            self._parameters or [torch.zeros(0, requires_grad=True)], lr=self._current_lr(), **options
+            self._parameters or [torch.zeros(0, requires_grad=True)],
+            lr=self._current_lr(),
+            **options,
         )
         if self.use_ema:
             self._ema = [p.detach().clone() for p in self._parameters]
@@ -85,7 +89,7 @@ class Optimizer:
         return self.torch_optimizer is not None
 
     # ----------------------------------------------------------------------------------------------
-    # Learning rate: a float or a schedule of the step counter; readable and settable while training.
+    # Learning rate: a float or a schedule of the step counter; readable and settable in training.
 
     def _current_lr(self) -> float:
         if isinstance(self._learning_rate, schedules.LearningRateSchedule):
@@ -100,7 +104,9 @@ class Optimizer:
 
     @learning_rate.setter
     def learning_rate(self, value) -> None:
-        self._learning_rate = value if isinstance(value, schedules.LearningRateSchedule) else float(value)
+        self._learning_rate = (
+            value if isinstance(value, schedules.LearningRateSchedule) else float(value)
+        )
         self._apply_lr()
 
     lr = learning_rate
@@ -121,7 +127,8 @@ class Optimizer:
         if lr == 0:
             return
         buffers = [
-            state["momentum_buffer"] for state in self.torch_optimizer.state.values()
+            state["momentum_buffer"]
+            for state in self.torch_optimizer.state.values()
             if isinstance(state.get("momentum_buffer"), torch.Tensor)
         ]
         if buffers:
@@ -132,7 +139,7 @@ class Optimizer:
         self.torch_optimizer.zero_grad(set_to_none=True)
 
     def scale_loss(self, loss):
-        """Keras's `loss_scale_factor`: the trainer multiplies the loss, `step()` divides it back."""
+        """Keras's `loss_scale_factor`: the trainer scales the loss up, `step()` divides it back."""
         return loss * self.loss_scale_factor if self.loss_scale_factor is not None else loss
 
     def step(self) -> None:
@@ -220,7 +227,7 @@ class Optimizer:
         self.step()
 
     def apply(self, grads, trainable_variables=None) -> None:
-        self.apply_gradients(zip(grads, trainable_variables or self._parameters))
+        self.apply_gradients(zip(grads, trainable_variables or self._parameters, strict=False))
 
     # ----------------------------------------------------------------------------------------------
     def get_config(self) -> dict:
@@ -271,10 +278,13 @@ class Optimizer:
             self.torch_optimizer.load_state_dict(state["torch"])
         with torch.no_grad():
             if state.get("ema") is not None and self._ema is not None:
-                torch._foreach_copy_(self._ema, [t.to(e.device) for t, e in zip(state["ema"], self._ema)])
+                torch._foreach_copy_(
+                    self._ema, [t.to(e.device) for t, e in zip(state["ema"], self._ema, strict=False)]
+                )
             if state.get("accumulators") is not None:
                 self._accumulators = {
-                    id(p): t.to(p.device).clone() for p, t in zip(self._parameters, state["accumulators"])
+                    id(p): t.to(p.device).clone()
+                    for p, t in zip(self._parameters, state["accumulators"], strict=False)
                 }
         self._accumulated_calls = int(state.get("accumulated_calls", 0))
         self._apply_lr()
@@ -323,7 +333,9 @@ class Adam(Optimizer):
     torch_class = torch.optim.Adam
     supports_fused = True
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, **kwargs):
+    def __init__(
+        self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, **kwargs
+    ):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.beta_1, self.beta_2, self.epsilon, self.amsgrad = beta_1, beta_2, epsilon, amsgrad
 
@@ -333,18 +345,38 @@ class Adam(Optimizer):
         return {"betas": (self.beta_1, self.beta_2), "eps": self.epsilon, "amsgrad": self.amsgrad}
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "amsgrad": self.amsgrad,
+        }
 
 
 class AdamW(Adam):
     torch_class = torch.optim.AdamW
     decoupled_weight_decay_in_torch = True
 
-    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 amsgrad=False, **kwargs):
-        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2, epsilon=epsilon,
-                         amsgrad=amsgrad, weight_decay=weight_decay, **kwargs)
+    def __init__(
+        self,
+        learning_rate=0.001,
+        weight_decay=0.004,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        amsgrad=False,
+        **kwargs,
+    ):
+        super().__init__(
+            learning_rate=learning_rate,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            amsgrad=amsgrad,
+            weight_decay=weight_decay,
+            **kwargs,
+        )
 
     def torch_options(self):
         return {**super().torch_options(), "weight_decay": self.weight_decay}
@@ -353,16 +385,28 @@ class AdamW(Adam):
 class RMSprop(Optimizer):
     torch_class = torch.optim.RMSprop
 
-    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, **kwargs):
+    def __init__(
+        self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, **kwargs
+    ):
         super().__init__(learning_rate=learning_rate, **kwargs)
         self.rho, self.momentum, self.epsilon, self.centered = rho, momentum, epsilon, centered
 
     def torch_options(self):
-        return {"alpha": self.rho, "eps": self.epsilon, "momentum": self.momentum, "centered": self.centered}
+        return {
+            "alpha": self.rho,
+            "eps": self.epsilon,
+            "momentum": self.momentum,
+            "centered": self.centered,
+        }
 
     def get_config(self):
-        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
-                "epsilon": self.epsilon, "centered": self.centered}
+        return {
+            **super().get_config(),
+            "rho": self.rho,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "centered": self.centered,
+        }
 
 
 class Adagrad(Optimizer):
@@ -377,8 +421,11 @@ class Adagrad(Optimizer):
         return {"initial_accumulator_value": self.initial_accumulator_value, "eps": self.epsilon}
 
     def get_config(self):
-        return {**super().get_config(), "initial_accumulator_value": self.initial_accumulator_value,
-                "epsilon": self.epsilon}
+        return {
+            **super().get_config(),
+            "initial_accumulator_value": self.initial_accumulator_value,
+            "epsilon": self.epsilon,
+        }
 
 
 class Adadelta(Optimizer):
@@ -408,7 +455,12 @@ class Nadam(Optimizer):
         return {"betas": (self.beta_1, self.beta_2), "eps": self.epsilon, "momentum_decay": 1.0}
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+        }
 
 
 class Adamax(Optimizer):
@@ -422,4 +474,9 @@ class Adamax(Optimizer):
         return {"betas": (self.beta_1, self.beta_2), "eps": self.epsilon}
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+        }

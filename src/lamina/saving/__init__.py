@@ -60,9 +60,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             f"{path!r} holds only weights. Hint: build the model, then call "
             "model.load_weights(path)."
         )
-    raise ValueError(
-        f"load_model() expects a '.keras' or '.h5' file; received filepath={path!r}."
-    )
+    raise ValueError(f"load_model() expects a '.keras' or '.h5' file; received filepath={path!r}.")
 
 
 def save_weights(model, filepath, overwrite=True) -> None:
@@ -76,7 +74,10 @@ def save_weights(model, filepath, overwrite=True) -> None:
             "save_weights() expects a filepath ending in '.weights.h5'; received "
             f"filepath={os.fspath(filepath)!r}."
         )
-    with atomic.atomic_path(filepath, overwrite=overwrite) as temporary, h5py.File(temporary, "w") as file:
+    with (
+        atomic.atomic_path(filepath, overwrite=overwrite) as temporary,
+        h5py.File(temporary, "w") as file,
+    ):
         h5_weights.write(file, model)
 
 

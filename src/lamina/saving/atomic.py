@@ -35,9 +35,7 @@ def atomic_path(target, overwrite: bool = True):
     """
     target = os.path.abspath(os.fspath(target))
     if not overwrite and os.path.exists(target):
-        raise FileExistsError(
-            f"{target} already exists; pass overwrite=True to replace it."
-        )
+        raise FileExistsError(f"{target} already exists; pass overwrite=True to replace it.")
     folder = os.path.dirname(target)
     os.makedirs(folder, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(

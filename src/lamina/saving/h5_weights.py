@@ -85,7 +85,9 @@ def _read(group, name, source):
     try:
         return np.asarray(group[name][()])
     except Exception as error:  # h5py raises OSError/KeyError/RuntimeError on damaged data
-        raise FileFormatError(f"{source} is damaged: could not read '{group.name}/{name}' ({error}).") from None
+        raise FileFormatError(
+            f"{source} is damaged: could not read '{group.name}/{name}' ({error})."
+        ) from None
 
 
 def apply(assignments) -> None:

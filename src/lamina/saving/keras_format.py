@@ -26,11 +26,14 @@ def save(model, filepath, overwrite=True) -> None:
         "lamina": True,
     }
     config = model_config.model_entry(model)
-    with atomic.atomic_path(filepath, overwrite=overwrite) as temporary:
-        with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_STORED) as archive:
-            archive.writestr("metadata.json", json.dumps(metadata))
-            archive.writestr("config.json", json.dumps(config))
-            archive.writestr("model.weights.h5", weights.getvalue())
+    # The zip is closed (complete) before atomic_path fsyncs and renames it.
+    with (
+        atomic.atomic_path(filepath, overwrite=overwrite) as temporary,
+        zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_STORED) as archive,
+    ):
+        archive.writestr("metadata.json", json.dumps(metadata))
+        archive.writestr("config.json", json.dumps(config))
+        archive.writestr("model.weights.h5", weights.getvalue())
 
 
 def _open(filepath):
@@ -64,7 +67,9 @@ def _weights_file(archive, filepath):
     try:
         return h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r")
     except (OSError, zipfile.BadZipFile) as error:
-        raise FileFormatError(f"{filepath}: model.weights.h5 is not readable HDF5 ({error}).") from None
+        raise FileFormatError(
+            f"{filepath}: model.weights.h5 is not readable HDF5 ({error})."
+        ) from None
 
 
 def load(filepath, custom_objects=None, compile=True, safe_mode=True):

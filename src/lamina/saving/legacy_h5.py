@@ -39,7 +39,10 @@ def _write_weights(group, model) -> None:
 
 def save(model, filepath, overwrite=True, include_optimizer=True) -> None:
     entry = model_config.model_entry(model)
-    with atomic.atomic_path(filepath, overwrite=overwrite) as temporary, h5py.File(temporary, "w") as file:
+    with (
+        atomic.atomic_path(filepath, overwrite=overwrite) as temporary,
+        h5py.File(temporary, "w") as file,
+    ):
         file.attrs["backend"] = "torch"
         file.attrs["keras_version"] = KERAS_VERSION
         file.attrs["model_config"] = json.dumps(
@@ -56,7 +59,7 @@ def save(model, filepath, overwrite=True, include_optimizer=True) -> None:
             names = [f"{optimizer.name}/variable_{i}" for i in range(len(values))]
             group = file.create_group("optimizer_weights")
             group.attrs["weight_names"] = _strings(names)
-            for name, value in zip(names, values):
+            for name, value in zip(names, values, strict=False):
                 h5_weights.create_dataset(group, name, value)
 
 
@@ -103,11 +106,13 @@ def _plan_weights(group, model, skip_mismatch, source) -> list:
                 f"for '{name}'."
             )
         staged = []
-        for weight_name, (_, tensor, to_keras, from_keras, _) in zip(names, entries):
+        for weight_name, (_, tensor, to_keras, from_keras, _) in zip(names, entries, strict=False):
             try:
                 array = np.asarray(layer_group[weight_name][()])
             except Exception as error:  # damaged dataset
-                raise FileFormatError(f"{source} is damaged: cannot read '{weight_name}' ({error}).") from None
+                raise FileFormatError(
+                    f"{source} is damaged: cannot read '{weight_name}' ({error})."
+                ) from None
             expected = tuple(to_keras(tensor.detach()).shape)
             if tuple(array.shape) != expected:
                 if skip_mismatch:
@@ -144,7 +149,9 @@ def load(filepath, custom_objects=None, compile=True, safe_mode=True):
         optimizer_values = None
         if "optimizer_weights" in file:
             group = file["optimizer_weights"]
-            optimizer_values = [np.asarray(group[n][()]) for n in _decode(group.attrs["weight_names"])]
+            optimizer_values = [
+                np.asarray(group[n][()]) for n in _decode(group.attrs["weight_names"])
+            ]
     h5_weights.apply(assignments)
     if compile and training is not None:
         training = json.loads(training.decode("utf-8") if isinstance(training, bytes) else training)
@@ -158,6 +165,6 @@ def load(filepath, custom_objects=None, compile=True, safe_mode=True):
 def load_weights_into(model, filepath, skip_mismatch=False) -> None:
     source = str(filepath)
     with _open(filepath) as file:
-        group = file["model_weights"] if "model_weights" in file else file
+        group = file.get("model_weights", file)
         assignments = _plan_weights(group, model, skip_mismatch, source)
     h5_weights.apply(assignments)

@@ -44,8 +44,12 @@ def _object_entry(obj, module: str):
     if isinstance(obj, dict):
         return {k: _object_entry(v, module) for k, v in obj.items()}
     if hasattr(obj, "get_config") and not isinstance(obj, type):
-        return {"module": module, "class_name": type(obj).__name__, "config": obj.get_config(),
-                "registered_name": None}
+        return {
+            "module": module,
+            "class_name": type(obj).__name__,
+            "config": obj.get_config(),
+            "registered_name": None,
+        }
     return getattr(obj, "__name__", str(obj))
 
 
@@ -55,8 +59,12 @@ def _compile_config(model):
         return None
     optimizer = state.optimizer
     return {
-        "optimizer": {"module": "keras.optimizers", "class_name": type(optimizer).__name__,
-                      "config": optimizer.get_config(), "registered_name": None},
+        "optimizer": {
+            "module": "keras.optimizers",
+            "class_name": type(optimizer).__name__,
+            "config": optimizer.get_config(),
+            "registered_name": None,
+        },
         "loss": _object_entry(state.loss_spec, "keras.losses"),
         "loss_weights": state.loss_weights_spec,
         "metrics": _object_entry(state.metrics_spec, "keras.metrics"),
@@ -130,9 +138,13 @@ def drop_inert_keras_arguments(structure, custom_objects=None):
         cls = (custom_objects or {}).get(name) or getattr(layers_module, name, None)
         if isinstance(cls, type):
             result["config"] = {
-                key: value for key, value in config.items()
-                if not (key in _INERT_KERAS_ARGUMENTS and value == _INERT_KERAS_ARGUMENTS[key]
-                        and not _accepts(cls, key))
+                key: value
+                for key, value in config.items()
+                if not (
+                    key in _INERT_KERAS_ARGUMENTS
+                    and value == _INERT_KERAS_ARGUMENTS[key]
+                    and not _accepts(cls, key)
+                )
             }
     return result
 
@@ -176,8 +188,13 @@ def compile_from(model, compile_config: dict, custom_objects=None, source: str =
         loss = _resolve(compile_config.get("loss"), losses, custom_objects)
         metric_list = _resolve(compile_config.get("metrics"), metrics, custom_objects)
         weighted = _resolve(compile_config.get("weighted_metrics"), metrics, custom_objects)
-        model.compile(optimizer=optimizer, loss=loss, metrics=metric_list,
-                      loss_weights=compile_config.get("loss_weights"), weighted_metrics=weighted)
+        model.compile(
+            optimizer=optimizer,
+            loss=loss,
+            metrics=metric_list,
+            loss_weights=compile_config.get("loss_weights"),
+            weighted_metrics=weighted,
+        )
     except (ValueError, TypeError, KeyError) as error:
         warnings.warn(
             f"{source}: the model loaded, but could not be compiled from the saved settings "

@@ -85,14 +85,16 @@ def to_keras(optimizer, model) -> list[np.ndarray]:
     parameters = optimizer._parameters
     layouts = _parameter_layouts(optimizer, model)
     if optimizer._ema is not None:
-        values.extend(_numpy(to_k(e)) for e, (to_k, _) in zip(optimizer._ema, layouts))
+        values.extend(
+            _numpy(to_k(e)) for e, (to_k, _) in zip(optimizer._ema, layouts, strict=True)
+        )
     if optimizer.gradient_accumulation_steps:
-        for p, (to_k, _) in zip(parameters, layouts):
+        for p, (to_k, _) in zip(parameters, layouts, strict=False):
             buffer = (optimizer._accumulators or {}).get(id(p))
             values.append(_numpy(to_k(buffer if buffer is not None else torch.zeros_like(p))))
     state = optimizer.torch_optimizer.state
     for group in slot_groups(optimizer):
-        for p, (to_k, _) in zip(parameters, layouts):
+        for p, (to_k, _) in zip(parameters, layouts, strict=False):
             for key, (forward, _) in group:
                 buffer = state.get(p, {}).get(key)
                 if buffer is None:
@@ -100,7 +102,9 @@ def to_keras(optimizer, model) -> list[np.ndarray]:
                 values.append(_numpy(to_k(forward(buffer, lr))))
     if type(optimizer) is optimizer_module.Nadam:
         mu_product = next((s["mu_product"] for s in state.values() if "mu_product" in s), None)
-        values.append(np.asarray(1.0 if mu_product is None else float(mu_product), dtype=np.float32))
+        values.append(
+            np.asarray(1.0 if mu_product is None else float(mu_product), dtype=np.float32)
+        )
     return values
 
 
@@ -113,8 +117,12 @@ def _initial(optimizer, parameter):
 def expected_count(optimizer) -> int:
     per_parameter = sum(len(group) for group in slot_groups(optimizer))
     per_parameter += (optimizer._ema is not None) + bool(optimizer.gradient_accumulation_steps)
-    return (1 + _has_lr_variable(optimizer) + per_parameter * len(optimizer._parameters)
-            + (type(optimizer) is optimizer_module.Nadam))
+    return (
+        1
+        + _has_lr_variable(optimizer)
+        + per_parameter * len(optimizer._parameters)
+        + (type(optimizer) is optimizer_module.Nadam)
+    )
 
 
 def _prime(optimizer) -> None:
@@ -130,9 +138,9 @@ def _prime(optimizer) -> None:
     for p in optimizer._parameters:
         p.grad = torch.zeros_like(p)
     torch_optimizer.step()
-    for group, lr in zip(torch_optimizer.param_groups, saved_lr):
+    for group, lr in zip(torch_optimizer.param_groups, saved_lr, strict=False):
         group["lr"] = lr
-    for p, grad in zip(optimizer._parameters, saved_grads):
+    for p, grad in zip(optimizer._parameters, saved_grads, strict=False):
         p.grad = grad
 
 
@@ -164,15 +172,16 @@ def from_keras(optimizer, model, values, source: str = "") -> bool:
         group["lr"] = lr  # the rate the loaded buffers were scaled with
     with torch.no_grad():
         if optimizer._ema is not None:
-            for ema, (_, from_k) in zip(optimizer._ema, layouts):
+            for ema, (_, from_k) in zip(optimizer._ema, layouts, strict=False):
                 ema.copy_(_tensor(from_k(values.pop(0)), ema))
         if optimizer.gradient_accumulation_steps:
             optimizer._accumulators = {
-                id(p): _tensor(from_k(values.pop(0)), p) for p, (_, from_k) in zip(parameters, layouts)
+                id(p): _tensor(from_k(values.pop(0)), p)
+                for p, (_, from_k) in zip(parameters, layouts, strict=False)
             }
         state = optimizer.torch_optimizer.state
         for group in slot_groups(optimizer):
-            for p, (_, from_k) in zip(parameters, layouts):
+            for p, (_, from_k) in zip(parameters, layouts, strict=False):
                 for key, (_, backward) in group:
                     target = state[p][key]
                     target.copy_(_tensor(backward(from_k(values.pop(0)), lr), target))

@@ -43,7 +43,9 @@ def list_keys(modules) -> list[str]:
 def _own(layer) -> list:
     if not isinstance(layer, Layer):
         return []
-    return [(tensor, to_keras, from_keras) for tensor, to_keras, from_keras, _ in layer._own_weights()]
+    return [
+        (tensor, to_keras, from_keras) for tensor, to_keras, from_keras, _ in layer._own_weights()
+    ]
 
 
 def _children(layer) -> list[tuple[str, nn.Module]]:
@@ -54,7 +56,7 @@ def _children(layer) -> list[tuple[str, nn.Module]]:
         elif isinstance(child, (nn.ModuleList, nn.ModuleDict)):
             members = list(child.values()) if isinstance(child, nn.ModuleDict) else list(child)
             members = [m for m in members if isinstance(m, Layer)]
-            for key, member in zip(list_keys(members), members):
+            for key, member in zip(list_keys(members), members, strict=False):
                 found.append((f"{name.lstrip('_')}/{key}", member))
     return found
 
@@ -73,7 +75,7 @@ def model_tree(model) -> list[Node]:
     nodes: list[Node] = [Node("", model, _own(model))]
     seen = {id(model)}
     layers = list(model.layers)
-    for key, layer in zip(list_keys(layers), layers):
+    for key, layer in zip(list_keys(layers), layers, strict=False):
         _walk(layer, f"layers/{key}", nodes, seen)
     return nodes
 
