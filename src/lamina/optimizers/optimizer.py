@@ -278,9 +278,8 @@ class Optimizer:
             self.torch_optimizer.load_state_dict(state["torch"])
         with torch.no_grad():
             if state.get("ema") is not None and self._ema is not None:
-                torch._foreach_copy_(
-                    self._ema, [t.to(e.device) for t, e in zip(state["ema"], self._ema, strict=False)]
-                )
+                saved = [t.to(e.device) for t, e in zip(state["ema"], self._ema, strict=True)]
+                torch._foreach_copy_(self._ema, saved)
             if state.get("accumulators") is not None:
                 self._accumulators = {
                     id(p): t.to(p.device).clone()
