@@ -1,4 +1,4 @@
-"""examples/image_folder_classification.py trains end to end on PNG folders it writes with Pillow."""
+"""examples/image_folder_classification.py trains end to end on PNG folders written by Pillow."""
 
 import importlib.util
 from pathlib import Path

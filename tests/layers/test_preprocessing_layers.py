@@ -165,7 +165,7 @@ def test_random_crop_takes_a_window_of_each_image():
     out = layers.RandomCrop(4, 3, seed=0)(x, training=True)
     assert tuple(out.shape) == (8, 4, 3, 1)
     tops = []
-    for image, crop in zip(x[..., 0].numpy(), out[..., 0].numpy()):
+    for image, crop in zip(x[..., 0].numpy(), out[..., 0].numpy(), strict=True):
         windows = [(t, left) for t in range(7) for left in range(8)
                    if np.array_equal(image[t:t + 4, left:left + 3], crop)]
         assert windows
@@ -184,7 +184,8 @@ def test_brightness_adds_one_offset_per_image_and_clips():
     out = layers.RandomBrightness(0.1, value_range=(0, 1), seed=3)(x / 255, training=True)
     delta = (out - x / 255).numpy()
     unclipped = (out > 0) & (out < 1)
-    per_image = [np.unique(np.round(d[m.numpy()], 5)) for d, m in zip(delta, unclipped)]
+    per_image = [np.unique(np.round(d[m.numpy()], 5))
+                 for d, m in zip(delta, unclipped, strict=True)]
     assert all(len(v) == 1 and abs(v[0]) <= 0.1 for v in per_image)
 
 
@@ -257,7 +258,8 @@ def test_argument_errors(build, message):
 
 
 def test_rescaling_per_channel_and_integer_input():
-    out = layers.Rescaling([1.0, 0.5, 2.0], offset=-1.0)(torch.full((1, 2, 2, 3), 4, dtype=torch.uint8))
+    pixels = torch.full((1, 2, 2, 3), 4, dtype=torch.uint8)
+    out = layers.Rescaling([1.0, 0.5, 2.0], offset=-1.0)(pixels)
     assert out.dtype == torch.float32
     np.testing.assert_allclose(out[0, 0, 0].numpy(), [3.0, 1.0, 7.0])
 
@@ -310,7 +312,7 @@ def test_adapted_normalization_matches_keras_weights_and_outputs():
     reference.adapt(data)
     ours = lamina.layers.Normalization()
     ours.adapt(data)
-    for mine, theirs in zip(ours.get_weights(), reference.get_weights()):
+    for mine, theirs in zip(ours.get_weights(), reference.get_weights(), strict=True):
         np.testing.assert_allclose(mine, theirs, rtol=1e-5)
     assert_layer_matches_keras("Normalization", {}, (4, 5), keras_layer=reference,
                                lamina_layer=lamina.layers.Normalization())

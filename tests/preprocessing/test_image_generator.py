@@ -60,9 +60,9 @@ def test_flips_give_the_image_or_its_mirror():
     batch, order = ImageDataGenerator(horizontal_flip=True).flow(x, np.arange(32), batch_size=32,
                                                                  seed=0)[0]
     source = x[order].astype(np.float32)
-    mirrored = [np.array_equal(b, s[:, ::-1]) for b, s in zip(batch, source)]
-    same = [np.array_equal(b, s) for b, s in zip(batch, source)]
-    assert all(m or s for m, s in zip(mirrored, same)) and 4 < sum(mirrored) < 28
+    mirrored = [np.array_equal(b, s[:, ::-1]) for b, s in zip(batch, source, strict=True)]
+    same = [np.array_equal(b, s) for b, s in zip(batch, source, strict=True)]
+    assert all(m or s for m, s in zip(mirrored, same, strict=True)) and 4 < sum(mirrored) < 28
 
 
 def test_integer_shift_moves_whole_pixels_and_nearest_fill_repeats_the_edge():

@@ -57,7 +57,7 @@ class Dataset:
 
     @staticmethod
     def range(*args) -> Dataset:
-        """`Dataset.range(stop)`, `range(start, stop)` or `range(start, stop, step)`: int64 scalars."""
+        """`range(stop)`, `range(start, stop)` or `range(start, stop, step)`: int64 scalars."""
         bounds = slice(*args)
         start = 0 if bounds.start is None else bounds.start
         step = 1 if bounds.step is None else bounds.step
@@ -73,7 +73,7 @@ class Dataset:
             members = [datasets[k] for k in keys]
 
             def rebuild(elements):
-                return dict(zip(keys, elements))
+                return dict(zip(keys, elements, strict=True))
         else:
             members = list(datasets)
 

@@ -32,7 +32,6 @@ class Node:
         Calling it starts an iteration (a reshuffling node draws its next order), so a node calls it
         at most once per pass.
         """
-        return None
 
 
 def iterate_plan(plan):
@@ -133,5 +132,6 @@ class Zip(Node):
 
     def iterate(self):
         iterators = [node.iterate() for node in self.nodes]
-        for elements in zip(*iterators):
+        # Stops with the shortest member, as tf.data does: strict=False on purpose.
+        for elements in zip(*iterators, strict=False):
             yield self.structure_of(list(elements))

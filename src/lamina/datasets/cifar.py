@@ -65,7 +65,7 @@ def read_python_batch(data: bytes, label_key: str):
 
 
 def read_binary_batch(data: bytes, label_bytes: int, label_index: int):
-    """A binary batch (records of `label_bytes` label bytes then 3072 pixels) -> (images, labels)."""
+    """A binary batch (records: `label_bytes` label bytes, 3072 pixels) -> (images, labels)."""
     record_size = label_bytes + _PIXELS
     if len(data) % record_size:
         raise ValueError(f"A CIFAR binary batch must be a whole number of {record_size}-byte "

@@ -150,7 +150,8 @@ class ImageDataGenerator:
     def random_transform_batch(self, images, generator=None):
         """Apply the random affine map, channel shift, flips and brightness to each image."""
         images = images.to(torch.float32)
-        nchw = backend.channels_first_view(images) if self.data_format == "channels_last" else images
+        channels_last = self.data_format == "channels_last"
+        nchw = backend.channels_first_view(images) if channels_last else images
         count, _, height, width = nchw.shape
 
         def uniform(low, high, size=(count,)):
@@ -194,7 +195,7 @@ class ImageDataGenerator:
             high = nchw.amax(dim=(1, 2, 3), keepdim=True)
             factor = uniform(*self.brightness_range)[:, None, None, None]
             nchw = low + torch.minimum((nchw - low) * factor, high - low)
-        return backend.channels_last_view(nchw) if self.data_format == "channels_last" else nchw
+        return backend.channels_last_view(nchw) if channels_last else nchw
 
     def _shifts(self, shift_range, size, count, generator):
         """Shifts in pixels for one axis (Keras's float / int / list conventions)."""

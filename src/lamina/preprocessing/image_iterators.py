@@ -74,7 +74,7 @@ class Iterator:
         return self._with_targets(x, rows)
 
     def _save(self, x, rows):
-        for image, row in zip(x, rows):
+        for image, row in zip(x, rows, strict=True):
             name = f"{self.save_prefix}_{int(row)}_{self.epoch}.{self.save_format}"
             save_img(os.path.join(self.save_to_dir, name), image,
                      data_format=self.image_data_generator.data_format)
@@ -118,7 +118,8 @@ class NumpyArrayIterator(Iterator):
         split = image_data_generator.validation_split
         if subset is not None or split:
             if not split:
-                raise ValueError(f"subset={subset!r} needs ImageDataGenerator(validation_split=...).")
+                raise ValueError(
+                    f"subset={subset!r} needs ImageDataGenerator(validation_split=...).")
             held_out = int(len(x) * split)
             part = {"validation": slice(0, held_out), "training": slice(held_out, len(x))}
             if subset not in part:

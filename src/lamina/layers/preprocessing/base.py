@@ -41,12 +41,13 @@ class ImageLayer(Layer):
         single = images.ndim == 3
         if single:
             images = images.unsqueeze(0)
-        nchw = backend.channels_first_view(images) if self.data_format == "channels_last" else images
+        channels_last = self.data_format == "channels_last"
+        nchw = backend.channels_first_view(images) if channels_last else images
         out = self.transform(nchw, bool(training))
-        if out is nchw:
+        if out is nchw:  # untouched (inference): hand back the input itself, not a view of it
             out = images
-        else:
-            out = backend.channels_last_view(out) if self.data_format == "channels_last" else out
+        elif channels_last:
+            out = backend.channels_last_view(out)
         return out.squeeze(0) if single else out
 
     def transform(self, images, training: bool):

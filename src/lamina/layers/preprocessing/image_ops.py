@@ -55,8 +55,8 @@ def affine_sample(images, matrices, fill_mode="reflect", fill_value=0.0, interpo
 def rotation_matrices(angles):
     """(N,) angles in radians, positive counter-clockwise on screen -> (N, 2, 2) output->input."""
     cos, sin = torch.cos(angles), torch.sin(angles)
-    # y points down on screen, so a counter-clockwise turn maps input q to output [[c, s], [-s, c]] q;
-    # sampling needs the inverse, [[c, -s], [s, c]].
+    # y points down on screen, so a counter-clockwise turn maps input q to output
+    # [[c, s], [-s, c]] q; sampling needs the inverse, [[c, -s], [s, c]].
     return torch.stack([torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2)
 
 

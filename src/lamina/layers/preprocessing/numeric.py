@@ -44,9 +44,10 @@ class Rescaling(Layer):
         return cache[key]
 
     def get_config(self):
-        scale = self.scale if np.ndim(self.scale) == 0 else list(np.asarray(self.scale).tolist())
-        offset = self.offset if np.ndim(self.offset) == 0 else list(np.asarray(self.offset).tolist())
-        return {**super().get_config(), "scale": scale, "offset": offset}
+        def plain(value):
+            return value if np.ndim(value) == 0 else np.asarray(value).tolist()
+
+        return {**super().get_config(), "scale": plain(self.scale), "offset": plain(self.offset)}
 
 
 class Normalization(Layer):
