@@ -98,6 +98,26 @@ def set_random_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def get_rng_state() -> dict:
+    """Every generator lamina draws from (Python, NumPy, torch CPU and CUDA), for exact resumes."""
+    state = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
 def clear_session() -> None:
     """Reset the per-class layer and model name counters (`dense`, `dense_1`, ...)."""
     naming.reset()

@@ -156,6 +156,10 @@ class ArrayData:
         )
 
     def __iter__(self):
+        return self.epoch_batches()
+
+    def epoch_batches(self):
+        """Draw this epoch's order now (so a resume can replay it), return the batch iterator."""
         x, y, sw = self.x, self.y, self.sample_weight
         if self.shuffle == "batch":
             order = torch.randperm(len(self)).tolist()
@@ -168,9 +172,10 @@ class ArrayData:
                 x = map_structure(take, x)
                 y = None if y is None else map_structure(take, y)
                 sw = None if sw is None else sw.index_select(0, permutation)
-        for index in order:
-            start = index * self.batch_size
-            yield self._slice(x, y, sw, start, min(start + self.batch_size, self.size))
+        return (
+            self._slice(x, y, sw, i * self.batch_size, min((i + 1) * self.batch_size, self.size))
+            for i in order
+        )
 
 
 def split_validation(x, y, sample_weight, validation_split: float):

@@ -70,6 +70,9 @@ class Layer(nn.Module):
 
     # Keras's masking protocol: a layer that passes masks through unchanged sets this.
     supports_masking = False
+    # A layer whose output always has its input's shape and dtype (activations, normalization,
+    # dropout) sets this: symbolic calls then skip the meta-device probe.
+    preserves_input_shape = False
 
     def __init__(
         self,

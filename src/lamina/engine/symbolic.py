@@ -280,10 +280,22 @@ def _map_specs(fn, spec):
     return spec
 
 
+def _shape_preserved(layer, args, kwargs):
+    """The output spec of a shape-preserving layer on one tensor, without running it."""
+    if not layer.preserves_input_shape or len(args) != 1 or not isinstance(args[0], KerasTensor):
+        return None
+    if set(kwargs) - {"training", "mask"}:
+        return None
+    if not layer.built:
+        with torch.device(backend.default_device()):
+            layer.build_from_shape(args[0].shape)
+    return (args[0].shape, backend.to_torch_dtype(args[0].dtype))
+
+
 def call_on_symbolic(layer, args, kwargs):
     """`layer(keras_tensor)`: build, infer the output, record a Node, return symbolic outputs."""
     try:
-        spec = infer_outputs(layer, args, kwargs)
+        spec = _shape_preserved(layer, args, kwargs) or infer_outputs(layer, args, kwargs)
     except ValueError:
         raise
     except (RuntimeError, TypeError, IndexError) as failure:

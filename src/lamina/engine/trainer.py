@@ -260,7 +260,7 @@ def default_train_step(model, data):
     loss = compute_loss(model, y, y_pred, sample_weight)
     optimizer = model.optimizer
     optimizer.zero_grad()
-    loss.backward()
+    optimizer.scale_loss(loss).backward()
     optimizer.step()
     model._compile_state.loss_tracker.update_weighted(loss.detach(), _batch_size_of(x))
     return compute_metrics(model, y, y_pred, sample_weight)
@@ -391,15 +391,34 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
     )
     custom_step = type(model).train_step is not _default_method(model, "train_step")
     model.stop_training = False
+    model._resume_point = None
     callback_list.on_train_begin()
+    # A callback (BackupAndRestore) may ask to resume mid-run: {"epoch", "step", "epoch_start_rng",
+    # "rng"}. The epoch's data order is replayed from the RNG state it started with, the batches
+    # already trained are skipped, and the RNG continues from where the backup left it.
+    resume = model._resume_point
+    model._resume_point = None
     epoch_logs = {}
-    for epoch in range(initial_epoch, epochs):
+    for epoch in range(resume["epoch"] if resume else initial_epoch, epochs):
+        resuming = resume is not None and epoch == resume["epoch"]
+        if resuming:
+            backend.set_rng_state(resume["epoch_start_rng"])
+        model._epoch_start_rng = backend.get_rng_state()
+        model._current_epoch = epoch
         model.reset_metrics()
         callback_list.on_epoch_begin(epoch)
         model.train()
         last_logs = None
         step = 0
-        for step, batch in enumerate(train_data):
+        batches = iter(train_data)
+        skip = 0
+        if resuming:
+            skip = resume["step"]
+            backend.set_rng_state(resume["rng"])
+        for step, batch in enumerate(batches):
+            if step < skip:
+                continue
+            model._current_step = step
             callback_list.on_train_batch_begin(step)
             if class_weight is not None and not isinstance(train_data, data_adapter.ArrayData):
                 bx, by, bsw = batch

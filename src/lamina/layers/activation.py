@@ -25,6 +25,7 @@ class ReLU(Layer):
     """
 
     supports_masking = True
+    preserves_input_shape = True
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
@@ -57,6 +58,7 @@ class LeakyReLU(Layer):
     """
 
     supports_masking = True
+    preserves_input_shape = True
 
     def __init__(self, negative_slope=0.3, **kwargs):
         if "alpha" in kwargs:  # Keras 2's name for the slope
@@ -81,6 +83,7 @@ class ELU(Layer):
     """
 
     supports_masking = True
+    preserves_input_shape = True
 
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
@@ -101,6 +104,7 @@ class Softmax(Layer):
     """
 
     supports_masking = True
+    preserves_input_shape = True
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)

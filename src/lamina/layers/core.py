@@ -107,6 +107,7 @@ class Activation(Layer):
     """Applies an activation function: `Activation('relu')`."""
 
     supports_masking = True
+    preserves_input_shape = True
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
