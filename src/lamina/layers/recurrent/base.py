@@ -244,15 +244,17 @@ class RNN(Layer):
     def _run_loop(self, sequences, states, mask, recurrent_mask, training):
         cell = self.cell
         builtin = isinstance(cell, RecurrentCell)
-        steps = sequences.shape[1]
         projected = cell.project_inputs(sequences) if builtin else sequences
+        # unbind, not projected[:, t]: the backward of T slices would allocate and fill T
+        # full-size zero gradients (quadratic in T); unbind's backward stacks them once.
+        step_inputs = projected.unbind(1)
         outputs = []
         previous_output = None
-        for t in range(steps):
+        for t, step_input in enumerate(step_inputs):
             if builtin:
-                output, new_states = cell.step(projected[:, t], states, recurrent_mask)
+                output, new_states = cell.step(step_input, states, recurrent_mask)
             else:
-                output, new_states = cell(projected[:, t], states, training=training)
+                output, new_states = cell(step_input, states, training=training)
                 new_states = list(new_states) if isinstance(new_states, (list, tuple)) else [
                     new_states
                 ]
