@@ -79,6 +79,7 @@ class BatchNormalization(Layer):
     """
 
     supports_masking = True
+    preserves_input_shape = True
 
     def __init__(
         self,
@@ -220,6 +221,7 @@ class LayerNormalization(Layer):
     """
 
     supports_masking = True
+    preserves_input_shape = True
 
     def __init__(
         self,
@@ -325,6 +327,7 @@ class UnitNormalization(Layer):
     """
 
     supports_masking = True
+    preserves_input_shape = True
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)

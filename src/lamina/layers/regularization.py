@@ -31,6 +31,7 @@ class Dropout(Layer):
     """
 
     supports_masking = True
+    preserves_input_shape = True
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -141,6 +142,7 @@ class GaussianNoise(Layer):
     """
 
     supports_masking = True
+    preserves_input_shape = True
 
     def __init__(self, stddev, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -168,6 +170,7 @@ class GaussianDropout(Layer):
     """
 
     supports_masking = True
+    preserves_input_shape = True
 
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -197,6 +200,7 @@ class ActivityRegularization(Layer):
     """
 
     supports_masking = True
+    preserves_input_shape = True
 
     def __init__(self, l1=0.0, l2=0.0, **kwargs):
         super().__init__(**kwargs)
