@@ -1,4 +1,4 @@
-"""imdb and reuters loaders on tiny `.npz` files written in Keras's layout (object arrays of lists)."""
+"""imdb and reuters loaders on tiny `.npz` files in Keras's layout (object arrays of lists)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def imdb_file(tmp_path):
 
 
 def _by_label_and_length(x, y):
-    return sorted((int(label), list(seq)) for seq, label in zip(x, y))
+    return sorted((int(label), list(seq)) for seq, label in zip(x, y, strict=True))
 
 
 def test_imdb_reindexes_like_keras(imdb_file):

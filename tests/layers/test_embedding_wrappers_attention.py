@@ -121,7 +121,8 @@ def test_time_distributed_applies_layer_per_step():
 
 
 def test_time_distributed_needs_a_time_axis():
-    with pytest.raises(ValueError, match=r"expects input of rank >= 3 \(batch, timesteps, \.\.\.\)"):
+    with pytest.raises(ValueError,
+                       match=r"expects input of rank >= 3 \(batch, timesteps, \.\.\.\)"):
         layers.TimeDistributed(layers.Dense(2))(torch.randn(3, 4))
 
 
@@ -138,8 +139,8 @@ def test_attention_weights_sum_to_one_over_unmasked_keys():
 
 
 def test_attention_needs_query_and_value():
-    with pytest.raises(ValueError, match=r"expects inputs \[query, value\] or \[query, value, key\]; "
-                                         r"received a single Tensor"):
+    with pytest.raises(ValueError, match=r"expects inputs \[query, value\] or \[query, value, "
+                                         r"key\]; received a single Tensor"):
         layers.Attention()(torch.randn(2, 3, 4))
 
 

@@ -66,7 +66,7 @@ def test_fused_and_loop_paths_agree(name, mask_kind, go_backwards):
     x_fused, x_loop = x.clone().requires_grad_(), x.clone().requires_grad_()
     fused_out = _outputs(layer(x_fused, mask=mask, initial_state=state))
     loop_out = _outputs(twin(x_loop, mask=mask, initial_state=state))
-    for a, b in zip(fused_out, loop_out):
+    for a, b in zip(fused_out, loop_out, strict=True):
         torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
     cotangents = [torch.randn_like(o) for o in fused_out]
     torch.autograd.backward(fused_out, cotangents)
@@ -102,7 +102,7 @@ def test_padded_batch_equals_unpadded_sequences(name, padding):
     for index, row in enumerate(rows):
         alone_output, *alone_states = rnn(embedding(torch.tensor([row])))
         torch.testing.assert_close(batched_output[index], alone_output[0], atol=1e-6, rtol=1e-5)
-        for batched, alone in zip(batched_states, alone_states):
+        for batched, alone in zip(batched_states, alone_states, strict=True):
             torch.testing.assert_close(batched[index], alone[0], atol=1e-6, rtol=1e-5)
 
 

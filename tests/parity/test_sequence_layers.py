@@ -194,5 +194,6 @@ def test_multi_head_attention_matches_keras(name, masking, scores):
     rng_mask = np.random.default_rng(6).random((2, 4, 5)) > 0.3
     expected, expected_grads = run(reference)
     actual, actual_grads = run(ours)
-    for a, e in zip(actual + list(actual_grads), expected + list(expected_grads)):
+    for a, e in zip(actual + list(actual_grads), expected + list(expected_grads),
+                    strict=True):
         torch.testing.assert_close(a, e, atol=1e-5, rtol=1e-5)

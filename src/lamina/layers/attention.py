@@ -73,8 +73,7 @@ class _BaseDenseAttention(Layer):
         return (result, weights) if return_attention_scores else result
 
     def compute_mask(self, inputs, mask=None):
-        query_mask = _masks_of(inputs, mask)[0] if isinstance(inputs, (list, tuple)) else None
-        return query_mask
+        return _masks_of(inputs, mask)[0] if isinstance(inputs, (list, tuple)) else None
 
     def get_config(self):
         return {**super().get_config(), "use_scale": self.use_scale, "dropout": self.dropout,

@@ -1,8 +1,8 @@
 """RNN: runs a cell over the time axis; the base of SimpleRNN, LSTM and GRU.
 
 Two engines: torch's fused kernels (`fused.py`) when the cell's options allow it (standard
-activations, no recurrent dropout while training, no mask or a contiguous one), otherwise a step loop
-whose input projections run as one matrix product before the loop.
+activations, no recurrent dropout while training, no mask or a contiguous one), otherwise a step
+loop whose input projections run as one matrix product before the loop.
 """
 
 from __future__ import annotations
@@ -126,7 +126,8 @@ class RNN(Layer):
         return [like.new_zeros(batch_size, size) for size in self.state_sizes]
 
     def _checked_initial_state(self, initial_state, sequences):
-        states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+        states = initial_state if isinstance(initial_state, (list, tuple)) else [initial_state]
+        states = list(states)
         sizes = self.state_sizes
         names = "[h, c]" if len(sizes) == 2 else "[h]"
         if len(states) != len(sizes):
@@ -139,7 +140,7 @@ class RNN(Layer):
             )
         batch = sequences.shape[0]
         checked = []
-        for index, (state, size) in enumerate(zip(states, sizes)):
+        for index, (state, size) in enumerate(zip(states, sizes, strict=True)):
             if not isinstance(state, torch.Tensor):
                 state = torch.as_tensor(state, device=sequences.device)
             if tuple(state.shape) != (batch, size):
@@ -260,7 +261,10 @@ class RNN(Layer):
                 ]
             if mask is not None:
                 keep = mask[:, t, None]
-                new_states = [torch.where(keep, new, old) for new, old in zip(new_states, states)]
+                new_states = [
+                    torch.where(keep, new, old)
+                    for new, old in zip(new_states, states, strict=True)
+                ]
                 if previous_output is None or self.zero_output_for_mask:
                     previous_output = torch.zeros_like(output)
                 output = torch.where(keep, output, previous_output)

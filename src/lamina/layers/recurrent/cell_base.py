@@ -99,7 +99,8 @@ class RecurrentCell(Layer):
         input_dim = input_shape[-1]
         if input_dim is None:
             raise errors.value_error(
-                self, "a known feature size (last axis)", f"shape {errors.format_shape(input_shape)}"
+                self, "a known feature size (last axis)",
+                f"shape {errors.format_shape(input_shape)}",
             )
         width = self.gates * self.units
         self.kernel = self.add_weight(

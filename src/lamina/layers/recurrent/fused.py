@@ -9,8 +9,8 @@ handled when they are contiguous:
   come first, which gives exactly Keras's semantics (masked steps carry the state over);
 - any other mask (holes in the middle, empty sequences): None is returned and the caller loops.
 
-Classifying a mask reads it on the host once per call. On CPU that is a plain memory read; on CUDA it
-is one small synchronisation, which the packed cuDNN kernel needs anyway (torch takes the lengths
+Classifying a mask reads it on the host once per call. On CPU that is a plain memory read; on CUDA
+it is one small synchronisation, which the packed cuDNN kernel needs anyway (torch takes the lengths
 of a packed batch on the CPU).
 """
 
@@ -48,7 +48,8 @@ def run_full(cell, sequences: torch.Tensor, states):
     kind = cell.fused_kind()
     train = torch.is_grad_enabled()  # cuDNN keeps its backward workspace only when asked
     result = _KERNELS[kind](
-        sequences, _hidden(kind, states), cell.fused_params(), cell.use_bias, 1, 0.0, train, False, True
+        sequences, _hidden(kind, states), cell.fused_params(), cell.use_bias, 1, 0.0, train, False,
+        True,
     )
     return result[0], _final_states(kind, result)
 
@@ -103,7 +104,9 @@ def run_masked(cell, sequences, states, mask, zero_output_for_mask: bool):
         False,
     )
     outputs, _ = pad_packed_sequence(
-        PackedSequence(result[0], packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices),
+        PackedSequence(
+            result[0], packed.batch_sizes, packed.sorted_indices, packed.unsorted_indices
+        ),
         batch_first=True,
         total_length=time,
     )

@@ -1,4 +1,4 @@
-"""LSTM (Hochreiter & Schmidhuber 1997) with Keras's gates i, f, c, o, which are torch's i, f, g, o."""
+"""LSTM (Hochreiter & Schmidhuber 1997): Keras's gates i, f, c, o are torch's i, f, g, o."""
 
 from __future__ import annotations
 
