@@ -1,0 +1,138 @@
+"""Epoch time of the seeds' CIFAR-style CNN with and without the seeds' augmentation.
+
+    PYTHONPATH=src python bench/bench_augmentation.py [--samples 2048] [--epochs 2] [--threads 2]
+        [--clock wall|cpu] [--only none,layers,...] [--keras]
+
+The model is seed 01's (Conv32-BN-Pool-Dropout, Conv64-BN-Pool-Dropout, Flatten, Dense128,
+Dropout, Dense10) on synthetic 32x32x3 images in [0, 1], batch 64, Adam. The augmentation is seed
+21's: RandomFlip("horizontal"), RandomRotation(0.1), RandomZoom(0.1), RandomBrightness(0.2,
+value_range=(0, 1)), RandomContrast(0.2), fed in four ways:
+
+    none        plain arrays, no augmentation (the reference epoch)
+    layers      the augmentation layers inside the model (a)
+    map         Dataset.map per image, as seed 21 writes it (b), AUTOTUNE + batch + prefetch
+    map_batch   Dataset.map after batch: the same layers on whole batches (b')
+    generator   ImageDataGenerator(rotation 36 deg, zoom 0.1, horizontal flip, brightness
+                0.8-1.2).flow (c): its own options, the nearest it has to the layers above
+
+With --keras the `none` and `layers` cases also run on Keras 3 (torch backend, same CNN, same
+layers in the model). Each case runs in its own process; the first epoch (warm-up) is not timed;
+the time printed is the median of the timed epochs' seconds: wall-clock, or with `--clock cpu` the
+CPU seconds of the whole process (every thread: the training loop, torch's pool and the data
+workers), the steadier figure on a shared machine and the total work an epoch costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+CASES = ("none", "layers", "map", "map_batch", "generator")
+
+
+def run_case(case, framework, samples, epochs, threads, clock="wall"):
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(threads)
+    if framework == "keras":
+        os.environ["KERAS_BACKEND"] = "torch"
+        import keras as api
+    else:
+        import lamina as api
+    layers = api.layers
+    api.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (samples, 32, 32, 3)).astype("float32")
+    y = rng.integers(0, 10, samples)
+
+    def augmentation():
+        return [layers.RandomFlip("horizontal"), layers.RandomRotation(0.1),
+                layers.RandomZoom(0.1), layers.RandomBrightness(0.2, value_range=(0, 1)),
+                layers.RandomContrast(0.2)]
+
+    head = [
+        layers.Conv2D(32, (3, 3), padding="same", activation="relu"),
+        layers.BatchNormalization(), layers.MaxPooling2D((2, 2)), layers.Dropout(0.25),
+        layers.Conv2D(64, (3, 3), padding="same", activation="relu"),
+        layers.BatchNormalization(), layers.MaxPooling2D((2, 2)), layers.Dropout(0.25),
+        layers.Flatten(), layers.Dense(128, activation="relu"), layers.Dropout(0.5),
+        layers.Dense(10, activation="softmax"),
+    ]
+    in_model = augmentation() if case == "layers" else []
+    model = api.Sequential([layers.Input((32, 32, 3)), *in_model, *head])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+
+    def data():
+        if case in ("none", "layers"):
+            return {"x": x, "y": y, "batch_size": 64}
+        if case == "generator":
+            from lamina.preprocessing.image import ImageDataGenerator
+
+            generator = ImageDataGenerator(rotation_range=36, zoom_range=0.1,
+                                           horizontal_flip=True, brightness_range=(0.8, 1.2))
+            return {"x": generator.flow(x, y, batch_size=64, seed=0)}
+        from lamina.data import AUTOTUNE, Dataset
+
+        pipeline = augmentation()
+
+        def augment(images, labels):
+            for layer in pipeline:
+                images = layer(images, training=True)
+            return images, labels
+
+        dataset = Dataset.from_tensor_slices((x, y)).shuffle(samples)
+        if case == "map":
+            dataset = dataset.map(augment, num_parallel_calls=AUTOTUNE).batch(64)
+        else:
+            dataset = dataset.batch(64).map(augment, num_parallel_calls=AUTOTUNE)
+        return {"x": dataset.prefetch(AUTOTUNE)}
+
+    now = time.process_time if clock == "cpu" else time.perf_counter
+    times = []
+    for _ in range(epochs + 1):
+        start = now()
+        model.fit(**data(), epochs=1, verbose=0)
+        times.append(now() - start)
+    return statistics.median(times[1:])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=2048)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--only", default=",".join(CASES))
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall")
+    parser.add_argument("--keras", action="store_true")
+    parser.add_argument("--case", help=argparse.SUPPRESS)
+    parser.add_argument("--framework", default="lamina", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.case:
+        print(json.dumps(run_case(args.case, args.framework, args.samples, args.epochs,
+                                  args.threads, args.clock)))
+        return
+    runs = [("lamina", case) for case in args.only.split(",")]
+    if args.keras:
+        runs += [("keras", case) for case in ("none", "layers")]
+    results = {}
+    for framework, case in runs:
+        command = [sys.executable, __file__, "--case", case, "--framework", framework,
+                   "--samples", str(args.samples), "--epochs", str(args.epochs),
+                   "--threads", str(args.threads), "--clock", args.clock]
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        results[(framework, case)] = float(output.strip().splitlines()[-1])
+    print(f"{'framework':<9} {'case':<10} {args.clock + ' s':>8} {'vs none':>8}")
+    for (framework, case), seconds in results.items():
+        reference = results.get((framework, "none"))
+        ratio = f"{seconds / reference:8.2f}" if reference else f"{'':>8}"
+        print(f"{framework:<9} {case:<10} {seconds:8.2f} {ratio}")
+
+
+if __name__ == "__main__":
+    main()
