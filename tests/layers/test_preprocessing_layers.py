@@ -316,3 +316,11 @@ def test_adapted_normalization_matches_keras_weights_and_outputs():
         np.testing.assert_allclose(mine, theirs, rtol=1e-5)
     assert_layer_matches_keras("Normalization", {}, (4, 5), keras_layer=reference,
                                lamina_layer=lamina.layers.Normalization())
+
+
+@pytest.mark.parametrize("name, config", RANDOM_LAYERS, ids=RANDOM_IDS)
+def test_outputs_stay_channels_last_contiguous(name, config):
+    # A NCHW-contiguous output seen as NHWC would push the whole model off torch's
+    # channels-last fast path (see base.py).
+    out = getattr(layers, name)(**config)(images_0_255(), training=True)
+    assert out.is_contiguous()
