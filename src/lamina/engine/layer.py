@@ -250,7 +250,9 @@ class Layer(nn.Module):
         return found
 
     def _weight_entries(self):
-        """Every weight of this layer and its sub-layers, deduplicated, in Keras's order."""
+        """Every weight of this layer and its sub-layers, deduplicated, in Keras's order.
+
+        Each entry is (owner layer, tensor, to_keras, from_keras, is_trainable_weight)."""
         entries, seen = [], set()
         for entry in self._own_weights():
             if id(entry[0]) not in seen:

@@ -52,6 +52,10 @@ class Sequential(Model):
             raise TypeError(
                 f"Sequential '{self.name}' expects layers; received {type(layer).__name__} ({layer!r})."
             )
+        if not isinstance(layer, Layer):
+            from lamina.layers.core import TorchModuleWrapper
+
+            layer = TorchModuleWrapper(layer)
         if any(existing.name == getattr(layer, "name", None) for existing in self._stack):
             raise ValueError(
                 f"Sequential '{self.name}' already has a layer named '{layer.name}'. "

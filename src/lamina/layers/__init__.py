@@ -13,7 +13,7 @@ from lamina.layers.separable_conv import (
     SeparableConv2D,
 )
 from lamina.layers.activation import ELU, LeakyReLU, ReLU, Softmax
-from lamina.layers.core import Activation, Dense, Identity, Lambda
+from lamina.layers.core import Activation, Dense, Identity, Lambda, TorchModuleWrapper
 from lamina.layers.merging import (
     Add,
     Average,
@@ -232,6 +232,7 @@ __all__ = [
     "InputLayer",
     "InputSpec",
     "Lambda",
+    "TorchModuleWrapper",
     "Layer",
     "MaxPool1D",
     "MaxPool2D",

@@ -156,3 +156,32 @@ class Lambda(Layer):
         return {**super().get_config(), "function": getattr(self.function, "__name__", "lambda"),
                 "arguments": self.arguments}
 
+
+
+class TorchModuleWrapper(Layer):
+    """A plain `torch.nn.Module` as a lamina layer, so it can sit in a Sequential or a graph.
+
+    Its parameters count as the layer's trainable weights and its buffers as non-trainable ones
+    (in the module's own order and layout), so fit(), summary() and get_weights() see them.
+    Sequential wraps plain modules automatically.
+    """
+
+    def __init__(self, module, name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.module = module
+        self.built = True
+
+    def call(self, inputs):
+        return self.module(inputs)
+
+    def _own_weights(self):
+        trainable = [(p, backend.identity, backend.identity, True) for p in self.module.parameters()]
+        frozen = [(b, backend.identity, backend.identity, False) for b in self.module.buffers()]
+        return trainable + frozen
+
+    def _sublayers(self):
+        return []
+
+    def _apply_trainable(self):
+        for parameter in self.module.parameters():
+            parameter.requires_grad_(self._trainable)

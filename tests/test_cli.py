@@ -1,0 +1,51 @@
+"""The main job: `lamina train` trains the basic CNN on the built-in digits and writes a run folder."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+
+@pytest.mark.slow
+def test_main_job_reaches_97_percent_and_writes_the_run_folder(tmp_path):
+    out = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    completed = subprocess.run(
+        [sys.executable, "-m", "lamina", "train", "--out", str(out), "--verbose", "0"],
+        capture_output=True, text=True, env=env, timeout=600,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "Test accuracy:" in completed.stdout and "precision" in completed.stdout
+    report = json.loads((out / "report.json").read_text())
+    print(f"main job: test accuracy {report['test_accuracy']:.4f} in {report['train_seconds']:.1f} s")
+    assert report["test_accuracy"] >= 0.97
+    assert len(report["per_class"]) == 10
+    assert all(0.8 <= row["recall"] <= 1.0 for row in report["per_class"])
+    assert sorted(os.listdir(out)) == ["config.json", "history.csv", "history.json", "report.json",
+                                       "weights.safetensors"]
+    history = json.loads((out / "history.json").read_text())
+    rows = list(csv.reader((out / "history.csv").read_text().splitlines()))
+    assert rows[0] == ["epoch", *history] and len(rows) == len(history["loss"]) + 1
+
+
+def test_unknown_command_prints_help():
+    from lamina import cli
+
+    with pytest.raises(SystemExit):  # argparse rejects unknown commands
+        cli.main(["nonsense"])
+
+
+def test_per_class_report_by_hand():
+    import numpy as np
+
+    from lamina.cli import per_class_report
+
+    rows = per_class_report(np.array([0, 0, 1, 1]), np.array([0, 1, 1, 1]), 2)
+    assert rows[0] == {"class": 0, "precision": 1.0, "recall": 0.5, "support": 2}
+    assert rows[1]["precision"] == pytest.approx(2 / 3) and rows[1]["recall"] == 1.0
