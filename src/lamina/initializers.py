@@ -214,6 +214,8 @@ _INITIALIZERS = {
     "constant": Constant,
     "random_normal": RandomNormal,
     "random_uniform": RandomUniform,
+    "normal": RandomNormal,  # Keras's short aliases (Embedding's default is "uniform")
+    "uniform": RandomUniform,
     "truncated_normal": TruncatedNormal,
     "variance_scaling": VarianceScaling,
     "glorot_uniform": GlorotUniform,
@@ -225,7 +227,7 @@ _INITIALIZERS = {
     "orthogonal": Orthogonal,
     "identity": Identity,
 }
-_ALIASES = {cls.__name__: name for name, cls in _INITIALIZERS.items()}
+_ALIASES = {cls.__name__: name for name, cls in _INITIALIZERS.items() if name not in ("normal", "uniform")}
 
 
 def get(identifier) -> Initializer:
