@@ -236,6 +236,8 @@ _CLASSES: dict[str, type] = {}
 def register(cls):
     """Make a metric class resolvable by its class name and snake-case name."""
     _CLASSES[cls.__name__] = cls
+    if to_snake_case(cls.__name__) not in _FUNCTIONS:  # 'accuracy' stays resolved by the trainer
+        _CLASSES[to_snake_case(cls.__name__)] = cls
     return cls
 
 
@@ -283,3 +285,21 @@ def resolve_accuracy(name: str, loss, y_true_shape, y_pred_shape) -> Metric:
 
 def names() -> list[str]:
     return sorted(k for k in _FUNCTIONS) + sorted(_CLASSES)
+
+
+# Confusion-count metrics (they subclass Metric and register themselves on import).
+from lamina.confusion_metrics import (  # noqa: E402
+    AUC,
+    F1Score,
+    FalseNegatives,
+    FalsePositives,
+    FBetaScore,
+    IoU,
+    MeanIoU,
+    OneHotIoU,
+    OneHotMeanIoU,
+    Precision,
+    Recall,
+    TrueNegatives,
+    TruePositives,
+)

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
+
 from lamina.utils.progbar import Progbar
+
+
+def log_value(value):
+    """A metric result as a log entry: a Python float, or a NumPy array for a per-class result
+    (F1Score(average=None), Precision with several thresholds), as Keras logs them."""
+    array = np.asarray(value.detach().cpu() if hasattr(value, "detach") else value)
+    return float(array) if array.size == 1 else array
 
 
 class Callback:
@@ -57,7 +66,7 @@ class LazyLogs(Mapping):
 
     def _resolve(self):
         if self._values is None:
-            self._values = {k: float(v) for k, v in self._compute().items()}
+            self._values = {k: log_value(v) for k, v in self._compute().items()}
         return self._values
 
     def __getitem__(self, key):

@@ -12,6 +12,8 @@ import time
 
 
 def _format_value(value) -> str:
+    if getattr(value, "size", 1) != 1:  # a per-class result (F1Score(average=None)): each value
+        return "[" + " ".join(_format_value(v) for v in value.reshape(-1)) + "]"
     value = float(value)
     if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e4):
         return f"{value:.4e}"

@@ -1,0 +1,391 @@
+"""Metrics computed from confusion counts: Precision, Recall, the four counts, AUC (ROC and PR),
+F1Score / FBetaScore, IoU / MeanIoU / OneHotIoU / OneHotMeanIoU, with Keras's names and arguments.
+
+Counts accumulate in device tensors with scatter-adds into fixed-size buffers, so `update_state`
+never reads a value on the host. Counting against thresholds costs O(samples + thresholds): each
+prediction is placed among the sorted thresholds once (`searchsorted`), the weighted placements are
+added into a histogram, and a reversed cumulative sum gives, for every threshold, the weight of the
+predictions above it (strictly, as Keras compares).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from lamina import losses as losses_module
+from lamina.metrics import Metric, register
+
+EPSILON = 1e-7  # Keras's backend.epsilon()
+NEG_INF = -1e10  # what Keras puts in place of the predictions outside the top k
+
+
+def _tensor(value, device=None) -> torch.Tensor:
+    tensor = torch.as_tensor(value, device=device)
+    return tensor.detach().float()
+
+
+def _check_thresholds(thresholds, who) -> list[float]:
+    values = [
+        float(t) for t in (thresholds if isinstance(thresholds, (list, tuple)) else [thresholds])
+    ]
+    if not values or any(not 0.0 <= t <= 1.0 for t in values):
+        raise ValueError(
+            f"{who} thresholds must be values in [0, 1]; received thresholds={thresholds!r}."
+        )
+    return values
+
+
+def _counts_above(thresholds, predictions, weights, labels):
+    """Weighted (true, false) predictions strictly above each threshold, and the totals.
+
+    `thresholds`: sorted 1-D; `predictions`, `weights`, `labels` (bool): (N,) or (N, L).
+    Returns `above_true`, `above_false` shaped (T,) or (T, L), and the per-label totals.
+    """
+    count = thresholds.numel()
+    labels_count = predictions.shape[1] if predictions.dim() == 2 else 1
+    placement = torch.searchsorted(thresholds, predictions.contiguous())  # thresholds below, 0..T
+    index = placement * labels_count
+    if predictions.dim() == 2:
+        index = index + torch.arange(labels_count, device=predictions.device)
+    buffers = []
+    for mask in (labels, ~labels):
+        histogram = torch.zeros((count + 1) * labels_count, device=predictions.device)
+        histogram.index_add_(0, index.reshape(-1), (weights * mask).reshape(-1))
+        histogram = histogram.view(count + 1, labels_count)
+        above = histogram.flip(0).cumsum(0).flip(0)  # above[c]: weight placed at c or higher
+        buffers.append((above[1:], above[0]))
+    (true_above, true_total), (false_above, false_total) = buffers
+    if predictions.dim() < 2:
+        return true_above[:, 0], false_above[:, 0], true_total[0], false_total[0]
+    return true_above, false_above, true_total, false_total
+
+
+def _prepare(y_true, y_pred, sample_weight, top_k=None, class_id=None):
+    """Keras's shaping: same rank, weights broadcast to the predictions, top-k and class slices."""
+    y_pred = _tensor(y_pred)
+    y_true = _tensor(y_true, y_pred.device)
+    y_true, y_pred = losses_module.match_rank(y_true, y_pred)
+    if sample_weight is None:
+        weights = torch.ones_like(y_pred)
+    else:
+        weights = _tensor(sample_weight, y_pred.device)
+        while weights.dim() < y_pred.dim():
+            weights = weights.unsqueeze(-1)
+        weights = torch.broadcast_to(weights, y_pred.shape)
+    if top_k is not None:
+        kept = torch.zeros_like(y_pred, dtype=torch.bool)
+        kept.scatter_(-1, y_pred.topk(min(top_k, y_pred.shape[-1]), dim=-1).indices, True)
+        y_pred = torch.where(kept, y_pred, torch.full_like(y_pred, NEG_INF))
+    if class_id is not None:
+        if y_pred.dim() < 2:
+            raise ValueError(
+                "When class_id is given, y_pred must be shaped (samples, classes); received a "
+                f"y_pred of shape {tuple(y_pred.shape)}."
+            )
+        y_true, y_pred, weights = (t[..., class_id] for t in (y_true, y_pred, weights))
+    return y_true, y_pred, weights
+
+
+class _ThresholdCounts(Metric):
+    """Confusion counts per threshold; subclasses say which counts and how to combine them."""
+
+    counts = ("true_positives", "false_positives", "true_negatives", "false_negatives")
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
+        super().__init__(name=name)
+        self.init_thresholds = thresholds
+        self.top_k = top_k
+        self.class_id = class_id
+        default = 0.5 if top_k is None else NEG_INF
+        if thresholds is None:
+            values = [default]
+        else:
+            values = _check_thresholds(thresholds, type(self).__name__)
+        self.thresholds = values
+        ordered = sorted(range(len(values)), key=values.__getitem__)
+        self._sorted = torch.tensor([values[i] for i in ordered])
+        self._unsort = torch.argsort(torch.tensor(ordered))
+        for state in self.counts:
+            self.add_state(state, (len(values),))
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true, y_pred, weights = _prepare(y_true, y_pred, sample_weight, self.top_k, self.class_id)
+        self._to(y_pred.device)
+        device = y_pred.device
+        tp, fp, positives, negatives = _counts_above(
+            self._sorted.to(device),
+            y_pred.reshape(-1),
+            weights.reshape(-1),
+            y_true.reshape(-1) != 0,
+        )
+        unsort = self._unsort.to(device)
+        tp, fp = tp[unsort], fp[unsort]
+        found = {
+            "true_positives": tp,
+            "false_positives": fp,
+            "true_negatives": negatives - fp,
+            "false_negatives": positives - tp,
+        }
+        for state in self.counts:
+            getattr(self, state).add_(found[state])
+
+    def _single(self, value):
+        return value[0] if len(self.thresholds) == 1 else value
+
+    def get_config(self):
+        return {"name": self.name, "thresholds": self.init_thresholds}
+
+
+def _count_metric(state, class_name):
+    def result(self):
+        return self._single(getattr(self, state))
+
+    def __init__(self, thresholds=None, name=None, dtype=None):
+        _ThresholdCounts.__init__(self, thresholds=thresholds, name=name)
+
+    return register(
+        type(
+            class_name,
+            (_ThresholdCounts,),
+            {
+                "counts": (state,),
+                "__init__": __init__,
+                "result": result,
+                "__doc__": f"The weighted number of {state.replace('_', ' ')} at each threshold.",
+            },
+        )
+    )
+
+
+TruePositives = _count_metric("true_positives", "TruePositives")
+FalsePositives = _count_metric("false_positives", "FalsePositives")
+TrueNegatives = _count_metric("true_negatives", "TrueNegatives")
+FalseNegatives = _count_metric("false_negatives", "FalseNegatives")
+
+
+@register
+class Precision(_ThresholdCounts):
+    """TP / (TP + FP): the fraction of positive predictions that are right.
+
+    Args:
+        thresholds: a float or list of floats in [0, 1]; a prediction above one counts as positive
+            (default 0.5, or every top-k prediction with `top_k`). With a list the result is one
+            value per threshold.
+        top_k: only the k largest predictions of each sample may count as positive.
+        class_id: compute the metric for this class (last axis) only.
+    """
+
+    counts = ("true_positives", "false_positives")
+
+    def result(self):
+        total = self.true_positives + self.false_positives
+        return self._single(
+            torch.where(total > 0, self.true_positives / total.clamp_min(1e-30), 0.0)
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "top_k": self.top_k, "class_id": self.class_id}
+
+
+@register
+class Recall(Precision):
+    """TP / (TP + FN): the fraction of positives that are found. Arguments as `Precision`."""
+
+    counts = ("true_positives", "false_negatives")
+
+    def result(self):
+        total = self.true_positives + self.false_negatives
+        return self._single(
+            torch.where(total > 0, self.true_positives / total.clamp_min(1e-30), 0.0)
+        )
+
+
+def _safe_divide(numerator, denominator):
+    return torch.where(
+        denominator != 0,
+        numerator / torch.where(denominator != 0, denominator, 1.0),
+        torch.zeros_like(numerator),
+    )
+
+
+@register
+class AUC(Metric):
+    """Area under the ROC or precision-recall curve, from counts at `num_thresholds` thresholds.
+
+    Args:
+        num_thresholds: thresholds evenly spaced in [0, 1] (more: a finer curve), at least 2.
+        curve: `"ROC"` or `"PR"`.
+        summation_method: `"interpolation"` (trapezoids for ROC; for PR, the interpolation of
+            Davis & Goadrich 2006 between the thresholds' (recall, precision) points),
+            `"minoring"` or `"majoring"` (left or right Riemann sums).
+        thresholds: explicit thresholds in [0, 1] instead of `num_thresholds` even ones.
+        multi_label: one curve per label (last axis), averaged; otherwise every value is a sample.
+        num_labels: the number of labels with `multi_label` (else found at the first update).
+        label_weights: per-label weights (of the average with `multi_label`, of the samples
+            otherwise).
+        from_logits: the predictions are logits (a sigmoid is applied first).
+    """
+
+    def __init__(
+        self,
+        num_thresholds=200,
+        curve="ROC",
+        summation_method="interpolation",
+        name=None,
+        dtype=None,
+        thresholds=None,
+        multi_label=False,
+        num_labels=None,
+        label_weights=None,
+        from_logits=False,
+    ):
+        super().__init__(name=name or "auc")
+        curve, summation_method = str(curve).upper(), str(summation_method).lower()
+        if curve not in ("ROC", "PR"):
+            raise ValueError(f"AUC curve must be 'ROC' or 'PR'; received curve={curve!r}.")
+        if summation_method not in ("interpolation", "minoring", "majoring"):
+            raise ValueError(
+                "AUC summation_method must be 'interpolation', 'minoring' or 'majoring'; received "
+                f"summation_method={summation_method!r}."
+            )
+        if thresholds is not None:
+            inner = sorted(_check_thresholds(thresholds, "AUC"))
+        else:
+            if num_thresholds <= 1:
+                raise ValueError(
+                    "AUC num_thresholds must be an integer > 1; received "
+                    f"num_thresholds={num_thresholds}."
+                )
+            inner = [(i + 1) / (num_thresholds - 1) for i in range(num_thresholds - 2)]
+        self.num_thresholds = len(inner) + 2
+        self.thresholds = [0.0 - EPSILON, *inner, 1.0 + EPSILON]  # every prediction is in range
+        self.curve, self.summation_method = curve, summation_method
+        self.multi_label, self.from_logits = bool(multi_label), bool(from_logits)
+        self.label_weights = (
+            None if label_weights is None else torch.as_tensor(label_weights).float()
+        )
+        self._thresholds = torch.tensor(self.thresholds)
+        self.num_labels = num_labels
+        self._built = False
+        if num_labels is not None or not self.multi_label:
+            self._build(num_labels)
+
+    def _build(self, num_labels):
+        shape = (self.num_thresholds, num_labels) if self.multi_label else (self.num_thresholds,)
+        for state in ("true_positives", "false_positives", "true_negatives", "false_negatives"):
+            self.add_state(state, shape)
+        self.num_labels = num_labels
+        self._built = True
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true, y_pred, weights = _prepare(y_true, y_pred, sample_weight)
+        if self.from_logits:
+            y_pred = torch.sigmoid(y_pred)
+        if self.multi_label:
+            if y_pred.dim() != 2:
+                raise ValueError(
+                    "AUC with multi_label=True expects predictions shaped (samples, labels); "
+                    f"received shape {tuple(y_pred.shape)}."
+                )
+            if not self._built:
+                self._build(y_pred.shape[1])
+        elif self.label_weights is not None:
+            weights = weights * self.label_weights.to(weights.device)
+        self._to(y_pred.device)
+        if not self.multi_label:
+            y_true, y_pred, weights = (t.reshape(-1) for t in (y_true, y_pred, weights))
+        thresholds = self._thresholds.to(y_pred.device)
+        tp, fp, positives, negatives = _counts_above(thresholds, y_pred, weights, y_true != 0)
+        self.true_positives += tp
+        self.false_positives += fp
+        self.true_negatives += negatives - fp
+        self.false_negatives += positives - tp
+
+    def _average(self, per_label):
+        if not self.multi_label:
+            return per_label
+        if self.label_weights is None:
+            return per_label.mean()
+        weights = self.label_weights.to(per_label.device)
+        return _safe_divide((per_label * weights).sum(), weights.sum())
+
+    def _interpolated_pr(self):
+        tp, fp, fn = self.true_positives, self.false_positives, self.false_negatives
+        predicted = tp + fp
+        tp_step = tp[:-1] - tp[1:]
+        predicted_step = (predicted[:-1] - predicted[1:]).clamp_min(0)
+        slope = _safe_divide(tp_step, predicted_step)
+        intercept = tp[1:] - slope * predicted[1:]
+        both = (predicted[:-1] > 0) & (predicted[1:] > 0)
+        ratio = torch.where(
+            both,
+            _safe_divide(predicted[:-1], predicted[1:].clamp_min(0)),
+            torch.ones_like(predicted[1:]),
+        )
+        pieces = _safe_divide(
+            slope * (tp_step + intercept * torch.log(ratio)), (tp[1:] + fn[1:]).clamp_min(0)
+        )
+        return self._average(pieces.sum(0))
+
+    def result(self):
+        if not self._built:
+            return torch.zeros(())
+        if self.curve == "PR" and self.summation_method == "interpolation":
+            return self._interpolated_pr()
+        tp, fp, tn, fn = (
+            self.true_positives,
+            self.false_positives,
+            self.true_negatives,
+            self.false_negatives,
+        )
+        recall = _safe_divide(tp, tp + fn)
+        if self.curve == "ROC":
+            x, y = _safe_divide(fp, fp + tn), recall
+        else:
+            x, y = recall, _safe_divide(tp, tp + fp)
+        if self.summation_method == "interpolation":
+            heights = (y[:-1] + y[1:]) / 2
+        elif self.summation_method == "minoring":
+            heights = torch.minimum(y[:-1], y[1:])
+        else:
+            heights = torch.maximum(y[:-1], y[1:])
+        return self._average(((x[:-1] - x[1:]) * heights).sum(0))
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "num_thresholds": self.num_thresholds,
+            "curve": self.curve,
+            "summation_method": self.summation_method,
+            "thresholds": self.thresholds[1:-1],
+            "multi_label": self.multi_label,
+            "num_labels": self.num_labels,
+            "label_weights": None if self.label_weights is None else self.label_weights.tolist(),
+            "from_logits": self.from_logits,
+        }
+
+
+from lamina.confusion_scores import (  # noqa: E402  (the F-scores and IoUs, split for size)
+    F1Score,
+    FBetaScore,
+    IoU,
+    MeanIoU,
+    OneHotIoU,
+    OneHotMeanIoU,
+)
+
+__all__ = [
+    "AUC",
+    "F1Score",
+    "FBetaScore",
+    "FalseNegatives",
+    "FalsePositives",
+    "IoU",
+    "MeanIoU",
+    "OneHotIoU",
+    "OneHotMeanIoU",
+    "Precision",
+    "Recall",
+    "TrueNegatives",
+    "TruePositives",
+]

@@ -1,0 +1,297 @@
+"""Per-class confusion scores: FBetaScore / F1Score and IoU / MeanIoU / OneHotIoU / OneHotMeanIoU,
+with Keras's names, arguments and formulas (re-exported by `lamina.confusion_metrics` and
+`lamina.metrics`). State lives in device tensors; updates are sums and scatter-adds, no host reads.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from lamina.confusion_metrics import EPSILON, _tensor
+from lamina.metrics import Metric, register
+
+_AVERAGES = (None, "micro", "macro", "weighted")
+
+
+@register
+class FBetaScore(Metric):
+    """The F-beta score: `(1 + beta^2) * precision * recall / (beta^2 * precision + recall)`, per
+    class, for targets and predictions shaped (samples, classes).
+
+    Args:
+        average: `None` (one score per class), `"micro"` (counts pooled over classes first),
+            `"macro"` (the mean of the class scores) or `"weighted"` (their mean weighted by each
+            class's number of true instances).
+        beta: the weight of recall against precision (> 0).
+        threshold: a prediction above it counts as positive; `None` counts each sample's largest
+            prediction (ties included) as its positive.
+    """
+
+    def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score", dtype=None):
+        super().__init__(name=name)
+        if average not in _AVERAGES:
+            raise ValueError(
+                f"{type(self).__name__} average must be one of {list(_AVERAGES)}; received "
+                f"average={average!r}."
+            )
+        if not isinstance(beta, (int, float)) or beta <= 0:
+            raise ValueError(
+                f"{type(self).__name__} beta must be a number > 0; received beta={beta!r}."
+            )
+        if threshold is not None and not (isinstance(threshold, float) and 0.0 < threshold <= 1.0):
+            raise ValueError(
+                f"{type(self).__name__} threshold must be a float in (0, 1] or None; received "
+                f"threshold={threshold!r}."
+            )
+        self.average, self.beta, self.threshold = average, float(beta), threshold
+        self._built = False
+
+    def _build(self, classes: int) -> None:
+        shape = () if self.average == "micro" else (classes,)
+        for state in (
+            "true_positives",
+            "false_positives",
+            "false_negatives",
+            "intermediate_weights",
+        ):
+            self.add_state(state, shape)
+        self._built = True
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = _tensor(y_pred)
+        y_true = _tensor(y_true, y_pred.device)
+        if y_pred.dim() != 2 or y_true.shape != y_pred.shape:
+            raise ValueError(
+                f"{type(self).__name__} expects y_true and y_pred shaped (samples, classes) alike; "
+                f"received {tuple(y_true.shape)} and {tuple(y_pred.shape)}."
+            )
+        if not self._built:
+            self._build(y_pred.shape[1])
+        self._to(y_pred.device)
+        if self.threshold is None:
+            top = y_pred.amax(dim=-1, keepdim=True)
+            predicted = ((y_pred >= top) & (y_pred.abs() > 1e-9)).float()
+        else:
+            predicted = (y_pred > self.threshold).float()
+        weight = None if sample_weight is None else _tensor(sample_weight, y_pred.device)
+        dims = None if self.average == "micro" else 0
+
+        def weighted_sum(values):
+            if weight is not None:
+                values = values * weight.reshape(-1, 1)
+            return values.sum() if dims is None else values.sum(dim=dims)
+
+        self.true_positives += weighted_sum(predicted * y_true)
+        self.false_positives += weighted_sum(predicted * (1 - y_true))
+        self.false_negatives += weighted_sum((1 - predicted) * y_true)
+        self.intermediate_weights += weighted_sum(y_true)
+
+    def result(self):
+        if not self._built:
+            return torch.zeros(())
+        tp = self.true_positives
+        precision = tp / (tp + self.false_positives + EPSILON)
+        recall = tp / (tp + self.false_negatives + EPSILON)
+        beta2 = self.beta**2
+        score = precision * recall / (beta2 * precision + recall + EPSILON) * (1 + beta2)
+        if self.average == "weighted":
+            weights = self.intermediate_weights / (self.intermediate_weights.sum() + EPSILON)
+            return (score * weights).sum()
+        if self.average is not None:
+            return score.mean()
+        return score
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "average": self.average,
+            "beta": self.beta,
+            "threshold": self.threshold,
+        }
+
+
+@register
+class F1Score(FBetaScore):
+    """The F1 score (FBetaScore with beta=1). Arguments as `FBetaScore`."""
+
+    def __init__(self, average=None, threshold=None, name="f1_score", dtype=None):
+        super().__init__(average=average, beta=1.0, threshold=threshold, name=name)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["beta"]
+        return config
+
+
+@register
+class IoU(Metric):
+    """Intersection over union, `TP / (TP + FP + FN)`, averaged over `target_class_ids`, from a
+    confusion matrix accumulated over all updates (rows: true class, columns: predicted class).
+
+    Args:
+        num_classes: the number of classes (the matrix is num_classes x num_classes).
+        target_class_ids: the classes whose IoU is averaged; absent classes count for nothing.
+        ignore_class: a label (e.g. a "void" class) whose samples are left out.
+        sparse_y_true: the labels are class ids (else one-hot / scores: argmax along `axis`).
+        sparse_y_pred: the predictions are class ids (else scores: argmax along `axis`).
+        axis: the class axis for the argmax.
+    """
+
+    def __init__(
+        self,
+        num_classes,
+        target_class_ids,
+        name=None,
+        dtype=None,
+        ignore_class=None,
+        sparse_y_true=True,
+        sparse_y_pred=True,
+        axis=-1,
+    ):
+        super().__init__(name=name)
+        if not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(
+                f"{type(self).__name__} num_classes must be a positive integer; received "
+                f"num_classes={num_classes!r}."
+            )
+        target_class_ids = [int(i) for i in target_class_ids]
+        if any(not 0 <= i < num_classes for i in target_class_ids):
+            raise ValueError(
+                f"{type(self).__name__} target_class_ids must be class ids in [0, {num_classes}); "
+                f"received target_class_ids={target_class_ids}."
+            )
+        self.num_classes, self.target_class_ids = num_classes, target_class_ids
+        self.ignore_class, self.axis = ignore_class, axis
+        self.sparse_y_true, self.sparse_y_pred = sparse_y_true, sparse_y_pred
+        self._targets = torch.tensor(target_class_ids, dtype=torch.long)
+        self.add_state("total_cm", (num_classes, num_classes))
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = torch.as_tensor(y_pred).detach()
+        y_true = torch.as_tensor(y_true, device=y_pred.device).detach()
+        if not self.sparse_y_true:
+            y_true = y_true.argmax(dim=self.axis)
+        if not self.sparse_y_pred:
+            y_pred = y_pred.argmax(dim=self.axis)
+        # Keras casts through floats to integers: truncation toward zero.
+        y_true, y_pred = y_true.reshape(-1).long(), y_pred.reshape(-1).long()
+        self._to(y_pred.device)
+        if sample_weight is None:
+            weight = torch.ones(y_true.shape, device=y_pred.device)
+        else:
+            weight = torch.broadcast_to(
+                _tensor(sample_weight, y_pred.device).reshape(-1), y_true.shape
+            )
+        classes = self.num_classes
+        kept = (y_true >= 0) & (y_true < classes) & (y_pred >= 0) & (y_pred < classes)
+        if self.ignore_class is not None:
+            kept = kept & (y_true != self.ignore_class)
+        cell = torch.where(kept, y_true * classes + y_pred, 0)
+        self.total_cm.view(-1).index_add_(0, cell, torch.where(kept, weight, 0.0))
+
+    def result(self):
+        matrix = self.total_cm
+        true_positives = matrix.diagonal()
+        denominator = matrix.sum(0) + matrix.sum(1) - true_positives
+        targets = self._targets.to(matrix.device)
+        true_positives, denominator = true_positives[targets], denominator[targets]
+        valid = denominator > 1e-9
+        iou = torch.where(valid, true_positives / (denominator + EPSILON), 0.0)
+        return iou.sum() / (valid.float().sum() + EPSILON)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "num_classes": self.num_classes,
+            "target_class_ids": self.target_class_ids,
+            "ignore_class": self.ignore_class,
+            "sparse_y_true": self.sparse_y_true,
+            "sparse_y_pred": self.sparse_y_pred,
+            "axis": self.axis,
+        }
+
+
+@register
+class MeanIoU(IoU):
+    """IoU averaged over every class. Arguments as `IoU`, without `target_class_ids`.
+
+    Predictions are class ids by default (`sparse_y_pred=True`), as in Keras: for a softmax
+    output pass `sparse_y_pred=False`.
+    """
+
+    def __init__(
+        self,
+        num_classes,
+        name=None,
+        dtype=None,
+        ignore_class=None,
+        sparse_y_true=True,
+        sparse_y_pred=True,
+        axis=-1,
+    ):
+        super().__init__(
+            num_classes,
+            list(range(num_classes)),
+            name=name,
+            ignore_class=ignore_class,
+            sparse_y_true=sparse_y_true,
+            sparse_y_pred=sparse_y_pred,
+            axis=axis,
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        del config["target_class_ids"]
+        return config
+
+
+@register
+class OneHotIoU(IoU):
+    """IoU for one-hot labels and score predictions (argmax along `axis`)."""
+
+    def __init__(
+        self,
+        num_classes,
+        target_class_ids,
+        name=None,
+        dtype=None,
+        ignore_class=None,
+        sparse_y_pred=False,
+        axis=-1,
+    ):
+        super().__init__(
+            num_classes,
+            target_class_ids,
+            name=name,
+            ignore_class=ignore_class,
+            sparse_y_true=False,
+            sparse_y_pred=sparse_y_pred,
+            axis=axis,
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        del config["sparse_y_true"]
+        return config
+
+
+@register
+class OneHotMeanIoU(MeanIoU):
+    """MeanIoU for one-hot labels and score predictions (argmax along `axis`)."""
+
+    def __init__(
+        self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_pred=False, axis=-1
+    ):
+        super().__init__(
+            num_classes,
+            name=name,
+            ignore_class=ignore_class,
+            sparse_y_true=False,
+            sparse_y_pred=sparse_y_pred,
+            axis=axis,
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        del config["sparse_y_true"]
+        return config
