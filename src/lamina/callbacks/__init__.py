@@ -3,6 +3,7 @@
 `lamina.callbacks.EarlyStopping` and the rest are re-exported here; each lives in its own module.
 """
 
+from lamina.callbacks.backup_and_restore import BackupAndRestore
 from lamina.callbacks.callback import (
     Callback,
     CallbackList,
@@ -18,6 +19,7 @@ from lamina.callbacks.model_checkpoint import ModelCheckpoint
 from lamina.callbacks.terminate_on_nan import TerminateOnNaN
 
 __all__ = [
+    "BackupAndRestore",
     "CSVLogger",
     "Callback",
     "CallbackList",

@@ -11,6 +11,7 @@ import torch
 
 from lamina import backend, losses as losses_module, metrics as metrics_module, optimizers
 from lamina.callbacks import CallbackList, LazyLogs
+from lamina.callbacks.callback import log_value
 from lamina.engine import data_adapter, errors
 
 # --------------------------------------------------------------------------------------------------
@@ -414,7 +415,8 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
         skip = 0
         if resuming:
             skip = resume["step"]
-            backend.set_rng_state(resume["rng"])
+            if resume.get("rng") is not None:  # None: continue from the epoch's own draw
+                backend.set_rng_state(resume["rng"])
         for step, batch in enumerate(batches):
             if step < skip:
                 continue
@@ -449,8 +451,8 @@ def _default_method(model, name):
 
 def _epoch_logs(state, last_logs, custom_step) -> dict:
     if custom_step and last_logs is not None:
-        return {k: float(v) for k, v in dict(last_logs).items()}
-    return {m.name: float(m.result()) for m in state.all_metrics()}
+        return {k: log_value(v) for k, v in dict(last_logs).items()}
+    return {m.name: log_value(m.result()) for m in state.all_metrics()}
 
 
 def _run_evaluation(model, data, callbacks=None) -> dict:

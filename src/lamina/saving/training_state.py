@@ -1,0 +1,251 @@
+"""A training run's whole state in one HDF5 file, for exact resumes (`BackupAndRestore`).
+
+Layout of the file:
+    /model/<state_dict key>           every parameter and buffer, bit for bit
+    /optimizer                        attrs: iterations, learning_rate, accumulated_calls
+        /state/<parameter index>/<k>  torch's per-parameter state (Adam's moments, step, ...)
+        /ema/<i>  /accumulators/<i>   EMA averages and gradient accumulators, when used
+    /metrics/<metric index>/<name>    the running totals of the epoch's loss and metrics
+    /rng/<which>/{python,numpy,torch,cuda_<i>}   generator states as integer arrays
+    attrs: format, epoch, step, batches_seen
+
+Nothing is converted on the way (Keras's optimizer layout multiplies SGD's momentum by -lr, which
+is not exact in floating point), nothing is pickled, and the file is written atomically. Reading is
+two-phase: `read` checks every array against the model before `apply` copies anything in.
+"""
+
+from __future__ import annotations
+
+import os
+
+import h5py
+import numpy as np
+import torch
+
+from lamina.saving import atomic
+from lamina.saving.errors import FileFormatError
+from lamina.saving.h5_weights import create_dataset
+
+FORMAT = "lamina-training-state-1"
+
+
+# --------------------------------------------------------------------------------------------------
+# Random generator states <-> arrays
+
+
+def _write_rng(group, state: dict) -> None:
+    version, internal, gauss_next = state["python"]
+    python = group.create_group("python")
+    create_dataset(python, "internal", np.asarray(internal, dtype=np.int64))
+    python.attrs["version"] = version
+    if gauss_next is not None:
+        python.attrs["gauss_next"] = gauss_next
+    kind, keys, position, has_gauss, cached_gaussian = state["numpy"]
+    numpy_group = group.create_group("numpy")
+    create_dataset(numpy_group, "keys", np.asarray(keys, dtype=np.uint32))
+    numpy_group.attrs.update(
+        kind=kind, position=position, has_gauss=has_gauss, cached_gaussian=cached_gaussian
+    )
+    create_dataset(group, "torch", state["torch"].numpy())
+    for index, cuda_state in enumerate(state.get("cuda", [])):
+        create_dataset(group, f"cuda_{index}", cuda_state.cpu().numpy())
+
+
+def _read_rng(group) -> dict:
+    python = group["python"]
+    gauss_next = python.attrs.get("gauss_next")
+    numpy_group = group["numpy"]
+    attrs = numpy_group.attrs
+    state = {
+        "python": (
+            int(python.attrs["version"]),
+            tuple(int(v) for v in python["internal"][()]),
+            None if gauss_next is None else float(gauss_next),
+        ),
+        "numpy": (
+            str(attrs["kind"]),
+            np.asarray(numpy_group["keys"][()], dtype=np.uint32),
+            int(attrs["position"]),
+            int(attrs["has_gauss"]),
+            float(attrs["cached_gaussian"]),
+        ),
+        "torch": torch.from_numpy(np.asarray(group["torch"][()], dtype=np.uint8).copy()),
+    }
+    cuda = sorted((k for k in group if k.startswith("cuda_")), key=lambda k: int(k[5:]))
+    if cuda:
+        state["cuda"] = [torch.from_numpy(np.asarray(group[k][()]).copy()) for k in cuda]
+    return state
+
+
+# --------------------------------------------------------------------------------------------------
+# Writing
+
+
+def _write_tensors(group, tensors) -> None:
+    for index, tensor in enumerate(tensors):
+        create_dataset(group, str(index), tensor.detach().cpu().numpy())
+
+
+def _write_optimizer(group, optimizer) -> None:
+    state = optimizer.state_dict()
+    group.attrs["iterations"] = int(state["iterations"])
+    group.attrs["accumulated_calls"] = int(state["accumulated_calls"])
+    if state["learning_rate"] is not None:
+        group.attrs["learning_rate"] = state["learning_rate"]
+    slots = group.create_group("state")
+    for index, per_parameter in (state["torch"] or {"state": {}})["state"].items():
+        parameter_group = slots.create_group(str(index))
+        for key, value in per_parameter.items():
+            if isinstance(value, torch.Tensor):
+                create_dataset(parameter_group, key, value.detach().cpu().numpy())
+            else:  # older torch keeps `step` as a Python number
+                parameter_group.attrs[key] = value
+    if state["ema"] is not None:
+        _write_tensors(group.create_group("ema"), state["ema"])
+    if state["accumulators"] is not None:
+        _write_tensors(group.create_group("accumulators"), state["accumulators"])
+
+
+def write(filepath, model, *, epoch, step, batches_seen, epoch_start_rng, rng, metrics=()) -> None:
+    """Write the model's weights and buffers, its optimizer's state, `metrics`' running totals,
+    the progress (`epoch`, `step` batches done in it) and both generator states, atomically."""
+    with atomic.atomic_path(filepath) as temporary, h5py.File(temporary, "w") as file:
+        file.attrs.update(format=FORMAT, epoch=epoch, step=step, batches_seen=batches_seen)
+        weights = file.create_group("model")
+        for key, tensor in model.state_dict().items():
+            create_dataset(weights, key, tensor.detach().cpu().numpy())
+        optimizer = getattr(model, "optimizer", None)
+        if optimizer is not None and optimizer.built:
+            _write_optimizer(file.create_group("optimizer"), optimizer)
+        metric_groups = file.create_group("metrics")
+        for index, metric in enumerate(metrics):
+            group = metric_groups.create_group(str(index))
+            group.attrs["name"] = metric.name
+            for name in metric._state_names:
+                create_dataset(group, name, getattr(metric, name).detach().cpu().numpy())
+        _write_rng(file.create_group("rng/epoch_start"), epoch_start_rng)
+        _write_rng(file.create_group("rng/current"), rng)
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading
+
+
+def _array(group, name, source):
+    try:
+        return np.asarray(group[name][()])
+    except Exception as error:  # h5py raises OSError/KeyError/RuntimeError on damaged data
+        raise FileFormatError(
+            f"{source} is damaged: could not read '{group.name}/{name}' ({error})."
+        ) from None
+
+
+def read(filepath, model) -> dict:
+    """Every array of the file, checked against `model`; nothing is changed yet (see `apply`)."""
+    source = os.fspath(filepath)
+    try:
+        file = h5py.File(source, "r")
+    except OSError as error:
+        raise FileFormatError(f"{source} is not a readable HDF5 file ({error}).") from None
+    with file:
+        if file.attrs.get("format") != FORMAT:
+            raise FileFormatError(
+                f"{source} is not a lamina training-state file (format "
+                f"{file.attrs.get('format')!r}, expected {FORMAT!r})."
+            )
+        expected = model.state_dict()
+        saved = file["model"]
+        if set(saved) != set(expected):
+            raise FileFormatError(
+                f"{source} was written for a different model: weights "
+                f"{sorted(set(saved) ^ set(expected))} are in one and not the other. Hint: a "
+                "backup folder belongs to one training run; give a changed model a new backup_dir."
+            )
+        weights = {}
+        for key, tensor in expected.items():
+            array = _array(saved, key, source)
+            if array.shape != tuple(tensor.shape):
+                raise FileFormatError(
+                    f"{source}: weight '{key}' has shape {array.shape}; the model's is "
+                    f"{tuple(tensor.shape)}."
+                )
+            weights[key] = array
+        return {
+            "epoch": int(file.attrs["epoch"]),
+            "step": int(file.attrs["step"]),
+            "batches_seen": int(file.attrs["batches_seen"]),
+            "weights": weights,
+            "optimizer": _read_optimizer(file["optimizer"], source)
+            if "optimizer" in file
+            else None,
+            "metrics": [
+                (str(g.attrs["name"]), {n: _array(g, n, source) for n in g})
+                for g in (file["metrics"][k] for k in sorted(file["metrics"], key=int))
+            ],
+            "epoch_start_rng": _read_rng(file["rng/epoch_start"]),
+            "rng": _read_rng(file["rng/current"]),
+        }
+
+
+def _read_optimizer(group, source) -> dict:
+    slots = {}
+    for index in group["state"]:
+        parameter_group = group["state"][index]
+        values = {k: torch.from_numpy(_array(parameter_group, k, source)) for k in parameter_group}
+        values.update(dict(parameter_group.attrs))
+        slots[int(index)] = values
+
+    def tensors(name):
+        if name not in group:
+            return None
+        return [
+            torch.from_numpy(_array(group[name], str(i), source)) for i in range(len(group[name]))
+        ]
+
+    return {
+        "iterations": int(group.attrs["iterations"]),
+        "accumulated_calls": int(group.attrs["accumulated_calls"]),
+        "learning_rate": (
+            float(group.attrs["learning_rate"]) if "learning_rate" in group.attrs else None
+        ),
+        "slots": slots,
+        "ema": tensors("ema"),
+        "accumulators": tensors("accumulators"),
+    }
+
+
+def apply(state: dict, model, metrics=None) -> None:
+    """Copy a state from `read` into `model` (weights, buffers, optimizer) and, when given, into
+    `metrics` (matched by position and name)."""
+    with torch.no_grad():
+        for key, tensor in model.state_dict().items():
+            source = torch.from_numpy(np.ascontiguousarray(state["weights"][key]))
+            tensor.copy_(source.to(device=tensor.device, dtype=tensor.dtype))
+    saved = state["optimizer"]
+    optimizer = getattr(model, "optimizer", None)
+    if saved is not None and optimizer is not None and optimizer.built:
+        torch_state = optimizer.torch_optimizer.state_dict()
+        torch_state["state"] = saved["slots"]
+        optimizer.load_state_dict(
+            {
+                "iterations": saved["iterations"],
+                "learning_rate": saved["learning_rate"],
+                "torch": torch_state,
+                "ema": saved["ema"],
+                "accumulators": saved["accumulators"],
+                "accumulated_calls": saved["accumulated_calls"],
+            }
+        )
+    if metrics is not None:
+        restore_metrics(state["metrics"], metrics)
+
+
+def restore_metrics(saved, metrics) -> None:
+    """Running totals back into the compiled metrics; skipped if the metrics changed."""
+    if [name for name, _ in saved] != [m.name for m in metrics]:
+        return
+    with torch.no_grad():
+        for (_, values), metric in zip(saved, metrics, strict=True):
+            for name, array in values.items():
+                target = getattr(metric, name)
+                target.copy_(torch.from_numpy(np.asarray(array)).to(target.device, target.dtype))

@@ -1,0 +1,221 @@
+"""BackupAndRestore: a run interrupted mid-epoch (by a real SIGKILL, and in-process by an
+exception) and started again finishes with exactly the weights and epoch logs of an uninterrupted
+run; the backup file's contents round-trip bit for bit; damaged backups fail loudly or fall back."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from lamina import backend, callbacks, layers
+from lamina.saving import FileFormatError, training_state
+
+SCRIPT = Path(__file__).with_name("resume_run.py")
+SRC = Path(lamina.__file__).resolve().parents[1]
+
+
+def _launch(folder: Path, save_freq, kill_at) -> subprocess.Popen:
+    folder.mkdir(exist_ok=True)
+    command = [
+        sys.executable,
+        str(SCRIPT),
+        str(folder / "backup"),
+        str(folder / "out.npz"),
+        str(save_freq),
+        str(kill_at),
+    ]
+    env = {**os.environ, "PYTHONPATH": str(SRC), "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen(
+        command, cwd=folder, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+
+
+def _finish(process: subprocess.Popen) -> int:
+    output, _ = process.communicate(timeout=120)
+    process.output = output.decode(errors="replace")
+    return process.returncode
+
+
+@pytest.mark.slow
+def test_sigkilled_training_resumes_to_the_uninterrupted_weights(tmp_path):
+    # 96 training samples in batches of 16: 6 batches per epoch, 4 epochs. The kill comes as global
+    # batch 10 begins (epoch 1, batch 4); the last backup (every 4 batches) was taken after batch 8.
+    # The reference and the first (killed) run go in parallel to keep the test short. The epoch-end
+    # backups and other optimizers are covered in-process below.
+    reference = _launch(tmp_path / "reference", 4, -1)
+    killed = _launch(tmp_path / "killed", 4, 10)
+    assert _finish(killed) == -9, f"the run was not killed: {killed.output}"
+    assert (tmp_path / "killed" / "backup" / "training_state.h5").exists()
+    assert not (tmp_path / "killed" / "out.npz").exists()
+    resumed = _launch(tmp_path / "killed", 4, 10)  # the same command again
+    assert _finish(reference) == 0, reference.output
+    assert _finish(resumed) == 0, resumed.output
+    expected = np.load(tmp_path / "reference" / "out.npz")
+    found = np.load(tmp_path / "killed" / "out.npz")
+    weights = sorted(k for k in expected.files if k.startswith("arr_"))
+    assert len(weights) == 8  # two Dense (kernel, bias) and BatchNormalization's four
+    for key in weights:
+        assert np.array_equal(found[key], expected[key]), f"weight {key} differs"
+    # The resumed process trained epochs 1-3; its logs equal the reference's for them, the
+    # interrupted epoch included (the metric totals of the skipped batches were restored).
+    assert found["epochs"].tolist() == [1, 2, 3]
+    for key in (k for k in expected.files if k.startswith("log_")):
+        assert np.array_equal(found[key], expected[key][1:]), f"{key} differs"
+    assert not (tmp_path / "killed" / "backup").exists()  # deleted once training completed
+
+
+# --------------------------------------------------------------------------------------------------
+# In-process interruption: a callback raises mid-epoch; a fresh model (same seed) fits again.
+
+
+class Interrupt(Exception):
+    pass
+
+
+class RaiseAt(callbacks.Callback):
+    def __init__(self, at):
+        super().__init__()
+        self.at = at
+        self.seen = 0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self.seen == self.at:
+            raise Interrupt
+        self.seen += 1
+
+
+OPTIMIZERS = {
+    "sgd-momentum": lambda: lamina.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
+    "rmsprop-centered": lambda: lamina.optimizers.RMSprop(0.01, momentum=0.5, centered=True),
+    "adam-ema-schedule": lambda: lamina.optimizers.Adam(
+        lamina.optimizers.schedules.ExponentialDecay(0.01, 5, 0.5), use_ema=True
+    ),
+    "adamw-accumulate": lambda: lamina.optimizers.AdamW(0.01, gradient_accumulation_steps=2),
+}
+
+
+def _data():
+    rng = np.random.RandomState(3)
+    x = rng.normal(size=(50, 5)).astype("float32")
+    return x, (x.sum(axis=1, keepdims=True) > 0).astype("float32")
+
+
+def _train(optimizer, backup_dir, extra=(), save_freq=3, epochs=3, **backup_options):
+    lamina.utils.set_random_seed(11)
+    lamina.backend.clear_session()
+    model = lamina.Sequential(
+        [
+            layers.Input((5,)),
+            layers.Dense(8, activation="tanh"),
+            layers.Dropout(0.25),
+            layers.BatchNormalization(),
+            layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    model.compile(
+        optimizer=OPTIMIZERS[optimizer](),
+        loss="binary_crossentropy",
+        metrics=["accuracy", lamina.metrics.AUC(num_thresholds=20)],
+    )
+    backup = callbacks.BackupAndRestore(backup_dir, save_freq=save_freq, **backup_options)
+    x, y = _data()
+    history = model.fit(
+        x, y, batch_size=8, epochs=epochs, shuffle=True, verbose=0, callbacks=[backup, *extra]
+    )
+    return model, history
+
+
+@pytest.mark.parametrize("save_freq", [3, 7, "epoch"], ids=lambda f: f"save_freq={f}")
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_interrupted_fit_resumes_exactly(tmp_path, optimizer, save_freq):
+    reference, reference_history = _train(optimizer, tmp_path / "reference", save_freq=save_freq)
+    with pytest.raises(Interrupt):  # 7 batches per epoch: global batch 11 is epoch 1, batch 4
+        _train(optimizer, tmp_path / "run", [RaiseAt(11)], save_freq=save_freq)
+    assert (tmp_path / "run" / "training_state.h5").exists()
+    resumed, history = _train(optimizer, tmp_path / "run", save_freq=save_freq)
+    for mine, theirs in zip(resumed.get_weights(), reference.get_weights(), strict=True):
+        assert np.array_equal(mine, theirs)
+    assert resumed.optimizer.iterations == reference.optimizer.iterations
+    # save_freq=7 backed up after the last batch of epoch 0: the resumed run skips all of that
+    # epoch's batches and ends it (logs from the restored metric totals) before going on.
+    first = 0 if save_freq == 7 else 1
+    assert history.epoch == list(range(first, 3))
+    for key, values in history.history.items():
+        assert values == reference_history.history[key][first:], key
+    assert not (tmp_path / "run").exists()
+
+
+def test_delete_checkpoint_false_keeps_the_final_backup(tmp_path):
+    model, _ = _train("sgd-momentum", tmp_path / "kept", save_freq="epoch", delete_checkpoint=False)
+    state = training_state.read(tmp_path / "kept" / "training_state.h5", model)
+    assert (state["epoch"], state["step"], state["batches_seen"]) == (3, 0, 21)
+    # Starting again with that backup trains nothing more: it records the run as complete.
+    again, history = _train("sgd-momentum", tmp_path / "kept", save_freq="epoch")
+    assert history.epoch == []
+    for mine, theirs in zip(again.get_weights(), model.get_weights(), strict=True):
+        assert np.array_equal(mine, theirs)
+
+
+def test_double_checkpoint_falls_back_to_the_previous_backup(tmp_path):
+    folder = tmp_path / "double"
+    with pytest.raises(Interrupt):
+        _train("sgd-momentum", folder, [RaiseAt(11)], save_freq=3, double_checkpoint=True)
+    latest, previous = folder / "training_state.h5", folder / "training_state.previous.h5"
+    assert latest.exists() and previous.exists()
+    latest.write_bytes(latest.read_bytes()[:300])  # a damaged latest backup
+    reference, _ = _train("sgd-momentum", tmp_path / "reference", save_freq=3)
+    with pytest.warns(UserWarning, match="could not read .*restoring the previous backup"):
+        resumed, history = _train("sgd-momentum", folder, save_freq=3, double_checkpoint=True)
+    assert history.epoch == [0, 1, 2]  # the previous backup was taken in epoch 0 (after batch 6)
+    for mine, theirs in zip(resumed.get_weights(), reference.get_weights(), strict=True):
+        assert np.array_equal(mine, theirs)
+
+
+def test_damaged_backup_without_fallback_raises(tmp_path):
+    folder = tmp_path / "single"
+    folder.mkdir()
+    (folder / "training_state.h5").write_bytes(b"\x89HDF\r\n" + b"\0" * 100)
+    with pytest.raises(FileFormatError, match="not a readable HDF5 file"):
+        _train("sgd-momentum", folder)
+
+
+def test_backup_of_another_model_is_refused(tmp_path):
+    with pytest.raises(Interrupt):
+        _train("sgd-momentum", tmp_path, [RaiseAt(4)])
+    other = lamina.Sequential([layers.Input((5,)), layers.Dense(1)])
+    other.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(FileFormatError, match="different model.*new backup_dir"):
+        other.fit(*_data(), epochs=1, verbose=0, callbacks=[callbacks.BackupAndRestore(tmp_path)])
+
+
+@pytest.mark.parametrize("save_freq", [0, -2, "batch", True, 1.5])
+def test_invalid_save_freq(save_freq, tmp_path):
+    with pytest.raises(ValueError, match="save_freq must be 'epoch' or a positive integer"):
+        callbacks.BackupAndRestore(tmp_path, save_freq=save_freq)
+
+
+def test_rng_states_round_trip_bit_for_bit(tmp_path):
+    import random
+
+    model = lamina.Sequential([layers.Input((2,)), layers.Dense(1)])
+    random.gauss(0, 1)  # leaves a cached Gaussian in Python's state
+    np.random.normal()
+    torch.rand(3)
+    state = backend.get_rng_state()
+    training_state.write(
+        tmp_path / "s.h5", model, epoch=0, step=0, batches_seen=0, epoch_start_rng=state, rng=state
+    )
+    restored = training_state.read(tmp_path / "s.h5", model)["rng"]
+    assert restored["python"] == state["python"]
+    for mine, theirs in zip(restored["numpy"], state["numpy"], strict=True):
+        assert np.array_equal(mine, theirs)
+    assert torch.equal(restored["torch"], state["torch"])
+    expected = (random.random(), random.gauss(0, 1), np.random.normal(), torch.rand(2))
+    backend.set_rng_state(restored)
+    drawn = (random.random(), random.gauss(0, 1), np.random.normal(), torch.rand(2))
+    assert expected[:3] == drawn[:3] and torch.equal(expected[3], drawn[3])
