@@ -190,3 +190,20 @@ def test_functional_model_trains():
     x, y = moons()
     model.fit(x, y, epochs=2, verbose=0)
     assert model.predict(x, verbose=0).shape == (200, 1)
+
+
+def test_a_one_shot_generator_loses_no_batch_to_the_build():
+    x, y = moons(96)
+    seen = []
+
+    def batches():
+        for start in range(0, 96, 32):
+            seen.append(start)
+            yield x[start:start + 32], y[start:start + 32]
+
+    model = models.Sequential([layers.Dense(1, activation="sigmoid")])  # built from the first batch
+    model.compile(optimizer="sgd", loss="binary_crossentropy")
+    counter = []
+    model.fit(batches(), epochs=1, verbose=0,
+              callbacks=[lamina.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: counter.append(b))])
+    assert seen == [0, 32, 64] and counter == [0, 1, 2]

@@ -1,6 +1,23 @@
 """Data sets: `digits` is built in; the others read the standard archives from a local path."""
 
-from lamina.datasets import boston_housing, cifar10, cifar100, digits, fashion_mnist, mnist
-from lamina.datasets import imdb, reuters
+from lamina.datasets import (
+    boston_housing,
+    cifar10,
+    cifar100,
+    digits,
+    fashion_mnist,
+    imdb,
+    mnist,
+    reuters,
+)
 
-__all__ = ["boston_housing", "cifar10", "cifar100", "digits", "fashion_mnist", "mnist", "imdb", "reuters"]
+__all__ = [
+    "boston_housing",
+    "cifar10",
+    "cifar100",
+    "digits",
+    "fashion_mnist",
+    "imdb",
+    "mnist",
+    "reuters",
+]

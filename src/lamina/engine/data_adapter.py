@@ -209,6 +209,7 @@ class IterableData:
         self.steps = steps
         self.device = device or backend.default_device()
         self._iterator = None
+        self._peeked = None
         indexable = hasattr(source, "__getitem__") and hasattr(source, "__len__")
         self._is_sequence = _is_keras_sequence(source) or (indexable and not hasattr(source, "__iter__"))
 
@@ -231,11 +232,16 @@ class IterableData:
 
     def _batches(self):
         if self._is_sequence:
-            for index in range(len(self.source)):
-                yield self.source[index]
+            # Prepare the next batches in a background thread while the current one trains.
+            from lamina.data.workers import PrefetchIterator
+
+            yield from PrefetchIterator((self.source[i] for i in range(len(self.source))), 2)
             if hasattr(self.source, "on_epoch_end"):
                 self.source.on_epoch_end()
         else:
+            if self._peeked is not None:  # a one-shot iterator's first batch, taken to build
+                batch, self._peeked = self._peeked, None
+                yield batch
             yield from self.source
 
     def __iter__(self):
@@ -258,6 +264,17 @@ class IterableData:
             yield self._convert(batch)
 
     def first_batch(self):
+        """One batch to build the model from (a sequence is indexed directly: no worker thread)."""
+        if self._is_sequence:
+            if len(self.source) == 0:
+                raise ValueError("The data source yielded no batch.")
+            return self._convert(self.source[0])
+        if iter(self.source) is self.source:  # a generator: keep the batch for the first epoch
+            try:
+                self._peeked = next(self.source)
+            except StopIteration:
+                raise ValueError("The data source yielded no batch.") from None
+            return self._convert(self._peeked)
         for batch in self._batches():
             return self._convert(batch)
         raise ValueError("The data source yielded no batch.")

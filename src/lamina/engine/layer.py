@@ -8,6 +8,7 @@ weight, through ``add_weight``) and ``call(inputs, training=None)`` (the math). 
 from __future__ import annotations
 
 import inspect
+import threading
 
 import numpy as np
 import torch
@@ -18,8 +19,17 @@ from lamina.engine import errors, naming
 from lamina.engine.input_spec import InputSpec
 
 # The training value an enclosing call received explicitly (`base_model(x, training=False)`), so
-# nested layers follow it. A plain list: a ContextVar costs a graph break under torch.compile.
-_training_stack: list[bool] = []
+# nested layers follow it. One list per thread: a Dataset.map worker calling
+# `augment(x, training=True)` must not leak its value into the training thread. (A ContextVar
+# costs a graph break under torch.compile; a thread-local list does not.)
+_thread_state = threading.local()
+
+
+def _training_stack() -> list[bool]:
+    stack = getattr(_thread_state, "stack", None)
+    if stack is None:
+        stack = _thread_state.stack = []
+    return stack
 
 # Set while output shapes are inferred on the meta device (see engine/symbolic.py).
 _meta_inference = [False]
@@ -29,8 +39,9 @@ def current_training(layer: nn.Module, training) -> bool:
     """Explicit argument > value an enclosing call received > torch's train()/eval() mode."""
     if training is not None:
         return bool(training)
-    if _training_stack:
-        return _training_stack[-1]
+    stack = _training_stack()
+    if stack:
+        return stack[-1]
     return layer.training
 
 
@@ -155,11 +166,12 @@ class Layer(nn.Module):
         elif "training" in kwargs:
             del kwargs["training"]
         if training is not None:
-            _training_stack.append(bool(training))
+            stack = _training_stack()
+            stack.append(bool(training))
             try:
                 outputs = self.call(inputs, *args, **kwargs)
             finally:
-                _training_stack.pop()
+                stack.pop()
         else:
             outputs = self.call(inputs, *args, **kwargs)
 
