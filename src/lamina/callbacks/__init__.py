@@ -16,6 +16,7 @@ from lamina.callbacks.csv_logger import CSVLogger
 from lamina.callbacks.early_stopping import EarlyStopping
 from lamina.callbacks.learning_rate import LearningRateScheduler, ReduceLROnPlateau
 from lamina.callbacks.model_checkpoint import ModelCheckpoint
+from lamina.callbacks.tensorboard import TensorBoard
 from lamina.callbacks.terminate_on_nan import TerminateOnNaN
 
 __all__ = [
@@ -31,5 +32,6 @@ __all__ = [
     "ModelCheckpoint",
     "ProgbarLogger",
     "ReduceLROnPlateau",
+    "TensorBoard",
     "TerminateOnNaN",
 ]

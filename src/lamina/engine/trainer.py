@@ -433,7 +433,9 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
         model.eval()
         epoch_logs = _epoch_logs(state, last_logs, custom_step)
         if val_data is not None and (epoch + 1) % validation_freq == 0:
-            val_logs = _run_evaluation(model, val_data, callbacks=None)
+            callback_list.on_test_begin()  # Keras calls the test hooks for validation too
+            val_logs = _run_evaluation(model, val_data, callbacks=callback_list)
+            callback_list.on_test_end(val_logs)
             epoch_logs.update({f"val_{k}": v for k, v in val_logs.items()})
         callback_list.on_epoch_end(epoch, epoch_logs)
         if model.stop_training:

@@ -1,0 +1,165 @@
+"""TensorBoard: scalars and weight histograms in event files the `tensorboard` program reads,
+laid out as Keras lays them out, written by lamina's own writer (no TensorFlow needed)."""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+
+import numpy as np
+
+from lamina.callbacks.callback import Callback
+from lamina.callbacks.event_file import EventFileWriter
+
+
+class TensorBoard(Callback):
+    """Write training curves and weight histograms for TensorBoard (`tensorboard --logdir logs`).
+
+    Layout (as Keras's): `log_dir/train` holds `epoch_<metric>` scalars (and `batch_<metric>` with
+    a batch `update_freq`), `epoch_learning_rate` and the weight histograms
+    (`<layer>/<weight>/histogram`); `log_dir/validation` holds the validation metrics under the
+    same `epoch_<metric>` tags (without `val_`), so TensorBoard draws train and validation on one
+    chart, and `evaluation_<metric>_vs_iterations` at the optimizer's step count.
+
+    Args:
+        log_dir: the folder of the event files.
+        histogram_freq: every how many epochs to write weight histograms (0: never).
+        write_graph: accepted for Keras compatibility; a torch model has no static graph to draw.
+        write_images, embeddings_freq, embeddings_metadata, profile_batch: accepted; not written
+            (a warning says so when they ask for something).
+        write_steps_per_second: also log the training speed.
+        update_freq: `"epoch"` (one point per epoch), `"batch"`, or an integer N: also write the
+            batch logs every N batches (reading them waits for the device: keep N large for speed).
+    """
+
+    def __init__(
+        self,
+        log_dir="logs",
+        histogram_freq=0,
+        write_graph=True,
+        write_images=False,
+        write_steps_per_second=False,
+        update_freq="epoch",
+        profile_batch=0,
+        embeddings_freq=0,
+        embeddings_metadata=None,
+    ):
+        super().__init__()
+        if update_freq == "batch":
+            update_freq = 1
+        if update_freq != "epoch" and not (
+            isinstance(update_freq, int) and not isinstance(update_freq, bool) and update_freq > 0
+        ):
+            raise ValueError(
+                "TensorBoard update_freq must be 'epoch', 'batch' or a positive integer; received "
+                f"update_freq={update_freq!r}."
+            )
+        if not isinstance(histogram_freq, int) or histogram_freq < 0:
+            raise ValueError(
+                "TensorBoard histogram_freq must be an integer >= 0 (epochs); received "
+                f"histogram_freq={histogram_freq!r}."
+            )
+        unsupported = [
+            n
+            for n, v in (
+                ("write_images", write_images),
+                ("embeddings_freq", embeddings_freq),
+                ("profile_batch", profile_batch),
+            )
+            if v
+        ]
+        if unsupported:
+            warnings.warn(
+                f"TensorBoard: lamina does not write {', '.join(unsupported)}; scalars and "
+                "histograms are written as usual.",
+                stacklevel=2,
+            )
+        self.log_dir = os.fspath(log_dir)
+        self.histogram_freq = histogram_freq
+        self.write_graph = write_graph
+        self.write_steps_per_second = write_steps_per_second
+        self.update_freq = update_freq
+        self._writers: dict[str, EventFileWriter] = {}
+        self._global_train_batch = 0
+
+    def _writer(self, run: str) -> EventFileWriter:
+        if run not in self._writers:
+            self._writers[run] = EventFileWriter(os.path.join(self.log_dir, run))
+        return self._writers[run]
+
+    # ----------------------------------------------------------------------------------------------
+    def on_train_begin(self, logs=None):
+        self._global_train_batch = 0
+        self._writer("train")
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._global_train_batch += 1
+        if self.write_steps_per_second:
+            self._batch_start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = self._global_train_batch
+        if self.write_steps_per_second:
+            elapsed = time.perf_counter() - self._batch_start
+            if elapsed > 0:
+                self._writer("train").scalar("batch_steps_per_second", 1.0 / elapsed, step)
+        if self.update_freq == "epoch" or step % self.update_freq:
+            return
+        self._scalars("train", "batch_", dict(logs or {}), step)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+        self._epoch_first_batch = self._global_train_batch
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = dict(logs or {})
+        train = {k: v for k, v in logs.items() if not k.startswith("val_")}
+        validation = {k[4:]: v for k, v in logs.items() if k.startswith("val_")}
+        optimizer = getattr(self.model, "optimizer", None)
+        if optimizer is not None and "learning_rate" not in train:
+            train["learning_rate"] = float(optimizer.learning_rate)
+        if self.write_steps_per_second:
+            elapsed = time.perf_counter() - self._epoch_start
+            batches = self._global_train_batch - self._epoch_first_batch
+            train["steps_per_second"] = batches / elapsed if elapsed > 0 else 0.0
+        self._scalars("train", "epoch_", train, epoch)
+        if validation:
+            self._scalars("validation", "epoch_", validation, epoch)
+        if self.histogram_freq and epoch % self.histogram_freq == 0:
+            self._histograms(epoch)
+        for writer in self._writers.values():
+            writer.flush()
+
+    def on_test_end(self, logs=None):
+        optimizer = getattr(self.model, "optimizer", None)
+        if optimizer is None or not logs:
+            return
+        writer = self._writer("validation")
+        for name, value in logs.items():
+            if np.size(value) == 1:
+                writer.scalar(
+                    f"evaluation_{name}_vs_iterations", float(value), optimizer.iterations
+                )
+
+    def on_train_end(self, logs=None):
+        for writer in self._writers.values():
+            writer.close()
+        self._writers = {}
+
+    # ----------------------------------------------------------------------------------------------
+    def _scalars(self, run, prefix, logs, step):
+        writer = self._writer(run)
+        for name, value in logs.items():
+            if np.size(value) == 1:  # per-class results (arrays) have no scalar chart
+                writer.scalar(f"{prefix}{name}", float(value), step)
+
+    def _histograms(self, epoch):
+        from lamina.saving.weight_paths import legacy_weight_names
+
+        writer = self._writer("train")
+        for _, named in legacy_weight_names(self.model):
+            for path, (tensor, _, _) in named:
+                name = path.split("/", 1)[1]  # Keras's weight path: no model name in front
+                values = tensor.detach().float().cpu().numpy()
+                writer.histogram(f"{name.replace(':', '_')}/histogram", values, epoch)
