@@ -273,3 +273,21 @@ def test_terminate_on_nan_stops_at_first_bad_batch(capsys):
     )
     assert seen == [0, 1]
     assert "Batch 1: Invalid loss, terminating training" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "callback",
+    [
+        lambda: callbacks.ReduceLROnPlateau(monitor="loss", patience=0, min_delta=10.0),
+        lambda: callbacks.LearningRateScheduler(lambda epoch, lr: lr / 2),
+    ],
+    ids=["reduce-lr-on-plateau", "learning-rate-scheduler"],
+)
+def test_rate_callbacks_refuse_a_schedule_driven_optimizer(callback):
+    # Keras raises the same TypeError: the schedule owns the rate.
+    schedule = lamina.optimizers.schedules.CosineDecay(0.1, decay_steps=100)
+    model = lamina.Sequential([layers.Input((2,)), layers.Dense(1)])
+    model.compile(optimizer=lamina.optimizers.SGD(schedule), loss="mse")
+    x = np.ones((8, 2), dtype="float32")
+    with pytest.raises(TypeError, match="created with a LearningRateSchedule .*CosineDecay"):
+        model.fit(x, x[:, :1], epochs=2, verbose=0, callbacks=[callback()])

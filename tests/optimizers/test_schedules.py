@@ -173,3 +173,11 @@ def test_cosine_restarts_starts_a_new_period_exactly_at_its_boundary():
     # Periods of 4, 6, 9 steps: step 10 starts the third, at 0.1 * 0.5**2.
     schedule = schedules.CosineDecayRestarts(0.1, 4, t_mul=1.5, m_mul=0.5)
     assert [schedule(s) for s in (0, 4, 10)] == pytest.approx([0.1, 0.05, 0.025], abs=1e-12)
+
+
+def test_a_schedule_driven_rate_cannot_be_set():
+    optimizer = optimizers.Adam(learning_rate=schedules.ExponentialDecay(0.1, 10, 0.5))
+    with pytest.raises(TypeError, match="created with a LearningRateSchedule .*ExponentialDecay"):
+        optimizer.learning_rate = 0.01
+    optimizer.learning_rate = schedules.InverseTimeDecay(0.2, 1, 1.0)  # a schedule replaces one
+    assert optimizer.learning_rate == pytest.approx(0.2)

@@ -104,9 +104,19 @@ class Optimizer:
 
     @learning_rate.setter
     def learning_rate(self, value) -> None:
-        self._learning_rate = (
-            value if isinstance(value, schedules.LearningRateSchedule) else float(value)
-        )
+        if isinstance(value, schedules.LearningRateSchedule):
+            self._learning_rate = value
+        elif isinstance(self._learning_rate, schedules.LearningRateSchedule):
+            # Keras's rule: a schedule owns the rate (ReduceLROnPlateau and
+            # LearningRateScheduler then fail here, loudly, instead of being ignored).
+            raise TypeError(
+                f"{type(self).__name__} was created with a LearningRateSchedule "
+                f"({type(self._learning_rate).__name__}) as its learning_rate, so its learning "
+                f"rate cannot be set to {value!r}. Hint: create the optimizer with a float "
+                "learning_rate to change it during training (e.g. with ReduceLROnPlateau)."
+            )
+        else:
+            self._learning_rate = float(value)
         self._apply_lr()
 
     lr = learning_rate
