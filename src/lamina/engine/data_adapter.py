@@ -235,6 +235,9 @@ class IterableData:
             # Prepare the next batches in a background thread while the current one trains.
             from lamina.data.workers import PrefetchIterator
 
+            if hasattr(self.source, "iter_epoch"):  # lamina.utils.PyDataset: workers, epoch hooks
+                yield from PrefetchIterator(self.source.iter_epoch(), 2)
+                return
             yield from PrefetchIterator((self.source[i] for i in range(len(self.source))), 2)
             if hasattr(self.source, "on_epoch_end"):
                 self.source.on_epoch_end()

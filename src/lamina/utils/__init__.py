@@ -4,6 +4,7 @@ import numpy as np
 
 from lamina.backend import set_random_seed
 from lamina.utils.progbar import Progbar
+from lamina.utils.py_dataset import PyDataset
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):
@@ -30,4 +31,4 @@ def to_categorical(y, num_classes=None, dtype="float32"):
     return categorical.reshape(*shape, num_classes)
 
 
-__all__ = ["Progbar", "set_random_seed", "to_categorical"]
+__all__ = ["Progbar", "PyDataset", "set_random_seed", "to_categorical"]
