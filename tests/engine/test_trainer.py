@@ -207,3 +207,20 @@ def test_a_one_shot_generator_loses_no_batch_to_the_build():
     model.fit(batches(), epochs=1, verbose=0,
               callbacks=[lamina.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: counter.append(b))])
     assert seen == [0, 32, 64] and counter == [0, 1, 2]
+
+
+@pytest.mark.slow
+def test_jit_compile_trains_like_eager():
+    x, y = moons(128)
+
+    def run(jit):
+        lamina.utils.set_random_seed(3)
+        lamina.backend.clear_session()
+        model = mlp()
+        model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"], jit_compile=jit)
+        history = model.fit(x, y, epochs=2, batch_size=32, shuffle=False, verbose=0).history
+        return history, model.predict(x, verbose=0)
+
+    (eager, eager_out), (compiled, compiled_out) = run(False), run(True)
+    np.testing.assert_allclose(compiled["loss"], eager["loss"], rtol=1e-5)
+    np.testing.assert_allclose(compiled_out, eager_out, rtol=1e-5, atol=1e-6)

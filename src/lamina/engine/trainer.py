@@ -35,7 +35,10 @@ class CompileState:
         self.metrics_spec = metrics
         self.weighted_metrics_spec = weighted_metrics
         self.loss_weights_spec = loss_weights
+        # jit_compile=True: the model's forward runs through torch.compile (one graph, fused
+        # kernels). "auto" stays eager: on small CPU models compilation costs more than it saves.
         self.jit_compile = jit_compile is True
+        self.forward = torch.compile(model) if self.jit_compile else model
         self.loss_tracker = metrics_module.Mean(name="loss")
         self.output_trackers: list = []
         self.losses: list | None = None  # per output: (callable, weight, kind)
@@ -257,7 +260,7 @@ def _batch_size_of(x) -> int:
 
 def default_train_step(model, data):
     x, y, sample_weight = data_adapter.unpack(data)
-    y_pred = model(x)
+    y_pred = model._compile_state.forward(x)
     loss = compute_loss(model, y, y_pred, sample_weight)
     optimizer = model.optimizer
     optimizer.zero_grad()
@@ -269,7 +272,7 @@ def default_train_step(model, data):
 
 def default_test_step(model, data):
     x, y, sample_weight = data_adapter.unpack(data)
-    y_pred = model(x)
+    y_pred = model._compile_state.forward(x)
     loss = compute_loss(model, y, y_pred, sample_weight)
     model._compile_state.loss_tracker.update_weighted(loss, _batch_size_of(x))
     return compute_metrics(model, y, y_pred, sample_weight)
@@ -277,7 +280,8 @@ def default_test_step(model, data):
 
 def default_predict_step(model, data):
     x, _, _ = data_adapter.unpack(data)
-    return model(x)
+    state = model._compile_state
+    return (state.forward if state is not None else model)(x)
 
 
 # --------------------------------------------------------------------------------------------------
