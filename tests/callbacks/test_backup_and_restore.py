@@ -219,3 +219,8 @@ def test_rng_states_round_trip_bit_for_bit(tmp_path):
     backend.set_rng_state(restored)
     drawn = (random.random(), random.gauss(0, 1), np.random.normal(), torch.rand(2))
     assert expected[:3] == drawn[:3] and torch.equal(expected[3], drawn[3])
+
+
+def test_empty_backup_dir():
+    with pytest.raises(ValueError, match="BackupAndRestore needs a backup_dir"):
+        callbacks.BackupAndRestore("")
