@@ -41,7 +41,8 @@ def get(identifier) -> Optimizer:
     if isinstance(identifier, type) and issubclass(identifier, Optimizer):
         return identifier()
     raise TypeError(
-        f"optimizer must be a name ({sorted(_OPTIMIZERS)}) or an Optimizer; received {identifier!r}."
+        f"optimizer must be a name ({sorted(_OPTIMIZERS)}) or an Optimizer; "
+        f"received {identifier!r}."
     )
 
 
