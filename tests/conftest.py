@@ -10,6 +10,9 @@ import torch  # noqa: E402
 
 import lamina  # noqa: E402
 
+# One intra-op thread: the tests' tensors are tiny, and on a shared 2-core machine a second
+# thread that must wait for a busy core makes small ops 10-70x slower.
+torch.set_num_threads(1)
 torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
 

@@ -79,13 +79,14 @@ class Iterator:
             save_img(os.path.join(self.save_to_dir, name), image,
                      data_format=self.image_data_generator.data_format)
 
-    def _epoch(self):
-        for index in range(len(self)):
-            yield self[index]
-        self.on_epoch_end()
-
     def __iter__(self):
-        return PrefetchIterator(self._epoch(), buffer_size=2)
+        return self._epoch(PrefetchIterator((self[i] for i in range(len(self))), buffer_size=2))
+
+    def _epoch(self, batches):
+        # The epoch ends when the consumer has taken every batch, not when the background worker
+        # has produced them: an iterator abandoned early must not advance the shuffling.
+        yield from batches
+        self.on_epoch_end()
 
     def __next__(self):
         batch = self[self._cursor]
