@@ -1,6 +1,7 @@
 """lamina's own example programs run to the end (each in its own process, as a user runs them)."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,3 +23,6 @@ def test_example_runs(name, tmp_path):
                                capture_output=True, text=True, timeout=600)
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "accuracy" in completed.stdout
+    # Each example that reports a held-out accuracy must actually have learned its task.
+    for value in re.findall(r"test accuracy (\d\.\d+)", completed.stdout):
+        assert float(value) >= 0.85, completed.stdout[-2000:]
