@@ -15,7 +15,10 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 @pytest.mark.slow
 def test_main_job_reaches_97_percent_and_writes_the_run_folder(tmp_path):
     out = tmp_path / "run"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")])}
+    # One thread, as the rest of the suite: the accuracy bar is what is tested here; the time the
+    # main job takes is measured by bench/ (BENCHMARKS.md), not by a test.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+           "OMP_NUM_THREADS": "1"}
     completed = subprocess.run(
         [sys.executable, "-m", "lamina", "train", "--out", str(out), "--verbose", "0"],
         capture_output=True, text=True, env=env, timeout=600,

@@ -18,7 +18,7 @@ COVERED_ELSEWHERE = {"transfer_learning_digits.py", "image_folder_classification
 @pytest.mark.parametrize("name", [n for n in EXAMPLES if n not in COVERED_ELSEWHERE])
 def test_example_runs(name, tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
-           "MPLBACKEND": "Agg"}
+           "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
     completed = subprocess.run([sys.executable, str(ROOT / "examples" / name)], cwd=tmp_path, env=env,
                                capture_output=True, text=True, timeout=600)
     assert completed.returncode == 0, completed.stderr[-3000:]
