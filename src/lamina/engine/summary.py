@@ -44,8 +44,8 @@ def format_row(fields, stops) -> list[str]:
 
 
 def _shape_text(shape) -> str:
-    if shape is None:
-        return "?"
+    if shape is None:  # never called on symbolic inputs (a subclassed model's layer): as Keras 2
+        return "multiple"
     if isinstance(shape, list):
         return "[" + ", ".join(_shape_text(s) for s in shape) + "]"
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
@@ -133,10 +133,8 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, show_t
         if chain:
             lines += format_row(fields, stops)
         else:
-            connections = _connections(layer, model)
-            lines += format_row(fields + [connections[0] if connections else ""], stops)
-            for extra in connections[1:]:
-                lines += format_row(["", "", "", extra], stops)
+            # Keras 2.13+ prints the list itself: `[]`, `['conv2d[0][0]']`, wrapped after `',`.
+            lines += format_row(fields + [str(_connections(layer, model))], stops)
         lines.append(" " * line_length)
 
     weights = model.weights

@@ -19,6 +19,9 @@ from lamina.engine import data_adapter, errors
 
 
 def _output_names(model) -> list[str]:
+    graph = getattr(model, "_graph", None)
+    if graph is not None and isinstance(graph.outputs, dict):
+        return list(graph.outputs)  # Model(..., outputs={"price": ...}): Keras names outputs by key
     outputs = model.outputs if hasattr(model, "outputs") else None
     if outputs:
         return [t.node.layer.name if t.node is not None else f"output_{i}" for i, t in enumerate(outputs)]
@@ -170,6 +173,16 @@ def _flatten_outputs(y):
     return data_adapter.flatten(y) if isinstance(y, (list, tuple, dict)) else [y]
 
 
+def _flatten_labels(model, y) -> list:
+    """Labels in the outputs' order: a dict of labels is matched to the outputs by name, as Keras
+    does, not by the order of its keys."""
+    if isinstance(y, dict):
+        names = _output_names(model)
+        if set(names) <= set(y):
+            return [y[name] for name in names]
+    return _flatten_outputs(y)
+
+
 def _check_loss_shapes(model, kind, y_true, y_pred) -> None:
     """Integers only: the error a forgotten Flatten produces belongs here, where loss meets labels."""
     pred_shape, true_shape = tuple(y_pred.shape), tuple(y_true.shape)
@@ -209,7 +222,7 @@ def compute_loss(model, y, y_pred, sample_weight=None):
     """The compiled loss (weighted over outputs) plus the layers' regularization losses."""
     state = model._compile_state
     preds = _flatten_outputs(y_pred)
-    trues = _flatten_outputs(y) if y is not None else []
+    trues = _flatten_labels(model, y) if y is not None else []
     if state.losses is None:
         state.resolve(trues, preds)
     total = None
@@ -246,7 +259,7 @@ def compute_metrics(model, y, y_pred, sample_weight=None):
     """Update the compiled metrics; return lazy logs (computed only when read)."""
     state = model._compile_state
     if y is not None and state.output_metrics:
-        trues, preds = _flatten_outputs(y), _flatten_outputs(y_pred)
+        trues, preds = _flatten_labels(model, y), _flatten_outputs(y_pred)
         with torch.no_grad():
             for group, y_true, y_hat in zip(state.output_metrics, trues, preds):
                 for metric in group:
@@ -256,6 +269,16 @@ def compute_metrics(model, y, y_pred, sample_weight=None):
 
 def _batch_size_of(x) -> int:
     return data_adapter.flatten(x)[0].shape[0]
+
+
+def _step_data(batch):
+    """A batch as Keras hands it to train_step / test_step / predict_step: `x` alone when there
+    are no labels (a list of inputs wrapped as `(x,)`), else `(x, y)` or `(x, y, sample_weight)`,
+    so a custom step's `x, y = data` and the VAE pattern's `self.encoder(data)` both work."""
+    x, y, sample_weight = batch
+    if y is None and sample_weight is None:
+        return x if isinstance(x, (torch.Tensor, dict)) else (x,)
+    return (x, y) if sample_weight is None else (x, y, sample_weight)
 
 
 def default_train_step(model, data):
@@ -294,8 +317,18 @@ def model_device(model) -> torch.device:
     return backend.default_device()
 
 
+def _has_no_call(model) -> bool:
+    """A subclassed model that defines no call() (its train_step uses its sub-models directly)."""
+    no_graph = getattr(model, "_graph", None) is None
+    return no_graph and type(model).call is _default_method(model, "call")
+
+
 def _ensure_built(model, first_batch) -> None:
     if model.built:
+        return
+    if _has_no_call(model):
+        # Keras's VAE / GAN pattern: no call(), only a custom train_step over built sub-models.
+        model.built = True
         return
     x = data_adapter.unpack(first_batch)[0]
     was_training = model.training
@@ -309,7 +342,7 @@ def _check_labels(model, data, state) -> None:
     """Labels out of [0, classes) for a sparse loss: one check on the whole array, before training."""
     if not isinstance(data, data_adapter.ArrayData) or data.y is None or state.losses is None:
         return
-    trues = _flatten_outputs(data.y)
+    trues = _flatten_labels(model, data.y)
     outputs = getattr(model, "outputs", None) or []
     for index, (fn, _, kind) in enumerate(state.losses):
         if kind != "sparse_categorical_crossentropy" or index >= len(trues):
@@ -334,12 +367,12 @@ def _prepare(model, data):
     first = data.first_batch()
     _ensure_built(model, first)
     state.build_optimizer()
-    if state.losses is None:
+    if state.losses is None and not _has_no_call(model):
         x, y, _ = first
         model.eval()
         with torch.no_grad():
             y_pred = model(x)
-        state.resolve(_flatten_outputs(y) if y is not None else [], _flatten_outputs(y_pred))
+        state.resolve(_flatten_labels(model, y) if y is not None else [], _flatten_outputs(y_pred))
     _check_labels(model, data, state)
     return state
 
@@ -430,7 +463,7 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
                 bx, by, bsw = batch
                 cw = _class_weights_to_sample_weights(class_weight, _flatten_outputs(by)[0], device)
                 batch = (bx, by, cw if bsw is None else bsw * cw)
-            last_logs = model.train_step(batch)
+            last_logs = model.train_step(_step_data(batch))
             callback_list.on_train_batch_end(step, last_logs)
             if model.stop_training:
                 break
@@ -471,7 +504,7 @@ def _run_evaluation(model, data, callbacks=None) -> dict:
         for step, batch in enumerate(data):
             if callbacks is not None:
                 callbacks.on_test_batch_begin(step)
-            last = model.test_step(batch)
+            last = model.test_step(_step_data(batch))
             if callbacks is not None:
                 callbacks.on_test_batch_end(step, last)
     return _epoch_logs(state, last, custom_step)
@@ -515,7 +548,7 @@ def predict(model, x, *, batch_size, verbose, steps, callbacks):
     with torch.inference_mode():
         for step, batch in enumerate(data):
             callback_list.on_predict_batch_begin(step)
-            outputs.append(model.predict_step(batch))
+            outputs.append(model.predict_step(_step_data(batch)))
             callback_list.on_predict_batch_end(step)
     callback_list.on_predict_end()
     if not outputs:
@@ -534,7 +567,7 @@ def train_on_batch(model, x, y, sample_weight, class_weight, return_dict):
         cw = _class_weights_to_sample_weights(class_weight, _flatten_outputs(batch[1])[0], data.device)
         batch = (batch[0], batch[1], cw if batch[2] is None else batch[2] * cw)
     model.train()
-    logs = model.train_step(batch)
+    logs = model.train_step(_step_data(batch))
     model.eval()
     return _batch_result(state, logs, return_dict, model)
 
@@ -547,7 +580,7 @@ def test_on_batch(model, x, y, sample_weight, return_dict):
     model.reset_metrics()
     model.eval()
     with torch.inference_mode():
-        logs = model.test_step(data.first_batch())
+        logs = model.test_step(_step_data(data.first_batch()))
     return _batch_result(state, logs, return_dict, model)
 
 
