@@ -1,0 +1,259 @@
+"""Functional models: graph order, inputs/outputs, feature extractors, shared layers, models
+inside models, several inputs and outputs (lists and dicts), Lambda and ops in graphs, the graph
+summary."""
+
+import numpy as np
+import pytest
+
+import lamina
+from lamina import layers
+
+# The seeds' ResNet (seed 003, lines 69-112) as Keras lists its layers (seed-summaries A.003-resnet)
+RESNET_LAYERS = [
+    "input_layer",
+    "conv2d",
+    "batch_normalization",
+    "activation",
+    "max_pooling2d",
+    "conv2d_1",
+    "batch_normalization_1",
+    "activation_1",
+    "conv2d_2",
+    "batch_normalization_2",
+    "add",
+    "activation_2",
+    "conv2d_3",
+    "batch_normalization_3",
+    "activation_3",
+    "conv2d_4",
+    "batch_normalization_4",
+    "add_1",
+    "activation_4",
+    "conv2d_5",
+    "batch_normalization_5",
+    "activation_5",
+    "conv2d_6",
+    "conv2d_7",
+    "batch_normalization_6",
+    "batch_normalization_7",
+    "add_2",
+    "activation_6",
+    "conv2d_8",
+    "batch_normalization_8",
+    "activation_7",
+    "conv2d_9",
+    "batch_normalization_9",
+    "add_3",
+    "activation_8",
+    "global_average_pooling2d",
+    "dense",
+]
+
+
+def residual_block(x, filters):
+    shortcut = x
+    x = layers.Conv2D(filters, 3, padding="same")(x)
+    x = layers.BatchNormalization()(x)
+    x = layers.Activation("relu")(x)
+    x = layers.Conv2D(filters, 3, padding="same")(x)
+    x = layers.BatchNormalization()(x)
+    if shortcut.shape[-1] != filters:
+        shortcut = layers.Conv2D(filters, 1, padding="same")(shortcut)
+        shortcut = layers.BatchNormalization()(shortcut)
+    x = layers.Add()([x, shortcut])
+    return layers.Activation("relu")(x)
+
+
+def seed_resnet(input_shape=(32, 32, 3), classes=10):
+    inputs = layers.Input(shape=input_shape)
+    x = layers.Conv2D(64, 7, strides=2, padding="same")(inputs)
+    x = layers.BatchNormalization()(x)
+    x = layers.Activation("relu")(x)
+    x = layers.MaxPooling2D(3, strides=2, padding="same")(x)
+    for filters in (64, 64, 128, 128):
+        x = residual_block(x, filters)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dense(classes, activation="softmax")(x)
+    return lamina.models.Model(inputs, x)
+
+
+def test_resnet_layers_in_keras_order_with_keras_counts():
+    model = seed_resnet()
+    assert [layer.name for layer in model.layers] == RESNET_LAYERS
+    trainable = sum(w.numel() for w in model.trainable_weights)
+    assert (model.count_params(), trainable) == (687242, 685322)
+    assert model.get_layer("conv2d_7").count_params() == 8320  # the 1x1 projection shortcut
+    assert model.get_layer(index=-1) is model.get_layer("dense")
+
+
+def test_inputs_outputs_and_feature_extractor_from_any_layer():
+    model = seed_resnet((16, 16, 3))
+    assert model.inputs == [model.input] and model.outputs == [model.output]
+    assert model.input.shape == (None, 16, 16, 3) and model.output.shape == (None, 10)
+    extractor = lamina.models.Model(inputs=model.input, outputs=model.get_layer("conv2d_1").output)
+    x = np.random.default_rng(0).random((2, 16, 16, 3), dtype=np.float32)
+    features = extractor.predict(x, verbose=0)
+    assert features.shape == (2, 4, 4, 64)
+    # The extractor shares the model's layers: its weights are the model's tensors.
+    assert extractor.get_layer("conv2d_1") is model.get_layer("conv2d_1")
+    several = lamina.Model(model.input, [model.get_layer(n).output for n in ("add", "dense")])
+    add_out, probabilities = several.predict(x, verbose=0)
+    assert add_out.shape == (2, 4, 4, 64) and probabilities.shape == (2, 10)
+    np.testing.assert_allclose(probabilities, model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+
+
+def test_layer_called_twice_shares_its_weights():
+    left, right = layers.Input((4,), name="left"), layers.Input((4,), name="right")
+    shared = layers.Dense(3, name="shared")
+    model = lamina.Model([left, right], layers.Subtract()([shared(left), shared(right)]))
+    assert model.count_params() == 15 and len(model.weights) == 2
+    assert len(shared._inbound_nodes) == 2
+    x = np.random.default_rng(1).random((5, 4), dtype=np.float32)
+    np.testing.assert_allclose(model.predict([x, x], verbose=0), np.zeros((5, 3)), atol=1e-6)
+    y = np.random.default_rng(2).random((5, 4), dtype=np.float32)
+    kernel, _ = shared.get_weights()
+    np.testing.assert_allclose(model.predict([x, y], verbose=0), (x - y) @ kernel, atol=1e-5)
+
+
+def autoencoder():
+    """Seed 029's dense autoencoder: encoder and decoder models composed as layers."""
+    encoder_input = layers.Input(shape=(784,))
+    encoded = layers.Dense(128, activation="relu")(encoder_input)
+    encoded = layers.Dense(32, activation="relu")(encoded)
+    encoder = lamina.Model(encoder_input, encoded, name="encoder")
+    decoder_input = layers.Input(shape=(32,))
+    decoded = layers.Dense(128, activation="relu")(decoder_input)
+    decoded = layers.Dense(784, activation="sigmoid")(decoded)
+    decoder = lamina.Model(decoder_input, decoded, name="decoder")
+    inputs = layers.Input(shape=(784,))
+    return encoder, decoder, lamina.Model(inputs, decoder(encoder(inputs)), name="autoencoder")
+
+
+def test_models_as_layers_share_weights_with_the_standalone_models():
+    encoder, decoder, model = autoencoder()
+    assert [layer.name for layer in model.layers][1:] == ["encoder", "decoder"]
+    assert model.count_params() == 209968 == encoder.count_params() + decoder.count_params()
+    x = np.random.default_rng(3).random((64, 784), dtype=np.float32)
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    before = encoder.get_weights()
+    model.fit(x, x, epochs=1, batch_size=32, verbose=0)
+    # Training the composite trained the standalone encoder: they are the same tensors.
+    assert not np.allclose(before[0], encoder.get_weights()[0])
+    codes = encoder.predict(x, verbose=0)
+    assert codes.shape == (64, 32)
+    np.testing.assert_allclose(
+        model.predict(x, verbose=0), decoder.predict(codes, verbose=0), rtol=1e-5, atol=1e-6
+    )
+
+
+def two_in_two_out(dict_io):
+    numbers, words = layers.Input((4,), name="numbers"), layers.Input((3,), name="words")
+    hidden = layers.Dense(8, activation="relu")(layers.Concatenate()([numbers, words]))
+    price = layers.Dense(1, name="price")(hidden)
+    kind = layers.Dense(3, activation="softmax", name="kind")(hidden)
+    if dict_io:
+        return lamina.Model({"numbers": numbers, "words": words}, {"price": price, "kind": kind})
+    return lamina.Model([numbers, words], [price, kind])
+
+
+def two_in_two_out_data(n=24):
+    rng = np.random.default_rng(4)
+    x = {
+        "numbers": rng.random((n, 4), dtype=np.float32),
+        "words": rng.random((n, 3), dtype=np.float32),
+    }
+    y = {"price": rng.random((n, 1), dtype=np.float32), "kind": rng.integers(0, 3, n)}
+    return x, y
+
+
+@pytest.mark.parametrize("dict_io", [False, True], ids=["lists", "dicts"])
+def test_several_inputs_and_outputs_predict_in_their_structure(dict_io):
+    model = two_in_two_out(dict_io)
+    x, _ = two_in_two_out_data()
+    feed = x if dict_io else [x["numbers"], x["words"]]
+    out = model.predict(feed, verbose=0)
+    if dict_io:
+        assert set(out) == {"price", "kind"}
+        price, kind = out["price"], out["kind"]
+    else:
+        price, kind = out
+    assert price.shape == (24, 1) and kind.shape == (24, 3)
+    np.testing.assert_allclose(kind.sum(axis=1), np.ones(24), rtol=1e-5)
+    # Dict inputs are matched by name, whatever the dict's order.
+    reordered = {"words": x["words"], "numbers": x["numbers"]}
+    again = model.predict(reordered if dict_io else feed, verbose=0)
+    np.testing.assert_allclose(again["price"] if dict_io else again[0], price, rtol=1e-6)
+
+
+def test_dict_inputs_missing_a_key_name_the_expected_keys():
+    model = two_in_two_out(dict_io=True)
+    x, _ = two_in_two_out_data()
+    with pytest.raises(ValueError, match=r"a dict with keys \['numbers', 'words'\]"):
+        model.predict({"numbers": x["numbers"]}, verbose=0)
+
+
+def test_lambda_and_ops_inside_a_graph():
+    inputs = layers.Input((5,))
+    doubled = layers.Lambda(lambda t: t * 2.0 + 1.0, name="affine")(inputs)
+    total = layers.Lambda(lambda t: lamina.ops.sum(t, axis=-1, keepdims=True))(doubled)
+    residual = layers.Dense(5, kernel_initializer="ones", bias_initializer="zeros")(inputs) + inputs
+    model = lamina.Model(inputs, [total, lamina.ops.mean(residual, axis=-1)])
+    assert model.output_shape == [(None, 1), (None,)]
+    x = np.arange(10, dtype=np.float32).reshape(2, 5)
+    total_out, mean_out = model.predict(x, verbose=0)
+    np.testing.assert_allclose(total_out[:, 0], (x * 2 + 1).sum(axis=1))
+    np.testing.assert_allclose(mean_out, (x.sum(axis=1, keepdims=True) + x).mean(axis=1))
+
+
+def test_inputs_that_the_outputs_do_not_reach_are_an_error():
+    first, second = layers.Input((3,)), layers.Input((3,))
+    outputs = layers.Add()([first, second])
+    with pytest.raises(ValueError, match="not among the model's inputs"):
+        lamina.Model(first, outputs)
+
+
+def test_two_layers_with_one_name_are_an_error():
+    inputs = layers.Input((3,))
+    x = layers.Dense(2, name="twin")(layers.Dense(3, name="twin")(inputs))
+    with pytest.raises(ValueError, match="two different layers named 'twin'"):
+        lamina.Model(inputs, x)
+
+
+# The graph summary in Keras 2's layout (98 columns; 'Connected to' prints the list of
+# `layer[node][tensor]` entries, wrapped after `',`), the layout the seeds' notebooks show.
+RESIDUAL_SUMMARY = """\
+Model: "functional"
+__________________________________________________________________________________________________
+ Layer (type)                Output Shape                 Param #   Connected to                  
+ input_layer (InputLayer)    [(None, 8, 8, 16)]           0         []                            
+                                                                                                  
+ conv2d (Conv2D)             (None, 8, 8, 16)             2320      ['input_layer[0][0]']         
+                                                                                                  
+ batch_normalization (Batch  (None, 8, 8, 16)             64        ['conv2d[0][0]']              
+ Normalization)                                                                                   
+                                                                                                  
+ activation (Activation)     (None, 8, 8, 16)             0         ['batch_normalization[0][0]'] 
+                                                                                                  
+ conv2d_1 (Conv2D)           (None, 8, 8, 16)             2320      ['activation[0][0]']          
+                                                                                                  
+ batch_normalization_1 (Bat  (None, 8, 8, 16)             64        ['conv2d_1[0][0]']            
+ chNormalization)                                                                                 
+                                                                                                  
+ add (Add)                   (None, 8, 8, 16)             0         ['batch_normalization_1[0][0]'
+                                                                    , 'input_layer[0][0]']        
+                                                                                                  
+ activation_1 (Activation)   (None, 8, 8, 16)             0         ['add[0][0]']                 
+                                                                                                  
+Total params: 4768 (18.62 KB)
+Trainable params: 4704 (18.38 KB)
+Non-trainable params: 64 (256.00 Byte)
+__________________________________________________________________________________________________"""
+
+
+def test_graph_summary_has_the_connected_to_column(capsys):
+    inputs = layers.Input((8, 8, 16))
+    model = lamina.Model(inputs, residual_block(inputs, 16))
+    model.summary()
+    printed = capsys.readouterr().out.rstrip("\n")
+    assert printed == RESIDUAL_SUMMARY
+    assert {len(line) for line in printed.splitlines()[1:-4]} == {98}

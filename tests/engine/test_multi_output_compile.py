@@ -1,0 +1,106 @@
+"""compile() for several outputs: losses and metrics as lists or dicts, loss_weights, and the
+per-output names Keras 3 logs (`<output>_loss`, `<output>_<metric>`)."""
+
+import numpy as np
+import pytest
+
+import lamina
+from lamina import layers
+
+
+def model_and_data(dict_outputs):
+    rng = np.random.default_rng(0)
+    inputs = layers.Input((4,))
+    hidden = layers.Dense(8, activation="relu")(inputs)
+    price = layers.Dense(1)(hidden)  # auto-named dense_1: Keras logs dense_1_loss
+    kind = layers.Dense(3, activation="softmax")(hidden)  # dense_2
+    outputs = {"price": price, "kind": kind} if dict_outputs else [price, kind]
+    model = lamina.Model(inputs, outputs)
+    x = rng.random((32, 4), dtype=np.float32)
+    y_price, y_kind = rng.random((32, 1), dtype=np.float32), rng.integers(0, 3, 32)
+    return model, x, y_price, y_kind
+
+
+LIST_CASES = {
+    "lists": dict(
+        loss=["mse", "sparse_categorical_crossentropy"],
+        metrics=[["mae"], ["accuracy"]],
+        loss_weights=[0.5, 2.0],
+    ),
+    "dicts-keyed-by-layer-name": dict(
+        loss={"dense_1": "mse", "dense_2": "sparse_categorical_crossentropy"},
+        metrics={"dense_1": ["mae"], "dense_2": ["accuracy"]},
+        loss_weights=[0.5, 2.0],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(LIST_CASES))
+def test_list_outputs_log_each_output_under_its_layer_name(name):
+    model, x, y_price, y_kind = model_and_data(dict_outputs=False)
+    model.compile(optimizer="sgd", **LIST_CASES[name])
+    history = model.fit(x, [y_price, y_kind], epochs=2, batch_size=8, verbose=0)
+    expected = {"loss", "dense_1_loss", "dense_2_loss", "dense_1_mae", "dense_2_accuracy"}
+    assert set(history.history) == expected
+    assert all(len(values) == 2 for values in history.history.values())
+
+
+def test_loss_is_the_weighted_sum_of_the_output_losses():
+    model, x, y_price, y_kind = model_and_data(dict_outputs=False)
+    model.compile(
+        optimizer="sgd", loss=["mse", "sparse_categorical_crossentropy"], loss_weights=[0.5, 2.0]
+    )
+    logs = model.evaluate(x, [y_price, y_kind], verbose=0, return_dict=True)
+    assert logs["loss"] == pytest.approx(
+        0.5 * logs["dense_1_loss"] + 2.0 * logs["dense_2_loss"], rel=1e-5
+    )
+    price, kind = model.predict(x, verbose=0)
+    assert logs["dense_1_loss"] == pytest.approx(float(np.mean((price - y_price) ** 2)), rel=1e-5)
+    picked = kind[np.arange(32), y_kind]
+    assert logs["dense_2_loss"] == pytest.approx(float(np.mean(-np.log(picked))), rel=1e-5)
+
+
+def test_dict_outputs_are_named_by_their_keys_and_labels_matched_by_key():
+    model, x, y_price, y_kind = model_and_data(dict_outputs=True)
+    model.compile(
+        optimizer="sgd",
+        loss={"price": "mse", "kind": "sparse_categorical_crossentropy"},
+        metrics={"kind": ["accuracy"]},
+        loss_weights={"price": 0.5, "kind": 1.0},
+    )
+    # Labels given in the other order than the outputs: matched by name, not by position.
+    labels = {"kind": y_kind, "price": y_price}
+    history = model.fit(x, labels, epochs=1, batch_size=8, verbose=0)
+    assert set(history.history) == {"loss", "price_loss", "kind_loss", "kind_accuracy"}
+    logs = model.evaluate(x, labels, verbose=0, return_dict=True)
+    out = model.predict(x, verbose=0)
+    assert logs["price_loss"] == pytest.approx(
+        float(np.mean((out["price"] - y_price) ** 2)), rel=1e-5
+    )
+    assert logs["loss"] == pytest.approx(0.5 * logs["price_loss"] + logs["kind_loss"], rel=1e-5)
+
+
+def test_an_output_without_a_loss_is_left_out_of_the_total():
+    model, x, y_price, y_kind = model_and_data(dict_outputs=True)
+    model.compile(optimizer="sgd", loss={"price": "mse"})
+    logs = model.evaluate(x, {"price": y_price, "kind": y_kind}, verbose=0, return_dict=True)
+    assert logs["loss"] == pytest.approx(logs["price_loss"], rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            dict(loss={"prize": "mse"}),
+            r"loss expects keys among the output names \['price', 'kind'\]",
+        ),
+        (dict(loss=["mse"]), r"loss expects one entry per output \(2\); received 1 entries"),
+        (dict(loss="mse", loss_weights=[1.0]), r"loss_weights expects one entry per output"),
+    ],
+    ids=["unknown-key", "short-list", "short-weights"],
+)
+def test_per_output_specs_that_do_not_fit_the_outputs(kwargs, message):
+    model, x, y_price, y_kind = model_and_data(dict_outputs=True)
+    model.compile(optimizer="sgd", **kwargs)
+    with pytest.raises(ValueError, match=message):
+        model.fit(x, {"price": y_price, "kind": y_kind}, epochs=1, verbose=0)

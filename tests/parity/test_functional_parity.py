@@ -1,0 +1,89 @@
+"""Functional models against Keras 3: the seeds' ResNet lists the same layers in the same order and,
+given Keras's weights, computes the same outputs; multi-output training logs the same names."""
+
+import keras
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from tests.engine.test_functional import seed_resnet
+
+
+def keras_resnet():
+    """The seeds' ResNet written against keras.layers (the same code as tests.engine's)."""
+    L = keras.layers
+
+    def block(x, filters):
+        shortcut = x
+        x = L.Activation("relu")(L.BatchNormalization()(L.Conv2D(filters, 3, padding="same")(x)))
+        x = L.BatchNormalization()(L.Conv2D(filters, 3, padding="same")(x))
+        if shortcut.shape[-1] != filters:
+            shortcut = L.BatchNormalization()(L.Conv2D(filters, 1, padding="same")(shortcut))
+        return L.Activation("relu")(L.Add()([x, shortcut]))
+
+    inputs = L.Input(shape=(32, 32, 3))
+    x = L.Activation("relu")(
+        L.BatchNormalization()(L.Conv2D(64, 7, strides=2, padding="same")(inputs))
+    )
+    x = L.MaxPooling2D(3, strides=2, padding="same")(x)
+    for filters in (64, 64, 128, 128):
+        x = block(x, filters)
+    x = L.Dense(10, activation="softmax")(L.GlobalAveragePooling2D()(x))
+    return keras.Model(inputs, x)
+
+
+@pytest.mark.parity
+def test_seed_resnet_layers_weights_and_outputs_equal_keras():
+    reference = keras_resnet()
+    ours = seed_resnet()
+    assert [type(layer).__name__ for layer in ours.layers] == [
+        type(layer).__name__ for layer in reference.layers
+    ]
+    weights = reference.get_weights()
+    # Keras's moving statistics start at 0 and 1: make them random so inference mode is tested.
+    rng = np.random.default_rng(0)
+    weights = [w + rng.uniform(0.1, 0.5, w.shape).astype(w.dtype) for w in weights]
+    reference.set_weights(weights)
+    ours.set_weights(weights)
+    x = rng.random((2, 32, 32, 3), dtype=np.float32)
+    expected = keras.ops.convert_to_numpy(reference(torch.tensor(x), training=False))
+    np.testing.assert_allclose(ours.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-6)
+
+
+def two_outputs(L, M, dict_outputs):
+    inputs = L.Input((4,))
+    hidden = L.Dense(8, activation="relu")(inputs)
+    price, kind = L.Dense(1)(hidden), L.Dense(3, activation="softmax")(hidden)
+    return M(inputs, {"price": price, "kind": kind} if dict_outputs else [price, kind])
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("dict_outputs", [False, True], ids=["list-outputs", "dict-outputs"])
+def test_multi_output_history_names_equal_keras(dict_outputs):
+    rng = np.random.default_rng(1)
+    x, y_price, y_kind = (
+        rng.random((16, 4), "float32"),
+        rng.random((16, 1), "float32"),
+        rng.integers(0, 3, 16),
+    )
+    if dict_outputs:
+        loss = {"price": "mse", "kind": "sparse_categorical_crossentropy"}
+        metrics, y, weights = (
+            {"price": ["mae"], "kind": ["accuracy"]},
+            {"price": y_price, "kind": y_kind},
+            None,
+        )
+    else:
+        loss, metrics = ["mse", "sparse_categorical_crossentropy"], [["mae"], ["accuracy"]]
+        y, weights = [y_price, y_kind], [0.3, 1.0]
+    names = {}
+    for library, L, M in (
+        ("keras", keras.layers, keras.Model),
+        ("lamina", lamina.layers, lamina.Model),
+    ):
+        keras.backend.clear_session()  # both count auto-names from zero: dense_1, dense_2
+        model = two_outputs(L, M, dict_outputs)
+        model.compile(optimizer="sgd", loss=loss, metrics=metrics, loss_weights=weights)
+        names[library] = set(model.fit(x, y, epochs=1, batch_size=8, verbose=0).history)
+    assert names["lamina"] == names["keras"]
