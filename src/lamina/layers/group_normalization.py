@@ -19,7 +19,12 @@ from lamina.engine import errors
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
-from lamina.layers.normalization import _channel_axis, _channels_at_1, _channels_back
+from lamina.layers.normalization import (
+    _channel_axis,
+    _channels_at_1,
+    _channels_back,
+    add_scale_and_offset,
+)
 
 
 class _GroupNorm(torch.autograd.Function):
@@ -126,28 +131,7 @@ class GroupNormalization(Layer):
                 "choose groups that divides the number of channels.",
             )
         self._channel_axis, self._rank, self._groups = axis, len(input_shape), groups
-        self.gamma = (
-            self.add_weight(
-                "gamma",
-                (channels,),
-                self.gamma_initializer,
-                regularizer=self.gamma_regularizer,
-                constraint=self.gamma_constraint,
-            )
-            if self.scale
-            else None
-        )
-        self.beta = (
-            self.add_weight(
-                "beta",
-                (channels,),
-                self.beta_initializer,
-                regularizer=self.beta_regularizer,
-                constraint=self.beta_constraint,
-            )
-            if self.center
-            else None
-        )
+        add_scale_and_offset(self, (channels,))
         self.input_spec = InputSpec(ndim=len(input_shape), axes={axis: channels})
 
     def call(self, inputs):

@@ -42,6 +42,33 @@ def _channels_back(y: torch.Tensor, axis: int, rank: int) -> torch.Tensor:
     return y.movedim(1, axis)
 
 
+def add_scale_and_offset(layer, shape) -> None:
+    """`gamma` (if `scale`) then `beta` (if `center`), in Keras's order, with the layer's
+    initializers, regularizers and constraints; the disabled one is None."""
+    layer.gamma = (
+        layer.add_weight(
+            "gamma",
+            shape,
+            layer.gamma_initializer,
+            regularizer=layer.gamma_regularizer,
+            constraint=layer.gamma_constraint,
+        )
+        if layer.scale
+        else None
+    )
+    layer.beta = (
+        layer.add_weight(
+            "beta",
+            shape,
+            layer.beta_initializer,
+            regularizer=layer.beta_regularizer,
+            constraint=layer.beta_constraint,
+        )
+        if layer.center
+        else None
+    )
+
+
 def _channel_axis(layer, axis: int, input_shape) -> tuple[int, int]:
     """(axis in [1, rank), its size), or the house error."""
     rank = len(input_shape)
@@ -120,28 +147,7 @@ class BatchNormalization(Layer):
         axis, channels = _channel_axis(self, self.axis, input_shape)
         self._rank = rank
         self._channel_axis = axis
-        self.gamma = (
-            self.add_weight(
-                "gamma",
-                (channels,),
-                self.gamma_initializer,
-                regularizer=self.gamma_regularizer,
-                constraint=self.gamma_constraint,
-            )
-            if self.scale
-            else None
-        )
-        self.beta = (
-            self.add_weight(
-                "beta",
-                (channels,),
-                self.beta_initializer,
-                regularizer=self.beta_regularizer,
-                constraint=self.beta_constraint,
-            )
-            if self.center
-            else None
-        )
+        add_scale_and_offset(self, (channels,))
         self.moving_mean = self.add_weight(
             "moving_mean", (channels,), self.moving_mean_initializer, trainable=False
         )
@@ -261,28 +267,7 @@ class LayerNormalization(Layer):
         self._axes = axes
         self._trailing = axes == list(range(rank - len(axes), rank))
         self._broadcast = tuple(input_shape[a] if a in axes else 1 for a in range(rank))
-        self.gamma = (
-            self.add_weight(
-                "gamma",
-                shape,
-                self.gamma_initializer,
-                regularizer=self.gamma_regularizer,
-                constraint=self.gamma_constraint,
-            )
-            if self.scale
-            else None
-        )
-        self.beta = (
-            self.add_weight(
-                "beta",
-                shape,
-                self.beta_initializer,
-                regularizer=self.beta_regularizer,
-                constraint=self.beta_constraint,
-            )
-            if self.center
-            else None
-        )
+        add_scale_and_offset(self, shape)
         self.input_spec = InputSpec(ndim=rank, axes={a: input_shape[a] for a in axes})
 
     def call(self, inputs):
