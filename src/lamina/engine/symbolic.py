@@ -90,7 +90,7 @@ class Node:
         self.args = args
         self.kwargs = kwargs
         self.outputs = outputs
-        self.input_tensors = _unwrap_single(args[0]) if args else None
+        self.input_tensors = args[0] if args else None
         self.output_tensors = outputs
 
     @property
@@ -104,10 +104,6 @@ class Node:
     @property
     def output_shapes(self):
         return _map(lambda t: t.shape, self.outputs)
-
-
-def _unwrap_single(x):
-    return x
 
 
 # --------------------------------------------------------------------------------------------------

@@ -49,7 +49,8 @@ class CompileState:
         self.regularized = False
         # Resolve names early so a typo fails at compile(), not at the first batch.
         for spec in _as_list(loss):
-            losses_module.get(spec) if spec is not None else None
+            if spec is not None:
+                losses_module.get(spec)
         for spec in _flat_metric_specs(metrics):
             if not (isinstance(spec, str) and spec.lower() in ("accuracy", "acc")):
                 metrics_module.get(spec)
@@ -202,7 +203,10 @@ def _check_loss_shapes(model, kind, y_true, y_pred) -> None:
     elif kind == "categorical_crossentropy":
         fits = true_shape == pred_shape
         expected = f"outputs of the labels' shape {true_shape} (one-hot)"
-        if not fits and y_true.dim() == y_pred.dim() - 1 or (true_shape[-1:] == (1,) and pred_shape[-1] > 1):
+        looks_like_class_ids = y_true.dim() == y_pred.dim() - 1 or (
+            true_shape[-1:] == (1,) and pred_shape[-1] > 1
+        )
+        if not fits and looks_like_class_ids:
             hint = hint or (
                 "the labels look like class ids, not one-hot rows: use "
                 "loss='sparse_categorical_crossentropy' or lamina.utils.to_categorical(y)."
