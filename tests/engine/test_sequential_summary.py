@@ -161,3 +161,11 @@ def test_feature_extractor_from_sequential_layer_output():
     extractor = models.Model(inputs=model.input, outputs=model.get_layer("conv2d_1").output)
     features = extractor.predict(torch.randn(2, 32, 32, 3).numpy(), verbose=0)
     assert features.shape == (2, 16, 16, 64)
+
+
+def test_a_layer_called_on_two_shapes_shows_multiple():
+    shared = layers.Dense(3, name="shared")
+    small, large = lamina.Input(shape=(2, 4)), lamina.Input(shape=(5, 4))
+    model = models.Model([small, large], [shared(small), shared(large)])
+    text = summary_text(model)
+    assert "shared (Dense)" in text and "multiple" in text and "(m, u" not in text

@@ -9,6 +9,7 @@ and 65; graphs with branches or several inputs use 98 columns with stops at 29, 
 
 from __future__ import annotations
 
+from lamina.engine import errors
 from lamina.engine.symbolic import InputLayer, flatten_symbolic
 
 _BREAKS = ("),", "},", "],", "',")
@@ -46,9 +47,11 @@ def format_row(fields, stops) -> list[str]:
 def _shape_text(shape) -> str:
     if shape is None:  # never called on symbolic inputs (a subclassed model's layer): as Keras 2
         return "multiple"
+    if isinstance(shape, str):  # "multiple": a layer called on inputs of different shapes
+        return shape
     if isinstance(shape, list):
         return "[" + ", ".join(_shape_text(s) for s in shape) + "]"
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+    return errors.format_shape(shape)
 
 
 def _output_shape(layer):
