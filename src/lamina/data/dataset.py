@@ -8,7 +8,7 @@ can be called inside `map`. Iterating a Dataset from Python yields those element
 
 from __future__ import annotations
 
-from lamina.data import sources, structure, transforms
+from lamina.data import fusion, sources, structure, transforms
 from lamina.data.sources import INFINITE, UNKNOWN
 from lamina.data.transforms import AUTOTUNE
 
@@ -91,15 +91,22 @@ class Dataset:
     # ----------------------------------------------------------------------------------------------
     # Transformations
 
-    def map(self, map_func, num_parallel_calls=None, deterministic=None, name=None) -> Dataset:
+    def map(self, map_func, num_parallel_calls=None, deterministic=None, name=None,
+            vectorize=True) -> Dataset:
         """Apply `map_func` to each element (a tuple element is unpacked into arguments).
 
         Args:
             map_func: a function of torch tensors returning tensors, arrays or numbers.
-            num_parallel_calls: how many elements are mapped at once, by threads; `AUTOTUNE` uses
-                one thread per core. Order is kept (`deterministic` is accepted and ignored).
+            num_parallel_calls: how many elements (or batches, see below) are mapped at once, by
+                threads; `AUTOTUNE` uses one thread per core. Order is kept (`deterministic` is
+                accepted and ignored).
+            vectorize: (lamina) when `batch` follows, run `map_func` once per batch through
+                torch.func.vmap, with per-element semantics for tensor ops and random draws, and
+                fall back to element-by-element calls if vmap cannot batch the function. As with
+                tf.data's traced functions, Python side effects then run once per batch; pass
+                False when they must run per element (data/fusion.py).
         """
-        return Dataset(transforms.Map(self._node, map_func, num_parallel_calls))
+        return Dataset(transforms.Map(self._node, map_func, num_parallel_calls, vectorize))
 
     def filter(self, predicate, name=None) -> Dataset:
         """Keep the elements for which `predicate(element)` is true."""
@@ -109,6 +116,8 @@ class Dataset:
               name=None) -> Dataset:
         """Stack `batch_size` consecutive elements; the last batch may be smaller unless
         `drop_remainder`."""
+        if fusion.can_fuse(self._node):
+            return Dataset(fusion.MapAndBatch(self._node, batch_size, drop_remainder))
         return Dataset(transforms.Batch(self._node, batch_size, drop_remainder))
 
     def unbatch(self, name=None) -> Dataset:

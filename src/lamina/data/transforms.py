@@ -23,9 +23,11 @@ def call_with_element(fn, element):
 
 
 class Map(Node):
-    def __init__(self, upstream: Node, fn, num_parallel_calls=None):
+    def __init__(self, upstream: Node, fn, num_parallel_calls=None, vectorize=True):
         self.upstream = upstream
         self.fn = fn
+        # May a following batch() run fn once per batch (data/fusion.py)?
+        self.vectorize = bool(vectorize)
         if num_parallel_calls is None or num_parallel_calls == 1:
             self.workers = 1
         elif num_parallel_calls == AUTOTUNE:
@@ -41,15 +43,15 @@ class Map(Node):
     def cardinality(self) -> int:
         return self.upstream.cardinality()
 
-    def _apply(self, element):
+    def apply(self, element):
         # Map functions prepare data: no autograd graph may leak from them into training.
         with torch.no_grad():
             return structure.to_element(call_with_element(self.fn, element))
 
     def iterate(self):
         if self.workers == 1:
-            return map(self._apply, self.upstream.iterate())
-        return workers.ordered_parallel_map(self._apply, self.upstream.iterate(), self.workers)
+            return map(self.apply, self.upstream.iterate())
+        return workers.ordered_parallel_map(self.apply, self.upstream.iterate(), self.workers)
 
 
 class Filter(Node):
