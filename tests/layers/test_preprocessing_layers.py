@@ -324,3 +324,13 @@ def test_outputs_stay_channels_last_contiguous(name, config):
     # channels-last fast path (see base.py).
     out = getattr(layers, name)(**config)(images_0_255(), training=True)
     assert out.is_contiguous()
+
+
+@pytest.mark.parametrize("height, width", [(32, 32), (5, 7), (1, 4)],
+                         ids=["square", "oblong", "row"])
+def test_affine_grid_equals_torchs(height, width):
+    from lamina.layers.preprocessing import image_ops
+
+    theta = torch.randn(6, 2, 3, generator=torch.Generator().manual_seed(0))
+    expected = torch.nn.functional.affine_grid(theta, [6, 1, height, width], align_corners=False)
+    torch.testing.assert_close(image_ops.affine_grid(theta, height, width), expected)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import torch
+
 from lamina.engine import errors
 from lamina.layers.preprocessing.base import (
     RandomImageLayer,
@@ -73,8 +75,11 @@ class RandomContrast(RandomImageLayer):
     def augment(self, images):
         lower, upper = self.factor
         contrast = self.uniform((images.shape[0], 1, 1, 1), 1.0 - lower, 1.0 + upper, images)
+        contrast = contrast.to(images.dtype)
         mean = images.mean(dim=(-2, -1), keepdim=True)
-        out = (images - mean) * contrast.to(images.dtype) + mean
+        # (x - mean) * c + mean as x * c + mean * (1 - c): the second term is per image and
+        # channel, so the whole image is read and written once before the clamp.
+        out = torch.addcmul(mean * (1.0 - contrast), images, contrast)
         return out.clamp(*self.value_range)
 
     def get_config(self):
