@@ -1,6 +1,7 @@
 """Optimizer updates equal Keras's on the same gradients: every optimizer, and the options Keras
 puts on all of them (clipnorm, clipvalue, global_clipnorm, weight_decay, EMA, gradient accumulation,
-loss scaling, a learning-rate schedule)."""
+loss scaling, a learning-rate schedule), over 20 steps in which some weights see tiny or no
+gradients (accumulators near epsilon, where torch's and Keras's epsilon placements part ways)."""
 
 from dataclasses import dataclass, field
 
@@ -17,8 +18,7 @@ class Case:
     optimizer: str
     config: dict = field(default_factory=dict)
     schedule: bool = False
-    # Keras puts epsilon inside the square root (RMSprop, Adagrad) or scales it by the bias
-    # correction (Adam); torch adds it outside. The two differ by ~eps / sqrt(v) per step.
+    # float32 rounding only: the update rules are Keras's, term for term.
     atol: float = 1e-6
 
     @property
@@ -36,46 +36,79 @@ CASES = [
     Case("Adam"),
     Case("Adam", {"amsgrad": True}),
     Case("AdamW"),
-    Case("RMSprop", atol=5e-5),
-    Case("RMSprop", {"centered": True, "momentum": 0.5}, atol=5e-5),
+    Case("AdamW", {"amsgrad": True, "beta_2": 0.9}),
+    Case("RMSprop"),
+    Case("RMSprop", {"momentum": 0.5}),
+    Case("RMSprop", {"centered": True}),
+    Case("RMSprop", {"centered": True, "momentum": 0.5, "rho": 0.8}),
+    Case("RMSprop", {"epsilon": 1e-4}),
     Case("Adagrad"),
+    Case("Adagrad", {"initial_accumulator_value": 0.0}),
+    Case("Adagrad", {"initial_accumulator_value": 1.0, "epsilon": 1e-3}),
     Case("Adadelta", {"learning_rate": 1.0}),
+    Case("Adadelta", {"learning_rate": 1.0, "rho": 0.5}),
     Case("Nadam"),
     Case("Adamax"),
+    Case("Adamax", {"beta_1": 0.5, "beta_2": 0.9}),
     Case("SGD", {"clipnorm": 0.5}),
     Case("SGD", {"clipvalue": 0.3}),
     Case("SGD", {"global_clipnorm": 0.7}),
     Case("Adam", {"clipnorm": 0.5}),
     Case("Adam", {"global_clipnorm": 1.0}),
+    Case("RMSprop", {"clipvalue": 0.3}),
+    Case("Adagrad", {"global_clipnorm": 1.0}),
     Case("SGD", {"weight_decay": 0.1}),
     Case("Adam", {"weight_decay": 0.05}),
     Case("AdamW", {"weight_decay": 0.2}),
-    Case("RMSprop", {"weight_decay": 0.1}, atol=5e-5),
+    Case("RMSprop", {"weight_decay": 0.1}),
+    Case("RMSprop", {"momentum": 0.5, "centered": True, "weight_decay": 0.1}),
+    Case("Adagrad", {"weight_decay": 0.1}),
+    Case("Adamax", {"weight_decay": 0.1}),
+    Case("Nadam", {"weight_decay": 0.1}),
     Case("SGD", {"use_ema": True, "ema_momentum": 0.8}),
     Case("SGD", {"use_ema": True, "ema_momentum": 0.5, "ema_overwrite_frequency": 2}),
     Case("Adam", {"use_ema": True, "ema_overwrite_frequency": 3}),
+    Case("RMSprop", {"momentum": 0.5, "use_ema": True}),
     Case("SGD", {"momentum": 0.5, "gradient_accumulation_steps": 2}),
     Case("Adam", {"gradient_accumulation_steps": 3}),
+    Case("RMSprop", {"momentum": 0.5, "gradient_accumulation_steps": 2}),
+    Case("Adagrad", {"gradient_accumulation_steps": 2}),
+    Case("RMSprop", {"use_ema": True, "gradient_accumulation_steps": 2}),
+    Case("SGD", {"use_ema": True, "ema_overwrite_frequency": 2, "gradient_accumulation_steps": 2}),
     Case("SGD", {"momentum": 0.5, "loss_scale_factor": 8.0}),
+    Case("RMSprop", {"centered": True, "loss_scale_factor": 8.0}),
     Case("SGD", {"momentum": 0.9}, schedule=True),
     Case("SGD", {"momentum": 0.9, "nesterov": True}, schedule=True),
-    Case("Adam", {}, schedule=True, atol=1e-5),
-    # epsilon=1e-12 takes the epsilon placement out, leaving the momentum rescaling on lr changes.
-    Case("RMSprop", {"momentum": 0.5, "epsilon": 1e-12}, schedule=True),
+    # Keras computes 1 - beta_2**t in float32 (1 - 0.999 loses 1.3e-5 of itself), torch in
+    # float64: Keras's first step, 0.1 large here, is 6e-7 off the exact one.
+    Case("Adam", {}, schedule=True, atol=2e-6),
+    # Keras's RMSprop momentum holds lr-scaled steps: a changing rate must not rescale it.
+    Case("RMSprop", {"momentum": 0.5}, schedule=True),
+    Case("RMSprop", {"momentum": 0.5, "centered": True}, schedule=True),
+    Case("Adagrad", {}, schedule=True),
+    Case("Adamax", {}, schedule=True),
 ]
 
-STEPS = 6
+STEPS = 20
+RTOL = 1e-6
 
 
 def _problem(seed=0):
+    """Two weights and STEPS gradients. Column 0 sees no gradient except a 1e-6 one every seventh
+    step (a nearly dead unit: accumulators below epsilon), column 1 sees gradients ~1e-4
+    (accumulators ~1e-8, comparable to epsilon); the rest are standard normal."""
     rng = np.random.default_rng(seed)
     initial = [
         rng.standard_normal((4, 3)).astype("float32"),
         rng.standard_normal((3,)).astype("float32"),
     ]
-    grads = [
-        [rng.standard_normal(w.shape).astype("float32") for w in initial] for _ in range(STEPS)
-    ]
+    grads = []
+    for step in range(STEPS):
+        step_grads = [rng.standard_normal(w.shape).astype("float32") for w in initial]
+        for g in step_grads:
+            g[..., 0] = 1e-6 if step % 7 == 0 else 0.0
+            g[..., 1] *= 1e-4
+        grads.append(step_grads)
     return initial, grads
 
 
@@ -104,15 +137,18 @@ def test_update_matches_keras(case):
         # A loss-scaled run hands the optimizer scaled gradients; both sides divide them back.
         scale = case.config.get("loss_scale_factor") or 1.0
         reference.apply_gradients(
-            zip([keras.ops.convert_to_tensor(g * scale) for g in step_grads], reference_vars,
-                strict=True)
+            zip(
+                [keras.ops.convert_to_tensor(g * scale) for g in step_grads],
+                reference_vars,
+                strict=True,
+            )
         )
         for variable, g in zip(ours_vars, step_grads, strict=False):
             variable.grad = torch.tensor(g * scale)
         ours.step()
         for mine, theirs in zip(ours_vars, reference_vars, strict=False):
             np.testing.assert_allclose(
-                mine.detach().numpy(), keras.ops.convert_to_numpy(theirs), atol=case.atol, rtol=1e-5
+                mine.detach().numpy(), keras.ops.convert_to_numpy(theirs), atol=case.atol, rtol=RTOL
             )
     assert ours.iterations == int(keras.ops.convert_to_numpy(reference.iterations))
     assert ours.learning_rate == pytest.approx(
@@ -123,7 +159,7 @@ def test_update_matches_keras(case):
         reference.finalize_variable_values(reference_vars)
         for mine, theirs in zip(ours_vars, reference_vars, strict=False):
             np.testing.assert_allclose(
-                mine.detach().numpy(), keras.ops.convert_to_numpy(theirs), atol=case.atol, rtol=1e-5
+                mine.detach().numpy(), keras.ops.convert_to_numpy(theirs), atol=case.atol, rtol=RTOL
             )
 
 
@@ -137,17 +173,29 @@ def test_clipnorm_by_hand():
     torch.testing.assert_close(weight.detach(), torch.tensor([-0.6, -0.8]))
 
 
-def test_state_dict_resumes_identically():
-    # Train 3 steps, save, train 3 more; a fresh optimizer loaded from the save continues the same.
+RESUMABLE = {
+    "adam-ema-accumulate-schedule": lambda: optimizers.Adam(
+        learning_rate=schedules.ExponentialDecay(0.1, 2, 0.5),
+        use_ema=True,
+        gradient_accumulation_steps=2,
+    ),
+    "rmsprop-centered-momentum-schedule": lambda: optimizers.RMSprop(
+        schedules.ExponentialDecay(0.1, 2, 0.5), momentum=0.5, centered=True
+    ),
+    "adagrad-accumulate": lambda: optimizers.Adagrad(0.1, gradient_accumulation_steps=2),
+    "adamax": lambda: optimizers.Adamax(0.01),
+}
+
+
+@pytest.mark.parametrize("factory", list(RESUMABLE.values()), ids=list(RESUMABLE))
+def test_state_dict_resumes_identically(factory):
+    # Train 3 steps, save, train the rest; a fresh optimizer loaded from the save continues the
+    # same (with accumulation, the save falls inside an accumulation window).
     initial, grads = _problem(1)
 
     def make():
         variables = [torch.tensor(w, requires_grad=True) for w in initial]
-        optimizer = optimizers.Adam(
-            learning_rate=schedules.ExponentialDecay(0.1, 2, 0.5),
-            use_ema=True,
-            gradient_accumulation_steps=2,
-        )
+        optimizer = factory()
         optimizer.build(variables)
         return variables, optimizer
 
@@ -169,7 +217,8 @@ def test_state_dict_resumes_identically():
     run(resumed_vars, resumed, grads[3:])
     for a, b in zip(resumed_vars, straight_vars, strict=False):
         assert torch.equal(a, b)
-    assert resumed.iterations == straight.iterations == 3
+    updates = STEPS // (straight.gradient_accumulation_steps or 1)
+    assert resumed.iterations == straight.iterations == updates
 
 
 @pytest.mark.parametrize(

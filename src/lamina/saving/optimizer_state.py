@@ -1,12 +1,14 @@
 """An optimizer's state as Keras 3 lists its variables, so a compiled model's file resumes training
 in lamina and in Keras.
 
-Keras's list: `iteration`, `learning_rate` (absent with a schedule), the EMA averages (with
+Keras's list: `iteration` (calls, not updates, with gradient accumulation), `learning_rate` (absent with a schedule), the EMA averages (with
 `use_ema`), the gradient accumulators (with `gradient_accumulation_steps`), then the slot groups
 of each optimizer. Slots added together are interleaved per variable (Adam: `w_momentum`,
 `w_velocity`, `b_momentum`, ...); separate groups follow one another (RMSprop: all velocities,
 then all momentums). Each slot maps to a key of torch's per-parameter state, with a conversion
-where the formulas differ (Keras's SGD momentum holds `-lr * b` where torch holds `b`).
+where the formulas differ (Keras's SGD momentum holds `-lr * b` where torch holds `b`). RMSprop,
+Adagrad and Adamax run on `optimizers.keras_rules`, whose slots are Keras's own (same names, same
+meaning), so they travel unconverted.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ def _scaled(factor_of_lr):
 
 _IDENTITY = ((lambda b, lr: b), (lambda k, lr: k))
 _SGD_MOMENTUM = _scaled(lambda lr: -lr)
-_RMS_MOMENTUM = _scaled(lambda lr: lr)
 
 
 def slot_groups(optimizer) -> list[list[tuple[str, tuple]]]:
@@ -41,18 +42,18 @@ def slot_groups(optimizer) -> list[list[tuple[str, tuple]]]:
     if kind is optimizer_module.SGD:
         return [[("momentum_buffer", _SGD_MOMENTUM)]] if optimizer.momentum else []
     if kind is optimizer_module.RMSprop:
-        groups = [[("square_avg", _IDENTITY)]]
+        groups = [[("velocity", _IDENTITY)]]
         if optimizer.momentum:
-            groups.append([("momentum_buffer", _RMS_MOMENTUM)])
+            groups.append([("momentum", _IDENTITY)])
         if optimizer.centered:
-            groups.append([("grad_avg", _IDENTITY)])
+            groups.append([("average_gradient", _IDENTITY)])
         return groups
     if kind is optimizer_module.Adagrad:
-        return [[("sum", _IDENTITY)]]
+        return [[("accumulator", _IDENTITY)]]
     if kind is optimizer_module.Adadelta:
         return [[("square_avg", _IDENTITY), ("acc_delta", _IDENTITY)]]
     if kind is optimizer_module.Adamax:
-        return [[("exp_avg", _IDENTITY), ("exp_inf", _IDENTITY)]]
+        return [[("momentum", _IDENTITY), ("norm", _IDENTITY)]]
     if kind is optimizer_module.Nadam:
         return [[("exp_avg", _IDENTITY), ("exp_avg_sq", _IDENTITY)]]
     raise TypeError(f"No Keras variable layout is known for optimizer {kind.__name__}.")
@@ -79,15 +80,13 @@ def _parameter_layouts(optimizer, model):
 def to_keras(optimizer, model) -> list[np.ndarray]:
     # The momentum buffers were last scaled by the rate torch last applied.
     lr = optimizer.torch_optimizer.param_groups[0]["lr"]
-    values = [np.asarray(optimizer.iterations, dtype=np.int32)]
+    values = [np.asarray(_keras_iteration(optimizer), dtype=np.int32)]
     if _has_lr_variable(optimizer):
         values.append(np.asarray(optimizer.learning_rate, dtype=np.float32))
     parameters = optimizer._parameters
     layouts = _parameter_layouts(optimizer, model)
     if optimizer._ema is not None:
-        values.extend(
-            _numpy(to_k(e)) for e, (to_k, _) in zip(optimizer._ema, layouts, strict=True)
-        )
+        values.extend(_numpy(to_k(e)) for e, (to_k, _) in zip(optimizer._ema, layouts, strict=True))
     if optimizer.gradient_accumulation_steps:
         for p, (to_k, _) in zip(parameters, layouts, strict=False):
             buffer = (optimizer._accumulators or {}).get(id(p))
@@ -106,6 +105,15 @@ def to_keras(optimizer, model) -> list[np.ndarray]:
             np.asarray(1.0 if mu_product is None else float(mu_product), dtype=np.float32)
         )
     return values
+
+
+def _keras_iteration(optimizer) -> int:
+    # With gradient accumulation Keras's `iteration` variable counts calls (its `iterations`
+    # property divides by the steps); lamina counts updates and the calls since the last one.
+    if optimizer.gradient_accumulation_steps:
+        steps = optimizer.gradient_accumulation_steps
+        return optimizer.iterations * steps + optimizer._accumulated_calls
+    return optimizer.iterations
 
 
 def _initial(optimizer, parameter):
@@ -159,6 +167,10 @@ def from_keras(optimizer, model, values, source: str = "") -> bool:
         return False
     _prime(optimizer)
     iterations = int(values.pop(0))
+    if optimizer.gradient_accumulation_steps:
+        iterations, optimizer._accumulated_calls = divmod(
+            iterations, optimizer.gradient_accumulation_steps
+        )
     if _has_lr_variable(optimizer):
         optimizer._learning_rate = float(values.pop(0))
     parameters = optimizer._parameters

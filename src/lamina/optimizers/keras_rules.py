@@ -1,0 +1,179 @@
+"""Keras 3's update rules where torch.optim's differ: RMSprop, Adagrad and Adamax as multi-tensor
+torch optimizers.
+
+Why they exist. torch adds epsilon outside the square root, Keras inside (or, for Adamax, after
+the running maximum rather than into it):
+
+    RMSprop  torch: g / (sqrt(v) + eps)          Keras: g / sqrt(v + eps)
+    Adagrad  torch: g / (sqrt(acc) + eps)        Keras: g / sqrt(acc + eps)
+    Adamax   torch: u = max(b2*u, |g| + eps)     Keras: u = max(b2*u, |g|); m / (u + eps)
+
+With Keras's eps=1e-7 the two agree while v >> 1e-7 and part ways on weights whose accumulators
+are near zero (units that see tiny or no gradients): 20 steps of `/tmp`-style random gradients with
+one near-dead column moved such weights 0.09 (RMSprop), 0.16 (RMSprop with momentum) and 0.21
+(Adagrad with initial_accumulator_value=0) away from Keras; through torch.optim the make_moons MLP's
+weights ended up to 0.03 apart after 40 RMSprop steps. Keras's RMSprop also keeps its momentum
+scaled by the learning rate (m = momentum*m + lr*g/sqrt(v + eps)) where torch keeps it unscaled,
+which matters when the rate changes. These classes keep Keras's slots under Keras's names
+(`velocity`, `momentum`, `average_gradient`, `accumulator`, `norm`), so a Keras file's optimizer
+variables load into them unconverted.
+
+Each `step()` gathers the parameters that have gradients and updates all of them with torch's
+`_foreach_*` kernels (no Python loop over the arithmetic, no host read of a device tensor). The
+learning rate is read from `param_groups` as in torch.optim, so lamina's `Optimizer` wrapper applies
+schedules, weight decay, clipping, EMA, gradient accumulation and loss scaling around them
+unchanged.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+class KerasRule(torch.optim.Optimizer):
+    """Shared plumbing: the closure, the parameters with gradients, their slots created lazily."""
+
+    def _slots(self, group) -> dict[str, float]:
+        """The slot names this group needs, each with its initial value."""
+        raise NotImplementedError
+
+    def _update(self, group, params, grads, slots: dict[str, list[torch.Tensor]]) -> None:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            grads = [p.grad for p in params]
+            if any(g.is_sparse for g in grads):
+                raise RuntimeError(f"{type(self).__name__} does not support sparse gradients.")
+            names = self._slots(group)
+            slots: dict[str, list[torch.Tensor]] = {name: [] for name in names}
+            for p in params:
+                state = self.state[p]
+                for name, initial in names.items():
+                    if name not in state:
+                        state[name] = torch.full_like(
+                            p, initial, memory_format=torch.preserve_format
+                        )
+                    slots[name].append(state[name])
+            self._update(group, params, grads, slots)
+        return loss
+
+
+def _check(name: str, value: float, low: float, high: float | None = None) -> None:
+    if value < low or (high is not None and value > high):
+        bound = f"[{low}, {high}]" if high is not None else f">= {low}"
+        raise ValueError(f"{name} must be {bound}; received {name}={value}.")
+
+
+class RMSprop(KerasRule):
+    """Keras 3's RMSprop.
+
+    v = rho*v + (1-rho)*g^2; centered: a = rho*a + (1-rho)*g and d = v - a^2 + eps, else
+    d = v + eps; step = lr*g/sqrt(d); with momentum m = momentum*m + step and w -= m,
+    else w -= step. The momentum slot holds lr-scaled steps, as Keras's does.
+    """
+
+    def __init__(self, params, lr=1e-3, rho=0.9, momentum=0.0, eps=1e-7, centered=False):
+        _check("lr", lr, 0.0)
+        _check("rho", rho, 0.0, 1.0)
+        _check("momentum", momentum, 0.0, 1.0)
+        _check("eps", eps, 0.0)
+        defaults = {"lr": lr, "rho": rho, "momentum": momentum, "eps": eps, "centered": centered}
+        super().__init__(params, defaults)
+
+    def _slots(self, group):
+        slots = {"velocity": 0.0}
+        if group["momentum"]:
+            slots["momentum"] = 0.0
+        if group["centered"]:
+            slots["average_gradient"] = 0.0
+        return slots
+
+    def _update(self, group, params, grads, slots):
+        lr, rho, eps = group["lr"], group["rho"], group["eps"]
+        velocities = slots["velocity"]
+        torch._foreach_mul_(velocities, rho)
+        torch._foreach_addcmul_(velocities, grads, grads, value=1.0 - rho)
+        if group["centered"]:
+            averages = slots["average_gradient"]
+            torch._foreach_lerp_(averages, grads, 1.0 - rho)
+            denominators = torch._foreach_addcmul(velocities, averages, averages, value=-1.0)
+            torch._foreach_add_(denominators, eps)
+        else:
+            denominators = torch._foreach_add(velocities, eps)
+        torch._foreach_sqrt_(denominators)
+        if group["momentum"]:
+            momentums = slots["momentum"]
+            torch._foreach_mul_(momentums, group["momentum"])
+            torch._foreach_addcdiv_(momentums, grads, denominators, value=lr)
+            torch._foreach_sub_(params, momentums)
+        else:
+            torch._foreach_addcdiv_(params, grads, denominators, value=-lr)
+
+
+class Adagrad(KerasRule):
+    """Keras 3's Adagrad: acc += g^2; w -= lr*g/sqrt(acc + eps), acc starting at
+    `initial_accumulator_value`."""
+
+    def __init__(self, params, lr=1e-3, initial_accumulator_value=0.1, eps=1e-7):
+        _check("lr", lr, 0.0)
+        _check("initial_accumulator_value", initial_accumulator_value, 0.0)
+        _check("eps", eps, 0.0)
+        defaults = {
+            "lr": lr,
+            "initial_accumulator_value": initial_accumulator_value,
+            "eps": eps,
+        }
+        super().__init__(params, defaults)
+
+    def _slots(self, group):
+        return {"accumulator": group["initial_accumulator_value"]}
+
+    def _update(self, group, params, grads, slots):
+        accumulators = slots["accumulator"]
+        torch._foreach_addcmul_(accumulators, grads, grads)
+        denominators = torch._foreach_add(accumulators, group["eps"])
+        torch._foreach_sqrt_(denominators)
+        torch._foreach_addcdiv_(params, grads, denominators, value=-group["lr"])
+
+
+class Adamax(KerasRule):
+    """Keras 3's Adamax: m = m + (g - m)*(1-b1); u = max(b2*u, |g|);
+    w -= lr/(1 - b1^t) * m/(u + eps), t counting this parameter's updates."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-7):
+        _check("lr", lr, 0.0)
+        _check("beta_1", betas[0], 0.0, 1.0)
+        _check("beta_2", betas[1], 0.0, 1.0)
+        _check("eps", eps, 0.0)
+        super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps})
+
+    def _slots(self, group):
+        return {"momentum": 0.0, "norm": 0.0}
+
+    def _update(self, group, params, grads, slots):
+        beta_1, beta_2 = group["betas"]
+        momentums, norms = slots["momentum"], slots["norm"]
+        # The step counts live on the CPU (as torch.optim's do), so reading them is no device sync.
+        steps = []
+        for p in params:
+            state = self.state[p]
+            if "step" not in state:
+                state["step"] = torch.tensor(0.0)
+            steps.append(state["step"])
+        torch._foreach_add_(steps, 1.0)
+        torch._foreach_lerp_(momentums, grads, 1.0 - beta_1)
+        torch._foreach_mul_(norms, beta_2)
+        torch._foreach_maximum_(norms, torch._foreach_abs(grads))
+        denominators = torch._foreach_add(norms, group["eps"])
+        corrections = 1.0 - beta_1 ** torch.stack(steps).double()
+        step_sizes = (-group["lr"] / corrections).tolist()
+        torch._foreach_addcdiv_(params, momentums, denominators, step_sizes)
