@@ -4,7 +4,11 @@
 `tensorflow.keras` with only its imports changed.
 """
 
-from lamina import (
+from lamina import allocator
+
+allocator.keep_freed_memory_in_heap()  # before torch allocates: see allocator.py
+
+from lamina import (  # noqa: E402
     activations,
     applications,
     backend,
@@ -22,9 +26,9 @@ from lamina import (
     regularizers,
     utils,
 )
-from lamina.engine.model import Model
-from lamina.engine.sequential import Sequential
-from lamina.engine.symbolic import Input, KerasTensor
+from lamina.engine.model import Model  # noqa: E402
+from lamina.engine.sequential import Sequential  # noqa: E402
+from lamina.engine.symbolic import Input, KerasTensor  # noqa: E402
 
 __version__ = "0.1.0"
 
