@@ -29,3 +29,4 @@ def test_set_random_seed_repeats_torch_numpy_and_python():
     assert torch.equal(first[0], second[0])
     np.testing.assert_array_equal(first[1], second[1])
     assert first[2] == second[2]
+

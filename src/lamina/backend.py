@@ -22,6 +22,21 @@ _floatx = "float32"
 # Device and dtype
 
 
+def backend() -> str:
+    """The engine's name, as `keras.backend.backend()` reports it: lamina always runs on torch."""
+    return "torch"
+
+
+def image_data_format() -> str:
+    """The default `data_format` of image layers (Keras's default: "channels_last")."""
+    return "channels_last"
+
+
+def epsilon() -> float:
+    """The fuzz factor Keras adds in losses and metrics."""
+    return 1e-7
+
+
 def default_device() -> torch.device:
     """CUDA when present, else CPU; `set_default_device` overrides."""
     global _default_device
@@ -76,7 +91,7 @@ def dtype_name(dtype: torch.dtype) -> str:
 
 def standardize_data_format(data_format: str | None) -> str:
     if data_format is None:
-        return "channels_last"
+        return image_data_format()
     data_format = str(data_format).lower()
     if data_format not in ("channels_last", "channels_first"):
         raise ValueError(

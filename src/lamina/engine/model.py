@@ -171,6 +171,7 @@ class Model(Layer):
             self, optimizer, loss, metrics, loss_weights, weighted_metrics, jit_compile
         )
         self.optimizer = self._compile_state.optimizer
+        self.jit_compile = self._compile_state.jit_compile
         self.compiled = True
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
