@@ -482,6 +482,9 @@ def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split
         if model.stop_training:
             break
     model.eval()
+    # Keras's fit ends by copying the optimizer's moving averages (use_ema) into the weights,
+    # before on_train_end; without EMA this does nothing.
+    model.optimizer.finalize_variable_values()
     callback_list.on_train_end(epoch_logs)
     return callback_list.history
 
