@@ -1,7 +1,8 @@
 """The one wrapper over torch.optim: Keras's names, defaults and options on torch's fused kernels.
 
 An `Optimizer` holds Keras's hyperparameters until `build(parameters)` creates the torch optimizer
-(fused where torch has a fused kernel). `step()` applies Keras's extras around torch's update:
+(fused where torch has a fused kernel; `keras_rules` where torch's formula is not Keras's: RMSprop,
+Adagrad, Adamax). `step()` applies Keras's extras around torch's update:
 gradient clipping (`clipnorm`, `clipvalue`, `global_clipnorm`), decoupled `weight_decay`, a learning
 rate schedule read from the step counter, constraints and EMA. Nothing here reads a tensor value
 on the host.
