@@ -1,14 +1,20 @@
-"""Training speed: lamina against a hand-written PyTorch loop and Keras 3 on its torch backend.
+"""Training and predict speed: lamina against a hand-written PyTorch loop and Keras 3 (torch).
 
     python bench/bench_training.py                    # every stack and workload, one table
     python bench/bench_training.py --workloads mlp --epochs 10
+    python bench/bench_training.py --workloads predict --stacks torch,torch+heap,lamina,keras
 
 Workloads (identical NumPy data in every stack, fixed seeds):
   cnn  the seeds' CIFAR-style CNN (Conv32-BN-Pool-Dropout, Conv64-BN-Pool-Dropout, Dense128,
        Dense10), 4096 synthetic learnable 32x32x3 images, batch 64, Adam, sparse CE, accuracy;
-  mlp  the seeds' make_moons MLP (Dense16-Dense8-Dense1), 800 points, batch 32, Adam, BCE, accuracy.
+  mlp  the seeds' make_moons MLP (Dense16-Dense8-Dense1), 800 points, batch 32, Adam, BCE, accuracy;
+  predict  `model.predict` of the CNN on the 4096 images, batch 256 (a timed "epoch" is one call).
 Each (stack, workload) runs in its own process; one warm-up epoch, then the median of the timed
 epochs. The driver prints each median and the ratio to the hand-written loop.
+
+Stacks: `torch` (the hand-written loop), `torch+heap` (the same loop with glibc told to keep freed
+blocks in the heap through MALLOC_* variables: the setting `import lamina` makes, see
+src/lamina/allocator.py, so that its share of lamina's speed is visible), `lamina`, `keras`.
 """
 
 from __future__ import annotations
@@ -24,12 +30,15 @@ from pathlib import Path
 
 import numpy as np
 
-WORKLOADS = {"cnn": {"n": 4096, "batch": 64}, "mlp": {"n": 800, "batch": 32}}
-STACKS = ("torch", "lamina", "keras")
+WORKLOADS = {"cnn": {"n": 4096, "batch": 64}, "mlp": {"n": 800, "batch": 32},
+             "predict": {"n": 4096, "batch": 256}}
+STACKS = ("torch", "torch+heap", "lamina", "keras")
+# What lamina's allocator.py sets with mallopt, as glibc's environment variables.
+KEEP_HEAP_ENV = {"MALLOC_MMAP_THRESHOLD_": str(2**31 - 1), "MALLOC_TRIM_THRESHOLD_": str(2**31 - 1)}
 
 
 def make_data(workload: str):
-    if workload == "cnn":
+    if workload in ("cnn", "predict"):
         rng = np.random.RandomState(1234)
         n = WORKLOADS["cnn"]["n"]
         y = rng.randint(0, 10, size=n).astype(np.int64)
@@ -52,7 +61,7 @@ def make_data(workload: str):
 
 
 def keras_like_model(L, M, workload):
-    if workload == "cnn":
+    if workload in ("cnn", "predict"):
         return M.Sequential([
             L.Conv2D(32, (3, 3), padding="same", activation="relu", input_shape=(32, 32, 3)),
             L.BatchNormalization(), L.MaxPooling2D((2, 2)), L.Dropout(0.25),
@@ -73,9 +82,15 @@ def run_keras_api(module_name: str, workload: str, epochs: int) -> list[float]:
     framework = __import__(module_name)
     x, y = make_data(workload)
     model = keras_like_model(framework.layers, framework, workload)
-    loss = "sparse_categorical_crossentropy" if workload == "cnn" else "binary_crossentropy"
+    loss = "binary_crossentropy" if workload == "mlp" else "sparse_categorical_crossentropy"
     model.compile(optimizer=framework.optimizers.Adam(1e-3), loss=loss, metrics=["accuracy"])
     times: list[float] = []
+    if workload == "predict":
+        for _ in range(epochs + 1):
+            start = time.perf_counter()
+            model.predict(x, batch_size=WORKLOADS[workload]["batch"], verbose=0)
+            times.append(time.perf_counter() - start)
+        return times[1:]
 
     class Timer(framework.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -97,7 +112,7 @@ def run_torch(workload: str, epochs: int) -> list[float]:
 
     x_np, y_np = make_data(workload)
     batch = WORKLOADS[workload]["batch"]
-    if workload == "cnn":
+    if workload in ("cnn", "predict"):
         model = nn.Sequential(
             nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(32, eps=1e-3, momentum=0.01),
             nn.MaxPool2d(2), nn.Dropout(0.25),
@@ -112,9 +127,19 @@ def run_torch(workload: str, epochs: int) -> list[float]:
         model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 1))
         x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
         loss_fn = nn.BCEWithLogitsLoss()
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     times = []
     n = len(x)
+    if workload == "predict":
+        model.eval()
+        for _ in range(epochs + 1):
+            start = time.perf_counter()
+            with torch.no_grad():
+                outputs = [torch.softmax(model(x[first:first + batch]), -1)
+                           for first in range(0, n, batch)]
+            torch.cat(outputs).numpy()
+            times.append(time.perf_counter() - start)
+        return times[1:]
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     for _ in range(epochs + 1):
         start = time.perf_counter()
         model.train()
@@ -142,7 +167,10 @@ def child(stack: str, workload: str, epochs: int) -> None:
     import torch
 
     torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
-    times = run_torch(workload, epochs) if stack == "torch" else run_keras_api(stack, workload, epochs)
+    if stack.startswith("torch"):
+        times = run_torch(workload, epochs)
+    else:
+        times = run_keras_api(stack, workload, epochs)
     print("RESULT " + json.dumps({"stack": stack, "workload": workload, "times": times}))
 
 
@@ -161,7 +189,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workloads", default="cnn,mlp")
     parser.add_argument("--stacks", default=",".join(STACKS))
-    parser.add_argument("--epochs", type=int, default=None, help="timed epochs (default cnn 3, mlp 10)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="timed epochs (default cnn 3, mlp 10, predict 10 calls)")
     parser.add_argument("--rounds", type=int, default=1, help="repeat every child, alternating stacks")
     parser.add_argument("--child", nargs=2, metavar=("STACK", "WORKLOAD"), help=argparse.SUPPRESS)
     parser.add_argument("--json", help="also write the raw results here")
@@ -181,7 +210,8 @@ def main() -> None:
                 command = [sys.executable, __file__, "--child", stack, workload]
                 if args.epochs:
                     command += ["--epochs", str(args.epochs)]
-                done = subprocess.run(command, capture_output=True, text=True, env=env)
+                child_env = {**env, **KEEP_HEAP_ENV} if stack == "torch+heap" else env
+                done = subprocess.run(command, capture_output=True, text=True, env=child_env)
                 line = next((l for l in done.stdout.splitlines() if l.startswith("RESULT ")), None)
                 if line is None:
                     print(f"{stack}/{workload} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
