@@ -257,3 +257,40 @@ def test_graph_summary_has_the_connected_to_column(capsys):
     printed = capsys.readouterr().out.rstrip("\n")
     assert printed == RESIDUAL_SUMMARY
     assert {len(line) for line in printed.splitlines()[1:-4]} == {98}
+
+
+# An unknown size meeting a known one in a merge: the probe sizes (83, 89) cannot stand for a
+# size that must be 1 or 5, so the merge layers state Keras's rule and the engine uses it.
+# Expected shapes are Keras 3's (tests/parity/test_functional_parity.py compares them).
+UNKNOWN_MEETS_KNOWN = [
+    ("Add", {}, [(None, 3), (5, 1)], (None, None, 3), "add-none-vs-5"),
+    ("Add", {}, [(4, 3), (None, 1)], (None, None, 3), "add-4-vs-none"),
+    ("Add", {}, [(None, None), (5, 1)], (None, None, None), "add-two-unknown"),
+    ("Subtract", {}, [(None, 3), (5, 3)], (None, None, 3), "subtract"),
+    ("Multiply", {}, [(None, 1), (5, 3)], (None, None, 3), "multiply"),
+    ("Maximum", {}, [(None, 3), (5, 1)], (None, None, 3), "maximum"),
+    ("Concatenate", {}, [(None, 3), (5, 2)], (None, None, 5), "concatenate-first-unknown"),
+    ("Concatenate", {}, [(5, 2), (None, 3)], (None, 5, 5), "concatenate-first-known"),
+]
+
+
+@pytest.mark.parametrize(
+    ("layer", "config", "shapes", "expected"),
+    [c[:4] for c in UNKNOWN_MEETS_KNOWN],
+    ids=[c[4] for c in UNKNOWN_MEETS_KNOWN],
+)
+def test_merge_of_an_unknown_and_a_known_size_has_keras_shape(layer, config, shapes, expected):
+    inputs = [layers.Input(s) for s in shapes]
+    output = getattr(layers, layer)(**config)(inputs)
+    assert output.shape == expected
+    # The model runs where the unknown sizes are ones the known sizes admit (1 or 5).
+    model = lamina.Model(inputs, output)
+    size = 1 if layer != "Concatenate" else 5
+    arrays = [np.ones((2, *(size if d is None else d for d in s)), "float32") for s in shapes]
+    result = model.predict(arrays, verbose=0)
+    assert all(e is None or e == r for e, r in zip(expected, result.shape, strict=True))
+
+
+def test_merge_of_sizes_that_cannot_broadcast_names_the_symbolic_shapes():
+    with pytest.raises(ValueError, match=r"received shapes \[\(None, None, 3\), \(None, 5, 2\)\]"):
+        layers.Add()([layers.Input((None, 3)), layers.Input((5, 2))])

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import lamina
-from tests.engine.test_functional import seed_resnet
+from tests.engine.test_functional import UNKNOWN_MEETS_KNOWN, seed_resnet
 
 
 def keras_resnet():
@@ -87,3 +87,15 @@ def test_multi_output_history_names_equal_keras(dict_outputs):
         model.compile(optimizer="sgd", loss=loss, metrics=metrics, loss_weights=weights)
         names[library] = set(model.fit(x, y, epochs=1, batch_size=8, verbose=0).history)
     assert names["lamina"] == names["keras"]
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    ("layer", "config", "shapes"),
+    [c[:3] for c in UNKNOWN_MEETS_KNOWN],
+    ids=[c[4] for c in UNKNOWN_MEETS_KNOWN],
+)
+def test_merge_of_an_unknown_and_a_known_size_has_keras_shape(layer, config, shapes):
+    ours = getattr(lamina.layers, layer)(**config)([lamina.layers.Input(s) for s in shapes])
+    ref = getattr(keras.layers, layer)(**config)([keras.layers.Input(s) for s in shapes])
+    assert ours.shape == tuple(ref.shape)

@@ -3,7 +3,9 @@
 Calling a layer on a `KerasTensor` builds the layer from the symbolic shape, runs its `call` on meta
 tensors (shapes only: no memory, no compute) to learn the output shape, and records a `Node` that the
 functional model later replays on real data. Unknown (`None`) dimensions are probed with two
-different sizes; the output dimensions that differ between the two runs are unknown too.
+different sizes; the output dimensions that differ between the two runs are unknown too. Where a
+probe size cannot stand for an unknown size (it must equal a known one), a layer that defines its
+own `compute_output_shape` (the merges) gives its shape by that rule instead.
 """
 
 from __future__ import annotations
@@ -288,10 +290,42 @@ def _shape_preserved(layer, args, kwargs):
     return (args[0].shape, backend.to_torch_dtype(args[0].dtype))
 
 
+def _stated_shape(layer, args, kwargs):
+    """The output spec from the layer's own `compute_output_shape`, or None if it has none.
+
+    A probe size stands for every unknown size, so it fails where an unknown size must equal a known
+    one (`Add` on `(None, None, 3)` and `(None, 5, 1)`: 83 meets 5). A layer that states its shape
+    rule on symbolic shapes, as Keras's layers do, is then taken at its word; the dtype is its first
+    input's.
+    """
+    stated = type(layer).compute_output_shape is not layer_module.Layer.compute_output_shape
+    if not stated or len(args) != 1 or set(kwargs) - {"training", "mask"}:
+        return None
+    shapes = _map_tensors(lambda t: t.shape, args[0])
+    if not layer.built:
+        with torch.device(backend.default_device()):
+            layer.build_from_shape(shapes)
+    dtype = backend.to_torch_dtype(flatten_symbolic(args[0])[0].dtype)
+    return (tuple(layer.compute_output_shape(shapes)), dtype)
+
+
+def _infer_spec(layer, args, kwargs):
+    spec = _shape_preserved(layer, args, kwargs)
+    if spec is not None:
+        return spec
+    try:
+        return infer_outputs(layer, args, kwargs)
+    except (ValueError, RuntimeError):
+        spec = _stated_shape(layer, args, kwargs)
+        if spec is None:
+            raise
+        return spec
+
+
 def call_on_symbolic(layer, args, kwargs):
     """`layer(keras_tensor)`: build, infer the output, record a Node, return symbolic outputs."""
     try:
-        spec = _shape_preserved(layer, args, kwargs) or infer_outputs(layer, args, kwargs)
+        spec = _infer_spec(layer, args, kwargs)
     except ValueError:
         raise
     except (RuntimeError, TypeError, IndexError) as failure:

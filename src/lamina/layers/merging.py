@@ -81,9 +81,8 @@ class _Merge(Layer):
             merged = []
             for ours, theirs in zip(result, sample):
                 if ours is None or theirs is None:
-                    # An unknown size meets a known one (> 1): the known one wins, as in Keras.
-                    known = theirs if ours is None else ours
-                    merged.append(None if known in (None, 1) else known)
+                    # Keras's merge rule: an unknown size meets anything -> unknown.
+                    merged.append(None)
                 elif ours == 1 or theirs == 1 or ours == theirs:
                     merged.append(max(ours, theirs))
                 else:
@@ -96,6 +95,14 @@ class _Merge(Layer):
                     )
             result = merged
         return tuple(result)
+
+    def compute_output_shape(self, input_shape):
+        """Keras's rule on the symbolic shapes (a probe size cannot stand for an unknown size that
+        must equal a known one, as in `(None, None, 3)` + `(None, 5, 1)`)."""
+        shapes = self._check_list(input_shape)
+        self._check_batch(shapes)
+        batch = next((s[0] for s in shapes if s and s[0] is not None), None)
+        return (batch, *self._broadcast_shape(shapes))
 
     def call(self, inputs):
         inputs = list(inputs)
@@ -268,6 +275,16 @@ class Concatenate(_Merge):
         shapes = self._check_list(input_shape)
         self._check_shapes(shapes)
 
+    def compute_output_shape(self, input_shape):
+        """Keras's rule: the first input's shape, its `axis` size the sum (unknown if any is)."""
+        shapes = self._check_list(input_shape)
+        self._check_shapes(shapes)
+        output = list(shapes[0])
+        axis = self.axis % len(output)
+        sizes = [s[axis] for s in shapes]
+        output[axis] = None if None in sizes else sum(sizes)
+        return tuple(output)
+
     def _check_shapes(self, shapes):
         rank = len(shapes[0])
         axis = self.axis % rank if -rank <= self.axis < rank else None
@@ -329,6 +346,9 @@ class Dot(_Merge):
 
     exact_inputs = 2
     supports_masking = False
+
+    # The output shape comes from the engine's probe, not from the element-wise rule above.
+    compute_output_shape = Layer.compute_output_shape
 
     def __init__(self, axes, normalize=False, **kwargs):
         super().__init__(**kwargs)
