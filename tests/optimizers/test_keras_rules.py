@@ -162,20 +162,29 @@ def test_adamax_bias_correction_counts_each_parameters_updates():
 @pytest.mark.parametrize(
     "rule, options, message",
     [
-        (keras_rules.RMSprop, {"rho": 1.5}, r"rho must be \[0.0, 1.0\]; received rho=1.5"),
+        (
+            keras_rules.RMSprop,
+            {"rho": 1.5},
+            r"RMSprop: rho must be in \[0.0, 1.0\]; received rho=1.5",
+        ),
         (
             keras_rules.RMSprop,
             {"momentum": -0.1},
-            r"momentum must be \[0.0, 1.0\]; received momentum=-0.1",
+            r"RMSprop: momentum must be in \[0.0, 1.0\]; received momentum=-0.1",
         ),
         (
             keras_rules.Adagrad,
             {"initial_accumulator_value": -1.0},
-            r"initial_accumulator_value must be >= 0.0; received initial_accumulator_value=-1.0",
+            r"Adagrad: initial_accumulator_value must be >= 0.0; received "
+            r"initial_accumulator_value=-1.0",
         ),
-        (keras_rules.Adamax, {"betas": (0.9, 2.0)}, r"beta_2 must be \[0.0, 1.0\]; received"),
-        (keras_rules.Adagrad, {"lr": -0.1}, r"lr must be >= 0.0; received lr=-0.1"),
-        (keras_rules.RMSprop, {"eps": -1e-7}, r"eps must be >= 0.0; received eps=-1e-07"),
+        (
+            keras_rules.Adamax,
+            {"betas": (0.9, 2.0)},
+            r"Adamax: beta_2 must be in \[0.0, 1.0\]; received beta_2=2.0",
+        ),
+        (keras_rules.Adagrad, {"lr": -0.1}, r"Adagrad: lr must be >= 0.0; received lr=-0.1"),
+        (keras_rules.RMSprop, {"eps": -1e-7}, r"RMSprop: eps must be >= 0.0; received eps=-1e-07"),
     ],
     ids=["rho", "momentum", "initial-accumulator", "beta_2", "lr", "eps"],
 )

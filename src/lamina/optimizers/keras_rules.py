@@ -70,10 +70,10 @@ class KerasRule(torch.optim.Optimizer):
         return loss
 
 
-def _check(name: str, value: float, low: float, high: float | None = None) -> None:
+def _check(owner: str, name: str, value: float, low: float, high: float | None = None) -> None:
     if value < low or (high is not None and value > high):
-        bound = f"[{low}, {high}]" if high is not None else f">= {low}"
-        raise ValueError(f"{name} must be {bound}; received {name}={value}.")
+        bound = f"in [{low}, {high}]" if high is not None else f">= {low}"
+        raise ValueError(f"{owner}: {name} must be {bound}; received {name}={value}.")
 
 
 class RMSprop(KerasRule):
@@ -85,10 +85,10 @@ class RMSprop(KerasRule):
     """
 
     def __init__(self, params, lr=1e-3, rho=0.9, momentum=0.0, eps=1e-7, centered=False):
-        _check("lr", lr, 0.0)
-        _check("rho", rho, 0.0, 1.0)
-        _check("momentum", momentum, 0.0, 1.0)
-        _check("eps", eps, 0.0)
+        _check(type(self).__name__, "lr", lr, 0.0)
+        _check(type(self).__name__, "rho", rho, 0.0, 1.0)
+        _check(type(self).__name__, "momentum", momentum, 0.0, 1.0)
+        _check(type(self).__name__, "eps", eps, 0.0)
         defaults = {"lr": lr, "rho": rho, "momentum": momentum, "eps": eps, "centered": centered}
         super().__init__(params, defaults)
 
@@ -127,9 +127,9 @@ class Adagrad(KerasRule):
     `initial_accumulator_value`."""
 
     def __init__(self, params, lr=1e-3, initial_accumulator_value=0.1, eps=1e-7):
-        _check("lr", lr, 0.0)
-        _check("initial_accumulator_value", initial_accumulator_value, 0.0)
-        _check("eps", eps, 0.0)
+        _check(type(self).__name__, "lr", lr, 0.0)
+        _check(type(self).__name__, "initial_accumulator_value", initial_accumulator_value, 0.0)
+        _check(type(self).__name__, "eps", eps, 0.0)
         defaults = {
             "lr": lr,
             "initial_accumulator_value": initial_accumulator_value,
@@ -153,10 +153,10 @@ class Adamax(KerasRule):
     w -= lr/(1 - b1^t) * m/(u + eps), t counting this parameter's updates."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-7):
-        _check("lr", lr, 0.0)
-        _check("beta_1", betas[0], 0.0, 1.0)
-        _check("beta_2", betas[1], 0.0, 1.0)
-        _check("eps", eps, 0.0)
+        _check(type(self).__name__, "lr", lr, 0.0)
+        _check(type(self).__name__, "beta_1", betas[0], 0.0, 1.0)
+        _check(type(self).__name__, "beta_2", betas[1], 0.0, 1.0)
+        _check(type(self).__name__, "eps", eps, 0.0)
         super().__init__(params, {"lr": lr, "betas": tuple(betas), "eps": eps})
 
     def _slots(self, group):
