@@ -25,7 +25,9 @@ Each `step()` gathers the parameters that have gradients and updates all of them
 `_foreach_*` kernels (no Python loop over the arithmetic, no host read of a device tensor). The
 learning rate is read from `param_groups` as in torch.optim, so lamina's `Optimizer` wrapper applies
 schedules, weight decay, clipping, EMA, gradient accumulation and loss scaling around them
-unchanged.
+unchanged. Speed (`bench/bench_optimizer_step.py`, the seeds' CNN parameters, 1 CPU thread, a
+shared machine): 642 us per RMSprop step against torch.optim's 671 (for-loop) and 651 (foreach),
+580 per Adagrad step against 603 and 692, Adamax on par (587 against 599 and 583).
 """
 
 from __future__ import annotations
