@@ -16,7 +16,6 @@ import torch
 from lamina import backend
 from lamina.engine import errors
 
-
 # --------------------------------------------------------------------------------------------------
 # Nested structures
 
@@ -38,9 +37,11 @@ def flatten(structure) -> list:
 
 
 def is_array_like(x) -> bool:
-    return isinstance(x, (np.ndarray, torch.Tensor)) or (
-        isinstance(x, (list, tuple)) and x and all(is_array_like(v) for v in x)
-    ) or (isinstance(x, dict) and x and all(is_array_like(v) for v in x.values()))
+    return (
+        isinstance(x, (np.ndarray, torch.Tensor))
+        or (isinstance(x, (list, tuple)) and x and all(is_array_like(v) for v in x))
+        or (isinstance(x, dict) and x and all(is_array_like(v) for v in x.values()))
+    )
 
 
 def to_tensor(value, device, name="x") -> torch.Tensor:
@@ -51,7 +52,9 @@ def to_tensor(value, device, name="x") -> torch.Tensor:
         array = np.asarray(value)
         if array.dtype == object:
             raise errors.value_error(
-                name, "a numeric array", f"an object array of shape {array.shape}",
+                name,
+                "a numeric array",
+                f"an object array of shape {array.shape}",
                 "pad ragged sequences first (lamina.preprocessing.sequence.pad_sequences).",
             )
         if array.dtype.kind == "U" or array.dtype.kind == "S":
@@ -77,7 +80,9 @@ def unpack(data):
         if len(data) == 3:
             return data[0], data[1], data[2]
         raise errors.value_error(
-            "data", "batches shaped (x,), (x, y) or (x, y, sample_weight)", f"a tuple of {len(data)}"
+            "data",
+            "batches shaped (x,), (x, y) or (x, y, sample_weight)",
+            f"a tuple of {len(data)}",
         )
     return data, None, None
 
@@ -97,7 +102,9 @@ def check_finite(x, name="x") -> None:
         if bad:
             count = int((~np.isfinite(backend.as_numpy(leaf))).sum())
             raise errors.value_error(
-                name, "finite numbers", f"{count} NaN or inf value(s) in an array of shape {tuple(leaf.shape)}",
+                name,
+                "finite numbers",
+                f"{count} NaN or inf value(s) in an array of shape {tuple(leaf.shape)}",
                 "clean or impute the data first, e.g. x = np.nan_to_num(x) or drop those rows.",
             )
 
@@ -114,8 +121,9 @@ def num_samples(structure, name: str) -> int:
 class ArrayData:
     """Arrays held on the device, cut into batches; one permutation per epoch when shuffling."""
 
-    def __init__(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False, device=None,
-                 check=True):
+    def __init__(
+        self, x, y=None, sample_weight=None, batch_size=32, shuffle=False, device=None, check=True
+    ):
         self.device = device or backend.default_device()
         if check:
             check_finite(x, "x")
@@ -127,7 +135,8 @@ class ArrayData:
                     "fit()/evaluate() data",
                     "x and y with the same number of samples",
                     f"{n_x} samples in x and {n_y} in y",
-                    "check that the labels belong to these inputs (e.g. a split applied to only one).",
+                    "check that the labels belong to these inputs (e.g. a split applied to only "
+                    "one).",
                 )
         if sample_weight is not None and len(sample_weight) != n_x:
             raise errors.value_error(
@@ -138,7 +147,9 @@ class ArrayData:
         self.shuffle = shuffle
         self.x = map_structure(lambda a: to_tensor(a, self.device, "x"), x)
         self.y = None if y is None else map_structure(lambda a: to_tensor(a, self.device, "y"), y)
-        self.sample_weight = None if sample_weight is None else to_tensor(sample_weight, self.device).float()
+        self.sample_weight = (
+            None if sample_weight is None else to_tensor(sample_weight, self.device).float()
+        )
 
     def __len__(self) -> int:
         return math.ceil(self.size / self.batch_size)
@@ -186,14 +197,22 @@ def split_validation(x, y, sample_weight, validation_split: float):
     split_at = int(n * (1.0 - validation_split))
     if split_at == 0 or split_at == n:
         raise errors.value_error(
-            "validation_split", f"a split that leaves samples on both sides of {n}", f"{validation_split}"
+            "validation_split",
+            f"a split that leaves samples on both sides of {n}",
+            f"{validation_split}",
         )
     head = lambda a: a[:split_at]  # noqa: E731
     tail = lambda a: a[split_at:]  # noqa: E731
-    train = (map_structure(head, x), None if y is None else map_structure(head, y),
-             None if sample_weight is None else sample_weight[:split_at])
-    valid = (map_structure(tail, x), None if y is None else map_structure(tail, y),
-             None if sample_weight is None else sample_weight[split_at:])
+    train = (
+        map_structure(head, x),
+        None if y is None else map_structure(head, y),
+        None if sample_weight is None else sample_weight[:split_at],
+    )
+    valid = (
+        map_structure(tail, x),
+        None if y is None else map_structure(tail, y),
+        None if sample_weight is None else sample_weight[split_at:],
+    )
     return train, valid
 
 
@@ -202,7 +221,8 @@ def split_validation(x, y, sample_weight, validation_split: float):
 
 
 class IterableData:
-    """Generators, Keras-style sequences, lamina Datasets, DataLoaders: batch by batch to the device."""
+    """Generators, Keras-style sequences, lamina Datasets, DataLoaders: batch by batch to the
+    device."""
 
     def __init__(self, source, steps=None, device=None):
         self.source = source
@@ -211,7 +231,9 @@ class IterableData:
         self._iterator = None
         self._peeked = None
         indexable = hasattr(source, "__getitem__") and hasattr(source, "__len__")
-        self._is_sequence = _is_keras_sequence(source) or (indexable and not hasattr(source, "__iter__"))
+        self._is_sequence = _is_keras_sequence(source) or (
+            indexable and not hasattr(source, "__iter__")
+        )
 
     def __len__(self):
         if self.steps is not None:
@@ -284,11 +306,23 @@ class IterableData:
 
 
 def _is_keras_sequence(source) -> bool:
-    return hasattr(source, "__getitem__") and hasattr(source, "__len__") and hasattr(source, "on_epoch_end")
+    return (
+        hasattr(source, "__getitem__")
+        and hasattr(source, "__len__")
+        and hasattr(source, "on_epoch_end")
+    )
 
 
-def adapt(x, y=None, sample_weight=None, batch_size=None, shuffle=False, steps=None, device=None,
-          check=True):
+def adapt(
+    x,
+    y=None,
+    sample_weight=None,
+    batch_size=None,
+    shuffle=False,
+    steps=None,
+    device=None,
+    check=True,
+):
     """Pick the adapter for what the user passed."""
     if x is None:
         raise errors.value_error("x", "input data (arrays, a Dataset or a generator)", "None")
@@ -296,11 +330,16 @@ def adapt(x, y=None, sample_weight=None, batch_size=None, shuffle=False, steps=N
         return ArrayData(x, y, sample_weight, batch_size or 32, shuffle, device, check=check)
     if y is not None:
         raise errors.value_error(
-            "y", "None when x is a dataset or generator (it yields the labels)",
+            "y",
+            "None when x is a dataset or generator (it yields the labels)",
             f"y of type {type(y).__name__}",
         )
     if isinstance(x, (list, tuple)):
-        raise errors.value_error("x", "arrays or a dataset", f"a {type(x).__name__} of {type(x[0]).__name__}")
+        raise errors.value_error(
+            "x", "arrays or a dataset", f"a {type(x).__name__} of {type(x[0]).__name__}"
+        )
     if not (hasattr(x, "__iter__") or hasattr(x, "__getitem__")):
-        raise errors.value_error("x", "arrays, a Dataset, a generator or a sequence", f"{type(x).__name__}")
+        raise errors.value_error(
+            "x", "arrays, a Dataset, a generator or a sequence", f"{type(x).__name__}"
+        )
     return IterableData(x, steps=steps, device=device)

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import torch
 
-from lamina import backend, losses as losses_module, metrics as metrics_module, optimizers
+from lamina import backend, optimizers
+from lamina import losses as losses_module
+from lamina import metrics as metrics_module
 from lamina.callbacks import CallbackList, LazyLogs
 from lamina.callbacks.callback import log_value
 from lamina.engine import data_adapter, errors
@@ -24,14 +26,19 @@ def _output_names(model) -> list[str]:
         return list(graph.outputs)  # Model(..., outputs={"price": ...}): Keras names outputs by key
     outputs = model.outputs if hasattr(model, "outputs") else None
     if outputs:
-        return [t.node.layer.name if t.node is not None else f"output_{i}" for i, t in enumerate(outputs)]
+        return [
+            t.node.layer.name if t.node is not None else f"output_{i}"
+            for i, t in enumerate(outputs)
+        ]
     return ["output"]
 
 
 class CompileState:
     """What compile() configured, resolved against the outputs at the first batch."""
 
-    def __init__(self, model, optimizer, loss, metrics, loss_weights, weighted_metrics, jit_compile):
+    def __init__(
+        self, model, optimizer, loss, metrics, loss_weights, weighted_metrics, jit_compile
+    ):
         self.model = model
         self.optimizer = optimizers.get(optimizer)
         self.loss_spec = loss
@@ -59,7 +66,8 @@ class CompileState:
 
     # ----------------------------------------------------------------------------------------------
     def build_optimizer(self) -> None:
-        """Create (or re-create after freezing changes) the torch optimizer over the trainable weights."""
+        """Create (or re-create after freezing changes) the torch optimizer over the trainable
+        weights."""
         weights = self.model.trainable_weights
         current = [id(w) for w in weights]
         if self.optimizer.built and current == [id(p) for p in self.optimizer._parameters]:
@@ -68,7 +76,8 @@ class CompileState:
 
         self.optimizer.build(weights, constraints.collect(self.model))
         self.regularized = any(
-            getattr(m, "_regularizers", None) or getattr(m, "activity_regularizer", None) is not None
+            getattr(m, "_regularizers", None)
+            or getattr(m, "activity_regularizer", None) is not None
             for m in self.model.modules()
         )
 
@@ -81,7 +90,7 @@ class CompileState:
         loss_specs = _per_output(self.loss_spec, names, "loss")
         weight_specs = _per_output(self.loss_weights_spec, names, "loss_weights", default=1.0)
         self.losses = []
-        for spec, weight in zip(loss_specs, weight_specs):
+        for spec, weight in zip(loss_specs, weight_specs, strict=True):
             fn = losses_module.get(spec) if spec is not None else None
             self.losses.append((fn, 1.0 if weight is None else float(weight), _loss_kind(fn)))
         if self.loss_spec is None:
@@ -96,7 +105,10 @@ class CompileState:
                 if isinstance(spec, str) and spec.lower() in ("accuracy", "acc"):
                     y_true = y_true_flat[index] if index < len(y_true_flat) else y_pred_flat[index]
                     metric = metrics_module.resolve_accuracy(
-                        name, self.losses[index][0], tuple(y_true.shape), tuple(y_pred_flat[index].shape)
+                        name,
+                        self.losses[index][0],
+                        tuple(y_true.shape),
+                        tuple(y_pred_flat[index].shape),
                     )
                 else:
                     metric = metrics_module.get(spec, name=name if isinstance(spec, str) else None)
@@ -133,11 +145,15 @@ def _per_output(spec, names, argument, default=None) -> list:
     if isinstance(spec, dict):
         unknown = set(spec) - set(names)
         if unknown:
-            raise errors.value_error(argument, f"keys among the output names {names}", f"{sorted(unknown)}")
+            raise errors.value_error(
+                argument, f"keys among the output names {names}", f"{sorted(unknown)}"
+            )
         return [spec.get(name, default) for name in names]
     if isinstance(spec, (list, tuple)):
         if len(spec) != len(names):
-            raise errors.value_error(argument, f"one entry per output ({len(names)})", f"{len(spec)} entries")
+            raise errors.value_error(
+                argument, f"one entry per output ({len(names)})", f"{len(spec)} entries"
+            )
         return list(spec)
     return [spec if spec is not None else default] * len(names)
 
@@ -148,14 +164,17 @@ def _per_output_metrics(spec, names) -> list[list]:
     if isinstance(spec, dict):
         return [_as_list(spec.get(name, [])) for name in names]
     spec = list(spec) if isinstance(spec, (list, tuple)) else [spec]
-    if len(names) > 1 and len(spec) == len(names) and all(isinstance(s, (list, tuple)) for s in spec):
+    if (
+        len(names) > 1
+        and len(spec) == len(names)
+        and all(isinstance(s, (list, tuple)) for s in spec)
+    ):
         return [list(s) for s in spec]
     return [list(spec) for _ in names]
 
 
 def _loss_kind(fn) -> str | None:
-    name = getattr(fn, "__name__", None) or getattr(getattr(fn, "fn", None), "__name__", None)
-    return name
+    return getattr(fn, "__name__", None) or getattr(getattr(fn, "fn", None), "__name__", None)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -185,7 +204,8 @@ def _flatten_labels(model, y) -> list:
 
 
 def _check_loss_shapes(model, kind, y_true, y_pred) -> None:
-    """Integers only: the error a forgotten Flatten produces belongs here, where loss meets labels."""
+    """Integers only: the error a forgotten Flatten produces belongs here, where loss meets
+    labels."""
     pred_shape, true_shape = tuple(y_pred.shape), tuple(y_true.shape)
     hint = None
     if y_pred.dim() > 2 and y_true.dim() <= 2:
@@ -194,7 +214,9 @@ def _check_loss_shapes(model, kind, y_true, y_pred) -> None:
             "Add Flatten() or GlobalAveragePooling2D() before the final Dense layer."
         )
     if kind == "sparse_categorical_crossentropy":
-        fits = y_pred.dim() == y_true.dim() + 1 or (y_pred.dim() == y_true.dim() and true_shape[-1] == 1)
+        fits = y_pred.dim() == y_true.dim() + 1 or (
+            y_pred.dim() == y_true.dim() and true_shape[-1] == 1
+        )
         fits = fits and true_shape[:1] == pred_shape[:1]
         if y_pred.dim() >= 2 and y_true.dim() >= 1 and fits:
             core = true_shape if y_pred.dim() == y_true.dim() + 1 else true_shape[:-1]
@@ -217,8 +239,10 @@ def _check_loss_shapes(model, kind, y_true, y_pred) -> None:
         expected = f"outputs shaped like the labels {true_shape}"
     if not fits:
         raise errors.value_error(
-            f"Loss '{kind}' of model '{model.name}'", expected,
-            f"model outputs of shape {pred_shape}", hint,
+            f"Loss '{kind}' of model '{model.name}'",
+            expected,
+            f"model outputs of shape {pred_shape}",
+            hint,
         )
 
 
@@ -235,11 +259,18 @@ def compute_loss(model, y, y_pred, sample_weight=None):
             continue
         if index >= len(trues):
             raise errors.value_error(
-                f"model '{model.name}'", f"labels for output {index}", f"{len(trues)} label array(s)"
+                f"model '{model.name}'",
+                f"labels for output {index}",
+                f"{len(trues)} label array(s)",
             )
         y_true, y_pred_i = trues[index], preds[index]
-        if kind in ("sparse_categorical_crossentropy", "categorical_crossentropy",
-                    "binary_crossentropy", "mean_squared_error", "mean_absolute_error"):
+        if kind in (
+            "sparse_categorical_crossentropy",
+            "categorical_crossentropy",
+            "binary_crossentropy",
+            "mean_squared_error",
+            "mean_absolute_error",
+        ):
             _check_loss_shapes(model, kind, y_true, y_pred_i)
         if isinstance(fn, losses_module.Loss):
             value = fn(y_true, y_pred_i, sample_weight)
@@ -265,7 +296,7 @@ def compute_metrics(model, y, y_pred, sample_weight=None):
     if y is not None and state.output_metrics:
         trues, preds = _flatten_labels(model, y), _flatten_outputs(y_pred)
         with torch.no_grad():
-            for group, y_true, y_hat in zip(state.output_metrics, trues, preds):
+            for group, y_true, y_hat in zip(state.output_metrics, trues, preds, strict=False):
                 for metric in group:
                     metric.update_state(y_true, y_hat.detach(), sample_weight)
     return LazyLogs(lambda: {m.name: m.result() for m in state.all_metrics()})
@@ -343,12 +374,13 @@ def _ensure_built(model, first_batch) -> None:
 
 
 def _check_labels(model, data, state) -> None:
-    """Labels out of [0, classes) for a sparse loss: one check on the whole array, before training."""
+    """Labels out of [0, classes) for a sparse loss: one check on the whole array, before
+    training."""
     if not isinstance(data, data_adapter.ArrayData) or data.y is None or state.losses is None:
         return
     trues = _flatten_labels(model, data.y)
     outputs = getattr(model, "outputs", None) or []
-    for index, (fn, _, kind) in enumerate(state.losses):
+    for index, (_, _, kind) in enumerate(state.losses):
         if kind != "sparse_categorical_crossentropy" or index >= len(trues):
             continue
         labels = trues[index]
@@ -356,12 +388,17 @@ def _check_labels(model, data, state) -> None:
         if classes is None:
             continue
         low, high = float(labels.min()), float(labels.max())
-        if low < 0 or high >= classes or (labels.is_floating_point() and not torch.equal(labels, labels.round())):
+        if (
+            low < 0
+            or high >= classes
+            or (labels.is_floating_point() and not torch.equal(labels, labels.round()))
+        ):
             raise errors.value_error(
                 "y (labels for sparse_categorical_crossentropy)",
                 f"integer class ids in [0, {classes}) for a model with {classes} outputs",
                 f"labels from {low:g} to {high:g}",
-                "check the number of units of the last Dense layer, or remap the labels to 0..classes-1.",
+                "check the number of units of the last Dense layer, or remap the labels to "
+                "0..classes-1.",
             )
 
 
@@ -398,38 +435,78 @@ def _resolve_verbose(verbose) -> int:
 # fit / evaluate / predict
 
 
-def fit(model, x, y, *, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
-        shuffle, class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps,
-        validation_batch_size, validation_freq):
+def fit(
+    model,
+    x,
+    y,
+    *,
+    batch_size,
+    epochs,
+    verbose,
+    callbacks,
+    validation_split,
+    validation_data,
+    shuffle,
+    class_weight,
+    sample_weight,
+    initial_epoch,
+    steps_per_epoch,
+    validation_steps,
+    validation_batch_size,
+    validation_freq,
+):
     _require_compiled(model)
     device = model_device(model)
     if validation_split and validation_data is None:
         if not data_adapter.is_array_like(x):
             raise errors.value_error(
-                "validation_split", "array inputs (it cuts the last fraction of the arrays)",
-                f"x of type {type(x).__name__}", "pass validation_data= for datasets and generators.",
+                "validation_split",
+                "array inputs (it cuts the last fraction of the arrays)",
+                f"x of type {type(x).__name__}",
+                "pass validation_data= for datasets and generators.",
             )
         (x, y, sample_weight), validation_data = data_adapter.split_validation(
             x, y, sample_weight, validation_split
         )
-    train_data = data_adapter.adapt(x, y, sample_weight, batch_size, shuffle, steps_per_epoch, device)
+    train_data = data_adapter.adapt(
+        x, y, sample_weight, batch_size, shuffle, steps_per_epoch, device
+    )
     if class_weight is not None and isinstance(train_data, data_adapter.ArrayData):
-        weights = _class_weights_to_sample_weights(class_weight, _flatten_outputs(train_data.y)[0], device)
-        train_data.sample_weight = weights if train_data.sample_weight is None else train_data.sample_weight * weights
+        weights = _class_weights_to_sample_weights(
+            class_weight, _flatten_outputs(train_data.y)[0], device
+        )
+        train_data.sample_weight = (
+            weights if train_data.sample_weight is None else train_data.sample_weight * weights
+        )
     val_data = None
     if validation_data is not None:
-        if isinstance(validation_data, (list, tuple)) and data_adapter.is_array_like(validation_data[0]):
+        if isinstance(validation_data, (list, tuple)) and data_adapter.is_array_like(
+            validation_data[0]
+        ):
             vx, vy, vsw = data_adapter.unpack(tuple(validation_data))
-            val_data = data_adapter.adapt(vx, vy, vsw, validation_batch_size or batch_size or 32,
-                                          False, validation_steps, device)
+            val_data = data_adapter.adapt(
+                vx,
+                vy,
+                vsw,
+                validation_batch_size or batch_size or 32,
+                False,
+                validation_steps,
+                device,
+            )
         else:
             val_data = data_adapter.adapt(validation_data, steps=validation_steps, device=device)
     state = _prepare(model, train_data)
     steps = len(train_data) if train_data.__len__() is not None else None
     verbose = _resolve_verbose(verbose)
     callback_list = CallbackList(
-        callbacks, model=model, add_history=True, add_progbar=verbose != 0,
-        verbose=verbose, epochs=epochs, steps=steps, mode="fit",
+        callbacks,
+        model=model,
+        add_history=True,
+        add_progbar=verbose != 0,
+        verbose=verbose,
+        epochs=epochs,
+        steps=steps,
+        mode="fit",
     )
     custom_step = type(model).train_step is not _default_method(model, "train_step")
     model.stop_training = False
@@ -522,8 +599,14 @@ def evaluate(model, x, y, *, batch_size, verbose, sample_weight, steps, callback
     data = data_adapter.adapt(x, y, sample_weight, batch_size, False, steps, model_device(model))
     _prepare(model, data)
     verbose = _resolve_verbose(verbose)
-    callback_list = CallbackList(callbacks, model=model, add_progbar=verbose != 0, verbose=verbose,
-                                 steps=len(data) if data.__len__() is not None else None, mode="evaluate")
+    callback_list = CallbackList(
+        callbacks,
+        model=model,
+        add_progbar=verbose != 0,
+        verbose=verbose,
+        steps=len(data) if data.__len__() is not None else None,
+        mode="evaluate",
+    )
     callback_list.on_test_begin()
     logs = _run_evaluation(model, data, callback_list)
     callback_list.on_test_end(logs)
@@ -543,12 +626,20 @@ def _concat(chunks):
 
 
 def predict(model, x, *, batch_size, verbose, steps, callbacks):
-    data = data_adapter.adapt(x, None, None, batch_size, False, steps, model_device(model), check=False)
+    data = data_adapter.adapt(
+        x, None, None, batch_size, False, steps, model_device(model), check=False
+    )
     if not model.built:
         _ensure_built(model, data.first_batch())
     verbose = _resolve_verbose(verbose)
-    callback_list = CallbackList(callbacks, model=model, add_progbar=verbose != 0, verbose=verbose,
-                                 steps=len(data) if data.__len__() is not None else None, mode="predict")
+    callback_list = CallbackList(
+        callbacks,
+        model=model,
+        add_progbar=verbose != 0,
+        verbose=verbose,
+        steps=len(data) if data.__len__() is not None else None,
+        mode="predict",
+    )
     model.eval()
     callback_list.on_predict_begin()
     outputs = []
@@ -565,13 +656,16 @@ def predict(model, x, *, batch_size, verbose, steps, callbacks):
 
 def train_on_batch(model, x, y, sample_weight, class_weight, return_dict):
     _require_compiled(model)
-    data = data_adapter.adapt(x, y, sample_weight, batch_size=data_adapter.num_samples(x, "x"),
-                              device=model_device(model))
+    data = data_adapter.adapt(
+        x, y, sample_weight, batch_size=data_adapter.num_samples(x, "x"), device=model_device(model)
+    )
     state = _prepare(model, data)
     model.reset_metrics()
     batch = data.first_batch()
     if class_weight is not None:
-        cw = _class_weights_to_sample_weights(class_weight, _flatten_outputs(batch[1])[0], data.device)
+        cw = _class_weights_to_sample_weights(
+            class_weight, _flatten_outputs(batch[1])[0], data.device
+        )
         batch = (batch[0], batch[1], cw if batch[2] is None else batch[2] * cw)
     model.train()
     logs = model.train_step(_step_data(batch))
@@ -581,8 +675,9 @@ def train_on_batch(model, x, y, sample_weight, class_weight, return_dict):
 
 def test_on_batch(model, x, y, sample_weight, return_dict):
     _require_compiled(model)
-    data = data_adapter.adapt(x, y, sample_weight, batch_size=data_adapter.num_samples(x, "x"),
-                              device=model_device(model))
+    data = data_adapter.adapt(
+        x, y, sample_weight, batch_size=data_adapter.num_samples(x, "x"), device=model_device(model)
+    )
     state = _prepare(model, data)
     model.reset_metrics()
     model.eval()
@@ -606,6 +701,8 @@ def predict_on_batch(model, x):
     inputs = data_adapter.map_structure(lambda a: data_adapter.to_tensor(a, device), x)
     with torch.inference_mode():
         y = model(inputs)
-    return data_adapter.map_structure(lambda t: t.cpu().numpy(), y) if isinstance(y, (list, tuple, dict)) \
+    return (
+        data_adapter.map_structure(lambda t: t.cpu().numpy(), y)
+        if isinstance(y, (list, tuple, dict))
         else y.cpu().numpy()
-
+    )
