@@ -1,0 +1,102 @@
+"""Training curves: one subplot per metric, the training and validation values on the same axes."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from lamina.engine import errors
+from lamina.visualization.figures import pyplot, save_png
+
+VALIDATION_PREFIX = "val_"
+
+
+def history_logs(history) -> dict[str, list[float]]:
+    """The `{name: [value per epoch]}` dict of a History (as `fit` returns it), or the dict."""
+    logs = getattr(history, "history", history)
+    if not isinstance(logs, dict):
+        raise TypeError(
+            f"history expects a History (what fit() returns) or its .history dict; received "
+            f"{type(history).__name__}."
+        )
+    if not logs or not any(len(values) for values in logs.values()):
+        raise errors.value_error(
+            "history", "at least one epoch of logs", "an empty history",
+            "plot after fit() has run at least one epoch.",
+        )
+    return {str(name): [float(v) for v in values] for name, values in logs.items()}
+
+
+def metric_names(logs: dict, metrics=None) -> list[str]:
+    """The metrics to draw, in the order fit logged them: each name without its `val_` prefix."""
+    available = []
+    for name in logs:
+        base = name[len(VALIDATION_PREFIX):] if name.startswith(VALIDATION_PREFIX) else name
+        if base not in available:
+            available.append(base)
+    if metrics is None:
+        return available
+    requested = [metrics] if isinstance(metrics, str) else list(metrics)
+    unknown = [name for name in requested if name not in available]
+    if unknown or not requested:
+        raise errors.value_error(
+            "plot_history(metrics=...)", f"names from the history: {available}",
+            f"{unknown if unknown else requested}",
+            "drop the 'val_' prefix: the validation curve is drawn with its metric.",
+        )
+    return requested
+
+
+def epoch_axis(length: int, epochs: int) -> np.ndarray:
+    """Epoch numbers (from 1) for a series of `length` values in a run of `epochs` epochs.
+
+    Validation runs every `validation_freq` epochs, so its series can be shorter: its values
+    belong to epochs freq, 2*freq, ...
+    """
+    if length == epochs or length == 0 or epochs % length:
+        return np.arange(1, length + 1)
+    step = epochs // length
+    return np.arange(1, length + 1) * step
+
+
+def plot_history(history, metrics=None, path=None):
+    """Draw training curves: the loss and each metric, train and `val_` on the same axes.
+
+    Args:
+        history: the History `fit()` returns, or its `.history` dict.
+        metrics: names to draw (`"loss"`, `"accuracy"`, ...; without `val_`); default: all.
+        path: when given, the figure is also written there as a PNG.
+
+    Returns:
+        The matplotlib Figure: one subplot per metric (up to 3 per row), epochs from 1 on x.
+
+    Example:
+        >>> figure = plot_history({"loss": [0.9, 0.5], "val_loss": [1.0, 0.7]})  # doctest: +SKIP
+    """
+    logs = history_logs(history)
+    names = metric_names(logs, metrics)
+    epochs = max(len(values) for values in logs.values())
+    plt = pyplot()
+    from matplotlib.ticker import MaxNLocator
+
+    columns = min(len(names), 3)
+    rows = math.ceil(len(names) / columns)
+    figure = plt.figure(figsize=(4.8 * columns, 3.6 * rows), layout="constrained")
+    for index, name in enumerate(names):
+        axes = figure.add_subplot(rows, columns, index + 1)
+        series = ((name, "train", "-"), (VALIDATION_PREFIX + name, "validation", "--"))
+        for key, label, style in series:
+            if key in logs:
+                values = logs[key]
+                axes.plot(epoch_axis(len(values), epochs), values, style, marker="o",
+                          markersize=3, label=label)
+        axes.set_title(name)
+        axes.set_xlabel("epoch")
+        axes.set_ylabel(name)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.grid(alpha=0.3)
+        axes.legend()
+    if path is not None:
+        save_png(figure, path)
+    return figure
