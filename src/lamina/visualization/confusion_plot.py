@@ -43,9 +43,11 @@ def plot_confusion_matrix(y_true, y_pred, class_names=None, normalize=None, path
     axes.set_title(TITLES[normalize])
     axes.set_xlabel("Predicted")
     axes.set_ylabel("True")
-    axes.set_xticks(range(size), names, rotation=45 if max(map(len, names)) > 3 else 0,
-                    ha="right" if max(map(len, names)) > 3 else "center")
-    axes.set_yticks(range(size), names)
+    # Class names are data: parse_math=False keeps a '$' in one from starting math mode.
+    long_names = max(map(len, names)) > 3
+    axes.set_xticks(range(size), names, rotation=45 if long_names else 0,
+                    ha="right" if long_names else "center", parse_math=False)
+    axes.set_yticks(range(size), names, parse_math=False)
     if size <= MAX_ANNOTATED_CLASSES:
         font_size = 10 if size <= 12 else max(5, int(120 / size))
         # Dark text on light cells, white on dark ones: the threshold is half the colour range.
