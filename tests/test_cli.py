@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src"
+RUN_FILES = ["config.json", "history.csv", "history.json", "report.json", "weights.safetensors"]
+REPORT_FILES = ["report.html", "history.png", "confusion_matrix.png", "feature_maps.png"]
 
 
 @pytest.mark.slow
@@ -30,11 +32,33 @@ def test_main_job_reaches_97_percent_and_writes_the_run_folder(tmp_path):
     assert report["test_accuracy"] >= 0.97
     assert len(report["per_class"]) == 10
     assert all(0.8 <= row["recall"] <= 1.0 for row in report["per_class"])
-    assert sorted(os.listdir(out)) == ["config.json", "history.csv", "history.json", "report.json",
-                                       "weights.safetensors"]
+    assert sorted(os.listdir(out)) == sorted(RUN_FILES + REPORT_FILES)
+    assert f"Report: {out / 'report.html'}" in completed.stdout
+    page = (out / "report.html").read_text()
+    for section in ("details", "model", "training-curves", "final-metrics", "confusion-matrix",
+                    "per-class", "feature-maps"):
+        assert f'<section id="{section}">' in page
+    assert f"{report['test_accuracy']:.4g}" in page
     history = json.loads((out / "history.json").read_text())
     rows = list(csv.reader((out / "history.csv").read_text().splitlines()))
     assert rows[0] == ["epoch", *history] and len(rows) == len(history["loss"]) + 1
+
+
+@pytest.mark.parametrize("hide_matplotlib", [False, True], ids=["no-report-flag", "no-matplotlib"])
+def test_run_folder_without_the_html_report(hide_matplotlib, tmp_path, monkeypatch, capsys):
+    from lamina import cli
+
+    arguments = ["train", "--epochs", "1", "--verbose", "0", "--out", str(tmp_path / "run")]
+    if hide_matplotlib:
+        monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now fails
+    else:
+        arguments.append("--no-report")
+    assert cli.main(arguments) == 0
+    assert sorted(os.listdir(tmp_path / "run")) == RUN_FILES
+    printed = capsys.readouterr().out
+    assert "Report:" not in printed
+    hint = "No report.html: it needs matplotlib (pip install 'lamina[plot]')."
+    assert (hint in printed) == hide_matplotlib
 
 
 def test_unknown_command_prints_help():

@@ -1,6 +1,7 @@
 """The `lamina` command. `lamina train` (no arguments) is lamina's main job: train the seeds' basic
 CNN on the built-in digits, report test accuracy and per-class precision / recall, and write a run
-folder (weights, config, history as JSON and CSV, report).
+folder (weights, config, history as JSON and CSV, report; with matplotlib, report.html and its
+figures as PNGs).
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-import numpy as np
 
 
 def build_digits_cnn(input_shape=(8, 8, 1), classes=10):
@@ -43,15 +42,11 @@ def build_digits_cnn(input_shape=(8, 8, 1), classes=10):
 
 def per_class_report(y_true, y_pred, classes: int) -> list[dict]:
     """Precision, recall and support for each class (0 where a class is never predicted)."""
-    rows = []
-    for label in range(classes):
-        predicted = y_pred == label
-        actual = y_true == label
-        true_positive = int(np.sum(predicted & actual))
-        precision = true_positive / int(predicted.sum()) if predicted.any() else 0.0
-        recall = true_positive / int(actual.sum()) if actual.any() else 0.0
-        rows.append({"class": label, "precision": precision, "recall": recall, "support": int(actual.sum())})
-    return rows
+    from lamina.visualization import confusion_matrix, per_class_scores
+
+    scores = per_class_scores(confusion_matrix(y_true, y_pred, classes))
+    keys = ("class", "precision", "recall", "support")
+    return [{key: row[key] for key in keys} for row in scores]
 
 
 def _write_run_folder(out: Path, files: dict[str, bytes]) -> None:
@@ -86,8 +81,27 @@ def _history_csv(history: dict) -> bytes:
     return lines.encode()
 
 
+def _html_report_files(model, history, y_test, predictions, x_test, summary) -> dict[str, bytes]:
+    """report.html and its figures (history.png, confusion_matrix.png, feature_maps.png), or
+    nothing (and a note saying why) without matplotlib."""
+    from lamina import visualization
+    from lamina.visualization.figures import INSTALL_HINT
+
+    if not visualization.matplotlib_available():
+        print(f"No report.html: it needs matplotlib ({INSTALL_HINT}).")
+        return {}
+    extra = {"test accuracy": summary["test_accuracy"], "test loss": summary["test_loss"],
+             "training time (s)": summary["train_seconds"], "epochs": summary["epochs"],
+             "batch size": summary["batch_size"], "seed": summary["seed"]}
+    report = visualization.build_report(
+        title="lamina train: the basic CNN on the built-in digits", history=history, model=model,
+        y_true=y_test, y_pred=predictions, images=x_test[:1], extra=extra,
+    )
+    return {"report.html": report.html.encode(), **report.figures}
+
+
 def train(epochs: int = 40, batch_size: int = 32, seed: int = 0, out: str | None = None,
-          verbose: int = 1) -> dict:
+          verbose: int = 1, html_report: bool = True) -> dict:
     import safetensors.torch
 
     import lamina
@@ -113,7 +127,8 @@ def train(epochs: int = 40, batch_size: int = 32, seed: int = 0, out: str | None
           f"trained in {train_seconds:.1f} s)")
     print(f"{'class':>5} {'precision':>9} {'recall':>7} {'support':>7}")
     for row in report:
-        print(f"{row['class']:>5} {row['precision']:>9.3f} {row['recall']:>7.3f} {row['support']:>7}")
+        print(f"{row['class']:>5} {row['precision']:>9.3f} {row['recall']:>7.3f} "
+              f"{row['support']:>7}")
 
     summary = {
         "test_accuracy": accuracy,
@@ -134,8 +149,12 @@ def train(epochs: int = 40, batch_size: int = 32, seed: int = 0, out: str | None
         "history.csv": _history_csv(history.history),
         "report.json": json.dumps(summary, indent=2).encode(),
     }
+    if html_report:
+        files.update(_html_report_files(model, history, y_test, predictions, x_test, summary))
     _write_run_folder(Path(out), files)
     print(f"Run folder: {out}")
+    if "report.html" in files:
+        print(f"Report: {os.path.join(out, 'report.html')}")
     summary["out"] = str(out)
     return summary
 
@@ -149,11 +168,13 @@ def main(argv=None) -> int:
     train_parser.add_argument("--seed", type=int, default=0)
     train_parser.add_argument("--out", default=None, help="run folder (default runs/digits-<time>)")
     train_parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
+    train_parser.add_argument("--no-report", action="store_true",
+                              help="skip report.html and its PNGs (they take about a second)")
     args = parser.parse_args(argv)
     if args.command in (None, "train"):
         defaults = train_parser.parse_args([]) if args.command is None else args
         train(epochs=defaults.epochs, batch_size=defaults.batch_size, seed=defaults.seed,
-              out=defaults.out, verbose=defaults.verbose)
+              out=defaults.out, verbose=defaults.verbose, html_report=not defaults.no_report)
         return 0
     parser.print_help()
     return 2
