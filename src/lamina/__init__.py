@@ -25,6 +25,7 @@ from lamina import (  # noqa: E402
     preprocessing,
     regularizers,
     utils,
+    visualization,
 )
 from lamina.engine.model import Model  # noqa: E402
 from lamina.engine.sequential import Sequential  # noqa: E402
@@ -53,4 +54,5 @@ __all__ = [
     "preprocessing",
     "regularizers",
     "utils",
+    "visualization",
 ]
