@@ -93,6 +93,12 @@ class Subclassed(lamina.Model):
         return self.conv(inputs)
 
 
+def _two_inputs():
+    first, second = lamina.Input((8, 8, 1)), lamina.Input((8, 8, 1))
+    merged = layers.Add()([layers.Conv2D(2, 3)(first), layers.Conv2D(2, 3)(second)])
+    return lamina.Model([first, second], merged, name="two_inputs")
+
+
 def _subclassed():
     model = Subclassed()
     model(IMAGES)
@@ -120,6 +126,9 @@ ERRORS = [
      r"plot_feature_maps\(model='subclassed'\) expects a built Sequential or functional model; "
      r"received a model without a layer graph \(a subclassed model\)\. Hint: build it "
      r"functionally, Model\(inputs, outputs\), to see inside it\."),
+    ("two-inputs", _two_inputs, {},
+     r"plot_feature_maps\(model='two_inputs'\) expects a model with one image input; received 2 "
+     r"inputs\."),
     ("max-maps", small_cnn, {"max_maps": 0},
      r"max_maps expects a positive integer; received max_maps=0\."),
 ]

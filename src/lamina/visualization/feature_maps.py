@@ -56,6 +56,23 @@ def _named_layer(model, layer_name):
     )
 
 
+def _check_model(model) -> None:
+    who = f"plot_feature_maps(model={getattr(model, 'name', type(model).__name__)!r})"
+    built = getattr(model, "built", False)
+    inputs = getattr(model, "inputs", None)
+    if not built:
+        raise errors.value_error(who, "a built Sequential or functional model", "an unbuilt model",
+                                 BUILD_HINT)
+    if inputs is None:
+        raise errors.value_error(
+            who, "a built Sequential or functional model",
+            "a model without a layer graph (a subclassed model)",
+            "build it functionally, Model(inputs, outputs), to see inside it.",
+        )
+    if len(inputs) != 1:
+        raise errors.value_error(who, "a model with one image input", f"{len(inputs)} inputs")
+
+
 def feature_extractor(model, layer_name=None):
     """A Model from `model`'s input to the output of `layer_name` (default: the first 2-D
     convolution), and that layer. The output must be image-like: (batch, height, width, channels),
@@ -63,17 +80,7 @@ def feature_extractor(model, layer_name=None):
     """
     from lamina.engine.model import Model
 
-    if not getattr(model, "built", False) or getattr(model, "inputs", None) is None:
-        received = "an unbuilt model" if not getattr(model, "built", False) else (
-            "a model without a layer graph (a subclassed model)"
-        )
-        hint = BUILD_HINT if not getattr(model, "built", False) else (
-            "build it functionally, Model(inputs, outputs), to see inside it."
-        )
-        raise errors.value_error(
-            f"plot_feature_maps(model={getattr(model, 'name', type(model).__name__)!r})",
-            "a built Sequential or functional model", received, hint,
-        )
+    _check_model(model)
     layer = _first_conv_layer(model) if layer_name is None else _named_layer(model, layer_name)
     output = _layer_output(layer)
     if output is None or len(output.shape) != 4:
