@@ -123,6 +123,21 @@ def test_overwrite_false_keeps_existing_file(tmp_path):
         _model().save(path, overwrite=False)
 
 
+def test_saved_files_get_the_permissions_a_plain_write_gives(tmp_path):
+    # mkstemp makes 0o600 files; a saved model must be as readable as any file the user writes.
+    umask = os.umask(0o022)
+    try:
+        plain = tmp_path / "plain.bin"
+        plain.write_bytes(b"x")
+        atomic.write_bytes(tmp_path / "new.bin", b"x")
+        assert (tmp_path / "new.bin").stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
+        os.chmod(plain, 0o640)  # replacing a file keeps its permissions
+        atomic.write_bytes(plain, b"y")
+        assert plain.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(umask)
+
+
 def test_failed_write_leaves_target_and_no_temporary(tmp_path):
     target = tmp_path / "file.bin"
     atomic.write_bytes(target, b"old")

@@ -12,6 +12,26 @@ import os
 import tempfile
 
 
+def _final_mode(target: str) -> int:
+    """The permissions the file would have had from a plain open(): those of the file it replaces,
+    else 0o666 less the umask. (mkstemp creates 0o600 files, which would make every saved model
+    private to its owner.)"""
+    try:
+        return os.stat(target).st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    # Linux reports it without changing it; os.umask() can only be read by setting it, which
+    # would briefly change it for every thread of the process.
+    with contextlib.suppress(OSError, ValueError, StopIteration), open("/proc/self/status") as f:
+        return int(next(line for line in f if line.startswith("Umask:")).split()[1], 8)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
 def _fsync_folder(folder: str) -> None:
     try:
         descriptor = os.open(folder, os.O_RDONLY)
@@ -47,6 +67,8 @@ def atomic_path(target, overwrite: bool = True):
         with open(temporary, "rb+") as written:
             written.flush()
             os.fsync(written.fileno())
+        with contextlib.suppress(OSError):  # file systems without permissions
+            os.chmod(temporary, _final_mode(target))
         os.replace(temporary, target)
         _fsync_folder(folder)
     except BaseException:
