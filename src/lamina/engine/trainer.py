@@ -14,7 +14,7 @@ from lamina import losses as losses_module
 from lamina import metrics as metrics_module
 from lamina.callbacks import CallbackList, LazyLogs
 from lamina.callbacks.callback import log_value
-from lamina.engine import data_adapter, errors
+from lamina.engine import captured_step, data_adapter, errors
 
 # --------------------------------------------------------------------------------------------------
 # Compile
@@ -45,10 +45,13 @@ class CompileState:
         self.metrics_spec = metrics
         self.weighted_metrics_spec = weighted_metrics
         self.loss_weights_spec = loss_weights
-        # jit_compile=True: the model's forward runs through torch.compile (one graph, fused
-        # kernels). "auto" stays eager: on small CPU models compilation costs more than it saves.
+        # jit_compile=True: the default train step runs captured (engine/captured_step.py:
+        # forward, loss, gradients and the optimizer's update in one torch.compile graph) and the
+        # evaluation forward through torch.compile. "auto" stays eager: compiling takes seconds
+        # on a CPU, more than it saves on most short runs.
         self.jit_compile = jit_compile is True
         self.forward = torch.compile(model) if self.jit_compile else model
+        self.captured = captured_step.CapturedStep(model, self) if self.jit_compile else None
         self.loss_tracker = metrics_module.Mean(name="loss")
         self.output_trackers: list = []
         self.losses: list | None = None  # per output: (callable, weight, kind)
@@ -248,12 +251,29 @@ def _check_loss_shapes(model, kind, y_true, y_pred) -> None:
 
 def compute_loss(model, y, y_pred, sample_weight=None):
     """The compiled loss (weighted over outputs) plus the layers' regularization losses."""
+    total, per_output = loss_terms(model, y, y_pred, sample_weight)
+    update_output_trackers(model._compile_state, per_output)
+    return total
+
+
+def update_output_trackers(state, per_output) -> None:
+    """Each output's (unweighted) loss into its tracker, when there are several outputs."""
+    if state.output_trackers:
+        for tracker, term in zip(state.output_trackers, per_output, strict=True):
+            if term is not None:
+                tracker.update_weighted(term[0].detach(), term[1])
+
+
+def loss_terms(model, y, y_pred, sample_weight=None):
+    """(total loss, per output (unweighted loss, batch size) or None): no side effect on the
+    metrics, so the captured train step can compute it inside its graph."""
     state = model._compile_state
     preds = _flatten_outputs(y_pred)
     trues = _flatten_labels(model, y) if y is not None else []
     if state.losses is None:
         state.resolve(trues, preds)
     total = None
+    per_output = [None] * len(state.losses)
     for index, (fn, weight, kind) in enumerate(state.losses):
         if fn is None:
             continue
@@ -276,8 +296,7 @@ def compute_loss(model, y, y_pred, sample_weight=None):
             value = fn(y_true, y_pred_i, sample_weight)
         else:
             value = losses_module.reduce_values(fn(y_true, y_pred_i), sample_weight)
-        if state.output_trackers:
-            state.output_trackers[index].update_weighted(value.detach(), y_pred_i.shape[0])
+        per_output[index] = (value, y_pred_i.shape[0])
         value = value * weight if weight != 1.0 else value
         total = value if total is None else total + value
     if total is None:
@@ -287,7 +306,7 @@ def compute_loss(model, y, y_pred, sample_weight=None):
         if penalties:
             total = total + torch.stack([p.to(total.dtype) for p in penalties]).sum()
         model._clear_activity_losses()
-    return total
+    return total, per_output
 
 
 def compute_metrics(model, y, y_pred, sample_weight=None):
@@ -317,8 +336,20 @@ def _step_data(batch):
 
 
 def default_train_step(model, data):
+    state = model._compile_state
+    forward = state.forward
+    if state.captured is not None:
+        logs = state.captured(data)
+        if logs is not None:
+            return logs
+        forward = state.captured.eager_forward
+    return eager_train_step(model, data, forward)
+
+
+def eager_train_step(model, data, forward):
+    """Forward, loss, backward and the optimizer's step, op by op."""
     x, y, sample_weight = data_adapter.unpack(data)
-    y_pred = model._compile_state.forward(x)
+    y_pred = forward(x)
     loss = compute_loss(model, y, y_pred, sample_weight)
     optimizer = model.optimizer
     optimizer.zero_grad()
@@ -415,6 +446,10 @@ def _prepare(model, data):
             y_pred = model(x)
         state.resolve(_flatten_labels(model, y) if y is not None else [], _flatten_outputs(y_pred))
     _check_labels(model, data, state)
+    if state.regularized:
+        # Activity penalties left by calls outside training (the symbolic build's are on the
+        # meta device) must not join the first step's loss.
+        model._clear_activity_losses()
     return state
 
 
@@ -509,6 +544,8 @@ def fit(
         mode="fit",
     )
     custom_step = type(model).train_step is not _default_method(model, "train_step")
+    if custom_step and state.captured is not None:
+        state.captured.skip("the model overrides train_step")
     model.stop_training = False
     model._resume_point = None
     callback_list.on_train_begin()

@@ -1,0 +1,243 @@
+"""The captured train step of `compile(jit_compile=True)`: forward, loss, gradients and the
+optimizer's update in one torch.compile graph.
+
+Why: a small model's eager step is mostly per-op overhead (Python, the dispatcher, one kernel per
+op, the optimizer's own loop). Compiling only the forward leaves the backward and the update eager
+and does not pay on a CPU; compiling the whole step as one function does (BENCHMARKS.md has the
+numbers). The design is functional, because that is what torch.compile captures whole:
+
+- `_Objective` holds the model, so `torch.func.functional_call` swaps the parameters for the
+  function's inputs both in the forward and in the regularization penalties (`model.losses`
+  reads the layers' attributes).
+- `torch.func.grad_and_value` differentiates with respect to the optimizer's parameters. Buffers
+  (BatchNormalization's moving statistics) and frozen weights are inputs too, so the layers'
+  in-place updates of them (`moving_mean.lerp_`) land in the real tensors.
+- The optimizer's update (`optimizers/captured_rules.py`) runs in the same graph on the
+  parameters' storage and on the torch optimizer's own state tensors, with the learning rate as a
+  0-d tensor: a schedule or ReduceLROnPlateau changes its value, never the graph. Gradient
+  clipping is the eager path's own `Optimizer._clip`, traced.
+- The loss tracker and the metrics are updated outside the graph from its detached outputs, in
+  device tensors: nothing reads a value on the host.
+- The graph is compiled for the shapes of the first batch it sees (`dynamic=False`). A batch of
+  other shapes (an epoch's last, partial batch) takes the eager step on the same weights and
+  state: one eager step costs far less than a second compile (seconds on a CPU).
+
+What it cannot capture takes the eager step, with one warning (CAPTURE_SKIPPED) naming why.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+from torch.utils import _pytree as pytree
+
+from lamina.engine import data_adapter
+from lamina.optimizers import captured_rules, schedules
+
+CAPTURE_SKIPPED = (
+    "Model '{model}' was compiled with jit_compile=True, but its train step is not captured in "
+    "one graph: {reason}. It trains with the eager step."
+)
+
+
+class _Objective(torch.nn.Module):
+    """The loss as a module of the model, so functional_call reaches the regularizers too."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x, y, sample_weight):
+        from lamina.engine import trainer
+
+        y_pred = self.model(x)
+        total, per_output = trainer.loss_terms(self.model, y, y_pred, sample_weight)
+        # torch.func's auxiliary outputs are tensors only: the outputs' losses without the Nones.
+        return total, ([term[0] for term in per_output if term is not None], y_pred)
+
+
+def _slot_of(module: torch.nn.Module, dotted: str) -> tuple[dict, str]:
+    """The dict that holds the parameter or buffer `dotted` of `module`, and its key there."""
+    *path, name = dotted.split(".")
+    owner = module.get_submodule(".".join(path))
+    return (owner._parameters if name in owner._parameters else owner._buffers), name
+
+
+def _detached(tree):
+    return pytree.tree_map(lambda t: t.detach() if isinstance(t, torch.Tensor) else t, tree)
+
+
+class CapturedStep:
+    """The default train step of a model compiled with jit_compile=True, as one compiled graph."""
+
+    def __init__(self, model, state):
+        self.model = model
+        self.state = state
+        self.disabled = False
+        self.eager_forward = model  # for batches of other shapes: the plain eager forward
+        self._compiled = None
+        self._key = None
+        self._signature = None
+        self._constant_refs = []
+        self._slot_keys = []
+        self._learning_rate = None
+        self._learning_rate_value = None
+
+    # ----------------------------------------------------------------------------------------------
+    def skip(self, reason: str, forward=None) -> None:
+        """Take the eager step from now on, saying why once."""
+        if not self.disabled:
+            warnings.warn(
+                CAPTURE_SKIPPED.format(model=self.model.name, reason=reason), stacklevel=4
+            )
+        self.disabled = True
+        self.eager_forward = self.state.forward if forward is None else forward
+
+    def _unsupported(self) -> str | None:
+        """Why this model and optimizer cannot be captured, or None."""
+        optimizer = self.model.optimizer
+        if not captured_rules.supports(optimizer):
+            return (
+                f"the optimizer {type(optimizer).__name__} has no captured update (SGD, Adam, "
+                "AdamW, RMSprop and Adagrad have one)"
+            )
+        for option in ("use_ema", "gradient_accumulation_steps", "loss_scale_factor"):
+            value = getattr(optimizer, option)
+            if value:
+                return f"the optimizer option {option}={value!r} is not supported"
+        if optimizer._constraints:
+            return "weight constraints (kernel_constraint, ...) are not supported"
+        if not optimizer._parameters:
+            return "the model has no trainable weights"
+        for module in self.model.modules():
+            if getattr(module, "activity_regularizer", None) is not None:
+                return (
+                    f"layer '{getattr(module, 'name', type(module).__name__)}' has an "
+                    "activity_regularizer, which is not supported"
+                )
+        return None
+
+    # ----------------------------------------------------------------------------------------------
+    def _build(self, key) -> bool:
+        reason = self._unsupported()
+        if reason is not None:
+            self.skip(reason)
+            return False
+        optimizer = self.model.optimizer
+        parameters = list(optimizer._parameters)
+        objective = _Objective(self.model)
+        names = {id(p): name for name, p in objective.named_parameters()}
+        if any(id(p) not in names for p in parameters):
+            self.skip("the optimizer updates weights that are not the model's")
+            return False
+        trainable_ids = {id(p) for p in parameters}
+        trainable_names = [names[id(p)] for p in parameters]
+        constant_names = [n for n, p in objective.named_parameters() if id(p) not in trainable_ids]
+        constant_names += [n for n, _ in objective.named_buffers()]
+        # (owner's _parameters or _buffers dict, key): read at every step, so a weight or a
+        # moving statistic replaced by assignment (not copied into) is still the one trained.
+        self._constant_refs = [_slot_of(objective, name) for name in constant_names]
+
+        def loss_fn(trainable, constant, x, y, sample_weight):
+            tensors = dict(zip(trainable_names, trainable, strict=True))
+            tensors.update(zip(constant_names, constant, strict=True))
+            return torch.func.functional_call(objective, tensors, (x, y, sample_weight))
+
+        def step(trainable, constant, slots, learning_rate, x, y, sample_weight):
+            grads, (loss, aux) = torch.func.grad_and_value(loss_fn, has_aux=True)(
+                trainable, constant, x, y, sample_weight
+            )
+            with torch.no_grad():
+                optimizer._clip(grads)
+                captured_rules.apply(optimizer, trainable, grads, slots, learning_rate)
+            return loss.detach(), _detached(aux)
+
+        captured_rules.prime_state(optimizer)
+        self._slot_keys = captured_rules.slot_keys(optimizer)
+        first = parameters[0]
+        self._learning_rate = torch.zeros((), dtype=first.dtype, device=first.device)
+        self._learning_rate_value = None
+        self._compiled = torch.compile(step, fullgraph=True, dynamic=False)
+        self._key = key
+        self._signature = None
+        return True
+
+    def _set_learning_rate(self) -> None:
+        optimizer = self.model.optimizer
+        if isinstance(optimizer._learning_rate, schedules.LearningRateSchedule):
+            optimizer._apply_lr()  # as Optimizer.step() does: the rate of this update
+        value = optimizer.torch_optimizer.param_groups[0]["lr"]
+        if value != self._learning_rate_value:
+            self._learning_rate.fill_(value)
+            self._learning_rate_value = value
+
+    # ----------------------------------------------------------------------------------------------
+    def __call__(self, data):
+        """One captured step: its lazy logs, or None when this batch takes the eager step."""
+        if self.disabled:
+            return None
+        from lamina.engine import trainer
+
+        optimizer = self.model.optimizer
+        key = (id(optimizer.torch_optimizer), tuple(id(p) for p in optimizer._parameters))
+        if key != self._key and not self._build(key):
+            return None
+        x, y, sample_weight = data_adapter.unpack(data)
+        signature = _signature((x, y, sample_weight))
+        if isinstance(signature, str):
+            self.skip(f"its batches hold a {signature}, not only tensors")
+            return None
+        if self._signature is None:
+            self._signature = signature
+        elif signature != self._signature:
+            return None  # another batch size: the eager step (no second compile)
+        self._set_learning_rate()
+        # Read at every step (a few dict look-ups): loading an optimizer state replaces torch's
+        # state tensors, and the graph must update the ones the optimizer holds now.
+        parameters = optimizer._parameters
+        state = optimizer.torch_optimizer.state
+        slots = {k: [state[p][k] for p in parameters] for k in self._slot_keys}
+        constant = [owner[name] for owner, name in self._constant_refs]
+        try:
+            loss, (per_output, y_pred) = self._compiled(
+                parameters, constant, slots, self._learning_rate, x, y, sample_weight
+            )
+        except Exception as error:  # noqa: BLE001 - any failure to capture means: run eagerly
+            self.skip(f"torch.compile failed ({_describe(error)})", forward=self.model)
+            return None
+        optimizer.iterations += 1
+        state = self.state
+        state.loss_tracker.update_weighted(loss, data_adapter.flatten(x)[0].shape[0])
+        if state.output_trackers:
+            values, preds = iter(per_output), trainer._flatten_outputs(y_pred)
+            terms = [
+                None if fn is None else (next(values), preds[index].shape[0])
+                for index, (fn, _, _) in enumerate(state.losses)
+            ]
+            trainer.update_output_trackers(state, terms)
+        return trainer.compute_metrics(self.model, y, y_pred, sample_weight)
+
+
+def _signature(batch):
+    """What the graph is specialised on: the batch's structure, shapes, dtypes and devices (the
+    name of the first leaf's type that is not a tensor instead, if any)."""
+    if all(isinstance(t, torch.Tensor) or t is None for t in batch):  # the usual (x, y, weights)
+        return tuple(None if t is None else (t.shape, t.dtype, t.device) for t in batch)
+    leaves, spec = pytree.tree_flatten(batch)
+    for leaf in leaves:
+        if leaf is not None and not isinstance(leaf, torch.Tensor):
+            return type(leaf).__name__
+    return spec, tuple(None if t is None else (t.shape, t.dtype, t.device) for t in leaves)
+
+
+def _describe(error: Exception) -> str:
+    """The error's type and first line; for Dynamo's wrapped errors, the original exception."""
+    while error.__cause__ is not None:  # "RuntimeError when making fake tensor call" <- the why
+        error = error.__cause__
+    text = str(error)
+    marker = "raised exception "
+    if marker in text:  # "Observed exception ... raised exception RuntimeError('...')"
+        return text[text.index(marker) + len(marker) :].strip().splitlines()[0][:300]
+    first_line = (text.strip().splitlines() or [""])[0][:300]
+    return f"{type(error).__name__}: {first_line}"

@@ -1,0 +1,251 @@
+"""The captured train step of compile(jit_compile=True): the same numbers as the eager step,
+one compile per model, and an eager fallback that says why.
+
+Compiling takes seconds on a CPU, so every compiling test uses a tiny model and compiles once;
+the fallback tests never compile (the option is refused before torch.compile is called, and the
+torch.compile'd forward the fallback would use is replaced by the plain model)."""
+
+import numpy as np
+import pytest
+import torch
+from torch._dynamo.utils import counters
+
+import lamina
+from lamina import layers, optimizers
+from lamina.engine import captured_step
+from lamina.saving import optimizer_state
+
+SKIPPED = r"compiled with jit_compile=True, but its train step is not captured in one graph: "
+
+
+def two_output_mlp():
+    """Dense with an L2 penalty, BatchNormalization, Dropout(0) and two weighted outputs."""
+    inputs = layers.Input((2,))
+    hidden = layers.Dense(16, activation="relu", kernel_regularizer="l2")(inputs)
+    hidden = layers.BatchNormalization(momentum=0.8)(hidden)
+    hidden = layers.Dropout(0.0)(hidden)
+    hidden = layers.Dense(8, activation="tanh")(hidden)
+    outputs = {
+        "label": layers.Dense(1, activation="sigmoid", name="label")(hidden),
+        "score": layers.Dense(1, name="score")(hidden),
+    }
+    return lamina.Model(inputs, outputs)
+
+
+def small_cnn():
+    # No bias before BatchNormalization: its gradient is rounding noise, which Adam scales up to
+    # full steps of either sign, so no two implementations would agree on it.
+    return lamina.Sequential([
+        layers.Conv2D(4, 3, padding="same", use_bias=False, input_shape=(6, 6, 3)),
+        layers.BatchNormalization(),
+        layers.Activation("relu"),
+        layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dense(3, activation="softmax"),
+    ])
+
+
+def mlp_data():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((72, 2)).astype("float32")  # batch 16: 4 full batches and one of 8
+    labels = (x[:, :1] * x[:, 1:] > 0).astype("float32")
+    weights = rng.uniform(0.5, 2.0, 72).astype("float32")
+    return x, {"label": labels, "score": x.sum(1, keepdims=True)}, weights
+
+
+def cnn_data():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((40, 6, 6, 3)).astype("float32")
+    return x, rng.integers(0, 3, 40), rng.uniform(0.5, 2.0, 40).astype("float32")
+
+
+MLP_COMPILE = {
+    "loss": {"label": "binary_crossentropy", "score": "mse"},
+    "loss_weights": {"label": 1.0, "score": 0.5},
+    "metrics": {"label": ["accuracy"]},
+}
+CNN_COMPILE = {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}
+
+CASES = {
+    # ReduceLROnPlateau halves the rate each epoch: SGD's momentum buffer is rescaled
+    "sgd-nesterov-plateau": (
+        two_output_mlp, mlp_data, MLP_COMPILE, 16, 3,
+        lambda: optimizers.SGD(0.05, momentum=0.9, nesterov=True),
+        lambda: [lamina.callbacks.ReduceLROnPlateau("loss", factor=0.5, patience=0, min_delta=9)],
+    ),
+    # a schedule changes the rate at every step, without a recompile
+    "adam-schedule": (
+        two_output_mlp, mlp_data, MLP_COMPILE, 16, 2,
+        lambda: optimizers.Adam(optimizers.schedules.ExponentialDecay(0.02, 2, 0.7)),
+        list,
+    ),
+    "rmsprop-centered-momentum-clipnorm": (
+        two_output_mlp, mlp_data, MLP_COMPILE, 16, 2,
+        lambda: optimizers.RMSprop(0.01, momentum=0.5, centered=True, clipnorm=0.1),
+        list,
+    ),
+    "cnn-batchnorm-adamw": (
+        small_cnn, cnn_data, CNN_COMPILE, 8, 1, lambda: optimizers.AdamW(0.01), list,
+    ),
+}
+
+
+def train(case, jit_compile):
+    build, data, compile_args, batch_size, epochs, make_optimizer, make_callbacks = CASES[case]
+    lamina.utils.set_random_seed(0)
+    lamina.backend.clear_session()
+    model = build()
+    model.compile(optimizer=make_optimizer(), jit_compile=jit_compile, **compile_args)
+    x, y, weights = data()
+    history = model.fit(
+        x, y, sample_weight=weights, batch_size=batch_size, epochs=epochs, shuffle=False,
+        verbose=0, callbacks=make_callbacks(),
+    )
+    # Loading a state replaces torch's state tensors: the captured step must update the new ones.
+    model.optimizer.load_state_dict(model.optimizer.state_dict())
+    model.fit(x, y, sample_weight=weights, batch_size=batch_size, shuffle=False, verbose=0)
+    return model, history.history
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", list(CASES))
+def test_captured_step_trains_like_the_eager_step(case):
+    eager, eager_history = train(case, False)
+    counters.clear()
+    captured, captured_history = train(case, True)
+    state = captured._compile_state.captured
+    assert not state.disabled and state._compiled is not None
+    # one graph for every step: the rate changes and the eager last batch cost no recompile
+    assert counters["stats"]["unique_graphs"] == 1
+    assert dict(counters["recompiles"]) == {}
+
+    assert captured_history.keys() == eager_history.keys()
+    for name, values in eager_history.items():
+        np.testing.assert_allclose(captured_history[name], values, rtol=1e-5, atol=1e-6)
+    # the weights, BatchNormalization's moving statistics included
+    for got, expected in zip(captured.get_weights(), eager.get_weights(), strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    # the optimizer's real state: torch's slots, the step count, the learning rate, Keras's file
+    assert captured.optimizer.iterations == eager.optimizer.iterations
+    assert captured.optimizer.learning_rate == pytest.approx(eager.optimizer.learning_rate)
+    got_slots, expected_slots = captured.optimizer.variables, eager.optimizer.variables
+    assert len(got_slots) == len(expected_slots) > 0
+    for got, expected in zip(got_slots, expected_slots, strict=True):
+        np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+    saved = optimizer_state.to_keras(captured.optimizer, captured)
+    for got, expected in zip(saved, optimizer_state.to_keras(eager.optimizer, eager), strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_dropout_still_drops_in_the_captured_step():
+    # Dropout(0.5) of ones into a Dense that sums them: each output is 0 (dropped) or 2 (kept,
+    # scaled by 2), so the loss against 1 is exactly 1 with dropout and 0 without.
+    model = lamina.Sequential([
+        layers.Dropout(0.5, input_shape=(1,)),
+        layers.Dense(1, use_bias=False, kernel_initializer="ones"),
+    ])
+    model.compile(optimizer=optimizers.SGD(0.0), loss="mse", jit_compile=True)
+    history = model.fit(np.ones((64, 1)), np.ones((64, 1)), batch_size=32, verbose=0).history
+    assert model._compile_state.captured._compiled is not None
+    assert history["loss"] == [1.0]
+    assert model.predict(np.ones((2, 1)), verbose=0).tolist() == [[1.0], [1.0]]
+
+
+def _mlp(**dense_options):
+    return lamina.Sequential([
+        layers.Dense(4, activation="relu", input_shape=(2,), **dense_options),
+        layers.Dense(1, activation="sigmoid"),
+    ])
+
+
+class CustomStep(lamina.Model):
+    def __init__(self):
+        super().__init__()
+        self.dense = layers.Dense(1, activation="sigmoid")
+
+    def call(self, inputs):
+        return self.dense(inputs)
+
+    def train_step(self, data):
+        return super().train_step(data)
+
+
+OPTION = r"the optimizer option {} is not supported"
+FALLBACKS = {
+    "use_ema": (_mlp, lambda: optimizers.Adam(use_ema=True), OPTION.format("use_ema=True")),
+    "gradient_accumulation": (
+        _mlp,
+        lambda: optimizers.SGD(0.1, gradient_accumulation_steps=2),
+        OPTION.format("gradient_accumulation_steps=2"),
+    ),
+    "loss_scale_factor": (
+        _mlp,
+        lambda: optimizers.Adam(loss_scale_factor=8.0),
+        OPTION.format("loss_scale_factor=8.0"),
+    ),
+    "nadam": (_mlp, optimizers.Nadam, r"the optimizer Nadam has no captured update"),
+    "constraint": (
+        lambda: _mlp(kernel_constraint="non_neg"),
+        optimizers.Adam,
+        r"weight constraints \(kernel_constraint, ...\) are not supported",
+    ),
+    "activity_regularizer": (
+        lambda: _mlp(activity_regularizer="l2"),
+        optimizers.Adam,
+        r"layer 'dense' has an activity_regularizer",
+    ),
+    "custom_train_step": (CustomStep, optimizers.Adam, r"the model overrides train_step"),
+}
+
+
+@pytest.mark.parametrize("case", list(FALLBACKS))
+def test_what_cannot_be_captured_warns_once_and_trains_eagerly(case):
+    build, make_optimizer, reason = FALLBACKS[case]
+    x = np.random.default_rng(0).standard_normal((64, 2)).astype("float32")
+    y = (x[:, :1] > 0).astype("float32")
+    model = build()
+    model.compile(optimizer=make_optimizer(), loss="binary_crossentropy", jit_compile=True)
+    model._compile_state.forward = model  # not under test here: the compiled forward's own compile
+    model(x[:1])
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.warns(UserWarning, match=SKIPPED + reason) as caught:
+        model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    assert sum(SKIPPED.split(":")[0] in str(w.message) for w in caught) == 1
+    assert model._compile_state.captured._compiled is None
+    assert model.optimizer.iterations > 0
+    assert any(not np.array_equal(a, b) for a, b in zip(model.get_weights(), before, strict=True))
+
+
+def test_a_failing_compile_warns_and_trains_eagerly_with_the_same_numbers(monkeypatch):
+    def refuse(fn, **options):
+        def compiled(*args):
+            raise RuntimeError("no graph today")
+
+        return compiled
+
+    monkeypatch.setattr(captured_step.torch, "compile", refuse)
+    x = np.random.default_rng(0).standard_normal((48, 2)).astype("float32")
+    y = (x[:, :1] > 0).astype("float32")
+    results = []
+    for jit_compile in (False, True):
+        lamina.utils.set_random_seed(0)
+        model = _mlp()
+        model.compile(optimizer="adam", loss="binary_crossentropy", jit_compile=jit_compile)
+        if jit_compile:
+            with pytest.warns(UserWarning, match=SKIPPED + r"torch.compile failed "
+                              r"\(RuntimeError: no graph today\)"):
+                model.fit(x, y, batch_size=16, verbose=0)
+        else:
+            model.fit(x, y, batch_size=16, verbose=0)
+        results.append(model.get_weights())
+    assert model._compile_state.captured.eager_forward is model
+    for got, expected in zip(*results, strict=True):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_batches_that_are_not_tensors_are_refused_by_name():
+    assert captured_step._signature((torch.zeros(2), None, None)) == (
+        (torch.Size([2]), torch.float32, torch.device("cpu")), None, None
+    )
+    assert captured_step._signature(({"a": torch.zeros(1)}, ["text"], None)) == "str"
