@@ -249,3 +249,20 @@ def test_batches_that_are_not_tensors_are_refused_by_name():
         (torch.Size([2]), torch.float32, torch.device("cpu")), None, None
     )
     assert captured_step._signature(({"a": torch.zeros(1)}, ["text"], None)) == "str"
+
+
+def test_weights_without_a_gradient_are_refused_by_name():
+    # The eager step leaves them alone; zeros from torch.func would still decay them.
+    inputs = layers.Input((2,))
+    outputs = {"used": layers.Dense(1, name="used")(inputs),
+               "unused": layers.Dense(1, name="unused")(inputs)}
+    model = lamina.Model(inputs, outputs)
+    model.compile(optimizer=optimizers.AdamW(), loss={"used": "mse"}, jit_compile=True)
+    model._compile_state.forward = model
+    x = np.ones((32, 2), "float32")
+    unused_before = model.get_layer("unused").get_weights()
+    with pytest.warns(UserWarning, match=SKIPPED + r"2 trainable weight\(s\) get no gradient "
+                      r"\(\S*unused\.kernel, ...\)"):
+        model.fit(x, {"used": x[:, :1], "unused": x[:, :1]}, batch_size=8, verbose=0)
+    for got, expected in zip(model.get_layer("unused").get_weights(), unused_before, strict=True):
+        np.testing.assert_array_equal(got, expected)

@@ -18,7 +18,10 @@ numbers). The design is functional, because that is what torch.compile captures 
   clipping is the eager path's own `Optimizer._clip`, traced.
 - The loss tracker and the metrics are updated outside the graph from its detached outputs, in
   device tensors: nothing reads a value on the host.
-- The graph is compiled for the shapes of the first batch it sees (`dynamic=False`). A batch of
+- The first step is eager: a user's mistake meets lamina's own error message, not the
+  compiler's, and it shows which weights get a gradient (one that gets none is skipped by the
+  eager step; torch.func would hand it zeros, so such a model is not captured).
+- The graph is compiled at the second step, for that batch's shapes (`dynamic=False`). A batch of
   other shapes (an epoch's last, partial batch) takes the eager step on the same weights and
   state: one eager step costs far less than a second compile (seconds on a CPU).
 
@@ -78,6 +81,7 @@ class CapturedStep:
         self.eager_forward = model  # for batches of other shapes: the plain eager forward
         self._compiled = None
         self._key = None
+        self._probe_key = None
         self._signature = None
         self._constant_refs = []
         self._slot_keys = []
@@ -120,10 +124,6 @@ class CapturedStep:
 
     # ----------------------------------------------------------------------------------------------
     def _build(self, key) -> bool:
-        reason = self._unsupported()
-        if reason is not None:
-            self.skip(reason)
-            return False
         optimizer = self.model.optimizer
         parameters = list(optimizer._parameters)
         objective = _Objective(self.model)
@@ -131,6 +131,14 @@ class CapturedStep:
         if any(id(p) not in names for p in parameters):
             self.skip("the optimizer updates weights that are not the model's")
             return False
+        # The eager step skips a weight without a gradient; torch.func would hand it zeros, and
+        # weight decay or Adam's step count would then differ.
+        ungraded = [names[id(p)].removeprefix("model.") for p in parameters if p.grad is None]
+        if ungraded:
+            self.skip(f"{len(ungraded)} trainable weight(s) get no gradient ({ungraded[0]}, ...)")
+            return False
+        for parameter in parameters:
+            parameter.grad = None  # the graph keeps its gradients to itself: free the eager ones
         trainable_ids = {id(p) for p in parameters}
         trainable_names = [names[id(p)] for p in parameters]
         constant_names = [n for n, p in objective.named_parameters() if id(p) not in trainable_ids]
@@ -181,8 +189,18 @@ class CapturedStep:
 
         optimizer = self.model.optimizer
         key = (id(optimizer.torch_optimizer), tuple(id(p) for p in optimizer._parameters))
-        if key != self._key and not self._build(key):
-            return None
+        if key != self._key:
+            if key != self._probe_key:
+                # The first step with these weights is eager: it raises lamina's own errors for
+                # a user's mistake, and it shows which weights get a gradient (_build).
+                reason = self._unsupported()
+                if reason is not None:
+                    self.skip(reason)
+                else:
+                    self._probe_key = key
+                return None
+            if not self._build(key):
+                return None
         x, y, sample_weight = data_adapter.unpack(data)
         signature = _signature((x, y, sample_weight))
         if isinstance(signature, str):
