@@ -14,7 +14,10 @@ epochs. The driver prints each median and the ratio to the hand-written loop.
 
 Stacks: `torch` (the hand-written loop), `torch+heap` (the same loop with glibc told to keep freed
 blocks in the heap through MALLOC_* variables: the setting `import lamina` makes, see
-src/lamina/allocator.py, so that its share of lamina's speed is visible), `lamina`, `keras`.
+src/lamina/allocator.py, so that its share of lamina's speed is visible), `lamina`, `lamina-jit`
+(the same Keras-API code compiled with `jit_compile=True`: the captured train step of
+src/lamina/engine/captured_step.py; its compile, seconds on a CPU, happens in the untimed warm-up
+epoch), `keras`.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ import numpy as np
 
 WORKLOADS = {"cnn": {"n": 4096, "batch": 64}, "mlp": {"n": 800, "batch": 32},
              "predict": {"n": 4096, "batch": 256}}
-STACKS = ("torch", "torch+heap", "lamina", "keras")
+STACKS = ("torch", "torch+heap", "lamina", "lamina-jit", "keras")
 # What lamina's allocator.py sets with mallopt, as glibc's environment variables.
 KEEP_HEAP_ENV = {"MALLOC_MMAP_THRESHOLD_": str(2**31 - 1), "MALLOC_TRIM_THRESHOLD_": str(2**31 - 1)}
 
@@ -75,7 +78,7 @@ def keras_like_model(L, M, workload):
     ])
 
 
-def run_keras_api(module_name: str, workload: str, epochs: int) -> list[float]:
+def run_keras_api(module_name: str, workload: str, epochs: int, jit_compile="auto") -> list[float]:
     """lamina and Keras run the very same Keras-API code; an epoch is timed by a callback."""
     if module_name == "keras":
         os.environ["KERAS_BACKEND"] = "torch"
@@ -83,7 +86,8 @@ def run_keras_api(module_name: str, workload: str, epochs: int) -> list[float]:
     x, y = make_data(workload)
     model = keras_like_model(framework.layers, framework, workload)
     loss = "binary_crossentropy" if workload == "mlp" else "sparse_categorical_crossentropy"
-    model.compile(optimizer=framework.optimizers.Adam(1e-3), loss=loss, metrics=["accuracy"])
+    model.compile(optimizer=framework.optimizers.Adam(1e-3), loss=loss, metrics=["accuracy"],
+                  jit_compile=jit_compile)
     times: list[float] = []
     if workload == "predict":
         for _ in range(epochs + 1):
@@ -169,6 +173,8 @@ def child(stack: str, workload: str, epochs: int) -> None:
     torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
     if stack.startswith("torch"):
         times = run_torch(workload, epochs)
+    elif stack == "lamina-jit":
+        times = run_keras_api("lamina", workload, epochs, jit_compile=True)
     else:
         times = run_keras_api(stack, workload, epochs)
     print("RESULT " + json.dumps({"stack": stack, "workload": workload, "times": times}))
@@ -217,7 +223,7 @@ def main() -> None:
                     print(f"{stack}/{workload} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
                     continue
                 results.setdefault((stack, workload), []).extend(json.loads(line[7:])["times"])
-    print(f"{'workload':<8} {'stack':<8} {'median s/epoch':>15} {'vs torch':>9}")
+    print(f"{'workload':<8} {'stack':<10} {'median s/epoch':>15} {'vs torch':>9}")
     for workload in args.workloads.split(","):
         base = results.get(("torch", workload))
         for stack in stacks:
@@ -226,7 +232,7 @@ def main() -> None:
                 continue
             median = statistics.median(times)
             ratio = median / statistics.median(base) if base else float("nan")
-            print(f"{workload:<8} {stack:<8} {median:>15.4f} {ratio:>8.2f}x")
+            print(f"{workload:<8} {stack:<10} {median:>15.4f} {ratio:>8.2f}x")
     if args.json:
         Path(args.json).write_text(json.dumps({f"{s}/{w}": t for (s, w), t in results.items()}, indent=1))
 
