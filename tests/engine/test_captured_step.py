@@ -266,3 +266,17 @@ def test_weights_without_a_gradient_are_refused_by_name():
         model.fit(x, {"used": x[:, :1], "unused": x[:, :1]}, batch_size=8, verbose=0)
     for got, expected in zip(model.get_layer("unused").get_weights(), unused_before, strict=True):
         np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.slow
+def test_each_model_keeps_its_own_graph(monkeypatch):
+    # Dynamo caches graphs per code object: had the models' steps shared one, the second model
+    # would hit this recompile limit and fall back with a warning (an error under pytest here).
+    monkeypatch.setattr(torch._dynamo.config, "recompile_limit", 1)
+    x = np.random.default_rng(0).standard_normal((32, 2)).astype("float32")
+    for _ in range(2):
+        model = _mlp()
+        model.compile(optimizer="adam", loss="binary_crossentropy", jit_compile=True)
+        model.fit(x, x[:, :1] > 0, batch_size=16, verbose=0)
+        assert model._compile_state.captured._compiled is not None
+        assert not model._compile_state.captured.disabled

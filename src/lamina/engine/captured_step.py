@@ -30,6 +30,7 @@ What it cannot capture takes the eager step, with one warning (CAPTURE_SKIPPED) 
 
 from __future__ import annotations
 
+import types
 import warnings
 
 import torch
@@ -65,6 +66,15 @@ def _slot_of(module: torch.nn.Module, dotted: str) -> tuple[dict, str]:
     *path, name = dotted.split(".")
     owner = module.get_submodule(".".join(path))
     return (owner._parameters if name in owner._parameters else owner._buffers), name
+
+
+def _own_code(fn):
+    """`fn` with a code object of its own. Dynamo keeps compiled graphs per code object, guarded
+    on the closure: every model's step sharing one would make the ninth model in a process hit
+    Dynamo's recompile limit (and each call test the other models' guards first)."""
+    return types.FunctionType(
+        fn.__code__.replace(), fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__
+    )
 
 
 def _detached(tree):
@@ -166,7 +176,7 @@ class CapturedStep:
         first = parameters[0]
         self._learning_rate = torch.zeros((), dtype=first.dtype, device=first.device)
         self._learning_rate_value = None
-        self._compiled = torch.compile(step, fullgraph=True, dynamic=False)
+        self._compiled = torch.compile(_own_code(step), fullgraph=True, dynamic=False)
         self._key = key
         self._signature = None
         return True
