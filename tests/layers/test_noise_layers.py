@@ -73,3 +73,18 @@ def test_constraints_reach_the_weights():
     assert constrained == {"depthwise_kernel", "pointwise_kernel", "bias"}
     clone = layers.SeparableConv2D.from_config(conv.get_config())
     assert type(clone.pointwise_constraint).__name__ == "MaxNorm"
+
+
+@pytest.mark.parametrize("noise_shape", [None, (None, 1, 50)], ids=["independent", "noise_shape"])
+def test_dropout_drops_a_rate_fraction_and_scales_the_rest(noise_shape):
+    rate = 0.3
+    x = torch.full((400, 20, 50), 2.0, requires_grad=True)
+    y = layers.Dropout(rate, noise_shape=noise_shape)(x, training=True)
+    kept = y != 0
+    assert abs(kept.float().mean().item() - (1 - rate)) < 0.01
+    torch.testing.assert_close(y[kept], torch.full_like(y[kept], 2.0 / (1 - rate)))
+    if noise_shape is not None:  # one decision per (sample, feature), shared along axis 1
+        assert torch.equal(kept, kept[:, :1].expand_as(kept))
+    y.sum().backward()
+    torch.testing.assert_close(x.grad, kept.float() / (1 - rate))
+    assert torch.equal(layers.Dropout(rate)(x, training=False), x)
