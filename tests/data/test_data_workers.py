@@ -80,3 +80,63 @@ def test_an_infinite_prefetching_pipeline_does_not_hang_the_process_at_exit():
                             timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "0"
+
+
+def threads_that_map_during_fit(torch_threads):
+    """The names of the threads a Dataset's map function ran on during one fit()."""
+    import torch
+
+    import lamina
+    from lamina import layers
+    from lamina.data import workers
+
+    names = set()
+
+    def record(x, y):
+        names.add(threading.current_thread().name)
+        return x * 2, y
+
+    dataset = (Dataset.from_tensor_slices((np.ones((64, 3), "float32"), np.zeros(64)))
+               .map(record, num_parallel_calls=AUTOTUNE).batch(16).prefetch(AUTOTUNE))
+    model = lamina.Sequential([layers.Input((3,)), layers.Dense(1)])
+    model.compile(loss="mse")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(torch_threads)
+    try:
+        model.fit(dataset, epochs=2, verbose=0)
+    finally:
+        torch.set_num_threads(previous)
+    assert not workers.work_inline()  # the setting ends with fit
+    return names
+
+
+def test_fit_maps_inline_when_the_models_kernels_use_every_core():
+    from lamina.data import workers
+
+    assert threads_that_map_during_fit(workers.default_parallelism()) == {"MainThread"}
+
+
+def test_fit_maps_in_background_threads_when_a_core_is_free():
+    from lamina.data import workers
+
+    if workers.default_parallelism() < 2:
+        pytest.skip("needs a second core")
+    names = threads_that_map_during_fit(1)
+    # The batch that builds the model is peeked inline; the epochs map in the background.
+    assert any(name.startswith("lamina-data") for name in names)
+
+
+def test_prefetch_and_parallel_map_run_in_the_callers_thread_while_inline():
+    from lamina.data import workers
+
+    names = set()
+
+    def record(x):
+        names.add(threading.current_thread().name)
+        return x
+
+    dataset = Dataset.from_tensor_slices(np.arange(10)).map(record, AUTOTUNE).prefetch(2)
+    with workers.inline_work_while(True):
+        assert [int(x) for x in dataset] == list(range(10))
+        assert data_threads() == []
+    assert names == {threading.current_thread().name}

@@ -33,7 +33,9 @@ def test_subclassed_model_fits_and_reports_its_layers():
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     x, y = blobs()
     history = model.fit(x, y, epochs=15, batch_size=16, verbose=0)
-    assert history.history["accuracy"][-1] > 0.9
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    # Judged without dropout: the training logs see a fifth of the hidden units dropped.
+    assert model.evaluate(x, y, verbose=0, return_dict=True)["accuracy"] > 0.9
     assert [layer.name for layer in model.layers] == ["dense", "dropout", "dense_1"]
     assert model.count_params() == 5 * 16 + 16 + 16 * 3 + 3
 

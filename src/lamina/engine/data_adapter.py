@@ -8,12 +8,14 @@ converted batch by batch.
 
 from __future__ import annotations
 
+import collections.abc
 import math
 
 import numpy as np
 import torch
 
 from lamina import backend
+from lamina.data import workers
 from lamina.engine import errors
 
 # --------------------------------------------------------------------------------------------------
@@ -255,12 +257,11 @@ class IterableData:
     def _batches(self):
         if self._is_sequence:
             # Prepare the next batches in a background thread while the current one trains.
-            from lamina.data.workers import PrefetchIterator
-
             if hasattr(self.source, "iter_epoch"):  # lamina.utils.PyDataset: workers, epoch hooks
-                yield from PrefetchIterator(self.source.iter_epoch(), 2)
+                yield from workers.PrefetchIterator(self.source.iter_epoch(), 2)
                 return
-            yield from PrefetchIterator((self.source[i] for i in range(len(self.source))), 2)
+            batches = (self.source[i] for i in range(len(self.source)))
+            yield from workers.PrefetchIterator(batches, 2)
             if hasattr(self.source, "on_epoch_end"):
                 self.source.on_epoch_end()
         else:
@@ -270,6 +271,16 @@ class IterableData:
             yield from self.source
 
     def __iter__(self):
+        # A model on the CPU whose kernels use every core leaves no core for background data
+        # threads: the pipeline's prefetch and parallel map then run inline (data/workers.py).
+        cores_busy = (
+            torch.device(self.device).type == "cpu"
+            and torch.get_num_threads() >= workers.default_parallelism()
+        )
+        with workers.inline_work_while(cores_busy):
+            yield from self._iterate()
+
+    def _iterate(self):
         if self.steps is None:
             for batch in self._batches():
                 yield self._convert(batch)
@@ -294,14 +305,18 @@ class IterableData:
             if len(self.source) == 0:
                 raise ValueError("The data source yielded no batch.")
             return self._convert(self.source[0])
-        if iter(self.source) is self.source:  # a generator: keep the batch for the first epoch
+        # A one-shot iterator (a generator) keeps the batch for the first epoch. (Asking a
+        # re-iterable source `iter(source) is source` would start a pass of its pipeline.)
+        if isinstance(self.source, collections.abc.Iterator):
             try:
                 self._peeked = next(self.source)
             except StopIteration:
                 raise ValueError("The data source yielded no batch.") from None
             return self._convert(self._peeked)
-        for batch in self._batches():
-            return self._convert(batch)
+        # One batch is needed: no background stage should start preparing more.
+        with workers.inline_work_while(True):
+            for batch in self._batches():
+                return self._convert(batch)
         raise ValueError("The data source yielded no batch.")
 
 
