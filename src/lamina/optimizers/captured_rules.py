@@ -129,28 +129,6 @@ def apply(optimizer, params, grads, slots, lr) -> None:
 
 
 def prime_state(optimizer) -> None:
-    """Have the torch optimizer create the state of the parameters that have none yet (its own
-    keys, dtypes and devices) without changing anything: one step of zero gradients at a zero
-    learning rate, with the step counters it started set back to zero."""
-    torch_optimizer = optimizer.torch_optimizer
-    fresh = {id(p) for p in optimizer._parameters if not torch_optimizer.state.get(p)}
-    if not fresh or not slot_keys(optimizer):
-        return
-    saved_lr = [group["lr"] for group in torch_optimizer.param_groups]
-    saved_grads = [p.grad for p in optimizer._parameters]
-    for group in torch_optimizer.param_groups:
-        group["lr"] = 0.0
-    for p in optimizer._parameters:
-        p.grad = torch.zeros_like(p) if id(p) in fresh else None
-    try:
-        torch_optimizer.step()
-    finally:
-        for group, lr in zip(torch_optimizer.param_groups, saved_lr, strict=True):
-            group["lr"] = lr
-        for p, grad in zip(optimizer._parameters, saved_grads, strict=True):
-            p.grad = grad
-    with torch.no_grad():
-        for p in optimizer._parameters:
-            step = torch_optimizer.state[p].get("step") if id(p) in fresh else None
-            if isinstance(step, torch.Tensor):
-                step.zero_()
+    """Create the torch state the rule writes into (Optimizer.create_state), if it has any."""
+    if slot_keys(optimizer):
+        optimizer.create_state()

@@ -151,6 +151,34 @@ class Optimizer:
             torch._foreach_mul_(buffers, previous / lr)
 
     # ----------------------------------------------------------------------------------------------
+    def create_state(self) -> None:
+        """Have the torch optimizer create the state of the parameters that have none yet (its
+        own keys, dtypes and devices) without changing anything: one step of zero gradients at
+        a zero learning rate for those parameters only, with the step counters it started set
+        back to zero. Loading a saved state and the captured step write into that state."""
+        torch_optimizer = self.torch_optimizer
+        fresh = {id(p) for p in self._parameters if not torch_optimizer.state.get(p)}
+        if not fresh:
+            return
+        saved_lr = [group["lr"] for group in torch_optimizer.param_groups]
+        saved_grads = [p.grad for p in self._parameters]
+        for group in torch_optimizer.param_groups:
+            group["lr"] = 0.0
+        for p in self._parameters:  # a parameter without a gradient is skipped by torch
+            p.grad = torch.zeros_like(p) if id(p) in fresh else None
+        try:
+            torch_optimizer.step()
+        finally:
+            for group, lr in zip(torch_optimizer.param_groups, saved_lr, strict=True):
+                group["lr"] = lr
+            for p, grad in zip(self._parameters, saved_grads, strict=True):
+                p.grad = grad
+        with torch.no_grad():
+            for p in self._parameters:
+                step = torch_optimizer.state[p].get("step") if id(p) in fresh else None
+                if isinstance(step, torch.Tensor):
+                    step.zero_()
+
     def zero_grad(self) -> None:
         self.torch_optimizer.zero_grad(set_to_none=True)
 

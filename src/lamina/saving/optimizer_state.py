@@ -133,25 +133,6 @@ def expected_count(optimizer) -> int:
     )
 
 
-def _prime(optimizer) -> None:
-    """Let torch create its per-parameter state (right keys, dtypes, devices) with a step that
-    changes nothing: zero gradients at a zero learning rate."""
-    torch_optimizer = optimizer.torch_optimizer
-    if all(p in torch_optimizer.state for p in optimizer._parameters):
-        return
-    saved_lr = [group["lr"] for group in torch_optimizer.param_groups]
-    saved_grads = [p.grad for p in optimizer._parameters]
-    for group in torch_optimizer.param_groups:
-        group["lr"] = 0.0
-    for p in optimizer._parameters:
-        p.grad = torch.zeros_like(p)
-    torch_optimizer.step()
-    for group, lr in zip(torch_optimizer.param_groups, saved_lr, strict=False):
-        group["lr"] = lr
-    for p, grad in zip(optimizer._parameters, saved_grads, strict=False):
-        p.grad = grad
-
-
 def from_keras(optimizer, model, values, source: str = "") -> bool:
     """Load Keras-ordered `values` into a built optimizer; False (with a warning) if they do not
     fit it, in which case the optimizer is left untouched."""
@@ -165,7 +146,7 @@ def from_keras(optimizer, model, values, source: str = "") -> bool:
             stacklevel=3,
         )
         return False
-    _prime(optimizer)
+    optimizer.create_state()
     iterations = int(values.pop(0))
     if optimizer.gradient_accumulation_steps:
         iterations, optimizer._accumulated_calls = divmod(
