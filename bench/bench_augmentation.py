@@ -70,16 +70,26 @@ def build_case(case, api, x, y):
     layers = api.layers
 
     def augmentation():
-        return [layers.RandomFlip("horizontal"), layers.RandomRotation(0.1),
-                layers.RandomZoom(0.1), layers.RandomBrightness(0.2, value_range=(0, 1)),
-                layers.RandomContrast(0.2)]
+        return [
+            layers.RandomFlip("horizontal"),
+            layers.RandomRotation(0.1),
+            layers.RandomZoom(0.1),
+            layers.RandomBrightness(0.2, value_range=(0, 1)),
+            layers.RandomContrast(0.2),
+        ]
 
     head = [
         layers.Conv2D(32, (3, 3), padding="same", activation="relu"),
-        layers.BatchNormalization(), layers.MaxPooling2D((2, 2)), layers.Dropout(0.25),
+        layers.BatchNormalization(),
+        layers.MaxPooling2D((2, 2)),
+        layers.Dropout(0.25),
         layers.Conv2D(64, (3, 3), padding="same", activation="relu"),
-        layers.BatchNormalization(), layers.MaxPooling2D((2, 2)), layers.Dropout(0.25),
-        layers.Flatten(), layers.Dense(128, activation="relu"), layers.Dropout(0.5),
+        layers.BatchNormalization(),
+        layers.MaxPooling2D((2, 2)),
+        layers.Dropout(0.25),
+        layers.Flatten(),
+        layers.Dense(128, activation="relu"),
+        layers.Dropout(0.5),
         layers.Dense(10, activation="softmax"),
     ]
     in_model = augmentation() if case == "layers" else []
@@ -98,8 +108,9 @@ def build_case(case, api, x, y):
         if case == "generator":
             from lamina.preprocessing.image import ImageDataGenerator
 
-            generator = ImageDataGenerator(rotation_range=36, zoom_range=0.1,
-                                           horizontal_flip=True, brightness_range=(0.8, 1.2))
+            generator = ImageDataGenerator(
+                rotation_range=36, zoom_range=0.1, horizontal_flip=True, brightness_range=(0.8, 1.2)
+            )
             return {"x": generator.flow(x, y, batch_size=64, seed=0)}
         from lamina.data import AUTOTUNE, Dataset
 
@@ -126,8 +137,18 @@ def main():
     parser.add_argument("--framework", default="lamina", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.cases:
-        print(json.dumps(run_cases(args.cases.split(","), args.framework, args.samples,
-                                   args.epochs, args.threads, args.clock)))
+        print(
+            json.dumps(
+                run_cases(
+                    args.cases.split(","),
+                    args.framework,
+                    args.samples,
+                    args.epochs,
+                    args.threads,
+                    args.clock,
+                )
+            )
+        )
         return
     groups = {"lamina": args.only.split(",")}
     if args.keras:
@@ -135,9 +156,22 @@ def main():
     epoch_times = {(framework, case): [] for framework, cases in groups.items() for case in cases}
     for _ in range(args.rounds):
         for framework, cases in groups.items():
-            command = [sys.executable, __file__, "--cases", ",".join(cases), "--framework",
-                       framework, "--samples", str(args.samples), "--epochs", str(args.epochs),
-                       "--threads", str(args.threads), "--clock", args.clock]
+            command = [
+                sys.executable,
+                __file__,
+                "--cases",
+                ",".join(cases),
+                "--framework",
+                framework,
+                "--samples",
+                str(args.samples),
+                "--epochs",
+                str(args.epochs),
+                "--threads",
+                str(args.threads),
+                "--clock",
+                args.clock,
+            ]
             output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
             for case, times in json.loads(output.strip().splitlines()[-1]).items():
                 epoch_times[(framework, case)] += times

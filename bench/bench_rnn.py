@@ -45,13 +45,15 @@ def run_keras_like(api, workload, epochs):
     recurrent = [layers.LSTM(64)]
     if workload == "stacked":
         recurrent = [layers.LSTM(64, return_sequences=True), layers.LSTM(64)]
-    model = api.Sequential([
-        api.Input(shape=(10, 5)),
-        *recurrent,
-        layers.Dense(32, activation="relu"),
-        layers.Dropout(0.3),
-        layers.Dense(1, activation="sigmoid"),
-    ])
+    model = api.Sequential(
+        [
+            api.Input(shape=(10, 5)),
+            *recurrent,
+            layers.Dense(32, activation="relu"),
+            layers.Dropout(0.3),
+            layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     model.compile(optimizer=api.optimizers.Adam(1e-3), loss="binary_crossentropy")
     times = []
 
@@ -76,10 +78,12 @@ def run_torch(workload, epochs):
     class Net(nn.Module):
         def __init__(self):
             super().__init__()
-            self.lstm = nn.LSTM(5, 64, batch_first=True, num_layers=2 if workload == "stacked"
-                                else 1)
-            self.head = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Dropout(0.3),
-                                      nn.Linear(32, 1), nn.Sigmoid())
+            self.lstm = nn.LSTM(
+                5, 64, batch_first=True, num_layers=2 if workload == "stacked" else 1
+            )
+            self.head = nn.Sequential(
+                nn.Linear(64, 32), nn.ReLU(), nn.Dropout(0.3), nn.Linear(32, 1), nn.Sigmoid()
+            )
 
         def forward(self, inputs):
             _, (hidden, _) = self.lstm(inputs)
@@ -97,7 +101,7 @@ def run_torch(workload, epochs):
         order = torch.randperm(len(x))
         total = torch.zeros(())
         for begin in range(0, len(x), 32):
-            index = order[begin:begin + 32]
+            index = order[begin : begin + 32]
             optimizer.zero_grad(set_to_none=True)
             loss = loss_fn(model(x[index]), y[index])
             loss.backward()
@@ -144,17 +148,29 @@ def main():
         for _ in range(args.rounds):
             for stack in stacks:
                 output = subprocess.run(
-                    [sys.executable, __file__, "--child", stack, workload, "--epochs",
-                     str(args.epochs), "--threads", str(args.threads)],
-                    capture_output=True, text=True, check=True,
+                    [
+                        sys.executable,
+                        __file__,
+                        "--child",
+                        stack,
+                        workload,
+                        "--epochs",
+                        str(args.epochs),
+                        "--threads",
+                        str(args.threads),
+                    ],
+                    capture_output=True,
+                    text=True,
+                    check=True,
                 ).stdout
                 line = next(li for li in output.splitlines() if li.startswith("RESULT "))
                 results.setdefault((workload, stack), []).append(json.loads(line[7:]))
     print(f"| workload | {' | '.join(stacks)} | lamina / torch | lamina / keras |")
     print("|---" * (len(stacks) + 3) + "|")
     for workload in args.only.split(","):
-        medians = {s: statistics.median(r["epoch_s"] for r in results[(workload, s)])
-                   for s in stacks}
+        medians = {
+            s: statistics.median(r["epoch_s"] for r in results[(workload, s)]) for s in stacks
+        }
         cells = " | ".join(f"{medians[s] * 1e3:.1f} ms" for s in stacks)
         ratio_torch = medians["lamina"] / medians["torch"] if "torch" in medians else float("nan")
         ratio_keras = medians["lamina"] / medians["keras"] if "keras" in medians else float("nan")

@@ -33,8 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
-WORKLOADS = {"cnn": {"n": 4096, "batch": 64}, "mlp": {"n": 800, "batch": 32},
-             "predict": {"n": 4096, "batch": 256}}
+WORKLOADS = {
+    "cnn": {"n": 4096, "batch": 64},
+    "mlp": {"n": 800, "batch": 32},
+    "predict": {"n": 4096, "batch": 256},
+}
 STACKS = ("torch", "torch+heap", "lamina", "lamina-jit", "keras")
 # What lamina's allocator.py sets with mallopt, as glibc's environment variables.
 KEEP_HEAP_ENV = {"MALLOC_MMAP_THRESHOLD_": str(2**31 - 1), "MALLOC_TRIM_THRESHOLD_": str(2**31 - 1)}
@@ -52,7 +55,9 @@ def make_data(workload: str):
     n = WORKLOADS["mlp"]["n"]
     half = n // 2
     t = np.linspace(0, np.pi, half)
-    x = np.vstack([np.stack([np.cos(t), np.sin(t)], 1), np.stack([1 - np.cos(t), 0.5 - np.sin(t)], 1)])
+    x = np.vstack(
+        [np.stack([np.cos(t), np.sin(t)], 1), np.stack([1 - np.cos(t), 0.5 - np.sin(t)], 1)]
+    )
     y = np.hstack([np.zeros(half), np.ones(half)])
     order = rng.permutation(n)
     x = x[order] + rng.normal(scale=0.1, size=(n, 2))
@@ -65,17 +70,29 @@ def make_data(workload: str):
 
 def keras_like_model(L, M, workload):
     if workload in ("cnn", "predict"):
-        return M.Sequential([
-            L.Conv2D(32, (3, 3), padding="same", activation="relu", input_shape=(32, 32, 3)),
-            L.BatchNormalization(), L.MaxPooling2D((2, 2)), L.Dropout(0.25),
-            L.Conv2D(64, (3, 3), padding="same", activation="relu"),
-            L.BatchNormalization(), L.MaxPooling2D((2, 2)), L.Dropout(0.25),
-            L.Flatten(), L.Dense(128, activation="relu"), L.Dropout(0.5), L.Dense(10, activation="softmax"),
-        ])
-    return M.Sequential([
-        L.Dense(16, activation="relu", input_shape=(2,)), L.Dense(8, activation="relu"),
-        L.Dense(1, activation="sigmoid"),
-    ])
+        return M.Sequential(
+            [
+                L.Conv2D(32, (3, 3), padding="same", activation="relu", input_shape=(32, 32, 3)),
+                L.BatchNormalization(),
+                L.MaxPooling2D((2, 2)),
+                L.Dropout(0.25),
+                L.Conv2D(64, (3, 3), padding="same", activation="relu"),
+                L.BatchNormalization(),
+                L.MaxPooling2D((2, 2)),
+                L.Dropout(0.25),
+                L.Flatten(),
+                L.Dense(128, activation="relu"),
+                L.Dropout(0.5),
+                L.Dense(10, activation="softmax"),
+            ]
+        )
+    return M.Sequential(
+        [
+            L.Dense(16, activation="relu", input_shape=(2,)),
+            L.Dense(8, activation="relu"),
+            L.Dense(1, activation="sigmoid"),
+        ]
+    )
 
 
 def run_keras_api(module_name: str, workload: str, epochs: int, jit_compile="auto") -> list[float]:
@@ -86,8 +103,12 @@ def run_keras_api(module_name: str, workload: str, epochs: int, jit_compile="aut
     x, y = make_data(workload)
     model = keras_like_model(framework.layers, framework, workload)
     loss = "binary_crossentropy" if workload == "mlp" else "sparse_categorical_crossentropy"
-    model.compile(optimizer=framework.optimizers.Adam(1e-3), loss=loss, metrics=["accuracy"],
-                  jit_compile=jit_compile)
+    model.compile(
+        optimizer=framework.optimizers.Adam(1e-3),
+        loss=loss,
+        metrics=["accuracy"],
+        jit_compile=jit_compile,
+    )
     times: list[float] = []
     if workload == "predict":
         for _ in range(epochs + 1):
@@ -103,8 +124,15 @@ def run_keras_api(module_name: str, workload: str, epochs: int, jit_compile="aut
         def on_epoch_end(self, epoch, logs=None):
             times.append(time.perf_counter() - self.start)
 
-    history = model.fit(x, y, batch_size=WORKLOADS[workload]["batch"], epochs=epochs + 1,
-                        shuffle=True, verbose=0, callbacks=[Timer()])
+    history = model.fit(
+        x,
+        y,
+        batch_size=WORKLOADS[workload]["batch"],
+        epochs=epochs + 1,
+        shuffle=True,
+        verbose=0,
+        callbacks=[Timer()],
+    )
     print(f"final accuracy {history.history['accuracy'][-1]:.3f}", file=sys.stderr)
     return times[1:]
 
@@ -118,17 +146,29 @@ def run_torch(workload: str, epochs: int) -> list[float]:
     batch = WORKLOADS[workload]["batch"]
     if workload in ("cnn", "predict"):
         model = nn.Sequential(
-            nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(32, eps=1e-3, momentum=0.01),
-            nn.MaxPool2d(2), nn.Dropout(0.25),
-            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.BatchNorm2d(64, eps=1e-3, momentum=0.01),
-            nn.MaxPool2d(2), nn.Dropout(0.25),
-            nn.Flatten(), nn.Linear(4096, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 10),
+            nn.Conv2d(3, 32, 3, padding=1),
+            nn.ReLU(),
+            nn.BatchNorm2d(32, eps=1e-3, momentum=0.01),
+            nn.MaxPool2d(2),
+            nn.Dropout(0.25),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.ReLU(),
+            nn.BatchNorm2d(64, eps=1e-3, momentum=0.01),
+            nn.MaxPool2d(2),
+            nn.Dropout(0.25),
+            nn.Flatten(),
+            nn.Linear(4096, 128),
+            nn.ReLU(),
+            nn.Dropout(0.5),
+            nn.Linear(128, 10),
         ).to(memory_format=torch.channels_last)
         x = torch.from_numpy(x_np).permute(0, 3, 1, 2)  # an NHWC buffer seen as channels_last NCHW
         y = torch.from_numpy(y_np)
         loss_fn = nn.CrossEntropyLoss()
     else:
-        model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 1))
+        model = nn.Sequential(
+            nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 1)
+        )
         x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
         loss_fn = nn.BCEWithLogitsLoss()
     times = []
@@ -138,8 +178,10 @@ def run_torch(workload: str, epochs: int) -> list[float]:
         for _ in range(epochs + 1):
             start = time.perf_counter()
             with torch.no_grad():
-                outputs = [torch.softmax(model(x[first:first + batch]), -1)
-                           for first in range(0, n, batch)]
+                outputs = [
+                    torch.softmax(model(x[first : first + batch]), -1)
+                    for first in range(0, n, batch)
+                ]
             torch.cat(outputs).numpy()
             times.append(time.perf_counter() - start)
         return times[1:]
@@ -151,7 +193,7 @@ def run_torch(workload: str, epochs: int) -> list[float]:
         total_loss = torch.zeros(())
         correct = torch.zeros(())
         for first in range(0, n, batch):
-            index = permutation[first:first + batch]
+            index = permutation[first : first + batch]
             xb, yb = x[index], y[index]
             optimizer.zero_grad(set_to_none=True)
             out = model(xb)
@@ -187,17 +229,31 @@ def child(stack: str, workload: str, epochs: int) -> None:
 def available(stack: str) -> bool:
     if stack != "keras":
         return True
-    return subprocess.run([sys.executable, "-c", "import keras"], capture_output=True,
-                          env={**os.environ, "KERAS_BACKEND": "torch"}).returncode == 0
+    return (
+        subprocess.run(
+            [sys.executable, "-c", "import keras"],
+            capture_output=True,
+            env={**os.environ, "KERAS_BACKEND": "torch"},
+        ).returncode
+        == 0
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--workloads", default="cnn,mlp")
     parser.add_argument("--stacks", default=",".join(STACKS))
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="timed epochs (default cnn 3, mlp 10, predict 10 calls)")
-    parser.add_argument("--rounds", type=int, default=1, help="repeat every child, alternating stacks")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="timed epochs (default cnn 3, mlp 10, predict 10 calls)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="repeat every child, alternating stacks"
+    )
     parser.add_argument("--child", nargs=2, metavar=("STACK", "WORKLOAD"), help=argparse.SUPPRESS)
     parser.add_argument("--json", help="also write the raw results here")
     args = parser.parse_args()
@@ -234,7 +290,9 @@ def main() -> None:
             ratio = median / statistics.median(base) if base else float("nan")
             print(f"{workload:<8} {stack:<10} {median:>15.4f} {ratio:>8.2f}x")
     if args.json:
-        Path(args.json).write_text(json.dumps({f"{s}/{w}": t for (s, w), t in results.items()}, indent=1))
+        Path(args.json).write_text(
+            json.dumps({f"{s}/{w}": t for (s, w), t in results.items()}, indent=1)
+        )
 
 
 if __name__ == "__main__":

@@ -35,22 +35,25 @@ def write_image_folders(directory: str, per_class: int = 60) -> None:
         for index, image in enumerate(x[y == digit][:per_class]):
             pixels = np.kron(image / 16.0 * 255.0, np.ones((3, 3))).astype(np.uint8)
             Image.fromarray(np.stack([pixels] * 3, axis=-1)).save(
-                os.path.join(directory, name, f"{index:03d}.png"))
+                os.path.join(directory, name, f"{index:03d}.png")
+            )
 
 
 def build_model(num_classes: int) -> lamina.Model:
-    return lamina.Sequential([
-        layers.Input((*IMAGE_SIZE, 3)),
-        layers.Rescaling(1.0 / 255),
-        layers.RandomRotation(0.05, seed=1),
-        layers.RandomZoom(0.1, seed=2),
-        layers.Conv2D(16, 3, padding="same", activation="relu"),
-        layers.MaxPooling2D(),
-        layers.Conv2D(32, 3, padding="same", activation="relu"),
-        layers.MaxPooling2D(),
-        layers.Flatten(),
-        layers.Dense(num_classes, activation="softmax"),
-    ])
+    return lamina.Sequential(
+        [
+            layers.Input((*IMAGE_SIZE, 3)),
+            layers.Rescaling(1.0 / 255),
+            layers.RandomRotation(0.05, seed=1),
+            layers.RandomZoom(0.1, seed=2),
+            layers.Conv2D(16, 3, padding="same", activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Conv2D(32, 3, padding="same", activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Flatten(),
+            layers.Dense(num_classes, activation="softmax"),
+        ]
+    )
 
 
 def main(directory: str | None = None, epochs: int = 6, verbose: int = 1):
@@ -61,11 +64,20 @@ def main(directory: str | None = None, epochs: int = 6, verbose: int = 1):
             directory = os.path.join(scratch, "images")
             write_image_folders(directory)
         train, validation = lamina.preprocessing.image_dataset_from_directory(
-            directory, image_size=IMAGE_SIZE, batch_size=16, validation_split=0.2,
-            subset="both", seed=42, verbose=bool(verbose))
+            directory,
+            image_size=IMAGE_SIZE,
+            batch_size=16,
+            validation_split=0.2,
+            subset="both",
+            seed=42,
+            verbose=bool(verbose),
+        )
         model = build_model(len(train.class_names))
-        model.compile(optimizer=lamina.optimizers.Adam(0.003),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.compile(
+            optimizer=lamina.optimizers.Adam(0.003),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+        )
         history = model.fit(train, validation_data=validation, epochs=epochs, verbose=verbose)
         _, accuracy = model.evaluate(validation, verbose=0)
     if verbose:

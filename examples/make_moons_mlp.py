@@ -13,14 +13,18 @@ lamina.utils.set_random_seed(0)
 x, y = make_moons(n_samples=1000, noise=0.2, random_state=42)
 x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, random_state=42)
 
-model = models.Sequential([
-    layers.Dense(16, activation="relu", input_shape=(2,)),
-    layers.Dense(8, activation="relu"),
-    layers.Dense(1, activation="sigmoid"),
-])
+model = models.Sequential(
+    [
+        layers.Dense(16, activation="relu", input_shape=(2,)),
+        layers.Dense(8, activation="relu"),
+        layers.Dense(1, activation="sigmoid"),
+    ]
+)
 model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
 model.summary()
 history = model.fit(x_train, y_train, epochs=60, batch_size=32, validation_split=0.2, verbose=0)
 loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
-print(f"test accuracy {accuracy:.3f} after {len(history.epoch)} epochs "
-      f"(validation accuracy {history.history['val_accuracy'][-1]:.3f})")
+print(
+    f"test accuracy {accuracy:.3f} after {len(history.epoch)} epochs "
+    f"(validation accuracy {history.history['val_accuracy'][-1]:.3f})"
+)

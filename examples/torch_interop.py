@@ -25,13 +25,19 @@ for _ in range(200):
     optimizer.step()
 print(f"torch loop over lamina layers: final loss {loss.item():.3f}")
 
+
 # 2. a torch module inside a lamina model, trained with fit().
 class Square(torch.nn.Module):
     def forward(self, inputs):
         return inputs * inputs
 
+
 model = models.Sequential([layers.Dense(8), Square(), layers.Dense(1, activation="sigmoid")])
-model.compile(optimizer=lamina.optimizers.Adam(0.01), loss="binary_crossentropy", metrics=["accuracy"])
+model.compile(
+    optimizer=lamina.optimizers.Adam(0.01), loss="binary_crossentropy", metrics=["accuracy"]
+)
 model.fit(x.numpy(), y.numpy(), epochs=30, verbose=0)
-print(f"lamina fit with a torch module inside: accuracy {model.evaluate(x.numpy(), y.numpy(), verbose=0)[1]:.3f}")
+print(
+    f"lamina fit with a torch module inside: accuracy {model.evaluate(x.numpy(), y.numpy(), verbose=0)[1]:.3f}"
+)
 assert isinstance(model, torch.nn.Module) and np.isfinite(loss.item())

@@ -15,16 +15,21 @@ lamina.utils.set_random_seed(0)
 x_train = (x_train / 16.0)[..., None].astype("float32")
 x_test = (x_test / 16.0)[..., None].astype("float32")
 
-model = models.Sequential([
-    layers.Conv2D(32, 3, padding="same", activation="relu", input_shape=(8, 8, 1), name="conv1"),
-    layers.BatchNormalization(),
-    layers.MaxPooling2D(),
-    layers.Conv2D(64, 3, padding="same", activation="relu", name="conv2"),
-    layers.BatchNormalization(),
-    layers.GlobalAveragePooling2D(),
-    layers.Dropout(0.3),
-    layers.Dense(10, activation="softmax"),
-], name="digits_cnn")
+model = models.Sequential(
+    [
+        layers.Conv2D(
+            32, 3, padding="same", activation="relu", input_shape=(8, 8, 1), name="conv1"
+        ),
+        layers.BatchNormalization(),
+        layers.MaxPooling2D(),
+        layers.Conv2D(64, 3, padding="same", activation="relu", name="conv2"),
+        layers.BatchNormalization(),
+        layers.GlobalAveragePooling2D(),
+        layers.Dropout(0.3),
+        layers.Dense(10, activation="softmax"),
+    ],
+    name="digits_cnn",
+)
 model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 history = model.fit(x_train, y_train, epochs=12, batch_size=32, validation_split=0.1, verbose=2)
 

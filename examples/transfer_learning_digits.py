@@ -86,8 +86,10 @@ def split_tasks(seed):
     new_task = np.flatnonzero(labels >= 5)
     rendered = render(images[new_task], fixed)
     few = np.concatenate(
-        [rng.choice(np.flatnonzero(labels[new_task] == d), PER_CLASS, replace=False)
-         for d in range(5, 10)]
+        [
+            rng.choice(np.flatnonzero(labels[new_task] == d), PER_CLASS, replace=False)
+            for d in range(5, 10)
+        ]
     )
     held_out = np.setdiff1d(np.arange(len(new_task)), few)
     return (
@@ -130,8 +132,15 @@ def compile_model(model, learning_rate):
     )
 
 
-def run(seed=0, pretrain_epochs=10, head_epochs=15, fine_tune_epochs=50, folder=None,
-        scratch_budgets=SCRATCH_BUDGETS, verbose=0):
+def run(
+    seed=0,
+    pretrain_epochs=10,
+    head_epochs=15,
+    fine_tune_epochs=50,
+    folder=None,
+    scratch_budgets=SCRATCH_BUDGETS,
+    verbose=0,
+):
     """Train both ways; return a dict of accuracies and the base's weights at each stage."""
     lamina.utils.set_random_seed(seed)
     (x_pre, y_pre), (x_pretest, y_pretest), (x_few, y_few), (x_test, y_test) = split_tasks(seed)
@@ -181,8 +190,10 @@ def run(seed=0, pretrain_epochs=10, head_epochs=15, fine_tune_epochs=50, folder=
 
 def main(seeds):
     print(f"digits 5-9, {PER_CLASS} training images per class, accuracy on the held-out images:")
-    print("seed  head only  transferred  from scratch (best budget)  gap     scratch by budget "
-          "(learning rate/epochs)")
+    print(
+        "seed  head only  transferred  from scratch (best budget)  gap     scratch by budget "
+        "(learning rate/epochs)"
+    )
     rows = []
     for seed in seeds:
         r = run(seed)
@@ -190,8 +201,11 @@ def main(seeds):
         by_budget = r["scratch_by_budget"].items()
         budgets = " ".join(f"{lr:g}/{epochs}:{acc:.3f}" for (lr, epochs), acc in by_budget)
         gap = r["transferred"] - r["scratch"]
-        print(f"{seed:>4}  {r['head_only']:9.3f}  {r['transferred']:11.3f}  "
-              f"{r['scratch']:26.3f}  {gap:+.3f}  {budgets}", flush=True)
+        print(
+            f"{seed:>4}  {r['head_only']:9.3f}  {r['transferred']:11.3f}  "
+            f"{r['scratch']:26.3f}  {gap:+.3f}  {budgets}",
+            flush=True,
+        )
     transferred, scratch = np.mean(rows, axis=0)
     print(f"mean  {'':9}  {transferred:11.3f}  {scratch:26.3f}  {transferred - scratch:+.3f}")
 

@@ -34,7 +34,9 @@ class TransformerEncoder(layers.Layer):
     def __init__(self, embed_dim, dense_dim, num_heads, **kwargs):
         super().__init__(**kwargs)
         self.attention = layers.MultiHeadAttention(num_heads=num_heads, key_dim=embed_dim)
-        self.dense_proj = keras.Sequential([layers.Dense(dense_dim, activation="relu"), layers.Dense(embed_dim)])
+        self.dense_proj = keras.Sequential(
+            [layers.Dense(dense_dim, activation="relu"), layers.Dense(embed_dim)]
+        )
         self.layernorm1 = layers.LayerNormalization()
         self.layernorm2 = layers.LayerNormalization()
         self.supports_masking = True
@@ -61,7 +63,9 @@ def synthetic_reviews(n, vocab_size, max_length, rng):
         words[places[cues]] = rng.choice(other)
         sequences.append(words.tolist())
         labels.append(label)
-    return pad_sequences(sequences, maxlen=max_length, padding="post"), np.array(labels, dtype="int64")
+    return pad_sequences(sequences, maxlen=max_length, padding="post"), np.array(
+        labels, dtype="int64"
+    )
 
 
 keras.utils.set_random_seed(0)
@@ -78,7 +82,9 @@ x = layers.Dropout(0.1)(x)
 outputs = layers.Dense(1, activation="sigmoid")(x)
 model = keras.Model(inputs, outputs, name="transformer_classifier")
 model.summary()
-model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="binary_crossentropy", metrics=["accuracy"])
+model.compile(
+    optimizer=keras.optimizers.Adam(2e-3), loss="binary_crossentropy", metrics=["accuracy"]
+)
 model.fit(x_train, y_train, epochs=8, batch_size=32, validation_split=0.1, verbose=2)
 loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
 print(f"test accuracy {accuracy:.3f} (chance 0.5)")

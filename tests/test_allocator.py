@@ -33,13 +33,17 @@ print(lamina.allocator.heap_is_kept(), in_heap)
 
 
 def run_probe(**env):
-    environment = {key: value for key, value in os.environ.items()
-                   if not key.startswith(("MALLOC_", "LAMINA_KEEP_HEAP"))}
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("MALLOC_", "LAMINA_KEEP_HEAP"))
+    }
     environment.update(env)
     src = os.path.join(os.path.dirname(os.path.dirname(__file__)), "src")
     environment["PYTHONPATH"] = os.pathsep.join([src, environment.get("PYTHONPATH", "")])
-    output = subprocess.run([sys.executable, "-c", PROBE], env=environment, capture_output=True,
-                            text=True, check=True).stdout.split()
+    output = subprocess.run(
+        [sys.executable, "-c", PROBE], env=environment, capture_output=True, text=True, check=True
+    ).stdout.split()
     return output == ["True", "True"], output
 
 

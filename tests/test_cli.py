@@ -19,24 +19,39 @@ def test_main_job_reaches_97_percent_and_writes_the_run_folder(tmp_path):
     out = tmp_path / "run"
     # One thread, as the rest of the suite: the accuracy bar is what is tested here; the time the
     # main job takes is measured by bench/ (BENCHMARKS.md), not by a test.
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
-           "OMP_NUM_THREADS": "1"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+        "OMP_NUM_THREADS": "1",
+    }
     completed = subprocess.run(
         [sys.executable, "-m", "lamina", "train", "--out", str(out), "--verbose", "0"],
-        capture_output=True, text=True, env=env, timeout=600,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "Test accuracy:" in completed.stdout and "precision" in completed.stdout
     report = json.loads((out / "report.json").read_text())
-    print(f"main job: test accuracy {report['test_accuracy']:.4f} in {report['train_seconds']:.1f} s")
+    print(
+        f"main job: test accuracy {report['test_accuracy']:.4f} in {report['train_seconds']:.1f} s"
+    )
     assert report["test_accuracy"] >= 0.97
     assert len(report["per_class"]) == 10
     assert all(0.8 <= row["recall"] <= 1.0 for row in report["per_class"])
     assert sorted(os.listdir(out)) == sorted(RUN_FILES + REPORT_FILES)
     assert f"Report: {out / 'report.html'}" in completed.stdout
     page = (out / "report.html").read_text()
-    for section in ("details", "model", "training-curves", "final-metrics", "confusion-matrix",
-                    "per-class", "feature-maps"):
+    for section in (
+        "details",
+        "model",
+        "training-curves",
+        "final-metrics",
+        "confusion-matrix",
+        "per-class",
+        "feature-maps",
+    ):
         assert f'<section id="{section}">' in page
     assert f"{report['test_accuracy']:.4g}" in page
     history = json.loads((out / "history.json").read_text())

@@ -15,7 +15,9 @@ def test_to_categorical_by_hand():
 
 
 def test_to_categorical_rejects_labels_outside_the_classes():
-    with pytest.raises(ValueError, match=r"num_classes=3 but a label 3; labels must be in \[0, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"num_classes=3 but a label 3; labels must be in \[0, 3\)"
+    ):
         lamina.utils.to_categorical([0, 3], 3)
 
 
@@ -29,4 +31,3 @@ def test_set_random_seed_repeats_torch_numpy_and_python():
     assert torch.equal(first[0], second[0])
     np.testing.assert_array_equal(first[1], second[1])
     assert first[2] == second[2]
-

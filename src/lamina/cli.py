@@ -90,18 +90,34 @@ def _html_report_files(model, history, y_test, predictions, x_test, summary) -> 
     if not visualization.matplotlib_available():
         print(f"No report.html: it needs matplotlib ({INSTALL_HINT}).")
         return {}
-    extra = {"test accuracy": summary["test_accuracy"], "test loss": summary["test_loss"],
-             "training time (s)": summary["train_seconds"], "epochs": summary["epochs"],
-             "batch size": summary["batch_size"], "seed": summary["seed"]}
+    extra = {
+        "test accuracy": summary["test_accuracy"],
+        "test loss": summary["test_loss"],
+        "training time (s)": summary["train_seconds"],
+        "epochs": summary["epochs"],
+        "batch size": summary["batch_size"],
+        "seed": summary["seed"],
+    }
     report = visualization.build_report(
-        title="lamina train: the basic CNN on the built-in digits", history=history, model=model,
-        y_true=y_test, y_pred=predictions, images=x_test[:1], extra=extra,
+        title="lamina train: the basic CNN on the built-in digits",
+        history=history,
+        model=model,
+        y_true=y_test,
+        y_pred=predictions,
+        images=x_test[:1],
+        extra=extra,
     )
     return {"report.html": report.html.encode(), **report.figures}
 
 
-def train(epochs: int = 40, batch_size: int = 32, seed: int = 0, out: str | None = None,
-          verbose: int = 1, html_report: bool = True) -> dict:
+def train(
+    epochs: int = 40,
+    batch_size: int = 32,
+    seed: int = 0,
+    out: str | None = None,
+    verbose: int = 1,
+    html_report: bool = True,
+) -> dict:
     import safetensors.torch
 
     import lamina
@@ -116,19 +132,28 @@ def train(epochs: int = 40, batch_size: int = 32, seed: int = 0, out: str | None
     if verbose:
         model.summary()
     start = time.perf_counter()
-    history = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs,
-                        validation_split=0.1, verbose=verbose)
+    history = model.fit(
+        x_train,
+        y_train,
+        batch_size=batch_size,
+        epochs=epochs,
+        validation_split=0.1,
+        verbose=verbose,
+    )
     train_seconds = time.perf_counter() - start
     loss, accuracy = model.evaluate(x_test, y_test, verbose=0)
     predictions = model.predict(x_test, verbose=0).argmax(axis=1)
     report = per_class_report(y_test, predictions, 10)
 
-    print(f"\nTest accuracy: {accuracy:.4f}  (loss {loss:.4f}, {len(y_test)} held-out images, "
-          f"trained in {train_seconds:.1f} s)")
+    print(
+        f"\nTest accuracy: {accuracy:.4f}  (loss {loss:.4f}, {len(y_test)} held-out images, "
+        f"trained in {train_seconds:.1f} s)"
+    )
     print(f"{'class':>5} {'precision':>9} {'recall':>7} {'support':>7}")
     for row in report:
-        print(f"{row['class']:>5} {row['precision']:>9.3f} {row['recall']:>7.3f} "
-              f"{row['support']:>7}")
+        print(
+            f"{row['class']:>5} {row['precision']:>9.3f} {row['recall']:>7.3f} {row['support']:>7}"
+        )
 
     summary = {
         "test_accuracy": accuracy,
@@ -168,13 +193,22 @@ def main(argv=None) -> int:
     train_parser.add_argument("--seed", type=int, default=0)
     train_parser.add_argument("--out", default=None, help="run folder (default runs/digits-<time>)")
     train_parser.add_argument("--verbose", type=int, default=1, choices=(0, 1, 2))
-    train_parser.add_argument("--no-report", action="store_true",
-                              help="skip report.html and its PNGs (they take about a second)")
+    train_parser.add_argument(
+        "--no-report",
+        action="store_true",
+        help="skip report.html and its PNGs (they take about a second)",
+    )
     args = parser.parse_args(argv)
     if args.command in (None, "train"):
         defaults = train_parser.parse_args([]) if args.command is None else args
-        train(epochs=defaults.epochs, batch_size=defaults.batch_size, seed=defaults.seed,
-              out=defaults.out, verbose=defaults.verbose, html_report=not defaults.no_report)
+        train(
+            epochs=defaults.epochs,
+            batch_size=defaults.batch_size,
+            seed=defaults.seed,
+            out=defaults.out,
+            verbose=defaults.verbose,
+            html_report=not defaults.no_report,
+        )
         return 0
     parser.print_help()
     return 2

@@ -65,7 +65,9 @@ class RandomNormal(Initializer):
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
     def __call__(self, shape, dtype=torch.float32):
-        return torch.empty(shape, dtype=dtype).normal_(self.mean, self.stddev, generator=_gen(self.seed))
+        return torch.empty(shape, dtype=dtype).normal_(
+            self.mean, self.stddev, generator=_gen(self.seed)
+        )
 
     def get_config(self):
         return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
@@ -76,7 +78,9 @@ class RandomUniform(Initializer):
         self.minval, self.maxval, self.seed = minval, maxval, seed
 
     def __call__(self, shape, dtype=torch.float32):
-        return torch.empty(shape, dtype=dtype).uniform_(self.minval, self.maxval, generator=_gen(self.seed))
+        return torch.empty(shape, dtype=dtype).uniform_(
+            self.minval, self.maxval, generator=_gen(self.seed)
+        )
 
     def get_config(self):
         return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
@@ -89,7 +93,11 @@ class TruncatedNormal(Initializer):
     def __call__(self, shape, dtype=torch.float32):
         tensor = torch.empty(shape, dtype=dtype)
         return torch.nn.init.trunc_normal_(
-            tensor, self.mean, self.stddev, -2 * self.stddev + self.mean, 2 * self.stddev + self.mean,
+            tensor,
+            self.mean,
+            self.stddev,
+            -2 * self.stddev + self.mean,
+            2 * self.stddev + self.mean,
             generator=_gen(self.seed),
         )
 
@@ -100,7 +108,9 @@ class TruncatedNormal(Initializer):
 class VarianceScaling(Initializer):
     def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
         if mode not in ("fan_in", "fan_out", "fan_avg"):
-            raise ValueError(f"VarianceScaling mode must be fan_in, fan_out or fan_avg; received {mode!r}.")
+            raise ValueError(
+                f"VarianceScaling mode must be fan_in, fan_out or fan_avg; received {mode!r}."
+            )
         if distribution not in ("truncated_normal", "untruncated_normal", "uniform", "normal"):
             raise ValueError(f"VarianceScaling distribution {distribution!r} is not known.")
         self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
@@ -118,10 +128,17 @@ class VarianceScaling(Initializer):
             return tensor.normal_(0.0, math.sqrt(scale), generator=generator)
         # Keras: the stddev of a normal truncated at 2 sigma is 0.8796... of the untruncated one.
         stddev = math.sqrt(scale) / 0.87962566103423978
-        return torch.nn.init.trunc_normal_(tensor, 0.0, stddev, -2 * stddev, 2 * stddev, generator=generator)
+        return torch.nn.init.trunc_normal_(
+            tensor, 0.0, stddev, -2 * stddev, 2 * stddev, generator=generator
+        )
 
     def get_config(self):
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, "seed": self.seed}
+        return {
+            "scale": self.scale,
+            "mode": self.mode,
+            "distribution": self.distribution,
+            "seed": self.seed,
+        }
 
 
 class GlorotUniform(VarianceScaling):
@@ -227,7 +244,9 @@ _INITIALIZERS = {
     "orthogonal": Orthogonal,
     "identity": Identity,
 }
-_ALIASES = {cls.__name__: name for name, cls in _INITIALIZERS.items() if name not in ("normal", "uniform")}
+_ALIASES = {
+    cls.__name__: name for name, cls in _INITIALIZERS.items() if name not in ("normal", "uniform")
+}
 
 
 def get(identifier) -> Initializer:
@@ -243,8 +262,11 @@ def get(identifier) -> Initializer:
     if isinstance(identifier, dict) and "class_name" in identifier:
         key = _ALIASES.get(identifier["class_name"], identifier["class_name"])
         # Keras 3.15 writes input_axes/output_axes (null = its default fan axes, lamina's too).
-        config = {k: v for k, v in identifier.get("config", {}).items()
-                  if not (k in ("input_axes", "output_axes") and v is None)}
+        config = {
+            k: v
+            for k, v in identifier.get("config", {}).items()
+            if not (k in ("input_axes", "output_axes") and v is None)
+        }
         return _INITIALIZERS[key](**config)
     if callable(identifier):
         return _CallableInitializer(identifier)

@@ -221,10 +221,16 @@ def _wrapper_class(fn, class_name, default_name, **defaults):
     def from_config(cls, config):
         return cls(**config)
 
-    return type(class_name, (LossFunctionWrapper,), {
-        "__init__": __init__, "get_config": get_config, "from_config": from_config,
-        "__doc__": f"Keras's {class_name}: the `{fn.__name__}` function as a Loss object.",
-    })
+    return type(
+        class_name,
+        (LossFunctionWrapper,),
+        {
+            "__init__": __init__,
+            "get_config": get_config,
+            "from_config": from_config,
+            "__doc__": f"Keras's {class_name}: the `{fn.__name__}` function as a Loss object.",
+        },
+    )
 
 
 MeanSquaredError = _wrapper_class(mean_squared_error, "MeanSquaredError", "mean_squared_error")
@@ -238,21 +244,35 @@ MeanSquaredLogarithmicError = _wrapper_class(
 Huber = _wrapper_class(huber, "Huber", "huber_loss", delta=1.0)
 LogCosh = _wrapper_class(log_cosh, "LogCosh", "log_cosh")
 BinaryCrossentropy = _wrapper_class(
-    binary_crossentropy, "BinaryCrossentropy", "binary_crossentropy",
-    from_logits=False, label_smoothing=0.0, axis=-1,
+    binary_crossentropy,
+    "BinaryCrossentropy",
+    "binary_crossentropy",
+    from_logits=False,
+    label_smoothing=0.0,
+    axis=-1,
 )
 CategoricalCrossentropy = _wrapper_class(
-    categorical_crossentropy, "CategoricalCrossentropy", "categorical_crossentropy",
-    from_logits=False, label_smoothing=0.0, axis=-1,
+    categorical_crossentropy,
+    "CategoricalCrossentropy",
+    "categorical_crossentropy",
+    from_logits=False,
+    label_smoothing=0.0,
+    axis=-1,
 )
 SparseCategoricalCrossentropy = _wrapper_class(
-    sparse_categorical_crossentropy, "SparseCategoricalCrossentropy", "sparse_categorical_crossentropy",
-    from_logits=False, ignore_class=None, axis=-1,
+    sparse_categorical_crossentropy,
+    "SparseCategoricalCrossentropy",
+    "sparse_categorical_crossentropy",
+    from_logits=False,
+    ignore_class=None,
+    axis=-1,
 )
 KLDivergence = _wrapper_class(kl_divergence, "KLDivergence", "kl_divergence")
 Poisson = _wrapper_class(poisson, "Poisson", "poisson")
 Hinge = _wrapper_class(hinge, "Hinge", "hinge")
-CosineSimilarity = _wrapper_class(cosine_similarity, "CosineSimilarity", "cosine_similarity", axis=-1)
+CosineSimilarity = _wrapper_class(
+    cosine_similarity, "CosineSimilarity", "cosine_similarity", axis=-1
+)
 
 
 _FUNCTIONS = {
@@ -280,9 +300,19 @@ _FUNCTIONS = {
 _CLASSES = {
     cls.__name__: cls
     for cls in (
-        MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
-        Huber, LogCosh, BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy,
-        KLDivergence, Poisson, Hinge, CosineSimilarity,
+        MeanSquaredError,
+        MeanAbsoluteError,
+        MeanAbsolutePercentageError,
+        MeanSquaredLogarithmicError,
+        Huber,
+        LogCosh,
+        BinaryCrossentropy,
+        CategoricalCrossentropy,
+        SparseCategoricalCrossentropy,
+        KLDivergence,
+        Poisson,
+        Hinge,
+        CosineSimilarity,
     )
 }
 

@@ -165,9 +165,14 @@ def _class(fn, class_name, default_name, **defaults):
         options = {**defaults, **kwargs}
         MeanMetricWrapper.__init__(self, fn, name=name, **options)
 
-    return type(class_name, (MeanMetricWrapper,), {
-        "__init__": __init__, "__doc__": f"Keras's {class_name} metric.",
-    })
+    return type(
+        class_name,
+        (MeanMetricWrapper,),
+        {
+            "__init__": __init__,
+            "__doc__": f"Keras's {class_name} metric.",
+        },
+    )
 
 
 Accuracy = _class(lambda t, p: (t.to(p.dtype) == p).float(), "Accuracy", "accuracy")
@@ -180,21 +185,31 @@ TopKCategoricalAccuracy = _class(
     top_k_categorical_accuracy, "TopKCategoricalAccuracy", "top_k_categorical_accuracy", k=5
 )
 SparseTopKCategoricalAccuracy = _class(
-    sparse_top_k_categorical_accuracy, "SparseTopKCategoricalAccuracy",
-    "sparse_top_k_categorical_accuracy", k=5,
+    sparse_top_k_categorical_accuracy,
+    "SparseTopKCategoricalAccuracy",
+    "sparse_top_k_categorical_accuracy",
+    k=5,
 )
-MeanSquaredError = _class(losses_module.mean_squared_error, "MeanSquaredError", "mean_squared_error")
-MeanAbsoluteError = _class(losses_module.mean_absolute_error, "MeanAbsoluteError", "mean_absolute_error")
+MeanSquaredError = _class(
+    losses_module.mean_squared_error, "MeanSquaredError", "mean_squared_error"
+)
+MeanAbsoluteError = _class(
+    losses_module.mean_absolute_error, "MeanAbsoluteError", "mean_absolute_error"
+)
 MeanAbsolutePercentageError = _class(
-    losses_module.mean_absolute_percentage_error, "MeanAbsolutePercentageError",
+    losses_module.mean_absolute_percentage_error,
+    "MeanAbsolutePercentageError",
     "mean_absolute_percentage_error",
 )
-BinaryCrossentropy = _class(losses_module.binary_crossentropy, "BinaryCrossentropy", "binary_crossentropy")
+BinaryCrossentropy = _class(
+    losses_module.binary_crossentropy, "BinaryCrossentropy", "binary_crossentropy"
+)
 CategoricalCrossentropy = _class(
     losses_module.categorical_crossentropy, "CategoricalCrossentropy", "categorical_crossentropy"
 )
 SparseCategoricalCrossentropy = _class(
-    losses_module.sparse_categorical_crossentropy, "SparseCategoricalCrossentropy",
+    losses_module.sparse_categorical_crossentropy,
+    "SparseCategoricalCrossentropy",
     "sparse_categorical_crossentropy",
 )
 
@@ -242,10 +257,21 @@ def register(cls):
 
 
 for _cls in (
-    Mean, Sum, Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy,
-    TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError,
-    MeanAbsolutePercentageError, BinaryCrossentropy, CategoricalCrossentropy,
-    SparseCategoricalCrossentropy, RootMeanSquaredError,
+    Mean,
+    Sum,
+    Accuracy,
+    BinaryAccuracy,
+    CategoricalAccuracy,
+    SparseCategoricalAccuracy,
+    TopKCategoricalAccuracy,
+    SparseTopKCategoricalAccuracy,
+    MeanSquaredError,
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    SparseCategoricalCrossentropy,
+    RootMeanSquaredError,
 ):
     register(_cls)
 
@@ -288,18 +314,3 @@ def names() -> list[str]:
 
 
 # Confusion-count metrics (they subclass Metric and register themselves on import).
-from lamina.confusion_metrics import (  # noqa: E402
-    AUC,
-    F1Score,
-    FalseNegatives,
-    FalsePositives,
-    FBetaScore,
-    IoU,
-    MeanIoU,
-    OneHotIoU,
-    OneHotMeanIoU,
-    Precision,
-    Recall,
-    TrueNegatives,
-    TruePositives,
-)

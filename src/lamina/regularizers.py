@@ -86,7 +86,13 @@ def l1_l2(l1=0.01, l2=0.01):
     return L1L2(l1, l2)
 
 
-_REGULARIZERS = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2, "orthogonal_regularizer": OrthogonalRegularizer}
+_REGULARIZERS = {
+    "l1": L1,
+    "l2": L2,
+    "l1_l2": L1L2,
+    "l1l2": L1L2,
+    "orthogonal_regularizer": OrthogonalRegularizer,
+}
 _BY_CLASS = {"L1": L1, "L2": L2, "L1L2": L1L2, "OrthogonalRegularizer": OrthogonalRegularizer}
 
 

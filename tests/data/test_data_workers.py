@@ -76,8 +76,9 @@ def test_an_infinite_prefetching_pipeline_does_not_hang_the_process_at_exit():
         "it = iter(ds)\n"
         "print(int(next(it)))\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "0"
 
@@ -96,8 +97,12 @@ def threads_that_map_during_fit(torch_threads):
         names.add(threading.current_thread().name)
         return x * 2, y
 
-    dataset = (Dataset.from_tensor_slices((np.ones((64, 3), "float32"), np.zeros(64)))
-               .map(record, num_parallel_calls=AUTOTUNE).batch(16).prefetch(AUTOTUNE))
+    dataset = (
+        Dataset.from_tensor_slices((np.ones((64, 3), "float32"), np.zeros(64)))
+        .map(record, num_parallel_calls=AUTOTUNE)
+        .batch(16)
+        .prefetch(AUTOTUNE)
+    )
     model = lamina.Sequential([layers.Input((3,)), layers.Dense(1)])
     model.compile(loss="mse")
     previous = torch.get_num_threads()

@@ -119,8 +119,9 @@ def test_parallel_map_keeps_the_order(calls):
 
 def test_map_builds_no_autograd_graph():
     weight = torch.ones(1, requires_grad=True)
-    out = next(iter(Dataset.from_tensor_slices(np.ones((2, 1), np.float32)).map(
-        lambda x: x * weight)))
+    out = next(
+        iter(Dataset.from_tensor_slices(np.ones((2, 1), np.float32)).map(lambda x: x * weight))
+    )
     assert not out.requires_grad
 
 
@@ -219,9 +220,21 @@ def test_gathered_and_stacked_batches_see_the_same_shuffle():
         (lambda: ten().map(lambda x: x).cache().prefetch(2), 10),
         (lambda: Dataset.from_generator(lambda: iter([1])).take(3), UNKNOWN_CARDINALITY),
     ],
-    ids=["repeat3", "repeat-forever", "forever-take", "take", "take-all", "take-more", "skip",
-         "skip-more", "skip-all", "forever-skip", "batch-repeat", "map-cache-prefetch",
-         "generator-take"],
+    ids=[
+        "repeat3",
+        "repeat-forever",
+        "forever-take",
+        "take",
+        "take-all",
+        "take-more",
+        "skip",
+        "skip-more",
+        "skip-all",
+        "forever-skip",
+        "batch-repeat",
+        "map-cache-prefetch",
+        "generator-take",
+    ],
 )
 def test_cardinality(build, expected):
     dataset = build()

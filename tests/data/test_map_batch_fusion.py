@@ -32,18 +32,24 @@ def images_and_labels(count=10):
 
 # Each case: a source, a map function. Vectorized and element-wise runs must agree.
 CASES = {
-    "tuple": (lambda: Dataset.from_tensor_slices(images_and_labels()),
-              lambda x, y: (x * 2 + 1, y)),
-    "dict": (lambda: Dataset.from_tensor_slices({"a": np.arange(10.0), "b": np.ones((10, 2))}),
-             lambda e: {"sum": e["a"] + e["b"].sum(), "b": e["b"]}),
-    "python_number_out": (lambda: Dataset.from_tensor_slices(np.arange(10.0)),
-                          lambda x: (x, 1.5)),
-    "reduction_per_element": (lambda: Dataset.from_tensor_slices(images_and_labels()),
-                              lambda x, y: (x - x.mean(), y)),
-    "layer_on_single_images": (lambda: Dataset.from_tensor_slices(images_and_labels()),
-                               lambda x, y: (layers.Resizing(4, 4)(x), y)),
-    "after_filter": (lambda: Dataset.from_tensor_slices(np.arange(20.0)).filter(lambda x: x > 3),
-                     lambda x: x ** 2),
+    "tuple": (lambda: Dataset.from_tensor_slices(images_and_labels()), lambda x, y: (x * 2 + 1, y)),
+    "dict": (
+        lambda: Dataset.from_tensor_slices({"a": np.arange(10.0), "b": np.ones((10, 2))}),
+        lambda e: {"sum": e["a"] + e["b"].sum(), "b": e["b"]},
+    ),
+    "python_number_out": (lambda: Dataset.from_tensor_slices(np.arange(10.0)), lambda x: (x, 1.5)),
+    "reduction_per_element": (
+        lambda: Dataset.from_tensor_slices(images_and_labels()),
+        lambda x, y: (x - x.mean(), y),
+    ),
+    "layer_on_single_images": (
+        lambda: Dataset.from_tensor_slices(images_and_labels()),
+        lambda x, y: (layers.Resizing(4, 4)(x), y),
+    ),
+    "after_filter": (
+        lambda: Dataset.from_tensor_slices(np.arange(20.0)).filter(lambda x: x > 3),
+        lambda x: x**2,
+    ),
 }
 
 
@@ -76,16 +82,17 @@ def test_the_function_runs_once_per_batch_when_vectorized_and_per_element_when_n
 
 # Functions vmap cannot batch: each must still give the element-by-element result.
 REFUSED = {
-    "item": (lambda: Dataset.from_tensor_slices(np.arange(10.0)),
-             lambda x: x * float(x.item())),
-    "tensor_if": (lambda: Dataset.from_tensor_slices(np.arange(-5.0, 5.0)),
-                  lambda x: x if x > 0 else -x),
-    "numpy": (lambda: Dataset.from_tensor_slices(np.arange(10.0)),
-              lambda x: np.sqrt(x.numpy())),
-    "boolean_mask": (lambda: Dataset.from_tensor_slices(np.ones((10, 3))),
-                     lambda x: x[x > 0]),
-    "strings": (lambda: Dataset.from_tensor_slices((np.array(["a", "bb"] * 5), np.arange(10))),
-                lambda s, y: (y * 2, s)),
+    "item": (lambda: Dataset.from_tensor_slices(np.arange(10.0)), lambda x: x * float(x.item())),
+    "tensor_if": (
+        lambda: Dataset.from_tensor_slices(np.arange(-5.0, 5.0)),
+        lambda x: x if x > 0 else -x,
+    ),
+    "numpy": (lambda: Dataset.from_tensor_slices(np.arange(10.0)), lambda x: np.sqrt(x.numpy())),
+    "boolean_mask": (lambda: Dataset.from_tensor_slices(np.ones((10, 3))), lambda x: x[x > 0]),
+    "strings": (
+        lambda: Dataset.from_tensor_slices((np.array(["a", "bb"] * 5), np.arange(10))),
+        lambda s, y: (y * 2, s),
+    ),
 }
 
 
@@ -102,7 +109,8 @@ def test_raw_elements_of_different_shapes_are_mapped_one_by_one():
     # Images of several sizes before a resize: the raw batch cannot be stacked, the mapped one can.
     def source():
         return Dataset.from_generator(
-            lambda: (np.full((n % 3 + 2, 4, 1), n, dtype="float32") for n in range(10)))
+            lambda: (np.full((n % 3 + 2, 4, 1), n, dtype="float32") for n in range(10))
+        )
 
     def fn(image):
         return layers.Resizing(2, 2)(image)
@@ -123,11 +131,13 @@ def test_an_error_in_the_function_reaches_the_user_unchanged():
 
 def test_each_image_of_a_batch_gets_its_own_augmentation():
     # Seed 21's pipeline: an augmentation model mapped over single images, then batched.
-    augmentation = lamina.Sequential([layers.RandomRotation(0.1), layers.RandomFlip("horizontal"),
-                                      layers.RandomContrast(0.2)])
+    augmentation = lamina.Sequential(
+        [layers.RandomRotation(0.1), layers.RandomFlip("horizontal"), layers.RandomContrast(0.2)]
+    )
     same = np.repeat(images_and_labels(1)[0], 16, axis=0)
-    dataset = Dataset.from_tensor_slices(same).map(
-        lambda x: augmentation(x, training=True)).batch(16)
+    dataset = (
+        Dataset.from_tensor_slices(same).map(lambda x: augmentation(x, training=True)).batch(16)
+    )
     (batch,) = list(dataset)
     assert dataset._node.vectorized
     assert batch.shape == (16, 6, 5, 3)
@@ -137,8 +147,11 @@ def test_each_image_of_a_batch_gets_its_own_augmentation():
 def test_seeded_augmentation_in_a_vectorized_map_is_reproducible():
     def run():
         flip = layers.RandomFlip("horizontal", seed=3)
-        dataset = Dataset.from_tensor_slices(images_and_labels(8)[0]).map(
-            lambda x: flip(x, training=True)).batch(8)
+        dataset = (
+            Dataset.from_tensor_slices(images_and_labels(8)[0])
+            .map(lambda x: flip(x, training=True))
+            .batch(8)
+        )
         return next(iter(dataset))
 
     first, second = run(), run()

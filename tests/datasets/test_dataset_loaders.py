@@ -32,8 +32,12 @@ def planar_to_images(data):
 
 def test_mnist_from_the_cache_folder(empty_cache):
     empty_cache.mkdir(parents=True)
-    arrays = {"x_train": np.ones((3, 28, 28), np.uint8), "y_train": np.arange(3, dtype=np.uint8),
-              "x_test": np.zeros((2, 28, 28), np.uint8), "y_test": np.arange(2, dtype=np.uint8)}
+    arrays = {
+        "x_train": np.ones((3, 28, 28), np.uint8),
+        "y_train": np.arange(3, dtype=np.uint8),
+        "x_test": np.zeros((2, 28, 28), np.uint8),
+        "y_test": np.arange(2, dtype=np.uint8),
+    }
     np.savez(empty_cache / "mnist.npz", **arrays)
     (x_train, y_train), (x_test, y_test) = mnist.load_data()
     assert x_train.shape == (3, 28, 28) and x_train.dtype == np.uint8
@@ -41,8 +45,11 @@ def test_mnist_from_the_cache_folder(empty_cache):
 
 
 def test_missing_file_says_which_file_to_place_where(empty_cache):
-    with pytest.raises(FileNotFoundError, match=r"Place 'mnist.npz' \(download it from https://"
-                                                r".*mnist.npz\) at '.*\.keras/datasets/mnist.npz'"):
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"Place 'mnist.npz' \(download it from https://"
+        r".*mnist.npz\) at '.*\.keras/datasets/mnist.npz'",
+    ):
         mnist.load_data()
     with pytest.raises(FileNotFoundError, match="cifar10: .*Place 'cifar-10-batches-py'"):
         cifar10.load_data()
@@ -96,8 +103,9 @@ def cifar10_python_files(folder, per_batch=2):
         labels = [(index + j) % 10 for j in range(per_batch)]
         # Protocol 2 with bytes keys: what the real (Python 2) batches decode to.
         with open(folder / name, "wb") as handle:
-            pickle.dump({b"data": data, b"labels": labels, b"batch_label": b"x"}, handle,
-                        protocol=2)
+            pickle.dump(
+                {b"data": data, b"labels": labels, b"batch_label": b"x"}, handle, protocol=2
+            )
         expected.append((data, labels))
     return expected
 
@@ -139,8 +147,9 @@ def test_cifar100_python_and_binary_label_modes(tmp_path):
     python.mkdir()
     for name in ("train", "test"):
         with open(python / name, "wb") as handle:
-            pickle.dump({b"data": data, b"fine_labels": fine, b"coarse_labels": coarse}, handle,
-                        protocol=2)
+            pickle.dump(
+                {b"data": data, b"fine_labels": fine, b"coarse_labels": coarse}, handle, protocol=2
+            )
     binary = tmp_path / "cifar-100-binary"
     binary.mkdir()
     records = np.concatenate([np.stack([coarse, fine], 1).astype(np.uint8), data], axis=1)

@@ -20,8 +20,13 @@ def _objects(lists):
 @pytest.fixture
 def imdb_file(tmp_path):
     path = tmp_path / "imdb.npz"
-    np.savez(path, x_train=_objects([[1, 2, 3], [4, 5], [6, 7, 8, 9]]), y_train=np.array([0, 1, 1]),
-             x_test=_objects([[9, 1], [2]]), y_test=np.array([1, 0]))
+    np.savez(
+        path,
+        x_train=_objects([[1, 2, 3], [4, 5], [6, 7, 8, 9]]),
+        y_train=np.array([0, 1, 1]),
+        x_test=_objects([[9, 1], [2]]),
+        y_test=np.array([1, 0]),
+    )
     return path
 
 
@@ -36,7 +41,10 @@ def test_imdb_reindexes_like_keras(imdb_file):
     # Keras's quirk, kept: without num_words the cap is the largest id, which itself becomes
     # the OOV id 2.
     assert _by_label_and_length(x_train, y_train) == [
-        (0, [1, 4, 5, 6]), (1, [1, 7, 8]), (1, [1, 9, 10, 11, 2])]
+        (0, [1, 4, 5, 6]),
+        (1, [1, 7, 8]),
+        (1, [1, 9, 10, 11, 2]),
+    ]
     assert _by_label_and_length(x_test, y_test) == [(0, [1, 5]), (1, [1, 2, 4])]
 
 
@@ -49,8 +57,9 @@ def test_imdb_shuffle_follows_keras_seeded_order(imdb_file):
 
 
 def test_imdb_num_words_skip_top_and_maxlen(imdb_file):
-    (x_train, y_train), (x_test, _) = imdb.load_data(path=str(imdb_file), num_words=8, skip_top=2,
-                                                     maxlen=4)
+    (x_train, y_train), (x_test, _) = imdb.load_data(
+        path=str(imdb_file), num_words=8, skip_top=2, maxlen=4
+    )
     # maxlen drops sequences of 4+ tokens (after the start char); ids >= 8 or < 2 become 2.
     assert _by_label_and_length(x_train, y_train) == [(1, [2, 7, 2])]
     assert sorted(list(s) for s in x_test) == [[2, 2, 4], [2, 5]]
@@ -81,8 +90,13 @@ def test_npz_with_code_in_its_pickle_is_refused(tmp_path):
             return (print, ("ran",))
 
     path = tmp_path / "imdb.npz"
-    np.savez(path, x_train=_objects([Sneaky()]), y_train=np.array([0]),
-             x_test=_objects([[1]]), y_test=np.array([0]))
+    np.savez(
+        path,
+        x_train=_objects([Sneaky()]),
+        y_train=np.array([0]),
+        x_test=_objects([[1]]),
+        y_test=np.array([0]),
+    )
     with pytest.raises(Exception, match=r"Refusing to load builtins\.print"):
         imdb.load_data(path=str(path))
 
@@ -93,8 +107,9 @@ def test_reuters_split_and_reindex(tmp_path):
     np.savez(path, x=_objects(wires), y=np.array([0, 1, 2, 3, 4]))
     (x_train, y_train), (x_test, y_test) = reuters.load_data(path=str(path), test_split=0.4)
     assert len(x_train) == 3 and len(x_test) == 2
-    pairs = _by_label_and_length(np.concatenate([x_train, x_test]),
-                                 np.concatenate([y_train, y_test]))
+    pairs = _by_label_and_length(
+        np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test])
+    )
     shifted = [[1] + [w + 3 for w in wire] for wire in wires]
     shifted[4][-1] = 2  # the largest id is the cap, so it maps to OOV (Keras's rule)
     assert pairs == list(enumerate(shifted))

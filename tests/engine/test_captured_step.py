@@ -35,14 +35,16 @@ def two_output_mlp():
 def small_cnn():
     # No bias before BatchNormalization: its gradient is rounding noise, which Adam scales up to
     # full steps of either sign, so no two implementations would agree on it.
-    return lamina.Sequential([
-        layers.Conv2D(4, 3, padding="same", use_bias=False, input_shape=(6, 6, 3)),
-        layers.BatchNormalization(),
-        layers.Activation("relu"),
-        layers.MaxPooling2D(2),
-        layers.Flatten(),
-        layers.Dense(3, activation="softmax"),
-    ])
+    return lamina.Sequential(
+        [
+            layers.Conv2D(4, 3, padding="same", use_bias=False, input_shape=(6, 6, 3)),
+            layers.BatchNormalization(),
+            layers.Activation("relu"),
+            layers.MaxPooling2D(2),
+            layers.Flatten(),
+            layers.Dense(3, activation="softmax"),
+        ]
+    )
 
 
 def mlp_data():
@@ -69,23 +71,41 @@ CNN_COMPILE = {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"
 CASES = {
     # ReduceLROnPlateau halves the rate each epoch: SGD's momentum buffer is rescaled
     "sgd-nesterov-plateau": (
-        two_output_mlp, mlp_data, MLP_COMPILE, 16, 3,
+        two_output_mlp,
+        mlp_data,
+        MLP_COMPILE,
+        16,
+        3,
         lambda: optimizers.SGD(0.05, momentum=0.9, nesterov=True),
         lambda: [lamina.callbacks.ReduceLROnPlateau("loss", factor=0.5, patience=0, min_delta=9)],
     ),
     # a schedule changes the rate at every step, without a recompile
     "adam-schedule": (
-        two_output_mlp, mlp_data, MLP_COMPILE, 16, 2,
+        two_output_mlp,
+        mlp_data,
+        MLP_COMPILE,
+        16,
+        2,
         lambda: optimizers.Adam(optimizers.schedules.ExponentialDecay(0.02, 2, 0.7)),
         list,
     ),
     "rmsprop-centered-momentum-clipnorm": (
-        two_output_mlp, mlp_data, MLP_COMPILE, 16, 2,
+        two_output_mlp,
+        mlp_data,
+        MLP_COMPILE,
+        16,
+        2,
         lambda: optimizers.RMSprop(0.01, momentum=0.5, centered=True, clipnorm=0.1),
         list,
     ),
     "cnn-batchnorm-adamw": (
-        small_cnn, cnn_data, CNN_COMPILE, 8, 1, lambda: optimizers.AdamW(0.01), list,
+        small_cnn,
+        cnn_data,
+        CNN_COMPILE,
+        8,
+        1,
+        lambda: optimizers.AdamW(0.01),
+        list,
     ),
 }
 
@@ -98,8 +118,14 @@ def train(case, jit_compile):
     model.compile(optimizer=make_optimizer(), jit_compile=jit_compile, **compile_args)
     x, y, weights = data()
     history = model.fit(
-        x, y, sample_weight=weights, batch_size=batch_size, epochs=epochs, shuffle=False,
-        verbose=0, callbacks=make_callbacks(),
+        x,
+        y,
+        sample_weight=weights,
+        batch_size=batch_size,
+        epochs=epochs,
+        shuffle=False,
+        verbose=0,
+        callbacks=make_callbacks(),
     )
     # Loading a state replaces torch's state tensors: the captured step must update the new ones.
     model.optimizer.load_state_dict(model.optimizer.state_dict())
@@ -141,10 +167,12 @@ def test_captured_step_trains_like_the_eager_step(case):
 def test_dropout_still_drops_in_the_captured_step():
     # Dropout(0.5) of ones into a Dense that sums them: each output is 0 (dropped) or 2 (kept,
     # scaled by 2), so the loss against 1 is exactly 1 with dropout and 0 without.
-    model = lamina.Sequential([
-        layers.Dropout(0.5, input_shape=(1,)),
-        layers.Dense(1, use_bias=False, kernel_initializer="ones"),
-    ])
+    model = lamina.Sequential(
+        [
+            layers.Dropout(0.5, input_shape=(1,)),
+            layers.Dense(1, use_bias=False, kernel_initializer="ones"),
+        ]
+    )
     model.compile(optimizer=optimizers.SGD(0.0), loss="mse", jit_compile=True)
     history = model.fit(np.ones((64, 1)), np.ones((64, 1)), batch_size=32, verbose=0).history
     assert model._compile_state.captured._compiled is not None
@@ -153,10 +181,12 @@ def test_dropout_still_drops_in_the_captured_step():
 
 
 def _mlp(**dense_options):
-    return lamina.Sequential([
-        layers.Dense(4, activation="relu", input_shape=(2,), **dense_options),
-        layers.Dense(1, activation="sigmoid"),
-    ])
+    return lamina.Sequential(
+        [
+            layers.Dense(4, activation="relu", input_shape=(2,), **dense_options),
+            layers.Dense(1, activation="sigmoid"),
+        ]
+    )
 
 
 class CustomStep(lamina.Model):
@@ -233,8 +263,11 @@ def test_a_failing_compile_warns_and_trains_eagerly_with_the_same_numbers(monkey
         model = _mlp()
         model.compile(optimizer="adam", loss="binary_crossentropy", jit_compile=jit_compile)
         if jit_compile:
-            with pytest.warns(UserWarning, match=SKIPPED + r"torch.compile failed "
-                              r"\(RuntimeError: no graph today\)"):
+            with pytest.warns(
+                UserWarning,
+                match=SKIPPED + r"torch.compile failed "
+                r"\(RuntimeError: no graph today\)",
+            ):
                 model.fit(x, y, batch_size=16, verbose=0)
         else:
             model.fit(x, y, batch_size=16, verbose=0)
@@ -246,7 +279,9 @@ def test_a_failing_compile_warns_and_trains_eagerly_with_the_same_numbers(monkey
 
 def test_batches_that_are_not_tensors_are_refused_by_name():
     assert captured_step._signature((torch.zeros(2), None, None)) == (
-        (torch.Size([2]), torch.float32, torch.device("cpu")), None, None
+        (torch.Size([2]), torch.float32, torch.device("cpu")),
+        None,
+        None,
     )
     assert captured_step._signature(({"a": torch.zeros(1)}, ["text"], None)) == "str"
 
@@ -254,29 +289,36 @@ def test_batches_that_are_not_tensors_are_refused_by_name():
 def test_weights_without_a_gradient_are_refused_by_name():
     # The eager step leaves them alone; zeros from torch.func would still decay them.
     inputs = layers.Input((2,))
-    outputs = {"used": layers.Dense(1, name="used")(inputs),
-               "unused": layers.Dense(1, name="unused")(inputs)}
+    outputs = {
+        "used": layers.Dense(1, name="used")(inputs),
+        "unused": layers.Dense(1, name="unused")(inputs),
+    }
     model = lamina.Model(inputs, outputs)
     model.compile(optimizer=optimizers.AdamW(), loss={"used": "mse"}, jit_compile=True)
     model._compile_state.forward = model
     x = np.ones((32, 2), "float32")
     unused_before = model.get_layer("unused").get_weights()
-    with pytest.warns(UserWarning, match=SKIPPED + r"2 trainable weight\(s\) get no gradient "
-                      r"\(\S*unused\.kernel, ...\)"):
+    with pytest.warns(
+        UserWarning,
+        match=SKIPPED + r"2 trainable weight\(s\) get no gradient "
+        r"\(\S*unused\.kernel, ...\)",
+    ):
         model.fit(x, {"used": x[:, :1], "unused": x[:, :1]}, batch_size=8, verbose=0)
     for got, expected in zip(model.get_layer("unused").get_weights(), unused_before, strict=True):
         np.testing.assert_array_equal(got, expected)
 
 
 @pytest.mark.slow
-def test_each_model_keeps_its_own_graph(monkeypatch):
+def test_each_model_keeps_its_own_graph():
     # Dynamo caches graphs per code object: had the models' steps shared one, the second model
     # would hit this recompile limit and fall back with a warning (an error under pytest here).
-    monkeypatch.setattr(torch._dynamo.config, "recompile_limit", 1)
+    # Dynamo's own patch(): monkeypatch's undo of a config-module attribute deleted it, and every
+    # later compile in the session failed.
     x = np.random.default_rng(0).standard_normal((32, 2)).astype("float32")
-    for _ in range(2):
-        model = _mlp()
-        model.compile(optimizer="adam", loss="binary_crossentropy", jit_compile=True)
-        model.fit(x, x[:, :1] > 0, batch_size=16, verbose=0)
-        assert model._compile_state.captured._compiled is not None
-        assert not model._compile_state.captured.disabled
+    with torch._dynamo.config.patch(recompile_limit=1):
+        for _ in range(2):
+            model = _mlp()
+            model.compile(optimizer="adam", loss="binary_crossentropy", jit_compile=True)
+            model.fit(x, x[:, :1] > 0, batch_size=16, verbose=0)
+            assert model._compile_state.captured._compiled is not None
+            assert not model._compile_state.captured.disabled

@@ -14,24 +14,34 @@ def images(n=8):
 
 
 def test_dense_after_conv_without_flatten_fails_where_loss_meets_labels():
-    model = models.Sequential([
-        layers.Conv2D(4, 3, input_shape=(8, 8, 1)),
-        layers.Dense(10, activation="softmax"),  # acts on the last axis: output (None, 6, 6, 10)
-    ])
+    model = models.Sequential(
+        [
+            layers.Conv2D(4, 3, input_shape=(8, 8, 1)),
+            layers.Dense(
+                10, activation="softmax"
+            ),  # acts on the last axis: output (None, 6, 6, 10)
+        ]
+    )
     assert model.output_shape == (None, 6, 6, 10)
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    with pytest.raises(ValueError, match=r"(?s)Loss 'sparse_categorical_crossentropy'.*"
-                                         r"received model outputs of shape \(8, 6, 6, 10\).*"
-                                         r"Add Flatten\(\) or GlobalAveragePooling2D\(\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"(?s)Loss 'sparse_categorical_crossentropy'.*"
+        r"received model outputs of shape \(8, 6, 6, 10\).*"
+        r"Add Flatten\(\) or GlobalAveragePooling2D\(\)",
+    ):
         model.fit(images(), np.arange(8) % 10, epochs=1, verbose=0)
 
 
 def test_conv2d_fed_a_flat_input():
     model = models.Sequential([layers.Dense(4, input_shape=(784,))])
     conv = layers.Conv2D(8, 3, name="conv")
-    with pytest.raises(ValueError, match=r"Layer 'conv' \(Conv2D\) expects 4-D input \(batch, height, width, "
-                                         r"channels\); received a 2-D input of shape \(32, 784\)\. Hint: reshape "
-                                         r"to \(32, 28, 28, 1\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Layer 'conv' \(Conv2D\) expects 4-D input \(batch, height, width, "
+        r"channels\); received a 2-D input of shape \(32, 784\)\. Hint: reshape "
+        r"to \(32, 28, 28, 1\)",
+    ):
         conv(torch.zeros(32, 784))
     assert model.built
 
@@ -39,16 +49,22 @@ def test_conv2d_fed_a_flat_input():
 def test_x_and_y_of_different_lengths():
     model = models.Sequential([layers.Dense(1, input_shape=(3,))])
     model.compile(optimizer="sgd", loss="mse")
-    with pytest.raises(ValueError, match=r"x and y with the same number of samples; received 10 samples in x "
-                                         r"and 9 in y"):
+    with pytest.raises(
+        ValueError,
+        match=r"x and y with the same number of samples; received 10 samples in x "
+        r"and 9 in y",
+    ):
         model.fit(np.zeros((10, 3)), np.zeros(9), verbose=0)
 
 
 def test_sparse_label_outside_the_classes():
     model = models.Sequential([layers.Dense(3, activation="softmax", input_shape=(2,))])
     model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
-    with pytest.raises(ValueError, match=r"integer class ids in \[0, 3\) for a model with 3 outputs; received "
-                                         r"labels from 0 to 3\. Hint: check the number of units"):
+    with pytest.raises(
+        ValueError,
+        match=r"integer class ids in \[0, 3\) for a model with 3 outputs; received "
+        r"labels from 0 to 3\. Hint: check the number of units",
+    ):
         model.fit(np.zeros((4, 2)), np.array([0, 1, 2, 3]), verbose=0)
 
 
@@ -58,8 +74,11 @@ def test_nan_or_inf_in_x(bad):
     x[2, 1] = bad
     model = models.Sequential([layers.Dense(1, input_shape=(2,))])
     model.compile(optimizer="sgd", loss="mse")
-    with pytest.raises(ValueError, match=r"x expects finite numbers; received 1 NaN or inf value\(s\) in an array "
-                                         r"of shape \(5, 2\)\. Hint: clean or impute"):
+    with pytest.raises(
+        ValueError,
+        match=r"x expects finite numbers; received 1 NaN or inf value\(s\) in an array "
+        r"of shape \(5, 2\)\. Hint: clean or impute",
+    ):
         model.fit(x, np.zeros(5), verbose=0)
 
 
@@ -85,38 +104,52 @@ def test_unknown_names_fail_at_compile():
 
 def test_fit_before_compile():
     model = models.Sequential([layers.Dense(1, input_shape=(2,))])
-    with pytest.raises(RuntimeError, match=r"Model 'sequential' must be compiled before training or "
-                                           r"evaluation\. Hint: call model.compile"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"Model 'sequential' must be compiled before training or "
+        r"evaluation\. Hint: call model.compile",
+    ):
         model.fit(np.zeros((4, 2)), np.zeros(4), verbose=0)
 
 
 def test_wrong_input_shape_for_a_built_model():
     model = models.Sequential([layers.Dense(4, input_shape=(3,)), layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse")
-    with pytest.raises(ValueError, match=r"Sequential model 'sequential' expects input of shape \(None, 3\); "
-                                         r"received an input of shape \(4, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Sequential model 'sequential' expects input of shape \(None, 3\); "
+        r"received an input of shape \(4, 5\)",
+    ):
         model.fit(np.zeros((4, 5)), np.zeros(4), verbose=0)
     inputs = lamina.Input(shape=(3,), name="features")
     functional = models.Model(inputs, layers.Dense(1)(inputs))
-    with pytest.raises(ValueError, match=r"Input 'features' expects shape \(None, 3\); received an array of "
-                                         r"shape \(2, 7\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Input 'features' expects shape \(None, 3\); received an array of "
+        r"shape \(2, 7\)",
+    ):
         functional.predict(np.zeros((2, 7)), verbose=0)
 
 
 def test_one_hot_labels_vs_sparse_ids_hint():
     model = models.Sequential([layers.Dense(3, activation="softmax", input_shape=(2,))])
     model.compile(optimizer="sgd", loss="categorical_crossentropy")
-    with pytest.raises(ValueError, match=r"use loss='sparse_categorical_crossentropy' or "
-                                         r"lamina.utils.to_categorical"):
+    with pytest.raises(
+        ValueError,
+        match=r"use loss='sparse_categorical_crossentropy' or "
+        r"lamina.utils.to_categorical",
+    ):
         model.fit(np.zeros((4, 2)), np.array([0, 1, 2, 1]), verbose=0)
 
 
 def test_invalid_layer_arguments_name_the_layer():
-    with pytest.raises(ValueError, match=r"Layer 'c' \(Conv2D\) expects `padding` in \['valid', 'same'\]; "
-                                         r"received padding='full'"):
+    with pytest.raises(
+        ValueError,
+        match=r"Layer 'c' \(Conv2D\) expects `padding` in \['valid', 'same'\]; "
+        r"received padding='full'",
+    ):
         layers.Conv2D(2, 3, padding="full", name="c")
     with pytest.raises(ValueError, match=r"`units` to be a positive integer; received units=0"):
         layers.Dense(0)
     with pytest.raises(ValueError, match=r"`rate` in \[0, 1\]; received rate=1.5"):
         layers.Dropout(1.5)
-

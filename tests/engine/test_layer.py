@@ -9,8 +9,13 @@ from lamina import layers
 
 
 def test_auto_names_count_per_class():
-    names = [layers.Conv2D(1, 3).name, layers.Conv2D(1, 3).name, layers.Dense(1).name,
-             layers.MaxPooling2D().name, layers.GlobalAveragePooling2D().name]
+    names = [
+        layers.Conv2D(1, 3).name,
+        layers.Conv2D(1, 3).name,
+        layers.Dense(1).name,
+        layers.MaxPooling2D().name,
+        layers.GlobalAveragePooling2D().name,
+    ]
     assert names == ["conv2d", "conv2d_1", "dense", "max_pooling2d", "global_average_pooling2d"]
 
 
@@ -34,7 +39,9 @@ def test_dense_layout_anchor_is_hand_computable():
     # Keras's kernel is (in, out): y = x @ kernel + bias.
     dense = layers.Dense(2)
     dense(torch.zeros(1, 2))
-    dense.set_weights([np.array([[1.0, 2.0], [3.0, 4.0]], "float32"), np.array([10.0, 20.0], "float32")])
+    dense.set_weights(
+        [np.array([[1.0, 2.0], [3.0, 4.0]], "float32"), np.array([10.0, 20.0], "float32")]
+    )
     y = dense(torch.tensor([[1.0, 1.0]]))
     assert y.tolist() == [[14.0, 26.0]]
 
@@ -55,9 +62,13 @@ def test_conv_layout_anchor_is_hand_computable():
 def test_set_weights_checks_count_and_shape():
     dense = layers.Dense(2, name="head")
     dense(torch.zeros(1, 3))
-    with pytest.raises(ValueError, match=r"Layer 'head' \(Dense\) expects a list of 2 weight arrays"):
+    with pytest.raises(
+        ValueError, match=r"Layer 'head' \(Dense\) expects a list of 2 weight arrays"
+    ):
         dense.set_weights([np.zeros((3, 2))])
-    with pytest.raises(ValueError, match=r"weight 'kernel' of shape \(3, 2\); received an array of shape \(2, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"weight 'kernel' of shape \(3, 2\); received an array of shape \(2, 3\)"
+    ):
         dense.set_weights([np.zeros((2, 3)), np.zeros(2)])
 
 
@@ -128,7 +139,9 @@ def test_state_dict_round_trip():
 
 
 def test_unknown_constructor_argument_is_a_type_error():
-    with pytest.raises(TypeError, match=r"Dense\(\) got unexpected keyword argument\(s\) \['unitz'\]"):
+    with pytest.raises(
+        TypeError, match=r"Dense\(\) got unexpected keyword argument\(s\) \['unitz'\]"
+    ):
         layers.Dense(3, unitz=4)
 
 
@@ -156,8 +169,24 @@ def test_compute_output_shape_runs_on_meta_without_touching_weights():
 
 
 @pytest.mark.parametrize(
-    "name", ["relu", "sigmoid", "tanh", "softmax", "linear", "elu", "selu", "gelu", "swish", "silu",
-             "leaky_relu", "softplus", "softsign", "exponential", "hard_sigmoid"],
+    "name",
+    [
+        "relu",
+        "sigmoid",
+        "tanh",
+        "softmax",
+        "linear",
+        "elu",
+        "selu",
+        "gelu",
+        "swish",
+        "silu",
+        "leaky_relu",
+        "softplus",
+        "softsign",
+        "exponential",
+        "hard_sigmoid",
+    ],
 )
 def test_activation_layer_by_name(name):
     layer = layers.Activation(name)

@@ -78,20 +78,22 @@ _________________________________________________________________"""
 
 
 def cifar_cnn():
-    return models.Sequential([
-        layers.Conv2D(32, (3, 3), padding="same", activation="relu", input_shape=(32, 32, 3)),
-        layers.BatchNormalization(),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Dropout(0.25),
-        layers.Conv2D(64, (3, 3), padding="same", activation="relu"),
-        layers.BatchNormalization(),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Dropout(0.25),
-        layers.Flatten(),
-        layers.Dense(128, activation="relu"),
-        layers.Dropout(0.5),
-        layers.Dense(10, activation="softmax"),
-    ])
+    return models.Sequential(
+        [
+            layers.Conv2D(32, (3, 3), padding="same", activation="relu", input_shape=(32, 32, 3)),
+            layers.BatchNormalization(),
+            layers.MaxPooling2D(pool_size=(2, 2)),
+            layers.Dropout(0.25),
+            layers.Conv2D(64, (3, 3), padding="same", activation="relu"),
+            layers.BatchNormalization(),
+            layers.MaxPooling2D(pool_size=(2, 2)),
+            layers.Dropout(0.25),
+            layers.Flatten(),
+            layers.Dense(128, activation="relu"),
+            layers.Dropout(0.5),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
 
 
 def summary_text(model) -> str:
@@ -101,21 +103,25 @@ def summary_text(model) -> str:
 
 
 def test_summary_matches_seed_conv1d_table():
-    model = models.Sequential([
-        layers.Conv1D(32, 3, activation="relu", input_shape=(64, 1)),
-        layers.MaxPooling1D(2),
-        layers.Flatten(),
-        layers.Dense(1, activation="sigmoid"),
-    ])
+    model = models.Sequential(
+        [
+            layers.Conv1D(32, 3, activation="relu", input_shape=(64, 1)),
+            layers.MaxPooling1D(2),
+            layers.Flatten(),
+            layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     assert summary_text(model) == SEED_CONV1D
 
 
 def test_summary_matches_seed_global_average_pooling_table():
-    model = models.Sequential([
-        layers.Conv2D(32, (3, 3), activation="relu", input_shape=(32, 32, 3)),
-        layers.GlobalAveragePooling2D(),
-        layers.Dense(10, activation="softmax"),
-    ])
+    model = models.Sequential(
+        [
+            layers.Conv2D(32, (3, 3), activation="relu", input_shape=(32, 32, 3)),
+            layers.GlobalAveragePooling2D(),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
     assert summary_text(model) == SEED_GAP
 
 

@@ -16,10 +16,12 @@ def moons(n=200, seed=0):
 
 
 def mlp(out=1, activation="sigmoid"):
-    return models.Sequential([
-        layers.Dense(16, activation="relu", input_shape=(2,)),
-        layers.Dense(out, activation=activation),
-    ])
+    return models.Sequential(
+        [
+            layers.Dense(16, activation="relu", input_shape=(2,)),
+            layers.Dense(out, activation=activation),
+        ]
+    )
 
 
 def test_fit_returns_history_of_python_lists_with_keras_names():
@@ -38,7 +40,9 @@ def test_fit_returns_history_of_python_lists_with_keras_names():
 def test_training_learns_and_evaluate_returns_list_or_scalar():
     x, y = moons(400)
     model = mlp()
-    model.compile(optimizer=lamina.optimizers.Adam(0.01), loss="binary_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=lamina.optimizers.Adam(0.01), loss="binary_crossentropy", metrics=["accuracy"]
+    )
     model.fit(x, y, epochs=30, batch_size=32, verbose=0)
     loss, accuracy = model.evaluate(x, y, verbose=0)
     assert accuracy > 0.9 and loss < 0.4
@@ -98,11 +102,13 @@ def test_same_seed_gives_the_same_history_bit_for_bit():
         lamina.utils.set_random_seed(42)
         lamina.backend.clear_session()
         x, y = moons()
-        model = models.Sequential([
-            layers.Dense(16, activation="relu", input_shape=(2,)),
-            layers.Dropout(0.3),
-            layers.Dense(1, activation="sigmoid"),
-        ])
+        model = models.Sequential(
+            [
+                layers.Dense(16, activation="relu", input_shape=(2,)),
+                layers.Dropout(0.3),
+                layers.Dense(1, activation="sigmoid"),
+            ]
+        )
         model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
         return model.fit(x, y, epochs=3, batch_size=16, validation_split=0.2, verbose=0).history
 
@@ -122,8 +128,9 @@ def test_validation_data_tuple_and_torch_tensors():
     x, y = moons()
     model = mlp()
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
-    history = model.fit(torch.tensor(x), torch.tensor(y), epochs=1, verbose=0,
-                        validation_data=(x[:50], y[:50]))
+    history = model.fit(
+        torch.tensor(x), torch.tensor(y), epochs=1, verbose=0, validation_data=(x[:50], y[:50])
+    )
     assert "val_accuracy" in history.history
 
 
@@ -156,28 +163,34 @@ def test_iterable_and_generator_inputs():
 
     def batches():
         for start in range(0, 96, 32):
-            yield x[start:start + 32], y[start:start + 32]
+            yield x[start : start + 32], y[start : start + 32]
 
     model = mlp()
     model.compile(optimizer="adam", loss="binary_crossentropy")
     history = model.fit(batches(), epochs=1, verbose=0)
     assert len(history.history["loss"]) == 1
     loader = torch.utils.data.DataLoader(
-        torch.utils.data.TensorDataset(torch.tensor(x, dtype=torch.float32), torch.tensor(y)), batch_size=32
+        torch.utils.data.TensorDataset(torch.tensor(x, dtype=torch.float32), torch.tensor(y)),
+        batch_size=32,
     )
     model.fit(loader, epochs=2, verbose=0, steps_per_epoch=3)
 
 
 def test_regularization_losses_join_the_training_loss():
     x, y = moons()
-    model = models.Sequential([
-        layers.Dense(8, input_shape=(2,), kernel_regularizer=lamina.regularizers.l2(0.5)),
-        layers.Dense(1, activation="sigmoid"),
-    ])
+    model = models.Sequential(
+        [
+            layers.Dense(8, input_shape=(2,), kernel_regularizer=lamina.regularizers.l2(0.5)),
+            layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     model.compile(optimizer="sgd", loss="binary_crossentropy")
     penalty = 0.5 * float(model.layers[0].kernel.detach().square().sum())
-    plain = float(lamina.losses.binary_crossentropy(
-        torch.tensor(y).float(), torch.tensor(model.predict(x, verbose=0))).mean())
+    plain = float(
+        lamina.losses.binary_crossentropy(
+            torch.tensor(y).float(), torch.tensor(model.predict(x, verbose=0))
+        ).mean()
+    )
     assert model.test_on_batch(x, y) == pytest.approx(plain + penalty, rel=1e-4)
 
 
@@ -199,13 +212,19 @@ def test_a_one_shot_generator_loses_no_batch_to_the_build():
     def batches():
         for start in range(0, 96, 32):
             seen.append(start)
-            yield x[start:start + 32], y[start:start + 32]
+            yield x[start : start + 32], y[start : start + 32]
 
     model = models.Sequential([layers.Dense(1, activation="sigmoid")])  # built from the first batch
     model.compile(optimizer="sgd", loss="binary_crossentropy")
     counter = []
-    model.fit(batches(), epochs=1, verbose=0,
-              callbacks=[lamina.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: counter.append(b))])
+    model.fit(
+        batches(),
+        epochs=1,
+        verbose=0,
+        callbacks=[
+            lamina.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: counter.append(b))
+        ],
+    )
     assert seen == [0, 32, 64] and counter == [0, 1, 2]
 
 
@@ -217,7 +236,9 @@ def test_jit_compile_trains_like_eager():
         lamina.utils.set_random_seed(3)
         lamina.backend.clear_session()
         model = mlp()
-        model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"], jit_compile=jit)
+        model.compile(
+            optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"], jit_compile=jit
+        )
         history = model.fit(x, y, epochs=2, batch_size=32, shuffle=False, verbose=0).history
         return history, model.predict(x, verbose=0)
 

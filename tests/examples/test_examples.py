@@ -17,10 +17,20 @@ COVERED_ELSEWHERE = {"transfer_learning_digits.py", "image_folder_classification
 @pytest.mark.slow
 @pytest.mark.parametrize("name", [n for n in EXAMPLES if n not in COVERED_ELSEWHERE])
 def test_example_runs(name, tmp_path):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
-           "MPLBACKEND": "Agg", "OMP_NUM_THREADS": "1"}
-    completed = subprocess.run([sys.executable, str(ROOT / "examples" / name)], cwd=tmp_path, env=env,
-                               capture_output=True, text=True, timeout=600)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]),
+        "MPLBACKEND": "Agg",
+        "OMP_NUM_THREADS": "1",
+    }
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / name)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "accuracy" in completed.stdout
     # Each example that reports a held-out accuracy must actually have learned its task.

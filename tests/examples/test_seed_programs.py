@@ -37,7 +37,11 @@ def run_program(name: str, workdir: Path) -> subprocess.CompletedProcess:
     env.setdefault("MPLBACKEND", "Agg")
     env["OMP_NUM_THREADS"] = "1"  # two programs run side by side on two cores
     return subprocess.run(
-        [sys.executable, str(PROGRAMS / name)], cwd=workdir, env=env, capture_output=True, text=True,
+        [sys.executable, str(PROGRAMS / name)],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=TIMEOUT_S,
     )
 
@@ -52,7 +56,9 @@ def results(tmp_path_factory):
         try:
             completed = run_program(name, folders[name])
         except subprocess.TimeoutExpired as timeout:
-            completed = subprocess.CompletedProcess(timeout.cmd, -1, "", f"timed out after {TIMEOUT_S} s")
+            completed = subprocess.CompletedProcess(
+                timeout.cmd, -1, "", f"timed out after {TIMEOUT_S} s"
+            )
         return name, completed, sorted(os.listdir(folders[name]))
 
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -62,8 +68,14 @@ def results(tmp_path_factory):
 def cases():
     names = program_files()
     if not names:
-        return [pytest.param(None, marks=pytest.mark.skip(
-            reason=f"the seed programs are not here ({PROGRAMS} is absent: clone beside ../shared)"))]
+        return [
+            pytest.param(
+                None,
+                marks=pytest.mark.skip(
+                    reason=f"the seed programs are not here ({PROGRAMS} is absent: clone beside ../shared)"
+                ),
+            )
+        ]
     marked = []
     for name in names:
         marks = [pytest.mark.slow]

@@ -40,8 +40,10 @@ def same(a, b):
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     example = load_example()
-    return {seed: example.run(seed=seed, folder=str(tmp_path_factory.mktemp(f"seed{seed}")))
-            for seed in SEEDS}
+    return {
+        seed: example.run(seed=seed, folder=str(tmp_path_factory.mktemp(f"seed{seed}")))
+        for seed in SEEDS
+    }
 
 
 def test_the_frozen_base_stays_frozen_and_fine_tuning_moves_the_top_block_only(runs):
@@ -74,11 +76,15 @@ def test_transferred_beats_training_from_scratch(runs):
     scratch = np.array([runs[seed]["scratch"] for seed in SEEDS])
     for seed in SEEDS:
         r = runs[seed]
-        print(f"\nseed {seed}: digits 5-9, 30 images per class: "
-              f"transferred {r['transferred']:.3f}, from scratch {r['scratch']:.3f} "
-              f"(best of its budgets), head only {r['head_only']:.3f}")
-    print(f"mean over seeds {SEEDS}: transferred {transferred.mean():.3f}, "
-          f"from scratch {scratch.mean():.3f}")
+        print(
+            f"\nseed {seed}: digits 5-9, 30 images per class: "
+            f"transferred {r['transferred']:.3f}, from scratch {r['scratch']:.3f} "
+            f"(best of its budgets), head only {r['head_only']:.3f}"
+        )
+    print(
+        f"mean over seeds {SEEDS}: transferred {transferred.mean():.3f}, "
+        f"from scratch {scratch.mean():.3f}"
+    )
     assert (transferred > scratch).all()
     assert transferred.mean() - scratch.mean() >= MEAN_GAP
     assert transferred.min() > 0.85

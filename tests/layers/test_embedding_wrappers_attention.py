@@ -15,10 +15,12 @@ from lamina import layers
 
 
 def test_embedding_input_length_builds_sequential_at_definition():
-    model = lamina.Sequential([
-        layers.Embedding(input_dim=10000, output_dim=128, input_length=200),
-        layers.LSTM(8),
-    ])
+    model = lamina.Sequential(
+        [
+            layers.Embedding(input_dim=10000, output_dim=128, input_length=200),
+            layers.LSTM(8),
+        ]
+    )
     assert model.layers[0].output_shape == (None, 200, 128)
     assert model.count_params() == 10000 * 128 + 4 * (128 * 8 + 8 * 8 + 8)
     ids = np.random.default_rng(0).integers(0, 10000, size=(2, 200))
@@ -42,10 +44,13 @@ def test_embedding_default_initializer_is_uniform_005():
 
 @pytest.mark.parametrize("bad_id,shown", [(10, "id 10"), (-1, "id -1")])
 def test_embedding_rejects_ids_outside_the_vocabulary(bad_id, shown):
-    with pytest.raises(ValueError, match=(
-        rf"Layer 'embedding' \(Embedding\) expects token ids in \[0, 10\) \(input_dim=10\); "
-        rf"received {shown} .*Hint: set input_dim to the vocabulary size \+ 1"
-    )):
+    with pytest.raises(
+        ValueError,
+        match=(
+            rf"Layer 'embedding' \(Embedding\) expects token ids in \[0, 10\) \(input_dim=10\); "
+            rf"received {shown} .*Hint: set input_dim to the vocabulary size \+ 1"
+        ),
+    ):
         layers.Embedding(10, 2)(torch.tensor([[1, bad_id]]))
 
 
@@ -77,14 +82,18 @@ def test_bidirectional_shapes_and_weights(merge_mode, width):
 
 
 def test_bidirectional_with_input_shape_builds_sequential():
-    model = lamina.Sequential([
-        layers.Bidirectional(layers.LSTM(64, return_sequences=True), input_shape=(10, 5)),
-        layers.Bidirectional(layers.LSTM(32)),
-        layers.Dense(1),
-    ])
+    model = lamina.Sequential(
+        [
+            layers.Bidirectional(layers.LSTM(64, return_sequences=True), input_shape=(10, 5)),
+            layers.Bidirectional(layers.LSTM(32)),
+            layers.Dense(1),
+        ]
+    )
     assert model.output_shape == (None, 1)
-    assert model.count_params() == 2 * 4 * (5 * 64 + 64 * 64 + 64) + 2 * 4 * (
-        128 * 32 + 32 * 32 + 32) + 65
+    assert (
+        model.count_params()
+        == 2 * 4 * (5 * 64 + 64 * 64 + 64) + 2 * 4 * (128 * 32 + 32 * 32 + 32) + 65
+    )
 
 
 def test_bidirectional_return_state_lists_both_directions():
@@ -121,8 +130,9 @@ def test_time_distributed_applies_layer_per_step():
 
 
 def test_time_distributed_needs_a_time_axis():
-    with pytest.raises(ValueError,
-                       match=r"expects input of rank >= 3 \(batch, timesteps, \.\.\.\)"):
+    with pytest.raises(
+        ValueError, match=r"expects input of rank >= 3 \(batch, timesteps, \.\.\.\)"
+    ):
         layers.TimeDistributed(layers.Dense(2))(torch.randn(3, 4))
 
 
@@ -139,8 +149,11 @@ def test_attention_weights_sum_to_one_over_unmasked_keys():
 
 
 def test_attention_needs_query_and_value():
-    with pytest.raises(ValueError, match=r"expects inputs \[query, value\] or \[query, value, "
-                                         r"key\]; received a single Tensor"):
+    with pytest.raises(
+        ValueError,
+        match=r"expects inputs \[query, value\] or \[query, value, "
+        r"key\]; received a single Tensor",
+    ):
         layers.Attention()(torch.randn(2, 3, 4))
 
 
@@ -184,10 +197,13 @@ def test_text_vectorization_int_mode_vocabulary_and_padding():
     assert layer(np.array([["Cat!"]])).tolist() == [[3, 0, 0, 0]]
 
 
-@pytest.mark.parametrize("mode,expected", [
-    ("multi_hot", [[1.0, 1.0, 1.0, 0.0]]),
-    ("count", [[1.0, 2.0, 1.0, 0.0]]),
-])
+@pytest.mark.parametrize(
+    "mode,expected",
+    [
+        ("multi_hot", [[1.0, 1.0, 1.0, 0.0]]),
+        ("count", [[1.0, 2.0, 1.0, 0.0]]),
+    ],
+)
 def test_text_vectorization_bag_of_words_modes(mode, expected):
     layer = layers.TextVectorization(output_mode=mode)
     layer.adapt(["a a b", "a c", "c"])
@@ -205,8 +221,11 @@ def test_text_vectorization_tf_idf_uses_keras_formula():
 
 def test_text_vectorization_set_vocabulary_and_errors():
     layer = layers.TextVectorization()
-    with pytest.raises(ValueError, match=r"expects a vocabulary; received none \(the layer was "
-                                         r"not adapted\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"expects a vocabulary; received none \(the layer was "
+        r"not adapted\)",
+    ):
         layer(["text"])
     layer.set_vocabulary(["x", "y"])
     assert layer.get_vocabulary() == ["", "[UNK]", "x", "y"]

@@ -19,11 +19,14 @@ VALUE_CASES = [
     ("Concatenate", {}, [T([[1.0]]), T([[2.0, 3.0]])], T([[1.0, 2.0, 3.0]])),
     ("Concatenate", {"axis": 1}, [T([[[1.0]]]), T([[[2.0]]])], T([[[1.0], [2.0]]])),
     ("Dot", {"axes": 1}, [T([[1.0, 2.0]]), T([[3.0, 4.0]])], T([[11.0]])),
-    ("Dot", {"axes": 1, "normalize": True}, [T([[3.0, 0.0]]), T([[1.0, 1.0]])],
-     T([[2**-0.5]])),
+    ("Dot", {"axes": 1, "normalize": True}, [T([[3.0, 0.0]]), T([[1.0, 1.0]])], T([[2**-0.5]])),
     # broadcast: (1, 2) meets (1, 2, 2) through an axis added after the batch axis
-    ("Add", {}, [T([[1.0, 2.0]]), T([[[0.0, 0.0], [10.0, 10.0]]])],
-     T([[[1.0, 2.0], [11.0, 12.0]]])),
+    (
+        "Add",
+        {},
+        [T([[1.0, 2.0]]), T([[[0.0, 0.0], [10.0, 10.0]]])],
+        T([[[1.0, 2.0], [11.0, 12.0]]]),
+    ),
 ]
 
 
@@ -100,38 +103,76 @@ def test_masks_combine_with_or_and_concatenate_fills_missing():
 
 
 ERROR_CASES = [
-    ("not-a-list", lambda: layers.Add()(torch.ones(2, 3)),
-     r"Layer 'add' \(Add\) expects a list of tensors; received a single input of shape \(2, 3\)"
-     r".*Hint: call it as Add\(\)\(\[x1, x2\]\)"),
-    ("batch", lambda: layers.Add()([torch.ones(2, 3), torch.ones(3, 3)]),
-     r"expects inputs with the same batch size; received shapes \[\(2, 3\), \(3, 3\)\]"),
-    ("broadcast", lambda: layers.Multiply()([layers.Input((3,)), layers.Input((4,))]),
-     r"Layer 'multiply' \(Multiply\) expects inputs whose shapes broadcast.*"
-     r"received shapes \[\(None, 3\), \(None, 4\)\]"),
-    ("broadcast-eager", lambda: layers.Add()([torch.ones(2, 3), torch.ones(2, 4)]),
-     r"expects inputs whose shapes broadcast"),
-    ("subtract-count", lambda: layers.Subtract()([torch.ones(2, 3)] * 3),
-     r"Layer 'subtract' \(Subtract\) expects exactly 2 inputs; received 3"),
-    ("concat-shapes", lambda: layers.Concatenate()([layers.Input((3, 4)), layers.Input((4, 4))]),
-     r"Layer 'concatenate' \(Concatenate\) expects inputs of equal rank whose shapes match except "
-     r"on the concatenation axis \(axis=-1\); received shapes \[\(None, 3, 4\), \(None, 4, 4\)\]"),
-    ("concat-rank", lambda: layers.Concatenate()([torch.ones(2, 3, 4), torch.ones(2, 4)]),
-     r"inputs of equal rank"),
-    ("concat-axis-type", lambda: layers.Concatenate(axis="x"),
-     r"expects an integer `axis`; received axis='x'"),
-    ("dot-sizes", lambda: layers.Dot(axes=1)([torch.ones(2, 3), torch.ones(2, 4)]),
-     r"Layer 'dot' \(Dot\) expects equal sizes on the two dot axes; received size 3 \(axis 1 of "
-     r"\(2, 3\)\) and size 4 \(axis 1 of \(2, 4\)\)"),
-    ("dot-count", lambda: layers.Dot(axes=1)([torch.ones(2, 3)] * 3),
-     r"expects exactly 2 inputs; received 3"),
-    ("dot-axes", lambda: layers.Dot(axes=[1, 2, 3]),
-     r"expects `axes` as an int or a list of two ints; received axes=\[1, 2, 3\]"),
-    ("dot-batch-axis", lambda: layers.Dot(axes=0)([torch.ones(2, 3), torch.ones(2, 3)]),
-     r"expects `axes` that are not the batch axis \(0\); received axes=0"),
+    (
+        "not-a-list",
+        lambda: layers.Add()(torch.ones(2, 3)),
+        r"Layer 'add' \(Add\) expects a list of tensors; received a single input of shape \(2, 3\)"
+        r".*Hint: call it as Add\(\)\(\[x1, x2\]\)",
+    ),
+    (
+        "batch",
+        lambda: layers.Add()([torch.ones(2, 3), torch.ones(3, 3)]),
+        r"expects inputs with the same batch size; received shapes \[\(2, 3\), \(3, 3\)\]",
+    ),
+    (
+        "broadcast",
+        lambda: layers.Multiply()([layers.Input((3,)), layers.Input((4,))]),
+        r"Layer 'multiply' \(Multiply\) expects inputs whose shapes broadcast.*"
+        r"received shapes \[\(None, 3\), \(None, 4\)\]",
+    ),
+    (
+        "broadcast-eager",
+        lambda: layers.Add()([torch.ones(2, 3), torch.ones(2, 4)]),
+        r"expects inputs whose shapes broadcast",
+    ),
+    (
+        "subtract-count",
+        lambda: layers.Subtract()([torch.ones(2, 3)] * 3),
+        r"Layer 'subtract' \(Subtract\) expects exactly 2 inputs; received 3",
+    ),
+    (
+        "concat-shapes",
+        lambda: layers.Concatenate()([layers.Input((3, 4)), layers.Input((4, 4))]),
+        r"Layer 'concatenate' \(Concatenate\) expects inputs of equal rank whose shapes match except "
+        r"on the concatenation axis \(axis=-1\); received shapes \[\(None, 3, 4\), \(None, 4, 4\)\]",
+    ),
+    (
+        "concat-rank",
+        lambda: layers.Concatenate()([torch.ones(2, 3, 4), torch.ones(2, 4)]),
+        r"inputs of equal rank",
+    ),
+    (
+        "concat-axis-type",
+        lambda: layers.Concatenate(axis="x"),
+        r"expects an integer `axis`; received axis='x'",
+    ),
+    (
+        "dot-sizes",
+        lambda: layers.Dot(axes=1)([torch.ones(2, 3), torch.ones(2, 4)]),
+        r"Layer 'dot' \(Dot\) expects equal sizes on the two dot axes; received size 3 \(axis 1 of "
+        r"\(2, 3\)\) and size 4 \(axis 1 of \(2, 4\)\)",
+    ),
+    (
+        "dot-count",
+        lambda: layers.Dot(axes=1)([torch.ones(2, 3)] * 3),
+        r"expects exactly 2 inputs; received 3",
+    ),
+    (
+        "dot-axes",
+        lambda: layers.Dot(axes=[1, 2, 3]),
+        r"expects `axes` as an int or a list of two ints; received axes=\[1, 2, 3\]",
+    ),
+    (
+        "dot-batch-axis",
+        lambda: layers.Dot(axes=0)([torch.ones(2, 3), torch.ones(2, 3)]),
+        r"expects `axes` that are not the batch axis \(0\); received axes=0",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "trigger", "pattern"), ERROR_CASES, ids=[c[0] for c in ERROR_CASES])
+@pytest.mark.parametrize(
+    ("case", "trigger", "pattern"), ERROR_CASES, ids=[c[0] for c in ERROR_CASES]
+)
 def test_error_messages(case, trigger, pattern):
     with pytest.raises(ValueError, match=pattern):
         trigger()

@@ -12,7 +12,8 @@ from lamina.data import Dataset
 
 def grid_images(batch=2, height=5, width=5, channels=1):
     return torch.arange(batch * height * width * channels, dtype=torch.float32).reshape(
-        batch, height, width, channels)
+        batch, height, width, channels
+    )
 
 
 RANDOM_LAYERS = [
@@ -69,14 +70,18 @@ def test_single_images_and_symbolic_inputs(name, config):
 
 
 def test_integer_pixels_become_float():
-    out = layers.RandomFlip("horizontal")(torch.zeros(1, 4, 4, 3, dtype=torch.uint8),
-                                          training=True)
+    out = layers.RandomFlip("horizontal")(torch.zeros(1, 4, 4, 3, dtype=torch.uint8), training=True)
     assert out.dtype == torch.float32
 
 
 def test_augmentation_inside_dataset_map_on_single_images():
-    augment = [layers.RandomRotation(0.1), layers.RandomZoom(0.1), layers.RandomFlip("horizontal"),
-               layers.RandomBrightness(0.2, value_range=(0, 1)), layers.RandomContrast(0.2)]
+    augment = [
+        layers.RandomRotation(0.1),
+        layers.RandomZoom(0.1),
+        layers.RandomFlip("horizontal"),
+        layers.RandomBrightness(0.2, value_range=(0, 1)),
+        layers.RandomContrast(0.2),
+    ]
 
     def pipeline(x, y):
         for layer in augment:
@@ -109,14 +114,19 @@ def test_half_turn_of_a_non_square_image():
 
 @pytest.mark.parametrize(
     "fill_mode, top_row",
-    [("constant", [7.0] * 5), ("reflect", [0, 1, 2, 3, 4]), ("nearest", [0, 1, 2, 3, 4]),
-     ("wrap", [20, 21, 22, 23, 24])],
+    [
+        ("constant", [7.0] * 5),
+        ("reflect", [0, 1, 2, 3, 4]),
+        ("nearest", [0, 1, 2, 3, 4]),
+        ("wrap", [20, 21, 22, 23, 24]),
+    ],
     ids=["constant", "reflect", "nearest", "wrap"],
 )
 def test_translation_down_one_row_fills_the_gap_by_mode(fill_mode, top_row):
     x = grid_images(batch=1)
-    layer = layers.RandomTranslation((0.2, 0.2), (0.0, 0.0), fill_mode=fill_mode,
-                                     interpolation="nearest", fill_value=7.0)
+    layer = layers.RandomTranslation(
+        (0.2, 0.2), (0.0, 0.0), fill_mode=fill_mode, interpolation="nearest", fill_value=7.0
+    )
     out = layer(x, training=True)[0, :, :, 0].numpy()
     np.testing.assert_allclose(out[1:], x[0, :4, :, 0].numpy())
     np.testing.assert_allclose(out[0], top_row)
@@ -124,8 +134,9 @@ def test_translation_down_one_row_fills_the_gap_by_mode(fill_mode, top_row):
 
 def test_translation_right_shifts_columns():
     x = grid_images(batch=1)
-    out = layers.RandomTranslation((0.0, 0.0), (0.4, 0.4), fill_mode="constant",
-                                   interpolation="nearest")(x, training=True)[0, :, :, 0]
+    out = layers.RandomTranslation(
+        (0.0, 0.0), (0.4, 0.4), fill_mode="constant", interpolation="nearest"
+    )(x, training=True)[0, :, :, 0]
     np.testing.assert_allclose(out[:, 2:].numpy(), x[0, :, :3, 0].numpy())
     assert float(out[:, :2].abs().sum()) == 0.0
 
@@ -166,8 +177,12 @@ def test_random_crop_takes_a_window_of_each_image():
     assert tuple(out.shape) == (8, 4, 3, 1)
     tops = []
     for image, crop in zip(x[..., 0].numpy(), out[..., 0].numpy(), strict=True):
-        windows = [(t, left) for t in range(7) for left in range(8)
-                   if np.array_equal(image[t:t + 4, left:left + 3], crop)]
+        windows = [
+            (t, left)
+            for t in range(7)
+            for left in range(8)
+            if np.array_equal(image[t : t + 4, left : left + 3], crop)
+        ]
         assert windows
         tops.append(windows[0][0])
     assert len(set(tops)) > 1
@@ -184,8 +199,9 @@ def test_brightness_adds_one_offset_per_image_and_clips():
     out = layers.RandomBrightness(0.1, value_range=(0, 1), seed=3)(x / 255, training=True)
     delta = (out - x / 255).numpy()
     unclipped = (out > 0) & (out < 1)
-    per_image = [np.unique(np.round(d[m.numpy()], 5))
-                 for d, m in zip(delta, unclipped, strict=True)]
+    per_image = [
+        np.unique(np.round(d[m.numpy()], 5)) for d, m in zip(delta, unclipped, strict=True)
+    ]
     assert all(len(v) == 1 and abs(v[0]) <= 0.1 for v in per_image)
 
 
@@ -236,8 +252,10 @@ def test_normalization_over_all_axes_and_with_fixed_statistics():
     "build, message",
     [
         (lambda: layers.Normalization(mean=1.0), "both `mean` and `variance`, or neither"),
-        (lambda: layers.Normalization(mean=1.0, variance=1.0).adapt(np.ones((2, 2))),
-         "no fixed mean / variance when adapting"),
+        (
+            lambda: layers.Normalization(mean=1.0, variance=1.0).adapt(np.ones((2, 2))),
+            "no fixed mean / variance when adapting",
+        ),
         (lambda: layers.RandomFlip("diagonal"), r"`mode` in \['horizontal'"),
         (lambda: layers.RandomRotation(0.1, fill_mode="mirror"), "`fill_mode` in"),
         (lambda: layers.RandomBrightness(1.5), r"`factor` within \[-1.0, 1.0\]"),
@@ -246,11 +264,24 @@ def test_normalization_over_all_axes_and_with_fixed_statistics():
         (lambda: layers.RandomZoom((-1.5, 0.2)), r"`height_factor` within"),
         (lambda: layers.RandomFlip()(torch.zeros(4, 4)), "grey image needs its channel axis"),
         (lambda: layers.Resizing(0, 4), "`height` to be a positive integer"),
-        (lambda: layers.Resizing(4, 4, crop_to_aspect_ratio=True, pad_to_aspect_ratio=True),
-         "at most one of crop_to_aspect_ratio"),
+        (
+            lambda: layers.Resizing(4, 4, crop_to_aspect_ratio=True, pad_to_aspect_ratio=True),
+            "at most one of crop_to_aspect_ratio",
+        ),
     ],
-    ids=["half-statistics", "adapt-fixed", "flip-mode", "fill-mode", "brightness-range",
-         "value-range", "contrast-range", "zoom-range", "rank", "resize-size", "resize-both"],
+    ids=[
+        "half-statistics",
+        "adapt-fixed",
+        "flip-mode",
+        "fill-mode",
+        "brightness-range",
+        "value-range",
+        "contrast-range",
+        "zoom-range",
+        "rank",
+        "resize-size",
+        "resize-both",
+    ],
 )
 def test_argument_errors(build, message):
     with pytest.raises(ValueError, match=message):
@@ -292,8 +323,17 @@ def test_center_crop_of_a_small_image_resizes():
         ("Normalization", {"mean": [1.0, 2.0, 3.0], "variance": [1.0, 4.0, 9.0]}, (2, 4, 3)),
         ("Normalization", {"mean": [1.0, 2.0], "variance": [4.0, 0.25], "invert": True}, (3, 2)),
     ],
-    ids=["rescaling", "resize-bilinear", "resize-nearest", "resize-crop", "resize-pad",
-         "centercrop", "centercrop-odd", "normalization", "normalization-invert"],
+    ids=[
+        "rescaling",
+        "resize-bilinear",
+        "resize-nearest",
+        "resize-crop",
+        "resize-pad",
+        "centercrop",
+        "centercrop-odd",
+        "normalization",
+        "normalization-invert",
+    ],
 )
 def test_deterministic_layers_match_keras(name, config, shape):
     from tests.parity.reference import assert_layer_matches_keras
@@ -314,8 +354,13 @@ def test_adapted_normalization_matches_keras_weights_and_outputs():
     ours.adapt(data)
     for mine, theirs in zip(ours.get_weights(), reference.get_weights(), strict=True):
         np.testing.assert_allclose(mine, theirs, rtol=1e-5)
-    assert_layer_matches_keras("Normalization", {}, (4, 5), keras_layer=reference,
-                               lamina_layer=lamina.layers.Normalization())
+    assert_layer_matches_keras(
+        "Normalization",
+        {},
+        (4, 5),
+        keras_layer=reference,
+        lamina_layer=lamina.layers.Normalization(),
+    )
 
 
 @pytest.mark.parametrize("name, config", RANDOM_LAYERS, ids=RANDOM_IDS)
@@ -326,8 +371,9 @@ def test_outputs_stay_channels_last_contiguous(name, config):
     assert out.is_contiguous()
 
 
-@pytest.mark.parametrize("height, width", [(32, 32), (5, 7), (1, 4)],
-                         ids=["square", "oblong", "row"])
+@pytest.mark.parametrize(
+    "height, width", [(32, 32), (5, 7), (1, 4)], ids=["square", "oblong", "row"]
+)
 def test_affine_grid_equals_torchs(height, width):
     from lamina.layers.preprocessing import image_ops
 

@@ -74,9 +74,16 @@ def test_fused_and_loop_paths_agree(name, mask_kind, go_backwards):
     torch.testing.assert_close(x_fused.grad, x_loop.grad, atol=1e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("mask_kind,expected", [
-    ("full", "full"), ("right", "right"), ("left", "left"), ("holes", "other"), ("empty", "other"),
-])
+@pytest.mark.parametrize(
+    "mask_kind,expected",
+    [
+        ("full", "full"),
+        ("right", "right"),
+        ("left", "left"),
+        ("holes", "other"),
+        ("empty", "other"),
+    ],
+)
 def test_mask_classification(mask_kind, expected):
     steps = torch.arange(5)[None, :]
     lengths = torch.tensor([[5], [2]])
@@ -238,11 +245,13 @@ def test_seq2seq_encoder_states_feed_decoder_initial_state():
 
 
 def test_sequential_stack_builds_from_input_shape():
-    model = lamina.Sequential([
-        layers.LSTM(8, return_sequences=True, input_shape=(10, 5)),
-        layers.GRU(4),
-        layers.Dense(1),
-    ])
+    model = lamina.Sequential(
+        [
+            layers.LSTM(8, return_sequences=True, input_shape=(10, 5)),
+            layers.GRU(4),
+            layers.Dense(1),
+        ]
+    )
     assert model.output_shape == (None, 1)
     assert model.count_params() == (4 * (5 * 8 + 8 * 8 + 8)) + (3 * (8 * 4 + 4 * 4) + 2 * 12) + 5
 
@@ -252,11 +261,14 @@ def test_sequential_stack_builds_from_input_shape():
 
 
 def test_two_dimensional_input_names_the_missing_feature_axis():
-    with pytest.raises(ValueError, match=(
-        r"Layer 'lstm' \(LSTM\) expects 3-D input \(batch, timesteps, features\); received a "
-        r"2-D input of shape \(32, 10\)\. Hint: add the feature axis: "
-        r"x = x\.reshape\(32, 10, 1\)"
-    )):
+    with pytest.raises(
+        ValueError,
+        match=(
+            r"Layer 'lstm' \(LSTM\) expects 3-D input \(batch, timesteps, features\); received a "
+            r"2-D input of shape \(32, 10\)\. Hint: add the feature axis: "
+            r"x = x\.reshape\(32, 10, 1\)"
+        ),
+    ):
         layers.LSTM(4)(torch.zeros(32, 10))
 
 
@@ -266,17 +278,23 @@ def test_two_dimensional_symbolic_input_fails_at_definition():
 
 
 def test_initial_state_count_is_checked():
-    with pytest.raises(ValueError, match=(
-        r"expects initial_state as a list of 2 tensor\(s\) \[h, c\], each \(batch, units\); "
-        r"received 1 tensor\(s\)"
-    )):
+    with pytest.raises(
+        ValueError,
+        match=(
+            r"expects initial_state as a list of 2 tensor\(s\) \[h, c\], each \(batch, units\); "
+            r"received 1 tensor\(s\)"
+        ),
+    ):
         layers.LSTM(4)(torch.zeros(2, 3, 5), initial_state=[torch.zeros(2, 4)])
 
 
 def test_initial_state_shape_is_checked():
-    with pytest.raises(ValueError, match=(
-        r"expects initial_state\[0\] of shape \(2, 4\) \(batch, units\); received shape \(2, 8\)"
-    )):
+    with pytest.raises(
+        ValueError,
+        match=(
+            r"expects initial_state\[0\] of shape \(2, 4\) \(batch, units\); received shape \(2, 8\)"
+        ),
+    ):
         layers.GRU(4)(torch.zeros(2, 3, 5), initial_state=[torch.zeros(2, 8)])
 
 

@@ -40,5 +40,7 @@ def test_gru_bias_anchor_swaps_on_last_axis_only():
 
 def test_lstm_kernel_anchor_keeps_gate_order_and_transposes():
     torch_weight = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]])  # i, f, g, o
-    assert backend.rnn_kernel_to_keras(torch_weight).tolist() == [[1.0, 3.0, 5.0, 7.0],
-                                                                  [2.0, 4.0, 6.0, 8.0]]
+    assert backend.rnn_kernel_to_keras(torch_weight).tolist() == [
+        [1.0, 3.0, 5.0, 7.0],
+        [2.0, 4.0, 6.0, 8.0],
+    ]

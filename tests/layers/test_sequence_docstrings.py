@@ -28,7 +28,8 @@ MODULES = [
 def test_docstring_examples(name):
     module = importlib.import_module(name)
     result = doctest.testmod(
-        module, extraglobs={"torch": torch, "np": np, "SimpleRNNCell": SimpleRNNCell},
+        module,
+        extraglobs={"torch": torch, "np": np, "SimpleRNNCell": SimpleRNNCell},
         optionflags=doctest.ELLIPSIS,
     )
     assert result.attempted > 0 and result.failed == 0

@@ -33,7 +33,9 @@ SYMBOLIC_CASES = [
 ]
 
 
-@pytest.mark.parametrize(("case", "fn", "shape"), SYMBOLIC_CASES, ids=[c[0] for c in SYMBOLIC_CASES])
+@pytest.mark.parametrize(
+    ("case", "fn", "shape"), SYMBOLIC_CASES, ids=[c[0] for c in SYMBOLIC_CASES]
+)
 def test_ops_on_keras_tensors_record_nodes_that_replay(case, fn, shape):
     inputs = layers.Input((4, 5))
     outputs = fn(inputs)
@@ -97,20 +99,37 @@ def test_resize_uint8_in_uint8_out_rounded():
 
 
 ERROR_CASES = [
-    ("split", lambda: ops.split(torch.zeros(5), 2),
-     r"split\(\) expects an axis whose size \(5\) divides into 2 equal sections"),
-    ("resize-mode", lambda: ops.image.resize(torch.zeros(1, 4, 4, 1), (2, 2), interpolation="area"),
-     r"resize\(\) expects interpolation in \['bicubic', 'bilinear', 'nearest'\]"),
-    ("resize-rank", lambda: ops.image.resize(torch.zeros(4, 4), (2, 2)),
-     r"resize\(\) expects images of rank 3 .* received shape \(4, 4\)"),
-    ("resize-size", lambda: ops.image.resize(torch.zeros(4, 4, 1), (2,)),
-     r"resize\(\) expects size=\(height, width\)"),
-    ("pad-mode", lambda: ops.pad(torch.zeros(2, 2), 1, mode="symmetric"),
-     r"pad\(\) expects mode in \['constant', 'edge', 'reflect', 'wrap'\]"),
+    (
+        "split",
+        lambda: ops.split(torch.zeros(5), 2),
+        r"split\(\) expects an axis whose size \(5\) divides into 2 equal sections",
+    ),
+    (
+        "resize-mode",
+        lambda: ops.image.resize(torch.zeros(1, 4, 4, 1), (2, 2), interpolation="area"),
+        r"resize\(\) expects interpolation in \['bicubic', 'bilinear', 'nearest'\]",
+    ),
+    (
+        "resize-rank",
+        lambda: ops.image.resize(torch.zeros(4, 4), (2, 2)),
+        r"resize\(\) expects images of rank 3 .* received shape \(4, 4\)",
+    ),
+    (
+        "resize-size",
+        lambda: ops.image.resize(torch.zeros(4, 4, 1), (2,)),
+        r"resize\(\) expects size=\(height, width\)",
+    ),
+    (
+        "pad-mode",
+        lambda: ops.pad(torch.zeros(2, 2), 1, mode="symmetric"),
+        r"pad\(\) expects mode in \['constant', 'edge', 'reflect', 'wrap'\]",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "trigger", "pattern"), ERROR_CASES, ids=[c[0] for c in ERROR_CASES])
+@pytest.mark.parametrize(
+    ("case", "trigger", "pattern"), ERROR_CASES, ids=[c[0] for c in ERROR_CASES]
+)
 def test_error_messages(case, trigger, pattern):
     with pytest.raises(ValueError, match=pattern):
         trigger()

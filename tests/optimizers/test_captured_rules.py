@@ -36,8 +36,10 @@ def _gradients(step):
 
 def _weights():
     generator = torch.Generator().manual_seed(7)
-    return [torch.randn(3, 4, generator=generator, requires_grad=True),
-            torch.randn(4, generator=generator, requires_grad=True)]
+    return [
+        torch.randn(3, 4, generator=generator, requires_grad=True),
+        torch.randn(4, generator=generator, requires_grad=True),
+    ]
 
 
 @pytest.mark.parametrize("case", list(CASES))

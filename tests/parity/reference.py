@@ -60,8 +60,12 @@ def assert_layer_matches_keras(
     floating = all(np.asarray(x).dtype.kind == "f" for x in inputs)
     check_input_grad = check_input_grad and floating
 
-    reference = keras_layer if keras_layer is not None else getattr(keras.layers, layer_name)(**config)
-    ours = lamina_layer if lamina_layer is not None else getattr(lamina.layers, layer_name)(**config)
+    reference = (
+        keras_layer if keras_layer is not None else getattr(keras.layers, layer_name)(**config)
+    )
+    ours = (
+        lamina_layer if lamina_layer is not None else getattr(lamina.layers, layer_name)(**config)
+    )
 
     def call(layer, tensors):
         arg = tensors[0] if len(tensors) == 1 else list(tensors)
@@ -78,39 +82,55 @@ def assert_layer_matches_keras(
     refs, outs = _flatten(y_ref), _flatten(y_ours)
     assert len(refs) == len(outs), f"{len(outs)} outputs, Keras has {len(refs)}"
     for ref, out in zip(refs, outs):
-        assert tuple(out.shape) == tuple(ref.shape), f"shape {tuple(out.shape)} != Keras {tuple(ref.shape)}"
+        assert tuple(out.shape) == tuple(ref.shape), (
+            f"shape {tuple(out.shape)} != Keras {tuple(ref.shape)}"
+        )
         torch.testing.assert_close(out.detach().float(), ref.detach().float(), atol=atol, rtol=rtol)
 
     float_outputs = [o for o in outs if o.is_floating_point() and o.requires_grad]
     if not float_outputs:
         return ours, reference
     cotangents = [torch.tensor(rng.standard_normal(tuple(o.shape)).astype("float32")) for o in outs]
-    pairs = [(o, r, c) for o, r, c in zip(outs, refs, cotangents) if o.is_floating_point() and o.requires_grad]
+    pairs = [
+        (o, r, c)
+        for o, r, c in zip(outs, refs, cotangents)
+        if o.is_floating_point() and o.requires_grad
+    ]
     ours_weights = [w for w in ours.trainable_weights]
     ref_weights = [w.value for w in reference.trainable_weights]
 
     if check_input_grad:
-        grads_ours = torch.autograd.grad([p[0] for p in pairs], x_ours, [p[2] for p in pairs],
-                                         retain_graph=True, allow_unused=True)
-        grads_ref = torch.autograd.grad([p[1] for p in pairs], x_ref, [p[2] for p in pairs],
-                                        retain_graph=True, allow_unused=True)
+        grads_ours = torch.autograd.grad(
+            [p[0] for p in pairs],
+            x_ours,
+            [p[2] for p in pairs],
+            retain_graph=True,
+            allow_unused=True,
+        )
+        grads_ref = torch.autograd.grad(
+            [p[1] for p in pairs],
+            x_ref,
+            [p[2] for p in pairs],
+            retain_graph=True,
+            allow_unused=True,
+        )
         for g_ours, g_ref in zip(grads_ours, grads_ref):
             if g_ref is None:
                 continue
             torch.testing.assert_close(g_ours, g_ref, atol=atol * 10, rtol=rtol * 10)
 
     if check_weight_grads and ours_weights:
-        grads_ours = torch.autograd.grad([p[0] for p in pairs], ours_weights, [p[2] for p in pairs],
-                                         allow_unused=True)
-        grads_ref = torch.autograd.grad([p[1] for p in pairs], ref_weights, [p[2] for p in pairs],
-                                        allow_unused=True)
+        grads_ours = torch.autograd.grad(
+            [p[0] for p in pairs], ours_weights, [p[2] for p in pairs], allow_unused=True
+        )
+        grads_ref = torch.autograd.grad(
+            [p[1] for p in pairs], ref_weights, [p[2] for p in pairs], allow_unused=True
+        )
         # Map our gradients to Keras's layout through the same converters get_weights() uses.
         entries = {id(e[1]): e for e in ours._weight_entries()}
         for weight, g_ours, g_ref in zip(ours_weights, grads_ours, grads_ref):
             if g_ref is None and g_ours is None:
                 continue
             to_keras = entries[id(weight)][2]
-            torch.testing.assert_close(
-                to_keras(g_ours), g_ref, atol=atol * 10, rtol=rtol * 10
-            )
+            torch.testing.assert_close(to_keras(g_ours), g_ref, atol=atol * 10, rtol=rtol * 10)
     return ours, reference

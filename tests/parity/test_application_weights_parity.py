@@ -7,16 +7,24 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from tests.parity.reference import keras
 
 from lamina import applications
+from tests.parity.reference import keras
 
 # (builder, arguments, Keras's file name, how lamina is told: the cache lookup or a path)
 CASES = [
-    ("MobileNetV2", {"alpha": 0.35, "input_shape": (96, 96, 3), "include_top": False},
-     "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_96_no_top.h5", "imagenet"),
-    ("ResNet50", {"include_top": False, "input_shape": (32, 32, 3), "pooling": "avg"},
-     "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5", "path"),
+    (
+        "MobileNetV2",
+        {"alpha": 0.35, "input_shape": (96, 96, 3), "include_top": False},
+        "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_96_no_top.h5",
+        "imagenet",
+    ),
+    (
+        "ResNet50",
+        {"include_top": False, "input_shape": (32, 32, 3), "pooling": "avg"},
+        "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "path",
+    ),
 ]
 
 
@@ -42,10 +50,12 @@ def _write_keras_legacy_h5(model, path):
 
 
 @pytest.mark.parity
-@pytest.mark.parametrize(("builder", "kwargs", "file_name", "how"), CASES,
-                         ids=[f"{c[0]}-{c[3]}" for c in CASES])
-def test_keras_weights_file_loads_with_equal_outputs(builder, kwargs, file_name, how, tmp_path,
-                                                     monkeypatch):
+@pytest.mark.parametrize(
+    ("builder", "kwargs", "file_name", "how"), CASES, ids=[f"{c[0]}-{c[3]}" for c in CASES]
+)
+def test_keras_weights_file_loads_with_equal_outputs(
+    builder, kwargs, file_name, how, tmp_path, monkeypatch
+):
     rng = np.random.default_rng(0)
     reference = getattr(keras.applications, builder)(weights=None, **kwargs)
     _randomise(reference, rng)
@@ -67,17 +77,22 @@ def test_keras_weights_file_loads_with_equal_outputs(builder, kwargs, file_name,
 
 
 def test_a_file_for_another_architecture_is_refused_whole(tmp_path):
-    reference = keras.applications.MobileNetV2(weights=None, include_top=False, alpha=0.35,
-                                               input_shape=(96, 96, 3))
+    reference = keras.applications.MobileNetV2(
+        weights=None, include_top=False, alpha=0.35, input_shape=(96, 96, 3)
+    )
     path = tmp_path / "weights.h5"
     _write_keras_legacy_h5(reference, str(path))
-    model = applications.MobileNetV2(weights=None, include_top=False, alpha=0.5,
-                                     input_shape=(96, 96, 3))
+    model = applications.MobileNetV2(
+        weights=None, include_top=False, alpha=0.5, input_shape=(96, 96, 3)
+    )
     before = [w.copy() for w in model.get_weights()]
     from lamina.applications.weights import load_application_weights
 
-    with pytest.raises(ValueError, match=r"holds weights of shapes \[\(1, 1, 48, 8\)\] for layer "
-                                         r"'block_1_project', which expects \[\(1, 1, 48, 16\)\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"holds weights of shapes \[\(1, 1, 48, 8\)\] for layer "
+        r"'block_1_project', which expects \[\(1, 1, 48, 16\)\]",
+    ):
         load_application_weights(model, path)
     for old, new in zip(before, model.get_weights()):
         np.testing.assert_array_equal(old, new)  # nothing half-loaded

@@ -20,11 +20,27 @@ CASES = [
     ("Flatten", {}, (2, 3, 4, 5)),
     ("Reshape", {"target_shape": (4, -1)}, (2, 3, 8)),
     ("Conv2D", {"filters": 4, "kernel_size": 3}, (2, 9, 10, 3)),
-    ("Conv2D", {"filters": 4, "kernel_size": (4, 3), "strides": 2, "padding": "same"}, (2, 9, 10, 3)),
-    ("Conv2D", {"filters": 2, "kernel_size": 3, "dilation_rate": 2, "padding": "same", "activation": "relu"},
-     (2, 9, 9, 3)),
-    ("Conv2D", {"filters": 4, "kernel_size": 2, "strides": 2, "padding": "same", "use_bias": False},
-     (1, 7, 7, 2)),
+    (
+        "Conv2D",
+        {"filters": 4, "kernel_size": (4, 3), "strides": 2, "padding": "same"},
+        (2, 9, 10, 3),
+    ),
+    (
+        "Conv2D",
+        {
+            "filters": 2,
+            "kernel_size": 3,
+            "dilation_rate": 2,
+            "padding": "same",
+            "activation": "relu",
+        },
+        (2, 9, 9, 3),
+    ),
+    (
+        "Conv2D",
+        {"filters": 4, "kernel_size": 2, "strides": 2, "padding": "same", "use_bias": False},
+        (1, 7, 7, 2),
+    ),
     ("MaxPooling2D", {"pool_size": 2}, (2, 9, 10, 3)),
     ("MaxPooling2D", {"pool_size": 3, "strides": 2, "padding": "same"}, (2, 9, 10, 3)),
     ("MaxPooling2D", {"pool_size": (2, 3), "strides": 1}, (2, 6, 6, 3)),
@@ -64,8 +80,23 @@ def test_batchnorm_training_mode_matches_keras_including_moving_statistics(shape
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
-ACTIVATIONS = ["relu", "sigmoid", "tanh", "softmax", "linear", "elu", "selu", "gelu", "swish", "silu",
-               "leaky_relu", "softplus", "softsign", "exponential", "hard_sigmoid"]
+ACTIVATIONS = [
+    "relu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "linear",
+    "elu",
+    "selu",
+    "gelu",
+    "swish",
+    "silu",
+    "leaky_relu",
+    "softplus",
+    "softsign",
+    "exponential",
+    "hard_sigmoid",
+]
 
 
 @pytest.mark.parity
@@ -101,7 +132,9 @@ LOSSES = [
 
 
 @pytest.mark.parity
-@pytest.mark.parametrize("case", LOSSES, ids=lambda c: f"{c[0]}-{'-'.join(map(str, c[1].values()))}")
+@pytest.mark.parametrize(
+    "case", LOSSES, ids=lambda c: f"{c[0]}-{'-'.join(map(str, c[1].values()))}"
+)
 def test_losses_match_keras(case):
     name, options, label_kind, output_activation = case
     rng = np.random.default_rng(3)
@@ -127,5 +160,7 @@ def test_losses_match_keras(case):
     assert got == pytest.approx(expected, rel=1e-5, abs=1e-6)
     weights = rng.random(6).astype("float32")
     expected_weighted = float(keras_class(**options)(y_true, y_pred, sample_weight=weights))
-    got_weighted = float(lamina_class(**options)(torch.tensor(y_true), torch.tensor(y_pred), torch.tensor(weights)))
+    got_weighted = float(
+        lamina_class(**options)(torch.tensor(y_true), torch.tensor(y_pred), torch.tensor(weights))
+    )
     assert got_weighted == pytest.approx(expected_weighted, rel=1e-5, abs=1e-6)

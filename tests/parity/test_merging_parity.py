@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from tests.parity.reference import assert_layer_matches_keras, keras
 
 import lamina
+from tests.parity.reference import assert_layer_matches_keras, keras
 
 CASES = [
     ("Add", {}, [(2, 3, 4), (2, 3, 4)], "same-shape"),
@@ -52,11 +52,20 @@ MASKS_B = np.array([[1, 0, 0], [0, 1, 1]], dtype=bool)
 MASK_CASES = [
     (name, config, masks, tag)
     for name, config in [
-        ("Add", {}), ("Subtract", {}), ("Multiply", {}), ("Average", {}), ("Maximum", {}),
-        ("Minimum", {}), ("Concatenate", {}), ("Concatenate", {"axis": 1}),
+        ("Add", {}),
+        ("Subtract", {}),
+        ("Multiply", {}),
+        ("Average", {}),
+        ("Maximum", {}),
+        ("Minimum", {}),
+        ("Concatenate", {}),
+        ("Concatenate", {"axis": 1}),
     ]
-    for masks, tag in [((MASKS_A, MASKS_B), "both-masked"), ((MASKS_A, None), "first-masked"),
-                       ((None, MASKS_B), "second-masked")]
+    for masks, tag in [
+        ((MASKS_A, MASKS_B), "both-masked"),
+        ((MASKS_A, None), "first-masked"),
+        ((None, MASKS_B), "second-masked"),
+    ]
 ]
 
 
@@ -77,7 +86,9 @@ def test_merge_masks_match_keras(layer, config, masks):
     rng = np.random.default_rng(5)
     arrays = [rng.standard_normal((2, 3, 4)).astype("float32") for _ in masks]
     ref = getattr(keras.layers, layer)(**config)([_with_mask(a, m) for a, m in zip(arrays, masks)])
-    ours = getattr(lamina.layers, layer)(**config)([_with_mask(a, m) for a, m in zip(arrays, masks)])
+    ours = getattr(lamina.layers, layer)(**config)(
+        [_with_mask(a, m) for a, m in zip(arrays, masks)]
+    )
     torch.testing.assert_close(ours, ref, atol=1e-6, rtol=1e-6)
     ref_mask = getattr(ref, "_keras_mask", None)
     our_mask = getattr(ours, "_keras_mask", None)

@@ -60,7 +60,9 @@ def test_initial_state_matches_keras(layer_name, count):
     rng = np.random.default_rng(3)
     states = [torch.tensor(rng.standard_normal((3, 5)).astype("float32")) for _ in range(count)]
     assert_layer_matches_keras(
-        layer_name, {"units": 5, "return_sequences": True, "return_state": True}, cases.SEQ,
+        layer_name,
+        {"units": 5, "return_sequences": True, "return_state": True},
+        cases.SEQ,
         call_kwargs={"initial_state": states, "mask": torch.tensor(MASKS["left-padded"])},
     )
 
@@ -73,7 +75,11 @@ def test_bidirectional_matches_keras(merge_mode, return_sequences):
         return module.layers.Bidirectional(inner, merge_mode=merge_mode)
 
     assert_layer_matches_keras(
-        "Bidirectional", {}, cases.SEQ, keras_layer=make(keras), lamina_layer=make(lamina),
+        "Bidirectional",
+        {},
+        cases.SEQ,
+        keras_layer=make(keras),
+        lamina_layer=make(lamina),
         call_kwargs={"mask": torch.tensor(MASKS["right-padded"])},
     )
 
@@ -101,7 +107,9 @@ def test_time_distributed_dense_matches_keras():
 
 def test_embedding_matches_keras():
     ours, _ = assert_layer_matches_keras(
-        "Embedding", {"input_dim": 10, "output_dim": 4, "mask_zero": True}, (3, 6),
+        "Embedding",
+        {"input_dim": 10, "output_dim": 4, "mask_zero": True},
+        (3, 6),
         input_dtype="int64",
     )
     assert ours.compute_mask(torch.tensor([[0, 3]])).tolist() == [[False, True]]
@@ -110,43 +118,61 @@ def test_embedding_matches_keras():
 def test_embedding_mask_reaches_lstm_like_keras():
     """Embedding(mask_zero) -> LSTM: the padded ids 0 are skipped exactly as Keras skips them."""
     ids = np.array([[0, 0, 3, 4, 5], [1, 2, 3, 4, 5], [0, 0, 0, 0, 7]], "int64")
-    keras_model = keras.Sequential([keras.layers.Embedding(10, 4, mask_zero=True),
-                                    keras.layers.LSTM(3)])
+    keras_model = keras.Sequential(
+        [keras.layers.Embedding(10, 4, mask_zero=True), keras.layers.LSTM(3)]
+    )
     expected = keras_model(ids)
     ours = lamina.layers.Embedding(10, 4, mask_zero=True)
     lstm = lamina.layers.LSTM(3)
     lstm(ours(torch.tensor(ids)))
     ours.set_weights(keras_model.layers[0].get_weights())
     lstm.set_weights(keras_model.layers[1].get_weights())
-    torch.testing.assert_close(lstm(ours(torch.tensor(ids))), expected.detach(), atol=1e-6,
-                               rtol=1e-5)
+    torch.testing.assert_close(
+        lstm(ours(torch.tensor(ids))), expected.detach(), atol=1e-6, rtol=1e-5
+    )
 
 
-@pytest.mark.parametrize("config", [{}, {"use_scale": True}, {"score_mode": "concat"},
-                                    {"use_scale": True, "score_mode": "concat"}],
-                         ids=["dot", "scale", "concat", "concat-scale"])
+@pytest.mark.parametrize(
+    "config",
+    [
+        {},
+        {"use_scale": True},
+        {"score_mode": "concat"},
+        {"use_scale": True, "score_mode": "concat"},
+    ],
+    ids=["dot", "scale", "concat", "concat-scale"],
+)
 @pytest.mark.parametrize("causal", [False, True], ids=["", "causal"])
 def test_attention_matches_keras(config, causal):
     rng = np.random.default_rng(1)
     query = rng.standard_normal(cases.ATTENTION_INPUTS["query"]).astype("float32")
     value = rng.standard_normal(cases.ATTENTION_INPUTS["value"]).astype("float32")
-    masks = [torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0]], dtype=torch.bool),
-             torch.tensor([[1, 1, 1, 1, 0], [1, 0, 1, 1, 1]], dtype=torch.bool)]
+    masks = [
+        torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0]], dtype=torch.bool),
+        torch.tensor([[1, 1, 1, 1, 0], [1, 0, 1, 1, 1]], dtype=torch.bool),
+    ]
     reference = keras.layers.Attention(**config)
     reference([query, value])
     # Random scales, not Keras's ones: a scale of 1 hides a missing multiplication.
-    reference.set_weights([rng.uniform(0.5, 2.0, w.shape).astype("float32")
-                           for w in reference.get_weights()])
+    reference.set_weights(
+        [rng.uniform(0.5, 2.0, w.shape).astype("float32") for w in reference.get_weights()]
+    )
     assert_layer_matches_keras(
-        "Attention", config, None, inputs=[query, value], keras_layer=reference,
+        "Attention",
+        config,
+        None,
+        inputs=[query, value],
+        keras_layer=reference,
         call_kwargs={"mask": masks, "use_causal_mask": causal},
     )
 
 
 def test_additive_attention_matches_keras():
     rng = np.random.default_rng(2)
-    inputs = [rng.standard_normal(cases.ATTENTION_INPUTS[k]).astype("float32")
-              for k in ("query", "value", "value")]
+    inputs = [
+        rng.standard_normal(cases.ATTENTION_INPUTS[k]).astype("float32")
+        for k in ("query", "value", "value")
+    ]
     assert_layer_matches_keras("AdditiveAttention", {}, None, inputs=inputs)
 
 
@@ -167,8 +193,10 @@ def test_multi_head_attention_matches_keras(name, masking, scores):
     value = rng.standard_normal((2, 5, 3)).astype("float32")
     query_mask = torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0]], dtype=torch.bool)
     value_mask = torch.tensor([[1, 1, 1, 1, 0], [0, 0, 0, 0, 0]], dtype=torch.bool)
-    reference, ours = keras.layers.MultiHeadAttention(**config), lamina.layers.MultiHeadAttention(
-        **config)
+    reference, ours = (
+        keras.layers.MultiHeadAttention(**config),
+        lamina.layers.MultiHeadAttention(**config),
+    )
     reference(query, value)
     ours(torch.tensor(query), torch.tensor(value))
     ours.set_weights(reference.get_weights())
@@ -186,14 +214,17 @@ def test_multi_head_attention_matches_keras(name, masking, scores):
             kwargs["attention_mask"] = torch.tensor(rng_mask)
         out = layer(q_in, v_in, **kwargs)
         outputs = list(out) if scores else [out]
-        cotangents = [torch.tensor(np.random.default_rng(5).standard_normal(tuple(o.shape)),
-                                   dtype=torch.float32) for o in outputs]
+        cotangents = [
+            torch.tensor(
+                np.random.default_rng(5).standard_normal(tuple(o.shape)), dtype=torch.float32
+            )
+            for o in outputs
+        ]
         grads = torch.autograd.grad(outputs, [q, v], cotangents)
         return [o.detach() for o in outputs], grads
 
     rng_mask = np.random.default_rng(6).random((2, 4, 5)) > 0.3
     expected, expected_grads = run(reference)
     actual, actual_grads = run(ours)
-    for a, e in zip(actual + list(actual_grads), expected + list(expected_grads),
-                    strict=True):
+    for a, e in zip(actual + list(actual_grads), expected + list(expected_grads), strict=True):
         torch.testing.assert_close(a, e, atol=1e-5, rtol=1e-5)

@@ -11,11 +11,13 @@ import lamina
 
 
 def build(L, M):
-    return M.Sequential([
-        L.Dense(10, activation="relu", input_shape=(2,)),
-        L.Dense(10, activation="relu"),
-        L.Dense(1, activation="sigmoid"),
-    ])
+    return M.Sequential(
+        [
+            L.Dense(10, activation="relu", input_shape=(2,)),
+            L.Dense(10, activation="relu"),
+            L.Dense(1, activation="sigmoid"),
+        ]
+    )
 
 
 # (Keras name, options). Every rule is Keras's term for term, so 40 steps agree to float32

@@ -53,51 +53,59 @@ def test_dataset_yields_resized_float_batches_and_int_labels(folders, capsys):
     ids=["categorical", "int"],
 )
 def test_label_modes(folders, label_mode, expected_shape, dtype):
-    ds = image_dataset_from_directory(folders, image_size=(4, 4), label_mode=label_mode,
-                                      batch_size=None, seed=1, verbose=False)
+    ds = image_dataset_from_directory(
+        folders, image_size=(4, 4), label_mode=label_mode, batch_size=None, seed=1, verbose=False
+    )
     labels = torch.stack([y for _, y in ds])
     assert tuple(labels.shape) == expected_shape and labels.dtype == dtype
 
 
 def test_binary_labels_and_no_labels(tmp_path):
     root = write_folders(tmp_path / "two", {"a": 2, "b": 3})
-    ds = image_dataset_from_directory(root, image_size=(4, 4), label_mode="binary",
-                                      batch_size=5, shuffle=False, verbose=False)
+    ds = image_dataset_from_directory(
+        root, image_size=(4, 4), label_mode="binary", batch_size=5, shuffle=False, verbose=False
+    )
     _, y = next(iter(ds))
     assert tuple(y.shape) == (5, 1) and y[:, 0].tolist() == [0, 0, 1, 1, 1]
-    only_images = image_dataset_from_directory(root, image_size=(4, 4), label_mode=None,
-                                               batch_size=5, verbose=False)
+    only_images = image_dataset_from_directory(
+        root, image_size=(4, 4), label_mode=None, batch_size=5, verbose=False
+    )
     assert tuple(next(iter(only_images)).shape) == (5, 4, 4, 3)
 
 
 def test_validation_split_partitions_the_files(folders):
     train, validation = image_dataset_from_directory(
-        folders, image_size=(4, 4), validation_split=0.2, subset="both", seed=7, verbose=False)
+        folders, image_size=(4, 4), validation_split=0.2, subset="both", seed=7, verbose=False
+    )
     assert len(train.file_paths) == 12 and len(validation.file_paths) == 3
     assert set(train.file_paths).isdisjoint(validation.file_paths)
-    again = image_dataset_from_directory(folders, image_size=(4, 4), validation_split=0.2,
-                                         subset="validation", seed=7, verbose=False)
+    again = image_dataset_from_directory(
+        folders, image_size=(4, 4), validation_split=0.2, subset="validation", seed=7, verbose=False
+    )
     assert again.file_paths == validation.file_paths
 
 
 def test_flow_from_directory_batches_and_class_indices(folders):
     flow = ImageDataGenerator(rescale=1 / 255).flow_from_directory(
-        folders, target_size=(5, 5), batch_size=4, shuffle=False)
+        folders, target_size=(5, 5), batch_size=4, shuffle=False
+    )
     assert flow.class_indices == {"cats": 0, "dogs": 1, "owls": 2}
     assert flow.samples == 15 and len(flow) == 4
     x, y = flow[0]
     assert x.shape == (4, 5, 5, 3) and y.shape == (4, 3)
     np.testing.assert_allclose(x[1], 1 / 255, rtol=1e-5)
     assert flow.filenames[0] == os.path.join("cats", "img_00.png")
-    sparse = ImageDataGenerator().flow_from_directory(folders, target_size=(5, 5),
-                                                      class_mode="sparse", shuffle=False)
+    sparse = ImageDataGenerator().flow_from_directory(
+        folders, target_size=(5, 5), class_mode="sparse", shuffle=False
+    )
     assert sparse[0][1].tolist() == [0.0] * 6 + [1.0] * 4 + [2.0] * 5
 
 
 def test_flow_from_directory_validation_split_is_per_class(folders):
     generator = ImageDataGenerator(validation_split=0.5)
-    validation = generator.flow_from_directory(folders, target_size=(4, 4),
-                                               subset="validation", shuffle=False)
+    validation = generator.flow_from_directory(
+        folders, target_size=(4, 4), subset="validation", shuffle=False
+    )
     assert validation.classes.tolist() == [0, 0, 0, 1, 1, 2, 2]
 
 
@@ -136,12 +144,14 @@ def test_corrupt_image_names_the_file_or_is_skipped_with_a_count(folders):
     with pytest.raises(ValueError, match="Could not read the image file .*broken.png"):
         list(ds)
     with pytest.warns(UserWarning, match="Skipped 1 unreadable image file\\(s\\) of 16: .*broken"):
-        skipped = image_dataset_from_directory(folders, image_size=(4, 4), verbose=False,
-                                               on_error="skip")
+        skipped = image_dataset_from_directory(
+            folders, image_size=(4, 4), verbose=False, on_error="skip"
+        )
     assert len(skipped.file_paths) == 15 and len(list(skipped.unbatch())) == 15
     with pytest.warns(UserWarning, match="Skipped 1"):
-        flow = ImageDataGenerator().flow_from_directory(folders, target_size=(4, 4),
-                                                        on_error="skip")
+        flow = ImageDataGenerator().flow_from_directory(
+            folders, target_size=(4, 4), on_error="skip"
+        )
     assert flow.samples == 15
 
 

@@ -44,9 +44,17 @@ def test_next_cycles_forever_like_keras():
 
 
 def test_the_same_seed_gives_the_same_augmentation():
-    options = dict(rotation_range=30, width_shift_range=0.2, height_shift_range=2, zoom_range=0.2,
-                   shear_range=10, horizontal_flip=True, vertical_flip=True,
-                   brightness_range=(0.5, 1.5), channel_shift_range=20.0)
+    options = dict(
+        rotation_range=30,
+        width_shift_range=0.2,
+        height_shift_range=2,
+        zoom_range=0.2,
+        shear_range=10,
+        horizontal_flip=True,
+        vertical_flip=True,
+        brightness_range=(0.5, 1.5),
+        channel_shift_range=20.0,
+    )
     first = ImageDataGenerator(**options).flow(images(), np.arange(20), batch_size=8, seed=5)[1]
     second = ImageDataGenerator(**options).flow(images(), np.arange(20), batch_size=8, seed=5)[1]
     np.testing.assert_allclose(first[0], second[0])
@@ -57,8 +65,9 @@ def test_the_same_seed_gives_the_same_augmentation():
 
 def test_flips_give_the_image_or_its_mirror():
     x = images(32)
-    batch, order = ImageDataGenerator(horizontal_flip=True).flow(x, np.arange(32), batch_size=32,
-                                                                 seed=0)[0]
+    batch, order = ImageDataGenerator(horizontal_flip=True).flow(
+        x, np.arange(32), batch_size=32, seed=0
+    )[0]
     source = x[order].astype(np.float32)
     mirrored = [np.array_equal(b, s[:, ::-1]) for b, s in zip(batch, source, strict=True)]
     same = [np.array_equal(b, s) for b, s in zip(batch, source, strict=True)]
@@ -76,8 +85,9 @@ def test_integer_shift_moves_whole_pixels_and_nearest_fill_repeats_the_edge():
 
 
 def test_rescale_and_samplewise_normalisation():
-    out = ImageDataGenerator(rescale=1 / 255, samplewise_center=True,
-                             samplewise_std_normalization=True).flow(images(), batch_size=20)[0]
+    out = ImageDataGenerator(
+        rescale=1 / 255, samplewise_center=True, samplewise_std_normalization=True
+    ).flow(images(), batch_size=20)[0]
     np.testing.assert_allclose(out.mean(axis=(1, 2, 3)), 0.0, atol=1e-5)
     np.testing.assert_allclose(out.std(axis=(1, 2, 3)), 1.0, atol=1e-3)
 
@@ -115,10 +125,14 @@ def test_validation_split_holds_out_the_first_samples():
     "build, message",
     [
         (lambda: ImageDataGenerator().flow(np.zeros((4, 8, 8))), "x of rank 4.*x\\[..., None\\]"),
-        (lambda: ImageDataGenerator().flow(np.zeros((4, 8, 8, 1)), np.zeros(3)),
-         "4 images and 3 targets"),
-        (lambda: ImageDataGenerator().flow(np.zeros((4, 2, 2, 1)), subset="training"),
-         "needs ImageDataGenerator\\(validation_split"),
+        (
+            lambda: ImageDataGenerator().flow(np.zeros((4, 8, 8, 1)), np.zeros(3)),
+            "4 images and 3 targets",
+        ),
+        (
+            lambda: ImageDataGenerator().flow(np.zeros((4, 2, 2, 1)), subset="training"),
+            "needs ImageDataGenerator\\(validation_split",
+        ),
         (lambda: ImageDataGenerator(zoom_range="big"), "zoom_range as a float or a pair"),
         (lambda: ImageDataGenerator(fill_mode="mirror"), "fill_mode in"),
         (lambda: ImageDataGenerator(validation_split=1.0), "validation_split in \\[0, 1\\)"),
@@ -135,16 +149,22 @@ def test_flow_trains_a_model_directly_in_fit():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 64)
     x = np.where(y[:, None, None, None] == 1, 200.0, 30.0) + rng.normal(0, 10, (64, 8, 8, 1))
-    model = lamina.Sequential([
-        layers.Input((8, 8, 1)),
-        layers.Conv2D(4, 3, activation="relu"),
-        layers.GlobalAveragePooling2D(),
-        layers.Dense(2, activation="softmax"),
-    ])
-    model.compile(optimizer=lamina.optimizers.Adam(0.05), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model = lamina.Sequential(
+        [
+            layers.Input((8, 8, 1)),
+            layers.Conv2D(4, 3, activation="relu"),
+            layers.GlobalAveragePooling2D(),
+            layers.Dense(2, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=lamina.optimizers.Adam(0.05),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     flow = ImageDataGenerator(rescale=1 / 255, horizontal_flip=True, rotation_range=10).flow(
-        x, y, batch_size=16, seed=0)
+        x, y, batch_size=16, seed=0
+    )
     history = model.fit(flow, epochs=4, verbose=0)
     assert len(history.history["loss"]) == 4
     assert history.history["accuracy"][-1] > 0.9

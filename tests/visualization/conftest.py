@@ -21,5 +21,9 @@ def digits():
     """The built-in digits in [0, 1] with a channel axis: (x_train, y_train, x_test, y_test)."""
     (x_train, y_train), (x_test, y_test) = lamina.datasets.digits.load_data()
     scale = np.float32(1 / 16)
-    return ((x_train * scale)[..., None].astype("float32"), y_train,
-            (x_test * scale)[..., None].astype("float32"), y_test)
+    return (
+        (x_train * scale)[..., None].astype("float32"),
+        y_train,
+        (x_test * scale)[..., None].astype("float32"),
+        y_test,
+    )

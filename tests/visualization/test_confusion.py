@@ -111,35 +111,67 @@ def test_per_class_scores_equal_sklearn():
 
 
 ERRORS = [
-    ("lengths-differ", ([0, 1, 2], [0, 1]), {},
-     r"confusion_matrix expects y_true and y_pred with one entry per sample; received 3 true "
-     r"labels and 2 predictions\."),
-    ("label-past-num-classes", ([0, 3], [0, 1]), {"num_classes": 3},
-     r"confusion_matrix expects class ids in \[0, 3\) \(num_classes=3\); received a class id 3\. "
-     r"Hint: pass a larger num_classes"),
-    ("negative-label", ([0, -1], [0, 1]), {},
-     r"y_true expects class ids >= 0; received a minimum of -1\."),
-    ("fractional-labels", ([0, 1], [0.5, 1.0]), {},
-     r"y_pred expects whole-number class ids; received non-integer values such as \[0\.5\]\. "
-     r"Hint: pass probability rows"),
-    ("three-d", (np.zeros((2, 2, 2)), [0, 1]), {},
-     r"y_true expects class ids shaped \(samples,\) or probability rows shaped \(samples, "
-     r"classes\); received an array shaped \(2, 2, 2\)\."),
-    ("string-labels", (["cat", "dog"], [0, 1]), {},
-     r"y_true expects class ids \(integers\); received dtype <U3\."),
-    ("bad-num-classes", ([0], [0]), {"num_classes": 0},
-     r"num_classes expects a positive integer; received 0\."),
+    (
+        "lengths-differ",
+        ([0, 1, 2], [0, 1]),
+        {},
+        r"confusion_matrix expects y_true and y_pred with one entry per sample; received 3 true "
+        r"labels and 2 predictions\.",
+    ),
+    (
+        "label-past-num-classes",
+        ([0, 3], [0, 1]),
+        {"num_classes": 3},
+        r"confusion_matrix expects class ids in \[0, 3\) \(num_classes=3\); received a class id 3\. "
+        r"Hint: pass a larger num_classes",
+    ),
+    (
+        "negative-label",
+        ([0, -1], [0, 1]),
+        {},
+        r"y_true expects class ids >= 0; received a minimum of -1\.",
+    ),
+    (
+        "fractional-labels",
+        ([0, 1], [0.5, 1.0]),
+        {},
+        r"y_pred expects whole-number class ids; received non-integer values such as \[0\.5\]\. "
+        r"Hint: pass probability rows",
+    ),
+    (
+        "three-d",
+        (np.zeros((2, 2, 2)), [0, 1]),
+        {},
+        r"y_true expects class ids shaped \(samples,\) or probability rows shaped \(samples, "
+        r"classes\); received an array shaped \(2, 2, 2\)\.",
+    ),
+    (
+        "string-labels",
+        (["cat", "dog"], [0, 1]),
+        {},
+        r"y_true expects class ids \(integers\); received dtype <U3\.",
+    ),
+    (
+        "bad-num-classes",
+        ([0], [0]),
+        {"num_classes": 0},
+        r"num_classes expects a positive integer; received 0\.",
+    ),
 ]
 
 
-@pytest.mark.parametrize("args, kwargs, message", [e[1:] for e in ERRORS],
-                         ids=[e[0] for e in ERRORS])
+@pytest.mark.parametrize(
+    "args, kwargs, message", [e[1:] for e in ERRORS], ids=[e[0] for e in ERRORS]
+)
 def test_confusion_matrix_errors(args, kwargs, message):
     with pytest.raises(ValueError, match=message):
         confusion_matrix(*args, **kwargs)
 
 
 def test_unknown_normalize_is_rejected():
-    with pytest.raises(ValueError, match=r"normalize expects one of None, 'true', 'pred'; "
-                                         r"received normalize='all'\."):
+    with pytest.raises(
+        ValueError,
+        match=r"normalize expects one of None, 'true', 'pred'; "
+        r"received normalize='all'\.",
+    ):
         normalize_confusion_matrix(np.eye(2, dtype=np.int64), "all")

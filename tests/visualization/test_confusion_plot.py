@@ -75,13 +75,19 @@ def test_many_classes_are_drawn_without_cell_labels():
 
 
 def test_class_names_fewer_than_the_labels_is_an_error():
-    with pytest.raises(ValueError, match=r"confusion_matrix expects class ids in \[0, 2\) "
-                                         r"\(num_classes=2\); received a class id 2\. Hint: pass a "
-                                         r"larger num_classes \(or as many class_names\)\."):
+    with pytest.raises(
+        ValueError,
+        match=r"confusion_matrix expects class ids in \[0, 2\) "
+        r"\(num_classes=2\); received a class id 2\. Hint: pass a "
+        r"larger num_classes \(or as many class_names\)\.",
+    ):
         plot_confusion_matrix([0, 1, 2], [0, 1, 2], class_names=["a", "b"])
 
 
 def test_unknown_normalize_is_rejected_before_drawing():
-    with pytest.raises(ValueError, match=r"normalize expects one of None, 'true', 'pred'; "
-                                         r"received normalize='rows'\."):
+    with pytest.raises(
+        ValueError,
+        match=r"normalize expects one of None, 'true', 'pred'; "
+        r"received normalize='rows'\.",
+    ):
         plot_confusion_matrix([0, 1], [0, 1], normalize="rows")

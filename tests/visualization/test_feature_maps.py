@@ -36,8 +36,11 @@ def test_default_layer_is_the_first_convolution():
 
 
 @pytest.mark.parametrize(
-    "layer_name, path", [("max_pooling2d", ["conv2d", "max_pooling2d"]),
-                         ("conv2d_1", ["conv2d", "max_pooling2d", "conv2d_1"])],
+    "layer_name, path",
+    [
+        ("max_pooling2d", ["conv2d", "max_pooling2d"]),
+        ("conv2d_1", ["conv2d", "max_pooling2d", "conv2d_1"]),
+    ],
     ids=["pooling", "second-conv"],
 )
 def test_named_layer_tiles_equal_its_output(layer_name, path):
@@ -60,8 +63,9 @@ def test_channels_first_layer():
     model = small_cnn("channels_first")
     images = np.moveaxis(IMAGES, -1, 1)  # (3, 1, 8, 8)
     figure = plot_feature_maps(model, images)
-    np.testing.assert_allclose(_tiles(figure), _forward(model, ["conv2d"], images[0]),
-                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        _tiles(figure), _forward(model, ["conv2d"], images[0]), rtol=1e-6, atol=1e-6
+    )
 
 
 def test_max_maps_limits_the_tiles_and_the_grid_is_near_square(tmp_path):
@@ -78,10 +82,12 @@ def test_one_image_without_a_batch_axis_and_a_torch_tensor():
     model = small_cnn()
     from_batch = _tiles(plot_feature_maps(model, IMAGES))
     # Float rounding may differ with the memory layout of the batch, hence a tolerance.
-    np.testing.assert_allclose(_tiles(plot_feature_maps(model, IMAGES[0])), from_batch,
-                               rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(_tiles(plot_feature_maps(model, torch.from_numpy(IMAGES))),
-                               from_batch, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        _tiles(plot_feature_maps(model, IMAGES[0])), from_batch, rtol=1e-6, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        _tiles(plot_feature_maps(model, torch.from_numpy(IMAGES))), from_batch, rtol=1e-6, atol=1e-6
+    )
 
 
 class Subclassed(lamina.Model):
@@ -106,36 +112,65 @@ def _subclassed():
 
 
 ERRORS = [
-    ("unknown-layer", small_cnn, {"layer_name": "conv2d_9"},
-     r"plot_feature_maps\(layer_name=\.\.\.\) expects the name of a layer of model 'small_cnn'; "
-     r"received 'conv2d_9'\. Hint: layers with image-like outputs: "
-     r"\['input_layer', 'conv2d', 'max_pooling2d', 'conv2d_1'\]\."),
-    ("flat-output", small_cnn, {"layer_name": "dense"},
-     r"Layer 'dense' \(Dense\) expects an image-like output \(batch, height, width, channels\) for "
-     r"feature maps; received output shape \(None, 10\)\. Hint: pick a convolution or pooling "
-     r"layer before Flatten / Dense\."),
-    ("no-convolution", lambda: lamina.Sequential([layers.Dense(3, input_shape=(4,))]), {},
-     r"plot_feature_maps\(model='sequential'\) expects a model with a 2-D convolution layer; "
-     r"received a model without one\. Hint: pass layer_name=; feature maps need a layer with a "
-     r"4-D \(batch, height, width, channels\) output\."),
-    ("unbuilt", lambda: lamina.Sequential([layers.Conv2D(2, 3)]), {},
-     r"plot_feature_maps\(model='sequential'\) expects a built Sequential or functional model; "
-     r"received an unbuilt model\. Hint: give the first layer input_shape=\.\.\., start from "
-     r"Input\(\.\.\.\), or call the model on a batch before plotting\."),
-    ("subclassed", _subclassed, {},
-     r"plot_feature_maps\(model='subclassed'\) expects a built Sequential or functional model; "
-     r"received a model without a layer graph \(a subclassed model\)\. Hint: build it "
-     r"functionally, Model\(inputs, outputs\), to see inside it\."),
-    ("two-inputs", _two_inputs, {},
-     r"plot_feature_maps\(model='two_inputs'\) expects a model with one image input; received 2 "
-     r"inputs\."),
-    ("max-maps", small_cnn, {"max_maps": 0},
-     r"max_maps expects a positive integer; received max_maps=0\."),
+    (
+        "unknown-layer",
+        small_cnn,
+        {"layer_name": "conv2d_9"},
+        r"plot_feature_maps\(layer_name=\.\.\.\) expects the name of a layer of model 'small_cnn'; "
+        r"received 'conv2d_9'\. Hint: layers with image-like outputs: "
+        r"\['input_layer', 'conv2d', 'max_pooling2d', 'conv2d_1'\]\.",
+    ),
+    (
+        "flat-output",
+        small_cnn,
+        {"layer_name": "dense"},
+        r"Layer 'dense' \(Dense\) expects an image-like output \(batch, height, width, channels\) for "
+        r"feature maps; received output shape \(None, 10\)\. Hint: pick a convolution or pooling "
+        r"layer before Flatten / Dense\.",
+    ),
+    (
+        "no-convolution",
+        lambda: lamina.Sequential([layers.Dense(3, input_shape=(4,))]),
+        {},
+        r"plot_feature_maps\(model='sequential'\) expects a model with a 2-D convolution layer; "
+        r"received a model without one\. Hint: pass layer_name=; feature maps need a layer with a "
+        r"4-D \(batch, height, width, channels\) output\.",
+    ),
+    (
+        "unbuilt",
+        lambda: lamina.Sequential([layers.Conv2D(2, 3)]),
+        {},
+        r"plot_feature_maps\(model='sequential'\) expects a built Sequential or functional model; "
+        r"received an unbuilt model\. Hint: give the first layer input_shape=\.\.\., start from "
+        r"Input\(\.\.\.\), or call the model on a batch before plotting\.",
+    ),
+    (
+        "subclassed",
+        _subclassed,
+        {},
+        r"plot_feature_maps\(model='subclassed'\) expects a built Sequential or functional model; "
+        r"received a model without a layer graph \(a subclassed model\)\. Hint: build it "
+        r"functionally, Model\(inputs, outputs\), to see inside it\.",
+    ),
+    (
+        "two-inputs",
+        _two_inputs,
+        {},
+        r"plot_feature_maps\(model='two_inputs'\) expects a model with one image input; received 2 "
+        r"inputs\.",
+    ),
+    (
+        "max-maps",
+        small_cnn,
+        {"max_maps": 0},
+        r"max_maps expects a positive integer; received max_maps=0\.",
+    ),
 ]
 
 
-@pytest.mark.parametrize("make_model, kwargs, message", [e[1:] for e in ERRORS],
-                         ids=[e[0] for e in ERRORS])
+@pytest.mark.parametrize(
+    "make_model, kwargs, message", [e[1:] for e in ERRORS], ids=[e[0] for e in ERRORS]
+)
 def test_plot_feature_maps_errors(make_model, kwargs, message):
     model = make_model()
     with pytest.raises(ValueError, match=message):

@@ -37,33 +37,49 @@ BACKENDS = [
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("env_backend, before, expected", [b[1:] for b in BACKENDS],
-                         ids=[b[0] for b in BACKENDS])
+@pytest.mark.parametrize(
+    "env_backend, before, expected", [b[1:] for b in BACKENDS], ids=[b[0] for b in BACKENDS]
+)
 def test_lazy_import_and_backend_choice(env_backend, before, expected, tmp_path):
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("MPLBACKEND", "MATPLOTLIBRC")}
+    env = {
+        key: value for key, value in os.environ.items() if key not in ("MPLBACKEND", "MATPLOTLIBRC")
+    }
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
     env["OMP_NUM_THREADS"] = "1"
     if env_backend:
         env["MPLBACKEND"] = env_backend
-    completed = subprocess.run([sys.executable, "-c", PROBE.format(before=before)], cwd=tmp_path,
-                               env=env, capture_output=True, text=True, timeout=300)
+    completed = subprocess.run(
+        [sys.executable, "-c", PROBE.format(before=before)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert completed.returncode == 0, completed.stderr[-3000:]
-    assert completed.stdout.strip().splitlines()[-2:] == [f"chosen: {expected}",
-                                                          f"backend: {expected}"]
+    assert completed.stdout.strip().splitlines()[-2:] == [
+        f"chosen: {expected}",
+        f"backend: {expected}",
+    ]
 
 
 @pytest.mark.parametrize(
-    "draw", [lambda: visualization.plot_history({"loss": [1.0]}),
-             lambda: visualization.plot_confusion_matrix([0, 1], [0, 1]),
-             lambda: visualization.build_report(title="t", history={"loss": [1.0]})],
+    "draw",
+    [
+        lambda: visualization.plot_history({"loss": [1.0]}),
+        lambda: visualization.plot_confusion_matrix([0, 1], [0, 1]),
+        lambda: visualization.build_report(title="t", history={"loss": [1.0]}),
+    ],
     ids=["plot_history", "plot_confusion_matrix", "build_report"],
 )
 def test_missing_matplotlib_says_how_to_install_it(draw, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now fails
     assert not visualization.matplotlib_available()
-    with pytest.raises(ImportError, match=r"lamina\.visualization draws with matplotlib, which is "
-                                          r"not installed\. Hint: pip install 'lamina\[plot\]'"):
+    with pytest.raises(
+        ImportError,
+        match=r"lamina\.visualization draws with matplotlib, which is "
+        r"not installed\. Hint: pip install 'lamina\[plot\]'",
+    ):
         draw()
 
 

@@ -27,8 +27,12 @@ def fitted_history():
     lamina.utils.set_random_seed(0)
     x = np.random.default_rng(0).normal(size=(96, 4)).astype("float32")
     y = (x[:, 0] + x[:, 1] > 0).astype("int64")
-    model = lamina.Sequential([layers.Dense(8, activation="relu", input_shape=(4,)),
-                               layers.Dense(2, activation="softmax")])
+    model = lamina.Sequential(
+        [
+            layers.Dense(8, activation="relu", input_shape=(4,)),
+            layers.Dense(2, activation="softmax"),
+        ]
+    )
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model.fit(x, y, epochs=3, batch_size=32, validation_split=0.25, verbose=0)
 
@@ -56,9 +60,11 @@ def test_a_history_object_plots_its_values(fitted_history):
     np.testing.assert_array_equal(loss["train"][0], [1, 2, 3])
 
 
-@pytest.mark.parametrize("metrics, titles", [("accuracy", ["accuracy"]),
-                                             (["accuracy", "loss"], ["accuracy", "loss"])],
-                         ids=["one-name", "chosen-order"])
+@pytest.mark.parametrize(
+    "metrics, titles",
+    [("accuracy", ["accuracy"]), (["accuracy", "loss"], ["accuracy", "loss"])],
+    ids=["one-name", "chosen-order"],
+)
 def test_metrics_selects_and_orders_the_subplots(metrics, titles):
     assert [axes.get_title() for axes in plot_history(LOGS, metrics=metrics).axes] == titles
 
@@ -90,21 +96,42 @@ def test_path_writes_a_png(tmp_path):
 
 
 ERRORS = [
-    ("unknown-metric", (LOGS,), {"metrics": ["acc"]}, ValueError,
-     r"plot_history\(metrics=\.\.\.\) expects names from the history: \['loss', 'accuracy'\]; "
-     r"received \['acc'\]\. Hint: drop the 'val_' prefix"),
-    ("val-prefixed-metric", (LOGS,), {"metrics": "val_loss"}, ValueError,
-     r"received \['val_loss'\]\. Hint: drop the 'val_' prefix"),
-    ("empty-history", ({},), {}, ValueError,
-     r"history expects at least one epoch of logs; received an empty history\. "
-     r"Hint: plot after fit\(\) has run at least one epoch\."),
-    ("not-a-history", ([0.1, 0.2],), {}, TypeError,
-     r"history expects a History \(what fit\(\) returns\) or its \.history dict; received list\."),
+    (
+        "unknown-metric",
+        (LOGS,),
+        {"metrics": ["acc"]},
+        ValueError,
+        r"plot_history\(metrics=\.\.\.\) expects names from the history: \['loss', 'accuracy'\]; "
+        r"received \['acc'\]\. Hint: drop the 'val_' prefix",
+    ),
+    (
+        "val-prefixed-metric",
+        (LOGS,),
+        {"metrics": "val_loss"},
+        ValueError,
+        r"received \['val_loss'\]\. Hint: drop the 'val_' prefix",
+    ),
+    (
+        "empty-history",
+        ({},),
+        {},
+        ValueError,
+        r"history expects at least one epoch of logs; received an empty history\. "
+        r"Hint: plot after fit\(\) has run at least one epoch\.",
+    ),
+    (
+        "not-a-history",
+        ([0.1, 0.2],),
+        {},
+        TypeError,
+        r"history expects a History \(what fit\(\) returns\) or its \.history dict; received list\.",
+    ),
 ]
 
 
-@pytest.mark.parametrize("args, kwargs, error, message", [e[1:] for e in ERRORS],
-                         ids=[e[0] for e in ERRORS])
+@pytest.mark.parametrize(
+    "args, kwargs, error, message", [e[1:] for e in ERRORS], ids=[e[0] for e in ERRORS]
+)
 def test_plot_history_errors(args, kwargs, error, message):
     with pytest.raises(error, match=message):
         plot_history(*args, **kwargs)

@@ -12,8 +12,15 @@ from lamina.visualization import build_report, html_report
 from tests.visualization.helpers import png_size, small_cnn
 
 HOSTILE = "<b>x</b>"
-ALL_SECTIONS = ["details", "model", "training-curves", "final-metrics", "confusion-matrix",
-                "per-class", "feature-maps"]
+ALL_SECTIONS = [
+    "details",
+    "model",
+    "training-curves",
+    "final-metrics",
+    "confusion-matrix",
+    "per-class",
+    "feature-maps",
+]
 
 
 class PageParser(html.parser.HTMLParser):
@@ -49,8 +56,9 @@ def trained(digits):
     x_train, y_train, x_test, _ = digits
     model = small_cnn()
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    history = model.fit(x_train[:400], y_train[:400], epochs=2, batch_size=64,
-                        validation_split=0.25, verbose=0)
+    history = model.fit(
+        x_train[:400], y_train[:400], epochs=2, batch_size=64, validation_split=0.25, verbose=0
+    )
     return model, history, model.predict(x_test[:120], verbose=0)
 
 
@@ -60,9 +68,17 @@ def page(trained, digits, tmp_path_factory):
     model, history, probabilities = trained
     path = tmp_path_factory.mktemp("report") / "run.html"
     class_names = [HOSTILE] + [f"digit {i}" for i in range(1, 10)]
-    written = html_report(path, title=f"Run {HOSTILE}", history=history, model=model,
-                          y_true=digits[3][:120], y_pred=probabilities, class_names=class_names,
-                          images=digits[2][:4], extra={"test accuracy": 0.98765, HOSTILE: "& more"})
+    written = html_report(
+        path,
+        title=f"Run {HOSTILE}",
+        history=history,
+        model=model,
+        y_true=digits[3][:120],
+        y_pred=probabilities,
+        class_names=class_names,
+        images=digits[2][:4],
+        extra={"test accuracy": 0.98765, HOSTILE: "& more"},
+    )
     assert written == str(path)
     source = path.read_text(encoding="utf-8")
     parser = PageParser()
@@ -137,12 +153,18 @@ def test_build_report_returns_the_page_and_the_pngs(trained):
 
 
 ERRORS = [
-    ("y-true-alone", {"y_true": [0, 1]},
-     r"html_report expects y_true and y_pred together; received only y_true\. Hint: pass both"),
+    (
+        "y-true-alone",
+        {"y_true": [0, 1]},
+        r"html_report expects y_true and y_pred together; received only y_true\. Hint: pass both",
+    ),
     ("y-pred-alone", {"y_pred": [0, 1]}, r"received only y_pred\."),
-    ("images-without-model", {"images": np.zeros((1, 8, 8, 1))},
-     r"html_report\(images=\.\.\.\) expects a model to take feature maps from; received images "
-     r"without model=\."),
+    (
+        "images-without-model",
+        {"images": np.zeros((1, 8, 8, 1))},
+        r"html_report\(images=\.\.\.\) expects a model to take feature maps from; received images "
+        r"without model=\.",
+    ),
 ]
 
 

@@ -18,8 +18,13 @@ from lamina import layers
 from lamina.engine.model import Model
 
 
-def LeNet5(input_shape=(32, 32, 1), classes=10, activation="tanh",
-           classifier_activation="softmax", name="lenet5"):
+def LeNet5(
+    input_shape=(32, 32, 1),
+    classes=10,
+    activation="tanh",
+    classifier_activation="softmax",
+    name="lenet5",
+):
     """LeNet-5. 61,706 parameters with the defaults (28x28 inputs: use `input_shape=(28, 28, 1)`,
     the first convolution then pads 'same' as in the MNIST variants, keeping the same count).
 
@@ -46,8 +51,13 @@ def LeNet5(input_shape=(32, 32, 1), classes=10, activation="tanh",
     return Model(inputs, outputs, name=name)
 
 
-def AlexNet(input_shape=(227, 227, 3), classes=1000, dropout=0.5,
-            classifier_activation="softmax", name="alexnet"):
+def AlexNet(
+    input_shape=(227, 227, 3),
+    classes=1000,
+    dropout=0.5,
+    classifier_activation="softmax",
+    name="alexnet",
+):
     """AlexNet. 62,379,752 parameters with the defaults (62,379,048 of them trainable).
 
     Args:

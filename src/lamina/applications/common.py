@@ -12,8 +12,9 @@ from lamina.applications import weights as weight_files
 from lamina.engine.symbolic import InputLayer, KerasTensor
 
 
-def check_arguments(builder: str, weights, include_top: bool, classes: int,
-                    classifier_activation, pooling) -> None:
+def check_arguments(
+    builder: str, weights, include_top: bool, classes: int, classifier_activation, pooling
+) -> None:
     if not (weights in {"imagenet", None} or isinstance(weights, str)):
         raise ValueError(
             f"{builder}() expects weights=None (random), 'imagenet' or the path to a weights file; "
@@ -36,8 +37,16 @@ def check_arguments(builder: str, weights, include_top: bool, classes: int,
         )
 
 
-def input_shape_for(builder: str, input_shape, input_tensor, *, default_size: int, min_size: int,
-                    include_top: bool, weights) -> tuple:
+def input_shape_for(
+    builder: str,
+    input_shape,
+    input_tensor,
+    *,
+    default_size: int,
+    min_size: int,
+    include_top: bool,
+    weights,
+) -> tuple:
     """The per-sample input shape, from `input_shape`, `input_tensor` or the defaults."""
     if input_shape is None and input_tensor is not None:
         input_shape = tuple(input_tensor.shape[1:])

@@ -17,11 +17,21 @@ from lamina.engine.model import Model
 # (filters, stride, expansion) of blocks 0..16
 _BLOCKS = (
     (16, 1, 1),
-    (24, 2, 6), (24, 1, 6),
-    (32, 2, 6), (32, 1, 6), (32, 1, 6),
-    (64, 2, 6), (64, 1, 6), (64, 1, 6), (64, 1, 6),
-    (96, 1, 6), (96, 1, 6), (96, 1, 6),
-    (160, 2, 6), (160, 1, 6), (160, 1, 6),
+    (24, 2, 6),
+    (24, 1, 6),
+    (32, 2, 6),
+    (32, 1, 6),
+    (32, 1, 6),
+    (64, 2, 6),
+    (64, 1, 6),
+    (64, 1, 6),
+    (64, 1, 6),
+    (96, 1, 6),
+    (96, 1, 6),
+    (96, 1, 6),
+    (160, 2, 6),
+    (160, 1, 6),
+    (160, 1, 6),
     (320, 1, 6),
 )
 _PRETRAINED_ALPHAS = (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)
@@ -53,17 +63,22 @@ def _inverted_residual(x, filters, stride, expansion, alpha, block_id):
     inputs = x
     if block_id:
         prefix = f"block_{block_id}_"
-        x = layers.Conv2D(expansion * in_channels, 1, padding="same", use_bias=False,
-                          name=prefix + "expand")(x)
+        x = layers.Conv2D(
+            expansion * in_channels, 1, padding="same", use_bias=False, name=prefix + "expand"
+        )(x)
         x = _batch_norm(prefix + "expand_BN")(x)
         x = layers.ReLU(6.0, name=prefix + "expand_relu")(x)
     else:
         prefix = "expanded_conv_"
     if stride == 2:
         x = layers.ZeroPadding2D(padding=_stride2_padding(x.shape[1:3]), name=prefix + "pad")(x)
-    x = layers.DepthwiseConv2D(3, strides=stride, use_bias=False,
-                               padding="same" if stride == 1 else "valid",
-                               name=prefix + "depthwise")(x)
+    x = layers.DepthwiseConv2D(
+        3,
+        strides=stride,
+        use_bias=False,
+        padding="same" if stride == 1 else "valid",
+        name=prefix + "depthwise",
+    )(x)
     x = _batch_norm(prefix + "depthwise_BN")(x)
     x = layers.ReLU(6.0, name=prefix + "depthwise_relu")(x)
     x = layers.Conv2D(out_channels, 1, padding="same", use_bias=False, name=prefix + "project")(x)
@@ -73,9 +88,17 @@ def _inverted_residual(x, filters, stride, expansion, alpha, block_id):
     return x
 
 
-def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet",
-                input_tensor=None, pooling=None, classes=1000, classifier_activation="softmax",
-                name=None):
+def MobileNetV2(
+    input_shape=None,
+    alpha=1.0,
+    include_top=True,
+    weights="imagenet",
+    input_tensor=None,
+    pooling=None,
+    classes=1000,
+    classifier_activation="softmax",
+    name=None,
+):
     """MobileNetV2, as `keras.applications.MobileNetV2`.
 
     Args:
@@ -94,8 +117,9 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
         >>> MobileNetV2(weights=None, include_top=False, input_shape=(96, 96, 3)).count_params()
         2257984
     """
-    common.check_arguments("MobileNetV2", weights, include_top, classes, classifier_activation,
-                           pooling)
+    common.check_arguments(
+        "MobileNetV2", weights, include_top, classes, classifier_activation, pooling
+    )
     if input_shape is None and input_tensor is not None:
         input_shape = tuple(input_tensor.shape[1:])
     rows = input_shape[0] if input_shape is not None else None
@@ -112,17 +136,24 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights="imagenet
                 f"MobileNetV2() with weights='imagenet' expects a square input of size "
                 f"{_PRETRAINED_SIZES}; received input_shape={tuple(input_shape)}."
             )
-    shape = common.input_shape_for("MobileNetV2", input_shape, input_tensor,
-                                   default_size=default_size, min_size=32,
-                                   include_top=include_top, weights=weights)
+    shape = common.input_shape_for(
+        "MobileNetV2",
+        input_shape,
+        input_tensor,
+        default_size=default_size,
+        min_size=32,
+        include_top=include_top,
+        weights=weights,
+    )
     rows = shape[0] if shape[0] is not None else default_size
     suffix = "" if include_top else "_no_top"
     file_name = f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_{float(alpha)}_{rows}{suffix}.h5"
     common.resolve_weights(weights, file_name)
     inputs = common.model_input(shape, input_tensor)
 
-    x = layers.Conv2D(make_divisible(32 * alpha, 8), 3, strides=2, padding="same", use_bias=False,
-                      name="Conv1")(inputs)
+    x = layers.Conv2D(
+        make_divisible(32 * alpha, 8), 3, strides=2, padding="same", use_bias=False, name="Conv1"
+    )(inputs)
     x = _batch_norm("bn_Conv1")(x)
     x = layers.ReLU(6.0, name="Conv1_relu")(x)
     for block_id, (filters, stride, expansion) in enumerate(_BLOCKS):

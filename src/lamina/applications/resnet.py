@@ -49,13 +49,30 @@ def _stage(x, filters, blocks, name, stride=2):
     return x
 
 
-def _resnet(variant, builder, include_top, weights, input_tensor, input_shape, pooling, classes,
-            classifier_activation, name):
+def _resnet(
+    variant,
+    builder,
+    include_top,
+    weights,
+    input_tensor,
+    input_shape,
+    pooling,
+    classes,
+    classifier_activation,
+    name,
+):
     common.check_arguments(builder, weights, include_top, classes, classifier_activation, pooling)
     suffix = "" if include_top else "_notop"
     file_name = f"{variant}_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
-    shape = common.input_shape_for(builder, input_shape, input_tensor, default_size=224,
-                                   min_size=32, include_top=include_top, weights=weights)
+    shape = common.input_shape_for(
+        builder,
+        input_shape,
+        input_tensor,
+        default_size=224,
+        min_size=32,
+        include_top=include_top,
+        weights=weights,
+    )
     common.resolve_weights(weights, file_name)
     inputs = common.model_input(shape, input_tensor)
 
@@ -80,8 +97,16 @@ def _resnet(variant, builder, include_top, weights, input_tensor, input_shape, p
     return common.finish(model, weights, file_name)
 
 
-def ResNet50(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
-             pooling=None, classes=1000, classifier_activation="softmax", name="resnet50"):
+def ResNet50(
+    include_top=True,
+    weights="imagenet",
+    input_tensor=None,
+    input_shape=None,
+    pooling=None,
+    classes=1000,
+    classifier_activation="softmax",
+    name="resnet50",
+):
     """ResNet50, as `keras.applications.ResNet50`.
 
     Args:
@@ -95,22 +120,68 @@ def ResNet50(include_top=True, weights="imagenet", input_tensor=None, input_shap
 
     Output shape: `(batch, classes)` with the top; `(batch, h/32, w/32, 2048)` or `(batch, 2048)`.
     """
-    return _resnet("resnet50", "ResNet50", include_top, weights, input_tensor, input_shape,
-                   pooling, classes, classifier_activation, name)
+    return _resnet(
+        "resnet50",
+        "ResNet50",
+        include_top,
+        weights,
+        input_tensor,
+        input_shape,
+        pooling,
+        classes,
+        classifier_activation,
+        name,
+    )
 
 
-def ResNet101(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
-              pooling=None, classes=1000, classifier_activation="softmax", name="resnet101"):
+def ResNet101(
+    include_top=True,
+    weights="imagenet",
+    input_tensor=None,
+    input_shape=None,
+    pooling=None,
+    classes=1000,
+    classifier_activation="softmax",
+    name="resnet101",
+):
     """ResNet101, as `keras.applications.ResNet101`; arguments as `ResNet50`."""
-    return _resnet("resnet101", "ResNet101", include_top, weights, input_tensor, input_shape,
-                   pooling, classes, classifier_activation, name)
+    return _resnet(
+        "resnet101",
+        "ResNet101",
+        include_top,
+        weights,
+        input_tensor,
+        input_shape,
+        pooling,
+        classes,
+        classifier_activation,
+        name,
+    )
 
 
-def ResNet152(include_top=True, weights="imagenet", input_tensor=None, input_shape=None,
-              pooling=None, classes=1000, classifier_activation="softmax", name="resnet152"):
+def ResNet152(
+    include_top=True,
+    weights="imagenet",
+    input_tensor=None,
+    input_shape=None,
+    pooling=None,
+    classes=1000,
+    classifier_activation="softmax",
+    name="resnet152",
+):
     """ResNet152, as `keras.applications.ResNet152`; arguments as `ResNet50`."""
-    return _resnet("resnet152", "ResNet152", include_top, weights, input_tensor, input_shape,
-                   pooling, classes, classifier_activation, name)
+    return _resnet(
+        "resnet152",
+        "ResNet152",
+        include_top,
+        weights,
+        input_tensor,
+        input_shape,
+        pooling,
+        classes,
+        classifier_activation,
+        name,
+    )
 
 
 __all__ = ["ResNet50", "ResNet101", "ResNet152", "preprocess_input"]

@@ -18,22 +18,39 @@ _BLOCK_FILTERS = (64, 128, 256, 512, 512)
 _CONVS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
 
 
-def _vgg(variant, include_top, weights, input_tensor, input_shape, pooling, classes,
-         classifier_activation, name):
+def _vgg(
+    variant,
+    include_top,
+    weights,
+    input_tensor,
+    input_shape,
+    pooling,
+    classes,
+    classifier_activation,
+    name,
+):
     builder = variant.upper()
     common.check_arguments(builder, weights, include_top, classes, classifier_activation, pooling)
     suffix = "" if include_top else "_notop"
     file_name = f"{variant}_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
-    shape = common.input_shape_for(builder, input_shape, input_tensor, default_size=224,
-                                   min_size=32, include_top=include_top, weights=weights)
+    shape = common.input_shape_for(
+        builder,
+        input_shape,
+        input_tensor,
+        default_size=224,
+        min_size=32,
+        include_top=include_top,
+        weights=weights,
+    )
     common.resolve_weights(weights, file_name)
     inputs = common.model_input(shape, input_tensor)
 
     x = inputs
     for block, (filters, convs) in enumerate(zip(_BLOCK_FILTERS, _CONVS[variant]), start=1):
         for conv in range(1, convs + 1):
-            x = layers.Conv2D(filters, 3, activation="relu", padding="same",
-                              name=f"block{block}_conv{conv}")(x)
+            x = layers.Conv2D(
+                filters, 3, activation="relu", padding="same", name=f"block{block}_conv{conv}"
+            )(x)
         x = layers.MaxPooling2D(2, strides=2, name=f"block{block}_pool")(x)
 
     if include_top:
@@ -49,8 +66,16 @@ def _vgg(variant, include_top, weights, input_tensor, input_shape, pooling, clas
     return common.finish(model, weights, file_name)
 
 
-def VGG16(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
-          classes=1000, classifier_activation="softmax", name="vgg16"):
+def VGG16(
+    include_top=True,
+    weights="imagenet",
+    input_tensor=None,
+    input_shape=None,
+    pooling=None,
+    classes=1000,
+    classifier_activation="softmax",
+    name="vgg16",
+):
     """VGG16, as `keras.applications.VGG16`.
 
     Args:
@@ -68,15 +93,41 @@ def VGG16(include_top=True, weights="imagenet", input_tensor=None, input_shape=N
         >>> VGG16(weights=None, include_top=False, input_shape=(32, 32, 3)).count_params()
         14714688
     """
-    return _vgg("vgg16", include_top, weights, input_tensor, input_shape, pooling, classes,
-                classifier_activation, name)
+    return _vgg(
+        "vgg16",
+        include_top,
+        weights,
+        input_tensor,
+        input_shape,
+        pooling,
+        classes,
+        classifier_activation,
+        name,
+    )
 
 
-def VGG19(include_top=True, weights="imagenet", input_tensor=None, input_shape=None, pooling=None,
-          classes=1000, classifier_activation="softmax", name="vgg19"):
+def VGG19(
+    include_top=True,
+    weights="imagenet",
+    input_tensor=None,
+    input_shape=None,
+    pooling=None,
+    classes=1000,
+    classifier_activation="softmax",
+    name="vgg19",
+):
     """VGG19, as `keras.applications.VGG19`; arguments as `VGG16`."""
-    return _vgg("vgg19", include_top, weights, input_tensor, input_shape, pooling, classes,
-                classifier_activation, name)
+    return _vgg(
+        "vgg19",
+        include_top,
+        weights,
+        input_tensor,
+        input_shape,
+        pooling,
+        classes,
+        classifier_activation,
+        name,
+    )
 
 
 # ImageNet channel means (BGR) of the original Caffe models, which VGG and ResNet weights expect.

@@ -46,8 +46,9 @@ class Dataset:
         return Dataset(sources.TensorSlices(tensors))
 
     @staticmethod
-    def from_generator(generator, output_signature=None, output_types=None, output_shapes=None,
-                       args=None) -> Dataset:
+    def from_generator(
+        generator, output_signature=None, output_types=None, output_shapes=None, args=None
+    ) -> Dataset:
         """Elements yielded by `generator(*args)`; the callable is called again for every pass.
 
         `output_signature`, `output_types` and `output_shapes` are accepted for tf.data
@@ -79,6 +80,7 @@ class Dataset:
 
             def rebuild(elements):
                 return tuple(elements)
+
         for member in members:
             if not isinstance(member, Dataset):
                 raise TypeError(
@@ -91,8 +93,9 @@ class Dataset:
     # ----------------------------------------------------------------------------------------------
     # Transformations
 
-    def map(self, map_func, num_parallel_calls=None, deterministic=None, name=None,
-            vectorize=True) -> Dataset:
+    def map(
+        self, map_func, num_parallel_calls=None, deterministic=None, name=None, vectorize=True
+    ) -> Dataset:
         """Apply `map_func` to each element (a tuple element is unpacked into arguments).
 
         Args:
@@ -112,8 +115,14 @@ class Dataset:
         """Keep the elements for which `predicate(element)` is true."""
         return Dataset(transforms.Filter(self._node, predicate))
 
-    def batch(self, batch_size, drop_remainder=False, num_parallel_calls=None, deterministic=None,
-              name=None) -> Dataset:
+    def batch(
+        self,
+        batch_size,
+        drop_remainder=False,
+        num_parallel_calls=None,
+        deterministic=None,
+        name=None,
+    ) -> Dataset:
         """Stack `batch_size` consecutive elements; the last batch may be smaller unless
         `drop_remainder`."""
         if fusion.can_fuse(self._node):

@@ -80,8 +80,11 @@ class MapAndBatch(Batch):
                     return self._map_vectorized(batch)
                 except Exception as error:  # noqa: BLE001 - any refusal means: go element-wise
                     self.vectorized = False
-                    _log.info("Dataset.map: %r is mapped element by element (vmap: %s)",
-                              self.mapped.fn, error)
+                    _log.info(
+                        "Dataset.map: %r is mapped element by element (vmap: %s)",
+                        self.mapped.fn,
+                        error,
+                    )
         elements = chunk if isinstance(chunk, list) else unstack(chunk)
         return stack_elements([self.mapped.apply(element) for element in elements])
 

@@ -104,5 +104,6 @@ def slice_leaf(leaf, index):
 
 def to_numpy(element):
     """Every leaf as a NumPy array (for `as_numpy_iterator`)."""
-    return map_structure(lambda leaf: leaf.numpy() if isinstance(leaf, torch.Tensor) else leaf,
-                         element)
+    return map_structure(
+        lambda leaf: leaf.numpy() if isinstance(leaf, torch.Tensor) else leaf, element
+    )

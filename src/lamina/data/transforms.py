@@ -104,7 +104,7 @@ class Batch(Node):
 
     def _gather_batches(self, source: TensorSlices, rows: np.ndarray):
         for start in range(0, len(rows), self.batch_size):
-            chunk = rows[start:start + self.batch_size]
+            chunk = rows[start : start + self.batch_size]
             if len(chunk) < self.batch_size and self.drop_remainder:
                 return
             yield source.gather(chunk)
@@ -187,8 +187,11 @@ class Shuffle(Node):
         if upstream_plan is None:
             return None
         source, rows = upstream_plan
-        shuffled = np.fromiter(buffer_shuffle(rows.tolist(), self.buffer_size, self._next_rng()),
-                               dtype=np.int64, count=len(rows))
+        shuffled = np.fromiter(
+            buffer_shuffle(rows.tolist(), self.buffer_size, self._next_rng()),
+            dtype=np.int64,
+            count=len(rows),
+        )
         return source, shuffled
 
     def iterate(self):
@@ -219,9 +222,7 @@ class Repeat(Node):
 
     def iterate(self):
         if self.count is not None:
-            return itertools.chain.from_iterable(
-                self.upstream.iterate() for _ in range(self.count)
-            )
+            return itertools.chain.from_iterable(self.upstream.iterate() for _ in range(self.count))
         return self._forever()
 
     def _forever(self):
@@ -274,7 +275,7 @@ class Skip(Node):
         plan = self.upstream.plan()
         if plan is None:
             return None
-        return plan[0], plan[1][len(plan[1]) if self.count < 0 else self.count:]
+        return plan[0], plan[1][len(plan[1]) if self.count < 0 else self.count :]
 
     def iterate(self):
         if self.count < 0:

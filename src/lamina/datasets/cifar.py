@@ -19,8 +19,11 @@ def read_members(location, names: list[str]) -> dict[str, bytes]:
     """The bytes of each file in `names`, from a folder (or its single sub-folder) or a tarball."""
     found: dict[str, bytes] = {}
     if os.path.isdir(location):
-        folders = [location] + [os.path.join(location, d) for d in sorted(os.listdir(location))
-                                if os.path.isdir(os.path.join(location, d))]
+        folders = [location] + [
+            os.path.join(location, d)
+            for d in sorted(os.listdir(location))
+            if os.path.isdir(os.path.join(location, d))
+        ]
         for name in names:
             for folder in folders:
                 candidate = os.path.join(folder, name)
@@ -68,7 +71,9 @@ def read_binary_batch(data: bytes, label_bytes: int, label_index: int):
     """A binary batch (records: `label_bytes` label bytes, 3072 pixels) -> (images, labels)."""
     record_size = label_bytes + _PIXELS
     if len(data) % record_size:
-        raise ValueError(f"A CIFAR binary batch must be a whole number of {record_size}-byte "
-                         f"records; received {len(data)} bytes.")
+        raise ValueError(
+            f"A CIFAR binary batch must be a whole number of {record_size}-byte "
+            f"records; received {len(data)} bytes."
+        )
     records = np.frombuffer(data, np.uint8).reshape(-1, record_size)
     return images_from_rows(records[:, label_bytes:]), records[:, label_index].tolist()

@@ -8,8 +8,12 @@ from lamina.datasets import cifar
 from lamina.datasets.archive import locate
 
 _URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
-_CANDIDATES = ["cifar-10-batches-py", "cifar-10-python.tar.gz", "cifar-10-batches-bin",
-               "cifar-10-binary.tar.gz"]
+_CANDIDATES = [
+    "cifar-10-batches-py",
+    "cifar-10-python.tar.gz",
+    "cifar-10-batches-bin",
+    "cifar-10-binary.tar.gz",
+]
 _TRAIN = [f"data_batch_{i}" for i in range(1, 6)]
 
 
@@ -25,8 +29,9 @@ def load_data(path=None):
     location = locate("cifar10", _CANDIDATES, path, _URL)
     if cifar.has_members(location, [_TRAIN[0]]):
         members = cifar.read_members(location, [*_TRAIN, "test_batch"])
-        batches = [cifar.read_python_batch(members[name], "labels")
-                   for name in [*_TRAIN, "test_batch"]]
+        batches = [
+            cifar.read_python_batch(members[name], "labels") for name in [*_TRAIN, "test_batch"]
+        ]
     else:
         names = [f"{name}.bin" for name in [*_TRAIN, "test_batch"]]
         members = cifar.read_members(location, names)

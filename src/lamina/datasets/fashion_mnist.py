@@ -26,7 +26,7 @@ def read_idx(filename) -> np.ndarray:
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
         raise ValueError(f"{os.fspath(filename)!r} is not an IDX file of unsigned bytes.")
     rank = data[3]
-    shape = tuple(int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(rank))
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(rank))
     # A copy: frombuffer arrays are read-only, which surprises in-place preprocessing.
     return np.frombuffer(data, np.uint8, offset=4 + 4 * rank).reshape(shape).copy()
 
@@ -43,7 +43,8 @@ def load_data(path=None):
     for key, name in _FILES.items():
         file = os.path.join(folder, name)
         if not os.path.exists(file):
-            raise FileNotFoundError(f"fashion_mnist: {file!r} is missing; the folder needs "
-                                    f"{sorted(_FILES.values())}.")
+            raise FileNotFoundError(
+                f"fashion_mnist: {file!r} is missing; the folder needs {sorted(_FILES.values())}."
+            )
         arrays[key] = read_idx(file)
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])

@@ -11,8 +11,17 @@ from lamina.datasets.archive import ORIGIN, locate
 from lamina.datasets.token_sequences import object_array, read_npz, reindex
 
 
-def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113, start_char=1,
-              oov_char=2, index_from=3, **kwargs):
+def load_data(
+    path="imdb.npz",
+    num_words=None,
+    skip_top=0,
+    maxlen=None,
+    seed=113,
+    start_char=1,
+    oov_char=2,
+    index_from=3,
+    **kwargs,
+):
     """Return `(x_train, y_train), (x_test, y_test)` as Keras's `imdb.load_data` does.
 
     x: 1-D object arrays of lists of word ids (id i + index_from is the i-th most frequent word;
@@ -57,8 +66,15 @@ def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113
         # Which reviews survive maxlen decides the split point: mark the training ones.
         labels = np.stack([labels, np.arange(len(labels)) < train_count], axis=1)
     sequences, labels = reindex(
-        sequences, labels, num_words=num_words, skip_top=skip_top, maxlen=maxlen,
-        start_char=start_char, oov_char=oov_char, index_from=index_from, dataset="imdb",
+        sequences,
+        labels,
+        num_words=num_words,
+        skip_top=skip_top,
+        maxlen=maxlen,
+        start_char=start_char,
+        oov_char=oov_char,
+        index_from=index_from,
+        dataset="imdb",
     )
     if maxlen:
         is_train = labels[:, 1].astype(bool)

@@ -11,8 +11,18 @@ from lamina.datasets.archive import ORIGIN, locate
 from lamina.datasets.token_sequences import object_array, read_npz, reindex
 
 
-def load_data(path="reuters.npz", num_words=None, skip_top=0, maxlen=None, test_split=0.2,
-              seed=113, start_char=1, oov_char=2, index_from=3, **kwargs):
+def load_data(
+    path="reuters.npz",
+    num_words=None,
+    skip_top=0,
+    maxlen=None,
+    test_split=0.2,
+    seed=113,
+    start_char=1,
+    oov_char=2,
+    index_from=3,
+    **kwargs,
+):
     """Return `(x_train, y_train), (x_test, y_test)` as Keras's `reuters.load_data` does.
 
     Args:
@@ -37,8 +47,15 @@ def load_data(path="reuters.npz", num_words=None, skip_top=0, maxlen=None, test_
     order = np.arange(len(x))
     np.random.RandomState(seed).shuffle(order)
     sequences, labels = reindex(
-        list(x[order]), y[order], num_words=num_words, skip_top=skip_top, maxlen=maxlen,
-        start_char=start_char, oov_char=oov_char, index_from=index_from, dataset="reuters",
+        list(x[order]),
+        y[order],
+        num_words=num_words,
+        skip_top=skip_top,
+        maxlen=maxlen,
+        start_char=start_char,
+        oov_char=oov_char,
+        index_from=index_from,
+        dataset="reuters",
     )
     cut = int(len(sequences) * (1 - test_split))
     x = object_array(sequences)

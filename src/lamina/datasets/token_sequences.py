@@ -26,8 +26,11 @@ def read_npz(path: str) -> dict[str, np.ndarray]:
             with archive.open(member) as raw:
                 handle = io.BytesIO(raw.read())
             version = np.lib.format.read_magic(handle)
-            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                           else np.lib.format.read_array_header_2_0)
+            read_header = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
             _shape, _fortran_order, dtype = read_header(handle)
             if dtype.hasobject:
                 value = np.asarray(safe_unpickle(handle), dtype=object)
@@ -38,8 +41,18 @@ def read_npz(path: str) -> dict[str, np.ndarray]:
     return arrays
 
 
-def reindex(sequences, labels, *, num_words, skip_top, maxlen, start_char, oov_char,
-            index_from, dataset: str):
+def reindex(
+    sequences,
+    labels,
+    *,
+    num_words,
+    skip_top,
+    maxlen,
+    start_char,
+    oov_char,
+    index_from,
+    dataset: str,
+):
     """Keras's rules, in Keras's order: prepend start_char and shift ids by index_from, drop
     sequences of maxlen tokens or more, then map ids outside [skip_top, num_words) to oov_char
     (or drop them when oov_char is None)."""

@@ -31,6 +31,7 @@ def _training_stack() -> list[bool]:
         stack = _thread_state.stack = []
     return stack
 
+
 # Set while output shapes are inferred on the meta device (see engine/symbolic.py).
 _meta_inference = [False]
 
@@ -314,7 +315,9 @@ class Layer(nn.Module):
 
     def get_weights(self) -> list[np.ndarray]:
         """The weights as NumPy arrays, in Keras's layouts and order."""
-        return [backend.as_numpy(tk(w.detach())).copy() for _, w, tk, _, _ in self._weight_entries()]
+        return [
+            backend.as_numpy(tk(w.detach())).copy() for _, w, tk, _, _ in self._weight_entries()
+        ]
 
     def set_weights(self, weights) -> None:
         """Set the weights from NumPy arrays in Keras's layouts and order (as get_weights gives)."""
@@ -337,8 +340,11 @@ class Layer(nn.Module):
                         f"weight '{_weight_name((owner, tensor))}' of shape {expected}",
                         f"an array of shape {tuple(value.shape)}",
                     )
-                source = torch.as_tensor(from_keras(value.astype(np.float32, copy=False)
-                                                    if value.dtype == np.float64 else value))
+                source = torch.as_tensor(
+                    from_keras(
+                        value.astype(np.float32, copy=False) if value.dtype == np.float64 else value
+                    )
+                )
                 tensor.copy_(source.to(tensor.dtype))
 
     # ----------------------------------------------------------------------------------------------

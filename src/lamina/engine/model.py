@@ -62,7 +62,9 @@ class Model(Layer):
                 )
             seen[layer.name] = layer
         self._graph = graph
-        self.graph_layers = nn.ModuleDict({_module_key(layer.name): layer for layer in graph.layers})
+        self.graph_layers = nn.ModuleDict(
+            {_module_key(layer.name): layer for layer in graph.layers}
+        )
         self.built = True
         shapes = [t.shape for t in graph.flat_inputs]
         self._build_input_shape = shapes[0] if len(shapes) == 1 else shapes
@@ -152,20 +154,41 @@ class Model(Layer):
                 raise
             self._build_input_shape = (None, *shape[1:])
 
-    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
-                show_trainable=False, layer_range=None) -> None:
+    def summary(
+        self,
+        line_length=None,
+        positions=None,
+        print_fn=None,
+        expand_nested=False,
+        show_trainable=False,
+        layer_range=None,
+    ) -> None:
         """Print the Keras-2-style table of layers, output shapes and parameter counts."""
         from lamina.engine import summary
 
-        summary.print_summary(self, line_length=line_length, positions=positions, print_fn=print_fn,
-                              show_trainable=show_trainable)
+        summary.print_summary(
+            self,
+            line_length=line_length,
+            positions=positions,
+            print_fn=print_fn,
+            show_trainable=show_trainable,
+        )
 
     # ----------------------------------------------------------------------------------------------
     # Training (engine/trainer.py)
 
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None,
-                weighted_metrics=None, run_eagerly=False, steps_per_execution=1, jit_compile="auto",
-                auto_scale_loss=True):
+    def compile(
+        self,
+        optimizer="rmsprop",
+        loss=None,
+        metrics=None,
+        loss_weights=None,
+        weighted_metrics=None,
+        run_eagerly=False,
+        steps_per_execution=1,
+        jit_compile="auto",
+        auto_scale_loss=True,
+    ):
         """Configure training: optimizer, loss and metrics by name or object, as in Keras."""
         self._compile_state = trainer.CompileState(
             self, optimizer, loss, metrics, loss_weights, weighted_metrics, jit_compile
@@ -174,30 +197,75 @@ class Model(Layer):
         self.jit_compile = self._compile_state.jit_compile
         self.compiled = True
 
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
-            validation_batch_size=None, validation_freq=1):
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs=1,
+        verbose="auto",
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        class_weight=None,
+        sample_weight=None,
+        initial_epoch=0,
+        steps_per_epoch=None,
+        validation_steps=None,
+        validation_batch_size=None,
+        validation_freq=1,
+    ):
         """Train for `epochs` epochs; returns a History whose `.history` holds per-epoch lists."""
         return trainer.fit(
-            self, x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
-            validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
-            class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
-            steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
-            validation_batch_size=validation_batch_size, validation_freq=validation_freq,
+            self,
+            x,
+            y,
+            batch_size=batch_size,
+            epochs=epochs,
+            verbose=verbose,
+            callbacks=callbacks,
+            validation_split=validation_split,
+            validation_data=validation_data,
+            shuffle=shuffle,
+            class_weight=class_weight,
+            sample_weight=sample_weight,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch,
+            validation_steps=validation_steps,
+            validation_batch_size=validation_batch_size,
+            validation_freq=validation_freq,
         )
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 steps=None, callbacks=None, return_dict=False):
+    def evaluate(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        verbose="auto",
+        sample_weight=None,
+        steps=None,
+        callbacks=None,
+        return_dict=False,
+    ):
         """Loss and metrics on data: a list `[loss, metric...]`, a float, or a dict (return_dict)."""
-        return trainer.evaluate(self, x, y, batch_size=batch_size, verbose=verbose,
-                                sample_weight=sample_weight, steps=steps, callbacks=callbacks,
-                                return_dict=return_dict)
+        return trainer.evaluate(
+            self,
+            x,
+            y,
+            batch_size=batch_size,
+            verbose=verbose,
+            sample_weight=sample_weight,
+            steps=steps,
+            callbacks=callbacks,
+            return_dict=return_dict,
+        )
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for `x`, batched, in inference mode, as NumPy arrays."""
-        return trainer.predict(self, x, batch_size=batch_size, verbose=verbose, steps=steps,
-                               callbacks=callbacks)
+        return trainer.predict(
+            self, x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks
+        )
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         return trainer.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
@@ -277,4 +345,3 @@ class Model(Layer):
 def _module_key(name: str) -> str:
     """torch module names cannot contain '.'."""
     return name.replace(".", "_")
-

@@ -24,7 +24,9 @@ class Sequential(Model):
     """
 
     def __init__(self, layers=None, name=None, trainable=True, **kwargs):
-        super().__init__(name=name or naming.unique_name("sequential"), trainable=trainable, **kwargs)
+        super().__init__(
+            name=name or naming.unique_name("sequential"), trainable=trainable, **kwargs
+        )
         self._stack: list[Layer] = []
         self._input_tensor: KerasTensor | None = None
         self._output_tensor: KerasTensor | None = None
@@ -190,13 +192,17 @@ class Sequential(Model):
     @property
     def input_shape(self):
         if self._input_tensor is None:
-            raise AttributeError(f"Sequential '{self.name}' is not built, so it has no input_shape.")
+            raise AttributeError(
+                f"Sequential '{self.name}' is not built, so it has no input_shape."
+            )
         return self._input_tensor.shape
 
     @property
     def output_shape(self):
         if self._output_tensor is None:
-            raise AttributeError(f"Sequential '{self.name}' is not built, so it has no output_shape.")
+            raise AttributeError(
+                f"Sequential '{self.name}' is not built, so it has no output_shape."
+            )
         return self._output_tensor.shape
 
     def get_config(self) -> dict:

@@ -38,14 +38,20 @@ def _jsonable(value):
 
 def _history(tensor: KerasTensor) -> list:
     producer = tensor.node.layer
-    node_index = producer._inbound_nodes.index(tensor.node) if tensor.node in producer._inbound_nodes else 0
+    node_index = (
+        producer._inbound_nodes.index(tensor.node) if tensor.node in producer._inbound_nodes else 0
+    )
     return [producer.name, node_index, tensor.index]
 
 
 def _tensor_ref(tensor: KerasTensor) -> dict:
     return {
         "class_name": "__keras_tensor__",
-        "config": {"shape": list(tensor.shape), "dtype": tensor.dtype, "keras_history": _history(tensor)},
+        "config": {
+            "shape": list(tensor.shape),
+            "dtype": tensor.dtype,
+            "keras_history": _history(tensor),
+        },
     }
 
 
@@ -165,7 +171,9 @@ def functional_from_config(cls, config, custom_objects=None):
                 pending.remove(item)
                 progress = True
         if not progress:
-            raise ValueError("The model config's layer graph cannot be rebuilt: a node's inputs never appear.")
+            raise ValueError(
+                "The model config's layer graph cannot be rebuilt: a node's inputs never appear."
+            )
 
     def lookup(refs):
         if isinstance(refs, list) and len(refs) == 3 and isinstance(refs[0], str):
@@ -206,14 +214,18 @@ def deserialize_layer(entry: dict, custom_objects=None):
             cls = getattr(layers_module, class_name, None)
     if cls is None:
         raise errors.value_error(
-            "model config", f"a known layer class (lamina.layers or custom_objects)",
+            "model config",
+            "a known layer class (lamina.layers or custom_objects)",
             f"class_name={class_name!r}",
             f"pass custom_objects={{'{class_name}': {class_name}}} when loading.",
         )
     if hasattr(cls, "from_config"):
         try:
-            return cls.from_config(config, custom_objects) if cls.__name__ in ("Model", "Sequential") \
+            return (
+                cls.from_config(config, custom_objects)
+                if cls.__name__ in ("Model", "Sequential")
                 else cls.from_config(config)
+            )
         except TypeError:
             if cls.__name__ in ("Model", "Sequential"):
                 raise

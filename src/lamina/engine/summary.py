@@ -38,7 +38,7 @@ def format_row(fields, stops) -> list[str]:
             early = [piece.find(mark) + len(mark) for mark in _BREAKS if piece.find(mark) >= 0]
             if early:
                 piece = piece[: min(early)]
-            remaining[column] = text[len(piece):]
+            remaining[column] = text[len(piece) :]
             line = (line + piece).ljust(stops[column])
         lines.append(line)
     return lines
@@ -109,12 +109,18 @@ def _connections(layer, model) -> list[str]:
             continue
         for tensor in node.parent_tensors:
             producer = tensor.node.layer
-            node_index = producer._inbound_nodes.index(tensor.node) if tensor.node in producer._inbound_nodes else 0
+            node_index = (
+                producer._inbound_nodes.index(tensor.node)
+                if tensor.node in producer._inbound_nodes
+                else 0
+            )
             found.append(f"{producer.name}[{node_index}][{tensor.index}]")
     return found
 
 
-def print_summary(model, line_length=None, positions=None, print_fn=None, show_trainable=False) -> None:
+def print_summary(
+    model, line_length=None, positions=None, print_fn=None, show_trainable=False
+) -> None:
     print_fn = print_fn or print
     chain = _is_chain(model)
     if chain:
@@ -131,8 +137,11 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, show_t
     lines += format_row(headers, stops)
     layers = list(model.layers)
     for layer in layers:
-        fields = [f"{layer.name} ({class_label(layer)})", _shape_text(_output_shape(layer)),
-                  _param_count(layer)]
+        fields = [
+            f"{layer.name} ({class_label(layer)})",
+            _shape_text(_output_shape(layer)),
+            _param_count(layer),
+        ]
         if chain:
             lines += format_row(fields, stops)
         else:

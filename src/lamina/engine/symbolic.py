@@ -15,7 +15,8 @@ import operator
 import torch
 
 from lamina import backend
-from lamina.engine import errors, layer as layer_module, naming
+from lamina.engine import errors, naming
+from lamina.engine import layer as layer_module
 
 # Two sizes for unknown dimensions: output dims that differ between the two runs are `None`.
 _PROBE_SIZES = (83, 89)
@@ -115,19 +116,36 @@ class Node:
 class InputLayer(layer_module.Layer):
     """The layer behind `Input()`: it holds the shape and passes data through."""
 
-    def __init__(self, shape=None, batch_size=None, dtype=None, name=None, batch_shape=None,
-                 sparse=False, ragged=False, **kwargs):
+    def __init__(
+        self,
+        shape=None,
+        batch_size=None,
+        dtype=None,
+        name=None,
+        batch_shape=None,
+        sparse=False,
+        ragged=False,
+        **kwargs,
+    ):
         if name is None:
             name = naming.unique_name("input_layer")
         super().__init__(name=name, **kwargs)
         if batch_shape is None:
             if shape is None:
-                raise ValueError("Input() needs shape= (one sample's shape, without the batch axis).")
+                raise ValueError(
+                    "Input() needs shape= (one sample's shape, without the batch axis)."
+                )
             shape = (shape,) if isinstance(shape, int) else tuple(shape)
             batch_shape = (batch_size, *shape)
         self.batch_shape = tuple(batch_shape)
-        self.input_dtype = "float32" if dtype is None else (
-            dtype if isinstance(dtype, str) else backend.dtype_name(backend.to_torch_dtype(dtype))
+        self.input_dtype = (
+            "float32"
+            if dtype is None
+            else (
+                dtype
+                if isinstance(dtype, str)
+                else backend.dtype_name(backend.to_torch_dtype(dtype))
+            )
         )
         self.built = True
         self._build_input_shape = self.batch_shape
@@ -147,10 +165,17 @@ class InputLayer(layer_module.Layer):
         return cls(**config)
 
 
-def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, **kwargs) -> KerasTensor:
+def Input(
+    shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, **kwargs
+) -> KerasTensor:
     """A symbolic input: `Input(shape=(28, 28, 1))` stands for a batch of (28, 28, 1) samples."""
     return InputLayer(
-        shape=shape, batch_size=batch_size, dtype=dtype, name=name, batch_shape=batch_shape, **kwargs
+        shape=shape,
+        batch_size=batch_size,
+        dtype=dtype,
+        name=name,
+        batch_shape=batch_shape,
+        **kwargs,
     ).output_tensor
 
 
@@ -219,9 +244,7 @@ def _run_probe(layer, args, kwargs, probe: int, device):
     first = layer_module.first_tensor(concrete_args)
     if first is not None and not layer.built:
         with torch.device(backend.default_device()):
-            layer.build_from_shape(
-                _map_tensors(lambda t: t.shape, args[0]) if args else None
-            )
+            layer.build_from_shape(_map_tensors(lambda t: t.shape, args[0]) if args else None)
     if device == "meta":
         layer_module._meta_inference[0] = True
         try:

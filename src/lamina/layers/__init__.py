@@ -1,19 +1,15 @@
 """lamina.layers: every layer, re-exported explicitly (one module per family)."""
 
-from lamina.engine.layer import Layer
 from lamina.engine.input_spec import InputSpec
+from lamina.engine.layer import Layer
 from lamina.engine.symbolic import Input, InputLayer
-from lamina.layers.convolutional import Conv1D, Conv2D, Conv3D
-from lamina.layers.conv_transpose import Conv1DTranspose, Conv2DTranspose, Conv3DTranspose
-from lamina.layers.group_normalization import GroupNormalization
-from lamina.layers.separable_conv import (
-    DepthwiseConv1D,
-    DepthwiseConv2D,
-    SeparableConv1D,
-    SeparableConv2D,
-)
 from lamina.layers.activation import ELU, LeakyReLU, ReLU, Softmax
+from lamina.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
+from lamina.layers.conv_transpose import Conv1DTranspose, Conv2DTranspose, Conv3DTranspose
+from lamina.layers.convolutional import Conv1D, Conv2D, Conv3D
 from lamina.layers.core import Activation, Dense, Identity, Lambda, TorchModuleWrapper
+from lamina.layers.embedding import Embedding, Masking
+from lamina.layers.group_normalization import GroupNormalization
 from lamina.layers.merging import (
     Add,
     Average,
@@ -64,6 +60,15 @@ from lamina.layers.preprocessing import (
     Rescaling,
     Resizing,
 )
+from lamina.layers.recurrent import (
+    GRU,
+    LSTM,
+    RNN,
+    GRUCell,
+    LSTMCell,
+    SimpleRNN,
+    SimpleRNNCell,
+)
 from lamina.layers.regularization import (
     ActivityRegularization,
     Dropout,
@@ -88,33 +93,34 @@ from lamina.layers.reshaping import (
     ZeroPadding2D,
     ZeroPadding3D,
 )
-from lamina.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
-from lamina.layers.embedding import Embedding, Masking
-from lamina.layers.recurrent import (
-    GRU,
-    LSTM,
-    RNN,
-    GRUCell,
-    LSTMCell,
-    SimpleRNN,
-    SimpleRNNCell,
+from lamina.layers.separable_conv import (
+    DepthwiseConv1D,
+    DepthwiseConv2D,
+    SeparableConv1D,
+    SeparableConv2D,
 )
 from lamina.layers.text_vectorization import TextVectorization
 from lamina.layers.wrappers import Bidirectional, TimeDistributed
 
 # Keras's aliases
 Convolution1DTranspose, Convolution2DTranspose, Convolution3DTranspose = (
-    Conv1DTranspose, Conv2DTranspose, Conv3DTranspose,
+    Conv1DTranspose,
+    Conv2DTranspose,
+    Conv3DTranspose,
 )
 SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
 Convolution1D, Convolution2D, Convolution3D = Conv1D, Conv2D, Conv3D
 MaxPool1D, MaxPool2D, MaxPool3D = MaxPooling1D, MaxPooling2D, MaxPooling3D
 AvgPool1D, AvgPool2D, AvgPool3D = AveragePooling1D, AveragePooling2D, AveragePooling3D
 GlobalAvgPool1D, GlobalAvgPool2D, GlobalAvgPool3D = (
-    GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalAveragePooling3D,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalAveragePooling3D,
 )
 GlobalMaxPool1D, GlobalMaxPool2D, GlobalMaxPool3D = (
-    GlobalMaxPooling1D, GlobalMaxPooling2D, GlobalMaxPooling3D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    GlobalMaxPooling3D,
 )
 
 __all__ = [

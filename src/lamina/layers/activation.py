@@ -32,7 +32,9 @@ class ReLU(Layer):
         if max_value is not None and max_value < 0:
             raise errors.value_error(self, "max_value >= 0 or None", f"max_value={max_value}")
         if negative_slope is None or negative_slope < 0:
-            raise errors.value_error(self, "negative_slope >= 0", f"negative_slope={negative_slope}")
+            raise errors.value_error(
+                self, "negative_slope >= 0", f"negative_slope={negative_slope}"
+            )
         if threshold is None:
             raise errors.value_error(self, "a number for threshold", "threshold=None")
         self.max_value = None if max_value is None else float(max_value)
@@ -43,12 +45,20 @@ class ReLU(Layer):
     def call(self, inputs):
         if self.max_value == 6.0 and self.negative_slope == 0.0 and self.threshold == 0.0:
             return activations.relu6(inputs)  # one fused kernel for MobileNet's ReLU6
-        return activations.relu(inputs, negative_slope=self.negative_slope,
-                                max_value=self.max_value, threshold=self.threshold)
+        return activations.relu(
+            inputs,
+            negative_slope=self.negative_slope,
+            max_value=self.max_value,
+            threshold=self.threshold,
+        )
 
     def get_config(self):
-        return {**super().get_config(), "max_value": self.max_value,
-                "negative_slope": self.negative_slope, "threshold": self.threshold}
+        return {
+            **super().get_config(),
+            "max_value": self.max_value,
+            "negative_slope": self.negative_slope,
+            "threshold": self.threshold,
+        }
 
 
 class LeakyReLU(Layer):
@@ -65,7 +75,9 @@ class LeakyReLU(Layer):
             negative_slope = kwargs.pop("alpha")
         super().__init__(**kwargs)
         if negative_slope is None or negative_slope < 0:
-            raise errors.value_error(self, "negative_slope >= 0", f"negative_slope={negative_slope}")
+            raise errors.value_error(
+                self, "negative_slope >= 0", f"negative_slope={negative_slope}"
+            )
         self.negative_slope = float(negative_slope)
         self.built = True
 

@@ -6,13 +6,19 @@ from lamina.engine import errors
 
 
 def positive_int(value, argument: str, layer) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) and not (
-        hasattr(value, "__index__") and not isinstance(value, float)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        and not (hasattr(value, "__index__") and not isinstance(value, float))
     ):
-        raise errors.value_error(layer, f"`{argument}` to be a positive integer", f"{argument}={value!r}")
+        raise errors.value_error(
+            layer, f"`{argument}` to be a positive integer", f"{argument}={value!r}"
+        )
     value = int(value)
     if value <= 0:
-        raise errors.value_error(layer, f"`{argument}` to be a positive integer", f"{argument}={value}")
+        raise errors.value_error(
+            layer, f"`{argument}` to be a positive integer", f"{argument}={value}"
+        )
     return value
 
 

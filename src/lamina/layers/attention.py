@@ -41,10 +41,15 @@ class _BaseDenseAttention(Layer):
 
     def _split(self, inputs):
         if not isinstance(inputs, (list, tuple)) or len(inputs) not in (2, 3):
-            received = (f"a list of {len(inputs)}" if isinstance(inputs, (list, tuple))
-                        else f"a single {type(inputs).__name__}")
+            received = (
+                f"a list of {len(inputs)}"
+                if isinstance(inputs, (list, tuple))
+                else f"a single {type(inputs).__name__}"
+            )
             raise errors.value_error(
-                self, "inputs [query, value] or [query, value, key]", received,
+                self,
+                "inputs [query, value] or [query, value, key]",
+                received,
                 "for self-attention pass the same tensor twice: layer([x, x]).",
             )
         query, value = inputs[0], inputs[1]
@@ -53,8 +58,9 @@ class _BaseDenseAttention(Layer):
     def build(self, input_shape):
         self._split(input_shape)
 
-    def call(self, inputs, mask=None, training=None, return_attention_scores=False,
-             use_causal_mask=False):
+    def call(
+        self, inputs, mask=None, training=None, return_attention_scores=False, use_causal_mask=False
+    ):
         query, value, key = self._split(inputs)
         query_mask, value_mask = _masks_of(inputs, mask)
         scores = self._scores(query, key)
@@ -76,8 +82,12 @@ class _BaseDenseAttention(Layer):
         return _masks_of(inputs, mask)[0] if isinstance(inputs, (list, tuple)) else None
 
     def get_config(self):
-        return {**super().get_config(), "use_scale": self.use_scale, "dropout": self.dropout,
-                "seed": self.seed}
+        return {
+            **super().get_config(),
+            "use_scale": self.use_scale,
+            "dropout": self.dropout,
+            "seed": self.seed,
+        }
 
 
 class Attention(_BaseDenseAttention):
@@ -194,11 +204,26 @@ class MultiHeadAttention(Layer):
 
     supports_masking = True
 
-    def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
-                 output_shape=None, attention_axes=None, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
-                 seed=None, flash_attention=None, **kwargs):
+    def __init__(
+        self,
+        num_heads,
+        key_dim,
+        value_dim=None,
+        dropout=0.0,
+        use_bias=True,
+        output_shape=None,
+        attention_axes=None,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        seed=None,
+        flash_attention=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.num_heads = check.positive_int(num_heads, "num_heads", self)
         self.key_dim = check.positive_int(key_dim, "key_dim", self)
@@ -207,8 +232,9 @@ class MultiHeadAttention(Layer):
         self.use_bias = bool(use_bias)
         if isinstance(output_shape, (list, tuple)):
             if len(output_shape) != 1:
-                raise errors.value_error(self, "output_shape as an int or a 1-tuple",
-                                         f"output_shape={output_shape!r}")
+                raise errors.value_error(
+                    self, "output_shape as an int or a 1-tuple", f"output_shape={output_shape!r}"
+                )
             output_shape = output_shape[0]
         self.output_dim = output_shape
         self.attention_axes = attention_axes
@@ -221,12 +247,22 @@ class MultiHeadAttention(Layer):
         self.seed = seed
 
     def _projection(self, prefix, kernel_shape, bias_shape):
-        self.add_weight(f"{prefix}_kernel", kernel_shape, self.kernel_initializer,
-                        regularizer=self.kernel_regularizer, constraint=self.kernel_constraint)
+        self.add_weight(
+            f"{prefix}_kernel",
+            kernel_shape,
+            self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
         setattr(self, f"{prefix}_bias", None)
         if self.use_bias:
-            self.add_weight(f"{prefix}_bias", bias_shape, self.bias_initializer,
-                            regularizer=self.bias_regularizer, constraint=self.bias_constraint)
+            self.add_weight(
+                f"{prefix}_bias",
+                bias_shape,
+                self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
 
     def build(self, query_shape, value_shape=None, key_shape=None):
         value_shape = query_shape if value_shape is None else value_shape
@@ -247,7 +283,8 @@ class MultiHeadAttention(Layer):
             axes = tuple(a % rank for a in axes)
         if axes not in (None, every_inner_axis):
             raise errors.value_error(
-                self, f"attention_axes=None or {every_inner_axis} for rank-{rank} inputs",
+                self,
+                f"attention_axes=None or {every_inner_axis} for rank-{rank} inputs",
                 f"attention_axes={self.attention_axes!r}",
             )
 
@@ -260,8 +297,11 @@ class MultiHeadAttention(Layer):
         if not self.built:
             device = backend.default_device() if query.is_meta else query.device
             with torch.device(device):
-                self.build(tuple(query.shape), None if value is None else tuple(value.shape),
-                           None if key is None else tuple(key.shape))
+                self.build(
+                    tuple(query.shape),
+                    None if value is None else tuple(value.shape),
+                    None if key is None else tuple(key.shape),
+                )
             self.built = True
             self._build_input_shape = (None, *query.shape[1:])
             self._apply_trainable()
@@ -276,13 +316,24 @@ class MultiHeadAttention(Layer):
         kernel = getattr(self, f"{prefix}_kernel")
         bias = getattr(self, f"{prefix}_bias")
         dim, heads, head_dim = kernel.shape
-        projected = F.linear(x, kernel.reshape(dim, heads * head_dim).T,
-                             None if bias is None else bias.reshape(-1))
+        projected = F.linear(
+            x, kernel.reshape(dim, heads * head_dim).T, None if bias is None else bias.reshape(-1)
+        )
         return projected.unflatten(-1, (heads, head_dim)).transpose(1, 2)
 
-    def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
-             attention_mask=None, return_attention_scores=False, training=None,
-             use_causal_mask=False):
+    def call(
+        self,
+        query,
+        value,
+        key=None,
+        query_mask=None,
+        value_mask=None,
+        key_mask=None,
+        attention_mask=None,
+        return_attention_scores=False,
+        training=None,
+        use_causal_mask=False,
+    ):
         key = value if key is None else key
         query_mask = getattr(query, "_keras_mask", None) if query_mask is None else query_mask
         value_mask = getattr(value, "_keras_mask", None) if value_mask is None else value_mask
@@ -291,10 +342,21 @@ class MultiHeadAttention(Layer):
         if query.dim() > 3:  # attend over every inner axis at once: flatten them
             query = query.flatten(1, -2)
             value, key = value.flatten(1, -2), key.flatten(1, -2)
-        q, k, v = self._project(query, "query"), self._project(key, "key"), self._project(
-            value, "value")
-        keep = self._attention_mask(q.shape[2], k.shape[2], q.device, query_mask, value_mask,
-                                    key_mask, attention_mask, use_causal_mask)
+        q, k, v = (
+            self._project(query, "query"),
+            self._project(key, "key"),
+            self._project(value, "value"),
+        )
+        keep = self._attention_mask(
+            q.shape[2],
+            k.shape[2],
+            q.device,
+            query_mask,
+            value_mask,
+            key_mask,
+            attention_mask,
+            use_causal_mask,
+        )
         if return_attention_scores or self.dropout > 0.0:
             dropout = self.dropout if training else 0.0
             attended, scores = self._attend_explicitly(q, k, v, keep, dropout)
@@ -302,8 +364,13 @@ class MultiHeadAttention(Layer):
             # Keras's fused path replaces masked scores by a large negative number (not -inf),
             # so a query whose keys are all masked attends uniformly; an additive mask of that
             # number gives SDPA the same semantics.
-            additive = None if keep is None else torch.zeros(
-                keep.shape, dtype=q.dtype, device=q.device).masked_fill(~keep, _LARGE_NEGATIVE)
+            additive = (
+                None
+                if keep is None
+                else torch.zeros(keep.shape, dtype=q.dtype, device=q.device).masked_fill(
+                    ~keep, _LARGE_NEGATIVE
+                )
+            )
             attended = F.scaled_dot_product_attention(
                 q, k, v, attn_mask=additive, scale=1.0 / math.sqrt(self.key_dim)
             )
@@ -316,8 +383,17 @@ class MultiHeadAttention(Layer):
         output = output.unflatten(1, inner_shape)
         return (output, scores) if return_attention_scores else output
 
-    def _attention_mask(self, query_steps, key_steps, device, query_mask, value_mask, key_mask,
-                        attention_mask, use_causal_mask):
+    def _attention_mask(
+        self,
+        query_steps,
+        key_steps,
+        device,
+        query_mask,
+        value_mask,
+        key_mask,
+        attention_mask,
+        use_causal_mask,
+    ):
         """Keras's combination of every mask, as a bool (batch, 1, Tq, Tv) mask or None."""
         keep = None
 

@@ -62,7 +62,9 @@ class Dense(Layer):
         input_dim = input_shape[-1]
         if input_dim is None:
             raise errors.value_error(
-                self, "a known size for the last axis of its input", f"shape {errors.format_shape(input_shape)}"
+                self,
+                "a known size for the last axis of its input",
+                f"shape {errors.format_shape(input_shape)}",
             )
         # Stored as torch.nn.Linear's (units, input_dim), so F.linear takes it without a copy.
         self.kernel = self.add_weight(
@@ -76,8 +78,11 @@ class Dense(Layer):
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(
-                "bias", (self.units,), self.bias_initializer,
-                regularizer=self.bias_regularizer, constraint=self.bias_constraint,
+                "bias",
+                (self.units,),
+                self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
             )
         self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
 
@@ -153,9 +158,11 @@ class Lambda(Layer):
         return self.function(inputs, **self.arguments)
 
     def get_config(self):
-        return {**super().get_config(), "function": getattr(self.function, "__name__", "lambda"),
-                "arguments": self.arguments}
-
+        return {
+            **super().get_config(),
+            "function": getattr(self.function, "__name__", "lambda"),
+            "arguments": self.arguments,
+        }
 
 
 class TorchModuleWrapper(Layer):
@@ -175,7 +182,9 @@ class TorchModuleWrapper(Layer):
         return self.module(inputs)
 
     def _own_weights(self):
-        trainable = [(p, backend.identity, backend.identity, True) for p in self.module.parameters()]
+        trainable = [
+            (p, backend.identity, backend.identity, True) for p in self.module.parameters()
+        ]
         frozen = [(b, backend.identity, backend.identity, False) for b in self.module.buffers()]
         return trainable + frozen
 

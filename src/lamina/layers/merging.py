@@ -53,7 +53,9 @@ class _Merge(Layer):
         count = len(input_shape)
         if self.exact_inputs is not None and count != self.exact_inputs:
             raise errors.value_error(
-                self, f"exactly {self.exact_inputs} inputs", f"{count} ({_format_shapes(input_shape)})"
+                self,
+                f"exactly {self.exact_inputs} inputs",
+                f"{count} ({_format_shapes(input_shape)})",
             )
         if count < self.min_inputs:
             raise errors.value_error(self, f"at least {self.min_inputs} input(s)", f"{count}")
@@ -110,8 +112,9 @@ class _Merge(Layer):
         if len(ranks) > 1:
             # Keras aligns lower-rank inputs by adding axes right after the batch axis.
             highest = max(ranks)
-            inputs = [x.reshape(x.shape[0], *([1] * (highest - x.dim())), *x.shape[1:])
-                      for x in inputs]
+            inputs = [
+                x.reshape(x.shape[0], *([1] * (highest - x.dim())), *x.shape[1:]) for x in inputs
+            ]
         elif len({tuple(x.shape) for x in inputs}) > 1:
             shapes = [tuple(x.shape) for x in inputs]
             self._check_batch(shapes)
@@ -137,7 +140,9 @@ class _Merge(Layer):
                 x = torch.where(mask, x, output)
             if output_mask is not None:
                 output = torch.where(output_mask, output, x)
-            output_mask = output_mask | mask if (output_mask is not None and mask is not None) else None
+            output_mask = (
+                output_mask | mask if (output_mask is not None and mask is not None) else None
+            )
             output = self._merge([output, x])
         return output
 
@@ -192,8 +197,10 @@ class Multiply(_Merge):
 
     def _merge_masked(self, inputs, masks):
         # Keras: a masked value counts as 1; a position masked in every input gives 0.
-        kept = [x if m is None else torch.where(m.unsqueeze(-1), x, torch.ones_like(x))
-                for x, m in zip(inputs, masks)]
+        kept = [
+            x if m is None else torch.where(m.unsqueeze(-1), x, torch.ones_like(x))
+            for x, m in zip(inputs, masks)
+        ]
         product = self._merge(kept)
         if any(m is None for m in masks):  # an unmasked input keeps every position valid
             return product
@@ -354,8 +361,9 @@ class Dot(_Merge):
         super().__init__(**kwargs)
         valid = isinstance(axes, int) and not isinstance(axes, bool)
         if isinstance(axes, (list, tuple)):
-            valid = len(axes) == 2 and all(isinstance(a, int) and not isinstance(a, bool)
-                                           for a in axes)
+            valid = len(axes) == 2 and all(
+                isinstance(a, int) and not isinstance(a, bool) for a in axes
+            )
         if not valid:
             raise errors.value_error(
                 self, "`axes` as an int or a list of two ints", f"axes={axes!r}"

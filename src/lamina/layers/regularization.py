@@ -56,8 +56,11 @@ class Dropout(Layer):
             return inputs
         if self.noise_shape is None and inputs.device.type != "cpu":
             return F.dropout(inputs, self.rate, training=True)  # one fused kernel on GPUs
-        shape = inputs.shape if self.noise_shape is None else tuple(
-            inputs.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
+        shape = (
+            inputs.shape
+            if self.noise_shape is None
+            else tuple(inputs.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
+        )
         return inputs * keep_mask(shape, 1.0 - self.rate, inputs)
 
     def get_config(self):

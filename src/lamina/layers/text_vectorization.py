@@ -72,26 +72,47 @@ class TextVectorization(Layer):
         [[2, 3, 0, 0]]
     """
 
-    def __init__(self, max_tokens=None, standardize="lower_and_strip_punctuation",
-                 split="whitespace", ngrams=None, output_mode="int", output_sequence_length=None,
-                 pad_to_max_tokens=False, vocabulary=None, idf_weights=None, sparse=False,
-                 ragged=False, encoding="utf-8", **kwargs):
+    def __init__(
+        self,
+        max_tokens=None,
+        standardize="lower_and_strip_punctuation",
+        split="whitespace",
+        ngrams=None,
+        output_mode="int",
+        output_sequence_length=None,
+        pad_to_max_tokens=False,
+        vocabulary=None,
+        idf_weights=None,
+        sparse=False,
+        ragged=False,
+        encoding="utf-8",
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.output_mode = check.choice(output_mode.replace("-", "_"), _MODES, "output_mode", self)
         if max_tokens is not None:
             max_tokens = check.positive_int(max_tokens, "max_tokens", self)
         self.max_tokens = max_tokens
-        for argument, value, table in (("standardize", standardize, _STANDARDIZERS),
-                                       ("split", split, _SPLITTERS)):
+        for argument, value, table in (
+            ("standardize", standardize, _STANDARDIZERS),
+            ("split", split, _SPLITTERS),
+        ):
             if not callable(value) and value not in table:
-                raise errors.value_error(self, f"`{argument}` in {list(table)} or a function",
-                                         f"{argument}={value!r}")
+                raise errors.value_error(
+                    self, f"`{argument}` in {list(table)} or a function", f"{argument}={value!r}"
+                )
         self.standardize, self.split = standardize, split
-        self.ngrams = (tuple(range(1, ngrams + 1)) if isinstance(ngrams, int) else
-                       None if ngrams is None else tuple(ngrams))
+        self.ngrams = (
+            tuple(range(1, ngrams + 1))
+            if isinstance(ngrams, int)
+            else None
+            if ngrams is None
+            else tuple(ngrams)
+        )
         if output_sequence_length is not None and self.output_mode != "int":
             raise errors.value_error(
-                self, "output_sequence_length only with output_mode='int'",
+                self,
+                "output_sequence_length only with output_mode='int'",
                 f"output_mode={self.output_mode!r}",
             )
         self.output_sequence_length = output_sequence_length
@@ -113,13 +134,14 @@ class TextVectorization(Layer):
     def _tokens(self, text) -> list[str]:
         if isinstance(text, bytes):
             text = text.decode("utf-8")
-        standardize = self.standardize if callable(self.standardize) else _STANDARDIZERS[
-            self.standardize]
+        standardize = (
+            self.standardize if callable(self.standardize) else _STANDARDIZERS[self.standardize]
+        )
         split = self.split if callable(self.split) else _SPLITTERS[self.split]
         words = list(split(standardize(str(text))))
         if self.ngrams is None:
             return words
-        return [" ".join(words[i:i + n]) for n in self.ngrams for i in range(len(words) - n + 1)]
+        return [" ".join(words[i : i + n]) for n in self.ngrams for i in range(len(words) - n + 1)]
 
     def adapt(self, data, batch_size=None, steps=None) -> None:
         """Learns the vocabulary (and idf weights) from strings or batches of strings."""
@@ -148,10 +170,11 @@ class TextVectorization(Layer):
         tokens = [t.decode("utf-8") if isinstance(t, bytes) else str(t) for t in vocabulary]
         specials = self._specials
         if tokens[: len(specials)] == specials:
-            tokens = tokens[len(specials):]
+            tokens = tokens[len(specials) :]
         if len(set(tokens)) != len(tokens):
-            raise errors.value_error(self, "a vocabulary without repeated tokens",
-                                     "repeated tokens")
+            raise errors.value_error(
+                self, "a vocabulary without repeated tokens", "repeated tokens"
+            )
         if self.output_mode == "tf_idf":
             if idf_weights is None:
                 raise errors.value_error(self, "idf_weights with output_mode='tf_idf'", "none")
@@ -170,7 +193,7 @@ class TextVectorization(Layer):
     def get_vocabulary(self, include_special_tokens=True) -> list[str]:
         if include_special_tokens:
             return list(self._vocabulary)
-        return self._vocabulary[len(self._specials):]
+        return self._vocabulary[len(self._specials) :]
 
     def vocabulary_size(self) -> int:
         return len(self._vocabulary)
@@ -185,7 +208,9 @@ class TextVectorization(Layer):
     def call(self, inputs):
         if not self._vocabulary:
             raise errors.value_error(
-                self, "a vocabulary", "none (the layer was not adapted)",
+                self,
+                "a vocabulary",
+                "none (the layer was not adapted)",
                 "call layer.adapt(texts) or pass vocabulary= first.",
             )
         texts = list(_iter_strings(inputs, self))
@@ -241,13 +266,15 @@ def _iter_strings(data, layer) -> Iterable[str]:
             yield from _iter_strings(item, layer)
         return
     if isinstance(data, torch.Tensor):
-        raise errors.value_error(layer, "strings (a list or NumPy array of str)",
-                                 f"a tensor of dtype {data.dtype}")
+        raise errors.value_error(
+            layer, "strings (a list or NumPy array of str)", f"a tensor of dtype {data.dtype}"
+        )
     if isinstance(data, Iterable):
         for item in data:
             if isinstance(item, tuple):  # (texts, labels) batches from a data set
                 item = item[0]
             yield from _iter_strings(item, layer)
         return
-    raise errors.value_error(layer, "strings (a list or NumPy array of str)",
-                             f"{type(data).__name__}")
+    raise errors.value_error(
+        layer, "strings (a list or NumPy array of str)", f"{type(data).__name__}"
+    )

@@ -54,7 +54,9 @@ class Bidirectional(Layer):
         super().__init__(**kwargs)
         if not hasattr(layer, "return_sequences") or not hasattr(layer, "go_backwards"):
             raise errors.value_error(
-                self, "a recurrent layer (LSTM, GRU, SimpleRNN, RNN)", f"{type(layer).__name__}",
+                self,
+                "a recurrent layer (LSTM, GRU, SimpleRNN, RNN)",
+                f"{type(layer).__name__}",
                 "wrap the recurrent layer itself: Bidirectional(LSTM(64)).",
             )
         if merge_mode not in _MERGE_MODES:
@@ -72,14 +74,17 @@ class Bidirectional(Layer):
             )
         elif backward_layer.go_backwards == layer.go_backwards:
             raise errors.value_error(
-                self, "backward_layer to run the other way (go_backwards differing from layer's)",
+                self,
+                "backward_layer to run the other way (go_backwards differing from layer's)",
                 f"go_backwards={backward_layer.go_backwards} for both",
             )
         elif (backward_layer.return_sequences, backward_layer.return_state) != (
-            layer.return_sequences, layer.return_state
+            layer.return_sequences,
+            layer.return_state,
         ):
             raise errors.value_error(
-                self, "backward_layer with the same return_sequences and return_state as layer",
+                self,
+                "backward_layer with the same return_sequences and return_state as layer",
                 f"({backward_layer.return_sequences}, {backward_layer.return_state}) vs "
                 f"({layer.return_sequences}, {layer.return_state})",
             )
@@ -106,15 +111,19 @@ class Bidirectional(Layer):
             states = list(initial_state)
             if len(states) % 2:
                 raise errors.value_error(
-                    self, "initial_state with the forward states followed by the backward ones "
-                    "(an even count)", f"{len(states)} tensor(s)",
+                    self,
+                    "initial_state with the forward states followed by the backward ones "
+                    "(an even count)",
+                    f"{len(states)} tensor(s)",
                 )
             half = len(states) // 2
             forward_state, backward_state = states[:half], states[half:]
-        forward = self.forward_layer(inputs, initial_state=forward_state, mask=mask,
-                                     training=training)
-        backward = self.backward_layer(inputs, initial_state=backward_state, mask=mask,
-                                       training=training)
+        forward = self.forward_layer(
+            inputs, initial_state=forward_state, mask=mask, training=training
+        )
+        backward = self.backward_layer(
+            inputs, initial_state=backward_state, mask=mask, training=training
+        )
         states = []
         if self.return_state:
             forward, *forward_states = forward
@@ -195,7 +204,8 @@ class TimeDistributed(Layer):
     def build(self, input_shape):
         if len(input_shape) < 3:
             raise errors.value_error(
-                self, "input of rank >= 3 (batch, timesteps, ...)",
+                self,
+                "input of rank >= 3 (batch, timesteps, ...)",
                 f"a {len(input_shape)}-D input of shape {errors.format_shape(input_shape)}",
                 "TimeDistributed applies a layer to each step of a sequence; "
                 "give it (batch, timesteps, features) input.",
@@ -225,4 +235,3 @@ class TimeDistributed(Layer):
         spec = config.pop("layer")
         config["layer"] = getattr(layers, spec["class_name"]).from_config(spec["config"])
         return super().from_config(config)
-

@@ -47,18 +47,24 @@ def _shape_tuple(shape):
 
 
 def zeros(shape, dtype=None):
-    return torch.zeros(_shape_tuple(shape), dtype=_dtype_or(dtype, torch.float32),
-                       device=_target_device())
+    return torch.zeros(
+        _shape_tuple(shape), dtype=_dtype_or(dtype, torch.float32), device=_target_device()
+    )
 
 
 def ones(shape, dtype=None):
-    return torch.ones(_shape_tuple(shape), dtype=_dtype_or(dtype, torch.float32),
-                      device=_target_device())
+    return torch.ones(
+        _shape_tuple(shape), dtype=_dtype_or(dtype, torch.float32), device=_target_device()
+    )
 
 
 def full(shape, fill_value, dtype=None):
-    return torch.full(_shape_tuple(shape), fill_value, dtype=_dtype_or(dtype, torch.float32),
-                      device=_target_device())
+    return torch.full(
+        _shape_tuple(shape),
+        fill_value,
+        dtype=_dtype_or(dtype, torch.float32),
+        device=_target_device(),
+    )
 
 
 def eye(N, M=None, k=0, dtype=None):  # noqa: N803 - NumPy's names
@@ -155,8 +161,10 @@ def repeat(x, repeats, axis=None):
 @symbolic_op("flip")
 def flip(x, axis=None):
     x = tensor(x)
-    dims = tuple(range(x.dim())) if axis is None else (
-        tuple(axis) if isinstance(axis, (list, tuple)) else (axis,)
+    dims = (
+        tuple(range(x.dim()))
+        if axis is None
+        else (tuple(axis) if isinstance(axis, (list, tuple)) else (axis,))
     )
     return torch.flip(x, dims)
 
@@ -165,8 +173,10 @@ def flip(x, axis=None):
 def pad(x, pad_width, mode="constant", constant_values=None):
     """NumPy's pad: `pad_width` lists (before, after) per axis, first axis first."""
     x = tensor(x)
-    widths = [(int(p), int(p)) if _is_int(p) else tuple(int(v) for v in p)
-              for p in (pad_width if not _is_int(pad_width) else [pad_width] * x.dim())]
+    widths = [
+        (int(p), int(p)) if _is_int(p) else tuple(int(v) for v in p)
+        for p in (pad_width if not _is_int(pad_width) else [pad_width] * x.dim())
+    ]
     if len(widths) == 1 and x.dim() > 1:
         widths = widths * x.dim()
     flat = [v for before_after in reversed(widths) for v in before_after]  # torch: last axis first
@@ -233,7 +243,7 @@ def take(x, indices, axis=None):
     if axis is None:
         return x.reshape(-1)[indices]
     return torch.index_select(x, axis, indices.reshape(-1)).reshape(
-        *x.shape[:axis % x.dim()], *indices.shape, *x.shape[axis % x.dim() + 1:]
+        *x.shape[: axis % x.dim()], *indices.shape, *x.shape[axis % x.dim() + 1 :]
     )
 
 

@@ -182,6 +182,7 @@ def where(condition, x1=None, x2=None):
 # --------------------------------------------------------------------------------------------------
 # element-wise, one argument
 
+
 def _unary(name, torch_fn, floating=False):
     @symbolic_op(name)
     def op(x):
@@ -268,8 +269,10 @@ def _extreme(torch_fn, x, axis, keepdims):
     axis = _axis(axis)
     if axis is None:
         return _reduce(torch_fn, x, None, keepdims)
-    return torch.amax(x, dim=axis, keepdim=keepdims) if torch_fn is torch.max else torch.amin(
-        x, dim=axis, keepdim=keepdims
+    return (
+        torch.amax(x, dim=axis, keepdim=keepdims)
+        if torch_fn is torch.max
+        else torch.amin(x, dim=axis, keepdim=keepdims)
     )
 
 

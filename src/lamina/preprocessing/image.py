@@ -24,8 +24,9 @@ def smart_resize(x, size, interpolation="bilinear"):
     images = torch.as_tensor(np.asarray(x, dtype=np.float32)) if was_numpy else x.float()
     single = images.ndim == 3
     batch = images[None] if single else images
-    out = _smart_resize_nchw(backend.channels_first_view(batch), int(size[0]), int(size[1]),
-                             interpolation)
+    out = _smart_resize_nchw(
+        backend.channels_first_view(batch), int(size[0]), int(size[1]), interpolation
+    )
     out = backend.channels_last_view(out)
     out = out[0] if single else out
     return out.numpy() if was_numpy else out

@@ -22,13 +22,23 @@ def _image_files(folder, follow_links):
     found = []
     for root, dirs, files in os.walk(folder, followlinks=follow_links):
         dirs.sort()
-        found.extend(os.path.join(root, name) for name in sorted(files)
-                     if name.lower().endswith(IMAGE_EXTENSIONS))
+        found.extend(
+            os.path.join(root, name)
+            for name in sorted(files)
+            if name.lower().endswith(IMAGE_EXTENSIONS)
+        )
     return found
 
 
-def scan_directory(directory, labels="inferred", class_names=None, follow_links=False,
-                   on_error="raise", color_mode="rgb", need_classes=True):
+def scan_directory(
+    directory,
+    labels="inferred",
+    class_names=None,
+    follow_links=False,
+    on_error="raise",
+    color_mode="rgb",
+    need_classes=True,
+):
     """Find the images under `directory` and their labels.
 
     Returns:
@@ -36,19 +46,23 @@ def scan_directory(directory, labels="inferred", class_names=None, follow_links=
     """
     directory = os.fspath(directory)
     if not os.path.isdir(directory):
-        raise FileNotFoundError(f"Image directory {directory!r} does not exist (or is not a "
-                                "folder).")
+        raise FileNotFoundError(
+            f"Image directory {directory!r} does not exist (or is not a folder)."
+        )
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip'; received on_error={on_error!r}.")
     paths, indices = [], []
     if labels == "inferred":
-        subfolders = sorted(e.name for e in os.scandir(directory)
-                            if e.is_dir(follow_symlinks=follow_links))
+        subfolders = sorted(
+            e.name for e in os.scandir(directory) if e.is_dir(follow_symlinks=follow_links)
+        )
         if class_names is not None:
             missing = [name for name in class_names if name not in subfolders]
             if missing:
-                raise ValueError(f"class_names {list(class_names)} name folders that "
-                                 f"{directory!r} does not contain: {missing}. Found {subfolders}.")
+                raise ValueError(
+                    f"class_names {list(class_names)} name folders that "
+                    f"{directory!r} does not contain: {missing}. Found {subfolders}."
+                )
             subfolders = list(class_names)
         for index, name in enumerate(subfolders):
             files = _image_files(os.path.join(directory, name), follow_links)
@@ -60,9 +74,12 @@ def scan_directory(directory, labels="inferred", class_names=None, follow_links=
         class_names = list(class_names or [])
     if not paths:
         loose = labels == "inferred" and _image_files_here(directory)
-        hint = ("the images sit directly in it: put each class's images in its own sub-folder, "
-                f"{os.path.join(directory, 'class_a', 'img.png')!r}" if loose else
-                f"looked for {', '.join(IMAGE_EXTENSIONS)}")
+        hint = (
+            "the images sit directly in it: put each class's images in its own sub-folder, "
+            f"{os.path.join(directory, 'class_a', 'img.png')!r}"
+            if loose
+            else f"looked for {', '.join(IMAGE_EXTENSIONS)}"
+        )
         raise ValueError(f"No images found in directory {directory!r}: {hint}.")
     if labels == "inferred" and need_classes and len(class_names) < 2:
         raise ValueError(
@@ -72,12 +89,15 @@ def scan_directory(directory, labels="inferred", class_names=None, follow_links=
         )
     if isinstance(labels, (list, tuple, np.ndarray)):
         if len(labels) != len(paths):
-            raise ValueError(f"Expected as many labels as image files in {directory!r} "
-                             f"({len(paths)}); received {len(labels)} labels.")
+            raise ValueError(
+                f"Expected as many labels as image files in {directory!r} "
+                f"({len(paths)}); received {len(labels)} labels."
+            )
         indices = list(labels)
     elif labels not in ("inferred", None):
-        raise ValueError("labels must be 'inferred', None or a list of labels; received "
-                         f"labels={labels!r}.")
+        raise ValueError(
+            f"labels must be 'inferred', None or a list of labels; received labels={labels!r}."
+        )
     label_array = np.asarray(indices, dtype=np.int64) if labels is not None else None
     if on_error == "skip":
         paths, label_array = _drop_unreadable(paths, label_array, color_mode)
@@ -98,8 +118,11 @@ def _drop_unreadable(paths, labels, color_mode):
             bad.append(path)
     if bad:
         shown = ", ".join(repr(p) for p in bad[:3]) + (" ..." if len(bad) > 3 else "")
-        warnings.warn(f"Skipped {len(bad)} unreadable image file(s) of {len(paths)}: {shown}",
-                      UserWarning, stacklevel=3)
+        warnings.warn(
+            f"Skipped {len(bad)} unreadable image file(s) of {len(paths)}: {shown}",
+            UserWarning,
+            stacklevel=3,
+        )
     if not keep:
         raise ValueError(f"None of the {len(paths)} image files could be read.")
     kept_labels = labels[keep] if labels is not None else None
@@ -119,16 +142,32 @@ def split_for_subset(count, validation_split, subset):
         return slice(0, count - held_out)
     if subset == "validation":
         return slice(count - held_out, count)
-    raise ValueError("With validation_split, subset must be 'training', 'validation' or 'both'; "
-                     f"received subset={subset!r}.")
+    raise ValueError(
+        "With validation_split, subset must be 'training', 'validation' or 'both'; "
+        f"received subset={subset!r}."
+    )
 
 
-def image_dataset_from_directory(directory, labels="inferred", label_mode="int", class_names=None,
-                                 color_mode="rgb", batch_size=32, image_size=(256, 256),
-                                 shuffle=True, seed=None, validation_split=None, subset=None,
-                                 interpolation="bilinear", follow_links=False,
-                                 crop_to_aspect_ratio=False, pad_to_aspect_ratio=False,
-                                 data_format=None, verbose=True, on_error="raise"):
+def image_dataset_from_directory(
+    directory,
+    labels="inferred",
+    label_mode="int",
+    class_names=None,
+    color_mode="rgb",
+    batch_size=32,
+    image_size=(256, 256),
+    shuffle=True,
+    seed=None,
+    validation_split=None,
+    subset=None,
+    interpolation="bilinear",
+    follow_links=False,
+    crop_to_aspect_ratio=False,
+    pad_to_aspect_ratio=False,
+    data_format=None,
+    verbose=True,
+    on_error="raise",
+):
     """A `lamina.data.Dataset` of `(images, labels)` batches from `directory/<class>/<image>`.
 
     Images are float32 (batch, height, width, channels) in [0, 255], resized to `image_size`;
@@ -142,24 +181,53 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     The dataset carries `class_names` and `file_paths`.
     """
     if label_mode not in ("int", "categorical", "binary", None):
-        raise ValueError("label_mode must be 'int', 'categorical', 'binary' or None; received "
-                         f"label_mode={label_mode!r}.")
+        raise ValueError(
+            "label_mode must be 'int', 'categorical', 'binary' or None; received "
+            f"label_mode={label_mode!r}."
+        )
     if subset == "both":
         return tuple(
             image_dataset_from_directory(
-                directory, labels, label_mode, class_names, color_mode, batch_size, image_size,
-                shuffle, seed, validation_split, part, interpolation, follow_links,
-                crop_to_aspect_ratio, pad_to_aspect_ratio, data_format, verbose, on_error)
-            for part in ("training", "validation"))
+                directory,
+                labels,
+                label_mode,
+                class_names,
+                color_mode,
+                batch_size,
+                image_size,
+                shuffle,
+                seed,
+                validation_split,
+                part,
+                interpolation,
+                follow_links,
+                crop_to_aspect_ratio,
+                pad_to_aspect_ratio,
+                data_format,
+                verbose,
+                on_error,
+            )
+            for part in ("training", "validation")
+        )
     if validation_split and shuffle and seed is None:
-        raise ValueError("image_dataset_from_directory with validation_split and shuffle needs a "
-                         "seed, so the training and validation subsets do not overlap.")
+        raise ValueError(
+            "image_dataset_from_directory with validation_split and shuffle needs a "
+            "seed, so the training and validation subsets do not overlap."
+        )
     paths, label_ids, names = scan_directory(
-        directory, labels if label_mode is not None else None, class_names, follow_links,
-        on_error, color_mode, need_classes=label_mode is not None)
+        directory,
+        labels if label_mode is not None else None,
+        class_names,
+        follow_links,
+        on_error,
+        color_mode,
+        need_classes=label_mode is not None,
+    )
     if label_mode == "binary" and len(names) != 2:
-        raise ValueError(f"label_mode='binary' needs exactly 2 classes; found {len(names)}: "
-                         f"{names}. Hint: use label_mode='int' or 'categorical'.")
+        raise ValueError(
+            f"label_mode='binary' needs exactly 2 classes; found {len(names)}: "
+            f"{names}. Hint: use label_mode='int' or 'categorical'."
+        )
     if verbose:
         print(f"Found {len(paths)} files belonging to {len(names)} classes.")
     order = np.arange(len(paths))
@@ -201,8 +269,9 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
         dataset = Dataset.from_tensor_slices((path_array, label_ids[order]))
         if shuffle:
             dataset = dataset.shuffle(len(path_array), seed=seed)
-        dataset = dataset.map(lambda path, label: (load(path), encode(label)),
-                              num_parallel_calls=AUTOTUNE)
+        dataset = dataset.map(
+            lambda path, label: (load(path), encode(label)), num_parallel_calls=AUTOTUNE
+        )
     if batch_size is not None:
         dataset = dataset.batch(batch_size)
     dataset = dataset.prefetch()

@@ -23,8 +23,10 @@ def _pair(value, name):
         return (1.0 - float(value), 1.0 + float(value))
     if isinstance(value, (tuple, list)) and len(value) == 2:
         return (float(value[0]), float(value[1]))
-    raise ValueError(f"ImageDataGenerator expects {name} as a float or a pair [lower, upper]; "
-                     f"received {name}={value!r}.")
+    raise ValueError(
+        f"ImageDataGenerator expects {name} as a float or a pair [lower, upper]; "
+        f"received {name}={value!r}."
+    )
 
 
 class ImageDataGenerator:
@@ -51,13 +53,32 @@ class ImageDataGenerator:
         interpolation_order: 0 (nearest) or 1 (bilinear, default) for the affine resampling.
     """
 
-    def __init__(self, featurewise_center=False, samplewise_center=False,
-                 featurewise_std_normalization=False, samplewise_std_normalization=False,
-                 zca_whitening=False, zca_epsilon=1e-6, rotation_range=0, width_shift_range=0.0,
-                 height_shift_range=0.0, brightness_range=None, shear_range=0.0, zoom_range=0.0,
-                 channel_shift_range=0.0, fill_mode="nearest", cval=0.0, horizontal_flip=False,
-                 vertical_flip=False, rescale=None, preprocessing_function=None, data_format=None,
-                 validation_split=0.0, interpolation_order=1, dtype=None):
+    def __init__(
+        self,
+        featurewise_center=False,
+        samplewise_center=False,
+        featurewise_std_normalization=False,
+        samplewise_std_normalization=False,
+        zca_whitening=False,
+        zca_epsilon=1e-6,
+        rotation_range=0,
+        width_shift_range=0.0,
+        height_shift_range=0.0,
+        brightness_range=None,
+        shear_range=0.0,
+        zoom_range=0.0,
+        channel_shift_range=0.0,
+        fill_mode="nearest",
+        cval=0.0,
+        horizontal_flip=False,
+        vertical_flip=False,
+        rescale=None,
+        preprocessing_function=None,
+        data_format=None,
+        validation_split=0.0,
+        interpolation_order=1,
+        dtype=None,
+    ):
         self.featurewise_center = featurewise_center
         self.samplewise_center = samplewise_center
         self.featurewise_std_normalization = featurewise_std_normalization
@@ -69,20 +90,25 @@ class ImageDataGenerator:
         self.height_shift_range = height_shift_range
         self.shear_range = float(shear_range)
         self.zoom_range = _pair(zoom_range, "zoom_range")
-        self.brightness_range = None if brightness_range is None else _pair(
-            brightness_range, "brightness_range")
+        self.brightness_range = (
+            None if brightness_range is None else _pair(brightness_range, "brightness_range")
+        )
         self.channel_shift_range = float(channel_shift_range)
         if fill_mode not in image_ops.FILL_MODES:
-            raise ValueError(f"ImageDataGenerator expects fill_mode in {list(image_ops.FILL_MODES)}"
-                             f"; received fill_mode={fill_mode!r}.")
+            raise ValueError(
+                f"ImageDataGenerator expects fill_mode in {list(image_ops.FILL_MODES)}"
+                f"; received fill_mode={fill_mode!r}."
+            )
         self.fill_mode, self.cval = fill_mode, float(cval)
         self.horizontal_flip, self.vertical_flip = horizontal_flip, vertical_flip
         self.rescale = rescale
         self.preprocessing_function = preprocessing_function
         self.data_format = backend.standardize_data_format(data_format)
         if not 0.0 <= float(validation_split) < 1.0:
-            raise ValueError("ImageDataGenerator expects validation_split in [0, 1); received "
-                             f"validation_split={validation_split}.")
+            raise ValueError(
+                "ImageDataGenerator expects validation_split in [0, 1); received "
+                f"validation_split={validation_split}."
+            )
         self.validation_split = float(validation_split)
         self.interpolation = "nearest" if interpolation_order == 0 else "bilinear"
         self.mean = self.std = self.principal_components = None
@@ -90,27 +116,74 @@ class ImageDataGenerator:
     # ----------------------------------------------------------------------------------------------
     # Batch sources
 
-    def flow(self, x, y=None, batch_size=32, shuffle=True, sample_weight=None, seed=None,
-             save_to_dir=None, save_prefix="", save_format="png", ignore_class_split=False,
-             subset=None):
+    def flow(
+        self,
+        x,
+        y=None,
+        batch_size=32,
+        shuffle=True,
+        sample_weight=None,
+        seed=None,
+        save_to_dir=None,
+        save_prefix="",
+        save_format="png",
+        ignore_class_split=False,
+        subset=None,
+    ):
         """Augmented batches `(x, y)` (or `(x, y, sample_weight)`, or `x`) of in-memory images."""
-        return NumpyArrayIterator(x, y, self, batch_size=batch_size, shuffle=shuffle,
-                                  sample_weight=sample_weight, seed=seed, save_to_dir=save_to_dir,
-                                  save_prefix=save_prefix, save_format=save_format, subset=subset)
+        return NumpyArrayIterator(
+            x,
+            y,
+            self,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            sample_weight=sample_weight,
+            seed=seed,
+            save_to_dir=save_to_dir,
+            save_prefix=save_prefix,
+            save_format=save_format,
+            subset=subset,
+        )
 
-    def flow_from_directory(self, directory, target_size=(256, 256), color_mode="rgb",
-                            classes=None, class_mode="categorical", batch_size=32, shuffle=True,
-                            seed=None, save_to_dir=None, save_prefix="", save_format="png",
-                            follow_links=False, subset=None, interpolation="nearest",
-                            keep_aspect_ratio=False, on_error="raise"):
+    def flow_from_directory(
+        self,
+        directory,
+        target_size=(256, 256),
+        color_mode="rgb",
+        classes=None,
+        class_mode="categorical",
+        batch_size=32,
+        shuffle=True,
+        seed=None,
+        save_to_dir=None,
+        save_prefix="",
+        save_format="png",
+        follow_links=False,
+        subset=None,
+        interpolation="nearest",
+        keep_aspect_ratio=False,
+        on_error="raise",
+    ):
         """Augmented batches of images read from `directory/<class>/<image>`."""
-        return DirectoryIterator(directory, self, target_size=target_size, color_mode=color_mode,
-                                 classes=classes, class_mode=class_mode, batch_size=batch_size,
-                                 shuffle=shuffle, seed=seed, save_to_dir=save_to_dir,
-                                 save_prefix=save_prefix, save_format=save_format,
-                                 follow_links=follow_links, subset=subset,
-                                 interpolation=interpolation, keep_aspect_ratio=keep_aspect_ratio,
-                                 on_error=on_error)
+        return DirectoryIterator(
+            directory,
+            self,
+            target_size=target_size,
+            color_mode=color_mode,
+            classes=classes,
+            class_mode=class_mode,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            seed=seed,
+            save_to_dir=save_to_dir,
+            save_prefix=save_prefix,
+            save_format=save_format,
+            follow_links=follow_links,
+            subset=subset,
+            interpolation=interpolation,
+            keep_aspect_ratio=keep_aspect_ratio,
+            on_error=on_error,
+        )
 
     # ----------------------------------------------------------------------------------------------
     # Statistics
@@ -119,12 +192,18 @@ class ImageDataGenerator:
         """Learn the featurewise mean / std and ZCA matrix from sample images `x`."""
         x = np.asarray(x, dtype=np.float32)
         if x.ndim != 4:
-            raise ValueError("ImageDataGenerator.fit expects x of rank 4 (samples, height, width, "
-                             f"channels); received shape {x.shape}.")
+            raise ValueError(
+                "ImageDataGenerator.fit expects x of rank 4 (samples, height, width, "
+                f"channels); received shape {x.shape}."
+            )
         if augment:
             generator = torch.Generator().manual_seed(0 if seed is None else int(seed))
-            x = np.concatenate([self.random_transform_batch(torch.from_numpy(x), generator).numpy()
-                                for _ in range(rounds)])
+            x = np.concatenate(
+                [
+                    self.random_transform_batch(torch.from_numpy(x), generator).numpy()
+                    for _ in range(rounds)
+                ]
+            )
         channel_axis = 3 if self.data_format == "channels_last" else 1
         axes = tuple(a for a in range(4) if a != channel_axis)
         if self.featurewise_center:
@@ -138,7 +217,8 @@ class ImageDataGenerator:
             sigma = flat.T @ flat / len(flat)
             u, s, _ = np.linalg.svd(sigma)
             self.principal_components = ((u / np.sqrt(s + self.zca_epsilon)) @ u.T).astype(
-                np.float32)
+                np.float32
+            )
 
     # ----------------------------------------------------------------------------------------------
     # Transformations
@@ -164,19 +244,30 @@ class ImageDataGenerator:
         if self.shear_range:
             shear = uniform(-self.shear_range, self.shear_range) * (math.pi / 180.0)
             ones, zeros = torch.ones(count), torch.zeros(count)
-            shear_matrix = torch.stack([torch.stack([ones, -torch.sin(shear)], -1),
-                                        torch.stack([zeros, torch.cos(shear)], -1)], -2)
+            shear_matrix = torch.stack(
+                [
+                    torch.stack([ones, -torch.sin(shear)], -1),
+                    torch.stack([zeros, torch.cos(shear)], -1),
+                ],
+                -2,
+            )
             linear = linear @ shear_matrix
         if self.zoom_range != (1.0, 1.0):
             zoom = uniform(*self.zoom_range, size=(count, 2))
             linear = linear @ torch.diag_embed(zoom)
-        shift = torch.stack([self._shifts(self.width_shift_range, width, count, generator),
-                             self._shifts(self.height_shift_range, height, count, generator)], -1)
+        shift = torch.stack(
+            [
+                self._shifts(self.width_shift_range, width, count, generator),
+                self._shifts(self.height_shift_range, height, count, generator),
+            ],
+            -1,
+        )
         shifting = bool(np.any(self.width_shift_range)) or bool(np.any(self.height_shift_range))
         if self.rotation_range or self.shear_range or self.zoom_range != (1.0, 1.0) or shifting:
             matrices = torch.cat([linear, shift[:, :, None]], dim=2)
-            nchw = image_ops.affine_sample(nchw, matrices, self.fill_mode, self.cval,
-                                           self.interpolation)
+            nchw = image_ops.affine_sample(
+                nchw, matrices, self.fill_mode, self.cval, self.interpolation
+            )
         if self.channel_shift_range:
             low = nchw.amin(dim=(1, 2, 3), keepdim=True)
             high = nchw.amax(dim=(1, 2, 3), keepdim=True)
@@ -204,8 +295,9 @@ class ImageDataGenerator:
             picks = torch.randint(len(choices), (count,), generator=generator)
             values = choices[picks]
         elif isinstance(shift_range, int) and not isinstance(shift_range, bool):
-            return torch.randint(-shift_range, shift_range + 1, (count,),
-                                 generator=generator).to(torch.float32)
+            return torch.randint(-shift_range, shift_range + 1, (count,), generator=generator).to(
+                torch.float32
+            )
         else:
             limit = float(shift_range)
             if limit == 0.0:
@@ -218,8 +310,11 @@ class ImageDataGenerator:
         """preprocessing_function, rescale, samplewise and featurewise normalisation, ZCA."""
         if self.preprocessing_function is not None:
             arrays = images.numpy()
-            images = torch.from_numpy(np.stack([np.asarray(self.preprocessing_function(a),
-                                                           dtype=np.float32) for a in arrays]))
+            images = torch.from_numpy(
+                np.stack(
+                    [np.asarray(self.preprocessing_function(a), dtype=np.float32) for a in arrays]
+                )
+            )
         if self.rescale:
             images = images * float(self.rescale)
         axes = (1, 2, 3)
@@ -242,5 +337,7 @@ class ImageDataGenerator:
     @staticmethod
     def _require_fit(option, statistic):
         if statistic is None:
-            raise ValueError(f"ImageDataGenerator({option}=True) needs the data set's statistics: "
-                             "call .fit(x_train) on sample images before flow().")
+            raise ValueError(
+                f"ImageDataGenerator({option}=True) needs the data set's statistics: "
+                "call .fit(x_train) on sample images before flow()."
+            )

@@ -31,8 +31,9 @@ def _pil():
     return Image
 
 
-def load_img(path, color_mode="rgb", target_size=None, interpolation="nearest",
-             keep_aspect_ratio=False):
+def load_img(
+    path, color_mode="rgb", target_size=None, interpolation="nearest", keep_aspect_ratio=False
+):
     """Open an image file as a PIL image.
 
     Args:
@@ -48,11 +49,14 @@ def load_img(path, color_mode="rgb", target_size=None, interpolation="nearest",
     """
     image_module = _pil()
     if color_mode not in _MODES:
-        raise ValueError(f"load_img expects color_mode in {list(_MODES)}; received "
-                         f"color_mode={color_mode!r}.")
+        raise ValueError(
+            f"load_img expects color_mode in {list(_MODES)}; received color_mode={color_mode!r}."
+        )
     if interpolation not in _RESAMPLING:
-        raise ValueError(f"load_img expects interpolation in {list(_RESAMPLING)}; received "
-                         f"interpolation={interpolation!r}.")
+        raise ValueError(
+            f"load_img expects interpolation in {list(_RESAMPLING)}; received "
+            f"interpolation={interpolation!r}."
+        )
     path = os.fspath(path)
     try:
         with open(path, "rb") as handle:

@@ -53,7 +53,7 @@ class Iterator:
     def __getitem__(self, index):
         if not 0 <= index < len(self):
             raise IndexError(f"Batch {index} requested from an iterator of {len(self)} batches.")
-        rows = self.index_array[index * self.batch_size:(index + 1) * self.batch_size]
+        rows = self.index_array[index * self.batch_size : (index + 1) * self.batch_size]
         return self._batch(rows, self._random(index))
 
     def _random(self, index):
@@ -76,8 +76,11 @@ class Iterator:
     def _save(self, x, rows):
         for image, row in zip(x, rows, strict=True):
             name = f"{self.save_prefix}_{int(row)}_{self.epoch}.{self.save_format}"
-            save_img(os.path.join(self.save_to_dir, name), image,
-                     data_format=self.image_data_generator.data_format)
+            save_img(
+                os.path.join(self.save_to_dir, name),
+                image,
+                data_format=self.image_data_generator.data_format,
+            )
 
     def __iter__(self):
         return self._epoch(PrefetchIterator((self[i] for i in range(len(self))), buffer_size=2))
@@ -100,10 +103,23 @@ class Iterator:
 class NumpyArrayIterator(Iterator):
     """Batches of in-memory images `x` (and targets `y`, weights `sample_weight`)."""
 
-    def __init__(self, x, y, image_data_generator, batch_size=32, shuffle=True,
-                 sample_weight=None, seed=None, data_format=None, save_to_dir=None,
-                 save_prefix="", save_format="png", subset=None, ignore_class_split=False,
-                 dtype=None):
+    def __init__(
+        self,
+        x,
+        y,
+        image_data_generator,
+        batch_size=32,
+        shuffle=True,
+        sample_weight=None,
+        seed=None,
+        data_format=None,
+        save_to_dir=None,
+        save_prefix="",
+        save_format="png",
+        subset=None,
+        ignore_class_split=False,
+        dtype=None,
+    ):
         x = np.asarray(x)
         if x.ndim != 4:
             raise ValueError(
@@ -111,25 +127,32 @@ class NumpyArrayIterator(Iterator):
                 f"received shape {x.shape}. Hint: a grey image set needs x[..., None]."
             )
         if y is not None and len(y) != len(x):
-            raise ValueError(f"ImageDataGenerator.flow expects x and y of the same length; "
-                             f"received {len(x)} images and {len(y)} targets.")
+            raise ValueError(
+                f"ImageDataGenerator.flow expects x and y of the same length; "
+                f"received {len(x)} images and {len(y)} targets."
+            )
         if sample_weight is not None and len(sample_weight) != len(x):
-            raise ValueError(f"ImageDataGenerator.flow expects one sample_weight per image; "
-                             f"received {len(sample_weight)} for {len(x)} images.")
+            raise ValueError(
+                f"ImageDataGenerator.flow expects one sample_weight per image; "
+                f"received {len(sample_weight)} for {len(x)} images."
+            )
         split = image_data_generator.validation_split
         if subset is not None or split:
             if not split:
                 raise ValueError(
-                    f"subset={subset!r} needs ImageDataGenerator(validation_split=...).")
+                    f"subset={subset!r} needs ImageDataGenerator(validation_split=...)."
+                )
             held_out = int(len(x) * split)
             part = {"validation": slice(0, held_out), "training": slice(held_out, len(x))}
             if subset not in part:
-                raise ValueError("subset must be 'training' or 'validation'; received "
-                                 f"subset={subset!r}.")
+                raise ValueError(
+                    f"subset must be 'training' or 'validation'; received subset={subset!r}."
+                )
             x = x[part[subset]]
             y = None if y is None else np.asarray(y)[part[subset]]
-            sample_weight = None if sample_weight is None else \
-                np.asarray(sample_weight)[part[subset]]
+            sample_weight = (
+                None if sample_weight is None else np.asarray(sample_weight)[part[subset]]
+            )
         self.x = x
         self.y = None if y is None else np.asarray(y)
         self.sample_weight = None if sample_weight is None else np.asarray(sample_weight)
@@ -152,21 +175,47 @@ class DirectoryIterator(Iterator):
 
     CLASS_MODES = ("categorical", "binary", "sparse", "input", None)
 
-    def __init__(self, directory, image_data_generator, target_size=(256, 256), color_mode="rgb",
-                 classes=None, class_mode="categorical", batch_size=32, shuffle=True, seed=None,
-                 data_format=None, save_to_dir=None, save_prefix="", save_format="png",
-                 follow_links=False, subset=None, interpolation="nearest",
-                 keep_aspect_ratio=False, dtype=None, on_error="raise"):
+    def __init__(
+        self,
+        directory,
+        image_data_generator,
+        target_size=(256, 256),
+        color_mode="rgb",
+        classes=None,
+        class_mode="categorical",
+        batch_size=32,
+        shuffle=True,
+        seed=None,
+        data_format=None,
+        save_to_dir=None,
+        save_prefix="",
+        save_format="png",
+        follow_links=False,
+        subset=None,
+        interpolation="nearest",
+        keep_aspect_ratio=False,
+        dtype=None,
+        on_error="raise",
+    ):
         if class_mode not in self.CLASS_MODES:
-            raise ValueError(f"class_mode must be one of {list(self.CLASS_MODES)}; received "
-                             f"class_mode={class_mode!r}.")
+            raise ValueError(
+                f"class_mode must be one of {list(self.CLASS_MODES)}; received "
+                f"class_mode={class_mode!r}."
+            )
         labelled = class_mode not in ("input", None)
         paths, labels, names = image_folders.scan_directory(
-            directory, "inferred", classes, follow_links, on_error, color_mode,
-            need_classes=labelled)
+            directory,
+            "inferred",
+            classes,
+            follow_links,
+            on_error,
+            color_mode,
+            need_classes=labelled,
+        )
         if class_mode == "binary" and len(names) != 2:
-            raise ValueError(f"class_mode='binary' needs exactly 2 classes; found {len(names)}: "
-                             f"{names}.")
+            raise ValueError(
+                f"class_mode='binary' needs exactly 2 classes; found {len(names)}: {names}."
+            )
         # Keras's per-class split: the first `split` of each class's files is the validation part.
         split = image_data_generator.validation_split
         if subset is not None or split:
@@ -187,9 +236,18 @@ class DirectoryIterator(Iterator):
         super().__init__(image_data_generator, self.samples, batch_size, shuffle, seed)
 
     def _load(self, rows):
-        arrays = [img_to_array(load_img(self.filepaths[r], self.color_mode, self.target_size,
-                                        self.interpolation, self.keep_aspect_ratio))
-                  for r in rows]
+        arrays = [
+            img_to_array(
+                load_img(
+                    self.filepaths[r],
+                    self.color_mode,
+                    self.target_size,
+                    self.interpolation,
+                    self.keep_aspect_ratio,
+                )
+            )
+            for r in rows
+        ]
         return torch.from_numpy(np.stack(arrays))
 
     def _with_targets(self, x, rows):

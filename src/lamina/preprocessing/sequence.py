@@ -9,8 +9,9 @@ from lamina.engine import errors
 _SIDES = ("pre", "post")
 
 
-def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncating="pre",
-                  value=0.0) -> np.ndarray:
+def pad_sequences(
+    sequences, maxlen=None, dtype="int32", padding="pre", truncating="pre", value=0.0
+) -> np.ndarray:
     """Pads (or truncates) a list of sequences to one length: a 2-D (or more) NumPy array.
 
     Args:
@@ -35,13 +36,15 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
             "pad_sequences", "truncating 'pre' or 'post'", f"truncating={truncating!r}"
         )
     if not hasattr(sequences, "__len__"):
-        raise errors.value_error("pad_sequences", "a list of sequences",
-                                 f"{type(sequences).__name__}")
+        raise errors.value_error(
+            "pad_sequences", "a list of sequences", f"{type(sequences).__name__}"
+        )
     lengths, element_shape = [], None
     for index, sequence in enumerate(sequences):
         if not hasattr(sequence, "__len__"):
             raise errors.value_error(
-                "pad_sequences", "every entry of `sequences` to be a sequence (list or array)",
+                "pad_sequences",
+                "every entry of `sequences` to be a sequence (list or array)",
                 f"{type(sequence).__name__} at index {index}",
                 "wrap single values in a list, or pass a list of lists.",
             )
@@ -56,8 +59,10 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
     is_text = np.issubdtype(np.dtype(dtype), np.str_) or np.dtype(dtype) == object
     if isinstance(value, str) and not is_text:
         raise errors.value_error(
-            "pad_sequences", "a numeric `value` for a numeric dtype",
-            f"value={value!r} with dtype={dtype!r}", "pass dtype=object for text sequences.",
+            "pad_sequences",
+            "a numeric `value` for a numeric dtype",
+            f"value={value!r} with dtype={dtype!r}",
+            "pass dtype=object for text sequences.",
         )
     result = np.full((len(lengths), maxlen, *element_shape), value, dtype=dtype)
     for row, sequence in enumerate(sequences):
@@ -67,13 +72,14 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
         kept = kept[-maxlen:] if truncating == "pre" else kept[:maxlen]
         if kept.shape[1:] != element_shape:
             raise errors.value_error(
-                "pad_sequences", f"elements of shape {element_shape} in every sequence",
+                "pad_sequences",
+                f"elements of shape {element_shape} in every sequence",
                 f"shape {kept.shape[1:]} in sequence {row}",
             )
         if padding == "post":
             result[row, : len(kept)] = kept
         else:
-            result[row, maxlen - len(kept):] = kept
+            result[row, maxlen - len(kept) :] = kept
     return result
 
 
@@ -84,8 +90,9 @@ class TimeseriesWindows:
     targets); `len()` is the number of batches. Iterating again reshuffles when `shuffle=True`.
     """
 
-    def __init__(self, data, targets, starts, sequence_length, sampling_rate, batch_size,
-                 shuffle, seed):
+    def __init__(
+        self, data, targets, starts, sequence_length, sampling_rate, batch_size, shuffle, seed
+    ):
         self.data, self.targets = data, targets
         self.starts = starts
         self.sequence_length, self.sampling_rate = sequence_length, sampling_rate
@@ -105,7 +112,7 @@ class TimeseriesWindows:
         starts = self._rng.permutation(self.starts) if self.shuffle else self.starts
         step = self.batch_size or 1
         for begin in range(0, len(starts), step):
-            chosen = starts[begin:begin + step]
+            chosen = starts[begin : begin + step]
             windows = self._windows(chosen)
             if self.batch_size is None:
                 windows = windows[0]
@@ -113,14 +120,24 @@ class TimeseriesWindows:
                 yield windows
                 continue
             # The target of a window is the one at the window's start index (Keras's rule).
-            targets = self.targets[chosen] if self.batch_size is not None else self.targets[
-                chosen[0]]
+            targets = (
+                self.targets[chosen] if self.batch_size is not None else self.targets[chosen[0]]
+            )
             yield windows, targets
 
 
-def timeseries_dataset_from_array(data, targets, sequence_length, sequence_stride=1,
-                                  sampling_rate=1, batch_size=128, shuffle=False, seed=None,
-                                  start_index=None, end_index=None) -> TimeseriesWindows:
+def timeseries_dataset_from_array(
+    data,
+    targets,
+    sequence_length,
+    sequence_stride=1,
+    sampling_rate=1,
+    batch_size=128,
+    shuffle=False,
+    seed=None,
+    start_index=None,
+    end_index=None,
+) -> TimeseriesWindows:
     """Sliding windows over a time series, batched: Keras's `timeseries_dataset_from_array`.
 
     Window i covers `data[s, s + r, ..., s + r * (sequence_length - 1)]` with
@@ -150,15 +167,21 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
     """
     data = np.asarray(data)
     targets = None if targets is None else np.asarray(targets)
-    for argument, number in (("sequence_length", sequence_length),
-                             ("sequence_stride", sequence_stride),
-                             ("sampling_rate", sampling_rate)):
+    for argument, number in (
+        ("sequence_length", sequence_length),
+        ("sequence_stride", sequence_stride),
+        ("sampling_rate", sampling_rate),
+    ):
         if int(number) <= 0:
-            raise errors.value_error("timeseries_dataset_from_array",
-                                     f"a positive `{argument}`", f"{argument}={number}")
+            raise errors.value_error(
+                "timeseries_dataset_from_array", f"a positive `{argument}`", f"{argument}={number}"
+            )
     if batch_size is not None and int(batch_size) <= 0:
-        raise errors.value_error("timeseries_dataset_from_array",
-                                 "a positive `batch_size` (or None)", f"batch_size={batch_size}")
+        raise errors.value_error(
+            "timeseries_dataset_from_array",
+            "a positive `batch_size` (or None)",
+            f"batch_size={batch_size}",
+        )
     start = 0 if start_index is None else int(start_index)
     end = len(data) if end_index is None else int(end_index)
     span = (int(sequence_length) - 1) * int(sampling_rate)
@@ -173,5 +196,13 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
     starts = np.arange(start, last_start + 1, int(sequence_stride))
     if targets is not None:
         starts = starts[starts < len(targets)]
-    return TimeseriesWindows(data, targets, starts, int(sequence_length), int(sampling_rate),
-                             None if batch_size is None else int(batch_size), bool(shuffle), seed)
+    return TimeseriesWindows(
+        data,
+        targets,
+        starts,
+        int(sequence_length),
+        int(sampling_rate),
+        None if batch_size is None else int(batch_size),
+        bool(shuffle),
+        seed,
+    )

@@ -60,7 +60,11 @@ class Progbar:
 
     def due(self) -> bool:
         """Whether update() would draw now: callers read metric values only when it would."""
-        return self.verbose == 1 and self.dynamic and time.perf_counter() - self.last_draw >= self.interval
+        return (
+            self.verbose == 1
+            and self.dynamic
+            and time.perf_counter() - self.last_draw >= self.interval
+        )
 
     def update(self, current: int, values=None, finalize: bool = False) -> None:
         self.seen = current

@@ -34,14 +34,16 @@ def class_ids(values, argument: str = "y_pred") -> tuple[np.ndarray, int]:
             return (array > 0.5).astype(np.int64), 2
     if array.ndim != 1:
         raise errors.value_error(
-            argument, "class ids shaped (samples,) or probability rows shaped (samples, classes)",
+            argument,
+            "class ids shaped (samples,) or probability rows shaped (samples, classes)",
             f"an array shaped {errors.format_shape(array.shape)}",
         )
     if array.dtype.kind == "f":
         if not np.all(np.isfinite(array)) or np.any(array != np.round(array)):
             raise errors.value_error(
-                argument, "whole-number class ids", "non-integer values such as "
-                f"{array[array != np.round(array)][:3].tolist()}",
+                argument,
+                "whole-number class ids",
+                f"non-integer values such as {array[array != np.round(array)][:3].tolist()}",
                 "pass probability rows shaped (samples, classes), or take argmax(axis=1) first.",
             )
     elif array.dtype.kind not in "iub":
@@ -70,7 +72,8 @@ def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarr
     pred_ids, pred_width = class_ids(y_pred, "y_pred")
     if true_ids.shape != pred_ids.shape:
         raise errors.value_error(
-            "confusion_matrix", "y_true and y_pred with one entry per sample",
+            "confusion_matrix",
+            "y_true and y_pred with one entry per sample",
             f"{true_ids.size} true labels and {pred_ids.size} predictions",
         )
     largest = int(max(true_ids.max(initial=-1), pred_ids.max(initial=-1)))
@@ -80,8 +83,10 @@ def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarr
         raise errors.value_error("num_classes", "a positive integer", f"{num_classes!r}")
     elif largest >= num_classes:
         raise errors.value_error(
-            "confusion_matrix", f"class ids in [0, {num_classes}) (num_classes={num_classes})",
-            f"a class id {largest}", "pass a larger num_classes (or as many class_names).",
+            "confusion_matrix",
+            f"class ids in [0, {num_classes}) (num_classes={num_classes})",
+            f"a class id {largest}",
+            "pass a larger num_classes (or as many class_names).",
         )
     # One bincount over the flattened (true, predicted) index: O(samples), no Python loop.
     flat = np.bincount(true_ids * num_classes + pred_ids, minlength=num_classes * num_classes)
@@ -115,6 +120,7 @@ def per_class_scores(matrix: np.ndarray) -> list[dict]:
         precision = true_positive / predicted if predicted else 0.0
         recall = true_positive / support if support else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        rows.append({"class": label, "precision": precision, "recall": recall, "f1": f1,
-                     "support": support})
+        rows.append(
+            {"class": label, "precision": precision, "recall": recall, "f1": f1, "support": support}
+        )
     return rows

@@ -7,8 +7,11 @@ from lamina.visualization.figures import pyplot, save_png
 
 # Past this many classes the cell labels would overlap; the colours alone stay readable.
 MAX_ANNOTATED_CLASSES = 30
-TITLES = {None: "Confusion matrix", "true": "Confusion matrix (each true class sums to 1)",
-          "pred": "Confusion matrix (each predicted class sums to 1)"}
+TITLES = {
+    None: "Confusion matrix",
+    "true": "Confusion matrix (each true class sums to 1)",
+    "pred": "Confusion matrix (each predicted class sums to 1)",
+}
 
 
 def plot_confusion_matrix(y_true, y_pred, class_names=None, normalize=None, path=None):
@@ -45,8 +48,13 @@ def plot_confusion_matrix(y_true, y_pred, class_names=None, normalize=None, path
     axes.set_ylabel("True")
     # Class names are data: parse_math=False keeps a '$' in one from starting math mode.
     long_names = max(map(len, names)) > 3
-    axes.set_xticks(range(size), names, rotation=45 if long_names else 0,
-                    ha="right" if long_names else "center", parse_math=False)
+    axes.set_xticks(
+        range(size),
+        names,
+        rotation=45 if long_names else 0,
+        ha="right" if long_names else "center",
+        parse_math=False,
+    )
     axes.set_yticks(range(size), names, parse_math=False)
     if size <= MAX_ANNOTATED_CLASSES:
         font_size = 10 if size <= 12 else max(5, int(120 / size))
@@ -56,8 +64,15 @@ def plot_confusion_matrix(y_true, y_pred, class_names=None, normalize=None, path
             for column in range(size):
                 value = values[row, column]
                 text = f"{value:d}" if normalize is None else f"{value:.2f}"
-                axes.text(column, row, text, ha="center", va="center", fontsize=font_size,
-                          color="white" if value > threshold else "black")
+                axes.text(
+                    column,
+                    row,
+                    text,
+                    ha="center",
+                    va="center",
+                    fontsize=font_size,
+                    color="white" if value > threshold else "black",
+                )
     if path is not None:
         save_png(figure, path)
     return figure

@@ -23,8 +23,11 @@ def _layer_output(layer):
 
 
 def _image_like_layers(model) -> list:
-    return [layer for layer in model.layers
-            if (output := _layer_output(layer)) is not None and len(output.shape) == 4]
+    return [
+        layer
+        for layer in model.layers
+        if (output := _layer_output(layer)) is not None and len(output.shape) == 4
+    ]
 
 
 def _layers_hint(model) -> str:
@@ -41,8 +44,10 @@ def _first_conv_layer(model):
         if isinstance(layer, _ConvBase):
             return layer
     raise errors.value_error(
-        f"plot_feature_maps(model={model.name!r})", "a model with a 2-D convolution layer",
-        "a model without one", f"pass layer_name=; {_layers_hint(model)}",
+        f"plot_feature_maps(model={model.name!r})",
+        "a model with a 2-D convolution layer",
+        "a model without one",
+        f"pass layer_name=; {_layers_hint(model)}",
     )
 
 
@@ -51,8 +56,10 @@ def _named_layer(model, layer_name):
         if layer.name == layer_name:
             return layer
     raise errors.value_error(
-        "plot_feature_maps(layer_name=...)", f"the name of a layer of model {model.name!r}",
-        f"{layer_name!r}", _layers_hint(model),
+        "plot_feature_maps(layer_name=...)",
+        f"the name of a layer of model {model.name!r}",
+        f"{layer_name!r}",
+        _layers_hint(model),
     )
 
 
@@ -61,11 +68,13 @@ def _check_model(model) -> None:
     built = getattr(model, "built", False)
     inputs = getattr(model, "inputs", None)
     if not built:
-        raise errors.value_error(who, "a built Sequential or functional model", "an unbuilt model",
-                                 BUILD_HINT)
+        raise errors.value_error(
+            who, "a built Sequential or functional model", "an unbuilt model", BUILD_HINT
+        )
     if inputs is None:
         raise errors.value_error(
-            who, "a built Sequential or functional model",
+            who,
+            "a built Sequential or functional model",
             "a model without a layer graph (a subclassed model)",
             "build it functionally, Model(inputs, outputs), to see inside it.",
         )
@@ -84,12 +93,16 @@ def feature_extractor(model, layer_name=None):
     layer = _first_conv_layer(model) if layer_name is None else _named_layer(model, layer_name)
     output = _layer_output(layer)
     if output is None or len(output.shape) != 4:
-        received = "no symbolic output" if output is None else (
-            f"output shape {errors.format_shape(output.shape)}"
+        received = (
+            "no symbolic output"
+            if output is None
+            else (f"output shape {errors.format_shape(output.shape)}")
         )
         raise errors.value_error(
-            layer, "an image-like output (batch, height, width, channels) for feature maps",
-            received, "pick a convolution or pooling layer before Flatten / Dense.",
+            layer,
+            "an image-like output (batch, height, width, channels) for feature maps",
+            received,
+            "pick a convolution or pooling layer before Flatten / Dense.",
         )
     return Model(inputs=model.inputs, outputs=output), layer
 
@@ -137,8 +150,10 @@ def plot_feature_maps(model, images, layer_name=None, max_maps=16, path=None):
         axes.set_title(str(channel), fontsize=8)
         axes.axis("off")
     channels, height, width = maps.shape
-    figure.suptitle(f"{layer.name} ({type(layer).__name__}): {len(shown)} of {channels} channels, "
-                    f"{height}x{width}")
+    figure.suptitle(
+        f"{layer.name} ({type(layer).__name__}): {len(shown)} of {channels} channels, "
+        f"{height}x{width}"
+    )
     if path is not None:
         save_png(figure, path)
     return figure

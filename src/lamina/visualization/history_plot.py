@@ -22,7 +22,9 @@ def history_logs(history) -> dict[str, list[float]]:
         )
     if not logs or not any(len(values) for values in logs.values()):
         raise errors.value_error(
-            "history", "at least one epoch of logs", "an empty history",
+            "history",
+            "at least one epoch of logs",
+            "an empty history",
             "plot after fit() has run at least one epoch.",
         )
     return {str(name): [float(v) for v in values] for name, values in logs.items()}
@@ -32,7 +34,7 @@ def metric_names(logs: dict, metrics=None) -> list[str]:
     """The metrics to draw, in the order fit logged them: each name without its `val_` prefix."""
     available = []
     for name in logs:
-        base = name[len(VALIDATION_PREFIX):] if name.startswith(VALIDATION_PREFIX) else name
+        base = name[len(VALIDATION_PREFIX) :] if name.startswith(VALIDATION_PREFIX) else name
         if base not in available:
             available.append(base)
     if metrics is None:
@@ -41,7 +43,8 @@ def metric_names(logs: dict, metrics=None) -> list[str]:
     unknown = [name for name in requested if name not in available]
     if unknown or not requested:
         raise errors.value_error(
-            "plot_history(metrics=...)", f"names from the history: {available}",
+            "plot_history(metrics=...)",
+            f"names from the history: {available}",
             f"{unknown if unknown else requested}",
             "drop the 'val_' prefix: the validation curve is drawn with its metric.",
         )
@@ -89,8 +92,14 @@ def plot_history(history, metrics=None, path=None):
         for key, label, style in series:
             if key in logs:
                 values = logs[key]
-                axes.plot(epoch_axis(len(values), epochs), values, style, marker="o",
-                          markersize=3, label=label)
+                axes.plot(
+                    epoch_axis(len(values), epochs),
+                    values,
+                    style,
+                    marker="o",
+                    markersize=3,
+                    label=label,
+                )
         axes.set_title(name)
         axes.set_xlabel("epoch")
         axes.set_ylabel(name)

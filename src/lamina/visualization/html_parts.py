@@ -35,8 +35,9 @@ def text(value) -> str:
 
 def table(header: list, rows: list[list]) -> str:
     head = "".join(f"<th>{text(cell)}</th>" for cell in header)
-    body = "".join("<tr>" + "".join(f"<td>{text(cell)}</td>" for cell in row) + "</tr>"
-                   for row in rows)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{text(cell)}</td>" for cell in row) + "</tr>" for row in rows
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 

@@ -56,13 +56,16 @@ def _png(figure) -> bytes:
 def _check_arguments(model, y_true, y_pred, images) -> None:
     if (y_true is None) != (y_pred is None):
         raise errors.value_error(
-            "html_report", "y_true and y_pred together", "only "
-            + ("y_true" if y_pred is None else "y_pred"),
+            "html_report",
+            "y_true and y_pred together",
+            "only " + ("y_true" if y_pred is None else "y_pred"),
             "pass both to get the confusion matrix, or neither.",
         )
     if images is not None and model is None:
         raise errors.value_error(
-            "html_report(images=...)", "a model to take feature maps from", "images without model=",
+            "html_report(images=...)",
+            "a model to take feature maps from",
+            "images without model=",
         )
 
 
@@ -71,11 +74,17 @@ def _history_sections(history, figures: dict) -> list[str]:
     figures["history.png"] = _png(plot_history(logs))
     epochs = max(len(values) for values in logs.values())
     return [
-        parts.section("training-curves", "Training curves",
-                      parts.image(figures["history.png"], "training curves")),
-        parts.section("final-metrics", "Final metrics",
-                      parts.paragraph(f"After {epochs} epoch{'s' if epochs != 1 else ''}."),
-                      parts.table(["metric", "train", "validation"], _final_metrics(logs))),
+        parts.section(
+            "training-curves",
+            "Training curves",
+            parts.image(figures["history.png"], "training curves"),
+        ),
+        parts.section(
+            "final-metrics",
+            "Final metrics",
+            parts.paragraph(f"After {epochs} epoch{'s' if epochs != 1 else ''}."),
+            parts.table(["metric", "train", "validation"], _final_metrics(logs)),
+        ),
     ]
 
 
@@ -86,20 +95,39 @@ def _confusion_sections(y_true, y_pred, class_names, figures: dict) -> list[str]
     figures["confusion_matrix.png"] = _png(plot_confusion_matrix(y_true, y_pred, names))
     samples = int(matrix.sum())
     accuracy = matrix.trace() / samples if samples else 0.0
-    per_class = [[names[row["class"]], *(f"{row[key]:.3f}" for key in SCORES), row["support"]]
-                 for row in per_class_scores(matrix)]
+    per_class = [
+        [names[row["class"]], *(f"{row[key]:.3f}" for key in SCORES), row["support"]]
+        for row in per_class_scores(matrix)
+    ]
     return [
-        parts.section("confusion-matrix", "Confusion matrix",
-                      parts.paragraph(f"Accuracy {accuracy:.4f} on {samples} samples; rows are "
-                                      "true classes, columns predicted ones."),
-                      parts.image(figures["confusion_matrix.png"], "confusion matrix")),
-        parts.section("per-class", "Per-class precision and recall",
-                      parts.table(["class", "precision", "recall", "F1", "support"], per_class)),
+        parts.section(
+            "confusion-matrix",
+            "Confusion matrix",
+            parts.paragraph(
+                f"Accuracy {accuracy:.4f} on {samples} samples; rows are "
+                "true classes, columns predicted ones."
+            ),
+            parts.image(figures["confusion_matrix.png"], "confusion matrix"),
+        ),
+        parts.section(
+            "per-class",
+            "Per-class precision and recall",
+            parts.table(["class", "precision", "recall", "F1", "support"], per_class),
+        ),
     ]
 
 
-def build_report(*, title: str, history=None, model=None, y_true=None, y_pred=None,
-                 class_names=None, images=None, extra=None) -> Report:
+def build_report(
+    *,
+    title: str,
+    history=None,
+    model=None,
+    y_true=None,
+    y_pred=None,
+    class_names=None,
+    images=None,
+    extra=None,
+) -> Report:
     """Render the report (see `html_report`) without writing it: the page and the PNGs."""
     _check_arguments(model, y_true, y_pred, images)
     sections, figures = [], {}
@@ -114,19 +142,32 @@ def build_report(*, title: str, history=None, model=None, y_true=None, y_pred=No
         sections += _confusion_sections(y_true, y_pred, class_names, figures)
     if images is not None:
         figures["feature_maps.png"] = _png(plot_feature_maps(model, images))
-        sections.append(parts.section(
-            "feature-maps", "Feature maps",
-            parts.paragraph("The first convolution's channels for the first image."),
-            parts.image(figures["feature_maps.png"], "feature maps"),
-        ))
+        sections.append(
+            parts.section(
+                "feature-maps",
+                "Feature maps",
+                parts.paragraph("The first convolution's channels for the first image."),
+                parts.image(figures["feature_maps.png"], "feature maps"),
+            )
+        )
     import lamina
 
     subtitle = f"Written {time.strftime('%Y-%m-%d %H:%M')} by lamina {lamina.__version__}."
     return Report(html=parts.page(title, subtitle, sections), figures=figures)
 
 
-def html_report(path, *, title: str, history=None, model=None, y_true=None, y_pred=None,
-                class_names=None, images=None, extra=None) -> str:
+def html_report(
+    path,
+    *,
+    title: str,
+    history=None,
+    model=None,
+    y_true=None,
+    y_pred=None,
+    class_names=None,
+    images=None,
+    extra=None,
+) -> str:
     """Write one self-contained HTML page about a run (figures inline, no scripts, no links out).
 
     Each argument adds its sections; leave one out and its sections are left out.
@@ -150,7 +191,15 @@ def html_report(path, *, title: str, history=None, model=None, y_true=None, y_pr
     """
     from lamina.saving.atomic import write_text
 
-    report = build_report(title=title, history=history, model=model, y_true=y_true, y_pred=y_pred,
-                          class_names=class_names, images=images, extra=extra)
+    report = build_report(
+        title=title,
+        history=history,
+        model=model,
+        y_true=y_true,
+        y_pred=y_pred,
+        class_names=class_names,
+        images=images,
+        extra=extra,
+    )
     write_text(path, report.html)
     return str(path)

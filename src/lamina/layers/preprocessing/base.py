@@ -127,11 +127,14 @@ def symmetric_range(factor, argument: str, layer, bounds=(-1.0, 1.0)) -> tuple[f
 def value_range_pair(value_range, layer) -> tuple[float, float]:
     if not isinstance(value_range, (tuple, list)) or len(value_range) != 2:
         raise errors.value_error(
-            layer, "`value_range` as a pair (low, high)", f"value_range={value_range!r}",
+            layer,
+            "`value_range` as a pair (low, high)",
+            f"value_range={value_range!r}",
             "images in [0, 1] need value_range=(0, 1).",
         )
     low, high = float(value_range[0]), float(value_range[1])
     if low >= high:
-        raise errors.value_error(layer, "`value_range` with low < high",
-                                 f"value_range={value_range!r}")
+        raise errors.value_error(
+            layer, "`value_range` with low < high", f"value_range={value_range!r}"
+        )
     return low, high

@@ -66,7 +66,8 @@ class RandomContrast(RandomImageLayer):
             lower = upper = symmetric_range(factor, "factor", self, bounds=(-1.0, 1.0))[1]
         if not (0.0 <= lower <= 1.0 and upper >= 0.0):
             raise errors.value_error(
-                self, "`factor` in [0, 1] (or a pair with lower in [0, 1] and upper >= 0)",
+                self,
+                "`factor` in [0, 1] (or a pair with lower in [0, 1] and upper >= 0)",
                 f"factor={factor!r}",
             )
         self.factor = (lower, upper)

@@ -50,20 +50,29 @@ class RandomFlip(RandomImageLayer):
 class _AffineLayer(RandomImageLayer):
     """Shared arguments and resampling of the three affine augmentations."""
 
-    def __init__(self, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0,
-                 data_format=None, **kwargs):
+    def __init__(
+        self,
+        fill_mode="reflect",
+        interpolation="bilinear",
+        seed=None,
+        fill_value=0.0,
+        data_format=None,
+        **kwargs,
+    ):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         self.fill_mode = checks.choice(fill_mode, image_ops.FILL_MODES, "fill_mode", self)
-        self.interpolation = checks.choice(interpolation, image_ops.INTERPOLATIONS,
-                                           "interpolation", self)
+        self.interpolation = checks.choice(
+            interpolation, image_ops.INTERPOLATIONS, "interpolation", self
+        )
         self.fill_value = float(fill_value)
 
     def augment(self, images):
         batch, _, height, width = images.shape
         linear, shift = self.draw_maps(batch, height, width, images)
         matrices = torch.cat([linear, shift[:, :, None]], dim=2)
-        return image_ops.affine_sample(images, matrices, self.fill_mode, self.fill_value,
-                                       self.interpolation)
+        return image_ops.affine_sample(
+            images, matrices, self.fill_mode, self.fill_value, self.interpolation
+        )
 
     def draw_maps(self, batch, height, width, like):
         """(N, 2, 2) linear parts and (N, 2) shifts in pixels, output -> input coordinates."""
@@ -95,8 +104,16 @@ class RandomRotation(_AffineLayer):
     Output shape: the same.
     """
 
-    def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", seed=None,
-                 fill_value=0.0, data_format=None, **kwargs):
+    def __init__(
+        self,
+        factor,
+        fill_mode="reflect",
+        interpolation="bilinear",
+        seed=None,
+        fill_value=0.0,
+        data_format=None,
+        **kwargs,
+    ):
         super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
         self.factor = symmetric_range(factor, "factor", self, bounds=(-math.inf, math.inf))
 
@@ -123,26 +140,46 @@ class RandomZoom(_AffineLayer):
     Output shape: the same.
     """
 
-    def __init__(self, height_factor, width_factor=None, fill_mode="reflect",
-                 interpolation="bilinear", seed=None, fill_value=0.0, data_format=None, **kwargs):
+    def __init__(
+        self,
+        height_factor,
+        width_factor=None,
+        fill_mode="reflect",
+        interpolation="bilinear",
+        seed=None,
+        fill_value=0.0,
+        data_format=None,
+        **kwargs,
+    ):
         super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
-        self.height_factor = symmetric_range(height_factor, "height_factor", self,
-                                             bounds=(-1.0, math.inf))
-        self.width_factor = None if width_factor is None else symmetric_range(
-            width_factor, "width_factor", self, bounds=(-1.0, math.inf))
+        self.height_factor = symmetric_range(
+            height_factor, "height_factor", self, bounds=(-1.0, math.inf)
+        )
+        self.width_factor = (
+            None
+            if width_factor is None
+            else symmetric_range(width_factor, "width_factor", self, bounds=(-1.0, math.inf))
+        )
 
     def draw_maps(self, batch, height, width, like):
         zoom_y = 1.0 + self.uniform((batch,), *self.height_factor, like)
-        zoom_x = zoom_y if self.width_factor is None else 1.0 + self.uniform(
-            (batch,), *self.width_factor, like)
+        zoom_x = (
+            zoom_y
+            if self.width_factor is None
+            else 1.0 + self.uniform((batch,), *self.width_factor, like)
+        )
         zeros = torch.zeros_like(zoom_x)
-        linear = torch.stack([torch.stack([zoom_x, zeros], -1), torch.stack([zeros, zoom_y], -1)],
-                             -2)
+        linear = torch.stack(
+            [torch.stack([zoom_x, zeros], -1), torch.stack([zeros, zoom_y], -1)], -2
+        )
         return linear, torch.zeros(batch, 2, device=like.device)
 
     def get_config(self):
-        return {**super().get_config(), "height_factor": self.height_factor,
-                "width_factor": self.width_factor}
+        return {
+            **super().get_config(),
+            "height_factor": self.height_factor,
+            "width_factor": self.width_factor,
+        }
 
 
 class RandomTranslation(_AffineLayer):
@@ -158,8 +195,17 @@ class RandomTranslation(_AffineLayer):
     Output shape: the same.
     """
 
-    def __init__(self, height_factor, width_factor, fill_mode="reflect", interpolation="bilinear",
-                 seed=None, fill_value=0.0, data_format=None, **kwargs):
+    def __init__(
+        self,
+        height_factor,
+        width_factor,
+        fill_mode="reflect",
+        interpolation="bilinear",
+        seed=None,
+        fill_value=0.0,
+        data_format=None,
+        **kwargs,
+    ):
         super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
         self.height_factor = symmetric_range(height_factor, "height_factor", self)
         self.width_factor = symmetric_range(width_factor, "width_factor", self)
@@ -172,5 +218,8 @@ class RandomTranslation(_AffineLayer):
         return identity, -torch.stack([shift_x, shift_y], -1)
 
     def get_config(self):
-        return {**super().get_config(), "height_factor": self.height_factor,
-                "width_factor": self.width_factor}
+        return {
+            **super().get_config(),
+            "height_factor": self.height_factor,
+            "width_factor": self.width_factor,
+        }

@@ -45,11 +45,13 @@ def affine_sample(images, matrices, fill_mode="reflect", fill_value=0.0, interpo
     if fill_mode == "constant" and fill_value != 0.0:
         # Sampling is linear in the image, so sampling (x - v) with zero padding and adding v
         # back is sampling x with padding v: one grid_sample instead of two.
-        shifted = F.grid_sample(images - fill_value, grid, mode=interpolation,
-                                padding_mode="zeros", align_corners=False)
+        shifted = F.grid_sample(
+            images - fill_value, grid, mode=interpolation, padding_mode="zeros", align_corners=False
+        )
         return shifted + fill_value
-    return F.grid_sample(images, grid, mode=interpolation, padding_mode=padding,
-                         align_corners=False)
+    return F.grid_sample(
+        images, grid, mode=interpolation, padding_mode=padding, align_corners=False
+    )
 
 
 def affine_grid(theta, height, width):
@@ -96,9 +98,10 @@ def crop_box_for_aspect(in_height, in_width, height, width):
 
 def smart_resize(images, height, width, interpolation="bilinear"):
     """Centre-crop to the target aspect ratio, then resize (Keras's smart_resize), NCHW."""
-    top, left, crop_h, crop_w = crop_box_for_aspect(images.shape[-2], images.shape[-1], height,
-                                                    width)
-    images = images[..., top:top + crop_h, left:left + crop_w]
+    top, left, crop_h, crop_w = crop_box_for_aspect(
+        images.shape[-2], images.shape[-1], height, width
+    )
+    images = images[..., top : top + crop_h, left : left + crop_w]
     return resize(images, height, width, interpolation)
 
 
@@ -109,6 +112,10 @@ def pad_to_aspect(images, height, width, fill_value=0.0):
     pad_width = max(int(in_height * width / height) - in_width, 0)
     if pad_height == 0 and pad_width == 0:
         return images
-    padding = (pad_width // 2, pad_width - pad_width // 2, pad_height // 2,
-               pad_height - pad_height // 2)
+    padding = (
+        pad_width // 2,
+        pad_width - pad_width // 2,
+        pad_height // 2,
+        pad_height - pad_height // 2,
+    )
     return F.pad(images, padding, value=fill_value)

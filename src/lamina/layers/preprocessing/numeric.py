@@ -76,7 +76,8 @@ class Normalization(Layer):
             self.axis = tuple(int(a) for a in axis)
         if (mean is None) != (variance is None):
             raise errors.value_error(
-                self, "both `mean` and `variance`, or neither",
+                self,
+                "both `mean` and `variance`, or neither",
                 f"mean={mean!r}, variance={variance!r}",
                 "pass both, or neither and call adapt(data).",
             )
@@ -89,15 +90,20 @@ class Normalization(Layer):
         rank = len(input_shape)
         for axis in self.axis:
             if not -rank <= axis < rank:
-                raise errors.value_error(self, f"`axis` values in [-{rank}, {rank})",
-                                         f"axis={self.axis} for inputs of shape {input_shape}")
+                raise errors.value_error(
+                    self,
+                    f"`axis` values in [-{rank}, {rank})",
+                    f"axis={self.axis} for inputs of shape {input_shape}",
+                )
         self._keep_axes = tuple(sorted(a % rank for a in self.axis))
         for axis in self._keep_axes:
             if input_shape[axis] is None:
-                raise errors.value_error(self, f"a known size on kept axis {axis}",
-                                         f"shape {input_shape}")
-        self._broadcast_shape = tuple(input_shape[a] if a in self._keep_axes else 1
-                                      for a in range(rank))
+                raise errors.value_error(
+                    self, f"a known size on kept axis {axis}", f"shape {input_shape}"
+                )
+        self._broadcast_shape = tuple(
+            input_shape[a] if a in self._keep_axes else 1 for a in range(rank)
+        )
         stat_shape = tuple(input_shape[a] for a in self._keep_axes)
         if self.input_mean is None:
             self.add_weight("mean", stat_shape, "zeros", trainable=False)
@@ -129,7 +135,8 @@ class Normalization(Layer):
         """
         if self.input_mean is not None:
             raise errors.value_error(
-                self, "no fixed mean / variance when adapting",
+                self,
+                "no fixed mean / variance when adapting",
                 "adapt() on a layer built with mean= and variance=",
                 "create Normalization() without them to learn them from data.",
             )
@@ -142,8 +149,11 @@ class Normalization(Layer):
             reduce_axes = tuple(a for a in range(x.ndim) if a not in self._keep_axes)
             batch_count = int(np.prod([x.shape[a] for a in reduce_axes])) if reduce_axes else 1
             batch_mean = x.mean(dim=reduce_axes) if reduce_axes else x
-            batch_m2 = ((x - x.mean(dim=reduce_axes, keepdim=True)) ** 2).sum(dim=reduce_axes) \
-                if reduce_axes else torch.zeros_like(x)
+            batch_m2 = (
+                ((x - x.mean(dim=reduce_axes, keepdim=True)) ** 2).sum(dim=reduce_axes)
+                if reduce_axes
+                else torch.zeros_like(x)
+            )
             if mean is None:
                 count, mean, m2 = batch_count, batch_mean, batch_m2
                 continue
@@ -160,8 +170,11 @@ class Normalization(Layer):
         self.adapted = True
 
     def get_config(self):
-        config = {**super().get_config(), "axis": self.axis[0] if len(self.axis) == 1 else
-                  (list(self.axis) or None), "invert": self.invert}
+        config = {
+            **super().get_config(),
+            "axis": self.axis[0] if len(self.axis) == 1 else (list(self.axis) or None),
+            "invert": self.invert,
+        }
         if self.input_mean is not None:
             config["mean"] = np.asarray(self.input_mean).tolist()
             config["variance"] = np.asarray(self.input_variance).tolist()
@@ -174,7 +187,7 @@ def _batches_of(data, batch_size, steps):
         array = data
         size = batch_size or len(array)
         for start in range(0, len(array), size):
-            yield array[start:start + size]
+            yield array[start : start + size]
         return
     for step, batch in enumerate(data):
         if steps is not None and step >= steps:

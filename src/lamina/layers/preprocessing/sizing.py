@@ -28,14 +28,25 @@ class Resizing(ImageLayer):
     Output shape: (batch, height, width, channels) or (height, width, channels).
     """
 
-    def __init__(self, height, width, interpolation="bilinear", crop_to_aspect_ratio=False,
-                 pad_to_aspect_ratio=False, fill_mode="constant", fill_value=0.0, antialias=False,
-                 data_format=None, **kwargs):
+    def __init__(
+        self,
+        height,
+        width,
+        interpolation="bilinear",
+        crop_to_aspect_ratio=False,
+        pad_to_aspect_ratio=False,
+        fill_mode="constant",
+        fill_value=0.0,
+        antialias=False,
+        data_format=None,
+        **kwargs,
+    ):
         super().__init__(data_format=data_format, **kwargs)
         self.height = checks.positive_int(height, "height", self)
         self.width = checks.positive_int(width, "width", self)
-        self.interpolation = checks.choice(interpolation, _RESIZE_INTERPOLATIONS, "interpolation",
-                                           self)
+        self.interpolation = checks.choice(
+            interpolation, _RESIZE_INTERPOLATIONS, "interpolation", self
+        )
         if crop_to_aspect_ratio and pad_to_aspect_ratio:
             raise ValueError(
                 f"Layer '{self.name}' (Resizing) expects at most one of crop_to_aspect_ratio and "
@@ -52,8 +63,7 @@ class Resizing(ImageLayer):
             return image_ops.smart_resize(images, self.height, self.width, self.interpolation)
         if self.pad_to_aspect_ratio:
             images = image_ops.pad_to_aspect(images, self.height, self.width, self.fill_value)
-        return image_ops.resize(images, self.height, self.width, self.interpolation,
-                                self.antialias)
+        return image_ops.resize(images, self.height, self.width, self.interpolation, self.antialias)
 
     def get_config(self):
         return {
@@ -91,7 +101,7 @@ class CenterCrop(ImageLayer):
         if in_height < self.height or in_width < self.width:
             return image_ops.smart_resize(images, self.height, self.width)
         top, left = (in_height - self.height) // 2, (in_width - self.width) // 2
-        return images[..., top:top + self.height, left:left + self.width]
+        return images[..., top : top + self.height, left : left + self.width]
 
     def get_config(self):
         return {**super().get_config(), "height": self.height, "width": self.width}

@@ -63,12 +63,15 @@ class RNN(Layer):
         super().__init__(**kwargs)
         if isinstance(cell, (list, tuple)):
             raise errors.value_error(
-                self, "a single cell", f"a list of {len(cell)} cells",
+                self,
+                "a single cell",
+                f"a list of {len(cell)} cells",
                 "stack recurrent layers with return_sequences=True instead.",
             )
         if not hasattr(cell, "state_size") or not callable(cell):
             raise errors.value_error(
-                self, "a cell with a `state_size` attribute and a call(inputs, states) method",
+                self,
+                "a cell with a `state_size` attribute and a call(inputs, states) method",
                 f"{type(cell).__name__}",
             )
         self.cell = cell
@@ -103,8 +106,10 @@ class RNN(Layer):
                 f"or declare input_shape=({steps}, 1)."
             )
         raise errors.value_error(
-            self, "3-D input (batch, timesteps, features)",
-            f"a {len(shape)}-D input of shape {shape_text}", hint,
+            self,
+            "3-D input (batch, timesteps, features)",
+            f"a {len(shape)}-D input of shape {shape_text}",
+            hint,
         )
 
     def build(self, input_shape):
@@ -119,9 +124,11 @@ class RNN(Layer):
 
     def get_initial_state(self, batch_size: int, like: torch.Tensor):
         if hasattr(self.cell, "get_initial_state"):
-            states = self.cell.get_initial_state(batch_size, like) if isinstance(
-                self.cell, RecurrentCell
-            ) else self.cell.get_initial_state(batch_size=batch_size)
+            states = (
+                self.cell.get_initial_state(batch_size, like)
+                if isinstance(self.cell, RecurrentCell)
+                else self.cell.get_initial_state(batch_size=batch_size)
+            )
             return list(states) if isinstance(states, (list, tuple)) else [states]
         return [like.new_zeros(batch_size, size) for size in self.state_sizes]
 
@@ -136,7 +143,9 @@ class RNN(Layer):
                 f"initial_state as a list of {len(sizes)} tensor(s) {names}, each (batch, units)",
                 f"{len(states)} tensor(s)",
                 "pass the states an RNN with return_state=True returns after its output, e.g. "
-                "`_, *states = encoder(x)`." if len(sizes) == 2 else None,
+                "`_, *states = encoder(x)`."
+                if len(sizes) == 2
+                else None,
             )
         batch = sequences.shape[0]
         checked = []
@@ -256,14 +265,13 @@ class RNN(Layer):
                 output, new_states = cell.step(step_input, states, recurrent_mask)
             else:
                 output, new_states = cell(step_input, states, training=training)
-                new_states = list(new_states) if isinstance(new_states, (list, tuple)) else [
-                    new_states
-                ]
+                new_states = (
+                    list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
+                )
             if mask is not None:
                 keep = mask[:, t, None]
                 new_states = [
-                    torch.where(keep, new, old)
-                    for new, old in zip(new_states, states, strict=True)
+                    torch.where(keep, new, old) for new, old in zip(new_states, states, strict=True)
                 ]
                 if previous_output is None or self.zero_output_for_mask:
                     previous_output = torch.zeros_like(output)
@@ -289,8 +297,10 @@ class RNN(Layer):
             "zero_output_for_mask": self.zero_output_for_mask,
         }
         if type(self) is RNN:
-            config["cell"] = {"class_name": type(self.cell).__name__,
-                              "config": self.cell.get_config()}
+            config["cell"] = {
+                "class_name": type(self.cell).__name__,
+                "config": self.cell.get_config(),
+            }
         return config
 
     @classmethod
@@ -303,8 +313,9 @@ class RNN(Layer):
             cell_class = getattr(recurrent, cell_config["class_name"], None)
             if cell_class is None:
                 raise errors.value_error(
-                    "RNN.from_config", "a built-in cell class name (SimpleRNNCell, LSTMCell, "
-                    "GRUCell)", repr(cell_config["class_name"]),
+                    "RNN.from_config",
+                    "a built-in cell class name (SimpleRNNCell, LSTMCell, GRUCell)",
+                    repr(cell_config["class_name"]),
                     "rebuild RNN(cell) with your own cell instance.",
                 )
             config["cell"] = cell_class.from_config(cell_config["config"])

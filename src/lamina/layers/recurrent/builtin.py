@@ -10,11 +10,22 @@ from lamina.layers.recurrent.base import RNN
 
 # The arguments that belong to the RNN (and Layer) rather than to the cell.
 _RNN_ARGUMENTS = (
-    "return_sequences", "return_state", "go_backwards", "stateful", "unroll",
-    "zero_output_for_mask", "activity_regularizer",
+    "return_sequences",
+    "return_state",
+    "go_backwards",
+    "stateful",
+    "unroll",
+    "zero_output_for_mask",
+    "activity_regularizer",
 )
 _LAYER_ARGUMENTS = (
-    "name", "trainable", "dtype", "input_shape", "input_dim", "batch_input_shape", "batch_size",
+    "name",
+    "trainable",
+    "dtype",
+    "input_shape",
+    "input_dim",
+    "batch_input_shape",
+    "batch_size",
     "autocast",
 )
 

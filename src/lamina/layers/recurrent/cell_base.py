@@ -99,25 +99,35 @@ class RecurrentCell(Layer):
         input_dim = input_shape[-1]
         if input_dim is None:
             raise errors.value_error(
-                self, "a known feature size (last axis)",
+                self,
+                "a known feature size (last axis)",
                 f"shape {errors.format_shape(input_shape)}",
             )
         width = self.gates * self.units
         self.kernel = self.add_weight(
-            "kernel", (input_dim, width), self.kernel_initializer,
-            regularizer=self.kernel_regularizer, constraint=self.kernel_constraint,
+            "kernel",
+            (input_dim, width),
+            self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
             layout=self.kernel_layout,
         )
         self.recurrent_kernel = self.add_weight(
-            "recurrent_kernel", (self.units, width), self.recurrent_initializer,
-            regularizer=self.recurrent_regularizer, constraint=self.recurrent_constraint,
+            "recurrent_kernel",
+            (self.units, width),
+            self.recurrent_initializer,
+            regularizer=self.recurrent_regularizer,
+            constraint=self.recurrent_constraint,
             layout=self.kernel_layout,
         )
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(
-                "bias", self.bias_shape(), self.bias_initial_value(),
-                regularizer=self.bias_regularizer, constraint=self.bias_constraint,
+                "bias",
+                self.bias_shape(),
+                self.bias_initial_value(),
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
                 layout=self.bias_layout,
             )
 

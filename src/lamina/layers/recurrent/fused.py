@@ -48,7 +48,14 @@ def run_full(cell, sequences: torch.Tensor, states):
     kind = cell.fused_kind()
     train = torch.is_grad_enabled()  # cuDNN keeps its backward workspace only when asked
     result = _KERNELS[kind](
-        sequences, _hidden(kind, states), cell.fused_params(), cell.use_bias, 1, 0.0, train, False,
+        sequences,
+        _hidden(kind, states),
+        cell.fused_params(),
+        cell.use_bias,
+        1,
+        0.0,
+        train,
+        False,
         True,
     )
     return result[0], _final_states(kind, result)
@@ -100,7 +107,14 @@ def run_masked(cell, sequences, states, mask, zero_output_for_mask: bool):
         hidden = hidden.index_select(1, packed.sorted_indices)
     train = torch.is_grad_enabled()
     result = _KERNELS[kind](
-        packed.data, packed.batch_sizes, hidden, cell.fused_params(), cell.use_bias, 1, 0.0, train,
+        packed.data,
+        packed.batch_sizes,
+        hidden,
+        cell.fused_params(),
+        cell.use_bias,
+        1,
+        0.0,
+        train,
         False,
     )
     outputs, _ = pad_packed_sequence(

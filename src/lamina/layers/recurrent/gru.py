@@ -31,8 +31,9 @@ class GRUCell(RecurrentCell):
     kernel_layout = (backend.gru_kernel_to_keras, backend.gru_kernel_from_keras)
     bias_layout = (backend.gru_bias_to_keras, backend.gru_bias_from_keras)
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
-                 reset_after=True, **kwargs):
+    def __init__(
+        self, units, activation="tanh", recurrent_activation="sigmoid", reset_after=True, **kwargs
+    ):
         super().__init__(units, activation=activation, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.reset_after = bool(reset_after)
@@ -108,11 +109,15 @@ class GRU(BuiltinRNN):
     cell_class = GRUCell
     cell_name = "gru_cell"
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
-                 reset_after=True, **kwargs):
+    def __init__(
+        self, units, activation="tanh", recurrent_activation="sigmoid", reset_after=True, **kwargs
+    ):
         super().__init__(
-            units, activation=activation, recurrent_activation=recurrent_activation,
-            reset_after=reset_after, **kwargs,
+            units,
+            activation=activation,
+            recurrent_activation=recurrent_activation,
+            reset_after=reset_after,
+            **kwargs,
         )
 
     @property

@@ -29,8 +29,14 @@ class LSTMCell(RecurrentCell):
     gates = 4
     state_count = 2
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid",
-                 unit_forget_bias=True, **kwargs):
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        unit_forget_bias=True,
+        **kwargs,
+    ):
         super().__init__(units, activation=activation, **kwargs)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.unit_forget_bias = bool(unit_forget_bias)
@@ -41,11 +47,13 @@ class LSTMCell(RecurrentCell):
         base, units = self.bias_initializer, self.units
 
         def forget_gate_ones(shape, dtype=torch.float32):
-            return torch.cat([
-                base((units,), dtype=dtype),
-                torch.ones(units, dtype=dtype),
-                base((2 * units,), dtype=dtype),
-            ])
+            return torch.cat(
+                [
+                    base((units,), dtype=dtype),
+                    torch.ones(units, dtype=dtype),
+                    base((2 * units,), dtype=dtype),
+                ]
+            )
 
         return initializers.get(forget_gate_ones)
 
