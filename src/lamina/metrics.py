@@ -314,3 +314,18 @@ def names() -> list[str]:
 
 
 # Confusion-count metrics (they subclass Metric and register themselves on import).
+from lamina.confusion_metrics import (  # noqa: E402, F401  (re-exported as lamina.metrics.*)
+    AUC,
+    F1Score,
+    FalseNegatives,
+    FalsePositives,
+    FBetaScore,
+    IoU,
+    MeanIoU,
+    OneHotIoU,
+    OneHotMeanIoU,
+    Precision,
+    Recall,
+    TrueNegatives,
+    TruePositives,
+)
