@@ -117,15 +117,21 @@ def test_wrong_input_shape_for_a_built_model():
     model.compile(optimizer="sgd", loss="mse")
     with pytest.raises(
         ValueError,
+        match=r"Input '.*' of model 'sequential' expects shape \(None, 3\); "
+        r"received an array of shape \(4, 5\) \(x\)",
+    ):
+        model.fit(np.zeros((4, 5)), np.zeros(4), verbose=0)
+    with pytest.raises(
+        ValueError,
         match=r"Sequential model 'sequential' expects input of shape \(None, 3\); "
         r"received an input of shape \(4, 5\)",
     ):
-        model.fit(np.zeros((4, 5)), np.zeros(4), verbose=0)
+        model(np.zeros((4, 5), "float32"))
     inputs = lamina.Input(shape=(3,), name="features")
     functional = models.Model(inputs, layers.Dense(1)(inputs))
     with pytest.raises(
         ValueError,
-        match=r"Input 'features' expects shape \(None, 3\); received an array of "
+        match=r"Input 'features' of model '.*' expects shape \(None, 3\); received an array of "
         r"shape \(2, 7\)",
     ):
         functional.predict(np.zeros((2, 7)), verbose=0)
@@ -151,5 +157,6 @@ def test_invalid_layer_arguments_name_the_layer():
         layers.Conv2D(2, 3, padding="full", name="c")
     with pytest.raises(ValueError, match=r"`units` to be a positive integer; received units=0"):
         layers.Dense(0)
-    with pytest.raises(ValueError, match=r"`rate` in \[0, 1\]; received rate=1.5"):
+    with pytest.raises(ValueError, match=r"`rate` in \[0, 1\) \(the fraction of units dropped\); "
+                       r"received rate=1.5\.$"):
         layers.Dropout(1.5)

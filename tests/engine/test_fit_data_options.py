@@ -80,6 +80,12 @@ SOURCES = {
 }
 
 
+def _steps(source) -> dict:
+    # A generator is consumed once: it yields both epochs' batches, steps_per_epoch cuts them
+    # (without it the first epoch would take them all and the second warn that data ran out).
+    return {"steps_per_epoch": len(X) // BATCH} if source == "generator" else {}
+
+
 def _weights(model):
     return model.get_weights()
 
@@ -104,7 +110,9 @@ def test_class_weight_equals_the_matching_sample_weight(source):
             X, Y, batch_size=BATCH, epochs=2, shuffle=False, verbose=0, class_weight=CLASS_WEIGHT
         )
     else:
-        model.fit(SOURCES[source](X, Y), epochs=2, verbose=0, class_weight=CLASS_WEIGHT)
+        model.fit(
+            SOURCES[source](X, Y), epochs=2, verbose=0, class_weight=CLASS_WEIGHT, **_steps(source)
+        )
     _assert_same(_weights(model), expected)
 
 
@@ -112,7 +120,7 @@ def test_class_weight_equals_the_matching_sample_weight(source):
 def test_sample_weights_from_each_source(source):
     expected = _fit_arrays(sample_weight=SAMPLE_WEIGHT)
     model = _model()
-    model.fit(SOURCES[source](X, Y, SAMPLE_WEIGHT), epochs=2, verbose=0)
+    model.fit(SOURCES[source](X, Y, SAMPLE_WEIGHT), epochs=2, verbose=0, **_steps(source))
     _assert_same(_weights(model), expected)
 
 

@@ -229,7 +229,7 @@ CONSTRUCTOR_ERRORS = [
     (
         "dropout-rate",
         lambda: layers.SpatialDropout2D(1.5),
-        r"Layer 'spatial_dropout2d' \(SpatialDropout2D\) expects `rate` in \[0, 1\]",
+        r"Layer 'spatial_dropout2d' \(SpatialDropout2D\) expects `rate` in \[0, 1\) ",
     ),
     (
         "noise-stddev",

@@ -38,20 +38,27 @@ def flatten(structure) -> list:
     return [structure]
 
 
+def is_dataframe(x) -> bool:
+    """A pandas DataFrame or Series: an array to Keras, though it iterates like a generator."""
+    return type(x).__module__.startswith("pandas") and hasattr(x, "to_numpy")
+
+
 def is_array_like(x) -> bool:
     return (
         isinstance(x, (np.ndarray, torch.Tensor))
+        or is_dataframe(x)
         or (isinstance(x, (list, tuple)) and x and all(is_array_like(v) for v in x))
         or (isinstance(x, dict) and x and all(is_array_like(v) for v in x.values()))
     )
 
 
 def to_tensor(value, device, name="x") -> torch.Tensor:
-    """NumPy / lists / tensors -> a tensor on `device`; float64 becomes float32 as in Keras."""
+    """NumPy / pandas / lists / tensors -> a tensor on `device`; floats of another width (float64,
+    float16, bfloat16) become the weights' floatx, as Keras casts inputs to the compute dtype."""
     if isinstance(value, torch.Tensor):
         tensor = value
     else:
-        array = np.asarray(value)
+        array = value.to_numpy() if is_dataframe(value) else np.asarray(value)
         if array.dtype == object:
             raise errors.value_error(
                 name,
@@ -61,9 +68,11 @@ def to_tensor(value, device, name="x") -> torch.Tensor:
             )
         if array.dtype.kind == "U" or array.dtype.kind == "S":
             raise errors.value_error(name, "a numeric array", f"an array of strings {array.shape}")
+        if not array.flags.writeable:  # pandas' or a memory map's read-only view
+            array = array.copy()
         tensor = torch.from_numpy(np.ascontiguousarray(array))
-    if tensor.dtype == torch.float64:
-        tensor = tensor.float()
+    if tensor.is_floating_point() and tensor.dtype != backend.to_torch_dtype(None):
+        tensor = tensor.to(backend.to_torch_dtype(None))
     if tensor.device != device:
         if device.type == "cuda" and tensor.device.type == "cpu":
             tensor = tensor.pin_memory().to(device, non_blocking=True)
@@ -107,7 +116,7 @@ def check_finite(x, name="x") -> None:
                 name,
                 "finite numbers",
                 f"{count} NaN or inf value(s) in an array of shape {tuple(leaf.shape)}",
-                "clean or impute the data first, e.g. x = np.nan_to_num(x) or drop those rows.",
+                f"clean or impute the data first, e.g. {name} = np.nan_to_num({name}) or drop those rows.",
             )
 
 
@@ -129,7 +138,13 @@ class ArrayData:
         self.device = device or backend.default_device()
         if check:
             check_finite(x, "x")
+            if y is not None:
+                check_finite(y, "y")
         n_x = num_samples(x, "x")
+        if n_x == 0:
+            raise errors.value_error(
+                "x", "at least one sample", "arrays with 0 samples", "check the data's filtering."
+            )
         if y is not None:
             n_y = num_samples(y, "y")
             if n_x != n_y:
@@ -232,6 +247,7 @@ class IterableData:
         self.device = device or backend.default_device()
         self._iterator = None
         self._peeked = None
+        self.ran_out = False
         indexable = hasattr(source, "__getitem__") and hasattr(source, "__len__")
         self._is_sequence = _is_keras_sequence(source) or (
             indexable and not hasattr(source, "__iter__")
@@ -295,7 +311,8 @@ class IterableData:
                 self._iterator = iter(self._batches())
                 try:
                     batch = next(self._iterator)
-                except StopIteration:
+                except StopIteration:  # a consumed generator: the trainer warns and stops
+                    self.ran_out = True
                     return
             yield self._convert(batch)
 

@@ -10,6 +10,7 @@ own `compute_output_shape` (the merges) gives its shape by that rule instead.
 
 from __future__ import annotations
 
+import numbers
 import operator
 
 import torch
@@ -113,6 +114,21 @@ class Node:
 # Input
 
 
+def _checked_batch_shape(batch_shape, argument: str) -> tuple:
+    """Sizes are positive integers or None (unknown); -1 is NumPy's spelling, not Keras's."""
+    batch_shape = tuple(batch_shape)
+    for size in batch_shape:
+        integral = isinstance(size, numbers.Integral) and not isinstance(size, bool)
+        if size is not None and (not integral or size < 1):
+            raise errors.value_error(
+                "Input()",
+                f"`{argument}` sizes that are positive integers or None",
+                f"{argument}={batch_shape if argument == 'batch_shape' else batch_shape[1:]}",
+                "use None, not -1 or 0, for a size that varies from batch to batch.",
+            )
+    return tuple(None if size is None else int(size) for size in batch_shape)
+
+
 class InputLayer(layer_module.Layer):
     """The layer behind `Input()`: it holds the shape and passes data through."""
 
@@ -137,7 +153,9 @@ class InputLayer(layer_module.Layer):
                 )
             shape = (shape,) if isinstance(shape, int) else tuple(shape)
             batch_shape = (batch_size, *shape)
-        self.batch_shape = tuple(batch_shape)
+        self.batch_shape = _checked_batch_shape(
+            batch_shape, "shape" if shape is not None else "batch_shape"
+        )
         self.input_dtype = (
             "float32"
             if dtype is None

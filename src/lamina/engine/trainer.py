@@ -7,6 +7,8 @@ tensors, batch logs are computed only when a callback reads them (the progress b
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 from lamina import backend, optimizers
@@ -14,7 +16,8 @@ from lamina import losses as losses_module
 from lamina import metrics as metrics_module
 from lamina.callbacks import CallbackList, LazyLogs
 from lamina.callbacks.callback import log_value
-from lamina.engine import captured_step, data_adapter, errors
+from lamina.engine import captured_step, data_adapter, errors, fit_arguments
+from lamina.engine.layer import Layer
 
 # --------------------------------------------------------------------------------------------------
 # Compile
@@ -78,7 +81,7 @@ class CompileState:
         from lamina import constraints
 
         self.optimizer.build(weights, constraints.collect(self.model))
-        self.regularized = any(
+        self.regularized = self.regularized or any(
             getattr(m, "_regularizers", None)
             or getattr(m, "activity_regularizer", None) is not None
             for m in self.model.modules()
@@ -299,12 +302,19 @@ def loss_terms(model, y, y_pred, sample_weight=None):
         per_output[index] = (value, y_pred_i.shape[0])
         value = value * weight if weight != 1.0 else value
         total = value if total is None else total + value
+    penalties = model.losses if state.regularized or total is None else []
+    if total is None and not penalties:
+        raise errors.value_error(
+            f"Model '{model.name}'",
+            "a loss to compute",
+            "compile() without loss= and no loss added by the layers (add_loss, regularizers)",
+            "pass loss= to compile(), e.g. model.compile(optimizer='adam', loss='mse').",
+        )
     if total is None:
         total = preds[0].new_zeros(())
-    if state.regularized:
-        penalties = model.losses
-        if penalties:
-            total = total + torch.stack([p.to(total.dtype) for p in penalties]).sum()
+    if penalties:
+        total = total + torch.stack([p.to(total.dtype) for p in penalties]).sum()
+    if state.regularized or penalties:
         model._clear_activity_losses()
     return total, per_output
 
@@ -405,32 +415,43 @@ def _ensure_built(model, first_batch) -> None:
 
 
 def _check_labels(model, data, state) -> None:
-    """Labels out of [0, classes) for a sparse loss: one check on the whole array, before
-    training."""
+    """Labels a loss cannot take (class ids out of [0, classes), binary targets out of [0, 1]):
+    one check on the whole array, before training."""
     if not isinstance(data, data_adapter.ArrayData) or data.y is None or state.losses is None:
         return
     trues = _flatten_labels(model, data.y)
     outputs = getattr(model, "outputs", None) or []
     for index, (_, _, kind) in enumerate(state.losses):
-        if kind != "sparse_categorical_crossentropy" or index >= len(trues):
+        if index >= len(trues) or not trues[index].numel():
             continue
         labels = trues[index]
-        classes = outputs[index].shape[-1] if index < len(outputs) else None
-        if classes is None:
-            continue
-        low, high = float(labels.min()), float(labels.max())
-        if (
-            low < 0
-            or high >= classes
-            or (labels.is_floating_point() and not torch.equal(labels, labels.round()))
-        ):
-            raise errors.value_error(
-                "y (labels for sparse_categorical_crossentropy)",
-                f"integer class ids in [0, {classes}) for a model with {classes} outputs",
-                f"labels from {low:g} to {high:g}",
-                "check the number of units of the last Dense layer, or remap the labels to "
-                "0..classes-1.",
-            )
+        if kind == "sparse_categorical_crossentropy":
+            classes = outputs[index].shape[-1] if index < len(outputs) else None
+            if classes is None:
+                continue
+            low, high = float(labels.min()), float(labels.max())
+            if (
+                low < 0
+                or high >= classes
+                or (labels.is_floating_point() and not torch.equal(labels, labels.round()))
+            ):
+                raise errors.value_error(
+                    "y (labels for sparse_categorical_crossentropy)",
+                    f"integer class ids in [0, {classes}) for a model with {classes} outputs",
+                    f"labels from {low:g} to {high:g}",
+                    "check the number of units of the last Dense layer, or remap the labels to "
+                    "0..classes-1.",
+                )
+        elif kind in ("binary_crossentropy", "binary_focal_crossentropy"):
+            low, high = float(labels.min()), float(labels.max())
+            if low < 0 or high > 1:
+                raise errors.value_error(
+                    f"y (labels for {kind})",
+                    "targets in [0, 1] (0 or 1, or a probability)",
+                    f"labels from {low:g} to {high:g}",
+                    "for more than two classes use Dense(classes, activation='softmax') with "
+                    "loss='sparse_categorical_crossentropy'.",
+                )
 
 
 def _prepare(model, data):
@@ -445,21 +466,16 @@ def _prepare(model, data):
         with torch.no_grad():
             y_pred = model(x)
         state.resolve(_flatten_labels(model, y) if y is not None else [], _flatten_outputs(y_pred))
+        # A call() that uses add_loss() joins its losses to the compiled one from now on.
+        state.regularized = state.regularized or any(
+            isinstance(m, Layer) and m._activity_losses for m in model.modules()
+        )
     _check_labels(model, data, state)
     if state.regularized:
         # Activity penalties left by calls outside training (the symbolic build's are on the
         # meta device) must not join the first step's loss.
         model._clear_activity_losses()
     return state
-
-
-def _class_weights_to_sample_weights(class_weight, y, device):
-    table_size = max(int(k) for k in class_weight) + 1
-    table = torch.zeros(table_size, device=device)
-    for key, value in class_weight.items():
-        table[int(key)] = float(value)
-    labels = y if y.dim() == 1 else (y.argmax(-1) if y.shape[-1] > 1 else y.squeeze(-1))
-    return table[labels.long()]
 
 
 def _resolve_verbose(verbose) -> int:
@@ -491,7 +507,21 @@ def fit(
     validation_freq,
 ):
     _require_compiled(model)
+    epochs, initial_epoch = fit_arguments.epoch_range(epochs, initial_epoch)
+    batch_size = fit_arguments.optional_positive_int(batch_size, "batch_size")
+    steps_per_epoch = fit_arguments.optional_positive_int(steps_per_epoch, "steps_per_epoch")
+    validation_steps = fit_arguments.optional_positive_int(validation_steps, "validation_steps")
+    validation_batch_size = fit_arguments.optional_positive_int(
+        validation_batch_size, "validation_batch_size"
+    )
+    if fit_arguments.optional_positive_int(validation_freq, "validation_freq") is None:
+        raise errors.value_error("validation_freq", "a positive integer", "None")
+    callbacks = fit_arguments.callback_list(callbacks)
+    if class_weight is not None:
+        class_weight = fit_arguments.class_weight_table(class_weight)
     device = model_device(model)
+    if data_adapter.is_array_like(x):
+        x = fit_arguments.conform_inputs(model, x)
     if validation_split and validation_data is None:
         if not data_adapter.is_array_like(x):
             raise errors.value_error(
@@ -507,7 +537,7 @@ def fit(
         x, y, sample_weight, batch_size, shuffle, steps_per_epoch, device
     )
     if class_weight is not None and isinstance(train_data, data_adapter.ArrayData):
-        weights = _class_weights_to_sample_weights(
+        weights = fit_arguments.class_weights_to_sample_weights(
             class_weight, _flatten_outputs(train_data.y)[0], device
         )
         train_data.sample_weight = (
@@ -565,7 +595,7 @@ def fit(
         callback_list.on_epoch_begin(epoch)
         model.train()
         last_logs = None
-        step = 0
+        step = -1
         batches = iter(train_data)
         skip = 0
         if resuming:
@@ -579,13 +609,21 @@ def fit(
             callback_list.on_train_batch_begin(step)
             if class_weight is not None and not isinstance(train_data, data_adapter.ArrayData):
                 bx, by, bsw = batch
-                cw = _class_weights_to_sample_weights(class_weight, _flatten_outputs(by)[0], device)
+                cw = fit_arguments.class_weights_to_sample_weights(
+                    class_weight, _flatten_outputs(by)[0], device
+                )
                 batch = (bx, by, cw if bsw is None else bsw * cw)
             last_logs = model.train_step(_step_data(batch))
             callback_list.on_train_batch_end(step, last_logs)
             if model.stop_training:
                 break
         model.eval()
+        if step < 0:  # the data yielded no batch this epoch: there is nothing to record
+            _warn_ran_out()
+            break
+        if getattr(train_data, "ran_out", False):  # fewer batches than steps_per_epoch
+            _warn_ran_out()
+            model.stop_training = True
         epoch_logs = _epoch_logs(state, last_logs, custom_step)
         if val_data is not None and (epoch + 1) % validation_freq == 0:
             callback_list.on_test_begin()  # Keras calls the test hooks for validation too
@@ -601,6 +639,16 @@ def fit(
     model.optimizer.finalize_variable_values()
     callback_list.on_train_end(epoch_logs)
     return callback_list.history
+
+
+def _warn_ran_out() -> None:
+    warnings.warn(
+        "Your input ran out of data; interrupting training. Make sure that your dataset or "
+        "generator can generate at least `steps_per_epoch * epochs` batches (a generator is "
+        "consumed once: pass steps_per_epoch, or use a lamina.data.Dataset with .repeat()).",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def _default_method(model, name):
@@ -633,6 +681,11 @@ def _run_evaluation(model, data, callbacks=None) -> dict:
 
 def evaluate(model, x, y, *, batch_size, verbose, sample_weight, steps, callbacks, return_dict):
     _require_compiled(model)
+    batch_size = fit_arguments.optional_positive_int(batch_size, "batch_size")
+    steps = fit_arguments.optional_positive_int(steps, "steps")
+    callbacks = fit_arguments.callback_list(callbacks)
+    if data_adapter.is_array_like(x):
+        x = fit_arguments.conform_inputs(model, x)
     data = data_adapter.adapt(x, y, sample_weight, batch_size, False, steps, model_device(model))
     _prepare(model, data)
     verbose = _resolve_verbose(verbose)
@@ -663,6 +716,11 @@ def _concat(chunks):
 
 
 def predict(model, x, *, batch_size, verbose, steps, callbacks):
+    batch_size = fit_arguments.optional_positive_int(batch_size, "batch_size")
+    steps = fit_arguments.optional_positive_int(steps, "steps")
+    callbacks = fit_arguments.callback_list(callbacks)
+    if data_adapter.is_array_like(x):
+        x = fit_arguments.conform_inputs(model, x)
     data = data_adapter.adapt(
         x, None, None, batch_size, False, steps, model_device(model), check=False
     )
@@ -700,8 +758,10 @@ def train_on_batch(model, x, y, sample_weight, class_weight, return_dict):
     model.reset_metrics()
     batch = data.first_batch()
     if class_weight is not None:
-        cw = _class_weights_to_sample_weights(
-            class_weight, _flatten_outputs(batch[1])[0], data.device
+        cw = fit_arguments.class_weights_to_sample_weights(
+            fit_arguments.class_weight_table(class_weight),
+            _flatten_outputs(batch[1])[0],
+            data.device,
         )
         batch = (batch[0], batch[1], cw if batch[2] is None else batch[2] * cw)
     model.train()

@@ -56,3 +56,18 @@ def rate(value, argument: str, layer) -> float:
     if not 0.0 <= value <= 1.0:
         raise errors.value_error(layer, f"`{argument}` in [0, 1]", f"{argument}={value}")
     return value
+
+
+def dropout_rate(value, argument: str, layer) -> float:
+    """A dropped fraction in [0, 1): a rate of 1 drops everything and scales by 1 / 0."""
+    value = float(value)
+    if not 0.0 <= value < 1.0:
+        raise errors.value_error(
+            layer,
+            f"`{argument}` in [0, 1) (the fraction of units dropped)",
+            f"{argument}={value}",
+            "rate=1.0 would drop every unit; remove the layer instead, or use a rate such as 0.5."
+            if value == 1.0
+            else None,
+        )
+    return value

@@ -36,7 +36,7 @@ class _BaseDenseAttention(Layer):
     def __init__(self, use_scale=False, dropout=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.use_scale = bool(use_scale)
-        self.dropout = check.rate(dropout, "dropout", self)
+        self.dropout = check.dropout_rate(dropout, "dropout", self)
         self.seed = seed
 
     def _split(self, inputs):
@@ -228,7 +228,7 @@ class MultiHeadAttention(Layer):
         self.num_heads = check.positive_int(num_heads, "num_heads", self)
         self.key_dim = check.positive_int(key_dim, "key_dim", self)
         self.value_dim = check.positive_int(value_dim or key_dim, "value_dim", self)
-        self.dropout = check.rate(dropout, "dropout", self)
+        self.dropout = check.dropout_rate(dropout, "dropout", self)
         self.use_bias = bool(use_bias)
         if isinstance(output_shape, (list, tuple)):
             if len(output_shape) != 1:

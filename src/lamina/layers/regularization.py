@@ -46,7 +46,7 @@ class Dropout(Layer):
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.rate = check.rate(rate, "rate", self)
+        self.rate = check.dropout_rate(rate, "rate", self)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self.seed = seed
         self.built = True
@@ -79,7 +79,7 @@ class _SpatialDropout(Layer):
 
     def __init__(self, rate, data_format=None, seed=None, **kwargs):
         super().__init__(**kwargs)
-        self.rate = check.rate(rate, "rate", self)
+        self.rate = check.dropout_rate(rate, "rate", self)
         self.data_format = backend.standardize_data_format(data_format)
         self.seed = seed
         self.expected_layout = spatial.LAYOUTS[(self.data_format, self.rank)]
@@ -99,7 +99,7 @@ class _SpatialDropout(Layer):
         shape[axis] = inputs.shape[axis]
         keep = torch.empty(shape, dtype=inputs.dtype, device=inputs.device)
         keep.bernoulli_(1.0 - self.rate)
-        return inputs * keep.div_(1.0 - self.rate) if self.rate < 1.0 else inputs * 0.0
+        return inputs * keep.div_(1.0 - self.rate)
 
     def get_config(self):
         config = {**super().get_config(), "rate": self.rate, "seed": self.seed}

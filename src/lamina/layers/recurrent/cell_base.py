@@ -80,8 +80,8 @@ class RecurrentCell(Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.recurrent_constraint = constraints.get(recurrent_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self.dropout = check.rate(dropout, "dropout", self)
-        self.recurrent_dropout = check.rate(recurrent_dropout, "recurrent_dropout", self)
+        self.dropout = check.dropout_rate(dropout, "dropout", self)
+        self.recurrent_dropout = check.dropout_rate(recurrent_dropout, "recurrent_dropout", self)
         self.seed = seed
 
     @property
