@@ -16,6 +16,11 @@ torch.set_num_threads(1)
 torch.backends.cuda.matmul.allow_tf32 = False
 torch.backends.cudnn.allow_tf32 = False
 
+# The device lamina builds weights on: the CPU unless LAMINA_TEST_DEVICE says otherwise
+# (`LAMINA_TEST_DEVICE=cuda python -m pytest` runs the whole suite on a GPU).
+TEST_DEVICE = torch.device(os.environ.get("LAMINA_TEST_DEVICE", "cpu"))
+lamina.backend.set_default_device(TEST_DEVICE)
+
 
 @pytest.fixture(autouse=True)
 def fresh_session():

@@ -26,10 +26,13 @@ class Metric:
         self._state_names.append(name)
 
     def _to(self, device):
-        """Move state to the data's device once (a no-op after the first update)."""
+        """Move state to the data's device once (a no-op after the first update). Made outside
+        inference mode even when the first update comes from evaluate(): an inference tensor
+        could not be reset in place by the next fit()."""
         if self._device != device:
-            for name in self._state_names:
-                setattr(self, name, getattr(self, name).to(device))
+            with torch.inference_mode(False):
+                for name in self._state_names:
+                    setattr(self, name, getattr(self, name).to(device))
             self._device = device
 
     def update_state(self, y_true, y_pred, sample_weight=None):

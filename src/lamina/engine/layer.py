@@ -34,6 +34,7 @@ def _training_stack() -> list[bool]:
 
 # Set while output shapes are inferred on the meta device (see engine/symbolic.py).
 _meta_inference = [False]
+_UNKNOWN = object()  # a weights' device not looked up yet
 
 
 def current_training(layer: nn.Module, training) -> bool:
@@ -136,13 +137,45 @@ class Layer(nn.Module):
         return mask if self.supports_masking else None
 
     def __call__(self, *args, **kwargs):
-        if args and not isinstance(args[0], torch.Tensor):
-            from lamina.engine import symbolic
+        if args:
+            inputs = args[0]
+            if not isinstance(inputs, torch.Tensor):
+                from lamina.engine import symbolic
 
-            if symbolic.any_symbolic(args, kwargs):
-                return symbolic.call_on_symbolic(self, args, kwargs)
-            args = (_as_tensor_tree(args[0]), *args[1:])
+                if symbolic.any_symbolic(args, kwargs):
+                    return symbolic.call_on_symbolic(self, args, kwargs)
+                device = self._weights_device()
+                inputs = _as_tensor_tree(inputs, device or backend.default_device(), device)
+                args = (inputs, *args[1:])
+            elif not inputs.is_meta:
+                # Keras moves what it is given to the weights' device (a CPU tensor into a model
+                # on CUDA); a layer without weights computes where its input is.
+                device = self._weights_device()
+                if device is not None and inputs.device != device:
+                    args = (inputs.to(device), *args[1:])
         return super().__call__(*args, **kwargs)
+
+    def _weights_device(self) -> torch.device | None:
+        """Where this layer's weights (its sub-layers' included) live; None without weights.
+        Cached: found again after build and after `.to()` / `.cuda()` (`_apply`)."""
+        device = self.__dict__.get("_cached_weights_device", _UNKNOWN)
+        if device is _UNKNOWN:
+            tensor = next(iter(self.parameters()), None)
+            if tensor is None:
+                tensor = next(iter(self.buffers()), None)
+            device = None if tensor is None or tensor.is_meta else tensor.device
+            if self.built:
+                self.__dict__["_cached_weights_device"] = device
+        return device
+
+    def _forget_weights_device(self) -> None:
+        for module in self.modules():
+            module.__dict__.pop("_cached_weights_device", None)
+
+    def _apply(self, fn, recurse=True):
+        result = super()._apply(fn, recurse)
+        self._forget_weights_device()
+        return result
 
     def forward(self, inputs, *args, **kwargs):
         if not self.built:
@@ -198,6 +231,7 @@ class Layer(nn.Module):
         self.build(input_shape)
         self._build_input_shape = _with_none_batch(input_shape)
         self.built = True
+        self._forget_weights_device()
         self._apply_trainable()
 
     # ----------------------------------------------------------------------------------------------
@@ -517,15 +551,19 @@ def _weight_name(entry) -> str:
     return "?"
 
 
-def _as_tensor_tree(x):
-    """NumPy arrays and Python numbers passed to a layer become tensors (float32 for floats)."""
+def _as_tensor_tree(x, device, weights_device=None):
+    """NumPy arrays and Python numbers passed to a layer become tensors on `device` (float32 for
+    floats); tensors in a list or dict move to the weights' device, as a lone tensor does."""
     if isinstance(x, np.ndarray):
         tensor = torch.from_numpy(np.ascontiguousarray(x))
         if tensor.is_floating_point() and tensor.dtype != torch.float32:
             tensor = tensor.float()
-        return tensor.to(backend.default_device())
+        return tensor.to(device)
+    if isinstance(x, torch.Tensor):
+        moves = weights_device is not None and not x.is_meta and x.device != weights_device
+        return x.to(weights_device) if moves else x
     if isinstance(x, (list, tuple)):
-        return type(x)(_as_tensor_tree(v) for v in x)
+        return type(x)(_as_tensor_tree(v, device, weights_device) for v in x)
     if isinstance(x, dict):
-        return {k: _as_tensor_tree(v) for k, v in x.items()}
+        return {k: _as_tensor_tree(v, device, weights_device) for k, v in x.items()}
     return x

@@ -48,6 +48,13 @@ class Model(Layer):
                 raise ValueError("Model(inputs, outputs) needs outputs= as well as inputs=.")
             self._set_graph(inputs, outputs)
 
+    def _apply(self, fn, recurse=True):
+        result = super()._apply(fn, recurse)
+        optimizer = self.__dict__.get("optimizer")
+        if optimizer is not None and optimizer.built:  # model.to(device) carries its training
+            optimizer.follow_parameters()
+        return result
+
     # ----------------------------------------------------------------------------------------------
     # Graph
 

@@ -93,6 +93,19 @@ class Optimizer:
     def built(self) -> bool:
         return self.torch_optimizer is not None
 
+    def follow_parameters(self) -> None:
+        """After the model moved (`model.to("cuda")`), move the state to its parameters' device:
+        torch's own load_state_dict does the casting (keeping `step` where each rule wants it)."""
+        if self.torch_optimizer is not None:
+            self.torch_optimizer.load_state_dict(self.torch_optimizer.state_dict())
+        if self._ema is not None:
+            self._ema = [e.to(p.device) for e, p in zip(self._ema, self._parameters, strict=True)]
+        if self._accumulators is not None:
+            by_id = {id(p): p for p in self._parameters}
+            self._accumulators = {
+                key: value.to(by_id[key].device) for key, value in self._accumulators.items()
+            }
+
     # ----------------------------------------------------------------------------------------------
     # Learning rate: a float or a schedule of the step counter; readable and settable in training.
 
