@@ -20,7 +20,7 @@ for part in ${*:-suite seeds bench}; do
   case $part in
     suite)
       LAMINA_TEST_DEVICE=cuda timeout "${SUITE_SECONDS:-300}" python3 -m pytest -q -n "$workers" \
-        -p no:cacheprovider --tb=short -rf > "$out/suite.log" 2>&1
+        -p no:cacheprovider -p no:benchmark --tb=short -rf > "$out/suite.log" 2>&1
       echo "suite exit $?"; grep -E "^(FAILED|ERROR)" "$out/suite.log" | cut -c1-200 | head -80
       tail -3 "$out/suite.log" ;;
     seeds)

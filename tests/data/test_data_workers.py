@@ -8,6 +8,8 @@ import traceback
 import numpy as np
 import pytest
 
+import lamina
+
 from lamina.data import AUTOTUNE, Dataset
 
 
@@ -115,6 +117,10 @@ def threads_that_map_during_fit(torch_threads):
     return names
 
 
+@pytest.mark.skipif(
+    lamina.backend.default_device().type != "cpu",
+    reason="a model on a GPU leaves the cores free: the pipeline keeps its background threads",
+)
 def test_fit_maps_inline_when_the_models_kernels_use_every_core():
     from lamina.data import workers
 

@@ -31,7 +31,7 @@ def mlp(device=None):
 def test_weights_device_is_found_after_build_and_forgotten_by_to():
     model = mlp()
     default = lamina.backend.default_device()
-    assert model._weights_device() == default
+    assert model._weights_device().type == default.type
     assert layers.Flatten()._weights_device() is None
     model.to("meta")
     assert model._weights_device() is None  # meta weights: no device to move inputs to
@@ -40,10 +40,11 @@ def test_weights_device_is_found_after_build_and_forgotten_by_to():
 def test_numpy_and_lists_into_a_model_land_on_its_device():
     model = mlp()
     x, _ = data()
-    assert model(x).device == lamina.backend.default_device()
+    default = lamina.backend.default_device()
+    assert model(x).device.type == default.type
     inputs = layers.Input((4,))
     pair = models.Model([inputs, layers.Input((4,))], layers.Add()([inputs, inputs]))
-    assert pair([x, x]).device == lamina.backend.default_device()
+    assert pair([x, x]).device.type == default.type
 
 
 def test_evaluate_twice_then_fit_resets_metric_state():

@@ -157,6 +157,9 @@ def test_invalid_layer_arguments_name_the_layer():
         layers.Conv2D(2, 3, padding="full", name="c")
     with pytest.raises(ValueError, match=r"`units` to be a positive integer; received units=0"):
         layers.Dense(0)
-    with pytest.raises(ValueError, match=r"`rate` in \[0, 1\) \(the fraction of units dropped\); "
-                       r"received rate=1.5\.$"):
+    with pytest.raises(
+        ValueError,
+        match=r"`rate` in \[0, 1\) \(the fraction of units dropped\); "
+        r"received rate=1.5\.$",
+    ):
         layers.Dropout(1.5)

@@ -185,16 +185,17 @@ class GAN(lamina.Model):
     def train_step(self, real):
         batch = real.shape[0]
         bce = torch.nn.functional.binary_cross_entropy_with_logits
-        fake = self.generator(torch.randn(batch, 2))
+        fake = self.generator(torch.randn(batch, 2, device=real.device))
         scores = self.discriminator(torch.cat([fake.detach(), real]))
-        labels = torch.cat([torch.ones(batch, 1), torch.zeros(batch, 1)])
+        labels = torch.cat([torch.ones(batch, 1), torch.zeros(batch, 1)]).to(real.device)
         d_loss = bce(scores, labels)
         grads = torch.autograd.grad(d_loss, self.discriminator.trainable_weights)
         self.d_optimizer.apply_gradients(
             zip(grads, self.discriminator.trainable_weights, strict=True)
         )
         g_loss = bce(
-            self.discriminator(self.generator(torch.randn(batch, 2))), torch.zeros(batch, 1)
+            self.discriminator(self.generator(torch.randn(batch, 2, device=real.device))),
+            torch.zeros(batch, 1, device=real.device),
         )
         grads = torch.autograd.grad(g_loss, self.generator.trainable_weights)
         self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_weights, strict=True))

@@ -216,7 +216,7 @@ def test_text_vectorization_tf_idf_uses_keras_formula():
     layer.adapt(["a b", "a", "a"])
     idf_a, idf_b = np.log(1 + 3 / (1 + 3)), np.log(1 + 3 / (1 + 1))
     out = layer(["a a b"])
-    np.testing.assert_allclose(out.numpy()[0], [0.0, 2 * idf_a, idf_b], rtol=1e-6)
+    np.testing.assert_allclose(out.cpu().numpy()[0], [0.0, 2 * idf_a, idf_b], rtol=1e-6)
 
 
 def test_text_vectorization_set_vocabulary_and_errors():

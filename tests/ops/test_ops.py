@@ -70,7 +70,7 @@ def test_ops_inside_a_custom_layer_work_symbolically_and_eagerly():
     tokens = torch.tensor([[1, 2, 3, 0, 0, 0]], dtype=torch.int32)
     output = model(tokens)
     assert output.shape == (1, 6, 4)
-    assert torch.equal(output._keras_mask, tokens != 0)
+    assert torch.equal(output._keras_mask.cpu(), tokens != 0)
 
 
 def test_arange_is_int32_like_keras_and_follows_the_meta_device():

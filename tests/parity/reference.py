@@ -11,6 +11,9 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
+# The reference computes on the CPU; lamina runs on the suite's device (LAMINA_TEST_DEVICE), and
+# the two are compared on CPU copies.
+os.environ.setdefault("KERAS_TORCH_DEVICE", "cpu")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
@@ -19,8 +22,12 @@ import torch  # noqa: E402
 import lamina  # noqa: E402
 
 
-def _tensor(x, requires_grad=False):
-    return torch.tensor(np.asarray(x), requires_grad=requires_grad)
+def _tensor(x, requires_grad=False, device="cpu"):
+    return torch.tensor(np.asarray(x), requires_grad=requires_grad, device=device)
+
+
+def _cpu(tensor):
+    return None if tensor is None else tensor.detach().cpu()
 
 
 def _flatten(out):
@@ -73,10 +80,11 @@ def assert_layer_matches_keras(
 
     x_ref = [_tensor(x, requires_grad=check_input_grad) for x in inputs]
     y_ref = call(reference, x_ref)
-    call(ours, [_tensor(x) for x in inputs])  # builds ours
+    device = lamina.backend.default_device()
+    call(ours, [_tensor(x, device=device) for x in inputs])  # builds ours
     ours.set_weights(reference.get_weights())
 
-    x_ours = [_tensor(x, requires_grad=check_input_grad) for x in inputs]
+    x_ours = [_tensor(x, requires_grad=check_input_grad, device=device) for x in inputs]
     y_ours = call(ours, x_ours)
 
     refs, outs = _flatten(y_ref), _flatten(y_ours)
@@ -85,7 +93,7 @@ def assert_layer_matches_keras(
         assert tuple(out.shape) == tuple(ref.shape), (
             f"shape {tuple(out.shape)} != Keras {tuple(ref.shape)}"
         )
-        torch.testing.assert_close(out.detach().float(), ref.detach().float(), atol=atol, rtol=rtol)
+        torch.testing.assert_close(_cpu(out).float(), _cpu(ref).float(), atol=atol, rtol=rtol)
 
     float_outputs = [o for o in outs if o.is_floating_point() and o.requires_grad]
     if not float_outputs:
@@ -96,6 +104,7 @@ def assert_layer_matches_keras(
         for o, r, c in zip(outs, refs, cotangents)
         if o.is_floating_point() and o.requires_grad
     ]
+    ours_cotangents = [p[2].to(p[0].device) for p in pairs]
     ours_weights = [w for w in ours.trainable_weights]
     ref_weights = [w.value for w in reference.trainable_weights]
 
@@ -103,7 +112,7 @@ def assert_layer_matches_keras(
         grads_ours = torch.autograd.grad(
             [p[0] for p in pairs],
             x_ours,
-            [p[2] for p in pairs],
+            ours_cotangents,
             retain_graph=True,
             allow_unused=True,
         )
@@ -117,11 +126,11 @@ def assert_layer_matches_keras(
         for g_ours, g_ref in zip(grads_ours, grads_ref):
             if g_ref is None:
                 continue
-            torch.testing.assert_close(g_ours, g_ref, atol=atol * 10, rtol=rtol * 10)
+            torch.testing.assert_close(_cpu(g_ours), _cpu(g_ref), atol=atol * 10, rtol=rtol * 10)
 
     if check_weight_grads and ours_weights:
         grads_ours = torch.autograd.grad(
-            [p[0] for p in pairs], ours_weights, [p[2] for p in pairs], allow_unused=True
+            [p[0] for p in pairs], ours_weights, ours_cotangents, allow_unused=True
         )
         grads_ref = torch.autograd.grad(
             [p[1] for p in pairs], ref_weights, [p[2] for p in pairs], allow_unused=True
@@ -132,5 +141,7 @@ def assert_layer_matches_keras(
             if g_ref is None and g_ours is None:
                 continue
             to_keras = entries[id(weight)][2]
-            torch.testing.assert_close(to_keras(g_ours), g_ref, atol=atol * 10, rtol=rtol * 10)
+            torch.testing.assert_close(
+                _cpu(to_keras(g_ours)), _cpu(g_ref), atol=atol * 10, rtol=rtol * 10
+            )
     return ours, reference

@@ -71,7 +71,7 @@ def test_keras_weights_file_loads_with_equal_outputs(
     weights = "imagenet" if how == "imagenet" else str(path)
     model = getattr(applications, builder)(weights=weights, **kwargs)
     with torch.no_grad():
-        output = model(torch.tensor(images)).numpy()
+        output = model(torch.tensor(images)).cpu().numpy()
     # float32 through ~50 layers of random weights: both sides sum in different orders.
     np.testing.assert_allclose(output, expected, atol=2e-4, rtol=1e-4)
 

@@ -23,7 +23,7 @@ def _forward(model, names, image):
     with torch.no_grad():
         for name in names:
             x = model.get_layer(name)(x)
-    return x[0].numpy()
+    return x[0].cpu().numpy()
 
 
 def test_default_layer_is_the_first_convolution():

@@ -120,11 +120,11 @@ def class_ids(labels: torch.Tensor) -> torch.Tensor:
     return labels.round().long() if labels.is_floating_point() else labels.long()
 
 
-def class_weights_to_sample_weights(table: dict[int, float], labels, device) -> torch.Tensor:
+def class_weights_to_sample_weights(table: dict[int, float], labels) -> torch.Tensor:
     """One weight per sample; a class missing from the table weighs 1.0, as in Keras. Runs on the
-    device without reading the labels on the host."""
+    labels' device without reading them on the host."""
     size = max(table, default=-1) + 1
-    values = torch.ones(size + 1, device=device)  # the last entry: any class past the table
+    values = torch.ones(size + 1, device=labels.device)  # the last entry: a class past the table
     for key, value in table.items():
         values[key] = value
     ids = class_ids(labels)

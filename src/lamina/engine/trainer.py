@@ -538,7 +538,7 @@ def fit(
     )
     if class_weight is not None and isinstance(train_data, data_adapter.ArrayData):
         weights = fit_arguments.class_weights_to_sample_weights(
-            class_weight, _flatten_outputs(train_data.y)[0], device
+            class_weight, _flatten_outputs(train_data.y)[0]
         )
         train_data.sample_weight = (
             weights if train_data.sample_weight is None else train_data.sample_weight * weights
@@ -610,7 +610,7 @@ def fit(
             if class_weight is not None and not isinstance(train_data, data_adapter.ArrayData):
                 bx, by, bsw = batch
                 cw = fit_arguments.class_weights_to_sample_weights(
-                    class_weight, _flatten_outputs(by)[0], device
+                    class_weight, _flatten_outputs(by)[0]
                 )
                 batch = (bx, by, cw if bsw is None else bsw * cw)
             last_logs = model.train_step(_step_data(batch))
@@ -759,9 +759,7 @@ def train_on_batch(model, x, y, sample_weight, class_weight, return_dict):
     batch = data.first_batch()
     if class_weight is not None:
         cw = fit_arguments.class_weights_to_sample_weights(
-            fit_arguments.class_weight_table(class_weight),
-            _flatten_outputs(batch[1])[0],
-            data.device,
+            fit_arguments.class_weight_table(class_weight), _flatten_outputs(batch[1])[0]
         )
         batch = (batch[0], batch[1], cw if batch[2] is None else batch[2] * cw)
     model.train()
