@@ -3,6 +3,7 @@ stored), and refused from what the archive declares, before anything is inflated
 naming the file, the member, the declared size and the limit (and how to raise it)."""
 
 import contextlib
+import json
 import os
 import stat
 import threading
@@ -255,3 +256,43 @@ def test_load_limits_reject_unknown_and_invalid_values():
         saving.set_load_limits(max_size=1)
     with pytest.raises(ValueError, match=r"expects max_json_depth to be a positive number"):
         saving.set_load_limits(max_json_depth=0)
+
+
+@pytest.mark.parametrize(
+    "config, match",
+    [
+        ({"class_name": {}, "config": {}}, r"expected to hold a class name .* class_name=\{\}"),
+        ({"class_name": "Sequential", "config": 5}, r"a config of type int"),
+        (
+            {"class_name": "Sequential", "config": {"layers": 5}},
+            r"cannot be rebuilt: TypeError: 'int' object is not iterable",
+        ),
+        (
+            {
+                "class_name": "Sequential",
+                "config": {"layers": [{"class_name": "Dense", "config": "x"}]},
+            },
+            r"cannot be rebuilt: ValueError",
+        ),
+        (
+            {
+                "class_name": "Sequential",
+                "config": {"layers": [{"class_name": "Dense", "config": {"units": 3, "zzz": 1}}]},
+            },
+            r"cannot be rebuilt: TypeError: Dense\(\) got unexpected keyword argument.* \['zzz'",
+        ),
+    ],
+    ids=[
+        "class-name-object",
+        "config-number",
+        "layers-number",
+        "layer-config-string",
+        "unknown-argument",
+    ],
+)
+def test_malformed_config_names_the_file(tmp_path, config, match):
+    # Before: bare TypeError / AttributeError / ValueError from deep inside from_config.
+    members = _members(tmp_path)
+    members["config.json"] = json.dumps(config).encode()
+    path = _archive(tmp_path / "odd.keras", members)
+    _refused(path, r"odd\.keras: (the model config )?.*" + match)
