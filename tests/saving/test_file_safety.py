@@ -245,3 +245,30 @@ def test_stale_cleanup_spares_live_writers_fresh_files_and_other_targets(tmp_pat
         name for name, (_, gone) in names.items() if gone
     )
     assert sorted(os.listdir(tmp_path)) == sorted(n for n, (_, g) in names.items() if not g)
+
+
+@pytest.mark.slow
+def test_two_processes_saving_one_target_never_remove_each_others_temporaries(tmp_path):
+    """Both writers' temporaries are alive and fresh, so neither's cleanup touches the other's:
+    every save of both succeeds, the last rename wins, and nothing is left behind."""
+    model = _model()
+    path = tmp_path / "model.keras"
+    children = []
+    for _ in range(2):
+        child = os.fork()
+        if child == 0:
+            code = 1
+            try:
+                for _ in range(25):
+                    model.save(path)
+                code = 0
+            finally:
+                os._exit(code)
+        children.append(child)
+    for child in children:
+        _, status = os.waitpid(child, 0)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    assert os.listdir(tmp_path) == ["model.keras"]
+    restored = lamina.models.load_model(path)
+    for a, b in zip(restored.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -2,8 +2,10 @@
 here, tiny, and each is refused with lamina's error before any data is read, leaving the model's
 weights exactly as they were."""
 
+import functools
 import io
 import zipfile
+import zlib
 
 import h5py
 import numpy as np
@@ -200,6 +202,36 @@ def test_unknown_filter_plugin_is_refused(tmp_path, fmt):
 
     path = _saved(tmp_path, fmt, edit)
     _assert_refused_unchanged(path, r"compressed with filter 32001 .*never loads filter plugins")
+
+
+@functools.cache
+def _zeros_chunk():
+    return zlib.compress(bytes(4000 * 4000 * 4), 1)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_chunk_bigger_than_the_data_is_refused(tmp_path, fmt):
+    # A (3, 2) dataset whose single deflated chunk holds 4000 x 4000 floats (64 MB of zeros in
+    # ~64 KB): reading six numbers would inflate all of it.
+    kernel = _kernel_path(fmt)
+    payload = _zeros_chunk()
+
+    def edit(file):
+        del file[kernel]
+        dataset = file.create_dataset(
+            kernel,
+            shape=(3, 2),
+            maxshape=(None, None),
+            dtype="float32",
+            chunks=(4000, 4000),
+            compression="gzip",
+        )
+        dataset.id.write_direct_chunk((0, 0), payload)
+
+    path = _saved(tmp_path, fmt, edit)
+    _assert_refused_unchanged(
+        path, r"of shape \(3, 2\) declares chunks of shape \(4000, 4000\) \(64000000 bytes each"
+    )
 
 
 def test_group_where_a_dataset_belongs_is_refused(tmp_path):

@@ -10,6 +10,8 @@ What is refused, and why:
 - any layout but compact, contiguous or chunked, and any filter but HDF5's built-in ones (an
   unknown filter id makes HDF5 look for a plugin library to load: code from the host);
 - non-numeric dtypes (strings, objects/variable-length, compound, references, sub-arrays);
+- chunks larger than the dataset's own data (and 1 MiB): reading a (3, 2) dataset whose one
+  deflated chunk declares 4000 x 4000 floats would inflate all of them;
 - a declared shape other than the one expected (checked before reading, so a dataset declaring
   60000 x 60000 floats with nothing stored costs nothing).
 """
@@ -37,6 +39,7 @@ _FILTERS = {
     h5z.FILTER_LZF,
 }
 _NUMERIC_KINDS = "fiub"
+_CHUNK_FLOOR = 2**20  # chunks up to this size are never judged against the data's size
 
 
 def open_file(filepath):
@@ -155,6 +158,16 @@ def check_dataset(node, source: str, expected_shape=None) -> h5py.Dataset:
             f"{source}: '{name}' holds values of dtype {dtype} (kind '{dtype.kind}'); weights "
             "are numbers (float, int, uint or bool)."
         )
+    if node.chunks is not None:
+        chunk_bytes = int(np.prod(node.chunks)) * dtype.itemsize
+        data_bytes = int(np.prod(node.shape or ())) * dtype.itemsize
+        if chunk_bytes > max(data_bytes, _CHUNK_FLOOR):
+            raise FileFormatError(
+                f"{source}: '{name}' of shape {node.shape} declares chunks of shape "
+                f"{node.chunks} ({chunk_bytes} bytes each, larger than its data): reading it "
+                "would inflate whole chunks. A file written by Keras or lamina never does this. "
+                "Refusing to load it."
+            )
     if expected_shape is not None and node.shape != tuple(expected_shape):
         raise FileFormatError(
             f"{source}: '{name}' declares shape {node.shape}; expected {tuple(expected_shape)}."
