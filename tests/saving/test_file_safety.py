@@ -181,3 +181,94 @@ def test_sigkill_mid_save_never_destroys_previous_file(tmp_path, fmt):
             np.testing.assert_array_equal(a, b)
     # A killed write may leave its own temporary file behind, never a damaged target.
     assert {n for n in os.listdir(tmp_path) if not n.endswith(".tmp")} == {path.name}
+
+
+# --------------------------------------------------------------------------------------------------
+# Leftover temporaries of killed saves
+
+
+def _killed_mid_save(target):
+    """Fork a child that starts an atomic save of `target` and is SIGKILLed inside it; returns
+    the temporary it leaves behind and the dead child's pid."""
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:
+        try:
+            with atomic.atomic_path(target) as temporary:
+                os.write(write_end, temporary.encode())
+                os.kill(os.getpid(), signal.SIGKILL)
+        finally:
+            os._exit(1)
+    os.close(write_end)
+    temporary = os.read(read_end, 4096).decode()
+    os.close(read_end)
+    _, status = os.waitpid(child, 0)
+    assert os.WIFSIGNALED(status)
+    return temporary, child
+
+
+def _age(path, seconds):
+    past = time.time() - seconds
+    os.utime(path, (past, past))
+
+
+def test_next_save_removes_the_temporary_of_a_killed_save(tmp_path):
+    target = tmp_path / "model.keras"
+    leftover, pid = _killed_mid_save(target)
+    assert os.path.basename(leftover).startswith(f".model.keras.lamina-{pid}-")
+    _age(leftover, atomic.STALE_SECONDS + 5)
+    _model().save(target)
+    assert sorted(os.listdir(tmp_path)) == ["model.keras"]
+
+
+def test_stale_cleanup_spares_live_writers_fresh_files_and_other_targets(tmp_path):
+    target = tmp_path / "model.keras"
+    dead_leftover, dead = _killed_mid_save(target)
+    live = os.getppid()  # a process that certainly exists
+    names = {
+        # (age in seconds, expected to be removed)
+        os.path.basename(dead_leftover): (atomic.STALE_SECONDS + 5, True),
+        f".model.keras.lamina-{dead}-fresh000.tmp": (1, False),  # dead writer, just written
+        f".model.keras.lamina-{live}-writing0.tmp": (atomic.STALE_SECONDS + 5, False),
+        f".model.keras.lamina-{live}-forgottn.tmp": (atomic.ABANDONED_SECONDS + 5, True),
+        ".model.keras.abcd_123.tmp": (atomic.ABANDONED_SECONDS + 5, True),  # older lamina
+        ".model.keras.abcd_124.tmp": (atomic.STALE_SECONDS + 5, False),
+        f".other.keras.lamina-{dead}-abcdefgh.tmp": (atomic.ABANDONED_SECONDS + 5, False),
+        f".model.keras.lamina-{dead}-abcdefgh.tmp.bak": (atomic.ABANDONED_SECONDS + 5, False),
+        ".model.keras.notes.tmp": (atomic.ABANDONED_SECONDS + 5, False),
+    }
+    for name, (age, _) in names.items():
+        (tmp_path / name).write_bytes(b"x")
+        _age(tmp_path / name, age)
+    removed = atomic.remove_stale_temporaries(target)
+    assert sorted(os.path.basename(p) for p in removed) == sorted(
+        name for name, (_, gone) in names.items() if gone
+    )
+    assert sorted(os.listdir(tmp_path)) == sorted(n for n, (_, g) in names.items() if not g)
+
+
+@pytest.mark.slow
+def test_two_processes_saving_one_target_never_remove_each_others_temporaries(tmp_path):
+    """Both writers' temporaries are alive and fresh, so neither's cleanup touches the other's:
+    every save of both succeeds, the last rename wins, and nothing is left behind."""
+    model = _model()
+    path = tmp_path / "model.keras"
+    children = []
+    for _ in range(2):
+        child = os.fork()
+        if child == 0:
+            code = 1
+            try:
+                for _ in range(25):
+                    model.save(path)
+                code = 0
+            finally:
+                os._exit(code)
+        children.append(child)
+    for child in children:
+        _, status = os.waitpid(child, 0)
+        assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    assert os.listdir(tmp_path) == ["model.keras"]
+    restored = lamina.models.load_model(path)
+    for a, b in zip(restored.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)

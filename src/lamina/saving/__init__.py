@@ -1,6 +1,8 @@
 """Saving and loading: Keras 3's `.keras`, Keras's legacy `.h5` and `.weights.h5`, chosen by the
-file's extension. Every write is atomic; loading never unpickles or runs code; a damaged file
-raises `FileFormatError` before anything is copied into a model.
+file's extension. Every write is atomic; loading never unpickles or runs code; a damaged or
+hostile file (zip bombs, links to other files, sizes past `get_load_limits()`) raises
+`FileFormatError` before anything is copied into a model. `set_load_limits` raises a limit for a
+file you trust.
 
 Example:
     >>> model.save("model.keras")                        # doctest: +SKIP
@@ -10,9 +12,11 @@ Example:
 from __future__ import annotations
 
 import os
+import stat
 
-from lamina.saving import h5_weights, keras_format, legacy_h5
+from lamina.saving import h5_guard, h5_weights, keras_format, legacy_h5
 from lamina.saving.errors import FileFormatError
+from lamina.saving.limits import LoadLimits, get_load_limits, load_limits, set_load_limits
 
 
 def _kind(filepath) -> str:
@@ -45,11 +49,23 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
         )
 
 
+def _existing_file(filepath, purpose: str) -> str:
+    """`filepath` as a string once it is known to name a regular file (a FIFO would block the
+    reader forever, a device such as /dev/zero never ends)."""
+    path = os.fspath(filepath)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"No file at {path!r} to load {purpose} from.") from None
+    if not stat.S_ISREG(mode):
+        kind = "a directory" if stat.S_ISDIR(mode) else "a FIFO, socket or device"
+        raise FileFormatError(f"{path} is {kind}; expected a regular file to load {purpose} from.")
+    return path
+
+
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """A model from a `.keras` or `.h5` file, compiled as saved (when `compile`)."""
-    path = os.fspath(filepath)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"No file at {path!r} to load a model from.")
+    path = _existing_file(filepath, "a model")
     kind = _kind(path)
     if kind == "keras":
         return keras_format.load(path, custom_objects, compile, safe_mode)
@@ -83,24 +99,14 @@ def save_weights(model, filepath, overwrite=True) -> None:
 
 def load_weights(model, filepath, skip_mismatch=False, **kwargs) -> None:
     """Load weights from `.weights.h5`, `.keras` or legacy `.h5` into a built model."""
-    import h5py
-
-    path = os.fspath(filepath)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"No file at {path!r} to load weights from.")
+    path = _existing_file(filepath, "weights")
     kind = _kind(path)
     if kind == "keras":
         keras_format.load_weights_into(model, path, skip_mismatch)
     elif kind == "h5":
         legacy_h5.load_weights_into(model, path, skip_mismatch)
     elif kind == "weights":
-        try:
-            file = h5py.File(path, "r")
-        except OSError as error:
-            raise FileFormatError(
-                f"{path} is not a readable HDF5 file (truncated or corrupted: {error})."
-            ) from None
-        with file:
+        with h5_guard.open_file(path) as file:
             assignments = h5_weights.plan(file, model, skip_mismatch, source=path)
         h5_weights.apply(assignments)
     else:
@@ -110,4 +116,14 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs) -> None:
         )
 
 
-__all__ = ["FileFormatError", "load_model", "load_weights", "save_model", "save_weights"]
+__all__ = [
+    "FileFormatError",
+    "LoadLimits",
+    "get_load_limits",
+    "load_limits",
+    "load_model",
+    "load_weights",
+    "save_model",
+    "save_weights",
+    "set_load_limits",
+]

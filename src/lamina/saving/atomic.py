@@ -3,13 +3,32 @@
 The new content goes to a temporary file in the target's folder (same file system, so the final
 rename is atomic), is flushed and fsync'd, then renamed over the target; the folder is fsync'd so
 the rename itself survives a power loss.
+
+A writer killed before the rename (SIGKILL, power loss) leaves its temporary behind. Each later
+save of the same target removes such leftovers (see `remove_stale_temporaries`). The temporary is
+named `.<target name>.lamina-<pid>-<random>.tmp`, so a leftover is recognised as belonging to that
+exact target and its writer's liveness can be checked.
+
+Two processes saving the same target at once each write their own temporary and rename it; the
+last rename wins and both leave a complete file. Neither removes the other's temporary while it is
+being written: a temporary is removed only once its writer is known to be gone (its pid no longer
+exists on this machine) and it has not been modified for `STALE_SECONDS`, or, whatever its pid
+says (another machine sharing the folder, a reused pid), once it has not been modified for
+`ABANDONED_SECONDS`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
+import time
+
+# A temporary whose writer has exited is removed after this long without modification; one
+# whose writer cannot be checked, after the longer delay.
+STALE_SECONDS = 30.0
+ABANDONED_SECONDS = 3600.0
 
 
 def _final_mode(target: str) -> int:
@@ -45,6 +64,58 @@ def _fsync_folder(folder: str) -> None:
         os.close(descriptor)
 
 
+def _temporary_pattern(basename: str) -> re.Pattern:
+    # The part after the target's name holds exactly one dot, so no other target's temporaries
+    # can match. Leftovers of earlier lamina versions (`.<name>.<8 random>.tmp`) match too,
+    # without a pid.
+    return re.compile(
+        rf"\.{re.escape(basename)}\.(?:lamina-(?P<pid>\d+)-[a-z0-9_]{{8}}|[a-z0-9_]{{8}})\.tmp"
+    )
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # exists (another user's), or cannot be told: treat as alive
+    return True
+
+
+def remove_stale_temporaries(target, now: float | None = None) -> list[str]:
+    """Remove the leftover temporaries of earlier, killed saves of `target`; returns their paths.
+
+    Only files named as this module names `target`'s temporaries are considered, and only
+    those whose writer is gone (see the module notes); errors are ignored (another process may
+    be removing the same file).
+
+    Example:
+        >>> remove_stale_temporaries("checkpoints/model.keras")   # doctest: +SKIP
+        ['checkpoints/.model.keras.lamina-4242-k3j9x0q1.tmp']
+    """
+    target = os.path.abspath(os.fspath(target))
+    folder, basename = os.path.split(target)
+    pattern = _temporary_pattern(basename)
+    now = time.time() if now is None else now
+    removed = []
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        for entry in entries:
+            match = pattern.fullmatch(entry.name)
+            if match is None:
+                continue
+            with contextlib.suppress(OSError):
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                age = now - entry.stat(follow_symlinks=False).st_mtime
+                pid = match.group("pid")
+                writer_gone = pid is not None and int(pid) != os.getpid() and not _alive(int(pid))
+                if (writer_gone and age > STALE_SECONDS) or age > ABANDONED_SECONDS:
+                    os.remove(entry.path)
+                    removed.append(entry.path)
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_path(target, overwrite: bool = True):
     """Yield a temporary path next to `target`; on success it replaces `target` atomically.
@@ -58,8 +129,9 @@ def atomic_path(target, overwrite: bool = True):
         raise FileExistsError(f"{target} already exists; pass overwrite=True to replace it.")
     folder = os.path.dirname(target)
     os.makedirs(folder, exist_ok=True)
+    remove_stale_temporaries(target)
     descriptor, temporary = tempfile.mkstemp(
-        dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".tmp"
+        dir=folder, prefix=f".{os.path.basename(target)}.lamina-{os.getpid()}-", suffix=".tmp"
     )
     os.close(descriptor)
     try:

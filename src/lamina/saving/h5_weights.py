@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from lamina import backend
-from lamina.saving import optimizer_state
+from lamina.saving import h5_guard, optimizer_state
 from lamina.saving.errors import FileFormatError
 from lamina.saving.weight_paths import model_tree
 
@@ -41,13 +41,17 @@ def create_dataset(group, name, array) -> None:
 
 
 def plan(file, model, skip_mismatch: bool = False, source: str = "") -> list:
-    """Read and check every weight; return `(tensor, array)` pairs ready to copy."""
-    assignments = []
+    """Check and read every weight; return `(tensor, source tensor)` pairs ready to copy.
+
+    Every dataset is checked (hard links only, plain storage, numeric dtype, the expected shape)
+    before any is read, and converted to a tensor here, so `apply` cannot fail half-way."""
+    checked = []
     for node in model_tree(model):
         if not node.weights:
             continue
-        key = f"{node.path}/vars"
-        if key not in file:
+        key = f"{node.path}/vars" if node.path else "vars"
+        group = h5_guard.group(file, key, source)
+        if group is None:
             if skip_mismatch:
                 continue
             raise FileFormatError(
@@ -55,7 +59,6 @@ def plan(file, model, skip_mismatch: bool = False, source: str = "") -> list:
                 "Hint: the file was saved from a different architecture; build the same model, or "
                 "pass skip_mismatch=True to load the layers that match."
             )
-        group = file[key]
         if len(group) != len(node.weights):
             if skip_mismatch:
                 continue
@@ -65,41 +68,65 @@ def plan(file, model, skip_mismatch: bool = False, source: str = "") -> list:
             )
         staged = []
         for index, (tensor, to_keras, from_keras) in enumerate(node.weights):
-            array = _read(group, str(index), source)
+            dataset = h5_guard.lookup(group, str(index), source)
+            if dataset is None:
+                raise FileFormatError(
+                    f"{source} has no weight '{key}/{index}' for layer '{node.layer.name}'; the "
+                    f"group holds {sorted(group)}."
+                )
             expected = tuple(to_keras(tensor.detach()).shape)
-            if tuple(array.shape) != expected:
+            h5_guard.check_dataset(dataset, source)
+            if dataset.shape != expected:
                 if skip_mismatch:
                     staged = None
                     break
                 raise FileFormatError(
                     f"Layer '{node.layer.name}' weight {index} has shape {expected}; {source} "
-                    f"holds shape {tuple(array.shape)} at '{key}/{index}'."
+                    f"holds shape {dataset.shape} at '{key}/{index}'."
                 )
-            staged.append((tensor, from_keras(array)))
+            staged.append((tensor, from_keras, dataset))
         if staged:
-            assignments.extend(staged)
-    return assignments
-
-
-def _read(group, name, source):
-    try:
-        return np.asarray(group[name][()])
-    except Exception as error:  # h5py raises OSError/KeyError/RuntimeError on damaged data
-        raise FileFormatError(
-            f"{source} is damaged: could not read '{group.name}/{name}' ({error})."
-        ) from None
+            checked.extend(staged)
+    return [
+        (tensor, from_keras(h5_guard.as_tensor(h5_guard.read_array(dataset, source), tensor)))
+        for tensor, from_keras, dataset in checked
+    ]
 
 
 def apply(assignments) -> None:
+    """Copy the pairs from `plan` into the model (shapes and dtypes already fit)."""
     with torch.no_grad():
-        for tensor, array in assignments:
-            source = torch.as_tensor(np.ascontiguousarray(array))
+        for tensor, source in assignments:
             tensor.copy_(source.to(device=tensor.device, dtype=tensor.dtype))
 
 
-def read_optimizer(file, source: str = "") -> list | None:
-    """The optimizer's variables in file order, or None when the file has none."""
-    if "optimizer/vars" not in file:
+def read_optimizer(file, model, source: str = "") -> list | None:
+    """The optimizer's variables in file order, checked against the compiled model's optimizer;
+    None when the file has none or they do not fit it (with the optimizer's own warning)."""
+    group = h5_guard.group(file, "optimizer/vars", source)
+    if group is None:
         return None
-    group = file["optimizer/vars"]
-    return [_read(group, str(i), source) for i in range(len(group))]
+    names = [str(i) for i in range(len(group))]
+    return read_optimizer_values(group, names, model, source)
+
+
+def read_optimizer_values(group, names, model, source: str) -> list | None:
+    """The datasets `names` of `group` as the model's optimizer variables (see `read_optimizer`)."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or not optimizer.built:
+        return None
+    expected = [np.shape(value) for value in optimizer_state.to_keras(optimizer, model)]
+    datasets = []
+    for name in names:
+        dataset = h5_guard.lookup(group, name, source)
+        if dataset is None:
+            raise FileFormatError(
+                f"{source} lists optimizer variable '{name}' under '{group.name}', but it is "
+                "missing."
+            )
+        datasets.append(h5_guard.check_dataset(dataset, source))
+    shapes = [dataset.shape for dataset in datasets]
+    if shapes != expected:
+        optimizer_state.warn_skipped(optimizer, source, f"variables of shapes {shapes}", expected)
+        return None
+    return [h5_guard.read_array(dataset, source) for dataset in datasets]

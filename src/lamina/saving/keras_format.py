@@ -10,7 +10,8 @@ import zipfile
 
 import h5py
 
-from lamina.saving import atomic, h5_weights, model_config, optimizer_state
+from lamina.saving import archive as archive_module
+from lamina.saving import atomic, h5_weights, model_config, optimizer_state, safe_json
 from lamina.saving.errors import FileFormatError
 
 KERAS_VERSION = "3.15.1"  # the layout written is Keras 3's; Keras checks only the major version
@@ -37,58 +38,55 @@ def save(model, filepath, overwrite=True) -> None:
 
 
 def _open(filepath):
-    try:
-        archive = zipfile.ZipFile(filepath, "r")
-        names = set(archive.namelist())
-        missing = {"config.json", "model.weights.h5"} - names
-        if missing:
-            raise FileFormatError(
-                f"{filepath} is not a complete .keras file: it lacks {sorted(missing)}."
-            )
-        bad = archive.testzip()
-        if bad is not None:
-            raise FileFormatError(f"{filepath} is corrupted: the entry '{bad}' fails its checksum.")
-        return archive
-    except zipfile.BadZipFile as error:
+    archive = archive_module.open_archive(filepath)
+    missing = {"config.json", "model.weights.h5"} - set(archive.namelist())
+    if missing:
+        archive.close()
         raise FileFormatError(
-            f"{filepath} is not a readable .keras file (truncated or corrupted zip: {error})."
-        ) from None
+            f"{filepath} is not a complete .keras file: it lacks {sorted(missing)}."
+        )
+    return archive
+
+
+def _config(archive, source) -> dict:
+    data = archive_module.read_member(archive, "config.json", source)
+    return safe_json.parse(data, source, "config.json")
 
 
 def read_config(filepath) -> dict:
     with _open(filepath) as archive:
-        try:
-            return json.loads(archive.read("config.json"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise FileFormatError(f"{filepath}: config.json is not valid JSON ({error}).") from None
+        return _config(archive, str(filepath))
 
 
 def _weights_file(archive, filepath):
+    data = archive_module.read_member(archive, "model.weights.h5", filepath)
     try:
-        return h5py.File(io.BytesIO(archive.read("model.weights.h5")), "r")
-    except (OSError, zipfile.BadZipFile) as error:
+        return h5py.File(io.BytesIO(data), "r")
+    except (OSError, ValueError) as error:
         raise FileFormatError(
             f"{filepath}: model.weights.h5 is not readable HDF5 ({error})."
         ) from None
 
 
 def load(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """The model in the `.keras` file: nothing is copied into it before every weight (and the
+    optimizer's variables) has been checked and read."""
     source = str(filepath)
     with _open(filepath) as archive:
-        try:
-            entry = json.loads(archive.read("config.json"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise FileFormatError(f"{source}: config.json is not valid JSON ({error}).") from None
+        entry = _config(archive, source)
         model_config.check_safe(entry, safe_mode, source)
         model = model_config.build_model(entry, custom_objects, source)
+        compiled = False
         with _weights_file(archive, source) as file:
             assignments = h5_weights.plan(file, model, source=source)
-            optimizer_values = h5_weights.read_optimizer(file, source)
+            if compile and isinstance(entry.get("compile_config"), dict):
+                compiled = model_config.compile_from(
+                    model, entry["compile_config"], custom_objects, source
+                )
+            optimizer_values = h5_weights.read_optimizer(file, model, source) if compiled else None
     h5_weights.apply(assignments)
-    if compile and entry.get("compile_config"):
-        compiled = model_config.compile_from(model, entry["compile_config"], custom_objects, source)
-        if compiled and optimizer_values is not None and model.optimizer.built:
-            optimizer_state.from_keras(model.optimizer, model, optimizer_values, source)
+    if optimizer_values is not None:
+        optimizer_state.from_keras(model.optimizer, model, optimizer_values, source)
     return model
 
 

@@ -13,7 +13,7 @@ import json
 import h5py
 import numpy as np
 
-from lamina.saving import atomic, h5_weights, model_config, optimizer_state
+from lamina.saving import atomic, h5_guard, h5_weights, model_config, optimizer_state, safe_json
 from lamina.saving.errors import FileFormatError
 from lamina.saving.keras_format import KERAS_VERSION
 from lamina.saving.weight_paths import legacy_weight_names
@@ -63,40 +63,49 @@ def save(model, filepath, overwrite=True, include_optimizer=True) -> None:
                 h5_weights.create_dataset(group, name, value)
 
 
-def _decode(values) -> list[str]:
-    return [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in values]
-
-
-def _open(filepath):
-    try:
-        return h5py.File(filepath, "r")
-    except OSError as error:
+def _layer_groups(group, source) -> list[tuple[str, object, list[str]]]:
+    """`(name, group, weight names)` of each saved layer that holds weights, in file order."""
+    saved = h5_guard.read_names(group, "layer_names", source)
+    if saved is None:
         raise FileFormatError(
-            f"{filepath} is not a readable HDF5 file (truncated or corrupted: {error})."
-        ) from None
+            f"{source}: '{group.name}' has no 'layer_names' attribute, so it is not a Keras "
+            "legacy weights group. Hint: a Keras 3 weights file should end in '.weights.h5'."
+        )
+    layers = []
+    for name in saved:
+        layer_group = h5_guard.group(group, name, source) if name else None
+        if layer_group is None:
+            raise FileFormatError(
+                f"{source}: 'layer_names' lists the layer {name!r}, but '{group.name}' holds no "
+                f"group of that name (it holds {sorted(group)[:20]}). The file is damaged or was "
+                "edited."
+            )
+        names = h5_guard.read_names(layer_group, "weight_names", source) or []
+        if names:
+            layers.append((name, layer_group, names))
+    return layers
 
 
 def _plan_weights(group, model, skip_mismatch, source) -> list:
-    """Match the file's layers to the model's by name (then by order), check every shape."""
-    saved = _decode(group.attrs.get("layer_names", []))
+    """Match the file's layers to the model's by name (then by order), check every dataset's
+    declared shape, then read them all; returns `(tensor, source tensor)` pairs."""
+    saved = _layer_groups(group, source)
+    saved_names = [name for name, _, _ in saved]
     with_weights = [layer for layer in model.layers if layer.weights]
-    saved_with_weights = [name for name in saved if len(group[name].attrs.get("weight_names", []))]
-    by_name = all(layer.name in saved_with_weights for layer in with_weights)
-    if not by_name and len(saved_with_weights) != len(with_weights) and not skip_mismatch:
+    by_name = all(layer.name in saved_names for layer in with_weights)
+    if not by_name and len(saved) != len(with_weights) and not skip_mismatch:
         raise FileFormatError(
-            f"{source} holds weights for {len(saved_with_weights)} layers; the model has "
+            f"{source} holds weights for {len(saved)} layers; the model has "
             f"{len(with_weights)} layers with weights. Hint: load it into the same architecture."
         )
-    assignments = []
+    checked = []
     for index, layer in enumerate(with_weights):
         if by_name:
-            name = layer.name
-        elif index < len(saved_with_weights):
-            name = saved_with_weights[index]
+            name, layer_group, names = saved[saved_names.index(layer.name)]
+        elif index < len(saved):
+            name, layer_group, names = saved[index]
         else:
             continue
-        layer_group = group[name]
-        names = _decode(layer_group.attrs["weight_names"])
         entries = layer._weight_entries()
         if len(names) != len(entries):
             if skip_mismatch:
@@ -106,65 +115,73 @@ def _plan_weights(group, model, skip_mismatch, source) -> list:
                 f"for '{name}'."
             )
         staged = []
-        for weight_name, (_, tensor, to_keras, from_keras, _) in zip(names, entries, strict=False):
-            try:
-                array = np.asarray(layer_group[weight_name][()])
-            except Exception as error:  # damaged dataset
+        for weight_name, (_, tensor, to_keras, from_keras, _) in zip(names, entries, strict=True):
+            dataset = h5_guard.lookup(layer_group, weight_name, source)
+            if dataset is None:
                 raise FileFormatError(
-                    f"{source} is damaged: cannot read '{weight_name}' ({error})."
-                ) from None
+                    f"{source}: layer '{name}' lists the weight '{weight_name}' in "
+                    "'weight_names', but no such dataset exists. The file is damaged or was edited."
+                )
+            h5_guard.check_dataset(dataset, source)
             expected = tuple(to_keras(tensor.detach()).shape)
-            if tuple(array.shape) != expected:
+            if dataset.shape != expected:
                 if skip_mismatch:
                     staged = []
                     break
                 raise FileFormatError(
                     f"Layer '{layer.name}' weight '{weight_name}' has shape {expected}; {source} "
-                    f"holds shape {tuple(array.shape)}."
+                    f"holds shape {dataset.shape}."
                 )
-            staged.append((tensor, from_keras(array)))
-        assignments.extend(staged)
-    return assignments
+            staged.append((tensor, from_keras, dataset))
+        checked.extend(staged)
+    return [
+        (tensor, from_keras(h5_guard.as_tensor(h5_guard.read_array(dataset, source), tensor)))
+        for tensor, from_keras, dataset in checked
+    ]
+
+
+def _json_attribute(file, name, source):
+    raw = h5_guard.read_text_attribute(file, name, source)
+    return None if raw is None else safe_json.parse(raw, source, f"the {name} attribute")
 
 
 def load(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """The model in the legacy `.h5` file: nothing is copied into it before every weight (and
+    the optimizer's variables) has been checked and read."""
     source = str(filepath)
-    with _open(filepath) as file:
-        raw = file.attrs.get("model_config")
-        if raw is None:
+    with h5_guard.open_file(filepath) as file:
+        entry = _json_attribute(file, "model_config", source)
+        if entry is None:
             raise FileFormatError(
                 f"{source} holds no model config (a weights-only file?). Hint: build the model "
                 "and call model.load_weights() instead."
             )
-        try:
-            entry = json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
-        except json.JSONDecodeError as error:
-            raise FileFormatError(f"{source}: model_config is not valid JSON ({error}).") from None
         model_config.check_safe(entry, safe_mode, source)
         model = model_config.build_model(entry, custom_objects, source)
-        if "model_weights" not in file:
+        weights = h5_guard.group(file, "model_weights", source)
+        if weights is None:
             raise FileFormatError(f"{source} has no 'model_weights' group.")
-        assignments = _plan_weights(file["model_weights"], model, False, source)
-        training = file.attrs.get("training_config")
+        assignments = _plan_weights(weights, model, False, source)
+        training = _json_attribute(file, "training_config", source) if compile else None
         optimizer_values = None
-        if "optimizer_weights" in file:
-            group = file["optimizer_weights"]
-            optimizer_values = [
-                np.asarray(group[n][()]) for n in _decode(group.attrs["weight_names"])
-            ]
+        if isinstance(training, dict):
+            training["optimizer"] = training.pop("optimizer_config", "rmsprop")
+            if model_config.compile_from(model, training, custom_objects, source):
+                optimizer = h5_guard.group(file, "optimizer_weights", source)
+                if optimizer is not None:
+                    names = h5_guard.read_names(optimizer, "weight_names", source) or []
+                    optimizer_values = h5_weights.read_optimizer_values(
+                        optimizer, names, model, source
+                    )
     h5_weights.apply(assignments)
-    if compile and training is not None:
-        training = json.loads(training.decode("utf-8") if isinstance(training, bytes) else training)
-        training["optimizer"] = training.pop("optimizer_config", "rmsprop")
-        compiled = model_config.compile_from(model, training, custom_objects, source)
-        if compiled and optimizer_values is not None and model.optimizer.built:
-            optimizer_state.from_keras(model.optimizer, model, optimizer_values, source)
+    if optimizer_values is not None:
+        optimizer_state.from_keras(model.optimizer, model, optimizer_values, source)
     return model
 
 
 def load_weights_into(model, filepath, skip_mismatch=False) -> None:
     source = str(filepath)
-    with _open(filepath) as file:
-        group = file.get("model_weights", file)
+    with h5_guard.open_file(filepath) as file:
+        group = h5_guard.group(file, "model_weights", source) or file
         assignments = _plan_weights(group, model, skip_mismatch, source)
     h5_weights.apply(assignments)

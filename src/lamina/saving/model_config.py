@@ -157,6 +157,12 @@ def build_model(entry: dict, custom_objects=None, source: str = ""):
     if not isinstance(entry, dict) or "class_name" not in entry or "config" not in entry:
         raise FileFormatError(f"{source} has no model config (expected 'class_name' and 'config').")
     class_name = entry["class_name"]
+    if not isinstance(class_name, str) or not isinstance(entry["config"], (dict, list)):
+        raise FileFormatError(
+            f"{source}: the model config is expected to hold a class name (a string) and a "
+            f"config (an object); received class_name={class_name!r} and a config of type "
+            f"{type(entry['config']).__name__}."
+        )
     custom_objects = dict(custom_objects or {})
     if class_name == "Sequential":
         cls = Sequential
@@ -169,14 +175,36 @@ def build_model(entry: dict, custom_objects=None, source: str = ""):
             f"{source} holds a model of class '{class_name}', which lamina does not know. "
             f"Hint: pass custom_objects={{'{class_name}': {class_name}}} to load_model()."
         )
+    try:
+        return _rebuild(cls, entry, custom_objects)
+    except FileFormatError:
+        raise
+    except RecursionError:
+        raise FileFormatError(
+            f"{source}: the model config nests too deeply to rebuild (Python's recursion "
+            "limit). Hint: lower max_json_depth with lamina.saving.set_load_limits()."
+        ) from None
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as error:
+        # A malformed config (a layer's config that is not an object, `layers` that is not a
+        # list, an argument no layer takes) surfaces deep inside from_config; say which file.
+        raise FileFormatError(
+            f"{source}: the model config cannot be rebuilt: {type(error).__name__}: {error}"
+        ) from error
+
+
+def _rebuild(cls, entry, custom_objects):
     config = drop_inert_keras_arguments(entry["config"], custom_objects)
     try:
         model = cls.from_config(config, custom_objects=custom_objects)
-    except TypeError:
+    except TypeError as error:
+        if "custom_objects" not in str(error):
+            raise
         model = cls.from_config(config)
     build_config = entry.get("build_config") or {}
-    if not model.built and build_config.get("input_shape") is not None:
-        model.build(tuple(build_config["input_shape"]))
+    if not model.built and isinstance(build_config, dict):
+        shape = build_config.get("input_shape")
+        if shape is not None:
+            model.build(tuple(shape))
     return model
 
 

@@ -1,14 +1,14 @@
 """An optimizer's state as Keras 3 lists its variables, so a compiled model's file resumes training
 in lamina and in Keras.
 
-Keras's list: `iteration` (calls, not updates, with gradient accumulation), `learning_rate` (absent with a schedule), the EMA averages (with
-`use_ema`), the gradient accumulators (with `gradient_accumulation_steps`), then the slot groups
-of each optimizer. Slots added together are interleaved per variable (Adam: `w_momentum`,
-`w_velocity`, `b_momentum`, ...); separate groups follow one another (RMSprop: all velocities,
-then all momentums). Each slot maps to a key of torch's per-parameter state, with a conversion
-where the formulas differ (Keras's SGD momentum holds `-lr * b` where torch holds `b`). RMSprop,
-Adagrad and Adamax run on `optimizers.keras_rules`, whose slots are Keras's own (same names, same
-meaning), so they travel unconverted.
+Keras's list: `iteration` (calls, not updates, with gradient accumulation), `learning_rate` (absent
+with a schedule), the EMA averages (with `use_ema`), the gradient accumulators (with
+`gradient_accumulation_steps`), then the slot groups of each optimizer. Slots added together are
+interleaved per variable (Adam: `w_momentum`, `w_velocity`, `b_momentum`, ...); separate groups
+follow one another (RMSprop: all velocities, then all momentums). Each slot maps to a key of torch's
+per-parameter state, with a conversion where the formulas differ (Keras's SGD momentum holds `-lr *
+b` where torch holds `b`). RMSprop, Adagrad and Adamax run on `optimizers.keras_rules`, whose slots
+are Keras's own (same names, same meaning), so they travel unconverted.
 """
 
 from __future__ import annotations
@@ -133,17 +133,26 @@ def expected_count(optimizer) -> int:
     )
 
 
+def warn_skipped(optimizer, source: str, held, expected) -> None:
+    """Warn that a file's optimizer state does not fit `optimizer` and is not loaded."""
+    warnings.warn(
+        f"Skipping the optimizer state in {source}: it holds {held}, the model's "
+        f"{type(optimizer).__name__} expects {expected}. Training continues from a fresh "
+        "optimizer.",
+        stacklevel=4,
+    )
+
+
 def from_keras(optimizer, model, values, source: str = "") -> bool:
     """Load Keras-ordered `values` into a built optimizer; False (with a warning) if they do not
     fit it, in which case the optimizer is left untouched."""
     values = list(values)
     if not optimizer.built or len(values) != expected_count(optimizer):
-        warnings.warn(
-            f"Skipping the optimizer state in {source}: it holds {len(values)} variables, the "
-            f"model's {type(optimizer).__name__} expects "
-            f"{expected_count(optimizer) if optimizer.built else 'an unbuilt state'}. Training "
-            "continues from a fresh optimizer.",
-            stacklevel=3,
+        warn_skipped(
+            optimizer,
+            source,
+            f"{len(values)} variables",
+            f"{expected_count(optimizer)} variables" if optimizer.built else "an unbuilt state",
         )
         return False
     optimizer.create_state()

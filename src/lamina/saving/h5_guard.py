@@ -1,0 +1,264 @@
+"""Reading an HDF5 weights file without trusting it: every object is reached through hard links
+only, and every dataset's declared layout, filters, dtype and shape are checked before its data is
+read.
+
+What is refused, and why:
+- external links and soft links (an external link makes HDF5 open another file on the host; a
+  soft link points anywhere; Keras and lamina write neither);
+- datasets with external raw storage (`external=`: the bytes live in another host file) and
+  virtual datasets (their bytes come from other datasets or files);
+- any layout but compact, contiguous or chunked, and any filter but HDF5's built-in ones (an
+  unknown filter id makes HDF5 look for a plugin library to load: code from the host);
+- non-numeric dtypes (strings, objects/variable-length, compound, references, sub-arrays);
+- chunks larger than the dataset's own data (and 1 MiB): reading a (3, 2) dataset whose one
+  deflated chunk declares 4000 x 4000 floats would inflate all of them;
+- a declared shape other than the one expected (checked before reading, so a dataset declaring
+  60000 x 60000 floats with nothing stored costs nothing).
+"""
+
+from __future__ import annotations
+
+import h5py
+import numpy as np
+import torch
+from h5py import h5d, h5l, h5z
+
+from lamina.saving import limits
+from lamina.saving.errors import FileFormatError
+
+_LAYOUTS = {h5d.COMPACT: "compact", h5d.CONTIGUOUS: "contiguous", h5d.CHUNKED: "chunked"}
+# HDF5's own filters (deflate, shuffle, fletcher32, szip, nbit, scaleoffset) and h5py's built-in
+# LZF; none of them loads a plugin.
+_FILTERS = {
+    h5z.FILTER_DEFLATE,
+    h5z.FILTER_SHUFFLE,
+    h5z.FILTER_FLETCHER32,
+    h5z.FILTER_SZIP,
+    h5z.FILTER_NBIT,
+    h5z.FILTER_SCALEOFFSET,
+    h5z.FILTER_LZF,
+}
+_NUMERIC_KINDS = "fiub"
+_CHUNK_FLOOR = 2**20  # chunks up to this size are never judged against the data's size
+
+
+def open_file(filepath):
+    """The HDF5 file at `filepath` opened read-only, or a `FileFormatError` saying what it is."""
+    try:
+        return h5py.File(filepath, "r")
+    except (OSError, ValueError) as error:
+        hint = ""
+        with open(filepath, "rb") as handle:
+            if handle.read(4) == b"PK\x03\x04":
+                hint = " Hint: it is a zip archive; a Keras 3 model file should end in '.keras'."
+        raise FileFormatError(
+            f"{filepath} is not a readable HDF5 file (truncated, corrupted or another file "
+            f"type: {error}).{hint}"
+        ) from None
+
+
+def _link_kind(group, name: str) -> str | None:
+    """'hard' / 'soft' / 'external' / 'user-defined' for a link of `group`, None if absent."""
+    key = name.encode("utf-8")
+    try:
+        if not group.id.links.exists(key):
+            return None
+        kind = group.id.links.get_info(key).type
+    except (KeyError, ValueError, RuntimeError, OSError):
+        return None
+    return {h5l.TYPE_HARD: "hard", h5l.TYPE_SOFT: "soft", h5l.TYPE_EXTERNAL: "external"}.get(
+        kind, "user-defined"
+    )
+
+
+def _describe_link(group, name: str) -> str:
+    link = group.get(name, getlink=True)
+    if isinstance(link, h5py.ExternalLink):
+        return f"an external link to '{link.path}' in the file {link.filename!r}"
+    if isinstance(link, h5py.SoftLink):
+        return f"a soft link to '{link.path}'"
+    return "a user-defined link"
+
+
+def lookup(root, path: str, source: str):
+    """The object at `path` (relative to group `root`), reached through hard links only; None
+    when a part of the path does not exist. A soft or external link on the way is refused."""
+    node = root
+    for part in path.split("/"):
+        if part in ("", ".", ".."):
+            raise FileFormatError(
+                f"{source}: the path '{path}' (under '{root.name}') has an empty, '.' or '..' "
+                "part; a weights file names its objects plainly. Refusing to load it."
+            )
+        if not isinstance(node, h5py.Group):
+            return None
+        kind = _link_kind(node, part)
+        if kind is None:
+            return None
+        if kind != "hard":
+            where = f"{node.name.rstrip('/')}/{part}"
+            raise FileFormatError(
+                f"{source}: '{where}' is {_describe_link(node, part)}; lamina reads only objects "
+                "stored inside the file itself (Keras writes no links). Refusing to load it."
+            )
+        node = node[part]
+    return node
+
+
+def group(root, path: str, source: str):
+    """The group at `path`, or None when absent; anything else at that path is refused."""
+    node = lookup(root, path, source) if path else root
+    if node is not None and not isinstance(node, h5py.Group):
+        raise FileFormatError(
+            f"{source}: '{node.name}' is expected to be a group; received a {type(node).__name__}."
+        )
+    return node
+
+
+def check_dataset(node, source: str, expected_shape=None) -> h5py.Dataset:
+    """Refuse `node` unless it is a plain numeric dataset stored in the file (and, when given,
+    of `expected_shape`); reads no data."""
+    if not isinstance(node, h5py.Dataset):
+        raise FileFormatError(
+            f"{source}: '{node.name}' is expected to be a dataset of weights; received a "
+            f"{type(node).__name__}."
+        )
+    name = node.name
+    if node.is_virtual:
+        raise FileFormatError(
+            f"{source}: '{name}' is a virtual dataset (its data comes from other datasets or "
+            "files); lamina reads only data stored in the file itself. Refusing to load it."
+        )
+    if node.external:
+        files = sorted({entry[0] for entry in node.external})
+        raise FileFormatError(
+            f"{source}: '{name}' keeps its data in external file(s) {files}; lamina reads only "
+            "data stored in the file itself. Refusing to load it."
+        )
+    plist = node.id.get_create_plist()
+    layout = plist.get_layout()
+    if layout not in _LAYOUTS:
+        raise FileFormatError(
+            f"{source}: '{name}' has storage layout {layout}; expected compact, contiguous or "
+            "chunked storage."
+        )
+    for index in range(plist.get_nfilters()):
+        code, _, _, filter_name = plist.get_filter(index)
+        if code not in _FILTERS:
+            label = filter_name.decode("utf-8", "replace") if filter_name else "unnamed"
+            raise FileFormatError(
+                f"{source}: '{name}' is compressed with filter {code} ({label}); lamina reads "
+                "only HDF5's built-in filters (deflate, shuffle, fletcher32, szip, nbit, "
+                "scaleoffset, lzf) and never loads filter plugins. Hint: re-save the weights "
+                "with a built-in compression."
+            )
+    dtype = node.dtype
+    if dtype.kind not in _NUMERIC_KINDS or dtype.fields is not None or dtype.subdtype:
+        raise FileFormatError(
+            f"{source}: '{name}' holds values of dtype {dtype} (kind '{dtype.kind}'); weights "
+            "are numbers (float, int, uint or bool)."
+        )
+    if node.chunks is not None:
+        chunk_bytes = int(np.prod(node.chunks)) * dtype.itemsize
+        data_bytes = int(np.prod(node.shape or ())) * dtype.itemsize
+        if chunk_bytes > max(data_bytes, _CHUNK_FLOOR):
+            raise FileFormatError(
+                f"{source}: '{name}' of shape {node.shape} declares chunks of shape "
+                f"{node.chunks} ({chunk_bytes} bytes each, larger than its data): reading it "
+                "would inflate whole chunks. A file written by Keras or lamina never does this. "
+                "Refusing to load it."
+            )
+    if expected_shape is not None and node.shape != tuple(expected_shape):
+        raise FileFormatError(
+            f"{source}: '{name}' declares shape {node.shape}; expected {tuple(expected_shape)}."
+        )
+    return node
+
+
+def read_array(node, source: str) -> np.ndarray:
+    """The data of a dataset that passed `check_dataset`, in native byte order."""
+    try:
+        array = np.asarray(node[()])
+    except Exception as error:  # h5py raises OSError/RuntimeError/ValueError on damaged data
+        raise FileFormatError(
+            f"{source} is damaged: could not read '{node.name}' ({error})."
+        ) from None
+    if not array.dtype.isnative:
+        array = array.astype(array.dtype.newbyteorder("="))
+    return array
+
+
+def as_tensor(array: np.ndarray, like: torch.Tensor) -> torch.Tensor:
+    """`array` as a CPU tensor of `like`'s dtype (numpy's unsigned and half types included)."""
+    if array.dtype.kind == "u" or array.dtype == np.float16:
+        array = array.astype(np.float64 if array.dtype.kind == "u" else np.float32)
+    return torch.from_numpy(np.ascontiguousarray(array)).to(like.dtype)
+
+
+def read_names(obj, attribute: str, source: str) -> list[str] | None:
+    """A list of names stored in attribute `attribute` (bytes or str), None when absent; its
+    size is checked before it is read."""
+    try:
+        if attribute not in obj.attrs:
+            return None
+        attr_id = h5py.h5a.open(obj.id, attribute.encode("utf-8"))
+    except (KeyError, OSError, RuntimeError) as error:
+        raise FileFormatError(f"{source}: cannot read attribute '{attribute}' ({error}).") from None
+    shape = attr_id.shape or ()
+    count = int(np.prod(shape)) if shape else 1
+    current = limits.get_load_limits()
+    if len(shape) > 1 or count > current.max_entries:
+        raise FileFormatError(
+            f"{source}: attribute '{attribute}' of '{obj.name}' declares shape {shape}; a name "
+            f"list is one-dimensional with at most {current.max_entries} names. "
+            + limits.raise_hint(max_entries=count)
+        )
+    try:
+        values = obj.attrs[attribute]
+    except Exception as error:  # damaged attribute
+        raise FileFormatError(f"{source}: cannot read attribute '{attribute}' ({error}).") from None
+    values = np.atleast_1d(np.asarray(values, dtype=object))
+    names = []
+    for value in values:
+        if isinstance(value, bytes):
+            try:
+                value = value.decode("utf-8")
+            except UnicodeDecodeError:
+                value = None
+        if not isinstance(value, str):
+            raise FileFormatError(
+                f"{source}: attribute '{attribute}' of '{obj.name}' is expected to hold "
+                f"names (strings); received {value!r}."
+            )
+        names.append(value)
+    return names
+
+
+def read_text_attribute(obj, attribute: str, source: str) -> str | bytes | None:
+    """A string attribute (a JSON document), None when absent; a fixed-size one is measured
+    before it is read."""
+    try:
+        if attribute not in obj.attrs:
+            return None
+        attr_id = h5py.h5a.open(obj.id, attribute.encode("utf-8"))
+        stored = attr_id.get_storage_size()
+    except (KeyError, OSError, RuntimeError) as error:
+        raise FileFormatError(f"{source}: cannot read attribute '{attribute}' ({error}).") from None
+    current = limits.get_load_limits()
+    if stored > current.max_json_bytes:
+        raise FileFormatError(
+            f"{source}: attribute '{attribute}' is {stored} bytes; JSON documents are limited "
+            f"to {current.max_json_bytes} bytes. " + limits.raise_hint(max_json_bytes=stored)
+        )
+    try:
+        value = obj.attrs[attribute]
+    except Exception as error:
+        raise FileFormatError(f"{source}: cannot read attribute '{attribute}' ({error}).") from None
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value[()]
+    if not isinstance(value, (str, bytes)):
+        raise FileFormatError(
+            f"{source}: attribute '{attribute}' is expected to hold JSON text; received a "
+            f"value of type {type(value).__name__}."
+        )
+    return value
