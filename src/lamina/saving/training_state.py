@@ -7,7 +7,12 @@ Layout of the file:
         /ema/<i>  /accumulators/<i>   EMA averages and gradient accumulators, when used
     /metrics/<metric index>/<name>    the running totals of the epoch's loss and metrics
     /rng/<which>/{python,numpy,torch,cuda_<i>}   generator states as integer arrays
+    /data/{train,validation}          the data pipelines' `get_state()` as the epoch began
+    /callbacks                        `[class name, get_state()]` of each stateful callback
     attrs: format, epoch, step, batches_seen
+
+The `get_state()` values (dicts, lists, None, numbers, strings, arrays) are stored as a tree: a
+group per dict or list, a dataset per array or scalar, the kind in each node's `kind` attribute.
 
 Nothing is converted on the way (Keras's optimizer layout multiplies SGD's momentum by -lr, which
 is not exact in floating point), nothing is pickled, and the file is written atomically. Reading is
@@ -78,6 +83,69 @@ def _read_rng(group) -> dict:
 
 
 # --------------------------------------------------------------------------------------------------
+# get_state() values <-> a tree of groups and datasets
+
+_SCALARS = {bool: "bool", int: "int", float: "float", str: "str"}
+
+
+def _write_tree(parent, name: str, value, where: str) -> None:
+    if isinstance(value, dict):
+        group = parent.create_group(name)
+        group.attrs["kind"] = "dict"
+        for key, item in value.items():
+            if not isinstance(key, str) or "/" in key or key in ("", ".", ".."):
+                raise TypeError(
+                    f"{where}: a state's dict keys must be plain strings (no '/'); received "
+                    f"{key!r}."
+                )
+            _write_tree(group, key, item, f"{where}[{key!r}]")
+    elif isinstance(value, (list, tuple)):
+        group = parent.create_group(name)
+        group.attrs["kind"] = "list"
+        group.attrs["length"] = len(value)
+        for index, item in enumerate(value):
+            _write_tree(group, str(index), item, f"{where}[{index}]")
+    elif value is None:
+        parent.create_group(name).attrs["kind"] = "none"
+    elif isinstance(value, (np.ndarray, torch.Tensor)):
+        array = value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value
+        create_dataset(parent, name, array)
+        parent[name].attrs["kind"] = "array"
+    elif isinstance(value, (bool, int, float, str, np.generic)):
+        kind = _SCALARS.get(type(value.item() if isinstance(value, np.generic) else value))
+        parent.create_dataset(name, data=value)
+        parent[name].attrs["kind"] = kind
+    else:
+        raise TypeError(
+            f"{where}: get_state() may hold dicts, lists, None, numbers, strings and arrays; "
+            f"received a {type(value).__name__}."
+        )
+
+
+def _read_tree(node, source: str):
+    kind = node.attrs.get("kind")
+    if kind == "dict":
+        return {key: _read_tree(node[key], source) for key in node}
+    if kind == "list":
+        return [_read_tree(node[str(i)], source) for i in range(int(node.attrs["length"]))]
+    if kind == "none":
+        return None
+    try:
+        value = node[()]
+    except Exception as error:  # h5py raises OSError/KeyError/RuntimeError on damaged data
+        raise FileFormatError(
+            f"{source} is damaged: could not read '{node.name}' ({error})."
+        ) from None
+    if kind == "array":
+        return np.asarray(value)
+    if kind == "str":
+        return value.decode() if isinstance(value, bytes) else str(value)
+    if kind in ("bool", "int", "float"):
+        return {"bool": bool, "int": int, "float": float}[kind](value)
+    raise FileFormatError(f"{source}: '{node.name}' has an unknown kind {kind!r}.")
+
+
+# --------------------------------------------------------------------------------------------------
 # Writing
 
 
@@ -106,10 +174,26 @@ def _write_optimizer(group, optimizer) -> None:
         _write_tensors(group.create_group("accumulators"), state["accumulators"])
 
 
-def write(filepath, model, *, epoch, step, batches_seen, epoch_start_rng, rng, metrics=()) -> None:
+def write(
+    filepath,
+    model,
+    *,
+    epoch,
+    step,
+    batches_seen,
+    epoch_start_rng,
+    rng,
+    metrics=(),
+    data=None,
+    callbacks=None,
+) -> None:
     """Write the model's weights and buffers, its optimizer's state, `metrics`' running totals,
-    the progress (`epoch`, `step` batches done in it) and both generator states, atomically."""
+    the progress (`epoch`, `step` batches done in it), both generator states, and the data
+    pipelines' and callbacks' `get_state()` values (`TrainingState.data_state()` and
+    `callback_states()`), atomically."""
     with atomic.atomic_path(filepath) as temporary, h5py.File(temporary, "w") as file:
+        _write_tree(file, "data", data, "a data pipeline's state")
+        _write_tree(file, "callbacks", callbacks, "a callback's state")
         file.attrs.update(format=FORMAT, epoch=epoch, step=step, batches_seen=batches_seen)
         weights = file.create_group("model")
         for key, tensor in model.state_dict().items():
@@ -184,6 +268,8 @@ def read(filepath, model) -> dict:
             ],
             "epoch_start_rng": _read_rng(file["rng/epoch_start"]),
             "rng": _read_rng(file["rng/current"]),
+            "data": _read_tree(file["data"], source) if "data" in file else None,
+            "callbacks": _read_tree(file["callbacks"], source) if "callbacks" in file else None,
         }
 
 
