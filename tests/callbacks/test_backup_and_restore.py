@@ -103,6 +103,11 @@ OPTIMIZERS = {
         lamina.optimizers.schedules.ExponentialDecay(0.01, 5, 0.5), use_ema=True
     ),
     "adamw-accumulate": lambda: lamina.optimizers.AdamW(0.01, gradient_accumulation_steps=2),
+    # SGD rescales its momentum when the rate changes: the restored optimizer must not see a
+    # change from the fresh optimizer's rate to the backed-up one.
+    "sgd-momentum-schedule": lambda: lamina.optimizers.SGD(
+        lamina.optimizers.schedules.ExponentialDecay(0.05, 4, 0.5), momentum=0.9
+    ),
 }
 
 
@@ -154,6 +159,7 @@ RESUME_CASES = [
     ("rmsprop-centered", 3),
     ("adam-ema-schedule", "epoch"),
     ("adamw-accumulate", 3),  # backed up in the middle of an accumulation window
+    ("sgd-momentum-schedule", 3),
 ]
 
 

@@ -88,7 +88,8 @@ def _read_rng(group) -> dict:
 _SCALARS = {bool: "bool", int: "int", float: "float", str: "str"}
 
 
-def _write_tree(parent, name: str, value, where: str) -> None:
+def _write_tree(parent, name: str, value, where: str, item_names=None) -> None:
+    """`value` as `parent[name]`; `where` (`item_names`: its items) names it in errors."""
     if isinstance(value, dict):
         group = parent.create_group(name)
         group.attrs["kind"] = "dict"
@@ -104,7 +105,13 @@ def _write_tree(parent, name: str, value, where: str) -> None:
         group.attrs["kind"] = "list"
         group.attrs["length"] = len(value)
         for index, item in enumerate(value):
-            _write_tree(group, str(index), item, f"{where}[{index}]")
+            if item_names is None:
+                _write_tree(group, str(index), item, f"{where}[{index}]")
+            else:  # a callback's [class name, state] pair
+                pair = group.create_group(str(index))
+                pair.attrs.update(kind="list", length=2)
+                _write_tree(pair, "0", item[0], item_names[index])
+                _write_tree(pair, "1", item[1], item_names[index])
     elif value is None:
         parent.create_group(name).attrs["kind"] = "none"
     elif isinstance(value, (np.ndarray, torch.Tensor)):
@@ -117,8 +124,9 @@ def _write_tree(parent, name: str, value, where: str) -> None:
         parent[name].attrs["kind"] = kind
     else:
         raise TypeError(
-            f"{where}: get_state() may hold dicts, lists, None, numbers, strings and arrays; "
-            f"received a {type(value).__name__}."
+            f"BackupAndRestore cannot store {where}: expected dicts, lists, None, numbers, "
+            f"strings and arrays; received a {type(value).__name__}. Hint: convert it to those "
+            "in get_state() and back in set_state()."
         )
 
 
@@ -160,6 +168,10 @@ def _write_optimizer(group, optimizer) -> None:
     group.attrs["accumulated_calls"] = int(state["accumulated_calls"])
     if state["learning_rate"] is not None:
         group.attrs["learning_rate"] = state["learning_rate"]
+    if state["torch"] is not None:
+        # The rate torch last stepped with: restoring it keeps SGD from rescaling its momentum
+        # for a rate change that did not happen (Optimizer._on_lr_change).
+        group.attrs["torch_lr"] = [float(g["lr"]) for g in state["torch"]["param_groups"]]
     slots = group.create_group("state")
     for index, per_parameter in (state["torch"] or {"state": {}})["state"].items():
         parameter_group = slots.create_group(str(index))
@@ -192,8 +204,14 @@ def write(
     pipelines' and callbacks' `get_state()` values (`TrainingState.data_state()` and
     `callback_states()`), atomically."""
     with atomic.atomic_path(filepath) as temporary, h5py.File(temporary, "w") as file:
-        _write_tree(file, "data", data, "a data pipeline's state")
-        _write_tree(file, "callbacks", callbacks, "a callback's state")
+        _write_tree(file, "data", data, "the data's get_state()")
+        _write_tree(
+            file,
+            "callbacks",
+            callbacks,
+            "a callback's get_state()",
+            [f"{name}.get_state()" for name, _ in callbacks or ()],
+        )
         file.attrs.update(format=FORMAT, epoch=epoch, step=step, batches_seen=batches_seen)
         weights = file.create_group("model")
         for key, tensor in model.state_dict().items():
@@ -295,6 +313,9 @@ def _read_optimizer(group, source) -> dict:
             float(group.attrs["learning_rate"]) if "learning_rate" in group.attrs else None
         ),
         "slots": slots,
+        "torch_lr": [float(v) for v in group.attrs["torch_lr"]]
+        if "torch_lr" in group.attrs
+        else None,
         "ema": tensors("ema"),
         "accumulators": tensors("accumulators"),
     }
@@ -312,6 +333,9 @@ def apply(state: dict, model, metrics=None) -> None:
     if saved is not None and optimizer is not None and optimizer.built:
         torch_state = optimizer.torch_optimizer.state_dict()
         torch_state["state"] = saved["slots"]
+        if saved.get("torch_lr") is not None:
+            for param_group, lr in zip(torch_state["param_groups"], saved["torch_lr"], strict=True):
+                param_group["lr"] = lr
         optimizer.load_state_dict(
             {
                 "iterations": saved["iterations"],
