@@ -291,3 +291,30 @@ def test_a_big_shuffled_batch_is_gathered_not_stacked():
 def test_dataset_repr_names_its_size():
     assert repr(ten().repeat()) == "<Dataset cardinality=infinite (Repeat)>"
     assert repr(ten().batch(5)) == "<Dataset cardinality=2 (Batch)>"
+
+
+# --------------------------------------------------------------------------------------------------
+# Progress between passes (get_state / set_state, for BackupAndRestore)
+
+
+def test_state_makes_a_fresh_pipeline_repeat_the_next_pass():
+    def build(seed=None):
+        return ten().shuffle(10, seed=seed).map(lambda v: v * 2).batch(4)
+
+    first = build(seed=3)
+    values(first)  # one pass done: the state now says "the second pass is next"
+    state = first.get_state()
+    assert state == {"stages": ["Shuffle"], "states": [{"seed": 3, "passes": 1}]}
+    second_pass = values(first)
+    fresh = build()  # another seed (from NumPy's global state), as a restarted process might draw
+    fresh.set_state(state)
+    assert values(fresh) == second_pass
+    assert values(build(seed=3)) != second_pass  # without the state: the first pass's order
+
+
+def test_state_of_zipped_pipelines_and_a_mismatch():
+    zipped = Dataset.zip((ten().shuffle(10, seed=1), ten().shuffle(5, seed=2)))
+    assert zipped.get_state()["stages"] == ["Shuffle", "Shuffle"]
+    assert ten().batch(2).get_state() == {"stages": [], "states": []}
+    with pytest.raises(ValueError, match=r"stages \['Shuffle', 'Shuffle'\]; this one has \[\]"):
+        ten().set_state(zipped.get_state())

@@ -21,10 +21,16 @@ class BackupAndRestore(Callback):
     """Back up the whole training state; restore it when `fit` starts again after a crash.
 
     A backup holds the weights and buffers, the optimizer's state, the epoch and the number of
-    batches done in it, the running totals of the epoch's metrics, and the random generators'
-    states (Python, NumPy, torch). On restart, `fit` replays the interrupted epoch's data order,
-    skips the batches already trained and continues the random streams where they were, so
-    shuffling and Dropout draw what an uninterrupted run would have drawn.
+    batches done in it, the running totals of the epoch's metrics, the random generators' states
+    (Python, NumPy, torch), the data pipelines' states (a `Dataset.shuffle`'s passes, a
+    `PyDataset`'s reshuffles) and every stateful callback's `get_state()` (ReduceLROnPlateau,
+    EarlyStopping, ModelCheckpoint, LearningRateScheduler, your own). On restart, `fit` replays
+    the interrupted epoch's data order, skips the batches already trained and continues the
+    random streams where they were, so shuffling and Dropout draw what an uninterrupted run would
+    have drawn, and the callbacks decide what they would have decided.
+
+    An epoch's backup (`save_freq="epoch"`) is written once every callback has ended the epoch,
+    as the next one begins (or as training ends, with `delete_checkpoint=False`).
 
     Args:
         backup_dir: a folder for this run's backups only (not shared with another run or with
@@ -94,6 +100,7 @@ class BackupAndRestore(Callback):
         self._epoch = 0
         self._batches_seen = 0
         self._pending_metrics = None
+        self._epoch_ended = False
         state = self._read_backup()
         if state is None:
             return
@@ -101,15 +108,22 @@ class BackupAndRestore(Callback):
         self._batches_seen = state["batches_seen"]
         if state["step"] > 0:
             self._pending_metrics = state["metrics"]
-        self.model._resume_point = {
-            "epoch": state["epoch"],
-            "step": state["step"],
-            "epoch_start_rng": state["epoch_start_rng"],
+        self.model.training_state.resume_from(
+            state["epoch"],
+            state["step"],
+            state["epoch_start_rng"],
             # At an epoch boundary the stream continues from the new epoch's own draw.
-            "rng": state["rng"] if state["step"] > 0 else None,
-        }
+            rng=state["rng"] if state["step"] > 0 else None,
+            data=state["data"],
+            callbacks=state["callbacks"],
+        )
 
     def on_epoch_begin(self, epoch, logs=None):
+        if self._epoch_ended:
+            # The previous epoch's backup waits until now, so every callback has ended that epoch
+            # (a ReduceLROnPlateau after this one in the list may have lowered the rate).
+            self._epoch_ended = False
+            self._backup(epoch, 0)
         self._epoch = epoch
         if self._pending_metrics is not None:
             # fit() reset the metrics for this epoch; put back the totals of the batches skipped.
@@ -119,19 +133,28 @@ class BackupAndRestore(Callback):
     def on_train_batch_end(self, batch, logs=None):
         self._batches_seen += 1
         if self.save_freq != "epoch" and self._batches_seen % self.save_freq == 0:
-            self._backup(self._epoch, batch + 1, self.model._epoch_start_rng)
+            self._backup(self._epoch, batch + 1)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.save_freq == "epoch":
-            state = backend.get_rng_state()
-            self._backup(epoch + 1, 0, state)
+            self._epoch_ended = True
 
     def on_train_end(self, logs=None):
-        if self.delete_checkpoint and os.path.isdir(self.backup_dir):
-            shutil.rmtree(self.backup_dir, ignore_errors=True)
+        if self.delete_checkpoint:
+            if os.path.isdir(self.backup_dir):
+                shutil.rmtree(self.backup_dir, ignore_errors=True)
+        elif self._epoch_ended:  # the last epoch's backup: the run is complete
+            self._backup(self._epoch + 1, 0)
 
     # ----------------------------------------------------------------------------------------------
-    def _backup(self, epoch, step, epoch_start_rng) -> None:
+    def _backup(self, epoch, step) -> None:
+        """Back up after `step` batches of `epoch` (step 0: as `epoch` begins, or after the last
+        epoch ended)."""
+        progress = self.model.training_state
+        if progress.epoch == epoch:  # the states this epoch began with: it is replayed on resume
+            epoch_start_rng, data = progress.epoch_start_rng, progress.epoch_start_data
+        else:  # training ended: the next epoch would begin from now
+            epoch_start_rng, data = backend.get_rng_state(), progress.data_state()
         if self.double_checkpoint and os.path.exists(self._latest):
             # A rename is atomic: at every instant one complete backup exists.
             os.replace(self._latest, self._previous)
@@ -144,4 +167,6 @@ class BackupAndRestore(Callback):
             epoch_start_rng=epoch_start_rng,
             rng=backend.get_rng_state(),
             metrics=self._metrics() if step > 0 else (),
+            data=data,
+            callbacks=progress.callback_states(),
         )

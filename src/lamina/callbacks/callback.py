@@ -33,6 +33,33 @@ class Callback:
     def set_params(self, params):
         self.params = params
 
+    def get_state(self):
+        """The callback's own progress, for `BackupAndRestore` (a lamina extension of Keras's API).
+
+        A callback that counts or remembers across epochs (patience, a best value) returns a dict
+        of numbers, strings, None, lists, dicts and NumPy arrays, and takes it back in `set_state`;
+        the default (stateless) returns None and is not backed up.
+
+        Example:
+            >>> class CountEpochs(Callback):
+            ...     def __init__(self):
+            ...         super().__init__()
+            ...         self.count = 0
+            ...     def on_epoch_end(self, epoch, logs=None):
+            ...         self.count += 1
+            ...     def get_state(self):
+            ...         return {"count": self.count}
+            ...     def set_state(self, state):
+            ...         self.count = state["count"]
+        """
+
+    def set_state(self, state):
+        """Take back what `get_state` returned (after `on_train_begin`, when `fit` resumes).
+
+        Args:
+            state: the dict `get_state` returned, read back from a backup.
+        """
+
     def on_train_begin(self, logs=None): ...
     def on_train_end(self, logs=None): ...
     def on_epoch_begin(self, epoch, logs=None): ...

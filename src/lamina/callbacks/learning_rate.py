@@ -76,6 +76,16 @@ class ReduceLROnPlateau(Callback):
     def on_train_begin(self, logs=None):
         self._reset()
 
+    def get_state(self):
+        """The best value, the epochs waited and the cooldown left (the rate itself is the
+        optimizer's)."""
+        return {"best": self.best, "wait": self.wait, "cooldown_counter": self.cooldown_counter}
+
+    def set_state(self, state):
+        self.best = float(state["best"])
+        self.wait = int(state["wait"])
+        self.cooldown_counter = int(state["cooldown_counter"])
+
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["learning_rate"] = _current_lr(self.model)
@@ -118,9 +128,24 @@ class LearningRateScheduler(Callback):
         super().__init__()
         self.schedule = schedule
         self.verbose = verbose
+        # The rate the last epoch began with, before the schedule set its own: a run resumed in
+        # the middle of that epoch begins it again and must give the schedule the same input.
+        self._epoch_start = None
+
+    def get_state(self):
+        """The epoch last begun and the rate it began with (the current rate is the optimizer's)."""
+        epoch, lr = self._epoch_start or (None, None)
+        return {"epoch": epoch, "learning_rate": lr}
+
+    def set_state(self, state):
+        epoch = state["epoch"]
+        self._epoch_start = None if epoch is None else (int(epoch), float(state["learning_rate"]))
 
     def on_epoch_begin(self, epoch, logs=None):
         lr = _current_lr(self.model)
+        if self._epoch_start is not None and self._epoch_start[0] == epoch:
+            lr = self._epoch_start[1]
+        self._epoch_start = (epoch, lr)
         try:
             lr = self.schedule(epoch, lr)
         except TypeError:  # a one-argument schedule, as Keras allows

@@ -63,6 +63,14 @@ class ModelCheckpoint(Callback):
         self._batches_since_save = 0
         self._current_epoch = 0
 
+    def get_state(self):
+        """The best value so far and the batches since the last save."""
+        return {"best": self.best, "batches_since_save": self._batches_since_save}
+
+    def set_state(self, state):
+        self.best = float(state["best"])
+        self._batches_since_save = int(state["batches_since_save"])
+
     def on_epoch_begin(self, epoch, logs=None):
         self._current_epoch = epoch
 

@@ -177,6 +177,63 @@ class Dataset:
         return transformation_func(self)
 
     # ----------------------------------------------------------------------------------------------
+    # Progress (for exact resumes)
+
+    def _stateful_nodes(self) -> list:
+        """The pipeline's nodes that keep a state across passes, upstream first."""
+        found, seen = [], set()
+
+        def visit(node):
+            if id(node) in seen:
+                return
+            seen.add(id(node))
+            for upstream in getattr(node, "nodes", None) or [getattr(node, "upstream", None)]:
+                if upstream is not None:
+                    visit(upstream)
+            if hasattr(node, "get_state"):
+                found.append(node)
+
+        visit(self._node)
+        return found
+
+    def get_state(self) -> dict:
+        """Where the pipeline stands between passes: each `shuffle`'s seed and passes begun.
+
+        `BackupAndRestore` saves it as each epoch begins; `set_state` on the same pipeline built
+        afresh (in a restarted process) makes its next pass repeat the saved one exactly.
+
+        Example:
+            >>> ds = Dataset.range(5).shuffle(5, seed=1)
+            >>> state = ds.get_state()
+            >>> first = [int(v) for v in ds]
+            >>> ds.set_state(state)
+            >>> [int(v) for v in ds] == first
+            True
+        """
+        nodes = self._stateful_nodes()
+        return {
+            "stages": [type(n).__name__ for n in nodes],
+            "states": [n.get_state() for n in nodes],
+        }
+
+    def set_state(self, state: dict) -> None:
+        """Take back a state from `get_state` of a pipeline built the same way.
+
+        Args:
+            state: the dict `get_state` returned.
+        """
+        nodes = self._stateful_nodes()
+        stages = [type(n).__name__ for n in nodes]
+        if list(state["stages"]) != stages:
+            raise ValueError(
+                "Dataset.set_state received the state of a pipeline with stages "
+                f"{state['stages']}; this one has {stages}. Hint: build the dataset the same way "
+                "as the run that saved it."
+            )
+        for node, node_state in zip(nodes, state["states"], strict=True):
+            node.set_state(node_state)
+
+    # ----------------------------------------------------------------------------------------------
     # Reading
 
     def __iter__(self):

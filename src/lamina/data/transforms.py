@@ -177,6 +177,14 @@ class Shuffle(Node):
     def cardinality(self) -> int:
         return self.upstream.cardinality()
 
+    def get_state(self) -> dict:
+        """The seed and the passes begun: together they decide every later pass's order."""
+        return {"seed": self.seed, "passes": self.passes}
+
+    def set_state(self, state: dict) -> None:
+        self.seed = int(state["seed"])
+        self.passes = int(state["passes"])
+
     def _next_rng(self) -> np.random.Generator:
         rng = np.random.default_rng([self.seed, self.passes if self.reshuffle else 0])
         self.passes += 1

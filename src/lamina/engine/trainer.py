@@ -7,6 +7,7 @@ tensors, batch logs are computed only when a callback reads them (the progress b
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import torch
@@ -17,6 +18,7 @@ from lamina import metrics as metrics_module
 from lamina.callbacks import CallbackList, LazyLogs
 from lamina.callbacks.callback import log_value
 from lamina.engine import captured_step, data_adapter, errors, fit_arguments
+from lamina.engine.fit_state import TrainingState
 from lamina.engine.layer import Layer
 
 # --------------------------------------------------------------------------------------------------
@@ -577,34 +579,37 @@ def fit(
     if custom_step and state.captured is not None:
         state.captured.skip("the model overrides train_step")
     model.stop_training = False
-    model._resume_point = None
+    model.training_state = TrainingState(
+        callback_list.callbacks,
+        train=getattr(train_data, "source", None),
+        validation=getattr(val_data, "source", None),
+    )
     callback_list.on_train_begin()
-    # A callback (BackupAndRestore) may ask to resume mid-run: {"epoch", "step", "epoch_start_rng",
-    # "rng"}. The epoch's data order is replayed from the RNG state it started with, the batches
-    # already trained are skipped, and the RNG continues from where the backup left it.
-    resume = model._resume_point
-    model._resume_point = None
+    # A callback (BackupAndRestore) may ask to resume mid-run (TrainingState.resume_from). The
+    # epoch's data order is replayed from the states it started with, the batches already trained
+    # are produced again and skipped, and the RNG continues from where the backup left it.
+    resume = model.training_state.take_resume()
     epoch_logs = {}
     for epoch in range(resume["epoch"] if resume else initial_epoch, epochs):
         resuming = resume is not None and epoch == resume["epoch"]
         if resuming:
             backend.set_rng_state(resume["epoch_start_rng"])
-        model._epoch_start_rng = backend.get_rng_state()
+        model.training_state.begin_epoch(epoch)
         model._current_epoch = epoch
         model.reset_metrics()
         callback_list.on_epoch_begin(epoch)
         model.train()
         last_logs = None
-        step = -1
         batches = iter(train_data)
-        skip = 0
+        first = 0
         if resuming:
-            skip = resume["step"]
-            if resume.get("rng") is not None:  # None: continue from the epoch's own draw
+            first = resume["step"]
+            for _ in itertools.islice(batches, first):
+                pass  # their random draws (augmentation in a map) are replayed too
+            if resume["rng"] is not None:  # None: continue from the epoch's own draw
                 backend.set_rng_state(resume["rng"])
-        for step, batch in enumerate(batches):
-            if step < skip:
-                continue
+        step = first - 1  # stays below `first` when the data yields no batch
+        for step, batch in enumerate(batches, start=first):
             model._current_step = step
             callback_list.on_train_batch_begin(step)
             if class_weight is not None and not isinstance(train_data, data_adapter.ArrayData):

@@ -7,7 +7,12 @@ Layout of the file:
         /ema/<i>  /accumulators/<i>   EMA averages and gradient accumulators, when used
     /metrics/<metric index>/<name>    the running totals of the epoch's loss and metrics
     /rng/<which>/{python,numpy,torch,cuda_<i>}   generator states as integer arrays
+    /data/{train,validation}          the data pipelines' `get_state()` as the epoch began
+    /callbacks                        `[class name, get_state()]` of each stateful callback
     attrs: format, epoch, step, batches_seen
+
+The `get_state()` values (dicts, lists, None, numbers, strings, arrays) are stored as a tree: a
+group per dict or list, a dataset per array or scalar, the kind in each node's `kind` attribute.
 
 Nothing is converted on the way (Keras's optimizer layout multiplies SGD's momentum by -lr, which
 is not exact in floating point), nothing is pickled, and the file is written atomically. Reading is
@@ -78,6 +83,77 @@ def _read_rng(group) -> dict:
 
 
 # --------------------------------------------------------------------------------------------------
+# get_state() values <-> a tree of groups and datasets
+
+_SCALARS = {bool: "bool", int: "int", float: "float", str: "str"}
+
+
+def _write_tree(parent, name: str, value, where: str, item_names=None) -> None:
+    """`value` as `parent[name]`; `where` (`item_names`: its items) names it in errors."""
+    if isinstance(value, dict):
+        group = parent.create_group(name)
+        group.attrs["kind"] = "dict"
+        for key, item in value.items():
+            if not isinstance(key, str) or "/" in key or key in ("", ".", ".."):
+                raise TypeError(
+                    f"{where}: a state's dict keys must be plain strings (no '/'); received "
+                    f"{key!r}."
+                )
+            _write_tree(group, key, item, f"{where}[{key!r}]")
+    elif isinstance(value, (list, tuple)):
+        group = parent.create_group(name)
+        group.attrs["kind"] = "list"
+        group.attrs["length"] = len(value)
+        for index, item in enumerate(value):
+            if item_names is None:
+                _write_tree(group, str(index), item, f"{where}[{index}]")
+            else:  # a callback's [class name, state] pair
+                pair = group.create_group(str(index))
+                pair.attrs.update(kind="list", length=2)
+                _write_tree(pair, "0", item[0], item_names[index])
+                _write_tree(pair, "1", item[1], item_names[index])
+    elif value is None:
+        parent.create_group(name).attrs["kind"] = "none"
+    elif isinstance(value, (np.ndarray, torch.Tensor)):
+        array = value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value
+        create_dataset(parent, name, array)
+        parent[name].attrs["kind"] = "array"
+    elif isinstance(value, (bool, int, float, str, np.generic)):
+        kind = _SCALARS.get(type(value.item() if isinstance(value, np.generic) else value))
+        parent.create_dataset(name, data=value)
+        parent[name].attrs["kind"] = kind
+    else:
+        raise TypeError(
+            f"BackupAndRestore cannot store {where}: expected dicts, lists, None, numbers, "
+            f"strings and arrays; received a {type(value).__name__}. Hint: convert it to those "
+            "in get_state() and back in set_state()."
+        )
+
+
+def _read_tree(node, source: str):
+    kind = node.attrs.get("kind")
+    if kind == "dict":
+        return {key: _read_tree(node[key], source) for key in node}
+    if kind == "list":
+        return [_read_tree(node[str(i)], source) for i in range(int(node.attrs["length"]))]
+    if kind == "none":
+        return None
+    try:
+        value = node[()]
+    except Exception as error:  # h5py raises OSError/KeyError/RuntimeError on damaged data
+        raise FileFormatError(
+            f"{source} is damaged: could not read '{node.name}' ({error})."
+        ) from None
+    if kind == "array":
+        return np.asarray(value)
+    if kind == "str":
+        return value.decode() if isinstance(value, bytes) else str(value)
+    if kind in ("bool", "int", "float"):
+        return {"bool": bool, "int": int, "float": float}[kind](value)
+    raise FileFormatError(f"{source}: '{node.name}' has an unknown kind {kind!r}.")
+
+
+# --------------------------------------------------------------------------------------------------
 # Writing
 
 
@@ -92,6 +168,10 @@ def _write_optimizer(group, optimizer) -> None:
     group.attrs["accumulated_calls"] = int(state["accumulated_calls"])
     if state["learning_rate"] is not None:
         group.attrs["learning_rate"] = state["learning_rate"]
+    if state["torch"] is not None:
+        # The rate torch last stepped with: restoring it keeps SGD from rescaling its momentum
+        # for a rate change that did not happen (Optimizer._on_lr_change).
+        group.attrs["torch_lr"] = [float(g["lr"]) for g in state["torch"]["param_groups"]]
     slots = group.create_group("state")
     for index, per_parameter in (state["torch"] or {"state": {}})["state"].items():
         parameter_group = slots.create_group(str(index))
@@ -106,10 +186,32 @@ def _write_optimizer(group, optimizer) -> None:
         _write_tensors(group.create_group("accumulators"), state["accumulators"])
 
 
-def write(filepath, model, *, epoch, step, batches_seen, epoch_start_rng, rng, metrics=()) -> None:
+def write(
+    filepath,
+    model,
+    *,
+    epoch,
+    step,
+    batches_seen,
+    epoch_start_rng,
+    rng,
+    metrics=(),
+    data=None,
+    callbacks=None,
+) -> None:
     """Write the model's weights and buffers, its optimizer's state, `metrics`' running totals,
-    the progress (`epoch`, `step` batches done in it) and both generator states, atomically."""
+    the progress (`epoch`, `step` batches done in it), both generator states, and the data
+    pipelines' and callbacks' `get_state()` values (`TrainingState.data_state()` and
+    `callback_states()`), atomically."""
     with atomic.atomic_path(filepath) as temporary, h5py.File(temporary, "w") as file:
+        _write_tree(file, "data", data, "the data's get_state()")
+        _write_tree(
+            file,
+            "callbacks",
+            callbacks,
+            "a callback's get_state()",
+            [f"{name}.get_state()" for name, _ in callbacks or ()],
+        )
         file.attrs.update(format=FORMAT, epoch=epoch, step=step, batches_seen=batches_seen)
         weights = file.create_group("model")
         for key, tensor in model.state_dict().items():
@@ -184,6 +286,8 @@ def read(filepath, model) -> dict:
             ],
             "epoch_start_rng": _read_rng(file["rng/epoch_start"]),
             "rng": _read_rng(file["rng/current"]),
+            "data": _read_tree(file["data"], source) if "data" in file else None,
+            "callbacks": _read_tree(file["callbacks"], source) if "callbacks" in file else None,
         }
 
 
@@ -209,6 +313,9 @@ def _read_optimizer(group, source) -> dict:
             float(group.attrs["learning_rate"]) if "learning_rate" in group.attrs else None
         ),
         "slots": slots,
+        "torch_lr": [float(v) for v in group.attrs["torch_lr"]]
+        if "torch_lr" in group.attrs
+        else None,
         "ema": tensors("ema"),
         "accumulators": tensors("accumulators"),
     }
@@ -226,6 +333,9 @@ def apply(state: dict, model, metrics=None) -> None:
     if saved is not None and optimizer is not None and optimizer.built:
         torch_state = optimizer.torch_optimizer.state_dict()
         torch_state["state"] = saved["slots"]
+        if saved.get("torch_lr") is not None:
+            for param_group, lr in zip(torch_state["param_groups"], saved["torch_lr"], strict=True):
+                param_group["lr"] = lr
         optimizer.load_state_dict(
             {
                 "iterations": saved["iterations"],

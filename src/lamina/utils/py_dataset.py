@@ -3,7 +3,13 @@
 
 from __future__ import annotations
 
+import random
 from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import torch
+
+_HOOKS = ("on_epoch_begin", "on_epoch_end")
 
 
 def _check_positive(value, argument: str, who: str) -> int:
@@ -82,10 +88,80 @@ class PyDataset:
     def on_epoch_end(self) -> None:
         """Called after the last batch of each epoch (reshuffle here)."""
 
+    # ----------------------------------------------------------------------------------------------
+    # Progress (for exact resumes)
+
+    def get_state(self) -> dict:
+        """Where the dataset stands between epochs, for `BackupAndRestore`.
+
+        By default: the epoch hooks this subclass overrides that have run, each with the random
+        generators (Python's, NumPy's, torch's) it changed, as they were before it ran. `set_state`
+        on a freshly built dataset runs the same hooks again from the same generator states, so
+        a reshuffle in `on_epoch_end` (with `np.random` or the dataset's own generator) ends in the
+        same order. A subclass whose hooks depend on anything else overrides both methods.
+
+        Example:
+            >>> import numpy as np
+            >>> class Shuffled(PyDataset):
+            ...     def __init__(self):
+            ...         super().__init__()
+            ...         self.order = np.arange(4)
+            ...     def __len__(self):
+            ...         return 4
+            ...     def __getitem__(self, index):
+            ...         return np.full((1, 1), self.order[index], "float32")
+            ...     def on_epoch_end(self):
+            ...         np.random.shuffle(self.order)
+            >>> first = Shuffled()
+            >>> _ = list(first.iter_epoch())
+            >>> again = Shuffled()
+            >>> again.set_state(first.get_state())
+            >>> bool((again.order == first.order).all())
+            True
+        """
+        return {"hooks": list(self._hook_log())}
+
+    def set_state(self, state: dict) -> None:
+        """Run again the epoch hooks that `state` records and this dataset has not run yet.
+
+        Args:
+            state: the dict `get_state` returned (from a dataset built the same way).
+        """
+        done, recorded = self._hook_log(), list(state["hooks"])
+        if len(done) > len(recorded):
+            raise ValueError(
+                f"{type(self).__name__}.set_state received a state after {len(recorded)} epoch "
+                f"hook calls, but this dataset has already run {len(done)}. Hint: restore into a "
+                "freshly built dataset."
+            )
+        saved = _generator_states()
+        try:
+            for entry in recorded[len(done) :]:
+                _set_generator_states(entry["rng"])
+                getattr(self, entry["hook"])()
+                done.append(entry)
+        finally:
+            _set_generator_states(saved)
+
+    def _hook_log(self) -> list:
+        # In __dict__ directly: a subclass that skipped super().__init__() has one too.
+        return self.__dict__.setdefault("_lamina_hook_log", [])
+
+    def _run_hook(self, hook: str) -> None:
+        """Call an epoch hook; when the subclass overrides it, log the generator states it changed
+        (as they were before), so `set_state` can run it again from them."""
+        if getattr(type(self), hook) is getattr(PyDataset, hook):
+            return
+        before = _generator_states()
+        getattr(self, hook)()
+        after = _generator_states()
+        changed = {k: v for k, v in before.items() if not _same_generator_state(v, after[k])}
+        self._hook_log().append({"hook": hook, "rng": changed})
+
     def iter_epoch(self):
         """One epoch's batches in index order, loaded `workers` at a time and at most
         `max_queue_size` ahead; `on_epoch_begin` before, `on_epoch_end` after the last."""
-        self.on_epoch_begin()
+        self._run_hook("on_epoch_begin")
         count = len(self)
         if self.workers <= 1:
             for index in range(count):
@@ -105,4 +181,55 @@ class PyDataset:
                     for future in pending:
                         if future is not None:
                             future.cancel()
-        self.on_epoch_end()
+        self._run_hook("on_epoch_end")
+
+
+# --------------------------------------------------------------------------------------------------
+# The global random generators, as values `BackupAndRestore` can store (numbers and arrays)
+
+
+def _generator_states() -> dict:
+    version, internal, gauss_next = random.getstate()
+    _, keys, position, has_gauss, cached_gaussian = np.random.get_state()
+    return {
+        "python": {
+            "version": version,
+            "internal": np.asarray(internal, dtype=np.int64),
+            "gauss_next": gauss_next,
+        },
+        "numpy": {
+            "keys": np.asarray(keys, dtype=np.uint32),
+            "position": int(position),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached_gaussian),
+        },
+        "torch": torch.get_rng_state().numpy(),
+    }
+
+
+def _set_generator_states(states: dict) -> None:
+    if "python" in states:
+        python = states["python"]
+        internal = tuple(int(v) for v in python["internal"])
+        random.setstate((int(python["version"]), internal, python["gauss_next"]))
+    if "numpy" in states:
+        numpy_state = states["numpy"]
+        np.random.set_state(
+            (
+                "MT19937",
+                np.asarray(numpy_state["keys"], dtype=np.uint32),
+                int(numpy_state["position"]),
+                int(numpy_state["has_gauss"]),
+                float(numpy_state["cached_gaussian"]),
+            )
+        )
+    if "torch" in states:
+        torch.set_rng_state(torch.from_numpy(np.asarray(states["torch"], dtype=np.uint8).copy()))
+
+
+def _same_generator_state(a: dict | np.ndarray, b: dict | np.ndarray) -> bool:
+    if isinstance(a, dict):
+        return all(_same_generator_state(a[k], b[k]) for k in a)
+    if isinstance(a, np.ndarray):
+        return np.array_equal(a, b)
+    return a == b
