@@ -24,6 +24,7 @@ from lamina import (  # noqa: E402
     optimizers,
     preprocessing,
     regularizers,
+    tree,
     utils,
     visualization,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "optimizers",
     "preprocessing",
     "regularizers",
+    "tree",
     "utils",
     "visualization",
 ]
