@@ -111,3 +111,27 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs) -> None:
 
 
 __all__ = ["FileFormatError", "load_model", "load_weights", "save_model", "save_weights"]
+
+from lamina.saving.object_registration import (  # noqa: E402
+    CustomObjectScope,
+    custom_object_scope,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+)
+from lamina.saving.object_serialization import (  # noqa: E402
+    deserialize_keras_object,
+    serialize_keras_object,
+)
+
+__all__ += [
+    "CustomObjectScope",
+    "custom_object_scope",
+    "deserialize_keras_object",
+    "get_custom_objects",
+    "get_registered_name",
+    "get_registered_object",
+    "register_keras_serializable",
+    "serialize_keras_object",
+]
