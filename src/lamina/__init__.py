@@ -13,6 +13,7 @@ from lamina import (  # noqa: E402
     applications,
     backend,
     callbacks,
+    config,
     data,
     datasets,
     initializers,
@@ -23,25 +24,53 @@ from lamina import (  # noqa: E402
     ops,
     optimizers,
     preprocessing,
+    random,
     regularizers,
+    tree,
     utils,
     visualization,
 )
+from lamina.constraints import Constraint  # noqa: E402
+from lamina.device_scope import device  # noqa: E402
+from lamina.engine.input_spec import InputSpec  # noqa: E402
+from lamina.engine.layer import Layer  # noqa: E402
 from lamina.engine.model import Model  # noqa: E402
 from lamina.engine.sequential import Sequential  # noqa: E402
 from lamina.engine.symbolic import Input, KerasTensor  # noqa: E402
+from lamina.initializers import Initializer  # noqa: E402
+from lamina.losses import Loss  # noqa: E402
+from lamina.metrics import Metric  # noqa: E402
+from lamina.optimizers import Optimizer  # noqa: E402
+from lamina.regularizers import Regularizer  # noqa: E402
 
 __version__ = "0.1.0"
 
+
+def version() -> str:
+    """lamina's version string (`lamina.__version__`)."""
+    return __version__
+
+
 __all__ = [
+    "Constraint",
+    "Initializer",
     "Input",
+    "InputSpec",
     "KerasTensor",
+    "Layer",
+    "Loss",
+    "Metric",
     "Model",
+    "Optimizer",
+    "Regularizer",
     "Sequential",
+    "device",
+    "version",
     "activations",
     "applications",
     "backend",
     "callbacks",
+    "config",
     "data",
     "datasets",
     "initializers",
@@ -52,7 +81,9 @@ __all__ = [
     "ops",
     "optimizers",
     "preprocessing",
+    "random",
     "regularizers",
+    "tree",
     "utils",
     "visualization",
 ]

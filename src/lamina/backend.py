@@ -1,8 +1,8 @@
 """Device, dtype, seeding and the named layout converters between Keras and torch.
 
-Keras speaks channels-last tensors and kernels laid out as ``(kh, kw, in, out)``; torch's kernels
-want channels-first views and ``(out, in, kh, kw)``. Every conversion between the two lives here, once,
-with a name, so a layer never writes a bare ``permute``.
+Keras speaks channels-last tensors and kernels laid out as ``(kh, kw, in, out)``; torch's
+kernels want channels-first views and ``(out, in, kh, kw)``. Every conversion between the two lives
+here, once, with a name, so a layer never writes a bare ``permute``.
 """
 
 from __future__ import annotations
@@ -12,10 +12,30 @@ import random
 import numpy as np
 import torch
 
+from lamina.dtypes import is_float_dtype, is_int_dtype, result_type, standardize_dtype
 from lamina.engine import naming
+
+__all__ = [
+    "backend",
+    "clear_session",
+    "epsilon",
+    "floatx",
+    "get_uid",
+    "image_data_format",
+    "is_float_dtype",
+    "is_int_dtype",
+    "is_keras_tensor",
+    "result_type",
+    "set_epsilon",
+    "set_floatx",
+    "set_image_data_format",
+    "standardize_dtype",
+]
 
 _default_device: torch.device | None = None
 _floatx = "float32"
+_epsilon = 1e-7
+_image_data_format = "channels_last"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -29,12 +49,44 @@ def backend() -> str:
 
 def image_data_format() -> str:
     """The default `data_format` of image layers (Keras's default: "channels_last")."""
-    return "channels_last"
+    return _image_data_format
+
+
+def set_image_data_format(data_format: str) -> None:
+    """Set the default `data_format` of image layers built from now on.
+
+    Args:
+        data_format: "channels_last" or "channels_first".
+
+    Example:
+        >>> lamina.backend.set_image_data_format("channels_first")  # doctest: +SKIP
+    """
+    global _image_data_format
+    data_format = str(data_format).lower()
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(
+            "The `data_format` argument must be one of {'channels_first', 'channels_last'}. "
+            f"Received: data_format={data_format}"
+        )
+    _image_data_format = data_format
 
 
 def epsilon() -> float:
-    """The fuzz factor Keras adds in losses and metrics."""
-    return 1e-7
+    """The fuzz factor Keras adds in losses and metrics (default 1e-7)."""
+    return _epsilon
+
+
+def set_epsilon(value: float) -> None:
+    """Set the fuzz factor `epsilon()` returns.
+
+    Args:
+        value: a small positive float.
+
+    Example:
+        >>> lamina.backend.set_epsilon(1e-5)  # doctest: +SKIP
+    """
+    global _epsilon
+    _epsilon = float(value)
 
 
 def default_device() -> torch.device:
@@ -51,12 +103,27 @@ def set_default_device(device: str | torch.device) -> None:
 
 
 def floatx() -> str:
+    """The default float dtype of weights and random tensors, as a string ("float32")."""
     return _floatx
 
 
+_FLOATX_CHOICES = ("bfloat16", "float16", "float32", "float64")
+
+
 def set_floatx(dtype: str) -> None:
+    """Set the default float dtype: "float16", "bfloat16", "float32" or "float64".
+
+    Args:
+        dtype: the dtype's name (or a NumPy/torch float dtype).
+
+    Example:
+        >>> lamina.backend.set_floatx("float64")  # doctest: +SKIP
+    """
     global _floatx
-    _floatx = str(dtype)
+    name = standardize_dtype(dtype) if not isinstance(dtype, str) else dtype
+    if name not in _FLOATX_CHOICES:
+        raise ValueError(f"Unknown `floatx` value: {dtype}. Expected one of {set(_FLOATX_CHOICES)}")
+    _floatx = name
 
 
 _DTYPES = {
@@ -133,9 +200,46 @@ def set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def clear_session() -> None:
-    """Reset the per-class layer and model name counters (`dense`, `dense_1`, ...)."""
+_uids: dict[str, int] = {}
+
+
+def get_uid(prefix: str = "") -> int:
+    """A counter per `prefix`: 1 on the first call, then 2, 3, ... until `clear_session()`.
+
+    Example:
+        >>> get_uid("dense"), get_uid("dense")   # doctest: +SKIP
+        (1, 2)
+    """
+    _uids[prefix] = _uids.get(prefix, 0) + 1
+    return _uids[prefix]
+
+
+def is_keras_tensor(x) -> bool:
+    """Whether `x` is a symbolic tensor (from `lamina.Input` or a layer called on one).
+
+    Example:
+        >>> is_keras_tensor(lamina.Input((3,))), is_keras_tensor(torch.ones(3))  # doctest: +SKIP
+        (True, False)
+    """
+    from lamina.engine.symbolic import KerasTensor
+
+    return isinstance(x, KerasTensor)
+
+
+def clear_session(free_memory=True) -> None:
+    """Reset the per-class layer and model name counters (`dense`, `dense_1`, ...) and uids.
+
+    Args:
+        free_memory: on CUDA, also collect garbage and return cached blocks to the device (on
+            CPU there is no cache to return, and a full collection per call would slow tests).
+    """
     naming.reset()
+    _uids.clear()
+    if free_memory and torch.cuda.is_available():
+        import gc
+
+        gc.collect()
+        torch.cuda.empty_cache()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -189,7 +293,8 @@ def conv_kernel_from_keras(w):
 def rnn_kernel_to_keras(w):
     """torch RNN/LSTM weight (gates * units, in) -> Keras kernel (in, gates * units).
 
-    SimpleRNN and LSTM need no gate reordering: Keras's LSTM gates i, f, c, o are torch's i, f, g, o.
+    SimpleRNN and LSTM need no gate reordering: Keras's LSTM gates i, f, c, o are torch's
+    i, f, g, o.
     """
     return w.T
 
@@ -209,7 +314,7 @@ def _swap_first_two_gates(w, axis: int):
 
 
 def gru_kernel_to_keras(w):
-    """torch GRU weight (3 * units, in) with gates r, z, n -> Keras kernel (in, 3 * units) z, r, h."""
+    """torch GRU weight (3 * units, in), gates r, z, n -> Keras kernel (in, 3 * units), z, r, h."""
     return _swap_first_two_gates(w, 0).T
 
 

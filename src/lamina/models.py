@@ -1,22 +1,140 @@
-"""lamina.models: Sequential, Model, and loading saved models."""
+"""lamina.models: Sequential, Model, saving and loading, JSON configs and cloning."""
+
+from __future__ import annotations
+
+import json
 
 from lamina.engine.model import Model
 from lamina.engine.sequential import Sequential
 
 
+def _custom_objects(custom_objects):
+    """The caller's custom objects over those registered with register_keras_serializable.
+
+    Registered objects are also listed under their bare `__name__`, since lamina's model
+    configs name a custom class by its class name.
+    """
+    from lamina.saving.object_registration import active_custom_objects
+
+    registered = active_custom_objects()
+    by_name = {getattr(obj, "__name__", key): obj for key, obj in registered.items()}
+    return {**by_name, **registered, **(custom_objects or {})}
+
+
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
-    """Load a model saved with `model.save(...)` (.keras, .h5). Never runs code from the file."""
-    from lamina import saving
+    """Load a model saved with `model.save(...)` (.keras, .h5). Never runs code from the file
+    unless `safe_mode=False` or `lamina.config.enable_unsafe_deserialization()` allows it.
+
+    Args:
+        filepath: the `.keras` or `.h5` file.
+        custom_objects: `{name: class}` for custom layers, on top of the registered ones.
+        compile: compile the model as it was saved.
+        safe_mode: refuse files holding code (Lambda layers).
+
+    Example:
+        >>> model = lamina.models.load_model("model.keras")  # doctest: +SKIP
+    """
+    from lamina import config, saving
 
     return saving.load_model(
-        filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode
+        filepath,
+        custom_objects=_custom_objects(custom_objects),
+        compile=compile,
+        safe_mode=safe_mode and not config.is_unsafe_deserialization_enabled(),
     )
 
 
-def clone_model(model):
-    """A new model with the same architecture and fresh weights."""
-    config = model.get_config()
-    return type(model).from_config(config)
+def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
+    """Save a model to `.keras` (Keras 3's zip) or `.h5`; the same as `model.save(filepath)`.
+
+    Args:
+        model: the model.
+        filepath: a path ending in `.keras` or `.h5`.
+        overwrite: replace an existing file.
+        zipped: accepted for Keras compatibility (`.keras` files are always zipped).
+
+    Example:
+        >>> lamina.models.save_model(model, "model.keras")  # doctest: +SKIP
+    """
+    from lamina import saving
+
+    del zipped
+    saving.save_model(model, filepath, overwrite=overwrite, **kwargs)
 
 
-__all__ = ["Model", "Sequential", "clone_model", "load_model"]
+def model_from_json(json_string, custom_objects=None):
+    """A model (fresh weights) from `model.to_json()`'s string, Keras's or lamina's.
+
+    Args:
+        json_string: the JSON text of `{"class_name", "config", ...}`.
+        custom_objects: `{name: class}` for custom layers, on top of the registered ones.
+
+    Example:
+        >>> model = lamina.models.model_from_json(keras_model.to_json())  # doctest: +SKIP
+    """
+    from lamina.saving import model_config
+
+    objects = _custom_objects(custom_objects)
+    entry = model_config.drop_inert_keras_arguments(json.loads(json_string), objects)
+    return model_config.build_model(entry, objects, source="model_from_json()")
+
+
+def _clone_layer(layer):
+    return type(layer).from_config(layer.get_config())
+
+
+def clone_model(
+    model, input_tensors=None, clone_function=None, call_function=None, recursive=False, **kwargs
+):
+    """A new model of the same architecture with fresh weights (weights are not copied).
+
+    Args:
+        model: a Sequential or functional model.
+        input_tensors: for a Sequential model, a `lamina.Input` to start the clone from.
+        clone_function: `layer -> new layer`, applied to each layer of a Sequential model
+            (default: rebuild from the layer's config). Return the layer itself to share it.
+        call_function: not supported yet (Keras calls it for each functional node).
+        recursive: also clone the layers of nested models through `clone_function`.
+
+    Example:
+        >>> twin = lamina.models.clone_model(model)  # doctest: +SKIP
+    """
+    if kwargs:
+        raise TypeError(f"clone_model() got unexpected keyword argument(s) {sorted(kwargs)}.")
+    if call_function is not None:
+        raise ValueError(
+            "clone_model(call_function=...) is not supported by lamina yet. Hint: rebuild the "
+            "graph yourself by calling the layers on new lamina.Input tensors."
+        )
+    if isinstance(model, Sequential):
+        function = clone_function or _clone_layer
+
+        def clone(layer):
+            if recursive and isinstance(layer, Sequential):
+                return clone_model(layer, clone_function=clone_function, recursive=True)
+            return function(layer)
+
+        layers = [clone(layer) for layer in model.layers]
+        if input_tensors is not None:
+            layers = [input_tensors, *layers]
+        elif getattr(model, "_input_tensor", None) is not None:
+            from lamina.engine.symbolic import Input
+
+            layers = [Input(shape=tuple(model.input_shape[1:])), *layers]
+        return Sequential(layers, name=model.name)
+    if clone_function is not None or input_tensors is not None:
+        raise ValueError(
+            "clone_model() supports clone_function and input_tensors for Sequential models; "
+            f"received a {type(model).__name__}. Hint: clone a functional model without them."
+        )
+    return type(model).from_config(model.get_config())
+
+
+__all__ = [
+    "Model",
+    "Sequential",
+    "clone_model",
+    "load_model",
+    "model_from_json",
+    "save_model",
+]

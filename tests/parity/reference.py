@@ -145,3 +145,45 @@ def assert_layer_matches_keras(
                 _cpu(to_keras(g_ours)), _cpu(g_ref), atol=atol * 10, rtol=rtol * 10
             )
     return ours, reference
+
+
+# --------------------------------------------------------------------------------------------------
+# Keras's public API surface, for the completeness test (tests/api/test_completeness.py).
+
+
+def keras_public_namespaces() -> list[str]:
+    """Every public Keras namespace reachable from `keras` ("" is the top level), sorted.
+
+    A namespace is a public submodule of Keras's generated API (`keras.ops.nn`, `keras.utils`,
+    `keras.applications.resnet`, ...); `keras.src` (the implementation) is not public.
+    """
+    import types
+
+    found = {""}
+
+    def walk(module, path):
+        for name in sorted(dir(module)):
+            if name.startswith("_") or name == "src":
+                continue
+            value = getattr(module, name)
+            if isinstance(value, types.ModuleType) and value.__name__.startswith("keras."):
+                child = f"{path}.{name}" if path else name
+                if child not in found:
+                    found.add(child)
+                    walk(value, child)
+
+    walk(keras, "")
+    return sorted(found)
+
+
+def keras_public_names(namespace: str) -> list[str]:
+    """The public non-module names of one Keras namespace (`dir()` less `_names` and submodules)."""
+    import importlib
+    import types
+
+    module = importlib.import_module(f"keras.{namespace}" if namespace else "keras")
+    return sorted(
+        name
+        for name in dir(module)
+        if not name.startswith("_") and not isinstance(getattr(module, name), types.ModuleType)
+    )

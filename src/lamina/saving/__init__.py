@@ -116,14 +116,35 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs) -> None:
         )
 
 
+from lamina.saving.object_registration import (  # noqa: E402
+    CustomObjectScope,
+    custom_object_scope,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+)
+from lamina.saving.object_serialization import (  # noqa: E402
+    deserialize_keras_object,
+    serialize_keras_object,
+)
+
 __all__ = [
+    "CustomObjectScope",
     "FileFormatError",
     "LoadLimits",
+    "custom_object_scope",
+    "deserialize_keras_object",
+    "get_custom_objects",
     "get_load_limits",
+    "get_registered_name",
+    "get_registered_object",
     "load_limits",
     "load_model",
     "load_weights",
+    "register_keras_serializable",
     "save_model",
     "save_weights",
+    "serialize_keras_object",
     "set_load_limits",
 ]

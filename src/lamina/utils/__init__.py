@@ -2,9 +2,31 @@
 
 import numpy as np
 
-from lamina.backend import set_random_seed
+from lamina.backend import clear_session, is_keras_tensor, set_random_seed, standardize_dtype
+from lamina.config import (
+    disable_interactive_logging,
+    enable_interactive_logging,
+    is_interactive_logging_enabled,
+)
+from lamina.preprocessing.image import image_dataset_from_directory
+from lamina.preprocessing.image_io import array_to_img, img_to_array, load_img, save_img
+from lamina.preprocessing.sequence import pad_sequences, timeseries_dataset_from_array
+from lamina.saving.object_registration import (
+    CustomObjectScope,
+    custom_object_scope,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+)
+from lamina.saving.object_serialization import deserialize_keras_object, serialize_keras_object
+from lamina.utils.config import Config
+from lamina.utils.data_tuples import normalize, pack_x_y_sample_weight, unpack_x_y_sample_weight
+from lamina.utils.graph_inputs import get_source_inputs
 from lamina.utils.progbar import Progbar
 from lamina.utils.py_dataset import PyDataset
+
+Sequence = PyDataset  # Keras's older name for the same base class
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):
@@ -31,4 +53,36 @@ def to_categorical(y, num_classes=None, dtype="float32"):
     return categorical.reshape(*shape, num_classes)
 
 
-__all__ = ["Progbar", "PyDataset", "set_random_seed", "to_categorical"]
+__all__ = [
+    "Config",
+    "CustomObjectScope",
+    "Progbar",
+    "PyDataset",
+    "Sequence",
+    "array_to_img",
+    "clear_session",
+    "custom_object_scope",
+    "deserialize_keras_object",
+    "get_custom_objects",
+    "get_registered_name",
+    "get_registered_object",
+    "get_source_inputs",
+    "image_dataset_from_directory",
+    "img_to_array",
+    "is_keras_tensor",
+    "load_img",
+    "normalize",
+    "pack_x_y_sample_weight",
+    "pad_sequences",
+    "register_keras_serializable",
+    "save_img",
+    "serialize_keras_object",
+    "standardize_dtype",
+    "timeseries_dataset_from_array",
+    "unpack_x_y_sample_weight",
+    "disable_interactive_logging",
+    "enable_interactive_logging",
+    "is_interactive_logging_enabled",
+    "set_random_seed",
+    "to_categorical",
+]

@@ -1,0 +1,417 @@
+"""Random tensors as `keras.random` draws them: seeds, seed generators and the ten samplers.
+
+Every sampler takes `seed`, one of:
+
+- an `int`: the same numbers on every call (a fixed, stateless seed);
+- a `SeedGenerator`: a reproducible stream, each call drawing the generator's next seed (the way
+  layers get fresh, yet repeatable, randomness on every step);
+- `None`: torch's global generator, which `lamina.utils.set_random_seed` seeds.
+
+Tensors are made on `lamina.backend.default_device()` with a `torch.Generator` of that device,
+in `dtype` (default `lamina.backend.floatx()` for floats).
+
+Example:
+    >>> from lamina import random
+    >>> generator = random.SeedGenerator(42)
+    >>> first = random.normal((2, 3), seed=generator)
+    >>> second = random.normal((2, 3), seed=generator)   # the stream moved on: other numbers
+    >>> bool((random.uniform((2,), seed=7) == random.uniform((2,), seed=7)).all())
+    True
+"""
+
+from __future__ import annotations
+
+import random as python_random
+
+import numpy as np
+import torch
+
+from lamina import backend
+from lamina.engine import naming
+
+__all__ = [
+    "SeedGenerator",
+    "beta",
+    "binomial",
+    "categorical",
+    "dropout",
+    "gamma",
+    "normal",
+    "randint",
+    "shuffle",
+    "truncated_normal",
+    "uniform",
+]
+
+_MASK64 = (1 << 64) - 1
+
+
+def _mix(seed: int, counter: int) -> int:
+    """A well-spread 63-bit seed from (seed, counter): splitmix64's finaliser."""
+    z = (seed * 0x9E3779B97F4A7C15 + counter * 0xBF58476D1CE4E5B9 + 1) & _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return (z ^ (z >> 31)) >> 1
+
+
+class SeedGenerator:
+    """A seeded stream of seeds: pass it as `seed=` and each call gets the next one.
+
+    Two generators built with the same seed give the same stream, so a layer that keeps one
+    (`self.seed_generator = SeedGenerator(seed)`) draws fresh noise every step yet repeats
+    exactly across runs. Without a seed, the seed comes from Python's `random` module, which
+    `lamina.utils.set_random_seed` seeds.
+
+    Args:
+        seed: an int, or None for one drawn from Python's `random`.
+        name: a name for the generator (default `seed_generator`, made unique).
+
+    Example:
+        >>> generator = SeedGenerator(1337)
+        >>> noise = lamina.random.normal((4,), seed=generator)   # doctest: +SKIP
+    """
+
+    def __init__(self, seed=None, name=None, **kwargs):
+        kwargs.pop("backend", None)
+        if kwargs:
+            raise TypeError(f"SeedGenerator() got unexpected keyword argument(s) {sorted(kwargs)}.")
+        if seed is None:
+            seed = python_random.randint(1, int(1e9))
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise ValueError(
+                f"SeedGenerator's seed must be an int or None; received seed={seed!r} "
+                f"(of type {type(seed).__name__})."
+            )
+        self._initial_seed = int(seed)
+        self.name = name or naming.unique_name("seed_generator")
+        self.state = torch.tensor([self._initial_seed, 0], dtype=torch.int64)
+
+    def next(self, ordered=True) -> torch.Tensor:
+        """The current `[seed, counter]` state; the counter then moves on by one."""
+        del ordered
+        current = self.state.clone()
+        self.state[1] += 1
+        return current
+
+    def next_seed(self) -> int:
+        """The next seed of the stream, as one int (what the samplers use)."""
+        seed, counter = (int(v) for v in self.next())
+        return _mix(seed, counter)
+
+    def get_config(self) -> dict:
+        return {"seed": self._initial_seed, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return (
+            f"<SeedGenerator name={self.name} seed={self._initial_seed} draws={int(self.state[1])}>"
+        )
+
+
+def _generator(seed, device):
+    """A torch.Generator on `device` for `seed`, or None (torch's global generator)."""
+    if seed is None:
+        return None
+    if isinstance(seed, SeedGenerator):
+        value = seed.next_seed()
+    elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        value = int(seed) & _MASK64 >> 1
+    elif isinstance(seed, (torch.Tensor, np.ndarray)) and backend.as_numpy(seed).dtype.kind in "iu":
+        flat = [int(v) for v in backend.as_numpy(seed).reshape(-1)]
+        value = _mix(*flat[:2]) if len(flat) >= 2 else flat[0]
+    else:
+        raise ValueError(
+            "seed must be an int, a lamina.random.SeedGenerator or None; "
+            f"received seed={seed!r} (of type {type(seed).__name__})."
+        )
+    generator = torch.Generator(device=device)
+    generator.manual_seed(value)
+    return generator
+
+
+def _float_dtype(dtype, who: str) -> torch.dtype:
+    torch_dtype = backend.to_torch_dtype(dtype)
+    if not torch_dtype.is_floating_point:
+        raise ValueError(
+            f"`lamina.random.{who}` requires a floating point `dtype`. Received: dtype={dtype}"
+        )
+    return torch_dtype
+
+
+def _shape(shape) -> tuple:
+    if isinstance(shape, (int, np.integer)):
+        return (int(shape),)
+    return tuple(int(d) for d in shape)
+
+
+def _tensor(value, device, dtype=None) -> torch.Tensor:
+    if isinstance(value, torch.Tensor):
+        return value.to(device=device, dtype=dtype) if dtype is not None else value.to(device)
+    return torch.as_tensor(np.asarray(value), device=device, dtype=dtype)
+
+
+def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+    """Samples of a normal distribution.
+
+    Args:
+        shape: the output's shape.
+        mean: the distribution's mean.
+        stddev: its standard deviation.
+        dtype: a floating dtype (default `floatx()`).
+        seed: an int, a `SeedGenerator` or None (see the module docstring).
+
+    Example:
+        >>> lamina.random.normal((2, 2), mean=1.0, stddev=0.1, seed=0).shape
+        torch.Size([2, 2])
+    """
+    dtype = _float_dtype(dtype, "normal")
+    device = backend.default_device()
+    draws = torch.randn(
+        _shape(shape), generator=_generator(seed, device), dtype=dtype, device=device
+    )
+    return draws * stddev + mean
+
+
+def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
+    """Samples of a uniform distribution over `[minval, maxval)`.
+
+    Args:
+        shape: the output's shape.
+        minval: the lower bound (included).
+        maxval: the upper bound (excluded).
+        dtype: a floating dtype (default `floatx()`); integers: use `randint`.
+        seed: an int, a `SeedGenerator` or None.
+
+    Example:
+        >>> lamina.random.uniform((3,), minval=-1.0, maxval=1.0, seed=0).shape
+        torch.Size([3])
+    """
+    dtype = _float_dtype(dtype, "uniform")
+    device = backend.default_device()
+    draws = torch.rand(
+        _shape(shape), generator=_generator(seed, device), dtype=dtype, device=device
+    )
+    return draws * (maxval - minval) + minval
+
+
+def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+    """Samples of a normal distribution cut at two standard deviations (redrawn beyond).
+
+    Args:
+        shape: the output's shape.
+        mean: the untruncated distribution's mean.
+        stddev: its standard deviation.
+        dtype: a floating dtype (default `floatx()`).
+        seed: an int, a `SeedGenerator` or None.
+
+    Example:
+        >>> bool(lamina.random.truncated_normal((1000,), seed=0).abs().max() <= 2.0)
+        True
+    """
+    dtype = _float_dtype(dtype, "truncated_normal")
+    device = backend.default_device()
+    out = torch.empty(_shape(shape), dtype=dtype, device=device)
+    torch.nn.init.trunc_normal_(
+        out, mean, stddev, mean - 2 * stddev, mean + 2 * stddev, generator=_generator(seed, device)
+    )
+    return out
+
+
+def randint(shape, minval, maxval, dtype="int32", seed=None):
+    """Integers drawn uniformly from `[minval, maxval)`.
+
+    Args:
+        shape: the output's shape.
+        minval: the lowest value (included).
+        maxval: the upper bound (excluded).
+        dtype: an integer dtype (default "int32").
+        seed: an int, a `SeedGenerator` or None.
+
+    Example:
+        >>> lamina.random.randint((4,), 0, 10, seed=0).dtype
+        torch.int32
+    """
+    device = backend.default_device()
+    draws = torch.randint(
+        int(minval),
+        int(maxval),
+        _shape(shape),
+        generator=_generator(seed, device),
+        device=device,
+        dtype=torch.int64,
+    )
+    return draws.to(backend.to_torch_dtype(dtype))
+
+
+def categorical(logits, num_samples, dtype="int32", seed=None):
+    """Class ids drawn from categorical distributions given by unnormalised log-probabilities.
+
+    Args:
+        logits: a `(batch, num_classes)` tensor; row i's softmax is distribution i.
+        num_samples: how many ids to draw per row (with replacement).
+        dtype: an integer dtype (default "int32").
+        seed: an int, a `SeedGenerator` or None.
+
+    Returns:
+        A `(batch, num_samples)` tensor of class ids.
+
+    Example:
+        >>> lamina.random.categorical([[0.0, 0.0, 0.0]], 5, seed=0).shape
+        torch.Size([1, 5])
+    """
+    device = backend.default_device()
+    logits = _tensor(logits, device)
+    if logits.ndim != 2:
+        raise ValueError(
+            "`logits` should be a 2-D tensor with shape [batch_size, num_classes]. "
+            f"Received: logits with shape {tuple(logits.shape)}"
+        )
+    probabilities = torch.softmax(logits.to(torch.float64), dim=-1)
+    draws = torch.multinomial(
+        probabilities, int(num_samples), replacement=True, generator=_generator(seed, device)
+    )
+    return draws.to(backend.to_torch_dtype(dtype))
+
+
+def dropout(inputs, rate, noise_shape=None, seed=None):
+    """`inputs` with a `rate` fraction of entries zeroed, the rest scaled by `1 / (1 - rate)`.
+
+    Args:
+        inputs: a floating tensor.
+        rate: the probability of dropping an entry, in `[0, 1]`.
+        noise_shape: the mask's shape, broadcast over `inputs` (None entries take the input's
+            size), e.g. `(batch, 1, features)` to drop the same features at every step.
+        seed: an int, a `SeedGenerator` or None.
+
+    Example:
+        >>> lamina.random.dropout(torch.ones(4), 0.5, seed=0).unique().tolist()  # doctest: +SKIP
+        [0.0, 2.0]
+    """
+    device = backend.default_device()
+    inputs = _tensor(inputs, device)
+    if not 0 <= rate <= 1:
+        raise ValueError(f"dropout's rate must be in [0, 1]; received rate={rate}.")
+    if noise_shape is None:
+        mask_shape = tuple(inputs.shape)
+    else:
+        noise_shape = tuple(noise_shape)
+        mask_shape = tuple(
+            inputs.shape[i] if size is None else int(size) for i, size in enumerate(noise_shape)
+        )
+    if rate == 1:
+        return torch.zeros_like(inputs)
+    keep = 1.0 - rate
+    draws = torch.rand(mask_shape, generator=_generator(seed, device), device=device)
+    mask = draws < keep
+    return torch.where(mask, inputs / keep, torch.zeros((), dtype=inputs.dtype, device=device))
+
+
+def shuffle(x, axis=0, seed=None):
+    """`x` with its entries along `axis` randomly permuted.
+
+    Args:
+        x: a tensor.
+        axis: the axis to shuffle along.
+        seed: an int, a `SeedGenerator` or None.
+
+    Example:
+        >>> sorted(lamina.random.shuffle(torch.arange(5), seed=0).tolist())
+        [0, 1, 2, 3, 4]
+    """
+    device = backend.default_device()
+    x = _tensor(x, device)
+    permutation = torch.randperm(x.shape[axis], generator=_generator(seed, device), device=device)
+    return x.index_select(axis, permutation)
+
+
+def _standard_gamma(alpha: torch.Tensor, generator) -> torch.Tensor:
+    """Gamma(alpha, 1) samples, alpha broadcast to the output, by Marsaglia and Tsang's method.
+
+    torch's own gamma sampler takes no generator, so seeded streams need this one: for
+    alpha >= 1, d = alpha - 1/3, c = 1/sqrt(9d), accept d*v for v = (1 + c*z)^3 when
+    log(u) < z^2/2 + d - d*v + d*log(v); alpha < 1 boosts: Gamma(alpha + 1) * u^(1/alpha).
+    """
+    boosted = alpha < 1
+    a = torch.where(boosted, alpha + 1, alpha)
+    d = a - 1.0 / 3.0
+    c = 1.0 / torch.sqrt(9.0 * d)
+    result = torch.empty_like(alpha)
+    pending = torch.ones_like(alpha, dtype=torch.bool)
+    while bool(pending.any()):
+        z = torch.randn(alpha.shape, generator=generator, dtype=alpha.dtype, device=alpha.device)
+        u = torch.rand(alpha.shape, generator=generator, dtype=alpha.dtype, device=alpha.device)
+        v = (1 + c * z) ** 3
+        safe_v = torch.where(v > 0, v, torch.ones_like(v))
+        accept = (v > 0) & (torch.log(u) < 0.5 * z * z + d - d * safe_v + d * torch.log(safe_v))
+        newly = pending & accept
+        result = torch.where(newly, d * safe_v, result)
+        pending = pending & ~accept
+    u = torch.rand(alpha.shape, generator=generator, dtype=alpha.dtype, device=alpha.device)
+    return torch.where(boosted, result * u ** (1.0 / alpha), result)
+
+
+def gamma(shape, alpha, dtype=None, seed=None):
+    """Samples of a gamma distribution of shape `alpha` and scale 1.
+
+    Args:
+        shape: the output's shape.
+        alpha: the concentration (a float or a tensor broadcastable to `shape`).
+        dtype: a floating dtype (default `floatx()`).
+        seed: an int, a `SeedGenerator` or None.
+
+    Example:
+        >>> lamina.random.gamma((3,), alpha=2.0, seed=0).shape
+        torch.Size([3])
+    """
+    dtype = _float_dtype(dtype, "gamma")
+    device = backend.default_device()
+    concentration = _tensor(alpha, device, torch.float64).expand(_shape(shape))
+    return _standard_gamma(concentration, _generator(seed, device)).to(dtype)
+
+
+def beta(shape, alpha, beta, dtype=None, seed=None):
+    """Samples of a beta distribution: `X / (X + Y)` for X ~ Gamma(alpha), Y ~ Gamma(beta).
+
+    Args:
+        shape: the output's shape.
+        alpha: the first concentration (float or tensor broadcastable to `shape`).
+        beta: the second concentration.
+        dtype: a floating dtype (default `floatx()`).
+        seed: an int, a `SeedGenerator` or None.
+
+    Example:
+        >>> lamina.random.beta((3,), alpha=2.0, beta=5.0, seed=0).shape
+        torch.Size([3])
+    """
+    dtype = _float_dtype(dtype, "beta")
+    device = backend.default_device()
+    generator = _generator(seed, device)
+    shape = _shape(shape)
+    x = _standard_gamma(_tensor(alpha, device, torch.float64).expand(shape), generator)
+    y = _standard_gamma(_tensor(beta, device, torch.float64).expand(shape), generator)
+    return (x / (x + y)).to(dtype)
+
+
+def binomial(shape, counts, probabilities, dtype=None, seed=None):
+    """Samples of binomial distributions: successes in `counts` trials of chance `probabilities`.
+
+    Args:
+        shape: the output's shape.
+        counts: the number of trials (float or tensor broadcastable to `shape`).
+        probabilities: each trial's chance of success, likewise.
+        dtype: a floating dtype (default `floatx()`), as Keras returns counts.
+        seed: an int, a `SeedGenerator` or None.
+
+    Example:
+        >>> lamina.random.binomial((3,), counts=10, probabilities=0.5, seed=0).shape
+        torch.Size([3])
+    """
+    dtype = _float_dtype(dtype, "binomial")
+    device = backend.default_device()
+    shape = _shape(shape)
+    count = _tensor(counts, device, torch.float64).expand(shape).contiguous()
+    chance = _tensor(probabilities, device, torch.float64).expand(shape).contiguous()
+    return torch.binomial(count, chance, generator=_generator(seed, device)).to(dtype)

@@ -1,0 +1,135 @@
+"""Custom objects by name: `register_keras_serializable`, `custom_object_scope` and lookups.
+
+A registered class is known as `"<package>><name>"` (Keras's `"Custom>MyLayer"`), the name saved
+as `registered_name` in model configs, so a `.keras` file written by Keras or lamina finds it
+again on loading without `custom_objects=`.
+
+Example:
+    >>> @lamina.saving.register_keras_serializable(package="demo")
+    ... class Scale(lamina.layers.Layer):
+    ...     pass
+    >>> lamina.saving.get_registered_name(Scale)
+    'demo>Scale'
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+
+_GLOBAL_CUSTOM_OBJECTS: dict = {}
+_GLOBAL_CUSTOM_NAMES: dict = {}
+_scopes = threading.local()
+
+
+def _scope_stack() -> list:
+    if not hasattr(_scopes, "stack"):
+        _scopes.stack = []
+    return _scopes.stack
+
+
+def get_custom_objects() -> dict:
+    """The global `{registered name: object}` dict; editing it registers objects too.
+
+    Example:
+        >>> lamina.saving.get_custom_objects()["MyLayer"] = MyLayer  # doctest: +SKIP
+    """
+    return _GLOBAL_CUSTOM_OBJECTS
+
+
+def active_custom_objects() -> dict:
+    """Global custom objects overlaid with those of every open `custom_object_scope`."""
+    merged = dict(_GLOBAL_CUSTOM_OBJECTS)
+    for scope in _scope_stack():
+        merged.update(scope)
+    return merged
+
+
+def register_keras_serializable(package="Custom", name=None):
+    """A class decorator registering a class (or function) as `"<package>><name>"`.
+
+    Args:
+        package: the registration's namespace (default "Custom").
+        name: the name inside it (default the object's `__name__`).
+
+    Returns:
+        A decorator returning the object unchanged.
+
+    Example:
+        >>> @register_keras_serializable(package="my_package")
+        ... class MyDense(lamina.layers.Dense):
+        ...     pass
+    """
+
+    def decorator(arg):
+        class_name = name if name is not None else arg.__name__
+        registered_name = f"{package}>{class_name}"
+        if inspect.isclass(arg) and not hasattr(arg, "get_config"):
+            raise ValueError(
+                f"Cannot register {arg.__name__}: a class registered as serializable must "
+                "implement `get_config()`."
+            )
+        _GLOBAL_CUSTOM_OBJECTS[registered_name] = arg
+        _GLOBAL_CUSTOM_NAMES[arg] = registered_name
+        return arg
+
+    return decorator
+
+
+def get_registered_name(obj) -> str:
+    """The name `obj` is registered under, or its `__name__` when it is not registered.
+
+    Example:
+        >>> get_registered_name(lamina.layers.Dense)
+        'Dense'
+    """
+    if obj in _GLOBAL_CUSTOM_NAMES:
+        return _GLOBAL_CUSTOM_NAMES[obj]
+    return obj.__name__
+
+
+def get_registered_object(name, custom_objects=None, module_objects=None):
+    """The object registered as `name`: open scopes first, then the global registry, then
+    `custom_objects`, then `module_objects`; None when nobody knows it.
+
+    Example:
+        >>> get_registered_object("Custom>Nothing") is None
+        True
+    """
+    for scope in reversed(_scope_stack()):
+        if name in scope:
+            return scope[name]
+    if name in _GLOBAL_CUSTOM_OBJECTS:
+        return _GLOBAL_CUSTOM_OBJECTS[name]
+    if custom_objects and name in custom_objects:
+        return custom_objects[name]
+    if module_objects and name in module_objects:
+        return module_objects[name]
+    return None
+
+
+class CustomObjectScope:
+    """A `with` block in which extra `{name: object}` entries are known to deserialization.
+
+    Args:
+        custom_objects: one or more dicts of objects (None entries ignored).
+
+    Example:
+        >>> with CustomObjectScope({"MyLayer": MyLayer}):  # doctest: +SKIP
+        ...     model = lamina.models.load_model("model.keras")
+    """
+
+    def __init__(self, custom_objects=None, *more):
+        self.custom_objects = {}
+        for objects in (custom_objects, *more):
+            self.custom_objects.update(objects or {})
+
+    def __enter__(self):
+        _scope_stack().append(self.custom_objects)
+        return self
+
+    def __exit__(self, *exc_info):
+        _scope_stack().remove(self.custom_objects)
+
+
+custom_object_scope = CustomObjectScope
