@@ -111,3 +111,15 @@ def test_a_model_saved_on_cuda_loads_on_the_cpu(tmp_path):
         )
     finally:
         lamina.backend.set_default_device(previous)
+
+
+@needs_cuda
+def test_a_seed_gives_the_same_initial_weights_on_every_device():
+    built = {}
+    for device in ("cpu", "cuda"):
+        lamina.utils.set_random_seed(7)
+        layer = layers.Dense(5)
+        layer(torch.zeros(1, 4, device=device))
+        built[device] = layer.get_weights()
+    for cpu, cuda in zip(built["cpu"], built["cuda"], strict=True):
+        np.testing.assert_array_equal(cpu, cuda)

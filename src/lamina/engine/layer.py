@@ -259,9 +259,16 @@ class Layer(nn.Module):
 
         init = initializers.get(initializer)
         torch_dtype = backend.to_torch_dtype(dtype) if dtype is not None else self._dtype
-        value = init(tuple(int(d) for d in shape), dtype=torch_dtype)
+        device = torch.get_default_device()  # the build's device (its torch.device context)
+        if device.type == "meta":
+            value = init(tuple(int(d) for d in shape), dtype=torch_dtype)
+        else:
+            # Drawn on the CPU, then moved: a seed gives the same initial weights on every
+            # device (CUDA's generator draws other numbers), as Keras's seeded initializers do.
+            with torch.device("cpu"):
+                value = init(tuple(int(d) for d in shape), dtype=torch_dtype)
         to_keras, from_keras = layout
-        value = from_keras(value).contiguous()
+        value = from_keras(value).contiguous().to(device)
         if name in self.__dict__:  # a plain placeholder such as `self.bias = None`
             delattr(self, name)
         if trainable:

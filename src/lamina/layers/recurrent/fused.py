@@ -16,6 +16,8 @@ of a packed batch on the CPU).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
@@ -43,11 +45,23 @@ def _final_states(kind: str, result, order=None):
     return [f.squeeze(0) for f in finals]
 
 
+def _run_kernel(kind: str, *arguments):
+    if not arguments[0].is_cuda:
+        return _KERNELS[kind](*arguments)
+    # cuDNN copies the weights into one buffer per call (Keras's single bias needs a zero second
+    # one, so they are never one chunk) and warns about it: the copy is the size of the weights,
+    # small beside the sequence's work.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="RNN module weights are not part of single")
+        return _KERNELS[kind](*arguments)
+
+
 def run_full(cell, sequences: torch.Tensor, states):
     """Every step of every sequence: (outputs (batch, time, units), final states)."""
     kind = cell.fused_kind()
     train = torch.is_grad_enabled()  # cuDNN keeps its backward workspace only when asked
-    result = _KERNELS[kind](
+    result = _run_kernel(
+        kind,
         sequences,
         _hidden(kind, states),
         cell.fused_params(),
@@ -106,7 +120,8 @@ def run_masked(cell, sequences, states, mask, zero_output_for_mask: bool):
     else:
         hidden = hidden.index_select(1, packed.sorted_indices)
     train = torch.is_grad_enabled()
-    result = _KERNELS[kind](
+    result = _run_kernel(
+        kind,
         packed.data,
         packed.batch_sizes,
         hidden,
