@@ -101,7 +101,7 @@ def test_dropout_drops_rate_and_rescales():
     assert values == {0.0, round(1 / 0.7, 5)}
     dropped = float((out == 0).double().mean())
     assert abs(dropped - 0.3) < 5 * np.sqrt(0.3 * 0.7 / N)
-    assert torch.equal(random.dropout(inputs, 1.0), torch.zeros(N))
+    assert torch.equal(random.dropout(inputs, 1.0).cpu(), torch.zeros(N))
 
 
 def test_dropout_noise_shape_broadcasts_one_mask():
@@ -112,9 +112,9 @@ def test_dropout_noise_shape_broadcasts_one_mask():
 
 def test_shuffle_permutes_along_its_axis():
     x = torch.arange(12).reshape(3, 4)
-    shuffled = random.shuffle(x, axis=1, seed=3)
+    shuffled = random.shuffle(x, axis=1, seed=3).cpu()  # made on lamina's device, as Keras does
     assert torch.equal(shuffled.sort(dim=1).values, x)
-    assert torch.equal(shuffled, random.shuffle(x, axis=1, seed=3))
+    assert torch.equal(shuffled, random.shuffle(x, axis=1, seed=3).cpu())
     assert torch.equal(shuffled[1] - shuffled[0], torch.full((4,), 4))
 
 
@@ -192,7 +192,7 @@ class NoisyLayer(lamina.layers.Layer):
 
 
 def test_a_layer_with_a_seed_generator_repeats_across_instances():
-    x = torch.zeros(2, 3)
+    x = torch.zeros(2, 3, device=lamina.backend.default_device())
     layer, twin = NoisyLayer(seed=4), NoisyLayer(seed=4)
     first, second = layer(x), layer(x)
     assert not torch.equal(first, second)

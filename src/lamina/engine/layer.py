@@ -153,6 +153,12 @@ class Layer(nn.Module):
                 device = self._weights_device()
                 if device is not None and inputs.device != device:
                     args = (inputs.to(device), *args[1:])
+            if kwargs and any(isinstance(v, (torch.Tensor, list, tuple)) for v in kwargs.values()):
+                # mask=, initial_state=, ...: on the device the inputs compute on.
+                inputs = first_tensor(args[0])
+                device = None if inputs is None or inputs.is_meta else inputs.device
+                if device is not None:
+                    kwargs = {k: _as_tensor_tree(v, device, device) for k, v in kwargs.items()}
         return super().__call__(*args, **kwargs)
 
     def _weights_device(self) -> torch.device | None:

@@ -32,6 +32,8 @@ class _GroupNorm(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, gamma, beta, groups, epsilon):
+        if x.is_cuda:  # the CUDA kernel takes contiguous NCHW only (the CPU one any layout)
+            x = x.contiguous()
         batch, channels = x.shape[0], x.shape[1]
         positions = math.prod(x.shape[2:])
         y, mean, rstd = torch.native_group_norm(
