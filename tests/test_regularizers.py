@@ -99,3 +99,20 @@ def test_penalty_has_gradient_toward_zero():
     kernel = dense.get_weights()[0]
     # d/dw 0.5 * w**2 = w, in torch's stored layout (out, in) = Keras's kernel transposed.
     np.testing.assert_allclose(dense.kernel.grad.numpy().T, kernel, rtol=1e-6)
+
+
+def test_orthogonal_regularizer_alias_and_deserialize_round_trip():
+    from tests.parity.reference import keras
+
+    weight = np.random.default_rng(1).standard_normal((5, 3)).astype("float32")
+    ours = regularizers.orthogonal_regularizer(factor=0.2, mode="columns")
+    theirs = keras.regularizers.orthogonal_regularizer(factor=0.2, mode="columns")
+    np.testing.assert_allclose(
+        float(ours(torch.tensor(weight))),
+        float(keras.ops.convert_to_numpy(theirs(keras.ops.convert_to_tensor(weight)))),
+        rtol=1e-6,
+    )
+    rebuilt = regularizers.deserialize(regularizers.serialize(ours))
+    assert isinstance(rebuilt, regularizers.OrthogonalRegularizer)
+    assert rebuilt.get_config() == {"factor": 0.2, "mode": "columns"}
+    assert regularizers.deserialize("l2").get_config() == {"l2": 0.01}

@@ -13,7 +13,8 @@ from __future__ import annotations
 import torch
 
 from lamina import losses as losses_module
-from lamina.metrics import Metric, register
+from lamina.metrics.metric import Metric
+from lamina.metrics.registry import register
 
 EPSILON = 1e-7  # Keras's backend.epsilon()
 NEG_INF = -1e10  # what Keras puts in place of the predictions outside the top k
@@ -92,7 +93,7 @@ class _ThresholdCounts(Metric):
     counts = ("true_positives", "false_positives", "true_negatives", "false_negatives")
 
     def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
-        super().__init__(name=name)
+        super().__init__(name=name, dtype=dtype)
         self.init_thresholds = thresholds
         self.top_k = top_k
         self.class_id = class_id
@@ -366,6 +367,7 @@ class AUC(Metric):
 
 
 from lamina.confusion_scores import (  # noqa: E402  (the F-scores and IoUs, split for size)
+    BinaryIoU,
     F1Score,
     FBetaScore,
     IoU,
@@ -376,6 +378,7 @@ from lamina.confusion_scores import (  # noqa: E402  (the F-scores and IoUs, spl
 
 __all__ = [
     "AUC",
+    "BinaryIoU",
     "F1Score",
     "FBetaScore",
     "FalseNegatives",

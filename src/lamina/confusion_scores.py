@@ -8,7 +8,8 @@ from __future__ import annotations
 import torch
 
 from lamina.confusion_metrics import EPSILON, _tensor
-from lamina.metrics import Metric, register
+from lamina.metrics.metric import Metric
+from lamina.metrics.registry import register
 
 _AVERAGES = (None, "micro", "macro", "weighted")
 
@@ -28,7 +29,7 @@ class FBetaScore(Metric):
     """
 
     def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score", dtype=None):
-        super().__init__(name=name)
+        super().__init__(name=name, dtype=dtype)
         if average not in _AVERAGES:
             raise ValueError(
                 f"{type(self).__name__} average must be one of {list(_AVERAGES)}; received "
@@ -148,7 +149,7 @@ class IoU(Metric):
         sparse_y_pred=True,
         axis=-1,
     ):
-        super().__init__(name=name)
+        super().__init__(name=name, dtype=dtype)
         if not isinstance(num_classes, int) or num_classes < 1:
             raise ValueError(
                 f"{type(self).__name__} num_classes must be a positive integer; received "
@@ -295,3 +296,35 @@ class OneHotMeanIoU(MeanIoU):
         config = super().get_config()
         del config["sparse_y_true"]
         return config
+
+
+@register
+class BinaryIoU(IoU):
+    """IoU of the two classes of a binary task, predictions thresholded at `threshold`.
+
+    Args:
+        target_class_ids: which of the classes 0 and 1 to average over (both by default).
+        threshold: predictions >= threshold count as class 1.
+        name: the metric's name.
+
+    Example:
+    >>> m = BinaryIoU(target_class_ids=[1])
+    >>> round(m(torch.tensor([0.0, 1.0, 1.0]), torch.tensor([0.7, 0.9, 0.2])).item(), 4)
+    0.3333
+    """
+
+    def __init__(self, target_class_ids=(0, 1), threshold=0.5, name=None, dtype=None):
+        super().__init__(num_classes=2, target_class_ids=target_class_ids, name=name, dtype=dtype)
+        self.threshold = threshold
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = torch.as_tensor(y_pred).detach().float()
+        super().update_state(y_true, (y_pred >= self.threshold).float(), sample_weight)
+
+    def get_config(self):
+        return {
+            "target_class_ids": self.target_class_ids,
+            "threshold": self.threshold,
+            "name": self.name,
+            "dtype": self.dtype,
+        }

@@ -1,8 +1,8 @@
 """Keras initializers, computed on Keras shapes so the fan-in / fan-out rules match Keras.
 
 An initializer is called as `init(shape, dtype=torch.float32)` and returns a tensor on the current
-default device (layers build under `torch.device(...)` of their input). Randomness comes from torch's
-generator, so `lamina.utils.set_random_seed` makes it reproducible.
+default device (layers build under `torch.device(...)` of their input). Randomness comes from
+torch's generator, so `lamina.utils.set_random_seed` makes it reproducible.
 """
 
 from __future__ import annotations
@@ -217,6 +217,81 @@ class Identity(Initializer):
         return {"gain": self.gain}
 
 
+_WINDOWS = {
+    "hann": torch.hann_window,
+    "hamming": torch.hamming_window,
+    "blackman": torch.blackman_window,
+    "bartlett": torch.bartlett_window,
+}
+
+
+class STFT(Initializer):
+    """Kernels of a short-time Fourier transform, for a Conv1D that computes one (Keras's STFT).
+
+    The kernel shaped `(frame_length, input_channels, fft_bins)` holds cos (`side="real"`) or
+    sin (`side="imag"`) of -2 pi t f / ((fft_bins - 1) * 2), times the window, over its scale.
+
+    Args:
+        side: `"real"` or `"imag"`.
+        window: `"hann"`, `"hamming"`, `"blackman"`, `"bartlett"`, a 1-D array of length
+            frame_length, or None.
+        scaling: `"density"` (divide by the window's L2 norm), `"spectrum"` (by its sum) or None.
+        periodic: a periodic window (for spectral analysis) instead of a symmetric one.
+
+    Example:
+    >>> STFT(window=None)((4, 1, 3))[:, 0, 0].tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    """
+
+    def __init__(self, side="real", window="hann", scaling="density", periodic=False):
+        if side not in ("real", "imag"):
+            raise ValueError(f"STFT expects side 'real' or 'imag'; received side={side!r}.")
+        if isinstance(window, str) and window not in _WINDOWS:
+            raise errors.unknown_name("STFT window", window, _WINDOWS)
+        if scaling not in (None, "density", "spectrum"):
+            raise ValueError(
+                f"STFT expects scaling None, 'density' or 'spectrum'; received scaling={scaling!r}."
+            )
+        self.side, self.window, self.scaling, self.periodic = side, window, scaling, periodic
+
+    def __call__(self, shape, dtype=torch.float32):
+        frame_length, _, fft_bins = shape
+        time = torch.arange(frame_length, dtype=torch.float64).reshape(-1, 1, 1)
+        frequency = torch.arange(fft_bins, dtype=torch.float64).reshape(1, 1, -1)
+        angle = -2.0 * math.pi * time * frequency / ((fft_bins - 1) * 2)
+        kernel = torch.cos(angle) if self.side == "real" else torch.sin(angle)
+        kernel = kernel.expand(frame_length, shape[1], fft_bins)
+        if self.window is not None:
+            if isinstance(self.window, str):
+                window = _WINDOWS[self.window](
+                    frame_length, periodic=self.periodic, dtype=torch.float64
+                )
+            else:
+                window = torch.as_tensor(self.window, dtype=torch.float64)
+            if tuple(window.shape) != (frame_length,):
+                raise errors.value_error(
+                    "STFT window", f"shape ({frame_length},)", f"shape {tuple(window.shape)}"
+                )
+            scale = 1.0
+            if self.scaling == "density":
+                scale = window.square().sum().sqrt()
+            elif self.scaling == "spectrum":
+                scale = window.abs().sum()
+            kernel = kernel * window.reshape(-1, 1, 1) / scale
+        return kernel.to(dtype).contiguous()
+
+    def get_config(self):
+        window = self.window
+        if window is not None and not isinstance(window, str):
+            window = torch.as_tensor(window).tolist()
+        return {
+            "side": self.side,
+            "window": window,
+            "periodic": self.periodic,
+            "scaling": self.scaling,
+        }
+
+
 def _gen(seed):
     if seed is None:
         return None
@@ -243,10 +318,18 @@ _INITIALIZERS = {
     "lecun_uniform": LecunUniform,
     "orthogonal": Orthogonal,
     "identity": Identity,
+    "stft": STFT,
 }
 _ALIASES = {
     cls.__name__: name for name, cls in _INITIALIZERS.items() if name not in ("normal", "uniform")
 }
+_ALIASES.update(
+    {
+        "IdentityInitializer": "identity",
+        "OrthogonalInitializer": "orthogonal",
+        "STFTInitializer": "stft",
+    }
+)
 
 
 def get(identifier) -> Initializer:
@@ -282,4 +365,43 @@ class _CallableInitializer(Initializer):
 
 
 def serialize(initializer: Initializer) -> dict:
+    """An initializer -> `{"class_name": ..., "config": ...}`, as Keras writes it."""
     return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+
+
+def deserialize(config, custom_objects=None) -> Initializer:
+    """A config dict (from `serialize`) or a name -> the initializer.
+
+    Args:
+        config: `{"class_name": ..., "config": ...}` or a name such as `"glorot_uniform"`.
+        custom_objects: optional mapping of class names to user Initializer classes.
+
+    Example:
+    >>> deserialize({"class_name": "Constant", "config": {"value": 2.0}})((2,)).tolist()
+    [2.0, 2.0]
+    """
+    if custom_objects and isinstance(config, dict) and config.get("class_name") in custom_objects:
+        return custom_objects[config["class_name"]].from_config(config.get("config", {}))
+    return get(config)
+
+
+# Keras's other spellings: the lowercase names and two long class names are the classes themselves.
+IdentityInitializer = Identity
+OrthogonalInitializer = Orthogonal
+STFTInitializer = STFT
+constant = Constant
+glorot_normal = GlorotNormal
+glorot_uniform = GlorotUniform
+he_normal = HeNormal
+he_uniform = HeUniform
+identity = Identity
+lecun_normal = LecunNormal
+lecun_uniform = LecunUniform
+ones = Ones
+orthogonal = Orthogonal
+random_normal = RandomNormal
+random_uniform = RandomUniform
+stft = STFT
+truncated_normal = TruncatedNormal
+variance_scaling = VarianceScaling
+zeros = Zeros

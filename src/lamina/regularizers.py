@@ -115,3 +115,23 @@ def serialize(regularizer):
     if regularizer is None:
         return None
     return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+
+
+def deserialize(config, custom_objects=None):
+    """A config dict (from `serialize`) or a name -> the regularizer.
+
+    Args:
+        config: `{"class_name": ..., "config": ...}` or a name such as `"l2"`.
+        custom_objects: optional mapping of class names to user Regularizer classes.
+
+    Example:
+    >>> deserialize({"class_name": "L2", "config": {"l2": 0.5}}).get_config()
+    {'l2': 0.5}
+    """
+    if custom_objects and isinstance(config, dict) and config.get("class_name") in custom_objects:
+        return custom_objects[config["class_name"]](**config.get("config", {}))
+    return get(config)
+
+
+# Keras's lowercase spelling of the class.
+orthogonal_regularizer = OrthogonalRegularizer

@@ -16,6 +16,8 @@ from lamina.callbacks.csv_logger import CSVLogger
 from lamina.callbacks.early_stopping import EarlyStopping
 from lamina.callbacks.learning_rate import LearningRateScheduler, ReduceLROnPlateau
 from lamina.callbacks.model_checkpoint import ModelCheckpoint
+from lamina.callbacks.remote_monitor import RemoteMonitor
+from lamina.callbacks.swap_ema_weights import SwapEMAWeights
 from lamina.callbacks.tensorboard import TensorBoard
 from lamina.callbacks.terminate_on_nan import TerminateOnNaN
 
@@ -32,6 +34,8 @@ __all__ = [
     "ModelCheckpoint",
     "ProgbarLogger",
     "ReduceLROnPlateau",
+    "RemoteMonitor",
+    "SwapEMAWeights",
     "TensorBoard",
     "TerminateOnNaN",
 ]

@@ -2,6 +2,8 @@
 
 from lamina.engine import errors
 from lamina.optimizers import schedules
+from lamina.optimizers.adafactor import Adafactor
+from lamina.optimizers.ftrl import Ftrl
 from lamina.optimizers.optimizer import (
     SGD,
     Adadelta,
@@ -13,6 +15,7 @@ from lamina.optimizers.optimizer import (
     Optimizer,
     RMSprop,
 )
+from lamina.optimizers.sign_and_trust import Lamb, Lion
 
 _OPTIMIZERS = {
     "sgd": SGD,
@@ -23,6 +26,10 @@ _OPTIMIZERS = {
     "adadelta": Adadelta,
     "nadam": Nadam,
     "adamax": Adamax,
+    "lion": Lion,
+    "lamb": Lamb,
+    "ftrl": Ftrl,
+    "adafactor": Adafactor,
 }
 
 
@@ -47,19 +54,41 @@ def get(identifier) -> Optimizer:
 
 
 def serialize(optimizer: Optimizer) -> dict:
+    """An optimizer -> `{"class_name": ..., "config": ...}`, as Keras writes it."""
     return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+
+
+def deserialize(config, custom_objects=None) -> Optimizer:
+    """A config dict (from `serialize`) or a name -> a new optimizer.
+
+    Args:
+        config: `{"class_name": ..., "config": ...}` or a name such as `"adam"`.
+        custom_objects: optional mapping of class names to user Optimizer classes.
+
+    Example:
+    >>> deserialize({"class_name": "Lion", "config": {"learning_rate": 0.5}}).learning_rate
+    0.5
+    """
+    if custom_objects and isinstance(config, dict) and config.get("class_name") in custom_objects:
+        return custom_objects[config["class_name"]].from_config(config.get("config", {}))
+    return get(config)
 
 
 __all__ = [
     "SGD",
     "Adadelta",
+    "Adafactor",
     "Adagrad",
     "Adam",
     "AdamW",
     "Adamax",
+    "Ftrl",
+    "Lamb",
+    "Lion",
     "Nadam",
     "Optimizer",
     "RMSprop",
+    "deserialize",
     "get",
     "schedules",
     "serialize",

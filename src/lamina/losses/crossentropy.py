@@ -1,0 +1,238 @@
+"""Cross-entropy losses: binary, categorical, sparse categorical, their focal forms and the
+generalized cross-entropy, as functions (one value per sample) and as Loss classes."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from lamina.losses.loss import EPSILON, Loss, as_float, match_rank, wrapper_class
+
+
+def _binary_values(y_true, y_pred, from_logits):
+    if from_logits:
+        return F.binary_cross_entropy_with_logits(y_pred, y_true, reduction="none")
+    p = y_pred.clamp(EPSILON, 1.0 - EPSILON)
+    return -(y_true * torch.log(p) + (1.0 - y_true) * torch.log1p(-p))
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Binary cross-entropy averaged over `axis`; labels smoothed towards 0.5.
+
+    Example:
+    >>> round(binary_crossentropy(torch.tensor([[1.0]]), torch.tensor([[0.5]])).item(), 4)
+    0.6931
+    """
+    y_true, y_pred = match_rank(y_true, y_pred)
+    y_true = as_float(y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    return _binary_values(y_true, y_pred, from_logits).mean(dim=axis)
+
+
+def binary_focal_crossentropy(
+    y_true,
+    y_pred,
+    apply_class_balancing=False,
+    alpha=0.25,
+    gamma=2.0,
+    from_logits=False,
+    label_smoothing=0.0,
+    axis=-1,
+):
+    """Binary cross-entropy scaled by (1 - p_t)^gamma (and alpha per class when balancing).
+
+    Args:
+        apply_class_balancing: weight positives by `alpha` and negatives by `1 - alpha`.
+        alpha: the positive-class weight when balancing.
+        gamma: the focusing exponent; 0 gives plain binary cross-entropy.
+
+    Example:
+    >>> v = binary_focal_crossentropy(torch.tensor([[1.0]]), torch.tensor([[0.5]]), gamma=1.0)
+    >>> round(v.item(), 4)
+    0.3466
+    """
+    y_true, y_pred = match_rank(y_true, y_pred)
+    y_true = as_float(y_true, y_pred)
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        y_pred = torch.sigmoid(y_pred)
+    cross_entropy = _binary_values(y_true, y_pred, from_logits=False)
+    p_t = y_true * y_pred + (1.0 - y_true) * (1.0 - y_pred)
+    values = (1.0 - p_t).pow(gamma) * cross_entropy
+    if apply_class_balancing:
+        values = (y_true * alpha + (1.0 - y_true) * (1.0 - alpha)) * values
+    return values.mean(dim=axis)
+
+
+def _probabilities(y_pred, from_logits, axis):
+    if from_logits:
+        y_pred = torch.softmax(y_pred, dim=axis)
+    p = y_pred / y_pred.sum(dim=axis, keepdim=True)
+    return p.clamp(EPSILON, 1.0 - EPSILON)
+
+
+def _smooth(y_true, label_smoothing, classes):
+    return y_true * (1.0 - label_smoothing) + label_smoothing / classes
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Cross-entropy of one-hot (or soft) labels against class probabilities along `axis`.
+
+    Example:
+    >>> y_true = torch.tensor([[0.0, 1.0]])
+    >>> round(categorical_crossentropy(y_true, torch.tensor([[0.5, 0.5]])).item(), 4)
+    0.6931
+    """
+    y_true = as_float(y_true, y_pred)
+    if label_smoothing:
+        y_true = _smooth(y_true, label_smoothing, y_pred.shape[axis])
+    if from_logits:
+        return -(y_true * torch.log_softmax(y_pred, dim=axis)).sum(dim=axis)
+    return -(y_true * torch.log(_probabilities(y_pred, False, axis))).sum(dim=axis)
+
+
+def categorical_focal_crossentropy(
+    y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1
+):
+    """Categorical cross-entropy with each class's term scaled by alpha * (1 - p)^gamma.
+
+    Example:
+    >>> y_true = torch.tensor([[0.0, 1.0]])
+    >>> v = categorical_focal_crossentropy(y_true, torch.tensor([[0.5, 0.5]]), alpha=1.0)
+    >>> round(v.item(), 4)
+    0.1733
+    """
+    y_true = as_float(y_true, y_pred)
+    if label_smoothing:
+        y_true = _smooth(y_true, label_smoothing, y_true.shape[-1])
+    p = _probabilities(y_pred, from_logits, axis)
+    values = alpha * (1.0 - p).pow(gamma) * (-y_true * torch.log(p))
+    return values.sum(dim=axis)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
+    """Cross-entropy of integer class ids against class probabilities along `axis`.
+
+    Labels may be (N,) or (N, 1), integers or float class ids (0., 1., ...), as Keras accepts;
+    samples labelled `ignore_class` count zero.
+
+    Example:
+    >>> y_pred = torch.tensor([[0.5, 0.5]])
+    >>> round(sparse_categorical_crossentropy(torch.tensor([1]), y_pred).item(), 4)
+    0.6931
+    """
+    if y_true.dim() == y_pred.dim() and y_true.shape[-1] == 1:
+        y_true = y_true.squeeze(-1)
+    labels = y_true.long()
+    if from_logits:
+        log_probs = torch.log_softmax(y_pred, dim=axis)
+    else:
+        log_probs = torch.log(_probabilities(y_pred, False, axis))
+    if ignore_class is not None:
+        valid = labels != ignore_class
+        labels = torch.where(valid, labels, torch.zeros_like(labels))
+    values = -log_probs.gather(axis, labels.unsqueeze(axis)).squeeze(axis)
+    if ignore_class is not None:
+        values = values * valid.to(values.dtype)
+    return values
+
+
+def categorical_generalized_cross_entropy(y_true, y_pred, q):
+    """Generalized cross-entropy (1 - p_true^q) / q for integer labels, robust to label noise.
+
+    Args:
+        q: in (0, 1); towards 0 it approaches cross-entropy, at 1 mean absolute error.
+
+    Example:
+    >>> y_pred = torch.tensor([[0.75, 0.25]])
+    >>> categorical_generalized_cross_entropy(torch.tensor([1]), y_pred, 0.5).tolist()
+    [1.0]
+    """
+    one_hot = F.one_hot(torch.as_tensor(y_true).long(), y_pred.shape[-1]).to(y_pred.dtype)
+    p = (y_pred * one_hot).sum(dim=-1)
+    return (1.0 - p.pow(q)) / q
+
+
+BinaryCrossentropy = wrapper_class(
+    binary_crossentropy,
+    "BinaryCrossentropy",
+    "binary_crossentropy",
+    from_logits=False,
+    label_smoothing=0.0,
+    axis=-1,
+)
+BinaryFocalCrossentropy = wrapper_class(
+    binary_focal_crossentropy,
+    "BinaryFocalCrossentropy",
+    "binary_focal_crossentropy",
+    apply_class_balancing=False,
+    alpha=0.25,
+    gamma=2.0,
+    from_logits=False,
+    label_smoothing=0.0,
+    axis=-1,
+)
+CategoricalCrossentropy = wrapper_class(
+    categorical_crossentropy,
+    "CategoricalCrossentropy",
+    "categorical_crossentropy",
+    from_logits=False,
+    label_smoothing=0.0,
+    axis=-1,
+)
+CategoricalFocalCrossentropy = wrapper_class(
+    categorical_focal_crossentropy,
+    "CategoricalFocalCrossentropy",
+    "categorical_focal_crossentropy",
+    alpha=0.25,
+    gamma=2.0,
+    from_logits=False,
+    label_smoothing=0.0,
+    axis=-1,
+)
+SparseCategoricalCrossentropy = wrapper_class(
+    sparse_categorical_crossentropy,
+    "SparseCategoricalCrossentropy",
+    "sparse_categorical_crossentropy",
+    from_logits=False,
+    ignore_class=None,
+    axis=-1,
+)
+
+
+class CategoricalGeneralizedCrossEntropy(Loss):
+    """Keras's CategoricalGeneralizedCrossEntropy: (1 - p_true^q) / q with integer labels.
+
+    Args:
+        q: in (0, 1); smaller is closer to cross-entropy, larger more robust to noisy labels.
+        reduction: as for `Loss`.
+        name: the loss's name.
+
+    Example:
+    >>> loss = CategoricalGeneralizedCrossEntropy(q=0.5)
+    >>> loss(torch.tensor([1, 0]), torch.tensor([[0.75, 0.25], [0.25, 0.75]])).item()
+    1.0
+    """
+
+    def __init__(
+        self,
+        q=0.5,
+        reduction="sum_over_batch_size",
+        name="categorical_generalized_cross_entropy",
+        dtype=None,
+    ):
+        if not 0 < q < 1:
+            raise ValueError(
+                f"CategoricalGeneralizedCrossEntropy expects q in the interval (0, 1); "
+                f"received q={q!r}."
+            )
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.q = q
+
+    def call(self, y_true, y_pred):
+        return categorical_generalized_cross_entropy(y_true, y_pred, self.q)
+
+    def get_config(self):
+        return {**super().get_config(), "q": self.q}

@@ -1,0 +1,215 @@
+"""The Loss base class and Keras's reductions: weighted per-sample values, then one number.
+
+A loss function returns one value per sample (Keras reduces the last axis inside the function); a
+`Loss` object applies the sample weights and the reduction. Probabilities are clipped to
+[eps, 1 - eps] with Keras's eps = 1e-7 so numbers match Keras's on the same inputs.
+"""
+
+from __future__ import annotations
+
+import torch
+
+EPSILON = 1e-7
+REDUCTIONS = ("sum_over_batch_size", "sum", "none", "mean", "mean_with_sample_weight", None)
+
+
+def match_rank(y_true: torch.Tensor, y_pred: torch.Tensor):
+    """Keras's squeeze_or_expand_to_same_rank: labels (N,) against outputs (N, 1) become (N, 1)."""
+    true_rank, pred_rank = y_true.dim(), y_pred.dim()
+    if true_rank == pred_rank:
+        return y_true, y_pred
+    if pred_rank == true_rank + 1 and y_pred.shape[-1] == 1:
+        return y_true.unsqueeze(-1), y_pred
+    if true_rank == pred_rank + 1 and y_true.shape[-1] == 1:
+        return y_true.squeeze(-1), y_pred
+    return y_true, y_pred
+
+
+def as_float(y_true, y_pred):
+    """`y_true` in `y_pred`'s floating dtype (labels often come as integers)."""
+    return y_true.to(y_pred.dtype) if y_true.dtype != y_pred.dtype else y_true
+
+
+def as_tensors(y_true, y_pred):
+    """NumPy arrays, lists and numbers -> tensors on `y_pred`'s device, `y_pred` floating."""
+    y_pred = torch.as_tensor(y_pred)
+    if not y_pred.is_floating_point():
+        y_pred = y_pred.float()
+    return torch.as_tensor(y_true, device=y_pred.device), y_pred
+
+
+def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size", mask=None):
+    """Keras's reduce_weighted_values: weight the values, then reduce them as `reduction` says.
+
+    Args:
+        values: per-sample (or per-element) loss values.
+        sample_weight: optional weights broadcastable to `values` after rank matching.
+        reduction: `"sum_over_batch_size"` / `"mean"` (sum divided by the number of values),
+            `"mean_with_sample_weight"` (sum divided by the sum of the weights), `"sum"`, or
+            `"none"` / `None` (the weighted values themselves).
+        mask: optional boolean tensor like `values`; masked-out values count as absent (the mean
+            divides by the number of valid values), as Keras's masks do.
+
+    Example:
+    >>> reduce_values(torch.tensor([1.0, 3.0]), torch.tensor([1.0, 0.0])).item()
+    0.5
+    """
+    if mask is not None:
+        mask = mask.to(values.dtype)
+        if reduction in ("mean", "sum_over_batch_size"):
+            valid = mask.sum()
+            scale = torch.where(valid > 0, mask.numel() / valid, torch.zeros_like(valid))
+            mask = mask * scale
+        sample_weight = mask if sample_weight is None else _broadcast(sample_weight, mask) * mask
+    if sample_weight is not None:
+        sample_weight = _broadcast(torch.as_tensor(sample_weight, device=values.device), values)
+        values = values * sample_weight.to(values.dtype)
+    if reduction in ("none", None) or values.dim() == 0 or values.numel() == 0:
+        return values
+    total = values.sum()
+    if reduction == "sum":
+        return total
+    if reduction == "mean_with_sample_weight" and sample_weight is not None:
+        divisor = sample_weight.to(values.dtype).sum()
+        return torch.where(divisor != 0, total / divisor, torch.zeros_like(total))
+    return total / values.numel()
+
+
+def _broadcast(weight, values):
+    weight = torch.as_tensor(weight)
+    while weight.dim() > values.dim() and weight.shape[-1] == 1:
+        weight = weight.squeeze(-1)
+    while weight.dim() < values.dim():
+        weight = weight.unsqueeze(-1)
+    return weight
+
+
+class Loss:
+    """Base of every loss object: `call` gives per-sample values, `__call__` weights and reduces.
+
+    Args:
+        name: the loss's name (snake case of the class name by default).
+        reduction: `"sum_over_batch_size"` (default), `"sum"`, `"mean"`,
+            `"mean_with_sample_weight"` or `"none"`.
+        dtype: accepted for Keras compatibility; computation runs in `y_pred`'s dtype.
+
+    Example:
+    >>> class Absolute(Loss):
+    ...     def call(self, y_true, y_pred):
+    ...         return (y_pred - y_true).abs()
+    >>> Absolute()(torch.tensor([0.0, 1.0]), torch.tensor([1.0, 1.0])).item()
+    0.5
+    """
+
+    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
+        if reduction not in REDUCTIONS:
+            raise ValueError(
+                "reduction must be 'sum_over_batch_size', 'sum', 'mean', "
+                f"'mean_with_sample_weight' or 'none'; received reduction={reduction!r}."
+            )
+        self.name = name or _snake(type(self).__name__)
+        self.reduction = reduction
+        self.dtype = dtype
+
+    def call(self, y_true, y_pred):
+        raise NotImplementedError(f"{type(self).__name__} must implement call(y_true, y_pred).")
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        y_true, y_pred = as_tensors(y_true, y_pred)
+        values = self.call(y_true, y_pred)
+        return reduce_values(values, sample_weight, self.reduction, mask=self.mask_of(values))
+
+    def mask_of(self, values):
+        """The values that count (None: all). Circle counts only its positive values, as Keras."""
+        del values
+        return
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class LossFunctionWrapper(Loss):
+    """A function `(y_true, y_pred, **options) -> per-sample values` as a Loss object.
+
+    Args:
+        fn: the loss function.
+        name: the loss's name (the function's name by default).
+        reduction: as for `Loss`.
+        **fn_kwargs: options passed to `fn` on every call.
+
+    Example:
+    >>> from lamina.losses import mean_absolute_error
+    >>> loss = LossFunctionWrapper(mean_absolute_error)
+    >>> loss(torch.zeros(2, 1), torch.ones(2, 1)).item()
+    1.0
+    """
+
+    def __init__(self, fn, name=None, reduction="sum_over_batch_size", dtype=None, **fn_kwargs):
+        super().__init__(name=name or fn.__name__, reduction=reduction, dtype=dtype)
+        self.fn = fn
+        self.fn_kwargs = fn_kwargs
+
+    def call(self, y_true, y_pred):
+        return self.fn(y_true, y_pred, **self.fn_kwargs)
+
+    def get_config(self):
+        return {**super().get_config(), **self.fn_kwargs}
+
+
+def wrapper_class(fn, class_name, default_name, **defaults):
+    """A Loss class around `fn` whose options (and their order and defaults) are `defaults`."""
+
+    def __init__(self, *args, reduction="sum_over_batch_size", name=default_name, **kwargs):
+        options = dict(defaults)
+        dtype = kwargs.pop("dtype", None)
+        for key, value in zip(defaults, args, strict=False):
+            options[key] = value
+        options.update(kwargs)
+        unknown = set(options) - set(defaults)
+        if unknown:
+            raise TypeError(f"{class_name}() got unexpected keyword argument(s) {sorted(unknown)}.")
+        LossFunctionWrapper.__init__(
+            self, fn, name=name, reduction=reduction, dtype=dtype, **options
+        )
+        for key, value in options.items():
+            setattr(self, key, value)
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction, **self.fn_kwargs}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    return type(
+        class_name,
+        (LossFunctionWrapper,),
+        {
+            "__init__": __init__,
+            "get_config": get_config,
+            "from_config": from_config,
+            "__doc__": f"Keras's {class_name}: the `{fn.__name__}` function as a Loss object.",
+            "__module__": "lamina.losses",
+        },
+    )
+
+
+def _snake(name: str) -> str:
+    from lamina.engine.naming import to_snake_case
+
+    return to_snake_case(name)
+
+
+__all__ = [
+    "EPSILON",
+    "Loss",
+    "LossFunctionWrapper",
+    "as_float",
+    "match_rank",
+    "reduce_values",
+    "wrapper_class",
+]

@@ -1,0 +1,138 @@
+"""Regression losses: squared, absolute, percentage, logarithmic, Huber, log-cosh, Poisson, KL
+divergence and cosine similarity, as functions (one value per sample) and as Loss classes."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from lamina.losses.loss import EPSILON, as_float, match_rank, wrapper_class
+
+
+def mean_squared_error(y_true, y_pred):
+    """Mean of the squared differences over the last axis.
+
+    Example:
+    >>> mean_squared_error(torch.tensor([[0.0, 1.0]]), torch.tensor([[1.0, 1.0]])).tolist()
+    [0.5]
+    """
+    y_true, y_pred = match_rank(y_true, y_pred)
+    return (y_pred - as_float(y_true, y_pred)).square().mean(dim=-1)
+
+
+def mean_absolute_error(y_true, y_pred):
+    """Mean of the absolute differences over the last axis.
+
+    Example:
+    >>> mean_absolute_error(torch.tensor([[0.0, 1.0]]), torch.tensor([[2.0, 1.0]])).tolist()
+    [1.0]
+    """
+    y_true, y_pred = match_rank(y_true, y_pred)
+    return (y_pred - as_float(y_true, y_pred)).abs().mean(dim=-1)
+
+
+def mean_absolute_percentage_error(y_true, y_pred):
+    """100 times the mean of |y_true - y_pred| / max(|y_true|, eps) over the last axis.
+
+    Example:
+    >>> mean_absolute_percentage_error(torch.tensor([[2.0]]), torch.tensor([[1.0]])).tolist()
+    [50.0]
+    """
+    y_true, y_pred = match_rank(y_true, y_pred)
+    y_true = as_float(y_true, y_pred)
+    diff = (y_true - y_pred).abs() / y_true.abs().clamp_min(EPSILON)
+    return 100.0 * diff.mean(dim=-1)
+
+
+def mean_squared_logarithmic_error(y_true, y_pred):
+    """Mean of (log(y_pred + 1) - log(y_true + 1))^2 over the last axis (values clipped at eps).
+
+    Example:
+    >>> mean_squared_logarithmic_error(torch.tensor([[0.0]]), torch.tensor([[0.0]])).tolist()
+    [0.0]
+    """
+    y_true, y_pred = match_rank(y_true, y_pred)
+    y_true = as_float(y_true, y_pred)
+    first = torch.log(y_pred.clamp_min(EPSILON) + 1.0)
+    second = torch.log(y_true.clamp_min(EPSILON) + 1.0)
+    return (first - second).square().mean(dim=-1)
+
+
+def huber(y_true, y_pred, delta=1.0):
+    """Quadratic for errors up to `delta`, linear beyond, averaged over the last axis.
+
+    Example:
+    >>> huber(torch.tensor([[0.0, 0.0]]), torch.tensor([[0.5, 3.0]])).tolist()
+    [1.3125]
+    """
+    y_true, y_pred = match_rank(y_true, y_pred)
+    error = (y_pred - as_float(y_true, y_pred)).abs()
+    quadratic = error.clamp_max(delta)
+    linear = error - quadratic
+    return (0.5 * quadratic.square() + delta * linear).mean(dim=-1)
+
+
+def log_cosh(y_true, y_pred):
+    """Mean of log(cosh(y_pred - y_true)) over the last axis, computed without overflow.
+
+    Example:
+    >>> round(log_cosh(torch.tensor([[0.0]]), torch.tensor([[1.0]])).item(), 4)
+    0.4338
+    """
+    y_true, y_pred = match_rank(y_true, y_pred)
+    x = y_pred - as_float(y_true, y_pred)
+    return (x + F.softplus(-2.0 * x) - math.log(2.0)).mean(dim=-1)
+
+
+def kl_divergence(y_true, y_pred):
+    """Sum of y_true * log(y_true / y_pred) over the last axis (both clipped to [eps, 1]).
+
+    Example:
+    >>> kl_divergence(torch.tensor([[0.5, 0.5]]), torch.tensor([[0.5, 0.5]])).tolist()
+    [0.0]
+    """
+    y_true, y_pred = match_rank(y_true, y_pred)
+    y_true = as_float(y_true, y_pred).clamp(EPSILON, 1.0)
+    y_pred = y_pred.clamp(EPSILON, 1.0)
+    return (y_true * torch.log(y_true / y_pred)).sum(dim=-1)
+
+
+def poisson(y_true, y_pred):
+    """Mean of y_pred - y_true * log(y_pred + eps) over the last axis.
+
+    Example:
+    >>> poisson(torch.tensor([[0.0]]), torch.tensor([[2.0]])).tolist()
+    [2.0]
+    """
+    y_true, y_pred = match_rank(y_true, y_pred)
+    return (y_pred - as_float(y_true, y_pred) * torch.log(y_pred + EPSILON)).mean(dim=-1)
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    """Minus the cosine similarity of the two along `axis` (so that minimising aligns them).
+
+    Example:
+    >>> cosine_similarity(torch.tensor([[1.0, 0.0]]), torch.tensor([[2.0, 0.0]])).tolist()
+    [-1.0]
+    """
+    y_true = F.normalize(as_float(y_true, y_pred), dim=axis, eps=1e-12)
+    return -(y_true * F.normalize(y_pred, dim=axis, eps=1e-12)).sum(dim=axis)
+
+
+MeanSquaredError = wrapper_class(mean_squared_error, "MeanSquaredError", "mean_squared_error")
+MeanAbsoluteError = wrapper_class(mean_absolute_error, "MeanAbsoluteError", "mean_absolute_error")
+MeanAbsolutePercentageError = wrapper_class(
+    mean_absolute_percentage_error, "MeanAbsolutePercentageError", "mean_absolute_percentage_error"
+)
+MeanSquaredLogarithmicError = wrapper_class(
+    mean_squared_logarithmic_error, "MeanSquaredLogarithmicError", "mean_squared_logarithmic_error"
+)
+Huber = wrapper_class(huber, "Huber", "huber_loss", delta=1.0)
+LogCosh = wrapper_class(log_cosh, "LogCosh", "log_cosh")
+KLDivergence = wrapper_class(kl_divergence, "KLDivergence", "kl_divergence")
+Poisson = wrapper_class(poisson, "Poisson", "poisson")
+CosineSimilarity = wrapper_class(
+    cosine_similarity, "CosineSimilarity", "cosine_similarity", axis=-1
+)

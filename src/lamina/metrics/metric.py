@@ -1,0 +1,189 @@
+"""The Metric base class and the running means: state in device tensors, never read on the host.
+
+`update_state` adds to running totals with tensor ops; `result()` returns a tensor; reading it as
+a Python number (`float(metric.result())`) is the only sync, done by the progress bar and at epoch
+end.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from lamina.engine.naming import to_snake_case
+
+
+class Metric:
+    """Base class: subclasses create state with `add_state` and implement update_state / result.
+
+    Args:
+        name: the metric's name (snake case of the class name by default).
+        dtype: accepted for Keras compatibility; state is float32.
+
+    Example:
+    >>> class Count(Metric):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.add_state("seen")
+    ...     def update_state(self, values):
+    ...         self.seen += torch.as_tensor(values).numel()
+    ...     def result(self):
+    ...         return self.seen
+    >>> Count()(torch.zeros(3)).item()
+    3.0
+    """
+
+    def __init__(self, name=None, dtype=None):
+        self.name = name or to_snake_case(type(self).__name__)
+        self.dtype = dtype or "float32"
+        self._state_names: list[str] = []
+        self._device = None
+
+    def add_state(self, name: str, shape=(), dtype=torch.float32):
+        setattr(self, name, torch.zeros(shape, dtype=dtype))
+        self._state_names.append(name)
+
+    @property
+    def variables(self) -> list[torch.Tensor]:
+        """The state tensors, in the order they were added."""
+        return [getattr(self, name) for name in self._state_names]
+
+    def _to(self, device):
+        """Move state to the data's device once (a no-op after the first update). Made outside
+        inference mode even when the first update comes from evaluate(): an inference tensor
+        could not be reset in place by the next fit()."""
+        if self._device != device:
+            with torch.inference_mode(False):
+                for name in self._state_names:
+                    setattr(self, name, getattr(self, name).to(device))
+            self._device = device
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        raise NotImplementedError(f"{type(self).__name__} must implement update_state().")
+
+    def result(self) -> torch.Tensor:
+        raise NotImplementedError(f"{type(self).__name__} must implement result().")
+
+    def reset_state(self) -> None:
+        for name in self._state_names:
+            getattr(self, name).zero_()
+
+    def reset_states(self) -> None:
+        self.reset_state()
+
+    def __call__(self, *args, **kwargs):
+        self.update_state(*args, **kwargs)
+        return self.result()
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}>"
+
+
+def broadcast_weight(weight, values):
+    """Weights (N,) or (N, 1) against values of any rank: squeeze or unsqueeze trailing axes."""
+    while weight.dim() > values.dim() and weight.shape[-1] == 1:
+        weight = weight.squeeze(-1)
+    while weight.dim() < values.dim():
+        weight = weight.unsqueeze(-1)
+    return weight
+
+
+class Mean(Metric):
+    """Weighted mean of the values given to update_state.
+
+    Example:
+    >>> m = Mean()
+    >>> m.update_state(torch.tensor([1.0, 3.0]))
+    >>> m.update_state(torch.tensor([5.0]), sample_weight=torch.tensor([2.0]))
+    >>> m.result().item()
+    3.5
+    """
+
+    def __init__(self, name="mean", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.add_state("total")
+        self.add_state("count")
+
+    def update_state(self, values, sample_weight=None):
+        values = torch.as_tensor(values)
+        self._to(values.device)
+        values = values.detach().float()
+        if sample_weight is not None:
+            weight = torch.as_tensor(sample_weight, device=values.device).float()
+            weight = torch.broadcast_to(broadcast_weight(weight, values), values.shape)
+            self.total += (values * weight).sum()
+            self.count += weight.sum()
+        else:
+            self.total += values.sum()
+            self.count += values.numel()
+
+    def result(self):
+        return self.total / self.count.clamp_min(1e-12)  # 0 before any update, as Keras
+
+    def update_weighted(self, value: torch.Tensor, weight) -> None:
+        """Add `value` counted `weight` times (the batch loss counted once per sample)."""
+        self._to(value.device)
+        self.total += value.detach().float() * weight
+        self.count += weight
+
+
+class Sum(Metric):
+    """Running sum of the values given to update_state.
+
+    Example:
+    >>> Sum()(torch.tensor([1.0, 2.0])).item()
+    3.0
+    """
+
+    def __init__(self, name="sum", dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        self.add_state("total")
+
+    def update_state(self, values, sample_weight=None):
+        values = torch.as_tensor(values)
+        self._to(values.device)
+        values = values.detach().float()
+        if sample_weight is not None:
+            weight = torch.as_tensor(sample_weight, device=values.device).float()
+            values = values * broadcast_weight(weight, values)
+        self.total += values.sum()
+
+    def result(self):
+        return self.total
+
+
+class MeanMetricWrapper(Mean):
+    """A function `(y_true, y_pred) -> per-sample values` as a running (weighted) mean.
+
+    Args:
+        fn: the function.
+        name: the metric's name (the function's name by default).
+        **kwargs: options passed to `fn` on every update.
+
+    Example:
+    >>> m = MeanMetricWrapper(lambda t, p: (t - p).abs(), name="abs")
+    >>> m(torch.tensor([0.0, 0.0]), torch.tensor([1.0, 3.0])).item()
+    2.0
+    """
+
+    def __init__(self, fn, name=None, dtype=None, **kwargs):
+        super().__init__(name=name or getattr(fn, "__name__", "metric"), dtype=dtype)
+        self.fn = fn
+        self.fn_kwargs = kwargs
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = torch.as_tensor(y_pred)
+        if not y_pred.is_floating_point():
+            y_pred = y_pred.float()
+        y_true = torch.as_tensor(y_true, device=y_pred.device)
+        values = self.fn(y_true, y_pred, **self.fn_kwargs)
+        super().update_state(values, sample_weight)
+
+    def get_config(self):
+        return {"name": self.name, "dtype": self.dtype, **self.fn_kwargs}

@@ -1,0 +1,103 @@
+"""Every Keras activation against keras.activations on random inputs (values and input
+gradients), name resolution and (de)serialization; sparsemax against its definition, where
+Keras 3.15's torch backend is wrong."""
+
+import numpy as np
+import pytest
+import torch
+
+from lamina import activations
+from tests.parity.reference import keras
+
+RNG = np.random.default_rng(5)
+
+# (name, options)
+CASES = [
+    ("relu", {}),
+    ("relu", {"negative_slope": 0.1, "max_value": 2.0, "threshold": 0.3}),
+    ("relu6", {}),
+    ("sigmoid", {}),
+    ("tanh", {}),
+    ("softmax", {"axis": -1}),
+    ("log_softmax", {}),
+    ("elu", {"alpha": 0.7}),
+    ("selu", {}),
+    ("gelu", {}),
+    ("gelu", {"approximate": True}),
+    ("silu", {}),
+    ("swish", {}),
+    ("leaky_relu", {"negative_slope": 0.3}),
+    ("softplus", {}),
+    ("softsign", {}),
+    ("exponential", {}),
+    ("hard_sigmoid", {}),
+    ("hard_silu", {}),
+    ("hard_swish", {}),
+    ("mish", {}),
+    ("linear", {}),
+    ("celu", {"alpha": 0.6}),
+    ("glu", {}),
+    ("glu", {"axis": 1}),
+    ("hard_shrink", {"threshold": 0.4}),
+    ("soft_shrink", {"threshold": 0.3}),
+    ("hard_tanh", {}),
+    ("tanh_shrink", {}),
+    ("log_sigmoid", {}),
+    ("sparse_plus", {}),
+    ("sparse_sigmoid", {}),
+    ("squareplus", {"b": 2.0}),
+    ("threshold", {"threshold": 0.2, "default_value": -3.0}),
+]
+
+
+@pytest.mark.parametrize(("name", "options"), CASES, ids=lambda v: str(v) if v else "")
+def test_activation_matches_keras(name, options):
+    x = (2.0 * RNG.standard_normal((4, 6))).astype("float32")
+    ours_in = torch.tensor(x, requires_grad=True)
+    theirs_in = torch.tensor(x, requires_grad=True)
+    ours = getattr(activations, name)(ours_in, **options)
+    theirs = getattr(keras.activations, name)(theirs_in, **options)
+    torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=1e-5)
+    cotangent = torch.tensor(RNG.standard_normal(tuple(ours.shape)).astype("float32"))
+    (ours_grad,) = torch.autograd.grad(ours, ours_in, cotangent)
+    (theirs_grad,) = torch.autograd.grad(theirs, theirs_in, cotangent)
+    torch.testing.assert_close(ours_grad, theirs_grad, atol=1e-5, rtol=1e-5)
+
+
+def _sparsemax_by_sorting(z):
+    """The simplex projection, row by row in float64 (Martins and Astudillo, 2016, Algorithm 1)."""
+    out = np.zeros_like(z, dtype="float64")
+    for i, row in enumerate(z.astype("float64")):
+        ordered = np.sort(row)[::-1]
+        cumulative = np.cumsum(ordered)
+        k = max(j + 1 for j in range(len(row)) if 1 + (j + 1) * ordered[j] > cumulative[j])
+        out[i] = np.maximum(row - (cumulative[k - 1] - 1) / k, 0)
+    return out
+
+
+def test_sparsemax_is_the_simplex_projection():
+    z = (2.0 * RNG.standard_normal((8, 5))).astype("float32")
+    ours = activations.sparsemax(torch.tensor(z))
+    np.testing.assert_allclose(ours.numpy(), _sparsemax_by_sorting(z), atol=1e-6)
+    torch.testing.assert_close(ours.sum(-1), torch.ones(8))
+    by_columns = activations.sparsemax(torch.tensor(z).T, axis=0).T
+    torch.testing.assert_close(by_columns, ours)
+    # where the support is one entry, Keras's torch backend is right too
+    one_hot_like = torch.tensor([[5.0, 0.0, -1.0]])
+    torch.testing.assert_close(
+        activations.sparsemax(one_hot_like), keras.activations.sparsemax(one_hot_like)
+    )
+
+
+def test_activation_names_resolve_and_round_trip():
+    for name, _ in CASES:
+        fn = activations.get(name)
+        assert activations.deserialize(activations.serialize(fn)) is activations.get(
+            activations.serialize(fn)
+        )
+    assert activations.get("sparsemax") is activations.sparsemax
+    assert activations.deserialize({"class_name": "function", "config": "celu"}) is (
+        activations.celu
+    )
+    with pytest.raises(ValueError, match=r"Unknown activation 'sparsmax'"):
+        activations.get("sparsmax")
