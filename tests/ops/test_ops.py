@@ -140,3 +140,61 @@ def test_symbolic_tensors_have_no_values():
         ops.convert_to_numpy(layers.Input((3,)))
     with pytest.raises(TypeError, match="convert_to_tensor\\(\\) received a symbolic KerasTensor"):
         ops.convert_to_tensor(layers.Input((3,)))
+
+
+X3 = np.random.default_rng(3).standard_normal((4, 3)).astype("float32")
+Y3 = np.random.default_rng(4).standard_normal((4, 3)).astype("float32")
+
+# Where Keras's torch backend departs from NumPy (or fails), lamina follows NumPy: checked here.
+NUMPY_CASES = [
+    ("cross-2d", lambda m: m.cross(X3[:, :2], Y3[:, :2]), (X3[:, :2], Y3[:, :2])),
+    ("average-2d-weights", lambda m: m.average(X3, weights=np.abs(Y3)), (X3, np.abs(Y3))),
+    ("vdot-flattens", lambda m: m.vdot(X3, Y3), (X3, Y3)),
+    ("array_split-indices", lambda m: m.array_split(X3, [1, 2], axis=1)[1], (X3,)),
+    ("histogram-2d", lambda m: m.histogram(X3, bins=3)[0], (X3,)),
+    ("correlate-longer-second", lambda m: m.correlate(X3[0], Y3.ravel()), (X3[0], Y3.ravel())),
+]
+
+
+@pytest.mark.parametrize(("case", "fn", "args"), NUMPY_CASES, ids=[c[0] for c in NUMPY_CASES])
+@pytest.mark.filterwarnings("ignore:Arrays of 2-dimensional vectors:DeprecationWarning")
+def test_ops_follow_numpy_where_keras_on_torch_departs(case, fn, args):
+    expected = np.asarray(fn(np), dtype="float32")
+    torch.testing.assert_close(
+        fn(ops).to(torch.float32), torch.tensor(expected), atol=1e-5, rtol=1e-5
+    )
+
+
+def test_unique_with_index_and_nonzero_as_a_tuple_index():
+    x = np.array([3, 1, 3, 2, 1], dtype="int32")
+    values, index = ops.unique(x, return_index=True)
+    assert values.tolist() == [1, 2, 3] and index.tolist() == [1, 3, 0]
+    mask = torch.tensor([[0, 2], [3, 0]])
+    assert mask[ops.nonzero(mask)].tolist() == [2, 3]
+
+
+def test_argmax_and_argmin_take_booleans():
+    flags = torch.tensor([[False, True, True], [False, False, False]])
+    assert ops.argmax(flags, axis=1).tolist() == [1, 0]
+    assert ops.argmin(flags, axis=1).tolist() == [0, 0]
+
+
+NEW_SYMBOLIC_CASES = [
+    ("tensordot", lambda x: ops.tensordot(x, ops.ones((5, 2)), axes=1), (None, 4, 2)),
+    ("quantile", lambda x: ops.quantile(x, 0.5, axis=-1), (None, 4)),
+    ("roll", lambda x: ops.roll(x, 1, axis=1), (None, 4, 5)),
+    ("slice_update", lambda x: ops.slice_update(x, (0, 0, 0), ops.zeros((1, 2, 2))), (None, 4, 5)),
+    ("unstack", lambda x: ops.unstack(x, axis=1)[0], (None, 5)),
+    ("arcsinh", lambda x: ops.arcsinh(x), (None, 4, 5)),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "fn", "shape"), NEW_SYMBOLIC_CASES, ids=[c[0] for c in NEW_SYMBOLIC_CASES]
+)
+def test_new_ops_record_nodes_on_keras_tensors(case, fn, shape):
+    inputs = layers.Input((4, 5))
+    outputs = fn(inputs)
+    assert outputs.shape == shape
+    x = torch.randn(3, 4, 5)
+    torch.testing.assert_close(lamina.Model(inputs, outputs)(x), fn(x))
