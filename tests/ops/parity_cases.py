@@ -242,7 +242,7 @@ GRAD_OPS = {
 }  # fmt: skip
 
 # Keras needs torch tensors here (its torch backend calls tensor methods on NumPy input).
-KERAS_NEEDS_TENSORS = {"unstack"}
+KERAS_NEEDS_TENSORS = {"unstack", "nn.unfold", "nn.fold"}
 # Uninitialised memory in Keras: only shape and dtype can agree.
 SHAPE_ONLY = {"empty", "empty_like"}
 # Keras-on-torch returns int64 indices here where TensorFlow and JAX give int32: lamina gives int32.
@@ -251,3 +251,104 @@ INT32_INDICES = {"unique"}
 STACKED_IN_KERAS = {"nonzero"}
 
 CASES = ELEMENTWISE + REDUCTIONS + PRODUCTS + SHAPING + INDEXING
+
+IMG = RNG.standard_normal((2, 7, 6, 3)).astype("float32")
+SEQ = RNG.standard_normal((2, 9, 3)).astype("float32")
+VOL = RNG.standard_normal((1, 5, 4, 6, 2)).astype("float32")
+K2 = RNG.standard_normal((3, 3, 3, 4)).astype("float32")
+K1 = RNG.standard_normal((3, 3, 5)).astype("float32")
+K3 = RNG.standard_normal((2, 2, 2, 2, 3)).astype("float32")
+KG = RNG.standard_normal((3, 3, 1, 6)).astype("float32")  # groups=3
+KD = RNG.standard_normal((3, 3, 3, 2)).astype("float32")  # depthwise, multiplier 2
+KP = RNG.standard_normal((1, 1, 6, 4)).astype("float32")  # pointwise
+KT = RNG.standard_normal((3, 3, 4, 3)).astype("float32")  # transpose: (k, k, out, in)
+PROBS = (np.abs(X) / np.abs(X).sum(-1, keepdims=True)).astype("float32")
+ONEHOT = np.eye(4, dtype="float32")[[0, 3, 1]]
+LABELS = np.array([0, 3, 1], dtype="int32")
+BIN = (RNG.random((3, 4)) > 0.5).astype("float32")
+Q = RNG.standard_normal((2, 5, 4, 8)).astype("float32")
+KV = RNG.standard_normal((2, 6, 2, 8)).astype("float32")
+MASK = RNG.random((2, 4, 5, 6)) > 0.3
+CTC_LOGITS = RNG.standard_normal((2, 8, 5)).astype("float32")
+CTC_TARGET = np.array([[1, 2, 2], [3, 1, 0]], dtype="int32")
+
+NN = [
+    ("nn.celu", (X,), {}),
+    ("nn.celu", (X,), {"alpha": 0.5}),
+    ("nn.glu", (X,), {}),
+    ("nn.glu", (X.T.copy(),), {"axis": 0}),
+    ("nn.hard_shrink", (X,), {}),
+    ("nn.hard_tanh", (X * 2,), {}),
+    ("nn.log_sigmoid", (X,), {}),
+    ("nn.soft_shrink", (X,), {"threshold": 0.3}),
+    ("nn.sparse_plus", (X * 2,), {}),
+    ("nn.sparse_sigmoid", (X * 2,), {}),
+    ("nn.squareplus", (X,), {}),
+    ("nn.squareplus", (X,), {"b": 1}),
+    ("nn.tanh_shrink", (X,), {}),
+    ("nn.threshold", (X, 0.1, -2.0), {}),
+    ("nn.multi_hot", (SMALL, 5), {}),
+    ("nn.multi_hot", (SMALL[0], 5), {}),
+    ("nn.depth_to_space", (RNG.standard_normal((1, 2, 3, 8)).astype("float32"), 2), {}),
+    ("nn.space_to_depth", (IMG[:, :6], 2), {}),
+    ("nn.psnr", (PROBS, np.abs(X) / 4, 1.0), {}),
+    ("nn.polar", (POSX, X), {}),
+    ("nn.conv", (IMG, K2), {}),
+    ("nn.conv", (IMG, K2), {"strides": 2, "padding": "same"}),
+    ("nn.conv", (IMG, K2), {"dilation_rate": 2, "padding": "same"}),
+    ("nn.conv", (SEQ, K1), {"strides": 2}),
+    ("nn.conv", (VOL, K3), {"padding": "same"}),
+    ("nn.conv", (IMG, KG), {}),
+    ("nn.conv", (IMG.transpose(0, 3, 1, 2).copy(), K2), {"data_format": "channels_first"}),
+    ("nn.depthwise_conv", (IMG, KD), {}),
+    ("nn.depthwise_conv", (IMG, KD), {"strides": 2, "padding": "same"}),
+    ("nn.separable_conv", (IMG, KD, KP), {"padding": "same"}),
+    ("nn.conv_transpose", (IMG, KT), {}),
+    ("nn.conv_transpose", (IMG, KT), {"strides": 2, "padding": "same"}),
+    ("nn.conv_transpose", (IMG, KT), {"strides": 2, "output_padding": 1}),
+    ("nn.max_pool", (IMG, 2), {}),
+    ("nn.max_pool", (IMG, 3), {"strides": 2, "padding": "same"}),
+    ("nn.max_pool", (SEQ, 2), {"strides": 1}),
+    ("nn.average_pool", (IMG, 2), {}),
+    ("nn.average_pool", (IMG[:, :, :5], 3), {"strides": 2, "padding": "same"}),
+    ("nn.average_pool", (VOL, 3), {"strides": 1, "padding": "same"}),
+    ("nn.adaptive_average_pool", (IMG, (3, 2)), {}),
+    ("nn.adaptive_max_pool", (IMG, 3), {}),
+    ("nn.adaptive_average_pool", (SEQ, 4), {}),
+    ("nn.unfold", (IMG.transpose(0, 3, 1, 2).copy(), 2), {}),
+    ("nn.unfold", (IMG.transpose(0, 3, 1, 2).copy(), (2, 3)), {"stride": 2, "padding": 1}),
+    ("nn.fold", (RNG.standard_normal((2, 12, 12)).astype("float32"), (4, 5), 2), {}),
+    ("nn.binary_crossentropy", (BIN, np.abs(UNIT)), {}),
+    ("nn.binary_crossentropy", (BIN, X), {"from_logits": True}),
+    ("nn.categorical_crossentropy", (ONEHOT, PROBS), {}),
+    ("nn.categorical_crossentropy", (ONEHOT, X), {"from_logits": True}),
+    ("nn.categorical_crossentropy", (ONEHOT.T.copy(), X.T.copy()), {"axis": 0}),
+    ("nn.sparse_categorical_crossentropy", (LABELS, PROBS), {}),
+    ("nn.sparse_categorical_crossentropy", (LABELS, X), {"from_logits": True}),
+    ("nn.sparse_categorical_crossentropy", (LABELS[:, None], X), {"from_logits": True}),
+    ("nn.batch_normalization", (IMG, W, np.abs(W), -1), {}),
+    ("nn.batch_normalization", (X, V[:3], np.abs(V[:3]), 0), {"offset": W, "scale": W}),
+    ("nn.layer_normalization", (T,), {}),
+    ("nn.layer_normalization", (T, X[0], Y[0]), {"epsilon": 1e-5}),
+    ("nn.layer_normalization", (T,), {"axis": (1, 2)}),
+    ("nn.rms_normalization", (T,), {}),
+    ("nn.rms_normalization", (T, X[0]), {"epsilon": 1e-5}),
+    ("nn.dot_product_attention", (Q, KV, KV), {}),
+    ("nn.dot_product_attention", (Q, KV, KV), {"is_causal": True, "scale": 0.5}),
+    ("nn.dot_product_attention", (Q, KV, KV), {"mask": MASK}),
+    ("nn.dot_product_attention", (Q, KV, KV), {"bias": MASK.astype("float32")}),
+    ("nn.ctc_loss", (CTC_TARGET, CTC_LOGITS, np.array([3, 2]), np.array([8, 6])), {}),
+    ("nn.ctc_decode", (CTC_LOGITS, np.array([8, 6])), {}),
+    ("nn.ctc_decode", (CTC_LOGITS, np.array([8, 6])), {"merge_repeated": False}),
+]
+
+NN_GRAD = {
+    "nn.celu", "nn.glu", "nn.log_sigmoid", "nn.sparse_plus", "nn.sparsemax", "nn.squareplus",
+    "nn.tanh_shrink", "nn.conv", "nn.depthwise_conv", "nn.separable_conv", "nn.conv_transpose",
+    "nn.max_pool", "nn.average_pool", "nn.adaptive_average_pool", "nn.fold", "nn.unfold",
+    "nn.binary_crossentropy", "nn.categorical_crossentropy", "nn.sparse_categorical_crossentropy",
+    "nn.layer_normalization", "nn.rms_normalization", "nn.batch_normalization",
+    "nn.dot_product_attention", "nn.ctc_loss",
+}  # fmt: skip
+GRAD_OPS |= NN_GRAD
+CASES += NN

@@ -198,3 +198,27 @@ def test_new_ops_record_nodes_on_keras_tensors(case, fn, shape):
     assert outputs.shape == shape
     x = torch.randn(3, 4, 5)
     torch.testing.assert_close(lamina.Model(inputs, outputs)(x), fn(x))
+
+
+def test_sparsemax_projects_onto_the_simplex():
+    # Keras's torch backend sums the cumulative sums (its rows do not sum to one); lamina follows
+    # the definition: tau = (0.3 + 0.25 + 0.2 - 1) / 3 here.
+    out = ops.nn.sparsemax(torch.tensor([[0.3, 0.2, -1.0, 0.25], [1.0, 2.0, 3.0, 0.0]]))
+    expected = torch.tensor([[0.3 + 0.25 / 3, 0.2 + 0.25 / 3, 0.0, 0.25 + 0.25 / 3], [0, 0, 1, 0]])
+    torch.testing.assert_close(out, expected)
+
+
+def test_same_average_pooling_averages_real_elements_only():
+    # TensorFlow's rule; Keras's torch backend counts its explicit (asymmetric) zero padding.
+    x = torch.tensor([1.0, 2.0, 3.0]).reshape(1, 3, 1)
+    out = ops.nn.average_pool(x, 2, strides=2, padding="same")
+    assert out.reshape(-1).tolist() == [1.5, 3.0]
+
+
+def test_attention_logit_soft_cap_bounds_the_logits():
+    q = torch.randn(1, 3, 1, 4) * 10
+    k, v = torch.randn(1, 5, 1, 4) * 10, torch.randn(1, 5, 1, 4)
+    out = ops.nn.dot_product_attention(q, k, v, attn_logits_soft_cap=2.0)
+    logits = torch.einsum("bqhd,bkhd->bhqk", q, k) / 2.0
+    weights = torch.softmax(2.0 * torch.tanh(logits / 2.0), dim=-1)
+    torch.testing.assert_close(out, torch.einsum("bhqk,bkhd->bqhd", weights, v))

@@ -352,7 +352,7 @@ def top_k(x, k, sorted=True):  # noqa: A002 - Keras's name
 
 
 # --------------------------------------------------------------------------------------------------
-# Keras's `ops.numpy` namespace also holds the NumPy-set ops implemented in the sibling modules.
+# Keras's `ops.numpy` namespace also holds the ops implemented in sibling modules.
 
 from lamina.ops.arrays import (  # noqa: E402, F401
     arange,
