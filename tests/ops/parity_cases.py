@@ -352,3 +352,54 @@ NN_GRAD = {
 }  # fmt: skip
 GRAD_OPS |= NN_GRAD
 CASES += NN
+
+LOWER = np.tril(SQ).astype("float32")
+CHOL = np.linalg.cholesky(SPD).astype("float32")
+RECT = RNG.standard_normal((5, 3)).astype("float32")
+SIGNAL = RNG.standard_normal((2, 32)).astype("float32")
+SEG_IDS = np.array([0, 2, 0, 1, 2], dtype="int32")
+
+LINALG = [
+    ("linalg.cholesky", (SPD,), {}),
+    ("linalg.cholesky", (SPD,), {"upper": True}),
+    ("linalg.cholesky_inverse", (CHOL,), {}),
+    ("linalg.det", (SQ,), {}),
+    ("linalg.inv", (SQ,), {}),
+    ("linalg.pinv", (RECT,), {}),
+    ("linalg.matrix_rank", (RECT @ RECT.T,), {}),
+    ("linalg.eigh", (SPD,), {}),
+    ("linalg.eig", (SPD,), {}),
+    ("linalg.lu_factor", (SQ,), {}),
+    ("linalg.qr", (RECT,), {}),
+    ("linalg.qr", (RECT,), {"mode": "complete"}),
+    ("linalg.svd", (RECT,), {"full_matrices": False}),
+    ("linalg.svd", (RECT,), {"compute_uv": False}),
+    ("linalg.solve", (SQ, B2), {}),
+    ("linalg.solve_triangular", (LOWER, B2), {"lower": True}),
+    ("linalg.solve_triangular", (LOWER.T.copy(), B2), {}),
+    ("linalg.lstsq", (RECT, V), {}),
+    ("linalg.norm", (X,), {"ord": "fro", "axis": (0, 1)}),
+    ("slogdet", (SQ,), {}),
+    ("logdet", (SPD,), {}),
+    ("fft", ((X, Y),), {}),
+    ("fft2", ((X, Y),), {}),
+    ("ifft2", ((X, Y),), {}),
+    ("rfft", (SIGNAL,), {}),
+    ("rfft", (SIGNAL,), {"fft_length": 16}),
+    ("irfft", ((X, Y),), {}),
+    ("irfft", ((X, Y),), {"fft_length": 8}),
+    ("stft", (SIGNAL, 8, 4, 8), {}),
+    ("stft", (SIGNAL, 6, 3, 8), {"window": "hamming", "center": False}),
+    ("stft", (SIGNAL, 8, 2, 16), {"window": None}),
+    ("extract_sequences", (SIGNAL, 8, 3), {}),
+    ("segment_sum", (RNG.standard_normal((5, 3)).astype("float32"), SEG_IDS), {}),
+    ("segment_sum", (V, SEG_IDS), {"num_segments": 4}),
+    ("segment_max", (V, SEG_IDS), {}),
+    ("segment_max", (RECT, SEG_IDS), {"num_segments": 3, "sorted": False}),
+]
+LINALG_GRAD = {
+    "linalg.cholesky", "linalg.det", "linalg.inv", "linalg.solve", "linalg.solve_triangular",
+    "logdet", "fft", "rfft", "irfft", "stft", "segment_sum", "segment_max",
+}  # fmt: skip
+GRAD_OPS |= LINALG_GRAD
+CASES += LINALG

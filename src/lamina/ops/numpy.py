@@ -458,6 +458,9 @@ from lamina.ops.indexing import (  # noqa: E402, F401
     unique,
     unravel_index,
 )
+from lamina.ops.linalg import (  # noqa: E402, F401
+    slogdet,
+)
 from lamina.ops.products import (  # noqa: E402, F401
     corrcoef,
     correlate,
