@@ -403,3 +403,52 @@ LINALG_GRAD = {
 }  # fmt: skip
 GRAD_OPS |= LINALG_GRAD
 CASES += LINALG
+
+# Control flow: each case builds its arguments from an ops namespace (lamina's or Keras's), so the
+# user functions inside use that library's own ops.
+CONTROL = [
+    ("cond", lambda o: (X[0, 0] > 0, lambda: o.multiply(X, 2.0), lambda: o.add(X, 1.0)), {}),
+    ("cond", lambda o: (X[0, 0] < 0, lambda: o.multiply(X, 2.0), lambda: o.add(X, 1.0)), {}),
+    ("switch", lambda o: (1, [lambda a: o.add(a, 1.0), lambda a: o.multiply(a, 3.0)], X), {}),
+    ("switch", lambda o: (7, [lambda a: o.add(a, 1.0), lambda a: o.multiply(a, 3.0)], X), {}),
+    ("fori_loop", lambda o: (0, 4, lambda i, v: o.add(v, o.multiply(v, 0.5)), X), {}),
+    (
+        "while_loop",
+        lambda o: (
+            lambda a, b: o.less(o.sum(a), 50.0),
+            lambda a, b: (o.add(a, 1.0), o.multiply(b, 2.0)),
+            (POSX, X),
+        ),
+        {},
+    ),
+    (
+        "while_loop",
+        lambda o: (lambda a: o.less(o.sum(a), 99.0), lambda a: o.add(a, 1.0), X),
+        {"maximum_iterations": 3},
+    ),  # fmt: skip
+    ("map", lambda o: (lambda r: o.sum(o.square(r)), X), {}),
+    ("map", lambda o: (lambda r: (o.sum(r), o.max(r)), T), {}),
+    (
+        "scan",
+        lambda o: (lambda c, x: (o.add(c, x), o.multiply(c, x)), np.zeros(4, "float32"), X),
+        {},
+    ),  # fmt: skip
+    (
+        "scan",
+        lambda o: (lambda c, x: (o.add(c, x), o.multiply(c, x)), np.ones(4, "float32"), X),
+        {"reverse": True},
+    ),  # fmt: skip
+    (
+        "scan",
+        lambda o: (lambda c, x: (o.multiply(c, 2.0), c), np.ones(2, "float32")),
+        {"length": 3},
+    ),  # fmt: skip
+    ("associative_scan", lambda o: (o.add, X), {"axis": 1}),
+    ("associative_scan", lambda o: (o.maximum, T), {"reverse": True}),
+    ("associative_scan", lambda o: (o.multiply, V), {}),
+    (
+        "vectorized_map",
+        lambda o: (lambda r: o.matmul(r, o.transpose(r)), o.convert_to_tensor(T)),
+        {},
+    ),
+]

@@ -261,3 +261,52 @@ def test_op_gradients_match_keras(path, args, kwargs):
         assert (mine is None) == (ref is None)
         if mine is not None:
             torch.testing.assert_close(mine, ref, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    ("name", "build", "kwargs"),
+    parity_cases.CONTROL,
+    ids=[f"{c[0]}-{i}" for i, c in enumerate(parity_cases.CONTROL)],
+)
+def test_control_flow_matches_keras(name, build, kwargs):
+    ours = _flat(getattr(ops, name)(*build(ops), **kwargs))
+    ref = _flat(_keras(name, *build(keras.ops), **kwargs))
+    assert len(ours) == len(ref)
+    for mine, theirs in zip(ours, ref, strict=True):
+        theirs = torch.as_tensor(np.asarray(keras.ops.convert_to_numpy(theirs)))
+        mine = torch.as_tensor(mine)
+        assert tuple(mine.shape) == tuple(theirs.shape)
+        torch.testing.assert_close(mine.cpu(), theirs, atol=1e-5, rtol=1e-5)
+
+
+def test_custom_gradient_and_vectorize_match_keras():
+    def clipped(namespace):
+        @namespace.custom_gradient
+        def identity_clip_grad(x):
+            def grad(*args, upstream=None):
+                upstream = args[0] if upstream is None else upstream
+                return namespace.clip(upstream, -0.1, 0.1)
+
+            return namespace.multiply(x, 3.0), grad
+
+        return identity_clip_grad
+
+    grads = []
+    for namespace in (ops, keras.ops):
+        x = torch.tensor(parity_cases.X, requires_grad=True)
+        (clipped(namespace)(x) * torch.tensor(parity_cases.Y)).sum().backward()
+        grads.append(x.grad)
+    torch.testing.assert_close(grads[0], grads[1])
+    assert grads[0].abs().max() <= 0.1
+
+    def dot(a, b):
+        return (a * b).sum()
+
+    ours = ops.vectorize(dot, signature="(n),(n)->()")(parity_cases.X, parity_cases.Y)
+    ref = keras.ops.vectorize(dot, signature="(n),(n)->()")(
+        torch.tensor(parity_cases.X), torch.tensor(parity_cases.Y)
+    )
+    torch.testing.assert_close(ours, ref)
+    ours = ops.vectorize(lambda a: a * 2 + 1)(parity_cases.X)
+    torch.testing.assert_close(ours, torch.tensor(parity_cases.X) * 2 + 1)

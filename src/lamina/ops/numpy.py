@@ -387,6 +387,9 @@ from lamina.ops.arrays import (  # noqa: E402, F401
     zeros,
     zeros_like,
 )
+from lamina.ops.control_flow import (  # noqa: E402, F401
+    vectorize,
+)
 from lamina.ops.core import (  # noqa: E402, F401
     ndim,
     size,
