@@ -452,3 +452,78 @@ CONTROL = [
         {},
     ),
 ]
+
+CASES += [
+    (
+        "rearrange",
+        (RNG.standard_normal((2, 6, 4)).astype("float32"), "b (h w) c -> b h w c"),
+        {"h": 2},
+    ),  # fmt: skip
+    ("rearrange", (T, "b h w -> w b h"), {}),
+    ("rearrange", (T, "b h w -> b (h w)"), {}),
+    (
+        "rearrange",
+        (RNG.standard_normal((2, 6, 4)).astype("float32"), "b (h w) c -> (b h) w c"),
+        {"w": 3},
+    ),  # fmt: skip
+]
+
+RGB = RNG.random((2, 6, 7, 3)).astype("float32")
+GRAYISH = np.repeat(RGB[..., :1], 3, axis=-1)  # saturation 0 pixels
+RGB[0, 0, 0] = 0.0  # a black pixel (value 0)
+HSV = RNG.random((2, 6, 7, 3)).astype("float32")
+VOLUMES = RNG.standard_normal((1, 6, 5, 4, 2)).astype("float32")
+
+IMAGE = [
+    ("image.rgb_to_grayscale", (RGB,), {}),
+    (
+        "image.rgb_to_grayscale",
+        (RGB.transpose(0, 3, 1, 2).copy(),),
+        {"data_format": "channels_first"},
+    ),  # fmt: skip
+    ("image.rgb_to_hsv", (RGB,), {}),
+    ("image.rgb_to_hsv", (GRAYISH,), {}),
+    ("image.hsv_to_rgb", (HSV,), {}),
+    (
+        "image.crop_images",
+        (RGB,),
+        {"top_cropping": 1, "left_cropping": 2, "target_height": 3, "target_width": 4},
+    ),  # fmt: skip
+    (
+        "image.crop_images",
+        (RGB,),
+        {"bottom_cropping": 1, "right_cropping": 2, "target_height": 3, "target_width": 4},
+    ),  # fmt: skip
+    (
+        "image.crop_images",
+        (RGB[0],),
+        {"top_cropping": 1, "bottom_cropping": 2, "left_cropping": 1, "right_cropping": 3},
+    ),  # fmt: skip
+    (
+        "image.pad_images",
+        (RGB,),
+        {"top_padding": 1, "left_padding": 2, "target_height": 9, "target_width": 10},
+    ),  # fmt: skip
+    (
+        "image.pad_images",
+        (RGB,),
+        {"bottom_padding": 1, "right_padding": 2, "target_height": 9, "target_width": 10},
+    ),  # fmt: skip
+    (
+        "image.pad_images",
+        (RGB[0],),
+        {"top_padding": 1, "bottom_padding": 2, "left_padding": 1, "right_padding": 3},
+    ),  # fmt: skip
+    ("image.extract_patches", (RGB, 2), {}),
+    ("image.extract_patches", (RGB, (3, 2)), {"strides": 1}),
+    ("image.extract_patches", (RGB, 3), {"strides": 2, "padding": "same"}),
+    ("image.extract_patches", (RGB, 2), {"strides": 1, "dilation_rate": 2}),
+    ("image.extract_patches_3d", (VOLUMES, 2), {}),
+    ("image.extract_patches_3d", (VOLUMES, (2, 3, 2)), {"strides": 1}),
+    ("image.sobel_edges", (RGB,), {}),
+    ("image.ssim", (RGB, np.clip(RGB + 0.1 * HSV, 0, 1)), {"filter_size": 5}),
+]
+IMAGE_GRAD = {"image.rgb_to_grayscale", "image.sobel_edges", "image.ssim",
+              "image.extract_patches"}  # fmt: skip
+GRAD_OPS |= IMAGE_GRAD
+CASES += IMAGE

@@ -90,6 +90,9 @@ from lamina.ops.crossentropy import (
     ctc_loss,
     sparse_categorical_crossentropy,
 )
+from lamina.ops.einops import (
+    rearrange,
+)
 from lamina.ops.elementwise import (
     allclose,
     angle,
@@ -625,6 +628,7 @@ __all__ = [
     "rad2deg",
     "ravel",
     "real",
+    "rearrange",
     "reciprocal",
     "relu",
     "relu6",
