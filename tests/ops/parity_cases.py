@@ -527,3 +527,32 @@ IMAGE_GRAD = {"image.rgb_to_grayscale", "image.sobel_edges", "image.ssim",
               "image.extract_patches"}  # fmt: skip
 GRAD_OPS |= IMAGE_GRAD
 CASES += IMAGE
+
+GRID = RNG.standard_normal((5, 6)).astype("float32")
+COORDS = (RNG.random((2, 4, 3)) * 8 - 1.5).astype("float32")  # some outside the grid
+SHIFT = np.array([1, 0, 1.5, 0, 1, -0.5, 0, 0], "float32")
+ROTATE = np.array([0.9, -0.3, 1.0, 0.3, 0.9, -0.5, 0, 0], "float32")
+START = np.array([[0, 0], [6, 0], [0, 5], [6, 5]], "float32")
+END = np.array([[0.5, 0.2], [5.5, 0.3], [0.1, 4.6], [6.2, 5.1]], "float32")
+
+GEOMETRY = [
+    ("image.map_coordinates", (GRID, COORDS, 1), {"fill_mode": mode})
+    for mode in ("constant", "nearest", "wrap", "mirror", "reflect")
+] + [
+    ("image.map_coordinates", (GRID, COORDS, 0), {"fill_value": 2.0}),
+    ("image.map_coordinates", (GRID, COORDS, 0), {"fill_mode": "reflect"}),
+    ("image.affine_transform", (RGB, np.stack([SHIFT, ROTATE])), {}),
+    ("image.affine_transform", (RGB, np.stack([SHIFT, ROTATE])), {"interpolation": "nearest"}),
+    ("image.affine_transform", (RGB, np.stack([ROTATE, ROTATE])), {"fill_mode": "reflect"}),
+    (
+        "image.affine_transform",
+        (RGB, np.stack([ROTATE, SHIFT])),
+        {"fill_mode": "wrap", "fill_value": 1.0},
+    ),  # fmt: skip
+    ("image.affine_transform", (RGB, np.stack([ROTATE, SHIFT])), {"fill_mode": "mirror"}),
+    ("image.affine_transform", (RGB[0], ROTATE), {"fill_mode": "nearest"}),
+    ("image.perspective_transform", (RGB, START, END), {}),
+    ("image.perspective_transform", (RGB, START, END), {"interpolation": "nearest"}),
+]
+GRAD_OPS |= {"image.map_coordinates"}
+CASES += GEOMETRY

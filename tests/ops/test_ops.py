@@ -234,3 +234,13 @@ def test_gaussian_blur_spreads_an_impulse_as_a_normalised_2d_gaussian():
     expected = torch.outer(rows / rows.sum(), cols / cols.sum())
     torch.testing.assert_close(out[1:6, 2:5], expected)
     assert out.sum().item() == pytest.approx(1.0)
+
+
+def test_affine_transform_honours_the_projective_terms():
+    # TensorFlow's 8-parameter rule: k = c0 x + c1 y + 1 divides both coordinates (Keras's torch
+    # backend drops c0 and c1). Output pixel (x=4, y=2) samples input column 4 / (1 + 0.5 * 2).
+    image = torch.arange(20.0).reshape(1, 4, 5, 1)
+    transform = torch.tensor([1.0, 0, 0, 0, 1, 0, 0, 0.5])
+    out = ops.image.affine_transform(image, transform, interpolation="nearest")
+    assert out[0, 2, 4, 0].item() == image[0, 1, 2, 0].item()  # row 2/2=1, column 4/2=2
+    assert out[0, 0, 3, 0].item() == image[0, 0, 3, 0].item()  # k = 1 on the first row

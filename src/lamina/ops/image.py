@@ -97,3 +97,8 @@ from lamina.ops.image_filters import (  # noqa: E402, F401
     sobel_edges,
     ssim,
 )
+from lamina.ops.image_geometry import (  # noqa: E402, F401
+    affine_transform,
+    map_coordinates,
+    perspective_transform,
+)
