@@ -556,3 +556,13 @@ GEOMETRY = [
 ]
 GRAD_OPS |= {"image.map_coordinates"}
 CASES += GEOMETRY
+
+SCALE_CASES = [
+    ("image.scale_and_translate",
+     (RGB, (2, 9, 5, 3), np.array([1.5, 0.7], "float32"), np.array([0.5, -1.0], "float32"),
+      (1, 2), method), {"antialias": antialias})
+    for method in ("linear", "cubic", "lanczos3", "lanczos5")
+    for antialias in (True, False)
+]  # fmt: skip
+GRAD_OPS |= {"image.scale_and_translate"}
+CASES += SCALE_CASES

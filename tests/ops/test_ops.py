@@ -186,6 +186,17 @@ NEW_SYMBOLIC_CASES = [
     ("slice_update", lambda x: ops.slice_update(x, (0, 0, 0), ops.zeros((1, 2, 2))), (None, 4, 5)),
     ("unstack", lambda x: ops.unstack(x, axis=1)[0], (None, 5)),
     ("arcsinh", lambda x: ops.arcsinh(x), (None, 4, 5)),
+    ("conv", lambda x: ops.conv(x, ops.ones((3, 5, 2)), padding="same"), (None, 4, 2)),
+    ("max_pool", lambda x: ops.max_pool(x, 2), (None, 2, 5)),
+    ("layer_normalization", lambda x: ops.layer_normalization(x), (None, 4, 5)),
+    (
+        "attention",
+        lambda x: ops.dot_product_attention(*[ops.expand_dims(x, 2)] * 3),
+        (None, 4, 1, 5),
+    ),
+    ("patches", lambda x: ops.image.extract_patches(ops.expand_dims(x, -1), 2), (None, 2, 2, 4)),
+    ("segment_sum", lambda x: ops.segment_sum(ops.transpose(x), [0, 1, 1, 0, 2]), (3, 4, None)),
+    ("rearrange", lambda x: ops.rearrange(x, "b h w -> b (h w)"), (None, 20)),
 ]
 
 
@@ -244,3 +255,16 @@ def test_affine_transform_honours_the_projective_terms():
     out = ops.image.affine_transform(image, transform, interpolation="nearest")
     assert out[0, 2, 4, 0].item() == image[0, 1, 2, 0].item()  # row 2/2=1, column 4/2=2
     assert out[0, 0, 3, 0].item() == image[0, 0, 3, 0].item()  # k = 1 on the first row
+
+
+def test_elastic_transform_is_seeded_smooth_and_the_identity_without_strength():
+    images = torch.rand(2, 12, 10, 3)
+    torch.testing.assert_close(ops.image.elastic_transform(images, alpha=0.0, seed=1), images)
+    first = ops.image.elastic_transform(images, alpha=4.0, sigma=2.0, seed=7)
+    again = ops.image.elastic_transform(images, alpha=4.0, sigma=2.0, seed=7)
+    other = ops.image.elastic_transform(images, alpha=4.0, sigma=2.0, seed=8)
+    torch.testing.assert_close(first, again)
+    assert not torch.allclose(first, other)
+    # bilinear resampling with reflection stays inside the input's range and keeps its scale
+    assert first.min() >= images.min() and first.max() <= images.max()
+    assert abs(first.mean().item() - images.mean().item()) < 0.1

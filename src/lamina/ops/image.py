@@ -99,6 +99,8 @@ from lamina.ops.image_filters import (  # noqa: E402, F401
 )
 from lamina.ops.image_geometry import (  # noqa: E402, F401
     affine_transform,
+    elastic_transform,
     map_coordinates,
     perspective_transform,
+    scale_and_translate,
 )

@@ -200,3 +200,163 @@ def perspective_transform(
         fill_value=fill_value,
         data_format=data_format,
     )
+
+
+def _triangle(x):
+    return torch.clamp(1.0 - x, min=0.0)
+
+
+def _keys_cubic(x):
+    inner = ((1.5 * x - 2.5) * x) * x + 1.0
+    outer = ((-0.5 * x + 2.5) * x - 4.0) * x + 2.0
+    return torch.where(x < 1.0, inner, torch.where(x < 2.0, outer, torch.zeros_like(x)))
+
+
+def _lanczos(radius):
+    def kernel(x):
+        return torch.where(x < radius, torch.sinc(x) * torch.sinc(x / radius), 0.0)
+
+    return kernel
+
+
+_KERNELS = {
+    "linear": _triangle,
+    "bilinear": _triangle,
+    "trilinear": _triangle,
+    "triangle": _triangle,
+    "cubic": _keys_cubic,
+    "bicubic": _keys_cubic,
+    "tricubic": _keys_cubic,
+    "keyscubic": _keys_cubic,
+    "lanczos3": _lanczos(3.0),
+    "lanczos5": _lanczos(5.0),
+}
+
+
+def _resampling_weights(in_size, out_size, scale, translation, kernel, antialias, dtype, device):
+    """`(in_size, out_size)` weights: output i samples input at `(i + 0.5 - t) / s - 0.5`."""
+    inverse = 1.0 / scale
+    kernel_scale = torch.clamp(inverse, min=1.0) if antialias else torch.ones_like(inverse)
+    sample = (torch.arange(out_size, dtype=dtype, device=device) + 0.5) * inverse
+    sample = sample - translation * inverse - 0.5
+    distance = torch.abs(
+        sample[None, :] - torch.arange(in_size, dtype=dtype, device=device)[:, None]
+    )
+    weights = kernel(distance / kernel_scale)
+    total = weights.sum(dim=0, keepdim=True)
+    usable = torch.abs(total) > 1000.0 * torch.finfo(torch.float32).eps
+    weights = torch.where(usable, weights / torch.where(total != 0, total, 1.0), 0.0)
+    inside = (sample >= -0.5) & (sample <= in_size - 0.5)
+    return torch.where(inside[None, :], weights, 0.0)
+
+
+@symbolic_op("scale_and_translate")
+def scale_and_translate(
+    images, output_shape, scale, translation, spatial_dims, method, antialias=True
+):
+    """Resample `images` on `spatial_dims` by `scale` and `translation` (JAX's rule).
+
+    Output index `i` of a spatial axis samples the input at `(i + 0.5 - translation) / scale
+    - 0.5` with the `method`'s kernel, widened by `1 / scale` when shrinking with `antialias`.
+
+    Args:
+        images: input tensor.
+        output_shape: the full output shape.
+        scale, translation: one value per spatial axis.
+        spatial_dims: the axes to resample.
+        method: "linear", "cubic", "lanczos3" or "lanczos5" (and JAX's aliases).
+        antialias: low-pass filter when shrinking.
+    """
+    if method not in _KERNELS:
+        raise ValueError(
+            f"scale_and_translate() expects method in {sorted(_KERNELS)}; received {method!r}."
+        )
+    x = floating(tensor(images))
+    scale = floating(tensor(scale)).to(x.dtype).reshape(-1)
+    translation = floating(tensor(translation)).to(x.dtype).reshape(-1)
+    for position, axis in enumerate(spatial_dims):
+        weights = _resampling_weights(
+            x.shape[axis],
+            int(output_shape[axis]),
+            scale[position],
+            translation[position],
+            _KERNELS[method],
+            antialias,
+            x.dtype,
+            x.device,
+        )
+        x = torch.tensordot(x.movedim(axis, -1), weights, dims=1).movedim(-1, axis)
+    return x
+
+
+@symbolic_op("elastic_transform")
+def elastic_transform(
+    images,
+    alpha=20.0,
+    sigma=5.0,
+    interpolation="bilinear",
+    fill_mode="reflect",
+    fill_value=0.0,
+    seed=None,
+    data_format=None,
+):
+    """Elastic distortion: each pixel moves by a smooth random field (`alpha` times a Gaussian-
+    blurred standard normal field scaled by `sigma`), sampled with `map_coordinates`.
+
+    Args:
+        images: `(batch, height, width, channels)` or one image (or channels first).
+        alpha: the displacement's strength.
+        sigma: the smoothing Gaussian's standard deviation (kernel `int(6 sigma) | 1` wide).
+        interpolation: "nearest" or "bilinear".
+        fill_mode, fill_value: as in `map_coordinates`.
+        seed: an int for a reproducible field (None: drawn from torch's global generator).
+        data_format: "channels_last" or "channels_first".
+    """
+    from lamina.ops.image_filters import gaussian_blur
+
+    x = tensor(images)
+    single = x.dim() == 3
+    x = x.unsqueeze(0) if single else x
+    last = backend.standardize_data_format(data_format) == "channels_last"
+    x = x if last else x.movedim(1, -1)
+    original = x.dtype
+    x = floating(x)
+    batch, height, width, channels = x.shape
+    generator = None
+    if seed is not None:
+        generator = torch.Generator(device=x.device).manual_seed(int(seed))
+    size = int(6 * sigma) | 1
+    fields = []
+    for _ in range(2):
+        noise = torch.randn(
+            (batch, height, width, 1), generator=generator, dtype=x.dtype, device=x.device
+        )
+        blurred = gaussian_blur(noise * sigma, (size, size), (sigma, sigma), "channels_last")
+        fields.append(alpha * blurred[..., 0])
+    rows, cols = torch.meshgrid(
+        torch.arange(height, dtype=x.dtype, device=x.device),
+        torch.arange(width, dtype=x.dtype, device=x.device),
+        indexing="ij",
+    )
+    order = 0 if interpolation == "nearest" else 1
+    out = torch.stack(
+        [
+            torch.stack(
+                [
+                    _sample(
+                        x[b, ..., c],
+                        [rows + fields[1][b], cols + fields[0][b]],
+                        order,
+                        fill_mode,
+                        fill_value,
+                    )  # fmt: skip
+                    for c in range(channels)
+                ],
+                dim=-1,
+            )
+            for b in range(batch)
+        ]
+    )
+    out = out if original.is_floating_point else out.round().to(original)
+    out = out if last else out.movedim(-1, 1)
+    return out.squeeze(0) if single else out
