@@ -242,7 +242,7 @@ GRAD_OPS = {
 }  # fmt: skip
 
 # Keras needs torch tensors here (its torch backend calls tensor methods on NumPy input).
-KERAS_NEEDS_TENSORS = {"unstack", "nn.unfold", "nn.fold"}
+KERAS_NEEDS_TENSORS = {"unstack", "nn.unfold", "nn.fold", "stop_gradient"}
 # Uninitialised memory in Keras: only shape and dtype can agree.
 SHAPE_ONLY = {"empty", "empty_like"}
 # Keras-on-torch returns int64 indices here where TensorFlow and JAX give int32: lamina gives int32.
@@ -566,3 +566,41 @@ SCALE_CASES = [
 ]  # fmt: skip
 GRAD_OPS |= {"image.scale_and_translate"}
 CASES += SCALE_CASES
+
+STFT_SIGNAL = RNG.standard_normal((2, 40)).astype("float32")
+CASES += [
+    ("cdist", (V3, U3[:2]), {}),
+    ("cdist", (T, T[:, :2] + 0.5), {}),
+    ("segment_min", (V, SEG_IDS), {}),
+    ("segment_prod", (RECT, SEG_IDS), {"num_segments": 3}),
+    ("view_as_real", (C,), {}),
+    ("view_as_complex", (np.stack([X, Y], -1),), {}),
+    ("absolute", (X,), {}),
+    ("amax", (T,), {"axis": 1}),
+    ("amin", (T,), {}),
+    ("arctan", (X,), {}),
+    ("expm1", (X,), {}),
+    ("tan", (UNIT,), {}),
+    ("reciprocal", (POSX,), {}),
+    ("true_divide", (X, POSX), {}),
+    ("isinf", (X,), {}),
+    ("full_like", (X, 3.0), {}),
+    ("identity", (3,), {}),
+    ("ravel", (T,), {}),
+    ("take_along_axis", (X, np.argsort(X, axis=1)), {"axis": 1}),
+    ("stop_gradient", (X,), {}),
+    ("nn.hard_silu", (X,), {}),
+    ("nn.hard_swish", (X,), {}),
+    ("nn.swish", (X,), {}),
+    ("nn.normalize", (X,), {}),
+    ("nn.normalize", (X,), {"axis": 0, "order": 1}),
+]
+GRAD_OPS |= {"cdist", "segment_prod", "view_as_real"}
+
+# istft against Keras on the same spectra (the stft round trip itself is in tests/ops).
+SPEC = np.fft.rfft(RNG.standard_normal((2, 11, 8)), axis=-1)
+SPEC_PAIR = (np.real(SPEC).astype("float32"), np.imag(SPEC).astype("float32"))
+CASES += [
+    ("istft", (SPEC_PAIR, 8, 4, 8), {}),
+    ("istft", (SPEC_PAIR, 6, 3, 8), {"window": "hamming", "length": 30}),
+]

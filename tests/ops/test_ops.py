@@ -268,3 +268,21 @@ def test_elastic_transform_is_seeded_smooth_and_the_identity_without_strength():
     # bilinear resampling with reflection stays inside the input's range and keeps its scale
     assert first.min() >= images.min() and first.max() <= images.max()
     assert abs(first.mean().item() - images.mean().item()) < 0.1
+
+
+def test_istft_inverts_stft_and_jvp_matches_the_jacobian():
+    signal = torch.randn(2, 64)
+    spectrum = ops.stft(signal, 16, 4, 16)
+    torch.testing.assert_close(ops.istft(spectrum, 16, 4, 16, length=64), signal, atol=1e-5, rtol=0)
+    x, tangent = torch.randn(3), torch.randn(3)
+    out, directional = ops.linalg.jvp(lambda v: ops.sin(v) * v, (x,), (tangent,))
+    torch.testing.assert_close(out, torch.sin(x) * x)
+    torch.testing.assert_close(directional, (torch.cos(x) * x + torch.sin(x)) * tangent)
+
+
+def test_argpartition_puts_the_kth_element_in_place():
+    x = torch.tensor([[5.0, 1.0, 4.0, 2.0, 3.0], [0.0, 9.0, 7.0, 8.0, 6.0]])
+    order = ops.argpartition(x, 2, axis=1).long()
+    parted = torch.take_along_dim(x, order, dim=1)
+    assert parted[:, 2].tolist() == [3.0, 7.0]
+    assert (parted[:, :2] <= parted[:, 2:3]).all() and (parted[:, 3:] >= parted[:, 2:3]).all()

@@ -4,6 +4,8 @@ forward-mode differentiation (`jvp`). Each op is `torch.linalg`'s, batched over 
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 from lamina.ops.core import floating, symbolic_op, tensor
@@ -136,7 +138,11 @@ def jvp(fun, primals, tangents, has_aux=False):
     """
     primals = tuple(tensor(p) for p in primals)
     tangents = tuple(tensor(t).to(p.dtype) for p, t in zip(primals, tangents, strict=True))
-    return torch.func.jvp(fun, primals, tangents, has_aux=has_aux)
+    with warnings.catch_warnings():
+        # torch's first forward-mode call scripts its decompositions with the deprecated
+        # torch.jit.script; that warning is torch's own, not the caller's.
+        warnings.filterwarnings("ignore", "`torch.jit.script` is deprecated", DeprecationWarning)
+        return torch.func.jvp(fun, primals, tangents, has_aux=has_aux)
 
 
 # --------------------------------------------------------------------------------------------------
