@@ -140,3 +140,149 @@ def test_symbolic_tensors_have_no_values():
         ops.convert_to_numpy(layers.Input((3,)))
     with pytest.raises(TypeError, match="convert_to_tensor\\(\\) received a symbolic KerasTensor"):
         ops.convert_to_tensor(layers.Input((3,)))
+
+
+X3 = np.random.default_rng(3).standard_normal((4, 3)).astype("float32")
+Y3 = np.random.default_rng(4).standard_normal((4, 3)).astype("float32")
+
+# Where Keras's torch backend departs from NumPy (or fails), lamina follows NumPy: checked here.
+NUMPY_CASES = [
+    ("cross-2d", lambda m: m.cross(X3[:, :2], Y3[:, :2]), (X3[:, :2], Y3[:, :2])),
+    ("average-2d-weights", lambda m: m.average(X3, weights=np.abs(Y3)), (X3, np.abs(Y3))),
+    ("vdot-flattens", lambda m: m.vdot(X3, Y3), (X3, Y3)),
+    ("array_split-indices", lambda m: m.array_split(X3, [1, 2], axis=1)[1], (X3,)),
+    ("histogram-2d", lambda m: m.histogram(X3, bins=3)[0], (X3,)),
+    ("correlate-longer-second", lambda m: m.correlate(X3[0], Y3.ravel()), (X3[0], Y3.ravel())),
+]
+
+
+@pytest.mark.parametrize(("case", "fn", "args"), NUMPY_CASES, ids=[c[0] for c in NUMPY_CASES])
+@pytest.mark.filterwarnings("ignore:Arrays of 2-dimensional vectors:DeprecationWarning")
+def test_ops_follow_numpy_where_keras_on_torch_departs(case, fn, args):
+    expected = np.asarray(fn(np), dtype="float32")
+    torch.testing.assert_close(
+        fn(ops).to(torch.float32), torch.tensor(expected), atol=1e-5, rtol=1e-5
+    )
+
+
+def test_unique_with_index_and_nonzero_as_a_tuple_index():
+    x = np.array([3, 1, 3, 2, 1], dtype="int32")
+    values, index = ops.unique(x, return_index=True)
+    assert values.tolist() == [1, 2, 3] and index.tolist() == [1, 3, 0]
+    mask = torch.tensor([[0, 2], [3, 0]])
+    assert mask[ops.nonzero(mask)].tolist() == [2, 3]
+
+
+def test_argmax_and_argmin_take_booleans():
+    flags = torch.tensor([[False, True, True], [False, False, False]])
+    assert ops.argmax(flags, axis=1).tolist() == [1, 0]
+    assert ops.argmin(flags, axis=1).tolist() == [0, 0]
+
+
+NEW_SYMBOLIC_CASES = [
+    ("tensordot", lambda x: ops.tensordot(x, ops.ones((5, 2)), axes=1), (None, 4, 2)),
+    ("quantile", lambda x: ops.quantile(x, 0.5, axis=-1), (None, 4)),
+    ("roll", lambda x: ops.roll(x, 1, axis=1), (None, 4, 5)),
+    ("slice_update", lambda x: ops.slice_update(x, (0, 0, 0), ops.zeros((1, 2, 2))), (None, 4, 5)),
+    ("unstack", lambda x: ops.unstack(x, axis=1)[0], (None, 5)),
+    ("arcsinh", lambda x: ops.arcsinh(x), (None, 4, 5)),
+    ("conv", lambda x: ops.conv(x, ops.ones((3, 5, 2)), padding="same"), (None, 4, 2)),
+    ("max_pool", lambda x: ops.max_pool(x, 2), (None, 2, 5)),
+    ("layer_normalization", lambda x: ops.layer_normalization(x), (None, 4, 5)),
+    (
+        "attention",
+        lambda x: ops.dot_product_attention(*[ops.expand_dims(x, 2)] * 3),
+        (None, 4, 1, 5),
+    ),
+    ("patches", lambda x: ops.image.extract_patches(ops.expand_dims(x, -1), 2), (None, 2, 2, 4)),
+    ("segment_sum", lambda x: ops.segment_sum(ops.transpose(x), [0, 1, 1, 0, 2]), (3, 4, None)),
+    ("rearrange", lambda x: ops.rearrange(x, "b h w -> b (h w)"), (None, 20)),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "fn", "shape"), NEW_SYMBOLIC_CASES, ids=[c[0] for c in NEW_SYMBOLIC_CASES]
+)
+def test_new_ops_record_nodes_on_keras_tensors(case, fn, shape):
+    inputs = layers.Input((4, 5))
+    outputs = fn(inputs)
+    assert outputs.shape == shape
+    x = torch.randn(3, 4, 5)
+    torch.testing.assert_close(lamina.Model(inputs, outputs)(x), fn(x))
+
+
+def test_sparsemax_projects_onto_the_simplex():
+    # Keras's torch backend sums the cumulative sums (its rows do not sum to one); lamina follows
+    # the definition: tau = (0.3 + 0.25 + 0.2 - 1) / 3 here.
+    out = ops.nn.sparsemax(torch.tensor([[0.3, 0.2, -1.0, 0.25], [1.0, 2.0, 3.0, 0.0]]))
+    expected = torch.tensor([[0.3 + 0.25 / 3, 0.2 + 0.25 / 3, 0.0, 0.25 + 0.25 / 3], [0, 0, 1, 0]])
+    torch.testing.assert_close(out, expected)
+
+
+def test_same_average_pooling_averages_real_elements_only():
+    # TensorFlow's rule; Keras's torch backend counts its explicit (asymmetric) zero padding.
+    x = torch.tensor([1.0, 2.0, 3.0]).reshape(1, 3, 1)
+    out = ops.nn.average_pool(x, 2, strides=2, padding="same")
+    assert out.reshape(-1).tolist() == [1.5, 3.0]
+
+
+def test_attention_logit_soft_cap_bounds_the_logits():
+    q = torch.randn(1, 3, 1, 4) * 10
+    k, v = torch.randn(1, 5, 1, 4) * 10, torch.randn(1, 5, 1, 4)
+    out = ops.nn.dot_product_attention(q, k, v, attn_logits_soft_cap=2.0)
+    logits = torch.einsum("bqhd,bkhd->bhqk", q, k) / 2.0
+    weights = torch.softmax(2.0 * torch.tanh(logits / 2.0), dim=-1)
+    torch.testing.assert_close(out, torch.einsum("bhqk,bkhd->bqhd", weights, v))
+
+
+def test_gaussian_blur_spreads_an_impulse_as_a_normalised_2d_gaussian():
+    # Keras's torch backend blurs along one axis only here; lamina blurs in 2-D as TensorFlow.
+    x = torch.zeros(1, 7, 7, 1)
+    x[0, 3, 3, 0] = 1.0
+    out = ops.image.gaussian_blur(x, kernel_size=(5, 3), sigma=(2.0, 0.5))[0, ..., 0]
+    rows = torch.exp(-((torch.arange(5.0) - 2) ** 2) / (2 * 2.0**2))
+    cols = torch.exp(-((torch.arange(3.0) - 1) ** 2) / (2 * 0.5**2))
+    expected = torch.outer(rows / rows.sum(), cols / cols.sum())
+    torch.testing.assert_close(out[1:6, 2:5], expected)
+    assert out.sum().item() == pytest.approx(1.0)
+
+
+def test_affine_transform_honours_the_projective_terms():
+    # TensorFlow's 8-parameter rule: k = c0 x + c1 y + 1 divides both coordinates (Keras's torch
+    # backend drops c0 and c1). Output pixel (x=4, y=2) samples input column 4 / (1 + 0.5 * 2).
+    image = torch.arange(20.0).reshape(1, 4, 5, 1)
+    transform = torch.tensor([1.0, 0, 0, 0, 1, 0, 0, 0.5])
+    out = ops.image.affine_transform(image, transform, interpolation="nearest")
+    assert out[0, 2, 4, 0].item() == image[0, 1, 2, 0].item()  # row 2/2=1, column 4/2=2
+    assert out[0, 0, 3, 0].item() == image[0, 0, 3, 0].item()  # k = 1 on the first row
+
+
+def test_elastic_transform_is_seeded_smooth_and_the_identity_without_strength():
+    images = torch.rand(2, 12, 10, 3)
+    torch.testing.assert_close(ops.image.elastic_transform(images, alpha=0.0, seed=1), images)
+    first = ops.image.elastic_transform(images, alpha=4.0, sigma=2.0, seed=7)
+    again = ops.image.elastic_transform(images, alpha=4.0, sigma=2.0, seed=7)
+    other = ops.image.elastic_transform(images, alpha=4.0, sigma=2.0, seed=8)
+    torch.testing.assert_close(first, again)
+    assert not torch.allclose(first, other)
+    # bilinear resampling with reflection stays inside the input's range and keeps its scale
+    assert first.min() >= images.min() and first.max() <= images.max()
+    assert abs(first.mean().item() - images.mean().item()) < 0.1
+
+
+def test_istft_inverts_stft_and_jvp_matches_the_jacobian():
+    signal = torch.randn(2, 64)
+    spectrum = ops.stft(signal, 16, 4, 16)
+    torch.testing.assert_close(ops.istft(spectrum, 16, 4, 16, length=64), signal, atol=1e-5, rtol=0)
+    x, tangent = torch.randn(3), torch.randn(3)
+    out, directional = ops.linalg.jvp(lambda v: ops.sin(v) * v, (x,), (tangent,))
+    torch.testing.assert_close(out, torch.sin(x) * x)
+    torch.testing.assert_close(directional, (torch.cos(x) * x + torch.sin(x)) * tangent)
+
+
+def test_argpartition_puts_the_kth_element_in_place():
+    x = torch.tensor([[5.0, 1.0, 4.0, 2.0, 3.0], [0.0, 9.0, 7.0, 8.0, 6.0]])
+    order = ops.argpartition(x, 2, axis=1).long()
+    parted = torch.take_along_dim(x, order, dim=1)
+    assert parted[:, 2].tolist() == [3.0, 7.0]
+    assert (parted[:, :2] <= parted[:, 2:3]).all() and (parted[:, 3:] >= parted[:, 2:3]).all()

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from lamina import ops
+from tests.ops import parity_cases
 from tests.parity.reference import keras
 
 RNG = np.random.default_rng(0)
@@ -150,8 +151,10 @@ CASES = [
 ]
 
 
+CASES = CASES + parity_cases.CASES
+
 # Keras-on-torch returns int64 indices here where TensorFlow returns int32: lamina follows TF.
-INDEX_DTYPE_FOLLOWS_TF = {"top_k"}
+INDEX_DTYPE_FOLLOWS_TF = {"top_k"} | parity_cases.INT32_INDICES
 
 
 def _resolve(namespace, path):
@@ -169,7 +172,15 @@ def _as_torch(value):
 
 
 def _flat(value):
-    return list(value) if isinstance(value, (list, tuple)) else [value]
+    if isinstance(value, (list, tuple)):
+        return [leaf for item in value for leaf in _flat(item)]
+    return [value]
+
+
+def _keras(path, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # Keras's own x.T deprecation on torch
+        return _resolve(keras.ops, path)(*args, **kwargs)
 
 
 @pytest.mark.parity
@@ -179,16 +190,123 @@ def _flat(value):
 @pytest.mark.parametrize("input_kind", ["numpy", "torch"])
 def test_op_matches_keras(path, args, kwargs, input_kind):
     args_in = args if input_kind == "numpy" else tuple(_as_torch(a) for a in args)
-    ours = _flat(_resolve(ops, path)(*args_in, **kwargs))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # Keras's own x.T deprecation on torch
-        ref = _flat(_resolve(keras.ops, path)(*args, **kwargs))
+    ours = _resolve(ops, path)(*args_in, **kwargs)
+    if path in parity_cases.STACKED_IN_KERAS:
+        ours = torch.stack(ours)
+    ours = _flat(ours)
+    keras_args = args
+    if path in parity_cases.KERAS_NEEDS_TENSORS:
+        keras_args = tuple(_as_torch(a) for a in args)
+    ref = _flat(_keras(path, *keras_args, **kwargs))
     assert len(ours) == len(ref)
-    for mine, theirs in zip(ours, ref):
+    for mine, theirs in zip(ours, ref, strict=True):
         assert isinstance(mine, torch.Tensor)
-        theirs = torch.as_tensor(keras.ops.convert_to_numpy(theirs))
+        theirs = torch.as_tensor(np.asarray(keras.ops.convert_to_numpy(theirs)))
         assert tuple(mine.shape) == tuple(theirs.shape)
         if path in INDEX_DTYPE_FOLLOWS_TF and not mine.is_floating_point():
             theirs = theirs.to(torch.int32)
         assert mine.dtype == theirs.dtype, f"dtype {mine.dtype} != Keras {theirs.dtype}"
+        if path in parity_cases.SHAPE_ONLY:
+            continue
+        torch.testing.assert_close(mine.cpu(), theirs, atol=1e-5, rtol=1e-5, equal_nan=True)
+
+
+def _has_float_input(args):
+    return any(
+        isinstance(a, np.ndarray)
+        and a.dtype.kind == "f"
+        or isinstance(a, list)
+        and _has_float_input(a)
+        for a in args
+    )
+
+
+GRAD_CASES = [
+    c for c in parity_cases.CASES if c[0] in parity_cases.GRAD_OPS and _has_float_input(c[1])
+]
+
+
+def _with_grad(args):
+    """Torch leaves (requiring grad) for the float arrays among `args`, lists included."""
+    leaves = []
+
+    def convert(value):
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            leaf = torch.tensor(value, requires_grad=True)
+            leaves.append(leaf)
+            return leaf
+        if isinstance(value, list):
+            return [convert(v) for v in value]
+        return _as_torch(value)
+
+    return tuple(convert(a) for a in args), leaves
+
+
+def _input_grads(fn, path, args, kwargs):
+    inputs, leaves = _with_grad(args)
+    outputs = [o for o in _flat(fn(*inputs, **kwargs)) if o.is_floating_point()]
+    generator = torch.Generator().manual_seed(0)
+    total = sum((o * torch.randn(o.shape, generator=generator)).sum() for o in outputs)
+    return torch.autograd.grad(total, leaves, allow_unused=True)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    ("path", "args", "kwargs"), GRAD_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(GRAD_CASES)]
+)
+def test_op_gradients_match_keras(path, args, kwargs):
+    ours = _input_grads(_resolve(ops, path), path, args, kwargs)
+    theirs = _input_grads(lambda *a, **k: _keras(path, *a, **k), path, args, kwargs)
+    for mine, ref in zip(ours, theirs, strict=True):
+        assert (mine is None) == (ref is None)
+        if mine is not None:
+            torch.testing.assert_close(mine, ref, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    ("name", "build", "kwargs"),
+    parity_cases.CONTROL,
+    ids=[f"{c[0]}-{i}" for i, c in enumerate(parity_cases.CONTROL)],
+)
+def test_control_flow_matches_keras(name, build, kwargs):
+    ours = _flat(getattr(ops, name)(*build(ops), **kwargs))
+    ref = _flat(_keras(name, *build(keras.ops), **kwargs))
+    assert len(ours) == len(ref)
+    for mine, theirs in zip(ours, ref, strict=True):
+        theirs = torch.as_tensor(np.asarray(keras.ops.convert_to_numpy(theirs)))
+        mine = torch.as_tensor(mine)
+        assert tuple(mine.shape) == tuple(theirs.shape)
         torch.testing.assert_close(mine.cpu(), theirs, atol=1e-5, rtol=1e-5)
+
+
+def test_custom_gradient_and_vectorize_match_keras():
+    def clipped(namespace):
+        @namespace.custom_gradient
+        def identity_clip_grad(x):
+            def grad(*args, upstream=None):
+                upstream = args[0] if upstream is None else upstream
+                return namespace.clip(upstream, -0.1, 0.1)
+
+            return namespace.multiply(x, 3.0), grad
+
+        return identity_clip_grad
+
+    grads = []
+    for namespace in (ops, keras.ops):
+        x = torch.tensor(parity_cases.X, requires_grad=True)
+        (clipped(namespace)(x) * torch.tensor(parity_cases.Y)).sum().backward()
+        grads.append(x.grad)
+    torch.testing.assert_close(grads[0], grads[1])
+    assert grads[0].abs().max() <= 0.1
+
+    def dot(a, b):
+        return (a * b).sum()
+
+    ours = ops.vectorize(dot, signature="(n),(n)->()")(parity_cases.X, parity_cases.Y)
+    ref = keras.ops.vectorize(dot, signature="(n),(n)->()")(
+        torch.tensor(parity_cases.X), torch.tensor(parity_cases.Y)
+    )
+    torch.testing.assert_close(ours, ref)
+    ours = ops.vectorize(lambda a: a * 2 + 1)(parity_cases.X)
+    torch.testing.assert_close(ours, torch.tensor(parity_cases.X) * 2 + 1)

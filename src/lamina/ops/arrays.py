@@ -229,7 +229,9 @@ def split(x, indices_or_sections, axis=0):
             )
         return list(torch.split(x, length // sections, dim=axis))
     bounds = [0, *(int(i) for i in indices_or_sections), length]
-    return [x.narrow(axis, lo, max(hi - lo, 0)) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    return [
+        x.narrow(axis, lo, max(hi - lo, 0)) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
 
 
 # --------------------------------------------------------------------------------------------------

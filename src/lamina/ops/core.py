@@ -85,6 +85,31 @@ def tensor(x):
     return x if isinstance(x, torch.Tensor) else convert_to_tensor(x)
 
 
+def operands(x1, x2):
+    """Two tensors; a Python number takes the other side's dtype when that keeps its value."""
+    if isinstance(x1, torch.Tensor) and isinstance(x2, (int, float)) and not isinstance(x2, bool):
+        return x1, _scalar_like(x2, x1)
+    if isinstance(x2, torch.Tensor) and isinstance(x1, (int, float)) and not isinstance(x1, bool):
+        return _scalar_like(x1, x2), x2
+    return tensor(x1), tensor(x2)
+
+
+def _scalar_like(value, other: torch.Tensor) -> torch.Tensor:
+    keeps_value = other.is_floating_point() or isinstance(value, int)
+    dtype = other.dtype if keeps_value else torch.float32
+    return torch.tensor(value, dtype=dtype, device=other.device)
+
+
+def floating(x: torch.Tensor) -> torch.Tensor:
+    """`x` itself when floating or complex, else `x` in float32 (Keras's rule for int inputs)."""
+    return x if x.is_floating_point() or x.is_complex() else x.to(torch.float32)
+
+
+def axis_arg(axis):
+    """An axis argument as torch takes it: lists become tuples."""
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
 def is_tensor(x) -> bool:
     return isinstance(x, torch.Tensor)
 
@@ -120,3 +145,39 @@ def dtype(x) -> str:
     if isinstance(x, KerasTensor):
         return x.dtype
     return backend.dtype_name(tensor(x).dtype)
+
+
+@symbolic_op("saturate_cast")
+def saturate_cast(x, dtype):
+    """`x` converted to `dtype`, clipped to the target's range first (no integer wrap-around).
+
+    Args:
+        x: input tensor.
+        dtype: target dtype name.
+    """
+    x = tensor(x)
+    target = to_dtype(dtype)
+    if target.is_floating_point or target == torch.bool:
+        if target.is_floating_point and x.is_floating_point():
+            info = torch.finfo(target)
+            x = x.clamp(info.min, info.max)
+        return x.to(target)
+    info = torch.iinfo(target)
+    if x.is_floating_point():
+        bounds = torch.tensor([info.min, info.max], dtype=x.dtype, device=x.device)
+        if int(bounds[1]) > info.max:  # the float nearest the bound rounded past it
+            bounds[1] = torch.nextafter(bounds[1], torch.zeros_like(bounds[1]))
+        return torch.minimum(torch.maximum(x, bounds[0]), bounds[1]).to(target)
+    return x.clamp(info.min, info.max).to(target)
+
+
+@symbolic_op("view")
+def view(x, dtype=None):
+    """The same memory read as `dtype` (the last axis scales by the size ratio), as NumPy's view.
+
+    Args:
+        x: input tensor.
+        dtype: the dtype to reinterpret the bytes as (None: unchanged).
+    """
+    x = tensor(x)
+    return x if dtype is None else x.view(to_dtype(dtype))

@@ -78,3 +78,29 @@ def resize(
     if channels_last:
         y = backend.channels_last_view(y)
     return y.squeeze(0) if single else y
+
+
+# --------------------------------------------------------------------------------------------------
+# Keras's `ops.image` namespace also holds the ops implemented in sibling modules.
+
+from lamina.ops.image_color import (  # noqa: E402, F401
+    hsv_to_rgb,
+    rgb_to_grayscale,
+    rgb_to_hsv,
+)
+from lamina.ops.image_filters import (  # noqa: E402, F401
+    crop_images,
+    extract_patches,
+    extract_patches_3d,
+    gaussian_blur,
+    pad_images,
+    sobel_edges,
+    ssim,
+)
+from lamina.ops.image_geometry import (  # noqa: E402, F401
+    affine_transform,
+    elastic_transform,
+    map_coordinates,
+    perspective_transform,
+    scale_and_translate,
+)

@@ -8,30 +8,11 @@ from __future__ import annotations
 
 import torch
 
-from lamina.ops.core import symbolic_op, tensor, to_dtype
+from lamina.ops.core import axis_arg, floating, operands, symbolic_op, tensor, to_dtype
 
-
-def _pair(x1, x2):
-    """Two tensors; a Python number takes the other side's dtype when that keeps its value."""
-    if isinstance(x1, torch.Tensor) and isinstance(x2, (int, float)) and not isinstance(x2, bool):
-        return x1, _scalar_like(x2, x1)
-    if isinstance(x2, torch.Tensor) and isinstance(x1, (int, float)) and not isinstance(x1, bool):
-        return _scalar_like(x1, x2), x2
-    return tensor(x1), tensor(x2)
-
-
-def _scalar_like(value, other: torch.Tensor) -> torch.Tensor:
-    keeps_value = other.is_floating_point() or isinstance(value, int)
-    dtype = other.dtype if keeps_value else torch.float32
-    return torch.tensor(value, dtype=dtype, device=other.device)
-
-
-def _axis(axis):
-    return tuple(axis) if isinstance(axis, list) else axis
-
-
-def _float(x: torch.Tensor) -> torch.Tensor:
-    return x if x.is_floating_point() or x.is_complex() else x.to(torch.float32)
+_pair = operands
+_axis = axis_arg
+_float = floating
 
 
 # --------------------------------------------------------------------------------------------------
@@ -323,6 +304,8 @@ def all(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
 @symbolic_op("argmax")
 def argmax(x, axis=None, keepdims=False):
     x = tensor(x)
+    if x.dtype == torch.bool:  # torch's kernels take no booleans; the order is the same
+        x = x.to(torch.uint8)
     out = torch.argmax(x, dim=axis, keepdim=keepdims if axis is not None else False)
     if axis is None and keepdims:
         out = out.reshape([1] * x.dim())
@@ -332,6 +315,8 @@ def argmax(x, axis=None, keepdims=False):
 @symbolic_op("argmin")
 def argmin(x, axis=None, keepdims=False):
     x = tensor(x)
+    if x.dtype == torch.bool:  # torch's kernels take no booleans; the order is the same
+        x = x.to(torch.uint8)
     out = torch.argmin(x, dim=axis, keepdim=keepdims if axis is not None else False)
     if axis is None and keepdims:
         out = out.reshape([1] * x.dim())
@@ -364,3 +349,186 @@ def top_k(x, k, sorted=True):  # noqa: A002 - Keras's name
     """The `k` largest values on the last axis and their indices (int32)."""
     values, indices = torch.topk(tensor(x), k, dim=-1, sorted=sorted)
     return values, indices.to(torch.int32)
+
+
+# --------------------------------------------------------------------------------------------------
+# Keras's `ops.numpy` namespace also holds the ops implemented in sibling modules.
+
+from lamina.ops.arrays import (  # noqa: E402, F401
+    arange,
+    argsort,
+    broadcast_to,
+    concatenate,
+    expand_dims,
+    eye,
+    flip,
+    full,
+    full_like,
+    identity,
+    linspace,
+    moveaxis,
+    ones,
+    ones_like,
+    pad,
+    ravel,
+    repeat,
+    reshape,
+    sort,
+    split,
+    squeeze,
+    stack,
+    swapaxes,
+    take,
+    take_along_axis,
+    tile,
+    transpose,
+    tril,
+    triu,
+    zeros,
+    zeros_like,
+)
+from lamina.ops.control_flow import (  # noqa: E402, F401
+    vectorize,
+)
+from lamina.ops.core import (  # noqa: E402, F401
+    ndim,
+    size,
+    view,
+)
+from lamina.ops.elementwise import (  # noqa: E402, F401
+    allclose,
+    angle,
+    arccos,
+    arccosh,
+    arcsin,
+    arcsinh,
+    arctan2,
+    arctanh,
+    bitwise_and,
+    bitwise_invert,
+    bitwise_left_shift,
+    bitwise_not,
+    bitwise_or,
+    bitwise_right_shift,
+    bitwise_xor,
+    cbrt,
+    conj,
+    conjugate,
+    copy,
+    cosh,
+    deg2rad,
+    divide_no_nan,
+    exp2,
+    fabs,
+    fmax,
+    fmin,
+    fmod,
+    gcd,
+    heaviside,
+    hypot,
+    i0,
+    imag,
+    isclose,
+    isneginf,
+    isposinf,
+    isreal,
+    lcm,
+    ldexp,
+    left_shift,
+    log2,
+    log10,
+    logaddexp,
+    logaddexp2,
+    logical_xor,
+    nan_to_num,
+    nextafter,
+    rad2deg,
+    real,
+    right_shift,
+    signbit,
+    sinc,
+    sinh,
+    trunc,
+)
+from lamina.ops.indexing import (  # noqa: E402, F401
+    argpartition,
+    digitize,
+    get_item,
+    isin,
+    nonzero,
+    searchsorted,
+    select,
+    unique,
+    unravel_index,
+)
+from lamina.ops.linalg import (  # noqa: E402, F401
+    slogdet,
+)
+from lamina.ops.products import (  # noqa: E402, F401
+    corrcoef,
+    correlate,
+    cross,
+    diagonal,
+    inner,
+    kron,
+    outer,
+    tensordot,
+    trace,
+    vdot,
+)
+from lamina.ops.reductions import (  # noqa: E402, F401
+    average,
+    bincount,
+    count_nonzero,
+    cumprod,
+    histogram,
+    median,
+    nanargmax,
+    nanargmin,
+    nancumprod,
+    nancumsum,
+    nanmax,
+    nanmean,
+    nanmedian,
+    nanmin,
+    nanpercentile,
+    nanprod,
+    nanquantile,
+    nanstd,
+    nansum,
+    nanvar,
+    percentile,
+    ptp,
+    quantile,
+    trapezoid,
+)
+from lamina.ops.shaping import (  # noqa: E402, F401
+    append,
+    array,
+    array_split,
+    bartlett,
+    blackman,
+    diag,
+    diagflat,
+    diff,
+    dsplit,
+    dstack,
+    empty,
+    empty_like,
+    fliplr,
+    flipud,
+    geomspace,
+    hamming,
+    hanning,
+    hsplit,
+    hstack,
+    kaiser,
+    logspace,
+    meshgrid,
+    roll,
+    rot90,
+    tri,
+    vander,
+    vsplit,
+    vstack,
+)

@@ -1,0 +1,362 @@
+"""Geometric image ops (Keras's `ops.image`): `map_coordinates`, `affine_transform` and
+`perspective_transform`.
+
+All three sample input pixels at computed coordinates: `map_coordinates` is the general N-D
+sampler (orders 0 and 1, SciPy's fill modes), the transforms compute TensorFlow's projective
+coordinates (pixel centres at integers, `x` the column) and sample with it.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import torch
+
+from lamina import backend
+from lamina.ops.core import floating, symbolic_op, tensor
+
+_FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
+
+
+def _fold_index(index, size, mode):
+    """Integer indices mapped into [0, size) by the fill mode (constant: left as they are)."""
+    if mode == "nearest":
+        return index.clamp(0, size - 1)
+    if mode == "wrap":
+        return torch.remainder(index, size)
+    if mode == "mirror":
+        if size == 1:
+            return torch.zeros_like(index)
+        period = 2 * (size - 1)
+        return (size - 1) - torch.abs(torch.remainder(index, period) - (size - 1))
+    if mode == "reflect":
+        folded = torch.remainder(index, 2 * size)
+        return torch.where(folded >= size, 2 * size - 1 - folded, folded)
+    return index
+
+
+def _sample(x, coords, order, fill_mode, fill_value):
+    """`x` (spatial axes only) sampled at `coords` (one tensor per axis, same shape)."""
+    if fill_mode not in _FILL_MODES:
+        raise ValueError(f"expected fill_mode in {list(_FILL_MODES)}; received {fill_mode!r}.")
+    if order not in (0, 1):
+        raise ValueError(f"expected order 0 or 1; received order={order!r}.")
+    sizes = x.shape
+    if order == 0:
+        corners = [[(torch.round(c).long(), None)] for c in coords]  # half to even, as Keras
+    else:
+        corners = []
+        for c in coords:
+            lower = torch.floor(c)
+            weight = c - lower
+            corners.append([(lower.long(), 1 - weight), (lower.long() + 1, weight)])
+    out = torch.zeros(coords[0].shape, dtype=x.dtype, device=x.device)
+    for combo in itertools.product(*corners):
+        indices, valid, weight = [], None, None
+        for (index, w), size in zip(combo, sizes, strict=True):
+            inside = (index >= 0) & (index < size)
+            valid = inside if valid is None else valid & inside
+            indices.append(_fold_index(index, size, fill_mode).clamp(0, size - 1))
+            if w is not None:
+                weight = w if weight is None else weight * w
+        value = x[tuple(indices)]
+        if fill_mode == "constant":
+            value = torch.where(valid, value, torch.as_tensor(fill_value, dtype=x.dtype))
+        out = out + (value if weight is None else value * weight)
+    return out
+
+
+@symbolic_op("map_coordinates")
+def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value=0):
+    """`inputs` sampled at `coordinates` (SciPy's `map_coordinates`, orders 0 and 1).
+
+    Args:
+        inputs: an N-D tensor.
+        coordinates: N tensors (or one `(N, ...)` tensor) of positions along each axis.
+        order: 0 (nearest) or 1 (linear).
+        fill_mode: "constant", "nearest", "wrap", "mirror" or "reflect".
+        fill_value: the value outside the input when `fill_mode="constant"`.
+
+    Example:
+        >>> map_coordinates(torch.arange(4.0), [torch.tensor([0.5, 2.0])], order=1)
+        tensor([0.5000, 2.0000])
+    """
+    x = floating(tensor(inputs))
+    coords = [floating(tensor(c)).to(x.dtype) for c in coordinates]
+    return _sample(x, coords, order, fill_mode, fill_value)
+
+
+def _project(transform, height, width, dtype, device):
+    """Input (row, col) for every output pixel under TF's 8-parameter projective transform."""
+    a0, a1, a2, b0, b1, b2, c0, c1 = transform.unbind(-1)
+    ys, xs = torch.meshgrid(
+        torch.arange(height, dtype=dtype, device=device),
+        torch.arange(width, dtype=dtype, device=device),
+        indexing="ij",
+    )
+    expand = (slice(None), None, None)
+    k = c0[expand] * xs + c1[expand] * ys + 1
+    col = (a0[expand] * xs + a1[expand] * ys + a2[expand]) / k
+    row = (b0[expand] * xs + b1[expand] * ys + b2[expand]) / k
+    return row, col
+
+
+@symbolic_op("affine_transform")
+def affine_transform(
+    images,
+    transform,
+    interpolation="bilinear",
+    fill_mode="constant",
+    fill_value=0,
+    data_format=None,
+):
+    """Warp images by projective transforms `[a0, a1, a2, b0, b1, b2, c0, c1]`: output pixel
+    `(x, y)` takes the input at `((a0 x + a1 y + a2) / k, (b0 x + b1 y + b2) / k)`,
+    `k = c0 x + c1 y + 1`.
+
+    Args:
+        images: `(batch, height, width, channels)` or one image (or channels first).
+        transform: `(8,)` or `(batch, 8)`.
+        interpolation: "nearest" or "bilinear".
+        fill_mode: "constant", "nearest", "wrap", "mirror" or "reflect".
+        fill_value: the value outside the image when `fill_mode="constant"`.
+        data_format: "channels_last" or "channels_first".
+    """
+    if interpolation not in ("nearest", "bilinear"):
+        raise ValueError(
+            "affine_transform() expects interpolation in ['nearest', 'bilinear']; received "
+            f"{interpolation!r}."
+        )
+    x = tensor(images)
+    single = x.dim() == 3
+    x = x.unsqueeze(0) if single else x
+    last = backend.standardize_data_format(data_format) == "channels_last"
+    x = x if last else x.movedim(1, -1)
+    original = x.dtype
+    x = floating(x)
+    transform = floating(tensor(transform)).to(x.dtype)
+    transform = transform.reshape(-1, 8).expand(x.shape[0], 8)
+    batch, height, width, channels = x.shape
+    row, col = _project(transform, height, width, x.dtype, x.device)
+    order = 0 if interpolation == "nearest" else 1
+    out = torch.stack(
+        [
+            torch.stack(
+                [
+                    _sample(x[b, ..., c], [row[b], col[b]], order, fill_mode, fill_value)
+                    for c in range(channels)
+                ],  # fmt: skip
+                dim=-1,
+            )
+            for b in range(batch)
+        ]
+    )
+    out = out if original.is_floating_point else out.round().to(original)
+    out = out if last else out.movedim(-1, 1)
+    return out.squeeze(0) if single else out
+
+
+def _perspective_coefficients(start_points, end_points):
+    """The 8 coefficients mapping output (end) points back to input (start) points."""
+    rows = []
+    rhs = []
+    for i in range(4):
+        (xs, ys), (xe, ye) = start_points[:, i].unbind(-1), end_points[:, i].unbind(-1)
+        zero, one = torch.zeros_like(xs), torch.ones_like(xs)
+        rows.append(torch.stack([xe, ye, one, zero, zero, zero, -xe * xs, -ye * xs], -1))
+        rows.append(torch.stack([zero, zero, zero, xe, ye, one, -xe * ys, -ye * ys], -1))
+        rhs += [xs, ys]
+    return torch.linalg.solve(torch.stack(rows, -2), torch.stack(rhs, -1))
+
+
+@symbolic_op("perspective_transform")
+def perspective_transform(
+    images,
+    start_points,
+    end_points,
+    interpolation="bilinear",
+    fill_value=0,
+    data_format=None,
+):
+    """Warp images so the 4 `start_points` (x, y) land on the 4 `end_points`.
+
+    Args:
+        images: `(batch, height, width, channels)` or one image (or channels first).
+        start_points, end_points: `(4, 2)` or `(batch, 4, 2)` corner positions.
+        interpolation: "nearest" or "bilinear".
+        fill_value: the value outside the image.
+        data_format: "channels_last" or "channels_first".
+    """
+    start = floating(tensor(start_points))
+    end = tensor(end_points).to(start.dtype)
+    start = start.unsqueeze(0) if start.dim() == 2 else start
+    end = end.unsqueeze(0) if end.dim() == 2 else end
+    transform = _perspective_coefficients(start, end)
+    return affine_transform(
+        images,
+        transform,
+        interpolation=interpolation,
+        fill_mode="constant",
+        fill_value=fill_value,
+        data_format=data_format,
+    )
+
+
+def _triangle(x):
+    return torch.clamp(1.0 - x, min=0.0)
+
+
+def _keys_cubic(x):
+    inner = ((1.5 * x - 2.5) * x) * x + 1.0
+    outer = ((-0.5 * x + 2.5) * x - 4.0) * x + 2.0
+    return torch.where(x < 1.0, inner, torch.where(x < 2.0, outer, torch.zeros_like(x)))
+
+
+def _lanczos(radius):
+    def kernel(x):
+        return torch.where(x < radius, torch.sinc(x) * torch.sinc(x / radius), 0.0)
+
+    return kernel
+
+
+_KERNELS = {
+    "linear": _triangle,
+    "bilinear": _triangle,
+    "trilinear": _triangle,
+    "triangle": _triangle,
+    "cubic": _keys_cubic,
+    "bicubic": _keys_cubic,
+    "tricubic": _keys_cubic,
+    "keyscubic": _keys_cubic,
+    "lanczos3": _lanczos(3.0),
+    "lanczos5": _lanczos(5.0),
+}
+
+
+def _resampling_weights(in_size, out_size, scale, translation, kernel, antialias, dtype, device):
+    """`(in_size, out_size)` weights: output i samples input at `(i + 0.5 - t) / s - 0.5`."""
+    inverse = 1.0 / scale
+    kernel_scale = torch.clamp(inverse, min=1.0) if antialias else torch.ones_like(inverse)
+    sample = (torch.arange(out_size, dtype=dtype, device=device) + 0.5) * inverse
+    sample = sample - translation * inverse - 0.5
+    distance = torch.abs(
+        sample[None, :] - torch.arange(in_size, dtype=dtype, device=device)[:, None]
+    )
+    weights = kernel(distance / kernel_scale)
+    total = weights.sum(dim=0, keepdim=True)
+    usable = torch.abs(total) > 1000.0 * torch.finfo(torch.float32).eps
+    weights = torch.where(usable, weights / torch.where(total != 0, total, 1.0), 0.0)
+    inside = (sample >= -0.5) & (sample <= in_size - 0.5)
+    return torch.where(inside[None, :], weights, 0.0)
+
+
+@symbolic_op("scale_and_translate")
+def scale_and_translate(
+    images, output_shape, scale, translation, spatial_dims, method, antialias=True
+):
+    """Resample `images` on `spatial_dims` by `scale` and `translation` (JAX's rule).
+
+    Output index `i` of a spatial axis samples the input at `(i + 0.5 - translation) / scale
+    - 0.5` with the `method`'s kernel, widened by `1 / scale` when shrinking with `antialias`.
+
+    Args:
+        images: input tensor.
+        output_shape: the full output shape.
+        scale, translation: one value per spatial axis.
+        spatial_dims: the axes to resample.
+        method: "linear", "cubic", "lanczos3" or "lanczos5" (and JAX's aliases).
+        antialias: low-pass filter when shrinking.
+    """
+    if method not in _KERNELS:
+        raise ValueError(
+            f"scale_and_translate() expects method in {sorted(_KERNELS)}; received {method!r}."
+        )
+    x = floating(tensor(images))
+    scale = floating(tensor(scale)).to(x.dtype).reshape(-1)
+    translation = floating(tensor(translation)).to(x.dtype).reshape(-1)
+    for position, axis in enumerate(spatial_dims):
+        weights = _resampling_weights(
+            x.shape[axis],
+            int(output_shape[axis]),
+            scale[position],
+            translation[position],
+            _KERNELS[method],
+            antialias,
+            x.dtype,
+            x.device,
+        )
+        x = torch.tensordot(x.movedim(axis, -1), weights, dims=1).movedim(-1, axis)
+    return x
+
+
+@symbolic_op("elastic_transform")
+def elastic_transform(
+    images,
+    alpha=20.0,
+    sigma=5.0,
+    interpolation="bilinear",
+    fill_mode="reflect",
+    fill_value=0.0,
+    seed=None,
+    data_format=None,
+):
+    """Elastic distortion: each pixel moves by a smooth random field (`alpha` times a Gaussian-
+    blurred standard normal field scaled by `sigma`), sampled with `map_coordinates`.
+
+    Args:
+        images: `(batch, height, width, channels)` or one image (or channels first).
+        alpha: the displacement's strength.
+        sigma: the smoothing Gaussian's standard deviation (kernel `int(6 sigma) | 1` wide).
+        interpolation: "nearest" or "bilinear".
+        fill_mode, fill_value: as in `map_coordinates`.
+        seed: an int for a reproducible field (None: drawn from torch's global generator).
+        data_format: "channels_last" or "channels_first".
+    """
+    from lamina.ops.image_filters import gaussian_blur
+
+    x = tensor(images)
+    single = x.dim() == 3
+    x = x.unsqueeze(0) if single else x
+    last = backend.standardize_data_format(data_format) == "channels_last"
+    x = x if last else x.movedim(1, -1)
+    original = x.dtype
+    x = floating(x)
+    batch, height, width, channels = x.shape
+    generator = None
+    if seed is not None:
+        generator = torch.Generator(device=x.device).manual_seed(int(seed))
+    size = int(6 * sigma) | 1
+    fields = []
+    for _ in range(2):
+        noise = torch.randn(
+            (batch, height, width, 1), generator=generator, dtype=x.dtype, device=x.device
+        )
+        blurred = gaussian_blur(noise * sigma, (size, size), (sigma, sigma), "channels_last")
+        fields.append(alpha * blurred[..., 0])
+    rows, cols = torch.meshgrid(
+        torch.arange(height, dtype=x.dtype, device=x.device),
+        torch.arange(width, dtype=x.dtype, device=x.device),
+        indexing="ij",
+    )
+    order = 0 if interpolation == "nearest" else 1
+    out = torch.stack(
+        [
+            torch.stack(
+                [
+                    _sample(
+                        x[b, ..., c],
+                        [rows + fields[1][b], cols + fields[0][b]],
+                        order,
+                        fill_mode,
+                        fill_value,
+                    )  # fmt: skip
+                    for c in range(channels)
+                ],
+                dim=-1,
+            )
+            for b in range(batch)
+        ]
+    )
+    out = out if original.is_floating_point else out.round().to(original)
+    out = out if last else out.movedim(-1, 1)
+    return out.squeeze(0) if single else out
