@@ -2,8 +2,10 @@
 
 Ordering follows Keras's rule so that `model.layers`, `summary()` and `get_weights()` list layers in
 the same order as Keras: a depth-first walk from the outputs gives every layer a traversal index and
-every node a depth (its distance from the outputs); layers are listed by decreasing depth, ties broken
-by traversal index.
+every node a depth (its distance from the outputs, a shared layer taking its deepest node's);
+layers, InputLayers included, are listed by decreasing depth, ties broken by traversal index.
+So with two inputs the second InputLayer comes where the walk meets it, not first. An input the
+outputs do not use has depth 0 and comes before the other depth-0 layers.
 """
 
 from __future__ import annotations
@@ -42,18 +44,23 @@ class FunctionalGraph:
                 raise ValueError(f"Tensor {tensor} was not produced by a layer or an Input().")
             if id(node) in finished_ids:
                 return
-            if id(node) in in_progress:
-                raise ValueError("The layer graph has a cycle.")
-            traversal_index.setdefault(id(node.layer), len(traversal_index))
-            in_progress.add(id(node))
-            if id(tensor) not in input_ids and not isinstance(node.layer, InputLayer):
-                for parent in node.parent_tensors:
-                    visit(parent)
-            elif isinstance(node.layer, InputLayer) and id(tensor) not in input_ids:
+            is_input_layer = isinstance(node.layer, InputLayer)
+            if id(tensor) in input_ids and not is_input_layer:
+                # An intermediate tensor given as a model input: bound, never computed.
+                finished_ids.add(id(node))
+                return
+            if is_input_layer and id(tensor) not in input_ids:
                 raise ValueError(
                     f"The graph needs input {node.layer.name!r}, which is not among the model's "
                     "inputs. Hint: pass every Input() the outputs depend on to Model(inputs=...)."
                 )
+            if id(node) in in_progress:
+                raise ValueError("The layer graph has a cycle.")
+            traversal_index.setdefault(id(node.layer), len(traversal_index))
+            in_progress.add(id(node))
+            if not is_input_layer:
+                for parent in node.parent_tensors:
+                    visit(parent)
             in_progress.discard(id(node))
             finished_ids.add(id(node))
             finished.append(node)
@@ -61,30 +68,32 @@ class FunctionalGraph:
         for tensor in self.flat_outputs:
             visit(tensor)
 
+        in_graph = {id(node) for node in finished}
         node_depth: dict[int, int] = {}
         layer_depth: dict[int, int] = {}
+        layers: dict[int, object] = {}
         for node in reversed(finished):
             depth = max(node_depth.get(id(node), 0), layer_depth.get(id(node.layer), 0))
             layer_depth[id(node.layer)] = depth
+            layers[id(node.layer)] = node.layer
             node_depth[id(node)] = depth
             for parent in node.parent_tensors:
-                if parent.node is not None:
+                if parent.node is not None and id(parent.node) in in_graph:
                     node_depth[id(parent.node)] = max(depth + 1, node_depth.get(id(parent.node), 0))
+        # Inputs the outputs do not use still belong to the model: depth 0, before every layer.
+        for tensor in self.flat_inputs:
+            layer = tensor.node.layer
+            if isinstance(layer, InputLayer) and id(layer) not in layer_depth:
+                layer_depth[id(layer)] = 0
+                traversal_index[id(layer)] = -1
+                layers[id(layer)] = layer
 
-        # Inputs first (in the model's input order), then layers by decreasing depth.
-        input_layers = [t.node.layer for t in self.flat_inputs]
-        layers_seen = {id(layer) for layer in input_layers}
-        others = {}
-        for node in finished:
-            if id(node.layer) not in layers_seen:
-                layers_seen.add(id(node.layer))
-                others[id(node.layer)] = node.layer
         ordered = sorted(
-            others.values(), key=lambda layer: (-layer_depth[id(layer)], traversal_index[id(layer)])
+            layers.values(), key=lambda layer: (-layer_depth[id(layer)], traversal_index[id(layer)])
         )
         run_nodes = [n for n in finished if not isinstance(n.layer, InputLayer)]
         run_nodes.sort(key=lambda n: -node_depth[id(n)])
-        return run_nodes, input_layers + ordered
+        return run_nodes, ordered
 
     def run(self, inputs):
         """Replay the graph on real tensors (the training flag reaches layers through the stack)."""
@@ -93,7 +102,9 @@ class FunctionalGraph:
             args = _substitute(node.args, values)
             kwargs = _substitute(node.kwargs, values)
             result = node.layer(*args, **kwargs)
-            for symbolic, value in zip(flatten_symbolic(node.outputs), _flatten_values(result)):
+            for symbolic, value in zip(
+                flatten_symbolic(node.outputs), _flatten_values(result), strict=False
+            ):
                 values[id(symbolic)] = value
         return _substitute(self.outputs, values)
 
@@ -118,12 +129,12 @@ class FunctionalGraph:
                 f"(for {[t.name for t in self.flat_inputs]})",
                 f"{len(flat)}",
             )
-        for symbolic, value in zip(self.flat_inputs, flat):
+        for symbolic, value in zip(self.flat_inputs, flat, strict=True):
             value = _to_tensor(value, symbolic)
             layer = symbolic.node.layer
             expected = symbolic.shape
             if value.dim() != len(expected) or any(
-                e is not None and e != a for e, a in zip(expected[1:], value.shape[1:])
+                e is not None and e != a for e, a in zip(expected[1:], value.shape[1:], strict=True)
             ):
                 raise errors.value_error(
                     f"Input '{layer.name}'",

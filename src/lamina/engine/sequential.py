@@ -1,6 +1,7 @@
 """Sequential: a plain stack of layers, built as soon as its input shape is known.
 
-With `input_shape=` on the first layer (or an `Input` first), the stack is traced symbolically at
+With `input_shape=` on the first layer (or an `Input` first, or a built model such as a
+pretrained base), the stack is traced symbolically at
 definition time, so `summary()` works before `fit()` and every layer has `.output` for feature
 extraction. On real data it runs the layers in a plain loop: no graph bookkeeping per batch.
 """
@@ -44,7 +45,8 @@ class Sequential(Model):
         if isinstance(layer, InputLayer):
             if self._stack or self._input_tensor is not None:
                 raise ValueError(
-                    f"Sequential '{self.name}': an Input can only be the first element of the model."
+                    f"Sequential '{self.name}': an Input can only be the first element "
+                    "of the model."
                 )
             self._input_tensor = layer.output_tensor
             if rebuild:
@@ -52,7 +54,8 @@ class Sequential(Model):
             return
         if not isinstance(layer, nn.Module):
             raise TypeError(
-                f"Sequential '{self.name}' expects layers; received {type(layer).__name__} ({layer!r})."
+                f"Sequential '{self.name}' expects layers; received "
+                f"{type(layer).__name__} ({layer!r})."
             )
         if not isinstance(layer, Layer):
             from lamina.layers.core import TorchModuleWrapper
@@ -95,6 +98,10 @@ class Sequential(Model):
             return self._input_tensor.shape, self._input_tensor.dtype
         if self._stack and isinstance(self._stack[0], Layer):
             first = self._stack[0]
+            # A built model first (a pretrained base for transfer learning): its input, as Keras.
+            model_inputs = getattr(first, "inputs", None) if isinstance(first, Model) else None
+            if model_inputs and len(model_inputs) == 1:
+                return model_inputs[0].shape, model_inputs[0].dtype
             if first._declared_input_shape is not None:
                 dtype = getattr(first, "declared_input_dtype", "float32")
                 return (first._declared_batch_size, *first._declared_input_shape), dtype
@@ -113,8 +120,9 @@ class Sequential(Model):
         for layer in self._stack:
             if not isinstance(layer, Layer):
                 raise TypeError(
-                    f"Sequential '{self.name}' can only trace lamina layers; {type(layer).__name__} "
-                    "is a plain torch module. Hint: call the model on data to build it."
+                    f"Sequential '{self.name}' can only trace lamina layers; "
+                    f"{type(layer).__name__} is a plain torch module. "
+                    "Hint: call the model on data to build it."
                 )
             x = layer(x)
         self._output_tensor = x
@@ -158,7 +166,7 @@ class Sequential(Model):
     def _check_input(self, shape) -> None:
         expected = self._input_tensor.shape
         if len(shape) != len(expected) or any(
-            e is not None and e != a for e, a in zip(expected[1:], shape[1:])
+            e is not None and e != a for e, a in zip(expected[1:], shape[1:], strict=True)
         ):
             raise errors.value_error(
                 f"Sequential model '{self.name}'",

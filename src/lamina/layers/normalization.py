@@ -1,11 +1,12 @@
 """Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization,
-UnitNormalization, each on torch's fused kernel where one exists.
+UnitNormalization, each on torch's fused kernel where one exists and is accurate.
 
 BatchNormalization keeps Keras's meaning of the moving statistics: `moving = moving * momentum +
-batch * (1 - momentum)`, with the *biased* batch variance. torch's running-stat update uses the
-unbiased variance, so lamina takes the batch statistics from torch's fused kernel
-(`native_batch_norm` returns the mean and 1/sqrt(var + eps)) and updates the moving statistics
-itself: the normalization stays one fused kernel, the update matches Keras exactly.
+batch * (1 - momentum)`, with the *biased* batch variance (torch's own running-stat update would
+use the unbiased one, so lamina updates the moving statistics itself). In training, channels-last
+inputs on CPU are normalized by batch_statistics.py (torch's fused CPU kernel for that layout sums
+too coarsely: DESIGN.md's rule, speed never buys inaccuracy); channels-first contiguous inputs
+and CUDA use torch's fused kernel, whose reductions are accurate.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from lamina import constraints, initializers, regularizers
 from lamina.engine import errors
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
+from lamina.layers.batch_statistics import batch_norm_last_axis
 
 
 def _channels_at_1(x: torch.Tensor, axis: int) -> torch.Tensor:
@@ -40,6 +42,18 @@ def _channels_back(y: torch.Tensor, axis: int, rank: int) -> torch.Tensor:
     if axis == rank - 1 and rank == 3:
         return y.movedim(1, -1).squeeze(2)
     return y.movedim(1, axis)
+
+
+def _fused_kernel_is_accurate(inputs: torch.Tensor, axis: int) -> bool:
+    """Whether torch's fused training kernel sums this input accurately.
+
+    CUDA's kernels use Welford's algorithm; on CPU only the channels-first kernel for contiguous
+    (N, C, spatial...) memory adds pairwise: its channels-last kernel (which also serves
+    (N, C) matrices) adds row by row in float32, see batch_statistics.py.
+    """
+    if inputs.device.type == "cuda":
+        return True
+    return axis == 1 and inputs.dim() > 2 and inputs[0, 0].numel() > 1 and inputs.is_contiguous()
 
 
 def add_scale_and_offset(layer, shape) -> None:
@@ -171,17 +185,24 @@ class BatchNormalization(Layer):
                 0.0,
                 self.epsilon,
             )
-        else:
+        elif _fused_kernel_is_accurate(inputs, self._channel_axis):
             y, mean, inverse_std = torch.native_batch_norm(
                 x, self.gamma, self.beta, None, None, True, 0.0, self.epsilon
             )
-            with torch.no_grad():
-                variance = inverse_std.pow(-2) - self.epsilon
-                self.moving_mean.lerp_(mean.to(self.moving_mean.dtype), 1.0 - self.momentum)
-                self.moving_variance.lerp_(
-                    variance.to(self.moving_variance.dtype), 1.0 - self.momentum
-                )
+            self._update_moving_statistics(mean, inverse_std.pow(-2) - self.epsilon)
+        else:
+            # Channels last (or an axis in between, moved last): accurate column sums.
+            last = inputs.movedim(self._channel_axis, -1)
+            y, mean, variance = batch_norm_last_axis(last, self.gamma, self.beta, self.epsilon)
+            self._update_moving_statistics(mean, variance)
+            return y.movedim(-1, self._channel_axis)
         return _channels_back(y, self._channel_axis, self._rank)
+
+    @torch.no_grad()
+    def _update_moving_statistics(self, mean, variance) -> None:
+        """Keras's update, `moving * momentum + batch * (1 - momentum)`, biased batch variance."""
+        self.moving_mean.lerp_(mean.to(self.moving_mean.dtype), 1.0 - self.momentum)
+        self.moving_variance.lerp_(variance.to(self.moving_variance.dtype), 1.0 - self.momentum)
 
     def get_config(self):
         return {
