@@ -272,3 +272,18 @@ def test_two_processes_saving_one_target_never_remove_each_others_temporaries(tm
     restored = lamina.models.load_model(path)
     for a, b in zip(restored.get_weights(), model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", ["model.keras", "model.weights.h5", "model.h5"])
+def test_saving_onto_a_directory_is_refused_before_anything_is_written(tmp_path, name):
+    model = lamina.Sequential([lamina.layers.Input((3,)), lamina.layers.Dense(1)])
+    (tmp_path / name).mkdir()
+    save = model.save_weights if name.endswith(".weights.h5") else model.save
+    with pytest.raises(
+        IsADirectoryError,
+        match=r"filepath expects a file path; received '.*', which is a directory\. "
+        r"Hint: save into it with a file name",
+    ):
+        save(tmp_path / name)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+    assert list((tmp_path / name).iterdir()) == []

@@ -25,6 +25,8 @@ import re
 import tempfile
 import time
 
+from lamina.engine import errors
+
 # A temporary whose writer has exited is removed after this long without modification; one
 # whose writer cannot be checked, after the longer delay.
 STALE_SECONDS = 30.0
@@ -125,6 +127,15 @@ def atomic_path(target, overwrite: bool = True):
         ...     write_h5(temporary)
     """
     target = os.path.abspath(os.fspath(target))
+    if os.path.isdir(target):  # refused before anything is written
+        raise IsADirectoryError(
+            errors.message(
+                "filepath",
+                "a file path",
+                f"{target!r}, which is a directory",
+                f"save into it with a file name, e.g. {os.path.join(target, 'model.keras')!r}.",
+            )
+        )
     if not overwrite and os.path.exists(target):
         raise FileExistsError(f"{target} already exists; pass overwrite=True to replace it.")
     folder = os.path.dirname(target)

@@ -27,7 +27,7 @@ import h5py
 import numpy as np
 import torch
 
-from lamina.saving import atomic
+from lamina.saving import atomic, h5_guard
 from lamina.saving.errors import FileFormatError
 from lamina.saving.h5_weights import create_dataset
 
@@ -56,29 +56,29 @@ def _write_rng(group, state: dict) -> None:
         create_dataset(group, f"cuda_{index}", cuda_state.cpu().numpy())
 
 
-def _read_rng(group) -> dict:
-    python = group["python"]
+def _read_rng(group, source) -> dict:
+    python = _node(group, "python", source)
     gauss_next = python.attrs.get("gauss_next")
-    numpy_group = group["numpy"]
+    numpy_group = _node(group, "numpy", source)
     attrs = numpy_group.attrs
     state = {
         "python": (
             int(python.attrs["version"]),
-            tuple(int(v) for v in python["internal"][()]),
+            tuple(int(v) for v in _array(python, "internal", source)),
             None if gauss_next is None else float(gauss_next),
         ),
         "numpy": (
             str(attrs["kind"]),
-            np.asarray(numpy_group["keys"][()], dtype=np.uint32),
+            np.asarray(_array(numpy_group, "keys", source), dtype=np.uint32),
             int(attrs["position"]),
             int(attrs["has_gauss"]),
             float(attrs["cached_gaussian"]),
         ),
-        "torch": torch.from_numpy(np.asarray(group["torch"][()], dtype=np.uint8).copy()),
+        "torch": torch.from_numpy(np.asarray(_array(group, "torch", source), dtype=np.uint8)),
     }
     cuda = sorted((k for k in group if k.startswith("cuda_")), key=lambda k: int(k[5:]))
     if cuda:
-        state["cuda"] = [torch.from_numpy(np.asarray(group[k][()]).copy()) for k in cuda]
+        state["cuda"] = [torch.from_numpy(_array(group, k, source).copy()) for k in cuda]
     return state
 
 
@@ -133,11 +133,14 @@ def _write_tree(parent, name: str, value, where: str, item_names=None) -> None:
 def _read_tree(node, source: str):
     kind = node.attrs.get("kind")
     if kind == "dict":
-        return {key: _read_tree(node[key], source) for key in node}
+        return {key: _read_tree(_node(node, key, source), source) for key in node}
     if kind == "list":
-        return [_read_tree(node[str(i)], source) for i in range(int(node.attrs["length"]))]
+        length = int(node.attrs["length"])
+        return [_read_tree(_node(node, str(i), source), source) for i in range(length)]
     if kind == "none":
         return None
+    if kind == "array":
+        return h5_guard.read_array(h5_guard.check_dataset(node, source), source)
     try:
         value = node[()]
     except Exception as error:  # h5py raises OSError/KeyError/RuntimeError on damaged data
@@ -233,30 +236,34 @@ def write(
 # Reading
 
 
-def _array(group, name, source):
-    try:
-        return np.asarray(group[name][()])
-    except Exception as error:  # h5py raises OSError/KeyError/RuntimeError on damaged data
-        raise FileFormatError(
-            f"{source} is damaged: could not read '{group.name}/{name}' ({error})."
-        ) from None
+def _node(group, name, source):
+    """`group[name]` through hard links only (h5_guard): a backup file is no way to make lamina
+    read another file on the host."""
+    node = h5_guard.lookup(group, name, source)
+    if node is None:
+        raise FileFormatError(f"{source} is damaged: '{group.name}/{name}' is missing.")
+    return node
+
+
+def _array(group, name, source, expected_shape=None):
+    """A numeric dataset, its declared shape and storage checked before any data is read."""
+    node = h5_guard.check_dataset(_node(group, name, source), source, expected_shape)
+    return h5_guard.read_array(node, source)
 
 
 def read(filepath, model) -> dict:
     """Every array of the file, checked against `model`; nothing is changed yet (see `apply`)."""
     source = os.fspath(filepath)
-    try:
-        file = h5py.File(source, "r")
-    except OSError as error:
-        raise FileFormatError(f"{source} is not a readable HDF5 file ({error}).") from None
-    with file:
+    with h5_guard.open_file(source) as file:
         if file.attrs.get("format") != FORMAT:
             raise FileFormatError(
                 f"{source} is not a lamina training-state file (format "
                 f"{file.attrs.get('format')!r}, expected {FORMAT!r})."
             )
         expected = model.state_dict()
-        saved = file["model"]
+        saved = h5_guard.group(file, "model", source)
+        if saved is None:
+            raise FileFormatError(f"{source} is damaged: it holds no 'model' group.")
         if set(saved) != set(expected):
             raise FileFormatError(
                 f"{source} was written for a different model: weights "
@@ -265,36 +272,38 @@ def read(filepath, model) -> dict:
             )
         weights = {}
         for key, tensor in expected.items():
-            array = _array(saved, key, source)
-            if array.shape != tuple(tensor.shape):
-                raise FileFormatError(
-                    f"{source}: weight '{key}' has shape {array.shape}; the model's is "
-                    f"{tuple(tensor.shape)}."
-                )
-            weights[key] = array
+            weights[key] = _array(saved, key, source, tuple(tensor.shape))
         return {
             "epoch": int(file.attrs["epoch"]),
             "step": int(file.attrs["step"]),
             "batches_seen": int(file.attrs["batches_seen"]),
             "weights": weights,
-            "optimizer": _read_optimizer(file["optimizer"], source)
+            "optimizer": _read_optimizer(_node(file, "optimizer", source), source)
             if "optimizer" in file
             else None,
-            "metrics": [
-                (str(g.attrs["name"]), {n: _array(g, n, source) for n in g})
-                for g in (file["metrics"][k] for k in sorted(file["metrics"], key=int))
-            ],
-            "epoch_start_rng": _read_rng(file["rng/epoch_start"]),
-            "rng": _read_rng(file["rng/current"]),
-            "data": _read_tree(file["data"], source) if "data" in file else None,
-            "callbacks": _read_tree(file["callbacks"], source) if "callbacks" in file else None,
+            "metrics": _read_metrics(_node(file, "metrics", source), source),
+            "epoch_start_rng": _read_rng(_node(file, "rng/epoch_start", source), source),
+            "rng": _read_rng(_node(file, "rng/current", source), source),
+            "data": _read_tree(_node(file, "data", source), source) if "data" in file else None,
+            "callbacks": _read_tree(_node(file, "callbacks", source), source)
+            if "callbacks" in file
+            else None,
         }
+
+
+def _read_metrics(group, source) -> list:
+    found = []
+    for key in sorted(group, key=int):
+        metric = _node(group, key, source)
+        found.append((str(metric.attrs["name"]), {n: _array(metric, n, source) for n in metric}))
+    return found
 
 
 def _read_optimizer(group, source) -> dict:
     slots = {}
-    for index in group["state"]:
-        parameter_group = group["state"][index]
+    state = _node(group, "state", source)
+    for index in state:
+        parameter_group = _node(state, index, source)
         values = {k: torch.from_numpy(_array(parameter_group, k, source)) for k in parameter_group}
         values.update(dict(parameter_group.attrs))
         slots[int(index)] = values
@@ -302,8 +311,10 @@ def _read_optimizer(group, source) -> dict:
     def tensors(name):
         if name not in group:
             return None
+        tensors_group = _node(group, name, source)
         return [
-            torch.from_numpy(_array(group[name], str(i), source)) for i in range(len(group[name]))
+            torch.from_numpy(_array(tensors_group, str(i), source))
+            for i in range(len(tensors_group))
         ]
 
     return {
