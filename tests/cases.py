@@ -283,7 +283,72 @@ REGULARIZATION = [
     _c("ActivityRegularization", {"l1": 0.1, "l2": 0.01}, (2, 4), "l1-l2"),
 ]
 
-ALL = CONVOLUTIONS + POOLING + RESHAPING + NORMALIZATION + REGULARIZATION
+ADAPTIVE_POOLING = [
+    _c("AdaptiveAveragePooling1D", {"output_size": 4}, (2, 9, 3), "9to4-overlapping"),
+    _c("AdaptiveAveragePooling1D", {"output_size": 3, **CF}, (2, 3, 9), "9to3-cf"),
+    _c("AdaptiveAveragePooling2D", {"output_size": (3, 2)}, (2, 7, 5, 3), "7x5to3x2"),
+    _c("AdaptiveAveragePooling2D", {"output_size": 4, **CF}, (2, 2, 6, 9), "upsample-free-cf"),
+    _c("AdaptiveAveragePooling3D", {"output_size": 2}, (1, 5, 4, 3, 2), "to2"),
+    _c("AdaptiveAveragePooling3D", {"output_size": (1, 2, 3), **CF}, (1, 2, 3, 5, 7), "123-cf"),
+    _c("AdaptiveMaxPooling1D", {"output_size": 4}, (2, 10, 3), "10to4"),
+    _c("AdaptiveMaxPooling2D", {"output_size": (2, 3)}, (2, 7, 8, 3), "7x8to2x3"),
+    _c("AdaptiveMaxPooling2D", {"output_size": 3, **CF}, (2, 2, 7, 5), "to3-cf"),
+    _c("AdaptiveMaxPooling3D", {"output_size": (2, 2, 1)}, (1, 5, 4, 3, 2), "221"),
+    _c("AdaptiveMaxPooling3D", {"output_size": 2, **CF}, (1, 2, 3, 5, 4), "to2-cf"),
+]
+
+# Random initializers, so the parity check compares non-trivial weights.
+_RANDOM = {"class_name": "RandomNormal", "config": {"seed": 3}}
+
+CORE_EXTRA = [
+    _c("PReLU", {"alpha_initializer": _RANDOM}, (2, 5, 3), "per-element"),
+    _c("PReLU", {"alpha_initializer": _RANDOM, "shared_axes": [1, 2]}, (2, 4, 5, 3), "per-channel"),
+    _c("PReLU", {}, (3, 4), "default-zeros"),
+    _c("RMSNormalization", {}, (2, 5, 6), "last"),
+    _c("RMSNormalization", {"axis": [-2, -1], "epsilon": 1e-3}, (2, 3, 4, 5), "last-two"),
+    _c("RMSNormalization", {"axis": 1}, (2, 5, 6), "axis1", parity=False),
+    _c("AlphaDropout", {"rate": 0.3}, (2, 4), "inference"),
+    _c(
+        "EinsumDense",
+        {"equation": "ab,bc->ac", "output_shape": 4, "bias_axes": "c"},
+        (3, 5),
+        "dense",
+    ),
+    _c(
+        "EinsumDense",
+        {"equation": "abc,cde->abde", "output_shape": (None, 2, 3), "bias_axes": "de"},
+        (2, 4, 5),
+        "heads",
+    ),
+    _c(
+        "EinsumDense",
+        {"equation": "...b,bc->...c", "output_shape": 3, "activation": "tanh"},
+        (2, 3, 4, 5),
+        "left-ellipsis-nobias",
+    ),
+    _c(
+        "EinsumDense",
+        {"equation": "abcd,cde->abe", "output_shape": (None, 6), "bias_axes": "e"},
+        (2, 3, 4, 5),
+        "contract-two",
+    ),
+    _c(
+        "EinsumDense",
+        {"equation": "ab...,bc->ac...", "output_shape": 3, "bias_axes": "c"},
+        (2, 4, 5),
+        "right-ellipsis",
+    ),
+]
+
+ALL = (
+    CONVOLUTIONS
+    + POOLING
+    + RESHAPING
+    + NORMALIZATION
+    + REGULARIZATION
+    + ADAPTIVE_POOLING
+    + CORE_EXTRA
+)
 
 
 def for_layer(*names: str) -> list[Case]:

@@ -4,10 +4,20 @@ from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
 from lamina.engine.symbolic import Input, InputLayer
 from lamina.layers.activation import ELU, LeakyReLU, ReLU, Softmax
+from lamina.layers.adaptive_pooling import (
+    AdaptiveAveragePooling1D,
+    AdaptiveAveragePooling2D,
+    AdaptiveAveragePooling3D,
+    AdaptiveMaxPooling1D,
+    AdaptiveMaxPooling2D,
+    AdaptiveMaxPooling3D,
+)
+from lamina.layers.alpha_dropout import AlphaDropout
 from lamina.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from lamina.layers.conv_transpose import Conv1DTranspose, Conv2DTranspose, Conv3DTranspose
 from lamina.layers.convolutional import Conv1D, Conv2D, Conv3D
 from lamina.layers.core import Activation, Dense, Identity, Lambda, TorchModuleWrapper
+from lamina.layers.einsum_dense import EinsumDense
 from lamina.layers.embedding import Embedding, Masking
 from lamina.layers.group_normalization import GroupNormalization
 from lamina.layers.merging import (
@@ -47,6 +57,7 @@ from lamina.layers.pooling import (
     MaxPooling2D,
     MaxPooling3D,
 )
+from lamina.layers.prelu import PReLU
 from lamina.layers.preprocessing import (
     CenterCrop,
     Normalization,
@@ -93,6 +104,7 @@ from lamina.layers.reshaping import (
     ZeroPadding2D,
     ZeroPadding3D,
 )
+from lamina.layers.rms_normalization import RMSNormalization
 from lamina.layers.separable_conv import (
     DepthwiseConv1D,
     DepthwiseConv2D,
@@ -247,4 +259,15 @@ __all__ = [
     "MaxPooling2D",
     "MaxPooling3D",
     "Reshape",
+    # issue 12: the rest of keras.layers
+    "AdaptiveAveragePooling1D",
+    "AdaptiveAveragePooling2D",
+    "AdaptiveAveragePooling3D",
+    "AdaptiveMaxPooling1D",
+    "AdaptiveMaxPooling2D",
+    "AdaptiveMaxPooling3D",
+    "AlphaDropout",
+    "EinsumDense",
+    "PReLU",
+    "RMSNormalization",
 ]
