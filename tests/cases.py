@@ -340,6 +340,48 @@ CORE_EXTRA = [
     ),
 ]
 
+_RECURRENT_RANDOM = {"kernel_initializer": _RANDOM, "bias_initializer": _RANDOM}
+
+CONV_LSTM = [
+    _c("ConvLSTM1D", {"filters": 3, "kernel_size": 3}, (2, 4, 7, 2), "k3-valid-last"),
+    _c(
+        "ConvLSTM1D",
+        {"filters": 2, "kernel_size": 2, "padding": "same", "return_sequences": True, **CF},
+        (2, 3, 2, 6),
+        "k2-same-seq-cf",
+    ),
+    _c(
+        "ConvLSTM2D",
+        {"filters": 3, "kernel_size": 3, "padding": "same", **_RECURRENT_RANDOM},
+        (2, 3, 5, 4, 2),
+        "k3-same",
+    ),
+    _c(
+        "ConvLSTM2D",
+        {"filters": 2, "kernel_size": (2, 3), "strides": 2, "return_sequences": True},
+        (2, 3, 7, 8, 2),
+        "k2x3-s2-seq",
+    ),
+    _c(
+        "ConvLSTM2D",
+        {"filters": 2, "kernel_size": 3, "dilation_rate": 2, "go_backwards": True, **CF},
+        (1, 4, 2, 7, 7),
+        "d2-backwards-cf",
+    ),
+    _c(
+        "ConvLSTM2D",
+        {"filters": 2, "kernel_size": 2, "padding": "same", "unit_forget_bias": False},
+        (2, 3, 4, 5, 2),
+        "k2-same-even-kernel",
+    ),
+    _c(
+        "ConvLSTM3D",
+        {"filters": 2, "kernel_size": 2, "padding": "same", "return_sequences": True},
+        (1, 3, 3, 4, 3, 2),
+        "k2-same-seq",
+    ),
+]
+
 ALL = (
     CONVOLUTIONS
     + POOLING
@@ -348,6 +390,7 @@ ALL = (
     + REGULARIZATION
     + ADAPTIVE_POOLING
     + CORE_EXTRA
+    + CONV_LSTM
 )
 
 

@@ -80,6 +80,7 @@ from lamina.layers.recurrent import (
     SimpleRNN,
     SimpleRNNCell,
 )
+from lamina.layers.recurrent.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
 from lamina.layers.regularization import (
     ActivityRegularization,
     Dropout,
@@ -267,6 +268,9 @@ __all__ = [
     "AdaptiveMaxPooling2D",
     "AdaptiveMaxPooling3D",
     "AlphaDropout",
+    "ConvLSTM1D",
+    "ConvLSTM2D",
+    "ConvLSTM3D",
     "EinsumDense",
     "PReLU",
     "RMSNormalization",

@@ -137,7 +137,7 @@ class EinsumDense(Layer):
         activation: applied last (default: none).
         bias_axes: letters of the output axes that get a bias (default: no bias).
         kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
-        kernel_constraint, bias_constraint: as in Dense.
+        kernel_constraint, bias_constraint, activity_regularizer: as in Dense.
         lora_rank, lora_alpha: kept in the config; low-rank adaptation is not built (None only).
 
     Input shape: the input spec of the equation (plus elided axes). Output shape: `output_shape`
@@ -163,6 +163,7 @@ class EinsumDense(Layer):
         bias_constraint=None,
         lora_rank=None,
         lora_alpha=None,
+        activity_regularizer=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -181,6 +182,7 @@ class EinsumDense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
         self.lora_rank = lora_rank
@@ -216,7 +218,10 @@ class EinsumDense(Layer):
         outputs = torch.einsum(self.equation, inputs, self.kernel).contiguous()
         if self.bias is not None:
             outputs = outputs + self.bias
-        return self.activation(outputs)
+        outputs = self.activation(outputs)
+        if self.activity_regularizer is not None:
+            self.add_loss(self.activity_regularizer(outputs) / outputs.shape[0])
+        return outputs
 
     def compute_output_shape(self, input_shape):
         full = analyze(self.equation, self.bias_axes, input_shape, self.partial_output_shape, self)[
@@ -235,6 +240,7 @@ class EinsumDense(Layer):
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
             "lora_rank": self.lora_rank,

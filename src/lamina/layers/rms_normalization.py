@@ -50,7 +50,7 @@ class RMSNormalization(Layer):
             outputs = F.rms_norm(x, tuple(self.scale.shape), self.scale, self.epsilon)
         else:
             shape = [1] * x.ndim
-            for axis, size in zip(self._axes, self.scale.shape):
+            for axis, size in zip(self._axes, self.scale.shape, strict=True):
                 shape[axis] = size
             rrms = torch.rsqrt(x.square().mean(dim=self._axes, keepdim=True) + self.epsilon)
             outputs = x * rrms * self.scale.reshape(shape)
