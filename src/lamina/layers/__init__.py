@@ -20,6 +20,8 @@ from lamina.layers.core import Activation, Dense, Identity, Lambda, TorchModuleW
 from lamina.layers.einsum_dense import EinsumDense
 from lamina.layers.embedding import Embedding, Masking
 from lamina.layers.group_normalization import GroupNormalization
+from lamina.layers.group_query_attention import GroupQueryAttention
+from lamina.layers.layer_serialization import deserialize, serialize
 from lamina.layers.merging import (
     Add,
     Average,
@@ -43,6 +45,7 @@ from lamina.layers.normalization import (
     LayerNormalization,
     UnitNormalization,
 )
+from lamina.layers.pipeline import Pipeline
 from lamina.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -81,6 +84,7 @@ from lamina.layers.recurrent import (
     SimpleRNNCell,
 )
 from lamina.layers.recurrent.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
+from lamina.layers.recurrent.stacked_cells import StackedRNNCells
 from lamina.layers.regularization import (
     ActivityRegularization,
     Dropout,
@@ -105,6 +109,7 @@ from lamina.layers.reshaping import (
     ZeroPadding2D,
     ZeroPadding3D,
 )
+from lamina.layers.reversible_embedding import ReversibleEmbedding
 from lamina.layers.rms_normalization import RMSNormalization
 from lamina.layers.separable_conv import (
     DepthwiseConv1D,
@@ -113,6 +118,7 @@ from lamina.layers.separable_conv import (
     SeparableConv2D,
 )
 from lamina.layers.text_vectorization import TextVectorization
+from lamina.layers.wrapper import SpectralNormalization, Wrapper
 from lamina.layers.wrappers import Bidirectional, TimeDistributed
 
 # Keras's aliases
@@ -272,6 +278,14 @@ __all__ = [
     "ConvLSTM2D",
     "ConvLSTM3D",
     "EinsumDense",
+    "GroupQueryAttention",
+    "Pipeline",
+    "ReversibleEmbedding",
+    "SpectralNormalization",
+    "StackedRNNCells",
+    "Wrapper",
+    "deserialize",
+    "serialize",
     "PReLU",
     "RMSNormalization",
 ]
