@@ -74,6 +74,10 @@ from lamina.layers.preprocessing import (
     Rescaling,
     Resizing,
 )
+from lamina.layers.preprocessing.category_encoding import CategoryEncoding
+from lamina.layers.preprocessing.discretization import Discretization
+from lamina.layers.preprocessing.hashing import HashedCrossing, Hashing
+from lamina.layers.preprocessing.index_lookup import IntegerLookup, StringLookup
 from lamina.layers.recurrent import (
     GRU,
     LSTM,
@@ -285,6 +289,12 @@ __all__ = [
     "StackedRNNCells",
     "Wrapper",
     "deserialize",
+    "CategoryEncoding",
+    "Discretization",
+    "HashedCrossing",
+    "Hashing",
+    "IntegerLookup",
+    "StringLookup",
     "serialize",
     "PReLU",
     "RMSNormalization",
