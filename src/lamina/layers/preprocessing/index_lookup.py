@@ -361,7 +361,8 @@ class IntegerLookup(_IndexLookup):
     Input shape: any, integers. Output shape: the same ("int"), else as CategoryEncoding's.
 
     Example:
-        >>> IntegerLookup(vocabulary=[12, 36, 1138, 42])(torch.tensor([[12, 1138, 42], [42, 1000, 36]])).tolist()
+        >>> layer = IntegerLookup(vocabulary=[12, 36, 1138, 42])
+        >>> layer(torch.tensor([[12, 1138, 42], [42, 1000, 36]])).tolist()
         [[1, 3, 4], [4, 0, 2]]
     """
 
