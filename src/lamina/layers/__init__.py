@@ -75,6 +75,19 @@ from lamina.layers.preprocessing import (
     Resizing,
 )
 from lamina.layers.preprocessing.category_encoding import CategoryEncoding
+from lamina.layers.preprocessing.color_augmentation import (
+    AutoContrast,
+    Equalization,
+    RandomColorDegeneration,
+    RandomColorJitter,
+    RandomGrayscale,
+    RandomHue,
+    RandomInvert,
+    RandomPosterization,
+    RandomSaturation,
+    RandomSharpness,
+    Solarization,
+)
 from lamina.layers.preprocessing.discretization import Discretization
 from lamina.layers.preprocessing.hashing import HashedCrossing, Hashing
 from lamina.layers.preprocessing.index_lookup import IntegerLookup, StringLookup
@@ -295,6 +308,17 @@ __all__ = [
     "Hashing",
     "IntegerLookup",
     "StringLookup",
+    "AutoContrast",
+    "Equalization",
+    "RandomColorDegeneration",
+    "RandomColorJitter",
+    "RandomGrayscale",
+    "RandomHue",
+    "RandomInvert",
+    "RandomPosterization",
+    "RandomSaturation",
+    "RandomSharpness",
+    "Solarization",
     "serialize",
     "PReLU",
     "RMSNormalization",
