@@ -382,6 +382,55 @@ CONV_LSTM = [
     ),
 ]
 
+AUDIO = [
+    _c("STFTSpectrogram", {"frame_length": 16, "frame_step": 8}, (2, 64, 1), "log"),
+    _c(
+        "STFTSpectrogram",
+        {"mode": "magnitude", "frame_length": 12, "fft_length": 16, "padding": "same"},
+        (2, 50, 2),
+        "magnitude-same-2ch",
+    ),
+    _c(
+        "STFTSpectrogram",
+        {"mode": "psd", "frame_length": 8, "scaling": "spectrum"},
+        (1, 40, 1),
+        "psd",
+    ),
+    _c(
+        "STFTSpectrogram",
+        {"mode": "stft", "frame_length": 8, "window": "hamming", "periodic": True, **CF},
+        (2, 3, 32),
+        "stft-hamming-cf",
+    ),
+    _c(
+        "STFTSpectrogram",
+        {"mode": "real", "frame_length": 8, "expand_dims": True},
+        (2, 32, 3),
+        "real-expand",
+    ),
+    _c("STFTSpectrogram", {"mode": "imag", "frame_length": 8, "window": None}, (2, 32, 1), "imag"),
+    _c(
+        "MelSpectrogram",
+        {"fft_length": 64, "sequence_stride": 16, "num_mel_bins": 10, "sampling_rate": 8000},
+        (2, 256),
+        "db",
+    ),
+    _c(
+        "MelSpectrogram",
+        {
+            "fft_length": 32,
+            "sequence_stride": 8,
+            "sequence_length": 24,
+            "num_mel_bins": 6,
+            "power_to_db": False,
+            "window": "hamming",
+            "max_freq": 6000,
+        },
+        (3, 100),
+        "power-hamming",
+    ),
+]
+
 ALL = (
     CONVOLUTIONS
     + POOLING
@@ -391,6 +440,7 @@ ALL = (
     + ADAPTIVE_POOLING
     + CORE_EXTRA
     + CONV_LSTM
+    + AUDIO
 )
 
 

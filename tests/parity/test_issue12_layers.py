@@ -11,7 +11,9 @@ from lamina import layers
 from tests import cases
 from tests.parity.reference import assert_layer_matches_keras, keras
 
-NEW_CASES = [c for c in cases.ADAPTIVE_POOLING + cases.CORE_EXTRA + cases.CONV_LSTM if c.parity]
+NEW_CASES = [
+    c for c in cases.ADAPTIVE_POOLING + cases.CORE_EXTRA + cases.CONV_LSTM + cases.AUDIO if c.parity
+]
 # Keras's config keys lamina does not carry: quantization and export details of Keras itself.
 _KERAS_ONLY_KEYS = {"quantization_config", "gptq_unpacked_column_size", "build_config"}
 

@@ -91,6 +91,7 @@ from lamina.layers.preprocessing.color_augmentation import (
 from lamina.layers.preprocessing.discretization import Discretization
 from lamina.layers.preprocessing.hashing import HashedCrossing, Hashing
 from lamina.layers.preprocessing.index_lookup import IntegerLookup, StringLookup
+from lamina.layers.preprocessing.spectrogram import MelSpectrogram, STFTSpectrogram
 from lamina.layers.recurrent import (
     GRU,
     LSTM,
@@ -319,6 +320,8 @@ __all__ = [
     "RandomSaturation",
     "RandomSharpness",
     "Solarization",
+    "MelSpectrogram",
+    "STFTSpectrogram",
     "serialize",
     "PReLU",
     "RMSNormalization",
