@@ -134,3 +134,20 @@ def test_random_grayscale_applies_with_its_probability():
         dim=(1, 2)
     )
     assert abs(grey.float().mean().item() - 0.3) < 0.03
+
+
+def test_gaussian_blur_matches_keras_op():
+    from lamina.layers.preprocessing.filtering import gaussian_blur
+
+    x = _images()
+    want = keras.ops.image.gaussian_blur(
+        torch.tensor(x), kernel_size=(5, 5), sigma=(0.7, 1.6), data_format="channels_last"
+    )
+    got = gaussian_blur(_nchw(x), (5, 5), torch.tensor([0.7, 1.6]))
+    _close(_nhwc(got), want)
+
+
+@pytest.mark.parametrize("name", ["MixUp", "CutMix", "RandomGaussianBlur", "RandomErasing"])
+def test_mixing_and_filtering_configs_carry_keras_keys(name):
+    keys = set(getattr(keras.layers, name)().get_config()) - {"dtype"}
+    assert keys <= set(getattr(layers, name)().get_config())

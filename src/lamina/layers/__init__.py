@@ -89,8 +89,10 @@ from lamina.layers.preprocessing.color_augmentation import (
     Solarization,
 )
 from lamina.layers.preprocessing.discretization import Discretization
+from lamina.layers.preprocessing.filtering import RandomErasing, RandomGaussianBlur
 from lamina.layers.preprocessing.hashing import HashedCrossing, Hashing
 from lamina.layers.preprocessing.index_lookup import IntegerLookup, StringLookup
+from lamina.layers.preprocessing.mixing import CutMix, MixUp
 from lamina.layers.preprocessing.spectrogram import MelSpectrogram, STFTSpectrogram
 from lamina.layers.recurrent import (
     GRU,
@@ -322,6 +324,10 @@ __all__ = [
     "Solarization",
     "MelSpectrogram",
     "STFTSpectrogram",
+    "CutMix",
+    "MixUp",
+    "RandomErasing",
+    "RandomGaussianBlur",
     "serialize",
     "PReLU",
     "RMSNormalization",
