@@ -90,6 +90,7 @@ from lamina.layers.preprocessing.color_augmentation import (
 )
 from lamina.layers.preprocessing.discretization import Discretization
 from lamina.layers.preprocessing.filtering import RandomErasing, RandomGaussianBlur
+from lamina.layers.preprocessing.geometric_augmentation import RandomPerspective, RandomShear
 from lamina.layers.preprocessing.hashing import HashedCrossing, Hashing
 from lamina.layers.preprocessing.index_lookup import IntegerLookup, StringLookup
 from lamina.layers.preprocessing.mixing import CutMix, MixUp
@@ -328,6 +329,8 @@ __all__ = [
     "MixUp",
     "RandomErasing",
     "RandomGaussianBlur",
+    "RandomPerspective",
+    "RandomShear",
     "serialize",
     "PReLU",
     "RMSNormalization",
