@@ -74,6 +74,7 @@ from lamina.layers.preprocessing import (
     Rescaling,
     Resizing,
 )
+from lamina.layers.preprocessing.bounding_boxes import MaxNumBoundingBoxes
 from lamina.layers.preprocessing.category_encoding import CategoryEncoding
 from lamina.layers.preprocessing.color_augmentation import (
     AutoContrast,
@@ -94,6 +95,7 @@ from lamina.layers.preprocessing.geometric_augmentation import RandomPerspective
 from lamina.layers.preprocessing.hashing import HashedCrossing, Hashing
 from lamina.layers.preprocessing.index_lookup import IntegerLookup, StringLookup
 from lamina.layers.preprocessing.mixing import CutMix, MixUp
+from lamina.layers.preprocessing.policies import AugMix, RandAugment
 from lamina.layers.preprocessing.spectrogram import MelSpectrogram, STFTSpectrogram
 from lamina.layers.recurrent import (
     GRU,
@@ -331,6 +333,9 @@ __all__ = [
     "RandomGaussianBlur",
     "RandomPerspective",
     "RandomShear",
+    "AugMix",
+    "MaxNumBoundingBoxes",
+    "RandAugment",
     "serialize",
     "PReLU",
     "RMSNormalization",
