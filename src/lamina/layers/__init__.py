@@ -76,6 +76,7 @@ from lamina.layers.preprocessing import (
 )
 from lamina.layers.preprocessing.bounding_boxes import MaxNumBoundingBoxes
 from lamina.layers.preprocessing.category_encoding import CategoryEncoding
+from lamina.layers.preprocessing.clahe import ContrastLimitedAdaptiveHistogramEqualization
 from lamina.layers.preprocessing.color_augmentation import (
     AutoContrast,
     Equalization,
@@ -90,6 +91,7 @@ from lamina.layers.preprocessing.color_augmentation import (
     Solarization,
 )
 from lamina.layers.preprocessing.discretization import Discretization
+from lamina.layers.preprocessing.elastic import RandomElasticTransform
 from lamina.layers.preprocessing.filtering import RandomErasing, RandomGaussianBlur
 from lamina.layers.preprocessing.geometric_augmentation import RandomPerspective, RandomShear
 from lamina.layers.preprocessing.hashing import HashedCrossing, Hashing
@@ -336,6 +338,8 @@ __all__ = [
     "AugMix",
     "MaxNumBoundingBoxes",
     "RandAugment",
+    "ContrastLimitedAdaptiveHistogramEqualization",
+    "RandomElasticTransform",
     "serialize",
     "PReLU",
     "RMSNormalization",
