@@ -20,8 +20,9 @@ class RMSNormalization(Layer):
     Input shape: any. Output shape: the same. Weights: `scale`, of the normalized axes' sizes.
 
     Example:
-        >>> RMSNormalization()(torch.tensor([[3.0, 4.0]])).round(decimals=4).tolist()
-        [[0.8485, 1.1314]]
+        >>> out = RMSNormalization()(torch.tensor([[3.0, 4.0]]))
+        >>> [round(v, 4) for v in out[0].tolist()]
+        [0.8485, 1.1314]
     """
 
     preserves_input_shape = True

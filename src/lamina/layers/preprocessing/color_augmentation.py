@@ -84,7 +84,8 @@ class RandomInvert(_ColorLayer):
         value_range: the pixels' range, (0, 255) by default.
 
     Example:
-        >>> RandomInvert(value_range=(0, 1))(torch.zeros(1, 1, 1, 1), training=True).item()
+        >>> layer = RandomInvert(factor=(1.0, 1.0), value_range=(0, 1))
+        >>> layer(torch.zeros(1, 1, 1, 1), training=True).item()
         1.0
     """
 
