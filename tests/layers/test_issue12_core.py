@@ -89,3 +89,9 @@ def test_einsum_dense_initializes_with_keras_fans():
 def test_einsum_dense_rejects_an_unknown_kernel_axis():
     with pytest.raises(ValueError, match="every output axis"):
         layers.EinsumDense("ab,bz->aq", output_shape=4)(torch.zeros(2, 3))
+
+
+def test_conv_lstm_names_follow_keras_snake_case():
+    # Keras's file keys and default names: conv_lstm2d (not conv_lst_m2d).
+    assert layers.ConvLSTM2D(2, 3).name == "conv_lstm2d"
+    assert layers.PReLU().name == "p_re_lu"

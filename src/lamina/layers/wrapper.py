@@ -109,8 +109,14 @@ class SpectralNormalization(Wrapper):
         self.input_spec = InputSpec(min_ndim=1, axes={-1: input_shape[-1]})
 
     def _own_weights(self):
-        # Keras's order: the kernel (tracked by the wrapper itself), vector_u, then the rest.
+        # Keras's wrapper tracks the kernel as its own variable too, ahead of vector_u (so its
+        # `.keras` group holds both), and get_weights() lists kernel, vector_u, then the rest.
         return [self._kernel_entry, *super()._own_weights()]
+
+    def _weight_entries(self):
+        # The kernel stays owned by the wrapped layer, whose name it carries in weight files.
+        entries = super()._weight_entries()
+        return [(self.layer, *entries[0][1:]), *entries[1:]]
 
     @torch.no_grad()
     def _normalize_kernel(self):
