@@ -95,3 +95,31 @@ def test_conv_lstm_names_follow_keras_snake_case():
     # Keras's file keys and default names: conv_lstm2d (not conv_lst_m2d).
     assert layers.ConvLSTM2D(2, 3).name == "conv_lstm2d"
     assert layers.PReLU().name == "p_re_lu"
+
+
+def test_conv_lstm_dropout_acts_only_in_training_and_repeats_with_the_seed():
+    x = torch.randn(2, 3, 5, 5, 2)
+    layer = layers.ConvLSTM2D(3, 3, padding="same", dropout=0.5, recurrent_dropout=0.5)
+    plain = layers.ConvLSTM2D(3, 3, padding="same")
+    layer(x)
+    plain(x)
+    plain.set_weights(layer.get_weights())
+    torch.testing.assert_close(layer(x), plain(x))  # inference: no dropout
+    torch.manual_seed(3)
+    first = layer(x, training=True)
+    torch.manual_seed(3)
+    torch.testing.assert_close(layer(x, training=True), first)
+    assert not torch.allclose(first, plain(x))
+
+
+def test_group_query_attention_dropout_acts_only_in_training():
+    x = torch.randn(2, 5, 8)
+    layer = layers.GroupQueryAttention(4, 4, 2, dropout=0.5)
+    plain = layers.GroupQueryAttention(4, 4, 2)
+    layer(x, x)
+    plain(x, x)
+    plain.set_weights(layer.get_weights())
+    torch.testing.assert_close(layer(x, x), plain(x, x))
+    assert not torch.allclose(layer(x, x, training=True), plain(x, x))
+    with pytest.raises(ValueError, match="num_query_heads divisible by num_key_value_heads"):
+        layers.GroupQueryAttention(4, 6, 4)

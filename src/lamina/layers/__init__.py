@@ -95,7 +95,7 @@ from lamina.layers.preprocessing.elastic import RandomElasticTransform
 from lamina.layers.preprocessing.filtering import RandomErasing, RandomGaussianBlur
 from lamina.layers.preprocessing.geometric_augmentation import RandomPerspective, RandomShear
 from lamina.layers.preprocessing.hashing import HashedCrossing, Hashing
-from lamina.layers.preprocessing.index_lookup import IntegerLookup, StringLookup
+from lamina.layers.preprocessing.lookups import IntegerLookup, StringLookup
 from lamina.layers.preprocessing.mixing import CutMix, MixUp
 from lamina.layers.preprocessing.policies import AugMix, RandAugment
 from lamina.layers.preprocessing.spectrogram import MelSpectrogram, STFTSpectrogram
