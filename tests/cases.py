@@ -283,7 +283,165 @@ REGULARIZATION = [
     _c("ActivityRegularization", {"l1": 0.1, "l2": 0.01}, (2, 4), "l1-l2"),
 ]
 
-ALL = CONVOLUTIONS + POOLING + RESHAPING + NORMALIZATION + REGULARIZATION
+ADAPTIVE_POOLING = [
+    _c("AdaptiveAveragePooling1D", {"output_size": 4}, (2, 9, 3), "9to4-overlapping"),
+    _c("AdaptiveAveragePooling1D", {"output_size": 3, **CF}, (2, 3, 9), "9to3-cf"),
+    _c("AdaptiveAveragePooling2D", {"output_size": (3, 2)}, (2, 7, 5, 3), "7x5to3x2"),
+    _c("AdaptiveAveragePooling2D", {"output_size": 4, **CF}, (2, 2, 6, 9), "upsample-free-cf"),
+    _c("AdaptiveAveragePooling3D", {"output_size": 2}, (1, 5, 4, 3, 2), "to2"),
+    _c("AdaptiveAveragePooling3D", {"output_size": (1, 2, 3), **CF}, (1, 2, 3, 5, 7), "123-cf"),
+    _c("AdaptiveMaxPooling1D", {"output_size": 4}, (2, 10, 3), "10to4"),
+    _c("AdaptiveMaxPooling2D", {"output_size": (2, 3)}, (2, 7, 8, 3), "7x8to2x3"),
+    _c("AdaptiveMaxPooling2D", {"output_size": 3, **CF}, (2, 2, 7, 5), "to3-cf"),
+    _c("AdaptiveMaxPooling3D", {"output_size": (2, 2, 1)}, (1, 5, 4, 3, 2), "221"),
+    _c("AdaptiveMaxPooling3D", {"output_size": 2, **CF}, (1, 2, 3, 5, 4), "to2-cf"),
+]
+
+# Random initializers, so the parity check compares non-trivial weights.
+_RANDOM = {"class_name": "RandomNormal", "config": {"seed": 3}}
+
+CORE_EXTRA = [
+    _c("PReLU", {"alpha_initializer": _RANDOM}, (2, 5, 3), "per-element"),
+    _c("PReLU", {"alpha_initializer": _RANDOM, "shared_axes": [1, 2]}, (2, 4, 5, 3), "per-channel"),
+    _c("PReLU", {}, (3, 4), "default-zeros"),
+    _c("RMSNormalization", {}, (2, 5, 6), "last"),
+    _c("RMSNormalization", {"axis": [-2, -1], "epsilon": 1e-3}, (2, 3, 4, 5), "last-two"),
+    _c("RMSNormalization", {"axis": 1}, (2, 5, 6), "axis1", parity=False),
+    _c("AlphaDropout", {"rate": 0.3}, (2, 4), "inference"),
+    _c(
+        "EinsumDense",
+        {"equation": "ab,bc->ac", "output_shape": 4, "bias_axes": "c"},
+        (3, 5),
+        "dense",
+    ),
+    _c(
+        "EinsumDense",
+        {"equation": "abc,cde->abde", "output_shape": (None, 2, 3), "bias_axes": "de"},
+        (2, 4, 5),
+        "heads",
+    ),
+    _c(
+        "EinsumDense",
+        {"equation": "...b,bc->...c", "output_shape": 3, "activation": "tanh"},
+        (2, 3, 4, 5),
+        "left-ellipsis-nobias",
+    ),
+    _c(
+        "EinsumDense",
+        {"equation": "abcd,cde->abe", "output_shape": (None, 6), "bias_axes": "e"},
+        (2, 3, 4, 5),
+        "contract-two",
+    ),
+    _c(
+        "EinsumDense",
+        {"equation": "ab...,bc->ac...", "output_shape": 3, "bias_axes": "c"},
+        (2, 4, 5),
+        "right-ellipsis",
+    ),
+]
+
+_RECURRENT_RANDOM = {"kernel_initializer": _RANDOM, "bias_initializer": _RANDOM}
+
+CONV_LSTM = [
+    _c("ConvLSTM1D", {"filters": 3, "kernel_size": 3}, (2, 4, 7, 2), "k3-valid-last"),
+    _c(
+        "ConvLSTM1D",
+        {"filters": 2, "kernel_size": 2, "padding": "same", "return_sequences": True, **CF},
+        (2, 3, 2, 6),
+        "k2-same-seq-cf",
+    ),
+    _c(
+        "ConvLSTM2D",
+        {"filters": 3, "kernel_size": 3, "padding": "same", **_RECURRENT_RANDOM},
+        (2, 3, 5, 4, 2),
+        "k3-same",
+    ),
+    _c(
+        "ConvLSTM2D",
+        {"filters": 2, "kernel_size": (2, 3), "strides": 2, "return_sequences": True},
+        (2, 3, 7, 8, 2),
+        "k2x3-s2-seq",
+    ),
+    _c(
+        "ConvLSTM2D",
+        {"filters": 2, "kernel_size": 3, "dilation_rate": 2, "go_backwards": True, **CF},
+        (1, 4, 2, 7, 7),
+        "d2-backwards-cf",
+    ),
+    _c(
+        "ConvLSTM2D",
+        {"filters": 2, "kernel_size": 2, "padding": "same", "unit_forget_bias": False},
+        (2, 3, 4, 5, 2),
+        "k2-same-even-kernel",
+    ),
+    _c(
+        "ConvLSTM3D",
+        {"filters": 2, "kernel_size": 2, "padding": "same", "return_sequences": True},
+        (1, 3, 3, 4, 3, 2),
+        "k2-same-seq",
+    ),
+]
+
+AUDIO = [
+    _c("STFTSpectrogram", {"frame_length": 16, "frame_step": 8}, (2, 64, 1), "log"),
+    _c(
+        "STFTSpectrogram",
+        {"mode": "magnitude", "frame_length": 12, "fft_length": 16, "padding": "same"},
+        (2, 50, 2),
+        "magnitude-same-2ch",
+    ),
+    _c(
+        "STFTSpectrogram",
+        {"mode": "psd", "frame_length": 8, "scaling": "spectrum"},
+        (1, 40, 1),
+        "psd",
+    ),
+    _c(
+        "STFTSpectrogram",
+        {"mode": "stft", "frame_length": 8, "window": "hamming", "periodic": True, **CF},
+        (2, 3, 32),
+        "stft-hamming-cf",
+    ),
+    _c(
+        "STFTSpectrogram",
+        {"mode": "real", "frame_length": 8, "expand_dims": True},
+        (2, 32, 3),
+        "real-expand",
+    ),
+    _c("STFTSpectrogram", {"mode": "imag", "frame_length": 8, "window": None}, (2, 32, 1), "imag"),
+    _c(
+        "MelSpectrogram",
+        {"fft_length": 64, "sequence_stride": 16, "num_mel_bins": 10, "sampling_rate": 8000},
+        (2, 256),
+        "db",
+    ),
+    _c(
+        "MelSpectrogram",
+        {
+            "fft_length": 32,
+            "sequence_stride": 8,
+            "sequence_length": 24,
+            "num_mel_bins": 6,
+            "power_to_db": False,
+            "window": "hamming",
+            "max_freq": 6000,
+        },
+        (3, 100),
+        "power-hamming",
+    ),
+]
+
+ALL = (
+    CONVOLUTIONS
+    + POOLING
+    + RESHAPING
+    + NORMALIZATION
+    + REGULARIZATION
+    + ADAPTIVE_POOLING
+    + CORE_EXTRA
+    + CONV_LSTM
+    + AUDIO
+)
 
 
 def for_layer(*names: str) -> list[Case]:

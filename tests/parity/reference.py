@@ -147,6 +147,51 @@ def assert_layer_matches_keras(
     return ours, reference
 
 
+def assert_call_matches_keras(reference, ours, inputs, call_kwargs=None, *, atol=1e-5, seed=0):
+    """Two layers already built alike, called as `layer(*inputs, **call_kwargs)`: Keras's weights
+    are copied into ours, then outputs, input gradients and weight gradients (against a random
+    cotangent) must agree. For layers taking several positional tensors (attention)."""
+    call_kwargs = call_kwargs or {}
+    ours.set_weights(reference.get_weights())
+    floating = [np.asarray(x).dtype.kind == "f" for x in inputs]
+    x_ref = [_tensor(x, requires_grad=f) for x, f in zip(inputs, floating, strict=True)]
+    device = lamina.backend.default_device()
+    x_ours = [
+        _tensor(x, requires_grad=f, device=device) for x, f in zip(inputs, floating, strict=True)
+    ]
+    refs = _flatten(reference(*x_ref, **call_kwargs))
+    outs = _flatten(ours(*x_ours, **call_kwargs))
+    assert len(refs) == len(outs), f"{len(outs)} outputs, Keras has {len(refs)}"
+    for ref, out in zip(refs, outs, strict=True):
+        assert tuple(out.shape) == tuple(ref.shape)
+        torch.testing.assert_close(_cpu(out).float(), _cpu(ref).float(), atol=atol, rtol=atol)
+    rng = np.random.default_rng(seed)
+    cotangents = [torch.tensor(rng.standard_normal(tuple(o.shape)).astype("float32")) for o in outs]
+    grad_inputs_ours = [x for x in x_ours if x.requires_grad]
+    grad_inputs_ref = [x for x in x_ref if x.requires_grad]
+    ours_weights = list(ours.trainable_weights)
+    ref_weights = [w.value for w in reference.trainable_weights]
+    g_ours = torch.autograd.grad(
+        outs,
+        grad_inputs_ours + ours_weights,
+        [c.to(o.device) for c, o in zip(cotangents, outs, strict=True)],
+        allow_unused=True,
+    )
+    g_ref = torch.autograd.grad(refs, grad_inputs_ref + ref_weights, cotangents, allow_unused=True)
+    n = len(grad_inputs_ours)
+    for a, b in zip(g_ours[:n], g_ref[:n], strict=True):
+        if b is not None:
+            torch.testing.assert_close(_cpu(a), _cpu(b), atol=atol * 10, rtol=atol * 10)
+    entries = {id(e[1]): e for e in ours._weight_entries()}
+    for weight, a, b in zip(ours_weights, g_ours[n:], g_ref[n:], strict=True):
+        if a is None and b is None:
+            continue
+        torch.testing.assert_close(
+            _cpu(entries[id(weight)][2](a)), _cpu(b), atol=atol * 10, rtol=atol * 10
+        )
+    return ours, reference
+
+
 # --------------------------------------------------------------------------------------------------
 # Keras's public API surface, for the completeness test (tests/api/test_completeness.py).
 

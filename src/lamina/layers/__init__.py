@@ -4,12 +4,24 @@ from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
 from lamina.engine.symbolic import Input, InputLayer
 from lamina.layers.activation import ELU, LeakyReLU, ReLU, Softmax
+from lamina.layers.adaptive_pooling import (
+    AdaptiveAveragePooling1D,
+    AdaptiveAveragePooling2D,
+    AdaptiveAveragePooling3D,
+    AdaptiveMaxPooling1D,
+    AdaptiveMaxPooling2D,
+    AdaptiveMaxPooling3D,
+)
+from lamina.layers.alpha_dropout import AlphaDropout
 from lamina.layers.attention import AdditiveAttention, Attention, MultiHeadAttention
 from lamina.layers.conv_transpose import Conv1DTranspose, Conv2DTranspose, Conv3DTranspose
 from lamina.layers.convolutional import Conv1D, Conv2D, Conv3D
 from lamina.layers.core import Activation, Dense, Identity, Lambda, TorchModuleWrapper
+from lamina.layers.einsum_dense import EinsumDense
 from lamina.layers.embedding import Embedding, Masking
 from lamina.layers.group_normalization import GroupNormalization
+from lamina.layers.group_query_attention import GroupQueryAttention
+from lamina.layers.layer_serialization import deserialize, serialize
 from lamina.layers.merging import (
     Add,
     Average,
@@ -33,6 +45,7 @@ from lamina.layers.normalization import (
     LayerNormalization,
     UnitNormalization,
 )
+from lamina.layers.pipeline import Pipeline
 from lamina.layers.pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -47,6 +60,7 @@ from lamina.layers.pooling import (
     MaxPooling2D,
     MaxPooling3D,
 )
+from lamina.layers.prelu import PReLU
 from lamina.layers.preprocessing import (
     CenterCrop,
     Normalization,
@@ -60,6 +74,31 @@ from lamina.layers.preprocessing import (
     Rescaling,
     Resizing,
 )
+from lamina.layers.preprocessing.bounding_boxes import MaxNumBoundingBoxes
+from lamina.layers.preprocessing.category_encoding import CategoryEncoding
+from lamina.layers.preprocessing.clahe import ContrastLimitedAdaptiveHistogramEqualization
+from lamina.layers.preprocessing.color_augmentation import (
+    AutoContrast,
+    Equalization,
+    RandomColorDegeneration,
+    RandomColorJitter,
+    RandomGrayscale,
+    RandomHue,
+    RandomInvert,
+    RandomPosterization,
+    RandomSaturation,
+    RandomSharpness,
+    Solarization,
+)
+from lamina.layers.preprocessing.discretization import Discretization
+from lamina.layers.preprocessing.elastic import RandomElasticTransform
+from lamina.layers.preprocessing.filtering import RandomErasing, RandomGaussianBlur
+from lamina.layers.preprocessing.geometric_augmentation import RandomPerspective, RandomShear
+from lamina.layers.preprocessing.hashing import HashedCrossing, Hashing
+from lamina.layers.preprocessing.lookups import IntegerLookup, StringLookup
+from lamina.layers.preprocessing.mixing import CutMix, MixUp
+from lamina.layers.preprocessing.policies import AugMix, RandAugment
+from lamina.layers.preprocessing.spectrogram import MelSpectrogram, STFTSpectrogram
 from lamina.layers.recurrent import (
     GRU,
     LSTM,
@@ -69,6 +108,8 @@ from lamina.layers.recurrent import (
     SimpleRNN,
     SimpleRNNCell,
 )
+from lamina.layers.recurrent.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
+from lamina.layers.recurrent.stacked_cells import StackedRNNCells
 from lamina.layers.regularization import (
     ActivityRegularization,
     Dropout,
@@ -93,6 +134,8 @@ from lamina.layers.reshaping import (
     ZeroPadding2D,
     ZeroPadding3D,
 )
+from lamina.layers.reversible_embedding import ReversibleEmbedding
+from lamina.layers.rms_normalization import RMSNormalization
 from lamina.layers.separable_conv import (
     DepthwiseConv1D,
     DepthwiseConv2D,
@@ -100,6 +143,7 @@ from lamina.layers.separable_conv import (
     SeparableConv2D,
 )
 from lamina.layers.text_vectorization import TextVectorization
+from lamina.layers.wrapper import SpectralNormalization, Wrapper
 from lamina.layers.wrappers import Bidirectional, TimeDistributed
 
 # Keras's aliases
@@ -247,4 +291,56 @@ __all__ = [
     "MaxPooling2D",
     "MaxPooling3D",
     "Reshape",
+    # issue 12: the rest of keras.layers
+    "AdaptiveAveragePooling1D",
+    "AdaptiveAveragePooling2D",
+    "AdaptiveAveragePooling3D",
+    "AdaptiveMaxPooling1D",
+    "AdaptiveMaxPooling2D",
+    "AdaptiveMaxPooling3D",
+    "AlphaDropout",
+    "ConvLSTM1D",
+    "ConvLSTM2D",
+    "ConvLSTM3D",
+    "EinsumDense",
+    "GroupQueryAttention",
+    "Pipeline",
+    "ReversibleEmbedding",
+    "SpectralNormalization",
+    "StackedRNNCells",
+    "Wrapper",
+    "deserialize",
+    "CategoryEncoding",
+    "Discretization",
+    "HashedCrossing",
+    "Hashing",
+    "IntegerLookup",
+    "StringLookup",
+    "AutoContrast",
+    "Equalization",
+    "RandomColorDegeneration",
+    "RandomColorJitter",
+    "RandomGrayscale",
+    "RandomHue",
+    "RandomInvert",
+    "RandomPosterization",
+    "RandomSaturation",
+    "RandomSharpness",
+    "Solarization",
+    "MelSpectrogram",
+    "STFTSpectrogram",
+    "CutMix",
+    "MixUp",
+    "RandomErasing",
+    "RandomGaussianBlur",
+    "RandomPerspective",
+    "RandomShear",
+    "AugMix",
+    "MaxNumBoundingBoxes",
+    "RandAugment",
+    "ContrastLimitedAdaptiveHistogramEqualization",
+    "RandomElasticTransform",
+    "serialize",
+    "PReLU",
+    "RMSNormalization",
 ]

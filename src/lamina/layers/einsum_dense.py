@@ -1,0 +1,248 @@
+"""EinsumDense: a dense layer whose contraction is any einsum equation with one kernel.
+
+The equation is `"<input>,<kernel>-><output>"`, optionally with `...` at the left of the input
+and output (batch-like axes passed through) or at their right. Each kernel axis takes its size
+from the output (an output unit) or else from the input (a contracted unit); the kernel's fan-in
+is the product of the contracted axes, its fan-out the product of the output-unit axes, as Keras
+computes them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import torch
+
+from lamina import activations, constraints, initializers, regularizers
+from lamina.engine import errors
+from lamina.engine.input_spec import InputSpec
+from lamina.engine.layer import Layer
+
+
+def _parse(equation: str, layer):
+    """(input spec, kernel spec, output spec, where the ellipsis is: 'left', 'right' or None)."""
+    plain = re.fullmatch(r"([a-zA-Z]+),([a-zA-Z]+)->([a-zA-Z]+)", equation)
+    if plain:
+        return (*plain.groups(), None)
+    left = re.fullmatch(r"\.\.\.([a-zA-Z]+),([a-zA-Z]+)->\.\.\.([a-zA-Z]+)", equation)
+    if left:
+        return (*left.groups(), "left")
+    right = re.fullmatch(r"([a-zA-Z]{2,})\.\.\.,([a-zA-Z]+)->([a-zA-Z]+)\.\.\.", equation)
+    if right:
+        return (*right.groups(), "right")
+    raise errors.value_error(
+        layer,
+        "an equation of the form 'ab,bc->ac', '...ab,bc->...ac' or 'ab...,bc->ac...'",
+        f"equation={equation!r}",
+    )
+
+
+def analyze(equation, bias_axes, input_shape, output_shape, layer):
+    """The kernel shape, bias shape (or None), full output shape, and the kernel's contracted
+    (input) and output-unit axes, for `input_shape` (batch first)."""
+    input_spec, kernel_spec, output_spec, ellipsis = _parse(equation, layer)
+    elided = len(input_shape) - len(input_spec)
+    full = [output_shape] if isinstance(output_shape, int) else list(output_shape)
+    full.insert(0, input_shape[0])
+    if elided > 0 and ellipsis == "left":
+        full[1:1] = list(input_shape[1:elided])
+    elif elided > 0:
+        full.extend(input_shape[len(input_shape) - elided :])
+    if ellipsis == "left":
+        in_axis = {d: i + elided for i, d in enumerate(input_spec)}
+        out_axis = {d: i + elided for i, d in enumerate(output_spec)}
+    else:
+        in_axis = {d: i for i, d in enumerate(input_spec)}
+        out_axis = {d: i for i, d in enumerate(output_spec)}
+    for dim in input_spec:
+        if dim in out_axis:
+            want, got = full[out_axis[dim]], input_shape[in_axis[dim]]
+            if want is not None and want != got:
+                raise errors.value_error(
+                    layer,
+                    f"output_shape to agree with the input on shared axis '{dim}' ({got})",
+                    f"{want}",
+                )
+            full[out_axis[dim]] = got if got is not None else want  # None: the input's size
+    for dim in output_spec:
+        if dim not in input_spec and dim not in kernel_spec:
+            raise errors.value_error(
+                layer,
+                f"every output axis in the input or kernel spec of {equation!r}",
+                f"axis '{dim}' in neither",
+            )
+    kernel_shape, input_axes, output_axes = [], [], []
+    for i, dim in enumerate(kernel_spec):
+        if dim in out_axis:
+            kernel_shape.append(full[out_axis[dim]])
+            output_axes.append(i)
+        elif dim in in_axis:
+            kernel_shape.append(input_shape[in_axis[dim]])
+            input_axes.append(i)
+        else:
+            raise errors.value_error(
+                layer,
+                f"every kernel axis in the input or output spec of {equation!r}",
+                f"kernel axis '{dim}' in neither",
+            )
+    bias_shape = None
+    if bias_axes is not None:
+        for char in bias_axes:
+            if char not in output_spec:
+                raise errors.value_error(
+                    layer,
+                    f"bias_axes drawn from the output spec '{output_spec}'",
+                    f"bias_axes={bias_axes!r}",
+                )
+        # The bias spans the output from its first biased axis on (1 on the others), so it
+        # broadcasts against the trailing axes of the output.
+        offset = elided if ellipsis == "left" else 0
+        first = min(output_spec.find(c) for c in bias_axes)
+        bias_shape = [
+            full[i + offset] if c in bias_axes else 1
+            for i, c in enumerate(output_spec)
+            if i >= first
+        ]
+        if ellipsis != "left":
+            bias_shape.extend([1] * max(elided, 0))
+    return kernel_shape, bias_shape, full, input_axes, output_axes
+
+
+class _FansFromAxes:
+    """Draws a kernel from a variance-scaling initializer with Keras's EinsumDense fans:
+    the contracted axes' product in, the output axes' product out."""
+
+    def __init__(self, initializer, input_axes, output_axes):
+        self.initializer = initializer
+        self.input_axes, self.output_axes = input_axes, output_axes
+
+    def __call__(self, shape, dtype=torch.float32):
+        fan_in = math.prod(shape[i] for i in self.input_axes)
+        fan_out = math.prod(shape[i] for i in self.output_axes)
+        slices = math.prod(shape) // max(fan_in * fan_out, 1)
+        # The draws are independent: only their count and their fans matter, not their order.
+        draws = [self.initializer((fan_in, fan_out), dtype=dtype) for _ in range(slices)]
+        return torch.stack(draws).reshape(shape)
+
+
+class EinsumDense(Layer):
+    """`activation(einsum(equation, inputs, kernel) + bias)`.
+
+    Args:
+        equation: einsum equation of the input, the kernel and the output, e.g. `"ab,bc->ac"`
+            (a Dense layer) or `"abc,cde->abde"` (a multi-head projection).
+        output_shape: the output's shape without the batch axis (an int for rank 2); None for
+            an axis taken from the input.
+        activation: applied last (default: none).
+        bias_axes: letters of the output axes that get a bias (default: no bias).
+        kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
+        kernel_constraint, bias_constraint, activity_regularizer: as in Dense.
+        lora_rank, lora_alpha: kept in the config; low-rank adaptation is not built (None only).
+
+    Input shape: the input spec of the equation (plus elided axes). Output shape: `output_shape`
+    with the batch axis in front.
+
+    Example:
+        >>> layer = EinsumDense("abc,cd->abd", output_shape=(None, 64), bias_axes="d")
+        >>> tuple(layer(torch.zeros(2, 32, 128)).shape)
+        (2, 32, 64)
+    """
+
+    def __init__(
+        self,
+        equation,
+        output_shape,
+        activation=None,
+        bias_axes=None,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        lora_rank=None,
+        lora_alpha=None,
+        activity_regularizer=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if lora_rank is not None:
+            raise errors.value_error(
+                self, "lora_rank=None (lamina has no LoRA for EinsumDense)", f"{lora_rank}"
+            )
+        _parse(equation, self)
+        self.equation = equation
+        self.partial_output_shape = (
+            (output_shape,) if isinstance(output_shape, int) else tuple(output_shape)
+        )
+        self.activation = activations.get(activation)
+        self.bias_axes = bias_axes
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.lora_rank = lora_rank
+        self.lora_alpha = lora_alpha
+
+    def build(self, input_shape):
+        kernel_shape, bias_shape, full, input_axes, output_axes = analyze(
+            self.equation, self.bias_axes, input_shape, self.partial_output_shape, self
+        )
+        self.full_output_shape = tuple(full)
+        initializer = self.kernel_initializer
+        if isinstance(initializer, initializers.VarianceScaling):
+            initializer = _FansFromAxes(initializer, input_axes, output_axes)
+        self.kernel = self.add_weight(
+            "kernel",
+            kernel_shape,
+            initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+        self.bias = None
+        if bias_shape is not None:
+            self.bias = self.add_weight(
+                "bias",
+                bias_shape,
+                self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+        self.input_spec = InputSpec(ndim=len(input_shape))
+
+    def call(self, inputs):
+        outputs = torch.einsum(self.equation, inputs, self.kernel).contiguous()
+        if self.bias is not None:
+            outputs = outputs + self.bias
+        outputs = self.activation(outputs)
+        if self.activity_regularizer is not None:
+            self.add_loss(self.activity_regularizer(outputs) / outputs.shape[0])
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        full = analyze(self.equation, self.bias_axes, input_shape, self.partial_output_shape, self)[
+            2
+        ]
+        return tuple(full)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "output_shape": self.partial_output_shape,
+            "equation": self.equation,
+            "activation": activations.serialize(self.activation),
+            "bias_axes": self.bias_axes,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
+            "lora_rank": self.lora_rank,
+            "lora_alpha": self.lora_alpha,
+        }

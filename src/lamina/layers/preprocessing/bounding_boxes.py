@@ -1,0 +1,78 @@
+"""MaxNumBoundingBoxes: gives every image of a batch the same number of bounding boxes."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from lamina.engine import errors
+from lamina.engine.layer import Layer
+
+
+class MaxNumBoundingBoxes(Layer):
+    """Pads (with `fill_value`) or truncates the boxes and labels of a detection batch to
+    `max_number` per image; images pass through unchanged.
+
+    Args:
+        max_number: boxes per image in the output.
+        fill_value: the value of padding boxes and labels (default -1).
+        bounding_box_format: the boxes' format ("xyxy", ...), kept for Keras compatibility
+            (padding does not depend on it).
+
+    Call: `{"images": ..., "bounding_boxes": {"boxes": (batch, n, 4), "labels": (batch, n)}}`
+    (returns the same structure), or images alone (returned as they are).
+
+    Example:
+        >>> data = {"images": torch.zeros(2, 4, 4, 3),
+        ...         "bounding_boxes": {"boxes": torch.ones(2, 1, 4), "labels": torch.ones(2, 1)}}
+        >>> MaxNumBoundingBoxes(3)(data)["bounding_boxes"]["labels"].tolist()
+        [[1.0, -1.0, -1.0], [1.0, -1.0, -1.0]]
+    """
+
+    def __init__(self, max_number, fill_value=-1, bounding_box_format=None, **kwargs):
+        super().__init__(**kwargs)
+        self.bounding_box_format = bounding_box_format
+        if int(max_number) < 1:
+            raise errors.value_error(self, "max_number >= 1", f"max_number={max_number}")
+        self.max_number = int(max_number)
+        self.fill_value = int(fill_value)
+        self.built = True
+
+    def __call__(self, inputs, *args, **kwargs):
+        if not isinstance(inputs, dict):
+            return inputs
+        return self.call(inputs)
+
+    def call(self, inputs):
+        data = dict(inputs)
+        if "bounding_boxes" not in data:
+            return data
+        boxes_in = data["bounding_boxes"]
+        extra = set(boxes_in) - {"boxes", "labels"}
+        if extra:
+            raise errors.value_error(
+                self, "bounding_boxes with only 'boxes' and 'labels'", f"keys {sorted(extra)}"
+            )
+        boxes = torch.as_tensor(boxes_in["boxes"])[:, : self.max_number]
+        labels = torch.as_tensor(boxes_in["labels"])[:, : self.max_number]
+        missing = self.max_number - boxes.shape[1]
+        if missing > 0:
+            boxes = F.pad(boxes, (0, 0, 0, missing), value=self.fill_value)
+            labels = F.pad(labels, (0, missing), value=self.fill_value)
+        data["bounding_boxes"] = {**boxes_in, "boxes": boxes, "labels": labels}
+        return data
+
+    def compute_output_shape(self, input_shape):
+        if isinstance(input_shape, dict) and "bounding_boxes" in input_shape:
+            shapes = dict(input_shape["bounding_boxes"])
+            shapes["boxes"] = (shapes["boxes"][0], self.max_number, *shapes["boxes"][2:])
+            shapes["labels"] = (shapes["labels"][0], self.max_number)
+            return {**input_shape, "bounding_boxes": shapes}
+        return input_shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "max_number": self.max_number,
+            "fill_value": self.fill_value,
+        }

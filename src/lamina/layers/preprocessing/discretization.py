@@ -1,0 +1,153 @@
+"""Discretization: continuous values -> bucket ids, from given boundaries or learned quantiles."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from lamina import backend
+from lamina.engine import errors
+from lamina.engine.layer import Layer
+from lamina.layers.preprocessing.category_encoding import as_id_tensor, encode, encoded_shape
+
+# ----------------------------------------------------------------------------------------------
+# Keras's streaming quantile summary: a (2, n) array of values and the weight (count) each one
+# stands for, compressed to about 1 / epsilon entries by interpolating the cumulative weights.
+
+
+def _summarize(values: np.ndarray, epsilon: float) -> np.ndarray:
+    values = np.sort(values.reshape(-1))
+    step = max(values.size * epsilon, 1)
+    picked = values[int(step - 1) :: int(step)]
+    return np.stack([picked, np.full_like(picked, step)])
+
+
+def _compress(summary: np.ndarray, epsilon: float) -> np.ndarray:
+    if summary.shape[1] * epsilon < 1:
+        return summary
+    targets = epsilon + np.arange(0.0, 1.0, epsilon)
+    cumulative = summary[1].cumsum()
+    fractions = cumulative / cumulative[-1]
+    values = np.interp(targets, fractions, summary[0])
+    cumulative = np.interp(targets, fractions, cumulative)
+    weights = cumulative - np.concatenate(([0.0], cumulative[:-1]))
+    return np.stack((values, weights)).astype("float32")
+
+
+def _merge(first: np.ndarray, second: np.ndarray, epsilon: float) -> np.ndarray:
+    merged = np.concatenate((first, second), axis=1)
+    return _compress(merged[:, np.argsort(merged[0], kind="stable")], epsilon)
+
+
+class Discretization(Layer):
+    """Buckets values: id `i` for `bin_boundaries[i-1] <= x < bin_boundaries[i]`.
+
+    Args:
+        bin_boundaries: sorted boundaries (n boundaries make n + 1 buckets), or None to learn
+            them with `adapt`.
+        num_bins: the number of buckets `adapt` aims for (quantiles of the data).
+        epsilon: the quantile summary's error tolerance (Keras's default 0.01).
+        output_mode: "int" (default), "one_hot", "multi_hot" or "count".
+        sparse: False only (lamina returns dense tensors).
+
+    Input shape: any. Output shape: the same ("int"), else as CategoryEncoding's.
+
+    Example:
+        >>> Discretization(bin_boundaries=[0.0, 1.0])(torch.tensor([[-1.0, 0.5, 2.0]])).tolist()
+        [[0, 1, 2]]
+    """
+
+    def __init__(
+        self,
+        bin_boundaries=None,
+        num_bins=None,
+        epsilon=0.01,
+        output_mode="int",
+        sparse=False,
+        dtype=None,
+        name=None,
+        **kwargs,
+    ):
+        super().__init__(name=name, **kwargs)
+        modes = ("int", "one_hot", "multi_hot", "count")
+        if output_mode not in modes:
+            raise errors.value_error(self, f"output_mode in {modes}", f"{output_mode!r}")
+        if sparse:
+            raise errors.value_error(self, "sparse=False (lamina has no sparse outputs)", "True")
+        if num_bins is not None and num_bins < 0:
+            raise errors.value_error(self, "num_bins >= 0", f"num_bins={num_bins}")
+        if bin_boundaries is not None and num_bins is not None:
+            raise errors.value_error(
+                self, "bin_boundaries or num_bins, not both", "both", "adapt() learns boundaries."
+            )
+        self.bin_boundaries = None if bin_boundaries is None else list(bin_boundaries)
+        self.num_bins = num_bins
+        self.epsilon = float(epsilon)
+        self.output_mode = output_mode
+        self.sparse = False
+        self.output_dtype = dtype or ("int64" if output_mode == "int" else "float32")
+        self._summary = np.zeros((2, 0), dtype="float32")
+        self.built = True
+
+    def adapt(self, data, steps=None):
+        """Learn `num_bins` quantile boundaries from `data` (an array, or batches of arrays)."""
+        if self.num_bins is None:
+            raise errors.value_error(
+                self,
+                "num_bins to adapt",
+                "a layer built with bin_boundaries",
+                "create Discretization(num_bins=...) to learn boundaries.",
+            )
+        self._summary = np.zeros((2, 0), dtype="float32")
+        is_array = isinstance(data, (np.ndarray, torch.Tensor))
+        batches = [data] if is_array else data
+        for index, batch in enumerate(batches):
+            if steps is not None and index >= steps:
+                break
+            if isinstance(batch, tuple):
+                batch = batch[0]
+            values = np.asarray(backend.as_numpy(batch), dtype="float32")
+            self._summary = _merge(_summarize(values, self.epsilon), self._summary, self.epsilon)
+        self.bin_boundaries = _compress(self._summary, 1.0 / self.num_bins)[0, :-1].tolist()
+
+    def __call__(self, inputs, *args, **kwargs):
+        return super().__call__(as_id_tensor(inputs), *args, **kwargs)
+
+    def call(self, inputs):
+        if self.bin_boundaries is None:
+            raise errors.value_error(
+                self,
+                "bin boundaries",
+                "none",
+                "pass bin_boundaries= or call adapt(data) first.",
+            )
+        boundaries = torch.tensor(self.bin_boundaries, dtype=torch.float64, device=inputs.device)
+        ids = torch.bucketize(inputs.to(torch.float64), boundaries, right=True)
+        out = encode(ids, self.output_mode, len(self.bin_boundaries) + 1)
+        return out.to(backend.to_torch_dtype(self.output_dtype))
+
+    def compute_output_shape(self, input_shape):
+        depth = len(self.bin_boundaries) + 1 if self.bin_boundaries is not None else self.num_bins
+        return encoded_shape(input_shape, self.output_mode, depth)
+
+    def get_config(self):
+        return {
+            "bin_boundaries": self.bin_boundaries,
+            "num_bins": self.num_bins,
+            "epsilon": self.epsilon,
+            "output_mode": self.output_mode,
+            "sparse": self.sparse,
+            "name": self.name,
+            "dtype": self.output_dtype,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        boundaries = config.get("bin_boundaries")
+        if boundaries is not None and config.get("num_bins") is not None:
+            config.pop("bin_boundaries")  # an adapted layer: restore its learned boundaries
+            layer = cls(**config)
+            layer.bin_boundaries = list(boundaries)
+            return layer
+        return cls(**config)

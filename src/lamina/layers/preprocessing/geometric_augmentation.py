@@ -1,0 +1,191 @@
+"""RandomShear and RandomPerspective: geometric augmentations resampling each image through a
+random shear (an affine map) or a random perspective (a homography), only when training."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from lamina.engine import errors
+from lamina.layers.preprocessing import image_ops
+from lamina.layers.preprocessing.base import RandomImageLayer
+from lamina.layers.preprocessing.color_augmentation import keras_factor
+
+
+def shear_matrices(shear_x, shear_y, height, width):
+    """(N, 2, 3) maps for `image_ops.affine_sample` of Keras's shear: the output pixel (x, y)
+    (indices from the top-left) takes the input at (x + sx y, sy x + y)."""
+    ones = torch.ones_like(shear_x)
+    linear = torch.stack([torch.stack([ones, shear_x], -1), torch.stack([shear_y, ones], -1)], 1)
+    # About the image centre, in continuous coordinates (pixel i spans [i, i + 1)).
+    shift = torch.stack([shear_x * (height / 2 - 0.5), shear_y * (width / 2 - 0.5)], dim=-1)
+    return torch.cat([linear, shift.unsqueeze(-1)], dim=2)
+
+
+def homographies(start_points, end_points):
+    """(N, 8) maps sending each of the 4 `end_points` onto its `start_points` (x, y pairs)."""
+    rows, targets = [], []
+    for i in range(4):
+        (sx, sy), (ex, ey) = start_points[:, i].unbind(-1), end_points[:, i].unbind(-1)
+        one, zero = torch.ones_like(ex), torch.zeros_like(ex)
+        rows.append(torch.stack([ex, ey, one, zero, zero, zero, -sx * ex, -sx * ey], -1))
+        rows.append(torch.stack([zero, zero, zero, ex, ey, one, -sy * ex, -sy * ey], -1))
+        targets += [sx, sy]
+    system = torch.stack(rows, dim=1).to(torch.float64)
+    return torch.linalg.solve(system, torch.stack(targets, dim=1).to(torch.float64))
+
+
+def perspective_sample(images, transforms, fill_value=0.0, interpolation="bilinear"):
+    """Resample (N, C, H, W) images: the output pixel (x, y) takes the input at the homography
+    `transforms` of (x, y), in pixel indices; points outside take `fill_value`."""
+    batch, _, height, width = images.shape
+    ys, xs = torch.meshgrid(
+        torch.arange(height, dtype=torch.float64, device=images.device),
+        torch.arange(width, dtype=torch.float64, device=images.device),
+        indexing="ij",
+    )
+    a = transforms.to(images.device).reshape(batch, 8, 1, 1)
+    denominator = a[:, 6] * xs + a[:, 7] * ys + 1.0
+    x_in = (a[:, 0] * xs + a[:, 1] * ys + a[:, 2]) / denominator
+    y_in = (a[:, 3] * xs + a[:, 4] * ys + a[:, 5]) / denominator
+    # Pixel indices to grid_sample's [-1, 1] with align_corners=True (index i at -1 + 2i / (n-1)).
+    grid = torch.stack([2 * x_in / max(width - 1, 1) - 1, 2 * y_in / max(height - 1, 1) - 1], -1)
+    sampled = F.grid_sample(
+        images - fill_value,
+        grid.to(images.dtype),
+        mode=interpolation,
+        padding_mode="zeros",
+        align_corners=True,
+    )
+    return sampled + fill_value
+
+
+class RandomShear(RandomImageLayer):
+    """Shears each image by random amounts along x and y while training.
+
+    Args:
+        x_factor, y_factor: shear ranges in [0, 1] (a number f: [-f, f]); the drawn shears
+            share one random sign per image.
+        interpolation: "bilinear" (default) or "nearest".
+        fill_mode: "reflect" (default), "wrap", "constant" or "nearest"; fill_value for
+            "constant".
+
+    Example:
+        >>> layer = RandomShear(x_factor=0.3, seed=0)
+        >>> tuple(layer(torch.rand(2, 8, 8, 3), training=True).shape)
+        (2, 8, 8, 3)
+    """
+
+    def __init__(
+        self,
+        x_factor=0.0,
+        y_factor=0.0,
+        interpolation="bilinear",
+        fill_mode="reflect",
+        fill_value=0.0,
+        data_format=None,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        self.x_factor = self._factor(x_factor, "x_factor")
+        self.y_factor = self._factor(y_factor, "y_factor")
+        if interpolation not in ("bilinear", "nearest"):
+            raise errors.value_error(self, "interpolation 'bilinear' or 'nearest'", interpolation)
+        if fill_mode not in image_ops.FILL_MODES:
+            raise errors.value_error(self, f"fill_mode in {image_ops.FILL_MODES}", fill_mode)
+        self.interpolation = interpolation
+        self.fill_mode = fill_mode
+        self.fill_value = float(fill_value)
+
+    def _factor(self, factor, argument):
+        if isinstance(factor, (int, float)) and not isinstance(factor, bool):
+            if not 0.0 <= factor <= 1.0:
+                raise errors.value_error(self, f"{argument} in [0, 1]", f"{factor!r}")
+            return -abs(float(factor)), abs(float(factor))
+        return keras_factor(factor, self, (0.0, 1.0), argument)
+
+    def augment(self, images):
+        count, _, height, width = images.shape
+        sign = torch.where(self.uniform((count,), 0.0, 1.0, images) > 0.5, -1.0, 1.0)
+        shear_y = self.uniform((count,), *self.y_factor, images) * sign
+        shear_x = self.uniform((count,), *self.x_factor, images) * sign
+        matrices = shear_matrices(shear_x, shear_y, height, width)
+        return image_ops.affine_sample(
+            images, matrices, self.fill_mode, self.fill_value, self.interpolation
+        )
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "x_factor": self.x_factor,
+            "y_factor": self.y_factor,
+            "interpolation": self.interpolation,
+            "fill_mode": self.fill_mode,
+            "fill_value": self.fill_value,
+        }
+
+
+class RandomPerspective(RandomImageLayer):
+    """Warps images by a random perspective, with a probability drawn from `factor`.
+
+    Each corner moves by up to `scale / 2` of its own coordinates; the image is resampled
+    through the homography between the moved and the original corners.
+
+    Args:
+        factor: the probability of warping an image (a number p: drawn in [0, p]).
+        scale: the corners' displacement scale, in [0, 1].
+        interpolation: "bilinear" (default) or "nearest"; fill_value: outside the image.
+
+    Example:
+        >>> layer = RandomPerspective(factor=(1.0, 1.0), scale=0.0)
+        >>> x = torch.rand(1, 6, 6, 3)
+        >>> bool(torch.allclose(layer(x, training=True), x, atol=1e-5))
+        True
+    """
+
+    def __init__(
+        self,
+        factor=1.0,
+        scale=1.0,
+        interpolation="bilinear",
+        fill_value=0.0,
+        seed=None,
+        data_format=None,
+        **kwargs,
+    ):
+        super().__init__(seed=seed, data_format=data_format, **kwargs)
+        self.factor = keras_factor(factor, self, (0.0, 1.0))
+        if not 0.0 <= scale <= 1.0:
+            raise errors.value_error(self, "scale in [0, 1]", f"scale={scale}")
+        if interpolation not in ("bilinear", "nearest"):
+            raise errors.value_error(self, "interpolation 'bilinear' or 'nearest'", interpolation)
+        self.scale = float(scale)
+        self.interpolation = interpolation
+        self.fill_value = float(fill_value)
+
+    def augment(self, images):
+        count, _, height, width = images.shape
+        probability = self.uniform((count,), *self.factor, images)
+        apply = self.uniform((count,), 0.0, 1.0, images) < probability
+        moves = self.uniform((count, 4, 2), -0.5 * self.scale, 0.5 * self.scale, images)
+        corners = torch.tensor(
+            [[0.0, 0.0], [width - 1, 0.0], [0.0, height - 1], [width - 1, height - 1]],
+            device=images.device,
+        ).expand(count, 4, 2)
+        warped = perspective_sample(
+            images,
+            homographies(corners, corners + corners * moves),
+            self.fill_value,
+            self.interpolation,
+        )
+        return torch.where(apply.reshape(-1, 1, 1, 1), warped, images)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "factor": self.factor,
+            "scale": self.scale,
+            "interpolation": self.interpolation,
+            "fill_value": self.fill_value,
+        }

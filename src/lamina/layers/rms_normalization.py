@@ -1,0 +1,61 @@
+"""RMSNormalization: divide by the root mean square over the given axes, then scale."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from lamina.engine import errors
+from lamina.engine.layer import Layer
+
+
+class RMSNormalization(Layer):
+    """`x * rsqrt(mean(x**2, axis) + epsilon) * scale` (Zhang and Sennrich, 2019): no centering,
+    no bias, unlike LayerNormalization.
+
+    Args:
+        axis: axis or list of axes to normalize over (default the last).
+        epsilon: added to the mean square before the square root.
+
+    Input shape: any. Output shape: the same. Weights: `scale`, of the normalized axes' sizes.
+
+    Example:
+        >>> out = RMSNormalization()(torch.tensor([[3.0, 4.0]]))
+        >>> [round(v, 4) for v in out[0].tolist()]
+        [0.8485, 1.1314]
+    """
+
+    preserves_input_shape = True
+
+    def __init__(self, axis=-1, epsilon=1e-6, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = axis
+        self.epsilon = float(epsilon)
+
+    def build(self, input_shape):
+        rank = len(input_shape)
+        axes = self.axis if isinstance(self.axis, (list, tuple)) else [self.axis]
+        for axis in axes:
+            if not -rank <= axis < rank:
+                raise errors.value_error(
+                    self, f"axes in [{-rank}, {rank})", f"axis={self.axis} for rank {rank}"
+                )
+        self._axes = sorted(a % rank for a in axes)
+        self.scale = self.add_weight("scale", tuple(input_shape[a] for a in self._axes), "ones")
+        # torch's fused kernel wants the trailing axes; other axes go through the plain formula.
+        self._trailing = self._axes == list(range(rank - len(self._axes), rank))
+
+    def call(self, inputs):
+        x = inputs if inputs.dtype != torch.float16 else inputs.float()
+        if self._trailing:
+            outputs = F.rms_norm(x, tuple(self.scale.shape), self.scale, self.epsilon)
+        else:
+            shape = [1] * x.ndim
+            for axis, size in zip(self._axes, self.scale.shape, strict=True):
+                shape[axis] = size
+            rrms = torch.rsqrt(x.square().mean(dim=self._axes, keepdim=True) + self.epsilon)
+            outputs = x * rrms * self.scale.reshape(shape)
+        return outputs.to(inputs.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon}
