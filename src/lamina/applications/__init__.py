@@ -1,14 +1,25 @@
 """lamina.applications: the famous architectures, built from lamina's public layers.
 
-VGG16, VGG19, ResNet50, ResNet101, ResNet152 and MobileNetV2 follow `keras.applications` (same
-arguments, layer names and parameter counts; `weights="imagenet"` loads Keras's HDF5 files from
-`~/.keras/models` or `~/.lamina/models`, offline). LeNet5 and AlexNet are lamina's own.
+Every `keras.applications` model, with Keras's arguments, layer names and parameter counts;
+`weights="imagenet"` loads Keras's HDF5 files from `~/.keras/models` or `~/.lamina/models`,
+offline (nothing is downloaded), and `weights=path` loads such a file from anywhere. Each family's
+submodule (`applications.resnet_v2`, ...) holds its `preprocess_input` and `decode_predictions`,
+as in Keras. LeNet5 and AlexNet are lamina's own.
 """
 
-from lamina.applications import mobilenet_v2, resnet, vgg
+from lamina.applications import (
+    imagenet_utils,
+    mobilenet,
+    mobilenet_v2,
+    resnet,
+    resnet_v2,
+    vgg,
+)
 from lamina.applications.classic import AlexNet, LeNet5
+from lamina.applications.mobilenet import MobileNet
 from lamina.applications.mobilenet_v2 import MobileNetV2
 from lamina.applications.resnet import ResNet50, ResNet101, ResNet152
+from lamina.applications.resnet_v2 import ResNet50V2, ResNet101V2, ResNet152V2
 from lamina.applications.vgg import VGG16, VGG19
 
 # Keras's module names: `applications.vgg16.preprocess_input`, `applications.resnet50...`.
@@ -18,15 +29,22 @@ resnet50 = resnet
 __all__ = [
     "AlexNet",
     "LeNet5",
+    "MobileNet",
     "MobileNetV2",
     "ResNet50",
+    "ResNet50V2",
     "ResNet101",
+    "ResNet101V2",
     "ResNet152",
+    "ResNet152V2",
     "VGG16",
     "VGG19",
+    "imagenet_utils",
+    "mobilenet",
     "mobilenet_v2",
     "resnet",
     "resnet50",
+    "resnet_v2",
     "vgg16",
     "vgg19",
 ]

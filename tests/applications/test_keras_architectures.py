@@ -1,0 +1,76 @@
+"""Every application against Keras's own build (weights=None): parameter counts, layer names,
+layer kinds and output shape. Equal names are what lets Keras's HDF5 weight files load by name.
+
+The default run builds each family's smallest member at a small input, with and without the top;
+the large members (whose Keras builds take seconds each) are marked slow.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+
+import pytest
+
+from tests.parity.reference import keras
+
+# (lamina submodule, builder, arguments): the default run.
+FAST = [
+    ("resnet_v2", "ResNet50V2", {"include_top": False, "input_shape": (32, 32, 3)}),
+    ("resnet_v2", "ResNet50V2", {"input_shape": (32, 32, 3), "classes": 10}),
+    ("mobilenet", "MobileNet", {"include_top": False, "input_shape": (32, 32, 3)}),
+    (
+        "mobilenet",
+        "MobileNet",
+        {"alpha": 0.5, "depth_multiplier": 2, "input_shape": (64, 64, 3), "classes": 7},
+    ),
+]
+# The members whose Keras build is slow, at Keras's default input and with the top.
+SLOW = [
+    ("resnet_v2", "ResNet50V2", {}),
+    ("resnet_v2", "ResNet101V2", {}),
+    ("resnet_v2", "ResNet152V2", {}),
+    ("resnet_v2", "ResNet152V2", {"include_top": False, "pooling": "max"}),
+    ("mobilenet", "MobileNet", {}),
+]
+CASES = FAST + [pytest.param(*case, marks=pytest.mark.slow) for case in SLOW]
+
+
+def _snake(name: str) -> str:
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _names(model) -> list[str]:
+    """Layer names, with Keras's automatic ones (class name + session counter) reduced to the
+    class name: only the counter differs from one session's build to the next."""
+    names = []
+    for layer in model.layers:
+        auto = _snake(type(layer).__name__)
+        names.append(auto if re.fullmatch(rf"{auto}(_\d+)?", layer.name) else layer.name)
+    return names
+
+
+def _case_id(case) -> str:
+    module, builder, kwargs = case.values if hasattr(case, "values") else case
+    described = "-".join(f"{k}={v}" for k, v in kwargs.items()).replace(" ", "")
+    return f"{builder}-{described or 'default'}"
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(("module", "builder", "kwargs"), CASES, ids=[_case_id(c) for c in CASES])
+def test_architecture_equals_keras(module, builder, kwargs):
+    reference = getattr(keras.applications, builder)(weights=None, **kwargs)
+    model = getattr(importlib.import_module(f"lamina.applications.{module}"), builder)(
+        weights=None, **kwargs
+    )
+    assert model.count_params() == reference.count_params()
+    assert model.name == reference.name
+    assert _names(model) == _names(reference)
+    assert [type(layer).__name__ for layer in model.layers] == [
+        type(layer).__name__ for layer in reference.layers
+    ]
+    assert [layer.count_params() for layer in model.layers] == [
+        layer.count_params() for layer in reference.layers
+    ]
+    assert tuple(model.output.shape) == tuple(reference.output.shape)
