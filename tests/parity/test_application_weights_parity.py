@@ -1,5 +1,5 @@
-"""Keras writes an application's weights file (its legacy HDF5 layout, as keras.applications ships);
-lamina loads it by layer name, through `weights=path` and through `weights="imagenet"`: same outputs.
+"""Keras writes an application's weights file (its legacy HDF5 layout, as keras.applications
+ships); lamina loads it by layer name (`weights=path` or `weights="imagenet"`): same outputs.
 """
 
 from __future__ import annotations
@@ -25,6 +25,24 @@ CASES = [
         "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
         "path",
     ),
+    (
+        "ResNet50V2",
+        {"input_shape": (32, 32, 3), "classes": 10},
+        "resnet50v2_weights_tf_dim_ordering_tf_kernels.h5",
+        "path",
+    ),
+    (
+        "MobileNet",
+        {"alpha": 0.25, "input_shape": (128, 128, 3), "include_top": False, "pooling": "max"},
+        "mobilenet_2_5_128_tf_no_top.h5",
+        "imagenet",
+    ),
+    (
+        "MobileNetV3Small",
+        {"input_shape": (64, 64, 3), "classes": 10},
+        "weights_mobilenet_v3_small_224_1.0_float.h5",
+        "path",
+    ),
 ]
 
 
@@ -37,7 +55,7 @@ def _randomise(model, rng):
             values.append(rng.uniform(0.5, 1.5, shape).astype("float32"))
         else:
             values.append((rng.standard_normal(shape) * 0.1).astype("float32"))
-    for weight, value in zip(model.weights, values):
+    for weight, value in zip(model.weights, values, strict=True):
         weight.assign(value)
 
 
@@ -94,5 +112,5 @@ def test_a_file_for_another_architecture_is_refused_whole(tmp_path):
         r"'block_1_project', which expects \[\(1, 1, 48, 16\)\]",
     ):
         load_application_weights(model, path)
-    for old, new in zip(before, model.get_weights()):
+    for old, new in zip(before, model.get_weights(), strict=True):
         np.testing.assert_array_equal(old, new)  # nothing half-loaded

@@ -11,6 +11,7 @@ from lamina.applications import (
     imagenet_utils,
     mobilenet,
     mobilenet_v2,
+    mobilenet_v3,
     resnet,
     resnet_v2,
     vgg,
@@ -18,6 +19,7 @@ from lamina.applications import (
 from lamina.applications.classic import AlexNet, LeNet5
 from lamina.applications.mobilenet import MobileNet
 from lamina.applications.mobilenet_v2 import MobileNetV2
+from lamina.applications.mobilenet_v3 import MobileNetV3Large, MobileNetV3Small
 from lamina.applications.resnet import ResNet50, ResNet101, ResNet152
 from lamina.applications.resnet_v2 import ResNet50V2, ResNet101V2, ResNet152V2
 from lamina.applications.vgg import VGG16, VGG19
@@ -31,6 +33,8 @@ __all__ = [
     "LeNet5",
     "MobileNet",
     "MobileNetV2",
+    "MobileNetV3Large",
+    "MobileNetV3Small",
     "ResNet50",
     "ResNet50V2",
     "ResNet101",
@@ -42,6 +46,7 @@ __all__ = [
     "imagenet_utils",
     "mobilenet",
     "mobilenet_v2",
+    "mobilenet_v3",
     "resnet",
     "resnet50",
     "resnet_v2",

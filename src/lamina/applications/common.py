@@ -47,11 +47,20 @@ def input_shape_for(
     min_size: int,
     include_top: bool,
     weights,
+    any_size_top: bool = False,
 ) -> tuple:
-    """The per-sample input shape, from `input_shape`, `input_tensor` or the defaults."""
+    """The per-sample input shape, from `input_shape`, `input_tensor` or the defaults.
+
+    `any_size_top`: the classifier pools globally, so (as Keras's MobileNetV3 and
+    EfficientNetV2) the input size stays free even with the top and pretrained weights.
+    """
     if input_shape is None and input_tensor is not None:
         input_shape = tuple(input_tensor.shape[1:])
     default = (default_size, default_size, 3)
+    if any_size_top:
+        include_top = False
+        if input_shape is None:
+            return (None, None, 3)
     if weights == "imagenet" and include_top:
         if input_shape is not None and tuple(input_shape) != default:
             raise ValueError(
@@ -156,6 +165,7 @@ def build(
     min_size: int = 32,
     top=None,
     pool_names=("avg_pool", "max_pool"),
+    any_size_top: bool = False,
 ):
     """Assemble an application the way every Keras builder does.
 
@@ -170,6 +180,7 @@ def build(
         top: `(x, classes, classifier_activation) -> outputs`, the classifier.
         name: the model's name, or `input shape -> name`.
         pool_names: names of the pooling layers of `pooling="avg"` / `"max"` without the top.
+        any_size_top: the input size stays free with the top (see `input_shape_for`).
     """
     check_arguments(builder, weights, include_top, classes, classifier_activation, pooling)
     shape = input_shape_for(
@@ -180,6 +191,7 @@ def build(
         min_size=min_size,
         include_top=include_top,
         weights=weights,
+        any_size_top=any_size_top,
     )
     resolve_weights(weights, file_name)
     inputs = model_input(shape, input_tensor)
