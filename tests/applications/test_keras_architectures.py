@@ -24,8 +24,8 @@ FAST = [
         "MobileNet",
         {"alpha": 0.5, "depth_multiplier": 2, "input_shape": (64, 64, 3), "classes": 7},
     ),
-    ("mobilenet_v3", "MobileNetV3Small", {"include_top": False}),
     ("mobilenet_v3", "MobileNetV3Small", {"minimalistic": True, "alpha": 0.75, "classes": 5}),
+    ("efficientnet", "EfficientNetB0", {"input_shape": (32, 32, 3), "classes": 10}),
 ]
 # The members whose Keras build is slow, at Keras's default input and with the top.
 SLOW = [
@@ -37,6 +37,13 @@ SLOW = [
     ("mobilenet_v3", "MobileNetV3Small", {}),
     ("mobilenet_v3", "MobileNetV3Large", {}),
     ("mobilenet_v3", "MobileNetV3Large", {"include_top": False, "alpha": 0.75}),
+    ("mobilenet_v3", "MobileNetV3Small", {"include_top": False}),
+    ("efficientnet", "EfficientNetB0", {}),
+    *[
+        ("efficientnet", f"EfficientNetB{i}", {"include_top": False, "input_shape": (32, 32, 3)})
+        for i in range(1, 8)
+    ],
+    ("efficientnet", "EfficientNetB7", {"pooling": "avg", "include_top": False}),
 ]
 CASES = FAST + [pytest.param(*case, marks=pytest.mark.slow) for case in SLOW]
 

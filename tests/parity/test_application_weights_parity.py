@@ -43,6 +43,12 @@ CASES = [
         "weights_mobilenet_v3_small_224_1.0_float.h5",
         "path",
     ),
+    (
+        "EfficientNetB0",
+        {"input_shape": (32, 32, 3), "include_top": False},
+        "efficientnetb0_notop.h5",
+        "path",
+    ),
 ]
 
 

@@ -8,6 +8,7 @@ as in Keras. LeNet5 and AlexNet are lamina's own.
 """
 
 from lamina.applications import (
+    efficientnet,
     imagenet_utils,
     mobilenet,
     mobilenet_v2,
@@ -17,6 +18,16 @@ from lamina.applications import (
     vgg,
 )
 from lamina.applications.classic import AlexNet, LeNet5
+from lamina.applications.efficientnet import (
+    EfficientNetB0,
+    EfficientNetB1,
+    EfficientNetB2,
+    EfficientNetB3,
+    EfficientNetB4,
+    EfficientNetB5,
+    EfficientNetB6,
+    EfficientNetB7,
+)
 from lamina.applications.mobilenet import MobileNet
 from lamina.applications.mobilenet_v2 import MobileNetV2
 from lamina.applications.mobilenet_v3 import MobileNetV3Large, MobileNetV3Small
@@ -30,6 +41,14 @@ resnet50 = resnet
 
 __all__ = [
     "AlexNet",
+    "EfficientNetB0",
+    "EfficientNetB1",
+    "EfficientNetB2",
+    "EfficientNetB3",
+    "EfficientNetB4",
+    "EfficientNetB5",
+    "EfficientNetB6",
+    "EfficientNetB7",
     "LeNet5",
     "MobileNet",
     "MobileNetV2",
@@ -43,6 +62,7 @@ __all__ = [
     "ResNet152V2",
     "VGG16",
     "VGG19",
+    "efficientnet",
     "imagenet_utils",
     "mobilenet",
     "mobilenet_v2",
