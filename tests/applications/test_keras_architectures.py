@@ -26,6 +26,7 @@ FAST = [
     ),
     ("mobilenet_v3", "MobileNetV3Small", {"minimalistic": True, "alpha": 0.75, "classes": 5}),
     ("efficientnet", "EfficientNetB0", {"input_shape": (32, 32, 3), "classes": 10}),
+    ("efficientnet_v2", "EfficientNetV2B0", {"include_top": False, "input_shape": (32, 32, 3)}),
 ]
 # The members whose Keras build is slow, at Keras's default input and with the top.
 SLOW = [
@@ -44,6 +45,17 @@ SLOW = [
         for i in range(1, 8)
     ],
     ("efficientnet", "EfficientNetB7", {"pooling": "avg", "include_top": False}),
+    ("efficientnet_v2", "EfficientNetV2B0", {}),
+    *[
+        (
+            "efficientnet_v2",
+            f"EfficientNetV2{v}",
+            {"include_top": False, "input_shape": (32, 32, 3)},
+        )
+        for v in ("B1", "B2", "B3", "S", "M", "L")
+    ],
+    ("efficientnet_v2", "EfficientNetV2S", {"include_preprocessing": False}),
+    ("efficientnet_v2", "EfficientNetV2L", {}),
 ]
 CASES = FAST + [pytest.param(*case, marks=pytest.mark.slow) for case in SLOW]
 

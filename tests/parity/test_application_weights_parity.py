@@ -49,6 +49,13 @@ CASES = [
         "efficientnetb0_notop.h5",
         "path",
     ),
+    pytest.param(
+        "EfficientNetV2B0",
+        {"input_shape": (32, 32, 3), "classes": 10},
+        "efficientnetv2-b0.h5",
+        "path",
+        marks=pytest.mark.slow,
+    ),
 ]
 
 
@@ -75,7 +82,9 @@ def _write_keras_legacy_h5(model, path):
 
 @pytest.mark.parity
 @pytest.mark.parametrize(
-    ("builder", "kwargs", "file_name", "how"), CASES, ids=[f"{c[0]}-{c[3]}" for c in CASES]
+    ("builder", "kwargs", "file_name", "how"),
+    CASES,
+    ids=[f"{c[0]}-{c[3]}" for c in (getattr(c, "values", c) for c in CASES)],
 )
 def test_keras_weights_file_loads_with_equal_outputs(
     builder, kwargs, file_name, how, tmp_path, monkeypatch

@@ -9,6 +9,7 @@ as in Keras. LeNet5 and AlexNet are lamina's own.
 
 from lamina.applications import (
     efficientnet,
+    efficientnet_v2,
     imagenet_utils,
     mobilenet,
     mobilenet_v2,
@@ -28,12 +29,39 @@ from lamina.applications.efficientnet import (
     EfficientNetB6,
     EfficientNetB7,
 )
-from lamina.applications.mobilenet import MobileNet
-from lamina.applications.mobilenet_v2 import MobileNetV2
-from lamina.applications.mobilenet_v3 import MobileNetV3Large, MobileNetV3Small
-from lamina.applications.resnet import ResNet50, ResNet101, ResNet152
-from lamina.applications.resnet_v2 import ResNet50V2, ResNet101V2, ResNet152V2
-from lamina.applications.vgg import VGG16, VGG19
+from lamina.applications.efficientnet_v2 import (
+    EfficientNetV2B0,
+    EfficientNetV2B1,
+    EfficientNetV2B2,
+    EfficientNetV2B3,
+    EfficientNetV2L,
+    EfficientNetV2M,
+    EfficientNetV2S,
+)
+from lamina.applications.mobilenet import (
+    MobileNet,
+)
+from lamina.applications.mobilenet_v2 import (
+    MobileNetV2,
+)
+from lamina.applications.mobilenet_v3 import (
+    MobileNetV3Large,
+    MobileNetV3Small,
+)
+from lamina.applications.resnet import (
+    ResNet50,
+    ResNet101,
+    ResNet152,
+)
+from lamina.applications.resnet_v2 import (
+    ResNet50V2,
+    ResNet101V2,
+    ResNet152V2,
+)
+from lamina.applications.vgg import (
+    VGG16,
+    VGG19,
+)
 
 # Keras's module names: `applications.vgg16.preprocess_input`, `applications.resnet50...`.
 vgg16 = vgg19 = vgg
@@ -49,20 +77,28 @@ __all__ = [
     "EfficientNetB5",
     "EfficientNetB6",
     "EfficientNetB7",
+    "EfficientNetV2B0",
+    "EfficientNetV2B1",
+    "EfficientNetV2B2",
+    "EfficientNetV2B3",
+    "EfficientNetV2L",
+    "EfficientNetV2M",
+    "EfficientNetV2S",
     "LeNet5",
     "MobileNet",
     "MobileNetV2",
     "MobileNetV3Large",
     "MobileNetV3Small",
-    "ResNet50",
-    "ResNet50V2",
     "ResNet101",
     "ResNet101V2",
     "ResNet152",
     "ResNet152V2",
+    "ResNet50",
+    "ResNet50V2",
     "VGG16",
     "VGG19",
     "efficientnet",
+    "efficientnet_v2",
     "imagenet_utils",
     "mobilenet",
     "mobilenet_v2",
