@@ -27,6 +27,7 @@ FAST = [
     ("mobilenet_v3", "MobileNetV3Small", {"minimalistic": True, "alpha": 0.75, "classes": 5}),
     ("efficientnet", "EfficientNetB0", {"input_shape": (32, 32, 3), "classes": 10}),
     ("efficientnet_v2", "EfficientNetV2B0", {"include_top": False, "input_shape": (32, 32, 3)}),
+    ("densenet", "DenseNet121", {"input_shape": (32, 32, 3), "classes": 10}),
 ]
 # The members whose Keras build is slow, at Keras's default input and with the top.
 SLOW = [
@@ -56,6 +57,10 @@ SLOW = [
     ],
     ("efficientnet_v2", "EfficientNetV2S", {"include_preprocessing": False}),
     ("efficientnet_v2", "EfficientNetV2L", {}),
+    ("densenet", "DenseNet121", {}),
+    ("densenet", "DenseNet169", {}),
+    ("densenet", "DenseNet201", {}),
+    ("densenet", "DenseNet201", {"include_top": False, "pooling": "max"}),
 ]
 CASES = FAST + [pytest.param(*case, marks=pytest.mark.slow) for case in SLOW]
 

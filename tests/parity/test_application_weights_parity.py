@@ -56,6 +56,13 @@ CASES = [
         "path",
         marks=pytest.mark.slow,
     ),
+    pytest.param(
+        "DenseNet121",
+        {"input_shape": (32, 32, 3), "include_top": False, "pooling": "avg"},
+        "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "imagenet",
+        marks=pytest.mark.slow,
+    ),
 ]
 
 

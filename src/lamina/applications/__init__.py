@@ -8,6 +8,7 @@ as in Keras. LeNet5 and AlexNet are lamina's own.
 """
 
 from lamina.applications import (
+    densenet,
     efficientnet,
     efficientnet_v2,
     imagenet_utils,
@@ -19,6 +20,11 @@ from lamina.applications import (
     vgg,
 )
 from lamina.applications.classic import AlexNet, LeNet5
+from lamina.applications.densenet import (
+    DenseNet121,
+    DenseNet169,
+    DenseNet201,
+)
 from lamina.applications.efficientnet import (
     EfficientNetB0,
     EfficientNetB1,
@@ -69,6 +75,9 @@ resnet50 = resnet
 
 __all__ = [
     "AlexNet",
+    "DenseNet121",
+    "DenseNet169",
+    "DenseNet201",
     "EfficientNetB0",
     "EfficientNetB1",
     "EfficientNetB2",
@@ -97,6 +106,7 @@ __all__ = [
     "ResNet50V2",
     "VGG16",
     "VGG19",
+    "densenet",
     "efficientnet",
     "efficientnet_v2",
     "imagenet_utils",
