@@ -63,6 +63,13 @@ CASES = [
         "imagenet",
         marks=pytest.mark.slow,
     ),
+    # Unnamed layers: Keras's file holds its session's automatic names, so lamina loads in order.
+    (
+        "InceptionV3",
+        {"input_shape": (75, 75, 3), "classes": 10},
+        "inception_v3_weights_tf_dim_ordering_tf_kernels.h5",
+        "path",
+    ),
 ]
 
 

@@ -12,6 +12,7 @@ from lamina.applications import (
     efficientnet,
     efficientnet_v2,
     imagenet_utils,
+    inception_v3,
     mobilenet,
     mobilenet_v2,
     mobilenet_v3,
@@ -43,6 +44,9 @@ from lamina.applications.efficientnet_v2 import (
     EfficientNetV2L,
     EfficientNetV2M,
     EfficientNetV2S,
+)
+from lamina.applications.inception_v3 import (
+    InceptionV3,
 )
 from lamina.applications.mobilenet import (
     MobileNet,
@@ -93,6 +97,7 @@ __all__ = [
     "EfficientNetV2L",
     "EfficientNetV2M",
     "EfficientNetV2S",
+    "InceptionV3",
     "LeNet5",
     "MobileNet",
     "MobileNetV2",
@@ -110,6 +115,7 @@ __all__ = [
     "efficientnet",
     "efficientnet_v2",
     "imagenet_utils",
+    "inception_v3",
     "mobilenet",
     "mobilenet_v2",
     "mobilenet_v3",
