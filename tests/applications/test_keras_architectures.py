@@ -29,6 +29,11 @@ FAST = [
     ("efficientnet_v2", "EfficientNetV2B0", {"include_top": False, "input_shape": (32, 32, 3)}),
     ("densenet", "DenseNet121", {"input_shape": (32, 32, 3), "classes": 10}),
     ("inception_v3", "InceptionV3", {"include_top": False, "input_shape": (75, 75, 3)}),
+    (
+        "inception_resnet_v2",
+        "InceptionResNetV2",
+        {"include_top": False, "input_shape": (75, 75, 3), "pooling": "avg"},
+    ),
 ]
 # The members whose Keras build is slow, at Keras's default input and with the top.
 SLOW = [
@@ -63,6 +68,7 @@ SLOW = [
     ("densenet", "DenseNet201", {}),
     ("densenet", "DenseNet201", {"include_top": False, "pooling": "max"}),
     ("inception_v3", "InceptionV3", {}),
+    ("inception_resnet_v2", "InceptionResNetV2", {}),
 ]
 CASES = FAST + [pytest.param(*case, marks=pytest.mark.slow) for case in SLOW]
 

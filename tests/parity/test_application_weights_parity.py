@@ -70,16 +70,29 @@ CASES = [
         "inception_v3_weights_tf_dim_ordering_tf_kernels.h5",
         "path",
     ),
+    pytest.param(
+        "InceptionResNetV2",
+        {"input_shape": (75, 75, 3), "include_top": False},
+        "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "imagenet",
+        marks=pytest.mark.slow,
+    ),
 ]
 
 
 def _randomise(model, rng):
-    """Random weights everywhere (positive variances), so a swapped or skipped weight shows."""
+    """Random weights everywhere, so a swapped or skipped weight shows; scaled so activations
+    stay of order one through deep stacks (kernels ~ N(0, 1/fan_in), scales and variances in
+    [0.5, 1.5], offsets and means ~ N(0, 0.1^2))."""
     values = []
     for weight in model.weights:
         shape = tuple(weight.shape)
-        if "variance" in weight.path:
+        leaf = weight.path.rsplit("/", 1)[-1]
+        if "variance" in leaf or leaf == "gamma":
             values.append(rng.uniform(0.5, 1.5, shape).astype("float32"))
+        elif len(shape) >= 2:
+            fan_in = int(np.prod(shape[:-1]))
+            values.append((rng.standard_normal(shape) / np.sqrt(fan_in)).astype("float32"))
         else:
             values.append((rng.standard_normal(shape) * 0.1).astype("float32"))
     for weight, value in zip(model.weights, values, strict=True):
@@ -113,6 +126,7 @@ def test_keras_weights_file_loads_with_equal_outputs(
 
     images = rng.uniform(-1, 1, (2, *kwargs["input_shape"])).astype("float32")
     expected = keras.ops.convert_to_numpy(reference(images, training=False))
+    assert expected.std() > 1e-3  # a signal that a wrong weight would change
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     weights = "imagenet" if how == "imagenet" else str(path)

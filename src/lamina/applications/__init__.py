@@ -12,6 +12,7 @@ from lamina.applications import (
     efficientnet,
     efficientnet_v2,
     imagenet_utils,
+    inception_resnet_v2,
     inception_v3,
     mobilenet,
     mobilenet_v2,
@@ -44,6 +45,9 @@ from lamina.applications.efficientnet_v2 import (
     EfficientNetV2L,
     EfficientNetV2M,
     EfficientNetV2S,
+)
+from lamina.applications.inception_resnet_v2 import (
+    InceptionResNetV2,
 )
 from lamina.applications.inception_v3 import (
     InceptionV3,
@@ -97,6 +101,7 @@ __all__ = [
     "EfficientNetV2L",
     "EfficientNetV2M",
     "EfficientNetV2S",
+    "InceptionResNetV2",
     "InceptionV3",
     "LeNet5",
     "MobileNet",
@@ -115,6 +120,7 @@ __all__ = [
     "efficientnet",
     "efficientnet_v2",
     "imagenet_utils",
+    "inception_resnet_v2",
     "inception_v3",
     "mobilenet",
     "mobilenet_v2",
