@@ -34,6 +34,7 @@ FAST = [
         "InceptionResNetV2",
         {"include_top": False, "input_shape": (75, 75, 3), "pooling": "avg"},
     ),
+    ("xception", "Xception", {"input_shape": (71, 71, 3), "classes": 10}),
 ]
 # The members whose Keras build is slow, at Keras's default input and with the top.
 SLOW = [
@@ -69,6 +70,7 @@ SLOW = [
     ("densenet", "DenseNet201", {"include_top": False, "pooling": "max"}),
     ("inception_v3", "InceptionV3", {}),
     ("inception_resnet_v2", "InceptionResNetV2", {}),
+    ("xception", "Xception", {}),
 ]
 CASES = FAST + [pytest.param(*case, marks=pytest.mark.slow) for case in SLOW]
 

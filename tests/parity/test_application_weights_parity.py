@@ -77,6 +77,12 @@ CASES = [
         "imagenet",
         marks=pytest.mark.slow,
     ),
+    (
+        "Xception",
+        {"input_shape": (71, 71, 3), "include_top": False, "pooling": "avg"},
+        "xception_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "imagenet",
+    ),
 ]
 
 

@@ -20,6 +20,7 @@ from lamina.applications import (
     resnet,
     resnet_v2,
     vgg,
+    xception,
 )
 from lamina.applications.classic import AlexNet, LeNet5
 from lamina.applications.densenet import (
@@ -76,6 +77,9 @@ from lamina.applications.vgg import (
     VGG16,
     VGG19,
 )
+from lamina.applications.xception import (
+    Xception,
+)
 
 # Keras's module names: `applications.vgg16.preprocess_input`, `applications.resnet50...`.
 vgg16 = vgg19 = vgg
@@ -116,6 +120,7 @@ __all__ = [
     "ResNet50V2",
     "VGG16",
     "VGG19",
+    "Xception",
     "densenet",
     "efficientnet",
     "efficientnet_v2",
@@ -130,4 +135,5 @@ __all__ = [
     "resnet_v2",
     "vgg16",
     "vgg19",
+    "xception",
 ]
