@@ -35,6 +35,8 @@ FAST = [
         {"include_top": False, "input_shape": (75, 75, 3), "pooling": "avg"},
     ),
     ("xception", "Xception", {"input_shape": (71, 71, 3), "classes": 10}),
+    ("convnext", "ConvNeXtTiny", {"input_shape": (32, 32, 3), "classes": 10}),
+    ("convnext", "ConvNeXtTiny", {"include_top": False, "input_shape": (32, 32, 3)}),
 ]
 # The members whose Keras build is slow, at Keras's default input and with the top.
 SLOW = [
@@ -71,6 +73,13 @@ SLOW = [
     ("inception_v3", "InceptionV3", {}),
     ("inception_resnet_v2", "InceptionResNetV2", {}),
     ("xception", "Xception", {}),
+    ("convnext", "ConvNeXtTiny", {}),
+    *[
+        ("convnext", f"ConvNeXt{v}", {"include_top": False, "input_shape": (32, 32, 3)})
+        for v in ("Small", "Base", "Large", "XLarge")
+    ],
+    ("convnext", "ConvNeXtXLarge", {}),
+    ("convnext", "ConvNeXtSmall", {"include_preprocessing": False, "include_top": False}),
 ]
 CASES = FAST + [pytest.param(*case, marks=pytest.mark.slow) for case in SLOW]
 

@@ -83,6 +83,13 @@ CASES = [
         "xception_weights_tf_dim_ordering_tf_kernels_notop.h5",
         "imagenet",
     ),
+    # Nested Sequential stem / downsampling models, LayerScale, grouped convolutions.
+    (
+        "ConvNeXtTiny",
+        {"input_shape": (32, 32, 3), "classes": 10},
+        "convnext_tiny.h5",
+        "path",
+    ),
 ]
 
 

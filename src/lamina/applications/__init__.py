@@ -8,6 +8,7 @@ as in Keras. LeNet5 and AlexNet are lamina's own.
 """
 
 from lamina.applications import (
+    convnext,
     densenet,
     efficientnet,
     efficientnet_v2,
@@ -23,6 +24,13 @@ from lamina.applications import (
     xception,
 )
 from lamina.applications.classic import AlexNet, LeNet5
+from lamina.applications.convnext import (
+    ConvNeXtBase,
+    ConvNeXtLarge,
+    ConvNeXtSmall,
+    ConvNeXtTiny,
+    ConvNeXtXLarge,
+)
 from lamina.applications.densenet import (
     DenseNet121,
     DenseNet169,
@@ -87,6 +95,11 @@ resnet50 = resnet
 
 __all__ = [
     "AlexNet",
+    "ConvNeXtBase",
+    "ConvNeXtLarge",
+    "ConvNeXtSmall",
+    "ConvNeXtTiny",
+    "ConvNeXtXLarge",
     "DenseNet121",
     "DenseNet169",
     "DenseNet201",
@@ -121,6 +134,7 @@ __all__ = [
     "VGG16",
     "VGG19",
     "Xception",
+    "convnext",
     "densenet",
     "efficientnet",
     "efficientnet_v2",

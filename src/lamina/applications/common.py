@@ -166,6 +166,7 @@ def build(
     top=None,
     pool_names=("avg_pool", "max_pool"),
     any_size_top: bool = False,
+    features=None,
 ):
     """Assemble an application the way every Keras builder does.
 
@@ -181,6 +182,7 @@ def build(
         name: the model's name, or `input shape -> name`.
         pool_names: names of the pooling layers of `pooling="avg"` / `"max"` without the top.
         any_size_top: the input size stays free with the top (see `input_shape_for`).
+        features: `(x, pooling) -> outputs` without the top, in place of the pooling head.
     """
     check_arguments(builder, weights, include_top, classes, classifier_activation, pooling)
     shape = input_shape_for(
@@ -198,6 +200,8 @@ def build(
     x = body(inputs)
     if include_top:
         x = (top or dense_top)(x, classes, classifier_activation)
+    elif features is not None:
+        x = features(x, pooling)
     else:
         x = pooling_head(x, pooling, avg_name=pool_names[0], max_name=pool_names[1])
     model_inputs = source_inputs(inputs) if input_tensor is not None else inputs
