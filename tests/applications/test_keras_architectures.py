@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from tests.parity.reference import keras
+from tests.parity.reference import keras, keras_nasnet_mobile
 
 # (lamina submodule, builder, arguments): the default run.
 FAST = [
@@ -37,6 +37,7 @@ FAST = [
     ("xception", "Xception", {"input_shape": (71, 71, 3), "classes": 10}),
     ("convnext", "ConvNeXtTiny", {"input_shape": (32, 32, 3), "classes": 10}),
     ("convnext", "ConvNeXtTiny", {"include_top": False, "input_shape": (32, 32, 3)}),
+    ("nasnet", "NASNetMobile", {"input_shape": (32, 32, 3), "classes": 10}),
 ]
 # The members whose Keras build is slow, at Keras's default input and with the top.
 SLOW = [
@@ -80,6 +81,10 @@ SLOW = [
     ],
     ("convnext", "ConvNeXtXLarge", {}),
     ("convnext", "ConvNeXtSmall", {"include_preprocessing": False, "include_top": False}),
+    ("nasnet", "NASNetMobile", {}),
+    ("nasnet", "NASNetMobile", {"include_top": False}),
+    ("nasnet", "NASNetLarge", {}),
+    ("nasnet", "NASNetLarge", {"include_top": False, "input_shape": (64, 64, 3), "pooling": "max"}),
 ]
 CASES = FAST + [pytest.param(*case, marks=pytest.mark.slow) for case in SLOW]
 
@@ -114,7 +119,10 @@ def _case_id(case) -> str:
 @pytest.mark.parity
 @pytest.mark.parametrize(("module", "builder", "kwargs"), CASES, ids=[_case_id(c) for c in CASES])
 def test_architecture_equals_keras(module, builder, kwargs):
-    reference = getattr(keras.applications, builder)(weights=None, **kwargs)
+    if builder == "NASNetMobile":
+        reference = keras_nasnet_mobile(weights=None, **kwargs)
+    else:
+        reference = getattr(keras.applications, builder)(weights=None, **kwargs)
     model = getattr(importlib.import_module(f"lamina.applications.{module}"), builder)(
         weights=None, **kwargs
     )

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from lamina import applications
-from tests.parity.reference import keras
+from tests.parity.reference import keras, keras_nasnet_mobile
 
 # (builder, arguments, Keras's file name, how lamina is told: the cache lookup or a path)
 CASES = [
@@ -90,6 +90,13 @@ CASES = [
         "convnext_tiny.h5",
         "path",
     ),
+    pytest.param(
+        "NASNetMobile",
+        {"input_shape": (32, 32, 3), "include_top": False, "pooling": "avg"},
+        "nasnet_mobile_no_top.h5",
+        "imagenet",
+        marks=pytest.mark.slow,
+    ),
 ]
 
 
@@ -130,7 +137,10 @@ def test_keras_weights_file_loads_with_equal_outputs(
     builder, kwargs, file_name, how, tmp_path, monkeypatch
 ):
     rng = np.random.default_rng(0)
-    reference = getattr(keras.applications, builder)(weights=None, **kwargs)
+    if builder == "NASNetMobile":
+        reference = keras_nasnet_mobile(weights=None, **kwargs)
+    else:
+        reference = getattr(keras.applications, builder)(weights=None, **kwargs)
     _randomise(reference, rng)
     models_dir = tmp_path / "keras" / "models"
     models_dir.mkdir(parents=True)

@@ -18,6 +18,7 @@ from lamina.applications import (
     mobilenet,
     mobilenet_v2,
     mobilenet_v3,
+    nasnet,
     resnet,
     resnet_v2,
     vgg,
@@ -70,6 +71,10 @@ from lamina.applications.mobilenet_v2 import (
 from lamina.applications.mobilenet_v3 import (
     MobileNetV3Large,
     MobileNetV3Small,
+)
+from lamina.applications.nasnet import (
+    NASNetLarge,
+    NASNetMobile,
 )
 from lamina.applications.resnet import (
     ResNet50,
@@ -125,6 +130,8 @@ __all__ = [
     "MobileNetV2",
     "MobileNetV3Large",
     "MobileNetV3Small",
+    "NASNetLarge",
+    "NASNetMobile",
     "ResNet101",
     "ResNet101V2",
     "ResNet152",
@@ -144,6 +151,7 @@ __all__ = [
     "mobilenet",
     "mobilenet_v2",
     "mobilenet_v3",
+    "nasnet",
     "resnet",
     "resnet50",
     "resnet_v2",
