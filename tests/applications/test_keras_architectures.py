@@ -16,9 +16,16 @@ from tests.parity.reference import keras, keras_nasnet_mobile
 
 # (lamina submodule, builder, arguments): the default run.
 FAST = [
+    ("vgg", "VGG16", {"input_shape": (32, 32, 3), "classes": 10}),
+    ("resnet", "ResNet50", {"include_top": False, "input_shape": (32, 32, 3), "pooling": "max"}),
+    ("mobilenet_v2", "MobileNetV2", {"alpha": 0.35, "input_shape": (96, 96, 3), "classes": 10}),
     ("resnet_v2", "ResNet50V2", {"include_top": False, "input_shape": (32, 32, 3)}),
     ("resnet_v2", "ResNet50V2", {"input_shape": (32, 32, 3), "classes": 10}),
-    ("mobilenet", "MobileNet", {"include_top": False, "input_shape": (32, 32, 3)}),
+    (
+        "mobilenet",
+        "MobileNet",
+        {"include_top": False, "input_shape": (32, 32, 3), "pooling": "avg"},
+    ),
     (
         "mobilenet",
         "MobileNet",
@@ -41,6 +48,9 @@ FAST = [
 ]
 # The members whose Keras build is slow, at Keras's default input and with the top.
 SLOW = [
+    ("vgg", "VGG19", {}),
+    ("resnet", "ResNet101", {}),
+    ("resnet", "ResNet152", {"include_top": False}),
     ("resnet_v2", "ResNet50V2", {}),
     ("resnet_v2", "ResNet101V2", {}),
     ("resnet_v2", "ResNet152V2", {}),
