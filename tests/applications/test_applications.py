@@ -111,7 +111,8 @@ ERROR_CASES = [
     (
         "imagenet-shape",
         lambda: applications.VGG16(weights="imagenet", input_shape=(64, 64, 3)),
-        r"VGG16\(\) with weights='imagenet' and include_top=True expects input_shape=\(224, 224, 3\)",
+        r"VGG16\(\) with weights='imagenet' and include_top=True expects "
+        r"input_shape=\(224, 224, 3\)",
     ),
     (
         "min-size",
@@ -131,14 +132,16 @@ ERROR_CASES = [
     (
         "mobilenet-alpha",
         lambda: applications.MobileNetV2(weights="imagenet", alpha=0.6),
-        r"MobileNetV2\(\) with weights='imagenet' expects alpha in \(0.35, 0.5, 0.75, 1.0, 1.3, 1.4\)",
+        r"MobileNetV2\(\) with weights='imagenet' expects alpha in "
+        r"\(0.35, 0.5, 0.75, 1.0, 1.3, 1.4\)",
     ),
     (
         "mobilenet-size",
         lambda: applications.MobileNetV2(
             weights="imagenet", include_top=False, input_shape=(100, 100, 3)
         ),
-        r"expects a square input of size \(96, 128, 160, 192, 224\); received input_shape=\(100, 100",
+        r"expects a square input of size \(96, 128, 160, 192, 224\); "
+        r"received input_shape=\(100, 100",
     ),
 ]
 

@@ -232,3 +232,38 @@ def keras_public_names(namespace: str) -> list[str]:
         for name in dir(module)
         if not name.startswith("_") and not isinstance(getattr(module, name), types.ModuleType)
     )
+
+
+def keras_nasnet_mobile(
+    input_shape=None,
+    include_top=True,
+    weights=None,
+    input_tensor=None,
+    pooling=None,
+    classes=1000,
+    classifier_activation="softmax",
+    name="nasnet_mobile",
+):
+    """Keras's NASNetMobile, built through its NASNet function: `keras.applications.NASNetMobile`
+    refuses the torch backend (an "outstanding bug" its source names), though the graph it would
+    build is the same (same arguments as NASNetMobile)."""
+    from keras.src.applications import nasnet
+
+    if not include_top and input_shape is None:
+        input_shape = (224, 224, 3)
+    return nasnet.NASNet(
+        input_shape,
+        penultimate_filters=1056,
+        num_blocks=4,
+        stem_block_filters=32,
+        skip_reduction=False,
+        filter_multiplier=2,
+        include_top=include_top,
+        weights=weights,
+        input_tensor=input_tensor,
+        pooling=pooling,
+        classes=classes,
+        default_size=224,
+        classifier_activation=classifier_activation,
+        name=name,
+    )

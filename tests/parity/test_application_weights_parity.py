@@ -1,5 +1,5 @@
-"""Keras writes an application's weights file (its legacy HDF5 layout, as keras.applications ships);
-lamina loads it by layer name, through `weights=path` and through `weights="imagenet"`: same outputs.
+"""Keras writes an application's weights file (its legacy HDF5 layout, as keras.applications
+ships); lamina loads it by layer name (`weights=path` or `weights="imagenet"`): same outputs.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from lamina import applications
-from tests.parity.reference import keras
+from tests.parity.reference import keras, keras_nasnet_mobile
 
 # (builder, arguments, Keras's file name, how lamina is told: the cache lookup or a path)
 CASES = [
@@ -25,19 +25,97 @@ CASES = [
         "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
         "path",
     ),
+    (
+        "ResNet50V2",
+        {"input_shape": (32, 32, 3), "classes": 10},
+        "resnet50v2_weights_tf_dim_ordering_tf_kernels.h5",
+        "path",
+    ),
+    (
+        "MobileNet",
+        {"alpha": 0.25, "input_shape": (128, 128, 3), "include_top": False, "pooling": "max"},
+        "mobilenet_2_5_128_tf_no_top.h5",
+        "imagenet",
+    ),
+    (
+        "MobileNetV3Small",
+        {"input_shape": (64, 64, 3), "classes": 10},
+        "weights_mobilenet_v3_small_224_1.0_float.h5",
+        "path",
+    ),
+    (
+        "EfficientNetB0",
+        {"input_shape": (32, 32, 3), "include_top": False},
+        "efficientnetb0_notop.h5",
+        "path",
+    ),
+    pytest.param(
+        "EfficientNetV2B0",
+        {"input_shape": (32, 32, 3), "classes": 10},
+        "efficientnetv2-b0.h5",
+        "path",
+        marks=pytest.mark.slow,
+    ),
+    pytest.param(
+        "DenseNet121",
+        {"input_shape": (32, 32, 3), "include_top": False, "pooling": "avg"},
+        "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "imagenet",
+        marks=pytest.mark.slow,
+    ),
+    # Unnamed layers: Keras's file holds its session's automatic names, so lamina loads in order.
+    (
+        "InceptionV3",
+        {"input_shape": (75, 75, 3), "classes": 10},
+        "inception_v3_weights_tf_dim_ordering_tf_kernels.h5",
+        "path",
+    ),
+    pytest.param(
+        "InceptionResNetV2",
+        {"input_shape": (75, 75, 3), "include_top": False},
+        "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "imagenet",
+        marks=pytest.mark.slow,
+    ),
+    (
+        "Xception",
+        {"input_shape": (71, 71, 3), "include_top": False, "pooling": "avg"},
+        "xception_weights_tf_dim_ordering_tf_kernels_notop.h5",
+        "imagenet",
+    ),
+    # Nested Sequential stem / downsampling models, LayerScale, grouped convolutions.
+    (
+        "ConvNeXtTiny",
+        {"input_shape": (32, 32, 3), "classes": 10},
+        "convnext_tiny.h5",
+        "path",
+    ),
+    pytest.param(
+        "NASNetMobile",
+        {"input_shape": (32, 32, 3), "include_top": False, "pooling": "avg"},
+        "nasnet_mobile_no_top.h5",
+        "imagenet",
+        marks=pytest.mark.slow,
+    ),
 ]
 
 
 def _randomise(model, rng):
-    """Random weights everywhere (positive variances), so a swapped or skipped weight shows."""
+    """Random weights everywhere, so a swapped or skipped weight shows; scaled so activations
+    stay of order one through deep stacks (kernels ~ N(0, 1/fan_in), scales and variances in
+    [0.5, 1.5], offsets and means ~ N(0, 0.1^2))."""
     values = []
     for weight in model.weights:
         shape = tuple(weight.shape)
-        if "variance" in weight.path:
+        leaf = weight.path.rsplit("/", 1)[-1]
+        if "variance" in leaf or leaf == "gamma":
             values.append(rng.uniform(0.5, 1.5, shape).astype("float32"))
+        elif len(shape) >= 2:
+            fan_in = int(np.prod(shape[:-1]))
+            values.append((rng.standard_normal(shape) / np.sqrt(fan_in)).astype("float32"))
         else:
             values.append((rng.standard_normal(shape) * 0.1).astype("float32"))
-    for weight, value in zip(model.weights, values):
+    for weight, value in zip(model.weights, values, strict=True):
         weight.assign(value)
 
 
@@ -51,13 +129,18 @@ def _write_keras_legacy_h5(model, path):
 
 @pytest.mark.parity
 @pytest.mark.parametrize(
-    ("builder", "kwargs", "file_name", "how"), CASES, ids=[f"{c[0]}-{c[3]}" for c in CASES]
+    ("builder", "kwargs", "file_name", "how"),
+    CASES,
+    ids=[f"{c[0]}-{c[3]}" for c in (getattr(c, "values", c) for c in CASES)],
 )
 def test_keras_weights_file_loads_with_equal_outputs(
     builder, kwargs, file_name, how, tmp_path, monkeypatch
 ):
     rng = np.random.default_rng(0)
-    reference = getattr(keras.applications, builder)(weights=None, **kwargs)
+    if builder == "NASNetMobile":
+        reference = keras_nasnet_mobile(weights=None, **kwargs)
+    else:
+        reference = getattr(keras.applications, builder)(weights=None, **kwargs)
     _randomise(reference, rng)
     models_dir = tmp_path / "keras" / "models"
     models_dir.mkdir(parents=True)
@@ -66,6 +149,7 @@ def test_keras_weights_file_loads_with_equal_outputs(
 
     images = rng.uniform(-1, 1, (2, *kwargs["input_shape"])).astype("float32")
     expected = keras.ops.convert_to_numpy(reference(images, training=False))
+    assert expected.std() > 1e-3  # a signal that a wrong weight would change
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     weights = "imagenet" if how == "imagenet" else str(path)
@@ -94,5 +178,5 @@ def test_a_file_for_another_architecture_is_refused_whole(tmp_path):
         r"'block_1_project', which expects \[\(1, 1, 48, 16\)\]",
     ):
         load_application_weights(model, path)
-    for old, new in zip(before, model.get_weights()):
+    for old, new in zip(before, model.get_weights(), strict=True):
         np.testing.assert_array_equal(old, new)  # nothing half-loaded

@@ -7,9 +7,9 @@ AvgPool 2 - Conv(16, 5x5, tanh) - AvgPool 2 - Flatten - Dense 120 - Dense 84 (ta
 AlexNet() (Krizhevsky et al., 2012, single-tower form with BatchNormalization in place of local
 response normalisation): 227x227x3 input; Conv(96, 11x11/4) - MaxPool 3/2 - Conv(256, 5x5, same) -
 MaxPool 3/2 - Conv 384 - Conv 384 - Conv 256 (3x3, same) - MaxPool 3/2 - Flatten - Dense 4096 -
-Dropout - Dense 4096 - Dropout - Dense 1000. 62,379,752 parameters at the defaults: 62,378,344 in the
-convolutions and Dense layers, 1,408 in BatchNormalization (4 x (96 + 256)), of which the 704 moving
-statistics are non-trainable.
+Dropout - Dense 4096 - Dropout - Dense 1000. 62,379,752 parameters at the defaults: 62,378,344 in
+the convolutions and Dense layers, 1,408 in BatchNormalization (4 x (96 + 256)), of which the 704
+moving statistics are non-trainable.
 """
 
 from __future__ import annotations

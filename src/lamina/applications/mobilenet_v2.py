@@ -8,10 +8,10 @@ with a residual add when shapes allow), a 1x1 convolution to 1280 channels and t
 
 from __future__ import annotations
 
-import numpy as np
-
 from lamina import layers
 from lamina.applications import common
+from lamina.applications.imagenet_utils import correct_pad, decode_predictions
+from lamina.applications.imagenet_utils import preprocess_input as _imagenet_preprocess
 from lamina.engine.model import Model
 
 # (filters, stride, expansion) of blocks 0..16
@@ -48,15 +48,6 @@ def _batch_norm(name):
     return layers.BatchNormalization(epsilon=1e-3, momentum=0.999, name=name)
 
 
-def _stride2_padding(size) -> tuple:
-    """TensorFlow-style 'same' for a 3x3/2 window, made explicit: one less on top/left when even."""
-    pads = []
-    for dim in size:
-        extra = 1 if dim is None else 1 - dim % 2
-        pads.append((1 - extra, 1))
-    return tuple(pads)
-
-
 def _inverted_residual(x, filters, stride, expansion, alpha, block_id):
     in_channels = x.shape[-1]
     out_channels = make_divisible(int(filters * alpha), 8)
@@ -71,7 +62,7 @@ def _inverted_residual(x, filters, stride, expansion, alpha, block_id):
     else:
         prefix = "expanded_conv_"
     if stride == 2:
-        x = layers.ZeroPadding2D(padding=_stride2_padding(x.shape[1:3]), name=prefix + "pad")(x)
+        x = layers.ZeroPadding2D(padding=correct_pad(x, 3), name=prefix + "pad")(x)
     x = layers.DepthwiseConv2D(
         3,
         strides=stride,
@@ -177,4 +168,7 @@ def MobileNetV2(
 
 def preprocess_input(x, data_format=None):
     """RGB images in [0, 255] -> [-1, 1] ("tf" mode, what MobileNetV2's weights expect)."""
-    return np.asarray(x, dtype="float32") / 127.5 - 1.0
+    return _imagenet_preprocess(x, data_format=data_format, mode="tf")
+
+
+__all__ = ["MobileNetV2", "decode_predictions", "preprocess_input"]

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from lamina import layers
 from lamina.applications import common
+from lamina.applications.imagenet_utils import decode_predictions
 from lamina.applications.vgg import preprocess_input
-from lamina.engine.model import Model
 
 # Keras's ResNet BatchNormalization epsilon (that of the converted Caffe models).
-_BN_EPSILON = 1.001e-5
+BN_EPSILON = 1.001e-5
 
+_FILTERS = (64, 128, 256, 512)
 _STAGES = {
     "resnet50": (3, 4, 6, 3),
     "resnet101": (3, 4, 23, 3),
@@ -27,17 +28,17 @@ _STAGES = {
 def _bottleneck(x, filters, name, stride=1, project_shortcut=True):
     if project_shortcut:
         shortcut = layers.Conv2D(4 * filters, 1, strides=stride, name=f"{name}_0_conv")(x)
-        shortcut = layers.BatchNormalization(epsilon=_BN_EPSILON, name=f"{name}_0_bn")(shortcut)
+        shortcut = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_0_bn")(shortcut)
     else:
         shortcut = x
     x = layers.Conv2D(filters, 1, strides=stride, name=f"{name}_1_conv")(x)
-    x = layers.BatchNormalization(epsilon=_BN_EPSILON, name=f"{name}_1_bn")(x)
+    x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_1_bn")(x)
     x = layers.Activation("relu", name=f"{name}_1_relu")(x)
     x = layers.Conv2D(filters, 3, padding="same", name=f"{name}_2_conv")(x)
-    x = layers.BatchNormalization(epsilon=_BN_EPSILON, name=f"{name}_2_bn")(x)
+    x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_2_bn")(x)
     x = layers.Activation("relu", name=f"{name}_2_relu")(x)
     x = layers.Conv2D(4 * filters, 1, name=f"{name}_3_conv")(x)
-    x = layers.BatchNormalization(epsilon=_BN_EPSILON, name=f"{name}_3_bn")(x)
+    x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_3_bn")(x)
     x = layers.Add(name=f"{name}_add")([shortcut, x])
     return layers.Activation("relu", name=f"{name}_out")(x)
 
@@ -47,6 +48,18 @@ def _stage(x, filters, blocks, name, stride=2):
     for index in range(2, blocks + 1):
         x = _bottleneck(x, filters, f"{name}_block{index}", project_shortcut=False)
     return x
+
+
+def stem(inputs, preactivation=False):
+    """7x7/2 convolution and 3x3/2 max pooling; v1 normalises and activates in between, v2 leaves
+    that to its first block's pre-activation."""
+    x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(inputs)
+    x = layers.Conv2D(64, 7, strides=2, name="conv1_conv")(x)
+    if not preactivation:
+        x = layers.BatchNormalization(epsilon=BN_EPSILON, name="conv1_bn")(x)
+        x = layers.Activation("relu", name="conv1_relu")(x)
+    x = layers.ZeroPadding2D(padding=((1, 1), (1, 1)), name="pool1_pad")(x)
+    return layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
 
 
 def _resnet(
@@ -61,40 +74,27 @@ def _resnet(
     classifier_activation,
     name,
 ):
-    common.check_arguments(builder, weights, include_top, classes, classifier_activation, pooling)
+    def body(inputs):
+        x = stem(inputs)
+        for stage, (filters, blocks) in enumerate(zip(_FILTERS, _STAGES[variant], strict=True)):
+            stride = 1 if stage == 0 else 2
+            x = _stage(x, filters, blocks, name=f"conv{stage + 2}", stride=stride)
+        return x
+
     suffix = "" if include_top else "_notop"
-    file_name = f"{variant}_weights_tf_dim_ordering_tf_kernels{suffix}.h5"
-    shape = common.input_shape_for(
+    return common.build(
         builder,
-        input_shape,
-        input_tensor,
-        default_size=224,
-        min_size=32,
+        body,
         include_top=include_top,
         weights=weights,
+        input_tensor=input_tensor,
+        input_shape=input_shape,
+        pooling=pooling,
+        classes=classes,
+        classifier_activation=classifier_activation,
+        name=name,
+        file_name=f"{variant}_weights_tf_dim_ordering_tf_kernels{suffix}.h5",
     )
-    common.resolve_weights(weights, file_name)
-    inputs = common.model_input(shape, input_tensor)
-
-    x = layers.ZeroPadding2D(padding=((3, 3), (3, 3)), name="conv1_pad")(inputs)
-    x = layers.Conv2D(64, 7, strides=2, name="conv1_conv")(x)
-    x = layers.BatchNormalization(epsilon=_BN_EPSILON, name="conv1_bn")(x)
-    x = layers.Activation("relu", name="conv1_relu")(x)
-    x = layers.ZeroPadding2D(padding=((1, 1), (1, 1)), name="pool1_pad")(x)
-    x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
-
-    for stage, (filters, blocks) in enumerate(zip((64, 128, 256, 512), _STAGES[variant])):
-        x = _stage(x, filters, blocks, name=f"conv{stage + 2}", stride=1 if stage == 0 else 2)
-
-    if include_top:
-        x = layers.GlobalAveragePooling2D(name="avg_pool")(x)
-        x = layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
-    else:
-        x = common.pooling_head(x, pooling, avg_name="avg_pool", max_name="max_pool")
-
-    model_inputs = common.source_inputs(inputs) if input_tensor is not None else inputs
-    model = Model(model_inputs, x, name=name)
-    return common.finish(model, weights, file_name)
 
 
 def ResNet50(
@@ -184,4 +184,4 @@ def ResNet152(
     )
 
 
-__all__ = ["ResNet50", "ResNet101", "ResNet152", "preprocess_input"]
+__all__ = ["ResNet50", "ResNet101", "ResNet152", "decode_predictions", "preprocess_input"]

@@ -8,10 +8,10 @@ top), VGG19 143,667,240 (20,024,384 without the top).
 
 from __future__ import annotations
 
-import numpy as np
-
 from lamina import layers
 from lamina.applications import common
+from lamina.applications.imagenet_utils import decode_predictions
+from lamina.applications.imagenet_utils import preprocess_input as _imagenet_preprocess
 from lamina.engine.model import Model
 
 _BLOCK_FILTERS = (64, 128, 256, 512, 512)
@@ -46,7 +46,8 @@ def _vgg(
     inputs = common.model_input(shape, input_tensor)
 
     x = inputs
-    for block, (filters, convs) in enumerate(zip(_BLOCK_FILTERS, _CONVS[variant]), start=1):
+    stages = zip(_BLOCK_FILTERS, _CONVS[variant], strict=True)
+    for block, (filters, convs) in enumerate(stages, start=1):
         for conv in range(1, convs + 1):
             x = layers.Conv2D(
                 filters, 3, activation="relu", padding="same", name=f"block{block}_conv{conv}"
@@ -130,14 +131,10 @@ def VGG19(
     )
 
 
-# ImageNet channel means (BGR) of the original Caffe models, which VGG and ResNet weights expect.
-_CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], dtype="float32")
-
-
 def preprocess_input(x, data_format=None):
-    """RGB images in [0, 255] -> BGR, zero-centred by ImageNet's means ("caffe" mode), channels last.
+    """RGB images in [0, 255] -> BGR, zero-centred by ImageNet's means ("caffe" mode), what VGG
+    and ResNet weights expect. NumPy in, NumPy out; a tensor in, a tensor out."""
+    return _imagenet_preprocess(x, data_format=data_format, mode="caffe")
 
-    Takes and returns NumPy arrays (float32).
-    """
-    x = np.asarray(x, dtype="float32")[..., ::-1]
-    return x - _CAFFE_MEAN_BGR
+
+__all__ = ["VGG16", "VGG19", "decode_predictions", "preprocess_input"]

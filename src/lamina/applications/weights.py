@@ -27,8 +27,9 @@ def search_folders() -> list[Path]:
     return [keras_home / "models", lamina_home / "models"]
 
 
-def find(file_name: str) -> Path:
-    """The path of a Keras application weights file, or a FileNotFoundError saying where to put it."""
+def find(file_name: str, what: str = "Pretrained weights") -> Path:
+    """The path of a file Keras would download (`what`: its kind, for the message), or a
+    FileNotFoundError saying where to put it."""
     folders = search_folders()
     for folder in folders:
         candidate = folder / file_name
@@ -36,7 +37,7 @@ def find(file_name: str) -> Path:
             return candidate
     looked = " or ".join(str(folder / file_name) for folder in folders)
     raise FileNotFoundError(
-        f"Pretrained weights file '{file_name}' not found (looked for {looked}). lamina never "
+        f"{what} file '{file_name}' not found (looked for {looked}). lamina never "
         f"downloads: fetch it once (Keras publishes it under {KERAS_WEIGHTS_URL}) and copy it to "
         f"{folders[0]}/ or {folders[1]}/, or pass weights='/path/to/{file_name}', or weights=None "
         "for random initial weights."
@@ -64,7 +65,7 @@ def read_layer_weights(path) -> dict[str, list[np.ndarray]]:
     path = check_path(path)
     try:
         with h5py.File(path, "r") as file:
-            root = file["model_weights"] if "model_weights" in file else file
+            root = file.get("model_weights", file)
             if "layer_names" not in root.attrs:
                 raise ValueError(
                     f"'{path}' is not a Keras HDF5 weights file in the legacy layout (no "
@@ -84,23 +85,39 @@ def read_layer_weights(path) -> dict[str, list[np.ndarray]]:
         ) from failure
 
 
+def _pair_layers(model, stored: dict) -> list:
+    """`(layer, arrays or None, file layer name)` for every layer of `model` that has weights.
+
+    By name when the file names every such layer. Otherwise, when the file holds as many layers
+    with weights as the model, in order: that is how Keras loads its own published files, whose
+    unnamed layers (e.g. Xception's shortcut BatchNormalization) carry the automatic names of the
+    session that wrote them.
+    """
+    weighted = [layer for layer in model.layers if layer.get_weights()]
+    if all(layer.name in stored for layer in weighted):
+        return [(layer, stored[layer.name], layer.name) for layer in weighted]
+    in_file = [(name, arrays) for name, arrays in stored.items() if arrays]
+    if len(in_file) == len(weighted):
+        pairs = zip(weighted, in_file, strict=True)
+        return [(layer, arrays, name) for layer, (name, arrays) in pairs]
+    return [(layer, stored.get(layer.name), layer.name) for layer in weighted]
+
+
 def load_application_weights(model, path, skip_mismatch: bool = False) -> None:
-    """Set every layer of `model` that has weights from the file's layer of the same name."""
+    """Set every layer of `model` that has weights from the file's layer of the same name
+    (or, where the file's names differ but its layers correspond one to one, in order)."""
     stored = read_layer_weights(path)
     staged = []
-    for layer in model.layers:
+    for layer, arrays, file_name in _pair_layers(model, stored):
         expected = layer.get_weights()
-        if not expected:
-            continue
-        arrays = stored.get(layer.name)
         problem = None
         if arrays is None:
             problem = f"has no weights for layer '{layer.name}'"
         elif len(arrays) != len(expected) or any(
-            a.shape != e.shape for a, e in zip(arrays, expected)
+            a.shape != e.shape for a, e in zip(arrays, expected, strict=True)
         ):
             problem = (
-                f"holds weights of shapes {[a.shape for a in arrays]} for layer '{layer.name}', "
+                f"holds weights of shapes {[a.shape for a in arrays]} for layer '{file_name}', "
                 f"which expects {[e.shape for e in expected]}"
             )
         if problem is not None:
