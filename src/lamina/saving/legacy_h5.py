@@ -16,7 +16,7 @@ import numpy as np
 from lamina.saving import atomic, h5_guard, h5_weights, model_config, optimizer_state, safe_json
 from lamina.saving.errors import FileFormatError
 from lamina.saving.keras_format import KERAS_VERSION
-from lamina.saving.weight_paths import legacy_weight_names
+from lamina.saving.weight_paths import legacy_entries, legacy_weight_names
 
 
 def _strings(values) -> np.ndarray:
@@ -106,7 +106,7 @@ def _plan_weights(group, model, skip_mismatch, source) -> list:
             name, layer_group, names = saved[index]
         else:
             continue
-        entries = layer._weight_entries()
+        entries = legacy_entries(layer)
         if len(names) != len(entries):
             if skip_mismatch:
                 continue

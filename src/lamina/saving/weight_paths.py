@@ -80,6 +80,16 @@ def model_tree(model) -> list[Node]:
     return nodes
 
 
+def legacy_entries(layer) -> list:
+    """A layer's weight entries in the legacy `.h5` order: Keras writes `trainable_weights +
+    non_trainable_weights`, which differs from `get_weights()` where a wrapper's own
+    non-trainable weight comes before its sub-layer's (SpectralNormalization's `vector_u`)."""
+    entries = layer._weight_entries()
+    if not layer.trainable:  # Keras: all of a frozen layer's weights are non-trainable
+        return entries
+    return [e for e in entries if e[4]] + [e for e in entries if not e[4]]
+
+
 def legacy_weight_names(model) -> list[tuple[Layer, list[tuple[str, object]]]]:
     """For Keras's legacy `.h5` layout: per top-level layer, `(name, weight entry)` pairs with
     names such as `sequential/lstm/lstm_cell/kernel` (model name / layer name / sub-layer
@@ -87,7 +97,7 @@ def legacy_weight_names(model) -> list[tuple[Layer, list[tuple[str, object]]]]:
     result = []
     for layer in model.layers:
         named = []
-        for owner, tensor, to_keras, from_keras, _ in layer._weight_entries():
+        for owner, tensor, to_keras, from_keras, _ in legacy_entries(layer):
             trail = [model.name, layer.name]
             if owner is not layer:
                 trail.append(owner.name)
