@@ -138,7 +138,8 @@ def run_keras_api(module_name: str, workload: str, epochs: int, jit_compile="aut
 
 
 def run_torch(workload: str, epochs: int) -> list[float]:
-    """What a PyTorch user writes by hand: tensors in memory, randperm, channels_last, logits + CE."""
+    """What a PyTorch user writes by hand: tensors in memory, randperm, channels_last, logits and
+    cross-entropy."""
     import torch
     from torch import nn
 
@@ -274,7 +275,9 @@ def main() -> None:
                     command += ["--epochs", str(args.epochs)]
                 child_env = {**env, **KEEP_HEAP_ENV} if stack == "torch+heap" else env
                 done = subprocess.run(command, capture_output=True, text=True, env=child_env)
-                line = next((l for l in done.stdout.splitlines() if l.startswith("RESULT ")), None)
+                line = next(
+                    (out for out in done.stdout.splitlines() if out.startswith("RESULT ")), None
+                )
                 if line is None:
                     print(f"{stack}/{workload} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
                     continue

@@ -38,6 +38,8 @@ model.compile(
 )
 model.fit(x.numpy(), y.numpy(), epochs=30, verbose=0)
 print(
-    f"lamina fit with a torch module inside: accuracy {model.evaluate(x.numpy(), y.numpy(), verbose=0)[1]:.3f}"
+    "lamina fit with a torch module inside: accuracy "
+    f"{model.evaluate(x.numpy(), y.numpy(), verbose=0)[1]:.3f}"
 )
-assert isinstance(model, torch.nn.Module) and np.isfinite(loss.item())
+if not (isinstance(model, torch.nn.Module) and np.isfinite(loss.item())):
+    raise SystemExit("the lamina model did not train inside the torch loop")

@@ -2,9 +2,9 @@
 
 The seeds' transformer (positional embedding with a padding mask, multi-head self-attention,
 feed-forward block, layer normalization, masked average pooling), trained on synthetic "reviews":
-variable-length sequences padded with 0, labelled positive when words from a 'positive' set outnumber
-words from a 'negative' set. A bag of words cannot see the padding; the mask keeps it out of the
-attention and the pooling.
+variable-length sequences padded with 0, labelled positive when words from a 'positive' set
+outnumber words from a 'negative' set. A bag of words cannot see the padding; the mask keeps it
+out of the attention and the pooling.
 
 Run: python examples/transformer_text_classification.py
 """

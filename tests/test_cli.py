@@ -1,4 +1,5 @@
-"""The main job: `lamina train` trains the basic CNN on the built-in digits and writes a run folder."""
+"""The main job: `lamina train` trains the basic CNN on the built-in digits and writes a run
+folder."""
 
 import csv
 import json

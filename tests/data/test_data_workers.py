@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 import lamina
-
 from lamina.data import AUTOTUNE, Dataset
 
 

@@ -1,4 +1,5 @@
-"""The Layer base: names, lazy build, weights in Keras's layouts, trainable, config, training flag."""
+"""The Layer base: names, lazy build, weights in Keras's layouts, trainable, config, training
+flag."""
 
 import numpy as np
 import pytest
@@ -47,7 +48,8 @@ def test_dense_layout_anchor_is_hand_computable():
 
 
 def test_conv_layout_anchor_is_hand_computable():
-    # Keras's kernel is (kh, kw, in, out); one output channel that sums the top-left pixel of channel 1.
+    # Keras's kernel is (kh, kw, in, out); one output channel that sums the top-left pixel of
+    # channel 1.
     conv = layers.Conv2D(1, 2, use_bias=False)
     conv(torch.zeros(1, 2, 2, 2))
     kernel = np.zeros((2, 2, 2, 1), "float32")

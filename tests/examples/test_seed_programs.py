@@ -72,7 +72,8 @@ def cases():
             pytest.param(
                 None,
                 marks=pytest.mark.skip(
-                    reason=f"the seed programs are not here ({PROGRAMS} is absent: clone beside ../shared)"
+                    reason=f"the seed programs are not here ({PROGRAMS} is absent: clone "
+                    "beside ../shared)"
                 ),
             )
         ]

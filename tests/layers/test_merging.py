@@ -133,8 +133,9 @@ ERROR_CASES = [
     (
         "concat-shapes",
         lambda: layers.Concatenate()([layers.Input((3, 4)), layers.Input((4, 4))]),
-        r"Layer 'concatenate' \(Concatenate\) expects inputs of equal rank whose shapes match except "
-        r"on the concatenation axis \(axis=-1\); received shapes \[\(None, 3, 4\), \(None, 4, 4\)\]",
+        r"Layer 'concatenate' \(Concatenate\) expects inputs of equal rank whose shapes match "
+        r"except on the concatenation axis \(axis=-1\); received shapes "
+        r"\[\(None, 3, 4\), \(None, 4, 4\)\]",
     ),
     (
         "concat-rank",

@@ -292,7 +292,8 @@ def test_initial_state_shape_is_checked():
     with pytest.raises(
         ValueError,
         match=(
-            r"expects initial_state\[0\] of shape \(2, 4\) \(batch, units\); received shape \(2, 8\)"
+            r"expects initial_state\[0\] of shape \(2, 4\) \(batch, units\); "
+            r"received shape \(2, 8\)"
         ),
     ):
         layers.GRU(4)(torch.zeros(2, 3, 5), initial_state=[torch.zeros(2, 8)])

@@ -89,7 +89,7 @@ def assert_layer_matches_keras(
 
     refs, outs = _flatten(y_ref), _flatten(y_ours)
     assert len(refs) == len(outs), f"{len(outs)} outputs, Keras has {len(refs)}"
-    for ref, out in zip(refs, outs):
+    for ref, out in zip(refs, outs, strict=False):
         assert tuple(out.shape) == tuple(ref.shape), (
             f"shape {tuple(out.shape)} != Keras {tuple(ref.shape)}"
         )
@@ -101,7 +101,7 @@ def assert_layer_matches_keras(
     cotangents = [torch.tensor(rng.standard_normal(tuple(o.shape)).astype("float32")) for o in outs]
     pairs = [
         (o, r, c)
-        for o, r, c in zip(outs, refs, cotangents)
+        for o, r, c in zip(outs, refs, cotangents, strict=False)
         if o.is_floating_point() and o.requires_grad
     ]
     ours_cotangents = [p[2].to(p[0].device) for p in pairs]
@@ -123,7 +123,7 @@ def assert_layer_matches_keras(
             retain_graph=True,
             allow_unused=True,
         )
-        for g_ours, g_ref in zip(grads_ours, grads_ref):
+        for g_ours, g_ref in zip(grads_ours, grads_ref, strict=False):
             if g_ref is None:
                 continue
             torch.testing.assert_close(_cpu(g_ours), _cpu(g_ref), atol=atol * 10, rtol=rtol * 10)
@@ -137,7 +137,7 @@ def assert_layer_matches_keras(
         )
         # Map our gradients to Keras's layout through the same converters get_weights() uses.
         entries = {id(e[1]): e for e in ours._weight_entries()}
-        for weight, g_ours, g_ref in zip(ours_weights, grads_ours, grads_ref):
+        for weight, g_ours, g_ref in zip(ours_weights, grads_ours, grads_ref, strict=False):
             if g_ref is None and g_ours is None:
                 continue
             to_keras = entries[id(weight)][2]

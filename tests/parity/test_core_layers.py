@@ -76,7 +76,7 @@ def test_batchnorm_training_mode_matches_keras_including_moving_statistics(shape
     # call in training mode moving the statistics: one more Keras call on the same input evens them.
     x = np.random.default_rng(0).standard_normal(shape).astype("float32")
     reference(torch.tensor(x), training=True)
-    for got, want in zip(ours.get_weights()[2:], reference.get_weights()[2:]):
+    for got, want in zip(ours.get_weights()[2:], reference.get_weights()[2:], strict=False):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 

@@ -85,9 +85,11 @@ def _with_mask(array, mask):
 def test_merge_masks_match_keras(layer, config, masks):
     rng = np.random.default_rng(5)
     arrays = [rng.standard_normal((2, 3, 4)).astype("float32") for _ in masks]
-    ref = getattr(keras.layers, layer)(**config)([_with_mask(a, m) for a, m in zip(arrays, masks)])
+    ref = getattr(keras.layers, layer)(**config)(
+        [_with_mask(a, m) for a, m in zip(arrays, masks, strict=False)]
+    )
     ours = getattr(lamina.layers, layer)(**config)(
-        [_with_mask(a, m) for a, m in zip(arrays, masks)]
+        [_with_mask(a, m) for a, m in zip(arrays, masks, strict=False)]
     )
     torch.testing.assert_close(ours, ref, atol=1e-6, rtol=1e-6)
     ref_mask = getattr(ref, "_keras_mask", None)

@@ -231,6 +231,6 @@ def test_seed_model_counts_and_shapes_equal_keras(entry):
     assert [summary.class_label(layer) for layer in ours_layers] == [
         type(layer).__name__ for layer in reference_layers
     ]
-    for mine, theirs in zip(ours_layers, reference_layers):
+    for mine, theirs in zip(ours_layers, reference_layers, strict=False):
         assert mine.count_params() == theirs.count_params(), mine.name
         assert tuple(mine.output.shape) == tuple(theirs.output.shape), mine.name

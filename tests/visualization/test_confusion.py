@@ -122,7 +122,8 @@ ERRORS = [
         "label-past-num-classes",
         ([0, 3], [0, 1]),
         {"num_classes": 3},
-        r"confusion_matrix expects class ids in \[0, 3\) \(num_classes=3\); received a class id 3\. "
+        r"confusion_matrix expects class ids in \[0, 3\) \(num_classes=3\); "
+        r"received a class id 3\. "
         r"Hint: pass a larger num_classes",
     ),
     (

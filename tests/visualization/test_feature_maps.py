@@ -124,7 +124,8 @@ ERRORS = [
         "flat-output",
         small_cnn,
         {"layer_name": "dense"},
-        r"Layer 'dense' \(Dense\) expects an image-like output \(batch, height, width, channels\) for "
+        r"Layer 'dense' \(Dense\) expects an image-like output "
+        r"\(batch, height, width, channels\) for "
         r"feature maps; received output shape \(None, 10\)\. Hint: pick a convolution or pooling "
         r"layer before Flatten / Dense\.",
     ),

@@ -124,7 +124,8 @@ ERRORS = [
         ([0.1, 0.2],),
         {},
         TypeError,
-        r"history expects a History \(what fit\(\) returns\) or its \.history dict; received list\.",
+        r"history expects a History \(what fit\(\) returns\) or its \.history dict; "
+        r"received list\.",
     ),
 ]
 

@@ -61,6 +61,9 @@ def _rank_hint(layer, ndim: int, shape) -> str | None:
     if rank == 2 and ndim == 4:
         side = int(round((shape[1] or 0) ** 0.5))
         if side * side == shape[1]:
-            return f"reshape to ({shape[0]}, {side}, {side}, 1) or put Reshape(({side}, {side}, 1)) first."
+            return (
+                f"reshape to ({shape[0]}, {side}, {side}, 1) or put "
+                f"Reshape(({side}, {side}, 1)) first."
+            )
         return "reshape the input to (batch, height, width, channels) or put a Reshape layer first."
     return None

@@ -9,7 +9,8 @@ _counters: defaultdict[str, int] = defaultdict(int)
 
 
 def to_snake_case(name: str) -> str:
-    """Keras's rule: `MaxPooling1D` -> `max_pooling1d`, `GlobalAveragePooling2D` -> `global_average_pooling2d`."""
+    """Keras's rule: `MaxPooling1D` -> `max_pooling1d`, `GlobalAveragePooling2D` ->
+    `global_average_pooling2d`."""
     intermediate = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
     insecure = re.sub("([a-z])([A-Z])", r"\1_\2", intermediate).lower()
     if insecure[0] != "_":

@@ -2,7 +2,8 @@
 
 A layer entry is `{"module", "class_name", "config", "registered_name"}` (plus `name` and
 `inbound_nodes` in functional models). Functional nodes refer to tensors as Keras does:
-`{"class_name": "__keras_tensor__", "config": {"shape", "dtype", "keras_history": [layer, node, index]}}`.
+`{"class_name": "__keras_tensor__",
+"config": {"shape", "dtype", "keras_history": [layer, node, index]}}`.
 Rebuilding looks classes up by name among lamina's layers and the caller's `custom_objects`; it
 never evaluates code.
 """
@@ -197,7 +198,8 @@ def functional_from_config(cls, config, custom_objects=None):
 
 
 def deserialize_layer(entry: dict, custom_objects=None):
-    """A layer from its `{"class_name", "config"}` entry; classes only from lamina or custom_objects."""
+    """A layer from its `{"class_name", "config"}` entry; classes only from lamina or
+    custom_objects."""
     from lamina import layers as layers_module
     from lamina import models as models_module
 

@@ -81,7 +81,7 @@ class _Merge(Layer):
             else:
                 sample = [1] * (len(result) - len(sample)) + sample
             merged = []
-            for ours, theirs in zip(result, sample):
+            for ours, theirs in zip(result, sample, strict=False):
                 if ours is None or theirs is None:
                     # Keras's merge rule: an unknown size meets anything -> unknown.
                     merged.append(None)
@@ -134,7 +134,7 @@ class _Merge(Layer):
         output, output_mask = inputs[0], masks[0]
         if output_mask is not None:
             output_mask = output_mask.unsqueeze(-1)
-        for x, mask in zip(inputs[1:], masks[1:]):
+        for x, mask in zip(inputs[1:], masks[1:], strict=False):
             if mask is not None:
                 mask = mask.unsqueeze(-1)
                 x = torch.where(mask, x, output)
@@ -199,7 +199,7 @@ class Multiply(_Merge):
         # Keras: a masked value counts as 1; a position masked in every input gives 0.
         kept = [
             x if m is None else torch.where(m.unsqueeze(-1), x, torch.ones_like(x))
-            for x, m in zip(inputs, masks)
+            for x, m in zip(inputs, masks, strict=False)
         ]
         product = self._merge(kept)
         if any(m is None for m in masks):  # an unmasked input keeps every position valid
@@ -265,7 +265,8 @@ class Concatenate(_Merge):
     Args:
         axis: the axis to join along (default -1, the channels of channels-last data).
 
-    Input shape: a list of tensors of equal rank. Output shape: the same, with the `axis` sizes added.
+    Input shape: a list of tensors of equal rank. Output shape: the same, with the `axis` sizes
+    added.
 
     Example:
         >>> tuple(Concatenate()([torch.ones(2, 3), torch.ones(2, 4)]).shape)
@@ -326,7 +327,7 @@ class Concatenate(_Merge):
         # A missing mask is all-true; masks gain the feature axis, join along `axis`, and an
         # output step stays valid where any of its joined features is.
         expanded = []
-        for x, m in zip(inputs, masks):
+        for x, m in zip(inputs, masks, strict=False):
             if m is None:
                 m = torch.ones(x.shape[:-1], dtype=torch.bool, device=x.device)
             expanded.append(m.unsqueeze(-1))

@@ -1,8 +1,9 @@
-"""A Keras-style progress bar: `25/25 [==============================] - 0s 2ms/step - loss: 0.6931`.
+"""A Keras-style progress bar:
+`25/25 [==============================] - 0s 2ms/step - loss: 0.6931`.
 
 It redraws at most every `interval` seconds, and only then reads the running metrics (the one
-moment the training loop waits on the device). On a terminal it redraws in place; elsewhere (CI logs,
-files) it prints one line per epoch, as Keras does.
+moment the training loop waits on the device). On a terminal it redraws in place; elsewhere (CI
+logs, files) it prints one line per epoch, as Keras does.
 """
 
 from __future__ import annotations
@@ -76,7 +77,10 @@ class Progbar:
         elapsed = now - self.start
         per_step = elapsed / max(current, 1)
         if self.verbose == 2 and finalize:
-            line = f"{current}/{self.target} - {format_duration(elapsed)} - {format_per_step(per_step)}"
+            line = (
+                f"{current}/{self.target} - {format_duration(elapsed)} - "
+                f"{format_per_step(per_step)}"
+            )
             line += self._values(values)
             self.stream.write(line + "\n")
             self.stream.flush()
