@@ -43,9 +43,7 @@ def list_keys(modules) -> list[str]:
 def _own(layer) -> list:
     if not isinstance(layer, Layer):
         return []
-    return [
-        (tensor, to_keras, from_keras) for tensor, to_keras, from_keras, _ in layer._own_weights()
-    ]
+    return [(e.tensor, e.to_keras, e.from_keras) for e in layer._own_weights()]
 
 
 def _children(layer) -> list[tuple[str, nn.Module]]:
@@ -87,11 +85,17 @@ def legacy_weight_names(model) -> list[tuple[Layer, list[tuple[str, object]]]]:
     result = []
     for layer in model.layers:
         named = []
-        for owner, tensor, to_keras, from_keras, _ in layer._weight_entries():
+        for entry in layer._weight_entries():
             trail = [model.name, layer.name]
-            if owner is not layer:
-                trail.append(owner.name)
-            spec_name = next(n for n, *_ in owner._weight_specs if getattr(owner, n) is tensor)
-            named.append(("/".join([*trail, spec_name]), (tensor, to_keras, from_keras)))
+            if entry.owner is not layer:
+                trail.append(entry.owner.name)
+            spec_name = next(
+                s.name
+                for s in entry.owner._weight_specs
+                if getattr(entry.owner, s.name) is entry.tensor
+            )
+            named.append(
+                ("/".join([*trail, spec_name]), (entry.tensor, entry.to_keras, entry.from_keras))
+            )
         result.append((layer, named))
     return result
