@@ -366,27 +366,10 @@ class AUC(Metric):
         }
 
 
-from lamina.confusion_scores import (  # noqa: E402  (the F-scores and IoUs, split for size)
-    BinaryIoU,
-    F1Score,
-    FBetaScore,
-    IoU,
-    MeanIoU,
-    OneHotIoU,
-    OneHotMeanIoU,
-)
-
 __all__ = [
     "AUC",
-    "BinaryIoU",
-    "F1Score",
-    "FBetaScore",
     "FalseNegatives",
     "FalsePositives",
-    "IoU",
-    "MeanIoU",
-    "OneHotIoU",
-    "OneHotMeanIoU",
     "Precision",
     "Recall",
     "TrueNegatives",

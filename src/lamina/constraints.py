@@ -174,6 +174,6 @@ def collect(model) -> list:
             if id(parameter) in seen or not getattr(parameter, "requires_grad", False):
                 continue
             seen.add(id(parameter))
-            spec = next(s for s in module._weight_specs if s[0] == name)
-            pairs.append((parameter, _in_keras_layout(constraint, spec[1], spec[2])))
+            spec = next(s for s in module._weight_specs if s.name == name)
+            pairs.append((parameter, _in_keras_layout(constraint, spec.to_keras, spec.from_keras)))
     return pairs

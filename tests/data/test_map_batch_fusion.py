@@ -16,7 +16,7 @@ def batches(dataset):
 
 def assert_same_batches(got, expected, exact=False):
     assert len(got) == len(expected)
-    flatten = lamina.data.structure.flatten
+    flatten = lamina.tree.flatten
     for a, b in zip(got, expected, strict=True):
         for leaf_a, leaf_b in zip(flatten(a), flatten(b), strict=True):
             if exact:

@@ -267,3 +267,44 @@ def keras_nasnet_mobile(
         classifier_activation=classifier_activation,
         name=name,
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# Layer-level behaviour: activity penalties, configs, nested structures.
+
+
+def keras_activity_losses(layer_name: str, config: dict, x: np.ndarray) -> tuple[list, list]:
+    """The penalties (floats) a Keras layer records in one call on `x`, and its weights.
+
+    Returns `(losses, weights)`: `layer.losses` after the call and `get_weights()`, so that a lamina
+    layer given the same weights can be compared.
+    """
+    layer = getattr(keras.layers, layer_name)(**config)
+    layer(keras.ops.convert_to_tensor(x))
+    losses = [float(keras.ops.convert_to_numpy(loss)) for loss in layer.losses]
+    return losses, layer.get_weights()
+
+
+def keras_layer_config(layer_name: str, config: dict) -> dict:
+    """Keras's `get_config()` of `keras.layers.<layer_name>(**config)`."""
+    return getattr(keras.layers, layer_name)(**config).get_config()
+
+
+def keras_tree():
+    """Keras's `keras.tree` module, for comparing nested-structure order."""
+    return keras.tree
+
+
+def keras_functional_dict_io(input_names, output_names):
+    """A Keras functional model whose inputs and outputs are dicts keyed in the given orders.
+
+    Input `name` has shape (1,); output `name` is input (len(name) - 1 mod inputs) times the
+    output's position + 1, so every output is told apart by its value. Returns the model.
+    """
+    inputs = {name: keras.Input((1,), name=name) for name in input_names}
+    ordered = list(inputs.values())
+    outputs = {
+        name: keras.layers.Rescaling(index + 1.0, name=f"out_{name}")(ordered[index % len(ordered)])
+        for index, name in enumerate(output_names)
+    }
+    return keras.Model(inputs, outputs)

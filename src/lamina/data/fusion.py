@@ -24,6 +24,7 @@ import logging
 
 import torch
 
+from lamina import tree
 from lamina.data import structure, workers
 from lamina.data.transforms import Batch, Map, stack_elements
 
@@ -32,8 +33,8 @@ _log = logging.getLogger("lamina.data")
 
 def unstack(batch) -> list:
     """A batched element -> its rows, as elements (the inverse of `stack_elements`)."""
-    size = structure.leaf_shape(structure.flatten(batch)[0])[0]
-    return [structure.map_structure(lambda leaf, row=row: leaf[row], batch) for row in range(size)]
+    size = structure.leaf_shape(tree.flatten(batch)[0])[0]
+    return [tree.map_structure(lambda leaf, row=row: leaf[row], batch) for row in range(size)]
 
 
 class MapAndBatch(Batch):

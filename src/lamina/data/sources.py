@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from lamina import tree
 from lamina.data import structure
 
 INFINITE = -1
@@ -45,7 +46,7 @@ class TensorSlices(Node):
 
     def __init__(self, tensors):
         self.tensors = structure.to_element(tensors)
-        leaves = structure.flatten(self.tensors)
+        leaves = tree.flatten(self.tensors)
         sizes = {tuple(structure.leaf_shape(leaf))[:1] for leaf in leaves}
         if any(size == () for size in sizes):
             raise ValueError(
@@ -72,14 +73,14 @@ class TensorSlices(Node):
         return iterate_plan(self.plan())
 
     def element(self, row: int):
-        return structure.map_structure(lambda leaf: leaf[row], self.tensors)
+        return tree.map_structure(lambda leaf: leaf[row], self.tensors)
 
     def gather(self, rows: np.ndarray):
         """The rows `rows` as one batch: a slice when they are consecutive, else a gather."""
         if len(rows) and rows[-1] - rows[0] == len(rows) - 1 and np.all(np.diff(rows) == 1):
             index = slice(int(rows[0]), int(rows[-1]) + 1)
-            return structure.map_structure(lambda leaf: leaf[index], self.tensors)
-        return structure.map_structure(lambda leaf: structure.slice_leaf(leaf, rows), self.tensors)
+            return tree.map_structure(lambda leaf: leaf[index], self.tensors)
+        return tree.map_structure(lambda leaf: structure.slice_leaf(leaf, rows), self.tensors)
 
 
 class Range(Node):

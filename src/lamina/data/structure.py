@@ -1,5 +1,8 @@
 """Nested elements of a Dataset: a tensor, a tuple / list of elements, or a dict of elements.
 
+Elements are walked with `lamina.tree` (dict values in sorted-key order, as `keras.tree` and
+`tf.nest` do; namedtuples kept).
+
 Everything a Dataset yields passes through `to_element`, so the pipeline sees one kind of leaf:
 numeric data becomes a CPU torch tensor; text stays a NumPy array (torch has no string dtype).
 """
@@ -9,33 +12,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-
-def map_structure(fn, element):
-    """Apply `fn` to every leaf, keeping tuples, lists and dicts."""
-    if isinstance(element, dict):
-        return {key: map_structure(fn, value) for key, value in element.items()}
-    if isinstance(element, (tuple, list)):
-        return type(element)(map_structure(fn, value) for value in element)
-    return fn(element)
-
-
-def flatten(element) -> list:
-    """The leaves, in a fixed order (dict keys in insertion order)."""
-    if isinstance(element, dict):
-        return [leaf for value in element.values() for leaf in flatten(value)]
-    if isinstance(element, (tuple, list)):
-        return [leaf for value in element for leaf in flatten(value)]
-    return [element]
+from lamina import tree
 
 
 def stack_structures(elements: list):
-    """[(a1, b1), (a2, b2)] -> (stack([a1, a2]), stack([b1, b2])), following the first element."""
-    first = elements[0]
-    if isinstance(first, dict):
-        return {key: stack_structures([e[key] for e in elements]) for key in first}
-    if isinstance(first, (tuple, list)):
-        return type(first)(stack_structures([e[i] for e in elements]) for i in range(len(first)))
-    return stack(elements)
+    """[(a1, b1), (a2, b2)] -> (stack([a1, a2]), stack([b1, b2])): one batch of like elements."""
+    return tree.map_structure(lambda *leaves: stack(list(leaves)), *elements)
 
 
 def to_leaf(value):
@@ -69,14 +51,20 @@ def to_leaf(value):
 
 
 def to_element(value):
-    """A user's element (tensors, arrays, numbers, nested in tuples / lists / dicts) -> leaves."""
-    if isinstance(value, dict):
-        return {key: to_element(item) for key, item in value.items()}
-    if isinstance(value, tuple):
-        return tuple(to_element(item) for item in value)
-    if isinstance(value, list) and value and isinstance(value[0], (torch.Tensor, np.ndarray)):
-        return tuple(to_element(item) for item in value)
-    return to_leaf(value)
+    """A user's element (tensors, arrays, numbers, nested in tuples / lists / dicts) -> leaves.
+
+    A list of tensors or arrays is a tuple of components; any other list is one array.
+    """
+
+    def convert(node):
+        if isinstance(node, list) and node and isinstance(node[0], (torch.Tensor, np.ndarray)):
+            return to_element(tuple(node))
+        if isinstance(node, list) or not tree.is_nested(node):
+            leaf = to_leaf(node)
+            return tree.MAP_TO_NONE if leaf is None else leaf
+        return None  # a tuple, namedtuple or dict: convert its children
+
+    return tree.traverse(convert, value)
 
 
 def stack(leaves: list):
@@ -104,6 +92,6 @@ def slice_leaf(leaf, index):
 
 def to_numpy(element):
     """Every leaf as a NumPy array (for `as_numpy_iterator`)."""
-    return map_structure(
+    return tree.map_structure(
         lambda leaf: leaf.numpy() if isinstance(leaf, torch.Tensor) else leaf, element
     )

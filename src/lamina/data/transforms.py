@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import torch
 
-from lamina import backend
+from lamina import backend, tree
 from lamina.data import structure, workers
 from lamina.data.sources import INFINITE, UNKNOWN, Node, TensorSlices, iterate_plan
 
@@ -70,7 +70,7 @@ def stack_elements(elements: list):
     try:
         return structure.stack_structures(elements)
     except (RuntimeError, ValueError) as error:
-        shapes = [structure.map_structure(structure.leaf_shape, e) for e in elements[:4]]
+        shapes = [tree.map_structure(structure.leaf_shape, e) for e in elements[:4]]
         raise ValueError(
             "Dataset.batch expects every element of a batch to have the same shape; received "
             f"elements of shapes {shapes}... Hint: make them equal inside map() (for images, "
@@ -123,7 +123,7 @@ class Unbatch(Node):
 
     def iterate(self):
         for element in self.upstream.iterate():
-            leaves = structure.flatten(element)
+            leaves = tree.flatten(element)
             sizes = {structure.leaf_shape(leaf)[:1] for leaf in leaves}
             if len(sizes) != 1 or () in sizes:
                 raise ValueError(
@@ -131,7 +131,7 @@ class Unbatch(Node):
                     f"dimension; received shapes {[structure.leaf_shape(x) for x in leaves]}."
                 )
             for row in range(next(iter(sizes))[0]):
-                yield structure.map_structure(lambda leaf, r=row: leaf[r], element)
+                yield tree.map_structure(lambda leaf, r=row: leaf[r], element)
 
 
 def buffer_shuffle(items, buffer_size: int, rng: np.random.Generator):

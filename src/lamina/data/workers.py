@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import torch
 
-from lamina.data import structure
+from lamina import tree
 
 # How long a blocked worker waits before it looks at its stop flag again (seconds).
 _POLL = 0.05
@@ -83,7 +83,7 @@ class _Failure:
 
 def _pin(element):
     """Page-locked host memory makes the trainer's non-blocking copy to the GPU truly async."""
-    return structure.map_structure(
+    return tree.map_structure(
         lambda leaf: leaf.pin_memory() if isinstance(leaf, torch.Tensor) else leaf, element
     )
 

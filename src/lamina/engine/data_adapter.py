@@ -14,28 +14,16 @@ import math
 import numpy as np
 import torch
 
-from lamina import backend
+from lamina import backend, tree
 from lamina.data import workers
 from lamina.engine import errors
 
 # --------------------------------------------------------------------------------------------------
-# Nested structures
+# Nested structures: lamina.tree's. `flatten` keeps a dict's insertion order because trainer.py
+# pairs flattened labels and predictions with output names in that order (see symbolic.py).
 
-
-def map_structure(fn, structure):
-    if isinstance(structure, (list, tuple)):
-        return type(structure)(map_structure(fn, s) for s in structure)
-    if isinstance(structure, dict):
-        return {k: map_structure(fn, v) for k, v in structure.items()}
-    return fn(structure)
-
-
-def flatten(structure) -> list:
-    if isinstance(structure, (list, tuple)):
-        return [leaf for s in structure for leaf in flatten(s)]
-    if isinstance(structure, dict):
-        return [leaf for s in structure.values() for leaf in flatten(s)]
-    return [structure]
+map_structure = tree.map_structure
+flatten = tree._flatten_in_insertion_order
 
 
 def is_dataframe(x) -> bool:
@@ -104,7 +92,7 @@ def unpack(data):
 
 def check_finite(x, name="x") -> None:
     """NaN or inf in the inputs: stop before training turns every weight into NaN."""
-    for leaf in flatten(x):
+    for leaf in tree.flatten(x):
         if isinstance(leaf, torch.Tensor):
             bad = leaf.is_floating_point() and not bool(torch.isfinite(leaf).all())
         else:
@@ -116,12 +104,13 @@ def check_finite(x, name="x") -> None:
                 name,
                 "finite numbers",
                 f"{count} NaN or inf value(s) in an array of shape {tuple(leaf.shape)}",
-                f"clean or impute the data first, e.g. {name} = np.nan_to_num({name}) or drop those rows.",
+                f"clean or impute the data first, e.g. {name} = np.nan_to_num({name}) "
+                "or drop those rows.",
             )
 
 
 def num_samples(structure, name: str) -> int:
-    sizes = {len(leaf) for leaf in flatten(structure)}
+    sizes = {len(leaf) for leaf in tree.flatten(structure)}
     if len(sizes) > 1:
         raise errors.value_error(
             name, "arrays with the same number of samples", f"lengths {sorted(sizes)}"
@@ -162,8 +151,10 @@ class ArrayData:
         self.size = n_x
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
-        self.x = map_structure(lambda a: to_tensor(a, self.device, "x"), x)
-        self.y = None if y is None else map_structure(lambda a: to_tensor(a, self.device, "y"), y)
+        self.x = tree.map_structure(lambda a: to_tensor(a, self.device, "x"), x)
+        self.y = (
+            None if y is None else tree.map_structure(lambda a: to_tensor(a, self.device, "y"), y)
+        )
         self.sample_weight = (
             None if sample_weight is None else to_tensor(sample_weight, self.device).float()
         )
@@ -178,8 +169,8 @@ class ArrayData:
     def _slice(x, y, sw, start, stop):
         cut = lambda t: t[start:stop]  # noqa: E731
         return (
-            map_structure(cut, x),
-            None if y is None else map_structure(cut, y),
+            tree.map_structure(cut, x),
+            None if y is None else tree.map_structure(cut, y),
             None if sw is None else sw[start:stop],
         )
 
@@ -197,8 +188,8 @@ class ArrayData:
                 # One gather per epoch, then zero-copy slices per batch.
                 permutation = torch.randperm(self.size, device=self.device)
                 take = lambda t: t.index_select(0, permutation)  # noqa: E731
-                x = map_structure(take, x)
-                y = None if y is None else map_structure(take, y)
+                x = tree.map_structure(take, x)
+                y = None if y is None else tree.map_structure(take, y)
                 sw = None if sw is None else sw.index_select(0, permutation)
         return (
             self._slice(x, y, sw, i * self.batch_size, min((i + 1) * self.batch_size, self.size))
@@ -221,13 +212,13 @@ def split_validation(x, y, sample_weight, validation_split: float):
     head = lambda a: a[:split_at]  # noqa: E731
     tail = lambda a: a[split_at:]  # noqa: E731
     train = (
-        map_structure(head, x),
-        None if y is None else map_structure(head, y),
+        tree.map_structure(head, x),
+        None if y is None else tree.map_structure(head, y),
         None if sample_weight is None else sample_weight[:split_at],
     )
     valid = (
-        map_structure(tail, x),
-        None if y is None else map_structure(tail, y),
+        tree.map_structure(tail, x),
+        None if y is None else tree.map_structure(tail, y),
         None if sample_weight is None else sample_weight[split_at:],
     )
     return train, valid
@@ -265,8 +256,8 @@ class IterableData:
         x, y, sw = unpack(batch)
         convert = lambda a: to_tensor(a, self.device) if a is not None else None  # noqa: E731
         return (
-            map_structure(convert, x),
-            None if y is None else map_structure(convert, y),
+            tree.map_structure(convert, x),
+            None if y is None else tree.map_structure(convert, y),
             None if sw is None else convert(sw).float(),
         )
 

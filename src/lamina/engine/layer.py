@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import inspect
 import threading
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
 
-from lamina import backend
+from lamina import backend, constraints, initializers, regularizers, tree
 from lamina.engine import errors, naming
 from lamina.engine.input_spec import InputSpec
 
@@ -32,9 +34,59 @@ def _training_stack() -> list[bool]:
     return stack
 
 
-# Set while output shapes are inferred on the meta device (see engine/symbolic.py).
-_meta_inference = [False]
 _UNKNOWN = object()  # a weights' device not looked up yet
+
+
+def in_meta_inference() -> bool:
+    """Whether this thread is inferring output shapes on the meta device (engine/symbolic.py)."""
+    return getattr(_thread_state, "meta_inference", False)
+
+
+class meta_inference:  # noqa: N801 - used as a context manager, like torch.no_grad
+    """Marks this thread as inferring shapes on the meta device while the block runs.
+
+    Thread-local, as the training stack: a model built in one thread does not make layers called in
+    another think they run on meta tensors.
+
+    Example:
+        >>> with meta_inference():
+        ...     assert in_meta_inference()
+    """
+
+    def __enter__(self):
+        self._previous = in_meta_inference()
+        _thread_state.meta_inference = True
+        return self
+
+    def __exit__(self, *exc_info):
+        _thread_state.meta_inference = self._previous
+        return False
+
+
+class WeightSpec(NamedTuple):
+    """How a layer registered one of its own weights (see `Layer.add_weight`).
+
+    `to_keras` / `from_keras` convert between the stored torch layout and Keras's layout.
+    """
+
+    name: str
+    to_keras: Callable
+    from_keras: Callable
+    trainable: bool
+
+
+class WeightEntry(NamedTuple):
+    """One weight as `Layer.weights` lists it: the layer owning it, the tensor and its layouts.
+
+    `trainable` says whether it is a trainable weight of its owner (Keras's `trainable_weights`
+    also needs the owner's own `trainable` flag).
+    """
+
+    owner: nn.Module
+    tensor: torch.Tensor
+    to_keras: Callable
+    from_keras: Callable
+    trainable: bool
 
 
 def current_training(layer: nn.Module, training) -> bool:
@@ -59,16 +111,10 @@ def shape_of(inputs):
 
 
 def first_tensor(inputs):
+    """The first torch tensor of a nested structure (None if it holds none)."""
     if isinstance(inputs, torch.Tensor):
         return inputs
-    if isinstance(inputs, (list, tuple)):
-        for x in inputs:
-            found = first_tensor(x)
-            if found is not None:
-                return found
-    if isinstance(inputs, dict):
-        return first_tensor(list(inputs.values()))
-    return None
+    return next((x for x in tree.flatten(inputs) if isinstance(x, torch.Tensor)), None)
 
 
 class Layer(nn.Module):
@@ -79,6 +125,8 @@ class Layer(nn.Module):
         trainable: whether the layer's weights are updated by training.
         dtype: dtype of the weights (default float32).
         input_shape: shape of one sample (no batch axis); lets Sequential build at definition time.
+        activity_regularizer: a regularizer applied to every output tensor of each call; its
+            penalty, divided by the output's batch size, joins `layer.losses` (as Keras's).
     """
 
     # Keras's masking protocol: a layer that passes masks through unchanged sets this.
@@ -98,6 +146,7 @@ class Layer(nn.Module):
         batch_input_shape=None,
         batch_size: int | None = None,
         autocast: bool = True,
+        activity_regularizer=None,
         **kwargs,
     ):
         super().__init__()
@@ -114,9 +163,10 @@ class Layer(nn.Module):
         self.input_spec: InputSpec | None = None
         self._declared_input_shape = _declared_shape(input_shape, input_dim, batch_input_shape)
         self._declared_batch_size = batch_size
-        self._weight_specs: list[tuple[str, object, object, bool]] = []
+        self._weight_specs: list[WeightSpec] = []
         self._regularizers: list[tuple[str, object]] = []
         self._activity_losses: list[torch.Tensor] = []
+        self.activity_regularizer = regularizers.get(activity_regularizer)
         self._build_input_shape = None
         self._inbound_nodes: list = []
         signature = inspect.signature(self.call).parameters
@@ -186,7 +236,7 @@ class Layer(nn.Module):
     def forward(self, inputs, *args, **kwargs):
         if not self.built:
             self._build_for(inputs)
-            if _meta_inference[0] and _has_real_state(self):
+            if in_meta_inference() and _has_real_state(self):
                 from lamina.engine import symbolic
 
                 return symbolic.meta_call(self, (inputs, *args), kwargs)
@@ -215,11 +265,24 @@ class Layer(nn.Module):
         else:
             outputs = self.call(inputs, *args, **kwargs)
 
+        if self.activity_regularizer is not None:
+            self._add_activity_penalties(outputs)
         if self._computes_mask or (self.supports_masking and _mask_of(inputs) is not None):
             out_mask = self.compute_mask(inputs, kwargs.get("mask", _mask_of(inputs)))
             if out_mask is not None and isinstance(outputs, torch.Tensor):
                 outputs._keras_mask = out_mask
         return outputs
+
+    def _add_activity_penalties(self, outputs) -> None:
+        """Keras's activity regularization: each output tensor's penalty over its batch size."""
+        for output in tree.flatten(outputs):
+            if not isinstance(output, torch.Tensor) or output.is_meta:
+                continue  # a shape-inference pass adds no loss
+            penalty = self.activity_regularizer(output)
+            if output.dim() > 0:
+                batch_size = output.shape[0]
+                penalty = penalty / batch_size if batch_size else torch.zeros_like(penalty)
+            self.add_loss(penalty)
 
     def _build_for(self, inputs) -> None:
         input_shape = shape_of(inputs)
@@ -261,8 +324,6 @@ class Layer(nn.Module):
         fan-in/fan-out rules match), the tensor is stored as `from_keras` lays it out for torch.
         Trainable weights are Parameters, the others buffers (so `state_dict` has both).
         """
-        from lamina import initializers, regularizers
-
         init = initializers.get(initializer)
         torch_dtype = backend.to_torch_dtype(dtype) if dtype is not None else self._dtype
         device = torch.get_default_device()  # the build's device (its torch.device context)
@@ -281,21 +342,23 @@ class Layer(nn.Module):
             self.register_parameter(name, nn.Parameter(value))
         else:
             self.register_buffer(name, value)
-        self._weight_specs.append((name, to_keras, from_keras, trainable))
+        self._weight_specs.append(WeightSpec(name, to_keras, from_keras, trainable))
         if regularizer is not None:
             self._regularizers.append((name, regularizers.get(regularizer)))
         if constraint is not None:
-            from lamina import constraints
-
             self._constraints = getattr(self, "_constraints", [])
             self._constraints.append((name, constraints.get(constraint)))
         return getattr(self, name)
 
-    def _own_weights(self):
-        """(tensor, to_keras, from_keras, trainable) for this layer's own weights, in Keras order."""
-        own = [(getattr(self, n), tk, fk, tr) for n, tk, fk, tr in self._weight_specs]
-        # Keras lists trainable variables first, then non-trainable ones.
-        return [w for w in own if w[3]] + [w for w in own if not w[3]]
+    def _own_weights(self) -> list[WeightEntry]:
+        """This layer's own weights, in Keras's order (trainable ones first)."""
+        own = [
+            WeightEntry(
+                self, getattr(self, spec.name), spec.to_keras, spec.from_keras, spec.trainable
+            )
+            for spec in self._weight_specs
+        ]
+        return [w for w in own if w.trainable] + [w for w in own if not w.trainable]
 
     def _sublayers(self):
         """Direct sub-layers, in registration order (lists of layers included)."""
@@ -309,31 +372,27 @@ class Layer(nn.Module):
                 found.extend(m for m in module.values() if isinstance(m, Layer))
         return found
 
-    def _weight_entries(self):
-        """Every weight of this layer and its sub-layers, deduplicated, in Keras's order.
-
-        Each entry is (owner layer, tensor, to_keras, from_keras, is_trainable_weight)."""
+    def _weight_entries(self) -> list[WeightEntry]:
+        """Every weight of this layer and its sub-layers, deduplicated, in Keras's order."""
         entries, seen = [], set()
-        for entry in self._own_weights():
-            if id(entry[0]) not in seen:
-                seen.add(id(entry[0]))
-                entries.append((self, *entry))
-        for layer in self._sublayers():
-            for entry in layer._weight_entries():
-                if id(entry[1]) not in seen:
-                    seen.add(id(entry[1]))
-                    entries.append(entry)
+        for entry in [
+            *self._own_weights(),
+            *(e for s in self._sublayers() for e in s._weight_entries()),
+        ]:
+            if id(entry.tensor) not in seen:
+                seen.add(id(entry.tensor))
+                entries.append(entry)
         return entries
 
     @property
     def weights(self) -> list[torch.Tensor]:
-        return [e[1] for e in self._weight_entries()]
+        return [e.tensor for e in self._weight_entries()]
 
     @property
     def trainable_weights(self) -> list[torch.Tensor]:
         if not self.trainable:
             return []
-        return [e[1] for e in self._weight_entries() if e[4] and e[0].trainable]
+        return [e.tensor for e in self._weight_entries() if e.trainable and e.owner.trainable]
 
     @property
     def non_trainable_weights(self) -> list[torch.Tensor]:
@@ -363,7 +422,7 @@ class Layer(nn.Module):
     def get_weights(self) -> list[np.ndarray]:
         """The weights as NumPy arrays, in Keras's layouts and order."""
         return [
-            backend.as_numpy(tk(w.detach())).copy() for _, w, tk, _, _ in self._weight_entries()
+            backend.as_numpy(e.to_keras(e.tensor.detach())).copy() for e in self._weight_entries()
         ]
 
     def set_weights(self, weights) -> None:
@@ -374,25 +433,23 @@ class Layer(nn.Module):
             raise errors.value_error(
                 self,
                 f"a list of {len(entries)} weight arrays (in get_weights() order: "
-                f"{[f'{e[0].name}/{_weight_name(e)}' for e in entries]})",
+                f"{[f'{e.owner.name}/{_weight_name(e)}' for e in entries]})",
                 f"{len(weights)} arrays",
             )
         with torch.no_grad():
-            for (owner, tensor, to_keras, from_keras, _), value in zip(entries, weights):
-                expected = tuple(to_keras(tensor).shape)
+            for entry, value in zip(entries, weights, strict=True):
+                expected = tuple(entry.to_keras(entry.tensor).shape)
                 value = np.asarray(backend.as_numpy(value))
                 if tuple(value.shape) != expected:
                     raise errors.value_error(
-                        owner,
-                        f"weight '{_weight_name((owner, tensor))}' of shape {expected}",
+                        entry.owner,
+                        f"weight '{_weight_name(entry)}' of shape {expected}",
                         f"an array of shape {tuple(value.shape)}",
                     )
-                source = torch.as_tensor(
-                    from_keras(
-                        value.astype(np.float32, copy=False) if value.dtype == np.float64 else value
-                    )
-                )
-                tensor.copy_(source.to(tensor.dtype))
+                if value.dtype == np.float64:
+                    value = value.astype(np.float32, copy=False)
+                source = torch.as_tensor(entry.from_keras(value))
+                entry.tensor.copy_(source.to(entry.tensor.dtype))
 
     # ----------------------------------------------------------------------------------------------
     # Trainable flag (Keras: setting it on a layer sets it on every sub-layer)
@@ -413,8 +470,8 @@ class Layer(nn.Module):
 
     def _apply_trainable(self) -> None:
         """requires_grad follows the flag, so frozen weights get no gradient."""
-        for name, *_rest in self._weight_specs:
-            tensor = getattr(self, name)
+        for spec in self._weight_specs:
+            tensor = getattr(self, spec.name)
             if isinstance(tensor, nn.Parameter):
                 tensor.requires_grad_(self._trainable)
 
@@ -490,6 +547,8 @@ class Layer(nn.Module):
 
     def get_config(self) -> dict:
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         if self._declared_input_shape is not None:
             config["batch_input_shape"] = (None, *self._declared_input_shape)
         return config
@@ -556,27 +615,28 @@ def _has_real_state(layer: nn.Module) -> bool:
     return any(not b.is_meta for b in layer.buffers())
 
 
-def _weight_name(entry) -> str:
-    owner, tensor = entry[0], entry[1]
-    for name, *_ in owner._weight_specs:
-        if getattr(owner, name) is tensor:
-            return name
+def _weight_name(entry: WeightEntry) -> str:
+    for spec in getattr(entry.owner, "_weight_specs", ()):
+        if getattr(entry.owner, spec.name) is entry.tensor:
+            return spec.name
     return "?"
 
 
 def _as_tensor_tree(x, device, weights_device=None):
     """NumPy arrays and Python numbers passed to a layer become tensors on `device` (float32 for
     floats); tensors in a list or dict move to the weights' device, as a lone tensor does."""
-    if isinstance(x, np.ndarray):
-        tensor = torch.from_numpy(np.ascontiguousarray(x))
-        if tensor.is_floating_point() and tensor.dtype != torch.float32:
-            tensor = tensor.float()
-        return tensor.to(device)
-    if isinstance(x, torch.Tensor):
-        moves = weights_device is not None and not x.is_meta and x.device != weights_device
-        return x.to(weights_device) if moves else x
-    if isinstance(x, (list, tuple)):
-        return type(x)(_as_tensor_tree(v, device, weights_device) for v in x)
-    if isinstance(x, dict):
-        return {k: _as_tensor_tree(v, device, weights_device) for k, v in x.items()}
-    return x
+
+    def convert(leaf):
+        if isinstance(leaf, np.ndarray):
+            tensor = torch.from_numpy(np.ascontiguousarray(leaf))
+            if tensor.is_floating_point() and tensor.dtype != torch.float32:
+                tensor = tensor.float()
+            return tensor.to(device)
+        if isinstance(leaf, torch.Tensor):
+            moves = (
+                weights_device is not None and not leaf.is_meta and leaf.device != weights_device
+            )
+            return leaf.to(weights_device) if moves else leaf
+        return leaf
+
+    return tree.map_structure(convert, x)

@@ -1,8 +1,8 @@
 """Symbolic tensors (`Input`), graph nodes, and output-shape inference on the meta device.
 
 Calling a layer on a `KerasTensor` builds the layer from the symbolic shape, runs its `call` on meta
-tensors (shapes only: no memory, no compute) to learn the output shape, and records a `Node` that the
-functional model later replays on real data. Unknown (`None`) dimensions are probed with two
+tensors (shapes only: no memory, no compute) to learn the output shape, and records a `Node` that
+the functional model later replays on real data. Unknown (`None`) dimensions are probed with two
 different sizes; the output dimensions that differ between the two runs are unknown too. Where a
 probe size cannot stand for an unknown size (it must equal a known one), a layer that defines its
 own `compute_output_shape` (the merges) gives its shape by that rule instead.
@@ -10,12 +10,13 @@ own `compute_output_shape` (the merges) gives its shape by that rule instead.
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import operator
 
 import torch
 
-from lamina import backend
+from lamina import backend, tree
 from lamina.engine import errors, naming
 from lamina.engine import layer as layer_module
 
@@ -24,7 +25,7 @@ _PROBE_SIZES = (83, 89)
 
 
 class KerasTensor:
-    """A symbolic tensor: a shape (with `None` for unknown sizes), a dtype and where it came from."""
+    """A symbolic tensor: a shape (`None` for unknown sizes), a dtype and where it came from."""
 
     def __init__(self, shape, dtype="float32", *, node=None, index=0, name=None):
         self.shape = tuple(None if d is None else int(d) for d in shape)
@@ -103,11 +104,11 @@ class Node:
 
     @property
     def input_shapes(self):
-        return _map(lambda t: t.shape, self.input_tensors)
+        return _map_tensors(lambda t: t.shape, self.input_tensors)
 
     @property
     def output_shapes(self):
-        return _map(lambda t: t.shape, self.outputs)
+        return _map_tensors(lambda t: t.shape, self.outputs)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -179,7 +180,8 @@ class InputLayer(layer_module.Layer):
 
     @classmethod
     def from_config(cls, config):
-        # Layer.from_config drops batch_shape (a Keras 2 key for other layers); here it is the shape.
+        # Layer.from_config drops batch_shape (a Keras 2 key for other layers); here it is the
+        # shape.
         return cls(**config)
 
 
@@ -202,39 +204,38 @@ def Input(
 
 
 def flatten_symbolic(structure) -> list[KerasTensor]:
-    found = []
+    """The KerasTensors of a nested structure, dict values in insertion order.
+
+    Keras sorts dict keys here (`model.inputs` of `Model({"b": ..., "a": ...}, ...)` is `[a, b]`);
+    lamina keeps the written order, which `trainer.py` and `functional.py` pair outputs and values
+    by. `tree._flatten_in_insertion_order` marks the one place to change when they move together.
+    """
     if isinstance(structure, KerasTensor):
-        found.append(structure)
-    elif isinstance(structure, (list, tuple)):
-        for item in structure:
-            found.extend(flatten_symbolic(item))
-    elif isinstance(structure, dict):
-        for item in structure.values():
-            found.extend(flatten_symbolic(item))
-    return found
+        return [structure]
+    flat = tree._flatten_in_insertion_order(structure)
+    return [leaf for leaf in flat if isinstance(leaf, KerasTensor)]
 
 
 def any_symbolic(args, kwargs) -> bool:
     return bool(flatten_symbolic(args)) or bool(flatten_symbolic(kwargs))
 
 
-def _map(fn, structure):
-    if isinstance(structure, (list, tuple)):
-        return type(structure)(_map(fn, s) for s in structure)
-    if isinstance(structure, dict):
-        return {k: _map(fn, v) for k, v in structure.items()}
-    return fn(structure)
-
-
 def _map_tensors(fn, structure):
     """Apply fn to every KerasTensor in a structure, keep other leaves."""
-    if isinstance(structure, KerasTensor):
-        return fn(structure)
-    if isinstance(structure, (list, tuple)):
-        return type(structure)(_map_tensors(fn, s) for s in structure)
-    if isinstance(structure, dict):
-        return {k: _map_tensors(fn, v) for k, v in structure.items()}
-    return structure
+    return tree.map_structure(lambda x: fn(x) if isinstance(x, KerasTensor) else x, structure)
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputSpec:
+    """What shape inference learns about one output tensor: its shape (None where unknown) and
+    its torch dtype. A leaf to `lamina.tree`, unlike a (shape, dtype) tuple."""
+
+    shape: tuple
+    dtype: torch.dtype
+
+
+def _map_specs(fn, spec):
+    return tree.map_structure(lambda x: fn(x) if isinstance(x, OutputSpec) else x, spec)
 
 
 def _probe_shape(shape, probe: int):
@@ -264,14 +265,16 @@ def _run_probe(layer, args, kwargs, probe: int, device):
         with torch.device(backend.default_device()):
             layer.build_from_shape(_map_tensors(lambda t: t.shape, args[0]) if args else None)
     if device == "meta":
-        layer_module._meta_inference[0] = True
-        try:
-            with torch.device("meta"):
-                return meta_call(layer, concrete_args, concrete_kwargs)
-        finally:
-            layer_module._meta_inference[0] = False
-    with torch.no_grad():
-        return layer(*concrete_args, **concrete_kwargs)
+        with layer_module.meta_inference(), torch.device("meta"):
+            return meta_call(layer, concrete_args, concrete_kwargs)
+    # A probe on real zeros: its activity penalties are no loss of the model's.
+    losses = {m: m._activity_losses for m in layer.modules() if isinstance(m, layer_module.Layer)}
+    try:
+        with torch.no_grad():
+            return layer(*concrete_args, **concrete_kwargs)
+    finally:
+        for module, kept in losses.items():
+            module._activity_losses = kept
 
 
 def infer_outputs(layer, args, kwargs):
@@ -288,15 +291,12 @@ def infer_outputs(layer, args, kwargs):
 
     def merge(a, b):
         if isinstance(a, torch.Tensor):
-            shape = tuple(x if x == y else None for x, y in zip(a.shape, b.shape))
-            return (shape, a.dtype)
-        if isinstance(a, (list, tuple)):
-            return type(a)(merge(x, y) for x, y in zip(a, b))
-        if isinstance(a, dict):
-            return {k: merge(a[k], b[k]) for k in a}
+            return OutputSpec(
+                tuple(x if x == y else None for x, y in zip(a.shape, b.shape, strict=True)), a.dtype
+            )
         return a
 
-    return merge(*runs)
+    return tree.map_structure(merge, *runs)
 
 
 def infer_output_shape(layer, input_shape):
@@ -306,17 +306,7 @@ def infer_output_shape(layer, input_shape):
     else:
         symbolic_input = KerasTensor(input_shape)
     spec = infer_outputs(layer, (symbolic_input,), {})
-    return _map_specs(lambda s: s[0], spec)
-
-
-def _map_specs(fn, spec):
-    if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[1], torch.dtype):
-        return fn(spec)
-    if isinstance(spec, (list, tuple)):
-        return type(spec)(_map_specs(fn, s) for s in spec)
-    if isinstance(spec, dict):
-        return {k: _map_specs(fn, v) for k, v in spec.items()}
-    return spec
+    return _map_specs(lambda s: s.shape, spec)
 
 
 def _shape_preserved(layer, args, kwargs):
@@ -328,7 +318,7 @@ def _shape_preserved(layer, args, kwargs):
     if not layer.built:
         with torch.device(backend.default_device()):
             layer.build_from_shape(args[0].shape)
-    return (args[0].shape, backend.to_torch_dtype(args[0].dtype))
+    return OutputSpec(args[0].shape, backend.to_torch_dtype(args[0].dtype))
 
 
 def _stated_shape(layer, args, kwargs):
@@ -347,7 +337,7 @@ def _stated_shape(layer, args, kwargs):
         with torch.device(backend.default_device()):
             layer.build_from_shape(shapes)
     dtype = backend.to_torch_dtype(flatten_symbolic(args[0])[0].dtype)
-    return (tuple(layer.compute_output_shape(shapes)), dtype)
+    return OutputSpec(tuple(layer.compute_output_shape(shapes)), dtype)
 
 
 def _infer_spec(layer, args, kwargs):
@@ -372,21 +362,15 @@ def call_on_symbolic(layer, args, kwargs):
     except (RuntimeError, TypeError, IndexError) as failure:
         shapes = _map_tensors(lambda t: t.shape, args[0] if len(args) == 1 else list(args))
         raise ValueError(
-            f"{errors.describe(layer)} could not be applied to an input of shape {shapes}: {failure}"
+            f"{errors.describe(layer)} could not be applied to an input of shape {shapes}: "
+            f"{failure}"
         ) from failure
 
-    counter = [0]
-
-    def make(leaf):
-        shape, dtype = leaf
-        tensor = KerasTensor(shape, dtype, index=counter[0], name=f"{layer.name}/out{counter[0]}")
-        counter[0] += 1
-        return tensor
-
-    outputs = _map_specs(make, spec)
+    outputs = _map_specs(lambda leaf: KerasTensor(leaf.shape, leaf.dtype), spec)
     node = Node(layer, args, kwargs, outputs)
-    for tensor in flatten_symbolic(outputs):
-        tensor.node = node
+    # Numbered in flatten_symbolic's order, which serialization reads them back by.
+    for index, tensor in enumerate(flatten_symbolic(outputs)):
+        tensor.node, tensor.index, tensor.name = node, index, f"{layer.name}/out{index}"
     first_input = flatten_symbolic(args[:1])
     input_mask = first_input[0]._keras_mask if first_input else None
     if layer._computes_mask or (layer.supports_masking and input_mask is not None):

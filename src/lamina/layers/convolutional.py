@@ -36,6 +36,7 @@ class _ConvBase(Layer):
 
     def __init__(
         self,
+        *,
         kernel_size,
         strides=1,
         padding="valid",
@@ -49,7 +50,7 @@ class _ConvBase(Layer):
         bias_constraint=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.kernel_size = check.int_tuple(kernel_size, self.rank, "kernel_size", self)
         self.strides = check.int_tuple(strides, self.rank, "strides", self)
         self.padding = check.choice(padding, self.paddings, "padding", self)
@@ -66,7 +67,6 @@ class _ConvBase(Layer):
         self.use_bias = bool(use_bias)
         self.bias_initializer = initializers.get(bias_initializer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
         self.bias_constraint = constraints.get(bias_constraint)
         self.expected_layout = spatial.LAYOUTS[(self.data_format, self.rank)]
         self.input_spec = self._spec()
@@ -144,11 +144,7 @@ class _ConvBase(Layer):
         if not x.is_floating_point():
             x = x.to(self._dtype)
         y = spatial.from_torch(self._convolve(x), self.data_format, self.rank)
-        outputs = self.activation(y)
-        if self.activity_regularizer is not None and not outputs.is_meta:
-            # Keras divides the activity penalty by the batch size.
-            self.add_loss(self.activity_regularizer(outputs) / outputs.shape[0])
-        return outputs
+        return self.activation(y)
 
     def _pad(self, x: torch.Tensor):
         return padding_rules.apply(
@@ -196,17 +192,17 @@ class _Conv(_ConvBase):
         **kwargs,
     ):
         super().__init__(
-            kernel_size,
-            strides,
-            padding,
-            data_format,
-            dilation_rate,
-            activation,
-            use_bias,
-            bias_initializer,
-            bias_regularizer,
-            activity_regularizer,
-            bias_constraint,
+            kernel_size=kernel_size,
+            strides=strides,
+            padding=padding,
+            data_format=data_format,
+            dilation_rate=dilation_rate,
+            activation=activation,
+            use_bias=use_bias,
+            bias_initializer=bias_initializer,
+            bias_regularizer=bias_regularizer,
+            activity_regularizer=activity_regularizer,
+            bias_constraint=bias_constraint,
             **kwargs,
         )
         self.filters = check.positive_int(filters, "filters", self)

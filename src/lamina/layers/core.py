@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch.nn.functional as F
 
-from lamina import activations, backend, initializers, regularizers
+from lamina import activations, backend, constraints, initializers, regularizers
 from lamina.engine import errors
 from lamina.engine.input_spec import InputSpec
-from lamina.engine.layer import Layer
+from lamina.engine.layer import Layer, WeightEntry
 from lamina.layers import argument_checks as check
 
 
@@ -18,7 +18,8 @@ class Dense(Layer):
         units: size of the last axis of the output.
         activation: name or callable (default: none, i.e. linear).
         use_bias: whether to add a bias vector.
-        kernel_initializer, bias_initializer: initializers (Keras's defaults: glorot_uniform, zeros).
+        kernel_initializer, bias_initializer: initializers (Keras's defaults: glorot_uniform,
+            zeros).
         kernel_regularizer, bias_regularizer, activity_regularizer: penalties added to the loss.
         kernel_constraint, bias_constraint: projections applied after each optimizer step.
 
@@ -45,7 +46,7 @@ class Dense(Layer):
         lora_rank=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.units = check.positive_int(units, "units", self)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -53,9 +54,8 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = kernel_constraint
-        self.bias_constraint = bias_constraint
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.input_spec = InputSpec(min_ndim=2)
 
     def build(self, input_shape):
@@ -89,10 +89,7 @@ class Dense(Layer):
     def call(self, inputs):
         if not inputs.is_floating_point():
             inputs = inputs.to(self.kernel.dtype)
-        outputs = self.activation(F.linear(inputs, self.kernel, self.bias))
-        if self.activity_regularizer is not None:
-            self.add_loss(self.activity_regularizer(outputs) / outputs.shape[0])
-        return outputs
+        return self.activation(F.linear(inputs, self.kernel, self.bias))
 
     def get_config(self):
         return {
@@ -104,7 +101,8 @@ class Dense(Layer):
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
 
@@ -183,9 +181,13 @@ class TorchModuleWrapper(Layer):
 
     def _own_weights(self):
         trainable = [
-            (p, backend.identity, backend.identity, True) for p in self.module.parameters()
+            WeightEntry(self, p, backend.identity, backend.identity, True)
+            for p in self.module.parameters()
         ]
-        frozen = [(b, backend.identity, backend.identity, False) for b in self.module.buffers()]
+        frozen = [
+            WeightEntry(self, b, backend.identity, backend.identity, False)
+            for b in self.module.buffers()
+        ]
         return trainable + frozen
 
     def _sublayers(self):

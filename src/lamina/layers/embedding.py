@@ -54,14 +54,13 @@ class Embedding(Layer):
         sparse=False,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.input_dim = check.positive_int(input_dim, "input_dim", self)
         self.output_dim = check.positive_int(output_dim, "output_dim", self)
         if isinstance(embeddings_initializer, str) and embeddings_initializer.lower() == "uniform":
             embeddings_initializer = initializers.RandomUniform(-0.05, 0.05)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
         self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.mask_zero = bool(mask_zero)
         self.input_length = input_length
@@ -97,8 +96,6 @@ class Embedding(Layer):
                 self._check_ids(ids)
                 self._ids_checked = True
             outputs = F.embedding(ids, self.embeddings)
-        if self.activity_regularizer is not None:
-            self.add_loss(self.activity_regularizer(outputs) / outputs.shape[0])
         return outputs
 
     def _check_ids(self, ids) -> None:

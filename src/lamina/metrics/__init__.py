@@ -135,19 +135,21 @@ ALIASES.update(
 # The confusion-count metrics register themselves on import; they need the base classes above.
 from lamina.confusion_metrics import (  # noqa: E402
     AUC,
-    BinaryIoU,
-    F1Score,
     FalseNegatives,
     FalsePositives,
+    Precision,
+    Recall,
+    TrueNegatives,
+    TruePositives,
+)
+from lamina.confusion_scores import (  # noqa: E402
+    BinaryIoU,
+    F1Score,
     FBetaScore,
     IoU,
     MeanIoU,
     OneHotIoU,
     OneHotMeanIoU,
-    Precision,
-    Recall,
-    TrueNegatives,
-    TruePositives,
 )
 from lamina.metrics.constrained import (  # noqa: E402
     PrecisionAtRecall,

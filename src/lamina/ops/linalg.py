@@ -8,7 +8,7 @@ import warnings
 
 import torch
 
-from lamina.ops.core import floating, symbolic_op, tensor
+from lamina.ops.core import axis_arg, floating, symbolic_op, tensor
 
 
 def _float(x):
@@ -145,9 +145,7 @@ def jvp(fun, primals, tangents, has_aux=False):
         return torch.func.jvp(fun, primals, tangents, has_aux=has_aux)
 
 
-# --------------------------------------------------------------------------------------------------
-# Keras's `ops.linalg` namespace also holds the ops implemented in sibling modules.
-
-from lamina.ops.numpy import (  # noqa: E402, F401
-    norm,
-)
+@symbolic_op("norm")
+def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - Keras's name
+    """The vector or matrix norm of `x` (Keras's `ops.norm`, also in `ops.linalg`)."""
+    return torch.linalg.norm(_float(x), ord=ord, dim=axis_arg(axis), keepdim=keepdims)

@@ -338,12 +338,6 @@ def logsumexp(x, axis=None, keepdims=False):
     return torch.logsumexp(x, dim=dims, keepdim=keepdims)
 
 
-@symbolic_op("norm")
-def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - Keras's name
-    x = _float(tensor(x))
-    return torch.linalg.norm(x, ord=ord, dim=_axis(axis), keepdim=keepdims)
-
-
 @symbolic_op("top_k")
 def top_k(x, k, sorted=True):  # noqa: A002 - Keras's name
     """The `k` largest values on the last axis and their indices (int32)."""
@@ -462,6 +456,7 @@ from lamina.ops.indexing import (  # noqa: E402, F401
     unravel_index,
 )
 from lamina.ops.linalg import (  # noqa: E402, F401
+    norm,
     slogdet,
 )
 from lamina.ops.products import (  # noqa: E402, F401

@@ -115,7 +115,8 @@ def _plan_weights(group, model, skip_mismatch, source) -> list:
                 f"for '{name}'."
             )
         staged = []
-        for weight_name, (_, tensor, to_keras, from_keras, _) in zip(names, entries, strict=True):
+        for weight_name, entry in zip(names, entries, strict=True):
+            tensor, to_keras, from_keras = entry.tensor, entry.to_keras, entry.from_keras
             dataset = h5_guard.lookup(layer_group, weight_name, source)
             if dataset is None:
                 raise FileFormatError(

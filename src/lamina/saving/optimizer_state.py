@@ -71,8 +71,8 @@ def _parameter_layouts(optimizer, model):
     """to_keras / from_keras of each optimized parameter (slots share their variable's layout)."""
     layouts = {}
     for layer in model.modules():
-        for name, to_keras, from_keras, _ in getattr(layer, "_weight_specs", ()):
-            layouts[id(getattr(layer, name))] = (to_keras, from_keras)
+        for spec in getattr(layer, "_weight_specs", ()):
+            layouts[id(getattr(layer, spec.name))] = (spec.to_keras, spec.from_keras)
     identity = (lambda t: t, lambda t: t)
     return [layouts.get(id(p), identity) for p in optimizer._parameters]
 

@@ -43,9 +43,7 @@ def list_keys(modules) -> list[str]:
 def _own(layer) -> list:
     if not isinstance(layer, Layer):
         return []
-    return [
-        (tensor, to_keras, from_keras) for tensor, to_keras, from_keras, _ in layer._own_weights()
-    ]
+    return [(e.tensor, e.to_keras, e.from_keras) for e in layer._own_weights()]
 
 
 def _children(layer) -> list[tuple[str, nn.Module]]:
@@ -87,7 +85,7 @@ def legacy_entries(layer) -> list:
     entries = layer._weight_entries()
     if not layer.trainable:  # Keras: all of a frozen layer's weights are non-trainable
         return entries
-    return [e for e in entries if e[4]] + [e for e in entries if not e[4]]
+    return [e for e in entries if e.trainable] + [e for e in entries if not e.trainable]
 
 
 def legacy_weight_names(model) -> list[tuple[Layer, list[tuple[str, object]]]]:
@@ -97,11 +95,17 @@ def legacy_weight_names(model) -> list[tuple[Layer, list[tuple[str, object]]]]:
     result = []
     for layer in model.layers:
         named = []
-        for owner, tensor, to_keras, from_keras, _ in legacy_entries(layer):
+        for entry in legacy_entries(layer):
             trail = [model.name, layer.name]
-            if owner is not layer:
-                trail.append(owner.name)
-            spec_name = next(n for n, *_ in owner._weight_specs if getattr(owner, n) is tensor)
-            named.append(("/".join([*trail, spec_name]), (tensor, to_keras, from_keras)))
+            if entry.owner is not layer:
+                trail.append(entry.owner.name)
+            spec_name = next(
+                s.name
+                for s in entry.owner._weight_specs
+                if getattr(entry.owner, s.name) is entry.tensor
+            )
+            named.append(
+                ("/".join([*trail, spec_name]), (entry.tensor, entry.to_keras, entry.from_keras))
+            )
         result.append((layer, named))
     return result

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import torch
 
-from lamina import regularizers
 from lamina.engine import errors
 from lamina.engine.layer import Layer
 from lamina.layers.recurrent import fused
@@ -60,7 +59,7 @@ class RNN(Layer):
         activity_regularizer=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if isinstance(cell, (list, tuple)):
             raise errors.value_error(
                 self,
@@ -81,7 +80,6 @@ class RNN(Layer):
         self.stateful = bool(stateful)
         self.unroll = bool(unroll)
         self.zero_output_for_mask = bool(zero_output_for_mask)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
         self._stateful_states: list[torch.Tensor] | None = None
 
     # ----------------------------------------------------------------------------------------------
@@ -211,8 +209,6 @@ class RNN(Layer):
         if self.stateful and not sequences.is_meta:  # a shape-inference pass carries no state
             self._stateful_states = [s.detach() for s in final_states]
         output = outputs if self.return_sequences else last_output
-        if self.activity_regularizer is not None:
-            self.add_loss(self.activity_regularizer(output) / output.shape[0])
         if not self.return_state:
             return output
         if self.return_sequences and mask is not None:

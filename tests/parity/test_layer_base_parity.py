@@ -1,0 +1,119 @@
+"""What the Layer base does for every layer, against Keras: activity penalties recorded once per
+call (each output's penalty over its batch size) and the regularizer / constraint config keys."""
+
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from tests.parity.reference import keras_activity_losses, keras_layer_config
+
+ACTIVITY_CASES = [
+    ("Dense", {"units": 3, "activity_regularizer": "l2"}, (4, 5)),
+    (
+        "Dense",
+        {"units": 2, "activity_regularizer": {"class_name": "L1", "config": {"l1": 0.3}}},
+        (6, 3, 5),
+    ),
+    ("Conv2D", {"filters": 2, "kernel_size": 3, "activity_regularizer": "l1"}, (3, 6, 6, 2)),
+    ("LSTM", {"units": 3, "activity_regularizer": "l2"}, (4, 5, 2)),
+    # return_state: Keras regularizes every output tensor (the output and both states).
+    ("LSTM", {"units": 3, "return_state": True, "activity_regularizer": "l1l2"}, (2, 4, 3)),
+    ("Embedding", {"input_dim": 7, "output_dim": 3, "activity_regularizer": "l2"}, (4, 5)),
+]
+
+
+@pytest.mark.parametrize(("name", "config", "shape"), ACTIVITY_CASES)
+def test_activity_penalty_matches_keras(name, config, shape):
+    rng = np.random.default_rng(0)
+    if name == "Embedding":
+        x = rng.integers(0, 7, shape)
+    else:
+        x = rng.standard_normal(shape).astype("float32")
+    expected, weights = keras_activity_losses(name, config, x)
+
+    layer = getattr(lamina.layers, name)(**config)
+    layer(torch.as_tensor(x))
+    layer.set_weights(weights)
+    layer._clear_activity_losses()
+    layer(torch.as_tensor(x))
+
+    got = [float(loss.detach()) for loss in layer.losses]
+    assert len(got) == len(expected)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_activity_penalty_is_divided_by_the_batch_size():
+    layer = lamina.layers.Dense(2, kernel_initializer="ones", activity_regularizer="l1")
+    layer(torch.ones(4, 3))
+    # Each output is 3; four samples of two outputs: l1 = 0.01 * 24, over a batch of 4.
+    assert [round(float(v.detach()), 6) for v in layer.losses] == [0.06]
+
+
+def test_activity_penalty_of_an_empty_batch_is_zero():
+    layer = lamina.layers.Dense(2, activity_regularizer="l2")
+    layer(torch.ones(0, 3))
+    assert [float(v.detach()) for v in layer.losses] == [0.0]
+
+
+def test_a_custom_layer_gets_the_activity_penalty_from_the_base():
+    class Double(lamina.layers.Layer):
+        def call(self, inputs):
+            return inputs * 2
+
+    layer = Double(activity_regularizer=lamina.regularizers.L1(0.5))
+    layer(torch.ones(2, 3))
+    assert [float(v.detach()) for v in layer.losses] == [3.0]  # 0.5 * 12 / 2
+    assert layer.get_config()["activity_regularizer"]["class_name"] == "L1"
+
+
+def test_a_symbolic_call_records_no_activity_penalty():
+    layer = lamina.layers.Dense(2, activity_regularizer="l2")
+    layer(lamina.Input((3,)))
+    assert layer.losses == []
+
+
+CONFIG_CASES = [
+    ("Dense", {"units": 3}),
+    (
+        "Dense",
+        {
+            "units": 3,
+            "kernel_regularizer": "l2",
+            "bias_regularizer": "l1",
+            "activity_regularizer": "l1l2",
+            "kernel_constraint": "non_neg",
+            "bias_constraint": {"class_name": "MaxNorm", "config": {"max_value": 2.0}},
+        },
+    ),
+    ("Conv2D", {"filters": 2, "kernel_size": 3, "kernel_constraint": "unit_norm"}),
+    ("Conv2D", {"filters": 2, "kernel_size": 3, "activity_regularizer": "l2"}),
+    ("Conv1DTranspose", {"filters": 2, "kernel_size": 3, "bias_constraint": "non_neg"}),
+    ("DepthwiseConv2D", {"kernel_size": 3, "depthwise_constraint": "non_neg"}),
+    ("SeparableConv2D", {"filters": 2, "kernel_size": 3, "pointwise_regularizer": "l2"}),
+    ("Embedding", {"input_dim": 5, "output_dim": 2, "embeddings_constraint": "non_neg"}),
+    ("LSTM", {"units": 2, "recurrent_constraint": "non_neg", "activity_regularizer": "l2"}),
+]
+
+
+def _regularization_keys(config: dict) -> dict:
+    return {
+        key: value for key, value in config.items() if key.endswith(("_regularizer", "_constraint"))
+    }
+
+
+def _class_names(config: dict) -> dict:
+    return {k: None if v is None else v["class_name"] for k, v in config.items()}
+
+
+@pytest.mark.parametrize(("name", "config"), CONFIG_CASES)
+def test_regularizer_and_constraint_config_keys_match_keras(name, config):
+    expected = _regularization_keys(keras_layer_config(name, config))
+    layer = getattr(lamina.layers, name)(**config)
+    got = _regularization_keys(layer.get_config())
+    assert sorted(got) == sorted(expected)
+    assert _class_names(got) == _class_names(expected)
+
+    # The config round trip keeps every regularizer and constraint.
+    rebuilt = type(layer).from_config(layer.get_config())
+    assert _class_names(_regularization_keys(rebuilt.get_config())) == _class_names(got)
