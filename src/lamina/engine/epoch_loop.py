@@ -52,22 +52,23 @@ def resume_batches(data, resume):
 
 
 def train_epoch(model, data, callbacks, class_weight=None, resume=None):
-    """Run one epoch of `model.train_step`; return (the last step's logs, steps run)."""
+    """Run one epoch of `model.train_step`; return (the last step's logs, the last step's index,
+    which stays below 0 when the data yielded no batch; a resumed epoch starts at its step)."""
     batches, first = resume_batches(data, resume)
     size = model.steps_per_execution
     train_step = model.train_step
-    logs, steps = None, 0
+    logs, last = None, first - 1
     for begin, group in step_groups(batches, size, first):
         callbacks.on_train_batch_begin(begin)
         for batch in group:
             if class_weight is not None:
                 batch = fit_data.with_class_weight(batch, class_weight)
             logs = train_step(fit_data.step_data(batch))
-        steps += len(group)
-        callbacks.on_train_batch_end(begin + len(group) - 1, logs)
+        last = begin + len(group) - 1
+        callbacks.on_train_batch_end(last, logs)
         if model.stop_training:
             break
-    return logs, steps
+    return logs, last
 
 
 def test_batches(model, data, callbacks=None):

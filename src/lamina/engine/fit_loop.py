@@ -90,11 +90,11 @@ class FitRun:
         model.reset_metrics()
         callbacks.on_epoch_begin(epoch)
         model.train()
-        last_logs, steps = epoch_loop.train_epoch(
+        last_logs, last_step = epoch_loop.train_epoch(
             model, self.train, callbacks, self.class_weight, resume
         )
         model.eval()
-        if steps == 0:  # the data yielded no batch this epoch: there is nothing to record
+        if last_step < 0:  # the data yielded no batch this epoch: there is nothing to record
             epoch_loop.warn_ran_out()
             return None
         if getattr(self.train, "ran_out", False):  # fewer batches than steps_per_epoch

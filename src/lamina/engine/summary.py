@@ -73,7 +73,7 @@ def _output_shape(layer):
 
 
 def class_label(layer) -> str:
-    """The type shown in the table: a model built from inputs and outputs is Keras's `Functional`."""
+    """The type shown in the table: a model built from inputs and outputs is `Functional`."""
     if type(layer).__name__ == "Model" and getattr(layer, "_graph", None) is not None:
         return "Functional"
     return type(layer).__name__
