@@ -308,3 +308,34 @@ def keras_functional_dict_io(input_names, output_names):
         for index, name in enumerate(output_names)
     }
     return keras.Model(inputs, outputs)
+
+
+# --------------------------------------------------------------------------------------------------
+# Whole-model references: the same model built with Keras, for compile/evaluate/summary parity.
+
+
+def keras_evaluate(build, weights, x, y, sample_weight=None, class_weight=None, **compile_kwargs):
+    """Keras's `evaluate(..., return_dict=True)` (and, with class_weight, one epoch of fit with
+    lr 0 to read the metrics) of `build(keras.layers, keras)` holding `weights`.
+
+    `build(layers, models)` is the same function that builds the lamina model, so the two models
+    agree layer for layer.
+    """
+    model = build(keras.layers, keras)
+    model.set_weights(weights)
+    model.compile(**compile_kwargs)
+    if class_weight is not None:
+        history = model.fit(
+            x, y, class_weight=class_weight, batch_size=len(x), epochs=1, verbose=0, shuffle=False
+        )
+        return {k: v[0] for k, v in history.history.items()}
+    return model.evaluate(x, y, sample_weight=sample_weight, verbose=0, return_dict=True)
+
+
+def keras_summary_text(build, **summary_kwargs) -> str:
+    """The text Keras's `summary(**summary_kwargs)` prints for `build(keras.layers, keras)`."""
+    lines = []
+    build(keras.layers, keras).summary(
+        print_fn=lambda line, **_: lines.append(line), **summary_kwargs
+    )
+    return "\n".join(lines)

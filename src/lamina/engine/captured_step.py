@@ -15,7 +15,7 @@ numbers). The design is functional, because that is what torch.compile captures 
 - The optimizer's update (`optimizers/captured_rules.py`) runs in the same graph on the
   parameters' storage and on the torch optimizer's own state tensors, with the learning rate as a
   0-d tensor: a schedule or ReduceLROnPlateau changes its value, never the graph. Gradient
-  clipping is the eager path's own `Optimizer._clip`, traced.
+  clipping is the eager path's own `Optimizer.clip_gradients`, traced.
 - The loss tracker and the metrics are updated outside the graph from its detached outputs, in
   device tensors: nothing reads a value on the host.
 - The first step is eager: a user's mistake meets lamina's own error message, not the
@@ -36,7 +36,7 @@ import warnings
 import torch
 from torch.utils import _pytree as pytree
 
-from lamina.engine import data_adapter
+from lamina.engine import compile_utils, data_adapter
 from lamina.optimizers import captured_rules, schedules
 
 CAPTURE_SKIPPED = (
@@ -48,15 +48,14 @@ CAPTURE_SKIPPED = (
 class _Objective(torch.nn.Module):
     """The loss as a module of the model, so functional_call reaches the regularizers too."""
 
-    def __init__(self, model):
+    def __init__(self, model, compiled_loss):
         super().__init__()
         self.model = model
+        self.compiled_loss = compiled_loss
 
     def forward(self, x, y, sample_weight):
-        from lamina.engine import trainer
-
         y_pred = self.model(x)
-        total, per_output = trainer.loss_terms(self.model, y, y_pred, sample_weight)
+        total, per_output = self.compiled_loss.terms(y, y_pred, sample_weight)
         # torch.func's auxiliary outputs are tensors only: the outputs' losses without the Nones.
         return total, ([term[0] for term in per_output if term is not None], y_pred)
 
@@ -120,9 +119,9 @@ class CapturedStep:
             value = getattr(optimizer, option)
             if value:
                 return f"the optimizer option {option}={value!r} is not supported"
-        if optimizer._constraints:
+        if optimizer.has_constraints:
             return "weight constraints (kernel_constraint, ...) are not supported"
-        if not optimizer._parameters:
+        if not optimizer.parameters:
             return "the model has no trainable weights"
         for module in self.model.modules():
             if getattr(module, "activity_regularizer", None) is not None:
@@ -135,8 +134,8 @@ class CapturedStep:
     # ----------------------------------------------------------------------------------------------
     def _build(self, key) -> bool:
         optimizer = self.model.optimizer
-        parameters = list(optimizer._parameters)
-        objective = _Objective(self.model)
+        parameters = list(optimizer.parameters)
+        objective = _Objective(self.model, self.state.loss)
         names = {id(p): name for name, p in objective.named_parameters()}
         if any(id(p) not in names for p in parameters):
             self.skip("the optimizer updates weights that are not the model's")
@@ -167,7 +166,7 @@ class CapturedStep:
                 trainable, constant, x, y, sample_weight
             )
             with torch.no_grad():
-                optimizer._clip(grads)
+                optimizer.clip_gradients(grads)
                 captured_rules.apply(optimizer, trainable, grads, slots, learning_rate)
             return loss.detach(), _detached(aux)
 
@@ -184,7 +183,7 @@ class CapturedStep:
     def _set_learning_rate(self) -> None:
         optimizer = self.model.optimizer
         if isinstance(optimizer._learning_rate, schedules.LearningRateSchedule):
-            optimizer._apply_lr()  # as Optimizer.step() does: the rate of this update
+            optimizer.refresh_learning_rate()  # as Optimizer.step() does: this update's rate
         value = optimizer.torch_optimizer.param_groups[0]["lr"]
         if value != self._learning_rate_value:
             self._learning_rate.fill_(value)
@@ -195,10 +194,8 @@ class CapturedStep:
         """One captured step: its lazy logs, or None when this batch takes the eager step."""
         if self.disabled:
             return None
-        from lamina.engine import trainer
-
         optimizer = self.model.optimizer
-        key = (id(optimizer.torch_optimizer), tuple(id(p) for p in optimizer._parameters))
+        key = (id(optimizer.torch_optimizer), tuple(id(p) for p in optimizer.parameters))
         if key != self._key:
             if key != self._probe_key:
                 # The first step with these weights is eager: it raises lamina's own errors for
@@ -223,7 +220,7 @@ class CapturedStep:
         self._set_learning_rate()
         # Read at every step (a few dict look-ups): loading an optimizer state replaces torch's
         # state tensors, and the graph must update the ones the optimizer holds now.
-        parameters = optimizer._parameters
+        parameters = optimizer.parameters
         state = optimizer.torch_optimizer.state
         slots = {k: [state[p][k] for p in parameters] for k in self._slot_keys}
         constant = [owner[name] for owner, name in self._constant_refs]
@@ -237,14 +234,15 @@ class CapturedStep:
         optimizer.iterations += 1
         state = self.state
         state.loss_tracker.update_weighted(loss, data_adapter.flatten(x)[0].shape[0])
-        if state.output_trackers:
-            values, preds = iter(per_output), trainer._flatten_outputs(y_pred)
+        compiled_loss = state.loss
+        if compiled_loss.output_trackers:
+            values, preds = iter(per_output), compile_utils.flatten_outputs(y_pred)
             terms = [
-                None if fn is None else (next(values), preds[index].shape[0])
-                for index, (fn, _, _) in enumerate(state.losses)
+                None if entry.fn is None else (next(values), preds[index].shape[0])
+                for index, entry in enumerate(compiled_loss.outputs)
             ]
-            trainer.update_output_trackers(state, terms)
-        return trainer.compute_metrics(self.model, y, y_pred, sample_weight)
+            compiled_loss.update_trackers(terms)
+        return self.model.compute_metrics(x, y, y_pred, sample_weight)
 
 
 def _signature(batch):

@@ -1,7 +1,7 @@
 """Model: a Layer that trains. Functional (`Model(inputs, outputs)`) or subclassed (`call()`).
 
-The training entry points (compile / fit / evaluate / predict / *_on_batch) delegate to
-`engine/trainer.py`; saving delegates to `lamina.saving`. `Model.compile` shadows
+The training API (compile / fit / evaluate / predict / *_on_batch / the step methods) is inherited
+from `engine/trainer.py`'s `Trainer`; saving delegates to `lamina.saving`. `Model.compile` shadows
 `torch.nn.Module.compile` on purpose, with Keras's meaning; `jit_compile=True` is the door to
 `torch.compile`.
 """
@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from torch import nn
 
-from lamina.engine import naming, trainer
+from lamina.engine import naming
 from lamina.engine.functional import FunctionalGraph
 from lamina.engine.layer import Layer
 from lamina.engine.symbolic import KerasTensor
+from lamina.engine.trainer import Trainer
 
 
-class Model(Layer):
+class Model(Trainer, Layer):
     """A model: `Model(inputs, outputs, name=...)` from symbolic tensors, or subclass it.
 
     Functional:
@@ -38,11 +39,7 @@ class Model(Layer):
         default = "functional" if inputs is not None else naming.to_snake_case(type(self).__name__)
         super().__init__(name=name or naming.unique_name(default), **kwargs)
         self._graph: FunctionalGraph | None = None
-        self.compiled = False
-        self.stop_training = False
-        self.history = None
-        self.optimizer = None
-        self._compile_state: trainer.CompileState | None = None
+        self._init_trainer()
         if inputs is not None:
             if outputs is None:
                 raise ValueError("Model(inputs, outputs) needs outputs= as well as inputs=.")
@@ -170,7 +167,21 @@ class Model(Layer):
         show_trainable=False,
         layer_range=None,
     ) -> None:
-        """Print the Keras-2-style table of layers, output shapes and parameter counts."""
+        """Print the Keras-2-style table of layers, output shapes and parameter counts.
+
+        Args:
+            line_length: the table's width in characters.
+            positions: the columns' right edges (fractions of line_length, or characters).
+            print_fn: called with each line (default: `print`).
+            expand_nested: a model that nests models is refused (expanding them is not
+                implemented); without nested models it prints the same table.
+            show_trainable: accepted for Keras compatibility.
+            layer_range: `[first, last]` layer names (or `re.match` patterns): print only those
+                layers, both included; the totals still count the whole model.
+
+        Example:
+        >>> model.summary(layer_range=["dense", "dense_1"])  # doctest: +SKIP
+        """
         from lamina.engine import summary
 
         summary.print_summary(
@@ -179,138 +190,9 @@ class Model(Layer):
             positions=positions,
             print_fn=print_fn,
             show_trainable=show_trainable,
+            expand_nested=expand_nested,
+            layer_range=layer_range,
         )
-
-    # ----------------------------------------------------------------------------------------------
-    # Training (engine/trainer.py)
-
-    def compile(
-        self,
-        optimizer="rmsprop",
-        loss=None,
-        metrics=None,
-        loss_weights=None,
-        weighted_metrics=None,
-        run_eagerly=False,
-        steps_per_execution=1,
-        jit_compile="auto",
-        auto_scale_loss=True,
-    ):
-        """Configure training: optimizer, loss and metrics by name or object, as in Keras."""
-        self._compile_state = trainer.CompileState(
-            self, optimizer, loss, metrics, loss_weights, weighted_metrics, jit_compile
-        )
-        self.optimizer = self._compile_state.optimizer
-        self.jit_compile = self._compile_state.jit_compile
-        self.compiled = True
-
-    def fit(
-        self,
-        x=None,
-        y=None,
-        batch_size=None,
-        epochs=1,
-        verbose="auto",
-        callbacks=None,
-        validation_split=0.0,
-        validation_data=None,
-        shuffle=True,
-        class_weight=None,
-        sample_weight=None,
-        initial_epoch=0,
-        steps_per_epoch=None,
-        validation_steps=None,
-        validation_batch_size=None,
-        validation_freq=1,
-    ):
-        """Train for `epochs` epochs; returns a History whose `.history` holds per-epoch lists."""
-        return trainer.fit(
-            self,
-            x,
-            y,
-            batch_size=batch_size,
-            epochs=epochs,
-            verbose=verbose,
-            callbacks=callbacks,
-            validation_split=validation_split,
-            validation_data=validation_data,
-            shuffle=shuffle,
-            class_weight=class_weight,
-            sample_weight=sample_weight,
-            initial_epoch=initial_epoch,
-            steps_per_epoch=steps_per_epoch,
-            validation_steps=validation_steps,
-            validation_batch_size=validation_batch_size,
-            validation_freq=validation_freq,
-        )
-
-    def evaluate(
-        self,
-        x=None,
-        y=None,
-        batch_size=None,
-        verbose="auto",
-        sample_weight=None,
-        steps=None,
-        callbacks=None,
-        return_dict=False,
-    ):
-        """Loss and metrics on data: a list `[loss, metric...]`, a float, or a dict (return_dict)."""
-        return trainer.evaluate(
-            self,
-            x,
-            y,
-            batch_size=batch_size,
-            verbose=verbose,
-            sample_weight=sample_weight,
-            steps=steps,
-            callbacks=callbacks,
-            return_dict=return_dict,
-        )
-
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """Outputs for `x`, batched, in inference mode, as NumPy arrays."""
-        return trainer.predict(
-            self, x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks
-        )
-
-    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
-        return trainer.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
-
-    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
-        return trainer.test_on_batch(self, x, y, sample_weight, return_dict)
-
-    def predict_on_batch(self, x):
-        return trainer.predict_on_batch(self, x)
-
-    def train_step(self, data):
-        """One optimization step on one batch; override for custom training (GAN/VAE pattern)."""
-        return trainer.default_train_step(self, data)
-
-    def test_step(self, data):
-        return trainer.default_test_step(self, data)
-
-    def predict_step(self, data):
-        return trainer.default_predict_step(self, data)
-
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """The compiled loss plus the layers' regularization losses."""
-        return trainer.compute_loss(self, y, y_pred, sample_weight)
-
-    def compute_metrics(self, x, y, y_pred, sample_weight=None):
-        return trainer.compute_metrics(self, y, y_pred, sample_weight)
-
-    @property
-    def metrics(self):
-        return [] if self._compile_state is None else self._compile_state.all_metrics()
-
-    @property
-    def metrics_names(self) -> list[str]:
-        return [m.name for m in self.metrics]
-
-    def reset_metrics(self) -> None:
-        for metric in self.metrics:
-            metric.reset_state()
 
     # ----------------------------------------------------------------------------------------------
     # Saving (lamina.saving)

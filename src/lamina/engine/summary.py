@@ -9,6 +9,8 @@ and 65; graphs with branches or several inputs use 98 columns with stops at 29, 
 
 from __future__ import annotations
 
+import re
+
 from lamina.engine import errors
 from lamina.engine.symbolic import InputLayer, flatten_symbolic
 
@@ -71,7 +73,7 @@ def _output_shape(layer):
 
 
 def class_label(layer) -> str:
-    """The type shown in the table: a model built from inputs and outputs is Keras's `Functional`."""
+    """The type shown in the table: a model built from inputs and outputs is `Functional`."""
     if type(layer).__name__ == "Model" and getattr(layer, "_graph", None) is not None:
         return "Functional"
     return type(layer).__name__
@@ -118,10 +120,59 @@ def _connections(layer, model) -> list[str]:
     return found
 
 
+def layer_index_range(layers, layer_range) -> tuple[int, int]:
+    """`(start, stop)` of the layers `summary(layer_range=[first, last])` prints: from the first
+    layer whose name matches the pattern `first` (`re.match`) to the last that matches `last`,
+    both included, as Keras does (the bounds swap when the range is reversed)."""
+    if layer_range is None:
+        return 0, len(layers)
+    if not isinstance(layer_range, (list, tuple)) or len(layer_range) != 2:
+        raise errors.value_error(
+            "layer_range", "a list of 2 layer names (or patterns)", f"{layer_range!r}"
+        )
+    if not all(isinstance(name, str) for name in layer_range):
+        raise errors.value_error("layer_range", "strings only", f"{layer_range!r}")
+    starts = [i for i, layer in enumerate(layers) if re.match(layer_range[0], layer.name)]
+    ends = [i for i, layer in enumerate(layers) if re.match(layer_range[1], layer.name)]
+    if not starts or not ends:
+        raise errors.value_error(
+            "layer_range",
+            "names matching layers of the model",
+            f"{list(layer_range)}",
+            f"the layers are {[layer.name for layer in layers]}.",
+        )
+    if min(starts) > max(ends):
+        return min(ends), max(starts) + 1
+    return min(starts), max(ends) + 1
+
+
+def _refuse_nested(model) -> None:
+    nested = [layer.name for layer in model.layers if hasattr(layer, "layers")]
+    if nested:
+        raise NotImplementedError(
+            errors.message(
+                "summary(expand_nested=True)",
+                "a model without nested models (expanding them is not implemented)",
+                f"model '{model.name}' nesting {nested}",
+                "call summary() on the nested model itself, e.g. "
+                f"model.get_layer('{nested[0]}').summary().",
+            )
+        )
+
+
 def print_summary(
-    model, line_length=None, positions=None, print_fn=None, show_trainable=False
+    model,
+    line_length=None,
+    positions=None,
+    print_fn=None,
+    show_trainable=False,
+    expand_nested=False,
+    layer_range=None,
 ) -> None:
+    """Print Keras 2's summary table of `model` (see `Model.summary`)."""
     print_fn = print_fn or print
+    if expand_nested:
+        _refuse_nested(model)
     chain = _is_chain(model)
     if chain:
         line_length = line_length or 65
@@ -136,7 +187,8 @@ def print_summary(
     lines = [f'Model: "{model.name}"', "_" * line_length]
     lines += format_row(headers, stops)
     layers = list(model.layers)
-    for layer in layers:
+    start, stop = layer_index_range(layers, layer_range)
+    for layer in layers[start:stop]:
         fields = [
             f"{layer.name} ({class_label(layer)})",
             _shape_text(_output_shape(layer)),

@@ -93,6 +93,48 @@ class Optimizer:
     def built(self) -> bool:
         return self.torch_optimizer is not None
 
+    @property
+    def parameters(self) -> list[torch.Tensor]:
+        """The weights this optimizer updates (set by `build`), in their update order.
+
+        Example:
+        >>> optimizer = lamina.optimizers.SGD()  # doctest: +SKIP
+        >>> optimizer.build([weight])  # doctest: +SKIP
+        >>> optimizer.parameters[0] is weight  # doctest: +SKIP
+        True
+        """
+        return self._parameters
+
+    @property
+    def has_constraints(self) -> bool:
+        """Whether weight constraints (`kernel_constraint`, ...) run after each update."""
+        return bool(self._constraints)
+
+    def clip_gradients(self, grads) -> None:
+        """Clip `grads` in place by `global_clipnorm`, `clipnorm` or `clipvalue` (Keras's rule);
+        traceable by torch.compile (no host read).
+
+        Args:
+            grads: a list of gradient tensors, modified in place.
+
+        Example:
+        >>> optimizer = lamina.optimizers.SGD(clipvalue=0.5)
+        >>> grads = [torch.tensor([2.0, -0.1])]
+        >>> optimizer.clip_gradients(grads)
+        >>> grads[0].tolist()
+        [0.5, -0.10000000149011612]
+        """
+        self._clip(grads)
+
+    def refresh_learning_rate(self) -> None:
+        """Write the current learning rate (a schedule's value at `iterations`) into the torch
+        optimizer, as `step()` does before each update.
+
+        Example:
+        >>> optimizer.refresh_learning_rate()  # doctest: +SKIP
+        """
+        self._apply_lr()
+
     def follow_parameters(self) -> None:
         """After the model moved (`model.to("cuda")`), move the state to its parameters' device:
         torch's own load_state_dict does the casting (keeping `step` where each rule wants it)."""

@@ -1,0 +1,332 @@
+"""What `compile()` configures: the compiled loss and the compiled metrics, as Keras has them.
+
+`CompileLoss` scores each output with its loss, weights (`loss_weights`) and sums them, and adds
+the layers' penalties (weight regularizers, `add_loss`). `CompileMetrics` keeps, per output, the
+`metrics` (unweighted) and the `weighted_metrics` (weighted by `sample_weight` and `class_weight`),
+named as Keras 3 logs them: `<output>_<metric>` when there are several outputs, and
+`weighted_<metric>` for a weighted metric whose name an unweighted one already took.
+
+Both are resolved against the outputs at the first batch (`build`): `"accuracy"` picks its kind
+from the loss and the shapes, and a dict of losses or metrics is matched to the outputs by name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+from lamina import losses as losses_module
+from lamina import metrics as metrics_module
+from lamina.engine import data_adapter, errors, loss_checks
+
+# --------------------------------------------------------------------------------------------------
+# Outputs and labels as flat lists
+
+
+def output_names(model) -> list[str]:
+    """The outputs' names as Keras logs them: a dict output's keys, else the output layers'."""
+    graph = getattr(model, "_graph", None)
+    if graph is not None and isinstance(graph.outputs, dict):
+        return list(graph.outputs)  # Model(..., outputs={"price": ...}): Keras names outputs by key
+    outputs = model.outputs if hasattr(model, "outputs") else None
+    if outputs:
+        return [
+            t.node.layer.name if t.node is not None else f"output_{i}"
+            for i, t in enumerate(outputs)
+        ]
+    return ["output"]
+
+
+def flatten_outputs(y) -> list:
+    """A model's outputs (a tensor, a list or a dict) as a flat list."""
+    return data_adapter.flatten(y) if isinstance(y, (list, tuple, dict)) else [y]
+
+
+def flatten_labels(model, y) -> list:
+    """Labels in the outputs' order: a dict of labels is matched to the outputs by name, as Keras
+    does, not by the order of its keys."""
+    if isinstance(y, dict):
+        names = output_names(model)
+        if set(names) <= set(y):
+            return [y[name] for name in names]
+    return flatten_outputs(y)
+
+
+def _as_list(spec) -> list:
+    if isinstance(spec, (list, tuple)):
+        return list(spec)
+    if isinstance(spec, dict):
+        return list(spec.values())
+    return [spec]
+
+
+def _flat_specs(spec) -> list:
+    out = []
+    for item in _as_list(spec) if spec is not None else []:
+        out.extend(_flat_specs(item) if isinstance(item, (list, tuple, dict)) else [item])
+    return out
+
+
+def per_output(spec, names, argument, default=None) -> list:
+    """One entry per output from a single value, a list (one per output) or a dict by name."""
+    if isinstance(spec, dict):
+        unknown = set(spec) - set(names)
+        if unknown:
+            raise errors.value_error(
+                argument, f"keys among the output names {names}", f"{sorted(unknown)}"
+            )
+        return [spec.get(name, default) for name in names]
+    if isinstance(spec, (list, tuple)):
+        if len(spec) != len(names):
+            raise errors.value_error(
+                argument, f"one entry per output ({len(names)})", f"{len(spec)} entries"
+            )
+        return list(spec)
+    return [spec if spec is not None else default] * len(names)
+
+
+def per_output_metrics(spec, names) -> list[list]:
+    """Each output's list of metric specs: a dict by name, a list of lists (one per output), or
+    one list that every output gets."""
+    if spec is None:
+        return [[] for _ in names]
+    if isinstance(spec, dict):
+        return [_as_list(spec.get(name, [])) for name in names]
+    spec = list(spec) if isinstance(spec, (list, tuple)) else [spec]
+    one_list_each = len(spec) == len(names) and all(isinstance(s, (list, tuple)) for s in spec)
+    if len(names) > 1 and one_list_each:
+        return [list(s) for s in spec]
+    return [list(spec) for _ in names]
+
+
+# --------------------------------------------------------------------------------------------------
+# The compiled loss
+
+
+@dataclasses.dataclass
+class OutputLoss:
+    """One output's loss: the callable, its weight in the total and its family (the Loss class
+    its shape and label checks are keyed by, or None)."""
+
+    fn: object
+    weight: float
+    family: type | None
+
+
+class CompileLoss:
+    """The loss of `compile(loss=..., loss_weights=...)`: per-output losses, weighted and summed,
+    plus the layers' regularization and `add_loss` penalties.
+
+    Args:
+        model: the model it scores (its penalties are `model.losses`).
+        loss: one loss for every output, a list (one per output) or a dict keyed by output name;
+            names, Loss objects and functions, as `lamina.losses.get` takes them.
+        loss_weights: None, a list or a dict of per-output weights.
+
+    Example:
+    >>> compiled = CompileLoss(model, "mse", None)  # doctest: +SKIP
+    >>> total, per_output = compiled.terms(y, model(x))  # doctest: +SKIP
+    """
+
+    def __init__(self, model, loss, loss_weights):
+        self.model = model
+        self.spec = loss
+        self.weights_spec = loss_weights
+        for spec in _as_list(loss):  # a typo fails at compile(), not at the first batch
+            if spec is not None:
+                losses_module.get(spec)
+        self.outputs: list[OutputLoss] | None = None
+        self.output_trackers: list = []
+        self.penalized = False  # whether model.losses may hold penalties to add
+        self._checked_shapes: set = set()
+
+    @property
+    def built(self) -> bool:
+        return self.outputs is not None
+
+    def build(self, names: list[str], count: int) -> None:
+        """Resolve one loss and weight per output (`names`: the outputs' names)."""
+        if len(names) != count:
+            names = [f"output_{i}" for i in range(count)]
+        if self.spec is None:
+            self.outputs = [OutputLoss(None, 1.0, None) for _ in range(count)]
+        else:
+            specs = per_output(self.spec, names, "loss")
+            weights = per_output(self.weights_spec, names, "loss_weights", default=1.0)
+            self.outputs = []
+            for spec, weight in zip(specs, weights, strict=True):
+                fn = losses_module.get(spec) if spec is not None else None
+                weight = 1.0 if weight is None else float(weight)
+                self.outputs.append(OutputLoss(fn, weight, loss_checks.family_of(fn)))
+        self.output_trackers = (
+            [metrics_module.Mean(name=f"{n}_loss") for n in names] if count > 1 else []
+        )
+
+    def note_penalties(self, model) -> None:
+        """Look for layers that add penalties (weight or activity regularizers, `add_loss`)."""
+        from lamina.engine.layer import Layer
+
+        self.penalized = self.penalized or any(
+            getattr(m, "_regularizers", None)
+            or getattr(m, "activity_regularizer", None) is not None
+            or (isinstance(m, Layer) and m._activity_losses)
+            for m in model.modules()
+        )
+
+    # ----------------------------------------------------------------------------------------------
+    def terms(self, y, y_pred, sample_weight=None):
+        """(total loss, per output `(unweighted loss, batch size)` or None). No side effect on
+        the trackers, so the captured train step can compute it inside its graph."""
+        model = self.model
+        preds = flatten_outputs(y_pred)
+        trues = flatten_labels(model, y) if y is not None else []
+        if self.outputs is None:
+            self.build(output_names(model), len(preds))
+        total = None
+        per_output = [None] * len(self.outputs)
+        for index, entry in enumerate(self.outputs):
+            if entry.fn is None:
+                continue
+            if index >= len(trues):
+                raise errors.value_error(
+                    f"model '{model.name}'",
+                    f"labels for output {index}",
+                    f"{len(trues)} label array(s)",
+                )
+            value = self._output_loss(index, entry, trues[index], preds[index], sample_weight)
+            per_output[index] = (value, preds[index].shape[0])
+            value = value * entry.weight if entry.weight != 1.0 else value
+            total = value if total is None else total + value
+        return self._add_penalties(total, preds), per_output
+
+    def _output_loss(self, index, entry, y_true, y_pred, sample_weight):
+        if entry.family is not None and not torch.compiler.is_compiling():
+            key = (index, y_true.shape, y_pred.shape)
+            if key not in self._checked_shapes:  # once per pair of shapes, not every step
+                loss_checks.check_shapes(self.model, entry.family, y_true, y_pred)
+                self._checked_shapes.add(key)
+        if isinstance(entry.fn, losses_module.Loss):
+            return entry.fn(y_true, y_pred, sample_weight)
+        return losses_module.reduce_values(entry.fn(y_true, y_pred), sample_weight)
+
+    def _add_penalties(self, total, preds):
+        model = self.model
+        penalties = model.losses if self.penalized or total is None else []
+        if total is None and not penalties:
+            raise errors.value_error(
+                f"Model '{model.name}'",
+                "a loss to compute",
+                "compile() without loss= and no loss added by the layers (add_loss, regularizers)",
+                "pass loss= to compile(), e.g. model.compile(optimizer='adam', loss='mse').",
+            )
+        if total is None:
+            total = preds[0].new_zeros(())
+        if penalties:
+            total = total + torch.stack([p.to(total.dtype) for p in penalties]).sum()
+        if self.penalized or penalties:
+            model._clear_activity_losses()
+        return total
+
+    def update_trackers(self, per_output) -> None:
+        """Each output's (unweighted) loss into its tracker, when there are several outputs."""
+        if self.output_trackers:
+            for tracker, term in zip(self.output_trackers, per_output, strict=True):
+                if term is not None:
+                    tracker.update_weighted(term[0].detach(), term[1])
+
+    def __call__(self, y, y_pred, sample_weight=None):
+        """The total loss; the per-output trackers are updated."""
+        total, per_output = self.terms(y, y_pred, sample_weight)
+        self.update_trackers(per_output)
+        return total
+
+
+# --------------------------------------------------------------------------------------------------
+# The compiled metrics
+
+
+def _is_accuracy(spec) -> bool:
+    return isinstance(spec, str) and spec.lower() in ("accuracy", "acc")
+
+
+class CompileMetrics:
+    """The metrics of `compile(metrics=..., weighted_metrics=...)`, per output.
+
+    `metrics` are updated without weights and `weighted_metrics` with the batch's
+    `sample_weight` (which holds `class_weight` too), as in Keras.
+
+    Args:
+        metrics: a list of metrics for every output, a list of lists (one per output) or a dict
+            keyed by output name; names or Metric objects.
+        weighted_metrics: the same, for the weighted ones.
+
+    Example:
+    >>> compiled = CompileMetrics(["accuracy"], ["accuracy"])  # doctest: +SKIP
+    >>> [m.name for m in compiled.metrics]  # after the first batch  # doctest: +SKIP
+    ['accuracy', 'weighted_accuracy']
+    """
+
+    def __init__(self, metrics, weighted_metrics):
+        self.spec = metrics
+        self.weighted_spec = weighted_metrics
+        for spec in _flat_specs(metrics) + _flat_specs(weighted_metrics):
+            if not _is_accuracy(spec):  # a typo fails at compile(), not at the first batch
+                metrics_module.get(spec)
+        self.groups: list[tuple[list, list]] | None = None  # per output: (unweighted, weighted)
+        self.metrics: list = []
+        self.empty = metrics is None and weighted_metrics is None
+
+    @property
+    def built(self) -> bool:
+        return self.groups is not None
+
+    def build(self, names, y_true_flat, y_pred_flat, output_losses) -> None:
+        """Create each output's metric objects (`output_losses`: the compiled loss's outputs)."""
+        count = len(y_pred_flat)
+        if len(names) != count:
+            names = [f"output_{i}" for i in range(count)]
+        plain = per_output_metrics(self.spec, names)
+        weighted = per_output_metrics(self.weighted_spec, names)
+        self.groups = []
+        for index in range(count):
+            y_true = y_true_flat[index] if index < len(y_true_flat) else y_pred_flat[index]
+            shapes = (tuple(y_true.shape), tuple(y_pred_flat[index].shape))
+            loss = output_losses[index].fn if index < len(output_losses) else None
+            prefix = f"{names[index]}_" if count > 1 else ""
+            unweighted = [self._make(spec, prefix, set(), loss, shapes) for spec in plain[index]]
+            taken = {m.name for m in unweighted}
+            weighted_group = [
+                self._make(spec, prefix, taken, loss, shapes) for spec in weighted[index]
+            ]
+            self.groups.append((unweighted, weighted_group))
+        self.metrics = [m for group in self.groups for part in group for m in part]
+
+    @staticmethod
+    def _make(spec, prefix, taken, loss, shapes):
+        """One metric, named `<prefix><name>`, or `<prefix>weighted_<name>` (Keras's rule for a
+        weighted metric whose name an unweighted one of the same output took)."""
+        base = spec if isinstance(spec, str) else None
+        metric = None if base is not None else metrics_module.get(spec)
+        base = base if metric is None else metric.name
+        name = f"{prefix}{base}"
+        if name in taken:
+            name = f"{prefix}weighted_{base}"
+        if metric is not None:
+            metric.name = name
+            return metric
+        if _is_accuracy(spec):
+            return metrics_module.resolve_accuracy(name, loss, *shapes)
+        return metrics_module.get(spec, name=name)
+
+    def update_state(self, y_true_flat, y_pred_flat, sample_weight=None) -> None:
+        """Update every metric with one batch (outputs detached, no gradient)."""
+        with torch.no_grad():
+            for (plain, weighted), y_true, y_hat in zip(
+                self.groups, y_true_flat, y_pred_flat, strict=False
+            ):
+                y_hat = y_hat.detach()
+                for metric in plain:
+                    metric.update_state(y_true, y_hat)
+                for metric in weighted:
+                    metric.update_state(y_true, y_hat, sample_weight)

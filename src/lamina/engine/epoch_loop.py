@@ -1,0 +1,119 @@
+"""The batch loops of fit (one epoch), evaluate and predict, with their callback hooks.
+
+With `steps_per_execution=N` the steps run in groups of N: `on_*_batch_begin` sees the group's
+first step and `on_*_batch_end` its last, as in Keras (batch hooks see every Nth step; the last
+group of an epoch may be shorter, and its end is its own last step).
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import torch
+
+from lamina import backend
+from lamina.engine import fit_data
+
+
+def step_groups(batches, size: int, first: int = 0):
+    """`(first step, [batch, ...])` for consecutive groups of `size` batches of `batches`.
+
+    Example:
+    >>> list(step_groups(iter("abcde"), 2))
+    [(0, ['a', 'b']), (2, ['c', 'd']), (4, ['e'])]
+    """
+    if size == 1:
+        for step, batch in enumerate(batches, start=first):
+            yield step, (batch,)
+        return
+    step = first
+    while True:
+        group = list(itertools.islice(batches, size))
+        if not group:
+            return
+        yield step, group
+        step += len(group)
+
+
+def resume_batches(data, resume):
+    """(batch iterator, first step) for an epoch; when resuming mid-epoch, the batches already
+    trained are produced again (their random draws, e.g. augmentation in a map, replayed too)
+    and skipped, and the generators continue from where the backup left them."""
+    batches = iter(data)
+    if resume is None:
+        return batches, 0
+    first = resume["step"]
+    for _ in itertools.islice(batches, first):
+        pass
+    if resume["rng"] is not None:  # None: continue from the epoch's own draw
+        backend.set_rng_state(resume["rng"])
+    return batches, first
+
+
+def train_epoch(model, data, callbacks, class_weight=None, resume=None):
+    """Run one epoch of `model.train_step`; return (the last step's logs, the last step's index,
+    which stays below 0 when the data yielded no batch; a resumed epoch starts at its step)."""
+    batches, first = resume_batches(data, resume)
+    size = model.steps_per_execution
+    train_step = model.train_step
+    logs, last = None, first - 1
+    for begin, group in step_groups(batches, size, first):
+        callbacks.on_train_batch_begin(begin)
+        for batch in group:
+            if class_weight is not None:
+                batch = fit_data.with_class_weight(batch, class_weight)
+            logs = train_step(fit_data.step_data(batch))
+        last = begin + len(group) - 1
+        callbacks.on_train_batch_end(last, logs)
+        if model.stop_training:
+            break
+    return logs, last
+
+
+def test_batches(model, data, callbacks=None):
+    """Run `model.test_step` over `data` under inference mode; return the last step's logs."""
+    logs = None
+    test_step = model.test_step
+    with torch.inference_mode():
+        for begin, group in step_groups(iter(data), model.steps_per_execution):
+            if callbacks is not None:
+                callbacks.on_test_batch_begin(begin)
+            for batch in group:
+                logs = test_step(fit_data.step_data(batch))
+            if callbacks is not None:
+                callbacks.on_test_batch_end(begin + len(group) - 1, logs)
+    return logs
+
+
+def predict_batches(model, data, callbacks) -> list:
+    """Run `model.predict_step` over `data` under inference mode; return the outputs."""
+    outputs = []
+    with torch.inference_mode():
+        for begin, group in step_groups(iter(data), model.steps_per_execution):
+            callbacks.on_predict_batch_begin(begin)
+            for batch in group:
+                outputs.append(model.predict_step(fit_data.step_data(batch)))
+            callbacks.on_predict_batch_end(begin + len(group) - 1)
+    return outputs
+
+
+def concat(chunks):
+    """Per-batch outputs (tensors, lists or dicts of them) joined along the batch axis, NumPy."""
+    first = chunks[0]
+    if isinstance(first, (list, tuple)):
+        return [concat([c[i] for c in chunks]) for i in range(len(first))]
+    if isinstance(first, dict):
+        return {k: concat([c[k] for c in chunks]) for k in first}
+    return torch.cat(chunks).cpu().numpy()
+
+
+def warn_ran_out() -> None:
+    """Keras's warning when the data has fewer batches than the epochs need."""
+    warnings.warn(
+        "Your input ran out of data; interrupting training. Make sure that your dataset or "
+        "generator can generate at least `steps_per_epoch * epochs` batches (a generator is "
+        "consumed once: pass steps_per_epoch, or use a lamina.data.Dataset with .repeat()).",
+        UserWarning,
+        stacklevel=4,
+    )
