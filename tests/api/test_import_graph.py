@@ -21,38 +21,35 @@ PACKAGE = SRC / "lamina"
 KNOWN_CYCLES = {
     frozenset(
         {
-            "lamina.engine.captured_step",
+            "lamina.engine.epoch_loop",
+            "lamina.engine.fit_data",
+            "lamina.engine.fit_loop",
             "lamina.engine.model",
             "lamina.engine.sequential",
-            "lamina.engine.serialization",
             "lamina.engine.trainer",
-            "lamina.models",
             "lamina.saving",
             "lamina.saving.keras_format",
             "lamina.saving.legacy_h5",
             "lamina.saving.model_config",
             "lamina.saving.object_serialization",
         }
-    ): "Model's save/load methods (model.py, trainer.py) import saving, which rebuilds models; "
-    "breaking it means moving those methods, in files another change owns (issue 16 item 1).",
+    ): "Model.save / load_weights call lamina.saving, which rebuilds Models and Sequentials from "
+    "their configs (Keras has the same pair); the trainer's parts ask model.py whether a "
+    "subclass overrides call().",
     frozenset(
         {"lamina.backend", "lamina.dtypes", "lamina.engine.layer", "lamina.engine.symbolic"}
     ): "Layer.__call__ hands symbolic inputs to symbolic.py, whose KerasTensor arithmetic builds "
     "OpLayers (Layers); backend/dtypes look up KerasTensor for ops on symbolic tensors.",
     frozenset(
         {
-            "lamina.layers.recurrent",
-            "lamina.layers.recurrent.base",
-            "lamina.layers.recurrent.builtin",
-            "lamina.layers.recurrent.gru",
-            "lamina.layers.recurrent.lstm",
-            "lamina.layers.recurrent.simple_rnn",
+            "lamina",
+            "lamina.applications",
+            "lamina.applications.convnext",
+            "lamina.visualization",
+            "lamina.visualization.report",
         }
-    ): "RNN.from_config looks its cell class up by name in the package (needs a layer registry).",
-    frozenset({"lamina.layers", "lamina.layers.wrappers"}): "Wrapper.from_config looks the "
-    "wrapped layer's class up by name in lamina.layers (needs a layer registry).",
-    frozenset({"lamina", "lamina.visualization", "lamina.visualization.report"}): "the report "
-    "quotes lamina.__version__ from the package it is part of.",
+    ): "applications are built from the public API (DESIGN.md: `import lamina`), and the report "
+    "quotes lamina.__version__; lamina's __init__ imports both packages.",
 }
 
 

@@ -117,6 +117,16 @@ def first_tensor(inputs):
     return next((x for x in tree.flatten(inputs) if isinstance(x, torch.Tensor)), None)
 
 
+# lamina's own layer classes by name, filled as their modules are imported: what a saved config's
+# "class_name" is looked up in, so the loader needs no import of lamina.layers (an import cycle).
+_LAMINA_CLASSES: dict[str, type] = {}
+
+
+def lamina_class(name: str) -> type | None:
+    """The lamina Layer (or Model) class a saved config names, None when lamina has none."""
+    return _LAMINA_CLASSES.get("Model" if name == "Functional" else name)
+
+
 class Layer(nn.Module):
     """Base of every lamina layer.
 
@@ -128,6 +138,13 @@ class Layer(nn.Module):
         activity_regularizer: a regularizer applied to every output tensor of each call; its
             penalty, divided by the output's batch size, joins `layer.losses` (as Keras's).
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # Public lamina classes only: a user's class loads through custom_objects or
+        # register_keras_serializable, as in Keras.
+        if cls.__module__.startswith("lamina.") and not cls.__name__.startswith("_"):
+            _LAMINA_CLASSES.setdefault(cls.__name__, cls)
 
     # Keras's masking protocol: a layer that passes masks through unchanged sets this.
     supports_masking = False

@@ -11,6 +11,7 @@ never evaluates code.
 from __future__ import annotations
 
 from lamina.engine import errors
+from lamina.engine import layer as layer_module
 from lamina.engine.symbolic import InputLayer, KerasTensor, flatten_symbolic
 
 
@@ -200,20 +201,12 @@ def functional_from_config(cls, config, custom_objects=None):
 def deserialize_layer(entry: dict, custom_objects=None):
     """A layer from its `{"class_name", "config"}` entry; classes only from lamina or
     custom_objects."""
-    from lamina import layers as layers_module
-    from lamina import models as models_module
-
     class_name = entry["class_name"]
     config = dict(entry.get("config", {}))
     custom_objects = custom_objects or {}
     cls = custom_objects.get(class_name) or custom_objects.get(entry.get("registered_name") or "")
     if cls is None:
-        if class_name in ("Functional", "Model"):
-            cls = models_module.Model
-        elif class_name == "Sequential":
-            cls = models_module.Sequential
-        else:
-            cls = getattr(layers_module, class_name, None)
+        cls = layer_module.lamina_class(class_name)
     if cls is None:
         raise errors.value_error(
             "model config",

@@ -97,9 +97,9 @@ class SpectralNormalization(Wrapper):
                 f"{type(self.layer).__name__}",
             )
         self._kernel_entry = next(
-            e for e in self.layer._own_weights() if e[0] is getattr(self.layer, name)
+            e for e in self.layer._own_weights() if e.tensor is getattr(self.layer, name)
         )
-        keras_shape = tuple(self._kernel_entry[1](self._kernel_entry[0]).shape)
+        keras_shape = tuple(self._kernel_entry.to_keras(self._kernel_entry.tensor).shape)
         self.vector_u = self.add_weight(
             "vector_u",
             (1, keras_shape[-1]),
@@ -116,11 +116,11 @@ class SpectralNormalization(Wrapper):
     def _weight_entries(self):
         # The kernel stays owned by the wrapped layer, whose name it carries in weight files.
         entries = super()._weight_entries()
-        return [(self.layer, *entries[0][1:]), *entries[1:]]
+        return [entries[0]._replace(owner=self.layer), *entries[1:]]
 
     @torch.no_grad()
     def _normalize_kernel(self):
-        kernel, to_keras = self._kernel_entry[0], self._kernel_entry[1]
+        kernel, to_keras = self._kernel_entry.tensor, self._kernel_entry.to_keras
         if torch.all(kernel == 0):
             return
         matrix = to_keras(kernel).reshape(-1, self.vector_u.shape[-1])

@@ -7,7 +7,7 @@ import copy
 import torch
 
 from lamina.engine import errors
-from lamina.engine.layer import Layer
+from lamina.engine.layer import Layer, lamina_class
 
 _MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -167,11 +167,9 @@ class Bidirectional(Layer):
 
     @classmethod
     def from_config(cls, config):
-        from lamina.layers import recurrent
-
         config = dict(config)
         spec = config.pop("layer")
-        config["layer"] = getattr(recurrent, spec["class_name"]).from_config(spec["config"])
+        config["layer"] = lamina_class(spec["class_name"]).from_config(spec["config"])
         return super().from_config(config)
 
 
@@ -229,9 +227,7 @@ class TimeDistributed(Layer):
 
     @classmethod
     def from_config(cls, config):
-        from lamina import layers
-
         config = dict(config)
         spec = config.pop("layer")
-        config["layer"] = getattr(layers, spec["class_name"]).from_config(spec["config"])
+        config["layer"] = lamina_class(spec["class_name"]).from_config(spec["config"])
         return super().from_config(config)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 
 from lamina import losses, metrics, optimizers
+from lamina.engine.layer import lamina_class
 from lamina.saving.errors import FileFormatError
 
 _FUNCTIONAL_NAMES = ("Functional", "Model")
@@ -125,8 +126,6 @@ def _accepts(cls, argument: str) -> bool:
 
 def drop_inert_keras_arguments(structure, custom_objects=None):
     """Remove feature-off arguments that lamina's layer classes do not take, at any depth."""
-    from lamina import layers as layers_module
-
     if isinstance(structure, list):
         return [drop_inert_keras_arguments(s, custom_objects) for s in structure]
     if not isinstance(structure, dict):
@@ -135,7 +134,7 @@ def drop_inert_keras_arguments(structure, custom_objects=None):
     config = result.get("config")
     name = result.get("class_name")
     if isinstance(config, dict) and isinstance(name, str):
-        cls = (custom_objects or {}).get(name) or getattr(layers_module, name, None)
+        cls = (custom_objects or {}).get(name) or lamina_class(name)
         if isinstance(cls, type):
             result["config"] = {
                 key: value

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from lamina.engine import errors
-from lamina.engine.layer import Layer
+from lamina.engine.layer import Layer, lamina_class
 from lamina.layers.recurrent import fused
 from lamina.layers.recurrent.cell_base import RecurrentCell
 
@@ -304,10 +304,8 @@ class RNN(Layer):
         config = dict(config)
         cell_config = config.get("cell")
         if cls is RNN and isinstance(cell_config, dict):
-            from lamina.layers import recurrent
-
-            cell_class = getattr(recurrent, cell_config["class_name"], None)
-            if cell_class is None:
+            cell_class = lamina_class(cell_config["class_name"])
+            if cell_class is None or not issubclass(cell_class, RecurrentCell):
                 raise errors.value_error(
                     "RNN.from_config",
                     "a built-in cell class name (SimpleRNNCell, LSTMCell, GRUCell)",
