@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from torch import nn
 
+from lamina import mixed_precision
 from lamina.engine import naming, trainer
 from lamina.engine.functional import FunctionalGraph
 from lamina.engine.layer import Layer
@@ -197,6 +198,8 @@ class Model(Layer):
         auto_scale_loss=True,
     ):
         """Configure training: optimizer, loss and metrics by name or object, as in Keras."""
+        # mixed_float16: wrapped in a LossScaleOptimizer, as Keras does (lamina/mixed_precision)
+        optimizer = mixed_precision.optimizer_for_policy(self, optimizer, auto_scale_loss)
         self._compile_state = trainer.CompileState(
             self, optimizer, loss, metrics, loss_weights, weighted_metrics, jit_compile
         )

@@ -12,7 +12,7 @@ import warnings
 
 import torch
 
-from lamina import backend, optimizers
+from lamina import backend, mixed_precision, optimizers
 from lamina import losses as losses_module
 from lamina import metrics as metrics_module
 from lamina.callbacks import CallbackList, LazyLogs
@@ -273,7 +273,7 @@ def loss_terms(model, y, y_pred, sample_weight=None):
     """(total loss, per output (unweighted loss, batch size) or None): no side effect on the
     metrics, so the captured train step can compute it inside its graph."""
     state = model._compile_state
-    preds = _flatten_outputs(y_pred)
+    preds = _flatten_outputs(mixed_precision.outputs_to_float32(y_pred))  # losses in float32
     trues = _flatten_labels(model, y) if y is not None else []
     if state.losses is None:
         state.resolve(trues, preds)
@@ -325,6 +325,7 @@ def compute_metrics(model, y, y_pred, sample_weight=None):
     """Update the compiled metrics; return lazy logs (computed only when read)."""
     state = model._compile_state
     if y is not None and state.output_metrics:
+        y_pred = mixed_precision.outputs_to_float32(y_pred)  # metrics in float32
         trues, preds = _flatten_labels(model, y), _flatten_outputs(y_pred)
         with torch.no_grad():
             for group, y_true, y_hat in zip(state.output_metrics, trues, preds, strict=False):
