@@ -227,7 +227,8 @@ def is_keras_tensor(x) -> bool:
 
 
 def clear_session(free_memory=True) -> None:
-    """Reset the per-class layer and model name counters (`dense`, `dense_1`, ...) and uids.
+    """Reset the per-class layer and model name counters (`dense`, `dense_1`, ...), the uids and
+    the global dtype policy.
 
     Args:
         free_memory: on CUDA, also collect garbage and return cached blocks to the device (on
@@ -235,6 +236,9 @@ def clear_session(free_memory=True) -> None:
     """
     naming.reset()
     _uids.clear()
+    from lamina.dtype_policies import policy
+
+    policy.reset_global_policy()  # as Keras's clear_session: back to DTypePolicy(floatx())
     if free_memory and torch.cuda.is_available():
         import gc
 

@@ -20,7 +20,8 @@ _KERAS_MODULE = "keras"  # the `module` Keras writes for a policy in a saved con
 # [the global policy or None]: a list so tests and set_dtype_policy replace it in place.
 _global_policy: list = [None]
 _default_policies: dict = {}  # floatx name -> its policy, the global one until one is set
-# [True once any mixed policy was created]: until then a layer call never looks at autocast.
+# [True once a policy other than float32 was created]: until then a layer call never looks at
+# policies or autocast (lamina/mixed_precision/autocast.py).
 mixed_in_use = [False]
 
 
@@ -44,7 +45,7 @@ class DTypePolicy:
         self._name = name
         self._compute_dtype, self._variable_dtype = _parse_name(name)
         self._quantization_mode = None
-        if self.is_mixed:
+        if name != "float32":
             mixed_in_use[0] = True
 
     @property
@@ -160,6 +161,12 @@ def dtype_policy() -> DTypePolicy:
     if name not in _default_policies:
         _default_policies[name] = DTypePolicy(name)
     return _default_policies[name]
+
+
+def reset_global_policy() -> None:
+    """Forget the policy `set_dtype_policy` set (`backend.clear_session` calls this, as Keras's
+    clear_session resets its global policy)."""
+    _global_policy[0] = None
 
 
 # --------------------------------------------------------------------------------------------------

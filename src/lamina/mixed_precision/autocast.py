@@ -7,11 +7,12 @@ differs from the enclosing one:
 
 - a mixed layer ("mixed_bfloat16") called outside an autocast region of its dtype runs inside one,
   on the device type of its inputs;
-- a full-precision layer (dtype="float32") called inside an autocast region, or on 16-bit inputs,
-  runs with autocast off and its 16-bit float inputs cast to its compute dtype, so the final
-  softmax of a mixed model computes and returns float32, as Keras's guide advises.
+- a layer of a plain policy (dtype="float32", "float64", ...) runs with autocast off and its float
+  inputs cast to its compute dtype, so the final softmax of a mixed model computes and returns
+  float32, as Keras's guide advises.
 
-Until some mixed policy exists (`policy.mixed_in_use`), `Layer.__call__` never comes here.
+Until some policy other than float32 exists (`policy.mixed_in_use`), `Layer.__call__` never comes
+here: a float32 model pays nothing.
 """
 
 from __future__ import annotations
@@ -37,9 +38,9 @@ def call_with_policy(layer, call, args, kwargs):
         with torch.autocast(device_type, dtype=target):
             return call(*args, **kwargs)
     compute = layer._compute_torch_dtype
-    if not compute.is_floating_point or compute in _LOW_PRECISION:
+    if not compute.is_floating_point:
         return call(*args, **kwargs)
-    args = (_cast_low_precision(args[0], compute), *args[1:])
+    args = (_cast_floats(args[0], compute), *args[1:])
     if not enabled:
         return call(*args, **kwargs)
     with torch.autocast(device_type, enabled=False):
@@ -58,9 +59,11 @@ def outputs_to_float32(outputs):
     return outputs
 
 
-def _cast_low_precision(x, dtype):
+def _cast_floats(x, dtype):
+    """Float tensors of another dtype cast to `dtype` (Keras casts a layer's float inputs to its
+    compute dtype); integer inputs (ids, masks) untouched."""
     if isinstance(x, torch.Tensor):
-        if x.dtype in _LOW_PRECISION:
+        if x.is_floating_point() and x.dtype != dtype:
             cast = x.to(dtype)
             mask = getattr(x, "_keras_mask", None)
             if mask is not None:
@@ -68,9 +71,9 @@ def _cast_low_precision(x, dtype):
             return cast
         return x
     if isinstance(x, (list, tuple)):
-        return type(x)(_cast_low_precision(v, dtype) for v in x)
+        return type(x)(_cast_floats(v, dtype) for v in x)
     if isinstance(x, dict):
-        return {k: _cast_low_precision(v, dtype) for k, v in x.items()}
+        return {k: _cast_floats(v, dtype) for k, v in x.items()}
     return x
 
 
