@@ -64,3 +64,19 @@ def test_a_keras_saved_mixed_model_loads_with_its_policies(tmp_path):
     assert [layer.compute_dtype for layer in loaded.layers] == ["bfloat16", "float16", "float32"]
     x = np.random.default_rng(0).normal(size=(6, 5)).astype("float32")
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_a_compiled_float16_model_saves_and_resumes_its_loss_scale(tmp_path):
+    lamina.mixed_precision.set_global_policy("mixed_float16")
+    model = lamina.Sequential([lamina.Input((4,)), layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    x, y = np.ones((8, 4), "float32"), np.ones((8, 2), "float32")
+    model.fit(x, y, batch_size=4, verbose=0)
+    model.optimizer.dynamic_scale.fill_(512.0)  # as after some overflows
+    model.save(tmp_path / "model.keras")
+    lamina.backend.clear_session()  # the file, not the global policy, brings the policies back
+    loaded = lamina.saving.load_model(tmp_path / "model.keras")
+    assert isinstance(loaded.optimizer, lamina.mixed_precision.LossScaleOptimizer)
+    assert float(loaded.optimizer.dynamic_scale) == 512.0
+    assert loaded.optimizer.iterations == model.optimizer.iterations >= 1
+    assert loaded.layers[0].compute_dtype == "float16"
