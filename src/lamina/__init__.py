@@ -16,10 +16,12 @@ from lamina import (  # noqa: E402
     config,
     data,
     datasets,
+    dtype_policies,
     initializers,
     layers,
     losses,
     metrics,
+    mixed_precision,
     models,
     ops,
     optimizers,
@@ -32,6 +34,7 @@ from lamina import (  # noqa: E402
 )
 from lamina.constraints import Constraint  # noqa: E402
 from lamina.device_scope import device  # noqa: E402
+from lamina.dtype_policies import DTypePolicy, FloatDTypePolicy  # noqa: E402
 from lamina.engine.input_spec import InputSpec  # noqa: E402
 from lamina.engine.layer import Layer  # noqa: E402
 from lamina.engine.model import Model  # noqa: E402
@@ -53,6 +56,8 @@ def version() -> str:
 
 __all__ = [
     "Constraint",
+    "DTypePolicy",
+    "FloatDTypePolicy",
     "Initializer",
     "Input",
     "InputSpec",
@@ -73,10 +78,12 @@ __all__ = [
     "config",
     "data",
     "datasets",
+    "dtype_policies",
     "initializers",
     "layers",
     "losses",
     "metrics",
+    "mixed_precision",
     "models",
     "ops",
     "optimizers",

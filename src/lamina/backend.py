@@ -226,8 +226,19 @@ def is_keras_tensor(x) -> bool:
     return isinstance(x, KerasTensor)
 
 
+# Module-level state that clear_session() resets, registered by the modules that own it (so the
+# backend, imported by everything, imports none of them).
+_session_state_resets: list = []
+
+
+def on_clear_session(reset) -> None:
+    """Have `clear_session()` call `reset()` (a module's own global state, such as a policy)."""
+    _session_state_resets.append(reset)
+
+
 def clear_session(free_memory=True) -> None:
-    """Reset the per-class layer and model name counters (`dense`, `dense_1`, ...) and uids.
+    """Reset the per-class layer and model name counters (`dense`, `dense_1`, ...), the uids and
+    the global dtype policy.
 
     Args:
         free_memory: on CUDA, also collect garbage and return cached blocks to the device (on
@@ -235,6 +246,8 @@ def clear_session(free_memory=True) -> None:
     """
     naming.reset()
     _uids.clear()
+    for reset in _session_state_resets:  # e.g. the global dtype policy, as Keras's clear_session
+        reset()
     if free_memory and torch.cuda.is_available():
         import gc
 

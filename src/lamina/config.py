@@ -25,10 +25,12 @@ from lamina.backend import (
     set_floatx,
     set_image_data_format,
 )
+from lamina.dtype_policies.policy import dtype_policy, set_dtype_policy
 
 __all__ = [
     "backend",
     "disable_flash_attention",
+    "dtype_policy",
     "disable_interactive_logging",
     "disable_traceback_filtering",
     "enable_flash_attention",
@@ -45,6 +47,7 @@ __all__ = [
     "max_epochs",
     "max_steps_per_epoch",
     "set_backend",
+    "set_dtype_policy",
     "set_epsilon",
     "set_floatx",
     "set_image_data_format",

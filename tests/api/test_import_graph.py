@@ -36,8 +36,17 @@ KNOWN_CYCLES = {
     ): "Model.save / load_weights call lamina.saving, which rebuilds Models and Sequentials from "
     "their configs (Keras has the same pair); the trainer's parts ask model.py whether a "
     "subclass overrides call().",
+    frozenset({"lamina.optimizers", "lamina.optimizers.loss_scale_optimizer"}): "a "
+    "LossScaleOptimizer's config nests its inner optimizer's, which the package's registry "
+    "(serialize / deserialize) writes and reads.",
     frozenset(
-        {"lamina.backend", "lamina.dtypes", "lamina.engine.layer", "lamina.engine.symbolic"}
+        {
+            "lamina.backend",
+            "lamina.dtype_policies.policy",
+            "lamina.dtypes",
+            "lamina.engine.layer",
+            "lamina.engine.symbolic",
+        }
     ): "Layer.__call__ hands symbolic inputs to symbolic.py, whose KerasTensor arithmetic builds "
     "OpLayers (Layers); backend/dtypes look up KerasTensor for ops on symbolic tensors.",
     frozenset(

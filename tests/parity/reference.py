@@ -339,3 +339,105 @@ def keras_summary_text(build, **summary_kwargs) -> str:
         print_fn=lambda line, **_: lines.append(line), **summary_kwargs
     )
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------------
+# Mixed precision: Keras's dtype policies and loss scaling, for tests/mixed_precision/.
+
+
+def keras_policy_facts(name: str) -> dict:
+    """What Keras's `DTypePolicy(name)` reports: dtypes, repr and serialized config."""
+    policy = keras.DTypePolicy(name)
+    return {
+        "name": policy.name,
+        "compute_dtype": policy.compute_dtype,
+        "variable_dtype": policy.variable_dtype,
+        "quantization_mode": policy.quantization_mode,
+        "repr": repr(policy),
+        "serialized": keras.dtype_policies.serialize(policy),
+    }
+
+
+def keras_dense_policy_facts(dtype=None, global_policy: str | None = None) -> dict:
+    """A Keras `Dense(2, dtype=dtype)` built on (1, 3) inputs, under `global_policy` if given:
+    its dtype attributes, its config's `dtype`, and its output's and kernel's dtypes."""
+    previous = keras.config.dtype_policy()
+    if global_policy is not None:
+        keras.config.set_dtype_policy(global_policy)
+    try:
+        layer = keras.layers.Dense(2, dtype=dtype)
+        output = layer(np.ones((1, 3), dtype="float32"))
+    finally:
+        keras.config.set_dtype_policy(previous)
+    return {
+        "policy": layer.dtype_policy.name,
+        "dtype": layer.dtype,
+        "compute_dtype": layer.compute_dtype,
+        "variable_dtype": layer.variable_dtype,
+        "config_dtype": layer.get_config()["dtype"],
+        "kernel_dtype": keras.backend.standardize_dtype(layer.kernel.dtype),
+        "output_dtype": keras.backend.standardize_dtype(output.dtype),
+    }
+
+
+def keras_loss_scale_run(grad_sequence, initial_scale, growth_steps, learning_rate=0.5):
+    """Keras's LossScaleOptimizer(SGD) on one weight [1, 2], applying each (scaled) gradient of
+    `grad_sequence` in turn; the scale, step counter, iterations and weight after each."""
+    weight = keras.Variable(np.array([1.0, 2.0], dtype="float32"))
+    optimizer = keras.optimizers.LossScaleOptimizer(
+        keras.optimizers.SGD(learning_rate),
+        initial_scale=initial_scale,
+        dynamic_growth_steps=growth_steps,
+    )
+    optimizer.build([weight])
+    history = []
+    for grad in grad_sequence:
+        optimizer.apply([keras.ops.convert_to_tensor(np.asarray(grad, dtype="float32"))], [weight])
+        history.append(
+            {
+                "scale": float(optimizer.dynamic_scale.numpy()),
+                "counter": int(optimizer.step_counter.numpy()),
+                "iterations": int(optimizer.iterations.numpy()),
+                "weight": np.asarray(weight.numpy()).tolist(),
+            }
+        )
+    return history
+
+
+def keras_loss_scale_config(learning_rate=0.5, initial_scale=2.0**15, growth_steps=2000) -> dict:
+    """Keras's `LossScaleOptimizer(SGD(learning_rate), ...).get_config()`."""
+    optimizer = keras.optimizers.LossScaleOptimizer(
+        keras.optimizers.SGD(learning_rate),
+        initial_scale=initial_scale,
+        dynamic_growth_steps=growth_steps,
+    )
+    return optimizer.get_config()
+
+
+def keras_compiled_optimizer(policy: str, auto_scale_loss: bool = True) -> str:
+    """The class name of the optimizer Keras's compile() keeps for a model under `policy`."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        model.compile(optimizer="sgd", loss="mse", auto_scale_loss=auto_scale_loss)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    return type(model.optimizer).__name__
+
+
+def keras_save_mixed_model(path, weights=None) -> None:
+    """Save to `path` (.keras) a Keras Sequential: Dense(4, mixed_bfloat16, relu), Dense(3,
+    mixed_float16), Activation(softmax, float32), on (None, 5) inputs; `weights` if given."""
+    model = keras.Sequential(
+        [
+            keras.Input((5,)),
+            keras.layers.Dense(4, activation="relu", dtype="mixed_bfloat16", name="hidden"),
+            keras.layers.Dense(3, dtype="mixed_float16", name="logits"),
+            keras.layers.Activation("softmax", dtype="float32", name="probabilities"),
+        ],
+        name="mixed",
+    )
+    if weights is not None:
+        model.set_weights(weights)
+    model.save(path)

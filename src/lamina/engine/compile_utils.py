@@ -18,6 +18,7 @@ import torch
 
 from lamina import losses as losses_module
 from lamina import metrics as metrics_module
+from lamina import mixed_precision
 from lamina.engine import data_adapter, errors, loss_checks
 
 # --------------------------------------------------------------------------------------------------
@@ -179,7 +180,8 @@ class CompileLoss:
         """(total loss, per output `(unweighted loss, batch size)` or None). No side effect on
         the trackers, so the captured train step can compute it inside its graph."""
         model = self.model
-        preds = flatten_outputs(y_pred)
+        # A mixed-precision model's outputs meet the loss in float32, as Keras's losses cast them.
+        preds = flatten_outputs(mixed_precision.outputs_to_float32(y_pred))
         trues = flatten_labels(model, y) if y is not None else []
         if self.outputs is None:
             self.build(output_names(model), len(preds))
@@ -325,7 +327,7 @@ class CompileMetrics:
             for (plain, weighted), y_true, y_hat in zip(
                 self.groups, y_true_flat, y_pred_flat, strict=False
             ):
-                y_hat = y_hat.detach()
+                y_hat = mixed_precision.outputs_to_float32(y_hat.detach())
                 for metric in plain:
                     metric.update_state(y_true, y_hat)
                 for metric in weighted:

@@ -17,8 +17,10 @@ import torch
 from torch import nn
 
 from lamina import backend, constraints, initializers, regularizers, tree
+from lamina.dtype_policies import policy as dtype_policies
 from lamina.engine import errors, naming
 from lamina.engine.input_spec import InputSpec
+from lamina.mixed_precision import autocast as mixed_precision_autocast
 
 # The training value an enclosing call received explicitly (`base_model(x, training=False)`), so
 # nested layers follow it. One list per thread: a Dataset.map worker calling
@@ -176,7 +178,7 @@ class Layer(nn.Module):
         self.built = False
         self.training = False  # Keras semantics: a layer called outside fit() is in inference mode
         self._trainable = bool(trainable)
-        self._dtype = backend.to_torch_dtype(dtype if not isinstance(dtype, dict) else None)
+        self.dtype_policy = dtype  # a policy, its name, a dtype or None (the global policy)
         self.input_spec: InputSpec | None = None
         self._declared_input_shape = _declared_shape(input_shape, input_dim, batch_input_shape)
         self._declared_batch_size = batch_size
@@ -226,6 +228,8 @@ class Layer(nn.Module):
                 device = None if inputs is None or inputs.is_meta else inputs.device
                 if device is not None:
                     kwargs = {k: _as_tensor_tree(v, device, device) for k, v in kwargs.items()}
+        if dtype_policies.mixed_in_use[0]:  # mixed precision: autocast as this layer's policy says
+            return mixed_precision_autocast.call_with_policy(self, super().__call__, args, kwargs)
         return super().__call__(*args, **kwargs)
 
     def _weights_device(self) -> torch.device | None:
@@ -555,15 +559,45 @@ class Layer(nn.Module):
             )
         return self._inbound_nodes[0].output_tensors
 
+    # ----------------------------------------------------------------------------------------------
+    # Dtype policy (mixed precision: lamina/dtype_policies, lamina/mixed_precision)
+
+    @property
+    def dtype_policy(self):
+        """The layer's `DTypePolicy`: its compute dtype and its weights' dtype."""
+        return self._dtype_policy
+
+    @dtype_policy.setter
+    def dtype_policy(self, value) -> None:
+        policy = dtype_policies.get(value)
+        self._dtype_policy = policy
+        self._dtype = backend.to_torch_dtype(policy.variable_dtype)
+        self._compute_torch_dtype = backend.to_torch_dtype(policy.compute_dtype)
+
+    @property
+    def compute_dtype(self) -> str:
+        """The dtype the layer computes in ("bfloat16" under "mixed_bfloat16")."""
+        return self._dtype_policy.compute_dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        """The dtype of the layer's weights."""
+        return self._dtype_policy.variable_dtype
+
     @property
     def dtype(self) -> str:
+        """The dtype of the layer's weights (Keras: an alias of `variable_dtype`)."""
         return backend.dtype_name(self._dtype)
 
     # ----------------------------------------------------------------------------------------------
     # Config
 
     def get_config(self) -> dict:
-        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        config = {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": dtype_policies.serialize(self._dtype_policy),
+        }
         if self.activity_regularizer is not None:
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         if self._declared_input_shape is not None:

@@ -22,7 +22,7 @@ import warnings
 import torch
 
 from lamina import metrics as metrics_module
-from lamina import optimizers
+from lamina import mixed_precision, optimizers
 from lamina.callbacks import CallbackList, LazyLogs
 from lamina.callbacks.callback import log_value
 from lamina.engine import (
@@ -167,6 +167,8 @@ class Trainer:
         >>> model.compile(optimizer="adam", loss="mse", metrics=["mae"])  # doctest: +SKIP
         """
         options = _execution_options(run_eagerly, steps_per_execution, jit_compile, auto_scale_loss)
+        # mixed_float16: wrapped in a LossScaleOptimizer, as Keras does (lamina/mixed_precision)
+        optimizer = mixed_precision.optimizer_for_policy(self, optimizer, auto_scale_loss)
         self._compile_state = CompileState(
             self, optimizer, loss, metrics, loss_weights, weighted_metrics, options
         )

@@ -4,6 +4,7 @@ from lamina.engine import errors
 from lamina.optimizers import schedules
 from lamina.optimizers.adafactor import Adafactor
 from lamina.optimizers.ftrl import Ftrl
+from lamina.optimizers.loss_scale_optimizer import LossScaleOptimizer
 from lamina.optimizers.optimizer import (
     SGD,
     Adadelta,
@@ -42,6 +43,8 @@ def get(identifier) -> Optimizer:
         if key not in _OPTIMIZERS:
             raise errors.unknown_name("optimizer", identifier, _OPTIMIZERS)
         return _OPTIMIZERS[key]()
+    if isinstance(identifier, dict) and identifier.get("class_name") == "LossScaleOptimizer":
+        return LossScaleOptimizer.from_config(identifier.get("config", {}))
     if isinstance(identifier, dict) and "class_name" in identifier:
         cls = _OPTIMIZERS[identifier["class_name"].lower()]
         return cls.from_config(identifier.get("config", {}))
@@ -85,6 +88,7 @@ __all__ = [
     "Ftrl",
     "Lamb",
     "Lion",
+    "LossScaleOptimizer",
     "Nadam",
     "Optimizer",
     "RMSprop",

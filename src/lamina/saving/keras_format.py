@@ -79,7 +79,12 @@ def load(filepath, custom_objects=None, compile=True, safe_mode=True):
         compiled = False
         with _weights_file(archive, source) as file:
             assignments = h5_weights.plan(file, model, source=source)
-            if compile and isinstance(entry.get("compile_config"), dict):
+            # Keras writes `"compile_config": {}` for a model saved uncompiled.
+            if (
+                compile
+                and isinstance(entry.get("compile_config"), dict)
+                and entry["compile_config"]
+            ):
                 compiled = model_config.compile_from(
                     model, entry["compile_config"], custom_objects, source
                 )

@@ -77,7 +77,23 @@ def _parameter_layouts(optimizer, model):
     return [layouts.get(id(p), identity) for p in optimizer._parameters]
 
 
+def _loss_scale(optimizer):
+    """The LossScaleOptimizer `optimizer` is, or None. Keras lists its variables as its own
+    (iteration, learning_rate, step_counter, dynamic_scale) and then the inner optimizer's."""
+    from lamina.optimizers.loss_scale_optimizer import LossScaleOptimizer
+
+    return optimizer if isinstance(optimizer, LossScaleOptimizer) else None
+
+
 def to_keras(optimizer, model) -> list[np.ndarray]:
+    if _loss_scale(optimizer) is not None:
+        own = [
+            np.asarray(0, dtype=np.int32),  # Keras counts updates in the inner optimizer
+            np.asarray(0.0, dtype=np.float32),
+            np.asarray(int(optimizer.step_counter), dtype=np.int32),
+            np.asarray(float(optimizer.dynamic_scale), dtype=np.float32),
+        ]
+        return own + to_keras(optimizer.inner_optimizer, model)
     # The momentum buffers were last scaled by the rate torch last applied.
     lr = optimizer.torch_optimizer.param_groups[0]["lr"]
     values = [np.asarray(_keras_iteration(optimizer), dtype=np.int32)]
@@ -123,6 +139,8 @@ def _initial(optimizer, parameter):
 
 
 def expected_count(optimizer) -> int:
+    if _loss_scale(optimizer) is not None:
+        return 4 + expected_count(optimizer.inner_optimizer)
     per_parameter = sum(len(group) for group in slot_groups(optimizer))
     per_parameter += (optimizer._ema is not None) + bool(optimizer.gradient_accumulation_steps)
     return (
@@ -147,6 +165,12 @@ def from_keras(optimizer, model, values, source: str = "") -> bool:
     """Load Keras-ordered `values` into a built optimizer; False (with a warning) if they do not
     fit it, in which case the optimizer is left untouched."""
     values = list(values)
+    if _loss_scale(optimizer) is not None and optimizer.built and len(values) >= 4:
+        if not from_keras(optimizer.inner_optimizer, model, values[4:], source):
+            return False
+        optimizer.step_counter.fill_(int(values[2]))
+        optimizer.dynamic_scale.fill_(float(values[3]))
+        return True
     if not optimizer.built or len(values) != expected_count(optimizer):
         warn_skipped(
             optimizer,

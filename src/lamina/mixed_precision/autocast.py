@@ -1,0 +1,90 @@
+"""Each layer computes in its policy's precision, on torch's autocast.
+
+Keras casts every layer's inputs and weights to its compute dtype. lamina leaves that to
+`torch.autocast`, which knows per op which precision is safe (matmuls and convolutions in 16 bits,
+reductions and losses in float32), and only switches autocast on or off where a layer's policy
+differs from the enclosing one:
+
+- a mixed layer ("mixed_bfloat16") called outside an autocast region of its dtype runs inside one,
+  on the device type of its inputs;
+- a layer of a plain policy (dtype="float32", "float64", ...) runs with autocast off and its float
+  inputs cast to its compute dtype, so the final softmax of a mixed model computes and returns
+  float32, as Keras's guide advises.
+
+Until some policy other than float32 exists (`policy.mixed_in_use`), `Layer.__call__` never comes
+here: a float32 model pays nothing.
+"""
+
+from __future__ import annotations
+
+import torch
+
+_LOW_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def call_with_policy(layer, call, args, kwargs):
+    """`call(*args, **kwargs)` (the layer's torch call) under the autocast state its policy asks."""
+    tensor = _first_tensor(args[0]) if args else None
+    if tensor is None or tensor.is_meta:
+        return call(*args, **kwargs)
+    device_type = tensor.device.type
+    if not torch.amp.is_autocast_available(device_type):
+        return call(*args, **kwargs)
+    enabled = torch.is_autocast_enabled(device_type)
+    target = layer._dtype_policy.autocast_dtype
+    if target is not None:
+        if enabled and torch.get_autocast_dtype(device_type) == target:
+            return call(*args, **kwargs)
+        with torch.autocast(device_type, dtype=target):
+            return call(*args, **kwargs)
+    compute = layer._compute_torch_dtype
+    if not compute.is_floating_point:
+        return call(*args, **kwargs)
+    args = (_cast_floats(args[0], compute), *args[1:])
+    if not enabled:
+        return call(*args, **kwargs)
+    with torch.autocast(device_type, enabled=False):
+        return call(*args, **kwargs)
+
+
+def outputs_to_float32(outputs):
+    """Float16/bfloat16 outputs of a mixed model as float32 (a list, tuple or dict of them too),
+    so losses and metrics compute in full precision, as Keras's losses cast their inputs."""
+    if isinstance(outputs, torch.Tensor):
+        return outputs.float() if outputs.dtype in _LOW_PRECISION else outputs
+    if isinstance(outputs, (list, tuple)):
+        return type(outputs)(outputs_to_float32(o) for o in outputs)
+    if isinstance(outputs, dict):
+        return {k: outputs_to_float32(v) for k, v in outputs.items()}
+    return outputs
+
+
+def _cast_floats(x, dtype):
+    """Float tensors of another dtype cast to `dtype` (Keras casts a layer's float inputs to its
+    compute dtype); integer inputs (ids, masks) untouched."""
+    if isinstance(x, torch.Tensor):
+        if x.is_floating_point() and x.dtype != dtype:
+            cast = x.to(dtype)
+            mask = getattr(x, "_keras_mask", None)
+            if mask is not None:
+                cast._keras_mask = mask
+            return cast
+        return x
+    if isinstance(x, (list, tuple)):
+        return type(x)(_cast_floats(v, dtype) for v in x)
+    if isinstance(x, dict):
+        return {k: _cast_floats(v, dtype) for k, v in x.items()}
+    return x
+
+
+def _first_tensor(x):
+    if isinstance(x, torch.Tensor):
+        return x
+    if isinstance(x, (list, tuple)):
+        for v in x:
+            found = _first_tensor(v)
+            if found is not None:
+                return found
+    if isinstance(x, dict):
+        return _first_tensor(list(x.values()))
+    return None

@@ -1,0 +1,226 @@
+"""LossScaleOptimizer: dynamic loss scaling around another optimizer, for float16 training.
+
+Keras's rule: the loss is multiplied by a scale before the backward pass so that small float16
+gradients do not flush to zero; each step divides the gradients by the scale again. A step whose
+gradients hold an inf or a NaN is skipped and halves the scale; `dynamic_growth_steps` finite steps
+in a row double it. The unscaling, the non-finite check and the scale update are torch's own
+kernels, the ones `torch.amp.GradScaler` runs, so they stay on the device; deciding whether to
+skip the update reads one flag on the host per step (as `GradScaler.step` does).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from lamina.optimizers.optimizer import Optimizer
+
+# The base optimizer's arguments Keras lets a saved LossScaleOptimizer config carry, with the only
+# values it accepts (older Keras versions wrote them all).
+_BASE_DEFAULTS = {
+    "weight_decay": None,
+    "clipnorm": None,
+    "global_clipnorm": None,
+    "clipvalue": None,
+    "use_ema": False,
+    "ema_momentum": 0.99,
+    "ema_overwrite_frequency": None,
+    "loss_scale_factor": None,
+    "gradient_accumulation_steps": None,
+}
+
+
+class LossScaleOptimizer(Optimizer):
+    """An optimizer that scales the loss dynamically to keep float16 gradients from underflowing.
+
+    `compile()` wraps the optimizer in one automatically when the model's dtype policy is
+    "mixed_float16" (unless `auto_scale_loss=False`), as Keras does.
+
+    Args:
+        inner_optimizer: the `lamina.optimizers.Optimizer` that makes the updates.
+        initial_scale: the first loss scale (2**15); best high, since a scale too high falls
+            fast (it halves at each overflow) and one too low rises slowly.
+        dynamic_growth_steps: the scale doubles after this many finite steps in a row.
+        name: the optimizer's name.
+
+    Example:
+    >>> optimizer = LossScaleOptimizer(lamina.optimizers.SGD(0.1), dynamic_growth_steps=100)
+    >>> optimizer.get_config()["initial_scale"]
+    32768.0
+    """
+
+    def __init__(
+        self,
+        inner_optimizer,
+        initial_scale=2.0**15,
+        dynamic_growth_steps=2000,
+        name=None,
+        **kwargs,
+    ):
+        if not kwargs.pop("dynamic", True):
+            raise ValueError(
+                "LossScaleOptimizer scales dynamically only (dynamic=False is not supported). "
+                "Hint: for a fixed scale, set loss_scale_factor= on the inner optimizer."
+            )
+        for argument, default in _BASE_DEFAULTS.items():
+            if argument in kwargs and kwargs.pop(argument) != default:
+                raise ValueError(
+                    f"LossScaleOptimizer does not take `{argument}`. "
+                    f"Hint: set `{argument}` on the inner optimizer."
+                )
+        if kwargs:
+            raise ValueError(f"LossScaleOptimizer does not take the arguments {sorted(kwargs)}.")
+        if not isinstance(inner_optimizer, Optimizer):
+            raise TypeError(
+                "LossScaleOptimizer expected inner_optimizer to be a lamina.optimizers.Optimizer; "
+                f"received {inner_optimizer!r}."
+            )
+        if int(dynamic_growth_steps) < 1:
+            raise ValueError(
+                "LossScaleOptimizer expected dynamic_growth_steps >= 1; "
+                f"received {dynamic_growth_steps!r}."
+            )
+        # No Optimizer.__init__: the hyperparameters, parameters and torch state are the inner
+        # optimizer's, reached through __getattr__.
+        self.name = name or "loss_scale_optimizer"
+        self.inner_optimizer = inner_optimizer
+        self.initial_scale = float(initial_scale)
+        self.dynamic_growth_steps = int(dynamic_growth_steps)
+        # Scaling twice would be wrong: the inner optimizer's own fixed factor is switched off.
+        inner_optimizer.loss_scale_factor = None
+        self.dynamic_scale: torch.Tensor | None = None  # float32 scalar, on the weights' device
+        self.step_counter: torch.Tensor | None = None  # finite steps since the last change
+
+    def __getattr__(self, name):
+        inner = self.__dict__.get("inner_optimizer")
+        if inner is None or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(inner, name)
+
+    # ----------------------------------------------------------------------------------------------
+    def build(self, parameters, constraints=()) -> None:
+        parameters = list(parameters)
+        self.inner_optimizer.build(parameters, constraints)
+        first = next((p for p in parameters if p.requires_grad), None)
+        device = first.device if first is not None else torch.device("cpu")
+        self.dynamic_scale = torch.tensor(self.initial_scale, dtype=torch.float32, device=device)
+        self.step_counter = torch.zeros((), dtype=torch.int32, device=device)
+
+    @property
+    def built(self) -> bool:
+        return self.inner_optimizer.built and self.dynamic_scale is not None
+
+    def follow_parameters(self) -> None:
+        self.inner_optimizer.follow_parameters()
+        parameters = self.inner_optimizer._parameters
+        if parameters and self.dynamic_scale is not None:
+            self.dynamic_scale = self.dynamic_scale.to(parameters[0].device)
+            self.step_counter = self.step_counter.to(parameters[0].device)
+
+    @property
+    def learning_rate(self) -> float:
+        return self.inner_optimizer.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value) -> None:
+        self.inner_optimizer.learning_rate = value
+
+    lr = learning_rate
+
+    @property
+    def iterations(self) -> int:
+        """The inner optimizer's update count: a skipped step does not count."""
+        return self.inner_optimizer.iterations
+
+    @iterations.setter
+    def iterations(self, value) -> None:
+        self.inner_optimizer.iterations = value
+
+    # ----------------------------------------------------------------------------------------------
+    def scale_loss(self, loss):
+        """The loss times the current scale (the initial one before the first build)."""
+        scale = self.dynamic_scale if self.dynamic_scale is not None else self.initial_scale
+        return loss * scale
+
+    def zero_grad(self) -> None:
+        self.inner_optimizer.zero_grad()
+
+    def create_state(self) -> None:
+        self.inner_optimizer.create_state()
+
+    def step(self) -> None:
+        """Unscale the gradients; update with them if all are finite, else skip; adjust the
+        scale."""
+        parameters = [p for p in self.inner_optimizer._parameters if p.grad is not None]
+        if not parameters:
+            return
+        found_inf = torch.zeros(1, dtype=torch.float32, device=self.dynamic_scale.device)
+        inverse = self.dynamic_scale.double().reciprocal().float()
+        by_device: dict[tuple, list[torch.Tensor]] = {}
+        for parameter in parameters:
+            by_device.setdefault((parameter.grad.device, parameter.grad.dtype), []).append(
+                parameter.grad
+            )
+        for (device, _), grads in by_device.items():
+            found = (
+                found_inf
+                if device == found_inf.device
+                else torch.zeros_like(found_inf, device=device)
+            )
+            torch._amp_foreach_non_finite_check_and_unscale_(grads, found, inverse.to(device))
+            if found is not found_inf:
+                found_inf += found.to(found_inf.device)
+        if not bool(found_inf.item()):  # the one host read per step
+            self.inner_optimizer.step()
+        torch._amp_update_scale_(
+            self.dynamic_scale, self.step_counter, found_inf, 2.0, 0.5, self.dynamic_growth_steps
+        )
+
+    def apply_gradients(self, grads_and_vars) -> None:
+        """Keras's API: apply (gradient, variable) pairs of the *scaled* loss."""
+        pairs = list(grads_and_vars)
+        if not self.built:
+            self.build([v for _, v in pairs])
+        for grad, variable in pairs:
+            variable.grad = grad
+        self.step()
+
+    def finalize_variable_values(self, var_list=None) -> None:
+        self.inner_optimizer.finalize_variable_values(var_list)
+
+    # ----------------------------------------------------------------------------------------------
+    def get_config(self) -> dict:
+        from lamina import optimizers
+
+        inner = optimizers.serialize(self.inner_optimizer)
+        return {
+            "name": self.name,
+            "inner_optimizer": {"module": "keras.optimizers", **inner, "registered_name": None},
+            "initial_scale": self.initial_scale,
+            "dynamic_growth_steps": self.dynamic_growth_steps,
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from lamina import optimizers
+
+        config = dict(config)
+        inner = optimizers.deserialize(config.pop("inner_optimizer"), custom_objects)
+        return cls(inner, **config)
+
+    def state_dict(self) -> dict:
+        return {
+            "inner": self.inner_optimizer.state_dict(),
+            "dynamic_scale": None if self.dynamic_scale is None else float(self.dynamic_scale),
+            "step_counter": None if self.step_counter is None else int(self.step_counter),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.inner_optimizer.load_state_dict(state["inner"])
+        if state.get("dynamic_scale") is not None and self.dynamic_scale is not None:
+            self.dynamic_scale.fill_(state["dynamic_scale"])
+            self.step_counter.fill_(state["step_counter"])
+
+    @property
+    def variables(self) -> list[torch.Tensor]:
+        own = [t for t in (self.step_counter, self.dynamic_scale) if t is not None]
+        return own + self.inner_optimizer.variables

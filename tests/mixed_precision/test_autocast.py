@@ -1,0 +1,104 @@
+"""Layers compute in their policy's precision on torch's autocast; weights stay float32."""
+
+import pytest
+import torch
+
+import lamina
+from lamina import layers, mixed_precision
+
+
+def _mixed_classifier(hidden_policy=None):
+    return lamina.Sequential(
+        [
+            lamina.Input((6,)),
+            layers.Dense(8, activation="relu", dtype=hidden_policy),
+            layers.Dense(3, dtype=hidden_policy),
+            layers.Activation("softmax", dtype="float32"),
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("policy", "dtype"), [("mixed_bfloat16", torch.bfloat16), ("mixed_float16", torch.float16)]
+)
+def test_mixed_layers_compute_in_16_bits_and_keep_float32_weights(policy, dtype):
+    # torch 2.13's CPU autocast runs both 16-bit types (float16 too), so both are tested here.
+    dense = layers.Dense(4, dtype=policy)
+    conv = layers.Conv2D(2, 3, dtype=policy)
+    assert dense(torch.randn(2, 5)).dtype == dtype
+    assert conv(torch.randn(1, 6, 6, 3)).dtype == dtype
+    assert dense.kernel.dtype == conv.kernel.dtype == torch.float32
+    assert not torch.is_autocast_enabled("cpu")  # the layer's autocast region ended with it
+
+
+def test_float32_softmax_of_a_mixed_model_computes_in_float32():
+    mixed_precision.set_global_policy("mixed_bfloat16")
+    model = _mixed_classifier()
+    x = torch.randn(4, 6)
+    probabilities = model(x)
+    assert probabilities.dtype == torch.float32
+    # The logits are bfloat16 (computed under autocast); the softmax is float32 arithmetic on
+    # them, not a bfloat16 softmax cast up afterwards.
+    logits = model.layers[1](model.layers[0](x))
+    assert logits.dtype == torch.bfloat16
+    torch.testing.assert_close(probabilities, torch.softmax(logits.float(), -1), rtol=0, atol=0)
+    bf16_softmax = torch.softmax(logits, -1).float()
+    assert not torch.equal(probabilities, bf16_softmax)
+
+
+def test_float32_layer_runs_with_autocast_off_inside_an_autocast_region():
+    mixed_precision.set_global_policy("mixed_bfloat16")
+    full = layers.Dense(3, dtype="float32")
+    x = torch.randn(2, 4)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        inside = full(x.bfloat16())
+        assert torch.is_autocast_enabled("cpu")  # restored after the layer
+    assert inside.dtype == torch.float32
+    torch.testing.assert_close(inside, full(x.bfloat16().float()), rtol=0, atol=0)
+
+
+def test_one_mixed_layer_in_a_float32_model():
+    model = lamina.Sequential(
+        [lamina.Input((4,)), layers.Dense(5, dtype="mixed_bfloat16"), layers.Dense(2)]
+    )
+    hidden = model.layers[0](torch.randn(3, 4))
+    assert hidden.dtype == torch.bfloat16
+    assert model(torch.randn(3, 4)).dtype == torch.float32  # the float32 layer casts its input
+
+
+def test_gradients_reach_the_float32_weights_in_float32():
+    mixed_precision.set_global_policy("mixed_bfloat16")
+    model = _mixed_classifier()
+    model(torch.randn(4, 6)).sum().backward()
+    for weight in model.trainable_weights:
+        assert weight.dtype == weight.grad.dtype == torch.float32
+
+
+def test_the_loss_receives_float32_outputs():
+    mixed_precision.set_global_policy("mixed_bfloat16")
+    model = lamina.Sequential([lamina.Input((6,)), layers.Dense(3)])  # no float32 head
+    model.compile(optimizer="sgd", loss="mse")
+    outputs = model(torch.randn(4, 6))
+    assert outputs.dtype == torch.bfloat16
+    loss = model.compute_loss(y=torch.zeros(4, 3), y_pred=outputs)
+    assert loss.dtype == torch.float32
+    torch.testing.assert_close(loss, outputs.float().square().mean(), rtol=0, atol=0)
+
+
+def test_integer_inputs_are_not_cast():
+    mixed_precision.set_global_policy("mixed_bfloat16")
+    model = lamina.Sequential(
+        [
+            lamina.Input((5,), dtype="int64"),
+            layers.Embedding(10, 4),
+            layers.Dense(2, dtype="float32"),
+        ]
+    )
+    out = model(torch.randint(0, 10, (2, 5)))
+    assert out.dtype == torch.float32
+    assert model.layers[0].embeddings.dtype == torch.float32
+
+
+def test_float64_layer_casts_float32_inputs_as_keras_does():
+    layer = layers.Dense(2, dtype="float64")
+    assert layer(torch.ones(1, 3)).dtype == torch.float64
