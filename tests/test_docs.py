@@ -15,7 +15,7 @@ test, so the lists only shrink. `python tests/test_docs.py --write-pending` rewr
 `pytest tests/test_docs.py -s` prints the shares per namespace.
 
 The examples run as doctests, in-process, over every module of `COVERED`: each sees its module's
-globals plus `lamina` and `np` (NumPy), as the reference's index page says.
+globals plus `lamina`, `np` (NumPy) and `torch`, as the reference's index page says.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import lamina
 
@@ -218,7 +219,7 @@ def covered_modules() -> list[types.ModuleType]:
 def test_examples_run(module):
     finder = doctest.DocTestFinder(exclude_empty=True)
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
-    extra = {"lamina": lamina, "np": np}
+    extra = {"lamina": lamina, "np": np, "torch": torch}
     report: list[str] = []
     for test in finder.find(module, module.__name__, extraglobs=extra):
         if test.examples:
