@@ -96,8 +96,8 @@ class UnitNorm(Constraint):
         axis: the axis (or axes) the norm is taken over (default 0: each column of a Dense kernel).
 
     Example:
-        >>> [[round(v, 4) for v in row] for row in UnitNorm()(torch.tensor([[3.0], [4.0]])).tolist()]
-        [[0.6], [0.8]]
+        >>> UnitNorm()(torch.tensor([[3.0], [4.0]])).flatten().tolist()
+        [0.6000000238418579, 0.800000011920929]
     """
 
     def __init__(self, axis=0):

@@ -54,6 +54,7 @@ class Initializer:
         >>> Halves()((2,)).tolist()
         [0.5, 0.5]
     """
+
     def __call__(self, shape, dtype=torch.float32) -> torch.Tensor:
         raise NotImplementedError
 
@@ -72,6 +73,7 @@ class Zeros(Initializer):
         >>> Zeros()((2, 2)).tolist()
         [[0.0, 0.0], [0.0, 0.0]]
     """
+
     def __call__(self, shape, dtype=torch.float32):
         return torch.zeros(shape, dtype=dtype)
 
@@ -83,6 +85,7 @@ class Ones(Initializer):
         >>> Ones()((3,)).tolist()
         [1.0, 1.0, 1.0]
     """
+
     def __call__(self, shape, dtype=torch.float32):
         return torch.ones(shape, dtype=dtype)
 
@@ -97,6 +100,7 @@ class Constant(Initializer):
         >>> Constant(2.5)((2,)).tolist()
         [2.5, 2.5]
     """
+
     def __init__(self, value=0.0):
         self.value = value
 
@@ -120,6 +124,7 @@ class RandomNormal(Initializer):
         >>> bool((init((4,)) == init((4,))).all())
         True
     """
+
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
@@ -145,6 +150,7 @@ class RandomUniform(Initializer):
         >>> bool(values.min() >= 0.0 and values.max() < 1.0)
         True
     """
+
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
         self.minval, self.maxval, self.seed = minval, maxval, seed
 
@@ -170,6 +176,7 @@ class TruncatedNormal(Initializer):
         >>> bool(values.abs().max() <= 2.0)
         True
     """
+
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
@@ -206,6 +213,7 @@ class VarianceScaling(Initializer):
         >>> bool(values.abs().max() <= (3 * 2.0 / 50) ** 0.5)
         True
     """
+
     def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
         if mode not in ("fan_in", "fan_out", "fan_avg"):
             raise ValueError(
@@ -242,7 +250,7 @@ class VarianceScaling(Initializer):
 
 
 class GlorotUniform(VarianceScaling):
-    """Glorot (Xavier) uniform: `VarianceScaling(1.0, "fan_avg", "uniform")`, Dense's default kernel.
+    """Glorot (Xavier) uniform, `VarianceScaling(1.0, "fan_avg", "uniform")`: Dense's kernel.
 
     Args:
         seed: an int for the same tensor on every call, or None for torch's global generator.
@@ -252,6 +260,7 @@ class GlorotUniform(VarianceScaling):
         >>> bool(values.abs().max() <= (6 / (30 + 20)) ** 0.5)
         True
     """
+
     def __init__(self, seed=None):
         super().__init__(1.0, "fan_avg", "uniform", seed)
 
@@ -269,6 +278,7 @@ class GlorotNormal(VarianceScaling):
         >>> GlorotNormal(seed=0)((30, 20)).shape
         torch.Size([30, 20])
     """
+
     def __init__(self, seed=None):
         super().__init__(1.0, "fan_avg", "truncated_normal", seed)
 
@@ -287,6 +297,7 @@ class HeNormal(VarianceScaling):
         >>> round(float(values.std()) / (2 / 400) ** 0.5, 1)
         1.0
     """
+
     def __init__(self, seed=None):
         super().__init__(2.0, "fan_in", "truncated_normal", seed)
 
@@ -305,6 +316,7 @@ class HeUniform(VarianceScaling):
         >>> bool(values.abs().max() <= (6 / 24) ** 0.5)
         True
     """
+
     def __init__(self, seed=None):
         super().__init__(2.0, "fan_in", "uniform", seed)
 
@@ -323,6 +335,7 @@ class LecunNormal(VarianceScaling):
         >>> round(float(values.std()) / (1 / 400) ** 0.5, 1)
         1.0
     """
+
     def __init__(self, seed=None):
         super().__init__(1.0, "fan_in", "truncated_normal", seed)
 
@@ -341,6 +354,7 @@ class LecunUniform(VarianceScaling):
         >>> bool(values.abs().max() <= (3 / 12) ** 0.5)
         True
     """
+
     def __init__(self, seed=None):
         super().__init__(1.0, "fan_in", "uniform", seed)
 
@@ -361,6 +375,7 @@ class Orthogonal(Initializer):
         >>> torch.allclose(q @ q.T, torch.eye(3), atol=1e-5)
         True
     """
+
     def __init__(self, gain=1.0, seed=None):
         self.gain, self.seed = gain, seed
 
@@ -376,7 +391,7 @@ class Orthogonal(Initializer):
 
 
 class Identity(Initializer):
-    """The identity matrix times `gain`, for 2-D shapes (rectangular shapes get ones on the diagonal).
+    """The identity matrix times `gain`, for 2-D shapes (rectangular ones too).
 
     Args:
         gain: the diagonal's value (default 1).
@@ -385,6 +400,7 @@ class Identity(Initializer):
         >>> Identity(gain=2.0)((2, 3)).tolist()
         [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]
     """
+
     def __init__(self, gain=1.0):
         self.gain = gain
 

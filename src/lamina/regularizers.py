@@ -22,6 +22,7 @@ class Regularizer:
         >>> float(SumPenalty()(torch.ones(5)))
         0.5
     """
+
     def __call__(self, weight: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
@@ -44,6 +45,7 @@ class L1L2(Regularizer):
         >>> float(L1L2(l1=0.5, l2=0.25)(torch.tensor([1.0, -2.0])))
         2.75
     """
+
     def __init__(self, l1=0.0, l2=0.0):
         self.l1 = float(l1)
         self.l2 = float(l2)
@@ -70,6 +72,7 @@ class L1(L1L2):
         >>> float(L1(0.5)(torch.tensor([1.0, -2.0])))
         1.5
     """
+
     def __init__(self, l1=0.01):
         super().__init__(l1=l1)
 
@@ -87,6 +90,7 @@ class L2(L1L2):
         >>> float(L2(0.5)(torch.tensor([1.0, -2.0])))
         2.5
     """
+
     def __init__(self, l2=0.01):
         super().__init__(l2=l2)
 

@@ -157,9 +157,14 @@ def get(identifier):
 def serialize(loss):
     """A Loss object -> Keras's config dict; a loss function -> its name.
 
+    Args:
+        loss: a `Loss`, one of this module's functions, or None (returned as None).
+
     Example:
     >>> serialize(Huber(delta=2.0))["config"]["delta"]
     2.0
+    >>> serialize(mean_squared_error)
+    'mean_squared_error'
     """
     if loss is None:
         return None
@@ -200,7 +205,12 @@ def deserialize(name, custom_objects=None):
 
 
 def names() -> list[str]:
-    """The function names `get` accepts (class names are accepted too)."""
+    """The function names `get` accepts (class names are accepted too).
+
+    Example:
+    >>> "mse" in names()
+    True
+    """
     return sorted(_FUNCTIONS)
 
 

@@ -7,6 +7,8 @@ A loss function returns one value per sample (Keras reduces the last axis inside
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 
 EPSILON = 1e-7
@@ -14,7 +16,21 @@ REDUCTIONS = ("sum_over_batch_size", "sum", "none", "mean", "mean_with_sample_we
 
 
 def match_rank(y_true: torch.Tensor, y_pred: torch.Tensor):
-    """Keras's squeeze_or_expand_to_same_rank: labels (N,) against outputs (N, 1) become (N, 1)."""
+    """Keras's rank matching: labels `(N,)` against outputs `(N, 1)` become `(N, 1)`, and back.
+
+    Args:
+        y_true: the labels.
+        y_pred: the predictions.
+
+    Returns:
+        `(y_true, y_pred)`, one of them given or stripped of a trailing axis of size 1 when their
+        ranks differ by one; unchanged otherwise.
+
+    Example:
+    >>> y_true, y_pred = match_rank(torch.zeros(4), torch.zeros(4, 1))
+    >>> tuple(y_true.shape)
+    (4, 1)
+    """
     true_rank, pred_rank = y_true.dim(), y_pred.dim()
     if true_rank == pred_rank:
         return y_true, y_pred
@@ -26,7 +42,16 @@ def match_rank(y_true: torch.Tensor, y_pred: torch.Tensor):
 
 
 def as_float(y_true, y_pred):
-    """`y_true` in `y_pred`'s floating dtype (labels often come as integers)."""
+    """`y_true` in `y_pred`'s floating dtype (labels often come as integers).
+
+    Args:
+        y_true: the labels.
+        y_pred: the predictions, whose dtype is taken.
+
+    Example:
+    >>> as_float(torch.tensor([1, 0]), torch.zeros(2)).dtype
+    torch.float32
+    """
     return y_true.to(y_pred.dtype) if y_true.dtype != y_pred.dtype else y_true
 
 
@@ -160,8 +185,22 @@ class LossFunctionWrapper(Loss):
         return {**super().get_config(), **self.fn_kwargs}
 
 
-def wrapper_class(fn, class_name, default_name, **defaults):
-    """A Loss class around `fn` whose options (and their order and defaults) are `defaults`."""
+def wrapper_class(fn, class_name, default_name, *, doc=None, **defaults):
+    """A Loss class around `fn` whose options (and their order and defaults) are `defaults`.
+
+    Args:
+        fn: the loss function `(y_true, y_pred, **options) -> per-sample values`.
+        class_name: the new class's name (Keras's).
+        default_name: the loss objects' default `name`.
+        doc: the class's docstring (a generic line when None).
+        **defaults: the options the class takes, in order, with their defaults.
+
+    Example:
+    >>> from lamina.losses import huber
+    >>> Smooth = wrapper_class(huber, "Smooth", "smooth", delta=1.0)
+    >>> Smooth(delta=2.0).get_config()
+    {'name': 'smooth', 'reduction': 'sum_over_batch_size', 'delta': 2.0}
+    """
 
     def __init__(self, *args, reduction="sum_over_batch_size", name=default_name, **kwargs):
         options = dict(defaults)
@@ -192,10 +231,21 @@ def wrapper_class(fn, class_name, default_name, **defaults):
             "__init__": __init__,
             "get_config": get_config,
             "from_config": from_config,
-            "__doc__": f"Keras's {class_name}: the `{fn.__name__}` function as a Loss object.",
+            "__doc__": doc
+            or f"Keras's {class_name}: the `{fn.__name__}` function as a Loss object.",
             "__module__": "lamina.losses",
+            "__signature__": _signature(defaults, default_name),
         },
     )
+
+
+def _signature(defaults: dict, default_name: str) -> inspect.Signature:
+    """The constructor's signature as Keras spells it, for help() and the API reference."""
+    keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    options = [inspect.Parameter(key, keyword, default=value) for key, value in defaults.items()]
+    tail = {"reduction": "sum_over_batch_size", "name": default_name, "dtype": None}
+    options += [inspect.Parameter(key, keyword, default=value) for key, value in tail.items()]
+    return inspect.Signature(options)
 
 
 def _snake(name: str) -> str:

@@ -91,7 +91,27 @@ def circle(
     return F.softplus(positive_loss + negative_loss)
 
 
-CTC = wrapper_class(ctc, "CTC", "ctc")
+CTC = wrapper_class(
+    ctc,
+    "CTC",
+    "ctc",
+    doc="""Connectionist temporal classification loss for unaligned sequences (class 0 the blank).
+
+    Labels are `(batch, max_label_length)` integers padded with 0; predictions are logits
+    `(batch, time, classes)`; every sample uses all its time steps.
+
+    Args:
+        reduction: `"sum_over_batch_size"` (default), `"sum"`, `"mean"`,
+            `"mean_with_sample_weight"` or `"none"`.
+        name: the loss's name (default `"ctc"`).
+        dtype: accepted for Keras compatibility.
+
+    Example:
+    >>> loss = CTC(reduction="none")
+    >>> loss(np.array([[1, 2]]), np.zeros((1, 4, 3), dtype="float32")).shape
+    torch.Size([1])
+    """,
+)
 
 
 class Circle(Loss):
