@@ -226,7 +226,7 @@ BinaryFocalCrossentropy = wrapper_class(
     from_logits=False,
     label_smoothing=0.0,
     axis=-1,
-    doc="""Focal binary cross-entropy (Lin et al., 2017): easy examples weigh `(1 - p_t)^gamma` less.
+    doc="""Focal binary cross-entropy (Lin et al., 2017): easy examples count `(1 - p_t)^gamma`.
 
     Args:
         apply_class_balancing: weight positives by `alpha` and negatives by `1 - alpha`.
