@@ -103,6 +103,10 @@ class Mean(Metric):
     >>> m.update_state(torch.tensor([5.0]), sample_weight=torch.tensor([2.0]))
     >>> m.result().item()
     3.5
+
+    Args:
+        name: the metric's name (default `"mean"`).
+        dtype: accepted for Keras compatibility; state is float32.
     """
 
     def __init__(self, name="mean", dtype=None):
@@ -139,6 +143,10 @@ class Sum(Metric):
     Example:
     >>> Sum()(torch.tensor([1.0, 2.0])).item()
     3.0
+
+    Args:
+        name: the metric's name (default `"sum"`).
+        dtype: accepted for Keras compatibility; state is float32.
     """
 
     def __init__(self, name="sum", dtype=None):

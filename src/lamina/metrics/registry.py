@@ -13,7 +13,21 @@ CLASSES: dict[str, type] = {}
 
 
 def register(cls):
-    """Make a metric class resolvable by its class name and its snake-case name."""
+    """Make a metric class resolvable by its class name and its snake-case name (a class decorator).
+
+    Args:
+        cls: the `Metric` subclass.
+
+    Returns:
+        `cls` itself.
+
+    Example:
+    >>> from lamina.metrics import Mean
+    >>> register(Mean) is Mean  # Mean is registered already: registering again changes nothing
+    True
+    >>> type(get("mean")).__name__
+    'Mean'
+    """
     CLASSES[cls.__name__] = cls
     if to_snake_case(cls.__name__) not in ALIASES:  # 'accuracy' stays resolved by the trainer
         CLASSES[to_snake_case(cls.__name__)] = cls
@@ -57,6 +71,9 @@ def get(identifier, *, name=None) -> Metric:
 def serialize(metric) -> dict:
     """A Metric -> Keras's config dict `{"module", "class_name", "config", "registered_name"}`.
 
+    Args:
+        metric: the `Metric` to describe.
+
     Example:
     >>> from lamina.metrics import Mean
     >>> serialize(Mean(name="m"))["config"]["name"]
@@ -89,4 +106,10 @@ def deserialize(config, custom_objects=None) -> Metric:
 
 
 def names() -> list[str]:
+    """The names `get` accepts: the short forms (`"accuracy"`, `"acc"`) and every registered class.
+
+    Example:
+    >>> "AUC" in names() and "accuracy" in names()
+    True
+    """
     return sorted(ALIASES) + sorted(CLASSES)
