@@ -540,8 +540,8 @@ def deserialize(config, custom_objects=None):
         custom_objects: optional mapping of names to user functions.
 
     Example:
-    >>> deserialize("celu") is celu
-    True
+        >>> deserialize("celu") is celu
+        True
     """
     if isinstance(config, dict):
         config = config.get("config", config.get("class_name"))

@@ -170,10 +170,10 @@ TruePositives = _count_metric(
         dtype: accepted for Keras compatibility; state is float32.
 
     Example:
-    >>> m = TruePositives()
-    >>> m.update_state([0, 1, 1, 1], [0.2, 0.8, 0.3, 0.9])
-    >>> float(m.result())
-    2.0
+        >>> m = TruePositives()
+        >>> m.update_state([0, 1, 1, 1], [0.2, 0.8, 0.3, 0.9])
+        >>> float(m.result())
+        2.0
     """,
 )
 FalsePositives = _count_metric(
@@ -188,10 +188,10 @@ FalsePositives = _count_metric(
         dtype: accepted for Keras compatibility; state is float32.
 
     Example:
-    >>> m = FalsePositives()
-    >>> m.update_state([0, 1, 1, 1], [0.2, 0.8, 0.3, 0.9])
-    >>> float(m.result())
-    0.0
+        >>> m = FalsePositives()
+        >>> m.update_state([0, 1, 1, 1], [0.2, 0.8, 0.3, 0.9])
+        >>> float(m.result())
+        0.0
     """,
 )
 TrueNegatives = _count_metric(
@@ -206,10 +206,10 @@ TrueNegatives = _count_metric(
         dtype: accepted for Keras compatibility; state is float32.
 
     Example:
-    >>> m = TrueNegatives()
-    >>> m.update_state([0, 1, 1, 1], [0.2, 0.8, 0.3, 0.9])
-    >>> float(m.result())
-    1.0
+        >>> m = TrueNegatives()
+        >>> m.update_state([0, 1, 1, 1], [0.2, 0.8, 0.3, 0.9])
+        >>> float(m.result())
+        1.0
     """,
 )
 FalseNegatives = _count_metric(
@@ -224,10 +224,10 @@ FalseNegatives = _count_metric(
         dtype: accepted for Keras compatibility; state is float32.
 
     Example:
-    >>> m = FalseNegatives()
-    >>> m.update_state([0, 1, 1, 1], [0.2, 0.8, 0.3, 0.9])
-    >>> float(m.result())
-    1.0
+        >>> m = FalseNegatives()
+        >>> m.update_state([0, 1, 1, 1], [0.2, 0.8, 0.3, 0.9])
+        >>> float(m.result())
+        1.0
     """,
 )
 
@@ -246,9 +246,9 @@ class Precision(_ThresholdCounts):
         dtype: accepted for Keras compatibility; state is float32.
 
     Example:
-    >>> m = Precision()
-    >>> round(float(m([0, 1, 1, 1], [1.0, 1.0, 0.0, 1.0])), 4)  # 2 of 3 positive calls right
-    0.6667
+        >>> m = Precision()
+        >>> round(float(m([0, 1, 1, 1], [1.0, 1.0, 0.0, 1.0])), 4)  # 2 of 3 positive calls right
+        0.6667
     """
 
     counts = ("true_positives", "false_positives")
@@ -276,9 +276,9 @@ class Recall(Precision):
         dtype: accepted for Keras compatibility; state is float32.
 
     Example:
-    >>> m = Recall()
-    >>> round(float(m([0, 1, 1, 1], [1.0, 0.0, 1.0, 1.0])), 4)  # 2 of the 3 positives found
-    0.6667
+        >>> m = Recall()
+        >>> round(float(m([0, 1, 1, 1], [1.0, 0.0, 1.0, 1.0])), 4)  # 2 of the 3 positives found
+        0.6667
     """
 
     counts = ("true_positives", "false_negatives")
@@ -318,9 +318,9 @@ class AUC(Metric):
         dtype: accepted for Keras compatibility; state is float32.
 
     Example:
-    >>> m = AUC(num_thresholds=3)
-    >>> float(m([0, 0, 1, 1], [0.0, 0.5, 0.3, 0.9]))
-    0.75
+        >>> m = AUC(num_thresholds=3)
+        >>> float(m([0, 0, 1, 1], [0.0, 0.5, 0.3, 0.9]))
+        0.75
     """
 
     def __init__(

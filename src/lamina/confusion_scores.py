@@ -30,11 +30,11 @@ class FBetaScore(Metric):
         dtype: accepted for Keras compatibility; state is float32.
 
     Example:
-    >>> m = FBetaScore(beta=2.0, threshold=0.5)
-    >>> y_true = np.array([[1, 0], [0, 1], [1, 0]])
-    >>> y_pred = np.array([[0.9, 0.1], [0.8, 0.7], [0.3, 0.6]])
-    >>> [round(v, 4) for v in m(y_true, y_pred).tolist()]
-    [0.5, 0.8333]
+        >>> m = FBetaScore(beta=2.0, threshold=0.5)
+        >>> y_true = np.array([[1, 0], [0, 1], [1, 0]])
+        >>> y_pred = np.array([[0.9, 0.1], [0.8, 0.7], [0.3, 0.6]])
+        >>> [round(v, 4) for v in m(y_true, y_pred).tolist()]
+        [0.5, 0.8333]
     """
 
     def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score", dtype=None):
@@ -131,9 +131,9 @@ class F1Score(FBetaScore):
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> m = F1Score(average="macro", threshold=0.5)
-    >>> round(float(m(np.array([[1, 0], [0, 1]]), np.array([[0.9, 0.2], [0.6, 0.8]]))), 4)
-    0.8333
+        >>> m = F1Score(average="macro", threshold=0.5)
+        >>> round(float(m(np.array([[1, 0], [0, 1]]), np.array([[0.9, 0.2], [0.6, 0.8]]))), 4)
+        0.8333
     """
 
     def __init__(self, average=None, threshold=None, name="f1_score", dtype=None):
@@ -161,9 +161,9 @@ class IoU(Metric):
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> m = IoU(num_classes=2, target_class_ids=[0])
-    >>> round(float(m([0, 0, 1, 1], [0, 1, 0, 1])), 4)  # class 0: 1 hit, 1 miss, 1 false alarm
-    0.3333
+        >>> m = IoU(num_classes=2, target_class_ids=[0])
+        >>> round(float(m([0, 0, 1, 1], [0, 1, 0, 1])), 4)  # class 0: 1 hit, 1 miss, 1 false alarm
+        0.3333
     """
 
     def __init__(
@@ -257,9 +257,9 @@ class MeanIoU(IoU):
         axis: the class axis for the argmax.
 
     Example:
-    >>> m = MeanIoU(num_classes=2)
-    >>> float(m([0, 0, 1, 1], [0, 1, 0, 1]))
-    0.3333333432674408
+        >>> m = MeanIoU(num_classes=2)
+        >>> float(m([0, 0, 1, 1], [0, 1, 0, 1]))
+        0.3333333432674408
     """
 
     def __init__(
@@ -302,10 +302,10 @@ class OneHotIoU(IoU):
         axis: the class axis for the argmax.
 
     Example:
-    >>> m = OneHotIoU(num_classes=2, target_class_ids=[1])
-    >>> y_true = np.array([[1, 0], [0, 1], [0, 1]])
-    >>> round(float(m(y_true, np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]))), 4)
-    0.5
+        >>> m = OneHotIoU(num_classes=2, target_class_ids=[1])
+        >>> y_true = np.array([[1, 0], [0, 1], [0, 1]])
+        >>> round(float(m(y_true, np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]))), 4)
+        0.5
     """
 
     def __init__(
@@ -347,10 +347,10 @@ class OneHotMeanIoU(MeanIoU):
         axis: the class axis for the argmax.
 
     Example:
-    >>> m = OneHotMeanIoU(num_classes=2)
-    >>> y_true = np.array([[1, 0], [0, 1], [0, 1]])
-    >>> round(float(m(y_true, np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]))), 4)
-    0.5
+        >>> m = OneHotMeanIoU(num_classes=2)
+        >>> y_true = np.array([[1, 0], [0, 1], [0, 1]])
+        >>> round(float(m(y_true, np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]))), 4)
+        0.5
     """
 
     def __init__(
@@ -381,9 +381,9 @@ class BinaryIoU(IoU):
         name: the metric's name.
 
     Example:
-    >>> m = BinaryIoU(target_class_ids=[1])
-    >>> round(m(torch.tensor([0.0, 1.0, 1.0]), torch.tensor([0.7, 0.9, 0.2])).item(), 4)
-    0.3333
+        >>> m = BinaryIoU(target_class_ids=[1])
+        >>> round(m(torch.tensor([0.0, 1.0, 1.0]), torch.tensor([0.7, 0.9, 0.2])).item(), 4)
+        0.3333
     """
 
     def __init__(self, target_class_ids=(0, 1), threshold=0.5, name=None, dtype=None):

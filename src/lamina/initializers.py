@@ -435,8 +435,8 @@ class STFT(Initializer):
         periodic: a periodic window (for spectral analysis) instead of a symmetric one.
 
     Example:
-    >>> STFT(window=None)((4, 1, 3))[:, 0, 0].tolist()
-    [1.0, 1.0, 1.0, 1.0]
+        >>> STFT(window=None)((4, 1, 3))[:, 0, 0].tolist()
+        [1.0, 1.0, 1.0, 1.0]
     """
 
     def __init__(self, side="real", window="hann", scaling="density", periodic=False):
@@ -595,8 +595,8 @@ def deserialize(config, custom_objects=None) -> Initializer:
         custom_objects: optional mapping of class names to user Initializer classes.
 
     Example:
-    >>> deserialize({"class_name": "Constant", "config": {"value": 2.0}})((2,)).tolist()
-    [2.0, 2.0]
+        >>> deserialize({"class_name": "Constant", "config": {"value": 2.0}})((2,)).tolist()
+        [2.0, 2.0]
     """
     if custom_objects and isinstance(config, dict) and config.get("class_name") in custom_objects:
         return custom_objects[config["class_name"]].from_config(config.get("config", {}))

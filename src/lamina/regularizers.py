@@ -230,8 +230,8 @@ def deserialize(config, custom_objects=None):
         custom_objects: optional mapping of class names to user Regularizer classes.
 
     Example:
-    >>> deserialize({"class_name": "L2", "config": {"l2": 0.5}}).get_config()
-    {'l2': 0.5}
+        >>> deserialize({"class_name": "L2", "config": {"l2": 0.5}}).get_config()
+        {'l2': 0.5}
     """
     if custom_objects and isinstance(config, dict) and config.get("class_name") in custom_objects:
         return custom_objects[config["class_name"]](**config.get("config", {}))

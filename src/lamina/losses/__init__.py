@@ -130,8 +130,8 @@ def get(identifier):
             "config": ...}` dicts to a configured object; Loss objects and functions pass through.
 
     Example:
-    >>> get("mse") is mean_squared_error
-    True
+        >>> get("mse") is mean_squared_error
+        True
     """
     if identifier is None or isinstance(identifier, Loss):
         return identifier
@@ -161,10 +161,10 @@ def serialize(loss):
         loss: a `Loss`, one of this module's functions, or None (returned as None).
 
     Example:
-    >>> serialize(Huber(delta=2.0))["config"]["delta"]
-    2.0
-    >>> serialize(mean_squared_error)
-    'mean_squared_error'
+        >>> serialize(Huber(delta=2.0))["config"]["delta"]
+        2.0
+        >>> serialize(mean_squared_error)
+        'mean_squared_error'
     """
     if loss is None:
         return None
@@ -191,8 +191,8 @@ def deserialize(name, custom_objects=None):
         custom_objects: optional mapping of names to user classes or functions.
 
     Example:
-    >>> deserialize({"class_name": "Huber", "config": {"delta": 2.0}}).fn_kwargs["delta"]
-    2.0
+        >>> deserialize({"class_name": "Huber", "config": {"delta": 2.0}}).fn_kwargs["delta"]
+        2.0
     """
     if custom_objects:
         key = name.get("class_name") if isinstance(name, dict) else name
@@ -208,8 +208,8 @@ def names() -> list[str]:
     """The function names `get` accepts (class names are accepted too).
 
     Example:
-    >>> "mse" in names()
-    True
+        >>> "mse" in names()
+        True
     """
     return sorted(_FUNCTIONS)
 

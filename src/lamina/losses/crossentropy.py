@@ -27,8 +27,8 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
         axis: the axis averaged over (default the last).
 
     Example:
-    >>> round(binary_crossentropy(torch.tensor([[1.0]]), torch.tensor([[0.5]])).item(), 4)
-    0.6931
+        >>> round(binary_crossentropy(torch.tensor([[1.0]]), torch.tensor([[0.5]])).item(), 4)
+        0.6931
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     y_true = as_float(y_true, y_pred)
@@ -60,9 +60,9 @@ def binary_focal_crossentropy(
         axis: the axis averaged over (default the last).
 
     Example:
-    >>> v = binary_focal_crossentropy(torch.tensor([[1.0]]), torch.tensor([[0.5]]), gamma=1.0)
-    >>> round(v.item(), 4)
-    0.3466
+        >>> v = binary_focal_crossentropy(torch.tensor([[1.0]]), torch.tensor([[0.5]]), gamma=1.0)
+        >>> round(v.item(), 4)
+        0.3466
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     y_true = as_float(y_true, y_pred)
@@ -100,9 +100,9 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
         axis: the class axis (default the last).
 
     Example:
-    >>> y_true = torch.tensor([[0.0, 1.0]])
-    >>> round(categorical_crossentropy(y_true, torch.tensor([[0.5, 0.5]])).item(), 4)
-    0.6931
+        >>> y_true = torch.tensor([[0.0, 1.0]])
+        >>> round(categorical_crossentropy(y_true, torch.tensor([[0.5, 0.5]])).item(), 4)
+        0.6931
     """
     y_true = as_float(y_true, y_pred)
     if label_smoothing:
@@ -127,10 +127,10 @@ def categorical_focal_crossentropy(
         axis: the class axis (default the last).
 
     Example:
-    >>> y_true = torch.tensor([[0.0, 1.0]])
-    >>> v = categorical_focal_crossentropy(y_true, torch.tensor([[0.5, 0.5]]), alpha=1.0)
-    >>> round(v.item(), 4)
-    0.1733
+        >>> y_true = torch.tensor([[0.0, 1.0]])
+        >>> v = categorical_focal_crossentropy(y_true, torch.tensor([[0.5, 0.5]]), alpha=1.0)
+        >>> round(v.item(), 4)
+        0.1733
     """
     y_true = as_float(y_true, y_pred)
     if label_smoothing:
@@ -154,9 +154,9 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
         axis: the class axis (default the last).
 
     Example:
-    >>> y_pred = torch.tensor([[0.5, 0.5]])
-    >>> round(sparse_categorical_crossentropy(torch.tensor([1]), y_pred).item(), 4)
-    0.6931
+        >>> y_pred = torch.tensor([[0.5, 0.5]])
+        >>> round(sparse_categorical_crossentropy(torch.tensor([1]), y_pred).item(), 4)
+        0.6931
     """
     if y_true.dim() == y_pred.dim() and y_true.shape[-1] == 1:
         y_true = y_true.squeeze(-1)
@@ -183,9 +183,9 @@ def categorical_generalized_cross_entropy(y_true, y_pred, q):
         q: in (0, 1); towards 0 it approaches cross-entropy, at 1 mean absolute error.
 
     Example:
-    >>> y_pred = torch.tensor([[0.75, 0.25]])
-    >>> categorical_generalized_cross_entropy(torch.tensor([1]), y_pred, 0.5).tolist()
-    [1.0]
+        >>> y_pred = torch.tensor([[0.75, 0.25]])
+        >>> categorical_generalized_cross_entropy(torch.tensor([1]), y_pred, 0.5).tolist()
+        [1.0]
     """
     one_hot = F.one_hot(torch.as_tensor(y_true).long(), y_pred.shape[-1]).to(y_pred.dtype)
     p = (y_pred * one_hot).sum(dim=-1)
@@ -211,9 +211,9 @@ BinaryCrossentropy = wrapper_class(
         dtype: accepted for Keras compatibility; computation runs in `y_pred`'s dtype.
 
     Example:
-    >>> loss = BinaryCrossentropy(from_logits=True)
-    >>> round(float(loss(np.array([[1.0], [0.0]]), np.array([[0.0], [0.0]]))), 4)
-    0.6931
+        >>> loss = BinaryCrossentropy(from_logits=True)
+        >>> round(float(loss(np.array([[1.0], [0.0]]), np.array([[0.0], [0.0]]))), 4)
+        0.6931
     """,
 )
 BinaryFocalCrossentropy = wrapper_class(
@@ -240,9 +240,9 @@ BinaryFocalCrossentropy = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> loss = BinaryFocalCrossentropy(gamma=1.0)
-    >>> round(float(loss(np.array([[1.0]]), np.array([[0.5]]))), 4)
-    0.3466
+        >>> loss = BinaryFocalCrossentropy(gamma=1.0)
+        >>> round(float(loss(np.array([[1.0]]), np.array([[0.5]]))), 4)
+        0.3466
     """,
 )
 CategoricalCrossentropy = wrapper_class(
@@ -263,9 +263,9 @@ CategoricalCrossentropy = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> loss = CategoricalCrossentropy()
-    >>> round(float(loss(np.array([[0.0, 1.0]]), np.array([[0.5, 0.5]]))), 4)
-    0.6931
+        >>> loss = CategoricalCrossentropy()
+        >>> round(float(loss(np.array([[0.0, 1.0]]), np.array([[0.5, 0.5]]))), 4)
+        0.6931
     """,
 )
 CategoricalFocalCrossentropy = wrapper_class(
@@ -290,9 +290,9 @@ CategoricalFocalCrossentropy = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> loss = CategoricalFocalCrossentropy(alpha=1.0)
-    >>> round(float(loss(np.array([[0.0, 1.0]]), np.array([[0.5, 0.5]]))), 4)
-    0.1733
+        >>> loss = CategoricalFocalCrossentropy(alpha=1.0)
+        >>> round(float(loss(np.array([[0.0, 1.0]]), np.array([[0.5, 0.5]]))), 4)
+        0.1733
     """,
 )
 SparseCategoricalCrossentropy = wrapper_class(
@@ -313,9 +313,9 @@ SparseCategoricalCrossentropy = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> loss = SparseCategoricalCrossentropy()
-    >>> round(float(loss(np.array([1, 0]), np.array([[0.5, 0.5], [0.5, 0.5]]))), 4)
-    0.6931
+        >>> loss = SparseCategoricalCrossentropy()
+        >>> round(float(loss(np.array([1, 0]), np.array([[0.5, 0.5], [0.5, 0.5]]))), 4)
+        0.6931
     """,
 )
 
@@ -329,9 +329,9 @@ class CategoricalGeneralizedCrossEntropy(Loss):
         name: the loss's name.
 
     Example:
-    >>> loss = CategoricalGeneralizedCrossEntropy(q=0.5)
-    >>> loss(torch.tensor([1, 0]), torch.tensor([[0.75, 0.25], [0.25, 0.75]])).item()
-    1.0
+        >>> loss = CategoricalGeneralizedCrossEntropy(q=0.5)
+        >>> loss(torch.tensor([1, 0]), torch.tensor([[0.75, 0.25], [0.25, 0.75]])).item()
+        1.0
     """
 
     def __init__(

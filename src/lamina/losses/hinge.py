@@ -22,8 +22,8 @@ def hinge(y_true, y_pred):
         y_pred: predicted scores.
 
     Example:
-    >>> hinge(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.5, -2.0]])).tolist()
-    [0.25]
+        >>> hinge(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.5, -2.0]])).tolist()
+        [0.25]
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     y_true = _signed_labels(y_true, y_pred)
@@ -38,8 +38,8 @@ def squared_hinge(y_true, y_pred):
         y_pred: predicted scores.
 
     Example:
-    >>> squared_hinge(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.5, -2.0]])).tolist()
-    [0.125]
+        >>> squared_hinge(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.5, -2.0]])).tolist()
+        [0.125]
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     y_true = _signed_labels(y_true, y_pred)
@@ -54,9 +54,9 @@ def categorical_hinge(y_true, y_pred):
         y_pred: predicted scores, shaped like `y_true`.
 
     Example:
-    >>> v = categorical_hinge(torch.tensor([[0.0, 1.0]]), torch.tensor([[0.25, 0.75]]))
-    >>> v.tolist()
-    [0.5]
+        >>> v = categorical_hinge(torch.tensor([[0.0, 1.0]]), torch.tensor([[0.25, 0.75]]))
+        >>> v.tolist()
+        [0.5]
     """
     y_true = as_float(y_true, y_pred)
     positive = (y_true * y_pred).sum(dim=-1)
@@ -77,8 +77,8 @@ Hinge = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> float(Hinge()(np.array([[1.0, 0.0]]), np.array([[0.5, -2.0]])))
-    0.25
+        >>> float(Hinge()(np.array([[1.0, 0.0]]), np.array([[0.5, -2.0]])))
+        0.25
     """,
 )
 SquaredHinge = wrapper_class(
@@ -93,8 +93,8 @@ SquaredHinge = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> float(SquaredHinge()(np.array([[1.0, 0.0]]), np.array([[0.5, -2.0]])))
-    0.125
+        >>> float(SquaredHinge()(np.array([[1.0, 0.0]]), np.array([[0.5, -2.0]])))
+        0.125
     """,
 )
 CategoricalHinge = wrapper_class(
@@ -109,7 +109,7 @@ CategoricalHinge = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> float(CategoricalHinge()(np.array([[0.0, 1.0]]), np.array([[0.25, 0.75]])))
-    0.5
+        >>> float(CategoricalHinge()(np.array([[0.0, 1.0]]), np.array([[0.25, 0.75]])))
+        0.5
     """,
 )

@@ -27,9 +27,9 @@ def match_rank(y_true: torch.Tensor, y_pred: torch.Tensor):
         ranks differ by one; unchanged otherwise.
 
     Example:
-    >>> y_true, y_pred = match_rank(torch.zeros(4), torch.zeros(4, 1))
-    >>> tuple(y_true.shape)
-    (4, 1)
+        >>> y_true, y_pred = match_rank(torch.zeros(4), torch.zeros(4, 1))
+        >>> tuple(y_true.shape)
+        (4, 1)
     """
     true_rank, pred_rank = y_true.dim(), y_pred.dim()
     if true_rank == pred_rank:
@@ -49,8 +49,8 @@ def as_float(y_true, y_pred):
         y_pred: the predictions, whose dtype is taken.
 
     Example:
-    >>> as_float(torch.tensor([1, 0]), torch.zeros(2)).dtype
-    torch.float32
+        >>> as_float(torch.tensor([1, 0]), torch.zeros(2)).dtype
+        torch.float32
     """
     return y_true.to(y_pred.dtype) if y_true.dtype != y_pred.dtype else y_true
 
@@ -76,8 +76,8 @@ def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size", m
             divides by the number of valid values), as Keras's masks do.
 
     Example:
-    >>> reduce_values(torch.tensor([1.0, 3.0]), torch.tensor([1.0, 0.0])).item()
-    0.5
+        >>> reduce_values(torch.tensor([1.0, 3.0]), torch.tensor([1.0, 0.0])).item()
+        0.5
     """
     if mask is not None:
         mask = mask.to(values.dtype)
@@ -119,11 +119,11 @@ class Loss:
         dtype: accepted for Keras compatibility; computation runs in `y_pred`'s dtype.
 
     Example:
-    >>> class Absolute(Loss):
-    ...     def call(self, y_true, y_pred):
-    ...         return (y_pred - y_true).abs()
-    >>> Absolute()(torch.tensor([0.0, 1.0]), torch.tensor([1.0, 1.0])).item()
-    0.5
+        >>> class Absolute(Loss):
+        ...     def call(self, y_true, y_pred):
+        ...         return (y_pred - y_true).abs()
+        >>> Absolute()(torch.tensor([0.0, 1.0]), torch.tensor([1.0, 1.0])).item()
+        0.5
     """
 
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
@@ -167,10 +167,10 @@ class LossFunctionWrapper(Loss):
         **fn_kwargs: options passed to `fn` on every call.
 
     Example:
-    >>> from lamina.losses import mean_absolute_error
-    >>> loss = LossFunctionWrapper(mean_absolute_error)
-    >>> loss(torch.zeros(2, 1), torch.ones(2, 1)).item()
-    1.0
+        >>> from lamina.losses import mean_absolute_error
+        >>> loss = LossFunctionWrapper(mean_absolute_error)
+        >>> loss(torch.zeros(2, 1), torch.ones(2, 1)).item()
+        1.0
     """
 
     def __init__(self, fn, name=None, reduction="sum_over_batch_size", dtype=None, **fn_kwargs):
@@ -196,10 +196,10 @@ def wrapper_class(fn, class_name, default_name, *, doc=None, **defaults):
         **defaults: the options the class takes, in order, with their defaults.
 
     Example:
-    >>> from lamina.losses import huber
-    >>> Smooth = wrapper_class(huber, "Smooth", "smooth", delta=1.0)
-    >>> Smooth(delta=2.0).get_config()
-    {'name': 'smooth', 'reduction': 'sum_over_batch_size', 'delta': 2.0}
+        >>> from lamina.losses import huber
+        >>> Smooth = wrapper_class(huber, "Smooth", "smooth", delta=1.0)
+        >>> Smooth(delta=2.0).get_config()
+        {'name': 'smooth', 'reduction': 'sum_over_batch_size', 'delta': 2.0}
     """
 
     def __init__(self, *args, reduction="sum_over_batch_size", name=default_name, **kwargs):
@@ -217,6 +217,8 @@ def wrapper_class(fn, class_name, default_name, *, doc=None, **defaults):
         for key, value in options.items():
             setattr(self, key, value)
 
+    __init__.__signature__ = _signature(defaults, default_name)
+
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction, **self.fn_kwargs}
 
@@ -224,7 +226,7 @@ def wrapper_class(fn, class_name, default_name, *, doc=None, **defaults):
     def from_config(cls, config):
         return cls(**config)
 
-    return type(
+    cls = type(
         class_name,
         (LossFunctionWrapper,),
         {
@@ -234,15 +236,21 @@ def wrapper_class(fn, class_name, default_name, *, doc=None, **defaults):
             "__doc__": doc
             or f"Keras's {class_name}: the `{fn.__name__}` function as a Loss object.",
             "__module__": "lamina.losses",
-            "__signature__": _signature(defaults, default_name),
         },
     )
+    for method in vars(cls).values():  # named as the class's own (tracebacks, the reference)
+        function = getattr(method, "__func__", method)
+        if callable(function) and hasattr(function, "__qualname__"):
+            function.__qualname__ = f"{class_name}.{function.__name__}"
+            function.__module__ = cls.__module__
+    return cls
 
 
 def _signature(defaults: dict, default_name: str) -> inspect.Signature:
     """The constructor's signature as Keras spells it, for help() and the API reference."""
     keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
-    options = [inspect.Parameter(key, keyword, default=value) for key, value in defaults.items()]
+    options = [inspect.Parameter("self", keyword)]
+    options += [inspect.Parameter(key, keyword, default=value) for key, value in defaults.items()]
     tail = {"reduction": "sum_over_batch_size", "name": default_name, "dtype": None}
     options += [inspect.Parameter(key, keyword, default=value) for key, value in tail.items()]
     return inspect.Signature(options)

@@ -26,8 +26,8 @@ def dice(y_true, y_pred, axis=None):
         axis: the axes summed over; None (as Keras) reduces the whole batch to one number.
 
     Example:
-    >>> round(dice(torch.tensor([1.0, 0.0]), torch.tensor([1.0, 1.0])).item(), 4)
-    0.3333
+        >>> round(dice(torch.tensor([1.0, 0.0]), torch.tensor([1.0, 1.0])).item(), 4)
+        0.3333
     """
     y_true = as_float(torch.as_tensor(y_true), y_pred)
     intersection = _sum(y_true * y_pred, axis)
@@ -47,8 +47,8 @@ def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
         axis: the axes summed over; None reduces the whole batch to one number.
 
     Example:
-    >>> round(tversky(torch.tensor([1.0, 0.0]), torch.tensor([1.0, 1.0])).item(), 4)
-    0.3333
+        >>> round(tversky(torch.tensor([1.0, 0.0]), torch.tensor([1.0, 1.0])).item(), 4)
+        0.3333
     """
     y_true = as_float(torch.as_tensor(y_true), y_pred)
     intersection = _sum(y_true * y_pred, axis)
@@ -72,8 +72,8 @@ Dice = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> round(float(Dice()(np.array([1.0, 0.0]), np.array([1.0, 1.0]))), 4)
-    0.3333
+        >>> round(float(Dice()(np.array([1.0, 0.0]), np.array([1.0, 1.0]))), 4)
+        0.3333
     """,
 )
 Tversky = wrapper_class(
@@ -94,7 +94,8 @@ Tversky = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> round(float(Tversky(alpha=0.0, beta=1.0)(np.array([1.0, 0.0]), np.array([1.0, 1.0]))), 4)
-    0.5
+        >>> loss = Tversky(alpha=0.0, beta=1.0)
+        >>> round(float(loss(np.array([1.0, 0.0]), np.array([1.0, 1.0]))), 4)
+        0.5
     """,
 )

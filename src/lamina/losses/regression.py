@@ -22,8 +22,8 @@ def mean_squared_error(y_true, y_pred):
         One value per sample (the last axis reduced).
 
     Example:
-    >>> mean_squared_error(torch.tensor([[0.0, 1.0]]), torch.tensor([[1.0, 1.0]])).tolist()
-    [0.5]
+        >>> mean_squared_error(torch.tensor([[0.0, 1.0]]), torch.tensor([[1.0, 1.0]])).tolist()
+        [0.5]
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     return (y_pred - as_float(y_true, y_pred)).square().mean(dim=-1)
@@ -37,8 +37,8 @@ def mean_absolute_error(y_true, y_pred):
         y_pred: predictions.
 
     Example:
-    >>> mean_absolute_error(torch.tensor([[0.0, 1.0]]), torch.tensor([[2.0, 1.0]])).tolist()
-    [1.0]
+        >>> mean_absolute_error(torch.tensor([[0.0, 1.0]]), torch.tensor([[2.0, 1.0]])).tolist()
+        [1.0]
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     return (y_pred - as_float(y_true, y_pred)).abs().mean(dim=-1)
@@ -52,8 +52,8 @@ def mean_absolute_percentage_error(y_true, y_pred):
         y_pred: predictions.
 
     Example:
-    >>> mean_absolute_percentage_error(torch.tensor([[2.0]]), torch.tensor([[1.0]])).tolist()
-    [50.0]
+        >>> mean_absolute_percentage_error(torch.tensor([[2.0]]), torch.tensor([[1.0]])).tolist()
+        [50.0]
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     y_true = as_float(y_true, y_pred)
@@ -69,8 +69,8 @@ def mean_squared_logarithmic_error(y_true, y_pred):
         y_pred: predictions.
 
     Example:
-    >>> mean_squared_logarithmic_error(torch.tensor([[0.0]]), torch.tensor([[0.0]])).tolist()
-    [0.0]
+        >>> mean_squared_logarithmic_error(torch.tensor([[0.0]]), torch.tensor([[0.0]])).tolist()
+        [0.0]
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     y_true = as_float(y_true, y_pred)
@@ -88,8 +88,8 @@ def huber(y_true, y_pred, delta=1.0):
         delta: where the loss turns from quadratic to linear (default 1).
 
     Example:
-    >>> huber(torch.tensor([[0.0, 0.0]]), torch.tensor([[0.5, 3.0]])).tolist()
-    [1.3125]
+        >>> huber(torch.tensor([[0.0, 0.0]]), torch.tensor([[0.5, 3.0]])).tolist()
+        [1.3125]
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     error = (y_pred - as_float(y_true, y_pred)).abs()
@@ -106,8 +106,8 @@ def log_cosh(y_true, y_pred):
         y_pred: predictions.
 
     Example:
-    >>> round(log_cosh(torch.tensor([[0.0]]), torch.tensor([[1.0]])).item(), 4)
-    0.4338
+        >>> round(log_cosh(torch.tensor([[0.0]]), torch.tensor([[1.0]])).item(), 4)
+        0.4338
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     x = y_pred - as_float(y_true, y_pred)
@@ -122,8 +122,8 @@ def kl_divergence(y_true, y_pred):
         y_pred: predicted probabilities.
 
     Example:
-    >>> kl_divergence(torch.tensor([[0.5, 0.5]]), torch.tensor([[0.5, 0.5]])).tolist()
-    [0.0]
+        >>> kl_divergence(torch.tensor([[0.5, 0.5]]), torch.tensor([[0.5, 0.5]])).tolist()
+        [0.0]
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     y_true = as_float(y_true, y_pred).clamp(EPSILON, 1.0)
@@ -139,8 +139,8 @@ def poisson(y_true, y_pred):
         y_pred: predicted rates.
 
     Example:
-    >>> poisson(torch.tensor([[0.0]]), torch.tensor([[2.0]])).tolist()
-    [2.0]
+        >>> poisson(torch.tensor([[0.0]]), torch.tensor([[2.0]])).tolist()
+        [2.0]
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     return (y_pred - as_float(y_true, y_pred) * torch.log(y_pred + EPSILON)).mean(dim=-1)
@@ -155,8 +155,8 @@ def cosine_similarity(y_true, y_pred, axis=-1):
         axis: the axis the vectors lie along (default the last).
 
     Example:
-    >>> cosine_similarity(torch.tensor([[1.0, 0.0]]), torch.tensor([[2.0, 0.0]])).tolist()
-    [-1.0]
+        >>> cosine_similarity(torch.tensor([[1.0, 0.0]]), torch.tensor([[2.0, 0.0]])).tolist()
+        [-1.0]
     """
     y_true = F.normalize(as_float(y_true, y_pred), dim=axis, eps=1e-12)
     return -(y_true * F.normalize(y_pred, dim=axis, eps=1e-12)).sum(dim=axis)
@@ -175,9 +175,9 @@ MeanSquaredError = wrapper_class(
         dtype: accepted for Keras compatibility; computation runs in `y_pred`'s dtype.
 
     Example:
-    >>> loss = MeanSquaredError()
-    >>> float(loss(np.array([[0.0, 1.0], [0.0, 0.0]]), np.array([[1.0, 1.0], [1.0, 0.0]])))
-    0.5
+        >>> loss = MeanSquaredError()
+        >>> float(loss(np.array([[0.0, 1.0], [0.0, 0.0]]), np.array([[1.0, 1.0], [1.0, 0.0]])))
+        0.5
     """,
 )
 MeanAbsoluteError = wrapper_class(
@@ -192,8 +192,8 @@ MeanAbsoluteError = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> float(MeanAbsoluteError()(np.array([[0.0, 2.0]]), np.array([[1.0, 1.0]])))
-    1.0
+        >>> float(MeanAbsoluteError()(np.array([[0.0, 2.0]]), np.array([[1.0, 1.0]])))
+        1.0
     """,
 )
 MeanAbsolutePercentageError = wrapper_class(
@@ -208,8 +208,8 @@ MeanAbsolutePercentageError = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> float(MeanAbsolutePercentageError()(np.array([[2.0, 4.0]]), np.array([[1.0, 4.0]])))
-    25.0
+        >>> float(MeanAbsolutePercentageError()(np.array([[2.0, 4.0]]), np.array([[1.0, 4.0]])))
+        25.0
     """,
 )
 MeanSquaredLogarithmicError = wrapper_class(
@@ -224,8 +224,9 @@ MeanSquaredLogarithmicError = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> round(float(MeanSquaredLogarithmicError()(np.array([[np.e - 1]]), np.array([[0.0]]))), 4)
-    1.0
+        >>> loss = MeanSquaredLogarithmicError()
+        >>> round(float(loss(np.array([[np.e - 1]]), np.array([[0.0]]))), 4)
+        1.0
     """,
 )
 Huber = wrapper_class(
@@ -242,8 +243,8 @@ Huber = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> float(Huber(delta=1.0)(np.array([[0.0, 0.0]]), np.array([[0.5, 3.0]])))
-    1.3125
+        >>> float(Huber(delta=1.0)(np.array([[0.0, 0.0]]), np.array([[0.5, 3.0]])))
+        1.3125
     """,
 )
 LogCosh = wrapper_class(
@@ -258,8 +259,8 @@ LogCosh = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> round(float(LogCosh()(np.array([[0.0]]), np.array([[1.0]]))), 4)
-    0.4338
+        >>> round(float(LogCosh()(np.array([[0.0]]), np.array([[1.0]]))), 4)
+        0.4338
     """,
 )
 KLDivergence = wrapper_class(
@@ -274,8 +275,8 @@ KLDivergence = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> round(float(KLDivergence()(np.array([[1.0, 0.0]]), np.array([[0.5, 0.5]]))), 4)
-    0.6931
+        >>> round(float(KLDivergence()(np.array([[1.0, 0.0]]), np.array([[0.5, 0.5]]))), 4)
+        0.6931
     """,
 )
 Poisson = wrapper_class(
@@ -290,8 +291,8 @@ Poisson = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> float(Poisson()(np.array([[0.0]]), np.array([[2.0]])))
-    2.0
+        >>> float(Poisson()(np.array([[0.0]]), np.array([[2.0]])))
+        2.0
     """,
 )
 CosineSimilarity = wrapper_class(
@@ -308,7 +309,7 @@ CosineSimilarity = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> float(CosineSimilarity()(np.array([[1.0, 0.0]]), np.array([[-3.0, 0.0]])))
-    1.0
+        >>> float(CosineSimilarity()(np.array([[1.0, 0.0]]), np.array([[-3.0, 0.0]])))
+        1.0
     """,
 )

@@ -17,9 +17,9 @@ def ctc(y_true, y_pred):
         y_pred: logits `(batch, time, classes)`, class 0 the blank.
 
     Example:
-    >>> labels = torch.tensor([[1, 2]])
-    >>> ctc(labels, torch.zeros(1, 4, 3)).shape
-    torch.Size([1])
+        >>> labels = torch.tensor([[1, 2]])
+        >>> ctc(labels, torch.zeros(1, 4, 3)).shape
+        torch.Size([1])
     """
     if y_true.dim() != 2:
         raise errors.value_error(
@@ -66,15 +66,16 @@ def circle(
     Args:
         y_true: integer labels `(batch,)`.
         y_pred: embeddings `(batch, dim)`, expected L2-normalised.
-        ref_labels, ref_embeddings: the set compared against (the batch itself by default).
+        ref_labels: labels of the set compared against (the batch's own by default).
+        ref_embeddings: embeddings of that set (the batch's own by default).
         remove_diagonal: skip each sample's pair with itself.
         gamma: the scale factor.
         margin: the relaxation margin.
 
     Example:
-    >>> emb = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]]))
-    >>> circle(torch.tensor([0, 0, 1]), emb).shape
-    torch.Size([3])
+        >>> emb = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]]))
+        >>> circle(torch.tensor([0, 0, 1]), emb).shape
+        torch.Size([3])
     """
     labels = y_true.long()
     ref_embeddings = y_pred if ref_embeddings is None else torch.as_tensor(ref_embeddings)
@@ -107,9 +108,9 @@ CTC = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> loss = CTC(reduction="none")
-    >>> loss(np.array([[1, 2]]), np.zeros((1, 4, 3), dtype="float32")).shape
-    torch.Size([1])
+        >>> loss = CTC(reduction="none")
+        >>> loss(np.array([[1, 2]]), np.zeros((1, 4, 3), dtype="float32")).shape
+        torch.Size([1])
     """,
 )
 
@@ -125,9 +126,9 @@ class Circle(Loss):
         name: the loss's name.
 
     Example:
-    >>> emb = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]]))
-    >>> Circle()(torch.tensor([0, 0, 1]), emb).shape
-    torch.Size([])
+        >>> emb = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]]))
+        >>> Circle()(torch.tensor([0, 0, 1]), emb).shape
+        torch.Size([])
     """
 
     def __init__(

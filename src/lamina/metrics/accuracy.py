@@ -18,8 +18,8 @@ def accuracy(y_true, y_pred):
         y_pred: predictions, shaped like `y_true`.
 
     Example:
-    >>> accuracy(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 3.0])).tolist()
-    [1.0, 0.0]
+        >>> accuracy(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 3.0])).tolist()
+        [1.0, 0.0]
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     return torch.eq(y_true.to(y_pred.dtype), y_pred).float()
@@ -34,8 +34,8 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
         threshold: the probability above which a prediction counts as 1 (default 0.5).
 
     Example:
-    >>> binary_accuracy(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.7, 0.6]])).tolist()
-    [[1.0, 0.0]]
+        >>> binary_accuracy(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.7, 0.6]])).tolist()
+        [[1.0, 0.0]]
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     predicted = (y_pred > threshold).to(y_pred.dtype)
@@ -50,8 +50,8 @@ def categorical_accuracy(y_true, y_pred):
         y_pred: class scores, shaped like `y_true`.
 
     Example:
-    >>> categorical_accuracy(torch.tensor([[0.0, 1.0]]), torch.tensor([[0.3, 0.7]])).tolist()
-    [1.0]
+        >>> categorical_accuracy(torch.tensor([[0.0, 1.0]]), torch.tensor([[0.3, 0.7]])).tolist()
+        [1.0]
     """
     return (y_true.argmax(dim=-1) == y_pred.argmax(dim=-1)).float()
 
@@ -64,8 +64,8 @@ def sparse_categorical_accuracy(y_true, y_pred):
         y_pred: class scores `(N, classes)`.
 
     Example:
-    >>> sparse_categorical_accuracy(torch.tensor([0]), torch.tensor([[0.3, 0.7]])).tolist()
-    [0.0]
+        >>> sparse_categorical_accuracy(torch.tensor([0]), torch.tensor([[0.3, 0.7]])).tolist()
+        [0.0]
     """
     if y_true.dim() == y_pred.dim() and y_true.shape[-1] == 1:
         y_true = y_true.squeeze(-1)
@@ -81,9 +81,9 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
         k: how many of the top predictions count (default 5).
 
     Example:
-    >>> y_true = torch.tensor([[0.0, 0.0, 1.0]])
-    >>> top_k_categorical_accuracy(y_true, torch.tensor([[0.1, 0.5, 0.4]]), k=2).tolist()
-    [1.0]
+        >>> y_true = torch.tensor([[0.0, 0.0, 1.0]])
+        >>> top_k_categorical_accuracy(y_true, torch.tensor([[0.1, 0.5, 0.4]]), k=2).tolist()
+        [1.0]
     """
     return sparse_top_k_categorical_accuracy(y_true.argmax(dim=-1), y_pred, k)
 
@@ -97,9 +97,9 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
         k: how many of the top predictions count (default 5).
 
     Example:
-    >>> y_pred = torch.tensor([[0.1, 0.5, 0.4]])
-    >>> sparse_top_k_categorical_accuracy(torch.tensor([2]), y_pred, k=2).tolist()
-    [1.0]
+        >>> y_pred = torch.tensor([[0.1, 0.5, 0.4]])
+        >>> sparse_top_k_categorical_accuracy(torch.tensor([2]), y_pred, k=2).tolist()
+        [1.0]
     """
     if y_true.dim() == y_pred.dim() and y_true.shape[-1] == 1:
         y_true = y_true.squeeze(-1)
@@ -118,9 +118,9 @@ def wrapper_class(fn, class_name, default_name, *, doc=None, **defaults):
         **defaults: the options the class takes, with their defaults.
 
     Example:
-    >>> Exact = wrapper_class(accuracy, "Exact", "exact")
-    >>> Exact()(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 3.0])).item()
-    0.5
+        >>> Exact = wrapper_class(accuracy, "Exact", "exact")
+        >>> Exact()(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 3.0])).item()
+        0.5
     """
 
     def __init__(self, name=default_name, dtype=None, **kwargs):
@@ -136,14 +136,15 @@ def wrapper_class(fn, class_name, default_name, *, doc=None, **defaults):
         return cls(**config)
 
     either, keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY
-    signature = inspect.Signature(
+    __init__.__signature__ = inspect.Signature(  # Keras's spelling, for help() and the reference
         [
+            inspect.Parameter("self", either),
             inspect.Parameter("name", either, default=default_name),
             inspect.Parameter("dtype", either, default=None),
             *(inspect.Parameter(key, keyword, default=value) for key, value in defaults.items()),
         ]
     )
-    return type(
+    cls = type(
         class_name,
         (MeanMetricWrapper,),
         {
@@ -151,9 +152,14 @@ def wrapper_class(fn, class_name, default_name, *, doc=None, **defaults):
             "from_config": from_config,
             "__doc__": doc or f"Keras's {class_name} metric: the running mean of `{fn.__name__}`.",
             "__module__": "lamina.metrics",
-            "__signature__": signature,
         },
     )
+    for method in vars(cls).values():  # named as the class's own (tracebacks, the reference)
+        function = getattr(method, "__func__", method)
+        if callable(function) and hasattr(function, "__qualname__"):
+            function.__qualname__ = f"{class_name}.{function.__name__}"
+            function.__module__ = cls.__module__
+    return cls
 
 
 Accuracy = wrapper_class(
@@ -167,10 +173,10 @@ Accuracy = wrapper_class(
         dtype: accepted for Keras compatibility; state is float32.
 
     Example:
-    >>> m = Accuracy()
-    >>> m.update_state([[1], [2], [3], [4]], [[0], [2], [3], [4]])
-    >>> float(m.result())
-    0.75
+        >>> m = Accuracy()
+        >>> m.update_state([[1], [2], [3], [4]], [[0], [2], [3], [4]])
+        >>> float(m.result())
+        0.75
     """,
 )
 BinaryAccuracy = wrapper_class(
@@ -186,9 +192,9 @@ BinaryAccuracy = wrapper_class(
         threshold: the probability above which a prediction counts as 1 (default 0.5).
 
     Example:
-    >>> m = BinaryAccuracy()
-    >>> float(m([[1], [1], [0], [0]], [[0.98], [1.0], [0.0], [0.6]]))
-    0.75
+        >>> m = BinaryAccuracy()
+        >>> float(m([[1], [1], [0], [0]], [[0.98], [1.0], [0.0], [0.6]]))
+        0.75
     """,
 )
 CategoricalAccuracy = wrapper_class(
@@ -202,9 +208,9 @@ CategoricalAccuracy = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> m = CategoricalAccuracy()
-    >>> float(m([[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0.0]]))
-    0.5
+        >>> m = CategoricalAccuracy()
+        >>> float(m([[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0.0]]))
+        0.5
     """,
 )
 SparseCategoricalAccuracy = wrapper_class(
@@ -218,9 +224,9 @@ SparseCategoricalAccuracy = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> m = SparseCategoricalAccuracy()
-    >>> float(m([[2], [1]], [[0.1, 0.6, 0.3], [0.05, 0.95, 0.0]]))
-    0.5
+        >>> m = SparseCategoricalAccuracy()
+        >>> float(m([[2], [1]], [[0.1, 0.6, 0.3], [0.05, 0.95, 0.0]]))
+        0.5
     """,
 )
 TopKCategoricalAccuracy = wrapper_class(
@@ -236,9 +242,9 @@ TopKCategoricalAccuracy = wrapper_class(
         k: how many of the top predictions count (default 5).
 
     Example:
-    >>> m = TopKCategoricalAccuracy(k=1)
-    >>> float(m([[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0.0]]))
-    0.5
+        >>> m = TopKCategoricalAccuracy(k=1)
+        >>> float(m([[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0.0]]))
+        0.5
     """,
 )
 SparseTopKCategoricalAccuracy = wrapper_class(
@@ -254,9 +260,9 @@ SparseTopKCategoricalAccuracy = wrapper_class(
         k: how many of the top predictions count (default 5).
 
     Example:
-    >>> m = SparseTopKCategoricalAccuracy(k=1)
-    >>> float(m([2, 1], [[0.1, 0.9, 0.8], [0.05, 0.95, 0.0]]))
-    0.5
+        >>> m = SparseTopKCategoricalAccuracy(k=1)
+        >>> float(m([2, 1], [[0.1, 0.9, 0.8], [0.05, 0.95, 0.0]]))
+        0.5
     """,
 )
 
@@ -275,8 +281,8 @@ def resolve_accuracy(name: str, loss, y_true_shape, y_pred_shape):
         y_pred_shape: the output's shape.
 
     Example:
-    >>> type(resolve_accuracy("accuracy", "mse", (8,), (8, 10))).__name__
-    'SparseCategoricalAccuracy'
+        >>> type(resolve_accuracy("accuracy", "mse", (8,), (8, 10))).__name__
+        'SparseCategoricalAccuracy'
     """
     loss_name = getattr(loss, "__name__", None) or getattr(loss, "name", None) or str(loss)
     is_binary_loss = "binary_crossentropy" in str(loss_name)

@@ -77,9 +77,9 @@ class SensitivityAtSpecificity(_RateAtRate):
         name: the metric's name.
 
     Example:
-    >>> m = SensitivityAtSpecificity(0.5, num_thresholds=3)
-    >>> m(torch.tensor([0.0, 0.0, 1.0, 1.0]), torch.tensor([0.2, 0.8, 0.7, 0.9])).item()
-    1.0
+        >>> m = SensitivityAtSpecificity(0.5, num_thresholds=3)
+        >>> m(torch.tensor([0.0, 0.0, 1.0, 1.0]), torch.tensor([0.2, 0.8, 0.7, 0.9])).item()
+        1.0
     """
 
     constraint = "specificity"
@@ -103,9 +103,9 @@ class SpecificityAtSensitivity(_RateAtRate):
         name: the metric's name.
 
     Example:
-    >>> m = SpecificityAtSensitivity(1.0, num_thresholds=3)
-    >>> m(torch.tensor([0.0, 0.0, 1.0, 1.0]), torch.tensor([0.2, 0.8, 0.7, 0.9])).item()
-    0.5
+        >>> m = SpecificityAtSensitivity(1.0, num_thresholds=3)
+        >>> m(torch.tensor([0.0, 0.0, 1.0, 1.0]), torch.tensor([0.2, 0.8, 0.7, 0.9])).item()
+        0.5
     """
 
     constraint = "sensitivity"
@@ -129,9 +129,10 @@ class PrecisionAtRecall(_RateAtRate):
         name: the metric's name.
 
     Example:
-    >>> m = PrecisionAtRecall(1.0, num_thresholds=3)
-    >>> round(m(torch.tensor([0.0, 0.0, 1.0, 1.0]), torch.tensor([0.2, 0.8, 0.7, 0.9])).item(), 4)
-    0.6667
+        >>> m = PrecisionAtRecall(1.0, num_thresholds=3)
+        >>> y_true, y_pred = torch.tensor([0.0, 0.0, 1.0, 1.0]), torch.tensor([0.2, 0.8, 0.7, 0.9])
+        >>> round(m(y_true, y_pred).item(), 4)
+        0.6667
     """
 
     constraint = "recall"
@@ -155,9 +156,9 @@ class RecallAtPrecision(_RateAtRate):
         name: the metric's name.
 
     Example:
-    >>> m = RecallAtPrecision(0.6, num_thresholds=3)
-    >>> m(torch.tensor([0.0, 0.0, 1.0, 1.0]), torch.tensor([0.2, 0.8, 0.7, 0.9])).item()
-    1.0
+        >>> m = RecallAtPrecision(0.6, num_thresholds=3)
+        >>> m(torch.tensor([0.0, 0.0, 1.0, 1.0]), torch.tensor([0.2, 0.8, 0.7, 0.9])).item()
+        1.0
     """
 
     constraint = "precision"

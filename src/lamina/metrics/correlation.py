@@ -21,9 +21,9 @@ def pearson_correlation(y_true, y_pred, axis=-1):
         axis: the axis the coefficient is taken along (default the last).
 
     Example:
-    >>> y_true = torch.tensor([[1.0, 2.0, 3.0]])
-    >>> round(pearson_correlation(y_true, torch.tensor([[2.0, 4.0, 6.5]])).item(), 4)
-    0.9979
+        >>> y_true = torch.tensor([[1.0, 2.0, 3.0]])
+        >>> round(pearson_correlation(y_true, torch.tensor([[2.0, 4.0, 6.5]])).item(), 4)
+        0.9979
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     y_true = as_float(y_true, y_pred)
@@ -45,9 +45,9 @@ def concordance_correlation(y_true, y_pred, axis=-1):
         axis: the axis the coefficient is taken along (default the last).
 
     Example:
-    >>> y = torch.tensor([[1.0, 2.0, 3.0]])
-    >>> round(concordance_correlation(y, y).item(), 4)
-    1.0
+        >>> y = torch.tensor([[1.0, 2.0, 3.0]])
+        >>> round(concordance_correlation(y, y).item(), 4)
+        1.0
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     y_true = as_float(y_true, y_pred)
@@ -73,8 +73,8 @@ PearsonCorrelation = wrapper_class(
         axis: the axis each sample's coefficient is taken along (default the last).
 
     Example:
-    >>> round(float(PearsonCorrelation()([[1.0, 2.0, 3.0]], [[2.0, 4.0, 6.0]])), 4)
-    1.0
+        >>> round(float(PearsonCorrelation()([[1.0, 2.0, 3.0]], [[2.0, 4.0, 6.0]])), 4)
+        1.0
     """,
 )
 ConcordanceCorrelation = wrapper_class(
@@ -90,8 +90,8 @@ ConcordanceCorrelation = wrapper_class(
         axis: the axis each sample's coefficient is taken along (default the last).
 
     Example:
-    >>> round(float(ConcordanceCorrelation()([[1.0, 2.0, 3.0]], [[1.0, 2.0, 3.0]])), 4)
-    1.0
+        >>> round(float(ConcordanceCorrelation()([[1.0, 2.0, 3.0]], [[1.0, 2.0, 3.0]])), 4)
+        1.0
     """,
 )
 
@@ -108,10 +108,10 @@ class R2Score(Metric):
         name: the metric's name.
 
     Example:
-    >>> m = R2Score()
-    >>> m.update_state(torch.tensor([[1.0], [2.0], [3.0]]), torch.tensor([[1.0], [2.0], [4.0]]))
-    >>> m.result().item()
-    0.5
+        >>> m = R2Score()
+        >>> m.update_state(torch.tensor([[1.0], [2.0], [3.0]]), torch.tensor([[1.0], [2.0], [4.0]]))
+        >>> m.result().item()
+        0.5
     """
 
     def __init__(

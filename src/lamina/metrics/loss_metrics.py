@@ -20,8 +20,8 @@ MeanSquaredError = wrapper_class(
         dtype: accepted for Keras compatibility; state is float32.
 
     Example:
-    >>> float(MeanSquaredError()([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [0.0, 0.0]]))
-    0.25
+        >>> float(MeanSquaredError()([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [0.0, 0.0]]))
+        0.25
     """,
 )
 MeanAbsoluteError = wrapper_class(
@@ -35,8 +35,8 @@ MeanAbsoluteError = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> float(MeanAbsoluteError()([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [0.0, 0.0]]))
-    0.25
+        >>> float(MeanAbsoluteError()([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [0.0, 0.0]]))
+        0.25
     """,
 )
 MeanAbsolutePercentageError = wrapper_class(
@@ -50,8 +50,8 @@ MeanAbsolutePercentageError = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> float(MeanAbsolutePercentageError()([[2.0], [4.0]], [[1.0], [4.0]]))
-    25.0
+        >>> float(MeanAbsolutePercentageError()([[2.0], [4.0]], [[1.0], [4.0]]))
+        25.0
     """,
 )
 MeanSquaredLogarithmicError = wrapper_class(
@@ -65,8 +65,8 @@ MeanSquaredLogarithmicError = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> float(MeanSquaredLogarithmicError()([[1.0]], [[1.0]]))
-    0.0
+        >>> float(MeanSquaredLogarithmicError()([[1.0]], [[1.0]]))
+        0.0
     """,
 )
 LogCoshError = wrapper_class(
@@ -80,8 +80,8 @@ LogCoshError = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> round(float(LogCoshError()([[0.0]], [[1.0]])), 4)
-    0.4338
+        >>> round(float(LogCoshError()([[0.0]], [[1.0]])), 4)
+        0.4338
     """,
 )
 
@@ -95,8 +95,8 @@ def cosine_similarity(y_true, y_pred, axis=-1):
         axis: the axis the vectors lie along (default the last).
 
     Example:
-    >>> cosine_similarity(torch.tensor([[1.0, 0.0]]), torch.tensor([[2.0, 0.0]])).tolist()
-    [1.0]
+        >>> cosine_similarity(torch.tensor([[1.0, 0.0]]), torch.tensor([[2.0, 0.0]])).tolist()
+        [1.0]
     """
     return -losses.cosine_similarity(y_true, y_pred, axis=axis)
 
@@ -114,8 +114,8 @@ CosineSimilarity = wrapper_class(
         axis: the axis the vectors lie along (default the last).
 
     Example:
-    >>> round(float(CosineSimilarity()([[0.0, 1.0], [1.0, 1.0]], [[1.0, 0.0], [1.0, 1.0]])), 4)
-    0.5
+        >>> round(float(CosineSimilarity()([[0.0, 1.0], [1.0, 1.0]], [[1.0, 0.0], [1.0, 1.0]])), 4)
+        0.5
     """,
 )
 Poisson = wrapper_class(
@@ -129,8 +129,8 @@ Poisson = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> float(Poisson()([[0.0]], [[2.0]]))
-    2.0
+        >>> float(Poisson()([[0.0]], [[2.0]]))
+        2.0
     """,
 )
 KLDivergence = wrapper_class(
@@ -144,8 +144,8 @@ KLDivergence = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> round(float(KLDivergence()([[1.0, 0.0]], [[0.5, 0.5]])), 4)
-    0.6931
+        >>> round(float(KLDivergence()([[1.0, 0.0]], [[0.5, 0.5]])), 4)
+        0.6931
     """,
 )
 BinaryCrossentropy = wrapper_class(
@@ -163,8 +163,8 @@ BinaryCrossentropy = wrapper_class(
         label_smoothing: in [0, 1]; labels are smoothed towards 0.5.
 
     Example:
-    >>> round(float(BinaryCrossentropy()([[1.0], [0.0]], [[0.5], [0.5]])), 4)
-    0.6931
+        >>> round(float(BinaryCrossentropy()([[1.0], [0.0]], [[0.5], [0.5]])), 4)
+        0.6931
     """,
 )
 CategoricalCrossentropy = wrapper_class(
@@ -184,8 +184,8 @@ CategoricalCrossentropy = wrapper_class(
         axis: the class axis (default the last).
 
     Example:
-    >>> round(float(CategoricalCrossentropy()([[0.0, 1.0]], [[0.5, 0.5]])), 4)
-    0.6931
+        >>> round(float(CategoricalCrossentropy()([[0.0, 1.0]], [[0.5, 0.5]])), 4)
+        0.6931
     """,
 )
 SparseCategoricalCrossentropy = wrapper_class(
@@ -205,8 +205,8 @@ SparseCategoricalCrossentropy = wrapper_class(
         axis: the class axis (default the last).
 
     Example:
-    >>> round(float(SparseCategoricalCrossentropy()([1], [[0.5, 0.5]])), 4)
-    0.6931
+        >>> round(float(SparseCategoricalCrossentropy()([1], [[0.5, 0.5]])), 4)
+        0.6931
     """,
 )
 Hinge = wrapper_class(
@@ -220,8 +220,8 @@ Hinge = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> float(Hinge()([[1.0, 0.0]], [[0.5, -2.0]]))
-    0.25
+        >>> float(Hinge()([[1.0, 0.0]], [[0.5, -2.0]]))
+        0.25
     """,
 )
 SquaredHinge = wrapper_class(
@@ -235,8 +235,8 @@ SquaredHinge = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> float(SquaredHinge()([[1.0, 0.0]], [[0.5, -2.0]]))
-    0.125
+        >>> float(SquaredHinge()([[1.0, 0.0]], [[0.5, -2.0]]))
+        0.125
     """,
 )
 CategoricalHinge = wrapper_class(
@@ -250,8 +250,8 @@ CategoricalHinge = wrapper_class(
         dtype: accepted for Keras compatibility.
 
     Example:
-    >>> float(CategoricalHinge()([[0.0, 1.0]], [[0.25, 0.75]]))
-    0.5
+        >>> float(CategoricalHinge()([[0.0, 1.0]], [[0.25, 0.75]]))
+        0.5
     """,
 )
 
@@ -260,8 +260,9 @@ class RootMeanSquaredError(Mean):
     """Square root of the running (weighted) mean squared error.
 
     Example:
-    >>> RootMeanSquaredError()(torch.tensor([[0.0], [0.0]]), torch.tensor([[3.0], [-3.0]])).item()
-    3.0
+        >>> m = RootMeanSquaredError()
+        >>> m(torch.tensor([[0.0], [0.0]]), torch.tensor([[3.0], [-3.0]])).item()
+        3.0
 
     Args:
         name: the metric's name (default `"root_mean_squared_error"`).

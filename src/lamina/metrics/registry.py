@@ -22,11 +22,11 @@ def register(cls):
         `cls` itself.
 
     Example:
-    >>> from lamina.metrics import Mean
-    >>> register(Mean) is Mean  # Mean is registered already: registering again changes nothing
-    True
-    >>> type(get("mean")).__name__
-    'Mean'
+        >>> from lamina.metrics import Mean
+        >>> register(Mean) is Mean  # Mean is registered already: registering again changes nothing
+        True
+        >>> type(get("mean")).__name__
+        'Mean'
     """
     CLASSES[cls.__name__] = cls
     if to_snake_case(cls.__name__) not in ALIASES:  # 'accuracy' stays resolved by the trainer
@@ -44,8 +44,8 @@ def get(identifier, *, name=None) -> Metric:
         name: the metric's name when built from a string or a function.
 
     Example:
-    >>> get("mae").name
-    'mae'
+        >>> get("mae").name
+        'mae'
     """
     if isinstance(identifier, Metric):
         return identifier
@@ -75,9 +75,9 @@ def serialize(metric) -> dict:
         metric: the `Metric` to describe.
 
     Example:
-    >>> from lamina.metrics import Mean
-    >>> serialize(Mean(name="m"))["config"]["name"]
-    'm'
+        >>> from lamina.metrics import Mean
+        >>> serialize(Mean(name="m"))["config"]["name"]
+        'm'
     """
     return {
         "module": "keras.metrics",
@@ -95,8 +95,8 @@ def deserialize(config, custom_objects=None) -> Metric:
         custom_objects: optional mapping of class names to user Metric classes.
 
     Example:
-    >>> deserialize({"class_name": "Mean", "config": {"name": "m"}}).name
-    'm'
+        >>> deserialize({"class_name": "Mean", "config": {"name": "m"}}).name
+        'm'
     """
     if custom_objects and isinstance(config, dict):
         cls = custom_objects.get(config.get("class_name"))
@@ -109,7 +109,7 @@ def names() -> list[str]:
     """The names `get` accepts: the short forms (`"accuracy"`, `"acc"`) and every registered class.
 
     Example:
-    >>> "AUC" in names() and "accuracy" in names()
-    True
+        >>> "AUC" in names() and "accuracy" in names()
+        True
     """
     return sorted(ALIASES) + sorted(CLASSES)
