@@ -18,7 +18,7 @@ def linear(x):
     Args:
         x: input tensor.
 
-    Example:
+    Examples:
         >>> linear(torch.tensor([-1.0, 2.0])).tolist()
         [-1.0, 2.0]
     """
@@ -37,7 +37,7 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     Returns:
         A tensor shaped like `x`.
 
-    Example:
+    Examples:
         >>> relu(torch.tensor([-2.0, 0.5, 8.0])).tolist()
         [0.0, 0.5, 8.0]
         >>> relu(torch.tensor([-2.0, 0.5, 8.0]), negative_slope=0.5, max_value=6.0).tolist()
@@ -58,7 +58,7 @@ def relu6(x):
     Args:
         x: input tensor.
 
-    Example:
+    Examples:
         >>> relu6(torch.tensor([-1.0, 3.0, 9.0])).tolist()
         [0.0, 3.0, 6.0]
     """
@@ -71,7 +71,7 @@ def sigmoid(x):
     Args:
         x: input tensor.
 
-    Example:
+    Examples:
         >>> sigmoid(torch.tensor([0.0])).tolist()
         [0.5]
     """
@@ -84,7 +84,7 @@ def tanh(x):
     Args:
         x: input tensor.
 
-    Example:
+    Examples:
         >>> tanh(torch.tensor([0.0])).tolist()
         [0.0]
     """
@@ -98,7 +98,7 @@ def softmax(x, axis=-1):
         x: input tensor.
         axis: the axis normalized over (default the last, as Keras).
 
-    Example:
+    Examples:
         >>> [round(p, 4) for p in softmax(torch.tensor([0.0, float(np.log(3.0))])).tolist()]
         [0.25, 0.75]
     """
@@ -112,7 +112,7 @@ def log_softmax(x, axis=-1):
         x: input tensor.
         axis: the axis normalized over (default the last).
 
-    Example:
+    Examples:
         >>> [round(p, 4) for p in log_softmax(torch.tensor([0.0, 0.0])).tolist()]
         [-0.6931, -0.6931]
     """
@@ -126,7 +126,7 @@ def elu(x, alpha=1.0):
         x: input tensor.
         alpha: the scale of the negative part (default 1).
 
-    Example:
+    Examples:
         >>> [round(v, 4) for v in elu(torch.tensor([-1.0, 2.0])).tolist()]
         [-0.6321, 2.0]
     """
@@ -139,7 +139,7 @@ def selu(x):
     Args:
         x: input tensor.
 
-    Example:
+    Examples:
         >>> [round(v, 4) for v in selu(torch.tensor([0.0, 1.0])).tolist()]
         [0.0, 1.0507]
     """
@@ -153,7 +153,7 @@ def gelu(x, approximate=False):
         x: input tensor.
         approximate: use the tanh approximation (Keras's default for the function is False).
 
-    Example:
+    Examples:
         >>> [round(v, 4) for v in gelu(torch.tensor([0.0, 1.0])).tolist()]
         [0.0, 0.8413]
     """
@@ -166,7 +166,7 @@ def silu(x):
     Args:
         x: input tensor.
 
-    Example:
+    Examples:
         >>> [round(v, 4) for v in silu(torch.tensor([0.0, 1.0])).tolist()]
         [0.0, 0.7311]
     """
@@ -183,7 +183,7 @@ def leaky_relu(x, negative_slope=0.2):
         x: input tensor.
         negative_slope: slope of the negative part (default 0.2, as Keras).
 
-    Example:
+    Examples:
         >>> [round(v, 4) for v in leaky_relu(torch.tensor([-1.0, 3.0])).tolist()]
         [-0.2, 3.0]
     """
@@ -196,7 +196,7 @@ def softplus(x):
     Args:
         x: input tensor.
 
-    Example:
+    Examples:
         >>> [round(v, 4) for v in softplus(torch.tensor([0.0])).tolist()]
         [0.6931]
     """
@@ -209,7 +209,7 @@ def softsign(x):
     Args:
         x: input tensor.
 
-    Example:
+    Examples:
         >>> softsign(torch.tensor([-1.0, 3.0])).tolist()
         [-0.5, 0.75]
     """
@@ -222,7 +222,7 @@ def exponential(x):
     Args:
         x: input tensor.
 
-    Example:
+    Examples:
         >>> exponential(torch.tensor([0.0])).tolist()
         [1.0]
     """
@@ -236,7 +236,7 @@ def hard_sigmoid(x):
     Args:
         x: input tensor.
 
-    Example:
+    Examples:
         >>> hard_sigmoid(torch.tensor([-4.0, 0.0, 4.0])).tolist()
         [0.0, 0.5, 1.0]
     """
@@ -249,7 +249,7 @@ def hard_silu(x):
     Args:
         x: input tensor.
 
-    Example:
+    Examples:
         >>> hard_silu(torch.tensor([-4.0, 0.0, 4.0])).tolist()
         [-0.0, 0.0, 4.0]
     """
@@ -265,7 +265,7 @@ def mish(x):
     Args:
         x: input tensor.
 
-    Example:
+    Examples:
         >>> [round(v, 4) for v in mish(torch.tensor([0.0, 1.0])).tolist()]
         [0.0, 0.8651]
     """
@@ -279,7 +279,7 @@ def celu(x, alpha=1.0):
         x: input tensor.
         alpha: the scale of the negative part (default 1).
 
-    Example:
+    Examples:
         >>> [round(v, 4) for v in celu(torch.tensor([-1.0, 2.0])).tolist()]
         [-0.6321, 2.0]
     """
@@ -293,7 +293,7 @@ def glu(x, axis=-1):
         x: input tensor; its size along `axis` must be even.
         axis: the axis split in two (default the last).
 
-    Example:
+    Examples:
         >>> glu(torch.tensor([2.0, 0.0])).tolist()
         [1.0]
     """
@@ -307,7 +307,7 @@ def hard_shrink(x, threshold=0.5):
         x: input tensor.
         threshold: the half-width of the zeroed band (default 0.5).
 
-    Example:
+    Examples:
         >>> hard_shrink(torch.tensor([-1.0, 0.25, 2.0])).tolist()
         [-1.0, 0.0, 2.0]
     """
@@ -321,7 +321,7 @@ def soft_shrink(x, threshold=0.5):
         x: input tensor.
         threshold: the amount of shrinkage (default 0.5).
 
-    Example:
+    Examples:
         >>> soft_shrink(torch.tensor([-1.0, 0.25, 2.0])).tolist()
         [-0.5, 0.0, 1.5]
     """
@@ -334,7 +334,7 @@ def hard_tanh(x):
     Args:
         x: input tensor.
 
-    Example:
+    Examples:
         >>> hard_tanh(torch.tensor([-3.0, 0.5, 3.0])).tolist()
         [-1.0, 0.5, 1.0]
     """
@@ -347,7 +347,7 @@ def tanh_shrink(x):
     Args:
         x: input tensor.
 
-    Example:
+    Examples:
         >>> tanh_shrink(torch.tensor([0.0])).tolist()
         [0.0]
     """
@@ -360,7 +360,7 @@ def log_sigmoid(x):
     Args:
         x: input tensor.
 
-    Example:
+    Examples:
         >>> [round(v, 4) for v in log_sigmoid(torch.tensor([0.0, -200.0])).tolist()]
         [-0.6931, -200.0]
     """
@@ -373,7 +373,7 @@ def sparse_plus(x):
     Args:
         x: input tensor.
 
-    Example:
+    Examples:
         >>> sparse_plus(torch.tensor([-2.0, 0.0, 2.0])).tolist()
         [0.0, 0.25, 2.0]
     """
@@ -386,7 +386,7 @@ def sparse_sigmoid(x):
     Args:
         x: input tensor.
 
-    Example:
+    Examples:
         >>> sparse_sigmoid(torch.tensor([-2.0, 0.0, 2.0])).tolist()
         [0.0, 0.5, 1.0]
     """
@@ -400,7 +400,7 @@ def squareplus(x, b=4):
         x: input tensor.
         b: the smoothness (default 4); `b=0` gives ReLU.
 
-    Example:
+    Examples:
         >>> squareplus(torch.tensor([0.0])).tolist()
         [1.0]
     """
@@ -418,7 +418,7 @@ def sparsemax(x, axis=-1):
         x: input tensor.
         axis: the axis projected along (default the last).
 
-    Example:
+    Examples:
         >>> [round(v, 4) for v in sparsemax(torch.tensor([1.0, 0.8, 0.1, -1.0])).tolist()]
         [0.6, 0.4, 0.0, 0.0]
     """
@@ -441,7 +441,7 @@ def threshold(x, threshold, default_value):
         threshold: the value `x` must exceed to pass through.
         default_value: what replaces the values that do not.
 
-    Example:
+    Examples:
         >>> threshold(torch.tensor([0.5, 2.0]), 1.0, -1.0).tolist()
         [-1.0, 2.0]
     """
@@ -494,7 +494,7 @@ def get(identifier):
     Returns:
         The activation function.
 
-    Example:
+    Examples:
         >>> get("relu") is relu, get(None) is linear
         (True, True)
     """
@@ -519,7 +519,7 @@ def serialize(activation) -> str:
     Args:
         activation: one of this module's functions, or any named callable.
 
-    Example:
+    Examples:
         >>> serialize(relu), serialize(swish)
         ('relu', 'silu')
     """
@@ -539,7 +539,7 @@ def deserialize(config, custom_objects=None):
         config: the activation's name or its serialized dict.
         custom_objects: optional mapping of names to user functions.
 
-    Example:
+    Examples:
         >>> deserialize("celu") is celu
         True
     """
@@ -555,7 +555,7 @@ def deserialize(config, custom_objects=None):
 def names() -> list[str]:
     """The sorted names `get` accepts.
 
-    Example:
+    Examples:
         >>> "sparsemax" in names()
         True
     """

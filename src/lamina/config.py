@@ -5,7 +5,7 @@ flash-attention switches drive torch's scaled-dot-product-attention backends
 (`torch.backends.cuda.enable_flash_sdp`). `max_epochs` / `max_steps_per_epoch` cap training
 loops globally (handy for smoke-testing a script), as in Keras.
 
-Example:
+Examples:
     >>> import lamina
     >>> lamina.config.floatx()
     'float32'

@@ -169,7 +169,7 @@ TruePositives = _count_metric(
         name: the metric's name (default `"true_positives"`).
         dtype: accepted for Keras compatibility; state is float32.
 
-    Example:
+    Examples:
         >>> m = TruePositives()
         >>> m.update_state([0, 1, 1, 1], [0.2, 0.8, 0.3, 0.9])
         >>> float(m.result())
@@ -187,7 +187,7 @@ FalsePositives = _count_metric(
         name: the metric's name (default `"false_positives"`).
         dtype: accepted for Keras compatibility; state is float32.
 
-    Example:
+    Examples:
         >>> m = FalsePositives()
         >>> m.update_state([0, 1, 1, 1], [0.2, 0.8, 0.3, 0.9])
         >>> float(m.result())
@@ -205,7 +205,7 @@ TrueNegatives = _count_metric(
         name: the metric's name (default `"true_negatives"`).
         dtype: accepted for Keras compatibility; state is float32.
 
-    Example:
+    Examples:
         >>> m = TrueNegatives()
         >>> m.update_state([0, 1, 1, 1], [0.2, 0.8, 0.3, 0.9])
         >>> float(m.result())
@@ -223,7 +223,7 @@ FalseNegatives = _count_metric(
         name: the metric's name (default `"false_negatives"`).
         dtype: accepted for Keras compatibility; state is float32.
 
-    Example:
+    Examples:
         >>> m = FalseNegatives()
         >>> m.update_state([0, 1, 1, 1], [0.2, 0.8, 0.3, 0.9])
         >>> float(m.result())
@@ -245,7 +245,7 @@ class Precision(_ThresholdCounts):
         name: the metric's name (default `"precision"`).
         dtype: accepted for Keras compatibility; state is float32.
 
-    Example:
+    Examples:
         >>> m = Precision()
         >>> round(float(m([0, 1, 1, 1], [1.0, 1.0, 0.0, 1.0])), 4)  # 2 of 3 positive calls right
         0.6667
@@ -275,7 +275,7 @@ class Recall(Precision):
         name: the metric's name (default `"recall"`).
         dtype: accepted for Keras compatibility; state is float32.
 
-    Example:
+    Examples:
         >>> m = Recall()
         >>> round(float(m([0, 1, 1, 1], [1.0, 0.0, 1.0, 1.0])), 4)  # 2 of the 3 positives found
         0.6667
@@ -317,7 +317,7 @@ class AUC(Metric):
         name: the metric's name (default `"auc"`).
         dtype: accepted for Keras compatibility; state is float32.
 
-    Example:
+    Examples:
         >>> m = AUC(num_thresholds=3)
         >>> float(m([0, 0, 1, 1], [0.0, 0.5, 0.3, 0.9]))
         0.75

@@ -29,7 +29,7 @@ class FBetaScore(Metric):
         name: the metric's name (default `"fbeta_score"`).
         dtype: accepted for Keras compatibility; state is float32.
 
-    Example:
+    Examples:
         >>> m = FBetaScore(beta=2.0, threshold=0.5)
         >>> y_true = np.array([[1, 0], [0, 1], [1, 0]])
         >>> y_pred = np.array([[0.9, 0.1], [0.8, 0.7], [0.3, 0.6]])
@@ -130,7 +130,7 @@ class F1Score(FBetaScore):
         name: the metric's name (default `"f1_score"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> m = F1Score(average="macro", threshold=0.5)
         >>> round(float(m(np.array([[1, 0], [0, 1]]), np.array([[0.9, 0.2], [0.6, 0.8]]))), 4)
         0.8333
@@ -160,7 +160,7 @@ class IoU(Metric):
         name: the metric's name (default `"io_u"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> m = IoU(num_classes=2, target_class_ids=[0])
         >>> round(float(m([0, 0, 1, 1], [0, 1, 0, 1])), 4)  # class 0: 1 hit, 1 miss, 1 false alarm
         0.3333
@@ -256,7 +256,7 @@ class MeanIoU(IoU):
         sparse_y_pred: the predictions are class ids (else scores: argmax along `axis`).
         axis: the class axis for the argmax.
 
-    Example:
+    Examples:
         >>> m = MeanIoU(num_classes=2)
         >>> float(m([0, 0, 1, 1], [0, 1, 0, 1]))
         0.3333333432674408
@@ -301,7 +301,7 @@ class OneHotIoU(IoU):
         sparse_y_pred: the predictions are class ids (default False: scores).
         axis: the class axis for the argmax.
 
-    Example:
+    Examples:
         >>> m = OneHotIoU(num_classes=2, target_class_ids=[1])
         >>> y_true = np.array([[1, 0], [0, 1], [0, 1]])
         >>> round(float(m(y_true, np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]))), 4)
@@ -346,7 +346,7 @@ class OneHotMeanIoU(MeanIoU):
         sparse_y_pred: the predictions are class ids (default False: scores).
         axis: the class axis for the argmax.
 
-    Example:
+    Examples:
         >>> m = OneHotMeanIoU(num_classes=2)
         >>> y_true = np.array([[1, 0], [0, 1], [0, 1]])
         >>> round(float(m(y_true, np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]))), 4)
@@ -380,7 +380,7 @@ class BinaryIoU(IoU):
         threshold: predictions >= threshold count as class 1.
         name: the metric's name.
 
-    Example:
+    Examples:
         >>> m = BinaryIoU(target_class_ids=[1])
         >>> round(m(torch.tensor([0.0, 1.0, 1.0]), torch.tensor([0.7, 0.9, 0.2])).item(), 4)
         0.3333

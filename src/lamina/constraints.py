@@ -23,7 +23,7 @@ class Constraint:
     The base class returns the weight unchanged; subclasses override `__call__` and, when they take
     arguments, `get_config()`.
 
-    Example:
+    Examples:
         >>> class Clip(Constraint):
         ...     def __call__(self, weight):
         ...         return weight.clamp(-1.0, 1.0)
@@ -58,7 +58,7 @@ class MaxNorm(Constraint):
         axis: the axis (or axes) the norm is taken over; 0 for a Dense kernel `(in, out)` bounds
             each unit's incoming weights, `[0, 1, 2]` does so for a Conv2D kernel.
 
-    Example:
+    Examples:
         >>> kernel = torch.tensor([[3.0, 0.5], [4.0, 0.0]])
         >>> [[round(v, 4) for v in row] for row in MaxNorm(max_value=1.0)(kernel).tolist()]
         [[0.6, 0.5], [0.8, 0.0]]
@@ -80,7 +80,7 @@ class MaxNorm(Constraint):
 class NonNeg(Constraint):
     """Set negative entries to zero.
 
-    Example:
+    Examples:
         >>> NonNeg()(torch.tensor([-1.0, 2.0])).tolist() == [0.0, 2.0]
         True
     """
@@ -95,7 +95,7 @@ class UnitNorm(Constraint):
     Args:
         axis: the axis (or axes) the norm is taken over (default 0: each column of a Dense kernel).
 
-    Example:
+    Examples:
         >>> UnitNorm()(torch.tensor([[3.0], [4.0]])).flatten().tolist()
         [0.6000000238418579, 0.800000011920929]
     """
@@ -119,7 +119,7 @@ class MinMaxNorm(Constraint):
         rate: how far to move per application: `norm' = rate * clip(norm) + (1 - rate) * norm`.
         axis: the axis (or axes) the norm is taken over (default 0).
 
-    Example:
+    Examples:
         >>> kernel = torch.tensor([[0.3], [0.4]])
         >>> [[round(v, 4) for v in row] for row in MinMaxNorm(min_value=1.0)(kernel).tolist()]
         [[0.6], [0.8]]
@@ -169,7 +169,7 @@ def get(identifier):
         identifier: None (returned as None), a name (`"max_norm"`, `"NonNeg"`, ...), a dict
             `{"class_name": ..., "config": ...}`, a `Constraint` or a function (returned as is).
 
-    Example:
+    Examples:
         >>> get({"class_name": "MaxNorm", "config": {"max_value": 3}}).get_config()
         {'max_value': 3, 'axis': 0}
     """
@@ -200,7 +200,7 @@ def serialize(constraint):
     Args:
         constraint: the `Constraint`, or None.
 
-    Example:
+    Examples:
         >>> serialize(UnitNorm(axis=1))
         {'class_name': 'UnitNorm', 'config': {'axis': 1}}
     """
@@ -215,7 +215,7 @@ def deserialize(config):
     Args:
         config: `{"class_name": ..., "config": ...}` or a name such as `"non_neg"`.
 
-    Example:
+    Examples:
         >>> type(deserialize("non_neg")).__name__
         'NonNeg'
     """
@@ -241,7 +241,7 @@ def collect(model) -> list:
     Returns:
         A list of `(torch.nn.Parameter, function)` pairs, each parameter once.
 
-    Example:
+    Examples:
         >>> dense = lamina.layers.Dense(2, kernel_constraint=NonNeg())
         >>> dense.build((None, 3))
         >>> len(collect(dense))

@@ -26,7 +26,7 @@ def compute_fans(shape) -> tuple[float, float]:
     Returns:
         `(fan_in, fan_out)` as floats.
 
-    Example:
+    Examples:
         >>> compute_fans((3, 3, 16, 32))
         (144.0, 288.0)
     """
@@ -47,7 +47,7 @@ class Initializer:
     Subclasses implement `__call__(shape, dtype=torch.float32)` and, when they take arguments,
     `get_config()` so that models saving them can be loaded again.
 
-    Example:
+    Examples:
         >>> class Halves(Initializer):
         ...     def __call__(self, shape, dtype=torch.float32):
         ...         return torch.full(shape, 0.5, dtype=dtype)
@@ -69,7 +69,7 @@ class Initializer:
 class Zeros(Initializer):
     """Fills the tensor with 0 (the default bias initializer).
 
-    Example:
+    Examples:
         >>> Zeros()((2, 2)).tolist()
         [[0.0, 0.0], [0.0, 0.0]]
     """
@@ -81,7 +81,7 @@ class Zeros(Initializer):
 class Ones(Initializer):
     """Fills the tensor with 1.
 
-    Example:
+    Examples:
         >>> Ones()((3,)).tolist()
         [1.0, 1.0, 1.0]
     """
@@ -96,7 +96,7 @@ class Constant(Initializer):
     Args:
         value: the scalar every element gets (default 0).
 
-    Example:
+    Examples:
         >>> Constant(2.5)((2,)).tolist()
         [2.5, 2.5]
     """
@@ -119,7 +119,7 @@ class RandomNormal(Initializer):
         stddev: its standard deviation (default 0.05).
         seed: an int for the same tensor on every call, or None for torch's global generator.
 
-    Example:
+    Examples:
         >>> init = RandomNormal(stddev=1.0, seed=3)
         >>> bool((init((4,)) == init((4,))).all())
         True
@@ -145,7 +145,7 @@ class RandomUniform(Initializer):
         maxval: the upper bound (default 0.05).
         seed: an int for the same tensor on every call, or None for torch's global generator.
 
-    Example:
+    Examples:
         >>> values = RandomUniform(minval=0.0, maxval=1.0, seed=1)((1000,))
         >>> bool(values.min() >= 0.0 and values.max() < 1.0)
         True
@@ -171,7 +171,7 @@ class TruncatedNormal(Initializer):
         stddev: its standard deviation before truncation (default 0.05).
         seed: an int for the same tensor on every call, or None for torch's global generator.
 
-    Example:
+    Examples:
         >>> values = TruncatedNormal(stddev=1.0, seed=0)((1000,))
         >>> bool(values.abs().max() <= 2.0)
         True
@@ -208,7 +208,7 @@ class VarianceScaling(Initializer):
         distribution: `"truncated_normal"`, `"untruncated_normal"` (or `"normal"`), `"uniform"`.
         seed: an int for the same tensor on every call, or None for torch's global generator.
 
-    Example:
+    Examples:
         >>> values = VarianceScaling(scale=2.0, distribution="uniform", seed=0)((50, 10))
         >>> bool(values.abs().max() <= (3 * 2.0 / 50) ** 0.5)
         True
@@ -255,7 +255,7 @@ class GlorotUniform(VarianceScaling):
     Args:
         seed: an int for the same tensor on every call, or None for torch's global generator.
 
-    Example:
+    Examples:
         >>> values = GlorotUniform(seed=0)((30, 20))
         >>> bool(values.abs().max() <= (6 / (30 + 20)) ** 0.5)
         True
@@ -274,7 +274,7 @@ class GlorotNormal(VarianceScaling):
     Args:
         seed: an int for the same tensor on every call, or None for torch's global generator.
 
-    Example:
+    Examples:
         >>> GlorotNormal(seed=0)((30, 20)).shape
         torch.Size([30, 20])
     """
@@ -292,7 +292,7 @@ class HeNormal(VarianceScaling):
     Args:
         seed: an int for the same tensor on every call, or None for torch's global generator.
 
-    Example:
+    Examples:
         >>> values = HeNormal(seed=0)((400, 400))
         >>> round(float(values.std()) / (2 / 400) ** 0.5, 1)
         1.0
@@ -311,7 +311,7 @@ class HeUniform(VarianceScaling):
     Args:
         seed: an int for the same tensor on every call, or None for torch's global generator.
 
-    Example:
+    Examples:
         >>> values = HeUniform(seed=0)((24, 8))
         >>> bool(values.abs().max() <= (6 / 24) ** 0.5)
         True
@@ -330,7 +330,7 @@ class LecunNormal(VarianceScaling):
     Args:
         seed: an int for the same tensor on every call, or None for torch's global generator.
 
-    Example:
+    Examples:
         >>> values = LecunNormal(seed=0)((400, 400))
         >>> round(float(values.std()) / (1 / 400) ** 0.5, 1)
         1.0
@@ -349,7 +349,7 @@ class LecunUniform(VarianceScaling):
     Args:
         seed: an int for the same tensor on every call, or None for torch's global generator.
 
-    Example:
+    Examples:
         >>> values = LecunUniform(seed=0)((12, 4))
         >>> bool(values.abs().max() <= (3 / 12) ** 0.5)
         True
@@ -370,7 +370,7 @@ class Orthogonal(Initializer):
         gain: the factor applied to the orthogonal matrix (default 1).
         seed: an int for the same tensor on every call, or None for torch's global generator.
 
-    Example:
+    Examples:
         >>> q = Orthogonal(seed=0)((3, 3))
         >>> torch.allclose(q @ q.T, torch.eye(3), atol=1e-5)
         True
@@ -396,7 +396,7 @@ class Identity(Initializer):
     Args:
         gain: the diagonal's value (default 1).
 
-    Example:
+    Examples:
         >>> Identity(gain=2.0)((2, 3)).tolist()
         [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]
     """
@@ -434,7 +434,7 @@ class STFT(Initializer):
         scaling: `"density"` (divide by the window's L2 norm), `"spectrum"` (by its sum) or None.
         periodic: a periodic window (for spectral analysis) instead of a symmetric one.
 
-    Example:
+    Examples:
         >>> STFT(window=None)((4, 1, 3))[:, 0, 0].tolist()
         [1.0, 1.0, 1.0, 1.0]
     """
@@ -539,7 +539,7 @@ def get(identifier) -> Initializer:
     Returns:
         An `Initializer`.
 
-    Example:
+    Examples:
         >>> type(get("he_normal")).__name__
         'HeNormal'
     """
@@ -580,7 +580,7 @@ def serialize(initializer: Initializer) -> dict:
     Args:
         initializer: the `Initializer` to describe.
 
-    Example:
+    Examples:
         >>> serialize(Constant(3.0))
         {'class_name': 'Constant', 'config': {'value': 3.0}}
     """
@@ -594,7 +594,7 @@ def deserialize(config, custom_objects=None) -> Initializer:
         config: `{"class_name": ..., "config": ...}` or a name such as `"glorot_uniform"`.
         custom_objects: optional mapping of class names to user Initializer classes.
 
-    Example:
+    Examples:
         >>> deserialize({"class_name": "Constant", "config": {"value": 2.0}})((2,)).tolist()
         [2.0, 2.0]
     """

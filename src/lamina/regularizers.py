@@ -15,7 +15,7 @@ class Regularizer:
 
     Subclasses implement `__call__(weight)` and, when they take arguments, `get_config()`.
 
-    Example:
+    Examples:
         >>> class SumPenalty(Regularizer):
         ...     def __call__(self, weight):
         ...         return 0.1 * weight.sum()
@@ -41,7 +41,7 @@ class L1L2(Regularizer):
         l1: the L1 factor (default 0).
         l2: the L2 factor (default 0).
 
-    Example:
+    Examples:
         >>> float(L1L2(l1=0.5, l2=0.25)(torch.tensor([1.0, -2.0])))
         2.75
     """
@@ -68,7 +68,7 @@ class L1(L1L2):
     Args:
         l1: the factor (default 0.01).
 
-    Example:
+    Examples:
         >>> float(L1(0.5)(torch.tensor([1.0, -2.0])))
         1.5
     """
@@ -86,7 +86,7 @@ class L2(L1L2):
     Args:
         l2: the factor (default 0.01).
 
-    Example:
+    Examples:
         >>> float(L2(0.5)(torch.tensor([1.0, -2.0])))
         2.5
     """
@@ -108,7 +108,7 @@ class OrthogonalRegularizer(Regularizer):
         factor: the penalty's factor (default 0.01).
         mode: `"rows"` or `"columns"`.
 
-    Example:
+    Examples:
         >>> float(OrthogonalRegularizer(factor=1.0)(torch.eye(3)))
         0.0
         >>> float(OrthogonalRegularizer(factor=1.0)(torch.tensor([[1.0, 0.0], [1.0, 0.0]])))
@@ -137,7 +137,7 @@ def l1(l1=0.01):
     Args:
         l1: the factor (default 0.01).
 
-    Example:
+    Examples:
         >>> l1(0.1).get_config()
         {'l1': 0.1}
     """
@@ -150,7 +150,7 @@ def l2(l2=0.01):
     Args:
         l2: the factor (default 0.01).
 
-    Example:
+    Examples:
         >>> l2(0.1).get_config()
         {'l2': 0.1}
     """
@@ -164,7 +164,7 @@ def l1_l2(l1=0.01, l2=0.01):
         l1: the L1 factor.
         l2: the L2 factor.
 
-    Example:
+    Examples:
         >>> l1_l2().get_config()
         {'l1': 0.01, 'l2': 0.01}
     """
@@ -189,7 +189,7 @@ def get(identifier):
             `"orthogonal_regularizer"`), `{"class_name": ..., "config": ...}`, a `Regularizer`
             or any callable `weight -> scalar` (both returned as they are).
 
-    Example:
+    Examples:
         >>> get("l2").get_config()
         {'l2': 0.01}
     """
@@ -213,7 +213,7 @@ def serialize(regularizer):
     Args:
         regularizer: the `Regularizer`, or None.
 
-    Example:
+    Examples:
         >>> serialize(L1(0.5))
         {'class_name': 'L1', 'config': {'l1': 0.5}}
     """
@@ -229,7 +229,7 @@ def deserialize(config, custom_objects=None):
         config: `{"class_name": ..., "config": ...}` or a name such as `"l2"`.
         custom_objects: optional mapping of class names to user Regularizer classes.
 
-    Example:
+    Examples:
         >>> deserialize({"class_name": "L2", "config": {"l2": 0.5}}).get_config()
         {'l2': 0.5}
     """

@@ -40,7 +40,7 @@ class Callback:
         of numbers, strings, None, lists, dicts and NumPy arrays, and takes it back in `set_state`;
         the default (stateless) returns None and is not backed up.
 
-        Example:
+        Examples:
             >>> class CountEpochs(Callback):
             ...     def __init__(self):
             ...         super().__init__()

@@ -129,7 +129,7 @@ def get(identifier):
             (`"MeanSquaredError"`) to a new object with default options, `{"class_name": ...,
             "config": ...}` dicts to a configured object; Loss objects and functions pass through.
 
-    Example:
+    Examples:
         >>> get("mse") is mean_squared_error
         True
     """
@@ -160,7 +160,7 @@ def serialize(loss):
     Args:
         loss: a `Loss`, one of this module's functions, or None (returned as None).
 
-    Example:
+    Examples:
         >>> serialize(Huber(delta=2.0))["config"]["delta"]
         2.0
         >>> serialize(mean_squared_error)
@@ -190,7 +190,7 @@ def deserialize(name, custom_objects=None):
         name: a dict `{"class_name": ..., "config": ...}` or a loss name.
         custom_objects: optional mapping of names to user classes or functions.
 
-    Example:
+    Examples:
         >>> deserialize({"class_name": "Huber", "config": {"delta": 2.0}}).fn_kwargs["delta"]
         2.0
     """
@@ -207,7 +207,7 @@ def deserialize(name, custom_objects=None):
 def names() -> list[str]:
     """The function names `get` accepts (class names are accepted too).
 
-    Example:
+    Examples:
         >>> "mse" in names()
         True
     """

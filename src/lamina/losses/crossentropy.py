@@ -26,7 +26,7 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
         label_smoothing: in [0, 1]; labels become `y * (1 - s) + 0.5 * s`.
         axis: the axis averaged over (default the last).
 
-    Example:
+    Examples:
         >>> round(binary_crossentropy(torch.tensor([[1.0]]), torch.tensor([[0.5]])).item(), 4)
         0.6931
     """
@@ -59,7 +59,7 @@ def binary_focal_crossentropy(
         label_smoothing: in [0, 1]; labels are smoothed towards 0.5.
         axis: the axis averaged over (default the last).
 
-    Example:
+    Examples:
         >>> v = binary_focal_crossentropy(torch.tensor([[1.0]]), torch.tensor([[0.5]]), gamma=1.0)
         >>> round(v.item(), 4)
         0.3466
@@ -99,7 +99,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
         label_smoothing: in [0, 1]; labels become `y * (1 - s) + s / classes`.
         axis: the class axis (default the last).
 
-    Example:
+    Examples:
         >>> y_true = torch.tensor([[0.0, 1.0]])
         >>> round(categorical_crossentropy(y_true, torch.tensor([[0.5, 0.5]])).item(), 4)
         0.6931
@@ -126,7 +126,7 @@ def categorical_focal_crossentropy(
         label_smoothing: in [0, 1]; labels are smoothed towards uniform.
         axis: the class axis (default the last).
 
-    Example:
+    Examples:
         >>> y_true = torch.tensor([[0.0, 1.0]])
         >>> v = categorical_focal_crossentropy(y_true, torch.tensor([[0.5, 0.5]]), alpha=1.0)
         >>> round(v.item(), 4)
@@ -153,7 +153,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
         ignore_class: a class id whose samples contribute 0 (e.g. padding), or None.
         axis: the class axis (default the last).
 
-    Example:
+    Examples:
         >>> y_pred = torch.tensor([[0.5, 0.5]])
         >>> round(sparse_categorical_crossentropy(torch.tensor([1]), y_pred).item(), 4)
         0.6931
@@ -182,7 +182,7 @@ def categorical_generalized_cross_entropy(y_true, y_pred, q):
         y_pred: class probabilities.
         q: in (0, 1); towards 0 it approaches cross-entropy, at 1 mean absolute error.
 
-    Example:
+    Examples:
         >>> y_pred = torch.tensor([[0.75, 0.25]])
         >>> categorical_generalized_cross_entropy(torch.tensor([1]), y_pred, 0.5).tolist()
         [1.0]
@@ -210,7 +210,7 @@ BinaryCrossentropy = wrapper_class(
         name: the loss's name (default `"binary_crossentropy"`).
         dtype: accepted for Keras compatibility; computation runs in `y_pred`'s dtype.
 
-    Example:
+    Examples:
         >>> loss = BinaryCrossentropy(from_logits=True)
         >>> round(float(loss(np.array([[1.0], [0.0]]), np.array([[0.0], [0.0]]))), 4)
         0.6931
@@ -239,7 +239,7 @@ BinaryFocalCrossentropy = wrapper_class(
         name: the loss's name (default `"binary_focal_crossentropy"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> loss = BinaryFocalCrossentropy(gamma=1.0)
         >>> round(float(loss(np.array([[1.0]]), np.array([[0.5]]))), 4)
         0.3466
@@ -262,7 +262,7 @@ CategoricalCrossentropy = wrapper_class(
         name: the loss's name (default `"categorical_crossentropy"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> loss = CategoricalCrossentropy()
         >>> round(float(loss(np.array([[0.0, 1.0]]), np.array([[0.5, 0.5]]))), 4)
         0.6931
@@ -289,7 +289,7 @@ CategoricalFocalCrossentropy = wrapper_class(
         name: the loss's name (default `"categorical_focal_crossentropy"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> loss = CategoricalFocalCrossentropy(alpha=1.0)
         >>> round(float(loss(np.array([[0.0, 1.0]]), np.array([[0.5, 0.5]]))), 4)
         0.1733
@@ -312,7 +312,7 @@ SparseCategoricalCrossentropy = wrapper_class(
         name: the loss's name (default `"sparse_categorical_crossentropy"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> loss = SparseCategoricalCrossentropy()
         >>> round(float(loss(np.array([1, 0]), np.array([[0.5, 0.5], [0.5, 0.5]]))), 4)
         0.6931
@@ -328,7 +328,7 @@ class CategoricalGeneralizedCrossEntropy(Loss):
         reduction: as for `Loss`.
         name: the loss's name.
 
-    Example:
+    Examples:
         >>> loss = CategoricalGeneralizedCrossEntropy(q=0.5)
         >>> loss(torch.tensor([1, 0]), torch.tensor([[0.75, 0.25], [0.25, 0.75]])).item()
         1.0

@@ -21,7 +21,7 @@ def hinge(y_true, y_pred):
         y_true: labels, -1/1 or 0/1.
         y_pred: predicted scores.
 
-    Example:
+    Examples:
         >>> hinge(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.5, -2.0]])).tolist()
         [0.25]
     """
@@ -37,7 +37,7 @@ def squared_hinge(y_true, y_pred):
         y_true: labels, -1/1 or 0/1.
         y_pred: predicted scores.
 
-    Example:
+    Examples:
         >>> squared_hinge(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.5, -2.0]])).tolist()
         [0.125]
     """
@@ -53,7 +53,7 @@ def categorical_hinge(y_true, y_pred):
         y_true: one-hot labels.
         y_pred: predicted scores, shaped like `y_true`.
 
-    Example:
+    Examples:
         >>> v = categorical_hinge(torch.tensor([[0.0, 1.0]]), torch.tensor([[0.25, 0.75]]))
         >>> v.tolist()
         [0.5]
@@ -76,7 +76,7 @@ Hinge = wrapper_class(
         name: the loss's name (default `"hinge"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> float(Hinge()(np.array([[1.0, 0.0]]), np.array([[0.5, -2.0]])))
         0.25
     """,
@@ -92,7 +92,7 @@ SquaredHinge = wrapper_class(
         name: the loss's name (default `"squared_hinge"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> float(SquaredHinge()(np.array([[1.0, 0.0]]), np.array([[0.5, -2.0]])))
         0.125
     """,
@@ -108,7 +108,7 @@ CategoricalHinge = wrapper_class(
         name: the loss's name (default `"categorical_hinge"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> float(CategoricalHinge()(np.array([[0.0, 1.0]]), np.array([[0.25, 0.75]])))
         0.5
     """,

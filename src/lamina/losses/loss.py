@@ -26,7 +26,7 @@ def match_rank(y_true: torch.Tensor, y_pred: torch.Tensor):
         `(y_true, y_pred)`, one of them given or stripped of a trailing axis of size 1 when their
         ranks differ by one; unchanged otherwise.
 
-    Example:
+    Examples:
         >>> y_true, y_pred = match_rank(torch.zeros(4), torch.zeros(4, 1))
         >>> tuple(y_true.shape)
         (4, 1)
@@ -48,7 +48,7 @@ def as_float(y_true, y_pred):
         y_true: the labels.
         y_pred: the predictions, whose dtype is taken.
 
-    Example:
+    Examples:
         >>> as_float(torch.tensor([1, 0]), torch.zeros(2)).dtype
         torch.float32
     """
@@ -75,7 +75,7 @@ def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size", m
         mask: optional boolean tensor like `values`; masked-out values count as absent (the mean
             divides by the number of valid values), as Keras's masks do.
 
-    Example:
+    Examples:
         >>> reduce_values(torch.tensor([1.0, 3.0]), torch.tensor([1.0, 0.0])).item()
         0.5
     """
@@ -118,7 +118,7 @@ class Loss:
             `"mean_with_sample_weight"` or `"none"`.
         dtype: accepted for Keras compatibility; computation runs in `y_pred`'s dtype.
 
-    Example:
+    Examples:
         >>> class Absolute(Loss):
         ...     def call(self, y_true, y_pred):
         ...         return (y_pred - y_true).abs()
@@ -166,7 +166,7 @@ class LossFunctionWrapper(Loss):
         reduction: as for `Loss`.
         **fn_kwargs: options passed to `fn` on every call.
 
-    Example:
+    Examples:
         >>> from lamina.losses import mean_absolute_error
         >>> loss = LossFunctionWrapper(mean_absolute_error)
         >>> loss(torch.zeros(2, 1), torch.ones(2, 1)).item()
@@ -195,7 +195,7 @@ def wrapper_class(fn, class_name, default_name, *, doc=None, **defaults):
         doc: the class's docstring (a generic line when None).
         **defaults: the options the class takes, in order, with their defaults.
 
-    Example:
+    Examples:
         >>> from lamina.losses import huber
         >>> Smooth = wrapper_class(huber, "Smooth", "smooth", delta=1.0)
         >>> Smooth(delta=2.0).get_config()

@@ -25,7 +25,7 @@ def dice(y_true, y_pred, axis=None):
         y_pred: predicted probabilities, shaped like `y_true`.
         axis: the axes summed over; None (as Keras) reduces the whole batch to one number.
 
-    Example:
+    Examples:
         >>> round(dice(torch.tensor([1.0, 0.0]), torch.tensor([1.0, 1.0])).item(), 4)
         0.3333
     """
@@ -46,7 +46,7 @@ def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
         beta: the weight of the false alarms (default 0.5).
         axis: the axes summed over; None reduces the whole batch to one number.
 
-    Example:
+    Examples:
         >>> round(tversky(torch.tensor([1.0, 0.0]), torch.tensor([1.0, 1.0])).item(), 4)
         0.3333
     """
@@ -71,7 +71,7 @@ Dice = wrapper_class(
         name: the loss's name (default `"dice"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> round(float(Dice()(np.array([1.0, 0.0]), np.array([1.0, 1.0]))), 4)
         0.3333
     """,
@@ -93,7 +93,7 @@ Tversky = wrapper_class(
         name: the loss's name (default `"tversky"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> loss = Tversky(alpha=0.0, beta=1.0)
         >>> round(float(loss(np.array([1.0, 0.0]), np.array([1.0, 1.0]))), 4)
         0.5

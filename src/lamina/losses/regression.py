@@ -21,7 +21,7 @@ def mean_squared_error(y_true, y_pred):
     Returns:
         One value per sample (the last axis reduced).
 
-    Example:
+    Examples:
         >>> mean_squared_error(torch.tensor([[0.0, 1.0]]), torch.tensor([[1.0, 1.0]])).tolist()
         [0.5]
     """
@@ -36,7 +36,7 @@ def mean_absolute_error(y_true, y_pred):
         y_true: targets, shaped like `y_pred`.
         y_pred: predictions.
 
-    Example:
+    Examples:
         >>> mean_absolute_error(torch.tensor([[0.0, 1.0]]), torch.tensor([[2.0, 1.0]])).tolist()
         [1.0]
     """
@@ -51,7 +51,7 @@ def mean_absolute_percentage_error(y_true, y_pred):
         y_true: targets, shaped like `y_pred`.
         y_pred: predictions.
 
-    Example:
+    Examples:
         >>> mean_absolute_percentage_error(torch.tensor([[2.0]]), torch.tensor([[1.0]])).tolist()
         [50.0]
     """
@@ -68,7 +68,7 @@ def mean_squared_logarithmic_error(y_true, y_pred):
         y_true: targets, shaped like `y_pred`.
         y_pred: predictions.
 
-    Example:
+    Examples:
         >>> mean_squared_logarithmic_error(torch.tensor([[0.0]]), torch.tensor([[0.0]])).tolist()
         [0.0]
     """
@@ -87,7 +87,7 @@ def huber(y_true, y_pred, delta=1.0):
         y_pred: predictions.
         delta: where the loss turns from quadratic to linear (default 1).
 
-    Example:
+    Examples:
         >>> huber(torch.tensor([[0.0, 0.0]]), torch.tensor([[0.5, 3.0]])).tolist()
         [1.3125]
     """
@@ -105,7 +105,7 @@ def log_cosh(y_true, y_pred):
         y_true: targets, shaped like `y_pred`.
         y_pred: predictions.
 
-    Example:
+    Examples:
         >>> round(log_cosh(torch.tensor([[0.0]]), torch.tensor([[1.0]])).item(), 4)
         0.4338
     """
@@ -121,7 +121,7 @@ def kl_divergence(y_true, y_pred):
         y_true: target probabilities.
         y_pred: predicted probabilities.
 
-    Example:
+    Examples:
         >>> kl_divergence(torch.tensor([[0.5, 0.5]]), torch.tensor([[0.5, 0.5]])).tolist()
         [0.0]
     """
@@ -138,7 +138,7 @@ def poisson(y_true, y_pred):
         y_true: observed counts.
         y_pred: predicted rates.
 
-    Example:
+    Examples:
         >>> poisson(torch.tensor([[0.0]]), torch.tensor([[2.0]])).tolist()
         [2.0]
     """
@@ -154,7 +154,7 @@ def cosine_similarity(y_true, y_pred, axis=-1):
         y_pred: predicted vectors.
         axis: the axis the vectors lie along (default the last).
 
-    Example:
+    Examples:
         >>> cosine_similarity(torch.tensor([[1.0, 0.0]]), torch.tensor([[2.0, 0.0]])).tolist()
         [-1.0]
     """
@@ -174,7 +174,7 @@ MeanSquaredError = wrapper_class(
         name: the loss's name (default `"mean_squared_error"`).
         dtype: accepted for Keras compatibility; computation runs in `y_pred`'s dtype.
 
-    Example:
+    Examples:
         >>> loss = MeanSquaredError()
         >>> float(loss(np.array([[0.0, 1.0], [0.0, 0.0]]), np.array([[1.0, 1.0], [1.0, 0.0]])))
         0.5
@@ -191,7 +191,7 @@ MeanAbsoluteError = wrapper_class(
         name: the loss's name (default `"mean_absolute_error"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> float(MeanAbsoluteError()(np.array([[0.0, 2.0]]), np.array([[1.0, 1.0]])))
         1.0
     """,
@@ -207,7 +207,7 @@ MeanAbsolutePercentageError = wrapper_class(
         name: the loss's name (default `"mean_absolute_percentage_error"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> float(MeanAbsolutePercentageError()(np.array([[2.0, 4.0]]), np.array([[1.0, 4.0]])))
         25.0
     """,
@@ -223,7 +223,7 @@ MeanSquaredLogarithmicError = wrapper_class(
         name: the loss's name (default `"mean_squared_logarithmic_error"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> loss = MeanSquaredLogarithmicError()
         >>> round(float(loss(np.array([[np.e - 1]]), np.array([[0.0]]))), 4)
         1.0
@@ -242,7 +242,7 @@ Huber = wrapper_class(
         name: the loss's name (default `"huber_loss"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> float(Huber(delta=1.0)(np.array([[0.0, 0.0]]), np.array([[0.5, 3.0]])))
         1.3125
     """,
@@ -258,7 +258,7 @@ LogCosh = wrapper_class(
         name: the loss's name (default `"log_cosh"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> round(float(LogCosh()(np.array([[0.0]]), np.array([[1.0]]))), 4)
         0.4338
     """,
@@ -274,7 +274,7 @@ KLDivergence = wrapper_class(
         name: the loss's name (default `"kl_divergence"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> round(float(KLDivergence()(np.array([[1.0, 0.0]]), np.array([[0.5, 0.5]]))), 4)
         0.6931
     """,
@@ -290,7 +290,7 @@ Poisson = wrapper_class(
         name: the loss's name (default `"poisson"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> float(Poisson()(np.array([[0.0]]), np.array([[2.0]])))
         2.0
     """,
@@ -308,7 +308,7 @@ CosineSimilarity = wrapper_class(
         name: the loss's name (default `"cosine_similarity"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> float(CosineSimilarity()(np.array([[1.0, 0.0]]), np.array([[-3.0, 0.0]])))
         1.0
     """,

@@ -16,7 +16,7 @@ def ctc(y_true, y_pred):
         y_true: integer labels `(batch, max_label_length)`; 0 is the blank and pads the labels.
         y_pred: logits `(batch, time, classes)`, class 0 the blank.
 
-    Example:
+    Examples:
         >>> labels = torch.tensor([[1, 2]])
         >>> ctc(labels, torch.zeros(1, 4, 3)).shape
         torch.Size([1])
@@ -72,7 +72,7 @@ def circle(
         gamma: the scale factor.
         margin: the relaxation margin.
 
-    Example:
+    Examples:
         >>> emb = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]]))
         >>> circle(torch.tensor([0, 0, 1]), emb).shape
         torch.Size([3])
@@ -107,7 +107,7 @@ CTC = wrapper_class(
         name: the loss's name (default `"ctc"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> loss = CTC(reduction="none")
         >>> loss(np.array([[1, 2]]), np.zeros((1, 4, 3), dtype="float32")).shape
         torch.Size([1])
@@ -125,7 +125,7 @@ class Circle(Loss):
         reduction: as for `Loss`.
         name: the loss's name.
 
-    Example:
+    Examples:
         >>> emb = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]]))
         >>> Circle()(torch.tensor([0, 0, 1]), emb).shape
         torch.Size([])

@@ -17,7 +17,7 @@ def accuracy(y_true, y_pred):
         y_true: labels.
         y_pred: predictions, shaped like `y_true`.
 
-    Example:
+    Examples:
         >>> accuracy(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 3.0])).tolist()
         [1.0, 0.0]
     """
@@ -33,7 +33,7 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
         y_pred: probabilities, shaped like `y_true`.
         threshold: the probability above which a prediction counts as 1 (default 0.5).
 
-    Example:
+    Examples:
         >>> binary_accuracy(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.7, 0.6]])).tolist()
         [[1.0, 0.0]]
     """
@@ -49,7 +49,7 @@ def categorical_accuracy(y_true, y_pred):
         y_true: one-hot labels.
         y_pred: class scores, shaped like `y_true`.
 
-    Example:
+    Examples:
         >>> categorical_accuracy(torch.tensor([[0.0, 1.0]]), torch.tensor([[0.3, 0.7]])).tolist()
         [1.0]
     """
@@ -63,7 +63,7 @@ def sparse_categorical_accuracy(y_true, y_pred):
         y_true: class ids, `(N,)` or `(N, 1)`.
         y_pred: class scores `(N, classes)`.
 
-    Example:
+    Examples:
         >>> sparse_categorical_accuracy(torch.tensor([0]), torch.tensor([[0.3, 0.7]])).tolist()
         [0.0]
     """
@@ -80,7 +80,7 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
         y_pred: class scores, shaped like `y_true`.
         k: how many of the top predictions count (default 5).
 
-    Example:
+    Examples:
         >>> y_true = torch.tensor([[0.0, 0.0, 1.0]])
         >>> top_k_categorical_accuracy(y_true, torch.tensor([[0.1, 0.5, 0.4]]), k=2).tolist()
         [1.0]
@@ -96,7 +96,7 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
         y_pred: class scores `(N, classes)`.
         k: how many of the top predictions count (default 5).
 
-    Example:
+    Examples:
         >>> y_pred = torch.tensor([[0.1, 0.5, 0.4]])
         >>> sparse_top_k_categorical_accuracy(torch.tensor([2]), y_pred, k=2).tolist()
         [1.0]
@@ -117,7 +117,7 @@ def wrapper_class(fn, class_name, default_name, *, doc=None, **defaults):
         doc: the class's docstring (a generic line when None).
         **defaults: the options the class takes, with their defaults.
 
-    Example:
+    Examples:
         >>> Exact = wrapper_class(accuracy, "Exact", "exact")
         >>> Exact()(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 3.0])).item()
         0.5
@@ -172,7 +172,7 @@ Accuracy = wrapper_class(
         name: the metric's name (default `"accuracy"`).
         dtype: accepted for Keras compatibility; state is float32.
 
-    Example:
+    Examples:
         >>> m = Accuracy()
         >>> m.update_state([[1], [2], [3], [4]], [[0], [2], [3], [4]])
         >>> float(m.result())
@@ -191,7 +191,7 @@ BinaryAccuracy = wrapper_class(
         dtype: accepted for Keras compatibility.
         threshold: the probability above which a prediction counts as 1 (default 0.5).
 
-    Example:
+    Examples:
         >>> m = BinaryAccuracy()
         >>> float(m([[1], [1], [0], [0]], [[0.98], [1.0], [0.0], [0.6]]))
         0.75
@@ -207,7 +207,7 @@ CategoricalAccuracy = wrapper_class(
         name: the metric's name (default `"categorical_accuracy"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> m = CategoricalAccuracy()
         >>> float(m([[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0.0]]))
         0.5
@@ -223,7 +223,7 @@ SparseCategoricalAccuracy = wrapper_class(
         name: the metric's name (default `"sparse_categorical_accuracy"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> m = SparseCategoricalAccuracy()
         >>> float(m([[2], [1]], [[0.1, 0.6, 0.3], [0.05, 0.95, 0.0]]))
         0.5
@@ -241,7 +241,7 @@ TopKCategoricalAccuracy = wrapper_class(
         dtype: accepted for Keras compatibility.
         k: how many of the top predictions count (default 5).
 
-    Example:
+    Examples:
         >>> m = TopKCategoricalAccuracy(k=1)
         >>> float(m([[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0.0]]))
         0.5
@@ -259,7 +259,7 @@ SparseTopKCategoricalAccuracy = wrapper_class(
         dtype: accepted for Keras compatibility.
         k: how many of the top predictions count (default 5).
 
-    Example:
+    Examples:
         >>> m = SparseTopKCategoricalAccuracy(k=1)
         >>> float(m([2, 1], [[0.1, 0.9, 0.8], [0.05, 0.95, 0.0]]))
         0.5
@@ -280,7 +280,7 @@ def resolve_accuracy(name: str, loss, y_true_shape, y_pred_shape):
         y_true_shape: the labels' shape.
         y_pred_shape: the output's shape.
 
-    Example:
+    Examples:
         >>> type(resolve_accuracy("accuracy", "mse", (8,), (8, 10))).__name__
         'SparseCategoricalAccuracy'
     """

@@ -76,7 +76,7 @@ class SensitivityAtSpecificity(_RateAtRate):
         class_id: the class (last-axis index) to judge, for multi-class predictions.
         name: the metric's name.
 
-    Example:
+    Examples:
         >>> m = SensitivityAtSpecificity(0.5, num_thresholds=3)
         >>> m(torch.tensor([0.0, 0.0, 1.0, 1.0]), torch.tensor([0.2, 0.8, 0.7, 0.9])).item()
         1.0
@@ -102,7 +102,7 @@ class SpecificityAtSensitivity(_RateAtRate):
         class_id: the class (last-axis index) to judge, for multi-class predictions.
         name: the metric's name.
 
-    Example:
+    Examples:
         >>> m = SpecificityAtSensitivity(1.0, num_thresholds=3)
         >>> m(torch.tensor([0.0, 0.0, 1.0, 1.0]), torch.tensor([0.2, 0.8, 0.7, 0.9])).item()
         0.5
@@ -128,7 +128,7 @@ class PrecisionAtRecall(_RateAtRate):
         class_id: the class (last-axis index) to judge, for multi-class predictions.
         name: the metric's name.
 
-    Example:
+    Examples:
         >>> m = PrecisionAtRecall(1.0, num_thresholds=3)
         >>> y_true, y_pred = torch.tensor([0.0, 0.0, 1.0, 1.0]), torch.tensor([0.2, 0.8, 0.7, 0.9])
         >>> round(m(y_true, y_pred).item(), 4)
@@ -155,7 +155,7 @@ class RecallAtPrecision(_RateAtRate):
         class_id: the class (last-axis index) to judge, for multi-class predictions.
         name: the metric's name.
 
-    Example:
+    Examples:
         >>> m = RecallAtPrecision(0.6, num_thresholds=3)
         >>> m(torch.tensor([0.0, 0.0, 1.0, 1.0]), torch.tensor([0.2, 0.8, 0.7, 0.9])).item()
         1.0

@@ -20,7 +20,7 @@ def pearson_correlation(y_true, y_pred, axis=-1):
         y_pred: predictions, shaped like `y_true`.
         axis: the axis the coefficient is taken along (default the last).
 
-    Example:
+    Examples:
         >>> y_true = torch.tensor([[1.0, 2.0, 3.0]])
         >>> round(pearson_correlation(y_true, torch.tensor([[2.0, 4.0, 6.5]])).item(), 4)
         0.9979
@@ -44,7 +44,7 @@ def concordance_correlation(y_true, y_pred, axis=-1):
         y_pred: predictions, shaped like `y_true`.
         axis: the axis the coefficient is taken along (default the last).
 
-    Example:
+    Examples:
         >>> y = torch.tensor([[1.0, 2.0, 3.0]])
         >>> round(concordance_correlation(y, y).item(), 4)
         1.0
@@ -72,7 +72,7 @@ PearsonCorrelation = wrapper_class(
         dtype: accepted for Keras compatibility.
         axis: the axis each sample's coefficient is taken along (default the last).
 
-    Example:
+    Examples:
         >>> round(float(PearsonCorrelation()([[1.0, 2.0, 3.0]], [[2.0, 4.0, 6.0]])), 4)
         1.0
     """,
@@ -89,7 +89,7 @@ ConcordanceCorrelation = wrapper_class(
         dtype: accepted for Keras compatibility.
         axis: the axis each sample's coefficient is taken along (default the last).
 
-    Example:
+    Examples:
         >>> round(float(ConcordanceCorrelation()([[1.0, 2.0, 3.0]], [[1.0, 2.0, 3.0]])), 4)
         1.0
     """,
@@ -107,7 +107,7 @@ class R2Score(Metric):
         num_regressors: for the adjusted R2; 0 gives the plain score.
         name: the metric's name.
 
-    Example:
+    Examples:
         >>> m = R2Score()
         >>> m.update_state(torch.tensor([[1.0], [2.0], [3.0]]), torch.tensor([[1.0], [2.0], [4.0]]))
         >>> m.result().item()

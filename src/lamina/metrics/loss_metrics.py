@@ -19,7 +19,7 @@ MeanSquaredError = wrapper_class(
         name: the metric's name (default `"mean_squared_error"`).
         dtype: accepted for Keras compatibility; state is float32.
 
-    Example:
+    Examples:
         >>> float(MeanSquaredError()([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [0.0, 0.0]]))
         0.25
     """,
@@ -34,7 +34,7 @@ MeanAbsoluteError = wrapper_class(
         name: the metric's name (default `"mean_absolute_error"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> float(MeanAbsoluteError()([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [0.0, 0.0]]))
         0.25
     """,
@@ -49,7 +49,7 @@ MeanAbsolutePercentageError = wrapper_class(
         name: the metric's name (default `"mean_absolute_percentage_error"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> float(MeanAbsolutePercentageError()([[2.0], [4.0]], [[1.0], [4.0]]))
         25.0
     """,
@@ -64,7 +64,7 @@ MeanSquaredLogarithmicError = wrapper_class(
         name: the metric's name (default `"mean_squared_logarithmic_error"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> float(MeanSquaredLogarithmicError()([[1.0]], [[1.0]]))
         0.0
     """,
@@ -79,7 +79,7 @@ LogCoshError = wrapper_class(
         name: the metric's name (default `"logcosh"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> round(float(LogCoshError()([[0.0]], [[1.0]])), 4)
         0.4338
     """,
@@ -94,7 +94,7 @@ def cosine_similarity(y_true, y_pred, axis=-1):
         y_pred: predicted vectors.
         axis: the axis the vectors lie along (default the last).
 
-    Example:
+    Examples:
         >>> cosine_similarity(torch.tensor([[1.0, 0.0]]), torch.tensor([[2.0, 0.0]])).tolist()
         [1.0]
     """
@@ -113,7 +113,7 @@ CosineSimilarity = wrapper_class(
         dtype: accepted for Keras compatibility.
         axis: the axis the vectors lie along (default the last).
 
-    Example:
+    Examples:
         >>> round(float(CosineSimilarity()([[0.0, 1.0], [1.0, 1.0]], [[1.0, 0.0], [1.0, 1.0]])), 4)
         0.5
     """,
@@ -128,7 +128,7 @@ Poisson = wrapper_class(
         name: the metric's name (default `"poisson"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> float(Poisson()([[0.0]], [[2.0]]))
         2.0
     """,
@@ -143,7 +143,7 @@ KLDivergence = wrapper_class(
         name: the metric's name (default `"kl_divergence"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> round(float(KLDivergence()([[1.0, 0.0]], [[0.5, 0.5]])), 4)
         0.6931
     """,
@@ -162,7 +162,7 @@ BinaryCrossentropy = wrapper_class(
         from_logits: whether predictions are logits.
         label_smoothing: in [0, 1]; labels are smoothed towards 0.5.
 
-    Example:
+    Examples:
         >>> round(float(BinaryCrossentropy()([[1.0], [0.0]], [[0.5], [0.5]])), 4)
         0.6931
     """,
@@ -183,7 +183,7 @@ CategoricalCrossentropy = wrapper_class(
         label_smoothing: in [0, 1]; labels are smoothed towards uniform.
         axis: the class axis (default the last).
 
-    Example:
+    Examples:
         >>> round(float(CategoricalCrossentropy()([[0.0, 1.0]], [[0.5, 0.5]])), 4)
         0.6931
     """,
@@ -204,7 +204,7 @@ SparseCategoricalCrossentropy = wrapper_class(
         ignore_class: a class id whose samples count 0, or None.
         axis: the class axis (default the last).
 
-    Example:
+    Examples:
         >>> round(float(SparseCategoricalCrossentropy()([1], [[0.5, 0.5]])), 4)
         0.6931
     """,
@@ -219,7 +219,7 @@ Hinge = wrapper_class(
         name: the metric's name (default `"hinge"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> float(Hinge()([[1.0, 0.0]], [[0.5, -2.0]]))
         0.25
     """,
@@ -234,7 +234,7 @@ SquaredHinge = wrapper_class(
         name: the metric's name (default `"squared_hinge"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> float(SquaredHinge()([[1.0, 0.0]], [[0.5, -2.0]]))
         0.125
     """,
@@ -249,7 +249,7 @@ CategoricalHinge = wrapper_class(
         name: the metric's name (default `"categorical_hinge"`).
         dtype: accepted for Keras compatibility.
 
-    Example:
+    Examples:
         >>> float(CategoricalHinge()([[0.0, 1.0]], [[0.25, 0.75]]))
         0.5
     """,
@@ -259,7 +259,7 @@ CategoricalHinge = wrapper_class(
 class RootMeanSquaredError(Mean):
     """Square root of the running (weighted) mean squared error.
 
-    Example:
+    Examples:
         >>> m = RootMeanSquaredError()
         >>> m(torch.tensor([[0.0], [0.0]]), torch.tensor([[3.0], [-3.0]])).item()
         3.0

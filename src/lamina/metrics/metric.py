@@ -19,7 +19,7 @@ class Metric:
         name: the metric's name (snake case of the class name by default).
         dtype: accepted for Keras compatibility; state is float32.
 
-    Example:
+    Examples:
         >>> class Count(Metric):
         ...     def __init__(self):
         ...         super().__init__()
@@ -97,7 +97,7 @@ def broadcast_weight(weight, values):
 class Mean(Metric):
     """Weighted mean of the values given to update_state.
 
-    Example:
+    Examples:
         >>> m = Mean()
         >>> m.update_state(torch.tensor([1.0, 3.0]))
         >>> m.update_state(torch.tensor([5.0]), sample_weight=torch.tensor([2.0]))
@@ -140,7 +140,7 @@ class Mean(Metric):
 class Sum(Metric):
     """Running sum of the values given to update_state.
 
-    Example:
+    Examples:
         >>> Sum()(torch.tensor([1.0, 2.0])).item()
         3.0
 
@@ -174,7 +174,7 @@ class MeanMetricWrapper(Mean):
         name: the metric's name (the function's name by default).
         **kwargs: options passed to `fn` on every update.
 
-    Example:
+    Examples:
         >>> m = MeanMetricWrapper(lambda t, p: (t - p).abs(), name="abs")
         >>> m(torch.tensor([0.0, 0.0]), torch.tensor([1.0, 3.0])).item()
         2.0

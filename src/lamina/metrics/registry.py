@@ -21,7 +21,7 @@ def register(cls):
     Returns:
         `cls` itself.
 
-    Example:
+    Examples:
         >>> from lamina.metrics import Mean
         >>> register(Mean) is Mean  # Mean is registered already: registering again changes nothing
         True
@@ -43,7 +43,7 @@ def get(identifier, *, name=None) -> Metric:
             mean of its per-sample values.
         name: the metric's name when built from a string or a function.
 
-    Example:
+    Examples:
         >>> get("mae").name
         'mae'
     """
@@ -74,7 +74,7 @@ def serialize(metric) -> dict:
     Args:
         metric: the `Metric` to describe.
 
-    Example:
+    Examples:
         >>> from lamina.metrics import Mean
         >>> serialize(Mean(name="m"))["config"]["name"]
         'm'
@@ -94,7 +94,7 @@ def deserialize(config, custom_objects=None) -> Metric:
         config: `{"class_name": ..., "config": ...}` or a metric name.
         custom_objects: optional mapping of class names to user Metric classes.
 
-    Example:
+    Examples:
         >>> deserialize({"class_name": "Mean", "config": {"name": "m"}}).name
         'm'
     """
@@ -108,7 +108,7 @@ def deserialize(config, custom_objects=None) -> Metric:
 def names() -> list[str]:
     """The names `get` accepts: the short forms (`"accuracy"`, `"acc"`) and every registered class.
 
-    Example:
+    Examples:
         >>> "AUC" in names() and "accuracy" in names()
         True
     """

@@ -65,9 +65,9 @@ def deserialize(config, custom_objects=None) -> Optimizer:
         config: `{"class_name": ..., "config": ...}` or a name such as `"adam"`.
         custom_objects: optional mapping of class names to user Optimizer classes.
 
-    Example:
-    >>> deserialize({"class_name": "Lion", "config": {"learning_rate": 0.5}}).learning_rate
-    0.5
+    Examples:
+        >>> deserialize({"class_name": "Lion", "config": {"learning_rate": 0.5}}).learning_rate
+        0.5
     """
     if custom_objects and isinstance(config, dict) and config.get("class_name") in custom_objects:
         return custom_objects[config["class_name"]].from_config(config.get("config", {}))

@@ -4,7 +4,7 @@ A schedule is called with the step (a Python int, counted by the optimizer), so 
 touches a device tensor. Every schedule serializes to `{"class_name", "config"}` as Keras's does, so
 an optimizer's config (and a `.keras` file) carries it.
 
-Example:
+Examples:
     >>> schedule = ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5, staircase=True)
     >>> schedule(9), schedule(10)
     (0.1, 0.05)

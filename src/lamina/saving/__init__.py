@@ -4,7 +4,7 @@ hostile file (zip bombs, links to other files, sizes past `get_load_limits()`) r
 `FileFormatError` before anything is copied into a model. `set_load_limits` raises a limit for a
 file you trust.
 
-Example:
+Examples:
     >>> model.save("model.keras")                        # doctest: +SKIP
     >>> restored = lamina.models.load_model("model.keras")  # doctest: +SKIP
 """

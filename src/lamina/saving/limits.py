@@ -6,7 +6,7 @@ limits first and refuses a file that exceeds one with a `FileFormatError` naming
 part, what it declares and the limit. Genuine files stay far below the defaults; raise a limit
 only for a file you trust:
 
-Example:
+Examples:
     >>> lamina.saving.set_load_limits(max_member_bytes=32 * 2**30)   # doctest: +SKIP
     >>> with lamina.saving.load_limits(max_json_depth=500):          # doctest: +SKIP
     ...     model = lamina.models.load_model("deep.keras")
@@ -48,7 +48,7 @@ _current = LoadLimits()
 def get_load_limits() -> LoadLimits:
     """The limits in force now.
 
-    Example:
+    Examples:
         >>> lamina.saving.get_load_limits().max_json_depth   # doctest: +SKIP
         100
     """
@@ -62,7 +62,7 @@ def set_load_limits(**changes) -> LoadLimits:
         **changes: fields of `LoadLimits` (`max_member_bytes`, `max_compression_ratio`,
             `max_json_bytes`, `max_json_depth`, `max_entries`) and their new values.
 
-    Example:
+    Examples:
         >>> previous = lamina.saving.set_load_limits(max_member_bytes=2**36)  # doctest: +SKIP
         >>> lamina.saving.set_load_limits(**dataclasses.asdict(previous))    # doctest: +SKIP
     """
@@ -87,7 +87,7 @@ def set_load_limits(**changes) -> LoadLimits:
 def load_limits(**changes):
     """`set_load_limits(**changes)` for the duration of a `with` block only.
 
-    Example:
+    Examples:
         >>> with lamina.saving.load_limits(max_json_depth=400):   # doctest: +SKIP
         ...     model = lamina.models.load_model("deep.keras")
     """

@@ -64,7 +64,7 @@ def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarr
         num_classes: the matrix's size; default: the largest class id seen + 1, or K for rows.
             Classes that never occur get a zero row and column.
 
-    Example:
+    Examples:
         >>> confusion_matrix([0, 1, 1], [0, 1, 0]).tolist()
         [[1, 0], [1, 1]]
     """

@@ -186,7 +186,7 @@ def html_report(
     Returns:
         The path written, as a string.
 
-    Example:
+    Examples:
         >>> html_report("run.html", title="digits", history=history, model=model)  # doctest: +SKIP
     """
     from lamina.saving.atomic import write_text
