@@ -34,7 +34,16 @@ _OPTIMIZERS = {
 
 
 def get(identifier) -> Optimizer:
-    """'adam' -> Adam() with Keras's defaults; an Optimizer -> itself."""
+    """An optimizer from a name, a config dict or an instance.
+
+    Args:
+        identifier: a name such as `"adam"` (a new optimizer with Keras's defaults),
+            `{"class_name": ..., "config": ...}`, or an `Optimizer` (returned as it is).
+
+    Examples:
+        >>> type(get("rmsprop")).__name__
+        'RMSprop'
+    """
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str):
@@ -54,7 +63,15 @@ def get(identifier) -> Optimizer:
 
 
 def serialize(optimizer: Optimizer) -> dict:
-    """An optimizer -> `{"class_name": ..., "config": ...}`, as Keras writes it."""
+    """An optimizer as Keras writes it: `{"class_name": ..., "config": ...}`.
+
+    Args:
+        optimizer: the `Optimizer` to describe.
+
+    Examples:
+        >>> serialize(get("sgd"))["config"]["learning_rate"]
+        0.01
+    """
     return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
 
 
