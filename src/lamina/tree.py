@@ -35,7 +35,12 @@ __all__ = [
 
 
 class MAP_TO_NONE:  # noqa: N801 - Keras's name
-    """Returned by a `traverse` function to replace a sub-structure with `None`."""
+    """Returned by a `traverse` function to replace a sub-structure with `None`.
+
+    Examples:
+        >>> traverse(lambda x: MAP_TO_NONE if isinstance(x, list) else None, {"a": [1, 2], "b": 3})
+        {'a': None, 'b': 3}
+    """
 
 
 # --------------------------------------------------------------------------------------------------

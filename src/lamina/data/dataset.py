@@ -28,6 +28,9 @@ class Dataset:
         >>> ds = Dataset.from_tensor_slices((np.arange(6.0), np.arange(6)))
         >>> [tuple(x.shape) for x, y in ds.map(lambda x, y: (x * 2, y)).batch(4)]
         [(4,), (2,)]
+
+    Args:
+        node: the pipeline's last stage (internal: use the builders above).
     """
 
     def __init__(self, node: sources.Node):

@@ -33,6 +33,14 @@ class LoadLimits:
             nested in a model in a model stays below 40).
         max_entries: most members of an archive, or names in one HDF5 name list
             (`layer_names`, `weight_names`). Default 100,000.
+
+
+    Examples:
+        >>> get_load_limits().max_json_depth
+        100
+        >>> with load_limits(max_json_depth=500):
+        ...     print(get_load_limits().max_json_depth)
+        500
     """
 
     max_member_bytes: int = 8 * 2**30

@@ -79,6 +79,9 @@ def register_keras_serializable(package="Custom", name=None):
 def get_registered_name(obj) -> str:
     """The name `obj` is registered under, or its `__name__` when it is not registered.
 
+    Args:
+        obj: a class or function.
+
     Examples:
         >>> get_registered_name(lamina.layers.Dense)
         'Dense'
@@ -89,11 +92,20 @@ def get_registered_name(obj) -> str:
 
 
 def get_registered_object(name, custom_objects=None, module_objects=None):
-    """The object registered as `name`: open scopes first, then the global registry, then
-    `custom_objects`, then `module_objects`; None when nobody knows it.
+    """The object registered as `name`, or None when nobody knows it.
+
+    Looked up in the open `custom_object_scope`s first, then the global registry, then
+    `custom_objects`, then `module_objects`.
+
+    Args:
+        name: the registered name (`"package>Name"` for `register_keras_serializable`'s).
+        custom_objects: an extra `{name: object}` mapping.
+        module_objects: a last `{name: object}` mapping (a module's `globals()`).
 
     Examples:
         >>> get_registered_object("Custom>Nothing") is None
+        True
+        >>> get_registered_object("Twice", custom_objects={"Twice": len}) is len
         True
     """
     for scope in reversed(_scope_stack()):
