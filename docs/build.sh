@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 if [ -z "${SKIP_INSTALL:-}" ]; then
     # the `docs` extra's pinned packages only (lamina itself is read from src/, not reinstalled)
     python - <<'PY' > /tmp/lamina-docs-requirements.txt
-import tomllib
-print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["docs"]))
+import re
+block = re.search(r"^docs = \[(.*?)^\]", open("pyproject.toml").read(), re.M | re.S).group(1)
+print("\n".join(re.findall(r'"([^"]+)"', block)))
 PY
     python -m pip install --quiet -r /tmp/lamina-docs-requirements.txt
 fi
