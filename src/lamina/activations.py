@@ -13,10 +13,36 @@ from lamina.engine import errors
 
 
 def linear(x):
+    """The identity: returns `x` unchanged (the activation of a layer built without one).
+
+    Args:
+        x: input tensor.
+
+    Examples:
+        >>> linear(torch.tensor([-1.0, 2.0])).tolist()
+        [-1.0, 2.0]
+    """
     return x
 
 
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    """Rectified linear unit: `max(x, 0)`, with Keras's optional slope, cap and threshold.
+
+    Args:
+        x: input tensor.
+        negative_slope: slope below `threshold` (default 0: a plain ReLU).
+        max_value: the largest output, or None for no cap.
+        threshold: values below it are mapped to `negative_slope * (x - threshold)`.
+
+    Returns:
+        A tensor shaped like `x`.
+
+    Examples:
+        >>> relu(torch.tensor([-2.0, 0.5, 8.0])).tolist()
+        [0.0, 0.5, 8.0]
+        >>> relu(torch.tensor([-2.0, 0.5, 8.0]), negative_slope=0.5, max_value=6.0).tolist()
+        [-1.0, 0.5, 6.0]
+    """
     if negative_slope == 0.0 and max_value is None and threshold == 0.0:
         return F.relu(x)
     below = x < threshold
@@ -27,38 +53,123 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
 
 
 def relu6(x):
+    """ReLU capped at 6: `min(max(x, 0), 6)`.
+
+    Args:
+        x: input tensor.
+
+    Examples:
+        >>> relu6(torch.tensor([-1.0, 3.0, 9.0])).tolist()
+        [0.0, 3.0, 6.0]
+    """
     return F.relu6(x)
 
 
 def sigmoid(x):
+    """Logistic sigmoid: `1 / (1 + exp(-x))`.
+
+    Args:
+        x: input tensor.
+
+    Examples:
+        >>> sigmoid(torch.tensor([0.0])).tolist()
+        [0.5]
+    """
     return torch.sigmoid(x)
 
 
 def tanh(x):
+    """Hyperbolic tangent.
+
+    Args:
+        x: input tensor.
+
+    Examples:
+        >>> tanh(torch.tensor([0.0])).tolist()
+        [0.0]
+    """
     return torch.tanh(x)
 
 
 def softmax(x, axis=-1):
+    """Softmax along `axis`: `exp(x) / sum(exp(x))`, so each slice sums to 1.
+
+    Args:
+        x: input tensor.
+        axis: the axis normalized over (default the last, as Keras).
+
+    Examples:
+        >>> [round(p, 4) for p in softmax(torch.tensor([0.0, float(np.log(3.0))])).tolist()]
+        [0.25, 0.75]
+    """
     return torch.softmax(x, dim=axis)
 
 
 def log_softmax(x, axis=-1):
+    """Log of the softmax along `axis`, computed stably.
+
+    Args:
+        x: input tensor.
+        axis: the axis normalized over (default the last).
+
+    Examples:
+        >>> [round(p, 4) for p in log_softmax(torch.tensor([0.0, 0.0])).tolist()]
+        [-0.6931, -0.6931]
+    """
     return torch.log_softmax(x, dim=axis)
 
 
 def elu(x, alpha=1.0):
+    """Exponential linear unit: `x` for x > 0, `alpha * (exp(x) - 1)` otherwise.
+
+    Args:
+        x: input tensor.
+        alpha: the scale of the negative part (default 1).
+
+    Examples:
+        >>> [round(v, 4) for v in elu(torch.tensor([-1.0, 2.0])).tolist()]
+        [-0.6321, 2.0]
+    """
     return F.elu(x, alpha=alpha)
 
 
 def selu(x):
+    """Scaled ELU (Klambauer et al., 2017) with its fixed `alpha` and `scale`.
+
+    Args:
+        x: input tensor.
+
+    Examples:
+        >>> [round(v, 4) for v in selu(torch.tensor([0.0, 1.0])).tolist()]
+        [0.0, 1.0507]
+    """
     return F.selu(x)
 
 
 def gelu(x, approximate=False):
+    """Gaussian error linear unit: `x * Phi(x)`, exact unless `approximate=True` (the tanh form).
+
+    Args:
+        x: input tensor.
+        approximate: use the tanh approximation (Keras's default for the function is False).
+
+    Examples:
+        >>> [round(v, 4) for v in gelu(torch.tensor([0.0, 1.0])).tolist()]
+        [0.0, 0.8413]
+    """
     return F.gelu(x, approximate="tanh" if approximate else "none")
 
 
 def silu(x):
+    """Sigmoid linear unit (swish): `x * sigmoid(x)`; `swish` is the same function.
+
+    Args:
+        x: input tensor.
+
+    Examples:
+        >>> [round(v, 4) for v in silu(torch.tensor([0.0, 1.0])).tolist()]
+        [0.0, 0.7311]
+    """
     return F.silu(x)
 
 
@@ -66,27 +177,82 @@ swish = silu
 
 
 def leaky_relu(x, negative_slope=0.2):
+    """Leaky ReLU: `x` for x >= 0, `negative_slope * x` otherwise.
+
+    Args:
+        x: input tensor.
+        negative_slope: slope of the negative part (default 0.2, as Keras).
+
+    Examples:
+        >>> [round(v, 4) for v in leaky_relu(torch.tensor([-1.0, 3.0])).tolist()]
+        [-0.2, 3.0]
+    """
     return F.leaky_relu(x, negative_slope=negative_slope)
 
 
 def softplus(x):
+    """Softplus: `log(1 + exp(x))`.
+
+    Args:
+        x: input tensor.
+
+    Examples:
+        >>> [round(v, 4) for v in softplus(torch.tensor([0.0])).tolist()]
+        [0.6931]
+    """
     return F.softplus(x)
 
 
 def softsign(x):
+    """Softsign: `x / (1 + |x|)`.
+
+    Args:
+        x: input tensor.
+
+    Examples:
+        >>> softsign(torch.tensor([-1.0, 3.0])).tolist()
+        [-0.5, 0.75]
+    """
     return F.softsign(x)
 
 
 def exponential(x):
+    """Exponential: `exp(x)`.
+
+    Args:
+        x: input tensor.
+
+    Examples:
+        >>> exponential(torch.tensor([0.0])).tolist()
+        [1.0]
+    """
     return torch.exp(x)
 
 
 def hard_sigmoid(x):
     # Keras 3: relu6(x + 3) / 6, which torch's hardsigmoid computes in one kernel.
+    """Piecewise-linear sigmoid, Keras 3's `relu6(x + 3) / 6`.
+
+    Args:
+        x: input tensor.
+
+    Examples:
+        >>> hard_sigmoid(torch.tensor([-4.0, 0.0, 4.0])).tolist()
+        [0.0, 0.5, 1.0]
+    """
     return F.hardsigmoid(x)
 
 
 def hard_silu(x):
+    """Hard SiLU (hard swish): `x * hard_sigmoid(x)`; `hard_swish` is the same function.
+
+    Args:
+        x: input tensor.
+
+    Examples:
+        >>> hard_silu(torch.tensor([-4.0, 0.0, 4.0])).tolist()
+        [-0.0, 0.0, 4.0]
+    """
     return F.hardswish(x)
 
 
@@ -94,84 +260,167 @@ hard_swish = hard_silu
 
 
 def mish(x):
+    """Mish: `x * tanh(softplus(x))`.
+
+    Args:
+        x: input tensor.
+
+    Examples:
+        >>> [round(v, 4) for v in mish(torch.tensor([0.0, 1.0])).tolist()]
+        [0.0, 0.8651]
+    """
     return F.mish(x)
 
 
 def celu(x, alpha=1.0):
-    """Continuously differentiable ELU: max(x, 0) + min(alpha * (exp(x / alpha) - 1), 0)."""
+    """Continuously differentiable ELU: `max(x, 0) + min(alpha * (exp(x / alpha) - 1), 0)`.
+
+    Args:
+        x: input tensor.
+        alpha: the scale of the negative part (default 1).
+
+    Examples:
+        >>> [round(v, 4) for v in celu(torch.tensor([-1.0, 2.0])).tolist()]
+        [-0.6321, 2.0]
+    """
     return F.celu(x, alpha=alpha)
 
 
 def glu(x, axis=-1):
     """Gated linear unit: the first half of `axis` times the sigmoid of the second half.
 
-    Example:
-    >>> glu(torch.tensor([2.0, 0.0])).tolist()
-    [1.0]
+    Args:
+        x: input tensor; its size along `axis` must be even.
+        axis: the axis split in two (default the last).
+
+    Examples:
+        >>> glu(torch.tensor([2.0, 0.0])).tolist()
+        [1.0]
     """
     return F.glu(x, dim=axis)
 
 
 def hard_shrink(x, threshold=0.5):
-    """x where |x| > threshold, else 0."""
+    """`x` where `|x| > threshold`, else 0.
+
+    Args:
+        x: input tensor.
+        threshold: the half-width of the zeroed band (default 0.5).
+
+    Examples:
+        >>> hard_shrink(torch.tensor([-1.0, 0.25, 2.0])).tolist()
+        [-1.0, 0.0, 2.0]
+    """
     return F.hardshrink(x, lambd=threshold)
 
 
 def soft_shrink(x, threshold=0.5):
-    """x shrunk towards 0 by `threshold`, and 0 inside [-threshold, threshold]."""
+    """`x` shrunk towards 0 by `threshold`, and 0 inside `[-threshold, threshold]`.
+
+    Args:
+        x: input tensor.
+        threshold: the amount of shrinkage (default 0.5).
+
+    Examples:
+        >>> soft_shrink(torch.tensor([-1.0, 0.25, 2.0])).tolist()
+        [-0.5, 0.0, 1.5]
+    """
     return F.softshrink(x, lambd=threshold)
 
 
 def hard_tanh(x):
-    """x clipped to [-1, 1]."""
+    """`x` clipped to `[-1, 1]`.
+
+    Args:
+        x: input tensor.
+
+    Examples:
+        >>> hard_tanh(torch.tensor([-3.0, 0.5, 3.0])).tolist()
+        [-1.0, 0.5, 1.0]
+    """
     return F.hardtanh(x)
 
 
 def tanh_shrink(x):
-    """x - tanh(x)."""
+    """`x - tanh(x)`.
+
+    Args:
+        x: input tensor.
+
+    Examples:
+        >>> tanh_shrink(torch.tensor([0.0])).tolist()
+        [0.0]
+    """
     return x - torch.tanh(x)
 
 
 def log_sigmoid(x):
-    """log(sigmoid(x)), computed without overflow."""
+    """`log(sigmoid(x))`, computed without overflow.
+
+    Args:
+        x: input tensor.
+
+    Examples:
+        >>> [round(v, 4) for v in log_sigmoid(torch.tensor([0.0, -200.0])).tolist()]
+        [-0.6931, -200.0]
+    """
     return F.logsigmoid(x)
 
 
 def sparse_plus(x):
-    """0 for x <= -1, (x + 1)^2 / 4 for -1 < x < 1, x for x >= 1 (a smooth ReLU).
+    """0 for x <= -1, `(x + 1)^2 / 4` for -1 < x < 1, `x` for x >= 1 (a smooth ReLU).
 
-    Example:
-    >>> sparse_plus(torch.tensor([-2.0, 0.0, 2.0])).tolist()
-    [0.0, 0.25, 2.0]
+    Args:
+        x: input tensor.
+
+    Examples:
+        >>> sparse_plus(torch.tensor([-2.0, 0.0, 2.0])).tolist()
+        [0.0, 0.25, 2.0]
     """
     return torch.where(x <= -1, torch.zeros_like(x), torch.where(x < 1, 0.25 * (x + 1) ** 2, x))
 
 
 def sparse_sigmoid(x):
-    """0 for x <= -1, (x + 1) / 2 for -1 < x < 1, 1 for x >= 1."""
+    """0 for x <= -1, `(x + 1) / 2` for -1 < x < 1, 1 for x >= 1.
+
+    Args:
+        x: input tensor.
+
+    Examples:
+        >>> sparse_sigmoid(torch.tensor([-2.0, 0.0, 2.0])).tolist()
+        [0.0, 0.5, 1.0]
+    """
     return (0.5 * (x + 1)).clamp(0.0, 1.0)
 
 
 def squareplus(x, b=4):
-    """(x + sqrt(x^2 + b)) / 2, a smooth ReLU.
+    """`(x + sqrt(x^2 + b)) / 2`, a smooth ReLU.
 
-    Example:
-    >>> squareplus(torch.tensor([0.0])).tolist()
-    [1.0]
+    Args:
+        x: input tensor.
+        b: the smoothness (default 4); `b=0` gives ReLU.
+
+    Examples:
+        >>> squareplus(torch.tensor([0.0])).tolist()
+        [1.0]
     """
     return (x + torch.sqrt(x * x + b)) / 2
 
 
 def sparsemax(x, axis=-1):
-    """The Euclidean projection of x onto the probability simplex along `axis` (Martins and
-    Astudillo, 2016): like softmax, but exact zeros outside the support.
+    """Sparsemax: the Euclidean projection of `x` onto the probability simplex along `axis`.
 
-    Keras 3.15's torch backend sums the cumulative sums of the whole support where the threshold
-    needs the one at its edge, so its outputs need not sum to 1; lamina follows the paper.
+    Like softmax, but with exact zeros outside the support (Martins and Astudillo, 2016). Keras
+    3.15's torch backend sums the cumulative sums of the whole support where the threshold needs the
+    one at its edge, so its outputs need not sum to 1; lamina follows the paper.
 
-    Example:
-    >>> [round(v, 4) for v in sparsemax(torch.tensor([1.0, 0.8, 0.1, -1.0])).tolist()]
-    [0.6, 0.4, 0.0, 0.0]
+    Args:
+        x: input tensor.
+        axis: the axis projected along (default the last).
+
+    Examples:
+        >>> [round(v, 4) for v in sparsemax(torch.tensor([1.0, 0.8, 0.1, -1.0])).tolist()]
+        [0.6, 0.4, 0.0, 0.0]
     """
     ordered = torch.sort(x, dim=axis, descending=True).values
     cumulative = ordered.cumsum(dim=axis)
@@ -185,11 +434,16 @@ def sparsemax(x, axis=-1):
 
 
 def threshold(x, threshold, default_value):
-    """x where x > threshold, else `default_value`.
+    """`x` where `x > threshold`, else `default_value`.
 
-    Example:
-    >>> threshold(torch.tensor([0.5, 2.0]), 1.0, -1.0).tolist()
-    [-1.0, 2.0]
+    Args:
+        x: input tensor.
+        threshold: the value `x` must exceed to pass through.
+        default_value: what replaces the values that do not.
+
+    Examples:
+        >>> threshold(torch.tensor([0.5, 2.0]), 1.0, -1.0).tolist()
+        [-1.0, 2.0]
     """
     return F.threshold(x, threshold, default_value)
 
@@ -231,7 +485,19 @@ _ACTIVATIONS = {
 
 
 def get(identifier):
-    """None -> linear; a name -> its function; a callable -> itself."""
+    """An activation function from a name, a callable or None.
+
+    Args:
+        identifier: None (gives `linear`), a name such as `"relu"` (case-insensitive) or a
+            callable (returned as it is).
+
+    Returns:
+        The activation function.
+
+    Examples:
+        >>> get("relu") is relu, get(None) is linear
+        (True, True)
+    """
     if identifier is None:
         return linear
     if isinstance(identifier, str):
@@ -248,6 +514,15 @@ def get(identifier):
 
 
 def serialize(activation) -> str:
+    """The name an activation function is saved under (`swish` saves as `"silu"`, as Keras).
+
+    Args:
+        activation: one of this module's functions, or any named callable.
+
+    Examples:
+        >>> serialize(relu), serialize(swish)
+        ('relu', 'silu')
+    """
     for name, fn in _ACTIVATIONS.items():
         if fn is activation:
             return name if name != "swish" else "silu"
@@ -264,9 +539,9 @@ def deserialize(config, custom_objects=None):
         config: the activation's name or its serialized dict.
         custom_objects: optional mapping of names to user functions.
 
-    Example:
-    >>> deserialize("celu") is celu
-    True
+    Examples:
+        >>> deserialize("celu") is celu
+        True
     """
     if isinstance(config, dict):
         config = config.get("config", config.get("class_name"))
@@ -278,4 +553,10 @@ def deserialize(config, custom_objects=None):
 
 
 def names() -> list[str]:
+    """The sorted names `get` accepts.
+
+    Examples:
+        >>> "sparsemax" in names()
+        True
+    """
     return sorted(_ACTIVATIONS)

@@ -5,7 +5,7 @@ flash-attention switches drive torch's scaled-dot-product-attention backends
 (`torch.backends.cuda.enable_flash_sdp`). `max_epochs` / `max_steps_per_epoch` cap training
 loops globally (handy for smoke-testing a script), as in Keras.
 
-Example:
+Examples:
     >>> import lamina
     >>> lamina.config.floatx()
     'float32'
@@ -66,7 +66,12 @@ _settings = {
 
 
 def backend() -> str:
-    """The engine's name: lamina always runs on "torch"."""
+    """The engine's name: lamina always runs on "torch".
+
+    Examples:
+        >>> backend()
+        'torch'
+    """
     return "torch"
 
 
@@ -75,6 +80,9 @@ def set_backend(backend) -> None:
 
     Args:
         backend: the engine's name.
+
+    Examples:
+        >>> set_backend("torch")  # accepted; "jax" would raise ValueError
     """
     if backend != "torch":
         raise ValueError(
@@ -88,32 +96,68 @@ def set_backend(backend) -> None:
 
 
 def enable_interactive_logging() -> None:
-    """Progress bars and logs go to stdout (the default)."""
+    """Progress bars and logs go to stdout (the default).
+
+    Examples:
+        >>> enable_interactive_logging()
+        >>> is_interactive_logging_enabled()
+        True
+    """
     _settings["interactive_logging"] = True
 
 
 def disable_interactive_logging() -> None:
-    """Send logs through Python's `logging` instead of interactive progress bars on stdout."""
+    """Send logs through Python's `logging` instead of interactive progress bars on stdout.
+
+    Examples:
+        >>> disable_interactive_logging()
+        >>> is_interactive_logging_enabled()
+        False
+        >>> enable_interactive_logging()
+    """
     _settings["interactive_logging"] = False
 
 
 def is_interactive_logging_enabled() -> bool:
-    """Whether logs go to stdout as interactive progress bars (True by default)."""
+    """Whether logs go to stdout as interactive progress bars (True by default).
+
+    Examples:
+        >>> is_interactive_logging_enabled()
+        True
+    """
     return _settings["interactive_logging"]
 
 
 def enable_traceback_filtering() -> None:
-    """Hide lamina's internal frames from tracebacks of errors in user code (the default)."""
+    """Hide lamina's internal frames from tracebacks of errors in user code (the default).
+
+    Examples:
+        >>> enable_traceback_filtering()
+        >>> is_traceback_filtering_enabled()
+        True
+    """
     _settings["traceback_filtering"] = True
 
 
 def disable_traceback_filtering() -> None:
-    """Show full tracebacks, lamina's frames included (for debugging lamina itself)."""
+    """Show full tracebacks, lamina's frames included (for debugging lamina itself).
+
+    Examples:
+        >>> disable_traceback_filtering()
+        >>> is_traceback_filtering_enabled()
+        False
+        >>> enable_traceback_filtering()
+    """
     _settings["traceback_filtering"] = False
 
 
 def is_traceback_filtering_enabled() -> bool:
-    """Whether tracebacks are filtered (True by default)."""
+    """Whether tracebacks are filtered (True by default).
+
+    Examples:
+        >>> is_traceback_filtering_enabled()
+        True
+    """
     return _settings["traceback_filtering"]
 
 
@@ -121,12 +165,23 @@ def enable_unsafe_deserialization() -> None:
     """Allow loading models that hold code (Lambda layers) without `safe_mode=False` each time.
 
     Only for files you trust: a Lambda layer's code runs when the model is loaded.
+
+    Examples:
+        >>> enable_unsafe_deserialization()  # doctest: +SKIP
+        >>> model = lamina.models.load_model("trusted_with_lambda.keras")  # doctest: +SKIP
+        >>> isinstance(is_unsafe_deserialization_enabled(), bool)
+        True
     """
     _settings["unsafe_deserialization"] = True
 
 
 def is_unsafe_deserialization_enabled() -> bool:
-    """Whether `enable_unsafe_deserialization()` was called (loading then ignores safe_mode)."""
+    """Whether `enable_unsafe_deserialization()` was called (loading then ignores safe_mode).
+
+    Examples:
+        >>> isinstance(is_unsafe_deserialization_enabled(), bool)
+        True
+    """
     return _settings["unsafe_deserialization"]
 
 
@@ -135,19 +190,36 @@ def is_unsafe_deserialization_enabled() -> bool:
 
 
 def enable_flash_attention() -> None:
-    """Let attention layers use flash attention (torch's flash SDPA kernel) where supported."""
+    """Let attention layers use flash attention (torch's flash SDPA kernel) where supported.
+
+    Examples:
+        >>> enable_flash_attention()  # doctest: +SKIP
+        >>> is_flash_attention_enabled()  # doctest: +SKIP
+        True
+    """
     _settings["flash_attention"] = True
     torch.backends.cuda.enable_flash_sdp(True)
 
 
 def disable_flash_attention() -> None:
-    """Keep attention off torch's flash SDPA kernel (the math or memory-efficient ones remain)."""
+    """Keep attention off torch's flash SDPA kernel (the math or memory-efficient ones remain).
+
+    Examples:
+        >>> disable_flash_attention()  # doctest: +SKIP
+        >>> is_flash_attention_enabled()  # doctest: +SKIP
+        False
+    """
     _settings["flash_attention"] = False
     torch.backends.cuda.enable_flash_sdp(False)
 
 
 def is_flash_attention_enabled():
-    """True or False once set; None (the default) while torch chooses the kernel itself."""
+    """True or False once set; None (the default) while torch chooses the kernel itself.
+
+    Examples:
+        >>> is_flash_attention_enabled() in (None, True, False)
+        True
+    """
     return _settings["flash_attention"]
 
 
@@ -166,12 +238,23 @@ def set_max_epochs(max_epochs) -> None:
 
     Args:
         max_epochs: a positive int or None.
+
+    Examples:
+        >>> set_max_epochs(2)  # every fit() now stops after at most 2 epochs
+        >>> max_epochs()
+        2
+        >>> set_max_epochs(None)
     """
     _settings["max_epochs"] = _check_limit(max_epochs, "set_max_epochs()")
 
 
 def max_epochs():
-    """The global cap on epochs per `fit()`, or None."""
+    """The global cap on epochs per `fit()`, or None.
+
+    Examples:
+        >>> max_epochs() is None  # no cap by default
+        True
+    """
     return _settings["max_epochs"]
 
 
@@ -180,6 +263,12 @@ def set_max_steps_per_epoch(max_steps_per_epoch) -> None:
 
     Args:
         max_steps_per_epoch: a positive int or None.
+
+    Examples:
+        >>> set_max_steps_per_epoch(10)
+        >>> max_steps_per_epoch()
+        10
+        >>> set_max_steps_per_epoch(None)
     """
     _settings["max_steps_per_epoch"] = _check_limit(
         max_steps_per_epoch, "set_max_steps_per_epoch()"
@@ -187,5 +276,10 @@ def set_max_steps_per_epoch(max_steps_per_epoch) -> None:
 
 
 def max_steps_per_epoch():
-    """The global cap on steps per epoch, or None."""
+    """The global cap on steps per epoch, or None.
+
+    Examples:
+        >>> max_steps_per_epoch() is None
+        True
+    """
     return _settings["max_steps_per_epoch"]

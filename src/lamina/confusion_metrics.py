@@ -137,7 +137,7 @@ class _ThresholdCounts(Metric):
         return {"name": self.name, "thresholds": self.init_thresholds}
 
 
-def _count_metric(state, class_name):
+def _count_metric(state, class_name, doc):
     def result(self):
         return self._single(getattr(self, state))
 
@@ -152,16 +152,84 @@ def _count_metric(state, class_name):
                 "counts": (state,),
                 "__init__": __init__,
                 "result": result,
-                "__doc__": f"The weighted number of {state.replace('_', ' ')} at each threshold.",
+                "__doc__": doc,
             },
         )
     )
 
 
-TruePositives = _count_metric("true_positives", "TruePositives")
-FalsePositives = _count_metric("false_positives", "FalsePositives")
-TrueNegatives = _count_metric("true_negatives", "TrueNegatives")
-FalseNegatives = _count_metric("false_negatives", "FalseNegatives")
+TruePositives = _count_metric(
+    "true_positives",
+    "TruePositives",
+    """The weighted number of true positives at each threshold.
+
+    Args:
+        thresholds: a float or list of floats in [0, 1] (default 0.5); a prediction above one
+            counts as positive. A list gives one count per threshold.
+        name: the metric's name (default `"true_positives"`).
+        dtype: accepted for Keras compatibility; state is float32.
+
+    Examples:
+        >>> m = TruePositives()
+        >>> m.update_state([0, 1, 1, 1], [0.2, 0.8, 0.3, 0.9])
+        >>> float(m.result())
+        2.0
+    """,
+)
+FalsePositives = _count_metric(
+    "false_positives",
+    "FalsePositives",
+    """The weighted number of false positives at each threshold.
+
+    Args:
+        thresholds: a float or list of floats in [0, 1] (default 0.5); a prediction above one
+            counts as positive. A list gives one count per threshold.
+        name: the metric's name (default `"false_positives"`).
+        dtype: accepted for Keras compatibility; state is float32.
+
+    Examples:
+        >>> m = FalsePositives()
+        >>> m.update_state([0, 1, 1, 1], [0.2, 0.8, 0.3, 0.9])
+        >>> float(m.result())
+        0.0
+    """,
+)
+TrueNegatives = _count_metric(
+    "true_negatives",
+    "TrueNegatives",
+    """The weighted number of true negatives at each threshold.
+
+    Args:
+        thresholds: a float or list of floats in [0, 1] (default 0.5); a prediction above one
+            counts as positive. A list gives one count per threshold.
+        name: the metric's name (default `"true_negatives"`).
+        dtype: accepted for Keras compatibility; state is float32.
+
+    Examples:
+        >>> m = TrueNegatives()
+        >>> m.update_state([0, 1, 1, 1], [0.2, 0.8, 0.3, 0.9])
+        >>> float(m.result())
+        1.0
+    """,
+)
+FalseNegatives = _count_metric(
+    "false_negatives",
+    "FalseNegatives",
+    """The weighted number of false negatives at each threshold.
+
+    Args:
+        thresholds: a float or list of floats in [0, 1] (default 0.5); a prediction above one
+            counts as positive. A list gives one count per threshold.
+        name: the metric's name (default `"false_negatives"`).
+        dtype: accepted for Keras compatibility; state is float32.
+
+    Examples:
+        >>> m = FalseNegatives()
+        >>> m.update_state([0, 1, 1, 1], [0.2, 0.8, 0.3, 0.9])
+        >>> float(m.result())
+        1.0
+    """,
+)
 
 
 @register
@@ -174,6 +242,13 @@ class Precision(_ThresholdCounts):
             value per threshold.
         top_k: only the k largest predictions of each sample may count as positive.
         class_id: compute the metric for this class (last axis) only.
+        name: the metric's name (default `"precision"`).
+        dtype: accepted for Keras compatibility; state is float32.
+
+    Examples:
+        >>> m = Precision()
+        >>> round(float(m([0, 1, 1, 1], [1.0, 1.0, 0.0, 1.0])), 4)  # 2 of 3 positive calls right
+        0.6667
     """
 
     counts = ("true_positives", "false_positives")
@@ -190,7 +265,21 @@ class Precision(_ThresholdCounts):
 
 @register
 class Recall(Precision):
-    """TP / (TP + FN): the fraction of positives that are found. Arguments as `Precision`."""
+    """TP / (TP + FN): the fraction of positives that are found.
+
+    Args:
+        thresholds: a float or list of floats in [0, 1] (default 0.5); a prediction above one
+            counts as positive. With a list the result is one value per threshold.
+        top_k: only the k largest predictions of each sample may count as positive.
+        class_id: compute the metric for this class (last axis) only.
+        name: the metric's name (default `"recall"`).
+        dtype: accepted for Keras compatibility; state is float32.
+
+    Examples:
+        >>> m = Recall()
+        >>> round(float(m([0, 1, 1, 1], [1.0, 0.0, 1.0, 1.0])), 4)  # 2 of the 3 positives found
+        0.6667
+    """
 
     counts = ("true_positives", "false_negatives")
 
@@ -225,6 +314,13 @@ class AUC(Metric):
         label_weights: per-label weights (of the average with `multi_label`, of the samples
             otherwise).
         from_logits: the predictions are logits (a sigmoid is applied first).
+        name: the metric's name (default `"auc"`).
+        dtype: accepted for Keras compatibility; state is float32.
+
+    Examples:
+        >>> m = AUC(num_thresholds=3)
+        >>> float(m([0, 0, 1, 1], [0.0, 0.5, 0.3, 0.9]))
+        0.75
     """
 
     def __init__(

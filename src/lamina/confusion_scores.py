@@ -26,6 +26,15 @@ class FBetaScore(Metric):
         beta: the weight of recall against precision (> 0).
         threshold: a prediction above it counts as positive; `None` counts each sample's largest
             prediction (ties included) as its positive.
+        name: the metric's name (default `"fbeta_score"`).
+        dtype: accepted for Keras compatibility; state is float32.
+
+    Examples:
+        >>> m = FBetaScore(beta=2.0, threshold=0.5)
+        >>> y_true = np.array([[1, 0], [0, 1], [1, 0]])
+        >>> y_pred = np.array([[0.9, 0.1], [0.8, 0.7], [0.3, 0.6]])
+        >>> [round(v, 4) for v in m(y_true, y_pred).tolist()]
+        [0.5, 0.8333]
     """
 
     def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score", dtype=None):
@@ -113,7 +122,19 @@ class FBetaScore(Metric):
 
 @register
 class F1Score(FBetaScore):
-    """The F1 score (FBetaScore with beta=1). Arguments as `FBetaScore`."""
+    """The F1 score (FBetaScore with beta=1). Arguments as `FBetaScore`.
+
+    Args:
+        average: `None` (one score per class), `"micro"`, `"macro"` or `"weighted"`.
+        threshold: a prediction above it counts as positive; `None`: each sample's largest.
+        name: the metric's name (default `"f1_score"`).
+        dtype: accepted for Keras compatibility.
+
+    Examples:
+        >>> m = F1Score(average="macro", threshold=0.5)
+        >>> round(float(m(np.array([[1, 0], [0, 1]]), np.array([[0.9, 0.2], [0.6, 0.8]]))), 4)
+        0.8333
+    """
 
     def __init__(self, average=None, threshold=None, name="f1_score", dtype=None):
         super().__init__(average=average, beta=1.0, threshold=threshold, name=name)
@@ -136,6 +157,13 @@ class IoU(Metric):
         sparse_y_true: the labels are class ids (else one-hot / scores: argmax along `axis`).
         sparse_y_pred: the predictions are class ids (else scores: argmax along `axis`).
         axis: the class axis for the argmax.
+        name: the metric's name (default `"io_u"`).
+        dtype: accepted for Keras compatibility.
+
+    Examples:
+        >>> m = IoU(num_classes=2, target_class_ids=[0])
+        >>> round(float(m([0, 0, 1, 1], [0, 1, 0, 1])), 4)  # class 0: 1 hit, 1 miss, 1 false alarm
+        0.3333
     """
 
     def __init__(
@@ -218,6 +246,20 @@ class MeanIoU(IoU):
 
     Predictions are class ids by default (`sparse_y_pred=True`), as in Keras: for a softmax
     output pass `sparse_y_pred=False`.
+
+    Args:
+        num_classes: the number of classes.
+        name: the metric's name (default `"mean_io_u"`).
+        dtype: accepted for Keras compatibility.
+        ignore_class: a label whose samples are left out.
+        sparse_y_true: the labels are class ids (else one-hot: argmax along `axis`).
+        sparse_y_pred: the predictions are class ids (else scores: argmax along `axis`).
+        axis: the class axis for the argmax.
+
+    Examples:
+        >>> m = MeanIoU(num_classes=2)
+        >>> float(m([0, 0, 1, 1], [0, 1, 0, 1]))
+        0.3333333432674408
     """
 
     def __init__(
@@ -248,7 +290,23 @@ class MeanIoU(IoU):
 
 @register
 class OneHotIoU(IoU):
-    """IoU for one-hot labels and score predictions (argmax along `axis`)."""
+    """IoU for one-hot labels and score predictions (argmax along `axis`).
+
+    Args:
+        num_classes: the number of classes.
+        target_class_ids: the classes whose IoU is averaged.
+        name: the metric's name.
+        dtype: accepted for Keras compatibility.
+        ignore_class: a label whose samples are left out.
+        sparse_y_pred: the predictions are class ids (default False: scores).
+        axis: the class axis for the argmax.
+
+    Examples:
+        >>> m = OneHotIoU(num_classes=2, target_class_ids=[1])
+        >>> y_true = np.array([[1, 0], [0, 1], [0, 1]])
+        >>> round(float(m(y_true, np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]))), 4)
+        0.5
+    """
 
     def __init__(
         self,
@@ -278,7 +336,22 @@ class OneHotIoU(IoU):
 
 @register
 class OneHotMeanIoU(MeanIoU):
-    """MeanIoU for one-hot labels and score predictions (argmax along `axis`)."""
+    """MeanIoU for one-hot labels and score predictions (argmax along `axis`).
+
+    Args:
+        num_classes: the number of classes.
+        name: the metric's name.
+        dtype: accepted for Keras compatibility.
+        ignore_class: a label whose samples are left out.
+        sparse_y_pred: the predictions are class ids (default False: scores).
+        axis: the class axis for the argmax.
+
+    Examples:
+        >>> m = OneHotMeanIoU(num_classes=2)
+        >>> y_true = np.array([[1, 0], [0, 1], [0, 1]])
+        >>> round(float(m(y_true, np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]]))), 4)
+        0.5
+    """
 
     def __init__(
         self, num_classes, name=None, dtype=None, ignore_class=None, sparse_y_pred=False, axis=-1
@@ -307,10 +380,10 @@ class BinaryIoU(IoU):
         threshold: predictions >= threshold count as class 1.
         name: the metric's name.
 
-    Example:
-    >>> m = BinaryIoU(target_class_ids=[1])
-    >>> round(m(torch.tensor([0.0, 1.0, 1.0]), torch.tensor([0.7, 0.9, 0.2])).item(), 4)
-    0.3333
+    Examples:
+        >>> m = BinaryIoU(target_class_ids=[1])
+        >>> round(m(torch.tensor([0.0, 1.0, 1.0]), torch.tensor([0.7, 0.9, 0.2])).item(), 4)
+        0.3333
     """
 
     def __init__(self, target_class_ids=(0, 1), threshold=0.5, name=None, dtype=None):

@@ -18,7 +18,18 @@ EPSILON = 1e-7
 
 
 class Constraint:
-    """Base class: `constraint(weight) -> projected weight`, same shape."""
+    """Base class of weight constraints: `constraint(weight)` returns the projected weight.
+
+    The base class returns the weight unchanged; subclasses override `__call__` and, when they take
+    arguments, `get_config()`.
+
+    Examples:
+        >>> class Clip(Constraint):
+        ...     def __call__(self, weight):
+        ...         return weight.clamp(-1.0, 1.0)
+        >>> Clip()(torch.tensor([-3.0, 0.5])).tolist()
+        [-1.0, 0.5]
+    """
 
     def __call__(self, weight: torch.Tensor) -> torch.Tensor:
         return weight
@@ -43,9 +54,14 @@ class MaxNorm(Constraint):
     """Rescale so the norm along `axis` is at most `max_value`.
 
     Args:
-        max_value: the largest allowed norm.
+        max_value: the largest allowed norm (default 2).
         axis: the axis (or axes) the norm is taken over; 0 for a Dense kernel `(in, out)` bounds
             each unit's incoming weights, `[0, 1, 2]` does so for a Conv2D kernel.
+
+    Examples:
+        >>> kernel = torch.tensor([[3.0, 0.5], [4.0, 0.0]])
+        >>> [[round(v, 4) for v in row] for row in MaxNorm(max_value=1.0)(kernel).tolist()]
+        [[0.6, 0.5], [0.8, 0.0]]
     """
 
     def __init__(self, max_value=2, axis=0):
@@ -62,14 +78,27 @@ class MaxNorm(Constraint):
 
 
 class NonNeg(Constraint):
-    """Set negative entries to zero."""
+    """Set negative entries to zero.
+
+    Examples:
+        >>> NonNeg()(torch.tensor([-1.0, 2.0])).tolist() == [0.0, 2.0]
+        True
+    """
 
     def __call__(self, weight):
         return weight * (weight >= 0).to(weight.dtype)
 
 
 class UnitNorm(Constraint):
-    """Divide by the norm along `axis`, so each slice has unit norm."""
+    """Divide by the norm along `axis`, so each slice has unit norm.
+
+    Args:
+        axis: the axis (or axes) the norm is taken over (default 0: each column of a Dense kernel).
+
+    Examples:
+        >>> UnitNorm()(torch.tensor([[3.0], [4.0]])).flatten().tolist()
+        [0.6000000238418579, 0.800000011920929]
+    """
 
     def __init__(self, axis=0):
         self.axis = _axis(axis)
@@ -82,7 +111,19 @@ class UnitNorm(Constraint):
 
 
 class MinMaxNorm(Constraint):
-    """Move the norm along `axis` toward `[min_value, max_value]` at `rate` (1.0: all the way)."""
+    """Move the norm along `axis` toward `[min_value, max_value]` at `rate` (1.0: all the way).
+
+    Args:
+        min_value: the smallest allowed norm (default 0).
+        max_value: the largest allowed norm (default 1).
+        rate: how far to move per application: `norm' = rate * clip(norm) + (1 - rate) * norm`.
+        axis: the axis (or axes) the norm is taken over (default 0).
+
+    Examples:
+        >>> kernel = torch.tensor([[0.3], [0.4]])
+        >>> [[round(v, 4) for v in row] for row in MinMaxNorm(min_value=1.0)(kernel).tolist()]
+        [[0.6], [0.8]]
+    """
 
     def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
         self.min_value = min_value
@@ -122,7 +163,16 @@ _BY_NAME = {
 
 
 def get(identifier):
-    """None, a name ('max_norm', 'NonNeg'), a config dict, a Constraint or a function."""
+    """A constraint from a name, a config dict, an instance, a callable or None.
+
+    Args:
+        identifier: None (returned as None), a name (`"max_norm"`, `"NonNeg"`, ...), a dict
+            `{"class_name": ..., "config": ...}`, a `Constraint` or a function (returned as is).
+
+    Examples:
+        >>> get({"class_name": "MaxNorm", "config": {"max_value": 3}}).get_config()
+        {'max_value': 3, 'axis': 0}
+    """
     if identifier is None or isinstance(identifier, Constraint):
         return identifier
     if isinstance(identifier, str):
@@ -145,12 +195,30 @@ def get(identifier):
 
 
 def serialize(constraint):
+    """A constraint as Keras writes it: `{"class_name": ..., "config": ...}` (None stays None).
+
+    Args:
+        constraint: the `Constraint`, or None.
+
+    Examples:
+        >>> serialize(UnitNorm(axis=1))
+        {'class_name': 'UnitNorm', 'config': {'axis': 1}}
+    """
     if constraint is None:
         return None
     return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
 
 
 def deserialize(config):
+    """A constraint from its config dict or name (the inverse of `serialize`).
+
+    Args:
+        config: `{"class_name": ..., "config": ...}` or a name such as `"non_neg"`.
+
+    Examples:
+        >>> type(deserialize("non_neg")).__name__
+        'NonNeg'
+    """
     return get(config)
 
 
@@ -166,6 +234,18 @@ def collect(model) -> list:
 
     `project` takes the stored (torch-layout) tensor and returns it projected, so the optimizer can
     write `parameter.copy_(project(parameter))` without knowing about layouts.
+
+    Args:
+        model: a layer or model; all its sub-layers are searched.
+
+    Returns:
+        A list of `(torch.nn.Parameter, function)` pairs, each parameter once.
+
+    Examples:
+        >>> dense = lamina.layers.Dense(2, kernel_constraint=NonNeg())
+        >>> dense.build((None, 3))
+        >>> len(collect(dense))
+        1
     """
     pairs, seen = [], set()
     for module in model.modules():

@@ -15,7 +15,21 @@ from lamina.engine import errors
 
 
 def compute_fans(shape) -> tuple[float, float]:
-    """Keras's rule: kernels are (..., in, out); a conv kernel's receptive field multiplies both."""
+    """Fan-in and fan-out of a weight shape, by Keras's rule.
+
+    Kernels are laid out `(..., in, out)`: a dense kernel `(in, out)` gives `(in, out)`; a conv
+    kernel's receptive field (the product of the leading axes) multiplies both.
+
+    Args:
+        shape: the weight's shape (a tuple of ints).
+
+    Returns:
+        `(fan_in, fan_out)` as floats.
+
+    Examples:
+        >>> compute_fans((3, 3, 16, 32))
+        (144.0, 288.0)
+    """
     shape = tuple(shape)
     if len(shape) == 0:
         return 1.0, 1.0
@@ -28,6 +42,19 @@ def compute_fans(shape) -> tuple[float, float]:
 
 
 class Initializer:
+    """Base class of initializers: called as `init(shape, dtype)`, it returns a new tensor.
+
+    Subclasses implement `__call__(shape, dtype=torch.float32)` and, when they take arguments,
+    `get_config()` so that models saving them can be loaded again.
+
+    Examples:
+        >>> class Halves(Initializer):
+        ...     def __call__(self, shape, dtype=torch.float32):
+        ...         return torch.full(shape, 0.5, dtype=dtype)
+        >>> Halves()((2,)).tolist()
+        [0.5, 0.5]
+    """
+
     def __call__(self, shape, dtype=torch.float32) -> torch.Tensor:
         raise NotImplementedError
 
@@ -40,16 +67,40 @@ class Initializer:
 
 
 class Zeros(Initializer):
+    """Fills the tensor with 0 (the default bias initializer).
+
+    Examples:
+        >>> Zeros()((2, 2)).tolist()
+        [[0.0, 0.0], [0.0, 0.0]]
+    """
+
     def __call__(self, shape, dtype=torch.float32):
         return torch.zeros(shape, dtype=dtype)
 
 
 class Ones(Initializer):
+    """Fills the tensor with 1.
+
+    Examples:
+        >>> Ones()((3,)).tolist()
+        [1.0, 1.0, 1.0]
+    """
+
     def __call__(self, shape, dtype=torch.float32):
         return torch.ones(shape, dtype=dtype)
 
 
 class Constant(Initializer):
+    """Fills the tensor with one value.
+
+    Args:
+        value: the scalar every element gets (default 0).
+
+    Examples:
+        >>> Constant(2.5)((2,)).tolist()
+        [2.5, 2.5]
+    """
+
     def __init__(self, value=0.0):
         self.value = value
 
@@ -61,6 +112,19 @@ class Constant(Initializer):
 
 
 class RandomNormal(Initializer):
+    """Draws from a normal distribution.
+
+    Args:
+        mean: the distribution's mean (default 0).
+        stddev: its standard deviation (default 0.05).
+        seed: an int for the same tensor on every call, or None for torch's global generator.
+
+    Examples:
+        >>> init = RandomNormal(stddev=1.0, seed=3)
+        >>> bool((init((4,)) == init((4,))).all())
+        True
+    """
+
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
@@ -74,6 +138,19 @@ class RandomNormal(Initializer):
 
 
 class RandomUniform(Initializer):
+    """Draws uniformly from `[minval, maxval)`.
+
+    Args:
+        minval: the lower bound (default -0.05).
+        maxval: the upper bound (default 0.05).
+        seed: an int for the same tensor on every call, or None for torch's global generator.
+
+    Examples:
+        >>> values = RandomUniform(minval=0.0, maxval=1.0, seed=1)((1000,))
+        >>> bool(values.min() >= 0.0 and values.max() < 1.0)
+        True
+    """
+
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
         self.minval, self.maxval, self.seed = minval, maxval, seed
 
@@ -87,6 +164,19 @@ class RandomUniform(Initializer):
 
 
 class TruncatedNormal(Initializer):
+    """Draws from a normal distribution cut at two standard deviations from the mean.
+
+    Args:
+        mean: the distribution's mean (default 0).
+        stddev: its standard deviation before truncation (default 0.05).
+        seed: an int for the same tensor on every call, or None for torch's global generator.
+
+    Examples:
+        >>> values = TruncatedNormal(stddev=1.0, seed=0)((1000,))
+        >>> bool(values.abs().max() <= 2.0)
+        True
+    """
+
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
@@ -106,6 +196,24 @@ class TruncatedNormal(Initializer):
 
 
 class VarianceScaling(Initializer):
+    """Draws with a variance scaled to the weight's fans: `scale / n`.
+
+    `n` is fan-in, fan-out or their mean (`mode`); the distribution is a normal truncated at two
+    standard deviations (rescaled so the variance is still `scale / n`, as Keras), an untruncated
+    normal, or a uniform on `[-sqrt(3 * scale / n), sqrt(3 * scale / n)]`.
+
+    Args:
+        scale: the variance's numerator (default 1).
+        mode: `"fan_in"`, `"fan_out"` or `"fan_avg"`.
+        distribution: `"truncated_normal"`, `"untruncated_normal"` (or `"normal"`), `"uniform"`.
+        seed: an int for the same tensor on every call, or None for torch's global generator.
+
+    Examples:
+        >>> values = VarianceScaling(scale=2.0, distribution="uniform", seed=0)((50, 10))
+        >>> bool(values.abs().max() <= (3 * 2.0 / 50) ** 0.5)
+        True
+    """
+
     def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
         if mode not in ("fan_in", "fan_out", "fan_avg"):
             raise ValueError(
@@ -142,6 +250,17 @@ class VarianceScaling(Initializer):
 
 
 class GlorotUniform(VarianceScaling):
+    """Glorot (Xavier) uniform, `VarianceScaling(1.0, "fan_avg", "uniform")`: Dense's kernel.
+
+    Args:
+        seed: an int for the same tensor on every call, or None for torch's global generator.
+
+    Examples:
+        >>> values = GlorotUniform(seed=0)((30, 20))
+        >>> bool(values.abs().max() <= (6 / (30 + 20)) ** 0.5)
+        True
+    """
+
     def __init__(self, seed=None):
         super().__init__(1.0, "fan_avg", "uniform", seed)
 
@@ -150,6 +269,16 @@ class GlorotUniform(VarianceScaling):
 
 
 class GlorotNormal(VarianceScaling):
+    """Glorot (Xavier) normal: `VarianceScaling(1.0, "fan_avg", "truncated_normal")`.
+
+    Args:
+        seed: an int for the same tensor on every call, or None for torch's global generator.
+
+    Examples:
+        >>> GlorotNormal(seed=0)((30, 20)).shape
+        torch.Size([30, 20])
+    """
+
     def __init__(self, seed=None):
         super().__init__(1.0, "fan_avg", "truncated_normal", seed)
 
@@ -158,6 +287,17 @@ class GlorotNormal(VarianceScaling):
 
 
 class HeNormal(VarianceScaling):
+    """He normal: `VarianceScaling(2.0, "fan_in", "truncated_normal")`, suited to ReLU layers.
+
+    Args:
+        seed: an int for the same tensor on every call, or None for torch's global generator.
+
+    Examples:
+        >>> values = HeNormal(seed=0)((400, 400))
+        >>> round(float(values.std()) / (2 / 400) ** 0.5, 1)
+        1.0
+    """
+
     def __init__(self, seed=None):
         super().__init__(2.0, "fan_in", "truncated_normal", seed)
 
@@ -166,6 +306,17 @@ class HeNormal(VarianceScaling):
 
 
 class HeUniform(VarianceScaling):
+    """He uniform: `VarianceScaling(2.0, "fan_in", "uniform")`.
+
+    Args:
+        seed: an int for the same tensor on every call, or None for torch's global generator.
+
+    Examples:
+        >>> values = HeUniform(seed=0)((24, 8))
+        >>> bool(values.abs().max() <= (6 / 24) ** 0.5)
+        True
+    """
+
     def __init__(self, seed=None):
         super().__init__(2.0, "fan_in", "uniform", seed)
 
@@ -174,6 +325,17 @@ class HeUniform(VarianceScaling):
 
 
 class LecunNormal(VarianceScaling):
+    """LeCun normal: `VarianceScaling(1.0, "fan_in", "truncated_normal")`, SELU's companion.
+
+    Args:
+        seed: an int for the same tensor on every call, or None for torch's global generator.
+
+    Examples:
+        >>> values = LecunNormal(seed=0)((400, 400))
+        >>> round(float(values.std()) / (1 / 400) ** 0.5, 1)
+        1.0
+    """
+
     def __init__(self, seed=None):
         super().__init__(1.0, "fan_in", "truncated_normal", seed)
 
@@ -182,6 +344,17 @@ class LecunNormal(VarianceScaling):
 
 
 class LecunUniform(VarianceScaling):
+    """LeCun uniform: `VarianceScaling(1.0, "fan_in", "uniform")`.
+
+    Args:
+        seed: an int for the same tensor on every call, or None for torch's global generator.
+
+    Examples:
+        >>> values = LecunUniform(seed=0)((12, 4))
+        >>> bool(values.abs().max() <= (3 / 12) ** 0.5)
+        True
+    """
+
     def __init__(self, seed=None):
         super().__init__(1.0, "fan_in", "uniform", seed)
 
@@ -190,6 +363,19 @@ class LecunUniform(VarianceScaling):
 
 
 class Orthogonal(Initializer):
+    """A random orthogonal matrix (times `gain`); shapes of rank > 2 are flattened to
+    `(prod(shape[:-1]), shape[-1])` first, as Keras.
+
+    Args:
+        gain: the factor applied to the orthogonal matrix (default 1).
+        seed: an int for the same tensor on every call, or None for torch's global generator.
+
+    Examples:
+        >>> q = Orthogonal(seed=0)((3, 3))
+        >>> torch.allclose(q @ q.T, torch.eye(3), atol=1e-5)
+        True
+    """
+
     def __init__(self, gain=1.0, seed=None):
         self.gain, self.seed = gain, seed
 
@@ -205,6 +391,16 @@ class Orthogonal(Initializer):
 
 
 class Identity(Initializer):
+    """The identity matrix times `gain`, for 2-D shapes (rectangular ones too).
+
+    Args:
+        gain: the diagonal's value (default 1).
+
+    Examples:
+        >>> Identity(gain=2.0)((2, 3)).tolist()
+        [[2.0, 0.0, 0.0], [0.0, 2.0, 0.0]]
+    """
+
     def __init__(self, gain=1.0):
         self.gain = gain
 
@@ -238,9 +434,9 @@ class STFT(Initializer):
         scaling: `"density"` (divide by the window's L2 norm), `"spectrum"` (by its sum) or None.
         periodic: a periodic window (for spectral analysis) instead of a symmetric one.
 
-    Example:
-    >>> STFT(window=None)((4, 1, 3))[:, 0, 0].tolist()
-    [1.0, 1.0, 1.0, 1.0]
+    Examples:
+        >>> STFT(window=None)((4, 1, 3))[:, 0, 0].tolist()
+        [1.0, 1.0, 1.0, 1.0]
     """
 
     def __init__(self, side="real", window="hann", scaling="density", periodic=False):
@@ -333,6 +529,20 @@ _ALIASES.update(
 
 
 def get(identifier) -> Initializer:
+    """An initializer from a name, a config dict, an instance, a callable or None.
+
+    Args:
+        identifier: None (gives `Zeros()`), a name such as `"glorot_uniform"` or `"GlorotUniform"`,
+            `{"class_name": ..., "config": ...}`, an `Initializer` (returned as it is), or a
+            function `(shape, dtype) -> array` (wrapped).
+
+    Returns:
+        An `Initializer`.
+
+    Examples:
+        >>> type(get("he_normal")).__name__
+        'HeNormal'
+    """
     if identifier is None:
         return Zeros()
     if isinstance(identifier, Initializer):
@@ -365,7 +575,15 @@ class _CallableInitializer(Initializer):
 
 
 def serialize(initializer: Initializer) -> dict:
-    """An initializer -> `{"class_name": ..., "config": ...}`, as Keras writes it."""
+    """An initializer as Keras writes it: `{"class_name": ..., "config": ...}`.
+
+    Args:
+        initializer: the `Initializer` to describe.
+
+    Examples:
+        >>> serialize(Constant(3.0))
+        {'class_name': 'Constant', 'config': {'value': 3.0}}
+    """
     return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
 
 
@@ -376,9 +594,9 @@ def deserialize(config, custom_objects=None) -> Initializer:
         config: `{"class_name": ..., "config": ...}` or a name such as `"glorot_uniform"`.
         custom_objects: optional mapping of class names to user Initializer classes.
 
-    Example:
-    >>> deserialize({"class_name": "Constant", "config": {"value": 2.0}})((2,)).tolist()
-    [2.0, 2.0]
+    Examples:
+        >>> deserialize({"class_name": "Constant", "config": {"value": 2.0}})((2,)).tolist()
+        [2.0, 2.0]
     """
     if custom_objects and isinstance(config, dict) and config.get("class_name") in custom_objects:
         return custom_objects[config["class_name"]].from_config(config.get("config", {}))

@@ -10,7 +10,7 @@ Every sampler takes `seed`, one of:
 Tensors are made on `lamina.backend.default_device()` with a `torch.Generator` of that device,
 in `dtype` (default `lamina.backend.floatx()` for floats).
 
-Example:
+Examples:
     >>> from lamina import random
     >>> generator = random.SeedGenerator(42)
     >>> first = random.normal((2, 3), seed=generator)
@@ -66,7 +66,7 @@ class SeedGenerator:
         seed: an int, or None for one drawn from Python's `random`.
         name: a name for the generator (default `seed_generator`, made unique).
 
-    Example:
+    Examples:
         >>> generator = SeedGenerator(1337)
         >>> noise = lamina.random.normal((4,), seed=generator)   # doctest: +SKIP
     """
@@ -163,7 +163,7 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
         dtype: a floating dtype (default `floatx()`).
         seed: an int, a `SeedGenerator` or None (see the module docstring).
 
-    Example:
+    Examples:
         >>> lamina.random.normal((2, 2), mean=1.0, stddev=0.1, seed=0).shape
         torch.Size([2, 2])
     """
@@ -185,7 +185,7 @@ def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
         dtype: a floating dtype (default `floatx()`); integers: use `randint`.
         seed: an int, a `SeedGenerator` or None.
 
-    Example:
+    Examples:
         >>> lamina.random.uniform((3,), minval=-1.0, maxval=1.0, seed=0).shape
         torch.Size([3])
     """
@@ -207,7 +207,7 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
         dtype: a floating dtype (default `floatx()`).
         seed: an int, a `SeedGenerator` or None.
 
-    Example:
+    Examples:
         >>> bool(lamina.random.truncated_normal((1000,), seed=0).abs().max() <= 2.0)
         True
     """
@@ -230,7 +230,7 @@ def randint(shape, minval, maxval, dtype="int32", seed=None):
         dtype: an integer dtype (default "int32").
         seed: an int, a `SeedGenerator` or None.
 
-    Example:
+    Examples:
         >>> lamina.random.randint((4,), 0, 10, seed=0).dtype
         torch.int32
     """
@@ -258,7 +258,7 @@ def categorical(logits, num_samples, dtype="int32", seed=None):
     Returns:
         A `(batch, num_samples)` tensor of class ids.
 
-    Example:
+    Examples:
         >>> lamina.random.categorical([[0.0, 0.0, 0.0]], 5, seed=0).shape
         torch.Size([1, 5])
     """
@@ -286,7 +286,7 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
             size), e.g. `(batch, 1, features)` to drop the same features at every step.
         seed: an int, a `SeedGenerator` or None.
 
-    Example:
+    Examples:
         >>> lamina.random.dropout(torch.ones(4), 0.5, seed=0).unique().tolist()  # doctest: +SKIP
         [0.0, 2.0]
     """
@@ -317,7 +317,7 @@ def shuffle(x, axis=0, seed=None):
         axis: the axis to shuffle along.
         seed: an int, a `SeedGenerator` or None.
 
-    Example:
+    Examples:
         >>> sorted(lamina.random.shuffle(torch.arange(5), seed=0).tolist())
         [0, 1, 2, 3, 4]
     """
@@ -362,7 +362,7 @@ def gamma(shape, alpha, dtype=None, seed=None):
         dtype: a floating dtype (default `floatx()`).
         seed: an int, a `SeedGenerator` or None.
 
-    Example:
+    Examples:
         >>> lamina.random.gamma((3,), alpha=2.0, seed=0).shape
         torch.Size([3])
     """
@@ -382,7 +382,7 @@ def beta(shape, alpha, beta, dtype=None, seed=None):
         dtype: a floating dtype (default `floatx()`).
         seed: an int, a `SeedGenerator` or None.
 
-    Example:
+    Examples:
         >>> lamina.random.beta((3,), alpha=2.0, beta=5.0, seed=0).shape
         torch.Size([3])
     """
@@ -405,7 +405,7 @@ def binomial(shape, counts, probabilities, dtype=None, seed=None):
         dtype: a floating dtype (default `floatx()`), as Keras returns counts.
         seed: an int, a `SeedGenerator` or None.
 
-    Example:
+    Examples:
         >>> lamina.random.binomial((3,), counts=10, probabilities=0.5, seed=0).shape
         torch.Size([3])
     """

@@ -11,6 +11,18 @@ from lamina.engine import errors
 
 
 class Regularizer:
+    """Base class of weight penalties: `regularizer(weight)` returns a scalar added to the loss.
+
+    Subclasses implement `__call__(weight)` and, when they take arguments, `get_config()`.
+
+    Examples:
+        >>> class SumPenalty(Regularizer):
+        ...     def __call__(self, weight):
+        ...         return 0.1 * weight.sum()
+        >>> float(SumPenalty()(torch.ones(5)))
+        0.5
+    """
+
     def __call__(self, weight: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
@@ -23,6 +35,17 @@ class Regularizer:
 
 
 class L1L2(Regularizer):
+    """Both penalties: `l1 * sum(|w|) + l2 * sum(w ** 2)` (Keras's factors: no 1/2 on L2).
+
+    Args:
+        l1: the L1 factor (default 0).
+        l2: the L2 factor (default 0).
+
+    Examples:
+        >>> float(L1L2(l1=0.5, l2=0.25)(torch.tensor([1.0, -2.0])))
+        2.75
+    """
+
     def __init__(self, l1=0.0, l2=0.0):
         self.l1 = float(l1)
         self.l2 = float(l2)
@@ -40,6 +63,16 @@ class L1L2(Regularizer):
 
 
 class L1(L1L2):
+    """The L1 penalty: `l1 * sum(|w|)`.
+
+    Args:
+        l1: the factor (default 0.01).
+
+    Examples:
+        >>> float(L1(0.5)(torch.tensor([1.0, -2.0])))
+        1.5
+    """
+
     def __init__(self, l1=0.01):
         super().__init__(l1=l1)
 
@@ -48,6 +81,16 @@ class L1(L1L2):
 
 
 class L2(L1L2):
+    """The L2 penalty: `l2 * sum(w ** 2)`.
+
+    Args:
+        l2: the factor (default 0.01).
+
+    Examples:
+        >>> float(L2(0.5)(torch.tensor([1.0, -2.0])))
+        2.5
+    """
+
     def __init__(self, l2=0.01):
         super().__init__(l2=l2)
 
@@ -56,7 +99,21 @@ class L2(L1L2):
 
 
 class OrthogonalRegularizer(Regularizer):
-    """Keras's: factor * mean of |W_n^T W_n - I| off the diagonal, rows (or columns) normalized."""
+    """Keras's orthogonality penalty: `factor` times the mean of `|W_n W_n^T - I|` off the diagonal.
+
+    `W_n` is the weight flattened to `(-1, last axis)` with its rows (or, with `mode="columns"`, its
+    columns) normalized to unit length; orthogonal rows cost nothing.
+
+    Args:
+        factor: the penalty's factor (default 0.01).
+        mode: `"rows"` or `"columns"`.
+
+    Examples:
+        >>> float(OrthogonalRegularizer(factor=1.0)(torch.eye(3)))
+        0.0
+        >>> float(OrthogonalRegularizer(factor=1.0)(torch.tensor([[1.0, 0.0], [1.0, 0.0]])))
+        1.0
+    """
 
     def __init__(self, factor=0.01, mode="rows"):
         self.factor, self.mode = factor, mode
@@ -75,14 +132,42 @@ class OrthogonalRegularizer(Regularizer):
 
 
 def l1(l1=0.01):
+    """An `L1` penalty (Keras's function form).
+
+    Args:
+        l1: the factor (default 0.01).
+
+    Examples:
+        >>> l1(0.1).get_config()
+        {'l1': 0.1}
+    """
     return L1(l1)
 
 
 def l2(l2=0.01):
+    """An `L2` penalty (Keras's function form).
+
+    Args:
+        l2: the factor (default 0.01).
+
+    Examples:
+        >>> l2(0.1).get_config()
+        {'l2': 0.1}
+    """
     return L2(l2)
 
 
 def l1_l2(l1=0.01, l2=0.01):
+    """An `L1L2` penalty with both factors (default 0.01 each, as Keras's function form).
+
+    Args:
+        l1: the L1 factor.
+        l2: the L2 factor.
+
+    Examples:
+        >>> l1_l2().get_config()
+        {'l1': 0.01, 'l2': 0.01}
+    """
     return L1L2(l1, l2)
 
 
@@ -97,6 +182,17 @@ _BY_CLASS = {"L1": L1, "L2": L2, "L1L2": L1L2, "OrthogonalRegularizer": Orthogon
 
 
 def get(identifier):
+    """A regularizer from a name, a config dict, an instance, a callable or None.
+
+    Args:
+        identifier: None (returned as None), a name (`"l1"`, `"l2"`, `"l1_l2"`,
+            `"orthogonal_regularizer"`), `{"class_name": ..., "config": ...}`, a `Regularizer`
+            or any callable `weight -> scalar` (both returned as they are).
+
+    Examples:
+        >>> get("l2").get_config()
+        {'l2': 0.01}
+    """
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
     if isinstance(identifier, str):
@@ -112,6 +208,15 @@ def get(identifier):
 
 
 def serialize(regularizer):
+    """A regularizer as Keras writes it: `{"class_name": ..., "config": ...}` (None stays None).
+
+    Args:
+        regularizer: the `Regularizer`, or None.
+
+    Examples:
+        >>> serialize(L1(0.5))
+        {'class_name': 'L1', 'config': {'l1': 0.5}}
+    """
     if regularizer is None:
         return None
     return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
@@ -124,9 +229,9 @@ def deserialize(config, custom_objects=None):
         config: `{"class_name": ..., "config": ...}` or a name such as `"l2"`.
         custom_objects: optional mapping of class names to user Regularizer classes.
 
-    Example:
-    >>> deserialize({"class_name": "L2", "config": {"l2": 0.5}}).get_config()
-    {'l2': 0.5}
+    Examples:
+        >>> deserialize({"class_name": "L2", "config": {"l2": 0.5}}).get_config()
+        {'l2': 0.5}
     """
     if custom_objects and isinstance(config, dict) and config.get("class_name") in custom_objects:
         return custom_objects[config["class_name"]](**config.get("config", {}))

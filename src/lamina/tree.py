@@ -6,7 +6,7 @@ sorted-key order, an `OrderedDict`'s in insertion order, so `flatten` and `pack_
 with Keras's on every structure. Rebuilt structures keep their type (a namedtuple stays that
 namedtuple, a `defaultdict` keeps its factory, a deque its `maxlen`) and a dict its key order.
 
-Example:
+Examples:
     >>> from lamina import tree
     >>> tree.flatten({"b": [1, 2], "a": 3})
     [3, 1, 2]
@@ -35,7 +35,12 @@ __all__ = [
 
 
 class MAP_TO_NONE:  # noqa: N801 - Keras's name
-    """Returned by a `traverse` function to replace a sub-structure with `None`."""
+    """Returned by a `traverse` function to replace a sub-structure with `None`.
+
+    Examples:
+        >>> traverse(lambda x: MAP_TO_NONE if isinstance(x, list) else None, {"a": [1, 2], "b": 3})
+        {'a': None, 'b': 3}
+    """
 
 
 # --------------------------------------------------------------------------------------------------
@@ -55,7 +60,7 @@ def is_nested(structure) -> bool:
     Returns:
         `True` for lists, tuples, namedtuples, dicts and deques (even empty), `False` otherwise.
 
-    Example:
+    Examples:
         >>> is_nested({"a": 1}), is_nested("text"), is_nested(None)
         (True, False, False)
     """
@@ -142,7 +147,7 @@ def flatten(structure) -> list:
     Returns:
         A flat list of the leaves; `None` counts as a leaf.
 
-    Example:
+    Examples:
         >>> flatten([[1, 2, 3], [4, [5], [[6]]]])
         [1, 2, 3, 4, 5, 6]
         >>> flatten({100: "world!", 6: "Hello"})
@@ -168,7 +173,7 @@ def flatten_with_path(structure) -> list:
     Returns:
         A list of `(path, leaf)` in `flatten`'s order; a namedtuple's fields are positions.
 
-    Example:
+    Examples:
         >>> flatten_with_path([{"foo": 42}])
         [((0, 'foo'), 42)]
     """
@@ -195,7 +200,7 @@ def pack_sequence_as(structure, flat_sequence):
     Returns:
         A structure like `structure` whose leaves are `flat_sequence`'s items, in order.
 
-    Example:
+    Examples:
         >>> pack_sequence_as({"b": 0, "a": [0, 0]}, [1, 2, 3])
         {'b': 3, 'a': [1, 2]}
     """
@@ -229,7 +234,7 @@ def assert_same_structure(a, b, check_types=None) -> None:
         b: another nested structure.
         check_types: ignored (deprecated in Keras too); kept for signature compatibility.
 
-    Example:
+    Examples:
         >>> assert_same_structure([(0, 1)], [(2, 3)])
     """
     del check_types
@@ -251,7 +256,7 @@ def assert_same_paths(a, b) -> None:
         a: a nested structure.
         b: another nested structure.
 
-    Example:
+    Examples:
         >>> assert_same_paths([0, 1], (2, 3))
     """
     paths_a = {path for path, _ in flatten_with_path(a)}
@@ -277,7 +282,7 @@ def map_structure(func, *structures, none_is_leaf=True):
     Returns:
         A structure like `structures[0]` holding `func`'s results.
 
-    Example:
+    Examples:
         >>> map_structure(lambda x, y: x * y, [[1], [2]], [[3], [4]])
         [[3], [8]]
     """
@@ -318,7 +323,7 @@ def map_structure_up_to(shallow_structure, func, *structures):
     Returns:
         A structure like `shallow_structure` holding `func`'s results.
 
-    Example:
+    Examples:
         >>> map_structure_up_to([None, None], len, [[1, 1], [2, 2]])
         [2, 2]
     """
@@ -361,7 +366,7 @@ def traverse(func, structure, top_down=True):
     Returns:
         The structure with the replacements made.
 
-    Example:
+    Examples:
         >>> seen = []
         >>> traverse(seen.append, [(1, 2), [3]])
         [(1, 2), [3]]
@@ -399,7 +404,7 @@ def lists_to_tuples(structure):
     Returns:
         The same structure with tuples where it had lists.
 
-    Example:
+    Examples:
         >>> lists_to_tuples([1, [2, {"a": [3]}]])
         (1, (2, {'a': (3,)}))
     """
@@ -424,7 +429,7 @@ def map_shape_structure(func, structure):
     Returns:
         The structure with `func` applied to each shape.
 
-    Example:
+    Examples:
         >>> map_shape_structure(len, [(1, None), {"a": (2, 3, 4)}])
         [2, {'a': 3}]
     """

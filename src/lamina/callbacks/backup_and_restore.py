@@ -42,7 +42,7 @@ class BackupAndRestore(Callback):
         delete_checkpoint: delete the backups when training finishes (the default), so the next
             run of the same command trains from the start.
 
-    Example:
+    Examples:
         >>> model.fit(x, y, epochs=10,
         ...           callbacks=[BackupAndRestore("backup", save_freq=100)])  # doctest: +SKIP
     """

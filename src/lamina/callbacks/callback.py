@@ -21,7 +21,23 @@ def log_value(value):
 
 
 class Callback:
-    """Base class: override any of the hooks. `self.model` and `self.params` are set by fit."""
+    """Base class: override any of the hooks. `self.model` and `self.params` are set by fit.
+
+    Examples:
+        >>> class CountEpochs(Callback):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.epochs = 0
+        ...     def on_epoch_end(self, epoch, logs=None):
+        ...         self.epochs += 1
+        >>> x, y = np.zeros((8, 2)), np.zeros((8, 1))
+        >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> counter = CountEpochs()
+        >>> _ = model.fit(x, y, epochs=3, verbose=0, callbacks=[counter])
+        >>> counter.epochs
+        3
+    """
 
     def __init__(self):
         self.model = None
@@ -40,7 +56,7 @@ class Callback:
         of numbers, strings, None, lists, dicts and NumPy arrays, and takes it back in `set_state`;
         the default (stateless) returns None and is not backed up.
 
-        Example:
+        Examples:
             >>> class CountEpochs(Callback):
             ...     def __init__(self):
             ...         super().__init__()
@@ -85,7 +101,16 @@ def _overrides(callback, hook: str) -> bool:
 
 
 class LazyLogs(Mapping):
-    """A read-only dict whose values are computed on first access (Python floats)."""
+    """A read-only dict whose values are computed on first access (Python floats).
+
+    Args:
+        compute: a function returning the logs (values may be device tensors).
+
+    Examples:
+        >>> logs = LazyLogs(lambda: {"loss": torch.tensor(0.5)})
+        >>> logs["loss"], list(logs)
+        (0.5, ['loss'])
+    """
 
     def __init__(self, compute):
         self._compute = compute
@@ -107,7 +132,22 @@ class LazyLogs(Mapping):
 
 
 class CallbackList(Callback):
-    """Calls every callback in order; skips the batch hooks when no callback overrides them."""
+    """Calls every callback in order; skips the batch hooks when no callback overrides them.
+
+    Args:
+        callbacks: the callbacks, called in this order.
+        model: the model they are attached to (`set_model`), or None.
+        add_history: append a `History` if the list has none (`self.history`).
+        add_progbar: append a `ProgbarLogger` if the list has none.
+        **params: the training parameters given to every callback (`set_params`).
+
+    Examples:
+        >>> seen = []
+        >>> callbacks = CallbackList([LambdaCallback(on_epoch_end=lambda e, logs: seen.append(e))])
+        >>> callbacks.on_epoch_end(0, {"loss": 1.0})
+        >>> seen
+        [0]
+    """
 
     def __init__(self, callbacks=None, model=None, add_history=False, add_progbar=False, **params):
         super().__init__()
@@ -188,7 +228,16 @@ class CallbackList(Callback):
 
 
 class History(Callback):
-    """Records each epoch's logs: `history.history['loss']` is a plain Python list."""
+    """Records each epoch's logs: `history.history['loss']` is a plain Python list.
+
+    Examples:
+        >>> x, y = np.zeros((8, 2)), np.zeros((8, 1))
+        >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> history = model.fit(x, y, epochs=2, verbose=0)
+        >>> history.epoch, len(history.history["loss"])
+        ([0, 1], 2)
+    """
 
     def __init__(self):
         super().__init__()
@@ -208,7 +257,20 @@ class History(Callback):
 
 
 class ProgbarLogger(Callback):
-    """Prints `Epoch 1/10` and a progress bar (verbose=1) or one line per epoch (verbose=2)."""
+    """Prints `Epoch 1/10` and a progress bar (verbose=1) or one line per epoch (verbose=2).
+
+    Args:
+        count_mode: accepted for Keras compatibility (progress is counted in steps).
+        stateful_metrics: accepted for Keras compatibility.
+
+    Examples:
+        >>> x, y = np.zeros((8, 2)), np.zeros((8, 1))
+        >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> _ = model.fit(x, y, verbose=2)  # doctest: +ELLIPSIS
+        Epoch 1/1
+        ...
+    """
 
     def __init__(self, count_mode="steps", stateful_metrics=None):
         super().__init__()
@@ -265,7 +327,27 @@ class ProgbarLogger(Callback):
 
 
 class LambdaCallback(Callback):
-    """A callback from functions: `LambdaCallback(on_epoch_end=lambda epoch, logs: ...)`."""
+    """A callback from functions: `LambdaCallback(on_epoch_end=lambda epoch, logs: ...)`.
+
+    Args:
+        on_epoch_begin: `f(epoch, logs)`, called at the start of every epoch.
+        on_epoch_end: `f(epoch, logs)`, called at the end of every epoch.
+        on_train_begin: `f(logs)`, called once before training.
+        on_train_end: `f(logs)`, called once after training.
+        on_train_batch_begin: `f(batch, logs)`, called before every batch.
+        on_train_batch_end: `f(batch, logs)`, called after every batch.
+        **kwargs: any other hook by its name (`on_test_end=...`).
+
+    Examples:
+        >>> losses = []
+        >>> record = LambdaCallback(on_epoch_end=lambda epoch, logs: losses.append(logs["loss"]))
+        >>> x, y = np.zeros((8, 2)), np.zeros((8, 1))
+        >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> _ = model.fit(x, y, epochs=2, verbose=0, callbacks=[record])
+        >>> len(losses)
+        2
+    """
 
     def __init__(
         self,

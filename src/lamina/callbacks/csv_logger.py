@@ -16,6 +16,18 @@ class CSVLogger(Callback):
         filename: the CSV file.
         separator: the column separator.
         append: add to an existing file (without repeating its header) instead of overwriting it.
+
+    Examples:
+        >>> import os, tempfile
+        >>> x, y = np.zeros((8, 2)), np.zeros((8, 1))
+        >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = os.path.join(folder, "log.csv")
+        ...     _ = model.fit(x, y, epochs=2, verbose=0,
+        ...                   callbacks=[CSVLogger(path)])
+        ...     print(open(path).read().splitlines()[0])
+        epoch,loss
     """
 
     def __init__(self, filename, separator=",", append=False):

@@ -21,7 +21,7 @@ class EarlyStopping(Callback):
         restore_best_weights: at the end of training, put back the weights of the best epoch.
         start_from_epoch: epochs to wait before watching at all (a warm-up).
 
-    Example:
+    Examples:
         >>> stop = EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True)
     """
 

@@ -26,6 +26,15 @@ class ReduceLROnPlateau(Callback):
         min_lr: the rate never goes below this.
 
     Each epoch's logs gain `learning_rate` (so `History` records it), as in Keras.
+
+    Examples:
+        >>> x, y = np.zeros((8, 2)), np.zeros((8, 1))
+        >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+        >>> model.compile(optimizer=lamina.optimizers.SGD(learning_rate=0.1), loss="mse")
+        >>> reduce = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=1.0)
+        >>> _ = model.fit(x, y, epochs=3, verbose=0, callbacks=[reduce])
+        >>> model.optimizer.learning_rate < 0.1  # the loss never improved by 1.0: the rate was cut
+        True
     """
 
     def __init__(
@@ -122,6 +131,15 @@ class LearningRateScheduler(Callback):
     Args:
         schedule: a function of the epoch index (from 0) and the current rate, returning a float.
         verbose: 1 prints the rate it sets.
+
+    Examples:
+        >>> x, y = np.zeros((8, 2)), np.zeros((8, 1))
+        >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+        >>> model.compile(optimizer=lamina.optimizers.SGD(learning_rate=0.1), loss="mse")
+        >>> halve = LearningRateScheduler(lambda epoch, lr: lr * 0.5 if epoch > 0 else lr)
+        >>> _ = model.fit(x, y, epochs=3, verbose=0, callbacks=[halve])
+        >>> round(model.optimizer.learning_rate, 6)
+        0.025
     """
 
     def __init__(self, schedule, verbose=0):

@@ -26,6 +26,18 @@ class ModelCheckpoint(Callback):
         mode: `"min"`, `"max"` or `"auto"`.
         save_freq: `"epoch"`, or an integer: save every that many batches.
         initial_value_threshold: the value `monitor` must beat for the first save.
+
+    Examples:
+        >>> import os, tempfile
+        >>> x, y = np.zeros((8, 2)), np.zeros((8, 1))
+        >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     save = ModelCheckpoint(os.path.join(folder, "epoch{epoch}.weights.h5"),
+        ...                            save_weights_only=True)
+        ...     _ = model.fit(x, y, epochs=2, verbose=0, callbacks=[save])
+        ...     print(sorted(os.listdir(folder)))
+        ['epoch1.weights.h5', 'epoch2.weights.h5']
     """
 
     def __init__(

@@ -37,10 +37,10 @@ class RemoteMonitor(Callback):
         send_as_json: send the logs as the JSON body instead of a form field.
         timeout: seconds to wait for the server (lamina's addition; Keras waits indefinitely).
 
-    Example:
-    >>> monitor = RemoteMonitor(root="http://127.0.0.1:9000", send_as_json=True)
-    >>> monitor.root + monitor.path
-    'http://127.0.0.1:9000/publish/epoch/end/'
+    Examples:
+        >>> monitor = RemoteMonitor(root="http://127.0.0.1:9000", send_as_json=True)
+        >>> monitor.root + monitor.path
+        'http://127.0.0.1:9000/publish/epoch/end/'
     """
 
     def __init__(

@@ -18,10 +18,10 @@ class SwapEMAWeights(Callback):
     Args:
         swap_on_epoch: also swap at epoch end and back at the next epoch's start.
 
-    Example:
-    >>> callback = SwapEMAWeights(swap_on_epoch=True)
-    >>> callback.swap_on_epoch
-    True
+    Examples:
+        >>> callback = SwapEMAWeights(swap_on_epoch=True)
+        >>> callback.swap_on_epoch
+        True
     """
 
     def __init__(self, swap_on_epoch=False):

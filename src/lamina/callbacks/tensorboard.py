@@ -31,6 +31,17 @@ class TensorBoard(Callback):
         write_steps_per_second: also log the training speed.
         update_freq: `"epoch"` (one point per epoch), `"batch"`, or an integer N: also write the
             batch logs every N batches (reading them waits for the device: keep N large for speed).
+
+    Examples:
+        >>> import os, tempfile
+        >>> x, y = np.zeros((8, 2)), np.zeros((8, 1))
+        >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     _ = model.fit(x, y, verbose=0,
+        ...                   callbacks=[TensorBoard(log_dir=folder)])
+        ...     print(sorted(os.listdir(folder)))
+        ['train']
     """
 
     def __init__(

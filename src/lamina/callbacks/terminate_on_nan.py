@@ -11,6 +11,16 @@ class TerminateOnNaN(Callback):
     """Stop training at the first batch whose loss is NaN or infinite.
 
     It reads the loss after every batch, which makes the host wait for the device once per batch.
+
+    Examples:
+        >>> model = lamina.Sequential([lamina.Input((1,)), lamina.layers.Dense(1)])
+        >>> model.compile(optimizer=lamina.optimizers.SGD(learning_rate=1e30), loss="mse")
+        >>> x = np.full((8, 1), 1e10)  # the first step throws the weights to infinity
+        >>> history = model.fit(x, np.zeros((8, 1)), batch_size=2, epochs=5, verbose=0,
+        ...                     callbacks=[TerminateOnNaN()])
+        Batch 1: Invalid loss, terminating training
+        >>> len(history.epoch)  # stopped in the first epoch
+        1
     """
 
     def on_train_batch_end(self, batch, logs=None):

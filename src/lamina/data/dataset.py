@@ -23,11 +23,14 @@ class Dataset:
     restart, caches replay. Build one with `from_tensor_slices`, `from_generator`, `range` or
     `zip`, never with the constructor.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> ds = Dataset.from_tensor_slices((np.arange(6.0), np.arange(6)))
         >>> [tuple(x.shape) for x, y in ds.map(lambda x, y: (x * 2, y)).batch(4)]
         [(4,), (2,)]
+
+    Args:
+        node: the pipeline's last stage (internal: use the builders above).
     """
 
     def __init__(self, node: sources.Node):
@@ -202,7 +205,7 @@ class Dataset:
         `BackupAndRestore` saves it as each epoch begins; `set_state` on the same pipeline built
         afresh (in a restarted process) makes its next pass repeat the saved one exactly.
 
-        Example:
+        Examples:
             >>> ds = Dataset.range(5).shuffle(5, seed=1)
             >>> state = ds.get_state()
             >>> first = [int(v) for v in ds]

@@ -129,9 +129,9 @@ def get(identifier):
             (`"MeanSquaredError"`) to a new object with default options, `{"class_name": ...,
             "config": ...}` dicts to a configured object; Loss objects and functions pass through.
 
-    Example:
-    >>> get("mse") is mean_squared_error
-    True
+    Examples:
+        >>> get("mse") is mean_squared_error
+        True
     """
     if identifier is None or isinstance(identifier, Loss):
         return identifier
@@ -157,9 +157,14 @@ def get(identifier):
 def serialize(loss):
     """A Loss object -> Keras's config dict; a loss function -> its name.
 
-    Example:
-    >>> serialize(Huber(delta=2.0))["config"]["delta"]
-    2.0
+    Args:
+        loss: a `Loss`, one of this module's functions, or None (returned as None).
+
+    Examples:
+        >>> serialize(Huber(delta=2.0))["config"]["delta"]
+        2.0
+        >>> serialize(mean_squared_error)
+        'mean_squared_error'
     """
     if loss is None:
         return None
@@ -185,9 +190,9 @@ def deserialize(name, custom_objects=None):
         name: a dict `{"class_name": ..., "config": ...}` or a loss name.
         custom_objects: optional mapping of names to user classes or functions.
 
-    Example:
-    >>> deserialize({"class_name": "Huber", "config": {"delta": 2.0}}).fn_kwargs["delta"]
-    2.0
+    Examples:
+        >>> deserialize({"class_name": "Huber", "config": {"delta": 2.0}}).fn_kwargs["delta"]
+        2.0
     """
     if custom_objects:
         key = name.get("class_name") if isinstance(name, dict) else name
@@ -200,7 +205,12 @@ def deserialize(name, custom_objects=None):
 
 
 def names() -> list[str]:
-    """The function names `get` accepts (class names are accepted too)."""
+    """The function names `get` accepts (class names are accepted too).
+
+    Examples:
+        >>> "mse" in names()
+        True
+    """
     return sorted(_FUNCTIONS)
 
 

@@ -19,9 +19,16 @@ def _binary_values(y_true, y_pred, from_logits):
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Binary cross-entropy averaged over `axis`; labels smoothed towards 0.5.
 
-    Example:
-    >>> round(binary_crossentropy(torch.tensor([[1.0]]), torch.tensor([[0.5]])).item(), 4)
-    0.6931
+    Args:
+        y_true: 0/1 (or soft) labels, shaped like `y_pred`.
+        y_pred: probabilities, or logits with `from_logits=True`.
+        from_logits: whether `y_pred` holds logits (computed stably) instead of probabilities.
+        label_smoothing: in [0, 1]; labels become `y * (1 - s) + 0.5 * s`.
+        axis: the axis averaged over (default the last).
+
+    Examples:
+        >>> round(binary_crossentropy(torch.tensor([[1.0]]), torch.tensor([[0.5]])).item(), 4)
+        0.6931
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     y_true = as_float(y_true, y_pred)
@@ -40,17 +47,22 @@ def binary_focal_crossentropy(
     label_smoothing=0.0,
     axis=-1,
 ):
-    """Binary cross-entropy scaled by (1 - p_t)^gamma (and alpha per class when balancing).
+    """Binary cross-entropy scaled by `(1 - p_t)^gamma` (and by `alpha` per class when balancing).
 
     Args:
+        y_true: 0/1 labels, shaped like `y_pred`.
+        y_pred: probabilities, or logits with `from_logits=True`.
         apply_class_balancing: weight positives by `alpha` and negatives by `1 - alpha`.
         alpha: the positive-class weight when balancing.
         gamma: the focusing exponent; 0 gives plain binary cross-entropy.
+        from_logits: whether `y_pred` holds logits.
+        label_smoothing: in [0, 1]; labels are smoothed towards 0.5.
+        axis: the axis averaged over (default the last).
 
-    Example:
-    >>> v = binary_focal_crossentropy(torch.tensor([[1.0]]), torch.tensor([[0.5]]), gamma=1.0)
-    >>> round(v.item(), 4)
-    0.3466
+    Examples:
+        >>> v = binary_focal_crossentropy(torch.tensor([[1.0]]), torch.tensor([[0.5]]), gamma=1.0)
+        >>> round(v.item(), 4)
+        0.3466
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     y_true = as_float(y_true, y_pred)
@@ -80,10 +92,17 @@ def _smooth(y_true, label_smoothing, classes):
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Cross-entropy of one-hot (or soft) labels against class probabilities along `axis`.
 
-    Example:
-    >>> y_true = torch.tensor([[0.0, 1.0]])
-    >>> round(categorical_crossentropy(y_true, torch.tensor([[0.5, 0.5]])).item(), 4)
-    0.6931
+    Args:
+        y_true: one-hot labels, shaped like `y_pred`.
+        y_pred: class probabilities (rescaled to sum to 1), or logits with `from_logits=True`.
+        from_logits: whether `y_pred` holds logits.
+        label_smoothing: in [0, 1]; labels become `y * (1 - s) + s / classes`.
+        axis: the class axis (default the last).
+
+    Examples:
+        >>> y_true = torch.tensor([[0.0, 1.0]])
+        >>> round(categorical_crossentropy(y_true, torch.tensor([[0.5, 0.5]])).item(), 4)
+        0.6931
     """
     y_true = as_float(y_true, y_pred)
     if label_smoothing:
@@ -96,13 +115,22 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
 def categorical_focal_crossentropy(
     y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1
 ):
-    """Categorical cross-entropy with each class's term scaled by alpha * (1 - p)^gamma.
+    """Categorical cross-entropy with each class's term scaled by `alpha * (1 - p)^gamma`.
 
-    Example:
-    >>> y_true = torch.tensor([[0.0, 1.0]])
-    >>> v = categorical_focal_crossentropy(y_true, torch.tensor([[0.5, 0.5]]), alpha=1.0)
-    >>> round(v.item(), 4)
-    0.1733
+    Args:
+        y_true: one-hot labels, shaped like `y_pred`.
+        y_pred: class probabilities, or logits with `from_logits=True`.
+        alpha: the weight of every class's term (default 0.25).
+        gamma: the focusing exponent (default 2); 0 with `alpha=1` is plain cross-entropy.
+        from_logits: whether `y_pred` holds logits.
+        label_smoothing: in [0, 1]; labels are smoothed towards uniform.
+        axis: the class axis (default the last).
+
+    Examples:
+        >>> y_true = torch.tensor([[0.0, 1.0]])
+        >>> v = categorical_focal_crossentropy(y_true, torch.tensor([[0.5, 0.5]]), alpha=1.0)
+        >>> round(v.item(), 4)
+        0.1733
     """
     y_true = as_float(y_true, y_pred)
     if label_smoothing:
@@ -118,10 +146,17 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     Labels may be (N,) or (N, 1), integers or float class ids (0., 1., ...), as Keras accepts;
     samples labelled `ignore_class` count zero.
 
-    Example:
-    >>> y_pred = torch.tensor([[0.5, 0.5]])
-    >>> round(sparse_categorical_crossentropy(torch.tensor([1]), y_pred).item(), 4)
-    0.6931
+    Args:
+        y_true: class ids, one per sample.
+        y_pred: class probabilities, or logits with `from_logits=True`.
+        from_logits: whether `y_pred` holds logits.
+        ignore_class: a class id whose samples contribute 0 (e.g. padding), or None.
+        axis: the class axis (default the last).
+
+    Examples:
+        >>> y_pred = torch.tensor([[0.5, 0.5]])
+        >>> round(sparse_categorical_crossentropy(torch.tensor([1]), y_pred).item(), 4)
+        0.6931
     """
     if y_true.dim() == y_pred.dim() and y_true.shape[-1] == 1:
         y_true = y_true.squeeze(-1)
@@ -140,15 +175,17 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
 
 
 def categorical_generalized_cross_entropy(y_true, y_pred, q):
-    """Generalized cross-entropy (1 - p_true^q) / q for integer labels, robust to label noise.
+    """Generalized cross-entropy `(1 - p_true^q) / q` for integer labels, robust to label noise.
 
     Args:
+        y_true: integer class ids, one per sample.
+        y_pred: class probabilities.
         q: in (0, 1); towards 0 it approaches cross-entropy, at 1 mean absolute error.
 
-    Example:
-    >>> y_pred = torch.tensor([[0.75, 0.25]])
-    >>> categorical_generalized_cross_entropy(torch.tensor([1]), y_pred, 0.5).tolist()
-    [1.0]
+    Examples:
+        >>> y_pred = torch.tensor([[0.75, 0.25]])
+        >>> categorical_generalized_cross_entropy(torch.tensor([1]), y_pred, 0.5).tolist()
+        [1.0]
     """
     one_hot = F.one_hot(torch.as_tensor(y_true).long(), y_pred.shape[-1]).to(y_pred.dtype)
     p = (y_pred * one_hot).sum(dim=-1)
@@ -162,6 +199,22 @@ BinaryCrossentropy = wrapper_class(
     from_logits=False,
     label_smoothing=0.0,
     axis=-1,
+    doc="""Binary cross-entropy between 0/1 labels and predicted probabilities (or logits).
+
+    Args:
+        from_logits: whether predictions are logits (computed stably) rather than probabilities.
+        label_smoothing: in [0, 1]; labels become `y * (1 - s) + 0.5 * s`.
+        axis: the axis averaged over (default the last).
+        reduction: `"sum_over_batch_size"` (default), `"sum"`, `"mean"`,
+            `"mean_with_sample_weight"` or `"none"`.
+        name: the loss's name (default `"binary_crossentropy"`).
+        dtype: accepted for Keras compatibility; computation runs in `y_pred`'s dtype.
+
+    Examples:
+        >>> loss = BinaryCrossentropy(from_logits=True)
+        >>> round(float(loss(np.array([[1.0], [0.0]]), np.array([[0.0], [0.0]]))), 4)
+        0.6931
+    """,
 )
 BinaryFocalCrossentropy = wrapper_class(
     binary_focal_crossentropy,
@@ -173,6 +226,24 @@ BinaryFocalCrossentropy = wrapper_class(
     from_logits=False,
     label_smoothing=0.0,
     axis=-1,
+    doc="""Focal binary cross-entropy (Lin et al., 2017): easy examples count `(1 - p_t)^gamma`.
+
+    Args:
+        apply_class_balancing: weight positives by `alpha` and negatives by `1 - alpha`.
+        alpha: the positive-class weight when balancing (default 0.25).
+        gamma: the focusing exponent (default 2).
+        from_logits: whether predictions are logits.
+        label_smoothing: in [0, 1]; labels are smoothed towards 0.5.
+        axis: the axis averaged over (default the last).
+        reduction: as for `BinaryCrossentropy`.
+        name: the loss's name (default `"binary_focal_crossentropy"`).
+        dtype: accepted for Keras compatibility.
+
+    Examples:
+        >>> loss = BinaryFocalCrossentropy(gamma=1.0)
+        >>> round(float(loss(np.array([[1.0]]), np.array([[0.5]]))), 4)
+        0.3466
+    """,
 )
 CategoricalCrossentropy = wrapper_class(
     categorical_crossentropy,
@@ -181,6 +252,21 @@ CategoricalCrossentropy = wrapper_class(
     from_logits=False,
     label_smoothing=0.0,
     axis=-1,
+    doc="""Cross-entropy between one-hot labels and class probabilities (or logits).
+
+    Args:
+        from_logits: whether predictions are logits.
+        label_smoothing: in [0, 1]; labels become `y * (1 - s) + s / classes`.
+        axis: the class axis (default the last).
+        reduction: as for `BinaryCrossentropy`.
+        name: the loss's name (default `"categorical_crossentropy"`).
+        dtype: accepted for Keras compatibility.
+
+    Examples:
+        >>> loss = CategoricalCrossentropy()
+        >>> round(float(loss(np.array([[0.0, 1.0]]), np.array([[0.5, 0.5]]))), 4)
+        0.6931
+    """,
 )
 CategoricalFocalCrossentropy = wrapper_class(
     categorical_focal_crossentropy,
@@ -191,6 +277,23 @@ CategoricalFocalCrossentropy = wrapper_class(
     from_logits=False,
     label_smoothing=0.0,
     axis=-1,
+    doc="""Focal categorical cross-entropy: each class's term scaled by `alpha * (1 - p)^gamma`.
+
+    Args:
+        alpha: the weight of every class's term (default 0.25).
+        gamma: the focusing exponent (default 2).
+        from_logits: whether predictions are logits.
+        label_smoothing: in [0, 1]; labels are smoothed towards uniform.
+        axis: the class axis (default the last).
+        reduction: as for `BinaryCrossentropy`.
+        name: the loss's name (default `"categorical_focal_crossentropy"`).
+        dtype: accepted for Keras compatibility.
+
+    Examples:
+        >>> loss = CategoricalFocalCrossentropy(alpha=1.0)
+        >>> round(float(loss(np.array([[0.0, 1.0]]), np.array([[0.5, 0.5]]))), 4)
+        0.1733
+    """,
 )
 SparseCategoricalCrossentropy = wrapper_class(
     sparse_categorical_crossentropy,
@@ -199,6 +302,21 @@ SparseCategoricalCrossentropy = wrapper_class(
     from_logits=False,
     ignore_class=None,
     axis=-1,
+    doc="""Cross-entropy between integer class ids and class probabilities (or logits).
+
+    Args:
+        from_logits: whether predictions are logits.
+        ignore_class: a class id whose samples contribute 0 (e.g. padding), or None.
+        axis: the class axis (default the last).
+        reduction: as for `BinaryCrossentropy`.
+        name: the loss's name (default `"sparse_categorical_crossentropy"`).
+        dtype: accepted for Keras compatibility.
+
+    Examples:
+        >>> loss = SparseCategoricalCrossentropy()
+        >>> round(float(loss(np.array([1, 0]), np.array([[0.5, 0.5], [0.5, 0.5]]))), 4)
+        0.6931
+    """,
 )
 
 
@@ -210,10 +328,10 @@ class CategoricalGeneralizedCrossEntropy(Loss):
         reduction: as for `Loss`.
         name: the loss's name.
 
-    Example:
-    >>> loss = CategoricalGeneralizedCrossEntropy(q=0.5)
-    >>> loss(torch.tensor([1, 0]), torch.tensor([[0.75, 0.25], [0.25, 0.75]])).item()
-    1.0
+    Examples:
+        >>> loss = CategoricalGeneralizedCrossEntropy(q=0.5)
+        >>> loss(torch.tensor([1, 0]), torch.tensor([[0.75, 0.25], [0.25, 0.75]])).item()
+        1.0
     """
 
     def __init__(

@@ -15,11 +15,15 @@ def _signed_labels(y_true, y_pred):
 
 
 def hinge(y_true, y_pred):
-    """Mean of max(1 - y_true * y_pred, 0) over the last axis; 0/1 labels count as -1/1.
+    """Mean of `max(1 - y_true * y_pred, 0)` over the last axis; 0/1 labels count as -1/1.
 
-    Example:
-    >>> hinge(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.5, -2.0]])).tolist()
-    [0.25]
+    Args:
+        y_true: labels, -1/1 or 0/1.
+        y_pred: predicted scores.
+
+    Examples:
+        >>> hinge(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.5, -2.0]])).tolist()
+        [0.25]
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     y_true = _signed_labels(y_true, y_pred)
@@ -27,11 +31,15 @@ def hinge(y_true, y_pred):
 
 
 def squared_hinge(y_true, y_pred):
-    """Mean of max(1 - y_true * y_pred, 0)^2 over the last axis; 0/1 labels count as -1/1.
+    """Mean of `max(1 - y_true * y_pred, 0)^2` over the last axis; 0/1 labels count as -1/1.
 
-    Example:
-    >>> squared_hinge(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.5, -2.0]])).tolist()
-    [0.125]
+    Args:
+        y_true: labels, -1/1 or 0/1.
+        y_pred: predicted scores.
+
+    Examples:
+        >>> squared_hinge(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.5, -2.0]])).tolist()
+        [0.125]
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     y_true = _signed_labels(y_true, y_pred)
@@ -39,11 +47,16 @@ def squared_hinge(y_true, y_pred):
 
 
 def categorical_hinge(y_true, y_pred):
-    """max(max over wrong classes of y_pred - y_pred of the true class + 1, 0), one-hot labels.
+    """`max(neg - pos + 1, 0)`: `neg` the highest wrong-class score, `pos` the true class's score.
 
-    Example:
-    >>> categorical_hinge(torch.tensor([[0.0, 1.0]]), torch.tensor([[0.3, 0.9]])).tolist()
-    [0.40000003576278687]
+    Args:
+        y_true: one-hot labels.
+        y_pred: predicted scores, shaped like `y_true`.
+
+    Examples:
+        >>> v = categorical_hinge(torch.tensor([[0.0, 1.0]]), torch.tensor([[0.25, 0.75]]))
+        >>> v.tolist()
+        [0.5]
     """
     y_true = as_float(y_true, y_pred)
     positive = (y_true * y_pred).sum(dim=-1)
@@ -51,6 +64,52 @@ def categorical_hinge(y_true, y_pred):
     return (negative - positive + 1.0).clamp_min(0.0)
 
 
-Hinge = wrapper_class(hinge, "Hinge", "hinge")
-SquaredHinge = wrapper_class(squared_hinge, "SquaredHinge", "squared_hinge")
-CategoricalHinge = wrapper_class(categorical_hinge, "CategoricalHinge", "categorical_hinge")
+Hinge = wrapper_class(
+    hinge,
+    "Hinge",
+    "hinge",
+    doc="""The hinge loss `mean(max(1 - y_true * y_pred, 0))`; 0/1 labels count as -1/1.
+
+    Args:
+        reduction: `"sum_over_batch_size"` (default), `"sum"`, `"mean"`,
+            `"mean_with_sample_weight"` or `"none"`.
+        name: the loss's name (default `"hinge"`).
+        dtype: accepted for Keras compatibility.
+
+    Examples:
+        >>> float(Hinge()(np.array([[1.0, 0.0]]), np.array([[0.5, -2.0]])))
+        0.25
+    """,
+)
+SquaredHinge = wrapper_class(
+    squared_hinge,
+    "SquaredHinge",
+    "squared_hinge",
+    doc="""The squared hinge loss `mean(max(1 - y_true * y_pred, 0) ** 2)`, 0/1 labels as -1/1.
+
+    Args:
+        reduction: as for `Hinge`.
+        name: the loss's name (default `"squared_hinge"`).
+        dtype: accepted for Keras compatibility.
+
+    Examples:
+        >>> float(SquaredHinge()(np.array([[1.0, 0.0]]), np.array([[0.5, -2.0]])))
+        0.125
+    """,
+)
+CategoricalHinge = wrapper_class(
+    categorical_hinge,
+    "CategoricalHinge",
+    "categorical_hinge",
+    doc="""The categorical hinge loss `max(neg - pos + 1, 0)` for one-hot labels.
+
+    Args:
+        reduction: as for `Hinge`.
+        name: the loss's name (default `"categorical_hinge"`).
+        dtype: accepted for Keras compatibility.
+
+    Examples:
+        >>> float(CategoricalHinge()(np.array([[0.0, 1.0]]), np.array([[0.25, 0.75]])))
+        0.5
+    """,
+)

@@ -7,6 +7,8 @@ A loss function returns one value per sample (Keras reduces the last axis inside
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 
 EPSILON = 1e-7
@@ -14,7 +16,21 @@ REDUCTIONS = ("sum_over_batch_size", "sum", "none", "mean", "mean_with_sample_we
 
 
 def match_rank(y_true: torch.Tensor, y_pred: torch.Tensor):
-    """Keras's squeeze_or_expand_to_same_rank: labels (N,) against outputs (N, 1) become (N, 1)."""
+    """Keras's rank matching: labels `(N,)` against outputs `(N, 1)` become `(N, 1)`, and back.
+
+    Args:
+        y_true: the labels.
+        y_pred: the predictions.
+
+    Returns:
+        `(y_true, y_pred)`, one of them given or stripped of a trailing axis of size 1 when their
+        ranks differ by one; unchanged otherwise.
+
+    Examples:
+        >>> y_true, y_pred = match_rank(torch.zeros(4), torch.zeros(4, 1))
+        >>> tuple(y_true.shape)
+        (4, 1)
+    """
     true_rank, pred_rank = y_true.dim(), y_pred.dim()
     if true_rank == pred_rank:
         return y_true, y_pred
@@ -26,7 +42,16 @@ def match_rank(y_true: torch.Tensor, y_pred: torch.Tensor):
 
 
 def as_float(y_true, y_pred):
-    """`y_true` in `y_pred`'s floating dtype (labels often come as integers)."""
+    """`y_true` in `y_pred`'s floating dtype (labels often come as integers).
+
+    Args:
+        y_true: the labels.
+        y_pred: the predictions, whose dtype is taken.
+
+    Examples:
+        >>> as_float(torch.tensor([1, 0]), torch.zeros(2)).dtype
+        torch.float32
+    """
     return y_true.to(y_pred.dtype) if y_true.dtype != y_pred.dtype else y_true
 
 
@@ -50,9 +75,9 @@ def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size", m
         mask: optional boolean tensor like `values`; masked-out values count as absent (the mean
             divides by the number of valid values), as Keras's masks do.
 
-    Example:
-    >>> reduce_values(torch.tensor([1.0, 3.0]), torch.tensor([1.0, 0.0])).item()
-    0.5
+    Examples:
+        >>> reduce_values(torch.tensor([1.0, 3.0]), torch.tensor([1.0, 0.0])).item()
+        0.5
     """
     if mask is not None:
         mask = mask.to(values.dtype)
@@ -93,12 +118,12 @@ class Loss:
             `"mean_with_sample_weight"` or `"none"`.
         dtype: accepted for Keras compatibility; computation runs in `y_pred`'s dtype.
 
-    Example:
-    >>> class Absolute(Loss):
-    ...     def call(self, y_true, y_pred):
-    ...         return (y_pred - y_true).abs()
-    >>> Absolute()(torch.tensor([0.0, 1.0]), torch.tensor([1.0, 1.0])).item()
-    0.5
+    Examples:
+        >>> class Absolute(Loss):
+        ...     def call(self, y_true, y_pred):
+        ...         return (y_pred - y_true).abs()
+        >>> Absolute()(torch.tensor([0.0, 1.0]), torch.tensor([1.0, 1.0])).item()
+        0.5
     """
 
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
@@ -141,11 +166,11 @@ class LossFunctionWrapper(Loss):
         reduction: as for `Loss`.
         **fn_kwargs: options passed to `fn` on every call.
 
-    Example:
-    >>> from lamina.losses import mean_absolute_error
-    >>> loss = LossFunctionWrapper(mean_absolute_error)
-    >>> loss(torch.zeros(2, 1), torch.ones(2, 1)).item()
-    1.0
+    Examples:
+        >>> from lamina.losses import mean_absolute_error
+        >>> loss = LossFunctionWrapper(mean_absolute_error)
+        >>> loss(torch.zeros(2, 1), torch.ones(2, 1)).item()
+        1.0
     """
 
     def __init__(self, fn, name=None, reduction="sum_over_batch_size", dtype=None, **fn_kwargs):
@@ -160,8 +185,22 @@ class LossFunctionWrapper(Loss):
         return {**super().get_config(), **self.fn_kwargs}
 
 
-def wrapper_class(fn, class_name, default_name, **defaults):
-    """A Loss class around `fn` whose options (and their order and defaults) are `defaults`."""
+def wrapper_class(fn, class_name, default_name, *, doc=None, **defaults):
+    """A Loss class around `fn` whose options (and their order and defaults) are `defaults`.
+
+    Args:
+        fn: the loss function `(y_true, y_pred, **options) -> per-sample values`.
+        class_name: the new class's name (Keras's).
+        default_name: the loss objects' default `name`.
+        doc: the class's docstring (a generic line when None).
+        **defaults: the options the class takes, in order, with their defaults.
+
+    Examples:
+        >>> from lamina.losses import huber
+        >>> Smooth = wrapper_class(huber, "Smooth", "smooth", delta=1.0)
+        >>> Smooth(delta=2.0).get_config()
+        {'name': 'smooth', 'reduction': 'sum_over_batch_size', 'delta': 2.0}
+    """
 
     def __init__(self, *args, reduction="sum_over_batch_size", name=default_name, **kwargs):
         options = dict(defaults)
@@ -178,6 +217,8 @@ def wrapper_class(fn, class_name, default_name, **defaults):
         for key, value in options.items():
             setattr(self, key, value)
 
+    __init__.__signature__ = _signature(defaults, default_name)
+
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction, **self.fn_kwargs}
 
@@ -185,17 +226,34 @@ def wrapper_class(fn, class_name, default_name, **defaults):
     def from_config(cls, config):
         return cls(**config)
 
-    return type(
+    cls = type(
         class_name,
         (LossFunctionWrapper,),
         {
             "__init__": __init__,
             "get_config": get_config,
             "from_config": from_config,
-            "__doc__": f"Keras's {class_name}: the `{fn.__name__}` function as a Loss object.",
+            "__doc__": doc
+            or f"Keras's {class_name}: the `{fn.__name__}` function as a Loss object.",
             "__module__": "lamina.losses",
         },
     )
+    for method in vars(cls).values():  # named as the class's own (tracebacks, the reference)
+        function = getattr(method, "__func__", method)
+        if callable(function) and hasattr(function, "__qualname__"):
+            function.__qualname__ = f"{class_name}.{function.__name__}"
+            function.__module__ = cls.__module__
+    return cls
+
+
+def _signature(defaults: dict, default_name: str) -> inspect.Signature:
+    """The constructor's signature as Keras spells it, for help() and the API reference."""
+    keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    options = [inspect.Parameter("self", keyword)]
+    options += [inspect.Parameter(key, keyword, default=value) for key, value in defaults.items()]
+    tail = {"reduction": "sum_over_batch_size", "name": default_name, "dtype": None}
+    options += [inspect.Parameter(key, keyword, default=value) for key, value in tail.items()]
+    return inspect.Signature(options)
 
 
 def _snake(name: str) -> str:

@@ -14,9 +14,16 @@ from lamina.losses.loss import EPSILON, as_float, match_rank, wrapper_class
 def mean_squared_error(y_true, y_pred):
     """Mean of the squared differences over the last axis.
 
-    Example:
-    >>> mean_squared_error(torch.tensor([[0.0, 1.0]]), torch.tensor([[1.0, 1.0]])).tolist()
-    [0.5]
+    Args:
+        y_true: targets, shaped like `y_pred` (or without its trailing axis of size 1).
+        y_pred: predictions.
+
+    Returns:
+        One value per sample (the last axis reduced).
+
+    Examples:
+        >>> mean_squared_error(torch.tensor([[0.0, 1.0]]), torch.tensor([[1.0, 1.0]])).tolist()
+        [0.5]
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     return (y_pred - as_float(y_true, y_pred)).square().mean(dim=-1)
@@ -25,20 +32,28 @@ def mean_squared_error(y_true, y_pred):
 def mean_absolute_error(y_true, y_pred):
     """Mean of the absolute differences over the last axis.
 
-    Example:
-    >>> mean_absolute_error(torch.tensor([[0.0, 1.0]]), torch.tensor([[2.0, 1.0]])).tolist()
-    [1.0]
+    Args:
+        y_true: targets, shaped like `y_pred`.
+        y_pred: predictions.
+
+    Examples:
+        >>> mean_absolute_error(torch.tensor([[0.0, 1.0]]), torch.tensor([[2.0, 1.0]])).tolist()
+        [1.0]
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     return (y_pred - as_float(y_true, y_pred)).abs().mean(dim=-1)
 
 
 def mean_absolute_percentage_error(y_true, y_pred):
-    """100 times the mean of |y_true - y_pred| / max(|y_true|, eps) over the last axis.
+    """100 times the mean of `|y_true - y_pred| / max(|y_true|, eps)` over the last axis.
 
-    Example:
-    >>> mean_absolute_percentage_error(torch.tensor([[2.0]]), torch.tensor([[1.0]])).tolist()
-    [50.0]
+    Args:
+        y_true: targets, shaped like `y_pred`.
+        y_pred: predictions.
+
+    Examples:
+        >>> mean_absolute_percentage_error(torch.tensor([[2.0]]), torch.tensor([[1.0]])).tolist()
+        [50.0]
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     y_true = as_float(y_true, y_pred)
@@ -47,11 +62,15 @@ def mean_absolute_percentage_error(y_true, y_pred):
 
 
 def mean_squared_logarithmic_error(y_true, y_pred):
-    """Mean of (log(y_pred + 1) - log(y_true + 1))^2 over the last axis (values clipped at eps).
+    """Mean of `(log(y_pred + 1) - log(y_true + 1))^2` over the last axis (values clipped at eps).
 
-    Example:
-    >>> mean_squared_logarithmic_error(torch.tensor([[0.0]]), torch.tensor([[0.0]])).tolist()
-    [0.0]
+    Args:
+        y_true: targets, shaped like `y_pred`.
+        y_pred: predictions.
+
+    Examples:
+        >>> mean_squared_logarithmic_error(torch.tensor([[0.0]]), torch.tensor([[0.0]])).tolist()
+        [0.0]
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     y_true = as_float(y_true, y_pred)
@@ -63,9 +82,14 @@ def mean_squared_logarithmic_error(y_true, y_pred):
 def huber(y_true, y_pred, delta=1.0):
     """Quadratic for errors up to `delta`, linear beyond, averaged over the last axis.
 
-    Example:
-    >>> huber(torch.tensor([[0.0, 0.0]]), torch.tensor([[0.5, 3.0]])).tolist()
-    [1.3125]
+    Args:
+        y_true: targets, shaped like `y_pred`.
+        y_pred: predictions.
+        delta: where the loss turns from quadratic to linear (default 1).
+
+    Examples:
+        >>> huber(torch.tensor([[0.0, 0.0]]), torch.tensor([[0.5, 3.0]])).tolist()
+        [1.3125]
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     error = (y_pred - as_float(y_true, y_pred)).abs()
@@ -75,11 +99,15 @@ def huber(y_true, y_pred, delta=1.0):
 
 
 def log_cosh(y_true, y_pred):
-    """Mean of log(cosh(y_pred - y_true)) over the last axis, computed without overflow.
+    """Mean of `log(cosh(y_pred - y_true))` over the last axis, computed without overflow.
 
-    Example:
-    >>> round(log_cosh(torch.tensor([[0.0]]), torch.tensor([[1.0]])).item(), 4)
-    0.4338
+    Args:
+        y_true: targets, shaped like `y_pred`.
+        y_pred: predictions.
+
+    Examples:
+        >>> round(log_cosh(torch.tensor([[0.0]]), torch.tensor([[1.0]])).item(), 4)
+        0.4338
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     x = y_pred - as_float(y_true, y_pred)
@@ -87,11 +115,15 @@ def log_cosh(y_true, y_pred):
 
 
 def kl_divergence(y_true, y_pred):
-    """Sum of y_true * log(y_true / y_pred) over the last axis (both clipped to [eps, 1]).
+    """Sum of `y_true * log(y_true / y_pred)` over the last axis (both clipped to [eps, 1]).
 
-    Example:
-    >>> kl_divergence(torch.tensor([[0.5, 0.5]]), torch.tensor([[0.5, 0.5]])).tolist()
-    [0.0]
+    Args:
+        y_true: target probabilities.
+        y_pred: predicted probabilities.
+
+    Examples:
+        >>> kl_divergence(torch.tensor([[0.5, 0.5]]), torch.tensor([[0.5, 0.5]])).tolist()
+        [0.0]
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     y_true = as_float(y_true, y_pred).clamp(EPSILON, 1.0)
@@ -100,11 +132,15 @@ def kl_divergence(y_true, y_pred):
 
 
 def poisson(y_true, y_pred):
-    """Mean of y_pred - y_true * log(y_pred + eps) over the last axis.
+    """Mean of `y_pred - y_true * log(y_pred + eps)` over the last axis.
 
-    Example:
-    >>> poisson(torch.tensor([[0.0]]), torch.tensor([[2.0]])).tolist()
-    [2.0]
+    Args:
+        y_true: observed counts.
+        y_pred: predicted rates.
+
+    Examples:
+        >>> poisson(torch.tensor([[0.0]]), torch.tensor([[2.0]])).tolist()
+        [2.0]
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     return (y_pred - as_float(y_true, y_pred) * torch.log(y_pred + EPSILON)).mean(dim=-1)
@@ -113,26 +149,167 @@ def poisson(y_true, y_pred):
 def cosine_similarity(y_true, y_pred, axis=-1):
     """Minus the cosine similarity of the two along `axis` (so that minimising aligns them).
 
-    Example:
-    >>> cosine_similarity(torch.tensor([[1.0, 0.0]]), torch.tensor([[2.0, 0.0]])).tolist()
-    [-1.0]
+    Args:
+        y_true: target vectors.
+        y_pred: predicted vectors.
+        axis: the axis the vectors lie along (default the last).
+
+    Examples:
+        >>> cosine_similarity(torch.tensor([[1.0, 0.0]]), torch.tensor([[2.0, 0.0]])).tolist()
+        [-1.0]
     """
     y_true = F.normalize(as_float(y_true, y_pred), dim=axis, eps=1e-12)
     return -(y_true * F.normalize(y_pred, dim=axis, eps=1e-12)).sum(dim=axis)
 
 
-MeanSquaredError = wrapper_class(mean_squared_error, "MeanSquaredError", "mean_squared_error")
-MeanAbsoluteError = wrapper_class(mean_absolute_error, "MeanAbsoluteError", "mean_absolute_error")
+MeanSquaredError = wrapper_class(
+    mean_squared_error,
+    "MeanSquaredError",
+    "mean_squared_error",
+    doc="""Mean of the squared differences: `mean((y_true - y_pred) ** 2)`.
+
+    Args:
+        reduction: `"sum_over_batch_size"` (default), `"sum"`, `"mean"`,
+            `"mean_with_sample_weight"` or `"none"`.
+        name: the loss's name (default `"mean_squared_error"`).
+        dtype: accepted for Keras compatibility; computation runs in `y_pred`'s dtype.
+
+    Examples:
+        >>> loss = MeanSquaredError()
+        >>> float(loss(np.array([[0.0, 1.0], [0.0, 0.0]]), np.array([[1.0, 1.0], [1.0, 0.0]])))
+        0.5
+    """,
+)
+MeanAbsoluteError = wrapper_class(
+    mean_absolute_error,
+    "MeanAbsoluteError",
+    "mean_absolute_error",
+    doc="""Mean of the absolute differences: `mean(|y_true - y_pred|)`.
+
+    Args:
+        reduction: as for `MeanSquaredError`.
+        name: the loss's name (default `"mean_absolute_error"`).
+        dtype: accepted for Keras compatibility.
+
+    Examples:
+        >>> float(MeanAbsoluteError()(np.array([[0.0, 2.0]]), np.array([[1.0, 1.0]])))
+        1.0
+    """,
+)
 MeanAbsolutePercentageError = wrapper_class(
-    mean_absolute_percentage_error, "MeanAbsolutePercentageError", "mean_absolute_percentage_error"
+    mean_absolute_percentage_error,
+    "MeanAbsolutePercentageError",
+    "mean_absolute_percentage_error",
+    doc="""`100 * mean(|y_true - y_pred| / |y_true|)`.
+
+    Args:
+        reduction: as for `MeanSquaredError`.
+        name: the loss's name (default `"mean_absolute_percentage_error"`).
+        dtype: accepted for Keras compatibility.
+
+    Examples:
+        >>> float(MeanAbsolutePercentageError()(np.array([[2.0, 4.0]]), np.array([[1.0, 4.0]])))
+        25.0
+    """,
 )
 MeanSquaredLogarithmicError = wrapper_class(
-    mean_squared_logarithmic_error, "MeanSquaredLogarithmicError", "mean_squared_logarithmic_error"
+    mean_squared_logarithmic_error,
+    "MeanSquaredLogarithmicError",
+    "mean_squared_logarithmic_error",
+    doc="""`mean((log(y_true + 1) - log(y_pred + 1)) ** 2)`.
+
+    Args:
+        reduction: as for `MeanSquaredError`.
+        name: the loss's name (default `"mean_squared_logarithmic_error"`).
+        dtype: accepted for Keras compatibility.
+
+    Examples:
+        >>> loss = MeanSquaredLogarithmicError()
+        >>> round(float(loss(np.array([[np.e - 1]]), np.array([[0.0]]))), 4)
+        1.0
+    """,
 )
-Huber = wrapper_class(huber, "Huber", "huber_loss", delta=1.0)
-LogCosh = wrapper_class(log_cosh, "LogCosh", "log_cosh")
-KLDivergence = wrapper_class(kl_divergence, "KLDivergence", "kl_divergence")
-Poisson = wrapper_class(poisson, "Poisson", "poisson")
+Huber = wrapper_class(
+    huber,
+    "Huber",
+    "huber_loss",
+    delta=1.0,
+    doc="""The Huber loss: quadratic for errors up to `delta`, linear beyond.
+
+    Args:
+        delta: where the loss turns from quadratic to linear (default 1).
+        reduction: as for `MeanSquaredError`.
+        name: the loss's name (default `"huber_loss"`).
+        dtype: accepted for Keras compatibility.
+
+    Examples:
+        >>> float(Huber(delta=1.0)(np.array([[0.0, 0.0]]), np.array([[0.5, 3.0]])))
+        1.3125
+    """,
+)
+LogCosh = wrapper_class(
+    log_cosh,
+    "LogCosh",
+    "log_cosh",
+    doc="""The log-cosh loss `mean(log(cosh(y_pred - y_true)))`: MSE-like near 0, MAE-like far off.
+
+    Args:
+        reduction: as for `MeanSquaredError`.
+        name: the loss's name (default `"log_cosh"`).
+        dtype: accepted for Keras compatibility.
+
+    Examples:
+        >>> round(float(LogCosh()(np.array([[0.0]]), np.array([[1.0]]))), 4)
+        0.4338
+    """,
+)
+KLDivergence = wrapper_class(
+    kl_divergence,
+    "KLDivergence",
+    "kl_divergence",
+    doc="""Kullback-Leibler divergence: `sum(y_true * log(y_true / y_pred))` per sample.
+
+    Args:
+        reduction: as for `MeanSquaredError`.
+        name: the loss's name (default `"kl_divergence"`).
+        dtype: accepted for Keras compatibility.
+
+    Examples:
+        >>> round(float(KLDivergence()(np.array([[1.0, 0.0]]), np.array([[0.5, 0.5]]))), 4)
+        0.6931
+    """,
+)
+Poisson = wrapper_class(
+    poisson,
+    "Poisson",
+    "poisson",
+    doc="""The Poisson loss: `mean(y_pred - y_true * log(y_pred))`.
+
+    Args:
+        reduction: as for `MeanSquaredError`.
+        name: the loss's name (default `"poisson"`).
+        dtype: accepted for Keras compatibility.
+
+    Examples:
+        >>> float(Poisson()(np.array([[0.0]]), np.array([[2.0]])))
+        2.0
+    """,
+)
 CosineSimilarity = wrapper_class(
-    cosine_similarity, "CosineSimilarity", "cosine_similarity", axis=-1
+    cosine_similarity,
+    "CosineSimilarity",
+    "cosine_similarity",
+    axis=-1,
+    doc="""Minus the cosine similarity between targets and predictions (-1: aligned, 1: opposite).
+
+    Args:
+        axis: the axis the vectors lie along (default the last).
+        reduction: as for `MeanSquaredError`.
+        name: the loss's name (default `"cosine_similarity"`).
+        dtype: accepted for Keras compatibility.
+
+    Examples:
+        >>> float(CosineSimilarity()(np.array([[1.0, 0.0]]), np.array([[-3.0, 0.0]])))
+        1.0
+    """,
 )

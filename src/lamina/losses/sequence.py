@@ -16,10 +16,10 @@ def ctc(y_true, y_pred):
         y_true: integer labels `(batch, max_label_length)`; 0 is the blank and pads the labels.
         y_pred: logits `(batch, time, classes)`, class 0 the blank.
 
-    Example:
-    >>> labels = torch.tensor([[1, 2]])
-    >>> ctc(labels, torch.zeros(1, 4, 3)).shape
-    torch.Size([1])
+    Examples:
+        >>> labels = torch.tensor([[1, 2]])
+        >>> ctc(labels, torch.zeros(1, 4, 3)).shape
+        torch.Size([1])
     """
     if y_true.dim() != 2:
         raise errors.value_error(
@@ -66,15 +66,16 @@ def circle(
     Args:
         y_true: integer labels `(batch,)`.
         y_pred: embeddings `(batch, dim)`, expected L2-normalised.
-        ref_labels, ref_embeddings: the set compared against (the batch itself by default).
+        ref_labels: labels of the set compared against (the batch's own by default).
+        ref_embeddings: embeddings of that set (the batch's own by default).
         remove_diagonal: skip each sample's pair with itself.
         gamma: the scale factor.
         margin: the relaxation margin.
 
-    Example:
-    >>> emb = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]]))
-    >>> circle(torch.tensor([0, 0, 1]), emb).shape
-    torch.Size([3])
+    Examples:
+        >>> emb = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]]))
+        >>> circle(torch.tensor([0, 0, 1]), emb).shape
+        torch.Size([3])
     """
     labels = y_true.long()
     ref_embeddings = y_pred if ref_embeddings is None else torch.as_tensor(ref_embeddings)
@@ -91,7 +92,27 @@ def circle(
     return F.softplus(positive_loss + negative_loss)
 
 
-CTC = wrapper_class(ctc, "CTC", "ctc")
+CTC = wrapper_class(
+    ctc,
+    "CTC",
+    "ctc",
+    doc="""Connectionist temporal classification loss for unaligned sequences (class 0 the blank).
+
+    Labels are `(batch, max_label_length)` integers padded with 0; predictions are logits
+    `(batch, time, classes)`; every sample uses all its time steps.
+
+    Args:
+        reduction: `"sum_over_batch_size"` (default), `"sum"`, `"mean"`,
+            `"mean_with_sample_weight"` or `"none"`.
+        name: the loss's name (default `"ctc"`).
+        dtype: accepted for Keras compatibility.
+
+    Examples:
+        >>> loss = CTC(reduction="none")
+        >>> loss(np.array([[1, 2]]), np.zeros((1, 4, 3), dtype="float32")).shape
+        torch.Size([1])
+    """,
+)
 
 
 class Circle(Loss):
@@ -104,10 +125,10 @@ class Circle(Loss):
         reduction: as for `Loss`.
         name: the loss's name.
 
-    Example:
-    >>> emb = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]]))
-    >>> Circle()(torch.tensor([0, 0, 1]), emb).shape
-    torch.Size([])
+    Examples:
+        >>> emb = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]]))
+        >>> Circle()(torch.tensor([0, 0, 1]), emb).shape
+        torch.Size([])
     """
 
     def __init__(

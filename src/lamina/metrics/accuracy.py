@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 
 from lamina.losses import match_rank
@@ -9,17 +11,31 @@ from lamina.metrics.metric import MeanMetricWrapper
 
 
 def accuracy(y_true, y_pred):
-    """1 where the prediction equals the label exactly, else 0."""
+    """1 where the prediction equals the label exactly, else 0.
+
+    Args:
+        y_true: labels.
+        y_pred: predictions, shaped like `y_true`.
+
+    Examples:
+        >>> accuracy(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 3.0])).tolist()
+        [1.0, 0.0]
+    """
     y_true, y_pred = match_rank(y_true, y_pred)
     return torch.eq(y_true.to(y_pred.dtype), y_pred).float()
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):
-    """1 where (y_pred > threshold) equals the label, entry by entry (as Keras's, no reduction).
+    """1 where `(y_pred > threshold)` equals the label, entry by entry (as Keras's, no reduction).
 
-    Example:
-    >>> binary_accuracy(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.7, 0.6]])).tolist()
-    [[1.0, 0.0]]
+    Args:
+        y_true: 0/1 labels.
+        y_pred: probabilities, shaped like `y_true`.
+        threshold: the probability above which a prediction counts as 1 (default 0.5).
+
+    Examples:
+        >>> binary_accuracy(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.7, 0.6]])).tolist()
+        [[1.0, 0.0]]
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     predicted = (y_pred > threshold).to(y_pred.dtype)
@@ -29,9 +45,13 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
 def categorical_accuracy(y_true, y_pred):
     """1 where the arg-max of the prediction is the arg-max of the one-hot label.
 
-    Example:
-    >>> categorical_accuracy(torch.tensor([[0.0, 1.0]]), torch.tensor([[0.3, 0.7]])).tolist()
-    [1.0]
+    Args:
+        y_true: one-hot labels.
+        y_pred: class scores, shaped like `y_true`.
+
+    Examples:
+        >>> categorical_accuracy(torch.tensor([[0.0, 1.0]]), torch.tensor([[0.3, 0.7]])).tolist()
+        [1.0]
     """
     return (y_true.argmax(dim=-1) == y_pred.argmax(dim=-1)).float()
 
@@ -39,9 +59,13 @@ def categorical_accuracy(y_true, y_pred):
 def sparse_categorical_accuracy(y_true, y_pred):
     """1 where the arg-max of the prediction is the integer label.
 
-    Example:
-    >>> sparse_categorical_accuracy(torch.tensor([0]), torch.tensor([[0.3, 0.7]])).tolist()
-    [0.0]
+    Args:
+        y_true: class ids, `(N,)` or `(N, 1)`.
+        y_pred: class scores `(N, classes)`.
+
+    Examples:
+        >>> sparse_categorical_accuracy(torch.tensor([0]), torch.tensor([[0.3, 0.7]])).tolist()
+        [0.0]
     """
     if y_true.dim() == y_pred.dim() and y_true.shape[-1] == 1:
         y_true = y_true.squeeze(-1)
@@ -49,17 +73,33 @@ def sparse_categorical_accuracy(y_true, y_pred):
 
 
 def top_k_categorical_accuracy(y_true, y_pred, k=5):
-    """1 where the one-hot label's class is among the k largest predictions."""
+    """1 where the one-hot label's class is among the `k` largest predictions.
+
+    Args:
+        y_true: one-hot labels.
+        y_pred: class scores, shaped like `y_true`.
+        k: how many of the top predictions count (default 5).
+
+    Examples:
+        >>> y_true = torch.tensor([[0.0, 0.0, 1.0]])
+        >>> top_k_categorical_accuracy(y_true, torch.tensor([[0.1, 0.5, 0.4]]), k=2).tolist()
+        [1.0]
+    """
     return sparse_top_k_categorical_accuracy(y_true.argmax(dim=-1), y_pred, k)
 
 
 def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
-    """1 where the integer label is among the k largest predictions.
+    """1 where the integer label is among the `k` largest predictions.
 
-    Example:
-    >>> y_pred = torch.tensor([[0.1, 0.5, 0.4]])
-    >>> sparse_top_k_categorical_accuracy(torch.tensor([2]), y_pred, k=2).tolist()
-    [1.0]
+    Args:
+        y_true: class ids, `(N,)` or `(N, 1)`.
+        y_pred: class scores `(N, classes)`.
+        k: how many of the top predictions count (default 5).
+
+    Examples:
+        >>> y_pred = torch.tensor([[0.1, 0.5, 0.4]])
+        >>> sparse_top_k_categorical_accuracy(torch.tensor([2]), y_pred, k=2).tolist()
+        [1.0]
     """
     if y_true.dim() == y_pred.dim() and y_true.shape[-1] == 1:
         y_true = y_true.squeeze(-1)
@@ -67,8 +107,21 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
     return (top == y_true.long().unsqueeze(-1)).any(dim=-1).float()
 
 
-def wrapper_class(fn, class_name, default_name, **defaults):
-    """A MeanMetricWrapper class around `fn` whose options and defaults are `defaults`."""
+def wrapper_class(fn, class_name, default_name, *, doc=None, **defaults):
+    """A MeanMetricWrapper class around `fn` whose options and defaults are `defaults`.
+
+    Args:
+        fn: the function `(y_true, y_pred, **options) -> per-sample values`.
+        class_name: the new class's name (Keras's).
+        default_name: the metric objects' default `name`.
+        doc: the class's docstring (a generic line when None).
+        **defaults: the options the class takes, with their defaults.
+
+    Examples:
+        >>> Exact = wrapper_class(accuracy, "Exact", "exact")
+        >>> Exact()(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 3.0])).item()
+        0.5
+    """
 
     def __init__(self, name=default_name, dtype=None, **kwargs):
         unknown = set(kwargs) - set(defaults)
@@ -82,39 +135,155 @@ def wrapper_class(fn, class_name, default_name, **defaults):
     def from_config(cls, config):
         return cls(**config)
 
-    return type(
+    either, keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY
+    __init__.__signature__ = inspect.Signature(  # Keras's spelling, for help() and the reference
+        [
+            inspect.Parameter("self", either),
+            inspect.Parameter("name", either, default=default_name),
+            inspect.Parameter("dtype", either, default=None),
+            *(inspect.Parameter(key, keyword, default=value) for key, value in defaults.items()),
+        ]
+    )
+    cls = type(
         class_name,
         (MeanMetricWrapper,),
         {
             "__init__": __init__,
             "from_config": from_config,
-            "__doc__": f"Keras's {class_name} metric: the running mean of `{fn.__name__}`.",
+            "__doc__": doc or f"Keras's {class_name} metric: the running mean of `{fn.__name__}`.",
             "__module__": "lamina.metrics",
         },
     )
+    for method in vars(cls).values():  # named as the class's own (tracebacks, the reference)
+        function = getattr(method, "__func__", method)
+        if callable(function) and hasattr(function, "__qualname__"):
+            function.__qualname__ = f"{class_name}.{function.__name__}"
+            function.__module__ = cls.__module__
+    return cls
 
 
-Accuracy = wrapper_class(accuracy, "Accuracy", "accuracy")
-BinaryAccuracy = wrapper_class(binary_accuracy, "BinaryAccuracy", "binary_accuracy", threshold=0.5)
+Accuracy = wrapper_class(
+    accuracy,
+    "Accuracy",
+    "accuracy",
+    doc="""How often predictions equal labels exactly (a running, optionally weighted, mean).
+
+    Args:
+        name: the metric's name (default `"accuracy"`).
+        dtype: accepted for Keras compatibility; state is float32.
+
+    Examples:
+        >>> m = Accuracy()
+        >>> m.update_state([[1], [2], [3], [4]], [[0], [2], [3], [4]])
+        >>> float(m.result())
+        0.75
+    """,
+)
+BinaryAccuracy = wrapper_class(
+    binary_accuracy,
+    "BinaryAccuracy",
+    "binary_accuracy",
+    threshold=0.5,
+    doc="""How often `(y_pred > threshold)` matches 0/1 labels.
+
+    Args:
+        name: the metric's name (default `"binary_accuracy"`).
+        dtype: accepted for Keras compatibility.
+        threshold: the probability above which a prediction counts as 1 (default 0.5).
+
+    Examples:
+        >>> m = BinaryAccuracy()
+        >>> float(m([[1], [1], [0], [0]], [[0.98], [1.0], [0.0], [0.6]]))
+        0.75
+    """,
+)
 CategoricalAccuracy = wrapper_class(
-    categorical_accuracy, "CategoricalAccuracy", "categorical_accuracy"
+    categorical_accuracy,
+    "CategoricalAccuracy",
+    "categorical_accuracy",
+    doc="""How often the arg-max of the prediction matches the one-hot label's.
+
+    Args:
+        name: the metric's name (default `"categorical_accuracy"`).
+        dtype: accepted for Keras compatibility.
+
+    Examples:
+        >>> m = CategoricalAccuracy()
+        >>> float(m([[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0.0]]))
+        0.5
+    """,
 )
 SparseCategoricalAccuracy = wrapper_class(
-    sparse_categorical_accuracy, "SparseCategoricalAccuracy", "sparse_categorical_accuracy"
+    sparse_categorical_accuracy,
+    "SparseCategoricalAccuracy",
+    "sparse_categorical_accuracy",
+    doc="""How often the arg-max of the prediction matches the integer label.
+
+    Args:
+        name: the metric's name (default `"sparse_categorical_accuracy"`).
+        dtype: accepted for Keras compatibility.
+
+    Examples:
+        >>> m = SparseCategoricalAccuracy()
+        >>> float(m([[2], [1]], [[0.1, 0.6, 0.3], [0.05, 0.95, 0.0]]))
+        0.5
+    """,
 )
 TopKCategoricalAccuracy = wrapper_class(
-    top_k_categorical_accuracy, "TopKCategoricalAccuracy", "top_k_categorical_accuracy", k=5
+    top_k_categorical_accuracy,
+    "TopKCategoricalAccuracy",
+    "top_k_categorical_accuracy",
+    k=5,
+    doc="""How often the one-hot label's class is among the `k` highest predictions.
+
+    Args:
+        name: the metric's name (default `"top_k_categorical_accuracy"`).
+        dtype: accepted for Keras compatibility.
+        k: how many of the top predictions count (default 5).
+
+    Examples:
+        >>> m = TopKCategoricalAccuracy(k=1)
+        >>> float(m([[0, 0, 1], [0, 1, 0]], [[0.1, 0.9, 0.8], [0.05, 0.95, 0.0]]))
+        0.5
+    """,
 )
 SparseTopKCategoricalAccuracy = wrapper_class(
     sparse_top_k_categorical_accuracy,
     "SparseTopKCategoricalAccuracy",
     "sparse_top_k_categorical_accuracy",
     k=5,
+    doc="""How often the integer label is among the `k` highest predictions.
+
+    Args:
+        name: the metric's name (default `"sparse_top_k_categorical_accuracy"`).
+        dtype: accepted for Keras compatibility.
+        k: how many of the top predictions count (default 5).
+
+    Examples:
+        >>> m = SparseTopKCategoricalAccuracy(k=1)
+        >>> float(m([2, 1], [[0.1, 0.9, 0.8], [0.05, 0.95, 0.0]]))
+        0.5
+    """,
 )
 
 
 def resolve_accuracy(name: str, loss, y_true_shape, y_pred_shape):
-    """'accuracy' -> binary / sparse categorical / categorical, by Keras's rule."""
+    """The class `compile(metrics=["accuracy"])` builds, by Keras's rule.
+
+    Binary when the output has one unit or the loss is a binary cross-entropy; sparse categorical
+    when the labels have a lower rank (or a last axis of 1 against several classes); else
+    categorical.
+
+    Args:
+        name: the metric's name (what the user wrote: `"accuracy"` or `"acc"`).
+        loss: the compiled loss (a function, a Loss or a name).
+        y_true_shape: the labels' shape.
+        y_pred_shape: the output's shape.
+
+    Examples:
+        >>> type(resolve_accuracy("accuracy", "mse", (8,), (8, 10))).__name__
+        'SparseCategoricalAccuracy'
+    """
     loss_name = getattr(loss, "__name__", None) or getattr(loss, "name", None) or str(loss)
     is_binary_loss = "binary_crossentropy" in str(loss_name)
     true_rank, pred_rank = len(y_true_shape), len(y_pred_shape)

@@ -76,10 +76,10 @@ class SensitivityAtSpecificity(_RateAtRate):
         class_id: the class (last-axis index) to judge, for multi-class predictions.
         name: the metric's name.
 
-    Example:
-    >>> m = SensitivityAtSpecificity(0.5, num_thresholds=3)
-    >>> m(torch.tensor([0.0, 0.0, 1.0, 1.0]), torch.tensor([0.2, 0.8, 0.7, 0.9])).item()
-    1.0
+    Examples:
+        >>> m = SensitivityAtSpecificity(0.5, num_thresholds=3)
+        >>> m(torch.tensor([0.0, 0.0, 1.0, 1.0]), torch.tensor([0.2, 0.8, 0.7, 0.9])).item()
+        1.0
     """
 
     constraint = "specificity"
@@ -102,10 +102,10 @@ class SpecificityAtSensitivity(_RateAtRate):
         class_id: the class (last-axis index) to judge, for multi-class predictions.
         name: the metric's name.
 
-    Example:
-    >>> m = SpecificityAtSensitivity(1.0, num_thresholds=3)
-    >>> m(torch.tensor([0.0, 0.0, 1.0, 1.0]), torch.tensor([0.2, 0.8, 0.7, 0.9])).item()
-    0.5
+    Examples:
+        >>> m = SpecificityAtSensitivity(1.0, num_thresholds=3)
+        >>> m(torch.tensor([0.0, 0.0, 1.0, 1.0]), torch.tensor([0.2, 0.8, 0.7, 0.9])).item()
+        0.5
     """
 
     constraint = "sensitivity"
@@ -128,10 +128,11 @@ class PrecisionAtRecall(_RateAtRate):
         class_id: the class (last-axis index) to judge, for multi-class predictions.
         name: the metric's name.
 
-    Example:
-    >>> m = PrecisionAtRecall(1.0, num_thresholds=3)
-    >>> round(m(torch.tensor([0.0, 0.0, 1.0, 1.0]), torch.tensor([0.2, 0.8, 0.7, 0.9])).item(), 4)
-    0.6667
+    Examples:
+        >>> m = PrecisionAtRecall(1.0, num_thresholds=3)
+        >>> y_true, y_pred = torch.tensor([0.0, 0.0, 1.0, 1.0]), torch.tensor([0.2, 0.8, 0.7, 0.9])
+        >>> round(m(y_true, y_pred).item(), 4)
+        0.6667
     """
 
     constraint = "recall"
@@ -154,10 +155,10 @@ class RecallAtPrecision(_RateAtRate):
         class_id: the class (last-axis index) to judge, for multi-class predictions.
         name: the metric's name.
 
-    Example:
-    >>> m = RecallAtPrecision(0.6, num_thresholds=3)
-    >>> m(torch.tensor([0.0, 0.0, 1.0, 1.0]), torch.tensor([0.2, 0.8, 0.7, 0.9])).item()
-    1.0
+    Examples:
+        >>> m = RecallAtPrecision(0.6, num_thresholds=3)
+        >>> m(torch.tensor([0.0, 0.0, 1.0, 1.0]), torch.tensor([0.2, 0.8, 0.7, 0.9])).item()
+        1.0
     """
 
     constraint = "precision"

@@ -13,12 +13,17 @@ from lamina.metrics.metric import Metric
 
 
 def pearson_correlation(y_true, y_pred, axis=-1):
-    """Pearson's correlation coefficient of y_true and y_pred along `axis`.
+    """Pearson's correlation coefficient of `y_true` and `y_pred` along `axis`.
 
-    Example:
-    >>> y_true = torch.tensor([[1.0, 2.0, 3.0]])
-    >>> round(pearson_correlation(y_true, torch.tensor([[2.0, 4.0, 6.5]])).item(), 4)
-    0.9979
+    Args:
+        y_true: targets.
+        y_pred: predictions, shaped like `y_true`.
+        axis: the axis the coefficient is taken along (default the last).
+
+    Examples:
+        >>> y_true = torch.tensor([[1.0, 2.0, 3.0]])
+        >>> round(pearson_correlation(y_true, torch.tensor([[2.0, 4.0, 6.5]])).item(), 4)
+        0.9979
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     y_true = as_float(y_true, y_pred)
@@ -30,14 +35,19 @@ def pearson_correlation(y_true, y_pred, axis=-1):
 
 
 def concordance_correlation(y_true, y_pred, axis=-1):
-    """Lin's concordance correlation coefficient along `axis` (1 only when y_pred equals y_true).
+    """Lin's concordance correlation along `axis` (1 only when `y_pred` equals `y_true`).
 
-    Like Keras's, the covariance term centres both y_true and y_pred on y_pred's mean.
+    Like Keras's, the covariance term centres both `y_true` and `y_pred` on `y_pred`'s mean.
 
-    Example:
-    >>> y = torch.tensor([[1.0, 2.0, 3.0]])
-    >>> round(concordance_correlation(y, y).item(), 4)
-    1.0
+    Args:
+        y_true: targets.
+        y_pred: predictions, shaped like `y_true`.
+        axis: the axis the coefficient is taken along (default the last).
+
+    Examples:
+        >>> y = torch.tensor([[1.0, 2.0, 3.0]])
+        >>> round(concordance_correlation(y, y).item(), 4)
+        1.0
     """
     y_true, y_pred = match_rank(y_true, y_pred)
     y_true = as_float(y_true, y_pred)
@@ -51,10 +61,38 @@ def concordance_correlation(y_true, y_pred, axis=-1):
 
 
 PearsonCorrelation = wrapper_class(
-    pearson_correlation, "PearsonCorrelation", "pearson_correlation", axis=-1
+    pearson_correlation,
+    "PearsonCorrelation",
+    "pearson_correlation",
+    axis=-1,
+    doc="""The running mean of the per-sample Pearson correlation along `axis`.
+
+    Args:
+        name: the metric's name (default `"pearson_correlation"`).
+        dtype: accepted for Keras compatibility.
+        axis: the axis each sample's coefficient is taken along (default the last).
+
+    Examples:
+        >>> round(float(PearsonCorrelation()([[1.0, 2.0, 3.0]], [[2.0, 4.0, 6.0]])), 4)
+        1.0
+    """,
 )
 ConcordanceCorrelation = wrapper_class(
-    concordance_correlation, "ConcordanceCorrelation", "concordance_correlation", axis=-1
+    concordance_correlation,
+    "ConcordanceCorrelation",
+    "concordance_correlation",
+    axis=-1,
+    doc="""The running mean of the per-sample concordance correlation along `axis`.
+
+    Args:
+        name: the metric's name (default `"concordance_correlation"`).
+        dtype: accepted for Keras compatibility.
+        axis: the axis each sample's coefficient is taken along (default the last).
+
+    Examples:
+        >>> round(float(ConcordanceCorrelation()([[1.0, 2.0, 3.0]], [[1.0, 2.0, 3.0]])), 4)
+        1.0
+    """,
 )
 
 AGGREGATIONS = (None, "uniform_average", "variance_weighted_average")
@@ -69,11 +107,11 @@ class R2Score(Metric):
         num_regressors: for the adjusted R2; 0 gives the plain score.
         name: the metric's name.
 
-    Example:
-    >>> m = R2Score()
-    >>> m.update_state(torch.tensor([[1.0], [2.0], [3.0]]), torch.tensor([[1.0], [2.0], [4.0]]))
-    >>> m.result().item()
-    0.5
+    Examples:
+        >>> m = R2Score()
+        >>> m.update_state(torch.tensor([[1.0], [2.0], [3.0]]), torch.tensor([[1.0], [2.0], [4.0]]))
+        >>> m.result().item()
+        0.5
     """
 
     def __init__(

@@ -19,17 +19,17 @@ class Metric:
         name: the metric's name (snake case of the class name by default).
         dtype: accepted for Keras compatibility; state is float32.
 
-    Example:
-    >>> class Count(Metric):
-    ...     def __init__(self):
-    ...         super().__init__()
-    ...         self.add_state("seen")
-    ...     def update_state(self, values):
-    ...         self.seen += torch.as_tensor(values).numel()
-    ...     def result(self):
-    ...         return self.seen
-    >>> Count()(torch.zeros(3)).item()
-    3.0
+    Examples:
+        >>> class Count(Metric):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.add_state("seen")
+        ...     def update_state(self, values):
+        ...         self.seen += torch.as_tensor(values).numel()
+        ...     def result(self):
+        ...         return self.seen
+        >>> Count()(torch.zeros(3)).item()
+        3.0
     """
 
     def __init__(self, name=None, dtype=None):
@@ -97,12 +97,16 @@ def broadcast_weight(weight, values):
 class Mean(Metric):
     """Weighted mean of the values given to update_state.
 
-    Example:
-    >>> m = Mean()
-    >>> m.update_state(torch.tensor([1.0, 3.0]))
-    >>> m.update_state(torch.tensor([5.0]), sample_weight=torch.tensor([2.0]))
-    >>> m.result().item()
-    3.5
+    Examples:
+        >>> m = Mean()
+        >>> m.update_state(torch.tensor([1.0, 3.0]))
+        >>> m.update_state(torch.tensor([5.0]), sample_weight=torch.tensor([2.0]))
+        >>> m.result().item()
+        3.5
+
+    Args:
+        name: the metric's name (default `"mean"`).
+        dtype: accepted for Keras compatibility; state is float32.
     """
 
     def __init__(self, name="mean", dtype=None):
@@ -136,9 +140,13 @@ class Mean(Metric):
 class Sum(Metric):
     """Running sum of the values given to update_state.
 
-    Example:
-    >>> Sum()(torch.tensor([1.0, 2.0])).item()
-    3.0
+    Examples:
+        >>> Sum()(torch.tensor([1.0, 2.0])).item()
+        3.0
+
+    Args:
+        name: the metric's name (default `"sum"`).
+        dtype: accepted for Keras compatibility; state is float32.
     """
 
     def __init__(self, name="sum", dtype=None):
@@ -166,10 +174,10 @@ class MeanMetricWrapper(Mean):
         name: the metric's name (the function's name by default).
         **kwargs: options passed to `fn` on every update.
 
-    Example:
-    >>> m = MeanMetricWrapper(lambda t, p: (t - p).abs(), name="abs")
-    >>> m(torch.tensor([0.0, 0.0]), torch.tensor([1.0, 3.0])).item()
-    2.0
+    Examples:
+        >>> m = MeanMetricWrapper(lambda t, p: (t - p).abs(), name="abs")
+        >>> m(torch.tensor([0.0, 0.0]), torch.tensor([1.0, 3.0])).item()
+        2.0
     """
 
     def __init__(self, fn, name=None, dtype=None, **kwargs):

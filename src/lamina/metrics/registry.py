@@ -13,7 +13,21 @@ CLASSES: dict[str, type] = {}
 
 
 def register(cls):
-    """Make a metric class resolvable by its class name and its snake-case name."""
+    """Make a metric class resolvable by its class name and its snake-case name (a class decorator).
+
+    Args:
+        cls: the `Metric` subclass.
+
+    Returns:
+        `cls` itself.
+
+    Examples:
+        >>> from lamina.metrics import Mean
+        >>> register(Mean) is Mean  # Mean is registered already: registering again changes nothing
+        True
+        >>> type(get("mean")).__name__
+        'Mean'
+    """
     CLASSES[cls.__name__] = cls
     if to_snake_case(cls.__name__) not in ALIASES:  # 'accuracy' stays resolved by the trainer
         CLASSES[to_snake_case(cls.__name__)] = cls
@@ -29,9 +43,9 @@ def get(identifier, *, name=None) -> Metric:
             mean of its per-sample values.
         name: the metric's name when built from a string or a function.
 
-    Example:
-    >>> get("mae").name
-    'mae'
+    Examples:
+        >>> get("mae").name
+        'mae'
     """
     if isinstance(identifier, Metric):
         return identifier
@@ -57,10 +71,13 @@ def get(identifier, *, name=None) -> Metric:
 def serialize(metric) -> dict:
     """A Metric -> Keras's config dict `{"module", "class_name", "config", "registered_name"}`.
 
-    Example:
-    >>> from lamina.metrics import Mean
-    >>> serialize(Mean(name="m"))["config"]["name"]
-    'm'
+    Args:
+        metric: the `Metric` to describe.
+
+    Examples:
+        >>> from lamina.metrics import Mean
+        >>> serialize(Mean(name="m"))["config"]["name"]
+        'm'
     """
     return {
         "module": "keras.metrics",
@@ -77,9 +94,9 @@ def deserialize(config, custom_objects=None) -> Metric:
         config: `{"class_name": ..., "config": ...}` or a metric name.
         custom_objects: optional mapping of class names to user Metric classes.
 
-    Example:
-    >>> deserialize({"class_name": "Mean", "config": {"name": "m"}}).name
-    'm'
+    Examples:
+        >>> deserialize({"class_name": "Mean", "config": {"name": "m"}}).name
+        'm'
     """
     if custom_objects and isinstance(config, dict):
         cls = custom_objects.get(config.get("class_name"))
@@ -89,4 +106,10 @@ def deserialize(config, custom_objects=None) -> Metric:
 
 
 def names() -> list[str]:
+    """The names `get` accepts: the short forms (`"accuracy"`, `"acc"`) and every registered class.
+
+    Examples:
+        >>> "AUC" in names() and "accuracy" in names()
+        True
+    """
     return sorted(ALIASES) + sorted(CLASSES)

@@ -6,7 +6,7 @@ The submodules mirror Keras's: `ops.numpy`, `ops.nn`, `ops.linalg`, `ops.image`;
 are also available at the top level, as in Keras. Implementation modules are split by concept
 (`elementwise`, `reductions`, `products`, `shaping`, `indexing`, ...).
 
-Example:
+Examples:
     >>> from lamina import ops
     >>> ops.shape(ops.ones((2, 3)))
     (2, 3)

@@ -23,7 +23,7 @@ def _tensors(tree):
 def cond(pred, true_fn, false_fn):
     """`true_fn()` if `pred` else `false_fn()`.
 
-    Example:
+    Examples:
         >>> cond(torch.tensor(True), lambda: 1, lambda: 2)
         1
     """
@@ -138,7 +138,7 @@ def vectorized_map(function, elements):
 def custom_gradient(f):
     """Decorate `f(*args) -> (output, grad_fn)` so backpropagation uses `grad_fn(upstream)`.
 
-    Example:
+    Examples:
         >>> @custom_gradient
         ... def clip_gradient(x):
         ...     return x, lambda upstream: upstream.clamp(-1, 1)

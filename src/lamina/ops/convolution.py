@@ -63,7 +63,7 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
         padding: "valid" or "same".
         data_format: "channels_last" or "channels_first" (default: the config's).
 
-    Example:
+    Examples:
         >>> conv(torch.ones(1, 5, 5, 2), torch.ones(3, 3, 2, 4)).shape
         torch.Size([1, 3, 3, 4])
     """

@@ -42,7 +42,7 @@ def rearrange(tensor_, pattern, **axes_lengths):
             `...` stands for any number of axes, `1` for a unit axis.
         **axes_lengths: sizes of axes that a split cannot infer.
 
-    Example:
+    Examples:
         >>> rearrange(torch.zeros(2, 3, 4), "b h w -> b (h w)").shape
         torch.Size([2, 12])
     """

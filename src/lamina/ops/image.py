@@ -39,7 +39,7 @@ def resize(
 
     Returns: the resized images, same rank and dtype as `images`.
 
-    Example:
+    Examples:
         >>> resize(torch.zeros(2, 8, 8, 3), (4, 4)).shape
         torch.Size([2, 4, 4, 3])
     """

@@ -77,7 +77,7 @@ def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value
         fill_mode: "constant", "nearest", "wrap", "mirror" or "reflect".
         fill_value: the value outside the input when `fill_mode="constant"`.
 
-    Example:
+    Examples:
         >>> map_coordinates(torch.arange(4.0), [torch.tensor([0.5, 2.0])], order=1)
         tensor([0.5000, 2.0000])
     """

@@ -24,7 +24,7 @@ def tensordot(x1, x2, axes=2):
         x1, x2: input tensors.
         axes: an int N, or a pair `(axes_of_x1, axes_of_x2)`.
 
-    Example:
+    Examples:
         >>> tensordot(torch.ones(2, 3), torch.ones(3, 4), axes=1).shape
         torch.Size([2, 4])
     """

@@ -48,7 +48,7 @@ def quantile(x, q, axis=None, method="linear", keepdims=False):
         method: "linear", "lower", "higher", "midpoint" or "nearest".
         keepdims: keep the reduced axes with size 1.
 
-    Example:
+    Examples:
         >>> quantile(torch.arange(5.0), 0.5)
         tensor(2.)
     """

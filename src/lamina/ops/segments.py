@@ -30,7 +30,7 @@ def segment_sum(data, segment_ids, num_segments=None, sorted=False):  # noqa: A0
         num_segments: the number of segments (default: the largest id + 1).
         sorted: whether the ids are sorted (accepted; the result does not depend on it).
 
-    Example:
+    Examples:
         >>> segment_sum(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([0, 0, 1]))
         tensor([3., 3.])
     """

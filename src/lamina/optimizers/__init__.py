@@ -35,7 +35,16 @@ _OPTIMIZERS = {
 
 
 def get(identifier) -> Optimizer:
-    """'adam' -> Adam() with Keras's defaults; an Optimizer -> itself."""
+    """An optimizer from a name, a config dict or an instance.
+
+    Args:
+        identifier: a name such as `"adam"` (a new optimizer with Keras's defaults),
+            `{"class_name": ..., "config": ...}`, or an `Optimizer` (returned as it is).
+
+    Examples:
+        >>> type(get("rmsprop")).__name__
+        'RMSprop'
+    """
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str):
@@ -57,7 +66,15 @@ def get(identifier) -> Optimizer:
 
 
 def serialize(optimizer: Optimizer) -> dict:
-    """An optimizer -> `{"class_name": ..., "config": ...}`, as Keras writes it."""
+    """An optimizer as Keras writes it: `{"class_name": ..., "config": ...}`.
+
+    Args:
+        optimizer: the `Optimizer` to describe.
+
+    Examples:
+        >>> serialize(get("sgd"))["config"]["learning_rate"]
+        0.01
+    """
     return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
 
 
@@ -68,9 +85,9 @@ def deserialize(config, custom_objects=None) -> Optimizer:
         config: `{"class_name": ..., "config": ...}` or a name such as `"adam"`.
         custom_objects: optional mapping of class names to user Optimizer classes.
 
-    Example:
-    >>> deserialize({"class_name": "Lion", "config": {"learning_rate": 0.5}}).learning_rate
-    0.5
+    Examples:
+        >>> deserialize({"class_name": "Lion", "config": {"learning_rate": 0.5}}).learning_rate
+        0.5
     """
     if custom_objects and isinstance(config, dict) and config.get("class_name") in custom_objects:
         return custom_objects[config["class_name"]].from_config(config.get("config", {}))

@@ -89,14 +89,14 @@ class Adafactor(Optimizer):
         relative_step: cap a float learning rate at 1 / sqrt(step).
         **kwargs: Keras's common options (weight_decay, clipnorm, use_ema, ...).
 
-    Example:
-    >>> w = torch.ones(2, 2, requires_grad=True)
-    >>> opt = Adafactor(learning_rate=0.1)
-    >>> opt.build([w])
-    >>> w.grad = torch.full((2, 2), 0.5)
-    >>> opt.step()
-    >>> [round(v, 4) for v in w.detach().flatten().tolist()]
-    [0.9, 0.9, 0.9, 0.9]
+    Examples:
+        >>> w = torch.ones(2, 2, requires_grad=True)
+        >>> opt = Adafactor(learning_rate=0.1)
+        >>> opt.build([w])
+        >>> w.grad = torch.full((2, 2), 0.5)
+        >>> opt.step()
+        >>> [round(v, 4) for v in w.detach().flatten().tolist()]
+        [0.9, 0.9, 0.9, 0.9]
     """
 
     torch_class = AdafactorRule

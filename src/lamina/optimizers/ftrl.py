@@ -68,15 +68,15 @@ class Ftrl(Optimizer):
         beta: added to the L2 term as beta / (2 * lr), as in the paper.
         **kwargs: Keras's common options (weight_decay, clipnorm, use_ema, ...).
 
-    Example:
-    >>> import torch
-    >>> w = torch.zeros(2, requires_grad=True)
-    >>> opt = Ftrl(learning_rate=0.1, l1_regularization_strength=0.5)
-    >>> opt.build([w])
-    >>> w.grad = torch.tensor([0.2, -2.0])
-    >>> opt.step()
-    >>> [round(v, 4) for v in w.detach().tolist()]
-    [0.0, 0.0741]
+    Examples:
+        >>> import torch
+        >>> w = torch.zeros(2, requires_grad=True)
+        >>> opt = Ftrl(learning_rate=0.1, l1_regularization_strength=0.5)
+        >>> opt.build([w])
+        >>> w.grad = torch.tensor([0.2, -2.0])
+        >>> opt.step()
+        >>> [round(v, 4) for v in w.detach().tolist()]
+        [0.0, 0.0741]
     """
 
     torch_class = FtrlRule

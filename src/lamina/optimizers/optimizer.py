@@ -18,7 +18,34 @@ from lamina.optimizers import keras_rules, schedules
 
 
 class Optimizer:
-    """Base class. Subclasses set `torch_class` and map Keras's arguments in `torch_options()`."""
+    """Base class of lamina's optimizers: Keras's hyperparameters over a torch optimizer.
+
+    The torch optimizer is created by `build(parameters)` (`compile`/`fit` call it); `step()` then
+    applies Keras's extras around torch's update in Keras's order: loss-scale undo, gradient
+    accumulation, clipping, decoupled weight decay, the update, constraints, the moving average.
+    Subclasses set `torch_class` and map their arguments in `torch_options()`.
+
+    Args:
+        learning_rate: a float, a `LearningRateSchedule` or a callable returning the rate.
+        weight_decay: decoupled weight decay (`w -= lr * weight_decay * w`), or None.
+        clipnorm: clip each gradient to this L2 norm.
+        clipvalue: clip each gradient element to `[-clipvalue, clipvalue]`.
+        global_clipnorm: clip all gradients together to this global L2 norm.
+        use_ema: keep an exponential moving average of the weights (copied into them at the end of
+            `fit`, as Keras).
+        ema_momentum: the moving average's momentum.
+        ema_overwrite_frequency: copy the average into the weights every this many steps, or None.
+        loss_scale_factor: the factor the loss was multiplied by; gradients are divided by it.
+        gradient_accumulation_steps: update once every this many calls, with the mean gradient.
+        name: the optimizer's name (the class name in lower case by default).
+
+    Examples:
+        >>> w = torch.nn.Parameter(torch.tensor([1.0, -1.0]))
+        >>> optimizer = SGD(learning_rate=0.1, clipvalue=1.0)
+        >>> optimizer.apply_gradients([(torch.tensor([5.0, -0.5]), w)])
+        >>> [round(v, 4) for v in w.tolist()]
+        [0.9, -0.95]
+    """
 
     torch_class: type[torch.optim.Optimizer] | None = None
     supports_fused = False
@@ -420,6 +447,22 @@ def _fused_ok(parameters) -> bool:
 
 
 class SGD(Optimizer):
+    """Stochastic gradient descent, with optional (Nesterov) momentum.
+
+    Args:
+        learning_rate: the step size (default 0.01).
+        momentum: in [0, 1]; 0 is plain gradient descent.
+        nesterov: use Nesterov momentum.
+        **kwargs: the options every optimizer takes (`weight_decay`, `clipnorm`, ...: see
+            `Optimizer`).
+
+    Examples:
+        >>> w = torch.nn.Parameter(torch.tensor([1.0]))
+        >>> SGD(learning_rate=0.1).apply_gradients([(torch.tensor([2.0]), w)])
+        >>> round(w.item(), 4)
+        0.8
+    """
+
     torch_class = torch.optim.SGD
     supports_fused = True
 
@@ -439,6 +482,23 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
+    """Adam (Kingma and Ba, 2014): steps scaled by running estimates of the gradient's moments.
+
+    Args:
+        learning_rate: the step size (default 0.001).
+        beta_1: the first moment's decay (default 0.9).
+        beta_2: the second moment's decay (default 0.999).
+        epsilon: added for numerical stability (default 1e-7, Keras's).
+        amsgrad: use the AMSGrad variant (the running maximum of the second moment).
+        **kwargs: the options every optimizer takes (see `Optimizer`).
+
+    Examples:
+        >>> w = torch.nn.Parameter(torch.tensor([1.0]))
+        >>> Adam(learning_rate=0.1).apply_gradients([(torch.tensor([3.0]), w)])
+        >>> round(w.item(), 4)  # Adam's first step has the size of the learning rate
+        0.9
+    """
+
     torch_class = torch.optim.Adam
     supports_fused = True
 
@@ -473,6 +533,24 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov and Hutter, 2017).
+
+    Args:
+        learning_rate: the step size (default 0.001).
+        weight_decay: the decoupled decay factor (default 0.004, Keras's).
+        beta_1: the first moment's decay (default 0.9).
+        beta_2: the second moment's decay (default 0.999).
+        epsilon: added for numerical stability (default 1e-7).
+        amsgrad: use the AMSGrad variant.
+        **kwargs: the options every optimizer takes (see `Optimizer`).
+
+    Examples:
+        >>> w = torch.nn.Parameter(torch.tensor([1.0]))
+        >>> AdamW(learning_rate=0.1, weight_decay=0.5).apply_gradients([(torch.tensor([0.0]), w)])
+        >>> round(w.item(), 4)  # no gradient: only the decay, w * (1 - 0.1 * 0.5)
+        0.95
+    """
+
     torch_class = torch.optim.AdamW
     decoupled_weight_decay_in_torch = True
 
@@ -502,6 +580,23 @@ class AdamW(Adam):
 
 class RMSprop(Optimizer):
     # torch's RMSprop adds eps outside the square root: keras_rules says why that matters.
+    """RMSprop with Keras's rule: `g / sqrt(v + eps)` (torch adds eps outside the square root).
+
+    Args:
+        learning_rate: the step size (default 0.001).
+        rho: the decay of the running mean of squared gradients (default 0.9).
+        momentum: momentum of the update (default 0).
+        epsilon: added inside the square root (default 1e-7).
+        centered: divide by the gradient's running variance instead of its second moment.
+        **kwargs: the options every optimizer takes (see `Optimizer`).
+
+    Examples:
+        >>> w = torch.nn.Parameter(torch.tensor([1.0]))
+        >>> RMSprop(learning_rate=0.01, rho=0.0).apply_gradients([(torch.tensor([2.0]), w)])
+        >>> round(w.item(), 4)  # rho=0: v = g ** 2, a step of lr * g / |g|
+        0.99
+    """
+
     torch_class = keras_rules.RMSprop
     takes_foreach_flag = False
 
@@ -530,6 +625,22 @@ class RMSprop(Optimizer):
 
 
 class Adagrad(Optimizer):
+    """Adagrad with Keras's rule: steps divided by `sqrt(sum of squared gradients + eps)`.
+
+    Args:
+        learning_rate: the step size (default 0.001).
+        initial_accumulator_value: the sum's starting value (default 0.1).
+        epsilon: added inside the square root (default 1e-7).
+        **kwargs: the options every optimizer takes (see `Optimizer`).
+
+    Examples:
+        >>> w = torch.nn.Parameter(torch.tensor([1.0]))
+        >>> opt = Adagrad(learning_rate=0.1, initial_accumulator_value=0.0)
+        >>> opt.apply_gradients([(torch.tensor([2.0]), w)])
+        >>> round(w.item(), 4)  # 1 - 0.1 * 2 / sqrt(4)
+        0.9
+    """
+
     torch_class = keras_rules.Adagrad
     takes_foreach_flag = False
 
@@ -549,6 +660,21 @@ class Adagrad(Optimizer):
 
 
 class Adadelta(Optimizer):
+    """Adadelta (Zeiler, 2012): steps scaled by the ratio of running RMS of updates and gradients.
+
+    Args:
+        learning_rate: the step size (default 0.001).
+        rho: the decay of both running means (default 0.95).
+        epsilon: added for numerical stability (default 1e-7).
+        **kwargs: the options every optimizer takes (see `Optimizer`).
+
+    Examples:
+        >>> w = torch.nn.Parameter(torch.tensor([1.0]))
+        >>> Adadelta(learning_rate=1.0).apply_gradients([(torch.tensor([1.0]), w)])
+        >>> w.item() < 1.0
+        True
+    """
+
     torch_class = torch.optim.Adadelta
 
     def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, **kwargs):
@@ -563,6 +689,22 @@ class Adadelta(Optimizer):
 
 
 class Nadam(Optimizer):
+    """Adam with Nesterov momentum, with Keras's `0.96 ** t` momentum schedule.
+
+    Args:
+        learning_rate: the step size (default 0.001).
+        beta_1: the first moment's decay (default 0.9).
+        beta_2: the second moment's decay (default 0.999).
+        epsilon: added for numerical stability (default 1e-7).
+        **kwargs: the options every optimizer takes (see `Optimizer`).
+
+    Examples:
+        >>> w = torch.nn.Parameter(torch.tensor([1.0]))
+        >>> Nadam(learning_rate=0.1).apply_gradients([(torch.tensor([3.0]), w)])
+        >>> w.item() < 1.0
+        True
+    """
+
     torch_class = torch.optim.NAdam
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
@@ -584,6 +726,22 @@ class Nadam(Optimizer):
 
 
 class Adamax(Optimizer):
+    """Adamax with Keras's rule: `u = max(beta_2 * u, |g|)`, step `m / (u + eps)`.
+
+    Args:
+        learning_rate: the step size (default 0.001).
+        beta_1: the first moment's decay (default 0.9).
+        beta_2: the decay of the running maximum (default 0.999).
+        epsilon: added after the maximum (default 1e-7).
+        **kwargs: the options every optimizer takes (see `Optimizer`).
+
+    Examples:
+        >>> w = torch.nn.Parameter(torch.tensor([1.0]))
+        >>> Adamax(learning_rate=0.1).apply_gradients([(torch.tensor([3.0]), w)])
+        >>> round(w.item(), 4)  # the first step has the size of the learning rate
+        0.9
+    """
+
     torch_class = keras_rules.Adamax
     takes_foreach_flag = False
 

@@ -4,7 +4,7 @@ A schedule is called with the step (a Python int, counted by the optimizer), so 
 touches a device tensor. Every schedule serializes to `{"class_name", "config"}` as Keras's does, so
 an optimizer's config (and a `.keras` file) carries it.
 
-Example:
+Examples:
     >>> schedule = ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5, staircase=True)
     >>> schedule(9), schedule(10)
     (0.1, 0.05)
@@ -18,7 +18,18 @@ from lamina.engine import errors
 
 
 class LearningRateSchedule:
-    """Base class: `schedule(step) -> learning rate` (a Python float)."""
+    """Base class: `schedule(step) -> learning rate` (a Python float).
+
+    Subclasses implement `__call__(step)` and `get_config()`; pass an instance as an optimizer's
+    `learning_rate` and it is read from the optimizer's step counter at every step.
+
+    Examples:
+        >>> class Halving(LearningRateSchedule):
+        ...     def __call__(self, step):
+        ...         return 0.1 * 0.5 ** (step // 10)
+        >>> Halving()(25)
+        0.025
+    """
 
     def __call__(self, step) -> float:
         raise NotImplementedError
@@ -44,6 +55,11 @@ class ExponentialDecay(LearningRateSchedule):
         decay_steps: steps per factor of `decay_rate`.
         decay_rate: the factor.
         staircase: floor `step / decay_steps`, so the rate changes every `decay_steps` steps.
+
+    Examples:
+        >>> schedule = ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
+        >>> round(schedule(20), 6)
+        0.025
     """
 
     def __init__(
@@ -83,6 +99,11 @@ class PiecewiseConstantDecay(LearningRateSchedule):
     Args:
         boundaries: increasing step counts, one fewer than `values`.
         values: the rate in each interval.
+
+    Examples:
+        >>> schedule = PiecewiseConstantDecay(boundaries=[100, 200], values=[1.0, 0.5, 0.1])
+        >>> schedule(50), schedule(150), schedule(250)
+        (1.0, 0.5, 0.1)
     """
 
     def __init__(self, boundaries, values, name="PiecewiseConstant"):
@@ -114,6 +135,11 @@ class PolynomialDecay(LearningRateSchedule):
         initial_learning_rate, decay_steps, end_learning_rate, power: as the formula.
         cycle: instead of holding at `end`, restart with `decay_steps` stretched to the next
             multiple that covers `step`.
+
+    Examples:
+        >>> schedule = PolynomialDecay(1.0, decay_steps=10, end_learning_rate=0.0, power=1.0)
+        >>> schedule(5), schedule(50)
+        (0.5, 0.0)
     """
 
     def __init__(
@@ -158,7 +184,20 @@ class PolynomialDecay(LearningRateSchedule):
 
 
 class InverseTimeDecay(LearningRateSchedule):
-    """`initial_learning_rate / (1 + decay_rate * step / decay_steps)` (floored with staircase)."""
+    """`initial_learning_rate / (1 + decay_rate * step / decay_steps)` (floored with staircase).
+
+    Args:
+        initial_learning_rate: the rate at step 0.
+        decay_steps: the number of steps one unit of `decay_rate` takes (> 0).
+        decay_rate: how fast the rate falls.
+        staircase: use `floor(step / decay_steps)`, so the rate falls in steps.
+        name: the schedule's name.
+
+    Examples:
+        >>> schedule = InverseTimeDecay(1.0, decay_steps=10, decay_rate=1.0)
+        >>> schedule(10), schedule(30)
+        (0.5, 0.25)
+    """
 
     def __init__(
         self,
@@ -206,6 +245,11 @@ class CosineDecay(LearningRateSchedule):
         warmup_target: with it, the rate rises linearly from `initial_learning_rate` to
             `warmup_target` over `warmup_steps`, and the cosine starts from `warmup_target`.
         warmup_steps: length of the warmup (used only with `warmup_target`).
+
+    Examples:
+        >>> schedule = CosineDecay(1.0, decay_steps=10)
+        >>> schedule(0), round(schedule(5), 4), schedule(10)
+        (1.0, 0.5, 0.0)
     """
 
     def __init__(
@@ -259,6 +303,11 @@ class CosineDecayRestarts(LearningRateSchedule):
         t_mul: factor on each period's length.
         m_mul: factor on each period's starting rate.
         alpha: the final rate of each period as a fraction of `initial_learning_rate`.
+
+    Examples:
+        >>> schedule = CosineDecayRestarts(1.0, first_decay_steps=10)
+        >>> round(schedule(5), 4), schedule(10)  # the second period starts again from the top
+        (0.5, 1.0)
     """
 
     def __init__(
@@ -319,12 +368,32 @@ _SCHEDULES = {
 
 
 def register(cls):
-    """Make a custom schedule class loadable from a config by its class name."""
+    """Make a custom schedule class loadable from a config by its class name.
+
+    Args:
+        cls: the `LearningRateSchedule` subclass.
+
+    Returns:
+        `cls` itself, so it can decorate the class.
+
+    Examples:
+        >>> register(ExponentialDecay) is ExponentialDecay
+        True
+    """
     _SCHEDULES[cls.__name__] = cls
     return cls
 
 
 def serialize(schedule: LearningRateSchedule) -> dict:
+    """A schedule as Keras writes it: `{"module", "class_name", "config", "registered_name"}`.
+
+    Args:
+        schedule: the `LearningRateSchedule` to describe.
+
+    Examples:
+        >>> serialize(ExponentialDecay(0.1, 10, 0.5))["class_name"]
+        'ExponentialDecay'
+    """
     return {
         "module": "keras.optimizers.schedules",
         "class_name": type(schedule).__name__,
@@ -334,7 +403,18 @@ def serialize(schedule: LearningRateSchedule) -> dict:
 
 
 def deserialize(config: dict, custom_objects=None) -> LearningRateSchedule:
-    """`{"class_name", "config"}` (lamina's or Keras's) -> a schedule."""
+    """`{"class_name", "config"}` (lamina's or Keras's) -> a schedule.
+
+    Args:
+        config: the dict `serialize` (or Keras) wrote.
+        custom_objects: optional mapping of class names to user schedule classes.
+
+    Examples:
+        >>> config = {"class_name": "ExponentialDecay", "config": {
+        ...     "initial_learning_rate": 0.1, "decay_steps": 10, "decay_rate": 0.5}}
+        >>> deserialize(config)(10)
+        0.05
+    """
     known = {**_SCHEDULES, **(custom_objects or {})}
     name = config.get("class_name")
     if name not in known:

@@ -76,14 +76,14 @@ class Lion(Optimizer):
         beta_2: the decay of the momentum.
         **kwargs: Keras's common options (weight_decay, clipnorm, use_ema, ...).
 
-    Example:
-    >>> w = torch.ones(2, requires_grad=True)
-    >>> opt = Lion(learning_rate=0.1)
-    >>> opt.build([w])
-    >>> w.grad = torch.tensor([0.5, -2.0])
-    >>> opt.step()
-    >>> w.detach().tolist()
-    [0.8999999761581421, 1.100000023841858]
+    Examples:
+        >>> w = torch.ones(2, requires_grad=True)
+        >>> opt = Lion(learning_rate=0.1)
+        >>> opt.build([w])
+        >>> w.grad = torch.tensor([0.5, -2.0])
+        >>> opt.step()
+        >>> w.detach().tolist()
+        [0.8999999761581421, 1.100000023841858]
     """
 
     torch_class = LionRule
@@ -112,14 +112,14 @@ class Lamb(Optimizer):
         epsilon: added to the square root of the second moment.
         **kwargs: Keras's common options (weight_decay, clipnorm, use_ema, ...).
 
-    Example:
-    >>> w = torch.tensor([3.0, 4.0], requires_grad=True)
-    >>> opt = Lamb(learning_rate=0.1)
-    >>> opt.build([w])
-    >>> w.grad = torch.tensor([1.0, 1.0])
-    >>> opt.step()
-    >>> [round(v, 4) for v in w.detach().tolist()]
-    [2.6464, 3.6464]
+    Examples:
+        >>> w = torch.tensor([3.0, 4.0], requires_grad=True)
+        >>> opt = Lamb(learning_rate=0.1)
+        >>> opt.build([w])
+        >>> w.grad = torch.tensor([1.0, 1.0])
+        >>> opt.step()
+        >>> [round(v, 4) for v in w.detach().tolist()]
+        [2.6464, 3.6464]
     """
 
     torch_class = LambRule

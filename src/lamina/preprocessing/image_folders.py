@@ -179,6 +179,38 @@ def image_dataset_from_directory(
     splits the shuffled file list; give the same `seed` to both calls. `on_error="skip"` skips
     unreadable images with a warning that counts them (the default raises, naming the file).
     The dataset carries `class_names` and `file_paths`.
+
+    Args:
+        directory: the folder holding one sub-folder of images per class.
+        labels: `"inferred"` (from the sub-folders), a list of labels in file order, or None.
+        label_mode: `"int"`, `"categorical"`, `"binary"` or None.
+        class_names: the sub-folders to use, in label order (default: all, sorted).
+        color_mode: `"grayscale"`, `"rgb"` or `"rgba"`.
+        batch_size: images per batch (None: one image at a time).
+        image_size: `(height, width)` every image is resized to.
+        shuffle: shuffle the files (with `seed`).
+        seed: the shuffle's (and split's) seed.
+        validation_split: the fraction kept for validation, with `subset`.
+        subset: `"training"`, `"validation"` or `"both"`.
+        interpolation: the resizing method (`"bilinear"`, `"nearest"`, ...).
+        follow_links: follow symbolic links to sub-folders.
+        crop_to_aspect_ratio: crop to `image_size`'s aspect ratio before resizing.
+        pad_to_aspect_ratio: pad to it instead.
+        data_format: `"channels_last"` or `"channels_first"` (default: the global setting).
+        verbose: print how many files and classes were found.
+        on_error: `"raise"` (default) or `"skip"` for unreadable images.
+
+    Examples:
+        >>> import os, tempfile
+        >>> from lamina.preprocessing.image_io import save_img
+        >>> with tempfile.TemporaryDirectory() as root:
+        ...     for name in ("cat", "dog"):
+        ...         os.makedirs(os.path.join(root, name))
+        ...         save_img(os.path.join(root, name, "a.png"), np.zeros((8, 8, 3)))
+        ...     ds = image_dataset_from_directory(root, image_size=(4, 4), verbose=False)
+        ...     images, labels = next(iter(ds))
+        >>> tuple(images.shape), ds.class_names
+        ((2, 4, 4, 3), ['cat', 'dog'])
     """
     if label_mode not in ("int", "categorical", "binary", None):
         raise ValueError(

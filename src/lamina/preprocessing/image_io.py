@@ -46,6 +46,14 @@ def load_img(
 
     Raises:
         ValueError: the file cannot be decoded (the message names it).
+
+    Examples:
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = os.path.join(folder, "square.png")
+        ...     save_img(path, np.zeros((4, 6, 3)))
+        ...     print(load_img(path, target_size=(2, 3)).size)  # PIL's (width, height)
+        (3, 2)
     """
     image_module = _pil()
     if color_mode not in _MODES:
@@ -85,7 +93,17 @@ def load_img(
 
 
 def img_to_array(img, data_format=None, dtype=None):
-    """A PIL image -> a NumPy array (height, width, channels), float32 by default."""
+    """A PIL image -> a NumPy array (height, width, channels), float32 by default.
+
+    Args:
+        img: the PIL image.
+        data_format: `"channels_last"` or `"channels_first"` (default: the global setting).
+        dtype: the array's dtype (default float32).
+
+    Examples:
+        >>> img_to_array(array_to_img(np.ones((4, 6, 3)), scale=False)).shape
+        (4, 6, 3)
+    """
     data_format = backend.standardize_data_format(data_format)
     array = np.asarray(img, dtype=dtype or backend.floatx())
     if array.ndim == 2:
@@ -98,7 +116,15 @@ def img_to_array(img, data_format=None, dtype=None):
 def array_to_img(x, data_format=None, scale=True, dtype=None):
     """A (height, width, channels) array or tensor -> a PIL image.
 
-    With `scale=True` the values are stretched from their [min, max] to [0, 255].
+    Args:
+        x: the image array, channels last (or first with `data_format="channels_first"`).
+        data_format: `"channels_last"` or `"channels_first"` (default: the global setting).
+        scale: rescale the values to [0, 255] from their minimum and maximum.
+        dtype: accepted for Keras compatibility.
+
+    Examples:
+        >>> array_to_img(np.zeros((4, 6, 3))).size  # PIL's (width, height)
+        (6, 4)
     """
     data_format = backend.standardize_data_format(data_format)
     array = np.asarray(backend.as_numpy(x), dtype=np.float64)
@@ -123,7 +149,23 @@ def array_to_img(x, data_format=None, scale=True, dtype=None):
 
 
 def save_img(path, x, data_format=None, file_format=None, scale=True, **kwargs):
-    """Write an array as an image file (the format from the extension unless `file_format`)."""
+    """Write an array as an image file (the format from the extension unless `file_format`).
+
+    Args:
+        path: where to write.
+        x: the image array, `(height, width, channels)`.
+        data_format: `"channels_last"` or `"channels_first"` (default: the global setting).
+        file_format: the format's name (`"png"`, `"jpeg"`), or None for the extension's.
+        scale: rescale the values to [0, 255] from their minimum and maximum.
+        **kwargs: passed to PIL's `Image.save`.
+
+    Examples:
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     save_img(os.path.join(folder, "x.png"), np.zeros((4, 4, 1)))
+        ...     print(os.listdir(folder))
+        ['x.png']
+    """
     image = array_to_img(x, data_format=data_format, scale=scale)
     if image.mode == "RGBA" and (file_format or os.fspath(path)).lower().endswith(("jpg", "jpeg")):
         image = image.convert("RGB")

@@ -25,7 +25,7 @@ def pad_sequences(
 
     Returns: an array of shape `(len(sequences), maxlen, *element_shape)`.
 
-    Example:
+    Examples:
         >>> pad_sequences([[1, 2], [3, 4, 5, 6]], maxlen=3).tolist()
         [[0, 1, 2], [4, 5, 6]]
     """
@@ -159,7 +159,7 @@ def timeseries_dataset_from_array(
     Returns: a re-iterable of `(windows, targets)` batches; windows `(batch, sequence_length,
     ...)`.
 
-    Example:
+    Examples:
         >>> batches = timeseries_dataset_from_array(np.arange(10), np.arange(10), 3, batch_size=4)
         >>> first_windows, first_targets = next(iter(batches))
         >>> first_windows[1].tolist(), first_targets[1].item()

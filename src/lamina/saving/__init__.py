@@ -4,7 +4,7 @@ hostile file (zip bombs, links to other files, sizes past `get_load_limits()`) r
 `FileFormatError` before anything is copied into a model. `set_load_limits` raises a limit for a
 file you trust.
 
-Example:
+Examples:
     >>> model.save("model.keras")                        # doctest: +SKIP
     >>> restored = lamina.models.load_model("model.keras")  # doctest: +SKIP
 """
@@ -31,8 +31,27 @@ def _kind(filepath) -> str:
 
 
 def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs) -> None:
-    """Save architecture, weights and (when compiled) optimizer state; the extension picks the
-    format: `.keras` (Keras 3's zip) or `.h5` (Keras's legacy HDF5)."""
+    """Save architecture, weights and (when compiled) optimizer state, in the extension's format.
+
+    `.keras` writes Keras 3's archive, `.h5` Keras's legacy HDF5 file. The write is atomic: a crash
+    leaves the old file or the new one, never half of one.
+
+    Args:
+        model: the model to save.
+        filepath: a path ending in `.keras` or `.h5`.
+        overwrite: replace an existing file (default True).
+        include_optimizer: save the optimizer's state too.
+        **kwargs: accepted for Keras compatibility (`zipped`).
+
+    Examples:
+        >>> import os, tempfile
+        >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     save_model(model, os.path.join(folder, "m.keras"))
+        ...     restored = load_model(os.path.join(folder, "m.keras"))
+        >>> restored.count_params()
+        3
+    """
     kwargs.pop("save_format", None)
     if kwargs:
         raise TypeError(f"save_model() got unexpected keyword argument(s) {sorted(kwargs)}.")
@@ -64,7 +83,25 @@ def _existing_file(filepath, purpose: str) -> str:
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
-    """A model from a `.keras` or `.h5` file, compiled as saved (when `compile`)."""
+    """A model from a `.keras` or `.h5` file, compiled as saved (when `compile`).
+
+    Nothing in the file is unpickled or run: a `Lambda` layer's code is refused unless
+    `safe_mode=False`. Sizes the file declares are checked against `get_load_limits()` first.
+
+    Args:
+        filepath: the saved file.
+        custom_objects: `{name: class or function}` for user-defined objects in the file.
+        compile: compile the model with the saved loss, metrics and optimizer.
+        safe_mode: refuse code (Lambda layers) stored in the file.
+
+    Examples:
+        >>> import os, tempfile
+        >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2)])
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     model.save(os.path.join(folder, "m.keras"))
+        ...     print(load_model(os.path.join(folder, "m.keras")).output_shape)
+        (None, 2)
+    """
     path = _existing_file(filepath, "a model")
     kind = _kind(path)
     if kind == "keras":
@@ -80,7 +117,21 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 
 
 def save_weights(model, filepath, overwrite=True) -> None:
-    """Save the weights in Keras 3's `.weights.h5` layout (the filepath must end so)."""
+    """Save the weights in Keras 3's `.weights.h5` layout (the filepath must end so).
+
+    Args:
+        model: the model whose weights are saved.
+        filepath: a path ending in `.weights.h5`.
+        overwrite: replace an existing file (default True).
+
+    Examples:
+        >>> import os, tempfile
+        >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     save_weights(model, os.path.join(folder, "w.weights.h5"))
+        ...     print(os.listdir(folder))
+        ['w.weights.h5']
+    """
     import h5py
 
     from lamina.saving import atomic
@@ -98,7 +149,26 @@ def save_weights(model, filepath, overwrite=True) -> None:
 
 
 def load_weights(model, filepath, skip_mismatch=False, **kwargs) -> None:
-    """Load weights from `.weights.h5`, `.keras` or legacy `.h5` into a built model."""
+    """Load weights from `.weights.h5`, `.keras` or legacy `.h5` into a built model.
+
+    Every array is read and checked before any is copied, so a failed load changes nothing.
+
+    Args:
+        model: a built model with the saved model's architecture.
+        filepath: the file to read.
+        skip_mismatch: skip layers whose weights do not match instead of raising.
+        **kwargs: accepted for Keras compatibility (`by_name` of legacy `.h5` files).
+
+    Examples:
+        >>> import os, tempfile
+        >>> source = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+        >>> target = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     save_weights(source, os.path.join(folder, "w.weights.h5"))
+        ...     load_weights(target, os.path.join(folder, "w.weights.h5"))
+        >>> all(np.array_equal(a, b) for a, b in zip(source.get_weights(), target.get_weights()))
+        True
+    """
     path = _existing_file(filepath, "weights")
     kind = _kind(path)
     if kind == "keras":

@@ -92,7 +92,7 @@ def remove_stale_temporaries(target, now: float | None = None) -> list[str]:
     those whose writer is gone (see the module notes); errors are ignored (another process may
     be removing the same file).
 
-    Example:
+    Examples:
         >>> remove_stale_temporaries("checkpoints/model.keras")   # doctest: +SKIP
         ['checkpoints/.model.keras.lamina-4242-k3j9x0q1.tmp']
     """
@@ -122,7 +122,7 @@ def remove_stale_temporaries(target, now: float | None = None) -> list[str]:
 def atomic_path(target, overwrite: bool = True):
     """Yield a temporary path next to `target`; on success it replaces `target` atomically.
 
-    Example:
+    Examples:
         >>> with atomic_path("model.weights.h5") as temporary:   # doctest: +SKIP
         ...     write_h5(temporary)
     """

@@ -2,4 +2,16 @@
 
 
 class FileFormatError(ValueError):
-    """A saved file that is truncated, corrupted, or does not fit the model it is loaded into."""
+    """A saved file that is truncated, corrupted, or does not fit the model it is loaded into.
+
+    Examples:
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     path = os.path.join(folder, "broken.keras")
+        ...     _ = open(path, "wb").write(b"not a zip archive")
+        ...     try:
+        ...         lamina.models.load_model(path)
+        ...     except FileFormatError:
+        ...         print("refused")
+        refused
+    """

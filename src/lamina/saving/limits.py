@@ -6,7 +6,7 @@ limits first and refuses a file that exceeds one with a `FileFormatError` naming
 part, what it declares and the limit. Genuine files stay far below the defaults; raise a limit
 only for a file you trust:
 
-Example:
+Examples:
     >>> lamina.saving.set_load_limits(max_member_bytes=32 * 2**30)   # doctest: +SKIP
     >>> with lamina.saving.load_limits(max_json_depth=500):          # doctest: +SKIP
     ...     model = lamina.models.load_model("deep.keras")
@@ -33,6 +33,14 @@ class LoadLimits:
             nested in a model in a model stays below 40).
         max_entries: most members of an archive, or names in one HDF5 name list
             (`layer_names`, `weight_names`). Default 100,000.
+
+
+    Examples:
+        >>> get_load_limits().max_json_depth
+        100
+        >>> with load_limits(max_json_depth=500):
+        ...     print(get_load_limits().max_json_depth)
+        500
     """
 
     max_member_bytes: int = 8 * 2**30
@@ -48,7 +56,7 @@ _current = LoadLimits()
 def get_load_limits() -> LoadLimits:
     """The limits in force now.
 
-    Example:
+    Examples:
         >>> lamina.saving.get_load_limits().max_json_depth   # doctest: +SKIP
         100
     """
@@ -62,7 +70,7 @@ def set_load_limits(**changes) -> LoadLimits:
         **changes: fields of `LoadLimits` (`max_member_bytes`, `max_compression_ratio`,
             `max_json_bytes`, `max_json_depth`, `max_entries`) and their new values.
 
-    Example:
+    Examples:
         >>> previous = lamina.saving.set_load_limits(max_member_bytes=2**36)  # doctest: +SKIP
         >>> lamina.saving.set_load_limits(**dataclasses.asdict(previous))    # doctest: +SKIP
     """
@@ -87,7 +95,7 @@ def set_load_limits(**changes) -> LoadLimits:
 def load_limits(**changes):
     """`set_load_limits(**changes)` for the duration of a `with` block only.
 
-    Example:
+    Examples:
         >>> with lamina.saving.load_limits(max_json_depth=400):   # doctest: +SKIP
         ...     model = lamina.models.load_model("deep.keras")
     """

@@ -4,7 +4,7 @@ A registered class is known as `"<package>><name>"` (Keras's `"Custom>MyLayer"`)
 as `registered_name` in model configs, so a `.keras` file written by Keras or lamina finds it
 again on loading without `custom_objects=`.
 
-Example:
+Examples:
     >>> @lamina.saving.register_keras_serializable(package="demo")
     ... class Scale(lamina.layers.Layer):
     ...     pass
@@ -31,7 +31,7 @@ def _scope_stack() -> list:
 def get_custom_objects() -> dict:
     """The global `{registered name: object}` dict; editing it registers objects too.
 
-    Example:
+    Examples:
         >>> lamina.saving.get_custom_objects()["MyLayer"] = MyLayer  # doctest: +SKIP
     """
     return _GLOBAL_CUSTOM_OBJECTS
@@ -55,7 +55,7 @@ def register_keras_serializable(package="Custom", name=None):
     Returns:
         A decorator returning the object unchanged.
 
-    Example:
+    Examples:
         >>> @register_keras_serializable(package="my_package")
         ... class MyDense(lamina.layers.Dense):
         ...     pass
@@ -79,7 +79,10 @@ def register_keras_serializable(package="Custom", name=None):
 def get_registered_name(obj) -> str:
     """The name `obj` is registered under, or its `__name__` when it is not registered.
 
-    Example:
+    Args:
+        obj: a class or function.
+
+    Examples:
         >>> get_registered_name(lamina.layers.Dense)
         'Dense'
     """
@@ -89,11 +92,20 @@ def get_registered_name(obj) -> str:
 
 
 def get_registered_object(name, custom_objects=None, module_objects=None):
-    """The object registered as `name`: open scopes first, then the global registry, then
-    `custom_objects`, then `module_objects`; None when nobody knows it.
+    """The object registered as `name`, or None when nobody knows it.
 
-    Example:
+    Looked up in the open `custom_object_scope`s first, then the global registry, then
+    `custom_objects`, then `module_objects`.
+
+    Args:
+        name: the registered name (`"package>Name"` for `register_keras_serializable`'s).
+        custom_objects: an extra `{name: object}` mapping.
+        module_objects: a last `{name: object}` mapping (a module's `globals()`).
+
+    Examples:
         >>> get_registered_object("Custom>Nothing") is None
+        True
+        >>> get_registered_object("Twice", custom_objects={"Twice": len}) is len
         True
     """
     for scope in reversed(_scope_stack()):
@@ -114,7 +126,7 @@ class CustomObjectScope:
     Args:
         custom_objects: one or more dicts of objects (None entries ignored).
 
-    Example:
+    Examples:
         >>> with CustomObjectScope({"MyLayer": MyLayer}):  # doctest: +SKIP
         ...     model = lamina.models.load_model("model.keras")
     """

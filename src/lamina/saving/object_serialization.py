@@ -5,7 +5,7 @@ Built-in objects are written under Keras's module names (`keras.layers`, `keras.
 the dicts read the same in Keras and lamina; classes are found again by registered name, the
 caller's `custom_objects`, or lamina's namespace of that module. Nothing is ever evaluated.
 
-Example:
+Examples:
     >>> entry = lamina.saving.serialize_keras_object(lamina.layers.Dense(2))
     >>> entry["module"], entry["class_name"]
     ('keras.layers', 'Dense')
@@ -63,7 +63,7 @@ def serialize_keras_object(obj):
     Returns:
         Plain data, or `{"module", "class_name", "config", "registered_name"}`.
 
-    Example:
+    Examples:
         >>> serialize_keras_object(lamina.activations.relu)["config"]
         'relu'
     """
@@ -125,7 +125,7 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
         custom_objects: `{name: class or function}` for objects lamina does not know.
         safe_mode: accepted for Keras compatibility (lamina never evaluates code here).
 
-    Example:
+    Examples:
         >>> deserialize_keras_object({"class_name": "Zeros", "config": {}, "module":
         ...     "keras.initializers", "registered_name": None})  # doctest: +SKIP
     """

@@ -37,7 +37,7 @@ def parse(data, source: str, what: str):
         source: the file's path, for errors.
         what: which part of the file holds it (`config.json`, `the model_config attribute`).
 
-    Example:
+    Examples:
         >>> parse(b'{"a": [1]}', "model.keras", "config.json")
         {'a': [1]}
     """

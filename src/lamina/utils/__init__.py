@@ -30,9 +30,21 @@ Sequence = PyDataset  # Keras's older name for the same base class
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):
-    """Class ids -> one-hot rows: `to_categorical([0, 2], 3)` -> [[1, 0, 0], [0, 0, 1]].
+    """Class ids -> one-hot rows.
 
-    Labels shaped (N, 1) are treated as (N,), as Keras does.
+    Labels shaped `(N, 1)` are treated as `(N,)`, as Keras does.
+
+    Args:
+        y: class ids (ints >= 0), any shape.
+        num_classes: the number of classes (default: the largest id + 1).
+        dtype: the result's dtype (default float32).
+
+    Returns:
+        A NumPy array shaped `y.shape + (num_classes,)`.
+
+    Examples:
+        >>> to_categorical([0, 2], 3).tolist()
+        [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
     """
     y = np.asarray(y, dtype="int64")
     shape = y.shape

@@ -11,7 +11,7 @@ class Config:
     Args:
         **kwargs: the initial settings.
 
-    Example:
+    Examples:
         >>> config = Config(learning_rate=0.1)
         >>> config.epochs = 3
         >>> config["epochs"], config.learning_rate

@@ -15,7 +15,7 @@ def pack_x_y_sample_weight(x, y=None, sample_weight=None):
         y: the targets, or None.
         sample_weight: the sample weights, or None.
 
-    Example:
+    Examples:
         >>> pack_x_y_sample_weight([1], 2)
         ([1], 2)
     """
@@ -32,7 +32,7 @@ def unpack_x_y_sample_weight(data):
     Args:
         data: `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)` (a list counts as a tuple).
 
-    Example:
+    Examples:
         >>> unpack_x_y_sample_weight((1, 2))
         (1, 2, None)
     """
@@ -56,7 +56,7 @@ def normalize(x, axis=-1, order=2):
         axis: the axis to normalise along.
         order: the norm's order (2 for Euclidean).
 
-    Example:
+    Examples:
         >>> normalize(np.array([[3.0, 4.0]]))
         array([[0.6, 0.8]])
     """

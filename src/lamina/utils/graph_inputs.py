@@ -9,7 +9,7 @@ def get_source_inputs(tensor):
     Args:
         tensor: a symbolic tensor (a KerasTensor).
 
-    Example:
+    Examples:
         >>> x = lamina.Input((3,))
         >>> get_source_inputs(lamina.layers.Dense(2)(x))[0] is x   # doctest: +SKIP
         True

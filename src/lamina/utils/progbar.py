@@ -42,8 +42,20 @@ class Progbar:
 
     Args:
         target: number of steps, or None when unknown.
-        verbose: 1 for the bar, 2 for one line at the end.
+        width: the bar's width in characters.
+        verbose: 1 for the bar, 2 for one line at the end, 0 for nothing.
         interval: minimum seconds between redraws.
+        stream: where to write (default stdout).
+        unit_name: the word after the step counts (`"step"`).
+
+    Examples:
+        >>> import io
+        >>> out = io.StringIO()
+        >>> bar = Progbar(2, verbose=2, stream=out)
+        >>> bar.update(1, {"loss": 0.5})
+        >>> bar.update(2, {"loss": 0.25}, finalize=True)  # verbose=2: one line, at the end
+        >>> out.getvalue().startswith("2/2") and "loss: 0.2500" in out.getvalue()
+        True
     """
 
     def __init__(self, target, width=30, verbose=1, interval=0.1, stream=None, unit_name="step"):

@@ -32,7 +32,7 @@ class PyDataset:
             dataset is never copied into other processes.
         max_queue_size: how many batches may be loaded ahead of training (with `workers > 1`).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> class Squares(PyDataset):
         ...     def __len__(self):
@@ -100,7 +100,7 @@ class PyDataset:
         a reshuffle in `on_epoch_end` (with `np.random` or the dataset's own generator) ends in the
         same order. A subclass whose hooks depend on anything else overrides both methods.
 
-        Example:
+        Examples:
             >>> import numpy as np
             >>> class Shuffled(PyDataset):
             ...     def __init__(self):

@@ -64,7 +64,7 @@ def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarr
         num_classes: the matrix's size; default: the largest class id seen + 1, or K for rows.
             Classes that never occur get a zero row and column.
 
-    Example:
+    Examples:
         >>> confusion_matrix([0, 1, 1], [0, 1, 0]).tolist()
         [[1, 0], [1, 1]]
     """
@@ -94,9 +94,18 @@ def confusion_matrix(y_true, y_pred, num_classes: int | None = None) -> np.ndarr
 
 
 def normalize_confusion_matrix(matrix: np.ndarray, normalize: str | None) -> np.ndarray:
-    """Counts as fractions of each true class (`"true"`: rows sum to 1, the recall on the diagonal)
-    or of each predicted class (`"pred"`: columns sum to 1, the precision on the diagonal); a class
-    with no samples keeps zeros. `None` returns the counts unchanged.
+    """A confusion matrix's counts as fractions of each true or predicted class.
+
+    `"true"`: rows sum to 1, the recall on the diagonal; `"pred"`: columns sum to 1, the precision
+    on the diagonal; a class with no samples keeps zeros. `None` returns the counts unchanged.
+
+    Args:
+        matrix: counts, true classes down and predicted classes across.
+        normalize: `"true"`, `"pred"` or None.
+
+    Examples:
+        >>> normalize_confusion_matrix(np.array([[3, 1], [0, 2]]), "true").tolist()
+        [[0.75, 0.25], [0.0, 1.0]]
     """
     if normalize not in NORMALIZE_CHOICES:
         raise errors.value_error(
@@ -110,8 +119,17 @@ def normalize_confusion_matrix(matrix: np.ndarray, normalize: str | None) -> np.
 
 
 def per_class_scores(matrix: np.ndarray) -> list[dict]:
-    """Precision, recall, F1 and support of each class (0.0 where a class is never predicted or
-    never occurs), as plain Python numbers (JSON-ready)."""
+    """Precision, recall, F1 and support of each class, as plain Python numbers (JSON-ready).
+
+    A class never predicted (or never present) gets 0.0 where the ratio is undefined.
+
+    Args:
+        matrix: counts, true classes down and predicted classes across.
+
+    Examples:
+        >>> per_class_scores(np.array([[3, 1], [0, 2]]))[1]
+        {'class': 1, 'precision': 0.6666666666666666, 'recall': 1.0, 'f1': 0.8, 'support': 2}
+    """
     rows = []
     for label in range(matrix.shape[0]):
         true_positive = int(matrix[label, label])

@@ -27,6 +27,9 @@ def plot_confusion_matrix(y_true, y_pred, class_names=None, normalize=None, path
 
     Returns:
         The matplotlib Figure; its first Axes holds the matrix image (`axes.images[0]`).
+
+    Examples:
+        >>> figure = plot_confusion_matrix([0, 1, 1], [0, 1, 0])  # doctest: +SKIP
     """
     if class_names is None:
         counts = confusion_matrix(y_true, y_pred)

@@ -83,9 +83,23 @@ def _check_model(model) -> None:
 
 
 def feature_extractor(model, layer_name=None):
-    """A Model from `model`'s input to the output of `layer_name` (default: the first 2-D
-    convolution), and that layer. The output must be image-like: (batch, height, width, channels),
-    or (batch, channels, height, width) for a `channels_first` layer.
+    """A Model from `model`'s input to the output of one image-like layer, and that layer.
+
+    The output must be `(batch, height, width, channels)` (or channels first for a
+    `channels_first` layer).
+
+    Args:
+        model: a built functional or Sequential model.
+        layer_name: the layer's name (default: the first 2-D convolution).
+
+    Returns:
+        `(extractor, layer)`.
+
+    Examples:
+        >>> model = lamina.Sequential([lamina.Input((8, 8, 1)), lamina.layers.Conv2D(4, 3)])
+        >>> extractor, layer = feature_extractor(model)
+        >>> tuple(extractor.predict(np.zeros((1, 8, 8, 1)), verbose=0).shape)
+        (1, 6, 6, 4)
     """
     from lamina.engine.model import Model
 
@@ -134,6 +148,10 @@ def plot_feature_maps(model, images, layer_name=None, max_maps=16, path=None):
 
     Returns:
         The matplotlib Figure; tile `i` (`figure.axes[i].images[0]`) is channel `i`'s map.
+
+    Examples:
+        >>> model = lamina.Sequential([lamina.Input((8, 8, 1)), lamina.layers.Conv2D(4, 3)])
+        >>> figure = plot_feature_maps(model, np.zeros((1, 8, 8, 1)))  # doctest: +SKIP
     """
     if isinstance(max_maps, bool) or not isinstance(max_maps, (int, np.integer)) or max_maps < 1:
         raise errors.value_error("max_maps", "a positive integer", f"max_maps={max_maps!r}")

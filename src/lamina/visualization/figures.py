@@ -14,7 +14,12 @@ INSTALL_HINT = "pip install 'lamina[plot]'"
 
 
 def matplotlib_available() -> bool:
-    """Whether matplotlib can be imported (without importing it)."""
+    """Whether matplotlib can be imported (without importing it).
+
+    Examples:
+        >>> isinstance(matplotlib_available(), bool)
+        True
+    """
     try:
         return importlib.util.find_spec("matplotlib") is not None
     except ValueError:  # a module set to None in sys.modules (how tests hide a package)

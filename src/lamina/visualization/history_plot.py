@@ -74,7 +74,7 @@ def plot_history(history, metrics=None, path=None):
     Returns:
         The matplotlib Figure: one subplot per metric (up to 3 per row), epochs from 1 on x.
 
-    Example:
+    Examples:
         >>> figure = plot_history({"loss": [0.9, 0.5], "val_loss": [1.0, 0.7]})  # doctest: +SKIP
     """
     logs = history_logs(history)

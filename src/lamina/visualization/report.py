@@ -25,7 +25,17 @@ SCORES = ("precision", "recall", "f1")
 
 @dataclasses.dataclass(frozen=True)
 class Report:
-    """A rendered report: the page, and each figure's PNG under the file name it would have."""
+    """A rendered report: the page, and each figure's PNG under the file name it would have.
+
+    Args:
+        html: the page.
+        figures: `{file name: PNG bytes}`.
+
+    Examples:
+        >>> report = build_report(title="run", extra={"seed": 1})
+        >>> report.html.startswith("<!DOCTYPE html>"), report.figures
+        (True, {})
+    """
 
     html: str
     figures: dict[str, bytes]
@@ -128,7 +138,25 @@ def build_report(
     images=None,
     extra=None,
 ) -> Report:
-    """Render the report (see `html_report`) without writing it: the page and the PNGs."""
+    """Render the report (see `html_report`) without writing it: the page and the PNGs.
+
+    Args:
+        title: the page's title.
+        history: the History `fit()` returns, or its dict.
+        model: a model, for its summary (and, with `images`, feature maps).
+        y_true: labels, for the confusion matrix and per-class scores.
+        y_pred: predictions (ids or probability rows), with `y_true`.
+        class_names: a label per class.
+        images: a batch of inputs for the feature maps.
+        extra: `{label: value}` shown first, as "Run details".
+
+    Returns:
+        A `Report`.
+
+    Examples:
+        >>> "seed" in build_report(title="run", extra={"seed": 1}).html
+        True
+    """
     _check_arguments(model, y_true, y_pred, images)
     sections, figures = [], {}
     if extra:
@@ -186,7 +214,7 @@ def html_report(
     Returns:
         The path written, as a string.
 
-    Example:
+    Examples:
         >>> html_report("run.html", title="digits", history=history, model=model)  # doctest: +SKIP
     """
     from lamina.saving.atomic import write_text
