@@ -8,7 +8,8 @@ import warnings
 
 import torch
 
-from lamina.ops.core import axis_arg, floating, symbolic_op, tensor
+from lamina.ops.core import axis_arg as _axis_arg
+from lamina.ops.core import floating, symbolic_op, tensor
 
 
 def _float(x):
@@ -148,4 +149,4 @@ def jvp(fun, primals, tangents, has_aux=False):
 @symbolic_op("norm")
 def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - Keras's name
     """The vector or matrix norm of `x` (Keras's `ops.norm`, also in `ops.linalg`)."""
-    return torch.linalg.norm(_float(x), ord=ord, dim=axis_arg(axis), keepdim=keepdims)
+    return torch.linalg.norm(_float(x), ord=ord, dim=_axis_arg(axis), keepdim=keepdims)
