@@ -12,7 +12,7 @@ import warnings
 
 import torch
 
-from lamina import backend, optimizers
+from lamina import backend, distribution, optimizers
 from lamina import losses as losses_module
 from lamina import metrics as metrics_module
 from lamina.callbacks import CallbackList, LazyLogs
@@ -349,7 +349,7 @@ def _step_data(batch):
 
 def default_train_step(model, data):
     state = model._compile_state
-    forward = state.forward
+    forward = distribution.train_forward(state)  # DistributedDataParallel under torchrun
     if state.captured is not None:
         logs = state.captured(data)
         if logs is not None:
@@ -545,6 +545,7 @@ def fit(
         train_data.sample_weight = (
             weights if train_data.sample_weight is None else train_data.sample_weight * weights
         )
+    train_data = distribution.shard(train_data, "train")  # this rank's share of each batch
     val_data = None
     if validation_data is not None:
         if isinstance(validation_data, (list, tuple)) and data_adapter.is_array_like(
@@ -562,6 +563,7 @@ def fit(
             )
         else:
             val_data = data_adapter.adapt(validation_data, steps=validation_steps, device=device)
+    val_data = distribution.shard(val_data, "evaluate")
     state = _prepare(model, train_data)
     steps = len(train_data) if train_data.__len__() is not None else None
     verbose = _resolve_verbose(verbose)
@@ -575,6 +577,7 @@ def fit(
         steps=steps,
         mode="fit",
     )
+    distribution.for_this_rank(callback_list)  # writers and the progress bar: rank 0 only
     custom_step = type(model).train_step is not _default_method(model, "train_step")
     if custom_step and state.captured is not None:
         state.captured.skip("the model overrides train_step")
@@ -589,6 +592,7 @@ def fit(
     # epoch's data order is replayed from the states it started with, the batches already trained
     # are produced again and skipped, and the RNG continues from where the backup left it.
     resume = model.training_state.take_resume()
+    distribution.prepare_model(model)  # DistributedDataParallel around the training forward
     epoch_logs = {}
     for epoch in range(resume["epoch"] if resume else initial_epoch, epochs):
         resuming = resume is not None and epoch == resume["epoch"]
@@ -629,7 +633,8 @@ def fit(
         if getattr(train_data, "ran_out", False):  # fewer batches than steps_per_epoch
             _warn_ran_out()
             model.stop_training = True
-        epoch_logs = _epoch_logs(state, last_logs, custom_step)
+        distribution.sync_metrics(model)  # every rank's totals summed: global values
+        epoch_logs = distribution.reduce_logs(_epoch_logs(state, last_logs, custom_step))
         if val_data is not None and (epoch + 1) % validation_freq == 0:
             callback_list.on_test_begin()  # Keras calls the test hooks for validation too
             val_logs = _run_evaluation(model, val_data, callbacks=callback_list)
@@ -681,7 +686,8 @@ def _run_evaluation(model, data, callbacks=None) -> dict:
             last = model.test_step(_step_data(batch))
             if callbacks is not None:
                 callbacks.on_test_batch_end(step, last)
-    return _epoch_logs(state, last, custom_step)
+    distribution.sync_metrics(model)  # every rank's totals summed: global values
+    return distribution.reduce_logs(_epoch_logs(state, last, custom_step))
 
 
 def evaluate(model, x, y, *, batch_size, verbose, sample_weight, steps, callbacks, return_dict):
@@ -692,6 +698,7 @@ def evaluate(model, x, y, *, batch_size, verbose, sample_weight, steps, callback
     if data_adapter.is_array_like(x):
         x = fit_arguments.conform_inputs(model, x)
     data = data_adapter.adapt(x, y, sample_weight, batch_size, False, steps, model_device(model))
+    data = distribution.shard(data, "evaluate")  # this rank's share; metrics summed at the end
     _prepare(model, data)
     verbose = _resolve_verbose(verbose)
     callback_list = CallbackList(
@@ -702,6 +709,7 @@ def evaluate(model, x, y, *, batch_size, verbose, sample_weight, steps, callback
         steps=len(data) if data.__len__() is not None else None,
         mode="evaluate",
     )
+    distribution.for_this_rank(callback_list)
     callback_list.on_test_begin()
     logs = _run_evaluation(model, data, callback_list)
     callback_list.on_test_end(logs)
@@ -729,6 +737,7 @@ def predict(model, x, *, batch_size, verbose, steps, callbacks):
     data = data_adapter.adapt(
         x, None, None, batch_size, False, steps, model_device(model), check=False
     )
+    data = distribution.shard(data, "predict")  # this rank's share; gathered below
     if not model.built:
         _ensure_built(model, data.first_batch())
     verbose = _resolve_verbose(verbose)
@@ -740,6 +749,7 @@ def predict(model, x, *, batch_size, verbose, steps, callbacks):
         steps=len(data) if data.__len__() is not None else None,
         mode="predict",
     )
+    distribution.for_this_rank(callback_list)
     model.eval()
     callback_list.on_predict_begin()
     outputs = []
@@ -748,6 +758,7 @@ def predict(model, x, *, batch_size, verbose, steps, callbacks):
             callback_list.on_predict_batch_begin(step)
             outputs.append(model.predict_step(_step_data(batch)))
             callback_list.on_predict_batch_end(step)
+    outputs = distribution.gather_predictions(outputs, data)  # every rank's, in order
     callback_list.on_predict_end()
     if not outputs:
         raise ValueError("predict() received no data.")
