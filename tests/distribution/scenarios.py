@@ -31,6 +31,7 @@ def build_model(batchnorm=False):
     import lamina
     from lamina import layers
 
+    lamina.backend.clear_session()  # the same layer names in every run: backups match
     lamina.utils.set_random_seed(SEED)
     model = lamina.Sequential(
         [
@@ -141,11 +142,11 @@ def main(out):
     # A backup written by one process (the test, beforehand), resumed here on two.
     resumed, _ = train(4, backup_dir=os.path.join(out, "backup_1p"))
     found["resumed_weights"] = weights(resumed)
+    lamina.distribution.set_distribution(lamina.distribution.DataParallel(sync_batchnorm=True))
     bn_model, bn_history = train(1, batchnorm=True)
-    lamina.distribution.set_distribution(None)
+    found["batchnorm_weights"], found["batchnorm_loss"] = weights(bn_model), bn_history["loss"]
     with open(os.path.join(out, f"rank{rank}.pkl"), "wb") as handle:
         pickle.dump(found, handle)
-    del bn_model, bn_history
 
 
 def die(out):

@@ -14,7 +14,7 @@ import types
 import torch
 from torch.distributed.nn import functional as distributed_functional
 
-from lamina.distribution import process_group
+from lamina.distribution import data_parallel, process_group
 from lamina.layers import normalization
 
 
@@ -29,9 +29,27 @@ def convert(model) -> int:
     return converted
 
 
+class _ScaleGradient(torch.autograd.Function):
+    """Identity forward; the gradient multiplied by `factor` on the way back."""
+
+    @staticmethod
+    def forward(ctx, value, factor):
+        ctx.factor = factor
+        return value.view_as(value)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.factor, None
+
+
 def _global_sum(value: torch.Tensor) -> torch.Tensor:
+    """The sum over the ranks, differentiable. DDP weights rank r's gradient by its share f_r of
+    the global batch; the statistics' gradient must instead be the f-weighted sum of every rank's
+    loss gradient, so it is scaled by f_s going into the all-reduce and by 1/f_r coming out."""
+    share = data_parallel.active().batch_fraction
     with process_group.collective("all-reduce BatchNormalization's statistics"):
-        return distributed_functional.all_reduce(value)
+        total = distributed_functional.all_reduce(_ScaleGradient.apply(value, 1.0 / share))
+    return _ScaleGradient.apply(total, share)
 
 
 def _synchronized_call(self, inputs, training=None, mask=None):
