@@ -87,3 +87,15 @@ def test_ddp_with_a_world_of_one_trains_as_plain_fit(world_of_one):
 
 def test_lamina_exposes_the_namespace():
     assert lamina.distribution.DataParallel is distribution.DataParallel
+
+
+def test_the_docstring_examples_run():
+    import doctest
+
+    from lamina.distribution import data_parallel, process_group, rank_callbacks, reduction
+
+    finder, runner = doctest.DocTestFinder(), doctest.DocTestRunner()
+    for module in (data_parallel, process_group, sharding, reduction, rank_callbacks):
+        for test in finder.find(module, globs={**vars(module), "lamina": lamina}):
+            runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0

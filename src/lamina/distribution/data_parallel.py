@@ -41,7 +41,7 @@ class DataParallel:
         >>> lamina.distribution.set_distribution(
         ...     lamina.distribution.DataParallel(devices=lamina.distribution.list_devices())
         ... )  # doctest: +SKIP
-        >>> model.fit(x, y, batch_size=256)  # 256 over all processes
+        >>> model.fit(x, y, batch_size=256)  # doctest: +SKIP
     """
 
     def __init__(

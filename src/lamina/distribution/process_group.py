@@ -109,7 +109,7 @@ def initialize(job_addresses=None, num_processes=None, process_id=None, timeout=
 
     Example:
         >>> lamina.distribution.initialize()  # doctest: +SKIP
-        >>> lamina.distribution.list_devices()
+        >>> lamina.distribution.list_devices()  # doctest: +SKIP
         ['cpu:0', 'cpu:1']
     """
     if is_initialized():
