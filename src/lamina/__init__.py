@@ -16,6 +16,7 @@ from lamina import (  # noqa: E402
     config,
     data,
     datasets,
+    distribution,
     dtype_policies,
     initializers,
     layers,

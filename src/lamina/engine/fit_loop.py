@@ -9,7 +9,7 @@ generators continue from where the backup left them.
 
 from __future__ import annotations
 
-from lamina import backend
+from lamina import backend, distribution
 from lamina.callbacks import CallbackList
 from lamina.engine import epoch_loop, errors, fit_arguments, fit_data
 from lamina.engine.fit_state import TrainingState
@@ -49,6 +49,8 @@ class FitRun:
         """Check fit's arguments, make the data into batches, build what the steps need."""
         options = check_arguments(arguments)
         train, validation = fit_data.training_data(model, x, y, sample_weight, options)
+        train = distribution.shard(train, "train")  # this rank's share of each batch
+        validation = distribution.shard(validation, "evaluate")
         state = model._prepare_steps(train)
         verbose = resolve_verbose(options["verbose"])
         callbacks = CallbackList(
@@ -61,6 +63,7 @@ class FitRun:
             steps=len(train) if train.__len__() is not None else None,
             mode="fit",
         )
+        distribution.for_this_rank(callbacks)  # writers and the progress bar: rank 0 only
         run = cls(model, train, validation, callbacks, options)
         if run.custom_step and state.captured is not None:
             state.captured.skip("the model overrides train_step")
@@ -78,7 +81,9 @@ class FitRun:
             validation=getattr(self.validation, "source", None),
         )
         self.callbacks.on_train_begin()
-        return model.training_state.take_resume()
+        resume = model.training_state.take_resume()
+        distribution.prepare_model(model)  # DistributedDataParallel around the training forward
+        return resume
 
     def run_epoch(self, epoch: int, resume=None):
         """Train one epoch (from `resume["step"]` when resuming it) and validate; return its
@@ -100,7 +105,8 @@ class FitRun:
         if getattr(self.train, "ran_out", False):  # fewer batches than steps_per_epoch
             epoch_loop.warn_ran_out()
             model.stop_training = True
-        logs = model._epoch_logs(last_logs, self.custom_step)
+        distribution.sync_metrics(model)  # every rank's totals summed: global values
+        logs = distribution.reduce_logs(model._epoch_logs(last_logs, self.custom_step))
         if self.validation is not None and (epoch + 1) % self.validation_freq == 0:
             logs.update(self.validate())
         callbacks.on_epoch_end(epoch, logs)

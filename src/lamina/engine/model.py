@@ -198,13 +198,17 @@ class Model(Trainer, Layer):
     # Saving (lamina.saving)
 
     def save(self, filepath, overwrite=True, **kwargs) -> None:
-        from lamina import saving
+        from lamina import distribution, saving
 
+        if not distribution.is_chief():  # one writer per job: rank 0
+            return
         saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
 
     def save_weights(self, filepath, overwrite=True) -> None:
-        from lamina import saving
+        from lamina import distribution, saving
 
+        if not distribution.is_chief():  # one writer per job: rank 0
+            return
         saving.save_weights(self, filepath, overwrite=overwrite)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs) -> None:

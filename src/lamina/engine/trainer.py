@@ -21,8 +21,8 @@ import warnings
 
 import torch
 
+from lamina import distribution, mixed_precision, optimizers
 from lamina import metrics as metrics_module
-from lamina import mixed_precision, optimizers
 from lamina.callbacks import CallbackList, LazyLogs
 from lamina.callbacks.callback import log_value
 from lamina.engine import (
@@ -234,7 +234,7 @@ class Trainer:
             the logs (a mapping of metric names to values, computed when read).
         """
         state = self._compile_state
-        forward = state.forward
+        forward = distribution.train_forward(state)  # DistributedDataParallel under torchrun
         if state.captured is not None:
             logs = state.captured(data)
             if logs is not None:
@@ -419,6 +419,7 @@ class Trainer:
         steps = fit_arguments.optional_positive_int(steps, "steps")
         callbacks = fit_arguments.callback_list(callbacks)
         data = fit_data.evaluation_data(self, x, y, sample_weight, batch_size, steps)
+        data = distribution.shard(data, "evaluate")  # this rank's share; metrics summed at the end
         self._prepare_steps(data)
         callback_list = _callback_list(self, callbacks, verbose, data, "evaluate")
         callback_list.on_test_begin()
@@ -431,7 +432,8 @@ class Trainer:
         self.reset_metrics()
         self.eval()
         last = epoch_loop.test_batches(self, data, callbacks)
-        return self._epoch_logs(last, self._overrides("test_step"))
+        distribution.sync_metrics(self)  # every rank's totals summed: global values
+        return distribution.reduce_logs(self._epoch_logs(last, self._overrides("test_step")))
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for `x`, batched, in inference mode, as NumPy arrays.
@@ -443,12 +445,14 @@ class Trainer:
         steps = fit_arguments.optional_positive_int(steps, "steps")
         callbacks = fit_arguments.callback_list(callbacks)
         data = fit_data.evaluation_data(self, x, None, None, batch_size, steps, labels=False)
+        data = distribution.shard(data, "predict")  # this rank's share; gathered below
         if not self.built:
             fit_data.ensure_built(self, data.first_batch())
         callback_list = _callback_list(self, callbacks, verbose, data, "predict")
         self.eval()
         callback_list.on_predict_begin()
         outputs = epoch_loop.predict_batches(self, data, callback_list)
+        outputs = distribution.gather_predictions(outputs, data)  # every rank's, in order
         callback_list.on_predict_end()
         if not outputs:
             raise ValueError("predict() received no data.")
@@ -505,7 +509,7 @@ def _returned(logs: dict, return_dict: bool):
 
 def _callback_list(model, callbacks, verbose, data, mode) -> CallbackList:
     verbose = fit_loop.resolve_verbose(verbose)
-    return CallbackList(
+    callback_list = CallbackList(
         callbacks,
         model=model,
         add_progbar=verbose != 0,
@@ -513,3 +517,5 @@ def _callback_list(model, callbacks, verbose, data, mode) -> CallbackList:
         steps=len(data) if data.__len__() is not None else None,
         mode=mode,
     )
+    distribution.for_this_rank(callback_list)  # writers and the progress bar: rank 0 only
+    return callback_list
