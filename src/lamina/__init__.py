@@ -79,6 +79,7 @@ __all__ = [
     "config",
     "data",
     "datasets",
+    "distribution",
     "dtype_policies",
     "initializers",
     "layers",
