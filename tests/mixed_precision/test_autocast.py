@@ -102,3 +102,22 @@ def test_integer_inputs_are_not_cast():
 def test_float64_layer_casts_float32_inputs_as_keras_does():
     layer = layers.Dense(2, dtype="float64")
     assert layer(torch.ones(1, 3)).dtype == torch.float64
+
+
+def test_namedtuple_inputs_and_outputs_keep_their_type_under_a_policy():
+    import collections
+
+    Pair = collections.namedtuple("Pair", ["image", "label"])
+
+    class Sum(layers.Layer):
+        def call(self, inputs):
+            return Pair(inputs.image + inputs.label, inputs.label)
+
+    out = Sum(dtype="mixed_bfloat16")(Pair(torch.ones(2, 2), torch.full((2, 2), 2.0)))
+    assert isinstance(out, Pair)
+    # a float32 layer in a mixed program casts its float inputs: the namedtuple survives that too
+    halves = Pair(torch.ones(2, 2, dtype=torch.bfloat16), torch.ones(2, 2, dtype=torch.bfloat16))
+    exact = Sum(dtype="float32")(halves)
+    assert isinstance(exact, Pair) and exact.image.dtype == torch.float32
+    widened = mixed_precision.outputs_to_float32(Pair(out.image.bfloat16(), out.label))
+    assert isinstance(widened, Pair) and widened.image.dtype == torch.float32

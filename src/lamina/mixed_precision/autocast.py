@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import torch
 
+from lamina import tree
+
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
 
 
@@ -48,43 +50,33 @@ def call_with_policy(layer, call, args, kwargs):
 
 
 def outputs_to_float32(outputs):
-    """Float16/bfloat16 outputs of a mixed model as float32 (a list, tuple or dict of them too),
-    so losses and metrics compute in full precision, as Keras's losses cast their inputs."""
-    if isinstance(outputs, torch.Tensor):
-        return outputs.float() if outputs.dtype in _LOW_PRECISION else outputs
-    if isinstance(outputs, (list, tuple)):
-        return type(outputs)(outputs_to_float32(o) for o in outputs)
-    if isinstance(outputs, dict):
-        return {k: outputs_to_float32(v) for k, v in outputs.items()}
-    return outputs
+    """Float16/bfloat16 outputs of a mixed model as float32 (any structure of them, namedtuples
+    too), so losses and metrics compute in full precision, as Keras's losses cast their inputs."""
+
+    def widen(leaf):
+        low = isinstance(leaf, torch.Tensor) and leaf.dtype in _LOW_PRECISION
+        return leaf.float() if low else leaf
+
+    return tree.map_structure(widen, outputs)
 
 
 def _cast_floats(x, dtype):
     """Float tensors of another dtype cast to `dtype` (Keras casts a layer's float inputs to its
     compute dtype); integer inputs (ids, masks) untouched."""
-    if isinstance(x, torch.Tensor):
-        if x.is_floating_point() and x.dtype != dtype:
-            cast = x.to(dtype)
-            mask = getattr(x, "_keras_mask", None)
-            if mask is not None:
-                cast._keras_mask = mask
-            return cast
-        return x
-    if isinstance(x, (list, tuple)):
-        return type(x)(_cast_floats(v, dtype) for v in x)
-    if isinstance(x, dict):
-        return {k: _cast_floats(v, dtype) for k, v in x.items()}
-    return x
+
+    def cast(leaf):
+        if not isinstance(leaf, torch.Tensor) or not leaf.is_floating_point():
+            return leaf
+        if leaf.dtype == dtype:
+            return leaf
+        converted = leaf.to(dtype)
+        mask = getattr(leaf, "_keras_mask", None)
+        if mask is not None:
+            converted._keras_mask = mask
+        return converted
+
+    return tree.map_structure(cast, x)
 
 
 def _first_tensor(x):
-    if isinstance(x, torch.Tensor):
-        return x
-    if isinstance(x, (list, tuple)):
-        for v in x:
-            found = _first_tensor(v)
-            if found is not None:
-                return found
-    if isinstance(x, dict):
-        return _first_tensor(list(x.values()))
-    return None
+    return next((leaf for leaf in tree.flatten(x) if isinstance(leaf, torch.Tensor)), None)

@@ -305,7 +305,7 @@ class RNN(Layer):
         cell_config = config.get("cell")
         if cls is RNN and isinstance(cell_config, dict):
             cell_class = lamina_class(cell_config["class_name"])
-            if cell_class is None or not issubclass(cell_class, RecurrentCell):
+            if cell_class is None:
                 raise errors.value_error(
                     "RNN.from_config",
                     "a built-in cell class name (SimpleRNNCell, LSTMCell, GRUCell)",
