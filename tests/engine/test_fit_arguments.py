@@ -283,3 +283,21 @@ def test_a_pandas_dataframe_and_series_are_arrays():
         np.testing.assert_allclose(
             model.predict(pandas.DataFrame(x), verbose=0), model.predict(x, verbose=0)
         )
+
+
+def test_config_caps_epochs_and_steps_as_keras_does():
+    x, y = data(n=80)
+    seen = {"epochs": 0, "batches": 0}
+    counter = lamina.callbacks.LambdaCallback(
+        on_epoch_begin=lambda epoch, logs: seen.update(epochs=seen["epochs"] + 1),
+        on_train_batch_begin=lambda batch, logs: seen.update(batches=seen["batches"] + 1),
+    )
+    lamina.config.set_max_epochs(2)
+    lamina.config.set_max_steps_per_epoch(3)
+    try:
+        with pytest.warns(UserWarning, match=r"Limiting epochs to 2"):
+            binary_model().fit(x, y, batch_size=8, epochs=4, callbacks=[counter], verbose=0)
+    finally:
+        lamina.config.set_max_epochs(None)
+        lamina.config.set_max_steps_per_epoch(None)
+    assert seen == {"epochs": 2, "batches": 6}

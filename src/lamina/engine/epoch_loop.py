@@ -12,7 +12,7 @@ import warnings
 
 import torch
 
-from lamina import backend
+from lamina import backend, config
 from lamina.engine import fit_data
 
 
@@ -55,6 +55,9 @@ def train_epoch(model, data, callbacks, class_weight=None, resume=None):
     """Run one epoch of `model.train_step`; return (the last step's logs, the last step's index,
     which stays below 0 when the data yielded no batch; a resumed epoch starts at its step)."""
     batches, first = resume_batches(data, resume)
+    cap = config.max_steps_per_epoch()  # Keras's debugging cap (set_max_steps_per_epoch)
+    if cap:
+        batches = itertools.islice(batches, max(cap - first, 0))
     size = model.steps_per_execution
     train_step = model.train_step
     logs, last = None, first - 1

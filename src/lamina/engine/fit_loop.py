@@ -9,7 +9,9 @@ generators continue from where the backup left them.
 
 from __future__ import annotations
 
-from lamina import backend, distribution
+import warnings
+
+from lamina import backend, config, distribution
 from lamina.callbacks import CallbackList
 from lamina.engine import epoch_loop, errors, fit_arguments, fit_data
 from lamina.engine.fit_state import TrainingState
@@ -158,6 +160,10 @@ def check_arguments(arguments: dict) -> dict:
     options["epochs"], options["initial_epoch"] = fit_arguments.epoch_range(
         arguments["epochs"], arguments["initial_epoch"]
     )
+    cap = config.max_epochs()  # Keras's debugging cap (lamina.config.set_max_epochs)
+    if cap and cap < options["epochs"]:
+        warnings.warn(f"Limiting epochs to {cap}", UserWarning, stacklevel=4)
+        options["epochs"] = cap
     for name in ("batch_size", "steps_per_epoch", "validation_steps", "validation_batch_size"):
         options[name] = fit_arguments.optional_positive_int(arguments[name], name)
     if fit_arguments.optional_positive_int(arguments["validation_freq"], "validation_freq") is None:
