@@ -9,6 +9,7 @@ died or stopped answering ends the job with one clear message instead of a hang.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime
 import os
@@ -136,6 +137,15 @@ def initialize(job_addresses=None, num_processes=None, process_id=None, timeout=
         timeout=datetime.timedelta(seconds=timeout_seconds(timeout)),
         device_id=torch.device("cuda", torch.cuda.current_device()) if use_cuda else None,
     )
+    # The group lamina started, lamina ends: a script run under torchrun never calls
+    # destroy_process_group, and a gloo group left to interpreter shutdown can abort a rank
+    # ("terminate called without an active exception") after its work is done.
+    atexit.register(_destroy_own_group)
+
+
+def _destroy_own_group() -> None:
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def collective_device() -> torch.device:

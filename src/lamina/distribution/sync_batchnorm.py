@@ -12,7 +12,7 @@ from __future__ import annotations
 import types
 
 import torch
-from torch.distributed.nn import functional as distributed_functional
+import torch.distributed as dist
 
 from lamina.distribution import process_group
 from lamina.layers import normalization
@@ -29,6 +29,23 @@ def convert(model, distribution) -> int:
             layer._synchronized_by = distribution
             converted += 1
     return converted
+
+
+class _AllReduceSum(torch.autograd.Function):
+    """The sum over the ranks; its gradient is the sum of the ranks' gradients (what
+    torch.distributed.nn.functional.all_reduce did before torch deprecated it)."""
+
+    @staticmethod
+    def forward(ctx, value):
+        total = value.clone()
+        dist.all_reduce(total)
+        return total
+
+    @staticmethod
+    def backward(ctx, grad):
+        total = grad.clone()
+        dist.all_reduce(total)
+        return total
 
 
 class _ScaleGradient(torch.autograd.Function):
@@ -49,7 +66,7 @@ def _global_sum(value: torch.Tensor, share: float) -> torch.Tensor:
     the global batch; the statistics' gradient must instead be the f-weighted sum of every rank's
     loss gradient, so it is scaled by f_s going into the all-reduce and by 1/f_r coming out."""
     with process_group.collective("all-reduce BatchNormalization's statistics"):
-        total = distributed_functional.all_reduce(_ScaleGradient.apply(value, 1.0 / share))
+        total = _AllReduceSum.apply(_ScaleGradient.apply(value, 1.0 / share))
     return _ScaleGradient.apply(total, share)
 
 
