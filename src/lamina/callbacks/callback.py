@@ -10,6 +10,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from lamina.utils.io_utils import print_msg
 from lamina.utils.progbar import Progbar
 
 
@@ -285,7 +286,7 @@ class ProgbarLogger(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         if self._verbose():
-            print(f"Epoch {epoch + 1}/{self.epochs}", flush=True)
+            print_msg(f"Epoch {epoch + 1}/{self.epochs}")
         self.progbar = Progbar(self.params.get("steps"), verbose=self._verbose())
         self.step = 0
 

@@ -6,6 +6,7 @@ import numpy as np
 
 from lamina.callbacks import monitor as monitoring
 from lamina.callbacks.callback import Callback
+from lamina.utils.io_utils import print_msg
 
 
 class EarlyStopping(Callback):
@@ -108,10 +109,10 @@ class EarlyStopping(Callback):
 
     def on_train_end(self, logs=None):
         if self.stopped_epoch > 0 and self.verbose > 0:
-            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+            print_msg(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                print(
+                print_msg(
                     "Restoring model weights from the end of the best epoch: "
                     f"{self.best_epoch + 1}."
                 )

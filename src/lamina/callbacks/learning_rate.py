@@ -6,6 +6,7 @@ import numpy as np
 
 from lamina.callbacks import monitor as monitoring
 from lamina.callbacks.callback import Callback
+from lamina.utils.io_utils import print_msg
 
 
 def _current_lr(model) -> float:
@@ -119,7 +120,9 @@ class ReduceLROnPlateau(Callback):
             new_lr = max(old_lr * self.factor, self.min_lr)
             self.model.optimizer.learning_rate = new_lr
             if self.verbose > 0:
-                print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}.")
+                print_msg(
+                    f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}."
+                )
             self.cooldown_counter = self.cooldown
             self.wait = 0
 
@@ -177,7 +180,7 @@ class LearningRateScheduler(Callback):
             )
         self.model.optimizer.learning_rate = float(lr)
         if self.verbose > 0:
-            print(
+            print_msg(
                 f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {float(lr)}."
             )
 

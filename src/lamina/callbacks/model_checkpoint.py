@@ -9,6 +9,7 @@ import re
 
 from lamina.callbacks import monitor as monitoring
 from lamina.callbacks.callback import Callback
+from lamina.utils.io_utils import print_msg
 
 
 class ModelCheckpoint(Callback):
@@ -109,18 +110,18 @@ class ModelCheckpoint(Callback):
                 return
             if not self._better(current, self.best):
                 if self.verbose > 0:
-                    print(
+                    print_msg(
                         f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}"
                     )
                 return
             if self.verbose > 0:
-                print(
+                print_msg(
                     f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
                     f"{current:.5f}, saving model to {path}"
                 )
             self.best = current
         elif self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+            print_msg(f"\nEpoch {epoch + 1}: saving model to {path}")
         folder = os.path.dirname(path)
         if folder:
             os.makedirs(folder, exist_ok=True)

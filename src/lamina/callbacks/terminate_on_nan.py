@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from lamina.callbacks.callback import Callback
+from lamina.utils.io_utils import print_msg
 
 
 class TerminateOnNaN(Callback):
@@ -26,5 +27,5 @@ class TerminateOnNaN(Callback):
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and (math.isnan(loss) or math.isinf(loss)):
-            print(f"Batch {batch}: Invalid loss, terminating training")
+            print_msg(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True

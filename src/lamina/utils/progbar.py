@@ -11,6 +11,9 @@ from __future__ import annotations
 import sys
 import time
 
+from lamina import config
+from lamina.utils.io_utils import logger
+
 
 def _format_value(value) -> str:
     if getattr(value, "size", 1) != 1:  # a per-class result (F1Score(average=None)): each value
@@ -45,7 +48,8 @@ class Progbar:
         width: the bar's width in characters.
         verbose: 1 for the bar, 2 for one line at the end, 0 for nothing.
         interval: minimum seconds between redraws.
-        stream: where to write (default stdout).
+        stream: where to write. By default stdout, or the `lamina` logger (one record per
+            finished bar) while interactive logging is disabled, as Keras does.
         unit_name: the word after the step counts (`"step"`).
 
     Examples:
@@ -63,7 +67,8 @@ class Progbar:
         self.width = width
         self.verbose = verbose
         self.interval = interval
-        self.stream = stream or sys.stdout
+        self.to_logger = stream is None and not config.is_interactive_logging_enabled()
+        self.stream = _LoggerStream() if self.to_logger else stream or sys.stdout
         self.unit_name = unit_name
         self.dynamic = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.start = time.perf_counter()
@@ -130,3 +135,20 @@ class Progbar:
     @staticmethod
     def _values(values) -> str:
         return "".join(f" - {name}: {_format_value(value)}" for name, value in values.items())
+
+
+class _LoggerStream:
+    """A write-only stream that hands each finished line to the `lamina` logger."""
+
+    def __init__(self):
+        self.pending = ""
+
+    def write(self, text: str) -> None:
+        self.pending += text
+        *lines, self.pending = self.pending.split("\n")
+        for line in lines:
+            if line:
+                logger.info(line)
+
+    def flush(self) -> None:
+        pass
