@@ -8,6 +8,7 @@ import lamina
 from lamina import layers
 from lamina.visualization.model_graph import build_model_graph
 from tests.parity import reference
+from tests.visualization.helpers import a_sequential, two_inputs_shared, with_nested
 
 ALL_FIELDS = {
     "show_shapes": True,
@@ -16,36 +17,6 @@ ALL_FIELDS = {
     "show_layer_activations": True,
     "show_trainable": True,
 }
-
-
-def two_inputs_shared(layers_module, lib):
-    """Two inputs through one shared Dense, concatenated, then two heads."""
-    a = lib.Input((3,), name="a")
-    b = lib.Input((3,), name="b")
-    shared = layers_module.Dense(4, activation="relu", name="shared")
-    joined = layers_module.Concatenate(name="concat")([shared(a), shared(b)])
-    score = layers_module.Dense(1, name="score")(joined)
-    label = layers_module.Dense(2, activation="softmax", name="label")(joined)
-    return lib.Model([a, b], [score, label], name="two_inputs")
-
-
-def with_nested(layers_module, lib):
-    """x -> a nested Sequential (i1, i2) -> a frozen Dense z."""
-    inner = lib.Sequential(
-        [layers_module.Dense(5, name="i1"), layers_module.Dense(2, name="i2")], name="inner"
-    )
-    x = lib.Input((3,), name="x")
-    head = layers_module.Dense(1, name="z")
-    outputs = head(inner(x))
-    head.trainable = False
-    return lib.Model(x, outputs, name="outer")
-
-
-def a_sequential(layers_module, lib):
-    return lib.Sequential(
-        [lib.Input((4,)), layers_module.Dense(2, name="d1"), layers_module.Dense(3, name="d2")],
-        name="stack",
-    )
 
 
 def dot_nodes(text: str) -> list[str]:
