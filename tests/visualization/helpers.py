@@ -59,3 +59,18 @@ def a_sequential(layers_module, lib):
         [lib.Input((4,)), layers_module.Dense(2, name="d1"), layers_module.Dense(3, name="d2")],
         name="stack",
     )
+
+
+def nested_two_way(layers_module, lib):
+    """A nested functional model with dict inputs and two outputs, each output to its own Dense."""
+    p_in = lib.Input((3,), name="p")  # named as their keys: lamina binds a dict by input name
+    q_in = lib.Input((2,), name="q")
+    merged = layers_module.Concatenate(name="merge")([p_in, q_in])
+    heads = [layers_module.Dense(2, name="h1")(merged), layers_module.Dense(4, name="h2")(merged)]
+    core = lib.Model({"p": p_in, "q": q_in}, heads, name="core")
+    a = lib.Input((3,), name="a")
+    b = lib.Input((2,), name="b")
+    p, q = core({"p": a, "q": b})
+    after_p = layers_module.Dense(1, name="after_p")(p)
+    after_q = layers_module.Dense(1, name="after_q")(q)
+    return lib.Model([a, b], layers_module.Add(name="sum")([after_p, after_q]), name="two_way")

@@ -8,7 +8,12 @@ import lamina
 from lamina import layers
 from lamina.visualization.model_graph import build_model_graph
 from tests.parity import reference
-from tests.visualization.helpers import a_sequential, two_inputs_shared, with_nested
+from tests.visualization.helpers import (
+    a_sequential,
+    nested_two_way,
+    two_inputs_shared,
+    with_nested,
+)
 
 ALL_FIELDS = {
     "show_shapes": True,
@@ -68,7 +73,7 @@ def test_show_shapes_puts_the_shapes_keras_shows_into_the_dot_labels():
     ],
     ids=["everything", "no-names-no-trainable", "no-shapes-no-activations"],
 )
-@pytest.mark.parametrize("build", [two_inputs_shared, with_nested, a_sequential])
+@pytest.mark.parametrize("build", [two_inputs_shared, with_nested, a_sequential, nested_two_way])
 def test_each_box_reads_as_in_keras(build, options):
     expected = reference.keras_plot_rows(build, **options)
     graph = build_model_graph(build(layers, lamina), **options)
@@ -107,6 +112,22 @@ def test_an_expanded_nested_functional_model_is_entered_through_its_input_box():
         ("core_dense", "head"),
         ("core_in", "core_dense"),
         ("x", "core_in"),
+    ]
+
+
+def test_arrows_into_and_out_of_an_expanded_model_find_the_boxes_by_position():
+    graph = build_model_graph(nested_two_way(layers, lamina), expand_nested=True)
+    assert sorted(graph.edges) == [
+        ("a", "p"),  # the dict's entries, in the model's input order
+        ("after_p", "sum"),
+        ("after_q", "sum"),
+        ("b", "q"),
+        ("h1", "after_p"),  # output 0 of core
+        ("h2", "after_q"),  # output 1 of core
+        ("merge", "h1"),
+        ("merge", "h2"),
+        ("p", "merge"),
+        ("q", "merge"),
     ]
 
 

@@ -93,11 +93,25 @@ def shape_text(structure) -> str:
 
 
 def _symbolic(layer, attribute: str):
-    """`layer.input` / `layer.output`, or None when the layer was never called symbolically."""
-    try:
-        return getattr(layer, attribute)
-    except (AttributeError, ValueError):
+    """What Keras's plot reads as `layer.input` / `layer.output`; None if never called symbolically.
+
+    A functional model gives its own inputs / outputs as built (a dict stays a dict); any other
+    layer the tensors of its first call, flattened: one tensor, or a list when there are several
+    (`x + y` takes two, as `Concatenate()([x, y])` does).
+    """
+    from lamina.engine.symbolic import flatten_symbolic
+
+    nodes = getattr(layer, "_inbound_nodes", None)
+    if is_functional(layer) or not nodes:
+        try:
+            return getattr(layer, attribute)
+        except (AttributeError, ValueError):
+            return None
+    node = nodes[0]
+    tensors = flatten_symbolic((node.args, node.kwargs) if attribute == "input" else node.outputs)
+    if not tensors:
         return None
+    return tensors[0] if len(tensors) == 1 else tensors
 
 
 def activation_name(activation) -> str:
