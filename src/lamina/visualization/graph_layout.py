@@ -112,21 +112,21 @@ def _place_cells(x: float, y: float, width: float, measured_rows) -> list[Placed
 
 
 def _ranks(graph: ModelGraph) -> dict[str, int]:
-    """Longest-path rank of every box (boxes are listed in an order the arrows respect or not)."""
-    parents: dict[str, list[str]] = {box.key: [] for box in graph.boxes}
+    """Longest-path rank of every box, in topological order (no recursion: deep models are fine)."""
+    children: dict[str, list[str]] = {box.key: [] for box in graph.boxes}
+    waiting = {box.key: 0 for box in graph.boxes}  # arrows not yet resolved into each box
     for source, target in graph.edges:
-        parents[target].append(source)
-    rank: dict[str, int] = {}
-
-    def rank_of(key: str, visiting: frozenset) -> int:
-        if key not in rank:
-            feeding = [p for p in parents[key] if p not in visiting]
-            inner = visiting | {key}
-            rank[key] = 1 + max((rank_of(p, inner) for p in feeding), default=-1)
-        return rank[key]
-
-    for box in graph.boxes:
-        rank_of(box.key, frozenset())
+        children[source].append(target)
+        waiting[target] += 1
+    rank = {box.key: 0 for box in graph.boxes}
+    ready = [box.key for box in graph.boxes if waiting[box.key] == 0]
+    while ready:
+        key = ready.pop()
+        for child in children[key]:
+            rank[child] = max(rank[child], rank[key] + 1)
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                ready.append(child)
     return rank
 
 
