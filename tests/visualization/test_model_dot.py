@@ -172,6 +172,10 @@ def test_a_model_without_pydot_gives_dot_text_that_writes_itself(tmp_path, monke
     text = (tmp_path / "model.dot").read_text()
     assert text == dot.to_string()
     assert "rankdir=LR;" in text and "dpi=96;" in text
+    dot.write(tmp_path / "model.svg", format="svg")
+    assert (tmp_path / "model.svg").read_text().count('<g class="node"') == 2
+    with pytest.raises(ImportError, match="format 'raw', 'dot' or 'svg' without Graphviz"):
+        dot.write(tmp_path / "model.png", format="png")
     cluster = lamina.utils.model_to_dot(a_sequential(layers, lamina), subgraph=True)
     assert cluster.to_string().startswith('subgraph "cluster_stack" {')
 

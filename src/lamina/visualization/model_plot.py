@@ -70,7 +70,8 @@ def paint_layout(layout: Layout, path, format: str, dpi: int = 200) -> None:  # 
                 va="center",
                 fontweight="bold" if cell.bold else "normal",
             )
-    figure.savefig(str(path), format=format, dpi=dpi)
+    metadata = {"Software": None} if format == "png" else None  # as figures.py: no URL inside
+    figure.savefig(str(path), format=format, dpi=dpi, metadata=metadata)
 
 
 def _notebook_picture(path: str, extension: str):
