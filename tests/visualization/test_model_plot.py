@@ -88,6 +88,34 @@ def test_an_arrow_starts_on_its_source_and_ends_on_its_target(tmp_path, no_ipyth
     assert tip[1] == pytest.approx(second_top, abs=0.1)
 
 
+def node_span(root, key, axis: str) -> tuple[float, float]:
+    """(start, end) of box `key` along "x" or "y"."""
+    node = next(n for n in groups(root, "node") if n.get("id") == key)
+    size = "width" if axis == "x" else "height"
+    rects = list(node.iter(f"{SVG}rect"))
+    start = min(float(r.get(axis)) for r in rects)
+    return start, max(float(r.get(axis)) + float(r.get(size)) for r in rects)
+
+
+@pytest.mark.parametrize("rankdir", ["TB", "LR"])
+def test_a_skip_connection_runs_beside_the_boxes_it_skips(tmp_path, no_ipython, rankdir):
+    x = lamina.Input((3,), name="x")
+    h = layers.Dense(3, name="d2")(layers.Dense(3, name="d1")(x))
+    model = lamina.Model(x, layers.Add(name="sum")([x, h]))
+    root = draw_svg(model, tmp_path, rankdir=rankdir)
+    edges = {(g.get("data-source"), g.get("data-target")): g for g in groups(root, "edge")}
+    assert set(edges) == {("x", "d1"), ("d1", "d2"), ("d2", "sum"), ("x", "sum")}
+    path = edges["x", "sum"].find(f"{SVG}path").get("d")
+    assert path.count("C") == 3  # one curve per rank crossed (d1's, d2's) and one into sum
+    numbers = [float(v) for v in path.replace(",", " ").split() if v not in ("M", "C")]
+    waypoints = [numbers[2 + 6 * i + 4 : 2 + 6 * i + 6] for i in range(2)]  # ends of curves 1, 2
+    across = "y" if rankdir == "LR" else "x"
+    for (wx, wy), key in zip(waypoints, ("d1", "d2"), strict=True):
+        start, end = node_span(root, key, across)
+        assert not start <= (wy if rankdir == "LR" else wx) <= end  # beside the box, not through
+    assert edges["x", "d1"].find(f"{SVG}path").get("d").count("C") == 1
+
+
 def test_expand_nested_frames_the_inner_layers(tmp_path, no_ipython):
     root = draw_svg(with_nested(layers, lamina), tmp_path, expand_nested=True)
     (cluster,) = groups(root, "cluster")

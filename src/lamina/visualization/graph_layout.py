@@ -1,11 +1,12 @@
 """A layered layout of a `ModelGraph`: every box placed, every arrow routed, no Graphviz needed.
 
 Each box goes to a rank, its longest path from a box without inputs, so every arrow points to a
-later rank. Ranks are rows (`rankdir="TB"`) or columns (`"LR"`); inside a rank, boxes keep the
-model's layer order, then one sweep sorts each rank by the mean position of the boxes feeding it,
-which undoes most crossings of branching graphs. Text sizes are estimated from the character count
-(Helvetica averages about 0.6 of the font size per character), so the layout needs no fonts.
-The SVG writer and the matplotlib painter both draw from this one layout.
+later rank. Ranks are rows (`rankdir="TB"`) or columns (`"LR"`); an arrow that crosses ranks (a
+skip connection) takes a narrow slot in each, so it runs beside their boxes. Inside a rank, boxes
+and slots keep the model's layer order, then one sweep sorts each rank by the mean position of what
+feeds it, which undoes most crossings of branching graphs. Text sizes are estimated from the
+character count (Helvetica averages about 0.6 of the font size per character), so the layout needs
+no fonts. The SVG writer and the matplotlib painter both draw from this one layout.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ TEXT_SIZE = 14
 PADDING = 10  # around the text of a cell
 RANK_GAP = 48  # between ranks
 BOX_GAP = 28  # between boxes of a rank
+SLOT = 8  # the room a long arrow takes in each rank it crosses
 MARGIN = 16
 CLUSTER_PAD = 14  # between a cluster's frame and its boxes (per level of nesting)
 CELL_STYLE = {  # kind -> (fill, ink)
@@ -55,6 +57,15 @@ class PlacedBox:
 
 
 @dataclasses.dataclass
+class PlacedEdge:
+    """An arrow: the points it passes, the last on the target's border."""
+
+    source: str
+    target: str
+    points: list[tuple[float, float]]
+
+
+@dataclasses.dataclass
 class PlacedCluster:
     label: str
     x: float
@@ -65,13 +76,13 @@ class PlacedCluster:
 
 @dataclasses.dataclass
 class Layout:
-    """Where everything goes: arrows are (start, end) points, end on the target's border."""
+    """Where everything goes, on a canvas of `width` x `height` pixels."""
 
     width: float
     height: float
     rankdir: str
     boxes: list[PlacedBox]
-    edges: list[tuple[tuple[float, float], tuple[float, float]]]
+    edges: list[PlacedEdge]
     clusters: list[PlacedCluster]
 
 
@@ -130,14 +141,14 @@ def _ranks(graph: ModelGraph) -> dict[str, int]:
     return rank
 
 
-def _ordered_ranks(graph: ModelGraph, rank: dict[str, int]) -> list[list[str]]:
-    """Boxes of each rank in layer order, then sorted by the mean slot of their parents."""
+def _ordered_ranks(keys, rank: dict[str, int], links) -> list[list[str]]:
+    """Keys of each rank in the given order, then sorted by the mean slot of their parents."""
     count = max(rank.values(), default=-1) + 1
     layers: list[list[str]] = [[] for _ in range(count)]
-    for box in graph.boxes:
-        layers[rank[box.key]].append(box.key)
-    parents: dict[str, list[str]] = {key: [] for key in rank}
-    for source, target in graph.edges:
+    for key in keys:
+        layers[rank[key]].append(key)
+    parents: dict[str, list[str]] = {key: [] for key in keys}
+    for source, target in links:
         parents[target].append(source)
     slot = {key: i for layer in layers for i, key in enumerate(layer)}
     for layer in layers[1:]:
@@ -152,17 +163,36 @@ def _ordered_ranks(graph: ModelGraph, rank: dict[str, int]) -> list[list[str]]:
     return layers
 
 
+def _arrow_chains(graph: ModelGraph, rank: dict[str, int]) -> list[list[str]]:
+    """Each arrow as the keys it passes: its source, one slot per rank it crosses, its target.
+
+    The slots (keys starting with a NUL, which no layer name holds) take room in the ranks they
+    cross, so a long arrow (a skip connection) runs beside the boxes of those ranks, not through.
+    """
+    chains = []
+    for index, (source, target) in enumerate(graph.edges):
+        crossed = range(rank[source] + 1, rank[target])
+        slots = [f"\0{index}.{r}" for r in crossed]
+        rank.update(zip(slots, crossed, strict=True))
+        chains.append([source, *slots, target])
+    return chains
+
+
 def layout_graph(graph: ModelGraph, rankdir: str = "TB") -> Layout:
     """Place the boxes of `graph` in ranks along `rankdir` ("TB", "LR", "BT" or "RL")."""
     across = rankdir in ("LR", "RL")  # ranks advance along x
     measured = {box.key: _measure(box) for box in graph.boxes}
-    layers = _ordered_ranks(graph, _ranks(graph))
+    rank = _ranks(graph)
+    chains = _arrow_chains(graph, rank)
+    slots = [key for chain in chains for key in chain[1:-1]]
+    links = [pair for chain in chains for pair in zip(chain, chain[1:], strict=False)]
+    layers = _ordered_ranks([box.key for box in graph.boxes] + slots, rank, links)
 
-    def along(key):  # a box's extent in the direction ranks advance
-        return measured[key][0] if across else measured[key][1]
+    def along(key):  # a box's extent in the direction ranks advance (a slot: none)
+        return 0.0 if key not in measured else measured[key][0 if across else 1]
 
     def side(key):  # its extent within its rank
-        return measured[key][1] if across else measured[key][0]
+        return SLOT if key not in measured else measured[key][1 if across else 0]
 
     spans = [sum(side(k) for k in layer) + BOX_GAP * (len(layer) - 1) for layer in layers]
     widest = max(spans, default=0)
@@ -176,23 +206,30 @@ def layout_graph(graph: ModelGraph, rankdir: str = "TB") -> Layout:
             origin[key] = (centred, offset) if across else (offset, centred)
             offset += side(key) + BOX_GAP
         position += depth + RANK_GAP
+    extent = position - RANK_GAP
+
+    def flip(x, y, width=0.0, height=0.0):  # mirror along the rank axis for "BT" and "RL"
+        if rankdir == "BT":
+            return x, extent - y - height
+        if rankdir == "RL":
+            return extent - x - width, y
+        return x, y
 
     boxes = {}
     for box in graph.boxes:
-        x, y = origin[box.key]
         width, height, rows = measured[box.key]
+        x, y = flip(*origin[box.key], width, height)
         boxes[box.key] = PlacedBox(box.key, x, y, width, height, _place_cells(x, y, width, rows))
-    if rankdir in ("BT", "RL"):  # mirror along the rank axis
-        extent = position - RANK_GAP
-        for placed in boxes.values():
-            if across:
-                placed.x = extent - placed.x - placed.width
-            else:
-                placed.y = extent - placed.y - placed.height
-            placed.cells = _place_cells(placed.x, placed.y, placed.width, measured[placed.key][2])
-
+    waypoint = {}
+    for key in slots:
+        x, y = origin[key]
+        waypoint[key] = flip(x, y + SLOT / 2) if across else flip(x + SLOT / 2, y)
+    edges = []
+    for chain in chains:
+        start, end = _route(boxes[chain[0]], boxes[chain[-1]], rankdir)
+        points = [start, *(waypoint[key] for key in chain[1:-1]), end]
+        edges.append(PlacedEdge(chain[0], chain[-1], points))
     clusters = _place_clusters(graph, boxes)
-    edges = [_route(boxes[s], boxes[t], rankdir) for s, t in graph.edges]
     return _shifted(Layout(0, 0, rankdir, list(boxes.values()), edges, clusters))
 
 
@@ -253,7 +290,8 @@ def _shifted(layout: Layout) -> Layout:
         for cell in box.cells:
             cell.x += dx
             cell.y += dy
-    edges = [((a + dx, b + dy), (c + dx, d + dy)) for (a, b), (c, d) in layout.edges]
+    for edge in layout.edges:
+        edge.points = [(x + dx, y + dy) for x, y in edge.points]
     width = max(f[0] + f[2] for f in frames) + dx + MARGIN
     height = max(f[1] + f[3] for f in frames) + dy + MARGIN
-    return dataclasses.replace(layout, width=width, height=height, edges=edges)
+    return dataclasses.replace(layout, width=width, height=height)

@@ -49,10 +49,11 @@ def paint_layout(layout: Layout, path, format: str, dpi: int = 200) -> None:  # 
         frame.set_linestyle((0, (6, 4)))
         axes.add_patch(frame)
         axes.text(cluster.x + 6, cluster.y + 16, cluster.label, fontsize=14, va="baseline")
-    codes = [CurvePath.MOVETO, CurvePath.CURVE4, CurvePath.CURVE4, CurvePath.CURVE4]
-    for start, end in layout.edges:
-        controls, head = arrow_curve(start, end, layout.rankdir)
-        axes.add_patch(PathPatch(CurvePath(controls, codes), fill=False, linewidth=2))
+    for edge in layout.edges:
+        segments, head = arrow_curve(edge.points, layout.rankdir)
+        vertices = [segments[0][0], *(point for segment in segments for point in segment[1:])]
+        codes = [CurvePath.MOVETO] + [CurvePath.CURVE4] * (len(vertices) - 1)
+        axes.add_patch(PathPatch(CurvePath(vertices, codes), fill=False, linewidth=2))
         axes.add_patch(Polygon(head, closed=True, color="black"))
     for box in layout.boxes:
         for cell in box.cells:

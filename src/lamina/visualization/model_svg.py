@@ -1,7 +1,7 @@
 """lamina's own drawing of a model graph as SVG: plain XML, no Graphviz, no matplotlib.
 
 The drawing has one `<g class="node">` per box (its cells are `<rect>`s with centred `<text>`),
-one `<g class="edge">` per arrow (a `<path>` curve and a `<polygon>` head) and a dashed
+one `<g class="edge">` per arrow (one `<path>` of curves and a `<polygon>` head) and a dashed
 `<g class="cluster">` frame around each expanded nested model. Arrows are drawn before boxes, so a
 box hides an arrow that passes behind it.
 """
@@ -17,26 +17,31 @@ ARROW = 9  # length of an arrow head, in pixels
 FONT = "Helvetica, Arial, sans-serif"
 
 
-def arrow_curve(start, end, rankdir: str) -> tuple[list, list]:
-    """The Bezier control points of an arrow and the three corners of its head.
+def arrow_curve(points, rankdir: str) -> tuple[list, list]:
+    """The Bezier segments of an arrow through `points`, and the three corners of its head.
 
-    The curve leaves and enters along the rank axis; it stops `ARROW` short of the target, where
-    the head begins, so the head's tip touches the target's border.
+    Each segment leaves and enters along the rank axis; the last stops `ARROW` short of the final
+    point, where the head begins, so the head's tip touches the target's border.
     """
-    (x0, y0), (x1, y1) = start, end
-    if rankdir in ("TB", "BT"):
-        sign = 1 if rankdir == "TB" else -1
+    vertical = rankdir in ("TB", "BT")
+    sign = 1 if rankdir in ("TB", "LR") else -1
+    (x1, y1) = points[-1]
+    if vertical:
         base = (x1, y1 - sign * ARROW)
-        bend = (base[1] - y0) / 2
-        controls = [(x0, y0), (x0, y0 + bend), (x1, base[1] - bend), base]
         head = [(x1, y1), (x1 - ARROW / 2, base[1]), (x1 + ARROW / 2, base[1])]
     else:
-        sign = 1 if rankdir == "LR" else -1
         base = (x1 - sign * ARROW, y1)
-        bend = (base[0] - x0) / 2
-        controls = [(x0, y0), (x0 + bend, y0), (base[0] - bend, y1), base]
         head = [(x1, y1), (base[0], y1 - ARROW / 2), (base[0], y1 + ARROW / 2)]
-    return controls, head
+    stops = [*points[:-1], base]
+    segments = []
+    for (xa, ya), (xb, yb) in zip(stops, stops[1:], strict=False):
+        if vertical:
+            bend = (yb - ya) / 2
+            segments.append([(xa, ya), (xa, ya + bend), (xb, yb - bend), (xb, yb)])
+        else:
+            bend = (xb - xa) / 2
+            segments.append([(xa, ya), (xa + bend, ya), (xb - bend, yb), (xb, yb)])
+    return segments, head
 
 
 def _number(value: float) -> str:
@@ -65,12 +70,15 @@ def layout_svg(layout: Layout, title: str = "") -> str:
             f'<text x="{_number(cluster.x + 6)}" y="{_number(cluster.y + 16)}" font-size="14">'
             f"{escape(cluster.label)}</text></g>"
         )
-    for start, end in layout.edges:
-        controls, head = arrow_curve(start, end, layout.rankdir)
-        (a, b, c, d) = controls
-        path = f"M {_points([a])} C {_points([b, c, d])}"
+    for edge in layout.edges:
+        segments, head = arrow_curve(edge.points, layout.rankdir)
+        path = f"M {_points(segments[0][:1])} " + " ".join(
+            f"C {_points(segment[1:])}" for segment in segments
+        )
         parts.append(
-            f'<g class="edge"><path d="{path}" fill="none" stroke="black" stroke-width="2"/>'
+            f'<g class="edge" data-source={quoteattr(edge.source)} '
+            f"data-target={quoteattr(edge.target)}>"
+            f'<path d="{path}" fill="none" stroke="black" stroke-width="2"/>'
             f'<polygon points="{_points(head)}" fill="black"/></g>'
         )
     for box in layout.boxes:
