@@ -9,6 +9,7 @@ gradient through a normalised output is zero on both sides) and weight gradients
 from __future__ import annotations
 
 import os
+import re
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 # The reference computes on the CPU; lamina runs on the suite's device (LAMINA_TEST_DEVICE), and
@@ -441,3 +442,22 @@ def keras_save_mixed_model(path, weights=None) -> None:
     if weights is not None:
         model.set_weights(weights)
     model.save(path)
+
+
+# --------------------------------------------------------------------------------------------------
+# plot_model: the text of the boxes Keras draws (read from its labels, so no pydot is needed).
+
+
+def keras_plot_rows(build, **label_options) -> dict[str, list[str]]:
+    """{layer name: the texts of its box, row by row and cell by cell} in Keras's `plot_model`
+    of `build(keras.layers, keras)`: title, activation, shapes, dtype, trainable, tags removed."""
+    from keras.src.utils import model_visualization
+
+    model = build(keras.layers, keras)
+    layers = model.layers if isinstance(model, keras.Sequential) else model._operations
+    rows = {}
+    for layer in layers:
+        label = model_visualization.make_layer_label(layer, **label_options)
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", label)
+        rows[layer.name] = [re.sub(r"<[^>]+>", "", cell) for cell in cells]
+    return rows

@@ -25,6 +25,8 @@ from lamina.utils.data_tuples import normalize, pack_x_y_sample_weight, unpack_x
 from lamina.utils.graph_inputs import get_source_inputs
 from lamina.utils.progbar import Progbar
 from lamina.utils.py_dataset import PyDataset
+from lamina.visualization.model_dot import model_to_dot
+from lamina.visualization.model_plot import plot_model
 
 Sequence = PyDataset  # Keras's older name for the same base class
 
@@ -83,9 +85,11 @@ __all__ = [
     "img_to_array",
     "is_keras_tensor",
     "load_img",
+    "model_to_dot",
     "normalize",
     "pack_x_y_sample_weight",
     "pad_sequences",
+    "plot_model",
     "register_keras_serializable",
     "save_img",
     "serialize_keras_object",
