@@ -441,3 +441,28 @@ def keras_save_mixed_model(path, weights=None) -> None:
     if weights is not None:
         model.set_weights(weights)
     model.save(path)
+
+
+# --------------------------------------------------------------------------------------------------
+# keras.utils data helpers (tests/utils/): get_file on local files and split_dataset's sizes.
+
+
+def keras_get_file(**kwargs) -> str:
+    """`keras.utils.get_file(**kwargs)` (works offline on `file://` origins), its output muted."""
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        return keras.utils.get_file(**kwargs)
+
+
+def keras_split_sizes(left_size, right_size, total: int):
+    """`(len(left), len(right))` of Keras's split_dataset on `total` rows (its torch path, which
+    needs no TensorFlow), or `(exception type name, message)` when Keras refuses the sizes."""
+    try:
+        left, right = keras.utils.split_dataset(
+            np.arange(total), left_size, right_size, preferred_backend="torch"
+        )
+    except (TypeError, ValueError) as error:
+        return type(error).__name__, str(error)
+    return len(left), len(right)

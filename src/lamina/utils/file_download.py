@@ -193,7 +193,14 @@ def get_file(
         file_hash, hash_algorithm = md5_hash, "md5"
     root = os.path.expanduser(os.fspath(cache_dir) if cache_dir is not None else cache_home())
     folder = os.path.join(root, os.fspath(cache_subdir))
-    os.makedirs(folder, exist_ok=True)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        writable = os.access(folder, os.W_OK)
+    except OSError:
+        writable = False
+    if not writable:  # as Keras: a read-only cache falls back to the temporary folder
+        folder = os.path.join(tempfile.gettempdir(), ".keras", os.fspath(cache_subdir))
+        os.makedirs(folder, exist_ok=True)
 
     given_name = os.fspath(fname) if fname else None
     name = given_name or os.path.basename(urllib.parse.urlsplit(origin).path)
