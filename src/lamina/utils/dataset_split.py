@@ -59,8 +59,9 @@ def split_sizes(left_size, right_size, total):
     for side, size, kind in (("left", left_size, left_kind), ("right", right_size, right_kind)):
         limit = total if kind is int else 1
         if kind is not None and not 0 < size < limit:
+            smaller = "smaller than {}," if side == "left" else "and smaller than {}"
             raise ValueError(
-                f"`{side}_size` should be either a positive integer smaller than {total}, "
+                f"`{side}_size` should be either a positive integer {smaller.format(total)} "
                 f"or a float within the range `[0, 1]`. Received: {side}_size={size}"
             )
     if left_kind is float and right_kind is float and left_size + right_size > 1:
