@@ -58,9 +58,9 @@ def check_arguments(who, labels, label_mode, class_names, validation_split, subs
 
 
 def _walk(folder, extensions, follow_links):
+    # Keras's order: folders sorted by their full path string ("a", "a-b", "a/x"), then names.
     found = []
-    for root, dirs, files in os.walk(folder, followlinks=follow_links):
-        dirs.sort()
+    for root, _, files in sorted(os.walk(folder, followlinks=follow_links), key=lambda w: w[0]):
         found.extend(
             os.path.join(root, name) for name in sorted(files) if name.lower().endswith(extensions)
         )

@@ -179,6 +179,7 @@ def get_file(
         ...     _ = open(source, "w").write("hello")
         ...     path = get_file(origin=source, cache_dir=os.path.join(folder, "cache"))
         ...     print(os.path.relpath(path, folder), open(path).read())
+        Downloading data from .../notes.txt
         cache/datasets/notes.txt hello
     """
     if origin is None:
