@@ -78,6 +78,16 @@ def test_image_dataset_from_directory_output_splits(tmp_path):
     assert [y.tolist() for _, y in right] == [[1, 1]]
 
 
+def test_timeseries_windows_split_by_window():
+    windows = lamina.utils.timeseries_dataset_from_array(
+        np.arange(10), np.arange(10) * 10, sequence_length=3, batch_size=4
+    )  # 8 windows: starts 0..7
+    left, right = split_dataset(windows, left_size=5)
+    assert [tuple(x.shape) for x, _ in left] == [(4, 3), (1, 3)]
+    assert [x.tolist() for x, _ in right] == [[[5, 6, 7], [6, 7, 8], [7, 8, 9]]]
+    assert [y.tolist() for _, y in right] == [[50, 60, 70]]
+
+
 def test_torch_dataset_and_tensor():
     tensors = torch.utils.data.TensorDataset(torch.arange(5), torch.arange(5) * 2)
     left, right = split_dataset(tensors, right_size=1)

@@ -10,6 +10,7 @@ import torch
 
 from lamina import tree
 from lamina.data import Dataset, structure, transforms
+from lamina.preprocessing.sequence import TimeseriesWindows
 
 _BACKENDS = (None, "tensorflow", "torch", "jax", "numpy", "lamina")
 
@@ -110,6 +111,13 @@ def _columns(dataset):
         if not elements:
             raise ValueError("split_dataset received an empty dataset.")
         return structure.stack_structures(elements), batch_size
+    if isinstance(dataset, TimeseriesWindows):
+        batches = list(dataset)
+        if dataset.batch_size is None:
+            return structure.stack_structures([structure.to_element(b) for b in batches]), None
+        return tree.map_structure(
+            lambda *parts: np.concatenate(parts), *batches
+        ), dataset.batch_size
     if isinstance(dataset, torch.utils.data.Dataset) and hasattr(dataset, "__len__"):
         elements = [structure.to_element(dataset[i]) for i in range(len(dataset))]
         if not elements:
@@ -159,7 +167,8 @@ def split_dataset(
 
     Args:
         dataset: a NumPy array or torch tensor, a tuple / list / dict of them with equal first
-            axes, a `lamina.data.Dataset` (such as `image_dataset_from_directory` returns) or a
+            axes, a `lamina.data.Dataset` (such as `image_dataset_from_directory` returns), the
+            windows of `timeseries_dataset_from_array` (split by window, batched alike), or a
             map-style `torch.utils.data.Dataset`.
         left_size: a float in (0, 1): the left fraction (rounded to a row count); an int: the
             left row count. None: whatever `right_size` leaves.
