@@ -122,6 +122,11 @@ def test_offline_error_names_url_reason_and_where_to_put_the_file(tmp_path):
     assert os.listdir(tmp_path / "cache" / "models") == []
     target.write_bytes(b"put here by hand")
     assert get_file(origin=url, cache_dir=tmp_path / "cache", cache_subdir="models") == str(target)
+    by_hand = hashlib.sha256(b"put here by hand").hexdigest()
+    found = get_file(
+        origin=url, cache_dir=tmp_path / "cache", cache_subdir="models", file_hash=by_hand
+    )
+    assert found == str(target)
 
 
 def test_http_404_is_reported(tmp_path, server):

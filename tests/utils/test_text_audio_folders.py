@@ -250,3 +250,31 @@ def test_file_order_is_keras_walk_order(tmp_path):
     write_texts(tmp_path / "r", {"a": ["a0"], "a-b": ["ab0"], "a/x": ["ax0"]})
     ds = text_dataset_from_directory(tmp_path / "r", labels=None, shuffle=False, verbose=False)
     assert next(iter(ds)).tolist() == ["a0", "ab0", "ax0"]
+
+
+@pytest.mark.slow
+def test_keras_text_classification_recipe_runs(tmp_path):
+    """Keras's text tutorial pattern: folders -> TextVectorization.adapt -> fit on the dataset."""
+    words = {"neg": ["bad awful", "dull bad"], "pos": ["good great", "great fun"]}
+    root = write_texts(tmp_path / "t", {name: texts * 3 for name, texts in words.items()})
+    train, validation = text_dataset_from_directory(
+        root, batch_size=4, validation_split=0.25, subset="both", seed=1, verbose=False
+    )
+    vectorize = lamina.layers.TextVectorization(max_tokens=20, output_sequence_length=4)
+    vectorize.adapt(train.map(lambda x, y: x))
+    assert set(vectorize.get_vocabulary()) >= {"bad", "great"}
+    model = lamina.Sequential(
+        [
+            lamina.layers.Embedding(20, 4),
+            lamina.layers.GlobalAveragePooling1D(),
+            lamina.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    model.compile("adam", "binary_crossentropy")
+    history = model.fit(
+        train.map(lambda x, y: (vectorize(x), y)),
+        validation_data=validation.map(lambda x, y: (vectorize(x), y)),
+        epochs=2,
+        verbose=0,
+    )
+    assert len(history.history["val_loss"]) == 2

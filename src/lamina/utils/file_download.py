@@ -164,7 +164,8 @@ def get_file(
         cache_subdir: the sub-folder of `cache_dir` (an absolute path is used as it is).
         hash_algorithm: "auto" (sha256 for a 64-character hash, else md5), "sha256" or "md5".
         extract: extract the tar / tar.gz / tar.bz2 / zip archive, safely (no member may be
-            written outside the extraction folder), and return the folder's path.
+            written outside the extraction folder), and return the folder's path. An archive
+            already extracted is extracted again only when it was fetched again.
         archive_format: "auto" (tar then zip), "tar", "zip", a list of those, or None.
         cache_dir: the cache's root folder (default `$KERAS_HOME` or `~/.keras`).
         force_download: fetch even if the file is cached.
