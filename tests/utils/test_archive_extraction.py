@@ -66,6 +66,13 @@ HOSTILE_TARS = {
         ],
         "'d/x' lies under a link declared by the archive",
     ),
+    "link-through-own-link": (
+        [
+            tar_entry("r", kind=tarfile.SYMTYPE, link="."),
+            tar_entry("x", kind=tarfile.SYMTYPE, link="r/.."),
+        ],
+        "'x' links to 'r/..' through another link",
+    ),
     "fifo": ([tar_entry("pipe", kind=tarfile.FIFOTYPE)], "'pipe' is a device, FIFO"),
 }
 

@@ -4,8 +4,8 @@
 byte is written, and the whole archive is refused (nothing extracted) when one member is unsafe:
 - an absolute name, a drive letter, a `..` component or a NUL byte (path traversal);
 - a symbolic or hard link whose target is absolute or leads outside the extraction folder, and
-  any member whose path passes through a link the archive itself declared (the two-step escape
-  `d -> .` then `d/x -> ..`);
+  any member or link target whose path passes through a link the archive itself declared (the
+  two-step escapes `d -> .` then `d/x -> ..`, or `r -> .` then `x -> r/..`);
 - device files, FIFOs and other special entries; symlink entries in a zip;
 - more members than `lamina.saving`'s `max_entries` limit, a member declaring more than
   `max_member_bytes`, or a zip member whose compression ratio exceeds `max_compression_ratio`
@@ -62,8 +62,10 @@ def _inside(relative: str) -> bool:
 
 
 def _passes_through(name: str, links: set) -> bool:
-    parts = posixpath.normpath(name.replace("\\", "/")).split("/")
-    return any("/".join(parts[:end]) in links for end in range(1, len(parts)))
+    """Whether a folder on `name`'s path is one of `links` (checked before `..` is resolved)."""
+    parts = name.replace("\\", "/").split("/")
+    prefixes = (posixpath.normpath("/".join(parts[:end])) for end in range(1, len(parts)))
+    return any(prefix in links for prefix in prefixes)
 
 
 def _check_count(source, count):
@@ -108,8 +110,11 @@ def check_tar_members(source: str, members) -> None:
             target = member.linkname
             base = posixpath.dirname(name) if member.issym() else ""
             absolute = target.startswith(("/", "\\")) or (len(target) > 1 and target[1] == ":")
-            if absolute or "\x00" in target or not _inside(posixpath.join(base, target)):
+            joined = posixpath.join(base, target)
+            if absolute or "\x00" in target or not _inside(joined):
                 raise _refuse(source, name, f"links to {target!r}, outside the archive's folder")
+            if _passes_through(joined + "/.", links):
+                raise _refuse(source, name, f"links to {target!r} through another link")
             links.add(posixpath.normpath(name))
         elif not (member.isfile() or member.isdir()):
             raise _refuse(source, name, "is a device, FIFO or other special file")
