@@ -3,9 +3,10 @@
 Files are cached where Keras caches them, `$KERAS_HOME/<cache_subdir>` or
 `~/.keras/<cache_subdir>` (`cache_subdir` defaults to "datasets"), so a file Keras downloaded, or
 one put there by hand on an offline machine, is found without any network access. `origin` may be
-an http(s) URL (fetched with urllib, with a timeout), a `file://` URL or a plain local path (both
-copied into the cache). A download is written to a temporary file and moved into place only when
-complete and matching `file_hash`, so the cache never holds a half-written file.
+an http(s) URL (fetched with urllib; each blocking read times out after `FETCH_TIMEOUT_SECONDS`),
+a `file://` URL or a plain local path (both copied into the cache). A download is written to a
+temporary file and moved into place only when complete and matching `file_hash`, so the cache
+never holds a half-written file.
 """
 
 from __future__ import annotations
