@@ -466,3 +466,14 @@ def keras_split_sizes(left_size, right_size, total: int):
     except (TypeError, ValueError) as error:
         return type(error).__name__, str(error)
     return len(left), len(right)
+
+
+def keras_parameters(path: str) -> list[tuple[str, object]]:
+    """`[(name, default)]` of the Keras function at dotted `path` under `keras` ("utils.get_file");
+    the default is `inspect.Parameter.empty` for a required argument."""
+    import inspect
+
+    target = keras
+    for part in path.split("."):
+        target = getattr(target, part)
+    return [(p.name, p.default) for p in inspect.signature(target).parameters.values()]
