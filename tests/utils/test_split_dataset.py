@@ -143,5 +143,8 @@ def test_errors_pinned():
         split_dataset((np.arange(3), [1, 2, 3]), left_size=1)
     with pytest.raises(ValueError, match=r"same length \(first axis\); received lengths \[3, 4\]"):
         split_dataset((np.arange(3), np.arange(4)), left_size=1)
+    ragged = Dataset.from_generator(lambda: iter([np.zeros(2), np.zeros(3)]))
+    with pytest.raises(ValueError, match="every element of the dataset to have the same shape"):
+        split_dataset(ragged, left_size=1)
     with pytest.raises(ValueError, match="Resulting right side dataset split will be empty"):
         split_dataset(np.arange(10), left_size=0.99)

@@ -103,6 +103,17 @@ def _batch_size_of(dataset: Dataset):
     return node.batch_size if isinstance(node, transforms.Batch) else None
 
 
+def _stack(elements):
+    try:
+        return structure.stack_structures(elements)
+    except (RuntimeError, ValueError) as error:
+        raise ValueError(
+            "split_dataset expects every element of the dataset to have the same shape (it "
+            f"stacks them into arrays); {error}. Hint: give variable-length data one length "
+            "first (output_sequence_length=, pad_sequences, or a map that pads)."
+        ) from error
+
+
 def _columns(dataset):
     """The dataset as a structure of arrays / tensors sharing a first axis, and a batch size."""
     if isinstance(dataset, Dataset):
@@ -110,7 +121,7 @@ def _columns(dataset):
         elements = list(dataset.unbatch() if batch_size else dataset)
         if not elements:
             raise ValueError("split_dataset received an empty dataset.")
-        return structure.stack_structures(elements), batch_size
+        return _stack(elements), batch_size
     if isinstance(dataset, TimeseriesWindows):
         batches = list(dataset)
         if dataset.batch_size is None:
@@ -122,7 +133,7 @@ def _columns(dataset):
         elements = [structure.to_element(dataset[i]) for i in range(len(dataset))]
         if not elements:
             raise ValueError("split_dataset received an empty dataset.")
-        return structure.stack_structures(elements), None
+        return _stack(elements), None
     if isinstance(dataset, (np.ndarray, torch.Tensor)):
         return dataset, None
     if isinstance(dataset, (list, tuple)):
