@@ -127,6 +127,11 @@ def test_offline_error_names_url_reason_and_where_to_put_the_file(tmp_path):
         origin=url, cache_dir=tmp_path / "cache", cache_subdir="models", file_hash=by_hand
     )
     assert found == str(target)
+    with pytest.raises(OSError, match="force_download=True, so the cached copy at '.*weights.h5'"):
+        get_file(
+            origin=url, cache_dir=tmp_path / "cache", cache_subdir="models", force_download=True
+        )
+    assert target.read_bytes() == b"put here by hand"
 
 
 def test_http_404_is_reported(tmp_path, server):

@@ -255,11 +255,20 @@ def get_file(
                 if (file_hash is not None)
                 else ""
             )
-            cached = f" ({stale})" if stale else ""
+            if force_download and os.path.exists(target) and not stale:
+                advice = (
+                    f"force_download=True, so the cached copy at {target!r} was not used; call "
+                    "without force_download to use it."
+                )
+            else:
+                cached = f" ({stale})" if stale else ""
+                advice = (
+                    f"No usable cached copy{cached} at {target!r}. If this machine is offline, "
+                    f"copy the file there by hand{expectation}; get_file then uses it without "
+                    "any network access."
+                )
             raise OSError(
-                f"get_file could not fetch {origin!r}: {_reason(error)}. No usable cached copy"
-                f"{cached} at {target!r}. If this machine is offline, copy the file there by hand"
-                f"{expectation}; get_file then uses it without any network access."
+                f"get_file could not fetch {origin!r}: {_reason(error)}. {advice}"
             ) from error
         if file_hash is not None:
             actual, algorithm = _digest(partial, file_hash, hash_algorithm)
