@@ -133,6 +133,40 @@ def _reason(error) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def _fetch_error(origin, target, error, stale, force_download, file_hash, hash_algorithm):
+    """The OSError for a failed fetch: the URL, why, and what to do on an offline machine."""
+    if force_download and os.path.exists(target) and not stale:
+        advice = (
+            f"force_download=True, so the cached copy at {target!r} was not used; call "
+            "without force_download to use it."
+        )
+    else:
+        cached = f" ({stale})" if stale else ""
+        expectation = ""
+        if file_hash is not None:
+            expectation = f" with {_hasher(hash_algorithm, file_hash)[1]} hash {file_hash}"
+        advice = (
+            f"No usable cached copy{cached} at {target!r}. If this machine is offline, copy the "
+            f"file there by hand{expectation}; get_file then uses it without any network access."
+        )
+    return OSError(f"get_file could not fetch {origin!r}: {_reason(error)}. {advice}")
+
+
+def _cache_folder(cache_dir, cache_subdir):
+    """`cache_dir/cache_subdir`, created; a read-only one falls back to the temporary folder."""
+    root = os.path.expanduser(os.fspath(cache_dir) if cache_dir is not None else cache_home())
+    folder = os.path.join(root, os.fspath(cache_subdir))
+    try:
+        os.makedirs(folder, exist_ok=True)
+        writable = os.access(folder, os.W_OK)
+    except OSError:
+        writable = False
+    if not writable:  # as Keras does
+        folder = os.path.join(tempfile.gettempdir(), ".keras", os.fspath(cache_subdir))
+        os.makedirs(folder, exist_ok=True)
+    return folder
+
+
 def get_file(
     fname=None,
     origin=None,
@@ -194,16 +228,7 @@ def get_file(
     origin = os.fspath(origin)
     if md5_hash is not None and file_hash is None:
         file_hash, hash_algorithm = md5_hash, "md5"
-    root = os.path.expanduser(os.fspath(cache_dir) if cache_dir is not None else cache_home())
-    folder = os.path.join(root, os.fspath(cache_subdir))
-    try:
-        os.makedirs(folder, exist_ok=True)
-        writable = os.access(folder, os.W_OK)
-    except OSError:
-        writable = False
-    if not writable:  # as Keras: a read-only cache falls back to the temporary folder
-        folder = os.path.join(tempfile.gettempdir(), ".keras", os.fspath(cache_subdir))
-        os.makedirs(folder, exist_ok=True)
+    folder = _cache_folder(cache_dir, cache_subdir)
 
     given_name = os.fspath(fname) if fname else None
     name = given_name or os.path.basename(urllib.parse.urlsplit(origin).path)
@@ -250,25 +275,8 @@ def get_file(
         try:
             partial = _fetch(origin, target)
         except (OSError, ValueError) as error:
-            expectation = (
-                f" with {_hasher(hash_algorithm, file_hash)[1]} hash {file_hash}"
-                if (file_hash is not None)
-                else ""
-            )
-            if force_download and os.path.exists(target) and not stale:
-                advice = (
-                    f"force_download=True, so the cached copy at {target!r} was not used; call "
-                    "without force_download to use it."
-                )
-            else:
-                cached = f" ({stale})" if stale else ""
-                advice = (
-                    f"No usable cached copy{cached} at {target!r}. If this machine is offline, "
-                    f"copy the file there by hand{expectation}; get_file then uses it without "
-                    "any network access."
-                )
-            raise OSError(
-                f"get_file could not fetch {origin!r}: {_reason(error)}. {advice}"
+            raise _fetch_error(
+                origin, target, error, stale, force_download, file_hash, hash_algorithm
             ) from error
         if file_hash is not None:
             actual, algorithm = _digest(partial, file_hash, hash_algorithm)
