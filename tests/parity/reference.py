@@ -461,3 +461,38 @@ def keras_plot_rows(build, **label_options) -> dict[str, list[str]]:
         cells = re.findall(r"<td[^>]*>(.*?)</td>", label)
         rows[layer.name] = [re.sub(r"<[^>]+>", "", cell) for cell in cells]
     return rows
+
+
+# keras.utils data helpers (tests/utils/): get_file on local files and split_dataset's sizes.
+
+
+def keras_get_file(**kwargs) -> str:
+    """`keras.utils.get_file(**kwargs)` (works offline on `file://` origins), its output muted."""
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        return keras.utils.get_file(**kwargs)
+
+
+def keras_split_sizes(left_size, right_size, total: int):
+    """`(len(left), len(right))` of Keras's split_dataset on `total` rows (its torch path, which
+    needs no TensorFlow), or `(exception type name, message)` when Keras refuses the sizes."""
+    try:
+        left, right = keras.utils.split_dataset(
+            np.arange(total), left_size, right_size, preferred_backend="torch"
+        )
+    except (TypeError, ValueError) as error:
+        return type(error).__name__, str(error)
+    return len(left), len(right)
+
+
+def keras_parameters(path: str) -> list[tuple[str, object]]:
+    """`[(name, default)]` of the Keras function at dotted `path` under `keras` ("utils.get_file");
+    the default is `inspect.Parameter.empty` for a required argument."""
+    import inspect
+
+    target = keras
+    for part in path.split("."):
+        target = getattr(target, part)
+    return [(p.name, p.default) for p in inspect.signature(target).parameters.values()]

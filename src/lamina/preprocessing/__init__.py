@@ -1,6 +1,14 @@
-"""lamina.preprocessing: image utilities (`image`); `sequence` and `text` add their lines here."""
+"""lamina.preprocessing: image utilities (`image`) and Keras's dataset builders under their
+`keras.preprocessing` names (the same functions as in `lamina.utils`)."""
 
 from lamina.preprocessing import image
 from lamina.preprocessing.image import image_dataset_from_directory
+from lamina.preprocessing.sequence import timeseries_dataset_from_array
+from lamina.preprocessing.text_folders import text_dataset_from_directory
 
-__all__ = ["image", "image_dataset_from_directory"]
+__all__ = [
+    "image",
+    "image_dataset_from_directory",
+    "text_dataset_from_directory",
+    "timeseries_dataset_from_array",
+]

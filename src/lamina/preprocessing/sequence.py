@@ -137,6 +137,7 @@ def timeseries_dataset_from_array(
     seed=None,
     start_index=None,
     end_index=None,
+    format="tf",
 ) -> TimeseriesWindows:
     """Sliding windows over a time series, batched: Keras's `timeseries_dataset_from_array`.
 
@@ -155,6 +156,8 @@ def timeseries_dataset_from_array(
         shuffle, seed: shuffle the windows (reproducibly with a seed).
         start_index, end_index: use only `data[start_index:end_index]` as window starts and
             contents.
+        format: "tf" or "grain", accepted for Keras compatibility: either way lamina returns its
+            re-iterable of NumPy batches.
 
     Returns: a re-iterable of `(windows, targets)` batches; windows `(batch, sequence_length,
     ...)`.
@@ -165,6 +168,8 @@ def timeseries_dataset_from_array(
         >>> first_windows[1].tolist(), first_targets[1].item()
         ([1, 2, 3], 1)
     """
+    if format not in ("tf", "grain"):
+        raise ValueError(f'`format` should be either "tf" or "grain". Received: format={format}')
     data = np.asarray(data)
     targets = None if targets is None else np.asarray(targets)
     for argument, number in (

@@ -8,9 +8,11 @@ from lamina.config import (
     enable_interactive_logging,
     is_interactive_logging_enabled,
 )
+from lamina.preprocessing.audio_folders import audio_dataset_from_directory
 from lamina.preprocessing.image import image_dataset_from_directory
 from lamina.preprocessing.image_io import array_to_img, img_to_array, load_img, save_img
 from lamina.preprocessing.sequence import pad_sequences, timeseries_dataset_from_array
+from lamina.preprocessing.text_folders import text_dataset_from_directory
 from lamina.saving.object_registration import (
     CustomObjectScope,
     custom_object_scope,
@@ -22,6 +24,8 @@ from lamina.saving.object_registration import (
 from lamina.saving.object_serialization import deserialize_keras_object, serialize_keras_object
 from lamina.utils.config import Config
 from lamina.utils.data_tuples import normalize, pack_x_y_sample_weight, unpack_x_y_sample_weight
+from lamina.utils.dataset_split import split_dataset
+from lamina.utils.file_download import get_file
 from lamina.utils.graph_inputs import get_source_inputs
 from lamina.utils.progbar import Progbar
 from lamina.utils.py_dataset import PyDataset
@@ -74,10 +78,12 @@ __all__ = [
     "PyDataset",
     "Sequence",
     "array_to_img",
+    "audio_dataset_from_directory",
     "clear_session",
     "custom_object_scope",
     "deserialize_keras_object",
     "get_custom_objects",
+    "get_file",
     "get_registered_name",
     "get_registered_object",
     "get_source_inputs",
@@ -93,7 +99,9 @@ __all__ = [
     "register_keras_serializable",
     "save_img",
     "serialize_keras_object",
+    "split_dataset",
     "standardize_dtype",
+    "text_dataset_from_directory",
     "timeseries_dataset_from_array",
     "unpack_x_y_sample_weight",
     "disable_interactive_logging",
