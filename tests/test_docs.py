@@ -81,6 +81,7 @@ COVERED = (
     "lamina.initializers",
     "lamina.losses",
     "lamina.metrics",
+    "lamina.ops.elementwise",
     "lamina.ops.numpy",
     "lamina.optimizers",
     "lamina.preprocessing",
