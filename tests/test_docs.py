@@ -82,6 +82,7 @@ COVERED = (
     "lamina.losses",
     "lamina.metrics",
     "lamina.ops.elementwise",
+    "lamina.ops.nn",
     "lamina.ops.numpy",
     "lamina.optimizers",
     "lamina.preprocessing",
