@@ -85,6 +85,7 @@ COVERED = (
     "lamina.ops.elementwise",
     "lamina.ops.nn",
     "lamina.ops.numpy",
+    "lamina.ops.reductions",
     "lamina.ops.shaping",
     "lamina.optimizers",
     "lamina.preprocessing",
