@@ -85,6 +85,7 @@ COVERED = (
     "lamina.ops.linalg",
     "lamina.ops.arrays",
     "lamina.ops.elementwise",
+    "lamina.ops.indexing",
     "lamina.ops.nn",
     "lamina.ops.numpy",
     "lamina.ops.reductions",
