@@ -84,6 +84,7 @@ COVERED = (
     "lamina.ops.core",
     "lamina.ops.linalg",
     "lamina.ops.arrays",
+    "lamina.ops.control_flow",
     "lamina.ops.elementwise",
     "lamina.ops.indexing",
     "lamina.ops.nn",
