@@ -81,6 +81,7 @@ COVERED = (
     "lamina.initializers",
     "lamina.losses",
     "lamina.metrics",
+    "lamina.ops.convolution",
     "lamina.ops.core",
     "lamina.ops.linalg",
     "lamina.ops.arrays",
