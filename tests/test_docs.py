@@ -91,6 +91,7 @@ COVERED = (
     "lamina.ops.fft",
     "lamina.ops.indexing",
     "lamina.ops.nn",
+    "lamina.ops.normalization",
     "lamina.ops.numpy",
     "lamina.ops.products",
     "lamina.ops.reductions",
