@@ -89,6 +89,8 @@ COVERED = (
     "lamina.ops.control_flow",
     "lamina.ops.elementwise",
     "lamina.ops.fft",
+    "lamina.ops.image_color",
+    "lamina.ops.image_filters",
     "lamina.ops.indexing",
     "lamina.ops.nn",
     "lamina.ops.normalization",
