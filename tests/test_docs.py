@@ -91,6 +91,7 @@ COVERED = (
     "lamina.ops.fft",
     "lamina.ops.image_color",
     "lamina.ops.image_filters",
+    "lamina.ops.image_geometry",
     "lamina.ops.indexing",
     "lamina.ops.nn",
     "lamina.ops.normalization",
