@@ -480,10 +480,13 @@ def flip(x, axis=None):
 def pad(x, pad_width, mode="constant", constant_values=None):
     """Pad a tensor, NumPy's `pad` rules.
 
+    Note: at present only `"constant"` mode works; the other modes reach torch's padding kernels
+    with widths for every axis, which they reject.
+
     Args:
         x: input tensor.
-        pad_width: the (before, after) amounts per axis, first axis first; a single pair or int
-            applies to every axis.
+        pad_width: the (before, after) amounts per axis, first axis first; a single int, or a
+            one-element list `[(before, after)]`, applies to every axis.
         mode: `"constant"` (default), `"edge"` (repeat the border values), `"reflect"` (mirror
             without repeating the border) or `"wrap"` (periodic).
         constant_values: the fill value for `"constant"` mode (default None: 0).
