@@ -81,6 +81,7 @@ COVERED = (
     "lamina.initializers",
     "lamina.losses",
     "lamina.metrics",
+    "lamina.ops",
     "lamina.optimizers",
     "lamina.preprocessing",
     "lamina.random",

@@ -26,7 +26,26 @@ def _is_int(value) -> bool:
 
 
 def arange(start, stop=None, step=1, dtype=None):
-    """`[start, stop)` by `step`; int32 for integer arguments (Keras's default), else float32."""
+    """Evenly spaced values in the half-open interval `[start, stop)`.
+
+    With one argument, it is the stop and the start is 0. The dtype defaults to int32 when every
+    argument is an integer (Keras's default), else float32.
+
+    Args:
+        start: the first value, or the stop when `stop` is None.
+        stop: the end of the interval, not included (default None).
+        step: the spacing between values (default 1).
+        dtype: dtype of the result (default None: int32 or float32, as above).
+
+    Returns:
+        A 1-D tensor.
+
+    Example:
+        >>> lamina.ops.arange(4)
+        tensor([0, 1, 2, 3], dtype=torch.int32)
+        >>> lamina.ops.arange(0.0, 1.0, 0.25)
+        tensor([0.0000, 0.2500, 0.5000, 0.7500])
+    """
     if stop is None:
         start, stop = 0, start
     integral = _is_int(start) and _is_int(stop) and _is_int(step)
@@ -35,6 +54,25 @@ def arange(start, stop=None, step=1, dtype=None):
 
 
 def linspace(start, stop, num=50, endpoint=True, dtype=None):
+    """`num` evenly spaced values from `start` to `stop`.
+
+    Args:
+        start: the first value.
+        stop: the last value (included when `endpoint` is True).
+        num: how many values (default 50).
+        endpoint: whether `stop` is the last value (default True); if False, the interval is split
+            into `num` steps and `stop` left out.
+        dtype: dtype of the result (default None: float32).
+
+    Returns:
+        A 1-D tensor of `num` values.
+
+    Example:
+        >>> lamina.ops.linspace(0, 1, 5)
+        tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000])
+        >>> lamina.ops.linspace(0, 1, 4, endpoint=False)
+        tensor([0.0000, 0.2500, 0.5000, 0.7500])
+    """
     if endpoint:
         values = torch.linspace(start, stop, num, device=_target_device())
     else:
@@ -47,18 +85,60 @@ def _shape_tuple(shape):
 
 
 def zeros(shape, dtype=None):
+    """A tensor of the given shape filled with zeros.
+
+    Args:
+        shape: an int or a tuple of ints.
+        dtype: dtype of the result (default None: float32).
+
+    Returns:
+        The new tensor.
+
+    Example:
+        >>> lamina.ops.zeros((2, 3))
+        tensor([[0., 0., 0.],
+                [0., 0., 0.]])
+    """
     return torch.zeros(
         _shape_tuple(shape), dtype=_dtype_or(dtype, torch.float32), device=_target_device()
     )
 
 
 def ones(shape, dtype=None):
+    """A tensor of the given shape filled with ones.
+
+    Args:
+        shape: an int or a tuple of ints.
+        dtype: dtype of the result (default None: float32).
+
+    Returns:
+        The new tensor.
+
+    Example:
+        >>> lamina.ops.ones(3, dtype="int32")
+        tensor([1, 1, 1], dtype=torch.int32)
+    """
     return torch.ones(
         _shape_tuple(shape), dtype=_dtype_or(dtype, torch.float32), device=_target_device()
     )
 
 
 def full(shape, fill_value, dtype=None):
+    """A tensor of the given shape filled with `fill_value`.
+
+    Args:
+        shape: an int or a tuple of ints.
+        fill_value: the value of every element.
+        dtype: dtype of the result (default None: float32).
+
+    Returns:
+        The new tensor.
+
+    Example:
+        >>> lamina.ops.full((2, 2), 7.0)
+        tensor([[7., 7.],
+                [7., 7.]])
+    """
     return torch.full(
         _shape_tuple(shape),
         fill_value,
@@ -68,6 +148,27 @@ def full(shape, fill_value, dtype=None):
 
 
 def eye(N, M=None, k=0, dtype=None):  # noqa: N803 - NumPy's names
+    """A 2-D tensor with ones on a diagonal and zeros elsewhere (`identity` is the same op).
+
+    Args:
+        N: the number of rows.
+        M: the number of columns (default None: `N`).
+        k: which diagonal holds the ones: 0 the main one (default), positive above it, negative
+            below.
+        dtype: dtype of the result (default None: float32).
+
+    Returns:
+        An `(N, M)` tensor.
+
+    Example:
+        >>> lamina.ops.eye(3)
+        tensor([[1., 0., 0.],
+                [0., 1., 0.],
+                [0., 0., 1.]])
+        >>> lamina.ops.eye(2, 3, k=1)
+        tensor([[0., 1., 0.],
+                [0., 0., 1.]])
+    """
     matrix = torch.ones(N, N if M is None else M, device=_target_device()).triu(k).tril(k)
     return matrix.to(_dtype_or(dtype, torch.float32))
 
@@ -77,18 +178,58 @@ identity = eye
 
 @symbolic_op("zeros_like")
 def zeros_like(x, dtype=None):
+    """A tensor of zeros with the shape (and by default the dtype) of `x`.
+
+    Args:
+        x: the tensor whose shape is copied.
+        dtype: dtype of the result (default None: `x`'s).
+
+    Returns:
+        The new tensor.
+
+    Example:
+        >>> lamina.ops.zeros_like(np.array([[1, 2, 3]]))
+        tensor([[0, 0, 0]])
+    """
     x = tensor(x)
     return torch.zeros_like(x, dtype=_dtype_or(dtype, x.dtype))
 
 
 @symbolic_op("ones_like")
 def ones_like(x, dtype=None):
+    """A tensor of ones with the shape (and by default the dtype) of `x`.
+
+    Args:
+        x: the tensor whose shape is copied.
+        dtype: dtype of the result (default None: `x`'s).
+
+    Returns:
+        The new tensor.
+
+    Example:
+        >>> lamina.ops.ones_like(np.array([[1, 2, 3]]), dtype="float32")
+        tensor([[1., 1., 1.]])
+    """
     x = tensor(x)
     return torch.ones_like(x, dtype=_dtype_or(dtype, x.dtype))
 
 
 @symbolic_op("full_like")
 def full_like(x, fill_value, dtype=None):
+    """A tensor filled with `fill_value`, with the shape (and by default the dtype) of `x`.
+
+    Args:
+        x: the tensor whose shape is copied.
+        fill_value: the value of every element.
+        dtype: dtype of the result (default None: `x`'s).
+
+    Returns:
+        The new tensor.
+
+    Example:
+        >>> lamina.ops.full_like(np.array([1, 2, 3]), 9)
+        tensor([9, 9, 9])
+    """
     x = tensor(x)
     return torch.full_like(x, fill_value, dtype=_dtype_or(dtype, x.dtype))
 
@@ -99,18 +240,63 @@ def full_like(x, fill_value, dtype=None):
 
 @symbolic_op("reshape")
 def reshape(x, newshape):
+    """Give a tensor a new shape holding the same elements, in row-major order.
+
+    Args:
+        x: input tensor.
+        newshape: an int or a tuple of ints; one entry may be -1, inferred from the element count.
+
+    Returns:
+        The reshaped tensor.
+
+    Example:
+        >>> lamina.ops.reshape(np.arange(6), (2, -1))
+        tensor([[0, 1, 2],
+                [3, 4, 5]])
+    """
     return tensor(x).reshape(_shape_tuple(newshape))
 
 
 @symbolic_op("transpose")
 def transpose(x, axes=None):
-    """Permute axes; with `axes=None`, reverse them (NumPy's rule)."""
+    """Permute the axes of a tensor.
+
+    Args:
+        x: input tensor.
+        axes: the new order of the axes (default None: reversed, as NumPy).
+
+    Returns:
+        The tensor with its axes permuted.
+
+    Example:
+        >>> lamina.ops.transpose(np.array([[1, 2, 3]]))
+        tensor([[1],
+                [2],
+                [3]])
+        >>> lamina.ops.shape(lamina.ops.transpose(np.zeros((2, 3, 4)), axes=(0, 2, 1)))
+        (2, 4, 3)
+    """
     x = tensor(x)
     return x.permute(*(reversed(range(x.dim())) if axes is None else axes))
 
 
 @symbolic_op("expand_dims")
 def expand_dims(x, axis):
+    """Insert axes of size 1.
+
+    Args:
+        x: input tensor.
+        axis: the position of the new axis in the result, or a list/tuple of positions.
+
+    Returns:
+        The tensor with the new axes.
+
+    Example:
+        >>> lamina.ops.expand_dims(np.array([1, 2]), 0)
+        tensor([[1, 2]])
+        >>> lamina.ops.shape(lamina.ops.expand_dims(np.array([1, 2]), [0, 2]))
+        (1, 2, 1)
+    """
     x = tensor(x)
     for a in sorted(axis) if isinstance(axis, (list, tuple)) else [axis]:
         x = x.unsqueeze(a)
@@ -119,6 +305,21 @@ def expand_dims(x, axis):
 
 @symbolic_op("squeeze")
 def squeeze(x, axis=None):
+    """Remove axes of size 1.
+
+    Args:
+        x: input tensor.
+        axis: the axis or axes to remove (default None: every axis of size 1).
+
+    Returns:
+        The tensor without those axes.
+
+    Example:
+        >>> lamina.ops.squeeze(np.array([[[1], [2]]]))
+        tensor([1, 2])
+        >>> lamina.ops.shape(lamina.ops.squeeze(np.zeros((1, 2, 1)), axis=0))
+        (2, 1)
+    """
     x = tensor(x)
     if axis is None:
         return x.squeeze()
@@ -127,31 +328,120 @@ def squeeze(x, axis=None):
 
 @symbolic_op("ravel")
 def ravel(x):
+    """Flatten a tensor to 1-D, in row-major order.
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A 1-D tensor.
+
+    Example:
+        >>> lamina.ops.ravel(np.array([[1, 2], [3, 4]]))
+        tensor([1, 2, 3, 4])
+    """
     return tensor(x).reshape(-1)
 
 
 @symbolic_op("broadcast_to")
 def broadcast_to(x, shape):
+    """Broadcast a tensor to a new shape, as NumPy's broadcasting rules allow.
+
+    Args:
+        x: input tensor.
+        shape: the target shape, an int or a tuple of ints.
+
+    Returns:
+        A tensor of the target shape (a view of `x`, not a copy).
+
+    Example:
+        >>> lamina.ops.broadcast_to(np.array([1, 2]), (2, 2))
+        tensor([[1, 2],
+                [1, 2]])
+    """
     return tensor(x).expand(_shape_tuple(shape))
 
 
 @symbolic_op("swapaxes")
 def swapaxes(x, axis1, axis2):
+    """Exchange two axes of a tensor.
+
+    Args:
+        x: input tensor.
+        axis1: the first axis.
+        axis2: the second axis.
+
+    Returns:
+        The tensor with the two axes swapped.
+
+    Example:
+        >>> lamina.ops.shape(lamina.ops.swapaxes(np.zeros((2, 3, 4)), 0, 2))
+        (4, 3, 2)
+    """
     return tensor(x).transpose(axis1, axis2)
 
 
 @symbolic_op("moveaxis")
 def moveaxis(x, source, destination):
+    """Move axes to new positions, keeping the order of the others.
+
+    Args:
+        x: input tensor.
+        source: the axis (or list of axes) to move.
+        destination: the new position (or list of positions) for each, in order.
+
+    Returns:
+        The tensor with its axes rearranged.
+
+    Example:
+        >>> lamina.ops.shape(lamina.ops.moveaxis(np.zeros((2, 3, 4)), 0, -1))
+        (3, 4, 2)
+    """
     return torch.movedim(tensor(x), source, destination)
 
 
 @symbolic_op("tile")
 def tile(x, repeats):
+    """Repeat a whole tensor along each axis.
+
+    Args:
+        x: input tensor.
+        repeats: an int, or the number of repetitions per axis.
+
+    Returns:
+        The tiled tensor.
+
+    Example:
+        >>> lamina.ops.tile(np.array([1, 2]), 2)
+        tensor([1, 2, 1, 2])
+        >>> lamina.ops.tile(np.array([1, 2]), (2, 1))
+        tensor([[1, 2],
+                [1, 2]])
+    """
     return torch.tile(tensor(x), (repeats,) if _is_int(repeats) else tuple(repeats))
 
 
 @symbolic_op("repeat")
 def repeat(x, repeats, axis=None):
+    """Repeat each element of a tensor along an axis.
+
+    Args:
+        x: input tensor.
+        repeats: how often each element repeats: an int, or one count per element along `axis`.
+        axis: the axis to repeat along (default None: the flattened tensor).
+
+    Returns:
+        The tensor with repeated elements.
+
+    Example:
+        >>> lamina.ops.repeat(np.array([[1, 2], [3, 4]]), 2)
+        tensor([1, 1, 2, 2, 3, 3, 4, 4])
+        >>> lamina.ops.repeat(np.array([[1, 2], [3, 4]]), 2, axis=0)
+        tensor([[1, 2],
+                [1, 2],
+                [3, 4],
+                [3, 4]])
+    """
     x = tensor(x)
     if axis is None:
         x, axis = x.reshape(-1), 0
@@ -160,6 +450,23 @@ def repeat(x, repeats, axis=None):
 
 @symbolic_op("flip")
 def flip(x, axis=None):
+    """Reverse the order of elements along the given axes.
+
+    Args:
+        x: input tensor.
+        axis: an axis or list/tuple of axes (default None: every axis).
+
+    Returns:
+        The flipped tensor.
+
+    Example:
+        >>> lamina.ops.flip(np.array([[1, 2], [3, 4]]), axis=1)
+        tensor([[2, 1],
+                [4, 3]])
+        >>> lamina.ops.flip(np.array([[1, 2], [3, 4]]))
+        tensor([[4, 3],
+                [2, 1]])
+    """
     x = tensor(x)
     dims = (
         tuple(range(x.dim()))
@@ -171,7 +478,30 @@ def flip(x, axis=None):
 
 @symbolic_op("pad")
 def pad(x, pad_width, mode="constant", constant_values=None):
-    """NumPy's pad: `pad_width` lists (before, after) per axis, first axis first."""
+    """Pad a tensor, NumPy's `pad` rules.
+
+    Note: at present only `"constant"` mode works; the other modes reach torch's padding kernels
+    with widths for every axis, which they reject.
+
+    Args:
+        x: input tensor.
+        pad_width: the (before, after) amounts per axis, first axis first; a single int, or a
+            one-element list `[(before, after)]`, applies to every axis.
+        mode: `"constant"` (default), `"edge"` (repeat the border values), `"reflect"` (mirror
+            without repeating the border) or `"wrap"` (periodic).
+        constant_values: the fill value for `"constant"` mode (default None: 0).
+
+    Returns:
+        The padded tensor.
+
+    Example:
+        >>> lamina.ops.pad(np.array([1, 2, 3]), [(1, 2)])
+        tensor([0, 1, 2, 3, 0, 0])
+        >>> lamina.ops.pad(np.array([[1, 2]]), 1, constant_values=-1)
+        tensor([[-1, -1, -1, -1],
+                [-1,  1,  2, -1],
+                [-1, -1, -1, -1]])
+    """
     x = tensor(x)
     widths = [
         (int(p), int(p)) if _is_int(p) else tuple(int(v) for v in p)
@@ -192,11 +522,43 @@ def pad(x, pad_width, mode="constant", constant_values=None):
 
 @symbolic_op("triu")
 def triu(x, k=0):
+    """The upper triangle of the last two axes; the rest is zeroed.
+
+    Args:
+        x: input tensor with at least 2 axes.
+        k: the diagonal below which elements are zeroed: 0 the main one (default), positive above
+            it, negative below.
+
+    Returns:
+        A tensor shaped like `x`.
+
+    Example:
+        >>> lamina.ops.triu(np.ones((3, 3), dtype="int64"))
+        tensor([[1, 1, 1],
+                [0, 1, 1],
+                [0, 0, 1]])
+    """
     return torch.triu(tensor(x), k)
 
 
 @symbolic_op("tril")
 def tril(x, k=0):
+    """The lower triangle of the last two axes; the rest is zeroed.
+
+    Args:
+        x: input tensor with at least 2 axes.
+        k: the diagonal above which elements are zeroed: 0 the main one (default), positive above
+            it, negative below.
+
+    Returns:
+        A tensor shaped like `x`.
+
+    Example:
+        >>> lamina.ops.tril(np.ones((3, 3), dtype="int64"), k=-1)
+        tensor([[0, 0, 0],
+                [1, 0, 0],
+                [1, 1, 0]])
+    """
     return torch.tril(tensor(x), k)
 
 
@@ -206,17 +568,63 @@ def tril(x, k=0):
 
 @symbolic_op("concatenate")
 def concatenate(xs, axis=0):
+    """Join a sequence of tensors along an existing axis.
+
+    Args:
+        xs: a list or tuple of tensors whose shapes agree except along `axis`.
+        axis: the axis to join along (default 0).
+
+    Returns:
+        The joined tensor.
+
+    Example:
+        >>> lamina.ops.concatenate([np.array([[1, 2]]), np.array([[3, 4]])], axis=0)
+        tensor([[1, 2],
+                [3, 4]])
+    """
     return torch.cat([tensor(x) for x in xs], dim=axis)
 
 
 @symbolic_op("stack")
 def stack(x, axis=0):
+    """Join a sequence of same-shaped tensors along a new axis.
+
+    Args:
+        x: a list or tuple of tensors of the same shape.
+        axis: the position of the new axis in the result (default 0).
+
+    Returns:
+        A tensor with one axis more than the inputs.
+
+    Example:
+        >>> lamina.ops.stack([np.array([1, 2]), np.array([3, 4])], axis=1)
+        tensor([[1, 3],
+                [2, 4]])
+    """
     return torch.stack([tensor(v) for v in x], dim=axis)
 
 
 @symbolic_op("split")
 def split(x, indices_or_sections, axis=0):
-    """NumPy's split: `n` equal sections, or the indices where each new section starts."""
+    """Split a tensor into several along an axis, NumPy's `split` rules.
+
+    An int asks for that many equal sections (the axis must divide evenly); a list gives the indices
+    at which each new section starts.
+
+    Args:
+        x: input tensor.
+        indices_or_sections: the number of equal sections, or a list of split indices.
+        axis: the axis to split along (default 0).
+
+    Returns:
+        A list of tensors.
+
+    Example:
+        >>> lamina.ops.split(np.arange(6), 3)
+        [tensor([0, 1]), tensor([2, 3]), tensor([4, 5])]
+        >>> lamina.ops.split(np.arange(6), [1, 4])
+        [tensor([0]), tensor([1, 2, 3]), tensor([4, 5])]
+    """
     x = tensor(x)
     length = x.shape[axis]
     if _is_int(indices_or_sections):
@@ -240,6 +648,23 @@ def split(x, indices_or_sections, axis=0):
 
 @symbolic_op("take")
 def take(x, indices, axis=None):
+    """Gather elements along an axis at the given indices.
+
+    Args:
+        x: input tensor.
+        indices: integer tensor of indices.
+        axis: the axis to gather along (default None: the flattened tensor).
+
+    Returns:
+        A tensor in which the `axis` dimension is replaced by the shape of `indices`.
+
+    Example:
+        >>> lamina.ops.take(np.array([[1, 2], [3, 4]]), np.array([3, 0]))
+        tensor([4, 1])
+        >>> lamina.ops.take(np.array([[1, 2], [3, 4]]), np.array([1, 1]), axis=1)
+        tensor([[2, 2],
+                [4, 4]])
+    """
     x = tensor(x)
     indices = tensor(indices).long()
     if axis is None:
@@ -251,6 +676,24 @@ def take(x, indices, axis=None):
 
 @symbolic_op("take_along_axis")
 def take_along_axis(x, indices, axis=None):
+    """Pick values of `x` along an axis at indices that match `x`'s other axes.
+
+    Pairs well with `argsort` and `argmax(keepdims=True)`.
+
+    Args:
+        x: input tensor.
+        indices: integer tensor with the same number of axes as `x` (broadcast on the others).
+        axis: the axis to pick along (default None: the flattened tensor).
+
+    Returns:
+        A tensor shaped like `indices` (after broadcasting).
+
+    Example:
+        >>> x = np.array([[10, 30, 20], [60, 40, 50]])
+        >>> lamina.ops.take_along_axis(x, np.array([[1], [0]]), axis=1)
+        tensor([[30],
+                [60]])
+    """
     x = tensor(x)
     if axis is None:
         return torch.take_along_dim(x.reshape(-1), tensor(indices).long().reshape(-1))
@@ -259,9 +702,38 @@ def take_along_axis(x, indices, axis=None):
 
 @symbolic_op("sort")
 def sort(x, axis=-1):
+    """Sort the elements of a tensor along an axis, in ascending order.
+
+    Args:
+        x: input tensor.
+        axis: the axis to sort along (default -1).
+
+    Returns:
+        The sorted tensor.
+
+    Example:
+        >>> lamina.ops.sort(np.array([[3, 1, 2], [9, 7, 8]]))
+        tensor([[1, 2, 3],
+                [7, 8, 9]])
+    """
     return torch.sort(tensor(x), dim=axis).values
 
 
 @symbolic_op("argsort")
 def argsort(x, axis=-1):
+    """The indices that would sort a tensor along an axis, in ascending order.
+
+    The sort is stable: equal elements keep their order.
+
+    Args:
+        x: input tensor.
+        axis: the axis to sort along (default -1).
+
+    Returns:
+        An int32 tensor of indices shaped like `x`.
+
+    Example:
+        >>> lamina.ops.argsort(np.array([3, 1, 2, 1]))
+        tensor([1, 3, 2, 0], dtype=torch.int32)
+    """
     return torch.argsort(tensor(x), dim=axis, stable=True).to(torch.int32)

@@ -21,23 +21,66 @@ def _tensors(tree):
 
 
 def cond(pred, true_fn, false_fn):
-    """`true_fn()` if `pred` else `false_fn()`.
+    """Call `true_fn()` if `pred` holds, else `false_fn()`.
 
-    Examples:
-        >>> cond(torch.tensor(True), lambda: 1, lambda: 2)
-        1
+    Runs eagerly: only the chosen branch is called, and its result is returned as is.
+
+    Args:
+        pred: a boolean scalar (tensor or Python bool).
+        true_fn: a function of no arguments, called when `pred` is True.
+        false_fn: a function of no arguments, called when `pred` is False.
+
+    Returns:
+        The result of the branch that ran.
+
+    Example:
+        >>> x = torch.tensor([1.0, -2.0])
+        >>> lamina.ops.cond(x.sum() > 0, lambda: x * 2, lambda: -x)
+        tensor([-1.,  2.])
     """
     return true_fn() if bool(tensor(pred)) else false_fn()
 
 
 def switch(index, branches, *operands):
-    """`branches[index](*operands)`, `index` clamped to the valid range as Keras does."""
+    """Call `branches[index](*operands)`.
+
+    An index out of range is clamped to the first or last branch, as Keras does.
+
+    Args:
+        index: an integer scalar (tensor or Python int).
+        branches: a sequence of functions, each taking `*operands`.
+        *operands: the arguments passed to the chosen branch.
+
+    Returns:
+        The result of the chosen branch.
+
+    Example:
+        >>> branches = [lambda x: x + 1, lambda x: x * 10]
+        >>> lamina.ops.switch(1, branches, torch.tensor(3))
+        tensor(30)
+        >>> lamina.ops.switch(7, branches, torch.tensor(3))
+        tensor(30)
+    """
     position = builtins.min(builtins.max(int(tensor(index)), 0), len(branches) - 1)
     return branches[position](*operands)
 
 
 def fori_loop(lower, upper, body_fun, init_val):
-    """`val = body_fun(i, val)` for `i` in `[lower, upper)`; returns the final `val`."""
+    """Run `value = body_fun(i, value)` for `i` from `lower` up to, not including, `upper`.
+
+    Args:
+        lower: the first loop index.
+        upper: the end of the loop range (not included).
+        body_fun: a function `(i, value) -> new value`.
+        init_val: the starting value (any structure `body_fun` accepts).
+
+    Returns:
+        The value after the last step (`init_val` if the range is empty).
+
+    Example:
+        >>> lamina.ops.fori_loop(0, 4, lambda i, total: total + i, torch.tensor(0))
+        tensor(6)
+    """
     value = init_val
     for i in range(int(lower), int(upper)):
         value = body_fun(i, value)
@@ -45,8 +88,23 @@ def fori_loop(lower, upper, body_fun, init_val):
 
 
 def while_loop(cond, body, loop_vars, maximum_iterations=None):
-    """Repeat `loop_vars = body(*loop_vars)` while `cond(*loop_vars)` (at most
-    `maximum_iterations` times); a single, non-tuple `loop_vars` is passed and returned as is.
+    """Repeat `loop_vars = body(*loop_vars)` while `cond(*loop_vars)` holds.
+
+    Args:
+        cond: a function of the loop variables returning a boolean scalar.
+        body: a function of the loop variables returning their new values (same structure).
+        loop_vars: a tuple or list of the starting values; a single non-tuple value is passed to
+            `cond` and `body` and returned as is.
+        maximum_iterations: the most steps to run (default None: no limit).
+
+    Returns:
+        The loop variables after the last step, in the structure of `loop_vars`.
+
+    Example:
+        >>> lamina.ops.while_loop(lambda i, x: i < 3, lambda i, x: (i + 1, x * 2), (0, 1))
+        (3, 8)
+        >>> lamina.ops.while_loop(lambda x: x < 100, lambda x: x * 2, 1, maximum_iterations=3)
+        8
     """
     single = not isinstance(loop_vars, (tuple, list))
     state = (loop_vars,) if single else tuple(loop_vars)
@@ -65,7 +123,19 @@ def _stack(results):
 
 
 def map(f, xs):  # noqa: A001 - Keras's name
-    """`f` applied to each slice of `xs` along its first axis, the results stacked."""
+    """Apply `f` to each slice of `xs` along its first axis and stack the results.
+
+    Args:
+        f: a function of one slice (of the same structure as `xs`).
+        xs: a tensor, or a nest (tuple, list, dict) of tensors sharing the first axis.
+
+    Returns:
+        The stacked results of `f`, in the structure `f` returns.
+
+    Example:
+        >>> lamina.ops.map(lambda row: row.sum(), np.array([[1, 2], [3, 4]]))
+        tensor([3, 7])
+    """
     leaves, spec = pytree.tree_flatten(_tensors(xs))
     length = leaves[0].shape[0]
     outputs = [f(pytree.tree_unflatten([leaf[i] for leaf in leaves], spec)) for i in range(length)]
@@ -73,17 +143,26 @@ def map(f, xs):  # noqa: A001 - Keras's name
 
 
 def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
-    """Loop `carry, y = f(carry, x)` over the slices of `xs` (or `length` times with x=None).
+    """Loop `carry, y = f(carry, x)` over the slices of `xs`, collecting the `y`s.
 
     Args:
-        f: `(carry, x) -> (carry, y)`.
+        f: a function `(carry, x) -> (new carry, y)`.
         init: the first carry.
-        xs: tensors (or a nest of them) scanned along their first axis.
-        length: the number of steps when `xs` is None.
-        reverse: scan from the last slice to the first (the ys keep the input order).
-        unroll: accepted for Keras compatibility (the loop runs eagerly).
+        xs: a tensor or nest of tensors scanned along their first axis (default None: `x` is None
+            at every step, and `length` sets the number of steps).
+        length: the number of steps when `xs` is None (default None).
+        reverse: whether to scan from the last slice to the first (default False); the `y`s still
+            come in the order of `xs`.
+        unroll: accepted for Keras compatibility; the loop runs eagerly (default 1).
 
-    Returns: `(final carry, stacked ys)`.
+    Returns:
+        A tuple `(final carry, stacked ys)`; the ys are None when `f` returns None for them.
+
+    Example:
+        >>> def running_sum(carry, x):
+        ...     return carry + x, carry + x
+        >>> lamina.ops.scan(running_sum, torch.tensor(0), np.array([1, 2, 3]))
+        (tensor(6), tensor([1, 3, 6]))
     """
     if xs is None:
         leaves, spec, steps = [], None, int(length)
@@ -104,10 +183,25 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
 
 
 def associative_scan(f, elems, reverse=False, axis=0):
-    """Inclusive prefix scan with an associative `f` (e.g. `add`): element i combines 0..i.
+    """Inclusive prefix scan with an associative function: element `i` combines elements `0..i`.
 
-    `f(a, b)` receives blocks of slices along `axis` (earlier ones first) and must work on
-    them element-wise; the scan takes log2(n) calls (Hillis-Steele).
+    `f(a, b)` receives blocks of slices along `axis`, the earlier ones as `a`, and must work on them
+    element-wise; the scan takes about `log2(n)` calls.
+
+    Args:
+        f: an associative function of two tensors (or nests), such as addition.
+        elems: a tensor or nest of tensors, scanned along `axis`.
+        reverse: whether to scan from the end backwards (default False).
+        axis: the axis to scan along (default 0).
+
+    Returns:
+        The scanned values, in the structure of `elems`.
+
+    Example:
+        >>> lamina.ops.associative_scan(lambda a, b: a + b, np.array([1, 2, 3, 4]))
+        tensor([ 1,  3,  6, 10])
+        >>> lamina.ops.associative_scan(torch.maximum, np.array([5, 1, 3, 2]), reverse=True)
+        tensor([5, 3, 3, 2])
     """
     leaves, spec = pytree.tree_flatten(_tensors(elems))
     if reverse:
@@ -131,17 +225,46 @@ def associative_scan(f, elems, reverse=False, axis=0):
 
 
 def vectorized_map(function, elements):
-    """`function` over the first axis of `elements`, batched with `torch.vmap`."""
+    """Apply `function` to each slice of `elements` along its first axis, batched with `torch.vmap`.
+
+    Unlike `map`, the function is traced once on batched tensors, so it must use torch operations
+    (no Python control flow on tensor values).
+
+    Args:
+        function: a function of one slice.
+        elements: a tensor, or a nest of tensors sharing the first axis.
+
+    Returns:
+        The results, stacked along a new first axis.
+
+    Example:
+        >>> lamina.ops.vectorized_map(lambda row: row * row.sum(), np.array([[1, 2], [3, 4]]))
+        tensor([[ 3,  6],
+                [21, 28]])
+    """
     return torch.vmap(function)(_tensors(elements))
 
 
 def custom_gradient(f):
-    """Decorate `f(*args) -> (output, grad_fn)` so backpropagation uses `grad_fn(upstream)`.
+    """Decorate a function so that backpropagation uses a gradient it supplies.
 
-    Examples:
-        >>> @custom_gradient
+    The decorated `f(*args)` returns `(output, grad_fn)`; `grad_fn(upstream)` returns the gradient
+    for each argument (a tensor, or a tuple of them for several arguments).
+
+    Args:
+        f: a function of tensors returning `(output, grad_fn)`.
+
+    Returns:
+        A function of the same arguments returning `output`.
+
+    Example:
+        >>> @lamina.ops.custom_gradient
         ... def clip_gradient(x):
-        ...     return x, lambda upstream: upstream.clamp(-1, 1)
+        ...     return x * 1.0, lambda upstream: upstream.clamp(-1, 1)
+        >>> x = torch.tensor([2.0], requires_grad=True)
+        >>> (5 * clip_gradient(x)).sum().backward()
+        >>> x.grad
+        tensor([1.])
     """
 
     class _Function(torch.autograd.Function):
@@ -169,12 +292,27 @@ _CORE = re.compile(r"\(([^()]*)\)")
 
 
 def vectorize(pyfunc, *, excluded=None, signature=None):
-    """NumPy's `vectorize`: `pyfunc` over broadcast elements (or core shapes, by `signature`).
+    """Vectorize a function over broadcast elements (or core sub-arrays), as NumPy's `vectorize`.
+
+    Each call broadcasts the mapped arguments together and runs `pyfunc` on every element (or on
+    each core block given by `signature`), batched with `torch.vmap`.
 
     Args:
-        pyfunc: a function of tensors.
-        excluded: positions or names of arguments passed through unchanged.
-        signature: e.g. `"(n),(n)->()"`: each input's core axes (trailing); the rest broadcast.
+        pyfunc: a function of tensors, using torch operations.
+        excluded: positions of arguments passed through unchanged (default None: none).
+        signature: the core shapes, such as `"(n),(n)->()"`: each input's core axes are trailing
+            and the rest broadcast (default None: all scalars).
+
+    Returns:
+        The vectorized function.
+
+    Example:
+        >>> clipped = lamina.ops.vectorize(lambda x, y: torch.clamp(x - y, min=0))
+        >>> clipped(np.array([[1, 5]]), np.array([2, 2]))
+        tensor([[0, 3]])
+        >>> dot = lamina.ops.vectorize(lambda a, b: (a * b).sum(), signature="(n),(n)->()")
+        >>> dot(np.array([[1, 2], [3, 4]]), np.array([1, 1]))
+        tensor([3, 7])
     """
     excluded = set(excluded or ())
 

@@ -81,12 +81,30 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
 
 @symbolic_op("depthwise_conv")
 def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
-    """Depthwise convolution: each input channel with its own `multiplier` filters.
+    """Depthwise convolution: each input channel is convolved with its own `multiplier` filters.
+
+    Output channel `c * multiplier + m` is input channel `c` convolved with filter `m`. Integer
+    inputs are computed in float32.
 
     Args:
-        inputs: `(batch, *spatial, channels)` (or channels first).
-        kernel: `(*kernel_size, in_channels, multiplier)`; output channel `c * multiplier + m`.
-        strides, padding, data_format, dilation_rate: as in `conv`.
+        inputs: `(batch, *spatial, channels)` for channels last (or channels first), 1-3 spatial
+            axes.
+        kernel: `(*kernel_size, in_channels, multiplier)`.
+        strides: the step of the window, an int or one per spatial axis (default 1).
+        padding: `"valid"` (default: no padding) or `"same"` (pad so that the output size is the
+            input size divided by the stride, rounded up; the odd extra goes at the end).
+        data_format: `"channels_last"` or `"channels_first"` (default None: the config's
+            `image_data_format`).
+        dilation_rate: the spacing between kernel taps, an int or one per spatial axis (default 1).
+
+    Returns:
+        A tensor with `in_channels * multiplier` channels, in `data_format`.
+
+    Example:
+        >>> x = torch.ones((1, 4, 4, 2))
+        >>> kernel = torch.ones((3, 3, 2, 2))
+        >>> lamina.ops.shape(lamina.ops.depthwise_conv(x, kernel, padding="same"))
+        (1, 4, 4, 4)
     """
     kernel = tensor(kernel)
     rank = kernel.dim() - 2
@@ -105,13 +123,30 @@ def separable_conv(
     data_format=None,
     dilation_rate=1,
 ):
-    """A depthwise convolution followed by a 1x1 (pointwise) convolution.
+    """Separable convolution: a depthwise convolution, then a 1x1 (pointwise) convolution.
+
+    Integer inputs are computed in float32.
 
     Args:
-        inputs: `(batch, *spatial, channels)` (or channels first).
+        inputs: `(batch, *spatial, channels)` for channels last (or channels first), 1-3 spatial
+            axes.
         depthwise_kernel: `(*kernel_size, in_channels, multiplier)`.
         pointwise_kernel: `(*ones, in_channels * multiplier, out_channels)`.
-        strides, padding, data_format, dilation_rate: of the depthwise step.
+        strides: the step of the depthwise window, an int or one per spatial axis (default 1).
+        padding: `"valid"` (default: no padding) or `"same"` (pad so that the output size is the
+            input size divided by the stride, rounded up; the odd extra goes at the end).
+        data_format: `"channels_last"` or `"channels_first"` (default None: the config's
+            `image_data_format`).
+        dilation_rate: the spacing between kernel taps, an int or one per spatial axis (default 1).
+
+    Returns:
+        A tensor with `out_channels` channels, in `data_format`.
+
+    Example:
+        >>> x = torch.ones((1, 5, 5, 2))
+        >>> depthwise, pointwise = torch.ones((3, 3, 2, 1)), torch.ones((1, 1, 2, 4))
+        >>> lamina.ops.separable_conv(x, depthwise, pointwise)[0, 0, 0]
+        tensor([18., 18., 18., 18.])
     """
     depthwise = depthwise_conv(
         inputs, depthwise_kernel, strides, padding, data_format, dilation_rate
@@ -129,15 +164,31 @@ def conv_transpose(
     data_format=None,
     dilation_rate=1,
 ):
-    """Transposed N-D convolution (the gradient of `conv`), Keras's output sizes.
+    """Transposed convolution: the gradient of `conv` with respect to its input.
+
+    Output sizes follow Keras's rules. Integer inputs are computed in float32.
 
     Args:
-        inputs: `(batch, *spatial, channels)` (or channels first).
+        inputs: `(batch, *spatial, channels)` for channels last (or channels first), 1-3 spatial
+            axes.
         kernel: `(*kernel_size, out_channels, in_channels)`.
-        strides, dilation_rate: an int or one per spatial axis.
-        padding: "valid" or "same".
-        output_padding: extra size at the end of each spatial axis (None: Keras's default).
-        data_format: "channels_last" or "channels_first".
+        strides: the step of the window, an int or one per spatial axis (default 1).
+        padding: `"valid"` (default) or `"same"` (the output size is the input size times the
+            stride).
+        output_padding: extra size added at the end of each spatial axis of the output, an int or
+            one per axis (default None: the size Keras infers).
+        data_format: `"channels_last"` or `"channels_first"` (default None: the config's
+            `image_data_format`).
+        dilation_rate: the spacing between kernel taps, an int or one per spatial axis (default 1).
+
+    Returns:
+        A tensor with `out_channels` channels, in `data_format`.
+
+    Example:
+        >>> x = torch.ones((1, 3, 3, 1))
+        >>> kernel = torch.ones((2, 2, 4, 1))
+        >>> lamina.ops.shape(lamina.ops.conv_transpose(x, kernel, strides=2))
+        (1, 6, 6, 4)
     """
     from lamina.layers import padding_rules  # a pure helper; lazily, as layers import ops
 
@@ -190,23 +241,61 @@ def _pool(inputs, pool_size, strides, padding, data_format, kind):
 
 @symbolic_op("max_pool")
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
-    """Max pooling over 1-3 spatial axes (`strides` default to `pool_size`).
+    """Max pooling over 1 to 3 spatial axes: the largest value in each window.
 
     Args:
-        inputs: `(batch, *spatial, channels)` (or channels first).
-        pool_size: an int or one per spatial axis.
-        strides: an int, one per axis, or None (= pool_size).
-        padding: "valid" or "same".
-        data_format: "channels_last" or "channels_first".
+        inputs: `(batch, *spatial, channels)` for channels last (or channels first), 1-3 spatial
+            axes.
+        pool_size: the window size, an int or one per spatial axis.
+        strides: the step of the window, an int or one per spatial axis (default None:
+            `pool_size`).
+        padding: `"valid"` (default: no padding) or `"same"` (pad so that the output size is the
+            input size divided by the stride, rounded up; the odd extra goes at the end).
+        data_format: `"channels_last"` or `"channels_first"` (default None: the config's
+            `image_data_format`).
+
+    Returns:
+        The pooled tensor, in `data_format`.
+
+    Example:
+        >>> x = torch.arange(16.0).reshape(1, 4, 4, 1)
+        >>> lamina.ops.max_pool(x, 2)[0, :, :, 0]
+        tensor([[ 5.,  7.],
+                [13., 15.]])
     """
     return _pool(inputs, pool_size, strides, padding, data_format, "max")
 
 
 @symbolic_op("average_pool")
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
-    """Average pooling over 1-3 spatial axes; `same` padding averages real elements only.
+    """Average pooling over 1 to 3 spatial axes: the mean of each window.
 
-    Args: as `max_pool`.
+    With `"same"` padding, windows at the border average their real elements only (TensorFlow's
+    rule).
+    Integer inputs are computed in float32.
+
+    Args:
+        inputs: `(batch, *spatial, channels)` for channels last (or channels first), 1-3 spatial
+            axes.
+        pool_size: the window size, an int or one per spatial axis.
+        strides: the step of the window, an int or one per spatial axis (default None:
+            `pool_size`).
+        padding: `"valid"` (default: no padding) or `"same"` (pad so that the output size is the
+            input size divided by the stride, rounded up; the odd extra goes at the end).
+        data_format: `"channels_last"` or `"channels_first"` (default None: the config's
+            `image_data_format`).
+
+    Returns:
+        The pooled tensor, in `data_format`.
+
+    Example:
+        >>> x = torch.arange(16.0).reshape(1, 4, 4, 1)
+        >>> lamina.ops.average_pool(x, 2)[0, :, :, 0]
+        tensor([[ 2.5000,  4.5000],
+                [10.5000, 12.5000]])
+        >>> sequence = torch.tensor([1.0, 2.0, 3.0]).reshape(1, 3, 1)
+        >>> lamina.ops.average_pool(sequence, 2, padding="same")[0, :, 0]
+        tensor([1.5000, 3.0000])
     """
     return _pool(inputs, pool_size, strides, padding, data_format, "avg")
 
@@ -225,41 +314,99 @@ def _adaptive(inputs, output_size, data_format, kind):
 
 @symbolic_op("adaptive_average_pool")
 def adaptive_average_pool(inputs, output_size, data_format=None):
-    """Average pooling to a fixed `output_size`, windows chosen from the input's size.
+    """Average pooling to a fixed output size; the windows are chosen from the input's size.
+
+    Integer inputs are computed in float32.
 
     Args:
-        inputs: `(batch, *spatial, channels)` (or channels first).
-        output_size: an int or one per spatial axis.
-        data_format: "channels_last" or "channels_first".
+        inputs: `(batch, *spatial, channels)` for channels last (or channels first), 1-3 spatial
+            axes.
+        output_size: the spatial size of the result, an int or one per spatial axis.
+        data_format: `"channels_last"` or `"channels_first"` (default None: the config's
+            `image_data_format`).
+
+    Returns:
+        A tensor with spatial size `output_size`, in `data_format`.
+
+    Example:
+        >>> x = torch.arange(16.0).reshape(1, 4, 4, 1)
+        >>> lamina.ops.adaptive_average_pool(x, 2)[0, :, :, 0]
+        tensor([[ 2.5000,  4.5000],
+                [10.5000, 12.5000]])
     """
     return _adaptive(inputs, output_size, data_format, "avg")
 
 
 @symbolic_op("adaptive_max_pool")
 def adaptive_max_pool(inputs, output_size, data_format=None):
-    """Max pooling to a fixed `output_size` (see `adaptive_average_pool`)."""
+    """Max pooling to a fixed output size; the windows are chosen from the input's size.
+
+    Args:
+        inputs: `(batch, *spatial, channels)` for channels last (or channels first), 1-3 spatial
+            axes.
+        output_size: the spatial size of the result, an int or one per spatial axis.
+        data_format: `"channels_last"` or `"channels_first"` (default None: the config's
+            `image_data_format`).
+
+    Returns:
+        A tensor with spatial size `output_size`, in `data_format`.
+
+    Example:
+        >>> x = torch.arange(16.0).reshape(1, 4, 4, 1)
+        >>> lamina.ops.adaptive_max_pool(x, (1, 2))[0, :, :, 0]
+        tensor([[13., 15.]])
+    """
     return _adaptive(inputs, output_size, data_format, "max")
 
 
 @symbolic_op("unfold")
 def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
-    """Sliding `kernel_size` blocks of a `(N, C, H, W)` tensor as columns `(N, C*kh*kw, L)`.
+    """Extract sliding blocks of a channels-first image batch as columns (torch's `unfold`).
 
     Args:
-        x: channels-first images.
-        kernel_size, dilation, padding, stride: an int or a pair each, as `torch`'s unfold.
+        x: `(N, C, H, W)` images, channels first.
+        kernel_size: the block size, an int or a pair.
+        dilation: the spacing between block elements, an int or a pair (default 1).
+        padding: zero padding on both sides of each spatial axis, an int or a pair (default 0).
+        stride: the step between blocks, an int or a pair (default 1).
+
+    Returns:
+        A `(N, C * kh * kw, L)` tensor, one column per block position.
+
+    Example:
+        >>> x = torch.arange(9.0).reshape(1, 1, 3, 3)
+        >>> lamina.ops.unfold(x, 2)
+        tensor([[[0., 1., 3., 4.],
+                 [1., 2., 4., 5.],
+                 [3., 4., 6., 7.],
+                 [4., 5., 7., 8.]]])
     """
     return F.unfold(tensor(x), kernel_size, dilation=dilation, padding=padding, stride=stride)
 
 
 @symbolic_op("fold")
 def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
-    """The inverse of `unfold`: columns `(N, C*kh*kw, L)` summed back into `(N, C, *output_size)`.
+    """Sum columns of sliding blocks back into channels-first images: the inverse of `unfold`.
+
+    Overlapping blocks add up.
 
     Args:
-        x: the columns.
+        x: `(N, C * kh * kw, L)` columns.
         output_size: `(height, width)` of the result.
-        kernel_size, dilation, padding, stride: as in `unfold`.
+        kernel_size: the block size, an int or a pair.
+        dilation: the spacing between block elements, an int or a pair (default 1).
+        padding: zero padding on both sides of each spatial axis, an int or a pair (default 0).
+        stride: the step between blocks, an int or a pair (default 1).
+
+    Returns:
+        A `(N, C, height, width)` tensor.
+
+    Example:
+        >>> columns = lamina.ops.unfold(torch.ones((1, 1, 3, 3)), 2)
+        >>> lamina.ops.fold(columns, (3, 3), 2)
+        tensor([[[[1., 2., 1.],
+                  [2., 4., 2.],
+                  [1., 2., 1.]]]])
     """
     return F.fold(
         tensor(x), output_size, kernel_size, dilation=dilation, padding=padding, stride=stride

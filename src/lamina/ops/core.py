@@ -20,7 +20,26 @@ _PYTHON_DEFAULTS = {bool: torch.bool, int: torch.int32, float: torch.float32}
 
 
 def symbolic_op(name: str):
-    """Decorate a torch implementation so it also records a node on KerasTensors."""
+    """Decorate a torch implementation so it also records a node when given KerasTensors.
+
+    The decorated function computes at once on torch tensors, NumPy arrays and Python numbers; if
+    any
+    argument is a symbolic `KerasTensor`, it records an op node of the functional graph instead,
+    whose output shape is inferred on the meta device.
+
+    Args:
+        name: the op's name, shown in the graph.
+
+    Returns:
+        A decorator for the implementation function.
+
+    Example:
+        >>> @symbolic_op("double")
+        ... def double(x):
+        ...     return tensor(x) * 2
+        >>> double(np.array([1, 2]))
+        tensor([2, 4])
+    """
 
     def wrap(fn):
         @functools.wraps(fn)
@@ -33,7 +52,20 @@ def symbolic_op(name: str):
 
 
 def to_dtype(dtype) -> torch.dtype:
-    """A Keras dtype name ("int32", "bool", "float32") or a torch/NumPy dtype -> torch dtype."""
+    """Convert a Keras dtype name, NumPy dtype or torch dtype to a torch dtype.
+
+    Args:
+        dtype: a name such as `"int32"`, `"bool"` or `"float32"`, a NumPy dtype or a torch dtype.
+
+    Returns:
+        The `torch.dtype`.
+
+    Example:
+        >>> to_dtype("int32")
+        torch.int32
+        >>> to_dtype(np.float64)
+        torch.float64
+    """
     if isinstance(dtype, torch.dtype):
         return dtype
     if isinstance(dtype, np.dtype) or (isinstance(dtype, type) and issubclass(dtype, np.generic)):
@@ -48,9 +80,25 @@ def _target_device() -> torch.device:
 
 
 def convert_to_tensor(x, dtype=None, sparse=None) -> torch.Tensor:
-    """A torch tensor on lamina's device from a tensor, NumPy array, list or Python number.
+    """Convert a tensor, NumPy array, list or Python number to a torch tensor on lamina's device.
 
-    Python floats become float32 and Python ints int32, as in Keras; NumPy arrays keep their dtype.
+    Python floats (and lists of them) become float32 and Python ints int32, as in Keras; NumPy
+    arrays
+    keep their dtype; tensors pass through (cast if `dtype` is given).
+
+    Args:
+        x: the value to convert; a symbolic `KerasTensor` raises a `TypeError`.
+        dtype: dtype of the result (default None: inferred as above).
+        sparse: accepted for Keras compatibility; tensors are always dense.
+
+    Returns:
+        A torch tensor.
+
+    Example:
+        >>> lamina.ops.convert_to_tensor([1.0, 2.0])
+        tensor([1., 2.])
+        >>> lamina.ops.convert_to_tensor(np.array([1, 2]), dtype="float16")
+        tensor([1., 2.], dtype=torch.float16)
     """
     torch_dtype = None if dtype is None else to_dtype(dtype)
     if isinstance(x, torch.Tensor):
@@ -72,7 +120,18 @@ def convert_to_tensor(x, dtype=None, sparse=None) -> torch.Tensor:
 
 
 def convert_to_numpy(x) -> np.ndarray:
-    """A NumPy array from a tensor (detached, copied to the host) or anything array-like."""
+    """Convert a tensor (detached, copied to the host) or anything array-like to a NumPy array.
+
+    Args:
+        x: a torch tensor or array-like value; a symbolic `KerasTensor` raises a `TypeError`.
+
+    Returns:
+        A NumPy array.
+
+    Example:
+        >>> lamina.ops.convert_to_numpy(torch.tensor([1.0, 2.0]))
+        array([1., 2.], dtype=float32)
+    """
     if isinstance(x, torch.Tensor):
         return x.detach().cpu().numpy()
     if isinstance(x, KerasTensor):
@@ -81,12 +140,42 @@ def convert_to_numpy(x) -> np.ndarray:
 
 
 def tensor(x):
-    """The argument as a torch tensor (tensors pass through untouched)."""
+    """The argument as a torch tensor: tensors pass through untouched, the rest is converted.
+
+    Args:
+        x: a tensor, NumPy array, list or Python number (see `convert_to_tensor`).
+
+    Returns:
+        A torch tensor.
+
+    Example:
+        >>> tensor(3)
+        tensor(3, dtype=torch.int32)
+    """
     return x if isinstance(x, torch.Tensor) else convert_to_tensor(x)
 
 
 def operands(x1, x2):
-    """Two tensors; a Python number takes the other side's dtype when that keeps its value."""
+    """Convert the two operands of a binary op to tensors, keeping a Python number's value exact.
+
+    A Python number next to a tensor takes that tensor's dtype when this keeps its value (an int
+    next
+    to anything, a float next to a floating tensor); a float next to an integer tensor becomes
+    float32.
+
+    Args:
+        x1: the first operand.
+        x2: the second operand.
+
+    Returns:
+        A pair of tensors.
+
+    Example:
+        >>> operands(torch.tensor([1, 2], dtype=torch.int8), 3)
+        (tensor([1, 2], dtype=torch.int8), tensor(3, dtype=torch.int8))
+        >>> operands(torch.tensor([1, 2]), 0.5)
+        (tensor([1, 2]), tensor(0.5000))
+    """
     if isinstance(x1, torch.Tensor) and isinstance(x2, (int, float)) and not isinstance(x2, bool):
         return x1, _scalar_like(x2, x1)
     if isinstance(x2, torch.Tensor) and isinstance(x1, (int, float)) and not isinstance(x1, bool):
@@ -101,47 +190,161 @@ def _scalar_like(value, other: torch.Tensor) -> torch.Tensor:
 
 
 def floating(x: torch.Tensor) -> torch.Tensor:
-    """`x` itself when floating or complex, else `x` in float32 (Keras's rule for int inputs)."""
+    """`x` itself when floating or complex, else `x` cast to float32 (Keras's rule for integers).
+
+    Args:
+        x: a torch tensor.
+
+    Returns:
+        A floating or complex tensor.
+
+    Example:
+        >>> floating(torch.tensor([1, 2]))
+        tensor([1., 2.])
+    """
     return x if x.is_floating_point() or x.is_complex() else x.to(torch.float32)
 
 
 def axis_arg(axis):
-    """An axis argument as torch takes it: lists become tuples."""
+    """An axis argument in the form torch takes: a list becomes a tuple, anything else is unchanged.
+
+    Args:
+        axis: None, an int, or a list or tuple of ints.
+
+    Returns:
+        None, an int or a tuple of ints.
+
+    Example:
+        >>> axis_arg([0, 2])
+        (0, 2)
+    """
     return tuple(axis) if isinstance(axis, list) else axis
 
 
 def is_tensor(x) -> bool:
+    """Whether `x` is a torch tensor.
+
+    Args:
+        x: any value.
+
+    Returns:
+        A Python bool.
+
+    Example:
+        >>> lamina.ops.is_tensor(torch.zeros(2)), lamina.ops.is_tensor(np.zeros(2))
+        (True, False)
+    """
     return isinstance(x, torch.Tensor)
 
 
 def shape(x) -> tuple:
-    """The shape as a tuple: ints for real tensors, `None` for unknown sizes of symbolic ones."""
+    """The shape of a tensor as a tuple of ints.
+
+    A symbolic `KerasTensor` gives its shape, with None for unknown sizes (such as the batch).
+
+    Args:
+        x: a tensor, NumPy array, list or `KerasTensor`.
+
+    Returns:
+        A tuple.
+
+    Example:
+        >>> lamina.ops.shape(np.zeros((2, 3)))
+        (2, 3)
+    """
     if isinstance(x, KerasTensor):
         return x.shape
     return tuple(int(d) for d in tensor(x).shape)
 
 
 def ndim(x) -> int:
+    """The number of axes of a tensor.
+
+    Args:
+        x: a tensor, NumPy array, list or `KerasTensor`.
+
+    Returns:
+        A Python int.
+
+    Example:
+        >>> lamina.ops.ndim(np.zeros((2, 3)))
+        2
+    """
     return len(shape(x))
 
 
 def size(x) -> int:
+    """The number of elements of a tensor.
+
+    Args:
+        x: a tensor, NumPy array or list.
+
+    Returns:
+        A Python int.
+
+    Example:
+        >>> lamina.ops.size(np.zeros((2, 3)))
+        6
+    """
     return int(np.prod(shape(x)))
 
 
 @symbolic_op("cast")
 def cast(x, dtype):
-    """`x` converted to `dtype` (a Keras name such as "int32", "bool", "float32")."""
+    """Convert a tensor to another dtype.
+
+    Floats cast to integers are truncated toward zero; values out of the target's range are not
+    clipped (`saturate_cast` clips them).
+
+    Args:
+        x: input tensor.
+        dtype: the target dtype: a Keras name such as `"int32"`, `"bool"`, `"float32"`, or a torch
+            or NumPy dtype.
+
+    Returns:
+        A tensor shaped like `x`, of `dtype`.
+
+    Example:
+        >>> lamina.ops.cast(torch.tensor([1.7, -1.7]), "int32")
+        tensor([ 1, -1], dtype=torch.int32)
+    """
     return tensor(x).to(to_dtype(dtype))
 
 
 @symbolic_op("stop_gradient")
 def stop_gradient(x):
+    """The same values, cut off from the autograd graph: no gradient flows back through it.
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A tensor equal to `x`, detached.
+
+    Example:
+        >>> x = torch.tensor([2.0], requires_grad=True)
+        >>> (x * lamina.ops.stop_gradient(x)).sum().backward()
+        >>> x.grad
+        tensor([2.])
+    """
     return tensor(x).detach()
 
 
 def dtype(x) -> str:
-    """The Keras name of a tensor's dtype."""
+    """The Keras name of a tensor's dtype.
+
+    Args:
+        x: a tensor, NumPy array, Python number or `KerasTensor`.
+
+    Returns:
+        A string such as `"float32"`.
+
+    Example:
+        >>> lamina.ops.dtype(torch.zeros(2, dtype=torch.int64))
+        'int64'
+        >>> lamina.ops.dtype(1.0)
+        'float32'
+    """
     if isinstance(x, KerasTensor):
         return x.dtype
     return backend.dtype_name(tensor(x).dtype)
@@ -149,11 +352,21 @@ def dtype(x) -> str:
 
 @symbolic_op("saturate_cast")
 def saturate_cast(x, dtype):
-    """`x` converted to `dtype`, clipped to the target's range first (no integer wrap-around).
+    """Convert a tensor to another dtype, clipping values to the target's range first.
+
+    Unlike `cast`, values out of range become the target's extreme values instead of wrapping
+    around.
 
     Args:
         x: input tensor.
-        dtype: target dtype name.
+        dtype: the target dtype name (or torch/NumPy dtype).
+
+    Returns:
+        A tensor shaped like `x`, of `dtype`.
+
+    Example:
+        >>> lamina.ops.saturate_cast(np.array([-5, 100, 300]), "uint8")
+        tensor([  0, 100, 255], dtype=torch.uint8)
     """
     x = tensor(x)
     target = to_dtype(dtype)
@@ -173,11 +386,22 @@ def saturate_cast(x, dtype):
 
 @symbolic_op("view")
 def view(x, dtype=None):
-    """The same memory read as `dtype` (the last axis scales by the size ratio), as NumPy's view.
+    """Reinterpret the bytes of a tensor as another dtype, as NumPy's `view`.
+
+    When the item sizes differ, the last axis scales by their ratio.
 
     Args:
         x: input tensor.
-        dtype: the dtype to reinterpret the bytes as (None: unchanged).
+        dtype: the dtype to read the bytes as (default None: `x` unchanged).
+
+    Returns:
+        A tensor sharing `x`'s memory.
+
+    Example:
+        >>> lamina.ops.view(np.array([1.0], dtype="float32"), "int32")
+        tensor([1065353216], dtype=torch.int32)
+        >>> lamina.ops.view(np.array([1], dtype="int32"), "int16")
+        tensor([1, 0], dtype=torch.int16)
     """
     x = tensor(x)
     return x if dtype is None else x.view(to_dtype(dtype))

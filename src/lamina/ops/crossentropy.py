@@ -23,12 +23,24 @@ def _check_same_shape(target, output, who):
 
 @symbolic_op("binary_crossentropy")
 def binary_crossentropy(target, output, from_logits=False):
-    """Element-wise binary cross-entropy between 0/1 targets and probabilities (or logits).
+    """Binary cross-entropy between 0/1 targets and predicted probabilities (or logits).
+
+    Computed element-wise, without reduction. Probabilities are clipped to `[epsilon, 1 - epsilon]`,
+    as Keras does.
 
     Args:
-        target: targets in [0, 1].
-        output: probabilities, or logits when `from_logits=True`; same shape as `target`.
-        from_logits: whether `output` is logits.
+        target: targets in `[0, 1]`.
+        output: predicted probabilities, or logits when `from_logits` is True; shaped like `target`.
+        from_logits: whether `output` holds logits rather than probabilities (default False).
+
+    Returns:
+        A floating tensor shaped like `target`.
+
+    Example:
+        >>> lamina.ops.binary_crossentropy(torch.tensor([1.0, 0.0]), torch.tensor([0.9, 0.2]))
+        tensor([0.1054, 0.2231])
+        >>> lamina.ops.binary_crossentropy(torch.tensor([1.0]), torch.tensor([0.0]), True)
+        tensor([0.6931])
     """
     output = floating(tensor(output))
     target = tensor(target).to(output.dtype)
@@ -41,13 +53,24 @@ def binary_crossentropy(target, output, from_logits=False):
 
 @symbolic_op("categorical_crossentropy")
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
-    """Cross-entropy between one-hot (or soft) targets and class probabilities along `axis`.
+    """Cross-entropy between target distributions (one-hot or soft) and predicted class scores.
+
+    No reduction over the batch. Probabilities are rescaled to sum to one and clipped to
+    `[epsilon, 1 - epsilon]`, as Keras does.
 
     Args:
-        target: target distributions.
-        output: probabilities (rescaled to sum to one) or logits; same shape as `target`.
-        from_logits: whether `output` is logits.
-        axis: the class axis.
+        target: target distributions over `axis`.
+        output: predicted probabilities, or logits when `from_logits` is True; shaped like `target`.
+        from_logits: whether `output` holds logits rather than probabilities (default False).
+        axis: the class axis (default -1).
+
+    Returns:
+        A floating tensor shaped like `target` without `axis`.
+
+    Example:
+        >>> target = torch.tensor([[0.0, 1.0], [1.0, 0.0]])
+        >>> lamina.ops.categorical_crossentropy(target, torch.tensor([[0.5, 0.5], [0.8, 0.2]]))
+        tensor([0.6931, 0.2231])
     """
     output = floating(tensor(output))
     target = tensor(target).to(output.dtype)
@@ -63,13 +86,24 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
 
 @symbolic_op("sparse_categorical_crossentropy")
 def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
-    """Cross-entropy between integer class labels and class probabilities along `axis`.
+    """Cross-entropy between integer class labels and predicted class scores.
+
+    No reduction over the batch. Probabilities are rescaled to sum to one and clipped to
+    `[epsilon, 1 - epsilon]`, as Keras does.
 
     Args:
-        target: integer labels, `output`'s shape without `axis` (or with it of size 1).
-        output: probabilities or logits.
-        from_logits: whether `output` is logits.
-        axis: the class axis.
+        target: integer labels, shaped like `output` without `axis` (or with `axis` of size 1).
+        output: predicted probabilities, or logits when `from_logits` is True.
+        from_logits: whether `output` holds logits rather than probabilities (default False).
+        axis: the class axis (default -1).
+
+    Returns:
+        A floating tensor shaped like `output` without `axis`.
+
+    Example:
+        >>> output = torch.tensor([[0.5, 0.5], [0.8, 0.2]])
+        >>> lamina.ops.sparse_categorical_crossentropy(np.array([1, 0]), output)
+        tensor([0.6931, 0.2231])
     """
     output = floating(tensor(output))
     target = tensor(target).long()
@@ -87,13 +121,22 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
 
 @symbolic_op("ctc_loss")
 def ctc_loss(target, output, target_length, output_length, mask_index=0):
-    """Connectionist temporal classification loss per example.
+    """The connectionist temporal classification (CTC) loss of each example.
 
     Args:
-        target: `(batch, max_label_length)` integer labels.
-        output: `(batch, max_time, classes)` logits.
-        target_length, output_length: `(batch,)` true lengths.
-        mask_index: the blank class.
+        target: `(batch, max_label_length)` integer labels, padded past each example's length.
+        output: `(batch, max_time, classes)` logits (log-softmax is applied inside).
+        target_length: `(batch,)` the true label lengths.
+        output_length: `(batch,)` the true input lengths (time steps).
+        mask_index: the class index of the CTC blank (default 0).
+
+    Returns:
+        A `(batch,)` floating tensor of losses (negative log-likelihoods).
+
+    Example:
+        >>> logits = torch.zeros(1, 2, 2)
+        >>> lamina.ops.ctc_loss(np.array([[1]]), logits, np.array([1]), np.array([2]))
+        tensor([0.2877])
     """
     logits = floating(tensor(output))
     log_probs = F.log_softmax(logits, dim=-1).transpose(0, 1)  # (time, batch, classes)
@@ -117,17 +160,28 @@ def ctc_decode(
     merge_repeated=True,
     mask_index=0,
 ):
-    """Greedy CTC decoding: the best class per step, repeats merged, blanks dropped.
+    """Decode CTC outputs greedily: the best class at each step, repeats merged, blanks dropped.
+
+    Only the greedy strategy is supported; `"beam_search"` raises a `ValueError`.
 
     Args:
         inputs: `(batch, max_time, classes)` logits or probabilities.
-        sequence_lengths: `(batch,)` true lengths.
-        strategy: "greedy" (lamina decodes greedily only).
-        merge_repeated: merge consecutive repeats before dropping blanks.
-        mask_index: the blank class.
+        sequence_lengths: `(batch,)` the true lengths (time steps).
+        strategy: the decoding strategy; must be `"greedy"` (default).
+        beam_width: accepted for Keras compatibility; unused by greedy decoding (default 100).
+        top_paths: accepted for Keras compatibility; one path is returned (default 1).
+        merge_repeated: whether to merge consecutive repeats before dropping blanks (default True).
+        mask_index: the class index of the CTC blank (default 0).
 
-    Returns: (decoded `(1, batch, max_time)` int32 padded with -1, scores `(batch, 1)`: the
-        negated sum of each step's largest input, as Keras).
+    Returns:
+        A pair `(decoded, scores)`: `decoded` is `(1, batch, max_time)` int32 labels padded with -1,
+        `scores` is `(batch, 1)`, the negated sum of each step's largest input, as Keras.
+
+    Example:
+        >>> inputs = np.array([[[0.1, 0.9], [0.2, 0.8], [0.9, 0.1], [0.3, 0.7]]])
+        >>> decoded, scores = lamina.ops.ctc_decode(inputs, np.array([4]))
+        >>> decoded
+        tensor([[[ 1,  1, -1, -1]]], dtype=torch.int32)
     """
     if strategy != "greedy":
         raise ValueError(

@@ -23,31 +23,107 @@ def _pair(z):
 
 @symbolic_op("fft")
 def fft(x):
-    """The FFT over the last axis of `(real, imag)`; returns `(real, imag)`."""
+    """The discrete Fourier transform over the last axis.
+
+    Complex values travel as `(real, imag)` pairs of real tensors, as in Keras.
+
+    Args:
+        x: a pair `(real, imag)` of tensors of the same shape.
+
+    Returns:
+        A pair `(real, imag)` of tensors shaped like the inputs.
+
+    Example:
+        >>> real, imag = lamina.ops.fft((torch.tensor([1.0, 0.0, 0.0, 0.0]), np.zeros(4)))
+        >>> real
+        tensor([1., 1., 1., 1.])
+    """
     return _pair(torch.fft.fft(_complex(x)))
 
 
 @symbolic_op("fft2")
 def fft2(x):
-    """The 2-D FFT over the last two axes of `(real, imag)`."""
+    """The 2-D discrete Fourier transform over the last two axes.
+
+    Complex values travel as `(real, imag)` pairs of real tensors, as in Keras.
+
+    Args:
+        x: a pair `(real, imag)` of tensors of the same shape, with at least 2 axes.
+
+    Returns:
+        A pair `(real, imag)` of tensors shaped like the inputs.
+
+    Example:
+        >>> real, imag = lamina.ops.fft2((torch.ones(2, 2), torch.zeros(2, 2)))
+        >>> real
+        tensor([[4., 0.],
+                [0., 0.]])
+    """
     return _pair(torch.fft.fft2(_complex(x)))
 
 
 @symbolic_op("ifft2")
 def ifft2(x):
-    """The inverse 2-D FFT over the last two axes of `(real, imag)`."""
+    """The inverse 2-D discrete Fourier transform over the last two axes.
+
+    Complex values travel as `(real, imag)` pairs of real tensors, as in Keras.
+
+    Args:
+        x: a pair `(real, imag)` of tensors of the same shape, with at least 2 axes.
+
+    Returns:
+        A pair `(real, imag)` of tensors shaped like the inputs.
+
+    Example:
+        >>> spectrum = (torch.tensor([[4.0, 0.0], [0.0, 0.0]]), torch.zeros(2, 2))
+        >>> real, imag = lamina.ops.ifft2(spectrum)
+        >>> real
+        tensor([[1., 1.],
+                [1., 1.]])
+    """
     return _pair(torch.fft.ifft2(_complex(x)))
 
 
 @symbolic_op("rfft")
 def rfft(x, fft_length=None):
-    """The FFT of a real signal over its last axis: `fft_length // 2 + 1` bins as `(real, imag)`."""
+    """The discrete Fourier transform of a real signal over its last axis.
+
+    Only the non-negative frequencies are returned: `fft_length // 2 + 1` bins. Integer inputs are
+    computed in float32.
+
+    Args:
+        x: real tensor of signals along the last axis.
+        fft_length: the transform size; the signal is cut or zero-padded to it (default None: the
+            signal's length).
+
+    Returns:
+        A pair `(real, imag)` of tensors whose last axis has `fft_length // 2 + 1` bins.
+
+    Example:
+        >>> real, imag = lamina.ops.rfft(torch.tensor([1.0, 1.0, 1.0, 1.0]))
+        >>> real, imag
+        (tensor([4., 0., 0.]), tensor([0., 0., 0.]))
+    """
     return _pair(torch.fft.rfft(floating(tensor(x)), n=fft_length))
 
 
 @symbolic_op("irfft")
 def irfft(x, fft_length=None):
-    """The inverse of `rfft`: a real signal of `fft_length` samples from `(real, imag)` bins."""
+    """The inverse of `rfft`: a real signal from its non-negative frequency bins.
+
+    Complex values travel as `(real, imag)` pairs of real tensors, as in Keras.
+
+    Args:
+        x: a pair `(real, imag)` of tensors of frequency bins along the last axis.
+        fft_length: the number of output samples (default None: `2 * (bins - 1)`).
+
+    Returns:
+        A real tensor of `fft_length` samples along the last axis.
+
+    Example:
+        >>> lamina.ops.irfft((torch.tensor([4.0, 0.0, 0.0]), np.zeros(3)))
+        tensor([1., 1., 1., 1.])
+    """
     return torch.fft.irfft(_complex(x), n=fft_length)
 
 
@@ -64,17 +140,28 @@ def _window(window, length, dtype, device):
 
 @symbolic_op("stft")
 def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=True):
-    """Short-time Fourier transform of real signals over their last axis.
+    """The short-time Fourier transform of real signals over their last axis.
+
+    The signal is cut into overlapping frames, each multiplied by `window` and transformed with
+    `rfft`.
 
     Args:
-        x: `(..., samples)` real signals.
-        sequence_length: the window length.
-        sequence_stride: the hop between frames.
-        fft_length: the FFT size (>= sequence_length; the window is centred in it).
-        window: "hann", "hamming", a tensor of `sequence_length`, or None.
-        center: pad the signal by `fft_length // 2` on both sides (reflection) first.
+        x: `(..., samples)` real signals (integers are computed in float32).
+        sequence_length: the length of each frame (and of the window).
+        sequence_stride: the step between the starts of consecutive frames.
+        fft_length: the transform size, at least `sequence_length`; the window is centred in it.
+        window: `"hann"` (default), `"hamming"`, a tensor of `sequence_length` values, or None (no
+            window).
+        center: whether to pad the signal by `fft_length // 2` on both sides (by reflection) first,
+            so frames are centred on their times (default True).
 
-    Returns: `(real, imag)`, each `(..., frames, fft_length // 2 + 1)`.
+    Returns:
+        A pair `(real, imag)`, each `(..., frames, fft_length // 2 + 1)`.
+
+    Example:
+        >>> real, imag = lamina.ops.stft(torch.ones(16), 8, 4, 8)
+        >>> lamina.ops.shape(real)
+        (5, 5)
     """
     x = floating(tensor(x))
     lead = x.shape[:-1]
@@ -106,12 +193,28 @@ def istft(
     window="hann",
     center=True,
 ):
-    """The inverse of `stft` (overlap-add, normalised by the summed squared window).
+    """The inverse of `stft`: signals rebuilt from their short-time spectra by overlap-add.
+
+    The overlap-add is normalized by the summed squared window.
 
     Args:
-        x: `(real, imag)`, each `(..., frames, fft_length // 2 + 1)`.
-        sequence_length, sequence_stride, fft_length, window, center: as in `stft`.
-        length: trim or pad the output to this many samples.
+        x: a pair `(real, imag)`, each `(..., frames, fft_length // 2 + 1)`.
+        sequence_length: the frame length used by `stft`.
+        sequence_stride: the frame step used by `stft`.
+        fft_length: the transform size used by `stft`.
+        length: cut or pad the output to this many samples (default None: as many as the frames
+            cover).
+        window: the window used by `stft`: `"hann"` (default), `"hamming"`, a tensor, or None.
+        center: whether `stft` padded the signal (default True); the padding is then removed.
+
+    Returns:
+        A real tensor `(..., samples)`.
+
+    Example:
+        >>> signal = torch.arange(16.0)
+        >>> spectra = lamina.ops.stft(signal, 8, 4, 8)
+        >>> torch.allclose(lamina.ops.istft(spectra, 8, 4, 8, length=16), signal, atol=1e-4)
+        True
     """
     z = _complex(x)
     lead = z.shape[:-2]
@@ -133,8 +236,22 @@ def istft(
 
 @symbolic_op("extract_sequences")
 def extract_sequences(x, sequence_length, sequence_stride):
-    """Frames of `sequence_length` samples every `sequence_stride` along the last axis.
+    """Cut the last axis into frames of `sequence_length` samples, one every `sequence_stride`.
 
-    Returns: `(..., frames, sequence_length)`.
+    Only whole frames are kept; leftover samples at the end are dropped.
+
+    Args:
+        x: `(..., samples)` tensor.
+        sequence_length: the length of each frame.
+        sequence_stride: the step between the starts of consecutive frames.
+
+    Returns:
+        A `(..., frames, sequence_length)` tensor.
+
+    Example:
+        >>> lamina.ops.extract_sequences(np.arange(7), 3, 2)
+        tensor([[0, 1, 2],
+                [2, 3, 4],
+                [4, 5, 6]])
     """
     return tensor(x).unfold(-1, sequence_length, sequence_stride)

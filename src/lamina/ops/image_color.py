@@ -18,11 +18,25 @@ def _channel_axis(data_format):
 
 @symbolic_op("rgb_to_grayscale")
 def rgb_to_grayscale(images, data_format=None):
-    """Luma `0.2989 R + 0.5870 G + 0.1140 B`, keeping a channel axis of size 1.
+    """Convert RGB images to grayscale, keeping a channel axis of size 1.
+
+    The gray level is the luma `0.2989 R + 0.5870 G + 0.1140 B`; integer images are computed in
+    float32 and cast back.
 
     Args:
-        images: `(..., height, width, 3)` (or channels first) RGB images.
-        data_format: "channels_last" or "channels_first".
+        images: `(..., height, width, 3)` RGB images (channels first with
+            `data_format="channels_first"`).
+        data_format: `"channels_last"` or `"channels_first"` (default None: the config's
+            `image_data_format`).
+
+    Returns:
+        A tensor with 1 channel, of `images`' dtype.
+
+    Example:
+        >>> pixels = torch.tensor([[[1.0, 0.0, 0.0], [1.0, 1.0, 1.0]]])
+        >>> lamina.ops.image.rgb_to_grayscale(pixels)
+        tensor([[[0.2989],
+                 [0.9999]]])
     """
     x = tensor(images)
     axis = _channel_axis(data_format)
@@ -35,11 +49,24 @@ def rgb_to_grayscale(images, data_format=None):
 
 @symbolic_op("rgb_to_hsv")
 def rgb_to_hsv(images, data_format=None):
-    """RGB images (float, values in [0, 1]) to hue, saturation, value in [0, 1].
+    """Convert RGB images to hue, saturation and value, all in `[0, 1]` (TensorFlow's formulas).
+
+    Integer inputs are computed in float32; RGB values are expected in `[0, 1]`.
 
     Args:
-        images: `(..., height, width, 3)` (or channels first).
-        data_format: "channels_last" or "channels_first".
+        images: `(..., height, width, 3)` RGB images (channels first with
+            `data_format="channels_first"`).
+        data_format: `"channels_last"` or `"channels_first"` (default None: the config's
+            `image_data_format`).
+
+    Returns:
+        A floating tensor shaped like `images`, holding (hue, saturation, value).
+
+    Example:
+        >>> pixels = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 0.5, 0.5]]])
+        >>> lamina.ops.image.rgb_to_hsv(pixels)
+        tensor([[[0.0000, 1.0000, 1.0000],
+                 [0.5000, 1.0000, 0.5000]]])
     """
     x = floating(tensor(images))
     axis = _channel_axis(data_format)
@@ -60,11 +87,22 @@ def rgb_to_hsv(images, data_format=None):
 
 @symbolic_op("hsv_to_rgb")
 def hsv_to_rgb(images, data_format=None):
-    """The inverse of `rgb_to_hsv`.
+    """Convert hue, saturation and value (all in `[0, 1]`) back to RGB: the inverse of `rgb_to_hsv`.
 
     Args:
-        images: `(..., height, width, 3)` HSV (or channels first), values in [0, 1].
-        data_format: "channels_last" or "channels_first".
+        images: `(..., height, width, 3)` HSV images (channels first with
+            `data_format="channels_first"`).
+        data_format: `"channels_last"` or `"channels_first"` (default None: the config's
+            `image_data_format`).
+
+    Returns:
+        A floating tensor of RGB values, shaped like `images`.
+
+    Example:
+        >>> pixels = torch.tensor([[[0.0, 1.0, 1.0], [0.5, 1.0, 0.5]]])
+        >>> lamina.ops.image.hsv_to_rgb(pixels)
+        tensor([[[1.0000, 0.0000, 0.0000],
+                 [0.0000, 0.5000, 0.5000]]])
     """
     x = floating(tensor(images))
     axis = _channel_axis(data_format)

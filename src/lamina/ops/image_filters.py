@@ -49,13 +49,32 @@ def crop_images(
     target_width=None,
     data_format=None,
 ):
-    """Crop images to a box given by its offsets and/or target size.
+    """Crop images to a box given by offsets from the edges and/or a target size.
+
+    For each axis, give at most two of the three numbers (for rows: `top_cropping`,
+    `bottom_cropping`, `target_height`); the missing ones default to 0 or to the rest of the image.
 
     Args:
-        images: `(batch, height, width, channels)` or one image (or channels first).
-        top_cropping, bottom_cropping, target_height: two of them fix the rows kept.
-        left_cropping, right_cropping, target_width: two of them fix the columns kept.
-        data_format: "channels_last" or "channels_first".
+        images: `(batch, height, width, channels)` images or a single `(height, width, channels)`
+            image (channels first with `data_format="channels_first"`).
+        top_cropping: rows removed at the top (default None).
+        left_cropping: columns removed at the left (default None).
+        bottom_cropping: rows removed at the bottom (default None).
+        right_cropping: columns removed at the right (default None).
+        target_height: the number of rows kept (default None).
+        target_width: the number of columns kept (default None).
+        data_format: `"channels_last"` or `"channels_first"` (default None: the config's
+            `image_data_format`).
+
+    Returns:
+        The cropped images.
+
+    Example:
+        >>> image = np.arange(16).reshape(4, 4, 1)
+        >>> lamina.ops.image.crop_images(image, top_cropping=1, left_cropping=1, target_height=2,
+        ...                              target_width=2)[..., 0]
+        tensor([[ 5,  6],
+                [ 9, 10]])
     """
     x, last, single = _to_nchw(images, data_format)
     h, w = x.shape[-2:]
@@ -75,7 +94,35 @@ def pad_images(
     target_width=None,
     data_format=None,
 ):
-    """Pad images with zeros to a box given by offsets and/or target size (see `crop_images`)."""
+    """Pad images with zeros to a box given by padding at the edges and/or a target size.
+
+    For each axis, give at most two of the three numbers (for rows: `top_padding`,
+    `bottom_padding`, `target_height`), as in `crop_images`.
+
+    Args:
+        images: `(batch, height, width, channels)` images or a single `(height, width, channels)`
+            image (channels first with `data_format="channels_first"`).
+        top_padding: rows added at the top (default None).
+        left_padding: columns added at the left (default None).
+        bottom_padding: rows added at the bottom (default None).
+        right_padding: columns added at the right (default None).
+        target_height: the number of rows of the result (default None).
+        target_width: the number of columns of the result (default None).
+        data_format: `"channels_last"` or `"channels_first"` (default None: the config's
+            `image_data_format`).
+
+    Returns:
+        The padded images.
+
+    Example:
+        >>> image = np.ones((2, 2, 1), dtype="int64")
+        >>> lamina.ops.image.pad_images(image, top_padding=1, left_padding=1, target_height=4,
+        ...                             target_width=3)[..., 0]
+        tensor([[0, 0, 0],
+                [0, 1, 1],
+                [0, 1, 1],
+                [0, 0, 0]])
+    """
     x, last, single = _to_nchw(images, data_format)
     h, w = x.shape[-2:]
     top = top_padding or 0
@@ -120,15 +167,28 @@ def _patches(images, size, strides, dilation_rate, padding, data_format, rank):
 
 @symbolic_op("extract_patches")
 def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid", data_format=None):
-    """Image patches as channels: `(batch, rows, cols, size_h * size_w * channels)`.
+    """Extract patches of images, each flattened into the channel axis.
 
     Args:
-        images: `(batch, height, width, channels)` or one image (or channels first).
-        size: the patch's `(height, width)` (an int for square patches).
-        strides: the step between patches (default: `size`, no overlap).
-        dilation_rate: spacing of the pixels inside a patch.
-        padding: "valid" or "same".
-        data_format: "channels_last" or "channels_first".
+        images: `(batch, height, width, channels)` images or a single `(height, width, channels)`
+            image (channels first with `data_format="channels_first"`).
+        size: the patch size `(height, width)`, or an int for square patches.
+        strides: the step between patches (default None: `size`, so patches do not overlap).
+        dilation_rate: the spacing of the pixels inside a patch (default 1).
+        padding: `"valid"` (default: only whole patches) or `"same"` (zero-pad so that every stride
+            position yields a patch).
+        data_format: `"channels_last"` or `"channels_first"` (default None: the config's
+            `image_data_format`).
+
+    Returns:
+        `(batch, rows, cols, size_h * size_w * channels)` for channels last (the patch axis first
+        for channels first).
+
+    Example:
+        >>> image = np.arange(16).reshape(4, 4, 1)
+        >>> patches = lamina.ops.image.extract_patches(image, 2)
+        >>> lamina.ops.shape(patches), patches[0, 1]
+        ((2, 2, 4), tensor([2, 3, 6, 7]))
     """
     return _patches(images, size, strides, dilation_rate, padding, data_format, 2)
 
@@ -137,7 +197,27 @@ def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid"
 def extract_patches_3d(
     volumes, size, strides=None, dilation_rate=1, padding="valid", data_format=None
 ):
-    """Volume patches as channels: `(batch, d, h, w, size_d * size_h * size_w * channels)`."""
+    """Extract patches of volumes, each flattened into the channel axis.
+
+    Args:
+        volumes: `(batch, depth, height, width, channels)` volumes or a single volume (channels
+            first
+            with `data_format="channels_first"`).
+        size: the patch size `(depth, height, width)`, or an int for cubic patches.
+        strides: the step between patches (default None: `size`, so patches do not overlap).
+        dilation_rate: the spacing of the voxels inside a patch (default 1).
+        padding: `"valid"` (default) or `"same"`.
+        data_format: `"channels_last"` or `"channels_first"` (default None: the config's
+            `image_data_format`).
+
+    Returns:
+        `(batch, d, h, w, size_d * size_h * size_w * channels)` for channels last.
+
+    Example:
+        >>> volume = np.zeros((1, 4, 4, 4, 2))
+        >>> lamina.ops.shape(lamina.ops.image.extract_patches_3d(volume, 2))
+        (1, 2, 2, 2, 16)
+    """
     return _patches(volumes, size, strides, dilation_rate, padding, data_format, 3)
 
 
@@ -149,13 +229,28 @@ def _gaussian(size, sigma, dtype, device):
 
 @symbolic_op("gaussian_blur")
 def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None):
-    """Blur each channel with a Gaussian kernel (zero padding keeps the size).
+    """Blur each channel of images with a Gaussian kernel; zero padding keeps the size.
+
+    Integer inputs are computed in float32.
 
     Args:
-        images: `(batch, height, width, channels)` or one image (or channels first).
-        kernel_size: `(height, width)` of the kernel.
-        sigma: its standard deviations `(y, x)`.
-        data_format: "channels_last" or "channels_first".
+        images: `(batch, height, width, channels)` images or a single `(height, width, channels)`
+            image (channels first with `data_format="channels_first"`).
+        kernel_size: the kernel's `(height, width)` (default (3, 3)).
+        sigma: the kernel's standard deviations `(along y, along x)` (default (1.0, 1.0)).
+        data_format: `"channels_last"` or `"channels_first"` (default None: the config's
+            `image_data_format`).
+
+    Returns:
+        Floating images shaped like `images`.
+
+    Example:
+        >>> image = torch.zeros(3, 3, 1)
+        >>> image[1, 1] = 1.0
+        >>> lamina.ops.image.gaussian_blur(image, sigma=(1.0, 1.0))[..., 0]
+        tensor([[0.0751, 0.1238, 0.0751],
+                [0.1238, 0.2042, 0.1238],
+                [0.0751, 0.1238, 0.0751]])
     """
     x, last, single = _to_nchw(images, data_format)
     x = floating(x)
@@ -172,9 +267,23 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None
 
 @symbolic_op("sobel_edges")
 def sobel_edges(images, data_format=None):
-    """Sobel gradients `(dy, dx)` stacked on a new last axis (zero-padded, as Keras on torch).
+    """The Sobel gradients of images, `(dy, dx)`, stacked on a new last axis.
 
-    Returns: `(batch, height, width, channels, 2)`.
+    The borders are zero-padded, as Keras on torch. Integer inputs are computed in float32.
+
+    Args:
+        images: `(batch, height, width, channels)` images or a single `(height, width, channels)`
+            image (channels first with `data_format="channels_first"`).
+        data_format: `"channels_last"` or `"channels_first"` (default None: the config's
+            `image_data_format`).
+
+    Returns:
+        `(batch, height, width, channels, 2)` for channels last, `dy` then `dx`.
+
+    Example:
+        >>> image = torch.tensor([[0.0, 0.0, 1.0, 1.0]] * 4).reshape(4, 4, 1)
+        >>> lamina.ops.image.sobel_edges(image)[1, :, 0, 1]
+        tensor([ 0.,  4.,  4., -4.])
     """
     x, last, single = _to_nchw(images, data_format)
     x = floating(x)
@@ -198,9 +307,32 @@ def ssim(
     k2=0.03,
     data_format=None,
 ):
-    """Structural similarity per image (TensorFlow's: Gaussian window, valid convolution).
+    """The structural similarity (SSIM) index of two images or batches of images.
 
-    Returns: `(batch,)` SSIM values (a scalar for one image).
+    TensorFlow's definition: local statistics under a Gaussian window, over the windows that fit
+    wholly in the image, averaged over the image and channels.
+
+    Args:
+        image1: `(batch, height, width, channels)` images or a single image (channels first with
+            `data_format="channels_first"`); each side at least `filter_size`.
+        image2: images shaped like `image1`.
+        max_val: the dynamic range of the pixel values (default 1.0).
+        filter_size: the side of the Gaussian window (default 11).
+        filter_sigma: the standard deviation of the Gaussian window (default 1.5).
+        k1: the luminance stabilizing constant (default 0.01).
+        k2: the contrast stabilizing constant (default 0.03).
+        data_format: `"channels_last"` or `"channels_first"` (default None: the config's
+            `image_data_format`).
+
+    Returns:
+        A `(batch,)` tensor of SSIM values in `[-1, 1]` (a scalar for single images).
+
+    Example:
+        >>> image = torch.linspace(0.0, 1.0, 144).reshape(12, 12, 1)
+        >>> lamina.ops.image.ssim(image, image)
+        tensor(1.)
+        >>> lamina.ops.image.ssim(image, 1.0 - image)
+        tensor(-0.9317)
     """
     a, last, single = _to_nchw(image1, data_format)
     b, _, _ = _to_nchw(image2, data_format)

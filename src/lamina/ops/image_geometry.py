@@ -110,17 +110,33 @@ def affine_transform(
     fill_value=0,
     data_format=None,
 ):
-    """Warp images by projective transforms `[a0, a1, a2, b0, b1, b2, c0, c1]`: output pixel
-    `(x, y)` takes the input at `((a0 x + a1 y + a2) / k, (b0 x + b1 y + b2) / k)`,
-    `k = c0 x + c1 y + 1`.
+    """Warp images by projective transforms given as TensorFlow's 8 parameters.
+
+    With `transform = [a0, a1, a2, b0, b1, b2, c0, c1]`, the output pixel at column `x` and row `y`
+    takes the input at `((a0 x + a1 y + a2) / k, (b0 x + b1 y + b2) / k)` with `k = c0 x + c1 y + 1`
+    (pixel centres at integers, the first coordinate the column).
 
     Args:
-        images: `(batch, height, width, channels)` or one image (or channels first).
-        transform: `(8,)` or `(batch, 8)`.
-        interpolation: "nearest" or "bilinear".
-        fill_mode: "constant", "nearest", "wrap", "mirror" or "reflect".
-        fill_value: the value outside the image when `fill_mode="constant"`.
-        data_format: "channels_last" or "channels_first".
+        images: `(batch, height, width, channels)` images or a single `(height, width, channels)`
+            image (channels first with `data_format="channels_first"`).
+        transform: `(8,)` parameters, or `(batch, 8)` for one transform per image.
+        interpolation: `"bilinear"` (default) or `"nearest"`.
+        fill_mode: how points outside the image are filled: `"constant"` (default: `fill_value`),
+            `"nearest"`, `"wrap"`, `"mirror"` or `"reflect"`.
+        fill_value: the value outside the image when `fill_mode` is `"constant"` (default 0).
+        data_format: `"channels_last"` or `"channels_first"` (default None: the config's
+            `image_data_format`).
+
+    Returns:
+        The transformed images, shaped like `images`.
+
+    Example:
+        >>> image = torch.arange(9.0).reshape(3, 3, 1)
+        >>> shift_right = torch.tensor([1.0, 0.0, -1.0, 0.0, 1.0, 0.0, 0.0, 0.0])
+        >>> lamina.ops.image.affine_transform(image, shift_right)[..., 0]
+        tensor([[0., 0., 1.],
+                [0., 3., 4.],
+                [0., 6., 7.]])
     """
     if interpolation not in ("nearest", "bilinear"):
         raise ValueError(
@@ -178,14 +194,32 @@ def perspective_transform(
     fill_value=0,
     data_format=None,
 ):
-    """Warp images so the 4 `start_points` (x, y) land on the 4 `end_points`.
+    """Warp images so that four `start_points` land on four `end_points`.
+
+    Points are `(x, y)`: column then row. The transform is solved from the point pairs and applied
+    as in `affine_transform`, with constant fill.
 
     Args:
-        images: `(batch, height, width, channels)` or one image (or channels first).
-        start_points, end_points: `(4, 2)` or `(batch, 4, 2)` corner positions.
-        interpolation: "nearest" or "bilinear".
-        fill_value: the value outside the image.
-        data_format: "channels_last" or "channels_first".
+        images: `(batch, height, width, channels)` images or a single `(height, width, channels)`
+            image (channels first with `data_format="channels_first"`).
+        start_points: `(4, 2)` or `(batch, 4, 2)` points in the input.
+        end_points: `(4, 2)` or `(batch, 4, 2)` positions those points move to.
+        interpolation: `"bilinear"` (default) or `"nearest"`.
+        fill_value: the value outside the image (default 0).
+        data_format: `"channels_last"` or `"channels_first"` (default None: the config's
+            `image_data_format`).
+
+    Returns:
+        The transformed images, shaped like `images`.
+
+    Example:
+        >>> image = torch.arange(9.0).reshape(3, 3, 1)
+        >>> corners = torch.tensor([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0], [2.0, 2.0]])
+        >>> moved = corners + torch.tensor([1.0, 0.0])
+        >>> lamina.ops.image.perspective_transform(image, corners, moved)[..., 0]
+        tensor([[0.0000, 0.0000, 1.0000],
+                [0.0000, 3.0000, 4.0000],
+                [0.0000, 6.0000, 7.0000]])
     """
     start = floating(tensor(start_points))
     end = tensor(end_points).to(start.dtype)
@@ -254,18 +288,29 @@ def _resampling_weights(in_size, out_size, scale, translation, kernel, antialias
 def scale_and_translate(
     images, output_shape, scale, translation, spatial_dims, method, antialias=True
 ):
-    """Resample `images` on `spatial_dims` by `scale` and `translation` (JAX's rule).
+    """Resample images along some axes by a scale and a translation, as JAX's `scale_and_translate`.
 
-    Output index `i` of a spatial axis samples the input at `(i + 0.5 - translation) / scale
-    - 0.5` with the `method`'s kernel, widened by `1 / scale` when shrinking with `antialias`.
+    Output index `i` of a resampled axis samples the input at `(i + 0.5 - translation) / scale -
+    0.5`
+    with the `method`'s kernel; with `antialias`, the kernel widens by `1 / scale` when shrinking.
 
     Args:
         images: input tensor.
-        output_shape: the full output shape.
-        scale, translation: one value per spatial axis.
+        output_shape: the full shape of the result.
+        scale: the scale factor, one per axis in `spatial_dims`.
+        translation: the translation in output pixels, one per axis in `spatial_dims`.
         spatial_dims: the axes to resample.
-        method: "linear", "cubic", "lanczos3" or "lanczos5" (and JAX's aliases).
-        antialias: low-pass filter when shrinking.
+        method: the kernel: `"linear"`, `"cubic"`, `"lanczos3"` or `"lanczos5"` (or JAX's aliases,
+            such as `"bilinear"`).
+        antialias: whether to low-pass filter when shrinking (default True).
+
+    Returns:
+        A tensor of `output_shape`.
+
+    Example:
+        >>> signal = torch.tensor([0.0, 1.0, 2.0, 3.0])
+        >>> lamina.ops.image.scale_and_translate(signal, (2,), [0.5], [0.0], (0,), "linear")
+        tensor([0.7143, 2.2857])
     """
     if method not in _KERNELS:
         raise ValueError(
@@ -300,17 +345,33 @@ def elastic_transform(
     seed=None,
     data_format=None,
 ):
-    """Elastic distortion: each pixel moves by a smooth random field (`alpha` times a Gaussian-
-    blurred standard normal field scaled by `sigma`), sampled with `map_coordinates`.
+    """Elastic distortion: each pixel moves by a smooth random displacement field.
+
+    The field is standard normal noise times `sigma`, blurred by a Gaussian of standard deviation
+    `sigma` (a kernel `int(6 * sigma) | 1` wide), times `alpha`; the image is resampled at the
+    displaced positions as in `map_coordinates`. Integer images are rounded back to their dtype.
 
     Args:
-        images: `(batch, height, width, channels)` or one image (or channels first).
-        alpha: the displacement's strength.
-        sigma: the smoothing Gaussian's standard deviation (kernel `int(6 sigma) | 1` wide).
-        interpolation: "nearest" or "bilinear".
-        fill_mode, fill_value: as in `map_coordinates`.
-        seed: an int for a reproducible field (None: drawn from torch's global generator).
-        data_format: "channels_last" or "channels_first".
+        images: `(batch, height, width, channels)` images or a single `(height, width, channels)`
+            image (channels first with `data_format="channels_first"`).
+        alpha: the strength of the displacement (default 20.0).
+        sigma: the smoothness of the displacement field (default 5.0).
+        interpolation: `"bilinear"` (default) or `"nearest"`.
+        fill_mode: how points outside the image are filled (default `"reflect"`; see
+            `map_coordinates`).
+        fill_value: the value outside the image when `fill_mode` is `"constant"` (default 0.0).
+        seed: an int for a reproducible field (default None: drawn from torch's global generator).
+        data_format: `"channels_last"` or `"channels_first"` (default None: the config's
+            `image_data_format`).
+
+    Returns:
+        The distorted images, shaped like `images`.
+
+    Example:
+        >>> image = torch.rand(8, 8, 3)
+        >>> distorted = lamina.ops.image.elastic_transform(image, alpha=2.0, sigma=1.0, seed=0)
+        >>> lamina.ops.shape(distorted), distorted.dtype
+        ((8, 8, 3), torch.float32)
     """
     from lamina.ops.image_filters import gaussian_blur
 

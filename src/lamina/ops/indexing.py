@@ -15,7 +15,23 @@ from lamina.ops.core import symbolic_op, tensor
 
 @symbolic_op("get_item")
 def get_item(x, key):
-    """`x[key]` (ints, slices, None, Ellipsis, boolean or integer index tensors)."""
+    """Index a tensor: `x[key]`.
+
+    Args:
+        x: input tensor.
+        key: an int, slice, None, Ellipsis, a boolean or integer index tensor (or list), or a tuple
+            of these, as in NumPy.
+
+    Returns:
+        The indexed tensor.
+
+    Example:
+        >>> x = np.array([[1, 2, 3], [4, 5, 6]])
+        >>> lamina.ops.get_item(x, (1, 2))
+        tensor(6)
+        >>> lamina.ops.get_item(x, np.array([True, False]))
+        tensor([[1, 2, 3]])
+    """
     if isinstance(key, tuple):
         key = tuple(tensor(k) if hasattr(k, "__array__") else k for k in key)
     elif hasattr(key, "__array__") or isinstance(key, list):
@@ -31,7 +47,22 @@ def _starts(start_indices):
 
 @symbolic_op("slice")
 def slice(inputs, start_indices, shape):  # noqa: A001 - Keras's name
-    """The block of `inputs` of size `shape` starting at `start_indices` (one per axis)."""
+    """Cut a block of a given shape out of a tensor.
+
+    Args:
+        inputs: input tensor.
+        start_indices: where the block starts, one index per axis (a list, tuple or tensor).
+        shape: the size of the block along each axis.
+
+    Returns:
+        A tensor of shape `shape`.
+
+    Example:
+        >>> x = np.arange(12).reshape(3, 4)
+        >>> lamina.ops.slice(x, (1, 1), (2, 2))
+        tensor([[ 5,  6],
+                [ 9, 10]])
+    """
     x = tensor(inputs)
     index = tuple(
         builtins.slice(s, s + n)
@@ -42,7 +73,21 @@ def slice(inputs, start_indices, shape):  # noqa: A001 - Keras's name
 
 @symbolic_op("slice_update")
 def slice_update(inputs, start_indices, updates):
-    """`inputs` with the block at `start_indices` replaced by `updates` (a new tensor)."""
+    """Replace a block of a tensor with `updates`, returning a new tensor.
+
+    Args:
+        inputs: input tensor (left unchanged).
+        start_indices: where the block starts, one index per axis (a list, tuple or tensor).
+        updates: the new values; its shape is the block's.
+
+    Returns:
+        A tensor shaped like `inputs`.
+
+    Example:
+        >>> lamina.ops.slice_update(np.zeros((2, 3), dtype="int64"), (0, 1), np.array([[7, 8]]))
+        tensor([[0, 7, 8],
+                [0, 0, 0]])
+    """
     x = tensor(inputs).clone()
     updates = tensor(updates).to(x.dtype)
     index = tuple(
@@ -65,12 +110,21 @@ def _flat_positions(indices, shape):
 
 @symbolic_op("scatter")
 def scatter(indices, values, shape):
-    """A zero tensor of `shape` with `values` added at `indices` (duplicates add up).
+    """A zero tensor of `shape` with `values` added at `indices` (duplicate indices add up).
 
     Args:
         indices: `(..., depth)` integer positions into the first `depth` axes of `shape`.
-        values: `(..., *shape[depth:])` the values to place.
-        shape: the output's shape.
+        values: the values to place, `(..., *shape[depth:])`.
+        shape: the shape of the result.
+
+    Returns:
+        A tensor of `shape`, in the dtype of `values`.
+
+    Example:
+        >>> lamina.ops.scatter(np.array([[0, 1], [2, 0], [0, 1]]), np.array([1, 2, 3]), (3, 2))
+        tensor([[0, 4],
+                [0, 0],
+                [2, 0]])
     """
     values = tensor(values)
     shape = tuple(int(d) for d in shape)
@@ -83,13 +137,28 @@ def scatter(indices, values, shape):
 
 @symbolic_op("scatter_update")
 def scatter_update(inputs, indices, updates, reduction=None):
-    """`inputs` with `updates` written at `indices` (TensorFlow's tensor_scatter_nd_update).
+    """Write `updates` into a copy of `inputs` at `indices`.
+
+    This is TensorFlow's `tensor_scatter_nd_update`, with optional reductions.
 
     Args:
-        inputs: the tensor to update (not modified).
-        indices: `(..., depth)` integer positions into the first `depth` axes.
-        updates: the new values.
-        reduction: None (replace), "add", "max", "min" or "mul".
+        inputs: the tensor to update (left unchanged).
+        indices: `(..., depth)` integer positions into the first `depth` axes of `inputs`.
+        updates: the new values, `(..., *inputs.shape[depth:])`.
+        reduction: how to combine with the existing values: None (default: replace), `"add"`,
+            `"mul"`, `"max"` or `"min"`.
+
+    Returns:
+        A tensor shaped like `inputs`.
+
+    Example:
+        >>> x = np.zeros((2, 3), dtype="int64")
+        >>> lamina.ops.scatter_update(x, np.array([[0, 0], [1, 2]]), np.array([5, 6]))
+        tensor([[5, 0, 0],
+                [0, 0, 6]])
+        >>> lamina.ops.scatter_update(x, np.array([[1]]), np.array([[1, 2, 3]]))
+        tensor([[0, 0, 0],
+                [1, 2, 3]])
     """
     x = tensor(inputs)
     shape = tuple(x.shape)
@@ -115,7 +184,21 @@ def scatter_update(inputs, indices, updates, reduction=None):
 
 @symbolic_op("select")
 def select(condlist, choicelist, default=0):
-    """From the first true condition in `condlist`, the matching element of `choicelist`."""
+    """Choose each element from the first choice whose condition holds, as NumPy's `select`.
+
+    Args:
+        condlist: a list of boolean tensors.
+        choicelist: a list of tensors, one per condition, of the same shape.
+        default: the value where no condition holds (default 0).
+
+    Returns:
+        A tensor shaped like the choices.
+
+    Example:
+        >>> x = np.array([-2, 0, 3])
+        >>> lamina.ops.select([x < 0, x > 0], [-x, x * 10], default=-1)
+        tensor([ 2, -1, 30])
+    """
     choices = [tensor(c) for c in choicelist]
     out = torch.broadcast_to(tensor(default).to(choices[0].dtype), choices[0].shape)
     for condition, choice in zip(reversed(condlist), reversed(choices), strict=True):
@@ -125,13 +208,39 @@ def select(condlist, choicelist, default=0):
 
 @symbolic_op("nonzero")
 def nonzero(x):
-    """The indices of the non-zero elements, one int32 tensor per axis."""
+    """The indices of the non-zero elements, one tensor per axis.
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A tuple of int32 tensors, one per axis of `x`.
+
+    Example:
+        >>> lamina.ops.nonzero(np.array([[0, 1], [2, 0]]))
+        (tensor([0, 1], dtype=torch.int32), tensor([1, 0], dtype=torch.int32))
+    """
     return tuple(i.to(torch.int32) for i in torch.nonzero(tensor(x), as_tuple=True))
 
 
 @symbolic_op("searchsorted")
 def searchsorted(sorted_sequence, values, side="left"):
-    """Where each of `values` would go in the 1-D `sorted_sequence` to keep it sorted (int32)."""
+    """Where each value would be inserted into a sorted 1-D sequence to keep it sorted.
+
+    Args:
+        sorted_sequence: 1-D tensor in ascending order.
+        values: the values to place.
+        side: `"left"` (default: before equal elements) or `"right"` (after them).
+
+    Returns:
+        An int32 tensor of insertion indices, shaped like `values`.
+
+    Example:
+        >>> lamina.ops.searchsorted(np.array([1, 3, 5]), np.array([0, 3, 6]))
+        tensor([0, 1, 3], dtype=torch.int32)
+        >>> lamina.ops.searchsorted(np.array([1, 3, 5]), np.array([0, 3, 6]), side="right")
+        tensor([0, 2, 3], dtype=torch.int32)
+    """
     sequence, values = tensor(sorted_sequence), tensor(values)
     dtype = torch.promote_types(sequence.dtype, values.dtype)
     out = torch.searchsorted(sequence.to(dtype), values.to(dtype), side=side)
@@ -140,7 +249,23 @@ def searchsorted(sorted_sequence, values, side="left"):
 
 @symbolic_op("digitize")
 def digitize(x, bins):
-    """The index of the bin each element of `x` falls in (`bins` increasing; int32)."""
+    """The index of the bin each element of `x` falls into.
+
+    With increasing `bins`, element `v` gets `i` such that `bins[i - 1] <= v < bins[i]`; values
+    below
+    the first edge get 0 and values at or above the last get `len(bins)`.
+
+    Args:
+        x: input tensor.
+        bins: 1-D tensor of increasing bin edges.
+
+    Returns:
+        An int32 tensor shaped like `x`.
+
+    Example:
+        >>> lamina.ops.digitize(torch.tensor([0.5, 1.0, 2.5, 9.0]), torch.tensor([1.0, 2.0, 3.0]))
+        tensor([0, 1, 2, 3], dtype=torch.int32)
+    """
     x, bins = tensor(x), tensor(bins)
     dtype = torch.promote_types(x.dtype, bins.dtype)
     return torch.bucketize(x.to(dtype), bins.to(dtype), right=True).to(torch.int32)
@@ -148,22 +273,64 @@ def digitize(x, bins):
 
 @symbolic_op("isin")
 def isin(x1, x2, assume_unique=False, invert=False):
-    """Whether each element of `x1` occurs in `x2`."""
+    """Whether each element of `x1` occurs in `x2`.
+
+    Args:
+        x1: input tensor.
+        x2: the values to look for (any shape).
+        assume_unique: whether both inputs are known to hold unique values, which can be faster
+            (default False).
+        invert: whether to return the negation: True where the element is not in `x2` (default
+            False).
+
+    Returns:
+        A boolean tensor shaped like `x1`.
+
+    Example:
+        >>> lamina.ops.isin(np.array([1, 2, 3, 4]), np.array([2, 4]))
+        tensor([False,  True, False,  True])
+    """
     return torch.isin(tensor(x1), tensor(x2), assume_unique=assume_unique, invert=invert)
 
 
 @symbolic_op("argpartition")
 def argpartition(x, kth, axis=-1):
-    """Indices that put the `kth` element where sorting would, smaller ones before it (int32).
+    """Indices that partition a tensor around its `kth` element along an axis.
 
-    Any valid partition is allowed; lamina returns the fully sorted order, which is one.
+    In the reordered tensor the `kth` element is where sorting would put it, with no larger element
+    before it and no smaller one after. Any such order is valid; lamina returns the stable sorted
+    order, which is one.
+
+    Args:
+        x: input tensor.
+        kth: the position of the element to partition around.
+        axis: the axis to partition along (default -1).
+
+    Returns:
+        An int32 tensor of indices shaped like `x`.
+
+    Example:
+        >>> lamina.ops.argpartition(np.array([3, 4, 1, 2]), 1)
+        tensor([2, 3, 0, 1], dtype=torch.int32)
     """
     return torch.argsort(tensor(x), dim=axis, stable=True).to(torch.int32)
 
 
 @symbolic_op("unravel_index")
 def unravel_index(indices, shape):
-    """Flat indices into `shape` -> a tuple of coordinate tensors, one per axis."""
+    """Convert flat indices into coordinates in a tensor of the given shape (row-major).
+
+    Args:
+        indices: integer tensor of flat indices.
+        shape: the shape the indices point into.
+
+    Returns:
+        A tuple of tensors, one per axis of `shape`, each shaped like `indices`.
+
+    Example:
+        >>> lamina.ops.unravel_index(np.array([1, 5]), (2, 3))
+        (tensor([0, 1]), tensor([1, 2]))
+    """
     coords = torch.unravel_index(tensor(indices).long(), tuple(int(d) for d in shape))
     return tuple(c.to(tensor(indices).dtype) for c in coords)
 
@@ -179,16 +346,30 @@ def unique(
     size=None,
     fill_value=None,
 ):
-    """The unique elements of `x` (flattened unless `axis`), with NumPy's optional extras.
+    """The unique elements of a tensor, with NumPy's optional extras.
 
     Args:
-        x: input tensor.
-        sorted: return them in ascending order.
-        return_index: also the first index of each in the flattened `x`.
-        return_inverse: also, for each element, the index of its unique value.
-        return_counts: also how often each occurs.
-        axis: find unique slices along this axis instead.
-        size: pad (with `fill_value`, default the smallest) or cut the result to this length.
+        x: input tensor; flattened unless `axis` is given.
+        sorted: accepted for NumPy compatibility; the values always come in ascending order
+            (default True).
+        return_index: also return the index of each value's first occurrence in the flattened `x`
+            (default False).
+        return_inverse: also return, for each element of `x`, the index of its unique value
+            (default False).
+        return_counts: also return how often each value occurs (default False).
+        axis: find unique slices along this axis instead of unique elements (default None).
+        size: pad or cut the values (and counts) to this length (default None: as many as found).
+        fill_value: the padding value when `size` is larger (default None: the smallest value).
+
+    Returns:
+        The unique values, or a tuple of them and the requested extras in the order above (the
+        extras are int32).
+
+    Example:
+        >>> lamina.ops.unique(np.array([3, 1, 3, 2, 1]))
+        tensor([1, 2, 3])
+        >>> lamina.ops.unique(np.array([3, 1, 3]), return_counts=True)
+        (tensor([1, 3]), tensor([1, 2], dtype=torch.int32))
     """
     x = tensor(x)
     flat = x.reshape(-1) if axis is None else x
@@ -221,7 +402,24 @@ def _resize_1d(values, size, fill):
 
 @symbolic_op("in_top_k")
 def in_top_k(targets, predictions, k):
-    """Whether each target class is among the `k` highest predictions of its row."""
+    """Whether each target class is among the `k` highest predictions of its row.
+
+    Ties count in the target's favour: it is in the top `k` when fewer than `k` predictions are
+    strictly higher. A non-finite target score gives False.
+
+    Args:
+        targets: `(batch,)` integer class indices.
+        predictions: `(batch, classes)` scores.
+        k: how many of the highest scores count.
+
+    Returns:
+        A `(batch,)` boolean tensor.
+
+    Example:
+        >>> predictions = torch.tensor([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2]])
+        >>> lamina.ops.in_top_k(np.array([2, 2]), predictions, k=2)
+        tensor([ True, False])
+    """
     predictions = tensor(predictions)
     targets = tensor(targets).long()
     target_scores = predictions.gather(1, targets.unsqueeze(1))

@@ -25,14 +25,28 @@ def _along(v, x, axis):
 
 @symbolic_op("batch_normalization")
 def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=1e-3):
-    """`(x - mean) / sqrt(variance + epsilon) * scale + offset`, statistics along `axis`.
+    """Normalize `x` with given per-channel statistics: `(x - mean) / sqrt(variance + epsilon)`.
+
+    The result is then multiplied by `scale` and shifted by `offset` when they are given. Integer
+    inputs are computed in float32.
 
     Args:
         x: input tensor.
-        mean, variance: per-channel statistics (1-D, the size of `axis`).
-        axis: the channel axis.
-        offset, scale: optional per-channel shift and gain.
-        epsilon: added to the variance.
+        mean: the per-channel means, 1-D with the size of `axis` (or broadcastable to `x`).
+        variance: the per-channel variances, shaped like `mean`.
+        axis: the channel axis the 1-D statistics run along.
+        offset: an optional per-channel shift, shaped like `mean` (default None).
+        scale: an optional per-channel gain, shaped like `mean` (default None).
+        epsilon: a small number added to the variance (default 1e-3).
+
+    Returns:
+        A floating tensor shaped like `x`.
+
+    Example:
+        >>> x = torch.tensor([[1.0, 10.0], [3.0, 30.0]])
+        >>> lamina.ops.batch_normalization(x, [2.0, 20.0], [1.0, 100.0], axis=1, epsilon=0.0)
+        tensor([[-1., -1.],
+                [ 1.,  1.]])
     """
     x = floating(tensor(x))
     out = (x - _along(mean, x, axis)) * torch.rsqrt(_along(variance, x, axis) + epsilon)
@@ -50,14 +64,30 @@ def _trailing(x, axis):
 
 @symbolic_op("layer_normalization")
 def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwargs):
-    """Normalise over `axis` to zero mean and unit variance, then scale by `gamma`, add `beta`.
+    """Normalize `x` over the given axes to zero mean and unit variance, then scale and shift.
+
+    Integer inputs are computed in float32.
 
     Args:
         x: input tensor.
-        gamma, beta: optional gain and shift, shaped like the normalised axes.
-        axis: axis or axes to normalise over.
-        epsilon: added to the variance (default: the config's epsilon).
-        rms_scaling: normalise by the root mean square only (no centring).
+        gamma: an optional gain, shaped like the normalized axes (default None).
+        beta: an optional shift, shaped like the normalized axes (default None).
+        axis: the axis or axes to normalize over (default -1).
+        epsilon: a small number added to the variance (default None: `lamina.config.epsilon()`).
+        **kwargs: `rms_scaling=True` normalizes by the root mean square only, without centring
+            (the same as `rms_normalization` with `scale=gamma`).
+
+    Returns:
+        A floating tensor shaped like `x`.
+
+    Example:
+        >>> x = torch.tensor([[1.0, 3.0], [0.0, 8.0]])
+        >>> lamina.ops.layer_normalization(x, epsilon=0.0)
+        tensor([[-1.,  1.],
+                [-1.,  1.]])
+        >>> lamina.ops.layer_normalization(x, gamma=[2.0, 2.0], beta=[1.0, 1.0], epsilon=0.0)
+        tensor([[-1.,  3.],
+                [-1.,  3.]])
     """
     rms_scaling = kwargs.pop("rms_scaling", False)
     if rms_scaling:
@@ -81,13 +111,23 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwarg
 
 @symbolic_op("rms_normalization")
 def rms_normalization(x, scale=None, axis=-1, epsilon=None):
-    """`x / sqrt(mean(x**2, axis) + epsilon) * scale`.
+    """Normalize `x` by its root mean square over the given axes, then scale.
+
+    Computes `x / sqrt(mean(x**2) + epsilon) * scale`; unlike layer normalization, it does not
+    subtract the mean. Integer inputs are computed in float32.
 
     Args:
         x: input tensor.
-        scale: optional gain, shaped like the normalised axes.
-        axis: axis or axes to normalise over.
-        epsilon: added to the mean square (default: the config's epsilon).
+        scale: an optional gain, shaped like the normalized axes (default None).
+        axis: the axis or axes to normalize over (default -1).
+        epsilon: a small number added to the mean square (default None: `lamina.config.epsilon()`).
+
+    Returns:
+        A floating tensor shaped like `x`.
+
+    Example:
+        >>> lamina.ops.rms_normalization(torch.tensor([[3.0, 4.0]]), epsilon=0.0)
+        tensor([[0.8485, 1.1314]])
     """
     x = floating(tensor(x))
     epsilon = backend.epsilon() if epsilon is None else epsilon
@@ -112,19 +152,33 @@ def dot_product_attention(
     flash_attention=None,
     attn_logits_soft_cap=None,
 ):
-    """Scaled dot-product attention on `(batch, seq, heads, head_dim)` tensors.
+    """Scaled dot-product attention over `(batch, sequence, heads, head_dim)` tensors.
+
+    Computes `softmax(query @ key.T * scale + bias) @ value` per head. When `key`/`value` have fewer
+    heads than `query` (grouped-query attention), each of their heads serves a group of query heads.
 
     Args:
-        query: `(B, T, N, H)`.
-        key, value: `(B, S, K, H)`, `K` dividing `N` (grouped-query attention repeats them).
-        bias: added to the logits, broadcastable to `(B, N, T, S)`.
-        mask: boolean, broadcastable to `(B, N, T, S)`; False positions are not attended.
-        scale: logit scale (default `1 / sqrt(H)`).
-        is_causal: mask future positions.
-        flash_attention: accepted for Keras compatibility; torch picks its kernel itself.
-        attn_logits_soft_cap: if set, logits become `cap * tanh(logits / cap)`.
+        query: `(batch, T, heads, head_dim)` queries.
+        key: `(batch, S, kv_heads, head_dim)` keys; `kv_heads` divides `heads`.
+        value: `(batch, S, kv_heads, head_dim)` values.
+        bias: added to the attention logits, broadcastable to `(batch, heads, T, S)` (default None).
+        mask: boolean, broadcastable to `(batch, heads, T, S)`: False positions are not attended
+            (default None).
+        scale: the factor applied to the logits (default None: `1 / sqrt(head_dim)`).
+        is_causal: whether to stop each position attending to later ones (default False).
+        flash_attention: accepted for Keras compatibility; torch picks its kernel itself
+            (default None).
+        attn_logits_soft_cap: if set, the logits become `cap * tanh(logits / cap)` (default None).
 
-    Returns: `(B, T, N, H)`.
+    Returns:
+        A `(batch, T, heads, head_dim)` tensor.
+
+    Example:
+        >>> query = torch.ones(1, 2, 1, 4)
+        >>> value = torch.arange(8.0).reshape(1, 2, 1, 4)
+        >>> lamina.ops.dot_product_attention(query, query, value, is_causal=True)[0, :, 0]
+        tensor([[0., 1., 2., 3.],
+                [2., 3., 4., 5.]])
     """
     q = floating(tensor(query)).transpose(1, 2)
     k = tensor(key).to(q.dtype).transpose(1, 2)

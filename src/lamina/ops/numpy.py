@@ -21,24 +21,80 @@ _float = floating
 
 @symbolic_op("add")
 def add(x1, x2):
+    """Add two tensors element-wise, broadcasting their shapes.
+
+    A Python number takes the dtype of the tensor it is added to when that keeps its value.
+
+    Args:
+        x1: first input tensor.
+        x2: second input tensor, broadcast against `x1`.
+
+    Returns:
+        A tensor of the broadcast shape of `x1` and `x2`.
+
+    Example:
+        >>> lamina.ops.add(np.array([1, 2]), np.array([3, 4]))
+        tensor([4, 6])
+    """
     a, b = _pair(x1, x2)
     return torch.add(a, b)
 
 
 @symbolic_op("subtract")
 def subtract(x1, x2):
+    """Subtract `x2` from `x1` element-wise, broadcasting their shapes.
+
+    Args:
+        x1: first input tensor.
+        x2: second input tensor, broadcast against `x1`.
+
+    Returns:
+        A tensor of the broadcast shape of `x1` and `x2`.
+
+    Example:
+        >>> lamina.ops.subtract(np.array([5, 7]), np.array([1, 2]))
+        tensor([4, 5])
+    """
     a, b = _pair(x1, x2)
     return torch.sub(a, b)
 
 
 @symbolic_op("multiply")
 def multiply(x1, x2):
+    """Multiply two tensors element-wise, broadcasting their shapes.
+
+    Args:
+        x1: first input tensor.
+        x2: second input tensor, broadcast against `x1`.
+
+    Returns:
+        A tensor of the broadcast shape of `x1` and `x2`.
+
+    Example:
+        >>> lamina.ops.multiply(np.array([1, 2]), np.array([3, 4]))
+        tensor([3, 8])
+    """
     a, b = _pair(x1, x2)
     return torch.mul(a, b)
 
 
 @symbolic_op("divide")
 def divide(x1, x2):
+    """Divide `x1` by `x2` element-wise (true division).
+
+    Integer inputs give a float32 result, as in Keras. `true_divide` is the same op.
+
+    Args:
+        x1: the dividend.
+        x2: the divisor, broadcast against `x1`.
+
+    Returns:
+        A tensor of the broadcast shape of `x1` and `x2`.
+
+    Example:
+        >>> lamina.ops.divide(np.array([1, 3]), np.array([2, 2]))
+        tensor([0.5000, 1.5000])
+    """
     a, b = _pair(x1, x2)
     return torch.true_divide(_float(a), b)
 
@@ -48,95 +104,310 @@ true_divide = divide
 
 @symbolic_op("floor_divide")
 def floor_divide(x1, x2):
+    """Divide `x1` by `x2` element-wise, rounding the quotient down.
+
+    Args:
+        x1: the dividend.
+        x2: the divisor, broadcast against `x1`.
+
+    Returns:
+        A tensor of the broadcast shape of `x1` and `x2`.
+
+    Example:
+        >>> lamina.ops.floor_divide(np.array([7, -7]), np.array([2, 2]))
+        tensor([ 3, -4])
+    """
     a, b = _pair(x1, x2)
     return torch.floor_divide(a, b)
 
 
 @symbolic_op("mod")
 def mod(x1, x2):
+    """The remainder of `x1 / x2` element-wise, with the sign of the divisor (NumPy's rule).
+
+    Args:
+        x1: the dividend.
+        x2: the divisor, broadcast against `x1`.
+
+    Returns:
+        A tensor of the broadcast shape of `x1` and `x2`.
+
+    Example:
+        >>> lamina.ops.mod(np.array([7, -7]), np.array([3, 3]))
+        tensor([1, 2])
+    """
     a, b = _pair(x1, x2)
     return torch.remainder(a, b)
 
 
 @symbolic_op("power")
 def power(x1, x2):
+    """`x1` raised to the power `x2`, element-wise.
+
+    Args:
+        x1: the bases.
+        x2: the exponents, broadcast against `x1`.
+
+    Returns:
+        A tensor of the broadcast shape of `x1` and `x2`.
+
+    Example:
+        >>> lamina.ops.power(np.array([2, 3]), np.array([3, 2]))
+        tensor([8, 9])
+    """
     a, b = _pair(x1, x2)
     return torch.pow(a, b)
 
 
 @symbolic_op("maximum")
 def maximum(x1, x2):
+    """The larger of `x1` and `x2`, element by element.
+
+    Args:
+        x1: first input tensor.
+        x2: second input tensor, broadcast against `x1`.
+
+    Returns:
+        A tensor of the broadcast shape of `x1` and `x2`.
+
+    Example:
+        >>> lamina.ops.maximum(np.array([1, 5]), np.array([3, 2]))
+        tensor([3, 5])
+    """
     a, b = _pair(x1, x2)
     return torch.maximum(a, b)
 
 
 @symbolic_op("minimum")
 def minimum(x1, x2):
+    """The smaller of `x1` and `x2`, element by element.
+
+    Args:
+        x1: first input tensor.
+        x2: second input tensor, broadcast against `x1`.
+
+    Returns:
+        A tensor of the broadcast shape of `x1` and `x2`.
+
+    Example:
+        >>> lamina.ops.minimum(np.array([1, 5]), np.array([3, 2]))
+        tensor([1, 2])
+    """
     a, b = _pair(x1, x2)
     return torch.minimum(a, b)
 
 
 @symbolic_op("equal")
 def equal(x1, x2):
+    """`x1 == x2`, element-wise.
+
+    Args:
+        x1: first input tensor.
+        x2: second input tensor, broadcast against `x1`.
+
+    Returns:
+        A boolean tensor of the broadcast shape.
+
+    Example:
+        >>> lamina.ops.equal(np.array([1, 2, 3]), np.array([3, 2, 1]))
+        tensor([False,  True, False])
+    """
     a, b = _pair(x1, x2)
     return torch.eq(a, b)
 
 
 @symbolic_op("not_equal")
 def not_equal(x1, x2):
+    """`x1 != x2`, element-wise.
+
+    Args:
+        x1: first input tensor.
+        x2: second input tensor, broadcast against `x1`.
+
+    Returns:
+        A boolean tensor of the broadcast shape.
+
+    Example:
+        >>> lamina.ops.not_equal(np.array([1, 2, 3]), np.array([3, 2, 1]))
+        tensor([ True, False,  True])
+    """
     a, b = _pair(x1, x2)
     return torch.ne(a, b)
 
 
 @symbolic_op("greater")
 def greater(x1, x2):
+    """`x1 > x2`, element-wise.
+
+    Args:
+        x1: first input tensor.
+        x2: second input tensor, broadcast against `x1`.
+
+    Returns:
+        A boolean tensor of the broadcast shape.
+
+    Example:
+        >>> lamina.ops.greater(np.array([1, 2, 3]), np.array([3, 2, 1]))
+        tensor([False, False,  True])
+    """
     a, b = _pair(x1, x2)
     return torch.gt(a, b)
 
 
 @symbolic_op("greater_equal")
 def greater_equal(x1, x2):
+    """`x1 >= x2`, element-wise.
+
+    Args:
+        x1: first input tensor.
+        x2: second input tensor, broadcast against `x1`.
+
+    Returns:
+        A boolean tensor of the broadcast shape.
+
+    Example:
+        >>> lamina.ops.greater_equal(np.array([1, 2, 3]), np.array([3, 2, 1]))
+        tensor([False,  True,  True])
+    """
     a, b = _pair(x1, x2)
     return torch.ge(a, b)
 
 
 @symbolic_op("less")
 def less(x1, x2):
+    """`x1 < x2`, element-wise.
+
+    Args:
+        x1: first input tensor.
+        x2: second input tensor, broadcast against `x1`.
+
+    Returns:
+        A boolean tensor of the broadcast shape.
+
+    Example:
+        >>> lamina.ops.less(np.array([1, 2, 3]), np.array([3, 2, 1]))
+        tensor([ True, False, False])
+    """
     a, b = _pair(x1, x2)
     return torch.lt(a, b)
 
 
 @symbolic_op("less_equal")
 def less_equal(x1, x2):
+    """`x1 <= x2`, element-wise.
+
+    Args:
+        x1: first input tensor.
+        x2: second input tensor, broadcast against `x1`.
+
+    Returns:
+        A boolean tensor of the broadcast shape.
+
+    Example:
+        >>> lamina.ops.less_equal(np.array([1, 2, 3]), np.array([3, 2, 1]))
+        tensor([ True,  True, False])
+    """
     a, b = _pair(x1, x2)
     return torch.le(a, b)
 
 
 @symbolic_op("logical_and")
 def logical_and(x1, x2):
+    """Logical AND of two tensors, element-wise (nonzero counts as True).
+
+    Args:
+        x1: first input tensor.
+        x2: second input tensor, broadcast against `x1`.
+
+    Returns:
+        A boolean tensor of the broadcast shape.
+
+    Example:
+        >>> lamina.ops.logical_and(np.array([True, True, False]), np.array([True, False, False]))
+        tensor([ True, False, False])
+    """
     a, b = _pair(x1, x2)
     return torch.logical_and(a, b)
 
 
 @symbolic_op("logical_or")
 def logical_or(x1, x2):
+    """Logical OR of two tensors, element-wise (nonzero counts as True).
+
+    Args:
+        x1: first input tensor.
+        x2: second input tensor, broadcast against `x1`.
+
+    Returns:
+        A boolean tensor of the broadcast shape.
+
+    Example:
+        >>> lamina.ops.logical_or(np.array([True, True, False]), np.array([True, False, False]))
+        tensor([ True,  True, False])
+    """
     a, b = _pair(x1, x2)
     return torch.logical_or(a, b)
 
 
 @symbolic_op("logical_not")
 def logical_not(x):
+    """Logical NOT, element-wise (nonzero counts as True).
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A boolean tensor shaped like `x`.
+
+    Example:
+        >>> lamina.ops.logical_not(np.array([True, False]))
+        tensor([False,  True])
+    """
     return torch.logical_not(tensor(x))
 
 
 @symbolic_op("matmul")
 def matmul(x1, x2):
+    """Matrix product of two tensors, NumPy's `matmul` rules.
+
+    1-D arguments are treated as vectors; leading axes of 3-D and higher arguments are batch axes
+    and broadcast.
+
+    Args:
+        x1: left operand.
+        x2: right operand.
+
+    Returns:
+        The product tensor.
+
+    Example:
+        >>> lamina.ops.matmul(np.array([[1, 2], [3, 4]]), np.array([[1], [1]]))
+        tensor([[3],
+                [7]])
+    """
     return torch.matmul(tensor(x1), tensor(x2))
 
 
 @symbolic_op("dot")
 def dot(x1, x2):
-    """NumPy's dot: matmul for 2-D and higher, product for scalars."""
+    """Dot product of two tensors, NumPy's `dot` rules.
+
+    Scalars multiply; 1-D and 2-D arguments take the matrix (or inner) product; for N-D `x1` it sums
+    over the last axis of `x1` and the second-to-last of `x2`.
+
+    Args:
+        x1: left operand.
+        x2: right operand.
+
+    Returns:
+        The product tensor.
+
+    Example:
+        >>> lamina.ops.dot(np.array([1, 2, 3]), np.array([4, 5, 6]))
+        tensor(32)
+        >>> lamina.ops.dot(np.array([[1, 2], [3, 4]]), np.array([1, 1]))
+        tensor([3, 7])
+    """
     a, b = tensor(x1), tensor(x2)
     if a.dim() == 0 or b.dim() == 0:
         return a * b
@@ -147,12 +418,44 @@ def dot(x1, x2):
 
 @symbolic_op("einsum")
 def einsum(subscripts, *operands):
+    """Evaluate an Einstein-summation expression over the operands.
+
+    Args:
+        subscripts: the summation as a string, such as `"ij,jk->ik"`.
+        *operands: the tensors the subscripts name, in order.
+
+    Returns:
+        The result tensor.
+
+    Example:
+        >>> lamina.ops.einsum("ij,j->i", np.array([[1, 2], [3, 4]]), np.array([1, 1]))
+        tensor([3, 7])
+    """
     return torch.einsum(subscripts, *[tensor(x) for x in operands])
 
 
 @symbolic_op("where")
 def where(condition, x1=None, x2=None):
-    """`x1` where `condition` else `x2`; with only a condition, the indices where it holds."""
+    """Pick from `x1` where `condition` holds and from `x2` elsewhere.
+
+    With only a condition given, it returns the indices where the condition holds, one tensor per
+    axis
+    (NumPy's `nonzero`).
+
+    Args:
+        condition: boolean tensor (other dtypes count nonzero as True).
+        x1: values taken where `condition` is True (default None).
+        x2: values taken where `condition` is False (default None). The three broadcast together.
+
+    Returns:
+        A tensor of the broadcast shape, or a tuple of index tensors when `x1` and `x2` are None.
+
+    Example:
+        >>> lamina.ops.where(np.array([True, False, True]), np.array([1, 2, 3]), 0)
+        tensor([1, 0, 3])
+        >>> lamina.ops.where(np.array([0, 1, 1]))
+        (tensor([1, 2]),)
+    """
     condition = tensor(condition).to(torch.bool)
     if x1 is None and x2 is None:
         return torch.nonzero(condition, as_tuple=True)
@@ -176,38 +479,357 @@ def _unary(name, torch_fn, floating=False):
 
 
 abs = _unary("abs", torch.abs)  # noqa: A001 - Keras's name
+abs.__doc__ = """Absolute value, element-wise (`absolute` is the same op).
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A tensor shaped like `x`.
+
+    Example:
+        >>> lamina.ops.abs(np.array([-2, 3]))
+        tensor([2, 3])
+"""
 absolute = abs
 negative = _unary("negative", torch.neg)
+negative.__doc__ = """Negate a tensor element-wise.
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A tensor shaped like `x`.
+
+    Example:
+        >>> lamina.ops.negative(np.array([-2, 3]))
+        tensor([ 2, -3])
+"""
 sign = _unary("sign", torch.sign)
+sign.__doc__ = """The sign of each element: -1, 0 or 1.
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A tensor shaped like `x`.
+
+    Example:
+        >>> lamina.ops.sign(torch.tensor([-2.0, 0.0, 3.0]))
+        tensor([-1.,  0.,  1.])
+"""
 square = _unary("square", torch.square)
+square.__doc__ = """Square each element.
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A tensor shaped like `x`.
+
+    Example:
+        >>> lamina.ops.square(np.array([-2, 3]))
+        tensor([4, 9])
+"""
 sqrt = _unary("sqrt", torch.sqrt, floating=True)
+sqrt.__doc__ = """Square root, element-wise.
+
+    Integer inputs are computed in float32.
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A tensor shaped like `x` (float for integer `x`).
+
+    Example:
+        >>> lamina.ops.sqrt(torch.tensor([1.0, 4.0, 9.0]))
+        tensor([1., 2., 3.])
+"""
 rsqrt = _unary("rsqrt", torch.rsqrt, floating=True)
+rsqrt.__doc__ = """Reciprocal of the square root, `1 / sqrt(x)`, element-wise.
+
+    Integer inputs are computed in float32.
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A tensor shaped like `x` (float for integer `x`).
+
+    Example:
+        >>> lamina.ops.rsqrt(torch.tensor([1.0, 4.0]))
+        tensor([1.0000, 0.5000])
+"""
 exp = _unary("exp", torch.exp, floating=True)
+exp.__doc__ = """Exponential, `e ** x`, element-wise.
+
+    Integer inputs are computed in float32.
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A tensor shaped like `x` (float for integer `x`).
+
+    Example:
+        >>> lamina.ops.exp(torch.tensor([0.0, 1.0]))
+        tensor([1.0000, 2.7183])
+"""
 log = _unary("log", torch.log, floating=True)
+log.__doc__ = """Natural logarithm, element-wise.
+
+    Integer inputs are computed in float32.
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A tensor shaped like `x` (float for integer `x`).
+
+    Example:
+        >>> lamina.ops.log(torch.tensor([1.0, np.e]))
+        tensor([0., 1.])
+"""
 log1p = _unary("log1p", torch.log1p, floating=True)
+log1p.__doc__ = """`log(1 + x)`, element-wise, accurate for small `x`.
+
+    Integer inputs are computed in float32.
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A tensor shaped like `x` (float for integer `x`).
+
+    Example:
+        >>> lamina.ops.log1p(torch.tensor([0.0, 1e-8]))
+        tensor([0.0000e+00, 1.0000e-08])
+"""
 expm1 = _unary("expm1", torch.expm1, floating=True)
+expm1.__doc__ = """`exp(x) - 1`, element-wise, accurate for small `x`.
+
+    Integer inputs are computed in float32.
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A tensor shaped like `x` (float for integer `x`).
+
+    Example:
+        >>> lamina.ops.expm1(torch.tensor([0.0, 1e-8]))
+        tensor([0.0000e+00, 1.0000e-08])
+"""
 sin = _unary("sin", torch.sin, floating=True)
+sin.__doc__ = """Sine of each element (radians).
+
+    Integer inputs are computed in float32.
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A tensor shaped like `x` (float for integer `x`).
+
+    Example:
+        >>> lamina.ops.sin(torch.tensor([0.0, np.pi / 2]))
+        tensor([0., 1.])
+"""
 cos = _unary("cos", torch.cos, floating=True)
+cos.__doc__ = """Cosine of each element (radians).
+
+    Integer inputs are computed in float32.
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A tensor shaped like `x` (float for integer `x`).
+
+    Example:
+        >>> lamina.ops.cos(torch.tensor([0.0, np.pi]))
+        tensor([ 1., -1.])
+"""
 tan = _unary("tan", torch.tan, floating=True)
+tan.__doc__ = """Tangent of each element (radians).
+
+    Integer inputs are computed in float32.
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A tensor shaped like `x` (float for integer `x`).
+
+    Example:
+        >>> lamina.ops.tan(torch.tensor([0.0, np.pi / 4]))
+        tensor([0., 1.])
+"""
 tanh = _unary("tanh", torch.tanh, floating=True)
+tanh.__doc__ = """Hyperbolic tangent, element-wise.
+
+    Integer inputs are computed in float32.
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A tensor shaped like `x` (float for integer `x`).
+
+    Example:
+        >>> lamina.ops.tanh(torch.tensor([0.0, 1.0]))
+        tensor([0.0000, 0.7616])
+"""
 arctan = _unary("arctan", torch.atan, floating=True)
+arctan.__doc__ = """Inverse tangent, element-wise, in radians.
+
+    Integer inputs are computed in float32.
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A tensor shaped like `x` (float for integer `x`).
+
+    Example:
+        >>> lamina.ops.arctan(torch.tensor([0.0, 1.0]))
+        tensor([0.0000, 0.7854])
+"""
 erf = _unary("erf", torch.erf, floating=True)
+erf.__doc__ = """The Gauss error function, element-wise.
+
+    Integer inputs are computed in float32.
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A tensor shaped like `x` (float for integer `x`).
+
+    Example:
+        >>> lamina.ops.erf(torch.tensor([0.0, 1.0]))
+        tensor([0.0000, 0.8427])
+"""
 floor = _unary("floor", torch.floor)
+floor.__doc__ = """Round each element down to the nearest integer.
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A tensor shaped like `x`.
+
+    Example:
+        >>> lamina.ops.floor(torch.tensor([-1.5, 1.5]))
+        tensor([-2.,  1.])
+"""
 ceil = _unary("ceil", torch.ceil)
+ceil.__doc__ = """Round each element up to the nearest integer.
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A tensor shaped like `x`.
+
+    Example:
+        >>> lamina.ops.ceil(torch.tensor([-1.5, 1.5]))
+        tensor([-1.,  2.])
+"""
 reciprocal = _unary("reciprocal", torch.reciprocal, floating=True)
+reciprocal.__doc__ = """`1 / x`, element-wise.
+
+    Integer inputs are computed in float32.
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A tensor shaped like `x` (float for integer `x`).
+
+    Example:
+        >>> lamina.ops.reciprocal(torch.tensor([1.0, 2.0, 4.0]))
+        tensor([1.0000, 0.5000, 0.2500])
+"""
 isnan = _unary("isnan", torch.isnan)
+isnan.__doc__ = """Whether each element is NaN.
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A boolean tensor shaped like `x`.
+
+    Example:
+        >>> lamina.ops.isnan(torch.tensor([1.0, np.inf, np.nan]))
+        tensor([False, False,  True])
+"""
 isinf = _unary("isinf", torch.isinf)
+isinf.__doc__ = """Whether each element is positive or negative infinity.
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A boolean tensor shaped like `x`.
+
+    Example:
+        >>> lamina.ops.isinf(torch.tensor([1.0, np.inf, np.nan]))
+        tensor([False,  True, False])
+"""
 isfinite = _unary("isfinite", torch.isfinite)
+isfinite.__doc__ = """Whether each element is finite (neither infinite nor NaN).
+
+    Args:
+        x: input tensor.
+
+    Returns:
+        A boolean tensor shaped like `x`.
+
+    Example:
+        >>> lamina.ops.isfinite(torch.tensor([1.0, np.inf, np.nan]))
+        tensor([ True, False, False])
+"""
 
 
 @symbolic_op("round")
 def round(x, decimals=0):  # noqa: A001 - Keras's name
-    """Round half to even, as NumPy."""
+    """Round each element to `decimals` decimal places, halves to the nearest even value (as NumPy).
+
+    Args:
+        x: input tensor.
+        decimals: how many decimal places to keep (default 0; negative rounds to tens, hundreds,
+            ...).
+
+    Returns:
+        A tensor shaped like `x`.
+
+    Example:
+        >>> lamina.ops.round(torch.tensor([0.5, 1.5, 2.5]))
+        tensor([0., 2., 2.])
+        >>> lamina.ops.round(torch.tensor([1.234, 5.678]), decimals=1)
+        tensor([1.2000, 5.7000])
+    """
     return torch.round(tensor(x), decimals=decimals)
 
 
 @symbolic_op("clip")
 def clip(x, x_min, x_max):
+    """Limit each element to the interval `[x_min, x_max]`.
+
+    Args:
+        x: input tensor.
+        x_min: the smallest value kept; smaller elements become `x_min`.
+        x_max: the largest value kept; larger elements become `x_max`.
+
+    Returns:
+        A tensor shaped like `x`.
+
+    Example:
+        >>> lamina.ops.clip(np.array([-3, 0, 5]), 0, 2)
+        tensor([0, 0, 2])
+    """
     return torch.clamp(tensor(x), x_min, x_max)
 
 
@@ -225,17 +847,67 @@ def _reduce(fn, x, axis, keepdims):
 
 @symbolic_op("sum")
 def sum(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
+    """Sum of the elements over the given axes.
+
+    Booleans are summed as int32.
+
+    Args:
+        x: input tensor.
+        axis: an axis or tuple of axes to reduce (default None: all of them).
+        keepdims: whether to keep the reduced axes as size 1 (default False).
+
+    Returns:
+        The reduced tensor.
+
+    Example:
+        >>> lamina.ops.sum(np.array([[1, 2], [3, 4]]))
+        tensor(10)
+        >>> lamina.ops.sum(np.array([[1, 2], [3, 4]]), axis=0)
+        tensor([4, 6])
+    """
     x = tensor(x)
     return _reduce(torch.sum, x.to(torch.int32) if x.dtype == torch.bool else x, axis, keepdims)
 
 
 @symbolic_op("mean")
 def mean(x, axis=None, keepdims=False):
+    """Arithmetic mean over the given axes.
+
+    Integer inputs are computed in float32.
+
+    Args:
+        x: input tensor.
+        axis: an axis or tuple of axes to reduce (default None: all of them).
+        keepdims: whether to keep the reduced axes as size 1 (default False).
+
+    Returns:
+        The reduced tensor.
+
+    Example:
+        >>> lamina.ops.mean(np.array([[1, 2], [3, 4]]), axis=1)
+        tensor([1.5000, 3.5000])
+    """
     return _reduce(torch.mean, _float(tensor(x)), axis, keepdims)
 
 
 @symbolic_op("prod")
 def prod(x, axis=None, keepdims=False):
+    """Product of the elements over the given axes.
+
+    Args:
+        x: input tensor.
+        axis: an axis or tuple of axes to reduce (default None: all of them).
+        keepdims: whether to keep the reduced axes as size 1 (default False).
+
+    Returns:
+        The reduced tensor.
+
+    Example:
+        >>> lamina.ops.prod(np.array([[1, 2], [3, 4]]))
+        tensor(24)
+        >>> lamina.ops.prod(np.array([[1, 2], [3, 4]]), axis=1)
+        tensor([ 2, 12])
+    """
     x = tensor(x)
     axis = _axis(axis)
     if isinstance(axis, tuple):  # torch.prod takes one axis at a time
@@ -259,12 +931,46 @@ def _extreme(torch_fn, x, axis, keepdims):
 
 @symbolic_op("max")
 def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001 - Keras's name
+    """The largest element over the given axes (`amax` is the same op).
+
+    Args:
+        x: input tensor.
+        axis: an axis or tuple of axes to reduce (default None: all of them).
+        keepdims: whether to keep the reduced axes as size 1 (default False).
+        initial: a lower bound on the result (default None: none).
+
+    Returns:
+        The reduced tensor.
+
+    Example:
+        >>> lamina.ops.max(np.array([[1, 2], [3, 4]]), axis=0)
+        tensor([3, 4])
+        >>> lamina.ops.max(np.array([[1, 2], [3, 4]]), initial=10)
+        tensor(10)
+    """
     out = _extreme(torch.max, x, axis, keepdims)
     return out if initial is None else torch.clamp(out, min=initial)
 
 
 @symbolic_op("min")
 def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001 - Keras's name
+    """The smallest element over the given axes (`amin` is the same op).
+
+    Args:
+        x: input tensor.
+        axis: an axis or tuple of axes to reduce (default None: all of them).
+        keepdims: whether to keep the reduced axes as size 1 (default False).
+        initial: an upper bound on the result (default None: none).
+
+    Returns:
+        The reduced tensor.
+
+    Example:
+        >>> lamina.ops.min(np.array([[1, 2], [3, 4]]), axis=1)
+        tensor([1, 3])
+        >>> lamina.ops.min(np.array([[1, 2], [3, 4]]), initial=0)
+        tensor(0)
+    """
     out = _extreme(torch.min, x, axis, keepdims)
     return out if initial is None else torch.clamp(out, max=initial)
 
@@ -274,7 +980,23 @@ amax, amin = max, min
 
 @symbolic_op("var")
 def var(x, axis=None, keepdims=False):
-    """Population variance (NumPy's ddof=0)."""
+    """Variance over the given axes.
+
+    The population variance, dividing by N (NumPy's `ddof=0`). Integer inputs are computed in
+    float32.
+
+    Args:
+        x: input tensor.
+        axis: an axis or tuple of axes to reduce (default None: all of them).
+        keepdims: whether to keep the reduced axes as size 1 (default False).
+
+    Returns:
+        The reduced tensor.
+
+    Example:
+        >>> lamina.ops.var(np.array([[1, 2], [3, 4]]), axis=0)
+        tensor([1., 1.])
+    """
     x = _float(tensor(x))
     dims = _axis(axis) if axis is not None else tuple(range(x.dim()))
     return torch.var(x, dim=dims, correction=0, keepdim=keepdims)
@@ -282,6 +1004,23 @@ def var(x, axis=None, keepdims=False):
 
 @symbolic_op("std")
 def std(x, axis=None, keepdims=False):
+    """Standard deviation over the given axes.
+
+    The population standard deviation, dividing by N (NumPy's `ddof=0`). Integer inputs are computed
+    in float32.
+
+    Args:
+        x: input tensor.
+        axis: an axis or tuple of axes to reduce (default None: all of them).
+        keepdims: whether to keep the reduced axes as size 1 (default False).
+
+    Returns:
+        The reduced tensor.
+
+    Example:
+        >>> lamina.ops.std(np.array([[1, 2], [3, 4]]), axis=0)
+        tensor([1., 1.])
+    """
     x = _float(tensor(x))
     dims = _axis(axis) if axis is not None else tuple(range(x.dim()))
     return torch.std(x, dim=dims, correction=0, keepdim=keepdims)
@@ -289,6 +1028,20 @@ def std(x, axis=None, keepdims=False):
 
 @symbolic_op("any")
 def any(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
+    """Whether any element is True (nonzero) over the given axes.
+
+    Args:
+        x: input tensor.
+        axis: an axis or tuple of axes to reduce (default None: all of them).
+        keepdims: whether to keep the reduced axes as size 1 (default False).
+
+    Returns:
+        A boolean tensor.
+
+    Example:
+        >>> lamina.ops.any(np.array([[0, 1], [0, 0]]), axis=1)
+        tensor([ True, False])
+    """
     x = tensor(x).to(torch.bool)
     axis = _axis(axis)
     return _reduce(torch.any, x, axis, keepdims)
@@ -296,6 +1049,20 @@ def any(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
 
 @symbolic_op("all")
 def all(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
+    """Whether every element is True (nonzero) over the given axes.
+
+    Args:
+        x: input tensor.
+        axis: an axis or tuple of axes to reduce (default None: all of them).
+        keepdims: whether to keep the reduced axes as size 1 (default False).
+
+    Returns:
+        A boolean tensor.
+
+    Example:
+        >>> lamina.ops.all(np.array([[1, 1], [0, 1]]), axis=1)
+        tensor([ True, False])
+    """
     x = tensor(x).to(torch.bool)
     axis = _axis(axis)
     return _reduce(torch.all, x, axis, keepdims)
@@ -303,6 +1070,24 @@ def all(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
 
 @symbolic_op("argmax")
 def argmax(x, axis=None, keepdims=False):
+    """The index of the largest element along an axis (the first one on ties).
+
+    Boolean tensors are accepted.
+
+    Args:
+        x: input tensor.
+        axis: the axis to search (default None: the flattened tensor).
+        keepdims: whether to keep the searched axis as size 1 (default False).
+
+    Returns:
+        An int32 tensor of indices.
+
+    Example:
+        >>> lamina.ops.argmax(np.array([[1, 5, 2], [7, 0, 3]]), axis=1)
+        tensor([1, 0], dtype=torch.int32)
+        >>> lamina.ops.argmax(np.array([[1, 5, 2], [7, 0, 3]]))
+        tensor(3, dtype=torch.int32)
+    """
     x = tensor(x)
     if x.dtype == torch.bool:  # torch's kernels take no booleans; the order is the same
         x = x.to(torch.uint8)
@@ -314,6 +1099,24 @@ def argmax(x, axis=None, keepdims=False):
 
 @symbolic_op("argmin")
 def argmin(x, axis=None, keepdims=False):
+    """The index of the smallest element along an axis (the first one on ties).
+
+    Boolean tensors are accepted.
+
+    Args:
+        x: input tensor.
+        axis: the axis to search (default None: the flattened tensor).
+        keepdims: whether to keep the searched axis as size 1 (default False).
+
+    Returns:
+        An int32 tensor of indices.
+
+    Example:
+        >>> lamina.ops.argmin(np.array([[1, 5, 2], [7, 0, 3]]), axis=1)
+        tensor([0, 1], dtype=torch.int32)
+        >>> lamina.ops.argmin(np.array([[1, 5, 2], [7, 0, 3]]))
+        tensor(4, dtype=torch.int32)
+    """
     x = tensor(x)
     if x.dtype == torch.bool:  # torch's kernels take no booleans; the order is the same
         x = x.to(torch.uint8)
@@ -325,6 +1128,23 @@ def argmin(x, axis=None, keepdims=False):
 
 @symbolic_op("cumsum")
 def cumsum(x, axis=None, dtype=None):
+    """Cumulative sum of the elements along an axis.
+
+    Args:
+        x: input tensor.
+        axis: the axis to accumulate along (default None: the flattened tensor).
+        dtype: the dtype of the result and accumulator (default None: torch's choice for `x`).
+
+    Returns:
+        A tensor shaped like `x` (1-D when `axis` is None).
+
+    Example:
+        >>> lamina.ops.cumsum(np.array([[1, 2], [3, 4]]), axis=1)
+        tensor([[1, 3],
+                [3, 7]])
+        >>> lamina.ops.cumsum(np.array([[1, 2], [3, 4]]))
+        tensor([ 1,  3,  6, 10])
+    """
     x = tensor(x)
     if axis is None:
         x, axis = x.reshape(-1), 0
@@ -333,6 +1153,24 @@ def cumsum(x, axis=None, dtype=None):
 
 @symbolic_op("logsumexp")
 def logsumexp(x, axis=None, keepdims=False):
+    """`log(sum(exp(x)))` over the given axes, computed without overflow.
+
+    Integer inputs are computed in float32.
+
+    Args:
+        x: input tensor.
+        axis: an axis or tuple of axes to reduce (default None: all of them).
+        keepdims: whether to keep the reduced axes as size 1 (default False).
+
+    Returns:
+        The reduced tensor.
+
+    Example:
+        >>> lamina.ops.logsumexp(torch.tensor([0.0, 0.0]))
+        tensor(0.6931)
+        >>> lamina.ops.logsumexp(torch.tensor([1000.0, 1000.0]))
+        tensor(1000.6932)
+    """
     x = _float(tensor(x))
     dims = _axis(axis) if axis is not None else tuple(range(x.dim()))
     return torch.logsumexp(x, dim=dims, keepdim=keepdims)
@@ -340,7 +1178,23 @@ def logsumexp(x, axis=None, keepdims=False):
 
 @symbolic_op("top_k")
 def top_k(x, k, sorted=True):  # noqa: A002 - Keras's name
-    """The `k` largest values on the last axis and their indices (int32)."""
+    """The `k` largest values along the last axis, with their indices.
+
+    Args:
+        x: input tensor.
+        k: how many values to return per row.
+        sorted: whether the values come in descending order (default True).
+
+    Returns:
+        A tuple `(values, indices)`, each shaped like `x` with the last axis of size `k`; the
+        indices
+        are int32.
+
+    Example:
+        >>> values, indices = lamina.ops.top_k(np.array([[1, 5, 2, 4]]), k=2)
+        >>> values, indices
+        (tensor([[5, 4]]), tensor([[1, 3]], dtype=torch.int32))
+    """
     values, indices = torch.topk(tensor(x), k, dim=-1, sorted=sorted)
     return values, indices.to(torch.int32)
 

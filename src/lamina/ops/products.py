@@ -39,39 +39,105 @@ def tensordot(x1, x2, axes=2):
 
 @symbolic_op("inner")
 def inner(x1, x2):
-    """Sum of products over the last axes of both tensors."""
+    """The inner product: the sum of products over the last axes of both tensors.
+
+    Args:
+        x1: first input tensor.
+        x2: second input tensor; its last axis has the length of `x1`'s.
+
+    Returns:
+        A tensor of shape `x1.shape[:-1] + x2.shape[:-1]` (a scalar for two vectors).
+
+    Example:
+        >>> lamina.ops.inner(np.array([1, 2, 3]), np.array([4, 5, 6]))
+        tensor(32)
+        >>> lamina.ops.inner(np.array([[1, 0], [0, 1]]), np.array([2, 3]))
+        tensor([2, 3])
+    """
     return torch.inner(*_common(x1, x2))
 
 
 @symbolic_op("outer")
 def outer(x1, x2):
-    """The outer product of the two tensors, flattened first."""
+    """The outer product of two tensors, each flattened first: `x1[i] * x2[j]`.
+
+    Args:
+        x1: first input tensor (flattened).
+        x2: second input tensor (flattened).
+
+    Returns:
+        A 2-D tensor of shape `(x1.size, x2.size)`.
+
+    Example:
+        >>> lamina.ops.outer(np.array([1, 2]), np.array([1, 10, 100]))
+        tensor([[  1,  10, 100],
+                [  2,  20, 200]])
+    """
     a, b = _common(x1, x2)
     return torch.outer(a.reshape(-1), b.reshape(-1))
 
 
 @symbolic_op("vdot")
 def vdot(x1, x2):
-    """The dot product of the flattened tensors (conjugating the first)."""
+    """The dot product of two tensors, both flattened; the first is conjugated when complex.
+
+    Args:
+        x1: first input tensor (flattened, and conjugated if complex).
+        x2: second input tensor, with as many elements as `x1`.
+
+    Returns:
+        A scalar tensor.
+
+    Example:
+        >>> lamina.ops.vdot(np.array([[1, 2], [3, 4]]), np.array([[1, 1], [1, 1]]))
+        tensor(10)
+    """
     a, b = _common(x1, x2)
     return torch.vdot(a.reshape(-1), b.reshape(-1))
 
 
 @symbolic_op("kron")
 def kron(x1, x2):
-    """The Kronecker product."""
+    """The Kronecker product: each element of `x1` scales a whole copy of `x2`.
+
+    Args:
+        x1: first input tensor.
+        x2: second input tensor.
+
+    Returns:
+        A tensor whose sizes are the products of the inputs' sizes, axis by axis.
+
+    Example:
+        >>> lamina.ops.kron(np.array([[1, 2]]), np.array([[1], [10]]))
+        tensor([[ 1,  2],
+                [10, 20]])
+    """
     return torch.kron(*_common(x1, x2))
 
 
 @symbolic_op("cross")
 def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
-    """Cross product of 3-vectors (2-vectors are padded with a zero z, as NumPy).
+    """The cross product of two tensors of 3-vectors (or 2-vectors), broadcasting the other axes.
+
+    2-vectors are taken to have a z component of 0; when both are 2-vectors, only the z component of
+    the product is returned, as NumPy.
 
     Args:
-        x1, x2: tensors of vectors.
-        axisa, axisb: the vectors' axes in `x1` and `x2`.
-        axisc: the vectors' axis in the result.
-        axis: when given, overrides all three.
+        x1: tensor of vectors along `axisa`.
+        x2: tensor of vectors along `axisb`.
+        axisa: the axis of `x1` holding the vectors (default -1).
+        axisb: the axis of `x2` holding the vectors (default -1).
+        axisc: the axis of the result holding the vectors (default -1).
+        axis: if given, overrides `axisa`, `axisb` and `axisc` (default None).
+
+    Returns:
+        The tensor of cross products.
+
+    Example:
+        >>> lamina.ops.cross(np.array([1, 0, 0]), np.array([0, 1, 0]))
+        tensor([0, 0, 1])
+        >>> lamina.ops.cross(np.array([1, 2]), np.array([3, 4]))
+        tensor(-2)
     """
     a, b = _common(x1, x2)
     if axis is not None:
@@ -91,13 +157,45 @@ def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
 @symbolic_op("diagonal")
 def diagonal(x, offset=0, axis1=0, axis2=1):
-    """The diagonal of `x` over two axes; it becomes the last axis."""
+    """The diagonal of a tensor over two of its axes.
+
+    Args:
+        x: input tensor with at least 2 axes.
+        offset: which diagonal: 0 the main one (default), positive above it, negative below.
+        axis1: the first axis of the 2-D planes (default 0).
+        axis2: the second axis of the 2-D planes (default 1).
+
+    Returns:
+        A tensor with those two axes removed and the diagonal appended as the last axis.
+
+    Example:
+        >>> lamina.ops.diagonal(np.array([[1, 2], [3, 4]]))
+        tensor([1, 4])
+        >>> lamina.ops.diagonal(np.array([[1, 2], [3, 4]]), offset=1)
+        tensor([2])
+    """
     return torch.diagonal(tensor(x), offset=offset, dim1=axis1, dim2=axis2)
 
 
 @symbolic_op("trace")
 def trace(x, offset=0, axis1=0, axis2=1):
-    """The sum of `diagonal(x, offset, axis1, axis2)`; bools and small ints sum in int32."""
+    """The sum along a diagonal of a tensor.
+
+    Booleans and integers narrower than 32 bits are summed in int32.
+
+    Args:
+        x: input tensor with at least 2 axes.
+        offset: which diagonal: 0 the main one (default), positive above it, negative below.
+        axis1: the first axis of the 2-D planes (default 0).
+        axis2: the second axis of the 2-D planes (default 1).
+
+    Returns:
+        A tensor with those two axes removed (a scalar for a matrix).
+
+    Example:
+        >>> lamina.ops.trace(np.array([[1, 2], [3, 4]]))
+        tensor(5)
+    """
     x = tensor(x)
     if x.dtype in (torch.bool, torch.int8, torch.int16, torch.uint8):
         x = x.to(torch.int32)
@@ -106,7 +204,25 @@ def trace(x, offset=0, axis1=0, axis2=1):
 
 @symbolic_op("correlate")
 def correlate(x1, x2, mode="valid"):
-    """Cross-correlation of two 1-D sequences, NumPy's `mode` ("valid", "same" or "full")."""
+    """The cross-correlation of two 1-D sequences, as NumPy's `correlate`.
+
+    Integer inputs are computed in float32.
+
+    Args:
+        x1: first 1-D sequence.
+        x2: second 1-D sequence, slid along `x1`.
+        mode: the output length: `"valid"` (default: only full overlaps), `"same"` (the length of
+            the longer input) or `"full"` (every partial overlap).
+
+    Returns:
+        A 1-D tensor.
+
+    Example:
+        >>> lamina.ops.correlate(np.array([1, 2, 3]), np.array([0, 1]))
+        tensor([2., 3.])
+        >>> lamina.ops.correlate(np.array([1, 2, 3]), np.array([0, 1]), mode="full")
+        tensor([1., 2., 3., 0.])
+    """
     a, b = _common(x1, x2)
     a, b = floating(a), floating(b)
     if mode not in ("valid", "same", "full"):
@@ -127,12 +243,41 @@ def correlate(x1, x2, mode="valid"):
 
 @symbolic_op("corrcoef")
 def corrcoef(x):
-    """Pearson correlation coefficients of the rows of `x`."""
+    """The Pearson correlation coefficients between the rows of a 2-D tensor.
+
+    Each row is a variable and each column an observation. Integer inputs are computed in float32.
+
+    Args:
+        x: `(variables, observations)` tensor, or 1-D for a single variable.
+
+    Returns:
+        A `(variables, variables)` tensor of coefficients.
+
+    Example:
+        >>> lamina.ops.corrcoef(torch.tensor([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]]))
+        tensor([[ 1., -1.],
+                [-1.,  1.]])
+    """
     return torch.corrcoef(floating(tensor(x)))
 
 
 @symbolic_op("cdist")
 def cdist(x, y):
-    """Euclidean distances between every row of `x` and every row of `y` (batched)."""
+    """The Euclidean distances between every row of `x` and every row of `y`.
+
+    Leading axes are batch axes. Integer inputs are computed in float32.
+
+    Args:
+        x: `(..., n, d)` tensor of points.
+        y: `(..., m, d)` tensor of points.
+
+    Returns:
+        A `(..., n, m)` tensor of distances.
+
+    Example:
+        >>> lamina.ops.cdist(torch.tensor([[0.0, 0.0], [1.0, 1.0]]), torch.tensor([[3.0, 4.0]]))
+        tensor([[5.0000],
+                [3.6056]])
+    """
     a, b = _common(x, y)
     return torch.cdist(floating(a), floating(b))

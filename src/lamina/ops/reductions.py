@@ -57,44 +57,161 @@ def quantile(x, q, axis=None, method="linear", keepdims=False):
 
 @symbolic_op("nanquantile")
 def nanquantile(x, q, axis=None, method="linear", keepdims=False):
-    """`quantile` ignoring NaNs."""
+    """The `q`-th quantiles over the given axes, ignoring NaNs.
+
+    Integer inputs are computed in float32.
+
+    Args:
+        x: input tensor.
+        q: a quantile level in [0, 1], or a 1-D tensor of levels.
+        axis: an axis or tuple of axes to reduce (default None: all of them).
+        method: how to interpolate between data points: `"linear"` (default), `"lower"`,
+            `"higher"`, `"midpoint"` or `"nearest"`.
+        keepdims: whether to keep the reduced axes as size 1 (default False).
+
+    Returns:
+        The quantiles; when `q` is 1-D, its axis comes first.
+
+    Example:
+        >>> lamina.ops.nanquantile(torch.tensor([1.0, np.nan, 3.0]), 0.5)
+        tensor(2.)
+    """
     return _quantile(x, q, axis, method, keepdims, torch.nanquantile)
 
 
 @symbolic_op("percentile")
 def percentile(x, q, axis=None, method="linear", keepdims=False):
-    """`quantile` with `q` in percent (0-100)."""
+    """The `q`-th percentiles over the given axes: `quantile` with `q` in percent.
+
+    Integer inputs are computed in float32.
+
+    Args:
+        x: input tensor.
+        q: a percentile in [0, 100], or a 1-D tensor of levels.
+        axis: an axis or tuple of axes to reduce (default None: all of them).
+        method: how to interpolate between data points: `"linear"` (default), `"lower"`,
+            `"higher"`, `"midpoint"` or `"nearest"`.
+        keepdims: whether to keep the reduced axes as size 1 (default False).
+
+    Returns:
+        The percentiles; when `q` is 1-D, its axis comes first.
+
+    Example:
+        >>> lamina.ops.percentile(torch.tensor([1.0, 2.0, 3.0, 4.0]), 50)
+        tensor(2.5000)
+        >>> lamina.ops.percentile(torch.tensor([1.0, 2.0, 3.0, 4.0]), np.array([0, 100]))
+        tensor([1., 4.])
+    """
     return _quantile(x, tensor(q) / 100.0, axis, method, keepdims, torch.quantile)
 
 
 @symbolic_op("nanpercentile")
 def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
-    """`percentile` ignoring NaNs."""
+    """The `q`-th percentiles over the given axes, ignoring NaNs.
+
+    Integer inputs are computed in float32.
+
+    Args:
+        x: input tensor.
+        q: a percentile in [0, 100], or a 1-D tensor of levels.
+        axis: an axis or tuple of axes to reduce (default None: all of them).
+        method: how to interpolate between data points: `"linear"` (default), `"lower"`,
+            `"higher"`, `"midpoint"` or `"nearest"`.
+        keepdims: whether to keep the reduced axes as size 1 (default False).
+
+    Returns:
+        The percentiles; when `q` is 1-D, its axis comes first.
+
+    Example:
+        >>> lamina.ops.nanpercentile(torch.tensor([1.0, np.nan, 3.0]), 50)
+        tensor(2.)
+    """
     return _quantile(x, tensor(q) / 100.0, axis, method, keepdims, torch.nanquantile)
 
 
 @symbolic_op("median")
 def median(x, axis=None, keepdims=False):
-    """The median over `axis` (the mean of the two middle values for an even count)."""
+    """The median over the given axes.
+
+    An even count gives the mean of the two middle values, as NumPy (not the lower one, as
+    torch). Integer inputs are computed in float32.
+
+    Args:
+        x: input tensor.
+        axis: an axis or tuple of axes to reduce (default None: all of them).
+        keepdims: whether to keep the reduced axes as size 1 (default False).
+
+    Returns:
+        The reduced tensor.
+
+    Example:
+        >>> lamina.ops.median(np.array([[1, 3, 2], [4, 6, 8]]), axis=1)
+        tensor([2., 6.])
+        >>> lamina.ops.median(np.array([1, 4, 2, 3]))
+        tensor(2.5000)
+    """
     return _quantile(x, 0.5, axis, "linear", keepdims, torch.quantile)
 
 
 @symbolic_op("nanmedian")
 def nanmedian(x, axis=None, keepdims=False):
-    """`median` ignoring NaNs."""
+    """The median over the given axes, ignoring NaNs.
+
+    Integer inputs are computed in float32.
+
+    Args:
+        x: input tensor.
+        axis: an axis or tuple of axes to reduce (default None: all of them).
+        keepdims: whether to keep the reduced axes as size 1 (default False).
+
+    Returns:
+        The reduced tensor.
+
+    Example:
+        >>> lamina.ops.nanmedian(torch.tensor([[1.0, np.nan], [3.0, 4.0]]), axis=1)
+        tensor([1.0000, 3.5000])
+    """
     return _quantile(x, 0.5, axis, "linear", keepdims, torch.nanquantile)
 
 
 @symbolic_op("nansum")
 def nansum(x, axis=None, keepdims=False):
-    """`sum` treating NaN as zero."""
+    """The sum over the given axes, treating NaN as zero.
+
+    Args:
+        x: input tensor.
+        axis: an axis or tuple of axes to reduce (default None: all of them).
+        keepdims: whether to keep the reduced axes as size 1 (default False).
+
+    Returns:
+        The reduced tensor.
+
+    Example:
+        >>> lamina.ops.nansum(torch.tensor([[1.0, np.nan], [3.0, 4.0]]), axis=1)
+        tensor([1., 7.])
+    """
     x = tensor(x)
     return torch.nansum(x, dim=_axes(x, axis), keepdim=keepdims)
 
 
 @symbolic_op("nanmean")
 def nanmean(x, axis=None, keepdims=False):
-    """`mean` of the non-NaN elements."""
+    """The mean of the non-NaN elements over the given axes.
+
+    Integer inputs are computed in float32.
+
+    Args:
+        x: input tensor.
+        axis: an axis or tuple of axes to reduce (default None: all of them).
+        keepdims: whether to keep the reduced axes as size 1 (default False).
+
+    Returns:
+        The reduced tensor.
+
+    Example:
+        >>> lamina.ops.nanmean(torch.tensor([[1.0, np.nan], [3.0, 4.0]]), axis=1)
+        tensor([1.0000, 3.5000])
+    """
     x = floating(tensor(x))
     return torch.nanmean(x, dim=_axes(x, axis), keepdim=keepdims)
 
@@ -112,19 +229,62 @@ def _nan_extreme(x, axis, keepdims, fill, torch_fn):
 
 @symbolic_op("nanmax")
 def nanmax(x, axis=None, keepdims=False):
-    """`max` ignoring NaNs (NaN where every element is NaN)."""
+    """The largest element over the given axes, ignoring NaNs.
+
+    A slice of NaNs only gives NaN.
+
+    Args:
+        x: input tensor.
+        axis: an axis or tuple of axes to reduce (default None: all of them).
+        keepdims: whether to keep the reduced axes as size 1 (default False).
+
+    Returns:
+        The reduced tensor.
+
+    Example:
+        >>> lamina.ops.nanmax(torch.tensor([[1.0, np.nan], [np.nan, np.nan]]), axis=1)
+        tensor([1., nan])
+    """
     return _nan_extreme(x, axis, keepdims, -torch.inf, torch.amax)
 
 
 @symbolic_op("nanmin")
 def nanmin(x, axis=None, keepdims=False):
-    """`min` ignoring NaNs (NaN where every element is NaN)."""
+    """The smallest element over the given axes, ignoring NaNs.
+
+    A slice of NaNs only gives NaN.
+
+    Args:
+        x: input tensor.
+        axis: an axis or tuple of axes to reduce (default None: all of them).
+        keepdims: whether to keep the reduced axes as size 1 (default False).
+
+    Returns:
+        The reduced tensor.
+
+    Example:
+        >>> lamina.ops.nanmin(torch.tensor([[1.0, np.nan], [np.nan, np.nan]]), axis=1)
+        tensor([1., nan])
+    """
     return _nan_extreme(x, axis, keepdims, torch.inf, torch.amin)
 
 
 @symbolic_op("nanprod")
 def nanprod(x, axis=None, keepdims=False):
-    """`prod` treating NaN as one."""
+    """The product over the given axes, treating NaN as one.
+
+    Args:
+        x: input tensor.
+        axis: an axis or tuple of axes to reduce (default None: all of them).
+        keepdims: whether to keep the reduced axes as size 1 (default False).
+
+    Returns:
+        The reduced tensor.
+
+    Example:
+        >>> lamina.ops.nanprod(torch.tensor([[1.0, np.nan], [3.0, 4.0]]), axis=1)
+        tensor([ 1., 12.])
+    """
     x = tensor(x)
     x = torch.nan_to_num(x, nan=1.0) if x.is_floating_point() else x
     for a in sorted(_axes(x, axis), reverse=True):
@@ -134,7 +294,23 @@ def nanprod(x, axis=None, keepdims=False):
 
 @symbolic_op("nanvar")
 def nanvar(x, axis=None, keepdims=False):
-    """Population variance of the non-NaN elements."""
+    """The variance of the non-NaN elements over the given axes.
+
+    The population variance, dividing by the count of non-NaN elements. Integer inputs are
+    computed in float32.
+
+    Args:
+        x: input tensor.
+        axis: an axis or tuple of axes to reduce (default None: all of them).
+        keepdims: whether to keep the reduced axes as size 1 (default False).
+
+    Returns:
+        The reduced tensor.
+
+    Example:
+        >>> lamina.ops.nanvar(torch.tensor([1.0, np.nan, 3.0]))
+        tensor(1.)
+    """
     x = floating(tensor(x))
     axes = _axes(x, axis)
     centred = x - torch.nanmean(x, dim=axes, keepdim=True)
@@ -143,7 +319,22 @@ def nanvar(x, axis=None, keepdims=False):
 
 @symbolic_op("nanstd")
 def nanstd(x, axis=None, keepdims=False):
-    """Population standard deviation of the non-NaN elements."""
+    """The standard deviation of the non-NaN elements over the given axes.
+
+    The population standard deviation, as `nanvar`. Integer inputs are computed in float32.
+
+    Args:
+        x: input tensor.
+        axis: an axis or tuple of axes to reduce (default None: all of them).
+        keepdims: whether to keep the reduced axes as size 1 (default False).
+
+    Returns:
+        The reduced tensor.
+
+    Example:
+        >>> lamina.ops.nanstd(torch.tensor([1.0, np.nan, 3.0]))
+        tensor(1.)
+    """
     return torch.sqrt(nanvar(x, axis=axis, keepdims=keepdims))
 
 
@@ -159,13 +350,43 @@ def _nan_arg(x, axis, keepdims, fill, torch_fn):
 
 @symbolic_op("nanargmax")
 def nanargmax(x, axis=None, keepdims=False):
-    """`argmax` ignoring NaNs."""
+    """The index of the largest element along an axis, ignoring NaNs.
+
+    Args:
+        x: input tensor.
+        axis: the axis to search (default None: the flattened tensor).
+        keepdims: whether to keep the searched axis as size 1 (default False).
+
+    Returns:
+        An int32 tensor of indices.
+
+    Example:
+        >>> lamina.ops.nanargmax(torch.tensor([[1.0, np.nan], [3.0, 4.0]]), axis=1)
+        tensor([0, 1], dtype=torch.int32)
+        >>> lamina.ops.nanargmax(torch.tensor([[1.0, np.nan], [3.0, 4.0]]))
+        tensor(3, dtype=torch.int32)
+    """
     return _nan_arg(x, axis, keepdims, -torch.inf, torch.argmax)
 
 
 @symbolic_op("nanargmin")
 def nanargmin(x, axis=None, keepdims=False):
-    """`argmin` ignoring NaNs."""
+    """The index of the smallest element along an axis, ignoring NaNs.
+
+    Args:
+        x: input tensor.
+        axis: the axis to search (default None: the flattened tensor).
+        keepdims: whether to keep the searched axis as size 1 (default False).
+
+    Returns:
+        An int32 tensor of indices.
+
+    Example:
+        >>> lamina.ops.nanargmin(torch.tensor([[1.0, np.nan], [3.0, 4.0]]), axis=1)
+        tensor([0, 0], dtype=torch.int32)
+        >>> lamina.ops.nanargmin(torch.tensor([[1.0, np.nan], [3.0, 4.0]]))
+        tensor(0, dtype=torch.int32)
+    """
     return _nan_arg(x, axis, keepdims, torch.inf, torch.argmin)
 
 
@@ -182,25 +403,80 @@ def _cumulative(x, axis, dtype, fill, torch_fn):
 
 @symbolic_op("cumprod")
 def cumprod(x, axis=None, dtype=None):
-    """Cumulative product along `axis` (over the flattened tensor by default)."""
+    """Cumulative product of the elements along an axis.
+
+    Args:
+        x: input tensor.
+        axis: the axis to accumulate along (default None: the flattened tensor).
+        dtype: dtype of the result (default None: `x`'s, with booleans counted in int32).
+
+    Returns:
+        A tensor shaped like `x` (1-D when `axis` is None).
+
+    Example:
+        >>> lamina.ops.cumprod(np.array([[1, 2], [3, 4]]), axis=1)
+        tensor([[ 1,  2],
+                [ 3, 12]])
+        >>> lamina.ops.cumprod(np.array([[1, 2], [3, 4]]))
+        tensor([ 1,  2,  6, 24])
+    """
     return _cumulative(x, axis, dtype, None, torch.cumprod)
 
 
 @symbolic_op("nancumsum")
 def nancumsum(x, axis=None, dtype=None):
-    """`cumsum` treating NaN as zero."""
+    """Cumulative sum along an axis, treating NaN as zero.
+
+    Args:
+        x: input tensor.
+        axis: the axis to accumulate along (default None: the flattened tensor).
+        dtype: dtype of the result (default None: `x`'s, with booleans counted in int32).
+
+    Returns:
+        A tensor shaped like `x` (1-D when `axis` is None).
+
+    Example:
+        >>> lamina.ops.nancumsum(torch.tensor([1.0, np.nan, 3.0]))
+        tensor([1., 1., 4.])
+    """
     return _cumulative(x, axis, dtype, 0.0, torch.cumsum)
 
 
 @symbolic_op("nancumprod")
 def nancumprod(x, axis=None, dtype=None):
-    """`cumprod` treating NaN as one."""
+    """Cumulative product along an axis, treating NaN as one.
+
+    Args:
+        x: input tensor.
+        axis: the axis to accumulate along (default None: the flattened tensor).
+        dtype: dtype of the result (default None: `x`'s, with booleans counted in int32).
+
+    Returns:
+        A tensor shaped like `x` (1-D when `axis` is None).
+
+    Example:
+        >>> lamina.ops.nancumprod(torch.tensor([2.0, np.nan, 3.0]))
+        tensor([2., 2., 6.])
+    """
     return _cumulative(x, axis, dtype, 1.0, torch.cumprod)
 
 
 @symbolic_op("ptp")
 def ptp(x, axis=None, keepdims=False):
-    """Peak to peak: `max - min` over `axis`."""
+    """Peak to peak: the range `max - min` over the given axes.
+
+    Args:
+        x: input tensor.
+        axis: an axis or tuple of axes to reduce (default None: all of them).
+        keepdims: whether to keep the reduced axes as size 1 (default False).
+
+    Returns:
+        The reduced tensor.
+
+    Example:
+        >>> lamina.ops.ptp(np.array([[4, 9, 2], [1, 1, 1]]), axis=1)
+        tensor([7, 0])
+    """
     x = tensor(x)
     axes = _axes(x, axis)
     return torch.amax(x, dim=axes, keepdim=keepdims) - torch.amin(x, dim=axes, keepdim=keepdims)
@@ -208,19 +484,45 @@ def ptp(x, axis=None, keepdims=False):
 
 @symbolic_op("count_nonzero")
 def count_nonzero(x, axis=None):
-    """How many elements are non-zero over `axis` (int32)."""
+    """The number of non-zero elements over the given axes.
+
+    Args:
+        x: input tensor.
+        axis: an axis or tuple of axes to count over (default None: all of them).
+
+    Returns:
+        An int32 tensor of counts.
+
+    Example:
+        >>> lamina.ops.count_nonzero(np.array([[0, 1, 2], [0, 0, 3]]))
+        tensor(3, dtype=torch.int32)
+        >>> lamina.ops.count_nonzero(np.array([[0, 1, 2], [0, 0, 3]]), axis=1)
+        tensor([2, 1], dtype=torch.int32)
+    """
     x = tensor(x)
     return torch.count_nonzero(x, dim=_axes(x, axis)).to(torch.int32)
 
 
 @symbolic_op("average")
 def average(x, axis=None, weights=None):
-    """The (weighted) mean over `axis`; 1-D `weights` apply along `axis`.
+    """The mean over an axis, optionally weighted.
+
+    With weights, it is `sum(x * weights) / sum(weights)`. Integer inputs are computed in float32.
 
     Args:
         x: input tensor.
-        axis: axis to average over (all by default).
-        weights: same shape as `x`, or 1-D of the length of `axis`.
+        axis: the axis to average over (default None: all of them).
+        weights: weights shaped like `x`, or 1-D with the length of `axis` (default None: equal).
+
+    Returns:
+        The averaged tensor.
+
+    Example:
+        >>> x = torch.tensor([[1.0, 2.0], [3.0, 4.0]])
+        >>> lamina.ops.average(x, weights=torch.tensor([[1.0, 1.0], [2.0, 0.0]]))
+        tensor(2.2500)
+        >>> lamina.ops.average(x, axis=1, weights=torch.tensor([3.0, 1.0]))
+        tensor([1.2500, 3.2500])
     """
     x = floating(tensor(x))
     if weights is None:
@@ -237,12 +539,25 @@ def average(x, axis=None, weights=None):
 
 @symbolic_op("bincount")
 def bincount(x, weights=None, minlength=0, sparse=False):
-    """How often each non-negative integer occurs; a 2-D `x` counts row by row.
+    """Count how often each non-negative integer occurs.
+
+    A 2-D `x` is counted row by row, giving one row of counts per row.
 
     Args:
         x: non-negative integers, 1-D or 2-D.
-        weights: same shape as `x`: sum these instead of ones.
-        minlength: at least this many bins.
+        weights: values shaped like `x` to sum instead of ones (default None).
+        minlength: the least number of bins (default 0); there are at least `max(x) + 1`.
+        sparse: must be False: sparse output is not supported.
+
+    Returns:
+        The counts: int32 without weights, else in the weights' dtype.
+
+    Example:
+        >>> lamina.ops.bincount(np.array([0, 1, 1, 3]))
+        tensor([1, 2, 0, 1], dtype=torch.int32)
+        >>> weights = torch.tensor([0.5, 1.0, 2.0])
+        >>> lamina.ops.bincount(np.array([0, 1, 1]), weights=weights, minlength=4)
+        tensor([0.5000, 3.0000, 0.0000, 0.0000])
     """
     if sparse:
         raise ValueError("bincount() supports sparse=False only; received sparse=True.")
@@ -262,9 +577,21 @@ def bincount(x, weights=None, minlength=0, sparse=False):
 
 @symbolic_op("histogram")
 def histogram(x, bins=10, range=None):  # noqa: A002 - NumPy's name
-    """Counts of `x` in `bins` equal bins over `range` (its min and max by default).
+    """Count the elements of `x` in equal-width bins.
 
-    Returns: (counts, bin edges).
+    `x` is flattened; values outside `range` are ignored.
+
+    Args:
+        x: input tensor (integers are computed in float32).
+        bins: the number of bins (default 10).
+        range: the `(lower, upper)` limits of the bins (default None: `x`'s minimum and maximum).
+
+    Returns:
+        A tuple `(counts, edges)`: the float counts per bin and the `bins + 1` bin edges.
+
+    Example:
+        >>> lamina.ops.histogram(torch.tensor([0.0, 1.0, 1.0, 3.0, 4.0]), bins=4)
+        (tensor([1., 2., 0., 2.]), tensor([0., 1., 2., 3., 4.]))
     """
     x = floating(tensor(x)).reshape(-1)
     lo, hi = (float(x.min()), float(x.max())) if range is None else range
@@ -275,7 +602,23 @@ def histogram(x, bins=10, range=None):  # noqa: A002 - NumPy's name
 
 @symbolic_op("trapezoid")
 def trapezoid(y, x=None, dx=1.0, axis=-1):
-    """The integral of `y` along `axis` by the trapezoidal rule (samples at `x`, or `dx` apart)."""
+    """Integrate `y` along an axis with the trapezoidal rule.
+
+    Args:
+        y: the sampled values (integers are computed in float32).
+        x: the sample positions along `axis` (default None: evenly spaced, `dx` apart).
+        dx: the spacing between samples when `x` is None (default 1.0).
+        axis: the axis to integrate along (default -1).
+
+    Returns:
+        The integral, with `axis` removed.
+
+    Example:
+        >>> lamina.ops.trapezoid(torch.tensor([1.0, 2.0, 3.0]))
+        tensor(4.)
+        >>> lamina.ops.trapezoid(torch.tensor([1.0, 2.0, 3.0]), x=torch.tensor([0.0, 1.0, 3.0]))
+        tensor(6.5000)
+    """
     y = floating(tensor(y))
     if x is None:
         return torch.trapezoid(y, dx=dx, dim=axis)

@@ -39,17 +39,68 @@ def segment_sum(data, segment_ids, num_segments=None, sorted=False):  # noqa: A0
 
 @symbolic_op("segment_max")
 def segment_max(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002
-    """Maxima of the rows of `data` sharing a segment id (see `segment_sum`)."""
+    """The maximum of the rows of `data` that share a segment id.
+
+    These are TensorFlow's unsorted segment reductions; segments that receive no row hold 0.
+
+    Args:
+        data: `(n, ...)` values.
+        segment_ids: `(n,)` integer ids in `[0, num_segments)`, in any order.
+        num_segments: the number of segments (default None: the largest id plus one).
+        sorted: whether the ids are sorted; accepted for Keras compatibility, the result does not
+            depend on it (default False).
+
+    Returns:
+        A `(num_segments, ...)` tensor.
+
+    Example:
+        >>> lamina.ops.segment_max(np.array([1, 5, 2, 3]), np.array([0, 0, 1, 1]))
+        tensor([5, 3])
+    """
     return _segment(data, segment_ids, num_segments, "amax")
 
 
 @symbolic_op("segment_min")
 def segment_min(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002
-    """Minima of the rows of `data` sharing a segment id (see `segment_sum`)."""
+    """The minimum of the rows of `data` that share a segment id.
+
+    These are TensorFlow's unsorted segment reductions; segments that receive no row hold 0.
+
+    Args:
+        data: `(n, ...)` values.
+        segment_ids: `(n,)` integer ids in `[0, num_segments)`, in any order.
+        num_segments: the number of segments (default None: the largest id plus one).
+        sorted: whether the ids are sorted; accepted for Keras compatibility, the result does not
+            depend on it (default False).
+
+    Returns:
+        A `(num_segments, ...)` tensor.
+
+    Example:
+        >>> lamina.ops.segment_min(np.array([1, 5, 2, 3]), np.array([0, 0, 1, 1]))
+        tensor([1, 2])
+    """
     return _segment(data, segment_ids, num_segments, "amin")
 
 
 @symbolic_op("segment_prod")
 def segment_prod(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002
-    """Products of the rows of `data` sharing a segment id (see `segment_sum`)."""
+    """The product of the rows of `data` that share a segment id.
+
+    These are TensorFlow's unsorted segment reductions; segments that receive no row hold 0.
+
+    Args:
+        data: `(n, ...)` values.
+        segment_ids: `(n,)` integer ids in `[0, num_segments)`, in any order.
+        num_segments: the number of segments (default None: the largest id plus one).
+        sorted: whether the ids are sorted; accepted for Keras compatibility, the result does not
+            depend on it (default False).
+
+    Returns:
+        A `(num_segments, ...)` tensor.
+
+    Example:
+        >>> lamina.ops.segment_prod(np.array([1, 5, 2, 3]), np.array([0, 0, 1, 1]))
+        tensor([5, 6])
+    """
     return _segment(data, segment_ids, num_segments, "prod")
