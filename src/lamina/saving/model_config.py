@@ -167,6 +167,8 @@ def build_model(entry: dict, custom_objects=None, source: str = ""):
         cls = Sequential
     elif class_name in _FUNCTIONAL_NAMES:
         cls = Model
+    elif class_name == "FeatureSpace" and "FeatureSpace" not in custom_objects:
+        from lamina.utils.feature_space import FeatureSpace as cls
     elif class_name in custom_objects or entry.get("registered_name") in custom_objects:
         cls = custom_objects.get(class_name) or custom_objects[entry["registered_name"]]
     else:

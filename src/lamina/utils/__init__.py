@@ -22,6 +22,7 @@ from lamina.saving.object_registration import (
 from lamina.saving.object_serialization import deserialize_keras_object, serialize_keras_object
 from lamina.utils.config import Config
 from lamina.utils.data_tuples import normalize, pack_x_y_sample_weight, unpack_x_y_sample_weight
+from lamina.utils.feature_space import FeatureSpace
 from lamina.utils.graph_inputs import get_source_inputs
 from lamina.utils.progbar import Progbar
 from lamina.utils.py_dataset import PyDataset
@@ -68,6 +69,7 @@ def to_categorical(y, num_classes=None, dtype="float32"):
 __all__ = [
     "Config",
     "CustomObjectScope",
+    "FeatureSpace",
     "Progbar",
     "PyDataset",
     "Sequence",
