@@ -118,6 +118,24 @@ def test_a_cross_hashes_the_preprocessed_ids():
     assert out[0].item() == out[2].item()  # the same pair, the same bin
 
 
+def test_a_custom_feature_with_text_vectorization_tf_idf():
+    # Keras's docstring example: FeatureSpace.feature with any preprocessing layer.
+    data = {"text": ["1st string", "2nd string", "3rd string"]}
+    layer = lamina.layers.TextVectorization(output_mode="tf_idf")
+    space = FeatureSpace(
+        {"text": FeatureSpace.feature(preprocessor=layer, dtype="string", output_mode="float")}
+    )
+    space.adapt(data)
+    assert layer.get_vocabulary() == ["[UNK]", "string", "3rd", "2nd", "1st"]
+    # idf = log(1 + documents / (1 + document frequency)): 3 documents.
+    common, rare = np.log(1 + 3 / 4), np.log(1 + 3 / 2)
+    expected = [[0, common, 0, 0, rare], [0, common, 0, rare, 0], [0, common, rare, 0, 0]]
+    np.testing.assert_allclose(space(data).numpy(), expected, rtol=1e-6)
+    assert space.get_encoded_features().shape == (None, 5)
+    restored = FeatureSpace.from_config(json.loads(json.dumps(space.get_config())))
+    torch.testing.assert_close(restored(data), space(data))
+
+
 def test_one_sample_of_scalars_gives_one_vector():
     space = adapted({"price": "float_normalized", "color": "string_categorical"})
     batch = space(DATA)

@@ -14,6 +14,7 @@ from lamina.layers.preprocessing.discretization import Discretization
 from lamina.layers.preprocessing.hashing import HashedCrossing
 from lamina.layers.preprocessing.index_lookup import _IndexLookup
 from lamina.layers.preprocessing.numeric import Normalization
+from lamina.saving.model_config import register_saveable
 from lamina.saving.object_serialization import serialize_keras_object
 from lamina.utils import feature_data, feature_specs
 from lamina.utils.feature_specs import Cross, Feature
@@ -21,6 +22,7 @@ from lamina.utils.feature_specs import Cross, Feature
 _NOT_ADAPTED_HINT = "call feature_space.adapt(data) with training data first."
 
 
+@register_saveable
 class FeatureSpace(Layer):
     """One-stop preprocessing and encoding of structured data, as Keras's `FeatureSpace`.
 
@@ -226,7 +228,7 @@ class FeatureSpace(Layer):
         self._finish_build()
 
     def _holds_learned_state(self, preprocessor) -> bool:
-        if isinstance(preprocessor, _IndexLookup):
+        if hasattr(preprocessor, "get_vocabulary"):  # the lookups, TextVectorization
             return bool(preprocessor.get_vocabulary(include_special_tokens=False))
         if isinstance(preprocessor, Discretization):
             return preprocessor.bin_boundaries is not None
