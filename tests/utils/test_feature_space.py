@@ -30,6 +30,30 @@ def adapted(features, data=DATA, **kwargs):
     return space
 
 
+@pytest.mark.parametrize(
+    "kind, layer, output_mode",
+    [
+        ("float", "FloatIdentity", "float"),
+        ("float_rescaled", "Rescaling", "float"),
+        ("float_normalized", "Normalization", "float"),
+        ("float_discretized", "Discretization", "one_hot"),
+        ("integer_categorical", "IntegerLookup", "one_hot"),
+        ("string_categorical", "StringLookup", "one_hot"),
+        ("integer_hashed", "Hashing", "one_hot"),
+        ("string_hashed", "Hashing", "one_hot"),
+    ],
+)
+def test_each_shorthand_names_its_preprocessor(kind, layer, output_mode):
+    space = FeatureSpace({"f": kind}, hashing_dim=5, num_discretization_bins=6)
+    feature = space.features["f"]
+    assert type(feature.preprocessor).__name__ == layer
+    assert feature.output_mode == output_mode
+    assert feature.preprocessor.name == "f_preprocessor"
+    assert getattr(feature.preprocessor, "num_bins", None) in (None, 5, 6)
+    dtypes = {"float": "float32", "integer": "int32", "string": "string"}
+    assert feature.dtype == dtypes[kind.split("_")[0]]
+
+
 def test_float_normalized_uses_the_adapted_mean_and_variance():
     space = adapted({"price": "float_normalized"})
     expected = (np.array(DATA["price"]) - 3.0) / np.sqrt(3.5)

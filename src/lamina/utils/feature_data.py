@@ -73,7 +73,7 @@ def adapt_columns(data, dtypes: dict) -> dict:
     if isinstance(data, dict):
         columns = {}
         for name, dtype in dtypes.items():
-            values = _column(as_array(_lookup(data, name), dtype))
+            values = _column(as_array(value_of(data, name), dtype))
             columns[name] = [
                 values[start : start + ADAPT_BATCH_SIZE]
                 for start in range(0, len(values), ADAPT_BATCH_SIZE)
@@ -90,7 +90,7 @@ def adapt_columns(data, dtypes: dict) -> dict:
     for element in data:
         features = _features_of(element)
         for name, dtype in dtypes.items():
-            values = as_array(_lookup(features, name), dtype)
+            values = as_array(value_of(features, name), dtype)
             if values.ndim == 0:
                 samples[name].append(values)
             else:
@@ -104,7 +104,8 @@ def adapt_columns(data, dtypes: dict) -> dict:
     return batches
 
 
-def _lookup(features: dict, name):
+def value_of(features: dict, name):
+    """`features[name]`, or an error naming the missing feature."""
     if name not in features:
         raise errors.value_error(
             "FeatureSpace",

@@ -12,7 +12,6 @@ from lamina.engine.symbolic import Input, KerasTensor, Node, flatten_symbolic
 from lamina.layers.preprocessing.category_encoding import CategoryEncoding
 from lamina.layers.preprocessing.discretization import Discretization
 from lamina.layers.preprocessing.hashing import HashedCrossing
-from lamina.layers.preprocessing.index_lookup import _IndexLookup
 from lamina.layers.preprocessing.numeric import Normalization
 from lamina.saving.model_config import register_saveable
 from lamina.saving.object_serialization import serialize_keras_object
@@ -227,21 +226,12 @@ class FeatureSpace(Layer):
         self._is_adapted = True
         self._finish_build()
 
-    def _holds_learned_state(self, preprocessor) -> bool:
-        if hasattr(preprocessor, "get_vocabulary"):  # the lookups, TextVectorization
-            return bool(preprocessor.get_vocabulary(include_special_tokens=False))
-        if isinstance(preprocessor, Discretization):
-            return preprocessor.bin_boundaries is not None
-        if isinstance(preprocessor, Normalization):
-            return preprocessor.adapted
-        return False
-
     def _check_if_adapted(self):
         if self._is_adapted:
             return
         adaptable = self._list_adaptable_preprocessors()
         # A FeatureSpace rebuilt from a config holds its vocabularies and statistics already.
-        if all(self._holds_learned_state(self.preprocessors[name]) for name in adaptable):
+        if all(feature_specs.holds_learned_state(self.preprocessors[n]) for n in adaptable):
             self._is_adapted = True
             return
         raise errors.value_error(
@@ -318,7 +308,7 @@ class FeatureSpace(Layer):
     def call(self, data):
         columns, single = {}, False
         for name, feature in self.features.items():
-            value = feature_data.as_call_value(feature_data._lookup(data, name), feature.dtype)
+            value = feature_data.as_call_value(feature_data.value_of(data, name), feature.dtype)
             if value.ndim == 0:
                 value, single = value.reshape(1, 1), True
             elif value.ndim == 1:
@@ -337,7 +327,7 @@ class FeatureSpace(Layer):
     def _call_symbolic(self, data):
         """Record this FeatureSpace as one node of a functional graph; its outputs' shapes come
         from encoding one placeholder row."""
-        example = {name: [self._placeholder(name)] for name in self.features}
+        example = {name: [feature_specs.placeholder(f)] for name, f in self.features.items()}
         encoded = self.call(example)
         as_symbolic = lambda x: KerasTensor((None, *x.shape[1:]), x.dtype)  # noqa: E731
         if self.output_mode == "dict":
@@ -349,15 +339,6 @@ class FeatureSpace(Layer):
             tensor.node, tensor.index, tensor.name = node, index, f"{self.name}/out{index}"
         self._inbound_nodes.append(node)
         return outputs
-
-    def _placeholder(self, name):
-        preprocessor = self.preprocessors[name]
-        if isinstance(preprocessor, _IndexLookup):
-            vocabulary = preprocessor.get_vocabulary(include_special_tokens=False)
-            if vocabulary:
-                return vocabulary[0]
-        dtype = str(self.features[name].dtype)
-        return "" if dtype == "string" else 0 if dtype.startswith("int") else 0.0
 
     def get_inputs(self):
         """The dict of symbolic `Input`s (shape `(1,)`), one per feature."""

@@ -261,3 +261,25 @@ def cardinality(preprocessor):
     if isinstance(preprocessor, (Hashing, HashedCrossing)):
         return preprocessor.num_bins
     return None
+
+
+def holds_learned_state(preprocessor) -> bool:
+    """Whether an adaptable preprocessor already holds what adapt() learns (a rebuilt one)."""
+    if hasattr(preprocessor, "get_vocabulary"):  # the lookups, TextVectorization
+        return bool(preprocessor.get_vocabulary(include_special_tokens=False))
+    if isinstance(preprocessor, Discretization):
+        return preprocessor.bin_boundaries is not None
+    if isinstance(preprocessor, Normalization):
+        return preprocessor.adapted
+    return False
+
+
+def placeholder(feature):
+    """A value any feature's preprocessor takes (its first known token where it has a
+    vocabulary): one row of these gives the shapes of the encoded features."""
+    if hasattr(feature.preprocessor, "get_vocabulary"):
+        vocabulary = feature.preprocessor.get_vocabulary(include_special_tokens=False)
+        if vocabulary:
+            return vocabulary[0]
+    dtype = str(feature.dtype)
+    return "" if dtype == "string" else 0 if dtype.startswith("int") else 0.0
