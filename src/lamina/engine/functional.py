@@ -133,7 +133,7 @@ class FunctionalGraph:
             value = _to_tensor(value, symbolic)
             layer = symbolic.node.layer
             expected = symbolic.shape
-            if value.dim() != len(expected) or any(
+            if len(value.shape) != len(expected) or any(
                 e is not None and e != a for e, a in zip(expected[1:], value.shape[1:], strict=True)
             ):
                 raise errors.value_error(
@@ -152,6 +152,8 @@ def _to_tensor(value, symbolic: KerasTensor) -> torch.Tensor:
     if not isinstance(value, torch.Tensor):
         import numpy as np
 
+        if symbolic.dtype == "string":  # strings never become tensors (see StringLookup)
+            return np.asarray(value)
         value = torch.as_tensor(np.asarray(value), device=backend.default_device())
     expected = backend.to_torch_dtype(symbolic.dtype)
     if value.dtype != expected and (value.is_floating_point() or expected.is_floating_point):

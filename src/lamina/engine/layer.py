@@ -678,6 +678,8 @@ def _as_tensor_tree(x, device, weights_device=None):
     floats); tensors in a list or dict move to the weights' device, as a lone tensor does."""
 
     def convert(leaf):
+        if isinstance(leaf, np.ndarray) and leaf.dtype.kind in "USO":
+            return leaf  # strings stay NumPy: the string preprocessing layers read them so
         if isinstance(leaf, np.ndarray):
             tensor = torch.from_numpy(np.ascontiguousarray(leaf))
             if tensor.is_floating_point() and tensor.dtype != torch.float32:

@@ -11,6 +11,16 @@ from lamina.saving.errors import FileFormatError
 
 _FUNCTIONAL_NAMES = ("Functional", "Model")
 
+# Classes other than models that save themselves as a whole `.keras` file (FeatureSpace): their
+# modules register them here, so that loading finds them without this module importing theirs.
+_SAVEABLE_CLASSES: dict[str, type] = {}
+
+
+def register_saveable(cls):
+    """Let `load_model` rebuild `cls` (by its class name) from a `.keras` file's config."""
+    _SAVEABLE_CLASSES[cls.__name__] = cls
+    return cls
+
 
 def model_entry(model) -> dict:
     """`{"module", "class_name", "config", "registered_name", "build_config", "compile_config"}`."""
@@ -167,6 +177,8 @@ def build_model(entry: dict, custom_objects=None, source: str = ""):
         cls = Sequential
     elif class_name in _FUNCTIONAL_NAMES:
         cls = Model
+    elif class_name in _SAVEABLE_CLASSES and class_name not in custom_objects:
+        cls = _SAVEABLE_CLASSES[class_name]
     elif class_name in custom_objects or entry.get("registered_name") in custom_objects:
         cls = custom_objects.get(class_name) or custom_objects[entry["registered_name"]]
     else:

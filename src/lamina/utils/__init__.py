@@ -25,6 +25,7 @@ from lamina.saving.object_serialization import deserialize_keras_object, seriali
 from lamina.utils.config import Config
 from lamina.utils.data_tuples import normalize, pack_x_y_sample_weight, unpack_x_y_sample_weight
 from lamina.utils.dataset_split import split_dataset
+from lamina.utils.feature_space import FeatureSpace
 from lamina.utils.file_download import get_file
 from lamina.utils.graph_inputs import get_source_inputs
 from lamina.utils.progbar import Progbar
@@ -74,6 +75,7 @@ def to_categorical(y, num_classes=None, dtype="float32"):
 __all__ = [
     "Config",
     "CustomObjectScope",
+    "FeatureSpace",
     "Progbar",
     "PyDataset",
     "Sequence",
