@@ -330,12 +330,12 @@ class Variable:
     def __int__(self):
         if self.ndim:
             raise TypeError(f"Only scalar variables can be converted to int; shape={self.shape}.")
-        return int(self.value)
+        return int(self.value.detach())
 
     def __float__(self):
         if self.ndim:
             raise TypeError(f"Only scalar variables can be converted to float; shape={self.shape}.")
-        return float(self.value)
+        return float(self.value.detach())
 
     def __len__(self):
         return len(self._stored())
