@@ -20,7 +20,7 @@ from lamina import backend, constraints, initializers, regularizers, tree
 from lamina.dtype_policies import policy as dtype_policies
 from lamina.engine import errors, naming, remat, scopes
 from lamina.engine.input_spec import InputSpec
-from lamina.engine.variable import Variable
+from lamina.engine.variable_base import VariableBase
 from lamina.mixed_precision import autocast as mixed_precision_autocast
 
 # The training value an enclosing call received explicitly (`base_model(x, training=False)`), so
@@ -639,11 +639,11 @@ class Layer(nn.Module):
             and not name.startswith("_")
         ):
             value = nn.ModuleList(value)
-        elif isinstance(value, Variable):
+        elif isinstance(value, VariableBase):
             self._track_variable(name, value)
         super().__setattr__(name, value)
 
-    def _track_variable(self, attribute: str, variable: Variable) -> None:
+    def _track_variable(self, attribute: str, variable) -> None:
         """A Variable assigned as an attribute becomes one of this layer's weights: its tensor is
         registered as `<attribute>_variable` (a Parameter when trainable, else a buffer)."""
         key = f"{attribute}_variable"

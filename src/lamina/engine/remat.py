@@ -153,16 +153,26 @@ def rematerialized_call(layer, call, inputs):
 
 def _output_size(layer, inputs) -> int:
     """Elements of the layer's output for these inputs, from its output shape (cached by shape)."""
-    from lamina.engine.layer import shape_of
-
-    input_shape = shape_of(inputs)
+    input_shape = _shape_of(inputs)
     cache = layer.__dict__.setdefault("_remat_output_sizes", {})
     key = repr(input_shape)
     if key not in cache:
         cache[key] = 0  # a shape probe that calls the layer again finds no remat to decide
-        output_shape = layer.compute_output_shape(input_shape)
+        try:
+            output_shape = layer.compute_output_shape(input_shape)
+        except (ValueError, RuntimeError, TypeError, NotImplementedError):
+            return 0  # a shape lamina cannot infer: the layer runs as it is
         cache[key] = sum(math.prod(d or 1 for d in shape) for shape in _shapes(output_shape))
     return cache[key]
+
+
+def _shape_of(inputs):
+    """Keras's input shape of a call: a tensor's shape, or the shapes of a list or dict."""
+    if isinstance(inputs, (list, tuple)):
+        return [_shape_of(x) for x in inputs]
+    if isinstance(inputs, dict):
+        return {key: _shape_of(x) for key, x in inputs.items()}
+    return tuple(inputs.shape)
 
 
 def _shapes(structure):

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import threading
 
+from lamina.engine.variable_base import VariableBase
+
 _state = threading.local()
 
 
@@ -125,20 +127,20 @@ class StatelessScope:
     """
 
     def __init__(self, state_mapping=None, collect_losses=False, initialize_variables=True):
-        from lamina.engine.variable import Variable
-
         self.collect_losses = collect_losses
         self.initialize_variables = initialize_variables
         self.losses: list = []
         self.state_mapping: dict[int, object] = {}
-        self._variables: dict[int, Variable] = {}  # keeps the mapped variables alive (their ids)
+        self._variables: dict[
+            int, VariableBase
+        ] = {}  # keeps the mapped variables alive (their ids)
         for variable, value in state_mapping or ():
-            if not isinstance(variable, Variable):
+            if not isinstance(variable, VariableBase):
                 raise ValueError(
                     "StatelessScope(): expected every key of `state_mapping` to be a "
                     f"lamina.Variable; received {variable!r}. Hint: pass (variable, value) pairs."
                 )
-            value = variable._converted(value.value if isinstance(value, Variable) else value)
+            value = variable._converted(value)
             if tuple(value.shape) != variable.shape:
                 raise ValueError(
                     f"StatelessScope(): expected a value of shape {variable.shape} for "

@@ -16,6 +16,7 @@ from torch import nn
 
 from lamina import backend
 from lamina.engine import naming, scopes
+from lamina.engine.variable_base import VariableBase
 
 _AGGREGATIONS = (None, "none", "mean", "sum", "only_first_replica")
 _SYNCHRONIZATIONS = (None, "none", "on_read", "on_write", "auto")
@@ -37,7 +38,7 @@ def _device_for_new_tensors() -> torch.device:
     return backend.default_device() if device.type == "cpu" else device
 
 
-class Variable:
+class Variable(VariableBase):
     """A named, assignable tensor: Keras's `keras.Variable` on torch.
 
     Args:

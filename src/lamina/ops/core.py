@@ -14,7 +14,7 @@ import torch
 
 from lamina import backend
 from lamina.engine.symbolic import KerasTensor, apply_op
-from lamina.engine.variable import Variable
+from lamina.engine.variable_base import VariableBase
 
 # Keras's default dtypes for Python numbers: int32 and float32 (NumPy arrays keep their dtype).
 _PYTHON_DEFAULTS = {bool: torch.bool, int: torch.int32, float: torch.float32}
@@ -38,16 +38,16 @@ def symbolic_op(name: str):
 def _holds_variable(args) -> bool:
     """Whether a `Variable` is among the arguments (or one level down, in a list of them)."""
     for arg in args:
-        if isinstance(arg, Variable):
+        if isinstance(arg, VariableBase):
             return True
-        if isinstance(arg, (list, tuple)) and any(isinstance(a, Variable) for a in arg):
+        if isinstance(arg, (list, tuple)) and any(isinstance(a, VariableBase) for a in arg):
             return True
     return False
 
 
 def _values_of(x):
     """Variables replaced by their current values (ops compute on tensors)."""
-    if isinstance(x, Variable):
+    if isinstance(x, VariableBase):
         return x.value
     if isinstance(x, (list, tuple)):
         return type(x)(_values_of(item) for item in x)
@@ -75,7 +75,7 @@ def convert_to_tensor(x, dtype=None, sparse=None) -> torch.Tensor:
     Python floats become float32 and Python ints int32, as in Keras; NumPy arrays keep their dtype.
     """
     torch_dtype = None if dtype is None else to_dtype(dtype)
-    if isinstance(x, Variable):
+    if isinstance(x, VariableBase):
         x = x.value
     if isinstance(x, torch.Tensor):
         return x if torch_dtype is None else x.to(torch_dtype)
