@@ -133,6 +133,10 @@ def test_torch_functions_take_it_and_gradients_reach_it():
     loss = torch.sum(torch.mul(variable, variable))  # a torch function, not an operator
     loss.backward()
     assert variable.value.grad.tolist() == [2.0, 4.0, 6.0]
+    inputs = lamina.Variable([[1.0, -1.0]])
+    dense = lamina.layers.Dense(1, kernel_initializer="ones")
+    dense(inputs).sum().backward()  # a layer takes a Variable as its input, and differentiates it
+    assert inputs.value.grad.tolist() == [[1.0, 1.0]]
     frozen = lamina.Variable([1.0], trainable=False)
     assert not frozen.value.requires_grad
     frozen.trainable = True

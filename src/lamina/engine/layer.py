@@ -712,9 +712,12 @@ def _weight_name(entry: WeightEntry) -> str:
 
 def _as_tensor_tree(x, device, weights_device=None):
     """NumPy arrays and Python numbers passed to a layer become tensors on `device` (float32 for
-    floats); tensors in a list or dict move to the weights' device, as a lone tensor does."""
+    floats), Variables their values; tensors in a list or dict move to the weights' device, as a
+    lone tensor does."""
 
     def convert(leaf):
+        if isinstance(leaf, VariableBase):  # a Variable passed as an input: its current value
+            leaf = leaf.value
         if isinstance(leaf, np.ndarray):
             tensor = torch.from_numpy(np.ascontiguousarray(leaf))
             if tensor.is_floating_point() and tensor.dtype != torch.float32:
