@@ -62,6 +62,7 @@ def test_a_function_computes_and_nests_as_an_operation():
     new_input = lamina.Input((3,))
     outer = lamina.Model(new_input, inner(new_input) * 2.0)
     assert outer.output_shape == (None, 2)
+    assert inner(lamina.KerasTensor((7, 3))).shape == (7, 2)  # another shape: inferred anew
     assert len(outer.trainable_weights) == 2  # the Function's Dense belongs to the model
     x = np.ones((4, 3), "float32")
     np.testing.assert_allclose(
