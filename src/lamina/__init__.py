@@ -39,8 +39,13 @@ from lamina.dtype_policies import DTypePolicy, FloatDTypePolicy  # noqa: E402
 from lamina.engine.input_spec import InputSpec  # noqa: E402
 from lamina.engine.layer import Layer  # noqa: E402
 from lamina.engine.model import Model  # noqa: E402
+from lamina.engine.operation import Function, Operation  # noqa: E402
+from lamina.engine.quantizer import Quantizer  # noqa: E402
+from lamina.engine.remat import RematScope, remat  # noqa: E402
+from lamina.engine.scopes import StatelessScope, SymbolicScope, name_scope  # noqa: E402
 from lamina.engine.sequential import Sequential  # noqa: E402
 from lamina.engine.symbolic import Input, KerasTensor  # noqa: E402
+from lamina.engine.variable import Variable  # noqa: E402
 from lamina.initializers import Initializer  # noqa: E402
 from lamina.losses import Loss  # noqa: E402
 from lamina.metrics import Metric  # noqa: E402
@@ -59,6 +64,7 @@ __all__ = [
     "Constraint",
     "DTypePolicy",
     "FloatDTypePolicy",
+    "Function",
     "Initializer",
     "Input",
     "InputSpec",
@@ -67,10 +73,18 @@ __all__ = [
     "Loss",
     "Metric",
     "Model",
+    "Operation",
     "Optimizer",
+    "Quantizer",
     "Regularizer",
+    "RematScope",
     "Sequential",
+    "StatelessScope",
+    "SymbolicScope",
+    "Variable",
     "device",
+    "name_scope",
+    "remat",
     "version",
     "activations",
     "applications",

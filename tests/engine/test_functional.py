@@ -7,6 +7,7 @@ import pytest
 
 import lamina
 from lamina import layers
+from tests.parity import reference
 
 # The seeds' ResNet (seed 003, lines 69-112) as Keras lists its layers (seed-summaries A.003-resnet)
 RESNET_LAYERS = [
@@ -294,3 +295,33 @@ def test_merge_of_an_unknown_and_a_known_size_has_keras_shape(layer, config, sha
 def test_merge_of_sizes_that_cannot_broadcast_names_the_symbolic_shapes():
     with pytest.raises(ValueError, match=r"received shapes \[\(None, None, 3\), \(None, 5, 2\)\]"):
         layers.Add()([layers.Input((None, 3)), layers.Input((5, 2))])
+
+
+def _image_model(layers, models):
+    inputs = layers.Input((4, 4, 1))
+    return models.Model(inputs, layers.Dense(2)(layers.Flatten()(inputs)))
+
+
+def _vector_model(layers, models):
+    inputs = layers.Input((4,))
+    return models.Model(inputs, layers.Dense(2)(inputs))
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    ("build", "shape"),
+    [(_image_model, (3, 4, 4)), (_vector_model, (3, 4, 1))],
+    ids=["gains_trailing_axis", "loses_trailing_axis"],
+)
+def test_a_direct_call_adjusts_the_input_rank_as_keras_does(build, shape):
+    model = build(lamina.layers, lamina)
+    x = np.random.default_rng(0).standard_normal(shape).astype("float32")
+    expected = reference.keras_direct_call(build, model.get_weights(), x)
+    np.testing.assert_allclose(model(x).detach().numpy(), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_direct_call_refuses_other_rank_mismatches():
+    model = _image_model(lamina.layers, lamina)
+    with pytest.raises(ValueError, match=r"expects shape \(None, 4, 4, 1\); received an array "):
+        model(np.zeros((3, 16), "float32"))

@@ -496,3 +496,54 @@ def keras_parameters(path: str) -> list[tuple[str, object]]:
     for part in path.split("."):
         target = getattr(target, part)
     return [(p.name, p.default) for p in inspect.signature(target).parameters.values()]
+
+
+# Top-level names (Variable, name_scope, remat, direct model calls): tests/engine/test_variable.py,
+# test_scopes.py, test_remat.py, test_functional.py.
+
+
+def keras_variable_results(initial, fns: dict, **variable_kwargs) -> dict:
+    """{name: (NumPy value, dtype name)} of `fn(keras.Variable(initial, **variable_kwargs))` for
+    each of `fns`; `fn` may use the variable and the `keras` module (`fn(v, keras)`)."""
+    results = {}
+    for name, fn in fns.items():
+        variable = keras.Variable(initial, **variable_kwargs)
+        out = fn(variable, keras)
+        out = out.value if isinstance(out, keras.Variable) else out
+        results[name] = (
+            keras.ops.convert_to_numpy(out),
+            keras.backend.standardize_dtype(out.dtype),
+        )
+    return results
+
+
+def keras_variable_facts(initial, scopes=(), **variable_kwargs) -> dict:
+    """name, path, shape, dtype, trainable of a keras.Variable created inside nested name scopes."""
+    import contextlib
+
+    with contextlib.ExitStack() as stack:
+        for scope in scopes:
+            stack.enter_context(keras.name_scope(scope))
+        variable = keras.Variable(initial, **variable_kwargs)
+    return {
+        "name": variable.name,
+        "path": variable.path,
+        "shape": variable.shape,
+        "dtype": variable.dtype,
+        "trainable": variable.trainable,
+    }
+
+
+def keras_remat_values_and_grads(fn, x: np.ndarray, cotangent: np.ndarray):
+    """`keras.remat(fn)(x)` and the gradient of `sum(out * cotangent)` wrt x, as NumPy."""
+    tensor = torch.tensor(x, requires_grad=True)
+    out = keras.remat(fn)(tensor)
+    (grad,) = torch.autograd.grad(out, tensor, torch.tensor(cotangent))
+    return out.detach().numpy(), grad.numpy()
+
+
+def keras_direct_call(build, weights, x: np.ndarray) -> np.ndarray:
+    """`model(x)`, called directly (not predict), of `build(keras.layers, keras)` with `weights`."""
+    model = build(keras.layers, keras)
+    model.set_weights(weights)
+    return keras.ops.convert_to_numpy(model(x))

@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 import torch
 
-from lamina.engine import errors
+from lamina.engine import errors, functional
 
 
 def _is_integer(value) -> bool:
@@ -133,9 +133,9 @@ def class_weights_to_sample_weights(table: dict[int, float], labels) -> torch.Te
 
 def conform_inputs(model, x):
     """Array inputs checked against the model's `Input` shapes before any batch runs, so a
-    mismatch names the whole array (`x` of shape (83, 4)) rather than one batch of it. An array
-    one axis short of an Input whose last size is 1 gains that axis, as Keras does (a (N, 28, 28)
-    array into Input((28, 28, 1)))."""
+    mismatch names the whole array (`x` of shape (83, 4)) rather than one batch of it. The rank is
+    adjusted by the rule a direct call follows too (`functional.adjust_input_rank`): a (N, 28, 28)
+    array fits Input((28, 28, 1)), as in Keras."""
     inputs = getattr(model, "inputs", None)
     if not inputs or isinstance(x, dict):
         return x
@@ -145,10 +145,8 @@ def conform_inputs(model, x):
     conformed = []
     for index, (array, spec) in enumerate(zip(leaves, inputs, strict=True)):
         expected = tuple(spec.shape)
+        array = functional.adjust_input_rank(array, expected)
         shape = tuple(getattr(array, "shape", ()))
-        if len(shape) == len(expected) - 1 and expected[-1] == 1:
-            array = array[..., None]
-            shape = (*shape, 1)
         fits = len(shape) == len(expected) and all(
             e is None or e == s for e, s in zip(expected[1:], shape[1:], strict=True)
         )

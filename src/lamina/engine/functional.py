@@ -40,6 +40,8 @@ class FunctionalGraph:
 
         def visit(tensor: KerasTensor):
             node = tensor.node
+            if node is None and id(tensor) in input_ids:
+                return  # a bare KerasTensor given as an input (`Function`): bound, never computed
             if node is None:
                 raise ValueError(f"Tensor {tensor} was not produced by a layer or an Input().")
             if id(node) in finished_ids:
@@ -82,7 +84,7 @@ class FunctionalGraph:
                     node_depth[id(parent.node)] = max(depth + 1, node_depth.get(id(parent.node), 0))
         # Inputs the outputs do not use still belong to the model: depth 0, before every layer.
         for tensor in self.flat_inputs:
-            layer = tensor.node.layer
+            layer = None if tensor.node is None else tensor.node.layer
             if isinstance(layer, InputLayer) and id(layer) not in layer_depth:
                 layer_depth[id(layer)] = 0
                 traversal_index[id(layer)] = -1
@@ -130,20 +132,47 @@ class FunctionalGraph:
                 f"{len(flat)}",
             )
         for symbolic, value in zip(self.flat_inputs, flat, strict=True):
-            value = _to_tensor(value, symbolic)
-            layer = symbolic.node.layer
             expected = symbolic.shape
+            value = adjust_input_rank(_to_tensor(value, symbolic), expected)
             if len(value.shape) != len(expected) or any(
                 e is not None and e != a for e, a in zip(expected[1:], value.shape[1:], strict=True)
             ):
+                owner = symbolic if symbolic.node is None else symbolic.node.layer
                 raise errors.value_error(
-                    f"Input '{layer.name}'",
+                    f"Input '{owner.name}'",
                     f"shape {errors.format_shape(expected)}",
                     f"an array of shape {tuple(value.shape)}",
                     "reshape the data to the model's input shape (the batch axis comes first).",
                 )
             values[id(symbolic)] = value
         return values
+
+
+def adjust_input_rank(array, expected_shape):
+    """Keras's rank rule for a model input: an array one axis short of an `Input` whose last size
+    is 1 gains that axis (a (N, 28, 28) array into `Input((28, 28, 1))`), and an array with one
+    extra trailing axis of size 1 loses it; any other array is returned as it is, for the caller's
+    shape check to judge. Works on NumPy arrays and torch tensors alike (a view, no copy).
+
+    Args:
+        array: the value given for one input (anything with `.shape` and NumPy-style indexing).
+        expected_shape: the `Input`'s shape, batch axis included (`None` for unknown sizes).
+
+    Example:
+        >>> adjust_input_rank(np.zeros((4, 28, 28)), (None, 28, 28, 1)).shape
+        (4, 28, 28, 1)
+    """
+    shape = tuple(getattr(array, "shape", ()))
+    if len(shape) == len(expected_shape) + 1 and shape[-1] == 1:
+        adjusted = array[..., 0]
+    elif len(shape) == len(expected_shape) - 1 and expected_shape and expected_shape[-1] == 1:
+        adjusted = array[..., None]
+    else:
+        return array
+    mask = getattr(array, "_keras_mask", None)
+    if mask is not None:
+        adjusted._keras_mask = mask
+    return adjusted
 
 
 def _to_tensor(value, symbolic: KerasTensor) -> torch.Tensor:

@@ -18,8 +18,9 @@ from torch import nn
 
 from lamina import backend, constraints, initializers, regularizers, tree
 from lamina.dtype_policies import policy as dtype_policies
-from lamina.engine import errors, naming
+from lamina.engine import errors, naming, remat, scopes
 from lamina.engine.input_spec import InputSpec
+from lamina.engine.variable_base import VariableBase
 from lamina.mixed_precision import autocast as mixed_precision_autocast
 
 # The training value an enclosing call received explicitly (`base_model(x, training=False)`), so
@@ -192,6 +193,7 @@ class Layer(nn.Module):
         self._call_takes_training = "training" in signature
         self._call_takes_mask = "mask" in signature
         self._computes_mask = type(self).compute_mask is not Layer.compute_mask
+        self._remat_mode = remat.current_mode()  # a RematScope open at creation (remat.py)
 
     # ----------------------------------------------------------------------------------------------
     # The life cycle
@@ -276,15 +278,18 @@ class Layer(nn.Module):
             kwargs["training"] = current_training(self, training)
         elif "training" in kwargs:
             del kwargs["training"]
+        call = self.call
+        if self._remat_mode is not None and not in_meta_inference():
+            call = remat.rematerialized_call(self, call, inputs)
         if training is not None:
             stack = _training_stack()
             stack.append(bool(training))
             try:
-                outputs = self.call(inputs, *args, **kwargs)
+                outputs = call(inputs, *args, **kwargs)
             finally:
                 stack.pop()
         else:
-            outputs = self.call(inputs, *args, **kwargs)
+            outputs = call(inputs, *args, **kwargs)
 
         if self.activity_regularizer is not None:
             self._add_activity_penalties(outputs)
@@ -318,7 +323,8 @@ class Layer(nn.Module):
         """Build once from a Keras shape (batch axis may be None); records the shape."""
         if self.built:
             return
-        self.build(input_shape)
+        with scopes.name_scope(self.name, caller=self):  # Variables made here: "layer/name"
+            self.build(input_shape)
         self._build_input_shape = _with_none_batch(input_shape)
         self.built = True
         self._forget_weights_device()
@@ -508,10 +514,17 @@ class Layer(nn.Module):
                 if module.trainable:
                     for name, regularizer in module._regularizers:
                         penalties.append(regularizer(getattr(module, name)))
+                    for variable in module.__dict__.get("_tracked_variables", {}).values():
+                        if variable.regularizer is not None and variable.trainable:
+                            penalties.append(variable.regularizer(variable.value))
                 penalties.extend(module._activity_losses)
         return penalties
 
     def add_loss(self, loss) -> None:
+        scope = scopes.get_stateless_scope()
+        if scope is not None and scope.collect_losses:
+            scope.add_loss(loss)
+            return
         self._activity_losses.append(loss)
 
     def _clear_activity_losses(self) -> None:
@@ -626,7 +639,31 @@ class Layer(nn.Module):
             and not name.startswith("_")
         ):
             value = nn.ModuleList(value)
+        elif isinstance(value, VariableBase):
+            self._track_variable(name, value)
         super().__setattr__(name, value)
+
+    def _track_variable(self, attribute: str, variable) -> None:
+        """A Variable assigned as an attribute becomes one of this layer's weights: its tensor is
+        registered as `<attribute>_variable` (a Parameter when trainable, else a buffer)."""
+        key = f"{attribute}_variable"
+        tensor = variable._stored()
+        self._parameters.pop(key, None)
+        self._buffers.pop(key, None)
+        self._weight_specs = [spec for spec in self._weight_specs if spec.name != key]
+        if variable.trainable:
+            if not isinstance(tensor, nn.Parameter):
+                tensor = nn.Parameter(tensor, requires_grad=variable._grad_wanted(tensor))
+            self.register_parameter(key, tensor)
+        else:
+            self.register_buffer(key, tensor.detach())
+        identity = (backend.identity, backend.identity)
+        self._weight_specs.append(WeightSpec(key, *identity, variable.trainable))
+        self.__dict__.setdefault("_tracked_variables", {})[key] = variable
+        variable._holder = (self, key)
+        if variable.constraint is not None:
+            self._constraints = getattr(self, "_constraints", [])
+            self._constraints.append((key, variable.constraint))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -675,11 +712,14 @@ def _weight_name(entry: WeightEntry) -> str:
 
 def _as_tensor_tree(x, device, weights_device=None):
     """NumPy arrays and Python numbers passed to a layer become tensors on `device` (float32 for
-    floats); tensors in a list or dict move to the weights' device, as a lone tensor does."""
+    floats), Variables their values; tensors in a list or dict move to the weights' device, as a
+    lone tensor does."""
 
     def convert(leaf):
         if isinstance(leaf, np.ndarray) and leaf.dtype.kind in "USO":
             return leaf  # strings stay NumPy: the string preprocessing layers read them so
+        if isinstance(leaf, VariableBase):  # a Variable passed as an input: its current value
+            leaf = leaf.value
         if isinstance(leaf, np.ndarray):
             tensor = torch.from_numpy(np.ascontiguousarray(leaf))
             if tensor.is_floating_point() and tensor.dtype != torch.float32:

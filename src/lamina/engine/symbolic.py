@@ -17,7 +17,7 @@ import operator
 import torch
 
 from lamina import backend, tree
-from lamina.engine import errors, naming
+from lamina.engine import errors, naming, scopes
 from lamina.engine import layer as layer_module
 
 # Two sizes for unknown dimensions: output dims that differ between the two runs are `None`.
@@ -353,10 +353,16 @@ def _infer_spec(layer, args, kwargs):
         return spec
 
 
-def call_on_symbolic(layer, args, kwargs):
-    """`layer(keras_tensor)`: build, infer the output, record a Node, return symbolic outputs."""
+def call_on_symbolic(layer, args, kwargs, spec=None):
+    """`layer(keras_tensor)`: build, infer the output, record a Node, return symbolic outputs.
+
+    `spec` (a structure of `OutputSpec`s), when the caller knows the output already, skips the
+    inference (an `Operation` with its own `compute_output_spec`).
+    """
     try:
-        spec = _infer_spec(layer, args, kwargs)
+        if spec is None:
+            with scopes.SymbolicScope():
+                spec = _infer_spec(layer, args, kwargs)
     except ValueError:
         raise
     except (RuntimeError, TypeError, IndexError) as failure:

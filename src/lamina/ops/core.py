@@ -14,6 +14,7 @@ import torch
 
 from lamina import backend
 from lamina.engine.symbolic import KerasTensor, apply_op
+from lamina.engine.variable_base import VariableBase
 
 # Keras's default dtypes for Python numbers: int32 and float32 (NumPy arrays keep their dtype).
 _PYTHON_DEFAULTS = {bool: torch.bool, int: torch.int32, float: torch.float32}
@@ -44,11 +45,32 @@ def symbolic_op(name: str):
     def wrap(fn):
         @functools.wraps(fn)
         def op(*args, **kwargs):
+            if _holds_variable(args) or (kwargs and _holds_variable(kwargs.values())):
+                args, kwargs = _values_of(args), {k: _values_of(v) for k, v in kwargs.items()}
             return apply_op(fn, *args, name=name, **kwargs)
 
         return op
 
     return wrap
+
+
+def _holds_variable(args) -> bool:
+    """Whether a `Variable` is among the arguments (or one level down, in a list of them)."""
+    for arg in args:
+        if isinstance(arg, VariableBase):
+            return True
+        if isinstance(arg, (list, tuple)) and any(isinstance(a, VariableBase) for a in arg):
+            return True
+    return False
+
+
+def _values_of(x):
+    """Variables replaced by their current values (ops compute on tensors)."""
+    if isinstance(x, VariableBase):
+        return x.value
+    if isinstance(x, (list, tuple)):
+        return type(x)(_values_of(item) for item in x)
+    return x
 
 
 def to_dtype(dtype) -> torch.dtype:
@@ -101,6 +123,8 @@ def convert_to_tensor(x, dtype=None, sparse=None) -> torch.Tensor:
         tensor([1., 2.], dtype=torch.float16)
     """
     torch_dtype = None if dtype is None else to_dtype(dtype)
+    if isinstance(x, VariableBase):
+        x = x.value
     if isinstance(x, torch.Tensor):
         return x if torch_dtype is None else x.to(torch_dtype)
     if isinstance(x, KerasTensor):
