@@ -79,6 +79,8 @@ COVERED = (
     "lamina.constraints",
     "lamina.data",
     "lamina.initializers",
+    "lamina.layers.activation",
+    "lamina.layers.core",
     "lamina.losses",
     "lamina.metrics",
     "lamina.optimizers",
