@@ -83,6 +83,7 @@ COVERED = (
     "lamina.layers.conv_transpose",
     "lamina.layers.convolutional",
     "lamina.layers.core",
+    "lamina.layers.pooling",
     "lamina.layers.separable_conv",
     "lamina.losses",
     "lamina.metrics",
