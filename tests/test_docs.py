@@ -83,6 +83,7 @@ COVERED = (
     "lamina.layers.conv_transpose",
     "lamina.layers.convolutional",
     "lamina.layers.core",
+    "lamina.layers.normalization",
     "lamina.layers.pooling",
     "lamina.layers.recurrent.gru",
     "lamina.layers.recurrent.lstm",
