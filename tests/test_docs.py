@@ -92,6 +92,7 @@ COVERED = (
     "lamina.layers.recurrent.gru",
     "lamina.layers.recurrent.lstm",
     "lamina.layers.recurrent.simple_rnn",
+    "lamina.layers.regularization",
     "lamina.layers.separable_conv",
     "lamina.losses",
     "lamina.metrics",
