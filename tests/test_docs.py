@@ -93,6 +93,7 @@ COVERED = (
     "lamina.layers.recurrent.lstm",
     "lamina.layers.recurrent.simple_rnn",
     "lamina.layers.regularization",
+    "lamina.layers.reshaping",
     "lamina.layers.separable_conv",
     "lamina.losses",
     "lamina.metrics",
