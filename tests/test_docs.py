@@ -83,6 +83,7 @@ COVERED = (
     "lamina.layers.conv_transpose",
     "lamina.layers.convolutional",
     "lamina.layers.core",
+    "lamina.layers.merging",
     "lamina.layers.normalization",
     "lamina.layers.pooling",
     "lamina.layers.preprocessing.color",
