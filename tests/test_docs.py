@@ -72,12 +72,14 @@ NAMESPACES = (
 # and whose examples run as doctests.
 COVERED = (
     "lamina.activations",
+    "lamina.backend",
     "lamina.callbacks",
     "lamina.config",
     "lamina.confusion_metrics",
     "lamina.confusion_scores",
     "lamina.constraints",
     "lamina.data",
+    "lamina.dtypes",
     "lamina.engine.input_spec",
     "lamina.engine.layer",
     "lamina.engine.model",
