@@ -79,6 +79,7 @@ COVERED = (
     "lamina.confusion_scores",
     "lamina.constraints",
     "lamina.data",
+    "lamina.dtype_policies.policy",
     "lamina.dtypes",
     "lamina.engine.input_spec",
     "lamina.engine.layer",
