@@ -72,6 +72,11 @@ NAMESPACES = (
 # and whose examples run as doctests.
 COVERED = (
     "lamina.activations",
+    "lamina.applications.classic",
+    "lamina.applications.mobilenet_v3",
+    "lamina.applications.resnet",
+    "lamina.applications.resnet_v2",
+    "lamina.applications.vgg",
     "lamina.backend",
     "lamina.callbacks",
     "lamina.config",
