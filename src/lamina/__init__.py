@@ -56,7 +56,12 @@ __version__ = "0.1.0"
 
 
 def version() -> str:
-    """lamina's version string (`lamina.__version__`)."""
+    """lamina's version string (`lamina.__version__`), as `keras.version()` gives Keras's.
+
+    Example:
+        >>> version() == __version__
+        True
+    """
     return __version__
 
 

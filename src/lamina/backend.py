@@ -43,12 +43,24 @@ _image_data_format = "channels_last"
 
 
 def backend() -> str:
-    """The engine's name, as `keras.backend.backend()` reports it: lamina always runs on torch."""
+    """The engine's name, as `keras.backend.backend()` reports it: lamina always runs on torch.
+
+    Example:
+        >>> backend()
+        'torch'
+    """
     return "torch"
 
 
 def image_data_format() -> str:
-    """The default `data_format` of image layers (Keras's default: "channels_last")."""
+    """The default `data_format` of image layers (Keras's default: "channels_last").
+
+    Layers given `data_format=None` use it; `set_image_data_format` changes it.
+
+    Example:
+        >>> image_data_format()
+        'channels_last'
+    """
     return _image_data_format
 
 
@@ -72,7 +84,15 @@ def set_image_data_format(data_format: str) -> None:
 
 
 def epsilon() -> float:
-    """The fuzz factor Keras adds in losses and metrics (default 1e-7)."""
+    """The fuzz factor Keras adds in losses and metrics (default 1e-7).
+
+    It keeps logarithms and divisions finite, e.g. a probability is clipped to
+    [epsilon, 1 - epsilon] before its log is taken; `set_epsilon` changes it.
+
+    Example:
+        >>> epsilon()
+        1e-07
+    """
     return _epsilon
 
 
@@ -103,7 +123,14 @@ def set_default_device(device: str | torch.device) -> None:
 
 
 def floatx() -> str:
-    """The default float dtype of weights and random tensors, as a string ("float32")."""
+    """The default float dtype of weights and random tensors, as a string ("float32").
+
+    `set_floatx` changes it; a layer's own `dtype=` (or the global dtype policy) wins over it.
+
+    Example:
+        >>> floatx()
+        'float32'
+    """
     return _floatx
 
 
@@ -173,7 +200,18 @@ def standardize_data_format(data_format: str | None) -> str:
 
 
 def set_random_seed(seed: int) -> None:
-    """Seed Python, NumPy and torch (all devices) so two runs give the same numbers."""
+    """Seed Python, NumPy and torch (all devices) so two runs give the same numbers.
+
+    Args:
+        seed: int; NumPy gets it modulo 2 ** 32.
+
+    Example:
+        >>> set_random_seed(42)
+        >>> first = torch.rand(3)
+        >>> set_random_seed(42)
+        >>> torch.equal(first, torch.rand(3))
+        True
+    """
     seed = int(seed)
     random.seed(seed)
     np.random.seed(seed % (2**32))
@@ -206,9 +244,13 @@ _uids: dict[str, int] = {}
 def get_uid(prefix: str = "") -> int:
     """A counter per `prefix`: 1 on the first call, then 2, 3, ... until `clear_session()`.
 
+    Args:
+        prefix: the name the counter belongs to (default "": one shared counter).
+
     Example:
-        >>> get_uid("dense"), get_uid("dense")   # doctest: +SKIP
-        (1, 2)
+        >>> clear_session()
+        >>> get_uid("block"), get_uid("block"), get_uid("head")
+        (1, 2, 1)
     """
     _uids[prefix] = _uids.get(prefix, 0) + 1
     return _uids[prefix]
@@ -217,8 +259,11 @@ def get_uid(prefix: str = "") -> int:
 def is_keras_tensor(x) -> bool:
     """Whether `x` is a symbolic tensor (from `lamina.Input` or a layer called on one).
 
+    Args:
+        x: any object.
+
     Example:
-        >>> is_keras_tensor(lamina.Input((3,))), is_keras_tensor(torch.ones(3))  # doctest: +SKIP
+        >>> is_keras_tensor(lamina.Input((3,))), is_keras_tensor(torch.ones(3))
         (True, False)
     """
     from lamina.engine.symbolic import KerasTensor
@@ -243,6 +288,15 @@ def clear_session(free_memory=True) -> None:
     Args:
         free_memory: on CUDA, also collect garbage and return cached blocks to the device (on
             CPU there is no cache to return, and a full collection per call would slow tests).
+            Default True.
+
+    Example:
+        >>> clear_session()
+        >>> lamina.layers.Dense(2).name, lamina.layers.Dense(2).name
+        ('dense', 'dense_1')
+        >>> clear_session()
+        >>> lamina.layers.Dense(2).name
+        'dense'
     """
     naming.reset()
     _uids.clear()

@@ -78,6 +78,9 @@ def standardize_dtype(dtype=None) -> str:
 def is_float_dtype(dtype) -> bool:
     """Whether `dtype` is a floating dtype (bfloat16 and float8 included).
 
+    Args:
+        dtype: a dtype name, a torch or NumPy dtype, or anything `standardize_dtype` accepts.
+
     Example:
         >>> is_float_dtype("bfloat16"), is_float_dtype("int8")
         (True, False)
@@ -88,6 +91,9 @@ def is_float_dtype(dtype) -> bool:
 
 def is_int_dtype(dtype) -> bool:
     """Whether `dtype` is a signed or unsigned integer dtype (not bool).
+
+    Args:
+        dtype: a dtype name, a torch or NumPy dtype, or anything `standardize_dtype` accepts.
 
     Example:
         >>> is_int_dtype("uint8"), is_int_dtype("bool")

@@ -8,6 +8,7 @@ import doctest
 import pytest
 import torch
 
+import lamina
 from lamina import initializers
 from lamina import layers as layers_module
 from lamina.layers import (
@@ -71,7 +72,13 @@ MODULES = [
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.__name__.rsplit(".", 1)[-1])
 def test_docstring_examples_run(module):
     public = {name: getattr(layers_module, name) for name in layers_module.__all__}
-    globs = {"torch": torch, "initializers": initializers, **public, **vars(module)}
+    globs = {
+        "torch": torch,
+        "lamina": lamina,
+        "initializers": initializers,
+        **public,
+        **vars(module),
+    }
     finder = doctest.DocTestFinder()
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     tests = finder.find(module, globs=globs)

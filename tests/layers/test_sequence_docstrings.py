@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+import lamina
 from lamina.layers import SimpleRNNCell
 
 MODULES = [
@@ -29,7 +30,7 @@ def test_docstring_examples(name):
     module = importlib.import_module(name)
     result = doctest.testmod(
         module,
-        extraglobs={"torch": torch, "np": np, "SimpleRNNCell": SimpleRNNCell},
+        extraglobs={"torch": torch, "np": np, "lamina": lamina, "SimpleRNNCell": SimpleRNNCell},
         optionflags=doctest.ELLIPSIS,
     )
     assert result.attempted > 0 and result.failed == 0

@@ -62,9 +62,23 @@ def AlexNet(
 
     Args:
         input_shape: `(height, width, channels)`; (227, 227, 3) as in the paper's arithmetic.
-        classes: units of the classifier.
-        dropout: rate of the two dropout layers of the classifier.
-        classifier_activation: activation of the classifier.
+        classes: units of the classifier (default 1000).
+        dropout: rate of the two dropout layers of the classifier (default 0.5).
+        classifier_activation: activation of the classifier (default softmax).
+        name: the model's name (default "alexnet").
+
+    It is built with random weights (no pretrained file exists for it in Keras's collection);
+    BatchNormalization stands where the paper had local response normalisation.
+
+    Example:
+        >>> # 62 million weights take seconds to initialise, so not run here:
+        >>> model = AlexNet(classes=10)  # doctest: +SKIP
+        >>> model.output.shape, model.count_params()  # doctest: +SKIP
+        ((None, 10), 58323722)
+        >>> AlexNet(input_shape=(32, 32, 3))  # too small: nothing is left to pool after conv2
+        Traceback (most recent call last):
+        ...
+        ValueError: Layer 'pool2' (MaxPooling2D) expects spatial sizes at least pool_size (3, 3)...
     """
     inputs = layers.Input(shape=input_shape)
     x = layers.Conv2D(96, 11, strides=4, activation="relu", name="conv1")(inputs)

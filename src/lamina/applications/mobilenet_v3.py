@@ -265,8 +265,25 @@ def MobileNetV3Large(
     include_preprocessing=True,
     name="MobileNetV3Large",
 ):
-    """MobileNetV3Large, as `keras.applications.MobileNetV3Large`; arguments as
-    `MobileNetV3Small`.
+    """MobileNetV3Large, as `keras.applications.MobileNetV3Large`: the larger of the two
+    MobileNetV3 searches (15 inverted-residual blocks, 1280 features before the classifier).
+
+    Args:
+        input_shape: `(height, width, 3)`, at least 32 pixels; free (None) by default.
+        alpha: width multiplier (default 1.0; ImageNet weights exist for 0.75 and 1.0).
+        minimalistic: no squeeze-and-excite, hard swish or 5x5 kernels (default False).
+        include_top: keep the classifier (pooling, 1x1 convolutions, softmax); default True.
+        weights: None (random), "imagenet" (default: Keras's file, looked up offline) or a file
+            path.
+        input_tensor: a symbolic tensor to use as the input (default None: a new `Input`).
+        classes: size of the classifier (default 1000, required with ImageNet weights).
+        pooling: without the top, None (default: 4-D output), "avg" or "max" (2-D output).
+        dropout_rate: rate of the dropout before the last 1x1 convolution (default 0.2).
+        classifier_activation: activation of the classifier (default softmax; None gives
+            logits).
+        include_preprocessing: rescale [0, 255] inputs to [-1, 1] inside the model (default
+            True).
+        name: the model's name (default "MobileNetV3Large").
 
     Example:
         >>> MobileNetV3Large(weights=None, include_top=False).count_params()

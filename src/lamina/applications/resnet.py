@@ -110,15 +110,30 @@ def ResNet50(
     """ResNet50, as `keras.applications.ResNet50`.
 
     Args:
-        include_top: keep the classifier (global average pooling + Dense).
-        weights: None (random), "imagenet" (Keras's file, looked up offline) or a file path.
-        input_tensor: a symbolic tensor to use as the input.
+        include_top: keep the classifier (global average pooling + Dense); default True.
+        weights: None (random), "imagenet" (default: Keras's file, looked up offline) or a file
+            path.
+        input_tensor: a symbolic tensor to use as the input (default None: a new `Input`).
         input_shape: `(height, width, 3)`; (224, 224, 3) with the top, free (>= 32) without.
-        pooling: without the top, None (4-D output), "avg" or "max" (2-D output).
-        classes: size of the classifier (1000 with ImageNet weights).
-        classifier_activation: activation of the classifier (softmax; None gives logits).
+        pooling: without the top, None (default: 4-D output), "avg" or "max" (2-D output).
+        classes: size of the classifier (default 1000, required with ImageNet weights).
+        classifier_activation: activation of the classifier (default softmax; None gives
+            logits).
+        name: the model's name (default "resnet50").
 
     Output shape: `(batch, classes)` with the top; `(batch, h/32, w/32, 2048)` or `(batch, 2048)`.
+
+    Example:
+        >>> ResNet50(weights=\"imagenet\", classes=10)  # checked before building
+        Traceback (most recent call last):
+        ...
+        ValueError: ResNet50() with weights='imagenet' ... expects classes=1000 ...
+        >>> # Building one takes seconds (tens of millions of weights), so not run here:
+        >>> model = ResNet50(  # doctest: +SKIP
+        ...     weights=None, include_top=False, input_shape=(64, 64, 3)
+        ... )
+        >>> model.output.shape  # doctest: +SKIP
+        (None, 2, 2, 2048)
     """
     return _resnet(
         "resnet50",
@@ -144,7 +159,34 @@ def ResNet101(
     classifier_activation="softmax",
     name="resnet101",
 ):
-    """ResNet101, as `keras.applications.ResNet101`; arguments as `ResNet50`."""
+    """ResNet101, as `keras.applications.ResNet101`: ResNet50 with 3-4-23-3 bottleneck blocks.
+
+    Args:
+        include_top: keep the classifier (global average pooling + Dense); default True.
+        weights: None (random), "imagenet" (default: Keras's file, looked up offline) or a file
+            path.
+        input_tensor: a symbolic tensor to use as the input (default None: a new `Input`).
+        input_shape: `(height, width, 3)`; (224, 224, 3) with the top, free (>= 32) without.
+        pooling: without the top, None (default: 4-D output), "avg" or "max" (2-D output).
+        classes: size of the classifier (default 1000, required with ImageNet weights).
+        classifier_activation: activation of the classifier (default softmax; None gives
+            logits).
+        name: the model's name (default "resnet101").
+
+    Output shape: `(batch, classes)` with the top; `(batch, h/32, w/32, 2048)` or `(batch, 2048)`.
+
+    Example:
+        >>> ResNet101(weights=\"imagenet\", classes=10)  # checked before building
+        Traceback (most recent call last):
+        ...
+        ValueError: ResNet101() with weights='imagenet' ... expects classes=1000 ...
+        >>> # Building one takes seconds (tens of millions of weights), so not run here:
+        >>> model = ResNet101(  # doctest: +SKIP
+        ...     weights=None, include_top=False, input_shape=(64, 64, 3)
+        ... )
+        >>> model.output.shape  # doctest: +SKIP
+        (None, 2, 2, 2048)
+    """
     return _resnet(
         "resnet101",
         "ResNet101",
@@ -169,7 +211,34 @@ def ResNet152(
     classifier_activation="softmax",
     name="resnet152",
 ):
-    """ResNet152, as `keras.applications.ResNet152`; arguments as `ResNet50`."""
+    """ResNet152, as `keras.applications.ResNet152`: ResNet50 with 3-8-36-3 bottleneck blocks.
+
+    Args:
+        include_top: keep the classifier (global average pooling + Dense); default True.
+        weights: None (random), "imagenet" (default: Keras's file, looked up offline) or a file
+            path.
+        input_tensor: a symbolic tensor to use as the input (default None: a new `Input`).
+        input_shape: `(height, width, 3)`; (224, 224, 3) with the top, free (>= 32) without.
+        pooling: without the top, None (default: 4-D output), "avg" or "max" (2-D output).
+        classes: size of the classifier (default 1000, required with ImageNet weights).
+        classifier_activation: activation of the classifier (default softmax; None gives
+            logits).
+        name: the model's name (default "resnet152").
+
+    Output shape: `(batch, classes)` with the top; `(batch, h/32, w/32, 2048)` or `(batch, 2048)`.
+
+    Example:
+        >>> ResNet152(weights=\"imagenet\", classes=10)  # checked before building
+        Traceback (most recent call last):
+        ...
+        ValueError: ResNet152() with weights='imagenet' ... expects classes=1000 ...
+        >>> # Building one takes seconds (tens of millions of weights), so not run here:
+        >>> model = ResNet152(  # doctest: +SKIP
+        ...     weights=None, include_top=False, input_shape=(64, 64, 3)
+        ... )
+        >>> model.output.shape  # doctest: +SKIP
+        (None, 2, 2, 2048)
+    """
     return _resnet(
         "resnet152",
         "ResNet152",

@@ -116,7 +116,15 @@ def ResNet50V2(
         name: the model's name.
 
     Example:
-        >>> ResNet50V2(weights=None, include_top=False, input_shape=(32, 32, 3)).count_params()
+        >>> ResNet50V2(weights=\"imagenet\", classes=10)  # checked before building
+        Traceback (most recent call last):
+        ...
+        ValueError: ResNet50V2() with weights='imagenet' ... expects classes=1000 ...
+        >>> # Building one takes seconds (24 million weights), so not run here:
+        >>> model = ResNet50V2(  # doctest: +SKIP
+        ...     weights=None, include_top=False, input_shape=(32, 32, 3)
+        ... )
+        >>> model.count_params()  # doctest: +SKIP
         23564800
     """
     return _resnet_v2(
@@ -143,7 +151,34 @@ def ResNet101V2(
     classifier_activation="softmax",
     name="resnet101v2",
 ):
-    """ResNet101V2, as `keras.applications.ResNet101V2`; arguments as `ResNet50V2`."""
+    """ResNet101V2, as `keras.applications.ResNet101V2`: ResNet50V2's pre-activation design, deeper.
+
+    Args:
+        include_top: keep the classifier (global average pooling + Dense); default True.
+        weights: None (random), "imagenet" (default: Keras's file, looked up offline) or a file
+            path.
+        input_tensor: a symbolic tensor to use as the input (default None: a new `Input`).
+        input_shape: `(height, width, 3)`; (224, 224, 3) with the top, free (>= 32) without.
+        pooling: without the top, None (default: 4-D output), "avg" or "max" (2-D output).
+        classes: size of the classifier (default 1000, required with ImageNet weights).
+        classifier_activation: activation of the classifier (default softmax; None gives
+            logits).
+        name: the model's name (default "resnet101v2").
+
+    Output shape: `(batch, classes)` with the top; `(batch, h/32, w/32, 2048)` or `(batch, 2048)`.
+
+    Example:
+        >>> ResNet101V2(weights=\"imagenet\", classes=10)  # checked before building
+        Traceback (most recent call last):
+        ...
+        ValueError: ResNet101V2() with weights='imagenet' ... expects classes=1000 ...
+        >>> # Building one takes seconds (tens of millions of weights), so not run here:
+        >>> model = ResNet101V2(  # doctest: +SKIP
+        ...     weights=None, include_top=False, input_shape=(64, 64, 3)
+        ... )
+        >>> model.output.shape  # doctest: +SKIP
+        (None, 2, 2, 2048)
+    """
     return _resnet_v2(
         "resnet101v2",
         "ResNet101V2",
@@ -168,7 +203,34 @@ def ResNet152V2(
     classifier_activation="softmax",
     name="resnet152v2",
 ):
-    """ResNet152V2, as `keras.applications.ResNet152V2`; arguments as `ResNet50V2`."""
+    """ResNet152V2, as `keras.applications.ResNet152V2`: ResNet50V2's pre-activation design, deeper.
+
+    Args:
+        include_top: keep the classifier (global average pooling + Dense); default True.
+        weights: None (random), "imagenet" (default: Keras's file, looked up offline) or a file
+            path.
+        input_tensor: a symbolic tensor to use as the input (default None: a new `Input`).
+        input_shape: `(height, width, 3)`; (224, 224, 3) with the top, free (>= 32) without.
+        pooling: without the top, None (default: 4-D output), "avg" or "max" (2-D output).
+        classes: size of the classifier (default 1000, required with ImageNet weights).
+        classifier_activation: activation of the classifier (default softmax; None gives
+            logits).
+        name: the model's name (default "resnet152v2").
+
+    Output shape: `(batch, classes)` with the top; `(batch, h/32, w/32, 2048)` or `(batch, 2048)`.
+
+    Example:
+        >>> ResNet152V2(weights=\"imagenet\", classes=10)  # checked before building
+        Traceback (most recent call last):
+        ...
+        ValueError: ResNet152V2() with weights='imagenet' ... expects classes=1000 ...
+        >>> # Building one takes seconds (tens of millions of weights), so not run here:
+        >>> model = ResNet152V2(  # doctest: +SKIP
+        ...     weights=None, include_top=False, input_shape=(64, 64, 3)
+        ... )
+        >>> model.output.shape  # doctest: +SKIP
+        (None, 2, 2, 2048)
+    """
     return _resnet_v2(
         "resnet152v2",
         "ResNet152V2",

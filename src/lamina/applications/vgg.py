@@ -91,7 +91,15 @@ def VGG16(
     Output shape: `(batch, classes)` with the top; `(batch, h/32, w/32, 512)` or `(batch, 512)`.
 
     Example:
-        >>> VGG16(weights=None, include_top=False, input_shape=(32, 32, 3)).count_params()
+        >>> VGG16(weights=\"imagenet\", classes=10)  # checked before building
+        Traceback (most recent call last):
+        ...
+        ValueError: VGG16() with weights='imagenet' ... expects classes=1000 ...
+        >>> # Building one takes seconds (15 million weights without the top), so not run here:
+        >>> model = VGG16(  # doctest: +SKIP
+        ...     weights=None, include_top=False, input_shape=(32, 32, 3)
+        ... )
+        >>> model.count_params()  # doctest: +SKIP
         14714688
     """
     return _vgg(
@@ -117,7 +125,34 @@ def VGG19(
     classifier_activation="softmax",
     name="vgg19",
 ):
-    """VGG19, as `keras.applications.VGG19`; arguments as `VGG16`."""
+    """VGG19, as `keras.applications.VGG19`: VGG16 with a 4th convolution in its last 3 blocks.
+
+    Args:
+        include_top: keep the classifier (the three Dense layers); default True.
+        weights: None (random), "imagenet" (default: Keras's file, looked up offline) or a file
+            path.
+        input_tensor: a symbolic tensor to use as the input (default None: a new `Input`).
+        input_shape: `(height, width, 3)`; (224, 224, 3) with the top, free (>= 32) without.
+        pooling: without the top, None (default: 4-D output), "avg" or "max" (2-D output).
+        classes: size of the classifier (default 1000, required with ImageNet weights).
+        classifier_activation: activation of the classifier (default softmax; None gives
+            logits).
+        name: the model's name (default "vgg19").
+
+    Output shape: `(batch, classes)` with the top; `(batch, h/32, w/32, 512)` or `(batch, 512)`.
+
+    Example:
+        >>> VGG19(weights=\"imagenet\", classes=10)  # checked before building
+        Traceback (most recent call last):
+        ...
+        ValueError: VGG19() with weights='imagenet' ... expects classes=1000 ...
+        >>> # Building one takes seconds (tens of millions of weights), so not run here:
+        >>> model = VGG19(  # doctest: +SKIP
+        ...     weights=None, include_top=False, input_shape=(64, 64, 3)
+        ... )
+        >>> model.output.shape  # doctest: +SKIP
+        (None, 2, 2, 512)
+    """
     return _vgg(
         "vgg19",
         include_top,

@@ -99,7 +99,19 @@ class DTypePolicy:
 
 
 class FloatDTypePolicy(DTypePolicy):
-    """Keras's other name for `DTypePolicy` (a float policy); equal to it when the names are."""
+    """Keras's other name for `DTypePolicy` (a float policy); equal to it when the names are.
+
+    Args:
+        name: as `DTypePolicy`'s: a float dtype name ("float32", "bfloat16", ...) or
+            "mixed_float16" / "mixed_bfloat16"; None takes the global policy's name.
+
+    Example:
+        >>> policy = FloatDTypePolicy("mixed_bfloat16")
+        >>> policy.compute_dtype, policy.variable_dtype
+        ('bfloat16', 'float32')
+        >>> policy == DTypePolicy("mixed_bfloat16")
+        True
+    """
 
 
 def _parse_name(name) -> tuple[str, str]:
@@ -165,7 +177,14 @@ def dtype_policy() -> DTypePolicy:
 
 def reset_global_policy() -> None:
     """Forget the policy `set_dtype_policy` set (`backend.clear_session` calls this, as Keras's
-    clear_session resets its global policy)."""
+    clear_session resets its global policy).
+
+    Example:
+    >>> set_dtype_policy("mixed_bfloat16")
+    >>> reset_global_policy()
+    >>> dtype_policy().name
+    'float32'
+    """
     _global_policy[0] = None
 
 
@@ -180,6 +199,10 @@ _CLASSES = {"DTypePolicy": DTypePolicy, "FloatDTypePolicy": FloatDTypePolicy}
 
 def serialize(policy: DTypePolicy) -> dict:
     """A policy -> Keras 3's JSON-ready dict, as Keras writes a layer's `dtype` in its config.
+
+    Args:
+        policy: a `DTypePolicy` (a `FloatDTypePolicy` is written as a `DTypePolicy`, as Keras 3
+            does).
 
     Example:
     >>> serialize(DTypePolicy("mixed_float16"))["config"]
@@ -222,6 +245,10 @@ def deserialize(config, custom_objects=None) -> DTypePolicy:
 
 def get(identifier) -> DTypePolicy:
     """None, a name, a dtype, a config dict or a policy -> a policy (None: the global one).
+
+    Args:
+        identifier: None, a policy name ("mixed_float16", "float32", ...), a torch or NumPy
+            dtype, a dict from `serialize`, or a `DTypePolicy` (returned as it is).
 
     Example:
     >>> get("mixed_bfloat16").variable_dtype

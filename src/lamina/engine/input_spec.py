@@ -9,7 +9,29 @@ from lamina.engine import errors
 
 @dataclass
 class InputSpec:
-    """Expected rank (`ndim`, or at least `min_ndim`) and fixed sizes on some axes (`axes`)."""
+    """Expected rank (`ndim`, or at least `min_ndim`) and fixed sizes on some axes (`axes`).
+
+    A layer sets `self.input_spec`, and every call checks its input against it, raising a
+    ValueError that names the layer. Unlike Keras's, lamina's spec does not check dtypes and
+    has no `shape`/`max_ndim`; it carries a `hint` for the error message instead.
+
+    Args:
+        ndim: the exact rank the input must have (default None: any).
+        min_ndim: the smallest rank allowed (default None: any).
+        axes: `{axis: size}` of axes whose size is fixed, e.g. `{-1: 4}` (default none).
+        hint: the text after "Hint:" in a rank error (default None).
+
+    Example:
+        >>> layer = lamina.layers.Dense(3, name="proj")
+        >>> _ = layer(torch.zeros(2, 4))
+        >>> layer.input_spec
+        InputSpec(ndim=None, min_ndim=2, axes={-1: 4}, hint=None)
+        >>> layer.input_spec.check((8, 4), layer)  # fits: returns None
+        >>> layer.input_spec.check((8, 5), layer)
+        Traceback (most recent call last):
+        ...
+        ValueError: Layer 'proj' (Dense) expects axis -1 ... to be 4 ... shape (8, 5)...Hint...
+    """
 
     ndim: int | None = None
     min_ndim: int | None = None

@@ -133,13 +133,38 @@ def lamina_class(name: str) -> type | None:
 class Layer(nn.Module):
     """Base of every lamina layer.
 
+    A subclass creates its weights in `build(input_shape)` (called once, on the first call, with
+    the input's shape) and computes in `call(inputs, ...)`; `layer(x)` runs both, on real tensors
+    or on symbolic ones from `Input()`. Being a `torch.nn.Module`, a layer's weights are also its
+    parameters (trainable) and buffers (non-trainable).
+
     Args:
         name: unique name; defaults to the class name in snake_case plus a counter.
-        trainable: whether the layer's weights are updated by training.
-        dtype: dtype of the weights (default float32).
+        trainable: whether the layer's weights are updated by training (default True).
+        dtype: dtype policy or dtype of the weights and computation (default None: the global
+            policy, float32 unless changed).
         input_shape: shape of one sample (no batch axis); lets Sequential build at definition time.
+        input_dim: Keras 2's shorthand for `input_shape=(input_dim,)`.
+        batch_input_shape: Keras 2's form of `input_shape` with the batch axis first.
+        batch_size: the batch size that goes with `input_shape` (default None: any).
+        autocast: accepted for Keras compatibility (default True); under mixed precision each
+            layer casts as its dtype policy says.
         activity_regularizer: a regularizer applied to every output tensor of each call; its
             penalty, divided by the output's batch size, joins `layer.losses` (as Keras's).
+
+    Example:
+        >>> class Scale(Layer):
+        ...     def build(self, input_shape):
+        ...         self.scale = self.add_weight(
+        ...             name="scale", shape=(input_shape[-1],), initializer="ones"
+        ...         )
+        ...     def call(self, inputs):
+        ...         return inputs * self.scale
+        >>> layer = Scale()
+        >>> layer(torch.full((2, 3), 2.0)).tolist()
+        [[2.0, 2.0, 2.0], [2.0, 2.0, 2.0]]
+        >>> [tuple(w.shape) for w in layer.trainable_weights]
+        [(3,)]
     """
 
     def __init_subclass__(cls, **kwargs):

@@ -20,13 +20,34 @@ from lamina.engine.trainer import Trainer
 class Model(Trainer, Layer):
     """A model: `Model(inputs, outputs, name=...)` from symbolic tensors, or subclass it.
 
-    Functional:
-        >>> inputs = Input(shape=(4,))
-        >>> outputs = Dense(2)(inputs)
-        >>> model = Model(inputs, outputs)
+    Functional: the graph from `inputs` to `outputs` (symbolic tensors from `Input()` and layer
+    calls) becomes the model. Subclassed: assign layers in `__init__` and write
+    `call(inputs, training=None)`; override `train_step(data)` for custom training (see the
+    README's "Custom training" section). Either way the model is a `torch.nn.Module` too.
 
-    Subclassed: assign layers in `__init__` and write `call(inputs, training=None)`; override
-    `train_step(data)` for custom training (see the README's "Custom training" section).
+    Args:
+        *args: `inputs` and `outputs` may also be given positionally, in that order.
+        inputs: a symbolic tensor from `Input()`, or a list / dict of them (functional models).
+        outputs: the symbolic tensor(s) computed from `inputs` (a tensor, list or dict).
+        name: the model's name (default `functional`, or the subclass's name in snake_case,
+            plus a counter).
+        **kwargs: base layer arguments (`trainable`, `dtype`, ...), see `Layer`.
+
+    Example:
+        >>> inputs = lamina.Input(shape=(4,))
+        >>> outputs = lamina.layers.Dense(2)(inputs)
+        >>> model = Model(inputs, outputs)
+        >>> tuple(model(torch.zeros(3, 4)).shape), model.count_params()
+        ((3, 2), 10)
+        >>> class TwoLayers(Model):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.hidden = lamina.layers.Dense(8, activation="relu")
+        ...         self.head = lamina.layers.Dense(1)
+        ...     def call(self, inputs, training=None):
+        ...         return self.head(self.hidden(inputs))
+        >>> tuple(TwoLayers()(torch.zeros(5, 3)).shape)
+        (5, 1)
     """
 
     def __init__(self, *args, inputs=None, outputs=None, name=None, **kwargs):

@@ -19,9 +19,24 @@ from lamina.engine.symbolic import Input, InputLayer, KerasTensor
 class Sequential(Model):
     """`Sequential([Conv2D(32, 3, input_shape=(28, 28, 1)), Flatten(), Dense(10)])`.
 
+    A linear stack: each layer's output is the next one's input. It builds as soon as its input
+    shape is known (an `Input` first, or `input_shape=` on the first layer), else on the first
+    call. A plain `torch.nn.Module` in the list is wrapped in a `TorchModuleWrapper`.
+
     Args:
-        layers: list of layers (an `Input(...)` may come first).
+        layers: list of layers (an `Input(...)` may come first); more can be appended with
+            `add()`. Default None: an empty model.
         name: model name (default `sequential`, `sequential_1`, ...).
+        trainable: whether the model's weights are updated by training (default True).
+        **kwargs: base layer arguments (`dtype`, ...), see `Layer`.
+
+    Example:
+        >>> model = Sequential([lamina.Input(shape=(4,)), lamina.layers.Dense(3)])
+        >>> model.add(lamina.layers.Dense(1))
+        >>> model.output_shape, model.count_params()
+        ((None, 1), 19)
+        >>> tuple(model(torch.zeros(2, 4)).shape)
+        (2, 1)
     """
 
     def __init__(self, layers=None, name=None, trainable=True, **kwargs):

@@ -25,7 +25,27 @@ _PROBE_SIZES = (83, 89)
 
 
 class KerasTensor:
-    """A symbolic tensor: a shape (`None` for unknown sizes), a dtype and where it came from."""
+    """A symbolic tensor: a shape (`None` for unknown sizes), a dtype and where it came from.
+
+    `Input()` and layer calls on symbolic tensors return these; no data flows, only shapes and
+    the graph, which `Model(inputs, outputs)` turns into a model. Arithmetic (`+`, `*`, ...)
+    on them records an operation too.
+
+    Args:
+        shape: tuple of ints or None, the batch axis first.
+        dtype: the dtype's name (default "float32"); a torch dtype is converted to its name.
+        node: keyword-only, the graph node that produced the tensor (default None: none yet).
+        index: keyword-only, which output of that node it is (default 0).
+        name: keyword-only, a name for messages and summaries (default None).
+
+    Example:
+        >>> x = lamina.Input(shape=(4,))
+        >>> x.shape, x.dtype, x.ndim
+        ((None, 4), 'float32', 2)
+        >>> y = lamina.layers.Dense(3)(x * 2.0)
+        >>> isinstance(y, KerasTensor), y.shape
+        (True, (None, 3))
+    """
 
     def __init__(self, shape, dtype="float32", *, node=None, index=0, name=None):
         self.shape = tuple(None if d is None else int(d) for d in shape)
@@ -131,7 +151,27 @@ def _checked_batch_shape(batch_shape, argument: str) -> tuple:
 
 
 class InputLayer(layer_module.Layer):
-    """The layer behind `Input()`: it holds the shape and passes data through."""
+    """The layer behind `Input()`: it holds the shape and passes data through.
+
+    Usually made by `Input()`; a Sequential may also start with one.
+
+    Args:
+        shape: shape of one sample, without the batch axis (an int for rank 1); needed unless
+            `batch_shape` is given.
+        batch_size: the fixed batch size (default None: any).
+        dtype: the input's dtype (default None: "float32").
+        name: the layer's name (default `input_layer` plus a counter).
+        batch_shape: the full shape with the batch axis first, instead of `shape` and
+            `batch_size`.
+        sparse, ragged: accepted for Keras compatibility (default False); lamina's inputs are
+            dense tensors.
+        **kwargs: base layer arguments, see `Layer`.
+
+    Example:
+        >>> layer = InputLayer(shape=(28, 28, 1))
+        >>> layer.batch_shape, layer.output_tensor.shape
+        ((None, 28, 28, 1), (None, 28, 28, 1))
+    """
 
     def __init__(
         self,
@@ -188,7 +228,29 @@ class InputLayer(layer_module.Layer):
 def Input(
     shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, **kwargs
 ) -> KerasTensor:
-    """A symbolic input: `Input(shape=(28, 28, 1))` stands for a batch of (28, 28, 1) samples."""
+    """A symbolic input: `Input(shape=(28, 28, 1))` stands for a batch of (28, 28, 1) samples.
+
+    Args:
+        shape: shape of one sample, without the batch axis (an int for rank 1); needed unless
+            `batch_shape` is given.
+        batch_size: the fixed batch size (default None: any).
+        dtype: the input's dtype (default None: "float32").
+        name: the input's name (default `input_layer` plus a counter); a functional model's
+            dict inputs are keyed by it.
+        batch_shape: the full shape with the batch axis first, instead of `shape` and
+            `batch_size`.
+        **kwargs: passed to `InputLayer` (`sparse`, `ragged`, accepted for Keras compatibility).
+
+    Returns:
+        The `KerasTensor` output of a new `InputLayer`.
+
+    Example:
+        >>> Input(shape=(28, 28, 1)).shape
+        (None, 28, 28, 1)
+        >>> x = Input(batch_shape=(8, 3), dtype="int32")
+        >>> x.shape, x.dtype
+        ((8, 3), 'int32')
+    """
     return InputLayer(
         shape=shape,
         batch_size=batch_size,

@@ -64,7 +64,16 @@ class ReLU(Layer):
 class LeakyReLU(Layer):
     """`x` if `x > 0` else `negative_slope * x` (Keras's default slope 0.3).
 
+    Args:
+        negative_slope: slope for negative inputs, >= 0 (default 0.3). Keras 2's name `alpha`
+            is accepted too.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
     Input shape: any. Output shape: the same.
+
+    Example:
+        >>> LeakyReLU(negative_slope=0.5)(torch.tensor([-2.0, 0.0, 3.0])).tolist()
+        [-1.0, 0.0, 3.0]
     """
 
     supports_masking = True
@@ -91,7 +100,15 @@ class LeakyReLU(Layer):
 class ELU(Layer):
     """`x` if `x > 0` else `alpha * (exp(x) - 1)`.
 
+    Args:
+        alpha: scale of the negative part, which tends to `-alpha` (default 1.0).
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
     Input shape: any. Output shape: the same.
+
+    Example:
+        >>> ELU(alpha=2.0)(torch.tensor([-100.0, 0.0, 1.5])).tolist()
+        [-2.0, 0.0, 1.5]
     """
 
     supports_masking = True
@@ -112,7 +129,25 @@ class ELU(Layer):
 class Softmax(Layer):
     """Softmax over `axis` (default the last); a boolean `mask` excludes positions.
 
+    Masked positions get a zero output, and a row whose positions are all masked is all zeros
+    (as Keras), rather than a uniform distribution.
+
+    Args:
+        axis: the axis normalised to sum to 1 (default -1, the last).
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Call arguments:
+        inputs: the logits.
+        mask: optional boolean tensor of the inputs' shape; False marks excluded positions.
+
     Input shape: any. Output shape: the same.
+
+    Example:
+        >>> layer = Softmax()
+        >>> layer(torch.zeros(1, 4)).tolist()
+        [[0.25, 0.25, 0.25, 0.25]]
+        >>> layer(torch.zeros(1, 4), mask=torch.tensor([[True, True, False, False]])).tolist()
+        [[0.5, 0.5, 0.0, 0.0]]
     """
 
     supports_masking = True

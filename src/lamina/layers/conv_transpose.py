@@ -145,7 +145,27 @@ def _memory_format(y: torch.Tensor, data_format: str) -> torch.memory_format:
 class Conv1DTranspose(_ConvTranspose):
     """Transposed 1-D convolution ("deconvolution"): upsamples (batch, steps, channels).
 
-    Args: as Conv2DTranspose, with ints for the per-axis arguments.
+    Args:
+        filters: number of output channels.
+        kernel_size: int, the length of the window.
+        strides: int, the upsampling step (default 1).
+        padding: 'valid' (default) or 'same' ('same' with output_padding None gives
+            steps * strides).
+        output_padding: None (Keras's default sizes) or the extra length added at the end, smaller
+            than the stride.
+        data_format: 'channels_last' (default) or 'channels_first'.
+        dilation_rate: int, the spacing between kernel taps (default 1).
+        activation: name or callable applied to the output (default: none, i.e. linear).
+        use_bias: whether to add a bias vector (default True).
+        kernel_initializer, bias_initializer: initializers (defaults: glorot_uniform, zeros).
+        kernel_regularizer, bias_regularizer, activity_regularizer: penalties added to the loss
+            (default None).
+        kernel_constraint, bias_constraint: projections applied after each optimizer step
+            (default None).
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: (batch, steps, channels).
+    Output shape: (batch, new_steps, filters), with new_steps as Conv2DTranspose's sizes.
 
     Example:
         >>> tuple(Conv1DTranspose(4, 3, strides=2, padding="same")(torch.zeros(1, 5, 2)).shape)
@@ -181,6 +201,28 @@ class Conv2DTranspose(_ConvTranspose):
 
 class Conv3DTranspose(_ConvTranspose):
     """Transposed 3-D convolution over (batch, depth, height, width, channels).
+
+    Args:
+        filters: number of output channels.
+        kernel_size: int or (depth, height, width).
+        strides: int or (depth, height, width), the upsampling step (default 1).
+        padding: 'valid' (default) or 'same' ('same' with output_padding None gives n * stride).
+        output_padding: None (Keras's default sizes) or the extra size added at the end of each
+            axis, each entry smaller than its stride.
+        data_format: 'channels_last' (default) or 'channels_first'.
+        dilation_rate: int or (depth, height, width), default 1.
+        activation: name or callable applied to the output (default: none, i.e. linear).
+        use_bias: whether to add a bias vector (default True).
+        kernel_initializer, bias_initializer: initializers (defaults: glorot_uniform, zeros).
+        kernel_regularizer, bias_regularizer, activity_regularizer: penalties added to the loss
+            (default None).
+        kernel_constraint, bias_constraint: projections applied after each optimizer step
+            (default None).
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: (batch, depth, height, width, channels).
+    Output shape: (batch, new_depth, new_height, new_width, filters), the sizes as
+    Conv2DTranspose's.
 
     Example:
         >>> tuple(Conv3DTranspose(2, 2, strides=2)(torch.zeros(1, 2, 3, 4, 1)).shape)

@@ -255,8 +255,26 @@ class _Conv(_ConvBase):
 class Conv1D(_Conv):
     """1-D convolution over (batch, steps, channels).
 
-    Args: as Conv2D, with ints for the per-axis arguments; `padding` may also be 'causal', which
-    pads on the left only so that output step t sees input steps <= t (WaveNet).
+    Args:
+        filters: number of output channels.
+        kernel_size: int (or 1-tuple), the length of the convolution window.
+        strides: int, the step of the window (default 1).
+        padding: 'valid' (no padding, default), 'same' (output length ceil(steps / strides)) or
+            'causal', which pads on the left only so that output step t sees input steps <= t
+            (WaveNet).
+        data_format: 'channels_last' (default) or 'channels_first'.
+        dilation_rate: int, the spacing between kernel taps (default 1); > 1 only with
+            strides 1.
+        groups: split the input channels into this many groups, each with its own filters
+            (default 1).
+        activation: name or callable applied to the output (default: none, i.e. linear).
+        use_bias: whether to add a bias vector (default True).
+        kernel_initializer, bias_initializer: initializers (defaults: glorot_uniform, zeros).
+        kernel_regularizer, bias_regularizer, activity_regularizer: penalties added to the loss
+            (default None).
+        kernel_constraint, bias_constraint: projections applied after each optimizer step
+            (default None).
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
     Input shape: (batch, steps, channels) (channels_first: (batch, channels, steps)).
     Output shape: (batch, new_steps, filters).
@@ -301,7 +319,23 @@ class Conv2D(_Conv):
 class Conv3D(_Conv):
     """3-D convolution over (batch, depth, height, width, channels).
 
-    Args: as Conv2D, with 3-tuples for the per-axis arguments.
+    Args:
+        filters: number of output channels.
+        kernel_size: int or (depth, height, width).
+        strides: int or (depth, height, width), default 1.
+        padding: 'valid' (no padding, default) or 'same' (output = ceil(n / stride)).
+        data_format: 'channels_last' (default) or 'channels_first'.
+        dilation_rate: int or (depth, height, width), default 1; > 1 only with strides 1.
+        groups: split the input channels into this many groups, each with its own filters
+            (default 1).
+        activation: name or callable applied to the output (default: none, i.e. linear).
+        use_bias: whether to add a bias vector (default True).
+        kernel_initializer, bias_initializer: initializers (defaults: glorot_uniform, zeros).
+        kernel_regularizer, bias_regularizer, activity_regularizer: penalties added to the loss
+            (default None).
+        kernel_constraint, bias_constraint: projections applied after each optimizer step
+            (default None).
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
     Input shape: (batch, depth, height, width, channels).
     Output shape: (batch, new_depth, new_height, new_width, filters).

@@ -107,7 +107,19 @@ class Dense(Layer):
 
 
 class Activation(Layer):
-    """Applies an activation function: `Activation('relu')`."""
+    """Applies an activation function to its input: `Activation('relu')`.
+
+    Args:
+        activation: an activation's name (`"relu"`, `"tanh"`, ...) or any callable from tensor
+            to tensor, as `lamina.activations.get` accepts.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: any. Output shape: the same.
+
+    Example:
+        >>> Activation("relu")(torch.tensor([-1.0, 2.0])).tolist()
+        [0.0, 2.0]
+    """
 
     supports_masking = True
     preserves_input_shape = True
@@ -125,7 +137,20 @@ class Activation(Layer):
 
 
 class Identity(Layer):
-    """Returns its input unchanged."""
+    """Returns its input unchanged (and passes its mask through).
+
+    A placeholder where a model's structure wants a layer but no computation, e.g. an optional
+    projection that is switched off.
+
+    Args:
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: any. Output shape: the same.
+
+    Example:
+        >>> Identity()(torch.tensor([1.0, 2.0])).tolist()
+        [1.0, 2.0]
+    """
 
     supports_masking = True
 
@@ -141,6 +166,22 @@ class Lambda(Layer):
     """Wraps a Python function as a layer: `Lambda(lambda x: x * 2)`.
 
     A Lambda holds code, so a saved model containing one loads only with `safe_mode=False`.
+    It has no weights: a function that needs trainable state belongs in a `Layer` subclass.
+
+    Args:
+        function: the callable applied to the inputs, `function(inputs, **arguments)`.
+        output_shape: accepted for Keras compatibility; lamina infers the output shape by
+            running `function` (default None).
+        mask: accepted for Keras compatibility (default None).
+        arguments: optional dict of extra keyword arguments passed to `function`.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: whatever `function` takes. Output shape: whatever it returns.
+
+    Example:
+        >>> double = Lambda(lambda x, factor: x * factor, arguments={"factor": 2.0})
+        >>> double(torch.tensor([1.0, 3.0])).tolist()
+        [2.0, 6.0]
     """
 
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
@@ -169,6 +210,20 @@ class TorchModuleWrapper(Layer):
     Its parameters count as the layer's trainable weights and its buffers as non-trainable ones
     (in the module's own order and layout), so fit(), summary() and get_weights() see them.
     Sequential wraps plain modules automatically.
+
+    Args:
+        module: the `torch.nn.Module` to wrap; it is called as `module(inputs)`.
+        name: the layer's name (default: `torch_module_wrapper` plus a counter).
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: whatever `module` takes. Output shape: whatever it returns.
+
+    Example:
+        >>> layer = TorchModuleWrapper(torch.nn.Linear(4, 2))
+        >>> tuple(layer(torch.zeros(3, 4)).shape)
+        (3, 2)
+        >>> [tuple(w.shape) for w in layer.get_weights()]
+        [(2, 4), (2,)]
     """
 
     def __init__(self, module, name=None, **kwargs):

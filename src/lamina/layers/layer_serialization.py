@@ -12,7 +12,7 @@ def serialize(layer) -> dict:
         layer: any lamina layer.
 
     Example:
-        >>> serialize(Dense(3))["class_name"]
+        >>> serialize(lamina.layers.Dense(3))["class_name"]
         'Dense'
     """
     return layer_entry(layer)
@@ -27,7 +27,7 @@ def deserialize(config, custom_objects=None):
         custom_objects: `{name: class}` for your own layers.
 
     Example:
-        >>> deserialize(serialize(Dense(3))).units
+        >>> deserialize(serialize(lamina.layers.Dense(3))).units
         3
     """
     return deserialize_layer(_without_keras_only_keys(config), custom_objects)

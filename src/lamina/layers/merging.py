@@ -161,6 +161,9 @@ class _Merge(Layer):
 class Add(_Merge):
     """Adds a list of inputs element-wise (shapes broadcast after the batch axis).
 
+    Args:
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
     Input shape: a list of tensors `(batch, ...)`. Output shape: their broadcast shape.
 
     Example:
@@ -178,7 +181,14 @@ class Add(_Merge):
 class Subtract(_Merge):
     """`inputs[0] - inputs[1]`; takes exactly two inputs.
 
+    Args:
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
     Input shape: a list of two tensors `(batch, ...)`. Output shape: their broadcast shape.
+
+    Example:
+        >>> Subtract()([torch.tensor([[5.0, 3.0]]), torch.tensor([[1.0, 1.0]])]).tolist()
+        [[4.0, 2.0]]
     """
 
     exact_inputs = 2
@@ -190,7 +200,16 @@ class Subtract(_Merge):
 class Multiply(_Merge):
     """Multiplies a list of inputs element-wise (masked values do not take part).
 
+    Args:
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
     Input shape: a list of tensors `(batch, ...)`. Output shape: their broadcast shape.
+
+    Example:
+        >>> Multiply()([torch.tensor([[2.0, 3.0]]), torch.tensor([[4.0, 0.5]])]).tolist()
+        [[8.0, 1.5]]
+        >>> tuple(Multiply()([torch.ones(2, 3), torch.ones(2, 4, 3)]).shape)  # rank-2 broadcast
+        (2, 4, 3)
     """
 
     masked_merge = True
@@ -219,7 +238,14 @@ class Multiply(_Merge):
 class Average(_Merge):
     """The element-wise mean of a list of inputs.
 
+    Args:
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
     Input shape: a list of tensors `(batch, ...)`. Output shape: their broadcast shape.
+
+    Example:
+        >>> Average()([torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 6.0]])]).tolist()
+        [[2.0, 4.0]]
     """
 
     def _merge(self, inputs):
@@ -232,7 +258,14 @@ class Average(_Merge):
 class Maximum(_Merge):
     """The element-wise maximum of a list of inputs (masked values never win).
 
+    Args:
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
     Input shape: a list of tensors `(batch, ...)`. Output shape: their broadcast shape.
+
+    Example:
+        >>> Maximum()([torch.tensor([[1.0, 5.0]]), torch.tensor([[3.0, 2.0]])]).tolist()
+        [[3.0, 5.0]]
     """
 
     masked_merge = True
@@ -247,7 +280,14 @@ class Maximum(_Merge):
 class Minimum(_Merge):
     """The element-wise minimum of a list of inputs (masked values never win).
 
+    Args:
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
     Input shape: a list of tensors `(batch, ...)`. Output shape: their broadcast shape.
+
+    Example:
+        >>> Minimum()([torch.tensor([[1.0, 5.0]]), torch.tensor([[3.0, 2.0]])]).tolist()
+        [[1.0, 2.0]]
     """
 
     masked_merge = True
@@ -419,40 +459,160 @@ class Dot(_Merge):
 
 
 def add(inputs, **kwargs):
-    """Functional form of `Add`: `add([x1, x2])`."""
+    """Functional form of `Add`: `add([x1, x2])`.
+
+    Creates a `Add` layer and calls it on `inputs` at once.
+
+    Args:
+        inputs: a list of tensors `(batch, ...)`.
+        **kwargs: layer arguments (`name`, `dtype`, ...) for the layer created.
+
+    Returns:
+        The merged tensor (a symbolic one when `inputs` are symbolic).
+
+    Example:
+        >>> add([torch.tensor([[1.0, 2.0]]), torch.tensor([[10.0, 20.0]])]).tolist()
+        [[11.0, 22.0]]
+    """
     return Add(**kwargs)(inputs)
 
 
 def subtract(inputs, **kwargs):
-    """Functional form of `Subtract`."""
+    """Functional form of `Subtract`.
+
+    Creates a `Subtract` layer and calls it on `inputs` at once.
+
+    Args:
+        inputs: a list of two tensors `(batch, ...)`.
+        **kwargs: layer arguments (`name`, `dtype`, ...) for the layer created.
+
+    Returns:
+        The merged tensor (a symbolic one when `inputs` are symbolic).
+
+    Example:
+        >>> subtract([torch.tensor([[5.0]]), torch.tensor([[2.0]])]).tolist()
+        [[3.0]]
+    """
     return Subtract(**kwargs)(inputs)
 
 
 def multiply(inputs, **kwargs):
-    """Functional form of `Multiply`."""
+    """Functional form of `Multiply`.
+
+    Creates a `Multiply` layer and calls it on `inputs` at once.
+
+    Args:
+        inputs: a list of tensors `(batch, ...)`.
+        **kwargs: layer arguments (`name`, `dtype`, ...) for the layer created.
+
+    Returns:
+        The merged tensor (a symbolic one when `inputs` are symbolic).
+
+    Example:
+        >>> multiply([torch.tensor([[2.0]]), torch.tensor([[3.0]]), torch.tensor([[4.0]])]).tolist()
+        [[24.0]]
+    """
     return Multiply(**kwargs)(inputs)
 
 
 def average(inputs, **kwargs):
-    """Functional form of `Average`."""
+    """Functional form of `Average`.
+
+    Creates a `Average` layer and calls it on `inputs` at once.
+
+    Args:
+        inputs: a list of tensors `(batch, ...)`.
+        **kwargs: layer arguments (`name`, `dtype`, ...) for the layer created.
+
+    Returns:
+        The merged tensor (a symbolic one when `inputs` are symbolic).
+
+    Example:
+        >>> average([torch.tensor([[0.0, 4.0]]), torch.tensor([[2.0, 8.0]])]).tolist()
+        [[1.0, 6.0]]
+    """
     return Average(**kwargs)(inputs)
 
 
 def maximum(inputs, **kwargs):
-    """Functional form of `Maximum`."""
+    """Functional form of `Maximum`.
+
+    Creates a `Maximum` layer and calls it on `inputs` at once.
+
+    Args:
+        inputs: a list of tensors `(batch, ...)`.
+        **kwargs: layer arguments (`name`, `dtype`, ...) for the layer created.
+
+    Returns:
+        The merged tensor (a symbolic one when `inputs` are symbolic).
+
+    Example:
+        >>> maximum([torch.tensor([[0.0, 4.0]]), torch.tensor([[2.0, 1.0]])]).tolist()
+        [[2.0, 4.0]]
+    """
     return Maximum(**kwargs)(inputs)
 
 
 def minimum(inputs, **kwargs):
-    """Functional form of `Minimum`."""
+    """Functional form of `Minimum`.
+
+    Creates a `Minimum` layer and calls it on `inputs` at once.
+
+    Args:
+        inputs: a list of tensors `(batch, ...)`.
+        **kwargs: layer arguments (`name`, `dtype`, ...) for the layer created.
+
+    Returns:
+        The merged tensor (a symbolic one when `inputs` are symbolic).
+
+    Example:
+        >>> minimum([torch.tensor([[0.0, 4.0]]), torch.tensor([[2.0, 1.0]])]).tolist()
+        [[0.0, 1.0]]
+    """
     return Minimum(**kwargs)(inputs)
 
 
 def concatenate(inputs, axis=-1, **kwargs):
-    """Functional form of `Concatenate`."""
+    """Functional form of `Concatenate`.
+
+    Creates a `Concatenate` layer and calls it on `inputs` at once.
+
+    Args:
+        inputs: a list of tensors `(batch, ...)`.
+        axis: the axis to join along (default -1).
+        **kwargs: layer arguments (`name`, `dtype`, ...) for the layer created.
+
+    Returns:
+        The merged tensor (a symbolic one when `inputs` are symbolic).
+
+    Example:
+        >>> concatenate([torch.zeros(2, 3), torch.zeros(2, 5)]).shape
+        torch.Size([2, 8])
+        >>> concatenate([torch.zeros(2, 3), torch.zeros(4, 3)], axis=0).shape
+        torch.Size([6, 3])
+    """
     return Concatenate(axis=axis, **kwargs)(inputs)
 
 
 def dot(inputs, axes=-1, normalize=False, **kwargs):
-    """Functional form of `Dot`."""
+    """Functional form of `Dot`.
+
+    Creates a `Dot` layer and calls it on `inputs` at once.
+
+    Args:
+        inputs: a list of two tensors `(batch, ...)`.
+        axes: an int or a pair `(axis_of_x1, axis_of_x2)`, the summed axes (default -1).
+        normalize: L2-normalise both inputs along `axes` first (cosine similarity); default
+            False.
+        **kwargs: layer arguments (`name`, `dtype`, ...) for the layer created.
+
+    Returns:
+        The merged tensor (a symbolic one when `inputs` are symbolic).
+
+    Example:
+        >>> dot([torch.tensor([[1.0, 2.0]]), torch.tensor([[3.0, 4.0]])]).tolist()
+        [[11.0]]
+        >>> dot([torch.tensor([[3.0, 0.0]]), torch.tensor([[2.0, 0.0]])], normalize=True).tolist()
+        [[1.0]]
+    """
     return Dot(axes=axes, normalize=normalize, **kwargs)(inputs)

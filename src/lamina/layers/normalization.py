@@ -111,12 +111,34 @@ class BatchNormalization(Layer):
         axis: the channel axis (default -1, channels-last).
         momentum: weight of the old moving statistics per update (Keras's default 0.99).
         epsilon: added to the variance (Keras's default 1e-3).
-        center, scale: whether to learn `beta` and `gamma`.
-        beta_initializer, gamma_initializer, moving_mean_initializer, moving_variance_initializer,
-        beta_regularizer, gamma_regularizer, beta_constraint, gamma_constraint: as Keras.
+        center, scale: whether to learn `beta` and `gamma` (default True both).
+        beta_initializer, gamma_initializer, moving_mean_initializer, moving_variance_initializer:
+            initializers (defaults: zeros, ones, zeros, ones).
+        beta_regularizer, gamma_regularizer: penalties added to the loss (default None).
+        beta_constraint, gamma_constraint: projections applied after each optimizer step
+            (default None).
+        synchronized: recorded in the config for Keras compatibility (default False); lamina
+            synchronizes the batch statistics across processes through
+            `DataParallel(sync_batchnorm=True)` instead.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
     A BatchNormalization whose `trainable` is False always runs in inference mode, as in Keras.
     Weights in get_weights() order: gamma, beta, moving_mean, moving_variance.
+
+    Call arguments:
+        inputs: the tensor to normalize.
+        training: True to use (and update the moving averages with) the batch's statistics;
+            False or None (outside fit()) to use the moving statistics.
+
+    Input shape: any. Output shape: the same.
+
+    Example:
+        >>> layer = BatchNormalization(momentum=0.5)
+        >>> x = torch.tensor([[0.0, 2.0], [2.0, 6.0]])
+        >>> layer(x, training=True).round(decimals=3).tolist()
+        [[-1.0, -1.0], [1.0, 1.0]]
+        >>> layer.moving_mean.tolist()  # 0.5 * 0 + 0.5 * batch mean
+        [0.5, 2.0]
     """
 
     supports_masking = True
@@ -326,6 +348,12 @@ class UnitNormalization(Layer):
     """Divides each sample by its L2 norm over `axis` (default -1), so the norm becomes 1.
 
     As Keras, a norm below 1e-12 is replaced by 1e-12 (a zero vector stays zero).
+
+    Args:
+        axis: int or list of ints, the axis (axes) the norm is taken over (default -1).
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: any. Output shape: the same.
 
     Example:
         >>> UnitNormalization()(torch.tensor([[3.0, 4.0]])).tolist()

@@ -19,7 +19,7 @@ class Pipeline(Layer):
         name: the layer's name.
 
     Example:
-        >>> pipeline = Pipeline([Rescaling(1 / 255), Identity()])
+        >>> pipeline = Pipeline([lamina.layers.Rescaling(1 / 255), lamina.layers.Identity()])
         >>> pipeline(torch.full((1, 2), 255.0)).tolist()
         [[1.0, 1.0]]
     """

@@ -118,13 +118,43 @@ class _Pooling(Layer):
 
 
 class MaxPooling1D(_Pooling):
-    """Max over windows of `pool_size` steps of (batch, steps, channels); strides default to it."""
+    """Max over windows of `pool_size` steps of (batch, steps, channels); strides default to it.
+
+    Args:
+        pool_size: int, the window size (default 2).
+        strides: int, the window's step; None (default) means `pool_size`.
+        padding: 'valid' (no padding, default) or 'same' (output = ceil(n / strides), the
+            padded positions never win, as TensorFlow).
+        data_format: 'channels_last' (default) or 'channels_first'.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: (batch, steps, channels) (channels_first: (batch, channels, steps)).
+    Output shape: (batch, new_steps, channels), new_steps = floor((steps - pool_size) / strides)
+    + 1 for 'valid' and ceil(steps / strides) for 'same'.
+
+    Example:
+        >>> x = torch.arange(6.0).reshape(1, 6, 1)
+        >>> MaxPooling1D(2)(x).flatten().tolist()
+        [1.0, 3.0, 5.0]
+    """
 
     rank, mode = 1, "max"
 
 
 class MaxPooling2D(_Pooling):
     """Max over windows of `pool_size` (strides default to pool_size), e.g. (2, 2) halves H and W.
+
+    Args:
+        pool_size: int or (height, width), the window size (default (2, 2)).
+        strides: int or (height, width), the window's step; None (default) means `pool_size`.
+        padding: 'valid' (no padding, default) or 'same' (output = ceil(n / strides), the
+            padded positions never win, as TensorFlow).
+        data_format: 'channels_last' (default) or 'channels_first'.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: (batch, height, width, channels) (channels_first: (batch, channels, h, w)).
+    Output shape: (batch, new_height, new_width, channels), new = floor((n - pool) / stride) + 1
+    for 'valid' and ceil(n / stride) for 'same'.
 
     Example:
         >>> tuple(MaxPooling2D((2, 2))(torch.zeros(1, 29, 29, 4)).shape)
@@ -135,25 +165,91 @@ class MaxPooling2D(_Pooling):
 
 
 class MaxPooling3D(_Pooling):
-    """Max over (depth, height, width) windows of (batch, depth, height, width, channels)."""
+    """Max over (depth, height, width) windows of (batch, depth, height, width, channels).
+
+    Args:
+        pool_size: int or (depth, height, width), the window size (default (2, 2, 2)).
+        strides: int or (depth, height, width), the window's step; None (default) means `pool_size`.
+        padding: 'valid' (no padding, default) or 'same' (output = ceil(n / strides), the
+            padded positions never win, as TensorFlow).
+        data_format: 'channels_last' (default) or 'channels_first'.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: (batch, depth, height, width, channels).
+    Output shape: (batch, new_depth, new_height, new_width, channels), sizes as MaxPooling2D's.
+
+    Example:
+        >>> tuple(MaxPooling3D(2)(torch.zeros(1, 4, 6, 5, 3)).shape)
+        (1, 2, 3, 2, 3)
+    """
 
     rank, mode = 3, "max"
 
 
 class AveragePooling1D(_Pooling):
-    """Mean over windows of `pool_size` steps; with 'same', padded positions are not counted."""
+    """Mean over windows of `pool_size` steps; with 'same', padded positions are not counted.
+
+    Args:
+        pool_size: int, the window size (default 2).
+        strides: int, the window's step; None (default) means `pool_size`.
+        padding: 'valid' (no padding, default) or 'same' (output = ceil(n / strides), the
+            padded positions not counted, as TensorFlow).
+        data_format: 'channels_last' (default) or 'channels_first'.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: (batch, steps, channels) (channels_first: (batch, channels, steps)).
+    Output shape: (batch, new_steps, channels), sizes as MaxPooling1D's.
+
+    Example:
+        >>> x = torch.arange(5.0).reshape(1, 5, 1)
+        >>> AveragePooling1D(2, padding="same")(x).flatten().tolist()
+        [0.5, 2.5, 4.0]
+    """
 
     rank, mode = 1, "avg"
 
 
 class AveragePooling2D(_Pooling):
-    """Mean over windows of `pool_size`; with 'same', padded positions are not counted."""
+    """Mean over windows of `pool_size`; with 'same', padded positions are not counted.
+
+    Args:
+        pool_size: int or (height, width), the window size (default (2, 2)).
+        strides: int or (height, width), the window's step; None (default) means `pool_size`.
+        padding: 'valid' (no padding, default) or 'same' (output = ceil(n / strides), the
+            padded positions not counted, as TensorFlow).
+        data_format: 'channels_last' (default) or 'channels_first'.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: (batch, height, width, channels) (channels_first: (batch, channels, h, w)).
+    Output shape: (batch, new_height, new_width, channels), sizes as MaxPooling2D's.
+
+    Example:
+        >>> x = torch.arange(16.0).reshape(1, 4, 4, 1)
+        >>> AveragePooling2D((2, 2))(x)[0, :, :, 0].tolist()
+        [[2.5, 4.5], [10.5, 12.5]]
+    """
 
     rank, mode = 2, "avg"
 
 
 class AveragePooling3D(_Pooling):
-    """Mean over (depth, height, width) windows; with 'same', padded positions are not counted."""
+    """Mean over (depth, height, width) windows; with 'same', padded positions are not counted.
+
+    Args:
+        pool_size: int or (depth, height, width), the window size (default (2, 2, 2)).
+        strides: int or (depth, height, width), the window's step; None (default) means `pool_size`.
+        padding: 'valid' (no padding, default) or 'same' (output = ceil(n / strides), the
+            padded positions not counted, as TensorFlow).
+        data_format: 'channels_last' (default) or 'channels_first'.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: (batch, depth, height, width, channels).
+    Output shape: (batch, new_depth, new_height, new_width, channels), sizes as MaxPooling2D's.
+
+    Example:
+        >>> tuple(AveragePooling3D(2, padding="same")(torch.zeros(1, 3, 4, 5, 2)).shape)
+        (1, 2, 2, 3, 2)
+    """
 
     rank, mode = 3, "avg"
 
@@ -199,36 +295,134 @@ class _GlobalPooling(Layer):
 
 
 class GlobalAveragePooling1D(_GlobalPooling):
-    """Mean over steps: (batch, steps, channels) -> (batch, channels); masked steps are skipped."""
+    """Mean over steps: (batch, steps, channels) -> (batch, channels); masked steps are skipped.
+
+    With a mask (e.g. from Embedding(mask_zero=True)), the mean covers the unmasked steps only.
+
+    Args:
+        data_format: 'channels_last' (default) or 'channels_first'.
+        keepdims: keep the pooled axes with size 1, giving a rank-3 output (default False).
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: (batch, steps, channels) (channels_first: (batch, channels, steps)).
+    Output shape: (batch, channels); with keepdims, (batch, 1, channels) (channels_first:
+    (batch, channels, 1)).
+
+    Example:
+        >>> x = torch.tensor([[[1.0], [2.0], [6.0]]])
+        >>> GlobalAveragePooling1D()(x).tolist()
+        [[3.0]]
+        >>> GlobalAveragePooling1D()(x, mask=torch.tensor([[True, True, False]])).tolist()
+        [[1.5]]
+    """
 
     rank, mode = 1, "avg"
 
 
 class GlobalAveragePooling2D(_GlobalPooling):
-    """Mean over height and width: (batch, h, w, c) -> (batch, c)."""
+    """Mean over height and width: (batch, h, w, c) -> (batch, c).
+
+    Args:
+        data_format: 'channels_last' (default) or 'channels_first'.
+        keepdims: keep the pooled axes with size 1, giving a rank-4 output (default False).
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: (batch, height, width, channels)
+    (channels_first: (batch, channels, height, width)).
+    Output shape: (batch, channels); with keepdims, (batch, 1, 1, channels) (channels_first:
+    (batch, channels, 1, 1)).
+
+    Example:
+        >>> x = torch.arange(8.0).reshape(1, 2, 2, 2)
+        >>> GlobalAveragePooling2D()(x).tolist()
+        [[3.0, 4.0]]
+        >>> tuple(GlobalAveragePooling2D(keepdims=True)(x).shape)
+        (1, 1, 1, 2)
+    """
 
     rank, mode = 2, "avg"
 
 
 class GlobalAveragePooling3D(_GlobalPooling):
-    """Mean over depth, height and width: (batch, d, h, w, c) -> (batch, c)."""
+    """Mean over depth, height and width: (batch, d, h, w, c) -> (batch, c).
+
+    Args:
+        data_format: 'channels_last' (default) or 'channels_first'.
+        keepdims: keep the pooled axes with size 1, giving a rank-5 output (default False).
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: (batch, depth, height, width, channels)
+    (channels_first: (batch, channels, depth, height, width)).
+    Output shape: (batch, channels); with keepdims, (batch, 1, 1, 1, channels) (channels_first:
+    (batch, channels, 1, 1, 1)).
+
+    Example:
+        >>> tuple(GlobalAveragePooling3D()(torch.zeros(2, 3, 4, 5, 6)).shape)
+        (2, 6)
+    """
 
     rank, mode = 3, "avg"
 
 
 class GlobalMaxPooling1D(_GlobalPooling):
-    """Max over steps: (batch, steps, channels) -> (batch, channels)."""
+    """Max over steps: (batch, steps, channels) -> (batch, channels).
+
+    Args:
+        data_format: 'channels_last' (default) or 'channels_first'.
+        keepdims: keep the pooled axes with size 1, giving a rank-3 output (default False).
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: (batch, steps, channels) (channels_first: (batch, channels, steps)).
+    Output shape: (batch, channels); with keepdims, (batch, 1, channels) (channels_first:
+    (batch, channels, 1)).
+
+    Example:
+        >>> x = torch.tensor([[[1.0, -1.0], [4.0, -3.0], [2.0, -2.0]]])
+        >>> GlobalMaxPooling1D()(x).tolist()
+        [[4.0, -1.0]]
+    """
 
     rank, mode = 1, "max"
 
 
 class GlobalMaxPooling2D(_GlobalPooling):
-    """Max over height and width: (batch, h, w, c) -> (batch, c)."""
+    """Max over height and width: (batch, h, w, c) -> (batch, c).
+
+    Args:
+        data_format: 'channels_last' (default) or 'channels_first'.
+        keepdims: keep the pooled axes with size 1, giving a rank-4 output (default False).
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: (batch, height, width, channels)
+    (channels_first: (batch, channels, height, width)).
+    Output shape: (batch, channels); with keepdims, (batch, 1, 1, channels) (channels_first:
+    (batch, channels, 1, 1)).
+
+    Example:
+        >>> x = torch.arange(8.0).reshape(1, 2, 2, 2)
+        >>> GlobalMaxPooling2D()(x).tolist()
+        [[6.0, 7.0]]
+    """
 
     rank, mode = 2, "max"
 
 
 class GlobalMaxPooling3D(_GlobalPooling):
-    """Max over depth, height and width: (batch, d, h, w, c) -> (batch, c)."""
+    """Max over depth, height and width: (batch, d, h, w, c) -> (batch, c).
+
+    Args:
+        data_format: 'channels_last' (default) or 'channels_first'.
+        keepdims: keep the pooled axes with size 1, giving a rank-5 output (default False).
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: (batch, depth, height, width, channels)
+    (channels_first: (batch, channels, depth, height, width)).
+    Output shape: (batch, channels); with keepdims, (batch, 1, 1, 1, channels) (channels_first:
+    (batch, channels, 1, 1, 1)).
+
+    Example:
+        >>> tuple(GlobalMaxPooling3D(keepdims=True)(torch.zeros(2, 3, 4, 5, 6)).shape)
+        (2, 1, 1, 1, 6)
+    """
 
     rank, mode = 3, "max"

@@ -36,9 +36,29 @@ class Dropout(Layer):
     """Sets a fraction `rate` of inputs to 0 while training, scaling the rest by 1 / (1 - rate).
 
     Args:
-        rate: fraction of the inputs to drop, in [0, 1].
-        noise_shape: shape of the binary mask, broadcast against the input (None for independent).
-        seed: unused by the default generator; `lamina.utils.set_random_seed` makes runs repeat.
+        rate: fraction of the inputs to drop, in [0, 1).
+        noise_shape: shape of the binary mask, broadcast against the input; None entries take
+            the input's size (default None: one draw per entry).
+        seed: accepted for Keras compatibility (default None); the noise draws from torch's
+            global generator, which `lamina.utils.set_random_seed` seeds.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Call arguments:
+        inputs: the input tensor.
+        training: True to apply the noise; False or None (outside fit()) returns the inputs.
+
+    Input shape: any. Output shape: the same.
+
+    Example:
+        >>> x = torch.ones(2, 1000)
+        >>> Dropout(0.5)(x).sum().item()  # outside training: unchanged
+        2000.0
+        >>> y = Dropout(0.5)(x, training=True)
+        >>> sorted(set(y.flatten().tolist()))  # dropped, or kept and scaled by 1 / (1 - 0.5)
+        [0.0, 2.0]
+        >>> y = Dropout(0.5, noise_shape=(None, 1))(x, training=True)  # one draw per row
+        >>> [len(set(row)) for row in y.tolist()]
+        [1, 1]
     """
 
     supports_masking = True
@@ -110,6 +130,18 @@ class _SpatialDropout(Layer):
 class SpatialDropout1D(_SpatialDropout):
     """Dropout of whole channels of (batch, steps, channels): every step of a dropped channel is 0.
 
+    Args:
+        rate: fraction of the channels to drop, in [0, 1).
+        seed: accepted for Keras compatibility (default None); the noise draws from torch's
+            global generator, which `lamina.utils.set_random_seed` seeds.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Call arguments:
+        inputs: the input tensor.
+        training: True to apply the noise; False or None (outside fit()) returns the inputs.
+
+    Input shape: (batch, steps, channels). Output shape: the same.
+
     Example:
         >>> y = SpatialDropout1D(0.5)(torch.ones(4, 10, 8), training=True)
         >>> bool(((y == 0).all(dim=1) | (y == 2).all(dim=1)).all())
@@ -131,22 +163,67 @@ class SpatialDropout2D(_SpatialDropout):
     """Dropout of whole feature maps of (batch, height, width, channels), as in Tompson et al.
 
     Args:
-        rate: fraction of the channels to drop, in [0, 1].
+        rate: fraction of the channels to drop, in [0, 1).
         data_format: 'channels_last' (default) or 'channels_first'.
         seed: accepted for Keras compatibility; use `lamina.utils.set_random_seed`.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Call arguments:
+        inputs: the input tensor.
+        training: True to apply the noise; False or None (outside fit()) returns the inputs.
+
+    Input shape: (batch, height, width, channels) (channels_first: (batch, channels, h, w)).
+    Output shape: the same.
+
+    Example:
+        >>> y = SpatialDropout2D(0.5)(torch.ones(2, 4, 4, 8), training=True)
+        >>> bool(((y == 0).all(dim=(1, 2)) | (y == 2).all(dim=(1, 2))).all())
+        True
     """
 
     rank = 2
 
 
 class SpatialDropout3D(_SpatialDropout):
-    """Dropout of whole feature volumes of (batch, depth, height, width, channels)."""
+    """Dropout of whole feature volumes of (batch, depth, height, width, channels).
+
+    Args:
+        rate: fraction of the channels to drop, in [0, 1).
+        data_format: 'channels_last' (default) or 'channels_first'.
+        seed: accepted for Keras compatibility (default None); the noise draws from torch's
+            global generator, which `lamina.utils.set_random_seed` seeds.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Call arguments:
+        inputs: the input tensor.
+        training: True to apply the noise; False or None (outside fit()) returns the inputs.
+
+    Input shape: (batch, depth, height, width, channels)
+    (channels_first: (batch, channels, depth, height, width)). Output shape: the same.
+
+    Example:
+        >>> y = SpatialDropout3D(0.5)(torch.ones(2, 3, 3, 3, 4), training=True)
+        >>> bool(((y == 0).all(dim=(1, 2, 3)) | (y == 2).all(dim=(1, 2, 3))).all())
+        True
+    """
 
     rank = 3
 
 
 class GaussianNoise(Layer):
     """Adds zero-mean Gaussian noise of standard deviation `stddev` while training.
+
+    Args:
+        stddev: the noise's standard deviation, >= 0.
+        seed: accepted for Keras compatibility (default None); the noise draws from torch's
+            global generator, which `lamina.utils.set_random_seed` seeds.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Call arguments:
+        inputs: the input tensor.
+        training: True to apply the noise; False or None (outside fit()) returns the inputs.
+
+    Input shape: any. Output shape: the same.
 
     Example:
         >>> GaussianNoise(0.1)(torch.ones(2, 3)).tolist()  # inference: unchanged
@@ -176,6 +253,18 @@ class GaussianNoise(Layer):
 class GaussianDropout(Layer):
     """Multiplies by Gaussian noise of mean 1 and stddev sqrt(rate / (1 - rate)) while training.
 
+    Args:
+        rate: the drop probability the noise imitates, in [0, 1]; 0 or 1 leave inputs unchanged.
+        seed: accepted for Keras compatibility (default None); the noise draws from torch's
+            global generator, which `lamina.utils.set_random_seed` seeds.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Call arguments:
+        inputs: the input tensor.
+        training: True to apply the noise; False or None (outside fit()) returns the inputs.
+
+    Input shape: any. Output shape: the same.
+
     Example:
         >>> GaussianDropout(0.2)(torch.ones(1, 2)).tolist()  # inference: unchanged
         [[1.0, 1.0]]
@@ -203,6 +292,13 @@ class GaussianDropout(Layer):
 class ActivityRegularization(Layer):
     """Passes its input through and adds l1 * sum|x| + l2 * sum(x^2), divided by the batch size,
     to the model's losses (as Keras).
+
+    Args:
+        l1: weight of the L1 penalty, sum of |x| (default 0.0).
+        l2: weight of the L2 penalty, sum of x ** 2 (default 0.0).
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: any. Output shape: the same.
 
     Example:
         >>> layer = ActivityRegularization(l1=0.5)

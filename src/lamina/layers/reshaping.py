@@ -25,6 +25,16 @@ class Flatten(Layer):
 
     With `data_format="channels_first"`, the input is first seen channels-last, as Keras does, so
     the flattened order is the same for both formats.
+
+    Args:
+        data_format: 'channels_last' (default) or 'channels_first', the layout of the input.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: (batch, ...). Output shape: (batch, product of the other axes).
+
+    Example:
+        >>> tuple(Flatten()(torch.zeros(2, 4, 4, 8)).shape)
+        (2, 128)
     """
 
     def __init__(self, data_format=None, **kwargs):
@@ -42,7 +52,21 @@ class Flatten(Layer):
 
 
 class Reshape(Layer):
-    """Reshapes each sample to `target_shape` (one entry may be -1)."""
+    """Reshapes each sample to `target_shape`; the batch axis is kept.
+
+    Args:
+        target_shape: tuple of ints, the shape of one sample; one entry may be -1, meaning
+            whatever size makes the number of values match.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: (batch, ...). Output shape: (batch, *target_shape).
+
+    Example:
+        >>> tuple(Reshape((3, 4))(torch.zeros(2, 12)).shape)
+        (2, 3, 4)
+        >>> tuple(Reshape((-1, 2))(torch.zeros(2, 12)).shape)
+        (2, 6, 2)
+    """
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
@@ -81,6 +105,12 @@ class Reshape(Layer):
 class Permute(Layer):
     """Permutes the non-batch axes: `dims` is a permutation of 1..rank-1 (1-indexed, as Keras).
 
+    Args:
+        dims: tuple of ints, a permutation of 1..rank-1: output axis i is input axis dims[i-1].
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: (batch, ...). Output shape: the sample axes reordered by `dims`.
+
     Example:
         >>> tuple(Permute((2, 1))(torch.zeros(4, 10, 64)).shape)
         (4, 64, 10)
@@ -107,6 +137,10 @@ class Permute(Layer):
 
 class RepeatVector(Layer):
     """Repeats a (batch, features) input `n` times: (batch, n, features).
+
+    Args:
+        n: int, the number of repeats.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
     Example:
         >>> tuple(RepeatVector(3)(torch.zeros(2, 5)).shape)
@@ -200,6 +234,10 @@ class _UpSampling(_Spatial):
 class UpSampling1D(_UpSampling):
     """Repeats each step `size` times: (batch, steps, features) -> (batch, steps * size, features).
 
+    Args:
+        size: int, the repeat factor (default 2).
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
     Example:
         >>> tuple(UpSampling1D(3)(torch.zeros(2, 4, 5)).shape)
         (2, 12, 5)
@@ -214,6 +252,16 @@ class UpSampling1D(_UpSampling):
 class UpSampling2D(_UpSampling):
     """Scales height and width by `size` (int or (rows, cols)), 'nearest' or 'bilinear'.
 
+    Args:
+        size: int or (rows, cols), the upsampling factors (default 2).
+        data_format: 'channels_last' (default) or 'channels_first'.
+        interpolation: 'nearest' (default: each entry repeated) or 'bilinear' (TensorFlow's
+            half-pixel centres).
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: (batch, height, width, channels) (channels_first: (batch, channels, h, w)).
+    Output shape: (batch, height * rows, width * cols, channels).
+
     Example:
         >>> tuple(UpSampling2D((2, 2))(torch.zeros(1, 30, 30, 32)).shape)
         (1, 60, 60, 32)
@@ -224,6 +272,14 @@ class UpSampling2D(_UpSampling):
 
 class UpSampling3D(_UpSampling):
     """Repeats depth, height and width entries `size` times (nearest).
+
+    Args:
+        size: int or 3 ints, the upsampling factors (default (2, 2, 2)).
+        data_format: 'channels_last' (default) or 'channels_first'.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: (batch, depth, height, width, channels).
+    Output shape: (batch, depth * size[0], height * size[1], width * size[2], channels).
 
     Example:
         >>> tuple(UpSampling3D(2)(torch.zeros(1, 2, 3, 4, 1)).shape)
@@ -257,6 +313,12 @@ class _ZeroPadding(_Spatial):
 class ZeroPadding1D(_ZeroPadding):
     """Adds zeros at the start and end of the steps axis: `padding` int or (start, end).
 
+    Args:
+        padding: int (the same at both ends) or (start, end), default 1.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: (batch, steps, features). Output shape: (batch, start + steps + end, features).
+
     Example:
         >>> tuple(ZeroPadding1D((1, 2))(torch.zeros(2, 5, 3)).shape)
         (2, 8, 3)
@@ -271,6 +333,15 @@ class ZeroPadding1D(_ZeroPadding):
 class ZeroPadding2D(_ZeroPadding):
     """Adds rows and columns of zeros: int, (rows, cols) or ((top, bottom), (left, right)).
 
+    Args:
+        padding: int (every side), (rows, cols) (symmetric per axis) or
+            ((top, bottom), (left, right)); default 1.
+        data_format: 'channels_last' (default) or 'channels_first'.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: (batch, height, width, channels) (channels_first: (batch, channels, h, w)).
+    Output shape: (batch, padded_height, padded_width, channels).
+
     Example:
         >>> tuple(ZeroPadding2D(((1, 0), (2, 3)))(torch.zeros(1, 4, 4, 2)).shape)
         (1, 5, 9, 2)
@@ -281,6 +352,15 @@ class ZeroPadding2D(_ZeroPadding):
 
 class ZeroPadding3D(_ZeroPadding):
     """Adds zeros around depth, height and width: int, 3 ints or 3 (before, after) pairs.
+
+    Args:
+        padding: int (every side), 3 ints (symmetric per axis) or 3 (before, after) pairs;
+            default 1.
+        data_format: 'channels_last' (default) or 'channels_first'.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: (batch, depth, height, width, channels).
+    Output shape: (batch, padded_depth, padded_height, padded_width, channels).
 
     Example:
         >>> tuple(ZeroPadding3D(1)(torch.zeros(1, 2, 2, 2, 1)).shape)
@@ -332,6 +412,12 @@ class _Cropping(_Spatial):
 class Cropping1D(_Cropping):
     """Removes steps at the start and end: `cropping` int or (start, end).
 
+    Args:
+        cropping: int (the same at both ends) or (start, end), default (1, 1).
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: (batch, steps, features). Output shape: (batch, steps - start - end, features).
+
     Example:
         >>> tuple(Cropping1D((1, 2))(torch.zeros(2, 8, 3)).shape)
         (2, 5, 3)
@@ -346,6 +432,15 @@ class Cropping1D(_Cropping):
 class Cropping2D(_Cropping):
     """Removes rows and columns: int, (rows, cols) or ((top, bottom), (left, right)).
 
+    Args:
+        cropping: int (every side), (rows, cols) (symmetric per axis) or
+            ((top, bottom), (left, right)); default ((0, 0), (0, 0)).
+        data_format: 'channels_last' (default) or 'channels_first'.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: (batch, height, width, channels) (channels_first: (batch, channels, h, w)).
+    Output shape: (batch, cropped_height, cropped_width, channels).
+
     Example:
         >>> tuple(Cropping2D(((2, 2), (4, 4)))(torch.zeros(1, 28, 28, 3)).shape)
         (1, 24, 20, 3)
@@ -359,6 +454,15 @@ class Cropping2D(_Cropping):
 
 class Cropping3D(_Cropping):
     """Removes entries around depth, height and width: int, 3 ints or 3 (before, after) pairs.
+
+    Args:
+        cropping: int (every side), 3 ints (symmetric per axis) or 3 (before, after) pairs;
+            default ((1, 1), (1, 1), (1, 1)).
+        data_format: 'channels_last' (default) or 'channels_first'.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: (batch, depth, height, width, channels).
+    Output shape: (batch, cropped_depth, cropped_height, cropped_width, channels).
 
     Example:
         >>> tuple(Cropping3D(1)(torch.zeros(1, 4, 4, 4, 2)).shape)

@@ -108,8 +108,23 @@ class DepthwiseConv1D(_DepthwiseConv):
     """Depthwise 1-D convolution: each input channel convolved with its own `depth_multiplier`
     kernels, over (batch, steps, channels).
 
-    Args: as DepthwiseConv2D, with ints for the per-axis arguments.
+    Args:
+        kernel_size: int, the length of the window.
+        strides: int, the step of the window (default 1).
+        padding: 'valid' (default) or 'same'.
+        depth_multiplier: output channels per input channel (default 1).
+        data_format: 'channels_last' (default) or 'channels_first'.
+        dilation_rate: int, the spacing between kernel taps (default 1).
+        activation: name or callable applied to the output (default: none, i.e. linear).
+        use_bias: whether to add a bias vector (default True).
+        depthwise_initializer, bias_initializer: initializers (defaults: glorot_uniform, zeros).
+        depthwise_regularizer, bias_regularizer, activity_regularizer: penalties added to the
+            loss (default None).
+        depthwise_constraint, bias_constraint: projections applied after each optimizer step
+            (default None).
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
+    Input shape: (batch, steps, channels).
     Output shape: (batch, new_steps, channels * depth_multiplier).
 
     Example:
@@ -221,7 +236,26 @@ class _SeparableConv(_DepthwiseBase):
 class SeparableConv1D(_SeparableConv):
     """Depthwise 1-D convolution followed by a pointwise one, over (batch, steps, channels).
 
-    Args: as SeparableConv2D, with ints for the per-axis arguments.
+    Args:
+        filters: output channels of the pointwise step.
+        kernel_size: int, the length of the depthwise window.
+        strides: int, the step of the depthwise window (default 1).
+        padding: 'valid' (default) or 'same'.
+        data_format: 'channels_last' (default) or 'channels_first'.
+        dilation_rate: int, the spacing between kernel taps (default 1).
+        depth_multiplier: depthwise output channels per input channel (default 1).
+        activation: name or callable applied to the output (default: none, i.e. linear).
+        use_bias: whether to add a bias vector (default True).
+        depthwise_initializer, pointwise_initializer, bias_initializer: initializers (defaults:
+            glorot_uniform, glorot_uniform, zeros).
+        depthwise_regularizer, pointwise_regularizer, bias_regularizer, activity_regularizer:
+            penalties added to the loss (default None).
+        depthwise_constraint, pointwise_constraint, bias_constraint: projections applied after
+            each optimizer step (default None).
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Input shape: (batch, steps, channels).
+    Output shape: (batch, new_steps, filters).
 
     Example:
         >>> tuple(SeparableConv1D(5, 3)(torch.zeros(2, 10, 4)).shape)

@@ -23,7 +23,7 @@ class Wrapper(Layer):
         >>> class Twice(Wrapper):
         ...     def call(self, inputs):
         ...         return 2 * self.layer(inputs)
-        >>> Twice(Identity())(torch.ones(1, 2)).tolist()
+        >>> Twice(lamina.layers.Identity())(torch.ones(1, 2)).tolist()
         [[2.0, 2.0]]
     """
 
@@ -74,7 +74,7 @@ class SpectralNormalization(Wrapper):
     wrapped layer's other weights.
 
     Example:
-        >>> layer = SpectralNormalization(Dense(3))
+        >>> layer = SpectralNormalization(lamina.layers.Dense(3))
         >>> tuple(layer(torch.zeros(2, 4), training=True).shape)
         (2, 3)
     """

@@ -21,10 +21,19 @@ class RandomBrightness(RandomImageLayer):
             (-1 turns an image black, +1 white).
         value_range: the range of the input pixels, (0, 255) by default: images scaled to [0, 1]
             need `value_range=(0, 1)`.
-        seed: makes the offsets reproducible.
+        seed: makes the offsets reproducible (default None: torch's global generator).
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
     Input shape: (batch, height, width, channels) or (height, width, channels).
     Output shape: the same.
+
+    Example:
+        >>> layer = RandomBrightness(factor=(0.5, 0.5), value_range=(0, 1))
+        >>> images = torch.full((1, 2, 2, 1), 0.25)
+        >>> layer(images, training=True).flatten().tolist()  # + 0.5 * (1 - 0)
+        [0.75, 0.75, 0.75, 0.75]
+        >>> layer(images).flatten().tolist()  # outside training: unchanged
+        [0.25, 0.25, 0.25, 0.25]
     """
 
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):
@@ -52,10 +61,20 @@ class RandomContrast(RandomImageLayer):
             [1 - lower, 1 + upper]. (TensorFlow's documented meaning; Keras 3 draws only the
             upper half, [1, 1 + factor], for a single float.)
         value_range: the range of the input pixels, (0, 255) by default.
-        seed: makes the factors reproducible.
+        seed: makes the factors reproducible (default None: torch's global generator).
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
     Input shape: (batch, height, width, channels) or (height, width, channels).
     Output shape: the same.
+
+    Example:
+        >>> layer = RandomContrast(0.5, value_range=(0, 1), seed=7)
+        >>> images = torch.rand(2, 8, 8, 3)
+        >>> torch.equal(layer(images), images)  # outside training: unchanged
+        True
+        >>> twin = RandomContrast(0.5, value_range=(0, 1), seed=7)
+        >>> torch.equal(layer(images, training=True), twin(images, training=True))  # same seed
+        True
     """
 
     def __init__(self, factor, value_range=(0, 255), seed=None, **kwargs):

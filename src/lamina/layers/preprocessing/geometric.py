@@ -19,12 +19,21 @@ class RandomFlip(RandomImageLayer):
     """Flips each image left-right and / or up-down with probability 1/2, during training.
 
     Args:
-        mode: "horizontal", "vertical" or "horizontal_and_vertical".
-        seed: makes the flips reproducible.
+        mode: "horizontal", "vertical" or "horizontal_and_vertical" (default).
+        seed: makes the flips reproducible (default None: torch's global generator).
         data_format: "channels_last" (default) or "channels_first".
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
     Input shape: (batch, height, width, channels) or (height, width, channels).
     Output shape: the same.
+
+    Example:
+        >>> layer = RandomFlip("horizontal", seed=1)
+        >>> image = torch.tensor([[[[1.0], [2.0]]]])  # one 1 x 2 image
+        >>> sorted({tuple(layer(image, training=True).flatten().tolist()) for _ in range(20)})
+        [(1.0, 2.0), (2.0, 1.0)]
+        >>> layer(image).flatten().tolist()  # outside training: unchanged
+        [1.0, 2.0]
     """
 
     MODES = ("horizontal", "vertical", "horizontal_and_vertical")
@@ -96,12 +105,22 @@ class RandomRotation(_AffineLayer):
         fill_mode: "reflect" (default), "wrap", "constant" or "nearest": how the corners that
             come from outside the image are filled.
         interpolation: "bilinear" (default), "nearest" or "bicubic".
-        seed: makes the rotations reproducible.
-        fill_value: the value of the "constant" fill.
+        seed: makes the rotations reproducible (default None: torch's global generator).
+        fill_value: the value of the "constant" fill (default 0.0).
         data_format: "channels_last" (default) or "channels_first".
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
     Input shape: (batch, height, width, channels) or (height, width, channels).
     Output shape: the same.
+
+    Example:
+        >>> layer = RandomRotation(0.1, seed=3)
+        >>> images = torch.rand(2, 8, 8, 3)
+        >>> torch.equal(layer(images), images)  # outside training: unchanged
+        True
+        >>> twin = RandomRotation(0.1, seed=3)
+        >>> torch.equal(layer(images, training=True), twin(images, training=True))  # same seed
+        True
     """
 
     def __init__(
@@ -135,9 +154,19 @@ class RandomZoom(_AffineLayer):
         width_factor: the same for the horizontal axis; None (default) zooms both axes by the same
             amount, keeping the aspect ratio.
         fill_mode, interpolation, seed, fill_value, data_format: as RandomRotation.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
     Input shape: (batch, height, width, channels) or (height, width, channels).
     Output shape: the same.
+
+    Example:
+        >>> layer = RandomZoom(0.2, seed=5)
+        >>> images = torch.rand(2, 8, 8, 3)
+        >>> torch.equal(layer(images), images)  # outside training: unchanged
+        True
+        >>> twin = RandomZoom(0.2, seed=5)
+        >>> torch.equal(layer(images, training=True), twin(images, training=True))  # same seed
+        True
     """
 
     def __init__(
@@ -190,9 +219,19 @@ class RandomTranslation(_AffineLayer):
             gives the range. Positive values shift down.
         width_factor: the same for the width; positive values shift right.
         fill_mode, interpolation, seed, fill_value, data_format: as RandomRotation.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
     Input shape: (batch, height, width, channels) or (height, width, channels).
     Output shape: the same.
+
+    Example:
+        >>> layer = RandomTranslation(0.1, 0.1, seed=2)
+        >>> images = torch.rand(2, 8, 8, 3)
+        >>> torch.equal(layer(images), images)  # outside training: unchanged
+        True
+        >>> twin = RandomTranslation(0.1, 0.1, seed=2)
+        >>> torch.equal(layer(images, training=True), twin(images, training=True))  # same seed
+        True
     """
 
     def __init__(

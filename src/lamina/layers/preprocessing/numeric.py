@@ -18,9 +18,17 @@ class Rescaling(Layer):
     Args:
         scale: a number (`1 / 255` maps pixels to [0, 1]), or one value per channel.
         offset: a number or one value per channel (`offset=-1` with `scale=1/127.5` maps to
-            [-1, 1]).
+            [-1, 1]); default 0.0.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
+
+    Integer inputs (e.g. uint8 pixels) are cast to the layer's float dtype first.
 
     Input shape: any. Output shape: the same.
+
+    Example:
+        >>> pixels = torch.tensor([0, 255], dtype=torch.uint8)
+        >>> Rescaling(1 / 127.5, offset=-1)(pixels).tolist()
+        [-1.0, 1.0]
     """
 
     def __init__(self, scale, offset=0.0, **kwargs):
@@ -60,10 +68,19 @@ class Normalization(Layer):
         axis: the axis (or axes) that keep their own statistics; -1 (default) normalises each
             feature / channel separately; None uses one mean and variance for everything.
         mean, variance: fixed statistics (both or neither), broadcast over the kept axes.
-        invert: apply the inverse, `mean + x * sqrt(variance)`.
+        invert: apply the inverse, `mean + x * sqrt(variance)` (default False).
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
     Input shape: any. Output shape: the same.
     Weights (adapted layers): mean, variance and count (always 0), as Keras lists them.
+
+    Example:
+        >>> Normalization(mean=2.0, variance=4.0)(torch.tensor([[0.0], [4.0]])).tolist()
+        [[-1.0], [1.0]]
+        >>> layer = Normalization()
+        >>> layer.adapt(np.array([[1.0], [3.0]], "float32"))  # mean 2, variance 1
+        >>> layer(torch.tensor([[1.0], [3.0]])).tolist()
+        [[-1.0], [1.0]]
     """
 
     def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):

@@ -21,11 +21,19 @@ class Resizing(ImageLayer):
         pad_to_aspect_ratio: first pad (centred, with `fill_value`) to the target aspect ratio.
         fill_mode: "constant", the only mode of the padding.
         fill_value: the padding value.
-        antialias: low-pass filter when downsampling (bilinear and bicubic).
+        antialias: low-pass filter when downsampling (bilinear and bicubic); default False.
         data_format: "channels_last" (default) or "channels_first".
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
     Input shape: (batch, H, W, channels) or (H, W, channels).
     Output shape: (batch, height, width, channels) or (height, width, channels).
+
+    Example:
+        >>> image = torch.arange(16.0).reshape(1, 4, 4, 1)
+        >>> Resizing(2, 2)(image)[0, :, :, 0].tolist()  # each output pixel: a 2 x 2 mean here
+        [[2.5, 4.5], [10.5, 12.5]]
+        >>> tuple(Resizing(3, 5)(torch.zeros(6, 6, 3)).shape)  # a single image works too
+        (3, 5, 3)
     """
 
     def __init__(
@@ -86,9 +94,15 @@ class CenterCrop(ImageLayer):
     Args:
         height, width: the output size.
         data_format: "channels_last" (default) or "channels_first".
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
     Input shape: (batch, H, W, channels) or (H, W, channels).
     Output shape: (batch, height, width, channels) or (height, width, channels).
+
+    Example:
+        >>> image = torch.arange(16.0).reshape(1, 4, 4, 1)
+        >>> CenterCrop(2, 2)(image)[0, :, :, 0].tolist()
+        [[5.0, 6.0], [9.0, 10.0]]
     """
 
     def __init__(self, height, width, data_format=None, **kwargs):
@@ -115,11 +129,19 @@ class RandomCrop(RandomImageLayer):
 
     Args:
         height, width: the output size.
-        seed: makes the windows reproducible.
+        seed: makes the windows reproducible (default None: torch's global generator).
         data_format: "channels_last" (default) or "channels_first".
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
     Input shape: (batch, H, W, channels) or (H, W, channels).
     Output shape: (batch, height, width, channels) or (height, width, channels).
+
+    Example:
+        >>> images = torch.rand(2, 6, 6, 3)
+        >>> tuple(RandomCrop(4, 5, seed=0)(images, training=True).shape)
+        (2, 4, 5, 3)
+        >>> tuple(RandomCrop(4, 5)(images).shape)  # inference: centred crop and resize
+        (2, 4, 5, 3)
     """
 
     def __init__(self, height, width, seed=None, data_format=None, **kwargs):

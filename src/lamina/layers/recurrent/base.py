@@ -39,7 +39,7 @@ class RNN(Layer):
     with return_state, a list `[output, state_1, ...]`, each state `(batch, units)`.
 
     Example:
-        >>> layer = RNN(SimpleRNNCell(4), return_sequences=True)
+        >>> layer = RNN(lamina.layers.SimpleRNNCell(4), return_sequences=True)
         >>> tuple(layer(torch.zeros(2, 7, 3)).shape)
         (2, 7, 4)
     """

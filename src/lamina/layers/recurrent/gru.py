@@ -19,12 +19,24 @@ class GRUCell(RecurrentCell):
         reset_after: apply the reset gate after the recurrent product (Keras 2+ and cuDNN's
             convention, the default; runs on torch's fused GRU kernel) or before it (the original
             paper's; a step loop).
-        use_bias, initializers, regularizers, constraints, dropout, recurrent_dropout: see
-            SimpleRNNCell.
+        **kwargs: use_bias, the kernel/recurrent/bias initializers, regularizers and
+            constraints, dropout, recurrent_dropout and seed, with SimpleRNNCell's meanings and
+            defaults; and the base layer arguments (`name`, `dtype`, ...), see `Layer`.
 
     Weights (Keras's layouts in get_weights): kernel (features, 3 * units), recurrent_kernel
     (units, 3 * units), gate blocks z, r, h; bias (2, 3 * units) with reset_after (input bias, then
     recurrent bias), else (3 * units,).
+
+    Call: `cell(inputs, states)` with inputs (batch, features) and states `[h]`; returns
+    `(output, [new_h])`. `RNN(cell)` runs it over the time axis.
+
+    Example:
+        >>> cell = GRUCell(3)
+        >>> output, states = cell(torch.zeros(2, 4), [torch.zeros(2, 3)])
+        >>> tuple(output.shape), len(states)
+        ((2, 3), 1)
+        >>> [tuple(w.shape) for w in cell.get_weights()]
+        [(4, 9), (3, 9), (2, 9)]
     """
 
     gates = 3

@@ -19,11 +19,23 @@ class LSTMCell(RecurrentCell):
         recurrent_activation: for the gates (default sigmoid). tanh with sigmoid runs on torch's
             fused kernel.
         unit_forget_bias: add 1 to the forget gate's bias at initialisation (Jozefowicz et al.).
-        use_bias, initializers, regularizers, constraints, dropout, recurrent_dropout: see
-            SimpleRNNCell.
+        **kwargs: use_bias, the kernel/recurrent/bias initializers, regularizers and
+            constraints, dropout, recurrent_dropout and seed, with SimpleRNNCell's meanings and
+            defaults; and the base layer arguments (`name`, `dtype`, ...), see `Layer`.
 
     Weights (Keras's layouts in get_weights): kernel (features, 4 * units), recurrent_kernel
     (units, 4 * units), bias (4 * units,), gate blocks in the order i, f, c, o.
+
+    Call: `cell(inputs, states)` with inputs (batch, features) and states `[h, c]`; returns
+    `(output, [new_h, new_c])`, output being new_h. `RNN(cell)` runs it over the time axis.
+
+    Example:
+        >>> cell = LSTMCell(3)
+        >>> output, states = cell(torch.zeros(2, 4), [torch.zeros(2, 3), torch.zeros(2, 3)])
+        >>> tuple(output.shape), [tuple(s.shape) for s in states]
+        ((2, 3), [(2, 3), (2, 3)])
+        >>> cell.get_weights()[2][3:6].tolist()  # unit_forget_bias: the f block starts at 1
+        [1.0, 1.0, 1.0]
     """
 
     gates = 4

@@ -18,9 +18,22 @@ class SimpleRNNCell(RecurrentCell):
         bias_initializer ('zeros'), *_regularizer, *_constraint: as in Dense.
         dropout: fraction of the inputs dropped (one mask per sequence) while training.
         recurrent_dropout: fraction of the state dropped in the recurrent product while training.
+        seed: kept in the config for Keras compatibility (default None); the dropout masks draw
+            from torch's global generator, which `lamina.utils.set_random_seed` seeds.
+        **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
     Weights (Keras's layouts in get_weights): kernel (features, units), recurrent_kernel
     (units, units), bias (units,).
+
+    Call: `cell(inputs, states)` with inputs (batch, features) and states `[h]`, h of shape
+    (batch, units); returns `(output, [new_h])`, output being new_h. `RNN(cell)` runs it over
+    the time axis.
+
+    Example:
+        >>> cell = SimpleRNNCell(3)
+        >>> output, states = cell(torch.zeros(2, 4), [torch.zeros(2, 3)])
+        >>> tuple(output.shape), [tuple(s.shape) for s in states]
+        ((2, 3), [(2, 3)])
     """
 
     def fused_kind(self):

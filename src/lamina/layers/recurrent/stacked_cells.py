@@ -24,8 +24,8 @@ class StackedRNNCells(Layer):
     Weights: each cell's, in order (Keras's get_weights order).
 
     Example:
-        >>> cells = StackedRNNCells([LSTMCell(8), GRUCell(4)])
-        >>> tuple(RNN(cells)(torch.zeros(2, 5, 3)).shape)
+        >>> cells = StackedRNNCells([lamina.layers.LSTMCell(8), lamina.layers.GRUCell(4)])
+        >>> tuple(lamina.layers.RNN(cells)(torch.zeros(2, 5, 3)).shape)
         (2, 4)
     """
 
