@@ -441,3 +441,33 @@ def keras_save_mixed_model(path, weights=None) -> None:
     if weights is not None:
         model.set_weights(weights)
     model.save(path)
+
+
+def keras_optimizer_trajectory(make_optimizer, initial, grads, names=None, stateless=False):
+    """The weights after each step of a Keras optimizer applying `grads` (a list of per-step lists
+    of arrays) to variables starting at `initial`, named `names` (their `path`s, which Muon and
+    MultiOptimizer match). `make_optimizer(keras)` builds the optimizer. `stateless=True` runs
+    `stateless_apply`, the pure-function update JAX uses, instead of the eager `apply`."""
+    names = names or [f"w{i}" for i in range(len(initial))]
+    variables = []
+    for value, path in zip(initial, names, strict=True):
+        scope, _, name = path.rpartition("/")
+        with keras.name_scope(scope or "weights"):
+            variables.append(keras.Variable(value, name=name))
+    if any(v.path.removeprefix("weights/") != n for v, n in zip(variables, names, strict=True)):
+        raise AssertionError(f"Keras named the variables {[v.path for v in variables]}.")
+    optimizer = make_optimizer(keras)
+    optimizer.build(variables)
+    history = []
+    if stateless:
+        slots = [v.value for v in optimizer.variables]
+        values = [v.value for v in variables]
+    for step_grads in grads:
+        tensors = [keras.ops.convert_to_tensor(g) for g in step_grads]
+        if stateless:
+            values, slots = optimizer.stateless_apply(slots, tensors, values)
+            history.append([keras.ops.convert_to_numpy(v) for v in values])
+        else:
+            optimizer.apply(tensors, variables)
+            history.append([keras.ops.convert_to_numpy(v) for v in variables])
+    return history
