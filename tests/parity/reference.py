@@ -8,6 +8,7 @@ gradient through a normalised output is zero on both sides) and weight gradients
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
@@ -451,8 +452,10 @@ def keras_optimizer_trajectory(make_optimizer, initial, grads, names=None, state
     names = names or [f"w{i}" for i in range(len(initial))]
     variables = []
     for value, path in zip(initial, names, strict=True):
-        scope, _, name = path.rpartition("/")
-        with keras.name_scope(scope or "weights"):
+        *scopes, name = path.split("/")
+        with contextlib.ExitStack() as stack:
+            for scope in scopes or ["weights"]:
+                stack.enter_context(keras.name_scope(scope))
             variables.append(keras.Variable(value, name=name))
     if any(v.path.removeprefix("weights/") != n for v, n in zip(variables, names, strict=True)):
         raise AssertionError(f"Keras named the variables {[v.path for v in variables]}.")
@@ -471,3 +474,12 @@ def keras_optimizer_trajectory(make_optimizer, initial, grads, names=None, state
             optimizer.apply(tensors, variables)
             history.append([keras.ops.convert_to_numpy(v) for v in variables])
     return history
+
+
+def keras_load_and_step(path, x, y):
+    """Load the `.keras` file at `path` in Keras (compiled), and return its optimizer's variables
+    as loaded and its weights after one `train_on_batch(x, y)`."""
+    model = keras.saving.load_model(path)
+    loaded = [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables]
+    model.train_on_batch(x, y)
+    return loaded, model.get_weights()

@@ -102,11 +102,9 @@ class OptimizerMap(MutableMapping):
         return self[variable_paths.path_of(variable)]
 
     def get_config(self):
-        from lamina import optimizers
-
         return {
-            "default_optimizer": optimizers.serialize(self._default_optimizer),
-            "optimizer_map": {k: optimizers.serialize(v) for k, v in self._optimizer_map.items()},
+            "default_optimizer": _keras_entry(self._default_optimizer),
+            "optimizer_map": {k: _keras_entry(v) for k, v in self._optimizer_map.items()},
         }
 
     @classmethod
@@ -284,9 +282,14 @@ class MultiOptimizer(Optimizer):
     def get_config(self) -> dict:
         mapping = self._optimizer_map
         if isinstance(mapping, OptimizerMap):
-            serialized = {"class_name": "OptimizerMap", "config": mapping.get_config()}
+            serialized = _keras_entry(mapping)
         else:  # a function: saved by name, found again through custom_objects (as Keras)
-            serialized = {"class_name": "function", "config": getattr(mapping, "__name__", "")}
+            serialized = {
+                "module": getattr(mapping, "__module__", None),
+                "class_name": "function",
+                "config": getattr(mapping, "__name__", ""),
+                "registered_name": "function",
+            }
         return {
             "optimizer_map": serialized,
             "loss_scale_factor": self.loss_scale_factor,
@@ -308,6 +311,16 @@ class MultiOptimizer(Optimizer):
                 )
             config["optimizer_map"] = custom_objects[name]
         return cls(**config)
+
+
+def _keras_entry(obj) -> dict:
+    """`obj` as Keras's serialization nests it, so Keras reads a lamina file's config."""
+    return {
+        "module": "keras.optimizers",
+        "class_name": type(obj).__name__,
+        "config": obj.get_config(),
+        "registered_name": None,
+    }
 
 
 def _parameter_name(parameter) -> str:
