@@ -98,6 +98,16 @@ CASES = {
         lambda: optimizers.RMSprop(0.01, momentum=0.5, centered=True, clipnorm=0.1),
         list,
     ),
+    # the weights hold Schedule-Free's interpolation; warmup reads the per-weight step count
+    "schedule-free-warmup-decay": (
+        two_output_mlp,
+        mlp_data,
+        MLP_COMPILE,
+        16,
+        2,
+        lambda: optimizers.ScheduleFreeAdamW(0.02, warmup_steps=3, weight_decay=0.05),
+        list,
+    ),
     "cnn-batchnorm-adamw": (
         small_cnn,
         cnn_data,
@@ -215,6 +225,7 @@ FALLBACKS = {
         OPTION.format("loss_scale_factor=8.0"),
     ),
     "nadam": (_mlp, optimizers.Nadam, r"the optimizer Nadam has no captured update"),
+    "muon": (_mlp, optimizers.Muon, r"the optimizer Muon has no captured update"),
     "constraint": (
         lambda: _mlp(kernel_constraint="non_neg"),
         optimizers.Adam,

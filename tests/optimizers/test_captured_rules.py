@@ -21,6 +21,10 @@ CASES = {
     "rmsprop": lambda: optimizers.RMSprop(0.01),
     "rmsprop-centered-momentum": lambda: optimizers.RMSprop(0.01, momentum=0.5, centered=True),
     "adagrad": lambda: optimizers.Adagrad(0.1),
+    "schedule-free": lambda: optimizers.ScheduleFreeAdamW(0.05),
+    "schedule-free-warmup-decay": lambda: optimizers.ScheduleFreeAdamW(
+        0.05, warmup_steps=4, weight_decay=0.1, beta_1=0.8
+    ),
 }
 
 

@@ -113,7 +113,7 @@ class CapturedStep:
         if not captured_rules.supports(optimizer):
             return (
                 f"the optimizer {type(optimizer).__name__} has no captured update (SGD, Adam, "
-                "AdamW, RMSprop and Adagrad have one)"
+                "AdamW, RMSprop, Adagrad and ScheduleFreeAdamW have one)"
             )
         for option in ("use_ema", "gradient_accumulation_steps", "loss_scale_factor"):
             value = getattr(optimizer, option)

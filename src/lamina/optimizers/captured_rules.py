@@ -14,10 +14,11 @@ fused and foreach kernels, which beat any composition of elementwise ops there):
     AdamW    Adam after torch's decoupled decay w *= 1 - lr*wd
     RMSprop  optimizers.keras_rules.RMSprop (eps inside the square root, lr-scaled momentum)
     Adagrad  optimizers.keras_rules.Adagrad
+    ScheduleFreeAdamW  optimizers.schedule_free (its state created up front: z is the weight)
 
 `weight_decay` of the other optimizers is Keras's decoupled decay before the update, as
-`Optimizer.step()` applies it. Optimizers without a rule here (Adadelta, Nadam, Adamax, user
-subclasses) make the trainer take the eager step.
+`Optimizer.step()` applies it. Optimizers without a rule here (Adadelta, Nadam, Adamax, Muon,
+MultiOptimizer, user subclasses) make the trainer take the eager step.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 import torch
 
 from lamina.optimizers import optimizer as optimizer_module
+from lamina.optimizers.schedule_free import ScheduleFreeAdamW
 
 
 def _sgd_slots(optimizer) -> list[str]:
@@ -100,6 +102,25 @@ def _adagrad(optimizer, params, grads, slots, lr) -> None:
         param.sub_(grad * lr / (accumulator + optimizer.epsilon).sqrt())
 
 
+def _schedule_free(optimizer, params, grads, slots, lr) -> None:
+    beta_1, beta_2 = optimizer.beta_1, optimizer.beta_2
+    for index, (param, grad) in enumerate(zip(params, grads, strict=True)):
+        step = slots["step"][index]
+        step.add_(1)
+        t = step.to(torch.float64)
+        rate = lr.to(torch.float64)
+        if optimizer.warmup_steps > 0:
+            rate = rate * torch.clamp_max(t / optimizer.warmup_steps, 1.0)
+        z, velocity = slots["momentum"][index], slots["velocity"][index]
+        velocity.lerp_(grad * grad, 1.0 - beta_2)
+        correction = (1.0 - beta_2**t).to(param.dtype)
+        denominator = (velocity / correction).sqrt() + optimizer.epsilon
+        average = (param - (1.0 - beta_1) * z) / beta_1  # x, from the z before this step
+        z.sub_(rate.to(param.dtype) * grad / denominator)
+        average = average.lerp(z, (1.0 / t).to(param.dtype))
+        param.copy_((1.0 - beta_1) * z + beta_1 * average)
+
+
 # Exact types: a user's subclass may change the update, so it takes the eager step.
 _RULES = {
     optimizer_module.SGD: (_sgd_slots, _sgd),
@@ -107,6 +128,7 @@ _RULES = {
     optimizer_module.AdamW: (_adam_slots, _adam),
     optimizer_module.RMSprop: (_rmsprop_slots, _rmsprop),
     optimizer_module.Adagrad: (lambda optimizer: ["accumulator"], _adagrad),
+    ScheduleFreeAdamW: (lambda optimizer: ["step", "momentum", "velocity"], _schedule_free),
 }
 
 
