@@ -8,8 +8,9 @@ import torch
 
 import lamina
 from lamina import optimizers
+from lamina.optimizers import variable_paths
 from lamina.saving import optimizer_state
-from tests.parity.reference import keras_load_and_step
+from tests.parity.reference import keras_load_and_step, keras_weight_paths
 
 
 def _model():
@@ -66,6 +67,35 @@ def test_multi_optimizer_assigns_by_path():
     hidden, output = model.layers
     assert [id(p) for p in sgd.parameters] == [id(hidden.kernel), id(hidden.bias)]
     assert [id(p) for p in adam.parameters] == [id(output.kernel), id(output.bias)]
+
+
+def _path_models(library):
+    layers = library.layers
+    stacked = library.Sequential(
+        [
+            library.Input((5, 3)),
+            layers.Dense(4),
+            layers.Bidirectional(layers.LSTM(2)),
+            layers.Dense(1, name="out"),
+        ]
+    )
+    inputs = library.Input((6,))
+    functional = library.Model(inputs, layers.Dense(1)(layers.Dense(3, name="enc")(inputs)))
+    embedded = library.Sequential(
+        [library.Input((4,), dtype="int32"), layers.Embedding(10, 3), layers.LayerNormalization()]
+    )
+    return [stacked, functional, embedded]
+
+
+def test_weight_paths_are_keras_paths():
+    # Sequential models prefix their name, functional ones do not; wrappers and cells nest.
+    expected = keras_weight_paths(_path_models)
+    lamina.backend.clear_session()
+    models = _path_models(lamina)
+    for model in models:
+        variable_paths.assign(model)
+    assert [[w.path for w in m.trainable_weights] for m in models] == expected
+    assert expected[0][2] == "sequential/bidirectional/forward_lstm/lstm_cell/kernel"
 
 
 @pytest.mark.slow

@@ -483,3 +483,10 @@ def keras_load_and_step(path, x, y):
     loaded = [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables]
     model.train_on_batch(x, y)
     return loaded, model.get_weights()
+
+
+def keras_weight_paths(build) -> list[list[str]]:
+    """`variable.path` of each trainable weight of each model `build(keras)` returns (a list),
+    built after `clear_session()`, so auto names count from zero."""
+    keras.backend.clear_session()
+    return [[v.path for v in model.trainable_weights] for model in build(keras)]
