@@ -7,10 +7,13 @@ import pytest
 import torch
 
 import lamina
-from lamina import optimizers
 from lamina.optimizers import variable_paths
 from lamina.saving import optimizer_state
-from tests.parity.reference import keras_load_and_step, keras_weight_paths
+from tests.parity.reference import (
+    keras_load_and_step,
+    keras_regressor_saved,
+    keras_weight_paths,
+)
 
 
 def _model():
@@ -38,15 +41,16 @@ def _rounded(config):
     return float(np.float32(config)) if isinstance(config, float) else config
 
 
-MAKERS = {
-    "Muon": lambda: optimizers.Muon(learning_rate=0.02, exclude_layers=["output_dense"]),
-    "ScheduleFreeAdamW": lambda: optimizers.ScheduleFreeAdamW(learning_rate=0.02),
-    "MultiOptimizer": lambda: optimizers.MultiOptimizer(
-        optimizers.OptimizerMap(
-            optimizers.Adam(0.02), {".*/hidden/.*": optimizers.SGD(0.05, momentum=0.9)}
+GENERIC_MAKERS = {
+    "Muon": lambda lib: lib.optimizers.Muon(learning_rate=0.02, exclude_layers=["output_dense"]),
+    "ScheduleFreeAdamW": lambda lib: lib.optimizers.ScheduleFreeAdamW(learning_rate=0.02),
+    "MultiOptimizer": lambda lib: lib.optimizers.MultiOptimizer(
+        lib.optimizers.OptimizerMap(
+            lib.optimizers.Adam(0.02), {".*/hidden/.*": lib.optimizers.SGD(0.05, momentum=0.9)}
         )
     ),
 }
+MAKERS = {name: (lambda make=make: make(lamina)) for name, make in GENERIC_MAKERS.items()}
 
 
 def test_weights_get_keras_paths_and_muon_excludes_the_output_layer():
@@ -141,6 +145,24 @@ def test_keras_resumes_from_a_lamina_file(name, tmp_path):
     for mine, theirs in zip(ours, loaded, strict=True):
         np.testing.assert_allclose(mine, theirs, atol=1e-7)
     if name != "ScheduleFreeAdamW":
+        model.train_on_batch(x[:16], y[:16])
+        for mine, theirs in zip(model.get_weights(), stepped, strict=True):
+            np.testing.assert_allclose(mine, theirs, atol=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(MAKERS))
+def test_lamina_resumes_from_a_keras_file(name, tmp_path):
+    x, y = _data()
+    path = tmp_path / "keras.keras"
+    variables, stepped = keras_regressor_saved(path, GENERIC_MAKERS[name], x, y)
+    model = lamina.saving.load_model(path)
+    assert type(model.optimizer).__name__ == name
+    ours = optimizer_state.to_keras(model.optimizer, model)
+    assert len(ours) == len(variables)
+    for mine, theirs in zip(ours, variables, strict=True):
+        np.testing.assert_allclose(mine, theirs, atol=1e-7)
+    if name != "ScheduleFreeAdamW":  # see test_keras_resumes_from_a_lamina_file
         model.train_on_batch(x[:16], y[:16])
         for mine, theirs in zip(model.get_weights(), stepped, strict=True):
             np.testing.assert_allclose(mine, theirs, atol=1e-6)

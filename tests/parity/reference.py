@@ -490,3 +490,25 @@ def keras_weight_paths(build) -> list[list[str]]:
     built after `clear_session()`, so auto names count from zero."""
     keras.backend.clear_session()
     return [[v.path for v in model.trainable_weights] for model in build(keras)]
+
+
+def keras_regressor_saved(path, make_optimizer, x, y):
+    """Fit Keras's Sequential 'regressor' (Dense(16, tanh, 'hidden'), Dense(1, 'output_dense'))
+    with `make_optimizer(keras)` for 2 epochs of batches of 16 on (x, y), save it to `path`, and
+    return its optimizer's variables and its weights after one more `train_on_batch` on the first
+    16 samples."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((x.shape[1],)),
+            keras.layers.Dense(16, activation="tanh", name="hidden"),
+            keras.layers.Dense(1, name="output_dense"),
+        ],
+        name="regressor",
+    )
+    model.compile(optimizer=make_optimizer(keras), loss="mse")
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
+    model.save(path)
+    variables = [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables]
+    model.train_on_batch(x[:16], y[:16])
+    return variables, model.get_weights()
