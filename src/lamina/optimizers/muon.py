@@ -6,9 +6,10 @@ every weight whose path holds "embedding", and every weight whose path matches o
 `exclude_layers` regular expressions (`re.search`). Paths are Keras's (`sequential/dense/kernel`,
 see `variable_paths`); lamina writes them into the weights when `compile`/`fit` build the optimizer.
 
-torch 2.13 has a `torch.optim.Muon`, but it takes matrices only and keeps its momentum as a running
-average (`lerp`), where Keras keeps a running sum (`m = momentum * m + g`): the two momentum slots
-differ by the factor (1 - momentum), and Keras's files hold Keras's. So the rule is written here:
+torch 2.13 has a `torch.optim.Muon`, but it takes matrices only, runs the Newton-Schulz iteration
+in bfloat16 (Keras: the weight's dtype) and keeps its momentum as a running average (`lerp`), where
+Keras keeps a running sum (`m = momentum * m + g`): the two momentum slots differ by the factor
+(1 - momentum), and Keras's files hold Keras's. So the rule is written here:
 the matrices are orthogonalised one by one (each its own matmuls), the AdamW weights updated
 together with torch's multi-tensor (`_foreach_*`) kernels.
 """
