@@ -108,6 +108,16 @@ CASES = {
         lambda: optimizers.ScheduleFreeAdamW(0.02, warmup_steps=3, weight_decay=0.05),
         list,
     ),
+    # Newton-Schulz for the kernels, AdamW for the biases, each with its own weight decay
+    "muon": (
+        two_output_mlp,
+        mlp_data,
+        MLP_COMPILE,
+        16,
+        2,
+        lambda: optimizers.Muon(0.02, weight_decay=0.1, adam_weight_decay=0.01),
+        list,
+    ),
     "cnn-batchnorm-adamw": (
         small_cnn,
         cnn_data,
@@ -225,7 +235,6 @@ FALLBACKS = {
         OPTION.format("loss_scale_factor=8.0"),
     ),
     "nadam": (_mlp, optimizers.Nadam, r"the optimizer Nadam has no captured update"),
-    "muon": (_mlp, optimizers.Muon, r"the optimizer Muon has no captured update"),
     "constraint": (
         lambda: _mlp(kernel_constraint="non_neg"),
         optimizers.Adam,
