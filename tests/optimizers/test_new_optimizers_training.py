@@ -166,3 +166,41 @@ def test_lamina_resumes_from_a_keras_file(name, tmp_path):
         model.train_on_batch(x[:16], y[:16])
         for mine, theirs in zip(model.get_weights(), stepped, strict=True):
             np.testing.assert_allclose(mine, theirs, atol=1e-6)
+
+
+EARLIER = {
+    "Lion": lambda lib: lib.optimizers.Lion(learning_rate=0.01, weight_decay=0.01),
+    "Lamb": lambda lib: lib.optimizers.Lamb(learning_rate=0.02),
+    "Ftrl": lambda lib: lib.optimizers.Ftrl(
+        learning_rate=0.05, initial_accumulator_value=0.5, l1_regularization_strength=0.01
+    ),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(EARLIER))
+def test_lion_lamb_ftrl_files_resume_in_keras_and_lamina(name, tmp_path):
+    # These saved no optimizer state before (model.save raised "No Keras variable layout").
+    x, y = _data()
+    model = _model()
+    model.compile(optimizer=EARLIER[name](lamina), loss="mse")
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    loaded, stepped = keras_load_and_step(path, x[:16], y[:16])
+    ours = optimizer_state.to_keras(model.optimizer, model)
+    assert len(loaded) == len(ours)
+    for mine, theirs in zip(ours, loaded, strict=True):
+        np.testing.assert_allclose(mine, theirs, atol=1e-7)
+    restored = lamina.saving.load_model(path)
+    for mine, theirs in zip(
+        optimizer_state.to_keras(restored.optimizer, restored), ours, strict=True
+    ):
+        np.testing.assert_allclose(mine, theirs, atol=1e-7)
+    model.train_on_batch(x[:16], y[:16])
+    restored.train_on_batch(x[:16], y[:16])
+    for mine, keras_weights, again in zip(
+        model.get_weights(), stepped, restored.get_weights(), strict=True
+    ):
+        np.testing.assert_allclose(mine, keras_weights, atol=1e-6)
+        np.testing.assert_allclose(again, mine, atol=1e-6)

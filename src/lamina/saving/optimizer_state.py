@@ -21,9 +21,11 @@ import torch
 from lamina.engine.naming import to_snake_case
 from lamina.optimizers import optimizer as optimizer_module
 from lamina.optimizers import schedules
+from lamina.optimizers.ftrl import Ftrl
 from lamina.optimizers.multi_optimizer import MultiOptimizer
 from lamina.optimizers.muon import Muon
 from lamina.optimizers.schedule_free import ScheduleFreeAdamW
+from lamina.optimizers.sign_and_trust import Lamb, Lion
 
 
 def _scaled(factor_of_lr):
@@ -60,8 +62,12 @@ def slot_groups(optimizer) -> list[list[tuple[str, tuple]]]:
         return [[("momentum", _IDENTITY), ("norm", _IDENTITY)]]
     if kind is optimizer_module.Nadam:
         return [[("exp_avg", _IDENTITY), ("exp_avg_sq", _IDENTITY)]]
-    if kind is ScheduleFreeAdamW:
+    if kind is ScheduleFreeAdamW or kind is Lamb:
         return [[("momentum", _IDENTITY), ("velocity", _IDENTITY)]]
+    if kind is Lion:
+        return [[("momentum", _IDENTITY)]]
+    if kind is Ftrl:
+        return [[("accumulator", _IDENTITY), ("linear", _IDENTITY)]]
     raise TypeError(f"No Keras variable layout is known for optimizer {kind.__name__}.")
 
 
@@ -169,7 +175,7 @@ def _keras_iteration(optimizer) -> int:
 
 
 def _initial(optimizer, parameter, key):
-    if isinstance(optimizer, optimizer_module.Adagrad):
+    if isinstance(optimizer, (optimizer_module.Adagrad, Ftrl)) and key != "linear":
         return torch.full_like(parameter, optimizer.initial_accumulator_value)
     if isinstance(optimizer, ScheduleFreeAdamW) and key == "momentum":
         return parameter.detach()  # Keras starts z as a copy of the weight
