@@ -108,6 +108,14 @@ OPTIMIZERS = {
     "sgd-momentum-schedule": lambda: lamina.optimizers.SGD(
         lamina.optimizers.schedules.ExponentialDecay(0.05, 4, 0.5), momentum=0.9
     ),
+    "muon": lambda: lamina.optimizers.Muon(0.01),
+    "schedule-free": lambda: lamina.optimizers.ScheduleFreeAdamW(0.01, warmup_steps=3),
+    # A group per sub-optimizer in the backup (the hidden layer's weights take SGD).
+    "multi": lambda: lamina.optimizers.MultiOptimizer(
+        lamina.optimizers.OptimizerMap(
+            lamina.optimizers.Adam(0.01), {".*/dense/.*": lamina.optimizers.SGD(0.05, momentum=0.9)}
+        )
+    ),
 }
 
 
@@ -160,6 +168,9 @@ RESUME_CASES = [
     ("adam-ema-schedule", "epoch"),
     ("adamw-accumulate", 3),  # backed up in the middle of an accumulation window
     ("sgd-momentum-schedule", 3),
+    ("muon", 3),
+    ("schedule-free", 3),
+    ("multi", 3),
 ]
 
 

@@ -98,6 +98,26 @@ CASES = {
         lambda: optimizers.RMSprop(0.01, momentum=0.5, centered=True, clipnorm=0.1),
         list,
     ),
+    # the weights hold Schedule-Free's interpolation; warmup reads the per-weight step count
+    "schedule-free-warmup-decay": (
+        two_output_mlp,
+        mlp_data,
+        MLP_COMPILE,
+        16,
+        2,
+        lambda: optimizers.ScheduleFreeAdamW(0.02, warmup_steps=3, weight_decay=0.05),
+        list,
+    ),
+    # Newton-Schulz for the kernels, AdamW for the biases, each with its own weight decay
+    "muon": (
+        two_output_mlp,
+        mlp_data,
+        MLP_COMPILE,
+        16,
+        2,
+        lambda: optimizers.Muon(0.02, weight_decay=0.1, adam_weight_decay=0.01),
+        list,
+    ),
     "cnn-batchnorm-adamw": (
         small_cnn,
         cnn_data,

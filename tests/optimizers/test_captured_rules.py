@@ -21,6 +21,19 @@ CASES = {
     "rmsprop": lambda: optimizers.RMSprop(0.01),
     "rmsprop-centered-momentum": lambda: optimizers.RMSprop(0.01, momentum=0.5, centered=True),
     "adagrad": lambda: optimizers.Adagrad(0.1),
+    "muon": lambda: optimizers.Muon(0.05),
+    "muon-options": lambda: optimizers.Muon(
+        0.05,
+        weight_decay=0.1,
+        adam_weight_decay=0.05,
+        nesterov=False,
+        rms_rate=None,
+        adam_lr_ratio=0.5,
+    ),
+    "schedule-free": lambda: optimizers.ScheduleFreeAdamW(0.05),
+    "schedule-free-warmup-decay": lambda: optimizers.ScheduleFreeAdamW(
+        0.05, warmup_steps=4, weight_decay=0.1, beta_1=0.8
+    ),
 }
 
 
@@ -50,7 +63,8 @@ def test_captured_rule_equals_the_eager_step(case):
     captured.build(captured_weights)
     captured_rules.prime_state(captured)
     state = captured.torch_optimizer.state
-    slots = {k: [state[p][k] for p in captured_weights] for k in captured_rules.slot_keys(captured)}
+    keys = captured_rules.slot_keys(captured)
+    slots = {k: [state[p].get(k) for p in captured_weights] for k in keys}
     learning_rate = torch.tensor(captured.learning_rate)
     for step in range(6):
         for weight, gradient in zip(eager_weights, _gradients(step), strict=True):

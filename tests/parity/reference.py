@@ -8,6 +8,7 @@ gradient through a normalised output is zero on both sides) and weight gradients
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 
@@ -547,3 +548,73 @@ def keras_direct_call(build, weights, x: np.ndarray) -> np.ndarray:
     model = build(keras.layers, keras)
     model.set_weights(weights)
     return keras.ops.convert_to_numpy(model(x))
+
+
+def keras_optimizer_trajectory(make_optimizer, initial, grads, names=None, stateless=False):
+    """The weights after each step of a Keras optimizer applying `grads` (a list of per-step lists
+    of arrays) to variables starting at `initial`, named `names` (their `path`s, which Muon and
+    MultiOptimizer match). `make_optimizer(keras)` builds the optimizer. `stateless=True` runs
+    `stateless_apply`, the pure-function update JAX uses, instead of the eager `apply`."""
+    names = names or [f"w{i}" for i in range(len(initial))]
+    variables = []
+    for value, path in zip(initial, names, strict=True):
+        *scopes, name = path.split("/")
+        with contextlib.ExitStack() as stack:
+            for scope in scopes or ["weights"]:
+                stack.enter_context(keras.name_scope(scope))
+            variables.append(keras.Variable(value, name=name))
+    if any(v.path.removeprefix("weights/") != n for v, n in zip(variables, names, strict=True)):
+        raise AssertionError(f"Keras named the variables {[v.path for v in variables]}.")
+    optimizer = make_optimizer(keras)
+    optimizer.build(variables)
+    history = []
+    if stateless:
+        slots = [v.value for v in optimizer.variables]
+        values = [v.value for v in variables]
+    for step_grads in grads:
+        tensors = [keras.ops.convert_to_tensor(g) for g in step_grads]
+        if stateless:
+            values, slots = optimizer.stateless_apply(slots, tensors, values)
+            history.append([keras.ops.convert_to_numpy(v) for v in values])
+        else:
+            optimizer.apply(tensors, variables)
+            history.append([keras.ops.convert_to_numpy(v) for v in variables])
+    return history
+
+
+def keras_load_and_step(path, x, y):
+    """Load the `.keras` file at `path` in Keras (compiled), and return its optimizer's variables
+    as loaded and its weights after one `train_on_batch(x, y)`."""
+    model = keras.saving.load_model(path)
+    loaded = [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables]
+    model.train_on_batch(x, y)
+    return loaded, model.get_weights()
+
+
+def keras_weight_paths(build) -> list[list[str]]:
+    """`variable.path` of each trainable weight of each model `build(keras)` returns (a list),
+    built after `clear_session()`, so auto names count from zero."""
+    keras.backend.clear_session()
+    return [[v.path for v in model.trainable_weights] for model in build(keras)]
+
+
+def keras_regressor_saved(path, make_optimizer, x, y):
+    """Fit Keras's Sequential 'regressor' (Dense(16, tanh, 'hidden'), Dense(1, 'output_dense'))
+    with `make_optimizer(keras)` for 2 epochs of batches of 16 on (x, y), save it to `path`, and
+    return its optimizer's variables and its weights after one more `train_on_batch` on the first
+    16 samples."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((x.shape[1],)),
+            keras.layers.Dense(16, activation="tanh", name="hidden"),
+            keras.layers.Dense(1, name="output_dense"),
+        ],
+        name="regressor",
+    )
+    model.compile(optimizer=make_optimizer(keras), loss="mse")
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
+    model.save(path)
+    variables = [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables]
+    model.train_on_batch(x[:16], y[:16])
+    return variables, model.get_weights()

@@ -113,7 +113,7 @@ class CapturedStep:
         if not captured_rules.supports(optimizer):
             return (
                 f"the optimizer {type(optimizer).__name__} has no captured update (SGD, Adam, "
-                "AdamW, RMSprop and Adagrad have one)"
+                "AdamW, RMSprop, Adagrad, Muon and ScheduleFreeAdamW have one)"
             )
         for option in ("use_ema", "gradient_accumulation_steps", "loss_scale_factor"):
             value = getattr(optimizer, option)
@@ -222,7 +222,8 @@ class CapturedStep:
         # state tensors, and the graph must update the ones the optimizer holds now.
         parameters = optimizer.parameters
         state = optimizer.torch_optimizer.state
-        slots = {k: [state[p][k] for p in parameters] for k in self._slot_keys}
+        # None where a weight has no such slot (Muon: only its AdamW weights have a velocity).
+        slots = {k: [state[p].get(k) for p in parameters] for k in self._slot_keys}
         constant = [owner[name] for owner, name in self._constant_refs]
         try:
             loss, (per_output, y_pred) = self._compiled(

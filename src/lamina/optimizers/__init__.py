@@ -1,10 +1,12 @@
 """Optimizers with Keras's names and defaults, on torch.optim; `get()` resolves strings."""
 
 from lamina.engine import errors
-from lamina.optimizers import schedules
+from lamina.optimizers import legacy, schedules
 from lamina.optimizers.adafactor import Adafactor
 from lamina.optimizers.ftrl import Ftrl
 from lamina.optimizers.loss_scale_optimizer import LossScaleOptimizer
+from lamina.optimizers.multi_optimizer import MultiOptimizer, OptimizerMap
+from lamina.optimizers.muon import Muon
 from lamina.optimizers.optimizer import (
     SGD,
     Adadelta,
@@ -16,6 +18,7 @@ from lamina.optimizers.optimizer import (
     Optimizer,
     RMSprop,
 )
+from lamina.optimizers.schedule_free import ScheduleFreeAdamW
 from lamina.optimizers.sign_and_trust import Lamb, Lion
 
 _OPTIMIZERS = {
@@ -31,6 +34,9 @@ _OPTIMIZERS = {
     "lamb": Lamb,
     "ftrl": Ftrl,
     "adafactor": Adafactor,
+    "muon": Muon,
+    "schedulefreeadamw": ScheduleFreeAdamW,
+    "multioptimizer": MultiOptimizer,
 }
 
 
@@ -55,8 +61,10 @@ def get(identifier) -> Optimizer:
     if isinstance(identifier, dict) and identifier.get("class_name") == "LossScaleOptimizer":
         return LossScaleOptimizer.from_config(identifier.get("config", {}))
     if isinstance(identifier, dict) and "class_name" in identifier:
-        cls = _OPTIMIZERS[identifier["class_name"].lower()]
-        return cls.from_config(identifier.get("config", {}))
+        key = identifier["class_name"].lower()
+        if key not in _OPTIMIZERS:
+            raise errors.unknown_name("optimizer", identifier["class_name"], _OPTIMIZERS)
+        return _OPTIMIZERS[key].from_config(identifier.get("config", {}))
     if isinstance(identifier, type) and issubclass(identifier, Optimizer):
         return identifier()
     raise TypeError(
@@ -91,6 +99,8 @@ def deserialize(config, custom_objects=None) -> Optimizer:
     """
     if custom_objects and isinstance(config, dict) and config.get("class_name") in custom_objects:
         return custom_objects[config["class_name"]].from_config(config.get("config", {}))
+    if isinstance(config, dict) and str(config.get("class_name")).lower() == "multioptimizer":
+        return MultiOptimizer.from_config(config.get("config", {}), custom_objects)
     return get(config)
 
 
@@ -106,11 +116,16 @@ __all__ = [
     "Lamb",
     "Lion",
     "LossScaleOptimizer",
+    "MultiOptimizer",
+    "Muon",
     "Nadam",
     "Optimizer",
+    "OptimizerMap",
     "RMSprop",
+    "ScheduleFreeAdamW",
     "deserialize",
     "get",
+    "legacy",
     "schedules",
     "serialize",
 ]

@@ -125,6 +125,11 @@ class Ftrl(Optimizer):
             "beta": self.beta,
         }
 
+    def create_state(self) -> None:
+        """Create the slots directly: Ftrl's step divides by the rate, so the zero-rate step
+        `Optimizer.create_state` takes cannot run."""
+        self.torch_optimizer.create_slots()
+
     def get_config(self):
         return {
             **super().get_config(),

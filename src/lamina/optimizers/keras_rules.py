@@ -45,6 +45,18 @@ class KerasRule(torch.optim.Optimizer):
     def _update(self, group, params, grads, slots: dict[str, list[torch.Tensor]]) -> None:
         raise NotImplementedError
 
+    def create_slots(self) -> None:
+        """Create every parameter's slots at their initial values, without a step (for rules
+        a zero-rate step cannot run, such as Ftrl's division by the rate)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                state = self.state[p]
+                for name, initial in self._slots(group).items():
+                    if name not in state:
+                        state[name] = torch.full_like(
+                            p, initial, memory_format=torch.preserve_format
+                        )
+
     @torch.no_grad()
     def step(self, closure=None):
         loss = None

@@ -109,12 +109,17 @@ class Optimizer:
         elif self.takes_foreach_flag and self._parameters and self._parameters[0].is_cuda:
             options["foreach"] = True
         self.torch_optimizer = self.torch_class(
-            self._parameters or [torch.zeros(0, requires_grad=True)],
+            self._torch_params() or [torch.zeros(0, requires_grad=True)],
             lr=self._current_lr(),
             **options,
         )
         if self.use_ema:
             self._ema = [p.detach().clone() for p in self._parameters]
+
+    def _torch_params(self) -> list:
+        """What the torch optimizer is created over: the parameters, or param groups (dicts)
+        where an optimizer treats kinds of weights apart (Muon)."""
+        return self._parameters
 
     @property
     def built(self) -> bool:

@@ -28,6 +28,12 @@ def write(file, model, include_optimizer: bool = True) -> None:
         group.attrs["name"] = optimizer.name
         for index, value in enumerate(optimizer_state.to_keras(optimizer, model)):
             create_dataset(group, str(index), value)
+        # Keras also files a MultiOptimizer's sub-optimizers under their snake-case class names
+        # (its list `optimizers`), and reads them back from there.
+        for key, values in optimizer_state.member_groups(optimizer, model):
+            member = file.require_group(f"optimizer/optimizers/{key}/vars")
+            for index, value in enumerate(values):
+                create_dataset(member, str(index), value)
 
 
 def create_dataset(group, name, array) -> None:

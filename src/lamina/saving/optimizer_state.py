@@ -18,8 +18,14 @@ import warnings
 import numpy as np
 import torch
 
+from lamina.engine.naming import to_snake_case
 from lamina.optimizers import optimizer as optimizer_module
 from lamina.optimizers import schedules
+from lamina.optimizers.ftrl import Ftrl
+from lamina.optimizers.multi_optimizer import MultiOptimizer
+from lamina.optimizers.muon import Muon
+from lamina.optimizers.schedule_free import ScheduleFreeAdamW
+from lamina.optimizers.sign_and_trust import Lamb, Lion
 
 
 def _scaled(factor_of_lr):
@@ -56,7 +62,33 @@ def slot_groups(optimizer) -> list[list[tuple[str, tuple]]]:
         return [[("momentum", _IDENTITY), ("norm", _IDENTITY)]]
     if kind is optimizer_module.Nadam:
         return [[("exp_avg", _IDENTITY), ("exp_avg_sq", _IDENTITY)]]
+    if kind is ScheduleFreeAdamW or kind is Lamb:
+        return [[("momentum", _IDENTITY), ("velocity", _IDENTITY)]]
+    if kind is Lion:
+        return [[("momentum", _IDENTITY)]]
+    if kind is Ftrl:
+        return [[("accumulator", _IDENTITY), ("linear", _IDENTITY)]]
     raise TypeError(f"No Keras variable layout is known for optimizer {kind.__name__}.")
+
+
+def slot_order(optimizer) -> list[tuple[int, str, tuple]]:
+    """Keras's optimizer slots in its order: (parameter index, torch state key, conversions).
+    Muon gives each weight a `momentum` and, when it takes the AdamW step, a `velocity` next
+    to it; the others follow `slot_groups`."""
+    parameters = optimizer._parameters
+    if type(optimizer) is Muon:
+        order = []
+        for index, p in enumerate(parameters):
+            order.append((index, "momentum", _IDENTITY))
+            if optimizer.uses_adamw(p):
+                order.append((index, "velocity", _IDENTITY))
+        return order
+    return [
+        (index, key, conversions)
+        for group in slot_groups(optimizer)
+        for index in range(len(parameters))
+        for key, conversions in group
+    ]
 
 
 def _has_lr_variable(optimizer) -> bool:
@@ -94,6 +126,17 @@ def to_keras(optimizer, model) -> list[np.ndarray]:
             np.asarray(float(optimizer.dynamic_scale), dtype=np.float32),
         ]
         return own + to_keras(optimizer.inner_optimizer, model)
+    if isinstance(optimizer, MultiOptimizer):
+        # Keras: its own `iteration` and (unused) `learning_rate`, then each sub-optimizer's.
+        values = [np.asarray(optimizer.iterations, dtype=np.int32), np.asarray(0.0, np.float32)]
+        for member in optimizer.optimizers:
+            if member.built:
+                values.extend(to_keras(member, model))
+            else:
+                values.append(np.asarray(member.iterations, dtype=np.int32))
+                if _has_lr_variable(member):
+                    values.append(np.asarray(member.learning_rate, dtype=np.float32))
+        return values
     # The momentum buffers were last scaled by the rate torch last applied.
     lr = optimizer.torch_optimizer.param_groups[0]["lr"]
     values = [np.asarray(_keras_iteration(optimizer), dtype=np.int32)]
@@ -108,13 +151,12 @@ def to_keras(optimizer, model) -> list[np.ndarray]:
             buffer = (optimizer._accumulators or {}).get(id(p))
             values.append(_numpy(to_k(buffer if buffer is not None else torch.zeros_like(p))))
     state = optimizer.torch_optimizer.state
-    for group in slot_groups(optimizer):
-        for p, (to_k, _) in zip(parameters, layouts, strict=False):
-            for key, (forward, _) in group:
-                buffer = state.get(p, {}).get(key)
-                if buffer is None:
-                    buffer = _initial(optimizer, p)
-                values.append(_numpy(to_k(forward(buffer, lr))))
+    for index, key, (forward, _) in slot_order(optimizer):
+        p, (to_k, _) = parameters[index], layouts[index]
+        buffer = state.get(p, {}).get(key)
+        if buffer is None:
+            buffer = _initial(optimizer, p, key)
+        values.append(_numpy(to_k(forward(buffer, lr))))
     if type(optimizer) is optimizer_module.Nadam:
         mu_product = next((s["mu_product"] for s in state.values() if "mu_product" in s), None)
         values.append(
@@ -132,23 +174,33 @@ def _keras_iteration(optimizer) -> int:
     return optimizer.iterations
 
 
-def _initial(optimizer, parameter):
-    if isinstance(optimizer, optimizer_module.Adagrad):
+def _initial(optimizer, parameter, key):
+    if isinstance(optimizer, (optimizer_module.Adagrad, Ftrl)) and key != "linear":
         return torch.full_like(parameter, optimizer.initial_accumulator_value)
+    if isinstance(optimizer, ScheduleFreeAdamW) and key == "momentum":
+        return parameter.detach()  # Keras starts z as a copy of the weight
     return torch.zeros_like(parameter)
 
 
 def expected_count(optimizer) -> int:
     if _loss_scale(optimizer) is not None:
         return 4 + expected_count(optimizer.inner_optimizer)
-    per_parameter = sum(len(group) for group in slot_groups(optimizer))
-    per_parameter += (optimizer._ema is not None) + bool(optimizer.gradient_accumulation_steps)
+    if isinstance(optimizer, MultiOptimizer):
+        return 2 + sum(_member_count(member) for member in optimizer.optimizers)
+    per_parameter = (optimizer._ema is not None) + bool(optimizer.gradient_accumulation_steps)
     return (
         1
         + _has_lr_variable(optimizer)
         + per_parameter * len(optimizer._parameters)
+        + len(slot_order(optimizer))
         + (type(optimizer) is optimizer_module.Nadam)
     )
+
+
+def _member_count(member) -> int:
+    # A sub-optimizer no variable was assigned to stays unbuilt: Keras lists only its
+    # `iteration` and `learning_rate`.
+    return expected_count(member) if member.built else 1 + _has_lr_variable(member)
 
 
 def warn_skipped(optimizer, source: str, held, expected) -> None:
@@ -171,6 +223,8 @@ def from_keras(optimizer, model, values, source: str = "") -> bool:
         optimizer.step_counter.fill_(int(values[2]))
         optimizer.dynamic_scale.fill_(float(values[3]))
         return True
+    if isinstance(optimizer, MultiOptimizer) and optimizer.built:
+        return _multi_from_keras(optimizer, model, values, source)
     if not optimizer.built or len(values) != expected_count(optimizer):
         warn_skipped(
             optimizer,
@@ -206,11 +260,10 @@ def from_keras(optimizer, model, values, source: str = "") -> bool:
                 for p, (_, from_k) in zip(parameters, layouts, strict=False)
             }
         state = optimizer.torch_optimizer.state
-        for group in slot_groups(optimizer):
-            for p, (_, from_k) in zip(parameters, layouts, strict=False):
-                for key, (_, backward) in group:
-                    target = state[p][key]
-                    target.copy_(_tensor(backward(from_k(values.pop(0)), lr), target))
+        for index, key, (_, backward) in slot_order(optimizer):
+            p, (_, from_k) = parameters[index], layouts[index]
+            target = state[p][key]
+            target.copy_(_tensor(backward(from_k(values.pop(0)), lr), target))
         if type(optimizer) is optimizer_module.Nadam:
             mu_product = float(values.pop(0))
             for p in parameters:
@@ -219,6 +272,38 @@ def from_keras(optimizer, model, values, source: str = "") -> bool:
             if "step" in state[p]:
                 state[p]["step"].fill_(iterations)
     optimizer.iterations = iterations
+    return True
+
+
+def member_groups(optimizer, model) -> list[tuple[str, list[np.ndarray]]]:
+    """A MultiOptimizer's sub-optimizers as Keras files them: (key, variables), the key the
+    snake-case class name, numbered on repeats (`adam`, `adam_1`); [] for other optimizers."""
+    if not isinstance(optimizer, MultiOptimizer):
+        return []
+    values = to_keras(optimizer, model)[2:]
+    groups, used = [], {}
+    for member in optimizer.optimizers:
+        base = to_snake_case(type(member).__name__)
+        used[base] = used.get(base, -1) + 1
+        count = _member_count(member)
+        groups.append((base if used[base] == 0 else f"{base}_{used[base]}", values[:count]))
+        values = values[count:]
+    return groups
+
+
+def _multi_from_keras(optimizer, model, values, source) -> bool:
+    if len(values) != expected_count(optimizer):
+        warn_skipped(
+            optimizer, source, f"{len(values)} variables", f"{expected_count(optimizer)} variables"
+        )
+        return False
+    start = 2
+    for member in optimizer.optimizers:
+        count = _member_count(member)
+        if member.built and not from_keras(member, model, values[start : start + count], source):
+            return False
+        start += count
+    optimizer.iterations = int(values[0])
     return True
 
 

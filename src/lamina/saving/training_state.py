@@ -166,6 +166,14 @@ def _write_tensors(group, tensors) -> None:
 
 
 def _write_optimizer(group, optimizer) -> None:
+    members = getattr(optimizer, "optimizers", None)
+    if isinstance(members, list):  # a MultiOptimizer: a group per built sub-optimizer
+        group.attrs["iterations"] = int(optimizer.iterations)
+        saved = group.create_group("members")
+        for index, member in enumerate(members):
+            if member.built:
+                _write_optimizer(saved.create_group(str(index)), member)
+        return
     state = optimizer.state_dict()
     group.attrs["iterations"] = int(state["iterations"])
     group.attrs["accumulated_calls"] = int(state["accumulated_calls"])
@@ -300,6 +308,14 @@ def _read_metrics(group, source) -> list:
 
 
 def _read_optimizer(group, source) -> dict:
+    if "members" in group:
+        members = _node(group, "members", source)
+        return {
+            "iterations": int(group.attrs["iterations"]),
+            "members": {
+                int(i): _read_optimizer(_node(members, i, source), source) for i in members
+            },
+        }
     slots = {}
     state = _node(group, "state", source)
     for index in state:
@@ -342,23 +358,33 @@ def apply(state: dict, model, metrics=None) -> None:
     saved = state["optimizer"]
     optimizer = getattr(model, "optimizer", None)
     if saved is not None and optimizer is not None and optimizer.built:
-        torch_state = optimizer.torch_optimizer.state_dict()
-        torch_state["state"] = saved["slots"]
-        if saved.get("torch_lr") is not None:
-            for param_group, lr in zip(torch_state["param_groups"], saved["torch_lr"], strict=True):
-                param_group["lr"] = lr
-        optimizer.load_state_dict(
-            {
-                "iterations": saved["iterations"],
-                "learning_rate": saved["learning_rate"],
-                "torch": torch_state,
-                "ema": saved["ema"],
-                "accumulators": saved["accumulators"],
-                "accumulated_calls": saved["accumulated_calls"],
-            }
-        )
+        _apply_optimizer(optimizer, saved)
     if metrics is not None:
         restore_metrics(state["metrics"], metrics)
+
+
+def _apply_optimizer(optimizer, saved) -> None:
+    if "members" in saved:  # a MultiOptimizer: each built sub-optimizer from its own group
+        optimizer.iterations = saved["iterations"]
+        for index, member in enumerate(optimizer.optimizers):
+            if member.built and index in saved["members"]:
+                _apply_optimizer(member, saved["members"][index])
+        return
+    torch_state = optimizer.torch_optimizer.state_dict()
+    torch_state["state"] = saved["slots"]
+    if saved.get("torch_lr") is not None:
+        for param_group, lr in zip(torch_state["param_groups"], saved["torch_lr"], strict=True):
+            param_group["lr"] = lr
+    optimizer.load_state_dict(
+        {
+            "iterations": saved["iterations"],
+            "learning_rate": saved["learning_rate"],
+            "torch": torch_state,
+            "ema": saved["ema"],
+            "accumulators": saved["accumulators"],
+            "accumulated_calls": saved["accumulated_calls"],
+        }
+    )
 
 
 def restore_metrics(saved, metrics) -> None:
