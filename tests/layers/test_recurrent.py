@@ -169,8 +169,10 @@ def test_custom_cell_in_generic_rnn_matches_simple_rnn():
         state_size = 4
 
         def build(self, input_shape):
-            self.kernel = self.add_weight("kernel", (input_shape[-1], 4))
-            self.recurrent_kernel = self.add_weight("recurrent_kernel", (4, 4), "orthogonal")
+            self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], 4))
+            self.recurrent_kernel = self.add_weight(
+                name="recurrent_kernel", shape=(4, 4), initializer="orthogonal"
+            )
 
         def call(self, inputs, states):
             output = torch.tanh(inputs @ self.kernel + states[0] @ self.recurrent_kernel)

@@ -618,3 +618,9 @@ def keras_regressor_saved(path, make_optimizer, x, y):
     variables = [keras.ops.convert_to_numpy(v) for v in model.optimizer.variables]
     model.train_on_batch(x[:16], y[:16])
     return variables, model.get_weights()
+
+
+def keras_custom_layer(body: type):
+    """An instance of a Keras layer class whose methods come from `body` (a mixin written once
+    for both frameworks, the Keras 3 way)."""
+    return type(f"Keras{body.__name__}", (body, keras.layers.Layer), {})()

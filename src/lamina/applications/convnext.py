@@ -71,7 +71,9 @@ class LayerScale(layers.Layer):
 
     def build(self, input_shape):
         self.gamma = self.add_weight(
-            "gamma", (self.projection_dim,), lamina.initializers.Constant(self.init_values)
+            name="gamma",
+            shape=(self.projection_dim,),
+            initializer=lamina.initializers.Constant(self.init_values),
         )
 
     def compute_output_shape(self, input_shape):

@@ -360,22 +360,73 @@ class Layer(nn.Module):
 
     def add_weight(
         self,
-        name: str,
-        shape,
-        initializer="glorot_uniform",
-        *,
+        shape=None,
+        initializer=None,
+        dtype=None,
         trainable: bool = True,
+        autocast: bool = True,
         regularizer=None,
         constraint=None,
-        dtype=None,
+        aggregation="none",
+        overwrite_with_gradient: bool = False,
+        name: str | None = None,
+        *,
         layout=(backend.identity, backend.identity),
     ) -> torch.Tensor:
-        """Create a weight from Keras's `shape` and register it under `name`.
+        """Creates a weight of Keras's `shape` and registers it on this layer (Keras 3's signature).
 
-        `layout` is a (to_keras, from_keras) pair: the initializer works on Keras's shape (so its
-        fan-in/fan-out rules match), the tensor is stored as `from_keras` lays it out for torch.
-        Trainable weights are Parameters, the others buffers (so `state_dict` has both).
+        Trainable weights are Parameters, the others buffers (so `state_dict` has both). A weight
+        made without a `name` is registered as `variable`, `variable_1`, ... until it is assigned
+        to an attribute (`self.w = self.add_weight(...)`), whose name it then takes.
+
+        Args:
+            shape: the weight's shape, as Keras lays it out (default `()`).
+            initializer: initializer or its name (default `"glorot_uniform"` for floating
+                weights, `"zeros"` for the others, as Keras).
+            dtype: the weight's dtype (default: the layer's variable dtype).
+            trainable: whether training updates it (default True).
+            autocast: accepted for Keras compatibility; mixed precision casts per dtype policy.
+            regularizer: regularizer or its name, whose penalty joins `layer.losses`.
+            constraint: constraint or its name, applied after each optimizer step.
+            aggregation: accepted for Keras compatibility (distributed aggregation mode).
+            overwrite_with_gradient: accepted for Keras compatibility; not supported when True.
+            name: the attribute name to register it under (default: the attribute it is
+                assigned to).
+            layout: lamina's (to_keras, from_keras) pair: the initializer works on Keras's shape
+                (so its fan-in/fan-out rules match), the tensor is stored as `from_keras` lays it
+                out for torch.
+
+        Returns:
+            The new weight: an `nn.Parameter` when trainable, else a buffer tensor.
+
+        Example:
+            >>> layer = Layer()
+            >>> w = layer.add_weight(shape=(2, 3), initializer="ones", name="w")
+            >>> tuple(w.shape), layer.trainable_weights[0] is w
+            ((2, 3), True)
         """
+        if overwrite_with_gradient:
+            raise errors.value_error(
+                f"Layer '{self.name}': add_weight",
+                "overwrite_with_gradient=False",
+                "overwrite_with_gradient=True",
+                "lamina has no FP8 gradient-overwrite weights; leave the argument out.",
+            )
+        if isinstance(shape, str):
+            raise TypeError(
+                errors.message(
+                    f"Layer '{self.name}': add_weight's first argument `shape`",
+                    "a tuple of ints",
+                    f"the string {shape!r}",
+                    f"Keras 3's add_weight takes the shape first; pass the name as name={shape!r}.",
+                )
+            )
+        shape = () if shape is None else shape
+        if dtype is not None and not backend.to_torch_dtype(dtype).is_floating_point:
+            initializer = "zeros" if initializer is None else initializer
+        initializer = "glorot_uniform" if initializer is None else initializer
+        if name is None:
+            name = self._unnamed_weight_name()
         init = initializers.get(initializer)
         torch_dtype = backend.to_torch_dtype(dtype) if dtype is not None else self._dtype
         device = torch.get_default_device()  # the build's device (its torch.device context)
@@ -401,6 +452,40 @@ class Layer(nn.Module):
             self._constraints = getattr(self, "_constraints", [])
             self._constraints.append((name, constraints.get(constraint)))
         return getattr(self, name)
+
+    def _unnamed_weight_name(self) -> str:
+        taken = {spec.name for spec in self._weight_specs} | set(self.__dict__)
+        name, count = "variable", 0
+        while name in taken or hasattr(type(self), name):
+            count += 1
+            name = f"variable_{count}"
+        self.__dict__.setdefault("_unnamed_weights", set()).add(name)
+        return name
+
+    def _adopt_unnamed_weight(self, attribute: str, value) -> bool:
+        """`self.w = self.add_weight(...)` without a name: the weight takes the attribute's name."""
+        unnamed = self.__dict__.get("_unnamed_weights")
+        if not unnamed or attribute.startswith("_"):
+            return False
+        for old in unnamed:
+            registry = self._parameters if old in self._parameters else self._buffers
+            if registry.get(old) is value:
+                break
+        else:
+            return False
+        unnamed.discard(old)
+        del registry[old]
+        for index, spec in enumerate(self._weight_specs):
+            if spec.name == old:
+                self._weight_specs[index] = spec._replace(name=attribute)
+        self._regularizers = [(attribute if n == old else n, r) for n, r in self._regularizers]
+        if getattr(self, "_constraints", None):
+            self._constraints = [(attribute if n == old else n, c) for n, c in self._constraints]
+        if registry is self._parameters:
+            self.register_parameter(attribute, value)
+        else:
+            self.register_buffer(attribute, value)
+        return True
 
     def _own_weights(self) -> list[WeightEntry]:
         """This layer's own weights, in Keras's order (trainable ones first)."""
@@ -666,6 +751,8 @@ class Layer(nn.Module):
             value = nn.ModuleList(value)
         elif isinstance(value, VariableBase):
             self._track_variable(name, value)
+        elif isinstance(value, torch.Tensor) and self._adopt_unnamed_weight(name, value):
+            return
         super().__setattr__(name, value)
 
     def _track_variable(self, attribute: str, variable) -> None:

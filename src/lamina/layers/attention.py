@@ -120,9 +120,11 @@ class Attention(_BaseDenseAttention):
         self.scale = None
         self.concat_score_weight = None
         if self.use_scale:
-            self.scale = self.add_weight("scale", (), "ones")
+            self.scale = self.add_weight(name="scale", shape=(), initializer="ones")
         if self.score_mode == "concat":
-            self.concat_score_weight = self.add_weight("concat_score_weight", (), "ones")
+            self.concat_score_weight = self.add_weight(
+                name="concat_score_weight", shape=(), initializer="ones"
+            )
 
     def _scores(self, query, key):
         if self.score_mode == "dot":
@@ -159,7 +161,9 @@ class AdditiveAttention(_BaseDenseAttention):
         super().build(input_shape)
         self.scale = None
         if self.use_scale:
-            self.scale = self.add_weight("scale", (input_shape[1][-1],), "glorot_uniform")
+            self.scale = self.add_weight(
+                name="scale", shape=(input_shape[1][-1],), initializer="glorot_uniform"
+            )
 
     def _scores(self, query, key):
         pairs = torch.tanh(query[:, :, None, :] + key[:, None, :, :])
@@ -248,18 +252,18 @@ class MultiHeadAttention(Layer):
 
     def _projection(self, prefix, kernel_shape, bias_shape):
         self.add_weight(
-            f"{prefix}_kernel",
-            kernel_shape,
-            self.kernel_initializer,
+            name=f"{prefix}_kernel",
+            shape=kernel_shape,
+            initializer=self.kernel_initializer,
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
         )
         setattr(self, f"{prefix}_bias", None)
         if self.use_bias:
             self.add_weight(
-                f"{prefix}_bias",
-                bias_shape,
-                self.bias_initializer,
+                name=f"{prefix}_bias",
+                shape=bias_shape,
+                initializer=self.bias_initializer,
                 regularizer=self.bias_regularizer,
                 constraint=self.bias_constraint,
             )

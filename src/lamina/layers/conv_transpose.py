@@ -95,9 +95,9 @@ class _ConvTranspose(_ConvBase):
         in_channels = self._check_input(input_shape)
         # Keras (*k, filters, in) -> torch (in, filters, *k): the Conv converter's permutation.
         self.kernel = self.add_weight(
-            "kernel",
-            (*self.kernel_size, self.filters, in_channels),
-            self.kernel_initializer,
+            name="kernel",
+            shape=(*self.kernel_size, self.filters, in_channels),
+            initializer=self.kernel_initializer,
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
             layout=(backend.conv_kernel_to_keras, backend.conv_kernel_from_keras),

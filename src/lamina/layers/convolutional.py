@@ -127,9 +127,9 @@ class _ConvBase(Layer):
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(
-                "bias",
-                (size,),
-                self.bias_initializer,
+                name="bias",
+                shape=(size,),
+                initializer=self.bias_initializer,
                 regularizer=self.bias_regularizer,
                 constraint=self.bias_constraint,
             )
@@ -224,9 +224,9 @@ class _Conv(_ConvBase):
                 f"{in_channels} channels in shape {errors.format_shape(input_shape)}",
             )
         self.kernel = self.add_weight(
-            "kernel",
-            (*self.kernel_size, in_channels // self.groups, self.filters),
-            self.kernel_initializer,
+            name="kernel",
+            shape=(*self.kernel_size, in_channels // self.groups, self.filters),
+            initializer=self.kernel_initializer,
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
             layout=(backend.conv_kernel_to_keras, backend.conv_kernel_from_keras),

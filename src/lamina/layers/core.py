@@ -68,9 +68,9 @@ class Dense(Layer):
             )
         # Stored as torch.nn.Linear's (units, input_dim), so F.linear takes it without a copy.
         self.kernel = self.add_weight(
-            "kernel",
-            (input_dim, self.units),
-            self.kernel_initializer,
+            name="kernel",
+            shape=(input_dim, self.units),
+            initializer=self.kernel_initializer,
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
             layout=(backend.dense_kernel_to_keras, backend.dense_kernel_from_keras),
@@ -78,9 +78,9 @@ class Dense(Layer):
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(
-                "bias",
-                (self.units,),
-                self.bias_initializer,
+                name="bias",
+                shape=(self.units,),
+                initializer=self.bias_initializer,
                 regularizer=self.bias_regularizer,
                 constraint=self.bias_constraint,
             )

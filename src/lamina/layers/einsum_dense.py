@@ -197,18 +197,18 @@ class EinsumDense(Layer):
         if isinstance(initializer, initializers.VarianceScaling):
             initializer = _FansFromAxes(initializer, input_axes, output_axes)
         self.kernel = self.add_weight(
-            "kernel",
-            kernel_shape,
-            initializer,
+            name="kernel",
+            shape=kernel_shape,
+            initializer=initializer,
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
         )
         self.bias = None
         if bias_shape is not None:
             self.bias = self.add_weight(
-                "bias",
-                bias_shape,
-                self.bias_initializer,
+                name="bias",
+                shape=bias_shape,
+                initializer=self.bias_initializer,
                 regularizer=self.bias_regularizer,
                 constraint=self.bias_constraint,
             )

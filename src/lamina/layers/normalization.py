@@ -61,9 +61,9 @@ def add_scale_and_offset(layer, shape) -> None:
     initializers, regularizers and constraints; the disabled one is None."""
     layer.gamma = (
         layer.add_weight(
-            "gamma",
-            shape,
-            layer.gamma_initializer,
+            name="gamma",
+            shape=shape,
+            initializer=layer.gamma_initializer,
             regularizer=layer.gamma_regularizer,
             constraint=layer.gamma_constraint,
         )
@@ -72,9 +72,9 @@ def add_scale_and_offset(layer, shape) -> None:
     )
     layer.beta = (
         layer.add_weight(
-            "beta",
-            shape,
-            layer.beta_initializer,
+            name="beta",
+            shape=shape,
+            initializer=layer.beta_initializer,
             regularizer=layer.beta_regularizer,
             constraint=layer.beta_constraint,
         )
@@ -185,10 +185,16 @@ class BatchNormalization(Layer):
         self._channel_axis = axis
         add_scale_and_offset(self, (channels,))
         self.moving_mean = self.add_weight(
-            "moving_mean", (channels,), self.moving_mean_initializer, trainable=False
+            name="moving_mean",
+            shape=(channels,),
+            initializer=self.moving_mean_initializer,
+            trainable=False,
         )
         self.moving_variance = self.add_weight(
-            "moving_variance", (channels,), self.moving_variance_initializer, trainable=False
+            name="moving_variance",
+            shape=(channels,),
+            initializer=self.moving_variance_initializer,
+            trainable=False,
         )
         self.input_spec = InputSpec(ndim=rank, axes={axis: channels})
 

@@ -69,9 +69,9 @@ class PReLU(Layer):
                 hint="share the unknown axes through shared_axes=",
             )
         self.alpha = self.add_weight(
-            "alpha",
-            alpha_shape,
-            self.alpha_initializer,
+            name="alpha",
+            shape=alpha_shape,
+            initializer=self.alpha_initializer,
             regularizer=self.alpha_regularizer,
             constraint=self.alpha_constraint,
         )

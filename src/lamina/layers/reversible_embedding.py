@@ -62,9 +62,9 @@ class ReversibleEmbedding(Embedding):
         super().build(input_shape)
         if not self.tie_weights:
             self.reverse_embeddings = self.add_weight(
-                "reverse_embeddings",
-                (self.output_dim, self.input_dim),
-                self.embeddings_initializer,
+                name="reverse_embeddings",
+                shape=(self.output_dim, self.input_dim),
+                initializer=self.embeddings_initializer,
             )
 
     def call(self, inputs, reverse=False):

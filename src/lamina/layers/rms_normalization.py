@@ -41,7 +41,9 @@ class RMSNormalization(Layer):
                     self, f"axes in [{-rank}, {rank})", f"axis={self.axis} for rank {rank}"
                 )
         self._axes = sorted(a % rank for a in axes)
-        self.scale = self.add_weight("scale", tuple(input_shape[a] for a in self._axes), "ones")
+        self.scale = self.add_weight(
+            name="scale", shape=tuple(input_shape[a] for a in self._axes), initializer="ones"
+        )
         # torch's fused kernel wants the trailing axes; other axes go through the plain formula.
         self._trailing = self._axes == list(range(rank - len(self._axes), rank))
 

@@ -27,9 +27,9 @@ class _DepthwiseBase(_ConvBase):
 
     def _build_depthwise(self, in_channels: int) -> None:
         self.depthwise_kernel = self.add_weight(
-            "depthwise_kernel",
-            (*self.kernel_size, in_channels, self.depth_multiplier),
-            self.depthwise_initializer,
+            name="depthwise_kernel",
+            shape=(*self.kernel_size, in_channels, self.depth_multiplier),
+            initializer=self.depthwise_initializer,
             regularizer=self.depthwise_regularizer,
             constraint=self.depthwise_constraint,
             layout=backend.depthwise_kernel_layout(self.depth_multiplier),
@@ -207,9 +207,9 @@ class _SeparableConv(_DepthwiseBase):
         in_channels = self._check_input(input_shape)
         self._build_depthwise(in_channels)
         self.pointwise_kernel = self.add_weight(
-            "pointwise_kernel",
-            (*(1,) * self.rank, in_channels * self.depth_multiplier, self.filters),
-            self.pointwise_initializer,
+            name="pointwise_kernel",
+            shape=(*(1,) * self.rank, in_channels * self.depth_multiplier, self.filters),
+            initializer=self.pointwise_initializer,
             regularizer=self.pointwise_regularizer,
             constraint=self.pointwise_constraint,
             layout=(backend.conv_kernel_to_keras, backend.conv_kernel_from_keras),

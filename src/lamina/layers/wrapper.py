@@ -101,9 +101,9 @@ class SpectralNormalization(Wrapper):
         )
         keras_shape = tuple(self._kernel_entry.to_keras(self._kernel_entry.tensor).shape)
         self.vector_u = self.add_weight(
-            "vector_u",
-            (1, keras_shape[-1]),
-            initializers.TruncatedNormal(stddev=0.02),
+            name="vector_u",
+            shape=(1, keras_shape[-1]),
+            initializer=initializers.TruncatedNormal(stddev=0.02),
             trainable=False,
         )
         self.input_spec = InputSpec(min_ndim=1, axes={-1: input_shape[-1]})

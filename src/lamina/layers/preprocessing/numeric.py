@@ -123,11 +123,13 @@ class Normalization(Layer):
         )
         stat_shape = tuple(input_shape[a] for a in self._keep_axes)
         if self.input_mean is None:
-            self.add_weight("mean", stat_shape, "zeros", trainable=False)
-            self.add_weight("variance", stat_shape, "ones", trainable=False)
+            self.add_weight(name="mean", shape=stat_shape, initializer="zeros", trainable=False)
+            self.add_weight(name="variance", shape=stat_shape, initializer="ones", trainable=False)
             # Keras keeps `count` (int32, never updated) for old saved files: the same here, so
             # get_weights() / set_weights() line up with Keras's.
-            self.add_weight("count", (), "zeros", trainable=False, dtype="int32")
+            self.add_weight(
+                name="count", shape=(), initializer="zeros", trainable=False, dtype="int32"
+            )
         else:
             self.register_buffer("mean", self._fixed(self.input_mean, stat_shape))
             self.register_buffer("variance", self._fixed(self.input_variance, stat_shape))

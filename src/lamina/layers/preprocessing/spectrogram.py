@@ -254,9 +254,13 @@ class STFTSpectrogram(Layer):
     def build(self, input_shape):
         shape = (self.frame_length, 1, self._fft_length // 2 + 1)
         if self.mode != "imag":
-            self.real_kernel = self.add_weight("real_kernel", shape, self._kernel("real"))
+            self.real_kernel = self.add_weight(
+                name="real_kernel", shape=shape, initializer=self._kernel("real")
+            )
         if self.mode != "real":
-            self.imag_kernel = self.add_weight("imag_kernel", shape, self._kernel("imag"))
+            self.imag_kernel = self.add_weight(
+                name="imag_kernel", shape=shape, initializer=self._kernel("imag")
+            )
 
     def _convolve(self, signals, kernel):
         """(N, 1, T) signals -> (N, bins, frames)."""

@@ -105,17 +105,17 @@ class RecurrentCell(Layer):
             )
         width = self.gates * self.units
         self.kernel = self.add_weight(
-            "kernel",
-            (input_dim, width),
-            self.kernel_initializer,
+            name="kernel",
+            shape=(input_dim, width),
+            initializer=self.kernel_initializer,
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
             layout=self.kernel_layout,
         )
         self.recurrent_kernel = self.add_weight(
-            "recurrent_kernel",
-            (self.units, width),
-            self.recurrent_initializer,
+            name="recurrent_kernel",
+            shape=(self.units, width),
+            initializer=self.recurrent_initializer,
             regularizer=self.recurrent_regularizer,
             constraint=self.recurrent_constraint,
             layout=self.kernel_layout,
@@ -123,9 +123,9 @@ class RecurrentCell(Layer):
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(
-                "bias",
-                self.bias_shape(),
-                self.bias_initial_value(),
+                name="bias",
+                shape=self.bias_shape(),
+                initializer=self.bias_initial_value(),
                 regularizer=self.bias_regularizer,
                 constraint=self.bias_constraint,
                 layout=self.bias_layout,

@@ -101,17 +101,17 @@ class ConvLSTMCell(Layer):
         )
         width = 4 * self.filters
         self.kernel = self.add_weight(
-            "kernel",
-            (*self.kernel_size, channels, width),
-            self.kernel_initializer,
+            name="kernel",
+            shape=(*self.kernel_size, channels, width),
+            initializer=self.kernel_initializer,
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
             layout=_KERNEL_LAYOUT,
         )
         self.recurrent_kernel = self.add_weight(
-            "recurrent_kernel",
-            (*self.kernel_size, self.filters, width),
-            self.recurrent_initializer,
+            name="recurrent_kernel",
+            shape=(*self.kernel_size, self.filters, width),
+            initializer=self.recurrent_initializer,
             regularizer=self.recurrent_regularizer,
             constraint=self.recurrent_constraint,
             layout=_KERNEL_LAYOUT,
@@ -119,9 +119,9 @@ class ConvLSTMCell(Layer):
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(
-                "bias",
-                (width,),
-                self._bias_initial_value(),
+                name="bias",
+                shape=(width,),
+                initializer=self._bias_initial_value(),
                 regularizer=self.bias_regularizer,
                 constraint=self.bias_constraint,
             )

@@ -1,0 +1,64 @@
+"""Layer.add_weight takes Keras 3's signature: shape first, name optional."""
+
+import numpy as np
+import pytest
+import torch
+
+from lamina import layers, models
+from tests.parity import reference
+
+
+class _KerasStyle:
+    """The body of a custom layer written the Keras 3 way, shared by both frameworks' classes."""
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1], 2), initializer="ones", trainable=True)
+        self.b = self.add_weight((2,), "zeros")
+        self.count = self.add_weight(shape=(), initializer="zeros", trainable=False)
+
+    def call(self, inputs):
+        return inputs @ self.w + self.b
+
+
+class KerasStyleLayer(_KerasStyle, layers.Layer):
+    pass
+
+
+def test_unnamed_weights_take_their_attribute_names():
+    layer = KerasStyleLayer()
+    layer(np.ones((1, 3), "float32"))
+    assert [name for name, _ in layer.named_parameters()] == ["w", "b"]
+    assert [name for name, _ in layer.named_buffers()] == ["count"]
+    assert [tuple(w.shape) for w in layer.weights] == [(3, 2), (2,), ()]
+    assert layer.trainable_weights[0] is layer.w
+
+
+def test_unnamed_weights_train_and_match_keras_layout():
+    keras_layer = reference.keras_custom_layer(_KerasStyle)
+    keras_layer.build((None, 3))
+    model = models.Sequential([layers.Input((3,)), KerasStyleLayer()])
+    assert [w.shape for w in model.get_weights()] == [
+        tuple(w.shape) for w in keras_layer.get_weights()
+    ]
+    model.compile(optimizer="sgd", loss="mse")
+    before = model.get_weights()[0].copy()
+    model.fit(np.ones((4, 3), "float32"), np.zeros((4, 2), "float32"), verbose=0)
+    assert not np.allclose(model.get_weights()[0], before)
+
+
+def test_an_unassigned_unnamed_weight_is_registered_as_variable():
+    layer = layers.Layer()
+    first = layer.add_weight(shape=(2,))
+    second = layer.add_weight(shape=(2,))
+    assert dict(layer.named_parameters()) == {"variable": first, "variable_1": second}
+
+
+def test_integer_weights_default_to_zeros():
+    layer = layers.Layer()
+    counter = layer.add_weight(shape=(3,), dtype="int32", trainable=False, name="counter")
+    assert counter.dtype == torch.int32 and counter.tolist() == [0, 0, 0]
+
+
+def test_a_name_in_the_shape_position_is_explained():
+    with pytest.raises(TypeError, match="takes the shape first; pass the name as name='kernel'"):
+        layers.Layer().add_weight("kernel", (3,))
