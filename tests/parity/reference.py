@@ -547,3 +547,31 @@ def keras_direct_call(build, weights, x: np.ndarray) -> np.ndarray:
     model = build(keras.layers, keras)
     model.set_weights(weights)
     return keras.ops.convert_to_numpy(model(x))
+
+
+def keras_bounding_boxes(name: str, *args, **kwargs):
+    """`keras.utils.bounding_boxes.<name>(*args, **kwargs)` with tensors (also in dicts) as NumPy.
+
+    Arguments are passed as given (NumPy arrays, lists, numbers); those Keras needs as tensors
+    (the affine angles, the deltas to decode) are named in `tensor_args`: keyword names, or
+    positions of positional arguments (a dict's values are converted one by one).
+    """
+    tensor_args = kwargs.pop("tensor_args", ())
+
+    def to_tensor(value):
+        if isinstance(value, dict):
+            return {key: keras.ops.convert_to_tensor(item) for key, item in value.items()}
+        return keras.ops.convert_to_tensor(value)
+
+    args = [to_tensor(value) if i in tensor_args else value for i, value in enumerate(args)]
+    kwargs = {
+        key: to_tensor(value) if key in tensor_args else value for key, value in kwargs.items()
+    }
+    result = getattr(keras.utils.bounding_boxes, name)(*args, **kwargs)
+
+    def to_numpy(value):
+        if isinstance(value, dict):
+            return {key: to_numpy(item) for key, item in value.items()}
+        return keras.ops.convert_to_numpy(value)
+
+    return to_numpy(result)
