@@ -575,3 +575,9 @@ def keras_bounding_boxes(name: str, *args, **kwargs):
         return keras.ops.convert_to_numpy(value)
 
     return to_numpy(result)
+
+
+def keras_draw_segmentation_masks(images, masks, **kwargs) -> np.ndarray:
+    """`keras.visualization.draw_segmentation_masks` (it needs no OpenCV), as NumPy."""
+    result = keras.visualization.draw_segmentation_masks(images, masks, **kwargs)
+    return keras.ops.convert_to_numpy(result)
