@@ -65,6 +65,7 @@ NAMESPACES = (
     "saving",
     "tree",
     "utils",
+    "utils.bounding_boxes",
     "visualization",
 )
 

@@ -624,3 +624,37 @@ def keras_custom_layer(body: type):
     """An instance of a Keras layer class whose methods come from `body` (a mixin written once
     for both frameworks, the Keras 3 way)."""
     return type(f"Keras{body.__name__}", (body, keras.layers.Layer), {})()
+
+
+def keras_bounding_boxes(name: str, *args, **kwargs):
+    """`keras.utils.bounding_boxes.<name>(*args, **kwargs)` with tensors (also in dicts) as NumPy.
+
+    Arguments are passed as given (NumPy arrays, lists, numbers); those Keras needs as tensors
+    (the affine angles, the deltas to decode) are named in `tensor_args`: keyword names, or
+    positions of positional arguments (a dict's values are converted one by one).
+    """
+    tensor_args = kwargs.pop("tensor_args", ())
+
+    def to_tensor(value):
+        if isinstance(value, dict):
+            return {key: keras.ops.convert_to_tensor(item) for key, item in value.items()}
+        return keras.ops.convert_to_tensor(value)
+
+    args = [to_tensor(value) if i in tensor_args else value for i, value in enumerate(args)]
+    kwargs = {
+        key: to_tensor(value) if key in tensor_args else value for key, value in kwargs.items()
+    }
+    result = getattr(keras.utils.bounding_boxes, name)(*args, **kwargs)
+
+    def to_numpy(value):
+        if isinstance(value, dict):
+            return {key: to_numpy(item) for key, item in value.items()}
+        return keras.ops.convert_to_numpy(value)
+
+    return to_numpy(result)
+
+
+def keras_draw_segmentation_masks(images, masks, **kwargs) -> np.ndarray:
+    """`keras.visualization.draw_segmentation_masks` (it needs no OpenCV), as NumPy."""
+    result = keras.visualization.draw_segmentation_masks(images, masks, **kwargs)
+    return keras.ops.convert_to_numpy(result)

@@ -14,6 +14,30 @@ PATHS = [
     "utils.audio_dataset_from_directory",
     "preprocessing.text_dataset_from_directory",
     "preprocessing.timeseries_dataset_from_array",
+    *(
+        f"utils.bounding_boxes.{name}"
+        for name in (
+            "convert_format",
+            "compute_iou",
+            "compute_ciou",
+            "clip_to_image_size",
+            "affine_transform",
+            "crop",
+            "pad",
+            "encode_box_to_deltas",
+            "decode_deltas_to_boxes",
+        )
+    ),
+    *(
+        f"visualization.{name}"
+        for name in (
+            "draw_bounding_boxes",
+            "draw_segmentation_masks",
+            "plot_image_gallery",
+            "plot_bounding_box_gallery",
+            "plot_segmentation_mask_gallery",
+        )
+    ),
 ]
 
 
