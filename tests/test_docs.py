@@ -49,6 +49,7 @@ NAMESPACES = (
     "datasets",
     "initializers",
     "layers",
+    "legacy.saving",
     "losses",
     "metrics",
     "models",
@@ -65,6 +66,7 @@ NAMESPACES = (
     "saving",
     "tree",
     "utils",
+    "utils.legacy",
     "visualization",
 )
 
@@ -79,6 +81,7 @@ COVERED = (
     "lamina.constraints",
     "lamina.data",
     "lamina.initializers",
+    "lamina.legacy",
     "lamina.losses",
     "lamina.metrics",
     "lamina.optimizers",

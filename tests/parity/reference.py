@@ -461,3 +461,19 @@ def keras_plot_rows(build, **label_options) -> dict[str, list[str]]:
         cells = re.findall(r"<td[^>]*>(.*?)</td>", label)
         rows[layer.name] = [re.sub(r"<[^>]+>", "", cell) for cell in cells]
     return rows
+
+
+# --------------------------------------------------------------------------------------------------
+# Keras 2's config format (keras.legacy.saving), for tests/saving/test_legacy_serialization.py.
+
+
+def keras_legacy_serialized(build):
+    """Keras's `keras.legacy.saving.serialize_keras_object(build(keras))`."""
+    return keras.legacy.saving.serialize_keras_object(build(keras))
+
+
+def keras_legacy_deserialized_config(entry: dict, namespace: str) -> dict:
+    """`get_config()` of what Keras's legacy deserializer builds from `entry`, looking names up
+    in `keras.<namespace>`."""
+    module_objects = vars(getattr(keras, namespace))
+    return keras.legacy.saving.deserialize_keras_object(entry, module_objects).get_config()
