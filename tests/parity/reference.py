@@ -477,3 +477,20 @@ def keras_legacy_deserialized_config(entry: dict, namespace: str) -> dict:
     in `keras.<namespace>`."""
     module_objects = vars(getattr(keras, namespace))
     return keras.legacy.saving.deserialize_keras_object(entry, module_objects).get_config()
+
+
+# --------------------------------------------------------------------------------------------------
+# KerasFileEditor, for tests/saving/test_file_editor.py.
+
+
+def keras_save_dense_model(path, weights) -> None:
+    """Save to `path` (.keras or .weights.h5) Keras's Sequential Dense(3), Dense(1) on (None, 2)
+    inputs holding `weights`."""
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3), keras.layers.Dense(1)])
+    model.set_weights(weights)
+    model.save_weights(path) if str(path).endswith(".weights.h5") else model.save(path)
+
+
+def keras_file_editor_weights(path) -> dict:
+    """Keras's `KerasFileEditor(path).weights_dict`."""
+    return keras.saving.KerasFileEditor(str(path)).weights_dict
