@@ -68,6 +68,7 @@ NAMESPACES = (
     "utils",
     "utils.legacy",
     "visualization",
+    "wrappers",
 )
 
 # Modules (and packages, with everything under them) whose public names must be fully documented
@@ -92,6 +93,7 @@ COVERED = (
     "lamina.tree",
     "lamina.utils",
     "lamina.visualization",
+    "lamina.wrappers",
 )
 
 ARGS = re.compile(r"^\s*(Args|Arguments):\s*$", re.M)

@@ -51,6 +51,15 @@ from lamina.regularizers import Regularizer  # noqa: E402
 __version__ = "0.1.0"
 
 
+def __getattr__(name):
+    """`lamina.wrappers` is imported on first use: it loads scikit-learn, which takes a second."""
+    if name == "wrappers":
+        import importlib
+
+        return importlib.import_module("lamina.wrappers")
+    raise AttributeError(f"module 'lamina' has no attribute {name!r}")
+
+
 def version() -> str:
     """lamina's version string (`lamina.__version__`)."""
     return __version__

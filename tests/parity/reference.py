@@ -494,3 +494,30 @@ def keras_save_dense_model(path, weights) -> None:
 def keras_file_editor_weights(path) -> dict:
     """Keras's `KerasFileEditor(path).weights_dict`."""
     return keras.saving.KerasFileEditor(str(path)).weights_dict
+
+
+# --------------------------------------------------------------------------------------------------
+# scikit-learn wrappers, for tests/wrappers/.
+
+
+def keras_sklearn_run(kind: str, weights, loss: str, X, y, X_test, **fit_kwargs) -> dict:
+    """Fit Keras's `SKLearn<kind>` around a one-Dense-layer model (softmax for a classifier)
+    holding `weights`, trained with SGD(0.1) and `loss`; its outputs on `X_test`."""
+    units = weights[0].shape[1]
+
+    def build(X, y):
+        activation = "softmax" if kind == "Classifier" else None
+        model = keras.Sequential(
+            [keras.Input((X.shape[1],)), keras.layers.Dense(units, activation=activation)]
+        )
+        model.set_weights(weights)
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss=loss)
+        return model
+
+    estimator = getattr(keras.wrappers, f"SKLearn{kind}")(build, fit_kwargs=fit_kwargs)
+    estimator.fit(X, y)
+    result = {"predict": estimator.predict(X_test)}
+    if kind == "Classifier":
+        result["decision_function"] = estimator.decision_function(X_test)
+        result["classes_"] = estimator.classes_
+    return result
