@@ -521,3 +521,43 @@ def keras_sklearn_run(kind: str, weights, loss: str, X, y, X_test, **fit_kwargs)
         result["decision_function"] = estimator.decision_function(X_test)
         result["classes_"] = estimator.classes_
     return result
+
+
+# --------------------------------------------------------------------------------------------------
+# Knowledge distillation, for tests/distillation/.
+
+
+def keras_distill_run(teacher_weights, student_weights, x, y, epochs=2) -> dict:
+    """Keras's Distiller over teacher Dense(8, "h"), Dense(3) and student Dense(8, "hs"),
+    Dense(3) on (None, 4) inputs, with LogitsDistillation(3.0) and FeatureDistillation(h -> hs)
+    weighted 1.0 and 0.5, student_loss_weight 0.3, SGD(0.1), full batches in order: its
+    history and the student's final weights."""
+
+    def mlp(hidden_name, weights):
+        model = keras.Sequential(
+            [
+                keras.Input((4,)),
+                keras.layers.Dense(8, activation="tanh", name=hidden_name),
+                keras.layers.Dense(3),
+            ]
+        )
+        model.set_weights(weights)
+        return model
+
+    student = mlp("hs", student_weights)
+    distiller = keras.distillation.Distiller(
+        mlp("h", teacher_weights),
+        student,
+        [
+            keras.distillation.LogitsDistillation(temperature=3.0),
+            keras.distillation.FeatureDistillation(teacher_layer_name="h", student_layer_name="hs"),
+        ],
+        distillation_loss_weights=[1.0, 0.5],
+        student_loss_weight=0.3,
+    )
+    distiller.compile(
+        optimizer=keras.optimizers.SGD(0.1),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    history = distiller.fit(x, y, epochs=epochs, batch_size=len(x), shuffle=False, verbose=0)
+    return {"history": history.history, "student_weights": student.get_weights()}
