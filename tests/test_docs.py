@@ -47,16 +47,18 @@ NAMESPACES = (
     "constraints",
     "data",
     "datasets",
+    "distillation",
     "initializers",
     "layers",
+    "legacy.saving",
     "losses",
     "metrics",
     "models",
     "ops",
-    "ops.numpy",
-    "ops.nn",
-    "ops.linalg",
     "ops.image",
+    "ops.linalg",
+    "ops.nn",
+    "ops.numpy",
     "optimizers",
     "optimizers.schedules",
     "preprocessing",
@@ -66,7 +68,9 @@ NAMESPACES = (
     "tree",
     "utils",
     "utils.bounding_boxes",
+    "utils.legacy",
     "visualization",
+    "wrappers",
 )
 
 # Modules (and packages, with everything under them) whose public names must be fully documented
@@ -85,6 +89,7 @@ COVERED = (
     "lamina.confusion_scores",
     "lamina.constraints",
     "lamina.data",
+    "lamina.distillation",
     "lamina.dtype_policies.policy",
     "lamina.dtypes",
     "lamina.engine.input_spec",
@@ -115,6 +120,7 @@ COVERED = (
     "lamina.layers.reshaping",
     "lamina.layers.separable_conv",
     "lamina.layers.wrapper",
+    "lamina.legacy",
     "lamina.losses",
     "lamina.metrics",
     "lamina.ops",
@@ -126,6 +132,7 @@ COVERED = (
     "lamina.tree",
     "lamina.utils",
     "lamina.visualization",
+    "lamina.wrappers",
 )
 
 ARGS = re.compile(r"^\s*(Args|Arguments):\s*$", re.M)

@@ -16,10 +16,12 @@ from lamina import (  # noqa: E402
     config,
     data,
     datasets,
+    distillation,
     distribution,
     dtype_policies,
     initializers,
     layers,
+    legacy,
     losses,
     metrics,
     mixed_precision,
@@ -53,6 +55,15 @@ from lamina.optimizers import Optimizer  # noqa: E402
 from lamina.regularizers import Regularizer  # noqa: E402
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    """`lamina.wrappers` is imported on first use: it loads scikit-learn, which takes a second."""
+    if name == "wrappers":
+        import importlib
+
+        return importlib.import_module("lamina.wrappers")
+    raise AttributeError(f"module 'lamina' has no attribute {name!r}")
 
 
 def version() -> str:
@@ -98,10 +109,12 @@ __all__ = [
     "config",
     "data",
     "datasets",
+    "distillation",
     "distribution",
     "dtype_policies",
     "initializers",
     "layers",
+    "legacy",
     "losses",
     "metrics",
     "mixed_precision",

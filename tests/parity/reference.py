@@ -658,3 +658,103 @@ def keras_draw_segmentation_masks(images, masks, **kwargs) -> np.ndarray:
     """`keras.visualization.draw_segmentation_masks` (it needs no OpenCV), as NumPy."""
     result = keras.visualization.draw_segmentation_masks(images, masks, **kwargs)
     return keras.ops.convert_to_numpy(result)
+
+
+# --------------------------------------------------------------------------------------------------
+# Keras 2's config format (keras.legacy.saving), for tests/saving/test_legacy_serialization.py.
+
+
+def keras_legacy_serialized(build):
+    """Keras's `keras.legacy.saving.serialize_keras_object(build(keras))`."""
+    return keras.legacy.saving.serialize_keras_object(build(keras))
+
+
+def keras_legacy_deserialized_config(entry: dict, namespace: str) -> dict:
+    """`get_config()` of what Keras's legacy deserializer builds from `entry`, looking names up
+    in `keras.<namespace>`."""
+    module_objects = vars(getattr(keras, namespace))
+    return keras.legacy.saving.deserialize_keras_object(entry, module_objects).get_config()
+
+
+# --------------------------------------------------------------------------------------------------
+# KerasFileEditor, for tests/saving/test_file_editor.py.
+
+
+def keras_save_dense_model(path, weights) -> None:
+    """Save to `path` (.keras or .weights.h5) Keras's Sequential Dense(3), Dense(1) on (None, 2)
+    inputs holding `weights`."""
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3), keras.layers.Dense(1)])
+    model.set_weights(weights)
+    model.save_weights(path) if str(path).endswith(".weights.h5") else model.save(path)
+
+
+def keras_file_editor_weights(path) -> dict:
+    """Keras's `KerasFileEditor(path).weights_dict`."""
+    return keras.saving.KerasFileEditor(str(path)).weights_dict
+
+
+# --------------------------------------------------------------------------------------------------
+# scikit-learn wrappers, for tests/wrappers/.
+
+
+def keras_sklearn_run(kind: str, weights, loss: str, X, y, X_test, **fit_kwargs) -> dict:
+    """Fit Keras's `SKLearn<kind>` around a one-Dense-layer model (softmax for a classifier)
+    holding `weights`, trained with SGD(0.1) and `loss`; its outputs on `X_test`."""
+    units = weights[0].shape[1]
+
+    def build(X, y):
+        activation = "softmax" if kind == "Classifier" else None
+        model = keras.Sequential(
+            [keras.Input((X.shape[1],)), keras.layers.Dense(units, activation=activation)]
+        )
+        model.set_weights(weights)
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss=loss)
+        return model
+
+    estimator = getattr(keras.wrappers, f"SKLearn{kind}")(build, fit_kwargs=fit_kwargs)
+    estimator.fit(X, y)
+    result = {"predict": estimator.predict(X_test)}
+    if kind == "Classifier":
+        result["decision_function"] = estimator.decision_function(X_test)
+        result["classes_"] = estimator.classes_
+    return result
+
+
+# --------------------------------------------------------------------------------------------------
+# Knowledge distillation, for tests/distillation/.
+
+
+def keras_distill_run(teacher_weights, student_weights, x, y, epochs=2) -> dict:
+    """Keras's Distiller over teacher Dense(8, "h"), Dense(3) and student Dense(8, "hs"),
+    Dense(3) on (None, 4) inputs, with LogitsDistillation(3.0) and FeatureDistillation(h -> hs)
+    weighted 1.0 and 0.5, student_loss_weight 0.3, SGD(0.1), full batches in order: its
+    history and the student's final weights."""
+
+    def mlp(hidden_name, weights):
+        model = keras.Sequential(
+            [
+                keras.Input((4,)),
+                keras.layers.Dense(8, activation="tanh", name=hidden_name),
+                keras.layers.Dense(3),
+            ]
+        )
+        model.set_weights(weights)
+        return model
+
+    student = mlp("hs", student_weights)
+    distiller = keras.distillation.Distiller(
+        mlp("h", teacher_weights),
+        student,
+        [
+            keras.distillation.LogitsDistillation(temperature=3.0),
+            keras.distillation.FeatureDistillation(teacher_layer_name="h", student_layer_name="hs"),
+        ],
+        distillation_loss_weights=[1.0, 0.5],
+        student_loss_weight=0.3,
+    )
+    distiller.compile(
+        optimizer=keras.optimizers.SGD(0.1),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
+    history = distiller.fit(x, y, epochs=epochs, batch_size=len(x), shuffle=False, verbose=0)
+    return {"history": history.history, "student_weights": student.get_weights()}

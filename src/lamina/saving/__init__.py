@@ -186,6 +186,7 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs) -> None:
         )
 
 
+from lamina.saving.file_editor import KerasFileEditor  # noqa: E402
 from lamina.saving.object_registration import (  # noqa: E402
     CustomObjectScope,
     custom_object_scope,
@@ -202,6 +203,7 @@ from lamina.saving.object_serialization import (  # noqa: E402
 __all__ = [
     "CustomObjectScope",
     "FileFormatError",
+    "KerasFileEditor",
     "LoadLimits",
     "custom_object_scope",
     "deserialize_keras_object",

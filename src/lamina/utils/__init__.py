@@ -22,6 +22,7 @@ from lamina.saving.object_registration import (
     register_keras_serializable,
 )
 from lamina.saving.object_serialization import deserialize_keras_object, serialize_keras_object
+from lamina.utils import legacy
 from lamina.utils.config import Config
 from lamina.utils.data_tuples import normalize, pack_x_y_sample_weight, unpack_x_y_sample_weight
 from lamina.utils.dataset_split import split_dataset
@@ -73,6 +74,7 @@ def to_categorical(y, num_classes=None, dtype="float32"):
 
 
 __all__ = [
+    "legacy",
     "Config",
     "CustomObjectScope",
     "FeatureSpace",
