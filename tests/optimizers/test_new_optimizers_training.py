@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import lamina
-from lamina.optimizers import variable_paths
+from lamina.engine import weight_paths
 from lamina.saving import optimizer_state
 from tests.parity.reference import (
     keras_load_and_step,
@@ -97,7 +97,7 @@ def test_weight_paths_are_keras_paths():
     lamina.backend.clear_session()
     models = _path_models(lamina)
     for model in models:
-        variable_paths.assign(model)
+        weight_paths.assign(model)
     assert [[w.path for w in m.trainable_weights] for m in models] == expected
     assert expected[0][2] == "sequential/bidirectional/forward_lstm/lstm_cell/kernel"
 

@@ -39,6 +39,9 @@ class Sequential(Model):
         (2, 1)
     """
 
+    # Keras builds a Sequential's layers inside its name scope: `sequential/dense/kernel`.
+    _builds_layers_in_own_scope = True
+
     def __init__(self, layers=None, name=None, trainable=True, **kwargs):
         super().__init__(
             name=name or naming.unique_name("sequential"), trainable=trainable, **kwargs

@@ -90,9 +90,9 @@ class CompileState:
         ]:
             return
         from lamina import constraints
-        from lamina.optimizers import variable_paths
+        from lamina.engine import weight_paths
 
-        variable_paths.assign(self.model)  # Keras's paths, which Muon and MultiOptimizer match
+        weight_paths.assign(self.model)  # Keras's paths, which Muon and MultiOptimizer match
         self.optimizer.build(weights, constraints.collect(self.model))
         self.loss.note_penalties(self.model)
 

@@ -1,0 +1,39 @@
+"""Keras's `variable.path` written into lamina's weights (`encoder/dense/kernel`).
+
+Keras names a variable by the layers that hold it: `dense/kernel`, and for a Sequential model
+`sequential/dense/kernel` (its layers are built inside the model's name scope). `assign(model)`
+writes the same string into each weight's `path` attribute, which the optimizers that select
+weights by name (`Muon`, `MultiOptimizer`; see `lamina.optimizers.variable_paths`) read.
+"""
+
+from __future__ import annotations
+
+
+def assign(model) -> None:
+    """Write Keras's path into the `path` attribute of every weight of `model`.
+
+    Args:
+        model: a lamina `Layer` or `Model`.
+
+    Example:
+        >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1, name="out")])
+        >>> assign(model)
+        >>> model.layers[0].kernel.path
+        'sequential/out/kernel'
+    """
+    # Sequential sets `_builds_layers_in_own_scope` (read, not imported: the trainer calls this).
+    in_scope = getattr(model, "_builds_layers_in_own_scope", False)
+    _walk(model, f"{model.name}/" if in_scope else "", set())
+
+
+def _walk(layer, prefix: str, seen: set) -> None:
+    if id(layer) in seen:
+        return
+    seen.add(id(layer))
+    for spec in getattr(layer, "_weight_specs", ()):
+        tensor = getattr(layer, spec.name, None)
+        if tensor is not None:
+            tensor.path = f"{prefix}{spec.name}"
+    sublayers = layer._sublayers() if hasattr(layer, "_sublayers") else []
+    for child in sublayers:
+        _walk(child, f"{prefix}{child.name}/", seen)
