@@ -219,6 +219,24 @@ def test_two_layers_with_one_name_are_an_error():
         lamina.Model(inputs, x)
 
 
+def test_a_chain_deeper_than_the_recursion_limit_builds_in_call_order():
+    import sys
+
+    inputs = layers.Input((2,))
+    x, chain = inputs, []
+    for _ in range(sys.getrecursionlimit() + 200):
+        layer = layers.Activation("sigmoid")
+        chain.append(layer)
+        x = layer(x)
+    model = lamina.Model(inputs, x)
+    assert model.layers[1:] == chain
+    x = np.array([[-3.0, 4.0]], np.float32)
+    expected = x.astype(np.float64)
+    for _ in chain:
+        expected = 1.0 / (1.0 + np.exp(-expected))
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5)
+
+
 # The graph summary in Keras 2's layout (98 columns; 'Connected to' prints the list of
 # `layer[node][tensor]` entries, wrapped after `',`), the layout the seeds' notebooks show.
 RESIDUAL_SUMMARY = """\

@@ -38,17 +38,18 @@ class FunctionalGraph:
         finished_ids: set[int] = set()
         in_progress: set[int] = set()
 
-        def visit(tensor: KerasTensor):
+        def enter(tensor: KerasTensor):
+            """Check a tensor's node; return it if the walk must descend into it, else None."""
             node = tensor.node
             if node is None:
                 raise ValueError(f"Tensor {tensor} was not produced by a layer or an Input().")
             if id(node) in finished_ids:
-                return
+                return None
             is_input_layer = isinstance(node.layer, InputLayer)
             if id(tensor) in input_ids and not is_input_layer:
                 # An intermediate tensor given as a model input: bound, never computed.
                 finished_ids.add(id(node))
-                return
+                return None
             if is_input_layer and id(tensor) not in input_ids:
                 raise ValueError(
                     f"The graph needs input {node.layer.name!r}, which is not among the model's "
@@ -58,15 +59,27 @@ class FunctionalGraph:
                 raise ValueError("The layer graph has a cycle.")
             traversal_index.setdefault(id(node.layer), len(traversal_index))
             in_progress.add(id(node))
-            if not is_input_layer:
-                for parent in node.parent_tensors:
-                    visit(parent)
-            in_progress.discard(id(node))
-            finished_ids.add(id(node))
-            finished.append(node)
+            return node
 
+        # A depth-first walk with an explicit stack (a chain of thousands of layers must not
+        # exhaust Python's recursion limit): each entry is a node and its parents left to visit.
         for tensor in self.flat_outputs:
-            visit(tensor)
+            root = enter(tensor)
+            if root is None:
+                continue
+            stack = [(root, _parents_to_visit(root))]
+            while stack:
+                node, parents = stack[-1]
+                parent = next(parents, None)
+                if parent is not None:
+                    child = enter(parent)
+                    if child is not None:
+                        stack.append((child, _parents_to_visit(child)))
+                    continue
+                stack.pop()
+                in_progress.discard(id(node))
+                finished_ids.add(id(node))
+                finished.append(node)
 
         in_graph = {id(node) for node in finished}
         node_depth: dict[int, int] = {}
@@ -144,6 +157,13 @@ class FunctionalGraph:
                 )
             values[id(symbolic)] = value
         return values
+
+
+def _parents_to_visit(node):
+    """The tensors a node's walk descends into: none for an InputLayer, else its arguments'."""
+    if isinstance(node.layer, InputLayer):
+        return iter(())
+    return iter(node.parent_tensors)
 
 
 def _to_tensor(value, symbolic: KerasTensor) -> torch.Tensor:
