@@ -188,7 +188,10 @@ def test_several_inputs_and_outputs_predict_in_their_structure(dict_io):
 def test_dict_inputs_missing_a_key_name_the_expected_keys():
     model = two_in_two_out(dict_io=True)
     x, _ = two_in_two_out_data()
-    with pytest.raises(ValueError, match=r"a dict with keys \['numbers', 'words'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"the keys \['numbers', 'words'\]; received keys \['numbers'\], without \['words'\]",
+    ):
         model.predict({"numbers": x["numbers"]}, verbose=0)
 
 

@@ -311,6 +311,39 @@ def keras_functional_dict_io(input_names, output_names):
     return keras.Model(inputs, outputs)
 
 
+def keras_call_outcome(build, feed, method="call"):
+    """What Keras does with `feed` given to `build(keras.layers, keras)`: `method` is "call"
+    (`model(feed)`) or "predict".
+
+    Returns (outputs as NumPy, or the text of the ValueError raised; the warnings' texts).
+    """
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = build(keras.layers, keras)
+        caught.clear()  # the model's construction is not the feed's doing
+        try:
+            if method == "predict":
+                result = model.predict(feed, verbose=0)
+            else:
+                result = keras.tree.map_structure(lambda t: t.detach().cpu().numpy(), model(feed))
+        except ValueError as failure:
+            result = str(failure)
+    texts = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    return result, [t for t in texts if "__array__" not in t]
+
+
+def keras_construction_warnings(build) -> list[str]:
+    """The UserWarnings Keras gives while `build(keras.layers, keras)` makes its model."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        build(keras.layers, keras)
+    return [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+
+
 # --------------------------------------------------------------------------------------------------
 # Whole-model references: the same model built with Keras, for compile/evaluate/summary parity.
 

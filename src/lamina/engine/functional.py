@@ -10,6 +10,8 @@ outputs do not use has depth 0 and comes before the other depth-0 layers.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 from lamina.engine import errors
@@ -28,6 +30,17 @@ class FunctionalGraph:
                     "Model(inputs, outputs) expects symbolic tensors from Input() and layer calls; "
                     f"received {type(tensor).__name__}."
                 )
+        if isinstance(inputs, dict):
+            for key, tensor in inputs.items():
+                if isinstance(tensor, KerasTensor) and key != tensor.name:
+                    # Keras warns too: the key feeds the input, yet configs and plots show the name.
+                    warnings.warn(
+                        f"Model(inputs=dict) maps the key {key!r} to the input named "
+                        f"{tensor.name!r}; data is matched by the key. Hint: name the input as its "
+                        f"key, Input(..., name={key!r}).",
+                        UserWarning,
+                        stacklevel=4,
+                    )
         self.nodes, self.layers = self._order()
         self.input_ids = [id(t) for t in self.flat_inputs]
 
@@ -124,13 +137,7 @@ class FunctionalGraph:
     def _bind_inputs(self, inputs):
         values = {}
         if isinstance(inputs, dict):
-            by_name = {t.name: t for t in self.flat_inputs}
-            missing = [name for name in by_name if name not in inputs]
-            if missing:
-                raise errors.value_error(
-                    "Model inputs", f"a dict with keys {sorted(by_name)}", f"keys {sorted(inputs)}"
-                )
-            flat = [inputs[name] for name in by_name]
+            flat = self._match_dict(inputs)
         elif isinstance(inputs, (list, tuple)):
             flat = list(inputs)
         else:
@@ -157,6 +164,46 @@ class FunctionalGraph:
                 )
             values[id(symbolic)] = value
         return values
+
+    def input_keys(self) -> list[str]:
+        """The keys a dict of data is matched by, in the order of `flat_inputs`.
+
+        Keras's rule: a model built on a dict of Inputs is fed by that dict's keys; a model built
+        on one Input or a list of them is fed by the Input layers' names.
+        """
+        if self.keyed_by_dict():
+            by_tensor = {id(tensor): key for key, tensor in self.inputs.items()}
+            return [by_tensor[id(tensor)] for tensor in self.flat_inputs]
+        return [tensor.node.layer.name for tensor in self.flat_inputs]
+
+    def keyed_by_dict(self) -> bool:
+        """Whether the model was built on a flat dict of symbolic inputs."""
+        return isinstance(self.inputs, dict) and all(
+            isinstance(tensor, KerasTensor) for tensor in self.inputs.values()
+        )
+
+    def _match_dict(self, inputs: dict) -> list:
+        """The values of a dict of data in `flat_inputs` order, picked by `input_keys()`."""
+        keys = self.input_keys()
+        missing = [key for key in keys if key not in inputs]
+        if missing:
+            raise errors.value_error(
+                "Model inputs",
+                f"a dict with the keys {keys}",
+                f"keys {list(inputs)}, without {missing}",
+                "a model built on a dict of Inputs is fed by that dict's keys, one built on a "
+                "list of Inputs by the Input layers' names.",
+            )
+        extra = [key for key in inputs if key not in keys]
+        if extra and self.keyed_by_dict():
+            # Keras warns here (the structure differs from the model's) and drops the extra keys.
+            warnings.warn(
+                f"The model's inputs are a dict with the keys {keys}; the data's keys {extra} "
+                "match no input and are ignored.",
+                UserWarning,
+                stacklevel=5,
+            )
+        return [inputs[key] for key in keys]
 
 
 def _parents_to_visit(node):
