@@ -334,6 +334,25 @@ def keras_call_outcome(build, feed, method="call"):
     return result, [t for t in texts if "__array__" not in t]
 
 
+def keras_functional_facts(build, feed) -> dict:
+    """What a user sees of the order of `build(keras.layers, keras)`'s inputs and outputs: the
+    layers behind `inputs` and `outputs`, `output_names`, `input_shape`, `output_shape`,
+    `layers`, and the keys of what the model and `predict` return for `feed` (a dict or None)."""
+    model = build(keras.layers, keras)
+    called = model(feed)
+    predicted = model.predict(feed, verbose=0)
+    return {
+        "inputs": [t._keras_history[0].name for t in model.inputs],
+        "outputs": [t._keras_history[0].name for t in model.outputs],
+        "output_names": list(model.output_names),
+        "input_shape": model.input_shape,
+        "output_shape": model.output_shape,
+        "layers": [layer.name for layer in model.layers],
+        "call_keys": list(called) if isinstance(called, dict) else None,
+        "predict_keys": list(predicted) if isinstance(predicted, dict) else None,
+    }
+
+
 def keras_construction_warnings(build) -> list[str]:
     """The UserWarnings Keras gives while `build(keras.layers, keras)` makes its model."""
     import warnings

@@ -132,16 +132,16 @@ class FunctionalGraph:
                 flatten_symbolic(node.outputs), _flatten_values(result), strict=False
             ):
                 values[id(symbolic)] = value
-        return _substitute(self.outputs, values)
+        return _substitute(self.outputs, values, sort_dicts=True)
 
     def _bind_inputs(self, inputs):
         values = {}
         if isinstance(inputs, dict):
             flat = self._match_dict(inputs)
-        elif isinstance(inputs, (list, tuple)):
-            flat = list(inputs)
         else:
-            flat = [inputs]
+            if self.keyed_by_dict():
+                self._check_positional_feed(inputs)
+            flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if len(flat) != len(self.flat_inputs):
             raise errors.value_error(
                 "Model inputs",
@@ -180,6 +180,25 @@ class FunctionalGraph:
         """Whether the model was built on a flat dict of symbolic inputs."""
         return isinstance(self.inputs, dict) and all(
             isinstance(tensor, KerasTensor) for tensor in self.inputs.values()
+        )
+
+    def _check_positional_feed(self, inputs) -> None:
+        """Keras's rule for data that is no dict given to a model built on a dict of Inputs: the
+        arrays are taken in sorted key order, with a warning, and refused if the model's dict was
+        not written in that order (the positions would be ambiguous)."""
+        keys = list(self.inputs)
+        if keys != sorted(keys):
+            raise errors.value_error(
+                "Model inputs",
+                f"a dict with the keys {keys} (the model's inputs are a dict)",
+                f"a {type(inputs).__name__}",
+                "pass the data as a dict keyed like the model's inputs.",
+            )
+        warnings.warn(
+            f"The model's inputs are a dict with the keys {keys}; data given as a "
+            f"{type(inputs).__name__} is matched to them in that order. Hint: pass a dict.",
+            UserWarning,
+            stacklevel=5,
         )
 
     def _match_dict(self, inputs: dict) -> list:
@@ -226,13 +245,16 @@ def _to_tensor(value, symbolic: KerasTensor) -> torch.Tensor:
     return value
 
 
-def _substitute(structure, values):
+def _substitute(structure, values, sort_dicts=False):
+    """The structure with each KerasTensor replaced by its value; with `sort_dicts`, dicts are
+    rebuilt in sorted key order, as Keras returns a model's dict outputs."""
     if isinstance(structure, KerasTensor):
         return values[id(structure)]
     if isinstance(structure, (list, tuple)):
-        return type(structure)(_substitute(s, values) for s in structure)
+        return type(structure)(_substitute(s, values, sort_dicts) for s in structure)
     if isinstance(structure, dict):
-        return {k: _substitute(v, values) for k, v in structure.items()}
+        keys = sorted(structure) if sort_dicts else structure
+        return {k: _substitute(structure[k], values, sort_dicts) for k in keys}
     return structure
 
 
