@@ -353,6 +353,23 @@ def keras_functional_facts(build, feed) -> dict:
     }
 
 
+def keras_layer_io(build, layer_names) -> dict:
+    """`layer.input` and `layer.output` of the named layers of `build(keras.layers, keras)`, each
+    tensor told by the layer that made it and its shape: {name: (input, output)}, a list where
+    Keras gives a list."""
+
+    def describe(structure):
+        if isinstance(structure, (list, tuple)):
+            return [describe(item) for item in structure]
+        return (structure._keras_history[0].name, tuple(structure.shape))
+
+    model = build(keras.layers, keras)
+    return {
+        name: (describe(model.get_layer(name).input), describe(model.get_layer(name).output))
+        for name in layer_names
+    }
+
+
 def keras_construction_warnings(build) -> list[str]:
     """The UserWarnings Keras gives while `build(keras.layers, keras)` makes its model."""
     import warnings
