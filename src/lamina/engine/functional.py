@@ -6,6 +6,10 @@ every node a depth (its distance from the outputs, a shared layer taking its dee
 layers, InputLayers included, are listed by decreasing depth, ties broken by traversal index.
 So with two inputs the second InputLayer comes where the walk meets it, not first. An input the
 outputs do not use has depth 0 and comes before the other depth-0 layers.
+
+Dicts of inputs or outputs flatten by sorted key (`keras.tree`'s order), and a dict of data is
+matched as Keras matches it: by the keys of the dict the model was built on, else by the Input
+layers' names.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from lamina.engine.symbolic import InputLayer, KerasTensor, flatten_symbolic
 
 
 class FunctionalGraph:
+    """The graph between a functional model's symbolic inputs and outputs, replayed on data."""
+
     def __init__(self, inputs, outputs):
         self.inputs = inputs
         self.outputs = outputs
