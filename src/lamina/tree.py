@@ -440,23 +440,3 @@ def map_shape_structure(func, structure):
         return _rebuild(item, [walk(child) for child in _children(item)])
 
     return walk(structure)
-
-
-# --------------------------------------------------------------------------------------------------
-# Private: lamina's own order, where it still differs from Keras's.
-
-
-def _flatten_in_insertion_order(structure) -> list:
-    """`flatten`, but a plain dict's values in insertion order rather than by sorted key.
-
-    lamina's functional graph lists a model's dict inputs and outputs in the order they were
-    written, and its trainer pairs those outputs with losses in that order; Keras sorts the keys.
-    Until both move to Keras's order together, the graph flattens with this one helper.
-    """
-    if not is_nested(structure):
-        return [structure]
-
-    def keep_order(node):
-        return collections.OrderedDict(node) if type(node) is dict else None
-
-    return flatten(traverse(keep_order, structure, top_down=False))

@@ -189,7 +189,10 @@ def test_several_inputs_and_outputs_predict_in_their_structure(dict_io):
 def test_dict_inputs_missing_a_key_name_the_expected_keys():
     model = two_in_two_out(dict_io=True)
     x, _ = two_in_two_out_data()
-    with pytest.raises(ValueError, match=r"a dict with keys \['numbers', 'words'\]"):
+    with pytest.raises(
+        ValueError,
+        match=r"the keys \['numbers', 'words'\]; received keys \['numbers'\], without \['words'\]",
+    ):
         model.predict({"numbers": x["numbers"]}, verbose=0)
 
 
@@ -218,6 +221,24 @@ def test_two_layers_with_one_name_are_an_error():
     x = layers.Dense(2, name="twin")(layers.Dense(3, name="twin")(inputs))
     with pytest.raises(ValueError, match="two different layers named 'twin'"):
         lamina.Model(inputs, x)
+
+
+def test_a_chain_deeper_than_the_recursion_limit_builds_in_call_order():
+    import sys
+
+    inputs = layers.Input((2,))
+    x, chain = inputs, []
+    for _ in range(sys.getrecursionlimit() + 200):
+        layer = layers.Activation("sigmoid")
+        chain.append(layer)
+        x = layer(x)
+    model = lamina.Model(inputs, x)
+    assert model.layers[1:] == chain
+    x = np.array([[-3.0, 4.0]], np.float32)
+    expected = x.astype(np.float64)
+    for _ in chain:
+        expected = 1.0 / (1.0 + np.exp(-expected))
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5)
 
 
 # The graph summary in Keras 2's layout (98 columns; 'Connected to' prints the list of

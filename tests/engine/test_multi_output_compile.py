@@ -92,7 +92,7 @@ def test_an_output_without_a_loss_is_left_out_of_the_total():
     [
         (
             dict(loss={"prize": "mse"}),
-            r"loss expects keys among the output names \['price', 'kind'\]",
+            r"loss expects keys among the output names \['kind', 'price'\]",
         ),
         (dict(loss=["mse"]), r"loss expects one entry per output \(2\); received 1 entries"),
         (dict(loss="mse", loss_weights=[1.0]), r"loss_weights expects one entry per output"),

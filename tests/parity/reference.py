@@ -312,6 +312,75 @@ def keras_functional_dict_io(input_names, output_names):
     return keras.Model(inputs, outputs)
 
 
+def keras_call_outcome(build, feed, method="call"):
+    """What Keras does with `feed` given to `build(keras.layers, keras)`: `method` is "call"
+    (`model(feed)`) or "predict".
+
+    Returns (outputs as NumPy, or the text of the ValueError raised; the warnings' texts).
+    """
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = build(keras.layers, keras)
+        caught.clear()  # the model's construction is not the feed's doing
+        try:
+            if method == "predict":
+                result = model.predict(feed, verbose=0)
+            else:
+                result = keras.tree.map_structure(lambda t: t.detach().cpu().numpy(), model(feed))
+        except ValueError as failure:
+            result = str(failure)
+    texts = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    return result, [t for t in texts if "__array__" not in t]
+
+
+def keras_functional_facts(build, feed) -> dict:
+    """What a user sees of the order of `build(keras.layers, keras)`'s inputs and outputs: the
+    layers behind `inputs` and `outputs`, `output_names`, `input_shape`, `output_shape`,
+    `layers`, and the keys of what the model and `predict` return for `feed` (a dict or None)."""
+    model = build(keras.layers, keras)
+    called = model(feed)
+    predicted = model.predict(feed, verbose=0)
+    return {
+        "inputs": [t._keras_history[0].name for t in model.inputs],
+        "outputs": [t._keras_history[0].name for t in model.outputs],
+        "output_names": list(model.output_names),
+        "input_shape": model.input_shape,
+        "output_shape": model.output_shape,
+        "layers": [layer.name for layer in model.layers],
+        "call_keys": list(called) if isinstance(called, dict) else None,
+        "predict_keys": list(predicted) if isinstance(predicted, dict) else None,
+    }
+
+
+def keras_layer_io(build, layer_names) -> dict:
+    """`layer.input` and `layer.output` of the named layers of `build(keras.layers, keras)`, each
+    tensor told by the layer that made it and its shape: {name: (input, output)}, a list where
+    Keras gives a list."""
+
+    def describe(structure):
+        if isinstance(structure, (list, tuple)):
+            return [describe(item) for item in structure]
+        return (structure._keras_history[0].name, tuple(structure.shape))
+
+    model = build(keras.layers, keras)
+    return {
+        name: (describe(model.get_layer(name).input), describe(model.get_layer(name).output))
+        for name in layer_names
+    }
+
+
+def keras_construction_warnings(build) -> list[str]:
+    """The UserWarnings Keras gives while `build(keras.layers, keras)` makes its model."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        build(keras.layers, keras)
+    return [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+
+
 # --------------------------------------------------------------------------------------------------
 # Whole-model references: the same model built with Keras, for compile/evaluate/summary parity.
 

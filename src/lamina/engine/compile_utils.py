@@ -26,10 +26,11 @@ from lamina.engine import data_adapter, errors, loss_checks
 
 
 def output_names(model) -> list[str]:
-    """The outputs' names as Keras logs them: a dict output's keys, else the output layers'."""
+    """The outputs' names as Keras logs them: a dict output's keys (sorted, the order the outputs
+    flatten in), else the output layers'."""
     graph = getattr(model, "_graph", None)
     if graph is not None and isinstance(graph.outputs, dict):
-        return list(graph.outputs)  # Model(..., outputs={"price": ...}): Keras names outputs by key
+        return sorted(graph.outputs)  # Model(..., outputs={"price": ...}): Keras names by key
     outputs = model.outputs if hasattr(model, "outputs") else None
     if outputs:
         return [

@@ -19,11 +19,11 @@ from lamina.data import workers
 from lamina.engine import errors
 
 # --------------------------------------------------------------------------------------------------
-# Nested structures: lamina.tree's. `flatten` keeps a dict's insertion order because trainer.py
-# pairs flattened labels and predictions with output names in that order (see symbolic.py).
+# Nested structures: lamina.tree's, whose `flatten` lists a dict's values by sorted key, as Keras's
+# does: trainer.py pairs flattened labels and predictions with output names in that order.
 
 map_structure = tree.map_structure
-flatten = tree._flatten_in_insertion_order
+flatten = tree.flatten
 
 
 def is_dataframe(x) -> bool:

@@ -6,9 +6,15 @@ every node a depth (its distance from the outputs, a shared layer taking its dee
 layers, InputLayers included, are listed by decreasing depth, ties broken by traversal index.
 So with two inputs the second InputLayer comes where the walk meets it, not first. An input the
 outputs do not use has depth 0 and comes before the other depth-0 layers.
+
+Dicts of inputs or outputs flatten by sorted key (`keras.tree`'s order), and a dict of data is
+matched as Keras matches it: by the keys of the dict the model was built on, else by the Input
+layers' names.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import torch
 
@@ -17,6 +23,8 @@ from lamina.engine.symbolic import InputLayer, KerasTensor, flatten_symbolic
 
 
 class FunctionalGraph:
+    """The graph between a functional model's symbolic inputs and outputs, replayed on data."""
+
     def __init__(self, inputs, outputs):
         self.inputs = inputs
         self.outputs = outputs
@@ -28,6 +36,17 @@ class FunctionalGraph:
                     "Model(inputs, outputs) expects symbolic tensors from Input() and layer calls; "
                     f"received {type(tensor).__name__}."
                 )
+        if isinstance(inputs, dict):
+            for key, tensor in inputs.items():
+                if isinstance(tensor, KerasTensor) and key != tensor.name:
+                    # Keras warns too: the key feeds the input, yet configs and plots show the name.
+                    warnings.warn(
+                        f"Model(inputs=dict) maps the key {key!r} to the input named "
+                        f"{tensor.name!r}; data is matched by the key. Hint: name the input as its "
+                        f"key, Input(..., name={key!r}).",
+                        UserWarning,
+                        stacklevel=4,
+                    )
         self.nodes, self.layers = self._order()
         self.input_ids = [id(t) for t in self.flat_inputs]
 
@@ -38,19 +57,20 @@ class FunctionalGraph:
         finished_ids: set[int] = set()
         in_progress: set[int] = set()
 
-        def visit(tensor: KerasTensor):
+        def enter(tensor: KerasTensor):
+            """Check a tensor's node; return it if the walk must descend into it, else None."""
             node = tensor.node
             if node is None and id(tensor) in input_ids:
                 return  # a bare KerasTensor given as an input (`Function`): bound, never computed
             if node is None:
                 raise ValueError(f"Tensor {tensor} was not produced by a layer or an Input().")
             if id(node) in finished_ids:
-                return
+                return None
             is_input_layer = isinstance(node.layer, InputLayer)
             if id(tensor) in input_ids and not is_input_layer:
                 # An intermediate tensor given as a model input: bound, never computed.
                 finished_ids.add(id(node))
-                return
+                return None
             if is_input_layer and id(tensor) not in input_ids:
                 raise ValueError(
                     f"The graph needs input {node.layer.name!r}, which is not among the model's "
@@ -60,15 +80,27 @@ class FunctionalGraph:
                 raise ValueError("The layer graph has a cycle.")
             traversal_index.setdefault(id(node.layer), len(traversal_index))
             in_progress.add(id(node))
-            if not is_input_layer:
-                for parent in node.parent_tensors:
-                    visit(parent)
-            in_progress.discard(id(node))
-            finished_ids.add(id(node))
-            finished.append(node)
+            return node
 
+        # A depth-first walk with an explicit stack (a chain of thousands of layers must not
+        # exhaust Python's recursion limit): each entry is a node and its parents left to visit.
         for tensor in self.flat_outputs:
-            visit(tensor)
+            root = enter(tensor)
+            if root is None:
+                continue
+            stack = [(root, _parents_to_visit(root))]
+            while stack:
+                node, parents = stack[-1]
+                parent = next(parents, None)
+                if parent is not None:
+                    child = enter(parent)
+                    if child is not None:
+                        stack.append((child, _parents_to_visit(child)))
+                    continue
+                stack.pop()
+                in_progress.discard(id(node))
+                finished_ids.add(id(node))
+                finished.append(node)
 
         in_graph = {id(node) for node in finished}
         node_depth: dict[int, int] = {}
@@ -108,22 +140,16 @@ class FunctionalGraph:
                 flatten_symbolic(node.outputs), _flatten_values(result), strict=False
             ):
                 values[id(symbolic)] = value
-        return _substitute(self.outputs, values)
+        return _substitute(self.outputs, values, sort_dicts=True)
 
     def _bind_inputs(self, inputs):
         values = {}
         if isinstance(inputs, dict):
-            by_name = {t.name: t for t in self.flat_inputs}
-            missing = [name for name in by_name if name not in inputs]
-            if missing:
-                raise errors.value_error(
-                    "Model inputs", f"a dict with keys {sorted(by_name)}", f"keys {sorted(inputs)}"
-                )
-            flat = [inputs[name] for name in by_name]
-        elif isinstance(inputs, (list, tuple)):
-            flat = list(inputs)
+            flat = self._match_dict(inputs)
         else:
-            flat = [inputs]
+            if self.keyed_by_dict():
+                self._check_positional_feed(inputs)
+            flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if len(flat) != len(self.flat_inputs):
             raise errors.value_error(
                 "Model inputs",
@@ -146,6 +172,72 @@ class FunctionalGraph:
                 )
             values[id(symbolic)] = value
         return values
+
+    def input_keys(self) -> list[str]:
+        """The keys a dict of data is matched by, in the order of `flat_inputs`.
+
+        Keras's rule: a model built on a dict of Inputs is fed by that dict's keys; a model built
+        on one Input or a list of them is fed by the Input layers' names.
+        """
+        if self.keyed_by_dict():
+            by_tensor = {id(tensor): key for key, tensor in self.inputs.items()}
+            return [by_tensor[id(tensor)] for tensor in self.flat_inputs]
+        return [tensor.node.layer.name for tensor in self.flat_inputs]
+
+    def keyed_by_dict(self) -> bool:
+        """Whether the model was built on a flat dict of symbolic inputs."""
+        return isinstance(self.inputs, dict) and all(
+            isinstance(tensor, KerasTensor) for tensor in self.inputs.values()
+        )
+
+    def _check_positional_feed(self, inputs) -> None:
+        """Keras's rule for data that is no dict given to a model built on a dict of Inputs: the
+        arrays are taken in sorted key order, with a warning, and refused if the model's dict was
+        not written in that order (the positions would be ambiguous)."""
+        keys = list(self.inputs)
+        if keys != sorted(keys):
+            raise errors.value_error(
+                "Model inputs",
+                f"a dict with the keys {keys} (the model's inputs are a dict)",
+                f"a {type(inputs).__name__}",
+                "pass the data as a dict keyed like the model's inputs.",
+            )
+        warnings.warn(
+            f"The model's inputs are a dict with the keys {keys}; data given as a "
+            f"{type(inputs).__name__} is matched to them in that order. Hint: pass a dict.",
+            UserWarning,
+            stacklevel=5,
+        )
+
+    def _match_dict(self, inputs: dict) -> list:
+        """The values of a dict of data in `flat_inputs` order, picked by `input_keys()`."""
+        keys = self.input_keys()
+        missing = [key for key in keys if key not in inputs]
+        if missing:
+            raise errors.value_error(
+                "Model inputs",
+                f"a dict with the keys {keys}",
+                f"keys {list(inputs)}, without {missing}",
+                "a model built on a dict of Inputs is fed by that dict's keys, one built on a "
+                "list of Inputs by the Input layers' names.",
+            )
+        extra = [key for key in inputs if key not in keys]
+        if extra and self.keyed_by_dict():
+            # Keras warns here (the structure differs from the model's) and drops the extra keys.
+            warnings.warn(
+                f"The model's inputs are a dict with the keys {keys}; the data's keys {extra} "
+                "match no input and are ignored.",
+                UserWarning,
+                stacklevel=5,
+            )
+        return [inputs[key] for key in keys]
+
+
+def _parents_to_visit(node):
+    """The tensors a node's walk descends into: none for an InputLayer, else its arguments'."""
+    if isinstance(node.layer, InputLayer):
+        return iter(())
+    return iter(node.parent_tensors)
 
 
 def adjust_input_rank(array, expected_shape):
@@ -190,13 +282,16 @@ def _to_tensor(value, symbolic: KerasTensor) -> torch.Tensor:
     return value
 
 
-def _substitute(structure, values):
+def _substitute(structure, values, sort_dicts=False):
+    """The structure with each KerasTensor replaced by its value; with `sort_dicts`, dicts are
+    rebuilt in sorted key order, as Keras returns a model's dict outputs."""
     if isinstance(structure, KerasTensor):
         return values[id(structure)]
     if isinstance(structure, (list, tuple)):
-        return type(structure)(_substitute(s, values) for s in structure)
+        return type(structure)(_substitute(s, values, sort_dicts) for s in structure)
     if isinstance(structure, dict):
-        return {k: _substitute(v, values) for k, v in structure.items()}
+        keys = sorted(structure) if sort_dicts else structure
+        return {k: _substitute(structure[k], values, sort_dicts) for k in keys}
     return structure
 
 

@@ -667,20 +667,26 @@ class Layer(nn.Module):
 
     @property
     def input(self):
+        """The symbolic tensor(s) of the layer's first call, as in Keras: every KerasTensor among
+        its arguments (a list for `Concatenate()([a, b])` or `attention(query, value)`, dicts by
+        sorted key), or the one tensor if there is one."""
         if not self._inbound_nodes:
             raise AttributeError(
                 f"{errors.describe(self)} has no input: it was never called on a symbolic Input."
             )
-        return self._inbound_nodes[0].input_tensors
+        return _one_or_list(self._inbound_nodes[0].parent_tensors)
 
     @property
     def output(self):
+        """The symbolic output(s) of the layer's first call: a tensor, or a flat list of them."""
         if not self._inbound_nodes:
             raise AttributeError(
                 f"{errors.describe(self)} has no output: it was never called on a symbolic Input. "
                 "Hint: build the model with an Input or input_shape= first."
             )
-        return self._inbound_nodes[0].output_tensors
+        from lamina.engine import symbolic
+
+        return _one_or_list(symbolic.flatten_symbolic(self._inbound_nodes[0].output_tensors))
 
     # ----------------------------------------------------------------------------------------------
     # Dtype policy (mixed precision: lamina/dtype_policies, lamina/mixed_precision)
@@ -790,6 +796,11 @@ def _declared_shape(input_shape, input_dim, batch_input_shape):
     if input_dim is not None:
         return (int(input_dim),)
     return None
+
+
+def _one_or_list(tensors: list):
+    """Keras's unpacking of a node's tensors: the tensor itself when there is exactly one."""
+    return tensors[0] if len(tensors) == 1 else tensors
 
 
 def _with_none_batch(shape):

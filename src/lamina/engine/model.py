@@ -138,6 +138,23 @@ class Model(Trainer, Layer):
         return None if self._graph is None else list(self._graph.flat_outputs)
 
     @property
+    def output_names(self) -> list[str]:
+        """The names of the layers that produce the outputs, in `model.outputs`' order.
+
+        A functional model's attribute in Keras (`Model(x, {"b": .., "a": ..})` lists the layer
+        behind "a" first); other models have it only once it is assigned.
+        """
+        if "_output_names" in self.__dict__:
+            return self.__dict__["_output_names"]
+        if self._graph is None:
+            raise AttributeError(f"Model '{self.name}' has no graph, so no output_names.")
+        return [tensor.node.layer.name for tensor in self._graph.flat_outputs]
+
+    @output_names.setter
+    def output_names(self, names) -> None:
+        self.__dict__["_output_names"] = list(names)
+
+    @property
     def input(self):
         if self._graph is None:
             return super().input

@@ -266,16 +266,14 @@ def Input(
 
 
 def flatten_symbolic(structure) -> list[KerasTensor]:
-    """The KerasTensors of a nested structure, dict values in insertion order.
+    """The KerasTensors of a nested structure, a dict's values by sorted key as in Keras.
 
-    Keras sorts dict keys here (`model.inputs` of `Model({"b": ..., "a": ...}, ...)` is `[a, b]`);
-    lamina keeps the written order, which `trainer.py` and `functional.py` pair outputs and values
-    by. `tree._flatten_in_insertion_order` marks the one place to change when they move together.
+    So `model.inputs` of `Model({"b": ..., "a": ...}, ...)` is `[a, b]`, and the trainer pairs a
+    dict of outputs with a list of losses in that order too (`data_adapter.flatten` is the same).
     """
     if isinstance(structure, KerasTensor):
         return [structure]
-    flat = tree._flatten_in_insertion_order(structure)
-    return [leaf for leaf in flat if isinstance(leaf, KerasTensor)]
+    return [leaf for leaf in tree.flatten(structure) if isinstance(leaf, KerasTensor)]
 
 
 def any_symbolic(args, kwargs) -> bool:
