@@ -604,3 +604,22 @@ CASES += [
     ("istft", (SPEC_PAIR, 8, 4, 8), {}),
     ("istft", (SPEC_PAIR, 6, 3, 8), {"window": "hamming", "length": 30}),
 ]
+
+# pad: Keras-on-torch is right for one (before, after) pair per axis in "constant" mode, and in
+# "reflect" / "circular" while torch's kernels take the padded axes (the last one or two); its other
+# forms and modes are checked against NumPy in tests/ops/test_pad.py.
+CASES += [
+    ("pad", (V, [(2, 1)]), {}),
+    ("pad", (X, ((0, 2), (1, 1))), {"constant_values": 1.5}),
+    ("pad", (INTS, ((1, 0), (2, 3))), {"constant_values": 7}),
+    ("pad", (T, ((1, 2), (0, 1), (2, 0))), {}),
+    ("pad", (RGB, ((0, 1), (1, 0), (2, 2), (0, 1))), {}),
+    ("pad", (V, [(2, 3)]), {"mode": "reflect"}),
+    ("pad", (X, ((0, 2), (1, 3))), {"mode": "reflect"}),
+    ("pad", (INTS, ((2, 1), (3, 0))), {"mode": "reflect"}),
+    ("pad", (T, ((0, 0), (0, 0), (3, 1))), {"mode": "reflect"}),
+    ("pad", (V, [(4, 2)]), {"mode": "circular"}),
+    ("pad", (X, ((2, 1), (0, 3))), {"mode": "circular"}),
+    ("pad", (T, ((0, 0), (0, 0), (1, 2))), {"mode": "circular"}),
+]
+GRAD_OPS |= {"pad"}

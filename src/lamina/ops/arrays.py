@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from lamina.ops.core import _target_device, symbolic_op, tensor, to_dtype
 
@@ -474,50 +473,6 @@ def flip(x, axis=None):
         else (tuple(axis) if isinstance(axis, (list, tuple)) else (axis,))
     )
     return torch.flip(x, dims)
-
-
-@symbolic_op("pad")
-def pad(x, pad_width, mode="constant", constant_values=None):
-    """Pad a tensor, NumPy's `pad` rules.
-
-    Note: at present only `"constant"` mode works; the other modes reach torch's padding kernels
-    with widths for every axis, which they reject.
-
-    Args:
-        x: input tensor.
-        pad_width: the (before, after) amounts per axis, first axis first; a single int, or a
-            one-element list `[(before, after)]`, applies to every axis.
-        mode: `"constant"` (default), `"edge"` (repeat the border values), `"reflect"` (mirror
-            without repeating the border) or `"wrap"` (periodic).
-        constant_values: the fill value for `"constant"` mode (default None: 0).
-
-    Returns:
-        The padded tensor.
-
-    Example:
-        >>> lamina.ops.pad(np.array([1, 2, 3]), [(1, 2)])
-        tensor([0, 1, 2, 3, 0, 0])
-        >>> lamina.ops.pad(np.array([[1, 2]]), 1, constant_values=-1)
-        tensor([[-1, -1, -1, -1],
-                [-1,  1,  2, -1],
-                [-1, -1, -1, -1]])
-    """
-    x = tensor(x)
-    widths = [
-        (int(p), int(p)) if _is_int(p) else tuple(int(v) for v in p)
-        for p in (pad_width if not _is_int(pad_width) else [pad_width] * x.dim())
-    ]
-    if len(widths) == 1 and x.dim() > 1:
-        widths = widths * x.dim()
-    flat = [v for before_after in reversed(widths) for v in before_after]  # torch: last axis first
-    if mode == "constant":
-        return F.pad(x, flat, value=0 if constant_values is None else constant_values)
-    torch_modes = {"edge": "replicate", "reflect": "reflect", "wrap": "circular"}
-    if mode not in torch_modes:
-        raise ValueError(
-            f"pad() expects mode in {['constant', *torch_modes]}; received mode={mode!r}."
-        )
-    return F.pad(x, flat, mode=torch_modes[mode])
 
 
 @symbolic_op("triu")

@@ -1217,7 +1217,6 @@ from lamina.ops.arrays import (  # noqa: E402, F401
     moveaxis,
     ones,
     ones_like,
-    pad,
     ravel,
     repeat,
     reshape,
@@ -1313,6 +1312,7 @@ from lamina.ops.linalg import (  # noqa: E402, F401
     norm,
     slogdet,
 )
+from lamina.ops.padding import pad  # noqa: E402, F401
 from lamina.ops.products import (  # noqa: E402, F401
     corrcoef,
     correlate,
