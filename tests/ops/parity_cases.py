@@ -623,3 +623,47 @@ CASES += [
     ("pad", (T, ((0, 0), (0, 0), (1, 2))), {"mode": "circular"}),
 ]
 GRAD_OPS |= {"pad"}
+
+# Found by a sweep of every keras.ops name over small float/int/bool inputs: integer and boolean
+# dtypes (Keras keeps int32 sums and ReLUs, floats floor/ceil), booleans torch's kernels reject,
+# array bounds and fills, NumPy's negative indices, integral float repeats.
+BOOLS, BOOLS2 = X > 0, Y > 0
+CASES += [
+    ("round", (INTS,), {}),
+    ("round", (INTS * 7,), {"decimals": -1}),
+    ("abs", (BOOLS,), {}),
+    ("trunc", (BOOLS,), {}),
+    ("square", (BOOLS,), {}),
+    ("floor", (INTS,), {}),
+    ("ceil", (BOOLS,), {}),
+    ("sum", (INTS,), {"axis": 0}),
+    ("sum", (INTS.astype("int8"),), {}),
+    ("prod", (SMALL,), {"axis": 1}),
+    ("prod", (BOOLS,), {"axis": (0, 1)}),
+    ("nansum", (INTS,), {}),
+    ("nanprod", (SMALL,), {"axis": 0}),
+    ("cumsum", (INTS,), {"axis": 1}),
+    ("cumsum", (BOOLS,), {}),
+    ("nn.relu", (INTS - 10,), {}),
+    ("nn.relu6", (INTS - 5,), {}),
+    ("nn.hard_tanh", (SMALL - 2,), {}),
+    ("clip", (X, Y, 1.0), {}),
+    ("clip", (INTS, W[:, None] * 10, 12), {}),
+    ("clip", (BOOLS, 0, 1), {}),
+    ("full", ((3, 4), X[0]), {}),
+    ("full_like", (INTS, X[0]), {}),
+    ("take", (X, np.array([-1, 0, -3], "int32")), {"axis": 1}),
+    ("take_along_axis", (X, -1 - np.argsort(X, axis=0)), {"axis": 0}),
+    ("matmul", (BOOLS, BOOLS2.T), {}),
+    ("dot", (BOOLS, BOOLS2[0]), {}),
+    ("inner", (BOOLS, BOOLS2), {}),
+    ("tensordot", (BOOLS, BOOLS2), {"axes": 2}),
+    ("vdot", (BOOLS[0], BOOLS2[0]), {}),
+    ("isin", (BOOLS, np.array([True])), {}),
+    ("nanargmax", (BOOLS,), {"axis": 1}),
+    ("nanargmin", (BOOLS,), {}),
+    ("vander", (INTS[0],), {}),
+    ("repeat", (X, 2.0), {"axis": 0}),
+    ("repeat", (X, np.array([1, 0, 2], "int32")), {"axis": 0}),
+]
+GRAD_OPS |= {"clip", "take", "take_along_axis"}

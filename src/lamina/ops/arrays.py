@@ -127,7 +127,7 @@ def full(shape, fill_value, dtype=None):
 
     Args:
         shape: an int or a tuple of ints.
-        fill_value: the value of every element.
+        fill_value: the value of every element, or an array broadcast to `shape`.
         dtype: dtype of the result (default None: float32).
 
     Returns:
@@ -138,12 +138,16 @@ def full(shape, fill_value, dtype=None):
         tensor([[7., 7.],
                 [7., 7.]])
     """
-    return torch.full(
-        _shape_tuple(shape),
-        fill_value,
-        dtype=_dtype_or(dtype, torch.float32),
-        device=_target_device(),
-    )
+    shape, dtype = _shape_tuple(shape), _dtype_or(dtype, torch.float32)
+    if np.ndim(fill_value) or isinstance(fill_value, torch.Tensor):
+        return _filled(shape, fill_value, dtype, _target_device())
+    return torch.full(shape, fill_value, dtype=dtype, device=_target_device())
+
+
+def _filled(shape, fill_value, dtype, device) -> torch.Tensor:
+    """A new `shape` tensor holding `fill_value` (an array or tensor) broadcast over it."""
+    values = tensor(fill_value).to(device=device, dtype=dtype)
+    return torch.broadcast_to(values, shape).clone()
 
 
 def eye(N, M=None, k=0, dtype=None):  # noqa: N803 - NumPy's names
@@ -219,7 +223,7 @@ def full_like(x, fill_value, dtype=None):
 
     Args:
         x: the tensor whose shape is copied.
-        fill_value: the value of every element.
+        fill_value: the value of every element, or an array broadcast to `x`'s shape.
         dtype: dtype of the result (default None: `x`'s).
 
     Returns:
@@ -230,7 +234,10 @@ def full_like(x, fill_value, dtype=None):
         tensor([9, 9, 9])
     """
     x = tensor(x)
-    return torch.full_like(x, fill_value, dtype=_dtype_or(dtype, x.dtype))
+    dtype = _dtype_or(dtype, x.dtype)
+    if np.ndim(fill_value) or isinstance(fill_value, torch.Tensor):
+        return _filled(x.shape, fill_value, dtype, x.device)
+    return torch.full_like(x, fill_value, dtype=dtype)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -444,6 +451,10 @@ def repeat(x, repeats, axis=None):
     x = tensor(x)
     if axis is None:
         x, axis = x.reshape(-1), 0
+    if np.ndim(repeats) or isinstance(repeats, torch.Tensor):
+        repeats = tensor(repeats).to(device=x.device, dtype=torch.long).reshape(-1)
+    else:
+        repeats = int(repeats)
     return torch.repeat_interleave(x, repeats, dim=axis)
 
 
@@ -607,7 +618,7 @@ def take(x, indices, axis=None):
 
     Args:
         x: input tensor.
-        indices: integer tensor of indices.
+        indices: integer tensor of indices; negative ones count from the end.
         axis: the axis to gather along (default None: the flattened tensor).
 
     Returns:
@@ -624,6 +635,7 @@ def take(x, indices, axis=None):
     indices = tensor(indices).long()
     if axis is None:
         return x.reshape(-1)[indices]
+    indices = _from_the_end(indices, x.shape[axis])
     return torch.index_select(x, axis, indices.reshape(-1)).reshape(
         *x.shape[: axis % x.dim()], *indices.shape, *x.shape[axis % x.dim() + 1 :]
     )
@@ -637,7 +649,8 @@ def take_along_axis(x, indices, axis=None):
 
     Args:
         x: input tensor.
-        indices: integer tensor with the same number of axes as `x` (broadcast on the others).
+        indices: integer tensor with the same number of axes as `x` (broadcast on the others);
+            negative ones count from the end.
         axis: the axis to pick along (default None: the flattened tensor).
 
     Returns:
@@ -650,9 +663,15 @@ def take_along_axis(x, indices, axis=None):
                 [60]])
     """
     x = tensor(x)
+    indices = tensor(indices).long()
     if axis is None:
-        return torch.take_along_dim(x.reshape(-1), tensor(indices).long().reshape(-1))
-    return torch.take_along_dim(x, tensor(indices).long(), dim=axis)
+        x, indices, axis = x.reshape(-1), indices.reshape(-1), 0
+    return torch.take_along_dim(x, _from_the_end(indices, x.shape[axis]), dim=axis)
+
+
+def _from_the_end(indices: torch.Tensor, size: int) -> torch.Tensor:
+    """NumPy's negative indices (-1 is the last) as the non-negative ones torch's gathers take."""
+    return torch.where(indices < 0, indices + size, indices)
 
 
 @symbolic_op("sort")

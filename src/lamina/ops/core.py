@@ -205,6 +205,47 @@ def floating(x: torch.Tensor) -> torch.Tensor:
     return x if x.is_floating_point() or x.is_complex() else x.to(torch.float32)
 
 
+def boolean_product(torch_fn, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """`torch_fn(a, b)` for a matrix-style product, booleans included (NumPy: any of the ANDs).
+
+    torch's product kernels reject booleans; two boolean operands multiply as float32 counts,
+    and the result is whether the count is positive.
+
+    Args:
+        torch_fn: the product, e.g. `torch.matmul`.
+        a: the left operand.
+        b: the right operand.
+
+    Returns:
+        The product; boolean when both operands are.
+
+    Example:
+        >>> boolean_product(torch.matmul, torch.tensor([True, False]), torch.tensor([False, True]))
+        tensor(False)
+    """
+    if a.dtype == torch.bool and b.dtype == torch.bool:
+        return torch_fn(a.to(torch.float32), b.to(torch.float32)) > 0
+    return torch_fn(a, b)
+
+
+def sum_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype Keras gives a sum or product of `dtype` values: int32 for booleans and small ints.
+
+    Args:
+        dtype: the input's torch dtype.
+
+    Returns:
+        int32 for bool, int8, int16 and uint8 (torch has no uint32); `dtype` itself otherwise
+        (torch's own sums would give int64 for every integer).
+
+    Example:
+        >>> sum_dtype(torch.bool), sum_dtype(torch.int32), sum_dtype(torch.float16)
+        (torch.int32, torch.int32, torch.float16)
+    """
+    small = (torch.bool, torch.int8, torch.int16, torch.uint8, torch.uint16)
+    return torch.int32 if dtype in small else dtype
+
+
 def axis_arg(axis):
     """An axis argument in the form torch takes: a list becomes a tuple, anything else is unchanged.
 

@@ -293,7 +293,9 @@ fabs.__doc__ = """Absolute value, element-wise, always as a float.
         >>> lamina.ops.fabs(np.array([-2, 3]))
         tensor([2., 3.])
 """
-trunc = _unary("trunc", torch.trunc, float_valued=False)
+trunc = _unary(
+    "trunc", lambda x: x if x.dtype == torch.bool else torch.trunc(x), float_valued=False
+)
 trunc.__doc__ = """Round each element toward zero.
 
     Args:

@@ -9,8 +9,10 @@ from __future__ import annotations
 import torch
 
 from lamina.ops.core import axis_arg as _axis
+from lamina.ops.core import boolean_product as _boolean_product
 from lamina.ops.core import floating as _float
 from lamina.ops.core import operands as _pair
+from lamina.ops.core import sum_dtype as _sum_dtype
 from lamina.ops.core import symbolic_op as _symbolic_op
 from lamina.ops.core import tensor as _tensor
 from lamina.ops.core import to_dtype as _to_dtype
@@ -385,7 +387,7 @@ def matmul(x1, x2):
         tensor([[3],
                 [7]])
     """
-    return torch.matmul(_tensor(x1), _tensor(x2))
+    return _boolean_product(torch.matmul, _tensor(x1), _tensor(x2))
 
 
 @_symbolic_op("dot")
@@ -412,8 +414,8 @@ def dot(x1, x2):
     if a.dim() == 0 or b.dim() == 0:
         return a * b
     if b.dim() == 1 or a.dim() <= 2:
-        return torch.matmul(a, b)
-    return torch.tensordot(a, b, dims=([-1], [-2]))
+        return _boolean_product(torch.matmul, a, b)
+    return _boolean_product(lambda p, q: torch.tensordot(p, q, dims=([-1], [-2])), a, b)
 
 
 @_symbolic_op("einsum")
@@ -478,7 +480,12 @@ def _unary(name, torch_fn, floating=False):
     return op
 
 
-abs = _unary("abs", torch.abs)  # noqa: A001 - Keras's name
+def _bool_unchanged(torch_fn):
+    """`torch_fn`, except that booleans (which torch's integer kernels reject) pass through."""
+    return lambda x: x if x.dtype == torch.bool else torch_fn(x)
+
+
+abs = _unary("abs", _bool_unchanged(torch.abs))  # noqa: A001 - Keras's name
 abs.__doc__ = """Absolute value, element-wise (`absolute` is the same op).
 
     Args:
@@ -518,14 +525,14 @@ sign.__doc__ = """The sign of each element: -1, 0 or 1.
         >>> lamina.ops.sign(torch.tensor([-2.0, 0.0, 3.0]))
         tensor([-1.,  0.,  1.])
 """
-square = _unary("square", torch.square)
+square = _unary("square", lambda x: torch.square(x.to(torch.int32) if x.dtype == torch.bool else x))
 square.__doc__ = """Square each element.
 
     Args:
         x: input tensor.
 
     Returns:
-        A tensor shaped like `x`.
+        A tensor shaped like `x` (int32 for booleans, as Keras).
 
     Example:
         >>> lamina.ops.square(np.array([-2, 3]))
@@ -711,27 +718,27 @@ erf.__doc__ = """The Gauss error function, element-wise.
         >>> lamina.ops.erf(torch.tensor([0.0, 1.0]))
         tensor([0.0000, 0.8427])
 """
-floor = _unary("floor", torch.floor)
+floor = _unary("floor", torch.floor, floating=True)
 floor.__doc__ = """Round each element down to the nearest integer.
 
     Args:
         x: input tensor.
 
     Returns:
-        A tensor shaped like `x`.
+        A tensor shaped like `x`; integers and booleans give float32, as in Keras.
 
     Example:
         >>> lamina.ops.floor(torch.tensor([-1.5, 1.5]))
         tensor([-2.,  1.])
 """
-ceil = _unary("ceil", torch.ceil)
+ceil = _unary("ceil", torch.ceil, floating=True)
 ceil.__doc__ = """Round each element up to the nearest integer.
 
     Args:
         x: input tensor.
 
     Returns:
-        A tensor shaped like `x`.
+        A tensor shaped like `x`; integers and booleans give float32, as in Keras.
 
     Example:
         >>> lamina.ops.ceil(torch.tensor([-1.5, 1.5]))
@@ -811,7 +818,12 @@ def round(x, decimals=0):  # noqa: A001 - Keras's name
         >>> lamina.ops.round(torch.tensor([1.234, 5.678]), decimals=1)
         tensor([1.2000, 5.7000])
     """
-    return torch.round(_tensor(x), decimals=decimals)
+    x = _tensor(x)
+    if x.is_floating_point() or x.is_complex():
+        return torch.round(x, decimals=decimals)
+    if decimals >= 0:  # integers (and booleans) are already whole: torch has no kernel for them
+        return x
+    return torch.round(x.double(), decimals=decimals).to(x.dtype)
 
 
 @_symbolic_op("clip")
@@ -820,17 +832,28 @@ def clip(x, x_min, x_max):
 
     Args:
         x: input tensor.
-        x_min: the smallest value kept; smaller elements become `x_min`.
-        x_max: the largest value kept; larger elements become `x_max`.
+        x_min: the smallest value kept (a number or a tensor broadcast against `x`); smaller
+            elements become `x_min`.
+        x_max: the largest value kept, likewise; larger elements become `x_max`.
 
     Returns:
-        A tensor shaped like `x`.
+        A tensor of the broadcast shape of `x` and the bounds, of their promoted dtype (booleans
+        clip as int32).
 
     Example:
         >>> lamina.ops.clip(np.array([-3, 0, 5]), 0, 2)
         tensor([0, 0, 2])
+        >>> lamina.ops.clip(np.array([-3.0, 0.0, 5.0]), np.array([0.0, 1.0, 2.0]), 4.0)
+        tensor([0., 1., 4.], dtype=torch.float64)
     """
-    return torch.clamp(_tensor(x), x_min, x_max)
+    x = _tensor(x)
+    if x.dtype == torch.bool:
+        x = x.to(torch.int32)
+    scalar = (int, float, type(None))
+    if isinstance(x_min, scalar) and isinstance(x_max, scalar):
+        return torch.clamp(x, x_min, x_max)
+    bounds = [None if b is None else _pair(x, b)[1] for b in (x_min, x_max)]
+    return torch.clamp(x, *bounds)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -849,7 +872,7 @@ def _reduce(fn, x, axis, keepdims):
 def sum(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
     """Sum of the elements over the given axes.
 
-    Booleans are summed as int32.
+    Booleans and 8/16-bit integers are summed as int32; other dtypes keep theirs (Keras's rule).
 
     Args:
         x: input tensor.
@@ -866,7 +889,7 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
         tensor([4, 6])
     """
     x = _tensor(x)
-    return _reduce(torch.sum, x.to(torch.int32) if x.dtype == torch.bool else x, axis, keepdims)
+    return _reduce(torch.sum, x, axis, keepdims).to(_sum_dtype(x.dtype))
 
 
 @_symbolic_op("mean")
@@ -894,6 +917,8 @@ def mean(x, axis=None, keepdims=False):
 def prod(x, axis=None, keepdims=False):
     """Product of the elements over the given axes.
 
+    Booleans and 8/16-bit integers multiply as int32; other dtypes keep theirs (Keras's rule).
+
     Args:
         x: input tensor.
         axis: an axis or tuple of axes to reduce (default None: all of them).
@@ -909,12 +934,13 @@ def prod(x, axis=None, keepdims=False):
         tensor([ 2, 12])
     """
     x = _tensor(x)
+    dtype = _sum_dtype(x.dtype)
     axis = _axis(axis)
     if isinstance(axis, tuple):  # torch.prod takes one axis at a time
         for a in sorted((a % x.dim() for a in axis), reverse=True):
             x = torch.prod(x, dim=a, keepdim=keepdims)
-        return x
-    return _reduce(torch.prod, x, axis, keepdims)
+        return x.to(dtype)
+    return _reduce(torch.prod, x, axis, keepdims).to(dtype)
 
 
 def _extreme(torch_fn, x, axis, keepdims):
@@ -1133,7 +1159,8 @@ def cumsum(x, axis=None, dtype=None):
     Args:
         x: input tensor.
         axis: the axis to accumulate along (default None: the flattened tensor).
-        dtype: the dtype of the result and accumulator (default None: torch's choice for `x`).
+        dtype: the dtype of the result and accumulator (default None: `x`'s, int32 for
+            booleans, as Keras).
 
     Returns:
         A tensor shaped like `x` (1-D when `axis` is None).
@@ -1148,7 +1175,9 @@ def cumsum(x, axis=None, dtype=None):
     x = _tensor(x)
     if axis is None:
         x, axis = x.reshape(-1), 0
-    return torch.cumsum(x, dim=axis, dtype=None if dtype is None else _to_dtype(dtype))
+    if dtype is None:
+        dtype = torch.int32 if x.dtype == torch.bool else x.dtype
+    return torch.cumsum(x, dim=axis, dtype=_to_dtype(dtype))
 
 
 @_symbolic_op("logsumexp")
