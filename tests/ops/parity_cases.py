@@ -667,3 +667,17 @@ CASES += [
     ("repeat", (X, np.array([1, 0, 2], "int32")), {"axis": 0}),
 ]
 GRAD_OPS |= {"clip", "take", "take_along_axis"}
+
+# Keras's signatures: arguments lamina lacked or named otherwise (see tests/ops/test_signatures.py).
+CASES += [
+    ("linspace", (X[0], Y[0] + 3, 5), {}),
+    ("linspace", (X[0], Y[0], 4), {"endpoint": False, "retstep": True}),
+    ("identity", (3, "int32"), {}),
+    ("prod", (SMALL,), {"axis": 0, "dtype": "float32"}),
+    ("bitwise_and", (), {"x": INTS, "y": INTS2}),
+    ("left_shift", (), {"x": SMALL, "y": SMALL}),
+    ("nn.moments", (X, [0]), {"synchronized": False}),
+    ("nn.one_hot", (SMALL, 4), {"sparse": False}),
+    ("arange", (1, 7), {"step": None}),
+    ("rearrange", (), {"tensor": T, "pattern": "b h w -> b (h w)"}),
+]

@@ -24,7 +24,7 @@ def _is_int(value) -> bool:
 # creation
 
 
-def arange(start, stop=None, step=1, dtype=None):
+def arange(start, stop=None, step=None, dtype=None):
     """Evenly spaced values in the half-open interval `[start, stop)`.
 
     With one argument, it is the stop and the start is 0. The dtype defaults to int32 when every
@@ -33,7 +33,7 @@ def arange(start, stop=None, step=1, dtype=None):
     Args:
         start: the first value, or the stop when `stop` is None.
         stop: the end of the interval, not included (default None).
-        step: the spacing between values (default 1).
+        step: the spacing between values (default None: 1).
         dtype: dtype of the result (default None: int32 or float32, as above).
 
     Returns:
@@ -47,36 +47,58 @@ def arange(start, stop=None, step=1, dtype=None):
     """
     if stop is None:
         start, stop = 0, start
+    step = 1 if step is None else step
     integral = _is_int(start) and _is_int(stop) and _is_int(step)
     default = torch.int32 if integral else torch.float32
     return torch.arange(start, stop, step, dtype=_dtype_or(dtype, default), device=_target_device())
 
 
-def linspace(start, stop, num=50, endpoint=True, dtype=None):
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
     """`num` evenly spaced values from `start` to `stop`.
 
+    `start` and `stop` may be arrays (broadcast together): each pair gets its own run of values,
+    along the new axis `axis`.
+
     Args:
-        start: the first value.
-        stop: the last value (included when `endpoint` is True).
+        start: the first value, or an array of them.
+        stop: the last value (included when `endpoint` is True), or an array of them.
         num: how many values (default 50).
         endpoint: whether `stop` is the last value (default True); if False, the interval is split
             into `num` steps and `stop` left out.
+        retstep: whether to also return the spacing (default False).
         dtype: dtype of the result (default None: float32).
+        axis: where the new axis of values goes when `start`/`stop` are arrays (default 0).
 
     Returns:
-        A 1-D tensor of `num` values.
+        A tensor of `num` values along `axis`; with `retstep`, the pair `(values, step)`.
 
     Example:
         >>> lamina.ops.linspace(0, 1, 5)
         tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000])
         >>> lamina.ops.linspace(0, 1, 4, endpoint=False)
         tensor([0.0000, 0.2500, 0.5000, 0.7500])
+        >>> lamina.ops.linspace(np.array([0.0, 10.0]), np.array([1.0, 20.0]), 3, axis=-1)
+        tensor([[ 0.0000,  0.5000,  1.0000],
+                [10.0000, 15.0000, 20.0000]])
     """
-    if endpoint:
-        values = torch.linspace(start, stop, num, device=_target_device())
-    else:
-        values = torch.linspace(start, stop, num + 1, device=_target_device())[:-1]
-    return values.to(_dtype_or(dtype, torch.float32))
+    dtype = _dtype_or(dtype, torch.float32)
+    device = _target_device()
+    divisions = num - 1 if endpoint else num
+    if np.ndim(start) == 0 and np.ndim(stop) == 0 and not retstep:
+        start, stop = float(start), float(stop)
+        values = torch.linspace(start, stop, divisions + 1, device=device, dtype=torch.float64)
+        return values[:num].to(dtype)
+    first = tensor(start).to(device=device, dtype=torch.float64)
+    last = tensor(stop).to(device=device, dtype=torch.float64)
+    first, last = torch.broadcast_tensors(first, last)
+    step = (last - first) / divisions if divisions > 0 else torch.full_like(first, torch.nan)
+    shape = (num,) + (1,) * first.dim()
+    steps = torch.arange(num, device=device, dtype=torch.float64).reshape(shape)
+    values = first + steps * (step if divisions > 0 else 0.0)
+    if endpoint and num > 1:
+        values[-1] = last  # exactly `stop`, as NumPy
+    values = values.movedim(0, axis).to(dtype)
+    return (values, step.to(dtype)) if retstep else values
 
 
 def _shape_tuple(shape):
@@ -151,7 +173,7 @@ def _filled(shape, fill_value, dtype, device) -> torch.Tensor:
 
 
 def eye(N, M=None, k=0, dtype=None):  # noqa: N803 - NumPy's names
-    """A 2-D tensor with ones on a diagonal and zeros elsewhere (`identity` is the same op).
+    """A 2-D tensor with ones on a diagonal and zeros elsewhere.
 
     Args:
         N: the number of rows.
@@ -176,7 +198,22 @@ def eye(N, M=None, k=0, dtype=None):  # noqa: N803 - NumPy's names
     return matrix.to(_dtype_or(dtype, torch.float32))
 
 
-identity = eye
+def identity(n, dtype=None):
+    """The `n` by `n` identity matrix.
+
+    Args:
+        n: the number of rows and columns.
+        dtype: dtype of the result (default None: float32).
+
+    Returns:
+        An `(n, n)` tensor with ones on the diagonal.
+
+    Example:
+        >>> lamina.ops.identity(2, dtype="int32")
+        tensor([[1, 0],
+                [0, 1]], dtype=torch.int32)
+    """
+    return eye(n, dtype=dtype)
 
 
 @symbolic_op("zeros_like")

@@ -79,7 +79,7 @@ def _target_device() -> torch.device:
     return default if default.type == "meta" else backend.default_device()
 
 
-def convert_to_tensor(x, dtype=None, sparse=None) -> torch.Tensor:
+def convert_to_tensor(x, dtype=None, sparse=None, ragged=None) -> torch.Tensor:
     """Convert a tensor, NumPy array, list or Python number to a torch tensor on lamina's device.
 
     Python floats (and lists of them) become float32 and Python ints int32, as in Keras; NumPy
@@ -90,6 +90,8 @@ def convert_to_tensor(x, dtype=None, sparse=None) -> torch.Tensor:
         x: the value to convert; a symbolic `KerasTensor` raises a `TypeError`.
         dtype: dtype of the result (default None: inferred as above).
         sparse: accepted for Keras compatibility; tensors are always dense.
+        ragged: accepted for Keras compatibility (default None); True raises, as ragged tensors
+            are TensorFlow's.
 
     Returns:
         A torch tensor.
@@ -100,6 +102,11 @@ def convert_to_tensor(x, dtype=None, sparse=None) -> torch.Tensor:
         >>> lamina.ops.convert_to_tensor(np.array([1, 2]), dtype="float16")
         tensor([1., 2.], dtype=torch.float16)
     """
+    if ragged:
+        raise ValueError(
+            "convert_to_tensor() expects ragged=None or False; received ragged=True. Hint: "
+            "ragged tensors exist in Keras's TensorFlow backend only."
+        )
     torch_dtype = None if dtype is None else to_dtype(dtype)
     if isinstance(x, torch.Tensor):
         return x if torch_dtype is None else x.to(torch_dtype)
@@ -353,11 +360,11 @@ def cast(x, dtype):
 
 
 @symbolic_op("stop_gradient")
-def stop_gradient(x):
+def stop_gradient(variable):
     """The same values, cut off from the autograd graph: no gradient flows back through it.
 
     Args:
-        x: input tensor.
+        variable: input tensor (or variable).
 
     Returns:
         A tensor equal to `x`, detached.
@@ -368,7 +375,7 @@ def stop_gradient(x):
         >>> x.grad
         tensor([2.])
     """
-    return tensor(x).detach()
+    return tensor(variable).detach()
 
 
 def dtype(x) -> str:

@@ -308,7 +308,7 @@ def log_softmax(x, axis=-1):
 
 
 @symbolic_op("one_hot")
-def one_hot(x, num_classes, axis=-1, dtype=None):
+def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
     """Encode integer labels as one-hot vectors.
 
     Negative labels encode as all-zero vectors.
@@ -318,6 +318,8 @@ def one_hot(x, num_classes, axis=-1, dtype=None):
         num_classes: the length of each one-hot vector.
         axis: where the new class axis goes (default -1: last).
         dtype: dtype of the result (default None: float32).
+        sparse: whether to return a sparse tensor (default False); True raises, as in Keras's
+            torch backend.
 
     Returns:
         A tensor with one axis more than `x`, of size `num_classes`.
@@ -328,6 +330,11 @@ def one_hot(x, num_classes, axis=-1, dtype=None):
                 [0., 0., 1.],
                 [0., 0., 0.]])
     """
+    if sparse:
+        raise ValueError(
+            "one_hot() expects sparse=False; received sparse=True. Hint: lamina's tensors are "
+            "dense, as in Keras's torch backend."
+        )
     x = tensor(x).long()
     valid = x >= 0
     encoded = F.one_hot(x.clamp(min=0), num_classes) * valid.unsqueeze(-1)
@@ -336,7 +343,7 @@ def one_hot(x, num_classes, axis=-1, dtype=None):
 
 
 @symbolic_op("moments")
-def moments(x, axes, keepdims=False):
+def moments(x, axes, keepdims=False, synchronized=False):
     """The mean and variance of `x` over the given axes.
 
     The variance is the population variance (dividing by N), as Keras. Integer inputs are computed
@@ -346,6 +353,8 @@ def moments(x, axes, keepdims=False):
         x: input tensor.
         axes: an axis or a list/tuple of axes to reduce.
         keepdims: whether to keep the reduced axes as size 1 (default False).
+        synchronized: whether to average over every replica of a distributed batch (default
+            False); on lamina's single process the batch is whole, so the result is the same.
 
     Returns:
         A tuple `(mean, variance)`.

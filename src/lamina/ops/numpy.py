@@ -419,12 +419,14 @@ def dot(x1, x2):
 
 
 @_symbolic_op("einsum")
-def einsum(subscripts, *operands):
+def einsum(subscripts, *operands, **kwargs):
     """Evaluate an Einstein-summation expression over the operands.
 
     Args:
         subscripts: the summation as a string, such as `"ij,jk->ik"`.
         *operands: the tensors the subscripts name, in order.
+        **kwargs: NumPy's contraction options (such as `optimize`), accepted as Keras does; torch
+            chooses the contraction order itself.
 
     Returns:
         The result tensor.
@@ -914,7 +916,7 @@ def mean(x, axis=None, keepdims=False):
 
 
 @_symbolic_op("prod")
-def prod(x, axis=None, keepdims=False):
+def prod(x, axis=None, keepdims=False, dtype=None):
     """Product of the elements over the given axes.
 
     Booleans and 8/16-bit integers multiply as int32; other dtypes keep theirs (Keras's rule).
@@ -923,6 +925,7 @@ def prod(x, axis=None, keepdims=False):
         x: input tensor.
         axis: an axis or tuple of axes to reduce (default None: all of them).
         keepdims: whether to keep the reduced axes as size 1 (default False).
+        dtype: the dtype of the product and result (default None: as above).
 
     Returns:
         The reduced tensor.
@@ -934,7 +937,8 @@ def prod(x, axis=None, keepdims=False):
         tensor([ 2, 12])
     """
     x = _tensor(x)
-    dtype = _sum_dtype(x.dtype)
+    dtype = _sum_dtype(x.dtype) if dtype is None else _to_dtype(dtype)
+    x = x.to(dtype)
     axis = _axis(axis)
     if isinstance(axis, tuple):  # torch.prod takes one axis at a time
         for a in sorted((a % x.dim() for a in axis), reverse=True):
