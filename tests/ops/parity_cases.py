@@ -681,3 +681,12 @@ CASES += [
     ("arange", (1, 7), {"step": None}),
     ("rearrange", (), {"tensor": T, "pattern": "b h w -> b (h w)"}),
 ]
+
+# The same sweep over float16, int8, uint8, int64, 0-d and empty inputs.
+CASES += [
+    ("subtract", (BOOLS, INTS), {}),
+    ("subtract", (INTS, BOOLS), {}),
+    ("transpose", (np.array(2.0, "float32"),), {}),
+    ("percentile", (np.array(1.5, "float32"), 50), {}),
+    ("linspace", (np.array([0, 1], "float16"), np.array([2, 5], "float16"), 5), {}),
+]

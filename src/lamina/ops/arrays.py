@@ -66,7 +66,8 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
         endpoint: whether `stop` is the last value (default True); if False, the interval is split
             into `num` steps and `stop` left out.
         retstep: whether to also return the spacing (default False).
-        dtype: dtype of the result (default None: float32).
+        dtype: dtype of the result (default None: float32, or float16/bfloat16 for bounds of
+            that dtype).
         axis: where the new axis of values goes when `start`/`stop` are arrays (default 0).
 
     Returns:
@@ -81,15 +82,19 @@ def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis
         tensor([[ 0.0000,  0.5000,  1.0000],
                 [10.0000, 15.0000, 20.0000]])
     """
-    dtype = _dtype_or(dtype, torch.float32)
     device = _target_device()
     divisions = num - 1 if endpoint else num
     if np.ndim(start) == 0 and np.ndim(stop) == 0 and not retstep:
         start, stop = float(start), float(stop)
         values = torch.linspace(start, stop, divisions + 1, device=device, dtype=torch.float64)
-        return values[:num].to(dtype)
-    first = tensor(start).to(device=device, dtype=torch.float64)
-    last = tensor(stop).to(device=device, dtype=torch.float64)
+        return values[:num].to(_dtype_or(dtype, torch.float32))
+    first, last = tensor(start), tensor(stop)
+    if dtype is None:  # Keras's rule: half-precision bounds keep theirs, the rest give float32
+        common = torch.promote_types(first.dtype, last.dtype)
+        dtype = common if common in (torch.float16, torch.bfloat16) else torch.float32
+    dtype = to_dtype(dtype)
+    first = first.to(device=device, dtype=torch.float64)
+    last = last.to(device=device, dtype=torch.float64)
     first, last = torch.broadcast_tensors(first, last)
     step = (last - first) / divisions if divisions > 0 else torch.full_like(first, torch.nan)
     shape = (num,) + (1,) * first.dim()
@@ -320,7 +325,7 @@ def transpose(x, axes=None):
         (2, 4, 3)
     """
     x = tensor(x)
-    return x.permute(*(reversed(range(x.dim())) if axes is None else axes))
+    return x.permute(tuple(reversed(range(x.dim())) if axes is None else axes))
 
 
 @symbolic_op("expand_dims")

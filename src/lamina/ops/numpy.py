@@ -58,6 +58,8 @@ def subtract(x1, x2):
         tensor([4, 5])
     """
     a, b = _pair(x1, x2)
+    if (a.dtype == torch.bool) != (b.dtype == torch.bool):  # torch refuses bool; NumPy counts 0/1
+        a, b = (a.to(b.dtype), b) if a.dtype == torch.bool else (a, b.to(a.dtype))
     return torch.sub(a, b)
 
 

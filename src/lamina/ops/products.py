@@ -281,5 +281,7 @@ def cdist(x, y):
         tensor([[5.0000],
                 [3.6056]])
     """
-    a, b = _common(x, y)
-    return torch.cdist(floating(a), floating(b))
+    a, b = (floating(t) for t in _common(x, y))
+    if a.dtype in (torch.float16, torch.bfloat16):  # torch's kernel has no half precision
+        return torch.cdist(a.float(), b.float()).to(a.dtype)
+    return torch.cdist(a, b)

@@ -22,7 +22,7 @@ def _axes(x: torch.Tensor, axis) -> tuple[int, ...]:
 def _flatten_axes(x: torch.Tensor, axes) -> torch.Tensor:
     """`x` with the axes to reduce moved to the end and merged into one."""
     kept = [a for a in range(x.dim()) if a not in axes]
-    moved = x.permute(*kept, *axes)
+    moved = x.permute((*kept, *axes))
     return moved.reshape(*moved.shape[: len(kept)], -1)
 
 
