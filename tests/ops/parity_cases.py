@@ -604,3 +604,89 @@ CASES += [
     ("istft", (SPEC_PAIR, 8, 4, 8), {}),
     ("istft", (SPEC_PAIR, 6, 3, 8), {"window": "hamming", "length": 30}),
 ]
+
+# pad: Keras-on-torch is right for one (before, after) pair per axis in "constant" mode, and in
+# "reflect" / "circular" while torch's kernels take the padded axes (the last one or two); its other
+# forms and modes are checked against NumPy in tests/ops/test_pad.py.
+CASES += [
+    ("pad", (V, [(2, 1)]), {}),
+    ("pad", (X, ((0, 2), (1, 1))), {"constant_values": 1.5}),
+    ("pad", (INTS, ((1, 0), (2, 3))), {"constant_values": 7}),
+    ("pad", (T, ((1, 2), (0, 1), (2, 0))), {}),
+    ("pad", (RGB, ((0, 1), (1, 0), (2, 2), (0, 1))), {}),
+    ("pad", (V, [(2, 3)]), {"mode": "reflect"}),
+    ("pad", (X, ((0, 2), (1, 3))), {"mode": "reflect"}),
+    ("pad", (INTS, ((2, 1), (3, 0))), {"mode": "reflect"}),
+    ("pad", (T, ((0, 0), (0, 0), (3, 1))), {"mode": "reflect"}),
+    ("pad", (V, [(4, 2)]), {"mode": "circular"}),
+    ("pad", (X, ((2, 1), (0, 3))), {"mode": "circular"}),
+    ("pad", (T, ((0, 0), (0, 0), (1, 2))), {"mode": "circular"}),
+]
+GRAD_OPS |= {"pad"}
+
+# Found by a sweep of every keras.ops name over small float/int/bool inputs: integer and boolean
+# dtypes (Keras keeps int32 sums and ReLUs, floats floor/ceil), booleans torch's kernels reject,
+# array bounds and fills, NumPy's negative indices, integral float repeats.
+BOOLS, BOOLS2 = X > 0, Y > 0
+CASES += [
+    ("round", (INTS,), {}),
+    ("round", (INTS * 7,), {"decimals": -1}),
+    ("abs", (BOOLS,), {}),
+    ("trunc", (BOOLS,), {}),
+    ("square", (BOOLS,), {}),
+    ("floor", (INTS,), {}),
+    ("ceil", (BOOLS,), {}),
+    ("sum", (INTS,), {"axis": 0}),
+    ("sum", (INTS.astype("int8"),), {}),
+    ("prod", (SMALL,), {"axis": 1}),
+    ("prod", (BOOLS,), {"axis": (0, 1)}),
+    ("nansum", (INTS,), {}),
+    ("nanprod", (SMALL,), {"axis": 0}),
+    ("cumsum", (INTS,), {"axis": 1}),
+    ("cumsum", (BOOLS,), {}),
+    ("nn.relu", (INTS - 10,), {}),
+    ("nn.relu6", (INTS - 5,), {}),
+    ("nn.hard_tanh", (SMALL - 2,), {}),
+    ("clip", (X, Y, 1.0), {}),
+    ("clip", (INTS, W[:, None] * 10, 12), {}),
+    ("clip", (BOOLS, 0, 1), {}),
+    ("full", ((3, 4), X[0]), {}),
+    ("full_like", (INTS, X[0]), {}),
+    ("take", (X, np.array([-1, 0, -3], "int32")), {"axis": 1}),
+    ("take_along_axis", (X, -1 - np.argsort(X, axis=0)), {"axis": 0}),
+    ("matmul", (BOOLS, BOOLS2.T), {}),
+    ("dot", (BOOLS, BOOLS2[0]), {}),
+    ("inner", (BOOLS, BOOLS2), {}),
+    ("tensordot", (BOOLS, BOOLS2), {"axes": 2}),
+    ("vdot", (BOOLS[0], BOOLS2[0]), {}),
+    ("isin", (BOOLS, np.array([True])), {}),
+    ("nanargmax", (BOOLS,), {"axis": 1}),
+    ("nanargmin", (BOOLS,), {}),
+    ("vander", (INTS[0],), {}),
+    ("repeat", (X, 2.0), {"axis": 0}),
+    ("repeat", (X, np.array([1, 0, 2], "int32")), {"axis": 0}),
+]
+GRAD_OPS |= {"clip", "take", "take_along_axis"}
+
+# Keras's signatures: arguments lamina lacked or named otherwise (see tests/ops/test_signatures.py).
+CASES += [
+    ("linspace", (X[0], Y[0] + 3, 5), {}),
+    ("linspace", (X[0], Y[0], 4), {"endpoint": False, "retstep": True}),
+    ("identity", (3, "int32"), {}),
+    ("prod", (SMALL,), {"axis": 0, "dtype": "float32"}),
+    ("bitwise_and", (), {"x": INTS, "y": INTS2}),
+    ("left_shift", (), {"x": SMALL, "y": SMALL}),
+    ("nn.moments", (X, [0]), {"synchronized": False}),
+    ("nn.one_hot", (SMALL, 4), {"sparse": False}),
+    ("arange", (1, 7), {"step": None}),
+    ("rearrange", (), {"tensor": T, "pattern": "b h w -> b (h w)"}),
+]
+
+# The same sweep over float16, int8, uint8, int64, 0-d and empty inputs.
+CASES += [
+    ("subtract", (BOOLS, INTS), {}),
+    ("subtract", (INTS, BOOLS), {}),
+    ("transpose", (np.array(2.0, "float32"),), {}),
+    ("percentile", (np.array(1.5, "float32"), 50), {}),
+    ("linspace", (np.array([0, 1], "float16"), np.array([2, 5], "float16"), 5), {}),
+]

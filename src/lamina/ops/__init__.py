@@ -28,7 +28,6 @@ from lamina.ops.arrays import (
     moveaxis,
     ones,
     ones_like,
-    pad,
     ravel,
     repeat,
     reshape,
@@ -308,6 +307,7 @@ from lamina.ops.numpy import (
     var,
     where,
 )
+from lamina.ops.padding import pad
 from lamina.ops.products import (
     cdist,
     corrcoef,

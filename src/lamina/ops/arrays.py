@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from lamina.ops.core import _target_device, symbolic_op, tensor, to_dtype
 
@@ -25,7 +24,7 @@ def _is_int(value) -> bool:
 # creation
 
 
-def arange(start, stop=None, step=1, dtype=None):
+def arange(start, stop=None, step=None, dtype=None):
     """Evenly spaced values in the half-open interval `[start, stop)`.
 
     With one argument, it is the stop and the start is 0. The dtype defaults to int32 when every
@@ -34,7 +33,7 @@ def arange(start, stop=None, step=1, dtype=None):
     Args:
         start: the first value, or the stop when `stop` is None.
         stop: the end of the interval, not included (default None).
-        step: the spacing between values (default 1).
+        step: the spacing between values (default None: 1).
         dtype: dtype of the result (default None: int32 or float32, as above).
 
     Returns:
@@ -48,36 +47,63 @@ def arange(start, stop=None, step=1, dtype=None):
     """
     if stop is None:
         start, stop = 0, start
+    step = 1 if step is None else step
     integral = _is_int(start) and _is_int(stop) and _is_int(step)
     default = torch.int32 if integral else torch.float32
     return torch.arange(start, stop, step, dtype=_dtype_or(dtype, default), device=_target_device())
 
 
-def linspace(start, stop, num=50, endpoint=True, dtype=None):
+def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
     """`num` evenly spaced values from `start` to `stop`.
 
+    `start` and `stop` may be arrays (broadcast together): each pair gets its own run of values,
+    along the new axis `axis`.
+
     Args:
-        start: the first value.
-        stop: the last value (included when `endpoint` is True).
+        start: the first value, or an array of them.
+        stop: the last value (included when `endpoint` is True), or an array of them.
         num: how many values (default 50).
         endpoint: whether `stop` is the last value (default True); if False, the interval is split
             into `num` steps and `stop` left out.
-        dtype: dtype of the result (default None: float32).
+        retstep: whether to also return the spacing (default False).
+        dtype: dtype of the result (default None: float32, or float16/bfloat16 for bounds of
+            that dtype).
+        axis: where the new axis of values goes when `start`/`stop` are arrays (default 0).
 
     Returns:
-        A 1-D tensor of `num` values.
+        A tensor of `num` values along `axis`; with `retstep`, the pair `(values, step)`.
 
     Example:
         >>> lamina.ops.linspace(0, 1, 5)
         tensor([0.0000, 0.2500, 0.5000, 0.7500, 1.0000])
         >>> lamina.ops.linspace(0, 1, 4, endpoint=False)
         tensor([0.0000, 0.2500, 0.5000, 0.7500])
+        >>> lamina.ops.linspace(np.array([0.0, 10.0]), np.array([1.0, 20.0]), 3, axis=-1)
+        tensor([[ 0.0000,  0.5000,  1.0000],
+                [10.0000, 15.0000, 20.0000]])
     """
-    if endpoint:
-        values = torch.linspace(start, stop, num, device=_target_device())
-    else:
-        values = torch.linspace(start, stop, num + 1, device=_target_device())[:-1]
-    return values.to(_dtype_or(dtype, torch.float32))
+    device = _target_device()
+    divisions = num - 1 if endpoint else num
+    if np.ndim(start) == 0 and np.ndim(stop) == 0 and not retstep:
+        start, stop = float(start), float(stop)
+        values = torch.linspace(start, stop, divisions + 1, device=device, dtype=torch.float64)
+        return values[:num].to(_dtype_or(dtype, torch.float32))
+    first, last = tensor(start), tensor(stop)
+    if dtype is None:  # Keras's rule: half-precision bounds keep theirs, the rest give float32
+        common = torch.promote_types(first.dtype, last.dtype)
+        dtype = common if common in (torch.float16, torch.bfloat16) else torch.float32
+    dtype = to_dtype(dtype)
+    first = first.to(device=device, dtype=torch.float64)
+    last = last.to(device=device, dtype=torch.float64)
+    first, last = torch.broadcast_tensors(first, last)
+    step = (last - first) / divisions if divisions > 0 else torch.full_like(first, torch.nan)
+    shape = (num,) + (1,) * first.dim()
+    steps = torch.arange(num, device=device, dtype=torch.float64).reshape(shape)
+    values = first + steps * (step if divisions > 0 else 0.0)
+    if endpoint and num > 1:
+        values[-1] = last  # exactly `stop`, as NumPy
+    values = values.movedim(0, axis).to(dtype)
+    return (values, step.to(dtype)) if retstep else values
 
 
 def _shape_tuple(shape):
@@ -128,7 +154,7 @@ def full(shape, fill_value, dtype=None):
 
     Args:
         shape: an int or a tuple of ints.
-        fill_value: the value of every element.
+        fill_value: the value of every element, or an array broadcast to `shape`.
         dtype: dtype of the result (default None: float32).
 
     Returns:
@@ -139,16 +165,20 @@ def full(shape, fill_value, dtype=None):
         tensor([[7., 7.],
                 [7., 7.]])
     """
-    return torch.full(
-        _shape_tuple(shape),
-        fill_value,
-        dtype=_dtype_or(dtype, torch.float32),
-        device=_target_device(),
-    )
+    shape, dtype = _shape_tuple(shape), _dtype_or(dtype, torch.float32)
+    if np.ndim(fill_value) or isinstance(fill_value, torch.Tensor):
+        return _filled(shape, fill_value, dtype, _target_device())
+    return torch.full(shape, fill_value, dtype=dtype, device=_target_device())
+
+
+def _filled(shape, fill_value, dtype, device) -> torch.Tensor:
+    """A new `shape` tensor holding `fill_value` (an array or tensor) broadcast over it."""
+    values = tensor(fill_value).to(device=device, dtype=dtype)
+    return torch.broadcast_to(values, shape).clone()
 
 
 def eye(N, M=None, k=0, dtype=None):  # noqa: N803 - NumPy's names
-    """A 2-D tensor with ones on a diagonal and zeros elsewhere (`identity` is the same op).
+    """A 2-D tensor with ones on a diagonal and zeros elsewhere.
 
     Args:
         N: the number of rows.
@@ -173,7 +203,22 @@ def eye(N, M=None, k=0, dtype=None):  # noqa: N803 - NumPy's names
     return matrix.to(_dtype_or(dtype, torch.float32))
 
 
-identity = eye
+def identity(n, dtype=None):
+    """The `n` by `n` identity matrix.
+
+    Args:
+        n: the number of rows and columns.
+        dtype: dtype of the result (default None: float32).
+
+    Returns:
+        An `(n, n)` tensor with ones on the diagonal.
+
+    Example:
+        >>> lamina.ops.identity(2, dtype="int32")
+        tensor([[1, 0],
+                [0, 1]], dtype=torch.int32)
+    """
+    return eye(n, dtype=dtype)
 
 
 @symbolic_op("zeros_like")
@@ -220,7 +265,7 @@ def full_like(x, fill_value, dtype=None):
 
     Args:
         x: the tensor whose shape is copied.
-        fill_value: the value of every element.
+        fill_value: the value of every element, or an array broadcast to `x`'s shape.
         dtype: dtype of the result (default None: `x`'s).
 
     Returns:
@@ -231,7 +276,10 @@ def full_like(x, fill_value, dtype=None):
         tensor([9, 9, 9])
     """
     x = tensor(x)
-    return torch.full_like(x, fill_value, dtype=_dtype_or(dtype, x.dtype))
+    dtype = _dtype_or(dtype, x.dtype)
+    if np.ndim(fill_value) or isinstance(fill_value, torch.Tensor):
+        return _filled(x.shape, fill_value, dtype, x.device)
+    return torch.full_like(x, fill_value, dtype=dtype)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -277,7 +325,7 @@ def transpose(x, axes=None):
         (2, 4, 3)
     """
     x = tensor(x)
-    return x.permute(*(reversed(range(x.dim())) if axes is None else axes))
+    return x.permute(tuple(reversed(range(x.dim())) if axes is None else axes))
 
 
 @symbolic_op("expand_dims")
@@ -445,6 +493,10 @@ def repeat(x, repeats, axis=None):
     x = tensor(x)
     if axis is None:
         x, axis = x.reshape(-1), 0
+    if np.ndim(repeats) or isinstance(repeats, torch.Tensor):
+        repeats = tensor(repeats).to(device=x.device, dtype=torch.long).reshape(-1)
+    else:
+        repeats = int(repeats)
     return torch.repeat_interleave(x, repeats, dim=axis)
 
 
@@ -474,50 +526,6 @@ def flip(x, axis=None):
         else (tuple(axis) if isinstance(axis, (list, tuple)) else (axis,))
     )
     return torch.flip(x, dims)
-
-
-@symbolic_op("pad")
-def pad(x, pad_width, mode="constant", constant_values=None):
-    """Pad a tensor, NumPy's `pad` rules.
-
-    Note: at present only `"constant"` mode works; the other modes reach torch's padding kernels
-    with widths for every axis, which they reject.
-
-    Args:
-        x: input tensor.
-        pad_width: the (before, after) amounts per axis, first axis first; a single int, or a
-            one-element list `[(before, after)]`, applies to every axis.
-        mode: `"constant"` (default), `"edge"` (repeat the border values), `"reflect"` (mirror
-            without repeating the border) or `"wrap"` (periodic).
-        constant_values: the fill value for `"constant"` mode (default None: 0).
-
-    Returns:
-        The padded tensor.
-
-    Example:
-        >>> lamina.ops.pad(np.array([1, 2, 3]), [(1, 2)])
-        tensor([0, 1, 2, 3, 0, 0])
-        >>> lamina.ops.pad(np.array([[1, 2]]), 1, constant_values=-1)
-        tensor([[-1, -1, -1, -1],
-                [-1,  1,  2, -1],
-                [-1, -1, -1, -1]])
-    """
-    x = tensor(x)
-    widths = [
-        (int(p), int(p)) if _is_int(p) else tuple(int(v) for v in p)
-        for p in (pad_width if not _is_int(pad_width) else [pad_width] * x.dim())
-    ]
-    if len(widths) == 1 and x.dim() > 1:
-        widths = widths * x.dim()
-    flat = [v for before_after in reversed(widths) for v in before_after]  # torch: last axis first
-    if mode == "constant":
-        return F.pad(x, flat, value=0 if constant_values is None else constant_values)
-    torch_modes = {"edge": "replicate", "reflect": "reflect", "wrap": "circular"}
-    if mode not in torch_modes:
-        raise ValueError(
-            f"pad() expects mode in {['constant', *torch_modes]}; received mode={mode!r}."
-        )
-    return F.pad(x, flat, mode=torch_modes[mode])
 
 
 @symbolic_op("triu")
@@ -652,7 +660,7 @@ def take(x, indices, axis=None):
 
     Args:
         x: input tensor.
-        indices: integer tensor of indices.
+        indices: integer tensor of indices; negative ones count from the end.
         axis: the axis to gather along (default None: the flattened tensor).
 
     Returns:
@@ -669,6 +677,7 @@ def take(x, indices, axis=None):
     indices = tensor(indices).long()
     if axis is None:
         return x.reshape(-1)[indices]
+    indices = _from_the_end(indices, x.shape[axis])
     return torch.index_select(x, axis, indices.reshape(-1)).reshape(
         *x.shape[: axis % x.dim()], *indices.shape, *x.shape[axis % x.dim() + 1 :]
     )
@@ -682,7 +691,8 @@ def take_along_axis(x, indices, axis=None):
 
     Args:
         x: input tensor.
-        indices: integer tensor with the same number of axes as `x` (broadcast on the others).
+        indices: integer tensor with the same number of axes as `x` (broadcast on the others);
+            negative ones count from the end.
         axis: the axis to pick along (default None: the flattened tensor).
 
     Returns:
@@ -695,9 +705,15 @@ def take_along_axis(x, indices, axis=None):
                 [60]])
     """
     x = tensor(x)
+    indices = tensor(indices).long()
     if axis is None:
-        return torch.take_along_dim(x.reshape(-1), tensor(indices).long().reshape(-1))
-    return torch.take_along_dim(x, tensor(indices).long(), dim=axis)
+        x, indices, axis = x.reshape(-1), indices.reshape(-1), 0
+    return torch.take_along_dim(x, _from_the_end(indices, x.shape[axis]), dim=axis)
+
+
+def _from_the_end(indices: torch.Tensor, size: int) -> torch.Tensor:
+    """NumPy's negative indices (-1 is the last) as the non-negative ones torch's gathers take."""
+    return torch.where(indices < 0, indices + size, indices)
 
 
 @symbolic_op("sort")

@@ -101,7 +101,7 @@ def _target_device() -> torch.device:
     return default if default.type == "meta" else backend.default_device()
 
 
-def convert_to_tensor(x, dtype=None, sparse=None) -> torch.Tensor:
+def convert_to_tensor(x, dtype=None, sparse=None, ragged=None) -> torch.Tensor:
     """Convert a tensor, NumPy array, list or Python number to a torch tensor on lamina's device.
 
     Python floats (and lists of them) become float32 and Python ints int32, as in Keras; NumPy
@@ -112,6 +112,8 @@ def convert_to_tensor(x, dtype=None, sparse=None) -> torch.Tensor:
         x: the value to convert; a symbolic `KerasTensor` raises a `TypeError`.
         dtype: dtype of the result (default None: inferred as above).
         sparse: accepted for Keras compatibility; tensors are always dense.
+        ragged: accepted for Keras compatibility (default None); True raises, as ragged tensors
+            are TensorFlow's.
 
     Returns:
         A torch tensor.
@@ -122,6 +124,11 @@ def convert_to_tensor(x, dtype=None, sparse=None) -> torch.Tensor:
         >>> lamina.ops.convert_to_tensor(np.array([1, 2]), dtype="float16")
         tensor([1., 2.], dtype=torch.float16)
     """
+    if ragged:
+        raise ValueError(
+            "convert_to_tensor() expects ragged=None or False; received ragged=True. Hint: "
+            "ragged tensors exist in Keras's TensorFlow backend only."
+        )
     torch_dtype = None if dtype is None else to_dtype(dtype)
     if isinstance(x, VariableBase):
         x = x.value
@@ -227,6 +234,47 @@ def floating(x: torch.Tensor) -> torch.Tensor:
         tensor([1., 2.])
     """
     return x if x.is_floating_point() or x.is_complex() else x.to(torch.float32)
+
+
+def boolean_product(torch_fn, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """`torch_fn(a, b)` for a matrix-style product, booleans included (NumPy: any of the ANDs).
+
+    torch's product kernels reject booleans; two boolean operands multiply as float32 counts,
+    and the result is whether the count is positive.
+
+    Args:
+        torch_fn: the product, e.g. `torch.matmul`.
+        a: the left operand.
+        b: the right operand.
+
+    Returns:
+        The product; boolean when both operands are.
+
+    Example:
+        >>> boolean_product(torch.matmul, torch.tensor([True, False]), torch.tensor([False, True]))
+        tensor(False)
+    """
+    if a.dtype == torch.bool and b.dtype == torch.bool:
+        return torch_fn(a.to(torch.float32), b.to(torch.float32)) > 0
+    return torch_fn(a, b)
+
+
+def sum_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype Keras gives a sum or product of `dtype` values: int32 for booleans and small ints.
+
+    Args:
+        dtype: the input's torch dtype.
+
+    Returns:
+        int32 for bool, int8, int16 and uint8 (torch has no uint32); `dtype` itself otherwise
+        (torch's own sums would give int64 for every integer).
+
+    Example:
+        >>> sum_dtype(torch.bool), sum_dtype(torch.int32), sum_dtype(torch.float16)
+        (torch.int32, torch.int32, torch.float16)
+    """
+    small = (torch.bool, torch.int8, torch.int16, torch.uint8, torch.uint16)
+    return torch.int32 if dtype in small else dtype
 
 
 def axis_arg(axis):
@@ -336,11 +384,11 @@ def cast(x, dtype):
 
 
 @symbolic_op("stop_gradient")
-def stop_gradient(x):
+def stop_gradient(variable):
     """The same values, cut off from the autograd graph: no gradient flows back through it.
 
     Args:
-        x: input tensor.
+        variable: input tensor (or variable).
 
     Returns:
         A tensor equal to `x`, detached.
@@ -351,7 +399,7 @@ def stop_gradient(x):
         >>> x.grad
         tensor([2.])
     """
-    return tensor(x).detach()
+    return tensor(variable).detach()
 
 
 def dtype(x) -> str:

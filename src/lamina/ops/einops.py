@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 import re
 
-from lamina.ops.core import symbolic_op, tensor
+from lamina.ops.core import symbolic_op
+from lamina.ops.core import tensor as _tensor
 
 _TOKEN = re.compile(r"\(|\)|\.\.\.|[A-Za-z_][A-Za-z0-9_]*|\d+")
 
@@ -33,11 +34,11 @@ def _groups(side: str, who: str) -> list[list[str]]:
 
 
 @symbolic_op("rearrange")
-def rearrange(tensor_, pattern, **axes_lengths):
+def rearrange(tensor, pattern, **axes_lengths):
     """Rearrange axes by an einops pattern, e.g. `"b h w c -> b (h w) c"`.
 
     Args:
-        tensor_: input tensor.
+        tensor: input tensor.
         pattern: `"input axes -> output axes"`; parentheses merge (right) or split (left) axes,
             `...` stands for any number of axes, `1` for a unit axis.
         **axes_lengths: sizes of axes that a split cannot infer.
@@ -46,7 +47,7 @@ def rearrange(tensor_, pattern, **axes_lengths):
         >>> rearrange(torch.zeros(2, 3, 4), "b h w -> b (h w)").shape
         torch.Size([2, 12])
     """
-    x = tensor(tensor_)
+    x = _tensor(tensor)
     who = "rearrange()"
     left, right = (part.strip() for part in pattern.split("->"))
     in_groups, out_groups = _groups(left, who), _groups(right, who)

@@ -38,6 +38,18 @@ def _binary(name, torch_fn, float_valued=False):
     return op
 
 
+def _bitwise(name, torch_fn):
+    """A binary bitwise op under Keras's argument names for them, `x` and `y`."""
+
+    @symbolic_op(name)
+    def op(x, y):
+        return torch_fn(*operands(x, y))
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"Element-wise `{name}` of two tensors, as NumPy's.\n\nArgs:\n    x, y: inputs."
+    return op
+
+
 arccos = _unary("arccos", torch.acos)
 arccos.__doc__ = """Inverse cosine, element-wise, in radians (`[0, pi]`).
 
@@ -293,7 +305,9 @@ fabs.__doc__ = """Absolute value, element-wise, always as a float.
         >>> lamina.ops.fabs(np.array([-2, 3]))
         tensor([2., 3.])
 """
-trunc = _unary("trunc", torch.trunc, float_valued=False)
+trunc = _unary(
+    "trunc", lambda x: x if x.dtype == torch.bool else torch.trunc(x), float_valued=False
+)
 trunc.__doc__ = """Round each element toward zero.
 
     Args:
@@ -678,75 +692,75 @@ lcm.__doc__ = """Least common multiple of integers, element-wise.
         >>> lamina.ops.lcm(np.array([4, 3]), np.array([6, 5]))
         tensor([12, 15])
 """
-bitwise_and = _binary("bitwise_and", torch.bitwise_and)
+bitwise_and = _bitwise("bitwise_and", torch.bitwise_and)
 bitwise_and.__doc__ = """Bitwise AND of integer (or boolean) tensors, element-wise.
 
     Args:
-        x1: integer or boolean tensor.
-        x2: integer or boolean tensor, broadcast against `x1`.
+        x: integer or boolean tensor.
+        y: integer or boolean tensor, broadcast against `x`.
 
     Returns:
-        A tensor of the broadcast shape of `x1` and `x2`.
+        A tensor of the broadcast shape of `x` and `y`.
 
     Example:
         >>> lamina.ops.bitwise_and(np.array([12, 10]), np.array([10, 6]))
         tensor([8, 2])
 """
-bitwise_or = _binary("bitwise_or", torch.bitwise_or)
+bitwise_or = _bitwise("bitwise_or", torch.bitwise_or)
 bitwise_or.__doc__ = """Bitwise OR of integer (or boolean) tensors, element-wise.
 
     Args:
-        x1: integer or boolean tensor.
-        x2: integer or boolean tensor, broadcast against `x1`.
+        x: integer or boolean tensor.
+        y: integer or boolean tensor, broadcast against `x`.
 
     Returns:
-        A tensor of the broadcast shape of `x1` and `x2`.
+        A tensor of the broadcast shape of `x` and `y`.
 
     Example:
         >>> lamina.ops.bitwise_or(np.array([12, 10]), np.array([10, 6]))
         tensor([14, 14])
 """
-bitwise_xor = _binary("bitwise_xor", torch.bitwise_xor)
+bitwise_xor = _bitwise("bitwise_xor", torch.bitwise_xor)
 bitwise_xor.__doc__ = """Bitwise XOR of integer (or boolean) tensors, element-wise.
 
     Args:
-        x1: integer or boolean tensor.
-        x2: integer or boolean tensor, broadcast against `x1`.
+        x: integer or boolean tensor.
+        y: integer or boolean tensor, broadcast against `x`.
 
     Returns:
-        A tensor of the broadcast shape of `x1` and `x2`.
+        A tensor of the broadcast shape of `x` and `y`.
 
     Example:
         >>> lamina.ops.bitwise_xor(np.array([12, 10]), np.array([10, 6]))
         tensor([ 6, 12])
 """
-bitwise_left_shift = _binary("bitwise_left_shift", torch.bitwise_left_shift)
-bitwise_left_shift.__doc__ = """Shift the bits of `x1` left by `x2` places, element-wise.
+bitwise_left_shift = _bitwise("bitwise_left_shift", torch.bitwise_left_shift)
+bitwise_left_shift.__doc__ = """Shift the bits of `x` left by `y` places, element-wise.
 
     `left_shift` is the same op.
 
     Args:
-        x1: integer tensor.
-        x2: the shift amounts, broadcast against `x1`.
+        x: integer tensor.
+        y: the shift amounts, broadcast against `x`.
 
     Returns:
-        A tensor of the broadcast shape of `x1` and `x2`.
+        A tensor of the broadcast shape of `x` and `y`.
 
     Example:
         >>> lamina.ops.bitwise_left_shift(np.array([1, 3]), np.array([2, 1]))
         tensor([4, 6])
 """
-bitwise_right_shift = _binary("bitwise_right_shift", torch.bitwise_right_shift)
-bitwise_right_shift.__doc__ = """Shift the bits of `x1` right by `x2` places, element-wise.
+bitwise_right_shift = _bitwise("bitwise_right_shift", torch.bitwise_right_shift)
+bitwise_right_shift.__doc__ = """Shift the bits of `x` right by `y` places, element-wise.
 
     `right_shift` is the same op. Negative numbers shift arithmetically (the sign bit is kept).
 
     Args:
-        x1: integer tensor.
-        x2: the shift amounts, broadcast against `x1`.
+        x: integer tensor.
+        y: the shift amounts, broadcast against `x`.
 
     Returns:
-        A tensor of the broadcast shape of `x1` and `x2`.
+        A tensor of the broadcast shape of `x` and `y`.
 
     Example:
         >>> lamina.ops.bitwise_right_shift(np.array([8, 7]), np.array([2, 1]))

@@ -290,7 +290,12 @@ def isin(x1, x2, assume_unique=False, invert=False):
         >>> lamina.ops.isin(np.array([1, 2, 3, 4]), np.array([2, 4]))
         tensor([False,  True, False,  True])
     """
-    return torch.isin(tensor(x1), tensor(x2), assume_unique=assume_unique, invert=invert)
+    x1, x2 = tensor(x1), tensor(x2)
+    if x1.dtype == torch.bool or x2.dtype == torch.bool:  # torch's isin rejects booleans
+        common = torch.promote_types(x1.dtype, x2.dtype)
+        common = torch.uint8 if common == torch.bool else common
+        x1, x2 = x1.to(common), x2.to(common)
+    return torch.isin(x1, x2, assume_unique=assume_unique, invert=invert)
 
 
 @symbolic_op("argpartition")

@@ -19,42 +19,48 @@ def _float(x):
     return x if x.is_floating_point() else x.to(torch.float32)
 
 
+def _is_integer(x: torch.Tensor) -> bool:
+    return not (x.is_floating_point() or x.is_complex() or x.dtype == torch.bool)
+
+
 @symbolic_op("relu")
 def relu(x):
     """Rectified linear unit: `max(x, 0)`, element-wise.
 
-    Integer inputs are computed in float32.
+    Integer inputs keep their dtype (as in Keras); booleans are computed in float32.
 
     Args:
         x: input tensor.
 
     Returns:
-        A floating tensor shaped like `x`.
+        A tensor shaped like `x`.
 
     Example:
         >>> lamina.ops.relu(torch.tensor([-2.0, 0.0, 2.0]))
         tensor([0., 0., 2.])
     """
-    return activations.relu(_float(x))
+    x = tensor(x)
+    return x.clamp(min=0) if _is_integer(x) else activations.relu(_float(x))
 
 
 @symbolic_op("relu6")
 def relu6(x):
     """ReLU capped at 6: `min(max(x, 0), 6)`, element-wise.
 
-    Integer inputs are computed in float32.
+    Integer inputs keep their dtype (as in Keras); booleans are computed in float32.
 
     Args:
         x: input tensor.
 
     Returns:
-        A floating tensor shaped like `x`.
+        A tensor shaped like `x`.
 
     Example:
         >>> lamina.ops.relu6(torch.tensor([-1.0, 3.0, 9.0]))
         tensor([0., 3., 6.])
     """
-    return activations.relu6(_float(x))
+    x = tensor(x)
+    return x.clamp(0, 6) if _is_integer(x) else activations.relu6(_float(x))
 
 
 @symbolic_op("sigmoid")
@@ -302,7 +308,7 @@ def log_softmax(x, axis=-1):
 
 
 @symbolic_op("one_hot")
-def one_hot(x, num_classes, axis=-1, dtype=None):
+def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
     """Encode integer labels as one-hot vectors.
 
     Negative labels encode as all-zero vectors.
@@ -312,6 +318,8 @@ def one_hot(x, num_classes, axis=-1, dtype=None):
         num_classes: the length of each one-hot vector.
         axis: where the new class axis goes (default -1: last).
         dtype: dtype of the result (default None: float32).
+        sparse: whether to return a sparse tensor (default False); True raises, as in Keras's
+            torch backend.
 
     Returns:
         A tensor with one axis more than `x`, of size `num_classes`.
@@ -322,6 +330,11 @@ def one_hot(x, num_classes, axis=-1, dtype=None):
                 [0., 0., 1.],
                 [0., 0., 0.]])
     """
+    if sparse:
+        raise ValueError(
+            "one_hot() expects sparse=False; received sparse=True. Hint: lamina's tensors are "
+            "dense, as in Keras's torch backend."
+        )
     x = tensor(x).long()
     valid = x >= 0
     encoded = F.one_hot(x.clamp(min=0), num_classes) * valid.unsqueeze(-1)
@@ -330,7 +343,7 @@ def one_hot(x, num_classes, axis=-1, dtype=None):
 
 
 @symbolic_op("moments")
-def moments(x, axes, keepdims=False):
+def moments(x, axes, keepdims=False, synchronized=False):
     """The mean and variance of `x` over the given axes.
 
     The variance is the population variance (dividing by N), as Keras. Integer inputs are computed
@@ -340,6 +353,8 @@ def moments(x, axes, keepdims=False):
         x: input tensor.
         axes: an axis or a list/tuple of axes to reduce.
         keepdims: whether to keep the reduced axes as size 1 (default False).
+        synchronized: whether to average over every replica of a distributed batch (default
+            False); on lamina's single process the batch is whole, so the result is the same.
 
     Returns:
         A tuple `(mean, variance)`.
@@ -381,26 +396,32 @@ def normalize(x, axis=-1, order=2, epsilon=None):
 # further activations (torch's functional forms where torch has them)
 
 
-def _activation(name, fn, doc):
+def _activation(name, fn, doc, floating=True):
     @symbolic_op(name)
     def op(x):
-        return fn(_float(x))
+        x = tensor(x)
+        return fn(_float(x) if floating or x.dtype == torch.bool else x)
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"{doc}\n\nArgs:\n    x: input tensor."
     return op
 
 
-hard_tanh = _activation("hard_tanh", F.hardtanh, "`x` clipped to [-1, 1].")
+hard_tanh = _activation(
+    "hard_tanh",
+    lambda x: x.clamp(-1, 1) if _is_integer(x) else F.hardtanh(x),
+    "`x` clipped to [-1, 1].",
+    floating=False,
+)
 hard_tanh.__doc__ = """`x` clipped to `[-1, 1]`, element-wise.
 
-    Integer inputs are computed in float32.
+    Integer inputs keep their dtype (as in Keras); booleans are computed in float32.
 
     Args:
         x: input tensor.
 
     Returns:
-        A floating tensor shaped like `x`.
+        A tensor shaped like `x`.
 
     Example:
         >>> lamina.ops.hard_tanh(torch.tensor([-2.0, 0.5, 2.0]))

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import torch
 
-from lamina.ops.core import axis_arg, floating, operands, symbolic_op, tensor, to_dtype
-
-_pair = operands
-_axis = axis_arg
-_float = floating
-
+from lamina.ops.core import axis_arg as _axis
+from lamina.ops.core import boolean_product as _boolean_product
+from lamina.ops.core import floating as _float
+from lamina.ops.core import operands as _pair
+from lamina.ops.core import sum_dtype as _sum_dtype
+from lamina.ops.core import symbolic_op as _symbolic_op
+from lamina.ops.core import tensor as _tensor
+from lamina.ops.core import to_dtype as _to_dtype
 
 # --------------------------------------------------------------------------------------------------
 # element-wise, two arguments
 
 
-@symbolic_op("add")
+@_symbolic_op("add")
 def add(x1, x2):
     """Add two tensors element-wise, broadcasting their shapes.
 
@@ -40,7 +42,7 @@ def add(x1, x2):
     return torch.add(a, b)
 
 
-@symbolic_op("subtract")
+@_symbolic_op("subtract")
 def subtract(x1, x2):
     """Subtract `x2` from `x1` element-wise, broadcasting their shapes.
 
@@ -56,10 +58,12 @@ def subtract(x1, x2):
         tensor([4, 5])
     """
     a, b = _pair(x1, x2)
+    if (a.dtype == torch.bool) != (b.dtype == torch.bool):  # torch refuses bool; NumPy counts 0/1
+        a, b = (a.to(b.dtype), b) if a.dtype == torch.bool else (a, b.to(a.dtype))
     return torch.sub(a, b)
 
 
-@symbolic_op("multiply")
+@_symbolic_op("multiply")
 def multiply(x1, x2):
     """Multiply two tensors element-wise, broadcasting their shapes.
 
@@ -78,7 +82,7 @@ def multiply(x1, x2):
     return torch.mul(a, b)
 
 
-@symbolic_op("divide")
+@_symbolic_op("divide")
 def divide(x1, x2):
     """Divide `x1` by `x2` element-wise (true division).
 
@@ -102,7 +106,7 @@ def divide(x1, x2):
 true_divide = divide
 
 
-@symbolic_op("floor_divide")
+@_symbolic_op("floor_divide")
 def floor_divide(x1, x2):
     """Divide `x1` by `x2` element-wise, rounding the quotient down.
 
@@ -121,7 +125,7 @@ def floor_divide(x1, x2):
     return torch.floor_divide(a, b)
 
 
-@symbolic_op("mod")
+@_symbolic_op("mod")
 def mod(x1, x2):
     """The remainder of `x1 / x2` element-wise, with the sign of the divisor (NumPy's rule).
 
@@ -140,7 +144,7 @@ def mod(x1, x2):
     return torch.remainder(a, b)
 
 
-@symbolic_op("power")
+@_symbolic_op("power")
 def power(x1, x2):
     """`x1` raised to the power `x2`, element-wise.
 
@@ -159,7 +163,7 @@ def power(x1, x2):
     return torch.pow(a, b)
 
 
-@symbolic_op("maximum")
+@_symbolic_op("maximum")
 def maximum(x1, x2):
     """The larger of `x1` and `x2`, element by element.
 
@@ -178,7 +182,7 @@ def maximum(x1, x2):
     return torch.maximum(a, b)
 
 
-@symbolic_op("minimum")
+@_symbolic_op("minimum")
 def minimum(x1, x2):
     """The smaller of `x1` and `x2`, element by element.
 
@@ -197,7 +201,7 @@ def minimum(x1, x2):
     return torch.minimum(a, b)
 
 
-@symbolic_op("equal")
+@_symbolic_op("equal")
 def equal(x1, x2):
     """`x1 == x2`, element-wise.
 
@@ -216,7 +220,7 @@ def equal(x1, x2):
     return torch.eq(a, b)
 
 
-@symbolic_op("not_equal")
+@_symbolic_op("not_equal")
 def not_equal(x1, x2):
     """`x1 != x2`, element-wise.
 
@@ -235,7 +239,7 @@ def not_equal(x1, x2):
     return torch.ne(a, b)
 
 
-@symbolic_op("greater")
+@_symbolic_op("greater")
 def greater(x1, x2):
     """`x1 > x2`, element-wise.
 
@@ -254,7 +258,7 @@ def greater(x1, x2):
     return torch.gt(a, b)
 
 
-@symbolic_op("greater_equal")
+@_symbolic_op("greater_equal")
 def greater_equal(x1, x2):
     """`x1 >= x2`, element-wise.
 
@@ -273,7 +277,7 @@ def greater_equal(x1, x2):
     return torch.ge(a, b)
 
 
-@symbolic_op("less")
+@_symbolic_op("less")
 def less(x1, x2):
     """`x1 < x2`, element-wise.
 
@@ -292,7 +296,7 @@ def less(x1, x2):
     return torch.lt(a, b)
 
 
-@symbolic_op("less_equal")
+@_symbolic_op("less_equal")
 def less_equal(x1, x2):
     """`x1 <= x2`, element-wise.
 
@@ -311,7 +315,7 @@ def less_equal(x1, x2):
     return torch.le(a, b)
 
 
-@symbolic_op("logical_and")
+@_symbolic_op("logical_and")
 def logical_and(x1, x2):
     """Logical AND of two tensors, element-wise (nonzero counts as True).
 
@@ -330,7 +334,7 @@ def logical_and(x1, x2):
     return torch.logical_and(a, b)
 
 
-@symbolic_op("logical_or")
+@_symbolic_op("logical_or")
 def logical_or(x1, x2):
     """Logical OR of two tensors, element-wise (nonzero counts as True).
 
@@ -349,7 +353,7 @@ def logical_or(x1, x2):
     return torch.logical_or(a, b)
 
 
-@symbolic_op("logical_not")
+@_symbolic_op("logical_not")
 def logical_not(x):
     """Logical NOT, element-wise (nonzero counts as True).
 
@@ -363,10 +367,10 @@ def logical_not(x):
         >>> lamina.ops.logical_not(np.array([True, False]))
         tensor([False,  True])
     """
-    return torch.logical_not(tensor(x))
+    return torch.logical_not(_tensor(x))
 
 
-@symbolic_op("matmul")
+@_symbolic_op("matmul")
 def matmul(x1, x2):
     """Matrix product of two tensors, NumPy's `matmul` rules.
 
@@ -385,10 +389,10 @@ def matmul(x1, x2):
         tensor([[3],
                 [7]])
     """
-    return torch.matmul(tensor(x1), tensor(x2))
+    return _boolean_product(torch.matmul, _tensor(x1), _tensor(x2))
 
 
-@symbolic_op("dot")
+@_symbolic_op("dot")
 def dot(x1, x2):
     """Dot product of two tensors, NumPy's `dot` rules.
 
@@ -408,21 +412,23 @@ def dot(x1, x2):
         >>> lamina.ops.dot(np.array([[1, 2], [3, 4]]), np.array([1, 1]))
         tensor([3, 7])
     """
-    a, b = tensor(x1), tensor(x2)
+    a, b = _tensor(x1), _tensor(x2)
     if a.dim() == 0 or b.dim() == 0:
         return a * b
     if b.dim() == 1 or a.dim() <= 2:
-        return torch.matmul(a, b)
-    return torch.tensordot(a, b, dims=([-1], [-2]))
+        return _boolean_product(torch.matmul, a, b)
+    return _boolean_product(lambda p, q: torch.tensordot(p, q, dims=([-1], [-2])), a, b)
 
 
-@symbolic_op("einsum")
-def einsum(subscripts, *operands):
+@_symbolic_op("einsum")
+def einsum(subscripts, *operands, **kwargs):
     """Evaluate an Einstein-summation expression over the operands.
 
     Args:
         subscripts: the summation as a string, such as `"ij,jk->ik"`.
         *operands: the tensors the subscripts name, in order.
+        **kwargs: NumPy's contraction options (such as `optimize`), accepted as Keras does; torch
+            chooses the contraction order itself.
 
     Returns:
         The result tensor.
@@ -431,10 +437,10 @@ def einsum(subscripts, *operands):
         >>> lamina.ops.einsum("ij,j->i", np.array([[1, 2], [3, 4]]), np.array([1, 1]))
         tensor([3, 7])
     """
-    return torch.einsum(subscripts, *[tensor(x) for x in operands])
+    return torch.einsum(subscripts, *[_tensor(x) for x in operands])
 
 
-@symbolic_op("where")
+@_symbolic_op("where")
 def where(condition, x1=None, x2=None):
     """Pick from `x1` where `condition` holds and from `x2` elsewhere.
 
@@ -456,7 +462,7 @@ def where(condition, x1=None, x2=None):
         >>> lamina.ops.where(np.array([0, 1, 1]))
         (tensor([1, 2]),)
     """
-    condition = tensor(condition).to(torch.bool)
+    condition = _tensor(condition).to(torch.bool)
     if x1 is None and x2 is None:
         return torch.nonzero(condition, as_tuple=True)
     a, b = _pair(x1, x2)
@@ -468,9 +474,9 @@ def where(condition, x1=None, x2=None):
 
 
 def _unary(name, torch_fn, floating=False):
-    @symbolic_op(name)
+    @_symbolic_op(name)
     def op(x):
-        x = tensor(x)
+        x = _tensor(x)
         return torch_fn(_float(x) if floating else x)
 
     op.__name__ = op.__qualname__ = name
@@ -478,7 +484,12 @@ def _unary(name, torch_fn, floating=False):
     return op
 
 
-abs = _unary("abs", torch.abs)  # noqa: A001 - Keras's name
+def _bool_unchanged(torch_fn):
+    """`torch_fn`, except that booleans (which torch's integer kernels reject) pass through."""
+    return lambda x: x if x.dtype == torch.bool else torch_fn(x)
+
+
+abs = _unary("abs", _bool_unchanged(torch.abs))  # noqa: A001 - Keras's name
 abs.__doc__ = """Absolute value, element-wise (`absolute` is the same op).
 
     Args:
@@ -518,14 +529,14 @@ sign.__doc__ = """The sign of each element: -1, 0 or 1.
         >>> lamina.ops.sign(torch.tensor([-2.0, 0.0, 3.0]))
         tensor([-1.,  0.,  1.])
 """
-square = _unary("square", torch.square)
+square = _unary("square", lambda x: torch.square(x.to(torch.int32) if x.dtype == torch.bool else x))
 square.__doc__ = """Square each element.
 
     Args:
         x: input tensor.
 
     Returns:
-        A tensor shaped like `x`.
+        A tensor shaped like `x` (int32 for booleans, as Keras).
 
     Example:
         >>> lamina.ops.square(np.array([-2, 3]))
@@ -711,27 +722,27 @@ erf.__doc__ = """The Gauss error function, element-wise.
         >>> lamina.ops.erf(torch.tensor([0.0, 1.0]))
         tensor([0.0000, 0.8427])
 """
-floor = _unary("floor", torch.floor)
+floor = _unary("floor", torch.floor, floating=True)
 floor.__doc__ = """Round each element down to the nearest integer.
 
     Args:
         x: input tensor.
 
     Returns:
-        A tensor shaped like `x`.
+        A tensor shaped like `x`; integers and booleans give float32, as in Keras.
 
     Example:
         >>> lamina.ops.floor(torch.tensor([-1.5, 1.5]))
         tensor([-2.,  1.])
 """
-ceil = _unary("ceil", torch.ceil)
+ceil = _unary("ceil", torch.ceil, floating=True)
 ceil.__doc__ = """Round each element up to the nearest integer.
 
     Args:
         x: input tensor.
 
     Returns:
-        A tensor shaped like `x`.
+        A tensor shaped like `x`; integers and booleans give float32, as in Keras.
 
     Example:
         >>> lamina.ops.ceil(torch.tensor([-1.5, 1.5]))
@@ -793,7 +804,7 @@ isfinite.__doc__ = """Whether each element is finite (neither infinite nor NaN).
 """
 
 
-@symbolic_op("round")
+@_symbolic_op("round")
 def round(x, decimals=0):  # noqa: A001 - Keras's name
     """Round each element to `decimals` decimal places, halves to the nearest even value (as NumPy).
 
@@ -811,26 +822,42 @@ def round(x, decimals=0):  # noqa: A001 - Keras's name
         >>> lamina.ops.round(torch.tensor([1.234, 5.678]), decimals=1)
         tensor([1.2000, 5.7000])
     """
-    return torch.round(tensor(x), decimals=decimals)
+    x = _tensor(x)
+    if x.is_floating_point() or x.is_complex():
+        return torch.round(x, decimals=decimals)
+    if decimals >= 0:  # integers (and booleans) are already whole: torch has no kernel for them
+        return x
+    return torch.round(x.double(), decimals=decimals).to(x.dtype)
 
 
-@symbolic_op("clip")
+@_symbolic_op("clip")
 def clip(x, x_min, x_max):
     """Limit each element to the interval `[x_min, x_max]`.
 
     Args:
         x: input tensor.
-        x_min: the smallest value kept; smaller elements become `x_min`.
-        x_max: the largest value kept; larger elements become `x_max`.
+        x_min: the smallest value kept (a number or a tensor broadcast against `x`); smaller
+            elements become `x_min`.
+        x_max: the largest value kept, likewise; larger elements become `x_max`.
 
     Returns:
-        A tensor shaped like `x`.
+        A tensor of the broadcast shape of `x` and the bounds, of their promoted dtype (booleans
+        clip as int32).
 
     Example:
         >>> lamina.ops.clip(np.array([-3, 0, 5]), 0, 2)
         tensor([0, 0, 2])
+        >>> lamina.ops.clip(np.array([-3.0, 0.0, 5.0]), np.array([0.0, 1.0, 2.0]), 4.0)
+        tensor([0., 1., 4.], dtype=torch.float64)
     """
-    return torch.clamp(tensor(x), x_min, x_max)
+    x = _tensor(x)
+    if x.dtype == torch.bool:
+        x = x.to(torch.int32)
+    scalar = (int, float, type(None))
+    if isinstance(x_min, scalar) and isinstance(x_max, scalar):
+        return torch.clamp(x, x_min, x_max)
+    bounds = [None if b is None else _pair(x, b)[1] for b in (x_min, x_max)]
+    return torch.clamp(x, *bounds)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -845,11 +872,11 @@ def _reduce(fn, x, axis, keepdims):
     return fn(x, dim=axis, keepdim=keepdims)
 
 
-@symbolic_op("sum")
+@_symbolic_op("sum")
 def sum(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
     """Sum of the elements over the given axes.
 
-    Booleans are summed as int32.
+    Booleans and 8/16-bit integers are summed as int32; other dtypes keep theirs (Keras's rule).
 
     Args:
         x: input tensor.
@@ -865,11 +892,11 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
         >>> lamina.ops.sum(np.array([[1, 2], [3, 4]]), axis=0)
         tensor([4, 6])
     """
-    x = tensor(x)
-    return _reduce(torch.sum, x.to(torch.int32) if x.dtype == torch.bool else x, axis, keepdims)
+    x = _tensor(x)
+    return _reduce(torch.sum, x, axis, keepdims).to(_sum_dtype(x.dtype))
 
 
-@symbolic_op("mean")
+@_symbolic_op("mean")
 def mean(x, axis=None, keepdims=False):
     """Arithmetic mean over the given axes.
 
@@ -887,17 +914,20 @@ def mean(x, axis=None, keepdims=False):
         >>> lamina.ops.mean(np.array([[1, 2], [3, 4]]), axis=1)
         tensor([1.5000, 3.5000])
     """
-    return _reduce(torch.mean, _float(tensor(x)), axis, keepdims)
+    return _reduce(torch.mean, _float(_tensor(x)), axis, keepdims)
 
 
-@symbolic_op("prod")
-def prod(x, axis=None, keepdims=False):
+@_symbolic_op("prod")
+def prod(x, axis=None, keepdims=False, dtype=None):
     """Product of the elements over the given axes.
+
+    Booleans and 8/16-bit integers multiply as int32; other dtypes keep theirs (Keras's rule).
 
     Args:
         x: input tensor.
         axis: an axis or tuple of axes to reduce (default None: all of them).
         keepdims: whether to keep the reduced axes as size 1 (default False).
+        dtype: the dtype of the product and result (default None: as above).
 
     Returns:
         The reduced tensor.
@@ -908,17 +938,19 @@ def prod(x, axis=None, keepdims=False):
         >>> lamina.ops.prod(np.array([[1, 2], [3, 4]]), axis=1)
         tensor([ 2, 12])
     """
-    x = tensor(x)
+    x = _tensor(x)
+    dtype = _sum_dtype(x.dtype) if dtype is None else _to_dtype(dtype)
+    x = x.to(dtype)
     axis = _axis(axis)
     if isinstance(axis, tuple):  # torch.prod takes one axis at a time
         for a in sorted((a % x.dim() for a in axis), reverse=True):
             x = torch.prod(x, dim=a, keepdim=keepdims)
-        return x
-    return _reduce(torch.prod, x, axis, keepdims)
+        return x.to(dtype)
+    return _reduce(torch.prod, x, axis, keepdims).to(dtype)
 
 
 def _extreme(torch_fn, x, axis, keepdims):
-    x = tensor(x)
+    x = _tensor(x)
     axis = _axis(axis)
     if axis is None:
         return _reduce(torch_fn, x, None, keepdims)
@@ -929,7 +961,7 @@ def _extreme(torch_fn, x, axis, keepdims):
     )
 
 
-@symbolic_op("max")
+@_symbolic_op("max")
 def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001 - Keras's name
     """The largest element over the given axes (`amax` is the same op).
 
@@ -952,7 +984,7 @@ def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001 - Keras's nam
     return out if initial is None else torch.clamp(out, min=initial)
 
 
-@symbolic_op("min")
+@_symbolic_op("min")
 def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001 - Keras's name
     """The smallest element over the given axes (`amin` is the same op).
 
@@ -978,7 +1010,7 @@ def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001 - Keras's nam
 amax, amin = max, min
 
 
-@symbolic_op("var")
+@_symbolic_op("var")
 def var(x, axis=None, keepdims=False):
     """Variance over the given axes.
 
@@ -997,12 +1029,12 @@ def var(x, axis=None, keepdims=False):
         >>> lamina.ops.var(np.array([[1, 2], [3, 4]]), axis=0)
         tensor([1., 1.])
     """
-    x = _float(tensor(x))
+    x = _float(_tensor(x))
     dims = _axis(axis) if axis is not None else tuple(range(x.dim()))
     return torch.var(x, dim=dims, correction=0, keepdim=keepdims)
 
 
-@symbolic_op("std")
+@_symbolic_op("std")
 def std(x, axis=None, keepdims=False):
     """Standard deviation over the given axes.
 
@@ -1021,12 +1053,12 @@ def std(x, axis=None, keepdims=False):
         >>> lamina.ops.std(np.array([[1, 2], [3, 4]]), axis=0)
         tensor([1., 1.])
     """
-    x = _float(tensor(x))
+    x = _float(_tensor(x))
     dims = _axis(axis) if axis is not None else tuple(range(x.dim()))
     return torch.std(x, dim=dims, correction=0, keepdim=keepdims)
 
 
-@symbolic_op("any")
+@_symbolic_op("any")
 def any(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
     """Whether any element is True (nonzero) over the given axes.
 
@@ -1042,12 +1074,12 @@ def any(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
         >>> lamina.ops.any(np.array([[0, 1], [0, 0]]), axis=1)
         tensor([ True, False])
     """
-    x = tensor(x).to(torch.bool)
+    x = _tensor(x).to(torch.bool)
     axis = _axis(axis)
     return _reduce(torch.any, x, axis, keepdims)
 
 
-@symbolic_op("all")
+@_symbolic_op("all")
 def all(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
     """Whether every element is True (nonzero) over the given axes.
 
@@ -1063,12 +1095,12 @@ def all(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
         >>> lamina.ops.all(np.array([[1, 1], [0, 1]]), axis=1)
         tensor([ True, False])
     """
-    x = tensor(x).to(torch.bool)
+    x = _tensor(x).to(torch.bool)
     axis = _axis(axis)
     return _reduce(torch.all, x, axis, keepdims)
 
 
-@symbolic_op("argmax")
+@_symbolic_op("argmax")
 def argmax(x, axis=None, keepdims=False):
     """The index of the largest element along an axis (the first one on ties).
 
@@ -1088,7 +1120,7 @@ def argmax(x, axis=None, keepdims=False):
         >>> lamina.ops.argmax(np.array([[1, 5, 2], [7, 0, 3]]))
         tensor(3, dtype=torch.int32)
     """
-    x = tensor(x)
+    x = _tensor(x)
     if x.dtype == torch.bool:  # torch's kernels take no booleans; the order is the same
         x = x.to(torch.uint8)
     out = torch.argmax(x, dim=axis, keepdim=keepdims if axis is not None else False)
@@ -1097,7 +1129,7 @@ def argmax(x, axis=None, keepdims=False):
     return out.to(torch.int32)
 
 
-@symbolic_op("argmin")
+@_symbolic_op("argmin")
 def argmin(x, axis=None, keepdims=False):
     """The index of the smallest element along an axis (the first one on ties).
 
@@ -1117,7 +1149,7 @@ def argmin(x, axis=None, keepdims=False):
         >>> lamina.ops.argmin(np.array([[1, 5, 2], [7, 0, 3]]))
         tensor(4, dtype=torch.int32)
     """
-    x = tensor(x)
+    x = _tensor(x)
     if x.dtype == torch.bool:  # torch's kernels take no booleans; the order is the same
         x = x.to(torch.uint8)
     out = torch.argmin(x, dim=axis, keepdim=keepdims if axis is not None else False)
@@ -1126,14 +1158,15 @@ def argmin(x, axis=None, keepdims=False):
     return out.to(torch.int32)
 
 
-@symbolic_op("cumsum")
+@_symbolic_op("cumsum")
 def cumsum(x, axis=None, dtype=None):
     """Cumulative sum of the elements along an axis.
 
     Args:
         x: input tensor.
         axis: the axis to accumulate along (default None: the flattened tensor).
-        dtype: the dtype of the result and accumulator (default None: torch's choice for `x`).
+        dtype: the dtype of the result and accumulator (default None: `x`'s, int32 for
+            booleans, as Keras).
 
     Returns:
         A tensor shaped like `x` (1-D when `axis` is None).
@@ -1145,13 +1178,15 @@ def cumsum(x, axis=None, dtype=None):
         >>> lamina.ops.cumsum(np.array([[1, 2], [3, 4]]))
         tensor([ 1,  3,  6, 10])
     """
-    x = tensor(x)
+    x = _tensor(x)
     if axis is None:
         x, axis = x.reshape(-1), 0
-    return torch.cumsum(x, dim=axis, dtype=None if dtype is None else to_dtype(dtype))
+    if dtype is None:
+        dtype = torch.int32 if x.dtype == torch.bool else x.dtype
+    return torch.cumsum(x, dim=axis, dtype=_to_dtype(dtype))
 
 
-@symbolic_op("logsumexp")
+@_symbolic_op("logsumexp")
 def logsumexp(x, axis=None, keepdims=False):
     """`log(sum(exp(x)))` over the given axes, computed without overflow.
 
@@ -1171,12 +1206,12 @@ def logsumexp(x, axis=None, keepdims=False):
         >>> lamina.ops.logsumexp(torch.tensor([1000.0, 1000.0]))
         tensor(1000.6932)
     """
-    x = _float(tensor(x))
+    x = _float(_tensor(x))
     dims = _axis(axis) if axis is not None else tuple(range(x.dim()))
     return torch.logsumexp(x, dim=dims, keepdim=keepdims)
 
 
-@symbolic_op("top_k")
+@_symbolic_op("top_k")
 def top_k(x, k, sorted=True):  # noqa: A002 - Keras's name
     """The `k` largest values along the last axis, with their indices.
 
@@ -1195,7 +1230,7 @@ def top_k(x, k, sorted=True):  # noqa: A002 - Keras's name
         >>> values, indices
         (tensor([[5, 4]]), tensor([[1, 3]], dtype=torch.int32))
     """
-    values, indices = torch.topk(tensor(x), k, dim=-1, sorted=sorted)
+    values, indices = torch.topk(_tensor(x), k, dim=-1, sorted=sorted)
     return values, indices.to(torch.int32)
 
 
@@ -1217,7 +1252,6 @@ from lamina.ops.arrays import (  # noqa: E402, F401
     moveaxis,
     ones,
     ones_like,
-    pad,
     ravel,
     repeat,
     reshape,
@@ -1313,6 +1347,7 @@ from lamina.ops.linalg import (  # noqa: E402, F401
     norm,
     slogdet,
 )
+from lamina.ops.padding import pad  # noqa: E402, F401
 from lamina.ops.products import (  # noqa: E402, F401
     corrcoef,
     correlate,
@@ -1381,3 +1416,36 @@ from lamina.ops.shaping import (  # noqa: E402, F401
     vsplit,
     vstack,
 )
+
+# The public names: exactly Keras's `ops.numpy`. erf, logsumexp, rsqrt and top_k (defined here) and
+# norm are public in `lamina.ops` (Keras: `ops`, `ops.math`, `ops.linalg`), not in this namespace.
+__all__ = [
+    "abs", "absolute", "add", "all", "allclose", "amax", "amin", "angle", "any", "append",
+    "arange", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2", "arctanh",
+    "argmax", "argmin", "argpartition", "argsort", "array", "array_split", "average",
+    "bartlett", "bincount", "bitwise_and", "bitwise_invert", "bitwise_left_shift",
+    "bitwise_not", "bitwise_or", "bitwise_right_shift", "bitwise_xor", "blackman",
+    "broadcast_to", "cbrt", "ceil", "clip", "concatenate", "conj", "conjugate", "copy",
+    "corrcoef", "correlate", "cos", "cosh", "count_nonzero", "cross", "cumprod", "cumsum",
+    "deg2rad", "diag", "diagflat", "diagonal", "diff", "digitize", "divide", "divide_no_nan",
+    "dot", "dsplit", "dstack", "einsum", "empty", "empty_like", "equal", "exp", "exp2",
+    "expand_dims", "expm1", "eye", "fabs", "flip", "fliplr", "flipud", "floor", "floor_divide",
+    "fmax", "fmin", "fmod", "full", "full_like", "gcd", "geomspace", "get_item", "greater",
+    "greater_equal", "hamming", "hanning", "heaviside", "histogram", "hsplit", "hstack",
+    "hypot", "i0", "identity", "imag", "inner", "isclose", "isfinite", "isin", "isinf", "isnan",
+    "isneginf", "isposinf", "isreal", "kaiser", "kron", "lcm", "ldexp", "left_shift", "less",
+    "less_equal", "linspace", "log", "log10", "log1p", "log2", "logaddexp", "logaddexp2",
+    "logical_and", "logical_not", "logical_or", "logical_xor", "logspace", "matmul", "max",
+    "maximum", "mean", "median", "meshgrid", "min", "minimum", "mod", "moveaxis", "multiply",
+    "nan_to_num", "nanargmax", "nanargmin", "nancumprod", "nancumsum", "nanmax", "nanmean",
+    "nanmedian", "nanmin", "nanpercentile", "nanprod", "nanquantile", "nanstd", "nansum",
+    "nanvar", "ndim", "negative", "nextafter", "nonzero", "not_equal", "ones", "ones_like",
+    "outer", "pad", "percentile", "power", "prod", "ptp", "quantile", "rad2deg", "ravel",
+    "real", "reciprocal", "repeat", "reshape", "right_shift", "roll", "rot90", "round",
+    "searchsorted", "select", "sign", "signbit", "sin", "sinc", "sinh", "size", "slogdet",
+    "sort", "split", "sqrt", "square", "squeeze", "stack", "std", "subtract", "sum", "swapaxes",
+    "take", "take_along_axis", "tan", "tanh", "tensordot", "tile", "trace", "transpose",
+    "trapezoid", "tri", "tril", "triu", "true_divide", "trunc", "unique", "unravel_index",
+    "vander", "var", "vdot", "vectorize", "view", "vsplit", "vstack", "where", "zeros",
+    "zeros_like",
+]  # fmt: skip

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from lamina.ops.core import floating, symbolic_op, tensor
+from lamina.ops.core import boolean_product, floating, symbolic_op, tensor
 
 
 def _common(x1, x2):
@@ -33,8 +33,10 @@ def tensordot(x1, x2, axes=2):
         first, second = axes
         first = [first] if isinstance(first, int) else list(first)
         second = [second] if isinstance(second, int) else list(second)
-        return torch.tensordot(a, b, dims=(first, second))
-    return torch.tensordot(a, b, dims=int(axes))
+        dims = (first, second)
+    else:
+        dims = int(axes)
+    return boolean_product(lambda p, q: torch.tensordot(p, q, dims=dims), a, b)
 
 
 @symbolic_op("inner")
@@ -54,7 +56,7 @@ def inner(x1, x2):
         >>> lamina.ops.inner(np.array([[1, 0], [0, 1]]), np.array([2, 3]))
         tensor([2, 3])
     """
-    return torch.inner(*_common(x1, x2))
+    return boolean_product(torch.inner, *_common(x1, x2))
 
 
 @symbolic_op("outer")
@@ -93,7 +95,7 @@ def vdot(x1, x2):
         tensor(10)
     """
     a, b = _common(x1, x2)
-    return torch.vdot(a.reshape(-1), b.reshape(-1))
+    return boolean_product(torch.vdot, a.reshape(-1), b.reshape(-1))
 
 
 @symbolic_op("kron")
@@ -279,5 +281,7 @@ def cdist(x, y):
         tensor([[5.0000],
                 [3.6056]])
     """
-    a, b = _common(x, y)
-    return torch.cdist(floating(a), floating(b))
+    a, b = (floating(t) for t in _common(x, y))
+    if a.dtype in (torch.float16, torch.bfloat16):  # torch's kernel has no half precision
+        return torch.cdist(a.float(), b.float()).to(a.dtype)
+    return torch.cdist(a, b)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from lamina.ops.core import axis_arg, floating, symbolic_op, tensor, to_dtype
+from lamina.ops.core import axis_arg, floating, sum_dtype, symbolic_op, tensor, to_dtype
 
 
 def _axes(x: torch.Tensor, axis) -> tuple[int, ...]:
@@ -22,7 +22,7 @@ def _axes(x: torch.Tensor, axis) -> tuple[int, ...]:
 def _flatten_axes(x: torch.Tensor, axes) -> torch.Tensor:
     """`x` with the axes to reduce moved to the end and merged into one."""
     kept = [a for a in range(x.dim()) if a not in axes]
-    moved = x.permute(*kept, *axes)
+    moved = x.permute((*kept, *axes))
     return moved.reshape(*moved.shape[: len(kept)], -1)
 
 
@@ -191,7 +191,7 @@ def nansum(x, axis=None, keepdims=False):
         tensor([1., 7.])
     """
     x = tensor(x)
-    return torch.nansum(x, dim=_axes(x, axis), keepdim=keepdims)
+    return torch.nansum(x, dim=_axes(x, axis), keepdim=keepdims).to(sum_dtype(x.dtype))
 
 
 @symbolic_op("nanmean")
@@ -286,10 +286,11 @@ def nanprod(x, axis=None, keepdims=False):
         tensor([ 1., 12.])
     """
     x = tensor(x)
+    dtype = sum_dtype(x.dtype)
     x = torch.nan_to_num(x, nan=1.0) if x.is_floating_point() else x
     for a in sorted(_axes(x, axis), reverse=True):
         x = torch.prod(x, dim=a, keepdim=keepdims)
-    return x
+    return x.to(dtype)
 
 
 @symbolic_op("nanvar")
@@ -342,6 +343,8 @@ def _nan_arg(x, axis, keepdims, fill, torch_fn):
     x = tensor(x)
     if x.is_floating_point():
         x = torch.where(torch.isnan(x), fill, x)
+    elif x.dtype == torch.bool:  # torch's argmax/argmin reject booleans
+        x = x.to(torch.uint8)
     if axis is None:
         out = torch_fn(x.reshape(-1))
         return (out.reshape([1] * x.dim()) if keepdims else out).to(torch.int32)

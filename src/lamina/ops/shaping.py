@@ -401,7 +401,10 @@ def vander(x, N=None, increasing=False):  # noqa: N803 - NumPy's name
                 [4, 2, 1],
                 [9, 3, 1]])
     """
-    return torch.vander(tensor(x), N=N, increasing=increasing)
+    x = tensor(x)
+    out = torch.vander(x, N=N, increasing=increasing)
+    integer = not (x.is_floating_point() or x.is_complex() or x.dtype == torch.bool)
+    return out.to(x.dtype) if integer else out  # torch widens integers to int64; Keras keeps them
 
 
 # --------------------------------------------------------------------------------------------------
