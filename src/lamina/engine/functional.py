@@ -61,7 +61,9 @@ class FunctionalGraph:
             """Check a tensor's node; return it if the walk must descend into it, else None."""
             node = tensor.node
             if node is None and id(tensor) in input_ids:
-                return  # a bare KerasTensor given as an input (`Function`): bound, never computed
+                return (
+                    None  # a bare KerasTensor given as an input (`Function`): bound, never computed
+                )
             if node is None:
                 raise ValueError(f"Tensor {tensor} was not produced by a layer or an Input().")
             if id(node) in finished_ids:
