@@ -9,7 +9,14 @@ import tarfile
 import numpy as np
 import pytest
 
-from lamina.datasets import boston_housing, cifar10, cifar100, fashion_mnist, mnist
+from lamina.datasets import (
+    boston_housing,
+    california_housing,
+    cifar10,
+    cifar100,
+    fashion_mnist,
+    mnist,
+)
 from lamina.datasets.archive import safe_unpickle
 
 
@@ -176,3 +183,27 @@ def test_restricted_unpickler_refuses_code():
     plain = {"a": [1, 2.5, "text"], b"b": np.arange(3)}
     loaded = safe_unpickle(io.BytesIO(pickle.dumps(plain, protocol=4)))
     assert loaded["a"] == [1, 2.5, "text"] and loaded[b"b"].tolist() == [0, 1, 2]
+
+
+def test_california_housing_splits_as_keras_and_has_a_small_version(tmp_path):
+    x = np.arange(700 * 8, dtype=np.float64).reshape(700, 8)
+    y = np.arange(700, dtype=np.float64)
+    np.savez(tmp_path / "cal.npz", x=x, y=y)
+    (x_train, y_train), (x_test, y_test) = california_housing.load_data(path=tmp_path / "cal.npz")
+    order = np.arange(700)
+    np.random.RandomState(113).shuffle(order)
+    assert y_train.tolist() == order[:560].tolist() and y_test.tolist() == order[560:].tolist()
+    np.testing.assert_array_equal(x_test, x[order[560:]])
+    (x_small, _), (x_small_test, y_small_test) = california_housing.load_data(
+        version="small", path=tmp_path / "cal.npz", test_split=0.5, seed=1
+    )
+    assert len(x_small) + len(x_small_test) == 600 and y_small_test.max() < 600
+
+
+def test_california_housing_refuses_bad_arguments_and_names_the_missing_file():
+    with pytest.raises(ValueError, match="version must be 'small' or 'large'"):
+        california_housing.load_data(version="medium")
+    with pytest.raises(ValueError, match=r"test_split must be in \[0, 1\)"):
+        california_housing.load_data(test_split=1.0)
+    with pytest.raises(FileNotFoundError, match="california_housing.npz"):
+        california_housing.load_data()

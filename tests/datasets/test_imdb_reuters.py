@@ -113,3 +113,9 @@ def test_reuters_split_and_reindex(tmp_path):
     shifted = [[1] + [w + 3 for w in wire] for wire in wires]
     shifted[4][-1] = 2  # the largest id is the cap, so it maps to OOV (Keras's rule)
     assert pairs == list(enumerate(shifted))
+
+
+def test_reuters_label_names_are_keras_topics():
+    from tests.parity import reference
+
+    assert reuters.get_label_names() == reference.keras_reuters_label_names()

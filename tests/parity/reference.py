@@ -827,3 +827,8 @@ def keras_distill_run(teacher_weights, student_weights, x, y, epochs=2) -> dict:
     )
     history = distiller.fit(x, y, epochs=epochs, batch_size=len(x), shuffle=False, verbose=0)
     return {"history": history.history, "student_weights": student.get_weights()}
+
+
+def keras_reuters_label_names() -> tuple:
+    """Keras's Reuters topic names, by label id."""
+    return tuple(keras.datasets.reuters.get_label_names())

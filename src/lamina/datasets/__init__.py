@@ -2,6 +2,7 @@
 
 from lamina.datasets import (
     boston_housing,
+    california_housing,
     cifar10,
     cifar100,
     digits,
@@ -13,6 +14,7 @@ from lamina.datasets import (
 
 __all__ = [
     "boston_housing",
+    "california_housing",
     "cifar10",
     "cifar100",
     "digits",

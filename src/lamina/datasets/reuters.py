@@ -67,3 +67,68 @@ def get_word_index(path="reuters_word_index.json") -> dict[str, int]:
     found = locate("reuters", ["reuters_word_index.json"], path, ORIGIN + "reuters_word_index.json")
     with open(found, encoding="utf-8") as handle:
         return json.load(handle)
+
+
+# The 46 Reuters newswire topics, in the order of the data set's label ids.
+_TOPICS = (
+    "cocoa",
+    "grain",
+    "veg-oil",
+    "earn",
+    "acq",
+    "wheat",
+    "copper",
+    "housing",
+    "money-supply",
+    "coffee",
+    "sugar",
+    "trade",
+    "reserves",
+    "ship",
+    "cotton",
+    "carcass",
+    "crude",
+    "nat-gas",
+    "cpi",
+    "money-fx",
+    "interest",
+    "gnp",
+    "meal-feed",
+    "alum",
+    "oilseed",
+    "gold",
+    "tin",
+    "strategic-metal",
+    "livestock",
+    "retail",
+    "ipi",
+    "iron-steel",
+    "rubber",
+    "heat",
+    "jobs",
+    "lei",
+    "bop",
+    "zinc",
+    "orange",
+    "pet-chem",
+    "dlr",
+    "gas",
+    "silver",
+    "wpi",
+    "hog",
+    "lead",
+)
+
+
+def get_label_names() -> tuple[str, ...]:
+    """The topic names of the Reuters labels: `get_label_names()[y]` names label `y`.
+
+    Returns:
+        A tuple of the 46 topic strings, indexed by label id.
+
+    Example:
+        >>> names = get_label_names()
+        >>> len(names), names[3], names[4]
+        (46, 'earn', 'acq')
+    """
+    return tuple(_TOPICS)
