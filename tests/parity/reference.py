@@ -854,3 +854,8 @@ def keras_quantizer_object(identifier):
     """A Keras quantizer or quantization config as `(class name, get_config(), serialize())`."""
     obj = keras.quantizers.get(identifier)
     return type(obj).__name__, obj.get_config(), keras.quantizers.serialize(obj)
+
+
+def keras_serialized_quantizer(build):
+    """`keras.quantizers.serialize(build(keras.quantizers))`: the same recipe run on Keras."""
+    return keras.quantizers.serialize(build(keras.quantizers))

@@ -12,6 +12,7 @@ import re
 from lamina.engine import errors
 from lamina.engine.quantizer import Quantizer
 from lamina.quantizers.abs_max_quantizer import AbsMaxQuantizer
+from lamina.quantizers.calibration_configs import AWQConfig, GPTQConfig
 from lamina.quantizers.fake_quant import fake_quant_with_min_max_vars
 from lamina.quantizers.functions import (
     abs_max_quantize,
@@ -22,8 +23,23 @@ from lamina.quantizers.functions import (
     quantize_and_dequantize,
     unpack_int4,
 )
+from lamina.quantizers.quantization_config import (
+    Float8QuantizationConfig,
+    Int4QuantizationConfig,
+    Int8QuantizationConfig,
+    QuantizationConfig,
+)
 
-_CLASSES = [Quantizer, AbsMaxQuantizer]
+_CLASSES = [
+    Quantizer,
+    AbsMaxQuantizer,
+    QuantizationConfig,
+    Int8QuantizationConfig,
+    Int4QuantizationConfig,
+    Float8QuantizationConfig,
+    GPTQConfig,
+    AWQConfig,
+]
 
 
 def _objects():
@@ -113,7 +129,13 @@ def get(identifier, **kwargs):
 
 
 __all__ = [
+    "AWQConfig",
     "AbsMaxQuantizer",
+    "Float8QuantizationConfig",
+    "GPTQConfig",
+    "Int4QuantizationConfig",
+    "Int8QuantizationConfig",
+    "QuantizationConfig",
     "Quantizer",
     "abs_max_quantize",
     "abs_max_quantize_grouped_with_zero_point",
