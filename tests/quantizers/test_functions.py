@@ -144,3 +144,18 @@ def test_fake_quant_hand_computed():
     out = quantizers.fake_quant_with_min_max_vars(x, -1.0, 2.0, num_bits=2)
     assert out.tolist() == [-1.0, 0.0, 1.0, 2.0]
     assert out.dtype == torch.float32
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.float64])
+def test_half_and_double_inputs_match_keras(dtype):
+    x = torch.tensor(KERNEL).to(dtype)
+    q, scale = quantizers.abs_max_quantize(x, -1)
+    k_q, k_scale = reference.keras_quantizer_call("abs_max_quantize", x, -1)
+    _close(q, k_q, atol=0)
+    _close(scale, k_scale, atol=0)
+    grouped = quantizers.abs_max_quantize_grouped_with_zero_point(x, 2)
+    k_grouped = reference.keras_quantizer_call("abs_max_quantize_grouped_with_zero_point", x, 2)
+    for mine, keras_one in zip(grouped, k_grouped, strict=True):
+        _close(mine, keras_one, atol=0)
+    fake = quantizers.fake_quant_with_min_max_vars(x, -1.0, 1.0)
+    _close(fake, reference.keras_quantizer_call("fake_quant_with_min_max_vars", x, -1.0, 1.0))
