@@ -832,3 +832,35 @@ def keras_distill_run(teacher_weights, student_weights, x, y, epochs=2) -> dict:
 def keras_reuters_label_names() -> tuple:
     """Keras's Reuters topic names, by label id."""
     return tuple(keras.datasets.reuters.get_label_names())
+
+
+def keras_quantizer_call(name: str, *args, **kwargs):
+    """`keras.quantizers.<name>(*args, **kwargs)` with its tensors returned as NumPy arrays."""
+
+    def to_numpy(value):
+        if isinstance(value, (tuple, list)):
+            return type(value)(to_numpy(v) for v in value)
+        if isinstance(value, torch.Tensor):
+            return value.detach().cpu().numpy()
+        return value
+
+    return to_numpy(getattr(keras.quantizers, name)(*args, **kwargs))
+
+
+def keras_fake_quant_grads(x, min_vals, max_vals, cotangent, **kwargs):
+    """Keras's fake-quant output and the gradients of `sum(output * cotangent)` by each input."""
+    x, lo, hi = (_tensor(v, requires_grad=True) for v in (x, min_vals, max_vals))
+    out = keras.quantizers.fake_quant_with_min_max_vars(x, lo, hi, **kwargs)
+    (out * _tensor(cotangent)).sum().backward()
+    return out.detach().numpy(), x.grad.numpy(), lo.grad.numpy(), hi.grad.numpy()
+
+
+def keras_quantizer_object(identifier):
+    """A Keras quantizer or quantization config as `(class name, get_config(), serialize())`."""
+    obj = keras.quantizers.get(identifier)
+    return type(obj).__name__, obj.get_config(), keras.quantizers.serialize(obj)
+
+
+def keras_serialized_quantizer(build):
+    """`keras.quantizers.serialize(build(keras.quantizers))`: the same recipe run on Keras."""
+    return keras.quantizers.serialize(build(keras.quantizers))
