@@ -49,16 +49,6 @@ KNOWN_CYCLES = {
         }
     ): "Layer.__call__ hands symbolic inputs to symbolic.py, whose KerasTensor arithmetic builds "
     "OpLayers (Layers); backend/dtypes look up KerasTensor for ops on symbolic tensors.",
-    frozenset(
-        {
-            "lamina",
-            "lamina.applications",
-            "lamina.applications.convnext",
-            "lamina.visualization",
-            "lamina.visualization.report",
-        }
-    ): "applications are built from the public API (DESIGN.md: `import lamina`), and the report "
-    "quotes lamina.__version__; lamina's __init__ imports both packages.",
 }
 
 
