@@ -36,9 +36,6 @@ KNOWN_CYCLES = {
     ): "Model.save / load_weights call lamina.saving, which rebuilds Models and Sequentials from "
     "their configs (Keras has the same pair); the trainer's parts ask model.py whether a "
     "subclass overrides call().",
-    frozenset({"lamina.optimizers", "lamina.optimizers.loss_scale_optimizer"}): "a "
-    "LossScaleOptimizer's config nests its inner optimizer's, which the package's registry "
-    "(serialize / deserialize) writes and reads.",
     frozenset(
         {
             "lamina.backend",

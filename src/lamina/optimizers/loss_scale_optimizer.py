@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import torch
 
+from lamina.optimizers import registry
 from lamina.optimizers.optimizer import Optimizer
 
 # The base optimizer's arguments Keras lets a saved LossScaleOptimizer config carry, with the only
@@ -29,6 +30,7 @@ _BASE_DEFAULTS = {
 }
 
 
+@registry.register_wrapper
 class LossScaleOptimizer(Optimizer):
     """An optimizer that scales the loss dynamically to keep float16 gradients from underflowing.
 
@@ -189,9 +191,7 @@ class LossScaleOptimizer(Optimizer):
 
     # ----------------------------------------------------------------------------------------------
     def get_config(self) -> dict:
-        from lamina import optimizers
-
-        inner = optimizers.serialize(self.inner_optimizer)
+        inner = registry.serialize(self.inner_optimizer)
         return {
             "name": self.name,
             "inner_optimizer": {"module": "keras.optimizers", **inner, "registered_name": None},
@@ -201,10 +201,8 @@ class LossScaleOptimizer(Optimizer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from lamina import optimizers
-
         config = dict(config)
-        inner = optimizers.deserialize(config.pop("inner_optimizer"), custom_objects)
+        inner = registry.deserialize(config.pop("inner_optimizer"), custom_objects)
         return cls(inner, **config)
 
     def state_dict(self) -> dict:
