@@ -21,23 +21,6 @@ PACKAGE = SRC / "lamina"
 KNOWN_CYCLES = {
     frozenset(
         {
-            "lamina.engine.epoch_loop",
-            "lamina.engine.fit_data",
-            "lamina.engine.fit_loop",
-            "lamina.engine.model",
-            "lamina.engine.sequential",
-            "lamina.engine.trainer",
-            "lamina.saving",
-            "lamina.saving.keras_format",
-            "lamina.saving.legacy_h5",
-            "lamina.saving.model_config",
-            "lamina.saving.object_serialization",
-        }
-    ): "Model.save / load_weights call lamina.saving, which rebuilds Models and Sequentials from "
-    "their configs (Keras has the same pair); the trainer's parts ask model.py whether a "
-    "subclass overrides call().",
-    frozenset(
-        {
             "lamina.backend",
             "lamina.dtype_policies.policy",
             "lamina.dtypes",

@@ -12,11 +12,16 @@ from lamina.saving.errors import FileFormatError
 _FUNCTIONAL_NAMES = ("Functional", "Model")
 
 
+def _is_sequential(model) -> bool:
+    # Sequential and Model come from the engine's class registry (engine/layer.py), which they join
+    # as they are defined: the engine saves through this module, so this module cannot import them.
+    sequential = lamina_class("Sequential")
+    return sequential is not None and isinstance(model, sequential)
+
+
 def model_entry(model) -> dict:
     """`{"module", "class_name", "config", "registered_name", "build_config", "compile_config"}`."""
-    from lamina.engine.sequential import Sequential
-
-    if isinstance(model, Sequential):
+    if _is_sequential(model):
         class_name, module = "Sequential", "keras"
     elif getattr(model, "_graph", None) is not None:
         class_name, module = "Functional", "keras.src.models.functional"
@@ -150,9 +155,6 @@ def drop_inert_keras_arguments(structure, custom_objects=None):
 
 def build_model(entry: dict, custom_objects=None, source: str = ""):
     """A model from a saved entry (lamina's or Keras's)."""
-    from lamina.engine.model import Model
-    from lamina.engine.sequential import Sequential
-
     if not isinstance(entry, dict) or "class_name" not in entry or "config" not in entry:
         raise FileFormatError(f"{source} has no model config (expected 'class_name' and 'config').")
     class_name = entry["class_name"]
@@ -163,10 +165,8 @@ def build_model(entry: dict, custom_objects=None, source: str = ""):
             f"{type(entry['config']).__name__}."
         )
     custom_objects = dict(custom_objects or {})
-    if class_name == "Sequential":
-        cls = Sequential
-    elif class_name in _FUNCTIONAL_NAMES:
-        cls = Model
+    if class_name == "Sequential" or class_name in _FUNCTIONAL_NAMES:
+        cls = lamina_class(class_name)  # Functional -> Model
     elif class_name in custom_objects or entry.get("registered_name") in custom_objects:
         cls = custom_objects.get(class_name) or custom_objects[entry["registered_name"]]
     else:
