@@ -16,21 +16,6 @@ import pytest
 SRC = pathlib.Path(__file__).resolve().parents[2] / "src"
 PACKAGE = SRC / "lamina"
 
-# Cycles not broken yet, each with why. The test fails if one grows, shrinks or disappears, so the
-# list is kept honest: remove an entry when its cycle is broken.
-KNOWN_CYCLES = {
-    frozenset(
-        {
-            "lamina.backend",
-            "lamina.dtype_policies.policy",
-            "lamina.dtypes",
-            "lamina.engine.layer",
-            "lamina.engine.symbolic",
-        }
-    ): "Layer.__call__ hands symbolic inputs to symbolic.py, whose KerasTensor arithmetic builds "
-    "OpLayers (Layers); backend/dtypes look up KerasTensor for ops on symbolic tensors.",
-}
-
 
 def _module_name(path: pathlib.Path) -> str:
     parts = list(path.relative_to(SRC).with_suffix("").parts)
@@ -128,15 +113,12 @@ def test_the_graph_finds_a_cycle():
     assert strongly_connected(graph) == [frozenset({"a", "b", "c"})]
 
 
-def test_no_import_cycles_beyond_the_known_ones():
+def test_no_import_cycles():
     graph = import_graph()
     cycles = strongly_connected(graph)
-    new = [c for c in cycles if c not in KNOWN_CYCLES]
-    assert not new, "import cycles:\n" + "\n".join(
-        f"  {sorted(c)}:\n    {_describe(c, graph)}" for c in new
+    assert not cycles, "import cycles:\n" + "\n".join(
+        f"  {sorted(c)}:\n    {_describe(c, graph)}" for c in cycles
     )
-    gone = [sorted(c) for c in KNOWN_CYCLES if c not in cycles]
-    assert not gone, f"cycles broken (remove them from KNOWN_CYCLES): {gone}"
 
 
 _SHARDS = 4
