@@ -441,3 +441,17 @@ def keras_save_mixed_model(path, weights=None) -> None:
     if weights is not None:
         model.set_weights(weights)
     model.save(path)
+
+
+def keras_save_compiled_dense(path, **compile_kwargs) -> None:
+    """Save to `path` (.keras) a Keras Sequential Dense(2) on (None, 3) inputs, compiled with
+    `optimizer="sgd", loss="mse"` and `compile_kwargs`."""
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse", **compile_kwargs)
+    model.save(path)
+
+
+def keras_loaded_execution_options(path) -> dict:
+    """Keras's `run_eagerly` and `steps_per_execution` of the model it loads from `path`."""
+    model = keras.models.load_model(path)
+    return {"run_eagerly": model.run_eagerly, "steps_per_execution": model.steps_per_execution}

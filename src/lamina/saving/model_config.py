@@ -75,8 +75,8 @@ def _compile_config(model):
         "loss_weights": state.loss_weights_spec,
         "metrics": _object_entry(state.metrics_spec, "keras.metrics"),
         "weighted_metrics": _object_entry(state.weighted_metrics_spec, "keras.metrics"),
-        "run_eagerly": False,
-        "steps_per_execution": 1,
+        "run_eagerly": bool(state.run_eagerly),
+        "steps_per_execution": int(state.steps_per_execution),
         "jit_compile": bool(state.jit_compile),
     }
 
@@ -221,6 +221,10 @@ def compile_from(model, compile_config: dict, custom_objects=None, source: str =
             metrics=metric_list,
             loss_weights=compile_config.get("loss_weights"),
             weighted_metrics=weighted,
+            # As Keras's compile_from_config, but for jit_compile, which stays the caller's
+            # choice here (torch.compile makes the first step of a run much slower).
+            run_eagerly=compile_config.get("run_eagerly", False) is True,
+            steps_per_execution=compile_config.get("steps_per_execution", 1),
         )
     except (ValueError, TypeError, KeyError) as error:
         warnings.warn(
