@@ -113,7 +113,7 @@ class LossScaleOptimizer(Optimizer):
 
     def follow_parameters(self) -> None:
         self.inner_optimizer.follow_parameters()
-        parameters = self.inner_optimizer._parameters
+        parameters = self.inner_optimizer.parameters
         if parameters and self.dynamic_scale is not None:
             self.dynamic_scale = self.dynamic_scale.to(parameters[0].device)
             self.step_counter = self.step_counter.to(parameters[0].device)
@@ -152,7 +152,7 @@ class LossScaleOptimizer(Optimizer):
     def step(self) -> None:
         """Unscale the gradients; update with them if all are finite, else skip; adjust the
         scale."""
-        parameters = [p for p in self.inner_optimizer._parameters if p.grad is not None]
+        parameters = [p for p in self.inner_optimizer.parameters if p.grad is not None]
         if not parameters:
             return
         found_inf = torch.zeros(1, dtype=torch.float32, device=self.dynamic_scale.device)
