@@ -36,6 +36,7 @@ from lamina import (  # noqa: E402
     utils,
     visualization,
 )
+from lamina._version import __version__  # noqa: E402
 from lamina.constraints import Constraint  # noqa: E402
 from lamina.device_scope import device  # noqa: E402
 from lamina.dtype_policies import DTypePolicy, FloatDTypePolicy  # noqa: E402
@@ -54,8 +55,6 @@ from lamina.losses import Loss  # noqa: E402
 from lamina.metrics import Metric  # noqa: E402
 from lamina.optimizers import Optimizer  # noqa: E402
 from lamina.regularizers import Regularizer  # noqa: E402
-
-__version__ = "0.1.0"
 
 
 def __getattr__(name):

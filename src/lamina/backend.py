@@ -12,8 +12,17 @@ import random
 import numpy as np
 import torch
 
-from lamina.dtypes import is_float_dtype, is_int_dtype, result_type, standardize_dtype
+from lamina.dtypes import dtype_name as dtype_name  # re-exported: used as backend.dtype_name
+from lamina.dtypes import (
+    floatx,
+    is_float_dtype,
+    is_int_dtype,
+    result_type,
+    set_floatx,
+    standardize_dtype,
+)
 from lamina.engine import naming
+from lamina.engine.keras_tensor import KerasTensor
 
 __all__ = [
     "backend",
@@ -33,7 +42,6 @@ __all__ = [
 ]
 
 _default_device: torch.device | None = None
-_floatx = "float32"
 _epsilon = 1e-7
 _image_data_format = "channels_last"
 
@@ -122,37 +130,6 @@ def set_default_device(device: str | torch.device) -> None:
     _default_device = torch.device(device)
 
 
-def floatx() -> str:
-    """The default float dtype of weights and random tensors, as a string ("float32").
-
-    `set_floatx` changes it; a layer's own `dtype=` (or the global dtype policy) wins over it.
-
-    Example:
-        >>> floatx()
-        'float32'
-    """
-    return _floatx
-
-
-_FLOATX_CHOICES = ("bfloat16", "float16", "float32", "float64")
-
-
-def set_floatx(dtype: str) -> None:
-    """Set the default float dtype: "float16", "bfloat16", "float32" or "float64".
-
-    Args:
-        dtype: the dtype's name (or a NumPy/torch float dtype).
-
-    Example:
-        >>> lamina.backend.set_floatx("float64")  # doctest: +SKIP
-    """
-    global _floatx
-    name = standardize_dtype(dtype) if not isinstance(dtype, str) else dtype
-    if name not in _FLOATX_CHOICES:
-        raise ValueError(f"Unknown `floatx` value: {dtype}. Expected one of {set(_FLOATX_CHOICES)}")
-    _floatx = name
-
-
 _DTYPES = {
     "float16": torch.float16,
     "bfloat16": torch.bfloat16,
@@ -170,17 +147,13 @@ _DTYPES = {
 def to_torch_dtype(dtype) -> torch.dtype:
     """'float32', np.float32, torch.float32 or None (floatx) -> torch dtype."""
     if dtype is None:
-        return _DTYPES[_floatx]
+        return _DTYPES[floatx()]
     if isinstance(dtype, torch.dtype):
         return dtype
     name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
     if name not in _DTYPES:
         raise ValueError(f"Unsupported dtype {dtype!r}; expected one of {sorted(_DTYPES)}.")
     return _DTYPES[name]
-
-
-def dtype_name(dtype: torch.dtype) -> str:
-    return str(dtype).replace("torch.", "")
 
 
 def standardize_data_format(data_format: str | None) -> str:
@@ -266,8 +239,6 @@ def is_keras_tensor(x) -> bool:
         >>> is_keras_tensor(lamina.Input((3,))), is_keras_tensor(torch.ones(3))
         (True, False)
     """
-    from lamina.engine.symbolic import KerasTensor
-
     return isinstance(x, KerasTensor)
 
 

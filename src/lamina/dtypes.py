@@ -1,4 +1,5 @@
-"""Dtype names and promotion as Keras reports them: `standardize_dtype`, `result_type` and kin.
+"""Dtype names and promotion as Keras reports them: `standardize_dtype`, `result_type` and kin,
+and the default float dtype (`floatx`, re-exported by `lamina.backend`).
 
 Keras names dtypes by strings ("float32", "int8", ...) whatever the object given (NumPy dtype,
 torch dtype, Python type). Its promotion rule is JAX's with 64-bit types off: the pair's common
@@ -39,6 +40,44 @@ _NAMES = {
 _PYTHON = {int: "int32", float: "float32", bool: "bool", "int": "int32", "float": "float32"}
 _NARROW = {"int64": "int32", "uint64": "uint32", "float64": "float32", "complex128": "complex64"}
 
+_floatx = "float32"
+
+
+def floatx() -> str:
+    """The default float dtype of weights and random tensors, as a string ("float32").
+
+    `set_floatx` changes it; a layer's own `dtype=` (or the global dtype policy) wins over it.
+
+    Example:
+        >>> floatx()
+        'float32'
+    """
+    return _floatx
+
+
+_FLOATX_CHOICES = ("bfloat16", "float16", "float32", "float64")
+
+
+def set_floatx(dtype: str) -> None:
+    """Set the default float dtype: "float16", "bfloat16", "float32" or "float64".
+
+    Args:
+        dtype: the dtype's name (or a NumPy/torch float dtype).
+
+    Example:
+        >>> lamina.backend.set_floatx("float64")  # doctest: +SKIP
+    """
+    global _floatx
+    name = standardize_dtype(dtype) if not isinstance(dtype, str) else dtype
+    if name not in _FLOATX_CHOICES:
+        raise ValueError(f"Unknown `floatx` value: {dtype}. Expected one of {set(_FLOATX_CHOICES)}")
+    _floatx = name
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """A torch dtype's name without the `torch.` prefix (`torch.float32` -> "float32")."""
+    return str(dtype).replace("torch.", "")
+
 
 def standardize_dtype(dtype=None) -> str:
     """The Keras name of a dtype given as a string, NumPy/torch dtype or Python type.
@@ -54,9 +93,7 @@ def standardize_dtype(dtype=None) -> str:
         ('float32', 'int8')
     """
     if dtype is None:
-        from lamina import backend
-
-        return backend.floatx()
+        return floatx()
     if isinstance(dtype, (type, str)) and dtype in _PYTHON:
         return _PYTHON[dtype]
     if isinstance(dtype, torch.dtype):

@@ -16,51 +16,6 @@ import pytest
 SRC = pathlib.Path(__file__).resolve().parents[2] / "src"
 PACKAGE = SRC / "lamina"
 
-# Cycles not broken yet, each with why. The test fails if one grows, shrinks or disappears, so the
-# list is kept honest: remove an entry when its cycle is broken.
-KNOWN_CYCLES = {
-    frozenset(
-        {
-            "lamina.engine.epoch_loop",
-            "lamina.engine.fit_data",
-            "lamina.engine.fit_loop",
-            "lamina.engine.model",
-            "lamina.engine.sequential",
-            "lamina.engine.trainer",
-            "lamina.saving",
-            "lamina.saving.keras_format",
-            "lamina.saving.legacy_h5",
-            "lamina.saving.model_config",
-            "lamina.saving.object_serialization",
-        }
-    ): "Model.save / load_weights call lamina.saving, which rebuilds Models and Sequentials from "
-    "their configs (Keras has the same pair); the trainer's parts ask model.py whether a "
-    "subclass overrides call().",
-    frozenset({"lamina.optimizers", "lamina.optimizers.loss_scale_optimizer"}): "a "
-    "LossScaleOptimizer's config nests its inner optimizer's, which the package's registry "
-    "(serialize / deserialize) writes and reads.",
-    frozenset(
-        {
-            "lamina.backend",
-            "lamina.dtype_policies.policy",
-            "lamina.dtypes",
-            "lamina.engine.layer",
-            "lamina.engine.symbolic",
-        }
-    ): "Layer.__call__ hands symbolic inputs to symbolic.py, whose KerasTensor arithmetic builds "
-    "OpLayers (Layers); backend/dtypes look up KerasTensor for ops on symbolic tensors.",
-    frozenset(
-        {
-            "lamina",
-            "lamina.applications",
-            "lamina.applications.convnext",
-            "lamina.visualization",
-            "lamina.visualization.report",
-        }
-    ): "applications are built from the public API (DESIGN.md: `import lamina`), and the report "
-    "quotes lamina.__version__; lamina's __init__ imports both packages.",
-}
-
 
 def _module_name(path: pathlib.Path) -> str:
     parts = list(path.relative_to(SRC).with_suffix("").parts)
@@ -158,15 +113,12 @@ def test_the_graph_finds_a_cycle():
     assert strongly_connected(graph) == [frozenset({"a", "b", "c"})]
 
 
-def test_no_import_cycles_beyond_the_known_ones():
+def test_no_import_cycles():
     graph = import_graph()
     cycles = strongly_connected(graph)
-    new = [c for c in cycles if c not in KNOWN_CYCLES]
-    assert not new, "import cycles:\n" + "\n".join(
-        f"  {sorted(c)}:\n    {_describe(c, graph)}" for c in new
+    assert not cycles, "import cycles:\n" + "\n".join(
+        f"  {sorted(c)}:\n    {_describe(c, graph)}" for c in cycles
     )
-    gone = [sorted(c) for c in KNOWN_CYCLES if c not in cycles]
-    assert not gone, f"cycles broken (remove them from KNOWN_CYCLES): {gone}"
 
 
 _SHARDS = 4

@@ -92,15 +92,15 @@ def test_swap_ema_weights_evaluates_with_the_averages():
     model.fit(x, y, epochs=1, batch_size=4, verbose=0)
     optimizer = model.optimizer
     with torch.no_grad():  # make the averages differ from the weights, as mid-training
-        for average in optimizer._ema:
+        for average in optimizer.moving_averages:
             average.add_(0.5)
-    trained = [p.detach().clone() for p in optimizer._parameters]
-    averages = [a.detach().clone() for a in optimizer._ema]
+    trained = [p.detach().clone() for p in optimizer.parameters]
+    averages = [a.detach().clone() for a in optimizer.moving_averages]
     seen = []
 
     class Spy(callbacks.Callback):
         def on_test_batch_begin(self, batch, logs=None):
-            seen.append([p.detach().clone() for p in optimizer._parameters])
+            seen.append([p.detach().clone() for p in optimizer.parameters])
 
     swap = callbacks.SwapEMAWeights()
     plain = model.evaluate(x, y, verbose=0)
@@ -108,9 +108,9 @@ def test_swap_ema_weights_evaluates_with_the_averages():
     assert averaged != pytest.approx(plain)
     for during, average in zip(seen[0], averages, strict=True):
         torch.testing.assert_close(during, average)
-    for after, before in zip(optimizer._parameters, trained, strict=True):
+    for after, before in zip(optimizer.parameters, trained, strict=True):
         torch.testing.assert_close(after.detach(), before)
-    for after, before in zip(optimizer._ema, averages, strict=True):
+    for after, before in zip(optimizer.moving_averages, averages, strict=True):
         torch.testing.assert_close(after, before)
 
 

@@ -236,3 +236,18 @@ def test_state_dict_resumes_identically(factory):
 def test_invalid_options_raise(config, message):
     with pytest.raises((ValueError, TypeError), match=message):
         optimizers.SGD(**config)
+
+
+def test_parameters_and_moving_averages_by_hand():
+    weight = torch.nn.Parameter(torch.tensor([1.0]))
+    plain = optimizers.SGD(0.5)
+    plain.build([weight])
+    assert plain.parameters == [weight] and plain.moving_averages is None
+
+    optimizer = optimizers.SGD(0.5, use_ema=True, ema_momentum=0.5)
+    optimizer.build([weight])
+    assert optimizer.parameters[0] is weight
+    for _ in range(2):  # w: 1 -> 0.5 -> 0; average: a copy (0.5), then 0.5*0.5 + 0.5*0 = 0.25
+        optimizer.apply_gradients([(torch.tensor([1.0]), weight)])
+    assert weight.item() == 0.0
+    assert optimizer.moving_averages[0].item() == 0.25

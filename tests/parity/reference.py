@@ -864,3 +864,17 @@ def keras_quantizer_object(identifier):
 def keras_serialized_quantizer(build):
     """`keras.quantizers.serialize(build(keras.quantizers))`: the same recipe run on Keras."""
     return keras.quantizers.serialize(build(keras.quantizers))
+
+
+def keras_save_compiled_dense(path, **compile_kwargs) -> None:
+    """Save to `path` (.keras) a Keras Sequential Dense(2) on (None, 3) inputs, compiled with
+    `optimizer="sgd", loss="mse"` and `compile_kwargs`."""
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse", **compile_kwargs)
+    model.save(path)
+
+
+def keras_loaded_execution_options(path) -> dict:
+    """Keras's `run_eagerly` and `steps_per_execution` of the model it loads from `path`."""
+    model = keras.models.load_model(path)
+    return {"run_eagerly": model.run_eagerly, "steps_per_execution": model.steps_per_execution}

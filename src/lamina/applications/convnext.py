@@ -14,8 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-import lamina
-from lamina import layers
+from lamina import initializers, layers, models
 from lamina.applications import common
 from lamina.applications.imagenet_utils import decode_predictions
 
@@ -73,7 +72,7 @@ class LayerScale(layers.Layer):
         self.gamma = self.add_weight(
             name="gamma",
             shape=(self.projection_dim,),
-            initializer=lamina.initializers.Constant(self.init_values),
+            initializer=initializers.Constant(self.init_values),
         )
 
     def compute_output_shape(self, input_shape):
@@ -109,7 +108,7 @@ def _block(inputs, channels, drop_path_rate, layer_scale_init_value, name):
 
 def _downsampling(name, channels, index):
     if index == 0:
-        return lamina.Sequential(
+        return models.Sequential(
             [
                 layers.Conv2D(channels, 4, strides=4, name=f"{name}_stem_conv"),
                 layers.LayerNormalization(epsilon=1e-6, name=f"{name}_stem_layernorm"),
@@ -117,7 +116,7 @@ def _downsampling(name, channels, index):
             name=f"{name}_stem",
         )
     step = index - 1
-    return lamina.Sequential(
+    return models.Sequential(
         [
             layers.LayerNormalization(epsilon=1e-6, name=f"{name}_downsampling_layernorm_{step}"),
             layers.Conv2D(channels, 2, strides=2, name=f"{name}_downsampling_conv_{step}"),

@@ -32,7 +32,7 @@ class SwapEMAWeights(Callback):
     def _optimizer(self):
         optimizer = self.model.optimizer
         optimizer = getattr(optimizer, "inner_optimizer", optimizer)
-        if getattr(optimizer, "_ema", None) is None:
+        if getattr(optimizer, "moving_averages", None) is None:
             raise ValueError(
                 "SwapEMAWeights must be used when `use_ema=True` is set on the optimizer. "
                 f"Received: use_ema={getattr(optimizer, 'use_ema', False)}"
@@ -42,7 +42,9 @@ class SwapEMAWeights(Callback):
     def _swap(self):
         optimizer = self._optimizer()
         with torch.no_grad():
-            for weight, average in zip(optimizer._parameters, optimizer._ema, strict=True):
+            for weight, average in zip(
+                optimizer.parameters, optimizer.moving_averages, strict=True
+            ):
                 trained = weight.detach().clone()
                 weight.copy_(average)
                 average.copy_(trained)
@@ -68,7 +70,9 @@ class SwapEMAWeights(Callback):
                 # fit copies the averages into the weights after training: keep them equal.
                 optimizer = self._optimizer()
                 with torch.no_grad():
-                    for weight, average in zip(optimizer._parameters, optimizer._ema, strict=True):
+                    for weight, average in zip(
+                        optimizer.parameters, optimizer.moving_averages, strict=True
+                    ):
                         average.copy_(weight)
 
     def on_test_begin(self, logs=None):

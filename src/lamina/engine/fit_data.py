@@ -22,10 +22,7 @@ def model_device(model) -> torch.device:
 
 def has_no_call(model) -> bool:
     """A subclassed model that defines no call() (its train_step uses its sub-models directly)."""
-    from lamina.engine.model import Model
-
-    no_graph = getattr(model, "_graph", None) is None
-    return no_graph and type(model).call is Model.call
+    return not model._has_call()
 
 
 def ensure_built(model, first_batch) -> None:

@@ -18,8 +18,11 @@ from torch import nn
 
 from lamina import backend, constraints, initializers, regularizers, tree
 from lamina.dtype_policies import policy as dtype_policies
-from lamina.engine import errors, naming, remat, scopes
+from lamina.engine import errors, naming, remat, scopes, shape_inference
 from lamina.engine.input_spec import InputSpec
+from lamina.engine.keras_tensor import any_symbolic
+from lamina.engine.shape_inference import in_meta_inference
+from lamina.engine.shape_inference import meta_inference as meta_inference  # re-exported
 from lamina.engine.variable_base import VariableBase
 from lamina.mixed_precision import autocast as mixed_precision_autocast
 
@@ -38,32 +41,6 @@ def _training_stack() -> list[bool]:
 
 
 _UNKNOWN = object()  # a weights' device not looked up yet
-
-
-def in_meta_inference() -> bool:
-    """Whether this thread is inferring output shapes on the meta device (engine/symbolic.py)."""
-    return getattr(_thread_state, "meta_inference", False)
-
-
-class meta_inference:  # noqa: N801 - used as a context manager, like torch.no_grad
-    """Marks this thread as inferring shapes on the meta device while the block runs.
-
-    Thread-local, as the training stack: a model built in one thread does not make layers called in
-    another think they run on meta tensors.
-
-    Example:
-        >>> with meta_inference():
-        ...     assert in_meta_inference()
-    """
-
-    def __enter__(self):
-        self._previous = in_meta_inference()
-        _thread_state.meta_inference = True
-        return self
-
-    def __exit__(self, *exc_info):
-        _thread_state.meta_inference = self._previous
-        return False
 
 
 class WeightSpec(NamedTuple):
@@ -236,10 +213,8 @@ class Layer(nn.Module):
         if args:
             inputs = args[0]
             if not isinstance(inputs, torch.Tensor):
-                from lamina.engine import symbolic
-
-                if symbolic.any_symbolic(args, kwargs):
-                    return symbolic.call_on_symbolic(self, args, kwargs)
+                if any_symbolic(args, kwargs):
+                    return shape_inference.call_on_symbolic(self, args, kwargs)
                 device = self._weights_device()
                 inputs = _as_tensor_tree(inputs, device or backend.default_device(), device)
                 args = (inputs, *args[1:])
@@ -285,9 +260,7 @@ class Layer(nn.Module):
         if not self.built:
             self._build_for(inputs)
             if in_meta_inference() and _has_real_state(self):
-                from lamina.engine import symbolic
-
-                return symbolic.meta_call(self, (inputs, *args), kwargs)
+                return shape_inference.meta_call(self, (inputs, *args), kwargs)
         elif self.input_spec is not None and isinstance(inputs, torch.Tensor):
             self.input_spec.check(inputs.shape, self)
 
@@ -647,9 +620,7 @@ class Layer(nn.Module):
 
     def compute_output_shape(self, input_shape):
         """Default: run `call` on the meta device (no memory, no compute) and read the shape."""
-        from lamina.engine import symbolic
-
-        return symbolic.infer_output_shape(self, input_shape)
+        return shape_inference.infer_output_shape(self, input_shape)
 
     @property
     def input_shape(self):

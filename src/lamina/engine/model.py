@@ -102,6 +102,11 @@ class Model(Trainer, Layer):
             )
         return self._graph.run(inputs)
 
+    def _has_call(self) -> bool:
+        """Whether the model has a call(): a functional graph's, or a subclass's own.
+        (The trainer asks the model rather than import Model, which is built on it.)"""
+        return self._graph is not None or type(self).call is not Model.call
+
     @property
     def layers(self) -> list[Layer]:
         if self._graph is not None:
@@ -184,7 +189,7 @@ class Model(Trainer, Layer):
         """Build the weights from a shape, e.g. `model.build((None, 200))`, as Keras does."""
         if self._graph is not None:
             return
-        if not self.built and type(self).call is not Model.call:
+        if not self.built and self._has_call():
             from lamina.engine.symbolic import call_on_symbolic
 
             shape = tuple(input_shape)

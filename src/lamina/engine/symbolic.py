@@ -1,135 +1,41 @@
-"""Symbolic tensors (`Input`), graph nodes, and output-shape inference on the meta device.
+"""`Input` and the layers of a functional graph that are not the user's: `InputLayer`, and the
+`OpLayer` that records an operation on symbolic tensors (`x + y`, `ops.mean(x)`).
 
-Calling a layer on a `KerasTensor` builds the layer from the symbolic shape, runs its `call` on meta
-tensors (shapes only: no memory, no compute) to learn the output shape, and records a `Node` that
-the functional model later replays on real data. Unknown (`None`) dimensions are probed with two
-different sizes; the output dimensions that differ between the two runs are unknown too. Where a
-probe size cannot stand for an unknown size (it must equal a known one), a layer that defines its
-own `compute_output_shape` (the merges) gives its shape by that rule instead.
+The symbolic tensors themselves live in `keras_tensor.py` and the shape inference of a symbolic
+call in `shape_inference.py`; their names are re-exported here, where lamina has always kept them.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import numbers
-import operator
 
-import torch
-
-from lamina import backend, tree
-from lamina.engine import errors, naming, scopes
+from lamina import backend
+from lamina.engine import errors, keras_tensor, naming
 from lamina.engine import layer as layer_module
+from lamina.engine.keras_tensor import KerasTensor, Node, any_symbolic, flatten_symbolic
+from lamina.engine.shape_inference import (
+    OutputSpec,
+    call_on_symbolic,
+    infer_output_shape,
+    infer_outputs,
+    meta_call,
+)
 
-# Two sizes for unknown dimensions: output dims that differ between the two runs are `None`.
-_PROBE_SIZES = (83, 89)
-
-
-class KerasTensor:
-    """A symbolic tensor: a shape (`None` for unknown sizes), a dtype and where it came from.
-
-    `Input()` and layer calls on symbolic tensors return these; no data flows, only shapes and
-    the graph, which `Model(inputs, outputs)` turns into a model. Arithmetic (`+`, `*`, ...)
-    on them records an operation too.
-
-    Args:
-        shape: tuple of ints or None, the batch axis first.
-        dtype: the dtype's name (default "float32"); a torch dtype is converted to its name.
-        node: keyword-only, the graph node that produced the tensor (default None: none yet).
-        index: keyword-only, which output of that node it is (default 0).
-        name: keyword-only, a name for messages and summaries (default None).
-
-    Example:
-        >>> x = lamina.Input(shape=(4,))
-        >>> x.shape, x.dtype, x.ndim
-        ((None, 4), 'float32', 2)
-        >>> y = lamina.layers.Dense(3)(x * 2.0)
-        >>> isinstance(y, KerasTensor), y.shape
-        (True, (None, 3))
-    """
-
-    def __init__(self, shape, dtype="float32", *, node=None, index=0, name=None):
-        self.shape = tuple(None if d is None else int(d) for d in shape)
-        self.dtype = dtype if isinstance(dtype, str) else backend.dtype_name(dtype)
-        self.node = node
-        self.index = index
-        self.name = name
-        self._keras_mask = None
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    def __repr__(self) -> str:
-        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
-
-    def __len__(self):
-        raise TypeError("A symbolic KerasTensor has no len(); use .shape instead.")
-
-    # Arithmetic on symbolic tensors records an operation node, as in Keras's functional API.
-    def __add__(self, other):
-        return apply_op(operator.add, self, other, name="add")
-
-    def __radd__(self, other):
-        return apply_op(operator.add, other, self, name="add")
-
-    def __sub__(self, other):
-        return apply_op(operator.sub, self, other, name="subtract")
-
-    def __rsub__(self, other):
-        return apply_op(operator.sub, other, self, name="subtract")
-
-    def __mul__(self, other):
-        return apply_op(operator.mul, self, other, name="multiply")
-
-    def __rmul__(self, other):
-        return apply_op(operator.mul, other, self, name="multiply")
-
-    def __truediv__(self, other):
-        return apply_op(operator.truediv, self, other, name="divide")
-
-    def __rtruediv__(self, other):
-        return apply_op(operator.truediv, other, self, name="divide")
-
-    def __neg__(self):
-        return apply_op(operator.neg, self, name="negative")
-
-    def __pow__(self, other):
-        return apply_op(operator.pow, self, other, name="power")
-
-    def __matmul__(self, other):
-        return apply_op(operator.matmul, self, other, name="matmul")
-
-    def __getitem__(self, key):
-        return apply_op(_getitem, self, key, name="get_item")
-
-
-def _getitem(x, key):
-    return x[key]
-
-
-class Node:
-    """One call of a layer on symbolic inputs: its arguments and its symbolic outputs."""
-
-    def __init__(self, layer, args, kwargs, outputs):
-        self.layer = layer
-        self.args = args
-        self.kwargs = kwargs
-        self.outputs = outputs
-        self.input_tensors = args[0] if args else None
-        self.output_tensors = outputs
-
-    @property
-    def parent_tensors(self) -> list[KerasTensor]:
-        return flatten_symbolic((self.args, self.kwargs))
-
-    @property
-    def input_shapes(self):
-        return _map_tensors(lambda t: t.shape, self.input_tensors)
-
-    @property
-    def output_shapes(self):
-        return _map_tensors(lambda t: t.shape, self.outputs)
-
+__all__ = [
+    "Input",
+    "InputLayer",
+    "KerasTensor",
+    "Node",
+    "OpLayer",
+    "OutputSpec",
+    "any_symbolic",
+    "apply_op",
+    "call_on_symbolic",
+    "flatten_symbolic",
+    "infer_output_shape",
+    "infer_outputs",
+    "meta_call",
+]
 
 # --------------------------------------------------------------------------------------------------
 # Input
@@ -262,192 +168,6 @@ def Input(
 
 
 # --------------------------------------------------------------------------------------------------
-# Calling layers on symbolic tensors
-
-
-def flatten_symbolic(structure) -> list[KerasTensor]:
-    """The KerasTensors of a nested structure, a dict's values by sorted key as in Keras.
-
-    So `model.inputs` of `Model({"b": ..., "a": ...}, ...)` is `[a, b]`, and the trainer pairs a
-    dict of outputs with a list of losses in that order too (`data_adapter.flatten` is the same).
-    """
-    if isinstance(structure, KerasTensor):
-        return [structure]
-    return [leaf for leaf in tree.flatten(structure) if isinstance(leaf, KerasTensor)]
-
-
-def any_symbolic(args, kwargs) -> bool:
-    return bool(flatten_symbolic(args)) or bool(flatten_symbolic(kwargs))
-
-
-def _map_tensors(fn, structure):
-    """Apply fn to every KerasTensor in a structure, keep other leaves."""
-    return tree.map_structure(lambda x: fn(x) if isinstance(x, KerasTensor) else x, structure)
-
-
-@dataclasses.dataclass(frozen=True)
-class OutputSpec:
-    """What shape inference learns about one output tensor: its shape (None where unknown) and
-    its torch dtype. A leaf to `lamina.tree`, unlike a (shape, dtype) tuple."""
-
-    shape: tuple
-    dtype: torch.dtype
-
-
-def _map_specs(fn, spec):
-    return tree.map_structure(lambda x: fn(x) if isinstance(x, OutputSpec) else x, spec)
-
-
-def _probe_shape(shape, probe: int):
-    return tuple(probe if d is None else d for d in shape)
-
-
-def _meta_tensor(symbolic: KerasTensor, probe: int, device="meta") -> torch.Tensor:
-    dtype = backend.to_torch_dtype(symbolic.dtype)
-    shape = _probe_shape(symbolic.shape, probe)
-    if device == "meta":
-        return torch.empty(shape, dtype=dtype, device="meta")
-    return torch.zeros(shape, dtype=dtype, device=device)
-
-
-def meta_call(layer, args, kwargs):
-    """Run `layer` with meta copies of its parameters and buffers (real ones stay untouched)."""
-    state = {name: torch.empty_like(t, device="meta") for name, t in layer.named_parameters()}
-    state.update({name: torch.empty_like(t, device="meta") for name, t in layer.named_buffers()})
-    return torch.func.functional_call(layer, state, args, kwargs, strict=False)
-
-
-def _run_probe(layer, args, kwargs, probe: int, device):
-    concrete_args = _map_tensors(lambda t: _meta_tensor(t, probe, device), args)
-    concrete_kwargs = _map_tensors(lambda t: _meta_tensor(t, probe, device), kwargs)
-    first = layer_module.first_tensor(concrete_args)
-    if first is not None and not layer.built:
-        with torch.device(backend.default_device()):
-            layer.build_from_shape(_map_tensors(lambda t: t.shape, args[0]) if args else None)
-    if device == "meta":
-        with layer_module.meta_inference(), torch.device("meta"):
-            return meta_call(layer, concrete_args, concrete_kwargs)
-    # A probe on real zeros: its activity penalties are no loss of the model's.
-    losses = {m: m._activity_losses for m in layer.modules() if isinstance(m, layer_module.Layer)}
-    try:
-        with torch.no_grad():
-            return layer(*concrete_args, **concrete_kwargs)
-    finally:
-        for module, kept in losses.items():
-            module._activity_losses = kept
-
-
-def infer_outputs(layer, args, kwargs):
-    """Output structure of `layer(*args, **kwargs)` as (shape-with-None, dtype) leaves."""
-    runs = []
-    for probe in _PROBE_SIZES:
-        try:
-            runs.append(_run_probe(layer, args, kwargs, probe, "meta"))
-        except (NotImplementedError, RuntimeError) as failure:
-            if "meta" not in str(failure).lower() and not isinstance(failure, NotImplementedError):
-                raise
-            # An op without a meta kernel: probe on real (small) zero tensors instead.
-            runs.append(_run_probe(layer, args, kwargs, probe, backend.default_device()))
-
-    def merge(a, b):
-        if isinstance(a, torch.Tensor):
-            return OutputSpec(
-                tuple(x if x == y else None for x, y in zip(a.shape, b.shape, strict=True)), a.dtype
-            )
-        return a
-
-    return tree.map_structure(merge, *runs)
-
-
-def infer_output_shape(layer, input_shape):
-    """compute_output_shape's default: a symbolic call on a shape."""
-    if isinstance(input_shape, list) and input_shape and isinstance(input_shape[0], (tuple, list)):
-        symbolic_input = [KerasTensor(s) for s in input_shape]
-    else:
-        symbolic_input = KerasTensor(input_shape)
-    spec = infer_outputs(layer, (symbolic_input,), {})
-    return _map_specs(lambda s: s.shape, spec)
-
-
-def _shape_preserved(layer, args, kwargs):
-    """The output spec of a shape-preserving layer on one tensor, without running it."""
-    if not layer.preserves_input_shape or len(args) != 1 or not isinstance(args[0], KerasTensor):
-        return None
-    if set(kwargs) - {"training", "mask"}:
-        return None
-    if not layer.built:
-        with torch.device(backend.default_device()):
-            layer.build_from_shape(args[0].shape)
-    return OutputSpec(args[0].shape, backend.to_torch_dtype(args[0].dtype))
-
-
-def _stated_shape(layer, args, kwargs):
-    """The output spec from the layer's own `compute_output_shape`, or None if it has none.
-
-    A probe size stands for every unknown size, so it fails where an unknown size must equal a known
-    one (`Add` on `(None, None, 3)` and `(None, 5, 1)`: 83 meets 5). A layer that states its shape
-    rule on symbolic shapes, as Keras's layers do, is then taken at its word; the dtype is its first
-    input's.
-    """
-    stated = type(layer).compute_output_shape is not layer_module.Layer.compute_output_shape
-    if not stated or len(args) != 1 or set(kwargs) - {"training", "mask"}:
-        return None
-    shapes = _map_tensors(lambda t: t.shape, args[0])
-    if not layer.built:
-        with torch.device(backend.default_device()):
-            layer.build_from_shape(shapes)
-    dtype = backend.to_torch_dtype(flatten_symbolic(args[0])[0].dtype)
-    return OutputSpec(tuple(layer.compute_output_shape(shapes)), dtype)
-
-
-def _infer_spec(layer, args, kwargs):
-    spec = _shape_preserved(layer, args, kwargs)
-    if spec is not None:
-        return spec
-    try:
-        return infer_outputs(layer, args, kwargs)
-    except (ValueError, RuntimeError):
-        spec = _stated_shape(layer, args, kwargs)
-        if spec is None:
-            raise
-        return spec
-
-
-def call_on_symbolic(layer, args, kwargs, spec=None):
-    """`layer(keras_tensor)`: build, infer the output, record a Node, return symbolic outputs.
-
-    `spec` (a structure of `OutputSpec`s), when the caller knows the output already, skips the
-    inference (an `Operation` with its own `compute_output_spec`).
-    """
-    try:
-        if spec is None:
-            with scopes.SymbolicScope():
-                spec = _infer_spec(layer, args, kwargs)
-    except ValueError:
-        raise
-    except (RuntimeError, TypeError, IndexError) as failure:
-        shapes = _map_tensors(lambda t: t.shape, args[0] if len(args) == 1 else list(args))
-        raise ValueError(
-            f"{errors.describe(layer)} could not be applied to an input of shape {shapes}: "
-            f"{failure}"
-        ) from failure
-
-    outputs = _map_specs(lambda leaf: KerasTensor(leaf.shape, leaf.dtype), spec)
-    node = Node(layer, args, kwargs, outputs)
-    # Numbered in flatten_symbolic's order, which serialization reads them back by.
-    for index, tensor in enumerate(flatten_symbolic(outputs)):
-        tensor.node, tensor.index, tensor.name = node, index, f"{layer.name}/out{index}"
-    first_input = flatten_symbolic(args[:1])
-    input_mask = first_input[0]._keras_mask if first_input else None
-    if layer._computes_mask or (layer.supports_masking and input_mask is not None):
-        # A mask is tracked symbolically as a flag: the real mask is recomputed at run time.
-        for tensor in flatten_symbolic(outputs):
-            tensor._keras_mask = True
-    layer._inbound_nodes.append(node)
-    return outputs
-
-
-# --------------------------------------------------------------------------------------------------
 # Operations on symbolic tensors (x + y, ops.* on KerasTensors)
 
 
@@ -472,3 +192,6 @@ def apply_op(fn, *args, name="op", **kwargs):
         return fn(*args, **kwargs)
     op = OpLayer(fn, name=name)
     return call_on_symbolic(op, args, kwargs)
+
+
+keras_tensor.record_operations_with(apply_op)

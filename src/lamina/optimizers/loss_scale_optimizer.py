@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import torch
 
+from lamina.optimizers import registry
 from lamina.optimizers.optimizer import Optimizer
 
 # The base optimizer's arguments Keras lets a saved LossScaleOptimizer config carry, with the only
@@ -29,6 +30,7 @@ _BASE_DEFAULTS = {
 }
 
 
+@registry.register_wrapper
 class LossScaleOptimizer(Optimizer):
     """An optimizer that scales the loss dynamically to keep float16 gradients from underflowing.
 
@@ -111,7 +113,7 @@ class LossScaleOptimizer(Optimizer):
 
     def follow_parameters(self) -> None:
         self.inner_optimizer.follow_parameters()
-        parameters = self.inner_optimizer._parameters
+        parameters = self.inner_optimizer.parameters
         if parameters and self.dynamic_scale is not None:
             self.dynamic_scale = self.dynamic_scale.to(parameters[0].device)
             self.step_counter = self.step_counter.to(parameters[0].device)
@@ -150,7 +152,7 @@ class LossScaleOptimizer(Optimizer):
     def step(self) -> None:
         """Unscale the gradients; update with them if all are finite, else skip; adjust the
         scale."""
-        parameters = [p for p in self.inner_optimizer._parameters if p.grad is not None]
+        parameters = [p for p in self.inner_optimizer.parameters if p.grad is not None]
         if not parameters:
             return
         found_inf = torch.zeros(1, dtype=torch.float32, device=self.dynamic_scale.device)
@@ -189,9 +191,7 @@ class LossScaleOptimizer(Optimizer):
 
     # ----------------------------------------------------------------------------------------------
     def get_config(self) -> dict:
-        from lamina import optimizers
-
-        inner = optimizers.serialize(self.inner_optimizer)
+        inner = registry.serialize(self.inner_optimizer)
         return {
             "name": self.name,
             "inner_optimizer": {"module": "keras.optimizers", **inner, "registered_name": None},
@@ -201,10 +201,8 @@ class LossScaleOptimizer(Optimizer):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from lamina import optimizers
-
         config = dict(config)
-        inner = optimizers.deserialize(config.pop("inner_optimizer"), custom_objects)
+        inner = registry.deserialize(config.pop("inner_optimizer"), custom_objects)
         return cls(inner, **config)
 
     def state_dict(self) -> dict:

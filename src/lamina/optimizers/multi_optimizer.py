@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import MutableMapping
 
-from lamina.optimizers import variable_paths
+from lamina.optimizers import registry, variable_paths
 from lamina.optimizers.loss_scale_optimizer import LossScaleOptimizer
 from lamina.optimizers.optimizer import Optimizer
 
@@ -109,15 +109,14 @@ class OptimizerMap(MutableMapping):
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from lamina import optimizers
-
         def build(entry):
-            return optimizers.deserialize(entry, custom_objects=custom_objects)
+            return registry.deserialize(entry, custom_objects=custom_objects)
 
         mapping = {k: build(v) for k, v in (config.get("optimizer_map") or {}).items()}
         return cls(build(config["default_optimizer"]), mapping)
 
 
+@registry.register_wrapper
 class MultiOptimizer(Optimizer):
     """An optimizer that hands each variable to the optimizer an `OptimizerMap` (or a function of
     the variable) chooses for it.

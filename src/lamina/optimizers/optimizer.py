@@ -138,6 +138,19 @@ class Optimizer:
         return self._parameters
 
     @property
+    def moving_averages(self) -> list[torch.Tensor] | None:
+        """The exponential moving averages of `parameters` (`use_ema=True`, once built), one per
+        parameter in the same order; None without EMA. Updated in place by each step.
+
+        Example:
+        >>> optimizer = lamina.optimizers.SGD(use_ema=True)  # doctest: +SKIP
+        >>> optimizer.build([weight])  # doctest: +SKIP
+        >>> optimizer.moving_averages[0].shape == weight.shape  # doctest: +SKIP
+        True
+        """
+        return self._ema
+
+    @property
     def has_constraints(self) -> bool:
         """Whether weight constraints (`kernel_constraint`, ...) run after each update."""
         return bool(self._constraints)

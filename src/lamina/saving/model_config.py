@@ -22,11 +22,16 @@ def register_saveable(cls):
     return cls
 
 
+def _is_sequential(model) -> bool:
+    # Sequential and Model come from the engine's class registry (engine/layer.py), which they join
+    # as they are defined: the engine saves through this module, so this module cannot import them.
+    sequential = lamina_class("Sequential")
+    return sequential is not None and isinstance(model, sequential)
+
+
 def model_entry(model) -> dict:
     """`{"module", "class_name", "config", "registered_name", "build_config", "compile_config"}`."""
-    from lamina.engine.sequential import Sequential
-
-    if isinstance(model, Sequential):
+    if _is_sequential(model):
         class_name, module = "Sequential", "keras"
     elif getattr(model, "_graph", None) is not None:
         class_name, module = "Functional", "keras.src.models.functional"
@@ -80,8 +85,8 @@ def _compile_config(model):
         "loss_weights": state.loss_weights_spec,
         "metrics": _object_entry(state.metrics_spec, "keras.metrics"),
         "weighted_metrics": _object_entry(state.weighted_metrics_spec, "keras.metrics"),
-        "run_eagerly": False,
-        "steps_per_execution": 1,
+        "run_eagerly": bool(state.run_eagerly),
+        "steps_per_execution": int(state.steps_per_execution),
         "jit_compile": bool(state.jit_compile),
     }
 
@@ -160,9 +165,6 @@ def drop_inert_keras_arguments(structure, custom_objects=None):
 
 def build_model(entry: dict, custom_objects=None, source: str = ""):
     """A model from a saved entry (lamina's or Keras's)."""
-    from lamina.engine.model import Model
-    from lamina.engine.sequential import Sequential
-
     if not isinstance(entry, dict) or "class_name" not in entry or "config" not in entry:
         raise FileFormatError(f"{source} has no model config (expected 'class_name' and 'config').")
     class_name = entry["class_name"]
@@ -173,10 +175,8 @@ def build_model(entry: dict, custom_objects=None, source: str = ""):
             f"{type(entry['config']).__name__}."
         )
     custom_objects = dict(custom_objects or {})
-    if class_name == "Sequential":
-        cls = Sequential
-    elif class_name in _FUNCTIONAL_NAMES:
-        cls = Model
+    if class_name == "Sequential" or class_name in _FUNCTIONAL_NAMES:
+        cls = lamina_class(class_name)  # Functional -> Model
     elif class_name in _SAVEABLE_CLASSES and class_name not in custom_objects:
         cls = _SAVEABLE_CLASSES[class_name]
     elif class_name in custom_objects or entry.get("registered_name") in custom_objects:
@@ -233,6 +233,10 @@ def compile_from(model, compile_config: dict, custom_objects=None, source: str =
             metrics=metric_list,
             loss_weights=compile_config.get("loss_weights"),
             weighted_metrics=weighted,
+            # As Keras's compile_from_config, but for jit_compile, which stays the caller's
+            # choice here (torch.compile makes the first step of a run much slower).
+            run_eagerly=compile_config.get("run_eagerly", False) is True,
+            steps_per_execution=compile_config.get("steps_per_execution", 1),
         )
     except (ValueError, TypeError, KeyError) as error:
         warnings.warn(

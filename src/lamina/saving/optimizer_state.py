@@ -75,7 +75,7 @@ def slot_order(optimizer) -> list[tuple[int, str, tuple]]:
     """Keras's optimizer slots in its order: (parameter index, torch state key, conversions).
     Muon gives each weight a `momentum` and, when it takes the AdamW step, a `velocity` next
     to it; the others follow `slot_groups`."""
-    parameters = optimizer._parameters
+    parameters = optimizer.parameters
     if type(optimizer) is Muon:
         order = []
         for index, p in enumerate(parameters):
@@ -106,7 +106,7 @@ def _parameter_layouts(optimizer, model):
         for spec in getattr(layer, "_weight_specs", ()):
             layouts[id(getattr(layer, spec.name))] = (spec.to_keras, spec.from_keras)
     identity = (lambda t: t, lambda t: t)
-    return [layouts.get(id(p), identity) for p in optimizer._parameters]
+    return [layouts.get(id(p), identity) for p in optimizer.parameters]
 
 
 def _loss_scale(optimizer):
@@ -142,10 +142,12 @@ def to_keras(optimizer, model) -> list[np.ndarray]:
     values = [np.asarray(_keras_iteration(optimizer), dtype=np.int32)]
     if _has_lr_variable(optimizer):
         values.append(np.asarray(optimizer.learning_rate, dtype=np.float32))
-    parameters = optimizer._parameters
+    parameters = optimizer.parameters
     layouts = _parameter_layouts(optimizer, model)
-    if optimizer._ema is not None:
-        values.extend(_numpy(to_k(e)) for e, (to_k, _) in zip(optimizer._ema, layouts, strict=True))
+    if optimizer.moving_averages is not None:
+        values.extend(
+            _numpy(to_k(e)) for e, (to_k, _) in zip(optimizer.moving_averages, layouts, strict=True)
+        )
     if optimizer.gradient_accumulation_steps:
         for p, (to_k, _) in zip(parameters, layouts, strict=False):
             buffer = (optimizer._accumulators or {}).get(id(p))
@@ -187,11 +189,13 @@ def expected_count(optimizer) -> int:
         return 4 + expected_count(optimizer.inner_optimizer)
     if isinstance(optimizer, MultiOptimizer):
         return 2 + sum(_member_count(member) for member in optimizer.optimizers)
-    per_parameter = (optimizer._ema is not None) + bool(optimizer.gradient_accumulation_steps)
+    per_parameter = (optimizer.moving_averages is not None) + bool(
+        optimizer.gradient_accumulation_steps
+    )
     return (
         1
         + _has_lr_variable(optimizer)
-        + per_parameter * len(optimizer._parameters)
+        + per_parameter * len(optimizer.parameters)
         + len(slot_order(optimizer))
         + (type(optimizer) is optimizer_module.Nadam)
     )
@@ -241,7 +245,7 @@ def from_keras(optimizer, model, values, source: str = "") -> bool:
         )
     if _has_lr_variable(optimizer):
         optimizer._learning_rate = float(values.pop(0))
-    parameters = optimizer._parameters
+    parameters = optimizer.parameters
     layouts = _parameter_layouts(optimizer, model)
     schedule = optimizer._learning_rate
     if isinstance(schedule, schedules.LearningRateSchedule):
@@ -251,8 +255,8 @@ def from_keras(optimizer, model, values, source: str = "") -> bool:
     for group in optimizer.torch_optimizer.param_groups:
         group["lr"] = lr  # the rate the loaded buffers were scaled with
     with torch.no_grad():
-        if optimizer._ema is not None:
-            for ema, (_, from_k) in zip(optimizer._ema, layouts, strict=False):
+        if optimizer.moving_averages is not None:
+            for ema, (_, from_k) in zip(optimizer.moving_averages, layouts, strict=False):
                 ema.copy_(_tensor(from_k(values.pop(0)), ema))
         if optimizer.gradient_accumulation_steps:
             optimizer._accumulators = {

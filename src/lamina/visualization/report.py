@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import time
 
+from lamina._version import __version__
 from lamina.engine import errors
 from lamina.visualization import html_parts as parts
 from lamina.visualization.confusion import confusion_matrix, per_class_scores
@@ -178,9 +179,7 @@ def build_report(
                 parts.image(figures["feature_maps.png"], "feature maps"),
             )
         )
-    import lamina
-
-    subtitle = f"Written {time.strftime('%Y-%m-%d %H:%M')} by lamina {lamina.__version__}."
+    subtitle = f"Written {time.strftime('%Y-%m-%d %H:%M')} by lamina {__version__}."
     return Report(html=parts.page(title, subtitle, sections), figures=figures)
 
 

@@ -1,0 +1,219 @@
+"""Output-shape inference on the meta device, and the call of a layer on symbolic tensors.
+
+Calling a layer on a `KerasTensor` builds the layer from the symbolic shape, runs its `call` on meta
+tensors (shapes only: no memory, no compute) to learn the output shape, and records a `Node` that
+the functional model later replays on real data. Unknown (`None`) dimensions are probed with two
+different sizes; the output dimensions that differ between the two runs are unknown too. Where a
+probe size cannot stand for an unknown size (it must equal a known one), a layer that defines its
+own `compute_output_shape` (the merges) gives its shape by that rule instead.
+
+`Layer` calls into this module, so the module knows layers by what they do, not by their class.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+
+import torch
+
+from lamina import backend, tree
+from lamina.engine import errors, scopes
+from lamina.engine.keras_tensor import KerasTensor, Node, flatten_symbolic, map_tensors
+
+# Two sizes for unknown dimensions: output dims that differ between the two runs are `None`.
+_PROBE_SIZES = (83, 89)
+
+# Whether this thread infers shapes: per thread, as Layer's training stack.
+_thread_state = threading.local()
+
+
+def in_meta_inference() -> bool:
+    """Whether this thread is inferring output shapes on the meta device."""
+    return getattr(_thread_state, "meta_inference", False)
+
+
+class meta_inference:  # noqa: N801 - used as a context manager, like torch.no_grad
+    """Marks this thread as inferring shapes on the meta device while the block runs.
+
+    Thread-local, as the training stack: a model built in one thread does not make layers called in
+    another think they run on meta tensors.
+
+    Example:
+        >>> with meta_inference():
+        ...     assert in_meta_inference()
+    """
+
+    def __enter__(self):
+        self._previous = in_meta_inference()
+        _thread_state.meta_inference = True
+        return self
+
+    def __exit__(self, *exc_info):
+        _thread_state.meta_inference = self._previous
+        return False
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputSpec:
+    """What shape inference learns about one output tensor: its shape (None where unknown) and
+    its torch dtype. A leaf to `lamina.tree`, unlike a (shape, dtype) tuple."""
+
+    shape: tuple
+    dtype: torch.dtype
+
+
+def _map_specs(fn, spec):
+    return tree.map_structure(lambda x: fn(x) if isinstance(x, OutputSpec) else x, spec)
+
+
+def _probe_shape(shape, probe: int):
+    return tuple(probe if d is None else d for d in shape)
+
+
+def _meta_tensor(symbolic: KerasTensor, probe: int, device="meta") -> torch.Tensor:
+    dtype = backend.to_torch_dtype(symbolic.dtype)
+    shape = _probe_shape(symbolic.shape, probe)
+    if device == "meta":
+        return torch.empty(shape, dtype=dtype, device="meta")
+    return torch.zeros(shape, dtype=dtype, device=device)
+
+
+def meta_call(layer, args, kwargs):
+    """Run `layer` with meta copies of its parameters and buffers (real ones stay untouched)."""
+    state = {name: torch.empty_like(t, device="meta") for name, t in layer.named_parameters()}
+    state.update({name: torch.empty_like(t, device="meta") for name, t in layer.named_buffers()})
+    return torch.func.functional_call(layer, state, args, kwargs, strict=False)
+
+
+def _run_probe(layer, args, kwargs, probe: int, device):
+    concrete_args = map_tensors(lambda t: _meta_tensor(t, probe, device), args)
+    concrete_kwargs = map_tensors(lambda t: _meta_tensor(t, probe, device), kwargs)
+    holds_tensor = any(isinstance(x, torch.Tensor) for x in tree.flatten(concrete_args))
+    if holds_tensor and not layer.built:
+        with torch.device(backend.default_device()):
+            layer.build_from_shape(map_tensors(lambda t: t.shape, args[0]) if args else None)
+    if device == "meta":
+        with meta_inference(), torch.device("meta"):
+            return meta_call(layer, concrete_args, concrete_kwargs)
+    # A probe on real zeros: its activity penalties are no loss of the model's.
+    losses = {m: m._activity_losses for m in layer.modules() if hasattr(m, "_activity_losses")}
+    try:
+        with torch.no_grad():
+            return layer(*concrete_args, **concrete_kwargs)
+    finally:
+        for module, kept in losses.items():
+            module._activity_losses = kept
+
+
+def infer_outputs(layer, args, kwargs):
+    """Output structure of `layer(*args, **kwargs)` as (shape-with-None, dtype) leaves."""
+    runs = []
+    for probe in _PROBE_SIZES:
+        try:
+            runs.append(_run_probe(layer, args, kwargs, probe, "meta"))
+        except (NotImplementedError, RuntimeError) as failure:
+            if "meta" not in str(failure).lower() and not isinstance(failure, NotImplementedError):
+                raise
+            # An op without a meta kernel: probe on real (small) zero tensors instead.
+            runs.append(_run_probe(layer, args, kwargs, probe, backend.default_device()))
+
+    def merge(a, b):
+        if isinstance(a, torch.Tensor):
+            return OutputSpec(
+                tuple(x if x == y else None for x, y in zip(a.shape, b.shape, strict=True)), a.dtype
+            )
+        return a
+
+    return tree.map_structure(merge, *runs)
+
+
+def infer_output_shape(layer, input_shape):
+    """compute_output_shape's default: a symbolic call on a shape."""
+    if isinstance(input_shape, list) and input_shape and isinstance(input_shape[0], (tuple, list)):
+        symbolic_input = [KerasTensor(s) for s in input_shape]
+    else:
+        symbolic_input = KerasTensor(input_shape)
+    spec = infer_outputs(layer, (symbolic_input,), {})
+    return _map_specs(lambda s: s.shape, spec)
+
+
+def _shape_preserved(layer, args, kwargs):
+    """The output spec of a shape-preserving layer on one tensor, without running it."""
+    if not layer.preserves_input_shape or len(args) != 1 or not isinstance(args[0], KerasTensor):
+        return None
+    if set(kwargs) - {"training", "mask"}:
+        return None
+    if not layer.built:
+        with torch.device(backend.default_device()):
+            layer.build_from_shape(args[0].shape)
+    return OutputSpec(args[0].shape, backend.to_torch_dtype(args[0].dtype))
+
+
+def _stated_shape(layer, args, kwargs):
+    """The output spec from the layer's own `compute_output_shape`, or None if it has none.
+
+    A probe size stands for every unknown size, so it fails where an unknown size must equal a known
+    one (`Add` on `(None, None, 3)` and `(None, 5, 1)`: 83 meets 5). A layer that states its shape
+    rule on symbolic shapes, as Keras's layers do, is then taken at its word; the dtype is its first
+    input's.
+    """
+    # Layer's own compute_output_shape probes (it calls infer_output_shape); a class below it that
+    # defines one states its rule.
+    defining = [c for c in type(layer).__mro__ if "compute_output_shape" in vars(c)]
+    stated = len(defining) > 1
+    if not stated or len(args) != 1 or set(kwargs) - {"training", "mask"}:
+        return None
+    shapes = map_tensors(lambda t: t.shape, args[0])
+    if not layer.built:
+        with torch.device(backend.default_device()):
+            layer.build_from_shape(shapes)
+    dtype = backend.to_torch_dtype(flatten_symbolic(args[0])[0].dtype)
+    return OutputSpec(tuple(layer.compute_output_shape(shapes)), dtype)
+
+
+def _infer_spec(layer, args, kwargs):
+    spec = _shape_preserved(layer, args, kwargs)
+    if spec is not None:
+        return spec
+    try:
+        return infer_outputs(layer, args, kwargs)
+    except (ValueError, RuntimeError):
+        spec = _stated_shape(layer, args, kwargs)
+        if spec is None:
+            raise
+        return spec
+
+
+def call_on_symbolic(layer, args, kwargs, spec=None):
+    """`layer(keras_tensor)`: build, infer the output, record a Node, return symbolic outputs.
+
+    `spec` (a structure of `OutputSpec`s), when the caller knows the output already, skips the
+    inference (an `Operation` with its own `compute_output_spec`).
+    """
+    try:
+        if spec is None:
+            with scopes.SymbolicScope():
+                spec = _infer_spec(layer, args, kwargs)
+    except ValueError:
+        raise
+    except (RuntimeError, TypeError, IndexError) as failure:
+        shapes = map_tensors(lambda t: t.shape, args[0] if len(args) == 1 else list(args))
+        raise ValueError(
+            f"{errors.describe(layer)} could not be applied to an input of shape {shapes}: "
+            f"{failure}"
+        ) from failure
+
+    outputs = _map_specs(lambda leaf: KerasTensor(leaf.shape, leaf.dtype), spec)
+    node = Node(layer, args, kwargs, outputs)
+    # Numbered in flatten_symbolic's order, which serialization reads them back by.
+    for index, tensor in enumerate(flatten_symbolic(outputs)):
+        tensor.node, tensor.index, tensor.name = node, index, f"{layer.name}/out{index}"
+    first_input = flatten_symbolic(args[:1])
+    input_mask = first_input[0]._keras_mask if first_input else None
+    if layer._computes_mask or (layer.supports_masking and input_mask is not None):
+        # A mask is tracked symbolically as a flag: the real mask is recomputed at run time.
+        for tensor in flatten_symbolic(outputs):
+            tensor._keras_mask = True
+    layer._inbound_nodes.append(node)
+    return outputs
