@@ -20,7 +20,7 @@ from lamina import backend, constraints, initializers, regularizers, tree
 from lamina.dtype_policies import policy as dtype_policies
 from lamina.engine import errors, naming, remat, scopes, shape_inference
 from lamina.engine.input_spec import InputSpec
-from lamina.engine.keras_tensor import any_symbolic
+from lamina.engine.keras_tensor import any_symbolic, flatten_symbolic
 from lamina.engine.shape_inference import in_meta_inference
 from lamina.engine.shape_inference import meta_inference as meta_inference  # re-exported
 from lamina.engine.variable_base import VariableBase
@@ -655,9 +655,7 @@ class Layer(nn.Module):
                 f"{errors.describe(self)} has no output: it was never called on a symbolic Input. "
                 "Hint: build the model with an Input or input_shape= first."
             )
-        from lamina.engine import symbolic
-
-        return _one_or_list(symbolic.flatten_symbolic(self._inbound_nodes[0].output_tensors))
+        return _one_or_list(flatten_symbolic(self._inbound_nodes[0].output_tensors))
 
     # ----------------------------------------------------------------------------------------------
     # Dtype policy (mixed precision: lamina/dtype_policies, lamina/mixed_precision)

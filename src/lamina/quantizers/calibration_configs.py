@@ -7,6 +7,7 @@ and serialise their settings as Keras does, so that they can be written, read an
 from __future__ import annotations
 
 from lamina.engine import errors
+from lamina.quantizers import registry
 from lamina.quantizers.quantization_config import QuantizationConfig
 
 
@@ -23,6 +24,7 @@ def _check_group_size(who, group_size):
         )
 
 
+@registry.register
 class GPTQConfig(QuantizationConfig):
     """The settings of GPTQ: Hessian-guided post-training quantization of the weights.
 
@@ -125,6 +127,7 @@ class GPTQConfig(QuantizationConfig):
         return cls(**config)
 
 
+@registry.register
 class AWQConfig(QuantizationConfig):
     """The settings of AWQ: activation-aware 4-bit weight quantization.
 

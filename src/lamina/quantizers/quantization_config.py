@@ -8,19 +8,16 @@ arguments, report their `mode` and round-trip through `get_config` / `from_confi
 from __future__ import annotations
 
 from lamina.engine import errors
+from lamina.quantizers import registry
 from lamina.quantizers.abs_max_quantizer import AbsMaxQuantizer
 
 
 def _serialize(quantizer):
-    from lamina.quantizers import serialize
-
-    return serialize(quantizer)
+    return registry.serialize(quantizer)
 
 
 def _deserialize(config):
-    from lamina.quantizers import deserialize
-
-    return None if config is None else deserialize(config)
+    return None if config is None else registry.deserialize(config)
 
 
 class QuantizationConfig:
@@ -104,6 +101,7 @@ def _require(who, quantizer, attribute, wanted):
         )
 
 
+@registry.register
 class Int8QuantizationConfig(QuantizationConfig):
     """The int8 config: int8 weights, and by default abs-max int8 activations.
 
@@ -129,6 +127,7 @@ class Int8QuantizationConfig(QuantizationConfig):
         return "int8"
 
 
+@registry.register
 class Int4QuantizationConfig(QuantizationConfig):
     """The int4 config: int4 weights in groups of `block_size` inputs, weight-only by default.
 
@@ -192,6 +191,7 @@ class Int4QuantizationConfig(QuantizationConfig):
         )
 
 
+@registry.register
 class Float8QuantizationConfig(QuantizationConfig):
     """The float8 config: marks float8 mixed-precision training; it takes no quantizers.
 
