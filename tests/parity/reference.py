@@ -827,3 +827,13 @@ def keras_distill_run(teacher_weights, student_weights, x, y, epochs=2) -> dict:
     )
     history = distiller.fit(x, y, epochs=epochs, batch_size=len(x), shuffle=False, verbose=0)
     return {"history": history.history, "student_weights": student.get_weights()}
+
+
+def keras_sgd_fit_run(build, weights, x, y, *, loss, learning_rate, batch_size, epochs=1) -> dict:
+    """Keras's `fit` (SGD, batches in order) of `build(keras.layers, keras)` holding `weights`:
+    its history and its final weights. `build(layers, models)` also builds the lamina model."""
+    model = build(keras.layers, keras)
+    model.set_weights(weights)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate), loss=loss)
+    history = model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=False, verbose=0)
+    return {"history": history.history, "weights": model.get_weights()}
