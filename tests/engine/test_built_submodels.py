@@ -4,6 +4,7 @@ the real weights in place even where a layer is reachable by two paths (a featur
 the encoder's layers); then they train, as Keras's do."""
 
 import numpy as np
+import pytest
 import torch
 
 import lamina
@@ -162,3 +163,22 @@ def test_gan_with_two_optimizers_and_a_call_fits():
     assert _real_weights(gan)
     assert all(not torch.equal(a, b) for a, b in zip(g_before, generator.weights, strict=True))
     assert all(not torch.equal(a, b) for a, b in zip(d_before, discriminator.weights, strict=True))
+
+
+@pytest.mark.slow
+def test_captured_step_over_a_shared_sub_layer_matches_the_eager_step():
+    """jit_compile=True captures the step (a skip would warn, an error here) without leaving a
+    traced tensor in the real model where the feature model shares the encoder's layers."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(24, 4)).astype("float32")
+    y = rng.normal(size=(24, 2)).astype("float32")
+    trained = []
+    for jit_compile in (False, True):
+        model = _with_features(layers, lamina)
+        model.set_weights([np.full(w.shape, 0.1, "float32") for w in model.get_weights()])
+        model.compile(optimizer=lamina.optimizers.SGD(0.1), loss="mse", jit_compile=jit_compile)
+        model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+        assert all(type(w) is torch.nn.Parameter for w in model.trainable_weights)
+        trained.append(model.get_weights())
+    for eager, captured in zip(*trained, strict=True):
+        np.testing.assert_allclose(captured, eager, atol=1e-6)
