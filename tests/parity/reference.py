@@ -878,3 +878,13 @@ def keras_loaded_execution_options(path) -> dict:
     """Keras's `run_eagerly` and `steps_per_execution` of the model it loads from `path`."""
     model = keras.models.load_model(path)
     return {"run_eagerly": model.run_eagerly, "steps_per_execution": model.steps_per_execution}
+
+
+def keras_sgd_fit_run(build, weights, x, y, *, loss, learning_rate, batch_size, epochs=1) -> dict:
+    """Keras's `fit` (SGD, batches in order) of `build(keras.layers, keras)` holding `weights`:
+    its history and its final weights. `build(layers, models)` also builds the lamina model."""
+    model = build(keras.layers, keras)
+    model.set_weights(weights)
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate), loss=loss)
+    history = model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=False, verbose=0)
+    return {"history": history.history, "weights": model.get_weights()}

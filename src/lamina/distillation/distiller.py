@@ -136,8 +136,6 @@ class Distiller(Model):
         self.student_loss_tracker = metrics_module.Mean(name="student_loss")
         self.distillation_loss_tracker = metrics_module.Mean(name="distillation_loss")
         self.total_loss_tracker = metrics_module.Mean(name="total_loss")
-        # Built when the student is: the distiller has no weights of its own to create.
-        self.built = bool(getattr(student, "built", False))
 
     def _feature_model(self, model, attribute: str):
         """A model returning `{"final_output": ..., layer name: its output}` in one pass, or

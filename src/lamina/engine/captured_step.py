@@ -67,6 +67,25 @@ def _slot_of(module: torch.nn.Module, dotted: str) -> tuple[dict, str]:
     return (owner._parameters if name in owner._parameters else owner._buffers), name
 
 
+def _slot_names(module: torch.nn.Module) -> dict[int, list[str]]:
+    """For each parameter and buffer (by id), one name per distinct slot that holds it.
+
+    A sub-layer reachable by two paths (a feature model over a sub-model's layers) is one slot,
+    named once: functional_call's own weight tying would swap it twice and restore the second
+    swap's "original", the traced tensor, into the real model. A tensor held by two slots
+    (weights tied on purpose) is named in both.
+    """
+    seen, names = set(), {}
+    for prefix, owner in module.named_modules(remove_duplicate=False):
+        for store in (owner._parameters, owner._buffers):
+            for key, tensor in store.items():
+                if tensor is None or (id(owner), key) in seen:
+                    continue
+                seen.add((id(owner), key))
+                names.setdefault(id(tensor), []).append(f"{prefix}.{key}" if prefix else key)
+    return names
+
+
 def _own_code(fn):
     """`fn` with a code object of its own. Dynamo keeps compiled graphs per code object, guarded
     on the closure: every model's step sharing one would make the ninth model in a process hit
@@ -149,17 +168,24 @@ class CapturedStep:
         for parameter in parameters:
             parameter.grad = None  # the graph keeps its gradients to itself: free the eager ones
         trainable_ids = {id(p) for p in parameters}
-        trainable_names = [names[id(p)] for p in parameters]
         constant_names = [n for n, p in objective.named_parameters() if id(p) not in trainable_ids]
         constant_names += [n for n, _ in objective.named_buffers()]
         # (owner's _parameters or _buffers dict, key): read at every step, so a weight or a
         # moving statistic replaced by assignment (not copied into) is still the one trained.
         self._constant_refs = [_slot_of(objective, name) for name in constant_names]
 
+        slots = _slot_names(objective)
+        trainable_slots = [slots[id(p)] for p in parameters]
+        constant_slots = [slots[id(owner[key])] for owner, key in self._constant_refs]
+
         def loss_fn(trainable, constant, x, y, sample_weight):
-            tensors = dict(zip(trainable_names, trainable, strict=True))
-            tensors.update(zip(constant_names, constant, strict=True))
-            return torch.func.functional_call(objective, tensors, (x, y, sample_weight))
+            tensors = {}
+            for slot_lists, values in ((trainable_slots, trainable), (constant_slots, constant)):
+                for slot_list, value in zip(slot_lists, values, strict=True):
+                    tensors.update(dict.fromkeys(slot_list, value))
+            return torch.func.functional_call(
+                objective, tensors, (x, y, sample_weight), tie_weights=False
+            )
 
         def step(trainable, constant, slots, learning_rate, x, y, sample_weight):
             grads, (loss, aux) = torch.func.grad_and_value(loss_fn, has_aux=True)(

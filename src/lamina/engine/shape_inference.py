@@ -12,6 +12,7 @@ own `compute_output_shape` (the merges) gives its shape by that rule instead.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 
@@ -83,7 +84,31 @@ def meta_call(layer, args, kwargs):
     """Run `layer` with meta copies of its parameters and buffers (real ones stay untouched)."""
     state = {name: torch.empty_like(t, device="meta") for name, t in layer.named_parameters()}
     state.update({name: torch.empty_like(t, device="meta") for name, t in layer.named_buffers()})
-    return torch.func.functional_call(layer, state, args, kwargs, strict=False)
+    with _real_state_kept(layer):
+        return torch.func.functional_call(layer, state, args, kwargs, strict=False)
+
+
+@contextlib.contextmanager
+def _real_state_kept(layer):
+    """Puts every parameter and buffer of `layer` back after the block.
+
+    functional_call alone does not when a sub-layer is reachable by two paths (a model that
+    holds a built model and a feature model sharing its layers, as Distiller does): the second
+    path's "original" is the meta copy the first path swapped in, and restoring in order leaves
+    that copy in the real model.
+    """
+    slots = [
+        (store, name, tensor)
+        for module in layer.modules()
+        for store in (module._parameters, module._buffers)
+        for name, tensor in store.items()
+    ]
+    try:
+        yield
+    finally:
+        for store, name, tensor in slots:
+            if store.get(name) is not tensor:
+                store[name] = tensor
 
 
 def _run_probe(layer, args, kwargs, probe: int, device):
