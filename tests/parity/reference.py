@@ -827,3 +827,47 @@ def keras_distill_run(teacher_weights, student_weights, x, y, epochs=2) -> dict:
     )
     history = distiller.fit(x, y, epochs=epochs, batch_size=len(x), shuffle=False, verbose=0)
     return {"history": history.history, "student_weights": student.get_weights()}
+
+
+def training_log_facts(framework, build, weights, x, y, sample_weight, **compile_kwargs) -> dict:
+    """The keys and orders a user sees from `framework` (the `keras` or `lamina` module) training
+    `build(framework.layers, framework)` holding `weights`: fit's last batch and epoch logs (with
+    validation) and History's keys, `metrics_names` before and after fit, `evaluate`'s dict keys
+    and its list (values), `train_on_batch`'s dict keys.
+    """
+    seen = {}
+
+    class Record(framework.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen["batch"] = list(logs)
+
+        def on_epoch_end(self, epoch, logs=None):
+            seen["epoch"] = list(logs)
+
+    model = build(framework.layers, framework)
+    model.set_weights(weights)
+    model.compile(optimizer=framework.optimizers.SGD(0.0), **compile_kwargs)
+    seen["names_before_fit"] = model.metrics_names
+    history = model.fit(
+        x,
+        y,
+        sample_weight=sample_weight,
+        validation_data=(x, y, sample_weight),
+        batch_size=len(x),
+        epochs=1,
+        verbose=0,
+        callbacks=[Record()],
+    )
+    seen["history"] = list(history.history)
+    seen["names"] = model.metrics_names
+    evaluated = model.evaluate(x, y, sample_weight=sample_weight, verbose=0, return_dict=True)
+    seen["evaluate_dict"] = list(evaluated)
+    seen["evaluate_list"] = model.evaluate(x, y, sample_weight=sample_weight, verbose=0)
+    batch = model.train_on_batch(x, y, sample_weight=sample_weight, return_dict=True)
+    seen["train_on_batch"] = list(batch)
+    return seen
+
+
+def keras_training_log_facts(build, weights, x, y, sample_weight, **compile_kwargs) -> dict:
+    """`training_log_facts` of Keras."""
+    return training_log_facts(keras, build, weights, x, y, sample_weight, **compile_kwargs)
