@@ -871,3 +871,36 @@ def training_log_facts(framework, build, weights, x, y, sample_weight, **compile
 def keras_training_log_facts(build, weights, x, y, sample_weight, **compile_kwargs) -> dict:
     """`training_log_facts` of Keras."""
     return training_log_facts(keras, build, weights, x, y, sample_weight, **compile_kwargs)
+
+
+def custom_step_evaluate(framework) -> tuple[dict, list]:
+    """`evaluate` (dict, then list) of a `framework.Model` subclass whose `test_step` updates two
+    metrics of its own, `zeta` (the mean of x) then `alpha` (the mean of y), listed in that order
+    by its `metrics` property."""
+
+    class TwoMeans(framework.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = framework.layers.Dense(1)
+            self.zeta = framework.metrics.Mean(name="zeta")
+            self.alpha = framework.metrics.Mean(name="alpha")
+
+        def call(self, x):
+            return self.dense(x)
+
+        @property
+        def metrics(self):
+            return [self.zeta, self.alpha]
+
+        def test_step(self, data):
+            x, y = data
+            self.zeta.update_state(framework.ops.mean(x))
+            self.alpha.update_state(framework.ops.mean(y))
+            return {m.name: m.result() for m in self.metrics}
+
+    model = TwoMeans()
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.full((4, 2), 3.0, "float32"), np.full((4, 1), 5.0, "float32")
+    model(x)
+    as_dict = model.evaluate(x, y, verbose=0, return_dict=True)
+    return as_dict, model.evaluate(x, y, verbose=0)

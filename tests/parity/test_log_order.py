@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 
 import lamina
-from tests.parity.reference import keras_training_log_facts, training_log_facts
+from tests.parity.reference import (
+    custom_step_evaluate,
+    keras,
+    keras_training_log_facts,
+    training_log_facts,
+)
 
 RNG = np.random.default_rng(0)
 X = RNG.random((8, 3), dtype=np.float32)
@@ -87,3 +92,11 @@ def test_log_keys_and_evaluate_list_follow_keras(case):
     ours_list, theirs_list = ours.pop("evaluate_list"), theirs.pop("evaluate_list")
     assert ours == theirs
     np.testing.assert_allclose(ours_list, theirs_list, rtol=1e-5, atol=1e-6)
+
+
+def test_custom_metrics_order_evaluate_list_as_in_keras():
+    """A subclass's own `metrics` order evaluate's list; its dict is sorted by key."""
+    ours = custom_step_evaluate(lamina)
+    theirs = custom_step_evaluate(keras)
+    assert list(ours[0]) == list(theirs[0]) == ["alpha", "zeta"]
+    assert ours[1] == pytest.approx(theirs[1]) and theirs[1] == pytest.approx([3.0, 5.0])

@@ -339,10 +339,13 @@ class Trainer:
         """evaluate()'s list, in Keras's order: the values of `loss`, of the compiled metrics
         whose Keras object name is a log key (a single output's; a weighted metric renamed
         `weighted_<name>` repeats the unweighted value there, as in Keras) and of the per-output
-        losses, then every other key's value in sorted key order."""
+        losses (or a subclass's own `metrics`, by name), then every other key's value in sorted
+        key order."""
         state = self._compile_state
         names = []
-        if state is not None:
+        if self._overrides("metrics"):  # a subclass lists its own metrics: Keras follows them
+            names = [m.name for m in self.metrics]
+        elif state is not None:
             names = [state.loss_tracker.name, *state.metrics.object_names]
             names += self._output_loss_names()
         listed = set(names)
