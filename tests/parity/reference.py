@@ -874,9 +874,9 @@ def keras_training_log_facts(build, weights, x, y, sample_weight, **compile_kwar
 
 
 def custom_step_evaluate(framework) -> tuple[dict, list]:
-    """`evaluate` (dict, then list) of a `framework.Model` subclass whose `test_step` updates two
-    metrics of its own, `zeta` (the mean of x) then `alpha` (the mean of y), listed in that order
-    by its `metrics` property."""
+    """`evaluate` (dict, then list, then the batch logs' keys a callback saw) of a
+    `framework.Model` subclass whose `test_step` updates two metrics of its own, `zeta` (the mean
+    of x) then `alpha` (the mean of y), listed in that order by its `metrics` property."""
 
     class TwoMeans(framework.Model):
         def __init__(self):
@@ -902,5 +902,9 @@ def custom_step_evaluate(framework) -> tuple[dict, list]:
     model.compile(optimizer="sgd", loss="mse")
     x, y = np.full((4, 2), 3.0, "float32"), np.full((4, 1), 5.0, "float32")
     model(x)
-    as_dict = model.evaluate(x, y, verbose=0, return_dict=True)
-    return as_dict, model.evaluate(x, y, verbose=0)
+    batch_keys = []
+    record = framework.callbacks.LambdaCallback(
+        on_test_batch_end=lambda batch, logs: batch_keys.append(list(logs))
+    )
+    as_dict = model.evaluate(x, y, verbose=0, return_dict=True, callbacks=[record])
+    return as_dict, model.evaluate(x, y, verbose=0), batch_keys

@@ -100,3 +100,4 @@ def test_custom_metrics_order_evaluate_list_as_in_keras():
     theirs = custom_step_evaluate(keras)
     assert list(ours[0]) == list(theirs[0]) == ["alpha", "zeta"]
     assert ours[1] == pytest.approx(theirs[1]) and theirs[1] == pytest.approx([3.0, 5.0])
+    assert ours[2] == theirs[2] == [["alpha", "zeta"]]  # a custom step's batch logs, sorted
