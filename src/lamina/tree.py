@@ -4,7 +4,9 @@ A structure's nodes are lists, tuples, namedtuples, dicts (of any `dict` subclas
 everything else, `None`, strings and arrays included, is a leaf. A dict's children are visited in
 sorted-key order, an `OrderedDict`'s in insertion order, so `flatten` and `pack_sequence_as` agree
 with Keras's on every structure. Rebuilt structures keep their type (a namedtuple stays that
-namedtuple, a `defaultdict` keeps its factory, a deque its `maxlen`) and a dict its key order.
+namedtuple, a `defaultdict` keeps its factory, a deque its `maxlen`). As in Keras, `map_structure`
+and `map_structure_up_to` keep a dict's key order, while `pack_sequence_as`, `traverse`,
+`lists_to_tuples` and `map_shape_structure` rebuild a dict in sorted-key order.
 
 Examples:
     >>> from lamina import tree
@@ -94,11 +96,15 @@ def _child_paths(node) -> list:
     return list(range(len(node)))
 
 
-def _rebuild(node, children: list):
-    """A node of `node`'s type holding `children` (given in visiting order)."""
+def _rebuild(node, children: list, keep_order: bool = False):
+    """A node of `node`'s type holding `children` (given in visiting order). A dict's keys come
+    in visiting order (sorted, as Keras's `pack_sequence_as` and `traverse` rebuild them), or in
+    the original order with `keep_order` (as Keras's `map_structure` keeps them)."""
     if isinstance(node, dict):
-        values = dict(zip(_keys(node), children, strict=True))
-        ordered = [(key, values[key]) for key in node]  # keep the original key order
+        ordered = list(zip(_keys(node), children, strict=True))
+        if keep_order:
+            values = dict(ordered)
+            ordered = [(key, values[key]) for key in node]
         if isinstance(node, collections.defaultdict):
             return type(node)(node.default_factory, ordered)
         return type(node)(ordered)
@@ -202,7 +208,7 @@ def pack_sequence_as(structure, flat_sequence):
 
     Examples:
         >>> pack_sequence_as({"b": 0, "a": [0, 0]}, [1, 2, 3])
-        {'b': 3, 'a': [1, 2]}
+        {'a': [1, 2], 'b': 3}
     """
     flat = list(flat_sequence)
     expected = len(flatten(structure))
@@ -307,7 +313,7 @@ def map_structure(func, *structures, none_is_leaf=True):
         if not is_nested(items[0]):
             return apply(*items)
         columns = zip(*(_children(item) for item in items), strict=True)
-        return _rebuild(items[0], [walk(column) for column in columns])
+        return _rebuild(items[0], [walk(column) for column in columns], keep_order=True)
 
     return walk(structures)
 
@@ -345,6 +351,7 @@ def map_structure_up_to(shallow_structure, func, *structures):
                     _child_paths(shallow), _children(shallow), columns, strict=True
                 )
             ],
+            keep_order=True,
         )
 
     return walk(shallow_structure, structures, ())
@@ -373,6 +380,12 @@ def traverse(func, structure, top_down=True):
         >>> seen
         [[(1, 2), [3]], (1, 2), 1, 2, [3], 3]
     """
+    return _traverse(func, structure, top_down)
+
+
+def _traverse(func, structure, top_down=True, keep_order=False):
+    """`traverse`; with `keep_order`, rebuilt dicts keep their key order (lamina.data's elements
+    keep the order a user wrote their dict in)."""
     if not callable(func):
         raise TypeError(f"traverse() needs a callable func; received {func!r}.")
 
@@ -386,9 +399,9 @@ def traverse(func, structure, top_down=True):
                 return resolve(result)
             if not is_nested(item):
                 return item
-            return _rebuild(item, [walk(child) for child in _children(item)])
+            return _rebuild(item, [walk(child) for child in _children(item)], keep_order)
         if is_nested(item):
-            item = _rebuild(item, [walk(child) for child in _children(item)])
+            item = _rebuild(item, [walk(child) for child in _children(item)], keep_order)
         result = func(item)
         return item if result is None else resolve(result)
 

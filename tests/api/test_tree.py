@@ -51,6 +51,98 @@ def same(a, b):
         assert a == b
 
 
+def key_orders(structure) -> list:
+    """Every dict's keys in their order (and each node's type), depth first."""
+    if isinstance(structure, dict):
+        return [(type(structure), list(structure))] + [
+            order for value in structure.values() for order in key_orders(value)
+        ]
+    if isinstance(structure, (list, tuple, collections.deque)):
+        return [(type(structure), None)] + [o for item in structure for o in key_orders(item)]
+    return []
+
+
+def assert_same_key_order(ours, theirs):
+    assert key_orders(ours) == key_orders(theirs)
+
+
+# Dicts whose keys are not in sorted order, inside every kind of node. Not a dict held (at any
+# depth) by a plain dict: Keras's torch-backend tree sorts only the outermost such dicts (its
+# `_dict_to_ordered_dict` stops at the first dict it sorts), where its optree backend and lamina
+# sort every level alike.
+UNSORTED = {
+    "dict": {"c": 1, "a": 2, "b": [3, 4]},
+    "nested_lists": [[{"z": 1, "y": 2}], ({"q": 3, "p": [4]},)],
+    "ordered_dict": collections.OrderedDict([("b", 1), ("a", {"d": 2, "c": 3})]),
+    "defaultdict": collections.defaultdict(list, {"c": 1, "a": 2}),
+    "namedtuple": Point({"c": 1, "a": 2}, ({"k": 3, "j": 4},)),
+    "list_of_dicts": [{"c": 1, "a": 2}, ({"y": 3, "x": 4},)],
+    "int_keys": {10: "x", 2: [1, 2]},
+}
+UNSORTED_CASES = list(UNSORTED.values())
+UNSORTED_IDS = list(UNSORTED)
+
+
+@pytest.mark.parametrize("structure", UNSORTED_CASES, ids=UNSORTED_IDS)
+def test_pack_sequence_as_rebuilds_dicts_in_keras_key_order(structure):
+    """Keras rebuilds a dict in sorted-key order (an OrderedDict in its own order)."""
+    flat = list(range(len(keras.tree.flatten(structure))))
+    ours = tree.pack_sequence_as(structure, flat)
+    theirs = keras.tree.pack_sequence_as(structure, flat)
+    same(ours, theirs)
+    assert_same_key_order(ours, theirs)
+
+
+@pytest.mark.parametrize("structure", UNSORTED_CASES, ids=UNSORTED_IDS)
+def test_each_rebuild_keeps_keras_key_order(structure):
+    """map_structure(_up_to) keep a dict's key order; traverse and lists_to_tuples sort it."""
+
+    def tag(x):
+        return f"<{x!r}>"
+
+    results = {
+        "flatten": (tree.flatten(structure), keras.tree.flatten(structure)),
+        "map_structure": (
+            tree.map_structure(tag, structure),
+            keras.tree.map_structure(tag, structure),
+        ),
+        "map_structure_two": (
+            tree.map_structure(lambda x, y: (x, y), structure, structure),
+            keras.tree.map_structure(lambda x, y: (x, y), structure, structure),
+        ),
+        "map_structure_up_to": (
+            tree.map_structure_up_to(structure, tag, structure),
+            keras.tree.map_structure_up_to(structure, tag, structure),
+        ),
+        "traverse_top_down": (
+            tree.traverse(lambda x: None, structure),
+            keras.tree.traverse(lambda x: None, structure),
+        ),
+        "traverse_bottom_up": (
+            tree.traverse(lambda x: None, structure, top_down=False),
+            keras.tree.traverse(lambda x: None, structure, top_down=False),
+        ),
+        "lists_to_tuples": (
+            tree.lists_to_tuples(structure),
+            keras.tree.lists_to_tuples(structure),
+        ),
+    }
+    for name, (ours, theirs) in results.items():
+        same(ours, theirs)
+        assert key_orders(ours) == key_orders(theirs), name
+
+
+@pytest.mark.parametrize(
+    "structure",
+    [{"c": (1,), "a": [2, None]}, [{"c": (1,), "a": ()}], Point({"c": (1,), "a": (2,)}, (3,))],
+)
+def test_map_shape_structure_rebuilds_dicts_in_keras_key_order(structure):
+    ours = tree.map_shape_structure(repr, structure)
+    theirs = keras.tree.map_shape_structure(repr, structure)
+    same(ours, theirs)
+    assert_same_key_order(ours, theirs)
+
+
 @pytest.mark.parametrize("structure", [s for _, s in CASES], ids=IDS)
 def test_flatten_and_is_nested_match_keras(structure):
     same(tree.flatten(structure), keras.tree.flatten(structure))
@@ -75,8 +167,7 @@ def test_pack_sequence_as_inverts_flatten_like_keras(structure):
     flat = [f"leaf{i}" for i in range(len(keras.tree.flatten(structure)))]
     ours = tree.pack_sequence_as(structure, flat)
     same(ours, keras.tree.pack_sequence_as(structure, flat))
-    if isinstance(structure, dict):
-        assert list(ours) == list(structure), "the rebuilt dict keeps the original key order"
+    assert_same_key_order(ours, keras.tree.pack_sequence_as(structure, flat))
     same(tree.pack_sequence_as(structure, tree.flatten(structure)), structure)
 
 

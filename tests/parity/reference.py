@@ -888,3 +888,84 @@ def keras_sgd_fit_run(build, weights, x, y, *, loss, learning_rate, batch_size, 
     model.compile(optimizer=keras.optimizers.SGD(learning_rate), loss=loss)
     history = model.fit(x, y, epochs=epochs, batch_size=batch_size, shuffle=False, verbose=0)
     return {"history": history.history, "weights": model.get_weights()}
+
+
+def training_log_facts(framework, build, weights, x, y, sample_weight, **compile_kwargs) -> dict:
+    """The keys and orders a user sees from `framework` (the `keras` or `lamina` module) training
+    `build(framework.layers, framework)` holding `weights`: fit's last batch and epoch logs (with
+    validation) and History's keys, `metrics_names` before and after fit, `evaluate`'s dict keys
+    and its list (values), `train_on_batch`'s dict keys.
+    """
+    seen = {}
+
+    class Record(framework.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen["batch"] = list(logs)
+
+        def on_epoch_end(self, epoch, logs=None):
+            seen["epoch"] = list(logs)
+
+    model = build(framework.layers, framework)
+    model.set_weights(weights)
+    model.compile(optimizer=framework.optimizers.SGD(0.0), **compile_kwargs)
+    seen["names_before_fit"] = model.metrics_names
+    history = model.fit(
+        x,
+        y,
+        sample_weight=sample_weight,
+        validation_data=(x, y, sample_weight),
+        batch_size=len(x),
+        epochs=1,
+        verbose=0,
+        callbacks=[Record()],
+    )
+    seen["history"] = list(history.history)
+    seen["names"] = model.metrics_names
+    evaluated = model.evaluate(x, y, sample_weight=sample_weight, verbose=0, return_dict=True)
+    seen["evaluate_dict"] = list(evaluated)
+    seen["evaluate_list"] = model.evaluate(x, y, sample_weight=sample_weight, verbose=0)
+    batch = model.train_on_batch(x, y, sample_weight=sample_weight, return_dict=True)
+    seen["train_on_batch"] = list(batch)
+    return seen
+
+
+def keras_training_log_facts(build, weights, x, y, sample_weight, **compile_kwargs) -> dict:
+    """`training_log_facts` of Keras."""
+    return training_log_facts(keras, build, weights, x, y, sample_weight, **compile_kwargs)
+
+
+def custom_step_evaluate(framework) -> tuple[dict, list]:
+    """`evaluate` (dict, then list, then the batch logs' keys a callback saw) of a
+    `framework.Model` subclass whose `test_step` updates two metrics of its own, `zeta` (the mean
+    of x) then `alpha` (the mean of y), listed in that order by its `metrics` property."""
+
+    class TwoMeans(framework.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = framework.layers.Dense(1)
+            self.zeta = framework.metrics.Mean(name="zeta")
+            self.alpha = framework.metrics.Mean(name="alpha")
+
+        def call(self, x):
+            return self.dense(x)
+
+        @property
+        def metrics(self):
+            return [self.zeta, self.alpha]
+
+        def test_step(self, data):
+            x, y = data
+            self.zeta.update_state(framework.ops.mean(x))
+            self.alpha.update_state(framework.ops.mean(y))
+            return {m.name: m.result() for m in self.metrics}
+
+    model = TwoMeans()
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.full((4, 2), 3.0, "float32"), np.full((4, 1), 5.0, "float32")
+    model(x)
+    batch_keys = []
+    record = framework.callbacks.LambdaCallback(
+        on_test_batch_end=lambda batch, logs: batch_keys.append(list(logs))
+    )
+    as_dict = model.evaluate(x, y, verbose=0, return_dict=True, callbacks=[record])
+    return as_dict, model.evaluate(x, y, verbose=0), batch_keys

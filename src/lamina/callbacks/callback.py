@@ -101,8 +101,15 @@ def _overrides(callback, hook: str) -> bool:
     return getattr(type(callback), hook, None) is not getattr(Callback, hook)
 
 
+def _sorted_logs(logs):
+    """A custom step's plain dict of logs with its keys sorted, as Keras's callbacks see them
+    (lazy logs sort themselves when read)."""
+    return dict(sorted(logs.items())) if type(logs) is dict else logs
+
+
 class LazyLogs(Mapping):
-    """A read-only dict whose values are computed on first access (Python floats).
+    """A read-only dict whose values are computed on first access (Python floats, keys sorted
+    as Keras logs them).
 
     Args:
         compute: a function returning the logs (values may be device tensors).
@@ -119,7 +126,7 @@ class LazyLogs(Mapping):
 
     def _resolve(self):
         if self._values is None:
-            self._values = {k: log_value(v) for k, v in self._compute().items()}
+            self._values = {k: log_value(v) for k, v in sorted(self._compute().items())}
         return self._values
 
     def __getitem__(self, key):
@@ -212,6 +219,7 @@ class CallbackList(Callback):
         self._call("on_batch_begin", batch, logs)
 
     def on_train_batch_end(self, batch, logs=None):
+        logs = _sorted_logs(logs)
         self._call("on_train_batch_end", batch, logs)
         self._call("on_batch_end", batch, logs)
 
@@ -219,7 +227,7 @@ class CallbackList(Callback):
         self._call("on_test_batch_begin", batch, logs)
 
     def on_test_batch_end(self, batch, logs=None):
-        self._call("on_test_batch_end", batch, logs)
+        self._call("on_test_batch_end", batch, _sorted_logs(logs))
 
     def on_predict_batch_begin(self, batch, logs=None):
         self._call("on_predict_batch_begin", batch, logs)

@@ -64,7 +64,7 @@ def to_element(value):
             return tree.MAP_TO_NONE if leaf is None else leaf
         return None  # a tuple, namedtuple or dict: convert its children
 
-    return tree.traverse(convert, value)
+    return tree._traverse(convert, value, keep_order=True)  # a dict keeps its written order
 
 
 def stack(leaves: list):

@@ -40,6 +40,15 @@ def output_names(model) -> list[str]:
     return ["output"]
 
 
+def declared_output_names(model) -> list[str]:
+    """`output_names`, but a dict output's keys in the order the model was given them: the
+    order Keras's per-output loss trackers (`metrics_names`, evaluate's list) follow."""
+    graph = getattr(model, "_graph", None)
+    if graph is not None and isinstance(graph.outputs, dict):
+        return list(graph.outputs)
+    return output_names(model)
+
+
 def flatten_outputs(y) -> list:
     """A model's outputs (a tensor, a list or a dict) as a flat list."""
     return data_adapter.flatten(y) if isinstance(y, (list, tuple, dict)) else [y]
@@ -278,6 +287,9 @@ class CompileMetrics:
                 metrics_module.get(spec)
         self.groups: list[tuple[list, list]] | None = None  # per output: (unweighted, weighted)
         self.metrics: list = []
+        # The names the metric objects carry in Keras (no output prefix, no `weighted_`), every
+        # output's unweighted ones first: they order the list evaluate() returns.
+        self.object_names: list[str] = []
         self.empty = metrics is None and weighted_metrics is None
 
     @property
@@ -292,23 +304,27 @@ class CompileMetrics:
         plain = per_output_metrics(self.spec, names)
         weighted = per_output_metrics(self.weighted_spec, names)
         self.groups = []
+        plain_names, weighted_names = [], []
         for index in range(count):
             y_true = y_true_flat[index] if index < len(y_true_flat) else y_pred_flat[index]
             shapes = (tuple(y_true.shape), tuple(y_pred_flat[index].shape))
             loss = output_losses[index].fn if index < len(output_losses) else None
             prefix = f"{names[index]}_" if count > 1 else ""
-            unweighted = [self._make(spec, prefix, set(), loss, shapes) for spec in plain[index]]
+            made = [self._make(spec, prefix, set(), loss, shapes) for spec in plain[index]]
+            unweighted = [metric for metric, _ in made]
+            plain_names += [base for _, base in made]
             taken = {m.name for m in unweighted}
-            weighted_group = [
-                self._make(spec, prefix, taken, loss, shapes) for spec in weighted[index]
-            ]
-            self.groups.append((unweighted, weighted_group))
+            made = [self._make(spec, prefix, taken, loss, shapes) for spec in weighted[index]]
+            weighted_names += [base for _, base in made]
+            self.groups.append((unweighted, [metric for metric, _ in made]))
         self.metrics = [m for group in self.groups for part in group for m in part]
+        self.object_names = plain_names + weighted_names
 
     @staticmethod
     def _make(spec, prefix, taken, loss, shapes):
-        """One metric, named `<prefix><name>`, or `<prefix>weighted_<name>` (Keras's rule for a
-        weighted metric whose name an unweighted one of the same output took)."""
+        """(One metric, its name without prefix): the metric is named `<prefix><name>`, or
+        `<prefix>weighted_<name>` (Keras's rule for a weighted metric whose name an unweighted
+        one of the same output took)."""
         base = spec if isinstance(spec, str) else None
         metric = None if base is not None else metrics_module.get(spec)
         base = base if metric is None else metric.name
@@ -317,10 +333,10 @@ class CompileMetrics:
             name = f"{prefix}weighted_{base}"
         if metric is not None:
             metric.name = name
-            return metric
+            return metric, base
         if _is_accuracy(spec):
-            return metrics_module.resolve_accuracy(name, loss, *shapes)
-        return metrics_module.get(spec, name=name)
+            return metrics_module.resolve_accuracy(name, loss, *shapes), base
+        return metrics_module.get(spec, name=name), base
 
     def update_state(self, y_true_flat, y_pred_flat, sample_weight=None) -> None:
         """Update every metric with one batch (outputs detached, no gradient)."""

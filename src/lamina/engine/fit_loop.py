@@ -111,6 +111,7 @@ class FitRun:
         logs = distribution.reduce_logs(model._epoch_logs(last_logs, self.custom_step))
         if self.validation is not None and (epoch + 1) % self.validation_freq == 0:
             logs.update(self.validate())
+            logs = dict(sorted(logs.items()))  # Keras's callbacks see every key sorted
         callbacks.on_epoch_end(epoch, logs)
         return logs
 

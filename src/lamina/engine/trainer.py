@@ -297,8 +297,9 @@ class Trainer:
         return LazyLogs(self.get_metrics_result)
 
     def get_metrics_result(self) -> dict:
-        """Every metric's current result, by name (device tensors, not yet Python floats)."""
-        return {m.name: m.result() for m in self.metrics}
+        """Every metric's current result, by name in sorted order as Keras logs them (device
+        tensors, not yet Python floats)."""
+        return {m.name: m.result() for m in sorted(self.metrics, key=lambda m: m.name)}
 
     @property
     def metrics(self) -> list:
@@ -307,7 +308,20 @@ class Trainer:
 
     @property
     def metrics_names(self) -> list[str]:
-        return [m.name for m in self.metrics]
+        """The names of Keras's `model.metrics`: `loss`, `compile_metrics` (the compiled metrics,
+        one entry) and each output's loss tracker once built, e.g.
+        `['loss', 'compile_metrics', 'price_loss', 'kind_loss']`."""
+        state = self._compile_state
+        if state is None:
+            return []
+        compiled = [] if state.metrics.empty else ["compile_metrics"]
+        return [state.loss_tracker.name, *compiled, *self._output_loss_names()]
+
+    def _output_loss_names(self) -> list[str]:
+        """The per-output loss trackers' names, a dict output's in its keys' given order."""
+        names = [m.name for m in self._compile_state.loss.output_trackers]
+        declared = [f"{name}_loss" for name in compile_utils.declared_output_names(self)]
+        return declared if sorted(declared) == sorted(names) else names
 
     def reset_metrics(self) -> None:
         """Reset every metric's state (each epoch and evaluation begins with this)."""
@@ -318,8 +332,25 @@ class Trainer:
         """The logs of an epoch (or an evaluation): every metric's result as a Python float, or
         a custom step's own last logs."""
         if custom_step and last_logs is not None:
-            return {k: log_value(v) for k, v in dict(last_logs).items()}
-        return {m.name: log_value(m.result()) for m in self.metrics}
+            return {k: log_value(v) for k, v in sorted(dict(last_logs).items())}
+        return {name: log_value(value) for name, value in self.get_metrics_result().items()}
+
+    def _flat_results(self, logs: dict) -> list:
+        """evaluate()'s list, in Keras's order: the values of `loss`, of the compiled metrics
+        whose Keras object name is a log key (a single output's; a weighted metric renamed
+        `weighted_<name>` repeats the unweighted value there, as in Keras) and of the per-output
+        losses (or a subclass's own `metrics`, by name), then every other key's value in sorted
+        key order."""
+        state = self._compile_state
+        names = []
+        if self._overrides("metrics"):  # a subclass lists its own metrics: Keras follows them
+            names = [m.name for m in self.metrics]
+        elif state is not None:
+            names = [state.loss_tracker.name, *state.metrics.object_names]
+            names += self._output_loss_names()
+        listed = set(names)
+        values = [logs[name] for name in names if name in logs]
+        return values + [logs[key] for key in sorted(logs) if key not in listed]
 
     def _overrides(self, name: str) -> bool:
         return getattr(type(self), name) is not getattr(Trainer, name)
@@ -427,7 +458,7 @@ class Trainer:
         callback_list.on_test_begin()
         logs = self._evaluate_batches(data, callback_list)
         callback_list.on_test_end(logs)
-        return _returned(logs, return_dict)
+        return _returned(self, logs, return_dict)
 
     def _evaluate_batches(self, data, callbacks=None) -> dict:
         """Reset the metrics, run test_step over `data`, return the epoch-style logs."""
@@ -473,7 +504,7 @@ class Trainer:
         self.train()
         logs = self.train_step(fit_data.step_data(batch))
         self.eval()
-        return _returned(self._epoch_logs(logs, self._overrides("train_step")), return_dict)
+        return _returned(self, self._epoch_logs(logs, self._overrides("train_step")), return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """One test step on `x` as a single batch; returns the metrics as evaluate does."""
@@ -483,7 +514,7 @@ class Trainer:
         self.eval()
         with torch.inference_mode():
             logs = self.test_step(fit_data.step_data(data.first_batch()))
-        return _returned(self._epoch_logs(logs, self._overrides("test_step")), return_dict)
+        return _returned(self, self._epoch_logs(logs, self._overrides("test_step")), return_dict)
 
     def predict_on_batch(self, x):
         """The outputs for `x` as one batch, as NumPy arrays."""
@@ -501,11 +532,11 @@ def _batch_size_of(x) -> int:
     return data_adapter.flatten(x)[0].shape[0] if not isinstance(x, torch.Tensor) else x.shape[0]
 
 
-def _returned(logs: dict, return_dict: bool):
-    """evaluate's result: the dict, a single float, or the list of values."""
+def _returned(model, logs: dict, return_dict: bool):
+    """evaluate's result: the dict, a single float, or the list of values in Keras's order."""
     if return_dict:
         return logs
-    values = list(logs.values())
+    values = model._flat_results(logs)
     return values[0] if len(values) == 1 else values
 
 

@@ -31,12 +31,15 @@ def history_logs(history) -> dict[str, list[float]]:
 
 
 def metric_names(logs: dict, metrics=None) -> list[str]:
-    """The metrics to draw, in the order fit logged them: each name without its `val_` prefix."""
+    """The metrics to draw, `loss` first, then in the order fit logged them (sorted, as Keras
+    logs them): each name without its `val_` prefix."""
     available = []
     for name in logs:
         base = name[len(VALIDATION_PREFIX) :] if name.startswith(VALIDATION_PREFIX) else name
         if base not in available:
             available.append(base)
+    if "loss" in available:  # the curve a reader looks for first
+        available.insert(0, available.pop(available.index("loss")))
     if metrics is None:
         return available
     requested = [metrics] if isinstance(metrics, str) else list(metrics)
