@@ -7,6 +7,7 @@ weight, through ``add_weight``) and ``call(inputs, training=None)`` (the math). 
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 from collections.abc import Callable
@@ -130,6 +131,26 @@ def lamina_class(name: str) -> type | None:
     return _LAMINA_CLASSES.get("Model" if name == "Functional" else name)
 
 
+def _marking_built(build):
+    """`build` that leaves the layer built, as Keras's: a parent's `build` calling
+    `self.inner.build(shape)` builds the sub-layer once, not again on its first call."""
+
+    @functools.wraps(build)
+    def build_and_mark(self, *args, **kwargs):
+        depth = self.__dict__.get("_build_depth", 0)
+        self.__dict__["_build_depth"] = depth + 1
+        try:
+            result = build(self, *args, **kwargs)
+        finally:
+            self.__dict__["_build_depth"] = depth
+        if depth == 0 and not self.built:
+            shape = args[0] if args else next(iter(kwargs.values()), None)
+            self._finish_build(shape)
+        return result
+
+    return build_and_mark
+
+
 class Layer(nn.Module):
     """Base of every lamina layer.
 
@@ -148,6 +169,8 @@ class Layer(nn.Module):
         # register_keras_serializable, as in Keras.
         if cls.__module__.startswith("lamina.") and not cls.__name__.startswith("_"):
             _LAMINA_CLASSES.setdefault(cls.__name__, cls)
+        if "build" in cls.__dict__:
+            cls.build = _marking_built(cls.__dict__["build"])
 
     # Keras's masking protocol: a layer that passes masks through unchanged sets this.
     supports_masking = False
@@ -325,6 +348,9 @@ class Layer(nn.Module):
             return
         with scopes.name_scope(self.name, caller=self):  # Variables made here: "layer/name"
             self.build(input_shape)
+        self._finish_build(input_shape)
+
+    def _finish_build(self, input_shape) -> None:
         self._build_input_shape = _with_none_batch(input_shape)
         self.built = True
         self._forget_weights_device()
@@ -335,22 +361,61 @@ class Layer(nn.Module):
 
     def add_weight(
         self,
-        name: str,
-        shape,
-        initializer="glorot_uniform",
+        name: str | None = None,
+        shape=None,
+        initializer=None,
         *,
         trainable: bool = True,
         regularizer=None,
         constraint=None,
         dtype=None,
         layout=(backend.identity, backend.identity),
+        **keras_options,
     ) -> torch.Tensor:
         """Create a weight from Keras's `shape` and register it under `name`.
 
+        Written the Keras 3 way (`self.w = self.add_weight(shape=..., initializer=...)`, no
+        name, or the shape first), the weight takes the attribute it is assigned to as its name.
         `layout` is a (to_keras, from_keras) pair: the initializer works on Keras's shape (so its
         fan-in/fan-out rules match), the tensor is stored as `from_keras` lays it out for torch.
         Trainable weights are Parameters, the others buffers (so `state_dict` has both).
+
+        Args:
+            name: the attribute the weight is registered under (default: the attribute it is
+                assigned to, else `variable`, `variable_1`, ...).
+            shape: the weight's shape, in Keras's layout.
+            initializer: an initializer or its name (default "glorot_uniform").
+            trainable: a Parameter (True) or a buffer (False).
+            regularizer: a penalty added to `layer.losses`.
+            constraint: a projection applied after each optimizer step.
+            dtype: the weight's dtype (default the layer's).
+            layout: (to_keras, from_keras) conversions of the stored tensor.
+            **keras_options: Keras's `autocast`, `aggregation` and `overwrite_with_gradient`,
+                accepted with no effect.
+
+        Example:
+            >>> layer = lamina.layers.Layer()
+            >>> layer.w = layer.add_weight(shape=(2, 3), initializer="ones")
+            >>> [name for name, _ in layer.named_parameters()]
+            ['w']
         """
+        unknown = set(keras_options) - {"autocast", "aggregation", "overwrite_with_gradient"}
+        if unknown:
+            raise TypeError(f"add_weight() got unexpected keyword argument(s) {sorted(unknown)}.")
+        if name is not None and not isinstance(name, str):
+            # Keras's positional order is (shape, initializer, ...).
+            name, shape, initializer = None, name, shape if shape is not None else initializer
+        if shape is None:
+            raise errors.value_error(
+                f"{type(self).__name__}.add_weight()",
+                "a shape",
+                "shape=None",
+                "pass shape=(...), e.g. add_weight(shape=(3, 4)).",
+            )
+        if initializer is None:
+            initializer = "glorot_uniform"
+        if name is None:
+            name = self._unused_weight_name()
         init = initializers.get(initializer)
         torch_dtype = backend.to_torch_dtype(dtype) if dtype is not None else self._dtype
         device = torch.get_default_device()  # the build's device (its torch.device context)
@@ -376,6 +441,49 @@ class Layer(nn.Module):
             self._constraints = getattr(self, "_constraints", [])
             self._constraints.append((name, constraints.get(constraint)))
         return getattr(self, name)
+
+    def _unused_weight_name(self) -> str:
+        """`variable`, `variable_1`, ...: the first name no attribute of this layer holds; the
+        weight is renamed after the attribute it is then assigned to (see `__setattr__`)."""
+        taken = {spec.name for spec in self._weight_specs} | set(self.__dict__)
+        taken |= set(self._parameters) | set(self._buffers) | set(self._modules)
+        name, index = "variable", 0
+        while name in taken:
+            index += 1
+            name = f"variable_{index}"
+        self.__dict__.setdefault("_auto_named_weights", set()).add(name)
+        return name
+
+    def _adopt_auto_named_weight(self, attribute: str, value) -> bool:
+        """Rename an unnamed `add_weight` weight after the attribute it is assigned to."""
+        auto_names = self.__dict__.get("_auto_named_weights")
+        if not auto_names or attribute.startswith("_") or attribute in auto_names:
+            return False
+        old = next(
+            (
+                n
+                for n in auto_names
+                if (self._parameters.get(n) is value or self._buffers.get(n) is value)
+            ),
+            None,
+        )
+        if old is None or attribute in self._parameters or attribute in self._buffers:
+            return False
+        auto_names.discard(old)
+        if attribute in self.__dict__:  # a placeholder such as `self.w = None`
+            delattr(self, attribute)
+        if old in self._parameters:
+            self.register_parameter(attribute, self._parameters.pop(old))
+        else:
+            self.register_buffer(attribute, self._buffers.pop(old))
+        self._weight_specs = [
+            spec._replace(name=attribute) if spec.name == old else spec
+            for spec in self._weight_specs
+        ]
+        self._regularizers = [(attribute if n == old else n, r) for n, r in self._regularizers]
+        if hasattr(self, "_constraints"):
+            self._constraints = [(attribute if n == old else n, c) for n, c in self._constraints]
+        return True
 
     def _own_weights(self) -> list[WeightEntry]:
         """This layer's own weights, in Keras's order (trainable ones first)."""
@@ -641,6 +749,8 @@ class Layer(nn.Module):
             value = nn.ModuleList(value)
         elif isinstance(value, VariableBase):
             self._track_variable(name, value)
+        elif isinstance(value, torch.Tensor) and self._adopt_auto_named_weight(name, value):
+            return
         super().__setattr__(name, value)
 
     def _track_variable(self, attribute: str, variable) -> None:
