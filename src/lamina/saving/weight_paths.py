@@ -75,15 +75,10 @@ def _keras_attribute_order(item) -> str:
 
 
 def is_subclassed(model) -> bool:
-    """A model defined by its attributes and `call`: neither Sequential nor functional."""
-    from lamina.engine.model import Model
-    from lamina.engine.sequential import Sequential
-
-    return (
-        isinstance(model, Model)
-        and not isinstance(model, Sequential)
-        and getattr(model, "_graph", None) is None
-    )
+    """A model defined by its attributes and `call`: neither Sequential (which keeps an
+    `_input_tensor`) nor functional (a `_graph`). Told by attributes, as importing the model
+    classes here would tie saving and the engine in a cycle."""
+    return hasattr(model, "_graph") and model._graph is None and not hasattr(model, "_input_tensor")
 
 
 def model_tree(model, by_attribute: bool | None = None) -> list[Node]:
