@@ -500,9 +500,14 @@ def get(identifier):
     """
     if identifier is None:
         return linear
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
     if isinstance(identifier, str):
         key = identifier.lower()
         if key not in _ACTIVATIONS:
+            found = _registered_function(identifier)
+            if found is not None:
+                return found
             raise errors.unknown_name("activation", identifier, _ACTIVATIONS)
         return _ACTIVATIONS[key]
     if callable(identifier):
@@ -513,8 +518,10 @@ def get(identifier):
     )
 
 
-def serialize(activation) -> str:
-    """The name an activation function is saved under (`swish` saves as `"silu"`, as Keras).
+def serialize(activation):
+    """The name an activation function is saved under (`swish` saves as `"silu"`, as Keras);
+    a function registered with `register_keras_serializable` saves as Keras's dict naming it by
+    its registered name (`"MyPkg>my_fn"`).
 
     Args:
         activation: one of this module's functions, or any named callable.
@@ -526,6 +533,16 @@ def serialize(activation) -> str:
     for name, fn in _ACTIVATIONS.items():
         if fn is activation:
             return name if name != "swish" else "silu"
+    from lamina.saving.object_registration import _GLOBAL_CUSTOM_NAMES
+
+    if activation in _GLOBAL_CUSTOM_NAMES:
+        # Keras's form for a function registered with register_keras_serializable.
+        return {
+            "module": "builtins",
+            "class_name": "function",
+            "config": _GLOBAL_CUSTOM_NAMES[activation],
+            "registered_name": "function",
+        }
     name = getattr(activation, "__name__", None)
     if name is None:
         raise ValueError(f"Cannot serialize activation {activation!r}: it has no name.")
@@ -550,6 +567,14 @@ def deserialize(config, custom_objects=None):
     if not isinstance(config, str):
         raise TypeError(f"Could not interpret activation config: {config!r}.")
     return get(config)
+
+
+def _registered_function(name: str):
+    """The function registered (register_keras_serializable) as `name`, else None."""
+    from lamina.saving.object_registration import get_registered_object
+
+    found = get_registered_object(name)
+    return found if callable(found) and not isinstance(found, type) else None
 
 
 def names() -> list[str]:

@@ -37,8 +37,34 @@ def ensure_built(model, first_batch) -> None:
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        model(x)
+        outputs_by_shape(model, x)  # builds the weights (on the real device), runs no real call
+        if not model.built:
+            model(x)
     model.train(was_training)
+
+
+def outputs_by_shape(model, x):
+    """The model's outputs for `x` computed on the meta device: shapes and dtypes, no values.
+
+    Keras builds its compiled loss and metrics from the outputs' symbolic shapes, so no layer's
+    `call` runs on real data before the first step (a layer counting its calls in a variable
+    counts only the steps). A call the meta device cannot run (an op without a meta kernel, a
+    value read with `.item()`) falls back to a real forward, which raises any real error.
+    """
+    from lamina import tree
+    from lamina.engine import layer as layer_module
+    from lamina.engine import symbolic
+
+    def on_meta(value):
+        if isinstance(value, torch.Tensor):
+            return torch.empty(value.shape, dtype=value.dtype, device="meta")
+        return value
+
+    try:
+        with layer_module.meta_inference(), torch.device("meta"):
+            return symbolic.meta_call(model, (tree.map_structure(on_meta, x),), {})
+    except Exception:  # noqa: BLE001 - an op the meta device lacks; the real call raises real errors
+        return model(x)
 
 
 def step_data(batch):

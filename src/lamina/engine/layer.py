@@ -7,6 +7,7 @@ weight, through ``add_weight``) and ``call(inputs, training=None)`` (the math). 
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 from collections.abc import Callable
@@ -107,6 +108,26 @@ def lamina_class(name: str) -> type | None:
     return _LAMINA_CLASSES.get("Model" if name == "Functional" else name)
 
 
+def _marking_built(build):
+    """`build` that leaves the layer built, as Keras's: a parent's `build` calling
+    `self.inner.build(shape)` builds the sub-layer once, not again on its first call."""
+
+    @functools.wraps(build)
+    def build_and_mark(self, *args, **kwargs):
+        depth = self.__dict__.get("_build_depth", 0)
+        self.__dict__["_build_depth"] = depth + 1
+        try:
+            result = build(self, *args, **kwargs)
+        finally:
+            self.__dict__["_build_depth"] = depth
+        if depth == 0 and not self.built:
+            shape = args[0] if args else next(iter(kwargs.values()), None)
+            self._finish_build(shape)
+        return result
+
+    return build_and_mark
+
+
 class Layer(nn.Module):
     """Base of every lamina layer.
 
@@ -150,6 +171,8 @@ class Layer(nn.Module):
         # register_keras_serializable, as in Keras.
         if cls.__module__.startswith("lamina.") and not cls.__name__.startswith("_"):
             _LAMINA_CLASSES.setdefault(cls.__name__, cls)
+        if "build" in cls.__dict__:
+            cls.build = _marking_built(cls.__dict__["build"])
 
     # Keras's masking protocol: a layer that passes masks through unchanged sets this.
     supports_masking = False
@@ -323,6 +346,9 @@ class Layer(nn.Module):
             return
         with scopes.name_scope(self.name, caller=self):  # Variables made here: "layer/name"
             self.build(input_shape)
+        self._finish_build(input_shape)
+
+    def _finish_build(self, input_shape) -> None:
         self._build_input_shape = _with_none_batch(input_shape)
         self.built = True
         self._forget_weights_device()
@@ -399,7 +425,7 @@ class Layer(nn.Module):
             initializer = "zeros" if initializer is None else initializer
         initializer = "glorot_uniform" if initializer is None else initializer
         if name is None:
-            name = self._unnamed_weight_name()
+            name = self._unused_weight_name()
         init = initializers.get(initializer)
         torch_dtype = backend.to_torch_dtype(dtype) if dtype is not None else self._dtype
         device = torch.get_default_device()  # the build's device (its torch.device context)
@@ -426,38 +452,47 @@ class Layer(nn.Module):
             self._constraints.append((name, constraints.get(constraint)))
         return getattr(self, name)
 
-    def _unnamed_weight_name(self) -> str:
+    def _unused_weight_name(self) -> str:
+        """`variable`, `variable_1`, ...: the first name no attribute of this layer holds; the
+        weight is renamed after the attribute it is then assigned to (see `__setattr__`)."""
         taken = {spec.name for spec in self._weight_specs} | set(self.__dict__)
-        name, count = "variable", 0
-        while name in taken or hasattr(type(self), name):
-            count += 1
-            name = f"variable_{count}"
-        self.__dict__.setdefault("_unnamed_weights", set()).add(name)
+        taken |= set(self._parameters) | set(self._buffers) | set(self._modules)
+        name, index = "variable", 0
+        while name in taken:
+            index += 1
+            name = f"variable_{index}"
+        self.__dict__.setdefault("_auto_named_weights", set()).add(name)
         return name
 
-    def _adopt_unnamed_weight(self, attribute: str, value) -> bool:
-        """`self.w = self.add_weight(...)` without a name: the weight takes the attribute's name."""
-        unnamed = self.__dict__.get("_unnamed_weights")
-        if not unnamed or attribute.startswith("_"):
+    def _adopt_auto_named_weight(self, attribute: str, value) -> bool:
+        """Rename an unnamed `add_weight` weight after the attribute it is assigned to."""
+        auto_names = self.__dict__.get("_auto_named_weights")
+        if not auto_names or attribute.startswith("_") or attribute in auto_names:
             return False
-        for old in unnamed:
-            registry = self._parameters if old in self._parameters else self._buffers
-            if registry.get(old) is value:
-                break
+        old = next(
+            (
+                n
+                for n in auto_names
+                if (self._parameters.get(n) is value or self._buffers.get(n) is value)
+            ),
+            None,
+        )
+        if old is None or attribute in self._parameters or attribute in self._buffers:
+            return False
+        auto_names.discard(old)
+        if attribute in self.__dict__:  # a placeholder such as `self.w = None`
+            delattr(self, attribute)
+        if old in self._parameters:
+            self.register_parameter(attribute, self._parameters.pop(old))
         else:
-            return False
-        unnamed.discard(old)
-        del registry[old]
-        for index, spec in enumerate(self._weight_specs):
-            if spec.name == old:
-                self._weight_specs[index] = spec._replace(name=attribute)
+            self.register_buffer(attribute, self._buffers.pop(old))
+        self._weight_specs = [
+            spec._replace(name=attribute) if spec.name == old else spec
+            for spec in self._weight_specs
+        ]
         self._regularizers = [(attribute if n == old else n, r) for n, r in self._regularizers]
-        if getattr(self, "_constraints", None):
+        if hasattr(self, "_constraints"):
             self._constraints = [(attribute if n == old else n, c) for n, c in self._constraints]
-        if registry is self._parameters:
-            self.register_parameter(attribute, value)
-        else:
-            self.register_buffer(attribute, value)
         return True
 
     def _own_weights(self) -> list[WeightEntry]:
@@ -726,7 +761,7 @@ class Layer(nn.Module):
             value = nn.ModuleList(value)
         elif isinstance(value, VariableBase):
             self._track_variable(name, value)
-        elif isinstance(value, torch.Tensor) and self._adopt_unnamed_weight(name, value):
+        elif isinstance(value, torch.Tensor) and self._adopt_auto_named_weight(name, value):
             return
         super().__setattr__(name, value)
 

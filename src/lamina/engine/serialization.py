@@ -16,11 +16,16 @@ from lamina.engine.symbolic import InputLayer, KerasTensor, flatten_symbolic
 
 
 def layer_entry(layer) -> dict:
+    """A user's class is written as Keras writes it: its own module and its registered name
+    (`"MyPkg>MyLayer"` under `register_keras_serializable`), found again by either framework."""
+    from lamina.saving.object_registration import get_registered_name
+
+    builtin = _is_builtin(layer)
     return {
-        "module": "keras.layers",
+        "module": "keras.layers" if builtin else type(layer).__module__,
         "class_name": type(layer).__name__,
         "config": _jsonable(layer.get_config()),
-        "registered_name": None if _is_builtin(layer) else type(layer).__name__,
+        "registered_name": None if builtin else get_registered_name(type(layer)),
     }
 
 
@@ -199,12 +204,17 @@ def functional_from_config(cls, config, custom_objects=None):
 
 
 def deserialize_layer(entry: dict, custom_objects=None):
-    """A layer from its `{"class_name", "config"}` entry; classes only from lamina or
-    custom_objects."""
+    """A layer from its `{"class_name", "config"}` entry; classes only from lamina,
+    custom_objects or those registered with `register_keras_serializable`."""
     class_name = entry["class_name"]
     config = dict(entry.get("config", {}))
     custom_objects = custom_objects or {}
-    cls = custom_objects.get(class_name) or custom_objects.get(entry.get("registered_name") or "")
+    registered = entry.get("registered_name") or ""
+    cls = custom_objects.get(class_name) or custom_objects.get(registered)
+    if cls is None and registered:
+        from lamina.saving.object_registration import get_registered_object
+
+        cls = get_registered_object(registered)
     if cls is None:
         cls = layer_module.lamina_class(class_name)
     if cls is None:

@@ -369,7 +369,7 @@ class Trainer:
             x, y, _ = first
             self.eval()
             with torch.no_grad():
-                y_pred = self(x)
+                y_pred = fit_data.outputs_by_shape(self, x)
             labels = compile_utils.flatten_labels(self, y) if y is not None else []
             state.build(labels, compile_utils.flatten_outputs(y_pred))
             state.loss.note_penalties(self)  # a call() that uses add_loss() joins its losses

@@ -12,7 +12,7 @@ import torch
 from lamina import backend
 from lamina.saving import h5_guard, optimizer_state
 from lamina.saving.errors import FileFormatError
-from lamina.saving.weight_paths import model_tree
+from lamina.saving.weight_paths import model_tree, model_tree_in
 
 
 def write(file, model, include_optimizer: bool = True) -> None:
@@ -52,7 +52,7 @@ def plan(file, model, skip_mismatch: bool = False, source: str = "") -> list:
     Every dataset is checked (hard links only, plain storage, numeric dtype, the expected shape)
     before any is read, and converted to a tensor here, so `apply` cannot fail half-way."""
     checked = []
-    for node in model_tree(model):
+    for node in model_tree_in(file, model):
         if not node.weights:
             continue
         key = f"{node.path}/vars" if node.path else "vars"

@@ -8,6 +8,8 @@ import warnings
 from lamina import losses, metrics, optimizers
 from lamina.engine.layer import lamina_class
 from lamina.saving.errors import FileFormatError
+from lamina.saving.object_registration import get_registered_name, with_registered
+from lamina.saving.object_serialization import serialize_keras_object
 
 _FUNCTIONAL_NAMES = ("Functional", "Model")
 
@@ -37,11 +39,12 @@ def model_entry(model) -> dict:
         class_name, module = "Functional", "keras.src.models.functional"
     else:
         class_name, module = type(model).__name__, type(model).__module__
+    builtin = class_name in ("Sequential", "Functional")
     entry = {
         "module": module,
         "class_name": class_name,
         "config": model.get_config(),
-        "registered_name": None if class_name in ("Sequential", "Functional") else class_name,
+        "registered_name": None if builtin else get_registered_name(type(model)),
     }
     shape = getattr(model, "_build_input_shape", None)
     if shape is not None:
@@ -59,6 +62,10 @@ def _object_entry(obj, module: str):
         return [_object_entry(o, module) for o in obj]
     if isinstance(obj, dict):
         return {k: _object_entry(v, module) for k, v in obj.items()}
+    if not (getattr(obj, "__module__", None) or "").startswith("lamina."):
+        # A user's loss or metric (class instance or function): Keras's dict, which names it
+        # by its registered name ("MyPkg>MyLoss") so that either framework finds it again.
+        return serialize_keras_object(obj)
     if hasattr(obj, "get_config") and not isinstance(obj, type):
         return {
             "module": module,
@@ -174,13 +181,13 @@ def build_model(entry: dict, custom_objects=None, source: str = ""):
             f"config (an object); received class_name={class_name!r} and a config of type "
             f"{type(entry['config']).__name__}."
         )
-    custom_objects = dict(custom_objects or {})
+    custom_objects = with_registered(custom_objects)
     if class_name == "Sequential" or class_name in _FUNCTIONAL_NAMES:
         cls = lamina_class(class_name)  # Functional -> Model
     elif class_name in _SAVEABLE_CLASSES and class_name not in custom_objects:
         cls = _SAVEABLE_CLASSES[class_name]
     elif class_name in custom_objects or entry.get("registered_name") in custom_objects:
-        cls = custom_objects.get(class_name) or custom_objects[entry["registered_name"]]
+        cls = custom_objects.get(entry.get("registered_name") or "") or custom_objects[class_name]
     else:
         raise ValueError(
             f"{source} holds a model of class '{class_name}', which lamina does not know. "
@@ -221,7 +228,7 @@ def _rebuild(cls, entry, custom_objects):
 
 def compile_from(model, compile_config: dict, custom_objects=None, source: str = "") -> bool:
     """Compile `model` as the file says; False (with a warning) when a part is unknown."""
-    custom_objects = dict(custom_objects or {})
+    custom_objects = with_registered(custom_objects)
     try:
         optimizer = _optimizer(compile_config["optimizer"], custom_objects)
         loss = _resolve(compile_config.get("loss"), losses, custom_objects)
@@ -265,9 +272,21 @@ def _resolve(spec, module, custom_objects):
         return custom_objects.get(spec, spec)
     if isinstance(spec, list):
         return [_resolve(s, module, custom_objects) for s in spec]
+    if isinstance(spec, dict) and spec.get("class_name") == "function":
+        name = spec.get("config")
+        found = custom_objects.get(name) if isinstance(name, str) else None
+        found = found or (getattr(module, name, None) if isinstance(name, str) else None)
+        if found is None:
+            raise ValueError(f"unknown {module.__name__.split('.')[-1]} function {name!r}")
+        return found
     if isinstance(spec, dict) and "class_name" in spec:
         name = spec["class_name"]
-        cls = custom_objects.get(name) or getattr(module, name, None)
+        registered = spec.get("registered_name")
+        cls = (
+            (custom_objects.get(registered) if isinstance(registered, str) else None)
+            or custom_objects.get(name)
+            or getattr(module, name, None)
+        )
         if cls is None:
             raise ValueError(f"unknown {module.__name__.split('.')[-1]} class '{name}'")
         return cls.from_config(spec.get("config", {})) if hasattr(cls, "from_config") else cls

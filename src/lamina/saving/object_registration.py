@@ -120,6 +120,22 @@ def get_registered_object(name, custom_objects=None, module_objects=None):
     return None
 
 
+def with_registered(custom_objects=None) -> dict:
+    """`custom_objects` over every registered object, each known by its registered name
+    (`"MyPkg>MyLayer"`) and by its bare `__name__`: what loading resolves class names in.
+
+    Args:
+        custom_objects: the caller's `{name: object}` (wins over registrations).
+
+    Examples:
+        >>> with_registered({"f": len})["f"] is len
+        True
+    """
+    registered = active_custom_objects()
+    by_name = {getattr(obj, "__name__", key): obj for key, obj in registered.items()}
+    return {**by_name, **registered, **(custom_objects or {})}
+
+
 class CustomObjectScope:
     """A `with` block in which extra `{name: object}` entries are known to deserialization.
 

@@ -75,6 +75,14 @@ def serialize_keras_object(obj):
         return {key: serialize_keras_object(value) for key, value in obj.items()}
     if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)):
         keras_module = _keras_module(obj)
+        if obj in _GLOBAL_CUSTOM_NAMES:
+            # Keras's form for a registered function: its registered name as the config.
+            return {
+                "module": "builtins",
+                "class_name": "function",
+                "config": _GLOBAL_CUSTOM_NAMES[obj],
+                "registered_name": "function",
+            }
         return {
             "module": "builtins" if keras_module else obj.__module__,
             "class_name": "function",

@@ -68,14 +68,49 @@ def _walk(layer, path: str, nodes: list, seen: set) -> None:
         _walk(child, f"{path}/{name}" if path else name, nodes, seen)
 
 
-def model_tree(model) -> list[Node]:
-    """Every group of `model`'s tree, the model itself first (path "")."""
+def _keras_attribute_order(item) -> str:
+    """Keras visits a subclassed model's attributes by name, private ones last."""
+    name = item[0]
+    return f"~{name}" if name.startswith("_") else name
+
+
+def is_subclassed(model) -> bool:
+    """A model defined by its attributes and `call`: neither Sequential (which keeps an
+    `_input_tensor`) nor functional (a `_graph`). Told by attributes, as importing the model
+    classes here would tie saving and the engine in a cycle."""
+    return hasattr(model, "_graph") and model._graph is None and not hasattr(model, "_input_tensor")
+
+
+def model_tree(model, by_attribute: bool | None = None) -> list[Node]:
+    """Every group of `model`'s tree, the model itself first (path "").
+
+    Sequential and functional models list their layers under `layers/<key>`; a subclassed model
+    holds each layer under the attribute it is assigned to (`block/vars`, `head/vars`), as Keras
+    writes it. `by_attribute=False` reads lamina's older files, which listed those too.
+    """
+    if by_attribute is None:
+        by_attribute = is_subclassed(model)
     nodes: list[Node] = [Node("", model, _own(model))]
     seen = {id(model)}
+    if by_attribute:
+        for name, child in sorted(_children(model), key=_keras_attribute_order):
+            _walk(child, name, nodes, seen)
+        return nodes
     layers = list(model.layers)
     for key, layer in zip(list_keys(layers), layers, strict=False):
         _walk(layer, f"layers/{key}", nodes, seen)
     return nodes
+
+
+def model_tree_in(file, model) -> list[Node]:
+    """`model_tree` as the open weights file lays it out (a subclassed model saved by an older
+    lamina, under `layers/`, still loads)."""
+    tree = model_tree(model)
+    if is_subclassed(model) and "layers" in file:
+        tops = {node.path.split("/")[0] for node in tree if node.path and node.weights}
+        if tops and not any(top in file for top in tops):
+            return model_tree(model, by_attribute=False)
+    return tree
 
 
 def legacy_entries(layer) -> list:
