@@ -164,12 +164,12 @@ def test_unnamed_weights_take_their_attribute_names():
 def test_add_weight_takes_keras_positional_order_and_keeps_named_calls():
     layer = lamina.layers.Layer()
     layer.kernel = layer.add_weight((2, 3), "ones")
-    layer.add_weight("bias", (3,), "zeros", trainable=False)
+    layer.add_weight(shape=(3,), initializer="zeros", trainable=False, name="bias")
     assert [name for name, _ in layer.named_parameters()] == ["kernel"]
     assert torch.equal(layer.kernel, torch.ones(2, 3))
     assert [name for name, _ in layer.named_buffers()] == ["bias"]
-    with pytest.raises(ValueError, match=r"add_weight\(\) expects a shape"):
-        layer.add_weight(initializer="zeros")
+    # As in Keras 3, no shape means a scalar.
+    assert tuple(layer.add_weight(initializer="zeros").shape) == ()
 
 
 def test_a_sub_layer_built_by_its_parent_is_not_built_again():

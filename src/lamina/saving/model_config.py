@@ -8,6 +8,7 @@ import warnings
 from lamina import losses, metrics, optimizers
 from lamina.engine.layer import lamina_class
 from lamina.saving.errors import FileFormatError
+from lamina.saving.inert_arguments import drop_inert_keras_arguments
 from lamina.saving.object_registration import get_registered_name, with_registered
 from lamina.saving.object_serialization import serialize_keras_object
 
@@ -119,55 +120,6 @@ def check_safe(entry, safe_mode: bool, source: str) -> None:
             "Loading it is disabled by default (safe_mode=True). Hint: if you trust the file, "
             "pass safe_mode=False to load_model()."
         )
-
-
-# Arguments newer Keras versions write into layer configs, with the value that means "feature
-# off". A lamina layer without the argument behaves exactly so; any other value is left in place
-# for the layer to reject with its own error.
-_INERT_KERAS_ARGUMENTS = {
-    "quantization_config": None,
-    "lora_rank": None,
-    "lora_alpha": None,
-    "renorm": False,
-    "renorm_clipping": None,
-    "renorm_momentum": 0.99,
-    "synchronized": False,
-    "optional": False,
-}
-
-
-def _accepts(cls, argument: str) -> bool:
-    import inspect
-
-    try:
-        parameters = inspect.signature(cls.__init__).parameters
-    except (TypeError, ValueError):
-        return True
-    return argument in parameters
-
-
-def drop_inert_keras_arguments(structure, custom_objects=None):
-    """Remove feature-off arguments that lamina's layer classes do not take, at any depth."""
-    if isinstance(structure, list):
-        return [drop_inert_keras_arguments(s, custom_objects) for s in structure]
-    if not isinstance(structure, dict):
-        return structure
-    result = {k: drop_inert_keras_arguments(v, custom_objects) for k, v in structure.items()}
-    config = result.get("config")
-    name = result.get("class_name")
-    if isinstance(config, dict) and isinstance(name, str):
-        cls = (custom_objects or {}).get(name) or lamina_class(name)
-        if isinstance(cls, type):
-            result["config"] = {
-                key: value
-                for key, value in config.items()
-                if not (
-                    key in _INERT_KERAS_ARGUMENTS
-                    and value == _INERT_KERAS_ARGUMENTS[key]
-                    and not _accepts(cls, key)
-                )
-            }
-    return result
 
 
 def build_model(entry: dict, custom_objects=None, source: str = ""):

@@ -168,7 +168,7 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
             f"custom_objects={{'{class_name}': {class_name}}} or register the class with "
             "lamina.saving.register_keras_serializable()."
         )
-    from lamina.saving.model_config import drop_inert_keras_arguments
+    from lamina.saving.inert_arguments import drop_inert_keras_arguments
 
     inner = drop_inert_keras_arguments(config, known).get("config", {})
     return cls.from_config(inner) if hasattr(cls, "from_config") else cls(**inner)
