@@ -1,14 +1,16 @@
 """Adafactor factors the last two axes of a weight's Keras layout: a Conv2D kernel, stored by
 torch as (out, in, kh, kw), gets Keras's statistics of (kh, kw, in, out), so its steps equal
-Keras's on the same weights and gradients."""
+Keras's on the same weights and gradients; its slots are saved in Keras's order and shapes."""
 
 import numpy as np
 import pytest
 import torch
 
+import lamina
 from lamina import layers, optimizers
 from lamina.engine import weight_paths
-from tests.parity.reference import keras_optimizer_trajectory
+from lamina.saving import optimizer_state
+from tests.parity.reference import keras_load_and_step, keras_optimizer_trajectory
 
 STEPS = 5
 
@@ -72,3 +74,38 @@ def test_the_statistics_are_kept_in_keras_layout():
     assert tuple(state["r"].shape) == (3, 2, 4)  # Keras's (kh, kw, in): `out` averaged away
     assert tuple(state["c"].shape) == (3, 2, 5)  # (kh, kw, out): `in` averaged away
     assert tuple(state["v"].shape) == (3, 2, 4, 5)
+
+
+def test_a_conv_model_saved_with_adafactor_loads_in_keras_and_steps_alike(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((16, 6, 6, 2)).astype("float32")
+    y = rng.standard_normal((16, 1)).astype("float32")
+    lamina.utils.set_random_seed(0)
+    model = lamina.Sequential(
+        [
+            layers.Input((6, 6, 2)),
+            layers.Conv2D(3, 3, name="conv"),
+            layers.Flatten(),
+            layers.Dense(1, name="out"),
+        ]
+    )
+    model.compile(optimizer=optimizers.Adafactor(learning_rate=0.05), loss="mse")
+    model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
+    path = tmp_path / "adafactor.keras"
+    model.save(path)
+    saved = [np.array(v) for v in optimizer_state.to_keras(model.optimizer, model)]  # copies
+    # Keras: iteration, learning_rate, then each weight's r, c (0-d for a bias) and v.
+    kernel, bias = [(3, 3, 2), (3, 3, 3), (3, 3, 2, 3)], [(), (), (3,)]
+    dense = [(48,), (1,), (48, 1), (), (), (1,)]
+    assert [v.shape for v in saved] == [(), (), *kernel, *bias, *dense]
+    loaded, stepped = keras_load_and_step(path, x[:8], y[:8])
+    for ours, theirs in zip(saved, loaded, strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+    model.train_on_batch(x[:8], y[:8])
+    for ours, theirs in zip(model.get_weights(), stepped, strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+    reloaded = lamina.saving.load_model(path)
+    for ours, theirs in zip(
+        optimizer_state.to_keras(reloaded.optimizer, reloaded), saved, strict=True
+    ):
+        np.testing.assert_array_equal(ours, theirs)

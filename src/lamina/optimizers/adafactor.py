@@ -62,11 +62,12 @@ class AdafactorRule(KerasRule):
             shape = g.shape
             if "step" not in state:
                 state["step"] = torch.zeros((), dtype=p.dtype, device=p.device)
-                if p.dim() >= 2:
-                    state["r"] = torch.zeros(shape[:-1], dtype=p.dtype, device=p.device)
-                    state["c"] = torch.zeros(
-                        (*shape[:-2], shape[-1]), dtype=p.dtype, device=p.device
-                    )
+                # A weight of rank < 2 is not factored; Keras still keeps a 0-d r and c for it.
+                factored = p.dim() >= 2
+                r_shape = shape[:-1] if factored else ()
+                c_shape = (*shape[:-2], shape[-1]) if factored else ()
+                state["r"] = torch.zeros(r_shape, dtype=p.dtype, device=p.device)
+                state["c"] = torch.zeros(c_shape, dtype=p.dtype, device=p.device)
                 state["v"] = torch.zeros(shape, dtype=p.dtype, device=p.device)
             state["step"] += 1
             step = state["step"]
