@@ -98,6 +98,16 @@ class SeedGenerator:
         seed, counter = (int(v) for v in self.next())
         return _mix(seed, counter)
 
+    def torch_generator(self, device) -> torch.Generator:
+        """A `torch.Generator` on `device` seeded with the stream's next seed.
+
+        Args:
+            device: the device the draws are made on.
+        """
+        generator = torch.Generator(device=device)
+        generator.manual_seed(self.next_seed())
+        return generator
+
     def get_config(self) -> dict:
         return {"seed": self._initial_seed, "name": self.name}
 

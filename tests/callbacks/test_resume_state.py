@@ -91,6 +91,8 @@ CASES = {
     ),
     "pydataset-own-generator": lambda: ({"x": Reshuffled(own_generator=True)}, []),
     "class-weight": lambda: ({"class_weight": {0: 0.3, 1: 2.0}, "validation_split": 0.25}, []),
+    # Dropout(seed=...) draws from its own SeedGenerator, whose counter the backup must keep.
+    "seeded-dropout": lambda: ({}, []),
 }
 SAVE_FREQ = {"reduce-lr-epoch": "epoch", "early-stopping": "epoch"}
 
@@ -102,7 +104,7 @@ def _fit(case, folder, interrupt_at=None):
         [
             layers.Input((5,)),
             layers.Dense(8, activation="tanh"),
-            layers.Dropout(0.25),
+            layers.Dropout(0.25, seed=5 if case == "seeded-dropout" else None),
             layers.BatchNormalization(),
             layers.Dense(1, activation="sigmoid"),
         ]

@@ -246,6 +246,13 @@ FALLBACKS = {
         r"layer 'dense' has an activity_regularizer",
     ),
     "custom_train_step": (CustomStep, optimizers.Adam, r"the model overrides train_step"),
+    "seeded_dropout": (
+        lambda: lamina.Sequential(
+            [layers.Dense(4, input_shape=(2,)), layers.Dropout(0.5, seed=1), layers.Dense(1)]
+        ),
+        optimizers.Adam,
+        r"layer 'dropout(_\d+)?' draws its noise from its own SeedGenerator \(seed=...\)",
+    ),
 }
 
 
@@ -265,6 +272,32 @@ def test_what_cannot_be_captured_warns_once_and_trains_eagerly(case):
     assert model._compile_state.captured._compiled is None
     assert model.optimizer.iterations > 0
     assert any(not np.array_equal(a, b) for a, b in zip(model.get_weights(), before, strict=True))
+
+
+def test_a_seeded_noise_layer_trains_eagerly_and_repeats_its_masks():
+    # The fallback's forward is the plain model: a torch.compile'd one would break its graph on
+    # the seeded draws at every step (and warn). Two fresh models with the same seeds train to
+    # the same weights whatever the global generator does.
+    x = np.random.default_rng(0).standard_normal((32, 2)).astype("float32")
+    y = x[:, :1] * 2.0
+
+    def train(global_seed):
+        model = lamina.Sequential(
+            [
+                layers.Dense(8, input_shape=(2,), kernel_initializer=lamina.initializers.Ones()),
+                layers.Dropout(0.5, seed=4),
+                layers.Dense(1, kernel_initializer=lamina.initializers.Ones()),
+            ]
+        )
+        model.compile(optimizer=optimizers.SGD(0.05), loss="mse", jit_compile=True)
+        lamina.utils.set_random_seed(global_seed)
+        with pytest.warns(UserWarning, match=SKIPPED + r"layer 'dropout(_\d+)?' draws its noise"):
+            model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+        assert model._compile_state.captured.eager_forward is model
+        return model.get_weights()
+
+    for a, b in zip(train(1), train(2), strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_a_failing_compile_warns_and_trains_eagerly_with_the_same_numbers(monkeypatch):

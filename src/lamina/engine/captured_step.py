@@ -150,6 +150,17 @@ class CapturedStep:
                 )
         return None
 
+    def _seeded_layer(self) -> str | None:
+        """The name of a layer that draws its noise from its own SeedGenerator, or None.
+
+        Such a layer makes a torch.Generator at every call, an object Dynamo cannot trace: the
+        step runs eagerly, and so does its forward (a compiled one would break its graph there
+        at every step)."""
+        for module in self.model.modules():
+            if getattr(module, "seed_generator", None) is not None:
+                return getattr(module, "name", type(module).__name__)
+        return None
+
     # ----------------------------------------------------------------------------------------------
     def _build(self, key) -> bool:
         optimizer = self.model.optimizer
@@ -227,8 +238,14 @@ class CapturedStep:
                 # The first step with these weights is eager: it raises lamina's own errors for
                 # a user's mistake, and it shows which weights get a gradient (_build).
                 reason = self._unsupported()
+                seeded = self._seeded_layer()
                 if reason is not None:
                     self.skip(reason)
+                elif seeded is not None:
+                    reason = (
+                        f"layer '{seeded}' draws its noise from its own SeedGenerator (seed=...)"
+                    )
+                    self.skip(reason + ", which is not supported", forward=self.model)
                 else:
                     self._probe_key = key
                 return None

@@ -3,7 +3,9 @@
 Keras names a variable by the layers that hold it: `dense/kernel`, and for a Sequential model
 `sequential/dense/kernel` (its layers are built inside the model's name scope). `assign(model)`
 writes the same string into each weight's `path` attribute, which the optimizers that select
-weights by name (`Muon`, `MultiOptimizer`; see `lamina.optimizers.variable_paths`) read.
+weights by name (`Muon`, `MultiOptimizer`; see `lamina.optimizers.variable_paths`) read, and the
+weight's `(to_keras, from_keras)` layout converters into `keras_layout`, which the optimizers
+whose statistics depend on the axes' order (`Adafactor` factors Keras's last two) read.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ def _walk(layer, prefix: str, seen: set) -> None:
         tensor = getattr(layer, spec.name, None)
         if tensor is not None:
             tensor.path = f"{prefix}{spec.name}"
+            tensor.keras_layout = (spec.to_keras, spec.from_keras)
     sublayers = layer._sublayers() if hasattr(layer, "_sublayers") else []
     for child in sublayers:
         _walk(child, f"{prefix}{child.name}/", seen)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import torch
-
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
+from lamina.layers import noise_draws
 
 # SELU's constants: the value a dropped unit takes is SELU's negative saturation, -alpha * scale.
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -21,7 +20,9 @@ class AlphaDropout(Layer):
         rate: fraction of the inputs to drop, in [0, 1].
         noise_shape: shape of the drop mask, broadcast against the input (None: independent;
             a None entry takes the input's size on that axis).
-        seed: kept in the config; `lamina.utils.set_random_seed` makes the noise repeat.
+        seed: an int to draw the mask from the layer's own `SeedGenerator`: the same seed
+            gives the same masks call after call (default None: torch's global generator,
+            which `lamina.utils.set_random_seed` seeds).
 
     Input shape: any. Output shape: the same.
 
@@ -38,6 +39,7 @@ class AlphaDropout(Layer):
         self.rate = check.rate(rate, "rate", self)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self.seed = seed
+        self.seed_generator = noise_draws.seed_generator_for(seed, self)
         self.built = True
 
     def call(self, inputs, training=None):
@@ -48,9 +50,8 @@ class AlphaDropout(Layer):
             if self.noise_shape is None
             else tuple(inputs.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
         )
-        kept = (torch.rand(shape, dtype=inputs.dtype, device=inputs.device) >= self.rate).to(
-            inputs.dtype
-        )
+        draws = noise_draws.uniform(shape, inputs, self.seed_generator)
+        kept = (draws >= self.rate).to(inputs.dtype)
         # a and b make the output's mean and variance those of the input (for a SELU input).
         a = ((1.0 - self.rate) * (1.0 + self.rate * _DROPPED_VALUE**2)) ** -0.5
         b = -a * _DROPPED_VALUE * self.rate

@@ -4,6 +4,12 @@ For weights of rank >= 2 the second moment is kept factored: a row statistic `r`
 averaged away) and a column statistic `c` (the second-to-last averaged away), so memory grows with
 rows + columns instead of rows x columns. A per-weight step count is a tensor (`step`), so the
 decay schedule needs no host read.
+
+The axes factored are those of the weight's Keras layout: a conv kernel stored by torch as
+(out, in, kh, kw) is factored as Keras's (kh, kw, in, out), so `r`, `c` and `v` are kept in Keras's
+layout (and its statistics are Keras's). The layout comes from the weight's `keras_layout`
+attribute, which the trainer writes (`lamina.engine.weight_paths`); a tensor without one is taken
+as it is.
 """
 
 from __future__ import annotations
@@ -12,6 +18,10 @@ import torch
 
 from lamina.optimizers.keras_rules import KerasRule
 from lamina.optimizers.optimizer import Optimizer
+
+
+def _same(x):
+    return x
 
 
 def _rms(x):
@@ -47,14 +57,18 @@ class AdafactorRule(KerasRule):
     def _update(self, group, params, grads, slots):
         for p, g in zip(params, grads, strict=True):
             state = self.state[p]
+            to_keras, from_keras = getattr(p, "keras_layout", (_same, _same))
+            g = to_keras(g)
+            shape = g.shape
             if "step" not in state:
                 state["step"] = torch.zeros((), dtype=p.dtype, device=p.device)
-                if p.dim() >= 2:
-                    state["r"] = torch.zeros(p.shape[:-1], dtype=p.dtype, device=p.device)
-                    state["c"] = torch.zeros(
-                        (*p.shape[:-2], p.shape[-1]), dtype=p.dtype, device=p.device
-                    )
-                state["v"] = torch.zeros_like(p)
+                # A weight of rank < 2 is not factored; Keras still keeps a 0-d r and c for it.
+                factored = p.dim() >= 2
+                r_shape = shape[:-1] if factored else ()
+                c_shape = (*shape[:-2], shape[-1]) if factored else ()
+                state["r"] = torch.zeros(r_shape, dtype=p.dtype, device=p.device)
+                state["c"] = torch.zeros(c_shape, dtype=p.dtype, device=p.device)
+                state["v"] = torch.zeros(shape, dtype=p.dtype, device=p.device)
             state["step"] += 1
             step = state["step"]
             lr = torch.as_tensor(group["lr"], dtype=p.dtype, device=p.device)
@@ -74,7 +88,7 @@ class AdafactorRule(KerasRule):
                 v.copy_(beta_2 * v + (1.0 - beta_2) * squared)
             update = g / v.sqrt()
             update = update / torch.clamp_min(_rms(update) / group["clip_threshold"], 1.0)
-            p.sub_(alpha * update)
+            p.sub_(alpha * from_keras(update))
 
 
 class Adafactor(Optimizer):

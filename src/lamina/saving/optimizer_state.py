@@ -21,6 +21,7 @@ import torch
 from lamina.engine.naming import to_snake_case
 from lamina.optimizers import optimizer as optimizer_module
 from lamina.optimizers import schedules
+from lamina.optimizers.adafactor import Adafactor
 from lamina.optimizers.ftrl import Ftrl
 from lamina.optimizers.multi_optimizer import MultiOptimizer
 from lamina.optimizers.muon import Muon
@@ -76,6 +77,11 @@ def slot_order(optimizer) -> list[tuple[int, str, tuple]]:
     Muon gives each weight a `momentum` and, when it takes the AdamW step, a `velocity` next
     to it; the others follow `slot_groups`."""
     parameters = optimizer.parameters
+    if type(optimizer) is Adafactor:
+        # Each weight's r, c (0-d for a weight of rank < 2) and v, weight after weight.
+        return [
+            (index, key, _IDENTITY) for index in range(len(parameters)) for key in ("r", "c", "v")
+        ]
     if type(optimizer) is Muon:
         order = []
         for index, p in enumerate(parameters):
@@ -97,6 +103,18 @@ def _has_lr_variable(optimizer) -> bool:
 
 def _numpy(tensor) -> np.ndarray:
     return tensor.detach().cpu().numpy().astype(np.float32, copy=False)
+
+
+def _slot_layouts(optimizer, model):
+    """to_keras / from_keras of each parameter's slots: their variable's layout, but for the
+    optimizers that keep their slots in Keras's layout already (Adafactor)."""
+    if type(optimizer) is Adafactor:
+        return [(_same, _same)] * len(optimizer._parameters)
+    return _parameter_layouts(optimizer, model)
+
+
+def _same(t):
+    return t
 
 
 def _parameter_layouts(optimizer, model):
@@ -153,8 +171,9 @@ def to_keras(optimizer, model) -> list[np.ndarray]:
             buffer = (optimizer._accumulators or {}).get(id(p))
             values.append(_numpy(to_k(buffer if buffer is not None else torch.zeros_like(p))))
     state = optimizer.torch_optimizer.state
+    slot_layouts = _slot_layouts(optimizer, model)
     for index, key, (forward, _) in slot_order(optimizer):
-        p, (to_k, _) = parameters[index], layouts[index]
+        p, (to_k, _) = parameters[index], slot_layouts[index]
         buffer = state.get(p, {}).get(key)
         if buffer is None:
             buffer = _initial(optimizer, p, key)
@@ -177,6 +196,11 @@ def _keras_iteration(optimizer) -> int:
 
 
 def _initial(optimizer, parameter, key):
+    if isinstance(optimizer, Adafactor):  # zeros of Keras's shapes
+        shape = getattr(parameter, "keras_layout", (_same, _same))[0](parameter).shape
+        if key != "v":
+            shape = () if len(shape) < 2 else shape[:-1] if key == "r" else (*shape[:-2], shape[-1])
+        return torch.zeros(shape, dtype=parameter.dtype, device=parameter.device)
     if isinstance(optimizer, (optimizer_module.Adagrad, Ftrl)) and key != "linear":
         return torch.full_like(parameter, optimizer.initial_accumulator_value)
     if isinstance(optimizer, ScheduleFreeAdamW) and key == "momentum":
@@ -264,8 +288,9 @@ def from_keras(optimizer, model, values, source: str = "") -> bool:
                 for p, (_, from_k) in zip(parameters, layouts, strict=False)
             }
         state = optimizer.torch_optimizer.state
+        slot_layouts = _slot_layouts(optimizer, model)
         for index, key, (_, backward) in slot_order(optimizer):
-            p, (_, from_k) = parameters[index], layouts[index]
+            p, (_, from_k) = parameters[index], slot_layouts[index]
             target = state[p][key]
             target.copy_(_tensor(backward(from_k(values.pop(0)), lr), target))
         if type(optimizer) is optimizer_module.Nadam:
@@ -312,4 +337,7 @@ def _multi_from_keras(optimizer, model, values, source) -> bool:
 
 
 def _tensor(array, like) -> torch.Tensor:
-    return torch.as_tensor(np.ascontiguousarray(array)).to(device=like.device, dtype=like.dtype)
+    # (np.ascontiguousarray makes a 0-d array 1-d: the shape is put back.)
+    array = np.asarray(array)
+    tensor = torch.as_tensor(np.ascontiguousarray(array)).reshape(array.shape)
+    return tensor.to(device=like.device, dtype=like.dtype)

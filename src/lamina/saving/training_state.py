@@ -7,6 +7,7 @@ Layout of the file:
         /ema/<i>  /accumulators/<i>   EMA averages and gradient accumulators, when used
     /metrics/<metric index>/<name>    the running totals of the epoch's loss and metrics
     /rng/<which>/{python,numpy,torch,cuda_<i>}   generator states as integer arrays
+    /seed_generators/<module path>    the `[seed, counter]` of each seeded layer's SeedGenerator
     /data/{train,validation}          the data pipelines' `get_state()` as the epoch began
     /callbacks                        `[class name, get_state()]` of each stateful callback
     attrs: format, epoch, step, batches_seen
@@ -238,6 +239,18 @@ def write(
                 create_dataset(group, name, getattr(metric, name).detach().cpu().numpy())
         _write_rng(file.create_group("rng/epoch_start"), epoch_start_rng)
         _write_rng(file.create_group("rng/current"), rng)
+        seeds = file.create_group("seed_generators")
+        for path, generator in _seed_generators(model).items():
+            create_dataset(seeds, path, generator.state.numpy())
+
+
+def _seed_generators(model) -> dict:
+    """The SeedGenerators of the model's seeded noise layers, by module path."""
+    return {
+        path: module.seed_generator
+        for path, module in model.named_modules()
+        if getattr(module, "seed_generator", None) is not None
+    }
 
 
 # --------------------------------------------------------------------------------------------------
@@ -292,11 +305,22 @@ def read(filepath, model) -> dict:
             "metrics": _read_metrics(_node(file, "metrics", source), source),
             "epoch_start_rng": _read_rng(_node(file, "rng/epoch_start", source), source),
             "rng": _read_rng(_node(file, "rng/current", source), source),
+            "seed_generators": _read_seed_generators(file, model, source),
             "data": _read_tree(_node(file, "data", source), source) if "data" in file else None,
             "callbacks": _read_tree(_node(file, "callbacks", source), source)
             if "callbacks" in file
             else None,
         }
+
+
+def _read_seed_generators(file, model, source) -> dict:
+    """The saved `[seed, counter]` of each of the model's SeedGenerators (none in older files)."""
+    if "seed_generators" not in file:
+        return {}
+    group = _node(file, "seed_generators", source)
+    return {
+        path: _array(group, path, source, (2,)) for path in _seed_generators(model) if path in group
+    }
 
 
 def _read_metrics(group, source) -> list:
@@ -355,6 +379,9 @@ def apply(state: dict, model, metrics=None) -> None:
         for key, tensor in model.state_dict().items():
             source = torch.from_numpy(np.ascontiguousarray(state["weights"][key]))
             tensor.copy_(source.to(device=tensor.device, dtype=tensor.dtype))
+        for path, generator in _seed_generators(model).items():
+            if path in state.get("seed_generators", {}):
+                generator.state.copy_(torch.from_numpy(state["seed_generators"][path]))
     saved = state["optimizer"]
     optimizer = getattr(model, "optimizer", None)
     if saved is not None and optimizer is not None and optimizer.built:

@@ -17,6 +17,7 @@ from lamina import activations, backend, constraints, initializers, regularizers
 from lamina.engine import errors
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
+from lamina.layers import noise_draws
 
 # The activations torch's fused kernels compute; a cell with any other runs the step loop.
 _TANH = {activations.tanh, torch.tanh, F.tanh}
@@ -83,6 +84,7 @@ class RecurrentCell(Layer):
         self.dropout = check.dropout_rate(dropout, "dropout", self)
         self.recurrent_dropout = check.dropout_rate(recurrent_dropout, "recurrent_dropout", self)
         self.seed = seed
+        self.seed_generator = noise_draws.seed_generator_for(seed, self)
 
     @property
     def state_size(self):
@@ -150,9 +152,13 @@ class RecurrentCell(Layer):
         batch = inputs.shape[0]
         input_mask = recurrent_mask = None
         if self.dropout > 0.0:
-            input_mask = _keep_mask((batch, inputs.shape[-1]), self.dropout, inputs)
+            input_mask = _keep_mask(
+                (batch, inputs.shape[-1]), self.dropout, inputs, self.seed_generator
+            )
         if self.recurrent_dropout > 0.0:
-            recurrent_mask = _keep_mask((batch, self.units), self.recurrent_dropout, inputs)
+            recurrent_mask = _keep_mask(
+                (batch, self.units), self.recurrent_dropout, inputs, self.seed_generator
+            )
         return input_mask, recurrent_mask
 
     def project_inputs(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -213,9 +219,6 @@ class RecurrentCell(Layer):
         }
 
 
-def _keep_mask(shape, rate: float, like: torch.Tensor) -> torch.Tensor:
+def _keep_mask(shape, rate: float, like: torch.Tensor, seed_generator=None) -> torch.Tensor:
     """Inverted-dropout mask: 0 with probability `rate`, else 1 / (1 - rate)."""
-    if rate >= 1.0:
-        return torch.zeros(shape, dtype=like.dtype, device=like.device)
-    keep = torch.empty(shape, dtype=like.dtype, device=like.device).bernoulli_(1.0 - rate)
-    return keep / (1.0 - rate)
+    return noise_draws.bernoulli_mask(shape, rate, like, seed_generator)

@@ -154,7 +154,9 @@ class _ConvLSTM(RNN):
         cell = self.cell
         batch, steps = sequences.shape[:2]
         if training and cell.dropout > 0.0:  # one mask per sequence, reused at every step
-            keep = _keep_mask((batch, 1, *sequences.shape[2:]), cell.dropout, sequences)
+            keep = _keep_mask(
+                (batch, 1, *sequences.shape[2:]), cell.dropout, sequences, cell.seed_generator
+            )
             sequences = sequences * keep
         folded = self._to_cf(sequences.reshape(batch * steps, *sequences.shape[2:]))
         projected = cell.project_inputs(folded)
@@ -162,7 +164,7 @@ class _ConvLSTM(RNN):
         h, c = (self._to_cf(s) for s in states)
         recurrent_mask = None
         if training and cell.recurrent_dropout > 0.0:
-            recurrent_mask = _keep_mask(h.shape, cell.recurrent_dropout, h)
+            recurrent_mask = _keep_mask(h.shape, cell.recurrent_dropout, h, cell.seed_generator)
         outputs, output = [], None
         for t, step_input in enumerate(projected):
             new_h, new_c = cell.step(step_input, h, c, recurrent_mask)

@@ -14,7 +14,7 @@ from lamina import activations, backend, constraints, initializers, regularizers
 from lamina.engine import errors
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
-from lamina.layers import padding_rules, spatial
+from lamina.layers import noise_draws, padding_rules, spatial
 from lamina.layers.recurrent.cell_base import _keep_mask
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
@@ -80,6 +80,7 @@ class ConvLSTMCell(Layer):
         self.dropout = min(1.0, max(0.0, float(dropout)))
         self.recurrent_dropout = min(1.0, max(0.0, float(recurrent_dropout)))
         self.seed = seed
+        self.seed_generator = noise_draws.seed_generator_for(seed, self)
         self.state_size = self.filters
 
     def build(self, input_shape):
@@ -171,7 +172,7 @@ class ConvLSTMCell(Layer):
         h, c = (_squeeze_lift(to_cf(s), self.rank) for s in states)
         x = _squeeze_lift(to_cf(inputs), self.rank)
         if training and self.dropout > 0.0:
-            x = x * _keep_mask(x.shape, self.dropout, x)
+            x = x * _keep_mask(x.shape, self.dropout, x, self.seed_generator)
         h, c = self.step(self.project_inputs(x), h, c)
         h, c = (from_cf(_unsqueeze_lift(t, self.rank)).contiguous() for t in (h, c))
         return h, [h, c]

@@ -18,8 +18,9 @@ class SimpleRNNCell(RecurrentCell):
         bias_initializer ('zeros'), *_regularizer, *_constraint: as in Dense.
         dropout: fraction of the inputs dropped (one mask per sequence) while training.
         recurrent_dropout: fraction of the state dropped in the recurrent product while training.
-        seed: kept in the config for Keras compatibility (default None); the dropout masks draw
-            from torch's global generator, which `lamina.utils.set_random_seed` seeds.
+        seed: an int to draw the dropout masks from the cell's own `SeedGenerator`: the same
+            seed gives the same masks call after call (default None: torch's global generator,
+            which `lamina.utils.set_random_seed` seeds).
         **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
     Weights (Keras's layouts in get_weights): kernel (features, units), recurrent_kernel
