@@ -109,7 +109,7 @@ def _slot_layouts(optimizer, model):
     """to_keras / from_keras of each parameter's slots: their variable's layout, but for the
     optimizers that keep their slots in Keras's layout already (Adafactor)."""
     if type(optimizer) is Adafactor:
-        return [(_same, _same)] * len(optimizer._parameters)
+        return [(_same, _same)] * len(optimizer.parameters)
     return _parameter_layouts(optimizer, model)
 
 
