@@ -10,6 +10,7 @@ checkpointed by it wherever they run (`Layer.forward` asks `rematerialized_call`
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import threading
@@ -23,7 +24,7 @@ _state = threading.local()
 _MODES = ("full", "activations", "larger_than", "list_of_layers", None)
 
 
-def remat(f):
+def remat(f, seed_generators=()):
     """Wrap `f` so that its activations are recomputed in the backward pass, not stored.
 
     Memory for computation: a wrapped block keeps only its inputs for backpropagation. Outside
@@ -31,6 +32,9 @@ def remat(f):
 
     Args:
         f: a callable of tensors (a function, a layer, a layer's `call`).
+        seed_generators: the `SeedGenerator`s `f` draws from (a seeded Dropout's): the
+            recomputation replays their draws, so it sees the masks the forward saw (torch
+            already replays its own global generator).
 
     Returns:
         A callable with `f`'s arguments and results.
@@ -47,9 +51,31 @@ def remat(f):
     def rematerialized(*args, **kwargs):
         if not torch.is_grad_enabled():
             return f(*args, **kwargs)
-        return torch.utils.checkpoint.checkpoint(f, *args, use_reentrant=False, **kwargs)
+        if not seed_generators:
+            return torch.utils.checkpoint.checkpoint(f, *args, use_reentrant=False, **kwargs)
+        states = [generator.state.clone() for generator in seed_generators]
+        return torch.utils.checkpoint.checkpoint(
+            f,
+            *args,
+            use_reentrant=False,
+            context_fn=lambda: (contextlib.nullcontext(), _replayed(seed_generators, states)),
+            **kwargs,
+        )
 
     return rematerialized
+
+
+@contextlib.contextmanager
+def _replayed(seed_generators, states):
+    """The generators at `states` for the block, then back where they were."""
+    after = [generator.state.clone() for generator in seed_generators]
+    for generator, state in zip(seed_generators, states, strict=True):
+        generator.state.copy_(state)
+    try:
+        yield
+    finally:
+        for generator, state in zip(seed_generators, after, strict=True):
+            generator.state.copy_(state)
 
 
 class RematMode(NamedTuple):
@@ -127,13 +153,18 @@ def rematerialized_call(layer, call, inputs):
     """`call` as the layer's remat mode wants it run on `inputs` (checkpointed, or unchanged)."""
     settings = layer._remat_mode
     mode = settings.mode
+    generators = [
+        module.seed_generator
+        for module in layer.modules()
+        if getattr(module, "seed_generator", None) is not None
+    ]
     if mode == "full":
-        return remat(call)
+        return remat(call, generators)
     if mode == "list_of_layers":
-        return remat(call) if layer.name in settings.layer_names else call
+        return remat(call, generators) if layer.name in settings.layer_names else call
     if mode == "larger_than":
         size = _output_size(layer, inputs)
-        return remat(call) if size > settings.output_size_threshold else call
+        return remat(call, generators) if size > settings.output_size_threshold else call
     if mode == "activations":
         activation = getattr(layer, "activation", None)
         if activation is None or isinstance(activation, nn.Module):
