@@ -61,6 +61,23 @@ def cnn_data():
     return x, rng.integers(0, 3, 40), rng.uniform(0.5, 2.0, 40).astype("float32")
 
 
+def recurrent_model():
+    inputs = lamina.Input((5, 3))
+    hidden = layers.LSTM(8, return_sequences=True)(inputs)
+    hidden = layers.GRU(6)(hidden)
+    return lamina.Model(inputs, layers.Dense(1, activation="sigmoid")(hidden))
+
+
+def sequence_data():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((40, 5, 3)).astype("float32")
+    return (
+        x,
+        (x.sum(axis=(1, 2)) > 0).astype("float32"),
+        rng.uniform(0.5, 2.0, 40).astype("float32"),
+    )
+
+
 MLP_COMPILE = {
     "loss": {"label": "binary_crossentropy", "score": "mse"},
     "loss_weights": {"label": 1.0, "score": 0.5},
@@ -116,6 +133,16 @@ CASES = {
         16,
         2,
         lambda: optimizers.Muon(0.02, weight_decay=0.1, adam_weight_decay=0.01),
+        list,
+    ),
+    # the fused oneDNN kernels cannot be traced: the captured step runs the cells' step loop
+    "lstm-gru-adam": (
+        recurrent_model,
+        sequence_data,
+        {"loss": "binary_crossentropy", "metrics": ["accuracy"]},
+        16,
+        2,
+        lambda: optimizers.Adam(0.01),
         list,
     ),
     "cnn-batchnorm-adamw": (

@@ -2,7 +2,9 @@
 
 Two engines: torch's fused kernels (`fused.py`) when the cell's options allow it (standard
 activations, no recurrent dropout while training, no mask or a contiguous one), otherwise a step
-loop whose input projections run as one matrix product before the loop.
+loop whose input projections run as one matrix product before the loop. Inside a captured step
+(`jit_compile=True`) the loop always runs: torch.compile cannot trace the fused kernels, and it
+unrolls and fuses the loop instead.
 """
 
 from __future__ import annotations
@@ -229,7 +231,10 @@ class RNN(Layer):
             input_mask, recurrent_mask = cell.dropout_masks(sequences, training)
             if input_mask is not None:
                 sequences = sequences * input_mask[:, None, :]
-            if recurrent_mask is None and cell.fused_kind() is not None:
+            # Inside a captured step the fused kernels cannot be traced (torch 2.13's fake-tensor
+            # pass fails on oneDNN's and cuDNN's RNN ops); the step loop compiles instead.
+            fusable = recurrent_mask is None and cell.fused_kind() is not None
+            if fusable and not torch.compiler.is_compiling():
                 result = self._run_fused(sequences, states, mask)
                 if result is not None:
                     outputs, finals = result
