@@ -3,8 +3,8 @@
 Two engines: torch's fused kernels (`fused.py`) when the cell's options allow it (standard
 activations, no recurrent dropout while training, no mask or a contiguous one), otherwise a step
 loop whose input projections run as one matrix product before the loop. Inside a captured step
-(`jit_compile=True`) the loop always runs: torch.compile cannot trace the fused kernels, and it
-unrolls and fuses the loop instead.
+(`jit_compile=True`) on the CPU the loop always runs: torch.compile cannot trace oneDNN's fused
+kernel, and it unrolls and fuses the loop instead.
 """
 
 from __future__ import annotations
@@ -231,10 +231,12 @@ class RNN(Layer):
             input_mask, recurrent_mask = cell.dropout_masks(sequences, training)
             if input_mask is not None:
                 sequences = sequences * input_mask[:, None, :]
-            # Inside a captured step the fused kernels cannot be traced (torch 2.13's fake-tensor
-            # pass fails on oneDNN's and cuDNN's RNN ops); the step loop compiles instead.
+            # Inside a captured step on the CPU the fused kernel cannot be traced (torch 2.13's
+            # fake-tensor pass fails on oneDNN's RNN op); the step loop compiles instead. CUDA
+            # keeps cuDNN's kernel, as before (not yet measured there).
             fusable = recurrent_mask is None and cell.fused_kind() is not None
-            if fusable and not torch.compiler.is_compiling():
+            traced_on_cpu = torch.compiler.is_compiling() and not sequences.is_cuda
+            if fusable and not traced_on_cpu:
                 result = self._run_fused(sequences, states, mask)
                 if result is not None:
                     outputs, finals = result
