@@ -144,8 +144,17 @@ def initialize(job_addresses=None, num_processes=None, process_id=None, timeout=
 
 
 def _destroy_own_group() -> None:
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    # Every rank reaches the end before any tears its group down: a gloo group destroyed while a
+    # peer still talks to it aborts that peer. A bounded wait, so a rank whose peer died still
+    # exits (the launcher has already reported the dead one).
+    if dist.get_backend() == "gloo":
+        try:
+            dist.monitored_barrier(timeout=datetime.timedelta(seconds=60))
+        except RuntimeError:
+            pass
+    dist.destroy_process_group()
 
 
 def collective_device() -> torch.device:
