@@ -150,10 +150,8 @@ def _destroy_own_group() -> None:
     # peer still talks to it aborts that peer. A bounded wait, so a rank whose peer died still
     # exits (the launcher has already reported the dead one).
     if dist.get_backend() == "gloo":
-        try:
+        with contextlib.suppress(RuntimeError):
             dist.monitored_barrier(timeout=datetime.timedelta(seconds=60))
-        except RuntimeError:
-            pass
     dist.destroy_process_group()
 
 
