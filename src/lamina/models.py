@@ -6,19 +6,7 @@ import json
 
 from lamina.engine.model import Model
 from lamina.engine.sequential import Sequential
-
-
-def _custom_objects(custom_objects):
-    """The caller's custom objects over those registered with register_keras_serializable.
-
-    Registered objects are also listed under their bare `__name__`, since lamina's model
-    configs name a custom class by its class name.
-    """
-    from lamina.saving.object_registration import active_custom_objects
-
-    registered = active_custom_objects()
-    by_name = {getattr(obj, "__name__", key): obj for key, obj in registered.items()}
-    return {**by_name, **registered, **(custom_objects or {})}
+from lamina.saving.object_registration import with_registered
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
@@ -38,7 +26,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 
     return saving.load_model(
         filepath,
-        custom_objects=_custom_objects(custom_objects),
+        custom_objects=with_registered(custom_objects),
         compile=compile,
         safe_mode=safe_mode and not config.is_unsafe_deserialization_enabled(),
     )
@@ -74,7 +62,7 @@ def model_from_json(json_string, custom_objects=None):
     """
     from lamina.saving import model_config
 
-    objects = _custom_objects(custom_objects)
+    objects = with_registered(custom_objects)
     entry = model_config.drop_inert_keras_arguments(json.loads(json_string), objects)
     return model_config.build_model(entry, objects, source="model_from_json()")
 
