@@ -6,14 +6,19 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from lamina.losses.loss import EPSILON, Loss, as_float, match_rank, wrapper_class
+from lamina.losses.loss import EPSILON, Loss, as_float, match_rank, mean_over, wrapper_class
 
 
 def _binary_values(y_true, y_pred, from_logits):
     if from_logits:
         return F.binary_cross_entropy_with_logits(y_pred, y_true, reduction="none")
     p = y_pred.clamp(EPSILON, 1.0 - EPSILON)
-    return -(y_true * torch.log(p) + (1.0 - y_true) * torch.log1p(-p))
+    if torch.is_autocast_enabled(p.device.type):
+        # torch refuses binary_cross_entropy under CUDA autocast; the same formula, op by op.
+        return -(y_true * torch.log(p) + (1.0 - y_true) * torch.log1p(-p))
+    # One fused kernel forward and backward (Keras on torch computes the same), where the
+    # formula above costs eight autograd nodes: a large share of a small model's step.
+    return F.binary_cross_entropy(p, y_true, reduction="none")
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
@@ -34,7 +39,7 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     y_true = as_float(y_true, y_pred)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
-    return _binary_values(y_true, y_pred, from_logits).mean(dim=axis)
+    return mean_over(_binary_values(y_true, y_pred, from_logits), axis)
 
 
 def binary_focal_crossentropy(

@@ -63,6 +63,22 @@ def as_tensors(y_true, y_pred):
     return torch.as_tensor(y_true, device=y_pred.device), y_pred
 
 
+def mean_over(values, axis=-1):
+    """`values.mean(dim=axis)`, as a view when that axis has size 1 (a single output unit).
+
+    Args:
+        values: per-element loss values.
+        axis: the axis averaged over.
+
+    Examples:
+        >>> tuple(mean_over(torch.ones(4, 1)).shape)
+        (4,)
+    """
+    if values.dim() and values.shape[axis] == 1:
+        return values.squeeze(axis)  # no kernel, no allocation: it matters on small models
+    return values.mean(dim=axis)
+
+
 def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size", mask=None):
     """Keras's reduce_weighted_values: weight the values, then reduce them as `reduction` says.
 
@@ -91,6 +107,8 @@ def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size", m
         values = values * sample_weight.to(values.dtype)
     if reduction in ("none", None) or values.dim() == 0 or values.numel() == 0:
         return values
+    if sample_weight is None and reduction in ("sum_over_batch_size", "mean"):
+        return values.mean()  # sum / count in one kernel
     total = values.sum()
     if reduction == "sum":
         return total

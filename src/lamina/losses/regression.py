@@ -8,7 +8,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from lamina.losses.loss import EPSILON, as_float, match_rank, wrapper_class
+from lamina.losses.loss import EPSILON, as_float, match_rank, mean_over, wrapper_class
 
 
 def mean_squared_error(y_true, y_pred):
@@ -26,7 +26,7 @@ def mean_squared_error(y_true, y_pred):
         [0.5]
     """
     y_true, y_pred = match_rank(y_true, y_pred)
-    return (y_pred - as_float(y_true, y_pred)).square().mean(dim=-1)
+    return mean_over((y_pred - as_float(y_true, y_pred)).square())
 
 
 def mean_absolute_error(y_true, y_pred):
