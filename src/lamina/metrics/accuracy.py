@@ -38,8 +38,8 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
         [[1.0, 0.0]]
     """
     y_true, y_pred = match_rank(y_true, y_pred)
-    predicted = (y_pred > threshold).to(y_pred.dtype)
-    return (predicted == y_true.to(y_pred.dtype)).float()
+    # eq promotes the boolean prediction to the labels' dtype inside its kernel: no cast copies.
+    return (y_pred > threshold).eq(y_true).float()
 
 
 def categorical_accuracy(y_true, y_pred):

@@ -133,7 +133,7 @@ class Mean(Metric):
     def update_weighted(self, value: torch.Tensor, weight) -> None:
         """Add `value` counted `weight` times (the batch loss counted once per sample)."""
         self._to(value.device)
-        self.total += value.detach().float() * weight
+        self.total.add_(value.detach(), alpha=weight)  # one kernel: total += value * weight
         self.count += weight
 
 
