@@ -62,10 +62,10 @@ def to_tensor(value, device, name="x") -> torch.Tensor:
     if tensor.is_floating_point() and tensor.dtype != backend.to_torch_dtype(None):
         tensor = tensor.to(backend.to_torch_dtype(None))
     if tensor.device != device:
-        if device.type == "cuda" and tensor.device.type == "cpu":
-            tensor = tensor.pin_memory().to(device, non_blocking=True)
-        else:
-            tensor = tensor.to(device)
+        # A plain copy: pinning first pays a page-locked allocation and a host copy of the whole
+        # array for one transfer, slower than the copy itself (pinning pays off only for buffers
+        # reused transfer after transfer, as the prefetching pipeline's are).
+        tensor = tensor.to(device)
     return tensor
 
 
