@@ -402,3 +402,42 @@ def test_each_model_keeps_its_own_graph():
             model.fit(x, x[:, :1] > 0, batch_size=16, verbose=0)
             assert model._compile_state.captured._compiled is not None
             assert not model._compile_state.captured.disabled
+
+
+@pytest.mark.slow
+def test_a_configuration_changed_between_epochs_is_traced_again():
+    # The graph bakes a layer's activation in, and Dynamo's guards on such attributes are cut
+    # (they cost more than the MLP's whole step): lamina compares the layers' configurations as
+    # each epoch begins and recompiles, so the captured model follows the eager one.
+    x = np.random.default_rng(0).standard_normal((64, 2)).astype("float32")
+    y = (x[:, :1] > 0).astype("float32")
+
+    def run(jit):
+        lamina.utils.set_random_seed(3)
+        model = _mlp()
+        model.compile(optimizer="adam", loss="binary_crossentropy", jit_compile=jit)
+
+        class SwapActivation(lamina.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                if epoch == 0:
+                    model.layers[0].activation = lamina.activations.get("tanh")
+
+        model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[SwapActivation()])
+        return model
+
+    counters.clear()
+    captured, eager = run(True), run(False)
+    assert captured._compile_state.captured._compiled is not None
+    assert counters["stats"]["unique_graphs"] == 2  # traced once per configuration
+    for got, expected in zip(captured.get_weights(), eager.get_weights(), strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_the_configuration_compared_is_plain_data_and_stable():
+    model = small_cnn()
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    first = captured_step._configuration(model)
+    assert first == captured_step._configuration(model)
+    assert "0x" not in repr(first)  # no object addresses, which would differ call to call
+    model.layers[0].strides = (2, 2)
+    assert captured_step._configuration(model) != first

@@ -25,6 +25,13 @@ numbers). The design is functional, because that is what torch.compile captures 
   other shapes (an epoch's last, partial batch) takes the eager step on the same weights and
   state: one eager step costs far less than a second compile (seconds on a CPU).
 
+- Dynamo's guards are cut to the tensor guards (shapes, dtypes, devices, strides of the
+  inputs): the rest, hundreds of checks of every layer's and the optimizer's attributes, cost
+  more per call than the MLP's whole compiled graph (75 of 240 us per step, BENCHMARKS.md).
+  What they guarded is lamina's to check, and it does: the weights and optimizer (the build key),
+  the batch's structure and shapes (the signature), the training mode (every call), and the
+  layers' and optimizer's configuration (`get_config()`, compared as each epoch begins through
+  `note_epoch_begin`); a change there recompiles, as a failed guard would have.
 - On CUDA the graph is replayed as a CUDA graph (torch.compile's "reduce-overhead" mode): one
   launch per step instead of one per kernel, which is what a GPU step of a small model is bound
   by. The weights, the buffers, the optimizer's state and the learning rate are marked as static
@@ -42,6 +49,7 @@ import os
 import types
 import warnings
 
+import numpy as np
 import torch
 from torch.utils import _pytree as pytree
 
@@ -125,6 +133,7 @@ class CapturedStep:
         self._learning_rate = None
         self._learning_rate_value = None
         self._cuda_graphs = False
+        self._configuration = None
 
     # ----------------------------------------------------------------------------------------------
     def skip(self, reason: str, forward=None) -> None:
@@ -230,11 +239,19 @@ class CapturedStep:
             for tensor in (*parameters, *constants, *slot_tensors, self._learning_rate):
                 if isinstance(tensor, torch.Tensor):
                     torch._dynamo.mark_static_address(tensor)
-        mode = "reduce-overhead" if self._cuda_graphs else None
-        self._compiled = torch.compile(_own_code(step), fullgraph=True, dynamic=False, mode=mode)
+        self._configuration = _configuration(self.model)
+        self._compiled = torch.compile(
+            _own_code(step), fullgraph=True, dynamic=False, options=_options(self._cuda_graphs)
+        )
         self._key = key
         self._signature = None
         return True
+
+    def note_epoch_begin(self) -> None:
+        """Recompile at the next step if a layer's or the optimizer's configuration changed since
+        the graph was traced (the guards that would have caught it are cut, see above)."""
+        if self._key is not None and _configuration(self.model) != self._configuration:
+            self._key = self._probe_key = None
 
     def _set_learning_rate(self) -> None:
         optimizer = self.model.optimizer
@@ -248,8 +265,8 @@ class CapturedStep:
     # ----------------------------------------------------------------------------------------------
     def __call__(self, data):
         """One captured step: its lazy logs, or None when this batch takes the eager step."""
-        if self.disabled:
-            return None
+        if self.disabled or not self.model.training:
+            return None  # the graph is traced in training mode
         optimizer = self.model.optimizer
         key = (id(optimizer.torch_optimizer), tuple(id(p) for p in optimizer.parameters))
         if key != self._key:
@@ -308,6 +325,49 @@ class CapturedStep:
             ]
             compiled_loss.update_trackers(terms)
         return self.model.compute_metrics(x, y, y_pred, sample_weight)
+
+
+def _options(cuda_graphs: bool) -> dict:
+    """torch.compile's options: CUDA graphs on CUDA, and only the tensor guards where this torch
+    has the filter (lamina checks the rest itself)."""
+    options = {"triton.cudagraphs": True} if cuda_graphs else {}
+    keep_tensor_guards = getattr(torch.compiler, "keep_tensor_guards_unsafe", None)
+    if keep_tensor_guards is not None:
+        options["guard_filter_fn"] = keep_tensor_guards
+    return options
+
+
+def _configuration(model) -> list:
+    """What the traced graph baked in as Python values: every layer's and the optimizer's
+    configuration (the learning rate aside: it is an input tensor of the graph), as plain data."""
+    optimizer_config = dict(model.optimizer.get_config())
+    optimizer_config.pop("learning_rate", None)
+    layers = [
+        _plain(module)
+        for module in model.modules()
+        if module is not model and callable(getattr(module, "get_config", None))
+    ]
+    return [_plain(optimizer_config), layers]
+
+
+def _plain(value):
+    """`value` as nested lists and numbers: configurable objects by type and configuration,
+    functions by name, anything else by type (never by address, so equal stays equal)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, dict):
+        return [[str(key), _plain(item)] for key, item in value.items()]
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, (torch.Tensor, np.ndarray)):  # shape and dtype: no read of the values
+        return [type(value).__name__, list(value.shape), str(value.dtype)]
+    if callable(getattr(value, "get_config", None)):
+        try:
+            config = value.get_config()
+        except Exception:  # noqa: BLE001 - a custom object without a configuration to compare
+            config = None
+        return [type(value).__qualname__, _plain(config)]
+    return [type(value).__qualname__, getattr(value, "__qualname__", None)]
 
 
 def _signature(batch):

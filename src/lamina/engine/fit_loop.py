@@ -97,6 +97,9 @@ class FitRun:
         model.reset_metrics()
         callbacks.on_epoch_begin(epoch)
         model.train()
+        captured = model._compile_state.captured
+        if captured is not None:  # recompiles if a callback or the user changed a configuration
+            captured.note_epoch_begin()
         last_logs, last_step = epoch_loop.train_epoch(
             model, self.train, callbacks, self.class_weight, resume
         )
