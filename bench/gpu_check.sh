@@ -1,8 +1,13 @@
 #!/bin/bash
 # The GPU check, run on a CUDA machine from the project root: `bash bench/gpu_check.sh [part...]`.
 # parts: suite (the whole suite with LAMINA_TEST_DEVICE=cuda, in parallel), seeds (the seed
-# programs), bench (lamina against a hand-written torch loop on CUDA). Each part is bounded in time
-# so all three fit in about 10 minutes; logs go to $OUT (or /tmp/gpu-out).
+# programs), bench (bench/bench_training.py --device cuda: lamina against a hand-written torch
+# loop, issue 13's workloads at their GPU sizes, 2 timed epochs after a warm-up). Each part is
+# bounded in time so all three fit in about 10 minutes; logs go to $OUT (or /tmp/gpu-out).
+# The bench part's knobs: WORKLOADS (default cnn,resnet,lstm,predict), STACKS (default
+# torch,lamina,lamina-jit, and keras when it imports; bf16 ones: torch-bf16, lamina-bf16,
+# lamina-jit-bf16), BENCH_SECONDS (the whole part, default 240), CHILD_SECONDS (one stack on one
+# workload, default 100: a jit compile happens in the warm-up epoch). Results: $OUT/bench.json.
 #
 # Keras and the seed programs come from `.gpu/`, built on a CPU machine by
 # `bash ../shared/gpu/prepare.sh` (the GPU image has torch but not Keras).
@@ -29,8 +34,10 @@ for part in ${*:-suite seeds bench}; do
       echo "seed programs passed: $(grep -c ^PASS "$out/seeds.log")"
       grep -A4 ^FAIL "$out/seeds.log" | head -40 ;;
     bench)
-      timeout "${BENCH_SECONDS:-200}" python3 .gpu/gpu_bench.py --workloads "${WORKLOADS:-cnn,lstm,predict}" \
-        --stacks "${STACKS:-torch,lamina,lamina-jit}" --epochs 2 --timeout 60 \
-        --out "$out/bench.json" 2>&1 | tee "$out/bench.log" | tail -30 ;;
+      stacks=${STACKS:-torch,lamina,lamina-jit}
+      if [ -z "$STACKS" ] && python3 -c "import keras" > /dev/null 2>&1; then stacks=$stacks,keras; fi
+      timeout "${BENCH_SECONDS:-240}" python3 bench/bench_training.py --device cuda \
+        --workloads "${WORKLOADS:-cnn,resnet,lstm,predict}" --stacks "$stacks" --epochs 2 \
+        --timeout "${CHILD_SECONDS:-100}" --json "$out/bench.json" 2>&1 | tee "$out/bench.log" | tail -40 ;;
   esac
 done
