@@ -47,3 +47,15 @@ def test_bfloat16_loss_curve_tracks_float32():
     assert abs(mixed["accuracy"][-1] - full["accuracy"][-1]) < 0.03
     assert model.layers[0].compute_dtype == "bfloat16"
     assert all(str(w.dtype) == "torch.float32" for w in model.weights)
+
+
+def test_predict_of_bfloat16_outputs_is_a_bfloat16_array_as_keras_gives():
+    # NumPy has no bfloat16: torch refuses .numpy() on one; Keras returns ml_dtypes' bfloat16.
+    mixed_precision.set_global_policy("mixed_bfloat16")
+    model = lamina.Sequential([lamina.Input((3,)), layers.Dense(2, kernel_initializer="ones")])
+    mixed_precision.set_global_policy("float32")
+    x = np.array([[0.5, 1.0, 1.5]], "float32")
+    predicted = model.predict(x, verbose=0)
+    assert predicted.dtype.name == "bfloat16"
+    np.testing.assert_array_equal(predicted.astype("float32"), [[3.0, 3.0]])
+    assert lamina.ops.convert_to_numpy(model(x)).dtype.name == "bfloat16"
