@@ -441,3 +441,27 @@ def test_the_configuration_compared_is_plain_data_and_stable():
     assert "0x" not in repr(first)  # no object addresses, which would differ call to call
     model.layers[0].strides = (2, 2)
     assert captured_step._configuration(model) != first
+
+
+@pytest.mark.slow
+def test_the_cuda_graph_options_compile_and_train_like_the_eager_step(monkeypatch):
+    # The CUDA-graph branch (static addresses, triton.cudagraphs, a step mark per call) run on
+    # whatever device this is: on a CPU torch compiles the graph without the CUDA graph, which
+    # proves the branch itself; LAMINA_TEST_DEVICE=cuda runs it for real.
+    monkeypatch.setattr(captured_step, "_wants_cuda_graphs", lambda weight: True)
+    x = np.random.default_rng(0).standard_normal((72, 2)).astype("float32")
+    y = (x[:, :1] > 0).astype("float32")
+
+    def run(jit):
+        lamina.utils.set_random_seed(5)
+        model = _mlp()
+        model.compile(optimizer="adam", loss="binary_crossentropy", jit_compile=jit)
+        history = model.fit(x, y, batch_size=16, epochs=3, verbose=0).history
+        return model, history
+
+    (captured, captured_history), (eager, eager_history) = run(True), run(False)
+    assert captured._compile_state.captured._cuda_graphs
+    assert captured._compile_state.captured._compiled is not None
+    np.testing.assert_allclose(captured_history["loss"], eager_history["loss"], rtol=1e-5)
+    for got, expected in zip(captured.get_weights(), eager.get_weights(), strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)

@@ -231,7 +231,7 @@ class CapturedStep:
         first = parameters[0]
         self._learning_rate = torch.zeros((), dtype=first.dtype, device=first.device)
         self._learning_rate_value = None
-        self._cuda_graphs = first.is_cuda and os.environ.get("LAMINA_CUDA_GRAPHS", "1") != "0"
+        self._cuda_graphs = _wants_cuda_graphs(first)
         if self._cuda_graphs:
             state = optimizer.torch_optimizer.state
             slot_tensors = [state[p].get(k) for k in self._slot_keys for p in parameters]
@@ -325,6 +325,11 @@ class CapturedStep:
             ]
             compiled_loss.update_trackers(terms)
         return self.model.compute_metrics(x, y, y_pred, sample_weight)
+
+
+def _wants_cuda_graphs(weight: torch.Tensor) -> bool:
+    """Whether the graph replays as a CUDA graph: on CUDA, unless LAMINA_CUDA_GRAPHS=0."""
+    return weight.is_cuda and os.environ.get("LAMINA_CUDA_GRAPHS", "1") != "0"
 
 
 def _options(cuda_graphs: bool) -> dict:
