@@ -57,6 +57,8 @@ def outputs_to_float32(outputs):
         low = isinstance(leaf, torch.Tensor) and leaf.dtype in _LOW_PRECISION
         return leaf.float() if low else leaf
 
+    if isinstance(outputs, torch.Tensor):  # the usual single output: no tree walk per step
+        return widen(outputs)
     return tree.map_structure(widen, outputs)
 
 
