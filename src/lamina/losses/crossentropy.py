@@ -13,7 +13,7 @@ def _binary_values(y_true, y_pred, from_logits):
     if from_logits:
         return F.binary_cross_entropy_with_logits(y_pred, y_true, reduction="none")
     p = y_pred.clamp(EPSILON, 1.0 - EPSILON)
-    if torch.is_autocast_enabled(p.device.type):
+    if p.device.type != "meta" and torch.is_autocast_enabled(p.device.type):  # meta: no autocast
         # torch refuses binary_cross_entropy under CUDA autocast; the same formula, op by op.
         return -(y_true * torch.log(p) + (1.0 - y_true) * torch.log1p(-p))
     # One fused kernel forward and backward (Keras on torch computes the same), where the
