@@ -253,6 +253,27 @@ def test_adafactor_steps_without_a_tensor_from_the_host():
     assert_no_reads_per_batch(make, fit(verbose=0))
 
 
+def test_image_augmentation_reads_nothing_per_batch():
+    def make():
+        model = lamina.Sequential(
+            [
+                layers.Input((6,)),
+                layers.Reshape((3, 2, 1)),
+                layers.RandomFlip(),
+                layers.RandomRotation(0.1),
+                layers.RandomZoom(0.1),
+                layers.RandomTranslation(0.1, 0.1),
+                layers.RandomContrast(0.2),
+                layers.Flatten(),
+                layers.Dense(3, activation="softmax"),
+            ]
+        )
+        model.compile("adam", "sparse_categorical_crossentropy")
+        return model
+
+    assert_no_reads_per_batch(make, fit(verbose=0))
+
+
 @pytest.mark.slow  # one torch.compile of the train step: seconds on a CPU
 def test_captured_step_reads_nothing_per_batch():
     """compile(jit_compile=True): the first fit's eager probes and compile make a fixed number of
