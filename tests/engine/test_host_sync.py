@@ -274,6 +274,20 @@ def test_image_augmentation_reads_nothing_per_batch():
     assert_no_reads_per_batch(make, fit(verbose=0))
 
 
+def test_equalization_and_perspective_stay_on_the_device():
+    """Equalization's histogram and RandomPerspective's solve make no host read; a channel of
+    one level comes out as it went in."""
+    images = torch.rand(2, 8, 8, 2) * 255.0
+    images[..., 1] = 7.0
+    with HostReads() as reads:
+        equalized = layers.Equalization()(images, training=True)
+        layers.RandomPerspective(factor=0.5)(images, training=True)
+    assert not reads.sites(), dict(reads.sites())
+    assert torch.equal(equalized[..., 1], images[..., 1])
+    # The darkest level maps to 0 and the brightest to 255.
+    assert equalized[..., 0].amin() == 0.0 and equalized[..., 0].amax() == 255.0
+
+
 @pytest.mark.slow  # one torch.compile of the train step: seconds on a CPU
 def test_captured_step_reads_nothing_per_batch():
     """compile(jit_compile=True): the first fit's eager probes and compile make a fixed number of
