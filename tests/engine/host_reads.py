@@ -7,8 +7,11 @@ that would synchronize and records where inside lamina each one was made; a test
 their number does not grow with the number of batches.
 
 A `TorchFunctionMode` sees the tensor methods torch binds in C (`item`, `__bool__`, `tolist`,
-`__getitem__`...) as well as the `torch.*` functions; `torch.cuda.synchronize` and the tensor
-factories from host data are patched for the duration.
+`__getitem__`...) as well as the `torch.*` functions; `torch.cuda.synchronize` (a stream's, an
+event's) and the tensor factories from host data are patched for the duration.
+
+On a CPU every tensor is on the host, so `.to(cpu)` stands for any copy between the host and the
+model's device: a constant copied to the device at every batch shows up as one.
 """
 
 from __future__ import annotations
@@ -54,7 +57,16 @@ _READS = {
     torch.Tensor.allclose: "allclose",
     torch.bincount: "bincount",
     torch.Tensor.bincount: "bincount",
+    torch.is_nonzero: "is_nonzero",
+    torch.Tensor.is_nonzero: "is_nonzero",
+    torch.Tensor.__contains__: "contains",
 }
+# torch.linalg checks its results (singular, not positive definite) on the host: on CUDA each of
+# these waits for the device; their `*_ex` forms do not.
+for _name in ("solve", "inv", "cholesky", "eig", "eigvals", "eigh", "eigvalsh", "svd", "svdvals"):
+    _READS[getattr(torch.linalg, _name)] = f"linalg.{_name}"
+_READS[torch.inverse] = "inverse"
+_REPEATS = {torch.repeat_interleave, torch.Tensor.repeat_interleave}
 _INDEXING = {torch.Tensor.__getitem__, torch.Tensor.__setitem__, torch.Tensor.index_put_}
 _TO = {torch.Tensor.to}
 
@@ -84,12 +96,20 @@ def _is_cpu_arg(value) -> bool:
     return isinstance(value, torch.device) and value.type == "cpu"
 
 
+def _repeats_need_host(args, kwargs) -> bool:
+    """Tensor repeats make the output's size a device value, unless `output_size` gives it."""
+    repeats = kwargs.get("repeats", args[1] if len(args) > 1 else None)
+    return isinstance(repeats, torch.Tensor) and kwargs.get("output_size") is None
+
+
 def _kind(func, args, kwargs) -> str | None:
     kind = _READS.get(func)
     if kind is not None:
         return kind
     if func in _INDEXING and len(args) > 1 and _has_bool_index(args[1]):
         return "boolean mask index"
+    if func in _REPEATS and _repeats_need_host(args, kwargs):
+        return "repeat_interleave without output_size"
     if func in _TO and _to_cpu(args, kwargs):
         return "to(cpu): a copy between host and device"
     return None
@@ -161,6 +181,8 @@ class HostReads:
         stack = self._stack
         stack.enter_context(_Watch(self.record))
         self._patch(torch.cuda, "synchronize", "cuda.synchronize")
+        self._patch(torch.cuda.Stream, "synchronize", "Stream.synchronize")
+        self._patch(torch.cuda.Event, "synchronize", "Event.synchronize")
         for name in ("tensor", "as_tensor"):
             self._patch_factory(name)
         return self

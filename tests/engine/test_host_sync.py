@@ -24,6 +24,18 @@ from tests.engine.host_reads import HostReads
 BATCH = 4
 
 
+def test_the_detector_names_lamina_reads_and_ignores_the_tests_own():
+    from lamina.engine import loss_checks
+
+    labels = torch.tensor([0.0, 2.0, 1.0])
+    with HostReads() as reads:
+        labels.max().item()  # the test's own read: not lamina's
+        loss_checks._check_class_ids(labels, 3)  # reads min and max, compares with round()
+    kinds = sorted(read.kind for read in reads.reads)
+    assert kinds == ["equal", "float", "float"]
+    assert all(r.frames[0].startswith("engine/loss_checks.py:") for r in reads.reads)
+
+
 def dense_classifier():
     model = lamina.Sequential(
         [layers.Input((6,)), layers.Dense(8, activation="relu"), layers.Dense(3, "softmax")]
