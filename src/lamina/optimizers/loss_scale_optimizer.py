@@ -268,6 +268,8 @@ class LossScaleOptimizer(Optimizer):
 
     def load_state_dict(self, state: dict) -> None:
         self.inner_optimizer.load_state_dict(state["inner"])
+        if self.skipped_steps is not None:  # the loaded count is already net of skipped steps
+            self.skipped_steps.zero_()
         if state.get("dynamic_scale") is not None and self.dynamic_scale is not None:
             self.dynamic_scale.fill_(state["dynamic_scale"])
             self.step_counter.fill_(state["step_counter"])
