@@ -300,6 +300,26 @@ def test_equalization_and_perspective_stay_on_the_device():
     assert equalized[..., 0].amin() == 0.0 and equalized[..., 0].amax() == 255.0
 
 
+def test_spectral_normalization_reads_nothing_per_batch():
+    def make():
+        model = lamina.Sequential(
+            [layers.Input((6,)), layers.SpectralNormalization(layers.Dense(3, "softmax"))]
+        )
+        model.compile("adam", "sparse_categorical_crossentropy")
+        return model
+
+    assert_no_reads_per_batch(make, fit(verbose=0))
+
+
+def test_spectral_normalization_leaves_a_zero_kernel_and_its_vector_as_they_are():
+    layer = layers.SpectralNormalization(layers.Dense(3, kernel_initializer="zeros"))
+    layer.build((2, 4))
+    before = layer.vector_u.detach().clone()
+    layer(torch.ones(2, 4), training=True)
+    assert not layer.layer.kernel.any()  # no NaN from dividing by a zero sigma
+    assert torch.equal(layer.vector_u, before)
+
+
 @pytest.mark.slow  # one torch.compile of the train step: seconds on a CPU
 def test_captured_step_reads_nothing_per_batch():
     """compile(jit_compile=True): the first fit's eager probes and compile make a fixed number of
