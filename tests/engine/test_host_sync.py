@@ -98,7 +98,7 @@ def data(batches: int, make, seed=0):
     n = batches * BATCH
     x = rng.standard_normal((n, 6)).astype("float32")
     kinds = rng.integers(0, 3, n)
-    if make is recurrent_regressor:
+    if make in (recurrent_regressor, _float16_regressor):
         return x, x.sum(axis=1, keepdims=True)
     if make is two_output_model:
         return x, {"kind": kinds, "price": x[:, :1] * 2.0}
@@ -367,15 +367,25 @@ def test_progress_bar_reads_only_when_it_draws(clock, monkeypatch):
     assert len(many) - len(few) == 3 * 2 * 2  # 3 more batches, 2 metrics, cpu() + array each
 
 
+def _float16_regressor():
+    lamina.mixed_precision.set_global_policy("mixed_float16")
+    model = lamina.Sequential(
+        [layers.Input((6,)), layers.Dense(8, "relu"), layers.Dense(1, dtype="float32")]
+    )
+    model.compile("adam", "mse", metrics=["mae"])  # wrapped in a LossScaleOptimizer
+    return model
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA: torch's sync detector")
-def test_cuda_training_loop_never_synchronizes():
+@pytest.mark.parametrize("make", [two_output_model, _float16_regressor], ids=["float32", "float16"])
+def test_cuda_training_loop_never_synchronizes(make):
     """On a GPU, torch raises on any synchronizing call inside the second epoch's batch loop
     (from its first batch's start to its last batch's end; the epoch's logs are read after)."""
     previous = lamina.backend.default_device()
     lamina.backend.set_default_device(torch.device("cuda"))
     try:
-        model = two_output_model()
-        x, y = data(8, two_output_model)
+        model = make()
+        x, y = data(8, make)
 
         class SyncGuard(callbacks.Callback):
             def on_train_batch_begin(self, batch, logs=None):
@@ -389,4 +399,5 @@ def test_cuda_training_loop_never_synchronizes():
         model.fit(x, y, batch_size=BATCH, epochs=2, verbose=0, callbacks=[SyncGuard()])
     finally:
         torch.cuda.set_sync_debug_mode("default")
+        lamina.mixed_precision.set_global_policy("float32")
         lamina.backend.set_default_device(previous)
