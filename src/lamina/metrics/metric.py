@@ -44,9 +44,16 @@ class Metric:
         self._state_names.append(name)
 
     def add_constant(self, name: str, value) -> None:
-        """Keep `value` (a tensor, or None) as `self.<name>` and move it with the state to the
-        data's device once: a constant copied from the host at every update would make the
-        device wait for it."""
+        """Keep `value` as `self.<name>` and move it with the state to the data's device once: a
+        constant copied from the host at every update would make the device wait for it.
+
+        Args:
+            name: the attribute's name.
+            value: a tensor (made on the host, e.g. thresholds), or None.
+
+        Example:
+        >>> self.add_constant("_thresholds", torch.tensor([0.3, 0.7]))  # doctest: +SKIP
+        """
         setattr(self, name, value)
         self._constant_names.append(name)
 
