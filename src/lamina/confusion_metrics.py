@@ -104,23 +104,21 @@ class _ThresholdCounts(Metric):
             values = _check_thresholds(thresholds, type(self).__name__)
         self.thresholds = values
         ordered = sorted(range(len(values)), key=values.__getitem__)
-        self._sorted = torch.tensor([values[i] for i in ordered])
-        self._unsort = torch.argsort(torch.tensor(ordered))
+        self.add_constant("_sorted", torch.tensor([values[i] for i in ordered]))
+        self.add_constant("_unsort", torch.argsort(torch.tensor(ordered)))
         for state in self.counts:
             self.add_state(state, (len(values),))
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true, y_pred, weights = _prepare(y_true, y_pred, sample_weight, self.top_k, self.class_id)
         self._to(y_pred.device)
-        device = y_pred.device
         tp, fp, positives, negatives = _counts_above(
-            self._sorted.to(device),
+            self._sorted,
             y_pred.reshape(-1),
             weights.reshape(-1),
             y_true.reshape(-1) != 0,
         )
-        unsort = self._unsort.to(device)
-        tp, fp = tp[unsort], fp[unsort]
+        tp, fp = tp[self._unsort], fp[self._unsort]
         found = {
             "true_positives": tp,
             "false_positives": fp,
@@ -358,10 +356,11 @@ class AUC(Metric):
         self.thresholds = [0.0 - EPSILON, *inner, 1.0 + EPSILON]  # every prediction is in range
         self.curve, self.summation_method = curve, summation_method
         self.multi_label, self.from_logits = bool(multi_label), bool(from_logits)
-        self.label_weights = (
-            None if label_weights is None else torch.as_tensor(label_weights).float()
+        self.add_constant(
+            "label_weights",
+            None if label_weights is None else torch.as_tensor(label_weights).float(),
         )
-        self._thresholds = torch.tensor(self.thresholds)
+        self.add_constant("_thresholds", torch.tensor(self.thresholds))
         self.num_labels = num_labels
         self._built = False
         if num_labels is not None or not self.multi_label:
@@ -386,13 +385,12 @@ class AUC(Metric):
                 )
             if not self._built:
                 self._build(y_pred.shape[1])
-        elif self.label_weights is not None:
-            weights = weights * self.label_weights.to(weights.device)
         self._to(y_pred.device)
+        if not self.multi_label and self.label_weights is not None:
+            weights = weights * self.label_weights
         if not self.multi_label:
             y_true, y_pred, weights = (t.reshape(-1) for t in (y_true, y_pred, weights))
-        thresholds = self._thresholds.to(y_pred.device)
-        tp, fp, positives, negatives = _counts_above(thresholds, y_pred, weights, y_true != 0)
+        tp, fp, positives, negatives = _counts_above(self._thresholds, y_pred, weights, y_true != 0)
         self.true_positives += tp
         self.false_positives += fp
         self.true_negatives += negatives - fp

@@ -192,7 +192,7 @@ class IoU(Metric):
         self.num_classes, self.target_class_ids = num_classes, target_class_ids
         self.ignore_class, self.axis = ignore_class, axis
         self.sparse_y_true, self.sparse_y_pred = sparse_y_true, sparse_y_pred
-        self._targets = torch.tensor(target_class_ids, dtype=torch.long)
+        self.add_constant("_targets", torch.tensor(target_class_ids, dtype=torch.long))
         self.add_state("total_cm", (num_classes, num_classes))
 
     def update_state(self, y_true, y_pred, sample_weight=None):

@@ -84,7 +84,9 @@ class SeedGenerator:
             )
         self._initial_seed = int(seed)
         self.name = name or naming.unique_name("seed_generator")
-        self.state = torch.tensor([self._initial_seed, 0], dtype=torch.int64)
+        # On the host, always (even under torch.set_default_device("cuda")): each draw reads it
+        # as Python ints, which on a GPU would wait for the device at every step.
+        self.state = torch.tensor([self._initial_seed, 0], dtype=torch.int64, device="cpu")
 
     def next(self, ordered=True) -> torch.Tensor:
         """The current `[seed, counter]` state; the counter then moves on by one."""

@@ -86,7 +86,10 @@ def slice_leaf(leaf, index):
             # NumPy's row gather is about 5x faster than torch's indexing kernels on CPU
             # (measured: 64 rows of 32x32x3 floats, 0.3 ms vs 1.8 ms).
             return torch.from_numpy(leaf.numpy()[index])
-        return leaf[torch.from_numpy(index).to(leaf.device)]
+        rows = torch.from_numpy(index)
+        if leaf.device.type == "cuda":  # pinned and asynchronous: the device need not wait
+            return leaf[rows.pin_memory().to(leaf.device, non_blocking=True)]
+        return leaf[rows.to(leaf.device)]
     return leaf[index]
 
 

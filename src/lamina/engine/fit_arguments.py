@@ -7,6 +7,7 @@ as a run that silently trains nothing.
 
 from __future__ import annotations
 
+import functools
 import numbers
 
 import numpy as np
@@ -123,12 +124,21 @@ def class_ids(labels: torch.Tensor) -> torch.Tensor:
 def class_weights_to_sample_weights(table: dict[int, float], labels) -> torch.Tensor:
     """One weight per sample; a class missing from the table weighs 1.0, as in Keras. Runs on the
     labels' device without reading them on the host."""
-    size = max(table, default=-1) + 1
-    values = torch.ones(size + 1, device=labels.device)  # the last entry: a class past the table
-    for key, value in table.items():
-        values[key] = value
+    values = _class_weight_lookup(tuple(table.items()), labels.device)
+    size = len(values) - 1
     ids = class_ids(labels)
     return values[torch.where((ids >= 0) & (ids < size), ids, size)]
+
+
+@functools.lru_cache(maxsize=16)
+def _class_weight_lookup(items: tuple, device: torch.device) -> torch.Tensor:
+    """The weights by class id, then 1.0 for a class past the table; made on `device` once per
+    table, not copied from the host at every batch of a dataset."""
+    size = max((key for key, _ in items), default=-1) + 1
+    values = [1.0] * (size + 1)
+    for key, value in items:
+        values[key] = value
+    return torch.tensor(values, device=device)
 
 
 def conform_inputs(model, x):

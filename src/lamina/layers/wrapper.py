@@ -121,16 +121,17 @@ class SpectralNormalization(Wrapper):
     @torch.no_grad()
     def _normalize_kernel(self):
         kernel, to_keras = self._kernel_entry.tensor, self._kernel_entry.to_keras
-        if torch.all(kernel == 0):
-            return
+        # A kernel of zeros is left as it is (Keras's rule), decided on the device: an `if` on
+        # its value would make every training step wait for it.
+        zero = torch.all(kernel == 0)
         matrix = to_keras(kernel).reshape(-1, self.vector_u.shape[-1])
         u = self.vector_u
         for _ in range(self.power_iterations):
             v = _l2_normalized(u @ matrix.T)
             u = _l2_normalized(v @ matrix)
         sigma = (v @ matrix @ u.T).squeeze()
-        self.vector_u.copy_(u)
-        kernel.div_(sigma)
+        self.vector_u.copy_(torch.where(zero, self.vector_u, u))
+        kernel.div_(torch.where(zero, torch.ones_like(sigma), sigma))
 
     def call(self, inputs, training=None):
         if training:

@@ -36,11 +36,26 @@ class Metric:
         self.name = name or to_snake_case(type(self).__name__)
         self.dtype = dtype or "float32"
         self._state_names: list[str] = []
+        self._constant_names: list[str] = []
         self._device = None
 
     def add_state(self, name: str, shape=(), dtype=torch.float32):
         setattr(self, name, torch.zeros(shape, dtype=dtype))
         self._state_names.append(name)
+
+    def add_constant(self, name: str, value) -> None:
+        """Keep `value` as `self.<name>` and move it with the state to the data's device once: a
+        constant copied from the host at every update would make the device wait for it.
+
+        Args:
+            name: the attribute's name.
+            value: a tensor (made on the host, e.g. thresholds), or None.
+
+        Example:
+        >>> self.add_constant("_thresholds", torch.tensor([0.3, 0.7]))  # doctest: +SKIP
+        """
+        setattr(self, name, value)
+        self._constant_names.append(name)
 
     @property
     def variables(self) -> list[torch.Tensor]:
@@ -48,13 +63,17 @@ class Metric:
         return [getattr(self, name) for name in self._state_names]
 
     def _to(self, device):
-        """Move state to the data's device once (a no-op after the first update). Made outside
-        inference mode even when the first update comes from evaluate(): an inference tensor
-        could not be reset in place by the next fit()."""
+        """Move state and constants to the data's device once (a no-op after the first update).
+        Made outside inference mode even when the first update comes from evaluate(): an
+        inference tensor could not be reset in place by the next fit()."""
         if self._device != device:
             with torch.inference_mode(False):
                 for name in self._state_names:
                     setattr(self, name, getattr(self, name).to(device))
+                for name in self._constant_names:
+                    value = getattr(self, name)
+                    if value is not None:
+                        setattr(self, name, value.to(device))
             self._device = device
 
     def update_state(self, y_true, y_pred, sample_weight=None):

@@ -71,10 +71,10 @@ class AdafactorRule(KerasRule):
                 state["v"] = torch.zeros(shape, dtype=p.dtype, device=p.device)
             state["step"] += 1
             step = state["step"]
-            lr = torch.as_tensor(group["lr"], dtype=p.dtype, device=p.device)
-            if group["relative_step"]:
-                lr = torch.minimum(lr, step.rsqrt())
-            rho = torch.minimum(lr, step.rsqrt())
+            # Keras's rho = min(lr, 1 / sqrt(step)), relative_step's cap of lr at 1 / sqrt(step)
+            # included. The learning rate stays a Python number: a tensor made from it at every
+            # step would be a copy from the host for the device to wait on.
+            rho = step.rsqrt().clamp(max=group["lr"])
             alpha = torch.clamp_min(_rms(p), group["epsilon_2"]) * rho
             squared = g * g + group["epsilon_1"]
             beta_2 = 1.0 - step.pow(group["beta_2_decay"])

@@ -4,8 +4,12 @@ Keras's rule: the loss is multiplied by a scale before the backward pass so that
 gradients do not flush to zero; each step divides the gradients by the scale again. A step whose
 gradients hold an inf or a NaN is skipped and halves the scale; `dynamic_growth_steps` finite steps
 in a row double it. The unscaling, the non-finite check and the scale update are torch's own
-kernels, the ones `torch.amp.GradScaler` runs, so they stay on the device; deciding whether to
-skip the update reads one flag on the host per step (as `GradScaler.step` does).
+kernels, the ones `torch.amp.GradScaler` runs, so they stay on the device. So does the skip: the
+update runs at every step and `torch.where` puts the weights and the optimizer's state back where
+the gradients were not finite, so no step waits for the device to say whether they were. The skipped
+steps are counted on the device too and taken off `iterations` when it is read. (An inner optimizer
+that keeps state on the host, accumulates gradients or is not a plain torch-backed one takes the
+older path: one flag read on the host per step, as `GradScaler.step` does.)
 """
 
 from __future__ import annotations
@@ -91,6 +95,8 @@ class LossScaleOptimizer(Optimizer):
         inner_optimizer.loss_scale_factor = None
         self.dynamic_scale: torch.Tensor | None = None  # float32 scalar, on the weights' device
         self.step_counter: torch.Tensor | None = None  # finite steps since the last change
+        # Steps skipped on the device that `inner_optimizer.iterations` still counts.
+        self.skipped_steps: torch.Tensor | None = None
 
     def __getattr__(self, name):
         inner = self.__dict__.get("inner_optimizer")
@@ -106,6 +112,7 @@ class LossScaleOptimizer(Optimizer):
         device = first.device if first is not None else torch.device("cpu")
         self.dynamic_scale = torch.tensor(self.initial_scale, dtype=torch.float32, device=device)
         self.step_counter = torch.zeros((), dtype=torch.int32, device=device)
+        self.skipped_steps = torch.zeros((), dtype=torch.int64, device=device)
 
     @property
     def built(self) -> bool:
@@ -117,6 +124,7 @@ class LossScaleOptimizer(Optimizer):
         if parameters and self.dynamic_scale is not None:
             self.dynamic_scale = self.dynamic_scale.to(parameters[0].device)
             self.step_counter = self.step_counter.to(parameters[0].device)
+            self.skipped_steps = self.skipped_steps.to(parameters[0].device)
 
     @property
     def learning_rate(self) -> float:
@@ -131,11 +139,28 @@ class LossScaleOptimizer(Optimizer):
     @property
     def iterations(self) -> int:
         """The inner optimizer's update count: a skipped step does not count."""
+        self.settle_iterations()
         return self.inner_optimizer.iterations
 
     @iterations.setter
     def iterations(self, value) -> None:
+        self.settle_iterations()
         self.inner_optimizer.iterations = value
+
+    def settle_iterations(self) -> None:
+        """Take the steps skipped on the device off the inner optimizer's count (one host read,
+        made when the count is asked for, not at every step).
+
+        Example:
+        >>> optimizer.settle_iterations()  # doctest: +SKIP
+        >>> optimizer.inner_optimizer.iterations == optimizer.iterations  # doctest: +SKIP
+        True
+        """
+        if self.skipped_steps is not None:
+            skipped = int(self.skipped_steps)
+            if skipped:
+                self.inner_optimizer.iterations -= skipped
+                self.skipped_steps.zero_()
 
     # ----------------------------------------------------------------------------------------------
     def scale_loss(self, loss):
@@ -163,19 +188,47 @@ class LossScaleOptimizer(Optimizer):
                 parameter.grad
             )
         for (device, _), grads in by_device.items():
-            found = (
-                found_inf
-                if device == found_inf.device
-                else torch.zeros_like(found_inf, device=device)
-            )
+            if device == found_inf.device:  # the usual case: no copy between devices
+                torch._amp_foreach_non_finite_check_and_unscale_(grads, found_inf, inverse)
+                continue
+            found = torch.zeros_like(found_inf, device=device)
             torch._amp_foreach_non_finite_check_and_unscale_(grads, found, inverse.to(device))
-            if found is not found_inf:
-                found_inf += found.to(found_inf.device)
-        if not bool(found_inf.item()):  # the one host read per step
-            self.inner_optimizer.step()
+            found_inf += found.to(found_inf.device)
+        protected = self._device_protected(found_inf.device)
+        if protected is None:
+            if not bool(found_inf.item()):  # the one host read per step (see the module's doc)
+                self.inner_optimizer.step()
+        else:
+            self._step_or_restore(protected, found_inf)
         torch._amp_update_scale_(
             self.dynamic_scale, self.step_counter, found_inf, 2.0, 0.5, self.dynamic_growth_steps
         )
+
+    def _device_protected(self, device) -> list[torch.Tensor] | None:
+        """The tensors an inner step changes (the weights, the torch optimizer's state, the
+        moving averages), when all live on `device` and the step changes nothing else that the
+        count of steps cannot fix; else None (the host decides)."""
+        inner = self.inner_optimizer
+        if getattr(inner, "torch_optimizer", None) is None or inner.gradient_accumulation_steps:
+            return None
+        inner.create_state()  # the state a step would create, made now so it can be put back
+        protected = list(inner.parameters)
+        for state in inner.torch_optimizer.state.values():
+            protected.extend(v for v in state.values() if isinstance(v, torch.Tensor))
+        protected.extend(inner.moving_averages or [])
+        if any(t.device != device for t in protected):
+            return None
+        return protected
+
+    def _step_or_restore(self, protected, found_inf) -> None:
+        """Run the inner step, then put back what it changed where `found_inf` is set."""
+        with torch.no_grad():
+            before = [t.detach().clone() for t in protected]
+            self.inner_optimizer.step()
+            skip = found_inf.reshape(()) > 0
+            for tensor, saved in zip(protected, before, strict=True):
+                tensor.detach().copy_(torch.where(skip, saved, tensor.detach()))
+            self.skipped_steps += skip.long()
 
     def apply_gradients(self, grads_and_vars) -> None:
         """Keras's API: apply (gradient, variable) pairs of the *scaled* loss."""
@@ -206,6 +259,7 @@ class LossScaleOptimizer(Optimizer):
         return cls(inner, **config)
 
     def state_dict(self) -> dict:
+        self.settle_iterations()
         return {
             "inner": self.inner_optimizer.state_dict(),
             "dynamic_scale": None if self.dynamic_scale is None else float(self.dynamic_scale),
@@ -214,11 +268,14 @@ class LossScaleOptimizer(Optimizer):
 
     def load_state_dict(self, state: dict) -> None:
         self.inner_optimizer.load_state_dict(state["inner"])
+        if self.skipped_steps is not None:  # the loaded count is already net of skipped steps
+            self.skipped_steps.zero_()
         if state.get("dynamic_scale") is not None and self.dynamic_scale is not None:
             self.dynamic_scale.fill_(state["dynamic_scale"])
             self.step_counter.fill_(state["step_counter"])
 
     @property
     def variables(self) -> list[torch.Tensor]:
+        self.settle_iterations()
         own = [t for t in (self.step_counter, self.dynamic_scale) if t is not None]
         return own + self.inner_optimizer.variables

@@ -137,6 +137,7 @@ def _loss_scale(optimizer):
 
 def to_keras(optimizer, model) -> list[np.ndarray]:
     if _loss_scale(optimizer) is not None:
+        optimizer.settle_iterations()  # the steps it skipped on the device leave the inner count
         own = [
             np.asarray(0, dtype=np.int32),  # Keras counts updates in the inner optimizer
             np.asarray(0.0, dtype=np.float32),

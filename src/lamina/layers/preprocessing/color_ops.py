@@ -88,20 +88,23 @@ def auto_contrast(images, value_range):
 
 
 def equalize(images, value_range, bins=256):
-    """Histogram equalization of each channel, its histogram taken over the whole batch."""
+    """Histogram equalization of each channel, its histogram taken over the whole batch.
+
+    Everything stays on the device (no bincount, nonzero or branch on a value, which would each
+    make the host wait): a channel of one level is kept by `torch.where`."""
     channels = []
     for channel in images.unbind(1):
         pixels = to_range(channel, value_range, (0, 255))
-        index = (pixels * (bins - 1) / 255.0).to(torch.int64).clamp(0, bins - 1)
-        histogram = torch.bincount(index.reshape(-1), minlength=bins)
-        if int((histogram > 0).sum()) <= 1:
-            channels.append(channel)
-            continue
+        index = (pixels * (bins - 1) / 255.0).to(torch.int64).clamp(0, bins - 1).reshape(-1)
+        histogram = torch.zeros(bins, dtype=torch.int64, device=images.device)
+        histogram.scatter_add_(0, index, torch.ones_like(index))
+        flat = (histogram > 0).sum() <= 1
         cdf = histogram.cumsum(0).to(images.dtype)
-        cdf_min = cdf[torch.nonzero(cdf)[0, 0]]
+        cdf_min = cdf[(cdf > 0).to(torch.int8).argmax()]  # the first non-zero entry
         spread = cdf[-1] - cdf_min
         spread = torch.where(spread == 0, torch.ones_like(spread), spread)
         table = torch.round((cdf - cdf_min) * 255.0 / spread).clamp(0, 255)
         lookup = (pixels / 255.0 * (bins - 1)).clamp(0, bins - 1).to(torch.int64)
-        channels.append(to_range(table[lookup], (0, 255), value_range))
+        equalized = to_range(table[lookup], (0, 255), value_range)
+        channels.append(torch.where(flat, channel, equalized))
     return torch.stack(channels, dim=1)

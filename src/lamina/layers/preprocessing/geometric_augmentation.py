@@ -32,7 +32,9 @@ def homographies(start_points, end_points):
         rows.append(torch.stack([zero, zero, zero, ex, ey, one, -sy * ex, -sy * ey], -1))
         targets += [sx, sy]
     system = torch.stack(rows, dim=1).to(torch.float64)
-    return torch.linalg.solve(system, torch.stack(targets, dim=1).to(torch.float64))
+    # solve_ex: linalg.solve checks for a singular system on the host, a sync per batch on CUDA.
+    solution, _ = torch.linalg.solve_ex(system, torch.stack(targets, dim=1).to(torch.float64))
+    return solution
 
 
 def perspective_sample(images, transforms, fill_value=0.0, interpolation="bilinear"):
@@ -44,7 +46,9 @@ def perspective_sample(images, transforms, fill_value=0.0, interpolation="biline
         torch.arange(width, dtype=torch.float64, device=images.device),
         indexing="ij",
     )
-    a = transforms.to(images.device).reshape(batch, 8, 1, 1)
+    a = transforms.reshape(batch, 8, 1, 1)
+    if a.device != images.device:
+        a = a.to(images.device)
     denominator = a[:, 6] * xs + a[:, 7] * ys + 1.0
     x_in = (a[:, 0] * xs + a[:, 1] * ys + a[:, 2]) / denominator
     y_in = (a[:, 3] * xs + a[:, 4] * ys + a[:, 5]) / denominator
@@ -169,10 +173,11 @@ class RandomPerspective(RandomImageLayer):
         probability = self.uniform((count,), *self.factor, images)
         apply = self.uniform((count,), 0.0, 1.0, images) < probability
         moves = self.uniform((count, 4, 2), -0.5 * self.scale, 0.5 * self.scale, images)
-        corners = torch.tensor(
-            [[0.0, 0.0], [width - 1, 0.0], [0.0, height - 1], [width - 1, height - 1]],
-            device=images.device,
-        ).expand(count, 4, 2)
+        # The corners (0, 0), (w-1, 0), (0, h-1), (w-1, h-1), made on the device: a tensor of
+        # them built from host numbers would be copied at every batch.
+        corner = torch.arange(4, dtype=torch.float32, device=images.device)
+        corners = torch.stack([(corner % 2) * (width - 1), (corner // 2) * (height - 1)], dim=-1)
+        corners = corners.expand(count, 4, 2)
         warped = perspective_sample(
             images,
             homographies(corners, corners + corners * moves),

@@ -34,9 +34,12 @@ def affine_sample(images, matrices, fill_mode="reflect", fill_value=0.0, interpo
     """
     batch, _, height, width = images.shape
     # grid_sample speaks normalised coordinates (-1..1 across each axis): theta = S^-1 A S, t / S.
-    half = torch.tensor([width / 2.0, height / 2.0], dtype=matrices.dtype, device=matrices.device)
-    linear = matrices[:, :, :2] * half[None, None, :] / half[None, :, None]
-    shift = matrices[:, :, 2] / half[None, :]
+    # The half sizes stay Python numbers: a tensor made of them would be copied from the host at
+    # every batch. linear[r, c] = m[r, c] * half[c] / half[r]; shift[r] = m[r, 2] / half[r].
+    half = (width / 2.0, height / 2.0)
+    columns = torch.stack([matrices[:, :, 0] * half[0], matrices[:, :, 1] * half[1]], dim=2)
+    linear = torch.stack([columns[:, 0] / half[0], columns[:, 1] / half[1]], dim=1)
+    shift = torch.stack([matrices[:, 0, 2] / half[0], matrices[:, 1, 2] / half[1]], dim=1)
     theta = torch.cat([linear, shift[:, :, None]], dim=2).to(images.dtype)
     grid = affine_grid(theta, height, width)
     if fill_mode == "wrap":

@@ -76,7 +76,11 @@ def run_full(cell, sequences: torch.Tensor, states):
 
 
 def classify_mask(mask: torch.Tensor):
-    """("full" | "right" | "left" | "other", lengths on the CPU) for a (batch, time) bool mask."""
+    """("full" | "right" | "left" | "other", lengths on the CPU) for a (batch, time) bool mask.
+
+    The one host read per batch of a masked fused RNN, and a deliberate one: the fused kernels
+    take packed sequences, whose lengths torch wants on the CPU, and which path to take depends
+    on the mask's values. (The step loop would read nothing, at one kernel per time step.)"""
     keep = mask.detach().to("cpu", torch.bool).numpy()
     lengths = keep.sum(axis=1)
     steps = np.arange(keep.shape[1])
