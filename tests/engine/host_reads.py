@@ -84,7 +84,10 @@ def _has_bool_index(index) -> bool:
 
 
 def _to_cpu(args, kwargs) -> bool:
-    """Whether `tensor.to(...)` names the CPU as its device."""
+    """Whether `tensor.to(...)` names the CPU as its device, blocking (a `non_blocking=True`
+    copy does not make the host wait: torch's fused optimizers move their flags that way)."""
+    if kwargs.get("non_blocking"):
+        return False
     if _is_cpu_arg(kwargs.get("device")):
         return True
     return any(_is_cpu_arg(a) for a in args[1:])

@@ -4,10 +4,12 @@ Keras's rule: the loss is multiplied by a scale before the backward pass so that
 gradients do not flush to zero; each step divides the gradients by the scale again. A step whose
 gradients hold an inf or a NaN is skipped and halves the scale; `dynamic_growth_steps` finite steps
 in a row double it. The unscaling, the non-finite check and the scale update are torch's own
-kernels, the ones `torch.amp.GradScaler` runs, so they stay on the device. So does the skip: the
-update runs at every step and `torch.where` puts the weights and the optimizer's state back where
-the gradients were not finite, so no step waits for the device to say whether they were. The skipped
-steps are counted on the device too and taken off `iterations` when it is read. (An inner optimizer
+kernels, the ones `torch.amp.GradScaler` runs, so they stay on the device. So does the skip. With
+torch's fused Adam, AdamW or SGD (lamina's default for them) the flag goes into the fused kernel,
+which skips the update itself, as GradScaler hands it. Otherwise the update runs at every step
+and `torch.where` puts the weights and the optimizer's state back where the gradients were not
+finite. Either way no step waits for the device to say whether they were. The skipped steps are
+counted on the device too and taken off `iterations` when it is read. (An inner optimizer
 that keeps state on the host, accumulates gradients or is not a plain torch-backed one takes the
 older path: one flag read on the host per step, as `GradScaler.step` does.)
 """
@@ -194,15 +196,47 @@ class LossScaleOptimizer(Optimizer):
             found = torch.zeros_like(found_inf, device=device)
             torch._amp_foreach_non_finite_check_and_unscale_(grads, found, inverse.to(device))
             found_inf += found.to(found_inf.device)
-        protected = self._device_protected(found_inf.device)
+        if self._fused_kernel_skips(found_inf.device):
+            self._fused_step(found_inf)
+            protected = []
+        else:
+            protected = self._device_protected(found_inf.device)
         if protected is None:
             if not bool(found_inf.item()):  # the one host read per step (see the module's doc)
                 self.inner_optimizer.step()
-        else:
+        elif protected:
             self._step_or_restore(protected, found_inf)
         torch._amp_update_scale_(
             self.dynamic_scale, self.step_counter, found_inf, 2.0, 0.5, self.dynamic_growth_steps
         )
+
+    def _fused_kernel_skips(self, device) -> bool:
+        """Whether the inner step is torch's fused kernel alone, which skips a non-finite step
+        itself when handed the flag (as `torch.amp.GradScaler` hands it): Adam, AdamW or SGD
+        with fused=True, on `device`, without what lamina adds around the kernel (weight decay
+        applied before it, constraints, moving averages)."""
+        inner = self.inner_optimizer
+        torch_optimizer = getattr(inner, "torch_optimizer", None)
+        return (
+            torch_optimizer is not None
+            and getattr(torch_optimizer, "_step_supports_amp_scaling", False)
+            and all(group.get("fused") for group in torch_optimizer.param_groups)
+            and not inner.gradient_accumulation_steps
+            and not (inner.weight_decay and not inner.decoupled_weight_decay_in_torch)
+            and not inner.has_constraints
+            and inner.moving_averages is None
+            and all(p.device == device for p in inner.parameters)
+        )
+
+    def _fused_step(self, found_inf) -> None:
+        """The inner step with the flag in the kernel: no copy of the weights, no host read."""
+        torch_optimizer = self.inner_optimizer.torch_optimizer
+        torch_optimizer.found_inf = found_inf.reshape(())  # read by the fused kernel (the grads are
+        try:  # already unscaled, so no grad_scale)
+            self.inner_optimizer.step()
+        finally:
+            torch_optimizer.found_inf = None
+        self.skipped_steps += (found_inf.reshape(()) > 0).long()
 
     def _device_protected(self, device) -> list[torch.Tensor] | None:
         """The tensors an inner step changes (the weights, the torch optimizer's state, the
