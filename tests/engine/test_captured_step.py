@@ -68,6 +68,16 @@ def recurrent_model():
     return lamina.Model(inputs, layers.Dense(1, activation="sigmoid")(hidden))
 
 
+def stacked_lstm_model():
+    # A Dense before and an LSTM after: both LSTMs' inputs need a gradient; the last returns only
+    # its last output (the captured LSTM's own backward, layers/recurrent/lstm_sequence.py).
+    inputs = lamina.Input((5, 3))
+    hidden = layers.Dense(4)(inputs)
+    hidden = layers.LSTM(8, return_sequences=True)(hidden)
+    hidden = layers.LSTM(6)(hidden)
+    return lamina.Model(inputs, layers.Dense(1, activation="sigmoid")(hidden))
+
+
 def sequence_data():
     rng = np.random.default_rng(2)
     x = rng.standard_normal((40, 5, 3)).astype("float32")
@@ -138,6 +148,15 @@ CASES = {
     # the fused oneDNN kernels cannot be traced: the captured step runs the cells' step loop
     "lstm-gru-adam": (
         recurrent_model,
+        sequence_data,
+        {"loss": "binary_crossentropy", "metrics": ["accuracy"]},
+        16,
+        2,
+        lambda: optimizers.Adam(0.01),
+        list,
+    ),
+    "dense-lstm-lstm-adam": (
+        stacked_lstm_model,
         sequence_data,
         {"loss": "binary_crossentropy", "metrics": ["accuracy"]},
         16,

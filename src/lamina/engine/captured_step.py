@@ -44,6 +44,8 @@ CAPTURE_SKIPPED = (
     "one graph: {reason}. It trains with the eager step."
 )
 
+_FUNCTION_INSTANTIATED = r"<class 'torch\.autograd\.function\.Function'> should not be instantiated"
+
 
 class _Objective(torch.nn.Module):
     """The loss as a module of the model, so functional_call reaches the regularizers too."""
@@ -269,9 +271,13 @@ class CapturedStep:
         slots = {k: [state[p].get(k) for p in parameters] for k in self._slot_keys}
         constant = [owner[name] for owner, name in self._constant_refs]
         try:
-            loss, (per_output, y_pred) = self._compiled(
-                parameters, constant, slots, self._learning_rate, x, y, sample_weight
-            )
+            with warnings.catch_warnings():
+                # Dynamo's tracing of a torch.autograd.Function (the captured LSTM's, in
+                # layers/recurrent/lstm_sequence.py) instantiates it, which torch deprecates.
+                warnings.filterwarnings("ignore", _FUNCTION_INSTANTIATED, DeprecationWarning)
+                loss, (per_output, y_pred) = self._compiled(
+                    parameters, constant, slots, self._learning_rate, x, y, sample_weight
+                )
         except Exception as error:  # noqa: BLE001 - any failure to capture means: run eagerly
             self.skip(f"torch.compile failed ({_describe(error)})", forward=self.model)
             return None
