@@ -214,7 +214,12 @@ class CapturedStep:
         first = parameters[0]
         self._learning_rate = torch.zeros((), dtype=first.dtype, device=first.device)
         self._learning_rate_value = None
-        self._compiled = torch.compile(_own_code(step), fullgraph=True, dynamic=False)
+        # On the CPU the graph's wrapper (the code that calls its kernels and allocates its
+        # buffers) is C++ instead of Python: a small model's step is mostly such calls.
+        options = {"cpp_wrapper": True} if first.device.type == "cpu" else None
+        self._compiled = torch.compile(
+            _own_code(step), fullgraph=True, dynamic=False, options=options
+        )
         self._key = key
         self._signature = None
         return True
