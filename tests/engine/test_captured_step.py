@@ -68,6 +68,16 @@ def recurrent_model():
     return lamina.Model(inputs, layers.Dense(1, activation="sigmoid")(hidden))
 
 
+def stacked_lstm_model():
+    # A Dense before and an LSTM after: both LSTMs' inputs need a gradient; the last returns only
+    # its last output (the captured LSTM's own backward, layers/recurrent/lstm_sequence.py).
+    inputs = lamina.Input((5, 3))
+    hidden = layers.Dense(4)(inputs)
+    hidden = layers.LSTM(8, return_sequences=True)(hidden)
+    hidden = layers.LSTM(6)(hidden)
+    return lamina.Model(inputs, layers.Dense(1, activation="sigmoid")(hidden))
+
+
 def sequence_data():
     rng = np.random.default_rng(2)
     x = rng.standard_normal((40, 5, 3)).astype("float32")
@@ -138,6 +148,15 @@ CASES = {
     # the fused oneDNN kernels cannot be traced: the captured step runs the cells' step loop
     "lstm-gru-adam": (
         recurrent_model,
+        sequence_data,
+        {"loss": "binary_crossentropy", "metrics": ["accuracy"]},
+        16,
+        2,
+        lambda: optimizers.Adam(0.01),
+        list,
+    ),
+    "dense-lstm-lstm-adam": (
+        stacked_lstm_model,
         sequence_data,
         {"loss": "binary_crossentropy", "metrics": ["accuracy"]},
         16,
@@ -448,7 +467,7 @@ def test_the_cuda_graph_options_compile_and_train_like_the_eager_step(monkeypatc
     # The CUDA-graph branch (static addresses, triton.cudagraphs, a step mark per call) run on
     # whatever device this is: on a CPU torch compiles the graph without the CUDA graph, which
     # proves the branch itself; LAMINA_TEST_DEVICE=cuda runs it for real.
-    monkeypatch.setattr(captured_step, "_wants_cuda_graphs", lambda weight: True)
+    monkeypatch.setattr(captured_step, "_wants_cuda_graphs", lambda device: True)
     x = np.random.default_rng(0).standard_normal((72, 2)).astype("float32")
     y = (x[:, :1] > 0).astype("float32")
 

@@ -15,6 +15,7 @@ from lamina.engine import errors
 from lamina.engine.layer import Layer, lamina_class
 from lamina.layers.recurrent import fused
 from lamina.layers.recurrent.cell_base import RecurrentCell
+from lamina.layers.recurrent.lstm_sequence import LSTMSequence
 
 
 class RNN(Layer):
@@ -232,8 +233,9 @@ class RNN(Layer):
             if input_mask is not None:
                 sequences = sequences * input_mask[:, None, :]
             # Inside a captured step on the CPU the fused kernel cannot be traced (torch 2.13's
-            # fake-tensor pass fails on oneDNN's RNN op); the step loop compiles instead. CUDA
-            # keeps cuDNN's kernel, as before (not yet measured there).
+            # fake-tensor pass fails on oneDNN's RNN op); the step loop compiles instead, an
+            # unmasked LSTM's as one function with a hand-written backward (lstm_sequence.py).
+            # CUDA keeps cuDNN's kernel, as before (not yet measured there).
             fusable = recurrent_mask is None and cell.fused_kind() is not None
             traced_on_cpu = torch.compiler.is_compiling() and not sequences.is_cuda
             if fusable and not traced_on_cpu:
@@ -241,6 +243,13 @@ class RNN(Layer):
                 if result is not None:
                     outputs, finals = result
                     return outputs, self._last_output(outputs, finals, mask), finals
+            if (
+                traced_on_cpu
+                and fusable
+                and mask is None
+                and self._lstm_sequence_applies(sequences)
+            ):
+                return self._run_lstm_sequence(sequences, states)
         return self._run_loop(sequences, states, mask, recurrent_mask, training)
 
     def _run_fused(self, sequences, states, mask):
@@ -253,6 +262,32 @@ class RNN(Layer):
         if mask is not None and self.zero_output_for_mask:
             return outputs[:, -1]
         return finals[0]
+
+    def _lstm_sequence_applies(self, sequences) -> bool:
+        """An LSTM whose weights and inputs share a dtype, with no autocast around it."""
+        return (
+            self.cell.fused_kind() == "lstm"
+            and sequences.dtype == self.cell.recurrent_kernel.dtype
+            and not torch.is_autocast_enabled(sequences.device.type)
+        )
+
+    def _run_lstm_sequence(self, sequences, states):
+        """The step loop of an LSTM as one function with its own backward (lstm_sequence.py)."""
+        cell = self.cell
+        # A view of the kernel, not the kernel: inside torch.func's grad, Dynamo reads the weights
+        # it is handed as not requiring a gradient and would inline the forward (and let autograd
+        # derive the backward); an op's output tells it the truth.
+        outputs, carry, *_ = LSTMSequence.apply(
+            sequences,
+            cell.kernel.view(cell.kernel.shape),
+            cell.bias,
+            cell.recurrent_kernel,
+            *states,
+            self.return_sequences,
+        )
+        if self.return_sequences:
+            return outputs, outputs[:, -1], [outputs[:, -1], carry]
+        return None, outputs, [outputs, carry]
 
     def _run_loop(self, sequences, states, mask, recurrent_mask, training):
         cell = self.cell
