@@ -533,16 +533,11 @@ def serialize(activation):
     for name, fn in _ACTIVATIONS.items():
         if fn is activation:
             return name if name != "swish" else "silu"
-    from lamina.saving.object_registration import _GLOBAL_CUSTOM_NAMES
+    from lamina.saving.object_registration import registered_function_config
 
-    if activation in _GLOBAL_CUSTOM_NAMES:
-        # Keras's form for a function registered with register_keras_serializable.
-        return {
-            "module": "builtins",
-            "class_name": "function",
-            "config": _GLOBAL_CUSTOM_NAMES[activation],
-            "registered_name": "function",
-        }
+    registered = registered_function_config(activation)
+    if registered is not None:  # a function registered with register_keras_serializable
+        return registered
     name = getattr(activation, "__name__", None)
     if name is None:
         raise ValueError(f"Cannot serialize activation {activation!r}: it has no name.")

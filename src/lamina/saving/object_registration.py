@@ -91,6 +91,27 @@ def get_registered_name(obj) -> str:
     return obj.__name__
 
 
+def registered_function_config(fn) -> dict | None:
+    """Keras's serialized form of a function registered with `register_keras_serializable`
+    (its registered name as the config), or None for a function that is not registered.
+
+    Args:
+        fn: a function.
+
+    Examples:
+        >>> registered_function_config(len) is None
+        True
+    """
+    if fn not in _GLOBAL_CUSTOM_NAMES:
+        return None
+    return {
+        "module": "builtins",
+        "class_name": "function",
+        "config": _GLOBAL_CUSTOM_NAMES[fn],
+        "registered_name": "function",
+    }
+
+
 def get_registered_object(name, custom_objects=None, module_objects=None):
     """The object registered as `name`, or None when nobody knows it.
 

@@ -23,6 +23,7 @@ from lamina.saving.object_registration import (
     _GLOBAL_CUSTOM_NAMES,
     active_custom_objects,
     get_registered_object,
+    registered_function_config,
 )
 
 _NAMESPACES = (
@@ -75,14 +76,9 @@ def serialize_keras_object(obj):
         return {key: serialize_keras_object(value) for key, value in obj.items()}
     if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)):
         keras_module = _keras_module(obj)
-        if obj in _GLOBAL_CUSTOM_NAMES:
-            # Keras's form for a registered function: its registered name as the config.
-            return {
-                "module": "builtins",
-                "class_name": "function",
-                "config": _GLOBAL_CUSTOM_NAMES[obj],
-                "registered_name": "function",
-            }
+        registered = registered_function_config(obj)
+        if registered is not None:  # Keras's form: its registered name as the config
+            return registered
         return {
             "module": "builtins" if keras_module else obj.__module__,
             "class_name": "function",
