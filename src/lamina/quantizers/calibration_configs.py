@@ -24,8 +24,33 @@ def _check_group_size(who, group_size):
         )
 
 
+class _CalibrationConfig(QuantizationConfig):
+    """What GPTQ's and AWQ's configs share: their settings (`_SETTINGS`, in Keras's order) written
+    and read as a flat dict, `dataset` and `tokenizer` as None (as Keras writes them)."""
+
+    _SETTINGS: tuple[str, ...] = ()
+
+    def dtype_policy_string(self):
+        """The dtype policy name of the quantized layers: `"<mode>/<bits>/<group_size>"`."""
+        return f"{self.mode}/{self.weight_bits}/{self.group_size}"
+
+    def get_config(self):
+        """The settings; `dataset` and `tokenizer` are written as None."""
+        settings = {name: getattr(self, name) for name in self._SETTINGS}
+        return {"dataset": None, "tokenizer": None, **settings}
+
+    @classmethod
+    def from_config(cls, config):
+        """A config from `get_config`'s dict.
+
+        Args:
+            config: the dict `get_config` returned.
+        """
+        return cls(**config)
+
+
 @registry.register
-class GPTQConfig(QuantizationConfig):
+class GPTQConfig(_CalibrationConfig):
     """The settings of GPTQ: Hessian-guided post-training quantization of the weights.
 
     GPTQ quantizes a layer's weight columns one at a time and spreads each column's rounding
@@ -53,6 +78,18 @@ class GPTQConfig(QuantizationConfig):
         >>> config.mode, config.dtype_policy_string()
         ('gptq', 'gptq/8/-1')
     """
+
+    _SETTINGS = (
+        "weight_bits",
+        "num_samples",
+        "per_channel",
+        "sequence_length",
+        "hessian_damping",
+        "group_size",
+        "symmetric",
+        "activation_order",
+        "quantization_layer_structure",
+    )
 
     def __init__(
         self,
@@ -97,38 +134,9 @@ class GPTQConfig(QuantizationConfig):
         """`"gptq"`."""
         return "gptq"
 
-    def dtype_policy_string(self):
-        """The dtype policy name of the quantized layers: `"gptq/<bits>/<group_size>"`."""
-        return f"gptq/{self.weight_bits}/{self.group_size}"
-
-    def get_config(self):
-        """The settings; `dataset` and `tokenizer` are written as None."""
-        return {
-            "dataset": None,
-            "tokenizer": None,
-            "weight_bits": self.weight_bits,
-            "num_samples": self.num_samples,
-            "per_channel": self.per_channel,
-            "sequence_length": self.sequence_length,
-            "hessian_damping": self.hessian_damping,
-            "group_size": self.group_size,
-            "symmetric": self.symmetric,
-            "activation_order": self.activation_order,
-            "quantization_layer_structure": self.quantization_layer_structure,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        """A config from `get_config`'s dict.
-
-        Args:
-            config: the dict `get_config` returned.
-        """
-        return cls(**config)
-
 
 @registry.register
-class AWQConfig(QuantizationConfig):
+class AWQConfig(_CalibrationConfig):
     """The settings of AWQ: activation-aware 4-bit weight quantization.
 
     AWQ scales each input channel by a factor found by grid search on calibration activations,
@@ -151,6 +159,15 @@ class AWQConfig(QuantizationConfig):
         >>> config.mode, config.dtype_policy_string()
         ('awq', 'awq/4/64')
     """
+
+    _SETTINGS = (
+        "weight_bits",
+        "num_samples",
+        "sequence_length",
+        "group_size",
+        "num_grid_points",
+        "quantization_layer_structure",
+    )
 
     def __init__(
         self,
@@ -183,29 +200,3 @@ class AWQConfig(QuantizationConfig):
     def mode(self):
         """`"awq"`."""
         return "awq"
-
-    def dtype_policy_string(self):
-        """The dtype policy name of the quantized layers: `"awq/<bits>/<group_size>"`."""
-        return f"awq/{self.weight_bits}/{self.group_size}"
-
-    def get_config(self):
-        """The settings; `dataset` and `tokenizer` are written as None."""
-        return {
-            "dataset": None,
-            "tokenizer": None,
-            "weight_bits": self.weight_bits,
-            "num_samples": self.num_samples,
-            "sequence_length": self.sequence_length,
-            "group_size": self.group_size,
-            "num_grid_points": self.num_grid_points,
-            "quantization_layer_structure": self.quantization_layer_structure,
-        }
-
-    @classmethod
-    def from_config(cls, config):
-        """A config from `get_config`'s dict.
-
-        Args:
-            config: the dict `get_config` returned.
-        """
-        return cls(**config)

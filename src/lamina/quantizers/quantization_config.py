@@ -20,6 +20,14 @@ def _deserialize(config):
     return None if config is None else registry.deserialize(config)
 
 
+def _quantizers_from(config) -> dict:
+    """The two quantizers of a config dict, deserialised, as keyword arguments."""
+    return {
+        "weight_quantizer": _deserialize(config.get("weight_quantizer")),
+        "activation_quantizer": _deserialize(config.get("activation_quantizer")),
+    }
+
+
 class QuantizationConfig:
     """Base of the quantization configs: a weight quantizer and an activation quantizer.
 
@@ -64,10 +72,7 @@ class QuantizationConfig:
         Args:
             config: the dict `get_config` returned.
         """
-        return cls(
-            weight_quantizer=_deserialize(config.get("weight_quantizer")),
-            activation_quantizer=_deserialize(config.get("activation_quantizer")),
-        )
+        return cls(**_quantizers_from(config))
 
     @staticmethod
     def weight_quantizer_or_default(config, default):
@@ -184,11 +189,7 @@ class Int4QuantizationConfig(QuantizationConfig):
         Args:
             config: the dict `get_config` returned.
         """
-        return cls(
-            weight_quantizer=_deserialize(config.get("weight_quantizer")),
-            activation_quantizer=_deserialize(config.get("activation_quantizer")),
-            block_size=config.get("block_size"),
-        )
+        return cls(**_quantizers_from(config), block_size=config.get("block_size"))
 
 
 @registry.register
