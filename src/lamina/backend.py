@@ -144,28 +144,6 @@ _DTYPES = {
 }
 
 
-def to_numpy(tensor: torch.Tensor) -> np.ndarray:
-    """A tensor as a NumPy array on the host; bfloat16 as `ml_dtypes.bfloat16`, as Keras gives it
-    (NumPy has no bfloat16 of its own; float32 where ml_dtypes is not installed).
-
-    Args:
-        tensor: any tensor, on any device, with or without a gradient.
-
-    Example:
-        >>> to_numpy(torch.tensor([1.5], dtype=torch.bfloat16)).dtype.name
-        'bfloat16'
-    """
-    tensor = tensor.detach().cpu()
-    if tensor.dtype != torch.bfloat16:
-        return tensor.numpy()
-    as_float32 = tensor.float().numpy()
-    try:
-        import ml_dtypes  # Keras's own dependency; optional for lamina
-    except ImportError:
-        return as_float32
-    return as_float32.astype(ml_dtypes.bfloat16)
-
-
 def to_torch_dtype(dtype) -> torch.dtype:
     """'float32', np.float32, torch.float32 or None (floatx) -> torch dtype."""
     if dtype is None:
@@ -419,7 +397,25 @@ def depthwise_kernel_layout(depth_multiplier: int):
 
 
 def as_numpy(x) -> np.ndarray:
-    """A tensor (any device) or array-like -> NumPy, detached."""
-    if isinstance(x, torch.Tensor):
-        return x.detach().cpu().numpy()
-    return np.asarray(x)
+    """A tensor (any device, with or without a gradient) or array-like -> NumPy; bfloat16 as
+    `ml_dtypes.bfloat16`, as Keras gives it (NumPy has no bfloat16 of its own; float32 where
+    ml_dtypes is not installed).
+
+    Args:
+        x: a tensor or anything `np.asarray` takes.
+
+    Example:
+        >>> as_numpy(torch.tensor([1.5], dtype=torch.bfloat16)).dtype.name
+        'bfloat16'
+    """
+    if not isinstance(x, torch.Tensor):
+        return np.asarray(x)
+    tensor = x.detach().cpu()
+    if tensor.dtype != torch.bfloat16:
+        return tensor.numpy()
+    as_float32 = tensor.float().numpy()
+    try:
+        import ml_dtypes  # Keras's own dependency; optional for lamina
+    except ImportError:
+        return as_float32
+    return as_float32.astype(ml_dtypes.bfloat16)

@@ -59,3 +59,4 @@ def test_predict_of_bfloat16_outputs_is_a_bfloat16_array_as_keras_gives():
     assert predicted.dtype.name == "bfloat16"
     np.testing.assert_array_equal(predicted.astype("float32"), [[3.0, 3.0]])
     assert lamina.ops.convert_to_numpy(model(x)).dtype.name == "bfloat16"
+    assert model.predict_on_batch(x).dtype.name == "bfloat16"

@@ -108,7 +108,7 @@ def concat(chunks):
         return [concat([c[i] for c in chunks]) for i in range(len(first))]
     if isinstance(first, dict):
         return {k: concat([c[k] for c in chunks]) for k in first}
-    return backend.to_numpy(torch.cat(chunks))
+    return backend.as_numpy(torch.cat(chunks))
 
 
 def warn_ran_out() -> None:

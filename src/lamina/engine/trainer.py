@@ -21,7 +21,7 @@ import warnings
 
 import torch
 
-from lamina import distribution, mixed_precision, optimizers
+from lamina import backend, distribution, mixed_precision, optimizers
 from lamina import metrics as metrics_module
 from lamina.callbacks import CallbackList, LazyLogs
 from lamina.callbacks.callback import log_value
@@ -524,8 +524,8 @@ class Trainer:
         with torch.inference_mode():
             y = self(inputs)
         if isinstance(y, (list, tuple, dict)):
-            return data_adapter.map_structure(lambda t: t.cpu().numpy(), y)
-        return y.cpu().numpy()
+            return data_adapter.map_structure(backend.as_numpy, y)
+        return backend.as_numpy(y)
 
 
 def _batch_size_of(x) -> int:

@@ -164,7 +164,7 @@ def convert_to_numpy(x) -> np.ndarray:
         array([1., 2.], dtype=float32)
     """
     if isinstance(x, torch.Tensor):
-        return backend.to_numpy(x)
+        return backend.as_numpy(x)
     if isinstance(x, KerasTensor):
         raise TypeError("convert_to_numpy() received a symbolic KerasTensor, which has no values.")
     return np.asarray(x)
