@@ -34,6 +34,8 @@ import subprocess
 import sys
 import time
 
+from training_workloads import seeds_cnn_body  # bench/ is the script's own folder
+
 CASES = ("none", "layers", "map", "map_batch", "generator")
 
 
@@ -78,20 +80,7 @@ def build_case(case, api, x, y):
             layers.RandomContrast(0.2),
         ]
 
-    head = [
-        layers.Conv2D(32, (3, 3), padding="same", activation="relu"),
-        layers.BatchNormalization(),
-        layers.MaxPooling2D((2, 2)),
-        layers.Dropout(0.25),
-        layers.Conv2D(64, (3, 3), padding="same", activation="relu"),
-        layers.BatchNormalization(),
-        layers.MaxPooling2D((2, 2)),
-        layers.Dropout(0.25),
-        layers.Flatten(),
-        layers.Dense(128, activation="relu"),
-        layers.Dropout(0.5),
-        layers.Dense(10, activation="softmax"),
-    ]
+    head = [*seeds_cnn_body(layers), layers.Dense(10, activation="softmax")]
     in_model = augmentation() if case == "layers" else []
     model = api.Sequential([layers.Input((32, 32, 3)), *in_model, *head])
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")

@@ -25,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_training import WORKLOADS, make_data  # noqa: E402
+from training_workloads import seeds_cnn_body  # noqa: E402
 
 
 def build_model(lamina, policy: str):
@@ -33,17 +34,7 @@ def build_model(lamina, policy: str):
     return lamina.Sequential(
         [
             lamina.Input((32, 32, 3)),
-            layers.Conv2D(32, (3, 3), padding="same", activation="relu"),
-            layers.BatchNormalization(),
-            layers.MaxPooling2D((2, 2)),
-            layers.Dropout(0.25),
-            layers.Conv2D(64, (3, 3), padding="same", activation="relu"),
-            layers.BatchNormalization(),
-            layers.MaxPooling2D((2, 2)),
-            layers.Dropout(0.25),
-            layers.Flatten(),
-            layers.Dense(128, activation="relu"),
-            layers.Dropout(0.5),
+            *seeds_cnn_body(layers),
             layers.Dense(10),
             layers.Activation("softmax", dtype="float32"),
         ]

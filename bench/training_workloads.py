@@ -86,23 +86,28 @@ def keras_resnet(L, M):
     return M.Model(inputs, L.Dense(10, activation="softmax")(x))
 
 
+def seeds_cnn_body(L) -> list:
+    """The seeds' CIFAR CNN (shared/seeds/000_*) up to its classifier: Conv32-BN-Pool-Dropout,
+    Conv64-BN-Pool-Dropout, Flatten, Dense128, Dropout; `L` is lamina's or Keras's `layers`."""
+    return [
+        L.Conv2D(32, (3, 3), padding="same", activation="relu"),
+        L.BatchNormalization(),
+        L.MaxPooling2D((2, 2)),
+        L.Dropout(0.25),
+        L.Conv2D(64, (3, 3), padding="same", activation="relu"),
+        L.BatchNormalization(),
+        L.MaxPooling2D((2, 2)),
+        L.Dropout(0.25),
+        L.Flatten(),
+        L.Dense(128, activation="relu"),
+        L.Dropout(0.5),
+    ]
+
+
 def keras_like_model(L, M, workload):
     if workload in ("cnn", "predict"):
         return M.Sequential(
-            [
-                L.Conv2D(32, (3, 3), padding="same", activation="relu", input_shape=(32, 32, 3)),
-                L.BatchNormalization(),
-                L.MaxPooling2D((2, 2)),
-                L.Dropout(0.25),
-                L.Conv2D(64, (3, 3), padding="same", activation="relu"),
-                L.BatchNormalization(),
-                L.MaxPooling2D((2, 2)),
-                L.Dropout(0.25),
-                L.Flatten(),
-                L.Dense(128, activation="relu"),
-                L.Dropout(0.5),
-                L.Dense(10, activation="softmax"),
-            ]
+            [L.Input((32, 32, 3)), *seeds_cnn_body(L), L.Dense(10, activation="softmax")]
         )
     if workload == "resnet":
         return keras_resnet(L, M)
