@@ -431,25 +431,18 @@ def test_a_configuration_changed_between_epochs_is_traced_again():
     x = np.random.default_rng(0).standard_normal((64, 2)).astype("float32")
     y = (x[:, :1] > 0).astype("float32")
 
-    def run(jit):
-        lamina.utils.set_random_seed(3)
-        model = _mlp()
-        model.compile(optimizer="adam", loss="binary_crossentropy", jit_compile=jit)
-
-        class SwapActivation(lamina.callbacks.Callback):
-            def on_epoch_end(self, epoch, logs=None):
-                if epoch == 0:
-                    model.layers[0].activation = lamina.activations.get("tanh")
-
-        model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[SwapActivation()])
-        return model
+    class SwapActivation(lamina.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:
+                self.model.layers[0].activation = lamina.activations.get("tanh")
 
     counters.clear()
-    captured, eager = run(True), run(False)
+    (captured, _), (eager, _) = (
+        _train_mlp(x, y, jit, epochs=2, callbacks=[SwapActivation()]) for jit in (True, False)
+    )
     assert captured._compile_state.captured._compiled is not None
     assert counters["stats"]["unique_graphs"] == 2  # traced once per configuration
-    for got, expected in zip(captured.get_weights(), eager.get_weights(), strict=True):
-        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    _assert_same_weights(captured, eager)
 
 
 def test_the_configuration_compared_is_plain_data_and_stable():
@@ -464,23 +457,32 @@ def test_the_configuration_compared_is_plain_data_and_stable():
 
 @pytest.mark.slow
 def test_the_cuda_graph_options_compile_and_train_like_the_eager_step(monkeypatch):
-    # The CUDA-graph branch (static addresses, triton.cudagraphs, a step mark per call) run on
-    # whatever device this is: on a CPU torch compiles the graph without the CUDA graph, which
-    # proves the branch itself; LAMINA_TEST_DEVICE=cuda runs it for real.
+    # The CUDA-graph branch (static addresses, a step mark per call) run on whatever device this
+    # is: on a CPU inductor gets no triton.cudagraphs and compiles the graph without a CUDA graph,
+    # which still runs the branch's own code; LAMINA_TEST_DEVICE=cuda runs it for real.
     monkeypatch.setattr(captured_step, "_wants_cuda_graphs", lambda device: True)
     x = np.random.default_rng(0).standard_normal((72, 2)).astype("float32")
     y = (x[:, :1] > 0).astype("float32")
 
-    def run(jit):
-        lamina.utils.set_random_seed(5)
-        model = _mlp()
-        model.compile(optimizer="adam", loss="binary_crossentropy", jit_compile=jit)
-        history = model.fit(x, y, batch_size=16, epochs=3, verbose=0).history
-        return model, history
-
-    (captured, captured_history), (eager, eager_history) = run(True), run(False)
+    (captured, captured_history), (eager, eager_history) = (
+        _train_mlp(x, y, jit, epochs=3) for jit in (True, False)
+    )
     assert captured._compile_state.captured._cuda_graphs
     assert captured._compile_state.captured._compiled is not None
     np.testing.assert_allclose(captured_history["loss"], eager_history["loss"], rtol=1e-5)
-    for got, expected in zip(captured.get_weights(), eager.get_weights(), strict=True):
+    _assert_same_weights(captured, eager)
+
+
+def _train_mlp(x, y, jit, epochs, callbacks=()):
+    """(model, history) of `_mlp()` trained from seed 5, captured (`jit`) or eager."""
+    lamina.utils.set_random_seed(5)
+    model = _mlp()
+    model.compile(optimizer="adam", loss="binary_crossentropy", jit_compile=jit)
+    history = model.fit(x, y, batch_size=16, epochs=epochs, verbose=0, callbacks=list(callbacks))
+    return model, history.history
+
+
+def _assert_same_weights(got_model, expected_model):
+    pairs = zip(got_model.get_weights(), expected_model.get_weights(), strict=True)
+    for got, expected in pairs:
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
