@@ -228,9 +228,13 @@ class BatchNormalization(Layer):
 
     @torch.no_grad()
     def _update_moving_statistics(self, mean, variance) -> None:
-        """Keras's update, `moving * momentum + batch * (1 - momentum)`, biased batch variance."""
-        self.moving_mean.lerp_(mean.to(self.moving_mean.dtype), 1.0 - self.momentum)
-        self.moving_variance.lerp_(variance.to(self.moving_variance.dtype), 1.0 - self.momentum)
+        """Keras's update, `moving * momentum + batch * (1 - momentum)`, biased batch variance.
+
+        Both statistics in one foreach call: one kernel launch instead of two on a GPU, where a
+        ResNet's step pays host time for every launch."""
+        moving = [self.moving_mean, self.moving_variance]
+        batch = [mean.to(self.moving_mean.dtype), variance.to(self.moving_variance.dtype)]
+        torch._foreach_lerp_(moving, batch, 1.0 - self.momentum)
 
     def get_config(self):
         return {
