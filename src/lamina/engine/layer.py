@@ -235,7 +235,12 @@ class Layer(nn.Module):
     def __call__(self, *args, **kwargs):
         if args:
             inputs = args[0]
-            if not isinstance(inputs, torch.Tensor):
+            if _tensor_list_alone(inputs, args, kwargs):
+                # A merge layer's [x, y] (the hot case in a ResNet's step): no tree walks.
+                device = self._weights_device()
+                if device is not None and any(t.device != device for t in inputs):
+                    args = (type(inputs)(t if t.is_meta else t.to(device) for t in inputs),)
+            elif not isinstance(inputs, torch.Tensor):
                 if any_symbolic(args, kwargs):
                     return shape_inference.call_on_symbolic(self, args, kwargs)
                 device = self._weights_device()
@@ -815,6 +820,16 @@ def _with_none_batch(shape):
     if isinstance(shape, dict):
         return {k: _with_none_batch(v) for k, v in shape.items()}
     return shape
+
+
+def _tensor_list_alone(inputs, args, kwargs) -> bool:
+    """Whether a call is `layer([tensor, ...])`: one list or tuple of tensors, nothing else."""
+    return (
+        type(inputs) in (list, tuple)
+        and len(args) == 1
+        and not kwargs
+        and all(type(t) is torch.Tensor or isinstance(t, torch.Tensor) for t in inputs)
+    )
 
 
 def _mask_of(inputs):

@@ -8,8 +8,10 @@ input is padded explicitly then).
 
 from __future__ import annotations
 
+import functools
 import math
 
+import torch
 import torch.nn.functional as F
 
 
@@ -111,8 +113,21 @@ def apply(x, padding: str, kernels, strides, dilations, value: float = 0.0):
         left = effective_kernel(kernels[0], dilations[0]) - 1
         pads = [(left, 0)] + [(0, 0)] * (len(kernels) - 1)
         return pad_channels_first(x, pads, value), 0
-    pads = paddings_for(x.shape[2:], kernels, strides, dilations)
-    symmetric = symmetric_or_none(pads)
+    if torch.compiler.is_compiling():  # sizes may be symbolic there: no cache
+        pads = paddings_for(x.shape[2:], kernels, strides, dilations)
+        symmetric = symmetric_or_none(pads)
+    else:
+        pads, symmetric = _same_plan(
+            tuple(x.shape[2:]), tuple(kernels), tuple(strides), tuple(dilations)
+        )
     if symmetric is not None:
         return x, symmetric
     return pad_channels_first(x, pads, value), 0
+
+
+@functools.lru_cache(maxsize=1024)
+def _same_plan(spatial_shape, kernels, strides, dilations):
+    """(per-axis pads, the symmetric ints or None) of `same` for one input size: computed once
+    per size, since every layer call of a training step asks again (host time on a GPU)."""
+    pads = tuple(paddings_for(spatial_shape, kernels, strides, dilations))
+    return pads, symmetric_or_none(pads)
