@@ -1,0 +1,72 @@
+"""lamina.backend.as_numpy: the one way a tensor becomes NumPy (any device, any dtype)."""
+
+import ml_dtypes
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from lamina.backend import as_numpy
+
+
+@pytest.mark.parametrize(
+    ("values", "dtype", "expected"),
+    [
+        ([1.5, -2.0, 65504.0], torch.float16, np.float16),
+        ([True, False], torch.bool, np.bool_),
+        ([3, -4], torch.int32, np.int32),
+        ([3, -4], torch.int64, np.int64),
+        ([7, 200], torch.uint8, np.uint8),
+        ([0.1, 2.0], torch.float32, np.float32),
+        ([0.1, 2.0], torch.float64, np.float64),
+    ],
+)
+def test_dtypes_are_kept(values, dtype, expected):
+    array = as_numpy(torch.tensor(values, dtype=dtype))
+    assert array.dtype == expected
+    np.testing.assert_array_equal(array, np.asarray(values, dtype=expected))
+
+
+def test_bfloat16_is_ml_dtypes_bfloat16_with_the_same_values():
+    tensor = torch.tensor([1.5, -3.140625, 3.0e38], dtype=torch.bfloat16, requires_grad=True)
+    array = as_numpy(tensor * 1)  # a non-leaf with a gradient graph: detached on the way
+    assert array.dtype == ml_dtypes.bfloat16
+    np.testing.assert_array_equal(array.astype(np.float32), tensor.detach().float().numpy())
+
+
+def test_float32_tensor_with_a_gradient_gives_its_values_unchanged():
+    tensor = torch.tensor([[0.1, 0.2]], requires_grad=True)
+    array = as_numpy(tensor)
+    assert array.dtype == np.float32 and array.shape == (1, 2)
+    np.testing.assert_array_equal(array, np.array([[0.1, 0.2]], dtype=np.float32))
+
+
+def test_non_tensors_pass_through_np_asarray():
+    assert as_numpy([1, 2]).tolist() == [1, 2]
+    source = np.zeros(3, dtype=np.float16)
+    assert as_numpy(source) is source
+
+
+def test_the_tensor_is_copied_to_the_cpu(monkeypatch):
+    # No GPU here: record that the copy to the host is asked for (a CUDA tensor needs it).
+    calls = []
+    original = torch.Tensor.cpu
+
+    def recording_cpu(self, *args, **kwargs):
+        calls.append(self.dtype)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.Tensor, "cpu", recording_cpu)
+    as_numpy(torch.ones(2, dtype=torch.bfloat16))
+    as_numpy(torch.ones(2, dtype=torch.float16))
+    assert calls == [torch.bfloat16, torch.float16]
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16", "float32"])
+def test_variable_numpy_follows_as_numpy(dtype):
+    variable = lamina.Variable(np.array([1.5, -0.25]), dtype=dtype)
+    array = variable.numpy()
+    assert array.dtype.name == dtype
+    np.testing.assert_array_equal(array.astype("float32"), [1.5, -0.25])
+    assert np.asarray(variable, dtype="float32").tolist() == [1.5, -0.25]
+    assert f"dtype={dtype}" in repr(variable)  # repr prints the value through numpy()
