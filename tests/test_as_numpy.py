@@ -70,3 +70,33 @@ def test_variable_numpy_follows_as_numpy(dtype):
     np.testing.assert_array_equal(array.astype("float32"), [1.5, -0.25])
     assert np.asarray(variable, dtype="float32").tolist() == [1.5, -0.25]
     assert f"dtype={dtype}" in repr(variable)  # repr prints the value through numpy()
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16, torch.int32, torch.bool])
+def test_from_numpy_inverts_as_numpy_exactly(dtype):
+    source = torch.tensor([[1.5, -3.140625], [0.0, 2.0]]).to(dtype)
+    back = lamina.backend.from_numpy(as_numpy(source))
+    assert back.dtype == dtype and back.device.type == "cpu"
+    assert torch.equal(back, source)
+    scalar = lamina.backend.from_numpy(as_numpy(source[0, 0]))
+    assert scalar.shape == () and scalar.dtype == dtype
+
+
+def test_convert_to_tensor_takes_bfloat16_arrays():
+    array = np.array([1.5, -0.25], dtype=ml_dtypes.bfloat16)
+    tensor = lamina.ops.convert_to_tensor(array)
+    assert tensor.dtype == torch.bfloat16 and tensor.tolist() == [1.5, -0.25]
+    assert lamina.ops.convert_to_tensor(array, dtype="float32").dtype == torch.float32
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
+def test_set_weights_takes_what_get_weights_gives(dtype):
+    layer = lamina.layers.Conv2D(2, 3, dtype=dtype)  # a kernel with a layout change on the way
+    layer.build((None, 5, 5, 1))
+    other = lamina.layers.Conv2D(2, 3, dtype=dtype, kernel_initializer="ones")
+    other.build((None, 5, 5, 1))
+    other.set_weights(layer.get_weights())
+    for theirs, ours in zip(layer.get_weights(), other.get_weights(), strict=True):
+        assert ours.dtype.name == dtype
+        np.testing.assert_array_equal(ours.astype("float32"), theirs.astype("float32"))
+    assert torch.equal(other.kernel, layer.kernel)

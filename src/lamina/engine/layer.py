@@ -593,6 +593,8 @@ class Layer(nn.Module):
                     )
                 if value.dtype == np.float64:
                     value = value.astype(np.float32, copy=False)
+                elif value.dtype.name == "bfloat16":  # as get_weights gives it (ml_dtypes)
+                    value = backend.from_numpy(value)
                 source = torch.as_tensor(entry.from_keras(value))
                 entry.tensor.copy_(source.to(entry.tensor.dtype))
 

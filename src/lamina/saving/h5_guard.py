@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from h5py import h5d, h5l, h5z
 
+from lamina import backend
 from lamina.saving import limits
 from lamina.saving.errors import FileFormatError
 
@@ -235,12 +236,8 @@ def read_array(node, source: str) -> np.ndarray:
 
 
 def to_tensor(array: np.ndarray) -> torch.Tensor:
-    """`array` as a CPU tensor of the same dtype; bfloat16 (`ml_dtypes.bfloat16`, which
-    `torch.from_numpy` refuses) goes through its bits, so no value changes on the way."""
-    array = np.ascontiguousarray(array).reshape(np.shape(array))  # keeps 0-d arrays 0-d
-    if array.dtype.name == "bfloat16":
-        return torch.from_numpy(array.view(np.int16).copy()).view(torch.bfloat16)
-    return torch.from_numpy(array)
+    """`array` as a CPU tensor of the same dtype (`backend.from_numpy`: bfloat16 included)."""
+    return backend.from_numpy(array)
 
 
 def as_tensor(array: np.ndarray, like: torch.Tensor) -> torch.Tensor:
