@@ -100,3 +100,44 @@ def test_set_weights_takes_what_get_weights_gives(dtype):
         assert ours.dtype.name == dtype
         np.testing.assert_array_equal(ours.astype("float32"), theirs.astype("float32"))
     assert torch.equal(other.kernel, layer.kernel)
+
+
+def test_bfloat16_arrays_feed_predict_fit_and_functional_calls():
+    # predict of a bfloat16 model gives ml_dtypes arrays; they go back in as inputs.
+    inputs = lamina.Input((2,))
+    model = lamina.Model(inputs, lamina.layers.Dense(1, kernel_initializer="ones")(inputs))
+    x = np.array([[1.5, 2.0], [0.25, -1.0]], dtype=ml_dtypes.bfloat16)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), [[3.5], [-0.75]])
+    np.testing.assert_array_equal(as_numpy(model(x)), [[3.5], [-0.75]])
+    model.compile(optimizer="sgd", loss="mse")
+    assert np.isfinite(model.fit(x, np.zeros((2, 1)), verbose=0).history["loss"][0])
+    bad = x.copy()
+    bad[0, 0] = np.inf
+    with pytest.raises(ValueError, match="inf"):
+        model.fit(bad, np.zeros((2, 1)), verbose=0)
+
+
+def test_bfloat16_dataset_leaves_become_numpy():
+    from lamina.data import Dataset, structure
+
+    tensor = torch.tensor([[1.5], [2.5], [3.5], [4.5]], dtype=torch.bfloat16)
+    batches = list(Dataset.from_tensor_slices(tensor).batch(2).as_numpy_iterator())
+    assert [b.dtype.name for b in batches] == ["bfloat16", "bfloat16"]
+    assert [b.ravel().tolist() for b in batches] == [[1.5, 2.5], [3.5, 4.5]]
+    gathered = structure.slice_leaf(tensor, np.array([2, 0]))
+    assert gathered.dtype == torch.bfloat16 and gathered.ravel().tolist() == [3.5, 1.5]
+
+
+def test_configs_and_features_take_bfloat16_tensors():
+    from lamina.utils import feature_data
+
+    mean, variance = torch.tensor([1.5], dtype=torch.bfloat16), torch.tensor([4.0])
+    config = lamina.layers.Normalization(mean=mean, variance=variance).get_config()
+    assert (config["mean"], config["variance"]) == ([1.5], [4.0])
+    scale = torch.tensor([0.5, 0.25], dtype=torch.bfloat16)
+    rescaling = lamina.layers.Rescaling(scale=scale, offset=1.0)
+    assert rescaling.get_config()["scale"] == [0.5, 0.25]
+    out = rescaling(np.array([[2.0, 4.0]], dtype="float32"))
+    assert out.dtype == torch.float32 and out.tolist() == [[2.0, 2.0]]
+    values = feature_data.as_array(torch.tensor([0.5, 2.25], dtype=torch.bfloat16), "float32")
+    assert values.dtype == np.float32 and values.tolist() == [0.5, 2.25]
