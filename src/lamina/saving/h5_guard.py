@@ -156,7 +156,7 @@ def check_dataset(node, source: str, expected_shape=None) -> h5py.Dataset:
                 "with a built-in compression."
             )
     dtype = node.dtype
-    if is_bfloat16(node, source):
+    if is_bfloat16(node):
         pass  # 2-byte opaque values that Keras marked as bfloat16
     elif dtype.kind not in _NUMERIC_KINDS or dtype.fields is not None or dtype.subdtype:
         raise FileFormatError(
@@ -188,7 +188,7 @@ def mark_bfloat16(dataset) -> None:
     dataset.attrs["dtype"] = BFLOAT16_MARK
 
 
-def is_bfloat16(node, source: str) -> bool:
+def is_bfloat16(node) -> bool:
     """Whether `node` holds bfloat16 values: a 2-byte opaque type carrying Keras's mark."""
     dtype = node.dtype
     if dtype.kind != "V" or dtype.itemsize != 2 or dtype.fields is not None or dtype.subdtype:
@@ -226,9 +226,8 @@ def read_array(node, source: str) -> np.ndarray:
         raise FileFormatError(
             f"{source} is damaged: could not read '{node.name}' ({error})."
         ) from None
-    if array.dtype.kind == "V" and is_bfloat16(node, source):
-        # opaque bytes in the writer's (little-endian, as ml_dtypes on every host lamina runs)
-        # order
+    if array.dtype.kind == "V" and is_bfloat16(node):
+        # Opaque bytes are stored as the writer held them: ml_dtypes' little-endian bfloat16.
         return _bfloat16_from_bits(np.ascontiguousarray(array).view("<u2").astype(np.uint16))
     if not array.dtype.isnative:
         array = array.astype(array.dtype.newbyteorder("="))
