@@ -419,3 +419,38 @@ def as_numpy(x) -> np.ndarray:
     except ImportError:
         return as_float32
     return as_float32.astype(ml_dtypes.bfloat16)
+
+
+def as_plain_numpy(x) -> np.ndarray:
+    """`as_numpy`, with bfloat16 widened to float32 (exactly): for consumers that need NumPy's
+    own dtypes (plots, CSV and JSON logs, TensorBoard summaries, float checks on `dtype.kind`).
+    Every other dtype is kept.
+
+    Args:
+        x: a tensor (any device) or anything `np.asarray` takes.
+
+    Example:
+        >>> as_plain_numpy(torch.tensor([1.5], dtype=torch.bfloat16)).dtype
+        dtype('float32')
+    """
+    array = as_numpy(x)
+    return array.astype(np.float32) if array.dtype.name == "bfloat16" else array
+
+
+def from_numpy(array) -> torch.Tensor:
+    """A NumPy array (or array-like) -> a CPU tensor of the same dtype: the inverse of
+    `as_numpy`, `ml_dtypes.bfloat16` arrays included (torch takes them through their bits, so
+    every value is kept exactly). 0-d arrays stay 0-d; the data is copied only where needed.
+
+    Args:
+        array: a NumPy array, NumPy scalar or anything `np.asarray` takes.
+
+    Example:
+        >>> from_numpy(as_numpy(torch.tensor([1.5], dtype=torch.bfloat16))).dtype
+        torch.bfloat16
+    """
+    array = np.asarray(array)
+    contiguous = np.ascontiguousarray(array).reshape(array.shape)  # ascontiguousarray makes 0-d 1-d
+    if array.dtype.name == "bfloat16":
+        return torch.from_numpy(contiguous.view(np.int16).copy()).view(torch.bfloat16)
+    return torch.as_tensor(contiguous)

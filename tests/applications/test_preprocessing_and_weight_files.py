@@ -108,6 +108,17 @@ def test_decode_predictions_reads_the_class_index_offline(empty_homes):
     assert decoded[1][0][:2] == ("n00000042", "class_42") and len(decoded[1]) == 3
 
 
+def test_decode_predictions_of_bfloat16_scores(empty_homes):
+    folder = empty_homes / "lamina" / "models"
+    folder.mkdir(parents=True)
+    index = {str(i): [f"n{i:08d}", f"class_{i}"] for i in range(1000)}
+    (folder / "imagenet_class_index.json").write_text(json.dumps(index))
+    scores = torch.zeros((1, 1000), dtype=torch.bfloat16)
+    scores[0, [5, 9]] = torch.tensor([0.625, 0.375], dtype=torch.bfloat16)
+    decoded = applications.resnet_v2.decode_predictions(scores, top=2)[0]
+    assert decoded == [("n00000005", "class_5", 0.625), ("n00000009", "class_9", 0.375)]
+
+
 def test_decode_predictions_errors(empty_homes):
     with pytest.raises(ValueError, match=r"of shape \(samples, 1000\); received shape \(2, 10\)"):
         imagenet_utils.decode_predictions(np.zeros((2, 10)))

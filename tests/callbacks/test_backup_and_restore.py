@@ -125,16 +125,18 @@ def _data():
     return x, (x.sum(axis=1, keepdims=True) > 0).astype("float32")
 
 
-def _train(optimizer, backup_dir, extra=(), save_freq=3, epochs=3, **backup_options):
+def _train(
+    optimizer, backup_dir, extra=(), save_freq=3, epochs=3, layer_dtype=None, **backup_options
+):
     lamina.utils.set_random_seed(11)
     lamina.backend.clear_session()
     model = lamina.Sequential(
         [
             layers.Input((5,)),
-            layers.Dense(8, activation="tanh"),
-            layers.Dropout(0.25),
-            layers.BatchNormalization(),
-            layers.Dense(1, activation="sigmoid"),
+            layers.Dense(8, activation="tanh", dtype=layer_dtype),
+            layers.Dropout(0.25, dtype=layer_dtype),
+            layers.BatchNormalization(dtype=layer_dtype),
+            layers.Dense(1, activation="sigmoid", dtype=layer_dtype),
         ]
     )
     model.compile(
@@ -193,6 +195,23 @@ def test_interrupted_fit_resumes_exactly(tmp_path, optimizer, save_freq):
     for key, values in history.history.items():
         assert values == reference_history.history[key][first:], key
     assert not (tmp_path / "run").exists()
+
+
+def test_bfloat16_model_resumes_exactly(tmp_path):
+    # bfloat16 weights, Adam moments and EMA copies go into the backup as Keras stores bfloat16
+    # (torch's .numpy() refuses them) and come back bit for bit.
+    reference, reference_history = _train(
+        "adam-ema-schedule", tmp_path / "reference", layer_dtype="bfloat16"
+    )
+    assert reference.layers[0].kernel.dtype == torch.bfloat16
+    with pytest.raises(Interrupt):
+        _train("adam-ema-schedule", tmp_path / "run", [RaiseAt(11)], layer_dtype="bfloat16")
+    resumed, history = _train("adam-ema-schedule", tmp_path / "run", layer_dtype="bfloat16")
+    for mine, theirs in zip(resumed.get_weights(), reference.get_weights(), strict=True):
+        assert mine.dtype == theirs.dtype and np.array_equal(mine, theirs)
+    assert history.epoch == [1, 2]
+    for key, values in history.history.items():
+        assert values == reference_history.history[key][1:], key
 
 
 def test_delete_checkpoint_false_keeps_the_final_backup(tmp_path):

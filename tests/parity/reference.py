@@ -969,3 +969,24 @@ def custom_step_evaluate(framework) -> tuple[dict, list]:
     )
     as_dict = model.evaluate(x, y, verbose=0, return_dict=True, callbacks=[record])
     return as_dict, model.evaluate(x, y, verbose=0), batch_keys
+
+
+def keras_low_precision_dense_io(dtype: str, load_path=None, save_path=None, x=None) -> dict:
+    """A Keras Sequential Input((4,)) -> Dense(3, dtype=`dtype`, name="dense"): loads the weights
+    file `load_path` if given, saves its weights to `save_path` if given; returns its weights (as
+    float32), its variables' dtypes and, given `x`, its prediction (float32)."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(3, dtype=dtype, name="dense")], name="low"
+    )
+    if load_path is not None:
+        model.load_weights(load_path)
+    if save_path is not None:
+        model.save_weights(save_path)
+    facts = {
+        "weights": [np.asarray(w, dtype="float32") for w in model.get_weights()],
+        "dtypes": [str(v.dtype) for v in model.weights],
+    }
+    if x is not None:
+        facts["prediction"] = np.asarray(model.predict(x, verbose=0), dtype="float32")
+    return facts

@@ -183,3 +183,24 @@ def test_refuses_hostile_archives(saved, tmp_path):
             target.writestr("config.json", b"{}")
     with pytest.raises(FileFormatError, match="several members named"):
         KerasFileEditor(path)
+
+
+def test_edits_bfloat16_weights_and_writes_them_back(tmp_path):
+    import torch
+
+    model = lamina.Sequential([layers.Input((2,)), layers.Dense(3, dtype="bfloat16")])
+    path = tmp_path / "m.keras"
+    model.save(path)
+    editor = KerasFileEditor(path)
+    kernel = editor.weights_dict["layers"]["dense"]["0"]
+    assert kernel.dtype.name == "bfloat16"
+    np.testing.assert_array_equal(
+        kernel.astype("float32"), model.get_weights()[0].astype("float32")
+    )
+    # A bfloat16 tensor in, as a NumPy array cannot be made from one with .numpy().
+    editor.add_weights("dense", {"0": torch.full((2, 3), 1.5, dtype=torch.bfloat16)})
+    edited = tmp_path / "edited.weights.h5"
+    editor.save(edited)
+    model.load_weights(edited)
+    assert model.layers[0].kernel.dtype == torch.bfloat16
+    assert model.get_weights()[0].astype("float32").tolist() == [[1.5] * 3] * 2

@@ -212,6 +212,19 @@ def test_affine_transform_by_hand():
     np.testing.assert_allclose(numpy(shifted), [[2.0, 1.0, 6.0, 2.0]], atol=1e-5)
 
 
+def test_affine_transform_takes_per_image_bfloat16_tensors():
+    # Per-image values given as bfloat16 tensors (a bfloat16 augmentation pipeline); 90 and 0.5
+    # are bfloat16 numbers exactly, so the result is the float32 one.
+    box = np.array([[[0.0, 0.0, 4.0, 1.0]], [[0.0, 0.0, 4.0, 1.0]]])
+    angle = torch.tensor([90.0, 0.0], dtype=torch.bfloat16)
+    shift = torch.tensor([0.0, 0.5], dtype=torch.bfloat16)
+    moved = bb.affine_transform(box, angle, shift, 0.0, 1.0, 0.0, 0.0, height=5, width=5)
+    assert moved.dtype == torch.bfloat16  # Keras computes in the angle's dtype
+    np.testing.assert_allclose(
+        numpy(moved.float()), [[[0.0, 0.0, 1.0, 4.0]], [[2.0, 0.0, 6.0, 1.0]]], atol=1e-2
+    )
+
+
 @pytest.mark.parametrize("encoding", ["center_yxhw", "center_xywh"])
 @pytest.mark.parametrize("variance", [None, [0.1, 0.1, 0.2, 0.2]])
 @pytest.mark.parametrize("box_format", ["xyxy", "center_xywh", "rel_yxyx"])

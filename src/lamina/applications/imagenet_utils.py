@@ -17,6 +17,7 @@ import json
 import numpy as np
 import torch
 
+from lamina import backend
 from lamina.applications import weights as weight_files
 
 CLASS_INDEX_FILE = "imagenet_class_index.json"
@@ -108,9 +109,7 @@ def decode_predictions(preds, top=5):
         >>> decode_predictions(model.predict(images), top=3)[0][0]  # doctest: +SKIP
         ('n02123045', 'tabby', 0.71)
     """
-    if isinstance(preds, torch.Tensor):
-        preds = preds.detach().cpu().numpy()
-    preds = np.asarray(preds)
+    preds = backend.as_plain_numpy(preds)  # a tensor on any device; bfloat16 as float32
     if preds.ndim != 2 or preds.shape[1] != 1000:
         raise ValueError(
             "decode_predictions() expects a batch of ImageNet predictions of shape "

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import numpy as np
-
+from lamina import backend
 from lamina.utils.io_utils import print_msg
 from lamina.utils.progbar import Progbar
 
 
 def log_value(value):
     """A metric result as a log entry: a Python float, or a NumPy array for a per-class result
-    (F1Score(average=None), Precision with several thresholds), as Keras logs them."""
-    array = np.asarray(value.detach().cpu() if hasattr(value, "detach") else value)
-    return float(array) if array.size == 1 else array
+    (F1Score(average=None), Precision with several thresholds), as Keras logs them. A tensor may
+    live on any device; a bfloat16 array is widened to float32 (exactly), which CSV, JSON and
+    TensorBoard writers take."""
+    array = backend.as_plain_numpy(value)
+    # (NumPy 2.4 refuses float() of a 1-element array that is not 0-d: reshape it first.)
+    return float(array.reshape(())) if array.size == 1 else array
 
 
 class Callback:

@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 
+from lamina import backend
 from lamina.callbacks.callback import Callback
 from lamina.callbacks.event_file import EventFileWriter
 
@@ -172,5 +173,5 @@ class TensorBoard(Callback):
         for _, named in legacy_weight_names(self.model):
             for path, (tensor, _, _) in named:
                 name = path.split("/", 1)[1]  # Keras's weight path: no model name in front
-                values = tensor.detach().float().cpu().numpy()
+                values = backend.as_plain_numpy(tensor).astype(np.float32, copy=False)
                 writer.histogram(f"{name.replace(':', '_')}/histogram", values, epoch)

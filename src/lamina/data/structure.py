@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lamina import tree
+from lamina import backend, tree
 
 
 def stack_structures(elements: list):
@@ -82,7 +82,7 @@ def leaf_shape(leaf) -> tuple:
 def slice_leaf(leaf, index):
     """`leaf[index]` for a tensor or array; an index array gathers rows."""
     if isinstance(leaf, torch.Tensor) and isinstance(index, np.ndarray):
-        if leaf.device.type == "cpu" and not leaf.requires_grad:
+        if leaf.device.type == "cpu" and not leaf.requires_grad and leaf.dtype != torch.bfloat16:
             # NumPy's row gather is about 5x faster than torch's indexing kernels on CPU
             # (measured: 64 rows of 32x32x3 floats, 0.3 ms vs 1.8 ms).
             return torch.from_numpy(leaf.numpy()[index])
@@ -94,7 +94,8 @@ def slice_leaf(leaf, index):
 
 
 def to_numpy(element):
-    """Every leaf as a NumPy array (for `as_numpy_iterator`)."""
+    """Every leaf as a NumPy array (for `as_numpy_iterator`): tensors on any device, bfloat16 as
+    `ml_dtypes.bfloat16` (`backend.as_numpy`)."""
     return tree.map_structure(
-        lambda leaf: leaf.numpy() if isinstance(leaf, torch.Tensor) else leaf, element
+        lambda leaf: backend.as_numpy(leaf) if isinstance(leaf, torch.Tensor) else leaf, element
     )

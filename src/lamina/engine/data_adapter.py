@@ -58,7 +58,10 @@ def to_tensor(value, device, name="x") -> torch.Tensor:
             raise errors.value_error(name, "a numeric array", f"an array of strings {array.shape}")
         if not array.flags.writeable:  # pandas' or a memory map's read-only view
             array = array.copy()
-        tensor = torch.from_numpy(np.ascontiguousarray(array))
+        if array.dtype.name == "bfloat16":  # ml_dtypes' (predict's output of a bfloat16 model)
+            tensor = backend.from_numpy(array)
+        else:
+            tensor = torch.from_numpy(np.ascontiguousarray(array))
     if tensor.is_floating_point() and tensor.dtype != backend.to_torch_dtype(None):
         tensor = tensor.to(backend.to_torch_dtype(None))
     if tensor.device != device:
@@ -96,7 +99,7 @@ def check_finite(x, name="x") -> None:
         if isinstance(leaf, torch.Tensor):
             bad = leaf.is_floating_point() and not bool(torch.isfinite(leaf).all())
         else:
-            array = np.asarray(leaf)
+            array = backend.as_plain_numpy(leaf)  # bfloat16 (ml_dtypes) as float32
             bad = array.dtype.kind == "f" and not np.isfinite(array).all()
         if bad:
             count = int((~np.isfinite(backend.as_numpy(leaf))).sum())

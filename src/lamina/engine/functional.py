@@ -311,7 +311,7 @@ def _to_tensor(value, symbolic: KerasTensor) -> torch.Tensor:
 
         if symbolic.dtype == "string":  # strings never become tensors (see StringLookup)
             return np.asarray(value)
-        value = torch.as_tensor(np.asarray(value), device=backend.default_device())
+        value = backend.from_numpy(value).to(backend.default_device())  # ml_dtypes' bfloat16 too
     expected = backend.to_torch_dtype(symbolic.dtype)
     if value.dtype != expected and (value.is_floating_point() or expected.is_floating_point):
         value = value.to(expected)

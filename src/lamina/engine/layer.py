@@ -598,6 +598,8 @@ class Layer(nn.Module):
                     )
                 if value.dtype == np.float64:
                     value = value.astype(np.float32, copy=False)
+                elif value.dtype.name == "bfloat16":  # as get_weights gives it (ml_dtypes)
+                    value = backend.from_numpy(value)
                 source = torch.as_tensor(entry.from_keras(value))
                 entry.tensor.copy_(source.to(entry.tensor.dtype))
 
@@ -863,7 +865,10 @@ def _as_tensor_tree(x, device, weights_device=None):
         if isinstance(leaf, VariableBase):  # a Variable passed as an input: its current value
             leaf = leaf.value
         if isinstance(leaf, np.ndarray):
-            tensor = torch.from_numpy(np.ascontiguousarray(leaf))
+            if leaf.dtype.name == "bfloat16":  # ml_dtypes' (predict of a bfloat16 model)
+                tensor = backend.from_numpy(leaf)
+            else:
+                tensor = torch.from_numpy(np.ascontiguousarray(leaf))
             if tensor.is_floating_point() and tensor.dtype != torch.float32:
                 tensor = tensor.float()
             return tensor.to(device)

@@ -222,7 +222,7 @@ class Variable(VariableBase):
         return np.array(self)
 
     def __array__(self, dtype=None, copy=None):
-        array = self.value.detach().cpu().numpy()
+        array = backend.as_numpy(self.value)  # any device; bfloat16 as ml_dtypes.bfloat16
         return array if dtype is None else array.astype(dtype)
 
     @classmethod

@@ -178,7 +178,7 @@ class TextVectorization(Layer):
         if self.output_mode == "tf_idf":
             if idf_weights is None:
                 raise errors.value_error(self, "idf_weights with output_mode='tf_idf'", "none")
-            idf = [float(w) for w in np.asarray(idf_weights).ravel()]
+            idf = [float(w) for w in backend.as_plain_numpy(idf_weights).ravel()]
             if len(idf) == len(tokens):
                 idf = [float(np.mean(idf))] + idf
             self._set_tokens(tokens, idf)

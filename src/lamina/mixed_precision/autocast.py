@@ -27,7 +27,12 @@ _LOW_PRECISION = (torch.float16, torch.bfloat16)
 def call_with_policy(layer, call, args, kwargs):
     """`call(*args, **kwargs)` (the layer's torch call) under the autocast state its policy asks."""
     tensor = _first_tensor(args[0]) if args else None
-    if tensor is None or tensor.is_meta:
+    if tensor is None:
+        return call(*args, **kwargs)
+    if tensor.is_meta:  # symbolic shape inference: no autocast there, but a plain policy's cast
+        compute = layer._compute_torch_dtype
+        if layer._dtype_policy.autocast_dtype is None and compute.is_floating_point:
+            args = (_cast_floats(args[0], compute), *args[1:])
         return call(*args, **kwargs)
     device_type = tensor.device.type
     if not torch.amp.is_autocast_available(device_type):

@@ -146,7 +146,10 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None) -> torch.Tensor:
         torch_dtype = torch.float32  # Python lists of floats, as Keras: floatx
     if array.dtype == np.int64 and not isinstance(x, np.ndarray) and torch_dtype is None:
         torch_dtype = torch.int32
-    tensor = torch.as_tensor(array, device=_target_device())
+    if array.dtype.name == "bfloat16":  # ml_dtypes.bfloat16, as convert_to_numpy gives it
+        tensor = backend.from_numpy(array).to(_target_device())
+    else:
+        tensor = torch.as_tensor(array, device=_target_device())
     return tensor if torch_dtype is None else tensor.to(torch_dtype)
 
 

@@ -23,8 +23,8 @@ import io
 import os
 
 import h5py
-import numpy as np
 
+from lamina import backend
 from lamina.saving import archive, atomic, h5_guard, h5_weights, safe_json
 from lamina.saving.errors import FileFormatError
 from lamina.saving.weights_tree import TreeReader, model_spec, natural_order
@@ -42,8 +42,8 @@ def _as_weights(weights) -> dict:
         raise _weights_dict_error(weights)
     arrays = {}
     for name, value in weights.items():
-        array = np.asarray(value.detach().cpu() if hasattr(value, "detach") else value)
-        if array.dtype.kind not in "fiub":
+        array = backend.as_numpy(value)  # a tensor on any device; bfloat16 as ml_dtypes
+        if array.dtype.kind not in "fiub" and array.dtype.name != "bfloat16":
             raise ValueError(
                 f"Weight {name!r} is not numeric (received dtype {array.dtype}); weights are "
                 "arrays of numbers."

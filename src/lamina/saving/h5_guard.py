@@ -9,7 +9,9 @@ What is refused, and why:
   virtual datasets (their bytes come from other datasets or files);
 - any layout but compact, contiguous or chunked, and any filter but HDF5's built-in ones (an
   unknown filter id makes HDF5 look for a plugin library to load: code from the host);
-- non-numeric dtypes (strings, objects/variable-length, compound, references, sub-arrays);
+- non-numeric dtypes (strings, objects/variable-length, compound, references, sub-arrays); the
+  one exception is bfloat16, which HDF5 has no type for: Keras (and lamina) store its 2-byte
+  values as an opaque type and mark the dataset with the attribute `dtype="bfloat16"`;
 - chunks larger than the dataset's own data (and 1 MiB): reading a (3, 2) dataset whose one
   deflated chunk declares 4000 x 4000 floats would inflate all of them;
 - a declared shape other than the one expected (checked before reading, so a dataset declaring
@@ -23,6 +25,7 @@ import numpy as np
 import torch
 from h5py import h5d, h5l, h5z
 
+from lamina import backend
 from lamina.saving import limits
 from lamina.saving.errors import FileFormatError
 
@@ -153,7 +156,9 @@ def check_dataset(node, source: str, expected_shape=None) -> h5py.Dataset:
                 "with a built-in compression."
             )
     dtype = node.dtype
-    if dtype.kind not in _NUMERIC_KINDS or dtype.fields is not None or dtype.subdtype:
+    if is_bfloat16(node):
+        pass  # 2-byte opaque values that Keras marked as bfloat16
+    elif dtype.kind not in _NUMERIC_KINDS or dtype.fields is not None or dtype.subdtype:
         raise FileFormatError(
             f"{source}: '{name}' holds values of dtype {dtype} (kind '{dtype.kind}'); weights "
             "are numbers (float, int, uint or bool)."
@@ -175,24 +180,71 @@ def check_dataset(node, source: str, expected_shape=None) -> h5py.Dataset:
     return node
 
 
+BFLOAT16_MARK = "bfloat16"  # the value of Keras's `dtype` attribute on a bfloat16 dataset
+
+
+def mark_bfloat16(dataset) -> None:
+    """Tag a dataset written from a bfloat16 array the way Keras does, so Keras reads it back."""
+    dataset.attrs["dtype"] = BFLOAT16_MARK
+
+
+def is_bfloat16(node) -> bool:
+    """Whether `node` holds bfloat16 values: a 2-byte opaque type carrying Keras's mark."""
+    dtype = node.dtype
+    if dtype.kind != "V" or dtype.itemsize != 2 or dtype.fields is not None or dtype.subdtype:
+        return False
+    try:
+        if "dtype" not in node.attrs:
+            return False
+        attr_id = h5py.h5a.open(node.id, b"dtype")
+        if attr_id.get_storage_size() > 64:  # the mark is a short string; never read a big one
+            return False
+        mark = node.attrs["dtype"]
+    except Exception:  # a damaged attribute: no mark
+        return False
+    if isinstance(mark, bytes):
+        mark = mark.decode("utf-8", "replace")
+    return mark == BFLOAT16_MARK
+
+
+def _bfloat16_from_bits(bits: np.ndarray) -> np.ndarray:
+    """bfloat16 bit patterns (uint16) as `ml_dtypes.bfloat16`, as `backend.as_numpy` gives
+    bfloat16 (float32 where ml_dtypes is not installed: every bfloat16 is a float32 exactly)."""
+    try:
+        import ml_dtypes  # Keras's own dependency; optional for lamina
+    except ImportError:
+        return (bits.astype(np.uint32) << 16).view(np.float32)
+    return bits.view(ml_dtypes.bfloat16)
+
+
 def read_array(node, source: str) -> np.ndarray:
-    """The data of a dataset that passed `check_dataset`, in native byte order."""
+    """The data of a dataset that passed `check_dataset`, in native byte order; a bfloat16
+    dataset as `ml_dtypes.bfloat16` (see `is_bfloat16`)."""
     try:
         array = np.asarray(node[()])
     except Exception as error:  # h5py raises OSError/RuntimeError/ValueError on damaged data
         raise FileFormatError(
             f"{source} is damaged: could not read '{node.name}' ({error})."
         ) from None
+    if array.dtype.kind == "V" and is_bfloat16(node):
+        # Opaque bytes are stored as the writer held them: ml_dtypes' little-endian bfloat16.
+        return _bfloat16_from_bits(np.ascontiguousarray(array).view("<u2").astype(np.uint16))
     if not array.dtype.isnative:
         array = array.astype(array.dtype.newbyteorder("="))
     return array
 
 
+def to_tensor(array: np.ndarray) -> torch.Tensor:
+    """`array` as a CPU tensor of the same dtype (`backend.from_numpy`: bfloat16 included)."""
+    return backend.from_numpy(array)
+
+
 def as_tensor(array: np.ndarray, like: torch.Tensor) -> torch.Tensor:
-    """`array` as a CPU tensor of `like`'s dtype (numpy's unsigned and half types included)."""
+    """`array` as a CPU tensor of `like`'s dtype (numpy's unsigned, half and bfloat16 types
+    included)."""
     if array.dtype.kind == "u" or array.dtype == np.float16:
         array = array.astype(np.float64 if array.dtype.kind == "u" else np.float32)
-    return torch.from_numpy(np.ascontiguousarray(array)).to(like.dtype)
+    return to_tensor(array).to(like.dtype)
 
 
 def read_names(obj, attribute: str, source: str) -> list[str] | None:

@@ -38,12 +38,17 @@ def write(file, model, include_optimizer: bool = True) -> None:
 
 def create_dataset(group, name, array) -> None:
     """A dataset with HDF5's Fletcher-32 checksum (a standard filter Keras reads), so flipped
-    bytes are caught on load instead of loading silently wrong weights. Scalars cannot carry it."""
-    array = np.asarray(array)
+    bytes are caught on load instead of loading silently wrong weights. Scalars cannot carry it.
+
+    A bfloat16 array (`ml_dtypes.bfloat16`, as `backend.as_numpy` gives it) is stored as HDF5
+    opaque 2-byte values marked `dtype="bfloat16"`, as Keras stores it."""
+    array = backend.as_numpy(array)
     if array.ndim == 0 or array.size == 0:
-        group.create_dataset(name, data=array)
+        dataset = group.create_dataset(name, data=array)
     else:
-        group.create_dataset(name, data=array, fletcher32=True)
+        dataset = group.create_dataset(name, data=array, fletcher32=True)
+    if array.dtype.name == "bfloat16":
+        h5_guard.mark_bfloat16(dataset)
 
 
 def plan(file, model, skip_mismatch: bool = False, source: str = "") -> list:

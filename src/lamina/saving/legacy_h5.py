@@ -32,7 +32,7 @@ def _write_weights(group, model) -> None:
         layer_group = group.create_group(layer.name)
         layer_group.attrs["weight_names"] = _strings([name for name, _ in named])
         for name, (tensor, to_keras, _) in named:
-            h5_weights.create_dataset(layer_group, name, to_keras(tensor.detach()).cpu().numpy())
+            h5_weights.create_dataset(layer_group, name, to_keras(tensor.detach()))
     top = group.create_group("top_level_model_weights")
     top.attrs["weight_names"] = _strings([])
 

@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 import torch
 
+from lamina import backend
 from lamina.engine.naming import to_snake_case
 from lamina.optimizers import optimizer as optimizer_module
 from lamina.optimizers import schedules
@@ -27,6 +28,7 @@ from lamina.optimizers.multi_optimizer import MultiOptimizer
 from lamina.optimizers.muon import Muon
 from lamina.optimizers.schedule_free import ScheduleFreeAdamW
 from lamina.optimizers.sign_and_trust import Lamb, Lion
+from lamina.saving import h5_guard
 
 
 def _scaled(factor_of_lr):
@@ -102,7 +104,8 @@ def _has_lr_variable(optimizer) -> bool:
 
 
 def _numpy(tensor) -> np.ndarray:
-    return tensor.detach().cpu().numpy().astype(np.float32, copy=False)
+    # float32 whatever the slot's dtype (bfloat16 and float16 widen exactly)
+    return backend.as_numpy(tensor).astype(np.float32, copy=False)
 
 
 def _slot_layouts(optimizer, model):
@@ -339,6 +342,4 @@ def _multi_from_keras(optimizer, model, values, source) -> bool:
 
 def _tensor(array, like) -> torch.Tensor:
     # (np.ascontiguousarray makes a 0-d array 1-d: the shape is put back.)
-    array = np.asarray(array)
-    tensor = torch.as_tensor(np.ascontiguousarray(array)).reshape(array.shape)
-    return tensor.to(device=like.device, dtype=like.dtype)
+    return h5_guard.to_tensor(np.asarray(array)).to(device=like.device, dtype=like.dtype)

@@ -52,9 +52,9 @@ def _write_rng(group, state: dict) -> None:
     numpy_group.attrs.update(
         kind=kind, position=position, has_gauss=has_gauss, cached_gaussian=cached_gaussian
     )
-    create_dataset(group, "torch", state["torch"].numpy())
+    create_dataset(group, "torch", state["torch"])
     for index, cuda_state in enumerate(state.get("cuda", [])):
-        create_dataset(group, f"cuda_{index}", cuda_state.cpu().numpy())
+        create_dataset(group, f"cuda_{index}", cuda_state)
 
 
 def _read_rng(group, source) -> dict:
@@ -79,7 +79,7 @@ def _read_rng(group, source) -> dict:
     }
     cuda = sorted((k for k in group if k.startswith("cuda_")), key=lambda k: int(k[5:]))
     if cuda:
-        state["cuda"] = [torch.from_numpy(_array(group, k, source).copy()) for k in cuda]
+        state["cuda"] = [h5_guard.to_tensor(_array(group, k, source).copy()) for k in cuda]
     return state
 
 
@@ -116,8 +116,7 @@ def _write_tree(parent, name: str, value, where: str, item_names=None) -> None:
     elif value is None:
         parent.create_group(name).attrs["kind"] = "none"
     elif isinstance(value, (np.ndarray, torch.Tensor)):
-        array = value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value
-        create_dataset(parent, name, array)
+        create_dataset(parent, name, value)
         parent[name].attrs["kind"] = "array"
     elif isinstance(value, (bool, int, float, str, np.generic)):
         kind = _SCALARS.get(type(value.item() if isinstance(value, np.generic) else value))
@@ -163,7 +162,7 @@ def _read_tree(node, source: str):
 
 def _write_tensors(group, tensors) -> None:
     for index, tensor in enumerate(tensors):
-        create_dataset(group, str(index), tensor.detach().cpu().numpy())
+        create_dataset(group, str(index), tensor)
 
 
 def _write_optimizer(group, optimizer) -> None:
@@ -189,7 +188,7 @@ def _write_optimizer(group, optimizer) -> None:
         parameter_group = slots.create_group(str(index))
         for key, value in per_parameter.items():
             if isinstance(value, torch.Tensor):
-                create_dataset(parameter_group, key, value.detach().cpu().numpy())
+                create_dataset(parameter_group, key, value)
             else:  # older torch keeps `step` as a Python number
                 parameter_group.attrs[key] = value
     if state["ema"] is not None:
@@ -227,7 +226,7 @@ def write(
         file.attrs.update(format=FORMAT, epoch=epoch, step=step, batches_seen=batches_seen)
         weights = file.create_group("model")
         for key, tensor in model.state_dict().items():
-            create_dataset(weights, key, tensor.detach().cpu().numpy())
+            create_dataset(weights, key, tensor)
         optimizer = getattr(model, "optimizer", None)
         if optimizer is not None and optimizer.built:
             _write_optimizer(file.create_group("optimizer"), optimizer)
@@ -236,12 +235,12 @@ def write(
             group = metric_groups.create_group(str(index))
             group.attrs["name"] = metric.name
             for name in metric._state_names:
-                create_dataset(group, name, getattr(metric, name).detach().cpu().numpy())
+                create_dataset(group, name, getattr(metric, name))
         _write_rng(file.create_group("rng/epoch_start"), epoch_start_rng)
         _write_rng(file.create_group("rng/current"), rng)
         seeds = file.create_group("seed_generators")
         for path, generator in _seed_generators(model).items():
-            create_dataset(seeds, path, generator.state.numpy())
+            create_dataset(seeds, path, generator.state)
 
 
 def _seed_generators(model) -> dict:
@@ -344,7 +343,9 @@ def _read_optimizer(group, source) -> dict:
     state = _node(group, "state", source)
     for index in state:
         parameter_group = _node(state, index, source)
-        values = {k: torch.from_numpy(_array(parameter_group, k, source)) for k in parameter_group}
+        values = {
+            k: h5_guard.to_tensor(_array(parameter_group, k, source)) for k in parameter_group
+        }
         values.update(dict(parameter_group.attrs))
         slots[int(index)] = values
 
@@ -353,7 +354,7 @@ def _read_optimizer(group, source) -> dict:
             return None
         tensors_group = _node(group, name, source)
         return [
-            torch.from_numpy(_array(tensors_group, str(i), source))
+            h5_guard.to_tensor(_array(tensors_group, str(i), source))
             for i in range(len(tensors_group))
         ]
 
@@ -377,11 +378,11 @@ def apply(state: dict, model, metrics=None) -> None:
     `metrics` (matched by position and name)."""
     with torch.no_grad():
         for key, tensor in model.state_dict().items():
-            source = torch.from_numpy(np.ascontiguousarray(state["weights"][key]))
+            source = h5_guard.to_tensor(state["weights"][key])
             tensor.copy_(source.to(device=tensor.device, dtype=tensor.dtype))
         for path, generator in _seed_generators(model).items():
             if path in state.get("seed_generators", {}):
-                generator.state.copy_(torch.from_numpy(state["seed_generators"][path]))
+                generator.state.copy_(h5_guard.to_tensor(state["seed_generators"][path]))
     saved = state["optimizer"]
     optimizer = getattr(model, "optimizer", None)
     if saved is not None and optimizer is not None and optimizer.built:
@@ -422,4 +423,4 @@ def restore_metrics(saved, metrics) -> None:
         for (_, values), metric in zip(saved, metrics, strict=True):
             for name, array in values.items():
                 target = getattr(metric, name)
-                target.copy_(torch.from_numpy(np.asarray(array)).to(target.device, target.dtype))
+                target.copy_(h5_guard.to_tensor(array).to(target.device, target.dtype))

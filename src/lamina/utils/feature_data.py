@@ -23,9 +23,7 @@ ADAPT_BATCH_SIZE = 32  # Keras batches a sliced dict by 32 rows before adapting
 
 def as_array(value, dtype) -> np.ndarray:
     """A feature's values as NumPy: strings as str, integers as int64, floats as float32."""
-    if isinstance(value, torch.Tensor):
-        value = value.detach().cpu().numpy()
-    array = np.asarray(value)
+    array = backend.as_plain_numpy(value)  # a tensor on any device; bfloat16 as float32
     if dtype == "string":
         if array.dtype.kind in "SO":
             return np.vectorize(

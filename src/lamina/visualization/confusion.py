@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from lamina import backend
 from lamina.engine import errors
 
 NORMALIZE_CHOICES = (None, "true", "pred")
 
 
 def _as_numpy(values) -> np.ndarray:
-    if hasattr(values, "detach"):  # a torch tensor, possibly on an accelerator
-        values = values.detach().cpu().numpy()
-    return np.asarray(values)
+    # A tensor on any device; bfloat16 (predict's output for a bfloat16 model) as float32, so the
+    # float checks below see floats.
+    return backend.as_plain_numpy(values)
 
 
 def class_ids(values, argument: str = "y_pred") -> tuple[np.ndarray, int]:

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from lamina import backend
 from lamina.engine import errors
 from lamina.visualization.figures import pyplot, save_png
 
@@ -125,11 +126,12 @@ def feature_maps(model, images, layer_name=None) -> tuple[np.ndarray, object]:
     """The channel maps (channels, height, width) that `layer_name` produces for the first image,
     and the layer."""
     extractor, layer = feature_extractor(model, layer_name)
-    batch = images.detach().cpu().numpy() if hasattr(images, "detach") else np.asarray(images)
+    batch = backend.as_plain_numpy(images)  # a tensor on any device, or an array
     input_rank = len(model.inputs[0].shape)
     if batch.ndim == input_rank - 1:  # one image without its batch axis
         batch = batch[None]
-    maps = np.asarray(extractor.predict(batch[:1], verbose=0))[0]
+    # bfloat16 maps (a bfloat16 model) as float32, which matplotlib draws
+    maps = backend.as_plain_numpy(extractor.predict(batch[:1], verbose=0))[0]
     if getattr(layer, "data_format", "channels_last") == "channels_last":
         maps = np.moveaxis(maps, -1, 0)
     return maps, layer

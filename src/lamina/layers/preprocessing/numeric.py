@@ -48,12 +48,17 @@ class Rescaling(Layer):
         key = (id(value), like.device, like.dtype)
         cache = self.__dict__.setdefault("_constants", {})
         if key not in cache:
-            cache[key] = torch.as_tensor(np.asarray(value), dtype=like.dtype, device=like.device)
+            if isinstance(value, torch.Tensor):  # any device and dtype (bfloat16 included)
+                cache[key] = value.detach().to(device=like.device, dtype=like.dtype)
+            else:
+                cache[key] = torch.as_tensor(
+                    np.asarray(value), dtype=like.dtype, device=like.device
+                )
         return cache[key]
 
     def get_config(self):
         def plain(value):
-            return value if np.ndim(value) == 0 else np.asarray(value).tolist()
+            return value if np.ndim(value) == 0 else backend.as_plain_numpy(value).tolist()
 
         return {**super().get_config(), "scale": plain(self.scale), "offset": plain(self.offset)}
 
@@ -195,8 +200,9 @@ class Normalization(Layer):
             "invert": self.invert,
         }
         if self.input_mean is not None:
-            config["mean"] = np.asarray(self.input_mean).tolist()
-            config["variance"] = np.asarray(self.input_variance).tolist()
+            # (given as numbers, arrays or tensors on any device; JSON takes plain floats)
+            config["mean"] = backend.as_plain_numpy(self.input_mean).tolist()
+            config["variance"] = backend.as_plain_numpy(self.input_variance).tolist()
         return config
 
 

@@ -126,9 +126,10 @@ def pad(boxes, top, left, height=None, width=None, bounding_box_format="xyxy"):
 
 def _per_image(value, batch, dtype, device):
     """A scalar or one value per image as a `(batch,)` tensor."""
-    value = torch.as_tensor(
-        value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value, dtype=dtype
-    ).to(device)
+    if isinstance(value, torch.Tensor):  # any device and dtype: converted as a tensor
+        value = value.detach().to(device=device, dtype=dtype)
+    else:
+        value = torch.as_tensor(value, dtype=dtype).to(device)
     return value.reshape(-1).expand(batch) if value.numel() == 1 else value.reshape(batch)
 
 
