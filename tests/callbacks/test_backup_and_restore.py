@@ -109,6 +109,11 @@ OPTIMIZERS = {
         lamina.optimizers.schedules.ExponentialDecay(0.05, 4, 0.5), momentum=0.9
     ),
     "muon": lambda: lamina.optimizers.Muon(0.01),
+    # A scale so large that steps overflow and are skipped (halving it), regrown after 3 good
+    # steps: at the backup the scale and its counter differ from a fresh optimizer's.
+    "loss-scale": lambda: lamina.optimizers.LossScaleOptimizer(
+        lamina.optimizers.Adam(0.01), initial_scale=2.0**127, dynamic_growth_steps=3
+    ),
     "schedule-free": lambda: lamina.optimizers.ScheduleFreeAdamW(0.01, warmup_steps=3),
     # A group per sub-optimizer in the backup (the hidden layer's weights take SGD).
     "multi": lambda: lamina.optimizers.MultiOptimizer(
@@ -171,6 +176,7 @@ RESUME_CASES = [
     ("adamw-accumulate", 3),  # backed up in the middle of an accumulation window
     ("sgd-momentum-schedule", 3),
     ("muon", 3),
+    ("loss-scale", 3),
     ("schedule-free", 3),
     ("multi", 3),
 ]
@@ -195,6 +201,30 @@ def test_interrupted_fit_resumes_exactly(tmp_path, optimizer, save_freq):
     for key, values in history.history.items():
         assert values == reference_history.history[key][first:], key
     assert not (tmp_path / "run").exists()
+
+
+class LossScaleLog(callbacks.Callback):
+    """The LossScaleOptimizer's (scale, good steps since the last change) before each batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        optimizer = self.model.optimizer
+        self.seen.append((float(optimizer.dynamic_scale), int(optimizer.step_counter)))
+
+
+def test_loss_scale_resumes_where_it_was(tmp_path):
+    # Power-of-two scales give the same updates, so equal weights do not show that the scale
+    # came back: the scale and its counter before each resumed batch must be the reference's.
+    reference_log, resumed_log = LossScaleLog(), LossScaleLog()
+    _train("loss-scale", tmp_path / "reference", [reference_log])
+    with pytest.raises(Interrupt):
+        _train("loss-scale", tmp_path / "run", [RaiseAt(11)])
+    _train("loss-scale", tmp_path / "run", [resumed_log])
+    assert len(set(reference_log.seen)) > 3  # the scale moved (steps overflowed and regrew)
+    assert resumed_log.seen == reference_log.seen[-len(resumed_log.seen) :]
 
 
 def test_bfloat16_model_resumes_exactly(tmp_path):

@@ -166,6 +166,14 @@ def _write_tensors(group, tensors) -> None:
 
 
 def _write_optimizer(group, optimizer) -> None:
+    inner = getattr(optimizer, "inner_optimizer", None)
+    if inner is not None:  # a LossScaleOptimizer: its inner optimizer's group, plus the scale
+        state = optimizer.state_dict()  # settles the steps skipped on the device first
+        if state["dynamic_scale"] is not None:
+            group.attrs["loss_scale"] = state["dynamic_scale"]
+            group.attrs["loss_scale_step_counter"] = state["step_counter"]
+        _write_optimizer(group, inner)
+        return
     members = getattr(optimizer, "optimizers", None)
     if isinstance(members, list):  # a MultiOptimizer: a group per built sub-optimizer
         group.attrs["iterations"] = int(optimizer.iterations)
@@ -359,6 +367,11 @@ def _read_optimizer(group, source) -> dict:
         ]
 
     return {
+        "loss_scale": (
+            (float(group.attrs["loss_scale"]), int(group.attrs["loss_scale_step_counter"]))
+            if "loss_scale" in group.attrs
+            else None
+        ),
         "iterations": int(group.attrs["iterations"]),
         "accumulated_calls": int(group.attrs["accumulated_calls"]),
         "learning_rate": (
@@ -392,6 +405,15 @@ def apply(state: dict, model, metrics=None) -> None:
 
 
 def _apply_optimizer(optimizer, saved) -> None:
+    inner = getattr(optimizer, "inner_optimizer", None)
+    if inner is not None:  # a LossScaleOptimizer
+        optimizer.settle_iterations()  # skips counted before the restore must not be taken off
+        _apply_optimizer(inner, saved)
+        if saved.get("loss_scale") is not None and optimizer.dynamic_scale is not None:
+            scale, step_counter = saved["loss_scale"]
+            optimizer.dynamic_scale.fill_(scale)
+            optimizer.step_counter.fill_(step_counter)
+        return
     if "members" in saved:  # a MultiOptimizer: each built sub-optimizer from its own group
         optimizer.iterations = saved["iterations"]
         for index, member in enumerate(optimizer.optimizers):
