@@ -53,24 +53,38 @@ def from_torch(y: torch.Tensor, data_format: str, rank: int) -> torch.Tensor:
 def kernel_layout(kernel: torch.Tensor, data_format: str) -> torch.Tensor:
     """A torch-layout (out, in/groups, *k) kernel with the strides its convolution wants.
 
+    The strides are spelt out for every axis, unit axes included, as `torch.channels_last`
+    spells them: a pointwise or depthwise kernel is contiguous in both formats, but the
+    gradients of torch's oneDNN kernels carry these exact strides, and DistributedDataParallel's
+    buckets compare every stride.
+
     Args:
         kernel: the kernel, (out, in/groups, *k) (transposed convolutions: (in, out, *k)).
         data_format: the layer's; 'channels_last' puts axis 1 innermost (`torch.channels_last`
             for a 4-D kernel, `torch.channels_last_3d` for 5-D, and for the 3-D kernel of a
             lifted 1-D layer the strides whose `unsqueeze(-1)` is channels_last);
-            'channels_first' gives a contiguous kernel.
+            'channels_first' gives row-major (contiguous) strides.
 
     Returns:
-        The same values in that memory layout (the kernel itself when it is already in it).
+        A new tensor with the kernel's values in that memory layout.
 
     Example:
         >>> kernel = kernel_layout(torch.zeros(8, 4, 3, 3), "channels_last")
         >>> kernel.is_contiguous(memory_format=torch.channels_last), kernel.stride()
         (True, (36, 1, 12, 4))
+        >>> kernel_layout(torch.zeros(8, 4, 1, 1), "channels_last").stride()
+        (4, 1, 4, 4)
     """
-    if data_format != "channels_last":
-        return kernel.contiguous()
-    return kernel.movedim(1, -1).contiguous().movedim(-1, 1)
+    rank = kernel.dim()
+    innermost_first = reversed(range(rank))
+    if data_format == "channels_last":
+        innermost_first = (1, *range(rank - 1, 1, -1), 0)
+    strides, step = [0] * rank, 1
+    for axis in innermost_first:
+        strides[axis] = step
+        step *= kernel.shape[axis]
+    laid_out = torch.empty_strided(kernel.shape, strides, dtype=kernel.dtype, device=kernel.device)
+    return laid_out.copy_(kernel)
 
 
 def kernel_weight(layer, data_format: str, **add_weight_arguments) -> torch.Tensor:
