@@ -94,7 +94,7 @@ class _ConvTranspose(_ConvBase):
     def build(self, input_shape):
         in_channels = self._check_input(input_shape)
         # Keras (*k, filters, in) -> torch (in, filters, *k): the Conv converter's permutation.
-        self.kernel = self.add_weight(
+        self.kernel = self._kernel_weight(
             name="kernel",
             shape=(*self.kernel_size, self.filters, in_channels),
             initializer=self.kernel_initializer,

@@ -2,7 +2,8 @@
 
 Inputs are channels-last by default. The convolution runs on a channels-first *view* (see
 `spatial.py`): no copy, and torch returns channels_last output whose Keras view is contiguous again.
-Kernels are stored as torch wants them, (out, in/groups, *kernel); get/set_weights speak Keras's
+Kernels are stored as torch wants them, (out, in/groups, *kernel), with channels_last strides
+for channels-last layers (`spatial.kernel_weight`); get/set_weights speak Keras's
 (*kernel, in/groups, out). The transposed, depthwise and separable convolutions reuse the base
 (`conv_transpose.py`, `separable_conv.py`).
 """
@@ -123,6 +124,10 @@ class _ConvBase(Layer):
                 "or strided layer before this one.",
             )
 
+    def _kernel_weight(self, **add_weight_arguments) -> torch.Tensor:
+        """A kernel in the memory format this layer's inputs reach torch in (`spatial.py`)."""
+        return spatial.kernel_weight(self, self.data_format, **add_weight_arguments)
+
     def _bias_weight(self, size: int) -> None:
         self.bias = None
         if self.use_bias:
@@ -223,7 +228,7 @@ class _Conv(_ConvBase):
                 f"input channels divisible by groups={self.groups}",
                 f"{in_channels} channels in shape {errors.format_shape(input_shape)}",
             )
-        self.kernel = self.add_weight(
+        self.kernel = self._kernel_weight(
             name="kernel",
             shape=(*self.kernel_size, in_channels // self.groups, self.filters),
             initializer=self.kernel_initializer,

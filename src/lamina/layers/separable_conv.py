@@ -26,7 +26,7 @@ class _DepthwiseBase(_ConvBase):
         self.depthwise_constraint = constraints.get(constraint)
 
     def _build_depthwise(self, in_channels: int) -> None:
-        self.depthwise_kernel = self.add_weight(
+        self.depthwise_kernel = self._kernel_weight(
             name="depthwise_kernel",
             shape=(*self.kernel_size, in_channels, self.depth_multiplier),
             initializer=self.depthwise_initializer,
@@ -206,7 +206,7 @@ class _SeparableConv(_DepthwiseBase):
     def build(self, input_shape):
         in_channels = self._check_input(input_shape)
         self._build_depthwise(in_channels)
-        self.pointwise_kernel = self.add_weight(
+        self.pointwise_kernel = self._kernel_weight(
             name="pointwise_kernel",
             shape=(*(1,) * self.rank, in_channels * self.depth_multiplier, self.filters),
             initializer=self.pointwise_initializer,

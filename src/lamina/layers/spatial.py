@@ -9,6 +9,14 @@ tensors, so `conv1d` on an (N, L, C) tensor returns (N, C, L) memory and the nex
 it, while `conv2d` on the (N, C, L, 1) view of (N, L, 1, C) stays channels-last end to end. Measured
 on this CPU (Conv1D-ReLU-Conv1D, forward and backward, (32, 256, 64)): 9 ms lifted against 14 ms
 for conv1d on the permuted view; MaxPooling1D 35 ms against 53 ms.
+
+Kernels follow their inputs (`kernel_weight`): a channels-last layer stores its (out, in, *k)
+kernel with channels_last strides. A contiguous kernel was converted by torch's channels-last
+convolution on every call (forward and backward), and its channels_last gradient copied back by
+AccumulateGrad: a Conv2D(64, 3) training step made three copies of its kernel, it now makes none,
+as a torch model moved with `model.to(memory_format=torch.channels_last)`. (torch's slow path for
+tiny batch-1 3-D convolutions still makes its kernel contiguous, once per call, as it does for
+such a torch model.)
 """
 
 from __future__ import annotations
@@ -40,6 +48,76 @@ def from_torch(y: torch.Tensor, data_format: str, rank: int) -> torch.Tensor:
         y = y.movedim(1, -1)
         return y.squeeze(2) if rank == 1 else y
     return y.squeeze(-1) if rank == 1 else y
+
+
+def kernel_layout(kernel: torch.Tensor, data_format: str) -> torch.Tensor:
+    """A torch-layout (out, in/groups, *k) kernel with the strides its convolution wants.
+
+    The strides are spelt out for every axis, unit axes included, as `torch.channels_last`
+    spells them: a pointwise or depthwise kernel is contiguous in both formats, but the
+    gradients of torch's oneDNN kernels carry these exact strides, and DistributedDataParallel's
+    buckets compare every stride.
+
+    Args:
+        kernel: the kernel, (out, in/groups, *k) (transposed convolutions: (in, out, *k)).
+        data_format: the layer's; 'channels_last' puts axis 1 innermost (`torch.channels_last`
+            for a 4-D kernel, `torch.channels_last_3d` for 5-D, and for the 3-D kernel of a
+            lifted 1-D layer the strides whose `unsqueeze(-1)` is channels_last);
+            'channels_first' gives row-major (contiguous) strides.
+
+    Returns:
+        A new tensor with the kernel's values in that memory layout.
+
+    Example:
+        >>> kernel = kernel_layout(torch.zeros(8, 4, 3, 3), "channels_last")
+        >>> kernel.is_contiguous(memory_format=torch.channels_last), kernel.stride()
+        (True, (36, 1, 12, 4))
+        >>> kernel_layout(torch.zeros(8, 4, 1, 1), "channels_last").stride()
+        (4, 1, 4, 4)
+    """
+    rank = kernel.dim()
+    innermost_first = reversed(range(rank))
+    if data_format == "channels_last":
+        innermost_first = (1, *range(rank - 1, 1, -1), 0)
+    strides, step = [0] * rank, 1
+    for axis in innermost_first:
+        strides[axis] = step
+        step *= kernel.shape[axis]
+    laid_out = torch.empty_strided(kernel.shape, strides, dtype=kernel.dtype, device=kernel.device)
+    return laid_out.copy_(kernel)
+
+
+def kernel_weight(layer, data_format: str, **add_weight_arguments) -> torch.Tensor:
+    """`layer.add_weight(...)` for a convolution kernel, stored as `kernel_layout` lays it out.
+
+    The Parameter keeps its identity (only its storage is re-laid out, at build time), and what
+    touches it later keeps its strides: loading copies into it (`set_weights`,
+    `load_state_dict`, weight files), `.to(device / dtype)` preserves the format, and the
+    optimizer's slots are `zeros_like` it.
+
+    Args:
+        layer: the layer that owns the kernel.
+        data_format: the layer's data format (see `kernel_layout`).
+        **add_weight_arguments: `Layer.add_weight`'s arguments (name, shape, initializer,
+            regularizer, constraint, layout).
+
+    Returns:
+        The registered kernel.
+
+    Example:
+        >>> from lamina import backend
+        >>> from lamina.engine.layer import Layer
+        >>> keras_to_torch = (backend.conv_kernel_to_keras, backend.conv_kernel_from_keras)
+        >>> kernel = kernel_weight(
+        ...     Layer(), "channels_last", name="kernel", shape=(3, 3, 4, 8), layout=keras_to_torch
+        ... )
+        >>> tuple(kernel.shape), kernel.stride()
+        ((8, 4, 3, 3), (36, 1, 12, 4))
+    """
+    weight = layer.add_weight(**add_weight_arguments)
+    with torch.no_grad():
+        weight.data = kernel_layout(weight.data, data_format)
+    return weight
 
 
 def lift(values: tuple[int, ...], fill: int) -> tuple[int, ...]:

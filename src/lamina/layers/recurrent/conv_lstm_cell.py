@@ -101,7 +101,9 @@ class ConvLSTMCell(Layer):
             )
         )
         width = 4 * self.filters
-        self.kernel = self.add_weight(
+        self.kernel = spatial.kernel_weight(
+            self,
+            self.data_format,
             name="kernel",
             shape=(*self.kernel_size, channels, width),
             initializer=self.kernel_initializer,
@@ -109,7 +111,9 @@ class ConvLSTMCell(Layer):
             constraint=self.kernel_constraint,
             layout=_KERNEL_LAYOUT,
         )
-        self.recurrent_kernel = self.add_weight(
+        self.recurrent_kernel = spatial.kernel_weight(
+            self,
+            self.data_format,
             name="recurrent_kernel",
             shape=(*self.kernel_size, self.filters, width),
             initializer=self.recurrent_initializer,
