@@ -73,6 +73,9 @@ class Reshape(Layer):
         self.target_shape = tuple(int(d) for d in target_shape)
         if sum(d == -1 for d in self.target_shape) > 1:
             raise errors.value_error(self, "at most one -1 in target_shape", f"{self.target_shape}")
+        # Worked out once: `call` runs inside the captured step too, where Dynamo cannot hand a
+        # generator to math.prod (the whole step used to fall back to eager).
+        self._known_size = math.prod([d for d in self.target_shape if d != -1])
         self.built = True
 
     def build(self, input_shape):
@@ -80,10 +83,10 @@ class Reshape(Layer):
 
     def _check(self, input_shape):
         sample = input_shape[1:]
-        if any(d is None for d in sample):
+        if None in sample:
             return
         size = math.prod(sample)
-        known = math.prod(d for d in self.target_shape if d != -1)
+        known = self._known_size
         fits = size % known == 0 if -1 in self.target_shape else size == known
         if not fits:
             raise errors.value_error(
