@@ -231,3 +231,20 @@ def test_fit_step_of_softmax_and_sparse_crossentropy_runs_the_fused_kernel():
         assert probability_op not in names
     # measured: 47 aten ops per step (69 with the probability formula, torch 2.13 on the CPU)
     assert len(names) <= 55
+
+
+@pytest.mark.parametrize("ignore_class", [None, 1])
+def test_sequence_outputs_match_the_probability_formula(ignore_class):
+    logits = torch.tensor(RNG.standard_normal((2, 3, CLASSES)).astype("float32"))
+    labels = torch.tensor(RNG.integers(0, CLASSES, (2, 3)))
+    output = activations.softmax(logits)
+    plain = output.detach().clone()  # the same probabilities without their logits
+    torch.testing.assert_close(
+        losses.sparse_categorical_crossentropy(labels, output, ignore_class=ignore_class),
+        losses.sparse_categorical_crossentropy(labels, plain, ignore_class=ignore_class),
+    )
+    one_hot = torch.nn.functional.one_hot(labels, CLASSES).float()
+    torch.testing.assert_close(
+        losses.categorical_crossentropy(one_hot, output),
+        losses.categorical_crossentropy(one_hot, plain),
+    )
