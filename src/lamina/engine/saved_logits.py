@@ -73,7 +73,10 @@ def _valid(output, activation):
     if torch.compiler.is_compiling():
         return None
     saved = getattr(output, _ATTRIBUTE, None)
-    if saved is None or saved.activation != activation:
+    if saved is None:
+        return None
+    saved = _Saved(*saved)
+    if saved.activation != activation:
         return None
     if output._version != saved.output_version or saved.logits._version != saved.logits_version:
         return None
@@ -144,7 +147,10 @@ def carry(source, target, detach=False):
     if target is source:
         return target
     saved = getattr(source, _ATTRIBUTE, None)
-    if saved is None or target.is_inference() or _valid(source, saved.activation) is None:
+    if saved is None or target.is_inference():
+        return target
+    saved = _valid(source, _Saved(*saved).activation)
+    if saved is None:
         return target
     logits = saved.logits.detach() if detach else saved.logits
     return attach(target, logits, saved.activation, saved.axis)
