@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from lamina.engine import errors
+from lamina.engine import errors, saved_logits
 
 
 def linear(x):
@@ -68,6 +68,9 @@ def relu6(x):
 def sigmoid(x):
     """Logistic sigmoid: `1 / (1 + exp(-x))`.
 
+    As Keras on TensorFlow, the output remembers `x`, so a binary cross-entropy loss computes from
+    the logits, exactly, in one fused kernel (`lamina.engine.saved_logits`).
+
     Args:
         x: input tensor.
 
@@ -75,7 +78,7 @@ def sigmoid(x):
         >>> sigmoid(torch.tensor([0.0])).tolist()
         [0.5]
     """
-    return torch.sigmoid(x)
+    return saved_logits.attach(torch.sigmoid(x), x, "sigmoid")
 
 
 def tanh(x):
@@ -94,6 +97,9 @@ def tanh(x):
 def softmax(x, axis=-1):
     """Softmax along `axis`: `exp(x) / sum(exp(x))`, so each slice sums to 1.
 
+    As Keras on TensorFlow, the output remembers `x` (and `axis`), so a categorical cross-entropy
+    loss computes from the logits, exactly, in one fused kernel (`lamina.engine.saved_logits`).
+
     Args:
         x: input tensor.
         axis: the axis normalized over (default the last, as Keras).
@@ -102,7 +108,7 @@ def softmax(x, axis=-1):
         >>> [round(p, 4) for p in softmax(torch.tensor([0.0, float(np.log(3.0))])).tolist()]
         [0.25, 0.75]
     """
-    return torch.softmax(x, dim=axis)
+    return saved_logits.attach(torch.softmax(x, dim=axis), x, "softmax", axis)
 
 
 def log_softmax(x, axis=-1):

@@ -990,3 +990,24 @@ def keras_low_precision_dense_io(dtype: str, load_path=None, save_path=None, x=N
     if x is not None:
         facts["prediction"] = np.asarray(model.predict(x, verbose=0), dtype="float32")
     return facts
+
+
+def keras_dense_loss_and_grads(
+    units, activation, weights, x, y, loss_class, loss_kwargs, sample_weight=None
+):
+    """Keras's (torch backend) loss of `Dense(units, activation)` holding `weights` on `(x, y)`,
+    and its gradients with respect to the kernel and the bias, as NumPy arrays.
+
+    Keras on torch computes cross-entropy from the probabilities (no saved logits), so on
+    unsaturated data it is the reference the logits path must agree with.
+    """
+    layer = keras.layers.Dense(units, activation=activation)
+    layer.build((None, x.shape[-1]))
+    layer.set_weights(weights)
+    loss_fn = getattr(keras.losses, loss_class)(**loss_kwargs)
+    output = layer(torch.tensor(x))
+    weight = None if sample_weight is None else torch.tensor(sample_weight)
+    loss = loss_fn(torch.tensor(y), output, sample_weight=weight)
+    loss.backward()
+    grads = [v.value.grad.detach().cpu().numpy() for v in (layer.kernel, layer.bias)]
+    return float(loss.detach()), grads

@@ -19,7 +19,7 @@ import torch
 from lamina import losses as losses_module
 from lamina import metrics as metrics_module
 from lamina import mixed_precision
-from lamina.engine import data_adapter, errors, loss_checks
+from lamina.engine import data_adapter, errors, loss_checks, saved_logits
 
 # --------------------------------------------------------------------------------------------------
 # Outputs and labels as flat lists
@@ -344,7 +344,8 @@ class CompileMetrics:
             for (plain, weighted), y_true, y_hat in zip(
                 self.groups, y_true_flat, y_pred_flat, strict=False
             ):
-                y_hat = mixed_precision.outputs_to_float32(y_hat.detach())
+                detached = saved_logits.carry(y_hat, y_hat.detach(), detach=True)
+                y_hat = mixed_precision.outputs_to_float32(detached)
                 for metric in plain:
                     metric.update_state(y_true, y_hat)
                 for metric in weighted:

@@ -1,12 +1,40 @@
 """Cross-entropy losses: binary, categorical, sparse categorical, their focal forms and the
-generalized cross-entropy, as functions (one value per sample) and as Loss classes."""
+generalized cross-entropy, as functions (one value per sample) and as Loss classes.
+
+As Keras on TensorFlow, the binary, categorical and sparse categorical cross-entropies of a
+`softmax` or `sigmoid` activation's output compute from the logits it remembers
+(`engine/saved_logits.py`): exact where probabilities saturate, and one fused kernel.
+"""
 
 from __future__ import annotations
+
+import warnings
 
 import torch
 import torch.nn.functional as F
 
+from lamina.engine import saved_logits
 from lamina.losses.loss import EPSILON, Loss, as_float, match_rank, mean_over, wrapper_class
+
+
+def _logits_behind(y_pred, activation, from_logits, who, axis=-1):
+    """The logits `y_pred` was computed from by `activation` (as `y_pred`'s dtype) when the loss
+    can compute from them instead of from probabilities, else None (`engine/saved_logits.py`).
+
+    As Keras on TensorFlow, `from_logits=True` on such an output warns: probabilities are not
+    logits. lamina then computes what was asked (the output taken as logits), as Keras on torch.
+    """
+    if from_logits:
+        if saved_logits.produced_by(y_pred, activation):
+            warnings.warn(
+                f"`{who}` received `from_logits=True`, but the `output` argument was produced by "
+                f"a {activation.capitalize()} activation and thus does not represent logits. "
+                "Was this intended?",
+                stacklevel=3,
+            )
+        return None
+    logits = saved_logits.logits_of(y_pred, activation, axis)
+    return None if logits is None else logits.to(y_pred.dtype)
 
 
 def _binary_values(y_true, y_pred, from_logits):
@@ -39,6 +67,10 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     y_true = as_float(y_true, y_pred)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    logits = _logits_behind(y_pred, "sigmoid", from_logits, "binary_crossentropy")
+    if logits is not None and logits.shape == y_true.shape:  # a sigmoid's output: exact, fused
+        values = F.binary_cross_entropy_with_logits(logits, y_true, reduction="none")
+        return mean_over(values, axis)
     return mean_over(_binary_values(y_true, y_pred, from_logits), axis)
 
 
@@ -112,6 +144,9 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     y_true = as_float(y_true, y_pred)
     if label_smoothing:
         y_true = _smooth(y_true, label_smoothing, y_pred.shape[axis])
+    logits = _logits_behind(y_pred, "softmax", from_logits, "categorical_crossentropy", axis)
+    if logits is not None:  # a softmax's output: its exact log from the logits
+        return -(y_true * torch.log_softmax(logits, dim=axis)).sum(dim=axis)
     if from_logits:
         return -(y_true * torch.log_softmax(y_pred, dim=axis)).sum(dim=axis)
     return -(y_true * torch.log(_probabilities(y_pred, False, axis))).sum(dim=axis)
@@ -166,6 +201,9 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     if y_true.dim() == y_pred.dim() and y_true.shape[-1] == 1:
         y_true = y_true.squeeze(-1)
     labels = y_true.long()
+    logits = _logits_behind(y_pred, "softmax", from_logits, "sparse_categorical_crossentropy", axis)
+    if logits is not None and labels.shape == logits.shape[:-1]:
+        return _sparse_from_logits(labels, logits, ignore_class)
     if from_logits:
         log_probs = torch.log_softmax(y_pred, dim=axis)
     else:
@@ -177,6 +215,17 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     if ignore_class is not None:
         values = values * valid.to(values.dtype)
     return values
+
+
+def _sparse_from_logits(labels, logits, ignore_class):
+    """Per-sample sparse cross-entropy from logits (classes on the last axis), in torch's fused
+    kernel; samples labelled `ignore_class` count 0, as in the gather formula."""
+    ignore_index = -100 if ignore_class is None else int(ignore_class)  # -100: torch's default
+    if logits.dim() <= 2:
+        return F.cross_entropy(logits, labels, reduction="none", ignore_index=ignore_index)
+    flat = logits.reshape(-1, logits.shape[-1])
+    values = F.cross_entropy(flat, labels.reshape(-1), reduction="none", ignore_index=ignore_index)
+    return values.view(labels.shape)
 
 
 def categorical_generalized_cross_entropy(y_true, y_pred, q):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import torch
 
 from lamina import tree
+from lamina.engine import saved_logits
 
 _LOW_PRECISION = (torch.float16, torch.bfloat16)
 
@@ -56,11 +57,12 @@ def call_with_policy(layer, call, args, kwargs):
 
 def outputs_to_float32(outputs):
     """Float16/bfloat16 outputs of a mixed model as float32 (any structure of them, namedtuples
-    too), so losses and metrics compute in full precision, as Keras's losses cast their inputs."""
+    too), so losses and metrics compute in full precision, as Keras's losses cast their inputs.
+    A softmax's or sigmoid's output keeps its logits (`engine/saved_logits.py`)."""
 
     def widen(leaf):
         low = isinstance(leaf, torch.Tensor) and leaf.dtype in _LOW_PRECISION
-        return leaf.float() if low else leaf
+        return saved_logits.carry(leaf, leaf.float()) if low else leaf
 
     if isinstance(outputs, torch.Tensor):  # the usual single output: no tree walk per step
         return widen(outputs)
