@@ -77,8 +77,11 @@ class _Objective(torch.nn.Module):
     def forward(self, x, y, sample_weight):
         y_pred = self.model(x)
         total, per_output = self.compiled_loss.terms(y, y_pred, sample_weight)
+        # A masked sequence model's outputs carry their mask, which the metrics read (a compiled
+        # graph returns plain tensors): it comes out beside them and goes back on.
+        masks = [getattr(p, "_keras_mask", None) for p in compile_utils.flatten_outputs(y_pred)]
         # torch.func's auxiliary outputs are tensors only: the outputs' losses without the Nones.
-        return total, ([term[0] for term in per_output if term is not None], y_pred)
+        return total, ([term[0] for term in per_output if term is not None], y_pred, masks)
 
 
 def _slot_of(module: torch.nn.Module, dotted: str) -> tuple[dict, str]:
@@ -315,13 +318,16 @@ class CapturedStep:
                 # Dynamo's tracing of a torch.autograd.Function (the captured LSTM's, in
                 # layers/recurrent/lstm_sequence.py) instantiates it, which torch deprecates.
                 warnings.filterwarnings("ignore", _FUNCTION_INSTANTIATED, DeprecationWarning)
-                loss, (per_output, y_pred) = self._compiled(
+                loss, (per_output, y_pred, masks) = self._compiled(
                     parameters, constant, slots, self._learning_rate, x, y, sample_weight
                 )
         except Exception as error:  # noqa: BLE001 - any failure to capture means: run eagerly
             self.skip(f"torch.compile failed ({_describe(error)})", forward=self.model)
             return None
         optimizer.iterations += 1
+        for output, mask in zip(compile_utils.flatten_outputs(y_pred), masks, strict=True):
+            if mask is not None:
+                output._keras_mask = mask
         state = self.state
         state.loss_tracker.update_weighted(loss, data_adapter.flatten(x)[0].shape[0])
         compiled_loss = state.loss

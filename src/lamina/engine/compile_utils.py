@@ -20,6 +20,7 @@ from lamina import losses as losses_module
 from lamina import metrics as metrics_module
 from lamina import mixed_precision
 from lamina.engine import data_adapter, errors, loss_checks, saved_logits
+from lamina.losses.loss import loss_mask
 
 # --------------------------------------------------------------------------------------------------
 # Outputs and labels as flat lists
@@ -220,7 +221,9 @@ class CompileLoss:
                 self._checked_shapes.add(key)
         if isinstance(entry.fn, losses_module.Loss):
             return entry.fn(y_true, y_pred, sample_weight)
-        return losses_module.reduce_values(entry.fn(y_true, y_pred), sample_weight)
+        values = entry.fn(y_true, y_pred)
+        mask = loss_mask(values, y_pred)
+        return losses_module.reduce_values(values, sample_weight, mask=mask)
 
     def _add_penalties(self, total, preds):
         model = self.model

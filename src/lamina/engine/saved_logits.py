@@ -128,7 +128,8 @@ def produced_by(output, activation) -> bool:
 
 
 def carry(source, target, detach=False):
-    """Give `target` (a dtype cast or a detached alias of `source`) `source`'s logits.
+    """Give `target` (a dtype cast or a detached alias of `source`) `source`'s logits, and its
+    Keras mask: what a loss and the metrics read off a prediction besides its values.
 
     Args:
         source: a tensor that may carry logits.
@@ -146,6 +147,9 @@ def carry(source, target, detach=False):
     """
     if target is source:
         return target
+    mask = getattr(source, "_keras_mask", None)  # a masked sequence model's padded steps
+    if mask is not None:
+        target._keras_mask = mask
     saved = getattr(source, _ATTRIBUTE, None)
     if saved is None or target.is_inference():
         return target

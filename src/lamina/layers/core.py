@@ -31,6 +31,8 @@ class Dense(Layer):
         (2, 3)
     """
 
+    supports_masking = True  # a padded step's mask goes on to the next layer, as Keras's
+
     def __init__(
         self,
         units,
@@ -172,7 +174,8 @@ class Lambda(Layer):
         function: the callable applied to the inputs, `function(inputs, **arguments)`.
         output_shape: accepted for Keras compatibility; lamina infers the output shape by
             running `function` (default None).
-        mask: accepted for Keras compatibility (default None).
+        mask: the output's mask: a tensor, or a callable `mask(inputs, input_mask)`; None (the
+            default) drops the input's mask, as Keras's Lambda does.
         arguments: optional dict of extra keyword arguments passed to `function`.
         **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
@@ -184,6 +187,8 @@ class Lambda(Layer):
         [2.0, 6.0]
     """
 
+    supports_masking = True
+
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
         super().__init__(**kwargs)
         if not callable(function):
@@ -191,10 +196,18 @@ class Lambda(Layer):
         self.function = function
         self.arguments = arguments or {}
         self._output_shape = output_shape
+        self.mask = mask
         self.built = True
 
     def call(self, inputs):
         return self.function(inputs, **self.arguments)
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras's rule: `mask(inputs, input_mask)` when `mask` is callable, else `mask` itself
+        (None by default: a Lambda does not pass its input's mask on)."""
+        if callable(self.mask):
+            return self.mask(inputs, mask)
+        return self.mask
 
     def get_config(self):
         return {

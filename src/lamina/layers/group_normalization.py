@@ -94,6 +94,8 @@ class GroupNormalization(Layer):
         (2, 5, 5, 4)
     """
 
+    supports_masking = True  # the input's mask passes through, as Keras's
+
     def __init__(
         self,
         groups=32,

@@ -203,7 +203,10 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     labels = y_true.long()
     logits = _logits_behind(y_pred, "softmax", from_logits, "sparse_categorical_crossentropy", axis)
     if logits is not None and labels.shape == logits.shape[:-1]:
-        return _sparse_from_logits(labels, logits, ignore_class)
+        values = _sparse_from_logits(labels, logits, ignore_class)
+        if ignore_class is not None:
+            values._keras_mask = labels != ignore_class  # the mean is over the other samples
+        return values
     if from_logits:
         log_probs = torch.log_softmax(y_pred, dim=axis)
     else:
@@ -214,6 +217,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     values = -log_probs.gather(axis, labels.unsqueeze(axis)).squeeze(axis)
     if ignore_class is not None:
         values = values * valid.to(values.dtype)
+        values._keras_mask = valid  # the mean is over the other samples, as Keras's
     return values
 
 

@@ -118,6 +118,33 @@ def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size", m
     return total / values.numel()
 
 
+def loss_mask(values, y_pred, own=None):
+    """The loss values that count, as Keras decides it: the loss's own rule (`own`), the mask a
+    loss function put on its values (`sparse_categorical_crossentropy`'s `ignore_class`) and the
+    predictions' mask (a masked sequence model's padded steps), combined; None when all count.
+
+    A mask whose shape is not the values' (a per-step mask under a per-sample loss) is left out.
+
+    Args:
+        values: the per-sample (or per-step) loss values.
+        y_pred: the predictions they were computed from.
+        own: a boolean tensor like `values`, or None.
+
+    Example:
+        >>> y_pred = torch.zeros(2, 3)
+        >>> y_pred._keras_mask = torch.tensor([[True, True, False], [True, False, False]])
+        >>> loss_mask(torch.ones(2, 3), y_pred).sum().item()
+        3
+    """
+    combined = own
+    for tensor in (values, y_pred):
+        mask = getattr(tensor, "_keras_mask", None) if isinstance(tensor, torch.Tensor) else None
+        if mask is None or tuple(mask.shape) != tuple(values.shape):
+            continue
+        combined = mask if combined is None else combined & mask
+    return combined
+
+
 def _broadcast(weight, values):
     weight = torch.as_tensor(weight)
     while weight.dim() > values.dim() and weight.shape[-1] == 1:
@@ -158,9 +185,11 @@ class Loss:
         raise NotImplementedError(f"{type(self).__name__} must implement call(y_true, y_pred).")
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        given = y_pred  # its mask, which a conversion would drop
         y_true, y_pred = as_tensors(y_true, y_pred)
         values = self.call(y_true, y_pred)
-        return reduce_values(values, sample_weight, self.reduction, mask=self.mask_of(values))
+        mask = loss_mask(values, given, self.mask_of(values))
+        return reduce_values(values, sample_weight, self.reduction, mask=mask)
 
     def mask_of(self, values):
         """The values that count (None: all). Circle counts only its positive values, as Keras."""

@@ -205,11 +205,20 @@ class MeanMetricWrapper(Mean):
         self.fn_kwargs = kwargs
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        mask = getattr(y_pred, "_keras_mask", None)  # a masked sequence model's padded steps
         y_pred = torch.as_tensor(y_pred)
         if not y_pred.is_floating_point():
             y_pred = y_pred.float()
         y_true = torch.as_tensor(y_true, device=y_pred.device)
         values = self.fn(y_true, y_pred, **self.fn_kwargs)
+        if isinstance(mask, torch.Tensor) and tuple(mask.shape) == tuple(values.shape):
+            # Keras's rule: masked-out values weigh 0, so the mean is over the valid ones.
+            mask = mask.to(torch.float32)
+            if sample_weight is None:
+                sample_weight = mask
+            else:
+                weight = torch.as_tensor(sample_weight, device=mask.device).float()
+                sample_weight = broadcast_weight(weight, mask) * mask
         super().update_state(values, sample_weight)
 
     def get_config(self):

@@ -31,6 +31,8 @@ class Rescaling(Layer):
         [-1.0, 1.0]
     """
 
+    supports_masking = True  # the input's mask passes through, as Keras's
+
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)
         self.scale = scale
@@ -87,6 +89,8 @@ class Normalization(Layer):
         >>> layer(torch.tensor([[1.0], [3.0]])).tolist()
         [[-1.0], [1.0]]
     """
+
+    supports_masking = True  # the input's mask passes through, as Keras's
 
     def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
         super().__init__(**kwargs)
