@@ -79,7 +79,9 @@ class _Objective(torch.nn.Module):
         total, per_output = self.compiled_loss.terms(y, y_pred, sample_weight)
         # A masked sequence model's outputs carry their mask, which the metrics read (a compiled
         # graph returns plain tensors): it comes out beside them and goes back on.
-        masks = [getattr(p, "_keras_mask", None) for p in compile_utils.flatten_outputs(y_pred)]
+        outputs = compile_utils.flatten_outputs(y_pred)
+        masks = {i: getattr(p, "_keras_mask", None) for i, p in enumerate(outputs)}
+        masks = {i: mask for i, mask in masks.items() if mask is not None}  # aux: tensors only
         # torch.func's auxiliary outputs are tensors only: the outputs' losses without the Nones.
         return total, ([term[0] for term in per_output if term is not None], y_pred, masks)
 
@@ -325,9 +327,9 @@ class CapturedStep:
             self.skip(f"torch.compile failed ({_describe(error)})", forward=self.model)
             return None
         optimizer.iterations += 1
-        for output, mask in zip(compile_utils.flatten_outputs(y_pred), masks, strict=True):
-            if mask is not None:
-                output._keras_mask = mask
+        outputs = compile_utils.flatten_outputs(y_pred)
+        for index, mask in masks.items():
+            outputs[index]._keras_mask = mask
         state = self.state
         state.loss_tracker.update_weighted(loss, data_adapter.flatten(x)[0].shape[0])
         compiled_loss = state.loss

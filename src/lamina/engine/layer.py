@@ -235,23 +235,24 @@ class Layer(nn.Module):
     def __call__(self, *args, **kwargs):
         if args:
             inputs = args[0]
-            if _tensor_list_alone(inputs, args, kwargs):
+            if isinstance(inputs, torch.Tensor):  # the usual call first: a step makes dozens
+                if not inputs.is_meta:
+                    # Keras moves what it is given to the weights' device (a CPU tensor into a
+                    # model on CUDA); a layer without weights computes where its input is.
+                    device = self._weights_device()
+                    if device is not None and inputs.device != device:
+                        args = (inputs.to(device), *args[1:])
+            elif _tensor_list_alone(inputs, args, kwargs):
                 # A merge layer's [x, y] (the hot case in a ResNet's step): no tree walks.
                 device = self._weights_device()
                 if device is not None and any(t.device != device for t in inputs):
                     args = (type(inputs)(t if t.is_meta else t.to(device) for t in inputs),)
-            elif not isinstance(inputs, torch.Tensor):
+            else:
                 if any_symbolic(args, kwargs):
                     return shape_inference.call_on_symbolic(self, args, kwargs)
                 device = self._weights_device()
                 inputs = _as_tensor_tree(inputs, device or backend.default_device(), device)
                 args = (inputs, *args[1:])
-            elif not inputs.is_meta:
-                # Keras moves what it is given to the weights' device (a CPU tensor into a model
-                # on CUDA); a layer without weights computes where its input is.
-                device = self._weights_device()
-                if device is not None and inputs.device != device:
-                    args = (inputs.to(device), *args[1:])
             if kwargs and any(isinstance(v, (torch.Tensor, list, tuple)) for v in kwargs.values()):
                 # mask=, initial_state=, ...: on the device the inputs compute on.
                 inputs = first_tensor(args[0])
