@@ -217,7 +217,7 @@ class BatchNormalization(Layer):
             y, mean, inverse_std = torch.native_batch_norm(
                 x, self.gamma, self.beta, None, None, True, 0.0, self.epsilon
             )
-            self._update_moving_statistics(mean, inverse_std.pow(-2) - self.epsilon)
+            self._update_moving_statistics(mean, inverse_std.pow(-2).sub_(self.epsilon))
         else:
             # Channels last (or an axis in between, moved last): accurate column sums.
             last = inputs.movedim(self._channel_axis, -1)
@@ -233,10 +233,9 @@ class BatchNormalization(Layer):
         ResNet's step pays host time for every launch. The statistics are detached rather than
         the update run under `no_grad` (a context per call costs more than two detaches)."""
         moving = [self.moving_mean, self.moving_variance]
-        batch = [
-            mean.detach().to(self.moving_mean.dtype),
-            variance.detach().to(self.moving_variance.dtype),
-        ]
+        batch = [mean.detach(), variance.detach()]
+        if mean.dtype != self.moving_mean.dtype:  # float64 statistics of a float32 layer, ...
+            batch = [t.to(m.dtype) for t, m in zip(batch, moving, strict=True)]
         torch._foreach_lerp_(moving, batch, 1.0 - self.momentum)
 
     def get_config(self):
