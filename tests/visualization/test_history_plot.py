@@ -136,3 +136,34 @@ ERRORS = [
 def test_plot_history_errors(args, kwargs, error, message):
     with pytest.raises(error, match=message):
         plot_history(*args, **kwargs)
+
+
+PER_CLASS = {
+    "loss": [0.9, 0.6, 0.5],
+    "f1_score": [np.array([0.1, 0.5]), np.array([0.2, 0.6]), np.array([0.3, 0.7])],
+    "val_f1_score": [np.array([0.0, 0.4]), np.array([0.1, 0.5]), np.array([0.2, 0.6])],
+}
+
+
+def test_a_per_class_metric_draws_a_line_per_class_on_its_axes():
+    # F1Score(average=None) logs a vector per epoch; float() of it used to end the plot.
+    figure = plot_history(PER_CLASS)
+    assert [axes.get_title() for axes in figure.axes] == ["loss", "f1_score"]
+    lines = _lines(figure.axes[1])
+    assert set(lines) == {"train[0]", "train[1]", "validation[0]", "validation[1]"}
+    np.testing.assert_allclose(lines["train[1]"][1], [0.5, 0.6, 0.7])
+    np.testing.assert_allclose(lines["validation[0]"][1], [0.0, 0.1, 0.2])
+    colours = {line.get_label(): line.get_color() for line in figure.axes[1].get_lines()}
+    assert colours["train[0]"] == colours["validation[0]"] != colours["train[1]"]
+
+
+def test_a_per_class_metric_is_chosen_by_its_name_or_one_class():
+    assert [axes.get_title() for axes in plot_history(PER_CLASS, "f1_score").axes] == ["f1_score"]
+    only = plot_history(PER_CLASS, "f1_score[1]").axes[0]
+    assert only.get_title() == "f1_score"
+    assert set(_lines(only)) == {"train[1]", "validation[1]"}
+
+
+def test_a_per_class_metric_of_changing_width_is_refused():
+    with pytest.raises(ValueError, match=r"history\['f1_score'\].*same number of values"):
+        plot_history({"f1_score": [np.array([0.1, 0.2]), np.array([0.1, 0.2, 0.3])]})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 
@@ -10,6 +11,9 @@ from lamina.engine import errors
 from lamina.visualization.figures import pyplot, save_png
 
 VALIDATION_PREFIX = "val_"
+# A per-class metric (F1Score(average=None), ...) logs one value per class each epoch: each class
+# becomes a series of its own, `name[i]`, drawn on its metric's axes.
+_CLASS_SUFFIX = re.compile(r"\[\d+\]$")
 
 
 def history_logs(history) -> dict[str, list[float]]:
@@ -27,7 +31,25 @@ def history_logs(history) -> dict[str, list[float]]:
             "an empty history",
             "plot after fit() has run at least one epoch.",
         )
-    return {str(name): [float(v) for v in values] for name, values in logs.items()}
+    series = {}
+    for name, values in logs.items():
+        series.update(_scalar_series(str(name), values))
+    return series
+
+
+def _scalar_series(name: str, values) -> dict[str, list[float]]:
+    """`{name: floats}`, or `{name[i]: floats}` per class when each epoch logged a vector."""
+    arrays = [np.asarray(value, dtype=np.float64).reshape(-1) for value in values]
+    widths = {array.size for array in arrays}
+    if widths <= {1}:
+        return {name: [float(array[0]) for array in arrays]}
+    if len(widths) > 1:
+        raise errors.value_error(
+            f"history['{name}']",
+            "the same number of values every epoch",
+            f"{sorted(widths)} values in different epochs",
+        )
+    return {f"{name}[{i}]": [float(array[i]) for array in arrays] for i in range(widths.pop())}
 
 
 def metric_names(logs: dict, metrics=None) -> list[str]:
@@ -43,7 +65,9 @@ def metric_names(logs: dict, metrics=None) -> list[str]:
     if metrics is None:
         return available
     requested = [metrics] if isinstance(metrics, str) else list(metrics)
-    unknown = [name for name in requested if name not in available]
+    # A per-class metric asked for by its name brings all its classes, in order.
+    chosen = {r: [n for n in available if r in (n, metric_of(n))] for r in requested}
+    unknown = [name for name, found in chosen.items() if not found]
     if unknown or not requested:
         raise errors.value_error(
             "plot_history(metrics=...)",
@@ -51,7 +75,12 @@ def metric_names(logs: dict, metrics=None) -> list[str]:
             f"{unknown if unknown else requested}",
             "drop the 'val_' prefix: the validation curve is drawn with its metric.",
         )
-    return requested
+    return [name for found in chosen.values() for name in found]
+
+
+def metric_of(name: str) -> str:
+    """The metric a series belongs to: `f1_score` for the per-class `f1_score[2]`."""
+    return _CLASS_SUFFIX.sub("", name)
 
 
 def epoch_axis(length: int, epochs: int) -> np.ndarray:
@@ -81,31 +110,36 @@ def plot_history(history, metrics=None, path=None):
         >>> figure = plot_history({"loss": [0.9, 0.5], "val_loss": [1.0, 0.7]})  # doctest: +SKIP
     """
     logs = history_logs(history)
-    names = metric_names(logs, metrics)
+    groups: dict[str, list[str]] = {}  # one subplot per metric, a per-class one's classes on it
+    for name in metric_names(logs, metrics):
+        groups.setdefault(metric_of(name), []).append(name)
     epochs = max(len(values) for values in logs.values())
     plt = pyplot()
     from matplotlib.ticker import MaxNLocator
 
-    columns = min(len(names), 3)
-    rows = math.ceil(len(names) / columns)
+    columns = min(len(groups), 3)
+    rows = math.ceil(len(groups) / columns)
     figure = plt.figure(figsize=(4.8 * columns, 3.6 * rows), layout="constrained")
-    for index, name in enumerate(names):
+    for index, (metric, names) in enumerate(groups.items()):
         axes = figure.add_subplot(rows, columns, index + 1)
-        series = ((name, "train", "-"), (VALIDATION_PREFIX + name, "validation", "--"))
-        for key, label, style in series:
-            if key in logs:
-                values = logs[key]
-                axes.plot(
-                    epoch_axis(len(values), epochs),
-                    values,
-                    style,
-                    marker="o",
-                    markersize=3,
-                    label=label,
-                )
-        axes.set_title(name)
+        for colour, name in enumerate(names):
+            suffix = name[len(metric) :]  # "[2]" for a class, "" for a plain metric
+            series = ((name, "train", "-"), (VALIDATION_PREFIX + name, "validation", "--"))
+            for key, label, style in series:
+                if key in logs:
+                    values = logs[key]
+                    axes.plot(
+                        epoch_axis(len(values), epochs),
+                        values,
+                        style,
+                        color=f"C{colour}",
+                        marker="o",
+                        markersize=3,
+                        label=label + suffix,
+                    )
+        axes.set_title(metric)
         axes.set_xlabel("epoch")
-        axes.set_ylabel(name)
+        axes.set_ylabel(metric)
         axes.xaxis.set_major_locator(MaxNLocator(integer=True))
         axes.grid(alpha=0.3)
         axes.legend()
