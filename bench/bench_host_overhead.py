@@ -32,128 +32,41 @@ import sys
 import time
 
 import numpy as np
+import training_workloads  # bench/ is the script's own folder
+from training_workloads import keras_like_model
 
 WORKLOADS = ("cnn", "resnet", "lstm", "predict")
 STACKS = ("torch", "lamina")
-BATCH, STEPS, EPOCHS, SIDE = 4, 200, 6, 4
-# The ResNet's (output channels, first stride) per basic block: bench_training's at 1/32 width.
-RESNET_BLOCKS = ((2, 1), (2, 1), (4, 2), (4, 1), (8, 2), (8, 1))
+BATCH, STEPS, EPOCHS = 4, 200, 6
+# bench_training.py's models (training_workloads.py) at tiny widths: the ResNet's channels at 1/32.
+TINY = training_workloads.Widths(
+    side=4,
+    cnn=(2, 2, 4),
+    resnet_stem=2,
+    resnet_blocks=((2, 1), (2, 1), (4, 2), (4, 1), (8, 2), (8, 1)),
+    lstm=(5, 3, 4),
+)
 
 
 def make_data(workload: str):
     rng = np.random.default_rng(0)
     n = BATCH * STEPS
     if workload == "lstm":
-        x = rng.standard_normal((n, 5, 3), dtype=np.float32)
+        steps, features, _ = TINY.lstm
+        x = rng.standard_normal((n, steps, features), dtype=np.float32)
         return x, rng.integers(0, 2, (n, 1)).astype(np.float32)
-    x = rng.standard_normal((n, SIDE, SIDE, 3), dtype=np.float32)
+    x = rng.standard_normal((n, TINY.side, TINY.side, 3), dtype=np.float32)
     return x, rng.integers(0, 10, n)
 
 
 def lamina_model(workload: str):
     import lamina
-    from lamina import layers as L
 
-    if workload in ("cnn", "predict"):
-        return lamina.Sequential(
-            [
-                L.Input((SIDE, SIDE, 3)),
-                L.Conv2D(2, 3, padding="same", activation="relu"),
-                L.BatchNormalization(),
-                L.MaxPooling2D(2),
-                L.Dropout(0.25),
-                L.Conv2D(2, 3, padding="same", activation="relu"),
-                L.BatchNormalization(),
-                L.MaxPooling2D(2),
-                L.Dropout(0.25),
-                L.Flatten(),
-                L.Dense(4, activation="relu"),
-                L.Dropout(0.5),
-                L.Dense(10, activation="softmax"),
-            ]
-        )
-    if workload == "lstm":
-        return lamina.Sequential([L.Input((5, 3)), L.LSTM(4), L.Dense(1, activation="sigmoid")])
-
-    def conv_bn(x, filters, kernel, stride=1, relu=False):
-        x = L.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False)(x)
-        x = L.BatchNormalization()(x)
-        return L.Activation("relu")(x) if relu else x
-
-    inputs = L.Input((SIDE, SIDE, 3))
-    x = conv_bn(inputs, 2, 3, relu=True)
-    for filters, stride in RESNET_BLOCKS:
-        body = conv_bn(conv_bn(x, filters, 3, stride, relu=True), filters, 3)
-        changes = stride != 1 or x.shape[-1] != filters
-        shortcut = conv_bn(x, filters, 1, stride) if changes else x
-        x = L.Activation("relu")(L.Add()([body, shortcut]))
-    x = L.GlobalAveragePooling2D()(x)
-    return lamina.Model(inputs, L.Dense(10, activation="softmax")(x))
+    return keras_like_model(lamina.layers, lamina, workload, TINY)
 
 
 def torch_model(workload: str):
-    from torch import nn
-
-    def bn(channels):
-        return nn.BatchNorm2d(channels, eps=1e-3, momentum=0.01)
-
-    if workload in ("cnn", "predict"):
-        return nn.Sequential(
-            nn.Conv2d(3, 2, 3, padding=1),
-            nn.ReLU(),
-            bn(2),
-            nn.MaxPool2d(2),
-            nn.Dropout(0.25),
-            nn.Conv2d(2, 2, 3, padding=1),
-            nn.ReLU(),
-            bn(2),
-            nn.MaxPool2d(2),
-            nn.Dropout(0.25),
-            nn.Flatten(),
-            nn.Linear(2, 4),
-            nn.ReLU(),
-            nn.Dropout(0.5),
-            nn.Linear(4, 10),
-        )
-    if workload == "lstm":
-
-        class SequenceClassifier(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.lstm = nn.LSTM(3, 4, batch_first=True)
-                self.head = nn.Linear(4, 1)
-
-            def forward(self, x):
-                _, (hidden, _) = self.lstm(x)
-                return self.head(hidden[-1])
-
-        return SequenceClassifier()
-
-    class BasicBlock(nn.Module):
-        def __init__(self, cin, cout, stride):
-            super().__init__()
-            self.body = nn.Sequential(
-                nn.Conv2d(cin, cout, 3, stride, 1, bias=False),
-                bn(cout),
-                nn.ReLU(),
-                nn.Conv2d(cout, cout, 3, 1, 1, bias=False),
-                bn(cout),
-            )
-            changes = stride != 1 or cin != cout
-            self.shortcut = (
-                nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), bn(cout))
-                if changes
-                else nn.Identity()
-            )
-
-        def forward(self, x):
-            return (self.body(x) + self.shortcut(x)).relu()
-
-    layers, cin = [nn.Conv2d(3, 2, 3, 1, 1, bias=False), bn(2), nn.ReLU()], 2
-    for cout, stride in RESNET_BLOCKS:
-        layers.append(BasicBlock(cin, cout, stride))
-        cin = cout
-    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
+    return training_workloads.torch_model(workload, TINY)
 
 
 def run_torch(workload: str) -> list[float]:

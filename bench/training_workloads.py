@@ -8,6 +8,8 @@ Every stack's child asserts that its model has the trainable parameters PARAMETE
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 # (n, batch) per size and workload.
@@ -41,6 +43,21 @@ PARAMETERS = {"cnn": 545290, "predict": 545290, "resnet": 2777674, "lstm": 82561
 RESNET_BLOCKS = ((64, 1), (64, 1), (128, 2), (128, 1), (256, 2), (256, 1))
 
 
+@dataclass(frozen=True)
+class Widths:
+    """The sizes of the image and sequence models: bench_training's by default; narrower ones
+    keep the same layer graphs (bench_host_overhead.py runs them at tiny widths)."""
+
+    side: int = 32  # image height and width
+    cnn: tuple = (32, 64, 128)  # the CNN's two convolutions' filters and its hidden Dense's units
+    resnet_stem: int = 64
+    resnet_blocks: tuple = RESNET_BLOCKS
+    lstm: tuple = (50, 32, 128)  # steps, features, units
+
+
+FULL = Widths()
+
+
 def make_data(workload: str, n: int):
     """NumPy (x, y) of a workload: learnable synthetic images, sequences or moons."""
     if workload in ("cnn", "resnet", "predict"):
@@ -69,15 +86,15 @@ def make_data(workload: str, n: int):
     return x.astype(np.float32), y[order].astype(np.float32).reshape(-1, 1)
 
 
-def keras_resnet(L, M):
+def keras_resnet(L, M, widths=FULL):
     def conv_bn(x, filters, kernel, stride=1, relu=False):
         x = L.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False)(x)
         x = L.BatchNormalization()(x)
         return L.Activation("relu")(x) if relu else x
 
-    inputs = L.Input((32, 32, 3))
-    x = conv_bn(inputs, 64, 3, relu=True)
-    for filters, stride in RESNET_BLOCKS:
+    inputs = L.Input((widths.side, widths.side, 3))
+    x = conv_bn(inputs, widths.resnet_stem, 3, relu=True)
+    for filters, stride in widths.resnet_blocks:
         body = conv_bn(conv_bn(x, filters, 3, stride, relu=True), filters, 3)
         changes = stride != 1 or x.shape[-1] != filters
         shortcut = conv_bn(x, filters, 1, stride) if changes else x
@@ -86,33 +103,41 @@ def keras_resnet(L, M):
     return M.Model(inputs, L.Dense(10, activation="softmax")(x))
 
 
-def seeds_cnn_body(L) -> list:
+def seeds_cnn_body(L, widths=FULL) -> list:
     """The seeds' CIFAR CNN (shared/seeds/000_*) up to its classifier: Conv32-BN-Pool-Dropout,
     Conv64-BN-Pool-Dropout, Flatten, Dense128, Dropout; `L` is lamina's or Keras's `layers`."""
+    first, second, units = widths.cnn
     return [
-        L.Conv2D(32, (3, 3), padding="same", activation="relu"),
+        L.Conv2D(first, (3, 3), padding="same", activation="relu"),
         L.BatchNormalization(),
         L.MaxPooling2D((2, 2)),
         L.Dropout(0.25),
-        L.Conv2D(64, (3, 3), padding="same", activation="relu"),
+        L.Conv2D(second, (3, 3), padding="same", activation="relu"),
         L.BatchNormalization(),
         L.MaxPooling2D((2, 2)),
         L.Dropout(0.25),
         L.Flatten(),
-        L.Dense(128, activation="relu"),
+        L.Dense(units, activation="relu"),
         L.Dropout(0.5),
     ]
 
 
-def keras_like_model(L, M, workload):
+def keras_like_model(L, M, workload, widths=FULL):
     if workload in ("cnn", "predict"):
         return M.Sequential(
-            [L.Input((32, 32, 3)), *seeds_cnn_body(L), L.Dense(10, activation="softmax")]
+            [
+                L.Input((widths.side, widths.side, 3)),
+                *seeds_cnn_body(L, widths),
+                L.Dense(10, activation="softmax"),
+            ]
         )
     if workload == "resnet":
-        return keras_resnet(L, M)
+        return keras_resnet(L, M, widths)
     if workload == "lstm":
-        return M.Sequential([L.Input((50, 32)), L.LSTM(128), L.Dense(1, activation="sigmoid")])
+        steps, features, units = widths.lstm
+        return M.Sequential(
+            [L.Input((steps, features)), L.LSTM(units), L.Dense(1, activation="sigmoid")]
+        )
     return M.Sequential(
         [
             L.Dense(16, activation="relu", input_shape=(2,)),
@@ -122,7 +147,7 @@ def keras_like_model(L, M, workload):
     )
 
 
-def torch_model(workload: str):
+def torch_model(workload: str, widths=FULL):
     """The torch twin of `keras_like_model` (BatchNorm with Keras's epsilon and momentum)."""
     from torch import nn
 
@@ -130,30 +155,32 @@ def torch_model(workload: str):
         return nn.BatchNorm2d(channels, eps=1e-3, momentum=0.01)
 
     if workload in ("cnn", "predict"):
+        first, second, units = widths.cnn
         return nn.Sequential(
-            nn.Conv2d(3, 32, 3, padding=1),
+            nn.Conv2d(3, first, 3, padding=1),
             nn.ReLU(),
-            bn(32),
+            bn(first),
             nn.MaxPool2d(2),
             nn.Dropout(0.25),
-            nn.Conv2d(32, 64, 3, padding=1),
+            nn.Conv2d(first, second, 3, padding=1),
             nn.ReLU(),
-            bn(64),
+            bn(second),
             nn.MaxPool2d(2),
             nn.Dropout(0.25),
             nn.Flatten(),
-            nn.Linear(4096, 128),
+            nn.Linear(second * (widths.side // 4) ** 2, units),
             nn.ReLU(),
             nn.Dropout(0.5),
-            nn.Linear(128, 10),
+            nn.Linear(units, 10),
         )
     if workload == "lstm":
+        _, features, units = widths.lstm
 
         class SequenceClassifier(nn.Module):
             def __init__(self):
                 super().__init__()
-                self.lstm = nn.LSTM(32, 128, batch_first=True)
-                self.head = nn.Linear(128, 1)
+                self.lstm = nn.LSTM(features, units, batch_first=True)
+                self.head = nn.Linear(units, 1)
 
             def forward(self, x):
                 _, (hidden, _) = self.lstm(x)
@@ -182,11 +209,12 @@ def torch_model(workload: str):
             def forward(self, x):
                 return (self.body(x) + self.shortcut(x)).relu()
 
-        layers, cin = [nn.Conv2d(3, 64, 3, 1, 1, bias=False), bn(64), nn.ReLU()], 64
-        for cout, stride in RESNET_BLOCKS:
+        stem = widths.resnet_stem
+        layers, cin = [nn.Conv2d(3, stem, 3, 1, 1, bias=False), bn(stem), nn.ReLU()], stem
+        for cout, stride in widths.resnet_blocks:
             layers.append(BasicBlock(cin, cout, stride))
             cin = cout
-        return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(256, 10))
+        return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, 10))
     return nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 1))
 
 
