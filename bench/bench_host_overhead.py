@@ -33,7 +33,7 @@ import time
 
 import numpy as np
 import training_workloads  # bench/ is the script's own folder
-from training_workloads import keras_like_model
+from training_workloads import keras_like_model, torch_predict, torch_train_epoch
 
 WORKLOADS = ("cnn", "resnet", "lstm", "predict")
 STACKS = ("torch", "lamina")
@@ -81,14 +81,9 @@ def run_torch(workload: str) -> list[float]:
         x = x.permute(0, 3, 1, 2)
     times = []
     if workload == "predict":
-        model.eval()
         for _ in range(EPOCHS):
             start = time.process_time()
-            with torch.no_grad():
-                outputs = [
-                    torch.softmax(model(x[i : i + BATCH]), -1) for i in range(0, len(x), BATCH)
-                ]
-            torch.cat(outputs).numpy()
+            torch_predict(model, x, BATCH)
             times.append(time.process_time() - start)
         return times
     binary = workload == "lstm"
@@ -96,21 +91,7 @@ def run_torch(workload: str) -> list[float]:
     optimizer = torch.optim.Adam(model.parameters(), 1e-3, eps=1e-7, fused=True)
     for _ in range(EPOCHS):
         start = time.process_time()
-        model.train()
-        permutation = torch.randperm(len(x))
-        total_loss, correct = torch.zeros(()), torch.zeros(())
-        for first in range(0, len(x), BATCH):
-            index = permutation[first : first + BATCH]
-            xb, yb = x[index], y[index]
-            optimizer.zero_grad(set_to_none=True)
-            out = model(xb)
-            loss = loss_fn(out, yb)
-            loss.backward()
-            optimizer.step()
-            with torch.no_grad():
-                total_loss += loss.detach() * len(index)
-                predicted = (out > 0).float() if binary else out.argmax(1)
-                correct += (predicted == yb).sum()
+        total_loss, _ = torch_train_epoch(model, optimizer, loss_fn, x, y, BATCH, binary)
         float(total_loss)
         times.append(time.process_time() - start)
     return times

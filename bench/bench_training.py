@@ -46,7 +46,6 @@ import statistics
 import subprocess
 import sys
 import time
-from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +57,8 @@ from training_workloads import (
     make_data,
     torch_model,
     torch_parameter_count,
+    torch_predict,
+    torch_train_epoch,
 )
 
 DEFAULT_EPOCHS = {"cnn": 3, "resnet": 2, "lstm": 3, "mlp": 10, "predict": 10}
@@ -165,25 +166,16 @@ def run_torch(stack: str, workload: str, n: int, batch: int, epochs: int, device
     loss_fn = nn.BCEWithLogitsLoss() if binary else nn.CrossEntropyLoss()
     bf16 = stack.endswith("-bf16")
 
-    # The float32 loop enters no autocast context at all (one per batch costs a few microseconds).
-    precision = torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
-
     def synchronize():
         if device.type == "cuda":
             torch.cuda.synchronize()
 
     times = []
     if workload == "predict":
-        model.eval()
         for _ in range(epochs + 1):
             synchronize()
             start = time.perf_counter()
-            with torch.no_grad(), precision:
-                outputs = [
-                    torch.softmax(model(x[first : first + batch]).float(), -1)
-                    for first in range(0, n, batch)
-                ]
-            torch.cat(outputs).cpu().numpy()
+            torch_predict(model, x, batch, bf16)
             times.append(time.perf_counter() - start)
         return times[1:], None
     optimizer = torch.optim.Adam(
@@ -193,23 +185,9 @@ def run_torch(stack: str, workload: str, n: int, batch: int, epochs: int, device
     for _ in range(epochs + 1):
         synchronize()
         start = time.perf_counter()
-        model.train()
-        permutation = torch.randperm(n, device=device)
-        total_loss = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device)
-        for first in range(0, n, batch):
-            index = permutation[first : first + batch]
-            xb, yb = x[index], y[index]
-            optimizer.zero_grad(set_to_none=True)
-            with precision:
-                out = model(xb)
-            loss = loss_fn(out.float() if bf16 else out, yb)
-            loss.backward()
-            optimizer.step()
-            with torch.no_grad():
-                total_loss += loss.detach() * len(index)
-                predicted = (out > 0).float() if binary else out.argmax(1)
-                correct += (predicted == yb).sum()
+        total_loss, correct = torch_train_epoch(
+            model, optimizer, loss_fn, x, y, batch, binary, bf16
+        )
         synchronize()
         _ = float(total_loss)  # read once per epoch, as a progress bar would
         accuracy = float(correct) / n

@@ -8,6 +8,7 @@ Every stack's child asserts that its model has the trainable parameters PARAMETE
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -226,3 +227,49 @@ def torch_parameter_count(model) -> int:
         for name, p in model.named_parameters()
         if p.requires_grad and "bias_hh" not in name
     )
+
+
+def torch_train_epoch(model, optimizer, loss_fn, x, y, batch: int, binary: bool, bf16=False):
+    """One epoch of the hand-written loop, as a PyTorch user writes it: randperm, a step per
+    batch, the loss and the correct predictions summed on the device (the caller reads them once
+    per epoch, as a progress bar would). `bf16`: the forward under bfloat16 autocast, the loss on
+    float32 logits; the float32 loop enters no autocast context (one per batch costs a few us).
+
+    Returns:
+        (summed loss, number correct), 0-d tensors on `x`'s device.
+    """
+    import torch
+
+    precision = torch.autocast(x.device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
+    model.train()
+    permutation = torch.randperm(len(x), device=x.device)
+    total_loss = torch.zeros((), device=x.device)
+    correct = torch.zeros((), device=x.device)
+    for first in range(0, len(x), batch):
+        index = permutation[first : first + batch]
+        xb, yb = x[index], y[index]
+        optimizer.zero_grad(set_to_none=True)
+        with precision:
+            out = model(xb)
+        loss = loss_fn(out.float() if bf16 else out, yb)
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            total_loss += loss.detach() * len(index)
+            predicted = (out > 0).float() if binary else out.argmax(1)
+            correct += (predicted == yb).sum()
+    return total_loss, correct
+
+
+def torch_predict(model, x, batch: int, bf16=False):
+    """The hand-written predict: softmax of each batch's logits (in float32), as NumPy."""
+    import torch
+
+    precision = torch.autocast(x.device.type, dtype=torch.bfloat16) if bf16 else nullcontext()
+    model.eval()
+    with torch.no_grad(), precision:
+        outputs = [
+            torch.softmax(model(x[first : first + batch]).float(), -1)
+            for first in range(0, len(x), batch)
+        ]
+    return torch.cat(outputs).cpu().numpy()
