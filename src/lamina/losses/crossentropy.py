@@ -69,8 +69,7 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
     logits = _logits_behind(y_pred, "sigmoid", from_logits, "binary_crossentropy")
     if logits is not None and logits.shape == y_true.shape:  # a sigmoid's output: exact, fused
-        values = F.binary_cross_entropy_with_logits(logits, y_true, reduction="none")
-        return mean_over(values, axis)
+        return mean_over(_binary_values(y_true, logits, True), axis)
     return mean_over(_binary_values(y_true, y_pred, from_logits), axis)
 
 
@@ -145,10 +144,10 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     if label_smoothing:
         y_true = _smooth(y_true, label_smoothing, y_pred.shape[axis])
     logits = _logits_behind(y_pred, "softmax", from_logits, "categorical_crossentropy", axis)
-    if logits is not None:  # a softmax's output: its exact log from the logits
+    if logits is None and from_logits:
+        logits = y_pred
+    if logits is not None:  # given, or behind a softmax's output: the exact log-probabilities
         return -(y_true * torch.log_softmax(logits, dim=axis)).sum(dim=axis)
-    if from_logits:
-        return -(y_true * torch.log_softmax(y_pred, dim=axis)).sum(dim=axis)
     return -(y_true * torch.log(_probabilities(y_pred, False, axis))).sum(dim=axis)
 
 
@@ -204,21 +203,28 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
     logits = _logits_behind(y_pred, "softmax", from_logits, "sparse_categorical_crossentropy", axis)
     if logits is not None and labels.shape == logits.shape[:-1]:
         values = _sparse_from_logits(labels, logits, ignore_class)
-        if ignore_class is not None:
-            values._keras_mask = labels != ignore_class  # the mean is over the other samples
-        return values
+    else:
+        values = _sparse_from_probabilities(labels, y_pred, from_logits, ignore_class, axis)
+    if ignore_class is not None:
+        values._keras_mask = (
+            labels != ignore_class
+        )  # the mean is over the other samples, as Keras's
+    return values
+
+
+def _sparse_from_probabilities(labels, y_pred, from_logits, ignore_class, axis):
+    """Per-sample sparse cross-entropy by gathering the labels' log-probabilities along `axis`;
+    samples labelled `ignore_class` count 0."""
     if from_logits:
         log_probs = torch.log_softmax(y_pred, dim=axis)
     else:
         log_probs = torch.log(_probabilities(y_pred, False, axis))
-    if ignore_class is not None:
-        valid = labels != ignore_class
-        labels = torch.where(valid, labels, torch.zeros_like(labels))
-    values = -log_probs.gather(axis, labels.unsqueeze(axis)).squeeze(axis)
-    if ignore_class is not None:
-        values = values * valid.to(values.dtype)
-        values._keras_mask = valid  # the mean is over the other samples, as Keras's
-    return values
+    if ignore_class is None:
+        return -log_probs.gather(axis, labels.unsqueeze(axis)).squeeze(axis)
+    valid = labels != ignore_class
+    safe = torch.where(valid, labels, torch.zeros_like(labels))
+    values = -log_probs.gather(axis, safe.unsqueeze(axis)).squeeze(axis)
+    return values * valid.to(values.dtype)
 
 
 def _sparse_from_logits(labels, logits, ignore_class):
