@@ -208,13 +208,9 @@ def is_bfloat16(node) -> bool:
 
 
 def _bfloat16_from_bits(bits: np.ndarray) -> np.ndarray:
-    """bfloat16 bit patterns (uint16) as `ml_dtypes.bfloat16`, as `backend.as_numpy` gives
-    bfloat16 (float32 where ml_dtypes is not installed: every bfloat16 is a float32 exactly)."""
-    try:
-        import ml_dtypes  # Keras's own dependency; optional for lamina
-    except ImportError:
-        return (bits.astype(np.uint32) << 16).view(np.float32)
-    return bits.view(ml_dtypes.bfloat16)
+    """bfloat16 bit patterns (uint16) as `backend.as_numpy` gives bfloat16: `ml_dtypes.bfloat16`,
+    or float32 (exactly) where ml_dtypes is not installed."""
+    return backend.as_numpy(torch.from_numpy(bits.view(np.int16)).view(torch.bfloat16))
 
 
 def read_array(node, source: str) -> np.ndarray:
