@@ -15,7 +15,6 @@ import torch
 import lamina
 from lamina import layers, ops
 
-RNG = np.random.default_rng(3)
 SHAPES = [(3,), (2, 3), (2, 3, 4), (1, 2, 3, 2)]
 MODES = [
     "constant", "edge", "reflect", "symmetric", "wrap",
@@ -30,7 +29,9 @@ def _forms(ndim):
 
 
 def _inputs(shape):
-    floats = RNG.standard_normal(shape).astype("float32")
+    # Data of its own per shape: drawn from one shared generator, each test's values depended on
+    # the tests run before it (another order gave a "mean" case float32 cancellation beyond rtol).
+    floats = np.random.default_rng(len(shape)).standard_normal(shape).astype("float32")
     return [floats, (floats * 5).astype("int32"), floats > 0]
 
 
@@ -44,8 +45,15 @@ def test_pad_matches_numpy_for_every_form_rank_and_dtype(mode):
                 expected = np.pad(x, pad_width, mode=mode)
                 got = ops.pad(torch.tensor(x), pad_width, mode=mode)
                 assert got.dtype == torch.from_numpy(expected).dtype
+                # A float32 mean near 0 differs by the summation order (NumPy adds pairwise):
+                # rounding of the order of the inputs' own magnitude, not of the result's.
+                atol = 1e-6 * float(np.abs(x).max()) if x.dtype.kind == "f" else 0.0
                 np.testing.assert_allclose(
-                    got.numpy(), expected, rtol=1e-6, err_msg=f"{shape} {x.dtype} {pad_width}"
+                    got.numpy(),
+                    expected,
+                    rtol=1e-6,
+                    atol=atol,
+                    err_msg=f"{shape} {x.dtype} {pad_width}",
                 )
 
 
@@ -81,7 +89,7 @@ def test_symbolic_pad_infers_the_padded_shape_and_replays():
     out = ops.pad(inputs, ((0, 0), (1, 2), (2, 2)), mode="symmetric")
     assert tuple(out.shape) == (None, 7, 9)
     model = lamina.Model(inputs, out)
-    x = RNG.standard_normal((2, 4, 5)).astype("float32")
+    x = np.random.default_rng(3).standard_normal((2, 4, 5)).astype("float32")
     np.testing.assert_allclose(
         ops.convert_to_numpy(model(x)), np.pad(x, ((0, 0), (1, 2), (2, 2)), mode="symmetric")
     )
