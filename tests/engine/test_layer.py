@@ -1,6 +1,8 @@
 """The Layer base: names, lazy build, weights in Keras's layouts, trainable, config, training
 flag."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -193,3 +195,50 @@ def test_compute_output_shape_runs_on_meta_without_touching_weights():
 def test_activation_layer_by_name(name):
     layer = layers.Activation(name)
     assert layer(torch.randn(2, 3)).shape == (2, 3)
+
+
+def test_the_plain_call_still_runs_torch_hooks_and_jit_tracing():
+    """Layer.__call__'s shortcut past Module.__call__ (`_plain_call`) is taken only where torch
+    would have nothing to run: a layer's own hooks, global module hooks and torch.jit.trace's
+    scopes still see every built layer's call."""
+    model = lamina.Sequential([layers.Input((3,)), layers.Dense(4), layers.Dense(2)])
+    x = torch.ones(5, 3)
+    model(x)  # built, weights' device cached: the plain path from here on
+    seen = []
+    first = model.layers[0]
+    handles = [
+        first.register_forward_pre_hook(lambda module, args: seen.append("pre")),
+        first.register_forward_hook(lambda module, args, output: seen.append(output.shape[-1])),
+        torch.nn.modules.module.register_module_forward_hook(
+            lambda module, args, output: seen.append(type(module).__name__)
+        ),
+    ]
+    try:
+        out = model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    assert seen == ["pre", "Dense", 4, "Dense", "Sequential"]  # torch runs global hooks first
+    seen.clear()
+    torch.testing.assert_close(model(x), out)  # hooks gone: the plain path, same values
+    assert seen == []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # jit.trace is deprecated and warns of shape checks
+        traced = torch.jit.trace(model, x)
+    torch.testing.assert_close(traced(x), out)
+    scopes = {node.scopeName() for node in traced.inlined_graph.nodes()}
+    assert {"__module.stack_layers.dense", "__module.stack_layers.dense_1"} <= scopes
+
+
+def test_the_plain_call_keeps_device_moves_masks_and_activity_penalties():
+    dense = layers.Dense(2, activity_regularizer="l2")
+    x = torch.ones(4, 3)
+    dense(x)
+    before = len(dense.losses)
+    dense(x)
+    assert len(dense.losses) == before + 1  # the general path added this call's penalty
+    masked = layers.Masking()(torch.tensor([[[1.0], [0.0]]]))
+    assert layers.Dense(2, activation="relu")(masked)._keras_mask.tolist() == [[True, False]]
+    double = layers.Dense(2)
+    double(x)
+    assert double(np.ones((4, 3))).dtype == torch.float32  # not a tensor: converted first
