@@ -20,6 +20,7 @@ import time
 import torch
 
 from lamina import layers
+from lamina.engine import moving_statistics
 
 EPSILON = 1e-3
 
@@ -107,7 +108,7 @@ def speed(shape, rounds):
 
     def before():
         y, mean, inverse_std = torch_kernel(x, layer.gamma, layer.beta)
-        layer._update_moving_statistics(mean, inverse_std.pow(-2) - EPSILON)
+        moving_statistics.update(layer, mean, inverse_std=inverse_std)
         y.backward(cotangent)
 
     def after():

@@ -35,6 +35,7 @@ from lamina.engine import (
     fit_data,
     fit_loop,
     loss_checks,
+    moving_statistics,
 )
 
 
@@ -243,7 +244,8 @@ class Trainer:
                 return logs
             forward = state.captured.eager_forward
         x, y, sample_weight = data_adapter.unpack(data)
-        y_pred = forward(x)
+        with moving_statistics.deferred():  # the BatchNormalizations' updates in three ops
+            y_pred = forward(x)
         loss = self.compute_loss(x, y, y_pred, sample_weight)
         optimizer = self.optimizer
         optimizer.zero_grad()

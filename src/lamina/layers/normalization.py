@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina import constraints, initializers, regularizers
-from lamina.engine import errors
+from lamina.engine import errors, moving_statistics
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
 from lamina.layers.batch_statistics import batch_norm_last_axis
@@ -217,26 +217,14 @@ class BatchNormalization(Layer):
             y, mean, inverse_std = torch.native_batch_norm(
                 x, self.gamma, self.beta, None, None, True, 0.0, self.epsilon
             )
-            self._update_moving_statistics(mean, inverse_std.pow(-2).sub_(self.epsilon))
+            moving_statistics.update(self, mean, inverse_std=inverse_std)
         else:
             # Channels last (or an axis in between, moved last): accurate column sums.
             last = inputs.movedim(self._channel_axis, -1)
             y, mean, variance = batch_norm_last_axis(last, self.gamma, self.beta, self.epsilon)
-            self._update_moving_statistics(mean, variance)
+            moving_statistics.update(self, mean, variance=variance)
             return y.movedim(-1, self._channel_axis)
         return _channels_back(y, self._channel_axis, self._rank)
-
-    def _update_moving_statistics(self, mean, variance) -> None:
-        """Keras's update, `moving * momentum + batch * (1 - momentum)`, biased batch variance.
-
-        Both statistics in one foreach call: one kernel launch instead of two on a GPU, where a
-        ResNet's step pays host time for every launch. The statistics are detached rather than
-        the update run under `no_grad` (a context per call costs more than two detaches)."""
-        moving = [self.moving_mean, self.moving_variance]
-        batch = [mean.detach(), variance.detach()]
-        if mean.dtype != self.moving_mean.dtype:  # float64 statistics of a float32 layer, ...
-            batch = [t.to(m.dtype) for t, m in zip(batch, moving, strict=True)]
-        torch._foreach_lerp_(moving, batch, 1.0 - self.momentum)
 
     def get_config(self):
         return {
