@@ -9,6 +9,7 @@ import torch
 
 import lamina
 from lamina import layers
+from lamina.engine import layer as layer_module
 
 
 def test_auto_names_count_per_class():
@@ -197,6 +198,14 @@ def test_activation_layer_by_name(name):
     assert layer(torch.randn(2, 3)).shape == (2, 3)
 
 
+@pytest.fixture
+def plain_calls_open(monkeypatch):
+    """As in a process where no layer has added a loss yet (an earlier test's add_loss closes the
+    plain path for the rest of the process)."""
+    monkeypatch.setattr(layer_module, "_losses_added", [False])
+
+
+@pytest.mark.usefixtures("plain_calls_open")
 def test_the_plain_call_still_runs_torch_hooks_and_jit_tracing():
     """Layer.__call__'s shortcut past Module.__call__ (`_plain_call`) is taken only where torch
     would have nothing to run: a layer's own hooks, global module hooks and torch.jit.trace's
@@ -230,15 +239,29 @@ def test_the_plain_call_still_runs_torch_hooks_and_jit_tracing():
     assert {"__module.stack_layers.dense", "__module.stack_layers.dense_1"} <= scopes
 
 
-def test_the_plain_call_keeps_device_moves_masks_and_activity_penalties():
-    dense = layers.Dense(2, activity_regularizer="l2")
+@pytest.mark.usefixtures("plain_calls_open")
+def test_the_plain_call_is_taken_only_where_the_general_path_has_nothing_to_do(monkeypatch):
+    general_calls = []
+    forward = layer_module.Layer.forward
+
+    def counting_forward(self, *args, **kwargs):
+        general_calls.append(self.name)
+        return forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(layer_module.Layer, "forward", counting_forward)
     x = torch.ones(4, 3)
+    dense = layers.Dense(2, activation="relu", name="plain")
+    dense(x)  # builds: the general path
+    dense(x)  # the weights' device is known from here on
+    general_calls.clear()
     dense(x)
-    before = len(dense.losses)
-    dense(x)
-    assert len(dense.losses) == before + 1  # the general path added this call's penalty
-    masked = layers.Masking()(torch.tensor([[[1.0], [0.0]]]))
-    assert layers.Dense(2, activation="relu")(masked)._keras_mask.tolist() == [[True, False]]
-    double = layers.Dense(2)
-    double(x)
-    assert double(np.ones((4, 3))).dtype == torch.float32  # not a tensor: converted first
+    assert general_calls == []  # the plain path
+    assert dense(np.ones((4, 3))).dtype == torch.float32  # not a tensor: converted first
+    masked = layers.Masking()(torch.tensor([[[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]]]))
+    assert dense(masked)._keras_mask.tolist() == [[True, False]]  # a mask to carry
+    assert general_calls == ["plain", "masking", "plain"]  # Masking computes a mask too
+    penalized = layers.Dense(2, activity_regularizer="l2", name="penalized")
+    penalized(x)
+    penalized(x)
+    assert len(penalized.losses) == 1  # this call's penalty (the first call's was cleared)
+    assert general_calls[-2:] == ["penalized", "penalized"]

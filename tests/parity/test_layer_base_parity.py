@@ -73,6 +73,42 @@ def test_a_symbolic_call_records_no_activity_penalty():
     assert layer.losses == []
 
 
+def _losses_after_calls(ns):
+    """Losses seen in a Keras-style custom loop, by `ns` (`keras` or `lamina`): a model of a
+    regularized Dense and an add_loss layer called twice, its inner layer called alone, and a
+    lone add_loss layer called twice."""
+
+    class AddsItsSum(ns.layers.Layer):
+        def call(self, inputs):
+            self.add_loss(ns.ops.sum(inputs))
+            return inputs
+
+    x = np.arange(12, dtype="float32").reshape(4, 3) / 10
+    inner = ns.layers.Dense(2, kernel_initializer="ones", activity_regularizer="l2")
+    model = ns.Sequential([ns.Input((3,)), inner, AddsItsSum()])
+    seen = []
+    for _ in range(2):
+        model(x)
+        seen.append(sorted(round(float(ns.ops.convert_to_numpy(v)), 4) for v in model.losses))
+    inner(x * 2)
+    seen.append(len(inner.losses))
+    seen.append(len(model.losses))
+    alone = AddsItsSum()
+    alone(x)
+    alone(x)
+    seen.append(len(alone.losses))
+    return seen
+
+
+def test_losses_are_those_of_the_latest_outermost_call_as_in_keras():
+    import keras
+
+    expected = _losses_after_calls(keras)
+    got = _losses_after_calls(lamina)
+    assert got == expected
+    assert got[0] == got[1] and got[2:] == [1, 2, 1]
+
+
 CONFIG_CASES = [
     ("Dense", {"units": 3}),
     (

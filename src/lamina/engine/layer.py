@@ -42,6 +42,19 @@ def _training_stack() -> list[bool]:
     return stack
 
 
+def _callers() -> list:
+    """The layers whose calls are running on this thread, outermost first."""
+    callers = getattr(_thread_state, "callers", None)
+    if callers is None:
+        callers = _thread_state.callers = []
+    return callers
+
+
+# Whether any layer has added a loss (add_loss, an activity regularizer) in this process. Until one
+# has, no call needs to know whether it is the outermost one (where Keras clears the losses of
+# the previous call), and the plain call path stays open.
+_losses_added = [False]
+
 _UNKNOWN = object()  # a weights' device not looked up yet
 _NOT_PLAIN = object()  # Layer._plain_call's "take the general path"
 
@@ -254,7 +267,7 @@ class Layer(nn.Module):
         return mask if self.supports_masking else None
 
     def __call__(self, *args, **kwargs):
-        if len(args) == 1 and not kwargs and type(args[0]) is torch.Tensor:
+        if len(args) == 1 and not kwargs and type(args[0]) is torch.Tensor and not _losses_added[0]:
             outputs = self._plain_call(args[0])
             if outputs is not _NOT_PLAIN:
                 return outputs
@@ -284,14 +297,36 @@ class Layer(nn.Module):
                 device = None if inputs is None or inputs.is_meta else inputs.device
                 if device is not None:
                     kwargs = {k: _as_tensor_tree(v, device, device) for k, v in kwargs.items()}
+        if _losses_added[0]:
+            return self._outermost_call_clears_losses(args, kwargs)
+        return self._module_call(args, kwargs)
+
+    def _module_call(self, args, kwargs):
         if dtype_policies.mixed_in_use[0]:  # mixed precision: autocast as this layer's policy says
             return mixed_precision_autocast.call_with_policy(self, super().__call__, args, kwargs)
         return super().__call__(*args, **kwargs)
 
+    def _outermost_call_clears_losses(self, args, kwargs):
+        """Keras's rule for `layer.losses`: the losses of the latest outermost call only. A call
+        from no other layer's call clears this layer's and its sub-layers' losses first, so a
+        training loop that adds `sum(model.losses)` each step adds this step's penalties, not
+        every step's so far (which also kept every step's graph alive)."""
+        callers = _callers()
+        if not callers and not (in_meta_inference() or torch.compiler.is_compiling()):
+            first = first_tensor(args[0]) if args else None
+            if first is None or not first.is_meta:
+                self._clear_activity_losses()
+        callers.append(self)
+        try:
+            return self._module_call(args, kwargs)
+        finally:
+            callers.pop()
+
     def _plain_call(self, inputs: torch.Tensor):
         """`call(inputs)` without the general path's work, or `_NOT_PLAIN` where that work is
         needed. The usual call in a training step (a built layer, one unmasked tensor on the
-        weights' device, no hooks, no mixed precision, remat or activity regularizer) spent about
+        weights' device, no hooks, no mixed precision, remat or activity regularizer, and no
+        loss added by any layer so far, see `_losses_added`) spent about
         2 us in `__call__`, torch's `Module.__call__` and `forward` around the call itself: host
         time every layer pays every step, which is what bounds a GPU step (ResNet in
         bench/bench_host_overhead.py: 1.46x the hand-written loop before, 1.37x after)."""
@@ -704,6 +739,7 @@ class Layer(nn.Module):
         if scope is not None and scope.collect_losses:
             scope.add_loss(loss)
             return
+        _losses_added[0] = True
         self._activity_losses.append(loss)
 
     def _clear_activity_losses(self) -> None:
