@@ -489,6 +489,27 @@ _ACTIVATIONS = {
     "threshold": threshold,
 }
 
+# Activations computed value by value, which give the same result on any view of their input: a
+# layer may apply them in torch's channels-first layout (layers/spatial.py). Not the sigmoid,
+# whose output remembers its logits (saved_logits) where a view of it would not.
+_ELEMENTWISE = frozenset(
+    {linear, relu, relu6, tanh, elu, selu, gelu, silu, swish, leaky_relu, softplus, softsign}
+    | {exponential, hard_sigmoid, hard_silu, hard_swish, mish, celu, hard_tanh}
+)
+
+
+def is_elementwise(activation) -> bool:
+    """Whether `activation` is one of lamina's value-by-value activations (see `_ELEMENTWISE`).
+
+    Example:
+        >>> is_elementwise(relu), is_elementwise(softmax), is_elementwise(lambda x: x)
+        (True, False, False)
+    """
+    try:
+        return activation in _ELEMENTWISE
+    except TypeError:  # an unhashable callable
+        return False
+
 
 def get(identifier):
     """An activation function from a name, a callable or None.

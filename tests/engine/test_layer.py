@@ -200,9 +200,10 @@ def test_activation_layer_by_name(name):
 
 @pytest.fixture
 def plain_calls_open(monkeypatch):
-    """As in a process where no layer has added a loss yet (an earlier test's add_loss closes the
-    plain path for the rest of the process)."""
+    """As in a process where no layer has added a loss and no mixed-precision policy was made yet
+    (an earlier test's add_loss or policy closes the plain path for the rest of the process)."""
     monkeypatch.setattr(layer_module, "_losses_added", [False])
+    monkeypatch.setattr(layer_module.dtype_policies, "mixed_in_use", [False])
 
 
 @pytest.mark.usefixtures("plain_calls_open")

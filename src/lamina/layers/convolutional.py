@@ -148,8 +148,10 @@ class _ConvBase(Layer):
         x = spatial.to_torch(inputs, self.data_format, self.rank)
         if not x.is_floating_point():
             x = x.to(self._dtype)
-        y = spatial.from_torch(self._convolve(x), self.data_format, self.rank)
-        return self.activation(y)
+        y = self._convolve(x)
+        if activations.is_elementwise(self.activation):  # on the layout the next layer takes
+            return spatial.from_torch(self.activation(y), self.data_format, self.rank)
+        return self.activation(spatial.from_torch(y, self.data_format, self.rank))
 
     def _pad(self, x: torch.Tensor):
         return padding_rules.apply(

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 
 from lamina.engine import errors
 from lamina.engine.layer import Layer
+from lamina.layers import spatial
 
 
 def _format_shapes(shapes) -> str:
@@ -158,6 +159,13 @@ class _Merge(Layer):
         return result
 
 
+def _sum(tensors):
+    output = tensors[0]
+    for x in tensors[1:]:
+        output = output + x
+    return output
+
+
 class Add(_Merge):
     """Adds a list of inputs element-wise (shapes broadcast after the batch axis).
 
@@ -172,10 +180,10 @@ class Add(_Merge):
     """
 
     def _merge(self, inputs):
-        output = inputs[0]
-        for x in inputs[1:]:
-            output = output + x
-        return output
+        carried = [spatial.carried_channels_first(x) for x in inputs]
+        if all(c is not None for c in carried):  # a ResNet's shortcut meets its body
+            return spatial.channels_last_view(_sum(carried))
+        return _sum(inputs)
 
 
 class Subtract(_Merge):

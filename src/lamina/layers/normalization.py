@@ -18,6 +18,7 @@ from lamina import constraints, initializers, regularizers
 from lamina.engine import errors, moving_statistics
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
+from lamina.layers import spatial
 from lamina.layers.batch_statistics import batch_norm_last_axis
 
 
@@ -26,12 +27,17 @@ def _channels_at_1(x: torch.Tensor, axis: int) -> torch.Tensor:
 
     Channels-last (N, L, C) is lifted to (N, C, L, 1), a channels_last 4-D view, because torch has
     no channels-last format for 3-D tensors and would copy; 4-D/5-D channels-last views are
-    channels_last memory already.
+    channels_last memory already, and the previous layer's output may carry that view
+    (`spatial.channels_last_view`).
     """
     if axis == 1:
         return x
-    if axis == x.dim() - 1 and x.dim() == 3:
-        return x.unsqueeze(2).movedim(-1, 1)
+    if axis == x.dim() - 1:
+        if x.dim() == 3:
+            return x.unsqueeze(2).movedim(-1, 1)
+        carried = spatial.carried_channels_first(x)
+        if carried is not None:
+            return carried
     return x.movedim(axis, 1)
 
 
@@ -39,8 +45,8 @@ def _channels_back(y: torch.Tensor, axis: int, rank: int) -> torch.Tensor:
     """The inverse view of `_channels_at_1`."""
     if axis == 1:
         return y
-    if axis == rank - 1 and rank == 3:
-        return y.movedim(1, -1).squeeze(2)
+    if axis == rank - 1:
+        return y.movedim(1, -1).squeeze(2) if rank == 3 else spatial.channels_last_view(y)
     return y.movedim(1, axis)
 
 

@@ -10,6 +10,9 @@ it, while `conv2d` on the (N, C, L, 1) view of (N, L, 1, C) stays channels-last 
 on this CPU (Conv1D-ReLU-Conv1D, forward and backward, (32, 256, 64)): 9 ms lifted against 14 ms
 for conv1d on the permuted view; MaxPooling1D 35 ms against 53 ms.
 
+A channels-last output carries the channels-first tensor it views (`channels_last_view`), so the
+next layer that works channels-first takes that tensor instead of permuting back.
+
 Kernels follow their inputs (`kernel_weight`): a channels-last layer stores its (out, in, *k)
 kernel with channels_last strides. A contiguous kernel was converted by torch's channels-last
 convolution on every call (forward and backward), and its channels_last gradient copied back by
@@ -38,16 +41,54 @@ def to_torch(x: torch.Tensor, data_format: str, rank: int) -> torch.Tensor:
     if data_format == "channels_last":
         if rank == 1:
             x = x.unsqueeze(2)
-        return x.movedim(-1, 1)
+            return x.movedim(-1, 1)
+        carried = carried_channels_first(x)
+        return carried if carried is not None else x.movedim(-1, 1)
     return x.unsqueeze(-1) if rank == 1 else x
 
 
 def from_torch(y: torch.Tensor, data_format: str, rank: int) -> torch.Tensor:
     """The inverse view of `to_torch`."""
     if data_format == "channels_last":
-        y = y.movedim(1, -1)
-        return y.squeeze(2) if rank == 1 else y
+        if rank == 1:
+            return y.movedim(1, -1).squeeze(2)
+        return channels_last_view(y)
     return y.squeeze(-1) if rank == 1 else y
+
+
+def channels_last_view(y: torch.Tensor) -> torch.Tensor:
+    """`y` (N, C, *spatial) seen channels-last, carrying `y` for the next layer (see below).
+
+    Every spatial layer of a channels-last model used to view its input channels-first and its
+    output back: two permutes a layer forward, two more backward, 119 autograd nodes in a step of
+    bench_host_overhead.py's ResNet. The output now remembers the channels-first tensor it views,
+    so the next layer that wants that layout (a convolution, pooling, BatchNormalization, an
+    elementwise Activation, Add) takes it as it is, and the channels-last view, used by no one
+    else, is left out of the backward pass.
+    """
+    x = y.movedim(1, -1)
+    if not torch.compiler.is_compiling():  # a compiled graph fuses the permutes away anyway
+        x.__dict__[_CARRIED] = y
+    return x
+
+
+def carried_channels_first(x: torch.Tensor) -> torch.Tensor | None:
+    """The channels-first tensor `x` was made from by `channels_last_view`, when `x` still views
+    it (same memory and shape, the same gradient tracking: an `x.detach_()` or
+    `x.requires_grad_()` since then breaks the link); else None."""
+    carried = None if torch.compiler.is_compiling() else getattr(x, _CARRIED, None)
+    if (
+        carried is None
+        or carried.requires_grad != x.requires_grad
+        or carried.data_ptr() != x.data_ptr()
+        or carried.shape[1] != x.shape[-1]
+        or carried.shape[2:] != x.shape[1:-1]
+    ):
+        return None
+    return carried
+
+
+_CARRIED = "_lamina_channels_first"
 
 
 def kernel_layout(kernel: torch.Tensor, data_format: str) -> torch.Tensor:
