@@ -92,3 +92,18 @@ def test_only_elementwise_activations_run_on_the_carried_layout():
     softmax_out = layers.Activation("softmax")(x)  # over the channels-last axis: no carry
     assert spatial.carried_channels_first(softmax_out) is None
     torch.testing.assert_close(softmax_out, torch.softmax(x, -1))
+
+
+def test_torch_func_transforms_see_through_the_carry():
+    conv, pool = layers.Conv2D(2, 1), layers.MaxPooling2D(1)
+    x = torch.randn(3, 2, 2, 3, generator=torch.Generator().manual_seed(2))
+    conv(x)
+
+    def loss(inputs):
+        return pool(conv(inputs)).square().sum()
+
+    eager = x.clone().requires_grad_()
+    loss(eager).backward()
+    torch.testing.assert_close(torch.func.grad(loss)(x), eager.grad)
+    per_sample = torch.vmap(lambda sample: pool(conv(sample[None]))[0])(x)
+    torch.testing.assert_close(per_sample, pool(conv(x)))

@@ -67,25 +67,24 @@ def channels_last_view(y: torch.Tensor) -> torch.Tensor:
     else, is left out of the backward pass.
     """
     x = y.movedim(1, -1)
-    if not torch.compiler.is_compiling():  # a compiled graph fuses the permutes away anyway
-        x.__dict__[_CARRIED] = y
+    # Only where a backward pass will run: without one the carry saved less host time than it
+    # cost (predict); and a compiled graph fuses the permutes away anyway.
+    if torch.is_grad_enabled() and not torch.compiler.is_compiling():
+        x.__dict__[_CARRIED] = (y, x.stride())
     return x
 
 
 def carried_channels_first(x: torch.Tensor) -> torch.Tensor | None:
-    """The channels-first tensor `x` was made from by `channels_last_view`, when `x` still views
-    it (same memory and shape, the same gradient tracking: an `x.detach_()` or
-    `x.requires_grad_()` since then breaks the link); else None."""
-    carried = None if torch.compiler.is_compiling() else getattr(x, _CARRIED, None)
-    if (
-        carried is None
-        or carried.requires_grad != x.requires_grad
-        or carried.data_ptr() != x.data_ptr()
-        or carried.shape[1] != x.shape[-1]
-        or carried.shape[2:] != x.shape[1:-1]
-    ):
+    """The channels-first tensor `x` was made from by `channels_last_view`, while `x` still views
+    it as it did (the same strides and gradient tracking: an `x.requires_grad_()` or an in-place
+    change of its shape since then breaks the link); else None."""
+    carried = getattr(x, _CARRIED, None)
+    if carried is None or torch.compiler.is_compiling():
         return None
-    return carried
+    y, strides = carried
+    if y.requires_grad != x.requires_grad or x.stride() != strides:
+        return None
+    return y
 
 
 _CARRIED = "_lamina_channels_first"
