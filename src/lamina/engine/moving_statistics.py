@@ -39,7 +39,7 @@ class _Pending:
     def apply(self) -> None:
         if self.updates:
             _apply(self.updates)
-        self.__init__()
+        self.updates, self.layers = [], set()
 
 
 def _apply(updates) -> None:
