@@ -501,6 +501,9 @@ _ELEMENTWISE = frozenset(
 def is_elementwise(activation) -> bool:
     """Whether `activation` is one of lamina's value-by-value activations (see `_ELEMENTWISE`).
 
+    Args:
+        activation: any callable, as `get` returns it.
+
     Example:
         >>> is_elementwise(relu), is_elementwise(softmax), is_elementwise(lambda x: x)
         (True, False, False)
