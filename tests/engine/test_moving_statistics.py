@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+import collections
+
 import numpy as np
 import pytest
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from lamina import layers, models, optimizers
 from lamina.engine import moving_statistics
@@ -106,3 +109,24 @@ def test_fit_updates_every_batch_normalization_as_a_custom_loop_does():
         looped(torch.from_numpy(x[start : start + 8]), training=True)
     for expected, got in zip(moving(looped), moving(fitted), strict=True):
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
+
+
+class CountOps(TorchDispatchMode):
+    def __init__(self):
+        super().__init__()
+        self.counts = collections.Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.counts[func.overloadpacket.__name__] += 1
+        return func(*args, **(kwargs or {}))
+
+
+def test_a_fit_step_updates_all_its_batch_normalizations_in_one_lerp():
+    x = np.random.default_rng(8).standard_normal((16, 4, 4, 3)).astype("float32")
+    y = np.random.default_rng(9).standard_normal((16, 4, 4, 5)).astype("float32")
+    model = batch_norm_stack()
+    model.compile(optimizer=optimizers.SGD(0.01), loss="mse")
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+    with CountOps() as ops:
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0)  # two steps
+    assert ops.counts["_foreach_lerp_"] == 2  # three layers' statistics, once a step
