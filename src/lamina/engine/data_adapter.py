@@ -170,12 +170,12 @@ class ArrayData:
 
     @staticmethod
     def _slice(x, y, sw, start, stop):
-        cut = lambda t: t[start:stop]  # noqa: E731
-        return (
-            tree.map_structure(cut, x),
-            None if y is None else tree.map_structure(cut, y),
-            None if sw is None else sw[start:stop],
-        )
+        def cut(structure):  # a lone tensor (the usual x and y) skips the tree walk
+            if isinstance(structure, torch.Tensor):
+                return structure[start:stop]
+            return tree.map_structure(lambda t: t[start:stop], structure)
+
+        return cut(x), None if y is None else cut(y), None if sw is None else sw[start:stop]
 
     def __iter__(self):
         return self.epoch_batches()
