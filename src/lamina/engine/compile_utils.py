@@ -20,6 +20,7 @@ from lamina import losses as losses_module
 from lamina import metrics as metrics_module
 from lamina import mixed_precision
 from lamina.engine import data_adapter, errors, loss_checks, saved_logits
+from lamina.losses import crossentropy
 from lamina.losses.loss import loss_mask
 
 # --------------------------------------------------------------------------------------------------
@@ -221,6 +222,10 @@ class CompileLoss:
                 self._checked_shapes.add(key)
         if isinstance(entry.fn, losses_module.Loss):
             return entry.fn(y_true, y_pred, sample_weight)
+        if sample_weight is None and getattr(y_pred, "_keras_mask", None) is None:
+            mean = crossentropy.fused_batch_mean(entry.fn, y_true, y_pred)
+            if mean is not None:  # the mean inside torch's kernel (a GPU step's launches)
+                return mean
         values = entry.fn(y_true, y_pred)
         mask = loss_mask(values, y_pred)
         return losses_module.reduce_values(values, sample_weight, mask=mask)
