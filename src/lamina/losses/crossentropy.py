@@ -242,7 +242,7 @@ def fused_batch_mean(fn, y_true, y_pred):
     """The batch mean of `fn(y_true, y_pred)` (default options) in one fused torch kernel, or
     None where that path does not apply.
 
-    For a sparse categorical or binary cross-entropy of a softmax's or sigmoid's output, torch's
+    For a (sparse) categorical or binary cross-entropy of a softmax's or sigmoid's output, torch's
     `cross_entropy` / `binary_cross_entropy_with_logits` average inside their kernels; the
     per-sample values and their mean took two more ops forward and three backward, launches a
     GPU step waits on. The caller has ruled out sample weights and masks; the mean over every
@@ -263,11 +263,10 @@ def fused_batch_mean(fn, y_true, y_pred):
     if fn is sparse_categorical_crossentropy:
         if y_true.dim() == y_pred.dim() and y_true.shape[-1] == 1:
             y_true = y_true.squeeze(-1)
-        labels = y_true.long()
         logits = saved_logits.logits_of(y_pred, "softmax", -1)
-        if logits is None or logits.dim() != 2 or labels.shape != logits.shape[:-1]:
+        if logits is None or logits.dim() != 2 or y_true.shape != logits.shape[:-1]:
             return None
-        return F.cross_entropy(logits.to(y_pred.dtype), labels)
+        return F.cross_entropy(logits.to(y_pred.dtype), y_true.long())
     if fn is categorical_crossentropy:  # one-hot or soft labels: torch takes probabilities too
         logits = saved_logits.logits_of(y_pred, "softmax", -1)
         if logits is None or logits.dim() != 2 or y_true.shape != logits.shape:
