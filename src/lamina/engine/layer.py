@@ -35,19 +35,22 @@ from lamina.mixed_precision import autocast as mixed_precision_autocast
 _thread_state = threading.local()
 
 
+def _thread_list(name: str) -> list:
+    """This thread's list `name` of `_thread_state`, made empty on first use."""
+    values = getattr(_thread_state, name, None)
+    if values is None:
+        values = []
+        setattr(_thread_state, name, values)
+    return values
+
+
 def _training_stack() -> list[bool]:
-    stack = getattr(_thread_state, "stack", None)
-    if stack is None:
-        stack = _thread_state.stack = []
-    return stack
+    return _thread_list("stack")
 
 
 def _callers() -> list:
     """The layers whose calls are running on this thread, outermost first."""
-    callers = getattr(_thread_state, "callers", None)
-    if callers is None:
-        callers = _thread_state.callers = []
-    return callers
+    return _thread_list("callers")
 
 
 # Whether any layer has added a loss (add_loss, an activity regularizer) in this process. Until one
@@ -347,8 +350,7 @@ class Layer(nn.Module):
         if self.input_spec is not None:
             self.input_spec.check(inputs.shape, self)
         if self._call_takes_training:
-            stack = _training_stack()
-            return self.call(inputs, training=stack[-1] if stack else self.training)
+            return self.call(inputs, training=current_training(self, None))
         return self.call(inputs)
 
     def _weights_device(self) -> torch.device | None:
