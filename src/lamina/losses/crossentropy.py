@@ -14,7 +14,15 @@ import torch
 import torch.nn.functional as F
 
 from lamina.engine import saved_logits
-from lamina.losses.loss import EPSILON, Loss, as_float, match_rank, mean_over, wrapper_class
+from lamina.losses.loss import (
+    EPSILON,
+    Loss,
+    as_float,
+    class_ids,
+    match_rank,
+    mean_over,
+    wrapper_class,
+)
 
 
 def _logits_behind(y_pred, activation, from_logits, who, axis=-1):
@@ -197,9 +205,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
         >>> round(sparse_categorical_crossentropy(torch.tensor([1]), y_pred).item(), 4)
         0.6931
     """
-    if y_true.dim() == y_pred.dim() and y_true.shape[-1] == 1:
-        y_true = y_true.squeeze(-1)
-    labels = y_true.long()
+    labels = class_ids(y_true, y_pred).long()
     logits = _logits_behind(y_pred, "softmax", from_logits, "sparse_categorical_crossentropy", axis)
     if logits is not None and labels.shape == logits.shape[:-1]:
         values = _sparse_from_logits(labels, logits, ignore_class)
@@ -260,24 +266,24 @@ def fused_batch_mean(fn, y_true, y_pred):
         >>> probabilities = torch.softmax(logits, -1)  # remembers nothing: no fused path
         >>> fused_batch_mean(sparse_categorical_crossentropy, torch.tensor([0, 1]), probabilities)
     """
+    who = getattr(fn, "__name__", "")
     if fn is sparse_categorical_crossentropy:
-        if y_true.dim() == y_pred.dim() and y_true.shape[-1] == 1:
-            y_true = y_true.squeeze(-1)
-        logits = saved_logits.logits_of(y_pred, "softmax", -1)
+        y_true = class_ids(y_true, y_pred)
+        logits = _logits_behind(y_pred, "softmax", False, who)
         if logits is None or logits.dim() != 2 or y_true.shape != logits.shape[:-1]:
             return None
-        return F.cross_entropy(logits.to(y_pred.dtype), y_true.long())
+        return F.cross_entropy(logits, y_true.long())
     if fn is categorical_crossentropy:  # one-hot or soft labels: torch takes probabilities too
-        logits = saved_logits.logits_of(y_pred, "softmax", -1)
+        logits = _logits_behind(y_pred, "softmax", False, who)
         if logits is None or logits.dim() != 2 or y_true.shape != logits.shape:
             return None
-        return F.cross_entropy(logits.to(y_pred.dtype), as_float(y_true, y_pred))
+        return F.cross_entropy(logits, as_float(y_true, y_pred))
     if fn is binary_crossentropy:
         y_true, y_pred = match_rank(y_true, y_pred)
-        logits = saved_logits.logits_of(y_pred, "sigmoid")
+        logits = _logits_behind(y_pred, "sigmoid", False, who)
         if logits is None or logits.shape != y_true.shape:
             return None
-        return F.binary_cross_entropy_with_logits(logits.to(y_pred.dtype), as_float(y_true, y_pred))
+        return F.binary_cross_entropy_with_logits(logits, as_float(y_true, y_pred))
     return None
 
 

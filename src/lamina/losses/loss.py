@@ -63,6 +63,24 @@ def as_tensors(y_true, y_pred):
     return torch.as_tensor(y_true, device=y_pred.device), y_pred
 
 
+def class_ids(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+    """Sparse labels as one class id per sample: `(N, 1)` against `(N, classes)` becomes `(N,)`,
+    as Keras's sparse losses and metrics accept both.
+
+    Args:
+        y_true: class ids, `(N,)` or `(N, 1)` (any rank, with a trailing axis of 1 when it has
+            `y_pred`'s rank).
+        y_pred: the class scores.
+
+    Example:
+        >>> tuple(class_ids(torch.zeros(4, 1), torch.zeros(4, 3)).shape)
+        (4,)
+    """
+    if y_true.dim() == y_pred.dim() and y_true.shape[-1] == 1:
+        return y_true.squeeze(-1)
+    return y_true
+
+
 def mean_over(values, axis=-1):
     """`values.mean(dim=axis)`, as a view when that axis has size 1 (a single output unit).
 

@@ -7,6 +7,7 @@ import inspect
 import torch
 
 from lamina.losses import match_rank
+from lamina.losses.loss import class_ids
 from lamina.metrics.metric import MeanMetricWrapper
 
 
@@ -67,8 +68,7 @@ def sparse_categorical_accuracy(y_true, y_pred):
         >>> sparse_categorical_accuracy(torch.tensor([0]), torch.tensor([[0.3, 0.7]])).tolist()
         [0.0]
     """
-    if y_true.dim() == y_pred.dim() and y_true.shape[-1] == 1:
-        y_true = y_true.squeeze(-1)
+    y_true = class_ids(y_true, y_pred)
     return (y_pred.argmax(dim=-1) == y_true.long()).float()
 
 
@@ -101,8 +101,7 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
         >>> sparse_top_k_categorical_accuracy(torch.tensor([2]), y_pred, k=2).tolist()
         [1.0]
     """
-    if y_true.dim() == y_pred.dim() and y_true.shape[-1] == 1:
-        y_true = y_true.squeeze(-1)
+    y_true = class_ids(y_true, y_pred)
     top = y_pred.topk(min(k, y_pred.shape[-1]), dim=-1).indices
     return (top == y_true.long().unsqueeze(-1)).any(dim=-1).float()
 
