@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-import collections
-
 import numpy as np
 import pytest
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from lamina import layers, models, optimizers
 from lamina.engine import moving_statistics
+from tests.op_counts import CountOps
 
 
 def batch_norm_stack(momenta=(0.99, 0.99, 0.99)):
@@ -109,16 +107,6 @@ def test_fit_updates_every_batch_normalization_as_a_custom_loop_does():
         looped(torch.from_numpy(x[start : start + 8]), training=True)
     for expected, got in zip(moving(looped), moving(fitted), strict=True):
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
-
-
-class CountOps(TorchDispatchMode):
-    def __init__(self):
-        super().__init__()
-        self.counts = collections.Counter()
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.counts[func.overloadpacket.__name__] += 1
-        return func(*args, **(kwargs or {}))
 
 
 def test_a_fit_step_updates_all_its_batch_normalizations_in_one_lerp():

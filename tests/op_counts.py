@@ -1,0 +1,20 @@
+"""`CountOps`: the aten ops dispatched while it is active, counted by name, for tests that hold
+a step to a number of ops (e.g. one `_foreach_lerp_` a step, fewer `permute`s)."""
+
+from __future__ import annotations
+
+import collections
+
+from torch.utils._python_dispatch import TorchDispatchMode
+
+
+class CountOps(TorchDispatchMode):
+    """`with CountOps() as ops: ...` then `ops.counts["permute"]`."""
+
+    def __init__(self):
+        super().__init__()
+        self.counts = collections.Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.counts[func.overloadpacket.__name__] += 1
+        return func(*args, **(kwargs or {}))
