@@ -17,23 +17,33 @@ way the moving statistics hold the new values when the outermost call returns.
 from __future__ import annotations
 
 import threading
+from typing import NamedTuple
 
 import torch
 
 _state = threading.local()
 
 
+class _Update(NamedTuple):
+    """One layer's batch statistics: the variance, or the inverse std it is computed from."""
+
+    layer: object
+    mean: torch.Tensor
+    variance: torch.Tensor | None
+    inverse_std: torch.Tensor | None
+
+
 class _Pending:
     """The updates waiting for the end of the forward, in call order."""
 
     def __init__(self):
-        self.updates: list[tuple] = []
+        self.updates: list[_Update] = []
         self.layers: set[int] = set()
 
-    def add(self, layer, update: tuple) -> None:
-        if id(layer) in self.layers:  # a layer called twice: its first update lands first
+    def add(self, update: _Update) -> None:
+        if id(update.layer) in self.layers:  # a layer called twice: its first update lands first
             self.apply()
-        self.layers.add(id(layer))
+        self.layers.add(id(update.layer))
         self.updates.append(update)
 
     def apply(self) -> None:
@@ -42,21 +52,23 @@ class _Pending:
         self.updates, self.layers = [], set()
 
 
-def _apply(updates) -> None:
-    """Apply `(layer, mean, variance or None, inverse_std or None)` updates in three ops."""
-    from_inverse_std = [u for u in updates if u[2] is None]
+def _apply(updates: list[_Update]) -> None:
+    """Apply the updates in three multi-tensor ops (pow, sub, lerp)."""
+    from_inverse_std = [u for u in updates if u.variance is None]
     if from_inverse_std:
-        variances = torch._foreach_pow([u[3] for u in from_inverse_std], -2.0)
-        torch._foreach_sub_(variances, [u[0].epsilon for u in from_inverse_std])
+        variances = torch._foreach_pow([u.inverse_std for u in from_inverse_std], -2.0)
+        torch._foreach_sub_(variances, [u.layer.epsilon for u in from_inverse_std])
         computed = iter(variances)
-        updates = [u if u[2] is not None else (u[0], u[1], next(computed), None) for u in updates]
+        updates = [
+            u if u.variance is not None else u._replace(variance=next(computed)) for u in updates
+        ]
     movings, batch = [], []
-    for layer, mean, variance, _ in updates:
-        movings += (layer.moving_mean, layer.moving_variance)
-        batch += (mean, variance)
+    for u in updates:
+        movings += (u.layer.moving_mean, u.layer.moving_variance)
+        batch += (u.mean, u.variance)
     if any(s.dtype != m.dtype for s, m in zip(batch, movings, strict=True)):
         batch = [s.to(m.dtype) for s, m in zip(batch, movings, strict=True)]  # float64 stats...
-    weights = [1.0 - u[0].momentum for u in updates]
+    weights = [1.0 - u.layer.momentum for u in updates]
     if all(w == weights[0] for w in weights):
         torch._foreach_lerp_(movings, batch, weights[0])
         return
@@ -74,7 +86,7 @@ def update(layer, mean: torch.Tensor, variance=None, inverse_std=None) -> None:
         inverse_std: the batch's `1 / sqrt(variance + epsilon)` per channel, as
             `torch.native_batch_norm` returns it.
     """
-    entry = (
+    entry = _Update(
         layer,
         mean.detach(),
         None if variance is None else variance.detach(),
@@ -84,7 +96,7 @@ def update(layer, mean: torch.Tensor, variance=None, inverse_std=None) -> None:
     if pending is None:
         _apply([entry])
     else:
-        pending.add(layer, entry)
+        pending.add(entry)
 
 
 class deferred:
