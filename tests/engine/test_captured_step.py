@@ -271,6 +271,20 @@ class CustomStep(lamina.Model):
         return super().train_step(data)
 
 
+class CustomLoss(lamina.Model):
+    """A loss of its own, which the captured graph (the compiled loss) would drop."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = layers.Dense(1, activation="sigmoid")
+
+    def call(self, inputs):
+        return self.dense(inputs)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        return super().compute_loss(x, y, y_pred, sample_weight, training) + 1.0
+
+
 OPTION = r"the optimizer option {} is not supported"
 FALLBACKS = {
     "use_ema": (_mlp, lambda: optimizers.Adam(use_ema=True), OPTION.format("use_ema=True")),
@@ -296,6 +310,7 @@ FALLBACKS = {
         r"layer 'dense' has an activity_regularizer",
     ),
     "custom_train_step": (CustomStep, optimizers.Adam, r"the model overrides train_step"),
+    "custom_compute_loss": (CustomLoss, optimizers.Adam, r"the model overrides compute_loss"),
     "seeded_dropout": (
         lambda: lamina.Sequential(
             [layers.Dense(4, input_shape=(2,)), layers.Dropout(0.5, seed=1), layers.Dense(1)]

@@ -157,6 +157,9 @@ class CapturedStep:
     def _unsupported(self) -> str | None:
         """Why this model and optimizer cannot be captured, or None."""
         optimizer = self.model.optimizer
+        if self.model._overrides("compute_loss"):
+            # The graph computes the compiled loss itself: an override would be dropped.
+            return "the model overrides compute_loss"
         if not captured_rules.supports(optimizer):
             return (
                 f"the optimizer {type(optimizer).__name__} has no captured update (SGD, Adam, "
