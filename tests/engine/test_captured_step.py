@@ -505,3 +505,106 @@ def _assert_same_weights(got_model, expected_model):
     pairs = zip(got_model.get_weights(), expected_model.get_weights(), strict=True)
     for got, expected in pairs:
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+# --------------------------------------------------------------------------------------------------
+# The metric updates: inside the graph for lamina's own metrics, outside it otherwise
+
+
+def _metric_data():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((56, 2)).astype("float32")
+    return x, (x[:, :1] + 0.3 * x[:, 1:] > 0).astype("float32"), rng.uniform(0.5, 2, 56)
+
+
+def _fit_with_metrics(jit, build=_mlp, **compile_args):
+    """(model, history) of 3 epochs from seed 7, batches of 16 (the last one eager)."""
+    x, y, weights = _metric_data()
+    lamina.utils.set_random_seed(7)
+    model = build()
+    model.compile(optimizer="adam", loss="binary_crossentropy", jit_compile=jit, **compile_args)
+    history = model.fit(
+        x, y, sample_weight=weights, batch_size=16, epochs=3, shuffle=False, verbose=0
+    )
+    return model, history.history
+
+
+def _assert_same_history(got, expected):
+    assert got.keys() == expected.keys()
+    for name, values in expected.items():
+        np.testing.assert_allclose(got[name], values, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+@pytest.mark.slow
+def test_lamina_metrics_are_updated_inside_the_graph_like_the_eager_step():
+    compile_args = {
+        "metrics": ["accuracy", lamina.metrics.AUC(), lamina.metrics.Precision(), "mse"],
+        "weighted_metrics": ["accuracy", lamina.metrics.Recall()],
+    }
+    captured, captured_history = _fit_with_metrics(True, **compile_args)
+    state = captured._compile_state.captured
+    assert state._compiled is not None and state._metrics_inside
+    _, eager_history = _fit_with_metrics(False, **compile_args)
+    _assert_same_history(captured_history, eager_history)
+
+
+class CountingMean(lamina.metrics.Mean):
+    """A user's metric with Python state, which a graph would bake in as it was when traced."""
+
+    def __init__(self):
+        super().__init__(name="prediction_mean")
+        self.calls = 0
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.calls += 1
+        super().update_state(y_pred)
+
+
+class CountingModel(lamina.Model):
+    """compute_metrics of its own, counting its calls."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = layers.Dense(1, activation="sigmoid")
+        self.metric_calls = 0
+
+    def call(self, inputs):
+        return self.dense(inputs)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        self.metric_calls += 1
+        return super().compute_metrics(x, y, y_pred, sample_weight)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["user_metric", "user_compute_metrics"])
+def test_a_users_metric_code_runs_outside_the_graph_at_every_step(case):
+    if case == "user_metric":
+        captured, history = _fit_with_metrics(True, metrics=[CountingMean()])
+        calls = captured._compile_state.metrics.metrics[0].calls
+    else:
+        captured, history = _fit_with_metrics(True, build=CountingModel, metrics=["accuracy"])
+        calls = captured.metric_calls
+    state = captured._compile_state.captured
+    assert state._compiled is not None and not state._metrics_inside
+    assert calls == 3 * 4  # 3 epochs of 56 samples in batches of 16
+    metrics = [CountingMean()] if case == "user_metric" else ["accuracy"]
+    build = _mlp if case == "user_metric" else CountingModel
+    _assert_same_history(history, _fit_with_metrics(False, build=build, metrics=metrics)[1])
+
+
+@pytest.mark.slow
+def test_metrics_that_fail_to_compile_inside_the_graph_move_out_of_it(monkeypatch):
+    # A graph break in the loss tracker's update: the graph with the metrics inside cannot be
+    # traced whole, and the step recompiles with them outside, silently, with the same numbers.
+    update_weighted = lamina.metrics.Mean.update_weighted
+
+    def breaking(self, value, weight):
+        torch._dynamo.graph_break()
+        update_weighted(self, value, weight)
+
+    monkeypatch.setattr(lamina.metrics.Mean, "update_weighted", breaking)
+    captured, captured_history = _fit_with_metrics(True, metrics=["accuracy"])
+    state = captured._compile_state.captured
+    assert not state.disabled and state._compiled is not None and not state._metrics_inside
+    _assert_same_history(captured_history, _fit_with_metrics(False, metrics=["accuracy"])[1])
