@@ -150,6 +150,7 @@ class CapturedStep:
         self._configuration = None
         self._step = None  # the function compiled (its graph traced at the first call)
         self._metrics_inside = False
+        self._traced = False
 
     # ----------------------------------------------------------------------------------------------
     def skip(self, reason: str, forward=None) -> None:
@@ -290,6 +291,7 @@ class CapturedStep:
             _own_code(self._step), fullgraph=True, dynamic=False, options=_options(device)
         )
         self._signature = None
+        self._traced = False  # until its first call has traced the graph
 
     def note_epoch_begin(self) -> None:
         """Recompile at the next step if a layer's or the optimizer's configuration changed since
@@ -368,11 +370,15 @@ class CapturedStep:
         """The compiled step on `inputs`: (loss, (per-output losses, outputs, masks))."""
         if self._cuda_graphs:
             torch.compiler.cudagraph_mark_step_begin()  # the last replay's outputs are consumed
+        if self._traced:  # (a warnings filter per call would cost more than the MLP's guards)
+            return self._compiled(*inputs)
         with warnings.catch_warnings():
             # Dynamo's tracing of a torch.autograd.Function (the captured LSTM's, in
             # layers/recurrent/lstm_sequence.py) instantiates it, which torch deprecates.
             warnings.filterwarnings("ignore", _FUNCTION_INSTANTIATED, DeprecationWarning)
-            return self._compiled(*inputs)
+            result = self._compiled(*inputs)
+        self._traced = True
+        return result
 
     def _update_metrics(self, loss, aux, x, y, sample_weight):
         """The loss trackers and the compiled metrics from the step's detached outputs, inside
