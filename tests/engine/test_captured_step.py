@@ -32,6 +32,28 @@ def two_output_mlp():
     return lamina.Model(inputs, outputs)
 
 
+class SquarePenalty(layers.Layer):
+    """Adds half the mean square of its inputs as a loss (`add_loss` in `call`)."""
+
+    def call(self, inputs):
+        self.add_loss(0.5 * (inputs**2).mean())
+        return inputs
+
+
+def penalized_mlp():
+    """Losses added during the forward: an activity regularizer and a layer's add_loss."""
+    inputs = layers.Input((2,))
+    hidden = layers.Dense(8, activation="tanh", activity_regularizer="l2")(inputs)
+    hidden = SquarePenalty()(hidden)
+    outputs = {
+        "label": layers.Dense(1, activation="sigmoid", name="label")(hidden),
+        "score": layers.Dense(1, activity_regularizer=lamina.regularizers.L1(0.1), name="score")(
+            hidden
+        ),
+    }
+    return lamina.Model(inputs, outputs)
+
+
 def small_cnn():
     # No bias before BatchNormalization: its gradient is rounding noise, which Adam scales up to
     # full steps of either sign, so no two implementations would agree on it.
@@ -147,6 +169,16 @@ CASES = {
         16,
         2,
         lambda: optimizers.Muon(0.02, weight_decay=0.1, adam_weight_decay=0.01),
+        list,
+    ),
+    # add_loss during the forward: the graph reads the losses and leaves none behind
+    "activity-regularizer-add-loss": (
+        penalized_mlp,
+        mlp_data,
+        MLP_COMPILE,
+        16,
+        2,
+        lambda: optimizers.Adam(0.01),
         list,
     ),
     # the fused oneDNN kernels cannot be traced: the captured step runs the cells' step loop
@@ -303,11 +335,6 @@ FALLBACKS = {
         lambda: _mlp(kernel_constraint="non_neg"),
         optimizers.Adam,
         r"weight constraints \(kernel_constraint, ...\) are not supported",
-    ),
-    "activity_regularizer": (
-        lambda: _mlp(activity_regularizer="l2"),
-        optimizers.Adam,
-        r"layer 'dense' has an activity_regularizer",
     ),
     "custom_train_step": (CustomStep, optimizers.Adam, r"the model overrides train_step"),
     "custom_compute_loss": (CustomLoss, optimizers.Adam, r"the model overrides compute_loss"),

@@ -18,8 +18,9 @@ numbers). The design is functional, because that is what torch.compile captures 
   clipping is the eager path's own `Optimizer.clip_gradients`, traced.
 - The loss trackers and the compiled metrics are updated inside the graph too (their state
   tensors are inputs it updates in place): outside it, those updates were a third of a small
-  MLP's epoch on the CPU (the peer harness's: 4.9 -> 3.3 ms; its LSTM's 26.6 -> 24.7). That holds for lamina's own metrics under the model's own `compute_metrics`; a metric
-  class of the user's (which may keep Python state the graph would bake in) or an overridden
+  MLP's epoch on the CPU (the peer harness's: 4.9 -> 3.3 ms; its LSTM's 26.6 -> 24.7). That
+  holds for lamina's own metrics under the model's own `compute_metrics`; a metric class of the
+  user's (which may keep Python state the graph would bake in) or an overridden
   `compute_metrics` is updated outside the graph, from its detached outputs, as is everything
   when a graph with the metrics inside fails to compile. Nothing reads a value on the host.
 - The first step is eager: a user's mistake meets lamina's own error message, not the
@@ -181,12 +182,6 @@ class CapturedStep:
             return "weight constraints (kernel_constraint, ...) are not supported"
         if not optimizer.parameters:
             return "the model has no trainable weights"
-        for module in self.model.modules():
-            if getattr(module, "activity_regularizer", None) is not None:
-                return (
-                    f"layer '{getattr(module, 'name', type(module).__name__)}' has an "
-                    "activity_regularizer, which is not supported"
-                )
         return None
 
     def _seeded_layer(self) -> str | None:

@@ -742,7 +742,10 @@ class Layer(nn.Module):
             scope.add_loss(loss)
             return
         _losses_added[0] = True
-        self._activity_losses.append(loss)
+        # A new list, not an append: inside a captured train step the list is cleared (a new
+        # empty one) once the loss has read it, so the graph leaves nothing behind, where an
+        # appended-to list would have to hold the traced tensor after it (which fails).
+        self._activity_losses = [*self._activity_losses, loss]
 
     def _clear_activity_losses(self) -> None:
         for module in self.modules():
