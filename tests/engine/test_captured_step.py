@@ -422,6 +422,13 @@ def test_a_failing_compile_warns_and_trains_eagerly_with_the_same_numbers(monkey
         np.testing.assert_array_equal(got, expected)
 
 
+def test_a_compile_failure_is_described_by_its_reason():
+    # Inductor's wrapper says "backend='inductor' raised:" on its first line, the reason after.
+    wrapped = RuntimeError("backend='inductor' raised:\nNotImplementedError: no kernel for it\n")
+    assert captured_step._describe(wrapped) == "NotImplementedError: no kernel for it"
+    assert captured_step._describe(ValueError("bad\nmore")) == "ValueError: bad"
+
+
 def test_batches_that_are_not_tensors_are_refused_by_name():
     assert captured_step._signature((torch.zeros(2), None, None)) == (
         (torch.Size([2]), torch.float32, torch.device("cpu")),

@@ -468,5 +468,8 @@ def _describe(error: Exception) -> str:
     marker = "raised exception "
     if marker in text:  # "Observed exception ... raised exception RuntimeError('...')"
         return text[text.index(marker) + len(marker) :].strip().splitlines()[0][:300]
-    first_line = (text.strip().splitlines() or [""])[0][:300]
-    return f"{type(error).__name__}: {first_line}"
+    lines = [line for line in text.strip().splitlines() if line.strip()] or [""]
+    first_line = lines[0]
+    if first_line.endswith("raised:") and len(lines) > 1:  # "backend='inductor' raised:" <- why
+        return lines[1][:300]
+    return f"{type(error).__name__}: {first_line[:300]}"
