@@ -199,7 +199,9 @@ class CapturedStep:
         """Whether the metric updates can go inside the graph: the model's own compute_metrics
         over lamina's own metrics, whose updates are tensor ops on tensor state. A user's
         metric may keep Python state (a call count), which the graph would bake in as it was
-        when traced: the guards that would catch it are cut (see above)."""
+        when traced: the guards that would catch it are cut (see above). A metric function is
+        wrapped in lamina's MeanMetricWrapper and traced with it, as Keras's jit_compile traces
+        it; one that reads the host cannot be traced and moves the metrics out (`__call__`)."""
         if self.model._overrides("compute_metrics"):
             return False
         return all(
