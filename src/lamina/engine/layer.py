@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import threading
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -32,25 +31,15 @@ from lamina.mixed_precision import autocast as mixed_precision_autocast
 # nested layers follow it. One list per thread: a Dataset.map worker calling
 # `augment(x, training=True)` must not leak its value into the training thread. (A ContextVar
 # costs a graph break under torch.compile; a thread-local list does not.)
-_thread_state = threading.local()
-
-
-def _thread_list(name: str) -> list:
-    """This thread's list `name` of `_thread_state`, made empty on first use."""
-    values = getattr(_thread_state, name, None)
-    if values is None:
-        values = []
-        setattr(_thread_state, name, values)
-    return values
 
 
 def _training_stack() -> list[bool]:
-    return _thread_list("stack")
+    return scopes.thread_stack("layer_training")
 
 
 def _callers() -> list:
     """The layers whose calls are running on this thread, outermost first."""
-    return _thread_list("callers")
+    return scopes.thread_stack("layer_callers")
 
 
 # Whether any layer has added a loss (add_loss, an activity regularizer) in this process. Until one

@@ -13,14 +13,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
-import threading
 from typing import NamedTuple
 
 import torch
 import torch.utils.checkpoint
 from torch import nn
 
-_state = threading.local()
+from lamina.engine import scopes
+
 _MODES = ("full", "activations", "larger_than", "list_of_layers", None)
 
 
@@ -128,10 +128,7 @@ class RematScope:
 
 
 def _stack() -> list:
-    stack = getattr(_state, "scopes", None)
-    if stack is None:
-        stack = _state.scopes = []
-    return stack
+    return scopes.thread_stack("remat")
 
 
 def current_mode() -> RematMode | None:

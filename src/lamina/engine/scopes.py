@@ -14,7 +14,11 @@ from lamina.engine.variable_base import VariableBase
 _state = threading.local()
 
 
-def _stack(key: str) -> list:
+def thread_stack(key: str) -> list:
+    """This thread's list `key`, made empty on first use: the per-thread state of the scopes
+    here, of the layers' training flag and callers (layer.py) and of remat scopes (remat.py).
+    Each user keeps its own keys. (A ContextVar costs a graph break under torch.compile; a
+    thread-local list does not.)"""
     stack = getattr(_state, key, None)
     if stack is None:
         stack = []
@@ -64,7 +68,7 @@ class name_scope:  # noqa: N801 - Keras's name for a context manager
         self._pushed = False
 
     def __enter__(self):
-        stack = _stack("names")
+        stack = thread_stack("names")
         if self.deduplicate and stack and self.caller is not None:
             top = stack[-1]
             if top.caller is self.caller and top.name == self.name:
@@ -75,7 +79,7 @@ class name_scope:  # noqa: N801 - Keras's name for a context manager
 
     def __exit__(self, *exc_info):
         if self._pushed:
-            _stack("names").pop()
+            thread_stack("names").pop()
             self._pushed = False
         return False
 
@@ -89,7 +93,7 @@ def current_path() -> str:
         'a'
     """
     parts: list[str] = []
-    for scope in _stack("names"):
+    for scope in thread_stack("names"):
         if scope.override_parent is not None:
             parts = [p for p in scope.override_parent.split("/") if p]
         parts.append(scope.name)
@@ -149,11 +153,11 @@ class StatelessScope:
             self.add_update((variable, value))
 
     def __enter__(self):
-        _stack("stateless").append(self)
+        thread_stack("stateless").append(self)
         return self
 
     def __exit__(self, *exc_info):
-        _stack("stateless").pop()
+        thread_stack("stateless").pop()
         return False
 
     def add_loss(self, loss) -> None:
@@ -178,7 +182,7 @@ def get_stateless_scope() -> StatelessScope | None:
         >>> get_stateless_scope() is None
         True
     """
-    stack = _stack("stateless")
+    stack = thread_stack("stateless")
     return stack[-1] if stack else None
 
 
@@ -190,7 +194,7 @@ def in_stateless_scope() -> bool:
         ...     in_stateless_scope()
         True
     """
-    return bool(_stack("stateless"))
+    return bool(thread_stack("stateless"))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -213,11 +217,11 @@ class SymbolicScope:
     """
 
     def __enter__(self):
-        _stack("symbolic").append(self)
+        thread_stack("symbolic").append(self)
         return self
 
     def __exit__(self, *exc_info):
-        _stack("symbolic").pop()
+        thread_stack("symbolic").pop()
         return False
 
 
@@ -228,4 +232,4 @@ def in_symbolic_scope() -> bool:
         >>> in_symbolic_scope()
         False
     """
-    return bool(_stack("symbolic"))
+    return bool(thread_stack("symbolic"))
