@@ -291,7 +291,9 @@ def _mlp(**dense_options):
     )
 
 
-class CustomStep(lamina.Model):
+class OneDense(lamina.Model):
+    """A subclassed model of one sigmoid Dense: the base of the overriding models below."""
+
     def __init__(self):
         super().__init__()
         self.dense = layers.Dense(1, activation="sigmoid")
@@ -299,19 +301,14 @@ class CustomStep(lamina.Model):
     def call(self, inputs):
         return self.dense(inputs)
 
+
+class CustomStep(OneDense):
     def train_step(self, data):
         return super().train_step(data)
 
 
-class CustomLoss(lamina.Model):
+class CustomLoss(OneDense):
     """A loss of its own, which the captured graph (the compiled loss) would drop."""
-
-    def __init__(self):
-        super().__init__()
-        self.dense = layers.Dense(1, activation="sigmoid")
-
-    def call(self, inputs):
-        return self.dense(inputs)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         return super().compute_loss(x, y, y_pred, sample_weight, training) + 1.0
@@ -677,16 +674,12 @@ class CountingMean(lamina.metrics.Mean):
         super().update_state(y_pred)
 
 
-class CountingModel(lamina.Model):
+class CountingModel(OneDense):
     """compute_metrics of its own, counting its calls."""
 
     def __init__(self):
         super().__init__()
-        self.dense = layers.Dense(1, activation="sigmoid")
         self.metric_calls = 0
-
-    def call(self, inputs):
-        return self.dense(inputs)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         self.metric_calls += 1
