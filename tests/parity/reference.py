@@ -689,6 +689,13 @@ def keras_regressor_saved(path, make_optimizer, x, y):
     return variables, model.get_weights()
 
 
+def keras_run(program):
+    """`program(keras)` after `clear_session()`: a program written once for both frameworks (the
+    test runs `program(lamina)` beside it), returning what it returns."""
+    keras.backend.clear_session()
+    return program(keras)
+
+
 def keras_custom_layer(body: type):
     """An instance of a Keras layer class whose methods come from `body` (a mixin written once
     for both frameworks, the Keras 3 way)."""

@@ -52,6 +52,7 @@ What it cannot capture takes the eager step, with one warning (CAPTURE_SKIPPED) 
 
 from __future__ import annotations
 
+import operator
 import os
 import types
 import warnings
@@ -61,7 +62,7 @@ import torch
 from torch.utils import _pytree as pytree
 
 from lamina.callbacks import LazyLogs
-from lamina.engine import compile_utils, data_adapter
+from lamina.engine import compile_utils, data_adapter, weight
 from lamina.optimizers import captured_rules, schedules
 
 CAPTURE_SKIPPED = (
@@ -263,14 +264,15 @@ class CapturedStep:
         self._learning_rate = torch.zeros((), dtype=first.dtype, device=first.device)
         self._learning_rate_value = None
         self._cuda_graphs = _wants_cuda_graphs(first.device)
+        self._plain_parameters = self._plain_views(parameters)
+        self._constants = self._constant_views = None  # made at each step's first use
+        self._weights_generation = weight.storage_generation()
         if self._cuda_graphs:
             state = optimizer.torch_optimizer.state
             slot_tensors = [state[p].get(k) for k in self._slot_keys for p in parameters]
-            constants = [owner[key] for owner, key in self._constant_refs]
             # The metrics' state too, which the graph updates in place when they are inside it.
             metric_states = [v for m in self.state.all_metrics() for v in m.variables]
-            statics = (*parameters, *constants, *slot_tensors, *metric_states, self._learning_rate)
-            for tensor in statics:
+            for tensor in (*slot_tensors, *metric_states, self._learning_rate):
                 if isinstance(tensor, torch.Tensor):
                     torch._dynamo.mark_static_address(tensor)
         self._configuration = _configuration(self.model)
@@ -346,8 +348,22 @@ class CapturedStep:
         state = optimizer.torch_optimizer.state
         # None where a weight has no such slot (Muon: only its AdamW weights have a velocity).
         slots = {k: [state[p].get(k) for p in parameters] for k in self._slot_keys}
+        if self._weights_generation != weight.storage_generation():  # a module moved or cast
+            self._plain_parameters = self._plain_views(parameters)
+            self._constants = None
+            self._weights_generation = weight.storage_generation()
         constant = [owner[name] for owner, name in self._constant_refs]
-        inputs = (parameters, constant, slots, self._learning_rate, x, y, sample_weight)
+        if self._constants is None or not all(map(operator.is_, constant, self._constants)):
+            self._constants, self._constant_views = constant, self._plain_views(constant)
+        inputs = (
+            self._plain_parameters,
+            self._constant_views,
+            slots,
+            self._learning_rate,
+            x,
+            y,
+            sample_weight,
+        )
         try:
             loss, aux = self._run(inputs)
         except Exception as error:  # noqa: BLE001 - any failure to capture means: run eagerly
@@ -362,6 +378,18 @@ class CapturedStep:
         if self._metrics_inside:
             return LazyLogs(self.model.get_metrics_result)
         return self._update_metrics(loss, aux, x, y, sample_weight)
+
+    def _plain_views(self, tensors: list) -> list:
+        """The weights as the graph takes them: plain tensors on the same storage (and version
+        counter), so its in-place updates land in the weights. Dynamo cannot trace lamina's
+        weight classes (engine/weight.py) while a torch function mode is active, as
+        `torch.set_default_device` makes one; plain tensors it traces in any mode. On CUDA they
+        are static addresses for the CUDA graph."""
+        views = [t if type(t) is torch.Tensor else t.detach() for t in tensors]
+        if self._cuda_graphs:
+            for view in views:
+                torch._dynamo.mark_static_address(view)
+        return views
 
     def _run(self, inputs):
         """The compiled step on `inputs`: (loss, (per-output losses, outputs, masks))."""

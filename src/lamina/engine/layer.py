@@ -19,12 +19,13 @@ from torch.nn.modules import module as _torch_module
 
 from lamina import backend, constraints, initializers, regularizers, tree
 from lamina.dtype_policies import policy as dtype_policies
-from lamina.engine import errors, naming, remat, scopes, shape_inference
+from lamina.engine import errors, naming, remat, scopes, shape_inference, weight
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.keras_tensor import any_symbolic, flatten_symbolic
 from lamina.engine.shape_inference import in_meta_inference
 from lamina.engine.shape_inference import meta_inference as meta_inference  # re-exported
 from lamina.engine.variable_base import VariableBase
+from lamina.engine.weight import NonTrainableWeight, TrainableWeight, as_weight, keep_weight_class
 from lamina.mixed_precision import autocast as mixed_precision_autocast
 
 # The training value an enclosing call received explicitly (`base_model(x, training=False)`), so
@@ -360,9 +361,21 @@ class Layer(nn.Module):
             module.__dict__.pop("_cached_weights_device", None)
 
     def _apply(self, fn, recurse=True):
+        before = {spec.name: getattr(self, spec.name, None) for spec in self._weight_specs}
         result = super()._apply(fn, recurse)
+        weight.note_new_storage()
+        for name, old in before.items():  # `.to()` of a buffer returns a plain tensor
+            new = getattr(self, name, None)
+            if old is not None and new is not None and new is not old:
+                kept = keep_weight_class(new, old)
+                if kept is not new:
+                    self._registry_of(name)[name] = kept
         self._forget_weights_device()
         return result
+
+    def _registry_of(self, name: str) -> dict:
+        """The dict torch registered weight `name` in: `_parameters` or `_buffers`."""
+        return self._parameters if name in self._parameters else self._buffers
 
     def forward(self, inputs, *args, **kwargs):
         if not self.built:
@@ -525,10 +538,12 @@ class Layer(nn.Module):
         value = from_keras(value).contiguous().to(device)
         if name in self.__dict__:  # a plain placeholder such as `self.bias = None`
             delattr(self, name)
+        with scopes.name_scope(self.name, caller=self):  # as in build, also from __init__
+            path = f"{scopes.current_path()}/{name}"
         if trainable:
-            self.register_parameter(name, nn.Parameter(value))
+            self.register_parameter(name, as_weight(value, TrainableWeight, path))
         else:
-            self.register_buffer(name, value)
+            self.register_buffer(name, as_weight(value, NonTrainableWeight, path))
         self._weight_specs.append(WeightSpec(name, to_keras, from_keras, trainable))
         if regularizer is not None:
             self._regularizers.append((name, regularizers.get(regularizer)))
@@ -536,6 +551,48 @@ class Layer(nn.Module):
             self._constraints = getattr(self, "_constraints", [])
             self._constraints.append((name, constraints.get(constraint)))
         return getattr(self, name)
+
+    def add_variable(
+        self,
+        shape,
+        initializer,
+        dtype=None,
+        trainable=True,
+        autocast=True,
+        regularizer=None,
+        constraint=None,
+        name=None,
+    ) -> torch.Tensor:
+        """Keras 3's alias of `add_weight` (shape and initializer first).
+
+        Args:
+            shape: the weight's shape, as Keras lays it out.
+            initializer: initializer or its name.
+            dtype: the weight's dtype (default: the layer's variable dtype).
+            trainable: whether training updates it.
+            autocast: accepted for Keras compatibility.
+            regularizer: regularizer or its name.
+            constraint: constraint or its name.
+            name: the attribute name to register it under.
+
+        Returns:
+            The new weight, as `add_weight` returns it.
+
+        Example:
+            >>> layer = Layer()
+            >>> layer.add_variable((2,), "ones", name="scale").tolist()
+            [1.0, 1.0]
+        """
+        return self.add_weight(
+            shape=shape,
+            initializer=initializer,
+            dtype=dtype,
+            trainable=trainable,
+            autocast=autocast,
+            regularizer=regularizer,
+            constraint=constraint,
+            name=name,
+        )
 
     def _unused_weight_name(self) -> str:
         """`variable`, `variable_1`, ...: the first name no attribute of this layer holds; the
@@ -567,6 +624,8 @@ class Layer(nn.Module):
         auto_names.discard(old)
         if attribute in self.__dict__:  # a placeholder such as `self.w = None`
             delattr(self, attribute)
+        if isinstance(getattr(value, "path", None), str):  # "dense/variable" -> "dense/w"
+            value.path = "/".join(filter(None, (value.path.rpartition("/")[0], attribute)))
         if old in self._parameters:
             self.register_parameter(attribute, self._parameters.pop(old))
         else:
@@ -866,10 +925,11 @@ class Layer(nn.Module):
         self._weight_specs = [spec for spec in self._weight_specs if spec.name != key]
         if variable.trainable:
             if not isinstance(tensor, nn.Parameter):
-                tensor = nn.Parameter(tensor, requires_grad=variable._grad_wanted(tensor))
+                grad = variable._grad_wanted(tensor)
+                tensor = as_weight(tensor, TrainableWeight, variable.path, grad)
             self.register_parameter(key, tensor)
         else:
-            self.register_buffer(key, tensor.detach())
+            self.register_buffer(key, as_weight(tensor, NonTrainableWeight, variable.path))
         identity = (backend.identity, backend.identity)
         self._weight_specs.append(WeightSpec(key, *identity, variable.trainable))
         self.__dict__.setdefault("_tracked_variables", {})[key] = variable

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from lamina.engine import errors, naming
+from lamina.engine import errors, naming, weight_paths
 from lamina.engine.layer import Layer
 from lamina.engine.model import Model, _module_key
 from lamina.engine.symbolic import Input, InputLayer, KerasTensor
@@ -146,6 +146,7 @@ class Sequential(Model):
         self._output_tensor = x
         self.built = True
         self._build_input_shape = (None, *tuple(batch_shape)[1:])
+        weight_paths.assign(self)  # Keras's "sequential/dense/kernel" from the start
 
     def build(self, input_shape=None) -> None:
         """`model.build((None, 200))`: trace the stack for this input shape."""

@@ -17,6 +17,7 @@ from torch import nn
 from lamina import backend
 from lamina.engine import naming, scopes
 from lamina.engine.variable_base import VariableBase
+from lamina.engine.weight import TrainableWeight, as_weight
 
 _AGGREGATIONS = (None, "none", "mean", "sum", "only_first_replica")
 _SYNCHRONIZATIONS = (None, "none", "on_read", "on_write", "auto")
@@ -133,7 +134,7 @@ class Variable(VariableBase):
                     f"one of shape {tuple(value.shape)}."
                 )
         value = value.detach().to(_device_for_new_tensors()).clone()
-        self._tensor = nn.Parameter(value, requires_grad=self._grad_wanted(value))
+        self._tensor = as_weight(value, TrainableWeight, self._path, self._grad_wanted(value))
 
     # ----------------------------------------------------------------------------------------------
     # The tensor

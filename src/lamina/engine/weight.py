@@ -1,0 +1,276 @@
+"""Keras's variable API on a layer's weights, which stay plain torch tensors to torch.
+
+`Layer.add_weight` returns a `TrainableWeight` (an `nn.Parameter`) or a `NonTrainableWeight` (a
+tensor registered as a buffer). To torch, autograd, `torch.optim` and `torch.compile` they are
+ordinary tensors: neither subclass overrides `__torch_function__`, so ops on them return plain
+tensors and never call back into Python. (A subclass still costs CPython a slower attribute
+lookup: about 0.3 us more per weight passed to an op, 3 % of the peer MLP's eager epoch.) They
+also answer Keras's variable API, so the Keras programs that write `v.value.grad`,
+`self.total.assign_add(...)`, `v.path` or `v.numpy()` run unchanged:
+
+    gradients = [v.value.grad for v in model.trainable_weights]  # Keras's torch training loop
+
+The tensor keeps torch's layout (a Dense kernel is `(units, input_dim)`), and so do these methods:
+`v.assign(v * 0.5)` and `v.assign(v.numpy())` mean what they say whatever the layout. Keras's
+layouts are what `layer.get_weights()` / `set_weights()` and the saved files speak.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+from torch import nn
+
+from lamina import backend
+from lamina.engine.variable_base import VariableBase
+
+_storage_generation = 0
+
+
+def storage_generation() -> int:
+    """A count that changes whenever a layer's weights may have moved to new storage
+    (`module.to(...)`, `.half()`, ...: `Layer._apply`): what holds views of them re-makes them.
+
+    Example:
+        >>> before = storage_generation()
+        >>> _ = lamina.layers.Dense(1).to(torch.float64)
+        >>> storage_generation() > before
+        True
+    """
+    return _storage_generation
+
+
+def note_new_storage() -> None:
+    """Count one move of weights to new storage (see `storage_generation`)."""
+    global _storage_generation
+    _storage_generation += 1
+
+
+class KerasVariableMethods:
+    """Keras's `Variable` methods for the two weight classes (mixed into torch tensors).
+
+    `path` (Keras's `"layer/name"`) is an instance attribute, set when the weight is made and
+    rewritten with the model's path when `compile`/`fit` build (`lamina.engine.weight_paths`).
+
+    Example:
+        >>> layer = lamina.layers.Dense(2)
+        >>> layer.build((None, 3))
+        >>> kernel = layer.kernel
+        >>> kernel.value is kernel, kernel.name, kernel.path
+        (True, 'kernel', 'dense/kernel')
+    """
+
+    path: str = ""
+
+    @property
+    def value(self) -> torch.Tensor:
+        """The tensor itself (Keras's `variable.value`: `v.value.grad` is its gradient)."""
+        return self
+
+    @property
+    def name(self) -> str:
+        """The last part of `path` (`"kernel"`)."""
+        return self.path.rpartition("/")[2]
+
+    def assign(self, value):
+        """Set the value in place; `value` has this tensor's shape (torch's layout).
+
+        Args:
+            value: a number, array, tensor or variable of the same shape.
+
+        Returns:
+            This weight.
+        """
+        value = self._converted(value)
+        if value.shape != self.shape:
+            raise ValueError(
+                f"Weight '{self.path}': assign() expected a value of shape {tuple(self.shape)} "
+                f"(torch's layout, the tensor's own); received one of shape "
+                f"{tuple(value.shape)}. Hint: layer.set_weights() takes Keras's layouts."
+            )
+        with torch.no_grad():
+            self.copy_(value)
+        return self
+
+    def assign_add(self, value):
+        """Add `value` (broadcast to this shape) in place.
+
+        Args:
+            value: a number, array, tensor or variable.
+
+        Returns:
+            This weight.
+        """
+        with torch.no_grad():
+            self.add_(self._converted(value))
+        return self
+
+    def assign_sub(self, value):
+        """Subtract `value` (broadcast to this shape) in place.
+
+        Args:
+            value: a number, array, tensor or variable.
+
+        Returns:
+            This weight.
+        """
+        with torch.no_grad():
+            self.sub_(self._converted(value))
+        return self
+
+    def numpy(self) -> np.ndarray:
+        """A NumPy copy of the value, from any device, gradient or not (torch's layout).
+
+        Returns:
+            The array (bfloat16 as `ml_dtypes.bfloat16`).
+        """
+        return np.array(backend.as_numpy(self))
+
+    def __repr__(self) -> str:
+        # Keras's form (torch's would read "Parameter containing: Parameter(TrainableWeight(").
+        value = "(on the meta device)" if self.is_meta else self.numpy()
+        return (
+            f"<{type(self).__name__} path={self.path}, shape={tuple(self.shape)}, "
+            f"dtype={backend.dtype_name(self.dtype)}, value={value}>"
+        )
+
+    def _converted(self, value) -> torch.Tensor:
+        """`value` as a tensor of this weight's dtype and device."""
+        if isinstance(value, VariableBase):
+            value = value.value
+        if isinstance(value, torch.Tensor):
+            return value.detach().to(device=self.device, dtype=self.dtype)
+        return torch.as_tensor(np.asarray(value), device=self.device).to(self.dtype)
+
+    def _copied(self, memo: dict, data: torch.Tensor):
+        """`copy.deepcopy` of a weight: its class, value and attributes (torch's own deepcopy of
+        a Parameter keeps neither the subclass's attributes nor, for a buffer, the subclass)."""
+        if id(self) in memo:
+            return memo[id(self)]
+        grad = self.requires_grad if isinstance(self, nn.Parameter) else None
+        copied = as_weight(data.clone(memory_format=torch.preserve_format), type(self), None, grad)
+        memo[id(self)] = copied
+        copied.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return copied
+
+
+class TrainableWeight(KerasVariableMethods, nn.Parameter):
+    """A trainable weight: an `nn.Parameter` with Keras's variable API.
+
+    Args:
+        data: the tensor.
+        requires_grad: whether autograd computes its gradient (default True).
+
+    Example:
+        >>> w = TrainableWeight(torch.zeros(2))
+        >>> _ = w.assign_add([1.0, 2.0])
+        >>> w.numpy(), w.trainable, isinstance(w, torch.nn.Parameter)
+        (array([1., 2.], dtype=float32), True, True)
+    """
+
+    def __new__(cls, data=None, requires_grad=True):
+        return super().__new__(cls, data, requires_grad)
+
+    @property
+    def trainable(self) -> bool:
+        """Whether training updates it (its `requires_grad`; a frozen layer's are False)."""
+        return self.requires_grad
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        self.requires_grad_(bool(value))
+
+    def __deepcopy__(self, memo):
+        return self._copied(memo, self.data)
+
+    def __reduce_ex__(self, protocol):
+        # nn.Parameter's own pickling rebuilds a plain Parameter.
+        return (_rebuild_weight, (type(self), self.data, self.requires_grad, self.__dict__))
+
+
+class NonTrainableWeight(KerasVariableMethods, torch.Tensor):
+    """A weight training does not update (moving statistics, counters): a buffer tensor with
+    Keras's variable API. Build one with `as_weight(tensor, NonTrainableWeight)`.
+
+    Example:
+        >>> total = as_weight(torch.zeros(2), NonTrainableWeight)
+        >>> _ = total.assign_add(torch.ones(2))
+        >>> total.numpy(), total.trainable
+        (array([1., 1.], dtype=float32), False)
+    """
+
+    # Ops on it run as on a plain tensor and return plain tensors.
+    __torch_function__ = torch._C._disabled_torch_function_impl
+
+    trainable = False
+
+    def __deepcopy__(self, memo):
+        return self._copied(memo, self.detach())
+
+
+def as_weight(
+    tensor: torch.Tensor, cls: type, path: str | None = None, requires_grad: bool | None = None
+) -> torch.Tensor:
+    """`tensor` as a weight of class `cls`, sharing its storage.
+
+    Args:
+        tensor: the value (already on its device, in its dtype and layout).
+        cls: `TrainableWeight` or `NonTrainableWeight`.
+        path: Keras's path for it (`"dense/kernel"`), or None to leave it unset.
+        requires_grad: for a `TrainableWeight`; by default whether its dtype can have a gradient
+            (floating or complex).
+
+    Returns:
+        The weight (`tensor` itself when it already is one of class `cls`).
+
+    Example:
+        >>> w = as_weight(torch.ones(2), TrainableWeight, "dense/bias")
+        >>> w.name, w.requires_grad
+        ('bias', True)
+    """
+    if type(tensor) is not cls:
+        if cls is TrainableWeight:
+            if requires_grad is None:
+                requires_grad = tensor.is_floating_point() or tensor.is_complex()
+            tensor = TrainableWeight(tensor.detach(), requires_grad=requires_grad)
+        else:
+            tensor = tensor.detach().as_subclass(NonTrainableWeight)
+    elif requires_grad is not None:
+        tensor.requires_grad_(requires_grad)
+    if path is not None:
+        tensor.path = path
+    return tensor
+
+
+def keep_weight_class(tensor: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """`tensor` as the same kind of weight as `like`, with its attributes, when `like` was one:
+    torch's `.to(...)` of a buffer, or its re-creation of a Parameter, returns a plain tensor.
+
+    Args:
+        tensor: the new tensor (e.g. a buffer after `module.to(device)`).
+        like: the weight it replaces.
+
+    Returns:
+        `tensor`, as a weight when `like` was one.
+
+    Example:
+        >>> old = as_weight(torch.zeros(1), NonTrainableWeight, "bn/moving_mean")
+        >>> keep_weight_class(old.to(torch.float64), old).path
+        'bn/moving_mean'
+    """
+    cls = type(like)
+    if tensor is like or not issubclass(cls, KerasVariableMethods) or type(tensor) is cls:
+        return tensor
+    kept = as_weight(
+        tensor, cls, requires_grad=tensor.requires_grad if cls is TrainableWeight else None
+    )
+    kept.__dict__.update(like.__dict__)
+    return kept
+
+
+def _rebuild_weight(cls, data, requires_grad, attributes):
+    weight = as_weight(data, cls, requires_grad=requires_grad)
+    weight.__dict__.update(attributes)
+    return weight
