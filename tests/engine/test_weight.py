@@ -103,6 +103,47 @@ def test_keras_torch_custom_train_step_runs_and_logs_as_in_keras():
         np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-5)
 
 
+def _true_positives_fit(m):
+    """Keras's custom metric of "Training & evaluation with the built-in methods", in fit."""
+
+    class CategoricalTruePositives(m.metrics.Metric):
+        def __init__(self, name="categorical_true_positives", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.true_positives = self.add_variable(shape=(), name="ctp", initializer="zeros")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            y_pred = m.ops.reshape(m.ops.argmax(y_pred, axis=1), (-1, 1))
+            values = m.ops.cast(y_true, "int32") == m.ops.cast(y_pred, "int32")
+            self.true_positives.assign_add(m.ops.sum(m.ops.cast(values, "float32")))
+
+        def result(self):
+            return self.true_positives.value
+
+        def reset_state(self):
+            self.true_positives.assign(0.0)
+
+    model = _digits_model(m)
+    model.set_weights(_initial_weights())
+    model.compile(
+        optimizer=m.optimizers.SGD(0.1),
+        loss=m.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[CategoricalTruePositives()],
+    )
+    history = model.fit(X, LABELS[:, None], batch_size=4, epochs=3, shuffle=False, verbose=0)
+    return history.history
+
+
+@pytest.mark.parity
+def test_a_keras_custom_metric_with_add_variable_counts_as_in_keras():
+    ours = _true_positives_fit(lamina)
+    theirs = reference.keras_run(_true_positives_fit)
+    assert set(ours) == set(theirs)
+    # Reset at each epoch: each count is of one epoch's 16 samples.
+    assert all(0 <= count <= 16 for count in ours["categorical_true_positives"])
+    for key in ours:
+        np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-5)
+
+
 class ComputeSum(lamina.layers.Layer):
     """The first layer of Keras's guide "Making new layers and models via subclassing"."""
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import torch
 
+from lamina import backend, initializers
 from lamina.engine.naming import to_snake_case
+from lamina.engine.weight import NonTrainableWeight, as_weight
 
 
 class Metric:
@@ -37,11 +39,67 @@ class Metric:
         self.dtype = dtype or "float32"
         self._state_names: list[str] = []
         self._constant_names: list[str] = []
+        self._added_variables: list[torch.Tensor] = []
         self._device = None
 
     def add_state(self, name: str, shape=(), dtype=torch.float32):
         setattr(self, name, torch.zeros(shape, dtype=dtype))
         self._state_names.append(name)
+
+    def add_variable(self, shape, initializer, dtype=None, aggregation="sum", name=None):
+        """Keras's way to make a metric's state: a variable on lamina's device, which
+        `update_state` changes with `assign` / `assign_add` and `reset_state` zeroes.
+
+        Args:
+            shape: its shape (a tuple, or an int for one axis).
+            initializer: an initializer or its name (`"zeros"`).
+            dtype: its dtype (default: the metric's, `"float32"`).
+            aggregation: accepted for Keras compatibility (how replicas combine it).
+            name: its name, for its `path` (`"<metric>/<name>"`).
+
+        Returns:
+            The variable: a torch tensor with Keras's variable API (`engine/weight.py`).
+
+        Example:
+            >>> class Total(Metric):
+            ...     def __init__(self):
+            ...         super().__init__()
+            ...         self.total = self.add_variable((), "zeros", name="total")
+            ...     def update_state(self, values):
+            ...         self.total.assign_add(torch.as_tensor(values).sum())
+            ...     def result(self):
+            ...         return self.total.value
+            >>> Total()([1.0, 2.0]).item()
+            3.0
+        """
+        shape = (shape,) if isinstance(shape, int) else tuple(int(d) for d in shape)
+        torch_dtype = backend.to_torch_dtype(dtype or self.dtype)
+        with torch.device("cpu"):  # a seed gives the same values on every device
+            value = initializers.get(initializer)(shape, dtype=torch_dtype)
+        path = f"{self.name}/{name or 'variable'}"
+        variable = as_weight(
+            torch.as_tensor(value).to(backend.default_device()), NonTrainableWeight, path
+        )
+        self._added_variables.append(variable)
+        return variable
+
+    def add_weight(self, shape=(), initializer=None, dtype=None, name=None):
+        """Keras's older name for `add_variable` (initializer `"zeros"` by default).
+
+        Args:
+            shape: its shape.
+            initializer: an initializer or its name (default `"zeros"`).
+            dtype: its dtype (default: the metric's).
+            name: its name.
+
+        Returns:
+            The variable, as `add_variable` makes it.
+
+        Example:
+            >>> Mean().add_weight((2,), name="extra").tolist()
+            [0.0, 0.0]
+        """
+        return self.add_variable(shape, initializer or "zeros", dtype=dtype, name=name)
 
     def add_constant(self, name: str, value) -> None:
         """Keep `value` as `self.<name>` and move it with the state to the data's device once: a
@@ -59,8 +117,16 @@ class Metric:
 
     @property
     def variables(self) -> list[torch.Tensor]:
-        """The state tensors, in the order they were added."""
-        return [getattr(self, name) for name in self._state_names]
+        """The state tensors, in the order they were added (`add_state`'s, then
+        `add_variable`'s)."""
+        return [*(getattr(self, name) for name in self._state_names), *self._added_variables]
+
+    def _state_by_name(self) -> dict[str, torch.Tensor]:
+        """Every state tensor by a name unique in this metric: `add_state`'s by attribute,
+        `add_variable`'s by position (`added_0`, ...). What a saved run stores to resume."""
+        named = {name: getattr(self, name) for name in self._state_names}
+        named.update((f"added_{i}", v) for i, v in enumerate(self._added_variables))
+        return named
 
     def _to(self, device):
         """Move state and constants to the data's device once (a no-op after the first update).
@@ -70,6 +136,8 @@ class Metric:
             with torch.inference_mode(False):
                 for name in self._state_names:
                     setattr(self, name, getattr(self, name).to(device))
+                for variable in self._added_variables:  # in place: the user's attribute holds it
+                    variable.data = variable.data.to(device)
                 for name in self._constant_names:
                     value = getattr(self, name)
                     if value is not None:
@@ -83,8 +151,8 @@ class Metric:
         raise NotImplementedError(f"{type(self).__name__} must implement result().")
 
     def reset_state(self) -> None:
-        for name in self._state_names:
-            getattr(self, name).zero_()
+        for variable in self.variables:
+            variable.zero_()
 
     def reset_states(self) -> None:
         self.reset_state()

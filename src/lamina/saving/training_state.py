@@ -242,8 +242,8 @@ def write(
         for index, metric in enumerate(metrics):
             group = metric_groups.create_group(str(index))
             group.attrs["name"] = metric.name
-            for name in metric._state_names:
-                create_dataset(group, name, getattr(metric, name))
+            for name, tensor in metric._state_by_name().items():
+                create_dataset(group, name, tensor)
         _write_rng(file.create_group("rng/epoch_start"), epoch_start_rng)
         _write_rng(file.create_group("rng/current"), rng)
         seeds = file.create_group("seed_generators")
@@ -443,6 +443,7 @@ def restore_metrics(saved, metrics) -> None:
         return
     with torch.no_grad():
         for (_, values), metric in zip(saved, metrics, strict=True):
+            state = metric._state_by_name()
             for name, array in values.items():
-                target = getattr(metric, name)
+                target = state[name]
                 target.copy_(h5_guard.to_tensor(array).to(target.device, target.dtype))
