@@ -130,6 +130,20 @@ def _data():
     return x, (x.sum(axis=1, keepdims=True) > 0).astype("float32")
 
 
+class PositiveCount(lamina.metrics.Metric):
+    """A Keras-style custom metric, its state made by `add_variable`: the backup holds it too."""
+
+    def __init__(self, name="positive_count"):
+        super().__init__(name=name)
+        self.count = self.add_variable((), "zeros", name="count")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.count.assign_add(lamina.ops.sum(lamina.ops.cast(y_pred > 0.5, "float32")))
+
+    def result(self):
+        return self.count.value
+
+
 def _train(
     optimizer, backup_dir, extra=(), save_freq=3, epochs=3, layer_dtype=None, **backup_options
 ):
@@ -147,7 +161,7 @@ def _train(
     model.compile(
         optimizer=OPTIMIZERS[optimizer](),
         loss="binary_crossentropy",
-        metrics=["accuracy", lamina.metrics.AUC(num_thresholds=20)],
+        metrics=["accuracy", lamina.metrics.AUC(num_thresholds=20), PositiveCount()],
     )
     backup = callbacks.BackupAndRestore(backup_dir, save_freq=save_freq, **backup_options)
     x, y = _data()

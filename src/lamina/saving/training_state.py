@@ -438,12 +438,15 @@ def _apply_optimizer(optimizer, saved) -> None:
 
 
 def restore_metrics(saved, metrics) -> None:
-    """Running totals back into the compiled metrics; skipped if the metrics changed."""
+    """Running totals back into the compiled metrics; skipped (all of them) if the metrics or
+    their state changed."""
     if [name for name, _ in saved] != [m.name for m in metrics]:
         return
+    states = [metric._state_by_name() for metric in metrics]
+    if any(set(values) != set(state) for (_, values), state in zip(saved, states, strict=True)):
+        return
     with torch.no_grad():
-        for (_, values), metric in zip(saved, metrics, strict=True):
-            state = metric._state_by_name()
+        for (_, values), state in zip(saved, states, strict=True):
             for name, array in values.items():
                 target = state[name]
                 target.copy_(h5_guard.to_tensor(array).to(target.device, target.dtype))
