@@ -1018,3 +1018,26 @@ def keras_dense_loss_and_grads(
     loss.backward()
     grads = [v.value.grad.detach().cpu().numpy() for v in (layer.kernel, layer.bias)]
     return float(loss.detach()), grads
+
+
+def weights_file_tree(path) -> dict[str, tuple]:
+    """Every dataset of a `.weights.h5` file as `{path: shape}`, optimizer left out."""
+    import h5py
+
+    found = {}
+    with h5py.File(path, "r") as file:
+        file.visititems(
+            lambda name, node: (
+                found.__setitem__(name, node.shape)
+                if isinstance(node, h5py.Dataset) and not name.startswith("optimizer")
+                else None
+            )
+        )
+    return found
+
+
+def keras_weights_file_tree(build, path) -> dict[str, tuple]:
+    """The dataset tree of the `.weights.h5` file Keras writes at `path` for `build(keras)`."""
+    keras.backend.clear_session()
+    build(keras).save_weights(str(path))
+    return weights_file_tree(path)

@@ -180,6 +180,8 @@ MHA_CONFIGS = {
     "2heads": {"num_heads": 2, "key_dim": 4},
     "value-dim-output-shape": {"num_heads": 3, "key_dim": 2, "value_dim": 5, "output_shape": 7},
     "nobias": {"num_heads": 2, "key_dim": 3, "use_bias": False},
+    "gated": {"num_heads": 2, "key_dim": 3, "value_dim": 2, "use_gate": True},
+    "sliding-window": {"num_heads": 2, "key_dim": 3, "sliding_window": 2},
 }
 
 

@@ -206,6 +206,12 @@ class Layer(nn.Module):
     # A layer whose output always has its input's shape and dtype (activations, normalization,
     # dropout) sets this: symbolic calls then skip the meta-device probe.
     preserves_input_shape = False
+    # Own weights that Keras keeps in a sub-layer instead: weight name -> the sub-layer's key in
+    # Keras's weights file (MultiHeadAttention's `query_kernel` lives in `query_dense`). Saving
+    # files them there, so files move between the two unchanged.
+    _keras_weight_groups: dict[str, str] = {}
+    # And the `variable.path` suffix Keras gives them there (`query_kernel` -> `query/kernel`).
+    _keras_weight_paths: dict[str, str] = {}
 
     def __init__(
         self,
@@ -539,7 +545,7 @@ class Layer(nn.Module):
         if name in self.__dict__:  # a plain placeholder such as `self.bias = None`
             delattr(self, name)
         with scopes.name_scope(self.name, caller=self):  # as in build, also from __init__
-            path = f"{scopes.current_path()}/{name}"
+            path = f"{scopes.current_path()}/{self._keras_weight_paths.get(name, name)}"
         if trainable:
             self.register_parameter(name, as_weight(value, TrainableWeight, path))
         else:

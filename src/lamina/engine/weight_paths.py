@@ -32,10 +32,11 @@ def _walk(layer, prefix: str, seen: set) -> None:
     if id(layer) in seen:
         return
     seen.add(id(layer))
+    keras_names = getattr(layer, "_keras_weight_paths", {})  # MultiHeadAttention's `query/kernel`
     for spec in getattr(layer, "_weight_specs", ()):
         tensor = getattr(layer, spec.name, None)
         if tensor is not None:
-            tensor.path = f"{prefix}{spec.name}"
+            tensor.path = prefix + keras_names.get(spec.name, spec.name)
             tensor.keras_layout = (spec.to_keras, spec.from_keras)
     sublayers = layer._sublayers() if hasattr(layer, "_sublayers") else []
     for child in sublayers:

@@ -183,6 +183,14 @@ class MultiHeadAttention(Layer):
         use_bias: biases in the four projections.
         output_shape: size of the output's last axis (default: the query's).
         attention_axes: None (attend over every axis between batch and features).
+        sliding_window: None (full attention) or a positive int w: a query attends only to keys
+            less than w positions away (a symmetric band; with `use_causal_mask=True` the causal
+            sliding window of Mistral-style models).
+        flash_attention: accepted as Keras has it; torch's scaled_dot_product_attention picks
+            its fastest kernel (flash included) by itself.
+        use_gate: gated attention (Qiu et al. 2025): a sigmoid projection of the query,
+            (dim, num_heads, value_dim), multiplies each head's output before the output
+            projection.
         kernel_initializer, bias_initializer, *_regularizer, *_constraint: of the projections.
 
     Masked keys: as in Keras, a query whose keys are all masked attends uniformly on the fused
@@ -195,7 +203,8 @@ class MultiHeadAttention(Layer):
 
     Weights (Keras's layouts): query/key/value kernels (dim, num_heads, key_dim|value_dim) and
     biases (num_heads, head_dim); output kernel (num_heads, value_dim, output_dim), bias
-    (output_dim,).
+    (output_dim,); with `use_gate`, a gate kernel and bias shaped as the value's. They are the
+    layer's own weights, filed in the weights file under Keras's sub-layers (`query_dense`, ...).
 
     Input shape: query `(batch, Tq, dim)`, value/key `(batch, Tv, dim_v)`.
     Output shape: `(batch, Tq, output_dim)` (and scores `(batch, heads, Tq, Tv)` when asked).
@@ -207,6 +216,18 @@ class MultiHeadAttention(Layer):
     """
 
     supports_masking = True
+    # Keras holds each projection in an EinsumDense sub-layer; its weights file says so. The
+    # gate's has no public property in Keras, so its file key keeps the attribute's underscore.
+    _keras_weight_groups = {
+        f"{prefix}_{kind}": f"{'_' if prefix == 'gate' else ''}{prefix}_dense"
+        for prefix in ("query", "key", "gate", "value", "output")
+        for kind in ("kernel", "bias")
+    }
+    _keras_weight_paths = {
+        f"{prefix}_{kind}": f"{'attention_output' if prefix == 'output' else prefix}/{kind}"
+        for prefix in ("query", "key", "gate", "value", "output")
+        for kind in ("kernel", "bias")
+    }
 
     def __init__(
         self,
@@ -217,6 +238,8 @@ class MultiHeadAttention(Layer):
         use_bias=True,
         output_shape=None,
         attention_axes=None,
+        sliding_window=None,
+        flash_attention=None,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
         kernel_regularizer=None,
@@ -224,11 +247,15 @@ class MultiHeadAttention(Layer):
         activity_regularizer=None,
         kernel_constraint=None,
         bias_constraint=None,
+        use_gate=False,
         seed=None,
-        flash_attention=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if sliding_window is not None:
+            sliding_window = check.positive_int(sliding_window, "sliding_window", self)
+        self.sliding_window = sliding_window
+        self.use_gate = bool(use_gate)
         self.num_heads = check.positive_int(num_heads, "num_heads", self)
         self.key_dim = check.positive_int(key_dim, "key_dim", self)
         self.value_dim = check.positive_int(value_dim or key_dim, "value_dim", self)
@@ -275,6 +302,9 @@ class MultiHeadAttention(Layer):
         heads = self.num_heads
         self._projection("query", (query_shape[-1], heads, self.key_dim), (heads, self.key_dim))
         self._projection("key", (key_shape[-1], heads, self.key_dim), (heads, self.key_dim))
+        if self.use_gate:  # Keras makes it between key and value: the weights keep that order
+            shape = (query_shape[-1], heads, self.value_dim)
+            self._projection("gate", shape, (heads, self.value_dim))
         self._projection("value", (value_shape[-1], heads, self.value_dim), (heads, self.value_dim))
         output_dim = self.output_dim or query_shape[-1]
         self._projection("output", (heads, self.value_dim, output_dim), (output_dim,))
@@ -351,6 +381,7 @@ class MultiHeadAttention(Layer):
             self._project(key, "key"),
             self._project(value, "value"),
         )
+        gate = torch.sigmoid(self._project(query, "gate")) if self.use_gate else None
         keep = self._attention_mask(
             q.shape[2],
             k.shape[2],
@@ -378,6 +409,8 @@ class MultiHeadAttention(Layer):
             attended = F.scaled_dot_product_attention(
                 q, k, v, attn_mask=additive, scale=1.0 / math.sqrt(self.key_dim)
             )
+        if gate is not None:
+            attended = attended * gate
         heads, value_dim, output_dim = self.output_kernel.shape
         output = F.linear(
             attended.transpose(1, 2).flatten(2),
@@ -411,6 +444,11 @@ class MultiHeadAttention(Layer):
                 keep = both(keep, mask.flatten(1).to(torch.bool)[:, None, :])
         if use_causal_mask:
             keep = both(keep, _causal(query_steps, key_steps, device)[None])
+        if self.sliding_window is not None:
+            offsets = torch.arange(query_steps, device=device)[:, None] - torch.arange(
+                key_steps, device=device
+            )
+            keep = both(keep, (offsets.abs() < self.sliding_window)[None])
         if attention_mask is not None:
             keep = both(keep, attention_mask.to(torch.bool))
         return None if keep is None else keep[:, None]
@@ -436,6 +474,8 @@ class MultiHeadAttention(Layer):
             "use_bias": self.use_bias,
             "output_shape": self.output_dim,
             "attention_axes": self.attention_axes,
+            "sliding_window": self.sliding_window,
+            "use_gate": self.use_gate,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),

@@ -46,6 +46,20 @@ def _own(layer) -> list:
     return [(e.tensor, e.to_keras, e.from_keras) for e in layer._own_weights()]
 
 
+def _own_by_group(layer) -> dict[str, list]:
+    """A layer's own weights by the group Keras files them in: "" for the layer's own `vars`,
+    a sub-layer's key for those Keras keeps in a sub-layer (`Layer._keras_weight_groups`), in
+    the order Keras creates those sub-layers."""
+    groups: dict[str, list] = {"": []}
+    if not isinstance(layer, Layer):
+        return groups
+    by_tensor = {id(getattr(layer, spec.name)): spec.name for spec in layer._weight_specs}
+    for entry in layer._own_weights():
+        group = layer._keras_weight_groups.get(by_tensor.get(id(entry.tensor)), "")
+        groups.setdefault(group, []).append((entry.tensor, entry.to_keras, entry.from_keras))
+    return groups
+
+
 def _children(layer) -> list[tuple[str, nn.Module]]:
     found = []
     for name, child in layer.named_children():
@@ -59,13 +73,17 @@ def _children(layer) -> list[tuple[str, nn.Module]]:
     return found
 
 
-def _walk(layer, path: str, nodes: list, seen: set) -> None:
+def _walk(layer, path: str, nodes: list, seen: set, grouped: bool = True) -> None:
     if id(layer) in seen:
         return
     seen.add(id(layer))
-    nodes.append(Node(path, layer, _own(layer)))
+    if grouped:
+        for group, weights in _own_by_group(layer).items():
+            nodes.append(Node(f"{path}/{group}" if group else path, layer, weights))
+    else:
+        nodes.append(Node(path, layer, _own(layer)))
     for name, child in _children(layer):
-        _walk(child, f"{path}/{name}" if path else name, nodes, seen)
+        _walk(child, f"{path}/{name}" if path else name, nodes, seen, grouped)
 
 
 def _keras_attribute_order(item) -> str:
@@ -81,12 +99,13 @@ def is_subclassed(model) -> bool:
     return hasattr(model, "_graph") and model._graph is None and not hasattr(model, "_input_tensor")
 
 
-def model_tree(model, by_attribute: bool | None = None) -> list[Node]:
+def model_tree(model, by_attribute: bool | None = None, grouped: bool = True) -> list[Node]:
     """Every group of `model`'s tree, the model itself first (path "").
 
     Sequential and functional models list their layers under `layers/<key>`; a subclassed model
     holds each layer under the attribute it is assigned to (`block/vars`, `head/vars`), as Keras
-    writes it. `by_attribute=False` reads lamina's older files, which listed those too.
+    writes it. `by_attribute=False` reads lamina's older files, which listed those too, and
+    `grouped=False` those that kept all of a layer's own weights in its own `vars`.
     """
     if by_attribute is None:
         by_attribute = is_subclassed(model)
@@ -94,23 +113,36 @@ def model_tree(model, by_attribute: bool | None = None) -> list[Node]:
     seen = {id(model)}
     if by_attribute:
         for name, child in sorted(_children(model), key=_keras_attribute_order):
-            _walk(child, name, nodes, seen)
+            _walk(child, name, nodes, seen, grouped)
         return nodes
     layers = list(model.layers)
     for key, layer in zip(list_keys(layers), layers, strict=False):
-        _walk(layer, f"layers/{key}", nodes, seen)
+        _walk(layer, f"layers/{key}", nodes, seen, grouped)
     return nodes
 
 
 def model_tree_in(file, model) -> list[Node]:
-    """`model_tree` as the open weights file lays it out (a subclassed model saved by an older
-    lamina, under `layers/`, still loads)."""
-    tree = model_tree(model)
+    """`model_tree` as the open weights file lays it out: older lamina files still load (a
+    subclassed model's layers under `layers/`; a layer's weights all in its own `vars`, where
+    Keras files some under a sub-layer)."""
+    by_attribute = None
     if is_subclassed(model) and "layers" in file:
+        tree = model_tree(model)
         tops = {node.path.split("/")[0] for node in tree if node.path and node.weights}
         if tops and not any(top in file for top in tops):
-            return model_tree(model, by_attribute=False)
+            by_attribute = False
+    tree = model_tree(model, by_attribute)
+    if any(node.weights and f"{node.path}/vars" not in file for node in _split_off(tree)):
+        return model_tree(model, by_attribute, grouped=False)
     return tree
+
+
+def _split_off(tree: list[Node]) -> list[Node]:
+    """The nodes holding weights that a layer files under a sub-layer's key (not its own)."""
+    own_paths = {}
+    for node in tree:
+        own_paths.setdefault(id(node.layer), node.path)
+    return [node for node in tree if node.path != own_paths[id(node.layer)]]
 
 
 def legacy_entries(layer) -> list:
