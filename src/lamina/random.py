@@ -28,6 +28,7 @@ import torch
 
 from lamina import backend
 from lamina.engine import naming
+from lamina.engine.weight import NonTrainableWeight, as_weight
 
 __all__ = [
     "SeedGenerator",
@@ -85,8 +86,13 @@ class SeedGenerator:
         self._initial_seed = int(seed)
         self.name = name or naming.unique_name("seed_generator")
         # On the host, always (even under torch.set_default_device("cuda")): each draw reads it
-        # as Python ints, which on a GPU would wait for the device at every step.
-        self.state = torch.tensor([self._initial_seed, 0], dtype=torch.int64, device="cpu")
+        # as Python ints, which on a GPU would wait for the device at every step. A variable, as
+        # in Keras: the layer keeping this generator lists it in `layer.variables`.
+        self.state = as_weight(
+            torch.tensor([self._initial_seed, 0], dtype=torch.int64, device="cpu"),
+            NonTrainableWeight,
+            f"{self.name}/seed_generator_state",
+        )
 
     def next(self, ordered=True) -> torch.Tensor:
         """The current `[seed, counter]` state; the counter then moves on by one."""

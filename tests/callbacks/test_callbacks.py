@@ -291,3 +291,23 @@ def test_rate_callbacks_refuse_a_schedule_driven_optimizer(callback):
     x = np.ones((8, 2), dtype="float32")
     with pytest.raises(TypeError, match="created with a LearningRateSchedule .*CosineDecay"):
         model.fit(x, x[:, :1], epochs=2, verbose=0, callbacks=[callback()])
+
+
+def _epoch_headers(m, epochs, verbose, capsys) -> list[str]:
+    """The `Epoch i/N` lines `framework.fit` prints to stdout."""
+    model = m.Sequential([m.Input((2,)), m.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    capsys.readouterr()
+    model.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=epochs, verbose=verbose)
+    return [line for line in capsys.readouterr().out.splitlines() if line.startswith("Epoch ")]
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("epochs", [1, 2])
+@pytest.mark.parametrize("verbose", [1, 2])
+def test_progress_prints_epoch_headers_only_for_several_epochs_as_keras(epochs, verbose, capsys):
+    from tests.parity import reference
+
+    ours = _epoch_headers(lamina, epochs, verbose, capsys)
+    assert ours == [f"Epoch {i + 1}/{epochs}" for i in range(epochs)] * (epochs > 1)
+    assert ours == reference.keras_run(lambda keras: _epoch_headers(keras, epochs, verbose, capsys))

@@ -132,3 +132,49 @@ def test_loss_checks_are_keyed_by_the_loss_class_not_the_function_name():
     model.compile(loss=Smoothed())
     with pytest.raises(ValueError, match="Add Flatten"):
         model.fit(x, np.zeros(8, "int64"), verbose=0)
+
+
+def _three_heads(m):
+    """Outputs {"a", "b", "c"} reading 3, 6 and 9 on an input of ones."""
+    inputs = m.Input((3,), name="x")
+    heads = {key: m.layers.Dense(1, name=key)(inputs) for key in "abc"}
+    model = m.Model(inputs, heads)
+    model.set_weights(
+        [
+            np.full((3, 1), k, "float32") if i % 2 == 0 else np.zeros(1, "float32")
+            for i, k in enumerate([1, 1, 2, 2, 3, 3])
+        ]
+    )
+    return model
+
+
+def _evaluate_partial_losses(m, loss, labels, metrics=None):
+    model = _three_heads(m)
+    model.compile(optimizer=m.optimizers.SGD(0.0), loss=loss, metrics=metrics)
+    y = {key: np.zeros((4, 1), "float32") for key in labels}
+    return model.evaluate(np.ones((4, 3), "float32"), y, verbose=0, return_dict=True)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    ("loss", "labels", "metrics"),
+    [
+        ({"a": "mse", "c": "mae"}, "ac", None),
+        ({"a": "mse", "c": "mae"}, "abc", {"b": ["mae"]}),
+    ],
+    ids=["labels-for-the-scored-outputs", "and-for-an-output-with-metrics"],
+)
+def test_labels_only_for_outputs_with_a_loss_or_metrics_as_keras(loss, labels, metrics):
+    # Keras takes labels for the outputs it scores; it logs a loss per output that has one.
+    ours = _evaluate_partial_losses(lamina, loss, labels, metrics)
+    assert ours == reference.keras_run(
+        lambda keras: _evaluate_partial_losses(keras, loss, labels, metrics)
+    )
+
+
+def test_missing_labels_of_a_scored_output_are_named_never_taken_from_another():
+    # Before: the labels of "a" were paired with output "c" (both (4, 1)) and trained it.
+    with pytest.raises(ValueError, match=r"Output 'c' of model .* loss needs.*keyed \['a'\]"):
+        _evaluate_partial_losses(lamina, {"a": "mse", "c": "mse"}, "a")
+    with pytest.raises(ValueError, match=r"Output 'b' .*metrics \['b_mae'\]"):
+        _evaluate_partial_losses(lamina, {"a": "mse", "c": "mse"}, "ac", {"b": ["mae"]})

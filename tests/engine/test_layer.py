@@ -266,3 +266,45 @@ def test_the_plain_call_is_taken_only_where_the_general_path_has_nothing_to_do(m
     penalized(x)
     assert len(penalized.losses) == 1  # this call's penalty (the first call's was cleared)
     assert general_calls[-2:] == ["penalized", "penalized"]
+
+
+def _seeded_block_state(m):
+    """Keras's guide pattern: a layer keeping a SeedGenerator, inside a layer with a Dense. What
+    `variables`, `non_trainable_variables` and `weights` list, and the seed state after a draw."""
+
+    class Noise(m.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.seed_generator = m.random.SeedGenerator(1337)
+
+        def call(self, x):
+            return m.random.dropout(x, 0.5, seed=self.seed_generator)
+
+    class Block(m.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.dense = m.layers.Dense(2)
+            self.noise = Noise()
+
+        def call(self, x):
+            return self.noise(self.dense(x))
+
+    block = Block()
+    block(np.ones((1, 3), "float32"))
+    return {
+        "variables": [v.name for v in block.variables],
+        "non_trainable": [v.name for v in block.non_trainable_variables],
+        "weights": [w.name for w in block.weights],
+        "seed_state": [int(s) for s in block.noise.variables[0].numpy()],
+        "trainable": [v.trainable for v in block.variables],
+    }
+
+
+@pytest.mark.parity
+def test_variables_list_seed_generator_states_as_keras_does():
+    from tests.parity import reference
+
+    ours = _seeded_block_state(lamina)
+    assert ours["variables"] == ["kernel", "bias", "seed_generator_state"]
+    assert ours["weights"] == ["kernel", "bias"]
+    assert ours == reference.keras_run(_seeded_block_state)

@@ -246,3 +246,41 @@ def test_jit_compile_trains_like_eager():
     (eager, eager_out), (compiled, compiled_out) = run(False), run(True)
     np.testing.assert_allclose(compiled["loss"], eager["loss"], rtol=1e-5)
     np.testing.assert_allclose(compiled_out, eager_out, rtol=1e-5, atol=1e-6)
+
+
+class _MeanPenalty(layers.Layer):
+    """No weights; adds the mean of its input as a loss (an activity regularizer)."""
+
+    def call(self, inputs):
+        self.add_loss(0.01 * lamina.ops.mean(inputs))
+        return inputs
+
+
+@pytest.mark.parametrize("loss", ["mse", None])
+def test_fit_of_a_model_without_trainable_weights_warns_and_reports_the_loss(loss):
+    # Keras warns and runs the epoch; the loss (compiled and/or added) is still logged.
+    inputs = lamina.Input((3,))
+    model = models.Model(inputs, _MeanPenalty()(inputs))
+    model.compile(optimizer="adam", loss=loss)
+    x = np.full((4, 3), 0.5, "float32")
+    y = np.zeros((4, 3), "float32")
+    with pytest.warns(UserWarning, match="has no trainable weights"):
+        history = model.fit(x, y, batch_size=4, verbose=0)
+    expected = 0.005 + (0.25 if loss else 0.0)
+    assert history.history["loss"] == pytest.approx([expected])
+    assert model.optimizer.iterations == 0
+
+
+def test_fit_whose_loss_is_cut_from_the_trainable_weights_names_the_model():
+    class Detached(models.Model):
+        def __init__(self):
+            super().__init__(name="cut")
+            self.dense = layers.Dense(1)
+
+        def call(self, x):
+            return self.dense(x).detach()
+
+    model = Detached()
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ValueError, match=r"Model 'cut'.*trainable weights.*Hint"):
+        model.fit(np.ones((2, 3), "float32"), np.ones((2, 1), "float32"), verbose=0)

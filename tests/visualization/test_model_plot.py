@@ -184,3 +184,23 @@ def test_unknown_extension_and_unbuilt_model_are_refused(tmp_path):
         lamina.utils.plot_model(model, to_file=tmp_path / "model.xyz")
     with pytest.raises(ValueError, match="plot_model\\(\\) expects a built model"):
         lamina.utils.plot_model(lamina.Sequential([layers.Dense(1)]), to_file=tmp_path / "m.svg")
+
+
+@pytest.mark.parametrize("rankdir", ["TB", "LR"])
+def test_a_long_arrow_beside_the_widest_rank_stays_on_the_canvas(tmp_path, no_ipython, rankdir):
+    # The guide's ticket model: the third input skips two ranks, its slots the last of them.
+    title, body = lamina.Input((None,), name="title"), lamina.Input((None,), name="body")
+    tags = lamina.Input((12,), name="tags")
+    features = [
+        layers.LSTM(4, name=f"lstm_{i}")(layers.Embedding(50, 8, name=f"embed_{i}")(x))
+        for i, x in enumerate((title, body))
+    ]
+    joined = layers.Concatenate(name="concat")([*features, tags])
+    model = lamina.Model([title, body, tags], layers.Dense(1, name="score")(joined))
+    root = draw_svg(model, tmp_path, rankdir=rankdir, show_shapes=True)
+    width, height = float(root.get("width")), float(root.get("height"))
+    for edge in groups(root, "edge"):
+        words = edge.find(f"{SVG}path").get("d").replace(",", " ").split()
+        numbers = [float(v) for v in words if v not in ("M", "C")]
+        for x, y in zip(numbers[::2], numbers[1::2], strict=True):
+            assert 0 <= x <= width and 0 <= y <= height, (edge.get("data-source"), x, y)

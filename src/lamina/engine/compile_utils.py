@@ -58,12 +58,27 @@ def flatten_outputs(y) -> list:
 
 def flatten_labels(model, y) -> list:
     """Labels in the outputs' order: a dict of labels is matched to the outputs by name, as Keras
-    does, not by the order of its keys."""
+    does, not by the order of its keys. An output the dict has no key for gets None (Keras takes
+    labels only for the outputs that have a loss or metrics; the loss and the metrics refuse a
+    missing one they need), never the labels of another output."""
     if isinstance(y, dict):
         names = output_names(model)
-        if set(names) <= set(y):
-            return [y[name] for name in names]
+        if set(names) & set(y):
+            return [y.get(name) for name in names]
     return flatten_outputs(y)
+
+
+def _missing_labels(model, y, names, index, needed_by: str) -> ValueError:
+    """The error for output `index`, which `needed_by` scores, finding no labels in `y`."""
+    name = names[index] if index < len(names) else f"output {index}"
+    received = f"labels keyed {sorted(y)}" if isinstance(y, dict) else "fewer label arrays"
+    return errors.value_error(
+        f"Output '{name}' of model '{model.name}'",
+        f"labels for it, which its {needed_by} needs",
+        received,
+        f"pass y as a dict keyed by the output names {names}, or a list with one array per "
+        "output; leave out only the outputs that have neither a loss nor metrics.",
+    )
 
 
 def _as_list(spec) -> list:
@@ -151,6 +166,7 @@ class CompileLoss:
                 losses_module.get(spec)
         self.outputs: list[OutputLoss] | None = None
         self.output_trackers: list = []
+        self.tracked: list[int] = []  # the output index of each tracker
         self.penalized = False  # whether model.losses may hold penalties to add
         self._checked_shapes: set = set()
 
@@ -172,9 +188,10 @@ class CompileLoss:
                 fn = losses_module.get(spec) if spec is not None else None
                 weight = 1.0 if weight is None else float(weight)
                 self.outputs.append(OutputLoss(fn, weight, loss_checks.family_of(fn)))
-        self.output_trackers = (
-            [metrics_module.Mean(name=f"{n}_loss") for n in names] if count > 1 else []
-        )
+        # As in Keras: a tracker per output that has a loss, when more than one output has one.
+        scored = [index for index, entry in enumerate(self.outputs) if entry.fn is not None]
+        self.tracked = scored if len(scored) > 1 else []
+        self.output_trackers = [metrics_module.Mean(name=f"{names[i]}_loss") for i in self.tracked]
 
     def note_penalties(self, model) -> None:
         """Look for layers that add penalties (weight or activity regularizers, `add_loss`)."""
@@ -202,12 +219,8 @@ class CompileLoss:
         for index, entry in enumerate(self.outputs):
             if entry.fn is None:
                 continue
-            if index >= len(trues):
-                raise errors.value_error(
-                    f"model '{model.name}'",
-                    f"labels for output {index}",
-                    f"{len(trues)} label array(s)",
-                )
+            if index >= len(trues) or trues[index] is None:
+                raise _missing_labels(model, y, output_names(model), index, "loss")
             value = self._output_loss(index, entry, trues[index], preds[index], sample_weight)
             per_output[index] = (value, preds[index].shape[0])
             value = value * entry.weight if entry.weight != 1.0 else value
@@ -249,11 +262,15 @@ class CompileLoss:
         return total
 
     def update_trackers(self, per_output) -> None:
-        """Each output's (unweighted) loss into its tracker, when there are several outputs."""
-        if self.output_trackers:
-            for tracker, term in zip(self.output_trackers, per_output, strict=True):
-                if term is not None:
-                    tracker.update_weighted(term[0].detach(), term[1])
+        """Each output's (unweighted) loss into its tracker, when several outputs have a loss.
+
+        Args:
+            per_output: one `(loss, batch size)` or None per output, as `terms` gives them.
+        """
+        for tracker, index in zip(self.output_trackers, self.tracked, strict=True):
+            term = per_output[index]
+            if term is not None:
+                tracker.update_weighted(term[0].detach(), term[1])
 
     def __call__(self, y, y_pred, sample_weight=None):
         """The total loss; the per-output trackers are updated."""
@@ -312,9 +329,11 @@ class CompileMetrics:
         plain = per_output_metrics(self.spec, names)
         weighted = per_output_metrics(self.weighted_spec, names)
         self.groups = []
+        self.names = names
         plain_names, weighted_names = [], []
         for index in range(count):
-            y_true = y_true_flat[index] if index < len(y_true_flat) else y_pred_flat[index]
+            y_true = y_true_flat[index] if index < len(y_true_flat) else None
+            y_true = y_pred_flat[index] if y_true is None else y_true  # shapes only
             shapes = (tuple(y_true.shape), tuple(y_pred_flat[index].shape))
             loss = output_losses[index].fn if index < len(output_losses) else None
             prefix = f"{names[index]}_" if count > 1 else ""
@@ -352,6 +371,15 @@ class CompileMetrics:
             for (plain, weighted), y_true, y_hat in zip(
                 self.groups, y_true_flat, y_pred_flat, strict=False
             ):
+                if y_true is None and (plain or weighted):
+                    name = self.names[self.groups.index((plain, weighted))]
+                    raise errors.value_error(
+                        f"Output '{name}'",
+                        f"labels for it, which its metrics {[m.name for m in plain + weighted]} "
+                        "need",
+                        "no labels for it in y",
+                        "pass y with a key (or an entry) for every output that has metrics.",
+                    )
                 detached = saved_logits.carry(y_hat, y_hat.detach(), detach=True)
                 y_hat = mixed_precision.outputs_to_float32(detached)
                 for metric in plain:

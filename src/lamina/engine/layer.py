@@ -694,9 +694,37 @@ class Layer(nn.Module):
         trainable_ids = {id(w) for w in self.trainable_weights}
         return [w for w in self.weights if id(w) not in trainable_ids]
 
+    def _seed_states(self) -> list[torch.Tensor]:
+        """The states of the SeedGenerators this layer keeps as attributes (Keras tracks them)."""
+        from lamina.random import SeedGenerator
+
+        return [v.state for v in vars(self).values() if isinstance(v, SeedGenerator)]
+
+    def _variables(self, seen: set) -> list[torch.Tensor]:
+        """Own weights, own seed states, then each sub-layer's: Keras's `variables` order."""
+        found = []
+        for tensor in [*(e.tensor for e in self._own_weights()), *self._seed_states()]:
+            if id(tensor) not in seen:
+                seen.add(id(tensor))
+                found.append(tensor)
+        for sublayer in self._sublayers():
+            found.extend(sublayer._variables(seen))
+        return found
+
     @property
     def variables(self):
-        return self.weights
+        """All the layer's state: its weights and the state of each `SeedGenerator` it or its
+        sub-layers keep (a `[seed, counter]` int64 tensor, never trained), as in Keras.
+
+        Example:
+            >>> class Noisy(lamina.layers.Layer):
+            ...     def __init__(self):
+            ...         super().__init__()
+            ...         self.seed_generator = lamina.random.SeedGenerator(1337)
+            >>> [v.name for v in Noisy().variables]
+            ['seed_generator_state']
+        """
+        return self._variables(set())
 
     @property
     def trainable_variables(self):
@@ -704,7 +732,9 @@ class Layer(nn.Module):
 
     @property
     def non_trainable_variables(self):
-        return self.non_trainable_weights
+        """`variables` less the trainable weights: also the seed generators' states."""
+        trainable_ids = {id(w) for w in self.trainable_weights}
+        return [v for v in self.variables if id(v) not in trainable_ids]
 
     def count_params(self) -> int:
         if not self.built and not self.weights:

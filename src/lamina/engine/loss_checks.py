@@ -120,7 +120,7 @@ def check_labels(model, data, compiled_loss, labels_of) -> None:
     trues = labels_of(data.y)
     outputs = getattr(model, "outputs", None) or []
     for index, entry in enumerate(compiled_loss.outputs):
-        if index >= len(trues) or not trues[index].numel():
+        if index >= len(trues) or trues[index] is None or not trues[index].numel():
             continue
         if _is(entry.family, losses_module.SparseCategoricalCrossentropy):
             classes = outputs[index].shape[-1] if index < len(outputs) else None

@@ -142,11 +142,14 @@ def functional_from_config(cls, config, custom_objects=None):
     pending = []
     for entry in config["layers"]:
         layer = deserialize_layer(entry, custom_objects)
-        created[entry.get("name", layer.name)] = layer
+        # The graph refers to a layer by the name the config gives it, which the rebuilt layer
+        # may not carry: a custom layer whose get_config() leaves out `name` gets a fresh one.
+        name = entry.get("name", layer.name)
+        created[name] = layer
         if isinstance(layer, InputLayer):
-            outputs_by_layer[layer.name] = [[layer.output_tensor]]
+            outputs_by_layer[name] = [[layer.output_tensor]]
         else:
-            pending.extend((layer, node) for node in entry.get("inbound_nodes", []))
+            pending.extend((name, layer, node) for node in entry.get("inbound_nodes", []))
 
     def resolve(structure):
         if isinstance(structure, dict) and structure.get("class_name") == "__keras_tensor__":
@@ -171,10 +174,10 @@ def functional_from_config(cls, config, custom_objects=None):
     while pending:
         progress = False
         for item in list(pending):
-            layer, node = item
+            name, layer, node = item
             if ready(node["args"]) and ready(node["kwargs"]):
                 outputs = layer(*resolve(node["args"]), **resolve(node["kwargs"]))
-                outputs_by_layer.setdefault(layer.name, []).append(outputs)
+                outputs_by_layer.setdefault(name, []).append(outputs)
                 pending.remove(item)
                 progress = True
         if not progress:

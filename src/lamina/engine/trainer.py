@@ -249,10 +249,32 @@ class Trainer:
         loss = self.compute_loss(x, y, y_pred, sample_weight)
         optimizer = self.optimizer
         optimizer.zero_grad()
-        self._backward(loss)
-        optimizer.step()
+        if loss.requires_grad:
+            self._backward(loss)
+            optimizer.step()
+        else:
+            self._no_gradient()
         state.loss_tracker.update_weighted(loss.detach(), _batch_size_of(x))
         return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def _no_gradient(self) -> None:
+        """The loss has no gradient: as in Keras, a model without trainable weights trains
+        nothing (it says so once); with trainable weights, the graph was cut, a user's bug."""
+        trainable = self.trainable_weights
+        if not trainable:
+            warnings.warn(
+                f"Model '{self.name}' has no trainable weights: fit() computes its loss and "
+                "metrics but updates nothing.",
+                stacklevel=3,
+            )
+            return
+        raise errors.value_error(
+            f"Model '{self.name}'",
+            f"a loss that depends on its {len(trainable)} trainable weights",
+            "a loss with no gradient",
+            "a call() that detaches its output, converts it to NumPy or runs under "
+            "torch.no_grad() cuts the gradient; keep the computation in tensors.",
+        )
 
     def _backward(self, loss) -> None:
         """Gradients of `loss` into the weights' `.grad` (scaled by the optimizer's
@@ -323,6 +345,7 @@ class Trainer:
         """The per-output loss trackers' names, a dict output's in its keys' given order."""
         names = [m.name for m in self._compile_state.loss.output_trackers]
         declared = [f"{name}_loss" for name in compile_utils.declared_output_names(self)]
+        declared = [name for name in declared if name in names]  # the outputs with a loss
         return declared if sorted(declared) == sorted(names) else names
 
     def reset_metrics(self) -> None:

@@ -101,6 +101,29 @@ class Reshape(Layer):
         self._check(tuple(inputs.shape))
         return inputs.reshape(inputs.shape[0], *self.target_shape)
 
+    def compute_output_shape(self, input_shape):
+        """Keras's rule on symbolic shapes: `(batch, *target_shape)`, the -1 worked out when the
+        sample's size is known. An unknown size (`Input((None, 4))`) is checked only at call
+        time, as in Keras: the engine's probe sizes stand for it in no error.
+
+        Args:
+            input_shape: the input's shape, None for unknown sizes.
+
+        Example:
+            >>> Reshape((-1, 2)).compute_output_shape((None, 12))
+            (None, 6, 2)
+            >>> Reshape((2, 2)).compute_output_shape((None, None, 4))
+            (None, 2, 2)
+        """
+        input_shape = tuple(input_shape)
+        self._check(input_shape)
+        target = list(self.target_shape)
+        if -1 in target:
+            sample = input_shape[1:]
+            size = None if None in sample else math.prod(sample) // self._known_size
+            target[target.index(-1)] = size
+        return (input_shape[0], *target)
+
     def get_config(self):
         return {**super().get_config(), "target_shape": self.target_shape}
 

@@ -279,6 +279,8 @@ def _shifted(layout: Layout) -> Layout:
     """Move everything so the drawing starts at (MARGIN, MARGIN); size the canvas to fit."""
     frames = [(b.x, b.y, b.width, b.height) for b in layout.boxes]
     frames += [(c.x, c.y, c.width, c.height) for c in layout.clusters]
+    # A long arrow's waypoints can lie beyond every box (its slot the last of a wide rank).
+    frames += [(x, y, 0.0, 0.0) for edge in layout.edges for x, y in edge.points]
     if not frames:
         return dataclasses.replace(layout, width=2 * MARGIN, height=2 * MARGIN)
     dx = MARGIN - min(f[0] for f in frames)
