@@ -13,6 +13,7 @@ import warnings
 import torch
 
 from lamina import backend, config
+from lamina.callbacks.callback import predict_batch_logs
 from lamina.engine import fit_data
 
 
@@ -97,7 +98,8 @@ def predict_batches(model, data, callbacks) -> list:
             callbacks.on_predict_batch_begin(begin)
             for batch in group:
                 outputs.append(model.predict_step(fit_data.step_data(batch)))
-            callbacks.on_predict_batch_end(begin + len(group) - 1)
+            logs = predict_batch_logs(outputs[-1])
+            callbacks.on_predict_batch_end(begin + len(group) - 1, logs)
     return outputs
 
 
