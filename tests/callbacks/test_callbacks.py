@@ -345,3 +345,25 @@ def test_every_hook_gets_a_logs_dict_as_in_keras():
     theirs = reference.keras_run(_hook_logs)
     assert ours == theirs
     assert ("on_predict_batch_end", ["outputs"], (4, 2)) in ours
+
+
+def _epoch_headers(m, epochs, verbose):
+    model = m.Sequential([m.Input((3,)), m.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.zeros((8, 3), dtype="float32")
+    model.fit(x, x[:, :1], batch_size=4, epochs=epochs, verbose=verbose)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("verbose", [1, 2])
+@pytest.mark.parametrize("epochs", [1, 2])
+def test_progbar_prints_epoch_headers_as_keras(capsys, epochs, verbose):
+    def headers(run):
+        capsys.readouterr()
+        run(lambda m: _epoch_headers(m, epochs, verbose))
+        out = capsys.readouterr().out.replace("\r", "\n")
+        return [line for line in out.splitlines() if line.startswith("Epoch ")]
+
+    ours = headers(lambda program: program(lamina))
+    assert ours == headers(reference.keras_run)
+    assert len(ours) == (0 if epochs == 1 else epochs)

@@ -300,6 +300,8 @@ class History(Callback):
 class ProgbarLogger(Callback):
     """Prints `Epoch 1/10` and a progress bar (verbose=1) or one line per epoch (verbose=2).
 
+    As in Keras, the `Epoch i/n` header is printed only when `fit` runs more than one epoch.
+
     Args:
         count_mode: accepted for Keras compatibility (progress is counted in steps).
         stateful_metrics: accepted for Keras compatibility.
@@ -308,8 +310,8 @@ class ProgbarLogger(Callback):
         >>> x, y = np.zeros((8, 2)), np.zeros((8, 1))
         >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
         >>> model.compile(optimizer="sgd", loss="mse")
-        >>> _ = model.fit(x, y, verbose=2)  # doctest: +ELLIPSIS
-        Epoch 1/1
+        >>> _ = model.fit(x, y, epochs=2, verbose=2)  # doctest: +ELLIPSIS
+        Epoch 1/2
         ...
     """
 
@@ -325,7 +327,7 @@ class ProgbarLogger(Callback):
         self.epochs = self.params.get("epochs", 1)
 
     def on_epoch_begin(self, epoch, logs=None):
-        if self._verbose():
+        if self._verbose() and self.epochs > 1:
             print_msg(f"Epoch {epoch + 1}/{self.epochs}")
         self.progbar = Progbar(self.params.get("steps"), verbose=self._verbose())
         self.step = 0
