@@ -132,3 +132,38 @@ def test_loss_checks_are_keyed_by_the_loss_class_not_the_function_name():
     model.compile(loss=Smoothed())
     with pytest.raises(ValueError, match="Add Flatten"):
         model.fit(x, np.zeros(8, "int64"), verbose=0)
+
+
+def three_outputs(m):
+    inputs = m.Input((4,))
+    hidden = m.layers.Dense(8, activation="relu", name="hidden")(inputs)
+    heads = [m.layers.Dense(1, name=name)(hidden) for name in ("a", "b", "c")]
+    return m.Model(inputs, heads)
+
+
+SCORED_OUTPUT_CASES = {
+    "all-three": ["mse", "mse", "mae"],
+    "two-of-three": [None, "mse", "mae"],
+    "one-of-three": ["mse", None, None],
+}
+
+
+def _scored_output_logs(m, losses):
+    model = three_outputs(m)
+    rng = np.random.default_rng(5)
+    model.set_weights([rng.normal(size=w.shape).astype("float32") for w in model.get_weights()])
+    model.compile(optimizer="sgd", loss=losses)
+    x = rng.normal(size=(12, 4)).astype("float32")
+    ys = [rng.normal(size=(12, 1)).astype("float32") for _ in range(3)]
+    logs = model.evaluate(x, ys, batch_size=4, verbose=0, return_dict=True)
+    return model.metrics_names, logs
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("case", list(SCORED_OUTPUT_CASES))
+def test_per_output_loss_logs_only_for_outputs_with_a_loss_as_in_keras(case):
+    losses = SCORED_OUTPUT_CASES[case]
+    names, logs = _scored_output_logs(lamina, losses)
+    keras_names, keras_logs = reference.keras_run(lambda m: _scored_output_logs(m, losses))
+    assert names == keras_names
+    assert logs == pytest.approx(keras_logs, rel=1e-5)

@@ -151,6 +151,7 @@ class CompileLoss:
                 losses_module.get(spec)
         self.outputs: list[OutputLoss] | None = None
         self.output_trackers: list = []
+        self._tracker_slots: list = []  # one per output: its tracker, or None
         self.penalized = False  # whether model.losses may hold penalties to add
         self._checked_shapes: set = set()
 
@@ -172,9 +173,14 @@ class CompileLoss:
                 fn = losses_module.get(spec) if spec is not None else None
                 weight = 1.0 if weight is None else float(weight)
                 self.outputs.append(OutputLoss(fn, weight, loss_checks.family_of(fn)))
-        self.output_trackers = (
-            [metrics_module.Mean(name=f"{n}_loss") for n in names] if count > 1 else []
-        )
+        # As Keras: a `<output>_loss` tracker for each output that has a loss, and only when
+        # several have one (an output compiled with None logs no loss of its own).
+        scored = [i for i, entry in enumerate(self.outputs) if entry.fn is not None]
+        self._tracker_slots = [None] * count
+        if len(scored) > 1:
+            for index in scored:
+                self._tracker_slots[index] = metrics_module.Mean(name=f"{names[index]}_loss")
+        self.output_trackers = [t for t in self._tracker_slots if t is not None]
 
     def note_penalties(self, model) -> None:
         """Look for layers that add penalties (weight or activity regularizers, `add_loss`)."""
@@ -251,8 +257,8 @@ class CompileLoss:
     def update_trackers(self, per_output) -> None:
         """Each output's (unweighted) loss into its tracker, when there are several outputs."""
         if self.output_trackers:
-            for tracker, term in zip(self.output_trackers, per_output, strict=True):
-                if term is not None:
+            for tracker, term in zip(self._tracker_slots, per_output, strict=True):
+                if tracker is not None and term is not None:
                     tracker.update_weighted(term[0].detach(), term[1])
 
     def __call__(self, y, y_pred, sample_weight=None):

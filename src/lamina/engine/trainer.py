@@ -323,6 +323,7 @@ class Trainer:
         """The per-output loss trackers' names, a dict output's in its keys' given order."""
         names = [m.name for m in self._compile_state.loss.output_trackers]
         declared = [f"{name}_loss" for name in compile_utils.declared_output_names(self)]
+        declared = [name for name in declared if name in names]  # outputs that have a loss
         return declared if sorted(declared) == sorted(names) else names
 
     def reset_metrics(self) -> None:
