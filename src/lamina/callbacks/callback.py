@@ -103,10 +103,30 @@ def _overrides(callback, hook: str) -> bool:
     return getattr(type(callback), hook, None) is not getattr(Callback, hook)
 
 
+def flat_logs(logs) -> dict:
+    """A custom step's logs as Keras's callbacks see them: keys sorted, and a value that is
+    itself a dict (what `compile_metrics.result()` returns) merged into the top level.
+
+    Args:
+        logs: a mapping of names to values (tensors, numbers or dicts of them).
+
+    Example:
+        >>> flat_logs({"loss": 0.5, "compile_metrics": {"mae": 0.25}})
+        {'loss': 0.5, 'mae': 0.25}
+    """
+    flat = {}
+    for key, value in dict(logs).items():
+        if isinstance(value, Mapping):
+            flat.update(flat_logs(value))
+        else:
+            flat[key] = value
+    return dict(sorted(flat.items()))
+
+
 def _sorted_logs(logs):
-    """A custom step's plain dict of logs with its keys sorted, as Keras's callbacks see them
+    """A custom step's plain dict of logs flattened and sorted, as Keras's callbacks see them
     (lazy logs sort themselves when read)."""
-    return dict(sorted(logs.items())) if type(logs) is dict else logs
+    return flat_logs(logs) if type(logs) is dict else logs
 
 
 class LazyLogs(Mapping):
