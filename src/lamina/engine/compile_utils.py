@@ -297,7 +297,7 @@ class CompileMetrics(MetricGroup):
     ['accuracy', 'weighted_accuracy']
     """
 
-    def __init__(self, metrics, weighted_metrics, model=None):
+    def __init__(self, metrics, weighted_metrics, model):
         super().__init__(name="compile_metrics")
         self.model = model
         self.spec = metrics
