@@ -8,6 +8,7 @@ import pytest
 
 import lamina
 from lamina import callbacks, layers
+from tests.parity import reference
 
 
 class FakeOptimizer:
@@ -311,3 +312,56 @@ def test_progress_prints_epoch_headers_only_for_several_epochs_as_keras(epochs, 
     ours = _epoch_headers(lamina, epochs, verbose, capsys)
     assert ours == [f"Epoch {i + 1}/{epochs}" for i in range(epochs)] * (epochs > 1)
     assert ours == reference.keras_run(lambda keras: _epoch_headers(keras, epochs, verbose, capsys))
+
+
+HOOKS = (
+    "on_train_begin",
+    "on_train_end",
+    "on_epoch_begin",
+    "on_epoch_end",
+    "on_train_batch_begin",
+    "on_train_batch_end",
+    "on_test_begin",
+    "on_test_end",
+    "on_test_batch_begin",
+    "on_test_batch_end",
+    "on_predict_begin",
+    "on_predict_end",
+    "on_predict_batch_begin",
+    "on_predict_batch_end",
+)
+
+
+def _hook_logs(m):
+    """Each hook's logs as a callback reads them (`logs.keys()`, and the predictions' shape)
+    through fit with validation, evaluate and predict."""
+    seen = []
+
+    def recorder(hook):
+        def record(self, *args, **kwargs):
+            logs = kwargs["logs"] if "logs" in kwargs else args[-1]  # Keras passes logs=...
+            entry = (hook, sorted(logs.keys()))
+            if "outputs" in logs:
+                entry += (np.asarray(logs["outputs"]).shape,)
+            seen.append(entry)
+
+        return record
+
+    Recorder = type("Recorder", (m.callbacks.Callback,), {h: recorder(h) for h in HOOKS})
+    model = m.Sequential([m.Input((3,)), m.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    x = np.linspace(0, 1, 24, dtype="float32").reshape(8, 3)
+    y = np.ones((8, 2), dtype="float32")
+    kwargs = {"batch_size": 4, "verbose": 0, "callbacks": [Recorder()]}
+    model.fit(x, y, epochs=1, validation_split=0.5, **kwargs)
+    model.evaluate(x, y, **kwargs)
+    model.predict(x, **kwargs)
+    return seen
+
+
+@pytest.mark.parity
+def test_every_hook_gets_a_logs_dict_as_in_keras():
+    ours = _hook_logs(lamina)
+    theirs = reference.keras_run(_hook_logs)
+    assert ours == theirs
+    assert ("on_predict_batch_end", ["outputs"], (4, 2)) in ours

@@ -4,6 +4,7 @@ loss checks keyed by the loss's class."""
 
 import numpy as np
 import pytest
+import torch
 
 import lamina
 from lamina.engine import loss_checks
@@ -178,3 +179,83 @@ def test_missing_labels_of_a_scored_output_are_named_never_taken_from_another():
         _evaluate_partial_losses(lamina, {"a": "mse", "c": "mse"}, "a")
     with pytest.raises(ValueError, match=r"Output 'b' .*metrics \['b_mae'\]"):
         _evaluate_partial_losses(lamina, {"a": "mse", "c": "mse"}, "ac", {"b": ["mae"]})
+
+
+def three_outputs(m):
+    inputs = m.Input((4,))
+    hidden = m.layers.Dense(8, activation="relu", name="hidden")(inputs)
+    heads = [m.layers.Dense(1, name=name)(hidden) for name in ("a", "b", "c")]
+    return m.Model(inputs, heads)
+
+
+SCORED_OUTPUT_CASES = {
+    "all-three": ["mse", "mse", "mae"],
+    "two-of-three": [None, "mse", "mae"],
+    "one-of-three": ["mse", None, None],
+}
+
+
+def _scored_output_logs(m, losses):
+    model = three_outputs(m)
+    rng = np.random.default_rng(5)
+    model.set_weights([rng.normal(size=w.shape).astype("float32") for w in model.get_weights()])
+    model.compile(optimizer="sgd", loss=losses)
+    x = rng.normal(size=(12, 4)).astype("float32")
+    ys = [rng.normal(size=(12, 1)).astype("float32") for _ in range(3)]
+    logs = model.evaluate(x, ys, batch_size=4, verbose=0, return_dict=True)
+    return model.metrics_names, logs
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("case", list(SCORED_OUTPUT_CASES))
+def test_per_output_loss_logs_only_for_outputs_with_a_loss_as_in_keras(case):
+    losses = SCORED_OUTPUT_CASES[case]
+    names, logs = _scored_output_logs(lamina, losses)
+    keras_names, keras_logs = reference.keras_run(lambda m: _scored_output_logs(m, losses))
+    assert names == keras_names
+    assert logs == pytest.approx(keras_logs, rel=1e-5)
+
+
+def _custom_step_with_sample_weight(m):
+    """A train_step that updates `self.metrics` itself, passing the batch's sample weights, as
+    Keras's guide "Customizing what happens in fit() with PyTorch" does."""
+
+    class CustomModel(m.Model):
+        def train_step(self, data):
+            x, y, sample_weight = data
+            self.zero_grad()
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred, sample_weight=sample_weight)
+            loss.backward()
+            weights = list(self.trainable_weights)
+            with torch.no_grad():
+                self.optimizer.apply([w.value.grad for w in weights], weights)
+            for metric in self.metrics:
+                if metric.name == "loss":
+                    metric.update_state(loss)
+                else:
+                    metric.update_state(y, y_pred, sample_weight=sample_weight)
+            return {metric.name: metric.result() for metric in self.metrics}
+
+    inputs = m.Input((4,))
+    model = CustomModel(inputs, m.layers.Dense(1)(inputs))
+    rng = np.random.default_rng(7)
+    model.set_weights([rng.normal(size=w.shape).astype("float32") for w in model.get_weights()])
+    model.compile(
+        optimizer=m.optimizers.SGD(0.05), loss="mse", metrics=["mae"], weighted_metrics=["mse"]
+    )
+    x = rng.normal(size=(24, 4)).astype("float32")
+    y = rng.normal(size=(24, 1)).astype("float32")
+    sample_weight = rng.random((24, 1)).astype("float32")
+    history = model.fit(x, y, sample_weight=sample_weight, batch_size=8, epochs=2, shuffle=False)
+    return [metric.name for metric in model.metrics], history.history
+
+
+@pytest.mark.parity
+def test_compiled_metrics_are_one_entry_that_weights_only_weighted_metrics_as_in_keras():
+    names, history = _custom_step_with_sample_weight(lamina)
+    keras_names, keras_history = reference.keras_run(_custom_step_with_sample_weight)
+    assert names == keras_names == ["loss", "compile_metrics"]
+    assert sorted(history) == sorted(keras_history) == ["loss", "mae", "mse"]
+    for key, values in keras_history.items():
+        np.testing.assert_allclose(history[key], values, rtol=1e-5)

@@ -168,11 +168,13 @@ def test_steps_per_epoch_keeps_one_generator_across_epochs():
     assert len(history.history["loss"]) == 3
 
 
-def test_steps_per_epoch_wraps_a_pydataset_around():
+def test_steps_per_epoch_ends_an_epoch_at_the_end_of_a_pydataset_pass():
     data = Batches(X, Y)  # 4 batches
     model = _model()
-    model.fit(data, steps_per_epoch=3, epochs=2, verbose=0)
-    assert model.optimizer.iterations == 6
+    with pytest.warns(UserWarning, match=r"ran out of data after 1 of steps_per_epoch=3 steps"):
+        model.fit(data, steps_per_epoch=3, epochs=3, verbose=0)
+    # As Keras counts them: 3 steps, the 1 left of the pass, then 3 of a new pass.
+    assert model.optimizer.iterations == 7
     assert data.ended >= 1  # the first pass over its 4 batches ended during epoch 2
 
 

@@ -10,6 +10,7 @@ import warnings
 
 from lamina import backend
 from lamina.callbacks.callback import Callback
+from lamina.metrics.metric import flatten_metrics
 from lamina.saving import training_state
 from lamina.saving.errors import FileFormatError
 
@@ -72,7 +73,7 @@ class BackupAndRestore(Callback):
 
     # ----------------------------------------------------------------------------------------------
     def _metrics(self):
-        return list(self.model.metrics)
+        return flatten_metrics(self.model.metrics)  # compile_metrics's members, one by one
 
     def _candidates(self) -> list[str]:
         found = [p for p in (self._latest,) if os.path.exists(p)]

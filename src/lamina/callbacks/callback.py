@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from lamina import backend
+from lamina import backend, tree
 from lamina.utils.io_utils import print_msg
 from lamina.utils.progbar import Progbar
 
@@ -103,10 +103,30 @@ def _overrides(callback, hook: str) -> bool:
     return getattr(type(callback), hook, None) is not getattr(Callback, hook)
 
 
+def flat_logs(logs) -> dict:
+    """A custom step's logs as Keras's callbacks see them: keys sorted, and a value that is
+    itself a dict (what `compile_metrics.result()` returns) merged into the top level.
+
+    Args:
+        logs: a mapping of names to values (tensors, numbers or dicts of them).
+
+    Example:
+        >>> flat_logs({"loss": 0.5, "compile_metrics": {"mae": 0.25}})
+        {'loss': 0.5, 'mae': 0.25}
+    """
+    flat = {}
+    for key, value in dict(logs).items():
+        if isinstance(value, Mapping):
+            flat.update(flat_logs(value))
+        else:
+            flat[key] = value
+    return dict(sorted(flat.items()))
+
+
 def _sorted_logs(logs):
-    """A custom step's plain dict of logs with its keys sorted, as Keras's callbacks see them
+    """A custom step's plain dict of logs flattened and sorted, as Keras's callbacks see them
     (lazy logs sort themselves when read)."""
-    return dict(sorted(logs.items())) if type(logs) is dict else logs
+    return flat_logs(logs) if type(logs) is dict else logs
 
 
 class LazyLogs(Mapping):
@@ -115,6 +135,8 @@ class LazyLogs(Mapping):
 
     Args:
         compute: a function returning the logs (values may be device tensors).
+        convert: turns each value into its log entry; `log_value` (a float, or a NumPy array
+            for a per-class result) by default.
 
     Examples:
         >>> logs = LazyLogs(lambda: {"loss": torch.tensor(0.5)})
@@ -122,13 +144,15 @@ class LazyLogs(Mapping):
         (0.5, ['loss'])
     """
 
-    def __init__(self, compute):
+    def __init__(self, compute, convert=log_value):
         self._compute = compute
+        self._convert = convert
         self._values = None
 
     def _resolve(self):
         if self._values is None:
-            self._values = {k: log_value(v) for k, v in sorted(self._compute().items())}
+            items = sorted(self._compute().items())
+            self._values = {k: self._convert(v) for k, v in items}
         return self._values
 
     def __getitem__(self, key):
@@ -139,6 +163,27 @@ class LazyLogs(Mapping):
 
     def __len__(self):
         return len(self._resolve())
+
+
+def predict_batch_logs(outputs) -> LazyLogs:
+    """The logs `on_predict_batch_end` receives, as in Keras: `{"outputs": predictions}` for the
+    batch (NumPy, the model's output structure kept), or, for a model whose outputs are a dict,
+    that dict itself. Converted only when a callback reads them, so predict never waits on the
+    device for a callback that ignores them.
+
+    Args:
+        outputs: the batch's `predict_step` result (tensors, or a list or dict of them).
+
+    Examples:
+        >>> logs = predict_batch_logs(torch.ones(2, 1))
+        >>> logs["outputs"].shape
+        (2, 1)
+    """
+
+    def compute():
+        return dict(outputs) if isinstance(outputs, dict) else {"outputs": outputs}
+
+    return LazyLogs(compute, convert=lambda value: tree.map_structure(backend.as_numpy, value))
 
 
 class CallbackList(Callback):
@@ -189,8 +234,13 @@ class CallbackList(Callback):
         return any(_overrides(c, hook) or hook in vars(c) for c in self.callbacks)
 
     def _call(self, hook, *args):
+        # Keras hands every hook a dict, never None: a callback may call `logs.keys()` in
+        # `on_train_begin`. `is None`, not `or`: `or` would make lazy batch logs compute.
+        *positional, logs = args
+        if logs is None:
+            logs = {}
         for callback in self.callbacks:
-            getattr(callback, hook)(*args)
+            getattr(callback, hook)(*positional, logs)
 
     def on_train_begin(self, logs=None):
         self._call("on_train_begin", logs)

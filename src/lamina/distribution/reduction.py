@@ -12,6 +12,7 @@ import torch.distributed as dist
 
 from lamina import backend
 from lamina.distribution import process_group
+from lamina.metrics.metric import flatten_metrics
 
 
 def _distributed() -> bool:
@@ -26,7 +27,7 @@ def sync_metrics(model) -> None:
     """
     if not _distributed():
         return
-    states = [v for metric in model.metrics for v in _variables(metric)]
+    states = [v for metric in flatten_metrics(model.metrics) for v in _variables(metric)]
     if not states:
         return
     device = process_group.collective_device()

@@ -63,6 +63,7 @@ from torch.utils import _pytree as pytree
 
 from lamina.callbacks import LazyLogs
 from lamina.engine import compile_utils, data_adapter, weight
+from lamina.metrics.metric import flatten_metrics
 from lamina.optimizers import captured_rules, schedules
 
 CAPTURE_SKIPPED = (
@@ -205,9 +206,8 @@ class CapturedStep:
         it; one that reads the host cannot be traced and moves the metrics out (`__call__`)."""
         if self.model._overrides("compute_metrics"):
             return False
-        return all(
-            type(metric).__module__.startswith("lamina.") for metric in self.state.all_metrics()
-        )
+        metrics = flatten_metrics(self.state.all_metrics())
+        return all(type(metric).__module__.startswith("lamina.") for metric in metrics)
 
     # ----------------------------------------------------------------------------------------------
     def _build(self, key) -> bool:

@@ -22,6 +22,7 @@ from lamina import mixed_precision
 from lamina.engine import data_adapter, errors, loss_checks, saved_logits
 from lamina.losses import crossentropy
 from lamina.losses.loss import loss_mask
+from lamina.metrics.metric import MetricGroup
 
 # --------------------------------------------------------------------------------------------------
 # Outputs and labels as flat lists
@@ -287,24 +288,29 @@ def _is_accuracy(spec) -> bool:
     return isinstance(spec, str) and spec.lower() in ("accuracy", "acc")
 
 
-class CompileMetrics:
-    """The metrics of `compile(metrics=..., weighted_metrics=...)`, per output.
+class CompileMetrics(MetricGroup):
+    """The metrics of `compile(metrics=..., weighted_metrics=...)`, per output: the one entry
+    named `compile_metrics` in `model.metrics`, as in Keras.
 
     `metrics` are updated without weights and `weighted_metrics` with the batch's
-    `sample_weight` (which holds `class_weight` too), as in Keras.
+    `sample_weight` (which holds `class_weight` too), as in Keras, also when a custom
+    `train_step` calls `update_state(y, y_pred, sample_weight)` on it.
 
     Args:
         metrics: a list of metrics for every output, a list of lists (one per output) or a dict
             keyed by output name; names or Metric objects.
         weighted_metrics: the same, for the weighted ones.
+        model: the compiled model (its outputs' names match a dict of labels to the outputs).
 
     Example:
-    >>> compiled = CompileMetrics(["accuracy"], ["accuracy"])  # doctest: +SKIP
+    >>> compiled = CompileMetrics(["accuracy"], ["accuracy"], model)  # doctest: +SKIP
     >>> [m.name for m in compiled.metrics]  # after the first batch  # doctest: +SKIP
     ['accuracy', 'weighted_accuracy']
     """
 
-    def __init__(self, metrics, weighted_metrics):
+    def __init__(self, metrics, weighted_metrics, model):
+        super().__init__(name="compile_metrics")
+        self.model = model
         self.spec = metrics
         self.weighted_spec = weighted_metrics
         for spec in _flat_specs(metrics) + _flat_specs(weighted_metrics):
@@ -365,8 +371,24 @@ class CompileMetrics:
             return metrics_module.resolve_accuracy(name, loss, *shapes), base
         return metrics_module.get(spec, name=name), base
 
-    def update_state(self, y_true_flat, y_pred_flat, sample_weight=None) -> None:
-        """Update every metric with one batch (outputs detached, no gradient)."""
+    def update_state(self, y_true, y_pred, sample_weight=None) -> None:
+        """Update every metric with one batch's labels and outputs (as the model takes and gives
+        them: a tensor, a list or a dict), `sample_weight` reaching the weighted ones only.
+
+        Args:
+            y_true: the labels.
+            y_pred: the model's outputs.
+            sample_weight: per-sample weights, or None.
+        """
+        trues = flatten_labels(self.model, y_true)
+        preds = flatten_outputs(y_pred)
+        if not self.built:
+            self.model._compile_state.build(trues, preds)
+        self.update_flat(trues, preds, sample_weight)
+
+    def update_flat(self, y_true_flat, y_pred_flat, sample_weight=None) -> None:
+        """Update every metric with one batch, labels and outputs as flat lists in the outputs'
+        order (outputs detached, no gradient)."""
         with torch.no_grad():
             for (plain, weighted), y_true, y_hat in zip(
                 self.groups, y_true_flat, y_pred_flat, strict=False

@@ -9,6 +9,7 @@ converted batch by batch.
 from __future__ import annotations
 
 import collections.abc
+import itertools
 import math
 
 import numpy as np
@@ -121,12 +122,81 @@ def num_samples(structure, name: str) -> int:
     return sizes.pop()
 
 
-class ArrayData:
-    """Arrays held on the device, cut into batches; one permutation per epoch when shuffling."""
+class StepsPerEpoch:
+    """`steps_per_epoch` as Keras's epoch iterator counts it: consecutive epochs share one pass
+    over the data; the epoch that reaches the pass's end stops there (`cut_short`, the trainer
+    warns and goes on) and the next epoch starts a new pass. A pass that yields nothing (a
+    consumed generator) sets `ran_out`: the trainer warns and stops.
+
+    Subclasses set `steps` (None: every epoch is one whole pass) and call `_init_passes()`.
+
+    Example:
+    >>> data = ArrayData(np.zeros((10, 1)), batch_size=4, steps=2)  # 3 batches a pass
+    >>> [len(list(data)) for _ in range(3)]  # the second epoch reaches the end after 1 step
+    [2, 1, 2]
+    """
+
+    def _init_passes(self) -> None:
+        self._pass = None  # the current pass's batch iterator, shared across epochs
+        self._pass_steps = 0  # how many batches of it the epochs took
+        self.ran_out = False
+        self.cut_short = False
+
+    def restart(self) -> None:
+        """Forget the current pass: the next epoch starts at the data's beginning (a
+        validation does each time, as in Keras, so every epoch is scored on the same batches).
+        """
+        self._init_passes()
+
+    def _batches_per_pass(self) -> int | None:
+        """The number of batches of one pass, or None where the data does not say."""
+        raise NotImplementedError
+
+    def _one_shot(self) -> bool:
+        """Whether the data cannot be passed over again (a generator)."""
+        return False
+
+    def _steps_of_pass(self, new_pass):
+        """This epoch's `steps` batches, from the current pass (`new_pass()` starts one)."""
+        self.cut_short = False
+        known = self._batches_per_pass()
+        if self._pass is None:
+            self._pass, self._pass_steps = new_pass(), 0
+        for _ in range(int(self.steps)):
+            if known is not None and self._pass_steps >= known:
+                self.cut_short = True
+                break
+            try:
+                batch = next(self._pass)
+            except StopIteration:
+                # Nothing this epoch, or a one-shot iterator's end: no later epoch gets data.
+                self.ran_out = self._pass_steps == 0 or self._one_shot()
+                self.cut_short = not self.ran_out
+                self._pass = None
+                return
+            self._pass_steps += 1
+            yield batch
+        if known is not None and self._pass_steps >= known:
+            self._pass = None
+
+
+class ArrayData(StepsPerEpoch):
+    """Arrays held on the device, cut into batches; one permutation per epoch when shuffling
+    (per pass over the arrays, when `steps` epochs share one)."""
 
     def __init__(
-        self, x, y=None, sample_weight=None, batch_size=32, shuffle=False, device=None, check=True
+        self,
+        x,
+        y=None,
+        sample_weight=None,
+        batch_size=32,
+        shuffle=False,
+        device=None,
+        check=True,
+        steps=None,
     ):
+        self.steps = steps
+        self._init_passes()
         self.device = device or backend.default_device()
         if check:
             check_finite(x, "x")
@@ -178,7 +248,12 @@ class ArrayData:
         return cut(x), None if y is None else cut(y), None if sw is None else sw[start:stop]
 
     def __iter__(self):
-        return self.epoch_batches()
+        if self.steps is None:
+            return self.epoch_batches()
+        return self._steps_of_pass(self.epoch_batches)
+
+    def _batches_per_pass(self):
+        return len(self)
 
     def epoch_batches(self):
         """Draw this epoch's order now (so a resume can replay it), return the batch iterator."""
@@ -231,7 +306,7 @@ def split_validation(x, y, sample_weight, validation_split: float):
 # Iterables
 
 
-class IterableData:
+class IterableData(StepsPerEpoch):
     """Generators, Keras-style sequences, lamina Datasets, DataLoaders: batch by batch to the
     device."""
 
@@ -239,9 +314,8 @@ class IterableData:
         self.source = source
         self.steps = steps
         self.device = device or backend.default_device()
-        self._iterator = None
         self._peeked = None
-        self.ran_out = False
+        self._init_passes()
         indexable = hasattr(source, "__getitem__") and hasattr(source, "__len__")
         self._is_sequence = _is_keras_sequence(source) or (
             indexable and not hasattr(source, "__iter__")
@@ -265,20 +339,25 @@ class IterableData:
         )
 
     def _batches(self):
+        """One pass over the source's batches."""
         if self._is_sequence:
-            # Prepare the next batches in a background thread while the current one trains.
-            if hasattr(self.source, "iter_epoch"):  # lamina.utils.PyDataset: workers, epoch hooks
-                yield from workers.PrefetchIterator(self.source.iter_epoch(), 2)
-                return
-            batches = (self.source[i] for i in range(len(self.source)))
-            yield from workers.PrefetchIterator(batches, 2)
-            if hasattr(self.source, "on_epoch_end"):
-                self.source.on_epoch_end()
-        else:
-            if self._peeked is not None:  # a one-shot iterator's first batch, taken to build
-                batch, self._peeked = self._peeked, None
-                yield batch
-            yield from self.source
+            return self._sequence_batches()
+        # A one-shot iterator's first batch, taken to build, comes first. `chain`, not a
+        # generator's `yield from`: a pass that steps_per_epoch leaves unfinished must not close
+        # the user's generator when it is dropped.
+        first = [] if self._peeked is None else [self._peeked]
+        self._peeked = None
+        return itertools.chain(first, self.source)
+
+    def _sequence_batches(self):
+        # Prepare the next batches in a background thread while the current one trains.
+        if hasattr(self.source, "iter_epoch"):  # lamina.utils.PyDataset: workers, epoch hooks
+            yield from workers.PrefetchIterator(self.source.iter_epoch(), 2)
+            return
+        batches = (self.source[i] for i in range(len(self.source)))
+        yield from workers.PrefetchIterator(batches, 2)
+        if hasattr(self.source, "on_epoch_end"):
+            self.source.on_epoch_end()
 
     def __iter__(self):
         # A model on the CPU whose kernels use every core leaves no core for background data
@@ -295,20 +374,17 @@ class IterableData:
             for batch in self._batches():
                 yield self._convert(batch)
             return
-        # steps_per_epoch: keep one iterator across epochs (Keras's behaviour for generators).
-        for _ in range(int(self.steps)):
-            if self._iterator is None:
-                self._iterator = iter(self._batches())
-            try:
-                batch = next(self._iterator)
-            except StopIteration:
-                self._iterator = iter(self._batches())
-                try:
-                    batch = next(self._iterator)
-                except StopIteration:  # a consumed generator: the trainer warns and stops
-                    self.ran_out = True
-                    return
+        for batch in self._steps_of_pass(lambda: iter(self._batches())):
             yield self._convert(batch)
+
+    def _one_shot(self) -> bool:
+        return isinstance(self.source, collections.abc.Iterator)
+
+    def _batches_per_pass(self):
+        try:
+            return len(self.source)
+        except TypeError:  # a generator, an infinite or unknown-length Dataset
+            return None
 
     def first_batch(self):
         """One batch to build the model from (a sequence is indexed directly: no worker thread)."""
@@ -353,7 +429,9 @@ def adapt(
     if x is None:
         raise errors.value_error("x", "input data (arrays, a Dataset or a generator)", "None")
     if is_array_like(x):
-        return ArrayData(x, y, sample_weight, batch_size or 32, shuffle, device, check=check)
+        return ArrayData(
+            x, y, sample_weight, batch_size or 32, shuffle, device, check=check, steps=steps
+        )
     if y is not None:
         raise errors.value_error(
             "y",

@@ -13,6 +13,7 @@ import warnings
 import torch
 
 from lamina import backend, config
+from lamina.callbacks.callback import predict_batch_logs
 from lamina.engine import fit_data
 
 
@@ -97,7 +98,8 @@ def predict_batches(model, data, callbacks) -> list:
             callbacks.on_predict_batch_begin(begin)
             for batch in group:
                 outputs.append(model.predict_step(fit_data.step_data(batch)))
-            callbacks.on_predict_batch_end(begin + len(group) - 1)
+            logs = predict_batch_logs(outputs[-1])
+            callbacks.on_predict_batch_end(begin + len(group) - 1, logs)
     return outputs
 
 
@@ -109,6 +111,28 @@ def concat(chunks):
     if isinstance(first, dict):
         return {k: concat([c[k] for c in chunks]) for k in first}
     return backend.as_numpy(torch.cat(chunks))
+
+
+def warn_cut_short(steps_run: int, steps_per_epoch: int) -> None:
+    """Keras's warning when an epoch reaches the end of the data before `steps_per_epoch`
+    steps: the epoch ends there and the next one starts a new pass over the data.
+
+    Args:
+        steps_run: the steps this epoch ran.
+        steps_per_epoch: the steps it was to run.
+
+    Example:
+    >>> warn_cut_short(2, 4)  # doctest: +SKIP
+    """
+    warnings.warn(
+        f"Your input ran out of data after {steps_run} of steps_per_epoch={steps_per_epoch} "
+        "steps: this epoch ends early and the next one starts a new pass over the data. Make "
+        "sure that your dataset or generator can generate at least `steps_per_epoch * epochs` "
+        "batches (steps_per_epoch times the epochs that share one pass), or use a "
+        "lamina.data.Dataset with .repeat().",
+        UserWarning,
+        stacklevel=4,
+    )
 
 
 def warn_ran_out() -> None:

@@ -110,6 +110,8 @@ class FitRun:
         if getattr(self.train, "ran_out", False):  # fewer batches than steps_per_epoch
             epoch_loop.warn_ran_out()
             model.stop_training = True
+        elif getattr(self.train, "cut_short", False):  # the pass ended: the next epoch restarts
+            epoch_loop.warn_cut_short(last_step + 1, self.train.steps)
         distribution.sync_metrics(model)  # every rank's totals summed: global values
         logs = distribution.reduce_logs(model._epoch_logs(last_logs, self.custom_step))
         if self.validation is not None and (epoch + 1) % self.validation_freq == 0:
@@ -121,6 +123,7 @@ class FitRun:
     def validate(self) -> dict:
         """Evaluate on the validation data; the logs with `val_` prefixes."""
         self.callbacks.on_test_begin()  # Keras calls the test hooks for validation too
+        self.validation.restart()  # validation_steps: the same first batches every epoch
         logs = self.model._evaluate_batches(self.validation, self.callbacks)
         self.callbacks.on_test_end(logs)
         return {f"val_{k}": v for k, v in logs.items()}

@@ -24,7 +24,7 @@ import torch
 from lamina import backend, distribution, mixed_precision, optimizers
 from lamina import metrics as metrics_module
 from lamina.callbacks import CallbackList, LazyLogs
-from lamina.callbacks.callback import log_value
+from lamina.callbacks.callback import flat_logs, log_value
 from lamina.engine import (
     captured_step,
     compile_utils,
@@ -37,6 +37,7 @@ from lamina.engine import (
     loss_checks,
     moving_statistics,
 )
+from lamina.metrics.metric import flatten_metrics
 
 
 class CompileState:
@@ -51,7 +52,7 @@ class CompileState:
         self.metrics_spec = metrics
         self.weighted_metrics_spec = weighted_metrics
         self.loss = compile_utils.CompileLoss(model, loss, loss_weights)
-        self.metrics = compile_utils.CompileMetrics(metrics, weighted_metrics)
+        self.metrics = compile_utils.CompileMetrics(metrics, weighted_metrics, model)
         self.loss_tracker = metrics_module.Mean(name="loss")
         self.run_eagerly = options["run_eagerly"]
         self.steps_per_execution = options["steps_per_execution"]
@@ -98,7 +99,11 @@ class CompileState:
         self.loss.note_penalties(self.model)
 
     def all_metrics(self) -> list:
-        return [self.loss_tracker, *self.loss.output_trackers, *self.metrics.metrics]
+        """Keras's `model.metrics`: the loss tracker, the compiled metrics as one entry
+        (`compile_metrics`, when compile() was given metrics) and the per-output loss
+        trackers."""
+        compiled = [] if self.metrics.empty else [self.metrics]
+        return [self.loss_tracker, *compiled, *self.loss.output_trackers]
 
 
 def _execution_options(run_eagerly, steps_per_execution, jit_compile, auto_scale_loss) -> dict:
@@ -317,13 +322,14 @@ class Trainer:
             preds = compile_utils.flatten_outputs(y_pred)
             if not state.metrics.built:
                 state.build(trues, preds)
-            state.metrics.update_state(trues, preds, sample_weight)
+            state.metrics.update_flat(trues, preds, sample_weight)
         return LazyLogs(self.get_metrics_result)
 
     def get_metrics_result(self) -> dict:
         """Every metric's current result, by name in sorted order as Keras logs them (device
         tensors, not yet Python floats)."""
-        return {m.name: m.result() for m in sorted(self.metrics, key=lambda m: m.name)}
+        metrics = flatten_metrics(self.metrics)  # compile_metrics's members, as Keras logs them
+        return {m.name: m.result() for m in sorted(metrics, key=lambda m: m.name)}
 
     @property
     def metrics(self) -> list:
@@ -357,7 +363,7 @@ class Trainer:
         """The logs of an epoch (or an evaluation): every metric's result as a Python float, or
         a custom step's own last logs."""
         if custom_step and last_logs is not None:
-            return {k: log_value(v) for k, v in sorted(dict(last_logs).items())}
+            return {k: log_value(v) for k, v in flat_logs(last_logs).items()}
         return {name: log_value(value) for name, value in self.get_metrics_result().items()}
 
     def _flat_results(self, logs: dict) -> list:
@@ -369,7 +375,7 @@ class Trainer:
         state = self._compile_state
         names = []
         if self._overrides("metrics"):  # a subclass lists its own metrics: Keras follows them
-            names = [m.name for m in self.metrics]
+            names = [m.name for m in flatten_metrics(self.metrics)]
         elif state is not None:
             names = [state.loss_tracker.name, *state.metrics.object_names]
             names += self._output_loss_names()

@@ -172,6 +172,59 @@ class Metric:
         return f"<{type(self).__name__} name={self.name}>"
 
 
+class MetricGroup(Metric):
+    """A metric that holds other metrics (Keras's `compile_metrics`): `result()` is a dict of
+    theirs by name, `reset_state()` and `variables` cover them all. Logs, resets, backups and
+    the ranks' sums see the metrics it holds (`flatten_metrics`).
+
+    Args:
+        name: the group's name.
+        metrics: the metrics it holds (a subclass may fill `self.metrics` later).
+
+    Example:
+        >>> group = MetricGroup("pair", [Mean("a"), Sum("b")])
+        >>> group.metrics[0].update_state(torch.tensor([2.0]))
+        >>> {k: v.item() for k, v in group.result().items()}
+        {'a': 2.0, 'b': 0.0}
+    """
+
+    def __init__(self, name, metrics=()):
+        super().__init__(name=name)
+        self.metrics = list(metrics)
+
+    @property
+    def variables(self) -> list[torch.Tensor]:
+        """Every held metric's state tensors, in the metrics' order."""
+        return [v for metric in self.metrics for v in metric.variables]
+
+    def result(self) -> dict:
+        return {metric.name: metric.result() for metric in self.metrics}
+
+    def reset_state(self) -> None:
+        for metric in self.metrics:
+            metric.reset_state()
+
+
+def flatten_metrics(metrics) -> list:
+    """`metrics` with each `MetricGroup` replaced by the metrics it holds (recursively): the
+    metric objects whose state a model keeps.
+
+    Args:
+        metrics: metrics and metric groups (e.g. `model.metrics`).
+
+    Example:
+        >>> [m.name for m in flatten_metrics([Mean("loss"), MetricGroup("g", [Sum("s")])])]
+        ['loss', 's']
+    """
+    flat = []
+    for metric in metrics:
+        if isinstance(metric, MetricGroup):
+            flat.extend(flatten_metrics(metric.metrics))
+        else:
+            flat.append(metric)
+    return flat
+
+
 def broadcast_weight(weight, values):
     """Weights (N,) or (N, 1) against values of any rank: squeeze or unsqueeze trailing axes."""
     while weight.dim() > values.dim() and weight.shape[-1] == 1:
