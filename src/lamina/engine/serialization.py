@@ -10,6 +10,8 @@ never evaluates code.
 
 from __future__ import annotations
 
+import types
+
 from lamina.engine import errors
 from lamina.engine import layer as layer_module
 from lamina.engine.symbolic import InputLayer, KerasTensor, flatten_symbolic
@@ -34,12 +36,21 @@ def _is_builtin(layer) -> bool:
 
 
 def _jsonable(value):
+    """A get_config() made JSON-ready. Objects in it (a sublayer, a regularizer, a function a
+    custom layer's config holds as it is) are written as Keras writes them, as their own
+    `{"module", "class_name", "config", ...}` entries, which `from_config` deserializes."""
     if isinstance(value, tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, list):
         return [_jsonable(v) for v in value]
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, types.FunctionType) or (
+        hasattr(value, "get_config") and not isinstance(value, type)
+    ):
+        from lamina.saving.object_serialization import serialize_keras_object
+
+        return _jsonable(serialize_keras_object(value))
     return value
 
 
@@ -142,11 +153,15 @@ def functional_from_config(cls, config, custom_objects=None):
     pending = []
     for entry in config["layers"]:
         layer = deserialize_layer(entry, custom_objects)
-        created[entry.get("name", layer.name)] = layer
+        # Nodes name their producers by the entry's `name`, as Keras writes it. A custom layer
+        # whose get_config() leaves out `name` is rebuilt under a fresh auto-name, so the entry's
+        # name, not the rebuilt layer's, is the key its outputs are found by.
+        name = entry.get("name", layer.name)
+        created[name] = layer
         if isinstance(layer, InputLayer):
-            outputs_by_layer[layer.name] = [[layer.output_tensor]]
+            outputs_by_layer[name] = [[layer.output_tensor]]
         else:
-            pending.extend((layer, node) for node in entry.get("inbound_nodes", []))
+            pending.extend((name, layer, node) for node in entry.get("inbound_nodes", []))
 
     def resolve(structure):
         if isinstance(structure, dict) and structure.get("class_name") == "__keras_tensor__":
@@ -171,10 +186,10 @@ def functional_from_config(cls, config, custom_objects=None):
     while pending:
         progress = False
         for item in list(pending):
-            layer, node = item
+            name, layer, node = item
             if ready(node["args"]) and ready(node["kwargs"]):
                 outputs = layer(*resolve(node["args"]), **resolve(node["kwargs"]))
-                outputs_by_layer.setdefault(layer.name, []).append(outputs)
+                outputs_by_layer.setdefault(name, []).append(outputs)
                 pending.remove(item)
                 progress = True
         if not progress:
