@@ -269,6 +269,25 @@ class Model(Trainer, Layer):
 
         return serialization.functional_config(self)
 
+    def to_json(self, **kwargs) -> str:
+        """The model's architecture as a JSON string, the entry a `.keras` file's config.json holds.
+
+        `lamina.models.model_from_json` (or Keras's) rebuilds the model from it, with fresh weights.
+
+        Args:
+            **kwargs: passed to `json.dumps` (`indent=2`, `sort_keys=True`, ...).
+
+        Example:
+            >>> model = lamina.Sequential([lamina.Input((4,)), lamina.layers.Dense(2)])
+            >>> lamina.models.model_from_json(model.to_json()).output_shape
+            (None, 2)
+        """
+        import json
+
+        from lamina.saving import model_config
+
+        return json.dumps(model_config.model_entry(self), **kwargs)
+
     @classmethod
     def from_config(cls, config, custom_objects=None):
         if "layers" in config and "input_layers" in config:
