@@ -266,3 +266,49 @@ def test_the_plain_call_is_taken_only_where_the_general_path_has_nothing_to_do(m
     penalized(x)
     assert len(penalized.losses) == 1  # this call's penalty (the first call's was cleared)
     assert general_calls[-2:] == ["penalized", "penalized"]
+
+
+def _split_masks(m):
+    """A layer that halves its input along time and its mask with it: each half carries its own
+    half of the mask, as compute_mask returns them, in the outputs' order."""
+
+    class HalveTime(m.layers.Layer):
+        def call(self, inputs):
+            return m.ops.split(inputs, 2, axis=1)
+
+        def compute_mask(self, inputs, mask=None):
+            return None if mask is None else m.ops.split(mask, 2, axis=1)
+
+    x = np.array([[1, 2, 0, 0], [3, 0, 4, 5]], dtype="float32")[..., None] * np.ones(3, "float32")
+    masked = m.layers.Masking()(x)
+    first, second = HalveTime()(masked)
+    return [np.asarray(first._keras_mask), np.asarray(second._keras_mask)]
+
+
+def test_a_list_of_masks_goes_to_the_list_of_outputs():
+    first, second = _split_masks(lamina)
+    np.testing.assert_array_equal(first, [[True, True], [True, False]])
+    np.testing.assert_array_equal(second, [[False, False], [True, True]])
+
+
+@pytest.mark.parity
+def test_list_of_masks_matches_keras():
+    from tests.parity import reference
+
+    ours = _split_masks(lamina)
+    theirs = reference.keras_run(_split_masks)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_mask_set_by_call_itself_is_kept():
+    class Marks(layers.Layer):
+        supports_masking = True
+
+        def call(self, inputs):
+            out = inputs * 1.0
+            out._keras_mask = torch.tensor([[False, True]])
+            return out
+
+    x = layers.Masking()(torch.ones(1, 2, 3))
+    assert Marks()(x)._keras_mask.tolist() == [[False, True]]

@@ -414,8 +414,8 @@ class Layer(nn.Module):
             self._add_activity_penalties(outputs)
         if self._computes_mask or (self.supports_masking and _mask_of(inputs) is not None):
             out_mask = self.compute_mask(inputs, kwargs.get("mask", _mask_of(inputs)))
-            if out_mask is not None and isinstance(outputs, torch.Tensor):
-                outputs._keras_mask = out_mask
+            if out_mask is not None:
+                _attach_masks(outputs, out_mask)
         return outputs
 
     def _add_activity_penalties(self, outputs) -> None:
@@ -976,6 +976,22 @@ def _tensor_list_alone(inputs, args, kwargs) -> bool:
         and not kwargs
         and all(type(t) is torch.Tensor or isinstance(t, torch.Tensor) for t in inputs)
     )
+
+
+def _attach_masks(outputs, masks) -> None:
+    """Give each output tensor its mask, as Keras does: `compute_mask` answers in the outputs'
+    structure (one mask per tensor a layer returns, a list of them for a list of outputs, such as
+    a layer splitting its input along time), and the two are matched leaf by leaf. An output that
+    already carries a mask (set by `call` itself) keeps it."""
+    flat_outputs = tree.flatten(outputs)
+    flat_masks = [masks] if isinstance(masks, torch.Tensor) else tree.flatten(masks)
+    for output, mask in zip(flat_outputs, flat_masks, strict=False):
+        if (
+            isinstance(output, torch.Tensor)
+            and mask is not None
+            and getattr(output, "_keras_mask", None) is None
+        ):
+            output._keras_mask = mask
 
 
 def _mask_of(inputs):
