@@ -112,3 +112,63 @@ def test_rebuilt_model_with_renamed_layer_computes_the_same_function():
     rebuilt.set_weights(model.get_weights())
     x = np.random.default_rng(0).normal(size=(5, 3)).astype("float32")
     np.testing.assert_allclose(rebuilt.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def _filled_class(m):
+    class Filled(m.layers.Layer):
+        """A layer whose build takes one more argument than the input shape."""
+
+        def __init__(self, units=2, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+
+        def build(self, input_shape, fill):
+            self.fill = fill
+            self.shape_seen = list(input_shape)
+            self.w = self.add_weight(
+                shape=(input_shape[-1], self.units), initializer=m.initializers.Constant(fill)
+            )
+
+        def call(self, x):
+            return m.ops.matmul(x, self.w)
+
+        def get_config(self):
+            return {**super().get_config(), "units": self.units}
+
+        def get_build_config(self):
+            return {"input_shape": self.shape_seen, "fill": self.fill}
+
+        def build_from_config(self, config):
+            self.build(config["input_shape"], config["fill"])
+
+    return Filled
+
+
+def _rebuilt_filled(m, path):
+    filled = _filled_class(m)
+    layer = filled(units=3)
+    layer.build((None, 4), fill=0.5)
+    model = m.Sequential([layer, m.layers.Dense(1)])
+    model(np.ones((2, 4), dtype="float32"))
+    model.save(path)
+    restored = m.models.load_model(path, custom_objects={"Filled": filled})
+    first = restored.layers[0]
+    return first.fill, bool(restored.built), first.w.numpy().shape
+
+
+def test_a_layer_with_its_own_build_config_is_built_from_it(tmp_path):
+    assert _rebuilt_filled(lamina, tmp_path / "filled.keras") == (0.5, True, (4, 3))
+
+
+@pytest.mark.parity
+def test_own_build_config_rebuilds_as_in_keras(tmp_path):
+    ours = _rebuilt_filled(lamina, tmp_path / "ours.keras")
+    assert ours == reference.keras_run(lambda m: _rebuilt_filled(m, tmp_path / "theirs.keras"))
+
+
+def test_built_layers_carry_a_build_config_entry():
+    inputs = lamina.Input((3,))
+    model = lamina.Model(inputs, lamina.layers.Dense(2)(inputs))
+    entries = {e["class_name"]: e for e in model.get_config()["layers"]}
+    assert entries["Dense"]["build_config"] == {"input_shape": [None, 3]}
+    assert "build_config" not in entries["InputLayer"]  # as Keras writes it

@@ -23,12 +23,18 @@ def layer_entry(layer) -> dict:
     from lamina.saving.object_registration import get_registered_name
 
     builtin = _is_builtin(layer)
-    return {
+    entry = {
         "module": "keras.layers" if builtin else type(layer).__module__,
         "class_name": type(layer).__name__,
         "config": _jsonable(layer.get_config()),
         "registered_name": None if builtin else get_registered_name(type(layer)),
     }
+    build_config = None
+    if hasattr(layer, "get_build_config") and not isinstance(layer, InputLayer):
+        build_config = layer.get_build_config()
+    if build_config is not None:
+        entry["build_config"] = _jsonable(build_config)
+    return entry
 
 
 def _is_builtin(layer) -> bool:
@@ -241,7 +247,7 @@ def deserialize_layer(entry: dict, custom_objects=None):
         )
     if hasattr(cls, "from_config"):
         try:
-            return (
+            layer = (
                 cls.from_config(config, custom_objects)
                 if cls.__name__ in ("Model", "Sequential")
                 else cls.from_config(config)
@@ -249,5 +255,19 @@ def deserialize_layer(entry: dict, custom_objects=None):
         except TypeError:
             if cls.__name__ in ("Model", "Sequential"):
                 raise
-            return cls.from_config(config)
-    return cls(**config)
+            layer = cls.from_config(config)
+    else:
+        layer = cls(**config)
+    _build_from_entry(layer, entry.get("build_config"))
+    return layer
+
+
+def _build_from_entry(layer, build_config) -> None:
+    """A layer that says how it is built (its own `build_from_config`, as Keras's saving guide
+    writes for a `build` taking more than the input shape) is built from the entry's
+    `build_config` now, as Keras does on loading; others are built as the model is rebuilt."""
+    if not isinstance(build_config, dict) or getattr(layer, "built", True):
+        return
+    own = getattr(type(layer), "build_from_config", None)
+    if own is not None and own is not layer_module.Layer.build_from_config:
+        layer.build_from_config(build_config)
