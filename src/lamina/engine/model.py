@@ -269,6 +269,38 @@ class Model(Trainer, Layer):
 
         return serialization.functional_config(self)
 
+    def get_compile_config(self) -> dict | None:
+        """How the model was compiled, as saving writes it; None if it is not compiled.
+
+        Override it with `compile_from_config` when the model's `compile` takes other
+        arguments; objects in the dict are serialized when saved.
+
+        Example:
+            >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+            >>> model.compile(optimizer="sgd", loss="mse")
+            >>> model.get_compile_config()["optimizer"]["class_name"]
+            'SGD'
+        """
+        from lamina.saving import model_config
+
+        return model_config.compile_config(self)
+
+    def compile_from_config(self, config) -> None:
+        """Compile the model from `get_compile_config()`'s dict, as loading does.
+
+        Args:
+            config: the dict a saved file holds.
+
+        Example:
+            >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+            >>> model.compile_from_config({"optimizer": "adam", "loss": "mse"})
+            >>> type(model.optimizer).__name__
+            'Adam'
+        """
+        from lamina.saving import model_config
+
+        model_config.compile_as_saved(self, config, source=f"model '{self.name}'")
+
     def to_json(self, **kwargs) -> str:
         """The model's architecture as a JSON string, the entry a `.keras` file's config.json holds.
 
