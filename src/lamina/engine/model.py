@@ -218,7 +218,7 @@ class Model(Trainer, Layer):
             print_fn: called with each line (default: `print`).
             expand_nested: a model that nests models is refused (expanding them is not
                 implemented); without nested models it prints the same table.
-            show_trainable: accepted for Keras compatibility.
+            show_trainable: add a "Trainable" column: "Y" or "N" for each layer.
             layer_range: `[first, last]` layer names (or `re.match` patterns): print only those
                 layers, both included; the totals still count the whole model.
 
