@@ -283,7 +283,7 @@ class Model(Trainer, Layer):
         """
         from lamina.saving import model_config
 
-        return model_config.compile_config(self)
+        return model_config.compile_settings(self)
 
     def compile_from_config(self, config) -> None:
         """Compile the model from `get_compile_config()`'s dict, as loading does.

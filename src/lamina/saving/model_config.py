@@ -92,7 +92,7 @@ def _object_entry(obj, module: str):
     return getattr(obj, "__name__", str(obj))
 
 
-def compile_config(model):
+def compile_settings(model):
     """The compile settings of `model` as Keras writes them, None if it is not compiled."""
     return _compile_config(model)
 
