@@ -166,9 +166,14 @@ def test_own_build_config_rebuilds_as_in_keras(tmp_path):
     assert ours == reference.keras_run(lambda m: _rebuilt_filled(m, tmp_path / "theirs.keras"))
 
 
-def test_built_layers_carry_a_build_config_entry():
-    inputs = lamina.Input((3,))
-    model = lamina.Model(inputs, lamina.layers.Dense(2)(inputs))
+def test_only_a_layer_stating_its_build_config_carries_one():
+    # Built-in layers are built as the graph is replayed: lamina's recorded input shape is not
+    # Keras's build_config for a build of several shapes (MultiHeadAttention), which Keras would
+    # call wrongly, so only a layer with its own get_build_config writes one.
+    filled = _filled_class(lamina)(units=2)
+    filled.build((None, 3), fill=1.0)
+    model = lamina.Sequential([lamina.Input((3,)), filled, lamina.layers.Dense(1)])
     entries = {e["class_name"]: e for e in model.get_config()["layers"]}
-    assert entries["Dense"]["build_config"] == {"input_shape": [None, 3]}
-    assert "build_config" not in entries["InputLayer"]  # as Keras writes it
+    assert entries["Filled"]["build_config"] == {"input_shape": [None, 3], "fill": 1.0}
+    assert "build_config" not in entries["Dense"]
+    assert "build_config" not in entries["InputLayer"]

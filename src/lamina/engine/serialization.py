@@ -29,8 +29,12 @@ def layer_entry(layer) -> dict:
         "config": _jsonable(layer.get_config()),
         "registered_name": None if builtin else get_registered_name(type(layer)),
     }
+    # Written for layers that state their own (a build taking more than the input shape); the
+    # others are built as the graph is replayed, in Keras as in lamina. lamina's recorded input
+    # shape is not Keras's build_config for a build of several shapes (MultiHeadAttention's
+    # query/value shapes), which Keras would then call wrongly.
     build_config = None
-    if hasattr(layer, "get_build_config") and not isinstance(layer, InputLayer):
+    if _overrides_layer(layer, "get_build_config") and not isinstance(layer, InputLayer):
         build_config = layer.get_build_config()
     if build_config is not None:
         entry["build_config"] = _jsonable(build_config)
@@ -268,6 +272,11 @@ def _build_from_entry(layer, build_config) -> None:
     `build_config` now, as Keras does on loading; others are built as the model is rebuilt."""
     if not isinstance(build_config, dict) or getattr(layer, "built", True):
         return
-    own = getattr(type(layer), "build_from_config", None)
-    if own is not None and own is not layer_module.Layer.build_from_config:
+    if _overrides_layer(layer, "build_from_config"):
         layer.build_from_config(build_config)
+
+
+def _overrides_layer(layer, method: str) -> bool:
+    """Whether `layer`'s class defines its own `method` rather than inheriting Layer's."""
+    own = getattr(type(layer), method, None)
+    return own is not None and own is not getattr(layer_module.Layer, method, None)
