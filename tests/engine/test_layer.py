@@ -308,3 +308,95 @@ def test_variables_list_seed_generator_states_as_keras_does():
     assert ours["variables"] == ["kernel", "bias", "seed_generator_state"]
     assert ours["weights"] == ["kernel", "bias"]
     assert ours == reference.keras_run(_seeded_block_state)
+
+
+def _split_masks(m):
+    """A layer that halves its input along time and its mask with it: each half carries its own
+    half of the mask, as compute_mask returns them, in the outputs' order."""
+
+    class HalveTime(m.layers.Layer):
+        def call(self, inputs):
+            return m.ops.split(inputs, 2, axis=1)
+
+        def compute_mask(self, inputs, mask=None):
+            return None if mask is None else m.ops.split(mask, 2, axis=1)
+
+    x = np.array([[1, 2, 0, 0], [3, 0, 4, 5]], dtype="float32")[..., None] * np.ones(3, "float32")
+    masked = m.layers.Masking()(x)
+    first, second = HalveTime()(masked)
+    return [np.asarray(first._keras_mask), np.asarray(second._keras_mask)]
+
+
+def test_a_list_of_masks_goes_to_the_list_of_outputs():
+    first, second = _split_masks(lamina)
+    np.testing.assert_array_equal(first, [[True, True], [True, False]])
+    np.testing.assert_array_equal(second, [[False, False], [True, True]])
+
+
+@pytest.mark.parity
+def test_list_of_masks_matches_keras():
+    from tests.parity import reference
+
+    ours = _split_masks(lamina)
+    theirs = reference.keras_run(_split_masks)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_mask_set_by_call_itself_is_kept():
+    class Marks(layers.Layer):
+        supports_masking = True
+
+        def call(self, inputs):
+            out = inputs * 1.0
+            out._keras_mask = torch.tensor([[False, True]])
+            return out
+
+    x = layers.Masking()(torch.ones(1, 2, 3))
+    assert Marks()(x)._keras_mask.tolist() == [[False, True]]
+
+
+def test_own_variables_move_between_layers_in_keras_layouts():
+    source, target = layers.Dense(2), layers.Dense(2)
+    source.build((None, 3))
+    target.build((None, 3))
+    store = {}
+    source.save_own_variables(store)
+    assert {k: v.shape for k, v in store.items()} == {"0": (3, 2), "1": (2,)}  # Keras's layout
+    target.load_own_variables(store)
+    for a, b in zip(source.get_weights(), target.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_load_own_variables_refuses_a_store_of_other_weights():
+    layer = layers.Dense(2)
+    layer.build((None, 3))
+    with pytest.raises(ValueError, match=r"2 variables under the keys \['0', '1'\]"):
+        layer.load_own_variables({"0": np.zeros((3, 2))})
+    with pytest.raises(ValueError, match=r"shape \(3, 2\)"):
+        layer.load_own_variables({"0": np.zeros((2, 3)), "1": np.zeros(2)})
+
+
+@pytest.mark.parity
+def test_own_variables_match_keras_store():
+    from tests.parity import reference
+
+    def stored(m):
+        layer = m.layers.Dense(2, kernel_initializer="ones", bias_initializer="zeros")
+        layer.build((None, 3))
+        store = {}
+        layer.save_own_variables(store)
+        return {k: np.asarray(v).tolist() for k, v in store.items()}
+
+    assert stored(lamina) == reference.keras_run(stored)
+
+
+def test_build_config_round_trip():
+    layer = layers.Dense(2)
+    assert layer.get_build_config() is None
+    layer.build((None, 3))
+    config = layer.get_build_config()
+    assert config == {"input_shape": (None, 3)}
+    twin = layers.Dense(2)
+    twin.build_from_config({"input_shape": [None, 3]})  # as JSON gives it back
+    assert twin.built and twin.get_weights()[0].shape == (3, 2)

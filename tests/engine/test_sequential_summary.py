@@ -175,3 +175,35 @@ def test_a_layer_called_on_two_shapes_shows_multiple():
     model = models.Model([small, large], [shared(small), shared(large)])
     text = summary_text(model)
     assert "shared (Dense)" in text and "multiple" in text and "(m, u" not in text
+
+
+# Keras 2's layout with show_trainable=True: one more column of 11 characters, "Y"/"N".
+FROZEN_FIRST = """Model: "sequential"
+____________________________________________________________________________
+ Layer (type)                Output Shape              Param #   Trainable  
+ dense (Dense)               (None, 2)                 10        N          
+                                                                            
+ head (Dense)                (None, 1)                 3         Y          
+                                                                            
+Total params: 13 (52.00 Byte)
+Trainable params: 3 (12.00 Byte)
+Non-trainable params: 10 (40.00 Byte)
+____________________________________________________________________________"""
+
+
+def test_show_trainable_adds_keras_2s_trainable_column():
+    model = models.Sequential([layers.Input((4,)), layers.Dense(2), layers.Dense(1, name="head")])
+    model.layers[0].trainable = False
+    lines = []
+    model.summary(show_trainable=True, print_fn=lines.append)
+    assert "\n".join(lines) == FROZEN_FIRST
+
+
+def test_show_trainable_follows_the_connections_column():
+    inputs = layers.Input((4,))
+    outputs = layers.Add()([layers.Dense(2)(inputs), layers.Dense(2)(inputs)])
+    lines = []
+    lamina.Model(inputs, outputs).summary(show_trainable=True, print_fn=lines.append)
+    header = lines[2]
+    assert len(header) == 98 + 11
+    assert header.index("Connected to") == 68 and header.index("Trainable") == 98

@@ -4,6 +4,7 @@
 import json
 import zipfile
 
+import numpy as np
 import pytest
 
 import lamina
@@ -69,3 +70,58 @@ def test_an_invalid_saved_steps_per_execution_leaves_the_model_uncompiled(tmp_pa
     with pytest.warns(UserWarning, match="could not be compiled from the saved settings"):
         restored = lamina.models.load_model(path)
     assert not restored.compiled
+
+
+def _self_compiling_class(m):
+    class SelfCompiling(m.Model):
+        """A model whose compile() takes its own arguments, saved through Keras's hooks."""
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.head = m.layers.Dense(2)
+
+        def call(self, x):
+            return self.head(x)
+
+        def compile(self, optimizer, loss_fn):
+            super().compile(optimizer=optimizer, loss=loss_fn)
+            self.settings = (optimizer, loss_fn)
+
+        def get_compile_config(self):
+            return {"opt": self.settings[0], "loss_fn": self.settings[1]}
+
+        def compile_from_config(self, config):
+            self.compile(
+                m.utils.deserialize_keras_object(config["opt"]),
+                m.utils.deserialize_keras_object(config["loss_fn"]),
+            )
+
+    return SelfCompiling
+
+
+def _recompiled(m, path):
+    cls = _self_compiling_class(m)
+    model = cls()
+    model.compile("sgd", "mse")
+    model(np.ones((2, 3), dtype="float32"))
+    model.save(path)
+    restored = m.models.load_model(path, custom_objects={"SelfCompiling": cls})
+    return restored.settings, type(restored.optimizer).__name__
+
+
+def test_a_model_with_its_own_compile_hooks_compiles_itself_on_load(tmp_path):
+    assert _recompiled(lamina, tmp_path / "self.keras") == (("sgd", "mse"), "SGD")
+
+
+@pytest.mark.parity
+def test_own_compile_hooks_behave_as_in_keras(tmp_path):
+    ours = _recompiled(lamina, tmp_path / "ours.keras")
+    assert ours == reference.keras_run(lambda m: _recompiled(m, tmp_path / "theirs.keras"))
+
+
+def test_default_compile_config_round_trips():
+    model = _compiled()
+    config = model.get_compile_config()
+    twin = lamina.Sequential([layers.Input((3,)), layers.Dense(2)])
+    twin.compile_from_config(config)
+    assert type(twin.optimizer).__name__ == "SGD"

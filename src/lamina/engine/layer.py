@@ -420,8 +420,8 @@ class Layer(nn.Module):
             self._add_activity_penalties(outputs)
         if self._computes_mask or (self.supports_masking and _mask_of(inputs) is not None):
             out_mask = self.compute_mask(inputs, kwargs.get("mask", _mask_of(inputs)))
-            if out_mask is not None and isinstance(outputs, torch.Tensor):
-                outputs._keras_mask = out_mask
+            if out_mask is not None:
+                _attach_masks(outputs, out_mask)
         return outputs
 
     def _add_activity_penalties(self, outputs) -> None:
@@ -451,6 +451,41 @@ class Layer(nn.Module):
         with scopes.name_scope(self.name, caller=self):  # Variables made here: "layer/name"
             self.build(input_shape)
         self._finish_build(input_shape)
+
+    def get_build_config(self) -> dict | None:
+        """What `build_from_config` needs to build this layer again: `{"input_shape": shape}`
+        once built, None before. Saving writes it beside the layer's config.
+
+        Override it with `build_from_config` when `build` takes more than the input shape.
+
+        Example:
+            >>> layer = lamina.layers.Dense(2)
+            >>> layer.build((None, 3))
+            >>> layer.get_build_config()
+            {'input_shape': (None, 3)}
+        """
+        if not self.built or self._build_input_shape is None:
+            return None
+        return {"input_shape": self._build_input_shape}
+
+    def build_from_config(self, config) -> None:
+        """Build from `get_build_config()`'s dict; loading calls it before weights are set.
+
+        Args:
+            config: the dict (`{"input_shape": shape}`), or None for nothing to build.
+
+        Example:
+            >>> layer = lamina.layers.Dense(2)
+            >>> layer.build_from_config({"input_shape": [None, 3]})
+            >>> tuple(layer.kernel.shape)
+            (2, 3)
+        """
+        if config and config.get("input_shape") is not None:
+            shape = config["input_shape"]
+            nested = isinstance(shape, (list, tuple)) and any(
+                isinstance(s, (list, tuple)) for s in shape
+            )
+            self.build_from_shape([tuple(s) for s in shape] if nested else tuple(shape))
 
     def _finish_build(self, input_shape) -> None:
         self._build_input_shape = _with_none_batch(input_shape)
@@ -778,6 +813,70 @@ class Layer(nn.Module):
                 source = torch.as_tensor(entry.from_keras(value))
                 entry.tensor.copy_(source.to(entry.tensor.dtype))
 
+    def save_own_variables(self, store) -> None:
+        """Write this layer's own weights (not its sub-layers') into `store`, as saving does.
+
+        Saving (`model.save`, `save_weights`) calls it for every layer of the model with the
+        layer's group of the weights file; override it (with `load_own_variables`) to save other
+        state. The default writes the weights in Keras's layouts, trainable first, under the
+        keys `"0"`, `"1"`, ...
+
+        Args:
+            store: a dict-like that takes `store[key] = array`.
+
+        Example:
+            >>> layer = lamina.layers.Dense(2)
+            >>> layer.build((None, 3))
+            >>> store = {}
+            >>> layer.save_own_variables(store)
+            >>> {key: value.shape for key, value in store.items()}
+            {'0': (3, 2), '1': (2,)}
+        """
+        for index, entry in enumerate(self._own_weights()):
+            store[str(index)] = backend.as_numpy(entry.to_keras(entry.tensor.detach())).copy()
+
+    def load_own_variables(self, store) -> None:
+        """Set this layer's own weights from `store`, as `save_own_variables` wrote them.
+
+        Loading calls it for every layer of the model with the arrays of the layer's group.
+
+        Args:
+            store: a dict-like of arrays under the keys `"0"`, `"1"`, ...
+
+        Example:
+            >>> source, target = lamina.layers.Dense(2), lamina.layers.Dense(2)
+            >>> source.build((None, 3)); target.build((None, 3))
+            >>> store = {}
+            >>> source.save_own_variables(store)
+            >>> target.load_own_variables(store)
+            >>> bool((target.kernel == source.kernel).all())
+            True
+        """
+        entries = self._own_weights()
+        keys = sorted(str(key) for key in store)
+        expected = [str(i) for i in range(len(entries))]
+        if keys != sorted(expected):
+            raise errors.value_error(
+                self,
+                f"{len(entries)} variables under the keys {expected} "
+                f"({[_weight_name(e) for e in entries]})",
+                f"the keys {keys}",
+                "the store was saved from a layer with other weights; build the same layer, or "
+                "override load_own_variables() to read what it holds.",
+            )
+        with torch.no_grad():
+            for key, entry in zip(expected, entries, strict=True):
+                value = np.asarray(backend.as_numpy(store[key]))
+                shape = tuple(entry.to_keras(entry.tensor).shape)
+                if tuple(value.shape) != shape:
+                    raise errors.value_error(
+                        self,
+                        f"variable {key} ('{_weight_name(entry)}') of shape {shape}",
+                        f"an array of shape {tuple(value.shape)}",
+                    )
+                source = torch.as_tensor(entry.from_keras(backend.from_numpy(value)))
+                entry.tensor.copy_(source.to(device=entry.tensor.device, dtype=entry.tensor.dtype))
+
     # ----------------------------------------------------------------------------------------------
     # Trainable flag (Keras: setting it on a layer sets it on every sub-layer)
 
@@ -1012,6 +1111,22 @@ def _tensor_list_alone(inputs, args, kwargs) -> bool:
         and not kwargs
         and all(type(t) is torch.Tensor or isinstance(t, torch.Tensor) for t in inputs)
     )
+
+
+def _attach_masks(outputs, masks) -> None:
+    """Give each output tensor its mask, as Keras does: `compute_mask` answers in the outputs'
+    structure (one mask per tensor a layer returns, a list of them for a list of outputs, such as
+    a layer splitting its input along time), and the two are matched leaf by leaf. An output that
+    already carries a mask (set by `call` itself) keeps it."""
+    flat_outputs = tree.flatten(outputs)
+    flat_masks = [masks] if isinstance(masks, torch.Tensor) else tree.flatten(masks)
+    for output, mask in zip(flat_outputs, flat_masks, strict=False):
+        if (
+            isinstance(output, torch.Tensor)
+            and mask is not None
+            and getattr(output, "_keras_mask", None) is None
+        ):
+            output._keras_mask = mask
 
 
 def _mask_of(inputs):

@@ -218,7 +218,7 @@ class Model(Trainer, Layer):
             print_fn: called with each line (default: `print`).
             expand_nested: a model that nests models is refused (expanding them is not
                 implemented); without nested models it prints the same table.
-            show_trainable: accepted for Keras compatibility.
+            show_trainable: add a "Trainable" column: "Y" or "N" for each layer.
             layer_range: `[first, last]` layer names (or `re.match` patterns): print only those
                 layers, both included; the totals still count the whole model.
 
@@ -268,6 +268,57 @@ class Model(Trainer, Layer):
         from lamina.engine import serialization
 
         return serialization.functional_config(self)
+
+    def get_compile_config(self) -> dict | None:
+        """How the model was compiled, as saving writes it; None if it is not compiled.
+
+        Override it with `compile_from_config` when the model's `compile` takes other
+        arguments; objects in the dict are serialized when saved.
+
+        Example:
+            >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+            >>> model.compile(optimizer="sgd", loss="mse")
+            >>> model.get_compile_config()["optimizer"]["class_name"]
+            'SGD'
+        """
+        from lamina.saving import model_config
+
+        return model_config.compile_settings(self)
+
+    def compile_from_config(self, config) -> None:
+        """Compile the model from `get_compile_config()`'s dict, as loading does.
+
+        Args:
+            config: the dict a saved file holds.
+
+        Example:
+            >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+            >>> model.compile_from_config({"optimizer": "adam", "loss": "mse"})
+            >>> type(model.optimizer).__name__
+            'Adam'
+        """
+        from lamina.saving import model_config
+
+        model_config.compile_as_saved(self, config, source=f"model '{self.name}'")
+
+    def to_json(self, **kwargs) -> str:
+        """The model's architecture as a JSON string, the entry a `.keras` file's config.json holds.
+
+        `lamina.models.model_from_json` (or Keras's) rebuilds the model from it, with fresh weights.
+
+        Args:
+            **kwargs: passed to `json.dumps` (`indent=2`, `sort_keys=True`, ...).
+
+        Example:
+            >>> model = lamina.Sequential([lamina.Input((4,)), lamina.layers.Dense(2)])
+            >>> lamina.models.model_from_json(model.to_json()).output_shape
+            (None, 2)
+        """
+        import json
+
+        from lamina.saving import model_config
+
+        return json.dumps(model_config.model_entry(self), **kwargs)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

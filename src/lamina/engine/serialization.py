@@ -10,6 +10,8 @@ never evaluates code.
 
 from __future__ import annotations
 
+import types
+
 from lamina.engine import errors
 from lamina.engine import layer as layer_module
 from lamina.engine.symbolic import InputLayer, KerasTensor, flatten_symbolic
@@ -21,12 +23,22 @@ def layer_entry(layer) -> dict:
     from lamina.saving.object_registration import get_registered_name
 
     builtin = _is_builtin(layer)
-    return {
+    entry = {
         "module": "keras.layers" if builtin else type(layer).__module__,
         "class_name": type(layer).__name__,
         "config": _jsonable(layer.get_config()),
         "registered_name": None if builtin else get_registered_name(type(layer)),
     }
+    # Written for layers that state their own (a build taking more than the input shape); the
+    # others are built as the graph is replayed, in Keras as in lamina. lamina's recorded input
+    # shape is not Keras's build_config for a build of several shapes (MultiHeadAttention's
+    # query/value shapes), which Keras would then call wrongly.
+    build_config = None
+    if _overrides_layer(layer, "get_build_config") and not isinstance(layer, InputLayer):
+        build_config = layer.get_build_config()
+    if build_config is not None:
+        entry["build_config"] = _jsonable(build_config)
+    return entry
 
 
 def _is_builtin(layer) -> bool:
@@ -34,12 +46,21 @@ def _is_builtin(layer) -> bool:
 
 
 def _jsonable(value):
+    """A get_config() made JSON-ready. Objects in it (a sublayer, a regularizer, a function a
+    custom layer's config holds as it is) are written as Keras writes them, as their own
+    `{"module", "class_name", "config", ...}` entries, which `from_config` deserializes."""
     if isinstance(value, tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, list):
         return [_jsonable(v) for v in value]
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, types.FunctionType) or (
+        hasattr(value, "get_config") and not isinstance(value, type)
+    ):
+        from lamina.saving.object_serialization import serialize_keras_object
+
+        return _jsonable(serialize_keras_object(value))
     return value
 
 
@@ -229,7 +250,7 @@ def deserialize_layer(entry: dict, custom_objects=None):
         )
     if hasattr(cls, "from_config"):
         try:
-            return (
+            layer = (
                 cls.from_config(config, custom_objects)
                 if cls.__name__ in ("Model", "Sequential")
                 else cls.from_config(config)
@@ -237,5 +258,24 @@ def deserialize_layer(entry: dict, custom_objects=None):
         except TypeError:
             if cls.__name__ in ("Model", "Sequential"):
                 raise
-            return cls.from_config(config)
-    return cls(**config)
+            layer = cls.from_config(config)
+    else:
+        layer = cls(**config)
+    _build_from_entry(layer, entry.get("build_config"))
+    return layer
+
+
+def _build_from_entry(layer, build_config) -> None:
+    """A layer that says how it is built (its own `build_from_config`, as Keras's saving guide
+    writes for a `build` taking more than the input shape) is built from the entry's
+    `build_config` now, as Keras does on loading; others are built as the model is rebuilt."""
+    if not isinstance(build_config, dict) or getattr(layer, "built", True):
+        return
+    if _overrides_layer(layer, "build_from_config"):
+        layer.build_from_config(build_config)
+
+
+def _overrides_layer(layer, method: str) -> bool:
+    """Whether `layer`'s class defines its own `method` rather than inheriting Layer's."""
+    own = getattr(type(layer), method, None)
+    return own is not None and own is not getattr(layer_module.Layer, method, None)

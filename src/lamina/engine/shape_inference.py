@@ -62,6 +62,9 @@ class OutputSpec:
 
     shape: tuple
     dtype: torch.dtype
+    # The output's Keras mask: its shape (None where unknown) when the layer gives the output one,
+    # True for a mask whose shape was not inferred, None for no mask.
+    mask: tuple | bool | None = None
 
 
 def _map_specs(fn, spec):
@@ -111,9 +114,19 @@ def _real_state_kept(layer):
                 store[name] = tensor
 
 
+def _concrete(symbolic: KerasTensor, probe: int, device) -> torch.Tensor:
+    """A probe tensor for `symbolic`, carrying a probe mask where `symbolic` has a mask of known
+    shape: a layer that consumes masks (`call(..., mask=None)`) sees one, as it will at run time."""
+    tensor = _meta_tensor(symbolic, probe, device)
+    mask = symbolic._keras_mask
+    if isinstance(mask, KerasTensor):
+        tensor._keras_mask = _meta_tensor(mask, probe, device)
+    return tensor
+
+
 def _run_probe(layer, args, kwargs, probe: int, device):
-    concrete_args = map_tensors(lambda t: _meta_tensor(t, probe, device), args)
-    concrete_kwargs = map_tensors(lambda t: _meta_tensor(t, probe, device), kwargs)
+    concrete_args = map_tensors(lambda t: _concrete(t, probe, device), args)
+    concrete_kwargs = map_tensors(lambda t: _concrete(t, probe, device), kwargs)
     holds_tensor = any(isinstance(x, torch.Tensor) for x in tree.flatten(concrete_args))
     if holds_tensor and not layer.built:
         with torch.device(backend.default_device()):
@@ -143,11 +156,16 @@ def infer_outputs(layer, args, kwargs):
             # An op without a meta kernel: probe on real (small) zero tensors instead.
             runs.append(_run_probe(layer, args, kwargs, probe, backend.default_device()))
 
+    def merged_shape(a, b):
+        return tuple(x if x == y else None for x, y in zip(a.shape, b.shape, strict=True))
+
     def merge(a, b):
         if isinstance(a, torch.Tensor):
-            return OutputSpec(
-                tuple(x if x == y else None for x, y in zip(a.shape, b.shape, strict=True)), a.dtype
-            )
+            mask_a, mask_b = getattr(a, "_keras_mask", None), getattr(b, "_keras_mask", None)
+            mask = None
+            if isinstance(mask_a, torch.Tensor) and isinstance(mask_b, torch.Tensor):
+                mask = merged_shape(mask_a, mask_b) if mask_a.dim() == mask_b.dim() else True
+            return OutputSpec(merged_shape(a, b), a.dtype, mask)
         return a
 
     return tree.map_structure(merge, *runs)
@@ -167,12 +185,15 @@ def _shape_preserved(layer, args, kwargs):
     """The output spec of a shape-preserving layer on one tensor, without running it."""
     if not layer.preserves_input_shape or len(args) != 1 or not isinstance(args[0], KerasTensor):
         return None
-    if set(kwargs) - {"training", "mask"}:
-        return None
+    if set(kwargs) - {"training", "mask"} or layer._computes_mask:
+        return None  # a layer making its own mask is probed: the mask's shape is learnt there
     if not layer.built:
         with torch.device(backend.default_device()):
             layer.build_from_shape(args[0].shape)
-    return OutputSpec(args[0].shape, backend.to_torch_dtype(args[0].dtype))
+    mask = args[0]._keras_mask if layer.supports_masking else None
+    if isinstance(mask, KerasTensor):
+        mask = mask.shape
+    return OutputSpec(args[0].shape, backend.to_torch_dtype(args[0].dtype), mask)
 
 
 def _stated_shape(layer, args, kwargs):
@@ -194,7 +215,9 @@ def _stated_shape(layer, args, kwargs):
         with torch.device(backend.default_device()):
             layer.build_from_shape(shapes)
     dtype = backend.to_torch_dtype(flatten_symbolic(args[0])[0].dtype)
-    return OutputSpec(tuple(layer.compute_output_shape(shapes)), dtype)
+    first = flatten_symbolic(args[0])[0]
+    masked = layer._computes_mask or (layer.supports_masking and first._keras_mask is not None)
+    return OutputSpec(tuple(layer.compute_output_shape(shapes)), dtype, True if masked else None)
 
 
 def _infer_spec(layer, args, kwargs):
@@ -216,6 +239,7 @@ def call_on_symbolic(layer, args, kwargs, spec=None):
     `spec` (a structure of `OutputSpec`s), when the caller knows the output already, skips the
     inference (an `Operation` with its own `compute_output_spec`).
     """
+    given_spec = spec is not None
     try:
         if spec is None:
             with scopes.SymbolicScope():
@@ -234,11 +258,19 @@ def call_on_symbolic(layer, args, kwargs, spec=None):
     # Numbered in flatten_symbolic's order, which serialization reads them back by.
     for index, tensor in enumerate(flatten_symbolic(outputs)):
         tensor.node, tensor.index, tensor.name = node, index, f"{layer.name}/out{index}"
-    first_input = flatten_symbolic(args[:1])
-    input_mask = first_input[0]._keras_mask if first_input else None
-    if layer._computes_mask or (layer.supports_masking and input_mask is not None):
-        # A mask is tracked symbolically as a flag: the real mask is recomputed at run time.
-        for tensor in flatten_symbolic(outputs):
+    # The masks the outputs will carry at run time (recomputed then): symbolic boolean tensors of
+    # the shape the probe gave them, as Keras's `_keras_mask`; True where the shape is unknown.
+    leaves = [leaf for leaf in tree.flatten(spec) if isinstance(leaf, OutputSpec)]
+    for leaf, tensor in zip(leaves, flatten_symbolic(outputs), strict=False):
+        if leaf.mask is True:
             tensor._keras_mask = True
+        elif leaf.mask is not None:
+            tensor._keras_mask = KerasTensor(leaf.mask, "bool", name=f"{tensor.name}/mask")
+    if given_spec:
+        first_input = flatten_symbolic(args[:1])
+        input_mask = first_input[0]._keras_mask if first_input else None
+        if layer._computes_mask or (layer.supports_masking and input_mask is not None):
+            for tensor in flatten_symbolic(outputs):
+                tensor._keras_mask = True
     layer._inbound_nodes.append(node)
     return outputs

@@ -183,6 +183,10 @@ def print_summary(
         fractions = positions or [0.3, 0.6, 0.70, 1.0]
         headers = ["Layer (type)", "Output Shape", "Param #", "Connected to"]
     stops = [int(line_length * f) if f <= 1 else int(f) for f in fractions]
+    if show_trainable:  # Keras 2: one more 11-character column, "Y" or "N" per layer
+        line_length += 11
+        stops.append(line_length)
+        headers = [*headers, "Trainable"]
 
     lines = [f'Model: "{model.name}"', "_" * line_length]
     lines += format_row(headers, stops)
@@ -194,11 +198,12 @@ def print_summary(
             _shape_text(_output_shape(layer)),
             _param_count(layer),
         ]
-        if chain:
-            lines += format_row(fields, stops)
-        else:
+        if not chain:
             # Keras 2.13+ prints the list itself: `[]`, `['conv2d[0][0]']`, wrapped after `',`.
-            lines += format_row(fields + [str(_connections(layer, model))], stops)
+            fields.append(str(_connections(layer, model)))
+        if show_trainable:
+            fields.append("Y" if layer.trainable else "N")
+        lines += format_row(fields, stops)
         lines.append(" " * line_length)
 
     weights = model.weights

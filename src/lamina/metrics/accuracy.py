@@ -7,8 +7,16 @@ import inspect
 import torch
 
 from lamina.losses import match_rank
-from lamina.losses.loss import class_ids
+from lamina.losses.loss import as_tensors, class_ids
 from lamina.metrics.metric import MeanMetricWrapper
+
+
+def _tensors(y_true, y_pred):
+    """NumPy arrays and lists as tensors, as Keras's metric functions take them; tensors pass
+    untouched (the training step's case, with no call at all)."""
+    if isinstance(y_true, torch.Tensor) and isinstance(y_pred, torch.Tensor):
+        return y_true, y_pred
+    return as_tensors(y_true, y_pred)
 
 
 def accuracy(y_true, y_pred):
@@ -22,6 +30,7 @@ def accuracy(y_true, y_pred):
         >>> accuracy(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 3.0])).tolist()
         [1.0, 0.0]
     """
+    y_true, y_pred = _tensors(y_true, y_pred)
     y_true, y_pred = match_rank(y_true, y_pred)
     return torch.eq(y_true.to(y_pred.dtype), y_pred).float()
 
@@ -38,6 +47,7 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
         >>> binary_accuracy(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.7, 0.6]])).tolist()
         [[1.0, 0.0]]
     """
+    y_true, y_pred = _tensors(y_true, y_pred)
     y_true, y_pred = match_rank(y_true, y_pred)
     # eq promotes the boolean prediction to the labels' dtype inside its kernel: no cast copies.
     return (y_pred > threshold).eq(y_true).float()
@@ -54,6 +64,7 @@ def categorical_accuracy(y_true, y_pred):
         >>> categorical_accuracy(torch.tensor([[0.0, 1.0]]), torch.tensor([[0.3, 0.7]])).tolist()
         [1.0]
     """
+    y_true, y_pred = _tensors(y_true, y_pred)
     return (y_true.argmax(dim=-1) == y_pred.argmax(dim=-1)).float()
 
 
@@ -68,8 +79,13 @@ def sparse_categorical_accuracy(y_true, y_pred):
         >>> sparse_categorical_accuracy(torch.tensor([0]), torch.tensor([[0.3, 0.7]])).tolist()
         [0.0]
     """
+    y_true, y_pred = _tensors(y_true, y_pred)
     y_true = class_ids(y_true, y_pred)
-    return (y_pred.argmax(dim=-1) == y_true.long()).float()
+    predicted = y_pred.argmax(dim=-1)
+    if y_true.is_floating_point():
+        # Keras compares in the labels' float dtype: a label of 2.7 matches no class.
+        return (predicted.to(y_true.dtype) == y_true).float()
+    return (predicted == y_true).float()
 
 
 def top_k_categorical_accuracy(y_true, y_pred, k=5):
@@ -85,6 +101,7 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
         >>> top_k_categorical_accuracy(y_true, torch.tensor([[0.1, 0.5, 0.4]]), k=2).tolist()
         [1.0]
     """
+    y_true, y_pred = _tensors(y_true, y_pred)
     return sparse_top_k_categorical_accuracy(y_true.argmax(dim=-1), y_pred, k)
 
 
@@ -101,6 +118,7 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
         >>> sparse_top_k_categorical_accuracy(torch.tensor([2]), y_pred, k=2).tolist()
         [1.0]
     """
+    y_true, y_pred = _tensors(y_true, y_pred)
     y_true = class_ids(y_true, y_pred)
     top = y_pred.topk(min(k, y_pred.shape[-1]), dim=-1).indices
     return (top == y_true.long().unsqueeze(-1)).any(dim=-1).float()

@@ -20,8 +20,15 @@ def write(file, model, include_optimizer: bool = True) -> None:
     for node in model_tree(model):
         group = file.require_group(f"{node.path}/vars" if node.path else "vars")
         group.attrs["name"] = getattr(node.layer, "name", "")
+        if overrides(node.layer, "save_own_variables"):
+            store = {}
+            node.layer.save_own_variables(store)
+            for key, value in store.items():
+                create_dataset(group, str(key), backend.as_numpy(value))
+            continue
         for index, (tensor, to_keras, _) in enumerate(node.weights):
             create_dataset(group, str(index), backend.as_numpy(to_keras(tensor.detach())))
+
     optimizer = getattr(model, "optimizer", None)
     if include_optimizer and optimizer is not None and optimizer.built:
         group = file.require_group("optimizer/vars")
@@ -34,6 +41,15 @@ def write(file, model, include_optimizer: bool = True) -> None:
             member = file.require_group(f"optimizer/optimizers/{key}/vars")
             for index, value in enumerate(values):
                 create_dataset(member, str(index), value)
+
+
+def overrides(layer, method: str) -> bool:
+    """Whether `layer`'s class defines its own `method` (Keras's saving hooks:
+    `save_own_variables`, `load_own_variables`), rather than inheriting lamina's Layer's."""
+    from lamina.engine.layer import Layer
+
+    own = getattr(type(layer), method, None)
+    return own is not None and own is not getattr(Layer, method, None)
 
 
 def create_dataset(group, name, array) -> None:
@@ -55,12 +71,19 @@ def plan(file, model, skip_mismatch: bool = False, source: str = "") -> list:
     """Check and read every weight; return `(tensor, source tensor)` pairs ready to copy.
 
     Every dataset is checked (hard links only, plain storage, numeric dtype, the expected shape)
-    before any is read, and converted to a tensor here, so `apply` cannot fail half-way."""
+    before any is read, and converted to a tensor here, so `apply` cannot fail half-way. A layer
+    that defines its own `load_own_variables` (Keras's hook) is a callable in the list instead:
+    its arrays are read and checked here, its hook runs in `apply`."""
     checked = []
     for node in model_tree_in(file, model):
+        key = f"{node.path}/vars" if node.path else "vars"
+        if overrides(node.layer, "load_own_variables"):
+            hook = _own_variables_hook(file, node, key, source)
+            if hook is not None:
+                checked.append(hook)
+            continue
         if not node.weights:
             continue
-        key = f"{node.path}/vars" if node.path else "vars"
         group = h5_guard.group(file, key, source)
         if group is None:
             if skip_mismatch:
@@ -99,15 +122,60 @@ def plan(file, model, skip_mismatch: bool = False, source: str = "") -> list:
         if staged:
             checked.extend(staged)
     return [
-        (tensor, from_keras(h5_guard.as_tensor(h5_guard.read_array(dataset, source), tensor)))
-        for tensor, from_keras, dataset in checked
+        item
+        if callable(item)
+        else (
+            item[0],
+            item[1](h5_guard.as_tensor(h5_guard.read_array(item[2], source), item[0])),
+        )
+        for item in checked
     ]
 
 
+def _own_variables_hook(file, node, key, source):
+    """A layer that loads its own variables (Keras's `load_own_variables`) gets its group's
+    arrays, read and checked now, as a dict; the call itself waits for `apply`. None where the
+    file has no group for a layer without weights (nothing was saved for it)."""
+    group = h5_guard.group(file, key, source)
+    if group is None:
+        if not node.weights:
+            return None
+        raise FileFormatError(
+            f"{source} has no variables for layer '{node.layer.name}' (looked for '{key}'). "
+            "Hint: the file was saved from a different architecture."
+        )
+    store = {}
+    for name in group:
+        dataset = h5_guard.lookup(group, name, source)
+        if dataset is None:
+            continue
+        h5_guard.check_dataset(dataset, source)
+        store[name] = h5_guard.read_array(dataset, source)
+    layer = node.layer
+
+    def load():
+        try:
+            layer.load_own_variables(store)
+        except Exception as error:
+            if hasattr(error, "add_note"):  # Python 3.11+: the failing layer in the traceback
+                error.add_note(
+                    f"While loading {source}: load_own_variables() of layer '{layer.name}' on "
+                    f"the variables saved at '{key}' (keys {sorted(store)})."
+                )
+            raise
+
+    return load
+
+
 def apply(assignments) -> None:
-    """Copy the pairs from `plan` into the model (shapes and dtypes already fit)."""
+    """Copy the pairs from `plan` into the model (shapes and dtypes already fit), and run the
+    `load_own_variables` of the layers that load themselves, in the model's order."""
     with torch.no_grad():
-        for tensor, source in assignments:
+        for item in assignments:
+            if callable(item):
+                item()
+                continue
+            tensor, source = item
             tensor.copy_(source.to(device=tensor.device, dtype=tensor.dtype))
 
 

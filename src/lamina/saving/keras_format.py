@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime
 import io
 import json
+import os
+import tempfile
 import zipfile
 
 import h5py
@@ -13,6 +15,9 @@ import h5py
 from lamina.saving import archive as archive_module
 from lamina.saving import atomic, h5_weights, model_config, optimizer_state, safe_json
 from lamina.saving.errors import FileFormatError
+from lamina.saving.weight_paths import model_tree
+
+_ASSETS = "assets/"
 
 KERAS_VERSION = "3.15.1"  # the layout written is Keras 3's; Keras checks only the major version
 
@@ -27,6 +32,7 @@ def save(model, filepath, overwrite=True) -> None:
         "lamina": True,
     }
     config = model_config.model_entry(model)
+    assets = _saved_assets(model)
     # The zip is closed (complete) before atomic_path fsyncs and renames it.
     with (
         atomic.atomic_path(filepath, overwrite=overwrite) as temporary,
@@ -35,6 +41,60 @@ def save(model, filepath, overwrite=True) -> None:
         archive.writestr("metadata.json", json.dumps(metadata))
         archive.writestr("config.json", json.dumps(config))
         archive.writestr("model.weights.h5", weights.getvalue())
+        for name, data in assets:
+            archive.writestr(name, data)
+
+
+def _saved_assets(model) -> list[tuple[str, bytes]]:
+    """The files the layers' `save_assets(folder)` write (Keras's hook, for state that is no
+    tensor, such as a vocabulary), as archive members `assets/<layer path>/<file>`: each layer
+    gets the folder of its path in the weights tree, as Keras gives it."""
+    nodes = [node for node in model_tree(model) if hasattr(node.layer, "save_assets")]
+    if not nodes:
+        return []
+    members = []
+    with tempfile.TemporaryDirectory() as folder:
+        for node in nodes:
+            path = os.path.join(folder, *node.path.split("/")) if node.path else folder
+            os.makedirs(path, exist_ok=True)
+            node.layer.save_assets(path)
+        for root, _, files in os.walk(folder):
+            for name in sorted(files):
+                full = os.path.join(root, name)
+                relative = os.path.relpath(full, folder).replace(os.sep, "/")
+                with open(full, "rb") as handle:
+                    members.append((_ASSETS + relative, handle.read()))
+    return sorted(members)
+
+
+def _read_assets(archive, model, source) -> list[tuple[str, bytes]] | None:
+    """The archive's `assets/` members (names checked by `archive.open_archive`), read only when
+    a layer of the model has `load_assets`; None when none has."""
+    if not any(hasattr(node.layer, "load_assets") for node in model_tree(model)):
+        return None
+    return [
+        (info.filename, archive_module.read_member(archive, info.filename, source))
+        for info in archive.infolist()
+        if info.filename.startswith(_ASSETS) and not info.is_dir()
+    ]
+
+
+def _load_assets(model, members) -> None:
+    """Run each layer's `load_assets(folder)` on its folder of the archive's assets, after its
+    variables are loaded (Keras's order)."""
+    with tempfile.TemporaryDirectory() as folder:
+        for name, data in members:
+            target = os.path.join(folder, *name.split("/"))
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "wb") as handle:
+                handle.write(data)
+        root = os.path.join(folder, "assets")
+        for node in model_tree(model):
+            if not hasattr(node.layer, "load_assets"):
+                continue
+            path = os.path.join(root, *node.path.split("/")) if node.path else root
+            os.makedirs(path, exist_ok=True)
+            node.layer.load_assets(path)
 
 
 def _open(filepath):
@@ -89,7 +149,10 @@ def load(filepath, custom_objects=None, compile=True, safe_mode=True):
                     model, entry["compile_config"], custom_objects, source
                 )
             optimizer_values = h5_weights.read_optimizer(file, model, source) if compiled else None
+        assets = _read_assets(archive, model, source)
     h5_weights.apply(assignments)
+    if assets is not None:
+        _load_assets(model, assets)
     if optimizer_values is not None:
         optimizer_state.from_keras(model.optimizer, model, optimizer_values, source)
     return model

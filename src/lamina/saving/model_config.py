@@ -9,7 +9,11 @@ from lamina import losses, metrics, optimizers
 from lamina.engine.layer import lamina_class
 from lamina.saving.errors import FileFormatError
 from lamina.saving.inert_arguments import drop_inert_keras_arguments
-from lamina.saving.object_registration import get_registered_name, with_registered
+from lamina.saving.object_registration import (
+    CustomObjectScope,
+    get_registered_name,
+    with_registered,
+)
 from lamina.saving.object_serialization import serialize_keras_object
 
 _FUNCTIONAL_NAMES = ("Functional", "Model")
@@ -50,10 +54,21 @@ def model_entry(model) -> dict:
     shape = getattr(model, "_build_input_shape", None)
     if shape is not None:
         entry["build_config"] = {"input_shape": list(shape)}
-    compile_config = _compile_config(model)
+    if _overridden(model, "get_compile_config"):
+        # A model that says how it was compiled (Keras's hook): its dict, objects serialized.
+        compile_config = serialize_keras_object(model.get_compile_config())
+    else:
+        compile_config = _compile_config(model)
     if compile_config is not None:
         entry["compile_config"] = compile_config
     return entry
+
+
+def _overridden(model, method: str) -> bool:
+    """Whether `model`'s class defines its own `method` rather than inheriting lamina Model's."""
+    base = lamina_class("Model")
+    own = getattr(type(model), method, None)
+    return own is not None and base is not None and own is not getattr(base, method, None)
 
 
 def _object_entry(obj, module: str):
@@ -75,6 +90,11 @@ def _object_entry(obj, module: str):
             "registered_name": None,
         }
     return getattr(obj, "__name__", str(obj))
+
+
+def compile_settings(model):
+    """The compile settings of `model` as Keras writes them, None if it is not compiled."""
+    return _compile_config(model)
 
 
 def _compile_config(model):
@@ -179,7 +199,27 @@ def _rebuild(cls, entry, custom_objects):
 
 
 def compile_from(model, compile_config: dict, custom_objects=None, source: str = "") -> bool:
-    """Compile `model` as the file says; False (with a warning) when a part is unknown."""
+    """Compile `model` as the file says; False (with a warning) when a part is unknown.
+
+    A model with its own `compile_from_config` (Keras's hook, beside its own
+    `get_compile_config`) gets the saved dict and compiles itself."""
+    if _overridden(model, "compile_from_config"):
+        try:
+            with CustomObjectScope(custom_objects):
+                model.compile_from_config(compile_config)
+        except (ValueError, TypeError, KeyError) as error:
+            warnings.warn(
+                f"{source}: the model loaded, but its compile_from_config() failed ({error}). "
+                "Call model.compile(...) before training.",
+                stacklevel=3,
+            )
+            return False
+        return getattr(model, "_compile_state", None) is not None
+    return compile_as_saved(model, compile_config, custom_objects, source)
+
+
+def compile_as_saved(model, compile_config: dict, custom_objects=None, source: str = "") -> bool:
+    """`compile_from` for a model without its own hook: Keras's compile settings, read."""
     custom_objects = with_registered(custom_objects)
     try:
         optimizer = _optimizer(compile_config["optimizer"], custom_objects)

@@ -1,0 +1,80 @@
+"""Symbolic calls (engine/shape_inference.py) carry Keras masks: a symbolic tensor's
+`_keras_mask` is a boolean KerasTensor of the mask's shape, and a layer that consumes masks gets
+one while the functional graph is built, as it will when the model runs."""
+
+import numpy as np
+import pytest
+
+import lamina
+from lamina.engine.keras_tensor import KerasTensor
+from tests.parity import reference
+
+RNG = np.random.default_rng(3)
+WEIGHTS = [
+    RNG.normal(size=(10, 4)).astype("float32"),
+    RNG.normal(size=(4, 1)).astype("float32"),
+    np.zeros(1, "float32"),
+]
+TOKENS = np.array([[1, 2, 0, 0], [3, 4, 5, 0]], dtype="int32")
+
+
+def _time_softmax_model(m):
+    class TimeSoftmax(m.layers.Layer):
+        """A softmax over time that needs the mask to leave padded steps out."""
+
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.supports_masking = True
+
+        def call(self, inputs, mask=None):
+            if mask is None:
+                raise ValueError("TimeSoftmax got no mask")
+            keep = m.ops.expand_dims(m.ops.cast(mask, "float32"), -1)
+            exps = m.ops.exp(inputs) * keep
+            return exps / m.ops.sum(exps, axis=1, keepdims=True)
+
+    inputs = m.Input(shape=(None,), dtype="int32")
+    x = m.layers.Embedding(10, 4, mask_zero=True)(inputs)
+    x = m.layers.Dense(1)(x)
+    model = m.Model(inputs, TimeSoftmax()(x))
+    model.set_weights(WEIGHTS)
+    return model.predict(TOKENS, verbose=0)
+
+
+def test_a_mask_consumer_gets_the_mask_while_the_graph_is_built():
+    out = _time_softmax_model(lamina)
+    assert out.shape == (2, 4, 1)
+    np.testing.assert_allclose(out[:, :, 0].sum(axis=1), [1.0, 1.0], rtol=1e-6)
+    assert out[0, 2:, 0].tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parity
+def test_a_mask_consumer_computes_as_in_keras():
+    ours = _time_softmax_model(lamina)
+    theirs = reference.keras_run(_time_softmax_model)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_symbolic_masks_are_boolean_keras_tensors_of_the_mask_shape():
+    inputs = lamina.Input(shape=(None,), dtype="int32")
+    x = lamina.layers.Embedding(10, 4, mask_zero=True)(inputs)
+    assert isinstance(x._keras_mask, KerasTensor)
+    assert (x._keras_mask.shape, x._keras_mask.dtype) == ((None, None), "bool")
+    y = lamina.layers.Dense(3)(x)  # passes the mask on unchanged
+    assert y._keras_mask.shape == (None, None)
+    assert lamina.layers.LSTM(2)(y)._keras_mask is None  # the time axis is gone
+
+
+def test_a_layer_that_makes_no_mask_gives_none():
+    inputs = lamina.Input(shape=(5,), dtype="int32")
+    assert lamina.layers.Embedding(10, 4)(inputs)._keras_mask is None
+
+
+@pytest.mark.parity
+def test_symbolic_mask_shapes_match_keras():
+    def shapes(m):
+        inputs = m.Input(shape=(7, 3))
+        masked = m.layers.Masking()(inputs)
+        return tuple(masked._keras_mask.shape), str(masked._keras_mask.dtype)
+
+    assert shapes(lamina) == reference.keras_run(shapes)
