@@ -266,3 +266,22 @@ def test_the_plain_call_is_taken_only_where_the_general_path_has_nothing_to_do(m
     penalized(x)
     assert len(penalized.losses) == 1  # this call's penalty (the first call's was cleared)
     assert general_calls[-2:] == ["penalized", "penalized"]
+
+
+def test_add_loss_of_a_graph_tensor_is_refused_not_dropped():
+    """Keras 2's `model.add_loss(kl)` on Input-derived tensors: Keras 3 refuses it, and so does
+    lamina, rather than keeping a symbolic loss that no forward pass would ever add."""
+    inputs = lamina.Input((4,))
+    hidden = lamina.layers.Dense(3)(inputs)
+    model = lamina.Model(inputs, lamina.layers.Dense(2)(hidden))
+    penalty = lamina.ops.mean(lamina.ops.square(hidden))
+    with pytest.raises(
+        ValueError,
+        match=(
+            r"Layer 'functional' \(Model\) expects add_loss\(\) of a tensor computed in call\(\); "
+            r"received a symbolic <KerasTensor shape=\(\), .*Hint: Keras 3 takes no graph losses"
+        ),
+    ):
+        model.add_loss(penalty)
+    model(np.ones((2, 4), "float32"))
+    assert model.losses == []

@@ -785,6 +785,19 @@ class Layer(nn.Module):
         return penalties
 
     def add_loss(self, loss) -> None:
+        symbolic = flatten_symbolic(loss)
+        if symbolic:
+            # Keras 2 replayed a graph loss on every call; Keras 3 refuses it, and a symbolic
+            # tensor kept here would be dropped at the next forward without a word.
+            raise errors.value_error(
+                self,
+                "add_loss() of a tensor computed in call()",
+                f"a symbolic {symbolic[0]!r}, built outside any call",
+                "Keras 3 takes no graph losses (Keras 2's model.add_loss(kl) on Input-derived "
+                "tensors): add it from a layer's call(), e.g. a layer taking "
+                "[z_mean, z_log_var] that calls self.add_loss(kl) and returns its input, or in a "
+                "custom train_step.",
+            )
         scope = scopes.get_stateless_scope()
         if scope is not None and scope.collect_losses:
             scope.add_loss(loss)
