@@ -212,3 +212,15 @@ def test_hashing_a_string_input_feeds_an_embedding():
     table = embedding.get_weights()[0]
     # Keras's documented buckets for A, B, C with num_bins=3: 1, 0, 1.
     np.testing.assert_allclose(out.detach().cpu().numpy()[:, 0], table[[1, 0, 1]])
+
+
+def test_hashed_crossing_of_two_inputs_joins_the_graph():
+    import lamina
+
+    letters = lamina.Input(shape=(), dtype="string")
+    numbers = lamina.Input(shape=(), dtype="int64")
+    crossed = layers.HashedCrossing(num_bins=5)((letters, numbers))
+    assert (crossed.shape, crossed.dtype) == ((None,), "int64")
+    model = lamina.Model([letters, numbers], crossed)
+    out = model([np.array(["A", "B", "A", "B", "A"]), np.array([101, 101, 101, 102, 102])])
+    assert out.tolist() == [1, 4, 1, 1, 3]  # Keras's documented crosses

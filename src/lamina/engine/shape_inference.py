@@ -221,7 +221,7 @@ def call_host_layer_on_symbolic(layer, inputs, dtype):
 
     Args:
         layer: the host-value layer, whose `__call__` met a `KerasTensor`.
-        inputs: that `KerasTensor`.
+        inputs: that `KerasTensor`, or a tuple or list of them (HashedCrossing's features).
         dtype: the dtype of the layer's output.
 
     Example:
@@ -230,7 +230,7 @@ def call_host_layer_on_symbolic(layer, inputs, dtype):
         >>> ids.shape, ids.dtype
         ((None, 1), 'int64')
     """
-    shape = tuple(layer.compute_output_shape(inputs.shape))
+    shape = tuple(layer.compute_output_shape(map_tensors(lambda t: t.shape, inputs)))
     return call_on_symbolic(layer, (inputs,), {}, spec=OutputSpec(shape, dtype))
 
 
