@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+import lamina
 from lamina import layers
 from lamina.layers.preprocessing.fingerprints import fingerprint64, siphash24
 
@@ -162,8 +163,6 @@ def test_category_encoding_gives_zero_rows_for_out_of_range_ids():
 
 
 def test_string_lookup_on_a_string_input_joins_the_graph():
-    import lamina
-
     text = lamina.Input(shape=(1,), dtype="string")
     ids = layers.StringLookup(vocabulary=VOCAB)(text)
     hot = layers.StringLookup(vocabulary=VOCAB, output_mode="one_hot")(text)
@@ -176,8 +175,6 @@ def test_string_lookup_on_a_string_input_joins_the_graph():
 
 
 def test_inverted_lookups_on_an_input_give_back_the_vocabulary_dtype():
-    import lamina
-
     ids = lamina.Input(shape=(2,), dtype="int64")
     words = layers.StringLookup(vocabulary=VOCAB, invert=True)(ids)
     numbers = layers.IntegerLookup(vocabulary=[7, 9], invert=True)(ids)
@@ -188,8 +185,6 @@ def test_inverted_lookups_on_an_input_give_back_the_vocabulary_dtype():
 
 
 def test_integer_lookup_and_hashing_on_an_integer_input():
-    import lamina
-
     numbers = lamina.Input(shape=(1,), dtype="int64")
     ids = layers.IntegerLookup(vocabulary=[12, 36])(numbers)
     buckets = layers.Hashing(num_bins=3)(numbers)
@@ -201,8 +196,6 @@ def test_integer_lookup_and_hashing_on_an_integer_input():
 
 
 def test_hashing_a_string_input_feeds_an_embedding():
-    import lamina
-
     text = lamina.Input(shape=(1,), dtype="string")
     buckets = layers.Hashing(num_bins=3)(text)
     embedding = layers.Embedding(3, 2)
@@ -215,8 +208,6 @@ def test_hashing_a_string_input_feeds_an_embedding():
 
 
 def test_hashed_crossing_of_two_inputs_joins_the_graph():
-    import lamina
-
     letters = lamina.Input(shape=(), dtype="string")
     numbers = lamina.Input(shape=(), dtype="int64")
     crossed = layers.HashedCrossing(num_bins=5)((letters, numbers))
@@ -224,3 +215,24 @@ def test_hashed_crossing_of_two_inputs_joins_the_graph():
     model = lamina.Model([letters, numbers], crossed)
     out = model([np.array(["A", "B", "A", "B", "A"]), np.array([101, 101, 101, 102, 102])])
     assert out.tolist() == [1, 4, 1, 1, 3]  # Keras's documented crosses
+
+
+def _encoded_by_a_model(m):
+    ids = m.Input(shape=(3,), dtype="int64")
+    values = m.Input(shape=(3,))
+    counts = m.layers.CategoryEncoding(num_tokens=5, output_mode="count")(ids)
+    buckets = m.layers.Discretization(bin_boundaries=[0.0, 1.0])(values)
+    model = m.Model([ids, values], [counts, buckets])
+    out = model([np.array([[0, 4, 4], [1, 2, 3]]), np.array([[-1.0, 0.5, 2.0], [0, 1, 3]])])
+    return [counts.shape, buckets.shape] + [m.ops.convert_to_numpy(o) for o in out]
+
+
+@pytest.mark.parity
+def test_category_encoding_and_discretization_on_inputs_match_keras():
+    from tests.parity import reference
+
+    ours = _encoded_by_a_model(lamina)
+    theirs = reference.keras_run(_encoded_by_a_model)
+    assert ours[:2] == [tuple(s) for s in theirs[:2]]
+    for a, b in zip(ours[2:], theirs[2:], strict=True):
+        np.testing.assert_array_equal(a, b)
