@@ -105,6 +105,21 @@ def test_constant_initializer_matches_keras(name, options, shape):
     assert set(ours_config) - set(theirs_config) <= ({"gain"} if name == "Identity" else set())
 
 
+ALL_BUILT_IN = sorted({name for name, _ in RANDOM} | {name for name, _, _ in CONSTANT})
+
+
+@pytest.mark.parametrize("name", ALL_BUILT_IN)
+@pytest.mark.parametrize("dtype", ["float64", "float32", None])
+def test_initializers_take_keras_dtype_names_and_default_to_floatx(name, dtype):
+    """`init(shape, dtype="float32")`, the way Keras code calls an initializer by hand (a
+    Variable's initial value): the dtype is a name, or None for floatx, as Keras's."""
+    shape = (16, 1, 9) if name == "STFT" else (4, 4)
+    ours = getattr(initializers, name)()(shape, dtype=dtype)
+    theirs = getattr(keras.initializers, name)()(shape, dtype=dtype)
+    assert str(ours.dtype).removeprefix("torch.") == keras.backend.standardize_dtype(theirs.dtype)
+    assert tuple(ours.shape) == shape
+
+
 KERAS_ALIASES = [
     "IdentityInitializer",
     "OrthogonalInitializer",

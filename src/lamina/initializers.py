@@ -1,7 +1,8 @@
 """Keras initializers, computed on Keras shapes so the fan-in / fan-out rules match Keras.
 
-An initializer is called as `init(shape, dtype=torch.float32)` and returns a tensor on the current
-default device (layers build under `torch.device(...)` of their input). Randomness comes from
+An initializer is called as `init(shape, dtype=None)` (a dtype name such as "float32", a torch
+dtype, or None for `floatx()`, as in Keras) and returns a tensor on the current default device
+(layers build under `torch.device(...)` of their input). Randomness comes from
 torch's generator, so `lamina.utils.set_random_seed` makes it reproducible.
 """
 
@@ -11,6 +12,7 @@ import math
 
 import torch
 
+from lamina import backend
 from lamina.engine import errors
 
 
@@ -74,7 +76,8 @@ class Zeros(Initializer):
         [[0.0, 0.0], [0.0, 0.0]]
     """
 
-    def __call__(self, shape, dtype=torch.float32):
+    def __call__(self, shape, dtype=None):
+        dtype = backend.to_torch_dtype(dtype)
         return torch.zeros(shape, dtype=dtype)
 
 
@@ -86,7 +89,8 @@ class Ones(Initializer):
         [1.0, 1.0, 1.0]
     """
 
-    def __call__(self, shape, dtype=torch.float32):
+    def __call__(self, shape, dtype=None):
+        dtype = backend.to_torch_dtype(dtype)
         return torch.ones(shape, dtype=dtype)
 
 
@@ -104,7 +108,8 @@ class Constant(Initializer):
     def __init__(self, value=0.0):
         self.value = value
 
-    def __call__(self, shape, dtype=torch.float32):
+    def __call__(self, shape, dtype=None):
+        dtype = backend.to_torch_dtype(dtype)
         return torch.full(shape, float(self.value), dtype=dtype)
 
     def get_config(self):
@@ -128,7 +133,8 @@ class RandomNormal(Initializer):
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
-    def __call__(self, shape, dtype=torch.float32):
+    def __call__(self, shape, dtype=None):
+        dtype = backend.to_torch_dtype(dtype)
         return torch.empty(shape, dtype=dtype).normal_(
             self.mean, self.stddev, generator=_gen(self.seed)
         )
@@ -154,7 +160,8 @@ class RandomUniform(Initializer):
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
         self.minval, self.maxval, self.seed = minval, maxval, seed
 
-    def __call__(self, shape, dtype=torch.float32):
+    def __call__(self, shape, dtype=None):
+        dtype = backend.to_torch_dtype(dtype)
         return torch.empty(shape, dtype=dtype).uniform_(
             self.minval, self.maxval, generator=_gen(self.seed)
         )
@@ -180,7 +187,8 @@ class TruncatedNormal(Initializer):
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         self.mean, self.stddev, self.seed = mean, stddev, seed
 
-    def __call__(self, shape, dtype=torch.float32):
+    def __call__(self, shape, dtype=None):
+        dtype = backend.to_torch_dtype(dtype)
         tensor = torch.empty(shape, dtype=dtype)
         return torch.nn.init.trunc_normal_(
             tensor,
@@ -223,7 +231,8 @@ class VarianceScaling(Initializer):
             raise ValueError(f"VarianceScaling distribution {distribution!r} is not known.")
         self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
 
-    def __call__(self, shape, dtype=torch.float32):
+    def __call__(self, shape, dtype=None):
+        dtype = backend.to_torch_dtype(dtype)
         fan_in, fan_out = compute_fans(shape)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         scale = self.scale / max(1.0, n)
@@ -379,7 +388,8 @@ class Orthogonal(Initializer):
     def __init__(self, gain=1.0, seed=None):
         self.gain, self.seed = gain, seed
 
-    def __call__(self, shape, dtype=torch.float32):
+    def __call__(self, shape, dtype=None):
+        dtype = backend.to_torch_dtype(dtype)
         # Keras flattens all but the last axis: rows = prod(shape[:-1]), columns = shape[-1].
         rows, cols = math.prod(shape[:-1]), shape[-1]
         flat = torch.empty((rows, cols), dtype=torch.float32)
@@ -404,7 +414,8 @@ class Identity(Initializer):
     def __init__(self, gain=1.0):
         self.gain = gain
 
-    def __call__(self, shape, dtype=torch.float32):
+    def __call__(self, shape, dtype=None):
+        dtype = backend.to_torch_dtype(dtype)
         if len(shape) != 2:
             raise ValueError(f"Identity initializer needs a 2-D shape; received {tuple(shape)}.")
         return self.gain * torch.eye(*shape, dtype=dtype)
@@ -450,7 +461,8 @@ class STFT(Initializer):
             )
         self.side, self.window, self.scaling, self.periodic = side, window, scaling, periodic
 
-    def __call__(self, shape, dtype=torch.float32):
+    def __call__(self, shape, dtype=None):
+        dtype = backend.to_torch_dtype(dtype)
         frame_length, _, fft_bins = shape
         time = torch.arange(frame_length, dtype=torch.float64).reshape(-1, 1, 1)
         frequency = torch.arange(fft_bins, dtype=torch.float64).reshape(1, 1, -1)
@@ -570,7 +582,8 @@ class _CallableInitializer(Initializer):
     def __init__(self, fn):
         self.fn = fn
 
-    def __call__(self, shape, dtype=torch.float32):
+    def __call__(self, shape, dtype=None):
+        dtype = backend.to_torch_dtype(dtype)
         return torch.as_tensor(self.fn(shape, dtype=dtype), dtype=dtype)
 
 

@@ -301,3 +301,17 @@ def test_config_caps_epochs_and_steps_as_keras_does():
         lamina.config.set_max_epochs(None)
         lamina.config.set_max_steps_per_epoch(None)
     assert seen == {"epochs": 2, "batches": 6}
+
+
+def test_strings_into_a_numeric_input_name_the_input_and_the_way_to_read_text():
+    model = binary_model()
+    text = np.array([["a b"], ["c d"]])
+    expected = (
+        r"Input 'input_layer' of model 'sequential' expects float32 values; received an array "
+        r"of strings of shape \(2, 1\) \(x\)\. Hint: a model reads text through "
+        r"Input\(shape=\(1,\), dtype='string'\)"
+    )
+    with pytest.raises(ValueError, match=expected):
+        model.predict(text, verbose=0)
+    with pytest.raises(ValueError, match=expected):
+        model.fit(text, np.zeros((2, 1)), verbose=0)

@@ -400,3 +400,75 @@ def test_build_config_round_trip():
     twin = layers.Dense(2)
     twin.build_from_config({"input_shape": [None, 3]})  # as JSON gives it back
     assert twin.built and twin.get_weights()[0].shape == (3, 2)
+
+
+def test_add_loss_of_a_graph_tensor_is_refused_not_dropped():
+    """Keras 2's `model.add_loss(kl)` on Input-derived tensors: Keras 3 refuses it, and so does
+    lamina, rather than keeping a symbolic loss that no forward pass would ever add."""
+    inputs = lamina.Input((4,))
+    hidden = lamina.layers.Dense(3)(inputs)
+    model = lamina.Model(inputs, lamina.layers.Dense(2)(hidden))
+    penalty = lamina.ops.mean(lamina.ops.square(hidden))
+    with pytest.raises(
+        ValueError,
+        match=(
+            r"Layer 'functional' \(Model\) expects add_loss\(\) of a tensor computed in call\(\); "
+            r"received a symbolic <KerasTensor shape=\(\), .*Hint: Keras 3 takes no graph losses"
+        ),
+    ):
+        model.add_loss(penalty)
+    model(np.ones((2, 4), "float32"))
+    assert model.losses == []
+
+
+def _augmentation_changes(m):
+    """Which calls of a RandomFlip / RandomRotation change a batch, written once for both
+    frameworks: Keras's augmentations declare `call(..., training=True)`."""
+    x = np.arange(2 * 4 * 4, dtype="float32").reshape(2, 4, 4, 1)
+
+    def changes(fn):
+        return any(bool(np.abs(m.ops.convert_to_numpy(fn()) - x).max() > 1e-4) for _ in range(8))
+
+    flip = m.layers.RandomFlip("horizontal", seed=1)
+    rotate = m.layers.RandomRotation(0.2, seed=1)
+    inputs = m.Input((4, 4, 1))
+    model = m.Model(inputs, rotate(flip(inputs)))
+    model.compile(optimizer="sgd", loss="mse")
+    return {
+        "direct call": changes(lambda: flip(x)),
+        "training=False": changes(lambda: flip(x, training=False)),
+        "model call": changes(lambda: model(x)),
+        "model call, training=False": changes(lambda: model(x, training=False)),
+        "predict": changes(lambda: model.predict(x, verbose=0)),
+        "predict_on_batch": changes(lambda: model.predict_on_batch(x)),
+    }
+
+
+@pytest.mark.parity
+def test_augmentations_follow_keras_training_default_outside_fit():
+    """Called by hand or in a data pipeline, an augmentation augments (Keras's `training=True`
+    default); predict and Keras's explicit training=False do not."""
+    from tests.parity import reference
+
+    ours = _augmentation_changes(lamina)
+    assert ours == reference.keras_run(_augmentation_changes)
+    assert ours["direct call"] and ours["model call"] and not ours["predict"]
+
+
+def test_training_default_of_a_call_signature_is_the_last_resort():
+    class Noisy(layers.Layer):
+        def call(self, inputs, training=True):
+            return inputs + 1.0 if training else inputs
+
+    class Quiet(layers.Layer):
+        def call(self, inputs, training=None):
+            return inputs + 1.0 if training else inputs
+
+    x = torch.zeros(1)
+    noisy, quiet = Noisy(), Quiet()
+    assert float(noisy(x)) == 1.0 and float(quiet(x)) == 0.0
+    assert float(noisy(x, training=False)) == 0.0
+    with layer_module.inference_calls():  # what predict and evaluate run under
+        assert float(noisy(x)) == 0.0
+    quiet.train()  # torch's train mode, as fit sets it
+    assert float(quiet(x)) == 1.0

@@ -232,3 +232,39 @@ def test_text_vectorization_set_vocabulary_and_errors():
     assert layer(["y x z"]).tolist() == [[3, 2, 1]]
     with pytest.raises(ValueError, match=r"expects `output_mode` in"):
         layers.TextVectorization(output_mode="binary")
+
+
+@pytest.mark.parametrize(
+    "config,shape,dtype",
+    [
+        ({}, (None, None), "int64"),
+        ({"output_sequence_length": 3}, (None, 3), "int64"),
+        ({"output_mode": "multi_hot"}, (None, 4), "float32"),
+    ],
+)
+def test_text_vectorization_on_a_string_input_joins_the_graph(config, shape, dtype):
+    layer = layers.TextVectorization(**config)
+    layer.adapt(["a a b", "a c", "c"])
+    text = lamina.Input(shape=(1,), dtype="string")
+    encoded = layer(text)
+    assert (encoded.shape, encoded.dtype) == (shape, dtype)
+    strings = np.array([["a b zebra"], ["c"]])
+    out = lamina.Model(text, encoded)(strings)
+    assert out.tolist() == layer(strings).tolist()
+
+
+def test_text_vectorization_int_ids_feed_an_embedding_in_one_model():
+    vectorizer = layers.TextVectorization(output_sequence_length=5)
+    vectorizer.adapt(["the cat sat", "the dog"])
+    text = lamina.Input(shape=(1,), dtype="string")
+    vectors = layers.Embedding(vectorizer.vocabulary_size(), 2)(vectorizer(text))
+    pooled = layers.GlobalAveragePooling1D()(vectors)
+    model = lamina.Model(text, pooled)
+    assert tuple(model(np.array([["the cat"], ["a bird"]])).shape) == (2, 2)
+
+
+def test_text_vectorization_rejects_a_symbolic_input_of_many_strings_per_sample():
+    layer = layers.TextVectorization(vocabulary=["x"])
+    expected = r"strings of shape \(batch,\) or \(batch, 1\).*\(None, 3\)"
+    with pytest.raises(ValueError, match=expected):
+        layer(lamina.Input(shape=(3,), dtype="string"))

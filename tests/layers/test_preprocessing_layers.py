@@ -8,6 +8,7 @@ import torch
 import lamina
 from lamina import layers
 from lamina.data import Dataset
+from lamina.engine.layer import inference_calls
 
 
 def grid_images(batch=2, height=5, width=5, channels=1):
@@ -38,14 +39,19 @@ def images_0_255(shape=(4, 8, 8, 3), seed=0):
 
 
 @pytest.mark.parametrize("name, config", RANDOM_LAYERS, ids=RANDOM_IDS)
-def test_augmentation_is_off_outside_training(name, config):
+def test_augmentation_is_off_in_inference(name, config):
+    """training=False, or inside predict/evaluate (`inference_calls`): no augmentation. (A call
+    with no `training` outside fit augments, Keras's `training=True` default: see
+    tests/engine/test_layer.py.)"""
     layer = getattr(layers, name)(**config)
     x = images_0_255()
-    out = layer(x)
-    if name == "RandomCrop":  # inference resizes (aspect kept) so the output size stays fixed
-        torch.testing.assert_close(out, layers.Resizing(6, 6, crop_to_aspect_ratio=True)(x))
-    else:
-        assert out is x
+    with inference_calls():
+        implicit = layer(x)
+    for out in (layer(x, training=False), implicit):
+        if name == "RandomCrop":  # inference resizes (aspect kept) so the output size stays fixed
+            torch.testing.assert_close(out, layers.Resizing(6, 6, crop_to_aspect_ratio=True)(x))
+        else:
+            assert out is x
 
 
 @pytest.mark.parametrize("name, config", RANDOM_LAYERS, ids=RANDOM_IDS)

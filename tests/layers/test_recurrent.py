@@ -279,6 +279,29 @@ def test_two_dimensional_symbolic_input_fails_at_definition():
         lamina.Sequential([layers.SimpleRNN(4, input_shape=(10,))])
 
 
+def test_nested_sequences_for_a_structured_cell_are_named_at_definition():
+    """Keras 2's nested cell inputs (a tuple of sequences): Keras 3's RNN takes one tensor, and
+    so does lamina's, which says so rather than misreading the tuple's shapes as one shape."""
+
+    class PairCell(layers.Layer):
+        state_size = 4
+
+        def call(self, inputs, states):
+            return states[0], states
+
+    left = lamina.Input((None, 3))
+    right = lamina.Input((None, 2, 5))
+    with pytest.raises(
+        ValueError,
+        match=(
+            r"Layer 'rnn' \(RNN\) expects one sequence tensor \(batch, timesteps, features\); "
+            r"received a nested input of 2 tensors of shapes \(None, None, 3\), "
+            r"\(None, None, 2, 5\)\. Hint: .*concatenate the features"
+        ),
+    ):
+        layers.RNN(PairCell())((left, right))
+
+
 def test_initial_state_count_is_checked():
     with pytest.raises(
         ValueError,

@@ -115,7 +115,7 @@ COLOR_LAYERS = [
 def test_random_color_layers_seed_inference_and_config(name, config):
     x = torch.tensor(_images(shape=(8, 6, 5, 3)))
     layer = getattr(layers, name)(**config, seed=3)
-    assert torch.equal(layer(x), x)  # inference: identity
+    assert torch.equal(layer(x, training=False), x)  # inference: identity
     first = layer(x, training=True)
     again = getattr(layers, name)(**config, seed=3)(x, training=True)
     torch.testing.assert_close(first, again)  # same seed, same draws

@@ -43,11 +43,16 @@ def is_array_like(x) -> bool:
 
 def to_tensor(value, device, name="x") -> torch.Tensor:
     """NumPy / pandas / lists / tensors -> a tensor on `device`; floats of another width (float64,
-    float16, bfloat16) become the weights' floatx, as Keras casts inputs to the compute dtype."""
+    float16, bfloat16) become the weights' floatx, as Keras casts inputs to the compute dtype.
+
+    Strings in `x` stay a NumPy array on the host: torch has no string tensors, and a model's
+    string `Input` hands them to its StringLookup / TextVectorization layers as they are."""
     if isinstance(value, torch.Tensor):
         tensor = value
     else:
         array = value.to_numpy() if is_dataframe(value) else np.asarray(value)
+        if name == "x" and _is_strings(array):
+            return array.astype(str)
         if array.dtype == object:
             raise errors.value_error(
                 name,
@@ -71,6 +76,24 @@ def to_tensor(value, device, name="x") -> torch.Tensor:
         # reused transfer after transfer, as the prefetching pipeline's are).
         tensor = tensor.to(device)
     return tensor
+
+
+def _is_strings(array: np.ndarray) -> bool:
+    if array.dtype.kind in "US":
+        return True
+    return (
+        array.dtype == object
+        and array.size > 0
+        and all(isinstance(v, (str, bytes)) for v in array.reshape(-1))
+    )
+
+
+def _take(leaf, permutation: torch.Tensor):
+    """Rows of a batchable leaf in `permutation`'s order: a tensor's on its device, strings'
+    (a NumPy array on the host) by the same order."""
+    if isinstance(leaf, np.ndarray):
+        return leaf[permutation.cpu().numpy()]
+    return leaf.index_select(0, permutation)
 
 
 def unpack(data):
@@ -265,7 +288,7 @@ class ArrayData(StepsPerEpoch):
             if self.shuffle:
                 # One gather per epoch, then zero-copy slices per batch.
                 permutation = torch.randperm(self.size, device=self.device)
-                take = lambda t: t.index_select(0, permutation)  # noqa: E731
+                take = lambda t: _take(t, permutation)  # noqa: E731
                 x = tree.map_structure(take, x)
                 y = None if y is None else tree.map_structure(take, y)
                 sw = None if sw is None else sw.index_select(0, permutation)
@@ -331,11 +354,14 @@ class IterableData(StepsPerEpoch):
 
     def _convert(self, batch):
         x, y, sw = unpack(batch)
-        convert = lambda a: to_tensor(a, self.device) if a is not None else None  # noqa: E731
+
+        def convert(name):
+            return lambda a: to_tensor(a, self.device, name) if a is not None else None
+
         return (
-            tree.map_structure(convert, x),
-            None if y is None else tree.map_structure(convert, y),
-            None if sw is None else convert(sw).float(),
+            tree.map_structure(convert("x"), x),
+            None if y is None else tree.map_structure(convert("y"), y),
+            None if sw is None else convert("sample_weight")(sw).float(),
         )
 
     def _batches(self):

@@ -15,6 +15,7 @@ import torch
 from lamina import backend, config
 from lamina.callbacks.callback import predict_batch_logs
 from lamina.engine import fit_data
+from lamina.engine import layer as layer_module
 
 
 def step_groups(batches, size: int, first: int = 0):
@@ -79,7 +80,7 @@ def test_batches(model, data, callbacks=None):
     """Run `model.test_step` over `data` under inference mode; return the last step's logs."""
     logs = None
     test_step = model.test_step
-    with torch.inference_mode():
+    with torch.inference_mode(), layer_module.inference_calls():
         for begin, group in step_groups(iter(data), model.steps_per_execution):
             if callbacks is not None:
                 callbacks.on_test_batch_begin(begin)
@@ -93,7 +94,7 @@ def test_batches(model, data, callbacks=None):
 def predict_batches(model, data, callbacks) -> list:
     """Run `model.predict_step` over `data` under inference mode; return the outputs."""
     outputs = []
-    with torch.inference_mode():
+    with torch.inference_mode(), layer_module.inference_calls():
         for begin, group in step_groups(iter(data), model.steps_per_execution):
             callbacks.on_predict_batch_begin(begin)
             for batch in group:

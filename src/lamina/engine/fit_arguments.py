@@ -157,11 +157,20 @@ def conform_inputs(model, x):
         expected = tuple(spec.shape)
         array = functional.adjust_input_rank(array, expected)
         shape = tuple(getattr(array, "shape", ()))
+        name = "x" if len(inputs) == 1 else f"x[{index}]"
+        strings = isinstance(array, np.ndarray) and array.dtype.kind in "US"
+        if strings and spec.dtype != "string":
+            raise errors.value_error(
+                f"Input '{spec.name}' of model '{model.name}'",
+                f"{spec.dtype} values",
+                f"an array of strings of shape {shape} ({name})",
+                "a model reads text through Input(shape=(1,), dtype='string') and a "
+                "TextVectorization or StringLookup layer; or vectorize the text first.",
+            )
         fits = len(shape) == len(expected) and all(
             e is None or e == s for e, s in zip(expected[1:], shape[1:], strict=True)
         )
         if not fits:
-            name = "x" if len(inputs) == 1 else f"x[{index}]"
             raise errors.value_error(
                 f"Input '{spec.name}' of model '{model.name}'",
                 f"shape {errors.format_shape(expected)}",

@@ -95,13 +95,38 @@ class WeightEntry(NamedTuple):
 
 
 def current_training(layer: nn.Module, training) -> bool:
-    """Explicit argument > value an enclosing call received > torch's train()/eval() mode."""
+    """Explicit argument > value an enclosing call received > torch's train() mode (fit) > the
+    default of the layer's `call` signature, Keras's last resort: an augmentation (`call(inputs,
+    training=True)`) called by hand or in a data pipeline augments, where predict and evaluate,
+    which run under `inference_calls`, pass False."""
     if training is not None:
         return bool(training)
     stack = _training_stack()
     if stack:
         return stack[-1]
-    return layer.training
+    if layer.training:
+        return True
+    return layer.__dict__.get("_call_training_default", False) and not in_meta_inference()
+
+
+class inference_calls:  # noqa: N801 - used as a context manager, like torch.no_grad
+    """Layers called in the block run as if given `training=False`, whatever their own default:
+    what Keras's predict and evaluate steps pass (`self(x, training=False)`).
+
+    Example:
+        >>> flip = lamina.layers.RandomFlip(seed=1)
+        >>> with inference_calls():
+        ...     bool((flip(torch.ones(1, 2, 2, 1)) == 1).all())
+        True
+    """
+
+    def __enter__(self):
+        _training_stack().append(False)
+        return self
+
+    def __exit__(self, *exc_info):
+        _training_stack().pop()
+        return False
 
 
 def shape_of(inputs):
@@ -249,6 +274,10 @@ class Layer(nn.Module):
         self._inbound_nodes: list = []
         signature = inspect.signature(self.call).parameters
         self._call_takes_training = "training" in signature
+        # Keras's augmentations declare call(..., training=True): active unless told otherwise.
+        self._call_training_default = (
+            self._call_takes_training and signature["training"].default is True
+        )
         self._call_takes_mask = "mask" in signature
         self._computes_mask = type(self).compute_mask is not Layer.compute_mask
         self._remat_mode = remat.current_mode()  # a RematScope open at creation (remat.py)
@@ -920,6 +949,19 @@ class Layer(nn.Module):
         return penalties
 
     def add_loss(self, loss) -> None:
+        symbolic = flatten_symbolic(loss)
+        if symbolic:
+            # Keras 2 replayed a graph loss on every call; Keras 3 refuses it, and a symbolic
+            # tensor kept here would be dropped at the next forward without a word.
+            raise errors.value_error(
+                self,
+                "add_loss() of a tensor computed in call()",
+                f"a symbolic {symbolic[0]!r}, built outside any call",
+                "Keras 3 takes no graph losses (Keras 2's model.add_loss(kl) on Input-derived "
+                "tensors): add it from a layer's call(), e.g. a layer taking "
+                "[z_mean, z_log_var] that calls self.add_loss(kl) and returns its input, or in a "
+                "custom train_step.",
+            )
         scope = scopes.get_stateless_scope()
         if scope is not None and scope.collect_losses:
             scope.add_loss(loss)

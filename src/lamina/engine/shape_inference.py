@@ -233,6 +233,30 @@ def _infer_spec(layer, args, kwargs):
         return spec
 
 
+def call_host_layer_on_symbolic(layer, inputs, dtype):
+    """`layer(keras_tensor)` for a layer that computes on host values (strings, Python ints:
+    StringLookup, Hashing, TextVectorization) rather than on tensors.
+
+    Meta tensors cannot hold strings, so such a layer cannot be probed: its output shape is the
+    one its own `compute_output_shape` states for the input's, and `dtype` (a torch dtype, or
+    "string") is what its call returns. The node records the call, and the functional model
+    replays it on the real values, which it hands over untouched where the `Input` is a string.
+
+    Args:
+        layer: the host-value layer, whose `__call__` met a `KerasTensor`.
+        inputs: that `KerasTensor`, or a tuple or list of them (HashedCrossing's features).
+        dtype: the dtype of the layer's output.
+
+    Example:
+        >>> lookup = lamina.layers.StringLookup(vocabulary=["a", "b"])
+        >>> ids = call_host_layer_on_symbolic(lookup, lamina.Input((1,), dtype="string"), "int64")
+        >>> ids.shape, ids.dtype
+        ((None, 1), 'int64')
+    """
+    shape = tuple(layer.compute_output_shape(map_tensors(lambda t: t.shape, inputs)))
+    return call_on_symbolic(layer, (inputs,), {}, spec=OutputSpec(shape, dtype))
+
+
 def call_on_symbolic(layer, args, kwargs, spec=None):
     """`layer(keras_tensor)`: build, infer the output, record a Node, return symbolic outputs.
 

@@ -37,6 +37,7 @@ from lamina.engine import (
     loss_checks,
     moving_statistics,
 )
+from lamina.engine import layer as layer_module
 from lamina.metrics.metric import flatten_metrics
 
 
@@ -543,7 +544,7 @@ class Trainer:
         self._prepare_steps(data)
         self.reset_metrics()
         self.eval()
-        with torch.inference_mode():
+        with torch.inference_mode(), layer_module.inference_calls():
             logs = self.test_step(fit_data.step_data(data.first_batch()))
         return _returned(self, self._epoch_logs(logs, self._overrides("test_step")), return_dict)
 
@@ -552,7 +553,7 @@ class Trainer:
         self.eval()
         device = fit_data.model_device(self)
         inputs = data_adapter.map_structure(lambda a: data_adapter.to_tensor(a, device), x)
-        with torch.inference_mode():
+        with torch.inference_mode(), layer_module.inference_calls():
             y = self(inputs)
         if isinstance(y, (list, tuple, dict)):
             return data_adapter.map_structure(backend.as_numpy, y)

@@ -33,7 +33,7 @@ class Pipeline(Layer):
     def layers(self) -> list:
         return list(self._pipeline_layers)
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=True):  # Keras's default: augmentations in it augment
         outputs = inputs
         for layer in self._pipeline_layers:
             if isinstance(layer, Layer):

@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from lamina import backend
-from lamina.engine import errors
+from lamina.engine import errors, shape_inference
+from lamina.engine.keras_tensor import KerasTensor
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
 
@@ -202,8 +203,28 @@ class TextVectorization(Layer):
     # Calling
 
     def __call__(self, inputs, *args, **kwargs):
+        if isinstance(inputs, KerasTensor):  # an Input of a functional model: record the call
+            dtype = torch.int64 if self.output_mode == "int" else torch.float32
+            return shape_inference.call_host_layer_on_symbolic(self, inputs, dtype)
         # Strings never become tensors: the layer runs here, before torch sees any data.
         return self.call(inputs)
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        if len(input_shape) not in (1, 2) or (len(input_shape) == 2 and input_shape[1] != 1):
+            raise errors.value_error(
+                self,
+                "strings of shape (batch,) or (batch, 1)",
+                f"an input of shape {errors.format_shape(input_shape)}",
+                "one string per sample: Input(shape=(1,), dtype='string').",
+            )
+        batch = input_shape[0]
+        if self.output_mode == "int":
+            return (batch, self.output_sequence_length)
+        width = len(self._vocabulary)
+        if self.pad_to_max_tokens and self.max_tokens is not None:
+            width = max(width, self.max_tokens)
+        return (batch, width)
 
     def call(self, inputs):
         if not self._vocabulary:

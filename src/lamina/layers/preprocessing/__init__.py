@@ -1,6 +1,7 @@
 """Preprocessing layers: values (Rescaling, Normalization), sizes (Resizing, CenterCrop,
 RandomCrop) and augmentation (RandomFlip, RandomRotation, RandomZoom, RandomTranslation,
-RandomBrightness, RandomContrast). Augmentations act only when training and take a `seed`."""
+RandomBrightness, RandomContrast). Augmentations act when training, and, as in Keras, when
+called with no `training` outside predict/evaluate; they take a `seed`."""
 
 from lamina.layers.preprocessing.color import RandomBrightness, RandomContrast
 from lamina.layers.preprocessing.geometric import (

@@ -35,7 +35,7 @@ class ImageLayer(Layer):
                 "a grey image needs its channel axis: x[..., None].",
             )
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=True):
         self.check_rank(inputs)
         images = float_images(inputs)
         single = images.ndim == 3
@@ -64,7 +64,9 @@ class ImageLayer(Layer):
 
 
 class RandomImageLayer(ImageLayer):
-    """An augmentation: active only when training, reproducible when given a `seed`.
+    """An augmentation, reproducible when given a `seed`. Active when training, and, as in
+    Keras (whose augmentations declare `call(..., training=True)`), when called with no
+    `training` outside fit: by hand or in a `Dataset.map`; predict and evaluate turn it off.
 
     With a seed the layer owns a torch.Generator per device, seeded once, so two layers built with
     the same seed draw the same transformations in the same order; without one it draws from

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from lamina import backend
 from lamina.engine import errors
+from lamina.engine.keras_tensor import KerasTensor
 from lamina.engine.layer import Layer
 
 OUTPUT_MODES = ("one_hot", "multi_hot", "count")
@@ -62,8 +63,9 @@ def encoded_shape(input_shape, output_mode: str, depth: int) -> tuple:
 
 
 def as_id_tensor(inputs) -> torch.Tensor:
-    """Integer inputs (lists, arrays, tensors) as a tensor on lamina's device."""
-    if isinstance(inputs, torch.Tensor):
+    """Integer inputs (lists, arrays, tensors) as a tensor on lamina's device; a symbolic input
+    (a functional model's `Input`) as it is, for the layer call to record."""
+    if isinstance(inputs, (torch.Tensor, KerasTensor)):
         return inputs
     return torch.as_tensor(np.asarray(inputs), device=backend.default_device())
 

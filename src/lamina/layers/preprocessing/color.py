@@ -32,7 +32,7 @@ class RandomBrightness(RandomImageLayer):
         >>> images = torch.full((1, 2, 2, 1), 0.25)
         >>> layer(images, training=True).flatten().tolist()  # + 0.5 * (1 - 0)
         [0.75, 0.75, 0.75, 0.75]
-        >>> layer(images).flatten().tolist()  # outside training: unchanged
+        >>> layer(images, training=False).flatten().tolist()  # inference: unchanged
         [0.25, 0.25, 0.25, 0.25]
     """
 
@@ -70,7 +70,7 @@ class RandomContrast(RandomImageLayer):
     Example:
         >>> layer = RandomContrast(0.5, value_range=(0, 1), seed=7)
         >>> images = torch.rand(2, 8, 8, 3)
-        >>> torch.equal(layer(images), images)  # outside training: unchanged
+        >>> torch.equal(layer(images, training=False), images)  # inference: unchanged
         True
         >>> twin = RandomContrast(0.5, value_range=(0, 1), seed=7)
         >>> torch.equal(layer(images, training=True), twin(images, training=True))  # same seed

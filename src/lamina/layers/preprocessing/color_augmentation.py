@@ -2,8 +2,9 @@
 RandomColorDegeneration, RandomSharpness, RandomHue, RandomSaturation, RandomColorJitter, and
 the deterministic AutoContrast and Equalization.
 
-As in Keras, the random ones (and Equalization) act only when training; each draws its
-parameters per image, then applies the pure operation of `color_ops` with them.
+As in Keras, the random ones (and Equalization) act when training (or called with no `training`
+outside predict/evaluate); each draws its parameters per image, then applies the pure operation
+of `color_ops` with them.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 """RandomGaussianBlur and RandomErasing: augmentations that blur an image or blank a box of it,
-each applied to an image with a probability drawn from `factor`, only when training."""
+each applied to an image with a probability drawn from `factor`, when training (or called with
+no `training` outside predict/evaluate, as in Keras)."""
 
 from __future__ import annotations
 

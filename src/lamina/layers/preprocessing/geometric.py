@@ -32,7 +32,7 @@ class RandomFlip(RandomImageLayer):
         >>> image = torch.tensor([[[[1.0], [2.0]]]])  # one 1 x 2 image
         >>> sorted({tuple(layer(image, training=True).flatten().tolist()) for _ in range(20)})
         [(1.0, 2.0), (2.0, 1.0)]
-        >>> layer(image).flatten().tolist()  # outside training: unchanged
+        >>> layer(image, training=False).flatten().tolist()  # inference: unchanged
         [1.0, 2.0]
     """
 
@@ -116,7 +116,7 @@ class RandomRotation(_AffineLayer):
     Example:
         >>> layer = RandomRotation(0.1, seed=3)
         >>> images = torch.rand(2, 8, 8, 3)
-        >>> torch.equal(layer(images), images)  # outside training: unchanged
+        >>> torch.equal(layer(images, training=False), images)  # inference: unchanged
         True
         >>> twin = RandomRotation(0.1, seed=3)
         >>> torch.equal(layer(images, training=True), twin(images, training=True))  # same seed
@@ -162,7 +162,7 @@ class RandomZoom(_AffineLayer):
     Example:
         >>> layer = RandomZoom(0.2, seed=5)
         >>> images = torch.rand(2, 8, 8, 3)
-        >>> torch.equal(layer(images), images)  # outside training: unchanged
+        >>> torch.equal(layer(images, training=False), images)  # inference: unchanged
         True
         >>> twin = RandomZoom(0.2, seed=5)
         >>> torch.equal(layer(images, training=True), twin(images, training=True))  # same seed
@@ -227,7 +227,7 @@ class RandomTranslation(_AffineLayer):
     Example:
         >>> layer = RandomTranslation(0.1, 0.1, seed=2)
         >>> images = torch.rand(2, 8, 8, 3)
-        >>> torch.equal(layer(images), images)  # outside training: unchanged
+        >>> torch.equal(layer(images, training=False), images)  # inference: unchanged
         True
         >>> twin = RandomTranslation(0.1, 0.1, seed=2)
         >>> torch.equal(layer(images, training=True), twin(images, training=True))  # same seed

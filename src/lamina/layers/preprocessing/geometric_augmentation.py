@@ -1,5 +1,6 @@
 """RandomShear and RandomPerspective: geometric augmentations resampling each image through a
-random shear (an affine map) or a random perspective (a homography), only when training."""
+random shear (an affine map) or a random perspective (a homography), when training (or called
+with no `training` outside predict/evaluate, as in Keras)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,8 @@ import numpy as np
 import torch
 
 from lamina import backend
-from lamina.engine import errors
+from lamina.engine import errors, shape_inference
+from lamina.engine.keras_tensor import KerasTensor, flatten_symbolic
 from lamina.engine.layer import Layer
 from lamina.layers.preprocessing.category_encoding import encode, encoded_shape
 from lamina.layers.preprocessing.fingerprints import fingerprint64, fingerprint_cat64, siphash24
@@ -93,6 +94,9 @@ class Hashing(Layer):
         return digest % bins
 
     def __call__(self, inputs, *args, **kwargs):
+        if isinstance(inputs, KerasTensor):  # an Input of a functional model: record the call
+            dtype = torch.int64 if self.output_mode == "int" else torch.float32
+            return shape_inference.call_host_layer_on_symbolic(self, inputs, dtype)
         # Strings never become tensors: the layer runs here, before torch sees any data.
         return self.call(inputs)
 
@@ -153,6 +157,9 @@ class HashedCrossing(Layer):
         self.built = True
 
     def __call__(self, inputs, *args, **kwargs):
+        if flatten_symbolic(inputs):  # the Inputs of a functional model: record the call
+            dtype = torch.int64 if self.output_mode == "int" else torch.float32
+            return shape_inference.call_host_layer_on_symbolic(self, inputs, dtype)
         return self.call(inputs)
 
     def call(self, inputs):

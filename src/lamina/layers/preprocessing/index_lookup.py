@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from lamina import backend
-from lamina.engine import errors
+from lamina.engine import errors, shape_inference
+from lamina.engine.keras_tensor import KerasTensor
 from lamina.engine.layer import Layer
 from lamina.layers.preprocessing.category_encoding import encode, encoded_shape
 from lamina.layers.preprocessing.fingerprints import fingerprint64, siphash24
@@ -186,8 +187,15 @@ class _IndexLookup(Layer):
     # Calling
 
     def __call__(self, inputs, *args, **kwargs):
+        if isinstance(inputs, KerasTensor):  # an Input of a functional model: record the call
+            return shape_inference.call_host_layer_on_symbolic(self, inputs, self._output_dtype())
         # Strings never become tensors: the layer runs here, before torch sees any data.
         return self.call(inputs)
+
+    def _output_dtype(self):
+        if self.invert:
+            return self._inverted_dtype
+        return torch.int64 if self.output_mode == "int" else torch.float32
 
     def _oov_id(self, token) -> int:
         if self.num_oov_indices == 0:

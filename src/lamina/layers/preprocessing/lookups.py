@@ -71,6 +71,8 @@ class StringLookup(_IndexLookup):
     def _token(self, value):
         return value.decode(self.encoding) if isinstance(value, bytes) else str(value)
 
+    _inverted_dtype = "string"
+
     def _inverted_output(self, tokens, shape):
         return np.asarray(tokens, dtype=object).reshape(shape).astype(str)
 
@@ -145,6 +147,8 @@ class IntegerLookup(_IndexLookup):
         if self.oov_method == "floormod":
             return token  # Python's % is a floor modulo, as tf.math.floormod
         return super()._hash_oov(token)
+
+    _inverted_dtype = torch.int64
 
     def _inverted_output(self, tokens, shape):
         array = np.asarray(tokens, dtype=np.int64).reshape(shape)

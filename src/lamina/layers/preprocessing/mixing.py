@@ -1,6 +1,7 @@
 """MixUp and CutMix: augmentations that mix each image (and its label) with another image of
 the batch, drawn by a random permutation. They take images alone or a dict with "images" and
-"labels" (as Keras), and act only when training."""
+"labels" (as Keras), and act when training (and, Keras's default, when called without
+`training` outside predict/evaluate)."""
 
 from __future__ import annotations
 

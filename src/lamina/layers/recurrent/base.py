@@ -95,6 +95,16 @@ class RNN(Layer):
 
     def _check_rank(self, shape) -> None:
         """Integers only: the house message for the classic forgotten feature axis."""
+        if any(isinstance(size, (tuple, list)) for size in shape):
+            shapes = ", ".join(errors.format_shape(tuple(s)) for s in shape)
+            raise errors.value_error(
+                self,
+                "one sequence tensor (batch, timesteps, features)",
+                f"a nested input of {len(shape)} tensors of shapes {shapes}",
+                "RNN runs its cell over a single tensor, as Keras 3's does (nested inputs of "
+                "Keras 2's cells are not supported): concatenate the features into one "
+                "(batch, timesteps, features) tensor, and pass states with initial_state=.",
+            )
         if len(shape) == 3:
             return
         shape_text = errors.format_shape(shape)
