@@ -170,6 +170,8 @@ def convert_to_numpy(x) -> np.ndarray:
         return backend.as_numpy(x)
     if isinstance(x, KerasTensor):
         raise TypeError("convert_to_numpy() received a symbolic KerasTensor, which has no values.")
+    if callable(getattr(x, "numpy", None)):  # variables, `optimizer.iterations`: their dtype
+        return np.asarray(x.numpy())
     return np.asarray(x)
 
 

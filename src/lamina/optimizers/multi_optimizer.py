@@ -267,7 +267,7 @@ class MultiOptimizer(Optimizer):
 
     def state_dict(self) -> dict:
         return {
-            "iterations": self.iterations,
+            "iterations": int(self.iterations),
             "optimizers": [o.state_dict() if o.built else None for o in self._inner_optimizers],
         }
 

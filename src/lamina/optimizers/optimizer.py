@@ -15,6 +15,7 @@ import math
 import torch
 
 from lamina.optimizers import keras_rules, schedules
+from lamina.optimizers.scalar_variables import LearningRate, StepCounter
 
 
 class Optimizer:
@@ -86,7 +87,7 @@ class Optimizer:
         self.ema_overwrite_frequency = ema_overwrite_frequency
         self.loss_scale_factor = loss_scale_factor
         self.gradient_accumulation_steps = gradient_accumulation_steps
-        self.iterations = 0
+        self._iterations = 0
         self.torch_optimizer: torch.optim.Optimizer | None = None
         self._parameters: list[torch.Tensor] = []
         self._ema: list[torch.Tensor] | None = None
@@ -198,14 +199,14 @@ class Optimizer:
 
     def _current_lr(self) -> float:
         if isinstance(self._learning_rate, schedules.LearningRateSchedule):
-            return float(self._learning_rate(self.iterations))
+            return float(self._learning_rate(self._iterations))
         if callable(self._learning_rate):
             return float(self._learning_rate())
         return float(self._learning_rate)
 
     @property
-    def learning_rate(self) -> float:
-        return self._current_lr()
+    def learning_rate(self) -> LearningRate:
+        return LearningRate(self._current_lr(), self, "learning_rate")
 
     @learning_rate.setter
     def learning_rate(self, value) -> None:
@@ -225,6 +226,15 @@ class Optimizer:
         self._apply_lr()
 
     lr = learning_rate
+
+    @property
+    def iterations(self) -> StepCounter:
+        """The number of updates applied (Keras counts updates, not accumulation calls)."""
+        return StepCounter(self._iterations, self, "iterations")
+
+    @iterations.setter
+    def iterations(self, value) -> None:
+        self._iterations = int(value)
 
     def _apply_lr(self) -> None:
         if self.torch_optimizer is not None:
@@ -295,7 +305,7 @@ class Optimizer:
         grads = [p.grad for p in parameters]
         if self.loss_scale_factor is not None:
             torch._foreach_div_(grads, self.loss_scale_factor)
-        updates_before = self.iterations
+        updates_before = self._iterations
         if self.gradient_accumulation_steps and not self._accumulate(parameters, grads):
             if self._ema is not None:  # Keras averages after every call, updating or not
                 self._update_ema(updates_before)
@@ -308,7 +318,7 @@ class Optimizer:
                 torch._foreach_mul_(parameters, 1.0 - self._current_lr() * self.weight_decay)
         self._prepare_torch_step()
         self.torch_optimizer.step()
-        self.iterations += 1
+        self._iterations += 1
         if self._constraints:
             with torch.no_grad():
                 for parameter, constraint in self._constraints:
@@ -374,7 +384,8 @@ class Optimizer:
 
     def apply_gradients(self, grads_and_vars) -> None:
         """Keras's API: apply a list of (gradient, variable) pairs."""
-        pairs = list(grads_and_vars)
+        # A keras.Variable stands for its tensor (a weight's `value` is the weight itself).
+        pairs = [(grad, getattr(variable, "value", variable)) for grad, variable in grads_and_vars]
         if not self.built:
             self.build([v for _, v in pairs])
         for grad, variable in pairs:
@@ -417,7 +428,7 @@ class Optimizer:
         if self._accumulators is not None:
             accumulators = [self._accumulators[id(p)].detach().cpu() for p in self._parameters]
         return {
-            "iterations": self.iterations,
+            "iterations": self._iterations,
             "learning_rate": None if callable(self._learning_rate) else float(self._learning_rate),
             "torch": self.torch_optimizer.state_dict() if self.torch_optimizer else None,
             "ema": [t.detach().cpu() for t in self._ema] if self._ema is not None else None,
@@ -534,7 +545,7 @@ class Adam(Optimizer):
         # sqrt(v) by sqrt(1 - b2^t) and adds eps after. Handing torch eps / sqrt(1 - b2^t) makes
         # its (fused) update Keras's: without it, weights whose sqrt(v) is near eps drift apart
         # (0.046 after 20 steps of the optimizer parity test's near-dead column).
-        correction = 1.0 - self.beta_2 ** (self.iterations + 1)
+        correction = 1.0 - self.beta_2 ** (self._iterations + 1)
         if correction > 0.0:
             eps = self.epsilon / math.sqrt(correction)
             for group in self.torch_optimizer.param_groups:

@@ -115,7 +115,8 @@ def deserialize(config, custom_objects=None) -> Optimizer:
         custom_objects: optional mapping of class names to user Optimizer classes.
 
     Examples:
-        >>> deserialize({"class_name": "Lion", "config": {"learning_rate": 0.5}}).learning_rate
+        >>> optimizer = deserialize({"class_name": "Lion", "config": {"learning_rate": 0.5}})
+        >>> float(optimizer.learning_rate)
         0.5
     """
     if custom_objects and isinstance(config, dict) and config.get("class_name") in custom_objects:
