@@ -365,3 +365,34 @@ def test_every_hook_gets_a_logs_dict_as_in_keras():
     theirs = reference.keras_run(_hook_logs)
     assert ours == theirs
     assert ("on_predict_batch_end", ["outputs"], (4, 2)) in ours
+
+
+def _hook_arguments(m):
+    """How each hook receives `logs`, for hooks written with `*args` / `**kwargs`."""
+    seen = {}
+
+    def recorder(hook):
+        def record(self, *args, **kwargs):
+            seen.setdefault(hook, ("keyword" if "logs" in kwargs else "position", len(args)))
+
+        return record
+
+    hooks = ["on_train_begin", "on_epoch_begin", "on_epoch_end", "on_train_batch_begin"]
+    hooks += ["on_train_batch_end", "on_test_batch_end", "on_predict_batch_end", "on_batch_end"]
+    Recorder = type("Recorder", (m.callbacks.Callback,), {h: recorder(h) for h in hooks})
+    model = m.Sequential([m.Input((2,)), m.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.zeros((4, 2), "float32")
+    model.fit(
+        x, x[:, :1], epochs=1, verbose=0, validation_data=(x, x[:, :1]), callbacks=[Recorder()]
+    )
+    model.predict(x, verbose=0, callbacks=[Recorder()])
+    return seen
+
+
+@pytest.mark.parity
+def test_batch_hooks_take_logs_by_keyword_as_keras_calls_them():
+    ours = _hook_arguments(lamina)
+    assert ours["on_train_batch_end"] == ("keyword", 1)
+    assert ours["on_epoch_end"] == ("position", 2)
+    assert ours == reference.keras_run(_hook_arguments)

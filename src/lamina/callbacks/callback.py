@@ -83,8 +83,12 @@ class Callback:
     def on_train_end(self, logs=None): ...
     def on_epoch_begin(self, epoch, logs=None): ...
     def on_epoch_end(self, epoch, logs=None): ...
-    def on_train_batch_begin(self, batch, logs=None): ...
-    def on_train_batch_end(self, batch, logs=None): ...
+    def on_train_batch_begin(self, batch, logs=None):
+        self.on_batch_begin(batch, logs=logs)  # Keras 2's spelling, as Keras 3 keeps it
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.on_batch_end(batch, logs=logs)
+
     def on_test_begin(self, logs=None): ...
     def on_test_end(self, logs=None): ...
     def on_test_batch_begin(self, batch, logs=None): ...
@@ -239,8 +243,14 @@ class CallbackList(Callback):
         *positional, logs = args
         if logs is None:
             logs = {}
+        # As Keras calls them: batch hooks take `logs=` by keyword (a hook written
+        # `on_train_batch_end(self, batch, **kwargs)` finds it there), the others by position.
+        by_keyword = "batch" in hook
         for callback in self.callbacks:
-            getattr(callback, hook)(*positional, logs)
+            if by_keyword:
+                getattr(callback, hook)(*positional, logs=logs)
+            else:
+                getattr(callback, hook)(*positional, logs)
 
     def on_train_begin(self, logs=None):
         self._call("on_train_begin", logs)
@@ -267,13 +277,10 @@ class CallbackList(Callback):
         self._call("on_predict_end", logs)
 
     def on_train_batch_begin(self, batch, logs=None):
-        self._call("on_train_batch_begin", batch, logs)
-        self._call("on_batch_begin", batch, logs)
+        self._call("on_train_batch_begin", batch, logs)  # the base hook calls on_batch_begin
 
     def on_train_batch_end(self, batch, logs=None):
-        logs = _sorted_logs(logs)
-        self._call("on_train_batch_end", batch, logs)
-        self._call("on_batch_end", batch, logs)
+        self._call("on_train_batch_end", batch, _sorted_logs(logs))
 
     def on_test_batch_begin(self, batch, logs=None):
         self._call("on_test_batch_begin", batch, logs)
