@@ -301,3 +301,21 @@ def test_config_caps_epochs_and_steps_as_keras_does():
         lamina.config.set_max_epochs(None)
         lamina.config.set_max_steps_per_epoch(None)
     assert seen == {"epochs": 2, "batches": 6}
+
+
+def test_boolean_one_hot_labels_train_with_accuracy_and_class_weight():
+    # One-hot labels built as np.zeros(..., dtype=bool), then set to True: fit reads them as Keras
+    # does, for the loss, the accuracy metric and class_weight alike.
+    rng = np.random.default_rng(0)
+    x = rng.random((12, 3)).astype("float32")
+    y = np.eye(4, dtype=bool)[rng.integers(0, 4, 12)]
+    model = models.Sequential([layers.Input((3,)), layers.Dense(4, activation="softmax")])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"])
+    logs = model.fit(x, y, class_weight={0: 1.0, 3: 2.0}, verbose=0).history
+    assert np.isfinite(logs["loss"][0]) and 0.0 <= logs["accuracy"][0] <= 1.0
+    weights = fit_arguments.class_weights_to_sample_weights(
+        {0: 1.0, 3: 2.0}, lamina.ops.convert_to_tensor(y)
+    )
+    np.testing.assert_array_equal(
+        weights.cpu().numpy(), np.where(y[:, 3], 2.0, 1.0).astype("float32")
+    )

@@ -200,3 +200,26 @@ def test_metric_errors_are_pinned():
         metrics.R2Score(num_regressors=-1)
     with pytest.raises(TypeError, match=r"Hinge\(\) got unexpected keyword argument"):
         metrics.Hinge(axis=0)
+
+
+# One-hot labels stored as booleans (np.eye(..., dtype=bool), a character table's encoding): Keras's
+# ops.argmax reads them, torch's argmax refuses them.
+BOOLEAN_ONE_HOT_CASES = [
+    ("CategoricalAccuracy", {}),
+    ("TopKCategoricalAccuracy", {"k": 2}),
+    ("OneHotIoU", {"num_classes": C, "target_class_ids": [0, 2]}),
+    ("OneHotMeanIoU", {"num_classes": C}),
+]
+
+
+@pytest.mark.parametrize("case", BOOLEAN_ONE_HOT_CASES, ids=lambda case: case[0])
+def test_boolean_one_hot_labels_match_keras(case):
+    class_name, options = case
+    ours = getattr(metrics, class_name)(**options)
+    theirs = getattr(keras.metrics, class_name)(**options)
+    for _ in range(2):
+        y_true = np.eye(C, dtype=bool)[RNG.integers(0, C, (N, 4))]  # (N, 4, C): a sequence
+        y_pred = _probabilities((N, 4, C))
+        ours.update_state(torch.tensor(y_true), torch.tensor(y_pred))
+        theirs.update_state(y_true, y_pred)
+    _close(ours.result(), theirs.result())

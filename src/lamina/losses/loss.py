@@ -81,6 +81,28 @@ def class_ids(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
     return y_true
 
 
+def one_hot_ids(y_true: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    """The class id of each one-hot (or score) row: the arg-max along `axis`.
+
+    Boolean one-hot labels are accepted, as Keras's `ops.argmax` accepts them: torch's argmax
+    rejects booleans, and as `uint8` they keep their order.
+
+    Args:
+        y_true: one-hot labels or scores, any dtype torch orders, booleans included.
+        axis: the class axis (default -1).
+
+    Returns:
+        An int64 tensor of class ids, `y_true`'s shape without `axis`.
+
+    Example:
+        >>> one_hot_ids(torch.tensor([[False, True], [True, False]])).tolist()
+        [1, 0]
+    """
+    if y_true.dtype == torch.bool:
+        y_true = y_true.to(torch.uint8)
+    return y_true.argmax(dim=axis)
+
+
 def mean_over(values, axis=-1):
     """`values.mean(dim=axis)`, as a view when that axis has size 1 (a single output unit).
 

@@ -7,7 +7,7 @@ import inspect
 import torch
 
 from lamina.losses import match_rank
-from lamina.losses.loss import class_ids
+from lamina.losses.loss import class_ids, one_hot_ids
 from lamina.metrics.metric import MeanMetricWrapper
 
 
@@ -47,14 +47,14 @@ def categorical_accuracy(y_true, y_pred):
     """1 where the arg-max of the prediction is the arg-max of the one-hot label.
 
     Args:
-        y_true: one-hot labels.
+        y_true: one-hot labels (floats, integers or booleans).
         y_pred: class scores, shaped like `y_true`.
 
     Examples:
         >>> categorical_accuracy(torch.tensor([[0.0, 1.0]]), torch.tensor([[0.3, 0.7]])).tolist()
         [1.0]
     """
-    return (y_true.argmax(dim=-1) == y_pred.argmax(dim=-1)).float()
+    return (one_hot_ids(y_true) == y_pred.argmax(dim=-1)).float()
 
 
 def sparse_categorical_accuracy(y_true, y_pred):
@@ -76,7 +76,7 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
     """1 where the one-hot label's class is among the `k` largest predictions.
 
     Args:
-        y_true: one-hot labels.
+        y_true: one-hot labels (floats, integers or booleans).
         y_pred: class scores, shaped like `y_true`.
         k: how many of the top predictions count (default 5).
 
@@ -85,7 +85,7 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
         >>> top_k_categorical_accuracy(y_true, torch.tensor([[0.1, 0.5, 0.4]]), k=2).tolist()
         [1.0]
     """
-    return sparse_top_k_categorical_accuracy(y_true.argmax(dim=-1), y_pred, k)
+    return sparse_top_k_categorical_accuracy(one_hot_ids(y_true), y_pred, k)
 
 
 def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
