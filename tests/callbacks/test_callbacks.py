@@ -275,6 +275,25 @@ def test_terminate_on_nan_stops_at_first_bad_batch(capsys):
     assert "Batch 1: Invalid loss, terminating training" in capsys.readouterr().out
 
 
+def test_terminate_on_nan_can_raise_and_skip_cleanup():
+    # Keras's raise_error=True: a RuntimeError at the bad batch, and no on_train_end anywhere.
+    x, y = _data()
+    y[9] = 3e38
+    ended = []
+    cleanup = callbacks.LambdaCallback(on_train_end=lambda logs: ended.append(True))
+    with pytest.raises(RuntimeError, match=r"NaN or Inf loss encountered at batch 1\. Loss value"):
+        _model().fit(
+            x,
+            y,
+            epochs=3,
+            batch_size=8,
+            verbose=0,
+            shuffle=False,
+            callbacks=[cleanup, callbacks.TerminateOnNaN(raise_error=True)],
+        )
+    assert ended == []
+
+
 @pytest.mark.parametrize(
     "callback",
     [
