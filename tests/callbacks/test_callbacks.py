@@ -310,3 +310,12 @@ def test_rate_callbacks_refuse_a_schedule_driven_optimizer(callback):
     x = np.ones((8, 2), dtype="float32")
     with pytest.raises(TypeError, match="created with a LearningRateSchedule .*CosineDecay"):
         model.fit(x, x[:, :1], epochs=2, verbose=0, callbacks=[callback()])
+
+
+def test_callback_list_takes_keras_positional_order():
+    # Keras's CallbackList(callbacks, add_history, add_progbar, model, **params).
+    model = _model()
+    listed = callbacks.CallbackList([], True, True, model, epochs=2)
+    kinds = [type(c).__name__ for c in listed.callbacks]
+    assert kinds == ["ProgbarLogger", "History"] and listed.history.model is model
+    assert listed.callbacks[0].params["epochs"] == 2
