@@ -168,3 +168,22 @@ def test_serialize_round_trip_and_errors():
         ValueError, match=r"STFT window expects shape \(4,\); received shape \(3,\)"
     ):
         initializers.STFT(window=[1.0, 1.0, 1.0])((4, 1, 3))
+
+
+@pytest.mark.parametrize("name", ["VarianceScaling", "GlorotUniform", "HeUniform", "LecunUniform"])
+def test_fans_from_explicit_axes_as_keras(name):
+    # Keras's input_axes / output_axes (an EinsumDense kernel "ab,bcd->acd" is (b, c, d)): the
+    # fans are the products of the named axes, not the conv rule's receptive field.
+    shape, axes = (6, 4, 5), {"input_axes": [0], "output_axes": [1, 2]}
+    options = {"distribution": "uniform", **axes} if name == "VarianceScaling" else axes
+    ours = getattr(initializers, name)(seed=1, **options)
+    theirs = getattr(keras.initializers, name)(seed=1, **options)
+    ours_values = ours((400, 4, 5)).abs()
+    scale = {"VarianceScaling": 1.0, "GlorotUniform": 1.0, "HeUniform": 2.0, "LecunUniform": 1.0}
+    fan = (400 + 20) / 2 if name == "GlorotUniform" else 400
+    limit = (3 * scale[name] / fan) ** 0.5  # the conv rule would divide by 8000 or 2400 instead
+    assert float(ours_values.max()) <= limit and float(ours_values.max()) > 0.99 * limit
+    theirs_values = keras.ops.convert_to_numpy(theirs((400, 4, 5)))
+    assert abs(np.abs(theirs_values).max() - float(ours_values.max())) < 0.01 * limit
+    assert theirs.get_config().items() <= ours.get_config().items()
+    assert initializers.compute_fans(shape, **axes) == (6.0, 20.0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 
 from lamina.confusion_metrics import EPSILON, _tensor
+from lamina.losses.loss import one_hot_ids
 from lamina.metrics.metric import Metric
 from lamina.metrics.registry import register
 
@@ -199,9 +200,9 @@ class IoU(Metric):
         y_pred = torch.as_tensor(y_pred).detach()
         y_true = torch.as_tensor(y_true, device=y_pred.device).detach()
         if not self.sparse_y_true:
-            y_true = y_true.argmax(dim=self.axis)
+            y_true = one_hot_ids(y_true, self.axis)
         if not self.sparse_y_pred:
-            y_pred = y_pred.argmax(dim=self.axis)
+            y_pred = one_hot_ids(y_pred, self.axis)
         # Keras casts through floats to integers: truncation toward zero.
         y_true, y_pred = y_true.reshape(-1).long(), y_pred.reshape(-1).long()
         self._to(y_pred.device)

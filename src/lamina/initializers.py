@@ -16,14 +16,18 @@ from lamina import backend
 from lamina.engine import errors
 
 
-def compute_fans(shape) -> tuple[float, float]:
+def compute_fans(shape, input_axes=None, output_axes=None) -> tuple[float, float]:
     """Fan-in and fan-out of a weight shape, by Keras's rule.
 
     Kernels are laid out `(..., in, out)`: a dense kernel `(in, out)` gives `(in, out)`; a conv
-    kernel's receptive field (the product of the leading axes) multiplies both.
+    kernel's receptive field (the product of the leading axes) multiplies both. Given both
+    `input_axes` and `output_axes` (an EinsumDense kernel, say), the fans are the products of
+    those axes' sizes instead.
 
     Args:
         shape: the weight's shape (a tuple of ints).
+        input_axes: the axes whose sizes multiply into the fan-in, or None.
+        output_axes: the axes whose sizes multiply into the fan-out, or None.
 
     Returns:
         `(fan_in, fan_out)` as floats.
@@ -31,8 +35,15 @@ def compute_fans(shape) -> tuple[float, float]:
     Examples:
         >>> compute_fans((3, 3, 16, 32))
         (144.0, 288.0)
+        >>> compute_fans((8, 4, 16), input_axes=[0], output_axes=[1, 2])
+        (8.0, 64.0)
     """
     shape = tuple(shape)
+    if input_axes is not None and output_axes is not None:
+        return (
+            float(math.prod(shape[axis] for axis in input_axes)),
+            float(math.prod(shape[axis] for axis in output_axes)),
+        )
     if len(shape) == 0:
         return 1.0, 1.0
     if len(shape) == 1:
@@ -215,6 +226,9 @@ class VarianceScaling(Initializer):
         mode: `"fan_in"`, `"fan_out"` or `"fan_avg"`.
         distribution: `"truncated_normal"`, `"untruncated_normal"` (or `"normal"`), `"uniform"`.
         seed: an int for the same tensor on every call, or None for torch's global generator.
+        input_axes: the axes that make the fan-in (with `output_axes`), or None for the rule of
+            `compute_fans`.
+        output_axes: the axes that make the fan-out (with `input_axes`), or None.
 
     Examples:
         >>> values = VarianceScaling(scale=2.0, distribution="uniform", seed=0)((50, 10))
@@ -222,7 +236,15 @@ class VarianceScaling(Initializer):
         True
     """
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
+    def __init__(
+        self,
+        scale=1.0,
+        mode="fan_in",
+        distribution="truncated_normal",
+        seed=None,
+        input_axes=None,
+        output_axes=None,
+    ):
         if mode not in ("fan_in", "fan_out", "fan_avg"):
             raise ValueError(
                 f"VarianceScaling mode must be fan_in, fan_out or fan_avg; received {mode!r}."
@@ -230,10 +252,11 @@ class VarianceScaling(Initializer):
         if distribution not in ("truncated_normal", "untruncated_normal", "uniform", "normal"):
             raise ValueError(f"VarianceScaling distribution {distribution!r} is not known.")
         self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
+        self.input_axes, self.output_axes = input_axes, output_axes
 
     def __call__(self, shape, dtype=None):
         dtype = backend.to_torch_dtype(dtype)
-        fan_in, fan_out = compute_fans(shape)
+        fan_in, fan_out = compute_fans(shape, self.input_axes, self.output_axes)
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
         scale = self.scale / max(1.0, n)
         tensor = torch.empty(shape, dtype=dtype)
@@ -255,6 +278,8 @@ class VarianceScaling(Initializer):
             "mode": self.mode,
             "distribution": self.distribution,
             "seed": self.seed,
+            "input_axes": self.input_axes,
+            "output_axes": self.output_axes,
         }
 
 
@@ -263,6 +288,7 @@ class GlorotUniform(VarianceScaling):
 
     Args:
         seed: an int for the same tensor on every call, or None for torch's global generator.
+        input_axes, output_axes: the axes that make the fans, as `VarianceScaling`'s.
 
     Examples:
         >>> values = GlorotUniform(seed=0)((30, 20))
@@ -270,11 +296,11 @@ class GlorotUniform(VarianceScaling):
         True
     """
 
-    def __init__(self, seed=None):
-        super().__init__(1.0, "fan_avg", "uniform", seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(1.0, "fan_avg", "uniform", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class GlorotNormal(VarianceScaling):
@@ -282,17 +308,18 @@ class GlorotNormal(VarianceScaling):
 
     Args:
         seed: an int for the same tensor on every call, or None for torch's global generator.
+        input_axes, output_axes: the axes that make the fans, as `VarianceScaling`'s.
 
     Examples:
         >>> GlorotNormal(seed=0)((30, 20)).shape
         torch.Size([30, 20])
     """
 
-    def __init__(self, seed=None):
-        super().__init__(1.0, "fan_avg", "truncated_normal", seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(1.0, "fan_avg", "truncated_normal", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class HeNormal(VarianceScaling):
@@ -300,6 +327,7 @@ class HeNormal(VarianceScaling):
 
     Args:
         seed: an int for the same tensor on every call, or None for torch's global generator.
+        input_axes, output_axes: the axes that make the fans, as `VarianceScaling`'s.
 
     Examples:
         >>> values = HeNormal(seed=0)((400, 400))
@@ -307,11 +335,11 @@ class HeNormal(VarianceScaling):
         1.0
     """
 
-    def __init__(self, seed=None):
-        super().__init__(2.0, "fan_in", "truncated_normal", seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(2.0, "fan_in", "truncated_normal", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class HeUniform(VarianceScaling):
@@ -319,6 +347,7 @@ class HeUniform(VarianceScaling):
 
     Args:
         seed: an int for the same tensor on every call, or None for torch's global generator.
+        input_axes, output_axes: the axes that make the fans, as `VarianceScaling`'s.
 
     Examples:
         >>> values = HeUniform(seed=0)((24, 8))
@@ -326,11 +355,11 @@ class HeUniform(VarianceScaling):
         True
     """
 
-    def __init__(self, seed=None):
-        super().__init__(2.0, "fan_in", "uniform", seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(2.0, "fan_in", "uniform", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class LecunNormal(VarianceScaling):
@@ -338,6 +367,7 @@ class LecunNormal(VarianceScaling):
 
     Args:
         seed: an int for the same tensor on every call, or None for torch's global generator.
+        input_axes, output_axes: the axes that make the fans, as `VarianceScaling`'s.
 
     Examples:
         >>> values = LecunNormal(seed=0)((400, 400))
@@ -345,11 +375,11 @@ class LecunNormal(VarianceScaling):
         1.0
     """
 
-    def __init__(self, seed=None):
-        super().__init__(1.0, "fan_in", "truncated_normal", seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(1.0, "fan_in", "truncated_normal", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class LecunUniform(VarianceScaling):
@@ -357,6 +387,7 @@ class LecunUniform(VarianceScaling):
 
     Args:
         seed: an int for the same tensor on every call, or None for torch's global generator.
+        input_axes, output_axes: the axes that make the fans, as `VarianceScaling`'s.
 
     Examples:
         >>> values = LecunUniform(seed=0)((12, 4))
@@ -364,11 +395,11 @@ class LecunUniform(VarianceScaling):
         True
     """
 
-    def __init__(self, seed=None):
-        super().__init__(1.0, "fan_in", "uniform", seed)
+    def __init__(self, seed=None, input_axes=None, output_axes=None):
+        super().__init__(1.0, "fan_in", "uniform", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed}
+        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
 
 
 class Orthogonal(Initializer):

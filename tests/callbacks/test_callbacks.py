@@ -276,6 +276,25 @@ def test_terminate_on_nan_stops_at_first_bad_batch(capsys):
     assert "Batch 1: Invalid loss, terminating training" in capsys.readouterr().out
 
 
+def test_terminate_on_nan_can_raise_and_skip_cleanup():
+    # Keras's raise_error=True: a RuntimeError at the bad batch, and no on_train_end anywhere.
+    x, y = _data()
+    y[9] = 3e38
+    ended = []
+    cleanup = callbacks.LambdaCallback(on_train_end=lambda logs: ended.append(True))
+    with pytest.raises(RuntimeError, match=r"NaN or Inf loss encountered at batch 1\. Loss value"):
+        _model().fit(
+            x,
+            y,
+            epochs=3,
+            batch_size=8,
+            verbose=0,
+            shuffle=False,
+            callbacks=[cleanup, callbacks.TerminateOnNaN(raise_error=True)],
+        )
+    assert ended == []
+
+
 @pytest.mark.parametrize(
     "callback",
     [
@@ -396,3 +415,12 @@ def test_batch_hooks_take_logs_by_keyword_as_keras_calls_them():
     assert ours["on_train_batch_end"] == ("keyword", 1)
     assert ours["on_epoch_end"] == ("position", 2)
     assert ours == reference.keras_run(_hook_arguments)
+
+
+def test_callback_list_takes_keras_positional_order():
+    # Keras's CallbackList(callbacks, add_history, add_progbar, model, **params).
+    model = _model()
+    listed = callbacks.CallbackList([], True, True, model, epochs=2)
+    kinds = [type(c).__name__ for c in listed.callbacks]
+    assert kinds == ["ProgbarLogger", "History"] and listed.history.model is model
+    assert listed.callbacks[0].params["epochs"] == 2

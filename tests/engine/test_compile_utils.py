@@ -259,3 +259,28 @@ def test_compiled_metrics_are_one_entry_that_weights_only_weighted_metrics_as_in
     assert sorted(history) == sorted(keras_history) == ["loss", "mae", "mse"]
     for key, values in keras_history.items():
         np.testing.assert_allclose(history[key], values, rtol=1e-5)
+
+
+def _custom_loss_rank_run(m):
+    """A plain-function loss (keras-io's contrastive loss) on labels (N,) and outputs (N, 1)."""
+
+    def contrastive(y_true, y_pred):
+        near = (1 - y_true) * m.ops.square(y_pred)
+        far = y_true * m.ops.square(m.ops.maximum(1.0 - y_pred, 0.0))
+        return m.ops.mean(near + far)
+
+    inputs = m.Input((3,))
+    model = m.Model(inputs, m.layers.Dense(1, activation="sigmoid")(inputs))
+    model.set_weights([np.array([[0.3], [-0.2], [0.1]], "float32"), np.zeros(1, "float32")])
+    model.compile(optimizer=m.optimizers.SGD(0.5), loss=contrastive)
+    x = np.linspace(-1, 1, 24, dtype="float32").reshape(8, 3)
+    y = np.array([0, 1, 1, 0, 1, 0, 0, 1], dtype="float32")
+    history = model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+    return history.history["loss"], model.evaluate(x, y, verbose=0)
+
+
+def test_a_loss_function_sees_labels_of_the_outputs_rank_as_in_keras():
+    ours = _custom_loss_rank_run(lamina)
+    theirs = reference.keras_run(_custom_loss_rank_run)
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-5)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-5)

@@ -315,3 +315,21 @@ def test_strings_into_a_numeric_input_name_the_input_and_the_way_to_read_text():
         model.predict(text, verbose=0)
     with pytest.raises(ValueError, match=expected):
         model.fit(text, np.zeros((2, 1)), verbose=0)
+
+
+def test_boolean_one_hot_labels_train_with_accuracy_and_class_weight():
+    # One-hot labels built as np.zeros(..., dtype=bool), then set to True: fit reads them as Keras
+    # does, for the loss, the accuracy metric and class_weight alike.
+    rng = np.random.default_rng(0)
+    x = rng.random((12, 3)).astype("float32")
+    y = np.eye(4, dtype=bool)[rng.integers(0, 4, 12)]
+    model = models.Sequential([layers.Input((3,)), layers.Dense(4, activation="softmax")])
+    model.compile(optimizer="sgd", loss="categorical_crossentropy", metrics=["accuracy"])
+    logs = model.fit(x, y, class_weight={0: 1.0, 3: 2.0}, verbose=0).history
+    assert np.isfinite(logs["loss"][0]) and 0.0 <= logs["accuracy"][0] <= 1.0
+    weights = fit_arguments.class_weights_to_sample_weights(
+        {0: 1.0, 3: 2.0}, lamina.ops.convert_to_tensor(y)
+    )
+    np.testing.assert_array_equal(
+        weights.cpu().numpy(), np.where(y[:, 3], 2.0, 1.0).astype("float32")
+    )

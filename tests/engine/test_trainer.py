@@ -284,3 +284,38 @@ def test_fit_whose_loss_is_cut_from_the_trainable_weights_names_the_model():
     model.compile(optimizer="sgd", loss="mse")
     with pytest.raises(ValueError, match=r"Model 'cut'.*trainable weights.*Hint"):
         model.fit(np.ones((2, 3), "float32"), np.ones((2, 1), "float32"), verbose=0)
+
+
+def _loss_override_run(m):
+    """A model whose compute_loss override predates Keras 3.3's `training` argument (keras-io's
+    distiller signature), fitted and evaluated from fixed weights."""
+
+    class Halved(m.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = m.layers.Dense(1)
+
+        def call(self, x):
+            return self.dense(x)
+
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, allow_empty=False):
+            return 0.5 * m.ops.mean(m.ops.square(y - y_pred))
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((24, 3)).astype("float32")
+    y = x @ np.array([[1.0], [-2.0], [0.5]], dtype="float32")
+    model = Halved()
+    model(x[:1])
+    model.set_weights([np.full((3, 1), 0.1, dtype="float32"), np.zeros(1, dtype="float32")])
+    model.compile(optimizer=m.optimizers.SGD(0.1))
+    history = model.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    return history.history["loss"], model.evaluate(x, y, batch_size=8, verbose=0)
+
+
+def test_a_compute_loss_override_without_training_evaluates_as_in_keras():
+    from tests.parity import reference
+
+    ours = _loss_override_run(lamina)
+    theirs = reference.keras_run(_loss_override_run)
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-5)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-5)

@@ -215,3 +215,32 @@ def test_loss_errors_are_pinned():
         losses.Tversky(gama=2)
     with pytest.raises(ValueError, match=r"Unknown loss 'focal'"):
         losses.get("focal")
+
+
+# Keras's constructors bind positional arguments in their own order, which is not always the
+# options first: Dice(reduction, name, axis, dtype) and SparseCategoricalCrossentropy(from_logits,
+# ignore_class, reduction, axis, ...). A differing order would silently misbind ("sum" as an axis).
+POSITIONAL_CASES = [
+    ("Dice", ("sum", "d"), "mask"),
+    ("Tversky", (0.3, 0.7, "sum", "t"), "mask"),
+    ("SparseCategoricalCrossentropy", (False, None, "sum", -1, "s"), "sparse"),
+    ("Huber", (0.5, "none", "h"), "regression"),
+    ("BinaryCrossentropy", (False, 0.1, -1, "sum", "b"), "binary"),
+]
+
+
+@pytest.mark.parametrize("case", POSITIONAL_CASES, ids=lambda case: case[0])
+def test_positional_arguments_bind_in_keras_order(case):
+    class_name, args, kind = case
+    ours = getattr(losses, class_name)(*args)
+    theirs = getattr(keras.losses, class_name)(*args)
+    assert (ours.name, ours.reduction) == (theirs.name, theirs.reduction)
+    y_true, y_pred = _data(kind)
+    _close(ours(y_true, y_pred), theirs(y_true, y_pred), 1e-5)
+
+
+def test_too_many_or_repeated_loss_arguments_are_refused():
+    with pytest.raises(TypeError, match=r"Dice\(\) takes at most 4 positional arguments"):
+        losses.Dice("sum", "d", None, None, 1)
+    with pytest.raises(TypeError, match=r"got multiple values for argument 'delta'"):
+        losses.Huber(1.0, delta=2.0)

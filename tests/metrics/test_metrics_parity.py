@@ -200,3 +200,69 @@ def test_metric_errors_are_pinned():
         metrics.R2Score(num_regressors=-1)
     with pytest.raises(TypeError, match=r"Hinge\(\) got unexpected keyword argument"):
         metrics.Hinge(axis=0)
+
+
+# One-hot labels stored as booleans (np.eye(..., dtype=bool), a character table's encoding): Keras's
+# ops.argmax reads them, torch's argmax refuses them.
+BOOLEAN_ONE_HOT_CASES = [
+    ("CategoricalAccuracy", {}),
+    ("TopKCategoricalAccuracy", {"k": 2}),
+    ("OneHotIoU", {"num_classes": C, "target_class_ids": [0, 2]}),
+    ("OneHotMeanIoU", {"num_classes": C}),
+]
+
+
+@pytest.mark.parametrize("case", BOOLEAN_ONE_HOT_CASES, ids=lambda case: case[0])
+def test_boolean_one_hot_labels_match_keras(case):
+    class_name, options = case
+    ours = getattr(metrics, class_name)(**options)
+    theirs = getattr(keras.metrics, class_name)(**options)
+    for _ in range(2):
+        y_true = np.eye(C, dtype=bool)[RNG.integers(0, C, (N, 4))]  # (N, 4, C): a sequence
+        y_pred = _probabilities((N, 4, C))
+        ours.update_state(torch.tensor(y_true), torch.tensor(y_pred))
+        theirs.update_state(y_true, y_pred)
+    _close(ours.result(), theirs.result())
+
+
+# Keras's constructors take their arguments by position too: keras-io's ViT example writes
+# SparseTopKCategoricalAccuracy(5, name="top-5-accuracy").
+POSITIONAL_CASES = [
+    ("TopKCategoricalAccuracy", (2, "top-2"), "onehot"),
+    ("SparseTopKCategoricalAccuracy", (2, "top-2"), "sparse"),
+    ("BinaryAccuracy", ("acc", None, 0.3), "binary"),
+    ("CategoricalCrossentropy", ("cce", None, False, 0.1), "onehot"),
+    ("SparseCategoricalCrossentropy", ("scce", None, False, None, -1), "sparse"),
+    ("CosineSimilarity", ("cos", None, -1), "regression"),
+]
+
+
+@pytest.mark.parametrize("case", POSITIONAL_CASES, ids=lambda case: case[0])
+def test_positional_arguments_follow_keras_order(case):
+    class_name, args, kind = case
+    ours = getattr(metrics, class_name)(*args)
+    theirs = getattr(keras.metrics, class_name)(*args)
+    assert ours.name == theirs.name
+    y_true, y_pred = _batch(kind)
+    ours.update_state(torch.tensor(y_true), torch.tensor(y_pred))
+    theirs.update_state(y_true, y_pred)
+    _close(ours.result(), theirs.result())
+    assert theirs.get_config().items() <= ours.get_config().items()
+
+
+def test_sparse_top_k_reads_sorted_ids_as_keras_does():
+    y_true = RNG.integers(0, 6, (N,))
+    sorted_ids = np.argsort(-RNG.standard_normal((N, 6)), axis=-1)[:, :4].astype("float32")
+    ours = metrics.SparseTopKCategoricalAccuracy(k=2, from_sorted_ids=True)
+    theirs = keras.metrics.SparseTopKCategoricalAccuracy(k=2, from_sorted_ids=True)
+    ours.update_state(torch.tensor(y_true), torch.tensor(sorted_ids))
+    theirs.update_state(y_true, sorted_ids)
+    _close(ours.result(), theirs.result())
+    assert ours.get_config() == theirs.get_config()
+
+
+def test_too_many_or_repeated_arguments_are_refused():
+    with pytest.raises(TypeError, match=r"TopKCategoricalAccuracy\(\) takes at most 3 positional"):
+        metrics.TopKCategoricalAccuracy(5, "top", None, 1)
+    with pytest.raises(TypeError, match=r"got multiple values for argument 'k'"):
+        metrics.TopKCategoricalAccuracy(5, k=3)

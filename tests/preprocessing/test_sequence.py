@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
+import lamina
 from lamina.preprocessing.sequence import pad_sequences, timeseries_dataset_from_array
 
 ROWS = [[1, 2, 3], [4], [5, 6, 7, 8, 9]]
@@ -100,3 +102,42 @@ def test_windows_error_when_series_too_short():
         r"\(sampling_rate=1\); received 3 usable time steps",
     ):
         timeseries_dataset_from_array(np.arange(3), None, sequence_length=5)
+
+
+def test_windows_are_a_dataset_with_tf_data_methods():
+    # Keras returns a tf.data.Dataset, and programs call take(), map() and .numpy() on it.
+    series = np.arange(40, dtype="float32").reshape(20, 2)
+    targets = np.arange(20, dtype="float64")[:, None] * 10
+    dataset = timeseries_dataset_from_array(
+        series, targets, sequence_length=3, sampling_rate=2, batch_size=4
+    )
+    assert isinstance(dataset, lamina.data.Dataset) and len(dataset) == 4  # 16 windows
+    for windows, labels in dataset.take(1):
+        assert windows.numpy().shape == (4, 3, 2) and windows.dtype == torch.float32
+        assert windows.numpy()[1].tolist() == [[2, 3], [6, 7], [10, 11]]
+        assert labels.numpy().tolist() == [[0.0], [10.0], [20.0], [30.0]]
+    doubled = dataset.map(lambda x, y: (x * 2, y)).prefetch(2)
+    assert [float(x[0, 0, 0]) for x, _ in doubled] == [0.0, 16.0, 32.0, 48.0]
+
+
+def test_windows_dataset_fits_with_validation_data():
+    rng = np.random.default_rng(0)
+    series = rng.standard_normal((60, 3)).astype("float32")
+
+    def make(part):
+        return timeseries_dataset_from_array(
+            part, part[4:, :1], sequence_length=4, batch_size=8, shuffle=True, seed=1
+        )
+
+    model = lamina.Sequential([lamina.Input((4, 3)), lamina.layers.LSTM(4), lamina.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    history = model.fit(make(series[:40]), validation_data=make(series[40:]), epochs=2, verbose=0)
+    assert len(history.history["val_loss"]) == 2
+    assert np.isfinite(history.history["loss"]).all()
+
+
+def test_text_windows_stay_numpy():
+    words = np.array(["a", "b", "c", "d", "e"])
+    (first, labels), *_ = timeseries_dataset_from_array(words, words, 2, batch_size=2)
+    assert isinstance(first, np.ndarray) and first.tolist() == [["a", "b"], ["b", "c"]]
+    assert labels.tolist() == ["a", "b"]

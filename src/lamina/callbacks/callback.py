@@ -195,9 +195,9 @@ class CallbackList(Callback):
 
     Args:
         callbacks: the callbacks, called in this order.
-        model: the model they are attached to (`set_model`), or None.
         add_history: append a `History` if the list has none (`self.history`).
         add_progbar: append a `ProgbarLogger` if the list has none.
+        model: the model they are attached to (`set_model`), or None.
         **params: the training parameters given to every callback (`set_params`).
 
     Examples:
@@ -208,7 +208,7 @@ class CallbackList(Callback):
         [0]
     """
 
-    def __init__(self, callbacks=None, model=None, add_history=False, add_progbar=False, **params):
+    def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None, **params):
         super().__init__()
         self.callbacks = list(callbacks or [])
         if add_progbar and not any(isinstance(c, ProgbarLogger) for c in self.callbacks):

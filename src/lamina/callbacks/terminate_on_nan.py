@@ -12,6 +12,13 @@ class TerminateOnNaN(Callback):
     """Stop training at the first batch whose loss is NaN or infinite.
 
     It reads the loss after every batch, which makes the host wait for the device once per batch.
+    By default training stops gracefully (`model.stop_training = True`: the epoch ends and every
+    callback's `on_train_end` runs); `raise_error=True` raises at once instead, so no callback
+    cleans up after a failed run (a backup is left as it was).
+
+    Args:
+        raise_error: raise a `RuntimeError` at the bad batch rather than stopping gracefully
+            (default False).
 
     Examples:
         >>> model = lamina.Sequential([lamina.Input((1,)), lamina.layers.Dense(1)])
@@ -24,8 +31,17 @@ class TerminateOnNaN(Callback):
         1
     """
 
+    def __init__(self, raise_error: bool = False):
+        super().__init__()
+        self.raise_error = bool(raise_error)
+
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and (math.isnan(loss) or math.isinf(loss)):
+            if self.raise_error:
+                raise RuntimeError(
+                    f"NaN or Inf loss encountered at batch {batch}. Loss value: {loss}. "
+                    "Terminating training immediately."
+                )
             print_msg(f"Batch {batch}: Invalid loss, terminating training")
             self.model.stop_training = True

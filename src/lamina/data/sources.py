@@ -83,6 +83,45 @@ class TensorSlices(Node):
         return tree.map_structure(lambda leaf: structure.slice_leaf(leaf, rows), self.tensors)
 
 
+class Windows(Node):
+    """The sliding windows of a series (`timeseries_dataset_from_array`), addressable by row.
+
+    Row i is the window `series[starts[i] + offsets]` and, with targets, `targets[starts[i]]`.
+    Rows are read on demand, so no window is stored twice; `batch` gathers a whole batch of windows
+    with one indexing call, as it does for tensor slices.
+    """
+
+    def __init__(self, series, targets, starts: np.ndarray, offsets: np.ndarray):
+        # Kept as NumPy: np.take gathers single-threaded, so a prefetching pipeline never competes
+        # with the training step for torch's intra-op threads; each batch is then a fresh array
+        # that becomes a tensor without a copy.
+        self.series = np.asarray(series)
+        self.targets = None if targets is None else np.asarray(targets)
+        self.starts = np.asarray(starts, dtype=np.int64)
+        self.offsets = np.asarray(offsets, dtype=np.int64)
+
+    def cardinality(self) -> int:
+        return len(self.starts)
+
+    def plan(self):
+        return self, np.arange(len(self.starts))
+
+    def iterate(self):
+        return iterate_plan(self.plan())
+
+    def _read(self, starts):
+        windows = np.take(self.series, starts[..., None] + self.offsets, axis=0)
+        if self.targets is None:
+            return structure.to_leaf(windows)
+        return structure.to_element((windows, np.take(self.targets, starts, axis=0)))
+
+    def element(self, row: int):
+        return self._read(self.starts[row])
+
+    def gather(self, rows: np.ndarray):
+        return self._read(self.starts[rows])
+
+
 class Range(Node):
     """Integers `start, start + step, ...` below `stop`, as int64 scalars, made lazily."""
 

@@ -21,7 +21,7 @@ from lamina import metrics as metrics_module
 from lamina import mixed_precision
 from lamina.engine import data_adapter, errors, loss_checks, saved_logits
 from lamina.losses import crossentropy
-from lamina.losses.loss import loss_mask
+from lamina.losses.loss import loss_mask, match_rank
 from lamina.metrics.metric import MetricGroup
 
 # --------------------------------------------------------------------------------------------------
@@ -240,6 +240,13 @@ class CompileLoss:
             mean = crossentropy.fused_batch_mean(entry.fn, y_true, y_pred)
             if mean is not None:  # the mean inside torch's kernel (a GPU step's launches)
                 return mean
+        # Keras wraps a loss function in a LossFunctionWrapper, which gives the labels and the
+        # outputs the same rank first: a custom loss sees y_true (N, 1) against y_pred (N, 1),
+        # never (N,), whose broadcast would silently make an (N, N) loss. y_pred is left as it
+        # is: passing it through torch.as_tensor changed the captured step's training (checked).
+        if not isinstance(y_true, torch.Tensor):  # a direct compute_loss(x, numpy_y, y_pred)
+            y_true = torch.as_tensor(y_true, device=y_pred.device)
+        y_true, y_pred = match_rank(y_true, y_pred)
         values = entry.fn(y_true, y_pred)
         mask = loss_mask(values, y_pred)
         return losses_module.reduce_values(values, sample_weight, mask=mask)

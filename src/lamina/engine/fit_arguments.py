@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from lamina.engine import errors, functional
+from lamina.losses.loss import one_hot_ids
 
 
 def _is_integer(value) -> bool:
@@ -117,7 +118,7 @@ def class_ids(labels: torch.Tensor) -> torch.Tensor:
     """Class ids from sparse labels `(n,)` / `(n, 1)` or one-hot rows `(n, classes)`, as Keras
     reads them for class_weight (rounded, so 1.0 is class 1)."""
     if labels.dim() > 1:
-        labels = labels.argmax(-1) if labels.shape[-1] > 1 else labels.squeeze(-1)
+        labels = one_hot_ids(labels) if labels.shape[-1] > 1 else labels.squeeze(-1)
     return labels.round().long() if labels.is_floating_point() else labels.long()
 
 

@@ -17,6 +17,8 @@ is scaled), `Trainer._epoch_logs` (where the metrics are read at epoch end).
 
 from __future__ import annotations
 
+import functools
+import inspect
 import warnings
 
 import torch
@@ -252,7 +254,7 @@ class Trainer:
         x, y, sample_weight = data_adapter.unpack(data)
         with moving_statistics.deferred():  # the BatchNormalizations' updates in three ops
             y_pred = forward(x)
-        loss = self.compute_loss(x, y, y_pred, sample_weight)
+        loss = self._compute_loss(x, y, y_pred, sample_weight, training=True)
         optimizer = self.optimizer
         optimizer.zero_grad()
         if loss.requires_grad:
@@ -292,7 +294,7 @@ class Trainer:
         state = self._compile_state
         x, y, sample_weight = data_adapter.unpack(data)
         y_pred = state.forward(x)
-        loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
+        loss = self._compute_loss(x, y, y_pred, sample_weight, training=False)
         state.loss_tracker.update_weighted(loss, _batch_size_of(x))
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
@@ -313,6 +315,13 @@ class Trainer:
             training: whether this is a training step.
         """
         return self._compile_state.loss(y, y_pred, sample_weight)
+
+    def _compute_loss(self, x, y, y_pred, sample_weight, training):
+        """`compute_loss`, passing `training` only to an override that declares it: Keras added
+        the argument in 3.3, and overrides written before (keras-io's distiller) omit it."""
+        if _declares_training(type(self).compute_loss):
+            return self.compute_loss(x, y, y_pred, sample_weight, training=training)
+        return self.compute_loss(x, y, y_pred, sample_weight)
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
         """Update the compiled metrics (`metrics` unweighted, `weighted_metrics` weighted);
@@ -558,6 +567,11 @@ class Trainer:
         if isinstance(y, (list, tuple, dict)):
             return data_adapter.map_structure(backend.as_numpy, y)
         return backend.as_numpy(y)
+
+
+@functools.cache
+def _declares_training(compute_loss) -> bool:
+    return "training" in inspect.signature(compute_loss).parameters
 
 
 def _batch_size_of(x) -> int:

@@ -412,6 +412,7 @@ SparseCategoricalCrossentropy = wrapper_class(
     sparse_categorical_crossentropy,
     "SparseCategoricalCrossentropy",
     "sparse_categorical_crossentropy",
+    order=("from_logits", "ignore_class", "reduction", "axis", "name", "dtype"),
     from_logits=False,
     ignore_class=None,
     axis=-1,

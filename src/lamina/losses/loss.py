@@ -81,6 +81,28 @@ def class_ids(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
     return y_true
 
 
+def one_hot_ids(y_true: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    """The class id of each one-hot (or score) row: the arg-max along `axis`.
+
+    Boolean one-hot labels are accepted, as Keras's `ops.argmax` accepts them: torch's argmax
+    rejects booleans, and as `uint8` they keep their order.
+
+    Args:
+        y_true: one-hot labels or scores, any dtype torch orders, booleans included.
+        axis: the class axis (default -1).
+
+    Returns:
+        An int64 tensor of class ids, `y_true`'s shape without `axis`.
+
+    Example:
+        >>> one_hot_ids(torch.tensor([[False, True], [True, False]])).tolist()
+        [1, 0]
+    """
+    if y_true.dtype == torch.bool:
+        y_true = y_true.to(torch.uint8)
+    return y_true.argmax(dim=axis)
+
+
 def mean_over(values, axis=-1):
     """`values.mean(dim=axis)`, as a view when that axis has size 1 (a single output unit).
 
@@ -250,14 +272,19 @@ class LossFunctionWrapper(Loss):
         return {**super().get_config(), **self.fn_kwargs}
 
 
-def wrapper_class(fn, class_name, default_name, *, doc=None, **defaults):
+def wrapper_class(fn, class_name, default_name, *, doc=None, order=None, **defaults):
     """A Loss class around `fn` whose options (and their order and defaults) are `defaults`.
+
+    The constructor takes its arguments by position in Keras's order: `order` when given (Keras's
+    `Dice(reduction, name, axis, dtype)` puts `axis` after `name`), else the options followed by
+    `reduction`, `name` and `dtype`.
 
     Args:
         fn: the loss function `(y_true, y_pred, **options) -> per-sample values`.
         class_name: the new class's name (Keras's).
         default_name: the loss objects' default `name`.
         doc: the class's docstring (a generic line when None).
+        order: every constructor argument's name in Keras's positional order, or None.
         **defaults: the options the class takes, in order, with their defaults.
 
     Examples:
@@ -265,24 +292,36 @@ def wrapper_class(fn, class_name, default_name, *, doc=None, **defaults):
         >>> Smooth = wrapper_class(huber, "Smooth", "smooth", delta=1.0)
         >>> Smooth(delta=2.0).get_config()
         {'name': 'smooth', 'reduction': 'sum_over_batch_size', 'delta': 2.0}
+        >>> Late = wrapper_class(huber, "Late", "late", order=("reduction", "delta"), delta=1.0)
+        >>> Late("sum", 2.0).get_config()
+        {'name': 'late', 'reduction': 'sum', 'delta': 2.0}
     """
+    tail = {"reduction": "sum_over_batch_size", "name": default_name, "dtype": None}
+    order = tuple(order or defaults)
+    order += tuple(key for key in (*defaults, *tail) if key not in order)
 
-    def __init__(self, *args, reduction="sum_over_batch_size", name=default_name, **kwargs):
-        options = dict(defaults)
-        dtype = kwargs.pop("dtype", None)
-        for key, value in zip(defaults, args, strict=False):
-            options[key] = value
-        options.update(kwargs)
-        unknown = set(options) - set(defaults)
+    def __init__(self, *args, **kwargs):
+        if len(args) > len(order):
+            raise TypeError(
+                f"{class_name}() takes at most {len(order)} positional arguments "
+                f"({', '.join(order)}); received {len(args)}."
+            )
+        for key, value in zip(order, args, strict=False):
+            if key in kwargs:
+                raise TypeError(f"{class_name}() got multiple values for argument '{key}'.")
+            kwargs[key] = value
+        reduction, name, dtype = (kwargs.pop(key, value) for key, value in tail.items())
+        unknown = set(kwargs) - set(defaults)
         if unknown:
             raise TypeError(f"{class_name}() got unexpected keyword argument(s) {sorted(unknown)}.")
+        options = {**defaults, **kwargs}
         LossFunctionWrapper.__init__(
             self, fn, name=name, reduction=reduction, dtype=dtype, **options
         )
         for key, value in options.items():
             setattr(self, key, value)
 
-    __init__.__signature__ = _signature(defaults, default_name)
+    __init__.__signature__ = _signature(order, {**defaults, **tail})
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction, **self.fn_kwargs}
@@ -311,13 +350,11 @@ def wrapper_class(fn, class_name, default_name, *, doc=None, **defaults):
     return cls
 
 
-def _signature(defaults: dict, default_name: str) -> inspect.Signature:
+def _signature(order: tuple, defaults: dict) -> inspect.Signature:
     """The constructor's signature as Keras spells it, for help() and the API reference."""
     keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD
     options = [inspect.Parameter("self", keyword)]
-    options += [inspect.Parameter(key, keyword, default=value) for key, value in defaults.items()]
-    tail = {"reduction": "sum_over_batch_size", "name": default_name, "dtype": None}
-    options += [inspect.Parameter(key, keyword, default=value) for key, value in tail.items()]
+    options += [inspect.Parameter(key, keyword, default=defaults[key]) for key in order]
     return inspect.Signature(options)
 
 

@@ -61,6 +61,7 @@ Dice = wrapper_class(
     dice,
     "Dice",
     "dice",
+    order=("reduction", "name", "axis", "dtype"),
     axis=None,
     doc="""The Dice loss for segmentation, `1 - 2 |A n B| / (|A| + |B|)`.
 
@@ -80,6 +81,7 @@ Tversky = wrapper_class(
     tversky,
     "Tversky",
     "tversky",
+    order=("alpha", "beta", "reduction", "name", "axis", "dtype"),
     alpha=0.5,
     beta=0.5,
     axis=None,

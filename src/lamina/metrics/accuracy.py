@@ -7,7 +7,7 @@ import inspect
 import torch
 
 from lamina.losses import match_rank
-from lamina.losses.loss import as_tensors, class_ids
+from lamina.losses.loss import as_tensors, class_ids, one_hot_ids
 from lamina.metrics.metric import MeanMetricWrapper
 
 
@@ -57,7 +57,7 @@ def categorical_accuracy(y_true, y_pred):
     """1 where the arg-max of the prediction is the arg-max of the one-hot label.
 
     Args:
-        y_true: one-hot labels.
+        y_true: one-hot labels (floats, integers or booleans).
         y_pred: class scores, shaped like `y_true`.
 
     Examples:
@@ -65,7 +65,7 @@ def categorical_accuracy(y_true, y_pred):
         [1.0]
     """
     y_true, y_pred = _tensors(y_true, y_pred)
-    return (y_true.argmax(dim=-1) == y_pred.argmax(dim=-1)).float()
+    return (one_hot_ids(y_true) == y_pred.argmax(dim=-1)).float()
 
 
 def sparse_categorical_accuracy(y_true, y_pred):
@@ -92,7 +92,7 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
     """1 where the one-hot label's class is among the `k` largest predictions.
 
     Args:
-        y_true: one-hot labels.
+        y_true: one-hot labels (floats, integers or booleans).
         y_pred: class scores, shaped like `y_true`.
         k: how many of the top predictions count (default 5).
 
@@ -102,48 +102,79 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
         [1.0]
     """
     y_true, y_pred = _tensors(y_true, y_pred)
-    return sparse_top_k_categorical_accuracy(y_true.argmax(dim=-1), y_pred, k)
+    return sparse_top_k_categorical_accuracy(one_hot_ids(y_true), y_pred, k)
 
 
-def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False):
     """1 where the integer label is among the `k` largest predictions.
 
     Args:
         y_true: class ids, `(N,)` or `(N, 1)`.
-        y_pred: class scores `(N, classes)`.
+        y_pred: class scores `(N, classes)`; with `from_sorted_ids=True`, the ids of the top
+            classes `(N, M)`, best first.
         k: how many of the top predictions count (default 5).
+        from_sorted_ids: whether `y_pred` holds sorted class ids rather than scores (default
+            False).
 
     Examples:
         >>> y_pred = torch.tensor([[0.1, 0.5, 0.4]])
         >>> sparse_top_k_categorical_accuracy(torch.tensor([2]), y_pred, k=2).tolist()
         [1.0]
+        >>> ids = torch.tensor([[1, 2, 0]])
+        >>> sparse_top_k_categorical_accuracy(torch.tensor([2]), ids, k=1, from_sorted_ids=True)
+        tensor([0.])
     """
     y_true, y_pred = _tensors(y_true, y_pred)
     y_true = class_ids(y_true, y_pred)
+    if from_sorted_ids:
+        top = y_pred[..., :k]
+        return (top == y_true.to(top.dtype).unsqueeze(-1)).any(dim=-1).float()
     top = y_pred.topk(min(k, y_pred.shape[-1]), dim=-1).indices
     return (top == y_true.long().unsqueeze(-1)).any(dim=-1).float()
 
 
-def wrapper_class(fn, class_name, default_name, *, doc=None, **defaults):
+def wrapper_class(fn, class_name, default_name, *, doc=None, leading=(), **defaults):
     """A MeanMetricWrapper class around `fn` whose options and defaults are `defaults`.
+
+    The constructor takes its arguments in Keras's order, by position or by keyword: the options
+    named in `leading`, then `name` and `dtype`, then the other options in `defaults`' order
+    (Keras's `TopKCategoricalAccuracy(5, name="top-5")` puts `k` first).
 
     Args:
         fn: the function `(y_true, y_pred, **options) -> per-sample values`.
         class_name: the new class's name (Keras's).
         default_name: the metric objects' default `name`.
         doc: the class's docstring (a generic line when None).
-        **defaults: the options the class takes, with their defaults.
+        leading: the options that come before `name`, in order.
+        **defaults: the options the class takes, with their defaults, in Keras's order.
 
     Examples:
         >>> Exact = wrapper_class(accuracy, "Exact", "exact")
         >>> Exact()(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 3.0])).item()
         0.5
+        >>> TopTwo = wrapper_class(top_k_categorical_accuracy, "TopTwo", "top", leading=("k",), k=5)
+        >>> TopTwo(2, "top-2").k
+        2
     """
+    order = (*leading, "name", "dtype", *(key for key in defaults if key not in leading))
 
-    def __init__(self, name=default_name, dtype=None, **kwargs):
+    def __init__(self, *args, **kwargs):
+        if len(args) > len(order):
+            raise TypeError(
+                f"{class_name}() takes at most {len(order)} positional arguments "
+                f"({', '.join(order)}); received {len(args)}."
+            )
+        for key, value in zip(order, args, strict=False):
+            if key in kwargs:
+                raise TypeError(f"{class_name}() got multiple values for argument '{key}'.")
+            kwargs[key] = value
+        name, dtype = kwargs.pop("name", default_name), kwargs.pop("dtype", None)
         unknown = set(kwargs) - set(defaults)
         if unknown:
-            raise TypeError(f"{class_name}() got unexpected keyword argument(s) {sorted(unknown)}.")
+            raise TypeError(
+                f"{class_name}() got unexpected keyword argument(s) {sorted(unknown)}; "
+                f"it takes {', '.join(order)}."
+            )
         MeanMetricWrapper.__init__(self, fn, name=name, dtype=dtype, **{**defaults, **kwargs})
         for key, value in self.fn_kwargs.items():
             setattr(self, key, value)
@@ -152,13 +183,12 @@ def wrapper_class(fn, class_name, default_name, *, doc=None, **defaults):
     def from_config(cls, config):
         return cls(**config)
 
-    either, keyword = inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY
+    either = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    given = {"name": default_name, "dtype": None, **defaults}
     __init__.__signature__ = inspect.Signature(  # Keras's spelling, for help() and the reference
         [
             inspect.Parameter("self", either),
-            inspect.Parameter("name", either, default=default_name),
-            inspect.Parameter("dtype", either, default=None),
-            *(inspect.Parameter(key, keyword, default=value) for key, value in defaults.items()),
+            *(inspect.Parameter(key, either, default=given[key]) for key in order),
         ]
     )
     cls = type(
@@ -250,13 +280,14 @@ TopKCategoricalAccuracy = wrapper_class(
     top_k_categorical_accuracy,
     "TopKCategoricalAccuracy",
     "top_k_categorical_accuracy",
+    leading=("k",),
     k=5,
     doc="""How often the one-hot label's class is among the `k` highest predictions.
 
     Args:
+        k: how many of the top predictions count (default 5).
         name: the metric's name (default `"top_k_categorical_accuracy"`).
         dtype: accepted for Keras compatibility.
-        k: how many of the top predictions count (default 5).
 
     Examples:
         >>> m = TopKCategoricalAccuracy(k=1)
@@ -268,13 +299,17 @@ SparseTopKCategoricalAccuracy = wrapper_class(
     sparse_top_k_categorical_accuracy,
     "SparseTopKCategoricalAccuracy",
     "sparse_top_k_categorical_accuracy",
+    leading=("k",),
     k=5,
+    from_sorted_ids=False,
     doc="""How often the integer label is among the `k` highest predictions.
 
     Args:
+        k: how many of the top predictions count (default 5).
         name: the metric's name (default `"sparse_top_k_categorical_accuracy"`).
         dtype: accepted for Keras compatibility.
-        k: how many of the top predictions count (default 5).
+        from_sorted_ids: whether the predictions are sorted class ids, best first, rather than
+            scores (default False).
 
     Examples:
         >>> m = SparseTopKCategoricalAccuracy(k=1)

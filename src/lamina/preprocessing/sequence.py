@@ -1,9 +1,10 @@
-"""Sequence preprocessing: pad_sequences and timeseries windowing, in NumPy."""
+"""Sequence preprocessing: pad_sequences (NumPy) and timeseries windows (a lamina.data pipeline)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from lamina.data import Dataset, sources
 from lamina.engine import errors
 
 _SIDES = ("pre", "post")
@@ -83,49 +84,6 @@ def pad_sequences(
     return result
 
 
-class TimeseriesWindows:
-    """Batches of sliding windows over an array, as `timeseries_dataset_from_array` returns.
-
-    Iterating yields `(windows, targets)` NumPy batches (or `windows` alone when there are no
-    targets); `len()` is the number of batches. Iterating again reshuffles when `shuffle=True`.
-    """
-
-    def __init__(
-        self, data, targets, starts, sequence_length, sampling_rate, batch_size, shuffle, seed
-    ):
-        self.data, self.targets = data, targets
-        self.starts = starts
-        self.sequence_length, self.sampling_rate = sequence_length, sampling_rate
-        self.batch_size, self.shuffle = batch_size, shuffle
-        self._rng = np.random.default_rng(seed)
-
-    def __len__(self) -> int:
-        if self.batch_size is None:
-            return len(self.starts)
-        return -(-len(self.starts) // self.batch_size)
-
-    def _windows(self, starts):
-        offsets = np.arange(self.sequence_length) * self.sampling_rate
-        return self.data[starts[:, None] + offsets[None, :]]
-
-    def __iter__(self):
-        starts = self._rng.permutation(self.starts) if self.shuffle else self.starts
-        step = self.batch_size or 1
-        for begin in range(0, len(starts), step):
-            chosen = starts[begin : begin + step]
-            windows = self._windows(chosen)
-            if self.batch_size is None:
-                windows = windows[0]
-            if self.targets is None:
-                yield windows
-                continue
-            # The target of a window is the one at the window's start index (Keras's rule).
-            targets = (
-                self.targets[chosen] if self.batch_size is not None else self.targets[chosen[0]]
-            )
-            yield windows, targets
-
-
 def timeseries_dataset_from_array(
     data,
     targets,
@@ -138,7 +96,7 @@ def timeseries_dataset_from_array(
     start_index=None,
     end_index=None,
     format="tf",
-) -> TimeseriesWindows:
+) -> Dataset:
     """Sliding windows over a time series, batched: Keras's `timeseries_dataset_from_array`.
 
     Window i covers `data[s, s + r, ..., s + r * (sequence_length - 1)]` with
@@ -156,15 +114,17 @@ def timeseries_dataset_from_array(
         shuffle, seed: shuffle the windows (reproducibly with a seed).
         start_index, end_index: use only `data[start_index:end_index]` as window starts and
             contents.
-        format: "tf" or "grain", accepted for Keras compatibility: either way lamina returns its
-            re-iterable of NumPy batches.
+        format: "tf" or "grain", accepted for Keras compatibility: either way lamina returns a
+            `lamina.data.Dataset`.
 
-    Returns: a re-iterable of `(windows, targets)` batches; windows `(batch, sequence_length,
-    ...)`.
+    Returns: a `lamina.data.Dataset` of `(windows, targets)` batches (windows alone when
+    `targets` is None), as Keras returns a `tf.data.Dataset`: `take`, `map`, `prefetch` and the
+    rest apply, and `fit` reads it. Windows are `(batch, sequence_length, ...)` torch tensors of
+    the data's dtype (text stays NumPy).
 
     Examples:
         >>> batches = timeseries_dataset_from_array(np.arange(10), np.arange(10), 3, batch_size=4)
-        >>> first_windows, first_targets = next(iter(batches))
+        >>> first_windows, first_targets = next(iter(batches.take(1)))
         >>> first_windows[1].tolist(), first_targets[1].item()
         ([1, 2, 3], 1)
     """
@@ -201,13 +161,8 @@ def timeseries_dataset_from_array(
     starts = np.arange(start, last_start + 1, int(sequence_stride))
     if targets is not None:
         starts = starts[starts < len(targets)]
-    return TimeseriesWindows(
-        data,
-        targets,
-        starts,
-        int(sequence_length),
-        int(sampling_rate),
-        None if batch_size is None else int(batch_size),
-        bool(shuffle),
-        seed,
-    )
+    offsets = np.arange(int(sequence_length)) * int(sampling_rate)
+    dataset = Dataset(sources.Windows(data, targets, starts, offsets))
+    if shuffle:
+        dataset = dataset.shuffle(len(starts), seed=seed)
+    return dataset if batch_size is None else dataset.batch(int(batch_size))

@@ -10,7 +10,6 @@ import torch
 
 from lamina import tree
 from lamina.data import Dataset, structure, transforms
-from lamina.preprocessing.sequence import TimeseriesWindows
 
 _BACKENDS = (None, "tensorflow", "torch", "jax", "numpy", "lamina")
 
@@ -122,13 +121,6 @@ def _columns(dataset):
         if not elements:
             raise ValueError("split_dataset received an empty dataset.")
         return _stack(elements), batch_size
-    if isinstance(dataset, TimeseriesWindows):
-        batches = list(dataset)
-        if dataset.batch_size is None:
-            return structure.stack_structures([structure.to_element(b) for b in batches]), None
-        return tree.map_structure(
-            lambda *parts: np.concatenate(parts), *batches
-        ), dataset.batch_size
     if isinstance(dataset, torch.utils.data.Dataset) and hasattr(dataset, "__len__"):
         elements = [structure.to_element(dataset[i]) for i in range(len(dataset))]
         if not elements:
