@@ -272,6 +272,33 @@ class LossFunctionWrapper(Loss):
         return {**super().get_config(), **self.fn_kwargs}
 
 
+def bind_positional(class_name: str, order: tuple, args: tuple, kwargs: dict) -> None:
+    """Put positional `args` into `kwargs` under the names of `order` (a generated class's
+    signature, in Keras's order), refusing too many and repeated arguments as Python would.
+
+    Args:
+        class_name: the class being constructed, for the error messages.
+        order: the parameter names, in positional order.
+        args: the positional arguments received.
+        kwargs: the keyword arguments received; updated in place.
+
+    Example:
+        >>> kwargs = {"name": "h"}
+        >>> bind_positional("Huber", ("delta", "reduction", "name"), (0.5,), kwargs)
+        >>> kwargs
+        {'name': 'h', 'delta': 0.5}
+    """
+    if len(args) > len(order):
+        raise TypeError(
+            f"{class_name}() takes at most {len(order)} positional arguments "
+            f"({', '.join(order)}); received {len(args)}."
+        )
+    for key, value in zip(order, args, strict=False):
+        if key in kwargs:
+            raise TypeError(f"{class_name}() got multiple values for argument '{key}'.")
+        kwargs[key] = value
+
+
 def wrapper_class(fn, class_name, default_name, *, doc=None, order=None, **defaults):
     """A Loss class around `fn` whose options (and their order and defaults) are `defaults`.
 
@@ -301,15 +328,7 @@ def wrapper_class(fn, class_name, default_name, *, doc=None, order=None, **defau
     order += tuple(key for key in (*defaults, *tail) if key not in order)
 
     def __init__(self, *args, **kwargs):
-        if len(args) > len(order):
-            raise TypeError(
-                f"{class_name}() takes at most {len(order)} positional arguments "
-                f"({', '.join(order)}); received {len(args)}."
-            )
-        for key, value in zip(order, args, strict=False):
-            if key in kwargs:
-                raise TypeError(f"{class_name}() got multiple values for argument '{key}'.")
-            kwargs[key] = value
+        bind_positional(class_name, order, args, kwargs)
         reduction, name, dtype = (kwargs.pop(key, value) for key, value in tail.items())
         unknown = set(kwargs) - set(defaults)
         if unknown:

@@ -7,7 +7,7 @@ import inspect
 import torch
 
 from lamina.losses import match_rank
-from lamina.losses.loss import as_tensors, class_ids, one_hot_ids
+from lamina.losses.loss import as_tensors, bind_positional, class_ids, one_hot_ids
 from lamina.metrics.metric import MeanMetricWrapper
 
 
@@ -159,15 +159,7 @@ def wrapper_class(fn, class_name, default_name, *, doc=None, leading=(), **defau
     order = (*leading, "name", "dtype", *(key for key in defaults if key not in leading))
 
     def __init__(self, *args, **kwargs):
-        if len(args) > len(order):
-            raise TypeError(
-                f"{class_name}() takes at most {len(order)} positional arguments "
-                f"({', '.join(order)}); received {len(args)}."
-            )
-        for key, value in zip(order, args, strict=False):
-            if key in kwargs:
-                raise TypeError(f"{class_name}() got multiple values for argument '{key}'.")
-            kwargs[key] = value
+        bind_positional(class_name, order, args, kwargs)
         name, dtype = kwargs.pop("name", default_name), kwargs.pop("dtype", None)
         unknown = set(kwargs) - set(defaults)
         if unknown:
