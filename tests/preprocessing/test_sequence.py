@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from lamina.preprocessing.sequence import pad_sequences, timeseries_dataset_from_array
 
@@ -100,3 +101,28 @@ def test_windows_error_when_series_too_short():
         r"\(sampling_rate=1\); received 3 usable time steps",
     ):
         timeseries_dataset_from_array(np.arange(3), None, sequence_length=5)
+
+
+# Keras returns a tf.data.Dataset from timeseries_dataset_from_array, and its programs chain that
+# API on the result: `for x, y in windows.take(1): x.numpy()`.
+def test_timeseries_windows_answer_the_dataset_api_with_tensors():
+    series = np.arange(40, dtype="float32").reshape(20, 2)
+    windows = timeseries_dataset_from_array(series, series[:, 0], 4, sampling_rate=2, batch_size=5)
+    taken = list(windows.take(1))
+    assert len(taken) == 1
+    inputs, targets = taken[0]
+    assert isinstance(inputs, torch.Tensor)
+    assert inputs.numpy().shape == (5, 4, 2)
+    np.testing.assert_array_equal(inputs.numpy()[1, :, 0], [2.0, 6.0, 10.0, 14.0])
+    np.testing.assert_array_equal(targets.numpy(), [0.0, 2.0, 4.0, 6.0, 8.0])
+    doubled = [x for x, _ in windows.map(lambda x, y: (x * 2, y)).skip(1).take(1)]
+    np.testing.assert_array_equal(doubled[0].numpy()[0, :, 0], [20.0, 28.0, 36.0, 44.0])
+    # The object itself still iterates NumPy batches, and len() counts them.
+    assert isinstance(next(iter(windows))[0], np.ndarray)
+    assert len(windows) == len(list(windows.as_dataset())) == 3
+
+
+def test_timeseries_windows_unknown_attribute_is_an_attribute_error():
+    windows = timeseries_dataset_from_array(np.arange(10.0), None, 3, batch_size=4)
+    with pytest.raises(AttributeError, match="no attribute 'window_count'"):
+        windows.window_count  # noqa: B018

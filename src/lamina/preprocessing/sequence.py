@@ -88,7 +88,32 @@ class TimeseriesWindows:
 
     Iterating yields `(windows, targets)` NumPy batches (or `windows` alone when there are no
     targets); `len()` is the number of batches. Iterating again reshuffles when `shuffle=True`.
+
+    Keras returns a `tf.data.Dataset` here, and its programs chain that API on the result
+    (`dataset.take(1)`, `.map(...)`, `.prefetch(...)`): those methods answer through
+    `as_dataset()`, lamina's `Dataset` over these batches, whose elements are torch tensors
+    (`.numpy()` works on them, as on TensorFlow's).
     """
+
+    # tf.data.Dataset's methods a Keras program calls on this result, answered by `as_dataset()`.
+    _DATASET_METHODS = frozenset(
+        {
+            "apply",
+            "as_numpy_iterator",
+            "batch",
+            "cache",
+            "cardinality",
+            "enumerate",
+            "filter",
+            "map",
+            "prefetch",
+            "repeat",
+            "shuffle",
+            "skip",
+            "take",
+            "unbatch",
+        }
+    )
 
     def __init__(
         self, data, targets, starts, sequence_length, sampling_rate, batch_size, shuffle, seed
@@ -103,6 +128,28 @@ class TimeseriesWindows:
         if self.batch_size is None:
             return len(self.starts)
         return -(-len(self.starts) // self.batch_size)
+
+    def as_dataset(self):
+        """These batches as a `lamina.data.Dataset` (tf.data's API, torch tensors for elements).
+
+        Each pass over the dataset is a pass over the windows, reshuffled when `shuffle=True`.
+
+        Returns:
+            A `lamina.data.Dataset` yielding the batches this object yields, as tensors.
+
+        Example:
+            >>> windows = timeseries_dataset_from_array(np.arange(10.0), None, 3, batch_size=4)
+            >>> [tuple(batch.shape) for batch in windows.as_dataset().take(1)]
+            [(4, 3)]
+        """
+        from lamina.data import Dataset
+
+        return Dataset.from_generator(self.__iter__)
+
+    def __getattr__(self, name):
+        if name in TimeseriesWindows._DATASET_METHODS:
+            return getattr(self.as_dataset(), name)
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def _windows(self, starts):
         offsets = np.arange(self.sequence_length) * self.sampling_rate
