@@ -472,3 +472,55 @@ def test_training_default_of_a_call_signature_is_the_last_resort():
         assert float(noisy(x)) == 0.0
     quiet.train()  # torch's train mode, as fit sets it
     assert float(quiet(x)) == 1.0
+
+
+# Keras fills a layer's `mask` argument only when its call has one tensor argument; with two
+# (`call(self, inputs, context, mask=None)`, a transformer decoder's shape) it leaves it None.
+MASK_TOKENS = np.array([[1, 2, 0], [3, 0, 0]], dtype="int32")
+MASK_CONTEXT = np.arange(2 * 3 * 2, dtype="float32").reshape(2, 3, 2)
+
+
+def _mask_seen_by_two_input_layer(m):
+    class SeesMask(m.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.supports_masking = True
+
+        def call(self, inputs, context, mask=None):
+            if mask is None:
+                return inputs + context
+            keep = m.ops.expand_dims(m.ops.cast(mask, "float32"), -1)
+            return (inputs + context) * keep
+
+    tokens = m.Input(shape=(None,), dtype="int32")
+    context = m.Input(shape=(None, 2))
+    x = m.layers.Embedding(5, 2, mask_zero=True, embeddings_initializer="ones")(tokens)
+    model = m.Model([tokens, context], SeesMask()(x, context))
+    return model.predict([MASK_TOKENS, MASK_CONTEXT], verbose=0)
+
+
+def test_a_call_with_two_tensor_arguments_gets_no_automatic_mask():
+    out = _mask_seen_by_two_input_layer(lamina)
+    np.testing.assert_allclose(out, MASK_CONTEXT + 1.0)  # padded steps kept: no mask applied
+
+
+def test_a_call_with_one_tensor_argument_still_gets_its_mask():
+    seen = []
+
+    class Records(layers.Layer):
+        def call(self, inputs, scale=2.0, mask=None):
+            seen.append(mask)
+            return inputs * scale
+
+    x = layers.Embedding(5, 2, mask_zero=True)(torch.tensor([[1, 0]]))
+    Records()(x, scale=3.0)
+    assert seen[-1] is not None and seen[-1].tolist() == [[True, False]]
+
+
+@pytest.mark.parity
+def test_a_call_with_two_tensor_arguments_masks_as_in_keras():
+    from tests.parity import reference
+
+    ours = _mask_seen_by_two_input_layer(lamina)
+    theirs = reference.keras_run(_mask_seen_by_two_input_layer)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6)

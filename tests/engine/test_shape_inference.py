@@ -78,3 +78,51 @@ def test_symbolic_mask_shapes_match_keras():
         return tuple(masked._keras_mask.shape), str(masked._keras_mask.dtype)
 
     assert shapes(lamina) == reference.keras_run(shapes)
+
+
+# A Sequential held by a custom layer and built on its first call: when that layer is called on a
+# KerasTensor with an unknown time axis, the Sequential first sees a probe tensor, and must be built
+# for an unknown time axis, not for the probe's size.
+FEED_FORWARD_WEIGHTS = [
+    RNG.normal(size=(4, 6)).astype("float32"),
+    RNG.normal(size=(6,)).astype("float32"),
+    RNG.normal(size=(6, 4)).astype("float32"),
+    RNG.normal(size=(4,)).astype("float32"),
+]
+SEQUENCES = RNG.normal(size=(2, 5, 4)).astype("float32")
+
+
+def _feed_forward_block_model(m):
+    class FeedForward(m.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.proj = m.Sequential([m.layers.Dense(6, activation="relu"), m.layers.Dense(4)])
+
+        def call(self, inputs):
+            return inputs + self.proj(inputs)
+
+    inputs = m.Input(shape=(None, 4))
+    model = m.Model(inputs, FeedForward()(inputs))
+    model.set_weights(FEED_FORWARD_WEIGHTS)
+    return tuple(model.output.shape), model.predict(SEQUENCES, verbose=0)
+
+
+def test_a_sequential_built_inside_a_symbolic_call_keeps_unknown_axes_unknown():
+    shape, out = _feed_forward_block_model(lamina)
+    assert shape == (None, None, 4)
+    assert out.shape == (2, 5, 4)
+
+
+@pytest.mark.parity
+def test_a_sequential_built_inside_a_symbolic_call_computes_as_in_keras():
+    ours_shape, ours = _feed_forward_block_model(lamina)
+    theirs_shape, theirs = reference.keras_run(_feed_forward_block_model)
+    assert ours_shape == theirs_shape
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_a_sequential_first_built_on_data_pins_its_shape_as_before():
+    # Outside a probe a dimension the size of a probe is a real size.
+    stack = lamina.Sequential([lamina.layers.Dense(2)])
+    stack(np.zeros((3, 83, 4), "float32"))
+    assert stack.input_shape == (None, 83, 4)

@@ -9,6 +9,7 @@ import torch
 
 import lamina
 from lamina import layers
+from tests.parity import reference
 
 # --------------------------------------------------------------------------------------------------
 # Embedding and Masking
@@ -268,3 +269,57 @@ def test_text_vectorization_rejects_a_symbolic_input_of_many_strings_per_sample(
     expected = r"strings of shape \(batch,\) or \(batch, 1\).*\(None, 3\)"
     with pytest.raises(ValueError, match=expected):
         layer(lamina.Input(shape=(3,), dtype="string"))
+
+
+# A model of positions (a table looked up at arange(length)) tiled over the batch by a repeats
+# tensor made from the input's shape, called as a whole on a KerasTensor: the tile needs the
+# tensor's values, so the model's shape is probed on real zeros, with a probe length beyond the
+# position table. Keras traces a nested model layer by layer and has no such probe; lamina probes
+# it whole, and the lookup must not reject the probe's stand-in ids.
+POSITION_TABLE = np.random.default_rng(5).normal(size=(6, 3)).astype("float32")
+
+
+def _tiled_positions_model(m):
+    class Positions(m.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.table = m.layers.Embedding(6, 3)
+
+        def call(self, ids):
+            return self.table(m.ops.arange(m.ops.shape(ids)[1]))[None, :, :]
+
+    class OverBatch(m.layers.Layer):
+        def call(self, rows, ids):
+            repeats = m.ops.concatenate(
+                [m.ops.expand_dims(m.ops.shape(ids)[0], -1), m.ops.convert_to_tensor([1, 1])],
+                axis=0,
+            )
+            return m.ops.tile(rows, repeats)
+
+    ids = m.Input(shape=(None,), dtype="int32")
+    inner = m.Model(ids, OverBatch()(Positions()(ids), ids))
+    outer_ids = m.Input(shape=(None,), dtype="int32")
+    model = m.Model(outer_ids, inner(outer_ids))
+    model.set_weights([POSITION_TABLE])
+    return tuple(model.output.shape), model.predict(np.zeros((2, 4), "int32"), verbose=0)
+
+
+def test_embedding_of_positions_from_an_unknown_length_joins_the_graph():
+    shape, out = _tiled_positions_model(lamina)
+    assert shape == (None, None, 3)
+    np.testing.assert_allclose(out[1], POSITION_TABLE[:4], rtol=1e-6)
+
+
+@pytest.mark.parity
+def test_embedding_of_positions_from_an_unknown_length_matches_keras():
+    ours = _tiled_positions_model(lamina)
+    theirs = reference.keras_run(_tiled_positions_model)
+    assert ours[0] == theirs[0]
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-6)
+
+
+def test_embedding_still_rejects_out_of_range_ids_in_real_data_after_a_probe():
+    inputs = lamina.Input(shape=(None,), dtype="int32")
+    model = lamina.Model(inputs, lamina.layers.Embedding(6, 3)(inputs))
+    with pytest.raises(ValueError, match="token ids in"):
+        model.predict(np.full((1, 2), 7, "int32"), verbose=0)

@@ -422,7 +422,10 @@ class Layer(nn.Module):
 
         if self._call_takes_mask and kwargs.get("mask") is None:
             mask = _mask_of(inputs)
-            if mask is not None:
+            # Keras fills `mask` only for a call with one tensor argument: with several
+            # (`call(self, inputs, encoder_outputs, mask=None)`), whose mask it would be is
+            # ambiguous, and `mask` stays None.
+            if mask is not None and not _more_tensor_arguments(args, kwargs):
                 kwargs["mask"] = mask
         elif not self._call_takes_mask:
             kwargs.pop("mask", None)
@@ -1169,6 +1172,24 @@ def _attach_masks(outputs, masks) -> None:
             and getattr(output, "_keras_mask", None) is None
         ):
             output._keras_mask = mask
+
+
+def _is_tensor_argument(value) -> bool:
+    if isinstance(value, torch.Tensor):
+        return True
+    if isinstance(value, (list, tuple)) and value:
+        flat = tree.flatten(value)
+        return all(x is None or isinstance(x, torch.Tensor) for x in flat) and any(
+            isinstance(x, torch.Tensor) for x in flat
+        )
+    return False
+
+
+def _more_tensor_arguments(args, kwargs) -> bool:
+    """Whether a call passes tensors beyond its first argument (`mask=` and `training=` aside)."""
+    return any(_is_tensor_argument(a) for a in args) or any(
+        _is_tensor_argument(v) for k, v in kwargs.items() if k not in ("mask", "training")
+    )
 
 
 def _mask_of(inputs):

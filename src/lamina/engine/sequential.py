@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from lamina.engine import errors, naming, weight_paths
+from lamina.engine import errors, naming, shape_inference, weight_paths
 from lamina.engine.layer import Layer
 from lamina.engine.model import Model, _module_key
 from lamina.engine.symbolic import Input, InputLayer, KerasTensor
@@ -174,7 +174,9 @@ class Sequential(Model):
         """Built on first real data when no input shape was declared (Keras's deferred build)."""
         shape = tuple(inputs.shape)
         dtype = "float32" if inputs.is_floating_point() else str(inputs.dtype).replace("torch.", "")
-        self._trace((None, *shape[1:]), dtype)
+        # First called inside a layer that is itself called on a KerasTensor: the probe sizes
+        # stand for unknown dimensions, so the stack is built for those as unknown, as Keras does.
+        self._trace((None, *shape_inference.unprobed_shape(shape)[1:]), dtype)
         self._check_input(shape)
 
     def forward(self, inputs, *args, **kwargs):

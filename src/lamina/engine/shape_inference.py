@@ -55,6 +55,39 @@ class meta_inference:  # noqa: N801 - used as a context manager, like torch.no_g
         return False
 
 
+def in_probe() -> bool:
+    """Whether this thread runs a shape probe, on meta tensors or on real zeros.
+
+    A probe's values are stand-ins: sizes 83 and 89 for unknown dimensions, zeros for data. A
+    check on values (token ids in range) has nothing to check there.
+
+    Example:
+        >>> in_probe()
+        False
+    """
+    return getattr(_thread_state, "probing", False)
+
+
+def unprobed_shape(shape) -> tuple:
+    """`shape` with the probe sizes read back as unknown (`None`) while this thread runs a probe.
+
+    A layer that builds itself from the first tensor it sees (a `Sequential` with no declared
+    input) may first see a probe tensor, when the layer holding it is called on a `KerasTensor`:
+    a probe size there stands for a dimension the symbolic input left unknown, and pinning it
+    would reject the next probe and every real size. Outside shape inference, `shape` as given.
+
+    Args:
+        shape: a tensor's shape (a `torch.Size` or a tuple of ints).
+
+    Example:
+        >>> unprobed_shape((83, 83, 32))  # outside a probe: as given
+        (83, 83, 32)
+    """
+    if not in_probe():
+        return tuple(shape)
+    return tuple(None if d in _PROBE_SIZES else d for d in shape)
+
+
 @dataclasses.dataclass(frozen=True)
 class OutputSpec:
     """What shape inference learns about one output tensor: its shape (None where unknown) and
@@ -124,7 +157,23 @@ def _concrete(symbolic: KerasTensor, probe: int, device) -> torch.Tensor:
     return tensor
 
 
+@contextlib.contextmanager
+def _probing():
+    """Marks this thread as running a probe (on meta or on real zeros) while the block runs."""
+    previous = getattr(_thread_state, "probing", False)
+    _thread_state.probing = True
+    try:
+        yield
+    finally:
+        _thread_state.probing = previous
+
+
 def _run_probe(layer, args, kwargs, probe: int, device):
+    with _probing():
+        return _run_one_probe(layer, args, kwargs, probe, device)
+
+
+def _run_one_probe(layer, args, kwargs, probe: int, device):
     concrete_args = map_tensors(lambda t: _concrete(t, probe, device), args)
     concrete_kwargs = map_tensors(lambda t: _concrete(t, probe, device), kwargs)
     holds_tensor = any(isinstance(x, torch.Tensor) for x in tree.flatten(concrete_args))

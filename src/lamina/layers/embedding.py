@@ -6,7 +6,7 @@ import numpy as np
 import torch.nn.functional as F
 
 from lamina import constraints, initializers, regularizers
-from lamina.engine import errors
+from lamina.engine import errors, shape_inference
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
 
@@ -86,6 +86,10 @@ class Embedding(Layer):
 
     def call(self, inputs):
         ids = inputs if not inputs.is_floating_point() else inputs.long()
+        if shape_inference.in_probe() and not ids.is_meta:
+            # A shape probe on real zeros: ids made from a probe size (positions from
+            # arange(length)) may pass input_dim; only the output's shape is wanted.
+            ids = ids.clamp(0, self.input_dim - 1)
         if ids.device.type == "cpu" or ids.is_meta:
             try:
                 outputs = F.embedding(ids, self.embeddings)
