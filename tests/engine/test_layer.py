@@ -472,3 +472,42 @@ def test_training_default_of_a_call_signature_is_the_last_resort():
         assert float(noisy(x)) == 0.0
     quiet.train()  # torch's train mode, as fit sets it
     assert float(quiet(x)) == 1.0
+
+
+def _inputs_by_keyword(m):
+    """A layer whose call's first argument is given by name, eagerly and in a functional graph."""
+
+    class ScaledBy(m.layers.Layer):
+        def call(self, logits, scale=None):
+            return logits * (2.0 if scale is None else scale)
+
+    x = np.arange(6, dtype="float32").reshape(2, 3)
+    eager = ScaledBy()(logits=x, scale=3.0)
+    inputs = m.Input((3,))
+    graph = m.Model(inputs, ScaledBy()(logits=inputs))
+    return np.asarray(eager), np.asarray(graph.predict(x, verbose=0))
+
+
+def test_inputs_may_be_passed_by_the_name_of_calls_first_argument():
+    eager, graph = _inputs_by_keyword(lamina)
+    np.testing.assert_allclose(eager, np.arange(6).reshape(2, 3) * 3.0)
+    np.testing.assert_allclose(graph, np.arange(6).reshape(2, 3) * 2.0)
+
+
+@pytest.mark.parity
+def test_inputs_by_keyword_match_keras():
+    from tests.parity import reference
+
+    for ours, theirs in zip(
+        _inputs_by_keyword(lamina), reference.keras_run(_inputs_by_keyword), strict=True
+    ):
+        np.testing.assert_allclose(ours, theirs)
+
+
+def test_keyword_only_call_without_the_inputs_names_the_missing_argument():
+    class Pair(lamina.layers.Layer):
+        def call(self, first, second=None):
+            return first
+
+    with pytest.raises(TypeError, match=r"none of them is call\(\)'s first argument 'first'"):
+        Pair()(second=np.ones((1, 2), "float32"))
