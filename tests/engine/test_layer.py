@@ -511,3 +511,30 @@ def test_keyword_only_call_without_the_inputs_names_the_missing_argument():
 
     with pytest.raises(TypeError, match=r"none of them is call\(\)'s first argument 'first'"):
         Pair()(second=np.ones((1, 2), "float32"))
+
+
+def _numpy_keyword_argument(m):
+    """A NumPy array passed by keyword reaches call() as a tensor, as the inputs do."""
+
+    class Offset(m.layers.Layer):
+        def call(self, inputs, offset=None):
+            return inputs + offset
+
+    x = np.ones((2, 3), "float32")
+    out = Offset()(x, offset=np.arange(3, dtype="float64"))
+    return m.ops.convert_to_numpy(out), str(m.ops.convert_to_numpy(out).dtype)
+
+
+def test_numpy_keyword_arguments_become_tensors():
+    values, dtype = _numpy_keyword_argument(lamina)
+    np.testing.assert_allclose(values, [[1.0, 2.0, 3.0]] * 2)
+    assert dtype == "float32"
+
+
+@pytest.mark.parity
+def test_numpy_keyword_arguments_match_keras():
+    from tests.parity import reference
+
+    ours, theirs = _numpy_keyword_argument(lamina), reference.keras_run(_numpy_keyword_argument)
+    np.testing.assert_allclose(ours[0], theirs[0])
+    assert ours[1] == theirs[1]

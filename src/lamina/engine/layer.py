@@ -330,7 +330,9 @@ class Layer(nn.Module):
                 device = self._weights_device()
                 inputs = _as_tensor_tree(inputs, device or backend.default_device(), device)
                 args = (inputs, *args[1:])
-            if kwargs and any(isinstance(v, (torch.Tensor, list, tuple)) for v in kwargs.values()):
+            if kwargs and any(
+                isinstance(v, (torch.Tensor, np.ndarray, list, tuple)) for v in kwargs.values()
+            ):
                 # mask=, initial_state=, ...: on the device the inputs compute on.
                 inputs = first_tensor(args[0])
                 device = None if inputs is None or inputs.is_meta else inputs.device
