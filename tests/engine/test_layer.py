@@ -524,3 +524,69 @@ def test_a_call_with_two_tensor_arguments_masks_as_in_keras():
     ours = _mask_seen_by_two_input_layer(lamina)
     theirs = reference.keras_run(_mask_seen_by_two_input_layer)
     np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+def _inputs_by_keyword(m):
+    """A layer whose call's first argument is given by name, eagerly and in a functional graph."""
+
+    class ScaledBy(m.layers.Layer):
+        def call(self, logits, scale=None):
+            return logits * (2.0 if scale is None else scale)
+
+    x = np.arange(6, dtype="float32").reshape(2, 3)
+    eager = ScaledBy()(logits=x, scale=3.0)
+    inputs = m.Input((3,))
+    graph = m.Model(inputs, ScaledBy()(logits=inputs))
+    return np.asarray(eager), np.asarray(graph.predict(x, verbose=0))
+
+
+def test_inputs_may_be_passed_by_the_name_of_calls_first_argument():
+    eager, graph = _inputs_by_keyword(lamina)
+    np.testing.assert_allclose(eager, np.arange(6).reshape(2, 3) * 3.0)
+    np.testing.assert_allclose(graph, np.arange(6).reshape(2, 3) * 2.0)
+
+
+@pytest.mark.parity
+def test_inputs_by_keyword_match_keras():
+    from tests.parity import reference
+
+    for ours, theirs in zip(
+        _inputs_by_keyword(lamina), reference.keras_run(_inputs_by_keyword), strict=True
+    ):
+        np.testing.assert_allclose(ours, theirs)
+
+
+def test_keyword_only_call_without_the_inputs_names_the_missing_argument():
+    class Pair(lamina.layers.Layer):
+        def call(self, first, second=None):
+            return first
+
+    with pytest.raises(TypeError, match=r"none of them is call\(\)'s first argument 'first'"):
+        Pair()(second=np.ones((1, 2), "float32"))
+
+
+def _numpy_keyword_argument(m):
+    """A NumPy array passed by keyword reaches call() as a tensor, as the inputs do."""
+
+    class Offset(m.layers.Layer):
+        def call(self, inputs, offset=None):
+            return inputs + offset
+
+    x = np.ones((2, 3), "float32")
+    out = Offset()(x, offset=np.arange(3, dtype="float64"))
+    return m.ops.convert_to_numpy(out), str(m.ops.convert_to_numpy(out).dtype)
+
+
+def test_numpy_keyword_arguments_become_tensors():
+    values, dtype = _numpy_keyword_argument(lamina)
+    np.testing.assert_allclose(values, [[1.0, 2.0, 3.0]] * 2)
+    assert dtype == "float32"
+
+
+@pytest.mark.parity
+def test_numpy_keyword_arguments_match_keras():
+    from tests.parity import reference
+
+    ours, theirs = _numpy_keyword_argument(lamina), reference.keras_run(_numpy_keyword_argument)
+    np.testing.assert_allclose(ours[0], theirs[0])
+    assert ours[1] == theirs[1]

@@ -279,6 +279,15 @@ class Layer(nn.Module):
             self._call_takes_training and signature["training"].default is True
         )
         self._call_takes_mask = "mask" in signature
+        # call()'s first parameter, which Keras lets a caller pass by name: `layer(inputs=x)`.
+        self._call_first_arg = next(
+            (
+                name
+                for name, param in signature.items()
+                if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD)
+            ),
+            None,
+        )
         self._computes_mask = type(self).compute_mask is not Layer.compute_mask
         self._remat_mode = remat.current_mode()  # a RematScope open at creation (remat.py)
 
@@ -299,6 +308,8 @@ class Layer(nn.Module):
             outputs = self._plain_call(args[0])
             if outputs is not _NOT_PLAIN:
                 return outputs
+        if not args and kwargs:
+            args, kwargs = self._inputs_by_name(kwargs)
         if args:
             inputs = args[0]
             if isinstance(inputs, torch.Tensor):  # the usual call first: a step makes dozens
@@ -319,7 +330,9 @@ class Layer(nn.Module):
                 device = self._weights_device()
                 inputs = _as_tensor_tree(inputs, device or backend.default_device(), device)
                 args = (inputs, *args[1:])
-            if kwargs and any(isinstance(v, (torch.Tensor, list, tuple)) for v in kwargs.values()):
+            if kwargs and any(
+                isinstance(v, (torch.Tensor, np.ndarray, list, tuple)) for v in kwargs.values()
+            ):
                 # mask=, initial_state=, ...: on the device the inputs compute on.
                 inputs = first_tensor(args[0])
                 device = None if inputs is None or inputs.is_meta else inputs.device
@@ -328,6 +341,20 @@ class Layer(nn.Module):
         if _losses_added[0]:
             return self._outermost_call_clears_losses(args, kwargs)
         return self._module_call(args, kwargs)
+
+    def _inputs_by_name(self, kwargs):
+        """`layer(logits=x, targets=y)`: Keras takes call()'s first parameter by name as the
+        inputs; lamina's forward() takes them first, so they move to the front here."""
+        name = self.__dict__.get("_call_first_arg")
+        if name is None or name not in kwargs:
+            raise TypeError(
+                f"{errors.describe(self)} was called with keyword arguments only "
+                f"({', '.join(sorted(kwargs))}) and none of them is call()'s first argument "
+                f"{name!r}, the inputs. Hint: pass the inputs first, "
+                f"`layer(x, ...)`, or by that name."
+            )
+        kwargs = dict(kwargs)
+        return (kwargs.pop(name),), kwargs
 
     def _module_call(self, args, kwargs):
         if dtype_policies.mixed_in_use[0]:  # mixed precision: autocast as this layer's policy says

@@ -8,6 +8,8 @@ from `engine/trainer.py`'s `Trainer`; saving delegates to `lamina.saving`. `Mode
 
 from __future__ import annotations
 
+import numbers
+
 from torch import nn
 
 from lamina.engine import naming
@@ -15,6 +17,28 @@ from lamina.engine.functional import FunctionalGraph
 from lamina.engine.layer import Layer
 from lamina.engine.symbolic import KerasTensor
 from lamina.engine.trainer import Trainer
+
+
+def _is_shape(value) -> bool:
+    """One shape: a list or tuple of ints and Nones (not a structure of shapes)."""
+    return isinstance(value, (list, tuple)) and all(
+        entry is None or isinstance(entry, numbers.Integral) for entry in value
+    )
+
+
+def _map_shapes(model, fn, structure):
+    """`fn` applied to each shape of `structure`: one shape, or a dict/list/tuple of them."""
+    if _is_shape(structure):
+        return fn(tuple(structure))
+    if isinstance(structure, dict):
+        return {key: _map_shapes(model, fn, value) for key, value in structure.items()}
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(_map_shapes(model, fn, value) for value in structure)
+    raise ValueError(
+        f"Model '{model.name}'.build() expected a shape (a tuple of ints or None) or a "
+        f"dict/list of shapes, and found {structure!r}. Hint: pass e.g. "
+        "`{'features': (None, 8)}` for a model called on a dict of tensors."
+    )
 
 
 class Model(Trainer, Layer):
@@ -192,14 +216,18 @@ class Model(Trainer, Layer):
         if not self.built and self._has_call():
             from lamina.engine.symbolic import call_on_symbolic
 
-            shape = tuple(input_shape)
+            # One shape, or a dict/list of them for a model called on a structure of tensors
+            # (e.g. `call(self, inputs)` reading `inputs["features"]`).
+            symbolic = _map_shapes(self, KerasTensor, input_shape)
             self.built = True  # the symbolic call below builds the sub-layers
             try:
-                call_on_symbolic(self, (KerasTensor(shape),), {})
+                call_on_symbolic(self, (symbolic,), {})
             except Exception:
                 self.built = False
                 raise
-            self._build_input_shape = (None, *shape[1:])
+            self._build_input_shape = _map_shapes(
+                self, lambda shape: (None, *shape[1:]), input_shape
+            )
 
     def summary(
         self,

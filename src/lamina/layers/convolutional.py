@@ -221,6 +221,8 @@ class _Conv(_ConvBase):
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
+        # A subclass that overrides Keras's `convolution_op` hook computes through it.
+        self._custom_convolution = type(self).convolution_op is not _Conv.convolution_op
 
     def build(self, input_shape):
         in_channels = self._check_input(input_shape)
@@ -241,12 +243,80 @@ class _Conv(_ConvBase):
         self._bias_weight(self.filters)
         self.input_spec = self._spec(in_channels)
 
-    def _convolve(self, x):
+    def _convolve(self, x, kernel=None, bias=None):
+        """The convolution of an (N, C, *spatial) view with a torch-layout kernel (the layer's
+        own kernel and bias by default)."""
+        if kernel is None:
+            kernel, bias = self.kernel, self.bias
         x, padding = self._pad(x)
-        kernel = self.kernel.unsqueeze(-1) if self.rank == 1 else self.kernel
+        kernel = kernel.unsqueeze(-1) if self.rank == 1 else kernel
         return CONV_FUNCTIONS[self.rank](
-            x, kernel, self.bias, self._torch_strides, padding, self._torch_dilation, self.groups
+            x, kernel, bias, self._torch_strides, padding, self._torch_dilation, self.groups
         )
+
+    def convolution_op(self, inputs, kernel):
+        """Keras's hook: convolve `inputs` with `kernel`, no bias, no activation.
+
+        It uses this layer's strides, padding, dilation, groups and data format. Override it to
+        change the convolution itself (e.g. standardize the kernel first): `call` then runs
+        `convolution_op(inputs, kernel)` with the kernel in Keras's layout, adds the bias and
+        applies the activation, as Keras does.
+
+        Args:
+            inputs: a batch in the layer's data format, e.g. `(batch, height, width, channels)`.
+            kernel: Keras's layout, `(*kernel_size, in_channels / groups, filters)`. The layer's
+                own `self.kernel` is stored in torch's layout, `(filters, in_channels / groups,
+                *kernel_size)`; `lamina.backend.conv_kernel_to_keras(self.kernel)` views it in
+                Keras's.
+
+        Returns:
+            The convolution, in the layer's data format.
+
+        Example:
+            >>> class Standardized(Conv2D):
+            ...     def convolution_op(self, inputs, kernel):
+            ...         mean = kernel.mean(dim=(0, 1, 2), keepdim=True)
+            ...         std = kernel.std(dim=(0, 1, 2), keepdim=True, unbiased=False)
+            ...         return super().convolution_op(inputs, (kernel - mean) / (std + 1e-5))
+            >>> tuple(Standardized(4, 3)(torch.ones(1, 5, 5, 2)).shape)
+            (1, 3, 3, 4)
+        """
+        kernel = torch.as_tensor(kernel, device=self.kernel.device)
+        if not isinstance(inputs, torch.Tensor):  # NumPy, as Keras's ops.conv takes it
+            inputs = torch.as_tensor(inputs, device=self.kernel.device)
+        expected = (*self.kernel_size, int(self.kernel.shape[1]), self.filters)
+        if tuple(kernel.shape) != expected:
+            torch_layout = (self.filters, int(self.kernel.shape[1]), *self.kernel_size)
+            hint = "pass a kernel of the layer's kernel_size, input channels and filters."
+            if tuple(kernel.shape) == torch_layout:
+                hint = (
+                    "this is torch's layout, the one lamina stores `self.kernel` in; view it in "
+                    "Keras's with `lamina.backend.conv_kernel_to_keras(self.kernel)`."
+                )
+            raise errors.value_error(
+                self,
+                f"convolution_op's kernel in Keras's layout (*kernel_size, in/groups, filters) "
+                f"= {expected}",
+                f"a kernel of shape {tuple(kernel.shape)}",
+                hint,
+            )
+        x = spatial.to_torch(inputs, self.data_format, self.rank)
+        if not x.is_floating_point():
+            x = x.to(self._dtype)
+        y = self._convolve(x, backend.conv_kernel_from_keras(kernel).to(x.dtype))
+        return spatial.from_torch(y, self.data_format, self.rank)
+
+    def call(self, inputs):
+        if not self._custom_convolution:
+            return super().call(inputs)
+        if self.padding == "valid":
+            self._check_fits(tuple(inputs.shape))
+        outputs = self.convolution_op(inputs, backend.conv_kernel_to_keras(self.kernel))
+        if self.use_bias:
+            channels_first = self.data_format == "channels_first"
+            bias = self.bias.view(-1, *([1] * self.rank)) if channels_first else self.bias
+            outputs = outputs + bias
+        return self.activation(outputs)
 
     def get_config(self):
         return {

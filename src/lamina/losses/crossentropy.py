@@ -21,6 +21,7 @@ from lamina.losses.loss import (
     class_ids,
     match_rank,
     mean_over,
+    takes_arrays,
     wrapper_class,
 )
 
@@ -57,6 +58,7 @@ def _binary_values(y_true, y_pred, from_logits):
     return F.binary_cross_entropy(p, y_true, reduction="none")
 
 
+@takes_arrays
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Binary cross-entropy averaged over `axis`; labels smoothed towards 0.5.
 
@@ -81,6 +83,7 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     return mean_over(_binary_values(y_true, y_pred, from_logits), axis)
 
 
+@takes_arrays
 def binary_focal_crossentropy(
     y_true,
     y_pred,
@@ -133,6 +136,7 @@ def _smooth(y_true, label_smoothing, classes):
     return y_true * (1.0 - label_smoothing) + label_smoothing / classes
 
 
+@takes_arrays
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Cross-entropy of one-hot (or soft) labels against class probabilities along `axis`.
 
@@ -159,6 +163,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     return -(y_true * torch.log(_probabilities(y_pred, False, axis))).sum(dim=axis)
 
 
+@takes_arrays
 def categorical_focal_crossentropy(
     y_true, y_pred, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1
 ):
@@ -187,6 +192,7 @@ def categorical_focal_crossentropy(
     return values.sum(dim=axis)
 
 
+@takes_arrays
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
     """Cross-entropy of integer class ids against class probabilities along `axis`.
 
@@ -287,6 +293,7 @@ def fused_batch_mean(fn, y_true, y_pred):
     return None
 
 
+@takes_arrays
 def categorical_generalized_cross_entropy(y_true, y_pred, q):
     """Generalized cross-entropy `(1 - p_true^q) / q` for integer labels, robust to label noise.
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from lamina.losses.loss import as_float, match_rank, wrapper_class
+from lamina.losses.loss import as_float, match_rank, takes_arrays, wrapper_class
 
 
 def _signed_labels(y_true, y_pred):
@@ -14,6 +14,7 @@ def _signed_labels(y_true, y_pred):
     return torch.where(is_binary, 2.0 * y_true - 1.0, y_true)
 
 
+@takes_arrays
 def hinge(y_true, y_pred):
     """Mean of `max(1 - y_true * y_pred, 0)` over the last axis; 0/1 labels count as -1/1.
 
@@ -30,6 +31,7 @@ def hinge(y_true, y_pred):
     return (1.0 - y_true * y_pred).clamp_min(0.0).mean(dim=-1)
 
 
+@takes_arrays
 def squared_hinge(y_true, y_pred):
     """Mean of `max(1 - y_true * y_pred, 0)^2` over the last axis; 0/1 labels count as -1/1.
 
@@ -46,6 +48,7 @@ def squared_hinge(y_true, y_pred):
     return (1.0 - y_true * y_pred).clamp_min(0.0).square().mean(dim=-1)
 
 
+@takes_arrays
 def categorical_hinge(y_true, y_pred):
     """`max(neg - pos + 1, 0)`: `neg` the highest wrong-class score, `pos` the true class's score.
 

@@ -7,6 +7,7 @@ A loss function returns one value per sample (Keras reduces the last axis inside
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 import torch
@@ -61,6 +62,34 @@ def as_tensors(y_true, y_pred):
     if not y_pred.is_floating_point():
         y_pred = y_pred.float()
     return torch.as_tensor(y_true, device=y_pred.device), y_pred
+
+
+def takes_arrays(fn):
+    """Lets the loss function `fn(y_true, y_pred, ...)` take NumPy arrays, lists and numbers,
+    as Keras's loss functions do: they become tensors (see `as_tensors`) before `fn` runs.
+
+    Tensors pass through untouched (a softmax's output keeps the logits it remembers).
+
+    Args:
+        fn: a loss function whose first two arguments are `y_true` and `y_pred`.
+
+    Returns:
+        The function, converting its first two arguments.
+
+    Example:
+        >>> import numpy as np
+        >>> squared = takes_arrays(lambda y_true, y_pred: (y_true - y_pred) ** 2)
+        >>> squared(np.array([1.0]), np.array([3.0]))
+        tensor([4.], dtype=torch.float64)
+    """
+
+    @functools.wraps(fn)
+    def loss_function(y_true, y_pred, *args, **kwargs):
+        if not (isinstance(y_true, torch.Tensor) and isinstance(y_pred, torch.Tensor)):
+            y_true, y_pred = as_tensors(y_true, y_pred)
+        return fn(y_true, y_pred, *args, **kwargs)
+
+    return loss_function
 
 
 def class_ids(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from lamina.losses.loss import EPSILON, as_float, wrapper_class
+from lamina.losses.loss import EPSILON, as_float, takes_arrays, wrapper_class
 
 
 def _sum(x, axis):
@@ -17,6 +17,7 @@ def _sum(x, axis):
     return x.sum(dim=axis)
 
 
+@takes_arrays
 def dice(y_true, y_pred, axis=None):
     """The Dice loss `1 - 2 * sum(y_true * y_pred) / (sum(y_true) + sum(y_pred) + eps)` over `axis`.
 
@@ -34,6 +35,7 @@ def dice(y_true, y_pred, axis=None):
     return 1.0 - 2.0 * intersection / (_sum(y_true, axis) + _sum(y_pred, axis) + EPSILON)
 
 
+@takes_arrays
 def tversky(y_true, y_pred, alpha=0.5, beta=0.5, axis=None):
     """The Tversky loss `1 - TP / (TP + alpha * FN + beta * FP)`; alpha = beta = 0.5 is Dice.
 

@@ -8,9 +8,10 @@ import math
 import torch
 import torch.nn.functional as F
 
-from lamina.losses.loss import EPSILON, as_float, match_rank, mean_over, wrapper_class
+from lamina.losses.loss import EPSILON, as_float, match_rank, mean_over, takes_arrays, wrapper_class
 
 
+@takes_arrays
 def mean_squared_error(y_true, y_pred):
     """Mean of the squared differences over the last axis.
 
@@ -29,6 +30,7 @@ def mean_squared_error(y_true, y_pred):
     return mean_over((y_pred - as_float(y_true, y_pred)).square())
 
 
+@takes_arrays
 def mean_absolute_error(y_true, y_pred):
     """Mean of the absolute differences over the last axis.
 
@@ -44,6 +46,7 @@ def mean_absolute_error(y_true, y_pred):
     return (y_pred - as_float(y_true, y_pred)).abs().mean(dim=-1)
 
 
+@takes_arrays
 def mean_absolute_percentage_error(y_true, y_pred):
     """100 times the mean of `|y_true - y_pred| / max(|y_true|, eps)` over the last axis.
 
@@ -61,6 +64,7 @@ def mean_absolute_percentage_error(y_true, y_pred):
     return 100.0 * diff.mean(dim=-1)
 
 
+@takes_arrays
 def mean_squared_logarithmic_error(y_true, y_pred):
     """Mean of `(log(y_pred + 1) - log(y_true + 1))^2` over the last axis (values clipped at eps).
 
@@ -79,6 +83,7 @@ def mean_squared_logarithmic_error(y_true, y_pred):
     return (first - second).square().mean(dim=-1)
 
 
+@takes_arrays
 def huber(y_true, y_pred, delta=1.0):
     """Quadratic for errors up to `delta`, linear beyond, averaged over the last axis.
 
@@ -98,6 +103,7 @@ def huber(y_true, y_pred, delta=1.0):
     return (0.5 * quadratic.square() + delta * linear).mean(dim=-1)
 
 
+@takes_arrays
 def log_cosh(y_true, y_pred):
     """Mean of `log(cosh(y_pred - y_true))` over the last axis, computed without overflow.
 
@@ -114,6 +120,7 @@ def log_cosh(y_true, y_pred):
     return (x + F.softplus(-2.0 * x) - math.log(2.0)).mean(dim=-1)
 
 
+@takes_arrays
 def kl_divergence(y_true, y_pred):
     """Sum of `y_true * log(y_true / y_pred)` over the last axis (both clipped to [eps, 1]).
 
@@ -131,6 +138,7 @@ def kl_divergence(y_true, y_pred):
     return (y_true * torch.log(y_true / y_pred)).sum(dim=-1)
 
 
+@takes_arrays
 def poisson(y_true, y_pred):
     """Mean of `y_pred - y_true * log(y_pred + eps)` over the last axis.
 
@@ -146,6 +154,7 @@ def poisson(y_true, y_pred):
     return (y_pred - as_float(y_true, y_pred) * torch.log(y_pred + EPSILON)).mean(dim=-1)
 
 
+@takes_arrays
 def cosine_similarity(y_true, y_pred, axis=-1):
     """Minus the cosine similarity of the two along `axis` (so that minimising aligns them).
 

@@ -6,9 +6,10 @@ import torch
 import torch.nn.functional as F
 
 from lamina.engine import errors
-from lamina.losses.loss import Loss, match_rank, wrapper_class
+from lamina.losses.loss import Loss, match_rank, takes_arrays, wrapper_class
 
 
+@takes_arrays
 def ctc(y_true, y_pred):
     """Connectionist temporal classification loss, one value per sample.
 
@@ -52,6 +53,7 @@ def _pair_masks(query_labels, key_labels, remove_diagonal):
     return positive, negative
 
 
+@takes_arrays
 def circle(
     y_true,
     y_pred,

@@ -1,0 +1,59 @@
+"""Conv1D / Conv2D / Conv3D's Keras hook `convolution_op` (layers/convolutional.py)."""
+
+import numpy as np
+import pytest
+
+import lamina
+
+
+def _standardized_conv(m, data_format="channels_last"):
+    """A Conv2D whose convolution_op standardizes the kernel over all but the filters axis; the
+    layer's bias and activation still apply, as Keras's call does after the hook."""
+
+    class StandardizedConv(m.layers.Conv2D):
+        def convolution_op(self, inputs, kernel):
+            mean, var = m.ops.moments(kernel, axes=[0, 1, 2], keepdims=True)
+            return m.ops.conv(
+                inputs,
+                (kernel - mean) / m.ops.sqrt(var + 1e-10),
+                strides=self.strides,
+                padding="valid",
+                data_format=self.data_format,
+            )
+
+    rng = np.random.default_rng(0)
+    shape = (2, 6, 6, 3) if data_format == "channels_last" else (2, 3, 6, 6)
+    x = rng.standard_normal(shape).astype("float32")
+    layer = StandardizedConv(4, 3, strides=2, activation="relu", data_format=data_format)
+    layer(x)
+    kernel = rng.standard_normal((3, 3, 3, 4)).astype("float32")
+    layer.set_weights([kernel, np.linspace(-1, 1, 4).astype("float32")])
+    return m.ops.convert_to_numpy(layer(x))
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_overridden_convolution_op_matches_keras(data_format):
+    from tests.parity import reference
+
+    ours = _standardized_conv(lamina, data_format)
+    theirs = reference.keras_run(lambda m: _standardized_conv(m, data_format))
+    assert (ours > 0).any() and (ours == 0).any()  # the bias and the relu both applied
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
+
+
+def test_default_convolution_op_is_the_layers_convolution_without_bias():
+    layer = lamina.layers.Conv1D(2, 3, padding="causal", bias_initializer="ones")
+    x = np.random.default_rng(1).standard_normal((1, 5, 3)).astype("float32")
+    full = lamina.ops.convert_to_numpy(layer(x))
+    kernel = lamina.backend.conv_kernel_to_keras(layer.kernel)
+    conv = lamina.ops.convert_to_numpy(layer.convolution_op(x, kernel))
+    np.testing.assert_allclose(conv, full - 1.0, rtol=1e-6, atol=1e-6)
+
+
+def test_convolution_op_names_a_kernel_in_torch_layout():
+    layer = lamina.layers.Conv2D(4, 3)
+    x = np.zeros((1, 5, 5, 2), "float32")
+    layer(x)
+    with pytest.raises(ValueError, match=r"\(3, 3, 2, 4\).*\(4, 2, 3, 3\).*conv_kernel_to_keras"):
+        layer.convolution_op(x, layer.kernel)
