@@ -54,3 +54,14 @@ def test_sparse_categorical_accuracy_matches_keras(labels):
         return np.asarray(m.ops.convert_to_numpy(out)).tolist()
 
     assert run(lamina) == reference.keras_run(run)
+
+
+def test_top_k_ties_count_in_the_labels_favour():
+    # Row 0 ties classes 0 and 1 at the k-th place: Keras counts label 1 as in the top 1.
+    scores = np.array([[0.4, 0.4, 0.2], [0.1, 0.1, 0.8]], dtype="float32")
+
+    def run(m):
+        out = m.metrics.sparse_top_k_categorical_accuracy(np.array([1, 0]), scores, k=1)
+        return np.asarray(m.ops.convert_to_numpy(out)).tolist()
+
+    assert run(lamina) == reference.keras_run(run) == [1.0, 0.0]

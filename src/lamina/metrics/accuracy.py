@@ -9,6 +9,7 @@ import torch
 from lamina.losses import match_rank
 from lamina.losses.loss import as_tensors, bind_positional, class_ids, one_hot_ids
 from lamina.metrics.metric import MeanMetricWrapper
+from lamina.ops.indexing import in_top_k
 
 
 def _tensors(y_true, y_pred):
@@ -129,8 +130,10 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False
     if from_sorted_ids:
         top = y_pred[..., :k]
         return (top == y_true.to(top.dtype).unsqueeze(-1)).any(dim=-1).float()
-    top = y_pred.topk(min(k, y_pred.shape[-1]), dim=-1).indices
-    return (top == y_true.long().unsqueeze(-1)).any(dim=-1).float()
+    # Ties count in the label's favour, as Keras's (and TF's) in_top_k: the label is in the top k
+    # when fewer than k scores are strictly higher, whatever order topk would break the tie in.
+    flat = in_top_k(y_true.reshape(-1), y_pred.reshape(-1, y_pred.shape[-1]), k)
+    return flat.reshape(y_true.shape).float()
 
 
 def wrapper_class(fn, class_name, default_name, *, doc=None, leading=(), **defaults):
