@@ -590,3 +590,33 @@ def test_numpy_keyword_arguments_match_keras():
     ours, theirs = _numpy_keyword_argument(lamina), reference.keras_run(_numpy_keyword_argument)
     np.testing.assert_allclose(ours[0], theirs[0])
     assert ours[1] == theirs[1]
+
+
+def _argument_masks_seen(m):
+    """A layer with Keras's `<argument>_mask` parameter, fed an Embedding(mask_zero=True) output
+    as its second argument: eagerly and in a functional model."""
+
+    class CountContext(m.layers.Layer):
+        def call(self, query, context, context_mask=None):
+            if context_mask is None:
+                return query * 0.0 - 1.0
+            kept = m.ops.sum(m.ops.cast(context_mask, "float32"), axis=-1, keepdims=True)
+            return query * 0.0 + kept
+
+    tokens = np.array([[1, 2, 0], [3, 0, 0]], dtype="int32")
+    query = np.ones((2, 1), "float32")
+    embedding = m.layers.Embedding(5, 2, mask_zero=True)
+    layer = CountContext()
+    eager = m.ops.convert_to_numpy(layer(query, embedding(tokens)))
+    query_input, token_input = m.Input((1,)), m.Input((3,), dtype="int32")
+    model = m.Model([query_input, token_input], CountContext()(query_input, embedding(token_input)))
+    return eager.tolist(), model.predict([query, tokens], verbose=0).tolist()
+
+
+@pytest.mark.parity
+def test_argument_mask_parameters_get_that_arguments_mask_as_in_keras():
+    from tests.parity import reference
+
+    ours = _argument_masks_seen(lamina)
+    assert ours == ([[2.0], [1.0]], [[2.0], [1.0]])
+    assert ours == reference.keras_run(_argument_masks_seen)

@@ -279,6 +279,13 @@ class Layer(nn.Module):
             self._call_takes_training and signature["training"].default is True
         )
         self._call_takes_mask = "mask" in signature
+        # Keras's `<argument>_mask` parameters (`call(self, query, context, context_mask=None)`):
+        # argument name -> its mask parameter, filled from the argument's `_keras_mask`.
+        self._call_argument_masks = {
+            name[: -len("_mask")]: name
+            for name in signature
+            if name.endswith("_mask") and name[: -len("_mask")] in signature
+        }
         # call()'s first parameter, which Keras lets a caller pass by name: `layer(inputs=x)`.
         self._call_first_arg = next(
             (
@@ -405,6 +412,21 @@ class Layer(nn.Module):
             return self.call(inputs, training=current_training(self, None))
         return self.call(inputs)
 
+    def _fill_argument_masks(self, inputs, args, kwargs) -> None:
+        """As Keras does for a call with several tensor arguments: each `<argument>_mask`
+        parameter left None gets that argument's mask."""
+        positional = [
+            name
+            for name, param in inspect.signature(self.call).parameters.items()
+            if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD)
+        ]
+        given = {**dict(zip(positional, (inputs, *args), strict=False)), **kwargs}
+        for argument, mask_parameter in self._call_argument_masks.items():
+            if kwargs.get(mask_parameter) is None and argument in given:
+                mask = _mask_of(given[argument])
+                if mask is not None:
+                    kwargs[mask_parameter] = mask
+
     def _weights_device(self) -> torch.device | None:
         """Where this layer's weights (its sub-layers' included) live; None without weights.
         Cached: found again after build and after `.to()` / `.cuda()` (`_apply`)."""
@@ -456,6 +478,8 @@ class Layer(nn.Module):
                 kwargs["mask"] = mask
         elif not self._call_takes_mask:
             kwargs.pop("mask", None)
+        if self._call_argument_masks and _more_tensor_arguments(args, kwargs):
+            self._fill_argument_masks(inputs, args, kwargs)
 
         training = kwargs.get("training")
         if self._call_takes_training:
