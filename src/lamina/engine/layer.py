@@ -1209,6 +1209,26 @@ def _tensor_list_alone(inputs, args, kwargs) -> bool:
     )
 
 
+def overrides(layer, method: str) -> bool:
+    """Whether `layer`'s class defines its own `method` rather than inheriting Layer's (Keras's
+    hooks that saving and loading call only when a layer overrides them: `get_build_config`,
+    `save_own_variables`, ...).
+
+    Args:
+        layer: a layer.
+        method: the name of a `Layer` method.
+
+    Example:
+        >>> class Custom(Layer):
+        ...     def get_build_config(self):
+        ...         return {}
+        >>> overrides(Custom(), "get_build_config"), overrides(Layer(), "get_build_config")
+        (True, False)
+    """
+    own = getattr(type(layer), method, None)
+    return own is not None and own is not getattr(Layer, method, None)
+
+
 def _attach_masks(outputs, masks) -> None:
     """Give each output tensor its mask, as Keras does: `compute_mask` answers in the outputs'
     structure (one mask per tensor a layer returns, a list of them for a list of outputs, such as

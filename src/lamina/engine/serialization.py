@@ -34,7 +34,7 @@ def layer_entry(layer) -> dict:
     # shape is not Keras's build_config for a build of several shapes (MultiHeadAttention's
     # query/value shapes), which Keras would then call wrongly.
     build_config = None
-    if _overrides_layer(layer, "get_build_config") and not isinstance(layer, InputLayer):
+    if layer_module.overrides(layer, "get_build_config") and not isinstance(layer, InputLayer):
         build_config = layer.get_build_config()
     if build_config is not None:
         entry["build_config"] = _jsonable(build_config)
@@ -271,11 +271,5 @@ def _build_from_entry(layer, build_config) -> None:
     `build_config` now, as Keras does on loading; others are built as the model is rebuilt."""
     if not isinstance(build_config, dict) or getattr(layer, "built", True):
         return
-    if _overrides_layer(layer, "build_from_config"):
+    if layer_module.overrides(layer, "build_from_config"):
         layer.build_from_config(build_config)
-
-
-def _overrides_layer(layer, method: str) -> bool:
-    """Whether `layer`'s class defines its own `method` rather than inheriting Layer's."""
-    own = getattr(type(layer), method, None)
-    return own is not None and own is not getattr(layer_module.Layer, method, None)

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from lamina import backend
+from lamina.engine.layer import overrides
 from lamina.saving import h5_guard, optimizer_state
 from lamina.saving.errors import FileFormatError
 from lamina.saving.weight_paths import model_tree, model_tree_in
@@ -41,15 +42,6 @@ def write(file, model, include_optimizer: bool = True) -> None:
             member = file.require_group(f"optimizer/optimizers/{key}/vars")
             for index, value in enumerate(values):
                 create_dataset(member, str(index), value)
-
-
-def overrides(layer, method: str) -> bool:
-    """Whether `layer`'s class defines its own `method` (Keras's saving hooks:
-    `save_own_variables`, `load_own_variables`), rather than inheriting lamina's Layer's."""
-    from lamina.engine.layer import Layer
-
-    own = getattr(type(layer), method, None)
-    return own is not None and own is not getattr(Layer, method, None)
 
 
 def create_dataset(group, name, array) -> None:
