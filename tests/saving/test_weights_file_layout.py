@@ -146,3 +146,30 @@ def test_an_older_lamina_file_with_the_attention_weights_in_one_group_still_load
     fresh.load_weights(path)
     for a, b in zip(fresh.get_weights(), model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_sub_layer_holders_own_saving_hooks_run_once_over_all_its_weights(tmp_path):
+    import lamina
+
+    calls = []
+
+    class Counted(lamina.layers.MultiHeadAttention):
+        def save_own_variables(self, store):
+            calls.append("save")
+            super().save_own_variables(store)
+
+        def load_own_variables(self, store):
+            calls.append(("load", sorted(store)))
+            super().load_own_variables(store)
+
+    def build():
+        query, value = lamina.Input((4, 6)), lamina.Input((5, 3))
+        return lamina.Model([query, value], Counted(num_heads=2, key_dim=3)(query, value))
+
+    model = build()
+    model.save_weights(tmp_path / "hooked.weights.h5")
+    fresh = build()
+    fresh.load_weights(tmp_path / "hooked.weights.h5")
+    assert calls == ["save", ("load", [str(i) for i in range(8)])]
+    for a, b in zip(fresh.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -22,6 +22,8 @@ def write(file, model, include_optimizer: bool = True) -> None:
         group = file.require_group(f"{node.path}/vars" if node.path else "vars")
         group.attrs["name"] = getattr(node.layer, "name", "")
         if overrides(node.layer, "save_own_variables"):
+            if not node.primary:  # the hook writes all of the layer's own variables
+                continue
             store = {}
             node.layer.save_own_variables(store)
             for key, value in store.items():
@@ -70,6 +72,8 @@ def plan(file, model, skip_mismatch: bool = False, source: str = "") -> list:
     for node in model_tree_in(file, model):
         key = f"{node.path}/vars" if node.path else "vars"
         if overrides(node.layer, "load_own_variables"):
+            if not node.primary:  # the hook reads all of the layer's own variables
+                continue
             hook = _own_variables_hook(file, node, key, source)
             if hook is not None:
                 checked.append(hook)

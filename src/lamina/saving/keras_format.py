@@ -49,7 +49,7 @@ def _saved_assets(model) -> list[tuple[str, bytes]]:
     """The files the layers' `save_assets(folder)` write (Keras's hook, for state that is no
     tensor, such as a vocabulary), as archive members `assets/<layer path>/<file>`: each layer
     gets the folder of its path in the weights tree, as Keras gives it."""
-    nodes = [node for node in model_tree(model) if hasattr(node.layer, "save_assets")]
+    nodes = [n for n in model_tree(model) if n.primary and hasattr(n.layer, "save_assets")]
     if not nodes:
         return []
     members = []
@@ -90,7 +90,7 @@ def _load_assets(model, members) -> None:
                 handle.write(data)
         root = os.path.join(folder, "assets")
         for node in model_tree(model):
-            if not hasattr(node.layer, "load_assets"):
+            if not node.primary or not hasattr(node.layer, "load_assets"):
                 continue
             path = os.path.join(root, *node.path.split("/")) if node.path else root
             os.makedirs(path, exist_ok=True)

@@ -26,6 +26,9 @@ class Node:
     path: str
     layer: nn.Module
     weights: list = field(default_factory=list)  # (tensor, to_keras, from_keras)
+    # False for the groups a layer files some own weights under (`Layer._keras_weight_groups`):
+    # a layer's per-layer hooks (save_own_variables, save_assets) run at its primary node only.
+    primary: bool = True
 
 
 def list_keys(modules) -> list[str]:
@@ -79,7 +82,7 @@ def _walk(layer, path: str, nodes: list, seen: set, grouped: bool = True) -> Non
     seen.add(id(layer))
     if grouped:
         for group, weights in _own_by_group(layer).items():
-            nodes.append(Node(f"{path}/{group}" if group else path, layer, weights))
+            nodes.append(Node(f"{path}/{group}" if group else path, layer, weights, not group))
     else:
         nodes.append(Node(path, layer, _own(layer)))
     for name, child in _children(layer):
@@ -132,17 +135,9 @@ def model_tree_in(file, model) -> list[Node]:
         if tops and not any(top in file for top in tops):
             by_attribute = False
     tree = model_tree(model, by_attribute)
-    if any(node.weights and f"{node.path}/vars" not in file for node in _split_off(tree)):
+    if any(node.weights and f"{node.path}/vars" not in file for node in tree if not node.primary):
         return model_tree(model, by_attribute, grouped=False)
     return tree
-
-
-def _split_off(tree: list[Node]) -> list[Node]:
-    """The nodes holding weights that a layer files under a sub-layer's key (not its own)."""
-    own_paths = {}
-    for node in tree:
-        own_paths.setdefault(id(node.layer), node.path)
-    return [node for node in tree if node.path != own_paths[id(node.layer)]]
 
 
 def legacy_entries(layer) -> list:
