@@ -286,14 +286,12 @@ class Layer(nn.Module):
             for name in signature
             if name.endswith("_mask") and name[: -len("_mask")] in signature
         }
-        # call()'s first parameter, which Keras lets a caller pass by name: `layer(inputs=x)`.
-        self._call_first_arg = next(
-            (
-                name
-                for name, param in signature.items()
-                if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD)
-            ),
-            None,
+        # call()'s positional parameters; the first, which Keras lets a caller pass by name
+        # (`layer(inputs=x)`), is the inputs.
+        self._call_positional = tuple(
+            name
+            for name, param in signature.items()
+            if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD)
         )
         self._computes_mask = type(self).compute_mask is not Layer.compute_mask
         self._remat_mode = remat.current_mode()  # a RematScope open at creation (remat.py)
@@ -352,7 +350,8 @@ class Layer(nn.Module):
     def _inputs_by_name(self, kwargs):
         """`layer(logits=x, targets=y)`: Keras takes call()'s first parameter by name as the
         inputs; lamina's forward() takes them first, so they move to the front here."""
-        name = self.__dict__.get("_call_first_arg")
+        positional = self.__dict__.get("_call_positional", ())
+        name = positional[0] if positional else None
         if name is None or name not in kwargs:
             raise TypeError(
                 f"{errors.describe(self)} was called with keyword arguments only "
@@ -415,12 +414,7 @@ class Layer(nn.Module):
     def _fill_argument_masks(self, inputs, args, kwargs) -> None:
         """As Keras does for a call with several tensor arguments: each `<argument>_mask`
         parameter left None gets that argument's mask."""
-        positional = [
-            name
-            for name, param in inspect.signature(self.call).parameters.items()
-            if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD)
-        ]
-        given = {**dict(zip(positional, (inputs, *args), strict=False)), **kwargs}
+        given = {**dict(zip(self._call_positional, (inputs, *args), strict=False)), **kwargs}
         for argument, mask_parameter in self._call_argument_masks.items():
             if kwargs.get(mask_parameter) is None and argument in given:
                 mask = _mask_of(given[argument])
