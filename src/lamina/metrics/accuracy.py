@@ -7,19 +7,12 @@ import inspect
 import torch
 
 from lamina.losses import match_rank
-from lamina.losses.loss import as_tensors, bind_positional, class_ids, one_hot_ids
+from lamina.losses.loss import bind_positional, class_ids, one_hot_ids, takes_arrays
 from lamina.metrics.metric import MeanMetricWrapper
 from lamina.ops.indexing import in_top_k
 
 
-def _tensors(y_true, y_pred):
-    """NumPy arrays and lists as tensors, as Keras's metric functions take them; tensors pass
-    untouched (the training step's case, with no call at all)."""
-    if isinstance(y_true, torch.Tensor) and isinstance(y_pred, torch.Tensor):
-        return y_true, y_pred
-    return as_tensors(y_true, y_pred)
-
-
+@takes_arrays
 def accuracy(y_true, y_pred):
     """1 where the prediction equals the label exactly, else 0.
 
@@ -31,11 +24,11 @@ def accuracy(y_true, y_pred):
         >>> accuracy(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 3.0])).tolist()
         [1.0, 0.0]
     """
-    y_true, y_pred = _tensors(y_true, y_pred)
     y_true, y_pred = match_rank(y_true, y_pred)
     return torch.eq(y_true.to(y_pred.dtype), y_pred).float()
 
 
+@takes_arrays
 def binary_accuracy(y_true, y_pred, threshold=0.5):
     """1 where `(y_pred > threshold)` equals the label, entry by entry (as Keras's, no reduction).
 
@@ -48,12 +41,12 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
         >>> binary_accuracy(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.7, 0.6]])).tolist()
         [[1.0, 0.0]]
     """
-    y_true, y_pred = _tensors(y_true, y_pred)
     y_true, y_pred = match_rank(y_true, y_pred)
     # eq promotes the boolean prediction to the labels' dtype inside its kernel: no cast copies.
     return (y_pred > threshold).eq(y_true).float()
 
 
+@takes_arrays
 def categorical_accuracy(y_true, y_pred):
     """1 where the arg-max of the prediction is the arg-max of the one-hot label.
 
@@ -65,10 +58,10 @@ def categorical_accuracy(y_true, y_pred):
         >>> categorical_accuracy(torch.tensor([[0.0, 1.0]]), torch.tensor([[0.3, 0.7]])).tolist()
         [1.0]
     """
-    y_true, y_pred = _tensors(y_true, y_pred)
     return (one_hot_ids(y_true) == y_pred.argmax(dim=-1)).float()
 
 
+@takes_arrays
 def sparse_categorical_accuracy(y_true, y_pred):
     """1 where the arg-max of the prediction is the integer label.
 
@@ -80,7 +73,6 @@ def sparse_categorical_accuracy(y_true, y_pred):
         >>> sparse_categorical_accuracy(torch.tensor([0]), torch.tensor([[0.3, 0.7]])).tolist()
         [0.0]
     """
-    y_true, y_pred = _tensors(y_true, y_pred)
     y_true = class_ids(y_true, y_pred)
     predicted = y_pred.argmax(dim=-1)
     if y_true.is_floating_point():
@@ -89,6 +81,7 @@ def sparse_categorical_accuracy(y_true, y_pred):
     return (predicted == y_true).float()
 
 
+@takes_arrays
 def top_k_categorical_accuracy(y_true, y_pred, k=5):
     """1 where the one-hot label's class is among the `k` largest predictions.
 
@@ -102,10 +95,10 @@ def top_k_categorical_accuracy(y_true, y_pred, k=5):
         >>> top_k_categorical_accuracy(y_true, torch.tensor([[0.1, 0.5, 0.4]]), k=2).tolist()
         [1.0]
     """
-    y_true, y_pred = _tensors(y_true, y_pred)
     return sparse_top_k_categorical_accuracy(one_hot_ids(y_true), y_pred, k)
 
 
+@takes_arrays
 def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False):
     """1 where the integer label is among the `k` largest predictions.
 
@@ -125,7 +118,6 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False
         >>> sparse_top_k_categorical_accuracy(torch.tensor([2]), ids, k=1, from_sorted_ids=True)
         tensor([0.])
     """
-    y_true, y_pred = _tensors(y_true, y_pred)
     y_true = class_ids(y_true, y_pred)
     if from_sorted_ids:
         top = y_pred[..., :k]
