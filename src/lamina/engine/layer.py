@@ -1203,14 +1203,15 @@ def _tensor_list_alone(inputs, args, kwargs) -> bool:
     )
 
 
-def overrides(layer, method: str) -> bool:
-    """Whether `layer`'s class defines its own `method` rather than inheriting Layer's (Keras's
-    hooks that saving and loading call only when a layer overrides them: `get_build_config`,
-    `save_own_variables`, ...).
+def overrides(layer, method: str, base: type | None = None) -> bool:
+    """Whether `layer`'s class defines its own `method` rather than inheriting `base`'s (Keras's
+    hooks that saving and loading call only when a layer or model overrides them:
+    `get_build_config`, `save_own_variables`, `get_compile_config`, ...).
 
     Args:
-        layer: a layer.
-        method: the name of a `Layer` method.
+        layer: a layer or model.
+        method: the name of a method of `base`.
+        base: the class whose method counts as not overridden (default: `Layer`).
 
     Example:
         >>> class Custom(Layer):
@@ -1220,7 +1221,7 @@ def overrides(layer, method: str) -> bool:
         (True, False)
     """
     own = getattr(type(layer), method, None)
-    return own is not None and own is not getattr(Layer, method, None)
+    return own is not None and own is not getattr(base or Layer, method, None)
 
 
 def _attach_masks(outputs, masks) -> None:

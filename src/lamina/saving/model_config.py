@@ -6,7 +6,7 @@ from __future__ import annotations
 import warnings
 
 from lamina import losses, metrics, optimizers
-from lamina.engine.layer import lamina_class
+from lamina.engine.layer import lamina_class, overrides
 from lamina.saving.errors import FileFormatError
 from lamina.saving.inert_arguments import drop_inert_keras_arguments
 from lamina.saving.object_registration import (
@@ -66,9 +66,7 @@ def model_entry(model) -> dict:
 
 def _overridden(model, method: str) -> bool:
     """Whether `model`'s class defines its own `method` rather than inheriting lamina Model's."""
-    base = lamina_class("Model")
-    own = getattr(type(model), method, None)
-    return own is not None and base is not None and own is not getattr(base, method, None)
+    return overrides(model, method, lamina_class("Model"))
 
 
 def _object_entry(obj, module: str):
