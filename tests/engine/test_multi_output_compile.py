@@ -106,3 +106,13 @@ def test_per_output_specs_that_do_not_fit_the_outputs(kwargs, message):
     model.compile(optimizer="sgd", **kwargs)
     with pytest.raises(ValueError, match=message):
         model.fit(x, {"price": y_price, "kind": y_kind}, epochs=1, verbose=0)
+
+
+def test_label_keys_that_name_no_output_are_refused():
+    # Keras refuses labels whose structure differs from the outputs'; ignoring the extra key would
+    # hide a misspelt output name whose loss then never trains.
+    model, x, y_price, y_kind = model_and_data(dict_outputs=True)
+    model.compile(optimizer="sgd", loss={"price": "mse", "kind": "sparse_categorical_crossentropy"})
+    labels = {"price": y_price, "kind": y_kind, "colour": y_kind}
+    with pytest.raises(ValueError, match=r"received labels with the extra keys \['colour'\]"):
+        model.fit(x, labels, epochs=1, verbose=0)

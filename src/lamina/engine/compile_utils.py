@@ -61,10 +61,19 @@ def flatten_labels(model, y) -> list:
     """Labels in the outputs' order: a dict of labels is matched to the outputs by name, as Keras
     does, not by the order of its keys. An output the dict has no key for gets None (Keras takes
     labels only for the outputs that have a loss or metrics; the loss and the metrics refuse a
-    missing one they need), never the labels of another output."""
+    missing one they need), never the labels of another output. A key that names no output is
+    refused, as Keras refuses labels whose structure differs from the outputs'."""
     if isinstance(y, dict):
         names = output_names(model)
         if set(names) & set(y):
+            unknown = set(y) - set(names)
+            if unknown:
+                raise errors.value_error(
+                    f"Model '{model.name}'",
+                    f"label keys among its output names {names}",
+                    f"labels with the extra keys {sorted(unknown)}",
+                    "drop those keys from y, or give the model outputs of those names.",
+                )
             return [y.get(name) for name in names]
     return flatten_outputs(y)
 
