@@ -250,6 +250,20 @@ def test_positional_arguments_follow_keras_order(case):
     assert theirs.get_config().items() <= ours.get_config().items()
 
 
+def test_the_base_class_takes_dtype_then_name_as_keras_does():
+    # A custom metric forwarding its arguments by position reaches Metric(dtype, name) in Keras.
+    class Counted(metrics.Metric):
+        def __init__(self, dtype=None, name=None):
+            super().__init__(dtype, name)
+
+    class KerasCounted(keras.metrics.Metric):
+        def __init__(self, dtype=None, name=None):
+            super().__init__(dtype, name)
+
+    ours, theirs = Counted("float32", "counted"), KerasCounted("float32", "counted")
+    assert (ours.name, ours.dtype) == (theirs.name, theirs.dtype) == ("counted", "float32")
+
+
 def test_sparse_top_k_reads_sorted_ids_as_keras_does():
     y_true = RNG.integers(0, 6, (N,))
     sorted_ids = np.argsort(-RNG.standard_normal((N, 6)), axis=-1)[:, :4].astype("float32")

@@ -18,8 +18,8 @@ class Metric:
     """Base class: subclasses create state with `add_state` and implement update_state / result.
 
     Args:
-        name: the metric's name (snake case of the class name by default).
         dtype: accepted for Keras compatibility; state is float32.
+        name: the metric's name (snake case of the class name by default).
 
     Examples:
         >>> class Count(Metric):
@@ -34,7 +34,7 @@ class Metric:
         3.0
     """
 
-    def __init__(self, name=None, dtype=None):
+    def __init__(self, dtype=None, name=None):  # Keras's order: dtype first
         self.name = name or to_snake_case(type(self).__name__)
         self.dtype = dtype or "float32"
         self._state_names: list[str] = []
