@@ -113,7 +113,7 @@ def logdet(x):
         A `(...)` tensor.
 
     Example:
-        >>> lamina.ops.logdet(torch.tensor([[np.e, 0.0], [0.0, 1.0]]))
+        >>> lamina.ops.logdet(torch.tensor([[np.e, 0.0], [0.0, 1.0]])).round(decimals=4)
         tensor(1.)
     """
     return torch.logdet(_float(x))

@@ -599,7 +599,7 @@ log.__doc__ = """Natural logarithm, element-wise.
         A tensor shaped like `x` (float for integer `x`).
 
     Example:
-        >>> lamina.ops.log(torch.tensor([1.0, np.e]))
+        >>> lamina.ops.log(torch.tensor([1.0, np.e])).round(decimals=4)  # 1 ulp off on AVX-512
         tensor([0., 1.])
 """
 log1p = _unary("log1p", torch.log1p, floating=True)
