@@ -184,7 +184,9 @@ def get(identifier):
         name = identifier["class_name"]
         cls = _BY_CLASS.get(name) or _BY_NAME.get(str(name).lower())
         if cls is None:
-            raise errors.unknown_name("constraint", name, _BY_CLASS)
+            from lamina.saving import object_registration
+
+            cls = object_registration.registered_class("constraint", identifier, _BY_CLASS)
         return cls.from_config(identifier.get("config", {}))
     if callable(identifier):
         return identifier
@@ -195,18 +197,19 @@ def get(identifier):
 
 
 def serialize(constraint):
-    """A constraint as Keras writes it: `{"class_name": ..., "config": ...}` (None stays None).
+    """A constraint as Keras writes it: `{"module", "class_name", "config", "registered_name"}`
+    (None stays None).
 
     Args:
         constraint: the `Constraint`, or None.
 
     Examples:
-        >>> serialize(UnitNorm(axis=1))
-        {'class_name': 'UnitNorm', 'config': {'axis': 1}}
+        >>> serialize(UnitNorm(axis=1))["config"]
+        {'axis': 1}
     """
-    if constraint is None:
-        return None
-    return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
+    from lamina.saving.object_serialization import serialize_keras_object
+
+    return serialize_keras_object(constraint)
 
 
 def deserialize(config):

@@ -603,7 +603,13 @@ def get(identifier) -> Initializer:
             for k, v in identifier.get("config", {}).items()
             if not (k in ("input_axes", "output_axes") and v is None)
         }
-        return _INITIALIZERS[key](**config)
+        if key in _INITIALIZERS:
+            return _INITIALIZERS[key](**config)
+        from lamina.saving import object_registration
+
+        return object_registration.registered_class(
+            "initializer", identifier, _INITIALIZERS
+        ).from_config(config)
     if callable(identifier):
         return _CallableInitializer(identifier)
     raise TypeError(f"Could not interpret initializer {identifier!r}.")
@@ -619,16 +625,19 @@ class _CallableInitializer(Initializer):
 
 
 def serialize(initializer: Initializer) -> dict:
-    """An initializer as Keras writes it: `{"class_name": ..., "config": ...}`.
+    """An initializer as Keras writes it: `{"module", "class_name", "config", "registered_name"}`.
 
     Args:
         initializer: the `Initializer` to describe.
 
     Examples:
-        >>> serialize(Constant(3.0))
-        {'class_name': 'Constant', 'config': {'value': 3.0}}
+        >>> entry = serialize(Constant(3.0))
+        >>> entry["module"], entry["class_name"], entry["config"]
+        ('keras.initializers', 'Constant', {'value': 3.0})
     """
-    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+    from lamina.saving.object_serialization import serialize_keras_object
+
+    return serialize_keras_object(initializer)
 
 
 def deserialize(config, custom_objects=None) -> Initializer:

@@ -201,25 +201,32 @@ def get(identifier):
             raise errors.unknown_name("regularizer", identifier, _REGULARIZERS)
         return _REGULARIZERS[key]()
     if isinstance(identifier, dict) and "class_name" in identifier:
-        return _BY_CLASS[identifier["class_name"]](**identifier.get("config", {}))
+        cls = _BY_CLASS.get(identifier["class_name"])
+        if cls is None:
+            from lamina.saving import object_registration
+
+            cls = object_registration.registered_class("regularizer", identifier, _BY_CLASS)
+        return cls.from_config(identifier.get("config", {}))
     if callable(identifier):
         return identifier
     raise TypeError(f"Could not interpret regularizer {identifier!r}.")
 
 
 def serialize(regularizer):
-    """A regularizer as Keras writes it: `{"class_name": ..., "config": ...}` (None stays None).
+    """A regularizer as Keras writes it: `{"module", "class_name", "config", "registered_name"}`
+    (None stays None).
 
     Args:
         regularizer: the `Regularizer`, or None.
 
     Examples:
-        >>> serialize(L1(0.5))
-        {'class_name': 'L1', 'config': {'l1': 0.5}}
+        >>> entry = serialize(L1(0.5))
+        >>> entry["module"], entry["class_name"], entry["config"]
+        ('keras.regularizers', 'L1', {'l1': 0.5})
     """
-    if regularizer is None:
-        return None
-    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+    from lamina.saving.object_serialization import serialize_keras_object
+
+    return serialize_keras_object(regularizer)
 
 
 def deserialize(config, custom_objects=None):

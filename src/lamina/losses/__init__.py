@@ -169,12 +169,9 @@ def serialize(loss):
     if loss is None:
         return None
     if isinstance(loss, Loss):
-        return {
-            "module": "keras.losses",
-            "class_name": type(loss).__name__,
-            "config": loss.get_config(),
-            "registered_name": None,
-        }
+        from lamina.saving.object_serialization import serialize_keras_object
+
+        return serialize_keras_object(loss)
     name = getattr(loss, "__name__", None)
     if name in _FUNCTIONS:
         return name

@@ -79,12 +79,9 @@ def serialize(metric) -> dict:
         >>> serialize(Mean(name="m"))["config"]["name"]
         'm'
     """
-    return {
-        "module": "keras.metrics",
-        "class_name": type(metric).__name__,
-        "config": metric.get_config(),
-        "registered_name": None,
-    }
+    from lamina.saving.object_serialization import serialize_keras_object
+
+    return serialize_keras_object(metric)
 
 
 def deserialize(config, custom_objects=None) -> Metric:

@@ -95,7 +95,7 @@ def get(identifier) -> Optimizer:
 
 
 def serialize(optimizer: Optimizer) -> dict:
-    """An optimizer as Keras writes it: `{"class_name": ..., "config": ...}`.
+    """An optimizer as Keras writes it: `{"module", "class_name", "config", "registered_name"}`.
 
     Args:
         optimizer: the `Optimizer` to describe.
@@ -104,7 +104,9 @@ def serialize(optimizer: Optimizer) -> dict:
         >>> serialize(get("sgd"))["config"]["learning_rate"]
         0.01
     """
-    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+    from lamina.saving.object_serialization import serialize_keras_object
+
+    return serialize_keras_object(optimizer)
 
 
 def deserialize(config, custom_objects=None) -> Optimizer:

@@ -394,12 +394,9 @@ def serialize(schedule: LearningRateSchedule) -> dict:
         >>> serialize(ExponentialDecay(0.1, 10, 0.5))["class_name"]
         'ExponentialDecay'
     """
-    return {
-        "module": "keras.optimizers.schedules",
-        "class_name": type(schedule).__name__,
-        "config": schedule.get_config(),
-        "registered_name": None,
-    }
+    from lamina.saving.object_serialization import serialize_keras_object
+
+    return serialize_keras_object(schedule)
 
 
 def deserialize(config: dict, custom_objects=None) -> LearningRateSchedule:

@@ -141,6 +141,31 @@ def get_registered_object(name, custom_objects=None, module_objects=None):
     return None
 
 
+def registered_class(kind: str, entry: dict, known):
+    """The user's class a Keras entry `{"class_name", "registered_name", ...}` of `kind` names:
+    registered, or in an open `custom_object_scope`. Else the unknown-name error, which lists
+    the built-in `known` names.
+
+    Args:
+        kind: what the entry describes, for the error ("initializer").
+        entry: the serialized object.
+        known: the built-in names, for the error.
+
+    Examples:
+        >>> registered_class("constraint", {"class_name": "Wrong"}, ["MaxNorm"])
+        Traceback (most recent call last):
+        ...
+        ValueError: Unknown constraint 'Wrong'. Valid constraint names: 'MaxNorm'.
+    """
+    for name in (entry.get("registered_name"), entry.get("class_name")):
+        found = get_registered_object(name) if name else None
+        if found is not None:
+            return found
+    from lamina.engine import errors
+
+    raise errors.unknown_name(kind, entry["class_name"], known)
+
+
 def with_registered(custom_objects=None) -> dict:
     """`custom_objects` over every registered object, each known by its registered name
     (`"MyPkg>MyLayer"`) and by its bare `__name__`: what loading resolves class names in.
