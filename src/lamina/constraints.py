@@ -207,7 +207,7 @@ def serialize(constraint):
         >>> serialize(UnitNorm(axis=1))["config"]
         {'axis': 1}
     """
-    from lamina.saving.object_serialization import serialize_keras_object
+    from lamina.saving.keras_entry import serialize_keras_object
 
     return serialize_keras_object(constraint)
 

@@ -635,7 +635,7 @@ def serialize(initializer: Initializer) -> dict:
         >>> entry["module"], entry["class_name"], entry["config"]
         ('keras.initializers', 'Constant', {'value': 3.0})
     """
-    from lamina.saving.object_serialization import serialize_keras_object
+    from lamina.saving.keras_entry import serialize_keras_object
 
     return serialize_keras_object(initializer)
 

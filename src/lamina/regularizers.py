@@ -224,7 +224,7 @@ def serialize(regularizer):
         >>> entry["module"], entry["class_name"], entry["config"]
         ('keras.regularizers', 'L1', {'l1': 0.5})
     """
-    from lamina.saving.object_serialization import serialize_keras_object
+    from lamina.saving.keras_entry import serialize_keras_object
 
     return serialize_keras_object(regularizer)
 

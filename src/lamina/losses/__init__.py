@@ -169,7 +169,7 @@ def serialize(loss):
     if loss is None:
         return None
     if isinstance(loss, Loss):
-        from lamina.saving.object_serialization import serialize_keras_object
+        from lamina.saving.keras_entry import serialize_keras_object
 
         return serialize_keras_object(loss)
     name = getattr(loss, "__name__", None)

@@ -79,7 +79,7 @@ def serialize(metric) -> dict:
         >>> serialize(Mean(name="m"))["config"]["name"]
         'm'
     """
-    from lamina.saving.object_serialization import serialize_keras_object
+    from lamina.saving.keras_entry import serialize_keras_object
 
     return serialize_keras_object(metric)
 

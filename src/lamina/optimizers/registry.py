@@ -104,7 +104,7 @@ def serialize(optimizer: Optimizer) -> dict:
         >>> serialize(get("sgd"))["config"]["learning_rate"]
         0.01
     """
-    from lamina.saving.object_serialization import serialize_keras_object
+    from lamina.saving.keras_entry import serialize_keras_object
 
     return serialize_keras_object(optimizer)
 

@@ -394,7 +394,7 @@ def serialize(schedule: LearningRateSchedule) -> dict:
         >>> serialize(ExponentialDecay(0.1, 10, 0.5))["class_name"]
         'ExponentialDecay'
     """
-    from lamina.saving.object_serialization import serialize_keras_object
+    from lamina.saving.keras_entry import serialize_keras_object
 
     return serialize_keras_object(schedule)
 
