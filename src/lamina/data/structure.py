@@ -20,10 +20,32 @@ def stack_structures(elements: list):
     return tree.map_structure(lambda *leaves: stack(list(leaves)), *elements)
 
 
+def is_dataframe(x) -> bool:
+    """A pandas DataFrame or Series: an array to Keras, though it iterates like a generator."""
+    return type(x).__module__.startswith("pandas") and hasattr(x, "to_numpy")
+
+
+def is_strings(array: np.ndarray) -> bool:
+    """Text: a str / bytes array, or an object array holding only str / bytes."""
+    if array.dtype.kind in "US":
+        return True
+    return (
+        array.dtype == object
+        and array.size > 0
+        and all(isinstance(v, (str, bytes)) for v in array.reshape(-1))
+    )
+
+
 def to_leaf(value):
     """One leaf -> a CPU torch tensor, or a NumPy array for text and Python objects."""
     if isinstance(value, torch.Tensor):
         return value
+    if is_dataframe(value):
+        # tf.data reads a DataFrame or Series as the array of its values: rows are positions,
+        # never index labels (a sampled frame's index has gaps). A text column comes as objects.
+        value = value.to_numpy()
+        if value.dtype == object and is_strings(value):
+            value = value.astype(str)
     if isinstance(value, bool):
         return torch.tensor(value)
     if isinstance(value, int):
