@@ -50,6 +50,19 @@ def test_slices_of_pandas_columns_are_rows_by_position_not_by_index_label():
     np.testing.assert_array_equal(whole.numpy(), [[10], [11], [12], [13], [14]])
 
 
+def test_a_row_of_text_is_a_0d_array_as_a_mapped_text_leaf_is():
+    words = np.array(["ab", "cd", "ef"])
+    kinds = [
+        Dataset.from_tensor_slices(words),
+        Dataset.from_tensor_slices(words).batch(2).unbatch(),
+        Dataset.from_tensor_slices(words).map(lambda w: w),
+    ]
+    for dataset in kinds:
+        rows = list(dataset)
+        assert all(type(row) is np.ndarray and row.shape == () for row in rows)
+        assert [row.tolist() for row in rows] == ["ab", "cd", "ef"]
+
+
 def test_slices_of_read_only_arrays_do_not_warn():
     x = np.arange(5)
     x.flags.writeable = False

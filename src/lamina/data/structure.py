@@ -101,6 +101,13 @@ def leaf_shape(leaf) -> tuple:
     return tuple(leaf.shape) if hasattr(leaf, "shape") else ()
 
 
+def row_of(leaf, row: int):
+    """Row `row` of a tensor or array: a 0-d NumPy array rather than a NumPy scalar for one row of
+    text, so an element's text leaf is the same kind of object whether sliced or built."""
+    value = leaf[row]
+    return np.asarray(value) if isinstance(value, np.generic) else value
+
+
 def slice_leaf(leaf, index):
     """`leaf[index]` for a tensor or array; an index array gathers rows."""
     if isinstance(leaf, torch.Tensor) and isinstance(index, np.ndarray):
