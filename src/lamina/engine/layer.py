@@ -161,6 +161,8 @@ def _marking_built(build):
     """`build` that leaves the layer built, as Keras's: a parent's `build` calling
     `self.inner.build(shape)` builds the sub-layer once, not again on its first call."""
 
+    parameters = list(inspect.signature(build).parameters.values())[1:]
+
     @functools.wraps(build)
     def build_and_mark(self, *args, **kwargs):
         depth = self.__dict__.get("_build_depth", 0)
@@ -174,6 +176,9 @@ def _marking_built(build):
             self._finish_build(shape)
         return result
 
+    # Keras calls a `build(self)` that takes no shape with nothing (its layers then build their
+    # sub-layers themselves, on their first call); build_from_shape reads this.
+    build_and_mark.takes_shape = bool(parameters)
     return build_and_mark
 
 
@@ -526,7 +531,10 @@ class Layer(nn.Module):
         if self.built:
             return
         with scopes.name_scope(self.name, caller=self):  # Variables made here: "layer/name"
-            self.build(input_shape)
+            if getattr(type(self).build, "takes_shape", True):
+                self.build(input_shape)
+            else:
+                self.build()
         self._finish_build(input_shape)
 
     def get_build_config(self) -> dict | None:
