@@ -19,7 +19,7 @@ from torch.nn.modules import module as _torch_module
 
 from lamina import backend, constraints, initializers, regularizers, tree
 from lamina.dtype_policies import policy as dtype_policies
-from lamina.engine import errors, naming, remat, scopes, shape_inference, weight
+from lamina.engine import errors, naming, remat, scopes, shape_inference, tracking, weight
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.keras_tensor import any_symbolic, flatten_symbolic
 from lamina.engine.shape_inference import in_meta_inference
@@ -1135,13 +1135,20 @@ class Layer(nn.Module):
 
     def __setattr__(self, name, value):
         # Keras tracks lists of layers assigned as attributes; torch only tracks ModuleLists.
-        if (
+        if isinstance(value, tracking.Tracked):  # `self.blocks += [...]` assigns it back
+            value = tracking.track(self, name, value)
+        elif (
             isinstance(value, list)
             and value
             and all(isinstance(v, nn.Module) for v in value)
             and not name.startswith("_")
         ):
             value = nn.ModuleList(value)
+        elif type(value) in (list, dict, tuple) and not name.startswith("_"):
+            # Keras also follows layers put in a list or dict later (`self.blocks = []`, then
+            # `self.blocks.append(...)`) and in dicts and tuples: see tracking.py.
+            self._modules.pop(tracking.PREFIX + name, None)
+            value = tracking.track(self, name, value)
         elif isinstance(value, VariableBase):
             self._track_variable(name, value)
         elif isinstance(value, torch.Tensor) and self._adopt_auto_named_weight(name, value):
