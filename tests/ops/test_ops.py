@@ -105,6 +105,14 @@ def test_text_converts_to_a_numpy_array_that_string_inputs_take():
         ops.convert_to_tensor(np.array([1]), dtype="string")
 
 
+def test_numeric_ops_on_text_say_so_eagerly_and_symbolically():
+    with pytest.raises(TypeError, match=r"computes on numbers; received text.*Hint: map text"):
+        ops.expand_dims(np.array(["a", "b"]), -1)
+    words = layers.Input(shape=(), dtype="string")
+    with pytest.raises(ValueError, match=r"'expand_dims'.*received a string tensor.*Hint: map"):
+        ops.expand_dims(words, -1)
+
+
 def test_resize_uint8_in_uint8_out_rounded():
     image = np.array([[[[0], [255]]]], dtype="uint8")  # (1, 1, 2, 1)
     out = ops.image.resize(image, (1, 4))

@@ -109,6 +109,14 @@ def _probe_shape(shape, probe: int):
 
 
 def _meta_tensor(symbolic: KerasTensor, probe: int, device="meta") -> torch.Tensor:
+    if symbolic.dtype == "string":
+        # torch has no strings: only host layers (StringLookup, TextVectorization, Hashing...)
+        # take text, and they skip this probe.
+        raise TypeError(
+            "it computes on numbers and received a string tensor. Hint: map text to ids first "
+            "(StringLookup, Hashing), or give the Input the shape the layers need "
+            "(Input(shape=(1,), dtype='string') rather than expand_dims on text)."
+        )
     dtype = backend.to_torch_dtype(symbolic.dtype)
     shape = _probe_shape(symbolic.shape, probe)
     if device == "meta":

@@ -205,7 +205,16 @@ def tensor(x):
         >>> tensor(3)
         tensor(3, dtype=torch.int32)
     """
-    return x if isinstance(x, torch.Tensor) else convert_to_tensor(x)
+    if isinstance(x, torch.Tensor):
+        return x
+    converted = convert_to_tensor(x)
+    if isinstance(converted, np.ndarray):  # text: lamina's string tensors are NumPy arrays
+        raise TypeError(
+            f"lamina.ops computes on numbers; received text (a {converted.dtype} array of shape "
+            f"{converted.shape}). Hint: map text to ids first with StringLookup, or reshape it "
+            "with NumPy (np.expand_dims, np.reshape)."
+        )
+    return converted
 
 
 def operands(x1, x2):
