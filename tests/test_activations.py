@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+import lamina
 from lamina import activations
 from tests.parity.reference import keras
 
@@ -101,3 +102,15 @@ def test_activation_names_resolve_and_round_trip():
     )
     with pytest.raises(ValueError, match=r"Unknown activation 'sparsmax'"):
         activations.get("sparsmax")
+
+
+@pytest.mark.parametrize("name", ["softmax", "sigmoid", "relu", "gelu"])
+def test_activations_take_variables_arrays_and_symbolic_tensors_as_keras(name):
+    x = RNG.standard_normal((2, 3)).astype("float32")
+    expected = keras.ops.convert_to_numpy(getattr(keras.activations, name)(keras.Variable(x)))
+    ours = getattr(activations, name)
+    np.testing.assert_allclose(ours(lamina.Variable(x)).detach().numpy(), expected, atol=1e-6)
+    np.testing.assert_allclose(ours(x).numpy(), expected, atol=1e-6)
+    inputs = lamina.Input((3,))
+    model = lamina.Model(inputs, ours(inputs))
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-6)

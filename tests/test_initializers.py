@@ -105,6 +105,19 @@ def test_constant_initializer_matches_keras(name, options, shape):
     assert set(ours_config) - set(theirs_config) <= ({"gain"} if name == "Identity" else set())
 
 
+@pytest.mark.parametrize(
+    "value", [np.arange(6.0).reshape(3, 2), [[1.0, -2.0]]], ids=["full", "row"]
+)
+def test_constant_of_an_array_broadcasts_as_keras_and_round_trips(value):
+    theirs = keras.ops.convert_to_numpy(keras.initializers.Constant(value)((3, 2)))
+    ours = initializers.Constant(value)
+    np.testing.assert_array_equal(ours((3, 2)).numpy(), theirs)
+    again = initializers.Constant.from_config(ours.get_config())
+    np.testing.assert_array_equal(again((3, 2)).numpy(), theirs)
+    with pytest.raises(ValueError, match=r"broadcastable to the weight's shape \(4, 4\)"):
+        ours((4, 4))
+
+
 ALL_BUILT_IN = sorted({name for name, _ in RANDOM} | {name for name, _, _ in CONSTANT})
 
 

@@ -6,12 +6,38 @@ Each function follows Keras's definition (softmax over the last axis, `hard_sigm
 
 from __future__ import annotations
 
+import functools
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lamina.engine import errors, saved_logits
+from lamina.engine import errors, keras_tensor, saved_logits
+from lamina.engine.variable_base import VariableBase
 
 
+def _takes_any_array(fn):
+    """Keras's activations are ops: they also take Variables, NumPy arrays, Python numbers and
+    symbolic tensors. Tensors go straight through (the layers' hot path)."""
+
+    @functools.wraps(fn)
+    def activation(x, *args, **kwargs):
+        if isinstance(x, torch.Tensor):
+            return fn(x, *args, **kwargs)
+        if isinstance(x, keras_tensor.KerasTensor):
+            bound = functools.partial(fn, **kwargs) if kwargs else fn
+            return keras_tensor._record_operation(bound, x, *args, name=fn.__name__)
+        if isinstance(x, VariableBase):
+            return fn(x.value, *args, **kwargs)
+        array = np.asarray(x)
+        if array.dtype == np.float64 and not isinstance(x, np.ndarray):
+            array = array.astype(np.float32)  # Python floats: floatx, as Keras converts them
+        return fn(torch.from_numpy(np.ascontiguousarray(array)), *args, **kwargs)
+
+    return activation
+
+
+@_takes_any_array
 def linear(x):
     """The identity: returns `x` unchanged (the activation of a layer built without one).
 
@@ -25,6 +51,7 @@ def linear(x):
     return x
 
 
+@_takes_any_array
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     """Rectified linear unit: `max(x, 0)`, with Keras's optional slope, cap and threshold.
 
@@ -52,6 +79,7 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     return y
 
 
+@_takes_any_array
 def relu6(x):
     """ReLU capped at 6: `min(max(x, 0), 6)`.
 
@@ -65,6 +93,7 @@ def relu6(x):
     return F.relu6(x)
 
 
+@_takes_any_array
 def sigmoid(x):
     """Logistic sigmoid: `1 / (1 + exp(-x))`.
 
@@ -81,6 +110,7 @@ def sigmoid(x):
     return saved_logits.attach(torch.sigmoid(x), x, "sigmoid")
 
 
+@_takes_any_array
 def tanh(x):
     """Hyperbolic tangent.
 
@@ -94,6 +124,7 @@ def tanh(x):
     return torch.tanh(x)
 
 
+@_takes_any_array
 def softmax(x, axis=-1):
     """Softmax along `axis`: `exp(x) / sum(exp(x))`, so each slice sums to 1.
 
@@ -111,6 +142,7 @@ def softmax(x, axis=-1):
     return saved_logits.attach(torch.softmax(x, dim=axis), x, "softmax", axis)
 
 
+@_takes_any_array
 def log_softmax(x, axis=-1):
     """Log of the softmax along `axis`, computed stably.
 
@@ -125,6 +157,7 @@ def log_softmax(x, axis=-1):
     return torch.log_softmax(x, dim=axis)
 
 
+@_takes_any_array
 def elu(x, alpha=1.0):
     """Exponential linear unit: `x` for x > 0, `alpha * (exp(x) - 1)` otherwise.
 
@@ -139,6 +172,7 @@ def elu(x, alpha=1.0):
     return F.elu(x, alpha=alpha)
 
 
+@_takes_any_array
 def selu(x):
     """Scaled ELU (Klambauer et al., 2017) with its fixed `alpha` and `scale`.
 
@@ -152,6 +186,7 @@ def selu(x):
     return F.selu(x)
 
 
+@_takes_any_array
 def gelu(x, approximate=False):
     """Gaussian error linear unit: `x * Phi(x)`, exact unless `approximate=True` (the tanh form).
 
@@ -166,6 +201,7 @@ def gelu(x, approximate=False):
     return F.gelu(x, approximate="tanh" if approximate else "none")
 
 
+@_takes_any_array
 def silu(x):
     """Sigmoid linear unit (swish): `x * sigmoid(x)`; `swish` is the same function.
 
@@ -182,6 +218,7 @@ def silu(x):
 swish = silu
 
 
+@_takes_any_array
 def leaky_relu(x, negative_slope=0.2):
     """Leaky ReLU: `x` for x >= 0, `negative_slope * x` otherwise.
 
@@ -196,6 +233,7 @@ def leaky_relu(x, negative_slope=0.2):
     return F.leaky_relu(x, negative_slope=negative_slope)
 
 
+@_takes_any_array
 def softplus(x):
     """Softplus: `log(1 + exp(x))`.
 
@@ -209,6 +247,7 @@ def softplus(x):
     return F.softplus(x)
 
 
+@_takes_any_array
 def softsign(x):
     """Softsign: `x / (1 + |x|)`.
 
@@ -222,6 +261,7 @@ def softsign(x):
     return F.softsign(x)
 
 
+@_takes_any_array
 def exponential(x):
     """Exponential: `exp(x)`.
 
@@ -235,6 +275,7 @@ def exponential(x):
     return torch.exp(x)
 
 
+@_takes_any_array
 def hard_sigmoid(x):
     # Keras 3: relu6(x + 3) / 6, which torch's hardsigmoid computes in one kernel.
     """Piecewise-linear sigmoid, Keras 3's `relu6(x + 3) / 6`.
@@ -249,6 +290,7 @@ def hard_sigmoid(x):
     return F.hardsigmoid(x)
 
 
+@_takes_any_array
 def hard_silu(x):
     """Hard SiLU (hard swish): `x * hard_sigmoid(x)`; `hard_swish` is the same function.
 
@@ -265,6 +307,7 @@ def hard_silu(x):
 hard_swish = hard_silu
 
 
+@_takes_any_array
 def mish(x):
     """Mish: `x * tanh(softplus(x))`.
 
@@ -278,6 +321,7 @@ def mish(x):
     return F.mish(x)
 
 
+@_takes_any_array
 def celu(x, alpha=1.0):
     """Continuously differentiable ELU: `max(x, 0) + min(alpha * (exp(x / alpha) - 1), 0)`.
 
@@ -292,6 +336,7 @@ def celu(x, alpha=1.0):
     return F.celu(x, alpha=alpha)
 
 
+@_takes_any_array
 def glu(x, axis=-1):
     """Gated linear unit: the first half of `axis` times the sigmoid of the second half.
 
@@ -306,6 +351,7 @@ def glu(x, axis=-1):
     return F.glu(x, dim=axis)
 
 
+@_takes_any_array
 def hard_shrink(x, threshold=0.5):
     """`x` where `|x| > threshold`, else 0.
 
@@ -320,6 +366,7 @@ def hard_shrink(x, threshold=0.5):
     return F.hardshrink(x, lambd=threshold)
 
 
+@_takes_any_array
 def soft_shrink(x, threshold=0.5):
     """`x` shrunk towards 0 by `threshold`, and 0 inside `[-threshold, threshold]`.
 
@@ -334,6 +381,7 @@ def soft_shrink(x, threshold=0.5):
     return F.softshrink(x, lambd=threshold)
 
 
+@_takes_any_array
 def hard_tanh(x):
     """`x` clipped to `[-1, 1]`.
 
@@ -347,6 +395,7 @@ def hard_tanh(x):
     return F.hardtanh(x)
 
 
+@_takes_any_array
 def tanh_shrink(x):
     """`x - tanh(x)`.
 
@@ -360,6 +409,7 @@ def tanh_shrink(x):
     return x - torch.tanh(x)
 
 
+@_takes_any_array
 def log_sigmoid(x):
     """`log(sigmoid(x))`, computed without overflow.
 
@@ -373,6 +423,7 @@ def log_sigmoid(x):
     return F.logsigmoid(x)
 
 
+@_takes_any_array
 def sparse_plus(x):
     """0 for x <= -1, `(x + 1)^2 / 4` for -1 < x < 1, `x` for x >= 1 (a smooth ReLU).
 
@@ -386,6 +437,7 @@ def sparse_plus(x):
     return torch.where(x <= -1, torch.zeros_like(x), torch.where(x < 1, 0.25 * (x + 1) ** 2, x))
 
 
+@_takes_any_array
 def sparse_sigmoid(x):
     """0 for x <= -1, `(x + 1) / 2` for -1 < x < 1, 1 for x >= 1.
 
@@ -399,6 +451,7 @@ def sparse_sigmoid(x):
     return (0.5 * (x + 1)).clamp(0.0, 1.0)
 
 
+@_takes_any_array
 def squareplus(x, b=4):
     """`(x + sqrt(x^2 + b)) / 2`, a smooth ReLU.
 
@@ -413,6 +466,7 @@ def squareplus(x, b=4):
     return (x + torch.sqrt(x * x + b)) / 2
 
 
+@_takes_any_array
 def sparsemax(x, axis=-1):
     """Sparsemax: the Euclidean projection of `x` onto the probability simplex along `axis`.
 
@@ -439,6 +493,7 @@ def sparsemax(x, axis=-1):
     return (x - tau).clamp_min(0.0)
 
 
+@_takes_any_array
 def threshold(x, threshold, default_value):
     """`x` where `x > threshold`, else `default_value`.
 

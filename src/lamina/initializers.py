@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from lamina import backend
@@ -106,14 +107,18 @@ class Ones(Initializer):
 
 
 class Constant(Initializer):
-    """Fills the tensor with one value.
+    """Fills the tensor with one value, or with an array broadcast to its shape (as Keras's,
+    e.g. a table of known vectors for a frozen Embedding).
 
     Args:
-        value: the scalar every element gets (default 0).
+        value: the scalar every element gets (default 0), or an array-like broadcastable to the
+            shape asked for.
 
     Examples:
         >>> Constant(2.5)((2,)).tolist()
         [2.5, 2.5]
+        >>> Constant([[1, 2], [3, 4]])((2, 2)).tolist()
+        [[1.0, 2.0], [3.0, 4.0]]
     """
 
     def __init__(self, value=0.0):
@@ -121,10 +126,22 @@ class Constant(Initializer):
 
     def __call__(self, shape, dtype=None):
         dtype = backend.to_torch_dtype(dtype)
-        return torch.full(shape, float(self.value), dtype=dtype)
+        value = np.asarray(self.value)
+        if value.ndim == 0:
+            return torch.full(shape, float(value), dtype=dtype)
+        try:
+            filled = np.broadcast_to(value, tuple(shape))
+        except ValueError:
+            raise ValueError(
+                f"Constant initializer expects a value broadcastable to the weight's shape "
+                f"{tuple(shape)}; received an array of shape {value.shape}. Hint: give a scalar "
+                "or an array of the weight's shape (Embedding: (input_dim, output_dim))."
+            ) from None
+        return torch.tensor(np.array(filled), dtype=dtype)
 
     def get_config(self):
-        return {"value": self.value}
+        value = self.value
+        return {"value": value if np.ndim(value) == 0 else np.asarray(value).tolist()}
 
 
 class RandomNormal(Initializer):

@@ -37,6 +37,32 @@ def test_slices_of_a_dict_keep_the_keys():
     assert tuple(element["b"].shape) == (2,)
 
 
+def test_slices_of_pandas_columns_are_rows_by_position_not_by_index_label():
+    pandas = pytest.importorskip("pandas")
+    frame = pandas.DataFrame({"n": [10, 11, 12, 13, 14], "s": ["a", "b", "c", "d", "e"]})
+    sampled = frame.drop(frame.index[[0, 2]])  # index labels 1, 3, 4: row 0 is label 1
+    dataset = Dataset.from_tensor_slices((dict(sampled), sampled.pop("n")))
+    batch, labels = next(iter(dataset.shuffle(3, seed=1).batch(3)))
+    assert sorted(labels.tolist()) == [11, 13, 14]
+    assert isinstance(batch["n"], torch.Tensor) and batch["n"].dtype == torch.int64
+    assert batch["s"].dtype.kind == "U" and sorted(batch["s"].tolist()) == ["b", "d", "e"]
+    whole = list(Dataset.from_tensor_slices(frame[["n"]]).batch(5))[0]
+    np.testing.assert_array_equal(whole.numpy(), [[10], [11], [12], [13], [14]])
+
+
+def test_a_row_of_text_is_a_0d_array_as_a_mapped_text_leaf_is():
+    words = np.array(["ab", "cd", "ef"])
+    kinds = [
+        Dataset.from_tensor_slices(words),
+        Dataset.from_tensor_slices(words).batch(2).unbatch(),
+        Dataset.from_tensor_slices(words).map(lambda w: w),
+    ]
+    for dataset in kinds:
+        rows = list(dataset)
+        assert all(type(row) is np.ndarray and row.shape == () for row in rows)
+        assert [row.tolist() for row in rows] == ["ab", "cd", "ef"]
+
+
 def test_slices_of_read_only_arrays_do_not_warn():
     x = np.arange(5)
     x.flags.writeable = False

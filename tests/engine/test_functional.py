@@ -346,3 +346,16 @@ def test_a_direct_call_refuses_other_rank_mismatches():
     model = _image_model(lamina.layers, lamina)
     with pytest.raises(ValueError, match=r"expects shape \(None, 4, 4, 1\); received an array "):
         model(np.zeros((3, 16), "float32"))
+
+
+def test_an_eagerly_computed_tensor_in_the_graph_is_a_constant_and_trains_twice():
+    # `embedding(ops.arange(3))` runs at once; the graph keeps its value, as Keras on TensorFlow
+    # does, not its autograd history (freed by the first backward pass).
+    positions = layers.Embedding(3, 4)
+    constant = positions(lamina.ops.arange(3))
+    inputs = lamina.Input((3, 4))
+    model = lamina.Model(inputs, layers.Dense(1)(inputs + constant))
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.ones((4, 3, 4), "float32"), np.zeros((4, 3, 1), "float32")
+    history = model.fit(x, y, batch_size=2, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2

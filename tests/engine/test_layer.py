@@ -620,3 +620,20 @@ def test_argument_mask_parameters_get_that_arguments_mask_as_in_keras():
     ours = _argument_masks_seen(lamina)
     assert ours == ([[2.0], [1.0]], [[2.0], [1.0]])
     assert ours == reference.keras_run(_argument_masks_seen)
+
+
+def test_a_build_without_a_shape_is_called_with_nothing_as_in_keras():
+    class Wrapper(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.inner = layers.Dense(2)
+
+        def build(self):
+            self.built = True
+
+        def call(self, x):
+            return self.inner(x)
+
+    wrapper = Wrapper()
+    assert wrapper(np.ones((1, 3), "float32")).shape == (1, 2)
+    assert wrapper.built and len(wrapper.weights) == 2

@@ -119,6 +119,11 @@ def test_lookup_errors_are_pinned():
         layers.StringLookup(vocabulary=VOCAB, num_oov_indices=0)(["z"])
     with pytest.raises(ValueError, match="output_mode='int' with invert=True"):
         layers.StringLookup(vocabulary=VOCAB, invert=True, output_mode="count")
+    text = r"IntegerLookup.*expects integer tokens.*received 'fixed'.*Hint: use StringLookup"
+    with pytest.raises(ValueError, match=text):
+        layers.IntegerLookup(vocabulary=[1, "fixed"])
+    with pytest.raises(ValueError, match=text):
+        layers.IntegerLookup(vocabulary=[1, 2])(np.array(["fixed"]))
 
 
 def test_integer_lookup_matches_keras_documentation():

@@ -90,6 +90,29 @@ def test_convert_round_trip_and_python_defaults():
     assert isinstance(ops.convert_to_numpy(grad_tensor), np.ndarray)
 
 
+def test_text_converts_to_a_numpy_array_that_string_inputs_take():
+    # Keras's TensorFlow backend gives a tf.string tensor; lamina's string tensors are NumPy arrays.
+    text = ops.convert_to_tensor(["b", "c"])
+    assert isinstance(text, np.ndarray) and text.tolist() == ["b", "c"]
+    assert ops.convert_to_tensor([b"b"], dtype="string").tolist() == [b"b"]
+    words = layers.Input((1,), dtype="string", name="word")
+    model = lamina.Model(words, layers.StringLookup(vocabulary=["a", "b", "c"])(words))
+    indices = model.predict({"word": ops.convert_to_tensor([["c"], ["a"]])}, verbose=0)
+    np.testing.assert_array_equal(indices, [[3], [1]])
+    with pytest.raises(
+        TypeError, match="dtype='string' expects text; received an array of dtype int64"
+    ):
+        ops.convert_to_tensor(np.array([1]), dtype="string")
+
+
+def test_numeric_ops_on_text_say_so_eagerly_and_symbolically():
+    with pytest.raises(TypeError, match=r"computes on numbers; received text.*Hint: map text"):
+        ops.expand_dims(np.array(["a", "b"]), -1)
+    words = layers.Input(shape=(), dtype="string")
+    with pytest.raises(ValueError, match=r"'expand_dims'.*received a string tensor.*Hint: map"):
+        ops.expand_dims(words, -1)
+
+
 def test_resize_uint8_in_uint8_out_rounded():
     image = np.array([[[[0], [255]]]], dtype="uint8")  # (1, 1, 2, 1)
     out = ops.image.resize(image, (1, 4))
@@ -118,6 +141,11 @@ ERROR_CASES = [
         "resize-size",
         lambda: ops.image.resize(torch.zeros(4, 4, 1), (2,)),
         r"resize\(\) expects size=\(height, width\)",
+    ),
+    (
+        "convert-text-to-numbers",
+        lambda: ops.convert_to_tensor(["a"], dtype="int32"),
+        r"cannot convert text to dtype int32; received an array of dtype <U1.*Hint: map text",
     ),
     (
         "pad-mode",

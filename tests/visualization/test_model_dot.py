@@ -190,3 +190,20 @@ def test_unbuilt_models_and_unknown_arguments_are_refused():
         lamina.utils.model_to_dot(model, colour="red")
     with pytest.raises(ValueError, match="rankdir in"):
         lamina.utils.model_to_dot(model, rankdir="sideways")
+
+
+def test_an_intermediate_tensor_given_as_input_is_drawn_as_an_input_box():
+    raw = lamina.Input((1,), name="raw")
+    scaled = layers.Normalization(mean=0.0, variance=1.0, name="scale")(raw)
+    other = lamina.Input((2,), name="other")
+    joined = layers.Concatenate(name="joined")([scaled, other])
+    model = lamina.Model([scaled, other], layers.Dense(1, name="out")(joined))
+    graph = build_model_graph(model, show_shapes=True)
+    assert [box.title for box in graph.boxes] == [
+        "scale/out0 (InputLayer)",
+        "other (InputLayer)",
+        "joined (Concatenate)",
+        "out (Dense)",
+    ]
+    assert graph.edges == [("scale/out0", "joined"), ("other", "joined"), ("joined", "out")]
+    assert graph.boxes[0].cells[0].text == "Output shape: (None, 1)"

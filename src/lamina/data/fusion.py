@@ -34,7 +34,10 @@ _log = logging.getLogger("lamina.data")
 def unstack(batch) -> list:
     """A batched element -> its rows, as elements (the inverse of `stack_elements`)."""
     size = structure.leaf_shape(tree.flatten(batch)[0])[0]
-    return [tree.map_structure(lambda leaf, row=row: leaf[row], batch) for row in range(size)]
+    return [
+        tree.map_structure(lambda leaf, row=row: structure.row_of(leaf, row), batch)
+        for row in range(size)
+    ]
 
 
 class MapAndBatch(Batch):

@@ -73,7 +73,7 @@ class TensorSlices(Node):
         return iterate_plan(self.plan())
 
     def element(self, row: int):
-        return tree.map_structure(lambda leaf: leaf[row], self.tensors)
+        return tree.map_structure(lambda leaf: structure.row_of(leaf, row), self.tensors)
 
     def gather(self, rows: np.ndarray):
         """The rows `rows` as one batch: a slice when they are consecutive, else a gather."""

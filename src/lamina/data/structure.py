@@ -20,10 +20,32 @@ def stack_structures(elements: list):
     return tree.map_structure(lambda *leaves: stack(list(leaves)), *elements)
 
 
+def is_dataframe(x) -> bool:
+    """A pandas DataFrame or Series: an array to Keras, though it iterates like a generator."""
+    return type(x).__module__.startswith("pandas") and hasattr(x, "to_numpy")
+
+
+def is_strings(array: np.ndarray) -> bool:
+    """Text: a str / bytes array, or an object array holding only str / bytes."""
+    if array.dtype.kind in "US":
+        return True
+    return (
+        array.dtype == object
+        and array.size > 0
+        and all(isinstance(v, (str, bytes)) for v in array.reshape(-1))
+    )
+
+
 def to_leaf(value):
     """One leaf -> a CPU torch tensor, or a NumPy array for text and Python objects."""
     if isinstance(value, torch.Tensor):
         return value
+    if is_dataframe(value):
+        # tf.data reads a DataFrame or Series as the array of its values: rows are positions,
+        # never index labels (a sampled frame's index has gaps). A text column comes as objects.
+        value = value.to_numpy()
+        if value.dtype == object and is_strings(value):
+            value = value.astype(str)
     if isinstance(value, bool):
         return torch.tensor(value)
     if isinstance(value, int):
@@ -77,6 +99,13 @@ def stack(leaves: list):
 
 def leaf_shape(leaf) -> tuple:
     return tuple(leaf.shape) if hasattr(leaf, "shape") else ()
+
+
+def row_of(leaf, row: int):
+    """Row `row` of a tensor or array: a 0-d NumPy array rather than a NumPy scalar for one row of
+    text, so an element's text leaf is the same kind of object whether sliced or built."""
+    value = leaf[row]
+    return np.asarray(value) if isinstance(value, np.generic) else value
 
 
 def slice_leaf(leaf, index):

@@ -131,7 +131,7 @@ class Unbatch(Node):
                     f"dimension; received shapes {[structure.leaf_shape(x) for x in leaves]}."
                 )
             for row in range(next(iter(sizes))[0]):
-                yield tree.map_structure(lambda leaf, r=row: leaf[r], element)
+                yield tree.map_structure(lambda leaf, r=row: structure.row_of(leaf, r), element)
 
 
 def buffer_shuffle(items, buffer_size: int, rng: np.random.Generator):

@@ -17,6 +17,7 @@ import torch
 
 from lamina import backend, tree
 from lamina.data import workers
+from lamina.data.structure import is_dataframe, is_strings
 from lamina.engine import errors
 
 # --------------------------------------------------------------------------------------------------
@@ -25,11 +26,6 @@ from lamina.engine import errors
 
 map_structure = tree.map_structure
 flatten = tree.flatten
-
-
-def is_dataframe(x) -> bool:
-    """A pandas DataFrame or Series: an array to Keras, though it iterates like a generator."""
-    return type(x).__module__.startswith("pandas") and hasattr(x, "to_numpy")
 
 
 def is_array_like(x) -> bool:
@@ -51,7 +47,7 @@ def to_tensor(value, device, name="x") -> torch.Tensor:
         tensor = value
     else:
         array = value.to_numpy() if is_dataframe(value) else np.asarray(value)
-        if name == "x" and _is_strings(array):
+        if name == "x" and is_strings(array):
             return array.astype(str)
         if array.dtype == object:
             raise errors.value_error(
@@ -76,16 +72,6 @@ def to_tensor(value, device, name="x") -> torch.Tensor:
         # reused transfer after transfer, as the prefetching pipeline's are).
         tensor = tensor.to(device)
     return tensor
-
-
-def _is_strings(array: np.ndarray) -> bool:
-    if array.dtype.kind in "US":
-        return True
-    return (
-        array.dtype == object
-        and array.size > 0
-        and all(isinstance(v, (str, bytes)) for v in array.reshape(-1))
-    )
 
 
 def _take(leaf, permutation: torch.Tensor):

@@ -19,7 +19,7 @@ from torch.nn.modules import module as _torch_module
 
 from lamina import backend, constraints, initializers, regularizers, tree
 from lamina.dtype_policies import policy as dtype_policies
-from lamina.engine import errors, naming, remat, scopes, shape_inference, weight
+from lamina.engine import errors, naming, remat, scopes, shape_inference, tracking, weight
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.keras_tensor import any_symbolic, flatten_symbolic
 from lamina.engine.shape_inference import in_meta_inference
@@ -161,6 +161,8 @@ def _marking_built(build):
     """`build` that leaves the layer built, as Keras's: a parent's `build` calling
     `self.inner.build(shape)` builds the sub-layer once, not again on its first call."""
 
+    parameters = list(inspect.signature(build).parameters.values())[1:]
+
     @functools.wraps(build)
     def build_and_mark(self, *args, **kwargs):
         depth = self.__dict__.get("_build_depth", 0)
@@ -174,6 +176,9 @@ def _marking_built(build):
             self._finish_build(shape)
         return result
 
+    # Keras calls a `build(self)` that takes no shape with nothing (its layers then build their
+    # sub-layers themselves, on their first call); build_from_shape reads this.
+    build_and_mark.takes_shape = bool(parameters)
     return build_and_mark
 
 
@@ -526,7 +531,10 @@ class Layer(nn.Module):
         if self.built:
             return
         with scopes.name_scope(self.name, caller=self):  # Variables made here: "layer/name"
-            self.build(input_shape)
+            if getattr(type(self).build, "takes_shape", True):
+                self.build(input_shape)
+            else:
+                self.build()
         self._finish_build(input_shape)
 
     def get_build_config(self) -> dict | None:
@@ -1127,13 +1135,20 @@ class Layer(nn.Module):
 
     def __setattr__(self, name, value):
         # Keras tracks lists of layers assigned as attributes; torch only tracks ModuleLists.
-        if (
+        if isinstance(value, tracking.Tracked):  # `self.blocks += [...]` assigns it back
+            value = tracking.track(self, name, value)
+        elif (
             isinstance(value, list)
             and value
             and all(isinstance(v, nn.Module) for v in value)
             and not name.startswith("_")
         ):
             value = nn.ModuleList(value)
+        elif type(value) in (list, dict, tuple) and not name.startswith("_"):
+            # Keras also follows layers put in a list or dict later (`self.blocks = []`, then
+            # `self.blocks.append(...)`) and in dicts and tuples: see tracking.py.
+            self._modules.pop(tracking.PREFIX + name, None)
+            value = tracking.track(self, name, value)
         elif isinstance(value, VariableBase):
             self._track_variable(name, value)
         elif isinstance(value, torch.Tensor) and self._adopt_auto_named_weight(name, value):

@@ -109,6 +109,14 @@ def _probe_shape(shape, probe: int):
 
 
 def _meta_tensor(symbolic: KerasTensor, probe: int, device="meta") -> torch.Tensor:
+    if symbolic.dtype == "string":
+        # torch has no strings: only host layers (StringLookup, TextVectorization, Hashing...)
+        # take text, and they skip this probe.
+        raise TypeError(
+            "it computes on numbers and received a string tensor. Hint: map text to ids first "
+            "(StringLookup, Hashing), or give the Input the shape the layers need "
+            "(Input(shape=(1,), dtype='string') rather than expand_dims on text)."
+        )
     dtype = backend.to_torch_dtype(symbolic.dtype)
     shape = _probe_shape(symbolic.shape, probe)
     if device == "meta":
@@ -306,6 +314,16 @@ def call_host_layer_on_symbolic(layer, inputs, dtype):
     return call_on_symbolic(layer, (inputs,), {}, spec=OutputSpec(shape, dtype))
 
 
+def _constants_detached(structure):
+    """Concrete tensors computed eagerly (with autograd history, e.g. `embedding(ops.arange(3))`)
+    that a graph captures are constants, as in Keras on TensorFlow: replaying them with their
+    history would backpropagate into a graph freed after the first step. Weights (leaves) stay."""
+    return tree.map_structure(
+        lambda x: x.detach() if isinstance(x, torch.Tensor) and x.grad_fn is not None else x,
+        structure,
+    )
+
+
 def call_on_symbolic(layer, args, kwargs, spec=None):
     """`layer(keras_tensor)`: build, infer the output, record a Node, return symbolic outputs.
 
@@ -327,7 +345,7 @@ def call_on_symbolic(layer, args, kwargs, spec=None):
         ) from failure
 
     outputs = _map_specs(lambda leaf: KerasTensor(leaf.shape, leaf.dtype), spec)
-    node = Node(layer, args, kwargs, outputs)
+    node = Node(layer, _constants_detached(args), _constants_detached(kwargs), outputs)
     # Numbered in flatten_symbolic's order, which serialization reads them back by.
     for index, tensor in enumerate(flatten_symbolic(outputs)):
         tensor.node, tensor.index, tensor.name = node, index, f"{layer.name}/out{index}"

@@ -105,8 +105,8 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None) -> torch.Tensor:
     """Convert a tensor, NumPy array, list or Python number to a torch tensor on lamina's device.
 
     Python floats (and lists of them) become float32 and Python ints int32, as in Keras; NumPy
-    arrays
-    keep their dtype; tensors pass through (cast if `dtype` is given).
+    arrays keep their dtype; tensors pass through (cast if `dtype` is given). Text (str or bytes)
+    stays a NumPy array, lamina's form of a string tensor.
 
     Args:
         x: the value to convert; a symbolic `KerasTensor` raises a `TypeError`.
@@ -116,7 +116,7 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None) -> torch.Tensor:
             are TensorFlow's.
 
     Returns:
-        A torch tensor.
+        A torch tensor (a NumPy array for text).
 
     Example:
         >>> lamina.ops.convert_to_tensor([1.0, 2.0])
@@ -129,7 +129,8 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None) -> torch.Tensor:
             "convert_to_tensor() expects ragged=None or False; received ragged=True. Hint: "
             "ragged tensors exist in Keras's TensorFlow backend only."
         )
-    torch_dtype = None if dtype is None else to_dtype(dtype)
+    wants_text = dtype == "string"
+    torch_dtype = None if dtype is None or wants_text else to_dtype(dtype)
     if isinstance(x, VariableBase):
         x = x.value
     if isinstance(x, torch.Tensor):
@@ -142,6 +143,22 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None) -> torch.Tensor:
     if isinstance(x, (bool, int, float)) and torch_dtype is None:
         torch_dtype = _PYTHON_DEFAULTS[type(x)]
     array = np.asarray(x)
+    if array.dtype.kind in "US":
+        if torch_dtype is None:
+            # torch has no string tensors: text stays a NumPy array, the form lamina's data
+            # pipeline, string Inputs and lookup layers take (Keras's TensorFlow backend gives a
+            # tf.string tensor).
+            return array
+        raise ValueError(
+            f"convert_to_tensor() cannot convert text to dtype {dtype}; received an array of dtype "
+            f"{array.dtype}, shape {array.shape}. Hint: map text to numbers with StringLookup or "
+            "TextVectorization, or pass dtype='string'."
+        )
+    if wants_text:
+        raise TypeError(
+            f"convert_to_tensor() with dtype='string' expects text; received an array of dtype "
+            f"{array.dtype}, shape {array.shape}. Hint: convert numbers with str() first."
+        )
     if array.dtype == np.float64 and not isinstance(x, np.ndarray) and torch_dtype is None:
         torch_dtype = torch.float32  # Python lists of floats, as Keras: floatx
     if array.dtype == np.int64 and not isinstance(x, np.ndarray) and torch_dtype is None:
@@ -188,7 +205,16 @@ def tensor(x):
         >>> tensor(3)
         tensor(3, dtype=torch.int32)
     """
-    return x if isinstance(x, torch.Tensor) else convert_to_tensor(x)
+    if isinstance(x, torch.Tensor):
+        return x
+    converted = convert_to_tensor(x)
+    if isinstance(converted, np.ndarray):  # text: lamina's string tensors are NumPy arrays
+        raise TypeError(
+            f"lamina.ops computes on numbers; received text (a {converted.dtype} array of shape "
+            f"{converted.shape}). Hint: map text to ids first with StringLookup, or reshape it "
+            "with NumPy (np.expand_dims, np.reshape)."
+        )
+    return converted
 
 
 def operands(x1, x2):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from torch import nn
 
+from lamina.engine import tracking
 from lamina.engine.layer import Layer
 from lamina.engine.naming import to_snake_case
 
@@ -66,6 +67,7 @@ def _own_by_group(layer) -> dict[str, list]:
 def _children(layer) -> list[tuple[str, nn.Module]]:
     found = []
     for name, child in layer.named_children():
+        name = name.removeprefix(tracking.PREFIX)  # a list / dict attribute's layers
         if isinstance(child, Layer):
             found.append((name.lstrip("_"), child))
         elif isinstance(child, (nn.ModuleList, nn.ModuleDict)):

@@ -158,6 +158,7 @@ class _GraphBuilder:
             self.add_box(model, cluster)  # subclassed: one box, as Keras draws it
             return
         layers = list(model.layers)
+        first_box = len(self.boxes)  # where this model's boxes begin: its inputs go first
         for layer in layers:
             if expand_nested and (is_sequential(layer) or is_functional(layer)):
                 inner = Cluster(f"cluster_{self.key(layer)}", layer.name, cluster)
@@ -172,6 +173,7 @@ class _GraphBuilder:
                 self.add_edge(source, _entry_layer(layer, 0) if resolve else layer)
             return
         in_graph = {id(node) for node in model._graph.nodes}
+        members = {id(layer) for layer in layers}
         for layer in layers:
             for node in layer._inbound_nodes:
                 if id(node) not in in_graph:
@@ -179,10 +181,35 @@ class _GraphBuilder:
                 for input_index, tensor in enumerate(node.parent_tensors):
                     source = tensor.node.layer
                     target = layer
+                    if id(source) not in members:
+                        # A model input that is an intermediate tensor (Model(inputs=dense_out,
+                        # ...)): Keras draws an InputLayer for it; so does lamina.
+                        source_key = self.cut_input_box(tensor, cluster, first_box)
+                        target_key = self.key(
+                            _entry_layer(target, input_index) if resolve else target
+                        )
+                        if (source_key, target_key) not in self.edges:
+                            self.edges.append((source_key, target_key))
+                        continue
                     if resolve:
                         source = _exit_layer(source, tensor.index)
                         target = _entry_layer(target, input_index)
                     self.add_edge(source, target)
+
+    def cut_input_box(self, tensor, cluster: str | None, position: int) -> str:
+        """The key of the InputLayer box standing for an intermediate tensor given as an input."""
+        if id(tensor) not in self._keys:
+            key = self.key(tensor)  # the tensor's name, made unique
+            cells = []
+            if self.options["show_shapes"]:
+                cells.append(Cell(f"Output shape: {shape_text(tensor)}"))
+            if self.options["show_dtype"]:
+                cells.append(Cell(f"Output dtype: {tensor.dtype}"))
+            title = (
+                f"{tensor.name} (InputLayer)" if self.options["show_layer_names"] else "InputLayer"
+            )
+            self.boxes.insert(position, LayerBox(key, title, None, cells, cluster))
+        return self._keys[id(tensor)]
 
 
 def _exit_layer(layer, output_index: int):

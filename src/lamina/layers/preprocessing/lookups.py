@@ -141,7 +141,15 @@ class IntegerLookup(_IndexLookup):
         )
 
     def _token(self, value):
-        return int(value)
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise errors.value_error(
+                self,
+                "integer tokens (in the vocabulary and the inputs)",
+                f"{value!r}",
+                "use StringLookup for text.",
+            ) from None
 
     def _hash_oov(self, token) -> int:
         if self.oov_method == "floormod":

@@ -1,0 +1,92 @@
+"""Sub-layers held in list, dict and tuple attributes, filled at assignment or later, and a
+`build(self)` that takes no shape: tracked and built as Keras does, weights in Keras's order."""
+
+import copy
+
+import numpy as np
+import pytest
+from torch import nn
+
+import lamina
+from lamina import layers
+from lamina.engine import tracking
+from tests.parity import reference
+
+
+def _containers_model(framework):
+    """A custom layer written once for both frameworks: containers assigned empty and filled
+    later, out of attribute order, and a build() without a shape."""
+
+    class Mixer(framework.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.by_name = {}
+            self.first = framework.layers.Dense(2)
+            self.stack = []
+            self.notes = []
+            self.pair = (framework.layers.Dense(1),)
+            for _ in range(2):
+                self.stack.append(framework.layers.Dense(3, activation="tanh"))
+            self.by_name["x.y"] = framework.layers.Dense(3)
+
+        def build(self):
+            self.built = True
+
+        def call(self, x):
+            ops = framework.ops
+            mixed = self.stack[1](self.stack[0](x)) + self.by_name["x.y"](x)
+            return ops.concatenate([mixed, self.first(x), self.pair[0](x)], axis=-1)
+
+    inputs = framework.Input((4,))
+    return framework.Model(inputs, Mixer()(inputs))
+
+
+def test_layers_in_containers_are_tracked_in_keras_order_and_compute_the_same():
+    x = np.random.default_rng(0).standard_normal((5, 4)).astype("float32")
+
+    def run(framework):
+        model = _containers_model(framework)
+        return model, model.count_params(), [w.shape for w in model.get_weights()]
+
+    keras_model, keras_count, keras_shapes = reference.keras_run(run)
+    model, count, shapes = run(lamina)
+    assert (count, [tuple(s) for s in shapes]) == (keras_count, [tuple(s) for s in keras_shapes])
+    model.set_weights(keras_model.get_weights())
+    np.testing.assert_allclose(
+        model.predict(x, verbose=0), keras_model.predict(x, verbose=0), atol=1e-6
+    )
+
+
+def test_containers_stay_plain_lists_and_dicts_and_follow_removals():
+    layer = layers.Layer()
+    layer.blocks = []
+    layer.notes = [1, 2]  # no layers: left alone
+    layer.blocks.append(layers.Dense(2))
+    layer.blocks += [layers.Dense(3)]
+    assert isinstance(layer.blocks, list) and type(layer.notes) is list
+    assert len(layer._modules[tracking.PREFIX + "blocks"]) == 2
+    layer.blocks.pop()
+    assert len(layer._modules[tracking.PREFIX + "blocks"]) == 1
+    layer.heads = {"a": layers.Dense(1)}
+    del layer.heads["a"]
+    assert len(layer._modules[tracking.PREFIX + "heads"]) == 0
+    assert type(copy.deepcopy(layer).blocks) is list  # a copy holds a plain list
+
+
+@pytest.mark.parametrize("container", [list, tuple, dict])
+def test_a_container_of_layers_trains_every_member(container):
+    members = [layers.Dense(2), layers.Dense(2)]
+    held = dict(enumerate(members)) if container is dict else container(members)
+
+    class Holder(layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.held = held
+
+        def call(self, x):
+            return sum(m(x) for m in members)
+
+    inputs = lamina.Input((3,))
+    model = lamina.Model(inputs, Holder()(inputs))
+    assert len(model.trainable_weights) == 4
+    assert all(isinstance(p, nn.Parameter) for p in model.parameters())
