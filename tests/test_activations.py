@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+import lamina
 from lamina import activations
 from tests.parity.reference import keras
 
@@ -73,6 +74,16 @@ def _sparsemax_by_sorting(z):
         k = max(j + 1 for j in range(len(row)) if 1 + (j + 1) * ordered[j] > cumulative[j])
         out[i] = np.maximum(row - (cumulative[k - 1] - 1) / k, 0)
     return out
+
+
+@pytest.mark.parametrize(("name", "options"), CASES, ids=lambda v: str(v) if v else "")
+def test_activation_on_a_keras_tensor_records_a_graph_node(name, options):
+    # `keras.activations.swish(x)` between layers of a functional model, as Keras allows.
+    x = (2.0 * RNG.standard_normal((4, 6))).astype("float32")
+    inputs = lamina.Input((6,))
+    model = lamina.Model(inputs, getattr(activations, name)(inputs, **options))
+    expected = getattr(activations, name)(torch.tensor(x), **options)
+    torch.testing.assert_close(model(torch.tensor(x)), expected)
 
 
 def test_sparsemax_is_the_simplex_projection():
