@@ -207,3 +207,12 @@ def test_show_trainable_follows_the_connections_column():
     header = lines[2]
     assert len(header) == 98 + 11
     assert header.index("Connected to") == 68 and header.index("Trainable") == 98
+
+
+def test_summary_rows_include_a_graphs_ops():
+    inputs = lamina.Input((4,))
+    model = lamina.Model(inputs, layers.Dense(2)(inputs) + 1.0)
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert any(line.startswith(" add (") for line in lines)
+    assert [layer.name for layer in model.layers] == ["input_layer", "dense"]

@@ -190,7 +190,7 @@ def print_summary(
 
     lines = [f'Model: "{model.name}"', "_" * line_length]
     lines += format_row(headers, stops)
-    layers = list(model.layers)
+    layers = list(getattr(model, "operations", model.layers))  # a graph's ops too, as Keras
     start, stop = layer_index_range(layers, layer_range)
     for layer in layers[start:stop]:
         fields = [
