@@ -76,6 +76,16 @@ def _sparsemax_by_sorting(z):
     return out
 
 
+@pytest.mark.parametrize(("name", "options"), CASES, ids=lambda v: str(v) if v else "")
+def test_activation_on_a_keras_tensor_records_a_graph_node(name, options):
+    # `keras.activations.swish(x)` between layers of a functional model, as Keras allows.
+    x = (2.0 * RNG.standard_normal((4, 6))).astype("float32")
+    inputs = lamina.Input((6,))
+    model = lamina.Model(inputs, getattr(activations, name)(inputs, **options))
+    expected = getattr(activations, name)(torch.tensor(x), **options)
+    torch.testing.assert_close(model(torch.tensor(x)), expected)
+
+
 def test_sparsemax_is_the_simplex_projection():
     z = (2.0 * RNG.standard_normal((8, 5))).astype("float32")
     ours = activations.sparsemax(torch.tensor(z))

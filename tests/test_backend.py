@@ -1,6 +1,8 @@
 """lamina.backend's Keras-style queries, and the model attributes tools read."""
 
+import numpy as np
 import pytest
+import torch
 
 import lamina
 
@@ -20,3 +22,19 @@ def test_compiled_model_reports_its_jit_compile_setting():
     model = lamina.Sequential([lamina.layers.Input((3,)), lamina.layers.Dense(1)])
     model.compile(loss="mse", jit_compile=False)
     assert model.jit_compile is False
+
+
+@pytest.mark.parametrize(
+    ("dtype", "expected"),
+    [("int", torch.int32), (int, torch.int32), (float, torch.float32), ("float", torch.float32)],
+)
+def test_python_dtype_names_map_as_keras_on_torch(dtype, expected):
+    # Keras's standardize_dtype: "int" and Python's int are int32 on torch, float is float32.
+    assert lamina.backend.to_torch_dtype(dtype) is expected
+    variable = lamina.Variable(initializer=np.arange(4), shape=(4,), dtype=dtype, trainable=False)
+    assert variable.dtype == lamina.backend.standardize_dtype(dtype)
+
+
+def test_an_unknown_dtype_names_what_is_supported():
+    with pytest.raises(ValueError, match="Unsupported dtype 'float17'; expected one of"):
+        lamina.backend.to_torch_dtype("float17")

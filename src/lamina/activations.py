@@ -25,8 +25,7 @@ def _takes_any_array(fn):
         if isinstance(x, torch.Tensor):
             return fn(x, *args, **kwargs)
         if isinstance(x, keras_tensor.KerasTensor):
-            bound = functools.partial(fn, **kwargs) if kwargs else fn
-            return keras_tensor._record_operation(bound, x, *args, name=fn.__name__)
+            return keras_tensor.record_operation(fn, x, *args, name=fn.__name__, **kwargs)
         if isinstance(x, VariableBase):
             return fn(x.value, *args, **kwargs)
         array = np.asarray(x)

@@ -150,7 +150,10 @@ def to_torch_dtype(dtype) -> torch.dtype:
         return _DTYPES[floatx()]
     if isinstance(dtype, torch.dtype):
         return dtype
-    name = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    try:  # Keras's names: Python types and "int" too (int32 on torch, as Keras)
+        name = standardize_dtype(dtype)
+    except (ValueError, TypeError):
+        name = None
     if name not in _DTYPES:
         raise ValueError(f"Unsupported dtype {dtype!r}; expected one of {sorted(_DTYPES)}.")
     return _DTYPES[name]

@@ -207,3 +207,34 @@ def test_show_trainable_follows_the_connections_column():
     header = lines[2]
     assert len(header) == 98 + 11
     assert header.index("Connected to") == 68 and header.index("Trainable") == 98
+
+
+class _FrozenMask(layers.Layer):
+    """A float64 non-trainable mask and an int32 index beside a float32 kernel."""
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], 2))
+        self.mask = self.add_weight(shape=(4, 4), dtype="float64", trainable=False)
+        self.index = self.add_weight(shape=(4,), dtype="int32", trainable=False)
+
+    def call(self, x):
+        return x @ self.kernel
+
+
+def test_summary_sizes_count_each_weight_by_its_dtype():
+    # Keras: 6 float32 (24 B) trainable; 16 float64 + 4 int32 (144 B) non-trainable.
+    model = models.Sequential([lamina.Input((3,)), _FrozenMask()])
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert "Total params: 26 (168.00 Byte)" in lines
+    assert "Trainable params: 6 (24.00 Byte)" in lines
+    assert "Non-trainable params: 20 (144.00 Byte)" in lines
+
+
+def test_summary_rows_include_a_graphs_ops():
+    inputs = lamina.Input((4,))
+    model = lamina.Model(inputs, layers.Dense(2)(inputs) + 1.0)
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert any(line.startswith(" add (") for line in lines)
+    assert [layer.name for layer in model.layers] == ["input_layer", "dense"]

@@ -184,3 +184,17 @@ def test_resnet_shortcut_in_a_graph():
     x = layers.Conv2D(16, 3, padding="same")(inputs)
     y = layers.Add()([x, inputs])
     assert y.shape == (None, 8, 8, 16)
+
+
+@pytest.mark.parametrize("batch_of_one", [0, 1])
+def test_a_batch_of_one_broadcasts_over_a_built_graphs_batch(batch_of_one):
+    # Keras checks batch sizes on the symbolic shapes only; on data the op broadcasts a batch of
+    # one, as a learned latent array (ops.expand_dims(weight, 0)) added to every sample.
+    import lamina
+
+    first, second = lamina.Input((2,)), lamina.Input((2,))
+    model = lamina.Model([first, second], layers.Add()([first, second]))
+    inputs = [T([[1.0, 2.0]]), T([[10.0, 20.0], [30.0, 40.0]])]
+    if batch_of_one:
+        inputs.reverse()
+    torch.testing.assert_close(model(inputs), T([[11.0, 22.0], [31.0, 42.0]]))

@@ -99,3 +99,20 @@ def test_merge_of_an_unknown_and_a_known_size_has_keras_shape(layer, config, sha
     ours = getattr(lamina.layers, layer)(**config)([lamina.layers.Input(s) for s in shapes])
     ref = getattr(keras.layers, layer)(**config)([keras.layers.Input(s) for s in shapes])
     assert ours.shape == tuple(ref.shape)
+
+
+def _graph_with_ops(lib):
+    inputs = lib.Input((4,))
+    x = lib.layers.Dense(3)(inputs)
+    x = lib.ops.reshape(lib.activations.silu(x) + 1.0, (-1, 3, 1))
+    return lib.Model(inputs, lib.layers.Flatten()(x))
+
+
+@pytest.mark.parity
+def test_ops_in_a_graph_are_operations_not_layers_as_in_keras():
+    keras.backend.clear_session()
+    reference = _graph_with_ops(keras)
+    lamina.backend.clear_session()
+    ours = _graph_with_ops(lamina)
+    assert [layer.name for layer in ours.layers] == [layer.name for layer in reference.layers]
+    assert [op.name for op in ours.operations] == [op.name for op in reference.operations]

@@ -33,8 +33,26 @@ def record_operations_with(apply_op) -> None:
     _operation_recorder = apply_op
 
 
-def _record_operation(fn, *args, name):
-    return _operation_recorder(fn, *args, name=name)
+def record_operation(fn, *args, name, **kwargs):
+    """Record `fn(*args, **kwargs)` as a node of the functional graph (for modules below `ops`
+    whose functions Keras lets a user apply to KerasTensors, such as `activations`).
+
+    Args:
+        fn: the torch function the node computes.
+        *args: its arguments, some of them KerasTensors.
+        name: the node's name.
+        **kwargs: its keyword arguments.
+
+    Returns:
+        The KerasTensor (or structure of them) `fn` returns, shapes inferred on the meta device.
+
+    Example:
+        >>> record_operation(torch.relu, keras_input, name="relu")  # doctest: +SKIP
+    """
+    return _operation_recorder(fn, *args, name=name, **kwargs)
+
+
+_record_operation = record_operation
 
 
 class KerasTensor:

@@ -15,7 +15,7 @@ from torch import nn
 from lamina.engine import naming
 from lamina.engine.functional import FunctionalGraph
 from lamina.engine.layer import Layer
-from lamina.engine.symbolic import KerasTensor
+from lamina.engine.symbolic import KerasTensor, OpLayer
 from lamina.engine.trainer import Trainer
 
 
@@ -132,9 +132,18 @@ class Model(Trainer, Layer):
         return self._graph is not None or type(self).call is not Model.call
 
     @property
-    def layers(self) -> list[Layer]:
+    def operations(self) -> list[Layer]:
+        """Every node of a functional model's graph in call order: its layers and the ops
+        recorded between them (`x + y`, `ops.reshape(x)`), which `summary()` shows, as Keras."""
         if self._graph is not None:
             return list(self._graph.layers)
+        return self.layers
+
+    @property
+    def layers(self) -> list[Layer]:
+        """The model's layers; as in Keras, a functional model's ops are not among them."""
+        if self._graph is not None:
+            return [layer for layer in self._graph.layers if not isinstance(layer, OpLayer)]
         return self._sublayers()
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:

@@ -25,5 +25,12 @@ def unique_name(base: str) -> str:
     return base if count == 0 else f"{base}_{count}"
 
 
+def take_names_of(*classes: str) -> None:
+    """Use up the next auto-name of each class, for a helper layer Keras creates that lamina
+    computes inline: later layers of that class are then numbered as in Keras."""
+    for class_name in classes:
+        unique_name(to_snake_case(class_name))
+
+
 def reset() -> None:
     _counters.clear()

@@ -89,6 +89,7 @@ class Sequential(Model):
         if rebuild:
             if self._output_tensor is not None and isinstance(layer, Layer):
                 self._output_tensor = layer(self._output_tensor)
+                naming.take_names_of("Functional")  # Keras rebuilds its inner graph: see _trace
             else:
                 self._maybe_build()
 
@@ -144,6 +145,11 @@ class Sequential(Model):
                 )
             x = layer(x)
         self._output_tensor = x
+        # Keras keeps the traced stack as an inner Functional model, which takes an auto-name:
+        # a Model made after a built Sequential is `functional_1` there, and so here. An Input
+        # alone makes no graph.
+        if self._stack:
+            naming.take_names_of("Functional")
         self.built = True
         self._build_input_shape = (None, *tuple(batch_shape)[1:])
         weight_paths.assign(self)  # Keras's "sequential/dense/kernel" from the start

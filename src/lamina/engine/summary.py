@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+import torch
+
 from lamina.engine import errors
 from lamina.engine.symbolic import InputLayer, flatten_symbolic
 
@@ -24,6 +26,13 @@ def readable_size(num_bytes: float) -> str:
             return f"{num_bytes:.2f} {unit}"
         num_bytes /= 1024
     return f"{num_bytes:.2f} EB"
+
+
+def weight_bytes(weights) -> float:
+    """The memory the weights take, each by its own dtype's width (a float64 mask counts 8 bytes
+    an entry, an int32 index 4), as Keras counts it; a bool counts one bit, as there."""
+    bits = sum(w.numel() * (1 if w.dtype == torch.bool else 8 * w.element_size()) for w in weights)
+    return bits / 8
 
 
 def format_row(fields, stops) -> list[str]:
@@ -190,7 +199,7 @@ def print_summary(
 
     lines = [f'Model: "{model.name}"', "_" * line_length]
     lines += format_row(headers, stops)
-    layers = list(model.layers)
+    layers = list(getattr(model, "operations", model.layers))  # a graph's ops too, as Keras
     start, stop = layer_index_range(layers, layer_range)
     for layer in layers[start:stop]:
         fields = [
@@ -211,9 +220,11 @@ def print_summary(
     total = sum(w.numel() for w in weights)
     trainable = sum(w.numel() for w in weights if id(w) in trainable_ids)
     frozen = total - trainable
-    lines.append(f"Total params: {total} ({readable_size(total * 4)})")
-    lines.append(f"Trainable params: {trainable} ({readable_size(trainable * 4)})")
-    lines.append(f"Non-trainable params: {frozen} ({readable_size(frozen * 4)})")
+    trainable_bytes = weight_bytes(w for w in weights if id(w) in trainable_ids)
+    frozen_bytes = weight_bytes(w for w in weights if id(w) not in trainable_ids)
+    lines.append(f"Total params: {total} ({readable_size(trainable_bytes + frozen_bytes)})")
+    lines.append(f"Trainable params: {trainable} ({readable_size(trainable_bytes)})")
+    lines.append(f"Non-trainable params: {frozen} ({readable_size(frozen_bytes)})")
     lines.append("_" * line_length)
     for line in lines:
         print_fn(line)

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina import backend, constraints, initializers, regularizers
-from lamina.engine import errors
+from lamina.engine import errors, naming
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
 
@@ -308,6 +308,8 @@ class MultiHeadAttention(Layer):
         self._projection("value", (value_shape[-1], heads, self.value_dim), (heads, self.value_dim))
         output_dim = self.output_dim or query_shape[-1]
         self._projection("output", (heads, self.value_dim, output_dim), (output_dim,))
+        # Keras builds Softmax and Dropout helper layers here; lamina fuses both into the kernel.
+        naming.take_names_of("Softmax", "Dropout")
 
     def _check_axes(self, rank: int) -> None:
         every_inner_axis = tuple(range(1, rank - 1))

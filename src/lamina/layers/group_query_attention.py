@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina import backend, constraints, initializers, regularizers
-from lamina.engine import errors
+from lamina.engine import errors, naming
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
 from lamina.layers.einsum_dense import EinsumDense
@@ -138,6 +138,8 @@ class GroupQueryAttention(Layer):
             self.gate_dense.build_from_shape(query_shape)
         self.value_dense = self._projection("bkm,mvh->bkvh", (None, kv_heads, dim), "vh", "value")
         self.value_dense.build_from_shape(value_shape)
+        # Keras builds Softmax and Dropout helper layers here; lamina fuses both into the kernel.
+        naming.take_names_of("Softmax", "Dropout")
         self.output_dense = self._projection(
             "bquh,uhm->bqm", (None, query_shape[-1]), "m", "attention_output"
         )

@@ -62,8 +62,12 @@ class _Merge(Layer):
             raise errors.value_error(self, f"at least {self.min_inputs} input(s)", f"{count}")
         return input_shape
 
-    def _check_batch(self, shapes):
+    def _check_batch(self, shapes, broadcast_ones=False):
         batch_sizes = {s[0] for s in shapes if s} - {None}
+        if broadcast_ones:
+            # On data Keras merges with the op itself, which broadcasts a batch of one (a learned
+            # latent array, ops.expand_dims(weight, 0), added to every sample).
+            batch_sizes -= {1}
         if len(batch_sizes) > 1:
             raise errors.value_error(
                 self,
@@ -118,7 +122,7 @@ class _Merge(Layer):
             ]
         elif len({tuple(x.shape) for x in inputs}) > 1:
             shapes = [tuple(x.shape) for x in inputs]
-            self._check_batch(shapes)
+            self._check_batch(shapes, broadcast_ones=True)
             self._broadcast_shape(shapes)
         if self.masked_merge:
             masks = _masks_of(inputs)

@@ -157,7 +157,7 @@ class _GraphBuilder:
         if not (is_sequential(model) or is_functional(model)):
             self.add_box(model, cluster)  # subclassed: one box, as Keras draws it
             return
-        layers = list(model.layers)
+        layers = list(getattr(model, "operations", model.layers))  # a graph's ops too, as Keras
         first_box = len(self.boxes)  # where this model's boxes begin: its inputs go first
         for layer in layers:
             if expand_nested and (is_sequential(layer) or is_functional(layer)):

@@ -1,0 +1,47 @@
+"""Auto-names against Keras 3: layers Keras builds inside others (a Sequential's inner graph,
+attention's softmax and dropout) use up names there, so the names a user sees after them agree."""
+
+import keras
+import pytest
+
+import lamina
+
+
+def _names_after_helpers(lib):
+    """The same small program for both libraries; returns the auto-names it ends with."""
+    layers = lib.layers
+    names = []
+
+    def next_model_name():
+        inputs = lib.Input((4,))
+        return lib.Model(inputs, layers.Dense(1)(inputs)).name
+
+    stack = lib.Sequential([lib.Input((4,)), layers.Dense(2)])
+    names.append(next_model_name())
+    stack.add(layers.Dense(3))
+    names.append(next_model_name())
+    stack.pop()
+    names.append(next_model_name())
+    lazy = lib.Sequential([layers.Dense(2)])
+    lazy(lib.Input((4,)))
+    names.append(next_model_name())
+    empty = lib.Sequential()
+    empty.add(lib.Input((4,)))  # an Input alone builds no graph
+    names.append(next_model_name())
+
+    for attention in (
+        layers.MultiHeadAttention(num_heads=2, key_dim=2),
+        layers.GroupQueryAttention(head_dim=2, num_query_heads=2, num_key_value_heads=1),
+    ):
+        query = lib.Input((3, 4))
+        attention(query, query)
+        names += [layers.Dropout(0.1).name, layers.Softmax().name]
+    return names
+
+
+@pytest.mark.parity
+def test_auto_names_after_built_in_helper_layers_equal_keras():
+    keras.backend.clear_session()
+    expected = _names_after_helpers(keras)
+    lamina.backend.clear_session()
+    assert _names_after_helpers(lamina) == expected
