@@ -271,6 +271,29 @@ def test_text_vectorization_rejects_a_symbolic_input_of_many_strings_per_sample(
         layer(lamina.Input(shape=(3,), dtype="string"))
 
 
+def test_text_vectorization_custom_standardize_and_split_see_the_whole_batch():
+    seen = []
+
+    def standardize(texts):  # array code, as a Keras standardize is written
+        seen.append(texts.shape)
+        return np.char.replace(np.char.lower(texts), "<br />", " ")
+
+    def split(texts):
+        return [text.split(" ") for text in texts]
+
+    layer = layers.TextVectorization(standardize=standardize, split=split)
+    layer.adapt(np.array(["A<br />b", "b c", "B"]))
+    assert seen == [(3,)]
+    assert layer.get_vocabulary() == ["", "[UNK]", "b", "c", "a"]
+    assert layer(np.array([["C<br />A"], ["b"]])).tolist() == [[3, 4], [2, 0]]
+
+
+def test_text_vectorization_custom_standardize_must_keep_the_batch_size():
+    layer = layers.TextVectorization(standardize=lambda texts: texts[:1])
+    with pytest.raises(ValueError, match=r"`standardize` to return 2 strings.*received 1"):
+        layer.adapt(["a", "b"])
+
+
 # A model of positions (a table looked up at arange(length)) tiled over the batch by a repeats
 # tensor made from the input's shape, called as a whole on a KerasTensor: the tile needs the
 # tensor's values, so the model's shape is probed on real zeros, with a probe length beyond the
