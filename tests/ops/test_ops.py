@@ -73,6 +73,17 @@ def test_ops_inside_a_custom_layer_work_symbolically_and_eagerly():
     assert torch.equal(output._keras_mask.cpu(), tokens != 0)
 
 
+def test_convert_to_tensor_keeps_strings_as_a_numpy_array_a_string_model_takes():
+    strings = ops.convert_to_tensor([["a b"], ["c"]])
+    assert isinstance(strings, np.ndarray)
+    assert strings.dtype.kind == "U"
+    assert ops.convert_to_tensor(np.array([b"x"])).tolist() == ["x"]
+    vectorizer = layers.TextVectorization(vocabulary=["a", "b", "c"])
+    text = lamina.Input(shape=(1,), dtype="string")
+    model = lamina.Model(text, vectorizer(text))
+    assert model(strings).tolist() == [[2, 3], [4, 0]]
+
+
 def test_arange_is_int32_like_keras_and_follows_the_meta_device():
     assert ops.arange(3).dtype == torch.int32
     with torch.device("meta"):

@@ -101,12 +101,12 @@ def _target_device() -> torch.device:
     return default if default.type == "meta" else backend.default_device()
 
 
-def convert_to_tensor(x, dtype=None, sparse=None, ragged=None) -> torch.Tensor:
+def convert_to_tensor(x, dtype=None, sparse=None, ragged=None) -> torch.Tensor | np.ndarray:
     """Convert a tensor, NumPy array, list or Python number to a torch tensor on lamina's device.
 
     Python floats (and lists of them) become float32 and Python ints int32, as in Keras; NumPy
-    arrays
-    keep their dtype; tensors pass through (cast if `dtype` is given).
+    arrays keep their dtype; tensors pass through (cast if `dtype` is given). Strings (torch has
+    no string tensors) come back as a NumPy array of str, the form lamina's text layers take.
 
     Args:
         x: the value to convert; a symbolic `KerasTensor` raises a `TypeError`.
@@ -116,7 +116,7 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None) -> torch.Tensor:
             are TensorFlow's.
 
     Returns:
-        A torch tensor.
+        A torch tensor (a NumPy array of str for strings).
 
     Example:
         >>> lamina.ops.convert_to_tensor([1.0, 2.0])
@@ -142,6 +142,10 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None) -> torch.Tensor:
     if isinstance(x, (bool, int, float)) and torch_dtype is None:
         torch_dtype = _PYTHON_DEFAULTS[type(x)]
     array = np.asarray(x)
+    if array.dtype.kind in "US" and dtype in (None, "string", "str"):
+        # torch has no string tensors: lamina's string "tensor" is a NumPy array of str, the
+        # form TextVectorization, StringLookup and string Inputs take (Keras's tf.string).
+        return array.astype(np.str_) if array.dtype.kind == "S" else array
     if array.dtype == np.float64 and not isinstance(x, np.ndarray) and torch_dtype is None:
         torch_dtype = torch.float32  # Python lists of floats, as Keras: floatx
     if array.dtype == np.int64 and not isinstance(x, np.ndarray) and torch_dtype is None:
