@@ -177,6 +177,21 @@ def test_multi_head_attention_in_functional_model_with_cross_attention_shapes():
     assert tuple(model([torch.randn(2, 7, 8), torch.randn(2, 5, 3)]).shape) == (2, 7, 6)
 
 
+def _names_after_attention(m):
+    tokens = m.Input(shape=(4, 8))
+    attended = m.layers.MultiHeadAttention(num_heads=2, key_dim=4)(tokens, tokens)
+    x = m.layers.Dropout(0.1)(attended)
+    x = m.layers.Softmax()(x)
+    return [layer.name for layer in m.Model(tokens, x).layers]
+
+
+@pytest.mark.parity
+def test_multi_head_attention_takes_the_auto_names_of_keras_inner_layers():
+    ours = _names_after_attention(lamina)
+    assert ours[-2:] == ["dropout_1", "softmax_1"]
+    assert ours == reference.keras_run(_names_after_attention)
+
+
 def test_multi_head_attention_over_two_inner_axes():
     layer = layers.MultiHeadAttention(num_heads=1, key_dim=2)
     x = torch.randn(2, 3, 4, 5)

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina import backend, constraints, initializers, regularizers
-from lamina.engine import errors
+from lamina.engine import errors, naming
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
 
@@ -308,6 +308,11 @@ class MultiHeadAttention(Layer):
         self._projection("value", (value_shape[-1], heads, self.value_dim), (heads, self.value_dim))
         output_dim = self.output_dim or query_shape[-1]
         self._projection("output", (heads, self.value_dim, output_dim), (output_dim,))
+        # Keras's build makes a Softmax and a Dropout sub-layer, each taking the next auto-name
+        # of its class; lamina computes both inline but takes the names too, so the layers a
+        # program makes afterwards are named as in Keras (dropout_3 in summary(), get_layer()).
+        naming.unique_name("softmax")
+        naming.unique_name("dropout")
 
     def _check_axes(self, rank: int) -> None:
         every_inner_axis = tuple(range(1, rank - 1))
