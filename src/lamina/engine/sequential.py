@@ -41,6 +41,10 @@ class Sequential(Model):
 
     # Keras builds a Sequential's layers inside its name scope: `sequential/dense/kernel`.
     _builds_layers_in_own_scope = True
+    # Keras's Sequential has no input spec of its own: an input of the built rank whose other
+    # sizes differ (a longer sequence) runs, and the layers judge it (Dense checks its last axis).
+    # A functional Model checks every size. Read by `fit_arguments.conform_inputs` too.
+    _checks_input_sizes = False
 
     def __init__(self, layers=None, name=None, trainable=True, **kwargs):
         super().__init__(
@@ -186,14 +190,12 @@ class Sequential(Model):
 
     def _check_input(self, shape) -> None:
         expected = self._input_tensor.shape
-        if len(shape) != len(expected) or any(
-            e is not None and e != a for e, a in zip(expected[1:], shape[1:], strict=True)
-        ):
+        if len(shape) != len(expected):
             raise errors.value_error(
                 f"Sequential model '{self.name}'",
-                f"input of shape {errors.format_shape(expected)}",
+                f"a {len(expected)}-D input like {errors.format_shape(expected)}",
                 f"an input of shape {tuple(shape)}",
-                "the model was built for that shape; reshape the data (batch axis first) "
+                "the model was built for that rank; reshape the data (batch axis first) "
                 "or build a new model.",
             )
 
