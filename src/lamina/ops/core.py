@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from lamina import backend
-from lamina.engine.symbolic import KerasTensor, apply_op
+from lamina.engine.symbolic import KerasTensor, apply_op, register_operation
 from lamina.engine.variable_base import VariableBase
 
 # Keras's default dtypes for Python numbers: int32 and float32 (NumPy arrays keep their dtype).
@@ -49,6 +49,7 @@ def symbolic_op(name: str):
                 args, kwargs = _values_of(args), {k: _values_of(v) for k, v in kwargs.items()}
             return apply_op(fn, *args, name=name, **kwargs)
 
+        register_operation(name, op)  # a saved graph's `name` node is rebuilt with it
         return op
 
     return wrap
