@@ -84,6 +84,13 @@ def test_convert_to_tensor_keeps_strings_as_a_numpy_array_a_string_model_takes()
     assert model(strings).tolist() == [[2, 3], [4, 0]]
 
 
+def test_one_hot_of_an_index_out_of_range_is_a_row_of_zeros():
+    # Keras on TensorFlow and JAX: a class id past num_classes (or negative) encodes nothing.
+    encoded = ops.one_hot(np.array([[1], [3], [-1]]), 3)
+    assert encoded.tolist() == [[[0.0, 1.0, 0.0]], [[0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0]]]
+    assert ops.shape(ops.one_hot(layers.Input((1,), dtype="int32"), 3)) == (None, 1, 3)
+
+
 def test_arange_is_int32_like_keras_and_follows_the_meta_device():
     assert ops.arange(3).dtype == torch.int32
     with torch.device("meta"):
