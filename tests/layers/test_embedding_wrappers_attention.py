@@ -279,6 +279,18 @@ def test_text_vectorization_int_ids_feed_an_embedding_in_one_model():
     assert tuple(model(np.array([["the cat"], ["a bird"]])).shape) == (2, 2)
 
 
+def test_a_sequential_led_by_text_vectorization_builds_on_its_first_strings():
+    vectorizer = layers.TextVectorization(output_mode="multi_hot")
+    vectorizer.adapt(["the cat", "the dog"])
+    classifier = lamina.Sequential([layers.Dense(2)])
+    classifier.build((None, vectorizer.vocabulary_size()))
+    end_to_end = lamina.Sequential([vectorizer, classifier])
+    texts = np.array(["the cat", "a dog"])
+    predicted = end_to_end.predict(texts, verbose=0)
+    assert end_to_end.input.dtype == "string"
+    np.testing.assert_allclose(predicted, classifier.predict(vectorizer(texts), verbose=0))
+
+
 def test_text_vectorization_rejects_a_symbolic_input_of_many_strings_per_sample():
     layer = layers.TextVectorization(vocabulary=["x"])
     expected = r"strings of shape \(batch,\) or \(batch, 1\).*\(None, 3\)"

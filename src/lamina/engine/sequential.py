@@ -8,6 +8,7 @@ extraction. On real data it runs the layers in a plain loop: no graph bookkeepin
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from lamina.engine import errors, naming, shape_inference, weight_paths
@@ -177,7 +178,12 @@ class Sequential(Model):
     def _build_for(self, inputs) -> None:
         """Built on first real data when no input shape was declared (Keras's deferred build)."""
         shape = tuple(inputs.shape)
-        dtype = "float32" if inputs.is_floating_point() else str(inputs.dtype).replace("torch.", "")
+        if not isinstance(inputs, torch.Tensor):  # text first: a NumPy array of str
+            dtype = "string" if inputs.dtype.kind in "US" else str(inputs.dtype)
+        elif inputs.is_floating_point():
+            dtype = "float32"
+        else:
+            dtype = str(inputs.dtype).replace("torch.", "")
         # First called inside a layer that is itself called on a KerasTensor: the probe sizes
         # stand for unknown dimensions, so the stack is built for those as unknown, as Keras does.
         self._trace((None, *shape_inference.unprobed_shape(shape)[1:]), dtype)
