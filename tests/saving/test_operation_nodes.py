@@ -1,5 +1,6 @@
 """Operations recorded in a functional graph (`x + y`, `ops.mean(x, axis=1)`, `x[:, 0]`) are
-saved as Keras saves them (operation classes `Add`, `Mean`, `GetItem`) and rebuilt by name."""
+saved as Keras saves them (operation classes `Add`, `Mean`, `GetItem`) and rebuilt by name;
+summary() names them by those classes too."""
 
 import numpy as np
 import pytest
@@ -32,6 +33,12 @@ def test_a_graph_with_operations_reloads_with_its_names_and_numbers(tmp_path):
     np.testing.assert_allclose(
         loaded.predict(X, verbose=0), model.predict(X, verbose=0), rtol=1e-6, atol=1e-7
     )
+
+
+def test_summary_names_an_operation_by_its_keras_class(capsys):
+    _graph_with_operations(lamina).summary()
+    table = capsys.readouterr().out
+    assert "add (Add)" in table and "get_item (GetItem)" in table and "OpLayer" not in table
 
 
 @pytest.mark.parity

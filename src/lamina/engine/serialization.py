@@ -31,7 +31,7 @@ def layer_entry(layer) -> dict:
     if isinstance(layer, OpLayer):  # `x + y` in a graph: Keras's operation class, `Add`
         return {
             "module": _operation_module(layer),
-            "class_name": "".join(part.title() for part in layer.operation.split("_")),
+            "class_name": layer.keras_class_name,
             "config": _jsonable(layer.get_config()),
             "registered_name": None,
         }

@@ -240,6 +240,11 @@ class OpLayer(layer_module.Layer):
     def forward(self, *args, **kwargs):
         return self.fn(*args, **kwargs)
 
+    @property
+    def keras_class_name(self) -> str:
+        """Keras's class for the operation (`add` -> `Add`), in saved configs and summary()."""
+        return "".join(part.title() for part in self.operation.split("_"))
+
     def get_config(self):
         return {"name": self.name}
 
