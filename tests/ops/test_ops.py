@@ -91,6 +91,14 @@ def test_one_hot_of_an_index_out_of_range_is_a_row_of_zeros():
     assert ops.shape(ops.one_hot(layers.Input((1,), dtype="int32"), 3)) == (None, 1, 3)
 
 
+def test_convert_to_tensor_of_a_read_only_array_copies_it_without_a_warning():
+    array = np.arange(4, dtype="float32")
+    array.flags.writeable = False  # pandas' to_numpy() under copy-on-write gives such views
+    tensor = ops.convert_to_tensor(array, dtype="int32")  # warnings are errors in this suite
+    tensor += 1
+    assert tensor.tolist() == [1, 2, 3, 4] and array.tolist() == [0, 1, 2, 3]
+
+
 def test_arange_is_int32_like_keras_and_follows_the_meta_device():
     assert ops.arange(3).dtype == torch.int32
     with torch.device("meta"):

@@ -151,6 +151,8 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None) -> torch.Tensor |
         torch_dtype = torch.float32  # Python lists of floats, as Keras: floatx
     if array.dtype == np.int64 and not isinstance(x, np.ndarray) and torch_dtype is None:
         torch_dtype = torch.int32
+    if not array.flags.writeable:  # pandas' or a memory map's read-only view, as fit copies it:
+        array = array.copy()  # torch would share it and warn that writes are undefined
     if array.dtype.name == "bfloat16":  # ml_dtypes.bfloat16, as convert_to_numpy gives it
         tensor = backend.from_numpy(array).to(_target_device())
     else:
