@@ -121,12 +121,15 @@ def test_wrong_input_shape_for_a_built_model():
         r"received an array of shape \(4, 5\) \(x\)",
     ):
         model.fit(np.zeros((4, 5)), np.zeros(4), verbose=0)
+    # As in Keras, a called Sequential leaves sizes to its layers: Dense names its axis.
+    with pytest.raises(ValueError, match=r"Layer 'dense' \(Dense\) expects axis -1 .* to be 3"):
+        model(np.zeros((4, 5), "float32"))
     with pytest.raises(
         ValueError,
-        match=r"Sequential model 'sequential' expects input of shape \(None, 3\); "
-        r"received an input of shape \(4, 5\)",
+        match=r"Sequential model 'sequential' expects a 2-D input like \(None, 3\); "
+        r"received an input of shape \(4, 5, 2\)",
     ):
-        model(np.zeros((4, 5), "float32"))
+        model(np.zeros((4, 5, 2), "float32"))
     inputs = lamina.Input(shape=(3,), name="features")
     functional = models.Model(inputs, layers.Dense(1)(inputs))
     with pytest.raises(

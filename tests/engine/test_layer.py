@@ -143,6 +143,24 @@ def test_state_dict_round_trip():
     torch.testing.assert_close(other.kernel, dense.kernel)
 
 
+def test_sublayers_set_before_super_init_are_tracked_as_in_keras():
+    class Experts(layers.Layer):
+        def __init__(self, count):
+            self.count = count
+            self.route = layers.Dense(count)  # before super().__init__(), as Keras allows
+            self.experts = [layers.Dense(2) for _ in range(self.count)]
+            self.scale = lamina.Variable(np.ones(2, "float32"))
+            super().__init__(name="experts")
+
+        def call(self, x):
+            return self.route(x)[..., :1] * self.scale + sum(e(x) for e in self.experts)
+
+    layer = Experts(3)
+    assert tuple(layer(torch.zeros(4, 5)).shape) == (4, 2)
+    assert layer.name == "experts" and isinstance(layer.experts, torch.nn.ModuleList)
+    assert len(layer.trainable_weights) == 2 + 3 * 2 + 1
+
+
 def test_unknown_constructor_argument_is_a_type_error():
     with pytest.raises(
         TypeError, match=r"Dense\(\) got unexpected keyword argument\(s\) \['unitz'\]"

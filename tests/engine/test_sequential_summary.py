@@ -156,6 +156,17 @@ def test_input_first_and_deferred_build():
     assert deferred.built and deferred.input_shape == (None, 7)
 
 
+def test_a_built_sequential_runs_a_longer_sequence_as_keras_does():
+    # Keras's Sequential has no input spec: the layers judge sizes, so a token stack built for
+    # 16 steps runs on 8 (call and predict); only the rank is the model's to check.
+    model = models.Sequential([lamina.Input(shape=(16, 3)), layers.Dense(2)])
+    assert tuple(model(torch.zeros(1, 8, 3)).shape) == (1, 8, 2)
+    assert model.predict(torch.zeros(1, 8, 3).numpy(), verbose=0).shape == (1, 8, 2)
+    deferred = models.Sequential([layers.Dense(2)])
+    deferred(torch.zeros(2, 16, 3))
+    assert tuple(deferred(torch.zeros(1, 8, 3)).shape) == (1, 8, 2)
+
+
 def test_build_with_shape_as_keras():
     model = models.Sequential([layers.Dense(4), layers.Dense(1)])
     model.build((None, 10))

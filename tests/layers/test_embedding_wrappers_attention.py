@@ -177,6 +177,21 @@ def test_multi_head_attention_in_functional_model_with_cross_attention_shapes():
     assert tuple(model([torch.randn(2, 7, 8), torch.randn(2, 5, 3)]).shape) == (2, 7, 6)
 
 
+def _names_after_attention(m):
+    tokens = m.Input(shape=(4, 8))
+    attended = m.layers.MultiHeadAttention(num_heads=2, key_dim=4)(tokens, tokens)
+    x = m.layers.Dropout(0.1)(attended)
+    x = m.layers.Softmax()(x)
+    return [layer.name for layer in m.Model(tokens, x).layers]
+
+
+@pytest.mark.parity
+def test_multi_head_attention_takes_the_auto_names_of_keras_inner_layers():
+    ours = _names_after_attention(lamina)
+    assert ours[-2:] == ["dropout_1", "softmax_1"]
+    assert ours == reference.keras_run(_names_after_attention)
+
+
 def test_multi_head_attention_over_two_inner_axes():
     layer = layers.MultiHeadAttention(num_heads=1, key_dim=2)
     x = torch.randn(2, 3, 4, 5)
@@ -264,11 +279,46 @@ def test_text_vectorization_int_ids_feed_an_embedding_in_one_model():
     assert tuple(model(np.array([["the cat"], ["a bird"]])).shape) == (2, 2)
 
 
+def test_a_sequential_led_by_text_vectorization_builds_on_its_first_strings():
+    vectorizer = layers.TextVectorization(output_mode="multi_hot")
+    vectorizer.adapt(["the cat", "the dog"])
+    classifier = lamina.Sequential([layers.Dense(2)])
+    classifier.build((None, vectorizer.vocabulary_size()))
+    end_to_end = lamina.Sequential([vectorizer, classifier])
+    texts = np.array(["the cat", "a dog"])
+    predicted = end_to_end.predict(texts, verbose=0)
+    assert end_to_end.input.dtype == "string"
+    np.testing.assert_allclose(predicted, classifier.predict(vectorizer(texts), verbose=0))
+
+
 def test_text_vectorization_rejects_a_symbolic_input_of_many_strings_per_sample():
     layer = layers.TextVectorization(vocabulary=["x"])
     expected = r"strings of shape \(batch,\) or \(batch, 1\).*\(None, 3\)"
     with pytest.raises(ValueError, match=expected):
         layer(lamina.Input(shape=(3,), dtype="string"))
+
+
+def test_text_vectorization_custom_standardize_and_split_see_the_whole_batch():
+    seen = []
+
+    def standardize(texts):  # array code, as a Keras standardize is written
+        seen.append(texts.shape)
+        return np.char.replace(np.char.lower(texts), "<br />", " ")
+
+    def split(texts):
+        return [text.split(" ") for text in texts]
+
+    layer = layers.TextVectorization(standardize=standardize, split=split)
+    layer.adapt(np.array(["A<br />b", "b c", "B"]))
+    assert seen == [(3,)]
+    assert layer.get_vocabulary() == ["", "[UNK]", "b", "c", "a"]
+    assert layer(np.array([["C<br />A"], ["b"]])).tolist() == [[3, 4], [2, 0]]
+
+
+def test_text_vectorization_custom_standardize_must_keep_the_batch_size():
+    layer = layers.TextVectorization(standardize=lambda texts: texts[:1])
+    with pytest.raises(ValueError, match=r"`standardize` to return 2 strings.*received 1"):
+        layer.adapt(["a", "b"])
 
 
 # A model of positions (a table looked up at arange(length)) tiled over the batch by a repeats

@@ -126,6 +126,19 @@ def test_lookup_errors_are_pinned():
         layers.IntegerLookup(vocabulary=[1, 2])(np.array(["fixed"]))
 
 
+def test_string_lookup_takes_rows_of_different_lengths_as_keras_ragged_labels():
+    labels = [["cs.CV", "cs.LG"], ["cs.LG"], ["stat.ML", "cs.LG", "x"]]
+    lookup = layers.StringLookup(output_mode="multi_hot")
+    lookup.adapt(labels)
+    assert lookup.get_vocabulary() == ["[UNK]", "cs.LG", "x", "stat.ML", "cs.CV"]
+    hot = lookup([["cs.CV"], ["cs.LG", "new", "cs.LG"]])
+    assert hot.tolist() == [[0, 0, 0, 0, 1], [1, 1, 0, 0, 0]]
+    counts = layers.StringLookup(vocabulary=["a", "b"], output_mode="count")
+    assert counts([["a", "a"], ["b"]]).tolist() == [[0, 2, 0], [0, 0, 1]]
+    with pytest.raises(ValueError, match=r"rows of one length with output_mode='int'.*\[1, 2\]"):
+        layers.StringLookup(vocabulary=["a"])([["a"], ["a", "a"]])
+
+
 def test_integer_lookup_matches_keras_documentation():
     vocab = [12, 36, 1138, 42]
     data = torch.tensor([[12, 1138, 42], [42, 1000, 36]])

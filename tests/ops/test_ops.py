@@ -73,6 +73,32 @@ def test_ops_inside_a_custom_layer_work_symbolically_and_eagerly():
     assert torch.equal(output._keras_mask.cpu(), tokens != 0)
 
 
+def test_convert_to_tensor_keeps_strings_as_a_numpy_array_a_string_model_takes():
+    strings = ops.convert_to_tensor([["a b"], ["c"]])
+    assert isinstance(strings, np.ndarray)
+    assert strings.dtype.kind == "U"
+    assert ops.convert_to_tensor(np.array([b"x"])).tolist() == ["x"]
+    vectorizer = layers.TextVectorization(vocabulary=["a", "b", "c"])
+    text = lamina.Input(shape=(1,), dtype="string")
+    model = lamina.Model(text, vectorizer(text))
+    assert model(strings).tolist() == [[2, 3], [4, 0]]
+
+
+def test_one_hot_of_an_index_out_of_range_is_a_row_of_zeros():
+    # Keras on TensorFlow and JAX: a class id past num_classes (or negative) encodes nothing.
+    encoded = ops.one_hot(np.array([[1], [3], [-1]]), 3)
+    assert encoded.tolist() == [[[0.0, 1.0, 0.0]], [[0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0]]]
+    assert ops.shape(ops.one_hot(layers.Input((1,), dtype="int32"), 3)) == (None, 1, 3)
+
+
+def test_convert_to_tensor_of_a_read_only_array_copies_it_without_a_warning():
+    array = np.arange(4, dtype="float32")
+    array.flags.writeable = False  # pandas' to_numpy() under copy-on-write gives such views
+    tensor = ops.convert_to_tensor(array, dtype="int32")  # warnings are errors in this suite
+    tensor += 1
+    assert tensor.tolist() == [1, 2, 3, 4] and array.tolist() == [0, 1, 2, 3]
+
+
 def test_arange_is_int32_like_keras_and_follows_the_meta_device():
     assert ops.arange(3).dtype == torch.int32
     with torch.device("meta"):

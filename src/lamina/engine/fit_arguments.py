@@ -142,6 +142,19 @@ def _class_weight_lookup(items: tuple, device: torch.device) -> torch.Tensor:
     return torch.tensor(values, device=device)
 
 
+def _layers_take(model, shape) -> bool:
+    """Whether a model without an input spec of its own (a Sequential, as in Keras) runs on an
+    array whose sizes differ from its `Input`'s (a longer sequence): asked of its layers on the
+    meta device, before any batch runs, so an array no layer takes is still named whole."""
+    if getattr(model, "_checks_input_sizes", True):
+        return False
+    try:
+        model.compute_output_shape((None, *shape[1:]))
+    except ValueError:
+        return False
+    return True
+
+
 def conform_inputs(model, x):
     """Array inputs checked against the model's `Input` shapes before any batch runs, so a
     mismatch names the whole array (`x` of shape (83, 4)) rather than one batch of it. The rank is
@@ -168,8 +181,9 @@ def conform_inputs(model, x):
                 "a model reads text through Input(shape=(1,), dtype='string') and a "
                 "TextVectorization or StringLookup layer; or vectorize the text first.",
             )
-        fits = len(shape) == len(expected) and all(
-            e is None or e == s for e, s in zip(expected[1:], shape[1:], strict=True)
+        fits = len(shape) == len(expected) and (
+            all(e is None or e == s for e, s in zip(expected[1:], shape[1:], strict=True))
+            or _layers_take(model, shape)
         )
         if not fits:
             raise errors.value_error(

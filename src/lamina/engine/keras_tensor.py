@@ -131,11 +131,12 @@ class KerasTensor:
         return _record_operation(operator.matmul, self, other, name="matmul")
 
     def __getitem__(self, key):
-        return _record_operation(_getitem, self, key, name="get_item")
+        return _record_operation(get_item, self, key, name="get_item")
 
 
-def _getitem(x, key):
-    return x[key]
+def get_item(x, key):
+    """`x[key]`; a list key is a tuple of indices, as a saved graph's JSON gives it back."""
+    return x[tuple(key) if isinstance(key, list) else key]
 
 
 class Node:

@@ -300,6 +300,8 @@ class Layer(nn.Module):
         )
         self._computes_mask = type(self).compute_mask is not Layer.compute_mask
         self._remat_mode = remat.current_mode()  # a RematScope open at creation (remat.py)
+        for attribute in self.__dict__.pop("_set_before_init", ()):
+            setattr(self, attribute, self.__dict__.pop(attribute))  # now torch registers it
 
     # ----------------------------------------------------------------------------------------------
     # The life cycle
@@ -1134,6 +1136,13 @@ class Layer(nn.Module):
         return f"name={self.name!r}"
 
     def __setattr__(self, name, value):
+        if "_modules" not in self.__dict__ and _holds_state(value):
+            # Keras lets a subclass make its sublayers before calling super().__init__(); torch
+            # cannot register a module before Module.__init__: keep it as a plain attribute
+            # (readable at once) until Layer.__init__ registers it.
+            self.__dict__[name] = value
+            self.__dict__.setdefault("_set_before_init", []).append(name)
+            return
         # Keras tracks lists of layers assigned as attributes; torch only tracks ModuleLists.
         if isinstance(value, tracking.Tracked):  # `self.blocks += [...]` assigns it back
             value = tracking.track(self, name, value)
@@ -1181,6 +1190,13 @@ class Layer(nn.Module):
 
 # --------------------------------------------------------------------------------------------------
 # helpers
+
+
+def _holds_state(value) -> bool:
+    """A value torch must register: a module, a tensor or variable, or a list of modules."""
+    if isinstance(value, (nn.Module, torch.Tensor, VariableBase)):
+        return True
+    return isinstance(value, list) and any(isinstance(v, nn.Module) for v in value)
 
 
 def _declared_shape(input_shape, input_dim, batch_input_shape):

@@ -8,6 +8,7 @@ extraction. On real data it runs the layers in a plain loop: no graph bookkeepin
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from lamina.engine import errors, naming, shape_inference, weight_paths
@@ -41,6 +42,10 @@ class Sequential(Model):
 
     # Keras builds a Sequential's layers inside its name scope: `sequential/dense/kernel`.
     _builds_layers_in_own_scope = True
+    # Keras's Sequential has no input spec of its own: an input of the built rank whose other
+    # sizes differ (a longer sequence) runs, and the layers judge it (Dense checks its last axis).
+    # A functional Model checks every size. Read by `fit_arguments.conform_inputs` too.
+    _checks_input_sizes = False
 
     def __init__(self, layers=None, name=None, trainable=True, **kwargs):
         super().__init__(
@@ -179,7 +184,12 @@ class Sequential(Model):
     def _build_for(self, inputs) -> None:
         """Built on first real data when no input shape was declared (Keras's deferred build)."""
         shape = tuple(inputs.shape)
-        dtype = "float32" if inputs.is_floating_point() else str(inputs.dtype).replace("torch.", "")
+        if not isinstance(inputs, torch.Tensor):  # text first: a NumPy array of str
+            dtype = "string" if inputs.dtype.kind in "US" else str(inputs.dtype)
+        elif inputs.is_floating_point():
+            dtype = "float32"
+        else:
+            dtype = str(inputs.dtype).replace("torch.", "")
         # First called inside a layer that is itself called on a KerasTensor: the probe sizes
         # stand for unknown dimensions, so the stack is built for those as unknown, as Keras does.
         self._trace((None, *shape_inference.unprobed_shape(shape)[1:]), dtype)
@@ -192,14 +202,12 @@ class Sequential(Model):
 
     def _check_input(self, shape) -> None:
         expected = self._input_tensor.shape
-        if len(shape) != len(expected) or any(
-            e is not None and e != a for e, a in zip(expected[1:], shape[1:], strict=True)
-        ):
+        if len(shape) != len(expected):
             raise errors.value_error(
                 f"Sequential model '{self.name}'",
-                f"input of shape {errors.format_shape(expected)}",
+                f"a {len(expected)}-D input like {errors.format_shape(expected)}",
                 f"an input of shape {tuple(shape)}",
-                "the model was built for that shape; reshape the data (batch axis first) "
+                "the model was built for that rank; reshape the data (batch axis first) "
                 "or build a new model.",
             )
 

@@ -14,7 +14,13 @@ import types
 
 from lamina.engine import errors
 from lamina.engine import layer as layer_module
-from lamina.engine.symbolic import InputLayer, KerasTensor, flatten_symbolic
+from lamina.engine.symbolic import (
+    InputLayer,
+    KerasTensor,
+    OpLayer,
+    flatten_symbolic,
+    operation_layer_from_entry,
+)
 
 
 def layer_entry(layer) -> dict:
@@ -22,6 +28,13 @@ def layer_entry(layer) -> dict:
     (`"MyPkg>MyLayer"` under `register_keras_serializable`), found again by either framework."""
     from lamina.saving.object_registration import get_registered_name
 
+    if isinstance(layer, OpLayer):  # `x + y` in a graph: Keras's operation class, `Add`
+        return {
+            "module": _operation_module(layer),
+            "class_name": layer.keras_class_name,
+            "config": _jsonable(layer.get_config()),
+            "registered_name": None,
+        }
     builtin = _is_builtin(layer)
     entry = {
         "module": "keras.layers" if builtin else type(layer).__module__,
@@ -39,6 +52,13 @@ def layer_entry(layer) -> dict:
     if build_config is not None:
         entry["build_config"] = _jsonable(build_config)
     return entry
+
+
+def _operation_module(layer) -> str:
+    """Keras's module for the operation (`keras.src.ops.nn` for `relu`), from lamina.ops's."""
+    module = getattr(layer.fn, "__module__", "") or ""
+    family = module.rsplit(".", 1)[-1]
+    return f"keras.src.ops.{family if family in ('nn', 'core', 'linalg', 'image') else 'numpy'}"
 
 
 def _is_builtin(layer) -> bool:
@@ -86,6 +106,11 @@ def _tensor_ref(tensor: KerasTensor) -> dict:
 def _encode(structure):
     if isinstance(structure, KerasTensor):
         return _tensor_ref(structure)
+    if isinstance(structure, slice):  # an index in `x[:, 0]`, written as Keras writes it
+        config = {"start": structure.start, "stop": structure.stop, "step": structure.step}
+        return {"class_name": "__slice__", "config": config}
+    if structure is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
     if isinstance(structure, (list, tuple)):
         return [_encode(s) for s in structure]
     if isinstance(structure, dict):
@@ -176,6 +201,11 @@ def functional_from_config(cls, config, custom_objects=None):
         if isinstance(structure, dict) and structure.get("class_name") == "__keras_tensor__":
             name, node_index, tensor_index = structure["config"]["keras_history"]
             return flatten_symbolic(outputs_by_layer[name][node_index])[tensor_index]
+        if isinstance(structure, dict) and structure.get("class_name") == "__slice__":
+            bounds = structure.get("config") or {}
+            return slice(bounds.get("start"), bounds.get("stop"), bounds.get("step"))
+        if isinstance(structure, dict) and structure.get("class_name") == "__ellipsis__":
+            return Ellipsis
         if isinstance(structure, list):
             return [resolve(s) for s in structure]
         if isinstance(structure, dict):
@@ -239,6 +269,12 @@ def deserialize_layer(entry: dict, custom_objects=None):
         from lamina.saving.object_registration import get_registered_object
 
         cls = get_registered_object(registered)
+    if cls is None and str(entry.get("module") or "").startswith("keras.src.ops"):
+        # An operation node: `x + y` is Keras's operation `Add` (not the merge layer `Add`,
+        # which Keras files place in keras.layers), rebuilt by its name.
+        operation = operation_layer_from_entry(entry)
+        if operation is not None:
+            return operation
     if cls is None:
         cls = layer_module.lamina_class(class_name)
     if cls is None:

@@ -7,7 +7,9 @@ call in `shape_inference.py`; their names are re-exported here, where lamina has
 
 from __future__ import annotations
 
+import functools
 import numbers
+import operator
 
 from lamina import backend
 from lamina.engine import errors, keras_tensor, naming
@@ -35,6 +37,8 @@ __all__ = [
     "infer_output_shape",
     "infer_outputs",
     "meta_call",
+    "operation_layer_from_entry",
+    "register_operation",
 ]
 
 # --------------------------------------------------------------------------------------------------
@@ -171,12 +175,63 @@ def Input(
 # Operations on symbolic tensors (x + y, ops.* on KerasTensors)
 
 
-class OpLayer(layer_module.Layer):
-    """A torch function applied inside a functional graph (`x + y`, `ops.mean(x)`)."""
+# The operations a functional graph can record, by name (`add`, `mean`, ...): lamina.ops registers
+# each public op here, so a saved graph's operation nodes are rebuilt by name, never from code.
+_OPERATIONS: dict[str, object] = {
+    "add": operator.add,
+    "subtract": operator.sub,
+    "multiply": operator.mul,
+    "divide": operator.truediv,
+    "negative": operator.neg,
+    "power": operator.pow,
+    "matmul": operator.matmul,
+    "get_item": keras_tensor.get_item,
+}
+_OPERATION_ARGUMENTS = ("name", "trainable", "dtype")
 
-    def __init__(self, fn, name="op", **kwargs):
+
+def register_operation(name: str, fn) -> None:
+    """Make `fn` the operation a saved graph's `name` node (Keras class `Name`) is rebuilt with.
+
+    The first registration of a name stands: the graph's own operations (`x + y`, `x[key]`,
+    whose saved list key is a tuple of indices, as in Keras) come before lamina.ops's.
+
+    Args:
+        name: the operation's snake-case name, as `lamina.ops` spells it (`add`, `mean`).
+        fn: the function that computes it on tensors and KerasTensors.
+
+    Example:
+        >>> register_operation("add", operator.add)
+    """
+    _OPERATIONS.setdefault(name, fn)
+
+
+def operation_layer_from_entry(entry: dict):
+    """The `OpLayer` for a saved operation node (`{"class_name": "Add", "config": {...}}`, as
+    Keras writes `x + y`), or None when no operation has that name. Keras keeps an operation's
+    static arguments (`Mean`'s `axis`) in its config: they are bound as keyword arguments."""
+    operation = naming.to_snake_case(str(entry.get("class_name", "")))
+    fn = _OPERATIONS.get(operation)
+    if fn is None:
+        return None
+    config = dict(entry.get("config") or {})
+    static = {k: v for k, v in config.items() if k not in _OPERATION_ARGUMENTS}
+    bound = functools.partial(fn, **static) if static else fn
+    layer = OpLayer(bound, name=operation, operation=operation)
+    layer.name = config.get("name") or layer.name  # the saved name, as Keras keeps it
+    return layer
+
+
+class OpLayer(layer_module.Layer):
+    """A torch function applied inside a functional graph (`x + y`, `ops.mean(x)`).
+
+    Saved as Keras saves the operation (`class_name` "Add", "Mean"), and rebuilt by its name
+    (`operation`) from the operations lamina.ops registers."""
+
+    def __init__(self, fn, name="op", operation=None, **kwargs):
         super().__init__(name=naming.unique_name(name), **kwargs)
         self.fn = fn
+        self.operation = operation or name
         self.built = True
 
     def call(self, *args, **kwargs):
@@ -185,12 +240,20 @@ class OpLayer(layer_module.Layer):
     def forward(self, *args, **kwargs):
         return self.fn(*args, **kwargs)
 
+    @property
+    def keras_class_name(self) -> str:
+        """Keras's class for the operation (`add` -> `Add`), in saved configs and summary()."""
+        return "".join(part.title() for part in self.operation.split("_"))
+
+    def get_config(self):
+        return {"name": self.name}
+
 
 def apply_op(fn, *args, name="op", **kwargs):
     """Apply `fn` to arguments that may include KerasTensors: record a node, or compute directly."""
     if not any_symbolic(args, kwargs):
         return fn(*args, **kwargs)
-    op = OpLayer(fn, name=name)
+    op = OpLayer(fn, name=name, operation=name)
     return call_on_symbolic(op, args, kwargs)
 
 

@@ -50,8 +50,10 @@ class TextVectorization(Layer):
         max_tokens: vocabulary size cap, counting the padding token '' and the OOV token
             '[UNK]' in 'int' mode (only '[UNK]' in the other modes).
         standardize: 'lower_and_strip_punctuation' (default), 'lower', 'strip_punctuation',
-            None, or a function str -> str.
-        split: 'whitespace' (default), 'character', None, or a function str -> list of str.
+            None, or a function called, as in Keras, on a whole batch: it receives a NumPy
+            array of strings of shape (batch,) and returns as many strings.
+        split: 'whitespace' (default), 'character', None, or a function that receives the
+            standardized batch (a NumPy array of strings) and returns one token list per string.
         ngrams: None, an int n (1..n-grams) or a tuple of n-gram sizes.
         output_mode: 'int' (ids, 0 for padding, 1 for unknown tokens), 'multi_hot', 'count' or
             'tf_idf' (vectors of the vocabulary's size).
@@ -132,28 +134,62 @@ class TextVectorization(Layer):
     def _specials(self) -> list[str]:
         return [_PADDING, _OOV] if self.output_mode == "int" else [_OOV]
 
-    def _tokens(self, text) -> list[str]:
-        if isinstance(text, bytes):
-            text = text.decode("utf-8")
-        standardize = (
-            self.standardize if callable(self.standardize) else _STANDARDIZERS[self.standardize]
-        )
-        split = self.split if callable(self.split) else _SPLITTERS[self.split]
-        words = list(split(standardize(str(text))))
+    def _standardized(self, texts: list[str]) -> list[str]:
+        if not callable(self.standardize):
+            return [_STANDARDIZERS[self.standardize](text) for text in texts]
+        # Keras hands a custom standardize the whole batch and expects a batch of the same
+        # size back, so functions written with array ops (np.char.lower, ...) work as they are.
+        result = self.standardize(np.asarray(texts, dtype=np.str_))
+        result = backend.as_plain_numpy(result) if isinstance(result, torch.Tensor) else result
+        result = np.asarray(result, dtype=object).reshape(-1)
+        if len(result) != len(texts):
+            raise errors.value_error(
+                self,
+                f"`standardize` to return {len(texts)} strings, one per input",
+                f"{len(result)}",
+                "a custom standardize receives a NumPy array of strings (batch,) and returns "
+                "an array of the same shape (e.g. np.char.lower(texts)).",
+            )
+        return [item.decode("utf-8") if isinstance(item, bytes) else str(item) for item in result]
+
+    def _split(self, texts: list[str]) -> list[list[str]]:
+        if not callable(self.split):
+            return [list(_SPLITTERS[self.split](text)) for text in texts]
+        # As with standardize, Keras calls a custom split once on the batch: one token list
+        # per string comes back.
+        result = list(self.split(np.asarray(texts, dtype=np.str_)))
+        if len(result) != len(texts):
+            raise errors.value_error(
+                self,
+                f"`split` to return {len(texts)} token lists, one per input",
+                f"{len(result)}",
+                "a custom split receives a NumPy array of strings (batch,) and returns a "
+                "list of token lists (e.g. [text.split() for text in texts]).",
+            )
+        return [[str(token) for token in np.asarray(tokens).reshape(-1)] for tokens in result]
+
+    def _tokens(self, texts) -> list[list[str]]:
+        texts = [t.decode("utf-8") if isinstance(t, bytes) else str(t) for t in texts]
+        if not texts:
+            return []
+        rows = self._split(self._standardized(texts))
         if self.ngrams is None:
-            return words
-        return [" ".join(words[i : i + n]) for n in self.ngrams for i in range(len(words) - n + 1)]
+            return rows
+        return [
+            [" ".join(words[i : i + n]) for n in self.ngrams for i in range(len(words) - n + 1)]
+            for words in rows
+        ]
 
     def adapt(self, data, batch_size=None, steps=None) -> None:
         """Learns the vocabulary (and idf weights) from strings or batches of strings."""
         counts: collections.Counter = collections.Counter()
         document_counts: collections.Counter = collections.Counter()
         documents = 0
-        for text in _iter_strings(data, self):
-            tokens = self._tokens(text)
-            counts.update(tokens)
-            document_counts.update(set(tokens))
-            documents += 1
+        for batch in _string_batches(data, self):
+            for tokens in self._tokens(batch):
+                counts.update(tokens)
+                document_counts.update(set(tokens))
+                documents += 1
         for special in self._specials:
             counts.pop(special, None)
         ranked = sorted(counts.items(), key=lambda item: (item[1], item[0]), reverse=True)
@@ -236,7 +272,7 @@ class TextVectorization(Layer):
             )
         texts = list(_iter_strings(inputs, self))
         oov = self._index[_OOV]
-        ids = [[self._index.get(token, oov) for token in self._tokens(t)] for t in texts]
+        ids = [[self._index.get(token, oov) for token in row] for row in self._tokens(texts)]
         device = backend.default_device()
         if self.output_mode == "int":
             length = self.output_sequence_length
@@ -275,6 +311,18 @@ class TextVectorization(Layer):
             "vocabulary": self.get_vocabulary(include_special_tokens=False) or None,
             "idf_weights": None if self._idf is None else self._idf.tolist(),
         }
+
+
+def _string_batches(data, layer, size=1024) -> Iterable[list[str]]:
+    """`_iter_strings` in lists of at most `size`: custom standardize/split see batches."""
+    batch: list[str] = []
+    for text in _iter_strings(data, layer):
+        batch.append(text)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _iter_strings(data, layer) -> Iterable[str]:

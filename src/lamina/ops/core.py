@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from lamina import backend
-from lamina.engine.symbolic import KerasTensor, apply_op
+from lamina.engine.symbolic import KerasTensor, apply_op, register_operation
 from lamina.engine.variable_base import VariableBase
 
 # Keras's default dtypes for Python numbers: int32 and float32 (NumPy arrays keep their dtype).
@@ -49,6 +49,7 @@ def symbolic_op(name: str):
                 args, kwargs = _values_of(args), {k: _values_of(v) for k, v in kwargs.items()}
             return apply_op(fn, *args, name=name, **kwargs)
 
+        register_operation(name, op)  # a saved graph's `name` node is rebuilt with it
         return op
 
     return wrap
@@ -101,7 +102,7 @@ def _target_device() -> torch.device:
     return default if default.type == "meta" else backend.default_device()
 
 
-def convert_to_tensor(x, dtype=None, sparse=None, ragged=None) -> torch.Tensor:
+def convert_to_tensor(x, dtype=None, sparse=None, ragged=None) -> torch.Tensor | np.ndarray:
     """Convert a tensor, NumPy array, list or Python number to a torch tensor on lamina's device.
 
     Python floats (and lists of them) become float32 and Python ints int32, as in Keras; NumPy
@@ -147,8 +148,8 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None) -> torch.Tensor:
         if torch_dtype is None:
             # torch has no string tensors: text stays a NumPy array, the form lamina's data
             # pipeline, string Inputs and lookup layers take (Keras's TensorFlow backend gives a
-            # tf.string tensor).
-            return array
+            # tf.string tensor). Bytes are decoded as UTF-8, so text reads one way.
+            return np.char.decode(array, "utf-8") if array.dtype.kind == "S" else array
         raise ValueError(
             f"convert_to_tensor() cannot convert text to dtype {dtype}; received an array of dtype "
             f"{array.dtype}, shape {array.shape}. Hint: map text to numbers with StringLookup or "
@@ -163,6 +164,8 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None) -> torch.Tensor:
         torch_dtype = torch.float32  # Python lists of floats, as Keras: floatx
     if array.dtype == np.int64 and not isinstance(x, np.ndarray) and torch_dtype is None:
         torch_dtype = torch.int32
+    if not array.flags.writeable:  # pandas' or a memory map's read-only view, as fit copies it:
+        array = array.copy()  # torch would share it and warn that writes are undefined
     if array.dtype.name == "bfloat16":  # ml_dtypes.bfloat16, as convert_to_numpy gives it
         tensor = backend.from_numpy(array).to(_target_device())
     else:

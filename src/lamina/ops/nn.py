@@ -314,7 +314,7 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
     Negative labels encode as all-zero vectors.
 
     Args:
-        x: integer tensor of class indices.
+        x: integer tensor of class indices (one outside [0, num_classes) gives zeros).
         num_classes: the length of each one-hot vector.
         axis: where the new class axis goes (default -1: last).
         dtype: dtype of the result (default None: float32).
@@ -325,9 +325,10 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
         A tensor with one axis more than `x`, of size `num_classes`.
 
     Example:
-        >>> lamina.ops.one_hot(np.array([0, 2, -1]), 3)
+        >>> lamina.ops.one_hot(np.array([0, 2, -1, 3]), 3)
         tensor([[1., 0., 0.],
                 [0., 0., 1.],
+                [0., 0., 0.],
                 [0., 0., 0.]])
     """
     if sparse:
@@ -336,8 +337,10 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
             "dense, as in Keras's torch backend."
         )
     x = tensor(x).long()
-    valid = x >= 0
-    encoded = F.one_hot(x.clamp(min=0), num_classes) * valid.unsqueeze(-1)
+    # An index outside [0, num_classes) is a row of zeros, as in Keras on TensorFlow and JAX (a
+    # token past an expert's capacity is dropped, not an error).
+    valid = (x >= 0) & (x < num_classes)
+    encoded = F.one_hot(x.clamp(0, num_classes - 1), num_classes) * valid.unsqueeze(-1)
     encoded = encoded.to(torch.float32 if dtype is None else to_dtype(dtype))
     return encoded if axis == -1 else encoded.movedim(-1, axis)
 

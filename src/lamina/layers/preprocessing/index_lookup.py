@@ -155,9 +155,13 @@ class _IndexLookup(Layer):
         for index, batch in enumerate([data] if single else data):
             if steps is not None and index >= steps:
                 break
-            values = as_value_array(batch[0] if isinstance(batch, tuple) else batch, self)
-            rows = values.reshape(len(values), -1) if values.ndim > 1 else values.reshape(-1, 1)
-            for row in rows.tolist():
+            batch = batch[0] if isinstance(batch, tuple) else batch
+            rows = _ragged_rows(batch, self)
+            if rows is None:
+                values = as_value_array(batch, self)
+                rows = values.reshape(len(values), -1) if values.ndim > 1 else values.reshape(-1, 1)
+                rows = rows.tolist()
+            for row in rows:
                 row = [self._token(t) for t in row]
                 counts.update(row)
                 document_counts.update(set(row))
@@ -213,11 +217,8 @@ class _IndexLookup(Layer):
         data = str(token).encode("utf-8")
         return fingerprint64(data) if self.salt is None else siphash24(self.salt, data)
 
-    def call(self, inputs):
-        values = as_value_array(inputs, self)
-        if self.invert:
-            return self._invert([int(i) for i in values.reshape(-1).tolist()], values.shape)
-        flat = [self._token(v) for v in values.reshape(-1).tolist()]
+    def _ids(self, values) -> list[int]:
+        flat = [self._token(v) for v in values]
         masked = -1 if self.output_mode != "int" else 0
         ids = [
             masked
@@ -225,10 +226,35 @@ class _IndexLookup(Layer):
             else self._index.get(t, None)
             for t in flat
         ]
-        ids = [self._oov_id(t) if i is None else i for i, t in zip(ids, flat, strict=True)]
-        tensor = torch.as_tensor(
-            np.asarray(ids, dtype=np.int64).reshape(values.shape), device=backend.default_device()
-        )
+        return [self._oov_id(t) if i is None else i for i, t in zip(ids, flat, strict=True)]
+
+    def call(self, inputs):
+        rows = None if self.invert else _ragged_rows(inputs, self)
+        if rows is not None:
+            # Rows of different lengths (Keras's ragged tensors): a vector per row, the
+            # padding id -1 encoding nothing.
+            if self.output_mode == "int":
+                raise errors.value_error(
+                    self,
+                    "rows of one length with output_mode='int'",
+                    f"rows of lengths {sorted({len(row) for row in rows})}",
+                    "torch has no ragged tensors: pad the rows first (keras.utils."
+                    "pad_sequences), or use output_mode='multi_hot', 'count' or 'tf_idf'.",
+                )
+            width = max(len(row) for row in rows)
+            padded = np.full((len(rows), width), -1, dtype=np.int64)
+            for index, row in enumerate(rows):
+                padded[index, : len(row)] = self._ids(row)
+            tensor = torch.as_tensor(padded, device=backend.default_device())
+        else:
+            values = as_value_array(inputs, self)
+            if self.invert:
+                return self._invert([int(i) for i in values.reshape(-1).tolist()], values.shape)
+            ids = self._ids(values.reshape(-1).tolist())
+            tensor = torch.as_tensor(
+                np.asarray(ids, dtype=np.int64).reshape(values.shape),
+                device=backend.default_device(),
+            )
         if self.output_mode == "int":
             return tensor
         depth = self._depth()
@@ -285,3 +311,15 @@ class _IndexLookup(Layer):
             specials = layer._specials()
             config["vocabulary"] = specials + list(config["vocabulary"])
         return super().from_config(config)
+
+
+def _ragged_rows(inputs, layer) -> list[list] | None:
+    """The rows of a batch whose rows differ in length (Keras's `tf.ragged.constant`, written
+    as a list of lists), as lists of values; None for a rectangular batch."""
+    if not isinstance(inputs, (list, tuple)) or not inputs:
+        return None
+    if not all(isinstance(row, (list, tuple, np.ndarray)) for row in inputs):
+        return None
+    if len({len(row) for row in inputs}) == 1:
+        return None
+    return [as_value_array(list(row), layer).reshape(-1).tolist() for row in inputs]
