@@ -120,7 +120,7 @@ def test_text_converts_to_a_numpy_array_that_string_inputs_take():
     # Keras's TensorFlow backend gives a tf.string tensor; lamina's string tensors are NumPy arrays.
     text = ops.convert_to_tensor(["b", "c"])
     assert isinstance(text, np.ndarray) and text.tolist() == ["b", "c"]
-    assert ops.convert_to_tensor([b"b"], dtype="string").tolist() == [b"b"]
+    assert ops.convert_to_tensor([b"b"], dtype="string").tolist() == ["b"]  # one form: str
     words = layers.Input((1,), dtype="string", name="word")
     model = lamina.Model(words, layers.StringLookup(vocabulary=["a", "b", "c"])(words))
     indices = model.predict({"word": ops.convert_to_tensor([["c"], ["a"]])}, verbose=0)
