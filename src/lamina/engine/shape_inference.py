@@ -21,6 +21,7 @@ import torch
 from lamina import backend, tree
 from lamina.engine import errors, scopes
 from lamina.engine.keras_tensor import KerasTensor, Node, flatten_symbolic, map_tensors
+from lamina.engine.weight import keep_weight_class
 
 # Two sizes for unknown dimensions: output dims that differ between the two runs are `None`.
 _PROBE_SIZES = (83, 89)
@@ -117,11 +118,21 @@ def _meta_tensor(symbolic: KerasTensor, probe: int, device="meta") -> torch.Tens
 
 
 def meta_call(layer, args, kwargs):
-    """Run `layer` with meta copies of its parameters and buffers (real ones stay untouched)."""
-    state = {name: torch.empty_like(t, device="meta") for name, t in layer.named_parameters()}
-    state.update({name: torch.empty_like(t, device="meta") for name, t in layer.named_buffers()})
+    """Run `layer` with meta copies of its parameters and buffers (real ones stay untouched).
+
+    The copies are weights of the same class as the originals, so a `call` that uses Keras's
+    variable API on its weights (`self.conv.kernel.assign(...)`, `v.path`) runs on them too.
+    """
+    state = {name: _meta_copy(t) for name, t in layer.named_parameters()}
+    state.update({name: _meta_copy(t) for name, t in layer.named_buffers()})
     with _real_state_kept(layer):
         return torch.func.functional_call(layer, state, args, kwargs, strict=False)
+
+
+def _meta_copy(weight: torch.Tensor) -> torch.Tensor:
+    """An uninitialised meta tensor like `weight`, of its weight class and attributes."""
+    copy = torch.empty_like(weight, device="meta").requires_grad_(weight.requires_grad)
+    return keep_weight_class(copy, weight)
 
 
 @contextlib.contextmanager
