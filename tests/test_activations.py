@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+import lamina
 from lamina import activations
 from tests.parity.reference import keras
 
@@ -101,3 +102,14 @@ def test_activation_names_resolve_and_round_trip():
     )
     with pytest.raises(ValueError, match=r"Unknown activation 'sparsmax'"):
         activations.get("sparsmax")
+
+
+@pytest.mark.parametrize("name", ["swish", "relu", "softmax", "gelu"])
+def test_activation_functions_apply_to_symbolic_tensors(name):
+    # Keras's activations are ops: called between layers of a functional model they record a node.
+    activation = getattr(lamina.activations, name)
+    inputs = lamina.Input((4,))
+    model = lamina.Model(inputs, activation(inputs))
+    assert model.output_shape == (None, 4)
+    x = torch.randn(3, 4)
+    torch.testing.assert_close(model(x), activation(x))

@@ -6,12 +6,30 @@ Each function follows Keras's definition (softmax over the last axis, `hard_sigm
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 
 from lamina.engine import errors, saved_logits
+from lamina.engine.keras_tensor import KerasTensor
+from lamina.engine.symbolic import apply_op
 
 
+def _symbolic(activation):
+    """`activation`, also callable on a `KerasTensor` (as Keras's, which are ops): there it
+    records an op node of the functional graph (`keras.activations.silu(x)` between layers)."""
+
+    @functools.wraps(activation)
+    def call(x, *args, **kwargs):
+        if isinstance(x, KerasTensor):
+            return apply_op(activation, x, *args, name=activation.__name__, **kwargs)
+        return activation(x, *args, **kwargs)
+
+    return call
+
+
+@_symbolic
 def linear(x):
     """The identity: returns `x` unchanged (the activation of a layer built without one).
 
@@ -25,6 +43,7 @@ def linear(x):
     return x
 
 
+@_symbolic
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     """Rectified linear unit: `max(x, 0)`, with Keras's optional slope, cap and threshold.
 
@@ -52,6 +71,7 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     return y
 
 
+@_symbolic
 def relu6(x):
     """ReLU capped at 6: `min(max(x, 0), 6)`.
 
@@ -65,6 +85,7 @@ def relu6(x):
     return F.relu6(x)
 
 
+@_symbolic
 def sigmoid(x):
     """Logistic sigmoid: `1 / (1 + exp(-x))`.
 
@@ -81,6 +102,7 @@ def sigmoid(x):
     return saved_logits.attach(torch.sigmoid(x), x, "sigmoid")
 
 
+@_symbolic
 def tanh(x):
     """Hyperbolic tangent.
 
@@ -94,6 +116,7 @@ def tanh(x):
     return torch.tanh(x)
 
 
+@_symbolic
 def softmax(x, axis=-1):
     """Softmax along `axis`: `exp(x) / sum(exp(x))`, so each slice sums to 1.
 
@@ -111,6 +134,7 @@ def softmax(x, axis=-1):
     return saved_logits.attach(torch.softmax(x, dim=axis), x, "softmax", axis)
 
 
+@_symbolic
 def log_softmax(x, axis=-1):
     """Log of the softmax along `axis`, computed stably.
 
@@ -125,6 +149,7 @@ def log_softmax(x, axis=-1):
     return torch.log_softmax(x, dim=axis)
 
 
+@_symbolic
 def elu(x, alpha=1.0):
     """Exponential linear unit: `x` for x > 0, `alpha * (exp(x) - 1)` otherwise.
 
@@ -139,6 +164,7 @@ def elu(x, alpha=1.0):
     return F.elu(x, alpha=alpha)
 
 
+@_symbolic
 def selu(x):
     """Scaled ELU (Klambauer et al., 2017) with its fixed `alpha` and `scale`.
 
@@ -152,6 +178,7 @@ def selu(x):
     return F.selu(x)
 
 
+@_symbolic
 def gelu(x, approximate=False):
     """Gaussian error linear unit: `x * Phi(x)`, exact unless `approximate=True` (the tanh form).
 
@@ -166,6 +193,7 @@ def gelu(x, approximate=False):
     return F.gelu(x, approximate="tanh" if approximate else "none")
 
 
+@_symbolic
 def silu(x):
     """Sigmoid linear unit (swish): `x * sigmoid(x)`; `swish` is the same function.
 
@@ -182,6 +210,7 @@ def silu(x):
 swish = silu
 
 
+@_symbolic
 def leaky_relu(x, negative_slope=0.2):
     """Leaky ReLU: `x` for x >= 0, `negative_slope * x` otherwise.
 
@@ -196,6 +225,7 @@ def leaky_relu(x, negative_slope=0.2):
     return F.leaky_relu(x, negative_slope=negative_slope)
 
 
+@_symbolic
 def softplus(x):
     """Softplus: `log(1 + exp(x))`.
 
@@ -209,6 +239,7 @@ def softplus(x):
     return F.softplus(x)
 
 
+@_symbolic
 def softsign(x):
     """Softsign: `x / (1 + |x|)`.
 
@@ -222,6 +253,7 @@ def softsign(x):
     return F.softsign(x)
 
 
+@_symbolic
 def exponential(x):
     """Exponential: `exp(x)`.
 
@@ -235,6 +267,7 @@ def exponential(x):
     return torch.exp(x)
 
 
+@_symbolic
 def hard_sigmoid(x):
     # Keras 3: relu6(x + 3) / 6, which torch's hardsigmoid computes in one kernel.
     """Piecewise-linear sigmoid, Keras 3's `relu6(x + 3) / 6`.
@@ -249,6 +282,7 @@ def hard_sigmoid(x):
     return F.hardsigmoid(x)
 
 
+@_symbolic
 def hard_silu(x):
     """Hard SiLU (hard swish): `x * hard_sigmoid(x)`; `hard_swish` is the same function.
 
@@ -265,6 +299,7 @@ def hard_silu(x):
 hard_swish = hard_silu
 
 
+@_symbolic
 def mish(x):
     """Mish: `x * tanh(softplus(x))`.
 
@@ -278,6 +313,7 @@ def mish(x):
     return F.mish(x)
 
 
+@_symbolic
 def celu(x, alpha=1.0):
     """Continuously differentiable ELU: `max(x, 0) + min(alpha * (exp(x / alpha) - 1), 0)`.
 
@@ -292,6 +328,7 @@ def celu(x, alpha=1.0):
     return F.celu(x, alpha=alpha)
 
 
+@_symbolic
 def glu(x, axis=-1):
     """Gated linear unit: the first half of `axis` times the sigmoid of the second half.
 
@@ -306,6 +343,7 @@ def glu(x, axis=-1):
     return F.glu(x, dim=axis)
 
 
+@_symbolic
 def hard_shrink(x, threshold=0.5):
     """`x` where `|x| > threshold`, else 0.
 
@@ -320,6 +358,7 @@ def hard_shrink(x, threshold=0.5):
     return F.hardshrink(x, lambd=threshold)
 
 
+@_symbolic
 def soft_shrink(x, threshold=0.5):
     """`x` shrunk towards 0 by `threshold`, and 0 inside `[-threshold, threshold]`.
 
@@ -334,6 +373,7 @@ def soft_shrink(x, threshold=0.5):
     return F.softshrink(x, lambd=threshold)
 
 
+@_symbolic
 def hard_tanh(x):
     """`x` clipped to `[-1, 1]`.
 
@@ -347,6 +387,7 @@ def hard_tanh(x):
     return F.hardtanh(x)
 
 
+@_symbolic
 def tanh_shrink(x):
     """`x - tanh(x)`.
 
@@ -360,6 +401,7 @@ def tanh_shrink(x):
     return x - torch.tanh(x)
 
 
+@_symbolic
 def log_sigmoid(x):
     """`log(sigmoid(x))`, computed without overflow.
 
@@ -373,6 +415,7 @@ def log_sigmoid(x):
     return F.logsigmoid(x)
 
 
+@_symbolic
 def sparse_plus(x):
     """0 for x <= -1, `(x + 1)^2 / 4` for -1 < x < 1, `x` for x >= 1 (a smooth ReLU).
 
@@ -386,6 +429,7 @@ def sparse_plus(x):
     return torch.where(x <= -1, torch.zeros_like(x), torch.where(x < 1, 0.25 * (x + 1) ** 2, x))
 
 
+@_symbolic
 def sparse_sigmoid(x):
     """0 for x <= -1, `(x + 1) / 2` for -1 < x < 1, 1 for x >= 1.
 
@@ -399,6 +443,7 @@ def sparse_sigmoid(x):
     return (0.5 * (x + 1)).clamp(0.0, 1.0)
 
 
+@_symbolic
 def squareplus(x, b=4):
     """`(x + sqrt(x^2 + b)) / 2`, a smooth ReLU.
 
@@ -413,6 +458,7 @@ def squareplus(x, b=4):
     return (x + torch.sqrt(x * x + b)) / 2
 
 
+@_symbolic
 def sparsemax(x, axis=-1):
     """Sparsemax: the Euclidean projection of `x` onto the probability simplex along `axis`.
 
@@ -439,6 +485,7 @@ def sparsemax(x, axis=-1):
     return (x - tau).clamp_min(0.0)
 
 
+@_symbolic
 def threshold(x, threshold, default_value):
     """`x` where `x > threshold`, else `default_value`.
 
