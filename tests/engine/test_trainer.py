@@ -319,3 +319,17 @@ def test_a_compute_loss_override_without_training_evaluates_as_in_keras():
     theirs = reference.keras_run(_loss_override_run)
     np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-5)
     np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-5)
+
+
+def test_compile_keeps_the_loss_it_was_given_as_model_loss():
+    # Keras's custom train_step pattern calls self.loss(y, y_pred) with the compiled loss object.
+    model = models.Sequential([layers.Input((2,)), layers.Dense(1)])
+    assert model.loss is None
+    mse = lamina.losses.MeanSquaredError()
+    model.compile(optimizer="sgd", loss=mse)
+    assert model.loss is mse
+    model.compile(optimizer="sgd", loss=torch.nn.L1Loss())
+    assert isinstance(model.loss, torch.nn.L1Loss)
+    assert "loss" not in dict(model.named_modules())
+    model.compile(optimizer="sgd", loss="mse")
+    assert model.loss == "mse"

@@ -138,6 +138,9 @@ class Trainer:
 
     def _init_trainer(self) -> None:
         self.compiled = False
+        # What compile() was given as `loss`, as in Keras (a custom train_step calls
+        # `self.loss(y, y_pred)`); the compiled loss lives in the compile state.
+        self.loss = None
         self.stop_training = False
         self.history = None
         self.optimizer = None
@@ -184,6 +187,8 @@ class Trainer:
             self, optimizer, loss, metrics, loss_weights, weighted_metrics, options
         )
         self.optimizer = self._compile_state.optimizer
+        if loss is not None:
+            object.__setattr__(self, "loss", loss)  # never a sub-module, even a torch loss
         self.compiled = True
 
     def _require_compiled(self) -> CompileState:
