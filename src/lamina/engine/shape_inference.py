@@ -289,8 +289,36 @@ def _infer_spec(layer, args, kwargs):
     except (ValueError, RuntimeError):
         spec = _stated_shape(layer, args, kwargs)
         if spec is None:
+            spec = _graph_spec(layer, args, kwargs)
+        if spec is None:
             raise
         return spec
+
+
+def _graph_spec(layer, args, kwargs):
+    """A functional model's outputs as its graph recorded them, when it is called on inputs of
+    its own inputs' shapes: a probe size cannot stand for the batch inside it when one of its
+    layers reshapes by groups of the batch (a minibatch-std layer), where that layer's own
+    `compute_output_shape` gave the graph its shapes. None for anything else."""
+    graph = getattr(layer, "_graph", None)
+    if graph is None or len(args) != 1 or set(kwargs) - {"training", "mask"}:
+        return None
+    given = flatten_symbolic(args[0])
+    if len(given) != len(graph.flat_inputs):
+        return None
+    for tensor, expected in zip(given, graph.flat_inputs, strict=True):
+        if len(tensor.shape) != len(expected.shape) or any(
+            a is not None and b is not None and a != b
+            for a, b in zip(tensor.shape, expected.shape, strict=True)
+        ):
+            return None
+
+    def spec(output):
+        mask = output._keras_mask
+        mask = mask.shape if isinstance(mask, KerasTensor) else None
+        return OutputSpec(tuple(output.shape), backend.to_torch_dtype(output.dtype), mask)
+
+    return tree.map_structure(spec, graph.outputs)
 
 
 def call_host_layer_on_symbolic(layer, inputs, dtype):
