@@ -68,7 +68,30 @@ def model_from_json(json_string, custom_objects=None):
 
 
 def _clone_layer(layer):
-    return type(layer).from_config(layer.get_config())
+    return type(layer).from_config(_with_code(layer.get_config(), layer))
+
+
+def _with_code(config: dict, layer) -> dict:
+    """`layer`'s config for an in-memory clone: a Lambda's config names its function (a file
+    must not hold code), so the clone takes the function, and the mask and output shape, from
+    the layer itself; the layers of a nested functional or Sequential model likewise."""
+    from lamina.layers.core import Lambda
+
+    if isinstance(layer, Lambda):
+        return {
+            **config,
+            "function": layer.function,
+            "mask": layer.mask,
+            "output_shape": layer._output_shape,
+        }
+    entries = config.get("layers") if isinstance(config, dict) else None
+    if isinstance(layer, Model) and isinstance(entries, list):
+        by_name = {inner.name: inner for inner in layer.layers}
+        for entry in entries:
+            inner = by_name.get(entry.get("config", {}).get("name"))
+            if inner is not None:
+                entry["config"] = _with_code(entry["config"], inner)
+    return config
 
 
 def clone_model(
@@ -115,7 +138,7 @@ def clone_model(
             "clone_model() supports clone_function and input_tensors for Sequential models; "
             f"received a {type(model).__name__}. Hint: clone a functional model without them."
         )
-    return type(model).from_config(model.get_config())
+    return type(model).from_config(_with_code(model.get_config(), model))
 
 
 __all__ = [

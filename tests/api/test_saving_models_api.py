@@ -141,3 +141,19 @@ def test_save_and_load_respect_registration_and_unsafe_switch(tmp_path, registry
     models.save_model(model, tmp_path / "m.keras")
     loaded = models.load_model(tmp_path / "m.keras")
     assert torch.equal(loaded(torch.ones(1, 2)), torch.full((1, 2), 2.0))
+
+
+def test_clone_model_keeps_lambda_functions_of_functional_and_sequential_models():
+    # A config names a Lambda's function (files hold no code); an in-memory clone keeps it.
+    def double(x):
+        return x * 2.0
+
+    inputs = lamina.Input((3,))
+    inner = lamina.Model(inputs, lamina.layers.Lambda(double)(inputs))
+    outer_inputs = lamina.Input((3,))
+    outer = lamina.Model(outer_inputs, inner(outer_inputs))
+    sequential = lamina.Sequential([lamina.Input((3,)), lamina.layers.Lambda(lambda x: x + 1.0)])
+    x = np.ones((2, 3), "float32")
+    for model in (inner, outer, sequential):
+        clone = lamina.models.clone_model(model)
+        np.testing.assert_allclose(np.asarray(clone(x)), np.asarray(model(x)))

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+import lamina
 from lamina import layers, models
 from tests.parity import reference
 
@@ -62,3 +63,26 @@ def test_integer_weights_default_to_zeros():
 def test_a_name_in_the_shape_position_is_explained():
     with pytest.raises(TypeError, match="takes the shape first; pass the name as name='kernel'"):
         layers.Layer().add_weight("kernel", (3,))
+
+
+def test_add_weight_name_leaves_a_layer_attribute_of_that_name_alone():
+    # In Keras a weight's name is not an attribute: `self.kernel = 3` (a kernel size) survives
+    # add_weight(name="kernel") assigned to `self.w`, and the weight keeps its Keras path.
+    class EqualizedConv(lamina.layers.Layer):
+        def __init__(self, kernel=3):
+            super().__init__()
+            self.kernel = kernel
+
+        def build(self, input_shape):
+            shape = (self.kernel, self.kernel, input_shape[-1], 2)
+            self.w = self.add_weight(shape=shape, name="kernel")
+
+        def call(self, inputs):
+            return lamina.ops.conv(inputs, self.w)
+
+    layer = EqualizedConv(kernel=1)
+    layer.build((None, 4, 4, 3))
+    assert layer.kernel == 1
+    assert layer.w.path == "equalized_conv/kernel"
+    assert [w.path for w in layer.weights] == ["equalized_conv/kernel"]
+    assert len(layer.get_weights()) == 1

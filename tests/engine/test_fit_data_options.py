@@ -300,3 +300,33 @@ def test_custom_losses_train_as_the_builtin(loss):
     logs = model.evaluate(X, Y, verbose=0, return_dict=True)
     largest = np.abs(model.predict(X, verbose=0) - Y).max()
     assert logs["largest_error"] == pytest.approx(float(largest), rel=1e-6)
+
+
+def test_validation_data_of_inputs_alone_is_batched_by_batch_size():
+    # Keras batches an array passed alone as validation_data with validation_batch_size, else
+    # batch_size (a custom test_step that draws batch_size noises relies on it).
+    seen = []
+
+    class Recorder(lamina.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(1)
+
+        def call(self, x):
+            return self.dense(x)
+
+        def train_step(self, data):
+            return {}
+
+        def test_step(self, data):
+            seen.append(int(data.shape[0]))
+            return {}
+
+    model = Recorder()
+    model.compile(optimizer="sgd")
+    x = np.zeros((8, 2), "float32")
+    model.fit(x, epochs=1, batch_size=4, validation_data=x, verbose=0)
+    assert seen == [4, 4]
+    seen.clear()
+    model.fit(x, epochs=1, batch_size=4, validation_data=x, validation_batch_size=8, verbose=0)
+    assert seen == [8]

@@ -107,3 +107,15 @@ def test_a_single_input_model_takes_a_dict_by_its_name():
     inputs = lamina.Input((3,), name="only")
     model = lamina.Model(inputs, lamina.layers.Rescaling(2.0)(inputs))
     np.testing.assert_array_equal(model({"only": P, "other": Q}).numpy(), 2 * P)
+
+
+def test_input_layer_takes_keras_2_shape_arguments_with_keras_warning():
+    # Keras 3 still takes input_shape= (warning that it is deprecated) and batch_input_shape=.
+    with pytest.warns(UserWarning, match="`input_shape` is deprecated"):
+        layer = lamina.layers.InputLayer(input_shape=(4, 3))
+    assert layer.batch_shape == (None, 4, 3)
+    assert lamina.layers.InputLayer(batch_input_shape=(2, 5)).batch_shape == (2, 5)
+    model = lamina.Sequential([lamina.layers.InputLayer(batch_input_shape=(None, 3))])
+    assert model.output_shape == (None, 3)
+    with pytest.raises(ValueError, match="InputLayer 'shapeless' expects shape=.*received neither"):
+        lamina.layers.InputLayer(name="shapeless")

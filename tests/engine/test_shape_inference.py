@@ -126,3 +126,24 @@ def test_a_sequential_first_built_on_data_pins_its_shape_as_before():
     stack = lamina.Sequential([lamina.layers.Dense(2)])
     stack(np.zeros((3, 83, 4), "float32"))
     assert stack.input_shape == (None, 83, 4)
+
+
+def test_nested_functional_model_keeps_shapes_its_layers_stated():
+    # A layer that reshapes by groups of the batch fails on a probe batch size; its own
+    # compute_output_shape gives the graph its shapes, and a model holding it, called on a new
+    # Input, takes its outputs as its graph recorded them (Keras replays the graph symbolically).
+    class GroupStd(lamina.layers.Layer):
+        def call(self, inputs):
+            groups = lamina.ops.reshape(inputs, (4, -1, inputs.shape[-1]))
+            std = lamina.ops.mean(lamina.ops.std(groups, axis=0), axis=-1, keepdims=True)
+            return lamina.ops.concatenate([inputs, lamina.ops.tile(std, (4, 1))], axis=-1)
+
+        def compute_output_shape(self, input_shape):
+            return input_shape[:-1] + (input_shape[-1] + 1,)
+
+    inner_inputs = lamina.Input((3,))
+    inner = lamina.Model(inner_inputs, lamina.layers.Dense(2)(GroupStd()(inner_inputs)))
+    outer_inputs = lamina.Input((3,))
+    outer = lamina.Model(outer_inputs, inner(outer_inputs))
+    assert outer.output_shape == (None, 2)
+    assert tuple(outer(np.ones((8, 3), "float32")).shape) == (8, 2)

@@ -319,3 +319,46 @@ def test_a_compute_loss_override_without_training_evaluates_as_in_keras():
     theirs = reference.keras_run(_loss_override_run)
     np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-5)
     np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-5)
+
+
+def test_compile_keeps_the_loss_it_was_given_as_model_loss():
+    # Keras's custom train_step pattern calls self.loss(y, y_pred) with the compiled loss object.
+    model = models.Sequential([layers.Input((2,)), layers.Dense(1)])
+    assert model.loss is None
+    mse = lamina.losses.MeanSquaredError()
+    model.compile(optimizer="sgd", loss=mse)
+    assert model.loss is mse
+    model.compile(optimizer="sgd", loss=torch.nn.L1Loss())
+    assert isinstance(model.loss, torch.nn.L1Loss)
+    assert "loss" not in dict(model.named_modules())
+    model.compile(optimizer="sgd", loss="mse")
+    assert model.loss == "mse"
+
+
+def test_custom_test_and_predict_steps_leave_training_to_the_call_signature():
+    # Keras's own steps pass training=False; a user's step that passes nothing gets the
+    # default of call()'s signature (a flow model's call(x, training=True)), as in Keras.
+    seen = []
+
+    class Flow(lamina.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(1)
+
+        def call(self, x, training=True):
+            seen.append(training)
+            return self.dense(x)
+
+        def test_step(self, data):
+            self(data)
+            return {}
+
+    model = Flow()
+    model.compile(optimizer="sgd")
+    x = np.zeros((4, 2), "float32")
+    model.evaluate(x, batch_size=4, verbose=0)
+    assert seen[-1] is True
+    model.test_on_batch(x)
+    assert seen[-1] is True
+    model.predict(x, batch_size=4, verbose=0)  # the default predict_step: training=False
+    assert seen[-1] is False

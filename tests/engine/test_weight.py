@@ -267,3 +267,42 @@ def test_the_captured_step_is_captured_under_a_torch_default_device():
     np.testing.assert_allclose(loss_a, loss_b, rtol=1e-6)
     for a, b in zip(weights_a, weights_b, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_weight_arithmetic_with_numpy_keeps_the_gradient_and_stays_a_tensor():
+    # Keras's variables convert a NumPy operand; torch's operators would hand it to NumPy,
+    # which computes on a detached copy and warns.
+    layer = lamina.layers.Dense(2)
+    layer.build((None, 3))
+    mask = np.zeros(tuple(layer.kernel.shape))
+    mask[0] = 1.0
+    masked = layer.kernel * mask
+    assert isinstance(masked, torch.Tensor) and masked.requires_grad
+    masked.sum().backward()
+    np.testing.assert_array_equal(layer.kernel.grad.numpy(), mask)
+    shifted = layer.bias + [1.0, 2.0]
+    assert shifted.dtype == torch.float32
+    np.testing.assert_array_equal(shifted.detach().numpy(), [1.0, 2.0])
+
+
+def test_layer_call_uses_variable_api_on_weights_during_shape_inference():
+    # A call() that assigns to its weights (a masked convolution) runs on the meta copies too.
+    class MaskedDense(lamina.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.dense = lamina.layers.Dense(2)
+
+        def build(self, input_shape):
+            self.dense.build(input_shape)
+            self.mask = np.triu(np.ones(tuple(self.dense.kernel.shape)))
+
+        def call(self, inputs):
+            self.dense.kernel.assign(self.dense.kernel * self.mask)
+            return self.dense(inputs)
+
+    inputs = lamina.Input((2,))
+    model = lamina.Model(inputs, MaskedDense()(inputs))
+    assert model.output_shape == (None, 2)
+    model(np.ones((1, 2), "float32"))
+    kernel = model.layers[1].dense.kernel.detach().numpy()
+    assert kernel[1, 0] == 0.0

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+import lamina
 from lamina import metrics
 from tests.parity.reference import keras
 
@@ -280,3 +281,13 @@ def test_too_many_or_repeated_arguments_are_refused():
         metrics.TopKCategoricalAccuracy(5, "top", None, 1)
     with pytest.raises(TypeError, match=r"got multiple values for argument 'k'"):
         metrics.TopKCategoricalAccuracy(5, k=3)
+
+
+@pytest.mark.parametrize("name", ["Mean", "Sum"])
+def test_reduction_metrics_take_a_variable_as_keras_does(name):
+    # A GAN tracks its augmentation probability, a scalar Variable, with Mean().update_state.
+    ours, theirs = getattr(metrics, name)(), getattr(keras.metrics, name)()
+    for value in (0.25, [1.0, 2.0]):
+        ours.update_state(lamina.Variable(value))
+        theirs.update_state(keras.Variable(value))
+    np.testing.assert_allclose(float(ours.result()), float(theirs.result()), rtol=1e-6)

@@ -7,6 +7,7 @@ group of an epoch may be shorter, and its end is its own last step).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import warnings
 
@@ -76,11 +77,18 @@ def train_epoch(model, data, callbacks, class_weight=None, resume=None):
     return logs, last
 
 
-def test_batches(model, data, callbacks=None):
+def step_calls(default_step: bool):
+    """What evaluate and predict run their steps under: Keras's own test and predict steps call
+    `self(x, training=False)`, so lamina's run as if given it; a user's step passes what it
+    passes, and a call that passes nothing takes its signature's default, as in Keras."""
+    return layer_module.inference_calls() if default_step else contextlib.nullcontext()
+
+
+def test_batches(model, data, callbacks=None, default_step=True):
     """Run `model.test_step` over `data` under inference mode; return the last step's logs."""
     logs = None
     test_step = model.test_step
-    with torch.inference_mode(), layer_module.inference_calls():
+    with torch.inference_mode(), step_calls(default_step):
         for begin, group in step_groups(iter(data), model.steps_per_execution):
             if callbacks is not None:
                 callbacks.on_test_batch_begin(begin)
@@ -91,10 +99,10 @@ def test_batches(model, data, callbacks=None):
     return logs
 
 
-def predict_batches(model, data, callbacks) -> list:
+def predict_batches(model, data, callbacks, default_step=True) -> list:
     """Run `model.predict_step` over `data` under inference mode; return the outputs."""
     outputs = []
-    with torch.inference_mode(), layer_module.inference_calls():
+    with torch.inference_mode(), step_calls(default_step):
         for begin, group in step_groups(iter(data), model.steps_per_execution):
             callbacks.on_predict_batch_begin(begin)
             for batch in group:

@@ -7,6 +7,7 @@ batch to the step methods in Keras's shape. A distributed `fit` shards here.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from lamina import backend
@@ -128,10 +129,14 @@ def validation_data(validation, options, device):
     if validation is None:
         return None
     steps = options["validation_steps"]
+    batch_size = options["validation_batch_size"] or options["batch_size"] or 32
     if isinstance(validation, (list, tuple)) and data_adapter.is_array_like(validation[0]):
         vx, vy, vsw = data_adapter.unpack(tuple(validation))
-        batch_size = options["validation_batch_size"] or options["batch_size"] or 32
         return data_adapter.adapt(vx, vy, vsw, batch_size, False, steps, device)
+    if isinstance(validation, (np.ndarray, torch.Tensor, dict)) and data_adapter.is_array_like(
+        validation
+    ):  # inputs alone (a model whose test_step needs no labels), batched as Keras does
+        return data_adapter.adapt(validation, None, None, batch_size, False, steps, device)
     return data_adapter.adapt(validation, steps=steps, device=device)
 
 

@@ -664,10 +664,11 @@ class Layer(nn.Module):
                 value = init(tuple(int(d) for d in shape), dtype=torch_dtype)
         to_keras, from_keras = layout
         value = from_keras(value).contiguous().to(device)
-        if name in self.__dict__:  # a plain placeholder such as `self.bias = None`
+        if self.__dict__.get(name, 0) is None:  # a placeholder such as `self.bias = None`
             delattr(self, name)
         with scopes.name_scope(self.name, caller=self):  # as in build, also from __init__
             path = f"{scopes.current_path()}/{self._keras_weight_paths.get(name, name)}"
+        name = self._free_weight_key(name)
         if trainable:
             self.register_parameter(name, as_weight(value, TrainableWeight, path))
         else:
@@ -721,6 +722,17 @@ class Layer(nn.Module):
             constraint=constraint,
             name=name,
         )
+
+    def _free_weight_key(self, name: str) -> str:
+        """The key to register a weight named `name` under: `name` itself, unless the layer holds
+        something else there (`self.kernel = 3`, a kernel size, as keras-io's equalized
+        convolution keeps it): in Keras a weight's name is not an attribute, so the layer's own
+        value stays and the weight is registered as `name_1` (its path keeps `name`)."""
+        key, index = name, 0
+        while key in self.__dict__ or key in self._modules or hasattr(type(self), key):
+            index += 1
+            key = f"{name}_{index}"
+        return key
 
     def _unused_weight_name(self) -> str:
         """`variable`, `variable_1`, ...: the first name no attribute of this layer holds; the

@@ -21,6 +21,7 @@ import torch
 from lamina import backend, tree
 from lamina.engine import errors, scopes
 from lamina.engine.keras_tensor import KerasTensor, Node, flatten_symbolic, map_tensors
+from lamina.engine.weight import keep_weight_class
 
 # Two sizes for unknown dimensions: output dims that differ between the two runs are `None`.
 _PROBE_SIZES = (83, 89)
@@ -125,11 +126,21 @@ def _meta_tensor(symbolic: KerasTensor, probe: int, device="meta") -> torch.Tens
 
 
 def meta_call(layer, args, kwargs):
-    """Run `layer` with meta copies of its parameters and buffers (real ones stay untouched)."""
-    state = {name: torch.empty_like(t, device="meta") for name, t in layer.named_parameters()}
-    state.update({name: torch.empty_like(t, device="meta") for name, t in layer.named_buffers()})
+    """Run `layer` with meta copies of its parameters and buffers (real ones stay untouched).
+
+    The copies are weights of the same class as the originals, so a `call` that uses Keras's
+    variable API on its weights (`self.conv.kernel.assign(...)`, `v.path`) runs on them too.
+    """
+    state = {name: _meta_copy(t) for name, t in layer.named_parameters()}
+    state.update({name: _meta_copy(t) for name, t in layer.named_buffers()})
     with _real_state_kept(layer):
         return torch.func.functional_call(layer, state, args, kwargs, strict=False)
+
+
+def _meta_copy(weight: torch.Tensor) -> torch.Tensor:
+    """An uninitialised meta tensor like `weight`, of its weight class and attributes."""
+    copy = torch.empty_like(weight, device="meta").requires_grad_(weight.requires_grad)
+    return keep_weight_class(copy, weight)
 
 
 @contextlib.contextmanager
@@ -286,8 +297,36 @@ def _infer_spec(layer, args, kwargs):
     except (ValueError, RuntimeError):
         spec = _stated_shape(layer, args, kwargs)
         if spec is None:
+            spec = _graph_spec(layer, args, kwargs)
+        if spec is None:
             raise
         return spec
+
+
+def _graph_spec(layer, args, kwargs):
+    """A functional model's outputs as its graph recorded them, when it is called on inputs of
+    its own inputs' shapes: a probe size cannot stand for the batch inside it when one of its
+    layers reshapes by groups of the batch (a minibatch-std layer), where that layer's own
+    `compute_output_shape` gave the graph its shapes. None for anything else."""
+    graph = getattr(layer, "_graph", None)
+    if graph is None or len(args) != 1 or set(kwargs) - {"training", "mask"}:
+        return None
+    given = flatten_symbolic(args[0])
+    if len(given) != len(graph.flat_inputs):
+        return None
+    for tensor, expected in zip(given, graph.flat_inputs, strict=True):
+        if len(tensor.shape) != len(expected.shape) or any(
+            a is not None and b is not None and a != b
+            for a, b in zip(tensor.shape, expected.shape, strict=True)
+        ):
+            return None
+
+    def spec(output):
+        mask = output._keras_mask
+        mask = mask.shape if isinstance(mask, KerasTensor) else None
+        return OutputSpec(tuple(output.shape), backend.to_torch_dtype(output.dtype), mask)
+
+    return tree.map_structure(spec, graph.outputs)
 
 
 def call_host_layer_on_symbolic(layer, inputs, dtype):

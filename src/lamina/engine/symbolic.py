@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import numbers
 import operator
+import warnings
 
 from lamina import backend
 from lamina.engine import errors, keras_tensor, naming
@@ -96,11 +97,21 @@ class InputLayer(layer_module.Layer):
     ):
         if name is None:
             name = naming.unique_name("input_layer")
+        if "input_shape" in kwargs:  # Keras 2's name, which Keras 3 still takes, warning
+            warnings.warn(
+                "Argument `input_shape` is deprecated. Use `shape` instead.", stacklevel=2
+            )
+            shape = kwargs.pop("input_shape")
+        if "batch_input_shape" in kwargs:
+            batch_shape = kwargs.pop("batch_input_shape")
         super().__init__(name=name, **kwargs)
         if batch_shape is None:
             if shape is None:
-                raise ValueError(
-                    "Input() needs shape= (one sample's shape, without the batch axis)."
+                raise errors.value_error(
+                    f"InputLayer '{name}'",
+                    "shape= (one sample's shape, without the batch axis) or batch_shape=",
+                    "neither",
+                    "write Input(shape=(28, 28, 1)) or InputLayer(shape=(28, 28, 1)).",
                 )
             shape = (shape,) if isinstance(shape, int) else tuple(shape)
             batch_shape = (batch_size, *shape)

@@ -138,6 +138,9 @@ class Trainer:
 
     def _init_trainer(self) -> None:
         self.compiled = False
+        # What compile() was given as `loss`, as in Keras (a custom train_step calls
+        # `self.loss(y, y_pred)`); the compiled loss lives in the compile state.
+        self.loss = None
         self.stop_training = False
         self.history = None
         self.optimizer = None
@@ -184,6 +187,8 @@ class Trainer:
             self, optimizer, loss, metrics, loss_weights, weighted_metrics, options
         )
         self.optimizer = self._compile_state.optimizer
+        if loss is not None:
+            object.__setattr__(self, "loss", loss)  # never a sub-module, even a torch loss
         self.compiled = True
 
     def _require_compiled(self) -> CompileState:
@@ -505,7 +510,9 @@ class Trainer:
         """Reset the metrics, run test_step over `data`, return the epoch-style logs."""
         self.reset_metrics()
         self.eval()
-        last = epoch_loop.test_batches(self, data, callbacks)
+        last = epoch_loop.test_batches(
+            self, data, callbacks, default_step=not self._overrides("test_step")
+        )
         distribution.sync_metrics(self)  # every rank's totals summed: global values
         return distribution.reduce_logs(self._epoch_logs(last, self._overrides("test_step")))
 
@@ -525,7 +532,9 @@ class Trainer:
         callback_list = _callback_list(self, callbacks, verbose, data, "predict")
         self.eval()
         callback_list.on_predict_begin()
-        outputs = epoch_loop.predict_batches(self, data, callback_list)
+        outputs = epoch_loop.predict_batches(
+            self, data, callback_list, default_step=not self._overrides("predict_step")
+        )
         outputs = distribution.gather_predictions(outputs, data)  # every rank's, in order
         callback_list.on_predict_end()
         if not outputs:
@@ -553,7 +562,7 @@ class Trainer:
         self._prepare_steps(data)
         self.reset_metrics()
         self.eval()
-        with torch.inference_mode(), layer_module.inference_calls():
+        with torch.inference_mode(), epoch_loop.step_calls(not self._overrides("test_step")):
             logs = self.test_step(fit_data.step_data(data.first_batch()))
         return _returned(self, self._epoch_logs(logs, self._overrides("test_step")), return_dict)
 

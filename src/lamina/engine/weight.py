@@ -120,6 +120,27 @@ class KerasVariableMethods:
             self.sub_(self._converted(value))
         return self
 
+    # torch's operators answer NotImplemented to a NumPy array or a list, so `weight * mask` would
+    # fall to NumPy's reflected operator: computed on a detached copy (no gradient) and wrapped
+    # back with a deprecation warning. A Keras variable converts the operand and stays a tensor.
+    def __add__(self, other):
+        return torch.Tensor.__add__(self, _operand(other, self))
+
+    def __sub__(self, other):
+        return torch.Tensor.__sub__(self, _operand(other, self))
+
+    def __mul__(self, other):
+        return torch.Tensor.__mul__(self, _operand(other, self))
+
+    def __truediv__(self, other):
+        return torch.Tensor.__truediv__(self, _operand(other, self))
+
+    def __pow__(self, other):
+        return torch.Tensor.__pow__(self, _operand(other, self))
+
+    def __matmul__(self, other):
+        return torch.Tensor.__matmul__(self, _operand(other, self))
+
     def numpy(self) -> np.ndarray:
         """A NumPy copy of the value, from any device, gradient or not (torch's layout).
 
@@ -268,6 +289,16 @@ def keep_weight_class(tensor: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     )
     kept.__dict__.update(like.__dict__)
     return kept
+
+
+def _operand(other, weight: torch.Tensor):
+    """`other` as a tensor on `weight`'s device when it is a NumPy array or a list (which
+    torch's operators refuse); anything else as it came."""
+    if isinstance(other, np.ndarray):
+        return torch.as_tensor(other, device=weight.device)
+    if isinstance(other, (list, tuple)):
+        return torch.tensor(other, device=weight.device)  # Python floats: float32, as in Keras
+    return other
 
 
 def _rebuild_weight(cls, data, requires_grad, attributes):

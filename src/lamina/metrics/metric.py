@@ -11,6 +11,7 @@ import torch
 
 from lamina import backend, initializers
 from lamina.engine.naming import to_snake_case
+from lamina.engine.variable_base import VariableBase
 from lamina.engine.weight import NonTrainableWeight, as_weight
 
 
@@ -78,7 +79,7 @@ class Metric:
             value = initializers.get(initializer)(shape, dtype=torch_dtype)
         path = f"{self.name}/{name or 'variable'}"
         variable = as_weight(
-            torch.as_tensor(value).to(backend.default_device()), NonTrainableWeight, path
+            _as_tensor(value).to(backend.default_device()), NonTrainableWeight, path
         )
         self._added_variables.append(variable)
         return variable
@@ -255,11 +256,11 @@ class Mean(Metric):
         self.add_state("count")
 
     def update_state(self, values, sample_weight=None):
-        values = torch.as_tensor(values)
+        values = _as_tensor(values)
         self._to(values.device)
         values = values.detach().float()
         if sample_weight is not None:
-            weight = torch.as_tensor(sample_weight, device=values.device).float()
+            weight = _as_tensor(sample_weight, device=values.device).float()
             weight = torch.broadcast_to(broadcast_weight(weight, values), values.shape)
             self.total += (values * weight).sum()
             self.count += weight.sum()
@@ -294,11 +295,11 @@ class Sum(Metric):
         self.add_state("total")
 
     def update_state(self, values, sample_weight=None):
-        values = torch.as_tensor(values)
+        values = _as_tensor(values)
         self._to(values.device)
         values = values.detach().float()
         if sample_weight is not None:
-            weight = torch.as_tensor(sample_weight, device=values.device).float()
+            weight = _as_tensor(sample_weight, device=values.device).float()
             values = values * broadcast_weight(weight, values)
         self.total += values.sum()
 
@@ -327,10 +328,10 @@ class MeanMetricWrapper(Mean):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         mask = getattr(y_pred, "_keras_mask", None)  # a masked sequence model's padded steps
-        y_pred = torch.as_tensor(y_pred)
+        y_pred = _as_tensor(y_pred)
         if not y_pred.is_floating_point():
             y_pred = y_pred.float()
-        y_true = torch.as_tensor(y_true, device=y_pred.device)
+        y_true = _as_tensor(y_true, device=y_pred.device)
         values = self.fn(y_true, y_pred, **self.fn_kwargs)
         if isinstance(mask, torch.Tensor) and tuple(mask.shape) == tuple(values.shape):
             # Keras's rule: masked-out values weigh 0, so the mean is over the valid ones.
@@ -338,9 +339,17 @@ class MeanMetricWrapper(Mean):
             if sample_weight is None:
                 sample_weight = mask
             else:
-                weight = torch.as_tensor(sample_weight, device=mask.device).float()
+                weight = _as_tensor(sample_weight, device=mask.device).float()
                 sample_weight = broadcast_weight(weight, mask) * mask
         super().update_state(values, sample_weight)
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype, **self.fn_kwargs}
+
+
+def _as_tensor(value, device=None) -> torch.Tensor:
+    """`torch.as_tensor`, also of a `Variable` (`mean.update_state(augmenter.probability)`),
+    which torch would read as a sequence."""
+    if isinstance(value, VariableBase):
+        value = value.value
+    return torch.as_tensor(value, device=device)
