@@ -424,3 +424,24 @@ def test_callback_list_takes_keras_positional_order():
     kinds = [type(c).__name__ for c in listed.callbacks]
     assert kinds == ["ProgbarLogger", "History"] and listed.history.model is model
     assert listed.callbacks[0].params["epochs"] == 2
+
+
+def _checkpoint_messages(m, folder, capsys):
+    model = m.Sequential([m.Input((2,)), m.layers.Dense(1, kernel_initializer="ones")])
+    model.compile(optimizer=m.optimizers.SGD(0.0), loss="mse")  # a constant loss: no 2nd save
+    path = str(folder / "best.weights.h5")
+    checkpoint = m.callbacks.ModelCheckpoint(
+        path, monitor="loss", save_best_only=True, save_weights_only=True, verbose=1
+    )
+    x = np.ones((4, 2), "float32")
+    capsys.readouterr()
+    model.fit(x, np.zeros((4, 1), "float32"), epochs=2, verbose=0, callbacks=[checkpoint])
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Epoch")]
+    return [line.replace(path, "PATH") for line in lines], checkpoint.best
+
+
+@pytest.mark.parity
+def test_model_checkpoint_reports_its_first_save_as_keras_does(tmp_path, capsys):
+    ours = _checkpoint_messages(lamina, tmp_path, capsys)
+    assert ours[0][0] == "Epoch 1: loss improved from None to 4.00000, saving model to PATH"
+    assert ours == reference.keras_run(lambda m: _checkpoint_messages(m, tmp_path, capsys))

@@ -61,11 +61,8 @@ class ModelCheckpoint(Callback):
         self.mode = monitoring.direction(monitor, mode, "ModelCheckpoint")
         self._better = monitoring.comparator(self.mode)
         self.initial_value_threshold = initial_value_threshold
-        self.best = (
-            monitoring.worst(self.mode)
-            if initial_value_threshold is None
-            else float(initial_value_threshold)
-        )
+        # None until a first value is seen, as in Keras ("improved from None to 0.69846").
+        self.best = None if initial_value_threshold is None else float(initial_value_threshold)
         if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
             raise ValueError(
                 "ModelCheckpoint save_freq must be 'epoch' or a positive integer (batches); "
@@ -81,7 +78,7 @@ class ModelCheckpoint(Callback):
         return {"best": self.best, "batches_since_save": self._batches_since_save}
 
     def set_state(self, state):
-        self.best = float(state["best"])
+        self.best = None if state["best"] is None else float(state["best"])
         self._batches_since_save = int(state["batches_since_save"])
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -108,15 +105,14 @@ class ModelCheckpoint(Callback):
             )
             if current is None:
                 return
-            if not self._better(current, self.best):
+            best = "None" if self.best is None else f"{self.best:.5f}"
+            if self.best is not None and not self._better(current, self.best):
                 if self.verbose > 0:
-                    print_msg(
-                        f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {self.best:.5f}"
-                    )
+                    print_msg(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best}")
                 return
             if self.verbose > 0:
                 print_msg(
-                    f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
+                    f"\nEpoch {epoch + 1}: {self.monitor} improved from {best} to "
                     f"{current:.5f}, saving model to {path}"
                 )
             self.best = current
@@ -129,6 +125,8 @@ class ModelCheckpoint(Callback):
             self.model.save_weights(path, overwrite=True)
         else:
             self.model.save(path, overwrite=True)
+        if self.verbose > 0:
+            print_msg(f"\nEpoch {epoch + 1}: finished saving model to {path}")
 
     def _file_path(self, epoch, batch, logs) -> str:
         fields = {"epoch": epoch + 1, **logs}
