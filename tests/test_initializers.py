@@ -154,8 +154,10 @@ def test_keras_alias_is_the_same_class(alias):
 def test_serialize_round_trip_and_errors():
     config = initializers.serialize(initializers.STFT(side="imag", window="blackman"))
     assert config == {
+        "module": "keras.initializers",
         "class_name": "STFT",
         "config": {"side": "imag", "window": "blackman", "periodic": False, "scaling": "density"},
+        "registered_name": None,
     }
     rebuilt = initializers.deserialize(config)
     torch.testing.assert_close(rebuilt((8, 1, 5)), initializers.STFT("imag", "blackman")((8, 1, 5)))

@@ -183,8 +183,10 @@ def get(identifier):
     if isinstance(identifier, dict) and "class_name" in identifier:
         name = identifier["class_name"]
         cls = _BY_CLASS.get(name) or _BY_NAME.get(str(name).lower())
-        if cls is None:
-            raise errors.unknown_name("constraint", name, _BY_CLASS)
+        if cls is None:  # a user's class, as Keras finds it
+            from lamina.saving.object_entry import deserialize_user_object
+
+            return deserialize_user_object("constraint", identifier, _BY_CLASS)
         return cls.from_config(identifier.get("config", {}))
     if callable(identifier):
         return identifier
@@ -195,18 +197,21 @@ def get(identifier):
 
 
 def serialize(constraint):
-    """A constraint as Keras writes it: `{"class_name": ..., "config": ...}` (None stays None).
+    """A constraint as Keras 3 writes it: `{"module", "class_name", "config",
+    "registered_name"}` (None stays None).
 
     Args:
         constraint: the `Constraint`, or None.
 
     Examples:
-        >>> serialize(UnitNorm(axis=1))
-        {'class_name': 'UnitNorm', 'config': {'axis': 1}}
+        >>> serialize(UnitNorm(axis=1))["module"], serialize(UnitNorm(axis=1))["config"]
+        ('keras.constraints', {'axis': 1})
     """
     if constraint is None:
         return None
-    return {"class_name": type(constraint).__name__, "config": constraint.get_config()}
+    from lamina.saving.object_entry import serialize_keras_object
+
+    return serialize_keras_object(constraint)
 
 
 def deserialize(config):

@@ -597,6 +597,10 @@ def get(identifier) -> Initializer:
         return _INITIALIZERS[key]()
     if isinstance(identifier, dict) and "class_name" in identifier:
         key = _ALIASES.get(identifier["class_name"], identifier["class_name"])
+        if key not in _INITIALIZERS:  # a user's class: found by registered name, as in Keras
+            from lamina.saving.object_entry import deserialize_user_object
+
+            return deserialize_user_object("initializer", identifier, _INITIALIZERS)
         # Keras 3.15 writes input_axes/output_axes (null = its default fan axes, lamina's too).
         config = {
             k: v
@@ -619,16 +623,19 @@ class _CallableInitializer(Initializer):
 
 
 def serialize(initializer: Initializer) -> dict:
-    """An initializer as Keras writes it: `{"class_name": ..., "config": ...}`.
+    """An initializer as Keras 3 writes it: `{"module", "class_name", "config",
+    "registered_name"}` (a user's subclass under its own module and registered name).
 
     Args:
         initializer: the `Initializer` to describe.
 
     Examples:
-        >>> serialize(Constant(3.0))
-        {'class_name': 'Constant', 'config': {'value': 3.0}}
+        >>> serialize(Constant(3.0))["module"], serialize(Constant(3.0))["config"]
+        ('keras.initializers', {'value': 3.0})
     """
-    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+    from lamina.saving.object_entry import serialize_keras_object
+
+    return serialize_keras_object(initializer)
 
 
 def deserialize(config, custom_objects=None) -> Initializer:

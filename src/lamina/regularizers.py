@@ -201,6 +201,10 @@ def get(identifier):
             raise errors.unknown_name("regularizer", identifier, _REGULARIZERS)
         return _REGULARIZERS[key]()
     if isinstance(identifier, dict) and "class_name" in identifier:
+        if identifier["class_name"] not in _BY_CLASS:  # a user's class, as Keras finds it
+            from lamina.saving.object_entry import deserialize_user_object
+
+            return deserialize_user_object("regularizer", identifier, _BY_CLASS)
         return _BY_CLASS[identifier["class_name"]](**identifier.get("config", {}))
     if callable(identifier):
         return identifier
@@ -208,18 +212,21 @@ def get(identifier):
 
 
 def serialize(regularizer):
-    """A regularizer as Keras writes it: `{"class_name": ..., "config": ...}` (None stays None).
+    """A regularizer as Keras 3 writes it: `{"module", "class_name", "config",
+    "registered_name"}` (None stays None).
 
     Args:
         regularizer: the `Regularizer`, or None.
 
     Examples:
-        >>> serialize(L1(0.5))
-        {'class_name': 'L1', 'config': {'l1': 0.5}}
+        >>> serialize(L1(0.5))["module"], serialize(L1(0.5))["config"]
+        ('keras.regularizers', {'l1': 0.5})
     """
     if regularizer is None:
         return None
-    return {"class_name": type(regularizer).__name__, "config": regularizer.get_config()}
+    from lamina.saving.object_entry import serialize_keras_object
+
+    return serialize_keras_object(regularizer)
 
 
 def deserialize(config, custom_objects=None):
