@@ -346,3 +346,21 @@ def test_a_direct_call_refuses_other_rank_mismatches():
     model = _image_model(lamina.layers, lamina)
     with pytest.raises(ValueError, match=r"expects shape \(None, 4, 4, 1\); received an array "):
         model(np.zeros((3, 16), "float32"))
+
+
+def test_a_functional_subclass_is_named_after_its_class_as_in_keras():
+    # The functional-subclassing pattern: __init__ builds a graph and hands it to Model.
+    class PackagedModel(lamina.Model):
+        def __init__(self, **kwargs):
+            inputs = lamina.Input((2,))
+            super().__init__(inputs=inputs, outputs=layers.Dense(1)(inputs), **kwargs)
+
+    first, second = PackagedModel(), PackagedModel()
+    inputs = lamina.Input((2,))
+    plain = lamina.Model(inputs, layers.Dense(1)(inputs))
+    assert (first.name, second.name, plain.name) == (
+        "packaged_model",
+        "packaged_model_1",
+        "functional",
+    )
+    assert PackagedModel(name="mine").name == "mine"
