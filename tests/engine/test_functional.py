@@ -359,3 +359,21 @@ def test_an_eagerly_computed_tensor_in_the_graph_is_a_constant_and_trains_twice(
     x, y = np.ones((4, 3, 4), "float32"), np.zeros((4, 3, 1), "float32")
     history = model.fit(x, y, batch_size=2, epochs=2, verbose=0)
     assert len(history.history["loss"]) == 2
+
+
+def test_a_functional_subclass_is_named_after_its_class_as_in_keras():
+    # The functional-subclassing pattern: __init__ builds a graph and hands it to Model.
+    class PackagedModel(lamina.Model):
+        def __init__(self, **kwargs):
+            inputs = lamina.Input((2,))
+            super().__init__(inputs=inputs, outputs=layers.Dense(1)(inputs), **kwargs)
+
+    first, second = PackagedModel(), PackagedModel()
+    inputs = lamina.Input((2,))
+    plain = lamina.Model(inputs, layers.Dense(1)(inputs))
+    assert (first.name, second.name, plain.name) == (
+        "packaged_model",
+        "packaged_model_1",
+        "functional",
+    )
+    assert PackagedModel(name="mine").name == "mine"

@@ -81,7 +81,10 @@ class Model(Trainer, Layer):
                 outputs = args[1] if outputs is None else outputs
             if len(args) > 2:
                 raise TypeError("Model() takes at most two positional arguments: inputs, outputs.")
-        default = "functional" if inputs is not None else naming.to_snake_case(type(self).__name__)
+        # Keras names a plain functional model "functional"; a subclass, whether it builds a graph
+        # in its __init__ (the functional-subclassing pattern) or defines call(), after its class.
+        functional = inputs is not None and type(self) is Model
+        default = "functional" if functional else naming.to_snake_case(type(self).__name__)
         super().__init__(name=name or naming.unique_name(default), **kwargs)
         self._graph: FunctionalGraph | None = None
         self._init_trainer()
