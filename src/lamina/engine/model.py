@@ -81,7 +81,10 @@ class Model(Trainer, Layer):
                 outputs = args[1] if outputs is None else outputs
             if len(args) > 2:
                 raise TypeError("Model() takes at most two positional arguments: inputs, outputs.")
-        default = "functional" if inputs is not None else naming.to_snake_case(type(self).__name__)
+        # Keras names a plain Model(inputs, outputs) `functional`; a subclass, graph or not,
+        # after its class (`class EmbeddingModel(Model)` -> `embedding_model`).
+        functional = inputs is not None and type(self) is Model
+        default = "functional" if functional else naming.to_snake_case(type(self).__name__)
         super().__init__(name=name or naming.unique_name(default), **kwargs)
         self._graph: FunctionalGraph | None = None
         self._init_trainer()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from lamina.engine import errors
-from lamina.engine.symbolic import InputLayer, flatten_symbolic
+from lamina.engine.symbolic import InputLayer, OpLayer, flatten_symbolic
 
 _BREAKS = ("),", "},", "],", "',")
 
@@ -73,9 +73,12 @@ def _output_shape(layer):
 
 
 def class_label(layer) -> str:
-    """The type shown in the table: a model built from inputs and outputs is `Functional`."""
+    """The type shown in the table: a model built from inputs and outputs is `Functional`; an
+    operation on symbolic tensors shows as Keras's operation class (`normalize` -> `Normalize`)."""
     if type(layer).__name__ == "Model" and getattr(layer, "_graph", None) is not None:
         return "Functional"
+    if isinstance(layer, OpLayer):
+        return "".join(part.capitalize() for part in layer.op_name.split("_"))
     return type(layer).__name__
 
 

@@ -176,6 +176,7 @@ class OpLayer(layer_module.Layer):
 
     def __init__(self, fn, name="op", **kwargs):
         super().__init__(name=naming.unique_name(name), **kwargs)
+        self.op_name = name
         self.fn = fn
         self.built = True
 
