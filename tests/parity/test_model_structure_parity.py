@@ -173,3 +173,27 @@ def test_seed_transfer_pattern_counts_as_keras():
     ours = head_over(lamina.layers, lamina.Model, lamina.Sequential)
     assert structure(ours) == structure(reference)
     assert structure(ours)["trainable_params"] == 6405
+
+
+def graph_with_operations(L, M, ops):
+    class EmbeddingModel(M):
+        pass
+
+    inputs = L.Input((6,), name="x")
+    x = L.Dense(4, name="proj")(inputs)
+    x = ops.normalize(x[:, :3] + x[:, 1:], axis=-1)
+    return EmbeddingModel(inputs, x)
+
+
+@pytest.mark.parity
+def test_a_subclass_graph_and_its_operations_are_named_as_in_keras():
+    """A Model subclass built from inputs and outputs takes its class's name, as in Keras; the
+    summary shows each graph operation under Keras's class for it (`normalize (Normalize)`)."""
+    from lamina.engine.summary import class_label
+
+    reference = graph_with_operations(keras.layers, keras.Model, keras.ops)
+    ours = graph_with_operations(lamina.layers, lamina.Model, lamina.ops)
+    assert ours.name == reference.name == "embedding_model"
+    assert [(layer.name, class_label(layer)) for layer in ours.layers] == [
+        (operation.name, type(operation).__name__) for operation in reference.operations
+    ]

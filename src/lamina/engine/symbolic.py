@@ -241,6 +241,7 @@ class OpLayer(layer_module.Layer):
 
     def __init__(self, fn, name="op", operation=None, **kwargs):
         super().__init__(name=naming.unique_name(name), **kwargs)
+        self.op_name = name
         self.fn = fn
         self.operation = operation or name
         self.built = True

@@ -11,14 +11,16 @@ from __future__ import annotations
 import sys
 import time
 
+import numpy as np
+
 from lamina import config
 from lamina.utils.io_utils import logger
 
 
 def _format_value(value) -> str:
-    if getattr(value, "size", 1) != 1:  # a per-class result (F1Score(average=None)): each value
-        return "[" + " ".join(_format_value(v) for v in value.reshape(-1)) + "]"
-    value = float(value)
+    # A value with many entries (a per-class F1Score, a per-sample loss a custom train_step
+    # returns) shows as its mean, as Keras's bar shows it; the logs keep the whole array.
+    value = float(np.mean(value)) if getattr(value, "size", 1) != 1 else float(value)
     if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e4):
         return f"{value:.4e}"
     return f"{value:.4f}"
