@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 
 from lamina.engine import errors, saved_logits
-from lamina.engine.keras_tensor import KerasTensor
-from lamina.engine.symbolic import apply_op
+from lamina.engine.keras_tensor import KerasTensor as _KerasTensor
+from lamina.engine.symbolic import apply_op as _apply_op
 
 
 def _symbolic(activation):
@@ -22,8 +22,8 @@ def _symbolic(activation):
 
     @functools.wraps(activation)
     def call(x, *args, **kwargs):
-        if isinstance(x, KerasTensor):
-            return apply_op(activation, x, *args, name=activation.__name__, **kwargs)
+        if isinstance(x, _KerasTensor):
+            return _apply_op(activation, x, *args, name=activation.__name__, **kwargs)
         return activation(x, *args, **kwargs)
 
     return call
