@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+import lamina
 from lamina import losses
 from tests.parity.reference import keras
 
@@ -244,3 +245,26 @@ def test_too_many_or_repeated_loss_arguments_are_refused():
         losses.Dice("sum", "d", None, None, 1)
     with pytest.raises(TypeError, match=r"got multiple values for argument 'delta'"):
         losses.Huber(1.0, delta=2.0)
+
+
+def test_loss_subclass_receives_structures_of_tensors_as_structures():
+    # A feature-matching loss over a discriminator's list of feature maps (of different shapes)
+    # gets the lists in call(), as Keras's Loss.__call__ maps the conversion over structures.
+    def feature_matching(module):
+        class FeatureMatching(module.losses.Loss):
+            def call(self, y_true, y_pred):
+                mae = module.losses.MeanAbsoluteError()
+                return sum(mae(a, b) for a, b in zip(y_true, y_pred, strict=True))
+
+        return FeatureMatching()
+
+    rng = np.random.default_rng(0)
+    real = [torch.tensor(rng.standard_normal(s).astype("float32")) for s in ((2, 3), (2, 5))]
+    fake = [torch.tensor(rng.standard_normal(s).astype("float32")) for s in ((2, 3), (2, 5))]
+    ours = feature_matching(lamina)(real, fake)
+    theirs = feature_matching(keras)(real, fake)
+    np.testing.assert_allclose(float(ours), float(theirs), rtol=1e-6)
+    # a list of same-shape tensors given to a built-in loss is stacked, as Keras does
+    ones, zeros = [torch.ones(2), torch.ones(2)], [torch.zeros(2), torch.zeros(2)]
+    ours = lamina.losses.MeanSquaredError()(ones, zeros)
+    np.testing.assert_allclose(float(ours), float(keras.losses.MeanSquaredError()(ones, zeros)))

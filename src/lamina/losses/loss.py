@@ -10,7 +10,10 @@ from __future__ import annotations
 import functools
 import inspect
 
+import numpy as np
 import torch
+
+from lamina import tree
 
 EPSILON = 1e-7
 REDUCTIONS = ("sum_over_batch_size", "sum", "none", "mean", "mean_with_sample_weight", None)
@@ -58,10 +61,24 @@ def as_float(y_true, y_pred):
 
 def as_tensors(y_true, y_pred):
     """NumPy arrays, lists and numbers -> tensors on `y_pred`'s device, `y_pred` floating."""
-    y_pred = torch.as_tensor(y_pred)
+    y_pred = _tensor(y_pred)
     if not y_pred.is_floating_point():
         y_pred = y_pred.float()
-    return torch.as_tensor(y_true, device=y_pred.device), y_pred
+    return _tensor(y_true, device=y_pred.device), y_pred
+
+
+def _tensor(value, device=None) -> torch.Tensor:
+    """`torch.as_tensor`, stacking a list of tensors as Keras's `convert_to_tensor` does."""
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], torch.Tensor):
+        return torch.stack([torch.as_tensor(item, device=device) for item in value])
+    return torch.as_tensor(value, device=device)
+
+
+def _holds_arrays(value) -> bool:
+    """Whether `value` is a list, tuple or dict of tensors or arrays (not of numbers)."""
+    if not isinstance(value, (list, tuple, dict)) or not value:
+        return False
+    return all(isinstance(leaf, (torch.Tensor, np.ndarray)) for leaf in tree.flatten(value))
 
 
 def takes_arrays(fn):
@@ -255,7 +272,14 @@ class Loss:
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         given = y_pred  # its mask, which a conversion would drop
-        y_true, y_pred = as_tensors(y_true, y_pred)
+        if _holds_arrays(y_true) or _holds_arrays(y_pred):
+            # Structures of tensors (a loss over a discriminator's list of feature maps) reach
+            # call() as structures, each leaf a tensor, as in Keras.
+            y_pred = tree.map_structure(lambda x: as_tensors(0, x)[1], y_pred)
+            device = tree.flatten(y_pred)[0].device
+            y_true = tree.map_structure(lambda x: _tensor(x, device=device), y_true)
+        else:
+            y_true, y_pred = as_tensors(y_true, y_pred)
         values = self.call(y_true, y_pred)
         mask = loss_mask(values, given, self.mask_of(values))
         return reduce_values(values, sample_weight, self.reduction, mask=mask)
