@@ -7,11 +7,28 @@ end.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from lamina import backend, initializers
 from lamina.engine.naming import to_snake_case
+from lamina.engine.shape_inference import in_meta_inference
 from lamina.engine.weight import NonTrainableWeight, as_weight
+
+
+def _stateless_in_shape_inference(update_state):
+    """`update_state` that changes nothing while a model infers shapes on the meta device: a
+    layer's `call` that updates a metric (Keras's endpoint-layer pattern) runs once when a
+    functional model is defined, and Keras discards the state changes of that symbolic pass."""
+
+    @functools.wraps(update_state)
+    def update_unless_symbolic(self, *args, **kwargs):
+        if in_meta_inference():
+            return None
+        return update_state(self, *args, **kwargs)
+
+    return update_unless_symbolic
 
 
 class Metric:
@@ -33,6 +50,11 @@ class Metric:
         >>> Count()(torch.zeros(3)).item()
         3.0
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "update_state" in cls.__dict__:
+            cls.update_state = _stateless_in_shape_inference(cls.__dict__["update_state"])
 
     def __init__(self, name=None, dtype=None):
         self.name = name or to_snake_case(type(self).__name__)
