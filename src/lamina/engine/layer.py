@@ -1150,11 +1150,20 @@ class Layer(nn.Module):
             and not name.startswith("_")
         ):
             value = nn.ModuleList(value)
+        elif isinstance(value, list) and not name.startswith("_"):
+            # Keras also tracks the layers of a list that holds other things (an Input, numbers):
+            # the list stays the user's, its layers are registered beside it, in its order.
+            self._track_layers_of_mixed_list(name, value)
         elif isinstance(value, VariableBase):
             self._track_variable(name, value)
         elif isinstance(value, torch.Tensor) and self._adopt_auto_named_weight(name, value):
             return
         super().__setattr__(name, value)
+
+    def _track_layers_of_mixed_list(self, attribute: str, items: list) -> None:
+        modules = [item for item in items if isinstance(item, nn.Module)]
+        if modules:
+            super().__setattr__(f"_{attribute}_layers", nn.ModuleList(modules))
 
     def _track_variable(self, attribute: str, variable) -> None:
         """A Variable assigned as an attribute becomes one of this layer's weights: its tensor is
