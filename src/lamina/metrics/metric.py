@@ -247,6 +247,19 @@ def flatten_metrics(metrics) -> list:
     return flat
 
 
+def _detached_tensor(values) -> torch.Tensor:
+    """`values` as one tensor outside the graph. A list of tensors (Keras's
+    `metric.update_state([loss])` with a loss that carries gradients) is stacked after each is
+    detached: `torch.as_tensor` on such a list warns, and Keras takes it without a word."""
+    if isinstance(values, (list, tuple)) and any(isinstance(v, torch.Tensor) for v in values):
+        tensors = [
+            v.detach() if isinstance(v, torch.Tensor) else torch.as_tensor(v) for v in values
+        ]
+        device = next((t.device for t in tensors if t.device.type != "cpu"), torch.device("cpu"))
+        return torch.stack([t.to(device) for t in tensors])
+    return torch.as_tensor(values)
+
+
 def broadcast_weight(weight, values):
     """Weights (N,) or (N, 1) against values of any rank: squeeze or unsqueeze trailing axes."""
     while weight.dim() > values.dim() and weight.shape[-1] == 1:
@@ -277,7 +290,7 @@ class Mean(Metric):
         self.add_state("count")
 
     def update_state(self, values, sample_weight=None):
-        values = torch.as_tensor(values)
+        values = _detached_tensor(values)
         self._to(values.device)
         values = values.detach().float()
         if sample_weight is not None:
@@ -316,7 +329,7 @@ class Sum(Metric):
         self.add_state("total")
 
     def update_state(self, values, sample_weight=None):
-        values = torch.as_tensor(values)
+        values = _detached_tensor(values)
         self._to(values.device)
         values = values.detach().float()
         if sample_weight is not None:
