@@ -217,3 +217,26 @@ def test_gan_pattern_steps_each_sub_model_with_its_own_optimizer():
     assert all(np.isfinite(history.history["d_loss"]))
     assert all(not torch.equal(a, b) for a, b in zip(g_before, generator.weights, strict=True))
     assert all(not torch.equal(a, b) for a, b in zip(d_before, discriminator.weights, strict=True))
+
+
+class MixedList(lamina.Model):
+    """Holds its layers in a list that starts with an Input, as Keras examples do."""
+
+    def __init__(self):
+        super().__init__()
+        self.stack = [lamina.Input((3,))]
+        self.stack += [layers.Dense(4)]
+        self.stack += [layers.Dense(2)]
+
+    def call(self, inputs):
+        for layer in self.stack[1:]:
+            inputs = layer(inputs)
+        return inputs
+
+
+def test_layers_in_a_list_that_holds_other_things_are_tracked_as_in_keras():
+    model = MixedList()
+    model(np.zeros((1, 3), "float32"))
+    assert [type(layer).__name__ for layer in model.layers] == ["Dense", "Dense"]
+    assert len(model.trainable_weights) == 4 and model.count_params() == 3 * 4 + 4 + 4 * 2 + 2
+    assert isinstance(model.stack, list) and len(model.stack) == 3  # the user's list, unchanged

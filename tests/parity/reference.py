@@ -804,7 +804,7 @@ def keras_distill_run(teacher_weights, student_weights, x, y, epochs=2) -> dict:
     """Keras's Distiller over teacher Dense(8, "h"), Dense(3) and student Dense(8, "hs"),
     Dense(3) on (None, 4) inputs, with LogitsDistillation(3.0) and FeatureDistillation(h -> hs)
     weighted 1.0 and 0.5, student_loss_weight 0.3, SGD(0.1), full batches in order: its
-    history and the student's final weights."""
+    history, the student's final weights and its metrics' names."""
 
     def mlp(hidden_name, weights):
         model = keras.Sequential(
@@ -833,7 +833,11 @@ def keras_distill_run(teacher_weights, student_weights, x, y, epochs=2) -> dict:
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
     history = distiller.fit(x, y, epochs=epochs, batch_size=len(x), shuffle=False, verbose=0)
-    return {"history": history.history, "student_weights": student.get_weights()}
+    return {
+        "history": history.history,
+        "student_weights": student.get_weights(),
+        "metric_names": [m.name for m in distiller.metrics],
+    }
 
 
 def keras_reuters_label_names() -> tuple:

@@ -188,12 +188,6 @@ class Distiller(Model):
         """
         return self.student(inputs, training=training, **kwargs)
 
-    @property
-    def metrics(self) -> list:
-        """The compiled metrics, then the student, distillation and total loss trackers."""
-        trackers = [self.student_loss_tracker, self.distillation_loss_tracker]
-        return [*super().metrics, *trackers, self.total_loss_tracker]
-
     def _features(self, x, y_pred):
         if self._teacher_features is not None:
             teacher = self._teacher_features(x, training=False)

@@ -1018,6 +1018,22 @@ class Layer(nn.Module):
                 penalties.extend(module._activity_losses)
         return penalties
 
+    @property
+    def metrics(self) -> list:
+        """Keras's `layer.metrics`: the metrics this layer and its sub-layers hold as attributes
+        (alone or in a list), each once, in the order the layers are walked: an endpoint layer's
+        accuracy, a custom model's loss tracker. `fit()` logs and resets them with the compiled
+        metrics, as Keras does."""
+        from lamina.metrics.metric import Metric
+
+        found: list = []
+        for module in self.modules():
+            for value in module.__dict__.values():
+                for item in value if isinstance(value, (list, tuple)) else (value,):
+                    if isinstance(item, Metric) and not any(item is m for m in found):
+                        found.append(item)
+        return found
+
     def add_loss(self, loss) -> None:
         symbolic = flatten_symbolic(loss)
         if symbolic:

@@ -348,8 +348,15 @@ class Trainer:
 
     @property
     def metrics(self) -> list:
-        """The loss tracker, the per-output loss trackers and the compiled metrics."""
-        return [] if self._compile_state is None else self._compile_state.all_metrics()
+        """Keras's `model.metrics`: the loss tracker, the compiled metrics, the per-output loss
+        trackers, then the metrics the model's layers hold (`Layer.metrics`)."""
+        compiled = [] if self._compile_state is None else self._compile_state.all_metrics()
+        return [*compiled, *self._held_metrics(compiled)]
+
+    def _held_metrics(self, compiled) -> list:
+        """The layers' own metrics (`Layer.metrics`) that compile() did not make."""
+        made = flatten_metrics(compiled)
+        return [m for m in super().metrics if not any(m is c for c in made)]
 
     @property
     def metrics_names(self) -> list[str]:
@@ -360,7 +367,8 @@ class Trainer:
         if state is None:
             return []
         compiled = [] if state.metrics.empty else ["compile_metrics"]
-        return [state.loss_tracker.name, *compiled, *self._output_loss_names()]
+        held = [m.name for m in self._held_metrics(state.all_metrics())]
+        return [state.loss_tracker.name, *compiled, *self._output_loss_names(), *held]
 
     def _output_loss_names(self) -> list[str]:
         """The per-output loss trackers' names, a dict output's in its keys' given order."""

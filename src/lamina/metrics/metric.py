@@ -7,12 +7,29 @@ end.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from lamina import backend, initializers
 from lamina.engine.naming import to_snake_case
+from lamina.engine.shape_inference import in_meta_inference
 from lamina.engine.variable_base import VariableBase
 from lamina.engine.weight import NonTrainableWeight, as_weight
+
+
+def _stateless_in_shape_inference(update_state):
+    """`update_state` that changes nothing while a model infers shapes on the meta device: a
+    layer's `call` that updates a metric (Keras's endpoint-layer pattern) runs once when a
+    functional model is defined, and Keras discards the state changes of that symbolic pass."""
+
+    @functools.wraps(update_state)
+    def update_unless_symbolic(self, *args, **kwargs):
+        if in_meta_inference():
+            return None
+        return update_state(self, *args, **kwargs)
+
+    return update_unless_symbolic
 
 
 class Metric:
@@ -34,6 +51,11 @@ class Metric:
         >>> Count()(torch.zeros(3)).item()
         3.0
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "update_state" in cls.__dict__:
+            cls.update_state = _stateless_in_shape_inference(cls.__dict__["update_state"])
 
     def __init__(self, dtype=None, name=None):  # Keras's order: dtype first
         self.name = name or to_snake_case(type(self).__name__)
@@ -226,6 +248,17 @@ def flatten_metrics(metrics) -> list:
     return flat
 
 
+def _detached_tensor(values) -> torch.Tensor:
+    """`values` as one tensor outside the graph. A list of tensors (Keras's
+    `metric.update_state([loss])` with a loss that carries gradients) is stacked after each is
+    detached: `torch.as_tensor` on such a list warns, and Keras takes it without a word."""
+    if isinstance(values, (list, tuple)) and any(isinstance(v, torch.Tensor) for v in values):
+        tensors = [v.detach() if isinstance(v, torch.Tensor) else _as_tensor(v) for v in values]
+        device = next((t.device for t in tensors if t.device.type != "cpu"), torch.device("cpu"))
+        return torch.stack([t.to(device) for t in tensors])
+    return _as_tensor(values)
+
+
 def broadcast_weight(weight, values):
     """Weights (N,) or (N, 1) against values of any rank: squeeze or unsqueeze trailing axes."""
     while weight.dim() > values.dim() and weight.shape[-1] == 1:
@@ -256,7 +289,7 @@ class Mean(Metric):
         self.add_state("count")
 
     def update_state(self, values, sample_weight=None):
-        values = _as_tensor(values)
+        values = _detached_tensor(values)
         self._to(values.device)
         values = values.detach().float()
         if sample_weight is not None:
@@ -295,7 +328,7 @@ class Sum(Metric):
         self.add_state("total")
 
     def update_state(self, values, sample_weight=None):
-        values = _as_tensor(values)
+        values = _detached_tensor(values)
         self._to(values.device)
         values = values.detach().float()
         if sample_weight is not None:
