@@ -194,6 +194,7 @@ def test_a_subclass_graph_and_its_operations_are_named_as_in_keras():
     reference = graph_with_operations(keras.layers, keras.Model, keras.ops)
     ours = graph_with_operations(lamina.layers, lamina.Model, lamina.ops)
     assert ours.name == reference.name == "embedding_model"
-    assert [(layer.name, class_label(layer)) for layer in ours.layers] == [
+    assert [(layer.name, class_label(layer)) for layer in ours.operations] == [
         (operation.name, type(operation).__name__) for operation in reference.operations
     ]
+    assert [layer.name for layer in ours.layers] == [layer.name for layer in reference.layers]
