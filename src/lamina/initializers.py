@@ -106,14 +106,17 @@ class Ones(Initializer):
 
 
 class Constant(Initializer):
-    """Fills the tensor with one value.
+    """Fills the tensor with a value, broadcast to the shape asked for (as Keras multiplies the
+    value by ones: an identity-matrix bias is `Constant(np.eye(3).flatten())`).
 
     Args:
-        value: the scalar every element gets (default 0).
+        value: a scalar, or an array that broadcasts to the weight's shape (default 0).
 
     Examples:
         >>> Constant(2.5)((2,)).tolist()
         [2.5, 2.5]
+        >>> Constant([1.0, 0.0])((2, 2)).tolist()
+        [[1.0, 0.0], [1.0, 0.0]]
     """
 
     def __init__(self, value=0.0):
@@ -121,10 +124,24 @@ class Constant(Initializer):
 
     def __call__(self, shape, dtype=None):
         dtype = backend.to_torch_dtype(dtype)
-        return torch.full(shape, float(self.value), dtype=dtype)
+        value = torch.as_tensor(backend.as_numpy(self.value), dtype=dtype)
+        if value.ndim == 0:
+            return torch.full(shape, value.item(), dtype=dtype)
+        try:
+            return torch.broadcast_to(value, tuple(shape)).clone()
+        except RuntimeError:
+            raise errors.value_error(
+                "Constant initializer",
+                f"a value that broadcasts to the weight's shape {tuple(shape)}",
+                f"a value of shape {tuple(value.shape)}",
+                "pass a scalar, or an array of the weight's shape",
+            ) from None
 
     def get_config(self):
-        return {"value": self.value}
+        value = self.value
+        if getattr(value, "ndim", 0):  # an array: JSON holds it as nested lists
+            value = backend.as_numpy(value).tolist()
+        return {"value": value}
 
 
 class RandomNormal(Initializer):
