@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+import lamina
 from lamina import metrics
 from tests.parity.reference import keras
 
@@ -266,3 +267,19 @@ def test_too_many_or_repeated_arguments_are_refused():
         metrics.TopKCategoricalAccuracy(5, "top", None, 1)
     with pytest.raises(TypeError, match=r"got multiple values for argument 'k'"):
         metrics.TopKCategoricalAccuracy(5, k=3)
+
+
+def MeanAbsGap(y_true, y_pred):  # noqa: N802 - a capitalised function name, as user code has
+    return abs(y_true - y_pred)
+
+
+@pytest.mark.parity
+def test_a_function_metric_logs_under_its_snake_cased_name_as_keras():
+    x, y = np.ones((4, 3), "float32"), np.zeros((4, 1), "float32")
+    histories = []
+    for framework in (keras, lamina):
+        model = framework.Sequential([framework.Input((3,)), framework.layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse", metrics=[MeanAbsGap])
+        histories.append(model.fit(x, y, epochs=1, verbose=0, validation_data=(x, y)).history)
+    assert sorted(histories[1]) == sorted(histories[0])
+    assert "mean_abs_gap" in histories[1]
