@@ -114,7 +114,7 @@ def test_constant_of_an_array_broadcasts_as_keras_and_round_trips(value):
     np.testing.assert_array_equal(ours((3, 2)).numpy(), theirs)
     again = initializers.Constant.from_config(ours.get_config())
     np.testing.assert_array_equal(again((3, 2)).numpy(), theirs)
-    with pytest.raises(ValueError, match=r"broadcastable to the weight's shape \(4, 4\)"):
+    with pytest.raises(ValueError, match=r"broadcasts to the weight's shape \(4, 4\)"):
         ours((4, 4))
 
 
@@ -199,3 +199,13 @@ def test_fans_from_explicit_axes_as_keras(name):
     assert abs(np.abs(theirs_values).max() - float(ours_values.max())) < 0.01 * limit
     assert theirs.get_config().items() <= ours.get_config().items()
     assert initializers.compute_fans(shape, **axes) == (6.0, 20.0)
+
+
+def test_constant_broadcasts_an_array_value_as_keras():
+    # PointNet's T-net starts its transform at the identity: Constant(np.eye(k).flatten()).
+    bias = initializers.Constant(np.eye(2).flatten())((4,))
+    assert bias.tolist() == [1.0, 0.0, 0.0, 1.0] and bias.dtype == torch.float32
+    assert initializers.Constant([1.0, 2.0])((2, 2)).tolist() == [[1.0, 2.0], [1.0, 2.0]]
+    assert initializers.Constant(np.eye(2).flatten()).get_config() == {"value": [1, 0, 0, 1]}
+    with pytest.raises(ValueError, match=r"broadcasts to the weight's shape \(3,\).*\(4,\)"):
+        initializers.Constant(np.zeros(4))((3,))

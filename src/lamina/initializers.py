@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
 from lamina import backend
@@ -107,18 +106,17 @@ class Ones(Initializer):
 
 
 class Constant(Initializer):
-    """Fills the tensor with one value, or with an array broadcast to its shape (as Keras's,
-    e.g. a table of known vectors for a frozen Embedding).
+    """Fills the tensor with a value, broadcast to the shape asked for (as Keras multiplies the
+    value by ones: an identity-matrix bias is `Constant(np.eye(3).flatten())`).
 
     Args:
-        value: the scalar every element gets (default 0), or an array-like broadcastable to the
-            shape asked for.
+        value: a scalar, or an array that broadcasts to the weight's shape (default 0).
 
     Examples:
         >>> Constant(2.5)((2,)).tolist()
         [2.5, 2.5]
-        >>> Constant([[1, 2], [3, 4]])((2, 2)).tolist()
-        [[1.0, 2.0], [3.0, 4.0]]
+        >>> Constant([1.0, 0.0])((2, 2)).tolist()
+        [[1.0, 0.0], [1.0, 0.0]]
     """
 
     def __init__(self, value=0.0):
@@ -126,22 +124,24 @@ class Constant(Initializer):
 
     def __call__(self, shape, dtype=None):
         dtype = backend.to_torch_dtype(dtype)
-        value = np.asarray(self.value)
+        value = torch.as_tensor(backend.as_numpy(self.value), dtype=dtype)
         if value.ndim == 0:
-            return torch.full(shape, float(value), dtype=dtype)
+            return torch.full(shape, value.item(), dtype=dtype)
         try:
-            filled = np.broadcast_to(value, tuple(shape))
-        except ValueError:
-            raise ValueError(
-                f"Constant initializer expects a value broadcastable to the weight's shape "
-                f"{tuple(shape)}; received an array of shape {value.shape}. Hint: give a scalar "
-                "or an array of the weight's shape (Embedding: (input_dim, output_dim))."
+            return torch.broadcast_to(value, tuple(shape)).clone()
+        except RuntimeError:
+            raise errors.value_error(
+                "Constant initializer",
+                f"a value that broadcasts to the weight's shape {tuple(shape)}",
+                f"a value of shape {tuple(value.shape)}",
+                "pass a scalar, or an array of the weight's shape",
             ) from None
-        return torch.tensor(np.array(filled), dtype=dtype)
 
     def get_config(self):
         value = self.value
-        return {"value": value if np.ndim(value) == 0 else np.asarray(value).tolist()}
+        if getattr(value, "ndim", 0):  # an array: JSON holds it as nested lists
+            value = backend.as_numpy(value).tolist()
+        return {"value": value}
 
 
 class RandomNormal(Initializer):

@@ -291,3 +291,19 @@ def test_reduction_metrics_take_a_variable_as_keras_does(name):
         ours.update_state(lamina.Variable(value))
         theirs.update_state(keras.Variable(value))
     np.testing.assert_allclose(float(ours.result()), float(theirs.result()), rtol=1e-6)
+
+
+def MeanAbsGap(y_true, y_pred):  # noqa: N802 - a capitalised function name, as user code has
+    return abs(y_true - y_pred)
+
+
+@pytest.mark.parity
+def test_a_function_metric_logs_under_its_snake_cased_name_as_keras():
+    x, y = np.ones((4, 3), "float32"), np.zeros((4, 1), "float32")
+    histories = []
+    for framework in (keras, lamina):
+        model = framework.Sequential([framework.Input((3,)), framework.layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse", metrics=[MeanAbsGap])
+        histories.append(model.fit(x, y, epochs=1, verbose=0, validation_data=(x, y)).history)
+    assert sorted(histories[1]) == sorted(histories[0])
+    assert "mean_abs_gap" in histories[1]

@@ -164,3 +164,28 @@ def test_losses_match_keras(case):
         lamina_class(**options)(torch.tensor(y_true), torch.tensor(y_pred), torch.tensor(weights))
     )
     assert got_weighted == pytest.approx(expected_weighted, rel=1e-5, abs=1e-6)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    ("name", "config", "shape"),
+    [
+        ("Dense", {"units": 3, "activation": "softmax"}, (2, 4)),
+        ("Conv2D", {"filters": 2, "kernel_size": 3, "activation": "relu"}, (1, 5, 5, 3)),
+        ("Conv1D", {"filters": 2, "kernel_size": 2, "activation": "softmax"}, (1, 6, 3)),
+        ("EinsumDense", {"equation": "ab,bc->ac", "output_shape": 3, "activation": "relu"}, (2, 4)),
+    ],
+    ids=lambda value: value if isinstance(value, str) else None,
+)
+def test_activation_set_to_none_after_construction_is_skipped_as_in_keras(name, config, shape):
+    """Keras code drops a classifier's softmax with `model.layers[-1].activation = None`."""
+    x = np.random.default_rng(0).standard_normal(shape).astype("float32")
+    reference = getattr(keras.layers, name)(**config)
+    ours = getattr(lamina.layers, name)(**config)
+    reference(x), ours(x)
+    ours.set_weights(reference.get_weights())
+    reference.activation = None
+    ours.activation = None
+    expected = keras.ops.convert_to_numpy(reference(x))
+    np.testing.assert_allclose(lamina.ops.convert_to_numpy(ours(x)), expected, atol=1e-5)
+    assert (expected < 0).any()  # the activation really is gone

@@ -149,6 +149,8 @@ class _ConvBase(Layer):
         if not x.is_floating_point():
             x = x.to(self._dtype)
         y = self._convolve(x)
+        if self.activation is None:  # set to None after construction, as Keras allows
+            return spatial.from_torch(y, self.data_format, self.rank)
         if activations.is_elementwise(self.activation):  # on the layout the next layer takes
             return spatial.from_torch(self.activation(y), self.data_format, self.rank)
         return self.activation(spatial.from_torch(y, self.data_format, self.rank))
@@ -316,7 +318,7 @@ class _Conv(_ConvBase):
             channels_first = self.data_format == "channels_first"
             bias = self.bias.view(-1, *([1] * self.rank)) if channels_first else self.bias
             outputs = outputs + bias
-        return self.activation(outputs)
+        return outputs if self.activation is None else self.activation(outputs)
 
     def get_config(self):
         return {

@@ -92,7 +92,10 @@ class Dense(Layer):
     def call(self, inputs):
         if not inputs.is_floating_point():
             inputs = inputs.to(self.kernel.dtype)
-        return self.activation(F.linear(inputs, self.kernel, self.bias))
+        outputs = F.linear(inputs, self.kernel, self.bias)
+        # Keras skips an activation set to None after construction (`layer.activation = None`
+        # drops a classifier's softmax), so lamina does too.
+        return outputs if self.activation is None else self.activation(outputs)
 
     def get_config(self):
         return {

@@ -218,7 +218,8 @@ class EinsumDense(Layer):
         outputs = torch.einsum(self.equation, inputs, self.kernel).contiguous()
         if self.bias is not None:
             outputs = outputs + self.bias
-        outputs = self.activation(outputs)
+        if self.activation is not None:  # set to None after construction, as Keras allows
+            outputs = self.activation(outputs)
         if self.activity_regularizer is not None:
             self.add_loss(self.activity_regularizer(outputs) / outputs.shape[0])
         return outputs

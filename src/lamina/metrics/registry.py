@@ -64,7 +64,9 @@ def get(identifier, *, name=None) -> Metric:
     if isinstance(identifier, type) and issubclass(identifier, Metric):
         return identifier()
     if callable(identifier):
-        return MeanMetricWrapper(identifier, name=name or getattr(identifier, "__name__", "metric"))
+        # Keras names a function metric after the function, snake-cased: `PSNR` logs as `psnr`.
+        default = to_snake_case(getattr(identifier, "__name__", "metric"))
+        return MeanMetricWrapper(identifier, name=name or default)
     raise TypeError(f"Could not interpret metric identifier: {identifier!r}.")
 
 

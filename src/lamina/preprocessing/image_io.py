@@ -120,14 +120,14 @@ def array_to_img(x, data_format=None, scale=True, dtype=None):
         x: the image array, channels last (or first with `data_format="channels_first"`).
         data_format: `"channels_last"` or `"channels_first"` (default: the global setting).
         scale: rescale the values to [0, 255] from their minimum and maximum.
-        dtype: accepted for Keras compatibility.
+        dtype: the float type the scaling is computed in (default: the global float type).
 
     Examples:
         >>> array_to_img(np.zeros((4, 6, 3))).size  # PIL's (width, height)
         (6, 4)
     """
     data_format = backend.standardize_data_format(data_format)
-    array = np.asarray(backend.as_numpy(x), dtype=np.float64)
+    array = np.asarray(backend.as_numpy(x), dtype=dtype or backend.floatx())
     if array.ndim != 3:
         raise ValueError(
             "array_to_img expects a 3-D array (height, width, channels); received shape "
@@ -143,7 +143,9 @@ def array_to_img(x, data_format=None, scale=True, dtype=None):
     channels = array.shape[2]
     if channels not in (1, 3, 4):
         raise ValueError(f"array_to_img expects 1, 3 or 4 channels; received {channels}.")
-    pixels = np.clip(np.round(array), 0, 255).astype(np.uint8)
+    # Keras truncates to uint8 (it does not round); the clip only tames values a float->uint8
+    # cast would wrap (scale=False with pixels outside [0, 255]).
+    pixels = np.clip(array, 0, 255).astype(np.uint8)
     # Pillow infers L / RGB / RGBA from a uint8 array's shape.
     return _pil().fromarray(pixels[:, :, 0] if channels == 1 else pixels)
 
