@@ -620,3 +620,23 @@ def test_argument_mask_parameters_get_that_arguments_mask_as_in_keras():
     ours = _argument_masks_seen(lamina)
     assert ours == ([[2.0], [1.0]], [[2.0], [1.0]])
     assert ours == reference.keras_run(_argument_masks_seen)
+
+
+def test_a_flag_given_by_position_is_refused_with_a_hint_as_keras():
+    # Keras 2 code passes `training` by position; Keras 3 refuses it rather than guess.
+    with pytest.raises(
+        ValueError,
+        match=r"Layer 'dropout' \(Dropout\) expects only tensors as positional arguments after "
+        r"the inputs; received True \(bool\)\. Hint: pass it by keyword",
+    ):
+        layers.Dropout(0.5)(torch.ones(2, 3), True)
+
+
+def test_tensors_arrays_and_none_may_follow_the_inputs_by_position():
+    class Sum(layers.Layer):
+        def call(self, x, y=None):
+            return x if y is None else x + y
+
+    layer = Sum()
+    assert layer(torch.ones(2), np.ones(2, "float32")).tolist() == [2.0, 2.0]
+    assert layer(torch.ones(2), None).tolist() == [1.0, 1.0]

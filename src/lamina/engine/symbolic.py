@@ -174,6 +174,8 @@ def Input(
 class OpLayer(layer_module.Layer):
     """A torch function applied inside a functional graph (`x + y`, `ops.mean(x)`)."""
 
+    takes_non_tensor_positional_args = True  # ops.reshape(x, (-1, 3)): shapes and axes
+
     def __init__(self, fn, name="op", **kwargs):
         super().__init__(name=naming.unique_name(name), **kwargs)
         self.fn = fn
