@@ -655,3 +655,23 @@ def test_a_build_without_a_shape_is_called_with_nothing_as_in_keras():
     wrapper = Wrapper()
     assert wrapper(np.ones((1, 3), "float32")).shape == (1, 2)
     assert wrapper.built and len(wrapper.weights) == 2
+
+
+def test_a_flag_given_by_position_is_refused_with_a_hint_as_keras():
+    # Keras 2 code passes `training` by position; Keras 3 refuses it rather than guess.
+    with pytest.raises(
+        ValueError,
+        match=r"Layer 'dropout' \(Dropout\) expects only tensors as positional arguments after "
+        r"the inputs; received True \(bool\)\. Hint: pass it by keyword",
+    ):
+        layers.Dropout(0.5)(torch.ones(2, 3), True)
+
+
+def test_tensors_arrays_and_none_may_follow_the_inputs_by_position():
+    class Sum(layers.Layer):
+        def call(self, x, y=None):
+            return x if y is None else x + y
+
+    layer = Sum()
+    assert layer(torch.ones(2), np.ones(2, "float32")).tolist() == [2.0, 2.0]
+    assert layer(torch.ones(2), None).tolist() == [1.0, 1.0]

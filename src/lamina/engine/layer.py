@@ -236,6 +236,9 @@ class Layer(nn.Module):
     # A layer whose output always has its input's shape and dtype (activations, normalization,
     # dropout) sets this: symbolic calls then skip the meta-device probe.
     preserves_input_shape = False
+    # Keras's rule: after the inputs, only tensors go by position (flags such as `training` go by
+    # keyword). The graph's op nodes take their arguments (shapes, axes) by position.
+    takes_non_tensor_positional_args = False
     # Own weights that Keras keeps in a sub-layer instead: weight name -> the sub-layer's key in
     # Keras's weights file (MultiHeadAttention's `query_kernel` lives in `query_dense`). Saving
     # files them there, so files move between the two unchanged.
@@ -322,6 +325,8 @@ class Layer(nn.Module):
                 return outputs
         if not args and kwargs:
             args, kwargs = self._inputs_by_name(kwargs)
+        if len(args) > 1 and not self.takes_non_tensor_positional_args:
+            self._check_positional_tensors(args[1:])
         if args:
             inputs = args[0]
             if isinstance(inputs, torch.Tensor):  # the usual call first: a step makes dozens
@@ -350,9 +355,34 @@ class Layer(nn.Module):
                 device = None if inputs is None or inputs.is_meta else inputs.device
                 if device is not None:
                     kwargs = {k: _as_tensor_tree(v, device, device) for k, v in kwargs.items()}
+            if (
+                len(args) > 1
+                and not self.takes_non_tensor_positional_args
+                and any(isinstance(a, np.ndarray) for a in args[1:])
+            ):
+                # A second input or a mask given by position as NumPy: a tensor, as Keras.
+                inputs = first_tensor(args[0])
+                on_meta = inputs is None or inputs.is_meta
+                device = backend.default_device() if on_meta else inputs.device
+                args = (args[0], *(_as_tensor_tree(a, device, device) for a in args[1:]))
         if _losses_added[0]:
             return self._outermost_call_clears_losses(args, kwargs)
         return self._module_call(args, kwargs)
+
+    def _check_positional_tensors(self, extra_args) -> None:
+        """Keras refuses a non-tensor given by position (`dropout(x, True)`, a Keras 2 habit)
+        rather than let it land on whichever parameter comes next."""
+        for value in tree.flatten(list(extra_args)):
+            if value is None or isinstance(value, (torch.Tensor, np.ndarray, VariableBase)):
+                continue
+            if any_symbolic((value,), {}):
+                continue
+            raise errors.value_error(
+                self,
+                "only tensors as positional arguments after the inputs",
+                f"{value!r} ({type(value).__name__})",
+                "pass it by keyword, e.g. layer(x, training=False).",
+            )
 
     def _inputs_by_name(self, kwargs):
         """`layer(logits=x, targets=y)`: Keras takes call()'s first parameter by name as the

@@ -27,7 +27,16 @@ def unique_name(base: str) -> str:
 
 def take_names_of(*classes: str) -> None:
     """Use up the next auto-name of each class, for a helper layer Keras creates that lamina
-    computes inline: later layers of that class are then numbered as in Keras."""
+    computes inline: later layers of that class are then numbered as in Keras.
+
+    Args:
+        *classes: Keras class names, such as "Dropout" (auto-name `dropout`).
+
+    Example:
+        >>> take_names_of("Dropout")  # doctest: +SKIP
+        >>> unique_name("dropout")  # doctest: +SKIP
+        'dropout_1'
+    """
     for class_name in classes:
         unique_name(to_snake_case(class_name))
 

@@ -30,7 +30,15 @@ def readable_size(num_bytes: float) -> str:
 
 def weight_bytes(weights) -> float:
     """The memory the weights take, each by its own dtype's width (a float64 mask counts 8 bytes
-    an entry, an int32 index 4), as Keras counts it; a bool counts one bit, as there."""
+    an entry, an int32 index 4), as Keras counts it; a bool counts one bit, as there.
+
+    Args:
+        weights: an iterable of weight tensors.
+
+    Example:
+        >>> weight_bytes([torch.zeros(4, dtype=torch.float64), torch.zeros(2, dtype=torch.int32)])
+        40.0
+    """
     bits = sum(w.numel() * (1 if w.dtype == torch.bool else 8 * w.element_size()) for w in weights)
     return bits / 8
 

@@ -239,6 +239,8 @@ class OpLayer(layer_module.Layer):
     Saved as Keras saves the operation (`class_name` "Add", "Mean"), and rebuilt by its name
     (`operation`) from the operations lamina.ops registers."""
 
+    takes_non_tensor_positional_args = True  # ops.reshape(x, (-1, 3)): shapes and axes
+
     def __init__(self, fn, name="op", operation=None, **kwargs):
         super().__init__(name=naming.unique_name(name), **kwargs)
         self.op_name = name
