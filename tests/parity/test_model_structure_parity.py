@@ -191,6 +191,8 @@ def test_a_subclass_graph_and_its_operations_are_named_as_in_keras():
     summary shows each graph operation under Keras's class for it (`normalize (Normalize)`)."""
     from lamina.engine.summary import class_label
 
+    keras.backend.clear_session()  # auto-names count from 0 on both sides, whatever ran before
+    lamina.backend.clear_session()
     reference = graph_with_operations(keras.layers, keras.Model, keras.ops)
     ours = graph_with_operations(lamina.layers, lamina.Model, lamina.ops)
     assert ours.name == reference.name == "embedding_model"
