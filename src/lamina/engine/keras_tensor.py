@@ -52,9 +52,6 @@ def record_operation(fn, *args, name, **kwargs):
     return _operation_recorder(fn, *args, name=name, **kwargs)
 
 
-_record_operation = record_operation
-
-
 class KerasTensor:
     """A symbolic tensor: a shape (`None` for unknown sizes), a dtype and where it came from.
 
@@ -98,40 +95,40 @@ class KerasTensor:
 
     # Arithmetic on symbolic tensors records an operation node, as in Keras's functional API.
     def __add__(self, other):
-        return _record_operation(operator.add, self, other, name="add")
+        return record_operation(operator.add, self, other, name="add")
 
     def __radd__(self, other):
-        return _record_operation(operator.add, other, self, name="add")
+        return record_operation(operator.add, other, self, name="add")
 
     def __sub__(self, other):
-        return _record_operation(operator.sub, self, other, name="subtract")
+        return record_operation(operator.sub, self, other, name="subtract")
 
     def __rsub__(self, other):
-        return _record_operation(operator.sub, other, self, name="subtract")
+        return record_operation(operator.sub, other, self, name="subtract")
 
     def __mul__(self, other):
-        return _record_operation(operator.mul, self, other, name="multiply")
+        return record_operation(operator.mul, self, other, name="multiply")
 
     def __rmul__(self, other):
-        return _record_operation(operator.mul, other, self, name="multiply")
+        return record_operation(operator.mul, other, self, name="multiply")
 
     def __truediv__(self, other):
-        return _record_operation(operator.truediv, self, other, name="divide")
+        return record_operation(operator.truediv, self, other, name="divide")
 
     def __rtruediv__(self, other):
-        return _record_operation(operator.truediv, other, self, name="divide")
+        return record_operation(operator.truediv, other, self, name="divide")
 
     def __neg__(self):
-        return _record_operation(operator.neg, self, name="negative")
+        return record_operation(operator.neg, self, name="negative")
 
     def __pow__(self, other):
-        return _record_operation(operator.pow, self, other, name="power")
+        return record_operation(operator.pow, self, other, name="power")
 
     def __matmul__(self, other):
-        return _record_operation(operator.matmul, self, other, name="matmul")
+        return record_operation(operator.matmul, self, other, name="matmul")
 
     def __getitem__(self, key):
-        return _record_operation(get_item, self, key, name="get_item")
+        return record_operation(get_item, self, key, name="get_item")
 
 
 def get_item(x, key):
