@@ -8,7 +8,12 @@ can be called inside `map`. Iterating a Dataset from Python yields those element
 
 from __future__ import annotations
 
-from lamina.data import fusion, sources, structure, transforms
+import glob
+import os
+
+import numpy as np
+
+from lamina.data import combine, fusion, sources, structure, transforms
 from lamina.data.sources import INFINITE, UNKNOWN
 from lamina.data.transforms import AUTOTUNE
 
@@ -20,8 +25,9 @@ class Dataset:
     """A re-iterable sequence of elements, built by chaining transformations.
 
     Each pass (`for element in dataset`) runs the pipeline afresh: shuffles reshuffle, generators
-    restart, caches replay. Build one with `from_tensor_slices`, `from_generator`, `range` or
-    `zip`, never with the constructor.
+    restart, caches replay. Build one with `from_tensor_slices`, `from_tensors`, `from_generator`,
+    `range`, `zip`, `list_files`, `sample_from_datasets`, `choose_from_datasets` or
+    `TextLineDataset`, never with the constructor.
 
     Examples:
         >>> import numpy as np
@@ -93,6 +99,92 @@ class Dataset:
                 )
         return Dataset(sources.Zip([m._node for m in members], rebuild))
 
+    @staticmethod
+    def from_tensors(tensors) -> Dataset:
+        """A dataset of one element: `tensors` whole (an array, or a tuple / dict of them).
+
+        Examples:
+            >>> [tuple(x.shape) for x in Dataset.from_tensors(np.zeros((2, 3)))]
+            [(2, 3)]
+        """
+        return Dataset(combine.FromTensors(tensors))
+
+    @staticmethod
+    def list_files(file_pattern, shuffle=None, seed=None, name=None) -> Dataset:
+        """The paths matching `file_pattern` (a glob, or a list of globs), as 0-d str arrays.
+
+        Shuffled unless `shuffle=False`, as tf.data does (each pass in a new order; `seed` makes
+        the orders repeatable); sorted otherwise. No match raises, naming the pattern.
+
+        Args:
+            file_pattern: a glob pattern (`"data/*.txt"`) or a list of them.
+            shuffle: whether to shuffle the paths (default True).
+            seed: the shuffle's seed.
+            name: accepted for tf.data compatibility.
+        """
+        patterns = [file_pattern] if isinstance(file_pattern, (str, os.PathLike)) else file_pattern
+        paths = sorted({path for p in patterns for path in glob.glob(os.fspath(p))})
+        if not paths:
+            raise FileNotFoundError(
+                f"Dataset.list_files found no file matching {file_pattern!r}. Hint: check the "
+                "pattern (globs such as `data/*.csv` are matched from the working directory)."
+            )
+        dataset = Dataset.from_tensor_slices(np.asarray(paths))
+        if shuffle is None or shuffle:
+            dataset = dataset.shuffle(len(paths), seed=seed)
+        return dataset
+
+    @staticmethod
+    def sample_from_datasets(
+        datasets,
+        weights=None,
+        seed=None,
+        stop_on_empty_dataset=False,
+        rerandomize_each_iteration=None,
+    ) -> Dataset:
+        """Each element from one of `datasets`, drawn at random with probabilities `weights`.
+
+        A dataset that runs dry leaves the draw (the others' weights are renormalised) unless
+        `stop_on_empty_dataset`, which ends the whole dataset there. Each pass draws afresh;
+        `seed` makes the draws repeatable.
+
+        Args:
+            datasets: a list of Datasets with elements of the same structure.
+            weights: one non-negative weight per dataset (uniform when None).
+            seed: the draws' seed.
+            stop_on_empty_dataset: end when the drawn dataset has no element left.
+            rerandomize_each_iteration: accepted for tf.data compatibility (passes draw afresh).
+        """
+        return Dataset(
+            combine.SampleFrom(
+                _nodes(datasets, "sample_from_datasets"), weights, seed, stop_on_empty_dataset
+            )
+        )
+
+    @staticmethod
+    def choose_from_datasets(datasets, choice_dataset, stop_on_empty_dataset=True) -> Dataset:
+        """Each element from `datasets[i]`, for each int64 `i` that `choice_dataset` yields.
+
+        Examples:
+            >>> letters = [Dataset.from_tensors(np.array(c)).repeat() for c in "ab"]
+            >>> choices = Dataset.from_tensor_slices(np.array([0, 1, 1, 0]))
+            >>> [str(x) for x in Dataset.choose_from_datasets(letters, choices)]
+            ['a', 'b', 'b', 'a']
+
+        Args:
+            datasets: a list of Datasets with elements of the same structure.
+            choice_dataset: a Dataset of int64 scalars in `[0, len(datasets))`.
+            stop_on_empty_dataset: end when the chosen dataset has no element left (otherwise
+                that choice is skipped).
+        """
+        return Dataset(
+            combine.ChooseFrom(
+                _nodes(datasets, "choose_from_datasets"),
+                _nodes([choice_dataset], "choose_from_datasets")[0],
+                stop_on_empty_dataset,
+            )
+        )
+
     # ----------------------------------------------------------------------------------------------
     # Transformations
 
@@ -132,6 +224,32 @@ class Dataset:
             return Dataset(fusion.MapAndBatch(self._node, batch_size, drop_remainder))
         return Dataset(transforms.Batch(self._node, batch_size, drop_remainder))
 
+    def padded_batch(
+        self, batch_size, padded_shapes=None, padding_values=None, drop_remainder=False, name=None
+    ) -> Dataset:
+        """Batch elements whose sizes differ, padding each component to the longest in its batch.
+
+        Examples:
+            >>> rows = Dataset.range(1, 4).map(lambda n: np.arange(int(n)) + 1)
+            >>> [x.tolist() for x in rows.padded_batch(3)]
+            [[[1, 0, 0], [1, 2, 0], [1, 2, 3]]]
+
+        Args:
+            batch_size: elements per batch.
+            padded_shapes: the shape to pad each component to, a structure like the element's:
+                None (or -1) for an axis pads to the longest in the batch; None for the whole
+                component pads every axis so.
+            padding_values: the value to pad with, once for every component or a structure like
+                the element's (0, False, or "" for text, by default).
+            drop_remainder: drop a last batch smaller than `batch_size`.
+            name: accepted for tf.data compatibility.
+        """
+        return Dataset(
+            transforms.PaddedBatch(
+                self._node, batch_size, padded_shapes, padding_values, drop_remainder
+            )
+        )
+
     def unbatch(self, name=None) -> Dataset:
         """Split each element along its first axis: the inverse of `batch`."""
         return Dataset(transforms.Unbatch(self._node))
@@ -150,9 +268,77 @@ class Dataset:
         """The first `count` elements (all when -1)."""
         return Dataset(transforms.Take(self._node, count))
 
+    def take_while(self, predicate, name=None) -> Dataset:
+        """The elements before the first one for which `predicate(element)` is false."""
+        return Dataset(transforms.TakeWhile(self._node, predicate))
+
     def skip(self, count, name=None) -> Dataset:
         """All but the first `count` elements (none when -1)."""
         return Dataset(transforms.Skip(self._node, count))
+
+    def shard(self, num_shards, index, name=None) -> Dataset:
+        """Every `num_shards`-th element starting at element `index`: one worker's share.
+
+        Examples:
+            >>> [int(x) for x in Dataset.range(10).shard(3, 1)]
+            [1, 4, 7]
+
+        Args:
+            num_shards: how many shares the elements are dealt into.
+            index: which share this is, `0 <= index < num_shards`.
+            name: accepted for tf.data compatibility.
+        """
+        return Dataset(transforms.Shard(self._node, num_shards, index))
+
+    def concatenate(self, dataset, name=None) -> Dataset:
+        """This dataset's elements, then `dataset`'s."""
+        return Dataset(combine.Concatenate(_nodes([self, dataset], "concatenate")))
+
+    def flat_map(self, map_func, name=None) -> Dataset:
+        """The elements of `map_func(element)` (a Dataset) for each element, one after another.
+
+        Examples:
+            >>> ds = Dataset.range(1, 3).flat_map(lambda n: Dataset.range(int(n)))
+            >>> [int(x) for x in ds]
+            [0, 0, 1]
+
+        Args:
+            map_func: a function of an element returning a Dataset.
+            name: accepted for tf.data compatibility.
+        """
+        return Dataset(combine.FlatMap(self._node, map_func))
+
+    def interleave(
+        self,
+        map_func,
+        cycle_length=None,
+        block_length=None,
+        num_parallel_calls=None,
+        deterministic=None,
+        name=None,
+    ) -> Dataset:
+        """`map_func(element)` (a Dataset) for `cycle_length` elements at once, `block_length`
+        elements taken from each in turn, in tf.data's order.
+
+        Examples:
+            >>> ds = Dataset.range(1, 4).interleave(
+            ...     lambda n: Dataset.from_tensors(n).repeat(2), cycle_length=2, block_length=1)
+            >>> [int(x) for x in ds]
+            [1, 2, 1, 2, 3, 3]
+
+        Args:
+            map_func: a function of an element returning a Dataset.
+            cycle_length: how many elements' datasets are read side by side (default: one per
+                CPU core, as tf.data; `AUTOTUNE` means the same).
+            block_length: consecutive elements taken from each before moving on (default 1).
+            num_parallel_calls: accepted for tf.data compatibility; elements are read in order.
+            deterministic: accepted for tf.data compatibility.
+            name: accepted for tf.data compatibility.
+        """
+        if cycle_length is None or cycle_length == AUTOTUNE:
+            cycle_length = os.cpu_count() or 1
+        block_length = 1 if block_length is None else block_length
+        return Dataset(combine.Interleave(self._node, map_func, cycle_length, block_length))
 
     def cache(self, filename="", name=None) -> Dataset:
         """Keep the elements in memory after the first complete pass.
@@ -190,7 +376,8 @@ class Dataset:
             if id(node) in seen:
                 return
             seen.add(id(node))
-            for upstream in getattr(node, "nodes", None) or [getattr(node, "upstream", None)]:
+            upstreams = [*getattr(node, "nodes", ()), getattr(node, "upstream", None)]
+            for upstream in [*upstreams, getattr(node, "choices", None)]:
                 if upstream is not None:
                     visit(upstream)
             if hasattr(node, "get_state"):
@@ -242,6 +429,33 @@ class Dataset:
     def __iter__(self):
         return iter(self._node.iterate())
 
+    def reduce(self, initial_state, reduce_func):
+        """Fold the elements into one value: `state = reduce_func(state, element)` from
+        `initial_state` on; returns the final state.
+
+        Examples:
+            >>> int(Dataset.range(5).reduce(0, lambda total, x: total + x))
+            10
+
+        Args:
+            initial_state: the starting value (a tensor, number or structure of them).
+            reduce_func: a function of (state, element) returning the next state.
+        """
+        state = structure.to_element(initial_state)
+        for element in self:
+            state = structure.to_element(reduce_func(state, element))
+        return state
+
+    def get_single_element(self, name=None):
+        """The dataset's only element; raises unless it has exactly one."""
+        elements = list(self.take(2))
+        if len(elements) != 1:
+            raise ValueError(
+                "Dataset.get_single_element expects a dataset of exactly one element; this one "
+                f"has {'none' if not elements else 'more than one'}. Hint: batch() it or take(1)."
+            )
+        return elements[0]
+
     def as_numpy_iterator(self):
         """Iterate with every tensor converted to a NumPy array."""
         for element in self:
@@ -270,3 +484,43 @@ class Dataset:
         count = self.cardinality()
         size = {INFINITE: "infinite", UNKNOWN: "unknown"}.get(count, str(count))
         return f"<Dataset cardinality={size} ({type(self._node).__name__})>"
+
+
+def _nodes(datasets, method: str) -> list:
+    """The pipelines of `datasets`, each checked to be a Dataset."""
+    for member in datasets:
+        if not isinstance(member, Dataset):
+            raise TypeError(
+                f"Dataset.{method} expects Dataset objects; received {type(member).__name__}. "
+                "Hint: wrap arrays with Dataset.from_tensor_slices first."
+            )
+    return [member._node for member in datasets]
+
+
+class TextLineDataset(Dataset):
+    """The lines of one or more text files, each a 0-d str array without its line ending.
+
+    Examples:
+        >>> import pathlib, tempfile
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "notes.txt"
+        >>> _ = path.write_text("first\\nsecond\\n")
+        >>> [str(line) for line in TextLineDataset(str(path))]
+        ['first', 'second']
+
+    Args:
+        filenames: a path or a list of paths, read one after another.
+        compression_type: only None or "" (uncompressed) is read.
+        buffer_size: accepted for tf.data compatibility.
+        num_parallel_reads: accepted for tf.data compatibility; files are read in order.
+        name: accepted for tf.data compatibility.
+    """
+
+    def __init__(
+        self, filenames, compression_type=None, buffer_size=None, num_parallel_reads=None, name=None
+    ):
+        if compression_type:
+            raise ValueError(
+                f"TextLineDataset reads uncompressed files; received compression_type="
+                f"{compression_type!r}. Hint: decompress the file first (gzip -d)."
+            )
+        super().__init__(sources.TextLines(filenames))

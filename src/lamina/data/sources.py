@@ -1,4 +1,5 @@
-"""Where a Dataset's elements come from: tensor slices, a Python generator, a range, a zip.
+"""Where a Dataset's elements come from: tensor slices, a Python generator, a range, a zip, the
+lines of text files.
 
 A pipeline is a chain of nodes; `Dataset` (dataset.py) wraps the last one. Each node answers three
 questions: how many elements (`cardinality`), the elements themselves (`iterate`), and, for chains
@@ -7,6 +8,8 @@ The plan lets `batch` gather a whole batch with one indexing call instead of sta
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import torch
@@ -175,3 +178,30 @@ class Zip(Node):
         # Stops with the shortest member, as tf.data does: strict=False on purpose.
         for elements in zip(*iterators, strict=False):
             yield self.structure_of(list(elements))
+
+
+class TextLines(Node):
+    """The lines of text files, one element each (a 0-d str array, without its line ending),
+    read lazily, file after file; UTF-8, as tf.data reads them."""
+
+    def __init__(self, filenames, skip_header_lines: int = 0):
+        if isinstance(filenames, (str, os.PathLike)):
+            filenames = [filenames]
+        self.filenames = [os.fspath(name) for name in np.asarray(filenames, dtype=object).ravel()]
+        for name in self.filenames:
+            if not os.path.isfile(name):
+                raise FileNotFoundError(
+                    f"TextLineDataset expects existing text files; {name!r} is not a file. "
+                    "Hint: check the path, or list files with Dataset.list_files(pattern)."
+                )
+        self.skip_header_lines = int(skip_header_lines)
+
+    def iterate(self):
+        for name in self.filenames:
+            with open(name, "rb") as lines:  # split at "\n" only, as tf.data does
+                for number, line in enumerate(lines):
+                    if number < self.skip_header_lines:
+                        continue
+                    line = line[:-1] if line.endswith(b"\n") else line
+                    line = line[:-1] if line.endswith(b"\r") else line
+                    yield np.asarray(line.decode("utf-8"))

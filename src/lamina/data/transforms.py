@@ -1,5 +1,6 @@
-"""The stages that transform a pipeline: map, filter, batch, unbatch, shuffle, repeat, take, skip,
-cache, prefetch, enumerate. Each is a `Node` (sources.py) wrapping the node before it."""
+"""The stages that transform a pipeline: map, filter, batch, padded_batch, unbatch, shuffle, repeat,
+take, take_while, skip, shard, cache, prefetch, enumerate. Each is a `Node` (sources.py) wrapping
+the node before it."""
 
 from __future__ import annotations
 
@@ -115,6 +116,87 @@ class Batch(Node):
             if not chunk or (len(chunk) < self.batch_size and self.drop_remainder):
                 return
             yield stack_elements(chunk)
+
+
+class PaddedBatch(Batch):
+    """Batches of elements of different sizes, each padded to the batch's largest (or to
+    `padded_shapes`) with `padding_values` (0, False or "" by default), as tf.data pads."""
+
+    def __init__(self, upstream, batch_size, padded_shapes, padding_values, drop_remainder):
+        super().__init__(upstream, batch_size, drop_remainder)
+        self.padded_shapes = padded_shapes
+        self.padding_values = padding_values
+
+    def iterate(self):
+        return self._stack_batches(self.upstream.iterate())
+
+    def _stack_batches(self, elements):
+        while True:
+            chunk = list(itertools.islice(elements, self.batch_size))
+            if not chunk or (len(chunk) < self.batch_size and self.drop_remainder):
+                return
+            yield self._pad(chunk)
+
+    def _per_leaf(self, value, element, name: str):
+        """`value` given once for all components, or as a structure like the element's."""
+        if value is None or not tree.is_nested(element):
+            return tree.map_structure(lambda _: value, element)
+        if name == "padding_values" and not tree.is_nested(value):
+            return tree.map_structure(lambda _: value, element)
+        try:
+            return tree.map_structure_up_to(element, lambda _, v: v, element, value)
+        except (TypeError, ValueError, KeyError) as error:
+            raise ValueError(
+                f"Dataset.padded_batch expects {name} to have the structure of an element "
+                f"{tree.map_structure(structure.leaf_shape, element)}; received {value!r}."
+            ) from error
+
+    def _pad(self, chunk: list):
+        shapes = self._per_leaf(self.padded_shapes, chunk[0], "padded_shapes")
+        values = self._per_leaf(self.padding_values, chunk[0], "padding_values")
+        return tree.map_structure_up_to(
+            chunk[0],
+            lambda shape, value, *leaves: _pad_leaves(list(leaves), shape, value),
+            shapes,
+            values,
+            *chunk,
+        )
+
+
+def _pad_leaves(leaves: list, padded_shape, value):
+    """Leaves of one component, of equal rank, as one batch padded to a common shape."""
+    ranks = {len(structure.leaf_shape(leaf)) for leaf in leaves}
+    if len(ranks) != 1:
+        raise ValueError(
+            "Dataset.padded_batch expects each component to have the same rank in every element; "
+            f"received shapes {[structure.leaf_shape(leaf) for leaf in leaves[:4]]}..."
+        )
+    longest = [max(sizes) for sizes in zip(*(structure.leaf_shape(x) for x in leaves), strict=True)]
+    target = longest if padded_shape is None else list(padded_shape)
+    if len(target) != len(longest):
+        raise ValueError(
+            f"Dataset.padded_batch received padded_shapes {tuple(padded_shape)} for a component "
+            f"of rank {len(longest)}. Hint: give one size per axis, None to pad to the longest."
+        )
+    target = [n if s is None or s == -1 else int(s) for s, n in zip(target, longest, strict=True)]
+    if any(n > s for n, s in zip(longest, target, strict=True)):
+        raise ValueError(
+            f"Dataset.padded_batch received a component of shape {tuple(longest)} (largest in the "
+            f"batch), larger than its padded_shapes {tuple(target)}. Hint: truncate it in map() "
+            "or use None for axes that vary."
+        )
+    first = leaves[0]
+    if isinstance(first, torch.Tensor):
+        fill = 0 if value is None else value
+        out = torch.full((len(leaves), *target), fill, dtype=first.dtype)
+    else:
+        # Text of every length fits: the widest string dtype among the leaves.
+        dtype = np.result_type(*(np.asarray(leaf).dtype for leaf in leaves))
+        fill = value if value is not None else ("" if dtype.kind in "US" else 0)
+        out = np.full((len(leaves), *target), fill, dtype=dtype)
+    for row, leaf in enumerate(leaves):
+        out[(row, *(slice(0, n) for n in structure.leaf_shape(leaf)))] = leaf
+    return out
 
 
 class Unbatch(Node):
@@ -268,6 +350,21 @@ class Take(Node):
         return itertools.islice(self.upstream.iterate(), self.count)
 
 
+class TakeWhile(Node):
+    """Elements up to the first for which `predicate` is false."""
+
+    def __init__(self, upstream: Node, predicate):
+        self.upstream = upstream
+        self.predicate = predicate
+
+    def iterate(self):
+        for element in self.upstream.iterate():
+            keep = call_with_element(self.predicate, element)
+            if not bool(keep.item() if isinstance(keep, torch.Tensor) else keep):
+                return
+            yield element
+
+
 class Skip(Node):
     def __init__(self, upstream: Node, count: int):
         self.upstream = upstream
@@ -289,6 +386,39 @@ class Skip(Node):
         if self.count < 0:
             return iter(())
         return itertools.islice(self.upstream.iterate(), self.count, None)
+
+
+class Shard(Node):
+    """Every `num_shards`-th element, from element `index` on: one worker's share."""
+
+    def __init__(self, upstream: Node, num_shards: int, index: int):
+        if isinstance(num_shards, bool) or int(num_shards) <= 0:
+            raise ValueError(
+                f"Dataset.shard expects a positive num_shards; received num_shards={num_shards!r}."
+            )
+        if not 0 <= int(index) < int(num_shards):
+            raise ValueError(
+                f"Dataset.shard expects 0 <= index < num_shards ({num_shards}); received "
+                f"index={index!r}."
+            )
+        self.upstream = upstream
+        self.num_shards = int(num_shards)
+        self.index = int(index)
+
+    def cardinality(self) -> int:
+        inner = self.upstream.cardinality()
+        if inner < 0:
+            return inner
+        return max(0, -(-(inner - self.index) // self.num_shards))
+
+    def plan(self):
+        plan = self.upstream.plan()
+        if plan is None:
+            return None
+        return plan[0], plan[1][self.index :: self.num_shards]
+
+    def iterate(self):
+        return itertools.islice(self.upstream.iterate(), self.index, None, self.num_shards)
 
 
 class Cache(Node):
