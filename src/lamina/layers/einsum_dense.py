@@ -235,7 +235,10 @@ class EinsumDense(Layer):
         else:
             outputs = torch.einsum(self.equation, inputs, self.kernel).contiguous()
         if self.bias is not None:
-            outputs = outputs + self.bias
+            # In the compute dtype under a mixed policy (autocast leaves the add alone), as Keras
+            # reads its variables there: the output stays bfloat16 / float16.
+            bias = self.bias
+            outputs = outputs + (bias if bias.dtype == outputs.dtype else bias.to(outputs.dtype))
         if self.activation is not None:  # set to None after construction, as Keras allows
             outputs = self.activation(outputs)
         if self.activity_regularizer is not None:
