@@ -166,3 +166,33 @@ def test_quantized_files_move_both_ways(mode, ext, tmp_path):
         back.quantize(mode)
         back.load_weights(theirs_path)
     np.testing.assert_array_equal(back.predict(ids, verbose=0), want)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("mode", ["int8", "int4"])
+@pytest.mark.parametrize(
+    ("make", "x"),
+    [
+        (lambda layers: layers.Dense(7), RNG.standard_normal((4, 9)).astype("float32")),
+        (
+            lambda layers: layers.EinsumDense("abc,cd->abd", (3, 4), bias_axes="d"),
+            RNG.standard_normal((2, 3, 6)).astype("float32"),
+        ),
+        (lambda layers: layers.Embedding(20, 9), RNG.integers(0, 20, (3, 5)).astype("int32")),
+    ],
+    ids=["Dense", "EinsumDense", "Embedding"],
+)
+def test_mixed_bfloat16_matches_keras(mode, make, x):
+    # Keras reads the scales and the bias in bfloat16 under this policy: so does lamina, and the
+    # outputs are bfloat16 and equal.
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    lamina.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        theirs, ours = _pair(make, x, mode, None)
+        assert ours.dtype_policy.name == theirs.dtype_policy.name
+        want, got = theirs(x), ours(torch.tensor(x))
+        assert got.dtype == want.dtype == torch.bfloat16
+        torch.testing.assert_close(got, want.cpu(), rtol=0, atol=0)
+    finally:
+        keras.config.set_dtype_policy("float32")
+        lamina.mixed_precision.set_global_policy("float32")

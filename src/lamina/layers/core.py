@@ -106,8 +106,8 @@ class Dense(Layer):
     def call(self, inputs):
         if self._is_quantized:
             outputs = quantized_dense.dense_call(self, inputs)
-            if self.bias is not None:
-                outputs = outputs + self.bias
+            if self.bias is not None:  # read in the compute dtype, as Keras under mixed policies
+                outputs = outputs + self.bias.to(outputs.dtype)
             return outputs if self.activation is None else self.activation(outputs)
         if not inputs.is_floating_point():
             inputs = inputs.to(self.kernel.dtype)

@@ -106,20 +106,21 @@ class Embedding(Layer):
             ids = ids.clamp(0, self.input_dim - 1)
         if ids.device.type == "cpu" or ids.is_meta:
             try:
-                outputs = self._lookup(ids)
+                if self._is_quantized:
+                    outputs = quantized_embedding.lookup(self, ids)
+                else:
+                    outputs = F.embedding(ids, self.embeddings)
             except IndexError:
                 raise self._out_of_range(ids) from None
         else:
             if not self._ids_checked:
                 self._check_ids(ids)
                 self._ids_checked = True
-            outputs = self._lookup(ids)
+            if self._is_quantized:
+                outputs = quantized_embedding.lookup(self, ids)
+            else:
+                outputs = F.embedding(ids, self.embeddings)
         return outputs
-
-    def _lookup(self, ids):
-        if self._is_quantized:
-            return quantized_embedding.lookup(self, ids)
-        return F.embedding(ids, self.embeddings)
 
     def _check_ids(self, ids) -> None:
         if ids.numel() and bool((ids.min() < 0) | (ids.max() >= self.input_dim)):

@@ -116,9 +116,10 @@ def _keras_kernel(layer) -> torch.Tensor:
 
 def dense_call(layer, inputs: torch.Tensor) -> torch.Tensor:
     """`inputs @ kernel` of a quantized Dense (bias and activation are the layer's)."""
+    # Under a mixed policy Keras reads float variables in the compute dtype: so do the scales.
     compute = layer._compute_torch_dtype
-    x = inputs if inputs.is_floating_point() else inputs.to(compute)
-    kernel, scale = layer.kernel, layer.kernel_scale
+    x = inputs.to(compute)
+    kernel, scale = layer.kernel, layer.kernel_scale.to(compute)
     if layer.quantization_mode == "int4":
         kernel = unpack_int4(kernel, layer._kernel_shape[-1], axis=-1)
         if layer._int4_block_size is not None:
@@ -136,7 +137,8 @@ def dense_call(layer, inputs: torch.Tensor) -> torch.Tensor:
 def einsum_call(layer, inputs: torch.Tensor) -> torch.Tensor:
     """`einsum(equation, inputs, kernel)` of a quantized EinsumDense."""
     compute = layer._compute_torch_dtype
-    x = inputs if inputs.is_floating_point() else inputs.to(compute)
+    x = inputs.to(compute)
+    kernel_scale = layer.kernel_scale.to(compute)
     equation = layer.equation
     specs = _specs(layer)
     if layer.quantization_mode == "int4":
@@ -144,7 +146,7 @@ def einsum_call(layer, inputs: torch.Tensor) -> torch.Tensor:
         if layer._int4_block_size is not None:
             float_kernel = _dequantize_groups(layer, unpacked)
         else:
-            float_kernel = unpacked.to(compute) / layer.kernel_scale
+            float_kernel = unpacked.to(compute) / kernel_scale
         float_kernel = float_kernel.to(compute).reshape(layer._kernel_shape)
         quantizer = None if layer._int4_block_size is not None else layer.inputs_quantizer
         if quantizer is None:
@@ -153,11 +155,13 @@ def einsum_call(layer, inputs: torch.Tensor) -> torch.Tensor:
         inputs_scale = _to_output_layout(inputs_scale, specs[0], specs[2])
         outputs = torch.einsum(equation, quantized.to(compute), float_kernel) / inputs_scale
         return mq.straight_through(outputs, lambda: torch.einsum(equation, x, float_kernel), x)
-    kernel_scale = _from_output_layout(layer.kernel_scale, specs[1], specs[2])
-    float_kernel = layer.kernel.to(compute) / kernel_scale
+
+    def dequantized():  # the kernel as floats: weights-only forward, and every gradient
+        return layer.kernel.to(compute) / _from_output_layout(kernel_scale, *specs[1:])
+
     quantizer = layer.inputs_quantizer
     if quantizer is None:
-        return torch.einsum(equation, x, float_kernel)
+        return torch.einsum(equation, x, dequantized())
     quantized, inputs_scale = quantizer(x, axis=_reduced(specs[0], specs[2]))
     inputs_scale = _to_output_layout(inputs_scale, specs[0], specs[2])
     product = _int_or_float(
@@ -166,8 +170,8 @@ def einsum_call(layer, inputs: torch.Tensor) -> torch.Tensor:
         lambda a, b: int8_einsum(equation, a, b),
         lambda a, b: torch.einsum(equation, a, b),
     )
-    outputs = product.to(compute) / (inputs_scale * layer.kernel_scale)
-    return mq.straight_through(outputs, lambda: torch.einsum(equation, x, float_kernel), x)
+    outputs = product.to(compute) / (inputs_scale * kernel_scale)
+    return mq.straight_through(outputs, lambda: torch.einsum(equation, x, dequantized()), x)
 
 
 def _int_or_float(quantized, kernel, int_product, float_product):
@@ -181,8 +185,8 @@ def _dequantize_groups(layer, unpacked: torch.Tensor) -> torch.Tensor:
     """`(q - zero) * scale`, each row taking its group's zero point and scale (Keras's
     `dequantize_with_sz_map` along the rows)."""
     groups = layer.g_idx.to(torch.long)
-    zero = layer.kernel_zero[groups].to(layer.kernel_scale.dtype)
-    return (unpacked.to(zero.dtype) - zero) * layer.kernel_scale[groups]
+    scale = layer.kernel_scale.to(layer._compute_torch_dtype)[groups]
+    return (unpacked.to(scale.dtype) - layer.kernel_zero[groups].to(scale.dtype)) * scale
 
 
 # --------------------------------------------------------------------------------------------------

@@ -86,10 +86,11 @@ def lookup(layer, ids: torch.Tensor) -> torch.Tensor:
         rows = unpack_int4(rows, layer.output_dim, axis=-1)
         if layer._int4_block_size is not None:
             groups = layer.g_idx.to(torch.long)
-            scale = layer.embeddings_scale[ids][..., groups]
+            scale = layer.embeddings_scale[ids][..., groups].to(compute)
             zero = layer.embeddings_zero[ids][..., groups].to(scale.dtype)
             return ((rows.to(scale.dtype) - zero) * scale).to(compute)
-    scale = layer.embeddings_scale[ids]
+    # Under a mixed policy Keras reads the scale in the compute dtype.
+    scale = layer.embeddings_scale[ids].to(compute)
     return rows.to(compute) / scale.unsqueeze(-1)
 
 
