@@ -3,9 +3,9 @@
 Keras's rules: the mode and config resolve to one `QuantizationConfig` ("int8" ->
 `Int8QuantizationConfig()`, "int4" -> `Int4QuantizationConfig()` with groups of 128 rows); a
 layer is quantized once, after it is built; a model quantizes each leaf layer that `filters`
-selects and that knows how (Dense, EinsumDense, Embedding), and skips the others. The float
-kernel is replaced by non-trainable integer variables with Keras's names, shapes and order, so
-a quantized model's weights and files move between lamina and Keras.
+selects and that knows how (Dense, EinsumDense, Embedding, ReversibleEmbedding), and skips the
+others. The float kernel is replaced by non-trainable integer variables with Keras's names,
+shapes and order, so a quantized model's weights and files move between lamina and Keras.
 """
 
 from __future__ import annotations
@@ -166,8 +166,11 @@ def _leaf_layers(model) -> list:
 
 def drop_weight(layer, name: str) -> None:
     """Remove the weight `name` (its tensor, its spec, its regularizer and constraint)."""
-    layer._parameters.pop(name, None)
-    layer._buffers.pop(name, None)
+    tensor = layer._parameters.pop(name, None)
+    if tensor is None:
+        tensor = layer._buffers.pop(name, None)
+    if tensor is not None:  # the quantized variables are made where the float one lived
+        layer.__dict__["_quantized_device"] = tensor.device
     layer._weight_specs = [spec for spec in layer._weight_specs if spec.name != name]
     layer._regularizers = [(n, r) for n, r in layer._regularizers if n != name]
     if hasattr(layer, "_constraints"):
@@ -188,10 +191,7 @@ def add_frozen(layer, name: str, shape, dtype: str, value=None) -> torch.Tensor:
 
 
 def _device_of(layer) -> torch.device:
-    tensor = next(iter(layer.parameters()), None)
-    if tensor is None:
-        tensor = next(iter(layer.buffers()), None)
-    return torch.device("cpu") if tensor is None or tensor.is_meta else tensor.device
+    return layer.__dict__.get("_quantized_device") or torch.get_default_device()
 
 
 def finish(layer, mode: str, config, file_order: list[str]) -> None:
