@@ -57,7 +57,7 @@ def _assert_same_layer(theirs, ours, x):
     for mine, keras_one in zip(got, want, strict=True):
         np.testing.assert_array_equal(mine, keras_one)
     np.testing.assert_array_equal(
-        ours(torch.tensor(x)).detach().numpy(), np.asarray(theirs(x).detach().cpu())
+        ours(torch.tensor(x)).detach().cpu().numpy(), np.asarray(theirs(x).detach().cpu())
     )
 
 
@@ -106,7 +106,7 @@ def test_int8_input_gradients_match_keras(make):
         inputs = torch.tensor(x, requires_grad=True)
         grads.append(torch.autograd.grad(layer(inputs), inputs, cotangent)[0])
     # The same dequantized kernel; a float32 matmul against an einsum: a rounding apart.
-    torch.testing.assert_close(grads[1], grads[0].cpu(), rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(grads[1].cpu(), grads[0].cpu(), rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parity
@@ -192,7 +192,43 @@ def test_mixed_bfloat16_matches_keras(mode, make, x):
         assert ours.dtype_policy.name == theirs.dtype_policy.name
         want, got = theirs(x), ours(torch.tensor(x))
         assert got.dtype == want.dtype == torch.bfloat16
-        torch.testing.assert_close(got, want.cpu(), rtol=0, atol=0)
+        torch.testing.assert_close(got.cpu(), want.cpu(), rtol=0, atol=0)
     finally:
         keras.config.set_dtype_policy("float32")
         lamina.mixed_precision.set_global_policy("float32")
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(("mode", "block_size"), MODES)
+@pytest.mark.parametrize("tie_weights", [True, False], ids=["tied", "untied"])
+@pytest.mark.filterwarnings("ignore:The use of `x.T`:UserWarning")  # Keras's own transpose
+def test_reversible_embedding_matches_keras(mode, block_size, tie_weights):
+    ids = RNG.integers(0, 20, (3, 5)).astype("int32")
+    vectors = RNG.standard_normal((3, 9)).astype("float32")
+
+    def make(layers):
+        return layers.ReversibleEmbedding(20, 9, tie_weights=tie_weights, logit_soft_cap=5.0)
+
+    theirs, ours = _pair(make, ids, mode, block_size)
+    _assert_same_layer(theirs, ours, ids)
+    want = np.asarray(theirs(vectors, reverse=True).detach().cpu())
+    np.testing.assert_array_equal(ours(torch.tensor(vectors), reverse=True).cpu().numpy(), want)
+
+
+@pytest.mark.parity
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Keras's notes on layers it skips
+def test_quantized_reversible_embedding_file_moves_both_ways(tmp_path):
+    def stack(layers):
+        return [layers.Input((4,), dtype="int32"), layers.ReversibleEmbedding(20, 6, False)]
+
+    ids = RNG.integers(0, 20, (2, 4))
+    model = lamina.Sequential(stack(L))
+    model.quantize("int4")
+    want = model.predict(ids, verbose=0)
+    model.save(tmp_path / "ours.keras")
+    theirs = keras.models.load_model(tmp_path / "ours.keras")
+    np.testing.assert_array_equal(np.asarray(theirs.predict(ids, verbose=0)), want)
+    theirs.save(tmp_path / "theirs.keras")
+    back = lamina.models.load_model(tmp_path / "theirs.keras")
+    np.testing.assert_array_equal(back.predict(ids, verbose=0), want)
+    assert [w.shape for w in back.get_weights()] == [w.shape for w in model.get_weights()]

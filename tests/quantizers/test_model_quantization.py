@@ -151,8 +151,9 @@ def test_input_gradient_flows_through_the_dequantized_kernel():
     layer = L.Dense(3)
     layer.build((None, 6))
     layer.quantize("int8")
-    x = torch.tensor(X, requires_grad=True)
-    cotangent = torch.tensor(RNG.standard_normal((4, 3)).astype("float32"))
+    device = layer.kernel.device
+    x = torch.tensor(X, requires_grad=True, device=device)
+    cotangent = torch.tensor(RNG.standard_normal((4, 3)).astype("float32"), device=device)
     (grad,) = torch.autograd.grad(layer(x), x, cotangent)
     dequantized = layer.kernel.float() / layer.kernel_scale
     torch.testing.assert_close(grad, cotangent @ dequantized.T)
@@ -170,7 +171,7 @@ def test_quantized_model_trains_its_biases_and_predicts(jit_compile):
     model.fit(X, np.ones((4, 3), "float32"), epochs=1, verbose=0)
     assert torch.equal(model.layers[0].kernel, kernel)
     assert not torch.equal(model.layers[0].bias, bias)
-    eager = model(torch.tensor(X)).detach().numpy()
+    eager = model(torch.tensor(X)).detach().cpu().numpy()
     np.testing.assert_allclose(model.predict(X, verbose=0), eager, rtol=1e-6, atol=1e-6)
 
 

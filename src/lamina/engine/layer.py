@@ -1179,8 +1179,8 @@ class Layer(nn.Module):
         return self._dtype_policy.quantization_mode
 
     def quantize(self, mode=None, type_check=True, config=None) -> None:
-        """Quantize the layer's weights (Keras's `Layer.quantize`): Dense, EinsumDense and
-        Embedding know how; other layers raise NotImplementedError.
+        """Quantize the layer's weights (Keras's `Layer.quantize`): Dense, EinsumDense,
+        Embedding and ReversibleEmbedding know how; other layers raise NotImplementedError.
 
         Args:
             mode: "int8" or "int4"; optional when `config` names it.

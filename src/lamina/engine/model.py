@@ -245,9 +245,10 @@ class Model(Trainer, Layer):
         """Quantize the weights of the model's layers, as Keras's `Model.quantize`.
 
         Each leaf layer that `filters` selects and that knows how (Dense, EinsumDense,
-        Embedding) swaps its float kernel for integer variables and gets a quantized dtype
-        policy ("int8_from_float32", "int4/128_from_float32"); other layers are skipped (with a
-        warning where they hold weights). The model must be built; a layer is quantized once.
+        Embedding, ReversibleEmbedding) swaps its float kernel for integer variables and gets a
+        quantized dtype policy ("int8_from_float32", "int4/128_from_float32"); other layers are
+        skipped (with a warning where they hold weights). The model must be built; a layer is
+        quantized once.
 
         Args:
             mode: "int8" or "int4" (Keras's "float8", "gptq" and "awq" are not built); optional

@@ -2,7 +2,7 @@
 
 These functions and objects compute quantized tensors, scales and zero points, and the configs
 describe a quantization; `Model.quantize()` / `Layer.quantize()` apply "int8" and "int4" to
-Dense, EinsumDense and Embedding (`model_quantization`, `quantized_dense`,
+Dense, EinsumDense, Embedding and ReversibleEmbedding (`model_quantization`, `quantized_dense`,
 `quantized_embedding`).
 """
 
