@@ -247,3 +247,18 @@ def test_policy_map_finds_exact_then_pattern_then_default():
         policies["encoder/x"]
     again = dtype_policies.deserialize(dtype_policies.serialize(policies))
     assert again["encoder/dense"] == policies["encoder/dense"] and len(again) == 3
+
+
+@pytest.mark.parametrize("mode", ["int8", "int4"])
+def test_einsum_dense_with_an_ellipsis_quantizes(mode):
+    # Keras 3.15.1 fails to quantize this equation (it reads the input rank from an int);
+    # lamina spells the ellipsis out and quantizes it like "abc,cd->abd".
+    layer = L.EinsumDense("...b,bc->...c", output_shape=4, bias_axes="c")
+    x = torch.tensor(RNG.standard_normal((2, 3, 6)).astype("float32"))
+    want = layer(x).detach()
+    layer.quantize(mode)
+    if mode == "int8":
+        assert layer.kernel_scale.shape == (1, 1, 4)
+    got = layer(x).detach()
+    assert got.shape == want.shape
+    torch.testing.assert_close(got, want, atol=0.2 * float(want.abs().max()), rtol=0)

@@ -135,7 +135,7 @@ def quantize_model(model, mode, config=None, filters=None, type_check=True) -> N
             layer.quantize(config.mode, type_check=type_check, config=config)
         except NotImplementedError as error:
             if layer.weights:  # a layer without weights has nothing to quantize: no noise
-                warnings.warn(str(error), stacklevel=2)
+                warnings.warn(str(error), stacklevel=3)  # at the model.quantize() call
             continue
         changed = True
     if changed:
