@@ -25,7 +25,7 @@ def test_abs_max_quantize_matches_keras(axis, to_numpy):
         "abs_max_quantize", torch.tensor(KERNEL), axis, to_numpy=to_numpy
     )
     _close(ours[0], theirs[0], atol=0)
-    _close(ours[1], theirs[1])
+    _close(ours[1], theirs[1], atol=0)  # a true division, as Keras's: bit for bit
 
 
 def test_abs_max_quantize_custom_range_and_dtype():
@@ -47,6 +47,22 @@ def test_grouped_zero_point_matches_keras(block_size):
     )
     for mine, keras_one in zip(ours, theirs, strict=True):
         _close(mine, keras_one)
+
+
+@pytest.mark.parametrize("block_size", [4, 128])
+def test_grouped_zero_point_host_path_matches_keras(block_size):
+    # Keras's layers take the host path (to_numpy=True): the zero padding counts in the last
+    # group's range, so an all-positive column quantizes otherwise than on the device path.
+    kernel = np.abs(KERNEL) + 0.1
+    kernel[:, 2] = 0.5
+    ours = quantizers.abs_max_quantize_grouped_with_zero_point(
+        torch.tensor(kernel), block_size, to_numpy=True
+    )
+    theirs = reference.keras_quantizer_call(
+        "abs_max_quantize_grouped_with_zero_point", torch.tensor(kernel), block_size, to_numpy=True
+    )
+    for mine, keras_one in zip(ours, theirs, strict=True):
+        _close(mine, keras_one, atol=0)
 
 
 def test_grouped_zero_point_rejects_non_2d():

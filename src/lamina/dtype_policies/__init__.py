@@ -1,9 +1,12 @@
 """Dtype policies (Keras's `keras.dtype_policies`): a layer's compute and weight dtypes.
 
-The float policies are built; Keras's quantized ones (int8, float8, int4, GPTQ, AWQ) are not
+The float policies, the int8 and int4 policies `Model.quantize()` gives a layer, and the map of
+policies by layer path; Keras's float8, GPTQ and AWQ policies are not built
 (tests/api/gaps/dtype_policies.txt says why).
 """
 
+from lamina.dtype_policies import policy as _policy
+from lamina.dtype_policies import quantized as _quantized
 from lamina.dtype_policies.policy import (
     DTypePolicy,
     FloatDTypePolicy,
@@ -13,10 +16,20 @@ from lamina.dtype_policies.policy import (
     serialize,
     set_dtype_policy,
 )
+from lamina.dtype_policies.policy_map import DTypePolicyMap
+from lamina.dtype_policies.quantized import Int4DTypePolicy, QuantizedDTypePolicy
+
+_policy._quantized_from_name[0] = _quantized.from_name
+_policy._CLASSES.update(
+    {cls.__name__: cls for cls in (QuantizedDTypePolicy, Int4DTypePolicy, DTypePolicyMap)}
+)
 
 __all__ = [
     "DTypePolicy",
+    "DTypePolicyMap",
     "FloatDTypePolicy",
+    "Int4DTypePolicy",
+    "QuantizedDTypePolicy",
     "deserialize",
     "dtype_policy",
     "get",

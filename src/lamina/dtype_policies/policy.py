@@ -65,7 +65,7 @@ class DTypePolicy:
 
     @property
     def quantization_mode(self):
-        """None: lamina's policies are float policies (quantized ones are not built)."""
+        """None for a float policy; "int8", "int4", ... for a quantized one."""
         return self._quantization_mode
 
     @property
@@ -150,7 +150,7 @@ def set_dtype_policy(policy) -> None:
     >>> set_dtype_policy("float32")
     """
     if isinstance(policy, str):
-        policy = DTypePolicy(policy)
+        policy = get(policy)  # a quantized name ("int8_from_float32") too, as Keras takes
     elif not isinstance(policy, DTypePolicy):
         raise ValueError(
             "set_dtype_policy expected a policy name (such as 'mixed_float16') or a DTypePolicy; "
@@ -194,7 +194,11 @@ backend.on_clear_session(reset_global_policy)
 # --------------------------------------------------------------------------------------------------
 # Identifiers and serialization
 
+# Filled by lamina.dtype_policies with the quantized policies and the map (modules above this).
 _CLASSES = {"DTypePolicy": DTypePolicy, "FloatDTypePolicy": FloatDTypePolicy}
+_FLOAT_CLASSES = (DTypePolicy, FloatDTypePolicy)
+# [quantized.from_name]: quantized names ("int8_from_float32") resolve through the module above.
+_quantized_from_name: list = [None]
 
 
 def serialize(policy: DTypePolicy) -> dict:
@@ -209,8 +213,11 @@ def serialize(policy: DTypePolicy) -> dict:
     {'name': 'mixed_float16'}
     """
     class_name = "DTypePolicy" if type(policy) is FloatDTypePolicy else type(policy).__name__
+    float_policy = type(policy) in _FLOAT_CLASSES
     return {
-        "module": _KERAS_MODULE,
+        # Keras files its float policy under "keras", the quantized ones and the map under
+        # "keras.dtype_policies".
+        "module": _KERAS_MODULE if float_policy else f"{_KERAS_MODULE}.dtype_policies",
         "class_name": class_name,
         "config": policy.get_config(),
         "registered_name": None,
@@ -238,7 +245,7 @@ def deserialize(config, custom_objects=None) -> DTypePolicy:
     if cls is None:
         raise ValueError(
             f"Unknown dtype policy class '{class_name}'. lamina knows {sorted(_CLASSES)}; "
-            "quantized policies (int8, float8, int4, GPTQ, AWQ) are not built."
+            "the float8, GPTQ and AWQ policies are not built."
         )
     return cls.from_config(dict(config.get("config", {})))
 
@@ -261,6 +268,8 @@ def get(identifier) -> DTypePolicy:
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, str):
+        if identifier.startswith(("int8", "int4", "float8", "gptq", "awq")):
+            return _quantized_from_name[0](identifier)
         return DTypePolicy(identifier)
     try:
         name = backend.dtype_name(backend.to_torch_dtype(identifier))

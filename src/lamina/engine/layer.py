@@ -233,6 +233,9 @@ class Layer(nn.Module):
     supports_masking = False
     # Whether the class keeps Layer.forward, so that `_plain_call` may stand in for it.
     _plain_forward = True
+    # True once `quantize()` (or a build under a quantized dtype policy) swapped the float kernel
+    # for integer variables (lamina/quantizers/model_quantization.py).
+    _is_quantized = False
     # A layer whose output always has its input's shape and dtype (activations, normalization,
     # dropout) sets this: symbolic calls then skip the meta-device probe.
     preserves_input_shape = False
@@ -819,6 +822,18 @@ class Layer(nn.Module):
         ]
         return [w for w in own if w.trainable] + [w for w in own if not w.trainable]
 
+    def _file_weights(self) -> list[WeightEntry]:
+        """Own weights in the order Keras's weights file holds them: `_own_weights()`'s, unless
+        the layer names another (a quantized Dense files `kernel, bias, kernel_scale`)."""
+        entries = self._own_weights()
+        order = self.__dict__.get("_file_weight_order")
+        if not order:
+            return entries
+        rank = {name: index for index, name in enumerate(order)}
+        names = {id(getattr(self, spec.name)): spec.name for spec in self._weight_specs}
+        # A stable sort: weights the order does not name keep their place after those it does.
+        return sorted(entries, key=lambda e: rank.get(names.get(id(e.tensor)), len(order)))
+
     def _sublayers(self):
         """Direct sub-layers, in registration order (lists of layers included)."""
         found = []
@@ -961,7 +976,7 @@ class Layer(nn.Module):
             >>> {key: value.shape for key, value in store.items()}
             {'0': (3, 2), '1': (2,)}
         """
-        for index, entry in enumerate(self._own_weights()):
+        for index, entry in enumerate(self._file_weights()):
             store[str(index)] = backend.as_numpy(entry.to_keras(entry.tensor.detach())).copy()
 
     def load_own_variables(self, store) -> None:
@@ -981,7 +996,7 @@ class Layer(nn.Module):
             >>> bool((target.kernel == source.kernel).all())
             True
         """
-        entries = self._own_weights()
+        entries = self._file_weights()
         keys = sorted(str(key) for key in store)
         expected = [str(i) for i in range(len(entries))]
         if keys != sorted(expected):
@@ -1149,6 +1164,48 @@ class Layer(nn.Module):
         self._dtype_policy = policy
         self._dtype = backend.to_torch_dtype(policy.variable_dtype)
         self._compute_torch_dtype = backend.to_torch_dtype(policy.compute_dtype)
+        mode = policy.quantization_mode
+        if mode is not None and self.built and not self._is_quantized:
+            # Keras's rule: a quantized policy given to a built float layer quantizes it.
+            from lamina.quantizers import quantization_config
+
+            block_size = getattr(policy, "block_size", None)
+            config = quantization_config.Int4QuantizationConfig(block_size=block_size)
+            self.quantize(mode, config=config if mode == "int4" else None)
+
+    @property
+    def quantization_mode(self):
+        """The layer's quantization mode ("int8", "int4"), None while it is a float layer."""
+        return self._dtype_policy.quantization_mode
+
+    def quantize(self, mode=None, type_check=True, config=None) -> None:
+        """Quantize the layer's weights (Keras's `Layer.quantize`): Dense, EinsumDense,
+        Embedding and ReversibleEmbedding know how; other layers raise NotImplementedError.
+
+        Args:
+            mode: "int8" or "int4"; optional when `config` names it.
+            type_check: refuse subclasses of the quantizable layers (their `call` may not
+                read the quantized variables), as Keras does (default True).
+            config: a `lamina.quantizers.QuantizationConfig`; None takes the mode's default.
+
+        Example:
+            >>> layer = lamina.layers.Dense(4)
+            >>> layer.build((None, 8))
+            >>> layer.quantize("int8")
+            >>> layer.dtype_policy.name, layer.kernel.dtype
+            ('int8_from_float32', torch.int8)
+        """
+        from lamina.quantizers import model_quantization  # the room above the engine
+
+        config = model_quantization.resolve_config(mode, config)
+        model_quantization.check_layer(self, config.mode)
+        self._quantize_weights(config.mode, config, type_check)
+
+    def _quantize_weights(self, mode, config, type_check) -> None:
+        """The layer's own quantization; layers that have one override this."""
+        raise NotImplementedError(
+            f"Layer {type(self).__name__} does not have a `quantize` method implemented."
+        )
 
     @property
     def compute_dtype(self) -> str:

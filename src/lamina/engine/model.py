@@ -241,6 +241,40 @@ class Model(Trainer, Layer):
                 self, lambda shape: (None, *shape[1:]), input_shape
             )
 
+    def quantize(self, mode=None, config=None, filters=None, **kwargs) -> None:
+        """Quantize the weights of the model's layers, as Keras's `Model.quantize`.
+
+        Each leaf layer that `filters` selects and that knows how (Dense, EinsumDense,
+        Embedding, ReversibleEmbedding) swaps its float kernel for integer variables and gets a
+        quantized dtype policy ("int8_from_float32", "int4/128_from_float32"); other layers are
+        skipped (with a warning where they hold weights). The model must be built; a layer is
+        quantized once.
+
+        Args:
+            mode: "int8" or "int4" (Keras's "float8", "gptq" and "awq" are not built); optional
+                when `config` is given.
+            config: a `lamina.quantizers.QuantizationConfig` (e.g.
+                `Int4QuantizationConfig(block_size=64)`); None takes the mode's default.
+            filters: which layers: a regex searched in each layer's name, a list of them, or a
+                callable taking the layer and returning True to quantize it (default: all).
+            **kwargs: `type_check` (default True) refuses subclasses of the quantizable layers.
+
+        Example:
+            >>> model = lamina.Sequential([lamina.Input((8,)), lamina.layers.Dense(4)])
+            >>> model.quantize("int8")
+            >>> model.layers[0].dtype_policy.name
+            'int8_from_float32'
+        """
+        from lamina.quantizers import model_quantization  # the room above the engine
+
+        type_check = kwargs.pop("type_check", True)
+        if kwargs:
+            raise TypeError(
+                f"Model '{self.name}': quantize() got unexpected keyword argument(s) "
+                f"{sorted(kwargs)}; it takes mode, config, filters and type_check."
+            )
+        model_quantization.quantize_model(self, mode, config, filters, type_check)
+
     def summary(
         self,
         line_length=None,

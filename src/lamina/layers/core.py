@@ -10,6 +10,8 @@ from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer, WeightEntry
 from lamina.layers import argument_checks as check
 from lamina.layers import spatial
+from lamina.quantizers import quantized_dense
+from lamina.quantizers import registry as quantizers_registry
 
 
 class Dense(Layer):
@@ -23,6 +25,8 @@ class Dense(Layer):
             zeros).
         kernel_regularizer, bias_regularizer, activity_regularizer: penalties added to the loss.
         kernel_constraint, bias_constraint: projections applied after each optimizer step.
+        quantization_config: the `QuantizationConfig` a quantized layer was made with (Keras
+            writes it into a quantized model's config); set by `quantize()`.
 
     Input shape: `(batch, ..., input_dim)`. Output shape: `(batch, ..., units)`.
 
@@ -47,9 +51,11 @@ class Dense(Layer):
         kernel_constraint=None,
         bias_constraint=None,
         lora_rank=None,
+        quantization_config=None,
         **kwargs,
     ):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self.quantization_config = quantizers_registry.deserialize_config(quantization_config)
         self.units = check.positive_int(units, "units", self)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -88,8 +94,21 @@ class Dense(Layer):
                 constraint=self.bias_constraint,
             )
         self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
+        if self.quantization_mode is not None:  # loaded quantized: the file fills the variables
+            quantized_dense.build_quantized(self)
+
+    def _quantize_weights(self, mode, config, type_check):
+        if type_check and type(self) is not Dense:
+            # Refused, as Keras does: a subclass's call may not read the integer variables.
+            super()._quantize_weights(mode, config, type_check)
+        quantized_dense.quantize(self, mode, config)
 
     def call(self, inputs):
+        if self._is_quantized:
+            outputs = quantized_dense.dense_call(self, inputs)
+            if self.bias is not None:  # read in the compute dtype, as Keras under mixed policies
+                outputs = outputs + self.bias.to(outputs.dtype)
+            return outputs if self.activation is None else self.activation(outputs)
         if not inputs.is_floating_point():
             inputs = inputs.to(self.kernel.dtype)
         outputs = F.linear(inputs, self.kernel, self.bias)
@@ -109,6 +128,7 @@ class Dense(Layer):
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
+            "quantization_config": quantizers_registry.serialize(self.quantization_config),
         }
 
 

@@ -18,6 +18,8 @@ from lamina import activations, constraints, initializers, regularizers
 from lamina.engine import errors
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
+from lamina.quantizers import quantized_dense
+from lamina.quantizers import registry as quantizers_registry
 
 
 def _parse(equation: str, layer):
@@ -139,6 +141,8 @@ class EinsumDense(Layer):
         kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
         kernel_constraint, bias_constraint, activity_regularizer: as in Dense.
         lora_rank, lora_alpha: kept in the config; low-rank adaptation is not built (None only).
+        quantization_config: the `QuantizationConfig` a quantized layer was made with (Keras
+            writes it into a quantized model's config); set by `quantize()`.
 
     Input shape: the input spec of the equation (plus elided axes). Output shape: `output_shape`
     with the batch axis in front.
@@ -164,9 +168,11 @@ class EinsumDense(Layer):
         lora_rank=None,
         lora_alpha=None,
         activity_regularizer=None,
+        quantization_config=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        self.quantization_config = quantizers_registry.deserialize_config(quantization_config)
         if lora_rank is not None:
             raise errors.value_error(
                 self, "lora_rank=None (lamina has no LoRA for EinsumDense)", f"{lora_rank}"
@@ -193,6 +199,7 @@ class EinsumDense(Layer):
             self.equation, self.bias_axes, input_shape, self.partial_output_shape, self
         )
         self.full_output_shape = tuple(full)
+        self._contracted_axes = tuple(input_axes)  # the kernel's axes the einsum sums over
         initializer = self.kernel_initializer
         if isinstance(initializer, initializers.VarianceScaling):
             initializer = _FansFromAxes(initializer, input_axes, output_axes)
@@ -213,11 +220,25 @@ class EinsumDense(Layer):
                 constraint=self.bias_constraint,
             )
         self.input_spec = InputSpec(ndim=len(input_shape))
+        if self.quantization_mode is not None:  # loaded quantized: the file fills the variables
+            quantized_dense.build_quantized(self, self._contracted_axes)
+
+    def _quantize_weights(self, mode, config, type_check):
+        if type_check and type(self) is not EinsumDense:
+            # Refused, as Keras does: a subclass's call may not read the integer variables.
+            super()._quantize_weights(mode, config, type_check)
+        quantized_dense.quantize(self, mode, config, self._contracted_axes)
 
     def call(self, inputs):
-        outputs = torch.einsum(self.equation, inputs, self.kernel).contiguous()
+        if self._is_quantized:
+            outputs = quantized_dense.einsum_call(self, inputs).contiguous()
+        else:
+            outputs = torch.einsum(self.equation, inputs, self.kernel).contiguous()
         if self.bias is not None:
-            outputs = outputs + self.bias
+            # In the compute dtype under a mixed policy (autocast leaves the add alone), as Keras
+            # reads its variables there: the output stays bfloat16 / float16.
+            bias = self.bias
+            outputs = outputs + (bias if bias.dtype == outputs.dtype else bias.to(outputs.dtype))
         if self.activation is not None:  # set to None after construction, as Keras allows
             outputs = self.activation(outputs)
         if self.activity_regularizer is not None:
@@ -246,4 +267,5 @@ class EinsumDense(Layer):
             "bias_constraint": constraints.serialize(self.bias_constraint),
             "lora_rank": self.lora_rank,
             "lora_alpha": self.lora_alpha,
+            "quantization_config": quantizers_registry.serialize(self.quantization_config),
         }

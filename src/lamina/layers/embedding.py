@@ -9,6 +9,8 @@ from lamina import constraints, initializers, regularizers
 from lamina.engine import errors, shape_inference
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
+from lamina.quantizers import quantized_embedding
+from lamina.quantizers import registry as quantizers_registry
 
 
 class Embedding(Layer):
@@ -24,6 +26,8 @@ class Embedding(Layer):
         weights: optional `[matrix]` of shape (input_dim, output_dim) to start from (Keras 2).
         input_length: length of the input sequences (Keras 2): lets a Sequential build at
             definition time with integer inputs of shape (input_length,).
+        quantization_config: the `QuantizationConfig` a quantized layer was made with (Keras
+            writes it into a quantized model's config); set by `quantize()`.
 
     Out-of-range ids: on CPU they raise a ValueError naming the offending id (torch's own bounds
     check, intercepted: no cost per batch). On GPU an out-of-range id would be a device-side
@@ -52,9 +56,11 @@ class Embedding(Layer):
         input_length=None,
         lora_rank=None,
         sparse=False,
+        quantization_config=None,
         **kwargs,
     ):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self.quantization_config = quantizers_registry.deserialize_config(quantization_config)
         self.input_dim = check.positive_int(input_dim, "input_dim", self)
         self.output_dim = check.positive_int(output_dim, "output_dim", self)
         if isinstance(embeddings_initializer, str) and embeddings_initializer.lower() == "uniform":
@@ -83,6 +89,14 @@ class Embedding(Layer):
         if self._initial_weights is not None:
             self.set_weights(self._initial_weights)
             self._initial_weights = None
+        if self.quantization_mode is not None:  # loaded quantized: the file fills the variables
+            quantized_embedding.build_quantized(self)
+
+    def _quantize_weights(self, mode, config, type_check):
+        if type_check and type(self) is not Embedding:
+            # Refused, as Keras does: a subclass's call may not read the integer variables.
+            super()._quantize_weights(mode, config, type_check)
+        quantized_embedding.quantize(self, mode, config)
 
     def call(self, inputs):
         ids = inputs if not inputs.is_floating_point() else inputs.long()
@@ -92,14 +106,20 @@ class Embedding(Layer):
             ids = ids.clamp(0, self.input_dim - 1)
         if ids.device.type == "cpu" or ids.is_meta:
             try:
-                outputs = F.embedding(ids, self.embeddings)
+                if self._is_quantized:
+                    outputs = quantized_embedding.lookup(self, ids)
+                else:
+                    outputs = F.embedding(ids, self.embeddings)
             except IndexError:
                 raise self._out_of_range(ids) from None
         else:
             if not self._ids_checked:
                 self._check_ids(ids)
                 self._ids_checked = True
-            outputs = F.embedding(ids, self.embeddings)
+            if self._is_quantized:
+                outputs = quantized_embedding.lookup(self, ids)
+            else:
+                outputs = F.embedding(ids, self.embeddings)
         return outputs
 
     def _check_ids(self, ids) -> None:
@@ -134,6 +154,7 @@ class Embedding(Layer):
             "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
             "input_length": self.input_length,
+            "quantization_config": quantizers_registry.serialize(self.quantization_config),
         }
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import torch
 
 from lamina import backend
+from lamina.engine.layer import Layer
 from lamina.layers.embedding import Embedding
+from lamina.quantizers import quantized_embedding
 
 
 class ReversibleEmbedding(Embedding):
@@ -59,17 +61,32 @@ class ReversibleEmbedding(Embedding):
         self.logit_soft_cap = logit_soft_cap
 
     def build(self, input_shape=None):
-        super().build(input_shape)
+        super().build(input_shape)  # a quantized table already (Embedding.build)
         if not self.tie_weights:
             self.reverse_embeddings = self.add_weight(
                 name="reverse_embeddings",
                 shape=(self.output_dim, self.input_dim),
                 initializer=self.embeddings_initializer,
             )
+            if self.quantization_mode is not None:  # loaded quantized: the file fills it
+                quantized_embedding.build_reverse_quantized(self)
+
+    def _quantize_weights(self, mode, config, type_check):
+        if type_check and type(self) is not ReversibleEmbedding:
+            # Refused, as Keras does: a subclass's call may not read the integer variables.
+            Layer._quantize_weights(self, mode, config, type_check)
+        quantized_embedding.quantize(self, mode, config)
+        if not self.tie_weights:
+            quantized_embedding.quantize_reverse(self, mode, config)
 
     def call(self, inputs, reverse=False):
         if not reverse:
             return super().call(inputs)
+        if self._is_quantized:
+            logits = quantized_embedding.reverse_call(self, inputs)
+            if self.logit_soft_cap is not None:
+                logits = torch.tanh(logits / self.logit_soft_cap) * self.logit_soft_cap
+            return logits
         kernel = self.embeddings.T if self.tie_weights else self.reverse_embeddings
         if self.reverse_dtype is not None:
             dtype = backend.to_torch_dtype(self.reverse_dtype)

@@ -1,7 +1,9 @@
 """`lamina.quantizers`: Keras's `keras.quantizers`, the arithmetic of int8, int4 and float8.
 
-lamina has no `Model.quantize()` yet: these functions and objects compute quantized tensors,
-scales and zero points, and the configs describe a quantization, but no layer runs quantized.
+These functions and objects compute quantized tensors, scales and zero points, and the configs
+describe a quantization; `Model.quantize()` / `Layer.quantize()` apply "int8" and "int4" to
+Dense, EinsumDense, Embedding and ReversibleEmbedding (`model_quantization`, `quantized_dense`,
+`quantized_embedding`).
 """
 
 from __future__ import annotations

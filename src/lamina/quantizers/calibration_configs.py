@@ -1,7 +1,8 @@
 """`GPTQConfig` and `AWQConfig`: the settings of Keras's calibration-based weight quantizers.
 
-lamina has no `Model.quantize()` (nor the GPTQ or AWQ algorithms) yet: these configs validate
-and serialise their settings as Keras does, so that they can be written, read and compared.
+lamina's `Model.quantize()` runs int8 and int4, not the GPTQ or AWQ algorithms: these configs
+validate and serialise their settings as Keras does, so that they can be written, read and
+compared.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class GPTQConfig(_CalibrationConfig):
 
     GPTQ quantizes a layer's weight columns one at a time and spreads each column's rounding
     error over the columns not yet quantized, using the Hessian of the layer's outputs on
-    calibration data. lamina has no `Model.quantize()` yet; this config only records the
+    calibration data. lamina does not run GPTQ/AWQ; this config only records the
     settings (`dataset` and `tokenizer` are not serialised, as in Keras).
 
     Args:
@@ -141,7 +142,7 @@ class AWQConfig(_CalibrationConfig):
 
     AWQ scales each input channel by a factor found by grid search on calibration activations,
     so the weights meeting large activations keep more precision, then quantizes to 4 bits.
-    lamina has no `Model.quantize()` yet; this config only records the settings.
+    lamina does not run GPTQ/AWQ; this config only records the settings.
 
     Args:
         dataset: the calibration data (strings or token arrays).

@@ -73,9 +73,11 @@ def abs_max_quantize(
         x = x.detach().cpu()
     axes = _axes(axis, x.ndim)
     peak = x.abs().amax(dim=axes, keepdim=True)
-    scale = (value_range[1] / (peak.to(torch.promote_types(x.dtype, torch.float32)) + epsilon)).to(
-        x.dtype
-    )
+    # A true division, as Keras's: torch's `number / tensor` multiplies by the reciprocal, one
+    # ulp away at times.
+    denominator = peak.to(torch.promote_types(x.dtype, torch.float32)) + epsilon
+    scale = torch.div(torch.tensor(value_range[1], dtype=denominator.dtype), denominator)
+    scale = scale.to(x.dtype)
     outputs = torch.clamp(torch.round(x * scale), value_range[0], value_range[1])
     return outputs.to(_torch_dtype(dtype)).to(device), scale.to(device)
 
@@ -88,7 +90,7 @@ def abs_max_quantize_grouped_with_zero_point(
     Each group spans `block_size` rows of axis 0 (the last group is zero-padded); its
     `scale = (max - min + epsilon) / (2**bits - 1)` and `zero_point = round(-min / scale) +
     low`, so `q = clip(round(x / scale) + zero_point, low, high)`. A group whose minimum equals
-    its maximum is widened by one on each side first, as Keras does.
+    its maximum is widened by one on each side first, as Keras's device path does.
 
     Args:
         inputs: the `(input_dim, output_dim)` float kernel.
@@ -96,7 +98,8 @@ def abs_max_quantize_grouped_with_zero_point(
         value_range: `(low, high)` of the quantized values (default `(-8, 7)`, int4).
         dtype: the dtype of the quantized output (default `"int8"`).
         epsilon: added to each group's range (default `backend.epsilon()`).
-        to_numpy: compute on the host CPU; the result is the same.
+        to_numpy: Keras's host path, the one its layers take: the zero padding counts in the
+            last group's range (also when there is one group) and a flat group is not widened.
 
     Returns:
         `(quantized, scale, zero_point)`: `quantized` has the input's shape, `scale` and
@@ -127,18 +130,28 @@ def abs_max_quantize_grouped_with_zero_point(
     n_groups = -(-input_dim // block_size)
     padded = torch.cat([x, x.new_zeros(n_groups * block_size - input_dim, output_dim)])
     groups = padded.reshape(n_groups, block_size, output_dim)
-    if n_groups > 1:
+    if to_numpy:
+        # Keras's host path (the one its layers take) differs from its device path: the zero
+        # padding counts in the last group's range even when there is one group, and a flat
+        # group is not widened.
         lo, hi = groups.amin(dim=1), groups.amax(dim=1)
+        spread = (hi - lo) + epsilon
+        high_zero = high
     else:
-        lo, hi = x.amin(dim=0, keepdim=True), x.amax(dim=0, keepdim=True)
-    flat = lo == hi
-    lo, hi = torch.where(flat, lo - 1, lo), torch.where(flat, hi + 1, hi)
-    spread = hi - lo
-    if epsilon > 0:
-        spread = spread + epsilon
-    scale = spread / float(2**bits - 1)
-    scale = torch.where(scale <= 0, torch.full_like(scale, 1e-8), scale)
-    zero = torch.clamp(torch.round(-lo / scale) + low, low, 2 ** (bits - 1) - 1)
+        if n_groups > 1:
+            lo, hi = groups.amin(dim=1), groups.amax(dim=1)
+        else:
+            lo, hi = x.amin(dim=0, keepdim=True), x.amax(dim=0, keepdim=True)
+        flat = lo == hi
+        lo, hi = torch.where(flat, lo - 1, lo), torch.where(flat, hi + 1, hi)
+        spread = hi - lo
+        if epsilon > 0:
+            spread = spread + epsilon
+        high_zero = 2 ** (bits - 1) - 1
+    scale = torch.div(spread, torch.tensor(float(2**bits - 1), dtype=spread.dtype))
+    if not to_numpy:
+        scale = torch.where(scale <= 0, torch.full_like(scale, 1e-8), scale)
+    zero = torch.clamp(torch.round(-lo / scale) + low, low, high_zero)
     quantized = torch.round(groups / scale[:, None, :]) + zero[:, None, :]
     quantized = torch.clamp(quantized, low, high).to(_torch_dtype(dtype))
     quantized = quantized.reshape(n_groups * block_size, output_dim)[:input_dim]

@@ -116,3 +116,19 @@ def get(identifier, **kwargs):
     raise errors.value_error(
         "quantizers.get", "a quantizer, its name or its config", repr(identifier)
     )
+
+
+def deserialize_config(config):
+    """A layer's `quantization_config` argument: None, a config object, or its saved dict.
+
+    Args:
+        config: None, a `QuantizationConfig`, or the dict `serialize` wrote (as in a Keras
+            model's config).
+
+    Example:
+        >>> deserialize_config(None) is None
+        True
+    """
+    if config is None or not isinstance(config, (dict, str)):
+        return config
+    return deserialize(config)

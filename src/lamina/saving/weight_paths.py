@@ -47,7 +47,7 @@ def list_keys(modules) -> list[str]:
 def _own(layer) -> list:
     if not isinstance(layer, Layer):
         return []
-    return [(e.tensor, e.to_keras, e.from_keras) for e in layer._own_weights()]
+    return [(e.tensor, e.to_keras, e.from_keras) for e in layer._file_weights()]
 
 
 def _own_by_group(layer) -> dict[str, list]:
@@ -58,7 +58,7 @@ def _own_by_group(layer) -> dict[str, list]:
     if not isinstance(layer, Layer):
         return groups
     by_tensor = {id(getattr(layer, spec.name)): spec.name for spec in layer._weight_specs}
-    for entry in layer._own_weights():
+    for entry in layer._file_weights():
         group = layer._keras_weight_groups.get(by_tensor.get(id(entry.tensor)), "")
         groups.setdefault(group, []).append((entry.tensor, entry.to_keras, entry.from_keras))
     return groups

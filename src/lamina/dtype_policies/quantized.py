@@ -1,0 +1,141 @@
+"""Quantized dtype policies: a layer whose weights `Model.quantize()` turned into integers.
+
+A quantized policy is named `"<mode>_from_<source>"` ("int8_from_float32",
+"int4/128_from_mixed_bfloat16"): the layer computes as the source policy says, and its kernel is
+stored in the mode's integers. Keras writes these policies into a quantized model's config, so
+loading a config with one builds the layer's quantized variables directly.
+"""
+
+from __future__ import annotations
+
+from lamina.dtype_policies.policy import DTypePolicy, _parse_name, dtype_policy, mixed_in_use
+from lamina.engine import errors
+
+# Keras's modes, in Keras's order; lamina runs "int8" and "int4" (see BUILT_MODES).
+QUANTIZATION_MODES = ("int8", "float8", "int4", "gptq", "awq")
+BUILT_MODES = ("int8", "int4")
+
+
+def check_mode(mode, compute_dtype, who="QuantizedDTypePolicy") -> None:
+    """Raise unless `mode` is a Keras quantization mode that can run in `compute_dtype`."""
+    if mode not in QUANTIZATION_MODES:
+        raise errors.value_error(
+            who,
+            f"a quantization mode in {QUANTIZATION_MODES}",
+            f"mode={mode!r}",
+        )
+    if mode == "int8" and compute_dtype == "float16":
+        # Keras refuses it: int8 outputs divided by small scales overflow float16.
+        raise errors.value_error(
+            who,
+            "a compute dtype other than float16 for mode='int8'",
+            "compute_dtype='float16'",
+            "use the 'mixed_bfloat16' or 'float32' policy before calling quantize().",
+        )
+
+
+class QuantizedDTypePolicy(DTypePolicy):
+    """The policy of a quantized layer: computes as `source_name` says, stores int weights.
+
+    Args:
+        mode: the quantization mode, `"int8"` (Keras's other modes are named but only "int8"
+            and "int4" run in lamina).
+        source_name: the float policy the layer had before quantizing ("float32",
+            "mixed_bfloat16", ...); None takes the global policy's name.
+
+    Example:
+        >>> policy = QuantizedDTypePolicy("int8", "float32")
+        >>> policy.name, policy.quantization_mode, policy.compute_dtype
+        ('int8_from_float32', 'int8', 'float32')
+    """
+
+    def __init__(self, mode, source_name=None):
+        if source_name is None:
+            source_name = dtype_policy().name
+        self._compute_dtype, self._variable_dtype = _parse_name(source_name)
+        check_mode(mode, self._compute_dtype, type(self).__name__)
+        self._name = f"{mode}_from_{source_name}"
+        self._source_name = source_name
+        self._quantization_mode = mode
+        if source_name != "float32":  # as DTypePolicy: layer calls then consult their policy
+            mixed_in_use[0] = True
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, QuantizedDTypePolicy) or type(other) is not type(self):
+            return False
+        return self.get_config() == other.get_config()
+
+    def __hash__(self) -> int:
+        return hash(self._name)
+
+    def __repr__(self) -> str:
+        return f'<{type(self).__name__} "{self._name}">'
+
+    def get_config(self) -> dict:
+        return {"mode": self._quantization_mode, "source_name": self._source_name}
+
+
+class Int4DTypePolicy(QuantizedDTypePolicy):
+    """The policy of an int4-quantized layer: `"int4/<block_size>"` from a float policy.
+
+    Args:
+        mode: `"int4/<block_size>"`: a positive block size quantizes the kernel in groups of
+            that many input rows (with a zero point), -1 one scale per output channel.
+        source_name: the float policy the layer had before quantizing; None takes the global
+            policy's name.
+
+    Example:
+        >>> policy = Int4DTypePolicy("int4/128", "float32")
+        >>> policy.name, policy.quantization_mode, policy.block_size
+        ('int4/128_from_float32', 'int4', 128)
+    """
+
+    def __init__(self, mode, source_name=None):
+        parts = mode.split("/") if isinstance(mode, str) else []
+        block_size = None
+        if len(parts) == 2 and parts[0] == "int4":
+            try:
+                block_size = int(parts[1])
+            except ValueError:
+                block_size = None
+        if block_size is None or block_size < -1 or block_size == 0:
+            raise errors.value_error(
+                "Int4DTypePolicy",
+                "mode 'int4/<block_size>' with block_size -1 or a positive integer",
+                f"mode={mode!r}",
+                "write e.g. 'int4/128' (groups of 128 rows) or 'int4/-1' (per channel).",
+            )
+        super().__init__("int4", source_name)
+        self._name = f"{mode}_from_{self._source_name}"
+        self.mode = "int4"
+        self.block_size = block_size
+
+    def get_config(self) -> dict:
+        return {"mode": f"int4/{self.block_size}", "source_name": self._source_name}
+
+
+def from_name(name: str) -> QuantizedDTypePolicy:
+    """`"int8_from_float32"` or `"int4/128_from_float32"` -> its policy (Keras's names).
+
+    Args:
+        name: `"<mode>_from_<source policy>"`.
+
+    Example:
+        >>> from_name("int4/-1_from_mixed_bfloat16").compute_dtype
+        'bfloat16'
+    """
+    mode, separator, source = name.partition("_from_")
+    if not separator or not source:
+        raise errors.value_error(
+            "dtype policy name",
+            "'<mode>_from_<source policy>', such as 'int8_from_float32'",
+            repr(name),
+        )
+    if mode.startswith("int4"):
+        return Int4DTypePolicy(mode, source)
+    if mode in ("gptq", "awq") or mode.startswith(("gptq/", "awq/", "float8")):
+        raise NotImplementedError(
+            f"The dtype policy {name!r} needs Keras's {mode.split('/')[0]!r} quantization, "
+            f"which lamina does not build; lamina quantizes with {BUILT_MODES}."
+        )
+    return QuantizedDTypePolicy(mode, source)
