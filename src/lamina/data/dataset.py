@@ -93,6 +93,24 @@ class Dataset:
                 )
         return Dataset(sources.Zip([m._node for m in members], rebuild))
 
+    def concatenate(self, dataset, name=None) -> Dataset:
+        """This dataset's elements, then `dataset`'s (of the same structure).
+
+        Examples:
+            >>> [int(v) for v in Dataset.range(2).concatenate(Dataset.range(5, 7))]
+            [0, 1, 5, 6]
+
+        Args:
+            dataset: the Dataset whose elements follow.
+            name: accepted for tf.data compatibility.
+        """
+        if not isinstance(dataset, Dataset):
+            raise TypeError(
+                f"Dataset.concatenate expects a Dataset; received {type(dataset).__name__}. "
+                "Hint: wrap arrays with Dataset.from_tensor_slices first."
+            )
+        return Dataset(sources.Concatenate(self._node, dataset._node))
+
     # ----------------------------------------------------------------------------------------------
     # Transformations
 

@@ -1,4 +1,5 @@
-"""Where a Dataset's elements come from: tensor slices, a Python generator, a range, a zip.
+"""Where a Dataset's elements come from: tensor slices, a Python generator, a range, a zip, a
+concatenation.
 
 A pipeline is a chain of nodes; `Dataset` (dataset.py) wraps the last one. Each node answers three
 questions: how many elements (`cardinality`), the elements themselves (`iterate`), and, for chains
@@ -175,3 +176,20 @@ class Zip(Node):
         # Stops with the shortest member, as tf.data does: strict=False on purpose.
         for elements in zip(*iterators, strict=False):
             yield self.structure_of(list(elements))
+
+
+class Concatenate(Node):
+    """The elements of one pipeline, then those of another (tf.data's `concatenate`)."""
+
+    def __init__(self, first: Node, second: Node):
+        self.nodes = [first, second]
+
+    def cardinality(self) -> int:
+        counts = [node.cardinality() for node in self.nodes]
+        if INFINITE in counts:
+            return INFINITE
+        return UNKNOWN if UNKNOWN in counts else sum(counts)
+
+    def iterate(self):
+        for node in self.nodes:
+            yield from node.iterate()
