@@ -72,6 +72,17 @@ def test_imagenet_preprocessing_modes_equal_keras(mode, data_format, rank):
     np.testing.assert_allclose(from_tensor.numpy(), expected, rtol=1e-6, atol=1e-4)
 
 
+@pytest.mark.parity
+@pytest.mark.parametrize("module", SUBMODULES)
+def test_preprocess_input_opens_a_functional_model_as_in_keras(module):
+    # Keras's transfer-learning recipe: Input -> preprocess_input -> frozen backbone.
+    images = np.random.default_rng(3).uniform(0, 255, (2, 5, 4, 3)).astype("float32")
+    inputs = layers.Input((5, 4, 3))
+    model = Model(inputs, getattr(applications, module).preprocess_input(inputs))
+    expected = getattr(keras.applications, module).preprocess_input(images.copy())
+    np.testing.assert_allclose(model.predict(images, verbose=0), expected, rtol=1e-6, atol=1e-5)
+
+
 def test_preprocess_input_leaves_its_argument_alone_and_checks_the_mode():
     images = np.full((1, 2, 2, 3), 255.0, dtype="float32")
     assert imagenet_utils.preprocess_input(images, mode="tf").max() == 1.0

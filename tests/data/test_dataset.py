@@ -344,3 +344,16 @@ def test_state_of_zipped_pipelines_and_a_mismatch():
     assert ten().batch(2).get_state() == {"stages": [], "states": []}
     with pytest.raises(ValueError, match=r"stages \['Shuffle', 'Shuffle'\]; this one has \[\]"):
         ten().set_state(zipped.get_state())
+
+
+def test_concatenate_chains_two_pipelines_as_tf_data():
+    # The active-learning recipe: labelled rows, then rows taken from a pool, then the rest.
+    labelled = Dataset.from_tensor_slices((np.arange(3.0), np.zeros(3, "int64")))
+    pool = Dataset.from_tensor_slices((np.arange(10.0, 15.0), np.ones(5, "int64")))
+    grown = labelled.concatenate(pool.take(2))
+    assert len(grown) == 5 and len(pool.skip(2)) == 3
+    assert [float(x) for x, _ in grown] == [0.0, 1.0, 2.0, 10.0, 11.0]
+    assert [int(y) for _, y in grown.batch(4).unbatch()] == [0, 0, 0, 1, 1]
+    assert labelled.concatenate(Dataset.range(2).repeat()).cardinality() == -1
+    with pytest.raises(TypeError, match=r"concatenate expects Dataset objects; received ndarray"):
+        labelled.concatenate(np.arange(3))

@@ -234,6 +234,20 @@ def test_a_generator_that_runs_out_warns_and_stops_instead_of_recording_zero_los
     assert history.history["loss"][0] > 0.0
 
 
+def test_validation_data_without_a_batch_warns_and_logs_no_val_metrics():
+    class NoBatches(lamina.utils.PyDataset):
+        def __len__(self):
+            return 0
+
+        def __getitem__(self, index):
+            raise IndexError(index)
+
+    x, y = data(n=20)
+    with pytest.warns(UserWarning, match=r"Your input ran out of data"):
+        history = binary_model().fit(x, y, validation_data=NoBatches(), epochs=2, verbose=0)
+    assert sorted(history.history) == ["loss"]  # as Keras: no val_loss of 0.0
+
+
 def test_a_consumed_generator_without_steps_stops_after_its_epoch():
     x, y = data(n=30)
     batches = ((x[s : s + 10], y[s : s + 10]) for s in range(0, 30, 10))

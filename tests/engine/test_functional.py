@@ -196,6 +196,18 @@ def test_dict_inputs_missing_a_key_name_the_expected_keys():
         model.predict({"numbers": x["numbers"]}, verbose=0)
 
 
+def test_rebinding_an_item_of_a_returned_output_list_leaves_the_graph_intact():
+    inputs = lamina.Input((8, 8, 3))
+    pooled = layers.MaxPooling2D()(inputs)
+    backbone = lamina.Model(inputs, [pooled, layers.MaxPooling2D()(pooled)])
+    image = lamina.Input((8, 8, 3))
+    features = backbone(image)
+    features[-1] = layers.Conv2D(3, 1)(features[-1])  # the FCN recipe: a head on the last map
+    model = lamina.Model(image, layers.Add()([layers.MaxPooling2D()(features[0]), features[1]]))
+    assert model.predict(np.ones((1, 8, 8, 3), "float32"), verbose=0).shape == (1, 2, 2, 3)
+    assert backbone(image)[1].shape == (None, 2, 2, 3)
+
+
 def test_lambda_and_ops_inside_a_graph():
     inputs = layers.Input((5,))
     doubled = layers.Lambda(lambda t: t * 2.0 + 1.0, name="affine")(inputs)

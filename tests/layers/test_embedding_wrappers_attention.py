@@ -9,6 +9,7 @@ import torch
 
 import lamina
 from lamina import layers
+from lamina.data import Dataset
 from tests.parity import reference
 
 # --------------------------------------------------------------------------------------------------
@@ -211,6 +212,20 @@ def test_text_vectorization_int_mode_vocabulary_and_padding():
     assert layer.get_vocabulary() == ["", "[UNK]", "the", "cat", "sat"]
     assert layer(["the dog sat on the cat"]).tolist() == [[2, 1, 4, 1]]
     assert layer(np.array([["Cat!"]])).tolist() == [[3, 0, 0, 0]]
+
+
+def test_text_vectorization_of_one_text_has_no_batch_axis_as_in_keras():
+    # tf.data recipes map the layer over unbatched rows: each row is one (0-d) string.
+    layer = layers.TextVectorization(max_tokens=5, output_sequence_length=4)
+    layer.adapt(["The cat sat.", "the cat", "a dog"])
+    assert layer(np.array("the dog sat")).tolist() == [2, 1, 4, 0]
+    assert layer("Cat!").tolist() == [3, 0, 0, 0]
+    rows = Dataset.from_tensor_slices((np.array(["the cat", "sat"]), np.array([1, 0])))
+    ids, labels = next(iter(rows.map(lambda text, label: (layer(text), label)).batch(2)))
+    assert ids.tolist() == [[2, 3, 0, 0], [4, 0, 0, 0]] and labels.tolist() == [1, 0]
+    counts = layers.TextVectorization(output_mode="count")
+    counts.adapt(["a a b"])
+    assert counts("a a").tolist() == [0.0, 2.0, 0.0]
 
 
 @pytest.mark.parametrize(

@@ -116,3 +116,20 @@ def test_ops_in_a_graph_are_operations_not_layers_as_in_keras():
     ours = _graph_with_ops(lamina)
     assert [layer.name for layer in ours.layers] == [layer.name for layer in reference.layers]
     assert [op.name for op in ours.operations] == [op.name for op in reference.operations]
+
+
+def _graph_with_arithmetic(lib):
+    inputs = lib.Input((3,))
+    return lib.Model(inputs, (2.0 - inputs / 127.5) * inputs + 1.0)
+
+
+@pytest.mark.parity
+def test_arithmetic_on_symbolic_tensors_names_its_operations_as_keras():
+    keras.backend.clear_session()
+    reference = _graph_with_arithmetic(keras)
+    lamina.backend.clear_session()
+    ours = _graph_with_arithmetic(lamina)
+    assert [op.name for op in ours.operations] == [op.name for op in reference.operations]
+    assert [type(op).__name__ for op in reference.operations[1:]] == [
+        op.keras_class_name for op in ours.operations[1:]
+    ]

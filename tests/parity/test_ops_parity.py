@@ -310,3 +310,17 @@ def test_custom_gradient_and_vectorize_match_keras():
     torch.testing.assert_close(ours, ref)
     ours = ops.vectorize(lambda a: a * 2 + 1)(parity_cases.X)
     torch.testing.assert_close(ours, torch.tensor(parity_cases.X) * 2 + 1)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    "value",
+    [np.float64(0.5), np.float32(0.5), np.int64(3), np.int32(3), np.bool_(True), 0.5, 3, True],
+    ids=lambda v: type(v).__name__,
+)
+def test_scalars_convert_to_keras_dtypes(value):
+    # NumPy's float64 scalar is a Python float subclass: Keras gives floatx; other NumPy scalars
+    # keep their dtype; Python numbers take Keras's defaults.
+    expected = keras.ops.convert_to_tensor(value)
+    assert ops.convert_to_tensor(value).dtype == expected.dtype
+    assert ops.cos(value).dtype == keras.ops.cos(value).dtype

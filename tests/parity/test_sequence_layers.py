@@ -230,3 +230,45 @@ def test_multi_head_attention_matches_keras(name, masking, scores):
     actual, actual_grads = run(ours)
     for a, e in zip(actual + list(actual_grads), expected + list(expected_grads), strict=True):
         torch.testing.assert_close(a, e, atol=1e-5, rtol=1e-5)
+
+
+def _chunk_cell(framework):
+    """A custom cell whose steps are (batch, chunk, features) and whose state is (batch, chunk,
+    units), as an attention-per-chunk cell keeps it; built the same way in both libraries."""
+
+    class ChunkCell(framework.layers.Layer):
+        def __init__(self, chunk, units, **kwargs):
+            super().__init__(**kwargs)
+            self.chunk, self.units = chunk, units
+            self.state_size = [(chunk, units)]
+            self.mix = framework.layers.Dense(units, activation="tanh")
+
+        def build(self, input_shape):
+            self.mix.build((*input_shape[:-1], input_shape[-1] + self.units))
+
+        def get_initial_state(self, batch_size=None):
+            return [framework.ops.zeros((batch_size, self.chunk, self.units))]
+
+        def call(self, inputs, states):
+            state = self.mix(framework.ops.concatenate([inputs, states[0]], axis=-1))
+            return state * 2.0, [state]
+
+    return ChunkCell(3, 4)
+
+
+@pytest.mark.parametrize("masked", [False, True], ids=["unmasked", "masked"])
+@pytest.mark.parametrize("return_sequences", [False, True], ids=["last", "sequences"])
+def test_custom_cell_over_n_d_steps_matches_keras(masked, return_sequences):
+    x = np.random.default_rng(0).standard_normal((2, 5, 3, 6)).astype("float32")
+    mask = np.array([[1, 1, 1, 1, 1], [1, 1, 0, 1, 0]], bool) if masked else None
+    reference, ours = (
+        framework.layers.RNN(_chunk_cell(framework), return_sequences=return_sequences)
+        for framework in (keras, lamina)
+    )
+    reference(x[:, :1])
+    ours(x[:, :1])
+    ours.set_weights(reference.get_weights())
+    expected = keras.ops.convert_to_numpy(reference(x, mask=mask))
+    got = lamina.ops.convert_to_numpy(ours(x, mask=mask))
+    assert got.shape == expected.shape == ((2, 5, 3, 4) if return_sequences else (2, 3, 4))
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)

@@ -63,3 +63,25 @@ def test_make_moons_loss_curve_follows_keras(optimizer):
     np.testing.assert_allclose(got["accuracy"], expected["accuracy"], atol=1e-6)
     for mine, theirs in zip(ours.get_weights(), reference.get_weights(), strict=True):
         np.testing.assert_allclose(mine, theirs, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parity
+def test_float_class_ids_train_as_keras_truncates_them():
+    # Segmentation recipes resize their masks bilinearly: the class ids become floats such as
+    # 1.6, which Keras's sparse crossentropy casts to int (1) and trains on.
+    rng = np.random.default_rng(0)
+    x = rng.random((16, 3)).astype("float32")
+    y = rng.uniform(0, 3, (16, 1)).astype("float32")
+    models = []
+    for framework in (keras, lamina):
+        L = framework.layers
+        model = framework.Sequential([L.Input((3,)), L.Dense(3, activation="softmax")])
+        model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        models.append(model)
+    reference, ours = models
+    ours.set_weights(reference.get_weights())
+    kwargs = dict(epochs=2, batch_size=8, shuffle=False, verbose=0)
+    expected = reference.fit(x, y, **kwargs).history
+    got = ours.fit(x, y, **kwargs).history
+    np.testing.assert_allclose(got["loss"], expected["loss"], rtol=1e-5)
+    np.testing.assert_allclose(got["accuracy"], expected["accuracy"], atol=1e-6)

@@ -19,6 +19,7 @@ import torch
 
 from lamina import backend
 from lamina.applications import weights as weight_files
+from lamina.engine.keras_tensor import KerasTensor, record_operation
 
 CLASS_INDEX_FILE = "imagenet_class_index.json"
 
@@ -38,14 +39,16 @@ def preprocess_input(x, data_format=None, mode="caffe"):
     """Preprocess a batch of RGB images in [0, 255] for an ImageNet model.
 
     Args:
-        x: NumPy array or torch tensor, one image (3-D) or a batch (4-D), 3 channels.
+        x: NumPy array, torch tensor or symbolic tensor (a model's `Input`), one image (3-D) or a
+            batch (4-D), 3 channels.
         data_format: "channels_last" (the default) or "channels_first".
         mode: "caffe" (RGB -> BGR, zero-centred by ImageNet's means), "tf" (scaled to [-1, 1])
             or "torch" (scaled to [0, 1], then standardised with ImageNet's mean and std).
 
     Returns:
-        A new float array (NumPy in, NumPy out; a tensor in, a tensor out). Unlike Keras, the
-        input array is never modified in place.
+        A new float array (NumPy in, NumPy out; a tensor in, a tensor out; a symbolic tensor in,
+        the symbolic output of the recorded operations out, so it can open a functional model).
+        Unlike Keras, the input array is never modified in place.
 
     Example:
         >>> preprocess_input(np.full((1, 1, 1, 3), 127.5), mode="tf")[0, 0, 0].tolist()
@@ -61,6 +64,13 @@ def preprocess_input(x, data_format=None, mode="caffe"):
         raise ValueError(
             "preprocess_input() expects data_format 'channels_first' or 'channels_last'; "
             f"received data_format={data_format!r}."
+        )
+    if isinstance(x, KerasTensor):
+        if mode == "tf":
+            # Keras records the division and the subtraction as two operations of the graph.
+            return x / 127.5 - 1.0
+        return record_operation(
+            preprocess_input, x, data_format=data_format, mode=mode, name="preprocess_input"
         )
     is_tensor = isinstance(x, torch.Tensor)
     if is_tensor:

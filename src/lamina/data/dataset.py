@@ -291,7 +291,16 @@ class Dataset:
         return Dataset(transforms.Shard(self._node, num_shards, index))
 
     def concatenate(self, dataset, name=None) -> Dataset:
-        """This dataset's elements, then `dataset`'s."""
+        """This dataset's elements, then `dataset`'s (of the same structure).
+
+        Examples:
+            >>> [int(v) for v in Dataset.range(2).concatenate(Dataset.range(5, 7))]
+            [0, 1, 5, 6]
+
+        Args:
+            dataset: the Dataset whose elements follow.
+            name: accepted for tf.data compatibility.
+        """
         return Dataset(combine.Concatenate(_nodes([self, dataset], "concatenate")))
 
     def flat_map(self, map_func, name=None) -> Dataset:

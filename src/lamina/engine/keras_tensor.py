@@ -112,11 +112,12 @@ class KerasTensor:
     def __rmul__(self, other):
         return record_operation(operator.mul, other, self, name="multiply")
 
+    # Keras's `/` is `ops.true_divide`: its node is "true_divide" (TrueDivide), not "divide".
     def __truediv__(self, other):
-        return record_operation(operator.truediv, self, other, name="divide")
+        return record_operation(operator.truediv, self, other, name="true_divide")
 
     def __rtruediv__(self, other):
-        return record_operation(operator.truediv, other, self, name="divide")
+        return record_operation(operator.truediv, other, self, name="true_divide")
 
     def __neg__(self):
         return record_operation(operator.neg, self, name="negative")

@@ -403,4 +403,6 @@ def call_on_symbolic(layer, args, kwargs, spec=None):
             for tensor in flatten_symbolic(outputs):
                 tensor._keras_mask = True
     layer._inbound_nodes.append(node)
-    return outputs
+    # The caller gets its own containers: `x = backbone(inputs); x[-1] = head(x[-1])` rebinds an
+    # item of the caller's list and must leave the node's outputs (the graph) as they were.
+    return tree.map_structure(lambda tensor: tensor, outputs)

@@ -193,6 +193,7 @@ _OPERATIONS: dict[str, object] = {
     "subtract": operator.sub,
     "multiply": operator.mul,
     "divide": operator.truediv,
+    "true_divide": operator.truediv,
     "negative": operator.neg,
     "power": operator.pow,
     "matmul": operator.matmul,

@@ -515,14 +515,19 @@ class Trainer:
         return _returned(self, logs, return_dict)
 
     def _evaluate_batches(self, data, callbacks=None) -> dict:
-        """Reset the metrics, run test_step over `data`, return the epoch-style logs."""
+        """Reset the metrics, run test_step over `data`, return the epoch-style logs (empty,
+        with Keras's warning, when the data yielded no batch: no metric has a value)."""
         self.reset_metrics()
         self.eval()
         last = epoch_loop.test_batches(
             self, data, callbacks, default_step=not self._overrides("test_step")
         )
         distribution.sync_metrics(self)  # every rank's totals summed: global values
-        return distribution.reduce_logs(self._epoch_logs(last, self._overrides("test_step")))
+        logs = distribution.reduce_logs(self._epoch_logs(last, self._overrides("test_step")))
+        if last is None:  # a reset metric reads 0.0: Keras records nothing rather than a zero
+            epoch_loop.warn_ran_out()
+            return {}
+        return logs
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for `x`, batched, in inference mode, as NumPy arrays.

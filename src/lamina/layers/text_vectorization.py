@@ -270,6 +270,11 @@ class TextVectorization(Layer):
                 "none (the layer was not adapted)",
                 "call layer.adapt(texts) or pass vocabulary= first.",
             )
+        # One text (a str, or the 0-d string a Dataset.map over unbatched rows passes) gives one
+        # row without the batch axis, as in Keras: `ds.map(lambda text, y: (layer(text), y))`.
+        single = isinstance(inputs, (str, bytes)) or (
+            isinstance(inputs, np.ndarray) and inputs.ndim == 0
+        )
         texts = list(_iter_strings(inputs, self))
         oov = self._index[_OOV]
         ids = [[self._index.get(token, oov) for token in row] for row in self._tokens(texts)]
@@ -282,7 +287,8 @@ class TextVectorization(Layer):
             for row, sequence in enumerate(ids):
                 sequence = sequence[:length]
                 out[row, : len(sequence)] = sequence
-            return torch.from_numpy(out).to(device)
+            result = torch.from_numpy(out).to(device)
+            return result[0] if single else result
         width = len(self._vocabulary)
         if self.pad_to_max_tokens and self.max_tokens is not None:
             width = max(width, self.max_tokens)
@@ -296,7 +302,7 @@ class TextVectorization(Layer):
             weights = torch.zeros(width)
             weights[: len(self._idf)] = self._idf
             result = result * weights
-        return result.to(device)
+        return (result[0] if single else result).to(device)
 
     def get_config(self):
         return {
@@ -331,6 +337,9 @@ def _iter_strings(data, layer) -> Iterable[str]:
         yield data
         return
     if isinstance(data, np.ndarray) and data.dtype.kind in "USO":
+        if data.ndim == 0:
+            yield from _iter_strings(data.item(), layer)
+            return
         for item in data.reshape(len(data), -1)[:, 0] if data.ndim > 1 else data:
             yield from _iter_strings(item, layer)
         return

@@ -142,7 +142,10 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None) -> torch.Tensor |
             "Hint: call it inside a layer's call(), or on the model's predictions."
         )
     if isinstance(x, (bool, int, float)) and torch_dtype is None:
-        torch_dtype = _PYTHON_DEFAULTS[type(x)]
+        # By kind, not exact type: NumPy's float64 scalar is a float (`phi / 180.0 * np.pi`),
+        # and Keras makes it floatx too. NumPy's int64 and bool_ scalars are no int or bool.
+        kind = bool if isinstance(x, bool) else int if isinstance(x, int) else float
+        torch_dtype = _PYTHON_DEFAULTS[kind]
     array = np.asarray(x)
     if array.dtype.kind in "US":
         if torch_dtype is None:
@@ -160,9 +163,10 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None) -> torch.Tensor |
             f"convert_to_tensor() with dtype='string' expects text; received an array of dtype "
             f"{array.dtype}, shape {array.shape}. Hint: convert numbers with str() first."
         )
-    if array.dtype == np.float64 and not isinstance(x, np.ndarray) and torch_dtype is None:
+    from_python = not isinstance(x, (np.ndarray, np.generic))  # NumPy scalars keep their dtype
+    if array.dtype == np.float64 and from_python and torch_dtype is None:
         torch_dtype = torch.float32  # Python lists of floats, as Keras: floatx
-    if array.dtype == np.int64 and not isinstance(x, np.ndarray) and torch_dtype is None:
+    if array.dtype == np.int64 and from_python and torch_dtype is None:
         torch_dtype = torch.int32
     if not array.flags.writeable:  # pandas' or a memory map's read-only view, as fit copies it:
         array = array.copy()  # torch would share it and warn that writes are undefined

@@ -24,7 +24,9 @@ class RNN(Layer):
     Args:
         cell: an object with `call(inputs, states)` returning `(output, new_states)`, a `state_size`
             (int or list of ints) and optionally `output_size` (SimpleRNNCell, LSTMCell, GRUCell or
-            your own Layer).
+            your own Layer). Your own cell may take steps of any rank, `(batch, timesteps, ...)`
+            inputs as in Keras, and keep states of any shape: a state size given as a tuple,
+            `state_size = [(chunk, features)]`, or states made by its `get_initial_state`.
         return_sequences: return the output of every step (batch, timesteps, units), or only the
             last (batch, units).
         return_state: also return the final states: `[output, *states]`.
@@ -37,7 +39,7 @@ class RNN(Layer):
     Call arguments: `inputs` (batch, timesteps, features); `initial_state` (a list of (batch, units)
     tensors, one per state); `mask` (batch, timesteps) bool; `training`.
 
-    Input shape: `(batch, timesteps, features)`.
+    Input shape: `(batch, timesteps, features)`; `(batch, timesteps, ...)` for your own cell.
     Output shape: `(batch, timesteps, units)` with return_sequences, else `(batch, units)`;
     with return_state, a list `[output, state_1, ...]`, each state `(batch, units)`.
 
@@ -94,7 +96,9 @@ class RNN(Layer):
         return list(size) if isinstance(size, (list, tuple)) else [size]
 
     def _check_rank(self, shape) -> None:
-        """Integers only: the house message for the classic forgotten feature axis."""
+        """Integers only: the house message for the classic forgotten feature axis. Your own cell
+        takes steps of any rank (Keras runs `(batch, timesteps, chunk, features)` through a
+        custom cell's call), the built-in cells (batch, features) steps."""
         if any(isinstance(size, (tuple, list)) for size in shape):
             shapes = ", ".join(errors.format_shape(tuple(s)) for s in shape)
             raise errors.value_error(
@@ -105,7 +109,7 @@ class RNN(Layer):
                 "Keras 2's cells are not supported): concatenate the features into one "
                 "(batch, timesteps, features) tensor, and pass states with initial_state=.",
             )
-        if len(shape) == 3:
+        if len(shape) == 3 or (len(shape) > 3 and not isinstance(self.cell, RecurrentCell)):
             return
         shape_text = errors.format_shape(shape)
         hint = None
@@ -127,7 +131,7 @@ class RNN(Layer):
         if isinstance(input_shape, list):  # [sequences, *initial_states]
             input_shape = input_shape[0]
         self._check_rank(input_shape)
-        step_shape = (input_shape[0], input_shape[-1])
+        step_shape = (input_shape[0], *input_shape[2:])
         if isinstance(self.cell, Layer):
             self.cell.build_from_shape(step_shape)
         elif hasattr(self.cell, "build"):
@@ -141,7 +145,7 @@ class RNN(Layer):
                 else self.cell.get_initial_state(batch_size=batch_size)
             )
             return list(states) if isinstance(states, (list, tuple)) else [states]
-        return [like.new_zeros(batch_size, size) for size in self.state_sizes]
+        return [like.new_zeros(batch_size, *_dims(size)) for size in self.state_sizes]
 
     def _checked_initial_state(self, initial_state, sequences):
         states = initial_state if isinstance(initial_state, (list, tuple)) else [initial_state]
@@ -163,10 +167,11 @@ class RNN(Layer):
         for index, (state, size) in enumerate(zip(states, sizes, strict=True)):
             if not isinstance(state, torch.Tensor):
                 state = torch.as_tensor(state, device=sequences.device)
-            if tuple(state.shape) != (batch, size):
+            if tuple(state.shape) != (batch, *_dims(size)):
+                expected = errors.format_shape((batch, *_dims(size)))
                 raise errors.value_error(
                     self,
-                    f"initial_state[{index}] of shape ({batch}, {size}) (batch, units)",
+                    f"initial_state[{index}] of shape {expected} (batch, units)",
                     f"shape {errors.format_shape(tuple(state.shape))}",
                     "the states must come from a recurrent layer with the same number of units.",
                 )
@@ -317,13 +322,14 @@ class RNN(Layer):
                     list(new_states) if isinstance(new_states, (list, tuple)) else [new_states]
                 )
             if mask is not None:
-                keep = mask[:, t, None]
+                keep = mask[:, t]
                 new_states = [
-                    torch.where(keep, new, old) for new, old in zip(new_states, states, strict=True)
+                    torch.where(_along(keep, new), new, old)
+                    for new, old in zip(new_states, states, strict=True)
                 ]
                 if previous_output is None or self.zero_output_for_mask:
                     previous_output = torch.zeros_like(output)
-                output = torch.where(keep, output, previous_output)
+                output = torch.where(_along(keep, output), output, previous_output)
             states = new_states
             previous_output = output
             if self.return_sequences:
@@ -366,3 +372,14 @@ class RNN(Layer):
                 )
             config["cell"] = cell_class.from_config(cell_config["config"])
         return super().from_config(config)
+
+
+def _dims(size) -> tuple:
+    """A state size as the dimensions after the batch axis: 8 -> (8,), (4, 16) -> (4, 16)."""
+    return tuple(size) if isinstance(size, (list, tuple)) else (size,)
+
+
+def _along(keep: torch.Tensor, tensor: torch.Tensor) -> torch.Tensor:
+    """A step's (batch,) mask shaped to broadcast over `tensor`: a custom cell's outputs and
+    states may have any rank."""
+    return keep.view(keep.shape[0], *([1] * (tensor.ndim - 1)))
