@@ -437,7 +437,12 @@ class Trainer:
         first = data.first_batch()
         fit_data.ensure_built(self, first)
         state.build_optimizer()
-        if not state.built and not fit_data.has_no_call(self):
+        if not state.built and state.loss.spec is None and state.metrics.empty:
+            # compile() with neither loss nor metrics: nothing reads the outputs, so, as in Keras,
+            # the model is not called on the batch (a custom train_step's data, pairs of views
+            # say, need not be what call() takes).
+            state.build([], [])
+        elif not state.built and not fit_data.has_no_call(self):
             x, y, _ = first
             self.eval()
             with torch.no_grad():
