@@ -284,3 +284,16 @@ def test_a_loss_function_sees_labels_of_the_outputs_rank_as_in_keras():
     theirs = reference.keras_run(_custom_loss_rank_run)
     np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-5)
     np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-5)
+
+
+def test_compute_loss_before_compile_gives_the_layers_losses_or_says_what_is_missing():
+    # Keras: an uncompiled model's compute_loss is its layers' losses; with none, a ValueError.
+    x, y = np.ones((2, 3), "float32"), np.zeros((2, 1), "float32")
+    penalized = lamina.Sequential(
+        [lamina.Input((3,)), lamina.layers.Dense(1, kernel_regularizer="l2")]
+    )
+    expected = 0.01 * (penalized.layers[0].kernel.detach() ** 2).sum()
+    torch.testing.assert_close(penalized.compute_loss(y=y, y_pred=penalized(x)), expected)
+    plain = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)], name="plain")
+    with pytest.raises(ValueError, match="Model 'plain' expects a loss to compute.*never compiled"):
+        plain.compute_loss(y=y, y_pred=plain(x))

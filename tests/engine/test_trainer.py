@@ -362,3 +362,29 @@ def test_custom_test_and_predict_steps_leave_training_to_the_call_signature():
     assert seen[-1] is True
     model.predict(x, batch_size=4, verbose=0)  # the default predict_step: training=False
     assert seen[-1] is False
+
+
+def test_custom_train_step_data_is_not_fed_to_call_when_nothing_is_compiled_from_it():
+    # compile(optimizer) alone: Keras builds no loss or metrics from the outputs, so it never
+    # calls the model on the batch, whose x (pairs of views here) need not be call()'s input.
+    seen = []
+
+    class Twins(models.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+
+        def train_step(self, data):
+            ((view_a, view_b),) = data
+            seen.append((tuple(view_a.shape), tuple(view_b.shape)))
+            return {}
+
+    model = Twins()
+    model(np.zeros((1, 3), "float32"))
+    model.compile(optimizer="sgd")
+    views = np.ones((4, 3), "float32")
+    model.fit((views, views), batch_size=2, epochs=1, verbose=0)
+    assert seen == [((2, 3), (2, 3))] * 2

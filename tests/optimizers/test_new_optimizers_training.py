@@ -102,6 +102,42 @@ def test_weight_paths_are_keras_paths():
     assert expected[0][2] == "sequential/bidirectional/forward_lstm/lstm_cell/kernel"
 
 
+def _nested_models(library):
+    layers = library.layers
+
+    class Block(layers.Layer):
+        def build(self, input_shape):  # sub-layers made here are built in call()
+            self.dense = layers.Dense(2)
+            self.head = library.Sequential([layers.Dense(3)])
+
+        def call(self, x):
+            return self.head(self.dense(x))
+
+    class Net(library.Model):
+        def __init__(self):
+            super().__init__()
+            self.block = Block()
+            self.first = layers.Dense(4)
+
+        def call(self, x):
+            return self.block(self.first(x))
+
+    net = Net()
+    net(np.zeros((1, 5), "float32"))
+    net.compile(optimizer="sgd", loss="mse")
+    net.fit(np.zeros((2, 5), "float32"), np.zeros((2, 3), "float32"), verbose=0)
+    return [net]
+
+
+def test_layers_built_inside_a_call_take_every_enclosing_name():
+    # Keras calls a layer inside its name scope: "net/block/sequential/dense_2/kernel", and
+    # compile/fit leave the paths as they were made.
+    expected = keras_weight_paths(_nested_models)
+    lamina.backend.clear_session()
+    assert [[w.path for w in m.trainable_weights] for m in _nested_models(lamina)] == expected
+    assert expected[0][2] == "net/block/sequential/dense_2/kernel"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(MAKERS))
 def test_fit_lowers_the_loss_and_a_saved_model_resumes(name, tmp_path):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+import lamina
 from lamina import ops
 from tests.ops import parity_cases
 from tests.parity.reference import keras
@@ -324,3 +325,24 @@ def test_scalars_convert_to_keras_dtypes(value):
     expected = keras.ops.convert_to_tensor(value)
     assert ops.convert_to_tensor(value).dtype == expected.dtype
     assert ops.cos(value).dtype == keras.ops.cos(value).dtype
+
+
+RESHAPE_CASES = [
+    ((4,), None, (-1, 2, 4)),  # -1 over an unknown batch that a probe size need not divide
+    ((3, 2), None, (-1, 6)),
+    ((3, 2), None, (6,)),
+    ((3, 2), 2, (-1,)),  # a known batch: the -1 is worked out
+]
+
+
+@pytest.mark.parametrize(("shape", "batch", "newshape"), RESHAPE_CASES)
+def test_symbolic_reshape_shape_matches_keras(shape, batch, newshape):
+    expected = keras.ops.reshape(keras.Input(shape, batch_size=batch), newshape).shape
+    assert ops.reshape(lamina.Input(shape, batch_size=batch), newshape).shape == expected
+
+
+def test_reshape_by_groups_of_the_batch_runs_in_a_model():
+    inputs = lamina.Input((4,))
+    model = lamina.Model(inputs, ops.reshape(inputs, (-1, 3, 4)))
+    x = np.arange(24, dtype="float32").reshape(6, 4)
+    np.testing.assert_array_equal(model(x).numpy(), x.reshape(2, 3, 4))

@@ -272,3 +272,45 @@ def test_custom_cell_over_n_d_steps_matches_keras(masked, return_sequences):
     got = lamina.ops.convert_to_numpy(ours(x, mask=mask))
     assert got.shape == expected.shape == ((2, 5, 3, 4) if return_sequences else (2, 3, 4))
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def _temperature_attention(library):
+    """A Keras-style subclass: a learnt temperature in `_compute_attention` (the hook that
+    locality self-attention and similar layers override), built on Keras's helpers."""
+    ops = library.ops
+
+    class TemperatureAttention(library.layers.MultiHeadAttention):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.tau = library.Variable(float(self._key_dim) ** 0.5 * 0.5, trainable=True)
+
+        def _compute_attention(self, query, key, value, attention_mask=None, training=None, *_):
+            query = ops.multiply(query, 1.0 / self.tau)
+            scores = ops.einsum(self._dot_product_equation, key, query)
+            scores = self._masked_softmax(scores, attention_mask)
+            dropped = self._dropout_layer(scores, training=training)
+            return ops.einsum(self._combine_equation, dropped, value), scores
+
+    return TemperatureAttention(num_heads=2, key_dim=3, value_dim=2)
+
+
+@pytest.mark.parametrize("scores", [False, True])
+def test_multi_head_attention_subclass_hook_matches_keras(scores):
+    rng = np.random.default_rng(7)
+    query = rng.standard_normal((2, 4, 6)).astype("float32")
+    value = rng.standard_normal((2, 5, 3)).astype("float32")
+    mask = np.eye(4, 5, dtype="int8")[None] == 0  # no query attends to "its own" key
+    reference, ours = _temperature_attention(keras), _temperature_attention(lamina)
+    reference(query, value)
+    ours(torch.tensor(query), torch.tensor(value))
+    assert len(ours.get_weights()) == len(reference.get_weights())  # tau included
+    ours.set_weights(reference.get_weights())
+    kwargs = {"attention_mask": torch.tensor(mask), "return_attention_scores": scores}
+    expected = reference(torch.tensor(query), torch.tensor(value), **kwargs)
+    actual = ours(torch.tensor(query), torch.tensor(value), **kwargs)
+    for a, e in zip(_as_list(actual), _as_list(expected), strict=True):
+        torch.testing.assert_close(a, e, atol=1e-5, rtol=1e-5)
+
+
+def _as_list(value):
+    return list(value) if isinstance(value, tuple) else [value]

@@ -62,7 +62,25 @@ def _wrapped(wrapper, inner, shape):
     return build
 
 
+def _nested(kind):
+    """A model inside a Sequential (an application under a preprocessing layer): Keras files the
+    inner model's layers as a top-level model's, under its class name (`functional`)."""
+
+    def build(k):
+        inputs = k.Input((4,))
+        hidden = k.layers.Dense(3)(inputs)
+        if kind == "functional":
+            inner = k.Model(inputs, k.layers.Dense(2)(hidden))
+        else:
+            inner = k.Sequential([k.Input((4,)), k.layers.Dense(3), k.layers.Dense(2)])
+        return k.Sequential([k.Input((4,)), k.layers.Rescaling(0.5), inner])
+
+    return build
+
+
 SUBLAYER_HOLDERS = {
+    "nested-functional": _nested("functional"),
+    "nested-sequential": _nested("sequential"),
     "MultiHeadAttention": _attention(num_heads=2, key_dim=3),
     "MultiHeadAttention-value_dim-output_shape": _attention(
         num_heads=3, key_dim=2, value_dim=4, output_shape=5
@@ -171,5 +189,23 @@ def test_a_sub_layer_holders_own_saving_hooks_run_once_over_all_its_weights(tmp_
     fresh = build()
     fresh.load_weights(tmp_path / "hooked.weights.h5")
     assert calls == ["save", ("load", [str(i) for i in range(8)])]
+    for a, b in zip(fresh.get_weights(), model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_an_older_lamina_file_with_a_nested_model_filed_by_attribute_still_loads(tmp_path):
+    import lamina
+
+    path = tmp_path / "nested.weights.h5"
+    model = _nested("functional")(lamina)
+    model.save_weights(path)
+    # Rewrite it as lamina wrote it before: the inner model's layers under `model/graph_layers`.
+    with h5py.File(path, "r+") as file:
+        file.move("layers/functional", "layers/model")
+        inner = file["layers/model"]
+        inner.move("layers", "graph_layers")
+    lamina.backend.clear_session()
+    fresh = _nested("functional")(lamina)
+    fresh.load_weights(path)
     for a, b in zip(fresh.get_weights(), model.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)

@@ -283,6 +283,7 @@ class Layer(nn.Module):
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self._build_input_shape = None
         self._inbound_nodes: list = []
+        self._parent_path: str | None = None  # the scopes open when this layer first named one
         signature = inspect.signature(self.call).parameters
         self._call_takes_training = "training" in signature
         # Keras's augmentations declare call(..., training=True): active unless told otherwise.
@@ -496,6 +497,24 @@ class Layer(nn.Module):
         return self._parameters if name in self._parameters else self._buffers
 
     def forward(self, inputs, *args, **kwargs):
+        if self.__dict__.get("_scoped_call_done"):
+            return self._forward(inputs, args, kwargs)
+        # Until one call has run, sub-layers may still be built inside this one's call: Keras
+        # calls a layer inside its name scope, so their weights' paths name every enclosing
+        # layer ("model/block/dense/kernel"). Later calls build nothing and skip the scope.
+        with self._open_name_scope():
+            outputs = self._forward(inputs, args, kwargs)
+        self.__dict__["_scoped_call_done"] = True
+        return outputs
+
+    def _open_name_scope(self) -> scopes.name_scope:
+        """This layer's name scope, under the path open when it first opened one (Keras's rule:
+        a layer built later, or elsewhere, keeps the path of the place it was first used)."""
+        if self.__dict__.get("_parent_path") is None:
+            self.__dict__["_parent_path"] = scopes.current_path()
+        return scopes.name_scope(self.name, caller=self, override_parent=self._parent_path)
+
+    def _forward(self, inputs, args, kwargs):
         if not self.built:
             self._build_for(inputs)
             if in_meta_inference() and _has_real_state(self):
@@ -565,7 +584,7 @@ class Layer(nn.Module):
         """Build once from a Keras shape (batch axis may be None); records the shape."""
         if self.built:
             return
-        with scopes.name_scope(self.name, caller=self):  # Variables made here: "layer/name"
+        with self._open_name_scope():  # Variables made here: "layer/name"
             if getattr(type(self).build, "takes_shape", True):
                 self.build(input_shape)
             else:
@@ -699,7 +718,7 @@ class Layer(nn.Module):
         value = from_keras(value).contiguous().to(device)
         if self.__dict__.get(name, 0) is None:  # a placeholder such as `self.bias = None`
             delattr(self, name)
-        with scopes.name_scope(self.name, caller=self):  # as in build, also from __init__
+        with self._open_name_scope():  # as in build, also from __init__
             path = f"{scopes.current_path()}/{self._keras_weight_paths.get(name, name)}"
         name = self._free_weight_key(name)
         if trainable:

@@ -93,7 +93,8 @@ class Sequential(Model):
         self.stack_layers[_module_key(getattr(layer, "name", f"module_{len(self._stack)}"))] = layer
         if rebuild:
             if self._output_tensor is not None and isinstance(layer, Layer):
-                self._output_tensor = layer(self._output_tensor)
+                with self._open_name_scope():
+                    self._output_tensor = layer(self._output_tensor)
                 naming.take_names_of("Functional")  # Keras rebuilds its inner graph: see _trace
             else:
                 self._maybe_build()
@@ -141,14 +142,15 @@ class Sequential(Model):
         if self._input_tensor is None or tuple(self._input_tensor.shape) != tuple(batch_shape):
             self._input_tensor = Input(batch_shape=tuple(batch_shape), dtype=dtype)
         x = self._input_tensor
-        for layer in self._stack:
-            if not isinstance(layer, Layer):
-                raise TypeError(
-                    f"Sequential '{self.name}' can only trace lamina layers; "
-                    f"{type(layer).__name__} is a plain torch module. "
-                    "Hint: call the model on data to build it."
-                )
-            x = layer(x)
+        with self._open_name_scope():  # Keras builds the stack in the model's scope
+            for layer in self._stack:
+                if not isinstance(layer, Layer):
+                    raise TypeError(
+                        f"Sequential '{self.name}' can only trace lamina layers; "
+                        f"{type(layer).__name__} is a plain torch module. "
+                        "Hint: call the model on data to build it."
+                    )
+                x = layer(x)
         self._output_tensor = x
         # Keras keeps the traced stack as an inner Functional model, which takes an auto-name:
         # a Model made after a built Sequential is `functional_1` there, and so here. An Input

@@ -264,12 +264,20 @@ class OpLayer(layer_module.Layer):
         return {"name": self.name}
 
 
-def apply_op(fn, *args, name="op", **kwargs):
-    """Apply `fn` to arguments that may include KerasTensors: record a node, or compute directly."""
+def apply_op(fn, *args, name="op", shape_rule=None, **kwargs):
+    """Apply `fn` to arguments that may include KerasTensors: record a node, or compute directly.
+
+    `shape_rule(*args, **kwargs)`, when given, states the output shape from the symbolic inputs
+    (None: probe as usual), for an op whose shape a probe size cannot stand in for (a reshape
+    with -1 over an unknown batch); the output keeps the first input's dtype."""
     if not any_symbolic(args, kwargs):
         return fn(*args, **kwargs)
     op = OpLayer(fn, name=name, operation=name)
-    return call_on_symbolic(op, args, kwargs)
+    shape = None if shape_rule is None else shape_rule(*args, **kwargs)
+    if shape is None:
+        return call_on_symbolic(op, args, kwargs)
+    dtype = backend.to_torch_dtype(flatten_symbolic(args)[0].dtype)
+    return call_on_symbolic(op, args, kwargs, spec=OutputSpec(tuple(shape), dtype))
 
 
 keras_tensor.record_operations_with(apply_op)

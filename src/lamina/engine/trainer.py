@@ -319,7 +319,25 @@ class Trainer:
             sample_weight: per-sample weights, or None.
             training: whether this is a training step.
         """
+        if self._compile_state is None:
+            return self._uncompiled_loss()
         return self._compile_state.loss(y, y_pred, sample_weight)
+
+    def _uncompiled_loss(self):
+        """Keras's `compute_loss` before `compile()`: the layers' own losses (add_loss,
+        regularizers), or the error that there is nothing to compute."""
+        penalties = self.losses
+        if not penalties:
+            raise errors.value_error(
+                f"Model '{self.name}'",
+                "a loss to compute",
+                "compute_loss() on a model never compiled, and no loss added by its layers "
+                "(add_loss, regularizers)",
+                "compile it with a loss first, e.g. model.compile(optimizer='adam', loss='mse').",
+            )
+        total = torch.stack([p.to(penalties[0].dtype) for p in penalties]).sum()
+        self._clear_activity_losses()
+        return total
 
     def _compute_loss(self, x, y, y_pred, sample_weight, training):
         """`compute_loss`, passing `training` only to an override that declares it: Keras added
@@ -419,7 +437,12 @@ class Trainer:
         first = data.first_batch()
         fit_data.ensure_built(self, first)
         state.build_optimizer()
-        if not state.built and not fit_data.has_no_call(self):
+        if not state.built and state.loss.spec is None and state.metrics.empty:
+            # compile() with neither loss nor metrics: nothing reads the outputs, so, as in Keras,
+            # the model is not called on the batch (a custom train_step's data, pairs of views
+            # say, need not be what call() takes).
+            state.build([], [])
+        elif not state.built and not fit_data.has_no_call(self):
             x, y, _ = first
             self.eval()
             with torch.no_grad():

@@ -51,8 +51,8 @@ def note_new_storage() -> None:
 class KerasVariableMethods:
     """Keras's `Variable` methods for the two weight classes (mixed into torch tensors).
 
-    `path` (Keras's `"layer/name"`) is an instance attribute, set when the weight is made and
-    rewritten with the model's path when `compile`/`fit` build (`lamina.engine.weight_paths`).
+    `path` (Keras's `"layer/name"`) is an instance attribute, set when the weight is made from
+    the name scopes then open (every layer whose call or build made it, as in Keras).
 
     Example:
         >>> layer = lamina.layers.Dense(2)

@@ -1,11 +1,13 @@
 """Keras's `variable.path` written into lamina's weights (`encoder/dense/kernel`).
 
-Keras names a variable by the layers that hold it: `dense/kernel`, and for a Sequential model
-`sequential/dense/kernel` (its layers are built inside the model's name scope). `assign(model)`
-writes the same string into each weight's `path` attribute, which the optimizers that select
-weights by name (`Muon`, `MultiOptimizer`; see `lamina.optimizers.variable_paths`) read, and the
-weight's `(to_keras, from_keras)` layout converters into `keras_layout`, which the optimizers
-whose statistics depend on the axes' order (`Adafactor` factors Keras's last two) read.
+Keras names a variable by the name scopes open when it is made: `dense/kernel`, for a Sequential
+model `sequential/dense/kernel`, for a layer built inside another's call `model/block/dense/kernel`.
+Layers open those scopes as they build and call (`Layer._open_name_scope`); `assign(model)` names
+from the layer tree only a weight made outside any scope. The `path` attribute is what the
+optimizers that select weights by name (`Muon`, `MultiOptimizer`; see
+`lamina.optimizers.variable_paths`) read; `assign` also writes each weight's layout converters
+`(to_keras, from_keras)` into `keras_layout`, which the optimizers whose statistics depend on the
+axes' order (`Adafactor` factors Keras's last two) read.
 """
 
 from __future__ import annotations
@@ -36,7 +38,10 @@ def _walk(layer, prefix: str, seen: set) -> None:
     for spec in getattr(layer, "_weight_specs", ()):
         tensor = getattr(layer, spec.name, None)
         if tensor is not None:
-            tensor.path = prefix + keras_names.get(spec.name, spec.name)
+            # A weight keeps the path its layer's name scopes gave it when it was made (Keras's
+            # variables never change path); only one made outside any scope is named here.
+            if not getattr(tensor, "path", ""):
+                tensor.path = prefix + keras_names.get(spec.name, spec.name)
             tensor.keras_layout = (spec.to_keras, spec.from_keras)
     sublayers = layer._sublayers() if hasattr(layer, "_sublayers") else []
     for child in sublayers:

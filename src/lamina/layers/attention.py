@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import torch
@@ -394,7 +395,11 @@ class MultiHeadAttention(Layer):
             attention_mask,
             use_causal_mask,
         )
-        if return_attention_scores or self.dropout > 0.0:
+        if type(self)._compute_attention is not MultiHeadAttention._compute_attention:
+            attended, scores = self._call_compute_attention(
+                q, k, v, keep, training, return_attention_scores, use_causal_mask
+            )
+        elif return_attention_scores or self.dropout > 0.0:
             dropout = self.dropout if training else 0.0
             attended, scores = self._attend_explicitly(q, k, v, keep, dropout)
         else:
@@ -457,14 +462,94 @@ class MultiHeadAttention(Layer):
 
     def _attend_explicitly(self, q, k, v, keep, dropout):
         scores = torch.matmul(q * (1.0 / math.sqrt(self.key_dim)), k.transpose(-1, -2))
-        if keep is not None:
-            scores = scores.masked_fill(~keep, -_MASKED_SCORE)
-        weights = torch.softmax(scores, dim=-1)
-        if keep is not None:
-            weights = weights.masked_fill(~keep, 0.0)  # Keras zeroes fully masked rows
+        weights = self._masked_softmax(scores, keep)
         if dropout:
             weights = F.dropout(weights, dropout, training=True)
         return torch.matmul(weights, v), weights
+
+    # ----------------------------------------------------------------------------------------------
+    # Keras's extension points. Subclasses written for Keras (locality self-attention, talking
+    # heads, ...) override `_compute_attention` and call these; lamina's own path is fused above.
+
+    _dot_product_equation = "aecd,abcd->acbe"  # key, query (batch, T, heads, dim) -> scores
+    _combine_equation = "acbe,aecd->abcd"  # scores, value -> (batch, T, heads, dim)
+
+    @property
+    def _num_heads(self) -> int:
+        return self.num_heads
+
+    @property
+    def _key_dim(self) -> int:
+        return self.key_dim
+
+    @property
+    def _value_dim(self) -> int:
+        return self.value_dim
+
+    @property
+    def _dropout_layer(self):
+        """Keras's dropout on the attention weights, as a callable `(x, training=None)`."""
+
+        def attention_dropout(weights, training=None):
+            active = bool(training) and self.dropout > 0.0
+            return F.dropout(weights, self.dropout, training=True) if active else weights
+
+        return attention_dropout
+
+    def _masked_softmax(self, attention_scores, attention_mask=None):
+        """Softmax over the keys; masked keys get a large negative score and zero weight (a
+        query with every key masked gets zero weights). A (batch, Tq, Tv) mask gains the heads
+        axis."""
+        if attention_mask is None:
+            return torch.softmax(attention_scores, dim=-1)
+        keep = attention_mask.to(torch.bool)
+        while keep.dim() < attention_scores.dim():
+            keep = keep.unsqueeze(-3)
+        scores = attention_scores.masked_fill(~keep, -_MASKED_SCORE)
+        return torch.softmax(scores, dim=-1).masked_fill(~keep, 0.0)
+
+    def _compute_attention(
+        self,
+        query,
+        key,
+        value,
+        attention_mask=None,
+        training=None,
+        return_attention_scores=False,
+        use_causal_mask=False,
+    ):
+        """Keras's hook: query (batch, Tq, heads, key_dim), key and value (batch, Tv, heads,
+        dim), attention_mask (batch, Tq, Tv) with every mask already combined; returns the
+        attended values (batch, Tq, heads, value_dim) and the weights (batch, heads, Tq, Tv)."""
+        query = query * (1.0 / math.sqrt(self.key_dim))
+        scores = torch.einsum(self._dot_product_equation, key, query)
+        scores = self._masked_softmax(scores, attention_mask)
+        dropped = self._dropout_layer(scores, training=training)
+        return torch.einsum(self._combine_equation, dropped, value), scores
+
+    def _call_compute_attention(self, q, k, v, keep, training, return_scores, causal):
+        """A subclass's `_compute_attention`, on Keras's (batch, T, heads, dim) layout. Extra
+        arguments newer Keras passes go only to an override whose signature takes them (the
+        override written for Keras 3.0 takes five)."""
+        parameters = inspect.signature(self._compute_attention).parameters
+        takes_all = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+        extra = {
+            name: value
+            for name, value in (
+                ("return_attention_scores", return_scores),
+                ("use_causal_mask", causal),
+            )
+            if takes_all or name in parameters
+        }
+        attended, scores = self._compute_attention(
+            q.transpose(1, 2),
+            k.transpose(1, 2),
+            v.transpose(1, 2),
+            attention_mask=None if keep is None else keep[:, 0],
+            training=training,
+            **extra,
+        )
+        return attended.transpose(1, 2), scores
 
     def get_config(self):
         return {

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from lamina.engine.keras_tensor import KerasTensor
 from lamina.ops.core import _target_device, symbolic_op, tensor, to_dtype
 
 
@@ -286,7 +287,16 @@ def full_like(x, fill_value, dtype=None):
 # reshaping
 
 
-@symbolic_op("reshape")
+def _reshape_shape(x, newshape):
+    """Keras's symbolic reshape of an input with an unknown dimension: the new shape as given,
+    its -1 entry unknown. (A probe size standing in for the batch need not fit the new shape:
+    (None, 4) -> (-1, 3, 4).) None for a fully known input, which the probe checks."""
+    if not isinstance(x, KerasTensor) or None not in x.shape:
+        return None
+    return tuple(None if d == -1 else d for d in _shape_tuple(newshape))
+
+
+@symbolic_op("reshape", shape_rule=_reshape_shape)
 def reshape(x, newshape):
     """Give a tensor a new shape holding the same elements, in row-major order.
 

@@ -20,7 +20,7 @@ from lamina.engine.variable_base import VariableBase
 _PYTHON_DEFAULTS = {bool: torch.bool, int: torch.int32, float: torch.float32}
 
 
-def symbolic_op(name: str):
+def symbolic_op(name: str, shape_rule=None):
     """Decorate a torch implementation so it also records a node when given KerasTensors.
 
     The decorated function computes at once on torch tensors, NumPy arrays and Python numbers; if
@@ -30,6 +30,9 @@ def symbolic_op(name: str):
 
     Args:
         name: the op's name, shown in the graph.
+        shape_rule: optional `rule(*args, **kwargs)` giving the output shape from the symbolic
+            arguments (None where the probe should decide), for an op whose shape a probe size
+            cannot stand in for.
 
     Returns:
         A decorator for the implementation function.
@@ -47,7 +50,7 @@ def symbolic_op(name: str):
         def op(*args, **kwargs):
             if _holds_variable(args) or (kwargs and _holds_variable(kwargs.values())):
                 args, kwargs = _values_of(args), {k: _values_of(v) for k, v in kwargs.items()}
-            return apply_op(fn, *args, name=name, **kwargs)
+            return apply_op(fn, *args, name=name, shape_rule=shape_rule, **kwargs)
 
         register_operation(name, op)  # a saved graph's `name` node is rebuilt with it
         return op

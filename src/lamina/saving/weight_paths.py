@@ -32,12 +32,20 @@ class Node:
     primary: bool = True
 
 
-def list_keys(modules) -> list[str]:
-    """Keras's keys for a list of layers: snake-case class names, numbered on repeats."""
+def _keras_class_name(module) -> str:
+    """The class Keras would hold: a model built from inputs and outputs is a `Functional`."""
+    if type(module).__name__ == "Model" and getattr(module, "_graph", None) is not None:
+        return "Functional"
+    return type(module).__name__
+
+
+def list_keys(modules, keras_classes: bool = True) -> list[str]:
+    """Keras's keys for a list of layers: snake-case class names, numbered on repeats
+    (`keras_classes=False`: lamina's own class names, as its older files keyed a nested model)."""
     used: dict[str, int] = {}
     keys = []
     for module in modules:
-        base = to_snake_case(type(module).__name__)
+        base = to_snake_case(_keras_class_name(module) if keras_classes else type(module).__name__)
         count = used.get(base, 0)
         keys.append(base if count == 0 else f"{base}_{count}")
         used[base] = count + 1
@@ -78,7 +86,12 @@ def _children(layer) -> list[tuple[str, nn.Module]]:
     return found
 
 
-def _walk(layer, path: str, nodes: list, seen: set, grouped: bool = True) -> None:
+def _lists_layers(layer) -> bool:
+    """A Sequential or functional model: Keras files its layers by list, not by attribute."""
+    return hasattr(layer, "_graph") and not is_subclassed(layer)
+
+
+def _walk(layer, path: str, nodes: list, seen: set, grouped: bool = True, nested=True) -> None:
     if id(layer) in seen:
         return
     seen.add(id(layer))
@@ -87,8 +100,16 @@ def _walk(layer, path: str, nodes: list, seen: set, grouped: bool = True) -> Non
             nodes.append(Node(f"{path}/{group}" if group else path, layer, weights, not group))
     else:
         nodes.append(Node(path, layer, _own(layer)))
-    for name, child in _children(layer):
-        _walk(child, f"{path}/{name}" if path else name, nodes, seen, grouped)
+    if nested and _lists_layers(layer):
+        # A model inside a model (an application under a Sequential): Keras files its layers
+        # as it files a top-level model's, `functional/layers/conv2d/vars`.
+        layers = list(layer.layers)
+        keys = list_keys(layers)
+        children = [(f"layers/{key}", child) for key, child in zip(keys, layers, strict=True)]
+    else:
+        children = _children(layer)
+    for name, child in children:
+        _walk(child, f"{path}/{name}" if path else name, nodes, seen, grouped, nested)
 
 
 def _keras_attribute_order(item) -> str:
@@ -104,13 +125,16 @@ def is_subclassed(model) -> bool:
     return hasattr(model, "_graph") and model._graph is None and not hasattr(model, "_input_tensor")
 
 
-def model_tree(model, by_attribute: bool | None = None, grouped: bool = True) -> list[Node]:
+def model_tree(
+    model, by_attribute: bool | None = None, grouped: bool = True, nested: bool = True
+) -> list[Node]:
     """Every group of `model`'s tree, the model itself first (path "").
 
-    Sequential and functional models list their layers under `layers/<key>`; a subclassed model
-    holds each layer under the attribute it is assigned to (`block/vars`, `head/vars`), as Keras
-    writes it. `by_attribute=False` reads lamina's older files, which listed those too, and
-    `grouped=False` those that kept all of a layer's own weights in its own `vars`.
+    Sequential and functional models list their layers under `layers/<key>`, at the top and
+    nested; a subclassed model holds each layer under the attribute it is assigned to
+    (`block/vars`, `head/vars`), as Keras writes it. `by_attribute=False` reads lamina's older
+    files, which listed those too, `grouped=False` those that kept all of a layer's own weights
+    in its own `vars`, and `nested=False` those that filed a nested model's layers by attribute.
     """
     if by_attribute is None:
         by_attribute = is_subclassed(model)
@@ -118,11 +142,11 @@ def model_tree(model, by_attribute: bool | None = None, grouped: bool = True) ->
     seen = {id(model)}
     if by_attribute:
         for name, child in sorted(_children(model), key=_keras_attribute_order):
-            _walk(child, name, nodes, seen, grouped)
+            _walk(child, name, nodes, seen, grouped, nested)
         return nodes
     layers = list(model.layers)
-    for key, layer in zip(list_keys(layers), layers, strict=False):
-        _walk(layer, f"layers/{key}", nodes, seen, grouped)
+    for key, layer in zip(list_keys(layers, keras_classes=nested), layers, strict=False):
+        _walk(layer, f"layers/{key}", nodes, seen, grouped, nested)
     return nodes
 
 
@@ -139,7 +163,15 @@ def model_tree_in(file, model) -> list[Node]:
     tree = model_tree(model, by_attribute)
     if any(node.weights and f"{node.path}/vars" not in file for node in tree if not node.primary):
         return model_tree(model, by_attribute, grouped=False)
+    if not _all_in(file, tree):
+        older = model_tree(model, by_attribute, nested=False)  # lamina's files before nesting
+        if _all_in(file, older):
+            return older
     return tree
+
+
+def _all_in(file, tree) -> bool:
+    return all(f"{node.path}/vars" in file for node in tree if node.path and node.weights)
 
 
 def legacy_entries(layer) -> list:
