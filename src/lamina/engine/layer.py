@@ -38,6 +38,16 @@ def _training_stack() -> list[bool]:
     return scopes.thread_stack("layer_training")
 
 
+def _in_name_scope(layer, call):
+    """`call` run inside `layer`'s name scope."""
+
+    def scoped(*args, **kwargs):
+        with layer._name_scope():
+            return call(*args, **kwargs)
+
+    return scoped
+
+
 def _callers() -> list:
     """The layers whose calls are running on this thread, outermost first."""
     return scopes.thread_stack("layer_callers")
@@ -520,6 +530,10 @@ class Layer(nn.Module):
         call = self.call
         if self._remat_mode is not None and not in_meta_inference():
             call = remat.rematerialized_call(self, call, inputs)
+        if self._modules and not torch.compiler.is_compiling():
+            # Keras calls a layer inside its name scope, so the sub-layers this call builds take
+            # paths under it (`block/dense/kernel`). (A leaf layer's call builds nothing.)
+            call = _in_name_scope(self, call)
         if training is not None:
             stack = _training_stack()
             stack.append(bool(training))
@@ -562,12 +576,20 @@ class Layer(nn.Module):
         """Build once from a Keras shape (batch axis may be None); records the shape."""
         if self.built:
             return
-        with scopes.name_scope(self.name, caller=self):  # Variables made here: "layer/name"
+        with self._name_scope():  # Variables made here: "layer/name"
             if getattr(type(self).build, "takes_shape", True):
                 self.build(input_shape)
             else:
                 self.build()
         self._finish_build(input_shape)
+
+    def _name_scope(self) -> scopes.name_scope:
+        """Keras's scope for this layer's variables: its name under the path where the layer was
+        first built or called (kept, so a later call elsewhere names nothing differently)."""
+        parent = self.__dict__.get("_parent_path")
+        if parent is None:
+            parent = self.__dict__["_parent_path"] = scopes.current_path()
+        return scopes.name_scope(self.name, caller=self, override_parent=parent)
 
     def get_build_config(self) -> dict | None:
         """What `build_from_config` needs to build this layer again: `{"input_shape": shape}`
@@ -696,7 +718,7 @@ class Layer(nn.Module):
         value = from_keras(value).contiguous().to(device)
         if self.__dict__.get(name, 0) is None:  # a placeholder such as `self.bias = None`
             delattr(self, name)
-        with scopes.name_scope(self.name, caller=self):  # as in build, also from __init__
+        with self._name_scope():  # as in build, also from __init__
             path = f"{scopes.current_path()}/{self._keras_weight_paths.get(name, name)}"
         name = self._free_weight_key(name)
         if trainable:

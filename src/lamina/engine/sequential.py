@@ -141,14 +141,15 @@ class Sequential(Model):
         if self._input_tensor is None or tuple(self._input_tensor.shape) != tuple(batch_shape):
             self._input_tensor = Input(batch_shape=tuple(batch_shape), dtype=dtype)
         x = self._input_tensor
-        for layer in self._stack:
-            if not isinstance(layer, Layer):
-                raise TypeError(
-                    f"Sequential '{self.name}' can only trace lamina layers; "
-                    f"{type(layer).__name__} is a plain torch module. "
-                    "Hint: call the model on data to build it."
-                )
-            x = layer(x)
+        with self._name_scope():  # Keras builds the layers here: "sequential/dense/kernel"
+            for layer in self._stack:
+                if not isinstance(layer, Layer):
+                    raise TypeError(
+                        f"Sequential '{self.name}' can only trace lamina layers; "
+                        f"{type(layer).__name__} is a plain torch module. "
+                        "Hint: call the model on data to build it."
+                    )
+                x = layer(x)
         self._output_tensor = x
         # Keras keeps the traced stack as an inner Functional model, which takes an auto-name:
         # a Model made after a built Sequential is `functional_1` there, and so here. An Input
@@ -157,7 +158,7 @@ class Sequential(Model):
             naming.take_names_of("Functional")
         self.built = True
         self._build_input_shape = (None, *tuple(batch_shape)[1:])
-        weight_paths.assign(self)  # Keras's "sequential/dense/kernel" from the start
+        weight_paths.assign(self)  # the layout converters that Adafactor reads
 
     def build(self, input_shape=None) -> None:
         """`model.build((None, 200))`: trace the stack for this input shape."""
