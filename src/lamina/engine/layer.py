@@ -1057,17 +1057,26 @@ class Layer(nn.Module):
 
     @property
     def losses(self) -> list[torch.Tensor]:
-        """Regularization penalties of this layer and its sub-layers, as scalar tensors."""
-        penalties = []
-        for module in self.modules():
-            if isinstance(module, Layer):
-                if module.trainable:
-                    for name, regularizer in module._regularizers:
-                        penalties.append(regularizer(getattr(module, name)))
-                    for variable in module.__dict__.get("_tracked_variables", {}).values():
-                        if variable.regularizer is not None and variable.trainable:
-                            penalties.append(variable.regularizer(variable.value))
-                penalties.extend(module._activity_losses)
+        """Keras's `layer.losses`: the losses of the latest outermost call (activity
+        regularizers, `add_loss`) of this layer and its sub-layers, then the weight
+        regularization penalties, computed now from the current weights. After `fit` and
+        `evaluate` the call is the last batch's, as in Keras.
+
+        Example:
+            >>> layer = lamina.layers.Dense(1, activity_regularizer="l1", kernel_regularizer="l2")
+            >>> _ = layer(torch.ones(2, 3))
+            >>> len(layer.losses)  # the call's activity penalty, then the kernel's
+            2
+        """
+        layers = [module for module in self.modules() if isinstance(module, Layer)]
+        penalties = [loss for layer in layers for loss in layer._activity_losses]
+        for layer in layers:
+            if layer.trainable:
+                for name, regularizer in layer._regularizers:
+                    penalties.append(regularizer(getattr(layer, name)))
+                for variable in layer.__dict__.get("_tracked_variables", {}).values():
+                    if variable.regularizer is not None and variable.trainable:
+                        penalties.append(variable.regularizer(variable.value))
         return penalties
 
     @property
@@ -1100,6 +1109,8 @@ class Layer(nn.Module):
                 "[z_mean, z_log_var] that calls self.add_loss(kl) and returns its input, or in a "
                 "custom train_step.",
             )
+        if isinstance(loss, torch.Tensor) and loss.is_meta:
+            return  # a shape-inference pass (a functional model's definition) adds no loss
         scope = scopes.get_stateless_scope()
         if scope is not None and scope.collect_losses:
             scope.add_loss(loss)
