@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -36,6 +37,14 @@ from lamina.mixed_precision import autocast as mixed_precision_autocast
 
 def _training_stack() -> list[bool]:
     return scopes.thread_stack("layer_training")
+
+
+# Keras 3 warns so on `Dense(2, input_shape=(3,))`; the layer still declares the shape (Keras 2's
+# way, which the seeds use), so a Sequential builds at definition time.
+INPUT_SHAPE_ARGUMENT = (
+    "Do not pass an `input_shape`/`input_dim` argument to a layer. When using Sequential "
+    "models, prefer using an `Input(shape)` object as the first layer in the model instead."
+)
 
 
 def _in_name_scope(layer, call):
@@ -282,6 +291,8 @@ class Layer(nn.Module):
         self._trainable = bool(trainable)
         self.dtype_policy = dtype  # a policy, its name, a dtype or None (the global policy)
         self.input_spec: InputSpec | None = None
+        if input_shape is not None or input_dim is not None:
+            warnings.warn(INPUT_SHAPE_ARGUMENT, stacklevel=2)  # Keras 3's words, category, level
         self._declared_input_shape = _declared_shape(input_shape, input_dim, batch_input_shape)
         self._declared_batch_size = batch_size
         self._weight_specs: list[WeightSpec] = []
