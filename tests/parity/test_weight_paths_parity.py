@@ -1,7 +1,7 @@
 """`variable.path` as Keras 3 writes it: the name scopes open when each weight was made, so a
 Sequential's layers sit under the model's name, a functional model's layers under none, and a
 sub-layer built inside a call under its caller (`sub/sequential/dense/kernel`); paths stay the
-same through fit and through a `.keras` file."""
+same through fit, and a loaded model has the paths it was saved with."""
 
 from __future__ import annotations
 
@@ -111,7 +111,7 @@ def test_weight_paths_are_keras(build):
 
 
 @pytest.mark.parity
-def test_paths_stay_through_fit_and_a_keras_file(tmp_path):
+def test_paths_stay_through_fit():
     x, y = np.ones((4, 3), "float32"), np.ones((4, 1), "float32")
     found = {}
     for library in (lamina, keras):
@@ -120,10 +120,15 @@ def test_paths_stay_through_fit_and_a_keras_file(tmp_path):
         model.compile("sgd", "mse")
         model.fit(x, y, epochs=1, verbose=0)
         found[library.__name__] = [w.path for w in model.weights]
-        seq = sequential_with_input(library.layers, library)
-        seq.save(tmp_path / f"{library.__name__}.keras")
-        found[library.__name__] += [w.path for w in seq.weights]
-        library.backend.clear_session()
-        loaded = library.models.load_model(tmp_path / f"{library.__name__}.keras")
-        found[library.__name__] += [w.path for w in loaded.weights]
     assert found["lamina"] == found["keras"]
+
+
+@pytest.mark.parametrize("build", [sequential_with_input, sequential_in_functional])
+def test_a_loaded_model_keeps_the_paths_it_was_saved_with(build, tmp_path):
+    """Unlike Keras 3.15, whose loaded Sequential builds its layers outside its scope
+    (`dense/kernel`, saved as `sequential/dense/kernel`): an optimizer that picks weights by path
+    (MultiOptimizer) must pick the same ones to resume from the file's state."""
+    model = build(lamina.layers, lamina)
+    model.save(tmp_path / "model.keras")
+    loaded = lamina.models.load_model(tmp_path / "model.keras")
+    assert [w.path for w in loaded.weights] == [w.path for w in model.weights]
