@@ -210,7 +210,7 @@ class CompileLoss:
         self.penalized = self.penalized or any(
             getattr(m, "_regularizers", None)
             or getattr(m, "activity_regularizer", None) is not None
-            or (isinstance(m, Layer) and m._activity_losses)
+            or (isinstance(m, Layer) and (m._activity_losses or m.__dict__.get("_adds_losses")))
             for m in model.modules()
         )
 

@@ -1120,13 +1120,16 @@ class Layer(nn.Module):
                 "[z_mean, z_log_var] that calls self.add_loss(kl) and returns its input, or in a "
                 "custom train_step.",
             )
-        if isinstance(loss, torch.Tensor) and loss.is_meta:
-            return  # a shape-inference pass (a functional model's definition) adds no loss
         scope = scopes.get_stateless_scope()
         if scope is not None and scope.collect_losses:
             scope.add_loss(loss)
             return
         _losses_added[0] = True
+        # Remembered for the compiled loss (`note_penalties`): this layer's calls add losses,
+        # even when the only call so far was a shape-inference pass.
+        self.__dict__["_adds_losses"] = True
+        if isinstance(loss, torch.Tensor) and loss.is_meta:
+            return  # a shape-inference pass (a functional model's definition) keeps no loss
         # A new list, not an append: inside a captured train step the list is cleared (a new
         # empty one) once the loss has read it, so the graph leaves nothing behind, where an
         # appended-to list would have to hold the traced tensor after it (which fails).
