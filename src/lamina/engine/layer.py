@@ -48,11 +48,16 @@ INPUT_SHAPE_ARGUMENT = (
 
 
 def _in_name_scope(layer, call):
-    """`call` run inside `layer`'s name scope."""
+    """`call` run inside `layer`'s name scope; afterwards the layer notes whether all its
+    sub-layers are built (then its later calls need no scope)."""
 
     def scoped(*args, **kwargs):
         with layer._name_scope():
-            return call(*args, **kwargs)
+            outputs = call(*args, **kwargs)
+        if not in_meta_inference():
+            built = all(getattr(module, "built", True) for module in layer.modules())
+            layer.__dict__["_sublayers_built"] = built
+        return outputs
 
     return scoped
 
@@ -541,9 +546,14 @@ class Layer(nn.Module):
         call = self.call
         if self._remat_mode is not None and not in_meta_inference():
             call = remat.rematerialized_call(self, call, inputs)
-        if self._modules and not torch.compiler.is_compiling():
+        if (
+            self._modules
+            and not self.__dict__.get("_sublayers_built")
+            and not torch.compiler.is_compiling()
+        ):
             # Keras calls a layer inside its name scope, so the sub-layers this call builds take
-            # paths under it (`block/dense/kernel`). (A leaf layer's call builds nothing.)
+            # paths under it (`block/dense/kernel`). A leaf layer's call builds nothing, nor does
+            # a call once every sub-layer is built: those skip the scope's cost.
             call = _in_name_scope(self, call)
         if training is not None:
             stack = _training_stack()
