@@ -1,6 +1,8 @@
 """compile()'s execution options (run_eagerly, steps_per_execution, jit_compile, auto_scale_loss)
 and summary()'s layer_range / expand_nested: each works as in Keras or is refused clearly."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -151,13 +153,81 @@ def test_layer_range_that_matches_nothing_is_refused(layer_range, message):
         chain(lamina.layers, lamina).summary(layer_range=layer_range, print_fn=lambda line: None)
 
 
-def test_expand_nested_prints_a_flat_model_and_refuses_a_nested_one():
-    flat, lines = mlp(), []
-    flat.summary(expand_nested=True, print_fn=lines.append)
-    plain = []
-    flat.summary(print_fn=plain.append)
-    assert lines == plain
-    inputs = layers.Input((3,))
-    nested = lamina.Model(inputs, mlp()(inputs))
-    with pytest.raises(NotImplementedError, match=r"expand_nested=True.*get_layer\('sequential"):
-        nested.summary(expand_nested=True, print_fn=lambda line: None)
+def sequential_in_functional(L, M):
+    inner = M.Sequential(
+        [L.Input((3,)), L.Dense(4, name="d1"), L.Dense(2, name="d2")], name="inner"
+    )
+    inputs = L.Input((3,), name="x")
+    return M.Model(inputs, L.Dense(1, name="head")(inner(inputs)), name="outer")
+
+
+def functional_in_functional(L, M):
+    deepest = M.Sequential([L.Input((4,)), L.Dense(2, name="e3")], name="deepest")
+    a = L.Input((3,), name="a")
+    inner = M.Model(a, deepest(L.Dense(4, name="e1")(a)), name="inner_f")
+    inputs = L.Input((3,), name="x")
+    y = inner(inputs)
+    outputs = L.Add(name="add")([L.Dense(1, name="h1")(y), L.Dense(1, name="h2")(y)])
+    return M.Model(inputs, outputs, name="outer2")
+
+
+def _connections(cell):
+    """`['h1[0][0]', 'h2[0][0]']` (Keras 2) and `h1[0][0], h2[0][0]` (Keras 3) both as
+    `h1[0][0],h2[0][0]`; `[]` and `-` as ``."""
+    cell = cell.replace("'", "").replace(" ", "")
+    return cell[1:-1] if cell.startswith("[") else cell.strip("-")
+
+
+def table_rows(text):
+    """Each row of either table as `(name cell, shape, params[, connections])`: Keras 3's boxes
+    (cells between `│`, rows between rules) or lamina's Keras 2 text (cells at the header's
+    column starts, rows between blank lines); wrapped cells joined, and `[(None, 3)]`,
+    `['x[0][0]']` and `-` spelled one way."""
+    lines = text.splitlines()
+    header = next(line for line in lines if "Layer (type)" in line)
+    names = ["Layer (type)", "Output Shape", "Param #", "Connected to"]
+    starts = [header.index(name) for name in names if name in header] + [None]
+    rows, current = [], None
+    for line in lines[lines.index(header) + 1 :]:
+        if line.startswith("│"):
+            cells = [cell[1:].rstrip() for cell in line[1:-1].split("│")]
+        elif line.startswith(" ") and line.strip() and "params:" not in line:
+            cells = [line[a:b].rstrip() for a, b in zip(starts, starts[1:], strict=False)]
+        else:
+            current = None
+            continue
+        if current is None:
+            current = cells
+            rows.append(current)
+        else:  # a wrapped row: each cell continues the one above
+            current[:] = [
+                f"{above} {cell.strip()}".rstrip()
+                for above, cell in zip(current, cells, strict=True)
+            ]
+    return [
+        (
+            re.sub(r"\s+\(", " (", row[0]),
+            row[1].strip().strip("[]"),
+            row[2].strip().replace(",", ""),
+            *[_connections(cell) for cell in row[3:]],
+        )
+        for row in rows
+    ]
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("build", [sequential_in_functional, functional_in_functional, chain])
+def test_expand_nested_prints_keras_rows_under_each_nested_model(build):
+    lines = []
+    build(lamina.layers, lamina).summary(expand_nested=True, print_fn=lines.append)
+    expected = reference.keras_summary_text(build, expand_nested=True)
+    assert table_rows("\n".join(lines)) == table_rows(expected)
+    totals = [line.split("(")[0].strip() for line in expected.splitlines() if "params:" in line]
+    assert [line.split("(")[0].strip() for line in lines if "params:" in line] == totals
+
+
+def test_expand_nested_leaves_a_model_without_nesting_unchanged():
+    model, expanded, plain = mlp(), [], []
+    model.summary(expand_nested=True, print_fn=expanded.append)
+    model.summary(print_fn=plain.append)
+    assert expanded == plain

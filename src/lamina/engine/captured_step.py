@@ -364,6 +364,10 @@ class CapturedStep:
             y,
             sample_weight,
         )
+        if self.state.loss.penalized:
+            # An eager step's activity losses stay on the layers (`model.losses` shows them);
+            # the graph must not read them as its own.
+            self.model._clear_activity_losses()
         try:
             loss, aux = self._run(inputs)
         except Exception as error:  # noqa: BLE001 - any failure to capture means: run eagerly

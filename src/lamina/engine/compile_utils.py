@@ -210,7 +210,7 @@ class CompileLoss:
         self.penalized = self.penalized or any(
             getattr(m, "_regularizers", None)
             or getattr(m, "activity_regularizer", None) is not None
-            or (isinstance(m, Layer) and m._activity_losses)
+            or (isinstance(m, Layer) and (m._activity_losses or m.__dict__.get("_adds_losses")))
             for m in model.modules()
         )
 
@@ -274,7 +274,10 @@ class CompileLoss:
             total = preds[0].new_zeros(())
         if penalties:
             total = total + torch.stack([p.to(total.dtype) for p in penalties]).sum()
-        if self.penalized or penalties:
+        if (self.penalized or penalties) and torch.compiler.is_compiling():
+            # A captured step leaves no traced tensor on the layers. An eager step leaves its
+            # activity losses where they are: `model.losses` after fit / evaluate shows the
+            # last batch's, as in Keras, and the next outermost call clears them.
             model._clear_activity_losses()
         return total
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import warnings
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -36,6 +37,29 @@ from lamina.mixed_precision import autocast as mixed_precision_autocast
 
 def _training_stack() -> list[bool]:
     return scopes.thread_stack("layer_training")
+
+
+# Keras 3 warns so on `Dense(2, input_shape=(3,))`; the layer still declares the shape (Keras 2's
+# way, which the seeds use), so a Sequential builds at definition time.
+INPUT_SHAPE_ARGUMENT = (
+    "Do not pass an `input_shape`/`input_dim` argument to a layer. When using Sequential "
+    "models, prefer using an `Input(shape)` object as the first layer in the model instead."
+)
+
+
+def _in_name_scope(layer, call):
+    """`call` run inside `layer`'s name scope; afterwards the layer notes whether all its
+    sub-layers are built (then its later calls need no scope)."""
+
+    def scoped(*args, **kwargs):
+        with layer._name_scope():
+            outputs = call(*args, **kwargs)
+        if not in_meta_inference():
+            built = all(getattr(module, "built", True) for module in layer.modules())
+            layer.__dict__["_sublayers_built"] = built
+        return outputs
+
+    return scoped
 
 
 def _callers() -> list:
@@ -275,6 +299,8 @@ class Layer(nn.Module):
         self._trainable = bool(trainable)
         self.dtype_policy = dtype  # a policy, its name, a dtype or None (the global policy)
         self.input_spec: InputSpec | None = None
+        if input_shape is not None or input_dim is not None:
+            warnings.warn(INPUT_SHAPE_ARGUMENT, stacklevel=2)  # Keras 3's words, category, level
         self._declared_input_shape = _declared_shape(input_shape, input_dim, batch_input_shape)
         self._declared_batch_size = batch_size
         self._weight_specs: list[WeightSpec] = []
@@ -283,7 +309,6 @@ class Layer(nn.Module):
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self._build_input_shape = None
         self._inbound_nodes: list = []
-        self._parent_path: str | None = None  # the scopes open when this layer first named one
         signature = inspect.signature(self.call).parameters
         self._call_takes_training = "training" in signature
         # Keras's augmentations declare call(..., training=True): active unless told otherwise.
@@ -497,24 +522,6 @@ class Layer(nn.Module):
         return self._parameters if name in self._parameters else self._buffers
 
     def forward(self, inputs, *args, **kwargs):
-        if self.__dict__.get("_scoped_call_done"):
-            return self._forward(inputs, args, kwargs)
-        # Until one call has run, sub-layers may still be built inside this one's call: Keras
-        # calls a layer inside its name scope, so their weights' paths name every enclosing
-        # layer ("model/block/dense/kernel"). Later calls build nothing and skip the scope.
-        with self._open_name_scope():
-            outputs = self._forward(inputs, args, kwargs)
-        self.__dict__["_scoped_call_done"] = True
-        return outputs
-
-    def _open_name_scope(self) -> scopes.name_scope:
-        """This layer's name scope, under the path open when it first opened one (Keras's rule:
-        a layer built later, or elsewhere, keeps the path of the place it was first used)."""
-        if self.__dict__.get("_parent_path") is None:
-            self.__dict__["_parent_path"] = scopes.current_path()
-        return scopes.name_scope(self.name, caller=self, override_parent=self._parent_path)
-
-    def _forward(self, inputs, args, kwargs):
         if not self.built:
             self._build_for(inputs)
             if in_meta_inference() and _has_real_state(self):
@@ -542,6 +549,15 @@ class Layer(nn.Module):
         call = self.call
         if self._remat_mode is not None and not in_meta_inference():
             call = remat.rematerialized_call(self, call, inputs)
+        if (
+            self._modules
+            and not self.__dict__.get("_sublayers_built")
+            and not torch.compiler.is_compiling()
+        ):
+            # Keras calls a layer inside its name scope, so the sub-layers this call builds take
+            # paths under it (`block/dense/kernel`). A leaf layer's call builds nothing, nor does
+            # a call once every sub-layer is built: those skip the scope's cost.
+            call = _in_name_scope(self, call)
         if training is not None:
             stack = _training_stack()
             stack.append(bool(training))
@@ -584,12 +600,20 @@ class Layer(nn.Module):
         """Build once from a Keras shape (batch axis may be None); records the shape."""
         if self.built:
             return
-        with self._open_name_scope():  # Variables made here: "layer/name"
+        with self._name_scope():  # Variables made here: "layer/name"
             if getattr(type(self).build, "takes_shape", True):
                 self.build(input_shape)
             else:
                 self.build()
         self._finish_build(input_shape)
+
+    def _name_scope(self) -> scopes.name_scope:
+        """Keras's scope for this layer's variables: its name under the path where the layer was
+        first built or called (kept, so a later call elsewhere names nothing differently)."""
+        parent = self.__dict__.get("_parent_path")
+        if parent is None:
+            parent = self.__dict__["_parent_path"] = scopes.current_path()
+        return scopes.name_scope(self.name, caller=self, override_parent=parent)
 
     def get_build_config(self) -> dict | None:
         """What `build_from_config` needs to build this layer again: `{"input_shape": shape}`
@@ -718,7 +742,7 @@ class Layer(nn.Module):
         value = from_keras(value).contiguous().to(device)
         if self.__dict__.get(name, 0) is None:  # a placeholder such as `self.bias = None`
             delattr(self, name)
-        with self._open_name_scope():  # as in build, also from __init__
+        with self._name_scope():  # as in build, also from __init__
             path = f"{scopes.current_path()}/{self._keras_weight_paths.get(name, name)}"
         name = self._free_weight_key(name)
         if trainable:
@@ -1069,17 +1093,26 @@ class Layer(nn.Module):
 
     @property
     def losses(self) -> list[torch.Tensor]:
-        """Regularization penalties of this layer and its sub-layers, as scalar tensors."""
-        penalties = []
-        for module in self.modules():
-            if isinstance(module, Layer):
-                if module.trainable:
-                    for name, regularizer in module._regularizers:
-                        penalties.append(regularizer(getattr(module, name)))
-                    for variable in module.__dict__.get("_tracked_variables", {}).values():
-                        if variable.regularizer is not None and variable.trainable:
-                            penalties.append(variable.regularizer(variable.value))
-                penalties.extend(module._activity_losses)
+        """Keras's `layer.losses`: the losses of the latest outermost call (activity
+        regularizers, `add_loss`) of this layer and its sub-layers, then the weight
+        regularization penalties, computed now from the current weights. After `fit` and
+        `evaluate` the call is the last batch's, as in Keras.
+
+        Example:
+            >>> layer = lamina.layers.Dense(1, activity_regularizer="l1", kernel_regularizer="l2")
+            >>> _ = layer(torch.ones(2, 3))
+            >>> len(layer.losses)  # the call's activity penalty, then the kernel's
+            2
+        """
+        layers = [module for module in self.modules() if isinstance(module, Layer)]
+        penalties = [loss for layer in layers for loss in layer._activity_losses]
+        for layer in layers:
+            if layer.trainable:
+                for name, regularizer in layer._regularizers:
+                    penalties.append(regularizer(getattr(layer, name)))
+                for variable in layer.__dict__.get("_tracked_variables", {}).values():
+                    if variable.regularizer is not None and variable.trainable:
+                        penalties.append(variable.regularizer(variable.value))
         return penalties
 
     @property
@@ -1117,6 +1150,11 @@ class Layer(nn.Module):
             scope.add_loss(loss)
             return
         _losses_added[0] = True
+        # Remembered for the compiled loss (`note_penalties`): this layer's calls add losses,
+        # even when the only call so far was a shape-inference pass.
+        self.__dict__["_adds_losses"] = True
+        if isinstance(loss, torch.Tensor) and loss.is_meta:
+            return  # a shape-inference pass (a functional model's definition) keeps no loss
         # A new list, not an append: inside a captured train step the list is cleared (a new
         # empty one) once the loss has read it, so the graph leaves nothing behind, where an
         # appended-to list would have to hold the traced tensor after it (which fails).

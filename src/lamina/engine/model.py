@@ -290,8 +290,8 @@ class Model(Trainer, Layer):
             line_length: the table's width in characters.
             positions: the columns' right edges (fractions of line_length, or characters).
             print_fn: called with each line (default: `print`).
-            expand_nested: a model that nests models is refused (expanding them is not
-                implemented); without nested models it prints the same table.
+            expand_nested: also print the layers of each nested model under its row, marked
+                `└ ` and indented three spaces a level, as Keras 3 does.
             show_trainable: add a "Trainable" column: "Y" or "N" for each layer.
             layer_range: `[first, last]` layer names (or `re.match` patterns): print only those
                 layers, both included; the totals still count the whole model.

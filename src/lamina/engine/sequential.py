@@ -93,8 +93,7 @@ class Sequential(Model):
         self.stack_layers[_module_key(getattr(layer, "name", f"module_{len(self._stack)}"))] = layer
         if rebuild:
             if self._output_tensor is not None and isinstance(layer, Layer):
-                with self._open_name_scope():
-                    self._output_tensor = layer(self._output_tensor)
+                self._output_tensor = layer(self._output_tensor)
                 naming.take_names_of("Functional")  # Keras rebuilds its inner graph: see _trace
             else:
                 self._maybe_build()
@@ -142,7 +141,7 @@ class Sequential(Model):
         if self._input_tensor is None or tuple(self._input_tensor.shape) != tuple(batch_shape):
             self._input_tensor = Input(batch_shape=tuple(batch_shape), dtype=dtype)
         x = self._input_tensor
-        with self._open_name_scope():  # Keras builds the stack in the model's scope
+        with self._name_scope():  # Keras builds the layers here: "sequential/dense/kernel"
             for layer in self._stack:
                 if not isinstance(layer, Layer):
                     raise TypeError(
@@ -159,7 +158,7 @@ class Sequential(Model):
             naming.take_names_of("Functional")
         self.built = True
         self._build_input_shape = (None, *tuple(batch_shape)[1:])
-        weight_paths.assign(self)  # Keras's "sequential/dense/kernel" from the start
+        weight_paths.assign(self)  # the layout converters that Adafactor reads
 
     def build(self, input_shape=None) -> None:
         """`model.build((None, 200))`: trace the stack for this input shape."""

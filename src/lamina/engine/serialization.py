@@ -136,9 +136,13 @@ def sequential_config(model) -> dict:
 
 def sequential_from_config(cls, config, custom_objects=None):
     model = cls(name=config.get("name"))
-    for entry in config["layers"]:
-        layer = deserialize_layer(entry, custom_objects)
-        model.add(layer)
+    # The layers build in the model's name scope, so their weights get back the paths they had
+    # when saved (`regressor/hidden/kernel`), which an optimizer that selects weights by path
+    # (MultiOptimizer, Muon) needs to resume. (Keras 3.15 builds them outside it: `hidden/kernel`.)
+    with model._name_scope():
+        for entry in config["layers"]:
+            layer = deserialize_layer(entry, custom_objects)
+            model.add(layer)
     if not model.built and config.get("build_input_shape"):
         model.build(tuple(config["build_input_shape"]))
     if "trainable" in config:

@@ -1,4 +1,5 @@
-"""`model.summary()`: the plain-text table of Keras 2, as the seeds print it.
+"""`model.summary()`: the plain-text table of Keras 2, as the seeds print it (nested models
+expanded under their row with Keras 3's `└ ` marks).
 
 Layout (measured on the seeds' tables): sequential-like models use 65 columns with stops at 29, 55
 and 65; graphs with branches or several inputs use 98 columns with stops at 29, 58, 68 and 98 and a
@@ -164,18 +165,26 @@ def layer_index_range(layers, layer_range) -> tuple[int, int]:
     return min(starts), max(ends) + 1
 
 
-def _refuse_nested(model) -> None:
-    nested = [layer.name for layer in model.layers if hasattr(layer, "layers")]
-    if nested:
-        raise NotImplementedError(
-            errors.message(
-                "summary(expand_nested=True)",
-                "a model without nested models (expanding them is not implemented)",
-                f"model '{model.name}' nesting {nested}",
-                "call summary() on the nested model itself, e.g. "
-                f"model.get_layer('{nested[0]}').summary().",
-            )
-        )
+def _rows(layer, model, chain, show_trainable, expand_nested, depth=0):
+    """The table rows of `layer` and, with `expand_nested`, of the layers it holds under it, as
+    Keras 3 marks them: three spaces per level of depth, then `└ ` before the name."""
+    prefix = "   " * depth + "└ " if depth else ""
+    fields = [
+        f"{prefix}{layer.name} ({class_label(layer)})",
+        _shape_text(_output_shape(layer)),
+        _param_count(layer),
+    ]
+    if not chain:
+        # Keras 2.13+ prints the list itself: `[]`, `['conv2d[0][0]']`, wrapped after `',`. A
+        # nested layer's nodes belong to the inner graph, so it lists none (Keras 3 prints `-`).
+        fields.append(str(_connections(layer, model)))
+    if show_trainable:
+        fields.append("Y" if layer.trainable else "N")
+    rows = [fields]
+    inner = getattr(layer, "layers", None) if expand_nested else None
+    for child in inner or []:
+        rows += _rows(child, model, chain, show_trainable, expand_nested, depth + 1)
+    return rows
 
 
 def print_summary(
@@ -189,8 +198,6 @@ def print_summary(
 ) -> None:
     """Print Keras 2's summary table of `model` (see `Model.summary`)."""
     print_fn = print_fn or print
-    if expand_nested:
-        _refuse_nested(model)
     chain = _is_chain(model)
     if chain:
         line_length = line_length or 65
@@ -211,18 +218,9 @@ def print_summary(
     layers = list(getattr(model, "operations", model.layers))  # a graph's ops too, as Keras
     start, stop = layer_index_range(layers, layer_range)
     for layer in layers[start:stop]:
-        fields = [
-            f"{layer.name} ({class_label(layer)})",
-            _shape_text(_output_shape(layer)),
-            _param_count(layer),
-        ]
-        if not chain:
-            # Keras 2.13+ prints the list itself: `[]`, `['conv2d[0][0]']`, wrapped after `',`.
-            fields.append(str(_connections(layer, model)))
-        if show_trainable:
-            fields.append("Y" if layer.trainable else "N")
-        lines += format_row(fields, stops)
-        lines.append(" " * line_length)
+        for fields in _rows(layer, model, chain, show_trainable, expand_nested):
+            lines += format_row(fields, stops)
+            lines.append(" " * line_length)
 
     weights = model.weights
     trainable_ids = {id(w) for w in model.trainable_weights}

@@ -1,20 +1,22 @@
-"""Keras's `variable.path` written into lamina's weights (`encoder/dense/kernel`).
+"""Keras's `variable.path` and layouts on lamina's weights (`encoder/dense/kernel`).
 
-Keras names a variable by the name scopes open when it is made: `dense/kernel`, for a Sequential
-model `sequential/dense/kernel`, for a layer built inside another's call `model/block/dense/kernel`.
-Layers open those scopes as they build and call (`Layer._open_name_scope`); `assign(model)` names
-from the layer tree only a weight made outside any scope. The `path` attribute is what the
-optimizers that select weights by name (`Muon`, `MultiOptimizer`; see
-`lamina.optimizers.variable_paths`) read; `assign` also writes each weight's layout converters
-`(to_keras, from_keras)` into `keras_layout`, which the optimizers whose statistics depend on the
-axes' order (`Adafactor` factors Keras's last two) read.
+Keras names a variable by the name scopes open when it is made: each layer builds (and calls) in a
+scope of its own name under the path where it was first built, so `dense/kernel` for a layer of a
+functional model (built as the graph is defined), `sequential/dense/kernel` for a Sequential's
+(built in the model's scope), `model/block/dense/kernel` for a sub-layer built in a call. lamina
+gives each weight that path when `add_weight` makes it (`Layer._name_scope`); the optimizers that
+select weights by name (`Muon`, `MultiOptimizer`; see `lamina.optimizers.variable_paths`) read
+it. `assign(model)` writes each weight's `(to_keras, from_keras)` layout converters into
+`keras_layout`, which the optimizers whose statistics depend on the axes' order (`Adafactor`
+factors Keras's last two) read, and a path from the layer tree where a weight has none.
 """
 
 from __future__ import annotations
 
 
 def assign(model) -> None:
-    """Write Keras's path into the `path` attribute of every weight of `model`.
+    """Write Keras's layout converters, and a path where there is none, into every weight of
+    `model`.
 
     Args:
         model: a lamina `Layer` or `Model`.
@@ -22,8 +24,8 @@ def assign(model) -> None:
     Example:
         >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1, name="out")])
         >>> assign(model)
-        >>> model.layers[0].kernel.path
-        'sequential/out/kernel'
+        >>> model.layers[0].kernel.path, model.layers[0].kernel.keras_layout is not None
+        ('sequential/out/kernel', True)
     """
     # Sequential sets `_builds_layers_in_own_scope` (read, not imported: the trainer calls this).
     in_scope = getattr(model, "_builds_layers_in_own_scope", False)
@@ -38,9 +40,7 @@ def _walk(layer, prefix: str, seen: set) -> None:
     for spec in getattr(layer, "_weight_specs", ()):
         tensor = getattr(layer, spec.name, None)
         if tensor is not None:
-            # A weight keeps the path its layer's name scopes gave it when it was made (Keras's
-            # variables never change path); only one made outside any scope is named here.
-            if not getattr(tensor, "path", ""):
+            if not getattr(tensor, "path", None):
                 tensor.path = prefix + keras_names.get(spec.name, spec.name)
             tensor.keras_layout = (spec.to_keras, spec.from_keras)
     sublayers = layer._sublayers() if hasattr(layer, "_sublayers") else []

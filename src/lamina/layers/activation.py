@@ -4,6 +4,8 @@ Softmax. They compute through `lamina.activations`, the one implementation of ea
 
 from __future__ import annotations
 
+import warnings
+
 from lamina import activations
 from lamina.engine import errors
 from lamina.engine.layer import Layer
@@ -82,6 +84,9 @@ class LeakyReLU(Layer):
     def __init__(self, negative_slope=0.3, **kwargs):
         if "alpha" in kwargs:  # Keras 2's name for the slope
             negative_slope = kwargs.pop("alpha")
+            warnings.warn(
+                "Argument `alpha` is deprecated. Use `negative_slope` instead.", stacklevel=2
+            )
         super().__init__(**kwargs)
         if negative_slope is None or negative_slope < 0:
             raise errors.value_error(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch.nn.functional as F
 
@@ -70,6 +72,8 @@ class Embedding(Layer):
         self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.mask_zero = bool(mask_zero)
         self.input_length = input_length
+        if input_length is not None:  # Keras 3 ignores it; lamina still builds from it, below
+            warnings.warn("Argument `input_length` is deprecated. Just remove it.", stacklevel=2)
         self._initial_weights = weights
         self._ids_checked = False
         # Keras 2 built the model from input_length: a Sequential starting with this layer

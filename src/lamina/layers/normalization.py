@@ -11,6 +11,8 @@ and CUDA use torch's fused kernel, whose reductions are accurate.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 import torch.nn.functional as F
 
@@ -293,6 +295,13 @@ class LayerNormalization(Layer):
         gamma_constraint=None,
         **kwargs,
     ):
+        if rms_scaling:  # Keras 3's words: lamina computes it as Keras does, variance and all
+            warnings.warn(
+                "You passed `rms_scaling=True`, which is deprecated. This argument incorrectly "
+                "scales the input by the variance, not the root mean square. To correctly use "
+                "RMS Normalization, please use `keras.layers.RMSNormalization` instead.",
+                stacklevel=2,
+            )
         super().__init__(**kwargs)
         self.axis = [int(a) for a in axis] if isinstance(axis, (list, tuple)) else int(axis)
         self.epsilon = float(epsilon)

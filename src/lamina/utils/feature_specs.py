@@ -101,8 +101,8 @@ def _with_learned_state(preprocessor):
     if not preprocessor.adapted:
         return preprocessor
     config = preprocessor.get_config()
-    config["mean"] = backend.as_numpy(preprocessor.mean).tolist()
-    config["variance"] = backend.as_numpy(preprocessor.variance).tolist()
+    config["mean"] = backend.as_numpy(preprocessor.adapt_mean).tolist()
+    config["variance"] = backend.as_numpy(preprocessor.adapt_variance).tolist()
     return Normalization.from_config(config)
 
 

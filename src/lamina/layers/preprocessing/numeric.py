@@ -79,7 +79,9 @@ class Normalization(Layer):
         **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
     Input shape: any. Output shape: the same.
-    Weights (adapted layers): mean, variance and count (always 0), as Keras lists them.
+    Weights (adapted layers): `adapt_mean`, `adapt_variance` (shape: the kept axes' sizes) and
+    `count` (always 0), as Keras lists them; `layer.mean` and `layer.variance` are the statistics
+    in the inputs' broadcast shape, e.g. `(1, 1, 1, C)` for images with axis=-1.
 
     Example:
         >>> Normalization(mean=2.0, variance=4.0)(torch.tensor([[0.0], [4.0]])).tolist()
@@ -132,16 +134,45 @@ class Normalization(Layer):
         )
         stat_shape = tuple(input_shape[a] for a in self._keep_axes)
         if self.input_mean is None:
-            self.add_weight(name="mean", shape=stat_shape, initializer="zeros", trainable=False)
-            self.add_weight(name="variance", shape=stat_shape, initializer="ones", trainable=False)
+            # Keras's names: the variables are `adapt_mean` / `adapt_variance` (paths `.../mean`,
+            # `.../variance`), and `mean` / `variance` their views in the broadcast shape.
+            self._keras_weight_paths = {"adapt_mean": "mean", "adapt_variance": "variance"}
+            self.add_weight(
+                name="adapt_mean", shape=stat_shape, initializer="zeros", trainable=False
+            )
+            self.add_weight(
+                name="adapt_variance", shape=stat_shape, initializer="ones", trainable=False
+            )
             # Keras keeps `count` (int32, never updated) for old saved files: the same here, so
             # get_weights() / set_weights() line up with Keras's.
             self.add_weight(
                 name="count", shape=(), initializer="zeros", trainable=False, dtype="int32"
             )
         else:
-            self.register_buffer("mean", self._fixed(self.input_mean, stat_shape))
-            self.register_buffer("variance", self._fixed(self.input_variance, stat_shape))
+            # Not weights (Keras has none here): rebuilt from the config, so not saved either.
+            for name, value in (("mean", self.input_mean), ("variance", self.input_variance)):
+                fixed = self._fixed(value, stat_shape).reshape(self._broadcast_shape)
+                self.register_buffer(f"fixed_{name}", fixed, persistent=False)
+
+    @property
+    def mean(self) -> torch.Tensor | None:
+        """The mean in the inputs' broadcast shape (`(1, 1, 1, C)` for images and axis=-1), as
+        Keras's `layer.mean`; None before the layer is built."""
+        return self._statistic("mean")
+
+    @property
+    def variance(self) -> torch.Tensor | None:
+        """The variance in the inputs' broadcast shape, as Keras's `layer.variance`; None before
+        the layer is built."""
+        return self._statistic("variance")
+
+    def _statistic(self, name):
+        if not self.built:
+            return None
+        if self.input_mean is not None:
+            return getattr(self, f"fixed_{name}")
+        # A view: it follows adapt(), set_weights() and loading without a finalize step.
+        return getattr(self, f"adapt_{name}").reshape(self._broadcast_shape)
 
     def _fixed(self, value, stat_shape):
         """A user's scalar or array, aligned to the kept axes from the right, as Keras does."""
@@ -149,8 +180,8 @@ class Normalization(Layer):
 
     def call(self, inputs):
         x = inputs if inputs.is_floating_point() else inputs.to(self._dtype)
-        mean = self.mean.reshape(self._broadcast_shape).to(x.dtype)
-        std = self.variance.reshape(self._broadcast_shape).to(x.dtype).sqrt().clamp_min(_EPSILON)
+        mean = self.mean.to(x.dtype)
+        std = self.variance.to(x.dtype).sqrt().clamp_min(_EPSILON)
         if self.invert:
             return mean + x * std
         return (x - mean) / std
@@ -193,8 +224,8 @@ class Normalization(Layer):
         if mean is None:
             raise errors.value_error(self, "some data to adapt to", "an empty dataset")
         with torch.no_grad():
-            self.mean.copy_(mean.reshape(self.mean.shape).to(self.mean.dtype))
-            self.variance.copy_((m2 / count).reshape(self.variance.shape).to(self.variance.dtype))
+            for weight, value in ((self.adapt_mean, mean), (self.adapt_variance, m2 / count)):
+                weight.copy_(value.reshape(weight.shape).to(weight.dtype))
         self.adapted = True
 
     def get_config(self):

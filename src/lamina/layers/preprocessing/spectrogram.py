@@ -5,6 +5,7 @@ decibels)."""
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import torch
@@ -213,6 +214,12 @@ class STFTSpectrogram(Layer):
             )
         if fft_length is not None and fft_length < frame_length:
             raise errors.value_error(self, "fft_length >= frame_length", f"{fft_length}")
+        if fft_length is not None and fft_length & (fft_length - 1):
+            warnings.warn(
+                "`fft_length` is recommended to be a power of two. "
+                f"Received fft_length={fft_length}",
+                stacklevel=2,
+            )
         if mode not in _STFT_MODES:
             raise errors.value_error(self, f"mode in {_STFT_MODES}", f"{mode!r}")
         if scaling not in ("density", "spectrum", None):
