@@ -23,6 +23,12 @@ def call_with_element(fn, element):
     return fn(element)
 
 
+def predicate_holds(predicate, element) -> bool:
+    """`predicate(element)` as a Python bool (a predicate may return a 0-d tensor)."""
+    keep = call_with_element(predicate, element)
+    return bool(keep.item() if isinstance(keep, torch.Tensor) else keep)
+
+
 class Map(Node):
     def __init__(self, upstream: Node, fn, num_parallel_calls=None, vectorize=True):
         self.upstream = upstream
@@ -62,8 +68,7 @@ class Filter(Node):
 
     def iterate(self):
         for element in self.upstream.iterate():
-            keep = call_with_element(self.predicate, element)
-            if bool(keep.item() if isinstance(keep, torch.Tensor) else keep):
+            if predicate_holds(self.predicate, element):
                 yield element
 
 
@@ -359,8 +364,7 @@ class TakeWhile(Node):
 
     def iterate(self):
         for element in self.upstream.iterate():
-            keep = call_with_element(self.predicate, element)
-            if not bool(keep.item() if isinstance(keep, torch.Tensor) else keep):
+            if not predicate_holds(self.predicate, element):
                 return
             yield element
 

@@ -46,7 +46,7 @@ def quantize(layer, mode: str, config, kernel_axes=None) -> None:
         values["kernel_scale"] = scale.squeeze(0)
         if kernel_axes is not None:
             _, kernel_spec, output_spec = _specs(layer)
-            values["kernel_scale"] = _to_output_layout(scale, kernel_spec, output_spec)
+            values["kernel_scale"] = _relayout(scale, kernel_spec, output_spec)
     else:
         rows = math.prod(kernel.shape[i] for i in reduced)
         flat = kernel.reshape(rows, -1)  # Keras's plain reshape, whatever the axes' order
@@ -152,18 +152,18 @@ def einsum_call(layer, inputs: torch.Tensor) -> torch.Tensor:
         if quantizer is None:
             return torch.einsum(equation, x, float_kernel)
         quantized, inputs_scale = quantizer(x, axis=_reduced(specs[0], specs[2]))
-        inputs_scale = _to_output_layout(inputs_scale, specs[0], specs[2])
+        inputs_scale = _relayout(inputs_scale, specs[0], specs[2])
         outputs = torch.einsum(equation, quantized.to(compute), float_kernel) / inputs_scale
         return mq.straight_through(outputs, lambda: torch.einsum(equation, x, float_kernel), x)
 
     def dequantized():  # the kernel as floats: weights-only forward, and every gradient
-        return layer.kernel.to(compute) / _from_output_layout(kernel_scale, *specs[1:])
+        return layer.kernel.to(compute) / _relayout(kernel_scale, specs[2], specs[1])
 
     quantizer = layer.inputs_quantizer
     if quantizer is None:
         return torch.einsum(equation, x, dequantized())
     quantized, inputs_scale = quantizer(x, axis=_reduced(specs[0], specs[2]))
-    inputs_scale = _to_output_layout(inputs_scale, specs[0], specs[2])
+    inputs_scale = _relayout(inputs_scale, specs[0], specs[2])
     product = _int_or_float(
         quantized,
         layer.kernel,
@@ -220,24 +220,16 @@ def _output_layout_shape(layer) -> tuple[int, ...]:
     return tuple(sizes.get(label, 1) for label in output)
 
 
-def _to_output_layout(scale: torch.Tensor, spec: str, output: str) -> torch.Tensor:
-    """A scale with `spec`'s axes (size 1 on the contracted ones) -> the output's axes."""
-    kept = [label for label in spec if label in output]
-    squeezed = scale.reshape([scale.shape[i] for i, label in enumerate(spec) if label in output])
-    ordered = [label for label in output if label in kept]
+def _relayout(scale: torch.Tensor, source: str, target: str) -> torch.Tensor:
+    """A scale laid out on einsum axes `source` (size 1 on those `target` lacks) -> the same
+    values on axes `target` (size 1 on those `source` lacks): kernel or input side to output
+    side, or back."""
+    kept = [label for label in source if label in target]
+    squeezed = scale.reshape([scale.shape[i] for i, label in enumerate(source) if label in target])
+    ordered = [label for label in target if label in source]
     moved = squeezed.permute([kept.index(label) for label in ordered])
     sizes = dict(zip(ordered, moved.shape, strict=True))
-    return moved.reshape([sizes.get(label, 1) for label in output])
-
-
-def _from_output_layout(scale: torch.Tensor, spec: str, output: str) -> torch.Tensor:
-    """The reverse: a scale in the output's layout -> `spec`'s axes (1 on the contracted)."""
-    ordered = [label for label in output if label in spec]
-    squeezed = scale.reshape([scale.shape[i] for i, label in enumerate(output) if label in spec])
-    kept = [label for label in spec if label in output]
-    moved = squeezed.permute([ordered.index(label) for label in kept])
-    sizes = dict(zip(kept, moved.shape, strict=True))
-    return moved.reshape([sizes.get(label, 1) for label in spec])
+    return moved.reshape([sizes.get(label, 1) for label in target])
 
 
 def build_quantized(layer, kernel_axes=None) -> None:
