@@ -62,6 +62,11 @@ def _in_name_scope(layer, call):
     return scoped
 
 
+def _defining_class(cls: type, attribute: str) -> type:
+    """The class in `cls`'s MRO whose own body defines `attribute`."""
+    return next(klass for klass in cls.__mro__ if attribute in vars(klass))
+
+
 def _callers() -> list:
     """The layers whose calls are running on this thread, outermost first."""
     return scopes.thread_stack("layer_callers")
@@ -1256,9 +1261,13 @@ class Layer(nn.Module):
 
         config = model_quantization.resolve_config(mode, config)
         model_quantization.check_layer(self, config.mode)
-        self._quantize_weights(config.mode, config, type_check)
+        if type_check and _defining_class(type(self), "_quantize_weights") is not type(self):
+            # Refused, as Keras does: a subclass of a quantizable layer may have a call that
+            # does not read the integer variables. Only the class that quantizes itself passes.
+            Layer._quantize_weights(self, config.mode, config)
+        self._quantize_weights(config.mode, config)
 
-    def _quantize_weights(self, mode, config, type_check) -> None:
+    def _quantize_weights(self, mode, config) -> None:
         """The layer's own quantization; layers that have one override this."""
         raise NotImplementedError(
             f"Layer {type(self).__name__} does not have a `quantize` method implemented."

@@ -223,10 +223,7 @@ class EinsumDense(Layer):
         if self.quantization_mode is not None:  # loaded quantized: the file fills the variables
             quantized_dense.build_quantized(self, self._contracted_axes)
 
-    def _quantize_weights(self, mode, config, type_check):
-        if type_check and type(self) is not EinsumDense:
-            # Refused, as Keras does: a subclass's call may not read the integer variables.
-            super()._quantize_weights(mode, config, type_check)
+    def _quantize_weights(self, mode, config):
         quantized_dense.quantize(self, mode, config, self._contracted_axes)
 
     def call(self, inputs):

@@ -96,10 +96,7 @@ class Embedding(Layer):
         if self.quantization_mode is not None:  # loaded quantized: the file fills the variables
             quantized_embedding.build_quantized(self)
 
-    def _quantize_weights(self, mode, config, type_check):
-        if type_check and type(self) is not Embedding:
-            # Refused, as Keras does: a subclass's call may not read the integer variables.
-            super()._quantize_weights(mode, config, type_check)
+    def _quantize_weights(self, mode, config):
         quantized_embedding.quantize(self, mode, config)
 
     def call(self, inputs):

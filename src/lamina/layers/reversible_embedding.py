@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 
 from lamina import backend
-from lamina.engine.layer import Layer
 from lamina.layers.embedding import Embedding
 from lamina.quantizers import quantized_embedding
 
@@ -71,10 +70,7 @@ class ReversibleEmbedding(Embedding):
             if self.quantization_mode is not None:  # loaded quantized: the file fills it
                 quantized_embedding.build_reverse_quantized(self)
 
-    def _quantize_weights(self, mode, config, type_check):
-        if type_check and type(self) is not ReversibleEmbedding:
-            # Refused, as Keras does: a subclass's call may not read the integer variables.
-            Layer._quantize_weights(self, mode, config, type_check)
+    def _quantize_weights(self, mode, config):
         quantized_embedding.quantize(self, mode, config)
         if not self.tie_weights:
             quantized_embedding.quantize_reverse(self, mode, config)
