@@ -120,7 +120,11 @@ class Batch(Node):
             chunk = list(itertools.islice(elements, self.batch_size))
             if not chunk or (len(chunk) < self.batch_size and self.drop_remainder):
                 return
-            yield stack_elements(chunk)
+            yield self._collate(chunk)
+
+    def _collate(self, chunk: list):
+        """One batch from a list of like elements."""
+        return stack_elements(chunk)
 
 
 class PaddedBatch(Batch):
@@ -133,14 +137,8 @@ class PaddedBatch(Batch):
         self.padding_values = padding_values
 
     def iterate(self):
+        # Never gathered by row plan: rows of different sizes are padded one batch at a time.
         return self._stack_batches(self.upstream.iterate())
-
-    def _stack_batches(self, elements):
-        while True:
-            chunk = list(itertools.islice(elements, self.batch_size))
-            if not chunk or (len(chunk) < self.batch_size and self.drop_remainder):
-                return
-            yield self._pad(chunk)
 
     def _per_leaf(self, value, element, name: str):
         """`value` given once for all components, or as a structure like the element's."""
@@ -156,7 +154,8 @@ class PaddedBatch(Batch):
                 f"{tree.map_structure(structure.leaf_shape, element)}; received {value!r}."
             ) from error
 
-    def _pad(self, chunk: list):
+    def _collate(self, chunk: list):
+        """One batch, each component padded to a common shape."""
         shapes = self._per_leaf(self.padded_shapes, chunk[0], "padded_shapes")
         values = self._per_leaf(self.padding_values, chunk[0], "padding_values")
         return tree.map_structure_up_to(
