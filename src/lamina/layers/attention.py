@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 
@@ -531,15 +532,14 @@ class MultiHeadAttention(Layer):
         """A subclass's `_compute_attention`, on Keras's (batch, T, heads, dim) layout. Extra
         arguments newer Keras passes go only to an override whose signature takes them (the
         override written for Keras 3.0 takes five)."""
-        parameters = inspect.signature(self._compute_attention).parameters
-        takes_all = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+        accepted = _newer_arguments_taken(type(self)._compute_attention)
         extra = {
             name: value
             for name, value in (
                 ("return_attention_scores", return_scores),
                 ("use_causal_mask", causal),
             )
-            if takes_all or name in parameters
+            if name in accepted
         }
         attended, scores = self._compute_attention(
             q.transpose(1, 2),
@@ -571,3 +571,14 @@ class MultiHeadAttention(Layer):
             "bias_constraint": constraints.serialize(self.bias_constraint),
             "seed": self.seed,
         }
+
+
+@functools.cache
+def _newer_arguments_taken(compute_attention) -> frozenset:
+    """Which of the arguments newer Keras passes `_compute_attention` an override takes (read
+    once per override, not on every call)."""
+    parameters = inspect.signature(compute_attention).parameters
+    newer = {"return_attention_scores", "use_causal_mask"}
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return frozenset(newer)
+    return frozenset(newer & set(parameters))
