@@ -13,12 +13,29 @@ import os
 
 import numpy as np
 
-from lamina.data import combine, fusion, sources, structure, transforms
+from lamina import tree
+from lamina.data import combine, fusion, grouping, sources, structure, transforms
 from lamina.data.sources import INFINITE, UNKNOWN
 from lamina.data.transforms import AUTOTUNE
 
 INFINITE_CARDINALITY = INFINITE
 UNKNOWN_CARDINALITY = UNKNOWN
+
+
+class Cardinality(int):
+    """A dataset's size: an int that, like the scalar tensor tf.data returns, has `.numpy()`, so
+    `ds.cardinality().numpy()` and `int(ds.cardinality())` both work.
+
+    Examples:
+        >>> Dataset.range(5).cardinality().numpy()
+        np.int64(5)
+
+    Args:
+        value: the number of elements, -1 (infinite) or -2 (unknown).
+    """
+
+    def numpy(self) -> np.int64:
+        return np.int64(self)
 
 
 class Dataset:
@@ -349,6 +366,156 @@ class Dataset:
         block_length = 1 if block_length is None else block_length
         return Dataset(combine.Interleave(self._node, map_func, cycle_length, block_length))
 
+    def window(self, size, shift=None, stride=1, drop_remainder=False, name=None) -> Dataset:
+        """Windows of `size` elements, each a Dataset (a structure of Datasets shaped like the
+        element, for tuple or dict elements), a new window every `shift` elements.
+
+        Examples:
+            >>> windows = Dataset.range(6).window(3, shift=2)
+            >>> [[int(x) for x in w] for w in windows]
+            [[0, 1, 2], [2, 3, 4], [4, 5]]
+            >>> [b.tolist() for b in windows.flat_map(lambda w: w.batch(3))]
+            [[0, 1, 2], [2, 3, 4], [4, 5]]
+
+        Args:
+            size: elements per window.
+            shift: how many elements each window starts after the one before (default `size`).
+            stride: the step between the elements a window takes (default 1: consecutive).
+            drop_remainder: drop windows at the end that hold fewer than `size` elements.
+            name: accepted for tf.data compatibility.
+        """
+        return Dataset(
+            grouping.Window(self._node, size, shift, stride, drop_remainder, wrap=Dataset)
+        )
+
+    def group_by_window(
+        self, key_func, reduce_func, window_size=None, window_size_func=None, name=None
+    ) -> Dataset:
+        """Group elements by `key_func`; each group of `window_size` elements (and at the end, each
+        group's rest, in key order) goes as a Dataset to `reduce_func`, whose elements follow.
+
+        Examples:
+            >>> ds = Dataset.range(10).group_by_window(
+            ...     key_func=lambda x: x % 2, reduce_func=lambda key, w: w.batch(3), window_size=3)
+            >>> [b.tolist() for b in ds]
+            [[0, 2, 4], [1, 3, 5], [6, 8], [7, 9]]
+
+        Args:
+            key_func: a function of an element returning its group, an int64 scalar.
+            reduce_func: a function of (key, window Dataset) returning a Dataset.
+            window_size: elements per group before it is reduced.
+            window_size_func: instead of `window_size`, a function of the key giving the size.
+            name: accepted for tf.data compatibility.
+        """
+        return Dataset(
+            grouping.GroupByWindow(
+                self._node, key_func, reduce_func, window_size, window_size_func, wrap=Dataset
+            )
+        )
+
+    def bucket_by_sequence_length(
+        self,
+        element_length_func,
+        bucket_boundaries,
+        bucket_batch_sizes,
+        padded_shapes=None,
+        padding_values=None,
+        pad_to_bucket_boundary=False,
+        no_padding=False,
+        drop_remainder=False,
+        name=None,
+    ) -> Dataset:
+        """Batch elements of similar length together, so padding stays small: an element of length
+        `n` goes to bucket `i` where `bucket_boundaries[i-1] <= n < bucket_boundaries[i]`, and
+        each bucket is padded-batched by its own `bucket_batch_sizes[i]`.
+
+        Examples:
+            >>> rows = Dataset.from_tensor_slices(np.array([1, 5, 2, 6, 1, 7]))
+            >>> rows = rows.map(lambda n: np.ones(int(n)))
+            >>> ds = rows.bucket_by_sequence_length(lambda x: x.shape[0], [4], [2, 2])
+            >>> [tuple(b.shape) for b in ds]
+            [(2, 2), (2, 6), (1, 1), (1, 7)]
+
+        Args:
+            element_length_func: a function of an element returning its length (an int).
+            bucket_boundaries: increasing upper length bounds (exclusive) of the buckets.
+            bucket_batch_sizes: one batch size per bucket, `len(bucket_boundaries) + 1` of them.
+            padded_shapes: as in `padded_batch`.
+            padding_values: as in `padded_batch`.
+            pad_to_bucket_boundary: pad to the bucket's boundary minus 1 rather than to the
+                longest element in the batch (every element must then be shorter than the last
+                boundary). Without `padded_shapes`, the first axis of each component is the one
+                padded so.
+            no_padding: batch with `batch` (elements of equal shape) instead of padding.
+            drop_remainder: drop each bucket's last batch if it is smaller than its size.
+            name: accepted for tf.data compatibility.
+        """
+        boundaries = [int(b) for b in bucket_boundaries]
+        if boundaries != sorted(set(boundaries)):
+            raise ValueError(
+                "Dataset.bucket_by_sequence_length expects bucket_boundaries to increase "
+                f"strictly; received {list(bucket_boundaries)}."
+            )
+        sizes = [int(s) for s in bucket_batch_sizes]
+        if len(sizes) != len(boundaries) + 1:
+            raise ValueError(
+                "Dataset.bucket_by_sequence_length expects len(bucket_batch_sizes) == "
+                f"len(bucket_boundaries) + 1 (one per bucket); received {len(sizes)} sizes for "
+                f"{len(boundaries)} boundaries."
+            )
+
+        def bucket_of(*element):
+            length = int(element_length_func(*element))
+            if pad_to_bucket_boundary and length >= boundaries[-1]:
+                raise ValueError(
+                    "Dataset.bucket_by_sequence_length with pad_to_bucket_boundary=True expects "
+                    f"every element shorter than the last boundary {boundaries[-1]}; received "
+                    f"one of length {length}. Hint: add a larger boundary."
+                )
+            return int(np.searchsorted(boundaries, length, side="right"))
+
+        def batch_bucket(bucket, window):
+            size = sizes[int(bucket)]
+            if no_padding:
+                return window.batch(size, drop_remainder=drop_remainder)
+            shapes = padded_shapes
+            if pad_to_bucket_boundary:
+                fill = boundaries[int(bucket)] - 1
+                shapes = _to_boundary(padded_shapes, window, fill)
+            return window.padded_batch(size, shapes, padding_values, drop_remainder)
+
+        return self.group_by_window(
+            bucket_of, batch_bucket, window_size_func=lambda bucket: sizes[int(bucket)]
+        )
+
+    def scan(self, initial_state, scan_func, name=None) -> Dataset:
+        """Carry a state through the elements: `state, out = scan_func(state, element)`, yielding
+        each `out`.
+
+        Examples:
+            >>> running = Dataset.range(1, 5).scan(0, lambda total, x: (total + x, total + x))
+            >>> [int(x) for x in running]
+            [1, 3, 6, 10]
+
+        Args:
+            initial_state: the state before the first element (a tensor, number or structure).
+            scan_func: a function of (state, element) returning (new state, output element).
+            name: accepted for tf.data compatibility.
+        """
+        return Dataset(grouping.Scan(self._node, initial_state, scan_func))
+
+    def unique(self, name=None) -> Dataset:
+        """Each distinct element once, in order of first appearance (integer or string scalars).
+
+        Examples:
+            >>> [int(x) for x in Dataset.from_tensor_slices(np.array([2, 1, 2, 3, 1])).unique()]
+            [2, 1, 3]
+
+        Args:
+            name: accepted for tf.data compatibility.
+        """
+        return Dataset(grouping.Unique(self._node))
+
     def cache(self, filename="", name=None) -> Dataset:
         """Keep the elements in memory after the first complete pass.
 
@@ -470,9 +637,10 @@ class Dataset:
         for element in self:
             yield structure.to_numpy(element)
 
-    def cardinality(self) -> int:
-        """The number of elements, `INFINITE_CARDINALITY` (-1) or `UNKNOWN_CARDINALITY` (-2)."""
-        return self._node.cardinality()
+    def cardinality(self) -> Cardinality:
+        """The number of elements, `INFINITE_CARDINALITY` (-1) or `UNKNOWN_CARDINALITY` (-2): an
+        int that also answers tf.data's `.numpy()`."""
+        return Cardinality(self._node.cardinality())
 
     def __len__(self) -> int:
         count = self.cardinality()
@@ -493,6 +661,24 @@ class Dataset:
         count = self.cardinality()
         size = {INFINITE: "infinite", UNKNOWN: "unknown"}.get(count, str(count))
         return f"<Dataset cardinality={size} ({type(self._node).__name__})>"
+
+
+def _to_boundary(padded_shapes, window: Dataset, fill: int):
+    """`padded_shapes` with each None axis set to `fill`; without them, the first axis of every
+    component of rank >= 1 (the sequence axis) padded to `fill` and the rest to the longest."""
+    if padded_shapes is not None:
+        return tree.map_shape_structure(
+            lambda shape: [fill if n is None or n == -1 else n for n in shape], padded_shapes
+        )
+    first = next(iter(window))
+    return tree.map_structure(
+        lambda leaf: (
+            [fill] + [None] * (len(structure.leaf_shape(leaf)) - 1)
+            if structure.leaf_shape(leaf)
+            else []
+        ),
+        first,
+    )
 
 
 def _nodes(datasets, method: str) -> list:
