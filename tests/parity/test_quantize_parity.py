@@ -232,3 +232,75 @@ def test_quantized_reversible_embedding_file_moves_both_ways(tmp_path):
     back = lamina.models.load_model(tmp_path / "theirs.keras")
     np.testing.assert_array_equal(back.predict(ids, verbose=0), want)
     assert [w.shape for w in back.get_weights()] == [w.shape for w in model.get_weights()]
+
+
+def _attention_model(lib, **options):
+    inputs = lib.Input((5, 8))
+    attended = lib.layers.MultiHeadAttention(name="attention", **options)(inputs, inputs)
+    return lib.Model(inputs, lib.layers.Dense(3, name="head")(attended))
+
+
+ATTENTION = [
+    {"num_heads": 2, "key_dim": 4},
+    {"num_heads": 3, "key_dim": 2, "value_dim": 5, "output_shape": 6, "use_bias": False},
+    {"num_heads": 2, "key_dim": 3, "use_gate": True},
+]
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    ("mode", "block_size", "options"),
+    [(mode, block_size, ATTENTION[0]) for mode, block_size in MODES]
+    + [("int8", None, options) for options in ATTENTION[1:]]
+    + [("int4", 4, options) for options in ATTENTION[1:]],
+    ids=["int8", "int4", "int4-per-channel", "int4-block4"]
+    + ["int8-no-bias", "int8-gated", "int4-block4-no-bias", "int4-block4-gated"],
+)
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Keras's notes on layers it skips
+def test_multi_head_attention_matches_keras(mode, block_size, options):
+    # Keras quantizes the EinsumDense sub-layers that hold the projections; lamina keeps the
+    # projections on the attention layer and quantizes them with the same arithmetic.
+    x = RNG.standard_normal((2, 5, 8)).astype("float32")
+    theirs, ours = _attention_model(keras, **options), _attention_model(lamina, **options)
+    ours.set_weights(theirs.get_weights())
+    their_config, our_config = _configs(mode, block_size)
+    theirs.quantize(mode, config=their_config)
+    ours.quantize(mode, config=our_config)
+    want = [np.asarray(w) for w in theirs.get_weights()]
+    got = ours.get_weights()
+    assert [(w.shape, w.dtype) for w in got] == [(w.shape, w.dtype) for w in want]
+    for mine, keras_one in zip(got, want, strict=True):
+        np.testing.assert_array_equal(mine, keras_one)
+    attention = ours.get_layer("attention")
+    assert [w.path for w in attention.weights] == [
+        w.path for w in theirs.get_layer("attention").weights
+    ]
+    want = np.asarray(theirs(x).detach().cpu())
+    np.testing.assert_array_equal(ours(torch.tensor(x)).detach().cpu().numpy(), want)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("mode", ["int8", "int4"])
+@pytest.mark.filterwarnings("ignore::UserWarning")  # Keras's notes on layers it skips
+def test_quantized_attention_files_move_both_ways(mode, tmp_path):
+    x = RNG.standard_normal((2, 5, 8)).astype("float32")
+    ours = _attention_model(lamina, num_heads=2, key_dim=4)
+    ours.quantize(mode)
+    want = ours.predict(x, verbose=0)
+    ours.save_weights(tmp_path / "ours.weights.h5")
+    theirs = _attention_model(keras, num_heads=2, key_dim=4)
+    theirs.quantize(mode)
+    theirs.load_weights(tmp_path / "ours.weights.h5")
+    np.testing.assert_array_equal(np.asarray(theirs.predict(x, verbose=0)), want)
+    theirs.save_weights(tmp_path / "theirs.weights.h5")
+    back = _attention_model(lamina, num_heads=2, key_dim=4)
+    back.quantize(mode)
+    back.load_weights(tmp_path / "theirs.weights.h5")
+    np.testing.assert_array_equal(back.predict(x, verbose=0), want)
+    # Keras cannot reload a `.keras` file of its own quantized attention (its config keeps the
+    # float policy, so the sub-layers expect float kernels); lamina files the quantized policy
+    # and reloads its own.
+    ours.save(tmp_path / "ours.keras")
+    reloaded = lamina.models.load_model(tmp_path / "ours.keras")
+    assert reloaded.get_layer("attention").quantization_mode == mode
+    np.testing.assert_array_equal(reloaded.predict(x, verbose=0), want)

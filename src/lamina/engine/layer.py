@@ -1242,7 +1242,8 @@ class Layer(nn.Module):
 
     def quantize(self, mode=None, type_check=True, config=None) -> None:
         """Quantize the layer's weights (Keras's `Layer.quantize`): Dense, EinsumDense,
-        Embedding and ReversibleEmbedding know how; other layers raise NotImplementedError.
+        Embedding, ReversibleEmbedding and MultiHeadAttention know how; other layers raise
+        NotImplementedError.
 
         Args:
             mode: "int8" or "int4"; optional when `config` names it.

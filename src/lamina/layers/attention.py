@@ -13,6 +13,7 @@ from lamina import backend, constraints, initializers, regularizers
 from lamina.engine import errors, naming
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
+from lamina.quantizers import quantized_attention
 
 # Keras subtracts this from the scores of masked keys (float32), rather than using -inf.
 _MASKED_SCORE = 1e9
@@ -220,15 +221,16 @@ class MultiHeadAttention(Layer):
     supports_masking = True
     # Keras holds each projection in an EinsumDense sub-layer; its weights file says so. The
     # gate's has no public property in Keras, so its file key keeps the attribute's underscore.
+    # A quantized projection's kernel becomes the sub-layer's `kernel`, `kernel_scale`, ....
     _keras_weight_groups = {
         f"{prefix}_{kind}": f"{'_' if prefix == 'gate' else ''}{prefix}_dense"
         for prefix in ("query", "key", "gate", "value", "output")
-        for kind in ("kernel", "bias")
+        for kind in ("kernel", "bias", "kernel_scale", "kernel_zero", "g_idx")
     }
     _keras_weight_paths = {
         f"{prefix}_{kind}": f"{'attention_output' if prefix == 'output' else prefix}/{kind}"
         for prefix in ("query", "key", "gate", "value", "output")
-        for kind in ("kernel", "bias")
+        for kind in ("kernel", "bias", "kernel_scale", "kernel_zero", "g_idx")
     }
 
     def __init__(
@@ -278,6 +280,7 @@ class MultiHeadAttention(Layer):
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
         self.seed = seed
+        self.quantization_config = None  # set by quantize()
 
     def _projection(self, prefix, kernel_shape, bias_shape):
         self.add_weight(
@@ -312,6 +315,18 @@ class MultiHeadAttention(Layer):
         self._projection("output", (heads, self.value_dim, output_dim), (output_dim,))
         # Keras builds Softmax and Dropout helper layers here; lamina fuses both into the kernel.
         naming.take_names_of("Softmax", "Dropout")
+        if self.quantization_mode is not None:  # loaded quantized: the file fills the variables
+            quantized_attention.build_quantized(self)
+
+    def _quantize_weights(self, mode, config):
+        # Keras quantizes the EinsumDense sub-layers holding the projections: so are these.
+        quantized_attention.quantize(self, mode, config)
+
+    def _own_weights(self):
+        entries = super()._own_weights()
+        if self._is_quantized:  # listed by projection, as Keras's quantized sub-layers are
+            return quantized_attention.keras_order(self, entries)
+        return entries
 
     def _check_axes(self, rank: int) -> None:
         every_inner_axis = tuple(range(1, rank - 1))
@@ -351,6 +366,8 @@ class MultiHeadAttention(Layer):
 
     def _project(self, x, prefix):
         """(batch, T, dim) -> (batch, heads, T, head_dim) with one matrix product."""
+        if self._is_quantized:
+            return quantized_attention.project(self, prefix, x).transpose(1, 2)
         kernel = getattr(self, f"{prefix}_kernel")
         bias = getattr(self, f"{prefix}_bias")
         dim, heads, head_dim = kernel.shape
@@ -419,12 +436,15 @@ class MultiHeadAttention(Layer):
             )
         if gate is not None:
             attended = attended * gate
-        heads, value_dim, output_dim = self.output_kernel.shape
-        output = F.linear(
-            attended.transpose(1, 2).flatten(2),
-            self.output_kernel.reshape(heads * value_dim, output_dim).T,
-            self.output_bias,
-        )
+        if self._is_quantized:
+            output = quantized_attention.project(self, "output", attended.transpose(1, 2))
+        else:
+            heads, value_dim, output_dim = self.output_kernel.shape
+            output = F.linear(
+                attended.transpose(1, 2).flatten(2),
+                self.output_kernel.reshape(heads * value_dim, output_dim).T,
+                self.output_bias,
+            )
         output = output.unflatten(1, inner_shape)
         return (output, scores) if return_attention_scores else output
 

@@ -2,8 +2,8 @@
 
 These functions and objects compute quantized tensors, scales and zero points, and the configs
 describe a quantization; `Model.quantize()` / `Layer.quantize()` apply "int8" and "int4" to
-Dense, EinsumDense, Embedding and ReversibleEmbedding (`model_quantization`, `quantized_dense`,
-`quantized_embedding`).
+Dense, EinsumDense, Embedding, ReversibleEmbedding and MultiHeadAttention's projections
+(`model_quantization`, `quantized_dense`, `quantized_embedding`, `quantized_attention`).
 """
 
 from __future__ import annotations

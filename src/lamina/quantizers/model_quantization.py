@@ -3,9 +3,10 @@
 Keras's rules: the mode and config resolve to one `QuantizationConfig` ("int8" ->
 `Int8QuantizationConfig()`, "int4" -> `Int4QuantizationConfig()` with groups of 128 rows); a
 layer is quantized once, after it is built; a model quantizes each leaf layer that `filters`
-selects and that knows how (Dense, EinsumDense, Embedding, ReversibleEmbedding), and skips the
-others. The float kernel is replaced by non-trainable integer variables with Keras's names,
-shapes and order, so a quantized model's weights and files move between lamina and Keras.
+selects and that knows how (Dense, EinsumDense, Embedding, ReversibleEmbedding,
+MultiHeadAttention), and skips the others. The float kernel is replaced by non-trainable
+integer variables with Keras's names, shapes and order, so a quantized model's weights and
+files move between lamina and Keras.
 """
 
 from __future__ import annotations

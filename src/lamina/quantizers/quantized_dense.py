@@ -26,7 +26,8 @@ from lamina.quantizers.functions import (
 from lamina.quantizers.int_ops import int8_einsum, int8_matmul
 from lamina.quantizers.quantization_config import QuantizationConfig
 
-_FILE_ORDER = {
+# The order of a quantized kernel's variables in Keras's weights files.
+FILE_ORDER = {
     "int8": ["kernel", "bias", "kernel_scale"],
     "int4": ["kernel", "bias", "kernel_scale", "kernel_zero", "g_idx"],
 }
@@ -36,6 +37,13 @@ def quantize(layer, mode: str, config, kernel_axes=None) -> None:
     """Replace the float kernel of a built Dense (`kernel_axes` None) or EinsumDense (the
     kernel's contracted axes) by the quantized variables, computed from it."""
     kernel = _keras_kernel(layer)
+    values = quantized_values(layer, mode, config, kernel, kernel_axes)
+    mq.drop_weight(layer, "kernel")
+    build(layer, mode, tuple(kernel.shape), config, kernel_axes, values)
+
+
+def quantized_values(layer, mode: str, config, kernel: torch.Tensor, kernel_axes=None) -> dict:
+    """The quantized variables' values for a float `kernel` in Keras's layout, by name."""
     reduced = (0,) if kernel_axes is None else tuple(kernel_axes)
     values = {}
     if mode == "int8":
@@ -63,14 +71,20 @@ def quantize(layer, mode: str, config, kernel_axes=None) -> None:
                 abs_max_quantize_grouped_with_zero_point(flat, block_size, to_numpy=True)
             )
         values["kernel"] = pack_int4(quantized, axis=-1)[0]
-    mq.drop_weight(layer, "kernel")
-    build(layer, mode, tuple(kernel.shape), config, kernel_axes, values)
+    return values
 
 
 def build(layer, mode: str, kernel_shape, config, kernel_axes=None, values=None) -> None:
     """Create the quantized variables (zeros, or `values`) for a kernel of Keras's
-    `kernel_shape`: `quantize` calls it, and so does `build` of a layer loaded with a quantized
-    dtype policy, whose file then fills them."""
+    `kernel_shape` and set the layer's policy: `quantize` calls it, and so does `build` of a
+    layer loaded with a quantized dtype policy, whose file then fills them."""
+    make_variables(layer, mode, kernel_shape, config, kernel_axes, values)
+    mq.finish(layer, mode, config, FILE_ORDER[mode])
+
+
+def make_variables(layer, mode: str, kernel_shape, config, kernel_axes=None, values=None) -> None:
+    """The quantized variables alone, in Keras's order, and what the forward needs to read
+    them (the kernel's shape and axes, the activation quantizer, int4's grouping)."""
     values = values or {}
     layer._kernel_shape = tuple(kernel_shape)
     layer._kernel_axes = None if kernel_axes is None else tuple(kernel_axes)
@@ -102,7 +116,6 @@ def build(layer, mode: str, kernel_shape, config, kernel_axes=None, values=None)
             mq.add_frozen(layer, "kernel_zero", scale_shape, "int8", values.get("kernel_zero"))
             groups = torch.div(torch.arange(rows), block_size, rounding_mode="floor")
             mq.add_frozen(layer, "g_idx", (rows,), "float32", groups)
-    mq.finish(layer, mode, config, _FILE_ORDER[mode])
 
 
 def _keras_kernel(layer) -> torch.Tensor:

@@ -1,0 +1,117 @@
+"""MultiHeadAttention, quantized: each projection as Keras quantizes it.
+
+Keras's MultiHeadAttention holds its projections in EinsumDense sub-layers (`query_dense`,
+..., `output_dense`), and `Model.quantize()` quantizes those. lamina's attention keeps the
+projection kernels as its own weights (one matrix product each), so a `Projection` presents
+one of them to the quantized EinsumDense code (quantized_dense.py) under the equation Keras
+gives that sub-layer: the same integer variables, scales and arithmetic, stored on the
+attention layer as `query_kernel`, `query_kernel_scale`, ...
+"""
+
+from __future__ import annotations
+
+import torch
+
+from lamina.quantizers import model_quantization as mq
+from lamina.quantizers import quantized_dense
+
+# Keras's equations for 3-d inputs (lamina's attention flattens any inner axes to one) and the
+# kernel axes each contracts.
+_EQUATIONS = {
+    "query": ("abc,cde->abde", (0,)),
+    "key": ("abc,cde->abde", (0,)),
+    "gate": ("abc,cde->abde", (0,)),
+    "value": ("abc,cde->abde", (0,)),
+    "output": ("abcd,cde->abe", (0, 1)),
+}
+# The variables a quantized kernel becomes (quantized_dense.make_variables names them).
+_KERNEL_VARIABLES = ("kernel", "kernel_scale", "kernel_zero", "g_idx")
+# What a projection reads from its attention layer as its own.
+_SHARED = ("dtype_policy", "variable_dtype", "_compute_torch_dtype", "quantization_mode")
+
+
+class Projection:
+    """One projection of an attention layer, seen as the EinsumDense Keras makes of it.
+
+    The quantized EinsumDense code reads and creates `kernel`, `kernel_scale`, ...: here those
+    are the attention layer's `<prefix>_kernel`, `<prefix>_kernel_scale`, .... What the forward
+    needs besides (the kernel's shape, the activation quantizer) is kept on the projection.
+    """
+
+    input_spec = None  # the equations spell out every axis
+
+    def __init__(self, attention, prefix: str):
+        self.attention = attention
+        self.prefix = prefix
+        self.equation, self.kernel_axes = _EQUATIONS[prefix]
+
+    def __getattr__(self, name):
+        # Called only for names the projection lacks: its variables and the layer's policy.
+        attention = self.__dict__.get("attention")
+        if attention is not None and name in _KERNEL_VARIABLES:
+            return getattr(attention, f"{self.prefix}_{name}")
+        if attention is not None and name in _SHARED:
+            return getattr(attention, name)
+        raise AttributeError(name)
+
+    def add_weight(self, name, **kwargs):
+        return self.attention.add_weight(name=f"{self.prefix}_{name}", **kwargs)
+
+
+def projections(attention) -> list[str]:
+    """The prefixes of the attention layer's projections, in Keras's sub-layer order."""
+    names = {spec.name for spec in attention._weight_specs}
+    return [p for p in _EQUATIONS if f"{p}_kernel" in names or f"{p}_kernel_scale" in names]
+
+
+def quantize(attention, mode: str, config) -> None:
+    """Quantize every projection kernel of a built attention layer."""
+    _swap(attention, mode, config, with_values=True)
+
+
+def build_quantized(attention) -> None:
+    """In `build` of an attention layer loaded with a quantized policy: the quantized
+    variables, zeros until the weights file fills them."""
+    _swap(attention, attention.quantization_mode, attention.quantization_config, with_values=False)
+
+
+def _swap(attention, mode: str, config, with_values: bool) -> None:
+    found = {}
+    for prefix in projections(attention):
+        projection = Projection(attention, prefix)
+        kernel = getattr(attention, f"{prefix}_kernel").detach()  # already in Keras's layout
+        values = None
+        if with_values:
+            values = quantized_dense.quantized_values(
+                projection, mode, config, kernel, projection.kernel_axes
+            )
+        mq.drop_weight(attention, f"{prefix}_kernel")
+        projection.__dict__["_quantized_device"] = attention.__dict__.get("_quantized_device")
+        quantized_dense.make_variables(
+            projection, mode, tuple(kernel.shape), config, projection.kernel_axes, values
+        )
+        found[prefix] = projection
+    attention.__dict__["_projections"] = found
+    order = [f"{p}_{name}" for p in found for name in quantized_dense.FILE_ORDER[mode]]
+    mq.finish(attention, mode, config, order)
+
+
+def project(attention, prefix: str, x: torch.Tensor) -> torch.Tensor:
+    """`einsum(equation, x, kernel) + bias` of one quantized projection."""
+    projection = attention.__dict__["_projections"][prefix]
+    outputs = quantized_dense.einsum_call(projection, x)
+    bias = getattr(attention, f"{prefix}_bias")
+    if bias is not None:
+        outputs = outputs + bias.to(outputs.dtype)
+    return outputs
+
+
+def keras_order(attention, entries: list) -> list:
+    """A quantized attention layer's weights grouped by projection, as Keras's sub-layers list
+    them (each projection's trainable bias, then its integer kernel and scales)."""
+    rank = {}
+    for index, prefix in enumerate(attention.__dict__["_projections"]):
+        for name in ("bias", *_KERNEL_VARIABLES):
+            rank[f"{prefix}_{name}"] = index
+    names = {id(getattr(attention, spec.name)): spec.name for spec in attention._weight_specs}
+    return sorted(entries, key=lambda entry: rank.get(names.get(id(entry.tensor)), len(rank)))
