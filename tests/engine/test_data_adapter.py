@@ -3,6 +3,7 @@
 host NumPy arrays (torch has no string tensors), so a model with a string `Input` trains,
 evaluates and predicts on raw text as Keras's does; strings anywhere else are still refused."""
 
+import random
 import warnings
 
 import numpy as np
@@ -104,6 +105,35 @@ def test_evaluate_steps_take_the_first_batches_as_keras(source):
     ours = _batch_starts(lamina, source, {}, evaluate=True)
     assert ours["test"] == [0, 4, 8] * 2
     assert ours == reference.keras_run(lambda m: _batch_starts(m, source, {}, evaluate=True))
+
+
+def _pydataset_train_order(m):
+    """The batches train_step sees over two epochs of fit(shuffle=True) on a PyDataset, with
+    Python's generator seeded once the model is built (Keras's first fit peeks a batch)."""
+    seen = {"train": []}
+
+    class Recorder(m.Model):
+        def train_step(self, data):
+            seen["train"].append(int(data[0][0, 0]) // 4)
+            return {"loss": torch.zeros(())}
+
+    inputs = m.Input((1,))
+    model = Recorder(inputs, m.layers.Dense(1)(inputs))
+    model.compile(optimizer="sgd", loss="mse")
+    batches = _sources(m)["pydataset"][0][0]
+    model.fit(batches, epochs=1, verbose=0)
+    random.seed(7)
+    seen["train"].clear()
+    model.fit(batches, epochs=2, verbose=0)
+    return seen["train"]
+
+
+@pytest.mark.parity
+def test_fit_shuffles_a_pydatasets_batch_order_each_epoch_as_keras():
+    ours = _pydataset_train_order(lamina)
+    assert [sorted(ours[:10]), sorted(ours[10:])] == [list(range(10))] * 2
+    assert ours[:10] != list(range(10)) and ours[:10] != ours[10:]
+    assert ours == reference.keras_run(_pydataset_train_order)
 
 
 def test_an_epoch_cut_short_by_the_data_warns_and_training_goes_on():

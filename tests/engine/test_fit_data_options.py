@@ -3,6 +3,7 @@ torch DataLoaders): class_weight, sample_weight, steps_per_epoch, validation_ste
 validation_freq, and custom losses and metrics as functions and classes. Sources that deliver the
 same batches train to bit-identical weights; weighting matches Keras."""
 
+import random
 import threading
 
 import keras
@@ -111,7 +112,12 @@ def test_class_weight_equals_the_matching_sample_weight(source):
         )
     else:
         model.fit(
-            SOURCES[source](X, Y), epochs=2, verbose=0, class_weight=CLASS_WEIGHT, **_steps(source)
+            SOURCES[source](X, Y),
+            epochs=2,
+            shuffle=False,
+            verbose=0,
+            class_weight=CLASS_WEIGHT,
+            **_steps(source),
         )
     _assert_same(_weights(model), expected)
 
@@ -120,7 +126,9 @@ def test_class_weight_equals_the_matching_sample_weight(source):
 def test_sample_weights_from_each_source(source):
     expected = _fit_arrays(sample_weight=SAMPLE_WEIGHT)
     model = _model()
-    model.fit(SOURCES[source](X, Y, SAMPLE_WEIGHT), epochs=2, verbose=0, **_steps(source))
+    model.fit(
+        SOURCES[source](X, Y, SAMPLE_WEIGHT), epochs=2, shuffle=False, verbose=0, **_steps(source)
+    )
     _assert_same(_weights(model), expected)
 
 
@@ -224,10 +232,11 @@ def test_pydataset_hooks_workers_and_errors():
     results = []
     for data in (single, pooled):
         model = _model()
+        random.seed(0)  # the batch order fit(shuffle=True) draws each epoch
         model.fit(data, epochs=3, verbose=0)
         results.append(_weights(model))
         assert (data.begun, data.ended) == (3, 3)
-    _assert_same(*results)  # workers load ahead, batches still arrive in index order
+    _assert_same(*results)  # workers load ahead, batches still arrive in the drawn order
     assert len(pooled.threads) >= 2
     with pytest.raises(RuntimeError, match="cannot read batch 2"):
         _model().fit(Batches(X, Y, fail_at=2, workers=2), epochs=1, verbose=0)

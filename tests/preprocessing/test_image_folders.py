@@ -73,6 +73,21 @@ def test_binary_labels_and_no_labels(tmp_path):
     assert tuple(next(iter(only_images)).shape) == (5, 4, 4, 3)
 
 
+@pytest.mark.parametrize(
+    "unlabelled", [{"labels": None}, {"label_mode": None}], ids=["labels=None", "label_mode=None"]
+)
+def test_unlabelled_folder_yields_images_only_and_says_so(tmp_path, capsys, unlabelled):
+    # Keras: labels=None forces label_mode=None (and back); the count names no classes.
+    root = tmp_path / "faces"
+    root.mkdir()
+    for i in range(3):
+        Image.fromarray(np.zeros((6, 6, 3), np.uint8)).save(root / f"{i}.png")
+    ds = image_dataset_from_directory(root, image_size=(4, 4), batch_size=8, **unlabelled)
+    assert capsys.readouterr().out == "Found 3 files.\n"
+    assert ds.class_names is None
+    assert tuple(next(iter(ds)).shape) == (3, 4, 4, 3)
+
+
 def test_validation_split_partitions_the_files(folders):
     train, validation = image_dataset_from_directory(
         folders, image_size=(4, 4), validation_split=0.2, subset="both", seed=7, verbose=False

@@ -194,3 +194,25 @@ def test_state_dict_unchanged_by_save(tmp_path):
     before = {k: v.clone() for k, v in model.state_dict().items()}
     model.save(tmp_path / "m.keras")
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+@pytest.mark.parametrize(
+    "filename, options, logged",
+    [
+        ("m.h5", {}, ["legacy HDF5"]),
+        ("m.keras", {}, []),
+        ("m.keras", {"save_format": "keras"}, ["save_format='keras' is deprecated"]),
+        ("m.h5", {"save_format": "h5"}, ["save_format='h5' is deprecated", "legacy HDF5"]),
+    ],
+    ids=["h5", "keras", "keras-save_format", "h5-save_format"],
+)
+def test_legacy_formats_are_reported_on_the_log_as_keras_does(
+    tmp_path, caplog, filename, options, logged
+):
+    # Keras logs (not warns) when a model is saved as .h5 or given the old save_format argument.
+    model = lamina.Sequential([layers.Input((2,)), layers.Dense(1)])
+    with caplog.at_level("WARNING", logger="lamina"):
+        model.save(tmp_path / filename, **options)
+    messages = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    for message, fragment in zip(messages, logged, strict=True):
+        assert fragment in message

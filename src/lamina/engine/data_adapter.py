@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections.abc
 import itertools
 import math
+import random
 
 import numpy as np
 import torch
@@ -319,7 +320,7 @@ class IterableData(StepsPerEpoch):
     """Generators, Keras-style sequences, lamina Datasets, DataLoaders: batch by batch to the
     device."""
 
-    def __init__(self, source, steps=None, device=None):
+    def __init__(self, source, steps=None, device=None, shuffle=False):
         self.source = source
         self.steps = steps
         self.device = device or backend.default_device()
@@ -329,6 +330,9 @@ class IterableData(StepsPerEpoch):
         self._is_sequence = _is_keras_sequence(source) or (
             indexable and not hasattr(source, "__iter__")
         )
+        # fit(shuffle=True) visits a sequence's batches in a new order each epoch, as Keras does;
+        # other iterables keep their own order.
+        self.shuffle = bool(shuffle) and self._is_sequence
 
     def __len__(self):
         if self.steps is not None:
@@ -362,11 +366,15 @@ class IterableData(StepsPerEpoch):
         return itertools.chain(first, self.source)
 
     def _sequence_batches(self):
+        order = list(range(len(self.source)))
+        if self.shuffle:
+            # Python's generator, as Keras's: set_random_seed() makes the order reproducible.
+            random.shuffle(order)
         # Prepare the next batches in a background thread while the current one trains.
         if hasattr(self.source, "iter_epoch"):  # lamina.utils.PyDataset: workers, epoch hooks
-            yield from workers.PrefetchIterator(self.source.iter_epoch(), 2)
+            yield from workers.PrefetchIterator(self.source.iter_epoch(order), 2)
             return
-        batches = (self.source[i] for i in range(len(self.source)))
+        batches = (self.source[i] for i in order)
         yield from workers.PrefetchIterator(batches, 2)
         if hasattr(self.source, "on_epoch_end"):
             self.source.on_epoch_end()
@@ -458,4 +466,4 @@ def adapt(
         raise errors.value_error(
             "x", "arrays, a Dataset, a generator or a sequence", f"{type(x).__name__}"
         )
-    return IterableData(x, steps=steps, device=device)
+    return IterableData(x, steps=steps, device=device, shuffle=shuffle)

@@ -217,6 +217,9 @@ def image_dataset_from_directory(
             "label_mode must be 'int', 'categorical', 'binary' or None; received "
             f"label_mode={label_mode!r}."
         )
+    # As in Keras: no labels means images only, whichever label_mode was left at its default.
+    if labels is None or label_mode is None:
+        labels, label_mode = None, None
     if subset == "both":
         return tuple(
             image_dataset_from_directory(
@@ -248,7 +251,7 @@ def image_dataset_from_directory(
         )
     paths, label_ids, names = scan_directory(
         directory,
-        labels if label_mode is not None else None,
+        labels,
         class_names,
         follow_links,
         on_error,
@@ -260,8 +263,11 @@ def image_dataset_from_directory(
             f"label_mode='binary' needs exactly 2 classes; found {len(names)}: "
             f"{names}. Hint: use label_mode='int' or 'categorical'."
         )
+    if label_mode is None:
+        names = None
     if verbose:
-        print(f"Found {len(paths)} files belonging to {len(names)} classes.")
+        classes = "" if names is None else f" belonging to {len(names)} classes"
+        print(f"Found {len(paths)} files{classes}.")
     order = np.arange(len(paths))
     if shuffle:
         seed = int(np.random.randint(0, 2**31 - 1)) if seed is None else int(seed)

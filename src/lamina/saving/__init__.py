@@ -11,12 +11,16 @@ Examples:
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 
 from lamina.saving import h5_guard, h5_weights, keras_format, legacy_h5
 from lamina.saving.errors import FileFormatError
 from lamina.saving.limits import LoadLimits, get_load_limits, load_limits, set_load_limits
+
+# Keras reports these through its logger (not Python warnings); lamina's logger does the same.
+_log = logging.getLogger("lamina")
 
 
 def _kind(filepath) -> str:
@@ -52,13 +56,25 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
         >>> restored.count_params()
         3
     """
-    kwargs.pop("save_format", None)
+    save_format = kwargs.pop("save_format", None)
     if kwargs:
         raise TypeError(f"save_model() got unexpected keyword argument(s) {sorted(kwargs)}.")
     kind = _kind(filepath)
+    if save_format and kind in ("keras", "h5"):
+        _log.warning(
+            "save_model(): save_format=%r is deprecated and ignored: the format follows the "
+            "file's extension (%s).",
+            save_format,
+            os.fspath(filepath),
+        )
     if kind == "keras":
         keras_format.save(model, filepath, overwrite=overwrite)
     elif kind == "h5":
+        _log.warning(
+            "Saving %s in the legacy HDF5 format. The native Keras format is recommended: "
+            "model.save('name.keras').",
+            os.fspath(filepath),
+        )
         legacy_h5.save(model, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
     else:
         raise ValueError(

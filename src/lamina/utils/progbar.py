@@ -17,13 +17,15 @@ from lamina import config
 from lamina.utils.io_utils import logger
 
 
-def _format_value(value) -> str:
+def _format_value(value, verbose: int = 1) -> str:
     # A value with many entries (a per-class F1Score, a per-sample loss a custom train_step
     # returns) shows as its mean, as Keras's bar shows it; the logs keep the whole array.
     value = float(np.mean(value)) if getattr(value, "size", 1) != 1 else float(value)
-    if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e4):
-        return f"{value:.4e}"
-    return f"{value:.4f}"
+    # Keras's rule, quirks kept so the lines read the same: fixed point above 1e-3 (however
+    # large), scientific at or below it (0 included); the one-line (verbose=2) form compares the
+    # signed value, so a negative loss (a WGAN's) shows in scientific notation there.
+    magnitude = abs(value) if verbose == 1 else value
+    return f"{value:.4f}" if magnitude > 1e-3 else f"{value:.4e}"
 
 
 def format_duration(seconds: float) -> str:
@@ -100,7 +102,7 @@ class Progbar:
                 f"{current}/{self.target} - {format_duration(elapsed)} - "
                 f"{format_per_step(per_step)}"
             )
-            line += self._values(values)
+            line += self._values(values, verbose=2)
             self.stream.write(line + "\n")
             self.stream.flush()
             return
@@ -135,8 +137,10 @@ class Progbar:
         return f"{current:{digits}d}/{self.target} [{bar}]"
 
     @staticmethod
-    def _values(values) -> str:
-        return "".join(f" - {name}: {_format_value(value)}" for name, value in values.items())
+    def _values(values, verbose: int = 1) -> str:
+        return "".join(
+            f" - {name}: {_format_value(value, verbose)}" for name, value in values.items()
+        )
 
 
 class _LoggerStream:

@@ -158,24 +158,29 @@ class PyDataset:
         changed = {k: v for k, v in before.items() if not _same_generator_state(v, after[k])}
         self._hook_log().append({"hook": hook, "rng": changed})
 
-    def iter_epoch(self):
-        """One epoch's batches in index order, loaded `workers` at a time and at most
-        `max_queue_size` ahead; `on_epoch_begin` before, `on_epoch_end` after the last."""
+    def iter_epoch(self, order=None):
+        """One epoch's batches, loaded `workers` at a time and at most `max_queue_size` ahead;
+        `on_epoch_begin` before, `on_epoch_end` after the last.
+
+        Args:
+            order: the batch indices in the order to visit them (default: index order).
+        """
         self._run_hook("on_epoch_begin")
-        count = len(self)
+        indices = list(range(len(self)) if order is None else order)
+        count = len(indices)
         if self.workers <= 1:
-            for index in range(count):
+            for index in indices:
                 yield self[index]
         else:
             ahead = max(self.max_queue_size, self.workers)
             with ThreadPoolExecutor(self.workers, thread_name_prefix="lamina-pydataset") as pool:
-                pending = [pool.submit(self.__getitem__, i) for i in range(min(ahead, count))]
+                pending = [pool.submit(self.__getitem__, i) for i in indices[:ahead]]
                 try:
-                    for index in range(count):
-                        batch = pending[index].result()  # a worker's exception surfaces here
-                        if index + ahead < count:
-                            pending.append(pool.submit(self.__getitem__, index + ahead))
-                        pending[index] = None  # let the batch go once yielded
+                    for position in range(count):
+                        batch = pending[position].result()  # a worker's exception surfaces here
+                        if position + ahead < count:
+                            pending.append(pool.submit(self.__getitem__, indices[position + ahead]))
+                        pending[position] = None  # let the batch go once yielded
                         yield batch
                 finally:
                     for future in pending:
