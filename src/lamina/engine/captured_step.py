@@ -83,7 +83,7 @@ class _Objective(torch.nn.Module):
         self.compiled_loss = compiled_loss
 
     def forward(self, x, y, sample_weight):
-        y_pred = self.model(x)
+        y_pred = self.model(x, training=True)
         total, per_output = self.compiled_loss.terms(y, y_pred, sample_weight)
         # A masked sequence model's outputs carry their mask, which the metrics read (a compiled
         # graph returns plain tensors): it comes out beside them and goes back on.

@@ -69,7 +69,8 @@ def train_epoch(model, data, callbacks, class_weight=None, resume=None):
         for batch in group:
             if class_weight is not None:
                 batch = fit_data.with_class_weight(batch, class_weight)
-            logs = train_step(fit_data.step_data(batch))
+            with layer_module.train_step_calls():
+                logs = train_step(fit_data.step_data(batch))
         last = begin + len(group) - 1
         callbacks.on_train_batch_end(last, logs)
         if model.stop_training:
