@@ -342,6 +342,8 @@ class CapturedStep:
         elif signature != self._signature:
             return None  # another batch size: the eager step (no second compile)
         self._set_learning_rate()
+        if self._learning_rate_value == 0 and optimizer._moves_at_zero_rate():
+            return None  # SGD's momentum still carries the weights: the eager step's rule
         # Read at every step (a few dict look-ups): loading an optimizer state replaces torch's
         # state tensors, and the graph must update the ones the optimizer holds now.
         parameters = optimizer.parameters

@@ -335,6 +335,11 @@ class Optimizer:
     def _prepare_torch_step(self) -> None:
         """Set per-step hyperparameters of the torch optimizer (host floats only)."""
 
+    def _moves_at_zero_rate(self) -> bool:
+        """Whether a step at a zero learning rate still moves the weights (SGD's momentum), which
+        the captured step's rules leave to the eager step."""
+        return False
+
     def _accumulate(self, parameters, grads) -> bool:
         """Sum gradients over `gradient_accumulation_steps` calls; True when it is time to update
         (the `.grad`s then hold the mean). Keras counts `iterations` in updates, not calls."""
@@ -512,6 +517,9 @@ class SGD(Optimizer):
         # Keras: v = m*v - lr*g; w += v. torch: b = m*b + g; w -= lr*b. Equal for a constant lr;
         # `Optimizer._on_lr_change` rescales b when the rate changes.
         return {"momentum": self.momentum, "nesterov": self.nesterov}
+
+    def _moves_at_zero_rate(self) -> bool:
+        return bool(self.momentum) and bool(self.__dict__.get("_momentum_lr"))
 
     def _prepare_torch_step(self):
         # At a zero rate Keras's velocity still carries the weights (v = m*v; w += v); torch's
