@@ -428,3 +428,18 @@ def test_torch_train_mode_still_counts_outside_fit():
     drop = layers.Dropout(0.5)
     drop.train()
     assert not torch.equal(drop(torch.ones(1, 64)), torch.ones(1, 64))
+
+
+def test_a_batch_callback_calling_a_layer_bare_runs_it_in_inference_mode():
+    drop = layers.Dropout(0.5)
+    model = models.Sequential([lamina.Input((64,)), drop, layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    seen = []
+
+    class Probe(lamina.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(bool((drop(torch.ones(1, 64)) == 1).all()))
+
+    x, y = np.ones((4, 64), "float32"), np.zeros((4, 1), "float32")
+    model.fit(x, y, batch_size=2, epochs=1, verbose=0, callbacks=[Probe()])
+    assert seen == [True, True]

@@ -143,9 +143,10 @@ class train_step_calls:  # noqa: N801 - used as a context manager, like torch.no
     call that received one, takes its `call` signature's default, whatever torch's train() mode.
 
     fit() turns torch's mode on (for plain torch modules inside the model) and runs its train
-    steps in this block: the default step calls the model with `training=True`, and a custom
-    `train_step` that calls `self.encoder(x)` without it runs the encoder in inference mode, as
-    Keras 2 and 3 do (BatchNormalization on its moving statistics, no dropout).
+    steps and batch callbacks in this block: the default step calls the model with
+    `training=True`, and a custom `train_step` that calls `self.encoder(x)` without it runs the
+    encoder in inference mode, as Keras 2 and 3 do (BatchNormalization on its moving statistics,
+    no dropout).
 
     Example:
         >>> drop = lamina.layers.Dropout(0.5).train()
