@@ -132,6 +132,19 @@ CASES = {
         lambda: optimizers.SGD(0.05, momentum=0.9, nesterov=True),
         lambda: [lamina.callbacks.ReduceLROnPlateau("loss", factor=0.5, patience=0, min_delta=9)],
     ),
+    # a pause in the rate: SGD's momentum still moves the weights (the eager step's rule), then
+    # resumes at the next rate
+    "sgd-momentum-zero-rate-pause": (
+        two_output_mlp,
+        mlp_data,
+        MLP_COMPILE,
+        16,
+        2,
+        lambda: optimizers.SGD(
+            optimizers.schedules.PiecewiseConstantDecay([3, 6], [0.05, 0.0, 0.02]), momentum=0.9
+        ),
+        list,
+    ),
     # a schedule changes the rate at every step, without a recompile
     "adam-schedule": (
         two_output_mlp,

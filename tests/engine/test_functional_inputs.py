@@ -119,3 +119,15 @@ def test_input_layer_takes_keras_2_shape_arguments_with_keras_warning():
     assert model.output_shape == (None, 3)
     with pytest.raises(ValueError, match="InputLayer 'shapeless' expects shape=.*received neither"):
         lamina.layers.InputLayer(name="shapeless")
+
+
+def test_wrong_input_count_names_the_model_and_how_to_feed_it():
+    p, q = lamina.Input((3,), name="p_in"), lamina.Input((2,), name="q_in")
+    model = lamina.Model([p, q], lamina.layers.Concatenate()([p, q]), name="pair")
+    with pytest.raises(ValueError, match=r"Model 'pair' expects 2 input array\(s\) .*received 1\."):
+        model(P)
+    with pytest.raises(ValueError, match=r"a list of 2 arrays in that order, or a dict keyed"):
+        model(P)
+    fn = lamina.Function([p, q], lamina.ops.concatenate([p, q], axis=-1), name="joined")
+    with pytest.raises(ValueError, match=r"Function 'joined' expects 2 input array"):
+        fn([P])

@@ -388,3 +388,58 @@ def test_custom_train_step_data_is_not_fed_to_call_when_nothing_is_compiled_from
     views = np.ones((4, 3), "float32")
     model.fit((views, views), batch_size=2, epochs=1, verbose=0)
     assert seen == [((2, 3), (2, 3))] * 2
+
+
+class _StepWithoutTrainingFlag(lamina.Model):
+    """A custom train_step that calls its sub-model without `training=`."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def call(self, x):
+        return self.net(x)
+
+    def train_step(self, data):
+        x, _ = data
+        return {"mean": lamina.ops.mean(self.net(x))}
+
+
+@pytest.mark.parametrize("run", ["fit", "train_on_batch"])
+def test_custom_train_step_call_without_training_runs_in_inference_mode(run):
+    # Keras (2 and 3) resolves a missing `training` from an enclosing call, else the call
+    # signature's default: fit() switching torch's train() mode on must not turn on dropout or
+    # batch statistics for a sub-model a custom train_step calls bare.
+    batchnorm = layers.BatchNormalization()
+    net = models.Sequential([lamina.Input((4,)), layers.Dropout(0.5), batchnorm])
+    model = _StepWithoutTrainingFlag(net)
+    model.compile(optimizer="sgd")
+    x, y = np.full((8, 4), 3.0, "float32"), np.zeros((8, 1), "float32")
+    if run == "fit":
+        logs = model.fit(x, y, batch_size=8, epochs=1, verbose=0).history
+        mean = logs["mean"][0]
+    else:
+        mean = model.train_on_batch(x, y, return_dict=True)["mean"]
+    assert mean == pytest.approx(3.0 / np.sqrt(1.0 + 1e-3), rel=1e-6)
+    assert np.all(batchnorm.get_weights()[2] == 0.0)  # moving_mean untouched
+
+
+def test_torch_train_mode_still_counts_outside_fit():
+    drop = layers.Dropout(0.5)
+    drop.train()
+    assert not torch.equal(drop(torch.ones(1, 64)), torch.ones(1, 64))
+
+
+def test_a_batch_callback_calling_a_layer_bare_runs_it_in_inference_mode():
+    drop = layers.Dropout(0.5)
+    model = models.Sequential([lamina.Input((64,)), drop, layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    seen = []
+
+    class Probe(lamina.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(bool((drop(torch.ones(1, 64)) == 1).all()))
+
+    x, y = np.ones((4, 64), "float32"), np.zeros((4, 1), "float32")
+    model.fit(x, y, batch_size=2, epochs=1, verbose=0, callbacks=[Probe()])
+    assert seen == [True, True]

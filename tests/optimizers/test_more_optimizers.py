@@ -138,3 +138,31 @@ def test_optimizer_errors_are_pinned():
         optimizers.Ftrl(learning_rate_power=0.5)
     with pytest.raises(ValueError, match=r"Ftrl: l1_regularization_strength must be >= 0"):
         optimizers.Ftrl(l1_regularization_strength=-1.0)
+
+
+@pytest.mark.parametrize("nesterov", [False, True], ids=["momentum", "nesterov"])
+def test_sgd_momentum_coasts_through_a_zero_rate_as_keras(nesterov):
+    # A schedule that reaches zero (CosineDecay's end, a pause) and comes back: Keras's velocity
+    # still moves the weights at a zero rate (v = m*v; w += v) and keeps its momentum after.
+    def rates(module):
+        return module.PiecewiseConstantDecay([4, 9], [0.1, 0.0, 0.05])
+
+    initial, grads = _problem()
+    reference_vars = [keras.Variable(w) for w in initial]
+    reference = keras.optimizers.SGD(
+        rates(keras.optimizers.schedules), momentum=0.9, nesterov=nesterov
+    )
+    ours_vars = [torch.tensor(w, requires_grad=True) for w in initial]
+    ours = optimizers.SGD(rates(schedules), momentum=0.9, nesterov=nesterov)
+    ours.build(ours_vars)
+    for step_grads in grads:
+        reference.apply_gradients(
+            zip([keras.ops.convert_to_tensor(g) for g in step_grads], reference_vars, strict=True)
+        )
+        for variable, g in zip(ours_vars, step_grads, strict=True):
+            variable.grad = torch.tensor(g)
+        ours.step()
+        for mine, theirs in zip(ours_vars, reference_vars, strict=True):
+            np.testing.assert_allclose(
+                mine.detach().numpy(), keras.ops.convert_to_numpy(theirs), atol=1e-6, rtol=1e-6
+            )

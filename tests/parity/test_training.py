@@ -89,3 +89,35 @@ def test_float_class_ids_train_as_keras_truncates_them():
     got = ours.fit(x, y, **kwargs).history
     np.testing.assert_allclose(got["loss"], expected["loss"], rtol=1e-5)
     np.testing.assert_allclose(got["accuracy"], expected["accuracy"], atol=1e-6)
+
+
+def _bare_call_step_mean(K):
+    """fit() with a custom train_step that calls its sub-model without `training=`."""
+
+    class Wrapper(K.Model):
+        def __init__(self, net):
+            super().__init__()
+            self.net = net
+
+        def call(self, x):
+            return self.net(x)
+
+        def train_step(self, data):
+            x, _ = data
+            return {"mean": K.ops.mean(self.net(x))}
+
+    net = K.Sequential([K.Input((4,)), K.layers.Dropout(0.5), K.layers.BatchNormalization()])
+    model = Wrapper(net)
+    model.compile(optimizer="sgd")
+    x, y = np.full((8, 4), 3.0, "float32"), np.zeros((8, 1), "float32")
+    history = model.fit(x, y, batch_size=8, epochs=1, verbose=0).history
+    return history["mean"][0], net.layers[-1].get_weights()
+
+
+@pytest.mark.parity
+def test_custom_train_step_bare_call_takes_keras_training_mode():
+    ours, our_weights = _bare_call_step_mean(lamina)
+    theirs, their_weights = _bare_call_step_mean(keras)
+    assert ours == pytest.approx(theirs, rel=1e-6)
+    for a, b in zip(our_weights, their_weights, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6)

@@ -100,6 +100,17 @@ def test_validation_split_partitions_the_files(folders):
     assert again.file_paths == validation.file_paths
 
 
+def test_subset_both_scans_once_and_says_so_once_as_keras(folders, capsys):
+    image_dataset_from_directory(
+        folders, image_size=(4, 4), validation_split=0.2, subset="both", seed=7
+    )
+    assert capsys.readouterr().out.splitlines() == [
+        "Found 15 files belonging to 3 classes.",
+        "Using 12 files for training.",
+        "Using 3 files for validation.",
+    ]
+
+
 def test_flow_from_directory_batches_and_class_indices(folders):
     flow = ImageDataGenerator(rescale=1 / 255).flow_from_directory(
         folders, target_size=(5, 5), batch_size=4, shuffle=False

@@ -83,7 +83,7 @@ class _Objective(torch.nn.Module):
         self.compiled_loss = compiled_loss
 
     def forward(self, x, y, sample_weight):
-        y_pred = self.model(x)
+        y_pred = self.model(x, training=True)
         total, per_output = self.compiled_loss.terms(y, y_pred, sample_weight)
         # A masked sequence model's outputs carry their mask, which the metrics read (a compiled
         # graph returns plain tensors): it comes out beside them and goes back on.
@@ -342,6 +342,8 @@ class CapturedStep:
         elif signature != self._signature:
             return None  # another batch size: the eager step (no second compile)
         self._set_learning_rate()
+        if self._learning_rate_value == 0 and optimizer._moves_at_zero_rate():
+            return None  # SGD's momentum still carries the weights: the eager step's rule
         # Read at every step (a few dict look-ups): loading an optimizer state replaces torch's
         # state tensors, and the graph must update the ones the optimizer holds now.
         parameters = optimizer.parameters

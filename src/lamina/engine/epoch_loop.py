@@ -64,16 +64,18 @@ def train_epoch(model, data, callbacks, class_weight=None, resume=None):
     size = model.steps_per_execution
     train_step = model.train_step
     logs, last = None, first - 1
-    for begin, group in step_groups(batches, size, first):
-        callbacks.on_train_batch_begin(begin)
-        for batch in group:
-            if class_weight is not None:
-                batch = fit_data.with_class_weight(batch, class_weight)
-            logs = train_step(fit_data.step_data(batch))
-        last = begin + len(group) - 1
-        callbacks.on_train_batch_end(last, logs)
-        if model.stop_training:
-            break
+    # The steps and the batch callbacks call layers by Keras's rule, not torch's train() mode.
+    with layer_module.train_step_calls():
+        for begin, group in step_groups(batches, size, first):
+            callbacks.on_train_batch_begin(begin)
+            for batch in group:
+                if class_weight is not None:
+                    batch = fit_data.with_class_weight(batch, class_weight)
+                logs = train_step(fit_data.step_data(batch))
+            last = begin + len(group) - 1
+            callbacks.on_train_batch_end(last, logs)
+            if model.stop_training:
+                break
     return logs, last
 
 

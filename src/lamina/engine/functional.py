@@ -132,27 +132,30 @@ class FunctionalGraph:
         run_nodes.sort(key=lambda n: -node_depth[id(n)])
         return run_nodes, ordered
 
-    def run(self, inputs):
-        """Replay the graph on real tensors (the training flag reaches layers through the stack)."""
-        values = self._bind_inputs(inputs)
+    def run(self, inputs, owner: str = "Model"):
+        """Replay the graph on real tensors (the training flag reaches layers through the stack).
+        `owner` names the model or function in errors (`Model 'siamese'`)."""
+        values = self._bind_inputs(inputs, owner)
         for step in self.steps:
             step.run(values)
         return _substitute(self.outputs, values, sort_dicts=True)
 
-    def _bind_inputs(self, inputs):
+    def _bind_inputs(self, inputs, owner: str = "Model"):
         values = {}
         if isinstance(inputs, dict):
-            flat = self._match_dict(inputs)
+            flat = self._match_dict(inputs, owner)
         else:
             if self.keyed_by_dict():
-                self._check_positional_feed(inputs)
+                self._check_positional_feed(inputs, owner)
             flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if len(flat) != len(self.flat_inputs):
+            names = [t.name for t in self.flat_inputs]
             raise errors.value_error(
-                "Model inputs",
-                f"{len(self.flat_inputs)} input array(s) "
-                f"(for {[t.name for t in self.flat_inputs]})",
+                owner,
+                f"{len(self.flat_inputs)} input array(s) (for {names})",
                 f"{len(flat)}",
+                f"pass a list of {len(names)} arrays in that order, or a dict keyed by those "
+                "names.",
             )
         for symbolic, value in zip(self.flat_inputs, flat, strict=True):
             expected = symbolic.shape
@@ -187,14 +190,14 @@ class FunctionalGraph:
             isinstance(tensor, KerasTensor) for tensor in self.inputs.values()
         )
 
-    def _check_positional_feed(self, inputs) -> None:
+    def _check_positional_feed(self, inputs, owner: str = "Model") -> None:
         """Keras's rule for data that is no dict given to a model built on a dict of Inputs: the
         arrays are taken in sorted key order, with a warning, and refused if the model's dict was
         not written in that order (the positions would be ambiguous)."""
         keys = list(self.inputs)
         if keys != sorted(keys):
             raise errors.value_error(
-                "Model inputs",
+                owner,
                 f"a dict with the keys {keys} (the model's inputs are a dict)",
                 f"a {type(inputs).__name__}",
                 "pass the data as a dict keyed like the model's inputs.",
@@ -206,13 +209,13 @@ class FunctionalGraph:
             stacklevel=5,
         )
 
-    def _match_dict(self, inputs: dict) -> list:
+    def _match_dict(self, inputs: dict, owner: str = "Model") -> list:
         """The values of a dict of data in `flat_inputs` order, picked by `input_keys()`."""
         keys = self.input_keys()
         missing = [key for key in keys if key not in inputs]
         if missing:
             raise errors.value_error(
-                "Model inputs",
+                owner,
                 f"a dict with the keys {keys}",
                 f"keys {list(inputs)}, without {missing}",
                 "a model built on a dict of Inputs is fed by that dict's keys, one built on a "

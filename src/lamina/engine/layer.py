@@ -124,18 +124,44 @@ class WeightEntry(NamedTuple):
 
 
 def current_training(layer: nn.Module, training) -> bool:
-    """Explicit argument > value an enclosing call received > torch's train() mode (fit) > the
-    default of the layer's `call` signature, Keras's last resort: an augmentation (`call(inputs,
-    training=True)`) called by hand or in a data pipeline augments, where predict and evaluate,
-    which run under `inference_calls`, pass False."""
+    """Explicit argument > value an enclosing call received > torch's train() mode (outside
+    fit's steps) > the default of the layer's `call` signature, Keras's last resort: an
+    augmentation (`call(inputs, training=True)`) called by hand or in a data pipeline augments,
+    where predict and evaluate, which run under `inference_calls`, pass False."""
     if training is not None:
         return bool(training)
     stack = _training_stack()
-    if stack:
+    if stack and stack[-1] is not None:
         return stack[-1]
-    if layer.training:
+    if layer.training and not stack:
         return True
     return layer.__dict__.get("_call_training_default", False) and not in_meta_inference()
+
+
+class train_step_calls:  # noqa: N801 - used as a context manager, like torch.no_grad
+    """Layers called in the block follow Keras's rule alone: one given no `training`, inside no
+    call that received one, takes its `call` signature's default, whatever torch's train() mode.
+
+    fit() turns torch's mode on (for plain torch modules inside the model) and runs its train
+    steps and batch callbacks in this block: the default step calls the model with
+    `training=True`, and a custom `train_step` that calls `self.encoder(x)` without it runs the
+    encoder in inference mode, as Keras 2 and 3 do (BatchNormalization on its moving statistics,
+    no dropout).
+
+    Example:
+        >>> drop = lamina.layers.Dropout(0.5).train()
+        >>> with train_step_calls():
+        ...     bool((drop(torch.ones(1, 8)) == 1).all())
+        True
+    """
+
+    def __enter__(self):
+        _training_stack().append(None)
+        return self
+
+    def __exit__(self, *exc_info):
+        _training_stack().pop()
+        return False
 
 
 class inference_calls:  # noqa: N801 - used as a context manager, like torch.no_grad

@@ -127,7 +127,7 @@ class Model(Trainer, Layer):
                 f"Model '{self.name}' ({type(self).__name__}) has no graph and no call(). "
                 "Hint: build it as Model(inputs, outputs) or override call(self, inputs)."
             )
-        return self._graph.run(inputs)
+        return self._graph.run(inputs, f"Model '{self.name}'")
 
     def _has_call(self) -> bool:
         """Whether the model has a call(): a functional graph's, or a subclass's own.

@@ -199,7 +199,7 @@ class Function(Operation):
         Args:
             inputs: the values, as the symbolic inputs were given (one, a list or a dict).
         """
-        return self._graph.run(inputs)
+        return self._graph.run(inputs, f"Function '{self.name}'")
 
     def compute_output_spec(self, inputs):
         """The outputs as `KerasTensor`s for symbolic `inputs`.

@@ -258,7 +258,7 @@ class Trainer:
             forward = state.captured.eager_forward
         x, y, sample_weight = data_adapter.unpack(data)
         with moving_statistics.deferred():  # the BatchNormalizations' updates in three ops
-            y_pred = forward(x)
+            y_pred = forward(x, training=True)
         loss = self._compute_loss(x, y, y_pred, sample_weight, training=True)
         optimizer = self.optimizer
         optimizer.zero_grad()
@@ -588,7 +588,8 @@ class Trainer:
                 batch, fit_arguments.class_weight_table(class_weight)
             )
         self.train()
-        logs = self.train_step(fit_data.step_data(batch))
+        with layer_module.train_step_calls():
+            logs = self.train_step(fit_data.step_data(batch))
         self.eval()
         return _returned(self, self._epoch_logs(logs, self._overrides("train_step")), return_dict)
 

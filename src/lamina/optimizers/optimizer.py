@@ -244,14 +244,20 @@ class Optimizer:
                 self._on_lr_change(previous, lr)
             for group in self.torch_optimizer.param_groups:
                 group["lr"] = lr
+            if lr != 0:
+                self._momentum_lr = lr
 
     def _on_lr_change(self, previous: float, lr: float) -> None:
         """Keras's SGD keeps lr-scaled steps in its momentum (v = -lr_old * b); torch keeps
         unscaled ones and multiplies by the current lr. When the rate changes, rescale torch's
-        buffer by lr_old / lr_new so the next step equals Keras's. (keras_rules.RMSprop keeps
+        buffer by lr_old / lr_new so the next step equals Keras's. A zero rate leaves the buffer
+        in the units of the last non-zero one (`_momentum_lr`), which SGD coasts on (Keras: v =
+        m*v, w += v); the next non-zero rate rescales from there. (keras_rules.RMSprop keeps
         Keras's lr-scaled momentum itself, under another name.)"""
         if lr == 0:
             return
+        if previous == 0:
+            previous = self.__dict__.get("_momentum_lr", 0.0)
         buffers = [
             state["momentum_buffer"]
             for state in self.torch_optimizer.state.values()
@@ -328,6 +334,11 @@ class Optimizer:
 
     def _prepare_torch_step(self) -> None:
         """Set per-step hyperparameters of the torch optimizer (host floats only)."""
+
+    def _moves_at_zero_rate(self) -> bool:
+        """Whether a step at a zero learning rate still moves the weights (SGD's momentum), which
+        the captured step's rules leave to the eager step."""
+        return False
 
     def _accumulate(self, parameters, grads) -> bool:
         """Sum gradients over `gradient_accumulation_steps` calls; True when it is time to update
@@ -503,8 +514,25 @@ class SGD(Optimizer):
         self.nesterov = nesterov
 
     def torch_options(self):
-        # Keras: v = m*v - lr*g; w += v. torch: b = m*b + g; w -= lr*b. Equal for a constant lr.
+        # Keras: v = m*v - lr*g; w += v. torch: b = m*b + g; w -= lr*b. Equal for a constant lr;
+        # `Optimizer._on_lr_change` rescales b when the rate changes.
         return {"momentum": self.momentum, "nesterov": self.nesterov}
+
+    def _moves_at_zero_rate(self) -> bool:
+        return bool(self.momentum) and bool(self.__dict__.get("_momentum_lr"))
+
+    def _prepare_torch_step(self):
+        # At a zero rate Keras's velocity still carries the weights (v = m*v; w += v); torch's
+        # step would not move them. Its step with zero gradients at the rate the buffer is in
+        # units of is Keras's, Nesterov's included.
+        momentum_lr = self.__dict__.get("_momentum_lr", 0.0)
+        if not self.momentum or not momentum_lr or self._current_lr() != 0:
+            return
+        for group in self.torch_optimizer.param_groups:
+            group["lr"] = momentum_lr
+            for parameter in group["params"]:
+                if parameter.grad is not None:
+                    parameter.grad = torch.zeros_like(parameter.grad)
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}

@@ -220,30 +220,6 @@ def image_dataset_from_directory(
     # As in Keras: no labels means images only, whichever label_mode was left at its default.
     if labels is None or label_mode is None:
         labels, label_mode = None, None
-    if subset == "both":
-        return tuple(
-            image_dataset_from_directory(
-                directory,
-                labels,
-                label_mode,
-                class_names,
-                color_mode,
-                batch_size,
-                image_size,
-                shuffle,
-                seed,
-                validation_split,
-                part,
-                interpolation,
-                follow_links,
-                crop_to_aspect_ratio,
-                pad_to_aspect_ratio,
-                data_format,
-                verbose,
-                on_error,
-            )
-            for part in ("training", "validation")
-        )
     if validation_split and shuffle and seed is None:
         raise ValueError(
             "image_dataset_from_directory with validation_split and shuffle needs a "
@@ -268,14 +244,10 @@ def image_dataset_from_directory(
     if verbose:
         classes = "" if names is None else f" belonging to {len(names)} classes"
         print(f"Found {len(paths)} files{classes}.")
-    order = np.arange(len(paths))
+    shuffled = np.arange(len(paths))
     if shuffle:
         seed = int(np.random.randint(0, 2**31 - 1)) if seed is None else int(seed)
-        np.random.RandomState(seed).shuffle(order)
-    order = order[split_for_subset(len(order), validation_split, subset)]
-    if validation_split and verbose:
-        print(f"Using {len(order)} files for {subset}.")
-    file_paths = [paths[i] for i in order]
+        np.random.RandomState(seed).shuffle(shuffled)
     height, width = int(image_size[0]), int(image_size[1])
 
     def load(path):
@@ -297,22 +269,32 @@ def image_dataset_from_directory(
             return label.to(torch.float32).reshape(1)
         return label.to(torch.int32)
 
-    path_array = np.asarray(file_paths)
-    if label_mode is None:
-        dataset = Dataset.from_tensor_slices(path_array)
-        if shuffle:
-            dataset = dataset.shuffle(len(path_array), seed=seed)
-        dataset = dataset.map(load, num_parallel_calls=AUTOTUNE)
-    else:
-        dataset = Dataset.from_tensor_slices((path_array, label_ids[order]))
-        if shuffle:
-            dataset = dataset.shuffle(len(path_array), seed=seed)
-        dataset = dataset.map(
-            lambda path, label: (load(path), encode(label)), num_parallel_calls=AUTOTUNE
-        )
-    if batch_size is not None:
-        dataset = dataset.batch(batch_size)
-    dataset = dataset.prefetch()
-    dataset.class_names = names
-    dataset.file_paths = file_paths
-    return dataset
+    def subset_dataset(part):
+        order = shuffled[split_for_subset(len(shuffled), validation_split, part)]
+        if validation_split and verbose:
+            print(f"Using {len(order)} files for {part}.")
+        file_paths = [paths[i] for i in order]
+        path_array = np.asarray(file_paths)
+        if label_mode is None:
+            dataset = Dataset.from_tensor_slices(path_array)
+            if shuffle:
+                dataset = dataset.shuffle(len(path_array), seed=seed)
+            dataset = dataset.map(load, num_parallel_calls=AUTOTUNE)
+        else:
+            dataset = Dataset.from_tensor_slices((path_array, label_ids[order]))
+            if shuffle:
+                dataset = dataset.shuffle(len(path_array), seed=seed)
+            dataset = dataset.map(
+                lambda path, label: (load(path), encode(label)), num_parallel_calls=AUTOTUNE
+            )
+        if batch_size is not None:
+            dataset = dataset.batch(batch_size)
+        dataset = dataset.prefetch()
+        dataset.class_names = names
+        dataset.file_paths = file_paths
+        return dataset
+
+    # One scan, and one "Found ..." line, for both subsets, as in Keras.
+    if subset == "both":
+        return subset_dataset("training"), subset_dataset("validation")
+    return subset_dataset(subset)
