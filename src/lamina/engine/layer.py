@@ -488,7 +488,7 @@ class Layer(nn.Module):
         given = {**dict(zip(self._call_positional, (inputs, *args), strict=False)), **kwargs}
         for argument, mask_parameter in self._call_argument_masks.items():
             if kwargs.get(mask_parameter) is None and argument in given:
-                mask = _mask_of(given[argument])
+                mask = _masks_in(given[argument])
                 if mask is not None:
                     kwargs[mask_parameter] = mask
 
@@ -535,7 +535,7 @@ class Layer(nn.Module):
             self.input_spec.check(inputs.shape, self)
 
         if self._call_takes_mask and kwargs.get("mask") is None:
-            mask = _mask_of(inputs)
+            mask = _masks_in(inputs)
             # Keras fills `mask` only for a call with one tensor argument: with several
             # (`call(self, inputs, encoder_outputs, mask=None)`), whose mask it would be is
             # ambiguous, and `mask` stays None.
@@ -545,6 +545,13 @@ class Layer(nn.Module):
             kwargs.pop("mask", None)
         if self._call_argument_masks and _more_tensor_arguments(args, kwargs):
             self._fill_argument_masks(inputs, args, kwargs)
+        # The mask the outputs inherit is read before the call, as Keras does: a call may take
+        # the masks off its inputs (MultiHeadAttention does).
+        previous_mask = None
+        if self._computes_mask or self.supports_masking:
+            previous_mask = kwargs.get("mask")
+            if previous_mask is None:
+                previous_mask = _masks_in(inputs)
 
         training = kwargs.get("training")
         if self._call_takes_training:
@@ -575,8 +582,8 @@ class Layer(nn.Module):
 
         if self.activity_regularizer is not None:
             self._add_activity_penalties(outputs)
-        if self._computes_mask or (self.supports_masking and _mask_of(inputs) is not None):
-            out_mask = self.compute_mask(inputs, kwargs.get("mask", _mask_of(inputs)))
+        if self._computes_mask or (self.supports_masking and _has_mask(previous_mask)):
+            out_mask = self.compute_mask(inputs, previous_mask)
             if out_mask is not None:
                 _attach_masks(outputs, out_mask)
         return outputs
@@ -1470,10 +1477,25 @@ def _more_tensor_arguments(args, kwargs) -> bool:
     )
 
 
-def _mask_of(inputs):
+def _masks_in(inputs):
+    """The masks a call's first argument carries, in its structure, as Keras reads them
+    (`tree.map_structure(get_keras_mask, inputs)`): a tensor's mask, and for a list, tuple or
+    dict of tensors one mask (or None) per tensor, so that `call(self, inputs, mask=None)` on
+    `[x, encoder_outputs]` gets `[x_mask, encoder_mask]`. None for anything else."""
     if isinstance(inputs, torch.Tensor):
         return getattr(inputs, "_keras_mask", None)
-    return None
+    if isinstance(inputs, dict):
+        if not inputs or not all(isinstance(v, torch.Tensor) for v in tree.flatten(inputs)):
+            return None
+    elif not (isinstance(inputs, (list, tuple)) and _is_tensor_argument(inputs)):
+        return None
+    return tree.map_structure(lambda x: getattr(x, "_keras_mask", None), inputs)
+
+
+def _has_mask(masks) -> bool:
+    if masks is None or isinstance(masks, torch.Tensor):
+        return masks is not None
+    return any(m is not None for m in tree.flatten(masks))
 
 
 def _has_real_state(layer: nn.Module) -> bool:

@@ -21,8 +21,9 @@ _LARGE_NEGATIVE = -0.7 * 3.38953e38
 
 
 def _masks_of(inputs, mask):
-    if mask is not None:
-        return list(mask) + [None] * (2 - len(mask))
+    if mask is not None:  # [query_mask, value_mask(, key_mask)]: the key's is not used
+        mask = list(mask)[:2]
+        return mask + [None] * (2 - len(mask))
     return [getattr(t, "_keras_mask", None) for t in inputs[:2]]
 
 
