@@ -248,6 +248,14 @@ class Layer(nn.Module):
         [(3,)]
     """
 
+    def __new__(cls, *args, **kwargs):
+        # Keras's automatic config: a subclass that writes no get_config() still saves and loads
+        # when its constructor took plain values (`Downscale(channels=8, scale=(2, 2))`), so the
+        # arguments are kept as given. Set in the instance's dict: torch's Module is not set up.
+        instance = super().__new__(cls)
+        instance.__dict__["_auto_config"] = _constructor_arguments(cls, args, kwargs)
+        return instance
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         # Public lamina classes only: a user's class loads through custom_objects or
@@ -1299,11 +1307,17 @@ class Layer(nn.Module):
     # Config
 
     def get_config(self) -> dict:
-        config = {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": dtype_policies.serialize(self._dtype_policy),
-        }
+        config = {"name": self.name}
+        arguments = self.__dict__.get("_auto_config")
+        if arguments is not None and type(self).get_config is Layer.get_config:
+            # A subclass without its own get_config: its constructor's arguments, as Keras's
+            # automatic config; `name` only where the constructor takes it.
+            parameters = inspect.signature(type(self).__init__).parameters.values()
+            if not any(p.name == "name" or p.kind is p.VAR_KEYWORD for p in parameters):
+                del config["name"]
+            config.update(arguments)
+        config["trainable"] = self.trainable
+        config["dtype"] = dtype_policies.serialize(self._dtype_policy)
         if self.activity_regularizer is not None:
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         if self._declared_input_shape is not None:
@@ -1496,6 +1510,42 @@ def _has_mask(masks) -> bool:
     if masks is None or isinstance(masks, torch.Tensor):
         return masks is not None
     return any(m is not None for m in tree.flatten(masks))
+
+
+_PLAIN_VALUES = (str, int, float, bool, type(None))
+_BASE_ARGUMENTS = frozenset(inspect.signature(Layer.__init__).parameters) - {"self", "kwargs"}
+
+
+def _constructor_arguments(cls, args, kwargs) -> dict | None:
+    """The arguments `cls(*args, **kwargs)` binds, defaults included, when a layer of a class
+    without its own get_config() was built from plain values only (strings, numbers, booleans,
+    None, nested in lists, tuples or dicts), as Keras keeps them; None otherwise."""
+    if cls.get_config is not Layer.get_config:
+        return None  # the class states its config: nothing to keep
+    try:
+        signature = inspect.signature(cls.__init__)
+        bound = signature.bind(None, *args, **kwargs)
+    except (TypeError, ValueError):
+        return None
+    parameters = list(signature.parameters.values())[1:]
+    if any(p.kind is p.POSITIONAL_ONLY for p in parameters):
+        return None  # cls(**config) could not pass them back
+    bound.apply_defaults()
+    arguments = dict(bound.arguments)
+    arguments.pop(next(iter(signature.parameters)))  # self
+    for parameter in parameters:
+        if parameter.kind is parameter.VAR_KEYWORD:
+            arguments.update(arguments.pop(parameter.name, {}))
+        elif parameter.kind is parameter.VAR_POSITIONAL and arguments.pop(parameter.name, ()):
+            return None
+    # Layer's own arguments (name, trainable, dtype, input_shape, ...) are the base config's.
+    for name in _BASE_ARGUMENTS.intersection(arguments):
+        del arguments[name]
+    try:
+        plain = all(isinstance(v, _PLAIN_VALUES) for v in tree.flatten(arguments))
+    except TypeError:
+        return None
+    return arguments if plain else None
 
 
 def _has_real_state(layer: nn.Module) -> bool:
