@@ -239,3 +239,17 @@ def test_automatic_config_matches_keras(tmp_path):
     theirs = _auto_config_facts(reference.keras, tmp_path)
     assert ours[:2] == theirs[:2]
     np.testing.assert_allclose(ours[2], theirs[2])
+
+
+def test_a_layer_made_inside_a_compiled_call_still_traces():
+    # Keeping constructor arguments must not stop torch.compile from tracing a call that makes a
+    # layer (keras-io's SSVEPFormer builds a Reshape in call() under jit_compile=True).
+    import torch
+
+    class MakesReshape(lamina.layers.Layer):
+        def call(self, x):
+            return lamina.layers.Reshape((1, -1))(x)
+
+    model = lamina.Sequential([lamina.Input((4,)), MakesReshape()])
+    out = torch.compile(model, backend="eager")(torch.ones(2, 4))
+    assert tuple(out.shape) == (2, 1, 4)

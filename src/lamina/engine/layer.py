@@ -253,7 +253,10 @@ class Layer(nn.Module):
         # when its constructor took plain values (`Downscale(channels=8, scale=(2, 2))`), so the
         # arguments are kept as given. Set in the instance's dict: torch's Module is not set up.
         instance = super().__new__(cls)
-        instance.__dict__["_auto_config"] = _constructor_arguments(cls, args, kwargs)
+        # A layer made inside a compiled call (a Reshape built in call()) is transient, and
+        # Dynamo cannot trace the binding: it keeps nothing there.
+        if not torch.compiler.is_compiling():
+            instance.__dict__["_auto_config"] = _constructor_arguments(cls, args, kwargs)
         return instance
 
     def __init_subclass__(cls, **kwargs):
