@@ -227,6 +227,15 @@ def test_reduce_lr_on_plateau_in_fit_records_rate():
     assert model.optimizer.learning_rate == pytest.approx(0.0125)
 
 
+def test_logged_learning_rate_is_the_float32_value_keras_logs():
+    x, y = _data()
+    model = _model()
+    model.compile(optimizer=lamina.optimizers.Adam(5e-05), loss="mse")
+    reduce = callbacks.ReduceLROnPlateau(monitor="loss", patience=5)
+    history = model.fit(x, y, epochs=1, batch_size=8, verbose=0, callbacks=[reduce])
+    assert history.history["learning_rate"] == [4.999999873689376e-05]
+
+
 @pytest.mark.parametrize(
     "monitor, mode",
     [

@@ -279,6 +279,16 @@ def test_an_array_one_unit_axis_short_of_the_input_is_adapted_as_keras_does():
     )
 
 
+@pytest.mark.parametrize("wrap", [list, tuple])
+def test_a_one_array_list_feeds_a_one_input_model_as_in_keras(wrap):
+    x, y = data()
+    model = binary_model()
+    history = model.fit(wrap([x]), y, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert model.evaluate(wrap([x]), y, verbose=0) == model.evaluate(x, y, verbose=0)
+    np.testing.assert_array_equal(model.predict(wrap([x]), verbose=0), model.predict(x, verbose=0))
+
+
 def test_float16_arrays_train_as_float32():
     x, y = data()
     model = binary_model()

@@ -544,6 +544,52 @@ def test_a_call_with_two_tensor_arguments_masks_as_in_keras():
     np.testing.assert_allclose(ours, theirs, rtol=1e-6)
 
 
+# With one list argument (`layer([x, context])`), Keras hands `mask` a list of the elements'
+# masks, and the output inherits the first: a decoder's padded steps stay masked downstream.
+def _masks_of_a_list_argument(m):
+    class SeesMasks(m.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.supports_masking = True
+
+        def call(self, inputs, mask=None):
+            x, context = inputs
+            x_mask, context_mask = mask
+            keep = m.ops.cast(m.ops.expand_dims(x_mask, -1), "float32")
+            context_count = m.ops.sum(m.ops.cast(context_mask, "float32"), axis=1)
+            return x * keep + m.ops.reshape(context_count, (-1, 1, 1))
+
+    tokens = m.Input(shape=(None,), dtype="int32")
+    context_tokens = m.Input(shape=(None,), dtype="int32")
+    embed = m.layers.Embedding(5, 2, mask_zero=True, embeddings_initializer="ones")
+    out = SeesMasks()([embed(tokens), embed(context_tokens)])
+    model = m.Model([tokens, context_tokens], m.layers.Dense(1, kernel_initializer="ones")(out))
+    model.compile(loss="mse", metrics=["mae"])
+    context = np.array([[4, 0, 0, 0], [1, 2, 3, 0]], dtype="int32")
+    labels = np.zeros((2, 3, 1), dtype="float32")
+    predicted = model.predict([MASK_TOKENS, context], verbose=0)
+    evaluated = model.evaluate([MASK_TOKENS, context], labels, verbose=0)
+    return predicted, np.asarray(evaluated)
+
+
+def test_a_list_argument_gets_the_list_of_its_masks():
+    predicted, (loss, mae) = _masks_of_a_list_argument(lamina)
+    # 2 * (token kept) + 2 * (context tokens kept): each mask reached the call
+    np.testing.assert_allclose(predicted[..., 0], [[4.0, 4.0, 2.0], [8.0, 6.0, 6.0]])
+    # the output carries the tokens' mask: loss and metric average the 3 unpadded steps only
+    np.testing.assert_allclose([loss, mae], [(16 + 16 + 64) / 3, (4 + 4 + 8) / 3], rtol=1e-6)
+
+
+@pytest.mark.parity
+def test_a_list_argument_masks_as_in_keras():
+    from tests.parity import reference
+
+    ours = _masks_of_a_list_argument(lamina)
+    theirs = reference.keras_run(_masks_of_a_list_argument)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
 def _inputs_by_keyword(m):
     """A layer whose call's first argument is given by name, eagerly and in a functional graph."""
 

@@ -177,3 +177,79 @@ def test_only_a_layer_stating_its_build_config_carries_one():
     assert entries["Filled"]["build_config"] == {"input_shape": [None, 3], "fill": 1.0}
     assert "build_config" not in entries["Dense"]
     assert "build_config" not in entries["InputLayer"]
+
+
+# Keras's automatic config: a custom layer that writes no get_config() saves and loads when its
+# constructor took plain values; one given an object (a layer) has none to give.
+def _auto_config_facts(m, tmp_path):
+    class Shift(m.layers.Layer):
+        def __init__(self, offset, scale=(2, 2), mode="add", **kwargs):
+            super().__init__(**kwargs)
+            self.offset, self.scale, self.mode = offset, scale, mode
+
+        def call(self, x):
+            return x * self.scale[0] + self.offset
+
+    class Fixed(m.layers.Layer):
+        def __init__(self, offset):
+            super().__init__()
+            self.offset = offset
+
+        def call(self, x):
+            return x + self.offset
+
+    # Fixed's config is written, without `name` (its __init__ takes none), but as in Keras it
+    # cannot load: its __init__ takes no `trainable` or `dtype` either.
+    shift, fixed = Shift(1.5, name="shift"), Fixed(offset=3)
+    inputs = m.Input((2,))
+    model = m.Model(inputs, shift(inputs))
+    path = str(tmp_path / f"auto_{m.__name__}.keras")
+    model.save(path)
+    loaded = m.saving.load_model(path, custom_objects={"Shift": Shift})
+    x = np.array([[1.0, 2.0]], "float32")
+    shift_config = {k: v for k, v in shift.get_config().items() if k != "dtype"}
+    return shift_config, sorted(fixed.get_config()), np.asarray(loaded.predict(x, verbose=0))
+
+
+def test_a_custom_layer_without_get_config_keeps_its_constructor_arguments(tmp_path):
+    shift_config, fixed_keys, predicted = _auto_config_facts(lamina, tmp_path)
+    assert shift_config == {
+        "name": "shift",
+        "offset": 1.5,
+        "scale": (2, 2),
+        "mode": "add",
+        "trainable": True,
+    }
+    assert fixed_keys == ["dtype", "offset", "trainable"]  # its __init__ takes no name
+    np.testing.assert_allclose(predicted, [[3.5, 5.5]])
+
+
+def test_a_custom_layer_given_an_object_has_no_automatic_config():
+    class Wraps(lamina.layers.Layer):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+    assert "inner" not in Wraps(lamina.layers.Dense(2)).get_config()
+
+
+@pytest.mark.parity
+def test_automatic_config_matches_keras(tmp_path):
+    ours = _auto_config_facts(lamina, tmp_path)
+    theirs = _auto_config_facts(reference.keras, tmp_path)
+    assert ours[:2] == theirs[:2]
+    np.testing.assert_allclose(ours[2], theirs[2])
+
+
+def test_a_layer_made_inside_a_compiled_call_still_traces():
+    # Keeping constructor arguments must not stop torch.compile from tracing a call that makes a
+    # layer (keras-io's SSVEPFormer builds a Reshape in call() under jit_compile=True).
+    import torch
+
+    class MakesReshape(lamina.layers.Layer):
+        def call(self, x):
+            return lamina.layers.Reshape((1, -1))(x)
+
+    model = lamina.Sequential([lamina.Input((4,)), MakesReshape()])
+    out = torch.compile(model, backend="eager")(torch.ones(2, 4))
+    assert tuple(out.shape) == (2, 1, 4)

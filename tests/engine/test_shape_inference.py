@@ -147,3 +147,33 @@ def test_nested_functional_model_keeps_shapes_its_layers_stated():
     outer = lamina.Model(outer_inputs, inner(outer_inputs))
     assert outer.output_shape == (None, 2)
     assert tuple(outer(np.ones((8, 3), "float32")).shape) == (8, 2)
+
+
+# Unknown lengths under long kernels and large strides: a probe size must neither be shorter than
+# the kernel (Keras builds Conv1D(4, 100) on (None, None, 1)) nor let a stride map both probes to
+# one length (with probes 83 and 89, Conv1D(strides=16) made the unknown length 6).
+def _unknown_length_shapes(m):
+    shapes = []
+    for layer in (
+        m.layers.Conv1D(4, 100),
+        m.layers.Conv1D(4, 3, strides=16),
+        m.layers.STFTSpectrogram(frame_length=640, frame_step=240),
+    ):
+        model = m.Sequential([m.layers.InputLayer((None, 1)), layer])
+        shapes.append(tuple(model.output_shape))
+    return shapes
+
+
+def test_unknown_lengths_stay_unknown_under_long_kernels_and_strides():
+    shapes = _unknown_length_shapes(lamina)
+    assert shapes == [(None, None, 4), (None, None, 4), (None, None, 513)]
+
+
+@pytest.mark.parity
+def test_unknown_lengths_under_long_kernels_match_keras():
+    assert _unknown_length_shapes(lamina) == reference.keras_run(_unknown_length_shapes)
+
+
+def test_a_known_length_shorter_than_the_kernel_still_names_the_kernel():
+    with pytest.raises(ValueError, match=r"kernel size \(100,\).*received input shape \(None, 50"):
+        lamina.Sequential([lamina.layers.InputLayer((50, 1)), lamina.layers.Conv1D(4, 100)])

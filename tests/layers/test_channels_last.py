@@ -109,3 +109,18 @@ def test_the_recorder_sees_a_copy():
         y = layer(x)
     assert tuple(y.shape) == (2, 10, 10, 4) and y.is_contiguous()
     assert any(name in COPY_OPS for name in recorded.names)
+
+
+@pytest.mark.parametrize("shape", [(2, 6, 5, 8), (2, 7, 8)], ids=["4d", "3d"])
+def test_group_norm_takes_a_view_in_no_memory_format(shape):
+    # `ops.swapaxes(x, -1, -2)` of a channels-last tensor is neither NCHW- nor channels_last-
+    # contiguous once the channels move to axis 1; torch's CPU kernel refused it.
+    layer = layers.GroupNormalization(groups=-1)
+    base = torch.randn(shape)
+    view = base.transpose(-1, -2).requires_grad_(True)
+    copy = view.detach().contiguous().requires_grad_(True)
+    cotangent = torch.randn(view.shape)
+    (grad_view,) = torch.autograd.grad(layer(view), view, cotangent)
+    (grad_copy,) = torch.autograd.grad(layer(copy), copy, cotangent)
+    torch.testing.assert_close(layer(view), layer(copy))
+    torch.testing.assert_close(grad_view, grad_copy)

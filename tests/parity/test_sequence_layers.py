@@ -186,7 +186,13 @@ MHA_CONFIGS = {
 
 
 @pytest.mark.parametrize("name", list(MHA_CONFIGS))
-@pytest.mark.parametrize("masking", ["none", "input-masks", "causal", "attention-mask"])
+# "explicit-masks": query_mask= and value_mask= given for tensors that carry none (Keras uses
+# value_mask but reads the query's mask off the query); "own-query-mask": the query's own mask
+# wins over a different query_mask=.
+@pytest.mark.parametrize(
+    "masking",
+    ["none", "input-masks", "causal", "attention-mask", "explicit-masks", "own-query-mask"],
+)
 @pytest.mark.parametrize("scores", [False, True], ids=["sdpa", "scores"])
 def test_multi_head_attention_matches_keras(name, masking, scores):
     config = MHA_CONFIGS[name]
@@ -214,6 +220,11 @@ def test_multi_head_attention_matches_keras(name, masking, scores):
             kwargs["use_causal_mask"] = True
         elif masking == "attention-mask":
             kwargs["attention_mask"] = torch.tensor(rng_mask)
+        elif masking == "explicit-masks":
+            kwargs.update(query_mask=query_mask, value_mask=value_mask)
+        elif masking == "own-query-mask":
+            q_in._keras_mask = query_mask
+            kwargs["query_mask"] = torch.ones_like(query_mask)
         out = layer(q_in, v_in, **kwargs)
         outputs = list(out) if scores else [out]
         cotangents = [

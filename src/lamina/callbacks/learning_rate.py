@@ -10,7 +10,9 @@ from lamina.utils.io_utils import print_msg
 
 
 def _current_lr(model) -> float:
-    return float(model.optimizer.learning_rate)
+    # Keras's rate is a float32 variable, and its logs (History, CSVLogger) hold that value:
+    # 5e-05 is logged as 4.999999873689376e-05.
+    return float(np.float32(model.optimizer.learning_rate))
 
 
 class ReduceLROnPlateau(Callback):

@@ -163,6 +163,11 @@ def conform_inputs(model, x):
     inputs = getattr(model, "inputs", None)
     if not inputs or isinstance(x, dict):
         return x
+    # Keras flattens `[array]` given to a one-input model (`predict([batch])`) onto that input;
+    # a list of numbers stays data.
+    one_array_list = isinstance(x, (list, tuple)) and len(x) == 1 and getattr(x[0], "ndim", 0)
+    if len(inputs) == 1 and one_array_list:
+        x = x[0]
     leaves = list(x) if isinstance(x, (list, tuple)) and len(inputs) > 1 else [x]
     if len(leaves) != len(inputs):
         return x

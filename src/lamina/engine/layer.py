@@ -274,6 +274,17 @@ class Layer(nn.Module):
         [(3,)]
     """
 
+    def __new__(cls, *args, **kwargs):
+        # Keras's automatic config: a subclass that writes no get_config() still saves and loads
+        # when its constructor took plain values (`Downscale(channels=8, scale=(2, 2))`), so the
+        # arguments are kept as given. Set in the instance's dict: torch's Module is not set up.
+        instance = super().__new__(cls)
+        # A layer made inside a compiled call (a Reshape built in call()) is transient, and
+        # Dynamo cannot trace the binding: it keeps nothing there.
+        if not torch.compiler.is_compiling():
+            instance.__dict__["_auto_config"] = _constructor_arguments(cls, args, kwargs)
+        return instance
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         # Public lamina classes only: a user's class loads through custom_objects or
@@ -514,7 +525,7 @@ class Layer(nn.Module):
         given = {**dict(zip(self._call_positional, (inputs, *args), strict=False)), **kwargs}
         for argument, mask_parameter in self._call_argument_masks.items():
             if kwargs.get(mask_parameter) is None and argument in given:
-                mask = _mask_of(given[argument])
+                mask = _masks_in(given[argument])
                 if mask is not None:
                     kwargs[mask_parameter] = mask
 
@@ -561,7 +572,7 @@ class Layer(nn.Module):
             self.input_spec.check(inputs.shape, self)
 
         if self._call_takes_mask and kwargs.get("mask") is None:
-            mask = _mask_of(inputs)
+            mask = _masks_in(inputs)
             # Keras fills `mask` only for a call with one tensor argument: with several
             # (`call(self, inputs, encoder_outputs, mask=None)`), whose mask it would be is
             # ambiguous, and `mask` stays None.
@@ -571,6 +582,13 @@ class Layer(nn.Module):
             kwargs.pop("mask", None)
         if self._call_argument_masks and _more_tensor_arguments(args, kwargs):
             self._fill_argument_masks(inputs, args, kwargs)
+        # The mask the outputs inherit is read before the call, as Keras does: a call may take
+        # the masks off its inputs (MultiHeadAttention does).
+        previous_mask = None
+        if self._computes_mask or self.supports_masking:
+            previous_mask = kwargs.get("mask")
+            if previous_mask is None:
+                previous_mask = _masks_in(inputs)
 
         training = kwargs.get("training")
         if self._call_takes_training:
@@ -601,8 +619,8 @@ class Layer(nn.Module):
 
         if self.activity_regularizer is not None:
             self._add_activity_penalties(outputs)
-        if self._computes_mask or (self.supports_masking and _mask_of(inputs) is not None):
-            out_mask = self.compute_mask(inputs, kwargs.get("mask", _mask_of(inputs)))
+        if self._computes_mask or (self.supports_masking and _has_mask(previous_mask)):
+            out_mask = self.compute_mask(inputs, previous_mask)
             if out_mask is not None:
                 _attach_masks(outputs, out_mask)
         return outputs
@@ -1319,11 +1337,17 @@ class Layer(nn.Module):
     # Config
 
     def get_config(self) -> dict:
-        config = {
-            "name": self.name,
-            "trainable": self.trainable,
-            "dtype": dtype_policies.serialize(self._dtype_policy),
-        }
+        config = {"name": self.name}
+        arguments = self.__dict__.get("_auto_config")
+        if arguments is not None and type(self).get_config is Layer.get_config:
+            # A subclass without its own get_config: its constructor's arguments, as Keras's
+            # automatic config; `name` only where the constructor takes it.
+            parameters = inspect.signature(type(self).__init__).parameters.values()
+            if not any(p.name == "name" or p.kind is p.VAR_KEYWORD for p in parameters):
+                del config["name"]
+            config.update(arguments)
+        config["trainable"] = self.trainable
+        config["dtype"] = dtype_policies.serialize(self._dtype_policy)
         if self.activity_regularizer is not None:
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         if self._declared_input_shape is not None:
@@ -1497,10 +1521,61 @@ def _more_tensor_arguments(args, kwargs) -> bool:
     )
 
 
-def _mask_of(inputs):
+def _masks_in(inputs):
+    """The masks a call's first argument carries, in its structure, as Keras reads them
+    (`tree.map_structure(get_keras_mask, inputs)`): a tensor's mask, and for a list, tuple or
+    dict of tensors one mask (or None) per tensor, so that `call(self, inputs, mask=None)` on
+    `[x, encoder_outputs]` gets `[x_mask, encoder_mask]`. None for anything else."""
     if isinstance(inputs, torch.Tensor):
         return getattr(inputs, "_keras_mask", None)
-    return None
+    if isinstance(inputs, dict):
+        if not inputs or not all(isinstance(v, torch.Tensor) for v in tree.flatten(inputs)):
+            return None
+    elif not (isinstance(inputs, (list, tuple)) and _is_tensor_argument(inputs)):
+        return None
+    return tree.map_structure(lambda x: getattr(x, "_keras_mask", None), inputs)
+
+
+def _has_mask(masks) -> bool:
+    if masks is None or isinstance(masks, torch.Tensor):
+        return masks is not None
+    return any(m is not None for m in tree.flatten(masks))
+
+
+_PLAIN_VALUES = (str, int, float, bool, type(None))
+_BASE_ARGUMENTS = frozenset(inspect.signature(Layer.__init__).parameters) - {"self", "kwargs"}
+
+
+def _constructor_arguments(cls, args, kwargs) -> dict | None:
+    """The arguments `cls(*args, **kwargs)` binds, defaults included, when a layer of a class
+    without its own get_config() was built from plain values only (strings, numbers, booleans,
+    None, nested in lists, tuples or dicts), as Keras keeps them; None otherwise."""
+    if cls.get_config is not Layer.get_config:
+        return None  # the class states its config: nothing to keep
+    try:
+        signature = inspect.signature(cls.__init__)
+        bound = signature.bind(None, *args, **kwargs)
+    except (TypeError, ValueError):
+        return None
+    parameters = list(signature.parameters.values())[1:]
+    if any(p.kind is p.POSITIONAL_ONLY for p in parameters):
+        return None  # cls(**config) could not pass them back
+    bound.apply_defaults()
+    arguments = dict(bound.arguments)
+    arguments.pop(next(iter(signature.parameters)))  # self
+    for parameter in parameters:
+        if parameter.kind is parameter.VAR_KEYWORD:
+            arguments.update(arguments.pop(parameter.name, {}))
+        elif parameter.kind is parameter.VAR_POSITIONAL and arguments.pop(parameter.name, ()):
+            return None
+    # Layer's own arguments (name, trainable, dtype, input_shape, ...) are the base config's.
+    for name in _BASE_ARGUMENTS.intersection(arguments):
+        del arguments[name]
+    try:
+        plain = all(isinstance(v, _PLAIN_VALUES) for v in tree.flatten(arguments))
+    except TypeError:
+        return None
+    return arguments if plain else None
 
 
 def _has_real_state(layer: nn.Module) -> bool:

@@ -24,7 +24,13 @@ from lamina.engine.keras_tensor import KerasTensor, Node, flatten_symbolic, map_
 from lamina.engine.weight import keep_weight_class
 
 # Two sizes for unknown dimensions: output dims that differ between the two runs are `None`.
-_PROBE_SIZES = (83, 89)
+# They lie far enough apart (84) that a strided layer cannot map both to one size: with 83 and
+# 89, Conv1D(strides=16) gave 6 frames for both and an unknown length came out as 6.
+_PROBE_SIZES = (83, 167)
+# Tried on the meta device when the small sizes fail: an unknown length under a kernel longer
+# than 83 (Conv1D(4, 100) or a 640-sample STFT frame on `Input((None, 1))`), which Keras builds.
+# Meta only: no memory, where real zeros of these sizes could take gigabytes.
+_LARGE_PROBE_SIZES = (8209, 16411)
 
 # Whether this thread infers shapes: per thread, as Layer's training stack.
 _thread_state = threading.local()
@@ -59,7 +65,7 @@ class meta_inference:  # noqa: N801 - used as a context manager, like torch.no_g
 def in_probe() -> bool:
     """Whether this thread runs a shape probe, on meta tensors or on real zeros.
 
-    A probe's values are stand-ins: sizes 83 and 89 for unknown dimensions, zeros for data. A
+    A probe's values are stand-ins: sizes 83 and 167 for unknown dimensions, zeros for data. A
     check on values (token ids in range) has nothing to check there.
 
     Example:
@@ -86,7 +92,7 @@ def unprobed_shape(shape) -> tuple:
     """
     if not in_probe():
         return tuple(shape)
-    return tuple(None if d in _PROBE_SIZES else d for d in shape)
+    return tuple(None if d in _PROBE_SIZES or d in _LARGE_PROBE_SIZES else d for d in shape)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -212,14 +218,17 @@ def _run_one_probe(layer, args, kwargs, probe: int, device):
             module._activity_losses = kept
 
 
-def infer_outputs(layer, args, kwargs):
-    """Output structure of `layer(*args, **kwargs)` as (shape-with-None, dtype) leaves."""
+def infer_outputs(layer, args, kwargs, large=False):
+    """Output structure of `layer(*args, **kwargs)` as (shape-with-None, dtype) leaves; `large`
+    probes unknown dimensions with `_LARGE_PROBE_SIZES`, on the meta device only."""
     runs = []
-    for probe in _PROBE_SIZES:
+    for probe in _LARGE_PROBE_SIZES if large else _PROBE_SIZES:
         try:
             runs.append(_run_probe(layer, args, kwargs, probe, "meta"))
         except (NotImplementedError, RuntimeError) as failure:
-            if "meta" not in str(failure).lower() and not isinstance(failure, NotImplementedError):
+            if large or (
+                "meta" not in str(failure).lower() and not isinstance(failure, NotImplementedError)
+            ):
                 raise
             # An op without a meta kernel: probe on real (small) zero tensors instead.
             runs.append(_run_probe(layer, args, kwargs, probe, backend.default_device()))
@@ -298,9 +307,20 @@ def _infer_spec(layer, args, kwargs):
         spec = _stated_shape(layer, args, kwargs)
         if spec is None:
             spec = _graph_spec(layer, args, kwargs)
+        if spec is None and _has_unknown_size(args, kwargs):
+            try:
+                spec = infer_outputs(layer, args, kwargs, large=True)
+            except (ValueError, RuntimeError, NotImplementedError):
+                spec = None  # the small probes' error says what went wrong
         if spec is None:
             raise
         return spec
+
+
+def _has_unknown_size(args, kwargs) -> bool:
+    """Whether a symbolic argument has an unknown dimension besides the batch."""
+    symbolic = flatten_symbolic([args, kwargs])
+    return any(None in tuple(t.shape)[1:] for t in symbolic)
 
 
 def _graph_spec(layer, args, kwargs):

@@ -22,8 +22,9 @@ _LARGE_NEGATIVE = -0.7 * 3.38953e38
 
 
 def _masks_of(inputs, mask):
-    if mask is not None:
-        return list(mask) + [None] * (2 - len(mask))
+    if mask is not None:  # [query_mask, value_mask(, key_mask)]: the key's is not used
+        mask = list(mask)[:2]
+        return mask + [None] * (2 - len(mask))
     return [getattr(t, "_keras_mask", None) for t in inputs[:2]]
 
 
@@ -200,8 +201,9 @@ class MultiHeadAttention(Layer):
     path (no dropout, no scores returned) and gets zero weights on the explicit one.
 
     Call arguments: `query`, `value`, `key` (default value); `attention_mask` (batch, Tq, Tv) bool,
-    True = attend (broadcastable, e.g. (batch, 1, Tv)); `query_mask`/`value_mask`/`key_mask`
-    (default: the inputs' own masks, e.g. from Embedding(mask_zero=True));
+    True = attend (broadcastable, e.g. (batch, 1, Tv)); `value_mask`/`key_mask` (default: the
+    inputs' own masks, e.g. from Embedding(mask_zero=True)); the query's mask is always the one
+    the query tensor carries, as in Keras, which reads it there over a `query_mask` argument;
     `return_attention_scores`; `use_causal_mask`; `training`.
 
     Weights (Keras's layouts): query/key/value kernels (dim, num_heads, key_dim|value_dim) and
@@ -390,7 +392,9 @@ class MultiHeadAttention(Layer):
         use_causal_mask=False,
     ):
         key = value if key is None else key
-        query_mask = getattr(query, "_keras_mask", None) if query_mask is None else query_mask
+        # Keras takes the query's mask from the query tensor, over any `query_mask=` given: a
+        # query that carries no mask (the output of `x + attention(x)`) is not masked.
+        query_mask = getattr(query, "_keras_mask", None)
         value_mask = getattr(value, "_keras_mask", None) if value_mask is None else value_mask
         key_mask = getattr(key, "_keras_mask", None) if key_mask is None else key_mask
         inner_shape = query.shape[1:-1]

@@ -32,7 +32,11 @@ class _GroupNorm(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, gamma, beta, groups, epsilon):
-        if x.is_cuda:  # the CUDA kernel takes contiguous NCHW only (the CPU one any layout)
+        if x.is_cuda:  # the CUDA kernel takes contiguous NCHW only
+            x = x.contiguous()
+        elif not x.is_contiguous(memory_format=_memory_format_of(x)):
+            # The CPU kernel takes NCHW or channels-last; any other view (an input whose last
+            # two axes were swapped, `ops.swapaxes(x, -1, -2)`) is copied once.
             x = x.contiguous()
         batch, channels = x.shape[0], x.shape[1]
         positions = math.prod(x.shape[2:])

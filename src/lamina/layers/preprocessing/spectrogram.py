@@ -241,20 +241,25 @@ class STFTSpectrogram(Layer):
 
     def _kernel(self, side):
         def initializer(shape, dtype=torch.float32):
+            # Computed in the weight's dtype, step by step as Keras's STFT initializer does: in
+            # float32 the angles (up to ~frame_length * pi) carry rounding that float64 would
+            # not, and a fresh layer's weights and spectrogram must equal Keras's.
+            dtype = backend.to_torch_dtype(dtype)
             frames, _, bins = shape
-            time = torch.arange(frames, dtype=torch.float64).reshape(frames, 1, 1)
-            freq = torch.arange(bins, dtype=torch.float64).reshape(1, 1, bins) / ((bins - 1) * 2)
-            angles = -2.0 * time * freq * math.pi
+            time = torch.arange(frames, dtype=dtype).reshape(frames, 1, 1)
+            freq = torch.arange(bins, dtype=dtype).reshape(1, 1, bins) / ((bins - 1) * 2)
+            angles = (-2 * time) * freq * torch.arccos(torch.tensor(-1.0, dtype=dtype))
             kernel = torch.cos(angles) if side == "real" else torch.sin(angles)
             window = window_values(self.window, frames, self.periodic)
             if window is not None:
+                window = window.to(dtype).reshape(frames, 1, 1)
                 norm = {
-                    "density": window.square().sum().sqrt(),
-                    "spectrum": window.abs().sum(),
-                    None: 1.0,
-                }[self.scaling]
-                kernel = kernel * window.reshape(frames, 1, 1) / norm
-            return kernel.to(dtype)
+                    "density": lambda: window.square().sum().sqrt(),
+                    "spectrum": lambda: window.abs().sum(),
+                    None: lambda: 1.0,
+                }[self.scaling]()
+                kernel = kernel * window / norm
+            return kernel
 
         return initializer
 
