@@ -147,3 +147,20 @@ def test_nested_functional_model_keeps_shapes_its_layers_stated():
     outer = lamina.Model(outer_inputs, inner(outer_inputs))
     assert outer.output_shape == (None, 2)
     assert tuple(outer(np.ones((8, 3), "float32")).shape) == (8, 2)
+
+
+def test_a_sequential_that_starts_with_a_lookup_takes_a_string_input():
+    # Text cannot be probed: the Sequential traces its layers on the string input instead.
+    words = ["ant", "bee", "cat"]
+    encoder = lamina.Sequential(
+        [
+            lamina.layers.StringLookup(vocabulary=words, mask_token=None, num_oov_indices=0),
+            lamina.layers.Embedding(3, 2),
+        ]
+    )
+    text = lamina.Input(shape=(), dtype="string")
+    model = lamina.Model(text, encoder(text))
+    assert model.output_shape == (None, 2)
+    table = encoder.layers[-1].get_weights()[0]
+    got = model.predict(np.array(["cat", "ant"]), verbose=0)
+    np.testing.assert_array_equal(got, table[[2, 0]])

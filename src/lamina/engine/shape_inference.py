@@ -290,6 +290,8 @@ def _stated_shape(layer, args, kwargs):
 
 def _infer_spec(layer, args, kwargs):
     spec = _shape_preserved(layer, args, kwargs)
+    if spec is None:
+        spec = _text_spec(layer, args, kwargs)
     if spec is not None:
         return spec
     try:
@@ -301,6 +303,26 @@ def _infer_spec(layer, args, kwargs):
         if spec is None:
             raise
         return spec
+
+
+def _text_spec(layer, args, kwargs):
+    """The outputs of a model of layers called on text, which no probe can carry (torch has no
+    strings): a Sequential whose first layer takes text (StringLookup, Hashing...) traces its
+    layers on a string input of that shape, as Keras builds it, and gives that trace's outputs.
+    None for anything else."""
+    trace = getattr(layer, "_trace_symbolic", None)
+    if trace is None or len(args) != 1 or set(kwargs) - {"training", "mask"}:
+        return None
+    if not any(t.dtype == "string" for t in flatten_symbolic(args[0])):
+        return None
+    outputs = trace(args[0])
+    return None if outputs is None else tree.map_structure(_output_spec, outputs)
+
+
+def _output_spec(output: KerasTensor) -> OutputSpec:
+    mask = output._keras_mask
+    mask = mask.shape if isinstance(mask, KerasTensor) else None
+    return OutputSpec(tuple(output.shape), backend.to_torch_dtype(output.dtype), mask)
 
 
 def _graph_spec(layer, args, kwargs):
@@ -321,12 +343,7 @@ def _graph_spec(layer, args, kwargs):
         ):
             return None
 
-    def spec(output):
-        mask = output._keras_mask
-        mask = mask.shape if isinstance(mask, KerasTensor) else None
-        return OutputSpec(tuple(output.shape), backend.to_torch_dtype(output.dtype), mask)
-
-    return tree.map_structure(spec, graph.outputs)
+    return tree.map_structure(_output_spec, graph.outputs)
 
 
 def call_host_layer_on_symbolic(layer, inputs, dtype):
