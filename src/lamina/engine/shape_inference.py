@@ -285,13 +285,19 @@ def _stated_shape(layer, args, kwargs):
     dtype = backend.to_torch_dtype(flatten_symbolic(args[0])[0].dtype)
     first = flatten_symbolic(args[0])[0]
     masked = layer._computes_mask or (layer.supports_masking and first._keras_mask is not None)
-    return OutputSpec(tuple(layer.compute_output_shape(shapes)), dtype, True if masked else None)
+    mask = True if masked else None
+    # One shape, or a structure of them for several outputs (Lambda(output_shape=[...])).
+    return tree.map_shape_structure(
+        lambda shape: OutputSpec(tuple(shape), dtype, mask), layer.compute_output_shape(shapes)
+    )
 
 
 def _infer_spec(layer, args, kwargs):
     spec = _shape_preserved(layer, args, kwargs)
     if spec is None:
         spec = _text_spec(layer, args, kwargs)
+    if spec is None and getattr(layer, "_declares_output_shape", False):
+        spec = _stated_shape(layer, args, kwargs)  # stated (Lambda's output_shape): never run
     if spec is not None:
         return spec
     try:
