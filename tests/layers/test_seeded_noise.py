@@ -109,7 +109,7 @@ def test_seeded_conv_lstm_dropout_masks_repeat():
 
 
 @pytest.mark.parity
-@pytest.mark.parametrize("name, args, kwargs, shape", NOISE_LAYERS[:5], ids=IDS[:5])
+@pytest.mark.parametrize("name, args, kwargs, shape", NOISE_LAYERS, ids=IDS)
 def test_seeded_noise_is_keras_s_noise_call_after_call(name, args, kwargs, shape):
     if lamina.backend.default_device().type != "cpu":
         pytest.skip("the Keras reference draws with a CPU generator")
