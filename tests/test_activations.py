@@ -65,6 +65,24 @@ def test_activation_matches_keras(name, options):
     torch.testing.assert_close(ours_grad, theirs_grad, atol=1e-5, rtol=1e-5)
 
 
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"threshold": 0.5},
+        {"threshold": -1.0, "max_value": 2.0},
+        {"threshold": 0.5, "negative_slope": 0.2, "max_value": 1.0},
+    ],
+    ids=str,
+)
+def test_relu_at_and_around_the_threshold_matches_keras_bit_for_bit(options):
+    # Inputs on the threshold and below it: Keras gives +0 there, and clips the kept part at 0.
+    x = torch.tensor([-2.0, -1.0, -0.5, 0.0, 0.2, 0.5, 0.7, 3.0])
+    ours = activations.relu(x, **options)
+    theirs = keras.activations.relu(x, **options)
+    assert ours.tolist() == theirs.tolist()
+    assert torch.equal(torch.signbit(ours), torch.signbit(theirs))
+
+
 def _sparsemax_by_sorting(z):
     """The simplex projection, row by row in float64 (Martins and Astudillo, 2016, Algorithm 1)."""
     out = np.zeros_like(z, dtype="float64")

@@ -58,7 +58,7 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
         x: input tensor.
         negative_slope: slope below `threshold` (default 0: a plain ReLU).
         max_value: the largest output, or None for no cap.
-        threshold: values below it are mapped to `negative_slope * (x - threshold)`.
+        threshold: values at or below it are mapped to `negative_slope * (x - threshold)`.
 
     Returns:
         A tensor shaped like `x`.
@@ -71,10 +71,13 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     """
     if negative_slope == 0.0 and max_value is None and threshold == 0.0:
         return F.relu(x)
-    below = x < threshold
-    y = torch.where(below, negative_slope * (x - threshold), x)
+    # Keras's order: keep x above the threshold (x at it becomes +0, as below), clip the kept
+    # part to [0, max_value], then add the slope's part below the threshold.
+    y = F.relu(x) if threshold == 0.0 else torch.where(x > threshold, x, torch.zeros_like(x))
     if max_value is not None:
-        y = y.clamp(max=max_value)
+        y = y.clamp(min=0.0, max=max_value)
+    if negative_slope != 0.0:
+        y = y - negative_slope * F.relu(threshold - x)
     return y
 
 

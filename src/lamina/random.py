@@ -44,15 +44,11 @@ __all__ = [
     "uniform",
 ]
 
-_MASK64 = (1 << 64) - 1
 
-
-def _mix(seed: int, counter: int) -> int:
-    """A well-spread 63-bit seed from (seed, counter): splitmix64's finaliser."""
-    z = (seed * 0x9E3779B97F4A7C15 + counter * 0xBF58476D1CE4E5B9 + 1) & _MASK64
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
-    return (z ^ (z >> 31)) >> 1
+def _torch_seed(seed: int, counter: int = 0) -> int:
+    """The torch seed of the state (seed, counter): their sum as an unsigned 32-bit int, Keras's
+    torch backend's rule, so a stream draws the numbers Keras draws for the same seed."""
+    return (int(seed) + int(counter)) & 0xFFFFFFFF
 
 
 class SeedGenerator:
@@ -104,7 +100,7 @@ class SeedGenerator:
     def next_seed(self) -> int:
         """The next seed of the stream, as one int (what the samplers use)."""
         seed, counter = (int(v) for v in self.next())
-        return _mix(seed, counter)
+        return _torch_seed(seed, counter)
 
     def torch_generator(self, device) -> torch.Generator:
         """A `torch.Generator` on `device` seeded with the stream's next seed.
@@ -136,10 +132,10 @@ def _generator(seed, device):
     if isinstance(seed, SeedGenerator):
         value = seed.next_seed()
     elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-        value = int(seed) & _MASK64 >> 1
+        value = _torch_seed(seed)
     elif isinstance(seed, (torch.Tensor, np.ndarray)) and backend.as_numpy(seed).dtype.kind in "iu":
         flat = [int(v) for v in backend.as_numpy(seed).reshape(-1)]
-        value = _mix(*flat[:2]) if len(flat) >= 2 else flat[0]
+        value = _torch_seed(*flat[:2])
     else:
         raise ValueError(
             "seed must be an int, a lamina.random.SeedGenerator or None; "

@@ -171,6 +171,26 @@ def test_seed_generator_state_and_config_follow_keras():
         random.SeedGenerator("abc")
 
 
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda r, seed: r.normal((5,), seed=seed),
+        lambda r, seed: r.uniform((5,), minval=-1.0, seed=seed),
+        lambda r, seed: r.randint((5,), 0, 10, seed=seed),
+        lambda r, seed: r.dropout(torch.ones(6), 0.5, seed=seed),
+    ],
+    ids=["normal", "uniform", "randint", "dropout"],
+)
+def test_seed_generator_streams_draw_keras_s_numbers(draw):
+    if lamina.backend.default_device().type != "cpu":
+        pytest.skip("the Keras reference draws with a CPU generator")
+    for seed in (7, 2**40 + 3):  # an int seed, and one past 32 bits, wraps as Keras's does
+        assert torch.equal(draw(random, seed).cpu(), torch.as_tensor(draw(keras.random, seed)))
+    ours, theirs = random.SeedGenerator(1337), keras.random.SeedGenerator(1337)
+    for _ in range(3):
+        assert torch.equal(draw(random, ours).cpu(), torch.as_tensor(draw(keras.random, theirs)))
+
+
 def test_bad_seeds_and_dtypes_say_what_was_received():
     with pytest.raises(
         ValueError, match="requires a floating point `dtype`. Received: dtype=int32"

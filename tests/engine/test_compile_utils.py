@@ -111,6 +111,24 @@ def test_multi_output_weighted_metrics_are_named_and_weighted_as_in_keras():
         assert got[name] == pytest.approx(value, rel=1e-5), name
 
 
+@pytest.mark.parity
+def test_metrics_named_by_class_strings_take_the_output_prefix_as_in_keras():
+    x, y, _ = data()
+    y = y[:, None]
+    model, weights = ours_and_weights(two_outputs)
+    kwargs = dict(
+        optimizer="sgd",
+        loss="mse",
+        metrics=[["mean_squared_error", "binary_crossentropy"], "MeanAbsoluteError"],
+    )
+    expected = reference.keras_evaluate(two_outputs, weights, x, [y, y], **kwargs)
+    model.compile(**kwargs)
+    got = model.evaluate(x, [y, y], verbose=0, return_dict=True)
+    assert set(got) == set(expected)  # a_binary_crossentropy, b_MeanAbsoluteError, ...
+    for name, value in expected.items():
+        assert got[name] == pytest.approx(value, rel=1e-5), name
+
+
 def test_weighted_metrics_typo_fails_at_compile():
     model = binary(lamina.layers, lamina)
     with pytest.raises(ValueError, match="accuracyy"):

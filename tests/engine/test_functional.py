@@ -221,6 +221,24 @@ def test_lambda_and_ops_inside_a_graph():
     np.testing.assert_allclose(mean_out, (x.sum(axis=1, keepdims=True) + x).mean(axis=1))
 
 
+def _declared_shapes(m):
+    def never_traced(pair):  # the stated shapes hold: Keras never runs the function to learn them
+        if pair[0].shape[0] != 4:
+            raise RuntimeError("a probe ran the function")
+        return [pair[0] * 2.0, pair[1][:, :1]]
+
+    first, second = m.Input((3,)), m.Input((2,))
+    outs = m.layers.Lambda(never_traced, output_shape=[(3,), (1,)])([first, second])
+    scaled = m.layers.Lambda(lambda t: t * 3.0, output_shape=lambda shape: shape)(outs[1])
+    return [tuple(o.shape) for o in (*outs, scaled)]
+
+
+@pytest.mark.parity
+def test_lambda_output_shape_is_taken_as_stated_as_in_keras():
+    assert _declared_shapes(lamina) == [(None, 3), (None, 1), (None, 1)]
+    assert _declared_shapes(lamina) == reference.keras_run(_declared_shapes)
+
+
 def test_inputs_that_the_outputs_do_not_reach_are_an_error():
     first, second = layers.Input((3,)), layers.Input((3,))
     outputs = layers.Add()([first, second])

@@ -57,6 +57,30 @@ def test_layers_in_containers_are_tracked_in_keras_order_and_compute_the_same():
     )
 
 
+def _lists_filled_in_turn(framework):
+    class Blocks(framework.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.encoders, self.projectors = [], []
+            for units in (1, 2):
+                self.encoders.append(framework.layers.Dense(units))
+                self.projectors.append(framework.layers.Dense(units + 4))
+            self.head = framework.layers.Dense(3)
+            self.encoders.append(framework.layers.Dense(5))
+
+        def call(self, x):
+            return [layer(x) for layer in [*self.encoders, *self.projectors, self.head]]
+
+    layer = Blocks()
+    layer(np.ones((1, 2), "float32"))
+    return [tuple(w.shape) for w in layer.get_weights()]
+
+
+def test_layers_of_lists_filled_in_turn_keep_keras_s_tracking_order():
+    # Keras orders sub-layers by when each was tracked, across lists: not list by list.
+    assert _lists_filled_in_turn(lamina) == reference.keras_run(_lists_filled_in_turn)
+
+
 def test_containers_stay_plain_lists_and_dicts_and_follow_removals():
     layer = layers.Layer()
     layer.blocks = []

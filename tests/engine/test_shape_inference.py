@@ -177,3 +177,20 @@ def test_unknown_lengths_under_long_kernels_match_keras():
 def test_a_known_length_shorter_than_the_kernel_still_names_the_kernel():
     with pytest.raises(ValueError, match=r"kernel size \(100,\).*received input shape \(None, 50"):
         lamina.Sequential([lamina.layers.InputLayer((50, 1)), lamina.layers.Conv1D(4, 100)])
+
+
+def test_a_sequential_that_starts_with_a_lookup_takes_a_string_input():
+    # Text cannot be probed: the Sequential traces its layers on the string input instead.
+    words = ["ant", "bee", "cat"]
+    encoder = lamina.Sequential(
+        [
+            lamina.layers.StringLookup(vocabulary=words, mask_token=None, num_oov_indices=0),
+            lamina.layers.Embedding(3, 2),
+        ]
+    )
+    text = lamina.Input(shape=(), dtype="string")
+    model = lamina.Model(text, encoder(text))
+    assert model.output_shape == (None, 2)
+    table = encoder.layers[-1].get_weights()[0]
+    got = model.predict(np.array(["cat", "ant"]), verbose=0)
+    np.testing.assert_array_equal(got, table[[2, 0]])

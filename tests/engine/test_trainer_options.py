@@ -42,6 +42,19 @@ def test_defaults_before_and_after_compile_are_keras_s():
     assert (model.run_eagerly, model.steps_per_execution, model.jit_compile) == (False, 1, False)
 
 
+def test_options_set_before_compile_are_kept_until_compile_sets_them():
+    model = mlp()
+    model.jit_compile = False  # Keras allows it on a model that predicts uncompiled
+    model.run_eagerly = True
+    model.steps_per_execution = 2
+    assert (model.run_eagerly, model.steps_per_execution, model.jit_compile) == (True, 2, False)
+    assert model.predict(arrays(4)[0], verbose=0).shape == (4, 1)
+    model.compile(loss="mse")
+    assert (model.run_eagerly, model.steps_per_execution, model.jit_compile) == (False, 1, False)
+    with pytest.raises(ValueError, match="steps_per_execution expects a positive integer"):
+        mlp().steps_per_execution = 0
+
+
 def test_steps_per_execution_groups_the_batch_hooks_but_runs_every_step():
     model = mlp()
     model.compile(optimizer="sgd", loss="mse", steps_per_execution=3)

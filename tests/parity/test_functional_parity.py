@@ -90,6 +90,25 @@ def test_multi_output_history_names_equal_keras(dict_outputs):
 
 
 @pytest.mark.parity
+def test_a_flat_metrics_list_with_one_entry_per_output_is_per_output_as_in_keras():
+    rng = np.random.default_rng(2)
+    x = rng.random((8, 4), "float32")
+    y = [rng.random((8, 1), "float32"), rng.random((8, 3), "float32")]
+    logs, values = {}, {}
+    for library, L, M in (
+        ("keras", keras.layers, keras.Model),
+        ("lamina", lamina.layers, lamina.Model),
+    ):
+        keras.backend.clear_session()
+        model = two_outputs(L, M, dict_outputs=False)
+        model.compile(optimizer="sgd", loss="mse", metrics=["mae", "mse"])
+        logs[library] = model.evaluate(x, y, verbose=0, return_dict=True)
+        values[library] = model.evaluate(x, y, verbose=0)
+    assert set(logs["lamina"]) == set(logs["keras"])  # dense_1_mae, dense_2_mse: no dense_1_mse
+    assert len(values["lamina"]) == len(values["keras"])
+
+
+@pytest.mark.parity
 @pytest.mark.parametrize(
     ("layer", "config", "shapes"),
     [c[:3] for c in UNKNOWN_MEETS_KNOWN],

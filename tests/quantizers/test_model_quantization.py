@@ -204,6 +204,17 @@ def test_quantized_model_saves_and_loads(mode, ext, tmp_path):
     assert loaded.layers[1].dtype_policy == model.layers[1].dtype_policy
 
 
+def test_int4_model_with_a_custom_weight_quantizer_loads_back(tmp_path):
+    # The file's JSON turns the quantizer's value_range (-8, 7) into a list [-8, 7].
+    model = _model()
+    weight_quantizer = quantizers.AbsMaxQuantizer(value_range=(-8, 7), axis=0)
+    config = quantizers.Int4QuantizationConfig(weight_quantizer, block_size=-1)
+    model.quantize(config=config)
+    model.save(tmp_path / "int4.keras")
+    loaded = lamina.models.load_model(tmp_path / "int4.keras")
+    np.testing.assert_array_equal(loaded.predict(X, verbose=0), model.predict(X, verbose=0))
+
+
 def test_quantized_dense_files_kernel_bias_scale_as_keras():
     layer = L.Dense(2)
     layer.build((None, 3))

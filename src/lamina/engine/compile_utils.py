@@ -125,16 +125,16 @@ def per_output(spec, names, argument, default=None) -> list:
 
 
 def per_output_metrics(spec, names) -> list[list]:
-    """Each output's list of metric specs: a dict by name, a list of lists (one per output), or
-    one list that every output gets."""
+    """Each output's list of metric specs: a dict by name; with several outputs, a list with one
+    entry per output (a metric, a list of them, or None), as Keras 3 reads it; otherwise one
+    list that every output gets (tf.keras's reading, where Keras 3 refuses the list)."""
     if spec is None:
         return [[] for _ in names]
     if isinstance(spec, dict):
         return [_as_list(spec.get(name, [])) for name in names]
     spec = list(spec) if isinstance(spec, (list, tuple)) else [spec]
-    one_list_each = len(spec) == len(names) and all(isinstance(s, (list, tuple)) for s in spec)
-    if len(names) > 1 and one_list_each:
-        return [list(s) for s in spec]
+    if len(names) > 1 and len(spec) == len(names):
+        return [[] if s is None else _as_list(s) for s in spec]
     return [list(spec) for _ in names]
 
 

@@ -927,7 +927,7 @@ class Layer(nn.Module):
         return sorted(entries, key=lambda e: rank.get(names.get(id(e.tensor)), len(order)))
 
     def _sublayers(self):
-        """Direct sub-layers, in registration order (lists of layers included)."""
+        """Direct sub-layers (lists of layers included), in the order Keras tracks them."""
         found = []
         for module in self.children():
             if isinstance(module, Layer):
@@ -936,7 +936,7 @@ class Layer(nn.Module):
                 found.extend(m for m in module if isinstance(m, Layer))
             elif isinstance(module, nn.ModuleDict):
                 found.extend(m for m in module.values() if isinstance(m, Layer))
-        return found
+        return tracking.ordered(self, found)
 
     def _weight_entries(self) -> list[WeightEntry]:
         """Every weight of this layer and its sub-layers, deduplicated, in Keras's order."""
@@ -1385,6 +1385,7 @@ class Layer(nn.Module):
             and not name.startswith("_")
         ):
             value = nn.ModuleList(value)
+            tracking.note_tracked(self, value)
         elif type(value) in (list, dict, tuple) and not name.startswith("_"):
             # Keras also follows layers put in a list or dict later (`self.blocks = []`, then
             # `self.blocks.append(...)`) and in dicts and tuples: see tracking.py.
@@ -1394,6 +1395,8 @@ class Layer(nn.Module):
             self._track_variable(name, value)
         elif isinstance(value, torch.Tensor) and self._adopt_auto_named_weight(name, value):
             return
+        elif isinstance(value, nn.Module) and "_modules" in self.__dict__:
+            tracking.note_tracked(self, value if isinstance(value, nn.ModuleList) else [value])
         super().__setattr__(name, value)
 
     def _track_variable(self, attribute: str, variable) -> None:

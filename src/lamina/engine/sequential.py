@@ -172,6 +172,20 @@ class Sequential(Model):
             return
         self._trace(tuple(input_shape))
 
+    def _trace_symbolic(self, inputs):
+        """The traced output for a symbolic input (shape inference's way in for text, which no
+        probe carries): traced for it first if unbuilt; None if traced for another shape."""
+        if not isinstance(inputs, KerasTensor):
+            return None
+        if not self.built:
+            self._trace(tuple(inputs.shape), inputs.dtype)
+        traced = self._input_tensor
+        if traced is None or len(traced.shape) != len(inputs.shape):
+            return None
+        if any(a is not None and a != b for a, b in zip(traced.shape, inputs.shape, strict=True)):
+            return None
+        return self._output_tensor
+
     def build_from_shape(self, input_shape) -> None:
         if not self.built:
             self._trace((None, *tuple(input_shape)[1:]))

@@ -294,11 +294,19 @@ def _stated_shape(layer, args, kwargs):
     dtype = backend.to_torch_dtype(flatten_symbolic(args[0])[0].dtype)
     first = flatten_symbolic(args[0])[0]
     masked = layer._computes_mask or (layer.supports_masking and first._keras_mask is not None)
-    return OutputSpec(tuple(layer.compute_output_shape(shapes)), dtype, True if masked else None)
+    mask = True if masked else None
+    # One shape, or a structure of them for several outputs (Lambda(output_shape=[...])).
+    return tree.map_shape_structure(
+        lambda shape: OutputSpec(tuple(shape), dtype, mask), layer.compute_output_shape(shapes)
+    )
 
 
 def _infer_spec(layer, args, kwargs):
     spec = _shape_preserved(layer, args, kwargs)
+    if spec is None:
+        spec = _text_spec(layer, args, kwargs)
+    if spec is None and getattr(layer, "_declares_output_shape", False):
+        spec = _stated_shape(layer, args, kwargs)  # stated (Lambda's output_shape): never run
     if spec is not None:
         return spec
     try:
@@ -323,6 +331,26 @@ def _has_unknown_size(args, kwargs) -> bool:
     return any(None in tuple(t.shape)[1:] for t in symbolic)
 
 
+def _text_spec(layer, args, kwargs):
+    """The outputs of a model of layers called on text, which no probe can carry (torch has no
+    strings): a Sequential whose first layer takes text (StringLookup, Hashing...) traces its
+    layers on a string input of that shape, as Keras builds it, and gives that trace's outputs.
+    None for anything else."""
+    trace = getattr(layer, "_trace_symbolic", None)
+    if trace is None or len(args) != 1 or set(kwargs) - {"training", "mask"}:
+        return None
+    if not any(t.dtype == "string" for t in flatten_symbolic(args[0])):
+        return None
+    outputs = trace(args[0])
+    return None if outputs is None else tree.map_structure(_output_spec, outputs)
+
+
+def _output_spec(output: KerasTensor) -> OutputSpec:
+    mask = output._keras_mask
+    mask = mask.shape if isinstance(mask, KerasTensor) else None
+    return OutputSpec(tuple(output.shape), backend.to_torch_dtype(output.dtype), mask)
+
+
 def _graph_spec(layer, args, kwargs):
     """A functional model's outputs as its graph recorded them, when it is called on inputs of
     its own inputs' shapes: a probe size cannot stand for the batch inside it when one of its
@@ -341,12 +369,7 @@ def _graph_spec(layer, args, kwargs):
         ):
             return None
 
-    def spec(output):
-        mask = output._keras_mask
-        mask = mask.shape if isinstance(mask, KerasTensor) else None
-        return OutputSpec(tuple(output.shape), backend.to_torch_dtype(output.dtype), mask)
-
-    return tree.map_structure(spec, graph.outputs)
+    return tree.map_structure(_output_spec, graph.outputs)
 
 
 def call_host_layer_on_symbolic(layer, inputs, dtype):

@@ -6,8 +6,9 @@ the parent's. torch registers only Modules and ModuleLists assigned directly. A 
 `TrackedDict` stays a plain list / dict to the user and mirrors the layers it holds into a
 ModuleList registered as `_tracked_<attribute>` (torch resolves a registered name with getattr, so
 it cannot share the attribute's). A container that takes a layer moves after the
-sub-layers tracked before it, so sub-layers keep Keras's tracking order (what `get_weights()`
-follows) even when the container was assigned empty and filled later.
+sub-layers tracked before it, and each sub-layer is numbered when first tracked, so sub-layers
+keep Keras's tracking order (what `get_weights()` follows) even when containers are assigned empty
+and filled later, in turn.
 """
 
 from __future__ import annotations
@@ -32,6 +33,29 @@ def _modules_in(value) -> list[nn.Module]:
     return []
 
 
+def note_tracked(owner: nn.Module, modules) -> None:
+    """Number each of `modules` the first time `owner` tracks it. Keras orders sub-layers (and
+    so weights) by when each was tracked, also when two lists are filled in turn; a container
+    here is one ModuleList, so `ordered` sorts by these numbers."""
+    order = owner.__dict__.setdefault("_tracking_order", {})
+    for module in modules:
+        order.setdefault(id(module), len(order))
+
+
+def ordered(owner: nn.Module, sublayers: list) -> list:
+    """`sublayers` in the order `owner` tracked them; those it never numbered (registered by
+    torch directly) keep their places."""
+    order = owner.__dict__.get("_tracking_order")
+    if not order:
+        return sublayers
+    slots = [i for i, layer in enumerate(sublayers) if id(layer) in order]
+    result = list(sublayers)
+    ranked = sorted((sublayers[i] for i in slots), key=lambda layer: order[id(layer)])
+    for slot, layer in zip(slots, ranked, strict=True):
+        result[slot] = layer
+    return result
+
+
 class Tracked:
     """What TrackedList and TrackedDict share: the owner and the attribute they mirror into."""
 
@@ -49,8 +73,10 @@ class Tracked:
         modules = _modules_in(list(self.values()) if isinstance(self, dict) else list(self))
         if added:
             # Keras orders sub-layers by when each was tracked: a container that just took a
-            # layer moves after every sub-layer tracked before it.
+            # layer moves after every sub-layer tracked before it (and `ordered` interleaves
+            # containers filled in turn).
             owner._modules.pop(self._key, None)
+            note_tracked(owner, modules)
         owner._modules[self._key] = nn.ModuleList(modules)
 
     def _changed(self, *items) -> None:
@@ -161,6 +187,7 @@ def track(owner: nn.Module, attribute: str, value):
         value._attach(owner, attribute)
         return value
     if type(value) is tuple and holds_layers(value):
+        note_tracked(owner, _modules_in(value))
         owner._modules[PREFIX + attribute] = nn.ModuleList(_modules_in(value))  # immutable: once
         return value
     if type(value) is list:

@@ -146,6 +146,12 @@ class Trainer:
         self.optimizer = None
         self.training_state = None
         self._compile_state: CompileState | None = None
+        # Keras lets these be set before compile() (which then sets them again); they wait here.
+        self._options_before_compile = {
+            "run_eagerly": False,
+            "jit_compile": False,
+            "steps_per_execution": 1,
+        }
 
     # ----------------------------------------------------------------------------------------------
     # Compile
@@ -203,11 +209,14 @@ class Trainer:
     def run_eagerly(self) -> bool:
         """Whether the steps run op by op (`compile(run_eagerly=True)`)."""
         state = self._compile_state
-        return False if state is None else state.run_eagerly
+        return self._options_before_compile["run_eagerly"] if state is None else state.run_eagerly
 
     @run_eagerly.setter
     def run_eagerly(self, value) -> None:
-        state = self._require_compiled()
+        state = self._compile_state
+        if state is None:
+            self._options_before_compile["run_eagerly"] = bool(value)
+            return
         state.run_eagerly = bool(value)
         state.jit_compile = state.jit_compile and not state.run_eagerly
         state.forward, state.captured = state.make_forward()
@@ -216,11 +225,14 @@ class Trainer:
     def jit_compile(self) -> bool:
         """Whether the train step runs compiled (`compile(jit_compile=True)`)."""
         state = self._compile_state
-        return False if state is None else state.jit_compile
+        return self._options_before_compile["jit_compile"] if state is None else state.jit_compile
 
     @jit_compile.setter
     def jit_compile(self, value) -> None:
-        state = self._require_compiled()
+        state = self._compile_state
+        if state is None:
+            self._options_before_compile["jit_compile"] = value is True
+            return
         state.jit_compile = value is True and not state.run_eagerly
         state.forward, state.captured = state.make_forward()
 
@@ -228,14 +240,18 @@ class Trainer:
     def steps_per_execution(self) -> int:
         """Train steps per callback call (`compile(steps_per_execution=N)`)."""
         state = self._compile_state
-        return 1 if state is None else state.steps_per_execution
+        if state is None:
+            return self._options_before_compile["steps_per_execution"]
+        return state.steps_per_execution
 
     @steps_per_execution.setter
     def steps_per_execution(self, value) -> None:
-        state = self._require_compiled()
-        state.steps_per_execution = _execution_options(False, value, False, True)[
-            "steps_per_execution"
-        ]
+        steps = _execution_options(False, value, False, True)["steps_per_execution"]
+        state = self._compile_state
+        if state is None:
+            self._options_before_compile["steps_per_execution"] = steps
+            return
+        state.steps_per_execution = steps
 
     # ----------------------------------------------------------------------------------------------
     # Steps

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch.nn.functional as F
 
-from lamina import activations, backend, constraints, initializers, regularizers
+from lamina import activations, backend, constraints, initializers, regularizers, tree
 from lamina.engine import errors
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer, WeightEntry
@@ -197,8 +197,10 @@ class Lambda(Layer):
 
     Args:
         function: the callable applied to the inputs, `function(inputs, **arguments)`.
-        output_shape: accepted for Keras compatibility; lamina infers the output shape by
-            running `function` (default None).
+        output_shape: the output's shape without the batch axis (a tuple, a list or dict of
+            them for several outputs), or a callable `output_shape(input_shape)` giving it with
+            the batch axis; symbolic calls then take it as stated, as in Keras, and never run
+            `function`. None (the default): inferred by running `function`.
         mask: the output's mask: a tensor, or a callable `mask(inputs, input_mask)`; None (the
             default) drops the input's mask, as Keras's Lambda does.
         arguments: optional dict of extra keyword arguments passed to `function`.
@@ -226,6 +228,21 @@ class Lambda(Layer):
 
     def call(self, inputs):
         return self.function(inputs, **self.arguments)
+
+    @property
+    def _declares_output_shape(self) -> bool:
+        """Whether `output_shape` states the output shape (shape inference then trusts it)."""
+        return self._output_shape is not None
+
+    def compute_output_shape(self, input_shape):
+        """`output_shape` (the first input's batch size prepended to each shape), what a callable
+        `output_shape` returns, or, without one, the shape of running `function`."""
+        if self._output_shape is None:
+            return super().compute_output_shape(input_shape)
+        if callable(self._output_shape):
+            return self._output_shape(input_shape)
+        batch_size = tree.flatten(input_shape)[0]
+        return tree.map_shape_structure(lambda shape: (batch_size, *shape), self._output_shape)
 
     def compute_mask(self, inputs, mask=None):
         """Keras's rule: `mask(inputs, input_mask)` when `mask` is callable, else `mask` itself

@@ -110,7 +110,10 @@ class _SpatialDropout(Layer):
         shape[0] = inputs.shape[0]
         axis = spatial.channel_axis(self.data_format)
         shape[axis] = inputs.shape[axis]
-        return inputs * noise_draws.bernoulli_mask(shape, self.rate, inputs, self.seed_generator)
+        # Keras draws a noise_shape mask as uniform draws under the keep probability (its
+        # torch.bernoulli of a keep matrix): the same draws, so a seed gives Keras's mask.
+        keep = 1.0 - self.rate
+        return inputs * noise_draws.keep_mask(shape, keep, inputs, self.seed_generator)
 
     def get_config(self):
         config = {**super().get_config(), "rate": self.rate, "seed": self.seed}

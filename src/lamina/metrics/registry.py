@@ -51,7 +51,7 @@ def get(identifier, *, name=None) -> Metric:
         return identifier
     if isinstance(identifier, str):
         if identifier in CLASSES:
-            return CLASSES[identifier]()
+            return CLASSES[identifier]() if name is None else CLASSES[identifier](name=name)
         key = identifier.lower()
         if ALIASES.get(key) is None:
             raise errors.unknown_name("metric", identifier, list(ALIASES) + list(CLASSES))

@@ -99,11 +99,15 @@ class QuantizationConfig:
 
 
 def _require(who, quantizer, attribute, wanted):
-    if quantizer is not None and getattr(quantizer, attribute) != wanted:
+    if quantizer is None:
+        return
+    value = getattr(quantizer, attribute)
+    # A config read back from JSON holds lists where the user wrote tuples (`value_range`).
+    if (tuple(value) if isinstance(value, list) else value) != wanted:
         raise errors.value_error(
             who,
             f"a weight_quantizer with {attribute}={wanted!r}",
-            f"{attribute}={getattr(quantizer, attribute)!r}",
+            f"{attribute}={value!r}",
         )
 
 
