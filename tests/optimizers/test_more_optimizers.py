@@ -61,6 +61,26 @@ def _ids(value):
     return None if isinstance(value, float) else str(value)
 
 
+def _step_side_by_side(reference, ours, initial, grads, atol):
+    """Keras's optimizer and lamina's applying the same gradients to the same weights, the
+    weights compared after every step; returns both sides' variables."""
+    reference_vars = [keras.Variable(w) for w in initial]
+    ours_vars = [torch.tensor(w, requires_grad=True) for w in initial]
+    ours.build(ours_vars)
+    for step_grads in grads:
+        reference.apply_gradients(
+            zip([keras.ops.convert_to_tensor(g) for g in step_grads], reference_vars, strict=True)
+        )
+        for variable, g in zip(ours_vars, step_grads, strict=True):
+            variable.grad = torch.tensor(g)
+        ours.step()
+        for mine, theirs in zip(ours_vars, reference_vars, strict=True):
+            np.testing.assert_allclose(
+                mine.detach().numpy(), keras.ops.convert_to_numpy(theirs), atol=atol, rtol=1e-6
+            )
+    return reference_vars, ours_vars
+
+
 # Gradient accumulation under a schedule is left out: there lamina's Optimizer wrapper (every
 # optimizer, SGD included) reads the schedule at another step than Keras; see the report.
 UPDATE_CASES = [(*case, False) for case in CASES] + [
@@ -78,22 +98,9 @@ def test_update_matches_keras(name, options, atol, schedule):
         )
     else:
         rates = ({"learning_rate": 0.05}, {"learning_rate": 0.05})
-    reference_vars = [keras.Variable(w) for w in initial]
     reference = getattr(keras.optimizers, name)(**options, **rates[0])
-    ours_vars = [torch.tensor(w, requires_grad=True) for w in initial]
     ours = getattr(optimizers, name)(**options, **rates[1])
-    ours.build(ours_vars)
-    for step_grads in grads:
-        reference.apply_gradients(
-            zip([keras.ops.convert_to_tensor(g) for g in step_grads], reference_vars, strict=True)
-        )
-        for variable, g in zip(ours_vars, step_grads, strict=True):
-            variable.grad = torch.tensor(g)
-        ours.step()
-        for mine, theirs in zip(ours_vars, reference_vars, strict=True):
-            np.testing.assert_allclose(
-                mine.detach().numpy(), keras.ops.convert_to_numpy(theirs), atol=atol, rtol=1e-6
-            )
+    reference_vars, ours_vars = _step_side_by_side(reference, ours, initial, grads, atol)
     if options.get("use_ema"):
         ours.finalize_variable_values()
         reference.finalize_variable_values(reference_vars)
@@ -148,21 +155,8 @@ def test_sgd_momentum_coasts_through_a_zero_rate_as_keras(nesterov):
         return module.PiecewiseConstantDecay([4, 9], [0.1, 0.0, 0.05])
 
     initial, grads = _problem()
-    reference_vars = [keras.Variable(w) for w in initial]
     reference = keras.optimizers.SGD(
         rates(keras.optimizers.schedules), momentum=0.9, nesterov=nesterov
     )
-    ours_vars = [torch.tensor(w, requires_grad=True) for w in initial]
     ours = optimizers.SGD(rates(schedules), momentum=0.9, nesterov=nesterov)
-    ours.build(ours_vars)
-    for step_grads in grads:
-        reference.apply_gradients(
-            zip([keras.ops.convert_to_tensor(g) for g in step_grads], reference_vars, strict=True)
-        )
-        for variable, g in zip(ours_vars, step_grads, strict=True):
-            variable.grad = torch.tensor(g)
-        ours.step()
-        for mine, theirs in zip(ours_vars, reference_vars, strict=True):
-            np.testing.assert_allclose(
-                mine.detach().numpy(), keras.ops.convert_to_numpy(theirs), atol=1e-6, rtol=1e-6
-            )
+    _step_side_by_side(reference, ours, initial, grads, atol=1e-6)
