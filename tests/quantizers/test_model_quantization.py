@@ -273,3 +273,26 @@ def test_einsum_dense_with_an_ellipsis_quantizes(mode):
     got = layer(x).detach()
     assert got.shape == want.shape
     torch.testing.assert_close(got, want, atol=0.2 * float(want.abs().max()), rtol=0)
+
+
+class _OwnScores(L.MultiHeadAttention):
+    """A subclass that changes only how the scores are computed, as keras-io's examples do."""
+
+    def _compute_attention(self, query, key, value, attention_mask=None, training=None):
+        return super()._compute_attention(query, key, value, attention_mask, training)
+
+
+def test_a_multi_head_attention_subclass_is_quantized_by_the_model():
+    # Keras's model.quantize() reaches the EinsumDense sub-layers of any attention subclass.
+    inputs = lamina.Input((5, 8))
+    attention = _OwnScores(num_heads=2, key_dim=4)
+    model = lamina.Model(inputs, attention(inputs, inputs))
+    x = torch.tensor(RNG.standard_normal((2, 5, 8)).astype("float32"))
+    before = model(x)
+    model.quantize("int8")
+    assert attention.quantization_mode == "int8" and attention.query_kernel.dtype == torch.int8
+    torch.testing.assert_close(model(x), before, atol=0.05, rtol=0.05)
+    dense = type("OwnDense", (L.Dense,), {})(3)
+    dense.build((None, 4))
+    with pytest.raises(NotImplementedError):  # other subclasses still need type_check=False
+        dense.quantize("int8")

@@ -302,6 +302,9 @@ class Layer(nn.Module):
     # True once `quantize()` (or a build under a quantized dtype policy) swapped the float kernel
     # for integer variables (lamina/quantizers/model_quantization.py).
     _is_quantized = False
+    # Whether subclasses quantize without `type_check=False`: MultiHeadAttention's do, as in
+    # Keras, where the quantized layers are its EinsumDense sub-layers, whatever the subclass.
+    _subclasses_quantize = False
     # A layer whose output always has its input's shape and dtype (activations, normalization,
     # dropout) sets this: symbolic calls then skip the meta-device probe.
     preserves_input_shape = False
@@ -1306,7 +1309,11 @@ class Layer(nn.Module):
 
         config = model_quantization.resolve_config(mode, config)
         model_quantization.check_layer(self, config.mode)
-        if type_check and _defining_class(type(self), "_quantize_weights") is not type(self):
+        if (
+            type_check
+            and not self._subclasses_quantize
+            and _defining_class(type(self), "_quantize_weights") is not type(self)
+        ):
             # Refused, as Keras does: a subclass of a quantizable layer may have a call that
             # does not read the integer variables. Only the class that quantizes itself passes.
             Layer._quantize_weights(self, config.mode, config)
