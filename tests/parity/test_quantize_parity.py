@@ -304,4 +304,3 @@ def test_quantized_attention_files_move_both_ways(mode, tmp_path):
     reloaded = lamina.models.load_model(tmp_path / "ours.keras")
     assert reloaded.get_layer("attention").quantization_mode == mode
     np.testing.assert_array_equal(reloaded.predict(x, verbose=0), want)
-
