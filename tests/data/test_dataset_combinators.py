@@ -212,3 +212,46 @@ def test_list_files_shuffles_by_default_and_feeds_interleave(tmp_path):
     assert [str(x) for x in lines][:4] == ["0a", "1a", "0b", "1b"]
     with pytest.raises(FileNotFoundError, match="no file matching"):
         Dataset.list_files(str(tmp_path / "*.csv"))
+
+
+# ------------------------------------------------------------------------------------------------
+# rejection_resample
+
+SKEWED = np.array([0] * 90 + [1] * 10)
+
+
+def _class_share(dataset, count=4000):
+    pairs = list(dataset.take(count))
+    return float(np.mean([int(label) for label, _ in pairs])), pairs
+
+
+@pytest.mark.parametrize("initial_dist", [[0.9, 0.1], None], ids=["known", "estimated"])
+@pytest.mark.parametrize("target", [0.5, 0.3])
+def test_rejection_resample_reaches_the_target_distribution(initial_dist, target):
+    data = Dataset.from_tensor_slices((np.arange(100.0), SKEWED)).repeat()
+    resampled = data.rejection_resample(
+        lambda x, y: y, [1 - target, target], initial_dist=initial_dist, seed=3
+    )
+    share, pairs = _class_share(resampled)
+    assert abs(share - target) < 0.03
+    # Each pair is (class, the element as it was), the class computed from that element.
+    for label, (x, y) in pairs[:50]:
+        assert int(label) == int(y) == int(SKEWED[int(x)])
+    again, _ = _class_share(
+        data.rejection_resample(
+            lambda x, y: y, [1 - target, target], initial_dist=initial_dist, seed=3
+        )
+    )
+    assert again == share  # a seed repeats the draws
+
+
+def test_rejection_resample_names_bad_distributions_and_classes():
+    labels = Dataset.from_tensor_slices(SKEWED)
+    with pytest.raises(ValueError, match="target_dist to be class probabilities summing to 1"):
+        labels.rejection_resample(lambda y: y, [0.5, 0.6])
+    with pytest.raises(ValueError, match="a class has probability 0 in initial_dist"):
+        labels.rejection_resample(lambda y: y, [0.5, 0.5], initial_dist=[1.0, 0.0])
+    with pytest.raises(ValueError, match=r"the class 1, outside \[0, 1\)"):
+        list(labels.rejection_resample(lambda y: y, [1.0]))
+    with pytest.raises(TypeError, match="class_func to return an int scalar"):
+        list(labels.rejection_resample(lambda y: y * 0.5, [0.5, 0.5]))

@@ -202,3 +202,57 @@ class ChooseFrom(Node):
             except StopIteration:
                 if self.stop_on_empty:
                     return
+
+
+def class_of(class_func, element) -> int:
+    """`class_func(element)` as a Python int (tf.data's rejection_resample takes an int scalar)."""
+    made = call_with_element(class_func, element)
+    if isinstance(made, torch.Tensor) and made.dim() == 0 and not made.is_floating_point():
+        return int(made)
+    if isinstance(made, (int, np.integer)) and not isinstance(made, bool):
+        return int(made)
+    raise TypeError(
+        "Dataset.rejection_resample expects class_func to return an int scalar; received "
+        f"{type(made).__name__} {structure.leaf_shape(made) or made!r}."
+    )
+
+
+class RejectionFilter(Node):
+    """`(class, element)` pairs, each element kept with probability `accept[class]`; without
+    `accept`, with the probability that turns the class counts seen so far (add-one smoothed)
+    into `target`, tf.data's rejection sampling when the initial distribution is unknown."""
+
+    def __init__(self, upstream: Node, class_func, target, accept, seed: int):
+        self.upstream = upstream
+        self.class_func = class_func
+        self.target = target
+        self.accept = accept
+        self.seed = seed
+        self.passes = 0
+
+    def get_state(self) -> dict:
+        return {"seed": self.seed, "passes": self.passes}
+
+    def set_state(self, state: dict) -> None:
+        self.seed = int(state["seed"])
+        self.passes = int(state["passes"])
+
+    def iterate(self):
+        rng = np.random.default_rng([self.seed, self.passes])
+        self.passes += 1
+        seen = np.zeros(len(self.target))
+        for element in self.upstream.iterate():
+            label = class_of(self.class_func, element)
+            if not 0 <= label < len(self.target):
+                raise ValueError(
+                    f"Dataset.rejection_resample received the class {label}, outside "
+                    f"[0, {len(self.target)}) for a target_dist of {len(self.target)} classes."
+                )
+            accept = self.accept
+            if accept is None:
+                seen[label] += 1
+                estimate = (seen + 1) / (seen.sum() + len(seen))
+                ratio = self.target / estimate
+                accept = ratio / ratio.max()
+            if rng.random() < accept[label]:
+                yield torch.tensor(label), element

@@ -12,6 +12,7 @@ import glob
 import os
 
 import numpy as np
+import torch
 
 from lamina import tree
 from lamina.data import combine, fusion, grouping, sources, structure, transforms
@@ -488,6 +489,66 @@ class Dataset:
             bucket_of, batch_bucket, window_size_func=lambda bucket: sizes[int(bucket)]
         )
 
+    def rejection_resample(
+        self, class_func, target_dist, initial_dist=None, seed=None, name=None
+    ) -> Dataset:
+        """Pairs `(class, element)` resampled so that the classes follow `target_dist`.
+
+        With `initial_dist` (the classes' frequencies in this dataset), tf.data's scheme: each
+        pair comes from the data as it is with probability `m = min(target / initial)`, else
+        from a second pass that keeps an element of class `i` with probability
+        `(r_i - m) / (max r - m)`, `r = target / initial`; the mixture's classes follow
+        `target_dist` exactly, with as few elements dropped as possible. Without it, the
+        frequencies are estimated from the classes seen so far and elements are kept with
+        probability `r_i / max r`. Two passes are read side by side, so the dataset must be
+        re-iterable (every lamina Dataset is).
+
+        Examples:
+            >>> labels = Dataset.from_tensor_slices(np.array([0] * 90 + [1] * 10)).repeat()
+            >>> balanced = labels.rejection_resample(
+            ...     lambda y: y, target_dist=[0.5, 0.5], initial_dist=[0.9, 0.1], seed=0)
+            >>> classes = [int(c) for c, _ in balanced.take(2000)]
+            >>> round(sum(classes) / len(classes), 1)
+            0.5
+
+        Args:
+            class_func: a function of an element returning its class, an int scalar.
+            target_dist: the wanted probability of each class.
+            initial_dist: the classes' probabilities in this dataset, if known.
+            seed: the draws' seed (None: from NumPy's global state, so `set_random_seed`
+                governs it).
+            name: accepted for tf.data compatibility.
+        """
+        target = _distribution(target_dist, "target_dist")
+        seed = int(seed) if seed is not None else int(np.random.randint(0, 2**31 - 1))
+        if initial_dist is None:
+            return Dataset(combine.RejectionFilter(self._node, class_func, target, None, seed))
+        initial = _distribution(initial_dist, "initial_dist")
+        if initial.shape != target.shape:
+            raise ValueError(
+                "Dataset.rejection_resample expects initial_dist and target_dist for the same "
+                f"classes; received {len(initial)} and {len(target)} probabilities."
+            )
+        if ((initial == 0) & (target > 0)).any():
+            raise ValueError(
+                "Dataset.rejection_resample cannot reach target_dist: a class has probability 0 "
+                f"in initial_dist={initial.tolist()} but not in target_dist={target.tolist()}."
+            )
+        ratio = np.divide(target, initial, out=np.full_like(target, np.inf), where=initial > 0)
+        ratio = np.where(initial > 0, ratio, 0.0)
+        present = ratio[initial > 0]
+        lowest, highest = present.min(), present.max()
+        if highest == lowest:  # already the target: every element as it comes
+            accept = np.ones_like(ratio)
+        else:
+            accept = np.clip((ratio - lowest) / (highest - lowest), 0.0, 1.0)
+        # The data as it comes (every element kept) and the filtered second pass, mixed.
+        as_is = combine.RejectionFilter(self._node, class_func, target, np.ones_like(ratio), seed)
+        filtered = combine.RejectionFilter(self._node, class_func, target, accept, seed + 1)
+        return Dataset(
+            combine.SampleFrom([as_is, filtered], [lowest, 1.0 - lowest], seed + 2, True)
+        )
+
     def scan(self, initial_state, scan_func, name=None) -> Dataset:
         """Carry a state through the elements: `state, out = scan_func(state, element)`, yielding
         each `out`.
@@ -661,6 +722,19 @@ class Dataset:
         count = self.cardinality()
         size = {INFINITE: "infinite", UNKNOWN: "unknown"}.get(count, str(count))
         return f"<Dataset cardinality={size} ({type(self._node).__name__})>"
+
+
+def _distribution(probabilities, argument: str) -> np.ndarray:
+    """A class distribution given as a list, array or tensor: non-negative, summing to 1."""
+    if isinstance(probabilities, torch.Tensor):
+        probabilities = probabilities.detach().cpu().numpy()
+    values = np.asarray(probabilities, dtype=np.float64).reshape(-1)
+    if values.size == 0 or (values < 0).any() or not np.isclose(values.sum(), 1.0, atol=1e-3):
+        raise ValueError(
+            f"Dataset.rejection_resample expects {argument} to be class probabilities summing to "
+            f"1; received {np.asarray(probabilities).tolist()}."
+        )
+    return values / values.sum()
 
 
 def _to_boundary(padded_shapes, window: Dataset, fill: int):
