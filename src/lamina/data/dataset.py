@@ -534,8 +534,8 @@ class Dataset:
                 "Dataset.rejection_resample cannot reach target_dist: a class has probability 0 "
                 f"in initial_dist={initial.tolist()} but not in target_dist={target.tolist()}."
             )
-        ratio = np.divide(target, initial, out=np.full_like(target, np.inf), where=initial > 0)
-        ratio = np.where(initial > 0, ratio, 0.0)
+        # Classes absent from the data (and so from the target) keep a ratio of 0.
+        ratio = np.divide(target, initial, out=np.zeros_like(target), where=initial > 0)
         present = ratio[initial > 0]
         lowest, highest = present.min(), present.max()
         if highest == lowest:  # already the target: every element as it comes
