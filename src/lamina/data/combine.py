@@ -7,7 +7,7 @@ import numpy as np
 import torch
 
 from lamina.data import structure
-from lamina.data.sources import INFINITE, UNKNOWN, Node
+from lamina.data.sources import INFINITE, UNKNOWN, Node, RandomNode
 from lamina.data.transforms import call_with_element
 
 
@@ -121,7 +121,7 @@ class Interleave(Node):
                 slot, taken = (slot + 1) % self.cycle_length, 0
 
 
-class SampleFrom(Node):
+class SampleFrom(RandomNode):
     """Each element from a member pipeline drawn at random with `weights`. A member that runs dry
     ends the whole pipeline when `stop_on_empty`; otherwise it leaves the draw and the other
     weights are renormalised."""
@@ -141,18 +141,8 @@ class SampleFrom(Node):
                 f"all zero; received weights={weights.tolist()} for {len(self.nodes)} datasets."
             )
         self.weights = weights
-        # Without a seed, draw one from NumPy's global state, so set_random_seed() governs it.
-        self.seed = int(seed) if seed is not None else int(np.random.randint(0, 2**31 - 1))
+        super().__init__(seed)
         self.stop_on_empty = bool(stop_on_empty)
-        self.passes = 0
-
-    def get_state(self) -> dict:
-        """The seed and the passes begun: together they decide every later pass's draws."""
-        return {"seed": self.seed, "passes": self.passes}
-
-    def set_state(self, state: dict) -> None:
-        self.seed = int(state["seed"])
-        self.passes = int(state["passes"])
 
     def cardinality(self) -> int:
         counts = [node.cardinality() for node in self.nodes]
@@ -161,8 +151,7 @@ class SampleFrom(Node):
         return UNKNOWN
 
     def iterate(self):
-        rng = np.random.default_rng([self.seed, self.passes])
-        self.passes += 1
+        rng = self._next_rng()
         iterators = [iter(node.iterate()) for node in self.nodes]
         weights = self.weights.copy()
         while weights.sum() > 0:
@@ -217,7 +206,7 @@ def class_of(class_func, element) -> int:
     )
 
 
-class RejectionFilter(Node):
+class RejectionFilter(RandomNode):
     """`(class, element)` pairs, each element kept with probability `accept[class]`; without
     `accept`, with the probability that turns the class counts seen so far (add-one smoothed)
     into `target`, tf.data's rejection sampling when the initial distribution is unknown."""
@@ -227,19 +216,10 @@ class RejectionFilter(Node):
         self.class_func = class_func
         self.target = target
         self.accept = accept
-        self.seed = seed
-        self.passes = 0
-
-    def get_state(self) -> dict:
-        return {"seed": self.seed, "passes": self.passes}
-
-    def set_state(self, state: dict) -> None:
-        self.seed = int(state["seed"])
-        self.passes = int(state["passes"])
+        super().__init__(seed)
 
     def iterate(self):
-        rng = np.random.default_rng([self.seed, self.passes])
-        self.passes += 1
+        rng = self._next_rng()
         seen = np.zeros(len(self.target))
         for element in self.upstream.iterate():
             label = class_of(self.class_func, element)

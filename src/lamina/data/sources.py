@@ -38,6 +38,35 @@ class Node:
         """
 
 
+class RandomNode(Node):
+    """A stage that draws random numbers (shuffle, sampling, rejection). Its seed and the passes
+    begun decide every pass's draws, and are the state `Dataset.get_state` saves for resumes.
+
+    Args:
+        seed: the draws' seed; None draws one from NumPy's global state, so `set_random_seed()`
+            governs it.
+    """
+
+    def __init__(self, seed=None):
+        self.seed = int(seed) if seed is not None else int(np.random.randint(0, 2**31 - 1))
+        self.passes = 0
+
+    def get_state(self) -> dict:
+        """The seed and the passes begun: together they decide every later pass's draws."""
+        return {"seed": self.seed, "passes": self.passes}
+
+    def set_state(self, state: dict) -> None:
+        self.seed = int(state["seed"])
+        self.passes = int(state["passes"])
+
+    def _next_rng(self, same_each_pass: bool = False) -> np.random.Generator:
+        """The generator of the pass now beginning (the first pass's again if
+        `same_each_pass`)."""
+        rng = np.random.default_rng([self.seed, 0 if same_each_pass else self.passes])
+        self.passes += 1
+        return rng
+
+
 def iterate_plan(plan):
     source, rows = plan
     for row in rows:

@@ -11,7 +11,14 @@ import torch
 
 from lamina import backend, tree
 from lamina.data import structure, workers
-from lamina.data.sources import INFINITE, UNKNOWN, Node, TensorSlices, iterate_plan
+from lamina.data.sources import (
+    INFINITE,
+    UNKNOWN,
+    Node,
+    RandomNode,
+    TensorSlices,
+    iterate_plan,
+)
 
 AUTOTUNE = -1
 
@@ -246,7 +253,7 @@ def _random_index(uniforms, size):
     return None if draw is None else int(draw * size)
 
 
-class Shuffle(Node):
+class Shuffle(RandomNode):
     def __init__(self, upstream: Node, buffer_size: int, seed=None, reshuffle_each_iteration=True):
         if isinstance(buffer_size, bool) or int(buffer_size) <= 0:
             raise ValueError(
@@ -255,34 +262,20 @@ class Shuffle(Node):
             )
         self.upstream = upstream
         self.buffer_size = int(buffer_size)
-        # Without a seed, draw one from NumPy's global state, so set_random_seed() governs it.
-        self.seed = int(seed) if seed is not None else int(np.random.randint(0, 2**31 - 1))
+        super().__init__(seed)
         self.reshuffle = bool(reshuffle_each_iteration)
-        self.passes = 0
 
     def cardinality(self) -> int:
         return self.upstream.cardinality()
-
-    def get_state(self) -> dict:
-        """The seed and the passes begun: together they decide every later pass's order."""
-        return {"seed": self.seed, "passes": self.passes}
-
-    def set_state(self, state: dict) -> None:
-        self.seed = int(state["seed"])
-        self.passes = int(state["passes"])
-
-    def _next_rng(self) -> np.random.Generator:
-        rng = np.random.default_rng([self.seed, self.passes if self.reshuffle else 0])
-        self.passes += 1
-        return rng
 
     def plan(self):
         upstream_plan = self.upstream.plan()
         if upstream_plan is None:
             return None
         source, rows = upstream_plan
+        rng = self._next_rng(same_each_pass=not self.reshuffle)
         shuffled = np.fromiter(
-            buffer_shuffle(rows.tolist(), self.buffer_size, self._next_rng()),
+            buffer_shuffle(rows.tolist(), self.buffer_size, rng),
             dtype=np.int64,
             count=len(rows),
         )
@@ -292,7 +285,8 @@ class Shuffle(Node):
         plan = self.plan()
         if plan is not None:
             return iterate_plan(plan)
-        return buffer_shuffle(self.upstream.iterate(), self.buffer_size, self._next_rng())
+        rng = self._next_rng(same_each_pass=not self.reshuffle)
+        return buffer_shuffle(self.upstream.iterate(), self.buffer_size, rng)
 
 
 class Repeat(Node):
