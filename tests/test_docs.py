@@ -46,6 +46,7 @@ NAMESPACES = (
     "config",
     "constraints",
     "data",
+    "data.experimental",
     "datasets",
     "distillation",
     "initializers",

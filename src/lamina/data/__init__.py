@@ -1,5 +1,6 @@
 """lamina.data: the input pipeline (tf.data's API on torch tensors and background threads)."""
 
+from lamina.data import experimental
 from lamina.data.dataset import (
     AUTOTUNE,
     INFINITE_CARDINALITY,
@@ -8,4 +9,11 @@ from lamina.data.dataset import (
     TextLineDataset,
 )
 
-__all__ = ["AUTOTUNE", "INFINITE_CARDINALITY", "UNKNOWN_CARDINALITY", "Dataset", "TextLineDataset"]
+__all__ = [
+    "AUTOTUNE",
+    "INFINITE_CARDINALITY",
+    "UNKNOWN_CARDINALITY",
+    "Dataset",
+    "TextLineDataset",
+    "experimental",
+]
