@@ -133,10 +133,31 @@ def test_text_converts_to_a_numpy_array_that_string_inputs_take():
 
 def test_numeric_ops_on_text_say_so_eagerly_and_symbolically():
     with pytest.raises(TypeError, match=r"computes on numbers; received text.*Hint: map text"):
-        ops.expand_dims(np.array(["a", "b"]), -1)
+        ops.mean(np.array(["a", "b"]))
     words = layers.Input(shape=(), dtype="string")
-    with pytest.raises(ValueError, match=r"'expand_dims'.*received a string tensor.*Hint: map"):
-        ops.expand_dims(words, -1)
+    with pytest.raises(ValueError, match=r"'mean'.*received a string tensor.*Hint: map"):
+        ops.mean(words)
+
+
+def test_ops_that_only_move_elements_take_text_eagerly_and_in_a_graph():
+    # keras-io's structured-data examples: `lookup(ops.expand_dims(inputs[name], -1))` on a
+    # string Input of shape ().
+    text = np.array(["a", "b", "c"])
+    assert ops.expand_dims(text, -1).tolist() == [["a"], ["b"], ["c"]]
+    assert ops.reshape(text, (-1, 1)).shape == (3, 1)
+    assert ops.squeeze(np.array([["a"], ["b"]]), axis=[1]).tolist() == ["a", "b"]
+    words = layers.Input(shape=(), dtype="string")
+    column = ops.expand_dims(words, -1)
+    assert (column.shape, column.dtype) == ((None, 1), "string")
+    rows = ops.reshape(words, (-1, 1))
+    assert (rows.shape, rows.dtype) == ((None, 1), "string")
+    lookup = layers.StringLookup(vocabulary=["a", "b"], num_oov_indices=0, output_mode="one_hot")
+    model = lamina.Model(words, lookup(column))
+    np.testing.assert_array_equal(
+        model.predict(np.array(["b", "a"]), verbose=0), [[0.0, 1.0], [1.0, 0.0]]
+    )
+    back = lamina.models.Model.from_config(model.get_config())  # the graph's op is rebuilt
+    np.testing.assert_array_equal(back.predict(np.array(["a"]), verbose=0), [[1.0, 0.0]])
 
 
 def test_resize_uint8_in_uint8_out_rounded():

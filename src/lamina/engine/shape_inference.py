@@ -121,8 +121,7 @@ def _meta_tensor(symbolic: KerasTensor, probe: int, device="meta") -> torch.Tens
         # take text, and they skip this probe.
         raise TypeError(
             "it computes on numbers and received a string tensor. Hint: map text to ids first "
-            "(StringLookup, Hashing), or give the Input the shape the layers need "
-            "(Input(shape=(1,), dtype='string') rather than expand_dims on text)."
+            "(StringLookup, Hashing); ops.expand_dims, ops.reshape and ops.squeeze take text."
         )
     dtype = backend.to_torch_dtype(symbolic.dtype)
     shape = _probe_shape(symbolic.shape, probe)
@@ -332,10 +331,17 @@ def _has_unknown_size(args, kwargs) -> bool:
 
 
 def _text_spec(layer, args, kwargs):
-    """The outputs of a model of layers called on text, which no probe can carry (torch has no
-    strings): a Sequential whose first layer takes text (StringLookup, Hashing...) traces its
+    """The outputs of a call on text, which no probe can carry (torch has no strings): an op that
+    only moves elements (`ops.expand_dims` on a string Input) is probed with bytes standing in
+    for the text; a Sequential whose first layer takes text (StringLookup, Hashing...) traces its
     layers on a string input of that shape, as Keras builds it, and gives that trace's outputs.
     None for anything else."""
+    if getattr(getattr(layer, "fn", None), "moves_text", False) and args:
+        first = flatten_symbolic(args[:1])
+        if first and first[0].dtype == "string":
+            stand_in = map_tensors(lambda t: KerasTensor(t.shape, "uint8"), args[0])
+            spec = infer_outputs(layer, (stand_in, *args[1:]), kwargs)
+            return _map_specs(lambda leaf: OutputSpec(leaf.shape, "string"), spec)
     trace = getattr(layer, "_trace_symbolic", None)
     if trace is None or len(args) != 1 or set(kwargs) - {"training", "mask"}:
         return None

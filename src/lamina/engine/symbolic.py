@@ -276,7 +276,8 @@ def apply_op(fn, *args, name="op", shape_rule=None, **kwargs):
     shape = None if shape_rule is None else shape_rule(*args, **kwargs)
     if shape is None:
         return call_on_symbolic(op, args, kwargs)
-    dtype = backend.to_torch_dtype(flatten_symbolic(args)[0].dtype)
+    dtype = flatten_symbolic(args)[0].dtype
+    dtype = dtype if dtype == "string" else backend.to_torch_dtype(dtype)
     return call_on_symbolic(op, args, kwargs, spec=OutputSpec(tuple(shape), dtype))
 
 

@@ -296,7 +296,11 @@ def _reshape_shape(x, newshape):
     return tuple(None if d == -1 else d for d in _shape_tuple(newshape))
 
 
-@symbolic_op("reshape", shape_rule=_reshape_shape)
+@symbolic_op(
+    "reshape",
+    shape_rule=_reshape_shape,
+    text=lambda x, newshape: np.reshape(x, _shape_tuple(newshape)),
+)
 def reshape(x, newshape):
     """Give a tensor a new shape holding the same elements, in row-major order.
 
@@ -338,7 +342,11 @@ def transpose(x, axes=None):
     return x.permute(tuple(reversed(range(x.dim())) if axes is None else axes))
 
 
-@symbolic_op("expand_dims")
+def _axes(axis):
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+@symbolic_op("expand_dims", text=lambda x, axis: np.expand_dims(x, _axes(axis)))
 def expand_dims(x, axis):
     """Insert axes of size 1.
 
@@ -361,7 +369,7 @@ def expand_dims(x, axis):
     return x
 
 
-@symbolic_op("squeeze")
+@symbolic_op("squeeze", text=lambda x, axis=None: np.squeeze(x, _axes(axis)))
 def squeeze(x, axis=None):
     """Remove axes of size 1.
 

@@ -20,7 +20,7 @@ from lamina.engine.variable_base import VariableBase
 _PYTHON_DEFAULTS = {bool: torch.bool, int: torch.int32, float: torch.float32}
 
 
-def symbolic_op(name: str, shape_rule=None):
+def symbolic_op(name: str, shape_rule=None, text=None):
     """Decorate a torch implementation so it also records a node when given KerasTensors.
 
     The decorated function computes at once on torch tensors, NumPy arrays and Python numbers; if
@@ -33,6 +33,9 @@ def symbolic_op(name: str, shape_rule=None):
         shape_rule: optional `rule(*args, **kwargs)` giving the output shape from the symbolic
             arguments (None where the probe should decide), for an op whose shape a probe size
             cannot stand in for.
+        text: for an op that only moves elements (expand_dims, reshape), the NumPy function
+            that does it to text (lamina's string tensors are NumPy arrays), called with the
+            same arguments; the op then takes string Inputs too.
 
     Returns:
         A decorator for the implementation function.
@@ -46,16 +49,35 @@ def symbolic_op(name: str, shape_rule=None):
     """
 
     def wrap(fn):
+        run = fn if text is None else _on_text_too(fn, text)
+
         @functools.wraps(fn)
         def op(*args, **kwargs):
             if _holds_variable(args) or (kwargs and _holds_variable(kwargs.values())):
                 args, kwargs = _values_of(args), {k: _values_of(v) for k, v in kwargs.items()}
-            return apply_op(fn, *args, name=name, shape_rule=shape_rule, **kwargs)
+            return apply_op(run, *args, name=name, shape_rule=shape_rule, **kwargs)
 
+        if text is not None:
+            op.moves_text = True  # a graph rebuilt from a file records the public op
         register_operation(name, op)  # a saved graph's `name` node is rebuilt with it
         return op
 
     return wrap
+
+
+def _on_text_too(fn, text):
+    """`fn`, except on text (a NumPy str / bytes / object array), which NumPy's `text` moves.
+
+    Marked `moves_text`: shape inference then probes it with bytes standing in for the text."""
+
+    @functools.wraps(fn)
+    def run(x, *args, **kwargs):
+        if isinstance(x, np.ndarray) and x.dtype.kind in "USO":
+            return text(x, *args, **kwargs)
+        return fn(x, *args, **kwargs)
+
+    run.moves_text = True
+    return run
 
 
 def _holds_variable(args) -> bool:
@@ -221,8 +243,8 @@ def tensor(x):
     if isinstance(converted, np.ndarray):  # text: lamina's string tensors are NumPy arrays
         raise TypeError(
             f"lamina.ops computes on numbers; received text (a {converted.dtype} array of shape "
-            f"{converted.shape}). Hint: map text to ids first with StringLookup, or reshape it "
-            "with NumPy (np.expand_dims, np.reshape)."
+            f"{converted.shape}). Hint: map text to ids first with StringLookup (expand_dims, "
+            "reshape and squeeze do take text)."
         )
     return converted
 
