@@ -1,0 +1,218 @@
+"""`quantize("gptq")` against Keras 3: the same float weights, calibration tokens, structure and
+config give the same integer kernels, scales, zero points, g_idx and predictions, and GPTQ models'
+files move both ways.
+
+Tolerance: exact (0). Both sides accumulate the Hessian with the same float32 torch matmul and
+divisions, invert it with the same `torch.linalg.inv`, quantize each column with the same float32
+arithmetic (round half to even) and multiply by the same dequantized kernel.
+
+Keras needs a tokenizer even for token ids (lamina does not): the reference gets a stand-in.
+
+Keras 3.15.1 records a layer's inputs by replacing its `call`, but a layer with a quantized
+policy runs `quantized_call` instead, so its Hessians stay zero and its GPTQ reduces to rounding
+each weight to the nearest level. The reference here records them from `quantized_call`
+(`_keras_records_inputs`), the algorithm Keras means; `test_keras_as_shipped_only_rounds` pins
+the shipped behaviour: lamina given a zero Hessian reproduces it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import warnings
+
+import numpy as np
+import pytest
+
+import lamina
+from tests.parity.reference import keras
+
+TOKENS = np.random.default_rng(0).integers(0, 20, (48,)).astype("int32")
+
+
+def _block_class(base):
+    class Block(base.layers.Layer):
+        """Attention-like projections and a feed-forward pair, each with a residual."""
+
+        def __init__(self, width, hidden, **kwargs):
+            super().__init__(**kwargs)
+            layers = base.layers
+            self.query = layers.EinsumDense("abc,cde->abde", (None, 2, width // 2), bias_axes="de")
+            self.merge = layers.EinsumDense("abcd,cde->abe", (None, width), bias_axes="e")
+            self.up = layers.Dense(hidden, activation="relu")
+            self.down = layers.Dense(width)
+
+        def call(self, x):
+            h = x + self.merge(self.query(x))
+            return h + self.down(self.up(h))
+
+    return Block
+
+
+def _model(base, hidden):
+    block = _block_class(base)
+    embedding = base.layers.Embedding(20, 8)
+    blocks = [block(8, hidden), block(8, hidden), base.layers.Dense(20)]
+    inputs = base.Input((None,), dtype="int32")
+    x = embedding(inputs)
+    for layer in blocks:
+        x = layer(x)
+    structure = {"pre_block_layers": [embedding], "sequential_blocks": blocks}
+    return base.Model(inputs, x), structure
+
+
+@contextlib.contextmanager
+def _keras_records_inputs(layers_map, gptq_objects):
+    """Keras's `stream_hessians`, hooked on the method a quantized layer really runs."""
+    originals = {name: layer.quantized_call for name, layer in layers_map.items()}
+
+    def hook(name, original):
+        def record(*args, **kwargs):
+            inputs = args[0] if args else kwargs["inputs"]
+            rows = gptq_objects[name].rows
+            gptq_objects[name].update_hessian_with_batch(keras.ops.reshape(inputs, (-1, rows)))
+            return original(*args, **kwargs)
+
+        return record
+
+    try:
+        for name, layer in layers_map.items():
+            layer.quantized_call = hook(name, originals[name])
+        yield
+    finally:
+        for name, layer in layers_map.items():
+            layer.quantized_call = originals[name]
+
+
+def _quantize_keras(model, settings, structure, record=True):
+    from keras.src.quantizers import gptq_core
+
+    config = keras.quantizers.GPTQConfig(
+        TOKENS, tokenizer=object(), quantization_layer_structure=structure, **settings
+    )
+    with warnings.catch_warnings(), pytest.MonkeyPatch.context() as monkeypatch:
+        warnings.simplefilter("ignore")  # Keras's note that it skips the Embedding
+        if record:
+            monkeypatch.setattr(gptq_core, "stream_hessians", _keras_records_inputs)
+        # Keras collects garbage at each kernel it deletes (0.2 s a layer in a test session):
+        # not while it quantizes here.
+        monkeypatch.setattr(gc, "collect", lambda *args: 0)
+        model.quantize("gptq", config=config)
+    # Keras's layers keep this config; its serialiser recurses into the structure's layers.
+    config.quantization_layer_structure = None
+
+
+def _quantize_lamina(model, settings, structure):
+    config = lamina.quantizers.GPTQConfig(
+        TOKENS, None, quantization_layer_structure=structure, **settings
+    )
+    model.quantize("gptq", config=config)
+
+
+def _assert_same(theirs, ours, ids):
+    for their_layer, our_layer in zip(theirs.layers, ours.layers, strict=True):
+        assert our_layer.dtype_policy.name == their_layer.dtype_policy.name
+    want = [np.asarray(w) for w in theirs.get_weights()]
+    got = ours.get_weights()
+    assert [(w.shape, w.dtype) for w in got] == [(w.shape, w.dtype) for w in want]
+    for mine, keras_one in zip(got, want, strict=True):
+        np.testing.assert_array_equal(mine, keras_one)
+    np.testing.assert_array_equal(
+        ours.predict(ids, verbose=0), np.asarray(theirs.predict(ids, verbose=0))
+    )
+
+
+SETTINGS = [
+    dict(weight_bits=4, group_size=-1),
+    dict(weight_bits=4, group_size=16, symmetric=True),
+    dict(weight_bits=8, group_size=-1, activation_order=True),
+    dict(weight_bits=8, group_size=32, symmetric=True, activation_order=True),
+    dict(weight_bits=4, group_size=4, per_channel=False),
+    dict(weight_bits=3, group_size=16, activation_order=True, hessian_damping=0.1),
+]
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("settings", SETTINGS, ids=lambda s: "-".join(f"{v}" for v in s.values()))
+def test_gptq_model_matches_keras(settings):
+    # A 160-wide hidden layer gives `down` two 128-row blocks; Keras fails there per channel.
+    hidden = 16 if settings["group_size"] == -1 else 160
+    settings = dict(num_samples=3, sequence_length=6, **settings)
+    theirs, their_structure = _model(keras, hidden)
+    ours, our_structure = _model(lamina, hidden)
+    ours.set_weights(theirs.get_weights())
+    _quantize_keras(theirs, settings, their_structure)
+    _quantize_lamina(ours, settings, our_structure)
+    _assert_same(theirs, ours, TOKENS[:10].reshape(2, 5))
+
+
+def _stack(base):
+    """Single layers as the blocks: a model both frameworks save and load without custom
+    classes (a block keeps 3-D outputs: the pass feeds on each output's first item)."""
+    layers = base.layers
+    return [
+        base.Input((None,), dtype="int32"),
+        layers.Embedding(20, 8),
+        layers.Dense(12, activation="relu"),
+        layers.EinsumDense("abc,cd->abd", (None, 10), bias_axes="d"),
+        layers.Dense(20),
+    ]
+
+
+def _structure(model):
+    return {"pre_block_layers": model.layers[:1], "sequential_blocks": model.layers[1:]}
+
+
+def _save(model, path, ext):
+    model.save(path) if ext == "keras" else model.save_weights(path)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("ext", ["keras", "weights.h5"])
+def test_gptq_files_move_to_keras_and_back_to_lamina(ext, tmp_path):
+    ids = TOKENS[:10].reshape(2, 5)
+    settings = dict(num_samples=2, sequence_length=6, weight_bits=4, group_size=4)
+    model = lamina.Sequential(_stack(lamina))
+    _quantize_lamina(model, settings, _structure(model))
+    want = model.predict(ids, verbose=0)
+    path = tmp_path / f"ours.{ext}"
+    _save(model, path, ext)
+    if ext == "keras":
+        theirs = keras.models.load_model(path)
+        back = lamina.models.load_model(path)
+    else:
+        theirs = keras.Sequential(_stack(keras))
+        _quantize_keras(theirs, settings, _structure(theirs))
+        theirs.load_weights(path)
+        back = lamina.Sequential(_stack(lamina))
+        _quantize_lamina(back, settings, _structure(back))
+        back.load_weights(path)
+    assert [layer.dtype_policy.name for layer in theirs.layers] == [
+        layer.dtype_policy.name for layer in model.layers
+    ]
+    np.testing.assert_array_equal(np.asarray(theirs.predict(ids, verbose=0)), want)
+    np.testing.assert_array_equal(back.predict(ids, verbose=0), want)
+    for mine, reloaded in zip(model.get_weights(), back.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, reloaded)
+
+    # Keras 3.15.1 writes a GPTQ Dense without its zero points (its saver skips `kernel_zero`
+    # unless LoRA merged one), so neither Keras nor lamina can read its GPTQ files back.
+    _save(theirs, tmp_path / f"theirs.{ext}", ext)
+    with pytest.raises(ValueError, match="expected 5 variables, but received 4"):
+        theirs.load_weights(tmp_path / f"theirs.{ext}")
+    with pytest.raises(ValueError, match="expects 5 weights"):
+        back.load_weights(tmp_path / f"theirs.{ext}")
+
+
+@pytest.mark.parity
+def test_keras_as_shipped_only_rounds(monkeypatch):
+    from lamina.quantizers import gptq
+
+    settings = dict(num_samples=2, sequence_length=6, weight_bits=4, group_size=4)
+    theirs, their_structure = _model(keras, 16)
+    ours, our_structure = _model(lamina, 16)
+    ours.set_weights(theirs.get_weights())
+    _quantize_keras(theirs, settings, their_structure, record=False)
+    monkeypatch.setattr(gptq.HessianAccumulator, "update", lambda self, inputs: None)
+    _quantize_lamina(ours, settings, our_structure)
+    _assert_same(theirs, ours, TOKENS[:10].reshape(2, 5))
