@@ -16,6 +16,7 @@ import torch
 
 from lamina.engine import errors
 from lamina.quantizers import model_quantization as mq
+from lamina.quantizers import zero_point
 from lamina.quantizers.functions import unpack_int4
 from lamina.quantizers.quantized_dense import keras_kernel
 
@@ -95,10 +96,9 @@ def dequantized_kernel(layer) -> torch.Tensor:
     quantized = layer.kernel
     if info["bits"] == 4:
         quantized = unpack_int4(quantized, info["columns"], axis=0, dtype="uint8")
-    groups = layer.g_idx.to(torch.int64)  # g_idx holds row / group_size: the cast floors it
-    scale = layer.kernel_scale[:, groups]
-    zero = getattr(layer, info["zero"])[:, groups].to(scale.dtype)
-    return ((quantized - zero) * scale).T.reshape(info["kernel_shape"])
+    scale = zero_point.per_row(layer.kernel_scale, layer.g_idx)
+    zero = zero_point.per_row(getattr(layer, info["zero"]), layer.g_idx)
+    return zero_point.dequantize(quantized, scale, zero).T.reshape(info["kernel_shape"])
 
 
 def call(layer, inputs: torch.Tensor) -> torch.Tensor:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import torch
 
+from lamina.quantizers import zero_point
 from lamina.quantizers.functions import pack_int4
 
 BLOCK_COLUMNS = 128  # columns solved together before their error reaches the later ones
@@ -62,54 +63,6 @@ class HessianAccumulator:
         return damped
 
 
-def quantization_parameters(weights: torch.Tensor, bits: int, symmetric: bool, per_channel: bool):
-    """`(scale, zero, maxq)` for the `(columns, k)` slice `weights`: one (scale, zero) per output
-    column (per channel) or one for the whole slice, each shaped `(columns, 1)`; `zero` uint8.
-
-    Args:
-        weights: the float32 slice of the kernel matrix, outputs first.
-        bits: bits per weight; the integers run over `[0, 2**bits - 1]`.
-        symmetric: a range symmetric around zero, the zero point at its middle.
-        per_channel: one scale per output column rather than one for the slice.
-
-    Example:
-        >>> weights = torch.tensor([[-1.0, 14.0]])
-        >>> scale, zero, maxq = quantization_parameters(weights, 4, False, True)
-        >>> scale.tolist(), zero.tolist(), float(maxq)
-        ([[1.0]], [[1]], 15.0)
-    """
-    columns = weights.shape[0]
-    flat = weights.reshape(columns if per_channel else 1, -1)
-    low, high = flat.min(dim=1).values, flat.max(dim=1).values
-    if symmetric:
-        high = torch.maximum(low.abs(), high)
-        low = torch.where(low < 0, -high, low)
-    flat_range = low == high  # a constant slice still needs a non-zero step
-    low = torch.where(flat_range, low - 1, low)
-    high = torch.where(flat_range, high + 1, high)
-    maxq = torch.tensor(float(2**bits - 1), device=weights.device)
-    scale = (high - low) / maxq
-    scale = torch.where(scale <= 0, scale.new_tensor(1e-8), scale)
-    middle = float((maxq + 1) / 2)
-    zero = torch.full_like(scale, middle) if symmetric else torch.round(-low / scale)
-    scale, zero = scale.reshape(-1, 1), zero.reshape(-1, 1)
-    if not per_channel:
-        scale, zero = scale.expand(columns, 1), zero.expand(columns, 1)
-    # An all-positive slice gives a negative zero point: it wraps in uint8 as Keras's cast does.
-    return scale, zero.to(torch.uint8), maxq
-
-
-def quantize_column(column: torch.Tensor, scale, zero, maxq) -> torch.Tensor:
-    """`clip(round(column / scale + zero), 0, maxq)`, as floats."""
-    safe = torch.where(scale == 0, scale.new_tensor(1e-8), scale)
-    return torch.clip(torch.round(column / safe + zero.to(scale.dtype)), 0, maxq)
-
-
-def dequantize(quantized: torch.Tensor, scale, zero) -> torch.Tensor:
-    """`scale * (quantized - zero)`."""
-    return scale * (quantized - zero.to(scale.dtype))
-
-
 def _descending_order(metric: torch.Tensor) -> torch.Tensor:
     """Indices sorting `metric` from largest to smallest, ties kept in index order (Keras adds
     `index / n * 1e-12` before a stable sort)."""
@@ -137,7 +90,7 @@ def solve(
         inverse_hessian: the inverse of the damped `(rows, rows)` Hessian.
         bits: bits per weight.
         group_size: input rows sharing a scale; -1 for one group of all rows.
-        symmetric, per_channel: as `quantization_parameters`.
+        symmetric, per_channel: as `zero_point.parameters`.
         order_metric: when given, rows are solved from the largest metric down
             (`activation_order`), and the results put back in the original order.
 
@@ -171,14 +124,15 @@ def solve(
             group_index = index // group
             if group_index not in parameters:
                 first = group_index * group
-                parameters[group_index] = quantization_parameters(
+                parameters[group_index] = zero_point.parameters(
                     weights[:, first : min(first + group, rows)], bits, symmetric, per_channel
                 )
             scale, zero, maxq = parameters[group_index]
             column = block[:, offset : offset + 1]
-            levels = quantize_column(column, scale, zero, maxq)
+            levels = zero_point.quantize(column, scale, zero, maxq)
             quantized[:, index : index + 1] = levels.to(torch.int32)
-            error = (column - dequantize(levels, scale, zero)) / block_inverse[offset, offset]
+            restored = zero_point.dequantize(levels, scale, zero)
+            error = (column - restored) / block_inverse[offset, offset]
             block_errors[:, offset : offset + 1] = error
             # The error reaches the block's later columns now, the later blocks below.
             block[:, offset + 1 :] -= error * block_inverse[offset : offset + 1, offset + 1 :]
