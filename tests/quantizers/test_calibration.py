@@ -1,4 +1,4 @@
-"""`Model.quantize("gptq")`: the calibration pass, the solver, the policy and what is refused.
+"""`Model.quantize("gptq" / "awq")`: the calibration pass, the solvers, the policies, refusals.
 
 The numbers against Keras's are in tests/parity/test_gptq_parity.py; this file pins lamina's own
 behaviour: which layers change, what GPTQ buys over rounding, the token windows, the errors.
@@ -75,14 +75,23 @@ def test_error_feedback_beats_rounding_on_the_calibration_inputs():
     assert errors[0] < 0.85 * errors[1]  # Keras's variant (plain inverse): about 25 % here
 
 
-def test_a_saved_model_reloads_with_its_integers(tmp_path):
+@pytest.mark.parametrize(
+    "config",
+    [
+        _config(weight_bits=4, group_size=-1, activation_order=True),
+        quantizers.AWQConfig(TOKENS, None, num_samples=3, sequence_length=6, group_size=4),
+    ],
+    ids=["gptq", "awq"],
+)
+def test_a_saved_model_reloads_with_its_integers(config, tmp_path):
     model = _model(_Structured)
-    model.quantize("gptq", config=_config(weight_bits=4, group_size=-1, activation_order=True))
-    model.save(tmp_path / "gptq.keras")
+    model.quantize(config=config)
+    model.save(tmp_path / "quantized.keras")
     back = lamina.models.load_model(
-        tmp_path / "gptq.keras", custom_objects={"_Structured": _Structured}
+        tmp_path / "quantized.keras", custom_objects={"_Structured": _Structured}
     )
-    assert back.layers[2].dtype_policy.name == "gptq/4/-1_from_float32"
+    policy = f"{config.dtype_policy_string()}_from_float32"
+    assert back.layers[2].dtype_policy.name == model.layers[2].dtype_policy.name == policy
     for mine, reloaded in zip(model.get_weights(), back.get_weights(), strict=True):
         np.testing.assert_array_equal(mine, reloaded)
     ids = TOKENS[:12].reshape(2, 6)
@@ -129,8 +138,17 @@ def test_token_windows_repeat_short_data_and_tokenize_text():
             "a tokenizer for a dataset of strings",
         ),
         (lambda m: m.layers[2].quantize("gptq", config=_config()), "call model.quantize"),
+        (lambda m: m.quantize("awq"), r"config=AWQConfig\(dataset=.*config=None"),
     ],
-    ids=["no-config", "no-structure", "no-blocks", "no-dataset", "no-tokenizer", "one-layer"],
+    ids=[
+        "no-config",
+        "no-structure",
+        "no-blocks",
+        "no-dataset",
+        "no-tokenizer",
+        "one-layer",
+        "awq-no-config",
+    ],
 )
 def test_refusals_name_what_is_missing(call, message):
     with pytest.raises(ValueError, match=message):
@@ -141,6 +159,11 @@ def test_policy_names_are_checked_and_round_trip():
     policy = dtype_policies.get("gptq/3/64_from_mixed_bfloat16")
     assert (policy.weight_bits, policy.group_size, policy.compute_dtype) == (3, 64, "bfloat16")
     assert dtype_policies.deserialize(dtype_policies.serialize(policy)) == policy
+    awq = dtype_policies.get("awq/4/-1_from_float32")
+    assert isinstance(awq, dtype_policies.AWQDTypePolicy) and awq.quantization_mode == "awq"
+    assert dtype_policies.deserialize(dtype_policies.serialize(awq)) == awq
     with pytest.raises(ValueError, match="weight_bits in \\(2, 3, 4, 8\\).*'gptq/5/64'"):
         dtype_policies.GPTQDTypePolicy("gptq/5/64", "float32")
+    with pytest.raises(ValueError, match="weight_bits in \\(4\\).*'awq/8/64'"):
+        dtype_policies.AWQDTypePolicy("awq/8/64", "float32")
     assert _model().get_quantization_layer_structure("gptq") is None

@@ -1,7 +1,7 @@
 """Dtype policies (Keras's `keras.dtype_policies`): a layer's compute and weight dtypes.
 
-The float policies, the int8, int4 and GPTQ policies `Model.quantize()` gives a layer, and the
-map of policies by layer path; Keras's float8 and AWQ policies are not built
+The float policies, the int8, int4, GPTQ and AWQ policies `Model.quantize()` gives a layer, and
+the map of policies by layer path; Keras's float8 policy is not built
 (tests/api/gaps/dtype_policies.txt says why).
 """
 
@@ -18,6 +18,7 @@ from lamina.dtype_policies.policy import (
 )
 from lamina.dtype_policies.policy_map import DTypePolicyMap
 from lamina.dtype_policies.quantized import (
+    AWQDTypePolicy,
     GPTQDTypePolicy,
     Int4DTypePolicy,
     QuantizedDTypePolicy,
@@ -27,11 +28,18 @@ _policy._quantized_from_name[0] = _quantized.from_name
 _policy._CLASSES.update(
     {
         cls.__name__: cls
-        for cls in (QuantizedDTypePolicy, Int4DTypePolicy, GPTQDTypePolicy, DTypePolicyMap)
+        for cls in (
+            QuantizedDTypePolicy,
+            Int4DTypePolicy,
+            GPTQDTypePolicy,
+            AWQDTypePolicy,
+            DTypePolicyMap,
+        )
     }
 )
 
 __all__ = [
+    "AWQDTypePolicy",
     "DTypePolicy",
     "DTypePolicyMap",
     "FloatDTypePolicy",

@@ -13,9 +13,9 @@ from lamina.engine import errors
 
 # Keras's modes, in Keras's order; lamina runs those in BUILT_MODES.
 QUANTIZATION_MODES = ("int8", "float8", "int4", "gptq", "awq")
-BUILT_MODES = ("int8", "int4", "gptq")
+BUILT_MODES = ("int8", "int4", "gptq", "awq")
 # The modes that quantize from calibration data, block by block (lamina/quantizers/calibration.py).
-CALIBRATED_MODES = ("gptq",)
+CALIBRATED_MODES = ("gptq", "awq")
 
 
 def check_mode(mode, compute_dtype, who="QuantizedDTypePolicy") -> None:
@@ -40,8 +40,8 @@ class QuantizedDTypePolicy(DTypePolicy):
     """The policy of a quantized layer: computes as `source_name` says, stores int weights.
 
     Args:
-        mode: the quantization mode, `"int8"` (Keras's other modes are named; "int8", "int4"
-            and "gptq" run in lamina).
+        mode: the quantization mode, `"int8"` (Keras's other modes are named; all but
+            "float8" run in lamina).
         source_name: the float policy the layer had before quantizing ("float32",
             "mixed_bfloat16", ...); None takes the global policy's name.
 
@@ -133,17 +133,39 @@ class GPTQDTypePolicy(QuantizedDTypePolicy):
         ('gptq/4/128_from_float32', 4, 128)
     """
 
+    _ALGORITHM, _BITS = "gptq", (2, 3, 4, 8)
+
     def __init__(self, mode, source_name=None):
-        weight_bits, group_size = _bits_and_group(type(self).__name__, "gptq", mode, (2, 3, 4, 8))
-        super().__init__("gptq", source_name)
+        algorithm = self._ALGORITHM
+        weight_bits, group_size = _bits_and_group(type(self).__name__, algorithm, mode, self._BITS)
+        QuantizedDTypePolicy.__init__(self, algorithm, source_name)
         self._name = f"{mode}_from_{self._source_name}"
-        self.mode = "gptq"
+        self.mode = algorithm
         self.weight_bits = weight_bits
         self.group_size = group_size
 
     def get_config(self) -> dict:
         mode = f"{self.mode}/{self.weight_bits}/{self.group_size}"
         return {"mode": mode, "source_name": self._source_name}
+
+
+class AWQDTypePolicy(GPTQDTypePolicy):
+    """The policy of an AWQ-quantized layer: `"awq/4/<group_size>"` from a float policy.
+
+    Args:
+        mode: `"awq/4/<group_size>"`: AWQ quantizes to 4 bits only; a positive group size gives
+            each group of that many input rows its own scale and zero point, -1 one per output
+            channel.
+        source_name: the float policy the layer had before quantizing; None takes the global
+            policy's name.
+
+    Example:
+        >>> policy = AWQDTypePolicy("awq/4/-1", "float32")
+        >>> policy.name, policy.weight_bits, policy.group_size
+        ('awq/4/-1_from_float32', 4, -1)
+    """
+
+    _ALGORITHM, _BITS = "awq", (4,)
 
 
 def _bits_and_group(who: str, algorithm: str, mode, allowed_bits) -> tuple[int, int]:
@@ -188,7 +210,9 @@ def from_name(name: str) -> QuantizedDTypePolicy:
         return Int4DTypePolicy(mode, source)
     if mode.startswith("gptq"):
         return GPTQDTypePolicy(mode, source)
-    if mode == "awq" or mode.startswith(("awq/", "float8")):
+    if mode.startswith("awq"):
+        return AWQDTypePolicy(mode, source)
+    if mode.startswith("float8"):
         raise NotImplementedError(
             f"The dtype policy {name!r} needs Keras's {mode.split('/')[0]!r} quantization, "
             f"which lamina does not build; lamina quantizes with {BUILT_MODES}."

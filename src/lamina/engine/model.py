@@ -242,13 +242,14 @@ class Model(Trainer, Layer):
             )
 
     def get_quantization_layer_structure(self, mode=None):
-        """The layers a calibrated quantization ("gptq") walks through, or None (the default).
+        """The layers a calibrated quantization ("gptq", "awq") walks through, or None (the
+        default).
 
         Override it in a model that `quantize("gptq")` should calibrate without the config
         naming the structure.
 
         Args:
-            mode: the quantization mode asking ("gptq").
+            mode: the quantization mode asking ("gptq" or "awq").
 
         Returns:
             None, or `{"pre_block_layers": [...], "sequential_blocks": [...]}`: the layers that
@@ -268,18 +269,18 @@ class Model(Trainer, Layer):
         Each leaf layer that `filters` selects and that knows how (Dense, EinsumDense,
         Embedding, ReversibleEmbedding) swaps its float kernel for integer variables and gets a
         quantized dtype policy ("int8_from_float32", "int4/128_from_float32"); other layers are
-        skipped (with a warning where they hold weights). "gptq" quantizes instead the Dense and
-        EinsumDense layers of the blocks that `config.quantization_layer_structure` (or
-        `get_quantization_layer_structure`) lists, block by block, from the config's
+        skipped (with a warning where they hold weights). "gptq" and "awq" quantize instead the
+        Dense and EinsumDense layers of the blocks that `config.quantization_layer_structure`
+        (or `get_quantization_layer_structure`) lists, block by block, from the config's
         calibration data ("gptq/4/128_from_float32"). The model must be built; a layer is
         quantized once.
 
         Args:
-            mode: "int8", "int4" or "gptq" (Keras's "float8" and "awq" are not built); optional
+            mode: "int8", "int4", "gptq" or "awq" (Keras's "float8" is not built); optional
                 when `config` is given.
             config: a `lamina.quantizers.QuantizationConfig` (e.g.
-                `Int4QuantizationConfig(block_size=64)`, or `GPTQConfig(dataset, tokenizer)`
-                for "gptq"); None takes the mode's default.
+                `Int4QuantizationConfig(block_size=64)`, or `GPTQConfig(dataset, tokenizer)` /
+                `AWQConfig(...)` for "gptq" / "awq"); None takes the mode's default.
             filters: which layers: a regex searched in each layer's name, a list of them, or a
                 callable taking the layer and returning True to quantize it (default: all).
             **kwargs: `type_check` (default True) refuses subclasses of the quantizable layers.

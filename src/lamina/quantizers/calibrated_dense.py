@@ -1,11 +1,13 @@
-"""Dense and EinsumDense quantized from calibration data (GPTQ): Keras's variables and forward.
+"""Dense and EinsumDense quantized from calibration data (GPTQ, AWQ): Keras's variables and
+forward.
 
 Keras stores such a kernel as a matrix of `rows` input features by `columns` outputs (an
 EinsumDense kernel's contracted axes make the rows), transposed: `kernel` holds the unsigned
 integers as `(columns, rows)`, two 4-bit values a byte along the columns; `kernel_scale` and the
 zero point (`kernel_zero`; EinsumDense names it `zero_point`) hold one value per output column and
-group of rows; `g_idx` holds each row's `position / group_size` as a float, floored when read. The
-forward dequantizes the kernel, `(q - zero) * scale`, and multiplies in float, as Keras does.
+group of rows; AWQ adds `awq_scales`, one per row; `g_idx` holds each row's group (GPTQ writes
+`position / group_size` as a float, floored when read). The forward dequantizes the kernel,
+`(q - zero) * scale` (divided by `awq_scales`), and multiplies in float, as Keras does.
 """
 
 from __future__ import annotations
@@ -45,15 +47,16 @@ def kernel_matrix(layer) -> torch.Tensor:
 
 def swap(layer, mode: str, config, values: dict) -> None:
     """Replace the float kernel of a calibrated layer by `values` (`kernel`, `kernel_scale`,
-    `kernel_zero`, `g_idx`) and give it the `"<mode>/<bits>/<group_size>"` policy."""
+    `kernel_zero`, AWQ's `awq_scales`, `g_idx`) and give it the `"<mode>/<bits>/<group_size>"`
+    policy."""
     kernel_shape = tuple(keras_kernel(layer).shape)
     mq.drop_weight(layer, "kernel")
     _make_variables(layer, mode, kernel_shape, config, values)
 
 
 def build_quantized(layer) -> None:
-    """In `build` of a layer loaded with a GPTQ policy: the variables, zeros until the weights
-    file fills them."""
+    """In `build` of a layer loaded with a GPTQ or AWQ policy: the variables, zeros (scales
+    ones) until the weights file fills them."""
     kernel_shape = tuple(keras_kernel(layer).shape)
     mq.drop_weight(layer, "kernel")
     _make_variables(layer, layer.quantization_mode, kernel_shape, layer.quantization_config, {})
@@ -70,6 +73,10 @@ def _make_variables(layer, mode: str, kernel_shape, config, values: dict) -> Non
         layer, "kernel_scale", (columns, groups), layer.variable_dtype, values.get("kernel_scale")
     )
     mq.add_frozen(layer, zero_name, (columns, groups), "uint8", values.get("kernel_zero"))
+    order = ["bias", "kernel", "kernel_scale", zero_name, "g_idx"]
+    if mode == "awq":
+        mq.add_frozen(layer, "awq_scales", (rows,), layer.variable_dtype, values.get("awq_scales"))
+        order.insert(4, "awq_scales")
     mq.add_frozen(layer, "g_idx", (rows,), "float32", values.get("g_idx"))
     layer.__dict__["_calibrated"] = {
         "bits": bits,
@@ -77,9 +84,9 @@ def _make_variables(layer, mode: str, kernel_shape, config, values: dict) -> Non
         "kernel_shape": tuple(kernel_shape),
         "zero": zero_name,
     }
-    if hasattr(layer, "equation"):  # Keras writes it into a calibrated EinsumDense's config
+    if hasattr(layer, "equation") and mode == "gptq":  # Keras writes it into the layer's config
         layer.gptq_unpacked_column_size = columns
-    mq.finish(layer, mode, config, ["bias", "kernel", "kernel_scale", zero_name, "g_idx"])
+    mq.finish(layer, mode, config, order)
 
 
 def _bits_and_group(layer, mode: str, config) -> tuple[int, int]:
@@ -98,7 +105,10 @@ def dequantized_kernel(layer) -> torch.Tensor:
         quantized = unpack_int4(quantized, info["columns"], axis=0, dtype="uint8")
     scale = zero_point.per_row(layer.kernel_scale, layer.g_idx)
     zero = zero_point.per_row(getattr(layer, info["zero"]), layer.g_idx)
-    return zero_point.dequantize(quantized, scale, zero).T.reshape(info["kernel_shape"])
+    kernel = zero_point.dequantize(quantized, scale, zero).T
+    if hasattr(layer, "awq_scales"):  # AWQ multiplied the rows before quantizing: undo it
+        kernel = kernel / layer.awq_scales.unsqueeze(-1)
+    return kernel.reshape(info["kernel_shape"])
 
 
 def call(layer, inputs: torch.Tensor) -> torch.Tensor:

@@ -1,13 +1,14 @@
-"""The calibration pass of `Model.quantize("gptq")`: the model quantized block by block on data.
+"""The calibration pass of `Model.quantize("gptq" / "awq")`: the model quantized block by block
+on data.
 
 As Keras 3.15 runs it: the config's dataset becomes `num_samples` windows of `sequence_length`
 tokens; each window goes through the structure's "pre_block_layers" (an embedding, say); then for
 each of the "sequential_blocks" in turn, every Dense and EinsumDense inside it that `filters`
-selects records its inputs (a forward pre-hook folds them into the layer's statistics) while the
-block runs on every sample, each recorded layer is quantized from its statistics, and the block,
-now quantized, runs again to give the next block its inputs (Keras keeps the first item of each
-output). Layers outside the blocks stay float (Keras gives them the GPTQ policy without
-calibrating them; their forward then stays float too).
+selects records its inputs (a forward pre-hook folds them into the layer's statistics: GPTQ's
+Hessian, AWQ's input maxima) while the block runs on every sample, each recorded layer is
+quantized from its statistics, and the block, now quantized, runs again to give the next block
+its inputs (Keras keeps the first item of each output). Layers outside the blocks stay float
+(Keras gives them the mode's policy without calibrating them; their forward then stays float).
 """
 
 from __future__ import annotations
@@ -18,15 +19,20 @@ import numpy as np
 import torch
 
 from lamina.engine import errors
-from lamina.quantizers import calibrated_dense, gptq
+from lamina.quantizers import awq, calibrated_dense, gptq
 from lamina.quantizers import model_quantization as mq
 
 _SEED = 42  # Keras's default seed of the window sampler
+# Each mode's statistics of a layer's inputs and the solver that quantizes from them.
+_ALGORITHMS = {
+    "gptq": (gptq.HessianAccumulator, gptq.quantize_matrix),
+    "awq": (awq.ActivationMaxAccumulator, awq.quantize_matrix),
+}
 
 
 def quantize_blocks(model, config, filters) -> bool:
-    """Quantize the blocks of `model` as `config` (a `GPTQConfig`) says; True if any layer
-    changed.
+    """Quantize the blocks of `model` as `config` (a `GPTQConfig` or `AWQConfig`) says; True if
+    any layer changed.
 
     Args:
         model: a built lamina model.
@@ -57,10 +63,11 @@ def _quantize_block(block, inputs, config, filters) -> bool:
     layers = block_layers(block, filters)
     for layer in layers:
         mq.check_layer(layer, config.mode, calibrating=True)
+    accumulator, solve = _ALGORITHMS[config.mode]
     statistics = {}
     for layer in layers:
         rows = calibrated_dense.kernel_matrix(layer).shape[1]
-        statistics[layer] = gptq.HessianAccumulator(rows, layer.kernel.device)
+        statistics[layer] = accumulator(rows, layer.kernel.device)
     handles = [
         layer.register_forward_pre_hook(_recorder(statistics[layer]), with_kwargs=True)
         for layer in layers
@@ -71,8 +78,8 @@ def _quantize_block(block, inputs, config, filters) -> bool:
     finally:
         for handle in handles:
             handle.remove()
-    for layer, accumulator in statistics.items():
-        values = gptq.quantize_matrix(calibrated_dense.kernel_matrix(layer), accumulator, config)
+    for layer in statistics:
+        values = solve(calibrated_dense.kernel_matrix(layer), statistics[layer], config)
         calibrated_dense.swap(layer, config.mode, config, values)
     return bool(layers)
 
@@ -111,8 +118,8 @@ def layer_structure(model, config) -> dict:
     if structure is None:
         structure = model.get_quantization_layer_structure(config.mode)
     hint = (
-        "pass GPTQConfig(quantization_layer_structure={'pre_block_layers': [embedding], "
-        "'sequential_blocks': [block_1, ...]}) or override "
+        f"pass {type(config).__name__}(quantization_layer_structure={{'pre_block_layers': "
+        "[embedding], 'sequential_blocks': [block_1, ...]}) or override "
         "model.get_quantization_layer_structure(mode)."
     )
     if structure is None:
@@ -140,7 +147,7 @@ def calibration_samples(config) -> np.ndarray:
     the windows are Keras's in the same process.
 
     Args:
-        config: a `GPTQConfig`.
+        config: a `GPTQConfig` or `AWQConfig`.
 
     Example:
         >>> from lamina.quantizers import GPTQConfig

@@ -1,8 +1,8 @@
 """`GPTQConfig` and `AWQConfig`: the settings of Keras's calibration-based weight quantizers.
 
-`Model.quantize("gptq", config=GPTQConfig(...))` runs GPTQ on the model's blocks
-(`calibration`, `gptq`); AWQ is not built, so `AWQConfig` only validates and serialises its
-settings as Keras does.
+`Model.quantize("gptq", config=GPTQConfig(...))` and `Model.quantize("awq",
+config=AWQConfig(...))` run the algorithms on the model's blocks (`calibration`, `gptq`, `awq`);
+the configs validate and serialise their settings as Keras does.
 """
 
 from __future__ import annotations
@@ -147,11 +147,12 @@ class AWQConfig(_CalibrationConfig):
 
     AWQ scales each input channel by a factor found by grid search on calibration activations,
     so the weights meeting large activations keep more precision, then quantizes to 4 bits.
-    lamina does not run AWQ; this config only records the settings.
+    `Model.quantize("awq", config=...)` runs it on the blocks of `quantization_layer_structure`.
 
     Args:
         dataset: the calibration data (strings or token arrays).
-        tokenizer: the callable that turns `dataset`'s strings into tokens.
+        tokenizer: what turns `dataset`'s strings into tokens (its `tokenize` method, or the
+            callable itself); None for a dataset of token ids (Keras asks for one always).
         weight_bits: the bits per weight; AWQ supports only 4 (default).
         num_samples: calibration samples to use (default 128).
         sequence_length: tokens per calibration sample (default 512).

@@ -1,13 +1,14 @@
 """`Model.quantize()` and `Layer.quantize()`: which layers, which config, and the weight swap.
 
 Keras's rules: the mode and config resolve to one `QuantizationConfig` ("int8" ->
-`Int8QuantizationConfig()`, "int4" -> `Int4QuantizationConfig()` with groups of 128 rows;
-"gptq" needs a `GPTQConfig` with calibration data); a layer is quantized once, after it is built;
-a model quantizes each leaf layer that `filters` selects and that knows how (Dense, EinsumDense,
-Embedding, ReversibleEmbedding, MultiHeadAttention), and skips the others; "gptq" quantizes the
-Dense and EinsumDense layers of the model's blocks from calibration data (`calibration`). The
-float kernel is replaced by non-trainable integer variables with Keras's names, shapes and
-order, so a quantized model's weights and files move between lamina and Keras.
+`Int8QuantizationConfig()`, "int4" -> `Int4QuantizationConfig()` with groups of 128 rows; "gptq"
+and "awq" need a `GPTQConfig` / `AWQConfig` with calibration data); a layer is quantized once,
+after it is built; a model quantizes each leaf layer that `filters` selects and that knows how
+(Dense, EinsumDense, Embedding, ReversibleEmbedding, MultiHeadAttention), and skips the others;
+"gptq" and "awq" quantize the Dense and EinsumDense layers of the model's blocks from
+calibration data (`calibration`). The float kernel is replaced by non-trainable integer
+variables with Keras's names, shapes and order, so a quantized model's weights and files move
+between lamina and Keras.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ def resolve_config(mode, config) -> QuantizationConfig:
     """The config a quantization runs with: `config`, or the default of `mode`.
 
     Args:
-        mode: "int8", "int4", "gptq" or None (then `config` names the mode).
-        config: a `QuantizationConfig`, or None for the mode's default ("gptq" has none: its
-            `GPTQConfig` carries the calibration data).
+        mode: "int8", "int4", "gptq", "awq" or None (then `config` names the mode).
+        config: a `QuantizationConfig`, or None for the mode's default ("gptq" and "awq" have
+            none: their config carries the calibration data).
 
     Example:
         >>> resolve_config("int4", None).block_size
@@ -51,7 +52,7 @@ def resolve_config(mode, config) -> QuantizationConfig:
         if mode in CALIBRATED_MODES:
             raise errors.value_error(
                 "quantize()",
-                f"config=GPTQConfig(dataset=..., tokenizer=...) for mode={mode!r}",
+                f"config={mode.upper()}Config(dataset=..., tokenizer=...) for mode={mode!r}",
                 "config=None",
                 f"{mode.upper()} quantizes from calibration data, which the config carries.",
             )
@@ -79,7 +80,7 @@ def _check_mode(mode) -> None:
             "quantize()",
             f"a mode in {BUILT_MODES}",
             f"mode={mode!r}",
-            "use 'int8', 'int4' or 'gptq'.",
+            "use 'int8', 'int4', 'gptq' or 'awq'.",
         )
     if mode is not None and mode not in BUILT_MODES:
         raise NotImplementedError(
@@ -90,7 +91,8 @@ def _check_mode(mode) -> None:
 
 def check_layer(layer, mode: str, calibrating: bool = False) -> None:
     """Raise unless `layer` can be quantized now: built, not yet quantized, a usable dtype, and
-    a mode that works on one layer unless `calibrating` (GPTQ runs from the model's blocks)."""
+    a mode that works on one layer unless `calibrating` (GPTQ and AWQ run from the model's
+    blocks)."""
     if mode in CALIBRATED_MODES and not calibrating:
         raise errors.value_error(
             layer,

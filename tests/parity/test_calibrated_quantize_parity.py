@@ -1,18 +1,19 @@
-"""`quantize("gptq")` against Keras 3: the same float weights, calibration tokens, structure and
-config give the same integer kernels, scales, zero points, g_idx and predictions, and GPTQ models'
-files move both ways.
+"""`quantize("gptq")` and `quantize("awq")` against Keras 3: the same float weights, calibration
+tokens, structure and config give the same integer kernels, scales, zero points, AWQ scales,
+g_idx and predictions, and the quantized models' files move both ways.
 
-Tolerance: exact (0). Both sides accumulate the Hessian with the same float32 torch matmul and
-divisions, invert it with the same `torch.linalg.inv`, quantize each column with the same float32
-arithmetic (round half to even) and multiply by the same dequantized kernel.
+Tolerance: exact (0). Both sides accumulate the Hessian (the input maxima) with the same float32
+torch ops, invert it with the same `torch.linalg.inv`, quantize with the same float32 arithmetic
+(round half to even) and multiply by the same dequantized kernel.
 
 Keras needs a tokenizer even for token ids (lamina does not): the reference gets a stand-in.
 
 Keras 3.15.1 records a layer's inputs by replacing its `call`, but a layer with a quantized
-policy runs `quantized_call` instead, so its Hessians stay zero and its GPTQ reduces to rounding
-each weight to the nearest level. The reference here records them from `quantized_call`
-(`_keras_records_inputs`), the algorithm Keras means; `test_keras_as_shipped_only_rounds` pins
-the shipped behaviour: lamina given a zero Hessian reproduces it.
+policy runs `quantized_call` instead, so its statistics stay zero: its GPTQ reduces to rounding
+each weight to the nearest level and its AWQ keeps every scale at 1. The reference here records
+them from `quantized_call` (`_keras_records_inputs`), the algorithms Keras means;
+`test_keras_as_shipped_only_rounds` pins the shipped behaviour: lamina given no statistics
+reproduces it.
 """
 
 from __future__ import annotations
@@ -61,52 +62,66 @@ def _model(base, hidden):
     return base.Model(inputs, x), structure
 
 
-@contextlib.contextmanager
-def _keras_records_inputs(layers_map, gptq_objects):
-    """Keras's `stream_hessians`, hooked on the method a quantized layer really runs."""
-    originals = {name: layer.quantized_call for name, layer in layers_map.items()}
+def _keras_records_inputs(update):
+    """Keras's `stream_hessians` / `stream_activations`, hooked on the method a quantized layer
+    really runs; `update` names the statistics' method."""
 
-    def hook(name, original):
-        def record(*args, **kwargs):
-            inputs = args[0] if args else kwargs["inputs"]
-            rows = gptq_objects[name].rows
-            gptq_objects[name].update_hessian_with_batch(keras.ops.reshape(inputs, (-1, rows)))
-            return original(*args, **kwargs)
+    @contextlib.contextmanager
+    def stream(layers_map, statistics):
+        originals = {name: layer.quantized_call for name, layer in layers_map.items()}
 
-        return record
+        def hook(name, original):
+            def record(*args, **kwargs):
+                inputs = args[0] if args else kwargs["inputs"]
+                rows = statistics[name].rows
+                getattr(statistics[name], update)(keras.ops.reshape(inputs, (-1, rows)))
+                return original(*args, **kwargs)
 
-    try:
-        for name, layer in layers_map.items():
-            layer.quantized_call = hook(name, originals[name])
-        yield
-    finally:
-        for name, layer in layers_map.items():
-            layer.quantized_call = originals[name]
+            return record
+
+        try:
+            for name, layer in layers_map.items():
+                layer.quantized_call = hook(name, originals[name])
+            yield
+        finally:
+            for name, layer in layers_map.items():
+                layer.quantized_call = originals[name]
+
+    return stream
 
 
-def _quantize_keras(model, settings, structure, record=True):
-    from keras.src.quantizers import gptq_core
+# mode -> (Keras's module, its streaming function, the statistics' update method)
+_KERAS_STREAMS = {
+    "gptq": ("gptq_core", "stream_hessians", "update_hessian_with_batch"),
+    "awq": ("awq_core", "stream_activations", "update_activation_magnitudes"),
+}
 
-    config = keras.quantizers.GPTQConfig(
+
+def _quantize_keras(model, settings, structure, mode="gptq", record=True):
+    import importlib
+
+    module, stream, update = _KERAS_STREAMS[mode]
+    config_class = keras.quantizers.GPTQConfig if mode == "gptq" else keras.quantizers.AWQConfig
+    config = config_class(
         TOKENS, tokenizer=object(), quantization_layer_structure=structure, **settings
     )
     with warnings.catch_warnings(), pytest.MonkeyPatch.context() as monkeypatch:
         warnings.simplefilter("ignore")  # Keras's note that it skips the Embedding
         if record:
-            monkeypatch.setattr(gptq_core, "stream_hessians", _keras_records_inputs)
+            core = importlib.import_module(f"keras.src.quantizers.{module}")
+            monkeypatch.setattr(core, stream, _keras_records_inputs(update))
         # Keras collects garbage at each kernel it deletes (0.2 s a layer in a test session):
         # not while it quantizes here.
         monkeypatch.setattr(gc, "collect", lambda *args: 0)
-        model.quantize("gptq", config=config)
+        model.quantize(mode, config=config)
     # Keras's layers keep this config; its serialiser recurses into the structure's layers.
     config.quantization_layer_structure = None
 
 
-def _quantize_lamina(model, settings, structure):
-    config = lamina.quantizers.GPTQConfig(
-        TOKENS, None, quantization_layer_structure=structure, **settings
-    )
-    model.quantize("gptq", config=config)
+def _quantize_lamina(model, settings, structure, mode="gptq"):
+    config_class = lamina.quantizers.GPTQConfig if mode == "gptq" else lamina.quantizers.AWQConfig
+    config = config_class(TOKENS, None, quantization_layer_structure=structure, **settings)
+    model.quantize(mode, config=config)
 
 
 def _assert_same(theirs, ours, ids):
@@ -146,6 +161,27 @@ def test_gptq_model_matches_keras(settings):
     _assert_same(theirs, ours, TOKENS[:10].reshape(2, 5))
 
 
+AWQ_SETTINGS = [
+    dict(group_size=-1, num_grid_points=5),
+    dict(group_size=16, num_grid_points=4),
+    dict(group_size=5, num_grid_points=3),  # the last group of 8 rows padded, as Keras pads it
+]
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("settings", AWQ_SETTINGS, ids=lambda s: f"group{s['group_size']}")
+def test_awq_model_matches_keras(settings):
+    hidden = 160 if settings["group_size"] == 16 else 16
+    settings = dict(num_samples=3, sequence_length=6, **settings)
+    theirs, their_structure = _model(keras, hidden)
+    ours, our_structure = _model(lamina, hidden)
+    ours.set_weights(theirs.get_weights())
+    _quantize_keras(theirs, settings, their_structure, mode="awq")
+    _quantize_lamina(ours, settings, our_structure, mode="awq")
+    assert float(ours.layers[2].up.awq_scales.std()) > 0  # scales were searched, not left at 1
+    _assert_same(theirs, ours, TOKENS[:10].reshape(2, 5))
+
+
 def _stack(base):
     """Single layers as the blocks: a model both frameworks save and load without custom
     classes (a block keeps 3-D outputs: the pass feeds on each output's first item)."""
@@ -167,13 +203,20 @@ def _save(model, path, ext):
     model.save(path) if ext == "keras" else model.save_weights(path)
 
 
+FILE_SETTINGS = {
+    "gptq": dict(num_samples=2, sequence_length=6, weight_bits=4, group_size=4),
+    "awq": dict(num_samples=2, sequence_length=6, group_size=4, num_grid_points=3),
+}
+
+
 @pytest.mark.parity
+@pytest.mark.parametrize("mode", ["gptq", "awq"])
 @pytest.mark.parametrize("ext", ["keras", "weights.h5"])
-def test_gptq_files_move_to_keras_and_back_to_lamina(ext, tmp_path):
+def test_files_move_to_keras_and_back_to_lamina(mode, ext, tmp_path):
     ids = TOKENS[:10].reshape(2, 5)
-    settings = dict(num_samples=2, sequence_length=6, weight_bits=4, group_size=4)
+    settings = FILE_SETTINGS[mode]
     model = lamina.Sequential(_stack(lamina))
-    _quantize_lamina(model, settings, _structure(model))
+    _quantize_lamina(model, settings, _structure(model), mode)
     want = model.predict(ids, verbose=0)
     path = tmp_path / f"ours.{ext}"
     _save(model, path, ext)
@@ -182,10 +225,10 @@ def test_gptq_files_move_to_keras_and_back_to_lamina(ext, tmp_path):
         back = lamina.models.load_model(path)
     else:
         theirs = keras.Sequential(_stack(keras))
-        _quantize_keras(theirs, settings, _structure(theirs))
+        _quantize_keras(theirs, settings, _structure(theirs), mode)
         theirs.load_weights(path)
         back = lamina.Sequential(_stack(lamina))
-        _quantize_lamina(back, settings, _structure(back))
+        _quantize_lamina(back, settings, _structure(back), mode)
         back.load_weights(path)
     assert [layer.dtype_policy.name for layer in theirs.layers] == [
         layer.dtype_policy.name for layer in model.layers
@@ -195,24 +238,27 @@ def test_gptq_files_move_to_keras_and_back_to_lamina(ext, tmp_path):
     for mine, reloaded in zip(model.get_weights(), back.get_weights(), strict=True):
         np.testing.assert_array_equal(mine, reloaded)
 
-    # Keras 3.15.1 writes a GPTQ Dense without its zero points (its saver skips `kernel_zero`
-    # unless LoRA merged one), so neither Keras nor lamina can read its GPTQ files back.
+    # Keras 3.15.1 writes a GPTQ / AWQ Dense without its zero points (its saver skips
+    # `kernel_zero` unless LoRA merged one), so neither Keras nor lamina can read its files back.
+    count = 5 if mode == "gptq" else 6
     _save(theirs, tmp_path / f"theirs.{ext}", ext)
-    with pytest.raises(ValueError, match="expected 5 variables, but received 4"):
+    with pytest.raises(ValueError, match=f"expected {count} variables, but received {count - 1}"):
         theirs.load_weights(tmp_path / f"theirs.{ext}")
-    with pytest.raises(ValueError, match="expects 5 weights"):
+    with pytest.raises(ValueError, match=f"expects {count} weights"):
         back.load_weights(tmp_path / f"theirs.{ext}")
 
 
 @pytest.mark.parity
-def test_keras_as_shipped_only_rounds(monkeypatch):
-    from lamina.quantizers import gptq
+@pytest.mark.parametrize("mode", ["gptq", "awq"])
+def test_keras_as_shipped_only_rounds(mode, monkeypatch):
+    from lamina.quantizers import awq, gptq
 
-    settings = dict(num_samples=2, sequence_length=6, weight_bits=4, group_size=4)
+    settings = FILE_SETTINGS[mode]
     theirs, their_structure = _model(keras, 16)
     ours, our_structure = _model(lamina, 16)
     ours.set_weights(theirs.get_weights())
-    _quantize_keras(theirs, settings, their_structure, record=False)
-    monkeypatch.setattr(gptq.HessianAccumulator, "update", lambda self, inputs: None)
-    _quantize_lamina(ours, settings, our_structure)
+    _quantize_keras(theirs, settings, their_structure, mode, record=False)
+    accumulator = gptq.HessianAccumulator if mode == "gptq" else awq.ActivationMaxAccumulator
+    monkeypatch.setattr(accumulator, "update", lambda self, inputs: None)
+    _quantize_lamina(ours, settings, our_structure, mode)
     _assert_same(theirs, ours, TOKENS[:10].reshape(2, 5))
