@@ -182,6 +182,89 @@ def test_awq_model_matches_keras(settings):
     _assert_same(theirs, ours, TOKENS[:10].reshape(2, 5))
 
 
+def _attention_block_class(base):
+    class AttentionBlock(base.layers.Layer):
+        """Self-attention and a feed-forward pair, each with a residual."""
+
+        def __init__(self, width, **kwargs):
+            super().__init__(**kwargs)
+            self.attention = base.layers.MultiHeadAttention(num_heads=2, key_dim=4)
+            self.up = base.layers.Dense(16, activation="relu")
+            self.down = base.layers.Dense(width)
+
+        def call(self, x):
+            h = x + self.attention(x, x)
+            return h + self.down(self.up(h))
+
+    return AttentionBlock
+
+
+def _levels(weights: np.ndarray, packed: bool) -> np.ndarray:
+    return np.stack([weights & 15, weights >> 4]).astype(int) if packed else weights.astype(int)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    ("mode", "settings"),
+    [
+        ("gptq", dict(weight_bits=4, group_size=4)),
+        ("gptq", dict(weight_bits=8, group_size=-1, activation_order=True)),
+        ("awq", dict(group_size=4, num_grid_points=5)),
+    ],
+    ids=["gptq4", "gptq8", "awq"],
+)
+def test_attention_projections_match_keras(mode, settings, tmp_path):
+    """Keras calibrates MultiHeadAttention's EinsumDense sub-layers; lamina its projections.
+
+    Tolerance: lamina's attention core is torch's fused SDPA, Keras's an einsum and a softmax,
+    a last bit apart; the next layers' statistics move by as much. GPTQ's integers and scales
+    (from the weights) come out equal; AWQ's scales (from the input maxima) within 4e-6
+    relative, so 1 level in 100 may flip and the outputs move by up to 2e-3 (seen 1.7e-3).
+    """
+    settings = dict(num_samples=3, sequence_length=6, **settings)
+    keras.utils.set_random_seed(0)  # the tolerances were measured on these weights (and 3 more)
+    made = []
+    for base in (keras, lamina):
+        block = _attention_block_class(base)
+        embedding, blocks = base.layers.Embedding(20, 8), [block(8), block(8)]
+        inputs = base.Input((None,), dtype="int32")
+        x = embedding(inputs)
+        for layer in blocks:
+            x = layer(x)
+        made.append(
+            (base.Model(inputs, x), {"pre_block_layers": [embedding], "sequential_blocks": blocks})
+        )
+    (theirs, their_structure), (ours, our_structure) = made
+    ours.set_weights(theirs.get_weights())
+    _quantize_keras(theirs, settings, their_structure, mode)
+    _quantize_lamina(ours, settings, our_structure, mode)
+    assert (
+        ours.layers[2].attention.dtype_policy.name
+        == theirs.layers[2].attention.query_dense.dtype_policy.name
+    )
+    want, got = [np.asarray(w) for w in theirs.get_weights()], ours.get_weights()
+    assert [(w.shape, w.dtype) for w in got] == [(w.shape, w.dtype) for w in want]
+    flipped = total = 0
+    for mine, keras_one in zip(got, want, strict=True):
+        if mine.dtype == np.uint8:
+            packed = settings.get("weight_bits", 4) == 4
+            difference = np.abs(_levels(mine, packed) - _levels(keras_one, packed))
+            assert difference.max() <= 1
+            flipped, total = flipped + int((difference > 0).sum()), total + difference.size
+        else:
+            np.testing.assert_allclose(mine, keras_one, rtol=4e-6, atol=1e-7)
+    assert flipped <= total // 100
+    ids = TOKENS[:10].reshape(2, 5)
+    np.testing.assert_allclose(
+        ours.predict(ids, verbose=0), np.asarray(theirs.predict(ids, verbose=0)), atol=2e-3
+    )
+    # lamina's weights file carries every projection's variables into Keras's sub-layers.
+    ours.save_weights(tmp_path / "ours.weights.h5")
+    theirs.load_weights(tmp_path / "ours.weights.h5")
+    for mine, keras_one in zip(ours.get_weights(), theirs.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, np.asarray(keras_one))
+
+
 def _stack(base):
     """Single layers as the blocks: a model both frameworks save and load without custom
     classes (a block keeps 3-D outputs: the pass feeds on each output's first item)."""

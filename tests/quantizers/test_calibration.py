@@ -98,6 +98,36 @@ def test_a_saved_model_reloads_with_its_integers(config, tmp_path):
     np.testing.assert_array_equal(back.predict(ids, verbose=0), model.predict(ids, verbose=0))
 
 
+class _SelfAttention(L.Layer):
+    """A block around MultiHeadAttention, whose projections GPTQ and AWQ calibrate."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.attention = L.MultiHeadAttention(num_heads=2, key_dim=4)
+
+    def call(self, x):
+        return x + self.attention(x, x)
+
+
+@pytest.mark.parametrize("mode", ["gptq", "awq"])
+def test_attention_projections_quantize_and_reload(mode, tmp_path):
+    config_class = quantizers.GPTQConfig if mode == "gptq" else quantizers.AWQConfig
+    models = []
+    for _ in range(2):  # two random initialisations: the second takes the first's file
+        inputs = L.Input((None,), dtype="int32")
+        outputs = L.Dense(16)(_SelfAttention()(L.Embedding(16, 8)(inputs)))
+        models.append(_Structured(inputs, outputs))
+        models[-1].quantize(config=config_class(TOKENS, None, num_samples=3, sequence_length=6))
+    model, back = models
+    attention = model.layers[2].attention
+    assert attention.quantization_mode == mode
+    assert attention.query_kernel.dtype == torch.uint8 and attention.output_g_idx.shape == (8,)
+    model.save_weights(tmp_path / "attention.weights.h5")
+    back.load_weights(tmp_path / "attention.weights.h5")
+    ids = TOKENS[:12].reshape(2, 6)
+    np.testing.assert_array_equal(back.predict(ids, verbose=0), model.predict(ids, verbose=0))
+
+
 def test_token_windows_repeat_short_data_and_tokenize_text():
     config = quantizers.GPTQConfig([np.arange(4)], None, num_samples=2, sequence_length=3)
     windows = calibration.calibration_samples(config)

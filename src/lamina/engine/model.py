@@ -270,10 +270,10 @@ class Model(Trainer, Layer):
         Embedding, ReversibleEmbedding) swaps its float kernel for integer variables and gets a
         quantized dtype policy ("int8_from_float32", "int4/128_from_float32"); other layers are
         skipped (with a warning where they hold weights). "gptq" and "awq" quantize instead the
-        Dense and EinsumDense layers of the blocks that `config.quantization_layer_structure`
-        (or `get_quantization_layer_structure`) lists, block by block, from the config's
-        calibration data ("gptq/4/128_from_float32"). The model must be built; a layer is
-        quantized once.
+        Dense and EinsumDense layers (and MultiHeadAttention's projections) of the blocks that
+        `config.quantization_layer_structure` (or `get_quantization_layer_structure`) lists,
+        block by block, from the config's calibration data ("gptq/4/128_from_float32"). The
+        model must be built; a layer is quantized once.
 
         Args:
             mode: "int8", "int4", "gptq" or "awq" (Keras's "float8" is not built); optional

@@ -24,8 +24,9 @@ from lamina.quantizers.quantized_dense import keras_kernel
 
 
 def matrix_shape(layer, kernel_shape) -> tuple[int, int]:
-    """`(rows, columns)` of a Dense or EinsumDense kernel of Keras's `kernel_shape`."""
-    axes = getattr(layer, "_contracted_axes", (0,))
+    """`(rows, columns)` of a Dense or EinsumDense kernel (or an attention projection's) of
+    Keras's `kernel_shape`."""
+    axes = getattr(layer, "kernel_axes", None) or getattr(layer, "_contracted_axes", (0,))
     if tuple(axes) != tuple(range(len(axes))):
         # Keras reshapes the kernel to (rows, columns) as it lies: the rows must come first.
         raise errors.value_error(
@@ -38,9 +39,14 @@ def matrix_shape(layer, kernel_shape) -> tuple[int, int]:
     return rows, math.prod(kernel_shape) // rows
 
 
+def _float_kernel(layer) -> torch.Tensor:
+    own = getattr(layer, "float_kernel", None)  # an attention projection reads its own
+    return own() if own is not None else keras_kernel(layer)
+
+
 def kernel_matrix(layer) -> torch.Tensor:
     """The float kernel as the `(columns, rows)` matrix GPTQ solves (a transposed view)."""
-    kernel = keras_kernel(layer)
+    kernel = _float_kernel(layer)
     rows, columns = matrix_shape(layer, tuple(kernel.shape))
     return kernel.reshape(rows, columns).T
 
@@ -51,18 +57,19 @@ def swap(layer, mode: str, config, values: dict) -> None:
     policy."""
     kernel_shape = tuple(keras_kernel(layer).shape)
     mq.drop_weight(layer, "kernel")
-    _make_variables(layer, mode, kernel_shape, config, values)
+    order = make_variables(layer, mode, kernel_shape, config, values)
+    mq.finish(layer, mode, config, order)
 
 
 def build_quantized(layer) -> None:
     """In `build` of a layer loaded with a GPTQ or AWQ policy: the variables, zeros (scales
     ones) until the weights file fills them."""
-    kernel_shape = tuple(keras_kernel(layer).shape)
-    mq.drop_weight(layer, "kernel")
-    _make_variables(layer, layer.quantization_mode, kernel_shape, layer.quantization_config, {})
+    swap(layer, layer.quantization_mode, layer.quantization_config, {})
 
 
-def _make_variables(layer, mode: str, kernel_shape, config, values: dict) -> None:
+def make_variables(layer, mode: str, kernel_shape, config, values: dict) -> list[str]:
+    """The calibrated variables of a kernel of Keras's `kernel_shape` (zeros, or `values`), in
+    Keras's order; returns the names of the layer's weights in Keras's file order."""
     bits, group_size = _bits_and_group(layer, mode, config)
     rows, columns = matrix_shape(layer, kernel_shape)
     groups = 1 if group_size == -1 else -(-rows // group_size)
@@ -86,7 +93,7 @@ def _make_variables(layer, mode: str, kernel_shape, config, values: dict) -> Non
     }
     if hasattr(layer, "equation") and mode == "gptq":  # Keras writes it into the layer's config
         layer.gptq_unpacked_column_size = columns
-    mq.finish(layer, mode, config, order)
+    return order
 
 
 def _bits_and_group(layer, mode: str, config) -> tuple[int, int]:

@@ -4,23 +4,27 @@ on data.
 As Keras 3.15 runs it: the config's dataset becomes `num_samples` windows of `sequence_length`
 tokens; each window goes through the structure's "pre_block_layers" (an embedding, say); then for
 each of the "sequential_blocks" in turn, every Dense and EinsumDense inside it that `filters`
-selects records its inputs (a forward pre-hook folds them into the layer's statistics: GPTQ's
-Hessian, AWQ's input maxima) while the block runs on every sample, each recorded layer is
-quantized from its statistics, and the block, now quantized, runs again to give the next block
-its inputs (Keras keeps the first item of each output). Layers outside the blocks stay float
-(Keras gives them the mode's policy without calibrating them; their forward then stays float).
+selects, and every projection of a MultiHeadAttention (Keras's EinsumDense sub-layers), records
+its inputs (a forward pre-hook, or the attention layer's tap, folds them into the kernel's
+statistics: GPTQ's Hessian, AWQ's input maxima) while the block runs on every sample, each
+recorded kernel is quantized from its statistics, and the block, now quantized, runs again to
+give the next block its inputs (Keras keeps the first item of each output). Layers outside the
+blocks stay float (Keras gives them the mode's policy without calibrating them; their forward
+then stays float).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
 import torch
 
 from lamina.engine import errors
-from lamina.quantizers import awq, calibrated_dense, gptq
+from lamina.quantizers import awq, calibrated_dense, gptq, quantized_attention
 from lamina.quantizers import model_quantization as mq
+from lamina.quantizers.quantized_attention import projections
 
 _SEED = 42  # Keras's default seed of the window sampler
 # Each mode's statistics of a layer's inputs and the solver that quantizes from them.
@@ -64,24 +68,60 @@ def _quantize_block(block, inputs, config, filters) -> bool:
     for layer in layers:
         mq.check_layer(layer, config.mode, calibrating=True)
     accumulator, solve = _ALGORITHMS[config.mode]
-    statistics = {}
-    for layer in layers:
-        rows = calibrated_dense.kernel_matrix(layer).shape[1]
-        statistics[layer] = accumulator(rows, layer.kernel.device)
-    handles = [
-        layer.register_forward_pre_hook(_recorder(statistics[layer]), with_kwargs=True)
-        for layer in layers
-    ]
-    try:
+    # One set of statistics per kernel: a layer's, or each projection's of an attention layer.
+    kernels = {layer: _kernels(layer) for layer in layers}
+    statistics = {
+        layer: {key: _statistics(accumulator, holder) for key, holder in held.items()}
+        for layer, held in kernels.items()
+    }
+    with _recording(statistics):
         for x in inputs:
             block(_batched(x))
+    for layer, held in kernels.items():
+        values = {
+            key: solve(calibrated_dense.kernel_matrix(holder), statistics[layer][key], config)
+            for key, holder in held.items()
+        }
+        if None in values:
+            calibrated_dense.swap(layer, config.mode, config, values[None])
+        else:
+            quantized_attention.swap_calibrated(layer, config.mode, config, values)
+    return bool(layers)
+
+
+def _kernels(layer) -> dict:
+    """The kernels of `layer` GPTQ/AWQ solves: its own (key None), or its projections'."""
+    from lamina.layers import MultiHeadAttention
+
+    if isinstance(layer, MultiHeadAttention):
+        return {p: quantized_attention.Projection(layer, p) for p in projections(layer)}
+    return {None: layer}
+
+
+def _statistics(accumulator, holder):
+    matrix = calibrated_dense.kernel_matrix(holder)
+    return accumulator(matrix.shape[1], matrix.device)
+
+
+@contextlib.contextmanager
+def _recording(statistics):
+    """Every kernel's inputs folded into its statistics while the block runs: a forward
+    pre-hook on a Dense or EinsumDense, the attention layer's tap for its projections."""
+    handles, taps = [], []
+    try:
+        for layer, by_key in statistics.items():
+            if None in by_key:
+                record = _recorder(by_key[None])
+                handles.append(layer.register_forward_pre_hook(record, with_kwargs=True))
+            else:
+                layer.__dict__["_calibration_tap"] = _tap(by_key)
+                taps.append(layer)
+        yield
     finally:
         for handle in handles:
             handle.remove()
-    for layer in statistics:
-        values = solve(calibrated_dense.kernel_matrix(layer), statistics[layer], config)
-        calibrated_dense.swap(layer, config.mode, config, values)
-    return bool(layers)
+        for layer in taps:
+            del layer.__dict__["_calibration_tap"]
 
 
 def _recorder(accumulator):
@@ -91,14 +131,21 @@ def _recorder(accumulator):
     return record
 
 
+def _tap(by_prefix):
+    def record(prefix, inputs):
+        by_prefix[prefix].update(inputs)
+
+    return record
+
+
 def _batched(x: torch.Tensor) -> torch.Tensor:
     return x.unsqueeze(0) if x.ndim == 2 else x  # a block's output item lost its batch axis
 
 
 def block_layers(block, filters) -> list:
-    """The Dense and EinsumDense leaves of `block` (the block itself if it is one) that
-    `filters` selects, in Keras's order."""
-    from lamina.layers import Dense, EinsumDense  # the layers' room sits above this one
+    """The Dense, EinsumDense and MultiHeadAttention leaves of `block` (the block itself if it
+    is one) that `filters` selects, in Keras's order."""
+    from lamina.layers import Dense, EinsumDense, MultiHeadAttention  # the layers' room is above
 
     found, stack = [], [block]
     while stack:
@@ -106,7 +153,9 @@ def block_layers(block, filters) -> list:
         children = layer._sublayers()
         if children:
             stack[:0] = children
-        elif isinstance(layer, (Dense, EinsumDense)) and mq.should_quantize(layer, filters):
+        elif isinstance(layer, (Dense, EinsumDense, MultiHeadAttention)) and mq.should_quantize(
+            layer, filters
+        ):
             found.append(layer)
     return found
 

@@ -5,10 +5,10 @@ Keras's rules: the mode and config resolve to one `QuantizationConfig` ("int8" -
 and "awq" need a `GPTQConfig` / `AWQConfig` with calibration data); a layer is quantized once,
 after it is built; a model quantizes each leaf layer that `filters` selects and that knows how
 (Dense, EinsumDense, Embedding, ReversibleEmbedding, MultiHeadAttention), and skips the others;
-"gptq" and "awq" quantize the Dense and EinsumDense layers of the model's blocks from
-calibration data (`calibration`). The float kernel is replaced by non-trainable integer
-variables with Keras's names, shapes and order, so a quantized model's weights and files move
-between lamina and Keras.
+"gptq" and "awq" quantize the Dense and EinsumDense layers (and attention projections) of the
+model's blocks from calibration data (`calibration`). The float kernel is replaced by
+non-trainable integer variables with Keras's names, shapes and order, so a quantized model's
+weights and files move between lamina and Keras.
 """
 
 from __future__ import annotations
