@@ -345,3 +345,22 @@ def test_keras_as_shipped_only_rounds(mode, monkeypatch):
     monkeypatch.setattr(accumulator, "update", lambda self, inputs: None)
     _quantize_lamina(ours, settings, our_structure, mode)
     _assert_same(theirs, ours, TOKENS[:10].reshape(2, 5))
+
+
+@pytest.mark.parity
+def test_layers_outside_the_blocks_stay_float_and_predict_as_keras():
+    settings = dict(num_samples=2, sequence_length=6, weight_bits=4, group_size=4)
+    theirs, their_structure = _model(keras, 16)
+    ours, our_structure = _model(lamina, 16)
+    ours.set_weights(theirs.get_weights())
+    for structure in (their_structure, our_structure):
+        structure["sequential_blocks"] = structure["sequential_blocks"][:2]  # not the head
+    _quantize_keras(theirs, settings, their_structure)
+    _quantize_lamina(ours, settings, our_structure)
+    # Keras gives the head the GPTQ policy but never calibrates it: it keeps computing in float.
+    assert theirs.layers[-1].dtype_policy.name == "gptq/4/4_from_float32"
+    assert ours.layers[-1].dtype_policy.name == "float32"
+    ids = TOKENS[:10].reshape(2, 5)
+    np.testing.assert_array_equal(
+        ours.predict(ids, verbose=0), np.asarray(theirs.predict(ids, verbose=0))
+    )

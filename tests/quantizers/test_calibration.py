@@ -59,6 +59,13 @@ def test_blocks_quantize_and_the_rest_stays_float():
     np.testing.assert_allclose(model.predict(ids, verbose=0), before, atol=0.05)
 
 
+def test_filters_leave_the_other_block_layers_float():
+    model = _model(_Structured)
+    model.quantize("gptq", config=_config(), filters=lambda layer: isinstance(layer, L.Dense))
+    assert model.layers[2].quantization_mode == "gptq"
+    assert model.layers[3].quantization_mode is None  # the EinsumDense
+
+
 def test_error_feedback_beats_rounding_on_the_calibration_inputs():
     torch.manual_seed(0)
     kernel, inputs = torch.randn(6, 40), torch.randn(200, 40) @ torch.randn(40, 40)
