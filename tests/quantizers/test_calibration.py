@@ -147,6 +147,15 @@ def test_token_windows_repeat_short_data_and_tokenize_text():
     assert calibration.calibration_samples(text).tolist() == [[[1, 1, 1]]]
 
 
+def _transposed_block():
+    """A block whose kernel sums over its last axis: Keras's row reshape cannot take it."""
+    block = L.EinsumDense("ab,cb->ac", (4,))
+    block.build((None, 8))
+    embedding = L.Embedding(16, 8)
+    embedding.build((None,))
+    return {"pre_block_layers": [embedding, L.Flatten()], "sequential_blocks": [block]}
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [
@@ -176,6 +185,10 @@ def test_token_windows_repeat_short_data_and_tokenize_text():
         ),
         (lambda m: m.layers[2].quantize("gptq", config=_config()), "call model.quantize"),
         (lambda m: m.quantize("awq"), r"config=AWQConfig\(dataset=.*config=None"),
+        (
+            lambda m: m.quantize(config=_config(quantization_layer_structure=_transposed_block())),
+            "contracted axes come first.*'ab,cb->ac'",
+        ),
     ],
     ids=[
         "no-config",
@@ -185,6 +198,7 @@ def test_token_windows_repeat_short_data_and_tokenize_text():
         "no-tokenizer",
         "one-layer",
         "awq-no-config",
+        "kernel-axes",
     ],
 )
 def test_refusals_name_what_is_missing(call, message):
@@ -204,3 +218,10 @@ def test_policy_names_are_checked_and_round_trip():
     with pytest.raises(ValueError, match="weight_bits in \\(4\\).*'awq/8/64'"):
         dtype_policies.AWQDTypePolicy("awq/8/64", "float32")
     assert _model().get_quantization_layer_structure("gptq") is None
+
+
+def test_configs_write_a_structure_of_layers_as_none():
+    structure = {"pre_block_layers": [], "sequential_blocks": [L.Dense(2)]}
+    config = _config(quantization_layer_structure=structure)
+    assert config.get_config()["quantization_layer_structure"] is None
+    assert config.quantization_layer_structure is structure
