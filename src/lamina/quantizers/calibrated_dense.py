@@ -31,7 +31,7 @@ def matrix_shape(layer, kernel_shape) -> tuple[int, int]:
         # Keras reshapes the kernel to (rows, columns) as it lies: the rows must come first.
         raise errors.value_error(
             layer,
-            "a kernel whose contracted axes come first for GPTQ",
+            "a kernel whose contracted axes come first for GPTQ / AWQ",
             f"equation={layer.equation!r} (contracted kernel axes {tuple(axes)})",
             "write the equation with the summed axes first in the kernel, e.g. 'abc,cd->abd'.",
         )
@@ -45,7 +45,8 @@ def _float_kernel(layer) -> torch.Tensor:
 
 
 def kernel_matrix(layer) -> torch.Tensor:
-    """The float kernel as the `(columns, rows)` matrix GPTQ solves (a transposed view)."""
+    """The float kernel as the `(columns, rows)` matrix GPTQ and AWQ solve (a transposed
+    view)."""
     kernel = _float_kernel(layer)
     rows, columns = matrix_shape(layer, tuple(kernel.shape))
     return kernel.reshape(rows, columns).T
@@ -73,6 +74,7 @@ def make_variables(layer, mode: str, kernel_shape, config, values: dict) -> list
     bits, group_size = _bits_and_group(layer, mode, config)
     rows, columns = matrix_shape(layer, kernel_shape)
     groups = 1 if group_size == -1 else -(-rows // group_size)
+    # Keras's EinsumDense (and so each attention projection) names it zero_point, Dense not.
     zero_name = "zero_point" if hasattr(layer, "equation") else "kernel_zero"
     packed = (columns + 1) // 2 if bits == 4 else columns
     mq.add_frozen(layer, "kernel", (packed, rows), "uint8", values.get("kernel"))

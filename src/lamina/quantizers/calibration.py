@@ -24,7 +24,6 @@ import torch
 from lamina.engine import errors
 from lamina.quantizers import awq, calibrated_dense, gptq, quantized_attention
 from lamina.quantizers import model_quantization as mq
-from lamina.quantizers.quantized_attention import projections
 
 _SEED = 42  # Keras's default seed of the window sampler
 # Each mode's statistics of a layer's inputs and the solver that quantizes from them.
@@ -94,7 +93,8 @@ def _kernels(layer) -> dict:
     from lamina.layers import MultiHeadAttention
 
     if isinstance(layer, MultiHeadAttention):
-        return {p: quantized_attention.Projection(layer, p) for p in projections(layer)}
+        prefixes = quantized_attention.projections(layer)
+        return {prefix: quantized_attention.Projection(layer, prefix) for prefix in prefixes}
     return {None: layer}
 
 
