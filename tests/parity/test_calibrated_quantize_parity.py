@@ -24,6 +24,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 
 import lamina
 from tests.parity.reference import keras
@@ -364,3 +365,31 @@ def test_layers_outside_the_blocks_stay_float_and_predict_as_keras():
     np.testing.assert_array_equal(
         ours.predict(ids, verbose=0), np.asarray(theirs.predict(ids, verbose=0))
     )
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("mode", ["gptq", "awq"])
+def test_mixed_bfloat16_layers_compute_as_keras(mode):
+    """Under mixed_bfloat16 the scales are read in bfloat16, as Keras reads its variables. The
+    calibration itself runs on each framework's bfloat16 float path (a last bit apart), so the
+    check copies Keras's quantized variables into lamina and compares every layer exactly."""
+    settings = FILE_SETTINGS[mode]
+    try:
+        keras.config.set_dtype_policy("mixed_bfloat16")
+        lamina.mixed_precision.set_global_policy("mixed_bfloat16")
+        (theirs, their_structure), (ours, our_structure) = _model(keras, 16), _model(lamina, 16)
+    finally:
+        keras.config.set_dtype_policy("float32")
+        lamina.mixed_precision.set_global_policy("float32")
+    ours.set_weights(theirs.get_weights())
+    _quantize_keras(theirs, settings, their_structure, mode)
+    _quantize_lamina(ours, settings, our_structure, mode)
+    ours.set_weights([np.asarray(w) for w in theirs.get_weights()])
+    rng = np.random.default_rng(1)
+    for name, shape in [("query", (1, 5, 8)), ("merge", (1, 5, 2, 4)), ("up", (1, 5, 8))]:
+        x = torch.tensor(rng.standard_normal(shape).astype("float32"))
+        theirs_layer, our_layer = getattr(theirs.layers[2], name), getattr(ours.layers[2], name)
+        assert our_layer.dtype_policy.name == f"{mode}/4/4_from_mixed_bfloat16"
+        want = theirs_layer(x)
+        assert want.dtype == torch.bfloat16
+        torch.testing.assert_close(our_layer(x).cpu(), want.cpu(), rtol=0, atol=0)

@@ -112,11 +112,13 @@ def dequantized_kernel(layer) -> torch.Tensor:
     quantized = layer.kernel
     if info["bits"] == 4:
         quantized = unpack_int4(quantized, info["columns"], axis=0, dtype="uint8")
-    scale = zero_point.per_row(layer.kernel_scale, layer.g_idx)
+    # Under a mixed policy Keras reads float variables in the compute dtype: so do the scales.
+    compute = layer._compute_torch_dtype
+    scale = zero_point.per_row(layer.kernel_scale.to(compute), layer.g_idx)
     zero = zero_point.per_row(getattr(layer, info["zero"]), layer.g_idx)
     kernel = zero_point.dequantize(quantized, scale, zero).T
     if hasattr(layer, "awq_scales"):  # AWQ multiplied the rows before quantizing: undo it
-        kernel = kernel / layer.awq_scales.unsqueeze(-1)
+        kernel = kernel / layer.awq_scales.to(compute).unsqueeze(-1)
     return kernel.reshape(info["kernel_shape"])
 
 
