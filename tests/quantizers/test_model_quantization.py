@@ -105,7 +105,11 @@ def test_nested_models_quantize_their_leaves():
 @pytest.mark.parametrize(
     ("call", "error", "message"),
     [
-        (lambda m: m.quantize("int3"), ValueError, r"a mode in \('int8', 'int4'\).*'int3'"),
+        (
+            lambda m: m.quantize("int3"),
+            ValueError,
+            r"a mode in \('int8', 'int4', 'gptq', 'awq'\).*'int3'",
+        ),
         (lambda m: m.quantize(None), ValueError, "a `mode` or a `config`"),
         (lambda m: m.quantize("float8"), NotImplementedError, "'float8' quantization is not"),
         (
@@ -240,8 +244,8 @@ def test_policies_by_name_and_config():
         dtype_policies.Int4DTypePolicy("int4/0", "float32")
     with pytest.raises(ValueError, match="'<mode>_from_<source policy>'"):
         dtype_policies.get("int8_float32")
-    with pytest.raises(NotImplementedError, match="'gptq' quantization"):
-        dtype_policies.get("gptq/4/128_from_float32")
+    with pytest.raises(NotImplementedError, match="'float8' quantization"):
+        dtype_policies.get("float8_from_float32")
 
 
 def test_policy_map_finds_exact_then_pattern_then_default():

@@ -11,9 +11,11 @@ from __future__ import annotations
 from lamina.dtype_policies.policy import DTypePolicy, _parse_name, dtype_policy, mixed_in_use
 from lamina.engine import errors
 
-# Keras's modes, in Keras's order; lamina runs "int8" and "int4" (see BUILT_MODES).
+# Keras's modes, in Keras's order; lamina runs those in BUILT_MODES.
 QUANTIZATION_MODES = ("int8", "float8", "int4", "gptq", "awq")
-BUILT_MODES = ("int8", "int4")
+BUILT_MODES = ("int8", "int4", "gptq", "awq")
+# The modes that quantize from calibration data, block by block (lamina/quantizers/calibration.py).
+CALIBRATED_MODES = ("gptq", "awq")
 
 
 def check_mode(mode, compute_dtype, who="QuantizedDTypePolicy") -> None:
@@ -38,8 +40,8 @@ class QuantizedDTypePolicy(DTypePolicy):
     """The policy of a quantized layer: computes as `source_name` says, stores int weights.
 
     Args:
-        mode: the quantization mode, `"int8"` (Keras's other modes are named but only "int8"
-            and "int4" run in lamina).
+        mode: the quantization mode, `"int8"` (Keras's other modes are named; all but
+            "float8" run in lamina).
         source_name: the float policy the layer had before quantizing ("float32",
             "mixed_bfloat16", ...); None takes the global policy's name.
 
@@ -114,6 +116,79 @@ class Int4DTypePolicy(QuantizedDTypePolicy):
         return {"mode": f"int4/{self.block_size}", "source_name": self._source_name}
 
 
+class GPTQDTypePolicy(QuantizedDTypePolicy):
+    """The policy of a GPTQ-quantized layer: `"gptq/<weight_bits>/<group_size>"` from a float
+    policy.
+
+    Args:
+        mode: `"gptq/<weight_bits>/<group_size>"`: 2, 3, 4 or 8 bits per weight; a positive
+            group size gives each group of that many input rows its own scale and zero point,
+            -1 one per output channel.
+        source_name: the float policy the layer had before quantizing; None takes the global
+            policy's name.
+
+    Example:
+        >>> policy = GPTQDTypePolicy("gptq/4/128", "float32")
+        >>> policy.name, policy.weight_bits, policy.group_size
+        ('gptq/4/128_from_float32', 4, 128)
+    """
+
+    _ALGORITHM, _BITS = "gptq", (2, 3, 4, 8)
+
+    def __init__(self, mode, source_name=None):
+        algorithm = self._ALGORITHM
+        weight_bits, group_size = _bits_and_group(type(self).__name__, algorithm, mode, self._BITS)
+        QuantizedDTypePolicy.__init__(self, algorithm, source_name)
+        self._name = f"{mode}_from_{self._source_name}"
+        self.mode = algorithm
+        self.weight_bits = weight_bits
+        self.group_size = group_size
+
+    def get_config(self) -> dict:
+        mode = f"{self.mode}/{self.weight_bits}/{self.group_size}"
+        return {"mode": mode, "source_name": self._source_name}
+
+
+class AWQDTypePolicy(GPTQDTypePolicy):
+    """The policy of an AWQ-quantized layer: `"awq/4/<group_size>"` from a float policy.
+
+    Args:
+        mode: `"awq/4/<group_size>"`: AWQ quantizes to 4 bits only; a positive group size gives
+            each group of that many input rows its own scale and zero point, -1 one per output
+            channel.
+        source_name: the float policy the layer had before quantizing; None takes the global
+            policy's name.
+
+    Example:
+        >>> policy = AWQDTypePolicy("awq/4/-1", "float32")
+        >>> policy.name, policy.weight_bits, policy.group_size
+        ('awq/4/-1_from_float32', 4, -1)
+    """
+
+    _ALGORITHM, _BITS = "awq", (4,)
+
+
+def _bits_and_group(who: str, algorithm: str, mode, allowed_bits) -> tuple[int, int]:
+    """`"<algorithm>/<bits>/<group_size>"` -> (bits, group_size), checked as Keras checks them."""
+    parts = mode.split("/") if isinstance(mode, str) else []
+    numbers = None
+    if len(parts) == 3 and parts[0] == algorithm:
+        try:
+            numbers = int(parts[1]), int(parts[2])
+        except ValueError:
+            numbers = None
+    if numbers is None or numbers[0] not in allowed_bits or numbers[1] < -1 or numbers[1] == 0:
+        bits = ", ".join(str(b) for b in allowed_bits)
+        raise errors.value_error(
+            who,
+            f"mode '{algorithm}/<weight_bits>/<group_size>' with weight_bits in ({bits}) and "
+            "group_size -1 or a positive integer",
+            f"mode={mode!r}",
+            f"write e.g. '{algorithm}/4/128' (groups of 128 rows) or '{algorithm}/4/-1'.",
+        )
+    return numbers
+
+
 def from_name(name: str) -> QuantizedDTypePolicy:
     """`"int8_from_float32"` or `"int4/128_from_float32"` -> its policy (Keras's names).
 
@@ -133,7 +208,11 @@ def from_name(name: str) -> QuantizedDTypePolicy:
         )
     if mode.startswith("int4"):
         return Int4DTypePolicy(mode, source)
-    if mode in ("gptq", "awq") or mode.startswith(("gptq/", "awq/", "float8")):
+    if mode.startswith("gptq"):
+        return GPTQDTypePolicy(mode, source)
+    if mode.startswith("awq"):
+        return AWQDTypePolicy(mode, source)
+    if mode.startswith("float8"):
         raise NotImplementedError(
             f"The dtype policy {name!r} needs Keras's {mode.split('/')[0]!r} quantization, "
             f"which lamina does not build; lamina quantizes with {BUILT_MODES}."

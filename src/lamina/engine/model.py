@@ -241,20 +241,46 @@ class Model(Trainer, Layer):
                 self, lambda shape: (None, *shape[1:]), input_shape
             )
 
+    def get_quantization_layer_structure(self, mode=None):
+        """The layers a calibrated quantization ("gptq", "awq") walks through, or None (the
+        default).
+
+        Override it in a model that `quantize("gptq")` should calibrate without the config
+        naming the structure.
+
+        Args:
+            mode: the quantization mode asking ("gptq" or "awq").
+
+        Returns:
+            None, or `{"pre_block_layers": [...], "sequential_blocks": [...]}`: the layers that
+            turn calibration token ids into the first block's inputs (an embedding), then the
+            blocks, each fed the previous one's output.
+
+        Example:
+            >>> model = lamina.Sequential([lamina.Input((8,)), lamina.layers.Dense(4)])
+            >>> model.get_quantization_layer_structure("gptq") is None
+            True
+        """
+        del mode  # the default has no structure for any mode
+
     def quantize(self, mode=None, config=None, filters=None, **kwargs) -> None:
         """Quantize the weights of the model's layers, as Keras's `Model.quantize`.
 
         Each leaf layer that `filters` selects and that knows how (Dense, EinsumDense,
         Embedding, ReversibleEmbedding) swaps its float kernel for integer variables and gets a
         quantized dtype policy ("int8_from_float32", "int4/128_from_float32"); other layers are
-        skipped (with a warning where they hold weights). The model must be built; a layer is
-        quantized once.
+        skipped (with a warning where they hold weights). "gptq" and "awq" quantize instead the
+        Dense and EinsumDense layers (and MultiHeadAttention's projections) of the blocks that
+        `config.quantization_layer_structure` (or `get_quantization_layer_structure`) lists,
+        block by block, from the config's calibration data ("gptq/4/128_from_float32"). The
+        model must be built; a layer is quantized once.
 
         Args:
-            mode: "int8" or "int4" (Keras's "float8", "gptq" and "awq" are not built); optional
+            mode: "int8", "int4", "gptq" or "awq" (Keras's "float8" is not built); optional
                 when `config` is given.
             config: a `lamina.quantizers.QuantizationConfig` (e.g.
-                `Int4QuantizationConfig(block_size=64)`); None takes the mode's default.
+                `Int4QuantizationConfig(block_size=64)`, or `GPTQConfig(dataset, tokenizer)` /
+                `AWQConfig(...)` for "gptq" / "awq"); None takes the mode's default.
             filters: which layers: a regex searched in each layer's name, a list of them, or a
                 callable taking the layer and returning True to quantize it (default: all).
             **kwargs: `type_check` (default True) refuses subclasses of the quantizable layers.

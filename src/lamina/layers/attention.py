@@ -176,6 +176,19 @@ class AdditiveAttention(_BaseDenseAttention):
         return pairs.sum(dim=-1)
 
 
+# A projection's weights, float or quantized (int8 / int4, GPTQ, AWQ), as Keras's EinsumDense names
+# them.
+_PROJECTION_WEIGHTS = (
+    "kernel",
+    "bias",
+    "kernel_scale",
+    "kernel_zero",
+    "zero_point",
+    "awq_scales",
+    "g_idx",
+)
+
+
 class MultiHeadAttention(Layer):
     """Multi-head attention (Vaswani et al. 2017), on torch's fused scaled_dot_product_attention.
 
@@ -228,12 +241,12 @@ class MultiHeadAttention(Layer):
     _keras_weight_groups = {
         f"{prefix}_{kind}": f"{'_' if prefix == 'gate' else ''}{prefix}_dense"
         for prefix in ("query", "key", "gate", "value", "output")
-        for kind in ("kernel", "bias", "kernel_scale", "kernel_zero", "g_idx")
+        for kind in _PROJECTION_WEIGHTS
     }
     _keras_weight_paths = {
         f"{prefix}_{kind}": f"{'attention_output' if prefix == 'output' else prefix}/{kind}"
         for prefix in ("query", "key", "gate", "value", "output")
-        for kind in ("kernel", "bias", "kernel_scale", "kernel_zero", "g_idx")
+        for kind in _PROJECTION_WEIGHTS
     }
 
     def __init__(
@@ -369,6 +382,9 @@ class MultiHeadAttention(Layer):
 
     def _project(self, x, prefix):
         """(batch, T, dim) -> (batch, heads, T, head_dim) with one matrix product."""
+        tap = self.__dict__.get("_calibration_tap")
+        if tap is not None:  # GPTQ / AWQ calibration records each projection's inputs
+            tap(prefix, x)
         if self._is_quantized:
             return quantized_attention.project(self, prefix, x).transpose(1, 2)
         kernel = getattr(self, f"{prefix}_kernel")
@@ -378,6 +394,20 @@ class MultiHeadAttention(Layer):
             x, kernel.reshape(dim, heads * head_dim).T, None if bias is None else bias.reshape(-1)
         )
         return projected.unflatten(-1, (heads, head_dim)).transpose(1, 2)
+
+    def _project_output(self, attended):
+        """(batch, T, heads, value_dim) -> (batch, T, output_dim) with one matrix product."""
+        tap = self.__dict__.get("_calibration_tap")
+        if tap is not None:
+            tap("output", attended)
+        if self._is_quantized:
+            return quantized_attention.project(self, "output", attended)
+        heads, value_dim, output_dim = self.output_kernel.shape
+        return F.linear(
+            attended.flatten(2),
+            self.output_kernel.reshape(heads * value_dim, output_dim).T,
+            self.output_bias,
+        )
 
     def call(
         self,
@@ -441,16 +471,7 @@ class MultiHeadAttention(Layer):
             )
         if gate is not None:
             attended = attended * gate
-        if self._is_quantized:
-            output = quantized_attention.project(self, "output", attended.transpose(1, 2))
-        else:
-            heads, value_dim, output_dim = self.output_kernel.shape
-            output = F.linear(
-                attended.transpose(1, 2).flatten(2),
-                self.output_kernel.reshape(heads * value_dim, output_dim).T,
-                self.output_bias,
-            )
-        output = output.unflatten(1, inner_shape)
+        output = self._project_output(attended.transpose(1, 2)).unflatten(1, inner_shape)
         return (output, scores) if return_attention_scores else output
 
     def _attention_mask(

@@ -5,12 +5,13 @@ from __future__ import annotations
 import torch.nn.functional as F
 
 from lamina import activations, backend, constraints, initializers, regularizers, tree
+from lamina.dtype_policies.quantized import CALIBRATED_MODES
 from lamina.engine import errors
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer, WeightEntry
 from lamina.layers import argument_checks as check
 from lamina.layers import spatial
-from lamina.quantizers import quantized_dense
+from lamina.quantizers import calibrated_dense, quantized_dense
 from lamina.quantizers import registry as quantizers_registry
 
 
@@ -94,7 +95,9 @@ class Dense(Layer):
                 constraint=self.bias_constraint,
             )
         self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
-        if self.quantization_mode is not None:  # loaded quantized: the file fills the variables
+        if self.quantization_mode in CALIBRATED_MODES:  # loaded quantized: the file fills them
+            calibrated_dense.build_quantized(self)
+        elif self.quantization_mode is not None:
             quantized_dense.build_quantized(self)
 
     def _quantize_weights(self, mode, config):
@@ -102,7 +105,10 @@ class Dense(Layer):
 
     def call(self, inputs):
         if self._is_quantized:
-            outputs = quantized_dense.dense_call(self, inputs)
+            if self.quantization_mode in CALIBRATED_MODES:
+                outputs = calibrated_dense.call(self, inputs)
+            else:
+                outputs = quantized_dense.dense_call(self, inputs)
             if self.bias is not None:  # read in the compute dtype, as Keras under mixed policies
                 outputs = outputs + self.bias.to(outputs.dtype)
             return outputs if self.activation is None else self.activation(outputs)

@@ -15,10 +15,11 @@ import re
 import torch
 
 from lamina import activations, constraints, initializers, regularizers
+from lamina.dtype_policies.quantized import CALIBRATED_MODES
 from lamina.engine import errors
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
-from lamina.quantizers import quantized_dense
+from lamina.quantizers import calibrated_dense, quantized_dense
 from lamina.quantizers import registry as quantizers_registry
 
 
@@ -141,6 +142,8 @@ class EinsumDense(Layer):
         kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
         kernel_constraint, bias_constraint, activity_regularizer: as in Dense.
         lora_rank, lora_alpha: kept in the config; low-rank adaptation is not built (None only).
+        gptq_unpacked_column_size: the output columns of a GPTQ-quantized kernel (Keras writes
+            it into such a layer's config; `quantize("gptq")` sets it).
         quantization_config: the `QuantizationConfig` a quantized layer was made with (Keras
             writes it into a quantized model's config); set by `quantize()`.
 
@@ -168,6 +171,7 @@ class EinsumDense(Layer):
         lora_rank=None,
         lora_alpha=None,
         activity_regularizer=None,
+        gptq_unpacked_column_size=None,
         quantization_config=None,
         **kwargs,
     ):
@@ -193,6 +197,7 @@ class EinsumDense(Layer):
         self.bias_constraint = constraints.get(bias_constraint)
         self.lora_rank = lora_rank
         self.lora_alpha = lora_alpha
+        self.gptq_unpacked_column_size = gptq_unpacked_column_size
 
     def build(self, input_shape):
         kernel_shape, bias_shape, full, input_axes, output_axes = analyze(
@@ -220,14 +225,18 @@ class EinsumDense(Layer):
                 constraint=self.bias_constraint,
             )
         self.input_spec = InputSpec(ndim=len(input_shape))
-        if self.quantization_mode is not None:  # loaded quantized: the file fills the variables
+        if self.quantization_mode in CALIBRATED_MODES:  # loaded quantized: the file fills them
+            calibrated_dense.build_quantized(self)
+        elif self.quantization_mode is not None:
             quantized_dense.build_quantized(self, self._contracted_axes)
 
     def _quantize_weights(self, mode, config):
         quantized_dense.quantize(self, mode, config, self._contracted_axes)
 
     def call(self, inputs):
-        if self._is_quantized:
+        if self._is_quantized and self.quantization_mode in CALIBRATED_MODES:
+            outputs = calibrated_dense.call(self, inputs).contiguous()
+        elif self._is_quantized:
             outputs = quantized_dense.einsum_call(self, inputs).contiguous()
         else:
             outputs = torch.einsum(self.equation, inputs, self.kernel).contiguous()
@@ -249,6 +258,9 @@ class EinsumDense(Layer):
         return tuple(full)
 
     def get_config(self):
+        extra = {}
+        if self.gptq_unpacked_column_size:  # as Keras: only for a GPTQ-quantized layer
+            extra["gptq_unpacked_column_size"] = self.gptq_unpacked_column_size
         return {
             **super().get_config(),
             "output_shape": self.partial_output_shape,
@@ -265,4 +277,5 @@ class EinsumDense(Layer):
             "lora_rank": self.lora_rank,
             "lora_alpha": self.lora_alpha,
             "quantization_config": quantizers_registry.serialize(self.quantization_config),
+            **extra,
         }

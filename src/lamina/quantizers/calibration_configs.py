@@ -1,8 +1,8 @@
 """`GPTQConfig` and `AWQConfig`: the settings of Keras's calibration-based weight quantizers.
 
-lamina's `Model.quantize()` runs int8 and int4, not the GPTQ or AWQ algorithms: these configs
-validate and serialise their settings as Keras does, so that they can be written, read and
-compared.
+`Model.quantize("gptq", config=GPTQConfig(...))` and `Model.quantize("awq",
+config=AWQConfig(...))` run the algorithms on the model's blocks (`calibration`, `gptq`, `awq`);
+the configs validate and serialise their settings as Keras does.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ def _check_group_size(who, group_size):
 
 class _CalibrationConfig(QuantizationConfig):
     """What GPTQ's and AWQ's configs share: their settings (`_SETTINGS`, in Keras's order) written
-    and read as a flat dict, `dataset` and `tokenizer` as None (as Keras writes them)."""
+    and read as a flat dict, `dataset` and `tokenizer` as None (as Keras writes them), and a
+    `quantization_layer_structure` of layers as None too (Keras's own serialiser recurses into
+    them without end)."""
 
     _SETTINGS: tuple[str, ...] = ()
 
@@ -38,6 +40,8 @@ class _CalibrationConfig(QuantizationConfig):
     def get_config(self):
         """The settings; `dataset` and `tokenizer` are written as None."""
         settings = {name: getattr(self, name) for name in self._SETTINGS}
+        if settings.get("quantization_layer_structure") is not None:
+            settings["quantization_layer_structure"] = None  # layers are not data
         return {"dataset": None, "tokenizer": None, **settings}
 
     @classmethod
@@ -56,12 +60,13 @@ class GPTQConfig(_CalibrationConfig):
 
     GPTQ quantizes a layer's weight columns one at a time and spreads each column's rounding
     error over the columns not yet quantized, using the Hessian of the layer's outputs on
-    calibration data. lamina does not run GPTQ/AWQ; this config only records the
-    settings (`dataset` and `tokenizer` are not serialised, as in Keras).
+    calibration data. `Model.quantize("gptq", config=...)` runs it on the blocks of
+    `quantization_layer_structure` (`dataset` and `tokenizer` are not serialised, as in Keras).
 
     Args:
         dataset: the calibration data (strings or token arrays).
-        tokenizer: the callable that turns `dataset`'s strings into tokens.
+        tokenizer: what turns `dataset`'s strings into tokens (its `tokenize` method, or the
+            callable itself); None for a dataset of token ids (Keras asks for one always).
         weight_bits: the bits per weight: 2, 3, 4 or 8 (default 4).
         num_samples: calibration samples to use (default 128).
         per_channel: one scale per output channel (default True).
@@ -142,11 +147,12 @@ class AWQConfig(_CalibrationConfig):
 
     AWQ scales each input channel by a factor found by grid search on calibration activations,
     so the weights meeting large activations keep more precision, then quantizes to 4 bits.
-    lamina does not run GPTQ/AWQ; this config only records the settings.
+    `Model.quantize("awq", config=...)` runs it on the blocks of `quantization_layer_structure`.
 
     Args:
         dataset: the calibration data (strings or token arrays).
-        tokenizer: the callable that turns `dataset`'s strings into tokens.
+        tokenizer: what turns `dataset`'s strings into tokens (its `tokenize` method, or the
+            callable itself); None for a dataset of token ids (Keras asks for one always).
         weight_bits: the bits per weight; AWQ supports only 4 (default).
         num_samples: calibration samples to use (default 128).
         sequence_length: tokens per calibration sample (default 512).

@@ -1,12 +1,14 @@
 """`Model.quantize()` and `Layer.quantize()`: which layers, which config, and the weight swap.
 
 Keras's rules: the mode and config resolve to one `QuantizationConfig` ("int8" ->
-`Int8QuantizationConfig()`, "int4" -> `Int4QuantizationConfig()` with groups of 128 rows); a
-layer is quantized once, after it is built; a model quantizes each leaf layer that `filters`
-selects and that knows how (Dense, EinsumDense, Embedding, ReversibleEmbedding,
-MultiHeadAttention), and skips the others. The float kernel is replaced by non-trainable
-integer variables with Keras's names, shapes and order, so a quantized model's weights and
-files move between lamina and Keras.
+`Int8QuantizationConfig()`, "int4" -> `Int4QuantizationConfig()` with groups of 128 rows; "gptq"
+and "awq" need a `GPTQConfig` / `AWQConfig` with calibration data); a layer is quantized once,
+after it is built; a model quantizes each leaf layer that `filters` selects and that knows how
+(Dense, EinsumDense, Embedding, ReversibleEmbedding, MultiHeadAttention), and skips the others;
+"gptq" and "awq" quantize the Dense and EinsumDense layers (and attention projections) of the
+model's blocks from calibration data (`calibration`). The float kernel is replaced by
+non-trainable integer variables with Keras's names, shapes and order, so a quantized model's
+weights and files move between lamina and Keras.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Callable
 import torch
 
 from lamina import dtype_policies
-from lamina.dtype_policies.quantized import BUILT_MODES, QUANTIZATION_MODES
+from lamina.dtype_policies.quantized import BUILT_MODES, CALIBRATED_MODES, QUANTIZATION_MODES
 from lamina.engine import errors
 from lamina.quantizers.quantization_config import (
     Int4QuantizationConfig,
@@ -31,8 +33,9 @@ def resolve_config(mode, config) -> QuantizationConfig:
     """The config a quantization runs with: `config`, or the default of `mode`.
 
     Args:
-        mode: "int8", "int4" or None (then `config` names the mode).
-        config: a `QuantizationConfig`, or None for the mode's default.
+        mode: "int8", "int4", "gptq", "awq" or None (then `config` names the mode).
+        config: a `QuantizationConfig`, or None for the mode's default ("gptq" and "awq" have
+            none: their config carries the calibration data).
 
     Example:
         >>> resolve_config("int4", None).block_size
@@ -45,6 +48,13 @@ def resolve_config(mode, config) -> QuantizationConfig:
         if mode is None:
             raise errors.value_error(
                 "quantize()", "a `mode` or a `config`", "neither", "e.g. quantize('int8')."
+            )
+        if mode in CALIBRATED_MODES:
+            raise errors.value_error(
+                "quantize()",
+                f"config={mode.upper()}Config(dataset=..., tokenizer=...) for mode={mode!r}",
+                "config=None",
+                f"{mode.upper()} quantizes from calibration data, which the config carries.",
             )
         return Int8QuantizationConfig() if mode == "int8" else Int4QuantizationConfig()
     if not isinstance(config, QuantizationConfig):
@@ -67,7 +77,10 @@ def resolve_config(mode, config) -> QuantizationConfig:
 def _check_mode(mode) -> None:
     if mode is not None and mode not in QUANTIZATION_MODES:
         raise errors.value_error(
-            "quantize()", f"a mode in {BUILT_MODES}", f"mode={mode!r}", "use 'int8' or 'int4'."
+            "quantize()",
+            f"a mode in {BUILT_MODES}",
+            f"mode={mode!r}",
+            "use 'int8', 'int4', 'gptq' or 'awq'.",
         )
     if mode is not None and mode not in BUILT_MODES:
         raise NotImplementedError(
@@ -76,8 +89,18 @@ def _check_mode(mode) -> None:
         )
 
 
-def check_layer(layer, mode: str) -> None:
-    """Raise unless `layer` can be quantized now: built, not yet quantized, a usable dtype."""
+def check_layer(layer, mode: str, calibrating: bool = False) -> None:
+    """Raise unless `layer` can be quantized now: built, not yet quantized, a usable dtype, and
+    a mode that works on one layer unless `calibrating` (GPTQ and AWQ run from the model's
+    blocks)."""
+    if mode in CALIBRATED_MODES and not calibrating:
+        raise errors.value_error(
+            layer,
+            "a mode that quantizes one layer alone ('int8' or 'int4')",
+            f"mode={mode!r}",
+            f"{mode.upper()} calibrates the layers of a model's blocks on data: call "
+            f"model.quantize({mode!r}, config=...) on the model.",
+        )
     if not layer.built:
         raise errors.value_error(
             layer,
@@ -128,6 +151,20 @@ def quantize_model(model, mode, config=None, filters=None, type_check=True) -> N
             "an unbuilt model",
             "give it an Input or call model.build(input_shape) first.",
         )
+    if config.mode in CALIBRATED_MODES:
+        from lamina.quantizers import calibration  # it reads the layers' classes
+
+        changed = calibration.quantize_blocks(model, config, filters)
+    else:
+        changed = _quantize_leaves(model, config, filters, type_check)
+    if changed:
+        model._forget_weights_device()
+        state = getattr(model, "_compile_state", None)
+        if state is not None:  # a compiled forward traced the float kernels: trace again
+            state.forward, state.captured = state.make_forward()
+
+
+def _quantize_leaves(model, config, filters, type_check) -> bool:
     changed = False
     for layer in _leaf_layers(model):
         if not should_quantize(layer, filters):
@@ -139,11 +176,7 @@ def quantize_model(model, mode, config=None, filters=None, type_check=True) -> N
                 warnings.warn(str(error), stacklevel=3)  # at the model.quantize() call
             continue
         changed = True
-    if changed:
-        model._forget_weights_device()
-        state = getattr(model, "_compile_state", None)
-        if state is not None:  # a compiled forward traced the float kernels: trace again
-            state.forward, state.captured = state.make_forward()
+    return changed
 
 
 def _leaf_layers(model) -> list:
@@ -203,7 +236,9 @@ def finish(layer, mode: str, config, file_order: list[str]) -> None:
     layer._forget_weights_device()
     if layer.dtype_policy.quantization_mode is None:
         name = mode
-        if mode == "int4":
+        if mode in CALIBRATED_MODES:
+            name = config.dtype_policy_string()
+        elif mode == "int4":
             block_size = int4_block_size(layer, config)
             name = f"int4/{-1 if block_size is None else block_size}"
         layer.dtype_policy = dtype_policies.get(f"{name}_from_{layer.dtype_policy.name}")

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import torch
 
+from lamina.dtype_policies.quantized import CALIBRATED_MODES
+from lamina.quantizers import calibrated_dense, quantized_dense
 from lamina.quantizers import model_quantization as mq
-from lamina.quantizers import quantized_dense
 
 # Keras's equations for 3-d inputs (lamina's attention flattens any inner axes to one) and the
 # kernel axes each contracts.
@@ -24,8 +25,9 @@ _EQUATIONS = {
     "value": ("abc,cde->abde", (0,)),
     "output": ("abcd,cde->abe", (0, 1)),
 }
-# The variables a quantized kernel becomes (quantized_dense.make_variables names them).
-_KERNEL_VARIABLES = ("kernel", "kernel_scale", "kernel_zero", "g_idx")
+# The variables a quantized kernel becomes (quantized_dense's and calibrated_dense's
+# make_variables name them).
+_KERNEL_VARIABLES = ("kernel", "kernel_scale", "kernel_zero", "zero_point", "awq_scales", "g_idx")
 # What a projection reads from its attention layer as its own.
 _SHARED = ("dtype_policy", "variable_dtype", "_compute_torch_dtype", "quantization_mode")
 
@@ -57,6 +59,10 @@ class Projection:
     def add_weight(self, name, **kwargs):
         return self.attention.add_weight(name=f"{self.prefix}_{name}", **kwargs)
 
+    def float_kernel(self):
+        """The float kernel, in Keras's layout already."""
+        return getattr(self.attention, f"{self.prefix}_kernel").detach()
+
 
 def projections(attention) -> list[str]:
     """The prefixes of the attention layer's projections, in Keras's sub-layer order."""
@@ -69,37 +75,53 @@ def quantize(attention, mode: str, config) -> None:
     _swap(attention, mode, config, with_values=True)
 
 
+def swap_calibrated(attention, mode: str, config, values: dict) -> None:
+    """Replace every projection kernel by its calibrated (GPTQ / AWQ) `values`, by prefix."""
+    _swap(attention, mode, config, with_values=True, calibrated=values)
+
+
 def build_quantized(attention) -> None:
     """In `build` of an attention layer loaded with a quantized policy: the quantized
     variables, zeros until the weights file fills them."""
     _swap(attention, attention.quantization_mode, attention.quantization_config, with_values=False)
 
 
-def _swap(attention, mode: str, config, with_values: bool) -> None:
-    found = {}
+def _swap(attention, mode: str, config, with_values: bool, calibrated=None) -> None:
+    found, order = {}, []
     for prefix in projections(attention):
         projection = Projection(attention, prefix)
-        kernel = getattr(attention, f"{prefix}_kernel").detach()  # already in Keras's layout
+        kernel = projection.float_kernel()
         values = None
-        if with_values:
+        if with_values and mode in CALIBRATED_MODES:
+            values = calibrated[prefix]
+        elif with_values:
             values = quantized_dense.quantized_values(
                 projection, mode, config, kernel, projection.kernel_axes
             )
         mq.drop_weight(attention, f"{prefix}_kernel")
         projection.__dict__["_quantized_device"] = attention.__dict__.get("_quantized_device")
-        quantized_dense.make_variables(
-            projection, mode, tuple(kernel.shape), config, projection.kernel_axes, values
-        )
+        if mode in CALIBRATED_MODES:
+            names = calibrated_dense.make_variables(
+                projection, mode, tuple(kernel.shape), config, values or {}
+            )
+        else:
+            quantized_dense.make_variables(
+                projection, mode, tuple(kernel.shape), config, projection.kernel_axes, values
+            )
+            names = quantized_dense.FILE_ORDER[mode]
+        order += [f"{prefix}_{name}" for name in names]
         found[prefix] = projection
     attention.__dict__["_projections"] = found
-    order = [f"{p}_{name}" for p in found for name in quantized_dense.FILE_ORDER[mode]]
     mq.finish(attention, mode, config, order)
 
 
 def project(attention, prefix: str, x: torch.Tensor) -> torch.Tensor:
     """`einsum(equation, x, kernel) + bias` of one quantized projection."""
     projection = attention.__dict__["_projections"][prefix]
-    outputs = quantized_dense.einsum_call(projection, x)
+    if attention.quantization_mode in CALIBRATED_MODES:
+        outputs = calibrated_dense.call(projection, x)
+    else:
+        outputs = quantized_dense.einsum_call(projection, x)
     bias = getattr(attention, f"{prefix}_bias")
     if bias is not None:
         outputs = outputs + bias.to(outputs.dtype)

@@ -36,7 +36,7 @@ FILE_ORDER = {
 def quantize(layer, mode: str, config, kernel_axes=None) -> None:
     """Replace the float kernel of a built Dense (`kernel_axes` None) or EinsumDense (the
     kernel's contracted axes) by the quantized variables, computed from it."""
-    kernel = _keras_kernel(layer)
+    kernel = keras_kernel(layer)
     values = quantized_values(layer, mode, config, kernel, kernel_axes)
     mq.drop_weight(layer, "kernel")
     build(layer, mode, tuple(kernel.shape), config, kernel_axes, values)
@@ -118,7 +118,8 @@ def make_variables(layer, mode: str, kernel_shape, config, kernel_axes=None, val
             mq.add_frozen(layer, "g_idx", (rows,), "float32", groups)
 
 
-def _keras_kernel(layer) -> torch.Tensor:
+def keras_kernel(layer) -> torch.Tensor:
+    """The float kernel in Keras's layout."""
     spec = next(spec for spec in layer._weight_specs if spec.name == "kernel")
     return spec.to_keras(layer.kernel.detach())
 
@@ -249,6 +250,6 @@ def build_quantized(layer, kernel_axes=None) -> None:
     """In `build` of a layer created with a quantized dtype policy (a quantized model being
     loaded): the float kernel just made gives way to the quantized variables, zeros until the
     weights file fills them."""
-    kernel_shape = tuple(_keras_kernel(layer).shape)
+    kernel_shape = tuple(keras_kernel(layer).shape)
     mq.drop_weight(layer, "kernel")
     build(layer, layer.quantization_mode, kernel_shape, layer.quantization_config, kernel_axes)
