@@ -305,6 +305,9 @@ class Layer(nn.Module):
     # Whether subclasses quantize without `type_check=False`: MultiHeadAttention's do, as in
     # Keras, where the quantized layers are its EinsumDense sub-layers, whatever the subclass.
     _subclasses_quantize = False
+    # Which kernels GPTQ / AWQ calibrate (lamina/quantizers/calibration.py): "own" (Dense,
+    # EinsumDense), "projections" (MultiHeadAttention's), or None for none.
+    _calibrated_kernels = None
     # A layer whose output always has its input's shape and dtype (activations, normalization,
     # dropout) sets this: symbolic calls then skip the meta-device probe.
     preserves_input_shape = False

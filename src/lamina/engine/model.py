@@ -291,7 +291,7 @@ class Model(Trainer, Layer):
             >>> model.layers[0].dtype_policy.name
             'int8_from_float32'
         """
-        from lamina.quantizers import model_quantization  # the room above the engine
+        from lamina.quantizers import quantize_layers  # the room above the engine
 
         type_check = kwargs.pop("type_check", True)
         if kwargs:
@@ -299,7 +299,7 @@ class Model(Trainer, Layer):
                 f"Model '{self.name}': quantize() got unexpected keyword argument(s) "
                 f"{sorted(kwargs)}; it takes mode, config, filters and type_check."
             )
-        model_quantization.quantize_model(self, mode, config, filters, type_check)
+        quantize_layers.quantize_model(self, mode, config, filters, type_check)
 
     def summary(
         self,

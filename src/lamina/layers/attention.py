@@ -235,6 +235,7 @@ class MultiHeadAttention(Layer):
 
     supports_masking = True
     _subclasses_quantize = True  # Keras quantizes the projections' sub-layers of any subclass
+    _calibrated_kernels = "projections"  # GPTQ / AWQ calibrate each projection
     # Keras holds each projection in an EinsumDense sub-layer; its weights file says so. The
     # gate's has no public property in Keras, so its file key keeps the attribute's underscore.
     # A quantized projection's kernel becomes the sub-layer's `kernel`, `kernel_scale`, ....

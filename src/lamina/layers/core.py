@@ -39,6 +39,8 @@ class Dense(Layer):
 
     supports_masking = True  # a padded step's mask goes on to the next layer, as Keras's
 
+    _calibrated_kernels = "own"  # GPTQ / AWQ calibrate the kernel
+
     def __init__(
         self,
         units,

@@ -156,6 +156,8 @@ class EinsumDense(Layer):
         (2, 32, 64)
     """
 
+    _calibrated_kernels = "own"  # GPTQ / AWQ calibrate the kernel
+
     def __init__(
         self,
         equation,

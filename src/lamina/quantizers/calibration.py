@@ -90,9 +90,7 @@ def _quantize_block(block, inputs, config, filters) -> bool:
 
 def _kernels(layer) -> dict:
     """The kernels of `layer` GPTQ/AWQ solves: its own (key None), or its projections'."""
-    from lamina.layers import MultiHeadAttention
-
-    if isinstance(layer, MultiHeadAttention):
+    if layer._calibrated_kernels == "projections":
         prefixes = quantized_attention.projections(layer)
         return {prefix: quantized_attention.Projection(layer, prefix) for prefix in prefixes}
     return {None: layer}
@@ -145,17 +143,13 @@ def _batched(x: torch.Tensor) -> torch.Tensor:
 def block_layers(block, filters) -> list:
     """The Dense, EinsumDense and MultiHeadAttention leaves of `block` (the block itself if it
     is one) that `filters` selects, in Keras's order."""
-    from lamina.layers import Dense, EinsumDense, MultiHeadAttention  # the layers' room is above
-
     found, stack = [], [block]
     while stack:
         layer = stack.pop(0)
         children = layer._sublayers()
         if children:
             stack[:0] = children
-        elif isinstance(layer, (Dense, EinsumDense, MultiHeadAttention)) and mq.should_quantize(
-            layer, filters
-        ):
+        elif layer._calibrated_kernels is not None and mq.should_quantize(layer, filters):
             found.append(layer)
     return found
 

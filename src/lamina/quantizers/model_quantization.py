@@ -1,4 +1,5 @@
-"""`Model.quantize()` and `Layer.quantize()`: which layers, which config, and the weight swap.
+"""`Layer.quantize()`'s rules and the weight swap the quantized layers share (`quantize_layers`
+walks a model's layers).
 
 Keras's rules: the mode and config resolve to one `QuantizationConfig` ("int8" ->
 `Int8QuantizationConfig()`, "int4" -> `Int4QuantizationConfig()` with groups of 128 rows; "gptq"
@@ -14,7 +15,6 @@ weights and files move between lamina and Keras.
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Callable
 
 import torch
@@ -133,65 +133,6 @@ def should_quantize(layer, filters) -> bool:
     if isinstance(filters, (list, tuple)):
         return any(re.search(pattern, layer.name) for pattern in filters)
     return bool(filters(layer))
-
-
-def quantize_model(model, mode, config=None, filters=None, type_check=True) -> None:
-    """Quantize every leaf layer of `model` that `filters` selects and that supports `mode`."""
-    config = resolve_config(mode, config)
-    if filters is not None and not isinstance(filters, (str, list, tuple, Callable)):
-        raise errors.value_error(
-            "quantize(filters=...)",
-            "a regex string, a list of regex strings, or a callable on the layer",
-            f"{type(filters).__name__}",
-        )
-    if not model.built:
-        raise errors.value_error(
-            model,
-            "to be built before quantize()",
-            "an unbuilt model",
-            "give it an Input or call model.build(input_shape) first.",
-        )
-    if config.mode in CALIBRATED_MODES:
-        from lamina.quantizers import calibration  # it reads the layers' classes
-
-        changed = calibration.quantize_blocks(model, config, filters)
-    else:
-        changed = _quantize_leaves(model, config, filters, type_check)
-    if changed:
-        model._forget_weights_device()
-        state = getattr(model, "_compile_state", None)
-        if state is not None:  # a compiled forward traced the float kernels: trace again
-            state.forward, state.captured = state.make_forward()
-
-
-def _quantize_leaves(model, config, filters, type_check) -> bool:
-    changed = False
-    for layer in _leaf_layers(model):
-        if not should_quantize(layer, filters):
-            continue
-        try:
-            layer.quantize(config.mode, type_check=type_check, config=config)
-        except NotImplementedError as error:
-            if layer.weights:  # a layer without weights has nothing to quantize: no noise
-                warnings.warn(str(error), stacklevel=3)  # at the model.quantize() call
-            continue
-        changed = True
-    return changed
-
-
-def _leaf_layers(model) -> list:
-    found, seen, stack = [], set(), [model]
-    while stack:
-        layer = stack.pop(0)
-        if id(layer) in seen:
-            continue
-        seen.add(id(layer))
-        children = layer._sublayers()
-        if children:
-            stack[:0] = children
-        elif layer is not model:
-            found.append(layer)
-    return found
 
 
 # --------------------------------------------------------------------------------------------------
