@@ -245,7 +245,7 @@ def deserialize(config, custom_objects=None) -> DTypePolicy:
     if cls is None:
         raise ValueError(
             f"Unknown dtype policy class '{class_name}'. lamina knows {sorted(_CLASSES)}; "
-            "the float8, GPTQ and AWQ policies are not built."
+            "the GPTQ and AWQ policies are not built."
         )
     return cls.from_config(dict(config.get("config", {})))
 

@@ -184,6 +184,10 @@ class CapturedStep:
             return "weight constraints (kernel_constraint, ...) are not supported"
         if not optimizer.parameters:
             return "the model has no trainable weights"
+        if any(getattr(m, "quantization_mode", None) == "float8" for m in self.model.modules()):
+            # Their scales' "gradients" come from a custom backward (float8_training), which
+            # torch.compile does not run under torch.func: it differentiates the forward.
+            return "float8 layers' delayed scales need their custom gradient, not traced here"
         return None
 
     def _seeded_layer(self) -> str | None:

@@ -1289,7 +1289,8 @@ class Layer(nn.Module):
         NotImplementedError.
 
         Args:
-            mode: "int8" or "int4"; optional when `config` names it.
+            mode: "int8", "int4" or "float8" (Dense and EinsumDense); optional when `config`
+                names it.
             type_check: refuse subclasses of the quantizable layers (their `call` may not
                 read the quantized variables), as Keras does (default True).
             config: a `lamina.quantizers.QuantizationConfig`; None takes the mode's default.

@@ -3,7 +3,8 @@
 These functions and objects compute quantized tensors, scales and zero points, and the configs
 describe a quantization; `Model.quantize()` / `Layer.quantize()` apply "int8" and "int4" to
 Dense, EinsumDense, Embedding, ReversibleEmbedding and MultiHeadAttention's projections
-(`model_quantization`, `quantized_dense`, `quantized_embedding`, `quantized_attention`).
+(`model_quantization`, `quantized_dense`, `quantized_embedding`, `quantized_attention`), and
+"float8" training to Dense and EinsumDense (`float8_training`).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """`GPTQConfig` and `AWQConfig`: the settings of Keras's calibration-based weight quantizers.
 
-lamina's `Model.quantize()` runs int8 and int4, not the GPTQ or AWQ algorithms: these configs
-validate and serialise their settings as Keras does, so that they can be written, read and
-compared.
+lamina's `Model.quantize()` runs int8, int4 and float8, not the GPTQ or AWQ algorithms: these
+configs validate and serialise their settings as Keras does, so that they can be written, read
+and compared.
 """
 
 from __future__ import annotations

@@ -1,12 +1,14 @@
 """`Model.quantize()` and `Layer.quantize()`: which layers, which config, and the weight swap.
 
 Keras's rules: the mode and config resolve to one `QuantizationConfig` ("int8" ->
-`Int8QuantizationConfig()`, "int4" -> `Int4QuantizationConfig()` with groups of 128 rows); a
-layer is quantized once, after it is built; a model quantizes each leaf layer that `filters`
-selects and that knows how (Dense, EinsumDense, Embedding, ReversibleEmbedding,
-MultiHeadAttention), and skips the others. The float kernel is replaced by non-trainable
-integer variables with Keras's names, shapes and order, so a quantized model's weights and
-files move between lamina and Keras.
+`Int8QuantizationConfig()`, "int4" -> `Int4QuantizationConfig()` with groups of 128 rows,
+"float8" -> `Float8QuantizationConfig()`); a layer is quantized once, after it is built; a model
+quantizes each leaf layer that `filters` selects and that knows how (Dense, EinsumDense,
+Embedding, ReversibleEmbedding, MultiHeadAttention; float8: Dense and EinsumDense), and skips
+the others. int8 and int4 replace the float kernel by non-trainable integer variables; float8
+keeps it and adds trainable scales and amax histories (float8_training). Either way the
+variables have Keras's names, shapes and order, so a quantized model's weights and files move
+between lamina and Keras.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from lamina import dtype_policies
 from lamina.dtype_policies.quantized import BUILT_MODES, QUANTIZATION_MODES
 from lamina.engine import errors
 from lamina.quantizers.quantization_config import (
+    Float8QuantizationConfig,
     Int4QuantizationConfig,
     Int8QuantizationConfig,
     QuantizationConfig,
@@ -31,7 +34,7 @@ def resolve_config(mode, config) -> QuantizationConfig:
     """The config a quantization runs with: `config`, or the default of `mode`.
 
     Args:
-        mode: "int8", "int4" or None (then `config` names the mode).
+        mode: "int8", "int4", "float8" or None (then `config` names the mode).
         config: a `QuantizationConfig`, or None for the mode's default.
 
     Example:
@@ -46,7 +49,8 @@ def resolve_config(mode, config) -> QuantizationConfig:
             raise errors.value_error(
                 "quantize()", "a `mode` or a `config`", "neither", "e.g. quantize('int8')."
             )
-        return Int8QuantizationConfig() if mode == "int8" else Int4QuantizationConfig()
+        defaults = {"int8": Int8QuantizationConfig, "int4": Int4QuantizationConfig}
+        return defaults.get(mode, Float8QuantizationConfig)()
     if not isinstance(config, QuantizationConfig):
         raise errors.value_error(
             "quantize()",
@@ -67,7 +71,10 @@ def resolve_config(mode, config) -> QuantizationConfig:
 def _check_mode(mode) -> None:
     if mode is not None and mode not in QUANTIZATION_MODES:
         raise errors.value_error(
-            "quantize()", f"a mode in {BUILT_MODES}", f"mode={mode!r}", "use 'int8' or 'int4'."
+            "quantize()",
+            f"a mode in {BUILT_MODES}",
+            f"mode={mode!r}",
+            "use 'int8', 'int4' or 'float8'.",
         )
     if mode is not None and mode not in BUILT_MODES:
         raise NotImplementedError(
@@ -98,6 +105,16 @@ def check_layer(layer, mode: str) -> None:
             "a compute dtype other than float16 for mode='int8'",
             "compute_dtype='float16'",
             "use the 'mixed_bfloat16' or 'float32' policy before calling quantize().",
+        )
+
+
+def check_integer_mode(layer, mode: str) -> None:
+    """Raise NotImplementedError for "float8" on a layer Keras trains in float8 only through
+    Dense and EinsumDense (a model's quantize() then skips it with a warning)."""
+    if mode == "float8":
+        raise NotImplementedError(
+            f"Layer '{layer.name}' ({type(layer).__name__}) has no float8 mode: lamina trains "
+            "Dense and EinsumDense layers in float8; quantize this layer with 'int8' or 'int4'."
         )
 
 

@@ -66,6 +66,7 @@ def projections(attention) -> list[str]:
 
 def quantize(attention, mode: str, config) -> None:
     """Quantize every projection kernel of a built attention layer."""
+    mq.check_integer_mode(attention, mode)
     _swap(attention, mode, config, with_values=True)
 
 
