@@ -73,11 +73,13 @@ def einsum_call(layer, inputs: torch.Tensor) -> torch.Tensor:
 def _call(layer, inputs, product) -> torch.Tensor:
     compute = layer._compute_torch_dtype
     training = current_training(layer, None)
+    # Keras reads the inputs and the kernel in the compute dtype (bfloat16 under a mixed
+    # policy): their amax is that of the values it sees.
     x = _RoundForward.apply(
-        inputs, layer.inputs_scale, layer.inputs_amax_history, compute, training
+        inputs.to(compute), layer.inputs_scale, layer.inputs_amax_history, compute, training
     )
     kernel = _RoundForward.apply(
-        layer.kernel, layer.kernel_scale, layer.kernel_amax_history, compute, training
+        layer.kernel.to(compute), layer.kernel_scale, layer.kernel_amax_history, compute, training
     )
     return _RoundGradient.apply(
         product(x, kernel), layer.outputs_grad_scale, layer.outputs_grad_amax_history, compute
