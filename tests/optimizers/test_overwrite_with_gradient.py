@@ -55,6 +55,17 @@ def test_gradient_accumulation_keeps_the_maximum_until_the_update():
     assert seen == [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0], [2.0, 5.0, 0.0], [2.0, 5.0, 0.0]]
 
 
+def test_an_accumulation_window_survives_the_state_dict():
+    ordinary, flagged = _pair()
+    optimizer = optimizers.SGD(0.1, gradient_accumulation_steps=2)
+    optimizer.apply([torch.ones(3), torch.tensor([4.0, 0.0, 1.0])], [ordinary, flagged])
+    resumed = optimizers.SGD(0.1, gradient_accumulation_steps=2)
+    resumed.build([ordinary, flagged])
+    resumed.load_state_dict(optimizer.state_dict())
+    resumed.apply([torch.ones(3), torch.tensor([1.0, 2.0, 0.5])])  # the variables it was built on
+    assert flagged.detach().tolist() == [4.0, 2.0, 1.0]
+
+
 @pytest.mark.parametrize("finite", [True, False])
 def test_loss_scaling_neither_unscales_nor_applies_a_skipped_step(finite):
     ordinary, flagged = _pair()

@@ -96,7 +96,7 @@ class Optimizer:
         self._accumulated_calls = 0
         self._overwritten: list[torch.Tensor] = []
         self._overwrite_maxima: dict = {}
-        self._built_for: list[int] = []
+        self._trainable: list[torch.Tensor] = []  # as `build` got them, overwritten included
 
     # ----------------------------------------------------------------------------------------------
     def torch_options(self) -> dict:
@@ -107,7 +107,7 @@ class Optimizer:
         """Create the torch optimizer over `parameters` (compile/fit call it once built). Those
         flagged `overwrite_with_gradient` stay out of it (see `overwritten`)."""
         trainable = [p for p in parameters if p.requires_grad]
-        self._built_for = [id(p) for p in trainable]
+        self._trainable = trainable
         self._overwritten = [p for p in trainable if getattr(p, "overwrite_with_gradient", False)]
         self._parameters = trainable
         if self._overwritten:
@@ -171,7 +171,7 @@ class Optimizer:
         >>> optimizer.built_for(model.trainable_weights)  # doctest: +SKIP
         True
         """
-        return self.built and [id(w) for w in weights] == self._built_for
+        return self.built and list(map(id, weights)) == list(map(id, self._trainable))
 
     @property
     def moving_averages(self) -> list[torch.Tensor] | None:
@@ -464,7 +464,7 @@ class Optimizer:
         self.step()
 
     def apply(self, grads, trainable_variables=None) -> None:
-        self.apply_gradients(zip(grads, trainable_variables or self._parameters, strict=False))
+        self.apply_gradients(zip(grads, trainable_variables or self._trainable, strict=False))
 
     # ----------------------------------------------------------------------------------------------
     def get_config(self) -> dict:
@@ -498,6 +498,7 @@ class Optimizer:
         accumulators = None
         if self._accumulators is not None:
             accumulators = [self._accumulators[id(p)].detach().cpu() for p in self._parameters]
+        maxima = self._overwrite_maxima
         return {
             "iterations": self._iterations,
             "learning_rate": None if callable(self._learning_rate) else float(self._learning_rate),
@@ -505,6 +506,10 @@ class Optimizer:
             "ema": [t.detach().cpu() for t in self._ema] if self._ema is not None else None,
             "accumulators": accumulators,
             "accumulated_calls": self._accumulated_calls,
+            "overwrite_maxima": [
+                self._overwrite_maxima[id(p)].detach().cpu() if id(p) in maxima else None
+                for p in self._overwritten
+            ],
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -522,6 +527,12 @@ class Optimizer:
                     id(p): t.to(p.device).clone()
                     for p, t in zip(self._parameters, state["accumulators"], strict=False)
                 }
+            maxima = state.get("overwrite_maxima") or []
+            self._overwrite_maxima = {
+                id(p): t.to(p.device).clone()
+                for p, t in zip(self._overwritten, maxima, strict=False)
+                if t is not None
+            }
         self._accumulated_calls = int(state.get("accumulated_calls", 0))
         self._apply_lr()
 
