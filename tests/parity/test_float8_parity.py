@@ -158,3 +158,50 @@ def test_float8_files_move_both_ways(ext, tmp_path):
     before = back.layers[0].inputs_amax_history.detach().clone()
     back.fit(X, Y, batch_size=16, verbose=0)
     assert not torch.equal(back.layers[0].inputs_amax_history.detach(), before)
+
+
+def _attention_model(lib, **options):
+    inputs = lib.Input((5, 8))
+    attended = lib.layers.MultiHeadAttention(name="attention", **options)(inputs, inputs)
+    return lib.Model(inputs, lib.layers.Dense(3, name="head")(attended))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"num_heads": 2, "key_dim": 4},
+        {"num_heads": 3, "key_dim": 2, "value_dim": 5, "output_shape": 6, "use_bias": False},
+        {"num_heads": 2, "key_dim": 3, "use_gate": True},
+    ],
+    ids=["plain", "no-bias", "gated"],
+)
+def test_float8_multi_head_attention_matches_keras(options, tmp_path):
+    # Keras trains each projection's EinsumDense sub-layer in float8; lamina's projections
+    # take the same variables, under Keras's paths (`attention/query/inputs_scale`).
+    x = RNG.standard_normal((4, 5, 8)).astype("float32")
+    y = RNG.standard_normal((4, 5, 3)).astype("float32")
+    keras.utils.set_random_seed(1)
+    theirs, ours = _attention_model(keras, **options), _attention_model(lamina, **options)
+    ours.set_weights(theirs.get_weights())
+    theirs.quantize("float8")
+    ours.quantize("float8")
+    assert [w.path for w in ours.weights] == [w.path for w in theirs.weights]
+    np.testing.assert_array_equal(ours.predict(x, verbose=0), theirs.predict(x, verbose=0))
+    for model, lib in ((theirs, keras), (ours, lamina)):
+        model.compile(lib.optimizers.SGD(0.1), "mse")
+        model.fit(x, y, batch_size=2, epochs=2, shuffle=False, verbose=0)
+    for weight, mine, reference in zip(ours.weights, _weights(ours), _weights(theirs), strict=True):
+        np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=2e-6, err_msg=weight.path)
+    # Keras cannot reload a float8 MultiHeadAttention from its config (its own policy stays
+    # float32): the weights file moves, both ways.
+    want = ours.predict(x, verbose=0)
+    ours.save_weights(tmp_path / "ours.weights.h5")
+    theirs = _attention_model(keras, **options)
+    theirs.quantize("float8")
+    theirs.load_weights(tmp_path / "ours.weights.h5")
+    np.testing.assert_array_equal(np.asarray(theirs.predict(x, verbose=0)), want)
+    theirs.save_weights(tmp_path / "theirs.weights.h5")
+    back = _attention_model(lamina, **options)
+    back.quantize("float8")
+    back.load_weights(tmp_path / "theirs.weights.h5")
+    np.testing.assert_array_equal(back.predict(x, verbose=0), want)

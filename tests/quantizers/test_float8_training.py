@@ -136,3 +136,20 @@ def test_a_float8_model_trains(jit_compile):
     assert first.inputs_amax_history.detach()[0] == pytest.approx(float(np.abs(X[-8:]).max()))
     assert 0.0 < first.inputs_scale.item() < 1.0  # from the history: max |x| / 448
     assert first.outputs_grad_scale.item() < 1e-3
+
+
+def test_a_float8_attention_model_reloads_from_its_own_file(tmp_path):
+    # Keras leaves the attention layer's own policy float32 and cannot reload it from its
+    # config; lamina gives it the float8 policy, so its .keras file loads back here.
+    inputs = lamina.Input((5, 8))
+    attended = L.MultiHeadAttention(2, 4, name="attention")(inputs, inputs)
+    model = lamina.Model(inputs, L.Dense(3)(attended))
+    model.quantize("float8")
+    assert model.get_layer("attention").dtype_policy.name == "float8_from_float32"
+    x = RNG.standard_normal((2, 5, 8)).astype("float32")
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, np.zeros((2, 5, 3), "float32"), verbose=0)
+    model.save(tmp_path / "model.keras")
+    loaded = lamina.models.load_model(tmp_path / "model.keras")
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert sorted(w.path for w in loaded.weights) == sorted(w.path for w in model.weights)

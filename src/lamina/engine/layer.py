@@ -1289,7 +1289,7 @@ class Layer(nn.Module):
         NotImplementedError.
 
         Args:
-            mode: "int8", "int4" or "float8" (Dense and EinsumDense); optional when `config`
+            mode: "int8", "int4" or "float8" (not the embeddings); optional when `config`
                 names it.
             type_check: refuse subclasses of the quantizable layers (their `call` may not
                 read the quantized variables), as Keras does (default True).

@@ -251,8 +251,9 @@ class Model(Trainer, Layer):
         quantized once.
 
         Args:
-            mode: "int8", "int4" or "float8" (Dense and EinsumDense train with delayed-scaling
-                float8; Keras's "gptq" and "awq" are not built); optional when `config` is given.
+            mode: "int8", "int4" or "float8" (Dense, EinsumDense and MultiHeadAttention train
+                with delayed-scaling float8; Keras's "gptq" and "awq" are not built); optional
+                when `config` is given.
             config: a `lamina.quantizers.QuantizationConfig` (e.g.
                 `Int4QuantizationConfig(block_size=64)`); None takes the mode's default.
             filters: which layers: a regex searched in each layer's name, a list of them, or a

@@ -224,16 +224,17 @@ class MultiHeadAttention(Layer):
     _subclasses_quantize = True  # Keras quantizes the projections' sub-layers of any subclass
     # Keras holds each projection in an EinsumDense sub-layer; its weights file says so. The
     # gate's has no public property in Keras, so its file key keeps the attribute's underscore.
-    # A quantized projection's kernel becomes the sub-layer's `kernel`, `kernel_scale`, ....
+    # A quantized projection's kernel becomes the sub-layer's `kernel`, `kernel_scale`, ...
+    # (float8: `kernel`, `inputs_scale`, ...).
     _keras_weight_groups = {
         f"{prefix}_{kind}": f"{'_' if prefix == 'gate' else ''}{prefix}_dense"
         for prefix in ("query", "key", "gate", "value", "output")
-        for kind in ("kernel", "bias", "kernel_scale", "kernel_zero", "g_idx")
+        for kind in quantized_attention.PROJECTION_VARIABLES
     }
     _keras_weight_paths = {
         f"{prefix}_{kind}": f"{'attention_output' if prefix == 'output' else prefix}/{kind}"
         for prefix in ("query", "key", "gate", "value", "output")
-        for kind in ("kernel", "bias", "kernel_scale", "kernel_zero", "g_idx")
+        for kind in quantized_attention.PROJECTION_VARIABLES
     }
 
     def __init__(

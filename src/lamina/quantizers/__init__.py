@@ -4,7 +4,7 @@ These functions and objects compute quantized tensors, scales and zero points, a
 describe a quantization; `Model.quantize()` / `Layer.quantize()` apply "int8" and "int4" to
 Dense, EinsumDense, Embedding, ReversibleEmbedding and MultiHeadAttention's projections
 (`model_quantization`, `quantized_dense`, `quantized_embedding`, `quantized_attention`), and
-"float8" training to Dense and EinsumDense (`float8_training`).
+"float8" training to Dense, EinsumDense and MultiHeadAttention (`float8_training`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Dense and EinsumDense in Keras's "float8" mode: delayed-scaling float8 training.
+"""Dense, EinsumDense (and MultiHeadAttention's projections) in Keras's "float8" mode:
+delayed-scaling float8 training.
 
 The kernel stays a float weight. Each call rounds the inputs and the kernel through
 `float8_e4m3fn` and, in the backward pass, the outputs' gradient through `float8_e5m2`, each at a
@@ -26,7 +27,8 @@ from lamina.quantizers.functions import (
 DEFAULT_AMAX_HISTORY_LENGTH = 1024
 # The weights a float8 layer adds, in Keras's order (each a scale and its history).
 SCALED = ("inputs", "kernel", "outputs_grad")
-FILE_ORDER = ["kernel", "bias", *(f"{n}_{k}" for n in SCALED for k in ("scale", "amax_history"))]
+SCALE_NAMES = tuple(f"{n}_{k}" for n in SCALED for k in ("scale", "amax_history"))
+FILE_ORDER = ["kernel", "bias", *SCALE_NAMES]
 _FORWARD_FORMAT = torch.float8_e4m3fn  # more mantissa: the values
 _BACKWARD_FORMAT = torch.float8_e5m2  # more range: the gradients
 
@@ -35,27 +37,29 @@ def build(layer, config=None, loaded=False) -> None:
     """Add the scales and amax histories to a built Dense or EinsumDense (whose float kernel
     stays) and give it the "float8" policy: `quantize("float8")` and (`loaded`) the `build` of a
     layer loaded with a float8 policy both call it."""
-    length = getattr(layer.dtype_policy, "amax_history_length", DEFAULT_AMAX_HISTORY_LENGTH)
-    with torch.device(layer.kernel.device):
-        for name in SCALED:
-            for suffix, shape, start in (
-                ("scale", (), "ones"),
-                ("amax_history", (length,), "zeros"),
-            ):
-                layer.add_weight(
-                    name=f"{name}_{suffix}",
-                    shape=shape,
-                    initializer=start,
-                    dtype="float32",  # whatever the policy, as Keras
-                    autocast=False,
-                    overwrite_with_gradient=True,
-                )
+    make_variables(layer)
     if loaded:
         # Keras builds a loaded float8 layer's scales before its kernel and bias, so they come
         # first in its `weights` (its files keep FILE_ORDER either way).
-        scales = [spec for spec in layer._weight_specs if spec.name in FILE_ORDER[2:]]
+        scales = [spec for spec in layer._weight_specs if spec.name in SCALE_NAMES]
         layer._weight_specs = scales + [s for s in layer._weight_specs if s not in scales]
     mq.finish(layer, "float8", config, FILE_ORDER)
+
+
+def make_variables(layer) -> None:
+    """The scales and amax histories alone, in Keras's order, made with `layer.add_weight`
+    next to its kernel (a MultiHeadAttention projection names them after itself)."""
+    length = getattr(layer.dtype_policy, "amax_history_length", DEFAULT_AMAX_HISTORY_LENGTH)
+    with torch.device(layer.kernel.device):
+        for name in SCALE_NAMES:
+            layer.add_weight(
+                name=name,
+                shape=(length,) if name.endswith("history") else (),
+                initializer="zeros" if name.endswith("history") else "ones",
+                dtype="float32",  # whatever the policy, as Keras
+                autocast=False,
+                overwrite_with_gradient=True,
+            )
 
 
 def dense_call(layer, inputs: torch.Tensor) -> torch.Tensor:

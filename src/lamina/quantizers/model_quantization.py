@@ -4,7 +4,7 @@ Keras's rules: the mode and config resolve to one `QuantizationConfig` ("int8" -
 `Int8QuantizationConfig()`, "int4" -> `Int4QuantizationConfig()` with groups of 128 rows,
 "float8" -> `Float8QuantizationConfig()`); a layer is quantized once, after it is built; a model
 quantizes each leaf layer that `filters` selects and that knows how (Dense, EinsumDense,
-Embedding, ReversibleEmbedding, MultiHeadAttention; float8: Dense and EinsumDense), and skips
+Embedding, ReversibleEmbedding, MultiHeadAttention; float8: all but the embeddings), and skips
 the others. int8 and int4 replace the float kernel by non-trainable integer variables; float8
 keeps it and adds trainable scales and amax histories (float8_training). Either way the
 variables have Keras's names, shapes and order, so a quantized model's weights and files move
@@ -109,12 +109,14 @@ def check_layer(layer, mode: str) -> None:
 
 
 def check_integer_mode(layer, mode: str) -> None:
-    """Raise NotImplementedError for "float8" on a layer Keras trains in float8 only through
-    Dense and EinsumDense (a model's quantize() then skips it with a warning)."""
+    """Raise NotImplementedError for "float8" on a layer Keras does not train in float8 (it
+    does Dense, EinsumDense and MultiHeadAttention's projections): a model's quantize() then
+    skips it with a warning."""
     if mode == "float8":
         raise NotImplementedError(
             f"Layer '{layer.name}' ({type(layer).__name__}) has no float8 mode: lamina trains "
-            "Dense and EinsumDense layers in float8; quantize this layer with 'int8' or 'int4'."
+            "Dense, EinsumDense and MultiHeadAttention in float8, as Keras; quantize this "
+            "layer with 'int8' or 'int4'."
         )
 
 
