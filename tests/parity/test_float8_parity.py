@@ -7,7 +7,7 @@ the same numbers). After nine steps the float weights differ from Keras's as an 
 model's do (the float32 backward sums in another order; lamina's Adam step is itself ~6e-7 apart
 from Keras's after one step), and the scales and histories follow them: measured at most 2.4e-7
 (SGD) and 1e-6 (Adam) absolute, 4e-5 relative on a near-zero kernel entry: rtol 1e-5, atol 2e-6.
-Under mixed_bfloat16 the nine steps of SGD agree exactly.
+Under mixed_bfloat16 and mixed_float16 (loss scaling) the nine steps of SGD agree exactly.
 """
 
 from __future__ import annotations
@@ -95,14 +95,16 @@ def test_float8_training_matches_keras(optimizer):
     assert np.any(_weights(ours)[3] > 0)  # the inputs' amax history was written
 
 
-def test_float8_mixed_bfloat16_training_is_keras_bit_for_bit():
-    # Both read inputs and kernels in bfloat16 and round them through float8 there; the
-    # backward's float32 sums are short enough here to agree exactly.
-    keras.config.set_dtype_policy("mixed_bfloat16")
-    lamina.mixed_precision.set_global_policy("mixed_bfloat16")
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_float8_mixed_precision_training_is_keras_bit_for_bit(policy):
+    # Both read inputs and kernels in the compute dtype and round them through float8 there; the
+    # backward's float32 sums are short enough here to agree exactly. Under mixed_float16 both
+    # compile a LossScaleOptimizer: the scales' values are written as they come, not unscaled.
+    keras.config.set_dtype_policy(policy)
+    lamina.mixed_precision.set_global_policy(policy)
     try:
         theirs, ours = _pair()
-        assert ours.layers[0].dtype_policy.name == "float8_from_mixed_bfloat16"
+        assert ours.layers[0].dtype_policy.name == f"float8_from_{policy}"
         want = theirs.predict(X, verbose=0)
         got = ours.predict(X, verbose=0)
         assert got.dtype == np.asarray(want).dtype
@@ -110,6 +112,7 @@ def test_float8_mixed_bfloat16_training_is_keras_bit_for_bit():
         for model, lib in ((theirs, keras), (ours, lamina)):
             model.compile(lib.optimizers.SGD(0.1), "mse")
             model.fit(X, Y, batch_size=4, epochs=2, shuffle=False, verbose=0)
+        assert type(ours.optimizer).__name__ == type(theirs.optimizer).__name__
         for weight, mine, reference in zip(
             ours.weights, _weights(ours), _weights(theirs), strict=True
         ):
