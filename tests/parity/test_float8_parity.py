@@ -25,6 +25,8 @@ Y = RNG.standard_normal((16, 6)).astype("float32")
 OPTIMIZERS = {
     "sgd": lambda lib: lib.optimizers.SGD(0.1, momentum=0.5),
     "adam": lambda lib: lib.optimizers.Adam(0.01),
+    # the scales' values accumulate by their maximum over the window, written at its end
+    "sgd-accumulation": lambda lib: lib.optimizers.SGD(0.1, gradient_accumulation_steps=2),
 }
 pytestmark = [
     pytest.mark.parity,
