@@ -40,11 +40,25 @@ class SquarePenalty(layers.Layer):
         return inputs
 
 
+class GradientEcho(layers.Layer):
+    """Scales its inputs by a weight each step overwrites with its gradient (Keras's
+    `overwrite_with_gradient`, float8's mechanism, here with a gradient the graph traces)."""
+
+    def build(self, input_shape):
+        self.echo = self.add_weight(
+            shape=(input_shape[-1],), initializer="ones", overwrite_with_gradient=True
+        )
+
+    def call(self, inputs):
+        return inputs * self.echo
+
+
 def penalized_mlp():
-    """Losses added during the forward: an activity regularizer and a layer's add_loss."""
+    """Losses added during the forward: an activity regularizer and a layer's add_loss; and a
+    weight its gradient overwrites (outside the optimizer's slots and update)."""
     inputs = layers.Input((2,))
     hidden = layers.Dense(8, activation="tanh", activity_regularizer="l2")(inputs)
-    hidden = SquarePenalty()(hidden)
+    hidden = GradientEcho()(SquarePenalty()(hidden))
     outputs = {
         "label": layers.Dense(1, activation="sigmoid", name="label")(hidden),
         "score": layers.Dense(1, activity_regularizer=lamina.regularizers.L1(0.1), name="score")(

@@ -40,10 +40,8 @@ def test_bad_policy_names_are_rejected():
         lamina.DTypePolicy(3)
     with pytest.raises(ValueError, match=r"expected a policy name .* received policy=1.5"):
         mixed_precision.set_global_policy(1.5)
-    with pytest.raises(
-        ValueError, match=r"Unknown dtype policy class 'QuantizedFloat8DTypePolicy'"
-    ):
-        dtype_policies.deserialize({"class_name": "QuantizedFloat8DTypePolicy", "config": {}})
+    with pytest.raises(ValueError, match=r"Unknown dtype policy class 'Int2DTypePolicy'"):
+        dtype_policies.deserialize({"class_name": "Int2DTypePolicy", "config": {}})
 
 
 def test_get_accepts_names_dtypes_configs_and_policies():

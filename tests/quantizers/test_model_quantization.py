@@ -108,10 +108,10 @@ def test_nested_models_quantize_their_leaves():
         (
             lambda m: m.quantize("int3"),
             ValueError,
-            r"a mode in \('int8', 'int4', 'gptq', 'awq'\).*'int3'",
+            r"a mode in \('int8', 'float8', 'int4', 'gptq', 'awq'\).*'int3'",
         ),
         (lambda m: m.quantize(None), ValueError, "a `mode` or a `config`"),
-        (lambda m: m.quantize("float8"), NotImplementedError, "'float8' quantization is not"),
+        (lambda m: m.quantize("gptq"), ValueError, r"config=GPTQConfig\(dataset=\.\.\."),
         (
             lambda m: m.quantize("int8", config=quantizers.Int4QuantizationConfig()),
             ValueError,
@@ -121,7 +121,7 @@ def test_nested_models_quantize_their_leaves():
         (lambda m: m.quantize("int8", filters=3), ValueError, "a regex string.*received int"),
         (lambda m: m.quantize("int8", colour=1), TypeError, r"\['colour'\]"),
     ],
-    ids=["unknown-mode", "no-mode", "float8", "contradiction", "bad-config", "bad-filters", "kw"],
+    ids=["unknown-mode", "no-mode", "gptq", "contradiction", "bad-config", "bad-filters", "kw"],
 )
 def test_bad_arguments_are_refused(call, error, message):
     with pytest.raises(error, match=message):
@@ -244,8 +244,13 @@ def test_policies_by_name_and_config():
         dtype_policies.Int4DTypePolicy("int4/0", "float32")
     with pytest.raises(ValueError, match="'<mode>_from_<source policy>'"):
         dtype_policies.get("int8_float32")
-    with pytest.raises(NotImplementedError, match="'float8' quantization"):
-        dtype_policies.get("float8_from_float32")
+    float8 = dtype_policies.get("float8_from_mixed_bfloat16")
+    assert (type(float8).__name__, float8.compute_dtype) == (
+        "QuantizedFloat8DTypePolicy",
+        "bfloat16",
+    )
+    gptq = dtype_policies.get("gptq/4/-1_from_float32")
+    assert (type(gptq).__name__, gptq.weight_bits, gptq.group_size) == ("GPTQDTypePolicy", 4, -1)
 
 
 def test_policy_map_finds_exact_then_pattern_then_default():

@@ -1,8 +1,7 @@
 """Dtype policies (Keras's `keras.dtype_policies`): a layer's compute and weight dtypes.
 
-The float policies, the int8, int4, GPTQ and AWQ policies `Model.quantize()` gives a layer, and
-the map of policies by layer path; Keras's float8 policy is not built
-(tests/api/gaps/dtype_policies.txt says why).
+The float policies, the int8, int4, float8, GPTQ and AWQ policies `Model.quantize()` gives a
+layer, and the map of policies by layer path.
 """
 
 from lamina.dtype_policies import policy as _policy
@@ -22,6 +21,7 @@ from lamina.dtype_policies.quantized import (
     GPTQDTypePolicy,
     Int4DTypePolicy,
     QuantizedDTypePolicy,
+    QuantizedFloat8DTypePolicy,
 )
 
 _policy._quantized_from_name[0] = _quantized.from_name
@@ -33,6 +33,7 @@ _policy._CLASSES.update(
             Int4DTypePolicy,
             GPTQDTypePolicy,
             AWQDTypePolicy,
+            QuantizedFloat8DTypePolicy,
             DTypePolicyMap,
         )
     }
@@ -46,6 +47,7 @@ __all__ = [
     "GPTQDTypePolicy",
     "Int4DTypePolicy",
     "QuantizedDTypePolicy",
+    "QuantizedFloat8DTypePolicy",
     "deserialize",
     "dtype_policy",
     "get",

@@ -245,7 +245,7 @@ def deserialize(config, custom_objects=None) -> DTypePolicy:
     if cls is None:
         raise ValueError(
             f"Unknown dtype policy class '{class_name}'. lamina knows {sorted(_CLASSES)}; "
-            "the float8 policy is not built."
+            "Hint: pass a custom policy class in custom_objects."
         )
     return cls.from_config(dict(config.get("config", {})))
 

@@ -2,8 +2,9 @@
 
 A quantized policy is named `"<mode>_from_<source>"` ("int8_from_float32",
 "int4/128_from_mixed_bfloat16"): the layer computes as the source policy says, and its kernel is
-stored in the mode's integers. Keras writes these policies into a quantized model's config, so
-loading a config with one builds the layer's quantized variables directly.
+stored in the mode's integers ("float8" keeps it in floats and adds delayed scales, whose amax
+history length its policy carries). Keras writes these policies into a quantized model's config,
+so loading a config with one builds the layer's quantized variables directly.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from __future__ import annotations
 from lamina.dtype_policies.policy import DTypePolicy, _parse_name, dtype_policy, mixed_in_use
 from lamina.engine import errors
 
-# Keras's modes, in Keras's order; lamina runs those in BUILT_MODES.
+# Keras's modes, in Keras's order (lamina runs them all).
 QUANTIZATION_MODES = ("int8", "float8", "int4", "gptq", "awq")
-BUILT_MODES = ("int8", "int4", "gptq", "awq")
 # The modes that quantize from calibration data, block by block (lamina/quantizers/calibration.py).
 CALIBRATED_MODES = ("gptq", "awq")
 
@@ -40,8 +40,8 @@ class QuantizedDTypePolicy(DTypePolicy):
     """The policy of a quantized layer: computes as `source_name` says, stores int weights.
 
     Args:
-        mode: the quantization mode, `"int8"` (Keras's other modes are named; all but
-            "float8" run in lamina).
+        mode: the quantization mode, `"int8"` ("int4/<n>", "float8", "gptq/..." and "awq/..."
+            have their own classes).
         source_name: the float policy the layer had before quantizing ("float32",
             "mixed_bfloat16", ...); None takes the global policy's name.
 
@@ -189,6 +189,46 @@ def _bits_and_group(who: str, algorithm: str, mode, allowed_bits) -> tuple[int, 
     return numbers
 
 
+class QuantizedFloat8DTypePolicy(QuantizedDTypePolicy):
+    """The policy of a float8-trained layer (`quantize("float8")`): `"float8_from_<source>"`.
+
+    Args:
+        mode: `"float8"`.
+        source_name: the float policy the layer had before quantizing; None takes the global
+            policy's name.
+        amax_history_length: how many steps of absolute maxima the delayed scales look back on
+            (default 1024, Keras's).
+
+    Example:
+        >>> policy = QuantizedFloat8DTypePolicy("float8", "float32", amax_history_length=16)
+        >>> policy.name, policy.amax_history_length
+        ('float8_from_float32', 16)
+    """
+
+    default_amax_history_length = 1024
+
+    def __init__(self, mode, source_name=None, amax_history_length=1024):
+        super().__init__(mode, source_name)
+        if not isinstance(amax_history_length, int) or isinstance(amax_history_length, bool):
+            raise TypeError(
+                errors.message(
+                    "QuantizedFloat8DTypePolicy",
+                    "an integer `amax_history_length`",
+                    f"amax_history_length={amax_history_length!r}",
+                    "Keras's default is 1024.",
+                )
+            )
+        self._amax_history_length = amax_history_length
+
+    @property
+    def amax_history_length(self) -> int:
+        """The length of the amax histories the float8 scales are computed from."""
+        return self._amax_history_length
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "amax_history_length": self._amax_history_length}
+
+
 def from_name(name: str) -> QuantizedDTypePolicy:
     """`"int8_from_float32"` or `"int4/128_from_float32"` -> its policy (Keras's names).
 
@@ -212,9 +252,6 @@ def from_name(name: str) -> QuantizedDTypePolicy:
         return GPTQDTypePolicy(mode, source)
     if mode.startswith("awq"):
         return AWQDTypePolicy(mode, source)
-    if mode.startswith("float8"):
-        raise NotImplementedError(
-            f"The dtype policy {name!r} needs Keras's {mode.split('/')[0]!r} quantization, "
-            f"which lamina does not build; lamina quantizes with {BUILT_MODES}."
-        )
+    if mode == "float8":
+        return QuantizedFloat8DTypePolicy(mode, source)
     return QuantizedDTypePolicy(mode, source)

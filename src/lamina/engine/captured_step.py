@@ -184,6 +184,10 @@ class CapturedStep:
             return "weight constraints (kernel_constraint, ...) are not supported"
         if not optimizer.parameters:
             return "the model has no trainable weights"
+        if any(getattr(m, "quantization_mode", None) == "float8" for m in self.model.modules()):
+            # Their scales' "gradients" come from a custom backward (float8_training), which
+            # torch.compile does not run under torch.func: it differentiates the forward.
+            return "float8 layers' delayed scales need their custom gradient, not traced here"
         return None
 
     def _seeded_layer(self) -> str | None:
@@ -212,7 +216,10 @@ class CapturedStep:
     # ----------------------------------------------------------------------------------------------
     def _build(self, key) -> bool:
         optimizer = self.model.optimizer
-        parameters = list(optimizer.parameters)
+        updated = len(optimizer.parameters)
+        # The weights the update rule steps, then those their gradient overwrites (float8's
+        # scales): all differentiated, each group handled as the eager step handles it.
+        parameters = [*optimizer.parameters, *optimizer.overwritten]
         objective = _Objective(self.model, self.state.loss)
         names = {id(p): name for name, p in objective.named_parameters()}
         if any(id(p) not in names for p in parameters):
@@ -252,6 +259,9 @@ class CapturedStep:
             )
             loss, aux = loss.detach(), _detached(aux)
             with torch.no_grad():
+                if len(grads) > updated:  # Keras's overwrite_with_gradient, before the update
+                    torch._foreach_copy_(trainable[updated:], grads[updated:])
+                    trainable, grads = trainable[:updated], grads[:updated]
                 optimizer.clip_gradients(grads)
                 captured_rules.apply(optimizer, trainable, grads, slots, learning_rate)
                 if self._metrics_inside:  # read when traced: each value has its own graph
@@ -351,7 +361,7 @@ class CapturedStep:
         # None where a weight has no such slot (Muon: only its AdamW weights have a velocity).
         slots = {k: [state[p].get(k) for p in parameters] for k in self._slot_keys}
         if self._weights_generation != weight.storage_generation():  # a module moved or cast
-            self._plain_parameters = self._plain_views(parameters)
+            self._plain_parameters = self._plain_views([*parameters, *optimizer.overwritten])
             self._constants = None
             self._weights_generation = weight.storage_generation()
         constant = [owner[name] for owner, name in self._constant_refs]

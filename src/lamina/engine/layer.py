@@ -745,7 +745,8 @@ class Layer(nn.Module):
             regularizer: regularizer or its name, whose penalty joins `layer.losses`.
             constraint: constraint or its name, applied after each optimizer step.
             aggregation: accepted for Keras compatibility (distributed aggregation mode).
-            overwrite_with_gradient: accepted for Keras compatibility; not supported when True.
+            overwrite_with_gradient: the optimizer replaces the weight by its gradient instead of
+                taking a step (Keras's float8 scales, whose "gradient" is their next value).
             name: the attribute name to register it under (default: the attribute it is
                 assigned to).
             layout: lamina's (to_keras, from_keras) pair: the initializer works on Keras's shape
@@ -761,13 +762,6 @@ class Layer(nn.Module):
             >>> tuple(w.shape), layer.trainable_weights[0] is w
             ((2, 3), True)
         """
-        if overwrite_with_gradient:
-            raise errors.value_error(
-                f"Layer '{self.name}': add_weight",
-                "overwrite_with_gradient=False",
-                "overwrite_with_gradient=True",
-                "lamina has no FP8 gradient-overwrite weights; leave the argument out.",
-            )
         if isinstance(shape, str):
             raise TypeError(
                 errors.message(
@@ -805,6 +799,8 @@ class Layer(nn.Module):
         else:
             self.register_buffer(name, as_weight(value, NonTrainableWeight, path))
         self._weight_specs.append(WeightSpec(name, to_keras, from_keras, trainable))
+        if overwrite_with_gradient:
+            getattr(self, name).overwrite_with_gradient = True
         if regularizer is not None:
             self._regularizers.append((name, regularizers.get(regularizer)))
         if constraint is not None:
@@ -1296,7 +1292,8 @@ class Layer(nn.Module):
         NotImplementedError.
 
         Args:
-            mode: "int8" or "int4"; optional when `config` names it.
+            mode: "int8", "int4" or "float8" (not the embeddings); optional when `config`
+                names it.
             type_check: refuse subclasses of the quantizable layers (their `call` may not
                 read the quantized variables), as Keras does (default True).
             config: a `lamina.quantizers.QuantizationConfig`; None takes the mode's default.

@@ -276,7 +276,8 @@ class Model(Trainer, Layer):
         model must be built; a layer is quantized once.
 
         Args:
-            mode: "int8", "int4", "gptq" or "awq" (Keras's "float8" is not built); optional
+            mode: "int8", "int4", "float8" (Dense, EinsumDense and MultiHeadAttention train with
+                delayed-scaling float8), "gptq" or "awq"; optional
                 when `config` is given.
             config: a `lamina.quantizers.QuantizationConfig` (e.g.
                 `Int4QuantizationConfig(block_size=64)`, or `GPTQConfig(dataset, tokenizer)` /

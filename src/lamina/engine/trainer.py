@@ -90,9 +90,7 @@ class CompileState:
         """Create (or re-create after freezing changes) the torch optimizer over the trainable
         weights."""
         weights = self.model.trainable_weights
-        if self.optimizer.built and [id(w) for w in weights] == [
-            id(p) for p in self.optimizer.parameters
-        ]:
+        if self.optimizer.built_for(weights):
             return
         from lamina import constraints
         from lamina.engine import weight_paths

@@ -103,7 +103,6 @@ class Variable(VariableBase):
         self._layout = layout
         self._regularizer = None
         self._constraint = None
-        self._overwrite_with_gradient = False
         self._holder = None  # (layer, key) once a layer tracks it
 
         if isinstance(initializer, str):
@@ -276,7 +275,7 @@ class Variable(VariableBase):
     @property
     def overwrite_with_gradient(self) -> bool:
         """Whether an optimizer replaces this variable by its gradient instead of a step."""
-        return self._overwrite_with_gradient
+        return self._stored().overwrite_with_gradient
 
     @overwrite_with_gradient.setter
     def overwrite_with_gradient(self, value) -> None:
@@ -285,7 +284,7 @@ class Variable(VariableBase):
                 "`overwrite_with_gradient` must be a boolean. "
                 f"Received: {value!r} of type {type(value).__name__}"
             )
-        self._overwrite_with_gradient = value
+        self._stored().overwrite_with_gradient = value  # the tensor the optimizer sees
 
     @property
     def regularizer(self):

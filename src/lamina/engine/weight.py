@@ -63,6 +63,9 @@ class KerasVariableMethods:
     """
 
     path: str = ""
+    # Keras's flag: an optimizer writes this weight's gradient over it instead of taking a step
+    # (float8's scales and amax histories, whose "gradient" is their next value).
+    overwrite_with_gradient: bool = False
 
     @property
     def value(self) -> torch.Tensor:

@@ -176,19 +176,6 @@ class AdditiveAttention(_BaseDenseAttention):
         return pairs.sum(dim=-1)
 
 
-# A projection's weights, float or quantized (int8 / int4, GPTQ, AWQ), as Keras's EinsumDense names
-# them.
-_PROJECTION_WEIGHTS = (
-    "kernel",
-    "bias",
-    "kernel_scale",
-    "kernel_zero",
-    "zero_point",
-    "awq_scales",
-    "g_idx",
-)
-
-
 class MultiHeadAttention(Layer):
     """Multi-head attention (Vaswani et al. 2017), on torch's fused scaled_dot_product_attention.
 
@@ -238,16 +225,17 @@ class MultiHeadAttention(Layer):
     _calibrated_kernels = "projections"  # GPTQ / AWQ calibrate each projection
     # Keras holds each projection in an EinsumDense sub-layer; its weights file says so. The
     # gate's has no public property in Keras, so its file key keeps the attribute's underscore.
-    # A quantized projection's kernel becomes the sub-layer's `kernel`, `kernel_scale`, ....
+    # A quantized projection's kernel becomes the sub-layer's `kernel`, `kernel_scale`, ...
+    # (float8: `kernel`, `inputs_scale`, ...).
     _keras_weight_groups = {
         f"{prefix}_{kind}": f"{'_' if prefix == 'gate' else ''}{prefix}_dense"
         for prefix in ("query", "key", "gate", "value", "output")
-        for kind in _PROJECTION_WEIGHTS
+        for kind in quantized_attention.PROJECTION_VARIABLES
     }
     _keras_weight_paths = {
         f"{prefix}_{kind}": f"{'attention_output' if prefix == 'output' else prefix}/{kind}"
         for prefix in ("query", "key", "gate", "value", "output")
-        for kind in _PROJECTION_WEIGHTS
+        for kind in quantized_attention.PROJECTION_VARIABLES
     }
 
     def __init__(

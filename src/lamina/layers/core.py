@@ -112,7 +112,7 @@ class Dense(Layer):
             else:
                 outputs = quantized_dense.dense_call(self, inputs)
             if self.bias is not None:  # read in the compute dtype, as Keras under mixed policies
-                outputs = outputs + self.bias.to(outputs.dtype)
+                outputs = outputs + quantized_dense.bias(self).to(outputs.dtype)
             return outputs if self.activation is None else self.activation(outputs)
         if not inputs.is_floating_point():
             inputs = inputs.to(self.kernel.dtype)

@@ -245,7 +245,7 @@ class EinsumDense(Layer):
         if self.bias is not None:
             # In the compute dtype under a mixed policy (autocast leaves the add alone), as Keras
             # reads its variables there: the output stays bfloat16 / float16.
-            bias = self.bias
+            bias = quantized_dense.bias(self) if self._is_quantized else self.bias
             outputs = outputs + (bias if bias.dtype == outputs.dtype else bias.to(outputs.dtype))
         if self.activation is not None:  # set to None after construction, as Keras allows
             outputs = self.activation(outputs)

@@ -196,6 +196,12 @@ class LossScaleOptimizer(Optimizer):
             found = torch.zeros_like(found_inf, device=device)
             torch._amp_foreach_non_finite_check_and_unscale_(grads, found, inverse.to(device))
             found_inf += found.to(found_inf.device)
+        overwritten = [p.grad for p in self.inner_optimizer.overwritten if p.grad is not None]
+        if overwritten:
+            # Not unscaled (they are values, not gradients of the loss), but checked: Keras
+            # skips the whole step, these included, when any gradient is not finite.
+            one = torch.ones((), dtype=torch.float32, device=found_inf.device)
+            torch._amp_foreach_non_finite_check_and_unscale_(overwritten, found_inf, one)
         if self._fused_kernel_skips(found_inf.device):
             self._fused_step(found_inf)
             protected = []
@@ -225,6 +231,7 @@ class LossScaleOptimizer(Optimizer):
             and not (inner.weight_decay and not inner.decoupled_weight_decay_in_torch)
             and not inner.has_constraints
             and inner.moving_averages is None
+            and not inner.overwritten  # the kernel would not skip their overwrite
             and all(p.device == device for p in inner.parameters)
         )
 
@@ -246,7 +253,7 @@ class LossScaleOptimizer(Optimizer):
         if getattr(inner, "torch_optimizer", None) is None or inner.gradient_accumulation_steps:
             return None
         inner.create_state()  # the state a step would create, made now so it can be put back
-        protected = list(inner.parameters)
+        protected = [*inner.parameters, *inner.overwritten]
         for state in inner.torch_optimizer.state.values():
             protected.extend(v for v in state.values() if isinstance(v, torch.Tensor))
         protected.extend(inner.moving_averages or [])

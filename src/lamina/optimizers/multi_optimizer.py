@@ -204,6 +204,7 @@ class MultiOptimizer(Optimizer):
     def build(self, parameters, constraints=()) -> None:
         """Choose each trainable parameter's sub-optimizer and build each over its own."""
         self._parameters = [p for p in parameters if p.requires_grad]
+        self._trainable = self._parameters
         self._assignment = []
         for parameter in self._parameters:
             chosen = self._optimizer_map(parameter)

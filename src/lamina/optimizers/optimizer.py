@@ -94,6 +94,9 @@ class Optimizer:
         self._constraints: list = []
         self._accumulators: dict | None = None
         self._accumulated_calls = 0
+        self._overwritten: list[torch.Tensor] = []
+        self._overwrite_maxima: dict = {}
+        self._trainable: list[torch.Tensor] = []  # as `build` got them, overwritten included
 
     # ----------------------------------------------------------------------------------------------
     def torch_options(self) -> dict:
@@ -101,8 +104,15 @@ class Optimizer:
         return {}
 
     def build(self, parameters, constraints=()) -> None:
-        """Create the torch optimizer over `parameters` (compile/fit call it once built)."""
-        self._parameters = [p for p in parameters if p.requires_grad]
+        """Create the torch optimizer over `parameters` (compile/fit call it once built). Those
+        flagged `overwrite_with_gradient` stay out of it (see `overwritten`)."""
+        trainable = [p for p in parameters if p.requires_grad]
+        self._trainable = trainable
+        self._overwritten = [p for p in trainable if getattr(p, "overwrite_with_gradient", False)]
+        self._parameters = trainable
+        if self._overwritten:
+            kept = {id(p) for p in self._overwritten}
+            self._parameters = [p for p in trainable if id(p) not in kept]
         self._constraints = list(constraints)
         options = self.torch_options()
         if self.supports_fused and self._parameters and _fused_ok(self._parameters):
@@ -137,6 +147,31 @@ class Optimizer:
         True
         """
         return self._parameters
+
+    @property
+    def overwritten(self) -> list[torch.Tensor]:
+        """The weights flagged `overwrite_with_gradient` (float8's scales and amax histories),
+        set by `build`: each step writes their gradient over them, outside the update rule (no
+        slots, clipping, weight decay, loss-scale division, constraint or moving average).
+
+        Example:
+        >>> optimizer.build(model.trainable_weights)  # doctest: +SKIP
+        >>> [w.name for w in optimizer.overwritten][:2]  # doctest: +SKIP
+        ['inputs_scale', 'inputs_amax_history']
+        """
+        return self._overwritten
+
+    def built_for(self, weights) -> bool:
+        """Whether `build` was given exactly these trainable weights, in this order.
+
+        Args:
+            weights: the model's trainable weights.
+
+        Example:
+        >>> optimizer.built_for(model.trainable_weights)  # doctest: +SKIP
+        True
+        """
+        return self.built and list(map(id, weights)) == list(map(id, self._trainable))
 
     @property
     def moving_averages(self) -> list[torch.Tensor] | None:
@@ -297,6 +332,8 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         self.torch_optimizer.zero_grad(set_to_none=True)
+        for weight in self._overwritten:  # outside the torch optimizer
+            weight.grad = None
 
     def scale_loss(self, loss):
         """Keras's `loss_scale_factor`: the trainer scales the loss up, `step()` divides it back."""
@@ -304,7 +341,10 @@ class Optimizer:
 
     def step(self) -> None:
         """One update from the gradients already in `.grad`, in Keras's order: unscale, accumulate,
-        clip, decay the weights, update, constrain, track the moving average."""
+        clip, decay the weights, update, constrain, track the moving average. The weights
+        flagged `overwrite_with_gradient` take their gradient first, as Keras does."""
+        if self._overwritten:
+            self._overwrite_with_gradients()
         parameters = [p for p in self._parameters if p.grad is not None]
         if not parameters:
             return
@@ -358,6 +398,26 @@ class Optimizer:
         self._accumulated_calls = 0
         return True
 
+    def _overwrite_with_gradients(self) -> None:
+        """Keras's `overwrite_with_gradient`: the gradient (float8's next scale or history)
+        replaces the weight. With gradient accumulation the elementwise maximum over the window
+        does, at the window's last call (Keras accumulates these by max)."""
+        weights = [p for p in self._overwritten if p.grad is not None]
+        if not weights:
+            return
+        grads = [p.grad for p in weights]
+        with torch.no_grad():
+            if not self.gradient_accumulation_steps:
+                torch._foreach_copy_(weights, grads)
+                return
+            maxima = [
+                self._overwrite_maxima.setdefault(id(p), torch.zeros_like(p)) for p in weights
+            ]
+            torch._foreach_maximum_(maxima, grads)
+            if self._accumulated_calls + 1 >= self.gradient_accumulation_steps:
+                torch._foreach_copy_(weights, maxima)
+                torch._foreach_zero_(maxima)
+
     def _clip(self, grads) -> None:
         # Keras's rule: g * c / max(norm, c); computed on device, no host read.
         if self.global_clipnorm is not None:
@@ -404,7 +464,7 @@ class Optimizer:
         self.step()
 
     def apply(self, grads, trainable_variables=None) -> None:
-        self.apply_gradients(zip(grads, trainable_variables or self._parameters, strict=False))
+        self.apply_gradients(zip(grads, trainable_variables or self._trainable, strict=False))
 
     # ----------------------------------------------------------------------------------------------
     def get_config(self) -> dict:
@@ -438,6 +498,7 @@ class Optimizer:
         accumulators = None
         if self._accumulators is not None:
             accumulators = [self._accumulators[id(p)].detach().cpu() for p in self._parameters]
+        maxima = self._overwrite_maxima
         return {
             "iterations": self._iterations,
             "learning_rate": None if callable(self._learning_rate) else float(self._learning_rate),
@@ -445,6 +506,10 @@ class Optimizer:
             "ema": [t.detach().cpu() for t in self._ema] if self._ema is not None else None,
             "accumulators": accumulators,
             "accumulated_calls": self._accumulated_calls,
+            "overwrite_maxima": [
+                self._overwrite_maxima[id(p)].detach().cpu() if id(p) in maxima else None
+                for p in self._overwritten
+            ],
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -462,6 +527,12 @@ class Optimizer:
                     id(p): t.to(p.device).clone()
                     for p, t in zip(self._parameters, state["accumulators"], strict=False)
                 }
+            maxima = state.get("overwrite_maxima") or []
+            self._overwrite_maxima = {
+                id(p): t.to(p.device).clone()
+                for p, t in zip(self._overwritten, maxima, strict=False)
+                if t is not None
+            }
         self._accumulated_calls = int(state.get("accumulated_calls", 0))
         self._apply_lr()
 

@@ -4,6 +4,7 @@ These functions and objects compute quantized tensors, scales and zero points, a
 describe a quantization; `Model.quantize()` / `Layer.quantize()` apply "int8" and "int4" to
 Dense, EinsumDense, Embedding, ReversibleEmbedding and MultiHeadAttention's projections
 (`model_quantization`, `quantized_dense`, `quantized_embedding`, `quantized_attention`), and
+"float8" training to Dense, EinsumDense and MultiHeadAttention (`float8_training`);
 `Model.quantize()` runs "gptq" and "awq" block by block on calibration data (`calibration`,
 `gptq`, `awq`, `zero_point`, `calibrated_dense`).
 """

@@ -2,14 +2,13 @@
 walks a model's layers).
 
 Keras's rules: the mode and config resolve to one `QuantizationConfig` ("int8" ->
-`Int8QuantizationConfig()`, "int4" -> `Int4QuantizationConfig()` with groups of 128 rows; "gptq"
-and "awq" need a `GPTQConfig` / `AWQConfig` with calibration data); a layer is quantized once,
-after it is built; a model quantizes each leaf layer that `filters` selects and that knows how
-(Dense, EinsumDense, Embedding, ReversibleEmbedding, MultiHeadAttention), and skips the others;
-"gptq" and "awq" quantize the Dense and EinsumDense layers (and attention projections) of the
-model's blocks from calibration data (`calibration`). The float kernel is replaced by
-non-trainable integer variables with Keras's names, shapes and order, so a quantized model's
-weights and files move between lamina and Keras.
+`Int8QuantizationConfig()`, "int4" -> `Int4QuantizationConfig()` with groups of 128 rows,
+"float8" -> `Float8QuantizationConfig()`; "gptq" and "awq" need a `GPTQConfig` / `AWQConfig`
+with calibration data); a layer is quantized once, after it is built. int8 and int4 replace the
+float kernel by non-trainable integer variables; float8 keeps it and adds trainable scales and
+amax histories (float8_training); GPTQ and AWQ solve integer kernels on calibration data
+(calibration). Either way the variables have Keras's names, shapes and order, so a quantized
+model's weights and files move between lamina and Keras.
 """
 
 from __future__ import annotations
@@ -20,9 +19,10 @@ from collections.abc import Callable
 import torch
 
 from lamina import dtype_policies
-from lamina.dtype_policies.quantized import BUILT_MODES, CALIBRATED_MODES, QUANTIZATION_MODES
+from lamina.dtype_policies.quantized import CALIBRATED_MODES, QUANTIZATION_MODES
 from lamina.engine import errors
 from lamina.quantizers.quantization_config import (
+    Float8QuantizationConfig,
     Int4QuantizationConfig,
     Int8QuantizationConfig,
     QuantizationConfig,
@@ -33,7 +33,7 @@ def resolve_config(mode, config) -> QuantizationConfig:
     """The config a quantization runs with: `config`, or the default of `mode`.
 
     Args:
-        mode: "int8", "int4", "gptq", "awq" or None (then `config` names the mode).
+        mode: "int8", "int4", "float8", "gptq", "awq" or None (then `config` names the mode).
         config: a `QuantizationConfig`, or None for the mode's default ("gptq" and "awq" have
             none: their config carries the calibration data).
 
@@ -56,7 +56,8 @@ def resolve_config(mode, config) -> QuantizationConfig:
                 "config=None",
                 f"{mode.upper()} quantizes from calibration data, which the config carries.",
             )
-        return Int8QuantizationConfig() if mode == "int8" else Int4QuantizationConfig()
+        defaults = {"int8": Int8QuantizationConfig, "int4": Int4QuantizationConfig}
+        return defaults.get(mode, Float8QuantizationConfig)()
     if not isinstance(config, QuantizationConfig):
         raise errors.value_error(
             "quantize()",
@@ -78,14 +79,9 @@ def _check_mode(mode) -> None:
     if mode is not None and mode not in QUANTIZATION_MODES:
         raise errors.value_error(
             "quantize()",
-            f"a mode in {BUILT_MODES}",
+            f"a mode in {QUANTIZATION_MODES}",
             f"mode={mode!r}",
-            "use 'int8', 'int4', 'gptq' or 'awq'.",
-        )
-    if mode is not None and mode not in BUILT_MODES:
-        raise NotImplementedError(
-            f"quantize() received mode={mode!r}: Keras's {mode!r} quantization is not built in "
-            f"lamina, which quantizes with {BUILT_MODES}."
+            "use 'int8', 'int4', 'float8', 'gptq' or 'awq'.",
         )
 
 
@@ -96,7 +92,7 @@ def check_layer(layer, mode: str, calibrating: bool = False) -> None:
     if mode in CALIBRATED_MODES and not calibrating:
         raise errors.value_error(
             layer,
-            "a mode that quantizes one layer alone ('int8' or 'int4')",
+            "a mode that quantizes one layer alone ('int8', 'int4' or 'float8')",
             f"mode={mode!r}",
             f"{mode.upper()} calibrates the layers of a model's blocks on data: call "
             f"model.quantize({mode!r}, config=...) on the model.",
@@ -121,6 +117,18 @@ def check_layer(layer, mode: str, calibrating: bool = False) -> None:
             "a compute dtype other than float16 for mode='int8'",
             "compute_dtype='float16'",
             "use the 'mixed_bfloat16' or 'float32' policy before calling quantize().",
+        )
+
+
+def check_integer_mode(layer, mode: str) -> None:
+    """Raise NotImplementedError for "float8" on a layer Keras does not train in float8 (it
+    does Dense, EinsumDense and MultiHeadAttention's projections): a model's quantize() then
+    skips it with a warning."""
+    if mode == "float8":
+        raise NotImplementedError(
+            f"Layer '{layer.name}' ({type(layer).__name__}) has no float8 mode: lamina trains "
+            "Dense, EinsumDense and MultiHeadAttention in float8, as Keras; quantize this "
+            "layer with 'int8' or 'int4'."
         )
 
 

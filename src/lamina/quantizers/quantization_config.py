@@ -1,9 +1,8 @@
 """Quantization configs: which quantizers an int8, int4 or float8 quantization would use.
 
-`Model.quantize(config=...)` takes them (int8 and int4; float8 is described, not run): they
-validate their arguments, report their `mode` and round-trip through `get_config` /
-`from_config` (and `lamina.quantizers.serialize`) in Keras's format, so a config written by Keras
-reads back here.
+`Model.quantize(config=...)` takes them (int8, int4 and float8): they validate their arguments,
+report their `mode` and round-trip through `get_config` / `from_config` (and
+`lamina.quantizers.serialize`) in Keras's format, so a config written by Keras reads back here.
 """
 
 from __future__ import annotations
@@ -33,7 +32,7 @@ class QuantizationConfig:
     """Base of the quantization configs: a weight quantizer and an activation quantizer.
 
     Subclasses name their `mode` (`"int8"`, `"int4"`, ...). `Model.quantize(config=...)`
-    runs the int8 and int4 ones; a config serialises as Keras's does.
+    runs the int8, int4 and float8 ones; a config serialises as Keras's does.
 
     Args:
         weight_quantizer: the `Quantizer` for the weights, or None for the mode's default.

@@ -5,7 +5,8 @@ Keras's MultiHeadAttention holds its projections in EinsumDense sub-layers (`que
 projection kernels as its own weights (one matrix product each), so a `Projection` presents
 one of them to the quantized EinsumDense code (quantized_dense.py) under the equation Keras
 gives that sub-layer: the same integer variables, scales and arithmetic, stored on the
-attention layer as `query_kernel`, `query_kernel_scale`, ...
+attention layer as `query_kernel`, `query_kernel_scale`, ... ("float8" keeps the kernels and
+adds `query_inputs_scale`, ...: float8_training).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from lamina.dtype_policies.quantized import CALIBRATED_MODES
-from lamina.quantizers import calibrated_dense, quantized_dense
+from lamina.quantizers import calibrated_dense, float8_training, quantized_dense
 from lamina.quantizers import model_quantization as mq
 
 # Keras's equations for 3-d inputs (lamina's attention flattens any inner axes to one) and the
@@ -26,10 +27,18 @@ _EQUATIONS = {
     "output": ("abcd,cde->abe", (0, 1)),
 }
 # The variables a quantized kernel becomes (quantized_dense's and calibrated_dense's
-# make_variables name them).
+# make_variables name them), and float8's, which keep the float kernel and add scales
+# (float8_training.make_variables).
 _KERNEL_VARIABLES = ("kernel", "kernel_scale", "kernel_zero", "zero_point", "awq_scales", "g_idx")
+PROJECTION_VARIABLES = (*_KERNEL_VARIABLES, "bias", *float8_training.SCALE_NAMES)
 # What a projection reads from its attention layer as its own.
-_SHARED = ("dtype_policy", "variable_dtype", "_compute_torch_dtype", "quantization_mode")
+_SHARED = (
+    "dtype_policy",
+    "variable_dtype",
+    "_compute_torch_dtype",
+    "quantization_mode",
+    "training",
+)
 
 
 class Projection:
@@ -50,7 +59,7 @@ class Projection:
     def __getattr__(self, name):
         # Called only for names the projection lacks: its variables and the layer's policy.
         attention = self.__dict__.get("attention")
-        if attention is not None and name in _KERNEL_VARIABLES:
+        if attention is not None and name in PROJECTION_VARIABLES:
             return getattr(attention, f"{self.prefix}_{name}")
         if attention is not None and name in _SHARED:
             return getattr(attention, name)
@@ -72,6 +81,9 @@ def projections(attention) -> list[str]:
 
 def quantize(attention, mode: str, config) -> None:
     """Quantize every projection kernel of a built attention layer."""
+    if mode == "float8":
+        _add_float8_scales(attention, config)
+        return
     _swap(attention, mode, config, with_values=True)
 
 
@@ -83,7 +95,26 @@ def swap_calibrated(attention, mode: str, config, values: dict) -> None:
 def build_quantized(attention) -> None:
     """In `build` of an attention layer loaded with a quantized policy: the quantized
     variables, zeros until the weights file fills them."""
-    _swap(attention, attention.quantization_mode, attention.quantization_config, with_values=False)
+    mode, config = attention.quantization_mode, attention.quantization_config
+    if mode == "float8":
+        _add_float8_scales(attention, config)
+        return
+    _swap(attention, mode, config, with_values=False)
+
+
+def _add_float8_scales(attention, config) -> None:
+    """Each projection keeps its float kernel and gains the float8 scales Keras gives its
+    EinsumDense sub-layer: `query_inputs_scale`, ..., grouped by projection as Keras lists
+    them. (Keras leaves the attention layer's own policy float32, so it cannot reload such a
+    layer from its config; lamina gives the layer the float8 policy, and reloads it.)"""
+    found = {}
+    for prefix in projections(attention):
+        projection = Projection(attention, prefix)
+        float8_training.make_variables(projection)
+        found[prefix] = projection
+    attention.__dict__["_projections"] = found
+    order = [f"{p}_{name}" for p in found for name in float8_training.FILE_ORDER]
+    mq.finish(attention, "float8", config, order)
 
 
 def _swap(attention, mode: str, config, with_values: bool, calibrated=None) -> None:
@@ -122,9 +153,8 @@ def project(attention, prefix: str, x: torch.Tensor) -> torch.Tensor:
         outputs = calibrated_dense.call(projection, x)
     else:
         outputs = quantized_dense.einsum_call(projection, x)
-    bias = getattr(attention, f"{prefix}_bias")
-    if bias is not None:
-        outputs = outputs + bias.to(outputs.dtype)
+    if projection.bias is not None:
+        outputs = outputs + quantized_dense.bias(projection).to(outputs.dtype)
     return outputs
 
 
@@ -133,7 +163,7 @@ def keras_order(attention, entries: list) -> list:
     them (each projection's trainable bias, then its integer kernel and scales)."""
     rank = {}
     for index, prefix in enumerate(attention.__dict__["_projections"]):
-        for name in ("bias", *_KERNEL_VARIABLES):
+        for name in PROJECTION_VARIABLES:
             rank[f"{prefix}_{name}"] = index
     names = {id(getattr(attention, spec.name)): spec.name for spec in attention._weight_specs}
     return sorted(entries, key=lambda entry: rank.get(names.get(id(entry.tensor)), len(rank)))

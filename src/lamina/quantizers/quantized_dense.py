@@ -16,6 +16,7 @@ import string
 
 import torch
 
+from lamina.quantizers import float8_training
 from lamina.quantizers import model_quantization as mq
 from lamina.quantizers.abs_max_quantizer import AbsMaxQuantizer
 from lamina.quantizers.functions import (
@@ -35,7 +36,11 @@ FILE_ORDER = {
 
 def quantize(layer, mode: str, config, kernel_axes=None) -> None:
     """Replace the float kernel of a built Dense (`kernel_axes` None) or EinsumDense (the
-    kernel's contracted axes) by the quantized variables, computed from it."""
+    kernel's contracted axes) by the quantized variables, computed from it. "float8" keeps the
+    float kernel and adds its scales (float8_training)."""
+    if mode == "float8":
+        float8_training.build(layer, config)
+        return
     kernel = keras_kernel(layer)
     values = quantized_values(layer, mode, config, kernel, kernel_axes)
     mq.drop_weight(layer, "kernel")
@@ -130,6 +135,8 @@ def keras_kernel(layer) -> torch.Tensor:
 
 def dense_call(layer, inputs: torch.Tensor) -> torch.Tensor:
     """`inputs @ kernel` of a quantized Dense (bias and activation are the layer's)."""
+    if layer.quantization_mode == "float8":
+        return float8_training.dense_call(layer, inputs)
     # Under a mixed policy Keras reads float variables in the compute dtype: so do the scales.
     compute = layer._compute_torch_dtype
     x = inputs.to(compute)
@@ -150,6 +157,8 @@ def dense_call(layer, inputs: torch.Tensor) -> torch.Tensor:
 
 def einsum_call(layer, inputs: torch.Tensor) -> torch.Tensor:
     """`einsum(equation, inputs, kernel)` of a quantized EinsumDense."""
+    if layer.quantization_mode == "float8":
+        return float8_training.einsum_call(layer, inputs)
     compute = layer._compute_torch_dtype
     x = inputs.to(compute)
     kernel_scale = layer.kernel_scale.to(compute)
@@ -186,6 +195,13 @@ def einsum_call(layer, inputs: torch.Tensor) -> torch.Tensor:
     )
     outputs = product.to(compute) / (inputs_scale * kernel_scale)
     return mq.straight_through(outputs, lambda: torch.einsum(equation, x, dequantized()), x)
+
+
+def bias(layer) -> torch.Tensor:
+    """The bias a quantized layer adds (float8 rounds it as Keras does: float8_training)."""
+    if layer.quantization_mode == "float8":
+        return float8_training.bias(layer)
+    return layer.bias
 
 
 def _int_or_float(quantized, kernel, int_product, float_product):
@@ -249,7 +265,10 @@ def _relayout(scale: torch.Tensor, source: str, target: str) -> torch.Tensor:
 def build_quantized(layer, kernel_axes=None) -> None:
     """In `build` of a layer created with a quantized dtype policy (a quantized model being
     loaded): the float kernel just made gives way to the quantized variables, zeros until the
-    weights file fills them."""
+    weights file fills them (float8 keeps it and adds its scales)."""
+    if layer.quantization_mode == "float8":
+        float8_training.build(layer, layer.quantization_config, loaded=True)
+        return
     kernel_shape = tuple(keras_kernel(layer).shape)
     mq.drop_weight(layer, "kernel")
     build(layer, layer.quantization_mode, kernel_shape, layer.quantization_config, kernel_axes)

@@ -28,6 +28,7 @@ _FILE_ORDER = {
 
 def quantize(layer, mode: str, config) -> None:
     """Replace the float table of a built Embedding by the quantized variables."""
+    mq.check_integer_mode(layer, mode)
     table = layer.embeddings.detach()
     values = {}
     block_size = mq.int4_block_size(layer, config) if mode == "int4" else None
