@@ -54,6 +54,8 @@ CASES = [
         "int8",
     ),
     ("Embedding-int8", lambda layers: layers.Embedding(20, 9), RNG.integers(0, 20, (3, 5)), "int8"),
+    # Keras also quantizes a layer with LoRA on: the base kernel is quantized, the factors stay.
+    ("Dense-lora-then-int8", lambda layers: layers.Dense(7), _floats(4, 9), "then-int8"),
 ]
 
 
@@ -63,7 +65,7 @@ def _pair(make, x, mode, rank=2, alpha=3):
     theirs(x)
     ours(torch.tensor(x))
     ours.set_weights(theirs.get_weights())
-    if mode is not None:
+    if mode in ("int8", "int4"):
         theirs.quantize(mode)
         ours.quantize(mode)
     theirs.enable_lora(rank, lora_alpha=alpha)
@@ -75,6 +77,9 @@ def _pair(make, x, mode, rank=2, alpha=3):
     ]
     theirs.set_weights(weights)
     ours.set_weights(weights)
+    if mode == "then-int8":
+        theirs.quantize("int8")
+        ours.quantize("int8")
     return theirs, ours
 
 
