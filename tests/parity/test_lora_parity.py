@@ -110,6 +110,31 @@ def test_lora_layer_matches_keras(make, x, mode):
     assert (config["lora_rank"], config["lora_alpha"]) == (2, 3)
 
 
+@pytest.mark.parity
+@pytest.mark.parametrize("mode", [None, "int8"])
+def test_mixed_bfloat16_matches_keras(mode):
+    # Keras reads kernel and factors in bfloat16 inside a call, and files the merged float kernel
+    # cast to bfloat16 (an int8 one re-quantized from float32 reads): so does lamina.
+    keras.config.set_dtype_policy("mixed_bfloat16")
+    lamina.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        x = _floats(2, 3, 6)
+        theirs, ours = _pair(lambda layers: layers.Dense(5), x, mode)
+        want, got = theirs(x), ours(torch.tensor(x))
+        assert got.dtype == want.dtype == torch.bfloat16
+        torch.testing.assert_close(got.cpu(), want.detach().cpu(), rtol=0, atol=0)
+        stores = {}, {}
+        theirs.save_own_variables(stores[0])
+        ours.save_own_variables(stores[1])
+        for key in stores[0]:
+            expected = torch.as_tensor(_numpy(stores[0][key]).astype("float32"))
+            got_value = torch.as_tensor(np.asarray(stores[1][key]).astype("float32"))
+            torch.testing.assert_close(got_value, expected, rtol=0, atol=0)
+    finally:
+        keras.config.set_dtype_policy("float32")
+        lamina.mixed_precision.set_global_policy("float32")
+
+
 def _model(layers, mode, lora_rank=None):
     model = keras.Sequential if layers is keras.layers else lamina.Sequential
     stack = model(

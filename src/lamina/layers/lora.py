@@ -143,20 +143,26 @@ class LoraLayer:
     def _lora_target_spec(self):
         return next(s for s in self._weight_specs if s.name == self._lora_target)
 
-    def _lora_delta(self) -> torch.Tensor:
+    def _lora_factors(self, dtype=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """A and B, read in `dtype` (a call's compute dtype: Keras autocasts them in calls)."""
+        factors = (getattr(self, name) for name in self._lora_factor_names)
+        return tuple(f if dtype is None else f.to(dtype) for f in factors)
+
+    def _lora_delta(self, dtype=None) -> torch.Tensor:
         """`(alpha / rank) * A @ B` in Keras's layout of the kernel."""
-        factor_a, factor_b = (getattr(self, name) for name in self._lora_factor_names)
+        factor_a, factor_b = self._lora_factors(dtype)
         return (self.lora_alpha / self.lora_rank) * torch.matmul(factor_a, factor_b)
 
     def _lora_kernel(self) -> torch.Tensor:
-        """The float kernel with the update merged, in the kernel's own (torch) layout."""
-        kernel = getattr(self, self._lora_target)
-        merged = kernel + self._lora_target_spec().from_keras(self._lora_delta())
-        return merged.to(self._compute_torch_dtype)
+        """The float kernel with the update merged, in the kernel's own (torch) layout, in the
+        compute dtype (Keras reads kernel and factors there: no-ops under float32)."""
+        compute = self._compute_torch_dtype
+        kernel = getattr(self, self._lora_target).to(compute)
+        return kernel + self._lora_target_spec().from_keras(self._lora_delta(compute))
 
     def _lora_outputs(self, inputs: torch.Tensor) -> torch.Tensor:
         """The low-rank path a quantized layer adds to its outputs: `(alpha / rank) (x A) B`."""
-        factor_a, factor_b = (getattr(self, name) for name in self._lora_factor_names)
+        factor_a, factor_b = self._lora_factors(self._compute_torch_dtype)
         projected = torch.matmul(self._lora_project(inputs, factor_a), factor_b)
         return (self.lora_alpha / self.lora_rank) * projected
 
@@ -226,8 +232,11 @@ class _MergedValues:
                         float_kernel = layer._lora_dequantized() + layer._lora_delta()
                         self.values = layer._lora_requantized(float_kernel)
                 return self.values[name]
+            # Keras files `kernel + delta` cast to the compute dtype (bfloat16 under a mixed
+            # policy), read outside a call: in the variables' own dtype.
             with torch.no_grad():
-                return to_keras(tensor) + layer._lora_delta().to(tensor.dtype)
+                merged = to_keras(tensor) + layer._lora_delta()
+                return merged.to(layer._compute_torch_dtype)
 
         return merged_value
 

@@ -126,8 +126,8 @@ def make_variables(layer, mode: str, kernel_shape, config, kernel_axes=None, val
 def dequantized_kernel(layer) -> torch.Tensor:
     """The float kernel an int8 / int4 Dense or EinsumDense stands for, in Keras's layout
     (what LoRA merges its update into before re-quantizing, as Keras's files hold it)."""
-    compute = layer._compute_torch_dtype
-    scale = layer.kernel_scale.to(compute)
+    # Read outside a call, as Keras does: the scale in its own (float32) dtype.
+    compute, scale = layer._compute_torch_dtype, layer.kernel_scale
     if layer.quantization_mode == "int8":
         if layer._kernel_axes is not None:
             _, kernel_spec, output_spec = _specs(layer)
