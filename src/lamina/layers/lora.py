@@ -57,7 +57,9 @@ class LoraLayer:
         """Freeze the kernel and train a low-rank update of it: `kernel + (alpha / rank) A @ B`.
 
         The layer must be built, have no `kernel_constraint`, and not have LoRA already; a
-        quantized (int8 / int4) layer trains the factors beside its integer kernel.
+        quantized (int8 / int4) layer trains the factors beside its integer kernel. The layer's
+        `kernel` attribute stays the frozen base weight (Keras's `kernel` property merges);
+        saved files hold the merged kernel, as Keras's.
 
         Args:
             rank: the inner size of the two factors (a positive integer).
@@ -217,11 +219,10 @@ class _MergedValues:
         self.values = None
 
     def reader(self, name: str, to_keras):
-        layer = self.layer
-        replaced = (layer._lora_target,)
-        if layer._is_quantized:
-            replaced = (layer._lora_target, f"{layer._lora_target}_scale")
-            replaced += (f"{layer._lora_target}_zero",)
+        layer, target = self.layer, self.layer._lora_target
+        replaced = (
+            {target, f"{target}_scale", f"{target}_zero"} if layer._is_quantized else {target}
+        )
         if name not in replaced:
             return to_keras
 
