@@ -45,6 +45,12 @@ CASES = [
     ("Conv1D", lambda layers: layers.Conv1D(6, 3), _floats(2, 7, 4), None),
     ("Conv2D-groups", lambda layers: layers.Conv2D(6, 3, groups=2), _floats(2, 7, 7, 4), None),
     ("Conv3D", lambda layers: layers.Conv3D(5, 2), _floats(2, 4, 4, 4, 3), None),
+    (
+        "Conv2D-channels_first",
+        lambda layers: layers.Conv2D(4, 2, data_format="channels_first"),
+        _floats(2, 3, 5, 5),
+        None,
+    ),
     ("Dense-int8", lambda layers: layers.Dense(7), _floats(4, 9), "int8"),
     ("Dense-int4", lambda layers: layers.Dense(7), _floats(4, 9), "int4"),
     (
@@ -52,6 +58,12 @@ CASES = [
         lambda layers: layers.EinsumDense("abc,cd->abd", (3, 4), bias_axes="d"),
         _floats(2, 3, 6),
         "int8",
+    ),
+    (
+        "EinsumDense-abc,cde-int4",
+        lambda layers: layers.EinsumDense("abc,cde->abde", (3, 2, 4), bias_axes="de"),
+        _floats(2, 3, 6),
+        "int4",
     ),
     ("Embedding-int8", lambda layers: layers.Embedding(20, 9), RNG.integers(0, 20, (3, 5)), "int8"),
     # Keras also quantizes a layer with LoRA on: the base kernel is quantized, the factors stay.
