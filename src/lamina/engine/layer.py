@@ -101,12 +101,16 @@ class WeightSpec(NamedTuple):
     """How a layer registered one of its own weights (see `Layer.add_weight`).
 
     `to_keras` / `from_keras` convert between the stored torch layout and Keras's layout.
+    `trainable` is the flag it was made with, which fixes its place in `weights` (trainable
+    first); `frozen` is Keras's `variable.trainable = False` set later (LoRA's kernel): the
+    weight keeps its place but leaves `trainable_weights`.
     """
 
     name: str
     to_keras: Callable
     from_keras: Callable
     trainable: bool
+    frozen: bool = False
 
 
 class WeightEntry(NamedTuple):
@@ -908,13 +912,18 @@ class Layer(nn.Module):
 
     def _own_weights(self) -> list[WeightEntry]:
         """This layer's own weights, in Keras's order (trainable ones first)."""
-        own = [
+        made_trainable = [spec for spec in self._weight_specs if spec.trainable]
+        made_frozen = [spec for spec in self._weight_specs if not spec.trainable]
+        return [
             WeightEntry(
-                self, getattr(self, spec.name), spec.to_keras, spec.from_keras, spec.trainable
+                self,
+                getattr(self, spec.name),
+                spec.to_keras,
+                spec.from_keras,
+                spec.trainable and not spec.frozen,
             )
-            for spec in self._weight_specs
+            for spec in made_trainable + made_frozen
         ]
-        return [w for w in own if w.trainable] + [w for w in own if not w.trainable]
 
     def _file_weights(self) -> list[WeightEntry]:
         """Own weights in the order Keras's weights file holds them: `_own_weights()`'s, unless
@@ -1114,6 +1123,11 @@ class Layer(nn.Module):
                     )
                 source = torch.as_tensor(entry.from_keras(backend.from_numpy(value)))
                 entry.tensor.copy_(source.to(device=entry.tensor.device, dtype=entry.tensor.dtype))
+        self._own_variables_loaded()
+
+    def _own_variables_loaded(self) -> None:
+        """Called after a file's arrays were copied into this layer's own weights (by
+        `load_own_variables` or by the weights-file loader); LoRA layers zero their factors."""
 
     # ----------------------------------------------------------------------------------------------
     # Trainable flag (Keras: setting it on a layer sets it on every sub-layer)
@@ -1137,7 +1151,16 @@ class Layer(nn.Module):
         for spec in self._weight_specs:
             tensor = getattr(self, spec.name)
             if isinstance(tensor, nn.Parameter):
-                tensor.requires_grad_(self._trainable)
+                tensor.requires_grad_(self._trainable and not spec.frozen)
+
+    def _freeze_weight(self, name: str) -> None:
+        """Keras's `variable.trainable = False` on the own weight `name`: it keeps its place in
+        `weights` and its file slot, leaves `trainable_weights` and gets no gradient."""
+        self._weight_specs = [
+            spec._replace(frozen=True) if spec.name == name else spec for spec in self._weight_specs
+        ]
+        self._regularizers = [(n, r) for n, r in self._regularizers if n != name]
+        getattr(self, name).requires_grad_(False)
 
     # ----------------------------------------------------------------------------------------------
     # Losses added by regularizers

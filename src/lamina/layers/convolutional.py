@@ -19,6 +19,7 @@ from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
 from lamina.layers import padding_rules, spatial
+from lamina.layers.lora import LoraLayer
 
 # 1-D runs lifted to 2-D (spatial.py), so rank 1 uses the 2-D kernels.
 CONV_FUNCTIONS = {1: F.conv2d, 2: F.conv2d, 3: F.conv3d}
@@ -177,8 +178,9 @@ class _ConvBase(Layer):
         }
 
 
-class _Conv(_ConvBase):
-    """Conv1D / Conv2D / Conv3D: `filters` kernels of `kernel_size`, optionally grouped."""
+class _Conv(LoraLayer, _ConvBase):
+    """Conv1D / Conv2D / Conv3D: `filters` kernels of `kernel_size`, optionally grouped, with
+    Keras's low-rank adaptation (`lora_rank`, `enable_lora`: lora.py)."""
 
     def __init__(
         self,
@@ -198,6 +200,8 @@ class _Conv(_ConvBase):
         activity_regularizer=None,
         kernel_constraint=None,
         bias_constraint=None,
+        lora_rank=None,
+        lora_alpha=None,
         **kwargs,
     ):
         super().__init__(
@@ -223,6 +227,7 @@ class _Conv(_ConvBase):
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
+        self._init_lora(lora_rank, lora_alpha)
         # A subclass that overrides Keras's `convolution_op` hook computes through it.
         self._custom_convolution = type(self).convolution_op is not _Conv.convolution_op
 
@@ -244,12 +249,14 @@ class _Conv(_ConvBase):
         )
         self._bias_weight(self.filters)
         self.input_spec = self._spec(in_channels)
+        self._build_lora()
 
     def _convolve(self, x, kernel=None, bias=None):
         """The convolution of an (N, C, *spatial) view with a torch-layout kernel (the layer's
         own kernel and bias by default)."""
         if kernel is None:
-            kernel, bias = self.kernel, self.bias
+            kernel = self._lora_kernel() if self.lora_enabled else self.kernel
+            bias = self.bias
         x, padding = self._pad(x)
         kernel = kernel.unsqueeze(-1) if self.rank == 1 else kernel
         return CONV_FUNCTIONS[self.rank](
@@ -313,7 +320,8 @@ class _Conv(_ConvBase):
             return super().call(inputs)
         if self.padding == "valid":
             self._check_fits(tuple(inputs.shape))
-        outputs = self.convolution_op(inputs, backend.conv_kernel_to_keras(self.kernel))
+        kernel = self._lora_kernel() if self.lora_enabled else self.kernel
+        outputs = self.convolution_op(inputs, backend.conv_kernel_to_keras(kernel))
         if self.use_bias:
             channels_first = self.data_format == "channels_first"
             bias = self.bias.view(-1, *([1] * self.rank)) if channels_first else self.bias
@@ -328,6 +336,7 @@ class _Conv(_ConvBase):
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            **self._lora_config(),
         }
 
 
@@ -353,6 +362,8 @@ class Conv1D(_Conv):
             (default None).
         kernel_constraint, bias_constraint: projections applied after each optimizer step
             (default None).
+        lora_rank, lora_alpha: low-rank adaptation of this rank, enabled at build, scaled by
+            `lora_alpha / lora_rank` (see `enable_lora`; default None: off).
         **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
     Input shape: (batch, steps, channels) (channels_first: (batch, channels, steps)).
@@ -381,6 +392,8 @@ class Conv2D(_Conv):
         groups: split the input channels into this many groups, each with its own filters.
         activation, use_bias, kernel/bias initializer, regularizer and constraint,
         activity_regularizer: as Keras.
+        lora_rank, lora_alpha: low-rank adaptation of this rank, enabled at build, scaled by
+            `lora_alpha / lora_rank` (see `enable_lora`; default None: off).
 
     Input shape: (batch, height, width, channels) (channels_first: (batch, channels, h, w)).
     Output shape: (batch, new_height, new_width, filters), new = floor((n - d(k-1) - 1) / s) + 1
@@ -414,6 +427,8 @@ class Conv3D(_Conv):
             (default None).
         kernel_constraint, bias_constraint: projections applied after each optimizer step
             (default None).
+        lora_rank, lora_alpha: low-rank adaptation of this rank, enabled at build, scaled by
+            `lora_alpha / lora_rank` (see `enable_lora`; default None: off).
         **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
     Input shape: (batch, depth, height, width, channels).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 
 from lamina import activations, backend, constraints, initializers, regularizers, tree
@@ -11,11 +12,12 @@ from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer, WeightEntry
 from lamina.layers import argument_checks as check
 from lamina.layers import spatial
+from lamina.layers.lora import LoraLayer
 from lamina.quantizers import calibrated_dense, quantized_dense
 from lamina.quantizers import registry as quantizers_registry
 
 
-class Dense(Layer):
+class Dense(LoraLayer, Layer):
     """`output = activation(inputs @ kernel + bias)`, on the last axis of any-rank input.
 
     Args:
@@ -26,6 +28,11 @@ class Dense(Layer):
             zeros).
         kernel_regularizer, bias_regularizer, activity_regularizer: penalties added to the loss.
         kernel_constraint, bias_constraint: projections applied after each optimizer step.
+        lora_rank: enable low-rank adaptation of this rank when the layer is built (see
+            `enable_lora`): the kernel freezes, two small factors train.
+        lora_alpha: scales the adaptation by `lora_alpha / lora_rank`. As in Keras, Dense
+            enables it at build with `lora_alpha = lora_rank`; `enable_lora(rank, lora_alpha)`
+            sets another.
         quantization_config: the `QuantizationConfig` a quantized layer was made with (Keras
             writes it into a quantized model's config); set by `quantize()`.
 
@@ -40,6 +47,7 @@ class Dense(Layer):
     supports_masking = True  # a padded step's mask goes on to the next layer, as Keras's
 
     _calibrated_kernels = "own"  # GPTQ / AWQ calibrate the kernel
+    _lora_alpha_from_config = False  # Keras's Dense enables at build with alpha = rank
 
     def __init__(
         self,
@@ -54,12 +62,14 @@ class Dense(Layer):
         kernel_constraint=None,
         bias_constraint=None,
         lora_rank=None,
+        lora_alpha=None,
         quantization_config=None,
         **kwargs,
     ):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.quantization_config = quantizers_registry.deserialize_config(quantization_config)
         self.units = check.positive_int(units, "units", self)
+        self._init_lora(lora_rank, lora_alpha)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -101,9 +111,20 @@ class Dense(Layer):
             calibrated_dense.build_quantized(self)
         elif self.quantization_mode is not None:
             quantized_dense.build_quantized(self)
+        self._build_lora()
 
     def _quantize_weights(self, mode, config):
         quantized_dense.quantize(self, mode, config)
+
+    def _lora_project(self, inputs, factor_a):
+        return torch.matmul(inputs.to(factor_a.dtype), factor_a)
+
+    def _lora_dequantized(self):
+        return quantized_dense.dequantized_kernel(self)
+
+    def _lora_requantized(self, merged):
+        mode, config = self.quantization_mode, self.quantization_config
+        return quantized_dense.quantized_values(self, mode, config, merged)
 
     def call(self, inputs):
         if self._is_quantized:
@@ -111,12 +132,15 @@ class Dense(Layer):
                 outputs = calibrated_dense.call(self, inputs)
             else:
                 outputs = quantized_dense.dense_call(self, inputs)
+            if self.lora_enabled:  # QLoRA: a float low-rank path beside the integer kernel
+                outputs = (outputs + self._lora_outputs(inputs)).to(outputs.dtype)
             if self.bias is not None:  # read in the compute dtype, as Keras under mixed policies
                 outputs = outputs + quantized_dense.bias(self).to(outputs.dtype)
             return outputs if self.activation is None else self.activation(outputs)
         if not inputs.is_floating_point():
             inputs = inputs.to(self.kernel.dtype)
-        outputs = F.linear(inputs, self.kernel, self.bias)
+        kernel = self._lora_kernel() if self.lora_enabled else self.kernel
+        outputs = F.linear(inputs, kernel, self.bias)
         # Keras skips an activation set to None after construction (`layer.activation = None`
         # drops a classifier's softmax), so lamina does too.
         return outputs if self.activation is None else self.activation(outputs)
@@ -134,6 +158,7 @@ class Dense(Layer):
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
             "quantization_config": quantizers_registry.serialize(self.quantization_config),
+            **self._lora_config(),
         }
 
 

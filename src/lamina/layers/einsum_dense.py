@@ -19,6 +19,7 @@ from lamina.dtype_policies.quantized import CALIBRATED_MODES
 from lamina.engine import errors
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
+from lamina.layers.lora import LoraLayer
 from lamina.quantizers import calibrated_dense, quantized_dense
 from lamina.quantizers import registry as quantizers_registry
 
@@ -129,7 +130,7 @@ class _FansFromAxes:
         return torch.stack(draws).reshape(shape)
 
 
-class EinsumDense(Layer):
+class EinsumDense(LoraLayer, Layer):
     """`activation(einsum(equation, inputs, kernel) + bias)`.
 
     Args:
@@ -141,7 +142,10 @@ class EinsumDense(Layer):
         bias_axes: letters of the output axes that get a bias (default: no bias).
         kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
         kernel_constraint, bias_constraint, activity_regularizer: as in Dense.
-        lora_rank, lora_alpha: kept in the config; low-rank adaptation is not built (None only).
+        lora_rank: enable low-rank adaptation of this rank when the layer is built (see
+            `enable_lora`): the kernel freezes, factor A spans its leading axes and the rank,
+            factor B the rank and its last axis.
+        lora_alpha: scales the adaptation by `lora_alpha / lora_rank` (default: lora_rank).
         gptq_unpacked_column_size: the output columns of a GPTQ-quantized kernel (Keras writes
             it into such a layer's config; `quantize("gptq")` sets it).
         quantization_config: the `QuantizationConfig` a quantized layer was made with (Keras
@@ -179,10 +183,6 @@ class EinsumDense(Layer):
     ):
         super().__init__(**kwargs)
         self.quantization_config = quantizers_registry.deserialize_config(quantization_config)
-        if lora_rank is not None:
-            raise errors.value_error(
-                self, "lora_rank=None (lamina has no LoRA for EinsumDense)", f"{lora_rank}"
-            )
         _parse(equation, self)
         self.equation = equation
         self.partial_output_shape = (
@@ -197,8 +197,7 @@ class EinsumDense(Layer):
         self.activity_regularizer = regularizers.get(activity_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
-        self.lora_rank = lora_rank
-        self.lora_alpha = lora_alpha
+        self._init_lora(lora_rank, lora_alpha)
         self.gptq_unpacked_column_size = gptq_unpacked_column_size
 
     def build(self, input_shape):
@@ -231,17 +230,31 @@ class EinsumDense(Layer):
             calibrated_dense.build_quantized(self)
         elif self.quantization_mode is not None:
             quantized_dense.build_quantized(self, self._contracted_axes)
+        self._build_lora()
 
     def _quantize_weights(self, mode, config):
         quantized_dense.quantize(self, mode, config, self._contracted_axes)
+
+    def _lora_project(self, inputs, factor_a):
+        return torch.einsum(self.equation, inputs.to(factor_a.dtype), factor_a)
+
+    def _lora_dequantized(self):
+        return quantized_dense.dequantized_kernel(self)
+
+    def _lora_requantized(self, merged):
+        mode, config = self.quantization_mode, self.quantization_config
+        return quantized_dense.quantized_values(self, mode, config, merged, self._contracted_axes)
 
     def call(self, inputs):
         if self._is_quantized and self.quantization_mode in CALIBRATED_MODES:
             outputs = calibrated_dense.call(self, inputs).contiguous()
         elif self._is_quantized:
             outputs = quantized_dense.einsum_call(self, inputs).contiguous()
+            if self.lora_enabled:  # QLoRA: a float low-rank path beside the integer kernel
+                outputs = (outputs + self._lora_outputs(inputs)).to(outputs.dtype)
         else:
-            outputs = torch.einsum(self.equation, inputs, self.kernel).contiguous()
+            kernel = self._lora_kernel() if self.lora_enabled else self.kernel
+            outputs = torch.einsum(self.equation, inputs, kernel).contiguous()
         if self.bias is not None:
             # In the compute dtype under a mixed policy (autocast leaves the add alone), as Keras
             # reads its variables there: the output stays bfloat16 / float16.
@@ -276,8 +289,7 @@ class EinsumDense(Layer):
             "activity_regularizer": regularizers.serialize(self.activity_regularizer),
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
-            "lora_rank": self.lora_rank,
-            "lora_alpha": self.lora_alpha,
             "quantization_config": quantizers_registry.serialize(self.quantization_config),
+            **self._lora_config(),
             **extra,
         }

@@ -11,11 +11,12 @@ from lamina import constraints, initializers, regularizers
 from lamina.engine import errors, shape_inference
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
+from lamina.layers.lora import LoraLayer
 from lamina.quantizers import quantized_embedding
 from lamina.quantizers import registry as quantizers_registry
 
 
-class Embedding(Layer):
+class Embedding(LoraLayer, Layer):
     """Turns non-negative integer token ids into dense vectors of size `output_dim`.
 
     Args:
@@ -28,6 +29,12 @@ class Embedding(Layer):
         weights: optional `[matrix]` of shape (input_dim, output_dim) to start from (Keras 2).
         input_length: length of the input sequences (Keras 2): lets a Sequential build at
             definition time with integer inputs of shape (input_length,).
+        lora_rank: enable low-rank adaptation of this rank when the layer is built (see
+            `enable_lora`): the table freezes, `lora_embeddings_a` (input_dim, rank) and
+            `lora_embeddings_b` (rank, output_dim) train.
+        lora_alpha: scales the adaptation by `lora_alpha / lora_rank`. As in Keras, Embedding
+            enables it at build with `lora_alpha = lora_rank`; `enable_lora(rank, lora_alpha)`
+            sets another.
         quantization_config: the `QuantizationConfig` a quantized layer was made with (Keras
             writes it into a quantized model's config); set by `quantize()`.
 
@@ -45,6 +52,10 @@ class Embedding(Layer):
         ((1, 3, 8), [[True, True, False]])
     """
 
+    _lora_target = "embeddings"
+    _lora_factor_names = ("lora_embeddings_a", "lora_embeddings_b")
+    _lora_alpha_from_config = False  # Keras's Embedding enables at build with alpha = rank
+
     def __init__(
         self,
         input_dim,
@@ -57,6 +68,7 @@ class Embedding(Layer):
         weights=None,
         input_length=None,
         lora_rank=None,
+        lora_alpha=None,
         sparse=False,
         quantization_config=None,
         **kwargs,
@@ -65,6 +77,7 @@ class Embedding(Layer):
         self.quantization_config = quantizers_registry.deserialize_config(quantization_config)
         self.input_dim = check.positive_int(input_dim, "input_dim", self)
         self.output_dim = check.positive_int(output_dim, "output_dim", self)
+        self._init_lora(lora_rank, lora_alpha)
         if isinstance(embeddings_initializer, str) and embeddings_initializer.lower() == "uniform":
             embeddings_initializer = initializers.RandomUniform(-0.05, 0.05)
         self.embeddings_initializer = initializers.get(embeddings_initializer)
@@ -95,9 +108,32 @@ class Embedding(Layer):
             self._initial_weights = None
         if self.quantization_mode is not None:  # loaded quantized: the file fills the variables
             quantized_embedding.build_quantized(self)
+        self._build_lora()
 
     def _quantize_weights(self, mode, config):
         quantized_embedding.quantize(self, mode, config)
+
+    def _lora_keras_shape(self):
+        return (self.input_dim, self.output_dim)
+
+    def _lora_project(self, inputs, factor_a):
+        return F.embedding(inputs, factor_a)
+
+    def _lora_dequantized(self):
+        return quantized_embedding.dequantized_table(self)
+
+    def _lora_requantized(self, merged):
+        mode, config = self.quantization_mode, self.quantization_config
+        return quantized_embedding.quantized_values(self, mode, config, merged)
+
+    def _lookup(self, ids):
+        if self._is_quantized:
+            outputs = quantized_embedding.lookup(self, ids)
+            if self.lora_enabled:  # QLoRA: a float low-rank path beside the integer table
+                outputs = (outputs + self._lora_outputs(ids)).to(outputs.dtype)
+            return outputs
+        table = self._lora_kernel() if self.lora_enabled else self.embeddings
+        return F.embedding(ids, table)
 
     def call(self, inputs):
         ids = inputs if not inputs.is_floating_point() else inputs.long()
@@ -107,20 +143,14 @@ class Embedding(Layer):
             ids = ids.clamp(0, self.input_dim - 1)
         if ids.device.type == "cpu" or ids.is_meta:
             try:
-                if self._is_quantized:
-                    outputs = quantized_embedding.lookup(self, ids)
-                else:
-                    outputs = F.embedding(ids, self.embeddings)
+                outputs = self._lookup(ids)
             except IndexError:
                 raise self._out_of_range(ids) from None
         else:
             if not self._ids_checked:
                 self._check_ids(ids)
                 self._ids_checked = True
-            if self._is_quantized:
-                outputs = quantized_embedding.lookup(self, ids)
-            else:
-                outputs = F.embedding(ids, self.embeddings)
+            outputs = self._lookup(ids)
         return outputs
 
     def _check_ids(self, ids) -> None:
@@ -156,6 +186,7 @@ class Embedding(Layer):
             "mask_zero": self.mask_zero,
             "input_length": self.input_length,
             "quantization_config": quantizers_registry.serialize(self.quantization_config),
+            **self._lora_config(),
         }
 
 

@@ -83,7 +83,10 @@ class ReversibleEmbedding(Embedding):
             if self.logit_soft_cap is not None:
                 logits = torch.tanh(logits / self.logit_soft_cap) * self.logit_soft_cap
             return logits
-        kernel = self.embeddings.T if self.tie_weights else self.reverse_embeddings
+        if self.tie_weights:  # LoRA's update reaches the tied projection too, as in Keras
+            kernel = (self._lora_kernel() if self.lora_enabled else self.embeddings).T
+        else:
+            kernel = self.reverse_embeddings
         if self.reverse_dtype is not None:
             dtype = backend.to_torch_dtype(self.reverse_dtype)
             inputs, kernel = inputs.to(dtype), kernel.to(dtype)

@@ -123,6 +123,24 @@ def make_variables(layer, mode: str, kernel_shape, config, kernel_axes=None, val
             mq.add_frozen(layer, "g_idx", (rows,), "float32", groups)
 
 
+def dequantized_kernel(layer) -> torch.Tensor:
+    """The float kernel an int8 / int4 Dense or EinsumDense stands for, in Keras's layout
+    (what LoRA merges its update into before re-quantizing, as Keras's files hold it)."""
+    # Read outside a call, as Keras does: the scale in its own (float32) dtype.
+    compute, scale = layer._compute_torch_dtype, layer.kernel_scale
+    if layer.quantization_mode == "int8":
+        if layer._kernel_axes is not None:
+            _, kernel_spec, output_spec = _specs(layer)
+            scale = _relayout(scale, output_spec, kernel_spec)
+        return layer.kernel.to(compute) / scale
+    unpacked = unpack_int4(layer.kernel, layer._int4_columns, axis=-1)
+    if layer._int4_block_size is not None:
+        float_kernel = _dequantize_groups(layer, unpacked).to(compute)
+    else:
+        float_kernel = unpacked.to(compute) / scale
+    return float_kernel.reshape(layer._kernel_shape)
+
+
 def keras_kernel(layer) -> torch.Tensor:
     """The float kernel in Keras's layout."""
     spec = next(spec for spec in layer._weight_specs if spec.name == "kernel")

@@ -29,7 +29,13 @@ _FILE_ORDER = {
 def quantize(layer, mode: str, config) -> None:
     """Replace the float table of a built Embedding by the quantized variables."""
     mq.check_integer_mode(layer, mode)
-    table = layer.embeddings.detach()
+    values = quantized_values(layer, mode, config, layer.embeddings.detach())
+    mq.drop_weight(layer, "embeddings")
+    build(layer, mode, config, values)
+
+
+def quantized_values(layer, mode: str, config, table: torch.Tensor) -> dict:
+    """The quantized variables' values for a float `table`, by name."""
     values = {}
     block_size = mq.int4_block_size(layer, config) if mode == "int4" else None
     if mode == "int8" or block_size is None:
@@ -49,8 +55,7 @@ def quantize(layer, mode: str, config) -> None:
             zero.T,
         )
     values["embeddings"] = quantized if mode == "int8" else pack_int4(quantized, axis=-1)[0]
-    mq.drop_weight(layer, "embeddings")
-    build(layer, mode, config, values)
+    return values
 
 
 def build(layer, mode: str, config, values=None) -> None:
@@ -97,6 +102,12 @@ def lookup(layer, ids: torch.Tensor) -> torch.Tensor:
     # Under a mixed policy Keras reads the scale in the compute dtype.
     scale = layer.embeddings_scale[ids].to(compute)
     return rows.to(compute) / scale.unsqueeze(-1)
+
+
+def dequantized_table(layer) -> torch.Tensor:
+    """The float table an int8 / int4 Embedding stands for (what LoRA merges its update into
+    before re-quantizing, as Keras's files hold it)."""
+    return lookup(layer, torch.arange(layer.input_dim, device=layer.embeddings.device))
 
 
 def build_quantized(layer) -> None:

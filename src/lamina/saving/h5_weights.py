@@ -117,6 +117,8 @@ def plan(file, model, skip_mismatch: bool = False, source: str = "") -> list:
             staged.append((tensor, from_keras, dataset))
         if staged:
             checked.extend(staged)
+            if overrides(node.layer, "_own_variables_loaded"):
+                checked.append(node.layer._own_variables_loaded)  # after its copies, in apply
     return [
         item
         if callable(item)
