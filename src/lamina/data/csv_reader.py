@@ -11,11 +11,9 @@ default to 0 or "".
 from __future__ import annotations
 
 import csv
-import glob
 import gzip
 import io
 import math
-import os
 import zlib
 from dataclasses import dataclass
 
@@ -275,15 +273,7 @@ class CsvRecords(sources.Node):
     CHUNK_ROWS = 4096
 
     def __init__(self, filenames, columns, select_cols, csv_format, ignore_errors=False):
-        if isinstance(filenames, (str, os.PathLike, np.ndarray)) and np.ndim(filenames) == 0:
-            filenames = [filenames]
-        self.filenames = [os.fspath(str(name)) for name in filenames]
-        for name in self.filenames:
-            if not os.path.isfile(name):
-                raise FileNotFoundError(
-                    f"CsvDataset expects existing CSV files; {name!r} is not a file. Hint: "
-                    "check the path, or list files with Dataset.list_files(pattern)."
-                )
+        self.filenames = sources.existing_files(filenames, "CsvDataset", "CSV")
         self.columns = list(columns)
         self.select_cols = None if select_cols is None else list(select_cols)
         if self.select_cols is not None and len(self.select_cols) != len(self.columns):
@@ -386,18 +376,6 @@ def read_columns(records: CsvRecords) -> tuple:
         np.concatenate(parts) if isinstance(parts[0], np.ndarray) else torch.cat(parts)
         for parts in zip(*tables, strict=True)
     )
-
-
-def matching_files(file_pattern) -> list[str]:
-    """The sorted paths matching `file_pattern` (a glob or a list of globs); none raises."""
-    patterns = [file_pattern] if isinstance(file_pattern, (str, os.PathLike)) else file_pattern
-    paths = sorted({path for p in patterns for path in glob.glob(os.fspath(p))})
-    if not paths:
-        raise FileNotFoundError(
-            f"make_csv_dataset found no file matching {file_pattern!r}. Hint: check the "
-            "pattern (globs such as `data/*.csv` are matched from the working directory)."
-        )
-    return paths
 
 
 def selected_indices(select_columns, column_names: list[str]) -> list[int]:

@@ -8,7 +8,6 @@ can be called inside `map`. Iterating a Dataset from Python yields those element
 
 from __future__ import annotations
 
-import glob
 import os
 
 import numpy as np
@@ -140,13 +139,7 @@ class Dataset:
             seed: the shuffle's seed.
             name: accepted for tf.data compatibility.
         """
-        patterns = [file_pattern] if isinstance(file_pattern, (str, os.PathLike)) else file_pattern
-        paths = sorted({path for p in patterns for path in glob.glob(os.fspath(p))})
-        if not paths:
-            raise FileNotFoundError(
-                f"Dataset.list_files found no file matching {file_pattern!r}. Hint: check the "
-                "pattern (globs such as `data/*.csv` are matched from the working directory)."
-            )
+        paths = sources.matching_files(file_pattern, "Dataset.list_files")
         dataset = Dataset.from_tensor_slices(np.asarray(paths))
         if shuffle is None or shuffle:
             dataset = dataset.shuffle(len(paths), seed=seed)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from lamina.data import csv_reader
+from lamina.data import csv_reader, sources
 from lamina.data.dataset import AUTOTUNE, INFINITE_CARDINALITY, UNKNOWN_CARDINALITY, Dataset
 
 # CSV text up to this size is parsed whole when the pipeline is made (its columns take less
@@ -176,7 +176,7 @@ def make_csv_dataset(
         ignore_errors: skip rows that do not parse instead of raising.
         encoding: the files' text encoding.
     """
-    paths = csv_reader.matching_files(file_pattern)
+    paths = sources.matching_files(file_pattern, "make_csv_dataset")
     csv_format = csv_reader.CsvFormat(
         field_delim, use_quote_delim, na_value, header, compression_type, encoding
     )

@@ -9,6 +9,7 @@ The plan lets `batch` gather a whole batch with one indexing call instead of sta
 
 from __future__ import annotations
 
+import glob
 import os
 
 import numpy as np
@@ -209,20 +210,40 @@ class Zip(Node):
             yield self.structure_of(list(elements))
 
 
+def existing_files(filenames, who: str, kind: str) -> list[str]:
+    """`filenames` (a path or a list / array of them) as a list of paths, each checked to be a
+    file: `who` (the reader) names the missing one."""
+    if isinstance(filenames, (str, os.PathLike)) or np.ndim(filenames) == 0:
+        filenames = [filenames]
+    paths = [os.fspath(str(name)) for name in np.asarray(filenames, dtype=object).ravel()]
+    for name in paths:
+        if not os.path.isfile(name):
+            raise FileNotFoundError(
+                f"{who} expects existing {kind} files; {name!r} is not a file. Hint: check the "
+                "path, or list files with Dataset.list_files(pattern)."
+            )
+    return paths
+
+
+def matching_files(file_pattern, who: str) -> list[str]:
+    """The sorted paths matching `file_pattern` (a glob, or a list of globs); none raises,
+    naming `who` and the pattern."""
+    patterns = [file_pattern] if isinstance(file_pattern, (str, os.PathLike)) else file_pattern
+    paths = sorted({path for p in patterns for path in glob.glob(os.fspath(p))})
+    if not paths:
+        raise FileNotFoundError(
+            f"{who} found no file matching {file_pattern!r}. Hint: check the pattern (globs "
+            "such as `data/*.csv` are matched from the working directory)."
+        )
+    return paths
+
+
 class TextLines(Node):
     """The lines of text files, one element each (a 0-d str array, without its line ending),
     read lazily, file after file; UTF-8, as tf.data reads them."""
 
     def __init__(self, filenames, skip_header_lines: int = 0):
-        if isinstance(filenames, (str, os.PathLike)):
-            filenames = [filenames]
-        self.filenames = [os.fspath(name) for name in np.asarray(filenames, dtype=object).ravel()]
-        for name in self.filenames:
-            if not os.path.isfile(name):
-                raise FileNotFoundError(
-                    f"TextLineDataset expects existing text files; {name!r} is not a file. "
-                    "Hint: check the path, or list files with Dataset.list_files(pattern)."
-                )
+        self.filenames = existing_files(filenames, "TextLineDataset", "text")
         self.skip_header_lines = int(skip_header_lines)
 
     def iterate(self):
