@@ -1435,8 +1435,12 @@ class Layer(nn.Module):
 
 
 def _holds_state(value) -> bool:
-    """A value torch must register: a module, a tensor or variable, or a list of modules."""
+    """A value torch must register or lamina must track: a module, a tensor or variable, or a
+    list, dict or tuple (tracked like Keras's containers, so waiting for Layer.__init__ too, even
+    when it holds only plain values such as a padding tuple)."""
     if isinstance(value, (nn.Module, torch.Tensor, VariableBase)):
+        return True
+    if type(value) in (list, dict, tuple):
         return True
     return isinstance(value, list) and any(isinstance(v, nn.Module) for v in value)
 
