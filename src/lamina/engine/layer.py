@@ -1617,10 +1617,7 @@ def _as_tensor_tree(x, device, weights_device=None):
         if isinstance(leaf, VariableBase):  # a Variable passed as an input: its current value
             leaf = leaf.value
         if isinstance(leaf, np.ndarray):
-            if leaf.dtype.name == "bfloat16":  # ml_dtypes' (predict of a bfloat16 model)
-                tensor = backend.from_numpy(leaf)
-            else:
-                tensor = torch.from_numpy(np.ascontiguousarray(leaf))
+            tensor = backend.from_numpy(leaf)  # bfloat16 and read-only arrays included
             if tensor.is_floating_point() and tensor.dtype != torch.float32:
                 tensor = tensor.float()
             return tensor.to(device)
