@@ -454,6 +454,8 @@ def from_numpy(array) -> torch.Tensor:
     """
     array = np.asarray(array)
     contiguous = np.ascontiguousarray(array).reshape(array.shape)  # ascontiguousarray makes 0-d 1-d
+    if not contiguous.flags.writeable:  # pandas' or a broadcast's read-only view: torch warns
+        contiguous = contiguous.copy()
     if array.dtype.name == "bfloat16":
         return torch.from_numpy(contiguous.view(np.int16).copy()).view(torch.bfloat16)
     return torch.as_tensor(contiguous)

@@ -161,6 +161,34 @@ def test_sublayers_set_before_super_init_are_tracked_as_in_keras():
     assert len(layer.trainable_weights) == 2 + 3 * 2 + 1
 
 
+def test_plain_containers_set_before_super_init_are_kept_as_in_keras():
+    # keras-io's CycleGAN sets `self.padding = tuple(padding)` before super().__init__().
+    class Padded(layers.Layer):
+        def __init__(self, padding=(1, 2)):
+            self.padding = tuple(padding)
+            self.sizes = [3]
+            self.options = {"mode": "constant"}
+            self.heads = (layers.Dense(2),)
+            super().__init__()
+
+        def call(self, x):
+            return self.heads[0](x)
+
+    layer = Padded()
+    assert tuple(layer.padding) == (1, 2) and list(layer.sizes) == [3]
+    assert dict(layer.options) == {"mode": "constant"}
+    assert tuple(layer(torch.zeros(4, 5)).shape) == (4, 2)
+    assert len(layer.trainable_weights) == 2
+
+
+def test_a_read_only_array_is_called_on_without_a_warning():
+    # pandas under copy-on-write hands out read-only views; torch warns on them, Keras does not.
+    features = np.ones((2, 3), "float32")
+    features.flags.writeable = False
+    layer = layers.Dense(2, kernel_initializer="ones")
+    assert layer(features).tolist() == [[3.0, 3.0], [3.0, 3.0]]  # warnings are errors here
+
+
 def test_unknown_constructor_argument_is_a_type_error():
     with pytest.raises(
         TypeError, match=r"Dense\(\) got unexpected keyword argument\(s\) \['unitz'\]"

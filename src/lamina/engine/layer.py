@@ -1458,8 +1458,12 @@ class Layer(nn.Module):
 
 
 def _holds_state(value) -> bool:
-    """A value torch must register: a module, a tensor or variable, or a list of modules."""
+    """A value torch must register or lamina must track: a module, a tensor or variable, or a
+    list, dict or tuple (tracked like Keras's containers, so waiting for Layer.__init__ too, even
+    when it holds only plain values such as a padding tuple)."""
     if isinstance(value, (nn.Module, torch.Tensor, VariableBase)):
+        return True
+    if type(value) in (list, dict, tuple):
         return True
     return isinstance(value, list) and any(isinstance(v, nn.Module) for v in value)
 
@@ -1636,10 +1640,7 @@ def _as_tensor_tree(x, device, weights_device=None):
         if isinstance(leaf, VariableBase):  # a Variable passed as an input: its current value
             leaf = leaf.value
         if isinstance(leaf, np.ndarray):
-            if leaf.dtype.name == "bfloat16":  # ml_dtypes' (predict of a bfloat16 model)
-                tensor = backend.from_numpy(leaf)
-            else:
-                tensor = torch.from_numpy(np.ascontiguousarray(leaf))
+            tensor = backend.from_numpy(leaf)  # bfloat16 and read-only arrays included
             if tensor.is_floating_point() and tensor.dtype != torch.float32:
                 tensor = tensor.float()
             return tensor.to(device)
