@@ -149,6 +149,16 @@ def assert_layer_matches_keras(
     return ours, reference
 
 
+def assert_weights_equal_keras(ours, theirs) -> None:
+    """`ours.get_weights()` is Keras's `theirs.get_weights()` exactly: same count, shapes, dtypes
+    and values (quantized integer kernels and scales included)."""
+    want = [np.asarray(w) for w in theirs.get_weights()]
+    got = ours.get_weights()
+    assert [(w.shape, w.dtype) for w in got] == [(w.shape, w.dtype) for w in want]
+    for mine, keras_one in zip(got, want, strict=True):
+        np.testing.assert_array_equal(mine, keras_one)
+
+
 def assert_call_matches_keras(reference, ours, inputs, call_kwargs=None, *, atol=1e-5, seed=0):
     """Two layers already built alike, called as `layer(*inputs, **call_kwargs)`: Keras's weights
     are copied into ours, then outputs, input gradients and weight gradients (against a random

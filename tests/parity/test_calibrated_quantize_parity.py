@@ -27,7 +27,7 @@ import pytest
 import torch
 
 import lamina
-from tests.parity.reference import keras
+from tests.parity.reference import assert_weights_equal_keras, keras
 
 TOKENS = np.random.default_rng(0).integers(0, 20, (48,)).astype("int32")
 
@@ -128,11 +128,7 @@ def _quantize_lamina(model, settings, structure, mode="gptq"):
 def _assert_same(theirs, ours, ids):
     for their_layer, our_layer in zip(theirs.layers, ours.layers, strict=True):
         assert our_layer.dtype_policy.name == their_layer.dtype_policy.name
-    want = [np.asarray(w) for w in theirs.get_weights()]
-    got = ours.get_weights()
-    assert [(w.shape, w.dtype) for w in got] == [(w.shape, w.dtype) for w in want]
-    for mine, keras_one in zip(got, want, strict=True):
-        np.testing.assert_array_equal(mine, keras_one)
+    assert_weights_equal_keras(ours, theirs)
     np.testing.assert_array_equal(
         ours.predict(ids, verbose=0), np.asarray(theirs.predict(ids, verbose=0))
     )

@@ -14,7 +14,7 @@ import torch
 
 import lamina
 from lamina import layers as L
-from tests.parity.reference import keras
+from tests.parity.reference import assert_weights_equal_keras, keras
 
 RNG = np.random.default_rng(0)
 
@@ -51,11 +51,7 @@ def _pair(make, x, mode, block_size):
 
 def _assert_same_layer(theirs, ours, x):
     assert ours.dtype_policy.name == theirs.dtype_policy.name
-    want = [np.asarray(w) for w in theirs.get_weights()]
-    got = ours.get_weights()
-    assert [(w.shape, w.dtype) for w in got] == [(w.shape, w.dtype) for w in want]
-    for mine, keras_one in zip(got, want, strict=True):
-        np.testing.assert_array_equal(mine, keras_one)
+    assert_weights_equal_keras(ours, theirs)
     np.testing.assert_array_equal(
         ours(torch.tensor(x)).detach().cpu().numpy(), np.asarray(theirs(x).detach().cpu())
     )
@@ -266,11 +262,7 @@ def test_multi_head_attention_matches_keras(mode, block_size, options):
     their_config, our_config = _configs(mode, block_size)
     theirs.quantize(mode, config=their_config)
     ours.quantize(mode, config=our_config)
-    want = [np.asarray(w) for w in theirs.get_weights()]
-    got = ours.get_weights()
-    assert [(w.shape, w.dtype) for w in got] == [(w.shape, w.dtype) for w in want]
-    for mine, keras_one in zip(got, want, strict=True):
-        np.testing.assert_array_equal(mine, keras_one)
+    assert_weights_equal_keras(ours, theirs)
     attention = ours.get_layer("attention")
     assert [w.path for w in attention.weights] == [
         w.path for w in theirs.get_layer("attention").weights
