@@ -207,7 +207,7 @@ class QuantizedFloat8DTypePolicy(QuantizedDTypePolicy):
 
     default_amax_history_length = 1024
 
-    def __init__(self, mode, source_name=None, amax_history_length=1024):
+    def __init__(self, mode, source_name=None, amax_history_length=default_amax_history_length):
         super().__init__(mode, source_name)
         if not isinstance(amax_history_length, int) or isinstance(amax_history_length, bool):
             raise TypeError(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import torch
 
+from lamina.dtype_policies.quantized import QuantizedFloat8DTypePolicy
 from lamina.engine.layer import current_training
 from lamina.quantizers import model_quantization as mq
 from lamina.quantizers.functions import (
@@ -23,8 +24,6 @@ from lamina.quantizers.functions import (
     quantize_and_dequantize,
 )
 
-# Keras's default window of the amax histories (QuantizedFloat8DTypePolicy's).
-DEFAULT_AMAX_HISTORY_LENGTH = 1024
 # The weights a float8 layer adds, in Keras's order (each a scale and its history).
 SCALED = ("inputs", "kernel", "outputs_grad")
 SCALE_NAMES = tuple(f"{n}_{k}" for n in SCALED for k in ("scale", "amax_history"))
@@ -49,7 +48,11 @@ def build(layer, config=None, loaded=False) -> None:
 def make_variables(layer) -> None:
     """The scales and amax histories alone, in Keras's order, made with `layer.add_weight`
     next to its kernel (a MultiHeadAttention projection names them after itself)."""
-    length = getattr(layer.dtype_policy, "amax_history_length", DEFAULT_AMAX_HISTORY_LENGTH)
+    length = getattr(
+        layer.dtype_policy,
+        "amax_history_length",
+        QuantizedFloat8DTypePolicy.default_amax_history_length,  # not yet float8: Keras's 1024
+    )
     with torch.device(layer.kernel.device):
         for name in SCALE_NAMES:
             layer.add_weight(
