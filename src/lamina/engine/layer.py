@@ -732,6 +732,7 @@ class Layer(nn.Module):
         name: str | None = None,
         *,
         layout=(backend.identity, backend.identity),
+        keras_shaped: bool = False,
     ) -> torch.Tensor:
         """Creates a weight of Keras's `shape` and registers it on this layer (Keras 3's signature).
 
@@ -754,8 +755,12 @@ class Layer(nn.Module):
             name: the attribute name to register it under (default: the attribute it is
                 assigned to).
             layout: lamina's (to_keras, from_keras) pair: the initializer works on Keras's shape
-                (so its fan-in/fan-out rules match), the tensor is stored as `from_keras` lays it
-                out for torch.
+                (so its fan-in/fan-out rules match), the memory is laid out as `from_keras`
+                orders it for torch's kernels.
+            keras_shaped: the weight keeps Keras's shape, as a view over that memory (a layout
+                of axis permutations): `layer.kernel` reads, assigns and saves as in Keras,
+                and the layer's call takes `from_keras(weight)`, a contiguous view, for free.
+                Otherwise the tensor itself has torch's shape.
 
         Returns:
             The new weight: an `nn.Parameter` when trainable, else a buffer tensor.
@@ -793,6 +798,9 @@ class Layer(nn.Module):
                 value = init(tuple(int(d) for d in shape), dtype=torch_dtype)
         to_keras, from_keras = layout
         value = from_keras(value).contiguous().to(device)
+        if keras_shaped:  # Keras's shape over torch's memory order (see `keras_shaped`)
+            value = to_keras(value)
+            to_keras = from_keras = backend.identity
         if self.__dict__.get(name, 0) is None:  # a placeholder such as `self.bias = None`
             delattr(self, name)
         with self._name_scope():  # as in build, also from __init__

@@ -88,7 +88,8 @@ class Dense(LoraLayer, Layer):
                 "a known size for the last axis of its input",
                 f"shape {errors.format_shape(input_shape)}",
             )
-        # Stored as torch.nn.Linear's (units, input_dim), so F.linear takes it without a copy.
+        # Keras's (input_dim, units) over torch.nn.Linear's memory order: its transpose is the
+        # contiguous (units, input_dim) weight F.linear takes without a copy.
         self.kernel = self.add_weight(
             name="kernel",
             shape=(input_dim, self.units),
@@ -96,6 +97,7 @@ class Dense(LoraLayer, Layer):
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
             layout=(backend.dense_kernel_to_keras, backend.dense_kernel_from_keras),
+            keras_shaped=True,
         )
         self.bias = None
         if self.use_bias:
@@ -140,7 +142,7 @@ class Dense(LoraLayer, Layer):
         if not inputs.is_floating_point():
             inputs = inputs.to(self.kernel.dtype)
         kernel = self._lora_kernel() if self.lora_enabled else self.kernel
-        outputs = F.linear(inputs, kernel, self.bias)
+        outputs = F.linear(inputs, backend.dense_kernel_from_keras(kernel), self.bias)
         # Keras skips an activation set to None after construction (`layer.activation = None`
         # drops a classifier's softmax), so lamina does too.
         return outputs if self.activation is None else self.activation(outputs)

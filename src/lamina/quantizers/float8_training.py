@@ -67,9 +67,7 @@ def make_variables(layer) -> None:
 
 def dense_call(layer, inputs: torch.Tensor) -> torch.Tensor:
     """`inputs @ kernel` of a float8 Dense (`bias` and the activation are the layer's)."""
-    # lamina's Dense kernel is (units, input_dim): `x @ kernel.T` differentiates as Keras's
-    # `x @ kernel` does (the kernel's gradient as `x.T @ upstream`), bit for bit.
-    return _call(layer, inputs, lambda x, kernel: torch.matmul(x, kernel.t()))
+    return _call(layer, inputs, torch.matmul)
 
 
 def einsum_call(layer, inputs: torch.Tensor) -> torch.Tensor:
