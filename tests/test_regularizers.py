@@ -97,8 +97,8 @@ def test_penalty_has_gradient_toward_zero():
     (penalty,) = dense.losses
     penalty.backward()
     kernel = dense.get_weights()[0]
-    # d/dw 0.5 * w**2 = w, in torch's stored layout (out, in) = Keras's kernel transposed.
-    np.testing.assert_allclose(dense.kernel.grad.numpy().T, kernel, rtol=1e-6)
+    # d/dw 0.5 * w**2 = w, in the kernel's (Keras's) layout.
+    np.testing.assert_allclose(dense.kernel.grad.numpy(), kernel, rtol=1e-6)
 
 
 def test_orthogonal_regularizer_alias_and_deserialize_round_trip():

@@ -194,25 +194,28 @@ def test_paths_and_names_are_keras_from_the_start():
     assert [w.name for w in functional.weights] == ["kernel", "bias", "kernel", "bias"]
 
 
-def test_numpy_is_a_copy_in_the_tensors_own_layout():
+def test_numpy_is_a_copy_in_keras_layout():
     layer = lamina.layers.Dense(3)
     layer.build((None, 2))
     array = layer.kernel.numpy()  # a weight that requires grad: torch's .numpy() refuses it
     np.testing.assert_array_equal(array, layer.kernel.detach().cpu().numpy())
-    assert array.shape == (3, 2)  # torch's (units, input_dim); get_weights() gives Keras's
-    assert layer.get_weights()[0].shape == (2, 3)
+    assert array.shape == (2, 3)  # Keras's (input_dim, units), as get_weights() gives it
+    np.testing.assert_array_equal(array, layer.get_weights()[0])
     array += 1.0
     assert not np.array_equal(array, layer.kernel.numpy())
 
 
-def test_assign_takes_the_tensors_layout_and_names_the_weight_on_a_wrong_shape():
+def test_assign_takes_keras_layout_and_names_the_weight_on_a_wrong_shape():
     layer = lamina.layers.Dense(3, name="head")
     layer.build((None, 2))
+    layer.kernel.assign(np.arange(6, dtype="float32").reshape(2, 3))
+    np.testing.assert_array_equal(layer.get_weights()[0], np.arange(6).reshape(2, 3))
     layer.kernel.assign(layer.kernel * 0.5 + 1.0)
+    np.testing.assert_array_equal(layer.kernel.numpy(), np.arange(6).reshape(2, 3) * 0.5 + 1)
     layer.bias.assign_sub([1.0, 2.0, 3.0])
     np.testing.assert_array_equal(layer.bias.numpy(), [-1.0, -2.0, -3.0])
-    with pytest.raises(ValueError, match=r"'head/kernel'.*\(3, 2\).*\(2, 3\)"):
-        layer.kernel.assign(np.zeros((2, 3), "float32"))
+    with pytest.raises(ValueError, match=r"'head/kernel'.*\(2, 3\).*\(3, 2\)"):
+        layer.kernel.assign(np.zeros((3, 2), "float32"))
 
 
 def test_ops_on_weights_return_plain_tensors():

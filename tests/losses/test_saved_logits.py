@@ -69,7 +69,7 @@ def test_loss_and_weight_gradients_match_keras(loss_class, units, activation, kw
     loss.backward()
 
     np.testing.assert_allclose(float(loss.detach()), expected, rtol=1e-5, atol=1e-6)
-    kernel_grad = dense.kernel.grad.numpy().T  # lamina keeps torch's (units, features) layout
+    kernel_grad = dense.kernel.grad.numpy()  # Keras's (features, units), as the kernel
     np.testing.assert_allclose(kernel_grad, expected_grads[0], rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(dense.bias.grad.numpy(), expected_grads[1], rtol=1e-4, atol=1e-6)
 

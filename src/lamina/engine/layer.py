@@ -700,7 +700,7 @@ class Layer(nn.Module):
             >>> layer = lamina.layers.Dense(2)
             >>> layer.build_from_config({"input_shape": [None, 3]})
             >>> tuple(layer.kernel.shape)
-            (2, 3)
+            (3, 2)
         """
         if config and config.get("input_shape") is not None:
             shape = config["input_shape"]

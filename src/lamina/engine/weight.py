@@ -10,9 +10,10 @@ also answer Keras's variable API, so the Keras programs that write `v.value.grad
 
     gradients = [v.value.grad for v in model.trainable_weights]  # Keras's torch training loop
 
-The tensor keeps torch's layout (a Dense kernel is `(units, input_dim)`), and so do these methods:
-`v.assign(v * 0.5)` and `v.assign(v.numpy())` mean what they say whatever the layout. Keras's
-layouts are what `layer.get_weights()` / `set_weights()` and the saved files speak.
+A weight has Keras's shape (a Dense kernel is `(input_dim, units)`), and so do these methods, as
+`layer.get_weights()` / `set_weights()` and the saved files. A kernel's memory stays in the
+order torch's kernels take (`Layer.add_weight`'s `keras_shaped`: the Keras-shaped tensor is a
+transposed view), so a layer hands torch a contiguous view and never copies it.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class KerasVariableMethods:
         return self.path.rpartition("/")[2]
 
     def assign(self, value):
-        """Set the value in place; `value` has this tensor's shape (torch's layout).
+        """Set the value in place; `value` has this weight's shape (Keras's).
 
         Args:
             value: a number, array, tensor or variable of the same shape.
@@ -90,8 +91,8 @@ class KerasVariableMethods:
         if value.shape != self.shape:
             raise ValueError(
                 f"Weight '{self.path}': assign() expected a value of shape {tuple(self.shape)} "
-                f"(torch's layout, the tensor's own); received one of shape "
-                f"{tuple(value.shape)}. Hint: layer.set_weights() takes Keras's layouts."
+                f"(the weight's own, as Keras lays it out); received one of shape "
+                f"{tuple(value.shape)}. Hint: `layer.get_weights()` shows each weight's shape."
             )
         with torch.no_grad():
             self.copy_(value)
@@ -145,7 +146,7 @@ class KerasVariableMethods:
         return torch.Tensor.__matmul__(self, _operand(other, self))
 
     def numpy(self) -> np.ndarray:
-        """A NumPy copy of the value, from any device, gradient or not (torch's layout).
+        """A NumPy copy of the value, from any device, gradient or not (Keras's layout).
 
         Returns:
             The array (bfloat16 as `ml_dtypes.bfloat16`).

@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 
 from lamina.optimizers import registry
-from lamina.optimizers.optimizer import Optimizer
+from lamina.optimizers.optimizer import Optimizer, like_parameter
 
 # The base optimizer's arguments Keras lets a saved LossScaleOptimizer config carry, with the only
 # values it accepts (older Keras versions wrote them all).
@@ -277,7 +277,7 @@ class LossScaleOptimizer(Optimizer):
         if not self.built:
             self.build([v for _, v in pairs])
         for grad, variable in pairs:
-            variable.grad = grad
+            variable.grad = like_parameter(grad, variable)
         self.step()
 
     def finalize_variable_values(self, var_list=None) -> None:

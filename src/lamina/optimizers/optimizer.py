@@ -227,6 +227,7 @@ class Optimizer:
         torch's own load_state_dict does the casting (keeping `step` where each rule wants it)."""
         if self.torch_optimizer is not None:
             self.torch_optimizer.load_state_dict(self.torch_optimizer.state_dict())
+            _slots_like_parameters(self.torch_optimizer)
         if self._ema is not None:
             self._ema = [e.to(p.device) for e, p in zip(self._ema, self._parameters, strict=True)]
         if self._accumulators is not None:
@@ -466,7 +467,7 @@ class Optimizer:
         if not self.built:
             self.build([v for _, v in pairs])
         for grad, variable in pairs:
-            variable.grad = grad
+            variable.grad = like_parameter(grad, variable)
         self.step()
 
     def apply(self, grads, trainable_variables=None) -> None:
@@ -524,6 +525,7 @@ class Optimizer:
             self._learning_rate = float(state["learning_rate"])
         if state.get("torch") is not None and self.torch_optimizer is not None:
             self.torch_optimizer.load_state_dict(state["torch"])
+            _slots_like_parameters(self.torch_optimizer)
         with torch.no_grad():
             if state.get("ema") is not None and self._ema is not None:
                 saved = [t.to(e.device) for t, e in zip(state["ema"], self._ema, strict=True)]
@@ -549,6 +551,45 @@ class Optimizer:
             for state in self.torch_optimizer.state.values():
                 found.extend(v for v in state.values() if isinstance(v, torch.Tensor))
         return found
+
+
+def like_parameter(tensor, parameter):
+    """`tensor` (a gradient or a slot of `parameter`) laid out in memory as `parameter` is.
+
+    torch's fused kernels walk a parameter, its gradient and its slots as flat memory, so when
+    their strides differ the update lands on the wrong elements, silently. A Keras-shaped kernel
+    is a transposed view over torch's order (`Layer.add_weight`'s `keras_shaped`): a gradient
+    computed elsewhere, or a slot loaded from a file (torch's `load_state_dict` keeps the saved
+    strides), arrives contiguous. autograd's own `.grad` already follows the parameter's layout.
+
+    Args:
+        tensor: a tensor of the parameter's shape, or anything else (returned as it came).
+        parameter: the weight it belongs to.
+
+    Returns:
+        `tensor`, or a copy of it in `parameter`'s strides.
+
+    Example:
+        >>> weight = torch.zeros(3, 2).t()
+        >>> like_parameter(torch.ones(2, 3), weight).stride() == weight.stride()
+        True
+    """
+    if (
+        not isinstance(tensor, torch.Tensor)
+        or tensor.shape != parameter.shape
+        or tensor.stride() == parameter.stride()
+    ):
+        return tensor
+    with torch.no_grad():
+        laid_out = torch.empty_like(parameter, dtype=tensor.dtype, device=tensor.device)
+        return laid_out.copy_(tensor)
+
+
+def _slots_like_parameters(torch_optimizer) -> None:
+    """Each loaded slot in its parameter's strides (see `like_parameter`)."""
+    for parameter, slots in torch_optimizer.state.items():
+        for key, value in slots.items():
+            slots[key] = like_parameter(value, parameter)
 
 
 def _fused_ok(parameters) -> bool:
