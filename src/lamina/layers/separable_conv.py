@@ -3,8 +3,9 @@
 DepthwiseConv1D/2D: one `(kernel, depth_multiplier)` filter bank per input channel, i.e. a grouped
 convolution with groups = in_channels. SeparableConv1D/2D: that depthwise step followed by a
 pointwise (1x1) convolution to `filters` channels, with the bias after the pointwise step.
-Keras stores the depthwise kernel as (*kernel, in, multiplier), torch as (in * multiplier, 1,
-*kernel); `backend.depthwise_kernel_layout` converts.
+The depthwise kernel has Keras's shape, (*kernel, in, multiplier), over the memory of torch's
+(in * multiplier, 1, *kernel), which `backend.depthwise_kernel_from_keras` views it as; the
+pointwise kernel is a Conv kernel.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class _DepthwiseBase(_ConvBase):
 
     def _depthwise(self, x, bias):
         x, padding = self._pad(x)
-        kernel = self.depthwise_kernel
+        kernel = backend.depthwise_kernel_from_keras(self.depthwise_kernel)  # a view: no copy
         kernel = kernel.unsqueeze(-1) if self.rank == 1 else kernel
         return CONV_FUNCTIONS[self.rank](
             x, kernel, bias, self._torch_strides, padding, self._torch_dilation, self._in_channels
@@ -219,7 +220,8 @@ class _SeparableConv(_DepthwiseBase):
 
     def _convolve(self, x):
         y = self._depthwise(x, None)
-        kernel = self.pointwise_kernel.unsqueeze(-1) if self.rank == 1 else self.pointwise_kernel
+        kernel = backend.conv_kernel_from_keras(self.pointwise_kernel)  # a view: no copy
+        kernel = kernel.unsqueeze(-1) if self.rank == 1 else kernel
         return CONV_FUNCTIONS[self.rank](y, kernel, self.bias)
 
     def get_config(self):
