@@ -41,7 +41,7 @@ def _cases():
         return F.conv_transpose2d(x.movedim(-1, 1), kernel, layer.bias, 2, 1).movedim(1, -1)
 
     def depthwise(x, layer):
-        kernel = backend.depthwise_kernel_from_keras(layer.depthwise_kernel)
+        kernel = backend.depthwise_kernel_from_keras(layer.kernel)
         y = F.conv2d(x.movedim(-1, 1), kernel, layer.bias, 1, 1, 1, x.shape[-1])
         return y.movedim(1, -1)
 

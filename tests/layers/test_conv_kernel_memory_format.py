@@ -64,8 +64,8 @@ def _kernels(layer):
 
 def _torch_view(kernel):
     """The (out, in/groups, *k) view of a Keras-shaped kernel that the layer's call convolves
-    with."""
-    if kernel.path.endswith("depthwise_kernel"):
+    with (a depthwise kernel is `kernel` in DepthwiseConv, `depthwise_kernel` in SeparableConv)."""
+    if kernel.path.endswith("depthwise_kernel") or "depthwise_conv" in kernel.path:
         return backend.depthwise_kernel_from_keras(kernel)
     return backend.conv_kernel_from_keras(kernel)
 

@@ -5,7 +5,8 @@ convolution with groups = in_channels. SeparableConv1D/2D: that depthwise step f
 pointwise (1x1) convolution to `filters` channels, with the bias after the pointwise step.
 The depthwise kernel has Keras's shape, (*kernel, in, multiplier), over the memory of torch's
 (in * multiplier, 1, *kernel), which `backend.depthwise_kernel_from_keras` views it as; the
-pointwise kernel is a Conv kernel.
+pointwise kernel is a Conv kernel. Keras names the depthwise kernel `kernel` in DepthwiseConv and
+`depthwise_kernel` in SeparableConv, and so does lamina.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ class _DepthwiseBase(_ConvBase):
     """The depthwise step shared by DepthwiseConv and SeparableConv."""
 
     family_ranks = (1, 2)
+    depthwise_kernel_name: str  # Keras's attribute and weight name for the depthwise kernel
 
     def _init_depthwise(self, depth_multiplier, initializer, regularizer, constraint):
         self.depth_multiplier = check.positive_int(depth_multiplier, "depth_multiplier", self)
@@ -27,19 +29,21 @@ class _DepthwiseBase(_ConvBase):
         self.depthwise_constraint = constraints.get(constraint)
 
     def _build_depthwise(self, in_channels: int) -> None:
-        self.depthwise_kernel = self._kernel_weight(
-            name="depthwise_kernel",
+        kernel = self._kernel_weight(
+            name=self.depthwise_kernel_name,
             shape=(*self.kernel_size, in_channels, self.depth_multiplier),
             initializer=self.depthwise_initializer,
             regularizer=self.depthwise_regularizer,
             constraint=self.depthwise_constraint,
             layout=backend.depthwise_kernel_layout(self.depth_multiplier),
         )
+        setattr(self, self.depthwise_kernel_name, kernel)
         self._in_channels = in_channels
 
     def _depthwise(self, x, bias):
         x, padding = self._pad(x)
-        kernel = backend.depthwise_kernel_from_keras(self.depthwise_kernel)  # a view: no copy
+        kernel = getattr(self, self.depthwise_kernel_name)
+        kernel = backend.depthwise_kernel_from_keras(kernel)  # a view: no copy
         kernel = kernel.unsqueeze(-1) if self.rank == 1 else kernel
         return CONV_FUNCTIONS[self.rank](
             x, kernel, bias, self._torch_strides, padding, self._torch_dilation, self._in_channels
@@ -55,6 +59,8 @@ class _DepthwiseBase(_ConvBase):
 
 
 class _DepthwiseConv(_DepthwiseBase):
+    depthwise_kernel_name = "kernel"
+
     def __init__(
         self,
         kernel_size,
@@ -144,8 +150,8 @@ class DepthwiseConv2D(_DepthwiseConv):
         padding: 'valid' or 'same'.
         depth_multiplier: output channels per input channel.
         data_format, activation, use_bias: as Conv2D.
-        depthwise_initializer / regularizer / constraint: for the (*kernel, in, multiplier)
-            kernel; bias_* and activity_regularizer as Conv2D.
+        depthwise_initializer / regularizer / constraint: for `kernel`, (*kernel, in,
+            multiplier); bias_* and activity_regularizer as Conv2D.
 
     Input shape: (batch, height, width, channels).
     Output shape: (batch, new_height, new_width, channels * depth_multiplier).
@@ -159,6 +165,8 @@ class DepthwiseConv2D(_DepthwiseConv):
 
 
 class _SeparableConv(_DepthwiseBase):
+    depthwise_kernel_name = "depthwise_kernel"
+
     def __init__(
         self,
         filters,
