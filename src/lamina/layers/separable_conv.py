@@ -29,7 +29,8 @@ class _DepthwiseBase(_ConvBase):
         self.depthwise_constraint = constraints.get(constraint)
 
     def _build_depthwise(self, in_channels: int) -> None:
-        kernel = self._kernel_weight(
+        # Registered as `self.<depthwise_kernel_name>` by add_weight.
+        self._kernel_weight(
             name=self.depthwise_kernel_name,
             shape=(*self.kernel_size, in_channels, self.depth_multiplier),
             initializer=self.depthwise_initializer,
@@ -37,7 +38,6 @@ class _DepthwiseBase(_ConvBase):
             constraint=self.depthwise_constraint,
             layout=backend.depthwise_kernel_layout(self.depth_multiplier),
         )
-        setattr(self, self.depthwise_kernel_name, kernel)
         self._in_channels = in_channels
 
     def _depthwise(self, x, bias):
