@@ -19,7 +19,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from lamina import layers
+from lamina import backend, layers
 
 
 def _cases():
@@ -27,23 +27,29 @@ def _cases():
 
     def conv(rank):
         def direct(x, layer):
-            # Hand-written torch: the channels-first view, the op, the view back.
+            # Hand-written torch: the channels-first view, the op, the view back; the kernel is
+            # torch's view of the layer's Keras-shaped one (the same memory).
             function = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}[rank]
             pad = layer.kernel_size[0] // 2
-            return function(x.movedim(-1, 1), layer.kernel, layer.bias, 1, pad).movedim(1, -1)
+            kernel = backend.conv_kernel_from_keras(layer.kernel)
+            return function(x.movedim(-1, 1), kernel, layer.bias, 1, pad).movedim(1, -1)
 
         return direct
 
     def conv_transpose(x, layer):
-        return F.conv_transpose2d(x.movedim(-1, 1), layer.kernel, layer.bias, 2, 1).movedim(1, -1)
+        kernel = backend.conv_kernel_from_keras(layer.kernel)
+        return F.conv_transpose2d(x.movedim(-1, 1), kernel, layer.bias, 2, 1).movedim(1, -1)
 
     def depthwise(x, layer):
-        y = F.conv2d(x.movedim(-1, 1), layer.depthwise_kernel, layer.bias, 1, 1, 1, x.shape[-1])
+        kernel = backend.depthwise_kernel_from_keras(layer.kernel)
+        y = F.conv2d(x.movedim(-1, 1), kernel, layer.bias, 1, 1, 1, x.shape[-1])
         return y.movedim(1, -1)
 
     def separable(x, layer):
-        y = F.conv2d(x.movedim(-1, 1), layer.depthwise_kernel, None, 1, 1, 1, x.shape[-1])
-        return F.conv2d(y, layer.pointwise_kernel, layer.bias).movedim(1, -1)
+        depthwise_kernel = backend.depthwise_kernel_from_keras(layer.depthwise_kernel)
+        pointwise_kernel = backend.conv_kernel_from_keras(layer.pointwise_kernel)
+        y = F.conv2d(x.movedim(-1, 1), depthwise_kernel, None, 1, 1, 1, x.shape[-1])
+        return F.conv2d(y, pointwise_kernel, layer.bias).movedim(1, -1)
 
     def batch_norm(x, layer):
         y = F.batch_norm(

@@ -1,6 +1,7 @@
-"""Kernels in the memory format torch's convolution wants: channels_last strides for channels-last
-layers (contiguous for channels-first ones), kept through training, loading, saving and casts, so
-a training step makes no copy of a kernel (see `spatial.kernel_weight`)."""
+"""Kernels in the memory format torch's convolution wants: Keras-shaped weights whose torch view
+(`backend.conv_kernel_from_keras`, the view the layer's call takes) has channels_last strides for
+channels-last layers (contiguous for channels-first ones), kept through training, loading, saving
+and casts, so a training step makes no copy of a kernel (see `spatial.kernel_weight`)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import torch
 from torch.profiler import profile
 
 import lamina
-from lamina import layers, optimizers
+from lamina import backend, layers, optimizers
 from lamina.layers import spatial
 
 # (layer of a data format, channels-last input shape); `_input_shape` gives the channels-first one.
@@ -57,13 +58,23 @@ def _built(case, data_format):
 
 
 def _kernels(layer):
+    """The kernel weights, in Keras's shapes."""
     return [w for w in layer.trainable_weights if w.dim() >= 3]
 
 
+def _torch_view(kernel):
+    """The (out, in/groups, *k) view of a Keras-shaped kernel that the layer's call convolves
+    with (a depthwise kernel is `kernel` in DepthwiseConv, `depthwise_kernel` in SeparableConv)."""
+    if kernel.path.endswith("depthwise_kernel") or "depthwise_conv" in kernel.path:
+        return backend.depthwise_kernel_from_keras(kernel)
+    return backend.conv_kernel_from_keras(kernel)
+
+
 def _in_channels_innermost(kernel):
-    """Axis 1 (in channels) innermost: torch.channels_last for 4-D kernels, channels_last_3d for
-    5-D, and for 3-D kernels the strides whose unsqueeze(-1) is channels_last."""
-    return kernel.movedim(1, -1).is_contiguous()
+    """Axis 1 (in channels) of the torch view innermost: torch.channels_last for 4-D kernels,
+    channels_last_3d for 5-D, and for 3-D kernels the strides whose unsqueeze(-1) is
+    channels_last."""
+    return _torch_view(kernel).movedim(1, -1).is_contiguous()
 
 
 @pytest.mark.parametrize("case", sorted(KERNEL_CASES))
@@ -72,16 +83,17 @@ def test_channels_last_layers_store_channels_last_kernels(case):
     assert kernels
     for kernel in kernels:
         assert _in_channels_innermost(kernel), f"{tuple(kernel.shape)}: {kernel.stride()}"
-        if kernel.dim() == 4:
-            assert kernel.is_contiguous(memory_format=torch.channels_last)
-        if kernel.dim() == 5:
-            assert kernel.is_contiguous(memory_format=torch.channels_last_3d)
+        view = _torch_view(kernel)
+        if view.dim() == 4:
+            assert view.is_contiguous(memory_format=torch.channels_last)
+        if view.dim() == 5:
+            assert view.is_contiguous(memory_format=torch.channels_last_3d)
 
 
 @pytest.mark.parametrize("case", sorted(KERNEL_CASES))
 def test_channels_first_layers_store_contiguous_kernels(case):
     for kernel in _kernels(_built(case, "channels_first")):
-        assert kernel.is_contiguous(), f"{tuple(kernel.shape)}: {kernel.stride()}"
+        assert _torch_view(kernel).is_contiguous(), f"{tuple(kernel.shape)}: {kernel.stride()}"
 
 
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
@@ -96,8 +108,8 @@ def test_gradients_come_back_with_the_kernels_strides(case, data_format):
 
 def test_a_wide_kernel_is_not_both_layouts():
     """The two checks above can fail: a 3x3 kernel with 4 input channels is one or the other."""
-    channels_last = _kernels(_built("Conv2D", "channels_last"))[0]
-    channels_first = _kernels(_built("Conv2D", "channels_first"))[0]
+    channels_last = _torch_view(_kernels(_built("Conv2D", "channels_last"))[0])
+    channels_first = _torch_view(_kernels(_built("Conv2D", "channels_first"))[0])
     assert channels_last.stride() == (36, 1, 12, 4) and not channels_last.is_contiguous()
     assert channels_first.stride() == (36, 9, 3, 1)
     assert not channels_first.is_contiguous(memory_format=torch.channels_last)
@@ -159,18 +171,19 @@ def test_training_keeps_kernels_and_gradients_channels_last():
                 assert slot.stride() == strides, (shape, name)
 
 
-def _kernel_copies(module, x, kernel):
+def _kernel_copies(module, x, kernel, torch_shape):
     """aten::copy_ calls on a kernel-shaped tensor in one forward and backward (the profiler
-    sees the copies inside torch's convolution and AccumulateGrad, which dispatch modes don't)."""
+    sees the copies inside torch's convolution, of `torch_shape`, and AccumulateGrad's, of the
+    kernel's shape, which dispatch modes don't)."""
     module(x)
     kernel.grad = None
     with profile(record_shapes=True) as recorded:
         module(x).sum().backward()
-    shape = list(kernel.shape)
+    shapes = (list(kernel.shape), list(torch_shape))
     return [
         event
         for event in recorded.events()
-        if event.name == "aten::copy_" and event.input_shapes and event.input_shapes[0] == shape
+        if event.name == "aten::copy_" and event.input_shapes and event.input_shapes[0] in shapes
     ]
 
 
@@ -180,10 +193,13 @@ def test_conv2d_step_copies_no_kernel():
     conv = layers.Conv2D(64, 3, padding="same", use_bias=False)
     x = torch.randn(1, 8, 8, 64)
     conv(x)
-    assert _kernel_copies(conv, x, conv.kernel) == []
-    with torch.no_grad():  # the counter sees them: the old contiguous kernel
-        conv.kernel.data = conv.kernel.data.contiguous()
-    assert len(_kernel_copies(conv, x, conv.kernel)) == 3
+    torch_shape = (64, 64, 3, 3)
+    assert tuple(conv.kernel.shape) == (3, 3, 64, 64)  # Keras's, over torch's memory
+    assert _kernel_copies(conv, x, conv.kernel, torch_shape) == []
+    with torch.no_grad():  # the counter sees them: the old contiguous torch kernel
+        contiguous = backend.conv_kernel_from_keras(conv.kernel.data).contiguous()
+        conv.kernel.data = backend.conv_kernel_to_keras(contiguous)
+    assert len(_kernel_copies(conv, x, conv.kernel, torch_shape)) == 3
 
 
 @pytest.mark.parametrize("shape", [(1, 8, 8, 64), (4, 8, 8, 16)], ids=["slow-path", "onednn"])
@@ -197,8 +213,8 @@ def test_conv2d_copies_no_more_than_torchs_channels_last_module(shape):
     reference = torch.nn.Conv2d(channels, channels, 3, padding=1, bias=False)
     reference = reference.to(memory_format=torch.channels_last)
     x_reference = x.movedim(-1, 1)  # the same channels_last NCHW view lamina's layer takes
-    ours = len(_kernel_copies(conv, x, conv.kernel))
-    theirs = len(_kernel_copies(reference, x_reference, reference.weight))
+    ours = len(_kernel_copies(conv, x, conv.kernel, reference.weight.shape))
+    theirs = len(_kernel_copies(reference, x_reference, reference.weight, reference.weight.shape))
     assert ours <= theirs <= 1
 
 

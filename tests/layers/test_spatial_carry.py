@@ -46,8 +46,10 @@ def test_a_carried_view_skips_the_permutes_and_changes_no_number(monkeypatch):
     for a, b in zip(got, expected, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
     # forward, every layer still views its output channels-last; backward, only the model's input
-    # and the last spatial output are permuted back (10 permutes against 16 on torch 2.13)
-    permutes = carrying.counts["permute"], permuting.counts["permute"]
+    # and the last spatial output are permuted back (10 permutes against 16 on torch 2.13). Apart:
+    # the 4 of the kernels, each Conv2D's torch view of its Keras-shaped kernel and its gradient's.
+    kernel_views = 2 * 2
+    permutes = carrying.counts["permute"] - kernel_views, permuting.counts["permute"] - kernel_views
     assert permutes[0] < 0.7 * permutes[1], permutes
 
 

@@ -48,8 +48,10 @@ def test_stacked_rnn_cells_round_trip_through_config():
     [
         (lambda m: m.Dense(4), (3, 5)),
         (lambda m: m.Conv2D(3, 3), (2, 6, 6, 2)),
+        (lambda m: m.DepthwiseConv2D(3, depth_multiplier=2), (2, 6, 6, 2)),
+        (lambda m: m.Conv2DTranspose(3, 3, strides=2), (2, 4, 4, 2)),
     ],
-    ids=["dense", "conv2d"],
+    ids=["dense", "conv2d", "depthwise_conv2d", "conv2d_transpose"],
 )
 def test_spectral_normalization_training_step_matches_keras(inner, shape):
     reference = keras.layers.SpectralNormalization(inner(keras.layers), power_iterations=2)

@@ -5,8 +5,9 @@ padding. `padding_rules.transpose_torch_arguments` turns that into torch's `padd
 `output_padding`; only the odd 'same' case (span - stride odd, e.g. kernel 3 with stride 2) needs
 one position cut at the end, which torch cannot express, and costs one copy of the output.
 
-Keras stores the kernel as (*kernel, filters, in_channels); torch's conv_transpose wants
-(in_channels, filters, *kernel), which is the Conv layout converter applied as is.
+The kernel has Keras's shape, (*kernel, filters, in_channels), over the memory of the
+(in_channels, filters, *kernel) torch's conv_transpose wants: the Conv layout converter, applied
+as is, views one as the other.
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ class _ConvTranspose(_ConvBase):
         self.input_spec = self._spec(in_channels)
 
     def _convolve(self, x):
-        kernel = self.kernel.unsqueeze(-1) if self.rank == 1 else self.kernel
+        kernel = backend.conv_kernel_from_keras(self.kernel)  # a view: no copy
+        kernel = kernel.unsqueeze(-1) if self.rank == 1 else kernel
         y = _TRANSPOSE_FUNCTIONS[self.rank](
             x,
             kernel,

@@ -2,9 +2,10 @@
 
 Inputs are channels-last by default. The convolution runs on a channels-first *view* (see
 `spatial.py`): no copy, and torch returns channels_last output whose Keras view is contiguous again.
-Kernels are stored as torch wants them, (out, in/groups, *kernel), with channels_last strides
-for channels-last layers (`spatial.kernel_weight`); get/set_weights speak Keras's
-(*kernel, in/groups, out). The transposed, depthwise and separable convolutions reuse the base
+Kernels have Keras's shape, (*kernel, in/groups, out), as views over the memory of torch's
+(out, in/groups, *kernel), with channels_last strides for channels-last layers
+(`spatial.kernel_weight`): the call takes `conv_kernel_from_keras(self.kernel)`, a view torch's
+convolution takes as it is. The transposed, depthwise and separable convolutions reuse the base
 (`conv_transpose.py`, `separable_conv.py`).
 """
 
@@ -252,12 +253,13 @@ class _Conv(LoraLayer, _ConvBase):
         self._build_lora()
 
     def _convolve(self, x, kernel=None, bias=None):
-        """The convolution of an (N, C, *spatial) view with a torch-layout kernel (the layer's
+        """The convolution of an (N, C, *spatial) view with a Keras-layout kernel (the layer's
         own kernel and bias by default)."""
         if kernel is None:
             kernel = self._lora_kernel() if self.lora_enabled else self.kernel
             bias = self.bias
         x, padding = self._pad(x)
+        kernel = backend.conv_kernel_from_keras(kernel)  # a view: the layer's memory, no copy
         kernel = kernel.unsqueeze(-1) if self.rank == 1 else kernel
         return CONV_FUNCTIONS[self.rank](
             x, kernel, bias, self._torch_strides, padding, self._torch_dilation, self.groups
@@ -273,10 +275,8 @@ class _Conv(LoraLayer, _ConvBase):
 
         Args:
             inputs: a batch in the layer's data format, e.g. `(batch, height, width, channels)`.
-            kernel: Keras's layout, `(*kernel_size, in_channels / groups, filters)`. The layer's
-                own `self.kernel` is stored in torch's layout, `(filters, in_channels / groups,
-                *kernel_size)`; `lamina.backend.conv_kernel_to_keras(self.kernel)` views it in
-                Keras's.
+            kernel: Keras's layout, `(*kernel_size, in_channels / groups, filters)`, the shape
+                of the layer's own `self.kernel`.
 
         Returns:
             The convolution, in the layer's data format.
@@ -293,14 +293,15 @@ class _Conv(LoraLayer, _ConvBase):
         kernel = torch.as_tensor(kernel, device=self.kernel.device)
         if not isinstance(inputs, torch.Tensor):  # NumPy, as Keras's ops.conv takes it
             inputs = torch.as_tensor(inputs, device=self.kernel.device)
-        expected = (*self.kernel_size, int(self.kernel.shape[1]), self.filters)
+        expected = tuple(self.kernel.shape)
         if tuple(kernel.shape) != expected:
-            torch_layout = (self.filters, int(self.kernel.shape[1]), *self.kernel_size)
+            torch_layout = tuple(backend.conv_kernel_from_keras(self.kernel).shape)
             hint = "pass a kernel of the layer's kernel_size, input channels and filters."
             if tuple(kernel.shape) == torch_layout:
                 hint = (
-                    "this is torch's layout, the one lamina stores `self.kernel` in; view it in "
-                    "Keras's with `lamina.backend.conv_kernel_to_keras(self.kernel)`."
+                    "this is torch's layout (filters, in/groups, *kernel_size); view it in "
+                    "Keras's with `lamina.backend.conv_kernel_to_keras(kernel)`, or pass "
+                    "`self.kernel`, which has Keras's layout."
                 )
             raise errors.value_error(
                 self,
@@ -312,7 +313,7 @@ class _Conv(LoraLayer, _ConvBase):
         x = spatial.to_torch(inputs, self.data_format, self.rank)
         if not x.is_floating_point():
             x = x.to(self._dtype)
-        y = self._convolve(x, backend.conv_kernel_from_keras(kernel).to(x.dtype))
+        y = self._convolve(x, kernel.to(x.dtype))
         return spatial.from_torch(y, self.data_format, self.rank)
 
     def call(self, inputs):
@@ -321,7 +322,7 @@ class _Conv(LoraLayer, _ConvBase):
         if self.padding == "valid":
             self._check_fits(tuple(inputs.shape))
         kernel = self._lora_kernel() if self.lora_enabled else self.kernel
-        outputs = self.convolution_op(inputs, backend.conv_kernel_to_keras(kernel))
+        outputs = self.convolution_op(inputs, kernel)
         if self.use_bias:
             channels_first = self.data_format == "channels_first"
             bias = self.bias.view(-1, *([1] * self.rank)) if channels_first else self.bias

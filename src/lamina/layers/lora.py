@@ -4,8 +4,9 @@
 float32 factors in Keras's names and shapes: A spans the kernel's leading axes and the rank, B
 the rank and the kernel's last axis (he_uniform and zeros: the layer starts unchanged). The
 layer then computes with `kernel + (alpha / rank) * A @ B`. On a float kernel the product is
-merged into it at each call: taken in Keras's layout, as Keras computes it, and moved into the
-kernel's torch layout by the kernel's own converter (a free view). Beside an int8 / int4 kernel
+merged into it at each call, in Keras's layout, as Keras computes it: the kernels LoRA adapts
+have Keras's shapes (a Dense or convolution kernel as a view over torch's memory order, whose
+call views the sum in that order again, for free). Beside an int8 / int4 kernel
 it runs as a low-rank path on the inputs, `(x A) B`, as Keras trains QLoRA; the integer kernel
 stays frozen either way.
 
@@ -156,7 +157,7 @@ class LoraLayer:
         return (self.lora_alpha / self.lora_rank) * torch.matmul(factor_a, factor_b)
 
     def _lora_kernel(self) -> torch.Tensor:
-        """The float kernel with the update merged, in the kernel's own (torch) layout, in the
+        """The float kernel with the update merged, in the kernel's own (Keras's) layout, in the
         compute dtype (Keras reads kernel and factors there: no-ops under float32)."""
         compute = self._compute_torch_dtype
         kernel = getattr(self, self._lora_target).to(compute)

@@ -3,8 +3,10 @@
 DepthwiseConv1D/2D: one `(kernel, depth_multiplier)` filter bank per input channel, i.e. a grouped
 convolution with groups = in_channels. SeparableConv1D/2D: that depthwise step followed by a
 pointwise (1x1) convolution to `filters` channels, with the bias after the pointwise step.
-Keras stores the depthwise kernel as (*kernel, in, multiplier), torch as (in * multiplier, 1,
-*kernel); `backend.depthwise_kernel_layout` converts.
+The depthwise kernel has Keras's shape, (*kernel, in, multiplier), over the memory of torch's
+(in * multiplier, 1, *kernel), which `backend.depthwise_kernel_from_keras` views it as; the
+pointwise kernel is a Conv kernel. Keras names the depthwise kernel `kernel` in DepthwiseConv and
+`depthwise_kernel` in SeparableConv, and so does lamina.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ class _DepthwiseBase(_ConvBase):
     """The depthwise step shared by DepthwiseConv and SeparableConv."""
 
     family_ranks = (1, 2)
+    depthwise_kernel_name: str  # Keras's attribute and weight name for the depthwise kernel
 
     def _init_depthwise(self, depth_multiplier, initializer, regularizer, constraint):
         self.depth_multiplier = check.positive_int(depth_multiplier, "depth_multiplier", self)
@@ -26,8 +29,9 @@ class _DepthwiseBase(_ConvBase):
         self.depthwise_constraint = constraints.get(constraint)
 
     def _build_depthwise(self, in_channels: int) -> None:
-        self.depthwise_kernel = self._kernel_weight(
-            name="depthwise_kernel",
+        # Registered as `self.<depthwise_kernel_name>` by add_weight.
+        self._kernel_weight(
+            name=self.depthwise_kernel_name,
             shape=(*self.kernel_size, in_channels, self.depth_multiplier),
             initializer=self.depthwise_initializer,
             regularizer=self.depthwise_regularizer,
@@ -38,7 +42,8 @@ class _DepthwiseBase(_ConvBase):
 
     def _depthwise(self, x, bias):
         x, padding = self._pad(x)
-        kernel = self.depthwise_kernel
+        kernel = getattr(self, self.depthwise_kernel_name)
+        kernel = backend.depthwise_kernel_from_keras(kernel)  # a view: no copy
         kernel = kernel.unsqueeze(-1) if self.rank == 1 else kernel
         return CONV_FUNCTIONS[self.rank](
             x, kernel, bias, self._torch_strides, padding, self._torch_dilation, self._in_channels
@@ -54,6 +59,8 @@ class _DepthwiseBase(_ConvBase):
 
 
 class _DepthwiseConv(_DepthwiseBase):
+    depthwise_kernel_name = "kernel"
+
     def __init__(
         self,
         kernel_size,
@@ -143,8 +150,8 @@ class DepthwiseConv2D(_DepthwiseConv):
         padding: 'valid' or 'same'.
         depth_multiplier: output channels per input channel.
         data_format, activation, use_bias: as Conv2D.
-        depthwise_initializer / regularizer / constraint: for the (*kernel, in, multiplier)
-            kernel; bias_* and activity_regularizer as Conv2D.
+        depthwise_initializer / regularizer / constraint: for `kernel`, (*kernel, in,
+            multiplier); bias_* and activity_regularizer as Conv2D.
 
     Input shape: (batch, height, width, channels).
     Output shape: (batch, new_height, new_width, channels * depth_multiplier).
@@ -158,6 +165,8 @@ class DepthwiseConv2D(_DepthwiseConv):
 
 
 class _SeparableConv(_DepthwiseBase):
+    depthwise_kernel_name = "depthwise_kernel"
+
     def __init__(
         self,
         filters,
@@ -219,7 +228,8 @@ class _SeparableConv(_DepthwiseBase):
 
     def _convolve(self, x):
         y = self._depthwise(x, None)
-        kernel = self.pointwise_kernel.unsqueeze(-1) if self.rank == 1 else self.pointwise_kernel
+        kernel = backend.conv_kernel_from_keras(self.pointwise_kernel)  # a view: no copy
+        kernel = kernel.unsqueeze(-1) if self.rank == 1 else kernel
         return CONV_FUNCTIONS[self.rank](y, kernel, self.bias)
 
     def get_config(self):

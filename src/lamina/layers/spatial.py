@@ -13,8 +13,9 @@ for conv1d on the permuted view; MaxPooling1D 35 ms against 53 ms.
 A channels-last output carries the channels-first tensor it views (`channels_last_view`), so the
 next layer that works channels-first takes that tensor instead of permuting back.
 
-Kernels follow their inputs (`kernel_weight`): a channels-last layer stores its (out, in, *k)
-kernel with channels_last strides. A contiguous kernel was converted by torch's channels-last
+Kernels follow their inputs (`kernel_weight`): a kernel has Keras's shape, (*k, in, out), over
+the memory of torch's (out, in, *k) kernel, which a channels-last layer lays out with
+channels_last strides. A contiguous kernel was converted by torch's channels-last
 convolution on every call (forward and backward), and its channels_last gradient copied back by
 AccumulateGrad: a Conv2D(64, 3) training step made three copies of its kernel, it now makes none,
 as a torch model moved with `model.to(memory_format=torch.channels_last)`. (torch's slow path for
@@ -128,12 +129,15 @@ def kernel_layout(kernel: torch.Tensor, data_format: str) -> torch.Tensor:
 
 
 def kernel_weight(layer, data_format: str, **add_weight_arguments) -> torch.Tensor:
-    """`layer.add_weight(...)` for a convolution kernel, stored as `kernel_layout` lays it out.
+    """`layer.add_weight(..., keras_shaped=True)` for a convolution kernel: Keras's shape, over
+    memory that `kernel_layout` lays out for torch.
 
-    The Parameter keeps its identity (only its storage is re-laid out, at build time), and what
-    touches it later keeps its strides: loading copies into it (`set_weights`,
-    `load_state_dict`, weight files), `.to(device / dtype)` preserves the format, and the
-    optimizer's slots are `zeros_like` it.
+    The weight has Keras's shape (`layer.kernel.shape`, `assign`, `numpy()` as in Keras); its
+    layout's `from_keras` views it as the torch kernel the convolution takes, with
+    `kernel_layout`'s strides and no copy. The Parameter keeps its identity (only its storage
+    is re-laid out, at build time), and what touches it later keeps its strides: loading copies
+    into it (`set_weights`, `load_state_dict`, weight files), `.to(device / dtype)` preserves
+    them, and the optimizer's slots are `zeros_like` it.
 
     Args:
         layer: the layer that owns the kernel.
@@ -142,7 +146,7 @@ def kernel_weight(layer, data_format: str, **add_weight_arguments) -> torch.Tens
             regularizer, constraint, layout).
 
     Returns:
-        The registered kernel.
+        The registered kernel, in Keras's shape.
 
     Example:
         >>> from lamina import backend
@@ -151,12 +155,13 @@ def kernel_weight(layer, data_format: str, **add_weight_arguments) -> torch.Tens
         >>> kernel = kernel_weight(
         ...     Layer(), "channels_last", name="kernel", shape=(3, 3, 4, 8), layout=keras_to_torch
         ... )
-        >>> tuple(kernel.shape), kernel.stride()
-        ((8, 4, 3, 3), (36, 1, 12, 4))
+        >>> tuple(kernel.shape), backend.conv_kernel_from_keras(kernel).stride()
+        ((3, 3, 4, 8), (36, 1, 12, 4))
     """
-    weight = layer.add_weight(**add_weight_arguments)
+    to_keras, from_keras = add_weight_arguments["layout"]
+    weight = layer.add_weight(**add_weight_arguments, keras_shaped=True)
     with torch.no_grad():
-        weight.data = kernel_layout(weight.data, data_format)
+        weight.data = to_keras(kernel_layout(from_keras(weight.data), data_format))
     return weight
 
 

@@ -24,9 +24,9 @@ _KERNEL_LAYOUT = (backend.conv_kernel_to_keras, backend.conv_kernel_from_keras)
 class ConvLSTMCell(Layer):
     """One ConvLSTM step (not exported by Keras either; built and run by ConvLSTM1D/2D/3D).
 
-    Weights (Keras's layouts in get_weights): kernel `(*kernel_size, channels, 4 * filters)`,
-    recurrent_kernel `(*kernel_size, filters, 4 * filters)`, bias `(4 * filters,)`, gate blocks
-    in the order i, f, c, o.
+    Weights (Keras's shapes, over torch's memory order: `spatial.kernel_weight`): kernel
+    `(*kernel_size, channels, 4 * filters)`, recurrent_kernel `(*kernel_size, filters,
+    4 * filters)`, bias `(4 * filters,)`, gate blocks in the order i, f, c, o.
     """
 
     def __init__(
@@ -155,7 +155,8 @@ class ConvLSTMCell(Layer):
         x, pad = padding_rules.apply(
             steps, self.padding, self.kernel_size, self.strides, self.dilation_rate
         )
-        return _CONV[self.rank](x, self.kernel, self.bias, self.strides, pad, self.dilation_rate)
+        kernel = backend.conv_kernel_from_keras(self.kernel)  # a view: no copy
+        return _CONV[self.rank](x, kernel, self.bias, self.strides, pad, self.dilation_rate)
 
     def step(self, projected, h, c, recurrent_mask=None):
         """One step from the projected input: the new (h, c), channels-first."""
@@ -163,7 +164,8 @@ class ConvLSTMCell(Layer):
             h = h * recurrent_mask
         ones = (1,) * self.rank
         h_in, pad = padding_rules.apply(h, "same", self.kernel_size, ones, ones)
-        gates = projected + _CONV[self.rank](h_in, self.recurrent_kernel, None, 1, pad)
+        recurrent_kernel = backend.conv_kernel_from_keras(self.recurrent_kernel)
+        gates = projected + _CONV[self.rank](h_in, recurrent_kernel, None, 1, pad)
         i, f, g, o = gates.chunk(4, dim=1)
         i, f, o = (self.recurrent_activation(t) for t in (i, f, o))
         c = f * c + i * self.activation(g)
