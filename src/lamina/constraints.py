@@ -1,10 +1,10 @@
 """Weight constraints: projections applied to a weight after each optimizer step (Keras's names).
 
 A constraint sees the weight in Keras's layout (a Dense kernel as `(in, out)`, a Conv2D kernel as
-`(kh, kw, in, out)`), so `axis` means what it means in Keras. Layers store weights in torch's
-layout;
-`collect(model)` wraps each constraint with the weight's layout converters and returns the
-`(parameter, function)` pairs that `Optimizer.build(parameters, constraints=...)` applies.
+`(kh, kw, in, out)`), so `axis` means what it means in Keras: the built-in layers' weights have
+Keras's shapes, and a weight made with a converting layout is converted around the constraint.
+`collect(model)` returns the `(parameter, function)` pairs that
+`Optimizer.build(parameters, constraints=...)` applies.
 """
 
 from __future__ import annotations
@@ -235,7 +235,7 @@ def _in_keras_layout(constraint, to_keras, from_keras):
 def collect(model) -> list:
     """The `(parameter, project)` pairs of every constrained trainable weight under `model`.
 
-    `project` takes the stored (torch-layout) tensor and returns it projected, so the optimizer can
+    `project` takes the weight as stored and returns it projected, so the optimizer can
     write `parameter.copy_(project(parameter))` without knowing about layouts.
 
     Args:

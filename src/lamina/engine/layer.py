@@ -100,7 +100,9 @@ def _module_call_needed(module: nn.Module) -> bool:
 class WeightSpec(NamedTuple):
     """How a layer registered one of its own weights (see `Layer.add_weight`).
 
-    `to_keras` / `from_keras` convert between the stored torch layout and Keras's layout.
+    `to_keras` / `from_keras` convert between the tensor and Keras's layout: the identity for a
+    weight made Keras-shaped (`add_weight`'s `keras_shaped`, the built-in kernels), else the
+    tensor has torch's shape and they convert.
     `trainable` is the flag it was made with, which fixes its place in `weights` (trainable
     first); `frozen` is Keras's `variable.trainable = False` set later (LoRA's kernel): the
     weight keeps its place but leaves `trainable_weights`.
