@@ -28,10 +28,11 @@ def _inputs(use_bias):
 
 
 def _cell_loop(keep_sequence, sequences, kernel, bias, recurrent_kernel, hidden, carry):
-    """The reference: LSTMCell's own steps with the same weights, under plain autograd."""
+    """The reference: LSTMCell's own steps with the same weights, under plain autograd (the cell's
+    kernels have Keras's shapes, the transposes of LSTMSequence's torch-layout ones)."""
     cell = layers.LSTMCell(UNITS, use_bias=bias is not None, dtype="float64")
     cell.build_from_shape((BATCH, FEATURES))
-    weights = {"kernel": kernel, "recurrent_kernel": recurrent_kernel}
+    weights = {"kernel": kernel.T, "recurrent_kernel": recurrent_kernel.T}
     if bias is not None:
         weights["bias"] = bias
     states, outputs = [hidden, carry], []

@@ -230,6 +230,62 @@ def test_gru_weight_shapes_follow_reset_after():
 
 
 # --------------------------------------------------------------------------------------------------
+# Keras's weight shapes (over torch's memory order)
+
+KERAS_SHAPED = {
+    "SimpleRNN": {},
+    "LSTM": {},
+    "GRU": {},
+    "GRU-reset_before": {"reset_after": False},
+}
+
+
+def _built(m, name, x):
+    layer = getattr(m.layers, name.split("-")[0])(4, return_sequences=True, **KERAS_SHAPED[name])
+    layer(x)
+    return layer
+
+
+def _assigned_in_keras_layout(m, name):
+    """Weights assigned through `layer.cell.<name>.assign` in Keras's layout, then a call: the
+    shapes of `layer.weights`, their values read back, and the outputs."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 5, 3)).astype("float32")
+    layer = _built(m, name, x)
+    shapes = [tuple(w.shape) for w in layer.weights]
+    for attribute in ("kernel", "recurrent_kernel", "bias"):
+        weight = getattr(layer.cell, attribute)
+        weight.assign((0.5 * rng.standard_normal(tuple(weight.shape))).astype("float32"))
+    values = [m.ops.convert_to_numpy(w) for w in layer.weights]
+    return shapes, values, m.ops.convert_to_numpy(layer(x))
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", list(KERAS_SHAPED))
+def test_weights_have_keras_shapes_and_assign_in_keras_layout(name):
+    from tests.parity import reference
+
+    shapes, values, outputs = _assigned_in_keras_layout(lamina, name)
+    keras_shapes, keras_values, keras_outputs = reference.keras_run(
+        lambda m: _assigned_in_keras_layout(m, name)
+    )
+    assert shapes == keras_shapes
+    for ours, theirs in zip(values, keras_values, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    # float32, torch's fused kernels against Keras's step loop: rounding only.
+    np.testing.assert_allclose(outputs, keras_outputs, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["SimpleRNN", "LSTM", "GRU"])
+def test_kernels_are_views_of_the_memory_torch_kernels_take(name):
+    cell = _built(lamina, name, np.zeros((1, 2, 3), "float32")).cell
+    for kernel in (cell.kernel, cell.recurrent_kernel):
+        torch_layout = lamina.backend.rnn_kernel_from_keras(kernel)
+        assert torch_layout.is_contiguous()  # what the fused kernels take, without a copy
+        assert torch_layout.data_ptr() == kernel.data_ptr()
+
+
+# --------------------------------------------------------------------------------------------------
 # Symbolic use
 
 

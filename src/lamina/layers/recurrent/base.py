@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 
+from lamina import backend
 from lamina.engine import errors
 from lamina.engine.layer import Layer, lamina_class
 from lamina.layers.recurrent import fused
@@ -289,14 +290,15 @@ class RNN(Layer):
     def _run_lstm_sequence(self, sequences, states):
         """The step loop of an LSTM as one function with its own backward (lstm_sequence.py)."""
         cell = self.cell
-        # A view of the kernel, not the kernel: inside torch.func's grad, Dynamo reads the weights
-        # it is handed as not requiring a gradient and would inline the forward (and let autograd
-        # derive the backward); an op's output tells it the truth.
+        # torch's layout, views over the kernels' memory. A view, not the kernel itself, matters:
+        # inside torch.func's grad, Dynamo reads the weights it is handed as not requiring a
+        # gradient and would inline the forward (and let autograd derive the backward); an op's
+        # output tells it the truth.
         outputs, carry, *_ = LSTMSequence.apply(
             sequences,
-            cell.kernel.view(cell.kernel.shape),
+            backend.rnn_kernel_from_keras(cell.kernel),
             cell.bias,
-            cell.recurrent_kernel,
+            backend.rnn_kernel_from_keras(cell.recurrent_kernel),
             *states,
             self.return_sequences,
         )

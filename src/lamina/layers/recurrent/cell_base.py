@@ -2,10 +2,10 @@
 
 A built-in cell computes one time step in two phases so that the RNN layer's loop stays cheap: the
 input projection `x @ kernel (+ bias)` of every time step runs as one matrix product before the loop
-(`project_inputs`), and only the recurrent part runs per step (`step`). Its weights are stored in
-the layout torch's fused kernels take (`torch._VF.lstm` and friends: `(gates * units, in)`), so the
-fused path uses them as they are; `get_weights()` speaks Keras's layouts through the converters in
-`lamina.backend`.
+(`project_inputs`), and only the recurrent part runs per step (`step`). Its kernels have Keras's
+shape, `(in, gates * units)`, as views over memory in the order torch's fused kernels take
+(`torch._VF.lstm` and friends: `(gates * units, in)`): `backend.rnn_kernel_from_keras(kernel)` is
+that contiguous tensor, for free, so `layer.kernel`, `get_weights()` and files all read as in Keras.
 """
 
 from __future__ import annotations
@@ -40,14 +40,12 @@ def is_relu(fn) -> bool:
 class RecurrentCell(Layer):
     """Base of SimpleRNNCell, LSTMCell and GRUCell (not a public class).
 
-    Subclasses set `gates` (blocks in the kernel), `state_count`, the weight layouts, and write
-    `bias_shape`, `bias_initial_value`, `project_inputs`, `step` and `fused_kind`.
+    Subclasses set `gates` (blocks in the kernel) and `state_count`, and write `bias_shape`,
+    `bias_initial_value`, `project_inputs`, `step` and `fused_kind`.
     """
 
     gates = 1
     state_count = 1
-    kernel_layout = (backend.rnn_kernel_to_keras, backend.rnn_kernel_from_keras)
-    bias_layout = (backend.identity, backend.identity)
 
     def __init__(
         self,
@@ -106,13 +104,16 @@ class RecurrentCell(Layer):
                 f"shape {errors.format_shape(input_shape)}",
             )
         width = self.gates * self.units
+        # Keras's shapes over torch's memory order (see the module docstring).
+        kernel_layout = (backend.rnn_kernel_to_keras, backend.rnn_kernel_from_keras)
         self.kernel = self.add_weight(
             name="kernel",
             shape=(input_dim, width),
             initializer=self.kernel_initializer,
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
-            layout=self.kernel_layout,
+            layout=kernel_layout,
+            keras_shaped=True,
         )
         self.recurrent_kernel = self.add_weight(
             name="recurrent_kernel",
@@ -120,7 +121,8 @@ class RecurrentCell(Layer):
             initializer=self.recurrent_initializer,
             regularizer=self.recurrent_regularizer,
             constraint=self.recurrent_constraint,
-            layout=self.kernel_layout,
+            layout=kernel_layout,
+            keras_shaped=True,
         )
         self.bias = None
         if self.use_bias:
@@ -130,7 +132,6 @@ class RecurrentCell(Layer):
                 initializer=self.bias_initial_value(),
                 regularizer=self.bias_regularizer,
                 constraint=self.bias_constraint,
-                layout=self.bias_layout,
             )
 
     def bias_shape(self) -> tuple[int, ...]:
@@ -163,7 +164,7 @@ class RecurrentCell(Layer):
 
     def project_inputs(self, inputs: torch.Tensor) -> torch.Tensor:
         """The input part of every gate, for all time steps at once: (..., gates * units)."""
-        return F.linear(inputs, self.kernel, self.bias)
+        return F.linear(inputs, backend.rnn_kernel_from_keras(self.kernel), self.bias)
 
     def step(self, projected, states, recurrent_mask=None):
         """One time step from projected inputs: (output, new_states)."""
@@ -174,8 +175,11 @@ class RecurrentCell(Layer):
         return None
 
     def fused_params(self) -> list[torch.Tensor]:
-        """Parameters in torch's order: w_ih, w_hh(, b_ih, b_hh)."""
-        params = [self.kernel, self.recurrent_kernel]
+        """Parameters in torch's layout and order: w_ih, w_hh(, b_ih, b_hh)."""
+        params = [
+            backend.rnn_kernel_from_keras(self.kernel),
+            backend.rnn_kernel_from_keras(self.recurrent_kernel),
+        ]
         if self.use_bias:
             # Keras has one bias; torch adds two. The recurrent one is zero (see STYLE.md §5).
             params += [self.bias, torch.zeros_like(self.bias)]

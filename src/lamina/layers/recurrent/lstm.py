@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from lamina import activations, initializers
 from lamina.layers.recurrent.builtin import BuiltinRNN
@@ -23,8 +22,8 @@ class LSTMCell(RecurrentCell):
             constraints, dropout, recurrent_dropout and seed, with SimpleRNNCell's meanings and
             defaults; and the base layer arguments (`name`, `dtype`, ...), see `Layer`.
 
-    Weights (Keras's layouts in get_weights): kernel (features, 4 * units), recurrent_kernel
-    (units, 4 * units), bias (4 * units,), gate blocks in the order i, f, c, o.
+    Weights (Keras's shapes, in `cell.kernel` as in get_weights): kernel (features, 4 * units),
+    recurrent_kernel (units, 4 * units), bias (4 * units,), gate blocks in the order i, f, c, o.
 
     Call: `cell(inputs, states)` with inputs (batch, features) and states `[h, c]`; returns
     `(output, [new_h, new_c])`, output being new_h. `RNN(cell)` runs it over the time axis.
@@ -77,7 +76,7 @@ class LSTMCell(RecurrentCell):
     def step(self, projected, states, recurrent_mask=None):
         hidden, carry = states
         previous = hidden if recurrent_mask is None else hidden * recurrent_mask
-        gates = projected + F.linear(previous, self.recurrent_kernel)
+        gates = projected + previous @ self.recurrent_kernel
         i, f, c, o = gates.chunk(4, dim=-1)
         gate = self.recurrent_activation
         carry = gate(f) * carry + gate(i) * self.activation(c)

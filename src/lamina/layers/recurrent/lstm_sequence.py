@@ -27,8 +27,9 @@ class LSTMSequence(torch.autograd.Function):
     """`apply(inputs, kernel, bias, recurrent_kernel, hidden, carry, keep_sequence)` ->
     `(outputs, final carry, ...)`: outputs (batch, T, units) when keep_sequence, else the last
     hidden state (batch, units); the other outputs are what the backward keeps. `inputs` is
-    (batch, T, features); the weights are in torch's layout, `kernel` (4 * units, features),
-    `recurrent_kernel` (4 * units, units), `bias` (4 * units,) or None:
+    (batch, T, features); the weights are in torch's layout (`backend.rnn_kernel_from_keras`'s
+    views of the cell's kernels), `kernel` (4 * units, features), `recurrent_kernel`
+    (4 * units, units), `bias` (4 * units,) or None:
     gates = inputs @ kernel.T + bias + hidden @ recurrent_kernel.T."""
 
     @staticmethod

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import torch.nn.functional as F
-
 from lamina.layers.recurrent.builtin import BuiltinRNN
 from lamina.layers.recurrent.cell_base import RecurrentCell, is_relu, is_tanh
 
@@ -23,8 +21,8 @@ class SimpleRNNCell(RecurrentCell):
             which `lamina.utils.set_random_seed` seeds).
         **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
-    Weights (Keras's layouts in get_weights): kernel (features, units), recurrent_kernel
-    (units, units), bias (units,).
+    Weights (Keras's shapes, in `cell.kernel` as in get_weights): kernel (features, units),
+    recurrent_kernel (units, units), bias (units,).
 
     Call: `cell(inputs, states)` with inputs (batch, features) and states `[h]`, h of shape
     (batch, units); returns `(output, [new_h])`, output being new_h. `RNN(cell)` runs it over
@@ -46,7 +44,7 @@ class SimpleRNNCell(RecurrentCell):
 
     def step(self, projected, states, recurrent_mask=None):
         previous = states[0] if recurrent_mask is None else states[0] * recurrent_mask
-        output = self.activation(projected + F.linear(previous, self.recurrent_kernel))
+        output = self.activation(projected + previous @ self.recurrent_kernel)
         return output, [output]
 
 
