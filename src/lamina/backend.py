@@ -308,15 +308,6 @@ def identity(w):
     return w
 
 
-def dense_kernel_to_keras(w):
-    """torch Linear weight (out, in) -> Keras Dense kernel (in, out)."""
-    return w.T
-
-
-def dense_kernel_from_keras(w):
-    return w.T
-
-
 def conv_kernel_to_keras(w):
     """torch (out, in/groups, *k) -> Keras (*k, in/groups, out)."""
     rank = w.ndim - 2

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from lamina import activations, backend, constraints, initializers, regularizers, tree
 from lamina.dtype_policies.quantized import CALIBRATED_MODES
@@ -88,16 +87,15 @@ class Dense(LoraLayer, Layer):
                 "a known size for the last axis of its input",
                 f"shape {errors.format_shape(input_shape)}",
             )
-        # Keras's (input_dim, units) over torch.nn.Linear's memory order: its transpose is the
-        # contiguous (units, input_dim) weight F.linear takes without a copy.
+        # Keras's (input_dim, units), contiguous: `addmm` takes it as it is, and the kernel's
+        # gradient comes out in the same layout, so neither direction copies it (nor does a
+        # fused optimizer, which copies weights whose memory is not contiguous).
         self.kernel = self.add_weight(
             name="kernel",
             shape=(input_dim, self.units),
             initializer=self.kernel_initializer,
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
-            layout=(backend.dense_kernel_to_keras, backend.dense_kernel_from_keras),
-            keras_shaped=True,
         )
         self.bias = None
         if self.use_bias:
@@ -142,7 +140,7 @@ class Dense(LoraLayer, Layer):
         if not inputs.is_floating_point():
             inputs = inputs.to(self.kernel.dtype)
         kernel = self._lora_kernel() if self.lora_enabled else self.kernel
-        outputs = F.linear(inputs, backend.dense_kernel_from_keras(kernel), self.bias)
+        outputs = _product(inputs, kernel, self.bias)
         # Keras skips an activation set to None after construction (`layer.activation = None`
         # drops a classifier's softmax), so lamina does too.
         return outputs if self.activation is None else self.activation(outputs)
@@ -162,6 +160,17 @@ class Dense(LoraLayer, Layer):
             "quantization_config": quantizers_registry.serialize(self.quantization_config),
             **self._lora_config(),
         }
+
+
+def _product(inputs, kernel, bias):
+    """`inputs @ kernel + bias` on the last axis, as one `addmm` (the bias added inside the
+    product, as torch.nn.Linear does)."""
+    if bias is None:
+        return torch.matmul(inputs, kernel)
+    if inputs.dim() == 2:
+        return torch.addmm(bias, inputs, kernel)
+    flat = inputs.reshape(-1, inputs.shape[-1])
+    return torch.addmm(bias, flat, kernel).view(*inputs.shape[:-1], kernel.shape[-1])
 
 
 class Activation(Layer):
