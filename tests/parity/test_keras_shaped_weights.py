@@ -1,7 +1,7 @@
-"""A layer's weights have Keras's shapes and values, as `layer.weights` and `layer.kernel` show
-them: programs that read, assign or tie a kernel (`ops.transpose(dense.kernel)`) get Keras's
-numbers. The memory stays in the order torch's kernels take (`Layer.add_weight`'s
-`keras_shaped`), which the last test pins."""
+"""A Dense layer's weights have Keras's shapes and values, as `layer.weights` and `layer.kernel`
+show them: programs that read, assign or tie a kernel (`ops.transpose(dense.kernel)`) get Keras's
+numbers, and the kernel stays contiguous, which the last test pins. (Convolutions:
+tests/layers/test_conv_kernel_shapes.py; recurrent layers: tests/layers/test_recurrent.py.)"""
 
 import keras
 import numpy as np
