@@ -225,18 +225,11 @@ def deserialize(config):
     return get(config)
 
 
-def _in_keras_layout(constraint, to_keras, from_keras):
-    def project(parameter):
-        return from_keras(constraint(to_keras(parameter)))
-
-    return project
-
-
 def collect(model) -> list:
-    """The `(parameter, project)` pairs of every constrained trainable weight under `model`.
+    """The `(parameter, constraint)` pairs of every constrained trainable weight under `model`.
 
-    `project` takes the weight as stored and returns it projected, so the optimizer can
-    write `parameter.copy_(project(parameter))` without knowing about layouts.
+    Every weight has Keras's shape, so the optimizer writes
+    `parameter.copy_(constraint(parameter))` after each step.
 
     Args:
         model: a layer or model; all its sub-layers are searched.
@@ -257,6 +250,5 @@ def collect(model) -> list:
             if id(parameter) in seen or not getattr(parameter, "requires_grad", False):
                 continue
             seen.add(id(parameter))
-            spec = next(s for s in module._weight_specs if s.name == name)
-            pairs.append((parameter, _in_keras_layout(constraint, spec.to_keras, spec.from_keras)))
+            pairs.append((parameter, constraint))
     return pairs

@@ -16,8 +16,7 @@ def test_weight_records_are_named():
     spec = dense._weight_specs[0]
     assert isinstance(spec, WeightSpec)
     assert (spec.name, spec.trainable) == ("kernel", True)
-    # The stored layout is torch's (units, input_dim); to_keras gives Keras's (input_dim, units).
-    assert tuple(spec.to_keras(dense.kernel).shape) == (2, 3)
+    assert tuple(dense.kernel.shape) == (2, 3)  # Keras's (input_dim, units)
 
     entries = dense._weight_entries()
     assert all(isinstance(e, WeightEntry) for e in entries)

@@ -1,6 +1,7 @@
-"""Adafactor factors the last two axes of a weight's Keras layout: a Conv2D kernel, stored by
-torch as (out, in, kh, kw), gets Keras's statistics of (kh, kw, in, out), so its steps equal
-Keras's on the same weights and gradients; its slots are saved in Keras's order and shapes."""
+"""Adafactor factors the last two axes of a weight's Keras shape: a Conv2D kernel, whose memory
+torch's convolution reads as (out, in, kh, kw), gets Keras's statistics of (kh, kw, in, out), so its
+steps equal Keras's on the same weights and gradients; its slots are saved in Keras's order and
+shapes."""
 
 import numpy as np
 import pytest
@@ -40,8 +41,7 @@ def _lamina_trajectory(options, initial, grads):
     history = []
     for step_grads in grads:
         for weight, grad in zip(weights, step_grads, strict=True):
-            to_keras, from_keras = weight.keras_layout
-            weight.grad = from_keras(torch.from_numpy(grad)).contiguous()
+            weight.grad = torch.from_numpy(grad)
         optimizer.step()
         history.append(layer.get_weights())
     return history
@@ -93,7 +93,7 @@ def test_a_conv_model_saved_with_adafactor_loads_in_keras_and_steps_alike(tmp_pa
     model.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
     path = tmp_path / "adafactor.keras"
     model.save(path)
-    saved = [np.array(v) for v in optimizer_state.to_keras(model.optimizer, model)]  # copies
+    saved = [np.array(v) for v in optimizer_state.to_keras(model.optimizer)]  # copies
     # Keras: iteration, learning_rate, then each weight's r, c (0-d for a bias) and v.
     kernel, bias = [(3, 3, 2), (3, 3, 3), (3, 3, 2, 3)], [(), (), (3,)]
     dense = [(48,), (1,), (48, 1), (), (), (1,)]
@@ -105,7 +105,5 @@ def test_a_conv_model_saved_with_adafactor_loads_in_keras_and_steps_alike(tmp_pa
     for ours, theirs in zip(model.get_weights(), stepped, strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
     reloaded = lamina.saving.load_model(path)
-    for ours, theirs in zip(
-        optimizer_state.to_keras(reloaded.optimizer, reloaded), saved, strict=True
-    ):
+    for ours, theirs in zip(optimizer_state.to_keras(reloaded.optimizer), saved, strict=True):
         np.testing.assert_array_equal(ours, theirs)

@@ -254,7 +254,7 @@ def test_parameters_and_moving_averages_by_hand():
 
 
 # A convolution's or recurrent cell's kernel is a Keras-shaped view over torch's memory order
-# (Layer.add_weight's keras_shaped); torch's fused kernels walk a parameter, its gradient and its
+# (Layer.add_weight's layout); torch's fused kernels walk a parameter, its gradient and its
 # slots as flat memory.
 FUSED = {
     "sgd-nesterov": lambda: optimizers.SGD(0.1, momentum=0.9, nesterov=True),

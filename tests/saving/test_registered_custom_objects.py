@@ -204,8 +204,8 @@ def test_older_lamina_files_of_subclassed_models_still_load(tmp_path):
     with h5py.File(path, "w") as file:  # the layout lamina wrote before: `layers/<key>`
         for node in model_tree(model, by_attribute=False):
             group = file.require_group(f"{node.path}/vars" if node.path else "vars")
-            for index, (tensor, to_keras, _) in enumerate(node.weights):
-                h5_weights.create_dataset(group, str(index), _numpy(to_keras(tensor.detach())))
+            for index, entry in enumerate(node.weights):
+                h5_weights.create_dataset(group, str(index), _numpy(entry.saved()))
     twin = _model(lamina, OURS, "subclassed")
     twin.load_weights(path)
     np.testing.assert_array_equal(twin.predict(_x(), verbose=0), model.predict(_x(), verbose=0))

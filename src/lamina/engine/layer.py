@@ -100,33 +100,35 @@ def _module_call_needed(module: nn.Module) -> bool:
 class WeightSpec(NamedTuple):
     """How a layer registered one of its own weights (see `Layer.add_weight`).
 
-    `to_keras` / `from_keras` convert between the tensor and Keras's layout: the identity for a
-    weight made Keras-shaped (`add_weight`'s `keras_shaped`, the built-in kernels), else the
-    tensor has torch's shape and they convert.
     `trainable` is the flag it was made with, which fixes its place in `weights` (trainable
     first); `frozen` is Keras's `variable.trainable = False` set later (LoRA's kernel): the
     weight keeps its place but leaves `trainable_weights`.
     """
 
     name: str
-    to_keras: Callable
-    from_keras: Callable
     trainable: bool
     frozen: bool = False
 
 
 class WeightEntry(NamedTuple):
-    """One weight as `Layer.weights` lists it: the layer owning it, the tensor and its layouts.
+    """One weight as `Layer.weights` lists it: the layer owning it and the tensor.
 
     `trainable` says whether it is a trainable weight of its owner (Keras's `trainable_weights`
-    also needs the owner's own `trainable` flag).
+    also needs the owner's own `trainable` flag). `file_value`, where set, computes what a
+    weights file holds in the weight's place (a LoRA layer files its kernel with the update
+    merged in); `saved()` reads it.
     """
 
     owner: nn.Module
     tensor: torch.Tensor
-    to_keras: Callable
-    from_keras: Callable
     trainable: bool
+    file_value: Callable | None = None
+
+    def saved(self) -> torch.Tensor:
+        """The value a weights file holds for this weight, detached."""
+        if self.file_value is None:
+            return self.tensor.detach()
+        return self.file_value(self.tensor)
 
 
 def current_training(layer: nn.Module, training) -> bool:
@@ -733,8 +735,7 @@ class Layer(nn.Module):
         overwrite_with_gradient: bool = False,
         name: str | None = None,
         *,
-        layout=(backend.identity, backend.identity),
-        keras_shaped: bool = False,
+        layout=None,
     ) -> torch.Tensor:
         """Creates a weight of Keras's `shape` and registers it on this layer (Keras 3's signature).
 
@@ -756,13 +757,12 @@ class Layer(nn.Module):
                 taking a step (Keras's float8 scales, whose "gradient" is their next value).
             name: the attribute name to register it under (default: the attribute it is
                 assigned to).
-            layout: lamina's (to_keras, from_keras) pair: the initializer works on Keras's shape
-                (so its fan-in/fan-out rules match), the memory is laid out as `from_keras`
-                orders it for torch's kernels.
-            keras_shaped: the weight keeps Keras's shape, as a view over that memory (a layout
-                of axis permutations): `layer.kernel` reads, assigns and saves as in Keras,
+            layout: lamina's `(to_keras, from_keras)` pair of axis permutations, for a weight
+                whose torch kernel wants another axis order than Keras's shape: the memory is
+                laid out as `from_keras` orders it, and the weight is the Keras-shaped view
+                `to_keras` gives of it. `layer.kernel` reads, assigns and saves as in Keras,
                 and the layer's call takes `from_keras(weight)`, a contiguous view, for free.
-                Otherwise the tensor itself has torch's shape.
+                None (the default): a plain contiguous tensor of Keras's shape.
 
         Returns:
             The new weight: an `nn.Parameter` when trainable, else a buffer tensor.
@@ -798,11 +798,11 @@ class Layer(nn.Module):
             # device (CUDA's generator draws other numbers), as Keras's seeded initializers do.
             with torch.device("cpu"):
                 value = init(tuple(int(d) for d in shape), dtype=torch_dtype)
-        to_keras, from_keras = layout
-        value = from_keras(value).contiguous().to(device)
-        if keras_shaped:  # Keras's shape over torch's memory order (see `keras_shaped`)
-            value = to_keras(value)
-            to_keras = from_keras = backend.identity
+        if layout is None:
+            value = value.contiguous().to(device)  # a user initializer may give any strides
+        else:  # Keras's shape over the memory order torch's kernel reads (see `layout`)
+            to_keras, from_keras = layout
+            value = to_keras(from_keras(value).contiguous().to(device))
         if self.__dict__.get(name, 0) is None:  # a placeholder such as `self.bias = None`
             delattr(self, name)
         with self._name_scope():  # as in build, also from __init__
@@ -812,7 +812,7 @@ class Layer(nn.Module):
             self.register_parameter(name, as_weight(value, TrainableWeight, path))
         else:
             self.register_buffer(name, as_weight(value, NonTrainableWeight, path))
-        self._weight_specs.append(WeightSpec(name, to_keras, from_keras, trainable))
+        self._weight_specs.append(WeightSpec(name, trainable))
         if overwrite_with_gradient:
             getattr(self, name).overwrite_with_gradient = True
         if regularizer is not None:
@@ -925,13 +925,7 @@ class Layer(nn.Module):
         made_trainable = [spec for spec in self._weight_specs if spec.trainable]
         made_frozen = [spec for spec in self._weight_specs if not spec.trainable]
         return [
-            WeightEntry(
-                self,
-                getattr(self, spec.name),
-                spec.to_keras,
-                spec.from_keras,
-                spec.trainable and not spec.frozen,
-            )
+            WeightEntry(self, getattr(self, spec.name), spec.trainable and not spec.frozen)
             for spec in made_trainable + made_frozen
         ]
 
@@ -1038,9 +1032,7 @@ class Layer(nn.Module):
 
     def get_weights(self) -> list[np.ndarray]:
         """The weights as NumPy arrays, in Keras's layouts and order."""
-        return [
-            backend.as_numpy(e.to_keras(e.tensor.detach())).copy() for e in self._weight_entries()
-        ]
+        return [backend.as_numpy(e.tensor.detach()).copy() for e in self._weight_entries()]
 
     def set_weights(self, weights) -> None:
         """Set the weights from NumPy arrays in Keras's layouts and order (as get_weights gives)."""
@@ -1055,7 +1047,7 @@ class Layer(nn.Module):
             )
         with torch.no_grad():
             for entry, value in zip(entries, weights, strict=True):
-                expected = tuple(entry.to_keras(entry.tensor).shape)
+                expected = tuple(entry.tensor.shape)
                 value = np.asarray(backend.as_numpy(value))
                 if tuple(value.shape) != expected:
                     raise errors.value_error(
@@ -1067,7 +1059,7 @@ class Layer(nn.Module):
                     value = value.astype(np.float32, copy=False)
                 elif value.dtype.name == "bfloat16":  # as get_weights gives it (ml_dtypes)
                     value = backend.from_numpy(value)
-                source = torch.as_tensor(entry.from_keras(value))
+                source = torch.as_tensor(value)
                 entry.tensor.copy_(source.to(entry.tensor.dtype))
 
     def save_own_variables(self, store) -> None:
@@ -1090,7 +1082,7 @@ class Layer(nn.Module):
             {'0': (3, 2), '1': (2,)}
         """
         for index, entry in enumerate(self._file_weights()):
-            store[str(index)] = backend.as_numpy(entry.to_keras(entry.tensor.detach())).copy()
+            store[str(index)] = backend.as_numpy(entry.saved()).copy()
 
     def load_own_variables(self, store) -> None:
         """Set this layer's own weights from `store`, as `save_own_variables` wrote them.
@@ -1124,14 +1116,14 @@ class Layer(nn.Module):
         with torch.no_grad():
             for key, entry in zip(expected, entries, strict=True):
                 value = np.asarray(backend.as_numpy(store[key]))
-                shape = tuple(entry.to_keras(entry.tensor).shape)
+                shape = tuple(entry.tensor.shape)
                 if tuple(value.shape) != shape:
                     raise errors.value_error(
                         self,
                         f"variable {key} ('{_weight_name(entry)}') of shape {shape}",
                         f"an array of shape {tuple(value.shape)}",
                     )
-                source = torch.as_tensor(entry.from_keras(backend.from_numpy(value)))
+                source = torch.as_tensor(backend.from_numpy(value))
                 entry.tensor.copy_(source.to(device=entry.tensor.device, dtype=entry.tensor.dtype))
         self._own_variables_loaded()
 
@@ -1454,8 +1446,7 @@ class Layer(nn.Module):
             self.register_parameter(key, tensor)
         else:
             self.register_buffer(key, as_weight(tensor, NonTrainableWeight, variable.path))
-        identity = (backend.identity, backend.identity)
-        self._weight_specs.append(WeightSpec(key, *identity, variable.trainable))
+        self._weight_specs.append(WeightSpec(key, variable.trainable))
         self.__dict__.setdefault("_tracked_variables", {})[key] = variable
         variable._holder = (self, key)
         if variable.constraint is not None:

@@ -13,7 +13,7 @@ also answer Keras's variable API, so the Keras programs that write `v.value.grad
 A weight has Keras's shape (a Dense kernel is `(input_dim, units)`), and so do these methods, as
 `layer.get_weights()` / `set_weights()` and the saved files. A kernel's memory stays in the
 order torch's kernels take where they want another (convolutions and recurrent cells:
-`Layer.add_weight`'s `keras_shaped`, the Keras-shaped tensor a permuted view), so a layer hands
+`Layer.add_weight`'s `layout`, the Keras-shaped tensor a permuted view), so a layer hands
 torch a contiguous view and never copies it.
 """
 

@@ -1,4 +1,4 @@
-"""Keras's `variable.path` and layouts on lamina's weights (`encoder/dense/kernel`).
+"""Keras's `variable.path` on lamina's weights (`encoder/dense/kernel`).
 
 Keras names a variable by the name scopes open when it is made: each layer builds (and calls) in a
 scope of its own name under the path where it was first built, so `dense/kernel` for a layer of a
@@ -6,17 +6,14 @@ functional model (built as the graph is defined), `sequential/dense/kernel` for 
 (built in the model's scope), `model/block/dense/kernel` for a sub-layer built in a call. lamina
 gives each weight that path when `add_weight` makes it (`Layer._name_scope`); the optimizers that
 select weights by name (`Muon`, `MultiOptimizer`; see `lamina.optimizers.variable_paths`) read
-it. `assign(model)` writes each weight's `(to_keras, from_keras)` layout converters into
-`keras_layout`, which the optimizers whose statistics depend on the axes' order (`Adafactor`
-factors Keras's last two) read, and a path from the layer tree where a weight has none.
+it. `assign(model)` gives a path from the layer tree to a weight that has none.
 """
 
 from __future__ import annotations
 
 
 def assign(model) -> None:
-    """Write Keras's layout converters, and a path where there is none, into every weight of
-    `model`.
+    """Give every weight of `model` that has no path one from the layer tree.
 
     Args:
         model: a lamina `Layer` or `Model`.
@@ -24,8 +21,8 @@ def assign(model) -> None:
     Example:
         >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1, name="out")])
         >>> assign(model)
-        >>> model.layers[0].kernel.path, model.layers[0].kernel.keras_layout is not None
-        ('sequential/out/kernel', True)
+        >>> model.layers[0].kernel.path
+        'sequential/out/kernel'
     """
     # Sequential sets `_builds_layers_in_own_scope` (read, not imported: the trainer calls this).
     in_scope = getattr(model, "_builds_layers_in_own_scope", False)
@@ -39,10 +36,8 @@ def _walk(layer, prefix: str, seen: set) -> None:
     keras_names = getattr(layer, "_keras_weight_paths", {})  # MultiHeadAttention's `query/kernel`
     for spec in getattr(layer, "_weight_specs", ()):
         tensor = getattr(layer, spec.name, None)
-        if tensor is not None:
-            if not getattr(tensor, "path", None):
-                tensor.path = prefix + keras_names.get(spec.name, spec.name)
-            tensor.keras_layout = (spec.to_keras, spec.from_keras)
+        if tensor is not None and not getattr(tensor, "path", None):
+            tensor.path = prefix + keras_names.get(spec.name, spec.name)
     sublayers = layer._sublayers() if hasattr(layer, "_sublayers") else []
     for child in sublayers:
         _walk(child, f"{prefix}{child.name}/", seen)

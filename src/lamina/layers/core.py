@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from lamina import activations, backend, constraints, initializers, regularizers, tree
+from lamina import activations, constraints, initializers, regularizers, tree
 from lamina.dtype_policies.quantized import CALIBRATED_MODES
 from lamina.engine import errors
 from lamina.engine.input_spec import InputSpec
@@ -334,14 +334,8 @@ class TorchModuleWrapper(Layer):
         return self.module(inputs)
 
     def _own_weights(self):
-        trainable = [
-            WeightEntry(self, p, backend.identity, backend.identity, True)
-            for p in self.module.parameters()
-        ]
-        frozen = [
-            WeightEntry(self, b, backend.identity, backend.identity, False)
-            for b in self.module.buffers()
-        ]
+        trainable = [WeightEntry(self, p, True) for p in self.module.parameters()]
+        frozen = [WeightEntry(self, b, False) for b in self.module.buffers()]
         return trainable + frozen
 
     def _sublayers(self):

@@ -141,10 +141,7 @@ class LoraLayer:
         """The adapted kernel's shape in Keras's layout (an integer kernel's unpacked one)."""
         if self._is_quantized:
             return tuple(self._kernel_shape)
-        return tuple(self._lora_target_spec().to_keras(getattr(self, self._lora_target)).shape)
-
-    def _lora_target_spec(self):
-        return next(s for s in self._weight_specs if s.name == self._lora_target)
+        return tuple(getattr(self, self._lora_target).shape)
 
     def _lora_factors(self, dtype=None) -> tuple[torch.Tensor, torch.Tensor]:
         """A and B, read in `dtype` (a call's compute dtype: Keras autocasts them in calls)."""
@@ -161,7 +158,7 @@ class LoraLayer:
         compute dtype (Keras reads kernel and factors there: no-ops under float32)."""
         compute = self._compute_torch_dtype
         kernel = getattr(self, self._lora_target).to(compute)
-        return kernel + self._lora_target_spec().from_keras(self._lora_delta(compute))
+        return kernel + self._lora_delta(compute)
 
     def _lora_outputs(self, inputs: torch.Tensor) -> torch.Tensor:
         """The low-rank path a quantized layer adds to its outputs: `(alpha / rank) (x A) B`."""
@@ -200,8 +197,7 @@ class LoraLayer:
         names = {id(getattr(self, spec.name)): spec.name for spec in self._weight_specs}
         merged = _MergedValues(self)
         return [
-            entry._replace(to_keras=merged.reader(names[id(entry.tensor)], entry.to_keras))
-            for entry in entries
+            entry._replace(file_value=merged.reader(names[id(entry.tensor)])) for entry in entries
         ]
 
     def _own_variables_loaded(self) -> None:
@@ -219,13 +215,13 @@ class _MergedValues:
         self.layer = layer
         self.values = None
 
-    def reader(self, name: str, to_keras):
+    def reader(self, name: str):
         layer, target = self.layer, self.layer._lora_target
         replaced = (
             {target, f"{target}_scale", f"{target}_zero"} if layer._is_quantized else {target}
         )
         if name not in replaced:
-            return to_keras
+            return None  # filed as it is
 
         def merged_value(tensor):
             if layer._is_quantized:
@@ -237,7 +233,7 @@ class _MergedValues:
             # Keras files `kernel + delta` cast to the compute dtype (bfloat16 under a mixed
             # policy), read outside a call: in the variables' own dtype.
             with torch.no_grad():
-                merged = to_keras(tensor) + layer._lora_delta()
+                merged = tensor + layer._lora_delta()
                 return merged.to(layer._compute_torch_dtype)
 
         return merged_value

@@ -129,7 +129,7 @@ def kernel_layout(kernel: torch.Tensor, data_format: str) -> torch.Tensor:
 
 
 def kernel_weight(layer, data_format: str, **add_weight_arguments) -> torch.Tensor:
-    """`layer.add_weight(..., keras_shaped=True)` for a convolution kernel: Keras's shape, over
+    """`layer.add_weight(..., layout=...)` for a convolution kernel: Keras's shape, over
     memory that `kernel_layout` lays out for torch.
 
     The weight has Keras's shape (`layer.kernel.shape`, `assign`, `numpy()` as in Keras); its
@@ -159,7 +159,7 @@ def kernel_weight(layer, data_format: str, **add_weight_arguments) -> torch.Tens
         ((3, 3, 4, 8), (36, 1, 12, 4))
     """
     to_keras, from_keras = add_weight_arguments["layout"]
-    weight = layer.add_weight(**add_weight_arguments, keras_shaped=True)
+    weight = layer.add_weight(**add_weight_arguments)
     with torch.no_grad():
         weight.data = to_keras(kernel_layout(from_keras(weight.data), data_format))
     return weight

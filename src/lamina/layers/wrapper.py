@@ -99,10 +99,9 @@ class SpectralNormalization(Wrapper):
         self._kernel_entry = next(
             e for e in self.layer._own_weights() if e.tensor is getattr(self.layer, name)
         )
-        keras_shape = tuple(self._kernel_entry.to_keras(self._kernel_entry.tensor).shape)
         self.vector_u = self.add_weight(
             name="vector_u",
-            shape=(1, keras_shape[-1]),
+            shape=(1, self._kernel_entry.tensor.shape[-1]),
             initializer=initializers.TruncatedNormal(stddev=0.02),
             trainable=False,
         )
@@ -120,11 +119,11 @@ class SpectralNormalization(Wrapper):
 
     @torch.no_grad()
     def _normalize_kernel(self):
-        kernel, to_keras = self._kernel_entry.tensor, self._kernel_entry.to_keras
+        kernel = self._kernel_entry.tensor
         # A kernel of zeros is left as it is (Keras's rule), decided on the device: an `if` on
         # its value would make every training step wait for it.
         zero = torch.all(kernel == 0)
-        matrix = to_keras(kernel).reshape(-1, self.vector_u.shape[-1])
+        matrix = kernel.reshape(-1, self.vector_u.shape[-1])
         u = self.vector_u
         for _ in range(self.power_iterations):
             v = _l2_normalized(u @ matrix.T)

@@ -5,11 +5,9 @@ averaged away) and a column statistic `c` (the second-to-last averaged away), so
 rows + columns instead of rows x columns. A per-weight step count is a tensor (`step`), so the
 decay schedule needs no host read.
 
-The axes factored are those of the weight's Keras layout: a conv kernel stored by torch as
-(out, in, kh, kw) is factored as Keras's (kh, kw, in, out), so `r`, `c` and `v` are kept in Keras's
-layout (and its statistics are Keras's). The layout comes from the weight's `keras_layout`
-attribute, which the trainer writes (`lamina.engine.weight_paths`); a tensor without one is taken
-as it is.
+The axes factored are the weight's last two. Every lamina weight has Keras's shape (a conv kernel
+is (kh, kw, in, out), whatever memory order torch's convolution reads), so `r`, `c` and `v` have
+Keras's shapes and its statistics are Keras's.
 """
 
 from __future__ import annotations
@@ -18,10 +16,6 @@ import torch
 
 from lamina.optimizers.keras_rules import KerasRule
 from lamina.optimizers.optimizer import Optimizer
-
-
-def _same(x):
-    return x
 
 
 def _rms(x):
@@ -57,8 +51,6 @@ class AdafactorRule(KerasRule):
     def _update(self, group, params, grads, slots):
         for p, g in zip(params, grads, strict=True):
             state = self.state[p]
-            to_keras, from_keras = getattr(p, "keras_layout", (_same, _same))
-            g = to_keras(g)
             shape = g.shape
             if "step" not in state:
                 state["step"] = torch.zeros((), dtype=p.dtype, device=p.device)
@@ -88,7 +80,7 @@ class AdafactorRule(KerasRule):
                 v.copy_(beta_2 * v + (1.0 - beta_2) * squared)
             update = g / v.sqrt()
             update = update / torch.clamp_min(_rms(update) / group["clip_threshold"], 1.0)
-            p.sub_(alpha * from_keras(update))
+            p.sub_(alpha * update)
 
 
 class Adafactor(Optimizer):

@@ -559,7 +559,7 @@ def like_parameter(tensor, parameter):
     torch's fused kernels walk a parameter, its gradient and its slots as flat memory, so when
     their strides differ the update lands on the wrong elements, silently. A convolution's or
     recurrent cell's kernel is a Keras-shaped, permuted view over torch's order
-    (`Layer.add_weight`'s `keras_shaped`): a gradient computed elsewhere, or a slot loaded from a
+    (`Layer.add_weight`'s `layout`): a gradient computed elsewhere, or a slot loaded from a
     file (torch's `load_state_dict` keeps the saved strides), arrives contiguous. autograd's own
     `.grad` already follows the parameter's layout.
 

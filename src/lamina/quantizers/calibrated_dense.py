@@ -20,7 +20,6 @@ from lamina.engine import errors
 from lamina.quantizers import model_quantization as mq
 from lamina.quantizers import zero_point
 from lamina.quantizers.functions import unpack_int4
-from lamina.quantizers.quantized_dense import keras_kernel
 
 
 def matrix_shape(layer, kernel_shape) -> tuple[int, int]:
@@ -41,7 +40,7 @@ def matrix_shape(layer, kernel_shape) -> tuple[int, int]:
 
 def _float_kernel(layer) -> torch.Tensor:
     own = getattr(layer, "float_kernel", None)  # an attention projection reads its own
-    return own() if own is not None else keras_kernel(layer)
+    return own() if own is not None else layer.kernel.detach()
 
 
 def kernel_matrix(layer) -> torch.Tensor:
@@ -56,7 +55,7 @@ def swap(layer, mode: str, config, values: dict) -> None:
     """Replace the float kernel of a calibrated layer by `values` (`kernel`, `kernel_scale`,
     `kernel_zero`, AWQ's `awq_scales`, `g_idx`) and give it the `"<mode>/<bits>/<group_size>"`
     policy."""
-    kernel_shape = tuple(keras_kernel(layer).shape)
+    kernel_shape = tuple(layer.kernel.shape)
     mq.drop_weight(layer, "kernel")
     order = make_variables(layer, mode, kernel_shape, config, values)
     mq.finish(layer, mode, config, order)

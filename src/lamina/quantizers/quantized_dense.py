@@ -41,7 +41,7 @@ def quantize(layer, mode: str, config, kernel_axes=None) -> None:
     if mode == "float8":
         float8_training.build(layer, config)
         return
-    kernel = keras_kernel(layer)
+    kernel = layer.kernel.detach()
     values = quantized_values(layer, mode, config, kernel, kernel_axes)
     mq.drop_weight(layer, "kernel")
     build(layer, mode, tuple(kernel.shape), config, kernel_axes, values)
@@ -139,12 +139,6 @@ def dequantized_kernel(layer) -> torch.Tensor:
     else:
         float_kernel = unpacked.to(compute) / scale
     return float_kernel.reshape(layer._kernel_shape)
-
-
-def keras_kernel(layer) -> torch.Tensor:
-    """The float kernel in Keras's layout."""
-    spec = next(spec for spec in layer._weight_specs if spec.name == "kernel")
-    return spec.to_keras(layer.kernel.detach())
 
 
 # --------------------------------------------------------------------------------------------------
@@ -287,6 +281,6 @@ def build_quantized(layer, kernel_axes=None) -> None:
     if layer.quantization_mode == "float8":
         float8_training.build(layer, layer.quantization_config, loaded=True)
         return
-    kernel_shape = tuple(keras_kernel(layer).shape)
+    kernel_shape = tuple(layer.kernel.shape)
     mq.drop_weight(layer, "kernel")
     build(layer, layer.quantization_mode, kernel_shape, layer.quantization_config, kernel_axes)

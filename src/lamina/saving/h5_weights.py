@@ -29,18 +29,18 @@ def write(file, model, include_optimizer: bool = True) -> None:
             for key, value in store.items():
                 create_dataset(group, str(key), backend.as_numpy(value))
             continue
-        for index, (tensor, to_keras, _) in enumerate(node.weights):
-            create_dataset(group, str(index), backend.as_numpy(to_keras(tensor.detach())))
+        for index, entry in enumerate(node.weights):
+            create_dataset(group, str(index), backend.as_numpy(entry.saved()))
 
     optimizer = getattr(model, "optimizer", None)
     if include_optimizer and optimizer is not None and optimizer.built:
         group = file.require_group("optimizer/vars")
         group.attrs["name"] = optimizer.name
-        for index, value in enumerate(optimizer_state.to_keras(optimizer, model)):
+        for index, value in enumerate(optimizer_state.to_keras(optimizer)):
             create_dataset(group, str(index), value)
         # Keras also files a MultiOptimizer's sub-optimizers under their snake-case class names
         # (its list `optimizers`), and reads them back from there.
-        for key, values in optimizer_state.member_groups(optimizer, model):
+        for key, values in optimizer_state.member_groups(optimizer):
             member = file.require_group(f"optimizer/optimizers/{key}/vars")
             for index, value in enumerate(values):
                 create_dataset(member, str(index), value)
@@ -97,14 +97,14 @@ def plan(file, model, skip_mismatch: bool = False, source: str = "") -> list:
                 f"{len(group)} at '{key}'."
             )
         staged = []
-        for index, (tensor, to_keras, from_keras) in enumerate(node.weights):
+        for index, entry in enumerate(node.weights):
             dataset = h5_guard.lookup(group, str(index), source)
             if dataset is None:
                 raise FileFormatError(
                     f"{source} has no weight '{key}/{index}' for layer '{node.layer.name}'; the "
                     f"group holds {sorted(group)}."
                 )
-            expected = tuple(to_keras(tensor.detach()).shape)
+            expected = tuple(entry.tensor.shape)
             h5_guard.check_dataset(dataset, source)
             if dataset.shape != expected:
                 if skip_mismatch:
@@ -114,7 +114,7 @@ def plan(file, model, skip_mismatch: bool = False, source: str = "") -> list:
                     f"Layer '{node.layer.name}' weight {index} has shape {expected}; {source} "
                     f"holds shape {dataset.shape} at '{key}/{index}'."
                 )
-            staged.append((tensor, from_keras, dataset))
+            staged.append((entry.tensor, dataset))
         if staged:
             checked.extend(staged)
             if overrides(node.layer, "_own_variables_loaded"):
@@ -122,10 +122,7 @@ def plan(file, model, skip_mismatch: bool = False, source: str = "") -> list:
     return [
         item
         if callable(item)
-        else (
-            item[0],
-            item[1](h5_guard.as_tensor(h5_guard.read_array(item[2], source), item[0])),
-        )
+        else (item[0], h5_guard.as_tensor(h5_guard.read_array(item[1], source), item[0]))
         for item in checked
     ]
 
@@ -192,7 +189,7 @@ def read_optimizer_values(group, names, model, source: str) -> list | None:
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None or not optimizer.built:
         return None
-    expected = [np.shape(value) for value in optimizer_state.to_keras(optimizer, model)]
+    expected = [np.shape(value) for value in optimizer_state.to_keras(optimizer)]
     datasets = []
     for name in names:
         dataset = h5_guard.lookup(group, name, source)

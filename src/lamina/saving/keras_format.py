@@ -154,7 +154,7 @@ def load(filepath, custom_objects=None, compile=True, safe_mode=True):
     if assets is not None:
         _load_assets(model, assets)
     if optimizer_values is not None:
-        optimizer_state.from_keras(model.optimizer, model, optimizer_values, source)
+        optimizer_state.from_keras(model.optimizer, optimizer_values, source)
     return model
 
 

@@ -31,8 +31,8 @@ def _write_weights(group, model) -> None:
     for layer, named in layers:
         layer_group = group.create_group(layer.name)
         layer_group.attrs["weight_names"] = _strings([name for name, _ in named])
-        for name, (tensor, to_keras, _) in named:
-            h5_weights.create_dataset(layer_group, name, to_keras(tensor.detach()))
+        for name, entry in named:
+            h5_weights.create_dataset(layer_group, name, entry.saved())
     top = group.create_group("top_level_model_weights")
     top.attrs["weight_names"] = _strings([])
 
@@ -55,7 +55,7 @@ def save(model, filepath, overwrite=True, include_optimizer=True) -> None:
             training["optimizer_config"] = training.pop("optimizer")
             file.attrs["training_config"] = json.dumps(training)
         if include_optimizer and optimizer is not None and optimizer.built:
-            values = optimizer_state.to_keras(optimizer, model)
+            values = optimizer_state.to_keras(optimizer)
             names = [f"{optimizer.name}/variable_{i}" for i in range(len(values))]
             group = file.create_group("optimizer_weights")
             group.attrs["weight_names"] = _strings(names)
@@ -116,7 +116,7 @@ def _plan_weights(group, model, skip_mismatch, source) -> list:
             )
         staged = []
         for weight_name, entry in zip(names, entries, strict=True):
-            tensor, to_keras, from_keras = entry.tensor, entry.to_keras, entry.from_keras
+            tensor = entry.tensor
             dataset = h5_guard.lookup(layer_group, weight_name, source)
             if dataset is None:
                 raise FileFormatError(
@@ -124,7 +124,7 @@ def _plan_weights(group, model, skip_mismatch, source) -> list:
                     "'weight_names', but no such dataset exists. The file is damaged or was edited."
                 )
             h5_guard.check_dataset(dataset, source)
-            expected = tuple(to_keras(tensor.detach()).shape)
+            expected = tuple(tensor.shape)
             if dataset.shape != expected:
                 if skip_mismatch:
                     staged = []
@@ -133,11 +133,11 @@ def _plan_weights(group, model, skip_mismatch, source) -> list:
                     f"Layer '{layer.name}' weight '{weight_name}' has shape {expected}; {source} "
                     f"holds shape {dataset.shape}."
                 )
-            staged.append((tensor, from_keras, dataset))
+            staged.append((tensor, dataset))
         checked.extend(staged)
     return [
-        (tensor, from_keras(h5_guard.as_tensor(h5_guard.read_array(dataset, source), tensor)))
-        for tensor, from_keras, dataset in checked
+        (tensor, h5_guard.as_tensor(h5_guard.read_array(dataset, source), tensor))
+        for tensor, dataset in checked
     ]
 
 
@@ -176,7 +176,7 @@ def load(filepath, custom_objects=None, compile=True, safe_mode=True):
                     )
     h5_weights.apply(assignments)
     if optimizer_values is not None:
-        optimizer_state.from_keras(model.optimizer, model, optimizer_values, source)
+        optimizer_state.from_keras(model.optimizer, optimizer_values, source)
     return model
 
 

@@ -108,28 +108,6 @@ def _numpy(tensor) -> np.ndarray:
     return backend.as_numpy(tensor).astype(np.float32, copy=False)
 
 
-def _slot_layouts(optimizer, model):
-    """to_keras / from_keras of each parameter's slots: their variable's layout, but for the
-    optimizers that keep their slots in Keras's layout already (Adafactor)."""
-    if type(optimizer) is Adafactor:
-        return [(_same, _same)] * len(optimizer.parameters)
-    return _parameter_layouts(optimizer, model)
-
-
-def _same(t):
-    return t
-
-
-def _parameter_layouts(optimizer, model):
-    """to_keras / from_keras of each optimized parameter (slots share their variable's layout)."""
-    layouts = {}
-    for layer in model.modules():
-        for spec in getattr(layer, "_weight_specs", ()):
-            layouts[id(getattr(layer, spec.name))] = (spec.to_keras, spec.from_keras)
-    identity = (lambda t: t, lambda t: t)
-    return [layouts.get(id(p), identity) for p in optimizer.parameters]
-
-
 def _loss_scale(optimizer):
     """The LossScaleOptimizer `optimizer` is, or None. Keras lists its variables as its own
     (iteration, learning_rate, step_counter, dynamic_scale) and then the inner optimizer's."""
@@ -138,7 +116,7 @@ def _loss_scale(optimizer):
     return optimizer if isinstance(optimizer, LossScaleOptimizer) else None
 
 
-def to_keras(optimizer, model) -> list[np.ndarray]:
+def to_keras(optimizer) -> list[np.ndarray]:
     if _loss_scale(optimizer) is not None:
         optimizer.settle_iterations()  # the steps it skipped on the device leave the inner count
         own = [
@@ -147,13 +125,13 @@ def to_keras(optimizer, model) -> list[np.ndarray]:
             np.asarray(int(optimizer.step_counter), dtype=np.int32),
             np.asarray(float(optimizer.dynamic_scale), dtype=np.float32),
         ]
-        return own + to_keras(optimizer.inner_optimizer, model)
+        return own + to_keras(optimizer.inner_optimizer)
     if isinstance(optimizer, MultiOptimizer):
         # Keras: its own `iteration` and (unused) `learning_rate`, then each sub-optimizer's.
         values = [np.asarray(optimizer.iterations, dtype=np.int32), np.asarray(0.0, np.float32)]
         for member in optimizer.optimizers:
             if member.built:
-                values.extend(to_keras(member, model))
+                values.extend(to_keras(member))
             else:
                 values.append(np.asarray(member.iterations, dtype=np.int32))
                 if _has_lr_variable(member):
@@ -165,23 +143,19 @@ def to_keras(optimizer, model) -> list[np.ndarray]:
     if _has_lr_variable(optimizer):
         values.append(np.asarray(optimizer.learning_rate, dtype=np.float32))
     parameters = optimizer.parameters
-    layouts = _parameter_layouts(optimizer, model)
     if optimizer.moving_averages is not None:
-        values.extend(
-            _numpy(to_k(e)) for e, (to_k, _) in zip(optimizer.moving_averages, layouts, strict=True)
-        )
+        values.extend(_numpy(average) for average in optimizer.moving_averages)
     if optimizer.gradient_accumulation_steps:
-        for p, (to_k, _) in zip(parameters, layouts, strict=False):
+        for p in parameters:
             buffer = (optimizer._accumulators or {}).get(id(p))
-            values.append(_numpy(to_k(buffer if buffer is not None else torch.zeros_like(p))))
+            values.append(_numpy(buffer if buffer is not None else torch.zeros_like(p)))
     state = optimizer.torch_optimizer.state
-    slot_layouts = _slot_layouts(optimizer, model)
     for index, key, (forward, _) in slot_order(optimizer):
-        p, (to_k, _) = parameters[index], slot_layouts[index]
+        p = parameters[index]
         buffer = state.get(p, {}).get(key)
         if buffer is None:
             buffer = _initial(optimizer, p, key)
-        values.append(_numpy(to_k(forward(buffer, lr))))
+        values.append(_numpy(forward(buffer, lr)))
     if type(optimizer) is optimizer_module.Nadam:
         mu_product = next((s["mu_product"] for s in state.values() if "mu_product" in s), None)
         values.append(
@@ -201,7 +175,7 @@ def _keras_iteration(optimizer) -> int:
 
 def _initial(optimizer, parameter, key):
     if isinstance(optimizer, Adafactor):  # zeros of Keras's shapes
-        shape = getattr(parameter, "keras_layout", (_same, _same))[0](parameter).shape
+        shape = parameter.shape
         if key != "v":
             shape = () if len(shape) < 2 else shape[:-1] if key == "r" else (*shape[:-2], shape[-1])
         return torch.zeros(shape, dtype=parameter.dtype, device=parameter.device)
@@ -245,18 +219,18 @@ def warn_skipped(optimizer, source: str, held, expected) -> None:
     )
 
 
-def from_keras(optimizer, model, values, source: str = "") -> bool:
+def from_keras(optimizer, values, source: str = "") -> bool:
     """Load Keras-ordered `values` into a built optimizer; False (with a warning) if they do not
     fit it, in which case the optimizer is left untouched."""
     values = list(values)
     if _loss_scale(optimizer) is not None and optimizer.built and len(values) >= 4:
-        if not from_keras(optimizer.inner_optimizer, model, values[4:], source):
+        if not from_keras(optimizer.inner_optimizer, values[4:], source):
             return False
         optimizer.step_counter.fill_(int(values[2]))
         optimizer.dynamic_scale.fill_(float(values[3]))
         return True
     if isinstance(optimizer, MultiOptimizer) and optimizer.built:
-        return _multi_from_keras(optimizer, model, values, source)
+        return _multi_from_keras(optimizer, values, source)
     if not optimizer.built or len(values) != expected_count(optimizer):
         warn_skipped(
             optimizer,
@@ -274,7 +248,6 @@ def from_keras(optimizer, model, values, source: str = "") -> bool:
     if _has_lr_variable(optimizer):
         optimizer._learning_rate = float(values.pop(0))
     parameters = optimizer.parameters
-    layouts = _parameter_layouts(optimizer, model)
     schedule = optimizer._learning_rate
     if isinstance(schedule, schedules.LearningRateSchedule):
         lr = float(schedule(max(iterations - 1, 0)))
@@ -284,19 +257,14 @@ def from_keras(optimizer, model, values, source: str = "") -> bool:
         group["lr"] = lr  # the rate the loaded buffers were scaled with
     with torch.no_grad():
         if optimizer.moving_averages is not None:
-            for ema, (_, from_k) in zip(optimizer.moving_averages, layouts, strict=False):
-                ema.copy_(_tensor(from_k(values.pop(0)), ema))
+            for ema in optimizer.moving_averages:
+                ema.copy_(_tensor(values.pop(0), ema))
         if optimizer.gradient_accumulation_steps:
-            optimizer._accumulators = {
-                id(p): _tensor(from_k(values.pop(0)), p)
-                for p, (_, from_k) in zip(parameters, layouts, strict=False)
-            }
+            optimizer._accumulators = {id(p): _tensor(values.pop(0), p) for p in parameters}
         state = optimizer.torch_optimizer.state
-        slot_layouts = _slot_layouts(optimizer, model)
         for index, key, (_, backward) in slot_order(optimizer):
-            p, (_, from_k) = parameters[index], slot_layouts[index]
-            target = state[p][key]
-            target.copy_(_tensor(backward(from_k(values.pop(0)), lr), target))
+            target = state[parameters[index]][key]
+            target.copy_(_tensor(backward(values.pop(0), lr), target))
         if type(optimizer) is optimizer_module.Nadam:
             mu_product = float(values.pop(0))
             for p in parameters:
@@ -308,12 +276,12 @@ def from_keras(optimizer, model, values, source: str = "") -> bool:
     return True
 
 
-def member_groups(optimizer, model) -> list[tuple[str, list[np.ndarray]]]:
+def member_groups(optimizer) -> list[tuple[str, list[np.ndarray]]]:
     """A MultiOptimizer's sub-optimizers as Keras files them: (key, variables), the key the
     snake-case class name, numbered on repeats (`adam`, `adam_1`); [] for other optimizers."""
     if not isinstance(optimizer, MultiOptimizer):
         return []
-    values = to_keras(optimizer, model)[2:]
+    values = to_keras(optimizer)[2:]
     groups, used = [], {}
     for member in optimizer.optimizers:
         base = to_snake_case(type(member).__name__)
@@ -324,7 +292,7 @@ def member_groups(optimizer, model) -> list[tuple[str, list[np.ndarray]]]:
     return groups
 
 
-def _multi_from_keras(optimizer, model, values, source) -> bool:
+def _multi_from_keras(optimizer, values, source) -> bool:
     if len(values) != expected_count(optimizer):
         warn_skipped(
             optimizer, source, f"{len(values)} variables", f"{expected_count(optimizer)} variables"
@@ -333,7 +301,7 @@ def _multi_from_keras(optimizer, model, values, source) -> bool:
     start = 2
     for member in optimizer.optimizers:
         count = _member_count(member)
-        if member.built and not from_keras(member, model, values[start : start + count], source):
+        if member.built and not from_keras(member, values[start : start + count], source):
             return False
         start += count
     optimizer.iterations = int(values[0])

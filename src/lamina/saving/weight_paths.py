@@ -26,7 +26,7 @@ class Node:
 
     path: str
     layer: nn.Module
-    weights: list = field(default_factory=list)  # (tensor, to_keras, from_keras)
+    weights: list = field(default_factory=list)  # WeightEntry
     # False for the groups a layer files some own weights under (`Layer._keras_weight_groups`):
     # a layer's per-layer hooks (save_own_variables, save_assets) run at its primary node only.
     primary: bool = True
@@ -55,7 +55,7 @@ def list_keys(modules, keras_classes: bool = True) -> list[str]:
 def _own(layer) -> list:
     if not isinstance(layer, Layer):
         return []
-    return [(e.tensor, e.to_keras, e.from_keras) for e in layer._file_weights()]
+    return layer._file_weights()
 
 
 def _own_by_group(layer) -> dict[str, list]:
@@ -68,7 +68,7 @@ def _own_by_group(layer) -> dict[str, list]:
     by_tensor = {id(getattr(layer, spec.name)): spec.name for spec in layer._weight_specs}
     for entry in layer._file_weights():
         group = layer._keras_weight_groups.get(by_tensor.get(id(entry.tensor)), "")
-        groups.setdefault(group, []).append((entry.tensor, entry.to_keras, entry.from_keras))
+        groups.setdefault(group, []).append(entry)
     return groups
 
 
@@ -200,8 +200,6 @@ def legacy_weight_names(model) -> list[tuple[Layer, list[tuple[str, object]]]]:
                 for s in entry.owner._weight_specs
                 if getattr(entry.owner, s.name) is entry.tensor
             )
-            named.append(
-                ("/".join([*trail, spec_name]), (entry.tensor, entry.to_keras, entry.from_keras))
-            )
+            named.append(("/".join([*trail, spec_name]), entry))
         result.append((layer, named))
     return result

@@ -91,12 +91,12 @@ def model_spec(model) -> dict:
         target = spec
         for part in [p for p in node.path.split("/") if p]:
             target = target.setdefault(part, {})
-        for index, (tensor, to_keras, _) in enumerate(node.weights):
-            target[str(index)] = tuple(to_keras(tensor.detach()).shape)
+        for index, entry in enumerate(node.weights):
+            target[str(index)] = tuple(entry.tensor.shape)
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and getattr(optimizer, "built", False):
         from lamina.saving import optimizer_state
 
-        values = optimizer_state.to_keras(optimizer, model)
+        values = optimizer_state.to_keras(optimizer)
         spec["optimizer"] = {str(i): np.shape(v) for i, v in enumerate(values)}
     return spec

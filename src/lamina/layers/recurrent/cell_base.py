@@ -113,7 +113,6 @@ class RecurrentCell(Layer):
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
             layout=kernel_layout,
-            keras_shaped=True,
         )
         self.recurrent_kernel = self.add_weight(
             name="recurrent_kernel",
@@ -122,7 +121,6 @@ class RecurrentCell(Layer):
             regularizer=self.recurrent_regularizer,
             constraint=self.recurrent_constraint,
             layout=kernel_layout,
-            keras_shaped=True,
         )
         self.bias = None
         if self.use_bias:
