@@ -171,7 +171,7 @@ class TensorBoard(Callback):
 
         writer = self._writer("train")
         for _, named in legacy_weight_names(self.model):
-            for path, (tensor, _, _) in named:
+            for path, entry in named:
                 name = path.split("/", 1)[1]  # Keras's weight path: no model name in front
-                values = backend.as_plain_numpy(tensor).astype(np.float32, copy=False)
+                values = backend.as_plain_numpy(entry.tensor).astype(np.float32, copy=False)
                 writer.histogram(f"{name.replace(':', '_')}/histogram", values, epoch)
