@@ -11,7 +11,7 @@ import torch
 from lamina import regularizers
 from lamina.engine import errors
 from lamina.layers import padding_rules, spatial
-from lamina.layers.recurrent.base import RNN
+from lamina.layers.recurrent.base import RNN, cell_attribute
 from lamina.layers.recurrent.cell_base import _keep_mask
 from lamina.layers.recurrent.conv_lstm_cell import ConvLSTMCell
 
@@ -92,12 +92,6 @@ class _ConvLSTM(RNN):
             activity_regularizer=activity_regularizer,
             **kwargs,
         )
-
-    def __getattr__(self, name):
-        # filters, kernel_size, strides, ...: the cell's, as Keras exposes them on the layer.
-        if name in _CELL_ARGUMENTS:
-            return getattr(self.cell, name)
-        return super().__getattr__(name)
 
     # ----------------------------------------------------------------------------------------------
     # Shapes and states
@@ -211,6 +205,11 @@ class _ConvLSTM(RNN):
         config = {name: cell_config[name] for name in _CELL_ARGUMENTS}
         config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return {**super().get_config(), **config}
+
+
+# filters, kernel_size, strides, ...: the cell's, read through the layer as in Keras.
+for _name in _CELL_ARGUMENTS:
+    setattr(_ConvLSTM, _name, cell_attribute(_name))
 
 
 _DOC = """{rank}-D convolutional LSTM: an LSTM whose gates are convolutions (Shi et al., 2015).
