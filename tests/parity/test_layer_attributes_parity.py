@@ -40,3 +40,27 @@ def test_max_num_bounding_boxes_data_format_as_keras(data_format):
     theirs = keras.layers.MaxNumBoundingBoxes(3, data_format=data_format)
     assert ours.data_format == theirs.data_format
     assert ours.get_config()["data_format"] == theirs.get_config()["data_format"]
+
+
+def test_discretization_state_protocol_matches_keras():
+    import numpy as np
+
+    ours = lamina.layers.Discretization(num_bins=3)
+    theirs = keras.layers.Discretization(num_bins=3)
+    rng = np.random.default_rng(0)
+    batches = [rng.normal(size=(40,)).astype("float32") * (i + 1) for i in range(3)]
+    for layer in (ours, theirs):
+        layer.reset_state()
+        layer.update_state(batches[0])
+        layer.update_state(batches[1])
+        layer.finalize_state()
+    np.testing.assert_allclose(ours.bin_boundaries, theirs.bin_boundaries)
+    np.testing.assert_allclose(ours.summary, theirs.summary)
+    for layer in (ours, theirs):  # the summary persists over finalize, as in Keras
+        layer.update_state(batches[2])
+        layer.finalize_state()
+    np.testing.assert_allclose(ours.bin_boundaries, theirs.bin_boundaries)
+    ours.reset_state()
+    theirs.reset_state()
+    assert ours.summary.shape == theirs.summary.shape == (2, 0)
+    assert lamina.layers.Discretization(bin_boundaries=[0.0, 1.0]).summary is None
