@@ -198,3 +198,23 @@ def test_conv_lstm_reads_its_cells_settings_as_keras(rank):
             keras, attribute, getattr(theirs, attribute)
         )
     assert ours.single_state == theirs.single_state
+
+
+@pytest.mark.parametrize(
+    "make,shape",
+    [
+        (lambda k: k.layers.LSTM(3), None),
+        (lambda k: k.layers.GRU(2), None),
+        (lambda k: k.layers.RNN(k.layers.SimpleRNNCell(4)), None),
+        (lambda k: k.layers.ConvLSTM2D(3, 3), (None, 2, 5, 5, 1)),
+    ],
+    ids=["LSTM", "GRU", "RNN", "ConvLSTM2D"],
+)
+def test_get_initial_state_from_a_batch_size_as_keras(make, shape):
+    ours, theirs = make(lamina), make(keras)
+    if shape is not None:
+        ours.build(shape)
+        theirs.build(shape)
+    got, want = ours.get_initial_state(4), theirs.get_initial_state(4)
+    assert [tuple(s.shape) for s in got] == [tuple(s.shape) for s in want]
+    assert all(s.dtype == torch.float32 and float(s.abs().sum()) == 0.0 for s in got)

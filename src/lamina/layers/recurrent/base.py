@@ -148,7 +148,12 @@ class RNN(Layer):
         elif hasattr(self.cell, "build"):
             self.cell.build(step_shape)
 
-    def get_initial_state(self, batch_size: int, like: torch.Tensor):
+    def get_initial_state(self, batch_size: int, like: torch.Tensor | None = None):
+        """The zero states a call starts from, one (batch_size, ...) tensor per state (the
+        cell's own `get_initial_state` where it has one), on `like`'s device and in its dtype
+        (default: the layer's compute dtype on the default device), as Keras's
+        `layer.get_initial_state(batch_size)`."""
+        like = like if like is not None else empty_like_layer(self)
         if hasattr(self.cell, "get_initial_state"):
             states = (
                 self.cell.get_initial_state(batch_size, like)
@@ -414,6 +419,14 @@ class RNN(Layer):
 def _dims(size) -> tuple:
     """A state size as the dimensions after the batch axis: 8 -> (8,), (4, 16) -> (4, 16)."""
     return tuple(size) if isinstance(size, (list, tuple)) else (size,)
+
+
+def empty_like_layer(layer) -> torch.Tensor:
+    """An empty tensor in the layer's compute dtype on the default device: what zero states
+    take their dtype and device from when no input is at hand."""
+    return torch.empty(
+        0, dtype=backend.to_torch_dtype(layer.compute_dtype), device=backend.default_device()
+    )
 
 
 def _flat(state) -> list:
