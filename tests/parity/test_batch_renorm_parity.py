@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import lamina
+from lamina.distribution import sync_batchnorm
 from tests.parity.reference import assert_call_matches_keras
 
 pytestmark = pytest.mark.parity
@@ -123,3 +124,11 @@ def test_attributes_before_build_and_config_as_keras():
 def test_renorm_clipping_is_checked(clipping, fragment):
     with pytest.raises(ValueError, match=fragment):
         lamina.layers.BatchNormalization(renorm=True, renorm_clipping=clipping)
+
+
+def test_sync_batchnorm_leaves_renorm_layers_their_own_call():
+    plain = lamina.layers.BatchNormalization()
+    renorm = lamina.layers.BatchNormalization(renorm=True)
+    model = lamina.Sequential([lamina.Input((3,)), plain, renorm])
+    assert sync_batchnorm.convert(model, distribution=None) == 1
+    assert "call" in vars(plain) and "call" not in vars(renorm)

@@ -4,7 +4,9 @@ Keras 3 answers for the same constructor arguments."""
 from __future__ import annotations
 
 import keras
+import numpy as np
 import pytest
+import torch
 
 import lamina
 
@@ -43,8 +45,6 @@ def test_max_num_bounding_boxes_data_format_as_keras(data_format):
 
 
 def test_discretization_state_protocol_matches_keras():
-    import numpy as np
-
     ours = lamina.layers.Discretization(num_bins=3)
     theirs = keras.layers.Discretization(num_bins=3)
     rng = np.random.default_rng(0)
@@ -110,8 +110,6 @@ def test_variable_serialization_spec_names_the_quantized_dense_variables(mode):
     ids=["defaults", "16k"],
 )
 def test_linear_to_mel_weight_matrix_matches_keras(kwargs):
-    import numpy as np
-
     ours = lamina.layers.MelSpectrogram().linear_to_mel_weight_matrix(**kwargs)
     theirs = keras.layers.MelSpectrogram().linear_to_mel_weight_matrix(**kwargs)
     assert ours.dtype == lamina.backend.to_torch_dtype("float32")
@@ -120,9 +118,6 @@ def test_linear_to_mel_weight_matrix_matches_keras(kwargs):
 
 @pytest.mark.parametrize("iterations", [1, 3])
 def test_spectral_normalization_normalized_weights_match_keras(iterations):
-    import numpy as np
-    import torch
-
     theirs = keras.layers.SpectralNormalization(keras.layers.Dense(3), power_iterations=iterations)
     theirs.build((None, 4))
     ours = lamina.layers.SpectralNormalization(lamina.layers.Dense(3), power_iterations=iterations)
