@@ -132,3 +132,21 @@ def test_sync_batchnorm_leaves_renorm_layers_their_own_call():
     model = lamina.Sequential([lamina.Input((3,)), plain, renorm])
     assert sync_batchnorm.convert(model, distribution=None) == 1
     assert "call" in vars(plain) and "call" not in vars(renorm)
+
+
+def test_renorm_model_file_moves_both_ways(tmp_path):
+    theirs, _ = built_pair(CONFIG, (8, 3), seed=5)
+    keras_model = keras.Sequential([keras.Input((3,)), theirs])
+    keras_model.save(tmp_path / "keras.keras")
+    ours = lamina.models.load_model(tmp_path / "keras.keras")
+    layer = ours.layers[0]
+    assert (layer.renorm, layer.renorm_clipping, layer.renorm_momentum) == (
+        True,
+        CONFIG["renorm_clipping"],
+        CONFIG["renorm_momentum"],
+    )
+    ours.save(tmp_path / "lamina.keras")
+    back = keras.models.load_model(tmp_path / "lamina.keras")
+    assert back.layers[0].renorm_clipping == CONFIG["renorm_clipping"]
+    for mine, reference in zip(back.get_weights(), keras_model.get_weights(), strict=True):
+        np.testing.assert_array_equal(mine, reference)
