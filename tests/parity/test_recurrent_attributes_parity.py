@@ -218,3 +218,19 @@ def test_get_initial_state_from_a_batch_size_as_keras(make, shape):
     got, want = ours.get_initial_state(4), theirs.get_initial_state(4)
     assert [tuple(s.shape) for s in got] == [tuple(s.shape) for s in want]
     assert all(s.dtype == torch.float32 and float(s.abs().sum()) == 0.0 for s in got)
+
+
+def test_conv_lstm_inner_loop_matches_keras():
+    x = np.random.default_rng(2).random((2, 3, 5, 5, 1)).astype("float32")
+    theirs = keras.layers.ConvLSTM2D(2, 3, padding="same")
+    theirs(x)
+    ours = lamina.layers.ConvLSTM2D(2, 3, padding="same")
+    ours(torch.tensor(x))
+    ours.set_weights(theirs.get_weights())
+    expected = theirs.inner_loop(torch.tensor(x), theirs.get_initial_state(2), None)
+    got = ours.inner_loop(torch.tensor(x), ours.get_initial_state(2), None)
+    for mine, reference in zip(
+        [got[0], got[1], *got[2]], [expected[0], expected[1], *expected[2]], strict=True
+    ):
+        assert tuple(mine.shape) == tuple(reference.shape)
+        np.testing.assert_allclose(mine.detach(), reference.detach().cpu(), atol=1e-5)
