@@ -21,10 +21,16 @@ from lamina.layers import normalization
 def convert(model, distribution) -> int:
     """Make every BatchNormalization layer of `model` synchronize its training statistics under
     `distribution` (the active DataParallel, which knows each rank's share of the batch);
-    returns how many layers were converted."""
+    returns how many layers were converted. Batch-renormalizing layers (`renorm=True`) keep
+    their own call, on each rank's statistics: the synchronized one knows no renorm correction.
+    """
     converted = 0
     for layer in model.modules():
-        if isinstance(layer, normalization.BatchNormalization) and "call" not in vars(layer):
+        if (
+            isinstance(layer, normalization.BatchNormalization)
+            and not layer.renorm
+            and "call" not in vars(layer)
+        ):
             layer.call = types.MethodType(_synchronized_call, layer)
             layer._synchronized_by = distribution
             converted += 1

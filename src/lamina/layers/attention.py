@@ -160,6 +160,9 @@ class AdditiveAttention(_BaseDenseAttention):
 
     def __init__(self, use_scale=True, dropout=0.0, seed=None, **kwargs):
         super().__init__(use_scale=use_scale, dropout=dropout, seed=seed, **kwargs)
+        # What Keras's AdditiveAttention answers (its Attention base's default); the scores are
+        # additive all the same.
+        self.score_mode = "dot"
 
     def build(self, input_shape):
         super().build(input_shape)

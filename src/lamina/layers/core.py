@@ -113,6 +113,12 @@ class Dense(LoraLayer, Layer):
             quantized_dense.build_quantized(self)
         self._build_lora()
 
+    @property
+    def variable_serialization_spec(self) -> dict:
+        """Keras's table of the variables this layer writes to a weights file, in order, for
+        each quantization mode (None: not quantized)."""
+        return {mode: list(names) for mode, names in quantized_dense.SERIALIZATION_SPEC.items()}
+
     def _quantize_weights(self, mode, config):
         quantized_dense.quantize(self, mode, config)
 

@@ -110,6 +110,12 @@ class Embedding(LoraLayer, Layer):
             quantized_embedding.build_quantized(self)
         self._build_lora()
 
+    @property
+    def variable_serialization_spec(self) -> dict:
+        """Keras's table of the variables this layer writes to a weights file, in order, for
+        each quantization mode (None: not quantized)."""
+        return quantized_embedding.serialization_spec()
+
     def _quantize_weights(self, mode, config):
         quantized_embedding.quantize(self, mode, config)
 

@@ -20,7 +20,7 @@ from lamina import constraints, initializers, regularizers
 from lamina.engine import errors, moving_statistics
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
-from lamina.layers import spatial
+from lamina.layers import batch_renormalization, spatial
 from lamina.layers.batch_statistics import batch_norm_last_axis
 
 
@@ -128,10 +128,20 @@ class BatchNormalization(Layer):
         synchronized: recorded in the config for Keras compatibility (default False); lamina
             synchronizes the batch statistics across processes through
             `DataParallel(sync_batchnorm=True)` instead.
+        renorm: use batch renormalization (Ioffe, 2017) in training: the batch-normalized
+            values are corrected towards moving statistics, `x * r + d`, before gamma and beta;
+            adds the non-trainable weights moving_stddev, renorm_mean and renorm_stddev (Keras's
+            names and order). Inference is the same as without it (default False).
+        renorm_clipping: with renorm, a dict of optional "rmin", "rmax" (bounds of r) and
+            "dmax" (d is clipped to [-dmax, dmax]); a missing key does not clip.
+        renorm_momentum: with renorm, the momentum of renorm_mean and renorm_stddev, the
+            statistics the correction uses (default 0.99); `momentum` still moves the inference
+            statistics.
         **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
     A BatchNormalization whose `trainable` is False always runs in inference mode, as in Keras.
-    Weights in get_weights() order: gamma, beta, moving_mean, moving_variance.
+    Weights in get_weights() order: gamma, beta, moving_mean, moving_variance (then, with
+    renorm, moving_stddev, renorm_mean, renorm_stddev). Before build all four are None.
 
     Call arguments:
         inputs: the tensor to normalize.
@@ -168,6 +178,9 @@ class BatchNormalization(Layer):
         beta_constraint=None,
         gamma_constraint=None,
         synchronized=False,
+        renorm=False,
+        renorm_clipping=None,
+        renorm_momentum=0.99,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -185,6 +198,15 @@ class BatchNormalization(Layer):
         self.beta_constraint = constraints.get(beta_constraint)
         self.gamma_constraint = constraints.get(gamma_constraint)
         self.synchronized = synchronized
+        self.renorm = bool(renorm)
+        self.renorm_clipping = (
+            batch_renormalization.checked_clipping(self, renorm_clipping)
+            if self.renorm
+            else renorm_clipping
+        )
+        self.renorm_momentum = float(renorm_momentum)
+        # As Keras: the weights read None until build makes them.
+        self.gamma = self.beta = self.moving_mean = self.moving_variance = None
 
     def build(self, input_shape):
         rank = len(input_shape)
@@ -204,6 +226,8 @@ class BatchNormalization(Layer):
             initializer=self.moving_variance_initializer,
             trainable=False,
         )
+        if self.renorm:
+            batch_renormalization.add_statistics(self, (channels,))
         self.input_spec = InputSpec(ndim=rank, axes={axis: channels})
 
     def call(self, inputs, training=None, mask=None):
@@ -221,6 +245,10 @@ class BatchNormalization(Layer):
                 0.0,
                 self.epsilon,
             )
+        elif self.renorm:
+            last = inputs.movedim(self._channel_axis, -1)
+            y = batch_renormalization.renormalize(self, last)
+            return y.movedim(-1, self._channel_axis)
         elif _fused_kernel_is_accurate(inputs, self._channel_axis):
             y, mean, inverse_std = torch.native_batch_norm(
                 x, self.gamma, self.beta, None, None, True, 0.0, self.epsilon
@@ -250,6 +278,10 @@ class BatchNormalization(Layer):
             "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
             "beta_constraint": constraints.serialize(self.beta_constraint),
             "gamma_constraint": constraints.serialize(self.gamma_constraint),
+            "synchronized": self.synchronized,
+            "renorm": self.renorm,
+            "renorm_clipping": self.renorm_clipping,
+            "renorm_momentum": self.renorm_momentum,
         }
 
 

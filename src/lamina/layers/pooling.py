@@ -41,6 +41,11 @@ class _Pooling(Layer):
         self._torch_strides = spatial.lift(self.strides, 1)
         self.built = True
 
+    @property
+    def pool_mode(self) -> str:
+        """The reduction, as Keras names it: "max" or "average"."""
+        return "max" if self.mode == "max" else "average"
+
     def build(self, input_shape):
         self._check_fits(input_shape)
 

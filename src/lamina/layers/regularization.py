@@ -95,6 +95,9 @@ class _SpatialDropout(Layer):
         self.data_format = backend.standardize_data_format(data_format)
         self.seed = seed
         self.seed_generator = noise_draws.seed_generator_for(seed, self)
+        # Dropout's argument, which Keras's spatial dropouts leave None: the mask's shape
+        # follows data_format instead (one draw per sample and channel).
+        self.noise_shape = None
         self.expected_layout = spatial.LAYOUTS[(self.data_format, self.rank)]
         self.input_spec = InputSpec(
             ndim=self.rank + 2, hint=spatial.family_hint(type(self).__name__, self.rank)

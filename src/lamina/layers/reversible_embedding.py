@@ -70,6 +70,11 @@ class ReversibleEmbedding(Embedding):
             if self.quantization_mode is not None:  # loaded quantized: the file fills it
                 quantized_embedding.build_reverse_quantized(self)
 
+    @property
+    def variable_serialization_spec(self) -> dict:
+        """As Embedding's, the untied reverse table's variables after the table's."""
+        return quantized_embedding.serialization_spec(self.tie_weights)
+
     def _quantize_weights(self, mode, config):
         quantized_embedding.quantize(self, mode, config)
         if not self.tie_weights:

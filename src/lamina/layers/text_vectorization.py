@@ -7,8 +7,6 @@ its output is a torch tensor a model takes.
 
 from __future__ import annotations
 
-import collections
-import math
 import re
 from collections.abc import Iterable
 
@@ -20,6 +18,12 @@ from lamina.engine import errors, shape_inference
 from lamina.engine.keras_tensor import KerasTensor
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
+from lamina.layers.preprocessing.token_counts import (
+    TokenCounts,
+    read_vocabulary,
+    save_vocabulary,
+    vocabulary_path,
+)
 
 _PUNCTUATION = re.compile(r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']')
 _PADDING, _OOV = "", "[UNK]"
@@ -123,6 +127,8 @@ class TextVectorization(Layer):
         self._vocabulary: list[str] = []
         self._index: dict[str, int] = {}
         self._idf = None
+        self._counts = TokenCounts()  # what update_state has seen since the last finalize
+        self._vocabulary_given = False  # a learned vocabulary is saved among the assets
         self.built = True
         if vocabulary is not None:
             self.set_vocabulary(vocabulary, idf_weights)
@@ -181,26 +187,53 @@ class TextVectorization(Layer):
         ]
 
     def adapt(self, data, batch_size=None, steps=None) -> None:
-        """Learns the vocabulary (and idf weights) from strings or batches of strings."""
-        counts: collections.Counter = collections.Counter()
-        document_counts: collections.Counter = collections.Counter()
-        documents = 0
+        """Learns the vocabulary (and idf weights) from strings or batches of strings:
+        `reset_state()`, `update_state(data)`, `finalize_state()`."""
+        self.reset_state()
+        self.update_state(data)
+        self.finalize_state()
+
+    def update_state(self, data) -> None:
+        """Standardize, split and count the strings of `data` (each string a document);
+        `finalize_state()` turns the counts into the vocabulary."""
         for batch in _string_batches(data, self):
-            for tokens in self._tokens(batch):
-                counts.update(tokens)
-                document_counts.update(set(tokens))
-                documents += 1
-        for special in self._specials:
-            counts.pop(special, None)
-        ranked = sorted(counts.items(), key=lambda item: (item[1], item[0]), reverse=True)
-        learned = [token for token, _ in ranked]
-        if self.max_tokens is not None:
-            learned = learned[: max(self.max_tokens - len(self._specials), 0)]
+            self._counts.add(self._tokens(batch))
+
+    def finalize_state(self) -> None:
+        """Rank the counted tokens into the vocabulary (and the tf-idf weights), then forget the
+        counts. With nothing counted the vocabulary stays as it is."""
+        if not self._counts:
+            return
+        specials = self._specials
+        limit = None if self.max_tokens is None else self.max_tokens - len(specials)
+        learned = self._counts.ranked(specials, limit)
         idf = None
         if self.output_mode == "tf_idf":
-            idf = [math.log(1 + documents / (1 + document_counts[t])) for t in learned]
+            idf = self._counts.inverse_document_frequency(learned).tolist()
             idf = [float(np.mean(idf)) if idf else 0.0] + idf  # the OOV slot: the mean
         self._set_tokens(learned, idf)
+        self._vocabulary_given = False
+        self.reset_state()
+
+    def reset_state(self) -> None:
+        """Forget the counts `update_state` gathered (the vocabulary stays)."""
+        self._counts.reset()
+
+    def save_assets(self, dir_path) -> None:
+        """Write a learned vocabulary (special tokens first) to `dir_path`/vocabulary.txt, as
+        Keras; a vocabulary given as an argument travels in the config instead."""
+        if not self._vocabulary_given:
+            save_vocabulary(dir_path, self.get_vocabulary(include_special_tokens=True))
+
+    def load_assets(self, dir_path) -> None:
+        """Read back the vocabulary `save_assets` wrote (a Keras file's, too)."""
+        path = vocabulary_path(dir_path)
+        if self._vocabulary_given or path is None:
+            return
+        tokens = read_vocabulary(path)
+        if tokens == self._specials[: len(tokens)]:
+            return  # saved before any vocabulary was learned
+        self.set_vocabulary(tokens, None if self._idf is None else self._idf[: len(tokens)])
 
     def set_vocabulary(self, vocabulary, idf_weights=None) -> None:
         """Sets the vocabulary (special tokens may lead it or be left out) and tf-idf weights."""
@@ -221,6 +254,7 @@ class TextVectorization(Layer):
             self._set_tokens(tokens, idf)
         else:
             self._set_tokens(tokens, None)
+        self._vocabulary_given = True
 
     def _set_tokens(self, learned, idf) -> None:
         self._vocabulary = self._specials + list(learned)

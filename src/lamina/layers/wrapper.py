@@ -117,18 +117,32 @@ class SpectralNormalization(Wrapper):
         entries = super()._weight_entries()
         return [entries[0]._replace(owner=self.layer), *entries[1:]]
 
+    def _spectral_norm(self, matrix):
+        """(the next vector_u, sigma) of the (-1, units) kernel matrix: power iteration from
+        vector_u, its vectors held constant (Keras stops their gradient), sigma ~ the largest
+        singular value."""
+        with torch.no_grad():
+            u = self.vector_u
+            for _ in range(self.power_iterations):
+                v = _l2_normalized(u @ matrix.T)
+                u = _l2_normalized(v @ matrix)
+        return u, (v @ matrix @ u.T).squeeze()
+
+    def normalized_weights(self):
+        """`(vector_u, kernel)` as the next training call would set them, without setting
+        them: the power iteration's vector and the kernel divided by its estimated spectral
+        norm, in Keras's shapes (the kernel's gradient flows through)."""
+        kernel = self._kernel_entry.tensor
+        u, sigma = self._spectral_norm(kernel.reshape(-1, self.vector_u.shape[-1]))
+        return u.to(self.vector_u.dtype), (kernel / sigma).to(kernel.dtype)
+
     @torch.no_grad()
     def _normalize_kernel(self):
         kernel = self._kernel_entry.tensor
         # A kernel of zeros is left as it is (Keras's rule), decided on the device: an `if` on
         # its value would make every training step wait for it.
         zero = torch.all(kernel == 0)
-        matrix = kernel.reshape(-1, self.vector_u.shape[-1])
-        u = self.vector_u
-        for _ in range(self.power_iterations):
-            v = _l2_normalized(u @ matrix.T)
-            u = _l2_normalized(v @ matrix)
-        sigma = (v @ matrix @ u.T).squeeze()
+        u, sigma = self._spectral_norm(kernel.reshape(-1, self.vector_u.shape[-1]))
         self.vector_u.copy_(torch.where(zero, self.vector_u, u))
         kernel.div_(torch.where(zero, torch.ones_like(sigma), sigma))
 

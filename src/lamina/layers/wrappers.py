@@ -152,9 +152,26 @@ class Bidirectional(Layer):
             return None
         return None if self.merge_mode is None else mask
 
+    @property
+    def stateful(self) -> bool:
+        """Whether the wrapped layers carry their states from batch to batch."""
+        return self.forward_layer.stateful
+
+    @property
+    def states(self):
+        """The forward layer's carried states followed by the backward one's, as a tuple; None
+        before a stateful call."""
+        forward, backward = self.forward_layer.states, self.backward_layer.states
+        if forward and backward:
+            return tuple(forward + backward)
+        return None
+
     def reset_states(self, states=None) -> None:
+        """Zero the carried states of both directions (stateful layers only)."""
         self.forward_layer.reset_states()
         self.backward_layer.reset_states()
+
+    reset_state = reset_states
 
     def get_config(self):
         layer = self.forward_layer

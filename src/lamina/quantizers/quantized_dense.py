@@ -33,6 +33,16 @@ FILE_ORDER = {
     "int4": ["kernel", "bias", "kernel_scale", "kernel_zero", "g_idx"],
 }
 
+# Keras's `variable_serialization_spec` of Dense and EinsumDense: every quantization mode's
+# variables in file order, by Keras's names (GPTQ/AWQ's packed kernel is its quantized_kernel).
+SERIALIZATION_SPEC = {
+    None: ["kernel", "bias"],
+    **FILE_ORDER,
+    "float8": float8_training.FILE_ORDER,
+    "gptq": ["bias", "quantized_kernel", "kernel_scale", "kernel_zero", "g_idx"],
+    "awq": ["bias", "quantized_kernel", "kernel_scale", "kernel_zero", "awq_scales", "g_idx"],
+}
+
 
 def quantize(layer, mode: str, config, kernel_axes=None) -> None:
     """Replace the float kernel of a built Dense (`kernel_axes` None) or EinsumDense (the

@@ -26,6 +26,20 @@ _FILE_ORDER = {
 }
 
 
+def serialization_spec(tie_weights: bool = True) -> dict:
+    """Keras's `variable_serialization_spec` of Embedding (and ReversibleEmbedding, whose
+    untied reverse table follows the table): each mode's variables in file order."""
+    spec = {None: ["embeddings"], **{mode: list(names) for mode, names in _FILE_ORDER.items()}}
+    if not tie_weights:
+        for mode, names in spec.items():
+            names.append("reverse_embeddings")
+            if mode is not None:
+                names.append("reverse_embeddings_scale")
+            if mode == "int4":
+                names.append("reverse_embeddings_zero")
+    return spec
+
+
 def quantize(layer, mode: str, config) -> None:
     """Replace the float table of a built Embedding by the quantized variables."""
     mq.check_integer_mode(layer, mode)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from lamina import backend
 from lamina.engine import errors
 from lamina.engine.layer import Layer
 
@@ -18,6 +19,9 @@ class MaxNumBoundingBoxes(Layer):
         fill_value: the value of padding boxes and labels (default -1).
         bounding_box_format: the boxes' format ("xyxy", ...), kept for Keras compatibility
             (padding does not depend on it).
+        data_format: the images' layout, "channels_last" or "channels_first" (default: the
+            global image data format); kept for Keras compatibility, as the images pass as
+            they are.
 
     Call: `{"images": ..., "bounding_boxes": {"boxes": (batch, n, 4), "labels": (batch, n)}}`
     (returns the same structure), or images alone (returned as they are).
@@ -29,9 +33,12 @@ class MaxNumBoundingBoxes(Layer):
         [[1.0, -1.0, -1.0], [1.0, -1.0, -1.0]]
     """
 
-    def __init__(self, max_number, fill_value=-1, bounding_box_format=None, **kwargs):
+    def __init__(
+        self, max_number, fill_value=-1, bounding_box_format=None, data_format=None, **kwargs
+    ):
         super().__init__(**kwargs)
         self.bounding_box_format = bounding_box_format
+        self.data_format = backend.standardize_data_format(data_format)
         if int(max_number) < 1:
             raise errors.value_error(self, "max_number >= 1", f"max_number={max_number}")
         self.max_number = int(max_number)
@@ -73,6 +80,7 @@ class MaxNumBoundingBoxes(Layer):
     def get_config(self):
         return {
             **super().get_config(),
+            "data_format": self.data_format,
             "max_number": self.max_number,
             "fill_value": self.fill_value,
         }

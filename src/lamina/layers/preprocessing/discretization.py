@@ -86,11 +86,13 @@ class Discretization(Layer):
         self.output_mode = output_mode
         self.sparse = False
         self.output_dtype = dtype or ("int64" if output_mode == "int" else "float32")
-        self._summary = np.zeros((2, 0), dtype="float32")
+        # The quantile summary `adapt` builds: (values, weights) rows; None with given boundaries.
+        self.summary = None if self.bin_boundaries else np.zeros((2, 0), dtype="float32")
         self.built = True
 
     def adapt(self, data, steps=None):
-        """Learn `num_bins` quantile boundaries from `data` (an array, or batches of arrays)."""
+        """Learn `num_bins` quantile boundaries from `data` (an array, or batches of arrays):
+        `reset_state()`, `update_state(batch)` for each batch, then `finalize_state()`."""
         if self.num_bins is None:
             raise errors.value_error(
                 self,
@@ -98,17 +100,32 @@ class Discretization(Layer):
                 "a layer built with bin_boundaries",
                 "create Discretization(num_bins=...) to learn boundaries.",
             )
-        self._summary = np.zeros((2, 0), dtype="float32")
+        self.reset_state()
         is_array = isinstance(data, (np.ndarray, torch.Tensor))
         batches = [data] if is_array else data
         for index, batch in enumerate(batches):
             if steps is not None and index >= steps:
                 break
-            if isinstance(batch, tuple):
-                batch = batch[0]
-            values = np.asarray(backend.as_numpy(batch), dtype="float32")
-            self._summary = _merge(_summarize(values, self.epsilon), self._summary, self.epsilon)
-        self.bin_boundaries = _compress(self._summary, 1.0 / self.num_bins)[0, :-1].tolist()
+            self.update_state(batch[0] if isinstance(batch, tuple) else batch)
+        self.finalize_state()
+
+    def update_state(self, data) -> None:
+        """Merge a batch of values into the quantile summary (`adapt`'s step)."""
+        values = np.asarray(backend.as_numpy(data), dtype="float32")
+        self.summary = _merge(_summarize(values, self.epsilon), self.summary, self.epsilon)
+
+    def finalize_state(self) -> None:
+        """Set `bin_boundaries` to the summary's `num_bins` quantiles (nothing without
+        num_bins)."""
+        if self.num_bins is None:
+            return
+        self.bin_boundaries = _compress(self.summary, 1.0 / self.num_bins)[0, :-1].tolist()
+
+    def reset_state(self) -> None:
+        """Empty the quantile summary (nothing without num_bins)."""
+        if self.num_bins is None:
+            return
+        self.summary = np.zeros((2, 0), dtype="float32")
 
     def __call__(self, inputs, *args, **kwargs):
         return super().__call__(as_id_tensor(inputs), *args, **kwargs)

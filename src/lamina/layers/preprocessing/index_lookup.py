@@ -22,6 +22,12 @@ from lamina.engine.layer import Layer
 from lamina.layers.preprocessing.category_encoding import encode, encoded_shape
 from lamina.layers.preprocessing.fingerprints import fingerprint64, siphash24
 from lamina.layers.preprocessing.hashing import as_value_array
+from lamina.layers.preprocessing.token_counts import (
+    TokenCounts,
+    read_vocabulary,
+    save_vocabulary,
+    vocabulary_path,
+)
 
 _MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 
@@ -68,7 +74,9 @@ class _IndexLookup(Layer):
         self.salt = [salt, salt] if isinstance(salt, int) else salt
         self._tokens: list = []
         self._index: dict = {}
+        self._counts = TokenCounts()  # what update_state has seen since the last finalize
         self.idf_weights = None
+        self.input_vocabulary = vocabulary  # None: learned by adapt, saved among the assets
         self.built = True
         if vocabulary is not None:
             self.set_vocabulary(vocabulary, idf_weights)
@@ -139,6 +147,7 @@ class _IndexLookup(Layer):
             self._set_idf(weights)
         self._tokens = tokens
         self._index = {t: i + self._token_start() for i, t in enumerate(tokens)}
+        self.input_vocabulary = vocabulary
 
     def _set_idf(self, weights: np.ndarray) -> None:
         if self.pad_to_max_tokens and self.max_tokens is not None:
@@ -147,8 +156,10 @@ class _IndexLookup(Layer):
 
     def adapt(self, data, steps=None) -> None:
         """Learn the vocabulary from `data` (an array or batches of arrays): tokens by
-        frequency, ties broken by the larger token first, up to `max_tokens` ids."""
-        counts, document_counts, documents = collections.Counter(), collections.Counter(), 0
+        frequency, ties broken by the larger token first, up to `max_tokens` ids. Runs
+        `reset_state()`, `update_state` per batch (each value of a 1-D array a document), then
+        `finalize_state()`."""
+        self.reset_state()
         single = isinstance(data, (np.ndarray, torch.Tensor, list)) and not (
             isinstance(data, list) and data and isinstance(data[0], (np.ndarray, torch.Tensor))
         )
@@ -156,27 +167,64 @@ class _IndexLookup(Layer):
             if steps is not None and index >= steps:
                 break
             batch = batch[0] if isinstance(batch, tuple) else batch
-            rows = _ragged_rows(batch, self)
-            if rows is None:
-                values = as_value_array(batch, self)
-                rows = values.reshape(len(values), -1) if values.ndim > 1 else values.reshape(-1, 1)
-                rows = rows.tolist()
-            for row in rows:
-                row = [self._token(t) for t in row]
-                counts.update(row)
-                document_counts.update(set(row))
-                documents += 1
-        for special in (self.mask_token, self.oov_token):
-            counts.pop(special, None)
-        ranked = sorted(counts, key=lambda t: (counts[t], t), reverse=True)
-        if self.max_tokens is not None:
-            ranked = ranked[: self.max_tokens - self._token_start()]
+            self._counts.add(self._documents(batch, flat_is_one=False))
+        self.finalize_state()
+
+    def update_state(self, data) -> None:
+        """Count the tokens of one batch, a document per row (a 1-D batch is one document, as
+        in Keras); `finalize_state()` turns the counts into the vocabulary."""
+        self._counts.add(self._documents(data, flat_is_one=True))
+
+    def finalize_state(self) -> None:
+        """Rank the counted tokens into the vocabulary (and the tf-idf weights), then forget the
+        counts. With nothing counted the vocabulary stays as it is."""
+        if not self._counts:
+            return
+        limit = None if self.max_tokens is None else self.max_tokens - self._token_start()
+        ranked = self._counts.ranked((self.mask_token, self.oov_token), limit)
         self._tokens = ranked
         self._index = {t: i + self._token_start() for i, t in enumerate(ranked)}
         if self.output_mode == "tf_idf":
-            idf = np.log(1 + documents / (1 + np.array([document_counts[t] for t in ranked])))
+            idf = self._counts.inverse_document_frequency(ranked)
             mean = idf.mean() if len(idf) else 0.0
             self._set_idf(np.concatenate([np.full(self._token_start(), mean), idf]))
+        self.input_vocabulary = None
+        self.reset_state()
+
+    def reset_state(self) -> None:
+        """Forget the counts `update_state` gathered (the vocabulary stays)."""
+        self._counts.reset()
+
+    def _documents(self, batch, flat_is_one: bool) -> list[list]:
+        """A batch's rows as lists of tokens; a 1-D batch is one row or a row per value."""
+        rows = _ragged_rows(batch, self)
+        if rows is None:
+            values = as_value_array(batch, self)
+            if values.ndim > 1:
+                rows = values.reshape(len(values), -1)
+            else:
+                rows = values.reshape(1, -1) if flat_is_one else values.reshape(-1, 1)
+            rows = rows.tolist()
+        return [[self._token(t) for t in row] for row in rows]
+
+    def save_assets(self, dir_path) -> None:
+        """Write a learned vocabulary (special tokens first) to `dir_path`/vocabulary.txt, as
+        Keras; a vocabulary given as an argument travels in the config instead."""
+        if self.input_vocabulary is None:
+            save_vocabulary(dir_path, self.get_vocabulary(include_special_tokens=True))
+
+    def load_assets(self, dir_path) -> None:
+        """Read back the vocabulary `save_assets` wrote (a Keras file's, too)."""
+        path = vocabulary_path(dir_path)
+        if self.input_vocabulary is not None or path is None:
+            return
+        tokens = [self._token(t) for t in read_vocabulary(path)]
+        if tokens == self._specials()[: len(tokens)]:
+            return  # saved before any vocabulary was learned
+        weights = None
+        if self.output_mode == "tf_idf" and self.idf_weights is not None:
+            weights = self.idf_weights[: len(tokens)]
+        self.set_vocabulary(tokens, idf_weights=weights)
 
     def get_vocabulary(self, include_special_tokens=True) -> list:
         """The tokens in id order; with special tokens, a token's position is its id."""

@@ -228,6 +228,11 @@ class Normalization(Layer):
                 weight.copy_(value.reshape(weight.shape).to(weight.dtype))
         self.adapted = True
 
+    def finalize_state(self) -> None:
+        """Keras's last step of adapt, which fixes `mean` / `variance` from the adapted
+        weights. lamina's `mean` and `variance` read those weights live (after adapt,
+        set_weights or loading alike), so there is nothing left to fix."""
+
     def get_config(self):
         config = {
             **super().get_config(),

@@ -114,6 +114,24 @@ class MelSpectrogram(Layer):
         self.ref_power = ref_power
         self.built = True
 
+    def linear_to_mel_weight_matrix(
+        self,
+        num_mel_bins=20,
+        num_spectrogram_bins=129,
+        sampling_rate=8000,
+        lower_edge_hertz=125.0,
+        upper_edge_hertz=3800.0,
+        dtype="float32",
+    ) -> torch.Tensor:
+        """The `(num_spectrogram_bins, num_mel_bins)` matrix that maps a linear spectrogram's
+        bins (0 to sampling_rate / 2) to mel bands between the two edges: triangles peaking at
+        1 on the HTK mel scale, none for the DC bin (Keras's method, with its defaults; `call`
+        uses the layer's own settings)."""
+        matrix = mel_weight_matrix(
+            num_mel_bins, num_spectrogram_bins, sampling_rate, lower_edge_hertz, upper_edge_hertz
+        )
+        return matrix.to(backend.default_device(), backend.to_torch_dtype(dtype))
+
     def call(self, inputs):
         x = inputs if inputs.dtype in (torch.float32, torch.float64) else inputs.float()
         window = (

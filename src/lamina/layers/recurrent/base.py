@@ -96,6 +96,16 @@ class RNN(Layer):
         size = self.cell.state_size
         return list(size) if isinstance(size, (list, tuple)) else [size]
 
+    @property
+    def state_size(self) -> list:
+        """The cell's state sizes as a list, one entry per state (Keras's RNN.state_size)."""
+        return self.state_sizes
+
+    @property
+    def single_state(self) -> bool:
+        """Whether the cell keeps one state given as a bare int (SimpleRNN, GRU), not a list."""
+        return not isinstance(self.cell.state_size, (list, tuple))
+
     def _check_rank(self, shape) -> None:
         """Integers only: the house message for the classic forgotten feature axis. Your own cell
         takes steps of any rank (Keras runs `(batch, timesteps, chunk, features)` through a
@@ -138,14 +148,22 @@ class RNN(Layer):
         elif hasattr(self.cell, "build"):
             self.cell.build(step_shape)
 
-    def get_initial_state(self, batch_size: int, like: torch.Tensor):
+    def get_initial_state(self, batch_size: int, like: torch.Tensor | None = None):
+        """The zero states a call starts from, one (batch_size, ...) tensor per state (the
+        cell's own `get_initial_state` where it has one), on `like`'s device and in its dtype
+        (default: the layer's compute dtype on the default device), as Keras's
+        `layer.get_initial_state(batch_size)`."""
+        like = like if like is not None else empty_like_layer(self)
         if hasattr(self.cell, "get_initial_state"):
             states = (
                 self.cell.get_initial_state(batch_size, like)
                 if isinstance(self.cell, RecurrentCell)
                 else self.cell.get_initial_state(batch_size=batch_size)
             )
-            return list(states) if isinstance(states, (list, tuple)) else [states]
+            if not isinstance(states, (list, tuple)):
+                return [states]
+            # StackedRNNCells answers one list per cell, as Keras; the loop runs them flat.
+            return [s for state in states for s in _flat(state)]
         return [like.new_zeros(batch_size, *_dims(size)) for size in self.state_sizes]
 
     def _checked_initial_state(self, initial_state, sequences):
@@ -233,6 +251,26 @@ class RNN(Layer):
         if self.return_sequences and mask is not None:
             output._keras_mask = mask.flip(1) if self.go_backwards else mask
         return [output, *final_states]
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        """Run the cell over `sequences` (batch, timesteps, ...) from `initial_state` (a list of
+        states), as `call` does after its checks: `(last_output, outputs, final_states)`.
+
+        `outputs` holds every step's output (batch, timesteps, units) with return_sequences,
+        else the last one as (batch, 1, units); `go_backwards` reverses the time axis first.
+        """
+        if mask is not None:
+            mask = mask.to(torch.bool)
+        if self.go_backwards:
+            sequences = sequences.flip(1)
+            mask = None if mask is None else mask.flip(1)
+        states = initial_state if isinstance(initial_state, (list, tuple)) else [initial_state]
+        outputs, last_output, final_states = self._run(
+            sequences, list(states), mask, bool(training)
+        )
+        if not self.return_sequences:  # the fused kernels give every step's output anyway
+            outputs = last_output[:, None]
+        return last_output, outputs, final_states
 
     def compute_mask(self, inputs, mask=None):
         if isinstance(mask, (list, tuple)):
@@ -336,6 +374,8 @@ class RNN(Layer):
             previous_output = output
             if self.return_sequences:
                 outputs.append(output)
+        if not builtin:
+            _reset_dropout_masks(cell)  # a custom cell's cached masks served this sequence only
         stacked = torch.stack(outputs, dim=1) if self.return_sequences else None
         return stacked, previous_output, states
 
@@ -379,6 +419,36 @@ class RNN(Layer):
 def _dims(size) -> tuple:
     """A state size as the dimensions after the batch axis: 8 -> (8,), (4, 16) -> (4, 16)."""
     return tuple(size) if isinstance(size, (list, tuple)) else (size,)
+
+
+def empty_like_layer(layer) -> torch.Tensor:
+    """An empty tensor in the layer's compute dtype on the default device: what zero states
+    take their dtype and device from when no input is at hand."""
+    return torch.empty(
+        0, dtype=backend.to_torch_dtype(layer.compute_dtype), device=backend.default_device()
+    )
+
+
+def _flat(state) -> list:
+    return list(state) if isinstance(state, (list, tuple)) else [state]
+
+
+def _reset_dropout_masks(cell) -> None:
+    """Clear the masks a cell cached for one sequence (Keras's cell API), in stacked cells too."""
+    for each in getattr(cell, "cells", [cell]):
+        for reset in ("reset_dropout_mask", "reset_recurrent_dropout_mask"):
+            if hasattr(each, reset):
+                getattr(each, reset)()
+
+
+def cell_attribute(name: str) -> property:
+    """A read-only property of a recurrent layer answering its cell's `name` (`lstm.units` is
+    `lstm.cell.units`), as Keras's recurrent layers expose their cell's hyperparameters."""
+
+    def read(self):
+        return getattr(self.cell, name)
+
+    return property(read, doc=f"The cell's `{name}`.")
 
 
 def _along(keep: torch.Tensor, tensor: torch.Tensor) -> torch.Tensor:

@@ -6,7 +6,7 @@ cell's hyperparameters back as attributes (`lstm.units`); these properties say s
 
 from __future__ import annotations
 
-from lamina.layers.recurrent.base import RNN
+from lamina.layers.recurrent.base import RNN, cell_attribute
 
 # The arguments that belong to the RNN (and Layer) rather than to the cell.
 _RNN_ARGUMENTS = (
@@ -48,37 +48,20 @@ class BuiltinRNN(RNN):
         self.use_cudnn = use_cudnn
 
     # Keras reads the cell's hyperparameters through the layer.
-    @property
-    def units(self):
-        return self.cell.units
-
-    @property
-    def activation(self):
-        return self.cell.activation
-
-    @property
-    def use_bias(self):
-        return self.cell.use_bias
-
-    @property
-    def dropout(self):
-        return self.cell.dropout
-
-    @property
-    def recurrent_dropout(self):
-        return self.cell.recurrent_dropout
-
-    @property
-    def kernel_initializer(self):
-        return self.cell.kernel_initializer
-
-    @property
-    def recurrent_initializer(self):
-        return self.cell.recurrent_initializer
-
-    @property
-    def bias_initializer(self):
-        return self.cell.bias_initializer
+    units = cell_attribute("units")
+    activation = cell_attribute("activation")
+    use_bias = cell_attribute("use_bias")
+    dropout = cell_attribute("dropout")
+    recurrent_dropout = cell_attribute("recurrent_dropout")
+    kernel_initializer = cell_attribute("kernel_initializer")
+    recurrent_initializer = cell_attribute("recurrent_initializer")
+    bias_initializer = cell_attribute("bias_initializer")
+    kernel_regularizer = cell_attribute("kernel_regularizer")
+    recurrent_regularizer = cell_attribute("recurrent_regularizer")
+    bias_regularizer = cell_attribute("bias_regularizer")
+    kernel_constraint = cell_attribute("kernel_constraint")
+    recurrent_constraint = cell_attribute("recurrent_constraint")
+    bias_constraint = cell_attribute("bias_constraint")
 
     def get_config(self):
         cell_config = self.cell.get_config()

@@ -66,6 +66,7 @@ class RecurrentCell(Layer):
         seed=None,
         **kwargs,
     ):
+        implementation = kwargs.pop("implementation", 2)
         super().__init__(**kwargs)
         self.units = check.positive_int(units, "units", self)
         self.activation = activations.get(activation)
@@ -83,6 +84,12 @@ class RecurrentCell(Layer):
         self.recurrent_dropout = check.dropout_rate(recurrent_dropout, "recurrent_dropout", self)
         self.seed = seed
         self.seed_generator = noise_draws.seed_generator_for(seed, self)
+        # Keras's choice between per-gate products (1, forced by recurrent dropout) and one fused
+        # product (2). lamina always computes the fused form; the value is kept for programs
+        # that read it.
+        self.implementation = 1 if self.recurrent_dropout else implementation
+        self._dropout_mask = None
+        self._recurrent_dropout_mask = None
 
     @property
     def state_size(self):
@@ -160,6 +167,33 @@ class RecurrentCell(Layer):
             )
         return input_mask, recurrent_mask
 
+    def get_dropout_mask(self, step_input: torch.Tensor) -> torch.Tensor | None:
+        """The input dropout mask, shaped like `step_input`: drawn at the first call, then the
+        same one until `reset_dropout_mask()` (Keras's cell API: one mask for every step of a
+        sequence). None when `dropout` is 0. Values are 0 or 1 / (1 - dropout)."""
+        if self._dropout_mask is None and self.dropout > 0:
+            self._dropout_mask = _keep_mask(
+                step_input.shape, self.dropout, step_input, self.seed_generator
+            )
+        return self._dropout_mask
+
+    def get_recurrent_dropout_mask(self, step_input: torch.Tensor) -> torch.Tensor | None:
+        """The recurrent dropout mask, shaped like `step_input` (the previous state h): as
+        `get_dropout_mask`, for `recurrent_dropout`."""
+        if self._recurrent_dropout_mask is None and self.recurrent_dropout > 0:
+            self._recurrent_dropout_mask = _keep_mask(
+                step_input.shape, self.recurrent_dropout, step_input, self.seed_generator
+            )
+        return self._recurrent_dropout_mask
+
+    def reset_dropout_mask(self) -> None:
+        """Forget the cached input mask: the next `get_dropout_mask` draws a new one."""
+        self._dropout_mask = None
+
+    def reset_recurrent_dropout_mask(self) -> None:
+        """Forget the cached recurrent mask."""
+        self._recurrent_dropout_mask = None
+
     def project_inputs(self, inputs: torch.Tensor) -> torch.Tensor:
         """The input part of every gate, for all time steps at once: (..., gates * units)."""
         return F.linear(inputs, backend.rnn_kernel_from_keras(self.kernel), self.bias)
@@ -184,7 +218,13 @@ class RecurrentCell(Layer):
         return params
 
     def get_initial_state(self, batch_size: int, like: torch.Tensor | None = None):
-        kwargs = {"dtype": self.kernel.dtype, "device": self.kernel.device}
+        if self.built:
+            kwargs = {"dtype": self.kernel.dtype, "device": self.kernel.device}
+        else:  # asked before build, as StackedRNNCells.get_initial_state may be
+            kwargs = {
+                "dtype": backend.to_torch_dtype(self.compute_dtype),
+                "device": backend.default_device(),
+            }
         if like is not None:
             kwargs["device"] = like.device
         return [torch.zeros(batch_size, self.units, **kwargs) for _ in range(self.state_count)]
@@ -192,9 +232,14 @@ class RecurrentCell(Layer):
     def call(self, inputs, states, training=None):
         """One step, Keras's cell API: `output, new_states = cell(x_t, states)`."""
         states = list(states) if isinstance(states, (list, tuple)) else [states]
-        input_mask, recurrent_mask = self.dropout_masks(inputs, bool(training))
-        if input_mask is not None:
-            inputs = inputs * input_mask
+        recurrent_mask = None
+        if training:
+            # The cached masks, as Keras: every step of a sequence drops the same units; the
+            # RNN running the cell resets them after the sequence.
+            input_mask = self.get_dropout_mask(inputs)
+            if input_mask is not None:
+                inputs = inputs * input_mask
+            recurrent_mask = self.get_recurrent_dropout_mask(states[0])
         return self.step(self.project_inputs(inputs), states, recurrent_mask)
 
     # ----------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import torch
 from lamina import regularizers
 from lamina.engine import errors
 from lamina.layers import padding_rules, spatial
-from lamina.layers.recurrent.base import RNN
+from lamina.layers.recurrent.base import RNN, cell_attribute, empty_like_layer
 from lamina.layers.recurrent.cell_base import _keep_mask
 from lamina.layers.recurrent.conv_lstm_cell import ConvLSTMCell
 
@@ -93,12 +93,6 @@ class _ConvLSTM(RNN):
             **kwargs,
         )
 
-    def __getattr__(self, name):
-        # filters, kernel_size, strides, ...: the cell's, as Keras exposes them on the layer.
-        if name in _CELL_ARGUMENTS:
-            return getattr(self.cell, name)
-        return super().__getattr__(name)
-
     # ----------------------------------------------------------------------------------------------
     # Shapes and states
 
@@ -124,7 +118,10 @@ class _ConvLSTM(RNN):
             return (batch, *self.cell.output_sizes, self.cell.filters)
         return (batch, self.cell.filters, *self.cell.output_sizes)
 
-    def get_initial_state(self, batch_size, like):
+    def get_initial_state(self, batch_size, like=None):
+        """[h, c] zeros of the cell's output shape (the layer must be built), on `like`'s
+        device and in its dtype (default: the compute dtype on the default device)."""
+        like = like if like is not None else empty_like_layer(self)
         shape = self._state_shape(batch_size)
         return [like.new_zeros(shape), like.new_zeros(shape)]
 
@@ -211,6 +208,11 @@ class _ConvLSTM(RNN):
         config = {name: cell_config[name] for name in _CELL_ARGUMENTS}
         config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
         return {**super().get_config(), **config}
+
+
+# filters, kernel_size, strides, ...: the cell's, read through the layer as in Keras.
+for _name in _CELL_ARGUMENTS:
+    setattr(_ConvLSTM, _name, cell_attribute(_name))
 
 
 _DOC = """{rank}-D convolutional LSTM: an LSTM whose gates are convolutions (Shi et al., 2015).

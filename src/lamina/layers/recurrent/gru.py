@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 
 from lamina import activations, backend
+from lamina.layers.recurrent.base import cell_attribute
 from lamina.layers.recurrent.builtin import BuiltinRNN
 from lamina.layers.recurrent.cell_base import RecurrentCell, is_sigmoid, is_tanh
 
@@ -140,10 +141,5 @@ class GRU(BuiltinRNN):
             **kwargs,
         )
 
-    @property
-    def recurrent_activation(self):
-        return self.cell.recurrent_activation
-
-    @property
-    def reset_after(self):
-        return self.cell.reset_after
+    recurrent_activation = cell_attribute("recurrent_activation")
+    reset_after = cell_attribute("reset_after")

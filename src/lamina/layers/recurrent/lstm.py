@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from lamina import activations, initializers
+from lamina.layers.recurrent.base import cell_attribute
 from lamina.layers.recurrent.builtin import BuiltinRNN
 from lamina.layers.recurrent.cell_base import RecurrentCell, is_sigmoid, is_tanh
 
@@ -122,10 +123,5 @@ class LSTM(BuiltinRNN):
             units, activation=activation, recurrent_activation=recurrent_activation, **kwargs
         )
 
-    @property
-    def recurrent_activation(self):
-        return self.cell.recurrent_activation
-
-    @property
-    def unit_forget_bias(self):
-        return self.cell.unit_forget_bias
+    recurrent_activation = cell_attribute("recurrent_activation")
+    unit_forget_bias = cell_attribute("unit_forget_bias")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import torch
+
+from lamina import backend
 from lamina.engine import errors
 from lamina.engine.layer import Layer
 from lamina.engine.serialization import layer_entry
@@ -48,6 +51,26 @@ class StackedRNNCells(Layer):
     def output_size(self) -> int:
         last = self.cells[-1]
         return getattr(last, "output_size", None) or _sizes(last.state_size)[0]
+
+    def get_initial_state(self, batch_size=None):
+        """Every cell's initial states, one list per cell (Keras's nesting): a cell's own
+        `get_initial_state(batch_size)`, or zeros of (batch_size, size) per state."""
+        states = []
+        for cell in self.cells:
+            if hasattr(cell, "get_initial_state"):
+                own = cell.get_initial_state(batch_size=batch_size)
+            else:
+                own = [
+                    torch.zeros(
+                        batch_size,
+                        size,
+                        dtype=backend.to_torch_dtype(self.compute_dtype),
+                        device=backend.default_device(),
+                    )
+                    for size in _sizes(cell.state_size)
+                ]
+            states.append(list(own) if isinstance(own, (list, tuple)) else [own])
+        return states
 
     def build(self, input_shape):
         batch = input_shape[0]
