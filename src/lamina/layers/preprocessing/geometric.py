@@ -1,7 +1,11 @@
 """Geometric augmentation: RandomFlip, RandomRotation, RandomZoom, RandomTranslation.
 
-Rotation, zoom and translation each draw one affine map per image and resample the whole batch with
-one `grid_sample` call (image_ops.affine_sample) on the images' device.
+Each draws its transformation for the whole batch at once on the images' device, as a dict
+with Keras's keys (`{"flips"}`, `{"angle"}`, `{"height_zoom", "width_zoom"}`,
+`{"translations"}`), so a transformation Keras drew applies here too. Rotation, zoom and
+translation turn theirs into one affine map per image and resample the whole batch with one
+`grid_sample` call (image_ops.affine_sample); segmentation masks go through the same maps with
+nearest interpolation.
 """
 
 from __future__ import annotations
@@ -13,6 +17,22 @@ import torch
 from lamina.layers import argument_checks as checks
 from lamina.layers.preprocessing import image_ops
 from lamina.layers.preprocessing.base import RandomImageLayer, symmetric_range
+from lamina.utils.bounding_boxes.box_formats import convert_format
+from lamina.utils.bounding_boxes.box_geometry import clip_to_image_size
+
+
+def _boxes_in(layer, bounding_boxes, transformation, target):
+    """The boxes in `target` format and the (height, width) of the images they belong to."""
+    shape = transformation["input_shape"]
+    height, width = shape[layer.height_axis], shape[layer.width_axis]
+    boxes = convert_format(bounding_boxes, layer.bounding_box_format, target, height, width)
+    return boxes, height, width
+
+
+def _boxes_out(layer, bounding_boxes, height, width, source):
+    """Boxes clipped to the image, back in the layer's `bounding_box_format`."""
+    clipped = clip_to_image_size(bounding_boxes, height, width, bounding_box_format=source)
+    return convert_format(clipped, source, layer.bounding_box_format, height, width)
 
 
 class RandomFlip(RandomImageLayer):
@@ -37,27 +57,90 @@ class RandomFlip(RandomImageLayer):
     """
 
     MODES = ("horizontal", "vertical", "horizontal_and_vertical")
+    moves_pixels = True
 
     def __init__(self, mode="horizontal_and_vertical", seed=None, data_format=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         self.mode = checks.choice(mode, self.MODES, "mode", self)
 
-    def augment(self, images):
+    @property
+    def _flips_horizontally(self):
+        return self.mode in ("horizontal", "horizontal_and_vertical")
+
+    @property
+    def _flips_vertically(self):
+        return self.mode in ("vertical", "horizontal_and_vertical")
+
+    def draw_transformation(self, images):
+        # Keras's `flips` (batch, 1, 1, 1), one per image. With both modes lamina draws the
+        # vertical flip apart (`vertical_flips`), so the four outcomes are equally likely; a
+        # transformation without it (Keras's) flips both ways with `flips`.
         batch = images.shape[0]
-        if self.mode in ("horizontal", "horizontal_and_vertical"):
-            flip = self.uniform((batch, 1, 1, 1), 0.0, 1.0, images) < 0.5
-            images = torch.where(flip, images.flip(-1), images)
-        if self.mode in ("vertical", "horizontal_and_vertical"):
-            flip = self.uniform((batch, 1, 1, 1), 0.0, 1.0, images) < 0.5
-            images = torch.where(flip, images.flip(-2), images)
+        transformation = {"input_shape": _nhwc_shape(self, images)}
+        draws = [self.uniform((batch, 1, 1, 1), 0.0, 1.0, images) < 0.5]
+        if self.mode == "horizontal_and_vertical":
+            draws.append(self.uniform((batch, 1, 1, 1), 0.0, 1.0, images) < 0.5)
+            transformation["vertical_flips"] = draws[1]
+        transformation["flips"] = draws[0]
+        return transformation
+
+    def _vertical_flips(self, transformation):
+        return transformation.get("vertical_flips", transformation["flips"])
+
+    def apply_transformation(self, images, transformation, interpolation=None):
+        del interpolation  # a flip moves whole pixels
+        if self._flips_horizontally:
+            flips = _on(transformation["flips"], images)
+            images = torch.where(flips, images.flip(-1), images)
+        if self._flips_vertically:
+            flips = _on(self._vertical_flips(transformation), images)
+            images = torch.where(flips, images.flip(-2), images)
         return images
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        if not training or transformation is None:
+            return bounding_boxes
+        bounding_boxes, height, width = _boxes_in(self, bounding_boxes, transformation, "rel_xyxy")
+        boxes = bounding_boxes["boxes"]
+        if self._flips_horizontally:
+            x1, y1, x2, y2 = boxes.unbind(-1)
+            flipped = torch.stack([1 - x2, y1, 1 - x1, y2], -1)
+            boxes = torch.where(_box_flags(transformation["flips"], boxes), flipped, boxes)
+        if self._flips_vertically:
+            x1, y1, x2, y2 = boxes.unbind(-1)
+            flipped = torch.stack([x1, 1 - y2, x2, 1 - y1], -1)
+            flags = _box_flags(self._vertical_flips(transformation), boxes)
+            boxes = torch.where(flags, flipped, boxes)
+        bounding_boxes = {**bounding_boxes, "boxes": boxes}
+        return _boxes_out(self, bounding_boxes, height, width, "rel_xyxy")
 
     def get_config(self):
         return {**super().get_config(), "mode": self.mode}
 
 
+def _nhwc_shape(layer, images):
+    """Keras's `input_shape` entry: the batch's shape in the layer's data format."""
+    shape = tuple(images.shape)
+    if layer.data_format == "channels_last":
+        return (shape[0], shape[2], shape[3], shape[1])
+    return shape
+
+
+def _on(values, like):
+    """A transformation's tensor on `like`'s device (one given by hand may come from the host)."""
+    values = torch.as_tensor(values)
+    return values if values.device == like.device else values.to(like.device)
+
+
+def _box_flags(flips, boxes):
+    """Per-image flags (batch, 1, 1, 1) broadcast over (batch, boxes, 4)."""
+    return _on(flips, boxes).reshape(-1, 1, 1)
+
+
 class _AffineLayer(RandomImageLayer):
     """Shared arguments and resampling of the three affine augmentations."""
+
+    moves_pixels = True
 
     def __init__(
         self,
@@ -75,15 +158,15 @@ class _AffineLayer(RandomImageLayer):
         )
         self.fill_value = float(fill_value)
 
-    def augment(self, images):
-        batch, _, height, width = images.shape
-        linear, shift = self.draw_maps(batch, height, width, images)
+    def apply_transformation(self, images, transformation, interpolation=None):
+        _, _, height, width = images.shape
+        linear, shift = self.affine_maps(transformation, height, width, images)
         matrices = torch.cat([linear, shift[:, :, None]], dim=2)
         return image_ops.affine_sample(
-            images, matrices, self.fill_mode, self.fill_value, self.interpolation
+            images, matrices, self.fill_mode, self.fill_value, interpolation or self.interpolation
         )
 
-    def draw_maps(self, batch, height, width, like):
+    def affine_maps(self, transformation, height, width, like):
         """(N, 2, 2) linear parts and (N, 2) shifts in pixels, output -> input coordinates."""
         raise NotImplementedError
 
@@ -94,6 +177,18 @@ class _AffineLayer(RandomImageLayer):
             "interpolation": self.interpolation,
             "fill_value": self.fill_value,
         }
+
+
+def keras_rotation_matrix(angle, height, width):
+    """Keras's `rotation_matrix` entry, (N, 8): the rotation by `angle` degrees about the image
+    centre as a projective map (a0, a1, a2, b0, b1, b2, 0, 0) from output to input pixels.
+    Read by programs; lamina's resampling works from `angle`."""
+    radians = angle * (math.pi / 180.0)
+    cos, sin = torch.cos(radians), torch.sin(radians)
+    cx, cy = (width - 1) / 2, (height - 1) / 2
+    zeros = torch.zeros_like(cos)
+    rows = [cos, -sin, cx - cx * cos + cy * sin, sin, cos, cy - cx * sin - cy * cos, zeros, zeros]
+    return torch.stack(rows, dim=1)
 
 
 class RandomRotation(_AffineLayer):
@@ -136,10 +231,22 @@ class RandomRotation(_AffineLayer):
         super().__init__(fill_mode, interpolation, seed, fill_value, data_format, **kwargs)
         self.factor = symmetric_range(factor, "factor", self, bounds=(-math.inf, math.inf))
 
-    def draw_maps(self, batch, height, width, like):
+    def draw_transformation(self, images):
+        batch, _, height, width = images.shape
         lower, upper = self.factor
-        angles = self.uniform((batch,), lower * 2 * math.pi, upper * 2 * math.pi, like)
-        return image_ops.rotation_matrices(angles), torch.zeros(batch, 2, device=like.device)
+        angle = self.uniform((batch,), lower * 360.0, upper * 360.0, images)  # degrees
+        return {
+            "angle": angle,
+            "rotation_matrix": keras_rotation_matrix(angle, height, width),
+            "image_height": height,
+            "image_width": width,
+            "batch_size": batch,
+        }
+
+    def affine_maps(self, transformation, height, width, like):
+        angles = _on(transformation["angle"], like).reshape(-1) * (math.pi / 180.0)
+        zeros = torch.zeros(angles.shape[0], 2, device=like.device)
+        return image_ops.rotation_matrices(angles), zeros
 
     def get_config(self):
         return {**super().get_config(), "factor": self.factor}
@@ -190,18 +297,36 @@ class RandomZoom(_AffineLayer):
             else symmetric_range(width_factor, "width_factor", self, bounds=(-1.0, math.inf))
         )
 
-    def draw_maps(self, batch, height, width, like):
-        zoom_y = 1.0 + self.uniform((batch,), *self.height_factor, like)
-        zoom_x = (
-            zoom_y
+    @property
+    def height_lower(self) -> float:
+        return self.height_factor[0]
+
+    @property
+    def height_upper(self) -> float:
+        return self.height_factor[1]
+
+    def draw_transformation(self, images):
+        batch = images.shape[0]
+        height_zoom = 1.0 + self.uniform((batch, 1), *self.height_factor, images)
+        width_zoom = (
+            height_zoom
             if self.width_factor is None
-            else 1.0 + self.uniform((batch,), *self.width_factor, like)
+            else 1.0 + self.uniform((batch, 1), *self.width_factor, images)
         )
+        return {
+            "height_zoom": height_zoom,
+            "width_zoom": width_zoom,
+            "input_shape": _nhwc_shape(self, images),
+        }
+
+    def affine_maps(self, transformation, height, width, like):
+        zoom_y = _on(transformation["height_zoom"], like).reshape(-1).float()
+        zoom_x = _on(transformation["width_zoom"], like).reshape(-1).float()
         zeros = torch.zeros_like(zoom_x)
         linear = torch.stack(
             [torch.stack([zoom_x, zeros], -1), torch.stack([zeros, zoom_y], -1)], -2
         )
-        return linear, torch.zeros(batch, 2, device=like.device)
+        return linear, torch.zeros(zoom_x.shape[0], 2, device=like.device)
 
     def get_config(self):
         return {
@@ -249,12 +374,46 @@ class RandomTranslation(_AffineLayer):
         self.height_factor = symmetric_range(height_factor, "height_factor", self)
         self.width_factor = symmetric_range(width_factor, "width_factor", self)
 
-    def draw_maps(self, batch, height, width, like):
-        shift_y = self.uniform((batch,), *self.height_factor, like) * height
-        shift_x = self.uniform((batch,), *self.width_factor, like) * width
-        identity = torch.eye(2, device=like.device).expand(batch, 2, 2)
+    @property
+    def height_lower(self) -> float:
+        return self.height_factor[0]
+
+    @property
+    def height_upper(self) -> float:
+        return self.height_factor[1]
+
+    @property
+    def width_lower(self) -> float:
+        return self.width_factor[0]
+
+    @property
+    def width_upper(self) -> float:
+        return self.width_factor[1]
+
+    def draw_transformation(self, images):
+        batch, _, height, width = images.shape
+        shift_y = self.uniform((batch, 1), *self.height_factor, images) * height
+        shift_x = self.uniform((batch, 1), *self.width_factor, images) * width
+        # Keras's (x, y) shifts in pixels, content moving by +shift.
+        return {
+            "translations": torch.cat([shift_x, shift_y], dim=1),
+            "input_shape": _nhwc_shape(self, images),
+        }
+
+    def affine_maps(self, transformation, height, width, like):
+        shifts = _on(transformation["translations"], like).float()
+        identity = torch.eye(2, device=like.device).expand(shifts.shape[0], 2, 2)
         # Content moves by +shift, so the output at p reads the input at p - shift.
-        return identity, -torch.stack([shift_x, shift_y], -1)
+        return identity, -shifts
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        if not training or transformation is None:
+            return bounding_boxes
+        bounding_boxes, height, width = _boxes_in(self, bounding_boxes, transformation, "xyxy")
+        boxes = bounding_boxes["boxes"]
+        shifts = _on(transformation["translations"], boxes).to(boxes.dtype)
+        moved = boxes + shifts.repeat(1, 2).reshape(-1, 1, 4)  # (x, y, x, y) per image
+        return _boxes_out(self, {**bounding_boxes, "boxes": moved}, height, width, "xyxy")
 
     def get_config(self):
         return {

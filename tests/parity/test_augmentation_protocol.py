@@ -1,0 +1,204 @@
+"""Keras 3's augmentation protocol on lamina: `get_random_transformation` then
+`transform_images` / `transform_segmentation_masks` / `transform_bounding_boxes`, dict inputs
+transformed with one draw, and a Keras-style subclass. Parity: Keras's transformation, fed to
+lamina, gives Keras's output."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lamina import layers
+from lamina.layers.preprocessing.geometric import keras_rotation_matrix
+from tests.parity.reference import keras
+
+pytestmark = pytest.mark.parity
+
+X = np.random.default_rng(0).random((3, 7, 9, 3)).astype("float32") * 255
+BOXES = {
+    "boxes": np.array([[[1.0, 2.0, 4.0, 5.0]], [[0.0, 0.0, 3.0, 6.0]], [[5.0, 1.0, 8.0, 3.0]]]),
+    "labels": np.array([[1], [2], [3]]),
+}
+
+GEOMETRIC = [
+    ("RandomFlip", ("horizontal",), {}),
+    ("RandomFlip", ("vertical",), {}),
+    ("RandomFlip", ("horizontal_and_vertical",), {}),
+    ("RandomRotation", (0.2,), {"fill_mode": "constant"}),
+    ("RandomRotation", (0.2,), {"fill_mode": "nearest"}),
+    ("RandomZoom", (0.3, 0.2), {}),
+    ("RandomZoom", ((-0.3, 0.4),), {"fill_mode": "constant"}),
+    ("RandomTranslation", (0.2, 0.3), {"fill_mode": "constant"}),
+    ("RandomTranslation", (0.2, 0.3), {"fill_mode": "nearest"}),
+]
+
+
+def _keras_draw(name, args, config, data=X):
+    theirs = getattr(keras.layers, name)(*args, **config, seed=3)
+    return theirs, theirs.get_random_transformation(data, training=True)
+
+
+def _shapes(transformation):
+    return {
+        key: tuple(value.shape) if isinstance(value, torch.Tensor) else type(value)
+        for key, value in transformation.items()
+    }
+
+
+@pytest.mark.parametrize("name, args, config", GEOMETRIC)
+def test_kerass_transformation_gives_kerass_images(name, args, config):
+    theirs, transformation = _keras_draw(name, args, config)
+    want = theirs.transform_images(torch.tensor(X), transformation, training=True)
+    ours = getattr(layers, name)(*args, **config)
+    got = ours.transform_images(torch.tensor(X), transformation, training=True)
+    np.testing.assert_allclose(got.cpu().numpy(), want.numpy(), atol=2e-3)
+
+
+@pytest.mark.parametrize("name, args, config", GEOMETRIC)
+def test_transformation_has_kerass_keys_and_shapes(name, args, config):
+    _, theirs = _keras_draw(name, args, config)
+    ours = getattr(layers, name)(*args, **config, seed=3).get_random_transformation(X)
+    want = _shapes(theirs)
+    got = {key: value for key, value in _shapes(ours).items() if key in want}
+    assert got == want
+    assert set(ours) - set(want) <= {"vertical_flips"}  # lamina's independent vertical draw
+
+
+@pytest.mark.parametrize("name, args, config", GEOMETRIC)
+def test_segmentation_masks_stay_aligned_with_images(name, args, config):
+    # A mask that is the image's own first channel, thresholded: after the layer it must still
+    # be (nearest-resampled) the threshold of the transformed image, wherever both are defined.
+    images = torch.zeros(3, 8, 8, 1)
+    images[:, 2:5, 1:4] = 1.0
+    masks = images.to(torch.int64)
+    if name != "RandomFlip":
+        config = {**config, "interpolation": "nearest"}
+    ours = getattr(layers, name)(*args, **config, seed=5)
+    out = ours({"images": images, "segmentation_masks": masks, "labels": torch.arange(3)})
+    assert out["segmentation_masks"].dtype == torch.int64
+    assert torch.equal(out["labels"], torch.arange(3))
+    torch.testing.assert_close(out["segmentation_masks"].float(), out["images"])
+
+
+def test_masks_follow_kerass_transformation():
+    theirs, transformation = _keras_draw("RandomRotation", (0.2,), {"fill_mode": "constant"})
+    masks = np.random.default_rng(1).integers(0, 4, (3, 7, 9, 1)).astype("float32")
+    want = theirs.transform_segmentation_masks(torch.tensor(masks), transformation, training=True)
+    ours = layers.RandomRotation(0.2, fill_mode="constant")
+    got = ours.transform_segmentation_masks(torch.tensor(masks), transformation, training=True)
+    np.testing.assert_allclose(got.cpu().numpy(), want.numpy(), atol=1e-4)
+
+
+@pytest.mark.parametrize("fmt", ["xyxy", "rel_xyxy", "xywh"])
+@pytest.mark.parametrize(
+    "name, args",
+    [("RandomFlip", ("horizontal",)), ("RandomFlip", ("vertical",))]
+    + [("RandomTranslation", (0.3, 0.3))],
+)
+def test_bounding_boxes_match_keras(name, args, fmt):
+    boxes = dict(BOXES)
+    if fmt == "rel_xyxy":
+        boxes["boxes"] = boxes["boxes"] / np.array([9, 7, 9, 7])
+    if fmt == "xywh":
+        corners = boxes["boxes"]
+        boxes["boxes"] = np.concatenate([corners[..., :2], corners[..., 2:] - corners[..., :2]], -1)
+    theirs, transformation = _keras_draw(name, args, {"bounding_box_format": fmt})
+
+    def tensors():  # fresh ones for each side: Keras converts the given dict in place
+        return {key: torch.tensor(value, dtype=torch.float32) for key, value in boxes.items()}
+
+    want = theirs.transform_bounding_boxes(tensors(), transformation, training=True)
+    ours = getattr(layers, name)(*args, bounding_box_format=fmt)
+    got = ours.transform_bounding_boxes(tensors(), transformation, training=True)
+    np.testing.assert_allclose(got["boxes"].cpu().numpy(), want["boxes"].numpy(), atol=1e-4)
+    np.testing.assert_allclose(got["labels"].cpu().numpy(), want["labels"].numpy())
+
+
+def test_dict_call_moves_boxes_with_the_images():
+    layer = layers.RandomFlip("horizontal", bounding_box_format="xyxy", seed=0)
+    images = torch.zeros(2, 4, 6, 1)
+    images[:, :, :2] = 1.0  # the box [0, 0, 2, 4] covers the lit columns
+    boxes = {"boxes": torch.tensor([[[0.0, 0.0, 2.0, 4.0]]] * 2), "labels": torch.ones(2, 1)}
+    for _ in range(4):
+        out = layer({"images": images, "bounding_boxes": boxes})
+        for image, box in zip(out["images"], out["bounding_boxes"]["boxes"][:, 0], strict=True):
+            x1, x2 = round(float(box[0])), round(float(box[2]))
+            assert bool((image[:, x1:x2] == 1).all()) and float(image.sum()) == 8.0
+
+
+def test_single_image_dict_and_missing_box_format():
+    layer = layers.RandomRotation(0.1, seed=1)
+    out = layer({"images": torch.rand(5, 5, 3), "segmentation_masks": torch.ones(5, 5, 1)})
+    assert out["images"].shape == (5, 5, 3) and out["segmentation_masks"].shape == (5, 5, 1)
+    with pytest.raises(ValueError, match="bounding_box_format"):
+        layer({"images": torch.rand(1, 5, 5, 3), "bounding_boxes": BOXES})
+    with pytest.raises(NotImplementedError, match="bounding boxes"):
+        layers.RandomRotation(0.1, bounding_box_format="xyxy").transform_bounding_boxes(
+            BOXES, {"angle": torch.zeros(3)}
+        )
+
+
+def test_colour_layers_pass_labels_masks_and_boxes_through():
+    layer = layers.RandomBrightness(0.5, bounding_box_format="xyxy", seed=2)
+    masks = torch.randint(0, 3, (3, 7, 9, 1))
+    boxes = {key: torch.tensor(value) for key, value in BOXES.items()}
+    out = layer({"images": torch.tensor(X), "segmentation_masks": masks, "bounding_boxes": boxes})
+    assert out["segmentation_masks"] is masks
+    assert torch.equal(out["bounding_boxes"]["boxes"], boxes["boxes"])
+    assert not torch.equal(out["images"], torch.tensor(X))
+
+
+def test_seeded_draws_repeat_and_the_seed_argument_overrides():
+    first = layers.RandomRotation(0.2, seed=7).get_random_transformation(X)["angle"]
+    second = layers.RandomRotation(0.2, seed=7).get_random_transformation(X)["angle"]
+    torch.testing.assert_close(first, second)
+    layer = layers.RandomRotation(0.2, seed=7)
+    a = layer.get_random_transformation(X, seed=11)["angle"]
+    b = layer.get_random_transformation(X, seed=11)["angle"]
+    torch.testing.assert_close(a, b)
+    assert layer.get_random_transformation(X, training=False) is None
+
+
+def _subclass(base):
+    """The custom augmentation a Keras program writes: its own draw and its own image op."""
+
+    class RandomInvertRows(base.layers.RandomFlip):
+        def get_random_transformation(self, data, training=True, seed=None):
+            images = data["images"] if isinstance(data, dict) else data
+            shape = self.backend.core.shape(images)
+            draws = self.backend.random.uniform((shape[0], 1, 1, 1), seed=self.generator)
+            return {"invert": self.backend.numpy.less(draws, 0.5)}
+
+        def transform_images(self, images, transformation, training=True):
+            images = self.backend.cast(images, "float32")
+            return self.backend.numpy.where(transformation["invert"], 255.0 - images, images)
+
+        def transform_segmentation_masks(self, masks, transformation, training=True):
+            return masks
+
+    return RandomInvertRows
+
+
+def test_a_keras_style_subclass_runs_on_lamina_as_on_keras():
+    images = torch.tensor(X)
+    masks = torch.randint(0, 3, (3, 7, 9, 1))
+    for base in (keras, __import__("lamina")):
+        layer = _subclass(base)(seed=4)
+        out = layer({"images": images, "segmentation_masks": masks})
+        out = {key: torch.as_tensor(np.asarray(value)) for key, value in out.items()}
+        inverted = (out["images"] != images).flatten(1).any(1)
+        expected = torch.where(inverted.reshape(-1, 1, 1, 1), 255.0 - images, images)
+        torch.testing.assert_close(out["images"], expected)
+        assert torch.equal(out["segmentation_masks"], masks)
+        # Seeded like Keras's: the same seed draws the same stream on both.
+        assert layer.generator is not None
+
+
+def test_rotation_matrix_entry_is_kerass():
+    theirs, transformation = _keras_draw("RandomRotation", (0.2,), {})
+    ours = layers.RandomRotation(0.2, seed=3)
+    got = ours.draw_transformation(torch.tensor(X).permute(0, 3, 1, 2))
+    matrix = keras_rotation_matrix(transformation["angle"], 7, 9)
+    np.testing.assert_allclose(matrix.numpy(), transformation["rotation_matrix"].numpy(), atol=1e-5)
+    assert got["rotation_matrix"].shape == transformation["rotation_matrix"].shape
