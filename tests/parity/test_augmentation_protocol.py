@@ -34,6 +34,20 @@ GEOMETRIC = [
 ]
 
 
+COLOUR = [
+    ("RandomBrightness", (0.3,), {}),
+    ("RandomContrast", (0.4,), {}),
+    ("RandomGrayscale", (0.5,), {}),
+    ("RandomInvert", (0.8,), {}),
+    ("RandomPosterization", ((2, 6),), {}),
+    ("Solarization", (0.5, 0.5), {}),
+    ("RandomColorDegeneration", (0.6,), {}),
+    ("RandomSharpness", (0.6,), {}),
+    ("RandomHue", (0.6,), {}),
+    ("RandomSaturation", (0.6,), {}),
+]
+
+
 def _keras_draw(name, args, config, data=X):
     theirs = getattr(keras.layers, name)(*args, **config, seed=3)
     return theirs, theirs.get_random_transformation(data, training=True)
@@ -55,10 +69,22 @@ def test_kerass_transformation_gives_kerass_images(name, args, config):
     np.testing.assert_allclose(got.cpu().numpy(), want.numpy(), atol=2e-3)
 
 
-@pytest.mark.parametrize("name, args, config", GEOMETRIC)
+@pytest.mark.parametrize("name, args, config", COLOUR)
+def test_kerass_colour_transformation_gives_kerass_images(name, args, config):
+    theirs, transformation = _keras_draw(name, args, config)
+    want = theirs.transform_images(torch.tensor(X), transformation, training=True)
+    ours = getattr(layers, name)(*args, **config)
+    got = ours.transform_images(torch.tensor(X), transformation, training=True)
+    np.testing.assert_allclose(got.cpu().numpy(), want.numpy(), atol=2e-3)
+
+
+@pytest.mark.parametrize("name, args, config", GEOMETRIC + COLOUR)
 def test_transformation_has_kerass_keys_and_shapes(name, args, config):
     _, theirs = _keras_draw(name, args, config)
     ours = getattr(layers, name)(*args, **config, seed=3).get_random_transformation(X)
+    if isinstance(theirs, torch.Tensor):  # RandomGrayscale's is the tensor itself
+        assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+        return
     want = _shapes(theirs)
     got = {key: value for key, value in _shapes(ours).items() if key in want}
     assert got == want

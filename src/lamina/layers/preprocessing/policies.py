@@ -33,6 +33,26 @@ _GEOMETRIC_AND_LEVELS = (
 _COLOR = ("random_brightness", "random_color_degeneration", "random_contrast", "random_sharpness")
 
 
+class _Policy(RandomImageLayer):
+    """A policy's operations, each also under Keras's attribute name (`layer.random_rotation`)."""
+
+    def _build(self, names, factor, value_range, interpolation):
+        # Keras builds every operation even when AugMix(all_ops=False) uses only some: the unused
+        # ones come last, so the used ones keep their seeds.
+        unused = tuple(name for name in _GEOMETRIC_AND_LEVELS + _COLOR if name not in names)
+        built = build_operations(names + unused, factor, value_range, interpolation, self.seed)
+        self._operations = built[: len(names)]
+        self._operations_by_name = dict(zip(names + unused, built, strict=True))
+
+
+def _operation_property(name):
+    return property(lambda self: self._operations_by_name[name], doc=f"The `{name}` operation.")
+
+
+for _name in _GEOMETRIC_AND_LEVELS + _COLOR:
+    setattr(_Policy, _name, _operation_property(_name))
+
+
 def build_operations(names, factor, value_range, interpolation, seed):
     """The named augmentations, in channels-first form, at strength `factor` (a (low, high)
     pair); each draws from its own stream derived from `seed`."""
@@ -65,7 +85,7 @@ def build_operations(names, factor, value_range, interpolation, seed):
     return operations
 
 
-class RandAugment(RandomImageLayer):
+class RandAugment(_Policy):
     """RandAugment (Cubuk et al., 2020): `num_ops` operations, each chosen at random per batch
     among shear, translation, rotation, brightness, colour degeneration, contrast, sharpness,
     posterization, solarization, auto-contrast and equalization, at strength `factor`.
@@ -100,9 +120,7 @@ class RandAugment(RandomImageLayer):
         self.factor = keras_factor(factor, self, (0.0, 1.0))
         self.interpolation = interpolation
         names = _GEOMETRIC_AND_LEVELS[:3] + _COLOR + _GEOMETRIC_AND_LEVELS[3:]
-        self._operations = build_operations(
-            names, self.factor, self.value_range, interpolation, self.seed
-        )
+        self._build(names, self.factor, self.value_range, interpolation)
 
     def augment(self, images):
         count = len(self._operations)
@@ -121,7 +139,7 @@ class RandAugment(RandomImageLayer):
         }
 
 
-class AugMix(RandomImageLayer):
+class AugMix(_Policy):
     """AugMix (Hendrycks et al., 2020): `num_chains` chains of up to `chain_depth` random
     operations, mixed with Dirichlet(alpha) weights, then mixed with the input by a
     Beta(alpha, alpha) weight; clipped to `value_range`.
@@ -166,9 +184,7 @@ class AugMix(RandomImageLayer):
         self.all_ops = bool(all_ops)
         self.interpolation = interpolation
         names = _GEOMETRIC_AND_LEVELS + (_COLOR if self.all_ops else ())
-        self._operations = build_operations(
-            names, self.factor, self.value_range, interpolation, self.seed
-        )
+        self._build(names, self.factor, self.value_range, interpolation)
 
     def augment(self, images):
         # torch's Dirichlet and Beta samplers take no generator: seed NumPy's from our stream.
