@@ -120,7 +120,7 @@ def test_masks_follow_kerass_transformation():
 @pytest.mark.parametrize(
     "name, args",
     [("RandomFlip", ("horizontal",)), ("RandomFlip", ("vertical",))]
-    + [("RandomTranslation", (0.3, 0.3))],
+    + [("RandomTranslation", (0.3, 0.3)), ("RandomZoom", (0.4, 0.3))],
 )
 def test_bounding_boxes_match_keras(name, args, fmt):
     boxes = dict(BOXES)
@@ -228,3 +228,83 @@ def test_rotation_matrix_entry_is_kerass():
     matrix = keras_rotation_matrix(transformation["angle"], 7, 9)
     np.testing.assert_allclose(matrix.numpy(), transformation["rotation_matrix"].numpy(), atol=1e-5)
     assert got["rotation_matrix"].shape == transformation["rotation_matrix"].shape
+
+
+def test_attributes_read_as_kerass():
+    pairs = [
+        ("RandomTranslation", (0.1, (0.2, 0.3)), ("height_lower", "height_upper", "width_lower")),
+        ("RandomTranslation", (0.1, (0.2, 0.3)), ("width_upper",)),
+        ("RandomZoom", ((-0.1, 0.2),), ("height_lower", "height_upper")),
+        ("RandomCrop", (3, 3), ("factor", "height_axis", "width_axis", "bounding_box_format")),
+        ("RandomErasing", (), ("channel_axis", "height_axis", "width_axis")),
+        ("Equalization", (), ("factor",)),
+        ("MaxNumBoundingBoxes", (3,), ("factor", "data_format")),
+    ]
+    for name, args, attributes in pairs:
+        for data_format in ("channels_last", "channels_first"):
+            config = {} if name == "MaxNumBoundingBoxes" else {"data_format": data_format}
+            theirs = getattr(keras.layers, name)(*args, **config)
+            ours = getattr(layers, name)(*args, **config)
+            for attribute in attributes:
+                want, got = getattr(theirs, attribute), getattr(ours, attribute)
+                assert want == got or tuple(want) == tuple(got), (name, attribute)
+
+
+def test_policies_and_jitter_expose_their_operations():
+    for name, config in [("RandAugment", {}), ("AugMix", {})]:
+        theirs, ours = getattr(keras.layers, name)(**config), getattr(layers, name)(**config)
+        for attribute in ("random_rotation", "random_brightness", "auto_contrast", "solarization"):
+            want, got = getattr(theirs, attribute), getattr(ours, attribute)
+            assert type(got).__name__ == type(want).__name__
+        for attribute in ("random_rotation", "random_brightness", "random_contrast"):
+            want, got = getattr(theirs, attribute), getattr(ours, attribute)
+            assert tuple(got.factor) == pytest.approx(tuple(want.factor)), (name, attribute)
+    assert not hasattr(layers.AugMix(all_ops=False), "random_brightness")
+    assert not hasattr(keras.layers.AugMix(all_ops=False), "random_brightness")
+    jitter = layers.RandomColorJitter(brightness_factor=0.2, hue_factor=0.1)
+    assert isinstance(jitter.random_brightness, layers.RandomBrightness)
+    assert isinstance(jitter.random_hue, layers.RandomHue) and jitter.random_contrast is None
+
+
+def test_backend_and_generator_serve_a_subclass():
+    for layer in (layers.Rescaling(1.0), layers.RandomFlip(seed=1), layers.Normalization()):
+        assert layer.backend.name == "torch"
+        assert torch.equal(layer.backend.numpy.flip(torch.arange(3), 0), torch.tensor([2, 1, 0]))
+    flip = layers.RandomFlip(seed=1)
+    twin = layers.RandomFlip(seed=1)
+    draws = [flip.backend.random.uniform((4,), seed=f.generator) for f in (flip, twin)]
+    torch.testing.assert_close(draws[0], draws[1])
+    assert flip._get_seed_generator("torch") is flip.generator
+
+
+def test_box_helpers_match_kerass():
+    transform = torch.tensor([[1.2, 0.1, -2.0, 0.05, 0.9, 1.5, 0.0, 0.0]] * 3)
+    theirs, ours = keras.layers.RandomZoom(0.2), layers.RandomZoom(0.2)
+    for x, y in [(0, 0), (9, 7)]:
+        want = theirs.get_transformed_x_y(x, y, transform)
+        got = ours.get_transformed_x_y(x, y, transform)
+        for w, g in zip(want, got, strict=True):
+            torch.testing.assert_close(g, w)
+    boxes = torch.tensor(BOXES["boxes"], dtype=torch.float32)
+    edges = [torch.tensor([[6.0], [5.0], [7.0]]), torch.tensor([[1.0], [0.0], [2.0]])] * 2
+    want = theirs.get_clipped_bbox({"boxes": boxes.clone()}, *edges)["boxes"]
+    torch.testing.assert_close(ours.get_clipped_bbox({"boxes": boxes}, *edges)["boxes"], want)
+    shifts = torch.tensor([[1.0], [-2.0], [0.5]]), torch.tensor([[0.0], [3.0], [-1.0]])
+    theirs, ours = keras.layers.RandomTranslation(0.1, 0.1), layers.RandomTranslation(0.1, 0.1)
+    want = theirs.get_shifted_bbox({"boxes": boxes.clone()}, *shifts)["boxes"]
+    torch.testing.assert_close(ours.get_shifted_bbox({"boxes": boxes}, *shifts)["boxes"], want)
+    assert layers.RandomElasticTransform().get_elastic_transform_params(
+        30, 50, 0.7
+    ) == pytest.approx(
+        keras.layers.RandomElasticTransform().get_elastic_transform_params(30, 50, 0.7)
+    )
+
+
+def test_max_num_bounding_boxes_speaks_the_protocol():
+    layer = layers.MaxNumBoundingBoxes(3)
+    boxes = {key: torch.tensor(value) for key, value in BOXES.items()}
+    padded = layer.transform_bounding_boxes(boxes, None)
+    assert padded["boxes"].shape == (3, 3, 4) and padded["labels"][0].tolist() == [1, -1, -1]
+    images = torch.tensor(X)
+    assert layer.transform_images(images, None) is images
+    assert layer.get_random_transformation(images) is None

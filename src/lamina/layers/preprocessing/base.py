@@ -18,6 +18,9 @@ from lamina.engine import errors
 from lamina.engine.layer import Layer
 from lamina.layers.preprocessing.ops_backend import OPS_BACKEND
 
+# Keras's image-layer base gives the layers that take no `factor` an unused (0, 0) one.
+NO_FACTOR = (0.0, 0.0)
+
 
 def float_images(inputs: torch.Tensor) -> torch.Tensor:
     """Integer images (uint8 pixels) become float32; floating ones pass through untouched."""

@@ -14,6 +14,7 @@ import torch
 from lamina.engine import errors
 from lamina.layers.preprocessing import color_ops
 from lamina.layers.preprocessing.base import (
+    NO_FACTOR,
     ImageLayer,
     RandomImageLayer,
     per_image,
@@ -329,6 +330,8 @@ class RandomColorJitter(RandomImageLayer):
         (2, 4, 4, 3)
     """
 
+    factor = NO_FACTOR
+
     def __init__(
         self,
         value_range=(0, 255),
@@ -427,6 +430,8 @@ class Equalization(ImageLayer):
         >>> out.flatten().tolist()
         [0.0, 128.0, 255.0]
     """
+
+    factor = NO_FACTOR
 
     def __init__(self, value_range=(0, 255), bins=256, data_format=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)

@@ -85,8 +85,8 @@ class RandomElasticTransform(RandomImageLayer):
         probability = self.uniform((count,), *self.factor, images)
         apply = self.uniform((count,), 0.0, 1.0, images) < probability
         strength = float(self.uniform((), *self.scale, images))
-        alpha = max(height, width) * 0.1 * strength
-        sigma = max(min(height, width) * 0.05 * strength, 1e-6)
+        alpha, sigma = self.get_elastic_transform_params(height, width, strength)
+        sigma = max(sigma, 1e-6)
         size = int(6 * sigma) | 1
         generator = self._generator(images.device)
         fields = []
@@ -105,6 +105,20 @@ class RandomElasticTransform(RandomImageLayer):
         )
         out = torch.where(apply.reshape(-1, 1, 1, 1), warped, images)
         return out.clamp(*self.value_range)
+
+    def get_elastic_transform_params(self, height, width, factor):
+        """The displacement's strength `alpha` and smoothness `sigma` (pixels) for an image of
+        `height` x `width` at distortion `factor`, Keras's rule.
+
+        Args:
+            height, width: the image's size.
+            factor: the distortion strength, in [0, 1].
+
+        Example:
+            >>> RandomElasticTransform().get_elastic_transform_params(100, 200, 0.5)
+            (10.0, 2.5)
+        """
+        return max(height, width) * 0.1 * factor, min(height, width) * 0.05 * factor
 
     def get_config(self):
         return {

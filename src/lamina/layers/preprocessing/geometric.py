@@ -118,6 +118,77 @@ class RandomFlip(RandomImageLayer):
         return {**super().get_config(), "mode": self.mode}
 
 
+class ProjectiveBoxGeometry:
+    """Keras's helpers for moving boxes through a projective map given as (N, 8) rows
+    (a0, a1, a2, b0, b1, b2, c0, c1): RandomZoom's, RandomTranslation's and RandomShear's."""
+
+    def get_transformed_x_y(self, x, y, transform):
+        """The point (x, y) mapped by each image's `transform`: two (N, 1) tensors.
+
+        Args:
+            x, y: the point (numbers or tensors broadcasting against (N, 1)).
+            transform: (N, 8) projective maps.
+
+        Example:
+            >>> shift = torch.tensor([[1.0, 0, 2, 0, 1, 3, 0, 0]])
+            >>> [v.item() for v in RandomTranslation(0.1, 0.1).get_transformed_x_y(0, 0, shift)]
+            [2.0, 3.0]
+        """
+        a0, a1, a2, b0, b1, b2, c0, c1 = torch.as_tensor(transform).split(1, dim=-1)
+        k = c0 * x + c1 * y + 1
+        return (a0 * x + a1 * y + a2) / k, (b0 * x + b1 * y + b2) / k
+
+    def get_shifted_bbox(self, bounding_boxes, w_shift_factor, h_shift_factor):
+        """xyxy boxes moved by minus the per-image shifts ((N, 1) each, or numbers).
+
+        Args:
+            bounding_boxes: {"boxes": (N, n, 4) or (n, 4) xyxy boxes, ...}.
+            w_shift_factor, h_shift_factor: the shifts subtracted along x and y.
+
+        Example:
+            >>> boxes = {"boxes": torch.tensor([[[2.0, 2.0, 4.0, 4.0]]])}
+            >>> layer = RandomTranslation(0.1, 0.1)
+            >>> layer.get_shifted_bbox(boxes, torch.tensor([[1.0]]), torch.tensor([[2.0]]))["boxes"]
+            tensor([[[1., 0., 3., 2.]]])
+        """
+        boxes = torch.as_tensor(bounding_boxes["boxes"])
+        dx, dy = (_per_box(shift, boxes) for shift in (w_shift_factor, h_shift_factor))
+        shifts = torch.cat([dx, dy, dx, dy], dim=-1)
+        return {**bounding_boxes, "boxes": boxes - shifts}
+
+    def get_clipped_bbox(self, bounding_boxes, h_end, h_start, w_end, w_start):
+        """xyxy boxes clipped to the window [w_start, w_end] x [h_start, h_end] (per image), in
+        the window's coordinates.
+
+        Args:
+            bounding_boxes: {"boxes": (N, n, 4) or (n, 4) xyxy boxes, ...}.
+            h_end, h_start, w_end, w_start: the window's edges, (N, 1) each or numbers.
+
+        Example:
+            >>> boxes = {"boxes": torch.tensor([[[0.0, 0.0, 8.0, 8.0]]])}
+            >>> RandomZoom(0.1).get_clipped_bbox(boxes, 6.0, 2.0, 6.0, 2.0)["boxes"]
+            tensor([[[0., 0., 4., 4.]]])
+        """
+        boxes = torch.as_tensor(bounding_boxes["boxes"])
+        h_end, h_start, w_end, w_start = (
+            _per_box(edge, boxes) for edge in (h_end, h_start, w_end, w_start)
+        )
+        x1, y1, x2, y2 = boxes.split(1, dim=-1)
+        clipped = [
+            torch.minimum(torch.maximum(x1, w_start), w_end) - w_start,
+            torch.minimum(torch.maximum(y1, h_start), h_end) - h_start,
+            torch.minimum(torch.maximum(x2, w_start), w_end) - w_start,
+            torch.minimum(torch.maximum(y2, h_start), h_end) - h_start,
+        ]
+        return {**bounding_boxes, "boxes": torch.cat(clipped, dim=-1)}
+
+
+def _per_box(value, boxes):
+    """A per-image (N, 1) value (or a number) shaped to broadcast over `boxes`' last axis."""
+    value = torch.as_tensor(value, dtype=boxes.dtype, device=boxes.device)
+    return value.unsqueeze(-1) if boxes.ndim == 3 and value.ndim == 2 else value
+
+
 def _nhwc_shape(layer, images):
     """Keras's `input_shape` entry: the batch's shape in the layer's data format."""
     shape = tuple(images.shape)
@@ -252,7 +323,7 @@ class RandomRotation(_AffineLayer):
         return {**super().get_config(), "factor": self.factor}
 
 
-class RandomZoom(_AffineLayer):
+class RandomZoom(ProjectiveBoxGeometry, _AffineLayer):
     """Zooms each image in or out by a random amount during training.
 
     Args:
@@ -328,6 +399,26 @@ class RandomZoom(_AffineLayer):
         )
         return linear, torch.zeros(zoom_x.shape[0], 2, device=like.device)
 
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        if not training or transformation is None:
+            return bounding_boxes
+        bounding_boxes, height, width = _boxes_in(self, bounding_boxes, transformation, "xyxy")
+        boxes = bounding_boxes["boxes"]
+        zoom_x = _on(transformation["width_zoom"], boxes).to(boxes.dtype).reshape(-1, 1)
+        zoom_y = _on(transformation["height_zoom"], boxes).to(boxes.dtype).reshape(-1, 1)
+        zeros = torch.zeros_like(zoom_x)
+        # The zoom about the centre as a projective map, output -> input pixels: the output
+        # image shows the input window from its (0, 0) to its (width, height) images.
+        shift_x, shift_y = (width - 1) / 2 * (1 - zoom_x), (height - 1) / 2 * (1 - zoom_y)
+        transform = torch.cat([zoom_x, zeros, shift_x, zeros, zoom_y, shift_y, zeros, zeros], 1)
+        w_start, h_start = self.get_transformed_x_y(0, 0, transform)
+        w_end, h_end = self.get_transformed_x_y(width, height, transform)
+        clipped = self.get_clipped_bbox(bounding_boxes, h_end, h_start, w_end, w_start)
+        window = torch.cat([w_end - w_start, h_end - h_start] * 2, dim=-1)  # (N, 4)
+        window = window.unsqueeze(1) if boxes.ndim == 3 else window
+        relative = {**clipped, "boxes": clipped["boxes"] / window}
+        return _boxes_out(self, relative, height, width, "rel_xyxy")
+
     def get_config(self):
         return {
             **super().get_config(),
@@ -336,7 +427,7 @@ class RandomZoom(_AffineLayer):
         }
 
 
-class RandomTranslation(_AffineLayer):
+class RandomTranslation(ProjectiveBoxGeometry, _AffineLayer):
     """Shifts each image by a random offset during training.
 
     Args:
@@ -410,10 +501,10 @@ class RandomTranslation(_AffineLayer):
         if not training or transformation is None:
             return bounding_boxes
         bounding_boxes, height, width = _boxes_in(self, bounding_boxes, transformation, "xyxy")
-        boxes = bounding_boxes["boxes"]
-        shifts = _on(transformation["translations"], boxes).to(boxes.dtype)
-        moved = boxes + shifts.repeat(1, 2).reshape(-1, 1, 4)  # (x, y, x, y) per image
-        return _boxes_out(self, {**bounding_boxes, "boxes": moved}, height, width, "xyxy")
+        shifts = _on(transformation["translations"], bounding_boxes["boxes"])
+        # Boxes move with the content, by +shift.
+        moved = self.get_shifted_bbox(bounding_boxes, -shifts[:, :1], -shifts[:, 1:])
+        return _boxes_out(self, moved, height, width, "xyxy")
 
     def get_config(self):
         return {

@@ -11,6 +11,7 @@ from lamina.engine import errors
 from lamina.layers.preprocessing import image_ops
 from lamina.layers.preprocessing.base import RandomImageLayer
 from lamina.layers.preprocessing.color_augmentation import keras_factor
+from lamina.layers.preprocessing.geometric import ProjectiveBoxGeometry
 
 
 def shear_matrices(shear_x, shear_y, height, width):
@@ -65,7 +66,7 @@ def perspective_sample(images, transforms, fill_value=0.0, interpolation="biline
     return sampled + fill_value
 
 
-class RandomShear(RandomImageLayer):
+class RandomShear(ProjectiveBoxGeometry, RandomImageLayer):
     """Shears each image by random amounts along x and y while training.
 
     Args:

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from lamina.engine import errors
-from lamina.layers.preprocessing.base import RandomImageLayer
+from lamina.layers.preprocessing.base import NO_FACTOR, RandomImageLayer
 from lamina.layers.preprocessing.color_augmentation import keras_factor
 
 
@@ -70,6 +70,8 @@ class MixUp(_MixingLayer):
         >>> bool(torch.allclose(out["labels"].sum(dim=1), torch.ones(4)))
         True
     """
+
+    factor = NO_FACTOR
 
     def __init__(self, alpha=0.2, data_format=None, seed=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)

@@ -37,16 +37,19 @@ class _Policy(RandomImageLayer):
     """A policy's operations, each also under Keras's attribute name (`layer.random_rotation`)."""
 
     def _build(self, names, factor, value_range, interpolation):
-        # Keras builds every operation even when AugMix(all_ops=False) uses only some: the unused
-        # ones come last, so the used ones keep their seeds.
-        unused = tuple(name for name in _GEOMETRIC_AND_LEVELS + _COLOR if name not in names)
-        built = build_operations(names + unused, factor, value_range, interpolation, self.seed)
-        self._operations = built[: len(names)]
-        self._operations_by_name = dict(zip(names + unused, built, strict=True))
+        self._operations = build_operations(names, factor, value_range, interpolation, self.seed)
+        self._operations_by_name = dict(zip(names, self._operations, strict=True))
 
 
 def _operation_property(name):
-    return property(lambda self: self._operations_by_name[name], doc=f"The `{name}` operation.")
+    def operation(self):
+        # As Keras: AugMix(all_ops=False) has no colour operations, so no such attribute.
+        found = self._operations_by_name.get(name)
+        if found is None:
+            raise AttributeError(f"{type(self).__name__} has no {name!r} operation")
+        return found
+
+    return property(operation, doc=f"The policy's `{name}` operation.")
 
 
 for _name in _GEOMETRIC_AND_LEVELS + _COLOR:

@@ -6,7 +6,7 @@ import torch
 
 from lamina.layers import argument_checks as checks
 from lamina.layers.preprocessing import image_ops
-from lamina.layers.preprocessing.base import ImageLayer, RandomImageLayer
+from lamina.layers.preprocessing.base import NO_FACTOR, ImageLayer, RandomImageLayer
 
 _RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area")
 
@@ -143,6 +143,8 @@ class RandomCrop(RandomImageLayer):
         >>> tuple(RandomCrop(4, 5)(images).shape)  # inference: centred crop and resize
         (2, 4, 5, 3)
     """
+
+    factor = NO_FACTOR
 
     def __init__(self, height, width, seed=None, data_format=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
