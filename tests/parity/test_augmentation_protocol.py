@@ -31,6 +31,8 @@ GEOMETRIC = [
     ("RandomZoom", ((-0.3, 0.4),), {"fill_mode": "constant"}),
     ("RandomTranslation", (0.2, 0.3), {"fill_mode": "constant"}),
     ("RandomTranslation", (0.2, 0.3), {"fill_mode": "nearest"}),
+    ("RandomShear", (0.3, 0.2), {"fill_mode": "constant"}),
+    ("RandomPerspective", (), {"scale": 0.4}),
 ]
 
 
@@ -105,6 +107,46 @@ def test_segmentation_masks_stay_aligned_with_images(name, args, config):
     assert out["segmentation_masks"].dtype == torch.int64
     assert torch.equal(out["labels"], torch.arange(3))
     torch.testing.assert_close(out["segmentation_masks"].float(), out["images"])
+
+
+def test_random_crop_takes_kerass_window_and_crops_masks_alike():
+    theirs = keras.layers.RandomCrop(4, 5, seed=3)
+    transformation = theirs.get_random_transformation(X, training=True)
+    want = theirs.transform_images(torch.tensor(X), transformation, training=True)
+    ours = layers.RandomCrop(4, 5)
+    got = ours.transform_images(torch.tensor(X), transformation, training=True)
+    np.testing.assert_allclose(got.cpu().numpy(), want.numpy())
+    images = torch.tensor(X)
+    out = layers.RandomCrop(4, 5, seed=1)({"images": images, "segmentation_masks": images})
+    torch.testing.assert_close(out["segmentation_masks"], out["images"])
+
+
+@pytest.mark.parametrize(
+    "name, args",
+    [("Resizing", (4, 5)), ("CenterCrop", (4, 5)), ("Resizing", (14, 18))],
+)
+def test_sizing_layers_move_masks_as_kerass(name, args):
+    masks = np.random.default_rng(1).integers(0, 4, (3, 7, 9, 1)).astype("float32")
+    want = getattr(keras.layers, name)(*args).transform_segmentation_masks(
+        torch.tensor(masks), None, training=True
+    )
+    got = getattr(layers, name)(*args).transform_segmentation_masks(torch.tensor(masks), None)
+    np.testing.assert_allclose(got.cpu().numpy(), want.numpy(), atol=1e-4)
+
+
+def test_center_crop_upsizes_masks_by_nearest():
+    # Keras resizes masks bilinearly here, blending class ids; lamina keeps them ids.
+    masks = torch.randint(0, 4, (3, 7, 9, 1))
+    out = layers.CenterCrop(8, 9).transform_segmentation_masks(masks, None)
+    assert out.shape == (3, 8, 9, 1) and out.dtype == masks.dtype
+    assert set(out.unique().tolist()) <= set(masks.unique().tolist())
+
+
+def test_layers_that_cannot_move_masks_yet_refuse_them():
+    with pytest.raises(NotImplementedError, match="segmentation"):
+        layers.RandomElasticTransform(seed=0)(
+            {"images": torch.tensor(X), "segmentation_masks": torch.zeros(3, 7, 9, 1)}
+        )
 
 
 def test_masks_follow_kerass_transformation():

@@ -439,6 +439,21 @@ class RandomImageLayer(ImageLayer):
         return {**super().get_config(), "seed": self.seed}
 
 
+def keras_input_shape(layer, images: torch.Tensor) -> tuple:
+    """Keras's `input_shape` entry of a transformation: the (N, C, H, W) batch's shape in the
+    layer's data format."""
+    batch, channels, height, width = images.shape
+    if layer.data_format == "channels_last":
+        return (batch, height, width, channels)
+    return (batch, channels, height, width)
+
+
+def on_device(values, like: torch.Tensor) -> torch.Tensor:
+    """A transformation's tensor on `like`'s device (one given by hand may come from the host)."""
+    values = torch.as_tensor(values)
+    return values if values.device == like.device else values.to(like.device)
+
+
 def per_image(values, images: torch.Tensor) -> torch.Tensor:
     """A transformation's per-image values as (N, 1, 1, 1), in `images`' dtype and device (one
     given by hand, Keras's say, may be (N,) and on the host)."""

@@ -54,6 +54,8 @@ class RandomElasticTransform(RandomImageLayer):
         (2, 16, 16, 3)
     """
 
+    moves_pixels = True  # masks would need its draw split out: refused until then
+
     def __init__(
         self,
         factor=1.0,

@@ -16,7 +16,12 @@ import torch
 
 from lamina.layers import argument_checks as checks
 from lamina.layers.preprocessing import image_ops
-from lamina.layers.preprocessing.base import RandomImageLayer, symmetric_range
+from lamina.layers.preprocessing.base import (
+    RandomImageLayer,
+    keras_input_shape,
+    on_device,
+    symmetric_range,
+)
 from lamina.utils.bounding_boxes.box_formats import convert_format
 from lamina.utils.bounding_boxes.box_geometry import clip_to_image_size
 
@@ -76,7 +81,7 @@ class RandomFlip(RandomImageLayer):
         # vertical flip apart (`vertical_flips`), so the four outcomes are equally likely; a
         # transformation without it (Keras's) flips both ways with `flips`.
         batch = images.shape[0]
-        transformation = {"input_shape": _nhwc_shape(self, images)}
+        transformation = {"input_shape": keras_input_shape(self, images)}
         draws = [self.uniform((batch, 1, 1, 1), 0.0, 1.0, images) < 0.5]
         if self.mode == "horizontal_and_vertical":
             draws.append(self.uniform((batch, 1, 1, 1), 0.0, 1.0, images) < 0.5)
@@ -90,10 +95,10 @@ class RandomFlip(RandomImageLayer):
     def apply_transformation(self, images, transformation, interpolation=None):
         del interpolation  # a flip moves whole pixels
         if self._flips_horizontally:
-            flips = _on(transformation["flips"], images)
+            flips = on_device(transformation["flips"], images)
             images = torch.where(flips, images.flip(-1), images)
         if self._flips_vertically:
-            flips = _on(self._vertical_flips(transformation), images)
+            flips = on_device(self._vertical_flips(transformation), images)
             images = torch.where(flips, images.flip(-2), images)
         return images
 
@@ -189,23 +194,9 @@ def _per_box(value, boxes):
     return value.unsqueeze(-1) if boxes.ndim == 3 and value.ndim == 2 else value
 
 
-def _nhwc_shape(layer, images):
-    """Keras's `input_shape` entry: the batch's shape in the layer's data format."""
-    shape = tuple(images.shape)
-    if layer.data_format == "channels_last":
-        return (shape[0], shape[2], shape[3], shape[1])
-    return shape
-
-
-def _on(values, like):
-    """A transformation's tensor on `like`'s device (one given by hand may come from the host)."""
-    values = torch.as_tensor(values)
-    return values if values.device == like.device else values.to(like.device)
-
-
 def _box_flags(flips, boxes):
     """Per-image flags (batch, 1, 1, 1) broadcast over (batch, boxes, 4)."""
-    return _on(flips, boxes).reshape(-1, 1, 1)
+    return on_device(flips, boxes).reshape(-1, 1, 1)
 
 
 class _AffineLayer(RandomImageLayer):
@@ -315,7 +306,7 @@ class RandomRotation(_AffineLayer):
         }
 
     def affine_maps(self, transformation, height, width, like):
-        angles = _on(transformation["angle"], like).reshape(-1) * (math.pi / 180.0)
+        angles = on_device(transformation["angle"], like).reshape(-1) * (math.pi / 180.0)
         zeros = torch.zeros(angles.shape[0], 2, device=like.device)
         return image_ops.rotation_matrices(angles), zeros
 
@@ -387,12 +378,12 @@ class RandomZoom(ProjectiveBoxGeometry, _AffineLayer):
         return {
             "height_zoom": height_zoom,
             "width_zoom": width_zoom,
-            "input_shape": _nhwc_shape(self, images),
+            "input_shape": keras_input_shape(self, images),
         }
 
     def affine_maps(self, transformation, height, width, like):
-        zoom_y = _on(transformation["height_zoom"], like).reshape(-1).float()
-        zoom_x = _on(transformation["width_zoom"], like).reshape(-1).float()
+        zoom_y = on_device(transformation["height_zoom"], like).reshape(-1).float()
+        zoom_x = on_device(transformation["width_zoom"], like).reshape(-1).float()
         zeros = torch.zeros_like(zoom_x)
         linear = torch.stack(
             [torch.stack([zoom_x, zeros], -1), torch.stack([zeros, zoom_y], -1)], -2
@@ -404,8 +395,8 @@ class RandomZoom(ProjectiveBoxGeometry, _AffineLayer):
             return bounding_boxes
         bounding_boxes, height, width = _boxes_in(self, bounding_boxes, transformation, "xyxy")
         boxes = bounding_boxes["boxes"]
-        zoom_x = _on(transformation["width_zoom"], boxes).to(boxes.dtype).reshape(-1, 1)
-        zoom_y = _on(transformation["height_zoom"], boxes).to(boxes.dtype).reshape(-1, 1)
+        zoom_x = on_device(transformation["width_zoom"], boxes).to(boxes.dtype).reshape(-1, 1)
+        zoom_y = on_device(transformation["height_zoom"], boxes).to(boxes.dtype).reshape(-1, 1)
         zeros = torch.zeros_like(zoom_x)
         # The zoom about the centre as a projective map, output -> input pixels: the output
         # image shows the input window from its (0, 0) to its (width, height) images.
@@ -488,11 +479,11 @@ class RandomTranslation(ProjectiveBoxGeometry, _AffineLayer):
         # Keras's (x, y) shifts in pixels, content moving by +shift.
         return {
             "translations": torch.cat([shift_x, shift_y], dim=1),
-            "input_shape": _nhwc_shape(self, images),
+            "input_shape": keras_input_shape(self, images),
         }
 
     def affine_maps(self, transformation, height, width, like):
-        shifts = _on(transformation["translations"], like).float()
+        shifts = on_device(transformation["translations"], like).float()
         identity = torch.eye(2, device=like.device).expand(shifts.shape[0], 2, 2)
         # Content moves by +shift, so the output at p reads the input at p - shift.
         return identity, -shifts
@@ -501,7 +492,7 @@ class RandomTranslation(ProjectiveBoxGeometry, _AffineLayer):
         if not training or transformation is None:
             return bounding_boxes
         bounding_boxes, height, width = _boxes_in(self, bounding_boxes, transformation, "xyxy")
-        shifts = _on(transformation["translations"], bounding_boxes["boxes"])
+        shifts = on_device(transformation["translations"], bounding_boxes["boxes"])
         # Boxes move with the content, by +shift.
         moved = self.get_shifted_bbox(bounding_boxes, -shifts[:, :1], -shifts[:, 1:])
         return _boxes_out(self, moved, height, width, "xyxy")

@@ -6,7 +6,7 @@ import torch
 
 from lamina.layers import argument_checks as checks
 from lamina.layers.preprocessing import image_ops
-from lamina.layers.preprocessing.base import NO_FACTOR, ImageLayer, RandomImageLayer
+from lamina.layers.preprocessing.base import NO_FACTOR, ImageLayer, RandomImageLayer, on_device
 
 _RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area")
 
@@ -66,12 +66,20 @@ class Resizing(ImageLayer):
         self.fill_value = float(fill_value)
         self.antialias = bool(antialias)
 
+    moves_pixels = True
+
     def transform(self, images, training):
+        return self._resize(images, self.interpolation)
+
+    def transform_masks_nchw(self, masks, transformation, training):
+        return self._resize(masks, "nearest")
+
+    def _resize(self, images, interpolation):
         if self.crop_to_aspect_ratio:
-            return image_ops.smart_resize(images, self.height, self.width, self.interpolation)
+            return image_ops.smart_resize(images, self.height, self.width, interpolation)
         if self.pad_to_aspect_ratio:
             images = image_ops.pad_to_aspect(images, self.height, self.width, self.fill_value)
-        return image_ops.resize(images, self.height, self.width, self.interpolation, self.antialias)
+        return image_ops.resize(images, self.height, self.width, interpolation, self.antialias)
 
     def get_config(self):
         return {
@@ -110,10 +118,18 @@ class CenterCrop(ImageLayer):
         self.height = checks.positive_int(height, "height", self)
         self.width = checks.positive_int(width, "width", self)
 
+    moves_pixels = True
+
     def transform(self, images, training):
+        return self._crop(images, "bilinear")
+
+    def transform_masks_nchw(self, masks, transformation, training):
+        return self._crop(masks, "nearest")
+
+    def _crop(self, images, interpolation):
         in_height, in_width = images.shape[-2], images.shape[-1]
         if in_height < self.height or in_width < self.width:
-            return image_ops.smart_resize(images, self.height, self.width)
+            return image_ops.smart_resize(images, self.height, self.width, interpolation)
         top, left = (in_height - self.height) // 2, (in_width - self.width) // 2
         return images[..., top : top + self.height, left : left + self.width]
 
@@ -151,19 +167,38 @@ class RandomCrop(RandomImageLayer):
         self.height = checks.positive_int(height, "height", self)
         self.width = checks.positive_int(width, "width", self)
 
-    def transform(self, images, training):
-        in_height, in_width = images.shape[-2], images.shape[-1]
-        if not training or in_height < self.height or in_width < self.width:
-            if (in_height, in_width) == (self.height, self.width):
-                return images
-            return image_ops.smart_resize(images, self.height, self.width)
-        return self.augment(images)
+    moves_pixels = True
 
-    def augment(self, images):
-        batch, channels, in_height, in_width = images.shape
-        # One window per image: gather rows then columns by index (no Python loop over images).
+    def transform(self, images, training):
+        return self._centred(images, "bilinear")
+
+    def _centred(self, images, interpolation):
+        """Inference's (and small images') largest centred window, resized."""
+        if tuple(images.shape[-2:]) == (self.height, self.width):
+            return images
+        return image_ops.smart_resize(images, self.height, self.width, interpolation)
+
+    def _fits(self, images):
+        return images.shape[-2] >= self.height and images.shape[-1] >= self.width
+
+    def draw_transformation(self, images):
+        if not self._fits(images):
+            return None  # the centred resize: nothing random
+        batch, _, in_height, in_width = images.shape
+        # Keras's (top, left) pair, one per image here (Keras draws one for the whole batch).
         tops = (self.uniform((batch,), 0.0, 1.0, images) * (in_height - self.height + 1)).long()
         lefts = (self.uniform((batch,), 0.0, 1.0, images) * (in_width - self.width + 1)).long()
+        return tops, lefts
+
+    def transform_masks_nchw(self, masks, transformation, training):
+        if not training or transformation is None:
+            return self._centred(masks, "nearest")
+        return self.apply_transformation(masks, transformation)
+
+    def apply_transformation(self, images, transformation, interpolation=None):
+        batch, channels, in_height, in_width = images.shape
+        # One window per image: gather rows then columns by index (no Python loop over images).
+        tops, lefts = (on_device(t, images).long().expand(batch) for t in transformation)
         rows = tops[:, None] + torch.arange(self.height, device=images.device)
         cols = lefts[:, None] + torch.arange(self.width, device=images.device)
         rows = rows[:, None, :, None].expand(batch, channels, self.height, in_width)
