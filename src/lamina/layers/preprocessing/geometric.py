@@ -242,9 +242,9 @@ class _AffineLayer(RandomImageLayer):
 
 
 def keras_rotation_matrix(angle, height, width):
-    """Keras's `rotation_matrix` entry, (N, 8): the rotation by `angle` degrees about the image
-    centre as a projective map (a0, a1, a2, b0, b1, b2, 0, 0) from output to input pixels.
-    Read by programs; lamina's resampling works from `angle`."""
+    """Keras's `rotation_matrix` transformation entry, (N, 8): the rotation by `angle` degrees
+    about the image centre as a projective map (a0, a1, a2, b0, b1, b2, 0, 0) from output to
+    input pixels. lamina's RandomRotation resamples from `angle` and does not draw it."""
     radians = angle * (math.pi / 180.0)
     cos, sin = torch.cos(radians), torch.sin(radians)
     cx, cy = (width - 1) / 2, (height - 1) / 2
@@ -297,9 +297,10 @@ class RandomRotation(_AffineLayer):
         batch, _, height, width = images.shape
         lower, upper = self.factor
         angle = self.uniform((batch,), lower * 360.0, upper * 360.0, images)  # degrees
+        # Keras's `rotation_matrix` entry (its resampler's form of the angle) is left out: ten
+        # small kernels per batch that lamina never reads; keras_rotation_matrix() makes it.
         return {
             "angle": angle,
-            "rotation_matrix": keras_rotation_matrix(angle, height, width),
             "image_height": height,
             "image_width": width,
             "batch_size": batch,
