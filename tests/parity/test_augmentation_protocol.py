@@ -348,3 +348,23 @@ def test_max_num_bounding_boxes_speaks_the_protocol():
     images = torch.tensor(X)
     assert layer.transform_images(images, None) is images
     assert layer.get_random_transformation(images) is None
+
+
+@pytest.mark.parametrize("name", ["MixUp", "CutMix"])
+def test_mixing_takes_kerass_transformation_for_images_and_labels(name):
+    labels = np.eye(3, dtype="float32")
+    theirs = getattr(keras.layers, name)(seed=2)
+    transformation = theirs.get_random_transformation({"images": X, "labels": labels})
+    ours = getattr(layers, name)()
+    for method, data in [("transform_images", X), ("transform_labels", labels)]:
+        want = getattr(theirs, method)(torch.tensor(data), transformation, training=True)
+        got = getattr(ours, method)(torch.tensor(data), transformation, training=True)
+        np.testing.assert_allclose(got.cpu().numpy(), want.numpy(), atol=1e-4)
+    drawn = getattr(layers, name)(seed=2).get_random_transformation(X)
+    assert _shapes(drawn) == _shapes(transformation)
+
+
+def test_cutmix_pastes_masks_with_their_images():
+    images = torch.tensor(X)
+    out = layers.CutMix(seed=5)({"images": images, "segmentation_masks": images.long()})
+    torch.testing.assert_close(out["segmentation_masks"], out["images"].long())
