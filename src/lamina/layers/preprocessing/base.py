@@ -457,8 +457,7 @@ def on_device(values, like: torch.Tensor) -> torch.Tensor:
 def per_image(values, images: torch.Tensor) -> torch.Tensor:
     """A transformation's per-image values as (N, 1, 1, 1), in `images`' dtype and device (one
     given by hand, Keras's say, may be (N,) and on the host)."""
-    values = torch.as_tensor(values)
-    return values.to(device=images.device, dtype=images.dtype).reshape(-1, 1, 1, 1)
+    return on_device(values, images).to(images.dtype).reshape(-1, 1, 1, 1)
 
 
 def _torch_generator(seed, device) -> torch.Generator | None:
