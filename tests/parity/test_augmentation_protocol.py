@@ -47,6 +47,9 @@ COLOUR = [
     ("RandomSharpness", (0.6,), {}),
     ("RandomHue", (0.6,), {}),
     ("RandomSaturation", (0.6,), {}),
+    ("RandomGaussianBlur", (0.8,), {"sigma": 0.9}),
+    ("RandomErasing", (0.8,), {}),
+    ("RandomErasing", (0.8,), {"fill_value": 7.0}),
 ]
 
 
