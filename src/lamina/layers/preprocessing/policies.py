@@ -36,6 +36,9 @@ _COLOR = ("random_brightness", "random_color_degeneration", "random_contrast", "
 class _Policy(RandomImageLayer):
     """A policy's operations, each also under Keras's attribute name (`layer.random_rotation`)."""
 
+    # Its geometric operations draw inside their chain: masks are refused, not left behind.
+    moves_pixels = True
+
     def _build(self, names, factor, value_range, interpolation):
         self._operations = build_operations(names, factor, value_range, interpolation, self.seed)
         self._operations_by_name = dict(zip(names, self._operations, strict=True))
