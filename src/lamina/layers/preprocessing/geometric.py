@@ -23,15 +23,18 @@ from lamina.layers.preprocessing.base import (
     symmetric_range,
 )
 from lamina.utils.bounding_boxes.box_formats import convert_format
-from lamina.utils.bounding_boxes.box_geometry import clip_to_image_size
+from lamina.utils.bounding_boxes.box_geometry import affine_transform, clip_to_image_size
 
 
-def _boxes_in(layer, bounding_boxes, transformation, target):
-    """The boxes in `target` format and the (height, width) of the images they belong to."""
+def _image_size(layer, transformation):
+    """(height, width) of the images a transformation with `input_shape` was drawn for."""
     shape = transformation["input_shape"]
-    height, width = shape[layer.height_axis], shape[layer.width_axis]
-    boxes = convert_format(bounding_boxes, layer.bounding_box_format, target, height, width)
-    return boxes, height, width
+    return shape[layer.height_axis], shape[layer.width_axis]
+
+
+def _boxes_in(layer, bounding_boxes, height, width, target):
+    """The boxes, from the layer's `bounding_box_format`, in `target` format."""
+    return convert_format(bounding_boxes, layer.bounding_box_format, target, height, width)
 
 
 def _boxes_out(layer, bounding_boxes, height, width, source):
@@ -105,7 +108,8 @@ class RandomFlip(RandomImageLayer):
     def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
         if not training or transformation is None:
             return bounding_boxes
-        bounding_boxes, height, width = _boxes_in(self, bounding_boxes, transformation, "rel_xyxy")
+        height, width = _image_size(self, transformation)
+        bounding_boxes = _boxes_in(self, bounding_boxes, height, width, "rel_xyxy")
         boxes = bounding_boxes["boxes"]
         if self._flips_horizontally:
             x1, y1, x2, y2 = boxes.unbind(-1)
@@ -306,6 +310,17 @@ class RandomRotation(_AffineLayer):
             "batch_size": batch,
         }
 
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        if not training or transformation is None:
+            return bounding_boxes
+        height, width = transformation["image_height"], transformation["image_width"]
+        bounding_boxes = _boxes_in(self, bounding_boxes, height, width, "xyxy")
+        # Each box becomes the bounding box of its turned corners, as in Keras.
+        boxes = affine_transform(
+            bounding_boxes["boxes"], transformation["angle"], 0.0, 0.0, 1.0, 0.0, 0.0, height, width
+        )
+        return _boxes_out(self, {**bounding_boxes, "boxes": boxes}, height, width, "xyxy")
+
     def affine_maps(self, transformation, height, width, like):
         angles = on_device(transformation["angle"], like).reshape(-1) * (math.pi / 180.0)
         zeros = torch.zeros(angles.shape[0], 2, device=like.device)
@@ -394,7 +409,8 @@ class RandomZoom(ProjectiveBoxGeometry, _AffineLayer):
     def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
         if not training or transformation is None:
             return bounding_boxes
-        bounding_boxes, height, width = _boxes_in(self, bounding_boxes, transformation, "xyxy")
+        height, width = _image_size(self, transformation)
+        bounding_boxes = _boxes_in(self, bounding_boxes, height, width, "xyxy")
         boxes = bounding_boxes["boxes"]
         zoom_x = on_device(transformation["width_zoom"], boxes).to(boxes.dtype).reshape(-1, 1)
         zoom_y = on_device(transformation["height_zoom"], boxes).to(boxes.dtype).reshape(-1, 1)
@@ -492,7 +508,8 @@ class RandomTranslation(ProjectiveBoxGeometry, _AffineLayer):
     def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
         if not training or transformation is None:
             return bounding_boxes
-        bounding_boxes, height, width = _boxes_in(self, bounding_boxes, transformation, "xyxy")
+        height, width = _image_size(self, transformation)
+        bounding_boxes = _boxes_in(self, bounding_boxes, height, width, "xyxy")
         shifts = on_device(transformation["translations"], bounding_boxes["boxes"])
         # Boxes move with the content, by +shift.
         moved = self.get_shifted_bbox(bounding_boxes, -shifts[:, :1], -shifts[:, 1:])
