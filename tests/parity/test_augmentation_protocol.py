@@ -194,6 +194,36 @@ def test_bounding_boxes_match_keras(name, args, fmt):
     np.testing.assert_allclose(got["labels"].cpu().numpy(), want["labels"].numpy())
 
 
+@pytest.mark.parametrize("fmt", ["xyxy", "rel_xyxy"])
+@pytest.mark.parametrize(
+    "name, args, config",
+    [
+        ("Resizing", (4, 6), {}),
+        ("Resizing", (4, 6), {"crop_to_aspect_ratio": True}),
+        ("Resizing", (6, 3), {"crop_to_aspect_ratio": True}),
+        ("Resizing", (4, 6), {"pad_to_aspect_ratio": True}),
+        ("Resizing", (8, 4), {"pad_to_aspect_ratio": True}),
+        ("CenterCrop", (4, 6), {}),
+        ("CenterCrop", (8, 12), {}),
+    ],
+)
+def test_sizing_layers_move_boxes_as_kerass(name, args, config, fmt):
+    boxes = dict(BOXES, boxes=np.concatenate([BOXES["boxes"], np.zeros((3, 1, 4))], 1))
+    boxes["labels"] = np.concatenate([BOXES["labels"], -np.ones((3, 1))], 1)
+    if fmt == "rel_xyxy":
+        boxes["boxes"] = boxes["boxes"] / np.array([9, 7, 9, 7])
+
+    def tensors():  # fresh ones for each side: Keras converts the given dict in place
+        return {key: torch.tensor(value, dtype=torch.float32) for key, value in boxes.items()}
+
+    theirs = getattr(keras.layers, name)(*args, **config, bounding_box_format=fmt)
+    ours = getattr(layers, name)(*args, **config, bounding_box_format=fmt)
+    want = theirs.transform_bounding_boxes(tensors(), theirs.get_random_transformation(X))
+    got = ours.transform_bounding_boxes(tensors(), ours.get_random_transformation(X))
+    np.testing.assert_allclose(got["boxes"].cpu().numpy(), want["boxes"].numpy(), atol=1e-4)
+    np.testing.assert_allclose(got["labels"].cpu().numpy(), want["labels"].numpy())
+
+
 def test_dict_call_moves_boxes_with_the_images():
     layer = layers.RandomFlip("horizontal", bounding_box_format="xyxy", seed=0)
     images = torch.zeros(2, 4, 6, 1)
