@@ -5,12 +5,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from lamina import backend
 from lamina.engine import errors
-from lamina.engine.layer import Layer
+from lamina.layers.preprocessing.base import NO_FACTOR, ImageLayer
 
 
-class MaxNumBoundingBoxes(Layer):
+class MaxNumBoundingBoxes(ImageLayer):
     """Pads (with `fill_value`) or truncates the boxes and labels of a detection batch to
     `max_number` per image; images pass through unchanged.
 
@@ -33,12 +32,12 @@ class MaxNumBoundingBoxes(Layer):
         [[1.0, -1.0, -1.0], [1.0, -1.0, -1.0]]
     """
 
+    factor = NO_FACTOR
+
     def __init__(
         self, max_number, fill_value=-1, bounding_box_format=None, data_format=None, **kwargs
     ):
-        super().__init__(**kwargs)
-        self.bounding_box_format = bounding_box_format
-        self.data_format = backend.standardize_data_format(data_format)
+        super().__init__(data_format=data_format, bounding_box_format=bounding_box_format, **kwargs)
         if int(max_number) < 1:
             raise errors.value_error(self, "max_number >= 1", f"max_number={max_number}")
         self.max_number = int(max_number)
@@ -51,23 +50,28 @@ class MaxNumBoundingBoxes(Layer):
         return self.call(inputs)
 
     def call(self, inputs):
+        # Unlike the augmentations, no `bounding_box_format` is needed: padding ignores it.
         data = dict(inputs)
-        if "bounding_boxes" not in data:
-            return data
-        boxes_in = data["bounding_boxes"]
-        extra = set(boxes_in) - {"boxes", "labels"}
+        if "bounding_boxes" in data:
+            data["bounding_boxes"] = self.transform_bounding_boxes(data["bounding_boxes"], None)
+        return data
+
+    def transform_images(self, images, transformation=None, training=True):
+        return images
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation=None, training=True):
+        extra = set(bounding_boxes) - {"boxes", "labels"}
         if extra:
             raise errors.value_error(
                 self, "bounding_boxes with only 'boxes' and 'labels'", f"keys {sorted(extra)}"
             )
-        boxes = torch.as_tensor(boxes_in["boxes"])[:, : self.max_number]
-        labels = torch.as_tensor(boxes_in["labels"])[:, : self.max_number]
+        boxes = torch.as_tensor(bounding_boxes["boxes"])[:, : self.max_number]
+        labels = torch.as_tensor(bounding_boxes["labels"])[:, : self.max_number]
         missing = self.max_number - boxes.shape[1]
         if missing > 0:
             boxes = F.pad(boxes, (0, 0, 0, missing), value=self.fill_value)
             labels = F.pad(labels, (0, missing), value=self.fill_value)
-        data["bounding_boxes"] = {**boxes_in, "boxes": boxes, "labels": labels}
-        return data
+        return {**bounding_boxes, "boxes": boxes, "labels": labels}
 
     def compute_output_shape(self, input_shape):
         if isinstance(input_shape, dict) and "bounding_boxes" in input_shape:
@@ -80,7 +84,6 @@ class MaxNumBoundingBoxes(Layer):
     def get_config(self):
         return {
             **super().get_config(),
-            "data_format": self.data_format,
             "max_number": self.max_number,
             "fill_value": self.fill_value,
         }

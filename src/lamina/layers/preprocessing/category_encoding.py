@@ -11,6 +11,7 @@ from lamina import backend
 from lamina.engine import errors
 from lamina.engine.keras_tensor import KerasTensor
 from lamina.engine.layer import Layer
+from lamina.layers.preprocessing.ops_backend import OPS_BACKEND
 
 OUTPUT_MODES = ("one_hot", "multi_hot", "count")
 
@@ -87,6 +88,8 @@ class CategoryEncoding(Layer):
         >>> CategoryEncoding(4, output_mode="count")(torch.tensor([[0, 1, 1], [3, 3, 2]])).tolist()
         [[1.0, 2.0, 0.0, 0.0], [0.0, 0.0, 1.0, 2.0]]
     """
+
+    backend = OPS_BACKEND  # as Keras's data layers: `self.backend.numpy...`
 
     def __init__(self, num_tokens=None, output_mode="multi_hot", sparse=False, **kwargs):
         super().__init__(**kwargs)

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina.layers.preprocessing import color_ops
-from lamina.layers.preprocessing.base import ImageLayer, value_range_pair
+from lamina.layers.preprocessing.base import NO_FACTOR, ImageLayer, value_range_pair
 
 
 def _pad_symmetric(x, pad, dim):
@@ -78,6 +78,8 @@ class ContrastLimitedAdaptiveHistogramEqualization(ImageLayer):
         >>> tuple(layer(torch.rand(1, 16, 16, 3) * 255).shape)
         (1, 16, 16, 3)
     """
+
+    factor = NO_FACTOR
 
     def __init__(
         self,

@@ -7,6 +7,7 @@ import torch
 from lamina.engine import errors
 from lamina.layers.preprocessing.base import (
     RandomImageLayer,
+    per_image,
     symmetric_range,
     value_range_pair,
 )
@@ -41,10 +42,14 @@ class RandomBrightness(RandomImageLayer):
         self.factor = symmetric_range(factor, "factor", self)
         self.value_range = value_range_pair(value_range, self)
 
-    def augment(self, images):
+    def draw_transformation(self, images):
         low, high = self.value_range
         delta = self.uniform((images.shape[0], 1, 1, 1), *self.factor, images) * (high - low)
-        return (images + delta.to(images.dtype)).clamp(low, high)
+        return {"rgb_delta": delta}
+
+    def apply_transformation(self, images, transformation, interpolation=None):
+        delta = per_image(transformation["rgb_delta"], images)
+        return (images + delta).clamp(*self.value_range)
 
     def get_config(self):
         return {**super().get_config(), "factor": self.factor, "value_range": self.value_range}
@@ -92,10 +97,13 @@ class RandomContrast(RandomImageLayer):
         self.factor = (lower, upper)
         self.value_range = value_range_pair(value_range, self)
 
-    def augment(self, images):
+    def draw_transformation(self, images):
         lower, upper = self.factor
         contrast = self.uniform((images.shape[0], 1, 1, 1), 1.0 - lower, 1.0 + upper, images)
-        contrast = contrast.to(images.dtype)
+        return {"contrast_factor": contrast}
+
+    def apply_transformation(self, images, transformation, interpolation=None):
+        contrast = per_image(transformation["contrast_factor"], images)
         mean = images.mean(dim=(-2, -1), keepdim=True)
         # (x - mean) * c + mean as x * c + mean * (1 - c): the second term is per image and
         # channel, so the whole image is read and written once before the clamp.

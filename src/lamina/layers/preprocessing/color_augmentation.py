@@ -13,7 +13,13 @@ import torch
 
 from lamina.engine import errors
 from lamina.layers.preprocessing import color_ops
-from lamina.layers.preprocessing.base import ImageLayer, RandomImageLayer, value_range_pair
+from lamina.layers.preprocessing.base import (
+    NO_FACTOR,
+    ImageLayer,
+    RandomImageLayer,
+    per_image,
+    value_range_pair,
+)
 from lamina.layers.preprocessing.color import RandomBrightness, RandomContrast
 
 
@@ -69,8 +75,12 @@ class RandomGrayscale(RandomImageLayer):
             raise errors.value_error(self, "factor in [0, 1]", f"factor={factor}")
         self.factor = float(factor)
 
-    def augment(self, images):
-        apply = self.uniform((images.shape[0], 1, 1, 1), 0.0, 1.0, images) < self.factor
+    def draw_transformation(self, images):
+        # As Keras: the transformation is the (N, 1, 1, 1) boolean tensor itself.
+        return self.uniform((images.shape[0], 1, 1, 1), 0.0, 1.0, images) < self.factor
+
+    def apply_transformation(self, images, transformation, interpolation=None):
+        apply = per_image(transformation, images).bool()
         return torch.where(apply, color_ops.grayscale(images).expand_as(images), images)
 
     def get_config(self):
@@ -95,9 +105,15 @@ class RandomInvert(_ColorLayer):
     def __init__(self, factor=1.0, value_range=(0, 255), seed=None, data_format=None, **kwargs):
         super().__init__(factor, value_range, data_format=data_format, seed=seed, **kwargs)
 
-    def augment(self, images):
-        apply = self.uniform((images.shape[0],), 0.0, 1.0, images) < self.draw(images)
-        return torch.where(apply.reshape(-1, 1, 1, 1), self.value_range[1] - images, images)
+    def draw_transformation(self, images):
+        return {
+            "apply_inversion": self.uniform((images.shape[0],), 0.0, 1.0, images)
+            < self.draw(images)
+        }
+
+    def apply_transformation(self, images, transformation, interpolation=None):
+        apply = per_image(transformation["apply_inversion"], images).bool()
+        return torch.where(apply, self.value_range[1] - images, images)
 
 
 class RandomPosterization(_ColorLayer):
@@ -116,7 +132,7 @@ class RandomPosterization(_ColorLayer):
 
     bounds = (1.0, 8.0)
 
-    def augment(self, images):
+    def draw_transformation(self, images):
         low, high = int(self.factor[0]), int(self.factor[1])
         if low == high:
             bits = torch.full((images.shape[0],), low, device=images.device)
@@ -128,7 +144,11 @@ class RandomPosterization(_ColorLayer):
                 generator=self._generator(images.device),
                 device=images.device,
             )
-        return color_ops.posterize(images, bits, self.value_range)
+        return {"shift_factor": 8 - bits}  # Keras's: the low bits dropped
+
+    def apply_transformation(self, images, transformation, interpolation=None):
+        shift = torch.as_tensor(transformation["shift_factor"]).to(images.device, torch.int32)
+        return color_ops.posterize(images, 8 - shift, self.value_range)
 
 
 class Solarization(RandomImageLayer):
@@ -160,7 +180,7 @@ class Solarization(RandomImageLayer):
         low, high = keras_factor(factor, self, (0.0, 1.0), argument)
         return low, high
 
-    def augment(self, images):
+    def draw_transformation(self, images):
         shape = (images.shape[0], 1, 1, 1)
         additions = self.uniform(
             shape, self.addition_factor[0], self.addition_factor[1] * 255, images
@@ -168,6 +188,11 @@ class Solarization(RandomImageLayer):
         thresholds = self.uniform(
             shape, self.threshold_factor[0], self.threshold_factor[1] * 255, images
         )
+        return {"additions": additions, "thresholds": thresholds}
+
+    def apply_transformation(self, images, transformation, interpolation=None):
+        additions = per_image(transformation["additions"], images)
+        thresholds = per_image(transformation["thresholds"], images)
         return color_ops.solarize(images, additions, thresholds, self.value_range)
 
     def get_config(self):
@@ -193,8 +218,11 @@ class RandomColorDegeneration(_ColorLayer):
         True
     """
 
-    def augment(self, images):
-        amount = self.draw(images).reshape(-1, 1, 1, 1)
+    def draw_transformation(self, images):
+        return {"factor": self.draw(images).reshape(-1, 1, 1, 1)}
+
+    def apply_transformation(self, images, transformation, interpolation=None):
+        amount = per_image(transformation["factor"], images)
         grey = color_ops.grayscale(images)
         return (images + amount * (grey - images)).clamp(*self.value_range)
 
@@ -215,8 +243,12 @@ class RandomSharpness(_ColorLayer):
 
     bounds = (0.0, 1.0)
 
-    def augment(self, images):
-        return color_ops.sharpen(images, self.draw(images), self.value_range)
+    def draw_transformation(self, images):
+        return {"factor": self.draw(images)}
+
+    def apply_transformation(self, images, transformation, interpolation=None):
+        factors = per_image(transformation["factor"], images)
+        return color_ops.sharpen(images, factors, self.value_range)
 
 
 class RandomHue(_ColorLayer):
@@ -235,9 +267,12 @@ class RandomHue(_ColorLayer):
 
     bounds = (0.0, 1.0)
 
-    def augment(self, images):
+    def draw_transformation(self, images):
         sign = torch.where(self.uniform((images.shape[0],), 0.0, 1.0, images) > 0.5, -1.0, 1.0)
-        return shift_hue(images, sign * self.draw(images) * 0.5, self.value_range)
+        return {"factor": sign * self.draw(images) * 0.5}  # fractions of the colour circle
+
+    def apply_transformation(self, images, transformation, interpolation=None):
+        return shift_hue(images, per_image(transformation["factor"], images), self.value_range)
 
 
 def shift_hue(images, shifts, value_range):
@@ -265,9 +300,13 @@ class RandomSaturation(_ColorLayer):
         [[[[200.0, 200.0, 200.0]]]]
     """
 
-    def augment(self, images):
+    def draw_transformation(self, images):
         draws = self.draw(images)
-        return scale_saturation(images, draws / (1.0 - draws + 1e-7), self.value_range)
+        return {"factor": draws / (1.0 - draws + 1e-7)}  # the saturation's scale
+
+    def apply_transformation(self, images, transformation, interpolation=None):
+        scales = per_image(transformation["factor"], images)
+        return scale_saturation(images, scales, self.value_range)
 
 
 def scale_saturation(images, scales, value_range):
@@ -290,6 +329,8 @@ class RandomColorJitter(RandomImageLayer):
         >>> tuple(layer(torch.rand(2, 4, 4, 3) * 255, training=True).shape)
         (2, 4, 4, 3)
     """
+
+    factor = NO_FACTOR
 
     def __init__(
         self,
@@ -316,6 +357,26 @@ class RandomColorJitter(RandomImageLayer):
             (RandomHue, hue_factor),
         ]
         self.steps = [cls(factor, **common) for cls, factor in steps if factor is not None]
+
+    # Keras's names for the steps (None where the factor is not given).
+    @property
+    def random_brightness(self):
+        return self._step(RandomBrightness)
+
+    @property
+    def random_contrast(self):
+        return self._step(RandomContrast)
+
+    @property
+    def random_saturation(self):
+        return self._step(RandomSaturation)
+
+    @property
+    def random_hue(self):
+        return self._step(RandomHue)
+
+    def _step(self, cls):
+        return next((step for step in self.steps if type(step) is cls), None)
 
     def augment(self, images):
         for step in self.steps:
@@ -369,6 +430,8 @@ class Equalization(ImageLayer):
         >>> out.flatten().tolist()
         [0.0, 128.0, 255.0]
     """
+
+    factor = NO_FACTOR
 
     def __init__(self, value_range=(0, 255), bins=256, data_format=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)

@@ -9,6 +9,7 @@ from lamina import backend
 from lamina.engine import errors
 from lamina.engine.layer import Layer
 from lamina.layers.preprocessing.category_encoding import as_id_tensor, encode, encoded_shape
+from lamina.layers.preprocessing.ops_backend import OPS_BACKEND
 
 # ----------------------------------------------------------------------------------------------
 # Keras's streaming quantile summary: a (2, n) array of values and the weight (count) each one
@@ -56,6 +57,8 @@ class Discretization(Layer):
         >>> Discretization(bin_boundaries=[0.0, 1.0])(torch.tensor([[-1.0, 0.5, 2.0]])).tolist()
         [[0, 1, 2]]
     """
+
+    backend = OPS_BACKEND  # as Keras's data layers: `self.backend.numpy...`
 
     def __init__(
         self,

@@ -7,7 +7,12 @@ import torch.nn.functional as F
 
 from lamina.engine import errors
 from lamina.layers.preprocessing import image_ops
-from lamina.layers.preprocessing.base import RandomImageLayer, value_range_pair
+from lamina.layers.preprocessing.base import (
+    RandomImageLayer,
+    on_device,
+    per_image,
+    value_range_pair,
+)
 from lamina.layers.preprocessing.color_augmentation import keras_factor
 from lamina.layers.preprocessing.filtering import gaussian_blur
 
@@ -54,6 +59,8 @@ class RandomElasticTransform(RandomImageLayer):
         (2, 16, 16, 3)
     """
 
+    moves_pixels = True
+
     def __init__(
         self,
         factor=1.0,
@@ -78,15 +85,28 @@ class RandomElasticTransform(RandomImageLayer):
         self.fill_value = float(fill_value)
         self.value_range = value_range_pair(value_range, self)
 
-    def augment(self, images):
-        if self.scale[1] == 0 or self.factor[1] == 0:
-            return images
+    def draw_transformation(self, images):
         count, _, height, width = images.shape
+        if self.scale[1] == 0 or self.factor[1] == 0:  # nothing can move: draw nothing
+            never = torch.zeros(count, dtype=torch.bool, device=images.device)
+            return {"apply_transform": never, "distortion_factor": torch.zeros((), device="cpu")}
         probability = self.uniform((count,), *self.factor, images)
         apply = self.uniform((count,), 0.0, 1.0, images) < probability
         strength = float(self.uniform((), *self.scale, images))
-        alpha = max(height, width) * 0.1 * strength
-        sigma = max(min(height, width) * 0.05 * strength, 1e-6)
+        # Keras's keys; where Keras keeps a seed to draw the noise at each transform, lamina
+        # draws the displacement here, once, for images and masks alike.
+        return {
+            "apply_transform": apply,
+            # A host tensor, as Keras's 0-d one: read back without waiting on the device.
+            "distortion_factor": torch.tensor(strength, device="cpu"),
+            "displacement": self._displacement(images, strength),
+        }
+
+    def _displacement(self, images, strength):
+        """(N, 2, H, W) smooth random (dx, dy) fields, in pixels, at distortion `strength`."""
+        count, _, height, width = images.shape
+        alpha, sigma = self.get_elastic_transform_params(height, width, strength)
+        sigma = max(sigma, 1e-6)
         size = int(6 * sigma) | 1
         generator = self._generator(images.device)
         fields = []
@@ -95,16 +115,42 @@ class RandomElasticTransform(RandomImageLayer):
                 (count, 1, height, width), generator=generator, device=images.device
             )
             fields.append(gaussian_blur(noise * sigma, (size, size), (sigma, sigma))[:, 0])
+        return alpha * torch.stack(fields, dim=1)
+
+    def apply_transformation(self, images, transformation, interpolation=None):
+        strength = float(transformation["distortion_factor"])
+        if strength == 0:
+            return images
+        displacement = transformation.get("displacement")
+        if displacement is None:  # Keras's transformation: its noise is drawn at transform time
+            displacement = self._displacement(images, strength)
+        displacement = on_device(displacement, images).to(images.dtype)
         warped = displacement_sample(
             images,
-            alpha * fields[0],
-            alpha * fields[1],
+            displacement[:, 0],
+            displacement[:, 1],
             self.fill_mode,
             self.fill_value,
-            self.interpolation,
+            interpolation or self.interpolation,
         )
-        out = torch.where(apply.reshape(-1, 1, 1, 1), warped, images)
-        return out.clamp(*self.value_range)
+        out = torch.where(
+            per_image(transformation["apply_transform"], images).bool(), warped, images
+        )
+        return out if interpolation else out.clamp(*self.value_range)  # masks keep their ids
+
+    def get_elastic_transform_params(self, height, width, factor):
+        """The displacement's strength `alpha` and smoothness `sigma` (pixels) for an image of
+        `height` x `width` at distortion `factor`, Keras's rule.
+
+        Args:
+            height, width: the image's size.
+            factor: the distortion strength, in [0, 1].
+
+        Example:
+            >>> RandomElasticTransform().get_elastic_transform_params(100, 200, 0.5)
+            (10.0, 2.5)
+        """
+        return max(height, width) * 0.1 * factor, min(height, width) * 0.05 * factor
 
     def get_config(self):
         return {

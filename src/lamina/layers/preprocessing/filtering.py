@@ -8,7 +8,12 @@ import torch
 import torch.nn.functional as F
 
 from lamina.engine import errors
-from lamina.layers.preprocessing.base import RandomImageLayer, value_range_pair
+from lamina.layers.preprocessing.base import (
+    RandomImageLayer,
+    on_device,
+    per_image,
+    value_range_pair,
+)
 from lamina.layers.preprocessing.color_augmentation import keras_factor
 
 
@@ -70,12 +75,16 @@ class RandomGaussianBlur(_ProbabilityLayer):
         self.sigma = keras_factor(sigma, self, (0.0, float("inf")), "sigma")
         self.value_range = value_range_pair(value_range, self)
 
-    def augment(self, images):
+    def draw_transformation(self, images):
         apply = self.applies(images)
         sigma = self.uniform((2,), *self.sigma, images) + 1e-6
+        return {"should_apply_blur": apply, "blur_factor": sigma}
+
+    def apply_transformation(self, images, transformation, interpolation=None):
+        sigma = on_device(transformation["blur_factor"], images)
         blurred = gaussian_blur(images, self.kernel_size, sigma)
-        out = torch.where(apply.reshape(-1, 1, 1, 1), blurred, images)
-        return out.clamp(*self.value_range)
+        apply = per_image(transformation["should_apply_blur"], images).bool()
+        return torch.where(apply, blurred, images).clamp(*self.value_range)
 
     def get_config(self):
         return {
@@ -122,7 +131,7 @@ class RandomErasing(_ProbabilityLayer):
         self.fill_value = fill_value
         self.value_range = value_range_pair(value_range, self)
 
-    def augment(self, images):
+    def draw_transformation(self, images):
         count, channels, height, width = images.shape
         sides = torch.sqrt(self.uniform((count, 2), *self.scale, images))
         boxes = []
@@ -139,7 +148,7 @@ class RandomErasing(_ProbabilityLayer):
             & (rows >= y0.reshape(-1, 1, 1, 1))
             & (rows < y1.reshape(-1, 1, 1, 1))
         )
-        apply = self.applies(images).reshape(-1, 1, 1, 1)
+        apply = self.applies(images)
         if self.fill_value is None:
             noise = torch.randn(
                 images.shape, generator=self._generator(images.device), device=images.device
@@ -149,7 +158,18 @@ class RandomErasing(_ProbabilityLayer):
             fill = torch.as_tensor(self.fill_value, dtype=images.dtype, device=images.device)
             fill = fill.reshape(1, -1, 1, 1).expand_as(images)
         fill = fill.clamp(*self.value_range)
-        return torch.where(box & apply, fill, images)
+        # Keras's keys, the box and the fill in the layer's data format (views, no copies).
+        box = box.expand(count, channels, height, width)
+        if self.data_format == "channels_last":
+            box, fill = box.movedim(1, -1), fill.movedim(1, -1)
+        return {"apply_erasing": apply, "batch_masks": box, "fill_value": fill}
+
+    def apply_transformation(self, images, transformation, interpolation=None):
+        box, fill = (on_device(transformation[k], images) for k in ("batch_masks", "fill_value"))
+        if self.data_format == "channels_last":
+            box, fill = box.movedim(-1, 1), fill.movedim(-1, 1)
+        apply = per_image(transformation["apply_erasing"], images).bool()
+        return torch.where(box & apply, fill.to(images.dtype), images)
 
     def get_config(self):
         return {

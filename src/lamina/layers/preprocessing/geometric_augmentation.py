@@ -9,8 +9,9 @@ import torch.nn.functional as F
 
 from lamina.engine import errors
 from lamina.layers.preprocessing import image_ops
-from lamina.layers.preprocessing.base import RandomImageLayer
+from lamina.layers.preprocessing.base import RandomImageLayer, keras_input_shape, on_device
 from lamina.layers.preprocessing.color_augmentation import keras_factor
+from lamina.layers.preprocessing.geometric import ProjectiveBoxGeometry
 
 
 def shear_matrices(shear_x, shear_y, height, width):
@@ -65,7 +66,7 @@ def perspective_sample(images, transforms, fill_value=0.0, interpolation="biline
     return sampled + fill_value
 
 
-class RandomShear(RandomImageLayer):
+class RandomShear(ProjectiveBoxGeometry, RandomImageLayer):
     """Shears each image by random amounts along x and y while training.
 
     Args:
@@ -110,14 +111,24 @@ class RandomShear(RandomImageLayer):
             return -abs(float(factor)), abs(float(factor))
         return keras_factor(factor, self, (0.0, 1.0), argument)
 
-    def augment(self, images):
-        count, _, height, width = images.shape
+    moves_pixels = True
+
+    def draw_transformation(self, images):
+        count = images.shape[0]
         sign = torch.where(self.uniform((count,), 0.0, 1.0, images) > 0.5, -1.0, 1.0)
         shear_y = self.uniform((count,), *self.y_factor, images) * sign
         shear_x = self.uniform((count,), *self.x_factor, images) * sign
-        matrices = shear_matrices(shear_x, shear_y, height, width)
+        return {
+            "shear_factor": torch.stack([shear_x, shear_y], dim=1),
+            "input_shape": keras_input_shape(self, images),
+        }
+
+    def apply_transformation(self, images, transformation, interpolation=None):
+        _, _, height, width = images.shape
+        shears = on_device(transformation["shear_factor"], images).float()
+        matrices = shear_matrices(shears[:, 0], shears[:, 1], height, width)
         return image_ops.affine_sample(
-            images, matrices, self.fill_mode, self.fill_value, self.interpolation
+            images, matrices, self.fill_mode, self.fill_value, interpolation or self.interpolation
         )
 
     def get_config(self):
@@ -169,7 +180,9 @@ class RandomPerspective(RandomImageLayer):
         self.interpolation = interpolation
         self.fill_value = float(fill_value)
 
-    def augment(self, images):
+    moves_pixels = True
+
+    def draw_transformation(self, images):
         count, _, height, width = images.shape
         probability = self.uniform((count,), *self.factor, images)
         apply = self.uniform((count,), 0.0, 1.0, images) < probability
@@ -179,13 +192,23 @@ class RandomPerspective(RandomImageLayer):
         corner = torch.arange(4, dtype=torch.float32, device=images.device)
         corners = torch.stack([(corner % 2) * (width - 1), (corner // 2) * (height - 1)], dim=-1)
         corners = corners.expand(count, 4, 2)
+        return {
+            "apply_perspective": apply,
+            "start_points": corners,
+            "end_points": corners + corners * moves,
+            "input_shape": keras_input_shape(self, images),
+        }
+
+    def apply_transformation(self, images, transformation, interpolation=None):
+        start, end = (on_device(transformation[k], images) for k in ("start_points", "end_points"))
         warped = perspective_sample(
             images,
-            homographies(corners, corners + corners * moves),
+            homographies(start.float(), end.float()),
             self.fill_value,
-            self.interpolation,
+            interpolation or self.interpolation,
         )
-        return torch.where(apply.reshape(-1, 1, 1, 1), warped, images)
+        apply = on_device(transformation["apply_perspective"], images).reshape(-1, 1, 1, 1)
+        return torch.where(apply, warped, images)
 
     def get_config(self):
         return {

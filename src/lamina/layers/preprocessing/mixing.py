@@ -9,37 +9,23 @@ import numpy as np
 import torch
 
 from lamina.engine import errors
-from lamina.layers.preprocessing.base import RandomImageLayer
+from lamina.layers.preprocessing.base import NO_FACTOR, RandomImageLayer, on_device, per_image
 from lamina.layers.preprocessing.color_augmentation import keras_factor
 
 
 class _MixingLayer(RandomImageLayer):
-    def __call__(self, inputs, *args, training=None, **kwargs):
-        if isinstance(inputs, dict):
-            return self._call_dict(inputs, training)
-        return super().__call__(inputs, *args, training=training, **kwargs)
+    """Mixes each image with its partner `permutation_order[i]` of the batch; labels mix by
+    `mix_weight` (the share of the image's own content), as in Keras's transformation."""
 
-    def _call_dict(self, data, training):
-        from lamina.engine.layer import current_training
-
-        if not current_training(self, training):
-            return data
-        images = data["images"]
-        if images.ndim == 3:  # a single image has no partner to mix with
-            return data
-        channels_last = self.data_format == "channels_last"
-        nchw = images.movedim(-1, 1) if channels_last else images
-        mixed, weights, order = self.mix(nchw.float())
-        out = dict(data)
-        out["images"] = (mixed.movedim(1, -1) if channels_last else mixed).contiguous()
-        if "labels" in data:
-            labels = torch.as_tensor(data["labels"]).float()
-            w = weights.reshape(-1, *[1] * (labels.ndim - 1)).to(labels.dtype)
-            out["labels"] = w * labels + (1.0 - w) * labels[order]
-        return out
-
-    def augment(self, images):
-        return self.mix(images)[0]
+    def transform_labels(self, labels, transformation, training=True):
+        if not training or transformation is None:
+            return labels
+        labels = torch.as_tensor(labels)
+        labels = labels if labels.is_floating_point() else labels.float()
+        order = on_device(transformation["permutation_order"], labels).long()
+        weights = on_device(transformation["mix_weight"], labels).to(labels.dtype)
+        weights = weights.reshape(-1, *[1] * (labels.ndim - 1))
+        return weights * labels + (1.0 - weights) * labels[order]
 
     def _beta(self, count, alpha, like):
         # torch's Beta sampler takes no generator: seed NumPy's from the layer's torch stream.
@@ -71,18 +57,27 @@ class MixUp(_MixingLayer):
         True
     """
 
+    factor = NO_FACTOR
+
     def __init__(self, alpha=0.2, data_format=None, seed=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         if alpha <= 0:
             raise errors.value_error(self, "alpha > 0", f"alpha={alpha}")
         self.alpha = float(alpha)
 
-    def mix(self, images):
+    def draw_transformation(self, images):
         count = images.shape[0]
         order = self._permutation(count, images)
-        weights = self._beta(count, self.alpha, images).to(images.dtype)
-        w = weights.reshape(-1, 1, 1, 1)
-        return w * images + (1.0 - w) * images[order], weights, order
+        return {"mix_weight": self._beta(count, self.alpha, images), "permutation_order": order}
+
+    def apply_transformation(self, images, transformation, interpolation=None):
+        order = on_device(transformation["permutation_order"], images).long()
+        weights = per_image(transformation["mix_weight"], images)
+        return weights * images + (1.0 - weights) * images[order]
+
+    def transform_segmentation_masks(self, segmentation_masks, transformation, training=True):
+        # Blended as the images (Keras's rule): soft masks, in floating point.
+        return self.transform_labels(segmentation_masks, transformation, training)
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha}
@@ -111,8 +106,10 @@ class CutMix(_MixingLayer):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         self.factor = keras_factor(factor, self, (0.0, 1.0))
 
-    def mix(self, images):
-        count, _, height, width = images.shape
+    moves_pixels = True
+
+    def draw_transformation(self, images):
+        count, channels, height, width = images.shape
         alpha = float(self.uniform((), *self.factor, images)) + 1e-6
         ratio = torch.sqrt(1.0 - self._beta(count, alpha, images))
         x0, x1 = self._bounds(count, width, ratio, images)
@@ -127,7 +124,20 @@ class CutMix(_MixingLayer):
             & (rows < y1.reshape(-1, 1, 1, 1))
         )
         weights = 1.0 - (x1 - x0) * (y1 - y0) / (width * height)
-        return torch.where(box, images[order], images), weights, order
+        # Keras's keys; its `batch_masks` (the pasted box) in the layer's data format.
+        box = box.expand(count, channels, height, width)
+        return {
+            "permutation_order": order,
+            "batch_masks": box.movedim(1, -1) if self.data_format == "channels_last" else box,
+            "mix_weight": weights.reshape(-1, 1, 1, 1),
+        }
+
+    def apply_transformation(self, images, transformation, interpolation=None):
+        order = on_device(transformation["permutation_order"], images).long()
+        box = on_device(transformation["batch_masks"], images)
+        box = box.movedim(-1, 1) if self.data_format == "channels_last" else box
+        # Every channel shares the box: its first channel serves images and masks alike.
+        return torch.where(box[:, :1], images[order], images)
 
     def _bounds(self, count, length, ratio, like):
         size = ratio * length

@@ -8,6 +8,7 @@ import torch
 from lamina import backend
 from lamina.engine import errors
 from lamina.engine.layer import Layer
+from lamina.layers.preprocessing.ops_backend import OPS_BACKEND
 
 _EPSILON = 1e-7  # Keras's backend.epsilon(): the floor of the standard deviation
 
@@ -30,6 +31,8 @@ class Rescaling(Layer):
         >>> Rescaling(1 / 127.5, offset=-1)(pixels).tolist()
         [-1.0, 1.0]
     """
+
+    backend = OPS_BACKEND  # as Keras's data layers: `self.backend.numpy...`
 
     supports_masking = True  # the input's mask passes through, as Keras's
 
@@ -91,6 +94,8 @@ class Normalization(Layer):
         >>> layer(torch.tensor([[1.0], [3.0]])).tolist()
         [[-1.0], [1.0]]
     """
+
+    backend = OPS_BACKEND  # as Keras's data layers: `self.backend.numpy...`
 
     supports_masking = True  # the input's mask passes through, as Keras's
 

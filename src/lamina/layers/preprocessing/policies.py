@@ -33,6 +33,32 @@ _GEOMETRIC_AND_LEVELS = (
 _COLOR = ("random_brightness", "random_color_degeneration", "random_contrast", "random_sharpness")
 
 
+class _Policy(RandomImageLayer):
+    """A policy's operations, each also under Keras's attribute name (`layer.random_rotation`)."""
+
+    # Its geometric operations draw inside their chain: masks are refused, not left behind.
+    moves_pixels = True
+
+    def _build(self, names, factor, value_range, interpolation):
+        self._operations = build_operations(names, factor, value_range, interpolation, self.seed)
+        self._operations_by_name = dict(zip(names, self._operations, strict=True))
+
+
+def _operation_property(name):
+    def operation(self):
+        # As Keras: AugMix(all_ops=False) has no colour operations, so no such attribute.
+        found = self._operations_by_name.get(name)
+        if found is None:
+            raise AttributeError(f"{type(self).__name__} has no {name!r} operation")
+        return found
+
+    return property(operation, doc=f"The policy's `{name}` operation.")
+
+
+for _name in _GEOMETRIC_AND_LEVELS + _COLOR:
+    setattr(_Policy, _name, _operation_property(_name))
+
+
 def build_operations(names, factor, value_range, interpolation, seed):
     """The named augmentations, in channels-first form, at strength `factor` (a (low, high)
     pair); each draws from its own stream derived from `seed`."""
@@ -65,7 +91,7 @@ def build_operations(names, factor, value_range, interpolation, seed):
     return operations
 
 
-class RandAugment(RandomImageLayer):
+class RandAugment(_Policy):
     """RandAugment (Cubuk et al., 2020): `num_ops` operations, each chosen at random per batch
     among shear, translation, rotation, brightness, colour degeneration, contrast, sharpness,
     posterization, solarization, auto-contrast and equalization, at strength `factor`.
@@ -100,9 +126,7 @@ class RandAugment(RandomImageLayer):
         self.factor = keras_factor(factor, self, (0.0, 1.0))
         self.interpolation = interpolation
         names = _GEOMETRIC_AND_LEVELS[:3] + _COLOR + _GEOMETRIC_AND_LEVELS[3:]
-        self._operations = build_operations(
-            names, self.factor, self.value_range, interpolation, self.seed
-        )
+        self._build(names, self.factor, self.value_range, interpolation)
 
     def augment(self, images):
         count = len(self._operations)
@@ -121,7 +145,7 @@ class RandAugment(RandomImageLayer):
         }
 
 
-class AugMix(RandomImageLayer):
+class AugMix(_Policy):
     """AugMix (Hendrycks et al., 2020): `num_chains` chains of up to `chain_depth` random
     operations, mixed with Dirichlet(alpha) weights, then mixed with the input by a
     Beta(alpha, alpha) weight; clipped to `value_range`.
@@ -166,9 +190,7 @@ class AugMix(RandomImageLayer):
         self.all_ops = bool(all_ops)
         self.interpolation = interpolation
         names = _GEOMETRIC_AND_LEVELS + (_COLOR if self.all_ops else ())
-        self._operations = build_operations(
-            names, self.factor, self.value_range, interpolation, self.seed
-        )
+        self._build(names, self.factor, self.value_range, interpolation)
 
     def augment(self, images):
         # torch's Dirichlet and Beta samplers take no generator: seed NumPy's from our stream.

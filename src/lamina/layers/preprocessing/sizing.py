@@ -6,7 +6,9 @@ import torch
 
 from lamina.layers import argument_checks as checks
 from lamina.layers.preprocessing import image_ops
-from lamina.layers.preprocessing.base import ImageLayer, RandomImageLayer
+from lamina.layers.preprocessing.base import NO_FACTOR, ImageLayer, RandomImageLayer, on_device
+from lamina.utils.bounding_boxes.box_formats import convert_format
+from lamina.utils.bounding_boxes.box_geometry import clip_to_image_size
 
 _RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area")
 
@@ -66,12 +68,52 @@ class Resizing(ImageLayer):
         self.fill_value = float(fill_value)
         self.antialias = bool(antialias)
 
+    moves_pixels = True
+
+    def get_random_transformation(self, data, training=True, seed=None):
+        # Nothing random: Keras's (input height, input width), which the boxes need.
+        images = data["images"] if isinstance(data, dict) else data
+        return images.shape[self.height_axis], images.shape[self.width_axis]
+
     def transform(self, images, training):
+        return self._resize(images, self.interpolation)
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        in_height, in_width = (int(size) for size in transformation)
+        boxes = torch.as_tensor(bounding_boxes["boxes"])
+        # Keras's padding boxes (all -1 or all 0) stay all zeros.
+        padding = ((boxes == -1).all(-1) | (boxes == 0).all(-1)).unsqueeze(-1)
+        corners = convert_format(
+            bounding_boxes, self.bounding_box_format, "xyxy", in_height, in_width
+        )
+        scale_x, scale_y = self.width / in_width, self.height / in_height
+        shift_x = shift_y = 0.0
+        if self.pad_to_aspect_ratio:  # scaled to fit, centred between pads
+            scale_x = scale_y = min(scale_x, scale_y)
+            shift_x = (self.width - in_width * scale_x) // 2
+            shift_y = (self.height - in_height * scale_y) // 2
+        elif self.crop_to_aspect_ratio:  # scaled to cover, centre cropped
+            source, target = in_width / in_height, self.width / self.height
+            new_width = self.height * source if source > target else self.width
+            new_height = self.height if source > target else self.width / source
+            scale_x, scale_y = new_width / in_width, new_height / in_height
+            shift_x, shift_y = -((new_width - self.width) // 2), -((new_height - self.height) // 2)
+        scale = torch.tensor([scale_x, scale_y] * 2, dtype=corners["boxes"].dtype)
+        shift = torch.tensor([shift_x, shift_y] * 2, dtype=corners["boxes"].dtype)
+        moved = corners["boxes"] * scale.to(boxes.device) + shift.to(boxes.device)
+        clipped = clip_to_image_size({**corners, "boxes": moved}, self.height, self.width)
+        clipped["boxes"] = torch.where(padding, 0.0, clipped["boxes"])
+        return convert_format(clipped, "xyxy", self.bounding_box_format, self.height, self.width)
+
+    def transform_masks_nchw(self, masks, transformation, training):
+        return self._resize(masks, "nearest")
+
+    def _resize(self, images, interpolation):
         if self.crop_to_aspect_ratio:
-            return image_ops.smart_resize(images, self.height, self.width, self.interpolation)
+            return image_ops.smart_resize(images, self.height, self.width, interpolation)
         if self.pad_to_aspect_ratio:
             images = image_ops.pad_to_aspect(images, self.height, self.width, self.fill_value)
-        return image_ops.resize(images, self.height, self.width, self.interpolation, self.antialias)
+        return image_ops.resize(images, self.height, self.width, interpolation, self.antialias)
 
     def get_config(self):
         return {
@@ -110,10 +152,47 @@ class CenterCrop(ImageLayer):
         self.height = checks.positive_int(height, "height", self)
         self.width = checks.positive_int(width, "width", self)
 
+    moves_pixels = True
+
+    def get_random_transformation(self, data, training=True, seed=None):
+        # Nothing random: Keras's {"input_shape"}, which the boxes need.
+        images = data["images"] if isinstance(data, dict) else data
+        return {"input_shape": tuple(images.shape)}
+
     def transform(self, images, training):
+        return self._crop(images, "bilinear")
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        shape = transformation["input_shape"]
+        in_height, in_width = shape[self.height_axis], shape[self.width_axis]
+        corners = convert_format(
+            bounding_boxes, self.bounding_box_format, "xyxy", in_height, in_width
+        )
+        if in_height >= self.height and in_width >= self.width:
+            top, left = (in_height - self.height) // 2, (in_width - self.width) // 2
+            window = (top, left, self.height, self.width)
+        else:  # image_ops.smart_resize's centred window of the target's aspect ratio
+            crop_height = max(min(in_height, int(in_width * self.height / self.width)), 1)
+            crop_width = max(min(in_width, int(in_height * self.width / self.height)), 1)
+            top, left = (in_height - crop_height) // 2, (in_width - crop_width) // 2
+            window = (top, left, crop_height, crop_width)
+        top, left, crop_height, crop_width = window
+        boxes = corners["boxes"]
+        low = torch.tensor([left, top] * 2, dtype=boxes.dtype).to(boxes.device)
+        high = torch.tensor([left + crop_width, top + crop_height] * 2, dtype=boxes.dtype)
+        inside = torch.minimum(torch.maximum(boxes, low), high.to(boxes.device)) - low
+        scale = torch.tensor([self.width / crop_width, self.height / crop_height] * 2)
+        moved = inside * scale.to(boxes.device, boxes.dtype)
+        clipped = clip_to_image_size({**corners, "boxes": moved}, self.height, self.width)
+        return convert_format(clipped, "xyxy", self.bounding_box_format, self.height, self.width)
+
+    def transform_masks_nchw(self, masks, transformation, training):
+        return self._crop(masks, "nearest")
+
+    def _crop(self, images, interpolation):
         in_height, in_width = images.shape[-2], images.shape[-1]
         if in_height < self.height or in_width < self.width:
-            return image_ops.smart_resize(images, self.height, self.width)
+            return image_ops.smart_resize(images, self.height, self.width, interpolation)
         top, left = (in_height - self.height) // 2, (in_width - self.width) // 2
         return images[..., top : top + self.height, left : left + self.width]
 
@@ -144,24 +223,45 @@ class RandomCrop(RandomImageLayer):
         (2, 4, 5, 3)
     """
 
+    factor = NO_FACTOR
+
     def __init__(self, height, width, seed=None, data_format=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         self.height = checks.positive_int(height, "height", self)
         self.width = checks.positive_int(width, "width", self)
 
-    def transform(self, images, training):
-        in_height, in_width = images.shape[-2], images.shape[-1]
-        if not training or in_height < self.height or in_width < self.width:
-            if (in_height, in_width) == (self.height, self.width):
-                return images
-            return image_ops.smart_resize(images, self.height, self.width)
-        return self.augment(images)
+    moves_pixels = True
 
-    def augment(self, images):
-        batch, channels, in_height, in_width = images.shape
-        # One window per image: gather rows then columns by index (no Python loop over images).
+    def transform(self, images, training):
+        return self._centred(images, "bilinear")
+
+    def _centred(self, images, interpolation):
+        """Inference's (and small images') largest centred window, resized."""
+        if tuple(images.shape[-2:]) == (self.height, self.width):
+            return images
+        return image_ops.smart_resize(images, self.height, self.width, interpolation)
+
+    def _fits(self, images):
+        return images.shape[-2] >= self.height and images.shape[-1] >= self.width
+
+    def draw_transformation(self, images):
+        if not self._fits(images):
+            return None  # the centred resize: nothing random
+        batch, _, in_height, in_width = images.shape
+        # Keras's (top, left) pair, one per image here (Keras draws one for the whole batch).
         tops = (self.uniform((batch,), 0.0, 1.0, images) * (in_height - self.height + 1)).long()
         lefts = (self.uniform((batch,), 0.0, 1.0, images) * (in_width - self.width + 1)).long()
+        return tops, lefts
+
+    def transform_masks_nchw(self, masks, transformation, training):
+        if not training or transformation is None:
+            return self._centred(masks, "nearest")
+        return self.apply_transformation(masks, transformation)
+
+    def apply_transformation(self, images, transformation, interpolation=None):
+        batch, channels, in_height, in_width = images.shape
+        # One window per image: gather rows then columns by index (no Python loop over images).
+        tops, lefts = (on_device(t, images).long().expand(batch) for t in transformation)
         rows = tops[:, None] + torch.arange(self.height, device=images.device)
         cols = lefts[:, None] + torch.arange(self.width, device=images.device)
         rows = rows[:, None, :, None].expand(batch, channels, self.height, in_width)

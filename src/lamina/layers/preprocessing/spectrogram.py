@@ -15,6 +15,7 @@ from lamina import backend
 from lamina.engine import errors
 from lamina.engine.layer import Layer
 from lamina.layers import padding_rules
+from lamina.layers.preprocessing.ops_backend import OPS_BACKEND
 
 _MEL_BREAK_HZ = 700.0
 _MEL_HIGH_Q = 1127.0
@@ -78,6 +79,8 @@ class MelSpectrogram(Layer):
         >>> tuple(layer(torch.zeros(2, 1024)).shape)
         (2, 32, 9)
     """
+
+    backend = OPS_BACKEND  # as Keras's data layers: `self.backend.numpy...`
 
     def __init__(
         self,
