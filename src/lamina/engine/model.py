@@ -12,7 +12,7 @@ import numbers
 
 from torch import nn
 
-from lamina.engine import naming
+from lamina.engine import naming, scopes
 from lamina.engine.functional import FunctionalGraph
 from lamina.engine.layer import Layer
 from lamina.engine.symbolic import KerasTensor, OpLayer
@@ -118,6 +118,8 @@ class Model(Trainer, Layer):
             {_module_key(layer.name): layer for layer in graph.layers}
         )
         self.built = True
+        # Keras builds a functional model where it is defined: its path is its name there.
+        self.__dict__.setdefault("_parent_path", scopes.current_path())
         shapes = [t.shape for t in graph.flat_inputs]
         self._build_input_shape = shapes[0] if len(shapes) == 1 else shapes
 
