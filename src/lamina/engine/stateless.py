@@ -17,21 +17,19 @@ import torch
 from torch import nn
 
 from lamina.engine import errors, scopes
-from lamina.engine.captured_step import _slot_names
 
 
-class _CallWithLosses(nn.Module):
-    """The layer's call and, when asked, its losses, as one module: functional_call swaps the
-    weights for both, so the regularization penalties are computed from the given values."""
+class _Swapped(nn.Module):
+    """The layer and a function of it as one module: functional_call swaps the layer's weights
+    while the function runs (the call, and losses computed from the swapped weights)."""
 
-    def __init__(self, layer, return_losses: bool):
+    def __init__(self, layer, fn):
         super().__init__()
         self.layer = layer
-        self.return_losses = return_losses
+        self.fn = fn
 
-    def forward(self, args, kwargs):
-        outputs = self.layer(*args, **kwargs)
-        return outputs, (self.layer.losses if self.return_losses else None)
+    def forward(self):
+        return self.fn()
 
 
 def stateless_call(layer, trainable_values, non_trainable_values, args, kwargs, return_losses):
@@ -56,6 +54,41 @@ def stateless_call(layer, trainable_values, non_trainable_values, args, kwargs, 
         >>> outputs, _ = stateless_call(layer, [kernel, bias], [], (torch.ones(1, 2),), {}, False)
         >>> outputs.tolist(), layer.kernel.tolist()
         ([[6.0]], [[1.0], [1.0]])
+    """
+
+    def call():
+        outputs = layer(*args, **kwargs)
+        return outputs, (layer.losses if return_losses else None)
+
+    (outputs, penalties), new_values, added = run_with_values(
+        layer, trainable_values, non_trainable_values, call, return_losses
+    )
+    if return_losses:
+        return outputs, new_values, [*added, *penalties]
+    return outputs, new_values
+
+
+def run_with_values(layer, trainable_values, non_trainable_values, fn, collect_losses=False):
+    """`fn()` run while `layer`'s weights read the given values, the layer left as it was.
+
+    Args:
+        layer: a built lamina layer (a model).
+        trainable_values: one value per `layer.trainable_variables`.
+        non_trainable_values: one value per `layer.non_trainable_variables`.
+        fn: what to run (a call, a loss computation), without arguments.
+        collect_losses: whether `add_loss` inside goes to the returned list.
+
+    Returns:
+        `(fn's result, the non-trainable values after it, the losses added)`.
+
+    Example:
+        >>> layer = lamina.layers.Dense(1, kernel_initializer="ones")
+        >>> layer.build((None, 2))
+        >>> result, _, _ = run_with_values(
+        ...     layer, [torch.zeros(2, 1), torch.ones(1)], [], lambda: layer(torch.ones(1, 2))
+        ... )
+        >>> result.tolist()
+        [[1.0]]
     """
     if not layer.built:
         raise errors.value_error(
@@ -85,8 +118,8 @@ def stateless_call(layer, trainable_values, non_trainable_values, args, kwargs, 
     non_trainable_values = [
         _as_value(v, w, copy=True) for v, w in zip(non_trainable_values, non_trainable, strict=True)
     ]
-    wrapper = _CallWithLosses(layer, return_losses)
-    slots = _slot_names(wrapper)
+    wrapper = _Swapped(layer, fn)
+    slots = slot_names(wrapper)
     generators = _seed_generators(layer)
     swapped, by_generator = {}, {}
     for tensor, value in [
@@ -100,19 +133,44 @@ def stateless_call(layer, trainable_values, non_trainable_values, args, kwargs, 
     with (
         _activity_losses_kept(layer),
         _seed_states_swapped(by_generator),
-        scopes.StatelessScope(collect_losses=return_losses) as scope,
+        scopes.StatelessScope(collect_losses=collect_losses) as scope,
     ):
-        outputs, penalties = torch.func.functional_call(
-            wrapper, swapped, (tuple(args), dict(kwargs)), tie_weights=False, strict=False
-        )
+        result = torch.func.functional_call(wrapper, swapped, (), tie_weights=False, strict=False)
         new_seed_states = {id(g): g.state for g in by_generator}
     new_values = []
     for tensor, value in zip(non_trainable, non_trainable_values, strict=True):
         generator = generators.get(id(tensor))
         new_values.append(new_seed_states.get(id(generator), value) if generator else value)
-    if return_losses:
-        return outputs, new_values, [*scope.losses, *penalties]
-    return outputs, new_values
+    return result, new_values, scope.losses
+
+
+def slot_names(module: torch.nn.Module) -> dict[int, list[str]]:
+    """For each parameter and buffer (by id), one name per distinct slot that holds it.
+
+    A sub-layer reachable by two paths (a feature model over a sub-model's layers) is one slot,
+    named once: functional_call's own weight tying would swap it twice and restore the second
+    swap's "original", the traced tensor, into the real model. A tensor held by two slots
+    (weights tied on purpose) is named in both. The captured train step swaps by these names
+    too (captured_step.py).
+
+    Args:
+        module: the module whose parameters and buffers are named.
+
+    Example:
+        >>> layer = lamina.layers.Dense(1)
+        >>> layer.build((None, 2))
+        >>> sorted(name for names in slot_names(layer).values() for name in names)
+        ['bias', 'kernel']
+    """
+    seen, names = set(), {}
+    for prefix, owner in module.named_modules(remove_duplicate=False):
+        for store in (owner._parameters, owner._buffers):
+            for key, tensor in store.items():
+                if tensor is None or (id(owner), key) in seen:
+                    continue
+                seen.add((id(owner), key))
+                names.setdefault(id(tensor), []).append(f"{prefix}.{key}" if prefix else key)
+    return names
 
 
 def _as_value(value, weight: torch.Tensor, copy: bool) -> torch.Tensor:
