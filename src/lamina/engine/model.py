@@ -362,6 +362,36 @@ class Model(Trainer, Layer):
 
         saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
 
+    def export(
+        self,
+        filepath,
+        format="tf_saved_model",  # noqa: A002 - Keras's argument name
+        verbose=None,
+        input_signature=None,
+        **kwargs,
+    ):
+        """Export the model as an inference artifact, as Keras does on the torch backend.
+
+        Args:
+            filepath: where to write (a `.pt2` path for "torch").
+            format: "torch" (a `torch.export` ExportedProgram) or "onnx" (through
+                `torch.onnx.export`, which needs `onnx` and `onnxscript`); Keras's
+                "tf_saved_model", "litert" and "openvino" need TensorFlow or OpenVINO and raise.
+            verbose: print where the artifact went (default True).
+            input_signature: the inputs' shapes and dtypes (`KerasTensor`s, `InputSpec`s or
+                tensors), one per positional argument; default: the model's inputs.
+            **kwargs: passed to `torch.export.export` or `torch.onnx.export`.
+
+        Example:
+            >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2)])
+            >>> model.export("model.pt2", format="torch")  # doctest: +SKIP
+            >>> torch.export.load("model.pt2").module()(torch.ones(1, 3)).shape  # doctest: +SKIP
+            torch.Size([1, 2])
+        """
+        from lamina.saving import export
+
+        return export.export(self, filepath, format, verbose, input_signature, **kwargs)
+
     # ----------------------------------------------------------------------------------------------
     # Config
 
