@@ -148,7 +148,7 @@ class InputSpec:
             )
         for axis, size in self.axes.items():
             actual = shape[axis]
-            if actual is not None and size is not None and actual != size:
+            if actual is not None and actual != size and size is not None:
                 raise errors.value_error(
                     layer,
                     f"axis {axis} of its input to be {size} (the size it was built with)",

@@ -180,7 +180,7 @@ def Input(
             dict inputs are keyed by it.
         batch_shape: the full shape with the batch axis first, instead of `shape` and
             `batch_size`.
-        **kwargs: passed to `InputLayer` (`sparse`, `ragged`, accepted for Keras compatibility).
+        **kwargs: passed to `InputLayer` (`optional`; `sparse` and `ragged`, which raise if True).
 
     Returns:
         The `KerasTensor` output of a new `InputLayer`.
