@@ -39,8 +39,15 @@ def _pair(optimizer="sgd"):
     return theirs, ours
 
 
+def _np(value):
+    """A Keras variable's or a lamina tensor's value (on any device) as NumPy."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    return np.asarray(keras.ops.convert_to_numpy(value))
+
+
 def _floats(logs):
-    return {key: float(np.asarray(keras.ops.convert_to_numpy(v))) for key, v in logs.items()}
+    return {key: float(_np(v)) for key, v in logs.items()}
 
 
 def test_step_functions_match_keras():
@@ -52,7 +59,7 @@ def test_step_functions_match_keras():
         model.make_test_function()
         test = _floats(model.test_function([(X, Y)]))
         model.make_predict_function()
-        predicted = keras.ops.convert_to_numpy(model.predict_function([X]))
+        predicted = _np(model.predict_function([X]))
         results.append((train, test, predicted))
     (k_train, k_test, k_pred), (l_train, l_test, l_pred) = results
     for got, expected in [*zip(l_train, k_train, strict=True), (l_test, k_test)]:
@@ -79,7 +86,7 @@ def _flat(tree, prefix=""):
         if isinstance(value, dict):
             flat.update(_flat(value, f"{prefix}{key}/"))
         else:
-            flat[f"{prefix}{key}"] = np.asarray(keras.ops.convert_to_numpy(value))
+            flat[f"{prefix}{key}"] = _np(value)
     return flat
 
 
@@ -121,17 +128,19 @@ def test_stateless_compute_loss_matches_keras_and_leaves_the_metrics():
     for model in (theirs, ours):
         model.fit(X, Y, batch_size=8, epochs=1, verbose=0, shuffle=False)
     results = []
-    for model, convert in ((theirs, keras.ops.convert_to_tensor), (ours, torch.as_tensor)):
-        trainable = [convert(np.asarray(v) * 0.5) for v in model.trainable_variables]
-        non_trainable = [convert(np.asarray(v)) for v in model.non_trainable_variables]
-        metrics = [convert(np.asarray(v)) for v in model.metrics_variables]
-        before = [np.asarray(v).copy() for v in model.metrics_variables]
+    device = lamina.backend.default_device()
+    to_lamina = lambda a: torch.as_tensor(a, device=device)  # noqa: E731
+    for model, convert in ((theirs, keras.ops.convert_to_tensor), (ours, to_lamina)):
+        trainable = [convert(_np(v) * 0.5) for v in model.trainable_variables]
+        non_trainable = [convert(_np(v)) for v in model.non_trainable_variables]
+        metrics = [convert(_np(v)) for v in model.metrics_variables]
+        before = [_np(v).copy() for v in model.metrics_variables]
         loss, (_, _, new_metrics) = model.stateless_compute_loss(
             trainable, non_trainable, metrics, x=convert(X), y=convert(Y), y_pred=convert(Y * 2)
         )
         for kept, now in zip(before, model.metrics_variables, strict=True):
-            np.testing.assert_array_equal(kept, np.asarray(now))
-        results.append((float(keras.ops.convert_to_numpy(loss)), len(new_metrics)))
+            np.testing.assert_array_equal(kept, _np(now))
+        results.append((float(_np(loss)), len(new_metrics)))
     (k_loss, k_count), (l_loss, l_count) = results
     assert l_count == k_count
     np.testing.assert_allclose(l_loss, k_loss, rtol=1e-5)
@@ -145,9 +154,9 @@ def test_stateless_compute_loss_differentiates_in_the_given_weights():
         trainable,
         list(model.non_trainable_variables),
         model.metrics_variables,
-        x=torch.as_tensor(X),
-        y=torch.as_tensor(Y),
-        y_pred=torch.as_tensor(Y),
+        x=torch.as_tensor(X, device=trainable[0].device),
+        y=torch.as_tensor(Y, device=trainable[0].device),
+        y_pred=torch.as_tensor(Y, device=trainable[0].device),
     )
     loss.backward()  # mse of y against itself is 0: only the l2 penalty on `d`'s kernel
     torch.testing.assert_close(trainable[2].grad, 0.02 * trainable[2].detach())
@@ -160,7 +169,8 @@ def test_export_torch_runs_as_the_model(tmp_path):
     outputs = lamina.layers.Concatenate()([lamina.layers.Dense(2)(x), extra])
     model = lamina.Model([x, extra], outputs)
     path = model.export(tmp_path / "model.pt2", format="torch", verbose=False)
-    a, b = torch.randn(1, 3), torch.randn(1, 2)
+    device = lamina.backend.default_device()  # the suite's (LAMINA_TEST_DEVICE)
+    a, b = torch.randn(1, 3, device=device), torch.randn(1, 2, device=device)
     torch.testing.assert_close(torch.export.load(path).module()([a, b]), model([a, b]))
 
 
