@@ -21,7 +21,16 @@ from torch.nn.modules import module as _torch_module
 
 from lamina import backend, constraints, initializers, regularizers, tree
 from lamina.dtype_policies import policy as dtype_policies
-from lamina.engine import errors, naming, remat, scopes, shape_inference, tracking, weight
+from lamina.engine import (
+    errors,
+    naming,
+    remat,
+    scopes,
+    shape_inference,
+    stateless,
+    tracking,
+    weight,
+)
 from lamina.engine.input_spec import InputSpec, InputSpecs
 from lamina.engine.keras_tensor import any_symbolic, flatten_symbolic
 from lamina.engine.shape_inference import in_meta_inference
@@ -1349,8 +1358,6 @@ class Layer(nn.Module):
             >>> outputs.tolist(), layer.kernel.tolist()
             ([[6.0]], [[1.0], [1.0]])
         """
-        from lamina.engine import stateless  # the room above the layer
-
         return stateless.stateless_call(
             self, trainable_variables, non_trainable_variables, args, kwargs, return_losses
         )

@@ -38,9 +38,11 @@ from lamina.engine import (
     fit_loop,
     loss_checks,
     moving_statistics,
+    stateless,
     step_functions,
 )
 from lamina.engine import layer as layer_module
+from lamina.engine import state_tree as state_tree_module
 from lamina.metrics.metric import flatten_metrics
 
 
@@ -509,9 +511,7 @@ class Trainer:
             ['trainable_variables', 'non_trainable_variables', 'optimizer_variables',
              'metrics_variables']
         """
-        from lamina.engine import state_tree  # the optimizer's state comes through saving/
-
-        return state_tree.get_state_tree(self, value_format)
+        return state_tree_module.get_state_tree(self, value_format)
 
     def set_state_tree(self, state_tree) -> None:
         """Assign a state tree (`get_state_tree`'s, lamina's or Keras's) to the variables with
@@ -522,8 +522,6 @@ class Trainer:
             >>> tree = model.get_state_tree("numpy_array")
             >>> model.set_state_tree(tree)
         """
-        from lamina.engine import state_tree as state_tree_module
-
         state_tree_module.set_state_tree(self, state_tree)
 
     def stateless_compute_loss(
@@ -560,8 +558,6 @@ class Trainer:
             >>> float(loss)
             1.0
         """
-        from lamina.engine import stateless  # the room above the layer
-
         metrics = self.metrics_variables
         if len(metrics_variables) != len(metrics):
             raise errors.value_error(
