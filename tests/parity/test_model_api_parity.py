@@ -182,3 +182,15 @@ def test_export_names_what_a_format_needs(tmp_path):
         model.export(tmp_path / "model.bin", format="torch")
     with pytest.raises(ValueError, match="format"):
         model.export(tmp_path / "model", format="tflite")
+
+
+def test_state_tree_before_any_step_matches_keras():
+    trees = []
+    for k in (keras, lamina):
+        model = k.Sequential([k.layers.Dense(1, name="d")], name="unbuilt")
+        model.compile(optimizer=k.optimizers.Adam(0.01, name="adam"), loss="mse")
+        trees.append(_flat(model.get_state_tree("numpy_array")))
+    expected, got = trees
+    assert list(got) == list(expected)
+    for path, value in expected.items():
+        np.testing.assert_allclose(got[path], value, err_msg=path)

@@ -131,12 +131,18 @@ def _path_of(variable) -> str:
 
 def _optimizer_pairs(model) -> list[tuple[str, np.ndarray]]:
     """The optimizer's state as Keras lists it (`<optimizer>/iteration`, `.../learning_rate`,
-    `.../<weight path with _>_<slot>`), values in Keras's layout; none before it is built."""
+    `.../<weight path with _>_<slot>`), values in Keras's layout; before it is built, the
+    counter and the rate only."""
     optimizer = getattr(model, "optimizer", None)
-    if optimizer is None or not optimizer.built:
+    if optimizer is None:
         return []
     from lamina.saving import optimizer_state  # the room above the engine
 
+    if not optimizer.built:  # Keras's optimizer has its counter and rate before its slots
+        pairs = [("iteration", np.asarray(optimizer.iterations, dtype=np.int32))]
+        if optimizer_state._has_lr_variable(optimizer):
+            pairs.append(("learning_rate", np.asarray(optimizer.learning_rate, dtype=np.float32)))
+        return [(f"{optimizer.name}/{name}", value) for name, value in pairs]
     values = optimizer_state.to_keras(optimizer, model)
     names = _optimizer_names(optimizer, optimizer_state)
     if names is None or len(names) != len(values):
@@ -162,9 +168,10 @@ def _optimizer_names(optimizer, optimizer_state) -> list[str] | None:
 
 
 def _set_optimizer_state(model, given: dict) -> None:
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or not optimizer.built:
+        return  # no state to fill yet: the first step creates it
     pairs = _optimizer_pairs(model)
-    if not pairs:
-        return
     from lamina.saving import optimizer_state
 
     values = [
