@@ -128,7 +128,7 @@ def _default_name(metric) -> str:
     """The name `metric`'s class gives an instance made without arguments, else its own."""
     try:
         return type(metric)().name
-    except TypeError:  # a class that needs arguments
+    except (TypeError, ValueError):  # a class that needs arguments
         return metric.name
 
 
