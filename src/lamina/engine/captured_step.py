@@ -63,6 +63,7 @@ from torch.utils import _pytree as pytree
 
 from lamina.callbacks import LazyLogs
 from lamina.engine import compile_utils, data_adapter, weight
+from lamina.engine.stateless import slot_names
 from lamina.metrics.metric import flatten_metrics
 from lamina.optimizers import captured_rules, schedules
 
@@ -99,25 +100,6 @@ def _slot_of(module: torch.nn.Module, dotted: str) -> tuple[dict, str]:
     *path, name = dotted.split(".")
     owner = module.get_submodule(".".join(path))
     return (owner._parameters if name in owner._parameters else owner._buffers), name
-
-
-def _slot_names(module: torch.nn.Module) -> dict[int, list[str]]:
-    """For each parameter and buffer (by id), one name per distinct slot that holds it.
-
-    A sub-layer reachable by two paths (a feature model over a sub-model's layers) is one slot,
-    named once: functional_call's own weight tying would swap it twice and restore the second
-    swap's "original", the traced tensor, into the real model. A tensor held by two slots
-    (weights tied on purpose) is named in both.
-    """
-    seen, names = set(), {}
-    for prefix, owner in module.named_modules(remove_duplicate=False):
-        for store in (owner._parameters, owner._buffers):
-            for key, tensor in store.items():
-                if tensor is None or (id(owner), key) in seen:
-                    continue
-                seen.add((id(owner), key))
-                names.setdefault(id(tensor), []).append(f"{prefix}.{key}" if prefix else key)
-    return names
 
 
 def _own_code(fn):
@@ -240,7 +222,7 @@ class CapturedStep:
         # moving statistic replaced by assignment (not copied into) is still the one trained.
         self._constant_refs = [_slot_of(objective, name) for name in constant_names]
 
-        slots = _slot_names(objective)
+        slots = slot_names(objective)
         trainable_slots = [slots[id(p)] for p in parameters]
         constant_slots = [slots[id(owner[key])] for owner, key in self._constant_refs]
 

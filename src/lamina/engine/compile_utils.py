@@ -124,6 +124,14 @@ def per_output(spec, names, argument, default=None) -> list:
     return [spec if spec is not None else default] * len(names)
 
 
+def _default_name(metric) -> str:
+    """The name `metric`'s class gives an instance made without arguments, else its own."""
+    try:
+        return type(metric)().name
+    except (TypeError, ValueError):  # a class that needs arguments
+        return metric.name
+
+
 def per_output_metrics(spec, names) -> list[list]:
     """Each output's list of metric specs: a dict by name; with several outputs, a list with one
     entry per output (a metric, a list of them, or None), as Keras 3 reads it; otherwise one
@@ -388,7 +396,12 @@ class CompileMetrics(MetricGroup):
             return metric, base
         if _is_accuracy(spec):
             return metrics_module.resolve_accuracy(name, loss, *shapes), base
-        return metrics_module.get(spec, name=name), base
+        metric = metrics_module.get(spec, name=name)
+        # Keras makes a metric named by a string under its class's own name, then renames it:
+        # its variables' paths keep the first (`mean_absolute_error/total` for "mae"), which
+        # get_state_tree() spells.
+        metric._variables_scope = _default_name(metric)
+        return metric, base
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         """Update every metric with one batch's labels and outputs (as the model takes and gives

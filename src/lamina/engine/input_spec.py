@@ -2,30 +2,35 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from lamina.dtypes import standardize_dtype
 from lamina.engine import errors
 
 
-@dataclass
 class InputSpec:
-    """Expected rank (`ndim`, or at least `min_ndim`) and fixed sizes on some axes (`axes`).
+    """What a layer accepts: rank, dtype, shape and fixed sizes on some axes.
 
-    A layer sets `self.input_spec`, and every call checks its input against it, raising a
-    ValueError that names the layer. Unlike Keras's, lamina's spec does not check dtypes and
-    has no `shape`/`max_ndim`; it carries a `hint` for the error message instead.
+    A layer sets `self.input_spec` (one spec, or a list of them, one per input), and every call
+    checks its input against it, raising a ValueError that names the layer. The checks are on
+    shapes and dtypes, which the host knows: no device sync.
 
     Args:
+        dtype: the dtype the input must have (default None: any).
+        shape: the full shape, batch axis first, None for any size (default None); sets `ndim`.
         ndim: the exact rank the input must have (default None: any).
+        max_ndim: the largest rank allowed (default None: any).
         min_ndim: the smallest rank allowed (default None: any).
         axes: `{axis: size}` of axes whose size is fixed, e.g. `{-1: 4}` (default none).
-        hint: the text after "Hint:" in a rank error (default None).
+        allow_last_axis_squeeze: accept a rank one higher whose last axis is 1, or one lower
+            where the spec's last axis is 1 (default False).
+        name: the key of this input when a layer's inputs come as a dict (default None).
+        optional: whether the input may be None (default False).
+        hint: lamina's: the text after "Hint:" in a rank error (default None).
 
     Example:
         >>> layer = lamina.layers.Dense(3, name="proj")
         >>> _ = layer(torch.zeros(2, 4))
         >>> layer.input_spec
-        InputSpec(ndim=None, min_ndim=2, axes={-1: 4}, hint=None)
+        InputSpec(min_ndim=2, axes={-1: 4})
         >>> layer.input_spec.check((8, 4), layer)  # fits: returns None
         >>> layer.input_spec.check((8, 5), layer)
         Traceback (most recent call last):
@@ -33,15 +38,100 @@ class InputSpec:
         ValueError: Layer 'proj' (Dense) expects axis -1 ... to be 4 ... shape (8, 5)...Hint...
     """
 
-    ndim: int | None = None
-    min_ndim: int | None = None
-    axes: dict[int, int] = field(default_factory=dict)
-    hint: str | None = None
+    def __init__(
+        self,
+        dtype=None,
+        shape=None,
+        ndim=None,
+        max_ndim=None,
+        min_ndim=None,
+        axes=None,
+        allow_last_axis_squeeze=False,
+        name=None,
+        optional=False,
+        *,
+        hint=None,
+    ):
+        self.dtype = None if dtype is None else standardize_dtype(dtype)
+        self.shape = None if shape is None else tuple(None if d is None else int(d) for d in shape)
+        self.ndim = len(self.shape) if self.shape is not None else ndim
+        self.max_ndim = max_ndim
+        self.min_ndim = min_ndim
+        try:
+            self.axes = {int(axis): size for axis, size in (axes or {}).items()}
+        except (AttributeError, TypeError, ValueError) as failure:
+            raise TypeError(
+                f"InputSpec() expects `axes` to be a dict with integer keys; received "
+                f"axes={axes!r}. Hint: write axes={{-1: 4}}."
+            ) from failure
+        top = self.ndim if self.ndim is not None else self.max_ndim
+        if self.axes and top is not None and max(self.axes) > top - 1:
+            raise ValueError(
+                f"InputSpec() expects its axes below the rank {top}; received axis "
+                f"{max(self.axes)}. Hint: count axes from 0, batch axis included, or from -1."
+            )
+        self.allow_last_axis_squeeze = allow_last_axis_squeeze
+        self.name = name
+        self.optional = optional
+        self.hint = hint
 
-    def check(self, shape, layer) -> None:
-        """Raise the house ValueError if `shape` does not fit. Integers only: no host sync."""
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        # Whether any check beyond lamina's usual rank and axes applies: the one test `check`
+        # makes on every call for them.
+        object.__setattr__(
+            self,
+            "_keras_checks",
+            any(
+                getattr(self, field, None) not in (None, False)
+                for field in ("dtype", "shape", "max_ndim", "allow_last_axis_squeeze")
+            ),
+        )
+
+    def __repr__(self) -> str:
+        fields = ("dtype", "shape", "ndim", "max_ndim", "min_ndim", "axes")
+        shown = [f"{field}={getattr(self, field)}" for field in fields if getattr(self, field)]
+        return f"InputSpec({', '.join(shown)})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, InputSpec) and self.get_config() == other.get_config()
+
+    __hash__ = object.__hash__
+
+    def get_config(self) -> dict:
+        """The constructor's arguments as Keras saves them.
+
+        Example:
+            >>> InputSpec(ndim=2, axes={-1: 4}).get_config()["axes"]
+            {-1: 4}
+        """
+        return {
+            "dtype": self.dtype,
+            "shape": self.shape,
+            "ndim": self.ndim,
+            "max_ndim": self.max_ndim,
+            "min_ndim": self.min_ndim,
+            "axes": self.axes,
+            "optional": self.optional,
+        }
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """The spec `get_config()` described.
+
+        Example:
+            >>> InputSpec.from_config({"ndim": 3}).ndim
+            3
+        """
+        return cls(**config)
+
+    def check(self, shape, layer, tensor=None) -> None:
+        """Raise the house ValueError if `shape` (and `tensor`'s dtype, when given) does not
+        fit. Integers only: no host sync."""
+        if self._keras_checks:
+            self._check_keras_fields(shape, layer, tensor)
         rank = len(shape)
-        if self.ndim is not None and rank != self.ndim:
+        if self.ndim is not None and rank != self.ndim and not self.allow_last_axis_squeeze:
             raise errors.value_error(
                 layer,
                 f"{self.ndim}-D input {_layout_name(layer, self.ndim)}",
@@ -58,13 +148,65 @@ class InputSpec:
             )
         for axis, size in self.axes.items():
             actual = shape[axis]
-            if actual is not None and actual != size:
+            if actual is not None and actual != size and size is not None:
                 raise errors.value_error(
                     layer,
                     f"axis {axis} of its input to be {size} (the size it was built with)",
                     f"shape {errors.format_shape(shape)}",
                     "feed inputs of the shape the model was built for, or build a new layer.",
                 )
+
+    def _check_keras_fields(self, shape, layer, tensor) -> None:
+        """The checks of Keras's fields that lamina's own layers do not set: max_ndim, dtype,
+        the full shape (with `allow_last_axis_squeeze`)."""
+        if self.max_ndim is not None and len(shape) > self.max_ndim:
+            raise errors.value_error(
+                layer,
+                f"input of rank <= {self.max_ndim}",
+                f"a {len(shape)}-D input of shape {errors.format_shape(shape)}",
+                self.hint,
+            )
+        if self.dtype is not None and tensor is not None:
+            dtype = standardize_dtype(tensor.dtype)
+            if dtype != self.dtype:
+                raise errors.value_error(
+                    layer,
+                    f"{self.dtype} input",
+                    f"{dtype}",
+                    f"cast it first, e.g. lamina.ops.cast(x, {self.dtype!r}).",
+                )
+        if self.shape is not None:
+            expected, actual = self.shape, tuple(shape)
+            if self.allow_last_axis_squeeze:
+                expected = expected[:-1] if expected and expected[-1] == 1 else expected
+                actual = actual[:-1] if actual and actual[-1] == 1 else actual
+            if len(expected) != len(actual) or any(
+                e is not None and a is not None and e != a
+                for e, a in zip(expected, actual, strict=True)
+            ):
+                raise errors.value_error(
+                    layer,
+                    f"input of shape {errors.format_shape(self.shape)}",
+                    f"shape {errors.format_shape(shape)}",
+                    "None in the expected shape takes any size.",
+                )
+
+
+class InputSpecs(list):
+    """A layer's `input_spec` given as a list of specs, one per input (Keras allows it): each
+    input of a list checked against its spec; a single tensor against the only one."""
+
+    def check(self, shape, layer, tensor=None) -> None:
+        specs = [spec for spec in self if spec is not None]
+        if len(self) != 1:
+            raise errors.value_error(
+                layer,
+                f"{len(self)} inputs (its input_spec lists {len(self)})",
+                f"one tensor of shape {errors.format_shape(shape)}",
+                "pass the inputs as a list, one per spec.",
+            )
+        for spec in specs:
+            spec.check(shape, layer, tensor)
 
 
 def _layout_name(layer, ndim: int) -> str:

@@ -7,6 +7,7 @@ weight, through ``add_weight``) and ``call(inputs, training=None)`` (the math). 
 
 from __future__ import annotations
 
+import collections
 import functools
 import inspect
 import warnings
@@ -20,8 +21,17 @@ from torch.nn.modules import module as _torch_module
 
 from lamina import backend, constraints, initializers, regularizers, tree
 from lamina.dtype_policies import policy as dtype_policies
-from lamina.engine import errors, naming, remat, scopes, shape_inference, tracking, weight
-from lamina.engine.input_spec import InputSpec
+from lamina.engine import (
+    errors,
+    naming,
+    remat,
+    scopes,
+    shape_inference,
+    stateless,
+    tracking,
+    weight,
+)
+from lamina.engine.input_spec import InputSpec, InputSpecs
 from lamina.engine.keras_tensor import any_symbolic, flatten_symbolic
 from lamina.engine.shape_inference import in_meta_inference
 from lamina.engine.shape_inference import meta_inference as meta_inference  # re-exported
@@ -305,6 +315,11 @@ class Layer(nn.Module):
 
     # Keras's masking protocol: a layer that passes masks through unchanged sets this.
     supports_masking = False
+    # Keras's flag for whether the layer may run inside a compiled function; read by programs,
+    # never by lamina (torch.compile decides per op).
+    supports_jit = True
+    # What `__call__` checks the input against (engine/input_spec.py); set per instance.
+    input_spec: InputSpec | None = None
     # Whether the class keeps Layer.forward, so that `_plain_call` may stand in for it.
     _plain_forward = True
     # True once `quantize()` (or a build under a quantized dtype policy) swapped the float kernel
@@ -388,6 +403,7 @@ class Layer(nn.Module):
         )
         self._computes_mask = type(self).compute_mask is not Layer.compute_mask
         self._remat_mode = remat.current_mode()  # a RematScope open at creation (remat.py)
+        self.autocast = autocast
         for attribute in self.__dict__.pop("_set_before_init", ()):
             setattr(self, attribute, self.__dict__.pop(attribute))  # now torch registers it
 
@@ -528,7 +544,7 @@ class Layer(nn.Module):
         if device is _UNKNOWN or (device is not None and device != inputs.device):
             return _NOT_PLAIN
         if self.input_spec is not None:
-            self.input_spec.check(inputs.shape, self)
+            self.input_spec.check(inputs.shape, self, inputs)
         if self._call_takes_training:
             return self.call(inputs, training=current_training(self, None))
         return self.call(inputs)
@@ -583,7 +599,7 @@ class Layer(nn.Module):
             if in_meta_inference() and _has_real_state(self):
                 return shape_inference.meta_call(self, (inputs, *args), kwargs)
         elif self.input_spec is not None and isinstance(inputs, torch.Tensor):
-            self.input_spec.check(inputs.shape, self)
+            self.input_spec.check(inputs.shape, self, inputs)
 
         if self._call_takes_mask and kwargs.get("mask") is None:
             mask = _masks_in(inputs)
@@ -653,7 +669,7 @@ class Layer(nn.Module):
     def _build_for(self, inputs) -> None:
         input_shape = shape_of(inputs)
         if self.input_spec is not None and isinstance(inputs, torch.Tensor):
-            self.input_spec.check(input_shape, self)
+            self.input_spec.check(input_shape, self, inputs)
         tensor = first_tensor(inputs)
         device = backend.default_device() if tensor is None or tensor.is_meta else tensor.device
         with torch.device(device):
@@ -1284,6 +1300,210 @@ class Layer(nn.Module):
         return _one_or_list(flatten_symbolic(self._inbound_nodes[0].output_tensors))
 
     # ----------------------------------------------------------------------------------------------
+    # Keras's functional and introspection API (read by programs; nothing here runs in a call)
+
+    def compute_output_spec(self, *args, **kwargs):
+        """The outputs of `self(*args, **kwargs)` as `KerasTensor`s (shape and dtype), inferred
+        as a call on `Input`s infers them, without recording a node or computing anything.
+
+        Example:
+            >>> spec = lamina.layers.Dense(3).compute_output_spec(lamina.KerasTensor((None, 4)))
+            >>> spec.shape, spec.dtype
+            ((None, 3), 'float32')
+        """
+        return shape_inference.output_spec(self, args, kwargs)
+
+    def symbolic_call(self, *args, **kwargs):
+        """The call on symbolic tensors: the outputs' `KerasTensor`s, recorded as a node of the
+        graph (what `layer(lamina.Input(...))` does).
+
+        Example:
+            >>> x = lamina.Input((4,))
+            >>> lamina.layers.Dense(3).symbolic_call(x).shape
+            (None, 3)
+        """
+        return shape_inference.call_on_symbolic(self, args, kwargs)
+
+    def stateless_call(
+        self, trainable_variables, non_trainable_variables, *args, return_losses=False, **kwargs
+    ):
+        """Call the layer on the given weight values, with no side effect on the layer.
+
+        Args:
+            trainable_variables: one value per `layer.trainable_variables`, same order.
+            non_trainable_variables: one value per `layer.non_trainable_variables`.
+            *args: the call's positional arguments.
+            return_losses: also return the losses of the call (activity penalties, `add_loss`,
+                weight regularization computed from the given values).
+            **kwargs: the call's keyword arguments (`training=True`, ...).
+
+        Returns:
+            `(outputs, non_trainable_variables)`: the new values of the non-trainable state
+            (moving statistics, seed counters), which the layer itself keeps unchanged; with
+            `return_losses=True`, `(outputs, non_trainable_variables, losses)`.
+
+        Example:
+            >>> layer = lamina.layers.Dense(1, kernel_initializer="ones")
+            >>> _ = layer(torch.ones(1, 2))
+            >>> kernel, bias = torch.full((2, 1), 3.0), torch.zeros(1)
+            >>> outputs, state = layer.stateless_call([kernel, bias], [], torch.ones(1, 2))
+            >>> outputs.tolist(), layer.kernel.tolist()
+            ([[6.0]], [[1.0], [1.0]])
+        """
+        return stateless.stateless_call(
+            self, trainable_variables, non_trainable_variables, args, kwargs, return_losses
+        )
+
+    def rematerialized_call(self, layer_call, *args, **kwargs):
+        """`layer_call` as this layer's remat mode (a `RematScope` open at its creation) runs it
+        on these arguments: checkpointed, or unchanged where the mode does not apply.
+
+        Example:
+            >>> layer = lamina.layers.Dense(2)
+            >>> layer.rematerialized_call(layer.call, torch.ones(1, 3)) == layer.call
+            True
+        """
+        if self._remat_mode is None:
+            return layer_call
+        return remat.rematerialized_call(self, layer_call, args[0] if args else None)
+
+    def quantized_build(self, input_shape, mode, config=None) -> None:
+        """Build the layer already quantized (`mode` "int8", "int4", "float8", ...): its
+        weights are made, then quantized as `quantize(mode)` does. The integer weights are
+        what loading a quantized file fills.
+
+        Example:
+            >>> layer = lamina.layers.Dense(4)
+            >>> layer.quantized_build((None, 8), mode="int8")
+            >>> layer.kernel.dtype
+            torch.int8
+        """
+        self.build_from_shape(input_shape)
+        if not self._is_quantized:
+            self.quantize(mode, config=config)
+
+    def quantized_call(self, *args, **kwargs):
+        """The call of a quantized layer (its `call` reads the integer weights); Keras's name.
+
+        Example:
+            >>> layer = lamina.layers.Dense(2)
+            >>> layer.build((None, 3))
+            >>> layer.quantize("int8")
+            >>> tuple(layer.quantized_call(torch.ones(1, 3)).shape)
+            (1, 2)
+        """
+        if self.quantization_mode is None:
+            raise errors.value_error(
+                self,
+                "to be quantized before quantized_call()",
+                "a float layer (quantization_mode None)",
+                "call layer.quantize('int8') first, or call the layer itself.",
+            )
+        return self(*args, **kwargs)
+
+    def add_metric(self, *args, **kwargs):
+        """Removed in Keras 3, as there: it raises, saying what replaces it."""
+        raise NotImplementedError(
+            f"{errors.describe(self)}: add_metric() was removed in Keras 3. Hint: pass the metric "
+            "to Model.compile(metrics=[...]), or create a metric in __init__() or build() and "
+            "call metric.update_state() in call()."
+        )
+
+    @property
+    def metrics_variables(self) -> list:
+        """The state variables of every metric in `layer.metrics`, in that order.
+
+        Example:
+            >>> lamina.layers.Dense(1).metrics_variables
+            []
+        """
+        return [variable for metric in self.metrics for variable in metric.variables]
+
+    @property
+    def path(self) -> str | None:
+        """Keras's path of the layer: its name under the name scopes open where it was first
+        built (`sequential/dense`; a layer of a functional model: its name). None before that.
+
+        Example:
+            >>> model = lamina.Sequential(
+            ...     [lamina.Input((2,)), lamina.layers.Dense(1, name="d")], name="stack"
+            ... )
+            >>> model.layers[0].path
+            'stack/d'
+        """
+        parent = self.__dict__.get("_parent_path")
+        if parent is None or not self.built:
+            return None
+        return f"{parent}/{self.name}" if parent else self.name
+
+    @property
+    def input_dtype(self) -> str:
+        """The dtype the layer's inputs are converted to: its compute dtype, as in Keras."""
+        return self.compute_dtype
+
+    @property
+    def call_signature_parameters(self) -> list[str]:
+        """The names of `call()`'s parameters, in order.
+
+        Example:
+            >>> lamina.layers.Dropout(0.5).call_signature_parameters
+            ['inputs', 'training']
+        """
+        return list(inspect.signature(self.call).parameters)
+
+    @property
+    def torch_params(self) -> nn.ParameterDict:
+        """Keras's torch-backend view of the layer's variables: a `ParameterDict` keyed by each
+        variable's path, whose entries share memory with the variables (non-trainable ones as
+        Parameters without gradient). A lamina layer is itself the torch module, so
+        `layer.parameters()` is the usual way; this is the Keras spelling.
+
+        Example:
+            >>> layer = lamina.layers.Dense(2, name="d")
+            >>> layer.build((None, 3))
+            >>> list(layer.torch_params)
+            ['d/kernel', 'd/bias']
+        """
+        params = nn.ParameterDict()
+        for variable in self.variables:
+            key = getattr(variable, "path", None) or getattr(variable, "name", "variable")
+            if not isinstance(variable, nn.Parameter):
+                variable = nn.Parameter(variable.detach(), requires_grad=False)
+            params[key] = variable
+        return params
+
+    def _flatten_layers(self, include_self: bool = True, recursive: bool = True) -> list:
+        """This layer (when `include_self`) and its sub-layers, each once, in Keras's order: the
+        direct sub-layers in the order they were tracked, and, when `recursive`, each one's own
+        sub-layers walked before the next sibling's, latest tracked first (keras-io's float8
+        example iterates this).
+
+        Example:
+            >>> x = lamina.Input((2,), name="x")
+            >>> model = lamina.Model(x, lamina.layers.Dense(1, name="d")(x))
+            >>> [layer.name for layer in model._flatten_layers(include_self=False)]
+            ['x', 'd']
+        """
+        found = [self] if include_self else []
+        seen: set[int] = set()
+        pending = collections.deque(self._keras_layers())
+        while pending:
+            layer = pending.popleft()
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            found.append(layer)
+            if recursive:
+                # Keras prepends a layer's sub-layers one by one, so they come out reversed.
+                pending.extendleft(layer._keras_layers())
+        return found
+
+    def _keras_layers(self) -> list:
+        """The direct sub-layers Keras tracks (its `_layers`): `_sublayers()`, and a
+        Sequential's InputLayer besides."""
+        return self._sublayers()
+
+    # ----------------------------------------------------------------------------------------------
     # Dtype policy (mixed precision: lamina/dtype_policies, lamina/mixed_precision)
 
     @property
@@ -1418,6 +1638,8 @@ class Layer(nn.Module):
         ):
             value = nn.ModuleList(value)
             tracking.note_tracked(self, value)
+        elif name == "input_spec" and isinstance(value, (list, tuple)):
+            value = InputSpecs(value)  # Keras's one spec per input: checked as one
         elif type(value) in (list, dict, tuple) and not name.startswith("_"):
             # Keras also follows layers put in a list or dict later (`self.blocks = []`, then
             # `self.blocks.append(...)`) and in dicts and tuples: see tracking.py.

@@ -12,7 +12,7 @@ import numbers
 
 from torch import nn
 
-from lamina.engine import naming
+from lamina.engine import naming, scopes
 from lamina.engine.functional import FunctionalGraph
 from lamina.engine.layer import Layer
 from lamina.engine.symbolic import KerasTensor, OpLayer
@@ -118,6 +118,8 @@ class Model(Trainer, Layer):
             {_module_key(layer.name): layer for layer in graph.layers}
         )
         self.built = True
+        # Keras builds a functional model where it is defined: its path is its name there.
+        self.__dict__.setdefault("_parent_path", scopes.current_path())
         shapes = [t.shape for t in graph.flat_inputs]
         self._build_input_shape = shapes[0] if len(shapes) == 1 else shapes
 
@@ -359,6 +361,36 @@ class Model(Trainer, Layer):
         from lamina import saving
 
         saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
+
+    def export(
+        self,
+        filepath,
+        format="tf_saved_model",  # noqa: A002 - Keras's argument name
+        verbose=None,
+        input_signature=None,
+        **kwargs,
+    ):
+        """Export the model as an inference artifact, as Keras does on the torch backend.
+
+        Args:
+            filepath: where to write (a `.pt2` path for "torch").
+            format: "torch" (a `torch.export` ExportedProgram) or "onnx" (through
+                `torch.onnx.export`, which needs `onnx` and `onnxscript`); Keras's
+                "tf_saved_model", "litert" and "openvino" need TensorFlow or OpenVINO and raise.
+            verbose: print where the artifact went (default True).
+            input_signature: the inputs' shapes and dtypes (`KerasTensor`s, `InputSpec`s or
+                tensors), one per positional argument; default: the model's inputs.
+            **kwargs: passed to `torch.export.export` or `torch.onnx.export`.
+
+        Example:
+            >>> model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2)])
+            >>> model.export("model.pt2", format="torch")  # doctest: +SKIP
+            >>> torch.export.load("model.pt2").module()(torch.ones(1, 3)).shape  # doctest: +SKIP
+            torch.Size([1, 2])
+        """
+        from lamina.saving import export
+
+        return export.export(self, filepath, format, verbose, input_signature, **kwargs)
 
     # ----------------------------------------------------------------------------------------------
     # Config

@@ -116,6 +116,12 @@ class Sequential(Model):
     def layers(self) -> list[Layer]:
         return list(self._stack)
 
+    def _keras_layers(self) -> list:
+        # Keras tracks a built Sequential's InputLayer first, though `layers` leaves it out.
+        if self._input_tensor is None:
+            return self._sublayers()
+        return [self._input_tensor.node.layer, *self._sublayers()]
+
     # ----------------------------------------------------------------------------------------------
     def _declared_shape(self):
         if self._input_tensor is not None:

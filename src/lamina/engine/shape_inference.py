@@ -412,17 +412,12 @@ def _constants_detached(structure):
     )
 
 
-def call_on_symbolic(layer, args, kwargs, spec=None):
-    """`layer(keras_tensor)`: build, infer the output, record a Node, return symbolic outputs.
-
-    `spec` (a structure of `OutputSpec`s), when the caller knows the output already, skips the
-    inference (an `Operation` with its own `compute_output_spec`).
-    """
-    given_spec = spec is not None
+def _inferred_spec(layer, args, kwargs):
+    """The output spec of `layer(*args, **kwargs)` on symbolic arguments, or the house
+    ValueError naming the layer and the input's shape."""
     try:
-        if spec is None:
-            with scopes.SymbolicScope():
-                spec = _infer_spec(layer, args, kwargs)
+        with scopes.SymbolicScope():
+            return _infer_spec(layer, args, kwargs)
     except ValueError:
         raise
     except (RuntimeError, TypeError, IndexError) as failure:
@@ -432,6 +427,43 @@ def call_on_symbolic(layer, args, kwargs, spec=None):
             f"{failure}"
         ) from failure
 
+
+def output_spec(layer, args, kwargs):
+    """Keras's `layer.compute_output_spec(*args, **kwargs)`: the outputs as `KerasTensor`s
+    (shape with None for unknown sizes, dtype), inferred as a symbolic call infers them, with no
+    node recorded and no real computation. Real tensors among the arguments stand for their
+    shape and dtype.
+
+    Args:
+        layer: the layer (built on the way if it is not yet).
+        args: the positional arguments of the call.
+        kwargs: its keyword arguments.
+
+    Example:
+        >>> spec = output_spec(lamina.layers.Dense(3), (KerasTensor((None, 4)),), {})
+        >>> spec.shape, spec.dtype
+        ((None, 3), 'float32')
+    """
+
+    def symbolic(value):
+        if isinstance(value, torch.Tensor):
+            return KerasTensor(tuple(value.shape), backend.dtype_name(value.dtype))
+        return value
+
+    args, kwargs = tree.map_structure(symbolic, (tuple(args), dict(kwargs)))
+    spec = _inferred_spec(layer, args, kwargs)
+    return _map_specs(lambda leaf: KerasTensor(leaf.shape, leaf.dtype), spec)
+
+
+def call_on_symbolic(layer, args, kwargs, spec=None):
+    """`layer(keras_tensor)`: build, infer the output, record a Node, return symbolic outputs.
+
+    `spec` (a structure of `OutputSpec`s), when the caller knows the output already, skips the
+    inference (an `Operation` with its own `compute_output_spec`).
+    """
+    given_spec = spec is not None
+    if spec is None:
+        spec = _inferred_spec(layer, args, kwargs)
     outputs = _map_specs(lambda leaf: KerasTensor(leaf.shape, leaf.dtype), spec)
     node = Node(layer, _constants_detached(args), _constants_detached(kwargs), outputs)
     # Numbered in flatten_symbolic's order, which serialization reads them back by.

@@ -74,8 +74,9 @@ class InputLayer(layer_module.Layer):
         name: the layer's name (default `input_layer` plus a counter).
         batch_shape: the full shape with the batch axis first, instead of `shape` and
             `batch_size`.
-        sparse, ragged: accepted for Keras compatibility (default False); lamina's inputs are
-            dense tensors.
+        sparse, ragged: Keras's flags for sparse and ragged inputs (default False); lamina's
+            inputs are dense tensors, so True raises, as Keras on torch does.
+        optional: whether the input may be None, as Keras's (default False).
         **kwargs: base layer arguments, see `Layer`.
 
     Example:
@@ -93,8 +94,17 @@ class InputLayer(layer_module.Layer):
         batch_shape=None,
         sparse=False,
         ragged=False,
+        optional=False,
         **kwargs,
     ):
+        for flag, value in (("sparse", sparse), ("ragged", ragged)):
+            if value:
+                raise errors.value_error(
+                    f"InputLayer '{name or 'input_layer'}'",
+                    f"{flag}=False (lamina's tensors are dense torch tensors)",
+                    f"{flag}=True",
+                    "feed dense tensors; Keras on the torch backend refuses it too.",
+                )
         if name is None:
             name = naming.unique_name("input_layer")
         if "input_shape" in kwargs:  # Keras 2's name, which Keras 3 still takes, warning
@@ -118,7 +128,7 @@ class InputLayer(layer_module.Layer):
         self.batch_shape = _checked_batch_shape(
             batch_shape, "shape" if shape is not None else "batch_shape"
         )
-        self.input_dtype = (
+        self._declared_dtype = (
             "float32"
             if dtype is None
             else (
@@ -127,9 +137,12 @@ class InputLayer(layer_module.Layer):
                 else backend.dtype_name(backend.to_torch_dtype(dtype))
             )
         )
+        self.sparse = bool(sparse)
+        self.ragged = bool(ragged)
+        self.optional = optional
         self.built = True
         self._build_input_shape = self.batch_shape
-        self.output_tensor = KerasTensor(self.batch_shape, self.input_dtype, name=self.name)
+        self.output_tensor = KerasTensor(self.batch_shape, self._declared_dtype, name=self.name)
         self.output_tensor.node = Node(self, (), {}, self.output_tensor)
         self._inbound_nodes.append(self.output_tensor.node)
 
@@ -137,7 +150,14 @@ class InputLayer(layer_module.Layer):
         return inputs
 
     def get_config(self):
-        return {"batch_shape": self.batch_shape, "dtype": self.input_dtype, "name": self.name}
+        return {
+            "batch_shape": self.batch_shape,
+            "dtype": self._declared_dtype,
+            "sparse": self.sparse,
+            "ragged": self.ragged,
+            "name": self.name,
+            "optional": self.optional,
+        }
 
     @classmethod
     def from_config(cls, config):
@@ -160,7 +180,7 @@ def Input(
             dict inputs are keyed by it.
         batch_shape: the full shape with the batch axis first, instead of `shape` and
             `batch_size`.
-        **kwargs: passed to `InputLayer` (`sparse`, `ragged`, accepted for Keras compatibility).
+        **kwargs: passed to `InputLayer` (`optional`; `sparse` and `ragged`, which raise if True).
 
     Returns:
         The `KerasTensor` output of a new `InputLayer`.

@@ -38,8 +38,11 @@ from lamina.engine import (
     fit_loop,
     loss_checks,
     moving_statistics,
+    stateless,
+    step_functions,
 )
 from lamina.engine import layer as layer_module
+from lamina.engine import state_tree as state_tree_module
 from lamina.metrics.metric import flatten_metrics
 
 
@@ -144,6 +147,11 @@ class Trainer:
         self.optimizer = None
         self.training_state = None
         self._compile_state: CompileState | None = None
+        # Keras's step functions, made by make_train_function() & co (step_functions.py);
+        # compile() forgets them, as Keras does. fit() runs its own loop, not these.
+        self.train_function = None
+        self.test_function = None
+        self.predict_function = None
         # Keras lets these be set before compile() (which then sets them again); they wait here.
         self._options_before_compile = {
             "run_eagerly": False,
@@ -194,6 +202,7 @@ class Trainer:
         if loss is not None:
             object.__setattr__(self, "loss", loss)  # never a sub-module, even a torch loss
         self.compiled = True
+        self.train_function = self.test_function = self.predict_function = None
 
     def _require_compiled(self) -> CompileState:
         if self._compile_state is None:
@@ -440,6 +449,141 @@ class Trainer:
 
     def _overrides(self, name: str) -> bool:
         return getattr(type(self), name) is not getattr(Trainer, name)
+
+    # ----------------------------------------------------------------------------------------------
+    # Keras's step functions and stateless loss (for programs that drive their own loop)
+
+    def make_train_function(self, force=False):
+        """Make (once, or again with `force`) and return `model.train_function`: one
+        `train_step` on a batch, given as a list of batches (Keras on torch steps on the first)
+        or an iterator of them (stepped once); it returns the step's logs.
+
+        Example:
+            >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+            >>> model.compile(optimizer="sgd", loss="mse")
+            >>> logs = model.make_train_function()([(torch.ones(4, 2), torch.zeros(4, 1))])
+            >>> sorted(logs)
+            ['loss']
+        """
+        return self._step_function("train", force)
+
+    def make_test_function(self, force=False):
+        """Make and return `model.test_function`: one `test_step` on a batch (see
+        `make_train_function`); it returns the logs.
+
+        Example:
+            >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+            >>> model.compile(optimizer="sgd", loss="mse")
+            >>> sorted(model.make_test_function()([(torch.ones(4, 2), torch.zeros(4, 1))]))
+            ['loss']
+        """
+        return self._step_function("test", force)
+
+    def make_predict_function(self, force=False):
+        """Make and return `model.predict_function`: one `predict_step` on a batch (see
+        `make_train_function`); it returns the batch's outputs, as tensors.
+
+        Example:
+            >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+            >>> tuple(model.make_predict_function()([torch.ones(3, 2)]).shape)
+            (3, 1)
+        """
+        return self._step_function("predict", force)
+
+    def _step_function(self, kind: str, force: bool):
+        attribute = f"{kind}_function"
+        if getattr(self, attribute) is None or force:
+            setattr(self, attribute, step_functions.make(self, kind))
+        return getattr(self, attribute)
+
+    def get_state_tree(self, value_format="backend_tensor") -> dict:
+        """The model's state as Keras's nested dict: `trainable_variables`,
+        `non_trainable_variables`, `optimizer_variables` and `metrics_variables`, each nested
+        by variable path (`{"sequential": {"dense": {"kernel": ...}}}`).
+
+        Args:
+            value_format: "backend_tensor" (torch tensors) or "numpy_array".
+
+        Example:
+            >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1, name="d")])
+            >>> tree = model.get_state_tree("numpy_array")
+            >>> list(tree)  # doctest: +NORMALIZE_WHITESPACE
+            ['trainable_variables', 'non_trainable_variables', 'optimizer_variables',
+             'metrics_variables']
+        """
+        return state_tree_module.get_state_tree(self, value_format)
+
+    def set_state_tree(self, state_tree) -> None:
+        """Assign a state tree (`get_state_tree`'s, lamina's or Keras's) to the variables with
+        the same paths.
+
+        Example:
+            >>> model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1, name="d")])
+            >>> tree = model.get_state_tree("numpy_array")
+            >>> model.set_state_tree(tree)
+        """
+        state_tree_module.set_state_tree(self, state_tree)
+
+    def stateless_compute_loss(
+        self,
+        trainable_variables,
+        non_trainable_variables,
+        metrics_variables,
+        x=None,
+        y=None,
+        y_pred=None,
+        sample_weight=None,
+        training=True,
+    ):
+        """`compute_loss` on the given variable values, leaving the model and its metrics as
+        they were (Keras's functional training API; `torch.func.grad` can differentiate it).
+
+        Args:
+            trainable_variables: one value per `model.trainable_variables`.
+            non_trainable_variables: one value per `model.non_trainable_variables`.
+            metrics_variables: one value per `model.metrics_variables`.
+            x, y, y_pred, sample_weight, training: as `compute_loss` takes them.
+
+        Returns:
+            `(loss, (trainable_variables, non_trainable_variables, metrics_variables))`, the
+            last two as the computation left them.
+
+        Example:
+            >>> model = lamina.Sequential([lamina.Input((1,)), lamina.layers.Dense(1)])
+            >>> model.compile(loss="mse")
+            >>> y, y_pred = torch.ones(2, 1), torch.zeros(2, 1)
+            >>> loss, _ = model.stateless_compute_loss(
+            ...     model.trainable_variables, [], model.metrics_variables, y=y, y_pred=y_pred
+            ... )
+            >>> float(loss)
+            1.0
+        """
+        metrics = self.metrics_variables
+        if len(metrics_variables) != len(metrics):
+            raise errors.value_error(
+                f"Model '{self.name}'",
+                f"`metrics_variables` to hold one value per model.metrics_variables "
+                f"({len(metrics)})",
+                f"a list of {len(metrics_variables)}",
+                "pass values in the order of model.metrics_variables.",
+            )
+        kept = [variable.detach().clone() for variable in metrics]
+        try:
+            with torch.no_grad():
+                for variable, value in zip(metrics, metrics_variables, strict=True):
+                    variable.copy_(torch.as_tensor(value, dtype=variable.dtype))
+            loss, non_trainable, _ = stateless.run_with_values(
+                self,
+                trainable_variables,
+                non_trainable_variables,
+                lambda: self._compute_loss(x, y, y_pred, sample_weight, training),
+            )
+            new_metrics = [variable.detach().clone() for variable in metrics]
+        finally:
+            with torch.no_grad():
+                for variable, value in zip(metrics, kept, strict=True):
+                    variable.copy_(value)
+        return loss, (trainable_variables, non_trainable, new_metrics)
 
     # ----------------------------------------------------------------------------------------------
     # Preparation shared by the loops
