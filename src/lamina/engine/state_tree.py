@@ -143,7 +143,7 @@ def _optimizer_pairs(model) -> list[tuple[str, np.ndarray]]:
         if optimizer_state._has_lr_variable(optimizer):
             pairs.append(("learning_rate", np.asarray(optimizer.learning_rate, dtype=np.float32)))
         return [(f"{optimizer.name}/{name}", value) for name, value in pairs]
-    values = optimizer_state.to_keras(optimizer, model)
+    values = optimizer_state.to_keras(optimizer)
     names = _optimizer_names(optimizer, optimizer_state)
     if names is None or len(names) != len(values):
         # Layouts the names below do not cover (EMA, gradient accumulation, loss scaling,
@@ -177,7 +177,7 @@ def _set_optimizer_state(model, given: dict) -> None:
     values = [
         np.asarray(given[path]) if path in given else np.asarray(value) for path, value in pairs
     ]
-    optimizer_state.from_keras(model.optimizer, model, values, source="set_state_tree()")
+    optimizer_state.from_keras(model.optimizer, values, source="set_state_tree()")
 
 
 def _nested(pairs, convert) -> dict:
