@@ -16,7 +16,7 @@ import torch
 from lamina import backend, random
 from lamina.engine import errors
 from lamina.engine.layer import Layer
-from lamina.layers.preprocessing.ops_backend import OPS_BACKEND
+from lamina.layers.preprocessing.ops_backend import DataLayer
 
 # Keras's image-layer base gives the layers that take no `factor` an unused (0, 0) one.
 NO_FACTOR = (0.0, 0.0)
@@ -27,7 +27,7 @@ def float_images(inputs: torch.Tensor) -> torch.Tensor:
     return inputs if inputs.is_floating_point() else inputs.to(torch.float32)
 
 
-class ImageLayer(Layer):
+class ImageLayer(DataLayer, Layer):
     """Base of the image layers: subclasses write `transform(images_nchw, training)`.
 
     Accepts (batch, height, width, channels) or a single (height, width, channels) image (the
@@ -40,9 +40,6 @@ class ImageLayer(Layer):
     """
 
     moves_pixels = False
-    # Keras's preprocessing layers expose their backend's op namespaces as `self.backend`
-    # (`self.backend.numpy.where(...)` in custom augmentations): lamina's ops, shared.
-    backend = OPS_BACKEND
 
     def __init__(self, data_format=None, bounding_box_format=None, **kwargs):
         super().__init__(**kwargs)

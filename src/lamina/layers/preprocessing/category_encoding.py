@@ -11,7 +11,7 @@ from lamina import backend
 from lamina.engine import errors
 from lamina.engine.keras_tensor import KerasTensor
 from lamina.engine.layer import Layer
-from lamina.layers.preprocessing.ops_backend import OPS_BACKEND
+from lamina.layers.preprocessing.ops_backend import DataLayer
 
 OUTPUT_MODES = ("one_hot", "multi_hot", "count")
 
@@ -71,7 +71,7 @@ def as_id_tensor(inputs) -> torch.Tensor:
     return torch.as_tensor(np.asarray(inputs), device=backend.default_device())
 
 
-class CategoryEncoding(Layer):
+class CategoryEncoding(DataLayer, Layer):
     """Encodes integer ids in [0, num_tokens) as one-hot, multi-hot or count vectors.
 
     Args:
@@ -88,8 +88,6 @@ class CategoryEncoding(Layer):
         >>> CategoryEncoding(4, output_mode="count")(torch.tensor([[0, 1, 1], [3, 3, 2]])).tolist()
         [[1.0, 2.0, 0.0, 0.0], [0.0, 0.0, 1.0, 2.0]]
     """
-
-    backend = OPS_BACKEND  # as Keras's data layers: `self.backend.numpy...`
 
     def __init__(self, num_tokens=None, output_mode="multi_hot", sparse=False, **kwargs):
         super().__init__(**kwargs)

@@ -9,7 +9,7 @@ from lamina import backend
 from lamina.engine import errors
 from lamina.engine.layer import Layer
 from lamina.layers.preprocessing.category_encoding import as_id_tensor, encode, encoded_shape
-from lamina.layers.preprocessing.ops_backend import OPS_BACKEND
+from lamina.layers.preprocessing.ops_backend import DataLayer
 
 # ----------------------------------------------------------------------------------------------
 # Keras's streaming quantile summary: a (2, n) array of values and the weight (count) each one
@@ -40,7 +40,7 @@ def _merge(first: np.ndarray, second: np.ndarray, epsilon: float) -> np.ndarray:
     return _compress(merged[:, np.argsort(merged[0], kind="stable")], epsilon)
 
 
-class Discretization(Layer):
+class Discretization(DataLayer, Layer):
     """Buckets values: id `i` for `bin_boundaries[i-1] <= x < bin_boundaries[i]`.
 
     Args:
@@ -57,8 +57,6 @@ class Discretization(Layer):
         >>> Discretization(bin_boundaries=[0.0, 1.0])(torch.tensor([[-1.0, 0.5, 2.0]])).tolist()
         [[0, 1, 2]]
     """
-
-    backend = OPS_BACKEND  # as Keras's data layers: `self.backend.numpy...`
 
     def __init__(
         self,

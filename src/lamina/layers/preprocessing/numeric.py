@@ -8,12 +8,12 @@ import torch
 from lamina import backend
 from lamina.engine import errors
 from lamina.engine.layer import Layer
-from lamina.layers.preprocessing.ops_backend import OPS_BACKEND
+from lamina.layers.preprocessing.ops_backend import DataLayer
 
 _EPSILON = 1e-7  # Keras's backend.epsilon(): the floor of the standard deviation
 
 
-class Rescaling(Layer):
+class Rescaling(DataLayer, Layer):
     """`output = inputs * scale + offset`, in floating point.
 
     Args:
@@ -31,8 +31,6 @@ class Rescaling(Layer):
         >>> Rescaling(1 / 127.5, offset=-1)(pixels).tolist()
         [-1.0, 1.0]
     """
-
-    backend = OPS_BACKEND  # as Keras's data layers: `self.backend.numpy...`
 
     supports_masking = True  # the input's mask passes through, as Keras's
 
@@ -68,7 +66,7 @@ class Rescaling(Layer):
         return {**super().get_config(), "scale": plain(self.scale), "offset": plain(self.offset)}
 
 
-class Normalization(Layer):
+class Normalization(DataLayer, Layer):
     """Shifts and scales inputs to zero mean and unit variance along `axis`:
     `(x - mean) / max(sqrt(variance), 1e-7)`, or back when `invert=True`.
 
@@ -94,8 +92,6 @@ class Normalization(Layer):
         >>> layer(torch.tensor([[1.0], [3.0]])).tolist()
         [[-1.0], [1.0]]
     """
-
-    backend = OPS_BACKEND  # as Keras's data layers: `self.backend.numpy...`
 
     supports_masking = True  # the input's mask passes through, as Keras's
 

@@ -1,6 +1,7 @@
-"""`layer.backend` of the preprocessing layers: lamina's op namespaces under the names Keras's
-backend modules use, so custom augmentations written against Keras (`self.backend.numpy.where`,
-`self.backend.random.uniform(..., seed=self.generator)`, `self.backend.cast`) run unchanged.
+"""`layer.backend` (and `convert_weight`) of the preprocessing layers: lamina's op namespaces
+under the names Keras's backend modules use, so custom augmentations written against Keras
+(`self.backend.numpy.where`, `self.backend.random.uniform(..., seed=self.generator)`,
+`self.backend.cast`) run unchanged.
 
 Keras switches this object between backends inside `tf.data` pipelines; lamina has one engine,
 so `set_backend` and `reset` accept Keras's calls and change nothing.
@@ -56,3 +57,34 @@ class OpsBackend:
 
 
 OPS_BACKEND = OpsBackend()
+
+
+class DataLayer:
+    """What Keras's preprocessing layers share (its `DataLayer` base): `backend`, lamina's ops
+    under Keras's names, and `convert_weight`. Mixed in ahead of `Layer`.
+
+    Example:
+        >>> from lamina import layers
+        >>> layers.Rescaling(0.5).backend is OPS_BACKEND
+        True
+    """
+
+    backend = OPS_BACKEND
+
+    def convert_weight(self, weight):
+        """The weight as this layer's backend takes it. Keras converts a weight made under
+        another backend (inside a `tf.data` pipeline); lamina has one engine, so it comes back
+        as it came.
+
+        Args:
+            weight: a tensor or array.
+
+        Returns:
+            `weight`, unchanged.
+
+        Example:
+            >>> from lamina import layers
+            >>> layers.Rescaling(0.5).convert_weight(torch.ones(2)).tolist()
+            [1.0, 1.0]
+        """
+        return weight

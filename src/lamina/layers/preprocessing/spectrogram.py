@@ -15,7 +15,7 @@ from lamina import backend
 from lamina.engine import errors
 from lamina.engine.layer import Layer
 from lamina.layers import padding_rules
-from lamina.layers.preprocessing.ops_backend import OPS_BACKEND
+from lamina.layers.preprocessing.ops_backend import DataLayer
 
 _MEL_BREAK_HZ = 700.0
 _MEL_HIGH_Q = 1127.0
@@ -57,7 +57,7 @@ def window_values(window, length: int, periodic: bool) -> torch.Tensor | None:
     return torch.as_tensor(np.asarray(window), dtype=torch.float64)
 
 
-class MelSpectrogram(Layer):
+class MelSpectrogram(DataLayer, Layer):
     """Audio `(batch, samples)` -> mel spectrogram `(batch, num_mel_bins, frames)`.
 
     Args:
@@ -79,8 +79,6 @@ class MelSpectrogram(Layer):
         >>> tuple(layer(torch.zeros(2, 1024)).shape)
         (2, 32, 9)
     """
-
-    backend = OPS_BACKEND  # as Keras's data layers: `self.backend.numpy...`
 
     def __init__(
         self,
