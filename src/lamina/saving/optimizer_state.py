@@ -121,13 +121,28 @@ def _same(t):
 
 
 def _parameter_layouts(optimizer, model):
-    """to_keras / from_keras of each optimized parameter (slots share their variable's layout)."""
+    """to_keras / from_keras of each optimized parameter (slots share their variable's layout);
+    without a model, each weight's own `keras_layout` (written when compile/fit built the
+    optimizer)."""
+    identity = (_same, _same)
+    if model is None:
+        return [getattr(p, "keras_layout", None) or identity for p in optimizer.parameters]
     layouts = {}
     for layer in model.modules():
         for spec in getattr(layer, "_weight_specs", ()):
             layouts[id(getattr(layer, spec.name))] = (spec.to_keras, spec.from_keras)
-    identity = (lambda t: t, lambda t: t)
     return [layouts.get(id(p), identity) for p in optimizer.parameters]
+
+
+def _added_variables(optimizer, layouts) -> list:
+    """A custom optimizer's variables (`add_variable*`) in Keras's order, the order they were
+    made, each with its layout: its weight's for a slot, none for the others."""
+    index = {id(p): i for i, p in enumerate(optimizer.parameters)}
+    found = []
+    for variable in optimizer._added_variables:
+        position = index.get(id(getattr(variable, "reference", None)))
+        found.append((variable, (_same, _same) if position is None else layouts[position]))
+    return found
 
 
 def _loss_scale(optimizer):
@@ -174,6 +189,9 @@ def to_keras(optimizer, model) -> list[np.ndarray]:
         for p, (to_k, _) in zip(parameters, layouts, strict=False):
             buffer = (optimizer._accumulators or {}).get(id(p))
             values.append(_numpy(to_k(buffer if buffer is not None else torch.zeros_like(p))))
+    if optimizer_module.runs_update_step(optimizer):
+        values.extend(_numpy(to_k(v.value)) for v, (to_k, _) in _added_variables(optimizer, layouts))
+        return values
     state = optimizer.torch_optimizer.state
     slot_layouts = _slot_layouts(optimizer, model)
     for index, key, (forward, _) in slot_order(optimizer):
@@ -220,11 +238,12 @@ def expected_count(optimizer) -> int:
     per_parameter = (optimizer.moving_averages is not None) + bool(
         optimizer.gradient_accumulation_steps
     )
+    custom = optimizer_module.runs_update_step(optimizer)
     return (
         1
         + _has_lr_variable(optimizer)
         + per_parameter * len(optimizer.parameters)
-        + len(slot_order(optimizer))
+        + (len(optimizer._added_variables) if custom else len(slot_order(optimizer)))
         + (type(optimizer) is optimizer_module.Nadam)
     )
 
@@ -291,6 +310,12 @@ def from_keras(optimizer, model, values, source: str = "") -> bool:
                 id(p): _tensor(from_k(values.pop(0)), p)
                 for p, (_, from_k) in zip(parameters, layouts, strict=False)
             }
+        if optimizer_module.runs_update_step(optimizer):
+            for variable, (_, from_k) in _added_variables(optimizer, layouts):
+                target = variable.value
+                target.copy_(_tensor(from_k(values.pop(0)), target))
+            optimizer.iterations = iterations
+            return True
         state = optimizer.torch_optimizer.state
         slot_layouts = _slot_layouts(optimizer, model)
         for index, key, (_, backward) in slot_order(optimizer):
@@ -343,3 +368,8 @@ def _multi_from_keras(optimizer, model, values, source) -> bool:
 def _tensor(array, like) -> torch.Tensor:
     # (np.ascontiguousarray makes a 0-d array 1-d: the shape is put back.)
     return h5_guard.to_tensor(np.asarray(array)).to(device=like.device, dtype=like.dtype)
+
+
+# `Optimizer.set_weights`, `save_own_variables`, `load_own_variables` and `stateless_apply` take
+# the variables in this order too (the optimizers cannot import this module: it imports them).
+optimizer_module.KERAS_ORDER.update(to_keras=to_keras, from_keras=from_keras, count=expected_count)
