@@ -298,7 +298,9 @@ class Optimizer:
         (1, 1)
         """
         names = [name] if isinstance(name, str) else list(name)
-        inits = initializer if isinstance(initializer, (list, tuple)) else [initializer] * len(names)
+        inits = (
+            initializer if isinstance(initializer, (list, tuple)) else [initializer] * len(names)
+        )
         if len(names) != len(inits):
             raise ValueError(
                 f"{type(self).__name__}.add_optimizer_variables() expected one initializer per "
@@ -309,7 +311,9 @@ class Optimizer:
         for variable in trainable_variables:
             skipped = getattr(variable, "overwrite_with_gradient", False)
             for slots, slot, init in zip(made, names, inits, strict=True):
-                made_one = None if skipped else self.add_variable_from_reference(variable, slot, init)
+                made_one = (
+                    None if skipped else self.add_variable_from_reference(variable, slot, init)
+                )
                 slots.append(made_one)
         return made[0] if isinstance(name, str) else made
 
@@ -426,7 +430,9 @@ class Optimizer:
         return {
             id(p)
             for p in self._parameters
-            if id(p) in ids or (pattern is not None and pattern.search(getattr(p, "name", "")))
+            # Keras searches the name: the last part of the path (a plain tensor has no name)
+            if id(p) in ids
+            or (pattern is not None and pattern.search(path_of(p).rpartition("/")[2]))
         }
 
     def _torch_params(self) -> list:
@@ -793,8 +799,9 @@ class Optimizer:
                 "first, or train a step."
             )
 
-    def _keras_values(self) -> list:
-        return KERAS_ORDER["to_keras"](self, None)
+    def _keras_values(self) -> list[np.ndarray]:
+        # Copies: on the CPU an array may share the state tensor's memory.
+        return [np.array(value) for value in KERAS_ORDER["to_keras"](self, None)]
 
     def set_weights(self, weights) -> None:
         """Set the optimizer's variables from arrays in Keras's order (`iteration`,

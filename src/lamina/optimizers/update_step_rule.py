@@ -70,10 +70,11 @@ class SlotVariable(Variable):
     Example:
         >>> opt = lamina.optimizers.SGD()
         >>> w = torch.nn.Parameter(torch.zeros(2))
+        >>> w.path = "dense/bias"
         >>> opt.build([w])
         >>> slot = opt.add_variable_from_reference(w, "momentum")
         >>> slot.numpy(), slot.name
-        (array([0., 0.], dtype=float32), 'momentum')
+        (array([0., 0.], dtype=float32), 'dense_bias_momentum')
     """
 
     def __init__(self, owner, parameter, key, initial, name):

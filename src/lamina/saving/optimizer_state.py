@@ -190,7 +190,9 @@ def to_keras(optimizer, model) -> list[np.ndarray]:
             buffer = (optimizer._accumulators or {}).get(id(p))
             values.append(_numpy(to_k(buffer if buffer is not None else torch.zeros_like(p))))
     if optimizer_module.runs_update_step(optimizer):
-        values.extend(_numpy(to_k(v.value)) for v, (to_k, _) in _added_variables(optimizer, layouts))
+        values.extend(
+            _numpy(to_k(v.value)) for v, (to_k, _) in _added_variables(optimizer, layouts)
+        )
         return values
     state = optimizer.torch_optimizer.state
     slot_layouts = _slot_layouts(optimizer, model)
