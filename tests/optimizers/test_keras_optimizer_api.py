@@ -333,3 +333,14 @@ def test_muon_helpers_and_loss_scale_options_match_keras():
     for given in (grads[:1], grads):
         expected = bool(theirs.check_finite([keras.ops.convert_to_tensor(g) for g in given]))
         assert bool(ours.check_finite([torch.tensor(g) for g in given])) is expected
+
+
+def test_custom_optimizer_takes_the_eager_step_under_jit_compile_and_says_why():
+    x = np.linspace(-1, 1, 32, dtype="float32").reshape(8, 4)
+    y = x.sum(axis=1, keepdims=True)
+    model = _model(lamina)
+    model.compile(optimizer=momentum_sgd(lamina)(), loss="mse", jit_compile=True)
+    model._compile_state.forward = model  # not under test here: the compiled forward's own compile
+    with pytest.warns(UserWarning, match="custom one: its update_step runs in Python"):
+        history = model.fit(x, y, epochs=2, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
