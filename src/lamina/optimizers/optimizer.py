@@ -2,7 +2,8 @@
 
 An `Optimizer` holds Keras's hyperparameters until `build(parameters)` creates the torch optimizer
 (fused where torch has a fused kernel; `keras_rules` where torch's formula is not Keras's: RMSprop,
-Adagrad, Adamax). `step()` applies Keras's extras around torch's update:
+Adagrad, Adamax; `update_step_rule` for a custom optimizer written as Keras documents it, with
+`update_step`). `step()` applies Keras's extras around torch's update:
 gradient clipping (`clipnorm`, `clipvalue`, `global_clipnorm`), decoupled `weight_decay`, a learning
 rate schedule read from the step counter, constraints and EMA. Nothing here reads a tensor value
 on the host.
@@ -16,6 +17,7 @@ import re
 import numpy as np
 import torch
 
+from lamina.engine.variable import Variable
 from lamina.optimizers import keras_rules, schedules
 from lamina.optimizers.scalar_variables import LearningRate, StepCounter
 from lamina.optimizers.update_step_rule import SlotVariable, UpdateStepRule
@@ -35,7 +37,9 @@ class Optimizer:
     The torch optimizer is created by `build(parameters)` (`compile`/`fit` call it); `step()` then
     applies Keras's extras around torch's update in Keras's order: loss-scale undo, gradient
     accumulation, clipping, decoupled weight decay, the update, constraints, the moving average.
-    Subclasses set `torch_class` and map their arguments in `torch_options()`.
+    Subclasses set `torch_class` and map their arguments in `torch_options()`; a custom optimizer
+    written for Keras defines `build(var_list)` and `update_step(gradient, variable,
+    learning_rate)` instead, and runs unchanged (see `update_step_rule`).
 
     Args:
         learning_rate: a float, a `LearningRateSchedule` or a callable returning the rate.
@@ -219,8 +223,6 @@ class Optimizer:
         >>> optimizer.add_variable((2,), name="count").numpy()
         array([0., 0.], dtype=float32)
         """
-        from lamina.engine.variable import Variable
-
         variable = Variable(
             initializer,
             shape=shape,
@@ -383,6 +385,7 @@ class Optimizer:
         >>> round(w.item(), 4)
         0.8
         """
+        self._check_built("update_step")
         parameter = getattr(variable, "value", variable)
         torch_optimizer = self.torch_optimizer
         saved_grads = [p.grad for p in self._parameters]
@@ -994,6 +997,10 @@ class Optimizer:
 
     @property
     def variables(self) -> list[torch.Tensor]:
+        """The optimizer's state tensors: the torch optimizer's per-weight state, or a custom
+        optimizer's variables (`add_variable*`) in the order they were made."""
+        if runs_update_step(self):
+            return [variable.value for variable in self._added_variables]
         found = []
         if self.torch_optimizer is not None:
             for state in self.torch_optimizer.state.values():
