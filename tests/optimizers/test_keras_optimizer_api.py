@@ -6,6 +6,8 @@ variables in Keras's order."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -210,7 +212,11 @@ def test_custom_optimizer_runs_inside_loss_scaling_and_multi_optimizer():
 @pytest.mark.parity
 @pytest.mark.parametrize(
     ("name", "options"),
-    [("AdamW", {"weight_decay": 0.2}), ("SGD", {"weight_decay": 0.2, "momentum": 0.5})],
+    [
+        ("AdamW", {"weight_decay": 0.2}),
+        ("SGD", {"weight_decay": 0.2, "momentum": 0.5}),
+        ("Muon", {"weight_decay": 0.2, "adam_weight_decay": 0.3}),  # decays in its torch rule
+    ],
 )
 @pytest.mark.parametrize("how", ["var_names", "var_list"])
 def test_exclude_from_weight_decay_matches_keras(name, options, how):
@@ -349,3 +355,22 @@ def test_custom_optimizer_takes_the_eager_step_under_jit_compile_and_says_why():
     with pytest.warns(UserWarning, match="custom one: its update_step runs in Python"):
         history = model.fit(x, y, epochs=2, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_custom_optimizer_state_dict_round_trips_and_slots_follow_torchs_state():
+    initial, grads = _problem(steps=3)
+    ours = mini_adam(lamina)(learning_rate=0.1)
+    weights = _weights(initial)
+    _run(ours, weights, grads[:2])
+    state = copy.deepcopy(ours.state_dict())  # as from a file: torch's state_dict aliases
+    resumed = mini_adam(lamina)(learning_rate=0.1)
+    again = _weights([w.detach().numpy() for w in weights])
+    resumed.build(again)
+    resumed.load_state_dict(state)
+    assert float(resumed.steps_seen.numpy()) == 2.0
+    resumed.follow_parameters()  # torch's load_state_dict again: new tensors behind the slots
+    assert resumed.m[0].value is resumed.torch_optimizer.state[again[0]]["m"]
+    _run(ours, weights, grads[2:])
+    _run(resumed, again, grads[2:])
+    for mine, theirs in zip(again, weights, strict=True):
+        torch.testing.assert_close(mine, theirs)

@@ -968,6 +968,8 @@ class Optimizer:
                 self._overwrite_maxima[id(p)].detach().cpu() if id(p) in maxima else None
                 for p in self._overwritten
             ],
+            # a custom optimizer's `add_variable`s (its slots are in torch's state)
+            "own_variables": [v.value.detach().cpu() for v in self._own_variables()],
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -992,8 +994,15 @@ class Optimizer:
                 for p, t in zip(self._overwritten, maxima, strict=False)
                 if t is not None
             }
+            for variable, saved in zip(
+                self._own_variables(), state.get("own_variables") or [], strict=False
+            ):
+                variable.value.copy_(saved)
         self._accumulated_calls = int(state.get("accumulated_calls", 0))
         self._apply_lr()
+
+    def _own_variables(self) -> list:
+        return [v for v in self._added_variables if not isinstance(v, SlotVariable)]
 
     @property
     def variables(self) -> list[torch.Tensor]:
