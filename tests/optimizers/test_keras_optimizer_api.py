@@ -374,3 +374,15 @@ def test_custom_optimizer_state_dict_round_trips_and_slots_follow_torchs_state()
     _run(resumed, again, grads[2:])
     for mine, theirs in zip(again, weights, strict=True):
         torch.testing.assert_close(mine, theirs)
+
+
+def test_loss_scaling_keeps_the_models_weight_constraints():
+    x = np.ones((4, 3), "float32")
+    model = lamina.Sequential(
+        [lamina.Input((3,)), lamina.layers.Dense(2, kernel_constraint="non_neg")]
+    )
+    optimizer = lamina.optimizers.LossScaleOptimizer(lamina.optimizers.SGD(1.0))
+    model.compile(optimizer=optimizer, loss="mse")
+    model.train_on_batch(x, np.full((4, 2), -50.0, "float32"))
+    assert optimizer.has_constraints
+    assert model.layers[0].kernel.min() >= 0.0

@@ -111,6 +111,9 @@ class LossScaleOptimizer(Optimizer):
         return getattr(inner, name)
 
     # ----------------------------------------------------------------------------------------------
+    def set_constraints(self, constraints) -> None:
+        self.inner_optimizer.set_constraints(constraints)
+
     def build(self, var_list, constraints=None) -> None:
         parameters = list(var_list)
         if constraints is not None:
