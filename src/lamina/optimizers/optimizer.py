@@ -25,8 +25,8 @@ from lamina.optimizers.variable_paths import path_of
 
 # Keras's order of an optimizer's variables (iteration, learning rate, moving averages, gradient
 # accumulators, slots) is `saving.optimizer_state`'s, which knows every optimizer's slots and so
-# imports them all: it fills this in when imported (`import lamina` does) with `to_keras`,
-# `from_keras` and `count`, for `set_weights`, `save_own_variables`, `load_own_variables` and
+# imports them all: it fills this in when imported (`import lamina` does) with `to_keras` and
+# `from_keras`, for `set_weights`, `save_own_variables`, `load_own_variables` and
 # `stateless_apply`.
 KERAS_ORDER: dict = {}
 

@@ -374,4 +374,4 @@ def _tensor(array, like) -> torch.Tensor:
 
 # `Optimizer.set_weights`, `save_own_variables`, `load_own_variables` and `stateless_apply` take
 # the variables in this order too (the optimizers cannot import this module: it imports them).
-optimizer_module.KERAS_ORDER.update(to_keras=to_keras, from_keras=from_keras, count=expected_count)
+optimizer_module.KERAS_ORDER.update(to_keras=to_keras, from_keras=from_keras)
