@@ -66,6 +66,7 @@ from lamina.engine import compile_utils, data_adapter, weight
 from lamina.engine.stateless import slot_names
 from lamina.metrics.metric import flatten_metrics
 from lamina.optimizers import captured_rules, schedules
+from lamina.optimizers.optimizer import runs_update_step
 
 CAPTURE_SKIPPED = (
     "Model '{model}' was compiled with jit_compile=True, but its train step is not captured in "
@@ -153,6 +154,11 @@ class CapturedStep:
         if self.model._overrides("compute_loss"):
             # The graph computes the compiled loss itself: an override would be dropped.
             return "the model overrides compute_loss"
+        if runs_update_step(optimizer):
+            return (
+                f"the optimizer {type(optimizer).__name__} is a custom one: its update_step runs "
+                "in Python, variable by variable, outside the graph"
+            )
         if not captured_rules.supports(optimizer):
             return (
                 f"the optimizer {type(optimizer).__name__} has no captured update (SGD, Adam, "

@@ -99,7 +99,9 @@ class CompileState:
         from lamina.engine import weight_paths
 
         weight_paths.assign(self.model)  # Keras's paths, which Muon and MultiOptimizer match
-        self.optimizer.build(weights, constraints.collect(self.model))
+        # Constraints apart: a Keras-style custom optimizer overrides `build(var_list)`.
+        self.optimizer.set_constraints(constraints.collect(self.model))
+        self.optimizer.build(weights)
         self.loss.note_penalties(self.model)
 
     def all_metrics(self) -> list:

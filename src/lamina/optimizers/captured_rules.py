@@ -133,7 +133,7 @@ def _muon(optimizer, params, grads, slots, lr) -> None:
         momentum, velocity = slots["momentum"][index], slots["velocity"][index]
         adamw = velocity is not None  # the weights Muon.uses_adamw picked have a velocity
         decay = optimizer.adam_weight_decay if adamw else optimizer.weight_decay
-        if decay:
+        if decay and id(param) not in optimizer._decay_excluded:
             param.mul_(1.0 - lr * decay)
         if adamw:
             step = slots["step"][index]
@@ -185,8 +185,10 @@ def apply(optimizer, params, grads, slots, lr) -> None:
     """One update (call it under torch.no_grad): Keras's decoupled weight decay, then the rule.
     `slots` maps each key of `slot_keys` to the state tensors in `params`' order."""
     if optimizer.weight_decay and type(optimizer) not in _OWN_DECAY:
+        excluded = optimizer._decay_excluded  # exclude_from_weight_decay's: fixed at build
         for param in params:
-            param.mul_(1.0 - lr * optimizer.weight_decay)
+            if id(param) not in excluded:
+                param.mul_(1.0 - lr * optimizer.weight_decay)
     _RULES[type(optimizer)][1](optimizer, params, grads, slots, lr)
 
 

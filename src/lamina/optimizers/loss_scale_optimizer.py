@@ -87,6 +87,10 @@ class LossScaleOptimizer(Optimizer):
                 "LossScaleOptimizer expected dynamic_growth_steps >= 1; "
                 f"received {dynamic_growth_steps!r}."
             )
+        # Keras's own values of the base options it refuses (its `clipnorm` is None whatever the
+        # inner optimizer's): set here, so they do not reach the inner optimizer's.
+        for argument, default in _BASE_DEFAULTS.items():
+            setattr(self, argument, default)
         # No Optimizer.__init__: the hyperparameters, parameters and torch state are the inner
         # optimizer's, reached through __getattr__.
         self.name = name or "loss_scale_optimizer"
@@ -107,9 +111,14 @@ class LossScaleOptimizer(Optimizer):
         return getattr(inner, name)
 
     # ----------------------------------------------------------------------------------------------
-    def build(self, parameters, constraints=()) -> None:
-        parameters = list(parameters)
-        self.inner_optimizer.build(parameters, constraints)
+    def set_constraints(self, constraints) -> None:
+        self.inner_optimizer.set_constraints(constraints)
+
+    def build(self, var_list, constraints=None) -> None:
+        parameters = list(var_list)
+        if constraints is not None:
+            self.inner_optimizer.set_constraints(constraints)
+        self.inner_optimizer.build(parameters)  # a custom inner optimizer's build(var_list)
         first = next((p for p in parameters if p.requires_grad), None)
         device = first.device if first is not None else torch.device("cpu")
         self.dynamic_scale = torch.tensor(self.initial_scale, dtype=torch.float32, device=device)
@@ -163,6 +172,21 @@ class LossScaleOptimizer(Optimizer):
             if skipped:
                 self.inner_optimizer.iterations -= skipped
                 self.skipped_steps.zero_()
+
+    def check_finite(self, grads) -> torch.Tensor:
+        """Whether every gradient is finite (no inf or NaN), as a boolean tensor on the device
+        (no host read): the test deciding whether a step is applied or skipped.
+
+        Args:
+            grads: a list of gradient tensors (None entries are ignored).
+
+        Example:
+        >>> optimizer = LossScaleOptimizer(lamina.optimizers.SGD())
+        >>> bool(optimizer.check_finite([torch.ones(2), torch.tensor([float("inf")])]))
+        False
+        """
+        finite = [torch.isfinite(g).all() for g in grads if g is not None]
+        return torch.stack(finite).all() if finite else torch.tensor(True)
 
     # ----------------------------------------------------------------------------------------------
     def scale_loss(self, loss):

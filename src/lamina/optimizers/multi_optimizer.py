@@ -201,9 +201,12 @@ class MultiOptimizer(Optimizer):
     lr = learning_rate
 
     # ----------------------------------------------------------------------------------------------
-    def build(self, parameters, constraints=()) -> None:
+    def build(self, var_list, constraints=None) -> None:
         """Choose each trainable parameter's sub-optimizer and build each over its own."""
-        self._parameters = [p for p in parameters if p.requires_grad]
+        if constraints is not None:
+            self._constraints = list(constraints)
+        constraints = self._constraints
+        self._parameters = [p for p in var_list if p.requires_grad]
         self._trainable = self._parameters
         self._assignment = []
         for parameter in self._parameters:
@@ -217,7 +220,8 @@ class MultiOptimizer(Optimizer):
             ]
             if mine:
                 bounds = [(p, c) for p, c in constraints if owner.get(id(p)) == index]
-                optimizer.build(mine, bounds)
+                optimizer.set_constraints(bounds)
+                optimizer.build(mine)  # a custom sub-optimizer's build(var_list)
         self._built = True
 
     @property

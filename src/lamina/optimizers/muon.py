@@ -215,6 +215,48 @@ class Muon(Optimizer):
             return True
         return any(re.search(pattern, path) for pattern in self.exclude_layers)
 
+    def transpose_last_axis(self, X):
+        """`X` with its last two axes swapped (Keras's helper of the Newton-Schulz iteration).
+
+        Args:
+            X: a tensor of rank >= 2.
+
+        Example:
+            >>> Muon().transpose_last_axis(torch.zeros(2, 3, 4)).shape
+            torch.Size([2, 4, 3])
+        """
+        return torch.as_tensor(X).transpose(-2, -1)
+
+    def lr_adjust(self, x):
+        """Moonlight's scaling of an orthogonalized update: `x * sqrt(max(n, m)) * rms_rate` for
+        an `(n, m)` matrix, so Muon can share Adam's learning rate; `x` itself when `rms_rate`
+        is None.
+
+        Args:
+            x: an update of rank 2.
+
+        Example:
+            >>> Muon(rms_rate=0.2).lr_adjust(torch.ones(4, 1)).tolist()
+            [[0.4000000059604645], [0.4000000059604645], [0.4000000059604645], [0.4000000059604645]]
+        """
+        if self.rms_rate is None:
+            return x
+        return x * math.sqrt(max(x.shape[0], x.shape[1])) * self.rms_rate
+
+    def zeropower_via_newtonschulz5(self, x, steps: int):
+        """The quintic Newton-Schulz orthogonalization Muon's step applies (`orthogonalize`),
+        with this optimizer's `muon_a`, `muon_b`, `muon_c`.
+
+        Args:
+            x: a tensor of rank >= 2.
+            steps: the number of iterations.
+
+        Example:
+            >>> Muon().zeropower_via_newtonschulz5(torch.eye(2) * 3.0, 5).shape
+            torch.Size([2, 2])
+        """
+        return orthogonalize(torch.as_tensor(x), steps, (self.muon_a, self.muon_b, self.muon_c))
+
     def _torch_params(self):
         groups = []
         for use_adamw in (False, True):

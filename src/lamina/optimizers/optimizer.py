@@ -2,7 +2,8 @@
 
 An `Optimizer` holds Keras's hyperparameters until `build(parameters)` creates the torch optimizer
 (fused where torch has a fused kernel; `keras_rules` where torch's formula is not Keras's: RMSprop,
-Adagrad, Adamax). `step()` applies Keras's extras around torch's update:
+Adagrad, Adamax; `update_step_rule` for a custom optimizer written as Keras documents it, with
+`update_step`). `step()` applies Keras's extras around torch's update:
 gradient clipping (`clipnorm`, `clipvalue`, `global_clipnorm`), decoupled `weight_decay`, a learning
 rate schedule read from the step counter, constraints and EMA. Nothing here reads a tensor value
 on the host.
@@ -11,11 +12,23 @@ on the host.
 from __future__ import annotations
 
 import math
+import re
 
+import numpy as np
 import torch
 
+from lamina.engine.variable import Variable
 from lamina.optimizers import keras_rules, schedules
 from lamina.optimizers.scalar_variables import LearningRate, StepCounter
+from lamina.optimizers.update_step_rule import SlotVariable, UpdateStepRule
+from lamina.optimizers.variable_paths import path_of
+
+# Keras's order of an optimizer's variables (iteration, learning rate, moving averages, gradient
+# accumulators, slots) is `saving.optimizer_state`'s, which knows every optimizer's slots and so
+# imports them all: it fills this in when imported (`import lamina` does) with `to_keras` and
+# `from_keras`, for `set_weights`, `save_own_variables`, `load_own_variables` and
+# `stateless_apply`.
+KERAS_ORDER: dict = {}
 
 
 class Optimizer:
@@ -24,7 +37,9 @@ class Optimizer:
     The torch optimizer is created by `build(parameters)` (`compile`/`fit` call it); `step()` then
     applies Keras's extras around torch's update in Keras's order: loss-scale undo, gradient
     accumulation, clipping, decoupled weight decay, the update, constraints, the moving average.
-    Subclasses set `torch_class` and map their arguments in `torch_options()`.
+    Subclasses set `torch_class` and map their arguments in `torch_options()`; a custom optimizer
+    written for Keras defines `build(var_list)` and `update_step(gradient, variable,
+    learning_rate)` instead, and runs unchanged (see `update_step_rule`).
 
     Args:
         learning_rate: a float, a `LearningRateSchedule` or a callable returning the rate.
@@ -97,35 +112,331 @@ class Optimizer:
         self._overwritten: list[torch.Tensor] = []
         self._overwrite_maxima: dict = {}
         self._trainable: list[torch.Tensor] = []  # as `build` got them, overwritten included
+        self._variable_index: dict[int, int] = {}  # id(weight) -> its index in `_trainable`
+        self._added_variables: list = []  # add_variable*'s, in Keras's (creation) order
+        self._decay_exclusions: tuple = ((), None)  # exclude_from_weight_decay: ids, pattern
+        self._decay_excluded: set[int] = set()  # ids of the weights weight decay skips
 
     # ----------------------------------------------------------------------------------------------
     def torch_options(self) -> dict:
         """Keras hyperparameters -> torch optimizer keyword arguments (learning rate aside)."""
         return {}
 
-    def build(self, parameters, constraints=()) -> None:
-        """Create the torch optimizer over `parameters` (compile/fit call it once built). Those
-        flagged `overwrite_with_gradient` stay out of it (see `overwritten`)."""
-        trainable = [p for p in parameters if p.requires_grad]
+    def build(self, var_list, constraints=None) -> None:
+        """Create the torch optimizer over `var_list` (compile/fit call it once built). Those
+        flagged `overwrite_with_gradient` stay out of it (see `overwritten`).
+
+        A subclass written as Keras documents it overrides `build(self, var_list)`, calls
+        `super().build(var_list)` and then makes its slots with `add_variable_from_reference`
+        or `add_optimizer_variables`.
+
+        Args:
+            var_list: the weights to optimize (those not requiring grad are left out).
+            constraints: `(weight, projection)` pairs applied after each update; None keeps
+                those given to `set_constraints`.
+
+        Example:
+        >>> w = torch.nn.Parameter(torch.zeros(2))
+        >>> optimizer = lamina.optimizers.Adam()
+        >>> optimizer.build([w])
+        >>> optimizer.built
+        True
+        """
+        trainable = [p for p in var_list if p.requires_grad]
         self._trainable = trainable
+        self._variable_index = {id(p): index for index, p in enumerate(trainable)}
+        self._added_variables = []
         self._overwritten = [p for p in trainable if getattr(p, "overwrite_with_gradient", False)]
         self._parameters = trainable
         if self._overwritten:
             kept = {id(p) for p in self._overwritten}
             self._parameters = [p for p in trainable if id(p) not in kept]
-        self._constraints = list(constraints)
-        options = self.torch_options()
-        if self.supports_fused and self._parameters and _fused_ok(self._parameters):
-            options["fused"] = True
-        elif self.takes_foreach_flag and self._parameters and self._parameters[0].is_cuda:
-            options["foreach"] = True
-        self.torch_optimizer = self.torch_class(
-            self._torch_params() or [torch.zeros(0, requires_grad=True)],
-            lr=self._current_lr(),
-            **options,
-        )
+        if constraints is not None:
+            self._constraints = list(constraints)
+        self._decay_excluded = self._excluded_from_decay()
+        params = self._torch_params()
+        if self._decay_excluded and self.decoupled_weight_decay_in_torch:
+            params = _without_decay(params, self._decay_excluded)
+        params = params or [torch.zeros(0, requires_grad=True)]
+        if self.torch_class is None and not runs_update_step(self):
+            raise NotImplementedError(
+                f"{type(self).__name__} has neither a `torch_class` nor an `update_step`: it "
+                "cannot update weights. Hint: define `update_step(self, gradient, variable, "
+                "learning_rate)` (and `build(self, var_list)` for its slots), as in Keras."
+            )
+        if runs_update_step(self):
+            self.torch_optimizer = UpdateStepRule(params, self._current_lr(), self.update_step)
+        else:
+            options = self.torch_options()
+            if self.supports_fused and self._parameters and _fused_ok(self._parameters):
+                options["fused"] = True
+            elif self.takes_foreach_flag and self._parameters and self._parameters[0].is_cuda:
+                options["foreach"] = True
+            self.torch_optimizer = self.torch_class(params, lr=self._current_lr(), **options)
         if self.use_ema:
             self._ema = [p.detach().clone() for p in self._parameters]
+
+    def set_constraints(self, constraints) -> None:
+        """Set the weight constraints applied after each update (compile/fit pass the model's,
+        before `build`, so a Keras-style `build(var_list)` override needs no argument for them).
+
+        Args:
+            constraints: `(weight, projection)` pairs (see `lamina.constraints.collect`).
+
+        Example:
+        >>> optimizer = lamina.optimizers.SGD()
+        >>> optimizer.set_constraints([])
+        >>> optimizer.has_constraints
+        False
+        """
+        self._constraints = list(constraints)
+
+    # ----------------------------------------------------------------------------------------------
+    # Keras's API for writing an optimizer: slots, in-place assignment, the per-variable rule.
+
+    def _get_variable_index(self, variable) -> int:
+        # Keras's (private, yet what its documented custom optimizers index their slots with).
+        return self._variable_index[id(getattr(variable, "value", variable))]
+
+    def add_variable(
+        self, shape, initializer="zeros", dtype=None, aggregation="none", layout=None, name=None
+    ):
+        """Create an optimizer variable not tied to a weight (a custom optimizer's own state).
+
+        It is one of the optimizer's variables in Keras's order (saved, `set_weights`), after
+        those made before it.
+
+        Args:
+            shape: the variable's shape.
+            initializer: an initializer or its name (`"zeros"` by default).
+            dtype: its dtype (`backend.floatx()` by default).
+            aggregation: Keras's replica aggregation (`"none"`, `"mean"`, `"sum"`,
+                `"only_first_replica"`).
+            layout: kept for Keras's signature (no distribution layouts on torch).
+            name: its name.
+
+        Returns:
+            A `lamina.Variable`.
+
+        Example:
+        >>> optimizer = lamina.optimizers.SGD()
+        >>> optimizer.add_variable((2,), name="count").numpy()
+        array([0., 0.], dtype=float32)
+        """
+        variable = Variable(
+            initializer,
+            shape=shape,
+            dtype=dtype,
+            trainable=False,
+            aggregation=aggregation,
+            name=name,
+            layout=layout,
+        )
+        self._added_variables.append(variable)
+        return variable
+
+    def add_variable_from_reference(self, reference_variable, name=None, initializer="zeros"):
+        """Create a slot shaped and typed as a weight (a momentum, a second moment), as Keras does
+        in a custom optimizer's `build`. The slot is that weight's torch optimizer state, so it is
+        saved and moved with it.
+
+        Args:
+            reference_variable: a weight the optimizer was built with.
+            name: the slot's name (`"var"` by default); the variable is named
+                `<weight path>_<name>`, as in Keras.
+            initializer: an initializer or its name (`"zeros"` by default).
+
+        Returns:
+            A `lamina.Variable` (a `SlotVariable` for a weight the optimizer updates).
+
+        Example:
+        >>> w = torch.nn.Parameter(torch.ones(2))
+        >>> optimizer = lamina.optimizers.SGD()
+        >>> optimizer.build([w])
+        >>> optimizer.add_variable_from_reference(w, "momentum", "ones").numpy()
+        array([1., 1.], dtype=float32)
+        """
+        parameter = getattr(reference_variable, "value", reference_variable)
+        slot = name or "var"
+        full_name = f"{(path_of(parameter) or 'variable').replace('/', '_')}_{slot}"
+        if self.torch_optimizer is None or id(parameter) not in self._optimized_ids():
+            return self.add_variable(
+                tuple(parameter.shape), initializer, parameter.dtype, name=full_name
+            )
+        if initializer == "zeros":
+            initial = torch.zeros_like(parameter, memory_format=torch.preserve_format)
+        else:
+            from lamina import initializers
+
+            drawn = initializers.get(initializer)(tuple(parameter.shape), dtype=parameter.dtype)
+            initial = like_parameter(torch.as_tensor(drawn).to(parameter.device), parameter)
+        state, key, count = self.torch_optimizer.state[parameter], slot, 0
+        while key in state:  # the same name twice for one weight: two slots
+            count += 1
+            key = f"{slot}_{count}"
+        variable = SlotVariable(self, parameter, key, initial.detach(), full_name)
+        self._added_variables.append(variable)
+        return variable
+
+    def add_optimizer_variables(self, trainable_variables, name, initializer="zeros"):
+        """One slot per weight (`add_variable_from_reference`), or one list per name when `name`
+        is a list (interleaved per weight, Keras's order). Weights flagged
+        `overwrite_with_gradient` get None.
+
+        Args:
+            trainable_variables: the weights.
+            name: a slot name, or a list of them.
+            initializer: an initializer (or name), or one per name.
+
+        Returns:
+            A list of variables, or a tuple of lists when `name` is a list.
+
+        Example:
+        >>> w = torch.nn.Parameter(torch.ones(2))
+        >>> optimizer = lamina.optimizers.SGD()
+        >>> optimizer.build([w])
+        >>> m, v = optimizer.add_optimizer_variables([w], ["m", "v"])
+        >>> len(m), len(v)
+        (1, 1)
+        """
+        names = [name] if isinstance(name, str) else list(name)
+        inits = (
+            initializer if isinstance(initializer, (list, tuple)) else [initializer] * len(names)
+        )
+        if len(names) != len(inits):
+            raise ValueError(
+                f"{type(self).__name__}.add_optimizer_variables() expected one initializer per "
+                f"name; received name={name!r} and initializer={initializer!r}. Hint: pass one "
+                "initializer for all names, or a list as long as `name`."
+            )
+        made = tuple([] for _ in names)
+        for variable in trainable_variables:
+            skipped = getattr(variable, "overwrite_with_gradient", False)
+            for slots, slot, init in zip(made, names, inits, strict=True):
+                made_one = (
+                    None if skipped else self.add_variable_from_reference(variable, slot, init)
+                )
+                slots.append(made_one)
+        return made[0] if isinstance(name, str) else made
+
+    def _optimized_ids(self) -> set[int]:
+        return {id(p) for group in self.torch_optimizer.param_groups for p in group["params"]}
+
+    def assign(self, variable, value) -> None:
+        """Set `variable` (a weight or an optimizer variable) to `value`, in place.
+
+        Args:
+            variable: a weight, a `lamina.Variable` or a tensor.
+            value: a tensor, array or number of its shape.
+
+        Example:
+        >>> w = torch.zeros(2)
+        >>> lamina.optimizers.SGD().assign(w, torch.ones(2))
+        >>> w.tolist()
+        [1.0, 1.0]
+        """
+        _write(variable, value, lambda target, new: target.copy_(new))
+
+    def assign_add(self, variable, value) -> None:
+        """Add `value` to `variable` in place (see `assign`).
+
+        Args:
+            variable: a weight, a `lamina.Variable` or a tensor.
+            value: what to add (broadcast to its shape).
+
+        Example:
+        >>> w = torch.ones(2)
+        >>> lamina.optimizers.SGD().assign_add(w, 2.0)
+        >>> w.tolist()
+        [3.0, 3.0]
+        """
+        _write(variable, value, lambda target, new: target.add_(new))
+
+    def assign_sub(self, variable, value) -> None:
+        """Subtract `value` from `variable` in place (see `assign`).
+
+        Args:
+            variable: a weight, a `lamina.Variable` or a tensor.
+            value: what to subtract (broadcast to its shape).
+
+        Example:
+        >>> w = torch.ones(2)
+        >>> lamina.optimizers.SGD().assign_sub(w, 0.5)
+        >>> w.tolist()
+        [0.5, 0.5]
+        """
+        _write(variable, value, lambda target, new: target.sub_(new))
+
+    def update_step(self, gradient, variable, learning_rate) -> None:
+        """Update one weight from its gradient by this optimizer's rule alone (no clipping, weight
+        decay, moving average or step count: `apply` adds those). A custom optimizer overrides
+        it, as in Keras, and lamina then runs it as its torch optimizer (`UpdateStepRule`).
+
+        Args:
+            gradient: the weight's gradient.
+            variable: a weight the optimizer was built with.
+            learning_rate: the rate of this step.
+
+        Example:
+        >>> w = torch.nn.Parameter(torch.tensor([1.0]))
+        >>> optimizer = lamina.optimizers.SGD()
+        >>> optimizer.build([w])
+        >>> optimizer.update_step(torch.tensor([2.0]), w, 0.1)
+        >>> round(w.item(), 4)
+        0.8
+        """
+        self._check_built("update_step")
+        parameter = getattr(variable, "value", variable)
+        torch_optimizer = self.torch_optimizer
+        saved_grads = [p.grad for p in self._parameters]
+        saved_lrs = [group["lr"] for group in torch_optimizer.param_groups]
+        try:
+            for p in self._parameters:
+                p.grad = None
+            parameter.grad = like_parameter(torch.as_tensor(gradient), parameter)
+            for group in torch_optimizer.param_groups:
+                group["lr"] = float(learning_rate)
+            self._prepare_torch_step()
+            torch_optimizer.step()
+        finally:
+            parameter.grad = None
+            for p, grad in zip(self._parameters, saved_grads, strict=True):
+                p.grad = grad
+            for group, lr in zip(torch_optimizer.param_groups, saved_lrs, strict=True):
+                group["lr"] = lr
+
+    def exclude_from_weight_decay(self, var_list=None, var_names=None) -> None:
+        """Keep weights out of `weight_decay`: those in `var_list`, and those whose name matches
+        any of `var_names` (regular expressions searched in the name, as Keras). Call it before
+        the optimizer is built.
+
+        Args:
+            var_list: weights (or variables) to exclude.
+            var_names: strings; a weight whose name contains one is excluded (`["bias"]`).
+
+        Example:
+        >>> optimizer = lamina.optimizers.AdamW(weight_decay=0.1)
+        >>> optimizer.exclude_from_weight_decay(var_names=["bias"])
+        """
+        if self.built:
+            raise ValueError(
+                f"{type(self).__name__}.exclude_from_weight_decay() was called after the "
+                "optimizer was built; it must come before. Hint: call it before `fit` (or "
+                "`build`), e.g. right after creating the optimizer."
+            )
+        ids = {id(getattr(v, "value", v)) for v in var_list or ()}
+        pattern = re.compile("|".join(sorted(set(var_names)))) if var_names else None
+        self._decay_exclusions = (ids, pattern)
+
+    def _excluded_from_decay(self) -> set[int]:
+        ids, pattern = self._decay_exclusions
+        return {
+            id(p)
+            for p in self._parameters
+            # Keras searches the name: the last part of the path (a plain tensor has no name)
+            if id(p) in ids
+            or (pattern is not None and pattern.search(path_of(p).rpartition("/")[2]))
+        }
 
     def _torch_params(self) -> list:
         """What the torch optimizer is created over: the parameters, or param groups (dicts)
@@ -296,7 +607,7 @@ class Optimizer:
         in the units of the last non-zero one (`_momentum_lr`), which SGD coasts on (Keras: v =
         m*v, w += v); the next non-zero rate rescales from there. (keras_rules.RMSprop keeps
         Keras's lr-scaled momentum itself, under another name.)"""
-        if lr == 0:
+        if lr == 0 or runs_update_step(self):  # a custom rule's slots are its own business
             return
         if previous == 0:
             previous = self.__dict__.get("_momentum_lr", 0.0)
@@ -313,7 +624,10 @@ class Optimizer:
         """Have the torch optimizer create the state of the parameters that have none yet (its
         own keys, dtypes and devices) without changing anything: one step of zero gradients at
         a zero learning rate for those parameters only, with the step counters it started set
-        back to zero. Loading a saved state and the captured step write into that state."""
+        back to zero. Loading a saved state and the captured step write into that state.
+        (A custom optimizer's `build` made its slots already.)"""
+        if runs_update_step(self):
+            return
         torch_optimizer = self.torch_optimizer
         fresh = {id(p) for p in self._parameters if not torch_optimizer.state.get(p)}
         if not fresh:
@@ -367,8 +681,11 @@ class Optimizer:
             self._apply_lr()
         self._clip(grads)
         if self.weight_decay and not self.decoupled_weight_decay_in_torch:
+            decayed = parameters
+            if self._decay_excluded:
+                decayed = [p for p in parameters if id(p) not in self._decay_excluded]
             with torch.no_grad():
-                torch._foreach_mul_(parameters, 1.0 - self._current_lr() * self.weight_decay)
+                torch._foreach_mul_(decayed, 1.0 - self._current_lr() * self.weight_decay)
         self._prepare_torch_step()
         self.torch_optimizer.step()
         self._iterations += 1
@@ -474,6 +791,140 @@ class Optimizer:
         self.apply_gradients(zip(grads, trainable_variables or self._trainable, strict=False))
 
     # ----------------------------------------------------------------------------------------------
+    # The variables in Keras's order (`keras.optimizers.Optimizer.variables`): what a Keras
+    # optimizer's `set_weights`, `save_own_variables` and `stateless_apply` take.
+
+    def _check_built(self, method: str) -> None:
+        if not self.built:
+            raise ValueError(
+                f"{type(self).__name__}.{method}() needs a built optimizer (its variables exist "
+                "once built); this one is not. Hint: call `optimizer.build(trainable_weights)` "
+                "first, or train a step."
+            )
+
+    def _keras_values(self) -> list[np.ndarray]:
+        # Copies: on the CPU an array may share the state tensor's memory.
+        return [np.array(value) for value in KERAS_ORDER["to_keras"](self)]
+
+    def set_weights(self, weights) -> None:
+        """Set the optimizer's variables from arrays in Keras's order (`iteration`,
+        `learning_rate` (absent with a schedule), the moving averages, the gradient accumulators,
+        then the slots, as a Keras optimizer's `variables` lists them), Keras-shaped.
+
+        Args:
+            weights: a list of arrays or tensors, one per variable.
+
+        Example:
+        >>> w = torch.nn.Parameter(torch.zeros(2))
+        >>> optimizer = lamina.optimizers.SGD(momentum=0.9)
+        >>> optimizer.build([w])
+        >>> optimizer.set_weights([5, 0.5, np.ones(2, "float32")])
+        >>> int(optimizer.iterations), float(optimizer.learning_rate)
+        (5, 0.5)
+        """
+        self._check_built("set_weights")
+        weights = list(weights)
+        current = self._keras_values()
+        if len(weights) != len(current):
+            raise ValueError(
+                f"{type(self).__name__}.set_weights() expected {len(current)} arrays (one per "
+                f"optimizer variable, in Keras's order); received {len(weights)}. Hint: take "
+                "them from an optimizer of the same kind built over the same weights."
+            )
+        for index, (weight, now) in enumerate(zip(weights, current, strict=True)):
+            if tuple(np.shape(weight)) != now.shape:
+                raise ValueError(
+                    f"{type(self).__name__}.set_weights(): variable {index} has shape "
+                    f"{now.shape}; received an array of shape {tuple(np.shape(weight))}. Hint: "
+                    "slots have their weight's Keras shape."
+                )
+        KERAS_ORDER["from_keras"](self, [_as_array(w) for w in weights])
+
+    def save_own_variables(self, store) -> None:
+        """Write the variables into `store` under "0", "1", ... in Keras's order (what Keras's
+        saving writes under `optimizer/vars`).
+
+        Args:
+            store: a dict-like object.
+
+        Example:
+        >>> w = torch.nn.Parameter(torch.zeros(2))
+        >>> optimizer = lamina.optimizers.SGD()
+        >>> optimizer.build([w])
+        >>> store = {}
+        >>> optimizer.save_own_variables(store)
+        >>> sorted(store)
+        ['0', '1']
+        """
+        for index, value in enumerate(self._keras_values()):
+            store[str(index)] = value
+
+    def load_own_variables(self, store) -> None:
+        """Read the variables from `store` ("0", "1", ...: `save_own_variables`'s, or Keras's);
+        warns and loads nothing when their count does not fit this optimizer, as Keras.
+
+        Args:
+            store: a dict-like object.
+
+        Example:
+        >>> w = torch.nn.Parameter(torch.zeros(2))
+        >>> optimizer = lamina.optimizers.SGD()
+        >>> optimizer.build([w])
+        >>> optimizer.load_own_variables({"0": np.asarray(3), "1": np.asarray(0.1)})
+        >>> int(optimizer.iterations)
+        3
+        """
+        values = [_as_array(store[str(index)]) for index in range(len(store.keys()))]
+        KERAS_ORDER["from_keras"](self, values, f"the store given to {self.name}")
+
+    def stateless_apply(self, optimizer_variables, grads, trainable_variables):
+        """One `apply` on given values, returning the new ones and leaving the optimizer's and the
+        weights' own untouched.
+
+        Args:
+            optimizer_variables: the optimizer variables' values in Keras's order (see
+                `set_weights`).
+            grads: the gradients, one per weight the optimizer was built with.
+            trainable_variables: the weights' values, in the order `build` got them.
+
+        Returns:
+            `(new weight values, new optimizer variable values)`, lists of tensors.
+
+        Example:
+        >>> w = torch.nn.Parameter(torch.zeros(1))
+        >>> optimizer = lamina.optimizers.SGD(learning_rate=0.5)
+        >>> optimizer.build([w])
+        >>> new, _ = optimizer.stateless_apply([0, 0.5], [torch.ones(1)], [torch.ones(1)])
+        >>> new[0].tolist(), w.tolist()
+        ([0.5], [0.0])
+        """
+        self._check_built("stateless_apply")
+        weights = self._trainable
+        if len(trainable_variables) != len(weights) or len(grads) != len(weights):
+            raise ValueError(
+                f"{type(self).__name__}.stateless_apply() expected {len(weights)} weight values "
+                f"and gradients (the weights it was built with); received "
+                f"{len(trainable_variables)} and {len(grads)}."
+            )
+        saved_weights = [w.detach().clone() for w in weights]
+        saved_variables = self._keras_values()
+        try:
+            with torch.no_grad():
+                for weight, value in zip(weights, trainable_variables, strict=True):
+                    weight.copy_(torch.as_tensor(_as_array(value)))
+            self.set_weights(optimizer_variables)
+            self.apply(list(grads))
+            new_weights = [w.detach().clone() for w in weights]
+            device = weights[0].device if weights else None
+            new_variables = [torch.as_tensor(v, device=device) for v in self._keras_values()]
+        finally:
+            with torch.no_grad():
+                for weight, value in zip(weights, saved_weights, strict=True):
+                    weight.copy_(value)
+            KERAS_ORDER["from_keras"](self, saved_variables)
+        return new_weights, new_variables
+
+    # ----------------------------------------------------------------------------------------------
     def get_config(self) -> dict:
         lr = self._learning_rate
         if isinstance(lr, schedules.LearningRateSchedule):
@@ -517,6 +968,8 @@ class Optimizer:
                 self._overwrite_maxima[id(p)].detach().cpu() if id(p) in maxima else None
                 for p in self._overwritten
             ],
+            # a custom optimizer's `add_variable`s (its slots are in torch's state)
+            "own_variables": [v.value.detach().cpu() for v in self._own_variables()],
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -541,16 +994,74 @@ class Optimizer:
                 for p, t in zip(self._overwritten, maxima, strict=False)
                 if t is not None
             }
+            for variable, saved in zip(
+                self._own_variables(), state.get("own_variables") or [], strict=False
+            ):
+                variable.value.copy_(saved)
         self._accumulated_calls = int(state.get("accumulated_calls", 0))
         self._apply_lr()
 
+    def _own_variables(self) -> list:
+        return [v for v in self._added_variables if not isinstance(v, SlotVariable)]
+
     @property
     def variables(self) -> list[torch.Tensor]:
+        """The optimizer's state tensors: the torch optimizer's per-weight state, or a custom
+        optimizer's variables (`add_variable*`) in the order they were made."""
+        if runs_update_step(self):
+            return [variable.value for variable in self._added_variables]
         found = []
         if self.torch_optimizer is not None:
             for state in self.torch_optimizer.state.values():
                 found.extend(v for v in state.values() if isinstance(v, torch.Tensor))
         return found
+
+
+def runs_update_step(optimizer) -> bool:
+    """Whether `optimizer` is a Keras-style custom optimizer: its class defines `update_step`,
+    which lamina runs as its torch optimizer (`UpdateStepRule`).
+
+    Args:
+        optimizer: a lamina optimizer.
+
+    Example:
+        >>> runs_update_step(SGD())
+        False
+    """
+    return type(optimizer).update_step is not Optimizer.update_step
+
+
+def _as_array(value) -> np.ndarray:
+    """An array, tensor, variable or number as a NumPy array (a tensor from any device)."""
+    value = getattr(value, "value", value)
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu()
+    return np.asarray(value)
+
+
+def _write(variable, value, write) -> None:
+    """`write(tensor, new)` in place on a weight's or a variable's tensor, gradient-free."""
+    target = variable.value if hasattr(variable, "value") else variable
+    new = getattr(value, "value", value)
+    if not isinstance(new, torch.Tensor):
+        new = torch.as_tensor(new, dtype=target.dtype)
+    with torch.no_grad():
+        write(target, new.to(device=target.device, dtype=target.dtype))
+
+
+def _without_decay(params, excluded) -> list:
+    """Param groups in which the weights excluded from weight decay have their own group
+    with `weight_decay=0` (for the optimizers that decay inside their torch rule)."""
+    groups = params if params and isinstance(params[0], dict) else [{"params": params}]
+    split = []
+    for group in groups:
+        kept = [p for p in group["params"] if id(p) not in excluded]
+        dropped = [p for p in group["params"] if id(p) in excluded]
+        if kept:
+            split.append({**group, "params": kept})
+        if dropped:
+            split.append({**group, "params": dropped, "weight_decay": 0.0})
+    return split
 
 
 def like_parameter(tensor, parameter):

@@ -101,12 +101,8 @@ def _compile_config(model):
         return None
     optimizer = state.optimizer
     return {
-        "optimizer": {
-            "module": "keras.optimizers",
-            "class_name": type(optimizer).__name__,
-            "config": optimizer.get_config(),
-            "registered_name": None,
-        },
+        # A user's optimizer class is written under its module and registered name, as Keras.
+        "optimizer": serialize_keras_object(optimizer),
         "loss": _object_entry(state.loss_spec, "keras.losses"),
         "loss_weights": state.loss_weights_spec,
         "metrics": _object_entry(state.metrics_spec, "keras.metrics"),

@@ -149,6 +149,10 @@ def to_keras(optimizer) -> list[np.ndarray]:
         for p in parameters:
             buffer = (optimizer._accumulators or {}).get(id(p))
             values.append(_numpy(buffer if buffer is not None else torch.zeros_like(p)))
+    if optimizer_module.runs_update_step(optimizer):
+        # A custom optimizer's variables (`add_variable*`), in the order they were made.
+        values.extend(_numpy(variable.value) for variable in optimizer._added_variables)
+        return values
     state = optimizer.torch_optimizer.state
     for index, key, (forward, _) in slot_order(optimizer):
         p = parameters[index]
@@ -194,11 +198,12 @@ def expected_count(optimizer) -> int:
     per_parameter = (optimizer.moving_averages is not None) + bool(
         optimizer.gradient_accumulation_steps
     )
+    custom = optimizer_module.runs_update_step(optimizer)
     return (
         1
         + _has_lr_variable(optimizer)
         + per_parameter * len(optimizer.parameters)
-        + len(slot_order(optimizer))
+        + (len(optimizer._added_variables) if custom else len(slot_order(optimizer)))
         + (type(optimizer) is optimizer_module.Nadam)
     )
 
@@ -261,6 +266,11 @@ def from_keras(optimizer, values, source: str = "") -> bool:
                 ema.copy_(_tensor(values.pop(0), ema))
         if optimizer.gradient_accumulation_steps:
             optimizer._accumulators = {id(p): _tensor(values.pop(0), p) for p in parameters}
+        if optimizer_module.runs_update_step(optimizer):
+            for variable in optimizer._added_variables:
+                variable.value.copy_(_tensor(values.pop(0), variable.value))
+            optimizer.iterations = iterations
+            return True
         state = optimizer.torch_optimizer.state
         for index, key, (_, backward) in slot_order(optimizer):
             target = state[parameters[index]][key]
@@ -311,3 +321,8 @@ def _multi_from_keras(optimizer, values, source) -> bool:
 def _tensor(array, like) -> torch.Tensor:
     # (np.ascontiguousarray makes a 0-d array 1-d: the shape is put back.)
     return h5_guard.to_tensor(np.asarray(array)).to(device=like.device, dtype=like.dtype)
+
+
+# `Optimizer.set_weights`, `save_own_variables`, `load_own_variables` and `stateless_apply` take
+# the variables in this order too (the optimizers cannot import this module: it imports them).
+optimizer_module.KERAS_ORDER.update(to_keras=to_keras, from_keras=from_keras)
