@@ -159,3 +159,31 @@ def test_classes_have_kerass_attributes_or_their_gaps_are_listed(namespace, tmp_
     )
     unreasoned = sorted(entry for entry, reason in gaps["excluded"].items() if not reason)
     assert not unreasoned, f"{gap_file(namespace).name}: excluded without a reason: {unreasoned}"
+
+
+def test_overall_count(capsys, tmp_path):
+    """lamina answers N of the M public attributes Keras's instances of the shared classes
+    answer; printed (with `-s`) per namespace and in total."""
+    rows, total, lacking = [], 0, 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for namespace in NAMESPACES:
+            count = missing = 0
+            for name in shared_classes(namespace):
+                theirs, ours = instances(
+                    name,
+                    getattr(getattr(keras, namespace), name),
+                    getattr(getattr(lamina, namespace), name),
+                    tmp_path,
+                )
+                wanted = public_attributes(theirs)
+                count += len(wanted)
+                missing += len(wanted - set(dir(ours)))
+            rows.append(f"  {namespace:14s} {count - missing:6d} / {count}")
+            total, lacking = total + count, lacking + missing
+    assert 0 <= lacking < total
+    with capsys.disabled():
+        print("\nKeras's public attributes that lamina's classes answer, namespace by namespace:")
+        print("\n".join(rows))
+        share = 100 * (total - lacking) / total
+        print(f"lamina answers {total - lacking} of {total} ({share:.1f} %).")
