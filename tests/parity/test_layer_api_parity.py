@@ -289,9 +289,26 @@ def test_a_layer_checks_kerass_input_spec_fields(spec, fits, refused):
     if refused is not None:
         with pytest.raises(ValueError, match="_checked"):
             layer(torch.zeros(refused))
-    else:
+    else:  # Keras casts a float input to the compute dtype first; an integer one fails
+        assert layer(torch.zeros(fits, dtype=torch.float64)).dtype == torch.float32
         with pytest.raises(ValueError, match="float32 input"):
-            layer(torch.zeros(fits, dtype=torch.float64))
+            layer(torch.zeros(fits, dtype=torch.int32))
+
+
+@pytest.mark.parametrize("make", [_functional, _nested_sequential])
+def test_float_inputs_are_cast_to_the_compute_dtype_as_keras(make):
+    theirs, ours = make(keras), make(lamina)
+    ours.set_weights(theirs.get_weights())
+    x = torch.from_numpy(np.random.default_rng(0).standard_normal((3, 4)))  # float64
+    want = theirs(x)
+    got = ours(x)
+    assert got.dtype == want.dtype == torch.float32
+    torch.testing.assert_close(got, want.detach(), rtol=1e-6, atol=1e-6)
+    layer = lamina.layers.Dense(2, dtype="float64")  # a float64 layer keeps float64
+    assert layer(torch.zeros(1, 3)).dtype == torch.float64
+    images = torch.zeros(1, 4, 4, 3, dtype=torch.float64)
+    assert keras.layers.RandomFlip()(images, training=False).dtype == torch.float32
+    assert lamina.layers.RandomFlip()(images, training=False).dtype == torch.float32
 
 
 def test_input_layer_flags_and_config_match_keras():

@@ -337,6 +337,9 @@ class Layer(nn.Module):
     # Keras's rule: after the inputs, only tensors go by position (flags such as `training` go by
     # keyword). The graph's op nodes take their arguments (shapes, axes) by position.
     takes_non_tensor_positional_args = False
+    # Keras casts floating inputs to the layer's compute dtype before `call` (a float64 array
+    # into a float32 layer); the layers Keras exempts (lookups, hashing, ...) set this False.
+    casts_float_inputs = True
     # Own weights that Keras keeps in a sub-layer instead: weight name -> the sub-layer's key in
     # Keras's weights file (MultiHeadAttention's `query_kernel` lives in `query_dense`). Saving
     # files them there, so files move between the two unchanged.
@@ -466,6 +469,8 @@ class Layer(nn.Module):
                 on_meta = inputs is None or inputs.is_meta
                 device = backend.default_device() if on_meta else inputs.device
                 args = (args[0], *(_as_tensor_tree(a, device, device) for a in args[1:]))
+        if self.casts_float_inputs and self.autocast and not dtype_policies.mixed_in_use[0]:
+            args, kwargs = _cast_float_inputs(args, kwargs, self._compute_torch_dtype)
         if _losses_added[0]:
             return self._outermost_call_clears_losses(args, kwargs)
         return self._module_call(args, kwargs)
@@ -538,6 +543,8 @@ class Layer(nn.Module):
             or dtype_policies.mixed_in_use[0]
             or _module_call_needed(self)
             or getattr(inputs, "_keras_mask", None) is not None
+            # another float dtype than the compute dtype: cast on the general path, as Keras
+            or (inputs.dtype is not self._compute_torch_dtype and inputs.is_floating_point())
         ):
             return _NOT_PLAIN
         device = self.__dict__.get("_cached_weights_device", _UNKNOWN)
@@ -1678,6 +1685,48 @@ class Layer(nn.Module):
 
 # --------------------------------------------------------------------------------------------------
 # helpers
+
+
+def _cast_float_inputs(args, kwargs, dtype: torch.dtype):
+    """Keras's input conversion: floating tensors among the call's arguments (the arguments, the
+    items of a list or tuple argument, keyword values) in another float dtype become `dtype`;
+    integer and bool ones stay as they are. The arguments come back as they were (the same
+    objects) when nothing needs a cast, the usual case, checked in plain loops: this runs on
+    every general-path call (a merge layer's in each ResNet block)."""
+    for value in args:
+        if _float_cast_needed(value, dtype):
+            break
+    else:
+        if not kwargs:
+            return args, kwargs
+        for value in kwargs.values():
+            if _float_cast_needed(value, dtype):
+                break
+        else:
+            return args, kwargs
+
+    def cast(value):
+        if isinstance(value, torch.Tensor):
+            return value.to(dtype) if _float_cast_needed(value, dtype) else value
+        if type(value) in (list, tuple):
+            return type(value)(cast(item) for item in value)
+        return value
+
+    return tuple(cast(a) for a in args), {key: cast(value) for key, value in kwargs.items()}
+
+
+def _float_cast_needed(value, dtype: torch.dtype) -> bool:
+    if isinstance(value, torch.Tensor):
+        return value.dtype is not dtype and value.is_floating_point()
+    if type(value) in (list, tuple):
+        for item in value:
+            if (
+                isinstance(item, torch.Tensor)
+                and item.dtype is not dtype
+                and item.is_floating_point()
+            ):
+                return True
+    return False
 
 
 def _holds_state(value) -> bool:

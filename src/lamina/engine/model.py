@@ -114,6 +114,7 @@ class Model(Trainer, Layer):
                 )
             seen[layer.name] = layer
         self._graph = graph
+        self.casts_float_inputs = False  # as Keras's Functional: its layers cast, each its own
         self.graph_layers = nn.ModuleDict(
             {_module_key(layer.name): layer for layer in graph.layers}
         )

@@ -24,6 +24,8 @@ class Pipeline(Layer):
         [[1.0, 1.0]]
     """
 
+    casts_float_inputs = False  # Keras leaves its inputs' dtype as it is
+
     def __init__(self, layers, name=None):
         super().__init__(name=name)
         self._pipeline_layers = list(layers)

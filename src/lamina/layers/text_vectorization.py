@@ -79,6 +79,8 @@ class TextVectorization(Layer):
         [[2, 3, 0, 0]]
     """
 
+    casts_float_inputs = False  # Keras leaves its inputs' dtype as it is
+
     def __init__(
         self,
         max_tokens=None,

@@ -89,6 +89,8 @@ class CategoryEncoding(DataLayer, Layer):
         [[1.0, 2.0, 0.0, 0.0], [0.0, 0.0, 1.0, 2.0]]
     """
 
+    casts_float_inputs = False  # Keras leaves its inputs' dtype as it is
+
     def __init__(self, num_tokens=None, output_mode="multi_hot", sparse=False, **kwargs):
         super().__init__(**kwargs)
         if output_mode == "binary":

@@ -64,6 +64,8 @@ class Hashing(Layer):
         [[1], [0], [1], [1], [2]]
     """
 
+    casts_float_inputs = False  # Keras leaves its inputs' dtype as it is
+
     def __init__(
         self, num_bins, mask_value=None, salt=None, output_mode="int", sparse=False, **kwargs
     ):
@@ -144,6 +146,8 @@ class HashedCrossing(Layer):
         >>> cross((["A", "B", "A", "B", "A"], [101, 101, 101, 102, 102])).tolist()
         [1, 4, 1, 1, 3]
     """
+
+    casts_float_inputs = False  # Keras leaves its inputs' dtype as it is
 
     def __init__(self, num_bins, output_mode="int", sparse=False, name=None, dtype=None, **kwargs):
         super().__init__(name=name, dtype=dtype, **kwargs)

@@ -33,6 +33,8 @@ _MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 
 
 class _IndexLookup(Layer):
+    casts_float_inputs = False  # Keras leaves its inputs' dtype as it is
+
     def __init__(
         self,
         max_tokens,
