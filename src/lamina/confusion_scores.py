@@ -55,6 +55,7 @@ class FBetaScore(Metric):
                 f"threshold={threshold!r}."
             )
         self.average, self.beta, self.threshold = average, float(beta), threshold
+        self.axis = None if average == "micro" else 0  # the axis the counts are summed over
         self._built = False
 
     def _build(self, classes: int) -> None:
@@ -85,12 +86,11 @@ class FBetaScore(Metric):
         else:
             predicted = (y_pred > self.threshold).float()
         weight = None if sample_weight is None else _tensor(sample_weight, y_pred.device)
-        dims = None if self.average == "micro" else 0
 
         def weighted_sum(values):
             if weight is not None:
                 values = values * weight.reshape(-1, 1)
-            return values.sum() if dims is None else values.sum(dim=dims)
+            return values.sum() if self.axis is None else values.sum(dim=self.axis)
 
         self.true_positives += weighted_sum(predicted * y_true)
         self.false_positives += weighted_sum(predicted * (1 - y_true))

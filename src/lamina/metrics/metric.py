@@ -12,6 +12,7 @@ import functools
 import torch
 
 from lamina import backend, initializers
+from lamina.engine.errors import value_error
 from lamina.engine.naming import to_snake_case
 from lamina.engine.shape_inference import in_meta_inference
 from lamina.engine.variable_base import VariableBase
@@ -180,6 +181,102 @@ class Metric:
     def reset_states(self) -> None:
         self.reset_state()
 
+    def _swap_state(self, values) -> list[torch.Tensor]:
+        """Put `values` in place of the state tensors (in `variables`' order) and return the ones
+        they replace. `add_state`'s are attributes, rebound; `add_variable`'s are held by the
+        user's attributes too, so their storage is swapped in place."""
+        previous = []
+        state = [*self._state_names, *self._added_variables]
+        # Fewer values than slots when the call built the state: the new slots stay as made.
+        for slot, value in zip(state, values, strict=False):
+            if isinstance(slot, str):
+                previous.append(getattr(self, slot))
+                setattr(self, slot, value)
+            else:
+                previous.append(slot.data)
+                slot.data = value
+        return previous
+
+    def _run_on_state(self, metric_variables, method, *args, **kwargs):
+        """`method(*args, **kwargs)` run on copies of `metric_variables` as the state, which is
+        then put back as it was: (what `method` returned, the copies as it left them)."""
+        current = self.variables
+        if len(metric_variables) != len(current):
+            raise value_error(
+                f"{type(self).__name__} '{self.name}'",
+                f"metric_variables: a list of {len(current)} tensors, one per `variables` entry",
+                f"a list of {len(metric_variables)}",
+                "pass the list `metric.variables` holds, or what a stateless_* call returned",
+            )
+        copies = [
+            _as_tensor(value).to(device=own.device, dtype=own.dtype, copy=True)
+            for own, value in zip(current, metric_variables, strict=True)
+        ]
+        owners = flatten_metrics([self])
+        devices = [metric._device for metric in owners]
+        saved = self._swap_state(copies)
+        try:
+            returned = method(*args, **kwargs)
+        finally:
+            updated = self._swap_state(saved)
+            for metric, device in zip(owners, devices, strict=True):
+                metric._device = device  # the state put back is where it was
+        if len(self.variables) != len(current):
+            # Built at this update (its shapes came with the data): the state it made is the
+            # result; the metric keeps its new shapes, with the values a reset gives.
+            updated = [variable.clone() for variable in self.variables]
+            self.reset_state()
+        return returned, updated
+
+    def stateless_update_state(self, metric_variables, *args, **kwargs) -> list[torch.Tensor]:
+        """`update_state` on the given state instead of this metric's, which stays as it is (for
+        training loops written as functions of the state).
+
+        Args:
+            metric_variables: the state to start from, one tensor per `variables` entry.
+            *args: `update_state`'s arguments (`y_true, y_pred`, or `values`).
+            **kwargs: its keyword arguments (`sample_weight`).
+
+        Returns:
+            The updated state: new tensors, in `variables`' order.
+
+        Example:
+            >>> m = Mean()
+            >>> state = m.stateless_update_state(m.variables, torch.tensor([2.0, 4.0]))
+            >>> m.stateless_result(state).item(), m.result().item()
+            (3.0, 0.0)
+        """
+        return self._run_on_state(metric_variables, self.update_state, *args, **kwargs)[1]
+
+    def stateless_result(self, metric_variables) -> torch.Tensor:
+        """`result()` of the given state instead of this metric's.
+
+        Args:
+            metric_variables: the state, one tensor per `variables` entry.
+
+        Returns:
+            What `result()` returns for that state.
+
+        Example:
+            >>> Sum().stateless_result([torch.tensor(5.0)]).item()
+            5.0
+        """
+        return self._run_on_state(metric_variables, self.result)[0]
+
+    def stateless_reset_state(self) -> list[torch.Tensor]:
+        """The state `reset_state()` would leave, as new tensors; this metric's stays as it is.
+
+        Returns:
+            The reset state, one tensor per `variables` entry.
+
+        Example:
+            >>> m = Sum()
+            >>> m.update_state([1.0, 2.0])
+            >>> m.stateless_reset_state()[0].item(), m.result().item()
+            (0.0, 3.0)
+        """
+        return self._run_on_state(self.variables, self.reset_state)[1]
+
     def __call__(self, *args, **kwargs):
         self.update_state(*args, **kwargs)
         return self.result()
@@ -226,6 +323,14 @@ class MetricGroup(Metric):
     def reset_state(self) -> None:
         for metric in self.metrics:
             metric.reset_state()
+
+    def _swap_state(self, values) -> list[torch.Tensor]:
+        previous, start = [], 0
+        for metric in self.metrics:
+            count = len(metric.variables)
+            previous += metric._swap_state(values[start : start + count])
+            start += count
+        return previous
 
 
 def flatten_metrics(metrics) -> list:
