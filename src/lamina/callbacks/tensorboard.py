@@ -90,6 +90,9 @@ class TensorBoard(Callback):
         self.log_dir = os.fspath(log_dir)
         self.histogram_freq = histogram_freq
         self.write_graph = write_graph
+        self.write_images = write_images
+        self.embeddings_freq = embeddings_freq
+        self.embeddings_metadata = embeddings_metadata
         self.write_steps_per_second = write_steps_per_second
         self.update_freq = update_freq
         self._writers: dict[str, EventFileWriter] = {}
