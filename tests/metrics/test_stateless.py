@@ -64,18 +64,23 @@ def test_stateless_api_matches_keras_and_leaves_the_metric_alone(case):
     assert all(not np.any(v) for v in _numpy(ours.stateless_reset_state()))
 
 
-def test_mean_metric_wrapper_result_matches_keras():
-    # A wrapper's per-sample values (here per element: lamina counts elements, Keras samples,
-    # so the totals differ while the mean agrees).
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    "weights", [None, WEIGHTS, WEIGHTS[:, None] * ONEHOT], ids=["none", "per_sample", "per_value"]
+)
+def test_mean_metric_wrapper_state_counts_samples_as_keras(weights):
+    # Keras averages each sample's values first: its state is (sum of sample means, samples).
     def fn(y_true, y_pred):
         return (y_true - y_pred) ** 2
 
     theirs = keras.metrics.MeanMetricWrapper(fn, name="sq")
     ours = lamina.metrics.MeanMetricWrapper(fn, name="sq")
-    state_k = theirs.stateless_update_state(theirs.variables, ONEHOT, SCORES, sample_weight=WEIGHTS)
-    state = ours.stateless_update_state(ours.variables, ONEHOT, SCORES, sample_weight=WEIGHTS)
+    state_k = theirs.stateless_update_state(theirs.variables, ONEHOT, SCORES, sample_weight=weights)
+    state = ours.stateless_update_state(ours.variables, ONEHOT, SCORES, sample_weight=weights)
+    for mine, reference in zip(_numpy(state), _numpy(state_k), strict=True):
+        np.testing.assert_allclose(mine, reference, rtol=1e-5)
     assert float(ours.stateless_result(state)) == pytest.approx(
-        float(theirs.stateless_result(state_k)), rel=1e-6
+        float(theirs.stateless_result(state_k)), rel=1e-5
     )
     assert float(ours.result()) == 0.0
 

@@ -8,6 +8,7 @@ end.
 from __future__ import annotations
 
 import functools
+import math
 
 import torch
 
@@ -397,14 +398,17 @@ class Mean(Metric):
         values = _detached_tensor(values)
         self._to(values.device)
         values = values.detach().float()
+        # Keras first averages each sample's values (and weights) over the axes after the batch
+        # axis, so its state counts samples: the same sums divided by the values per sample.
+        per_sample = 1 / math.prod(values.shape[1:])
         if sample_weight is not None:
             weight = _as_tensor(sample_weight, device=values.device).float()
             weight = torch.broadcast_to(broadcast_weight(weight, values), values.shape)
-            self.total += (values * weight).sum()
-            self.count += weight.sum()
+            self.total.add_((values * weight).sum(), alpha=per_sample)
+            self.count.add_(weight.sum(), alpha=per_sample)
         else:
-            self.total += values.sum()
-            self.count += values.numel()
+            self.total.add_(values.sum(), alpha=per_sample)
+            self.count += values.shape[0] if values.dim() else 1
 
     def result(self):
         return self.total / self.count.clamp_min(1e-12)  # 0 before any update, as Keras
