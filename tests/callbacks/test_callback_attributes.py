@@ -104,7 +104,28 @@ def test_csv_logger_file_writer_and_header_as_keras(tmp_path):
     assert not logger.append_header
     logger.on_epoch_end(1, {"loss": 0.25})
     logger.on_train_end()
-    assert path.read_text().splitlines() == ["epoch,loss", "0,0.5", "1,0.25"]
+    assert path.read_text().splitlines() == ["epoch,loss,val_loss", "0,0.5,NA", "1,0.25,NA"]
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("validation_split", [0.0, 0.25], ids=["train", "validation"])
+def test_csv_logger_columns_as_keras(tmp_path, validation_split):
+    def columns(m):
+        model = m.Sequential([m.Input((2,)), m.layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+        path = tmp_path / f"{m.__name__}.csv"
+        model.fit(
+            np.zeros((8, 2)),
+            np.zeros((8, 1)),
+            epochs=2,
+            verbose=0,
+            validation_split=validation_split,
+            callbacks=[m.callbacks.CSVLogger(str(path))],
+        )
+        rows = path.read_text().splitlines()
+        return rows[0], [row.count("NA") for row in rows[1:]]
+
+    assert columns(lamina) == columns(keras)
 
 
 def test_tensorboard_keeps_kerass_arguments(tmp_path):

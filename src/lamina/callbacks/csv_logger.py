@@ -10,7 +10,8 @@ from lamina.callbacks.callback import Callback
 
 
 class CSVLogger(Callback):
-    """Write each epoch's logs as a row of a CSV file (`epoch` first, then the logs' keys sorted).
+    """Write each epoch's logs as a row of a CSV file (`epoch` first, then the logs' keys sorted;
+    without validation, Keras's `val_` columns too, filled with `NA`).
 
     Args:
         filename: the CSV file.
@@ -27,7 +28,7 @@ class CSVLogger(Callback):
         ...     _ = model.fit(x, y, epochs=2, verbose=0,
         ...                   callbacks=[CSVLogger(path)])
         ...     print(open(path).read().splitlines()[0])
-        epoch,loss
+        epoch,loss,val_loss
     """
 
     def __init__(self, filename, separator=",", append=False):
@@ -56,6 +57,9 @@ class CSVLogger(Callback):
         logs = dict(logs or {})
         if self.keys is None:
             self.keys = sorted(logs)
+            if not any(key.startswith("val_") for key in self.keys):
+                # Keras's columns: a validation column for each key, "NA" when there is none.
+                self.keys += [f"val_{key}" for key in self.keys]
         if self.writer is None:
             self.writer = csv.DictWriter(
                 self.csv_file, fieldnames=["epoch", *self.keys], delimiter=self.sep
