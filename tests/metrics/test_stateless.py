@@ -106,6 +106,21 @@ def test_stateless_calls_cover_a_metric_group():
     assert {k: v.item() for k, v in group.result().items()} == {"a": 0.0, "b": 0.0}
 
 
+def test_stateless_update_of_a_group_whose_first_metric_builds_at_the_update():
+    class Pair(lamina.metrics.metric.MetricGroup):
+        def update_state(self, y_true, y_pred):
+            self.metrics[0].update_state(y_true, y_pred)
+            self.metrics[1].update_state(y_pred)
+
+    group = Pair("pair", [lamina.metrics.F1Score(), lamina.metrics.Mean()])
+    group.metrics[1].update_state(torch.tensor([10.0]))
+    state = group.stateless_update_state([torch.tensor(0.0), torch.tensor(0.0)], ONEHOT, SCORES)
+    assert [tuple(v.shape) for v in state] == [(3,)] * 4 + [(), ()]
+    assert state[-1].item() == 12  # the Mean counted the 12 samples from the given zeros
+    assert group.metrics[1].result().item() == 10.0  # its own state untouched
+    assert not any(np.any(v) for v in _numpy(group.metrics[0].variables))
+
+
 def test_stateless_call_with_the_wrong_number_of_variables():
     with pytest.raises(ValueError, match=r"Mean 'mean' expects metric_variables: a list of 2"):
         lamina.metrics.Mean().stateless_result([torch.tensor(1.0)])

@@ -213,20 +213,30 @@ class Metric:
             _as_tensor(value).to(device=own.device, dtype=own.dtype, copy=True)
             for own, value in zip(current, metric_variables, strict=True)
         ]
+        # Swapped metric by metric (a group's state is its metrics'), with the counts of before
+        # the call: a metric that makes its state at its first update has none yet.
         owners = flatten_metrics([self])
+        counts = [len(metric.variables) for metric in owners]
         devices = [metric._device for metric in owners]
-        saved = self._swap_state(copies)
+        starts = [sum(counts[:i]) for i in range(len(owners))]
+        saved = [
+            metric._swap_state(copies[start : start + count])
+            for metric, start, count in zip(owners, starts, counts, strict=True)
+        ]
         try:
             returned = method(*args, **kwargs)
         finally:
-            updated = self._swap_state(saved)
+            left = [metric._swap_state(state) for metric, state in zip(owners, saved, strict=True)]
             for metric, device in zip(owners, devices, strict=True):
                 metric._device = device  # the state put back is where it was
-        if len(self.variables) != len(current):
-            # Built at this update (its shapes came with the data): the state it made is the
-            # result; the metric keeps its new shapes, with the values a reset gives.
-            updated = [variable.clone() for variable in self.variables]
-            self.reset_state()
+        updated = []
+        for metric, count, state in zip(owners, counts, left, strict=True):
+            if len(metric.variables) != count:
+                # Built at this update (its shapes came with the data): the state it made is
+                # the result; the metric keeps its new shapes, with the values a reset gives.
+                state = [variable.clone() for variable in metric.variables]
+                metric.reset_state()
+            updated += state
         return returned, updated
 
     def stateless_update_state(self, metric_variables, *args, **kwargs) -> list[torch.Tensor]:
@@ -325,14 +335,6 @@ class MetricGroup(Metric):
         for metric in self.metrics:
             metric.reset_state()
 
-    def _swap_state(self, values) -> list[torch.Tensor]:
-        previous, start = [], 0
-        for metric in self.metrics:
-            count = len(metric.variables)
-            previous += metric._swap_state(values[start : start + count])
-            start += count
-        return previous
-
 
 def flatten_metrics(metrics) -> list:
     """`metrics` with each `MetricGroup` replaced by the metrics it holds (recursively): the
@@ -400,7 +402,7 @@ class Mean(Metric):
         values = values.detach().float()
         # Keras first averages each sample's values (and weights) over the axes after the batch
         # axis, so its state counts samples: the same sums divided by the values per sample.
-        per_sample = 1 / math.prod(values.shape[1:])
+        per_sample = 1 / (math.prod(values.shape[1:]) or 1)
         if sample_weight is not None:
             weight = _as_tensor(sample_weight, device=values.device).float()
             weight = torch.broadcast_to(broadcast_weight(weight, values), values.shape)
