@@ -132,7 +132,7 @@ class _ThresholdCounts(Metric):
         return value[0] if len(self.thresholds) == 1 else value
 
     def get_config(self):
-        return {"name": self.name, "thresholds": self.init_thresholds}
+        return {"name": self.name, "dtype": self.dtype, "thresholds": self.init_thresholds}
 
 
 def _count_metric(state, class_name, doc):
@@ -339,7 +339,7 @@ class AUC(Metric):
         label_weights=None,
         from_logits=False,
     ):
-        super().__init__(name=name or "auc")
+        super().__init__(name=name or "auc", dtype=dtype)
         curve, summation_method = str(curve).upper(), str(summation_method).lower()
         if curve not in ("ROC", "PR"):
             raise ValueError(f"AUC curve must be 'ROC' or 'PR'; received curve={curve!r}.")
@@ -467,6 +467,7 @@ class AUC(Metric):
     def get_config(self):
         return {
             "name": self.name,
+            "dtype": self.dtype,
             "num_thresholds": self.num_thresholds,
             "curve": self.curve,
             "summation_method": self.summation_method,

@@ -156,3 +156,24 @@ def test_accumulator_is_the_running_count(name):
 def test_fbeta_axis_as_keras(average):
     assert lamina.metrics.FBetaScore(average).axis == keras.metrics.FBetaScore(average).axis
     assert lamina.metrics.F1Score(average).axis == keras.metrics.F1Score(average).axis
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("AUC", ()),
+        ("F1Score", ()),
+        ("FBetaScore", ()),
+        ("TruePositives", ()),
+        ("Precision", ()),
+        ("IoU", (2, [0])),
+        ("OneHotIoU", (2, [0])),
+    ],
+)
+def test_dtype_is_kept_and_configured_as_keras(name, args):
+    theirs = getattr(keras.metrics, name)(*args, dtype="float16")
+    ours = getattr(lamina.metrics, name)(*args, dtype="float16")
+    assert ours.dtype == theirs.dtype == "float16"
+    assert ours.get_config()["dtype"] == theirs.get_config()["dtype"]
+    assert type(ours).from_config(ours.get_config()).dtype == "float16"
