@@ -254,6 +254,9 @@ def test_multi_head_attention_projection_writes_through_to_the_layer():
     assert layer.get_weights()[-1].tolist() == (bias + 1).tolist()
     with pytest.raises(ValueError, match=r"Projection 'key' of .* expects a list of 2 arrays"):
         layer.key_dense.set_weights([kernel])
+    assert layer.value_dense.trainable
+    with pytest.raises(AttributeError, match=r"set `trainable` on the MultiHeadAttention layer"):
+        layer.value_dense.trainable = False  # not silently ignored
 
 
 # --------------------------------------------------------------------------------------------------

@@ -102,6 +102,24 @@ class Projection:
         return self.attention.built
 
     @property
+    def trainable(self) -> bool:
+        """Whether training updates the projection: the attention layer's flag."""
+        return self.attention.trainable
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        # Its weights are the attention layer's own: freezing one projection alone is not
+        # supported, and a flag that changed nothing would train what the program froze.
+        raise AttributeError(
+            errors.message(
+                f"Projection '{self.name}' of {errors.describe(self.attention)}",
+                "its trainable flag to be set on the attention layer",
+                f"trainable={value!r} on the projection",
+                "set `trainable` on the MultiHeadAttention layer itself",
+            )
+        )
+
+    @property
     def weights(self) -> list:
         """The projection's variables, in the attention layer's (Keras's) order."""
         mine = {
