@@ -85,6 +85,36 @@ def test_mean_metric_wrapper_state_counts_samples_as_keras(weights):
     assert float(ours.result()) == 0.0
 
 
+def _custom_metric(m):
+    class Doubling(m.metrics.Metric):  # Keras's way: state made with add_variable, then assigned
+        def __init__(self):
+            super().__init__(name="doubling")
+            self.total = self.add_variable((), "zeros", name="total")
+            self.scale = self.add_variable((2,), "ones", name="scale")
+
+        def update_state(self, values):
+            self.total.assign_add(m.ops.sum(values))
+            self.scale.assign(self.scale * 2)
+
+        def result(self):
+            return self.total.value + m.ops.sum(self.scale.value)
+
+    return Doubling()
+
+
+@pytest.mark.parity
+def test_stateless_api_on_a_custom_metric_of_added_variables():
+    found = []
+    for m in (keras, lamina):
+        metric = _custom_metric(m)
+        metric.update_state(np.array([1.0], "float32"))
+        state = metric.stateless_update_state(metric.variables, np.array([2.0, 3.0], "float32"))
+        reset = metric.stateless_reset_state()
+        numbers = [np.asarray(m.ops.convert_to_numpy(v)).tolist() for v in [*state, *reset]]
+        found.append((numbers, float(metric.stateless_result(state)), float(metric.result())))
+    assert found[1] == found[0] == ([6.0, [4.0, 4.0], 0.0, [0.0, 0.0]], 14.0, 5.0)
+
+
 def test_stateless_update_of_a_metric_built_by_its_first_update():
     # F1Score makes its state when it first sees the number of classes, as Keras's does.
     metric = lamina.metrics.F1Score()
