@@ -209,3 +209,30 @@ def test_constant_broadcasts_an_array_value_as_keras():
     assert initializers.Constant(np.eye(2).flatten()).get_config() == {"value": [1, 0, 0, 1]}
     with pytest.raises(ValueError, match=r"broadcasts to the weight's shape \(3,\).*\(4,\)"):
         initializers.Constant(np.zeros(4))((3,))
+
+
+@pytest.mark.parametrize(("name", "options"), RANDOM, ids=_ids)
+def test_clone_of_a_seeded_initializer_draws_the_same_values(name, options):
+    # Keras's clone is from_config(get_config()): an int seed travels, so do the values.
+    original = getattr(initializers, name)(seed=5, **options)
+    clone = original.clone()
+    assert clone is not original and type(clone) is type(original)
+    assert clone.get_config() == original.get_config()
+    torch.testing.assert_close(clone((6, 4)), original((6, 4)), rtol=0, atol=0)
+    reference = getattr(keras.initializers, name)(seed=5, **options)
+    theirs = [keras.ops.convert_to_numpy(init((6, 4))) for init in (reference, reference.clone())]
+    np.testing.assert_array_equal(*theirs)
+
+
+@pytest.mark.parametrize(("name", "options", "shape"), CONSTANT, ids=_ids)
+def test_clone_of_a_constant_initializer_matches_keras(name, options, shape):
+    clone = getattr(initializers, name)(**options).clone()
+    theirs = getattr(keras.initializers, name)(**options)(shape)
+    theirs = np.broadcast_to(keras.ops.convert_to_numpy(theirs), shape)
+    np.testing.assert_allclose(clone(shape).numpy(), theirs, atol=1e-6)
+
+
+def test_clone_of_an_unseeded_initializer_draws_afresh():
+    original = initializers.RandomNormal(stddev=1.0)
+    assert original.clone().get_config()["seed"] is None
+    assert not torch.equal(original.clone()((8,)), original.clone()((8,)))

@@ -132,7 +132,7 @@ class _ThresholdCounts(Metric):
         return value[0] if len(self.thresholds) == 1 else value
 
     def get_config(self):
-        return {"name": self.name, "thresholds": self.init_thresholds}
+        return {"name": self.name, "dtype": self.dtype, "thresholds": self.init_thresholds}
 
 
 def _count_metric(state, class_name, doc):
@@ -140,7 +140,11 @@ def _count_metric(state, class_name, doc):
         return self._single(getattr(self, state))
 
     def __init__(self, thresholds=None, name=None, dtype=None):
-        _ThresholdCounts.__init__(self, thresholds=thresholds, name=name)
+        _ThresholdCounts.__init__(self, thresholds=thresholds, name=name, dtype=dtype)
+
+    def accumulator(self):
+        """The running count, one entry per threshold (Keras's name for this metric's state)."""
+        return getattr(self, state)
 
     return register(
         type(
@@ -150,6 +154,7 @@ def _count_metric(state, class_name, doc):
                 "counts": (state,),
                 "__init__": __init__,
                 "result": result,
+                "accumulator": property(accumulator),
                 "__doc__": doc,
             },
         )
@@ -334,7 +339,7 @@ class AUC(Metric):
         label_weights=None,
         from_logits=False,
     ):
-        super().__init__(name=name or "auc")
+        super().__init__(name=name or "auc", dtype=dtype)
         curve, summation_method = str(curve).upper(), str(summation_method).lower()
         if curve not in ("ROC", "PR"):
             raise ValueError(f"AUC curve must be 'ROC' or 'PR'; received curve={curve!r}.")
@@ -404,7 +409,20 @@ class AUC(Metric):
         weights = self.label_weights.to(per_label.device)
         return _safe_divide((per_label * weights).sum(), weights.sum())
 
-    def _interpolated_pr(self):
+    def interpolate_pr_auc(self) -> torch.Tensor:
+        """The area under the precision-recall curve from the current counts, interpolating
+        precision between thresholds as Davis & Goadrich 2006 do (what `result()` returns for
+        `curve="PR"`, `summation_method="interpolation"`, whatever this metric's own settings).
+
+        Returns:
+            A scalar tensor (the labels' average with `multi_label`).
+
+        Example:
+            >>> m = AUC(num_thresholds=3, curve="PR")
+            >>> m.update_state([0, 0, 1, 1], [0.0, 0.5, 0.3, 0.9])
+            >>> round(float(m.interpolate_pr_auc()), 4)
+            0.8207
+        """
         tp, fp, fn = self.true_positives, self.false_positives, self.false_negatives
         predicted = tp + fp
         tp_step = tp[:-1] - tp[1:]
@@ -426,7 +444,7 @@ class AUC(Metric):
         if not self._built:
             return torch.zeros(())
         if self.curve == "PR" and self.summation_method == "interpolation":
-            return self._interpolated_pr()
+            return self.interpolate_pr_auc()
         tp, fp, tn, fn = (
             self.true_positives,
             self.false_positives,
@@ -449,6 +467,7 @@ class AUC(Metric):
     def get_config(self):
         return {
             "name": self.name,
+            "dtype": self.dtype,
             "num_thresholds": self.num_thresholds,
             "curve": self.curve,
             "summation_method": self.summation_method,

@@ -55,6 +55,7 @@ class FBetaScore(Metric):
                 f"threshold={threshold!r}."
             )
         self.average, self.beta, self.threshold = average, float(beta), threshold
+        self.axis = None if average == "micro" else 0  # the axis the counts are summed over
         self._built = False
 
     def _build(self, classes: int) -> None:
@@ -85,12 +86,11 @@ class FBetaScore(Metric):
         else:
             predicted = (y_pred > self.threshold).float()
         weight = None if sample_weight is None else _tensor(sample_weight, y_pred.device)
-        dims = None if self.average == "micro" else 0
 
         def weighted_sum(values):
             if weight is not None:
                 values = values * weight.reshape(-1, 1)
-            return values.sum() if dims is None else values.sum(dim=dims)
+            return values.sum() if self.axis is None else values.sum(dim=self.axis)
 
         self.true_positives += weighted_sum(predicted * y_true)
         self.false_positives += weighted_sum(predicted * (1 - y_true))
@@ -115,6 +115,7 @@ class FBetaScore(Metric):
     def get_config(self):
         return {
             "name": self.name,
+            "dtype": self.dtype,
             "average": self.average,
             "beta": self.beta,
             "threshold": self.threshold,
@@ -138,7 +139,7 @@ class F1Score(FBetaScore):
     """
 
     def __init__(self, average=None, threshold=None, name="f1_score", dtype=None):
-        super().__init__(average=average, beta=1.0, threshold=threshold, name=name)
+        super().__init__(average=average, beta=1.0, threshold=threshold, name=name, dtype=dtype)
 
     def get_config(self):
         config = super().get_config()
@@ -232,6 +233,7 @@ class IoU(Metric):
     def get_config(self):
         return {
             "name": self.name,
+            "dtype": self.dtype,
             "num_classes": self.num_classes,
             "target_class_ids": self.target_class_ids,
             "ignore_class": self.ignore_class,
@@ -323,6 +325,7 @@ class OneHotIoU(IoU):
             num_classes,
             target_class_ids,
             name=name,
+            dtype=dtype,
             ignore_class=ignore_class,
             sparse_y_true=False,
             sparse_y_pred=sparse_y_pred,

@@ -78,6 +78,20 @@ class Initializer:
     def from_config(cls, config):
         return cls(**config)
 
+    def clone(self) -> Initializer:
+        """A new initializer of the same class and config: with an int seed it draws the same
+        values as this one, as Keras's clone does.
+
+        Returns:
+            The new initializer.
+
+        Example:
+            >>> init = RandomNormal(seed=3)
+            >>> torch.equal(init.clone()((2, 2)), init((2, 2)))
+            True
+        """
+        return type(self).from_config(self.get_config())
+
 
 class Zeros(Initializer):
     """Fills the tensor with 0 (the default bias initializer).

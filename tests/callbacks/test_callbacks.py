@@ -261,8 +261,9 @@ def test_csv_logger_writes_and_appends(tmp_path, separator):
     )
     with open(path, newline="") as handle:
         rows = list(csv.reader(handle, delimiter=separator))
-    assert rows[0] == ["epoch", "loss"]
+    assert rows[0] == ["epoch", "loss", "val_loss"]  # Keras's columns, even without validation
     assert [row[0] for row in rows[1:]] == ["0", "1", "0"]
+    assert {row[2] for row in rows[1:]} == {"NA"}
     assert float(rows[1][1]) == pytest.approx(first.history["loss"][0])
 
 

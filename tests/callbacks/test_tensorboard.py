@@ -3,6 +3,7 @@
 lamina's reader, which checks every record's CRC; the framing matches the CRC-32C test vector."""
 
 import glob
+import io
 import os
 from pathlib import Path
 
@@ -151,5 +152,76 @@ def test_argument_errors(tmp_path, options, message):
 
 
 def test_unsupported_options_warn(tmp_path):
-    with pytest.warns(UserWarning, match="does not write write_images, profile_batch"):
-        callbacks.TensorBoard(tmp_path, write_images=True, profile_batch=2)
+    with pytest.warns(UserWarning, match="does not write embeddings_freq, profile_batch"):
+        callbacks.TensorBoard(tmp_path, write_images=True, embeddings_freq=1, profile_batch=2)
+
+
+def _expected_pixels(values):
+    # tf.summary.image's conversion of float images: times 255.5, clipped to [0, 255], truncated.
+    return np.clip(values * 255.5, 0, 255).astype(np.uint8)
+
+
+def test_weight_images_as_keras_draws_them(tmp_path):
+    from PIL import Image
+
+    model = lamina.Sequential(
+        [layers.Input((6, 2)), layers.Conv1D(4, 3, name="conv"), layers.Dense(2, name="out")]
+    )
+    model.compile(optimizer="sgd", loss="mse")
+    board = callbacks.TensorBoard(tmp_path, histogram_freq=1, write_images=True)
+    model.fit(np.ones((4, 6, 2)), np.ones((4, 4, 2)), epochs=1, verbose=0, callbacks=[board])
+    accumulator = plugin_event_accumulator.EventAccumulator(str(tmp_path / "train"))
+    accumulator.Reload()
+    tags = {"conv/kernel/image", "conv/bias/image", "out/kernel/image", "out/bias/image"}
+    assert set(accumulator.PluginTagToContent("images")) == tags
+
+    def images(tag):
+        (event,) = accumulator.Tensors(tag)
+        width, height, *encoded = event.tensor_proto.string_val
+        pictures = [np.asarray(Image.open(io.BytesIO(png))) for png in encoded]
+        assert all(p.shape == (int(height), int(width)) for p in pictures)
+        return pictures
+
+    conv_kernel, conv_bias = model.layers[0].get_weights()  # (3, 2, 4): one image per filter
+    drawn = images("conv/kernel/image")
+    assert len(drawn) == 3  # tf.summary.image's max_outputs
+    for index, picture in enumerate(drawn):
+        np.testing.assert_array_equal(picture, _expected_pixels(conv_kernel[:, :, index]))
+    np.testing.assert_array_equal(
+        images("conv/bias/image")[0], _expected_pixels(conv_bias[:, None])
+    )
+    dense_kernel = model.layers[1].get_weights()[0]  # (4, 2): the longer axis across
+    np.testing.assert_array_equal(images("out/kernel/image")[0], _expected_pixels(dense_kernel.T))
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    "shape",
+    [
+        (1,),  # squeezes to a scalar: no image
+        (5,),
+        (4, 1),  # squeezed first: drawn as a bias
+        (2, 6),
+        (6, 2),  # the longer axis across
+        (3, 2, 4),  # a 1-d conv kernel: one image per filter
+        (3, 3, 1, 4),  # a one-channel 2-d conv kernel: the same
+        (3, 3, 2, 5),  # no 4-d kernel with 5 filters
+        (3, 3, 2, 4),  # ... but one with 4, as RGBA images
+    ],
+)
+def test_which_weights_become_images_as_keras(shape):
+    import types
+
+    from lamina.callbacks.tensorboard import _weight_images
+    from tests.parity.reference import keras
+
+    values = np.random.default_rng(0).uniform(-1, 1, shape).astype("float32")
+    drawn = []
+    recorder = types.SimpleNamespace(image=lambda name, images, step: drawn.append(images))
+    keras.callbacks.TensorBoard._log_weight_as_image(
+        types.SimpleNamespace(summary=recorder), keras.Variable(values), "w", 0
+    )
+    ours = _weight_images(values)
+    assert (ours is None) == (not drawn)
+    if drawn:
+        np.testing.assert_array_equal(ours, np.asarray(drawn[0]))

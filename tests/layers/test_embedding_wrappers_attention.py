@@ -201,6 +201,64 @@ def test_multi_head_attention_over_two_inner_axes():
         layers.MultiHeadAttention(num_heads=1, key_dim=2, attention_axes=(2,))(x, x)
 
 
+PROJECTIONS = ("query_dense", "key_dense", "value_dense", "output_dense")
+
+
+def _described_projections(m, weights, use_bias):
+    layer = m.layers.MultiHeadAttention(num_heads=2, key_dim=3, value_dim=4, use_bias=use_bias)
+    layer(np.zeros((1, 5, 6), "float32"), np.zeros((1, 4, 6), "float32"))
+    if weights is not None:
+        layer.set_weights(weights)
+    return {
+        name: (
+            projection.name,
+            projection.equation,
+            projection.bias_axes,
+            projection.built,
+            [np.asarray(m.ops.convert_to_numpy(w)) for w in projection.weights],
+            None if projection.bias is None else tuple(projection.bias.shape),
+        )
+        for name in PROJECTIONS
+        for projection in [getattr(layer, name)]
+    }, layer
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("use_bias", [True, False], ids=["bias", "no_bias"])
+def test_multi_head_attention_projection_sub_layers_as_keras(use_bias):
+    theirs, keras_layer = _described_projections(reference.keras, None, use_bias)
+    ours, layer = _described_projections(lamina, keras_layer.get_weights(), use_bias)
+    for name in PROJECTIONS:
+        *described, weights, bias_shape = ours[name]
+        *expected, expected_weights, expected_bias_shape = theirs[name]
+        assert described == expected and bias_shape == expected_bias_shape
+        assert [w.shape for w in weights] == [w.shape for w in expected_weights]
+        for mine, reference_weight in zip(weights, expected_weights, strict=True):
+            np.testing.assert_array_equal(mine, reference_weight)
+    # The same objects as the layer's own weights: a write through one is a write to the layer.
+    assert layer.query_dense.kernel is layer.query_kernel
+    ours_paths = [w.path.split("/", 1)[1] for w in layer.output_dense.weights]
+    assert ours_paths == [w.path.split("/", 1)[1] for w in keras_layer.output_dense.weights]
+
+
+def test_multi_head_attention_projection_writes_through_to_the_layer():
+    layer = layers.MultiHeadAttention(num_heads=2, key_dim=3)
+    assert not hasattr(layer, "query_dense")  # Keras makes its sub-layers in build()
+    x = torch.randn(1, 4, 5)
+    layer(x, x)
+    layer.query_dense.kernel.assign(np.zeros((5, 2, 3), "float32"))
+    assert not layer.query_kernel.any()
+    kernel, bias = layer.output_dense.get_weights()
+    layer.output_dense.set_weights([kernel * 2, bias + 1])
+    np.testing.assert_allclose(layer.output_kernel.detach().numpy(), kernel * 2)
+    assert layer.get_weights()[-1].tolist() == (bias + 1).tolist()
+    with pytest.raises(ValueError, match=r"Projection 'key' of .* expects a list of 2 arrays"):
+        layer.key_dense.set_weights([kernel])
+    assert layer.value_dense.trainable
+    with pytest.raises(AttributeError, match=r"set `trainable` on the MultiHeadAttention layer"):
+        layer.value_dense.trainable = False  # not silently ignored
+
+
 # --------------------------------------------------------------------------------------------------
 # TextVectorization
 

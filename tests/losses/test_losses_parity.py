@@ -268,3 +268,11 @@ def test_loss_subclass_receives_structures_of_tensors_as_structures():
     ones, zeros = [torch.ones(2), torch.ones(2)], [torch.zeros(2), torch.zeros(2)]
     ours = lamina.losses.MeanSquaredError()(ones, zeros)
     np.testing.assert_allclose(float(ours), float(keras.losses.MeanSquaredError()(ones, zeros)))
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", ["CategoricalGeneralizedCrossEntropy", "Circle", "Huber", "CTC"])
+def test_loss_objects_fn_is_the_function_keras_names(name):
+    # Keras's loss objects hold the loss function they wrap as `fn`; programs call it directly.
+    theirs, ours = getattr(keras.losses, name)(), getattr(lamina.losses, name)()
+    assert ours.fn is getattr(lamina.losses, theirs.fn.__name__)

@@ -345,54 +345,67 @@ class ProgbarLogger(Callback):
         super().__init__()
         self.progbar = None
         self.mode = "train"
+        # Keras's attributes: the steps done in the current bar, its length (None: unknown until
+        # the first pass ends), the verbosity and the epochs, the last three from `set_params`.
+        self.seen = 0
+        self.target = None
+        self.verbose = 1
+        self.epochs = 1
 
-    def _verbose(self):
-        return self.params.get("verbose", 1)
+    def set_params(self, params):
+        super().set_params(params)
+        verbose = params.get("verbose", self.verbose)
+        self.verbose = 1 if verbose == "auto" else verbose
+        self.epochs = params.get("epochs", self.epochs)
+        self.target = params.get("steps", self.target)
 
-    def on_train_begin(self, logs=None):
-        self.epochs = self.params.get("epochs", 1)
+    def _start(self):
+        self.progbar = Progbar(self.target, verbose=self.verbose)
+        self.seen = 0
+
+    def _advance(self, batch, logs=None):
+        self.seen = batch + 1
+        if self.progbar.due():  # only then are the (lazy) batch logs read
+            self.progbar.update(self.seen, dict(logs or {}))
+
+    def _finish(self, logs=None):
+        if self.target is None:  # the pass counted its steps: the next bar knows its length
+            self.target = self.seen
+        self.progbar.update(self.seen, dict(logs or {}), finalize=True)
 
     def on_epoch_begin(self, epoch, logs=None):
-        if self._verbose() and self.epochs > 1:  # Keras (2 and 3) never prints "Epoch 1/1"
+        if self.verbose and self.epochs > 1:  # Keras (2 and 3) never prints "Epoch 1/1"
             print_msg(f"Epoch {epoch + 1}/{self.epochs}")
-        self.progbar = Progbar(self.params.get("steps"), verbose=self._verbose())
-        self.step = 0
+        self._start()
 
     def on_train_batch_end(self, batch, logs=None):
-        self.step = batch + 1
-        if self.progbar is not None and self.progbar.due():
-            self.progbar.update(self.step, dict(logs or {}))
+        if self.progbar is not None:
+            self._advance(batch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.progbar is not None:
-            self.progbar.update(self.step, dict(logs or {}), finalize=True)
+            self._finish(logs)
 
     def on_test_begin(self, logs=None):
         if self.params.get("mode") == "evaluate":
-            self.progbar = Progbar(self.params.get("steps"), verbose=self._verbose())
-            self.step = 0
+            self._start()
 
     def on_test_batch_end(self, batch, logs=None):
         if self.params.get("mode") == "evaluate":
-            self.step = batch + 1
-            if self.progbar.due():
-                self.progbar.update(self.step, dict(logs or {}))
+            self._advance(batch, logs)
 
     def on_test_end(self, logs=None):
         if self.params.get("mode") == "evaluate":
-            self.progbar.update(self.step, dict(logs or {}), finalize=True)
+            self._finish(logs)
 
     def on_predict_begin(self, logs=None):
-        self.progbar = Progbar(self.params.get("steps"), verbose=self._verbose())
-        self.step = 0
+        self._start()
 
     def on_predict_batch_end(self, batch, logs=None):
-        self.step = batch + 1
-        if self.progbar.due():
-            self.progbar.update(self.step)
+        self._advance(batch)
 
     def on_predict_end(self, logs=None):
-        self.progbar.update(self.step, finalize=True)
+        self._finish()
 
 
 class LambdaCallback(Callback):

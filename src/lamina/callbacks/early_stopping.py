@@ -5,11 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from lamina.callbacks import monitor as monitoring
-from lamina.callbacks.callback import Callback
 from lamina.utils.io_utils import print_msg
 
 
-class EarlyStopping(Callback):
+class EarlyStopping(monitoring.MonitorCallback):
     """Stop `fit()` once `monitor` has not improved for `patience` epochs.
 
     Args:
@@ -37,16 +36,12 @@ class EarlyStopping(Callback):
         restore_best_weights=False,
         start_from_epoch=0,
     ):
-        super().__init__()
-        self.monitor = monitor
+        super().__init__(monitor, mode, min_delta)
         self.patience = int(patience)
         self.verbose = verbose
         self.baseline = baseline
         self.restore_best_weights = restore_best_weights
         self.start_from_epoch = int(start_from_epoch)
-        self.mode = monitoring.direction(monitor, mode, "EarlyStopping")
-        self.min_delta = abs(float(min_delta))
-        self._better = monitoring.comparator(self.mode)
         self._reset()
 
     def _reset(self):
@@ -55,13 +50,6 @@ class EarlyStopping(Callback):
         self.best = None
         self.best_weights = None
         self.best_epoch = 0
-
-    def _improves(self, value, reference) -> bool:
-        if reference is None:
-            return True
-        # Keras's rule: an improvement must beat the reference by more than min_delta.
-        shifted = value + self.min_delta if self.mode == "min" else value - self.min_delta
-        return self._better(shifted, reference)
 
     def on_train_begin(self, logs=None):
         self._reset()
@@ -85,6 +73,8 @@ class EarlyStopping(Callback):
         self.best_weights = None if weights is None else [np.asarray(w) for w in weights]
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.monitor_op is None:
+            self._set_monitor_op()
         if epoch < self.start_from_epoch:
             return
         current = monitoring.read(logs, self.monitor, "Early stopping")
@@ -94,13 +84,13 @@ class EarlyStopping(Callback):
             # Something to restore even if no epoch ever improves on the baseline.
             self.best_weights = self.model.get_weights()
         self.wait += 1
-        if self._improves(current, self.best):
+        if self._is_improvement(current, self.best):
             self.best = current
             self.best_epoch = epoch
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
             # Only an epoch that also beats the baseline resets the patience counter.
-            if self.baseline is None or self._improves(current, self.baseline):
+            if self.baseline is None or self._is_improvement(current, self.baseline):
                 self.wait = 0
             return
         if self.wait >= self.patience and epoch > 0:

@@ -7,12 +7,17 @@ The few protobuf messages needed are encoded by hand here:
     Event           wall_time (1, double), step (2, int64), file_version (3, string),
                     summary (5, Summary)
     Summary         value (1, repeated Value)
-    Summary.Value   tag (1, string), simple_value (2, float), histo (5, HistogramProto)
+    Summary.Value   tag (1, string), simple_value (2, float), histo (5, HistogramProto),
+                    tensor (8, TensorProto), metadata (9, SummaryMetadata)
     HistogramProto  min (1), max (2), num (3), sum (4), sum_squares (5): double;
                     bucket_limit (6), bucket (7): packed repeated double
+    TensorProto     dtype (1, enum), tensor_shape (2, {dim (2, {size (1)})}),
+                    string_val (8, repeated bytes)
+    SummaryMetadata plugin_data (1, {plugin_name (1), content (2)}), data_class (4, enum)
 
 Scalars are `simple_value`s and histograms `HistogramProto`s: the forms every TensorBoard version
-reads (it converts them to its scalar and histogram plugins on load).
+reads (it converts them to its scalar and histogram plugins on load). Images are what
+`tf.summary.image` writes: a string tensor `[width, height, png, ...]` for the images plugin.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import os
 import socket
 import struct
 import time
+import zlib
 
 import numpy as np
 
@@ -120,6 +126,43 @@ def histogram_value(tag: str, values, bins: int = 30) -> bytes:
     return _bytes(1, tag.encode()) + _bytes(5, histogram)
 
 
+def png(pixels) -> bytes:
+    """A PNG file's bytes for a uint8 image `(height, width, channels)`, 1 (grey), 3 (RGB) or 4
+    (RGBA) channels: unfiltered rows, deflated."""
+    height, width, channels = pixels.shape
+    color_type = {1: 0, 3: 2, 4: 6}[channels]
+    rows = b"".join(b"\x00" + row.tobytes() for row in np.ascontiguousarray(pixels, np.uint8))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def image_value(tag: str, images, max_outputs: int = 3) -> bytes:
+    """A `Summary.Value` holding the first `max_outputs` of `images`, floats `(count, height,
+    width, channels)` read in [0, 1] (clipped), as `tf.summary.image` stores them."""
+    images = np.asarray(images, dtype=np.float64)[:max_outputs]
+    # tf.image.convert_image_dtype(..., uint8, saturate=True): scale by 255.5, clip, truncate.
+    pixels = np.clip(images * 255.5, 0, 255).astype(np.uint8)
+    strings = [str(images.shape[2]).encode(), str(images.shape[1]).encode()]
+    strings += [png(image) for image in pixels]
+    tensor = (
+        _int(1, 7)  # DT_STRING
+        + _bytes(2, _bytes(2, _int(1, len(strings))))
+        + b"".join(_bytes(8, item) for item in strings)
+    )
+    metadata = _bytes(1, _bytes(1, b"images") + _bytes(2, b"")) + _int(4, 3)  # BLOB_SEQUENCE
+    return _bytes(1, tag.encode()) + _bytes(8, tensor) + _bytes(9, metadata)
+
+
 def event(step: int, values=(), wall_time: float | None = None, file_version=None) -> bytes:
     """An `Event` with a `Summary` of the given encoded values (or the file's version header)."""
     message = _double(1, time.time() if wall_time is None else wall_time) + _int(2, int(step))
@@ -175,6 +218,9 @@ class EventFileWriter:
 
     def histogram(self, tag: str, values, step: int) -> None:
         self.add(event(step, [histogram_value(tag, values)]))
+
+    def image(self, tag: str, images, step: int) -> None:
+        self.add(event(step, [image_value(tag, images)]))
 
     def flush(self) -> None:
         if self._pending and not self._file.closed:
@@ -248,7 +294,8 @@ def _read_varint(data: bytes, offset: int):
 
 def decode_event(data: bytes) -> dict:
     """An Event as a dict: wall_time, step, file_version, and values: [(tag, kind, value)]
-    where kind is 'scalar' (a float) or 'histogram' (a dict of HistogramProto's fields)."""
+    where kind is 'scalar' (a float), 'histogram' (a dict of HistogramProto's fields) or 'image'
+    (the tensor's strings: width, height, then one PNG per image)."""
     found = {"wall_time": None, "step": 0, "file_version": None, "values": []}
     for field, _, value in _fields(data):
         if field == 1:
@@ -270,6 +317,8 @@ def _decode_value(encoded: bytes):
             tag = value.decode()
         elif field == 2:
             kind, content = "scalar", value
+        elif field == 8:
+            kind, content = "image", [item for number, _, item in _fields(value) if number == 8]
         elif field == 5:
             names = {1: "min", 2: "max", 3: "num", 4: "sum", 5: "sum_squares"}
             content = {"bucket_limit": [], "bucket": []}

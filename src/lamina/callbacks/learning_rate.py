@@ -15,7 +15,7 @@ def _current_lr(model) -> float:
     return float(np.float32(model.optimizer.learning_rate))
 
 
-class ReduceLROnPlateau(Callback):
+class ReduceLROnPlateau(monitoring.MonitorCallback):
     """Multiply the learning rate by `factor` when `monitor` stops improving.
 
     Args:
@@ -52,7 +52,7 @@ class ReduceLROnPlateau(Callback):
         min_lr=0.0,
         **kwargs,
     ):
-        super().__init__()
+        super().__init__(monitor, mode, min_delta)
         if kwargs:
             raise TypeError(
                 f"ReduceLROnPlateau() got unexpected keyword argument(s) {sorted(kwargs)}."
@@ -62,25 +62,17 @@ class ReduceLROnPlateau(Callback):
                 "ReduceLROnPlateau does not support a factor >= 1.0 (it would raise the rate); "
                 f"received factor={factor}."
             )
-        self.monitor = monitor
         self.factor = float(factor)
         self.patience = int(patience)
         self.verbose = verbose
-        self.min_delta = float(min_delta)
         self.cooldown = int(cooldown)
         self.min_lr = float(min_lr)
-        self.mode = monitoring.direction(monitor, mode, "ReduceLROnPlateau")
         self._reset()
 
     def _reset(self):
-        self.best = monitoring.worst(self.mode)
+        self.best = None  # any first value improves, as in Keras
         self.wait = 0
         self.cooldown_counter = 0
-
-    def _improves(self, value) -> bool:
-        if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
 
     def in_cooldown(self) -> bool:
         return self.cooldown_counter > 0
@@ -94,11 +86,13 @@ class ReduceLROnPlateau(Callback):
         return {"best": self.best, "wait": self.wait, "cooldown_counter": self.cooldown_counter}
 
     def set_state(self, state):
-        self.best = float(state["best"])
+        self.best = None if state["best"] is None else float(state["best"])
         self.wait = int(state["wait"])
         self.cooldown_counter = int(state["cooldown_counter"])
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.monitor_op is None:
+            self._set_monitor_op()
         if logs is not None:
             logs["learning_rate"] = _current_lr(self.model)
         current = monitoring.read(logs, self.monitor, "Learning rate reduction")
@@ -107,7 +101,7 @@ class ReduceLROnPlateau(Callback):
         if self.in_cooldown():
             self.cooldown_counter -= 1
             self.wait = 0
-        if self._improves(current):
+        if self._is_improvement(current, self.best):
             self.best = current
             self.wait = 0
             return

@@ -8,11 +8,10 @@ import os
 import re
 
 from lamina.callbacks import monitor as monitoring
-from lamina.callbacks.callback import Callback
 from lamina.utils.io_utils import print_msg
 
 
-class ModelCheckpoint(Callback):
+class ModelCheckpoint(monitoring.MonitorCallback):
     """Save the model or its weights at some frequency.
 
     Args:
@@ -52,17 +51,14 @@ class ModelCheckpoint(Callback):
         save_freq="epoch",
         initial_value_threshold=None,
     ):
-        super().__init__()
+        # best: None until a first value is seen, as in Keras ("improved from None to 0.69846").
+        threshold = None if initial_value_threshold is None else float(initial_value_threshold)
+        super().__init__(monitor, mode, best=threshold)
         self.filepath = os.fspath(filepath)
-        self.monitor = monitor
         self.verbose = verbose
         self.save_best_only = save_best_only
         self.save_weights_only = save_weights_only
-        self.mode = monitoring.direction(monitor, mode, "ModelCheckpoint")
-        self._better = monitoring.comparator(self.mode)
         self.initial_value_threshold = initial_value_threshold
-        # None until a first value is seen, as in Keras ("improved from None to 0.69846").
-        self.best = None if initial_value_threshold is None else float(initial_value_threshold)
         if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
             raise ValueError(
                 "ModelCheckpoint save_freq must be 'epoch' or a positive integer (batches); "
@@ -93,6 +89,8 @@ class ModelCheckpoint(Callback):
             self._save(self._current_epoch, batch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.monitor_op is None:
+            self._set_monitor_op()
         if self.save_freq == "epoch":
             self._save(epoch, None, logs)
 
@@ -106,7 +104,7 @@ class ModelCheckpoint(Callback):
             if current is None:
                 return
             best = "None" if self.best is None else f"{self.best:.5f}"
-            if self.best is not None and not self._better(current, self.best):
+            if not self._is_improvement(current, self.best):
                 if self.verbose > 0:
                     print_msg(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best}")
                 return

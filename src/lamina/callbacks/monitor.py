@@ -3,8 +3,10 @@ and ReduceLROnPlateau."""
 
 from __future__ import annotations
 
-import operator
 import warnings
+
+from lamina import ops
+from lamina.callbacks.callback import Callback
 
 # Quantities that are better when larger; everything else (losses, errors) is better when smaller.
 _HIGHER_IS_BETTER = ("acc", "auc", "precision", "recall", "f1", "fmeasure", "iou", "top_k")
@@ -22,14 +24,6 @@ def direction(monitor: str, mode: str, who: str) -> str:
     return "max" if any(key in name for key in _HIGHER_IS_BETTER) else "min"
 
 
-def comparator(mode: str):
-    return operator.lt if mode == "min" else operator.gt
-
-
-def worst(mode: str) -> float:
-    return float("inf") if mode == "min" else float("-inf")
-
-
 def read(logs, monitor: str, who: str):
     """The monitored value from `logs`, or None with Keras's warning naming what is there."""
     value = (logs or {}).get(monitor)
@@ -41,3 +35,48 @@ def read(logs, monitor: str, who: str):
         )
         return None
     return float(value)
+
+
+class MonitorCallback(Callback):
+    """Base of the callbacks that watch a logged quantity for improvements, with Keras's
+    attributes: `monitor`, `mode` (here already `"min"` or `"max"`), `min_delta`, `best` and
+    `monitor_op`, the comparison (`ops.less` or `ops.greater`) that Keras sets at the first
+    epoch's end. From then on `min_delta` carries the sign of the direction, as in Keras, so
+    `monitor_op(value - min_delta, best)` asks "better by more than min_delta?" either way.
+
+    Args:
+        monitor: the logged quantity.
+        mode: `"min"`, `"max"` or `"auto"` (decided from the name).
+        min_delta: a change smaller than this does not count as an improvement.
+        best: the value to beat at first (None: any first value improves).
+
+    Example:
+        >>> stop = lamina.callbacks.EarlyStopping(monitor="loss", min_delta=0.1)
+        >>> stop.monitor_op is None
+        True
+        >>> stop.on_epoch_end(0, {"loss": 1.0})
+        >>> stop.monitor_op is lamina.ops.less, stop.min_delta
+        (True, -0.1)
+    """
+
+    def __init__(self, monitor="val_loss", mode="auto", min_delta=0, best=None):
+        super().__init__()
+        self.monitor = monitor
+        self.mode = direction(monitor, mode, type(self).__name__)
+        self.min_delta = abs(min_delta)
+        self.best = best
+        self.monitor_op = None
+
+    def _set_monitor_op(self) -> None:
+        if self.mode == "min":
+            self.monitor_op = ops.less
+            self.min_delta *= -1
+        else:
+            self.monitor_op = ops.greater
+
+    def _is_improvement(self, value, reference) -> bool:
+        if reference is None:
+            return True
+        if self.monitor_op is None:  # a save every N batches can ask before the first epoch ends
+            self._set_monitor_op()
+        return bool(self.monitor_op(value - self.min_delta, reference))

@@ -27,8 +27,11 @@ class TensorBoard(Callback):
         log_dir: the folder of the event files.
         histogram_freq: every how many epochs to write weight histograms (0: never).
         write_graph: accepted for Keras compatibility; a torch model has no static graph to draw.
-        write_images, embeddings_freq, embeddings_metadata, profile_batch: accepted; not written
-            (a warning says so when they ask for something).
+        write_images: with the histograms, also write each weight as images, by Keras's rules
+            (a bias or a dense kernel as one grey image; 1-d convolution kernels as one image
+            per output channel, the first three written; other shapes not).
+        embeddings_freq, embeddings_metadata, profile_batch: accepted; not written (a warning
+            says so when they ask for something).
         write_steps_per_second: also log the training speed.
         update_freq: `"epoch"` (one point per epoch), `"batch"`, or an integer N: also write the
             batch logs every N batches (reading them waits for the device: keep N large for speed).
@@ -75,7 +78,6 @@ class TensorBoard(Callback):
         unsupported = [
             n
             for n, v in (
-                ("write_images", write_images),
                 ("embeddings_freq", embeddings_freq),
                 ("profile_batch", profile_batch),
             )
@@ -90,6 +92,9 @@ class TensorBoard(Callback):
         self.log_dir = os.fspath(log_dir)
         self.histogram_freq = histogram_freq
         self.write_graph = write_graph
+        self.write_images = write_images
+        self.embeddings_freq = embeddings_freq
+        self.embeddings_metadata = embeddings_metadata
         self.write_steps_per_second = write_steps_per_second
         self.update_freq = update_freq
         self._writers: dict[str, EventFileWriter] = {}
@@ -174,4 +179,29 @@ class TensorBoard(Callback):
             for path, entry in named:
                 name = path.split("/", 1)[1]  # Keras's weight path: no model name in front
                 values = backend.as_plain_numpy(entry.tensor).astype(np.float32, copy=False)
-                writer.histogram(f"{name.replace(':', '_')}/histogram", values, epoch)
+                tag = name.replace(":", "_")
+                writer.histogram(f"{tag}/histogram", values, epoch)
+                if self.write_images:
+                    images = _weight_images(entry.tensor)
+                    if images is not None:
+                        writer.image(f"{tag}/image", images, epoch)
+
+
+def _weight_images(weight) -> np.ndarray | None:
+    """A weight (Keras's shape) as images `(count, height, width, 1)` the way Keras's TensorBoard
+    shows one: a bias as one column, a 2-d kernel with its longer axis across, a 3-d kernel one
+    image per last-axis slice (channels-last); None for shapes Keras does not draw."""
+    values = np.squeeze(backend.as_plain_numpy(weight).astype(np.float32, copy=False))
+    if values.ndim == 1:
+        values = values.reshape(1, values.shape[0], 1, 1)
+    elif values.ndim == 2:
+        if values.shape[0] > values.shape[1]:
+            values = values.T
+        values = values.reshape(1, *values.shape, 1)
+    elif values.ndim == 3:
+        if backend.image_data_format() == "channels_last":
+            values = values.transpose(2, 0, 1)
+        values = values.reshape(*values.shape, 1)
+    if values.ndim == 4 and values.shape[-1] in (1, 3, 4):
+        return values
+    return None

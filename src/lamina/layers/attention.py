@@ -326,6 +326,41 @@ class MultiHeadAttention(Layer):
         if self.quantization_mode is not None:  # loaded quantized: the file fills the variables
             quantized_attention.build_quantized(self)
 
+    def _projection_view(self, prefix) -> quantized_attention.Projection:
+        if not self.built:  # Keras makes its sub-layers in build(): before, there are none
+            raise AttributeError(
+                errors.message(
+                    self,
+                    f"to be built before `{prefix}_dense` is read",
+                    "a layer not built yet",
+                    "call it on inputs (or build() it) first",
+                )
+            )
+        return quantized_attention.Projection(self, prefix)
+
+    @property
+    def query_dense(self) -> quantized_attention.Projection:
+        """The query projection as Keras's EinsumDense sub-layer shows it: `kernel`
+        (dim, num_heads, key_dim), `bias` (num_heads, key_dim), `name`, `equation`, `weights`,
+        over this layer's own weights (`query_kernel`, `query_bias`)."""
+        return self._projection_view("query")
+
+    @property
+    def key_dense(self) -> quantized_attention.Projection:
+        """The key projection, as `query_dense` shows the query's."""
+        return self._projection_view("key")
+
+    @property
+    def value_dense(self) -> quantized_attention.Projection:
+        """The value projection, as `query_dense` shows the query's (value_dim for key_dim)."""
+        return self._projection_view("value")
+
+    @property
+    def output_dense(self) -> quantized_attention.Projection:
+        """The output projection (Keras's `attention_output` sub-layer): `kernel`
+        (num_heads, value_dim, output_dim), `bias` (output_dim,)."""
+        return self._projection_view("output")
+
     def _quantize_weights(self, mode, config):
         # Keras quantizes the EinsumDense sub-layers holding the projections: so are these.
         quantized_attention.quantize(self, mode, config)

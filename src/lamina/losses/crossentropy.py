@@ -455,6 +455,8 @@ class CategoricalGeneralizedCrossEntropy(Loss):
         1.0
     """
 
+    fn = staticmethod(categorical_generalized_cross_entropy)  # the function it wraps, as Keras
+
     def __init__(
         self,
         q=0.5,
@@ -471,7 +473,7 @@ class CategoricalGeneralizedCrossEntropy(Loss):
         self.q = q
 
     def call(self, y_true, y_pred):
-        return categorical_generalized_cross_entropy(y_true, y_pred, self.q)
+        return self.fn(y_true, y_pred, self.q)
 
     def get_config(self):
         return {**super().get_config(), "q": self.q}

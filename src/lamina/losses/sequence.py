@@ -133,6 +133,8 @@ class Circle(Loss):
         torch.Size([])
     """
 
+    fn = staticmethod(circle)  # the function it wraps, as Keras
+
     def __init__(
         self,
         gamma=80.0,
@@ -150,7 +152,7 @@ class Circle(Loss):
     def call(self, y_true, y_pred):
         y_true, y_pred = match_rank(y_true, y_pred)
         options = {"gamma": self.gamma, "margin": self.margin}
-        return circle(y_true, y_pred, remove_diagonal=self.remove_diagonal, **options)
+        return self.fn(y_true, y_pred, remove_diagonal=self.remove_diagonal, **options)
 
     def mask_of(self, values):
         return values > 0

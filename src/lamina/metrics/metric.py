@@ -8,10 +8,12 @@ end.
 from __future__ import annotations
 
 import functools
+import math
 
 import torch
 
 from lamina import backend, initializers
+from lamina.engine.errors import value_error
 from lamina.engine.naming import to_snake_case
 from lamina.engine.shape_inference import in_meta_inference
 from lamina.engine.variable_base import VariableBase
@@ -180,6 +182,112 @@ class Metric:
     def reset_states(self) -> None:
         self.reset_state()
 
+    def _swap_state(self, values) -> list[torch.Tensor]:
+        """Put `values` in place of the state tensors (in `variables`' order) and return the ones
+        they replace. `add_state`'s are attributes, rebound; `add_variable`'s are held by the
+        user's attributes too, so their storage is swapped in place."""
+        previous = []
+        state = [*self._state_names, *self._added_variables]
+        # Fewer values than slots when the call built the state: the new slots stay as made.
+        for slot, value in zip(state, values, strict=False):
+            if isinstance(slot, str):
+                previous.append(getattr(self, slot))
+                setattr(self, slot, value)
+            else:
+                previous.append(slot.data)
+                slot.data = value
+        return previous
+
+    def _run_on_state(self, metric_variables, method, *args, **kwargs):
+        """`method(*args, **kwargs)` run on copies of `metric_variables` as the state, which is
+        then put back as it was: (what `method` returned, the copies as it left them)."""
+        current = self.variables
+        if len(metric_variables) != len(current):
+            raise value_error(
+                f"{type(self).__name__} '{self.name}'",
+                f"metric_variables: a list of {len(current)} tensors, one per `variables` entry",
+                f"a list of {len(metric_variables)}",
+                "pass the list `metric.variables` holds, or what a stateless_* call returned",
+            )
+        copies = [
+            _as_tensor(value).to(device=own.device, dtype=own.dtype, copy=True)
+            for own, value in zip(current, metric_variables, strict=True)
+        ]
+        # Swapped metric by metric (a group's state is its metrics'), with the counts of before
+        # the call: a metric that makes its state at its first update has none yet.
+        owners = flatten_metrics([self])
+        counts = [len(metric.variables) for metric in owners]
+        devices = [metric._device for metric in owners]
+        starts = [sum(counts[:i]) for i in range(len(owners))]
+        saved = [
+            metric._swap_state(copies[start : start + count])
+            for metric, start, count in zip(owners, starts, counts, strict=True)
+        ]
+        try:
+            returned = method(*args, **kwargs)
+        finally:
+            left = [metric._swap_state(state) for metric, state in zip(owners, saved, strict=True)]
+            for metric, device in zip(owners, devices, strict=True):
+                metric._device = device  # the state put back is where it was
+        updated = []
+        for metric, count, state in zip(owners, counts, left, strict=True):
+            if len(metric.variables) != count:
+                # Built at this update (its shapes came with the data): the state it made is
+                # the result; the metric keeps its new shapes, with the values a reset gives.
+                state = [variable.clone() for variable in metric.variables]
+                metric.reset_state()
+            updated += state
+        return returned, updated
+
+    def stateless_update_state(self, metric_variables, *args, **kwargs) -> list[torch.Tensor]:
+        """`update_state` on the given state instead of this metric's, which stays as it is (for
+        training loops written as functions of the state).
+
+        Args:
+            metric_variables: the state to start from, one tensor per `variables` entry.
+            *args: `update_state`'s arguments (`y_true, y_pred`, or `values`).
+            **kwargs: its keyword arguments (`sample_weight`).
+
+        Returns:
+            The updated state: new tensors, in `variables`' order.
+
+        Example:
+            >>> m = Mean()
+            >>> state = m.stateless_update_state(m.variables, torch.tensor([2.0, 4.0]))
+            >>> m.stateless_result(state).item(), m.result().item()
+            (3.0, 0.0)
+        """
+        return self._run_on_state(metric_variables, self.update_state, *args, **kwargs)[1]
+
+    def stateless_result(self, metric_variables) -> torch.Tensor:
+        """`result()` of the given state instead of this metric's.
+
+        Args:
+            metric_variables: the state, one tensor per `variables` entry.
+
+        Returns:
+            What `result()` returns for that state.
+
+        Example:
+            >>> Sum().stateless_result([torch.tensor(5.0)]).item()
+            5.0
+        """
+        return self._run_on_state(metric_variables, self.result)[0]
+
+    def stateless_reset_state(self) -> list[torch.Tensor]:
+        """The state `reset_state()` would leave, as new tensors; this metric's stays as it is.
+
+        Returns:
+            The reset state, one tensor per `variables` entry.
+
+        Example:
+            >>> m = Sum()
+            >>> m.update_state([1.0, 2.0])
+            >>> m.stateless_reset_state()[0].item(), m.result().item()
+            (0.0, 3.0)
+        """
+        return self._run_on_state(self.variables, self.reset_state)[1]
+
     def __call__(self, *args, **kwargs):
         self.update_state(*args, **kwargs)
         return self.result()
@@ -292,14 +400,17 @@ class Mean(Metric):
         values = _detached_tensor(values)
         self._to(values.device)
         values = values.detach().float()
+        # Keras first averages each sample's values (and weights) over the axes after the batch
+        # axis, so its state counts samples: the same sums divided by the values per sample.
+        per_sample = 1 / (math.prod(values.shape[1:]) or 1)
         if sample_weight is not None:
             weight = _as_tensor(sample_weight, device=values.device).float()
             weight = torch.broadcast_to(broadcast_weight(weight, values), values.shape)
-            self.total += (values * weight).sum()
-            self.count += weight.sum()
+            self.total.add_((values * weight).sum(), alpha=per_sample)
+            self.count.add_(weight.sum(), alpha=per_sample)
         else:
-            self.total += values.sum()
-            self.count += values.numel()
+            self.total.add_(values.sum(), alpha=per_sample)
+            self.count += values.shape[0] if values.dim() else 1
 
     def result(self):
         return self.total / self.count.clamp_min(1e-12)  # 0 before any update, as Keras

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import torch
 
+from lamina import backend
 from lamina.dtype_policies.quantized import CALIBRATED_MODES
+from lamina.engine import errors
 from lamina.quantizers import calibrated_dense, float8_training, quantized_dense
 from lamina.quantizers import model_quantization as mq
 
@@ -47,6 +49,23 @@ class Projection:
     The quantized EinsumDense code reads and creates `kernel`, `kernel_scale`, ...: here those
     are the attention layer's `<prefix>_kernel`, `<prefix>_kernel_scale`, .... What the forward
     needs besides (the kernel's shape, the activation quantizer) is kept on the projection.
+
+    It is also what `MultiHeadAttention.query_dense` (`key_dense`, `value_dense`,
+    `output_dense`) returns: Keras's sub-layer attributes (`kernel`, `bias`, `name`, `equation`,
+    `bias_axes`, `built`, `weights`, `get_weights`, `set_weights`) over the attention layer's own
+    weight objects, so writing through them (`assign`) changes the layer. The equation is the
+    3-d one whatever the inputs' rank (lamina flattens the inner axes into one).
+
+    Args:
+        attention: the attention layer holding the weights.
+        prefix: which projection: `"query"`, `"key"`, `"gate"`, `"value"` or `"output"`.
+
+    Example:
+        >>> mha = lamina.layers.MultiHeadAttention(num_heads=2, key_dim=4)
+        >>> _ = mha(torch.ones(1, 3, 8), torch.ones(1, 3, 8))
+        >>> query = mha.query_dense
+        >>> query.name, query.equation, tuple(query.kernel.shape), query.kernel is mha.query_kernel
+        ('query', 'abc,cde->abde', (8, 2, 4), True)
     """
 
     input_spec = None  # the equations spell out every axis
@@ -64,6 +83,76 @@ class Projection:
         if attention is not None and name in _SHARED:
             return getattr(attention, name)
         raise AttributeError(name)
+
+    @property
+    def name(self) -> str:
+        """Keras's name for the sub-layer (`"attention_output"` for the output projection)."""
+        return "attention_output" if self.prefix == "output" else self.prefix
+
+    @property
+    def bias_axes(self) -> str | None:
+        """The output axes the bias spans (those the kernel adds), or None without a bias."""
+        if getattr(self.attention, f"{self.prefix}_bias", None) is None:
+            return None
+        inputs, output = self.equation.split("->")
+        return "".join(axis for axis in output if axis not in inputs.split(",")[0])
+
+    @property
+    def built(self) -> bool:
+        return self.attention.built
+
+    @property
+    def trainable(self) -> bool:
+        """Whether training updates the projection: the attention layer's flag."""
+        return self.attention.trainable
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        # Its weights are the attention layer's own: freezing one projection alone is not
+        # supported, and a flag that changed nothing would train what the program froze.
+        raise AttributeError(
+            errors.message(
+                f"Projection '{self.name}' of {errors.describe(self.attention)}",
+                "its trainable flag to be set on the attention layer",
+                f"trainable={value!r} on the projection",
+                "set `trainable` on the MultiHeadAttention layer itself",
+            )
+        )
+
+    @property
+    def weights(self) -> list:
+        """The projection's variables, in the attention layer's (Keras's) order."""
+        mine = {
+            id(value)
+            for kind in PROJECTION_VARIABLES
+            if (value := getattr(self.attention, f"{self.prefix}_{kind}", None)) is not None
+        }
+        return [weight for weight in self.attention.weights if id(weight) in mine]
+
+    def get_weights(self) -> list:
+        """The projection's variables as NumPy arrays (Keras's layouts).
+
+        Returns:
+            One array per `weights` entry.
+        """
+        return [backend.as_numpy(weight.detach()).copy() for weight in self.weights]
+
+    def set_weights(self, weights) -> None:
+        """Set the projection's variables in place from arrays in `weights`' order.
+
+        Args:
+            weights: one array per `weights` entry, each of its shape.
+        """
+        own, weights = self.weights, list(weights)
+        if len(weights) != len(own):
+            raise errors.value_error(
+                f"Projection '{self.name}' of {errors.describe(self.attention)}",
+                f"a list of {len(own)} arrays (kernel, then bias)",
+                f"{len(weights)} arrays",
+                "`get_weights()` gives the list in its order",
+            )
+        for weight, value in zip(own, weights, strict=True):
+            weight.assign(value)
 
     def add_weight(self, name, **kwargs):
         return self.attention.add_weight(name=f"{self.prefix}_{name}", **kwargs)
