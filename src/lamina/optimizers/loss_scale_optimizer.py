@@ -19,7 +19,8 @@ from __future__ import annotations
 import torch
 
 from lamina.optimizers import registry
-from lamina.optimizers.optimizer import Optimizer, like_parameter
+from lamina.optimizers.memory_layout import like_parameter
+from lamina.optimizers.optimizer import Optimizer
 
 # The base optimizer's arguments Keras lets a saved LossScaleOptimizer config carry, with the only
 # values it accepts (older Keras versions wrote them all).

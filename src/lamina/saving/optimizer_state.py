@@ -20,8 +20,8 @@ import torch
 
 from lamina import backend
 from lamina.engine.naming import to_snake_case
+from lamina.optimizers import keras_variables, schedules
 from lamina.optimizers import optimizer as optimizer_module
-from lamina.optimizers import schedules
 from lamina.optimizers.adafactor import Adafactor
 from lamina.optimizers.ftrl import Ftrl
 from lamina.optimizers.multi_optimizer import MultiOptimizer
@@ -325,4 +325,4 @@ def _tensor(array, like) -> torch.Tensor:
 
 # `Optimizer.set_weights`, `save_own_variables`, `load_own_variables` and `stateless_apply` take
 # the variables in this order too (the optimizers cannot import this module: it imports them).
-optimizer_module.KERAS_ORDER.update(to_keras=to_keras, from_keras=from_keras)
+keras_variables.KERAS_ORDER.update(to_keras=to_keras, from_keras=from_keras)
