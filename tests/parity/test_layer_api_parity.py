@@ -304,6 +304,12 @@ def test_float_inputs_are_cast_to_the_compute_dtype_as_keras(make):
     got = ours(x)
     assert got.dtype == want.dtype == torch.float32
     torch.testing.assert_close(got, want.detach(), rtol=1e-6, atol=1e-6)
+    masked = torch.ones(2, 3, 4, dtype=torch.float64)
+    masked[:, 2] = 5.0  # masked out: a mean over it would read 7/3
+    masked._keras_mask = torch.tensor([[True, True, False], [True, False, False]])
+    pooled = lamina.layers.GlobalAveragePooling1D()(masked)  # the cast keeps the mask
+    torch.testing.assert_close(pooled, torch.ones(2, 4))
+    assert pooled.dtype == torch.float32
     layer = lamina.layers.Dense(2, dtype="float64")  # a float64 layer keeps float64
     assert layer(torch.zeros(1, 3)).dtype == torch.float64
     images = torch.zeros(1, 4, 4, 3, dtype=torch.float64)

@@ -1688,11 +1688,11 @@ class Layer(nn.Module):
 
 
 def _cast_float_inputs(args, kwargs, dtype: torch.dtype):
-    """Keras's input conversion: floating tensors among the call's arguments (the arguments, the
-    items of a list or tuple argument, keyword values) in another float dtype become `dtype`;
-    integer and bool ones stay as they are. The arguments come back as they were (the same
-    objects) when nothing needs a cast, the usual case, checked in plain loops: this runs on
-    every general-path call (a merge layer's in each ResNet block)."""
+    """Keras's input conversion: floating tensors among the call's arguments in another float
+    dtype become `dtype` (`cast_floats`, which keeps their masks); integer and bool ones stay
+    as they are. Whether any needs it is checked first, in plain loops over the arguments, the
+    items of a list or tuple argument and keyword values: this runs on every general-path call
+    (a merge layer's in each ResNet block), and the usual answer is no, so nothing is copied."""
     for value in args:
         if _float_cast_needed(value, dtype):
             break
@@ -1705,14 +1705,8 @@ def _cast_float_inputs(args, kwargs, dtype: torch.dtype):
         else:
             return args, kwargs
 
-    def cast(value):
-        if isinstance(value, torch.Tensor):
-            return value.to(dtype) if _float_cast_needed(value, dtype) else value
-        if type(value) in (list, tuple):
-            return type(value)(cast(item) for item in value)
-        return value
-
-    return tuple(cast(a) for a in args), {key: cast(value) for key, value in kwargs.items()}
+    cast = mixed_precision_autocast.cast_floats  # the mixed-precision path's cast (keeps masks)
+    return tuple(cast(a, dtype) for a in args), {key: cast(v, dtype) for key, v in kwargs.items()}
 
 
 def _float_cast_needed(value, dtype: torch.dtype) -> bool:

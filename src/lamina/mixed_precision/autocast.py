@@ -33,7 +33,7 @@ def call_with_policy(layer, call, args, kwargs):
     if tensor.is_meta:  # symbolic shape inference: no autocast there, but a plain policy's cast
         compute = layer._compute_torch_dtype
         if layer._dtype_policy.autocast_dtype is None and compute.is_floating_point:
-            args = (_cast_floats(args[0], compute), *args[1:])
+            args = (cast_floats(args[0], compute), *args[1:])
         return call(*args, **kwargs)
     device_type = tensor.device.type
     if not torch.amp.is_autocast_available(device_type):
@@ -48,7 +48,7 @@ def call_with_policy(layer, call, args, kwargs):
     compute = layer._compute_torch_dtype
     if not compute.is_floating_point:
         return call(*args, **kwargs)
-    args = (_cast_floats(args[0], compute), *args[1:])
+    args = (cast_floats(args[0], compute), *args[1:])
     if not enabled:
         return call(*args, **kwargs)
     with torch.autocast(device_type, enabled=False):
@@ -69,9 +69,24 @@ def outputs_to_float32(outputs):
     return tree.map_structure(widen, outputs)
 
 
-def _cast_floats(x, dtype):
-    """Float tensors of another dtype cast to `dtype` (Keras casts a layer's float inputs to its
-    compute dtype); integer inputs (ids, masks) untouched."""
+def cast_floats(x, dtype):
+    """Float tensors of another dtype in `x` (a tensor or any structure of them) cast to `dtype`,
+    each keeping its Keras mask: Keras casts a layer's float inputs to its compute dtype.
+    Integer inputs (ids, masks) stay as they are. `Layer.__call__` uses it too, outside mixed
+    precision.
+
+    Args:
+        x: a tensor, or a list / tuple / dict of them (other leaves pass through).
+        dtype: the torch dtype to cast float tensors to.
+
+    Returns:
+        `x` with its float tensors in `dtype`.
+
+    Example:
+        >>> cast_floats([torch.ones(1, dtype=torch.float64), torch.ones(1, dtype=torch.int64)],
+        ...             torch.float32)
+        [tensor([1.]), tensor([1])]
+    """
 
     def cast(leaf):
         if not isinstance(leaf, torch.Tensor) or not leaf.is_floating_point():
