@@ -300,12 +300,9 @@ def channels_last_view(x: torch.Tensor) -> torch.Tensor:
 
 
 # --------------------------------------------------------------------------------------------------
-# Weight layouts. Each pair is a round trip; `to_keras` takes the stored torch tensor and returns
-# Keras's layout, `from_keras` the reverse. They work on torch tensors and NumPy arrays alike.
-
-
-def identity(w):
-    return w
+# Weight layouts. Each pair is a round trip; `to_keras` takes a tensor in the axis order torch's
+# kernel reads and returns Keras's layout, `from_keras` the reverse (a Keras-shaped weight's
+# view for the call). They work on torch tensors and NumPy arrays alike.
 
 
 def conv_kernel_to_keras(w):
