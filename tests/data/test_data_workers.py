@@ -18,10 +18,14 @@ def data_threads():
 
 @pytest.fixture(autouse=True)
 def no_threads_left_behind():
+    # Only the threads a test starts are its own: a pipeline another file abandoned stops when
+    # the garbage collector gets to its iterator, which this file's tests cannot wait for.
+    before = set(data_threads())
     yield
-    for thread in data_threads():
+    started = [thread for thread in data_threads() if thread not in before]
+    for thread in started:
         thread.join(timeout=5)
-    assert data_threads() == []
+    assert [thread for thread in started if thread.is_alive()] == []
 
 
 def test_prefetch_yields_what_the_pipeline_yields():
@@ -146,7 +150,8 @@ def test_prefetch_and_parallel_map_run_in_the_callers_thread_while_inline():
         return x
 
     dataset = Dataset.from_tensor_slices(np.arange(10)).map(record, AUTOTUNE).prefetch(2)
+    before = set(data_threads())  # another file's abandoned pipeline may still be stopping
     with workers.inline_work_while(True):
         assert [int(x) for x in dataset] == list(range(10))
-        assert data_threads() == []
+        assert set(data_threads()) <= before  # none started
     assert names == {threading.current_thread().name}
