@@ -1,5 +1,6 @@
 """Background work: prefetch overlaps with the consumer, stops cleanly, and reports errors."""
 
+import gc
 import subprocess
 import sys
 import threading
@@ -7,6 +8,7 @@ import traceback
 
 import numpy as np
 import pytest
+import torch
 
 import lamina
 from lamina.data import AUTOTUNE, Dataset
@@ -90,8 +92,6 @@ def test_an_infinite_prefetching_pipeline_does_not_hang_the_process_at_exit():
 
 def threads_that_map_during_fit(torch_threads):
     """The names of the threads a Dataset's map function ran on during one fit()."""
-    import torch
-
     import lamina
     from lamina import layers
     from lamina.data import workers
@@ -155,3 +155,38 @@ def test_prefetch_and_parallel_map_run_in_the_callers_thread_while_inline():
         assert [int(x) for x in dataset] == list(range(10))
         assert set(data_threads()) <= before  # none started
     assert names == {threading.current_thread().name}
+
+
+def endless_prefetching_dataset():
+    x, y = np.ones((40, 3), "float32"), np.zeros((40, 1), "float32")
+    return Dataset.from_tensor_slices((x, y)).batch(8).repeat().prefetch(2)
+
+
+def test_fit_evaluate_and_predict_stop_the_pipelines_they_leave_unfinished():
+    # An endless dataset is never exhausted: its pass ends when the call ends, not when the
+    # garbage collector reaches an iterator caught in a cycle (it is disabled here to show it).
+    from lamina.data import workers
+
+    if workers.default_parallelism() < 2:
+        pytest.skip("needs a second core for background threads")
+    model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
+    model.compile(loss="mse")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)  # leaves a core free, so the pipeline runs in background threads
+    gc.disable()
+    try:
+        before = set(data_threads())
+        model.fit(
+            endless_prefetching_dataset(),
+            epochs=2,
+            steps_per_epoch=3,
+            validation_data=endless_prefetching_dataset(),
+            validation_steps=2,
+            verbose=0,
+        )
+        model.evaluate(endless_prefetching_dataset(), steps=2, verbose=0)
+        model.predict(endless_prefetching_dataset().map(lambda x, y: x), steps=2, verbose=0)
+        assert [t for t in data_threads() if t not in before and t.is_alive()] == []
+    finally:
+        gc.enable()
+        torch.set_num_threads(previous)

@@ -153,10 +153,21 @@ class StepsPerEpoch:
         self.cut_short = False
 
     def restart(self) -> None:
-        """Forget the current pass: the next epoch starts at the data's beginning (a
+        """End the current pass: the next epoch starts at the data's beginning (a
         validation does each time, as in Keras, so every epoch is scored on the same batches).
         """
+        self.close()
         self._init_passes()
+
+    def close(self) -> None:
+        """End the pass the epochs share, now: a pipeline's background stages (prefetch
+        threads, parallel maps) stop here rather than whenever the garbage collector reaches
+        an iterator caught in a reference cycle. A one-shot iterator the user passed stays
+        open: it is theirs, and Keras leaves it as it is too.
+        """
+        current, self._pass = self._pass, None
+        if current is not None and not self._one_shot():
+            _close_iterator(current)
 
     def _batches_per_pass(self) -> int | None:
         """The number of batches of one pass, or None where the data does not say."""
@@ -360,10 +371,12 @@ class IterableData(StepsPerEpoch):
             return self._sequence_batches()
         # A one-shot iterator's first batch, taken to build, comes first. `chain`, not a
         # generator's `yield from`: a pass that steps_per_epoch leaves unfinished must not close
-        # the user's generator when it is dropped.
-        first = [] if self._peeked is None else [self._peeked]
-        self._peeked = None
-        return itertools.chain(first, self.source)
+        # the user's generator when it is dropped. Otherwise the source's own iterator, which
+        # `close` can reach.
+        if self._peeked is None:
+            return iter(self.source)
+        first, self._peeked = self._peeked, None
+        return itertools.chain([first], self.source)
 
     def _sequence_batches(self):
         order = list(range(len(self.source)))
@@ -422,9 +435,20 @@ class IterableData(StepsPerEpoch):
             return self._convert(self._peeked)
         # One batch is needed: no background stage should start preparing more.
         with workers.inline_work_while(True):
-            for batch in self._batches():
-                return self._convert(batch)
+            batches = self._batches()
+            try:
+                for batch in batches:
+                    return self._convert(batch)
+            finally:
+                _close_iterator(batches)
         raise ValueError("The data source yielded no batch.")
+
+
+def _close_iterator(iterator) -> None:
+    """Close an iterator lamina made (a generator, a Dataset's): its stages stop now."""
+    close = getattr(iterator, "close", None)
+    if close is not None:
+        close()
 
 
 def _is_keras_sequence(source) -> bool:

@@ -128,6 +128,12 @@ class FitRun:
         self.callbacks.on_test_end(logs)
         return {f"val_{k}": v for k, v in logs.items()}
 
+    def close_data(self) -> None:
+        """Stop the passes the epochs left open (an endless dataset's prefetch thread)."""
+        self.train.close()
+        if self.validation is not None:
+            self.validation.close()
+
     def end(self, logs: dict):
         """Finish the run: EMA weights copied in, `on_train_end`; return the History."""
         model = self.model
@@ -141,18 +147,21 @@ class FitRun:
 
 def run(model, fit_run: FitRun):
     """Drive the epochs of `fit_run`; return the History."""
-    resume = fit_run.begin()
-    logs = {}
-    first_epoch = resume["epoch"] if resume else fit_run.initial_epoch
-    for epoch in range(first_epoch, fit_run.epochs):
-        resuming = resume if resume is not None and epoch == resume["epoch"] else None
-        epoch_logs = fit_run.run_epoch(epoch, resuming)
-        if epoch_logs is None:
-            break
-        logs = epoch_logs
-        if model.stop_training:
-            break
-    return fit_run.end(logs)
+    try:
+        resume = fit_run.begin()
+        logs = {}
+        first_epoch = resume["epoch"] if resume else fit_run.initial_epoch
+        for epoch in range(first_epoch, fit_run.epochs):
+            resuming = resume if resume is not None and epoch == resume["epoch"] else None
+            epoch_logs = fit_run.run_epoch(epoch, resuming)
+            if epoch_logs is None:
+                break
+            logs = epoch_logs
+            if model.stop_training:
+                break
+        return fit_run.end(logs)
+    finally:
+        fit_run.close_data()
 
 
 def train_is_arrays(data) -> bool:

@@ -690,11 +690,14 @@ class Trainer:
         callbacks = fit_arguments.callback_list(callbacks)
         data = fit_data.evaluation_data(self, x, y, sample_weight, batch_size, steps)
         data = distribution.shard(data, "evaluate")  # this rank's share; metrics summed at the end
-        self._prepare_steps(data)
-        callback_list = _callback_list(self, callbacks, verbose, data, "evaluate")
-        callback_list.on_test_begin()
-        logs = self._evaluate_batches(data, callback_list)
-        callback_list.on_test_end(logs)
+        try:
+            self._prepare_steps(data)
+            callback_list = _callback_list(self, callbacks, verbose, data, "evaluate")
+            callback_list.on_test_begin()
+            logs = self._evaluate_batches(data, callback_list)
+            callback_list.on_test_end(logs)
+        finally:
+            data.close()
         return _returned(self, logs, return_dict)
 
     def _evaluate_batches(self, data, callbacks=None) -> dict:
@@ -723,16 +726,19 @@ class Trainer:
         callbacks = fit_arguments.callback_list(callbacks)
         data = fit_data.evaluation_data(self, x, None, None, batch_size, steps, labels=False)
         data = distribution.shard(data, "predict")  # this rank's share; gathered below
-        if not self.built:
-            fit_data.ensure_built(self, data.first_batch())
-        callback_list = _callback_list(self, callbacks, verbose, data, "predict")
-        self.eval()
-        callback_list.on_predict_begin()
-        outputs = epoch_loop.predict_batches(
-            self, data, callback_list, default_step=not self._overrides("predict_step")
-        )
-        outputs = distribution.gather_predictions(outputs, data)  # every rank's, in order
-        callback_list.on_predict_end()
+        try:
+            if not self.built:
+                fit_data.ensure_built(self, data.first_batch())
+            callback_list = _callback_list(self, callbacks, verbose, data, "predict")
+            self.eval()
+            callback_list.on_predict_begin()
+            outputs = epoch_loop.predict_batches(
+                self, data, callback_list, default_step=not self._overrides("predict_step")
+            )
+            outputs = distribution.gather_predictions(outputs, data)  # every rank's, in order
+            callback_list.on_predict_end()
+        finally:
+            data.close()
         if not outputs:
             raise ValueError("predict() received no data.")
         return epoch_loop.concat(outputs)
