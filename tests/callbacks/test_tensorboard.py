@@ -151,9 +151,71 @@ def test_argument_errors(tmp_path, options, message):
         callbacks.TensorBoard(tmp_path, **options)
 
 
-def test_unsupported_options_warn(tmp_path):
-    with pytest.warns(UserWarning, match="does not write embeddings_freq, profile_batch"):
-        callbacks.TensorBoard(tmp_path, write_images=True, embeddings_freq=1, profile_batch=2)
+@pytest.mark.parametrize("profile_batch", [-1, "3,2", (0, 4), "first", (1, 2, 3), 1.5])
+def test_profile_batch_errors(tmp_path, profile_batch):
+    with pytest.raises(ValueError, match="TensorBoard profile_batch expects a batch number"):
+        callbacks.TensorBoard(tmp_path, profile_batch=profile_batch)
+
+
+def _token_model():
+    model = lamina.Sequential(
+        [
+            layers.Input((5,), dtype="int32"),
+            layers.Embedding(12, 3, name="tokens"),
+            layers.GlobalAveragePooling1D(),
+            layers.Dense(1, name="out"),
+        ]
+    )
+    model.compile(optimizer=lamina.optimizers.SGD(0.5), loss="mse")
+    return model
+
+
+def test_embedding_tables_for_the_projector(tmp_path):
+    from google.protobuf import text_format
+    from tensorboard.plugins.projector import projector_config_pb2
+
+    rng = np.random.RandomState(0)
+    x, y = rng.randint(0, 12, size=(32, 5)), rng.normal(size=(32, 1))
+    model = _token_model()
+    board = callbacks.TensorBoard(
+        tmp_path, embeddings_freq=2, embeddings_metadata={"tokens": "words.tsv"}
+    )
+    model.fit(x, y, batch_size=8, epochs=3, verbose=0, callbacks=[board])
+    config = projector_config_pb2.ProjectorConfig()
+    text_format.Parse((tmp_path / "projector_config.pbtxt").read_text(), config)
+    [entry] = config.embeddings
+    assert (entry.tensor_name, entry.metadata_path) == ("tokens/embeddings", "words.tsv")
+    # Written after epochs 0 and 2, the last: the trained table, one row per token id.
+    table = np.loadtxt(tmp_path / entry.tensor_path, delimiter="\t")
+    np.testing.assert_allclose(table, model.get_layer("tokens").get_weights()[0], rtol=1e-6)
+
+
+def test_embeddings_metadata_names_must_be_embedding_layers(tmp_path):
+    model = _token_model()
+    board = callbacks.TensorBoard(tmp_path, embeddings_freq=1, embeddings_metadata={"out": "a"})
+    with pytest.raises(ValueError, match=r"names of the model's Embedding layers.*\['out'\]"):
+        model.fit(np.zeros((4, 5), "int32"), np.zeros((4, 1)), verbose=0, callbacks=[board])
+
+
+def _profiled_batches(log_dir):
+    import json
+
+    [trace] = glob.glob(os.path.join(log_dir, "train", "plugins", "profile", "*.pt.trace.json"))
+    with open(trace) as stream:
+        events = json.load(stream)["traceEvents"]
+    names = {event.get("name", "") for event in events}
+    return sorted(int(name.split()[-1]) for name in names if name.startswith("Profiled batch"))
+
+
+@pytest.mark.parametrize(
+    "profile_batch, profiled",
+    [(2, [2]), ("3,5", [3, 4, 5]), ((11, 20), [11, 12])],
+    ids=["one", "range", "past-the-end"],
+)
+def test_profile_batch_writes_a_torch_trace(tmp_path, profile_batch, profiled):
+    # 64 training samples in batches of 16 for 3 epochs: batches 1 to 12.
+    _fit(tmp_path, profile_batch=profile_batch)
+    assert _profiled_batches(tmp_path) == profiled
 
 
 def _expected_pixels(values):

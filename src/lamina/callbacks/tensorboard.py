@@ -1,15 +1,16 @@
 """TensorBoard: scalars and weight histograms in event files the `tensorboard` program reads,
-laid out as Keras lays them out, written by lamina's own writer (no TensorFlow needed)."""
+laid out as Keras lays them out, written by lamina's own writer (no TensorFlow needed); the
+embedding projector's tables and torch profiler traces beside them."""
 
 from __future__ import annotations
 
 import os
 import time
-import warnings
 
 import numpy as np
 
 from lamina import backend
+from lamina.callbacks import tensorboard_profiler, tensorboard_projector
 from lamina.callbacks.callback import Callback
 from lamina.callbacks.event_file import EventFileWriter
 
@@ -30,11 +31,18 @@ class TensorBoard(Callback):
         write_images: with the histograms, also write each weight as images, by Keras's rules
             (a bias or a dense kernel as one grey image; 1-d convolution kernels as one image
             per output channel, the first three written; other shapes not).
-        embeddings_freq, embeddings_metadata, profile_batch: accepted; not written (a warning
-            says so when they ask for something).
         write_steps_per_second: also log the training speed.
         update_freq: `"epoch"` (one point per epoch), `"batch"`, or an integer N: also write the
             batch logs every N batches (reading them waits for the device: keep N large for speed).
+        profile_batch: profile a training batch (an int; 0, the default: none) or a range of
+            them (`(first, last)` or `"first,last"`, counted from 1 over the run) with torch's
+            profiler; the trace goes to `log_dir/train/plugins/profile`, where TensorBoard's
+            PyTorch profiler plugin (`pip install torch-tb-profiler`) shows it.
+        embeddings_freq: every how many epochs to write the model's Embedding tables for
+            TensorBoard's projector (0: never): `log_dir/embeddings/<layer>.tsv`, listed in
+            `log_dir/projector_config.pbtxt`.
+        embeddings_metadata: the projector's labels per row: one file's path for every
+            Embedding layer, or a dict `{layer name: path}` (paths relative to `log_dir`).
 
     Examples:
         >>> import os, tempfile
@@ -75,26 +83,20 @@ class TensorBoard(Callback):
                 "TensorBoard histogram_freq must be an integer >= 0 (epochs); received "
                 f"histogram_freq={histogram_freq!r}."
             )
-        unsupported = [
-            n
-            for n, v in (
-                ("embeddings_freq", embeddings_freq),
-                ("profile_batch", profile_batch),
+        if not isinstance(embeddings_freq, int) or embeddings_freq < 0:
+            raise ValueError(
+                "TensorBoard embeddings_freq must be an integer >= 0 (epochs); received "
+                f"embeddings_freq={embeddings_freq!r}."
             )
-            if v
-        ]
-        if unsupported:
-            warnings.warn(
-                f"TensorBoard: lamina does not write {', '.join(unsupported)}; scalars and "
-                "histograms are written as usual.",
-                stacklevel=2,
-            )
+        self._profiled_batches = tensorboard_profiler.batch_range(profile_batch)
         self.log_dir = os.fspath(log_dir)
         self.histogram_freq = histogram_freq
         self.write_graph = write_graph
         self.write_images = write_images
         self.embeddings_freq = embeddings_freq
         self.embeddings_metadata = embeddings_metadata
+        self.profile_batch = profile_batch
+        self._profiler = None
         self.write_steps_per_second = write_steps_per_second
         self.update_freq = update_freq
         self._writers: dict[str, EventFileWriter] = {}
@@ -109,14 +111,25 @@ class TensorBoard(Callback):
     def on_train_begin(self, logs=None):
         self._global_train_batch = 0
         self._writer("train")
+        first, last = self._profiled_batches
+        if first:
+            self._profiler = tensorboard_profiler.BatchProfiler(self.log_dir, first, last)
+        if self.embeddings_freq:
+            layers = tensorboard_projector.embedding_layers(self.model)
+            metadata = tensorboard_projector.metadata_paths(layers, self.embeddings_metadata)
+            tensorboard_projector.write_config(self.log_dir, layers, metadata)
 
     def on_train_batch_begin(self, batch, logs=None):
         self._global_train_batch += 1
+        if self._profiler is not None:
+            self._profiler.batch_begin(self._global_train_batch)
         if self.write_steps_per_second:
             self._batch_start = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
         step = self._global_train_batch
+        if self._profiler is not None:
+            self._profiler.batch_end(step)
         if self.write_steps_per_second:
             elapsed = time.perf_counter() - self._batch_start
             if elapsed > 0:
@@ -145,6 +158,9 @@ class TensorBoard(Callback):
             self._scalars("validation", "epoch_", validation, epoch)
         if self.histogram_freq and epoch % self.histogram_freq == 0:
             self._histograms(epoch)
+        if self.embeddings_freq and epoch % self.embeddings_freq == 0:
+            layers = tensorboard_projector.embedding_layers(self.model)
+            tensorboard_projector.write_tables(self.log_dir, layers)
         for writer in self._writers.values():
             writer.flush()
 
@@ -160,6 +176,9 @@ class TensorBoard(Callback):
                 )
 
     def on_train_end(self, logs=None):
+        if self._profiler is not None:  # training ended before the last profiled batch
+            self._profiler.stop()
+            self._profiler = None
         for writer in self._writers.values():
             writer.close()
         self._writers = {}
