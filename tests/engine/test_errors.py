@@ -151,6 +151,18 @@ def test_one_hot_labels_vs_sparse_ids_hint():
         model.fit(np.zeros((4, 2)), np.array([0, 1, 2, 1]), verbose=0)
 
 
+def test_sparse_loss_with_one_hot_labels_hint():
+    model = models.Sequential([layers.Dense(3, activation="softmax", input_shape=(2,))])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    with pytest.raises(
+        ValueError,
+        match=r"expects class ids shaped \(batch,\) or \(batch, 1\) for outputs \(4, 3\); "
+        r"received labels of shape \(4, 3\), one-hot rows by their look\. "
+        r"Hint: with one-hot labels use loss='categorical_crossentropy'",
+    ):
+        model.fit(np.zeros((4, 2)), np.eye(3)[[0, 1, 2, 1]], verbose=0)
+
+
 def test_invalid_layer_arguments_name_the_layer():
     with pytest.raises(
         ValueError,

@@ -68,6 +68,7 @@ def check_shapes(model, family, y_true, y_pred) -> None:
         return
     pred_shape, true_shape = tuple(y_pred.shape), tuple(y_true.shape)
     hint = None
+    received = f"model outputs of shape {pred_shape}"
     if y_pred.dim() > 2 and y_true.dim() <= 2:
         hint = (
             "the model's output still has spatial/time axes: Dense acts on the last axis only. "
@@ -76,6 +77,13 @@ def check_shapes(model, family, y_true, y_pred) -> None:
     if _is(family, losses_module.SparseCategoricalCrossentropy):
         fits = _sparse_fits(y_true, y_pred)
         expected = f"outputs shaped (batch, classes) for labels {true_shape}"
+        if not fits and true_shape == pred_shape and pred_shape[-1] > 1:
+            expected = f"class ids shaped (batch,) or (batch, 1) for outputs {pred_shape}"
+            received = f"labels of shape {true_shape}, one-hot rows by their look"
+            hint = hint or (
+                "with one-hot labels use loss='categorical_crossentropy', or pass the class "
+                "ids: y.argmax(axis=-1)."
+            )
     elif _is(family, losses_module.CategoricalCrossentropy):
         fits = true_shape == pred_shape
         expected = f"outputs of the labels' shape {true_shape} (one-hot)"
@@ -95,7 +103,7 @@ def check_shapes(model, family, y_true, y_pred) -> None:
         raise errors.value_error(
             f"Loss '{_snake_name(family)}' of model '{model.name}'",
             expected,
-            f"model outputs of shape {pred_shape}",
+            received,
             hint,
         )
 
