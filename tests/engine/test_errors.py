@@ -163,6 +163,28 @@ def test_sparse_loss_with_one_hot_labels_hint():
         model.fit(np.zeros((4, 2)), np.eye(3)[[0, 1, 2, 1]], verbose=0)
 
 
+@pytest.mark.parametrize(
+    "x, y, name, received, hint",
+    [
+        (np.zeros((2, 2)), [0, 1], "y", "a Python list of numbers", r"y = np.array\(y\)"),
+        (
+            [[0.0, 1.0], [1.0]],
+            np.zeros(2),
+            "x",
+            r"whose rows differ in length \(\[1, 2\]\)",
+            r"lamina.utils.pad_sequences",
+        ),
+    ],
+    ids=["labels", "ragged-inputs"],
+)
+def test_python_lists_of_numbers_are_refused_with_the_fix(x, y, name, received, hint):
+    # A list is how several inputs are passed: lamina does not guess (Keras refuses them too).
+    model = models.Sequential([layers.Input((2,)), layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.raises(ValueError, match=rf"^{name} expects arrays.*received .*{received}.*{hint}"):
+        model.fit(x, y, verbose=0)
+
+
 def test_invalid_layer_arguments_name_the_layer():
     with pytest.raises(
         ValueError,

@@ -123,6 +123,27 @@ def check_finite(x, name="x") -> None:
             )
 
 
+def check_not_a_list_of_numbers(value, name: str) -> None:
+    """A Python list of numbers is one array's data, but a list is also how several inputs or
+    outputs are passed: as Keras, lamina does not guess; it says what to do."""
+    if not isinstance(value, (list, tuple)) or not value:
+        return
+    if not any(isinstance(leaf, (bool, int, float, complex)) for leaf in tree.flatten(value)):
+        return
+    rows = [len(row) for row in value if isinstance(row, (list, tuple))]
+    ragged = len(set(rows)) > 1
+    raise errors.value_error(
+        name,
+        "arrays (NumPy, torch, pandas) with the samples on the first axis, or a list of "
+        "such arrays, one per model input or output",
+        f"a Python {type(value).__name__} of numbers"
+        + (f" whose rows differ in length ({sorted(set(rows))})" if ragged else ""),
+        "pad the rows to one length first (lamina.utils.pad_sequences), then np.array(...)."
+        if ragged
+        else f"convert it first: {name} = np.array({name}).",
+    )
+
+
 def num_samples(structure, name: str) -> int:
     sizes = {len(leaf) for leaf in tree.flatten(structure)}
     if len(sizes) > 1:
@@ -472,6 +493,8 @@ def adapt(
     """Pick the adapter for what the user passed."""
     if x is None:
         raise errors.value_error("x", "input data (arrays, a Dataset or a generator)", "None")
+    for name, value in (("x", x), ("y", y), ("sample_weight", sample_weight)):
+        check_not_a_list_of_numbers(value, name)
     if is_array_like(x):
         return ArrayData(
             x, y, sample_weight, batch_size or 32, shuffle, device, check=check, steps=steps
