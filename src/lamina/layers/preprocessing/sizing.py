@@ -219,6 +219,7 @@ class RandomCrop(RandomImageLayer):
 
     At inference (and for images smaller than the window) it crops the largest centred window with
     the target aspect ratio and resizes it, so the output size never depends on the mode.
+    Segmentation masks and bounding boxes (given a `bounding_box_format`) follow the images.
 
     Args:
         height, width: the output size.
