@@ -1,7 +1,8 @@
 """Bounding boxes and segmentation masks through RandomCrop, RandomShear, RandomPerspective,
-RandAugment and AugMix. Parity: Keras's drawn transformation, fed to lamina, gives Keras's boxes
-(labels of boxes pushed out of the image included) and masks, where Keras's own are right; and
-for every geometric layer, a box drawn around a lit rectangle still encloses it afterwards."""
+RandAugment, AugMix and MixUp. Parity: Keras's drawn transformation, fed to lamina, gives
+Keras's boxes (labels of boxes pushed out of the image included) and masks, where Keras's own
+are right; and for every geometric layer, a box drawn around a masked rectangle still encloses
+it afterwards."""
 
 from __future__ import annotations
 
@@ -187,3 +188,20 @@ def test_boxes_stay_on_the_content_they_enclose(name, args, config, tolerance):
             rows, cols = torch.nonzero(mask, as_tuple=True)
             lit = torch.stack([cols.min(), rows.min(), cols.max() + 1, rows.max() + 1]).float()
             assert (box - lit).abs().max() <= tolerance, (fmt, box.tolist(), lit.tolist())
+
+
+def test_mix_up_gives_each_image_its_partners_boxes_too():
+    images = torch.tensor(np.random.default_rng(2).random((4, 8, 8, 3)), dtype=torch.float32)
+    boxes = torch.tensor(np.random.default_rng(3).random((4, 2, 4)) * 8, dtype=torch.float32)
+    labels = torch.arange(8.0).reshape(4, 2)
+    theirs = keras.layers.MixUp(bounding_box_format="xyxy", seed=3)
+    transformation = theirs.get_random_transformation(images)
+    want = theirs.transform_bounding_boxes(
+        {"boxes": boxes.clone(), "labels": labels.clone()}, transformation
+    )
+    ours = layers.MixUp(bounding_box_format="xyxy")
+    got = ours.transform_bounding_boxes({"boxes": boxes, "labels": labels}, transformation)
+    np.testing.assert_array_equal(got["boxes"].numpy(), want["boxes"].numpy())
+    # Keras joins the labels along the batch axis; each box keeps its own label here.
+    order = transformation["permutation_order"]
+    np.testing.assert_array_equal(got["labels"].numpy(), torch.cat([labels, labels[order]], 1))
