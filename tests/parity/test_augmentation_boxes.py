@@ -129,6 +129,19 @@ def test_aug_mix_mixes_masks_and_keeps_boxes_as_kerass_draw(python_seed):
     _close(ours.transform_bounding_boxes(_boxes("xyxy"), transformation), _boxes("xyxy"))
 
 
+def test_policy_transformations_have_kerass_keys():
+    images = torch.tensor(SQUARE)
+    want = keras.layers.RandAugment(seed=1).get_random_transformation(images)
+    got = layers.RandAugment(seed=1).get_random_transformation(images)
+    assert set(got) == set(want) and len(got["layer_idxes"]) == len(want["layer_idxes"])
+    assert set(got["transforms"]) <= set(want["transforms"])  # only the chosen ones here
+    want = keras.layers.AugMix(seed=1).get_random_transformation(images)
+    got = layers.AugMix(seed=1, chain_depth=5).get_random_transformation(images)
+    assert set(got) == set(want) and len(got["chain_transforms"]) == 3
+    steps = [step for chain in got["chain_transforms"] for step in chain]
+    assert steps and all(set(step) == {"layer_name", "transformation"} for step in steps)
+
+
 def test_policies_move_masks_and_boxes_in_a_call():
     images = torch.tensor(SQUARE)
     masks = torch.randint(0, 3, (3, 8, 8, 1))
@@ -140,6 +153,18 @@ def test_policies_move_masks_and_boxes_in_a_call():
     out = layer({"images": images, "segmentation_masks": masks})
     assert out["segmentation_masks"].dtype == masks.dtype
     assert out["segmentation_masks"].shape == masks.shape
+
+
+@pytest.mark.parametrize(
+    "name, args",
+    [("RandomCrop", (6, 6)), ("RandomShear", (0.3, 0.3)), ("RandomPerspective", ())]
+    + [("RandAugment", ()), ("MixUp", ())],
+)
+def test_one_images_boxes_go_through(name, args):
+    layer = getattr(layers, name)(*args, bounding_box_format="xyxy", seed=3)
+    boxes = {key: value[0] for key, value in _boxes("xyxy").items()}
+    out = layer({"images": torch.tensor(SQUARE[0]), "bounding_boxes": boxes})["bounding_boxes"]
+    assert out["boxes"].ndim == 2 and out["labels"].shape == out["boxes"].shape[:1]
 
 
 # The lit rectangle spans rows 3..8 and columns 4..12 of a 12 x 16 image (not square: Keras's
