@@ -262,8 +262,11 @@ class RandomCrop(RandomImageLayer):
 
     def transform_nchw(self, images, transformation, training):
         if self._window(transformation, training) is None:
-            return self._centred(images, "bilinear")
+            return self.transform(images, training)
         return self.apply_transformation(images, transformation)
+
+    def transform(self, images, training):
+        return self._centred(images, "bilinear")
 
     def _centred(self, images, interpolation):
         """Inference's (and small images') largest centred window, resized."""
