@@ -37,6 +37,18 @@ def test_max_num_bounding_boxes_matches_keras(count):
     np.testing.assert_array_equal(got["images"].numpy(), data["images"])
 
 
+@pytest.mark.parametrize("count", [2, 5])
+def test_max_num_bounding_boxes_takes_one_images_boxes_as_keras(count):
+    boxes = {"boxes": torch.rand(count, 4), "labels": torch.arange(float(count))}
+    data = {"images": torch.rand(4, 4, 3), "bounding_boxes": boxes}
+    want = keras.layers.MaxNumBoundingBoxes(3, bounding_box_format="xyxy")(data)
+    got = layers.MaxNumBoundingBoxes(3, bounding_box_format="xyxy")(data)
+    for key in ("boxes", "labels"):
+        np.testing.assert_allclose(
+            got["bounding_boxes"][key].numpy(), np.asarray(want["bounding_boxes"][key])
+        )
+
+
 @pytest.mark.parametrize(
     "name, config",
     [

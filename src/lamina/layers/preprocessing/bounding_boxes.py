@@ -65,9 +65,10 @@ class MaxNumBoundingBoxes(ImageLayer):
             raise errors.value_error(
                 self, "bounding_boxes with only 'boxes' and 'labels'", f"keys {sorted(extra)}"
             )
-        boxes = torch.as_tensor(bounding_boxes["boxes"])[:, : self.max_number]
-        labels = torch.as_tensor(bounding_boxes["labels"])[:, : self.max_number]
-        missing = self.max_number - boxes.shape[1]
+        # One image's (n, 4) boxes and (n,) labels too, as Keras takes them.
+        boxes = torch.as_tensor(bounding_boxes["boxes"])[..., : self.max_number, :]
+        labels = torch.as_tensor(bounding_boxes["labels"])[..., : self.max_number]
+        missing = self.max_number - boxes.shape[-2]
         if missing > 0:
             boxes = F.pad(boxes, (0, 0, 0, missing), value=self.fill_value)
             labels = F.pad(labels, (0, missing), value=self.fill_value)

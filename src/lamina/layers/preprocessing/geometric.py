@@ -26,18 +26,18 @@ from lamina.utils.bounding_boxes.box_formats import convert_format
 from lamina.utils.bounding_boxes.box_geometry import affine_transform, clip_to_image_size
 
 
-def _image_size(layer, transformation):
+def drawn_image_size(layer, transformation):
     """(height, width) of the images a transformation with `input_shape` was drawn for."""
     shape = transformation["input_shape"]
     return shape[layer.height_axis], shape[layer.width_axis]
 
 
-def _boxes_in(layer, bounding_boxes, height, width, target):
+def boxes_in(layer, bounding_boxes, height, width, target):
     """The boxes, from the layer's `bounding_box_format`, in `target` format."""
     return convert_format(bounding_boxes, layer.bounding_box_format, target, height, width)
 
 
-def _boxes_out(layer, bounding_boxes, height, width, source):
+def boxes_out(layer, bounding_boxes, height, width, source):
     """Boxes clipped to the image, back in the layer's `bounding_box_format`."""
     clipped = clip_to_image_size(bounding_boxes, height, width, bounding_box_format=source)
     return convert_format(clipped, source, layer.bounding_box_format, height, width)
@@ -108,8 +108,8 @@ class RandomFlip(RandomImageLayer):
     def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
         if not training or transformation is None:
             return bounding_boxes
-        height, width = _image_size(self, transformation)
-        bounding_boxes = _boxes_in(self, bounding_boxes, height, width, "rel_xyxy")
+        height, width = drawn_image_size(self, transformation)
+        bounding_boxes = boxes_in(self, bounding_boxes, height, width, "rel_xyxy")
         boxes = bounding_boxes["boxes"]
         if self._flips_horizontally:
             x1, y1, x2, y2 = boxes.unbind(-1)
@@ -121,7 +121,7 @@ class RandomFlip(RandomImageLayer):
             flags = _box_flags(self._vertical_flips(transformation), boxes)
             boxes = torch.where(flags, flipped, boxes)
         bounding_boxes = {**bounding_boxes, "boxes": boxes}
-        return _boxes_out(self, bounding_boxes, height, width, "rel_xyxy")
+        return boxes_out(self, bounding_boxes, height, width, "rel_xyxy")
 
     def get_config(self):
         return {**super().get_config(), "mode": self.mode}
@@ -314,12 +314,12 @@ class RandomRotation(_AffineLayer):
         if not training or transformation is None:
             return bounding_boxes
         height, width = transformation["image_height"], transformation["image_width"]
-        bounding_boxes = _boxes_in(self, bounding_boxes, height, width, "xyxy")
+        bounding_boxes = boxes_in(self, bounding_boxes, height, width, "xyxy")
         # Each box becomes the bounding box of its turned corners, as in Keras.
         boxes = affine_transform(
             bounding_boxes["boxes"], transformation["angle"], 0.0, 0.0, 1.0, 0.0, 0.0, height, width
         )
-        return _boxes_out(self, {**bounding_boxes, "boxes": boxes}, height, width, "xyxy")
+        return boxes_out(self, {**bounding_boxes, "boxes": boxes}, height, width, "xyxy")
 
     def affine_maps(self, transformation, height, width, like):
         angles = on_device(transformation["angle"], like).reshape(-1) * (math.pi / 180.0)
@@ -409,8 +409,8 @@ class RandomZoom(ProjectiveBoxGeometry, _AffineLayer):
     def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
         if not training or transformation is None:
             return bounding_boxes
-        height, width = _image_size(self, transformation)
-        bounding_boxes = _boxes_in(self, bounding_boxes, height, width, "xyxy")
+        height, width = drawn_image_size(self, transformation)
+        bounding_boxes = boxes_in(self, bounding_boxes, height, width, "xyxy")
         boxes = bounding_boxes["boxes"]
         zoom_x = on_device(transformation["width_zoom"], boxes).to(boxes.dtype).reshape(-1, 1)
         zoom_y = on_device(transformation["height_zoom"], boxes).to(boxes.dtype).reshape(-1, 1)
@@ -425,7 +425,7 @@ class RandomZoom(ProjectiveBoxGeometry, _AffineLayer):
         window = torch.cat([w_end - w_start, h_end - h_start] * 2, dim=-1)  # (N, 4)
         window = window.unsqueeze(1) if boxes.ndim == 3 else window
         relative = {**clipped, "boxes": clipped["boxes"] / window}
-        return _boxes_out(self, relative, height, width, "rel_xyxy")
+        return boxes_out(self, relative, height, width, "rel_xyxy")
 
     def get_config(self):
         return {
@@ -508,12 +508,12 @@ class RandomTranslation(ProjectiveBoxGeometry, _AffineLayer):
     def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
         if not training or transformation is None:
             return bounding_boxes
-        height, width = _image_size(self, transformation)
-        bounding_boxes = _boxes_in(self, bounding_boxes, height, width, "xyxy")
+        height, width = drawn_image_size(self, transformation)
+        bounding_boxes = boxes_in(self, bounding_boxes, height, width, "xyxy")
         shifts = on_device(transformation["translations"], bounding_boxes["boxes"])
         # Boxes move with the content, by +shift.
         moved = self.get_shifted_bbox(bounding_boxes, -shifts[:, :1], -shifts[:, 1:])
-        return _boxes_out(self, moved, height, width, "xyxy")
+        return boxes_out(self, moved, height, width, "xyxy")
 
     def get_config(self):
         return {

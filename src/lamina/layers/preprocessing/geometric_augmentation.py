@@ -11,7 +11,12 @@ from lamina.engine import errors
 from lamina.layers.preprocessing import image_ops
 from lamina.layers.preprocessing.base import RandomImageLayer, keras_input_shape, on_device
 from lamina.layers.preprocessing.color_augmentation import keras_factor
-from lamina.layers.preprocessing.geometric import ProjectiveBoxGeometry
+from lamina.layers.preprocessing.geometric import (
+    ProjectiveBoxGeometry,
+    boxes_in,
+    boxes_out,
+    drawn_image_size,
+)
 
 
 def shear_matrices(shear_x, shear_y, height, width):
@@ -131,6 +136,33 @@ class RandomShear(ProjectiveBoxGeometry, RandomImageLayer):
             images, matrices, self.fill_mode, self.fill_value, interpolation or self.interpolation
         )
 
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        if not training or transformation is None:
+            return bounding_boxes
+        height, width = drawn_image_size(self, transformation)
+        bounding_boxes = boxes_in(self, bounding_boxes, height, width, "xyxy")
+        boxes = bounding_boxes["boxes"]
+        shears = on_device(transformation["shear_factor"], boxes).to(boxes.dtype)
+        # (N, 1) per image, broadcasting over the (N, n) box coordinates.
+        shear_x, shear_y = (shears[:, i : i + 1] for i in (0, 1))
+        if boxes.ndim == 2:
+            shear_x, shear_y = shear_x.reshape(()), shear_y.reshape(())
+        x1, y1, x2, y2 = boxes.unbind(-1)
+        # Keras's rule: the content at x moves to x - shear_x * y, so each box edge takes the
+        # extreme of its two corners; then y moves by -shear_y * x, from the moved x edges.
+        # Keras works in relative coordinates, which misplaces the boxes of non-square images;
+        # pixels keep them on the content (and agree with Keras on square ones).
+        x1, x2 = (
+            torch.where(shear_x < 0, x1 - shear_x * y1, x1 - shear_x * y2),
+            torch.where(shear_x < 0, x2 - shear_x * y2, x2 - shear_x * y1),
+        )
+        y1, y2 = (
+            torch.where(shear_y > 0, y1 - shear_y * x2, y1 - shear_y * x1),
+            torch.where(shear_y > 0, y2 - shear_y * x1, y2 - shear_y * x2),
+        )
+        sheared = {**bounding_boxes, "boxes": torch.stack([x1, y1, x2, y2], dim=-1)}
+        return boxes_out(self, sheared, height, width, "xyxy")
+
     def get_config(self):
         return {
             **super().get_config(),
@@ -209,6 +241,31 @@ class RandomPerspective(RandomImageLayer):
         )
         apply = on_device(transformation["apply_perspective"], images).reshape(-1, 1, 1, 1)
         return torch.where(apply, warped, images)
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        if not training or transformation is None:
+            return bounding_boxes
+        height, width = drawn_image_size(self, transformation)
+        bounding_boxes = boxes_in(self, bounding_boxes, height, width, "xyxy")
+        boxes = bounding_boxes["boxes"]
+        start, end = (on_device(transformation[k], boxes) for k in ("start_points", "end_points"))
+        # The images' homography maps output pixels to input ones: its inverse moves the boxes'
+        # corners, and each box becomes the bounding box of its four moved corners (Keras's rule).
+        maps = homographies(start.double(), end.double())
+        maps = torch.cat([maps, torch.ones_like(maps[:, :1])], dim=1).reshape(-1, 3, 3)
+        inverse = torch.linalg.inv_ex(maps)[0]
+        batched = boxes if boxes.ndim == 3 else boxes.unsqueeze(0)
+        x1, y1, x2, y2 = batched.double().unbind(-1)
+        xs = torch.stack([x1, x2, x1, x2], dim=-1)
+        ys = torch.stack([y1, y2, y2, y1], dim=-1)
+        points = torch.stack([xs, ys, torch.ones_like(xs)], dim=-1)  # (N, n, 4 corners, 3)
+        moved = torch.einsum("nij,nbcj->nbci", inverse, points)
+        xs, ys = moved[..., 0] / moved[..., 2], moved[..., 1] / moved[..., 2]
+        warped = torch.stack([xs.amin(-1), ys.amin(-1), xs.amax(-1), ys.amax(-1)], dim=-1)
+        apply = on_device(transformation["apply_perspective"], boxes).reshape(-1, 1, 1)
+        warped = torch.where(apply, warped.to(boxes.dtype), batched)
+        warped = warped if boxes.ndim == 3 else warped.squeeze(0)
+        return boxes_out(self, {**bounding_boxes, "boxes": warped}, height, width, "xyxy")
 
     def get_config(self):
         return {

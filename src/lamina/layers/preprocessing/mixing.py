@@ -48,7 +48,9 @@ class MixUp(_MixingLayer):
         alpha: the Beta distribution's parameter (default 0.2: mostly light mixing).
         data_format, seed: as in the other augmentations.
 
-    Call: images, or `{"images": images, "labels": one_hot_labels}` (returns the same).
+    Call: images, or `{"images": images, "labels": one_hot_labels}` (returns the same); with
+    "bounding_boxes" (and a `bounding_box_format`), each image keeps its boxes and gains its
+    partner's.
 
     Example:
         >>> out = MixUp(seed=1)({"images": torch.rand(4, 8, 8, 3), "labels": torch.eye(4)},
@@ -78,6 +80,21 @@ class MixUp(_MixingLayer):
     def transform_segmentation_masks(self, segmentation_masks, transformation, training=True):
         # Blended as the images (Keras's rule): soft masks, in floating point.
         return self.transform_labels(segmentation_masks, transformation, training)
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        if not training or transformation is None:
+            return bounding_boxes
+        # Keras's rule: both images show in the blend, so each keeps its boxes and gains its
+        # partner's. (Keras joins the labels along the batch axis, parting them from their boxes;
+        # here they join along the boxes' axis, as the boxes do.)
+        boxes = torch.as_tensor(bounding_boxes["boxes"])
+        labels = torch.as_tensor(bounding_boxes["labels"])
+        order = on_device(transformation["permutation_order"], boxes).long()
+        return {
+            **bounding_boxes,
+            "boxes": torch.cat([boxes, boxes[order]], dim=1),
+            "labels": torch.cat([labels, labels[on_device(order, labels)]], dim=1),
+        }
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha}

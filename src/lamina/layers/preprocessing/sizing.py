@@ -6,11 +6,39 @@ import torch
 
 from lamina.layers import argument_checks as checks
 from lamina.layers.preprocessing import image_ops
-from lamina.layers.preprocessing.base import NO_FACTOR, ImageLayer, RandomImageLayer, on_device
+from lamina.layers.preprocessing.base import (
+    NO_FACTOR,
+    ImageLayer,
+    RandomImageLayer,
+    keras_input_shape,
+    on_device,
+)
 from lamina.utils.bounding_boxes.box_formats import convert_format
-from lamina.utils.bounding_boxes.box_geometry import clip_to_image_size
+from lamina.utils.bounding_boxes.box_geometry import clip_to_image_size, crop
 
 _RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area")
+
+
+def boxes_through_window(layer, bounding_boxes, in_height, in_width, top, left, height, width):
+    """Boxes (in `layer.bounding_box_format`, on an in_height x in_width image) where they land
+    when the (height, width) window at (top, left) is cut out and resized to the layer's output
+    size; `top` and `left` are numbers or one per image. Boxes left with no area get label -1."""
+    corners = convert_format(bounding_boxes, layer.bounding_box_format, "xyxy", in_height, in_width)
+    boxes = corners["boxes"]
+    top, left = (_per_image_shift(shift, boxes) for shift in (top, left))
+    inside = crop(boxes, top, left, height, width)
+    scale = torch.tensor([layer.width / width, layer.height / height] * 2, dtype=boxes.dtype)
+    moved = inside * scale.to(boxes.device)
+    clipped = clip_to_image_size({**corners, "boxes": moved}, layer.height, layer.width)
+    return convert_format(clipped, "xyxy", layer.bounding_box_format, layer.height, layer.width)
+
+
+def _per_image_shift(shift, boxes):
+    """A number, or one shift per image shaped to broadcast over `boxes`' (batch, n) columns."""
+    if not isinstance(shift, torch.Tensor):
+        return shift
+    shift = on_device(shift, boxes).to(boxes.dtype)
+    return shift.reshape(-1, 1) if boxes.ndim == 3 else shift.reshape(())
 
 
 class Resizing(ImageLayer):
@@ -165,26 +193,12 @@ class CenterCrop(ImageLayer):
     def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
         shape = transformation["input_shape"]
         in_height, in_width = shape[self.height_axis], shape[self.width_axis]
-        corners = convert_format(
-            bounding_boxes, self.bounding_box_format, "xyxy", in_height, in_width
-        )
         if in_height >= self.height and in_width >= self.width:
             top, left = (in_height - self.height) // 2, (in_width - self.width) // 2
             window = (top, left, self.height, self.width)
         else:  # image_ops.smart_resize's centred window of the target's aspect ratio
-            crop_height = max(min(in_height, int(in_width * self.height / self.width)), 1)
-            crop_width = max(min(in_width, int(in_height * self.width / self.height)), 1)
-            top, left = (in_height - crop_height) // 2, (in_width - crop_width) // 2
-            window = (top, left, crop_height, crop_width)
-        top, left, crop_height, crop_width = window
-        boxes = corners["boxes"]
-        low = torch.tensor([left, top] * 2, dtype=boxes.dtype).to(boxes.device)
-        high = torch.tensor([left + crop_width, top + crop_height] * 2, dtype=boxes.dtype)
-        inside = torch.minimum(torch.maximum(boxes, low), high.to(boxes.device)) - low
-        scale = torch.tensor([self.width / crop_width, self.height / crop_height] * 2)
-        moved = inside * scale.to(boxes.device, boxes.dtype)
-        clipped = clip_to_image_size({**corners, "boxes": moved}, self.height, self.width)
-        return convert_format(clipped, "xyxy", self.bounding_box_format, self.height, self.width)
+            window = image_ops.crop_box_for_aspect(in_height, in_width, self.height, self.width)
+        return boxes_through_window(self, bounding_boxes, in_height, in_width, *window)
 
     def transform_masks_nchw(self, masks, transformation, training):
         return self._crop(masks, "nearest")
@@ -205,6 +219,7 @@ class RandomCrop(RandomImageLayer):
 
     At inference (and for images smaller than the window) it crops the largest centred window with
     the target aspect ratio and resizes it, so the output size never depends on the mode.
+    Segmentation masks and bounding boxes (given a `bounding_box_format`) follow the images.
 
     Args:
         height, width: the output size.
@@ -232,6 +247,24 @@ class RandomCrop(RandomImageLayer):
 
     moves_pixels = True
 
+    def get_random_transformation(self, data, training=True, seed=None):
+        # Keras's (top, left) pair, plus the input's shape, which relative boxes need; a pair of
+        # None for inference's (and small images') centred resize, as nothing random is drawn.
+        drawn = super().get_random_transformation(data, training=training, seed=seed)
+        images = data["images"] if isinstance(data, dict) else data
+        return (None, None, tuple(images.shape)) if drawn is None else drawn
+
+    def _window(self, transformation, training):
+        """The drawn (tops, lefts), or None for the centred resize."""
+        if not training or transformation is None or transformation[0] is None:
+            return None
+        return transformation[:2]
+
+    def transform_nchw(self, images, transformation, training):
+        if self._window(transformation, training) is None:
+            return self.transform(images, training)
+        return self.apply_transformation(images, transformation)
+
     def transform(self, images, training):
         return self._centred(images, "bilinear")
 
@@ -248,26 +281,49 @@ class RandomCrop(RandomImageLayer):
         if not self._fits(images):
             return None  # the centred resize: nothing random
         batch, _, in_height, in_width = images.shape
-        # Keras's (top, left) pair, one per image here (Keras draws one for the whole batch).
+        # One window per image here (Keras draws one for the whole batch).
         tops = (self.uniform((batch,), 0.0, 1.0, images) * (in_height - self.height + 1)).long()
         lefts = (self.uniform((batch,), 0.0, 1.0, images) * (in_width - self.width + 1)).long()
-        return tops, lefts
+        return tops, lefts, keras_input_shape(self, images)
 
     def transform_masks_nchw(self, masks, transformation, training):
-        if not training or transformation is None:
+        if self._window(transformation, training) is None:
             return self._centred(masks, "nearest")
         return self.apply_transformation(masks, transformation)
 
     def apply_transformation(self, images, transformation, interpolation=None):
         batch, channels, in_height, in_width = images.shape
         # One window per image: gather rows then columns by index (no Python loop over images).
-        tops, lefts = (on_device(t, images).long().expand(batch) for t in transformation)
+        tops, lefts = (on_device(t, images).long().expand(batch) for t in transformation[:2])
         rows = tops[:, None] + torch.arange(self.height, device=images.device)
         cols = lefts[:, None] + torch.arange(self.width, device=images.device)
         rows = rows[:, None, :, None].expand(batch, channels, self.height, in_width)
         images = images.gather(2, rows)
         cols = cols[:, None, None, :].expand(batch, channels, self.height, self.width)
         return images.gather(3, cols)
+
+    def transform_bounding_boxes(self, bounding_boxes, transformation, training=True):
+        shape = (
+            transformation[2] if transformation is not None and len(transformation) > 2 else None
+        )
+        window = self._window(transformation, training)
+        if shape is None:
+            if window is None:  # nothing to go by (Keras's pair at inference): as Keras, unmoved
+                return bounding_boxes
+            # Keras's pair carries no input size: relative boxes are read against the output's,
+            # as Keras reads them.
+            in_height, in_width = self.height, self.width
+        else:
+            in_height, in_width = shape[self.height_axis], shape[self.width_axis]
+        if window is None:
+            top, left, height, width = image_ops.crop_box_for_aspect(
+                in_height, in_width, self.height, self.width
+            )
+        else:
+            (top, left), height, width = window, self.height, self.width
+        return boxes_through_window(
+            self, bounding_boxes, in_height, in_width, top, left, height, width
+        )
 
     def get_config(self):
         return {**super().get_config(), "height": self.height, "width": self.width}
