@@ -1,6 +1,8 @@
 """Every user mistake of the foundation issue gets a message naming who, what was expected, what
 came, and a hint. Each message is pinned here."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -200,3 +202,16 @@ def test_invalid_layer_arguments_name_the_layer():
         r"received rate=1.5\.$",
     ):
         layers.Dropout(1.5)
+
+
+def test_one_unit_under_softmax_warns_with_the_two_class_fixes():
+    with pytest.warns(
+        UserWarning,
+        match=r"Layer 'out' \(Dense\) expects more than one unit.*"
+        r"Dense\(1, activation='sigmoid'\)",
+    ):
+        layers.Dense(1, activation="softmax", name="out")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        layers.Dense(2, activation="softmax")
+        layers.Dense(1, activation="sigmoid")

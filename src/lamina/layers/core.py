@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
 from lamina import activations, constraints, initializers, regularizers, tree
@@ -70,6 +72,19 @@ class Dense(LoraLayer, Layer):
         self.units = check.positive_int(units, "units", self)
         self._init_lora(lora_rank, lora_alpha)
         self.activation = activations.get(activation)
+        if self.units == 1 and self.activation is activations.softmax:
+            # Keras accepts it silently; it is the classic two-class mistake (the loss never moves).
+            warnings.warn(
+                errors.message(
+                    self,
+                    "more than one unit under activation='softmax'",
+                    "units=1: softmax over one unit always outputs 1.0, so nothing can be learned",
+                    "for two classes use Dense(1, activation='sigmoid') with "
+                    "loss='binary_crossentropy', or Dense(2, activation='softmax').",
+                ),
+                UserWarning,
+                stacklevel=2,
+            )
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
