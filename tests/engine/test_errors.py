@@ -215,3 +215,48 @@ def test_one_unit_under_softmax_warns_with_the_two_class_fixes():
         warnings.simplefilter("error")
         layers.Dense(2, activation="softmax")
         layers.Dense(1, activation="sigmoid")
+
+
+def test_recurrent_layers_refuse_another_feature_size_than_built():
+    # torch's CPU LSTM kernel computes with 7 features into a kernel built for 6, silently.
+    for layer in (layers.LSTM(3), layers.GRU(3), layers.SimpleRNN(3)):
+        layer(np.zeros((2, 5, 6), "float32"))
+        with pytest.raises(ValueError, match=r"expects axis -1 of its input to be 6 \(the size"):
+            layer(np.zeros((2, 5, 7), "float32"))
+
+
+def _attention(query, value, key=None, **options):
+    def zeros(shape):
+        return None if shape is None else np.zeros(shape, "float32")
+
+    layer = layers.MultiHeadAttention(2, 4, name="mha")
+    return layer, lambda: layer(zeros(query), zeros(value), key=zeros(key), **options)
+
+
+@pytest.mark.parametrize(
+    "query, value, key, options, message",
+    [
+        ((2, 5, 6), (2, 8, 6), (2, 7, 6), {}, r".*key and value equal on every axis but the last"),
+        ((2, 5, 6), (3, 7, 6), None, {}, r".*one rank and batch size.*value \(3, 7, 6\)"),
+        ((5, 6), (7, 6), None, {}, r"a query of rank >= 3.*Hint: add the sequence axis"),
+        (
+            (2, 5, 6),
+            (2, 7, 6),
+            None,
+            {"attention_mask": np.ones((2, 5, 5), bool)},
+            r"an attention_mask shaped \(batch, 5, 7\).*received shape \(2, 5, 5\)",
+        ),
+    ],
+    ids=["key-vs-value", "batch", "rank-2", "mask"],
+)
+def test_attention_names_shapes_that_cannot_attend(query, value, key, options, message):
+    _, call = _attention(query, value, key, **options)
+    with pytest.raises(ValueError, match=r"Layer 'mha' \(MultiHeadAttention\) expects " + message):
+        call()
+
+
+def test_attention_refuses_another_feature_size_than_built():
+    layer, call = _attention((2, 5, 6), (2, 7, 6))
+    call()
+    with pytest.raises(ValueError, match=r"a value with 6 features on its last axis"):
+        layer(np.zeros((2, 5, 6), "float32"), np.zeros((2, 7, 8), "float32"))

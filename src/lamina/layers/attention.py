@@ -312,6 +312,7 @@ class MultiHeadAttention(Layer):
         value_shape = query_shape if value_shape is None else value_shape
         key_shape = value_shape if key_shape is None else key_shape
         self._check_axes(len(query_shape))
+        self._feature_sizes = (query_shape[-1], value_shape[-1], key_shape[-1])
         heads = self.num_heads
         self._projection("query", (query_shape[-1], heads, self.key_dim), (heads, self.key_dim))
         self._projection("key", (key_shape[-1], heads, self.key_dim), (heads, self.key_dim))
@@ -450,6 +451,7 @@ class MultiHeadAttention(Layer):
         use_causal_mask=False,
     ):
         key = value if key is None else key
+        self._check_inputs(query, value, key, attention_mask)
         # Keras takes the query's mask from the query tensor, over any `query_mask=` given: a
         # query that carries no mask (the output of `x + attention(x)`) is not masked.
         query_mask = getattr(query, "_keras_mask", None)
@@ -500,6 +502,66 @@ class MultiHeadAttention(Layer):
             attended = attended * gate
         output = self._project_output(attended.transpose(1, 2)).unflatten(1, inner_shape)
         return (output, scores) if return_attention_scores else output
+
+    def _check_inputs(self, query, value, key, attention_mask) -> None:
+        """Shapes that cannot attend, named before torch's broadcasting error (or, for a key
+        and value of different lengths, none at all: SDPA would pair them silently). One
+        expression on the way through; the diagnosis only when it fails."""
+        q, v, k = query.shape, value.shape, key.shape
+        sizes = self.__dict__.get("_feature_sizes")  # None under a subclass's own build
+        fine = (
+            len(q) >= 3
+            and len(v) == len(q)
+            and len(k) == len(q)
+            and q[0] == v[0]
+            and (key is value or k[:-1] == v[:-1])
+            and (sizes is None or (q[-1], v[-1], k[-1]) == sizes)
+        )
+        if not fine:
+            self._raise_for_inputs({"query": q, "value": v, "key": k}, sizes)
+        if attention_mask is not None:
+            steps = (math.prod(q[1:-1]), math.prod(v[1:-1]))
+            mask_steps = tuple(attention_mask.shape[-2:])
+            if len(mask_steps) < 2 or any(
+                size not in (1, wanted) for size, wanted in zip(mask_steps, steps, strict=True)
+            ):
+                raise errors.value_error(
+                    self,
+                    f"an attention_mask shaped (batch, {steps[0]}, {steps[1]}) (query steps, "
+                    "value steps)",
+                    f"shape {errors.format_shape(tuple(attention_mask.shape))}",
+                )
+
+    def _raise_for_inputs(self, shapes, sizes) -> None:
+        for name, shape in shapes.items():
+            if len(shape) < 3:
+                raise errors.value_error(
+                    self,
+                    f"a {name} of rank >= 3 (batch, steps, features)",
+                    f"a {len(shape)}-D {name} of shape {errors.format_shape(tuple(shape))}",
+                    "add the sequence axis, e.g. x[:, None, :] for one step per sample.",
+                )
+        value, key = shapes["value"], shapes["key"]
+        if len({len(shape) for shape in shapes.values()}) > 1 or not (
+            shapes["query"][0] == value[0] and key[:-1] == value[:-1]
+        ):
+            described = ", ".join(
+                f"{name} {errors.format_shape(tuple(shape))}" for name, shape in shapes.items()
+            )
+            raise errors.value_error(
+                self,
+                "query, value and key of one rank and batch size, and a key and value equal "
+                "on every axis but the last",
+                described,
+            )
+        for (name, shape), built in zip(shapes.items(), sizes, strict=True):
+            if shape[-1] != built:
+                raise errors.value_error(
+                    self,
+                    f"a {name} with {built} features on its last axis (the size it was built with)",
+                    f"a {name} of shape {errors.format_shape(tuple(shape))}",
+                    "feed inputs of the shape the layer was built for, or build a new layer.",
+                )
 
     def _attention_mask(
         self,

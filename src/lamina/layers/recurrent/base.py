@@ -138,6 +138,20 @@ class RNN(Layer):
             hint,
         )
 
+    def _check_features(self, shape) -> None:
+        """A built-in cell's feature size against its kernel's. torch's CPU LSTM kernel (oneDNN)
+        does not check it: 7 features into a kernel built for 6 return numbers, not an error."""
+        kernel = (
+            getattr(self.cell, "kernel", None) if isinstance(self.cell, RecurrentCell) else None
+        )
+        if kernel is not None and shape[-1] != kernel.shape[0]:
+            raise errors.value_error(
+                self,
+                f"axis -1 of its input to be {kernel.shape[0]} (the size it was built with)",
+                f"shape {errors.format_shape(shape)}",
+                "feed inputs of the shape the model was built for, or build a new layer.",
+            )
+
     def build(self, input_shape):
         if isinstance(input_shape, list):  # [sequences, *initial_states]
             input_shape = input_shape[0]
@@ -225,6 +239,7 @@ class RNN(Layer):
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
         self._check_rank(tuple(inputs.shape))
+        self._check_features(tuple(inputs.shape))
         sequences = inputs if inputs.is_floating_point() else inputs.float()
         batch = sequences.shape[0]
 
