@@ -16,6 +16,7 @@ import re
 
 import torch
 
+from lamina.engine.naming import to_snake_case, unique_name
 from lamina.optimizers import keras_rules, schedules
 from lamina.optimizers.keras_variables import KerasVariables
 from lamina.optimizers.memory_layout import like_parameter, slots_like_parameters
@@ -84,7 +85,7 @@ class Optimizer(KerasVariables):
             )
         if sum(x is not None for x in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError("Use only one of clipnorm, clipvalue and global_clipnorm.")
-        self.name = name or type(self).__name__.lower()
+        self.name = name or unique_name(to_snake_case(type(self).__name__))  # Keras's
         self._learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.clipnorm = clipnorm
