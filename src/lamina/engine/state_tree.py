@@ -26,16 +26,6 @@ GROUPS = (
 )
 FORMATS = ("backend_tensor", "numpy_array")
 
-# torch's state keys whose Keras slot has another name (the others are named alike).
-_KERAS_SLOT_NAMES = {
-    "exp_avg": "momentum",
-    "exp_avg_sq": "velocity",
-    "max_exp_avg_sq": "velocity_hat",
-    "momentum_buffer": "momentum",
-    "square_avg": "accumulated_grad",
-    "acc_delta": "accumulated_delta_var",
-}
-
 
 def get_state_tree(model, value_format: str = "backend_tensor") -> dict:
     """The four groups of `model`'s state, each a dict nested by variable path.
@@ -163,7 +153,7 @@ def _optimizer_names(optimizer, optimizer_state) -> list[str] | None:
     parameters = optimizer.parameters
     for index, key, _ in order:
         prefix = _path_of(parameters[index]).replace("/", "_")
-        names.append(f"{prefix}_{_KERAS_SLOT_NAMES.get(key, key)}")
+        names.append(f"{prefix}_{optimizer_state.KERAS_SLOT_NAMES.get(key, key)}")
     return names
 
 

@@ -340,9 +340,3 @@ class LossScaleOptimizer(Optimizer):
         if state.get("dynamic_scale") is not None and self.dynamic_scale is not None:
             self.dynamic_scale.fill_(state["dynamic_scale"])
             self.step_counter.fill_(state["step_counter"])
-
-    @property
-    def variables(self) -> list[torch.Tensor]:
-        self.settle_iterations()
-        own = [t for t in (self.step_counter, self.dynamic_scale) if t is not None]
-        return own + self.inner_optimizer.variables

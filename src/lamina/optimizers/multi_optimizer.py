@@ -264,10 +264,6 @@ class MultiOptimizer(Optimizer):
         for optimizer in self._active():
             optimizer.finalize_variable_values()
 
-    @property
-    def variables(self):
-        return [v for optimizer in self._inner_optimizers for v in optimizer.variables]
-
     def state_dict(self) -> dict:
         return {
             "iterations": int(self.iterations),
