@@ -149,7 +149,12 @@ def variables_of(optimizer) -> list[StateView]:
     if _loss_scale(optimizer) is not None:
         optimizer.settle_iterations()  # the steps it skipped on the device leave the count
         own = _kept(optimizer, (optimizer.name, optimizer.built), _loss_scale_views)
-        return own + optimizer.inner_optimizer.variables
+        inner = optimizer.inner_optimizer.variables
+        if _lists_u_product(optimizer.inner_optimizer):
+            # Keras's LossScaleOptimizer does not track its inner Nadam's momentum product (made
+            # outside the optimizers' scopes): its list and its files go without it.
+            inner = inner[:-1]
+        return own + inner
     if isinstance(optimizer, MultiOptimizer):
         own = _kept(optimizer, (optimizer.name,), _multi_views)
         return own + [view for member in optimizer.optimizers for view in member.variables]
@@ -207,9 +212,15 @@ def _views(optimizer) -> list[StateView]:
         return views + list(optimizer._added_variables)  # a custom optimizer's own
     optimizer.create_state()
     views.extend(_slot_view(optimizer, *slot) for slot in slot_order(optimizer))
-    if type(optimizer) is optimizer_module.Nadam and parameters:
+    if _lists_u_product(optimizer):
         views.append(_u_product_view(optimizer))
     return views
+
+
+def _lists_u_product(optimizer) -> bool:
+    return (
+        type(optimizer) is optimizer_module.Nadam and optimizer.built and bool(optimizer.parameters)
+    )
 
 
 def _slot_prefix(parameter) -> str:
@@ -343,8 +354,13 @@ def from_keras(optimizer, values, source: str = "") -> bool:
     fit it, in which case the optimizer is left untouched."""
     values = list(values)
     if _loss_scale(optimizer) is not None and optimizer.built and len(values) >= 4:
-        if not from_keras(optimizer.inner_optimizer, values[4:], source):
+        inner = values[4:]
+        if _lists_u_product(optimizer.inner_optimizer):  # kept as it is (see `variables_of`)
+            inner.append(_array(optimizer.inner_optimizer.variables[-1]))
+        if not from_keras(optimizer.inner_optimizer, inner, source):
             return False
+        for view, value in zip(optimizer.variables[:2], values[:2], strict=True):
+            view.assign(value)  # its own iteration and learning rate, which nothing reads
         optimizer.step_counter.fill_(int(values[2]))
         optimizer.dynamic_scale.fill_(float(values[3]))
         return True
