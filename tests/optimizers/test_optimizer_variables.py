@@ -207,3 +207,18 @@ def test_state_tree_holds_the_variables_under_their_keras_paths(case):
     assert list(ours) == list(theirs)
     for path, value in theirs.items():
         np.testing.assert_allclose(ours[path], value, rtol=2e-5, atol=1e-6, err_msg=path)
+
+
+def test_iterations_learning_rate_and_set_weights_agree_with_the_list():
+    model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2)])
+    optimizer = lamina.optimizers.SGD(0.1, momentum=0.9)
+    model.compile(optimizer, "mse")
+    model.fit(X, Y, batch_size=4, verbose=0)
+    variables = optimizer.variables
+    assert variables[0].numpy() == optimizer.iterations == 2
+    assert variables[1].numpy() == np.float32(optimizer.learning_rate)
+    # set_weights takes the list's values, in its order and shapes
+    values = [np.full(v.shape, 0.5, v.dtype) for v in variables]
+    optimizer.set_weights(values)
+    assert [float(np.ravel(v.numpy())[0]) for v in variables] == [0.0, 0.5, 0.5, 0.5]
+    assert optimizer.iterations == 0 and float(optimizer.learning_rate) == 0.5
