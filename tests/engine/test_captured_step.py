@@ -286,7 +286,7 @@ def test_captured_step_trains_like_the_eager_step(case):
     got_slots, expected_slots = captured.optimizer.variables, eager.optimizer.variables
     assert len(got_slots) == len(expected_slots) > 0
     for got, expected in zip(got_slots, expected_slots, strict=True):
-        np.testing.assert_allclose(got.cpu().numpy(), expected.cpu().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
     saved = optimizer_state.to_keras(captured.optimizer)
     for got, expected in zip(saved, optimizer_state.to_keras(eager.optimizer), strict=True):
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)

@@ -74,9 +74,11 @@ def test_captured_rule_equals_the_eager_step(case):
             captured_rules.apply(captured, captured_weights, _gradients(step), slots, learning_rate)
     for got, expected in zip(captured_weights, eager_weights, strict=True):
         np.testing.assert_allclose(got.detach(), expected.detach(), rtol=1e-6, atol=1e-7)
-    assert len(captured.variables) == len(eager.variables)
-    for got, expected in zip(captured.variables, eager.variables, strict=True):
-        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+    # the slots (the step count is the captured step's caller's to keep)
+    got_slots, expected_slots = captured.variables[2:], eager.variables[2:]
+    assert len(got_slots) == len(expected_slots)
+    for got, expected in zip(got_slots, expected_slots, strict=True):
+        np.testing.assert_allclose(got.numpy(), expected.numpy(), rtol=1e-6, atol=1e-7)
 
 
 def test_priming_creates_the_state_without_changing_anything():

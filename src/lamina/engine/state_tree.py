@@ -26,16 +26,6 @@ GROUPS = (
 )
 FORMATS = ("backend_tensor", "numpy_array")
 
-# torch's state keys whose Keras slot has another name (the others are named alike).
-_KERAS_SLOT_NAMES = {
-    "exp_avg": "momentum",
-    "exp_avg_sq": "velocity",
-    "max_exp_avg_sq": "velocity_hat",
-    "momentum_buffer": "momentum",
-    "square_avg": "accumulated_grad",
-    "acc_delta": "accumulated_delta_var",
-}
-
 
 def get_state_tree(model, value_format: str = "backend_tensor") -> dict:
     """The four groups of `model`'s state, each a dict nested by variable path.
@@ -130,41 +120,16 @@ def _path_of(variable) -> str:
 
 
 def _optimizer_pairs(model) -> list[tuple[str, np.ndarray]]:
-    """The optimizer's state as Keras lists it (`<optimizer>/iteration`, `.../learning_rate`,
-    `.../<weight path with _>_<slot>`), values in Keras's layout; before it is built, the
-    counter and the rate only."""
+    """The optimizer's variables by Keras's paths (`<optimizer>/iteration`, ...,
+    `<optimizer>/<weight path with _>_<slot>`: `optimizer.variables`), values in Keras's
+    layout."""
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None:
         return []
     from lamina.saving import optimizer_state  # the room above the engine
 
-    if not optimizer.built:  # Keras's optimizer has its counter and rate before its slots
-        pairs = [("iteration", np.asarray(optimizer.iterations, dtype=np.int32))]
-        if optimizer_state._has_lr_variable(optimizer):
-            pairs.append(("learning_rate", np.asarray(optimizer.learning_rate, dtype=np.float32)))
-        return [(f"{optimizer.name}/{name}", value) for name, value in pairs]
     values = optimizer_state.to_keras(optimizer)
-    names = _optimizer_names(optimizer, optimizer_state)
-    if names is None or len(names) != len(values):
-        # Layouts the names below do not cover (EMA, gradient accumulation, loss scaling,
-        # several optimizers): Keras's order, numbered.
-        names = [f"variable_{index}" for index in range(len(values))]
-    return [(f"{optimizer.name}/{name}", value) for name, value in zip(names, values, strict=True)]
-
-
-def _optimizer_names(optimizer, optimizer_state) -> list[str] | None:
-    try:
-        order = optimizer_state.slot_order(optimizer)
-    except TypeError:  # no Keras layout known for this optimizer
-        return None
-    names = ["iteration"]
-    if optimizer_state._has_lr_variable(optimizer):
-        names.append("learning_rate")
-    parameters = optimizer.parameters
-    for index, key, _ in order:
-        prefix = _path_of(parameters[index]).replace("/", "_")
-        names.append(f"{prefix}_{_KERAS_SLOT_NAMES.get(key, key)}")
-    return names
+    return [(view.path, value) for view, value in zip(optimizer.variables, values, strict=True)]
 
 
 def _set_optimizer_state(model, given: dict) -> None:

@@ -163,6 +163,11 @@ class Variable(VariableBase):
             return tensor if tensor is not None else layer._buffers[key]
         return self._tensor
 
+    def _store(self, value: torch.Tensor) -> None:
+        """Write an assigned value (converted, of the right shape) where the variable keeps it."""
+        with torch.no_grad():
+            self._stored().copy_(value)
+
     def _converted(self, value) -> torch.Tensor:
         """A value as a tensor of this variable's dtype, on its device."""
         stored = self._stored()
@@ -197,8 +202,7 @@ class Variable(VariableBase):
         if scope is not None:
             scope.add_update((self, value))
         else:
-            with torch.no_grad():
-                self._stored().copy_(value)
+            self._store(value)
         return value
 
     def assign_add(self, value):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from lamina.engine.scopes import name_scope
 from lamina.engine.variable import Variable
 from lamina.optimizers.memory_layout import like_parameter
 from lamina.optimizers.update_step_rule import SlotVariable
@@ -20,9 +21,9 @@ from lamina.optimizers.variable_paths import path_of
 
 # Keras's order of an optimizer's variables (iteration, learning rate, moving averages, gradient
 # accumulators, slots) is `saving.optimizer_state`'s, which knows every optimizer's slots and so
-# imports them all: it fills this in when imported (`import lamina` does) with `to_keras` and
-# `from_keras`, for `set_weights`, `save_own_variables`, `load_own_variables` and
-# `stateless_apply`.
+# imports them all: it fills this in when imported (`import lamina` does) with `variables` (for
+# `Optimizer.variables`), `to_keras` and `from_keras` (for `set_weights`, `save_own_variables`,
+# `load_own_variables` and `stateless_apply`).
 KERAS_ORDER: dict = {}
 
 
@@ -65,15 +66,16 @@ class KerasVariables:
         >>> optimizer.add_variable((2,), name="count").numpy()
         array([0., 0.], dtype=float32)
         """
-        variable = Variable(
-            initializer,
-            shape=shape,
-            dtype=dtype,
-            trainable=False,
-            aggregation=aggregation,
-            name=name,
-            layout=layout,
-        )
+        with name_scope(self.name, caller=self):  # its path is `<optimizer>/<name>`, as Keras's
+            variable = Variable(
+                initializer,
+                shape=shape,
+                dtype=dtype,
+                trainable=False,
+                aggregation=aggregation,
+                name=name,
+                layout=layout,
+            )
         self._added_variables.append(variable)
         return variable
 
@@ -116,7 +118,8 @@ class KerasVariables:
         while key in state:  # the same name twice for one weight: two slots
             count += 1
             key = f"{slot}_{count}"
-        variable = SlotVariable(self, parameter, key, initial.detach(), full_name)
+        with name_scope(self.name, caller=self):
+            variable = SlotVariable(self, parameter, key, initial.detach(), full_name)
         self._added_variables.append(variable)
         return variable
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import torch
 
+from lamina.engine.naming import unique_name
 from lamina.optimizers import registry
 from lamina.optimizers.memory_layout import like_parameter
 from lamina.optimizers.optimizer import Optimizer
@@ -94,7 +95,7 @@ class LossScaleOptimizer(Optimizer):
             setattr(self, argument, default)
         # No Optimizer.__init__: the hyperparameters, parameters and torch state are the inner
         # optimizer's, reached through __getattr__.
-        self.name = name or "loss_scale_optimizer"
+        self.name = name or unique_name("loss_scale_optimizer")
         self.inner_optimizer = inner_optimizer
         self.initial_scale = float(initial_scale)
         self.dynamic_growth_steps = int(dynamic_growth_steps)
@@ -339,9 +340,3 @@ class LossScaleOptimizer(Optimizer):
         if state.get("dynamic_scale") is not None and self.dynamic_scale is not None:
             self.dynamic_scale.fill_(state["dynamic_scale"])
             self.step_counter.fill_(state["step_counter"])
-
-    @property
-    def variables(self) -> list[torch.Tensor]:
-        self.settle_iterations()
-        own = [t for t in (self.step_counter, self.dynamic_scale) if t is not None]
-        return own + self.inner_optimizer.variables

@@ -42,8 +42,8 @@ class OptimizerMap(MutableMapping):
     Example:
         >>> from lamina import optimizers
         >>> mapping = OptimizerMap(optimizers.RMSprop(), {"encoder/.*": optimizers.SGD()})
-        >>> mapping["encoder/dense/kernel"].name, mapping["decoder/dense/kernel"].name
-        ('sgd', 'rmsprop')
+        >>> type(mapping["encoder/dense/kernel"]).__name__, type(mapping["decoder/x"]).__name__
+        ('SGD', 'RMSprop')
     """
 
     def __init__(self, default_optimizer, optimizer_map=None):
@@ -145,9 +145,7 @@ class MultiOptimizer(Optimizer):
 
     def __init__(self, optimizer_map, loss_scale_factor=None, name=None):
         self._inner_optimizers: list[Optimizer] = []
-        super().__init__(
-            learning_rate=0.0, loss_scale_factor=loss_scale_factor, name=name or "multi_optimizer"
-        )
+        super().__init__(learning_rate=0.0, loss_scale_factor=loss_scale_factor, name=name)
         if not callable(optimizer_map):
             raise TypeError(
                 "MultiOptimizer expects an OptimizerMap or a callable returning an optimizer for "
@@ -265,10 +263,6 @@ class MultiOptimizer(Optimizer):
     def finalize_variable_values(self, var_list=None) -> None:
         for optimizer in self._active():
             optimizer.finalize_variable_values()
-
-    @property
-    def variables(self):
-        return [v for optimizer in self._inner_optimizers for v in optimizer.variables]
 
     def state_dict(self) -> dict:
         return {

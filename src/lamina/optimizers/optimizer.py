@@ -16,8 +16,9 @@ import re
 
 import torch
 
+from lamina.engine.naming import to_snake_case, unique_name
 from lamina.optimizers import keras_rules, schedules
-from lamina.optimizers.keras_variables import KerasVariables
+from lamina.optimizers.keras_variables import KERAS_ORDER, KerasVariables
 from lamina.optimizers.memory_layout import like_parameter, slots_like_parameters
 from lamina.optimizers.scalar_variables import LearningRate, StepCounter
 from lamina.optimizers.update_step_rule import UpdateStepRule
@@ -84,7 +85,7 @@ class Optimizer(KerasVariables):
             )
         if sum(x is not None for x in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError("Use only one of clipnorm, clipvalue and global_clipnorm.")
-        self.name = name or type(self).__name__.lower()
+        self.name = name or unique_name(to_snake_case(type(self).__name__))  # Keras's
         self._learning_rate = learning_rate
         self.weight_decay = weight_decay
         self.clipnorm = clipnorm
@@ -444,7 +445,8 @@ class Optimizer(KerasVariables):
         """Have the torch optimizer create the state of the parameters that have none yet (its
         own keys, dtypes and devices) without changing anything: one step of zero gradients at
         a zero learning rate for those parameters only, with the step counters it started set
-        back to zero. Loading a saved state and the captured step write into that state.
+        back to zero (and NAdam's momentum product back to one). Loading a saved state and the
+        captured step write into that state.
         (A custom optimizer's `build` made its slots already.)"""
         if runs_update_step(self):
             return
@@ -467,9 +469,11 @@ class Optimizer(KerasVariables):
                 p.grad = grad
         with torch.no_grad():
             for p in self._parameters:
-                step = torch_optimizer.state[p].get("step") if id(p) in fresh else None
-                if isinstance(step, torch.Tensor):
-                    step.zero_()
+                state = torch_optimizer.state[p] if id(p) in fresh else {}
+                if isinstance(state.get("step"), torch.Tensor):
+                    state["step"].zero_()
+                if isinstance(state.get("mu_product"), torch.Tensor):  # NAdam's, even at lr 0
+                    state["mu_product"].fill_(1.0)
 
     def zero_grad(self) -> None:
         self.torch_optimizer.zero_grad(set_to_none=True)
@@ -527,9 +531,8 @@ class Optimizer(KerasVariables):
     def _accumulate(self, parameters, grads) -> bool:
         """Sum gradients over `gradient_accumulation_steps` calls; True when it is time to update
         (the `.grad`s then hold the mean). Keras counts `iterations` in updates, not calls."""
-        if self._accumulators is None:
-            self._accumulators = {id(p): torch.zeros_like(p) for p in self._parameters}
-        buffers = [self._accumulators[id(p)] for p in parameters]
+        accumulators = self.gradient_accumulators()
+        buffers = [accumulators[id(p)] for p in parameters]
         torch._foreach_add_(buffers, grads)
         self._accumulated_calls += 1
         if self._accumulated_calls < self.gradient_accumulation_steps:
@@ -541,6 +544,21 @@ class Optimizer(KerasVariables):
         torch._foreach_zero_(buffers)
         self._accumulated_calls = 0
         return True
+
+    def gradient_accumulators(self) -> dict:
+        """The sums of gradients `gradient_accumulation_steps` keeps between updates, by the id
+        of their weight (made at the first call that needs them: zeros).
+
+        Example:
+        >>> w = torch.nn.Parameter(torch.ones(2))
+        >>> optimizer = lamina.optimizers.SGD(gradient_accumulation_steps=2)
+        >>> optimizer.apply_gradients([(torch.ones(2), w)])
+        >>> optimizer.gradient_accumulators()[id(w)].tolist()
+        [1.0, 1.0]
+        """
+        if self._accumulators is None:
+            self._accumulators = {id(p): torch.zeros_like(p) for p in self._parameters}
+        return self._accumulators
 
     def _overwrite_with_gradients(self) -> None:
         """Keras's `overwrite_with_gradient`: the gradient (float8's next scale or history)
@@ -692,16 +710,27 @@ class Optimizer(KerasVariables):
         self._apply_lr()
 
     @property
-    def variables(self) -> list[torch.Tensor]:
-        """The optimizer's state tensors: the torch optimizer's per-weight state, or a custom
-        optimizer's variables (`add_variable*`) in the order they were made."""
-        if runs_update_step(self):
-            return [variable.value for variable in self._added_variables]
-        found = []
-        if self.torch_optimizer is not None:
-            for state in self.torch_optimizer.state.values():
-                found.extend(v for v in state.values() if isinstance(v, torch.Tensor))
-        return found
+    def variables(self) -> list:
+        """The optimizer's variables as Keras lists them: `iteration`, `learning_rate` (absent
+        with a schedule), then, once built, the moving averages (`use_ema`), the gradient
+        accumulators and the slots, named and pathed as in Keras (`adam/dense_kernel_momentum`).
+
+        Each is a `lamina.Variable` over the optimizer's own state (`StateView`): `numpy()` reads
+        it and `assign` writes it. A slot torch keeps as Keras does is the torch state tensor
+        itself; the others convert at each read and assignment (the step count and rate are host
+        numbers; SGD's momentum is Keras's `-learning_rate * b` of torch's buffer `b`).
+
+        Example:
+        >>> w = torch.nn.Parameter(torch.zeros(2))
+        >>> w.path = "dense/bias"
+        >>> optimizer = lamina.optimizers.Adam(name="adam")
+        >>> [v.path for v in optimizer.variables]
+        ['adam/iteration', 'adam/learning_rate']
+        >>> optimizer.build([w])
+        >>> [v.name for v in optimizer.variables][2:]
+        ['dense_bias_momentum', 'dense_bias_velocity']
+        """
+        return KERAS_ORDER["variables"](self)
 
 
 def runs_update_step(optimizer) -> bool:

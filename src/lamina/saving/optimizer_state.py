@@ -9,6 +9,9 @@ follow one another (RMSprop: all velocities, then all momentums). Each slot maps
 per-parameter state, with a conversion where the formulas differ (Keras's SGD momentum holds `-lr *
 b` where torch holds `b`). RMSprop, Adagrad and Adamax run on `optimizers.keras_rules`, whose slots
 are Keras's own (same names, same meaning), so they travel unconverted.
+
+`variables_of` makes that list as `StateView`s over lamina's state (`optimizer.variables`);
+`to_keras` reads their values and `from_keras` loads values into the optimizer.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import numpy as np
 import torch
 
 from lamina import backend
-from lamina.engine.naming import to_snake_case
+from lamina.engine.naming import to_snake_case, unique_name
 from lamina.optimizers import keras_variables, schedules
 from lamina.optimizers import optimizer as optimizer_module
 from lamina.optimizers.adafactor import Adafactor
@@ -28,6 +31,8 @@ from lamina.optimizers.multi_optimizer import MultiOptimizer
 from lamina.optimizers.muon import Muon
 from lamina.optimizers.schedule_free import ScheduleFreeAdamW
 from lamina.optimizers.sign_and_trust import Lamb, Lion
+from lamina.optimizers.state_views import StateView, held
+from lamina.optimizers.variable_paths import path_of
 from lamina.saving import h5_guard
 
 
@@ -103,9 +108,10 @@ def _has_lr_variable(optimizer) -> bool:
     return not isinstance(optimizer._learning_rate, schedules.LearningRateSchedule)
 
 
-def _numpy(tensor) -> np.ndarray:
-    # float32 whatever the slot's dtype (bfloat16 and float16 widen exactly)
-    return backend.as_numpy(tensor).astype(np.float32, copy=False)
+def _array(view) -> np.ndarray:
+    # Slots as float32 whatever their dtype (bfloat16 and float16 widen exactly); counters stay.
+    array = backend.as_numpy(view.value)
+    return array if np.issubdtype(array.dtype, np.integer) else array.astype(np.float32, copy=False)
 
 
 def _loss_scale(optimizer):
@@ -117,55 +123,186 @@ def _loss_scale(optimizer):
 
 
 def to_keras(optimizer) -> list[np.ndarray]:
+    """The values of `optimizer.variables` (Keras's order and layout), as NumPy arrays."""
+    return [_array(view) for view in optimizer.variables]
+
+
+# Keras's slot names where torch's state keys differ.
+KERAS_SLOT_NAMES = {
+    "exp_avg": "momentum",
+    "exp_avg_sq": "velocity",
+    "max_exp_avg_sq": "velocity_hat",
+    "momentum_buffer": "momentum",
+    "square_avg": "accumulated_grad",
+    "acc_delta": "accumulated_delta_var",
+    "v": "velocity",  # Adafactor's
+}
+
+
+def variables_of(optimizer) -> list[StateView]:
+    """`optimizer.variables` as Keras lists them: `iteration`, `learning_rate` (absent with a
+    schedule), then once built the moving averages, the gradient accumulators and the slots, each
+    a `StateView` over lamina's state, named and pathed as in Keras. A `LossScaleOptimizer` lists
+    its own four (its `iteration` and `learning_rate` unused, as in Keras) before its inner
+    optimizer's; a `MultiOptimizer` its own two before each sub-optimizer's. The views are made
+    once per build, so reading the list costs no more than a list copy."""
     if _loss_scale(optimizer) is not None:
-        optimizer.settle_iterations()  # the steps it skipped on the device leave the inner count
-        own = [
-            np.asarray(0, dtype=np.int32),  # Keras counts updates in the inner optimizer
-            np.asarray(0.0, dtype=np.float32),
-            np.asarray(int(optimizer.step_counter), dtype=np.int32),
-            np.asarray(float(optimizer.dynamic_scale), dtype=np.float32),
-        ]
-        return own + to_keras(optimizer.inner_optimizer)
+        optimizer.settle_iterations()  # the steps it skipped on the device leave the count
+        own = _kept(optimizer, (optimizer.name, optimizer.built), _loss_scale_views)
+        inner = optimizer.inner_optimizer.variables
+        if _lists_u_product(optimizer.inner_optimizer):
+            # Keras's LossScaleOptimizer does not track its inner Nadam's momentum product (made
+            # outside the optimizers' scopes): its list and its files go without it.
+            inner = inner[:-1]
+        return own + inner
     if isinstance(optimizer, MultiOptimizer):
-        # Keras: its own `iteration` and (unused) `learning_rate`, then each sub-optimizer's.
-        values = [np.asarray(optimizer.iterations, dtype=np.int32), np.asarray(0.0, np.float32)]
-        for member in optimizer.optimizers:
-            if member.built:
-                values.extend(to_keras(member))
-            else:
-                values.append(np.asarray(member.iterations, dtype=np.int32))
-                if _has_lr_variable(member):
-                    values.append(np.asarray(member.learning_rate, dtype=np.float32))
-        return values
-    # The momentum buffers were last scaled by the rate torch last applied.
-    lr = optimizer.torch_optimizer.param_groups[0]["lr"]
-    values = [np.asarray(_keras_iteration(optimizer), dtype=np.int32)]
+        own = _kept(optimizer, (optimizer.name,), _multi_views)
+        return own + [view for member in optimizer.optimizers for view in member.variables]
+    key = (
+        optimizer.name,
+        optimizer.torch_optimizer,  # a new build makes new views
+        _has_lr_variable(optimizer),
+        len(optimizer._added_variables),
+    )
+    return _kept(optimizer, key, _views)
+
+
+def _kept(optimizer, key, make) -> list[StateView]:
+    kept = optimizer.__dict__.get("_keras_views")
+    if kept is None or kept[0] != key:
+        kept = (key, make(optimizer))
+        optimizer.__dict__["_keras_views"] = kept
+    return list(kept[1])
+
+
+def _views(optimizer) -> list[StateView]:
+    prefix = optimizer.name
+    views = [
+        StateView(
+            f"{prefix}/iteration",
+            read=lambda: torch.tensor(_keras_iteration(optimizer), dtype=torch.int32),
+            write=lambda value: _set_iteration(optimizer, int(value)),
+        )
+    ]
     if _has_lr_variable(optimizer):
-        values.append(np.asarray(optimizer.learning_rate, dtype=np.float32))
+        views.append(
+            StateView(
+                f"{prefix}/learning_rate",
+                read=lambda: torch.tensor(float(optimizer.learning_rate), dtype=torch.float32),
+                write=lambda value: setattr(optimizer, "learning_rate", float(value)),
+            )
+        )
+    if not optimizer.built:
+        return views + list(optimizer._added_variables)
     parameters = optimizer.parameters
     if optimizer.moving_averages is not None:
-        values.extend(_numpy(average) for average in optimizer.moving_averages)
-    if optimizer.gradient_accumulation_steps:
-        for p in parameters:
-            buffer = (optimizer._accumulators or {}).get(id(p))
-            values.append(_numpy(buffer if buffer is not None else torch.zeros_like(p)))
-    if optimizer_module.runs_update_step(optimizer):
-        # A custom optimizer's variables (`add_variable*`), in the order they were made.
-        values.extend(_numpy(variable.value) for variable in optimizer._added_variables)
-        return values
-    state = optimizer.torch_optimizer.state
-    for index, key, (forward, _) in slot_order(optimizer):
-        p = parameters[index]
-        buffer = state.get(p, {}).get(key)
-        if buffer is None:
-            buffer = _initial(optimizer, p, key)
-        values.append(_numpy(forward(buffer, lr)))
-    if type(optimizer) is optimizer_module.Nadam:
-        mu_product = next((s["mu_product"] for s in state.values() if "mu_product" in s), None)
-        values.append(
-            np.asarray(1.0 if mu_product is None else float(mu_product), dtype=np.float32)
+        views.extend(
+            StateView(f"{prefix}/{_slot_prefix(p)}_average", stored=lambda i=i: optimizer._ema[i])
+            for i, p in enumerate(parameters)
         )
-    return values
+    if optimizer.gradient_accumulation_steps:
+        views.extend(
+            StateView(
+                f"{prefix}/{_slot_prefix(p)}_gradient_accumulator",
+                stored=lambda p=p: optimizer.gradient_accumulators()[id(p)],
+            )
+            for p in parameters
+        )
+    if optimizer_module.runs_update_step(optimizer):
+        return views + list(optimizer._added_variables)  # a custom optimizer's own
+    optimizer.create_state()
+    views.extend(_slot_view(optimizer, *slot) for slot in slot_order(optimizer))
+    if _lists_u_product(optimizer):
+        views.append(_u_product_view(optimizer))
+    return views
+
+
+def _lists_u_product(optimizer) -> bool:
+    return (
+        type(optimizer) is optimizer_module.Nadam and optimizer.built and bool(optimizer.parameters)
+    )
+
+
+def _slot_prefix(parameter) -> str:
+    return (path_of(parameter) or "variable").replace("/", "_")
+
+
+def _slot_view(optimizer, index, key, conversions) -> StateView:
+    """The view of one slot: torch's state tensor itself where Keras keeps the same, else one
+    converted at each read and assignment (SGD's momentum is `-lr * b`, where torch keeps `b`, lr
+    the rate torch last applied; Adafactor's row and column factors of a vector are Keras's int32
+    zeros, kept by lamina as float zeros it never reads)."""
+    parameter = optimizer.parameters[index]
+
+    def stored():
+        state = optimizer.torch_optimizer.state[parameter]
+        if key not in state:  # e.g. after loading a torch state without this weight's
+            optimizer.create_state()
+        return state[key]
+
+    if type(optimizer) is Adafactor and key in ("r", "c"):
+        name = path_of(parameter).rpartition("/")[2] or "variable"
+        if parameter.dim() >= 2:
+            return StateView(f"{optimizer.name}/{name}", stored=stored)
+        return StateView(  # outside the optimizer's name scope, as Keras makes them
+            name, read=lambda: stored().to(torch.int32), write=lambda value: stored().copy_(value)
+        )
+    path = f"{optimizer.name}/{_slot_prefix(parameter)}_{KERAS_SLOT_NAMES.get(key, key)}"
+    if conversions is _IDENTITY:
+        return StateView(path, stored=stored)
+    forward, backward = conversions
+
+    def rate():
+        return optimizer.torch_optimizer.param_groups[0]["lr"]
+
+    return StateView(
+        path,
+        read=lambda: forward(stored(), rate()),
+        write=lambda value: stored().copy_(backward(value, rate())),
+    )
+
+
+def _u_product_view(optimizer) -> StateView:
+    """Nadam's product of its momentum schedule: one Keras variable, made outside the
+    optimizer's name scope (so named `variable`, `variable_1`, ...); torch keeps one copy per
+    weight, all equal, which an assignment fills alike."""
+    state = optimizer.torch_optimizer.state
+    parameters = optimizer.parameters
+
+    def write(value):
+        for p in parameters:
+            state[p]["mu_product"].fill_(float(value))
+
+    return StateView(
+        unique_name("variable"),
+        read=lambda: torch.as_tensor(state[parameters[0]]["mu_product"], dtype=torch.float32),
+        write=write,
+    )
+
+
+def _loss_scale_views(optimizer) -> list[StateView]:
+    prefix = optimizer.name
+    views = [
+        held(f"{prefix}/iteration", torch.tensor(0, dtype=torch.int32)),
+        held(f"{prefix}/learning_rate", torch.tensor(0.0)),
+    ]
+    if optimizer.built:
+        views += [
+            StateView(f"{prefix}/step_counter", stored=lambda: optimizer.step_counter),
+            StateView(f"{prefix}/dynamic_scale", stored=lambda: optimizer.dynamic_scale),
+        ]
+    return views
+
+
+def _multi_views(optimizer) -> list[StateView]:
+    return [
+        StateView(
+            f"{optimizer.name}/iteration",
+            read=lambda: torch.tensor(int(optimizer.iterations), dtype=torch.int32),
+            write=lambda value: setattr(optimizer, "iterations", int(value)),
+        ),
+        held(f"{optimizer.name}/learning_rate", torch.tensor(0.0)),
+    ]
 
 
 def _keras_iteration(optimizer) -> int:
@@ -177,41 +314,29 @@ def _keras_iteration(optimizer) -> int:
     return optimizer.iterations
 
 
-def _initial(optimizer, parameter, key):
-    if isinstance(optimizer, Adafactor):  # zeros of Keras's shapes
-        shape = parameter.shape
-        if key != "v":
-            shape = () if len(shape) < 2 else shape[:-1] if key == "r" else (*shape[:-2], shape[-1])
-        return torch.zeros(shape, dtype=parameter.dtype, device=parameter.device)
-    if isinstance(optimizer, (optimizer_module.Adagrad, Ftrl)) and key != "linear":
-        return torch.full_like(parameter, optimizer.initial_accumulator_value)
-    if isinstance(optimizer, ScheduleFreeAdamW) and key == "momentum":
-        return parameter.detach()  # Keras starts z as a copy of the weight
-    return torch.zeros_like(parameter)
+def _set_iteration(optimizer, iteration: int) -> None:
+    """Set Keras's `iteration` (calls, with gradient accumulation): lamina's update count, and
+    the step count torch keeps per weight (its bias corrections read it)."""
+    if optimizer.gradient_accumulation_steps:
+        iteration, optimizer._accumulated_calls = divmod(
+            iteration, optimizer.gradient_accumulation_steps
+        )
+    optimizer.iterations = iteration
+    if optimizer.torch_optimizer is None or optimizer_module.runs_update_step(optimizer):
+        return
+    with torch.no_grad():
+        for state in optimizer.torch_optimizer.state.values():
+            step = state.get("step")
+            if isinstance(step, torch.Tensor):
+                step.fill_(iteration)
+            elif step is not None:
+                state["step"] = iteration
 
 
 def expected_count(optimizer) -> int:
-    if _loss_scale(optimizer) is not None:
-        return 4 + expected_count(optimizer.inner_optimizer)
-    if isinstance(optimizer, MultiOptimizer):
-        return 2 + sum(_member_count(member) for member in optimizer.optimizers)
-    per_parameter = (optimizer.moving_averages is not None) + bool(
-        optimizer.gradient_accumulation_steps
-    )
-    custom = optimizer_module.runs_update_step(optimizer)
-    return (
-        1
-        + _has_lr_variable(optimizer)
-        + per_parameter * len(optimizer.parameters)
-        + (len(optimizer._added_variables) if custom else len(slot_order(optimizer)))
-        + (type(optimizer) is optimizer_module.Nadam)
-    )
-
-
-def _member_count(member) -> int:
-    # A sub-optimizer no variable was assigned to stays unbuilt: Keras lists only its
-    # `iteration` and `learning_rate`.
-    return expected_count(member) if member.built else 1 + _has_lr_variable(member)
+    # (A sub-optimizer no variable was assigned to stays unbuilt: Keras lists only its
+    # `iteration` and `learning_rate`, as its `variables` do.)
+    return len(optimizer.variables)
 
 
 def warn_skipped(optimizer, source: str, held, expected) -> None:
@@ -229,8 +354,13 @@ def from_keras(optimizer, values, source: str = "") -> bool:
     fit it, in which case the optimizer is left untouched."""
     values = list(values)
     if _loss_scale(optimizer) is not None and optimizer.built and len(values) >= 4:
-        if not from_keras(optimizer.inner_optimizer, values[4:], source):
+        inner = values[4:]
+        if _lists_u_product(optimizer.inner_optimizer):  # kept as it is (see `variables_of`)
+            inner.append(_array(optimizer.inner_optimizer.variables[-1]))
+        if not from_keras(optimizer.inner_optimizer, inner, source):
             return False
+        for view, value in zip(optimizer.variables[:2], values[:2], strict=True):
+            view.assign(value)  # its own iteration and learning rate, which nothing reads
         optimizer.step_counter.fill_(int(values[2]))
         optimizer.dynamic_scale.fill_(float(values[3]))
         return True
@@ -245,11 +375,8 @@ def from_keras(optimizer, values, source: str = "") -> bool:
         )
         return False
     optimizer.create_state()
-    iterations = int(values.pop(0))
-    if optimizer.gradient_accumulation_steps:
-        iterations, optimizer._accumulated_calls = divmod(
-            iterations, optimizer.gradient_accumulation_steps
-        )
+    iteration = int(values.pop(0))
+    iterations = iteration // (optimizer.gradient_accumulation_steps or 1)
     if _has_lr_variable(optimizer):
         optimizer._learning_rate = float(values.pop(0))
     parameters = optimizer.parameters
@@ -269,7 +396,7 @@ def from_keras(optimizer, values, source: str = "") -> bool:
         if optimizer_module.runs_update_step(optimizer):
             for variable in optimizer._added_variables:
                 variable.value.copy_(_tensor(values.pop(0), variable.value))
-            optimizer.iterations = iterations
+            _set_iteration(optimizer, iteration)
             return True
         state = optimizer.torch_optimizer.state
         for index, key, (_, backward) in slot_order(optimizer):
@@ -279,10 +406,7 @@ def from_keras(optimizer, values, source: str = "") -> bool:
             mu_product = float(values.pop(0))
             for p in parameters:
                 state[p]["mu_product"].fill_(mu_product)
-        for p in parameters:
-            if "step" in state[p]:
-                state[p]["step"].fill_(iterations)
-    optimizer.iterations = iterations
+    _set_iteration(optimizer, iteration)
     return True
 
 
@@ -296,7 +420,7 @@ def member_groups(optimizer) -> list[tuple[str, list[np.ndarray]]]:
     for member in optimizer.optimizers:
         base = to_snake_case(type(member).__name__)
         used[base] = used.get(base, -1) + 1
-        count = _member_count(member)
+        count = expected_count(member)
         groups.append((base if used[base] == 0 else f"{base}_{used[base]}", values[:count]))
         values = values[count:]
     return groups
@@ -310,7 +434,7 @@ def _multi_from_keras(optimizer, values, source) -> bool:
         return False
     start = 2
     for member in optimizer.optimizers:
-        count = _member_count(member)
+        count = expected_count(member)
         if member.built and not from_keras(member, values[start : start + count], source):
             return False
         start += count
@@ -325,4 +449,4 @@ def _tensor(array, like) -> torch.Tensor:
 
 # `Optimizer.set_weights`, `save_own_variables`, `load_own_variables` and `stateless_apply` take
 # the variables in this order too (the optimizers cannot import this module: it imports them).
-keras_variables.KERAS_ORDER.update(to_keras=to_keras, from_keras=from_keras)
+keras_variables.KERAS_ORDER.update(to_keras=to_keras, from_keras=from_keras, variables=variables_of)
