@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from lamina import random
+from lamina.engine import func_transforms
 
 
 def seed_generator_for(seed, layer) -> random.SeedGenerator | None:
@@ -70,7 +71,10 @@ def keep_mask(shape, keep: float, like: torch.Tensor, seed_generator=None) -> to
         like: a tensor whose dtype and device the mask takes.
         seed_generator: the layer's `SeedGenerator`, or None for torch's global generator.
     """
-    return uniform(shape, like, seed_generator).lt_(keep).mul_(1.0 / keep)
+    draws = uniform(shape, like, seed_generator)
+    if func_transforms.active():  # vmap has no rule for the in-place comparison
+        return (draws < keep).to(draws.dtype) * (1.0 / keep)
+    return draws.lt_(keep).mul_(1.0 / keep)
 
 
 def bernoulli_mask(shape, rate: float, like: torch.Tensor, seed_generator=None) -> torch.Tensor:
