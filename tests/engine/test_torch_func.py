@@ -311,3 +311,51 @@ def test_embedding_gradients_per_example_and_forward_mode(float64):
         row = {k: v.clone().requires_grad_() for k, v in params.items()}
         (one,) = torch.autograd.grad(loss(row, ids[i : i + 1]), list(row.values()))
         _assert_close(per_example["embeddings"][i], one)
+
+
+STATEFUL = {
+    # layers whose training call writes state: a power-iteration vector and the kernel,
+    # renormalization statistics, a seed generator's counter
+    "spectral_normalization": (lambda: layers.SpectralNormalization(layers.Dense(3)), (4, 5)),
+    "batch_renormalization": (lambda: layers.BatchNormalization(renorm=True), (6, 3)),
+    "seeded_dropout": (lambda: layers.Dropout(0.5, seed=3), (4, 5)),
+    "seeded_recurrent_dropout": (
+        lambda: layers.LSTM(3, dropout=0.3, recurrent_dropout=0.3, seed=3),
+        (3, 4, 2),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", STATEFUL)
+def test_state_written_in_training_equals_the_eager_call(name, float64):
+    factory, shape = STATEFUL[name]
+    layer = factory()
+    layer(_randn(*shape))
+    x = _randn(*shape, seed=1)
+    trainable = [v.detach().clone() for v in layer.trainable_variables]
+    non_trainable = [v.detach().clone() for v in layer.non_trainable_variables]
+
+    def loss(trainable, x):
+        outputs, state = layer.stateless_call(trainable, non_trainable, x, training=True)
+        return (outputs * _cotangent(outputs)).sum(), state
+
+    leaves = [t.clone().requires_grad_() for t in [*trainable, x]]
+    value, expected_state = loss(leaves[:-1], leaves[-1])
+    expected = torch.autograd.grad(value, leaves)
+    (got_trainable, got_x), state = grad(loss, argnums=(0, 1), has_aux=True)(trainable, x)
+
+    _assert_close([*got_trainable, got_x], list(expected))
+    _assert_close(state, expected_state)  # the state moved the same way, and came back
+    assert all(not torch.equal(new, old) for new, old in zip(state, non_trainable, strict=True))
+
+
+def test_recurrent_dropout_draws_per_example_masks_under_vmap():
+    layer = layers.LSTM(3, dropout=0.5, recurrent_dropout=0.5)
+    x = torch.ones(4, 1, 5, 2, device=TEST_DEVICE)
+    layer(x[0])
+
+    def call(example):
+        return layer(example, training=True)
+
+    outputs = vmap(call, randomness="different")(x)
+    assert not torch.equal(outputs[0], outputs[1])

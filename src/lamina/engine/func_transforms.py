@@ -8,10 +8,10 @@ differentiate twice, and in-place updates have no batching rule. Under a transfo
 take plain-torch compositions instead, which torch batches and differentiates itself. The check is
 one C call (0.1-0.3 us), made only by the layers that have such a path.
 
-State written during a call (BatchNormalization's moving statistics) is a tensor outside the
-transformed function; torch.func forbids mutating such captured tensors. `write_in_place` writes
-the value the tensor's own transform level sees (an unbatched one under `grad`, one per ensemble
-member under `vmap` over stacked buffers), as the layer's eager call would.
+State written during a call (BatchNormalization's moving statistics, a seed counter) is a tensor
+outside the transformed function; torch.func forbids mutating such captured tensors. `assign`
+writes the value the tensor's own transform level sees (an unbatched one under `grad`, one per
+ensemble member under `vmap` over stacked buffers), as the layer's eager call would.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ import torch.nn.functional as F
 from torch._C import _functorch
 from torch._functorch import pyfunctorch
 from torch.nn.attention import SDPBackend, sdpa_kernel
+
+from lamina.engine import errors
 
 
 def active() -> bool:
@@ -60,41 +62,65 @@ def scaled_dot_product_attention(*args, **kwargs) -> torch.Tensor:
         return F.scaled_dot_product_attention(*args, **kwargs)
 
 
-def write_in_place(target: torch.Tensor, value: torch.Tensor, write) -> bool:
-    """`write(target, value)` (an in-place op) under a transform, at `target`'s level.
+def vmapping() -> bool:
+    """Whether a `torch.func.vmap` is among the active transforms.
+
+    Example:
+        >>> seen = []
+        >>> _ = torch.vmap(lambda x: seen.append(vmapping()) or x)(torch.ones(2))
+        >>> seen, vmapping()
+        ([True], False)
+    """
+    return active() and any(
+        interpreter.key() == _functorch.TransformType.Vmap
+        for interpreter in pyfunctorch.retrieve_all_functorch_interpreters()
+    )
+
+
+def assign(target: torch.Tensor, value: torch.Tensor, who, name: str) -> None:
+    """`target.copy_(value)` for state a call writes (moving statistics, a power-iteration
+    vector, a seed counter), also under a transform, where it is written at `target`'s level.
 
     `value` is lowered to that level: the wrappers of differentiating transforms are dropped
-    (state is not differentiated), and the interpreters above the level are set aside while
-    `write` runs, so torch does not see a captured tensor mutated.
+    (state is not differentiated), and the transforms above the level are set aside while it is
+    copied, so torch does not see a captured tensor mutated.
 
     Args:
-        target: the tensor written (a plain tensor, or a batched one inside its vmap).
-        value: the new value, computed inside the transforms.
-        write: a function `write(target, value)` that updates `target` in place.
+        target: the state tensor (a plain tensor, or a batched one inside its vmap).
+        value: its new value, computed inside the transforms.
+        who: the layer writing it, for the error.
+        name: the state's name, for the error.
 
-    Returns:
-        False, writing nothing, when `value` is batched by a vmap that `target` is not: one
-        tensor cannot hold a value per vmapped call.
+    Raises:
+        ValueError: `value` is batched by a vmap that `target` is not (a value per vmapped call
+            for one tensor).
 
     Example:
         >>> state = torch.zeros(2)
         >>> def loss(x):
-        ...     write_in_place(state, x.detach(), torch.Tensor.copy_)
+        ...     assign(state, x.detach(), "example", "state")
         ...     return x.sum()
         >>> _ = torch.func.grad(loss)(torch.ones(2))
         >>> state
         tensor([1., 1.])
     """
+    if not active():
+        target.copy_(value)
+        return
     level = _functorch.maybe_get_level(target)  # -1 for a plain tensor
-    while (
-        _functorch.is_functorch_wrapped_tensor(value) and _functorch.maybe_get_level(value) > level
-    ):
+    while _functorch.maybe_get_level(value) > level:  # -1 too once `value` is plain
         if _functorch.is_batchedtensor(value):
-            return False
+            raise errors.value_error(
+                who,
+                f"`{name}` batched like its new value when it is called with training=True "
+                "under torch.func.vmap",
+                f"one `{name}` for a new value per vmapped call",
+                "call it with training=False (per-example gradients usually do), or map over "
+                "stacked state too (torch.func.stack_module_state's buffers, in_dims=0).",
+            )
         value = _functorch.get_unwrapped(value)
     with _interpreters_above(level):
-        write(target, value)
-    return True
+        target.copy_(value)
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ ensemble's stacked weights) each update is applied at once, one layer at a time:
 ops have no vmap rule, and a deferred update would outlive the transform's tensors. The new values
 are written in place into the tensors the layer holds (under `stateless_call`, the copies it hands
 back). Under `vmap` that needs moving statistics batched like the batch statistics (an ensemble's
-stacked buffers); one moving mean cannot take one batch mean per vmapped call, which is an error.
+stacked buffers); one moving mean cannot take one batch mean per vmapped call: an error.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 import torch
 
-from lamina.engine import errors, func_transforms
+from lamina.engine import func_transforms
 
 _state = threading.local()
 
@@ -91,22 +91,10 @@ def _apply_each(update: _Update) -> None:
     variance = update.variance
     if variance is None:
         variance = update.inverse_std.pow(-2.0) - layer.epsilon
-    for moving, batch in ((layer.moving_mean, update.mean), (layer.moving_variance, variance)):
-        written = func_transforms.write_in_place(
-            moving,
-            batch.to(moving.dtype),
-            # copy_ of an out-of-place lerp: vmap has a rule for copy_, none for lerp_
-            lambda target, value: target.copy_(target.lerp(value, 1.0 - layer.momentum)),
-        )
-        if not written:
-            raise errors.value_error(
-                layer,
-                "moving statistics batched like the batch statistics when called with "
-                "training=True under torch.func.vmap",
-                "one moving mean and variance for a batch mean and variance per vmapped call",
-                "call it with training=False (per-example gradients usually do), or map over "
-                "stacked moving statistics too (torch.func.stack_module_state's buffers).",
-            )
+    weight = 1.0 - layer.momentum
+    for name, batch in (("moving_mean", update.mean), ("moving_variance", variance)):
+        moving = getattr(layer, name)
+        func_transforms.assign(moving, moving.lerp(batch.to(moving.dtype), weight), layer, name)
 
 
 def update(layer, mean: torch.Tensor, variance=None, inverse_std=None) -> None:

@@ -88,6 +88,10 @@ def bernoulli_mask(shape, rate: float, like: torch.Tensor, seed_generator=None) 
     """
     if rate >= 1.0:
         return torch.zeros(shape, dtype=like.dtype, device=like.device)
+    generator = _torch_generator(seed_generator, like)
+    if func_transforms.vmapping():  # vmap draws per call only into a new tensor
+        keep = torch.full(shape, 1.0 - rate, dtype=like.dtype, device=like.device)
+        return torch.bernoulli(keep, generator=generator) / (1.0 - rate)
     keep = torch.empty(shape, dtype=like.dtype, device=like.device)
-    keep.bernoulli_(1.0 - rate, generator=_torch_generator(seed_generator, like))
+    keep.bernoulli_(1.0 - rate, generator=generator)
     return keep.div_(1.0 - rate)
