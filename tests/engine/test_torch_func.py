@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch.func import functional_call, grad, jvp, stack_module_state, vjp, vmap
 
-from lamina import config, layers, models
+from lamina import config, layers, models, ops, quantizers
 from tests.conftest import TEST_DEVICE
 
 # torch's first forward-mode call loads its jvp decompositions through torch.jit.script.
@@ -359,3 +359,43 @@ def test_recurrent_dropout_draws_per_example_masks_under_vmap():
 
     outputs = vmap(call, randomness="different")(x)
     assert not torch.equal(outputs[0], outputs[1])
+
+
+def _fake_quant(x, low, high):
+    return quantizers.fake_quant_with_min_max_vars(x, low, high, num_bits=4, axis=-1)
+
+
+@ops.custom_gradient
+def _clipped_square(x):
+    return x * x, lambda upstream: (2 * x * upstream).clamp(-1.0, 1.0)
+
+
+def test_custom_functions_follow_grad_vmap_and_jvp():
+    x = torch.linspace(-2.0, 2.0, 12, device=TEST_DEVICE).reshape(3, 4)
+    low = torch.full((4,), -1.0, device=TEST_DEVICE)
+    high = torch.tensor([1.0, 0.5, 1.5, 1.0], device=TEST_DEVICE)
+    weights = torch.arange(12.0, device=TEST_DEVICE).reshape(3, 4).sin()
+    tangents = (
+        weights.cos(),
+        torch.ones(4, device=TEST_DEVICE),
+        -torch.ones(4, device=TEST_DEVICE),
+    )
+
+    def quant_loss(x, low, high):
+        return (_fake_quant(x, low, high) * weights).sum()
+
+    leaves = [t.clone().requires_grad_() for t in (x, low, high)]
+    expected = torch.autograd.grad(quant_loss(*leaves), leaves)
+    torch.testing.assert_close(grad(quant_loss, argnums=(0, 1, 2))(x, low, high), expected)
+    _, derivative = jvp(quant_loss, (x, low, high), tangents)
+    torch.testing.assert_close(
+        derivative, sum((g * t).sum() for g, t in zip(expected, tangents, strict=True))
+    )
+    rows = vmap(grad(lambda row, w: (_fake_quant(row, low, high) * w).sum()))(x, weights)
+    torch.testing.assert_close(rows, expected[0])
+
+    leaf = x.clone().requires_grad_()
+    (expected,) = torch.autograd.grad((_clipped_square(leaf) * weights).sum(), leaf)
+    torch.testing.assert_close(grad(lambda x: (_clipped_square(x) * weights).sum())(x), expected)
+    rows = vmap(grad(lambda row, w: (_clipped_square(row) * w).sum()))(x, weights)
+    torch.testing.assert_close(rows, expected)
