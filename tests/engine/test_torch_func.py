@@ -11,6 +11,7 @@ import torch
 from torch.func import functional_call, grad, jvp, stack_module_state, vjp, vmap
 
 from lamina import config, layers, models, ops, quantizers
+from lamina.layers.recurrent.lstm_sequence import LSTMSequence
 from tests.conftest import TEST_DEVICE
 
 # torch's first forward-mode call loads its jvp decompositions through torch.jit.script.
@@ -399,3 +400,25 @@ def test_custom_functions_follow_grad_vmap_and_jvp():
     torch.testing.assert_close(grad(lambda x: (_clipped_square(x) * weights).sum())(x), expected)
     rows = vmap(grad(lambda row, w: (_clipped_square(row) * w).sum()))(x, weights)
     torch.testing.assert_close(rows, expected)
+
+
+def test_lstm_sequence_function_per_example_gradients_equal_the_loop(float64):
+    """The captured train step's hand-written LSTM (an autograd Function) under vmap."""
+    x, hidden = _randn(3, 4, 2), _randn(3, 5, seed=1)
+    weights = (_randn(20, 2, seed=2), _randn(20, seed=3), _randn(20, 5, seed=4))
+
+    def loss(kernel, bias, recurrent, x, hidden):
+        outputs, carry, *_ = LSTMSequence.apply(
+            x, kernel, bias, recurrent, hidden, torch.zeros_like(hidden), True
+        )
+        return (outputs * _cotangent(outputs)).sum() + carry.sum()
+
+    def example_loss(kernel, bias, recurrent, x, hidden):
+        return loss(kernel, bias, recurrent, x[None], hidden[None])
+
+    per_example = vmap(grad(example_loss, argnums=(0, 1, 2)), in_dims=(None, None, None, 0, 0))
+    got = per_example(*weights, x, hidden)
+    for i in range(3):
+        leaves = [w.clone().requires_grad_() for w in weights]
+        expected = torch.autograd.grad(loss(*leaves, x[i : i + 1], hidden[i : i + 1]), leaves)
+        _assert_close([g[i] for g in got], list(expected))
