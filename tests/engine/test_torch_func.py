@@ -69,6 +69,13 @@ def _sequential_cnn():
     )
 
 
+def _int8_dense():
+    layer = layers.Dense(3)
+    layer.build((None, 5))
+    layer.quantize("int8")
+    return layer
+
+
 class _Attention(layers.Layer):
     """MultiHeadAttention called on (query, value) given as one input, for the tests' one-input
     harness."""
@@ -84,6 +91,7 @@ class _Attention(layers.Layer):
 # name: (layer factory, input shape, training).
 CASES = {
     "dense": (lambda: layers.Dense(3), (4, 5), False),
+    "int8_dense": (_int8_dense, (4, 5), False),
     "conv1d": (lambda: layers.Conv1D(3, 3), (3, 6, 2), False),
     "conv2d": (lambda: layers.Conv2D(3, 3, padding="same"), (3, 5, 5, 2), False),
     "conv3d": (lambda: layers.Conv3D(2, 2), (2, 3, 3, 3, 2), False),
