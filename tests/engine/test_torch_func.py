@@ -8,7 +8,16 @@ import copy
 
 import pytest
 import torch
-from torch.func import functional_call, grad, jvp, stack_module_state, vjp, vmap
+from torch.func import (
+    functional_call,
+    grad,
+    jacfwd,
+    jacrev,
+    jvp,
+    stack_module_state,
+    vjp,
+    vmap,
+)
 
 from lamina import config, layers, models, ops, quantizers
 from lamina.layers.recurrent.lstm_sequence import LSTMSequence
@@ -199,6 +208,18 @@ def test_jvp_equals_the_gradient_along_the_tangent(name, float64):
         (param_grads[k] * tangents[k]).sum() for k in params
     )
     _assert_close(derivative, expected)
+
+
+@pytest.mark.parametrize(
+    "name", ["batch_norm_training", "group_norm", "lstm", "multi_head_attention", "sequential_cnn"]
+)
+def test_reverse_and_forward_jacobians_agree(name, float64):
+    layer, training, x, params, buffers = _built(name)
+
+    def call(x):
+        return functional_call(layer, (params, buffers), (x,), {"training": training})
+
+    _assert_close(jacrev(call)(x), jacfwd(call)(x))
 
 
 @pytest.mark.parametrize("name", sorted(set(CASES) - _BATCH_COUPLED))
