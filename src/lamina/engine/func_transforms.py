@@ -40,7 +40,7 @@ def active() -> bool:
     """
     if torch.compiler.is_compiling():
         return False
-    return torch._C._functorch.maybe_current_level() is not None
+    return _functorch.maybe_current_level() is not None
 
 
 def scaled_dot_product_attention(*args, **kwargs) -> torch.Tensor:
