@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from lamina import backend
-from lamina.engine import naming
+from lamina.engine import func_transforms, naming
 from lamina.engine.weight import NonTrainableWeight, as_weight
 
 __all__ = [
@@ -94,7 +94,11 @@ class SeedGenerator:
         """The current `[seed, counter]` state; the counter then moves on by one."""
         del ordered
         current = self.state.clone()
-        self.state[1] += 1
+        if func_transforms.active():  # the state may be captured by the transform
+            step = torch.tensor([0, 1], dtype=current.dtype, device=current.device)
+            func_transforms.assign(self.state, current + step, self, "state")
+        else:
+            self.state[1] += 1
         return current
 
     def next_seed(self) -> int:

@@ -12,6 +12,13 @@ wait and are applied together when the forward returns: one multi-tensor op each
 the sub and the lerp, whatever the number of layers. Outside it (a layer called with
 `training=True` by hand, a custom train step) each update is applied at once, as before; either
 way the moving statistics hold the new values when the outermost call returns.
+
+Under a torch.func transform (`grad` of a loss written with `stateless_call`, `vmap` over an
+ensemble's stacked weights) each update is applied at once, one layer at a time: the multi-tensor
+ops have no vmap rule, and a deferred update would outlive the transform's tensors. The new values
+are written in place into the tensors the layer holds (under `stateless_call`, the copies it hands
+back). Under `vmap` that needs moving statistics batched like the batch statistics (an ensemble's
+stacked buffers); one moving mean cannot take one batch mean per vmapped call: an error.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ import threading
 from typing import NamedTuple
 
 import torch
+
+from lamina.engine import func_transforms
 
 _state = threading.local()
 
@@ -76,6 +85,18 @@ def _apply(updates: list[_Update]) -> None:
         torch._foreach_lerp_(movings[2 * i : 2 * i + 2], batch[2 * i : 2 * i + 2], weight)
 
 
+def _apply_each(update: _Update) -> None:
+    """One layer's update with single-tensor ops, which torch.func transforms can batch."""
+    layer = update.layer
+    variance = update.variance
+    if variance is None:
+        variance = update.inverse_std.pow(-2.0) - layer.epsilon
+    weight = 1.0 - layer.momentum
+    for name, batch in (("moving_mean", update.mean), ("moving_variance", variance)):
+        moving = getattr(layer, name)
+        func_transforms.assign(moving, moving.lerp(batch.to(moving.dtype), weight), layer, name)
+
+
 def update(layer, mean: torch.Tensor, variance=None, inverse_std=None) -> None:
     """Move `layer.moving_mean` / `moving_variance` towards a batch's statistics, as Keras does.
 
@@ -92,6 +113,9 @@ def update(layer, mean: torch.Tensor, variance=None, inverse_std=None) -> None:
         None if variance is None else variance.detach(),
         None if inverse_std is None else inverse_std.detach(),
     )
+    if func_transforms.active():
+        _apply_each(entry)
+        return
     pending = getattr(_state, "pending", None)
     if pending is None:
         _apply([entry])

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina import backend, constraints, initializers, regularizers
-from lamina.engine import errors, naming
+from lamina.engine import errors, func_transforms, naming
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
 from lamina.quantizers import quantized_attention
@@ -495,7 +495,7 @@ class MultiHeadAttention(Layer):
                     ~keep, _LARGE_NEGATIVE
                 )
             )
-            attended = F.scaled_dot_product_attention(
+            attended = func_transforms.scaled_dot_product_attention(
                 q, k, v, attn_mask=additive, scale=1.0 / math.sqrt(self.key_dim)
             )
         if gate is not None:

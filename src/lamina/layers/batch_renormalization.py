@@ -20,7 +20,7 @@ import math
 import torch
 
 from lamina import initializers
-from lamina.engine import errors
+from lamina.engine import errors, func_transforms
 
 CLIPPING_KEYS = ("rmax", "rmin", "dmax")
 
@@ -107,13 +107,15 @@ def _update(layer, mean, variance) -> None:
     """renorm_* move with renorm_momentum, moving_* with momentum; moving_variance is the square
     of moving_stddev less epsilon (at least 0), so inference matches plain batch norm's form."""
     stddev = torch.sqrt(variance + layer.epsilon)
-    for moving, batch, momentum in (
-        (layer.renorm_mean, mean, layer.renorm_momentum),
-        (layer.renorm_stddev, stddev, layer.renorm_momentum),
-        (layer.moving_mean, mean, layer.momentum),
-        (layer.moving_stddev, stddev, layer.momentum),
+    for name, batch, momentum in (
+        ("renorm_mean", mean, layer.renorm_momentum),
+        ("renorm_stddev", stddev, layer.renorm_momentum),
+        ("moving_mean", mean, layer.momentum),
+        ("moving_stddev", stddev, layer.momentum),
     ):
-        moving.copy_(moving * momentum + batch.to(moving.dtype) * (1.0 - momentum))
-    layer.moving_variance.copy_(
-        torch.relu(layer.moving_stddev * layer.moving_stddev - layer.epsilon)
-    )
+        moving = getattr(layer, name)
+        new = moving * momentum + batch.to(moving.dtype) * (1.0 - momentum)
+        func_transforms.assign(moving, new, layer, name)
+    moving_stddev = layer.moving_stddev
+    variance = torch.relu(moving_stddev * moving_stddev - layer.epsilon)
+    func_transforms.assign(layer.moving_variance, variance, layer, "moving_variance")

@@ -17,11 +17,17 @@ tensor it already computed for the backward instead of the input (the same memor
 than torch's fused channels-last kernel: forward + backward 1.27-1.64x its time on the seeds'
 shapes at 2 threads (`python bench/bench_batchnorm.py`), about 2-4 % of the seeds' CNN step;
 DESIGN.md's rule 10 puts accuracy first.
+
+The Function has no vmap rule, no forward-mode derivative and a backward that is not itself
+differentiable, so under torch.func transforms (and torch.compile) the same two-pass statistics
+are composed from plain torch ops, which torch batches and differentiates itself.
 """
 
 from __future__ import annotations
 
 import torch
+
+from lamina.engine import func_transforms
 
 # Column sums split their rows into this many blocks (torch sums over the leading axis serially).
 _ROW_BLOCKS = 16
@@ -115,16 +121,18 @@ def batch_norm_last_axis(inputs, gamma, beta, epsilon):
     gamma = None if gamma is None else gamma.to(compute_dtype)
     beta = None if beta is None else beta.to(compute_dtype)
     if torch.compiler.is_compiling():
-        outputs, mean, variance = _composed(matrix, gamma, beta, float(epsilon))
+        outputs, mean, variance = _composed(matrix, gamma, beta, float(epsilon), _fused_statistics)
+    elif func_transforms.active():
+        outputs, mean, variance = _composed(matrix, gamma, beta, float(epsilon), _column_statistics)
     else:
         outputs, mean, variance = _ChannelsLastBatchNorm.apply(matrix, gamma, beta, float(epsilon))
     return outputs.view(inputs.shape).to(inputs.dtype), mean, variance
 
 
-def _composed(matrix, gamma, beta, epsilon):
-    """The same function for torch.compile, which writes its own fused reductions (Welford's)
-    and differentiates the composition itself; Dynamo would only trace the Function."""
-    variance, mean = torch.var_mean(matrix, 0, correction=0)
+def _composed(matrix, gamma, beta, epsilon, statistics):
+    """The same function composed of torch ops, which autograd, torch.func and torch.compile
+    differentiate (and batch) themselves; `statistics(matrix)` gives (variance, mean)."""
+    variance, mean = statistics(matrix)
     scale = torch.rsqrt(variance + epsilon)
     if gamma is not None:
         scale = scale * gamma
@@ -132,3 +140,17 @@ def _composed(matrix, gamma, beta, epsilon):
     if beta is not None:
         outputs = outputs + beta
     return outputs, mean.detach(), variance.detach()
+
+
+def _fused_statistics(matrix):
+    """For torch.compile, which writes its own fused reductions (Welford's); Dynamo would only
+    trace the Function."""
+    return torch.var_mean(matrix, 0, correction=0)
+
+
+def _column_statistics(matrix):
+    """The Function's two passes of pairwise column sums, for torch.func transforms."""
+    rows = matrix.shape[0]
+    mean = column_sum(matrix) / rows
+    centred = matrix - mean
+    return column_sum(centred * centred) / rows, mean

@@ -260,7 +260,13 @@ class _Conv(LoraLayer, _ConvBase):
             bias = self.bias
         x, padding = self._pad(x)
         kernel = backend.conv_kernel_from_keras(kernel)  # a view: the layer's memory, no copy
-        kernel = kernel.unsqueeze(-1) if self.rank == 1 else kernel
+        if self.rank == 1:
+            kernel = kernel.unsqueeze(-1)
+            if x.shape[0] == 1 or x.dtype == torch.float64:
+                # torch's CPU heuristics send these to slow_conv2d, whose backward cannot
+                # write the gradient of this kernel view (ambiguous channels-last strides);
+                # a copy (28 us for a (3, 64, 64) kernel) only where needed.
+                kernel = kernel.contiguous()
         return CONV_FUNCTIONS[self.rank](
             x, kernel, bias, self._torch_strides, padding, self._torch_dilation, self.groups
         )

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina import backend, constraints, initializers, regularizers
-from lamina.engine import errors, naming
+from lamina.engine import errors, func_transforms, naming
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
 from lamina.layers.einsum_dense import EinsumDense
@@ -232,7 +232,9 @@ class GroupQueryAttention(Layer):
                 additive = torch.zeros(keep.shape, dtype=q.dtype, device=q.device).masked_fill(
                     ~keep, _FUSED_MASKED_SCORE
                 )
-            attended = F.scaled_dot_product_attention(q, k, v, attn_mask=additive, scale=scale)
+            attended = func_transforms.scaled_dot_product_attention(
+                q, k, v, attn_mask=additive, scale=scale
+            )
         attended = attended.transpose(1, 2)
         if gate is not None:
             attended = attended * gate

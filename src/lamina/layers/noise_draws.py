@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from lamina import random
+from lamina.engine import func_transforms
 
 
 def seed_generator_for(seed, layer) -> random.SeedGenerator | None:
@@ -70,7 +71,10 @@ def keep_mask(shape, keep: float, like: torch.Tensor, seed_generator=None) -> to
         like: a tensor whose dtype and device the mask takes.
         seed_generator: the layer's `SeedGenerator`, or None for torch's global generator.
     """
-    return uniform(shape, like, seed_generator).lt_(keep).mul_(1.0 / keep)
+    draws = uniform(shape, like, seed_generator)
+    if func_transforms.active():  # vmap has no rule for the in-place comparison
+        return (draws < keep).to(draws.dtype) * (1.0 / keep)
+    return draws.lt_(keep).mul_(1.0 / keep)
 
 
 def bernoulli_mask(shape, rate: float, like: torch.Tensor, seed_generator=None) -> torch.Tensor:
@@ -84,6 +88,10 @@ def bernoulli_mask(shape, rate: float, like: torch.Tensor, seed_generator=None) 
     """
     if rate >= 1.0:
         return torch.zeros(shape, dtype=like.dtype, device=like.device)
+    generator = _torch_generator(seed_generator, like)
+    if func_transforms.vmapping():  # vmap draws per call only into a new tensor
+        keep = torch.full(shape, 1.0 - rate, dtype=like.dtype, device=like.device)
+        return torch.bernoulli(keep, generator=generator) / (1.0 - rate)
     keep = torch.empty(shape, dtype=like.dtype, device=like.device)
-    keep.bernoulli_(1.0 - rate, generator=_torch_generator(seed_generator, like))
+    keep.bernoulli_(1.0 - rate, generator=generator)
     return keep.div_(1.0 - rate)

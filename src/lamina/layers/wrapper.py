@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from lamina import initializers
-from lamina.engine import errors
+from lamina.engine import errors, func_transforms
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
 from lamina.engine.serialization import layer_entry
@@ -143,8 +143,12 @@ class SpectralNormalization(Wrapper):
         # its value would make every training step wait for it.
         zero = torch.all(kernel == 0)
         u, sigma = self._spectral_norm(kernel.reshape(-1, self.vector_u.shape[-1]))
-        self.vector_u.copy_(torch.where(zero, self.vector_u, u))
-        kernel.div_(torch.where(zero, torch.ones_like(sigma), sigma))
+        func_transforms.assign(self.vector_u, torch.where(zero, self.vector_u, u), self, "vector_u")
+        sigma = torch.where(zero, torch.ones_like(sigma), sigma)
+        if func_transforms.active():  # the kernel may be captured by the transform
+            func_transforms.assign(kernel, kernel / sigma, self, "kernel")
+        else:
+            kernel.div_(sigma)
 
     def call(self, inputs, training=None):
         if training:

@@ -268,20 +268,26 @@ def custom_gradient(f):
     """
 
     class _Function(torch.autograd.Function):
+        # setup_context style, so torch.func's transforms apply it; vmap runs f per example.
+        generate_vmap_rule = True
+
         @staticmethod
-        def forward(ctx, *args):
+        def forward(*args):
             with torch.enable_grad():
                 output, grad_fn = f(*args)
-            ctx.grad_fn = grad_fn
-            return output.detach() if isinstance(output, torch.Tensor) else output
+            return (output.detach() if isinstance(output, torch.Tensor) else output), grad_fn
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.grad_fn = output[1]
 
         @staticmethod
         def backward(ctx, *upstream):
-            grads = ctx.grad_fn(*upstream)
+            grads = ctx.grad_fn(*upstream[:-1])  # the last is grad_fn's (it has none)
             return tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
 
     def wrapped(*args):
-        return _Function.apply(*[tensor(a) for a in args])
+        return _Function.apply(*[tensor(a) for a in args])[0]
 
     wrapped.__name__ = getattr(f, "__name__", "custom_gradient")
     wrapped.__doc__ = f.__doc__

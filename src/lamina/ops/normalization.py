@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina import backend
+from lamina.engine import func_transforms
 from lamina.ops.core import floating, symbolic_op, tensor
 
 
@@ -197,7 +198,9 @@ def dot_product_attention(
             additive = torch.zeros(allowed.shape, dtype=q.dtype, device=q.device)
             additive = additive.masked_fill(~allowed, float("-inf"))
             attn_mask = additive if attn_mask is None else attn_mask + additive
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, scale=scale)
+        out = func_transforms.scaled_dot_product_attention(
+            q, k, v, attn_mask=attn_mask, scale=scale
+        )
         return out.transpose(1, 2)
     logits = torch.matmul(q, k.transpose(-1, -2)) * scale
     logits = attn_logits_soft_cap * torch.tanh(logits / attn_logits_soft_cap)

@@ -26,21 +26,32 @@ def _nudged_range(min_range, max_range, num_bits, narrow_range):
 
 
 class _FakeQuant(torch.autograd.Function):
+    # setup_context style with a vmap rule and a forward-mode derivative: torch.func applies.
+    generate_vmap_rule = True
+
     @staticmethod
-    def forward(ctx, x, min_vals, max_vals, num_bits, narrow_range, axis):
+    def forward(x, min_vals, max_vals, num_bits, narrow_range, axis):
         nudged_min, nudged_max, scale, inv_scale = _nudged_range(
             min_vals, max_vals, num_bits, narrow_range
         )
         quant_zero = torch.floor(-nudged_min * inv_scale + 0.5)
         shifted = torch.clamp(x.to(nudged_min.dtype), nudged_min, nudged_max) - nudged_min
         result = torch.floor(shifted * inv_scale - quant_zero + 0.5) * scale
-        ctx.save_for_backward(x >= nudged_min, x <= nudged_max, x <= nudged_min, x >= nudged_max)
-        ctx.axis = axis
-        ctx.shapes = (min_vals.shape, max_vals.shape)
-        return result.to(x.dtype)
+        masks = (x >= nudged_min, x <= nudged_max, x <= nudged_min, x >= nudged_max)
+        return result.to(x.dtype), *masks
 
     @staticmethod
-    def backward(ctx, upstream):
+    def setup_context(ctx, inputs, output):
+        _, min_vals, max_vals, _, _, axis = inputs
+        _, above_min, below_max, at_min, at_max = output
+        ctx.mark_non_differentiable(above_min, below_max, at_min, at_max)
+        ctx.save_for_backward(above_min, below_max, at_min, at_max)
+        ctx.save_for_forward(above_min, below_max, at_min, at_max)
+        ctx.axis = axis
+        ctx.shapes = (min_vals.shape, max_vals.shape)
+
+    @staticmethod
+    def backward(ctx, upstream, *_masks):
         above_min, below_max, at_min, at_max = ctx.saved_tensors
         zero = torch.zeros((), dtype=upstream.dtype, device=upstream.device)
         dx = torch.where(above_min & below_max, upstream, zero)
@@ -48,12 +59,25 @@ class _FakeQuant(torch.autograd.Function):
 
         def gather(mask, shape):
             flowing = torch.where(mask, upstream, zero)
-            total = flowing.sum(dim=reduced) if ctx.axis is not None else flowing.sum()
-            return total.reshape(shape)
+            if ctx.axis is None:
+                return flowing.sum().reshape(shape)
+            # sum(dim=[]) would sum everything: a 1-D input is the channel axis alone
+            return (flowing.sum(dim=reduced) if reduced else flowing).reshape(shape)
 
         grad_min = gather(at_min, ctx.shapes[0])
         grad_max = gather(at_max, ctx.shapes[1])
         return dx, grad_min, grad_max, None, None, None
+
+    @staticmethod
+    def jvp(ctx, x_tangent, min_tangent, max_tangent, *_):
+        """The backward's transpose: x's tangent inside the range, the range ends' outside."""
+        above_min, below_max, at_min, at_max = ctx.saved_tensors
+        tangent = torch.where(above_min & below_max, x_tangent, 0.0)
+        if min_tangent is not None:
+            tangent = tangent + torch.where(at_min, min_tangent, 0.0)
+        if max_tangent is not None:
+            tangent = tangent + torch.where(at_max, max_tangent, 0.0)
+        return tangent, None, None, None, None
 
 
 def fake_quant_with_min_max_vars(
@@ -97,4 +121,4 @@ def fake_quant_with_min_max_vars(
         axis = axis % x.ndim
     return _FakeQuant.apply(
         x, tensor(min_vals), tensor(max_vals), int(num_bits), bool(narrow_range), axis
-    )
+    )[0]

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import torch
 
+from lamina.engine import func_transforms
+
 
 def _int_mm_fits(rows: int, inner: int, columns: int, device: torch.device) -> bool:
     if torch.compiler.is_compiling():
         # Inductor's extern call to `_int_mm.out` fails inside a compiled training step
         # (torch 2.13); the wide product compiles and gives the same integers.
+        return False
+    if func_transforms.vmapping():  # vmap has no rule for `_int_mm`, it would loop per call
         return False
     if device.type == "cpu":
         return True

@@ -20,7 +20,7 @@ import torch
 
 from lamina import dtype_policies
 from lamina.dtype_policies.quantized import CALIBRATED_MODES, QUANTIZATION_MODES
-from lamina.engine import errors
+from lamina.engine import errors, func_transforms
 from lamina.quantizers.quantization_config import (
     Float8QuantizationConfig,
     Int4QuantizationConfig,
@@ -209,8 +209,9 @@ def inputs_quantizer(config, default):
 
 def straight_through(quantized: torch.Tensor, float_path: Callable, inputs: torch.Tensor):
     """`quantized` forward, the float path's gradient (Keras's custom gradient: the inputs'
-    gradient through the dequantized kernel). The float path runs only when a gradient flows."""
-    if not (torch.is_grad_enabled() and inputs.requires_grad):
+    gradient through the dequantized kernel). The float path runs only when a gradient flows,
+    or may: under a torch.func transform (jvp's tangents set no `requires_grad`)."""
+    if not (torch.is_grad_enabled() and inputs.requires_grad) and not func_transforms.active():
         return quantized
     dense = float_path()
     return dense + (quantized - dense).detach()

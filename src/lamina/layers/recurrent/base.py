@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from lamina import backend
-from lamina.engine import errors
+from lamina.engine import errors, func_transforms
 from lamina.engine.layer import Layer, lamina_class
 from lamina.layers.recurrent import fused
 from lamina.layers.recurrent.cell_base import RecurrentCell
@@ -305,9 +305,11 @@ class RNN(Layer):
             # fake-tensor pass fails on oneDNN's RNN op); the step loop compiles instead, an
             # unmasked LSTM's as one function with a hand-written backward (lstm_sequence.py).
             # CUDA keeps cuDNN's kernel, as before (not yet measured there).
+            # Under torch.func transforms the step loop runs too: the fused kernels have no
+            # forward-mode derivative and no vmap rule (func_transforms.py).
             fusable = recurrent_mask is None and cell.fused_kind() is not None
             traced_on_cpu = torch.compiler.is_compiling() and not sequences.is_cuda
-            if fusable and not traced_on_cpu:
+            if fusable and not traced_on_cpu and not func_transforms.active():
                 result = self._run_fused(sequences, states, mask)
                 if result is not None:
                     outputs, finals = result

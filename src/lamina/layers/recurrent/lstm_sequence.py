@@ -32,6 +32,9 @@ class LSTMSequence(torch.autograd.Function):
     (4 * units, units), `bias` (4 * units,) or None:
     gates = inputs @ kernel.T + bias + hidden @ recurrent_kernel.T."""
 
+    # forward and backward are torch ops throughout: torch.func.vmap batches them itself
+    generate_vmap_rule = True
+
     @staticmethod
     def forward(inputs, kernel, bias, recurrent_kernel, hidden, carry, keep_sequence):
         projected = F.linear(inputs, kernel, bias)
