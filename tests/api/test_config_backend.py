@@ -50,6 +50,7 @@ def test_setters_change_what_layers_and_backend_see(restore_settings):
     config.set_floatx("float64")
     assert backend.floatx() == "float64"
     assert lamina.layers.Dense(2)(torch.ones(1, 3, dtype=torch.float64)).dtype == torch.float64
+    assert lamina.Input((3,)).dtype == "float64"  # Keras's Input(dtype=None) is floatx too
     config.set_epsilon(1e-4)
     assert backend.epsilon() == 1e-4
     config.set_image_data_format("channels_first")

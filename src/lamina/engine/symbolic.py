@@ -70,7 +70,7 @@ class InputLayer(layer_module.Layer):
         shape: shape of one sample, without the batch axis (an int for rank 1); needed unless
             `batch_shape` is given.
         batch_size: the fixed batch size (default None: any).
-        dtype: the input's dtype (default None: "float32").
+        dtype: the input's dtype (default None: `backend.floatx()`, "float32" unless set).
         name: the layer's name (default `input_layer` plus a counter).
         batch_shape: the full shape with the batch axis first, instead of `shape` and
             `batch_size`.
@@ -129,7 +129,7 @@ class InputLayer(layer_module.Layer):
             batch_shape, "shape" if shape is not None else "batch_shape"
         )
         self._declared_dtype = (
-            "float32"
+            backend.floatx()  # Keras's default, which set_floatx changes
             if dtype is None
             else (
                 dtype
@@ -175,7 +175,7 @@ def Input(
         shape: shape of one sample, without the batch axis (an int for rank 1); needed unless
             `batch_shape` is given.
         batch_size: the fixed batch size (default None: any).
-        dtype: the input's dtype (default None: "float32").
+        dtype: the input's dtype (default None: `backend.floatx()`, "float32" unless set).
         name: the input's name (default `input_layer` plus a counter); a functional model's
             dict inputs are keyed by it.
         batch_shape: the full shape with the batch axis first, instead of `shape` and
