@@ -222,3 +222,31 @@ def test_iterations_learning_rate_and_set_weights_agree_with_the_list():
     optimizer.set_weights(values)
     assert [float(np.ravel(v.numpy())[0]) for v in variables] == [0.0, 0.5, 0.5, 0.5]
     assert optimizer.iterations == 0 and float(optimizer.learning_rate) == 0.5
+
+
+def test_state_tree_keeps_both_of_adafactors_alike_named_factors():
+    # Keras names a weight's row and column factors alike, and its get_state_tree raises on
+    # them; lamina's tree suffixes the repeat, and the tree sets the state back.
+    model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2)])
+    model.compile(optimizer=lamina.optimizers.Adafactor(0.01), loss="mse")
+    model.fit(X, Y, batch_size=4, verbose=0)
+    tree = model.get_state_tree("numpy_array")["optimizer_variables"]
+    flat = _flat(tree)
+    assert {"adafactor/kernel", "adafactor/kernel_1"} <= set(flat)
+    assert len(flat) == len(model.optimizer.variables)
+    doubled = {path: value * 2 for path, value in flat.items()}
+    model.set_state_tree({"optimizer_variables": _nested(doubled)})
+    after = _flat(model.get_state_tree("numpy_array")["optimizer_variables"])
+    for path, value in doubled.items():
+        np.testing.assert_allclose(after[path], value, err_msg=path)
+
+
+def _nested(flat):
+    tree = {}
+    for path, value in flat.items():
+        *parents, leaf = path.split("/")
+        node = tree
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[leaf] = value
+    return tree

@@ -129,7 +129,14 @@ def _optimizer_pairs(model) -> list[tuple[str, np.ndarray]]:
     from lamina.saving import optimizer_state  # the room above the engine
 
     values = optimizer_state.to_keras(optimizer)
-    return [(view.path, value) for view, value in zip(optimizer.variables, values, strict=True)]
+    pairs, seen = [], {}
+    for view, value in zip(optimizer.variables, values, strict=True):
+        # Keras names Adafactor's two factors of one weight alike (and its get_state_tree raises
+        # on them); a repeated path takes a suffix, so the tree holds both.
+        repeats = seen.get(view.path, 0)
+        seen[view.path] = repeats + 1
+        pairs.append((view.path if not repeats else f"{view.path}_{repeats}", value))
+    return pairs
 
 
 def _set_optimizer_state(model, given: dict) -> None:
