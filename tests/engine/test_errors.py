@@ -166,3 +166,16 @@ def test_invalid_layer_arguments_name_the_layer():
         r"received rate=1.5\.$",
     ):
         layers.Dropout(1.5)
+
+
+def test_regression_labels_that_broadcast_train_as_in_keras():
+    # Keras's EarlyStopping example: labels (1,) against outputs (1, 10) broadcast and train.
+    model = models.Sequential([layers.Dense(10)])
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(np.arange(100.0).reshape(5, 20), np.zeros(5), batch_size=1, verbose=0)
+    with pytest.raises(  # (5,) against (5, 10) cannot broadcast: Keras fails too
+        ValueError,
+        match=r"Loss 'mean_squared_error' of model '.*' expects outputs shaped like the labels "
+        r"\(5,\); received model outputs of shape \(5, 10\)",
+    ):
+        model.fit(np.arange(100.0).reshape(5, 20), np.zeros(5), batch_size=5, verbose=0)

@@ -9,6 +9,8 @@ Keras's.
 
 from __future__ import annotations
 
+import torch
+
 from lamina import losses as losses_module
 from lamina.engine import data_adapter, errors
 
@@ -88,8 +90,10 @@ def check_shapes(model, family, y_true, y_pred) -> None:
                 "loss='sparse_categorical_crossentropy' or lamina.utils.to_categorical(y)."
             )
     else:
+        # Keras broadcasts labels against outputs once their ranks are matched: (1,) against
+        # (1, 10) trains (Keras's EarlyStopping example), (5,) against (5, 10) fails in Keras too.
         matched_true, matched_pred = losses_module.match_rank(y_true, y_pred)
-        fits = tuple(matched_true.shape) == tuple(matched_pred.shape)
+        fits = _broadcasts(matched_true.shape, matched_pred.shape)
         expected = f"outputs shaped like the labels {true_shape}"
     if not fits:
         raise errors.value_error(
@@ -98,6 +102,14 @@ def check_shapes(model, family, y_true, y_pred) -> None:
             f"model outputs of shape {pred_shape}",
             hint,
         )
+
+
+def _broadcasts(true_shape, pred_shape) -> bool:
+    try:
+        torch.broadcast_shapes(true_shape, pred_shape)
+    except RuntimeError:
+        return False
+    return True
 
 
 def _snake_name(family) -> str:
