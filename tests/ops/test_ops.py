@@ -370,3 +370,12 @@ def test_cdist_in_half_precision_computes_in_float32():
     out = ops.cdist(a, b)
     assert out.dtype == torch.float16
     torch.testing.assert_close(out, torch.tensor([[5.0], [2.8284]], dtype=torch.float16))
+
+
+@pytest.mark.parity
+def test_convert_to_tensor_of_python_complex_numbers_is_complex64_as_keras():
+    from tests.parity import reference
+
+    for value in (1 + 2j, [[1 + 3j, 2 - 5j]], np.complex128(1j)):
+        theirs = reference.keras.ops.convert_to_tensor(value).dtype
+        assert ops.convert_to_tensor(value).dtype == theirs, value
