@@ -351,12 +351,12 @@ class Model(Trainer, Layer):
             return
         saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
 
-    def save_weights(self, filepath, overwrite=True) -> None:
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None) -> None:
         from lamina import distribution, saving
 
         if not distribution.is_chief():  # one writer per job: rank 0
             return
-        saving.save_weights(self, filepath, overwrite=overwrite)
+        saving.save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs) -> None:
         from lamina import saving
