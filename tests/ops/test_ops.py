@@ -240,6 +240,19 @@ def test_ops_follow_numpy_where_keras_on_torch_departs(case, fn, args):
     )
 
 
+def test_average_without_an_axis_wants_weights_shaped_like_x_as_numpy():
+    # Keras's docstring (and NumPy) raise here; Keras's torch backend broadcast the weights and
+    # lamina divided by their broadcast sum, two different numbers.
+    weights = np.array([0.25, 0.75])
+    with pytest.raises(TypeError, match="Axis must be specified"):
+        np.average(np.arange(6.0).reshape(3, 2), weights=weights)
+    with pytest.raises(ValueError, match=r"weights shaped like x \(3, 2\) when no axis is given"):
+        ops.average(np.arange(6.0).reshape(3, 2), weights=weights)
+    np.testing.assert_allclose(
+        ops.average(np.arange(6.0).reshape(3, 2), 1, weights), [0.75, 2.75, 4.75]
+    )
+
+
 def test_unique_with_index_and_nonzero_as_a_tuple_index():
     x = np.array([3, 1, 3, 2, 1], dtype="int32")
     values, index = ops.unique(x, return_index=True)
