@@ -38,3 +38,18 @@ def test_python_dtype_names_map_as_keras_on_torch(dtype, expected):
 def test_an_unknown_dtype_names_what_is_supported():
     with pytest.raises(ValueError, match="Unsupported dtype 'float17'; expected one of"):
         lamina.backend.to_torch_dtype("float17")
+
+
+def _complex_values(m):
+    x = m.ops.ones((2,), dtype="complex64")
+    flags = m.ops.isreal(m.ops.array([1 + 1j, 4.5, 2j], dtype="complex64"))
+    return m.backend.result_type(x.dtype, int), m.ops.convert_to_numpy(flags).tolist()
+
+
+@pytest.mark.parity
+def test_complex_dtypes_are_dtypes_as_in_keras():
+    # Before: to_torch_dtype refused "complex64" (Keras's result_type and isreal examples).
+    from tests.parity import reference
+
+    assert lamina.backend.to_torch_dtype("complex128") is torch.complex128
+    assert _complex_values(lamina) == reference.keras_run(_complex_values)

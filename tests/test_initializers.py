@@ -236,3 +236,13 @@ def test_clone_of_an_unseeded_initializer_draws_afresh():
     original = initializers.RandomNormal(stddev=1.0)
     assert original.clone().get_config()["seed"] is None
     assert not torch.equal(original.clone()((8,)), original.clone()((8,)))
+
+
+def test_a_tensor_as_initializer_starts_the_weight_as_keras():
+    value = np.arange(6, dtype="float64").reshape(2, 3)
+    ours = initializers.get(torch.as_tensor(value))((2, 3), dtype="float32")
+    theirs = keras.initializers.get(keras.ops.convert_to_tensor(value))((2, 3), dtype="float32")
+    assert ours.dtype == torch.float32
+    np.testing.assert_array_equal(ours.numpy(), keras.ops.convert_to_numpy(theirs))
+    with pytest.raises(ValueError, match=r"of its own shape \(2, 3\); received shape=\(3, 2\)"):
+        initializers.get(value)((3, 2))

@@ -141,6 +141,8 @@ _DTYPES = {
     "int64": torch.int64,
     "uint8": torch.uint8,
     "bool": torch.bool,
+    "complex64": torch.complex64,  # Keras's complex ops (fft, angle, isreal) take these
+    "complex128": torch.complex128,
 }
 
 

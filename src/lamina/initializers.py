@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from lamina import backend
@@ -607,8 +608,9 @@ def get(identifier) -> Initializer:
 
     Args:
         identifier: None (gives `Zeros()`), a name such as `"glorot_uniform"` or `"GlorotUniform"`,
-            `{"class_name": ..., "config": ...}`, an `Initializer` (returned as it is), or a
-            function `(shape, dtype) -> array` (wrapped).
+            `{"class_name": ..., "config": ...}`, an `Initializer` (returned as it is), a
+            function `(shape, dtype) -> array` (wrapped), or a tensor or array (the weight
+            starts as a copy of it, as in Keras).
 
     Returns:
         An `Initializer`.
@@ -641,9 +643,29 @@ def get(identifier) -> Initializer:
         return object_registration.registered_class(
             "initializer", identifier, _INITIALIZERS
         ).from_config(config)
+    if isinstance(identifier, (torch.Tensor, np.ndarray, np.generic)):
+        return _TensorInitializer(identifier)
     if callable(identifier):
         return _CallableInitializer(identifier)
     raise TypeError(f"Could not interpret initializer {identifier!r}.")
+
+
+class _TensorInitializer(Initializer):
+    """A tensor or array given as the initializer: the weight starts as a copy of it."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def __call__(self, shape, dtype=None):
+        value = torch.as_tensor(self.value)
+        if tuple(shape) != tuple(value.shape):
+            raise errors.value_error(
+                "A tensor initializer",
+                f"a weight of its own shape {tuple(value.shape)}",
+                f"shape={tuple(shape)}",
+                "pass a tensor shaped like the weight, or an initializer name.",
+            )
+        return value.to(backend.to_torch_dtype(dtype), copy=True)
 
 
 class _CallableInitializer(Initializer):

@@ -260,3 +260,17 @@ def test_attention_refuses_another_feature_size_than_built():
     call()
     with pytest.raises(ValueError, match=r"a value with 6 features on its last axis"):
         layer(np.zeros((2, 5, 6), "float32"), np.zeros((2, 7, 8), "float32"))
+
+
+def test_regression_labels_that_broadcast_train_as_in_keras():
+    # Keras's EarlyStopping example: labels (1,) against outputs (1, 10) broadcast and train.
+    model = models.Sequential([layers.Dense(10)])
+    model.compile(optimizer="sgd", loss="mse")
+    with pytest.warns(UserWarning, match=r"labels of shape \(1,\), which broadcast: every output"):
+        model.fit(np.arange(100.0).reshape(5, 20), np.zeros(5), batch_size=1, verbose=0)
+    with pytest.raises(  # (5,) against (5, 10) cannot broadcast: Keras fails too
+        ValueError,
+        match=r"Loss 'mean_squared_error' of model '.*' expects outputs shaped like the labels "
+        r"\(5,\); received model outputs of shape \(5, 10\)",
+    ):
+        model.fit(np.arange(100.0).reshape(5, 20), np.zeros(5), batch_size=5, verbose=0)

@@ -96,3 +96,24 @@ def test_build_names_what_is_not_a_shape():
 
     with pytest.raises(ValueError, match=r"Model 'echo.*'\.build\(\) expected a shape"):
         Echo().build({"x": "wide"})
+
+
+def test_a_build_shape_call_cannot_take_warns_and_the_model_still_runs():
+    # Keras's TorchModuleWrapper example builds with (1, 28, 28) and calls with (1, 1, 28, 28):
+    # Keras's build runs no call(), so the shape only matters at the first call.
+    import torch
+
+    class Classifier(lamina.Model):
+        def __init__(self):
+            super().__init__()
+            self.conv = lamina.layers.TorchModuleWrapper(torch.nn.Conv2d(1, 2, 3))
+            self.fc = lamina.layers.TorchModuleWrapper(torch.nn.Linear(2 * 4 * 4, 3))
+
+        def call(self, inputs):
+            return self.fc(torch.flatten(self.conv(inputs), 1))
+
+    model = Classifier()
+    with pytest.warns(UserWarning, match=r"could not run call\(\) on an input of shape"):
+        model.build((1, 6, 6))
+    assert model.built
+    assert tuple(model(torch.ones(1, 1, 6, 6)).shape) == (1, 3)

@@ -378,8 +378,3 @@ def test_initial_state_shape_is_checked():
         ),
     ):
         layers.GRU(4)(torch.zeros(2, 3, 5), initial_state=[torch.zeros(2, 8)])
-
-
-def test_list_of_cells_is_refused():
-    with pytest.raises(ValueError, match=r"expects a single cell; received a list of 2 cells"):
-        layers.RNN([layers.LSTMCell(2), layers.LSTMCell(2)])

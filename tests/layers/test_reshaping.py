@@ -30,3 +30,20 @@ def test_reshape_of_an_input_of_unknown_size_builds_as_in_keras():
 def test_reshape_error_shows_the_symbolic_shape_not_a_probe_size():
     with pytest.raises(ValueError, match=r"received shape \(None, 16\) \(16 values per sample\)"):
         lamina.layers.Reshape((4, 4, 2))(lamina.Input((16,)))
+
+
+def _upsampled_integers(m):
+    x = np.arange(12).reshape(1, 3, 2, 2)
+    y1 = m.layers.UpSampling1D(2)(x[:, :, :, 0])
+    y2 = m.layers.UpSampling2D((1, 2))(x)
+    y3 = m.layers.UpSampling3D(2)(x[..., None])
+    return [(str(y.dtype), m.ops.convert_to_numpy(y)) for y in (y1, y2, y3)]
+
+
+@pytest.mark.parity
+def test_upsampling_repeats_integer_inputs_as_keras():
+    # Before: torch's nearest interpolation refused integers (Keras's UpSampling1D example).
+    ours, theirs = _upsampled_integers(lamina), reference.keras_run(_upsampled_integers)
+    for (our_dtype, our_values), (their_dtype, their_values) in zip(ours, theirs, strict=True):
+        assert our_dtype == their_dtype
+        np.testing.assert_array_equal(our_values, their_values)

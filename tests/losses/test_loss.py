@@ -56,3 +56,20 @@ def test_numpy_loss_values_match_keras():
     for name in _FUNCTIONS:
         theirs = reference.keras_run(lambda m, name=name: _values(m, name))
         np.testing.assert_allclose(_values(lamina, name), theirs, rtol=1e-5, atol=1e-6)
+
+
+def _object_losses(m):
+    y_true = np.array([[0.0, 1.0], [1.0, 0.0]])  # float64, as NumPy makes them
+    y_pred = np.array([[0.2, 0.8], [0.6, 0.4]])
+    made = [m.losses.BinaryCrossentropy(), m.losses.MeanSquaredError(), m.losses.Hinge()]
+    values = [loss(y_true, y_pred) for loss in made]
+    return [(loss.dtype, str(v.dtype), float(v)) for loss, v in zip(made, values, strict=True)]
+
+
+@pytest.mark.parity
+def test_a_loss_object_computes_in_its_dtype_as_keras():
+    from tests.parity import reference
+
+    ours, theirs = _object_losses(lamina), reference.keras_run(_object_losses)
+    assert [o[:2] for o in ours] == [t[:2] for t in theirs]  # floatx: float32
+    np.testing.assert_allclose([o[2] for o in ours], [t[2] for t in theirs], rtol=1e-6)

@@ -520,6 +520,8 @@ IMAGE = [
     ("image.extract_patches", (RGB, 2), {"strides": 1, "dilation_rate": 2}),
     ("image.extract_patches_3d", (VOLUMES, 2), {}),
     ("image.extract_patches_3d", (VOLUMES, (2, 3, 2)), {"strides": 1}),
+    ("image.extract_patches", (VOLUMES, (2, 3, 2)), {}),  # three sizes: volumes, as Keras
+    ("image.extract_patches", (VOLUMES[0], (3, 2, 2)), {"strides": 1}),
     ("image.sobel_edges", (RGB,), {}),
     ("image.ssim", (RGB, np.clip(RGB + 0.1 * HSV, 0, 1)), {"filter_size": 5}),
 ]

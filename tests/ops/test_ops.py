@@ -240,6 +240,19 @@ def test_ops_follow_numpy_where_keras_on_torch_departs(case, fn, args):
     )
 
 
+def test_average_without_an_axis_wants_weights_shaped_like_x_as_numpy():
+    # Keras's docstring (and NumPy) raise here; Keras's torch backend broadcast the weights and
+    # lamina divided by their broadcast sum, two different numbers.
+    weights = np.array([0.25, 0.75])
+    with pytest.raises(TypeError, match="Axis must be specified"):
+        np.average(np.arange(6.0).reshape(3, 2), weights=weights)
+    with pytest.raises(ValueError, match=r"weights shaped like x \(3, 2\) when no axis is given"):
+        ops.average(np.arange(6.0).reshape(3, 2), weights=weights)
+    np.testing.assert_allclose(
+        ops.average(np.arange(6.0).reshape(3, 2), 1, weights), [0.75, 2.75, 4.75]
+    )
+
+
 def test_unique_with_index_and_nonzero_as_a_tuple_index():
     x = np.array([3, 1, 3, 2, 1], dtype="int32")
     values, index = ops.unique(x, return_index=True)
@@ -370,3 +383,12 @@ def test_cdist_in_half_precision_computes_in_float32():
     out = ops.cdist(a, b)
     assert out.dtype == torch.float16
     torch.testing.assert_close(out, torch.tensor([[5.0], [2.8284]], dtype=torch.float16))
+
+
+@pytest.mark.parity
+def test_convert_to_tensor_of_python_complex_numbers_is_complex64_as_keras():
+    from tests.parity import reference
+
+    for value in (1 + 2j, [[1 + 3j, 2 - 5j]], np.complex128(1j)):
+        theirs = reference.keras.ops.convert_to_tensor(value).dtype
+        assert ops.convert_to_tensor(value).dtype == theirs, value

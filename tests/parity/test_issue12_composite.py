@@ -32,6 +32,17 @@ def test_stacked_rnn_cells_match_keras(return_sequences):
     )
 
 
+def test_a_list_of_cells_runs_as_stacked_cells_as_keras():
+    # Before: RNN refused a list (Keras's RNN docstring example stacks two cells this way).
+    def stack(module):
+        return module.RNN([module.LSTMCell(3), module.GRUCell(2)], return_sequences=True)
+
+    assert isinstance(stack(layers).cell, layers.StackedRNNCells)
+    assert_layer_matches_keras(
+        "RNN", {}, (2, 5, 3), keras_layer=stack(keras.layers), lamina_layer=stack(layers)
+    )
+
+
 def test_stacked_rnn_cells_round_trip_through_config():
     layer = layers.RNN(layers.StackedRNNCells([layers.LSTMCell(3), layers.GRUCell(2)]))
     x = torch.tensor(_normal(2, 4, 3))

@@ -150,6 +150,22 @@ def test_keras_loads_lamina_files(tmp_path, name, fmt):
 
 
 @pytest.mark.parity
+def test_keras_loads_a_model_whose_first_layer_declared_input_shape(tmp_path):
+    # Before: the Dense's config carried batch_input_shape, which Keras 3 refuses to read
+    # (Keras's model_from_json example writes such a model).
+    import keras
+
+    model = lamina.Sequential([layers.Dense(5, input_shape=(3,)), layers.Softmax()])
+    assert "batch_input_shape" not in model.layers[0].get_config()
+    model.save(tmp_path / "model.keras")
+    reference = keras.models.load_model(tmp_path / "model.keras")
+    assert reference.input_shape == (None, 3)
+    assert keras.models.model_from_json(model.to_json()).input_shape == (None, 3)
+    x = np.ones((2, 3), "float32")
+    np.testing.assert_allclose(reference.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+@pytest.mark.parity
 @pytest.mark.parametrize("name", list(MODELS))
 @pytest.mark.parametrize("fmt", ["keras", "h5", "weights.h5"])
 def test_lamina_loads_keras_files(tmp_path, name, fmt):

@@ -1609,8 +1609,8 @@ class Layer(nn.Module):
         config["dtype"] = dtype_policies.serialize(self._dtype_policy)
         if self.activity_regularizer is not None:
             config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
-        if self._declared_input_shape is not None:
-            config["batch_input_shape"] = (None, *self._declared_input_shape)
+        # No batch_input_shape, as Keras 3 writes none: a model keeps its input shape in its
+        # InputLayer, and Keras's layers refuse the argument when they read the config.
         return config
 
     @classmethod

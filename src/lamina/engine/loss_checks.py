@@ -9,6 +9,10 @@ Keras's.
 
 from __future__ import annotations
 
+import warnings
+
+import torch
+
 from lamina import losses as losses_module
 from lamina.engine import data_adapter, errors
 
@@ -96,9 +100,25 @@ def check_shapes(model, family, y_true, y_pred) -> None:
                 "loss='sparse_categorical_crossentropy' or lamina.utils.to_categorical(y)."
             )
     else:
+        # Keras broadcasts labels against outputs once their ranks are matched: (1,) against
+        # (1, 10) trains (Keras's EarlyStopping example), (5,) against (5, 10) fails in Keras too.
         matched_true, matched_pred = losses_module.match_rank(y_true, y_pred)
-        fits = tuple(matched_true.shape) == tuple(matched_pred.shape)
+        fits = _broadcasts(matched_true.shape, matched_pred.shape)
         expected = f"outputs shaped like the labels {true_shape}"
+        if fits and matched_true.shape != matched_pred.shape:
+            # It trains, as in Keras, but one label against every output is mostly a mistake.
+            warnings.warn(
+                errors.message(
+                    f"Loss '{_snake_name(family)}' of model '{model.name}'",
+                    f"labels shaped like its outputs {pred_shape}",
+                    f"labels of shape {true_shape}, which broadcast: every output is compared "
+                    "with the same label",
+                    "this trains, as in Keras; if the labels are class ids, use "
+                    "loss='sparse_categorical_crossentropy' on a softmax output.",
+                ),
+                UserWarning,
+                stacklevel=2,
+            )
     if not fits:
         raise errors.value_error(
             f"Loss '{_snake_name(family)}' of model '{model.name}'",
@@ -106,6 +126,14 @@ def check_shapes(model, family, y_true, y_pred) -> None:
             received,
             hint,
         )
+
+
+def _broadcasts(true_shape, pred_shape) -> bool:
+    try:
+        torch.broadcast_shapes(true_shape, pred_shape)
+    except RuntimeError:
+        return False
+    return True
 
 
 def _snake_name(family) -> str:

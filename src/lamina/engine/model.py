@@ -9,6 +9,7 @@ from `engine/trainer.py`'s `Trainer`; saving delegates to `lamina.saving`. `Mode
 from __future__ import annotations
 
 import numbers
+import warnings
 
 from torch import nn
 
@@ -237,9 +238,16 @@ class Model(Trainer, Layer):
             self.built = True  # the symbolic call below builds the sub-layers
             try:
                 call_on_symbolic(self, (symbolic,), {})
-            except Exception:
-                self.built = False
-                raise
+            except Exception as error:
+                # Keras builds a subclassed model without running call(), so a shape its call
+                # cannot take (Keras's TorchModuleWrapper example) fails there only on a call.
+                warnings.warn(
+                    f"Model '{self.name}' could not run call() on an input of shape "
+                    f"{input_shape} to build its layers ({error}); it is marked built, as Keras "
+                    "marks it, and its layers build on the first call.",
+                    stacklevel=2,
+                )
+                return
             self._build_input_shape = _map_shapes(
                 self, lambda shape: (None, *shape[1:]), input_shape
             )
@@ -351,12 +359,12 @@ class Model(Trainer, Layer):
             return
         saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
 
-    def save_weights(self, filepath, overwrite=True) -> None:
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None) -> None:
         from lamina import distribution, saving
 
         if not distribution.is_chief():  # one writer per job: rank 0
             return
-        saving.save_weights(self, filepath, overwrite=overwrite)
+        saving.save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs) -> None:
         from lamina import saving

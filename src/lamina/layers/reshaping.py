@@ -244,7 +244,11 @@ class _UpSampling(_Spatial):
         x = spatial.to_torch(inputs, self.data_format, self.rank)
         scale = spatial.lift(self.size, 1)
         target = [n * s for n, s in zip(x.shape[2:], scale, strict=False)]
-        if self.interpolation == "nearest":
+        if self.interpolation == "nearest" and not x.is_floating_point():
+            y = x  # torch interpolates floats only; nearest is a repeat, as Keras computes it
+            for axis, times in enumerate(scale, start=2):
+                y = y.repeat_interleave(times, dim=axis)
+        elif self.interpolation == "nearest":
             y = F.interpolate(x, size=target, mode="nearest")
         else:  # TensorFlow's half-pixel centres are torch's align_corners=False
             y = F.interpolate(x, size=target, mode="bilinear", align_corners=False)

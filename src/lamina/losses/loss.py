@@ -13,7 +13,7 @@ import inspect
 import numpy as np
 import torch
 
-from lamina import tree
+from lamina import backend, dtype_policies, tree
 
 EPSILON = 1e-7
 REDUCTIONS = ("sum_over_batch_size", "sum", "none", "mean", "mean_with_sample_weight", None)
@@ -247,7 +247,9 @@ class Loss:
         name: the loss's name (snake case of the class name by default).
         reduction: `"sum_over_batch_size"` (default), `"sum"`, `"mean"`,
             `"mean_with_sample_weight"` or `"none"`.
-        dtype: accepted for Keras compatibility; computation runs in `y_pred`'s dtype.
+        dtype: the dtype (or dtype policy) the loss computes in: floating labels and predictions
+            are cast to its compute dtype, floatx by default, as Keras's losses. Integer labels
+            are left to the loss, which reads them as class ids or casts them itself.
 
     Examples:
         >>> class Absolute(Loss):
@@ -265,7 +267,8 @@ class Loss:
             )
         self.name = name or _snake(type(self).__name__)
         self.reduction = reduction
-        self.dtype = dtype
+        self.dtype = dtype_policies.get(dtype or backend.floatx()).compute_dtype
+        self._compute_dtype = backend.to_torch_dtype(self.dtype)
 
     def call(self, y_true, y_pred):
         raise NotImplementedError(f"{type(self).__name__} must implement call(y_true, y_pred).")
@@ -275,14 +278,21 @@ class Loss:
         if _holds_arrays(y_true) or _holds_arrays(y_pred):
             # Structures of tensors (a loss over a discriminator's list of feature maps) reach
             # call() as structures, each leaf a tensor, as in Keras.
-            y_pred = tree.map_structure(lambda x: as_tensors(0, x)[1], y_pred)
+            y_pred = tree.map_structure(lambda x: self._in_dtype(as_tensors(0, x)[1]), y_pred)
             device = tree.flatten(y_pred)[0].device
-            y_true = tree.map_structure(lambda x: _tensor(x, device=device), y_true)
+            y_true = tree.map_structure(lambda x: self._in_dtype(_tensor(x, device=device)), y_true)
         else:
             y_true, y_pred = as_tensors(y_true, y_pred)
+            y_true, y_pred = self._in_dtype(y_true), self._in_dtype(y_pred)
         values = self.call(y_true, y_pred)
         mask = loss_mask(values, given, self.mask_of(values))
         return reduce_values(values, sample_weight, self.reduction, mask=mask)
+
+    def _in_dtype(self, tensor):
+        # NumPy's float64 arrays give a float32 loss, as in Keras; the check costs a step nothing.
+        if tensor.dtype != self._compute_dtype and tensor.is_floating_point():
+            return tensor.to(self._compute_dtype)
+        return tensor
 
     def mask_of(self, values):
         """The values that count (None: all). Circle counts only its positive values, as Keras."""

@@ -130,9 +130,9 @@ def _target_device() -> torch.device:
 def convert_to_tensor(x, dtype=None, sparse=None, ragged=None) -> torch.Tensor | np.ndarray:
     """Convert a tensor, NumPy array, list or Python number to a torch tensor on lamina's device.
 
-    Python floats (and lists of them) become float32 and Python ints int32, as in Keras; NumPy
-    arrays keep their dtype; tensors pass through (cast if `dtype` is given). Text (str or bytes)
-    stays a NumPy array, lamina's form of a string tensor.
+    Python floats (and lists of them) become float32, Python ints int32 and Python complex
+    numbers complex64, as in Keras; NumPy arrays keep their dtype; tensors pass through (cast if
+    `dtype` is given). Text (str or bytes) stays a NumPy array, lamina's form of a string tensor.
 
     Args:
         x: the value to convert; a symbolic `KerasTensor` raises a `TypeError`.
@@ -193,6 +193,10 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None) -> torch.Tensor |
         torch_dtype = torch.float32  # Python lists of floats, as Keras: floatx
     if array.dtype == np.int64 and from_python and torch_dtype is None:
         torch_dtype = torch.int32
+    # NumPy's complex128 scalar is a Python complex, as its float64 scalar is a float.
+    python_complex = from_python or isinstance(x, complex)
+    if array.dtype == np.complex128 and python_complex and torch_dtype is None:
+        torch_dtype = torch.complex64  # as Keras: floatx's complex type
     if not array.flags.writeable:  # pandas' or a memory map's read-only view, as fit copies it:
         array = array.copy()  # torch would share it and warn that writes are undefined
     if array.dtype.name == "bfloat16":  # ml_dtypes.bfloat16, as convert_to_numpy gives it

@@ -171,8 +171,10 @@ def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid"
 
     Args:
         images: `(batch, height, width, channels)` images or a single `(height, width, channels)`
-            image (channels first with `data_format="channels_first"`).
-        size: the patch size `(height, width)`, or an int for square patches.
+            image (channels first with `data_format="channels_first"`); volumes, batched or
+            single, when `size` has three entries (see `extract_patches_3d`).
+        size: the patch size `(height, width)`, or an int for square patches; a patch size
+            `(depth, height, width)` extracts 3-D patches, as Keras does.
         strides: the step between patches (default None: `size`, so patches do not overlap).
         dilation_rate: the spacing of the pixels inside a patch (default 1).
         padding: `"valid"` (default: only whole patches) or `"same"` (zero-pad so that every stride
@@ -190,7 +192,8 @@ def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid"
         >>> lamina.ops.shape(patches), patches[0, 1]
         ((2, 2, 4), tensor([2, 3, 6, 7]))
     """
-    return _patches(images, size, strides, dilation_rate, padding, data_format, 2)
+    rank = 3 if isinstance(size, (tuple, list)) and len(size) == 3 else 2  # Keras: 3 -> volumes
+    return _patches(images, size, strides, dilation_rate, padding, data_format, rank)
 
 
 @symbolic_op("extract_patches_3d")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from lamina.engine import errors
 from lamina.ops.core import axis_arg, floating, sum_dtype, symbolic_op, tensor, to_dtype
 
 
@@ -515,7 +516,8 @@ def average(x, axis=None, weights=None):
     Args:
         x: input tensor.
         axis: the axis to average over (default None: all of them).
-        weights: weights shaped like `x`, or 1-D with the length of `axis` (default None: equal).
+        weights: weights shaped like `x`, or 1-D with the length of `axis` (default None: equal);
+            weights of another shape need `axis`.
 
     Returns:
         The averaged tensor.
@@ -531,6 +533,13 @@ def average(x, axis=None, weights=None):
     if weights is None:
         return torch.mean(x, dim=_axes(x, axis))
     weights = tensor(weights).to(x.dtype)
+    if axis is None and weights.shape != x.shape:
+        raise errors.value_error(
+            "average()",
+            f"weights shaped like x {tuple(x.shape)} when no axis is given",
+            f"weights of shape {tuple(weights.shape)}",
+            "pass axis= to weigh along one axis, as NumPy and Keras require.",
+        )
     if axis is not None and weights.dim() == 1 and x.dim() > 1:
         shape = [1] * x.dim()
         shape[axis % x.dim()] = -1

@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import warnings
 
-from lamina.saving import h5_guard, h5_weights, keras_format, legacy_h5
+from lamina.saving import h5_guard, h5_weights, keras_format, legacy_h5, sharded_weights
 from lamina.saving.errors import FileFormatError
 from lamina.saving.limits import LoadLimits, get_load_limits, load_limits, set_load_limits
 
@@ -27,6 +28,8 @@ def _kind(filepath) -> str:
     path = os.fspath(filepath)
     if path.endswith(".weights.h5"):
         return "weights"
+    if path.endswith(".weights.json"):
+        return "sharded"
     if path.endswith(".keras"):
         return "keras"
     if path.endswith(".h5") or path.endswith(".hdf5"):
@@ -132,13 +135,16 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     raise ValueError(f"load_model() expects a '.keras' or '.h5' file; received filepath={path!r}.")
 
 
-def save_weights(model, filepath, overwrite=True) -> None:
+def save_weights(model, filepath, overwrite=True, max_shard_size=None) -> None:
     """Save the weights in Keras 3's `.weights.h5` layout (the filepath must end so).
 
     Args:
         model: the model whose weights are saved.
-        filepath: a path ending in `.weights.h5`.
+        filepath: a path ending in `.weights.h5` (or `.weights.json` with `max_shard_size`).
         overwrite: replace an existing file (default True).
+        max_shard_size: None (one file), or the largest shard in GB: the weights are split into
+            `<name>_00000.weights.h5`, ... beside a `<name>.weights.json` index, as Keras splits
+            them (a `.weights.h5` path becomes `.weights.json`, with a warning, as in Keras).
 
     Examples:
         >>> import os, tempfile
@@ -152,6 +158,15 @@ def save_weights(model, filepath, overwrite=True) -> None:
 
     from lamina.saving import atomic
 
+    if max_shard_size is not None and _kind(filepath) in ("weights", "sharded"):
+        if _kind(filepath) == "weights":
+            warnings.warn(
+                f"Saving sharded weights requires '.weights.json' as the extension; "
+                f"{os.fspath(filepath)!r} becomes {sharded_weights.index_path(filepath)!r}.",
+                stacklevel=2,
+            )
+        sharded_weights.write(model, filepath, max_shard_size, overwrite=overwrite)
+        return
     if _kind(filepath) != "weights":
         raise ValueError(
             "save_weights() expects a filepath ending in '.weights.h5'; received "
@@ -195,9 +210,14 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs) -> None:
         with h5_guard.open_file(path) as file:
             assignments = h5_weights.plan(file, model, skip_mismatch, source=path)
         h5_weights.apply(assignments)
+    elif kind == "sharded":
+        with sharded_weights.gathered(path) as file:
+            assignments = h5_weights.plan(file, model, skip_mismatch, source=path)
+        h5_weights.apply(assignments)
     else:
         raise ValueError(
-            "load_weights() expects a '.weights.h5', '.keras' or '.h5' file; received "
+            "load_weights() expects a '.weights.h5', '.weights.json', '.keras' or '.h5' file; "
+            "received "
             f"filepath={path!r}."
         )
 

@@ -17,6 +17,7 @@ from lamina.engine.layer import Layer, lamina_class
 from lamina.layers.recurrent import fused
 from lamina.layers.recurrent.cell_base import RecurrentCell
 from lamina.layers.recurrent.lstm_sequence import LSTMSequence
+from lamina.layers.recurrent.stacked_cells import StackedRNNCells
 
 
 class RNN(Layer):
@@ -25,9 +26,10 @@ class RNN(Layer):
     Args:
         cell: an object with `call(inputs, states)` returning `(output, new_states)`, a `state_size`
             (int or list of ints) and optionally `output_size` (SimpleRNNCell, LSTMCell, GRUCell or
-            your own Layer). Your own cell may take steps of any rank, `(batch, timesteps, ...)`
-            inputs as in Keras, and keep states of any shape: a state size given as a tuple,
-            `state_size = [(chunk, features)]`, or states made by its `get_initial_state`.
+            your own Layer); a list of cells runs as `StackedRNNCells`, as in Keras. Your own
+            cell may take steps of any rank, `(batch, timesteps, ...)` inputs as in Keras, and
+            keep states of any shape: a state size given as a tuple, `state_size =
+            [(chunk, features)]`, or states made by its `get_initial_state`.
         return_sequences: return the output of every step (batch, timesteps, units), or only the
             last (batch, units).
         return_state: also return the final states: `[output, *states]`.
@@ -67,12 +69,7 @@ class RNN(Layer):
     ):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if isinstance(cell, (list, tuple)):
-            raise errors.value_error(
-                self,
-                "a single cell",
-                f"a list of {len(cell)} cells",
-                "stack recurrent layers with return_sequences=True instead.",
-            )
+            cell = StackedRNNCells(cell)  # Keras: a list of cells runs as a stack
         if not hasattr(cell, "state_size") or not callable(cell):
             raise errors.value_error(
                 self,
