@@ -70,3 +70,51 @@ def test_an_index_naming_a_file_outside_its_folder_is_refused(tmp_path):
     (tmp_path / "m.weights.json").write_text(json.dumps(index))
     with pytest.raises(lamina.saving.FileFormatError, match="not a file name beside the index"):
         model.load_weights(tmp_path / "m.weights.json")
+
+
+def _shard_files(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".weights.h5"))
+
+
+def test_a_save_never_writes_over_the_shards_the_index_names(tmp_path):
+    # The second save takes the other name set and removes the first's only after its index is
+    # in place; the third returns to Keras's names.
+    model = _model(lamina)
+    index = tmp_path / "m.weights.json"
+    model.save_weights(index, max_shard_size=_SHARD)
+    first = _shard_files(tmp_path)
+    model.save_weights(index, max_shard_size=_SHARD)
+    assert _shard_files(tmp_path) == ["m.1_00000.weights.h5", "m.1_00001.weights.h5"]
+    model.save_weights(index, max_shard_size=_SHARD)
+    assert _shard_files(tmp_path) == first == ["m_00000.weights.h5", "m_00001.weights.h5"]
+
+
+def test_a_crash_before_the_index_is_replaced_keeps_the_previous_weights(tmp_path, monkeypatch):
+    from lamina.saving import sharded_weights
+
+    saved = _model(lamina)
+    index = tmp_path / "m.weights.json"
+    saved.save_weights(index, max_shard_size=_SHARD)
+    changed = _model(lamina)
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("killed while writing the index")
+
+    monkeypatch.setattr(sharded_weights.json, "dump", crash)
+    with pytest.raises(KeyboardInterrupt):
+        changed.save_weights(index, max_shard_size=_SHARD)
+    monkeypatch.undo()
+    restored = _model(lamina)
+    restored.load_weights(index)
+    for ours, before in zip(_weights(restored), _weights(saved), strict=True):
+        np.testing.assert_array_equal(ours, before)
+
+
+def test_an_oversized_index_is_refused_before_it_is_parsed(tmp_path):
+    model = _model(lamina)
+    model.save_weights(tmp_path / "m.weights.json", max_shard_size=_SHARD)
+    with (
+        lamina.saving.load_limits(max_json_bytes=64),
+        pytest.raises(lamina.saving.FileFormatError, match="JSON documents are limited to 64"),
+    ):
+        model.load_weights(tmp_path / "m.weights.json")

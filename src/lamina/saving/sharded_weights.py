@@ -14,7 +14,7 @@ import contextlib
 import json
 import os
 
-from lamina.saving import atomic, h5_guard, h5_weights
+from lamina.saving import atomic, h5_guard, h5_weights, limits, safe_json
 from lamina.saving.errors import FileFormatError
 
 _GIGABYTE = 1024**3
@@ -31,6 +31,11 @@ def index_path(filepath) -> str:
 def write(model, filepath, max_shard_size, overwrite: bool = True) -> None:
     """Save `model`'s weights as shards of at most `max_shard_size` GB and their JSON index.
 
+    A save never overwrites a shard the current index names: the new shards take the other of
+    two name sets (`<name>_00000...` or `<name>.1_00000...`), the index is replaced last, and
+    only then are the old shards removed. A crash at any point leaves the previous index with
+    all of its shards, or the new one with all of its.
+
     Args:
         model: the model whose weights are saved.
         filepath: the index's path, ending in `.weights.json`.
@@ -41,17 +46,19 @@ def write(model, filepath, max_shard_size, overwrite: bool = True) -> None:
 
     limit = float(max_shard_size) * _GIGABYTE
     path = index_path(filepath)
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"{path} already exists; pass overwrite=True to replace it.")
     base = os.path.basename(path)[: -len(".weights.json")]
     folder = os.path.dirname(os.path.abspath(path))
+    previous = _current_shards(path)
     with h5py.File(f"{base}.in-memory", "w", driver="core", backing_store=False) as whole:
         h5_weights.write(whole, model)
         shards = _deal(_variable_groups(whole), limit)
+        names = _shard_names(base, len(shards), taken=previous)
         weight_map, total = {}, 0
-        for number, groups in enumerate(shards):
-            name = f"{base}_{number:05}.weights.h5"
-            shard_path = os.path.join(folder, name)
+        for name, groups in zip(names, shards, strict=True):
             with (
-                atomic.atomic_path(shard_path, overwrite=overwrite) as temporary,
+                atomic.atomic_path(os.path.join(folder, name)) as temporary,
                 h5py.File(temporary, "w") as shard,
             ):
                 for key, group, size in groups:
@@ -59,8 +66,35 @@ def write(model, filepath, max_shard_size, overwrite: bool = True) -> None:
                     weight_map[f"/{key}"] = [name]
                     total += size
     index = {"metadata": {"total_size": float(total)}, "weight_map": weight_map}
-    with atomic.atomic_path(path, overwrite=overwrite) as temporary, open(temporary, "w") as file:
+    with atomic.atomic_path(path) as temporary, open(temporary, "w") as file:
         json.dump(index, file, indent=4)
+    for stale in previous - set(names):
+        with contextlib.suppress(OSError):
+            os.remove(os.path.join(folder, stale))
+
+
+def _shard_names(base, count, taken) -> list[str]:
+    """Keras's shard names, or the second set where the current index holds Keras's."""
+    for generation in ("", ".1"):
+        names = [f"{base}{generation}_{number:05}.weights.h5" for number in range(count)]
+        if not taken.intersection(names):
+            return names
+    raise AssertionError("the two name sets cannot both be taken")  # one index holds one set
+
+
+def _current_shards(path) -> set[str]:
+    """The shard file names the index at `path` holds now (none when it is absent or
+    unreadable: nothing then depends on the files)."""
+    try:
+        weight_map = _weight_map(path)
+    except (FileFormatError, OSError):
+        return set()
+    names = set()
+    for listed in weight_map.values():
+        for name in [listed] if isinstance(listed, str) else listed:
+            if isinstance(name, str) and os.path.basename(name) == name:
+                names.add(name)
+    return names
 
 
 def _variable_groups(file) -> list:
@@ -128,13 +162,16 @@ def gathered(filepath):
 
 
 def _weight_map(source) -> dict:
+    # The index is read under the load limits every JSON document gets (size, then nesting).
+    limit = limits.get_load_limits().max_json_bytes
     try:
-        with open(source) as file:
-            index = json.load(file)
-    except (OSError, ValueError) as error:
+        with open(source, "rb") as file:
+            data = file.read(limit + 1)
+    except OSError as error:
         raise FileFormatError(
             f"{source} is not a readable sharded-weights index: {error}"
         ) from None
+    index = safe_json.parse(data, source, "the sharded-weights index")
     weight_map = index.get("weight_map") if isinstance(index, dict) else None
     if not isinstance(weight_map, dict):
         raise FileFormatError(
