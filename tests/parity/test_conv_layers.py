@@ -127,3 +127,15 @@ def test_transposed_convolution_is_the_gradient_of_convolution(
     cotangent = torch.randn(small)
     (expected,) = torch.autograd.grad(conv_output, x, cotangent)
     torch.testing.assert_close(transposed(cotangent), expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("padding", ["valid", "same", "causal"])
+def test_grouped_conv1d_matches_keras(padding, data_format):
+    """Conv1D with groups > 1 (its kernel lifted to 2-D for torch) gives Keras's numbers."""
+    if padding == "causal" and data_format == "channels_first":
+        pytest.skip("Keras's causal padding is channels_last only")
+    shape = (2, 8, 4) if data_format == "channels_last" else (2, 4, 8)
+    config = dict(filters=6, kernel_size=2, groups=2, padding=padding, data_format=data_format)
+    assert_layer_matches_keras("Conv1D", config, shape)
