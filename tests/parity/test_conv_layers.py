@@ -139,3 +139,23 @@ def test_grouped_conv1d_matches_keras(padding, data_format):
     shape = (2, 8, 4) if data_format == "channels_last" else (2, 4, 8)
     config = dict(filters=6, kernel_size=2, groups=2, padding=padding, data_format=data_format)
     assert_layer_matches_keras("Conv1D", config, shape)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("shape, axis", [((4, 5, 3), -1), ((2, 3, 4, 5), 1)])
+def test_batch_normalization_masked_training_matches_keras(shape, axis):
+    """With a mask (e.g. from Masking), training statistics count only the unmasked positions."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(shape).astype("float32") * 2 + 1
+    mask = rng.random(shape[:-1]) > 0.4
+    reference = keras.layers.BatchNormalization(axis=axis, momentum=0.5)
+    ours = layers.BatchNormalization(axis=axis, momentum=0.5)
+    reference.build(shape)
+    ours.build(shape)
+    ours.set_weights([w + i for i, w in enumerate(reference.get_weights())])
+    reference.set_weights(ours.get_weights())
+    y_ref = reference(torch.tensor(x), mask=torch.tensor(mask), training=True)
+    y_ours = ours(torch.tensor(x), mask=torch.tensor(mask), training=True)
+    torch.testing.assert_close(y_ours, y_ref.detach(), atol=1e-5, rtol=1e-5)
+    for mine, theirs in zip(ours.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_allclose(mine, theirs, atol=1e-6, rtol=1e-5)
