@@ -37,6 +37,11 @@ def test_embedding_looks_up_rows_and_accepts_initial_weights():
     assert getattr(out, "_keras_mask", None) is None
 
 
+def test_embedding_with_initial_weights_is_built_at_once_as_in_keras():
+    layer = layers.Embedding(3, 4, weights=np.ones((3, 4)))  # a bare matrix too, as Keras
+    assert layer.built and layer.embeddings.numpy().tolist() == np.ones((3, 4)).tolist()
+
+
 def test_embedding_default_initializer_is_uniform_005():
     layer = layers.Embedding(1000, 8)
     layer(torch.tensor([[1]]))

@@ -94,6 +94,11 @@ class Embedding(LoraLayer, Layer):
         self.declared_input_dtype = "int32"
         if input_length is not None and self._declared_input_shape is None:
             self._declared_input_shape = (int(input_length),)
+        if weights is not None:  # as Keras: built at once, so `layer.embeddings` reads them
+            if not (isinstance(weights, list) and len(weights) == 1):
+                weights = [weights]
+            self._initial_weights = weights
+            self.build()
 
     def build(self, input_shape=None):
         self.embeddings = self.add_weight(
