@@ -42,6 +42,11 @@ def test_embedding_with_initial_weights_is_built_at_once_as_in_keras():
     assert layer.built and layer.embeddings.numpy().tolist() == np.ones((3, 4)).tolist()
 
 
+def test_embedding_supports_masking_when_it_masks_zero_as_in_keras():
+    assert layers.Embedding(4, 3, mask_zero=True).supports_masking
+    assert not layers.Embedding(4, 3).supports_masking
+
+
 def test_embedding_default_initializer_is_uniform_005():
     layer = layers.Embedding(1000, 8)
     layer(torch.tensor([[1]]))

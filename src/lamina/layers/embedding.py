@@ -84,6 +84,7 @@ class Embedding(LoraLayer, Layer):
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.mask_zero = bool(mask_zero)
+        self.supports_masking = self.mask_zero  # as Keras: the layer that makes the mask
         self.input_length = input_length
         if input_length is not None:  # Keras 3 ignores it; lamina still builds from it, below
             warnings.warn("Argument `input_length` is deprecated. Just remove it.", stacklevel=2)
