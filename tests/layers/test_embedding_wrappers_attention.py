@@ -456,3 +456,21 @@ def test_embedding_still_rejects_out_of_range_ids_in_real_data_after_a_probe():
     model = lamina.Model(inputs, lamina.layers.Embedding(6, 3)(inputs))
     with pytest.raises(ValueError, match="token ids in"):
         model.predict(np.full((1, 2), 7, "int32"), verbose=0)
+
+
+class _MaskScaled(layers.Layer):
+    """Each sample times its mask: shows which mask a wrapped layer received."""
+
+    supports_masking = True
+
+    def call(self, inputs, mask=None):
+        return inputs if mask is None else inputs * mask.to(inputs.dtype).unsqueeze(-1)
+
+
+def test_time_distributed_hands_each_step_its_mask_as_keras():
+    sequence = torch.arange(12, dtype=torch.float32).reshape(3, 2, 2)
+    mask = torch.tensor([[False, True], [True, False], [True, True]])
+    out = layers.TimeDistributed(_MaskScaled())(sequence, mask=mask)
+    assert out.tolist() == (sequence * mask.unsqueeze(-1)).tolist()
+    with pytest.raises(ValueError, match=r"first two axes \(batch, timesteps\)"):
+        layers.TimeDistributed(_MaskScaled())(sequence, mask=mask[:2])
