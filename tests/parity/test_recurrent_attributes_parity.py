@@ -143,6 +143,21 @@ def test_stacked_cells_initial_state_nests_per_cell_as_keras():
     assert all(float(s.abs().sum()) == 0.0 for own in ours for s in own)
 
 
+def test_stacked_cells_return_and_take_states_nested_per_cell_as_keras():
+    def structure(outputs):
+        if isinstance(outputs, (list, tuple)):
+            return [structure(o) for o in outputs]
+        return tuple(outputs.shape)
+
+    x = np.zeros((2, 3, 5), "float32")
+    results = []
+    for k in (lamina, keras):
+        layer = k.layers.RNN([k.layers.SimpleRNNCell(4), k.layers.LSTMCell(3)], return_state=True)
+        _, first, second = layer(x)
+        results.append(structure(layer(x, initial_state=[first, second])))
+    assert results[0] == results[1] == [(2, 3), [(2, 4)], [(2, 3), (2, 3)]]
+
+
 def test_bidirectional_stateful_surface_as_keras():
     plain_ours = lamina.layers.Bidirectional(lamina.layers.LSTM(2))
     plain_theirs = keras.layers.Bidirectional(keras.layers.LSTM(2))

@@ -72,6 +72,16 @@ class StackedRNNCells(Layer):
             states.append(list(own) if isinstance(own, (list, tuple)) else [own])
         return states
 
+    def grouped(self, states) -> list[list]:
+        """Flat states (this class's own order) as one list per cell, Keras's nesting of the
+        states an RNN returns or takes."""
+        groups, states = [], list(states)
+        for cell in self.cells:
+            count = len(_sizes(cell.state_size))
+            groups.append(states[:count])
+            states = states[count:]
+        return groups
+
     def build(self, input_shape):
         batch = input_shape[0]
         for cell in self.cells:
