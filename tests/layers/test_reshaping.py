@@ -47,3 +47,14 @@ def test_upsampling_repeats_integer_inputs_as_keras():
     for (our_dtype, our_values), (their_dtype, their_values) in zip(ours, theirs, strict=True):
         assert our_dtype == their_dtype
         np.testing.assert_array_equal(our_values, their_values)
+
+
+@pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
+def test_zero_padding_1d_config_keeps_its_data_format_as_keras(data_format):
+    config = lamina.layers.ZeroPadding1D((1, 2), data_format=data_format).get_config()
+    keras_layer = reference.keras.layers.ZeroPadding1D((1, 2), data_format=data_format)
+    assert config["data_format"] == keras_layer.get_config()["data_format"] == data_format
+    revived = lamina.layers.ZeroPadding1D.from_config(config)
+    assert tuple(revived(np.ones((2, 3, 5), "float32")).shape) == (
+        (2, 3, 8) if data_format == "channels_first" else (2, 6, 5)
+    )

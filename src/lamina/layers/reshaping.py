@@ -337,6 +337,7 @@ class _ZeroPadding(_Spatial):
         return {
             **super().get_config(),
             "padding": self.padding[0] if self.rank == 1 else self.padding,
+            "data_format": self.data_format,  # ZeroPadding1D's too, as Keras's
         }
 
 
@@ -345,9 +346,11 @@ class ZeroPadding1D(_ZeroPadding):
 
     Args:
         padding: int (the same at both ends) or (start, end), default 1.
+        data_format: 'channels_last' (default) or 'channels_first'.
         **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
-    Input shape: (batch, steps, features). Output shape: (batch, start + steps + end, features).
+    Input shape: (batch, steps, features) (channels_first: (batch, features, steps)).
+    Output shape: (batch, start + steps + end, features).
 
     Example:
         >>> tuple(ZeroPadding1D((1, 2))(torch.zeros(2, 5, 3)).shape)
@@ -356,8 +359,8 @@ class ZeroPadding1D(_ZeroPadding):
 
     rank = 1
 
-    def __init__(self, padding=1, **kwargs):
-        super().__init__(padding, **kwargs)
+    def __init__(self, padding=1, data_format=None, **kwargs):
+        super().__init__(padding, data_format, **kwargs)
 
 
 class ZeroPadding2D(_ZeroPadding):
