@@ -474,3 +474,15 @@ def test_time_distributed_hands_each_step_its_mask_as_keras():
     assert out.tolist() == (sequence * mask.unsqueeze(-1)).tolist()
     with pytest.raises(ValueError, match=r"first two axes \(batch, timesteps\)"):
         layers.TimeDistributed(_MaskScaled())(sequence, mask=mask[:2])
+
+
+def test_multi_head_attention_compute_output_shape_takes_keras_arguments():
+    layer = layers.MultiHeadAttention(num_heads=2, key_dim=4, output_shape=8)
+    assert layer.compute_output_shape((2, 3, 5), (2, 7, 6), key_shape=(2, 7, 9)) == (2, 3, 8)
+    assert layers.MultiHeadAttention(2, 4).compute_output_shape((None, 3, 5), (None, 7, 6)) == (
+        None,
+        3,
+        5,
+    )
+    with pytest.raises(ValueError, match="key and value shapes equal but for the last axis"):
+        layer.compute_output_shape((2, 3, 5), (2, 7, 6), key_shape=(2, 8, 6))

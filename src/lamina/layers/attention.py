@@ -686,6 +686,32 @@ class MultiHeadAttention(Layer):
         )
         return attended.transpose(1, 2), scores
 
+    def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
+        """Keras's signature: the query's shape, its last axis `output_shape` when given.
+
+        Args:
+            query_shape: the query's shape.
+            value_shape: the value's shape (default the query's).
+            key_shape: the key's shape (default the value's); all but its last axis must be
+                the value's.
+
+        Returns:
+            The output's shape.
+        """
+        value_shape = tuple(query_shape if value_shape is None else value_shape)
+        key_shape = value_shape if key_shape is None else tuple(key_shape)
+        if value_shape[1:-1] != key_shape[1:-1]:
+            raise errors.value_error(
+                self,
+                "key and value shapes equal but for the last axis",
+                f"value_shape={errors.format_shape(value_shape)}, "
+                f"key_shape={errors.format_shape(key_shape)}",
+            )
+        query_shape = tuple(query_shape)
+        if self.output_dim is None:
+            return query_shape
+        return (*query_shape[:-1], self.output_dim)
+
     def get_config(self):
         return {
             **super().get_config(),
