@@ -486,3 +486,20 @@ def test_multi_head_attention_compute_output_shape_takes_keras_arguments():
     )
     with pytest.raises(ValueError, match="key and value shapes equal but for the last axis"):
         layer.compute_output_shape((2, 3, 5), (2, 7, 6), key_shape=(2, 8, 6))
+
+
+@pytest.mark.parametrize("mask_shape", [(5, 5), (2, 5, 5), (2, 2, 5, 5)])
+def test_multi_head_attention_masks_of_keras_shapes_match_keras(mask_shape):
+    x = torch.rand(2, 5, 8, generator=torch.Generator().manual_seed(0))
+    mask = torch.tril(torch.ones(5, 5)).expand(mask_shape).clone()
+    if len(mask_shape) == 4:
+        mask[:, 1, :, 0] = 0  # the second head also ignores the first key
+    ours = layers.MultiHeadAttention(num_heads=2, key_dim=4)
+    theirs = reference.keras.layers.MultiHeadAttention(num_heads=2, key_dim=4)
+    ours(x, x), theirs(x, x)
+    theirs.set_weights(ours.get_weights())
+    for scores in (False, True):
+        got = ours(x, x, attention_mask=mask, return_attention_scores=scores)
+        want = theirs(x, x, attention_mask=mask, return_attention_scores=scores)
+        got, want = (got[0], want[0]) if scores else (got, want)
+        torch.testing.assert_close(got, want.detach(), atol=1e-5, rtol=1e-5)

@@ -574,7 +574,8 @@ class MultiHeadAttention(Layer):
         attention_mask,
         use_causal_mask,
     ):
-        """Keras's combination of every mask, as a bool (batch, 1, Tq, Tv) mask or None."""
+        """Keras's combination of every mask, as a bool (batch, 1 or heads, Tq, Tv) mask or
+        None."""
         keep = None
 
         def both(a, b):
@@ -592,9 +593,15 @@ class MultiHeadAttention(Layer):
                 key_steps, device=device
             )
             keep = both(keep, (offsets.abs() < self.sliding_window)[None])
+        keep = None if keep is None else keep[:, None]  # the heads axis
         if attention_mask is not None:
-            keep = both(keep, attention_mask.to(torch.bool))
-        return None if keep is None else keep[:, None]
+            # As Keras: (Tq, Tv) or (batch, Tq, Tv) gain the heads (and batch) axes; a
+            # (batch, heads, Tq, Tv) mask masks each head its own way.
+            explicit = attention_mask.to(torch.bool)
+            while explicit.dim() < 4:
+                explicit = explicit.unsqueeze(-3)
+            keep = both(keep, explicit)
+        return keep
 
     def _attend_explicitly(self, q, k, v, keep, dropout):
         scores = torch.matmul(q * (1.0 / math.sqrt(self.key_dim)), k.transpose(-1, -2))
@@ -680,7 +687,7 @@ class MultiHeadAttention(Layer):
             q.transpose(1, 2),
             k.transpose(1, 2),
             v.transpose(1, 2),
-            attention_mask=None if keep is None else keep[:, 0],
+            attention_mask=None if keep is None or keep.shape[1] > 1 else keep[:, 0],
             training=training,
             **extra,
         )
