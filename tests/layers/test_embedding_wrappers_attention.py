@@ -503,3 +503,9 @@ def test_multi_head_attention_masks_of_keras_shapes_match_keras(mask_shape):
         want = theirs(x, x, attention_mask=mask, return_attention_scores=scores)
         got, want = (got[0], want[0]) if scores else (got, want)
         torch.testing.assert_close(got, want.detach(), atol=1e-5, rtol=1e-5)
+
+
+def test_masking_compute_mask_takes_an_array_as_keras():
+    x = np.array([[[0.0, 0.0], [1.0, 2.0]], [[2.0, 2.0], [0.0, 0.0]]])
+    mask = layers.Masking(mask_value=0.0).compute_mask(x)
+    assert mask.tolist() == [[False, True], [True, False]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import torch
 import torch.nn.functional as F
 
 from lamina import constraints, initializers, regularizers
@@ -226,6 +227,8 @@ class Masking(Layer):
         self.built = True
 
     def compute_mask(self, inputs, mask=None):
+        if not isinstance(inputs, torch.Tensor):  # called directly on an array, as Keras allows
+            inputs = torch.as_tensor(inputs)
         return (inputs != self.mask_value).any(dim=-1)
 
     def call(self, inputs):
