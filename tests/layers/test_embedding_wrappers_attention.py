@@ -509,3 +509,13 @@ def test_masking_compute_mask_takes_an_array_as_keras():
     x = np.array([[[0.0, 0.0], [1.0, 2.0]], [[2.0, 2.0], [0.0, 0.0]]])
     mask = layers.Masking(mask_value=0.0).compute_mask(x)
     assert mask.tolist() == [[False, True], [True, False]]
+
+
+def test_text_vectorization_adapts_on_steps_of_an_endless_generator_as_keras():
+    def texts():
+        while True:
+            yield ["hello world", "foo bar"]
+
+    layer = layers.TextVectorization()
+    layer.adapt(texts(), steps=3)
+    assert sorted(layer.get_vocabulary()[2:]) == ["bar", "foo", "hello", "world"]
