@@ -159,3 +159,14 @@ def test_batch_normalization_masked_training_matches_keras(shape, axis):
     torch.testing.assert_close(y_ours, y_ref.detach(), atol=1e-5, rtol=1e-5)
     for mine, theirs in zip(ours.get_weights(), reference.get_weights(), strict=True):
         np.testing.assert_allclose(mine, theirs, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parity
+def test_layer_normalization_built_for_one_rank_takes_another_as_keras():
+    """Keras's LayerNormalization has no rank check: only the normalized last axes must fit."""
+    x = np.random.default_rng(3).normal(5.0, 10.0, (6, 2, 2, 2)).astype("float32")
+    reference, ours = keras.layers.LayerNormalization(), layers.LayerNormalization()
+    reference.build((2, 2, 2))
+    ours.build((2, 2, 2))
+    expected = reference(torch.tensor(x)).detach()
+    torch.testing.assert_close(ours(torch.tensor(x)), expected, atol=1e-5, rtol=1e-5)

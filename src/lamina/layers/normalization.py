@@ -386,7 +386,12 @@ class LayerNormalization(Layer):
         self._trailing = axes == list(range(rank - len(axes), rank))
         self._broadcast = tuple(input_shape[a] if a in axes else 1 for a in range(rank))
         add_scale_and_offset(self, shape)
-        self.input_spec = InputSpec(ndim=rank, axes={a: input_shape[a] for a in axes})
+        if self._trailing:  # as Keras: any rank whose last axes fit gamma and beta
+            self.input_spec = InputSpec(
+                min_ndim=len(axes) + 1, axes={a - rank: input_shape[a] for a in axes}
+            )
+        else:
+            self.input_spec = InputSpec(ndim=rank, axes={a: input_shape[a] for a in axes})
 
     def call(self, inputs):
         if self._trailing and not self.rms_scaling:
