@@ -58,3 +58,15 @@ def test_zero_padding_1d_config_keeps_its_data_format_as_keras(data_format):
     assert tuple(revived(np.ones((2, 3, 5), "float32")).shape) == (
         (2, 3, 8) if data_format == "channels_first" else (2, 6, 5)
     )
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("dtype", ["float32", "int64", "uint8"])
+def test_upsampling_2d_interpolates_as_keras(interpolation, dtype):
+    x = (np.random.default_rng(4).random((2, 3, 4, 2)) * 200).astype(dtype)
+    ours = lamina.layers.UpSampling2D((2, 3), interpolation=interpolation)(x)
+    theirs = reference.keras.layers.UpSampling2D((2, 3), interpolation=interpolation)(x)
+    assert ours.dtype == theirs.dtype
+    np.testing.assert_allclose(
+        ours.numpy().astype("float64"), theirs.numpy().astype("float64"), atol=1e-4
+    )

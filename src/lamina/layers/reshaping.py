@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import torch
 import torch.nn.functional as F
 
 from lamina import backend
@@ -237,7 +238,7 @@ class _UpSampling(_Spatial):
     def __init__(self, size=2, data_format=None, interpolation="nearest", **kwargs):
         super().__init__(data_format, **kwargs)
         self.size = check.int_tuple(size, self.rank, "size", self)
-        allowed = ("nearest", "bilinear") if self.rank == 2 else ("nearest",)
+        allowed = ("nearest", "bilinear", "bicubic") if self.rank == 2 else ("nearest",)
         self.interpolation = check.choice(interpolation, allowed, "interpolation", self)
 
     def call(self, inputs):
@@ -251,7 +252,11 @@ class _UpSampling(_Spatial):
         elif self.interpolation == "nearest":
             y = F.interpolate(x, size=target, mode="nearest")
         else:  # TensorFlow's half-pixel centres are torch's align_corners=False
-            y = F.interpolate(x, size=target, mode="bilinear", align_corners=False)
+            floating = x if x.is_floating_point() else x.float()
+            y = F.interpolate(floating, size=target, mode=self.interpolation, align_corners=False)
+            if not x.is_floating_point():  # as Keras: integer images come back rounded
+                y = y.round()
+                y = (y.clamp(0, 255) if x.dtype == torch.uint8 else y).to(x.dtype)
         return spatial.from_torch(y, self.data_format, self.rank)
 
     def get_config(self):
@@ -285,8 +290,8 @@ class UpSampling2D(_UpSampling):
     Args:
         size: int or (rows, cols), the upsampling factors (default 2).
         data_format: 'channels_last' (default) or 'channels_first'.
-        interpolation: 'nearest' (default: each entry repeated) or 'bilinear' (TensorFlow's
-            half-pixel centres).
+        interpolation: 'nearest' (default: each entry repeated), 'bilinear' or 'bicubic'
+            (half-pixel centres, as Keras on torch); integer inputs come back rounded.
         **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
     Input shape: (batch, height, width, channels) (channels_first: (batch, channels, h, w)).
