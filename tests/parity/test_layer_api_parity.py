@@ -336,6 +336,7 @@ def test_input_layer_flags_and_config_match_keras():
         ("GlobalMaxPooling2D", {}),
         ("Embedding", {"input_dim": 4, "output_dim": 2, "mask_zero": True}),
         ("Embedding", {"input_dim": 4, "output_dim": 2}),
+        ("Dot", {"axes": 1}),
     ],
 )
 def test_supports_masking_matches_keras(name, config):

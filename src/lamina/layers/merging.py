@@ -409,7 +409,8 @@ class Dot(_Merge):
     """
 
     exact_inputs = 2
-    supports_masking = False
+    # As Keras: it takes masked inputs (supports_masking, inherited) but its output carries no
+    # mask (compute_mask below).
 
     # The output shape comes from the engine's probe, not from the element-wise rule above.
     compute_output_shape = Layer.compute_output_shape
