@@ -70,3 +70,12 @@ def test_upsampling_2d_interpolates_as_keras(interpolation, dtype):
     np.testing.assert_allclose(
         ours.numpy().astype("float64"), theirs.numpy().astype("float64"), atol=1e-4
     )
+
+
+@pytest.mark.parametrize("name", ["Cropping1D", "ZeroPadding1D"])
+@pytest.mark.parametrize("value", [(1,), (1, 2, 3), "1"])
+def test_1d_cropping_and_padding_refuse_what_keras_refuses(name, value):
+    with pytest.raises(ValueError, match="as an int, a tuple of 1 ints or a tuple of 1 pairs"):
+        getattr(lamina.layers, name)(value)
+    key = "cropping" if name == "Cropping1D" else "padding"
+    assert getattr(lamina.layers, name)((1, 2)).get_config()[key] == (1, 2)

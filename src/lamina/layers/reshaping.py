@@ -194,16 +194,16 @@ class RepeatVector(Layer):
 def _pairs(value, rank: int, argument: str, layer) -> tuple[tuple[int, int], ...]:
     """Keras's padding/cropping argument -> ((before, after), ...) per spatial axis.
 
-    An int pads every side alike; a tuple of `rank` ints is symmetric per axis; a tuple of
-    `rank` pairs is explicit. For 1-D, a single pair (before, after) is also accepted.
+    An int pads every side alike; a tuple of `rank` ints is symmetric per axis (2-D and 3-D); a
+    tuple of `rank` pairs is explicit. For 1-D, a single pair (before, after) is also accepted.
     """
     expected = f"`{argument}` as an int, a tuple of {rank} ints or a tuple of {rank} pairs"
     if isinstance(value, int) and not isinstance(value, bool):
         pairs = ((value, value),) * rank
     elif rank == 1 and len(value) == 2 and all(isinstance(v, int) for v in value):
         pairs = (tuple(value),)
-    elif len(value) == rank and all(isinstance(v, int) for v in value):
-        pairs = tuple((v, v) for v in value)
+    elif rank > 1 and len(value) == rank and all(isinstance(v, int) for v in value):
+        pairs = tuple((v, v) for v in value)  # (1-D takes an int or a pair only, as Keras)
     elif len(value) == rank and all(isinstance(v, (list, tuple)) and len(v) == 2 for v in value):
         pairs = tuple((int(a), int(b)) for a, b in value)
     else:
