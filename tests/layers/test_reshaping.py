@@ -79,3 +79,8 @@ def test_1d_cropping_and_padding_refuse_what_keras_refuses(name, value):
         getattr(lamina.layers, name)(value)
     key = "cropping" if name == "Cropping1D" else "padding"
     assert getattr(lamina.layers, name)((1, 2)).get_config()[key] == (1, 2)
+
+
+def test_reshape_refuses_a_negative_size_other_than_minus_one_as_keras():
+    with pytest.raises(ValueError, match=r"non-negative integers or -1; received \(-2, 5\)"):
+        lamina.layers.Reshape((-2, 5))

@@ -72,6 +72,12 @@ class Reshape(Layer):
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
         self.target_shape = tuple(int(d) for d in target_shape)
+        if any(d < -1 for d in self.target_shape):  # as Keras: -1 is the only negative size
+            raise errors.value_error(
+                self,
+                "target_shape sizes that are non-negative integers or -1",
+                f"{self.target_shape}",
+            )
         if sum(d == -1 for d in self.target_shape) > 1:
             raise errors.value_error(self, "at most one -1 in target_shape", f"{self.target_shape}")
         # Worked out once: `call` runs inside the captured step too, where Dynamo cannot hand a
