@@ -413,6 +413,7 @@ class Layer(nn.Module):
     # ----------------------------------------------------------------------------------------------
     # The life cycle
 
+    @_marking_built  # as Keras's: `layer.build(shape)` leaves even a weightless layer built
     def build(self, input_shape) -> None:
         """Create the weights. `input_shape` is Keras's: batch first, channels last."""
 
