@@ -78,8 +78,11 @@ class StackedRNNCells(Layer):
         groups, states = [], list(states)
         for cell in self.cells:
             count = len(_sizes(cell.state_size))
-            groups.append(states[:count])
-            states = states[count:]
+            own, states = states[:count], states[count:]
+            # As Keras: a cell whose one state is a bare tensor (an int state_size and no
+            # get_initial_state of its own) gives it unwrapped; the others give a list.
+            bare = not hasattr(cell, "get_initial_state") and isinstance(cell.state_size, int)
+            groups.append(own[0] if bare else own)
         return groups
 
     def build(self, input_shape):
