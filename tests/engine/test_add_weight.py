@@ -86,3 +86,11 @@ def test_add_weight_name_leaves_a_layer_attribute_of_that_name_alone():
     assert layer.w.path == "equalized_conv/kernel"
     assert [w.path for w in layer.weights] == ["equalized_conv/kernel"]
     assert len(layer.get_weights()) == 1
+
+
+def test_weights_carry_their_constraint_and_regularizer_as_in_keras():
+    layer = layers.Dense(2, kernel_constraint="non_neg", bias_regularizer="l2")
+    layer.build((None, 3))
+    assert isinstance(layer.kernel.constraint, lamina.constraints.NonNeg)
+    assert isinstance(layer.bias.regularizer, lamina.regularizers.L2)
+    assert layer.kernel.regularizer is None and layer.bias.constraint is None

@@ -749,3 +749,9 @@ def test_tensors_arrays_and_none_may_follow_the_inputs_by_position():
     layer = Sum()
     assert layer(torch.ones(2), np.ones(2, "float32")).tolist() == [2.0, 2.0]
     assert layer(torch.ones(2), None).tolist() == [1.0, 1.0]
+
+
+def test_build_of_a_layer_without_its_own_build_leaves_it_built_as_keras():
+    layer = lamina.layers.Rescaling(0.5)  # no weights, no build() of its own
+    layer.build((2, 8, 8, 3))
+    assert layer.built

@@ -37,6 +37,16 @@ def test_embedding_looks_up_rows_and_accepts_initial_weights():
     assert getattr(out, "_keras_mask", None) is None
 
 
+def test_embedding_with_initial_weights_is_built_at_once_as_in_keras():
+    layer = layers.Embedding(3, 4, weights=np.ones((3, 4)))  # a bare matrix too, as Keras
+    assert layer.built and layer.embeddings.numpy().tolist() == np.ones((3, 4)).tolist()
+
+
+def test_embedding_supports_masking_when_it_masks_zero_as_in_keras():
+    assert layers.Embedding(4, 3, mask_zero=True).supports_masking
+    assert not layers.Embedding(4, 3).supports_masking
+
+
 def test_embedding_default_initializer_is_uniform_005():
     layer = layers.Embedding(1000, 8)
     layer(torch.tensor([[1]]))
@@ -446,3 +456,66 @@ def test_embedding_still_rejects_out_of_range_ids_in_real_data_after_a_probe():
     model = lamina.Model(inputs, lamina.layers.Embedding(6, 3)(inputs))
     with pytest.raises(ValueError, match="token ids in"):
         model.predict(np.full((1, 2), 7, "int32"), verbose=0)
+
+
+class _MaskScaled(layers.Layer):
+    """Each sample times its mask: shows which mask a wrapped layer received."""
+
+    supports_masking = True
+
+    def call(self, inputs, mask=None):
+        return inputs if mask is None else inputs * mask.to(inputs.dtype).unsqueeze(-1)
+
+
+def test_time_distributed_hands_each_step_its_mask_as_keras():
+    sequence = torch.arange(12, dtype=torch.float32).reshape(3, 2, 2)
+    mask = torch.tensor([[False, True], [True, False], [True, True]])
+    out = layers.TimeDistributed(_MaskScaled())(sequence, mask=mask)
+    assert out.tolist() == (sequence * mask.unsqueeze(-1)).tolist()
+    with pytest.raises(ValueError, match=r"first two axes \(batch, timesteps\)"):
+        layers.TimeDistributed(_MaskScaled())(sequence, mask=mask[:2])
+
+
+def test_multi_head_attention_compute_output_shape_takes_keras_arguments():
+    layer = layers.MultiHeadAttention(num_heads=2, key_dim=4, output_shape=8)
+    assert layer.compute_output_shape((2, 3, 5), (2, 7, 6), key_shape=(2, 7, 9)) == (2, 3, 8)
+    assert layers.MultiHeadAttention(2, 4).compute_output_shape((None, 3, 5), (None, 7, 6)) == (
+        None,
+        3,
+        5,
+    )
+    with pytest.raises(ValueError, match="key and value shapes equal but for the last axis"):
+        layer.compute_output_shape((2, 3, 5), (2, 7, 6), key_shape=(2, 8, 6))
+
+
+@pytest.mark.parametrize("mask_shape", [(5, 5), (2, 5, 5), (2, 2, 5, 5)])
+def test_multi_head_attention_masks_of_keras_shapes_match_keras(mask_shape):
+    x = torch.rand(2, 5, 8, generator=torch.Generator().manual_seed(0))
+    mask = torch.tril(torch.ones(5, 5)).expand(mask_shape).clone()
+    if len(mask_shape) == 4:
+        mask[:, 1, :, 0] = 0  # the second head also ignores the first key
+    ours = layers.MultiHeadAttention(num_heads=2, key_dim=4)
+    theirs = reference.keras.layers.MultiHeadAttention(num_heads=2, key_dim=4)
+    ours(x, x), theirs(x, x)
+    theirs.set_weights(ours.get_weights())
+    for scores in (False, True):
+        got = ours(x, x, attention_mask=mask, return_attention_scores=scores)
+        want = theirs(x, x, attention_mask=mask, return_attention_scores=scores)
+        got, want = (got[0], want[0]) if scores else (got, want)
+        torch.testing.assert_close(got, want.detach(), atol=1e-5, rtol=1e-5)
+
+
+def test_masking_compute_mask_takes_an_array_as_keras():
+    x = np.array([[[0.0, 0.0], [1.0, 2.0]], [[2.0, 2.0], [0.0, 0.0]]])
+    mask = layers.Masking(mask_value=0.0).compute_mask(x)
+    assert mask.tolist() == [[False, True], [True, False]]
+
+
+def test_text_vectorization_adapts_on_steps_of_an_endless_generator_as_keras():
+    def texts():
+        while True:
+            yield ["hello world", "foo bar"]
+
+    layer = layers.TextVectorization()
+    layer.adapt(texts(), steps=3)
+    assert sorted(layer.get_vocabulary()[2:]) == ["bar", "foo", "hello", "world"]

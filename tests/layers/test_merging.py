@@ -198,3 +198,12 @@ def test_a_batch_of_one_broadcasts_over_a_built_graphs_batch(batch_of_one):
     if batch_of_one:
         inputs.reverse()
     torch.testing.assert_close(model(inputs), T([[11.0, 22.0], [31.0, 42.0]]))
+
+
+def test_merges_take_a_tuple_of_tensors_as_keras_does():
+    x = torch.ones(2, 4, 5)
+    assert tuple(layers.Add()((x, x)).shape) == (2, 4, 5)
+    assert tuple(layers.Concatenate()((x, x)).shape) == (2, 4, 10)
+    layer = layers.Subtract()
+    layer.build(((2, 4, 5), (2, 4, 5)))
+    assert layer.built

@@ -88,3 +88,11 @@ def test_dropout_drops_a_rate_fraction_and_scales_the_rest(noise_shape):
     y.sum().backward()
     torch.testing.assert_close(x.grad, kept.float() / (1 - rate))
     assert torch.equal(layers.Dropout(rate)(x, training=False), x)
+
+
+@pytest.mark.parametrize("noise_shape", ["Invalid", 5, [2, -1], [0, 3], [1.5, 2]])
+@pytest.mark.parametrize("name", ["Dropout", "AlphaDropout"])
+def test_dropout_refuses_a_noise_shape_keras_refuses(name, noise_shape):
+    with pytest.raises(ValueError, match="expects `noise_shape` as a tuple or list"):
+        getattr(layers, name)(0.5, noise_shape=noise_shape)
+    assert getattr(layers, name)(0.5, noise_shape=[None, 1]).noise_shape == (None, 1)

@@ -47,3 +47,40 @@ def test_upsampling_repeats_integer_inputs_as_keras():
     for (our_dtype, our_values), (their_dtype, their_values) in zip(ours, theirs, strict=True):
         assert our_dtype == their_dtype
         np.testing.assert_array_equal(our_values, their_values)
+
+
+@pytest.mark.parametrize("data_format", ["channels_first", "channels_last"])
+def test_zero_padding_1d_config_keeps_its_data_format_as_keras(data_format):
+    config = lamina.layers.ZeroPadding1D((1, 2), data_format=data_format).get_config()
+    keras_layer = reference.keras.layers.ZeroPadding1D((1, 2), data_format=data_format)
+    assert config["data_format"] == keras_layer.get_config()["data_format"] == data_format
+    revived = lamina.layers.ZeroPadding1D.from_config(config)
+    assert tuple(revived(np.ones((2, 3, 5), "float32")).shape) == (
+        (2, 3, 8) if data_format == "channels_first" else (2, 6, 5)
+    )
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "bicubic"])
+@pytest.mark.parametrize("dtype", ["float32", "int64", "uint8"])
+def test_upsampling_2d_interpolates_as_keras(interpolation, dtype):
+    x = (np.random.default_rng(4).random((2, 3, 4, 2)) * 200).astype(dtype)
+    ours = lamina.layers.UpSampling2D((2, 3), interpolation=interpolation)(x)
+    theirs = reference.keras.layers.UpSampling2D((2, 3), interpolation=interpolation)(x)
+    assert ours.dtype == theirs.dtype
+    np.testing.assert_allclose(
+        ours.numpy().astype("float64"), theirs.numpy().astype("float64"), atol=1e-4
+    )
+
+
+@pytest.mark.parametrize("name", ["Cropping1D", "ZeroPadding1D"])
+@pytest.mark.parametrize("value", [(1,), (1, 2, 3), "1"])
+def test_1d_cropping_and_padding_refuse_what_keras_refuses(name, value):
+    with pytest.raises(ValueError, match="as an int, a tuple of 1 ints or a tuple of 1 pairs"):
+        getattr(lamina.layers, name)(value)
+    key = "cropping" if name == "Cropping1D" else "padding"
+    assert getattr(lamina.layers, name)((1, 2)).get_config()[key] == (1, 2)
+
+
+def test_reshape_refuses_a_negative_size_other_than_minus_one_as_keras():
+    with pytest.raises(ValueError, match=r"non-negative integers or -1; received \(-2, 5\)"):
+        lamina.layers.Reshape((-2, 5))

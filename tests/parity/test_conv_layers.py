@@ -127,3 +127,46 @@ def test_transposed_convolution_is_the_gradient_of_convolution(
     cotangent = torch.randn(small)
     (expected,) = torch.autograd.grad(conv_output, x, cotangent)
     torch.testing.assert_close(transposed(cotangent), expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("padding", ["valid", "same", "causal"])
+def test_grouped_conv1d_matches_keras(padding, data_format):
+    """Conv1D with groups > 1 (its kernel lifted to 2-D for torch) gives Keras's numbers."""
+    if padding == "causal" and data_format == "channels_first":
+        pytest.skip("Keras's causal padding is channels_last only")
+    shape = (2, 8, 4) if data_format == "channels_last" else (2, 4, 8)
+    config = dict(filters=6, kernel_size=2, groups=2, padding=padding, data_format=data_format)
+    assert_layer_matches_keras("Conv1D", config, shape)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("shape, axis", [((4, 5, 3), -1), ((2, 3, 4, 5), 1)])
+def test_batch_normalization_masked_training_matches_keras(shape, axis):
+    """With a mask (e.g. from Masking), training statistics count only the unmasked positions."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(shape).astype("float32") * 2 + 1
+    mask = rng.random(shape[:-1]) > 0.4
+    reference = keras.layers.BatchNormalization(axis=axis, momentum=0.5)
+    ours = layers.BatchNormalization(axis=axis, momentum=0.5)
+    reference.build(shape)
+    ours.build(shape)
+    ours.set_weights([w + i for i, w in enumerate(reference.get_weights())])
+    reference.set_weights(ours.get_weights())
+    y_ref = reference(torch.tensor(x), mask=torch.tensor(mask), training=True)
+    y_ours = ours(torch.tensor(x), mask=torch.tensor(mask), training=True)
+    torch.testing.assert_close(y_ours, y_ref.detach(), atol=1e-5, rtol=1e-5)
+    for mine, theirs in zip(ours.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_allclose(mine, theirs, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parity
+def test_layer_normalization_built_for_one_rank_takes_another_as_keras():
+    """Keras's LayerNormalization has no rank check: only the normalized last axes must fit."""
+    x = np.random.default_rng(3).normal(5.0, 10.0, (6, 2, 2, 2)).astype("float32")
+    reference, ours = keras.layers.LayerNormalization(), layers.LayerNormalization()
+    reference.build((2, 2, 2))
+    ours.build((2, 2, 2))
+    expected = reference(torch.tensor(x)).detach()
+    torch.testing.assert_close(ours(torch.tensor(x)), expected, atol=1e-5, rtol=1e-5)

@@ -325,3 +325,20 @@ def test_input_layer_flags_and_config_match_keras():
     for flag in ("sparse", "ragged"):
         with pytest.raises(ValueError, match=f"{flag}=True"):
             lamina.layers.InputLayer(shape=(2,), **{flag: True})
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    "name, config",
+    [
+        ("GlobalMaxPooling1D", {}),
+        ("GlobalAveragePooling1D", {}),
+        ("GlobalMaxPooling2D", {}),
+        ("Embedding", {"input_dim": 4, "output_dim": 2, "mask_zero": True}),
+        ("Embedding", {"input_dim": 4, "output_dim": 2}),
+        ("Dot", {"axes": 1}),
+    ],
+)
+def test_supports_masking_matches_keras(name, config):
+    ours = getattr(lamina.layers, name)(**config).supports_masking
+    assert ours == getattr(keras.layers, name)(**config).supports_masking

@@ -143,6 +143,49 @@ def test_stacked_cells_initial_state_nests_per_cell_as_keras():
     assert all(float(s.abs().sum()) == 0.0 for own in ours for s in own)
 
 
+def test_stacked_cells_return_and_take_states_nested_per_cell_as_keras():
+    def structure(outputs):
+        if isinstance(outputs, (list, tuple)):
+            return [structure(o) for o in outputs]
+        return tuple(outputs.shape)
+
+    x = np.zeros((2, 3, 5), "float32")
+    results = []
+    for k in (lamina, keras):
+        layer = k.layers.RNN([k.layers.SimpleRNNCell(4), k.layers.LSTMCell(3)], return_state=True)
+        _, first, second = layer(x)
+        results.append(structure(layer(x, initial_state=[first, second])))
+    assert results[0] == results[1] == [(2, 3), [(2, 4)], [(2, 3), (2, 3)]]
+
+
+def _one_state_cell(k):
+    """A Keras-style custom cell: an int state_size, no get_initial_state of its own."""
+
+    class OneStateCell(k.layers.Layer):
+        def __init__(self, units, **kwargs):
+            super().__init__(**kwargs)
+            self.units = self.state_size = units
+
+        def build(self, input_shape):
+            self.kernel = self.add_weight(shape=(input_shape[-1], self.units), initializer="ones")
+
+        def call(self, inputs, states):
+            output = inputs @ self.kernel + states[0]
+            return output, [output]
+
+    return OneStateCell
+
+
+def test_stacked_custom_cell_returns_its_one_state_bare_as_keras():
+    x = np.ones((2, 3, 4), "float32")
+    results = []
+    for k in (lamina, keras):
+        cells = [_one_state_cell(k)(3), k.layers.LSTMCell(2)]
+        _, first, second = k.layers.RNN(cells, return_state=True)(x)
+        results.append((tuple(first.shape), [tuple(s.shape) for s in second]))
+    assert results[0] == results[1] == ((2, 3), [(2, 2), (2, 2)])
+
+
 def test_bidirectional_stateful_surface_as_keras():
     plain_ours = lamina.layers.Bidirectional(lamina.layers.LSTM(2))
     plain_theirs = keras.layers.Bidirectional(keras.layers.LSTM(2))

@@ -413,6 +413,7 @@ class Layer(nn.Module):
     # ----------------------------------------------------------------------------------------------
     # The life cycle
 
+    @_marking_built  # as Keras's: `layer.build(shape)` leaves even a weightless layer built
     def build(self, input_shape) -> None:
         """Create the weights. `input_shape` is Keras's: batch first, channels last."""
 
@@ -838,12 +839,15 @@ class Layer(nn.Module):
         self._weight_specs.append(WeightSpec(name, trainable))
         if overwrite_with_gradient:
             getattr(self, name).overwrite_with_gradient = True
+        weight = getattr(self, name)
         if regularizer is not None:
-            self._regularizers.append((name, regularizers.get(regularizer)))
+            weight.regularizer = regularizers.get(regularizer)
+            self._regularizers.append((name, weight.regularizer))
         if constraint is not None:
+            weight.constraint = constraints.get(constraint)
             self._constraints = getattr(self, "_constraints", [])
-            self._constraints.append((name, constraints.get(constraint)))
-        return getattr(self, name)
+            self._constraints.append((name, weight.constraint))
+        return weight
 
     def add_variable(
         self,

@@ -68,6 +68,9 @@ class KerasVariableMethods:
     # Keras's flag: an optimizer writes this weight's gradient over it instead of taking a step
     # (float8's scales and amax histories, whose "gradient" is their next value).
     overwrite_with_gradient: bool = False
+    # Keras's variable attributes: what `add_weight` was given (the layer applies them).
+    constraint = None
+    regularizer = None
 
     @property
     def value(self) -> torch.Tensor:

@@ -45,6 +45,24 @@ def int_tuple(value, rank: int, argument: str, layer, allow_zero: bool = False) 
     return values
 
 
+def noise_shape(value, layer) -> tuple | None:
+    """A dropout mask's shape: None, or a tuple/list of positive ints and Nones (as Keras)."""
+    if value is None:
+        return None
+    expected = "`noise_shape` as a tuple or list of positive integers or None"
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise errors.value_error(layer, expected, f"noise_shape={value!r}")
+    value = tuple(value)
+    sizes = []
+    for size in value:
+        if size is not None:
+            if isinstance(size, bool) or not hasattr(size, "__index__") or size <= 0:
+                raise errors.value_error(layer, expected, f"noise_shape={value!r}")
+            size = int(size)
+        sizes.append(size)
+    return tuple(sizes)
+
+
 def choice(value, options, argument: str, layer) -> str:
     if not isinstance(value, str) or value.lower() not in options:
         raise errors.value_error(layer, f"`{argument}` in {list(options)}", f"{argument}={value!r}")

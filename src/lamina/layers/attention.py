@@ -574,7 +574,8 @@ class MultiHeadAttention(Layer):
         attention_mask,
         use_causal_mask,
     ):
-        """Keras's combination of every mask, as a bool (batch, 1, Tq, Tv) mask or None."""
+        """Keras's combination of every mask, as a bool (batch, 1 or heads, Tq, Tv) mask or
+        None."""
         keep = None
 
         def both(a, b):
@@ -592,9 +593,15 @@ class MultiHeadAttention(Layer):
                 key_steps, device=device
             )
             keep = both(keep, (offsets.abs() < self.sliding_window)[None])
+        keep = None if keep is None else keep[:, None]  # the heads axis
         if attention_mask is not None:
-            keep = both(keep, attention_mask.to(torch.bool))
-        return None if keep is None else keep[:, None]
+            # As Keras: (Tq, Tv) or (batch, Tq, Tv) gain the heads (and batch) axes; a
+            # (batch, heads, Tq, Tv) mask masks each head its own way.
+            explicit = attention_mask.to(torch.bool)
+            while explicit.dim() < 4:
+                explicit = explicit.unsqueeze(-3)
+            keep = both(keep, explicit)
+        return keep
 
     def _attend_explicitly(self, q, k, v, keep, dropout):
         scores = torch.matmul(q * (1.0 / math.sqrt(self.key_dim)), k.transpose(-1, -2))
@@ -680,11 +687,37 @@ class MultiHeadAttention(Layer):
             q.transpose(1, 2),
             k.transpose(1, 2),
             v.transpose(1, 2),
-            attention_mask=None if keep is None else keep[:, 0],
+            attention_mask=None if keep is None or keep.shape[1] > 1 else keep[:, 0],
             training=training,
             **extra,
         )
         return attended.transpose(1, 2), scores
+
+    def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
+        """Keras's signature: the query's shape, its last axis `output_shape` when given.
+
+        Args:
+            query_shape: the query's shape.
+            value_shape: the value's shape (default the query's).
+            key_shape: the key's shape (default the value's); all but its last axis must be
+                the value's.
+
+        Returns:
+            The output's shape.
+        """
+        value_shape = tuple(query_shape if value_shape is None else value_shape)
+        key_shape = value_shape if key_shape is None else tuple(key_shape)
+        if value_shape[1:-1] != key_shape[1:-1]:
+            raise errors.value_error(
+                self,
+                "key and value shapes equal but for the last axis",
+                f"value_shape={errors.format_shape(value_shape)}, "
+                f"key_shape={errors.format_shape(key_shape)}",
+            )
+        query_shape = tuple(query_shape)
+        if self.output_dim is None:
+            return query_shape
+        return (*query_shape[:-1], self.output_dim)
 
     def get_config(self):
         return {

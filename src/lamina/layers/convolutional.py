@@ -262,6 +262,11 @@ class _Conv(LoraLayer, _ConvBase):
         kernel = backend.conv_kernel_from_keras(kernel)  # a view: the layer's memory, no copy
         if self.rank == 1:
             kernel = kernel.unsqueeze(-1)
+            if self.groups > 1:
+                # unsqueeze gives the unit width axis stride 1, which torch's CPU grouped
+                # convolution misreads on channels-last memory (wrong numbers): name the
+                # channels-last stride it stands for instead (a view, no copy).
+                kernel = kernel.as_strided(kernel.shape, (*kernel.stride()[:3], kernel.stride(2)))
             if x.shape[0] == 1 or x.dtype == torch.float64:
                 # torch's CPU heuristics send these to slow_conv2d, whose backward cannot
                 # write the gradient of this kernel view (ambiguous channels-last strides);

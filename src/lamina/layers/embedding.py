@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import torch
 import torch.nn.functional as F
 
 from lamina import constraints, initializers, regularizers
@@ -84,6 +85,7 @@ class Embedding(LoraLayer, Layer):
         self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
         self.embeddings_constraint = constraints.get(embeddings_constraint)
         self.mask_zero = bool(mask_zero)
+        self.supports_masking = self.mask_zero  # as Keras: the layer that makes the mask
         self.input_length = input_length
         if input_length is not None:  # Keras 3 ignores it; lamina still builds from it, below
             warnings.warn("Argument `input_length` is deprecated. Just remove it.", stacklevel=2)
@@ -94,6 +96,11 @@ class Embedding(LoraLayer, Layer):
         self.declared_input_dtype = "int32"
         if input_length is not None and self._declared_input_shape is None:
             self._declared_input_shape = (int(input_length),)
+        if weights is not None:  # as Keras: built at once, so `layer.embeddings` reads them
+            if not (isinstance(weights, list) and len(weights) == 1):
+                weights = [weights]
+            self._initial_weights = weights
+            self.build()
 
     def build(self, input_shape=None):
         self.embeddings = self.add_weight(
@@ -220,6 +227,8 @@ class Masking(Layer):
         self.built = True
 
     def compute_mask(self, inputs, mask=None):
+        if not isinstance(inputs, torch.Tensor):  # called directly on an array, as Keras allows
+            inputs = torch.as_tensor(inputs)
         return (inputs != self.mask_value).any(dim=-1)
 
     def call(self, inputs):

@@ -44,13 +44,17 @@ class _Merge(Layer):
         self._broadcast_shape(shapes)
 
     def _check_list(self, input_shape) -> list[tuple]:
-        if not isinstance(input_shape, list) or not all(isinstance(s, tuple) for s in input_shape):
+        # A list or tuple of shapes, as Keras takes (a single shape holds ints, not shapes).
+        if not isinstance(input_shape, (list, tuple)) or not all(
+            isinstance(s, (tuple, list)) for s in input_shape
+        ):
             raise errors.value_error(
                 self,
                 "a list of tensors",
                 f"a single input of shape {input_shape}",
                 f"call it as {type(self).__name__}()([x1, x2]).",
             )
+        input_shape = [tuple(s) for s in input_shape]
         count = len(input_shape)
         if self.exact_inputs is not None and count != self.exact_inputs:
             raise errors.value_error(
@@ -405,7 +409,8 @@ class Dot(_Merge):
     """
 
     exact_inputs = 2
-    supports_masking = False
+    # As Keras: it takes masked inputs (supports_masking, inherited) but its output carries no
+    # mask (compute_mask below).
 
     # The output shape comes from the engine's probe, not from the element-wise rule above.
     compute_output_shape = Layer.compute_output_shape

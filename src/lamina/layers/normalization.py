@@ -16,7 +16,7 @@ import warnings
 import torch
 import torch.nn.functional as F
 
-from lamina import constraints, initializers, regularizers
+from lamina import backend, constraints, initializers, regularizers
 from lamina.engine import errors, moving_statistics
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
@@ -245,6 +245,8 @@ class BatchNormalization(Layer):
                 0.0,
                 self.epsilon,
             )
+        elif mask is not None and not self.renorm:  # renorm's statistics ignore a mask
+            return self._masked_batch_norm(inputs, mask)
         elif self.renorm:
             last = inputs.movedim(self._channel_axis, -1)
             y = batch_renormalization.renormalize(self, last)
@@ -261,6 +263,32 @@ class BatchNormalization(Layer):
             moving_statistics.update(self, mean, variance=variance)
             return y.movedim(-1, self._channel_axis)
         return _channels_back(y, self._channel_axis, self._rank)
+
+    def _masked_batch_norm(self, inputs, mask):
+        """Training on a masked batch (e.g. after `Masking`): as Keras, the batch statistics
+        count only the unmasked positions; every position is then normalized with them."""
+        if mask.dim() != inputs.dim() - 1:
+            raise errors.value_error(
+                self,
+                "a mask with one axis less than the inputs (all but the features)",
+                f"mask of shape {errors.format_shape(mask.shape)} for inputs of shape "
+                f"{errors.format_shape(inputs.shape)}",
+            )
+        x = inputs if inputs.dtype in (torch.float32, torch.float64) else inputs.float()
+        keep = torch.as_tensor(mask, device=x.device).bool().unsqueeze(-1).expand(x.shape)
+        axes = [a for a in range(x.dim()) if a != self._channel_axis]
+        count = keep.sum(axes, keepdim=True).to(x.dtype) + backend.epsilon()
+        mean = torch.where(keep, x, 0).sum(axes, keepdim=True) / count
+        variance = torch.where(keep, x - mean, 0).square().sum(axes, keepdim=True) / count
+        moving_statistics.update(self, mean.flatten(), variance=variance.flatten())
+        shape = [1] * x.dim()
+        shape[self._channel_axis] = -1
+        y = (x - mean) * torch.rsqrt(variance + self.epsilon)
+        if self.gamma is not None:
+            y = y * self.gamma.view(shape)
+        if self.beta is not None:
+            y = y + self.beta.view(shape)
+        return y.to(inputs.dtype)
 
     def get_config(self):
         return {
@@ -358,7 +386,12 @@ class LayerNormalization(Layer):
         self._trailing = axes == list(range(rank - len(axes), rank))
         self._broadcast = tuple(input_shape[a] if a in axes else 1 for a in range(rank))
         add_scale_and_offset(self, shape)
-        self.input_spec = InputSpec(ndim=rank, axes={a: input_shape[a] for a in axes})
+        if self._trailing:  # as Keras: any rank whose last axes fit gamma and beta
+            self.input_spec = InputSpec(
+                min_ndim=len(axes) + 1, axes={a - rank: input_shape[a] for a in axes}
+            )
+        else:
+            self.input_spec = InputSpec(ndim=rank, axes={a: input_shape[a] for a in axes})
 
     def call(self, inputs):
         if self._trailing and not self.rms_scaling:

@@ -270,7 +270,7 @@ class _GlobalPooling(Layer):
         self.input_spec = InputSpec(
             ndim=self.rank + 2, hint=spatial.family_hint(type(self).__name__, self.rank)
         )
-        self.supports_masking = self.rank == 1
+        self.supports_masking = self.rank == 1 and self.mode == "avg"  # as Keras: avg only
         self.built = True
 
     def call(self, inputs, mask=None):

@@ -57,7 +57,7 @@ class Dropout(Layer):
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.rate = check.dropout_rate(rate, "rate", self)
-        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self.noise_shape = check.noise_shape(noise_shape, self)
         self.seed = seed
         self.seed_generator = noise_draws.seed_generator_for(seed, self)
         self.built = True

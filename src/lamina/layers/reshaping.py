@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import torch
 import torch.nn.functional as F
 
 from lamina import backend
@@ -71,6 +72,12 @@ class Reshape(Layer):
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
         self.target_shape = tuple(int(d) for d in target_shape)
+        if any(d < -1 for d in self.target_shape):  # as Keras: -1 is the only negative size
+            raise errors.value_error(
+                self,
+                "target_shape sizes that are non-negative integers or -1",
+                f"{self.target_shape}",
+            )
         if sum(d == -1 for d in self.target_shape) > 1:
             raise errors.value_error(self, "at most one -1 in target_shape", f"{self.target_shape}")
         # Worked out once: `call` runs inside the captured step too, where Dynamo cannot hand a
@@ -193,16 +200,16 @@ class RepeatVector(Layer):
 def _pairs(value, rank: int, argument: str, layer) -> tuple[tuple[int, int], ...]:
     """Keras's padding/cropping argument -> ((before, after), ...) per spatial axis.
 
-    An int pads every side alike; a tuple of `rank` ints is symmetric per axis; a tuple of
-    `rank` pairs is explicit. For 1-D, a single pair (before, after) is also accepted.
+    An int pads every side alike; a tuple of `rank` ints is symmetric per axis (2-D and 3-D); a
+    tuple of `rank` pairs is explicit. For 1-D, a single pair (before, after) is also accepted.
     """
     expected = f"`{argument}` as an int, a tuple of {rank} ints or a tuple of {rank} pairs"
     if isinstance(value, int) and not isinstance(value, bool):
         pairs = ((value, value),) * rank
     elif rank == 1 and len(value) == 2 and all(isinstance(v, int) for v in value):
         pairs = (tuple(value),)
-    elif len(value) == rank and all(isinstance(v, int) for v in value):
-        pairs = tuple((v, v) for v in value)
+    elif rank > 1 and len(value) == rank and all(isinstance(v, int) for v in value):
+        pairs = tuple((v, v) for v in value)  # (1-D takes an int or a pair only, as Keras)
     elif len(value) == rank and all(isinstance(v, (list, tuple)) and len(v) == 2 for v in value):
         pairs = tuple((int(a), int(b)) for a, b in value)
     else:
@@ -237,7 +244,7 @@ class _UpSampling(_Spatial):
     def __init__(self, size=2, data_format=None, interpolation="nearest", **kwargs):
         super().__init__(data_format, **kwargs)
         self.size = check.int_tuple(size, self.rank, "size", self)
-        allowed = ("nearest", "bilinear") if self.rank == 2 else ("nearest",)
+        allowed = ("nearest", "bilinear", "bicubic") if self.rank == 2 else ("nearest",)
         self.interpolation = check.choice(interpolation, allowed, "interpolation", self)
 
     def call(self, inputs):
@@ -251,7 +258,11 @@ class _UpSampling(_Spatial):
         elif self.interpolation == "nearest":
             y = F.interpolate(x, size=target, mode="nearest")
         else:  # TensorFlow's half-pixel centres are torch's align_corners=False
-            y = F.interpolate(x, size=target, mode="bilinear", align_corners=False)
+            floating = x if x.is_floating_point() else x.float()
+            y = F.interpolate(floating, size=target, mode=self.interpolation, align_corners=False)
+            if not x.is_floating_point():  # as Keras: integer images come back rounded
+                y = y.round()
+                y = (y.clamp(0, 255) if x.dtype == torch.uint8 else y).to(x.dtype)
         return spatial.from_torch(y, self.data_format, self.rank)
 
     def get_config(self):
@@ -285,8 +296,8 @@ class UpSampling2D(_UpSampling):
     Args:
         size: int or (rows, cols), the upsampling factors (default 2).
         data_format: 'channels_last' (default) or 'channels_first'.
-        interpolation: 'nearest' (default: each entry repeated) or 'bilinear' (TensorFlow's
-            half-pixel centres).
+        interpolation: 'nearest' (default: each entry repeated), 'bilinear' or 'bicubic'
+            (half-pixel centres, as Keras on torch); integer inputs come back rounded.
         **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
     Input shape: (batch, height, width, channels) (channels_first: (batch, channels, h, w)).
@@ -337,6 +348,7 @@ class _ZeroPadding(_Spatial):
         return {
             **super().get_config(),
             "padding": self.padding[0] if self.rank == 1 else self.padding,
+            "data_format": self.data_format,  # ZeroPadding1D's too, as Keras's
         }
 
 
@@ -345,9 +357,11 @@ class ZeroPadding1D(_ZeroPadding):
 
     Args:
         padding: int (the same at both ends) or (start, end), default 1.
+        data_format: 'channels_last' (default) or 'channels_first'.
         **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
-    Input shape: (batch, steps, features). Output shape: (batch, start + steps + end, features).
+    Input shape: (batch, steps, features) (channels_first: (batch, features, steps)).
+    Output shape: (batch, start + steps + end, features).
 
     Example:
         >>> tuple(ZeroPadding1D((1, 2))(torch.zeros(2, 5, 3)).shape)
@@ -356,8 +370,8 @@ class ZeroPadding1D(_ZeroPadding):
 
     rank = 1
 
-    def __init__(self, padding=1, **kwargs):
-        super().__init__(padding, **kwargs)
+    def __init__(self, padding=1, data_format=None, **kwargs):
+        super().__init__(padding, data_format, **kwargs)
 
 
 class ZeroPadding2D(_ZeroPadding):

@@ -7,6 +7,7 @@ its output is a torch tensor a model takes.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable
 
@@ -190,8 +191,11 @@ class TextVectorization(Layer):
 
     def adapt(self, data, batch_size=None, steps=None) -> None:
         """Learns the vocabulary (and idf weights) from strings or batches of strings:
-        `reset_state()`, `update_state(data)`, `finalize_state()`."""
+        `reset_state()`, `update_state(data)`, `finalize_state()`. With `steps`, only that many
+        batches are drawn from a generator or data set (which may be endless), as Keras."""
         self.reset_state()
+        if steps is not None and not isinstance(data, (str, bytes, np.ndarray, list, tuple)):
+            data = itertools.islice(data, steps)
         self.update_state(data)
         self.finalize_state()
 

@@ -227,11 +227,27 @@ class TimeDistributed(Layer):
             )
         self.layer.build_from_shape((None, *input_shape[2:]))
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, mask=None):
         batch, steps = inputs.shape[0], inputs.shape[1]
         folded = inputs.reshape(batch * steps, *inputs.shape[2:])
-        outputs = self.layer(folded, training=training)
+        if mask is None:
+            outputs = self.layer(folded, training=training)
+        else:  # as Keras: each step's mask goes to the wrapped layer with its step
+            mask = self._checked_mask(mask, inputs)
+            folded_mask = mask.reshape(batch * steps, *mask.shape[2:])
+            outputs = self.layer(folded, training=training, mask=folded_mask)
         return outputs.reshape(batch, steps, *outputs.shape[1:])
+
+    def _checked_mask(self, mask, inputs) -> torch.Tensor:
+        mask = torch.as_tensor(mask, device=inputs.device)
+        if mask.dim() < 2 or tuple(mask.shape[:2]) != tuple(inputs.shape[:2]):
+            raise errors.value_error(
+                self,
+                f"a mask whose first two axes (batch, timesteps) are the input's "
+                f"{errors.format_shape(inputs.shape[:2])}",
+                f"mask of shape {errors.format_shape(mask.shape)}",
+            )
+        return mask
 
     def compute_mask(self, inputs, mask=None):
         return mask

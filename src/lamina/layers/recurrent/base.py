@@ -180,6 +180,12 @@ class RNN(Layer):
     def _checked_initial_state(self, initial_state, sequences):
         states = initial_state if isinstance(initial_state, (list, tuple)) else [initial_state]
         states = list(states)
+        if isinstance(self.cell, StackedRNNCells):  # Keras's nesting, one list per cell
+            states = [
+                s
+                for group in states
+                for s in (group if isinstance(group, (list, tuple)) else [group])
+            ]
         sizes = self.state_sizes
         names = "[h, c]" if len(sizes) == 2 else "[h]"
         if len(states) != len(sizes):
@@ -262,6 +268,8 @@ class RNN(Layer):
             return output
         if self.return_sequences and mask is not None:
             output._keras_mask = mask.flip(1) if self.go_backwards else mask
+        if isinstance(self.cell, StackedRNNCells):  # as Keras: one list of states per cell
+            final_states = self.cell.grouped(final_states)
         return [output, *final_states]
 
     def inner_loop(self, sequences, initial_state, mask, training=False):

@@ -72,6 +72,19 @@ class StackedRNNCells(Layer):
             states.append(list(own) if isinstance(own, (list, tuple)) else [own])
         return states
 
+    def grouped(self, states) -> list[list]:
+        """Flat states (this class's own order) as one list per cell, Keras's nesting of the
+        states an RNN returns or takes."""
+        groups, states = [], list(states)
+        for cell in self.cells:
+            count = len(_sizes(cell.state_size))
+            own, states = states[:count], states[count:]
+            # As Keras: a cell whose one state is a bare tensor (an int state_size and no
+            # get_initial_state of its own) gives it unwrapped; the others give a list.
+            bare = not hasattr(cell, "get_initial_state") and isinstance(cell.state_size, int)
+            groups.append(own[0] if bare else own)
+        return groups
+
     def build(self, input_shape):
         batch = input_shape[0]
         for cell in self.cells:
