@@ -307,3 +307,12 @@ def test_a_function_metric_logs_under_its_snake_cased_name_as_keras():
         histories.append(model.fit(x, y, epochs=1, verbose=0, validation_data=(x, y)).history)
     assert sorted(histories[1]) == sorted(histories[0])
     assert "mean_abs_gap" in histories[1]
+
+
+@pytest.mark.parametrize("weights", [[-1.0, -1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+def test_mean_divides_by_a_negative_or_zero_weight_sum_as_keras(weights):
+    # Keras divides with divide_no_nan: 0 only where the weights sum to 0, not below it.
+    ours, theirs = metrics.Mean(), keras.metrics.Mean()
+    ours.update_state([1.0, 3.0, 5.0, 7.0], sample_weight=weights)
+    theirs.update_state([1.0, 3.0, 5.0, 7.0], sample_weight=weights)
+    np.testing.assert_allclose(float(ours.result()), float(theirs.result()), rtol=1e-6)

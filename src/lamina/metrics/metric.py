@@ -413,7 +413,9 @@ class Mean(Metric):
             self.count += values.shape[0] if values.dim() else 1
 
     def result(self):
-        return self.total / self.count.clamp_min(1e-12)  # 0 before any update, as Keras
+        # 0 where the weights sum to 0 (before any update, or all weights 0), as Keras's
+        # divide_no_nan; a negative weight sum divides as it is.
+        return torch.where(self.count == 0, 0.0, self.total / self.count)
 
     def update_weighted(self, value: torch.Tensor, weight) -> None:
         """Add `value` counted `weight` times (the batch loss counted once per sample)."""
