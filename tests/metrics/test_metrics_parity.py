@@ -316,3 +316,18 @@ def test_mean_divides_by_a_negative_or_zero_weight_sum_as_keras(weights):
     ours.update_state([1.0, 3.0, 5.0, 7.0], sample_weight=weights)
     theirs.update_state([1.0, 3.0, 5.0, 7.0], sample_weight=weights)
     np.testing.assert_allclose(float(ours.result()), float(theirs.result()), rtol=1e-6)
+
+
+@pytest.mark.parametrize("rank", [1, 2])
+def test_rmse_weights_each_entry_as_keras(rank):
+    # Keras squares element-wise before the weighted mean: weights shaped like y_true apply to
+    # each entry (a per-sample MSE would reduce the axis they name).
+    y_true = np.array([2.0, 4.0, 6.0, 8.0], "float32")
+    y_pred = np.array([1.0, 3.0, 2.0, 3.0], "float32")
+    weight = np.array([0.0, 1.0, 0.0, 1.0], "float32")
+    if rank == 2:
+        y_true, y_pred, weight = y_true.reshape(2, 2), y_pred.reshape(2, 2), weight.reshape(2, 2)
+    ours, theirs = metrics.RootMeanSquaredError(), keras.metrics.RootMeanSquaredError()
+    ours.update_state(y_true, y_pred, sample_weight=weight)
+    theirs.update_state(y_true, y_pred, sample_weight=weight)
+    np.testing.assert_allclose(float(ours.result()), float(theirs.result()), rtol=1e-6)
