@@ -331,3 +331,16 @@ def test_rmse_weights_each_entry_as_keras(rank):
     ours.update_state(y_true, y_pred, sample_weight=weight)
     theirs.update_state(y_true, y_pred, sample_weight=weight)
     np.testing.assert_allclose(float(ours.result()), float(theirs.result()), rtol=1e-6)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sparse_crossentropy_ignore_class_weights_as_keras(weighted):
+    # Keras drops the ignored samples from the count only when sample weights are given.
+    y_true = np.array([0, 1, 2])
+    y_pred = np.array([[0.8, 0.1, 0.1], [0.05, 0.95, 0.0], [0.1, 0.8, 0.1]], "float32")
+    weight = np.array([0.5, 1.5, 2.0], "float32") if weighted else None
+    ours = metrics.SparseCategoricalCrossentropy(ignore_class=0)
+    theirs = keras.metrics.SparseCategoricalCrossentropy(ignore_class=0)
+    ours.update_state(y_true, y_pred, sample_weight=weight)
+    theirs.update_state(y_true, y_pred, sample_weight=weight)
+    np.testing.assert_allclose(float(ours.result()), float(theirs.result()), rtol=1e-5)
