@@ -344,3 +344,10 @@ def test_sparse_crossentropy_ignore_class_weights_as_keras(weighted):
     ours.update_state(y_true, y_pred, sample_weight=weight)
     theirs.update_state(y_true, y_pred, sample_weight=weight)
     np.testing.assert_allclose(float(ours.result()), float(theirs.result()), rtol=1e-5)
+
+
+@pytest.mark.parametrize(("name", "kind"), FUNCTIONS)
+def test_metric_function_takes_numpy_as_keras(name, kind):
+    # Keras's metric functions take arrays as they come (`pearson_correlation(np_a, np_b)`).
+    y_true, y_pred = _batch(kind)
+    _close(getattr(metrics, name)(y_true, y_pred), getattr(keras.metrics, name)(y_true, y_pred))
