@@ -446,9 +446,6 @@ class Sum(Metric):
         self.add_state("total")
 
     def update_state(self, values, sample_weight=None):
-        # A loss's mask on its values (ignore_class's samples): Keras zeroes their weights, so
-        # they leave the count, but only when weights are given.
-        mask = getattr(values, "_keras_mask", None)
         values = _detached_tensor(values)
         self._to(values.device)
         values = values.detach().float()
