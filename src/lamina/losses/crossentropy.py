@@ -211,7 +211,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
         >>> round(sparse_categorical_crossentropy(torch.tensor([1]), y_pred).item(), 4)
         0.6931
     """
-    labels = class_ids(y_true, y_pred).long()
+    labels = class_ids(y_true, y_pred, axis).long()
     logits = _logits_behind(y_pred, "softmax", from_logits, "sparse_categorical_crossentropy", axis)
     if logits is not None and labels.shape == logits.shape[:-1]:
         values = _sparse_from_logits(labels, logits, ignore_class)
