@@ -291,3 +291,15 @@ def test_sparse_crossentropy_squeezes_channels_first_labels_as_keras(ignore_clas
         y_true, y_pred, axis=1, ignore_class=ignore_class
     )
     np.testing.assert_allclose(ours.numpy(), keras.ops.convert_to_numpy(theirs), rtol=1e-5)
+
+
+@pytest.mark.parametrize("fn", ["categorical_crossentropy", "CategoricalCrossentropy"])
+def test_categorical_crossentropy_refuses_class_ids_as_keras(fn):
+    # Class ids (N, 1) against scores (N, 3) broadcast to a number; Keras raises instead.
+    y_true = np.array([[0], [1], [2]])
+    y_pred = np.full((3, 3), 1 / 3, "float32")
+    for framework in (keras, lamina):
+        loss = getattr(framework.losses, fn)
+        loss = loss() if fn[0].isupper() else loss
+        with pytest.raises(ValueError, match="shape"):
+            loss(y_true, y_pred)
