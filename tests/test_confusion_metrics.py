@@ -89,6 +89,11 @@ CASES = {
     ),
     "auc-label-weights": (lambda m: m.AUC(label_weights=[0.1, 0.5, 1.0, 2.0]), "multilabel"),
     "auc-logits": (lambda m: m.AUC(from_logits=True), "logits"),
+    "auc-prgain": (lambda m: m.AUC(num_thresholds=50, curve="PRGAIN"), "binary"),
+    "auc-prgain-minoring": (
+        lambda m: m.AUC(curve="prgain", summation_method="minoring", multi_label=True),
+        "multilabel",
+    ),
     "auc-thresholds": (lambda m: m.AUC(thresholds=[0.3, 0.1, 0.6, 0.9]), "binary"),
     "f1-none": (lambda m: m.F1Score(), "onehot"),
     "f1-micro": (lambda m: m.F1Score(average="micro"), "onehot"),
@@ -217,7 +222,7 @@ def test_vector_results_reach_history():
             lambda: metrics.Precision(thresholds=1.5),
             r"Precision thresholds must be values in \[0, 1\]",
         ),
-        (lambda: metrics.AUC(curve="DET"), "AUC curve must be 'ROC' or 'PR'"),
+        (lambda: metrics.AUC(curve="DET"), "AUC curve must be 'ROC', 'PR' or 'PRGAIN'"),
         (
             lambda: metrics.AUC(summation_method="simpson"),
             "summation_method must be 'interpolation'",
