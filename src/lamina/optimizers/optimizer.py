@@ -804,7 +804,8 @@ class SGD(Optimizer):
     def torch_options(self):
         # Keras: v = m*v - lr*g; w += v. torch: b = m*b + g; w -= lr*b. Equal for a constant lr;
         # `Optimizer._on_lr_change` rescales b when the rate changes.
-        return {"momentum": self.momentum, "nesterov": self.nesterov}
+        # Without momentum Keras's Nesterov step is the plain step; torch refuses the pair.
+        return {"momentum": self.momentum, "nesterov": self.nesterov and bool(self.momentum)}
 
     def _moves_at_zero_rate(self) -> bool:
         return bool(self.momentum) and bool(self.__dict__.get("_momentum_lr"))
