@@ -398,3 +398,11 @@ def test_nesterov_without_momentum_is_a_plain_step_as_keras():
         theirs_opt.apply_gradients([(keras.ops.convert_to_tensor(grad), theirs)])
     np.testing.assert_allclose(ours.numpy(), keras.ops.convert_to_numpy(theirs), rtol=1e-6)
 
+
+def test_build_takes_keras_variables():
+    # optimizer.build([keras.Variable(...)]) as Keras's custom loops write it.
+    variable = lamina.Variable([1.0, 2.0, 3.0, 4.0])
+    optimizer = lamina.optimizers.SGD(learning_rate=0.5)
+    optimizer.build([variable])
+    optimizer.apply_gradients([(torch.tensor([1.0, 6.0, 7.0, 2.0]), variable)])
+    np.testing.assert_allclose(variable.numpy(), [0.5, -1.0, -0.5, 3.0])

@@ -136,6 +136,8 @@ class Optimizer(KerasVariables):
         >>> optimizer.built
         True
         """
+        # A keras.Variable stands for its tensor, as in apply_gradients.
+        var_list = [getattr(variable, "value", variable) for variable in var_list]
         trainable = [p for p in var_list if p.requires_grad]
         self._trainable = trainable
         self._variable_index = {id(p): index for index, p in enumerate(trainable)}
