@@ -351,3 +351,7 @@ def test_metric_function_takes_numpy_as_keras(name, kind):
     # Keras's metric functions take arrays as they come (`pearson_correlation(np_a, np_b)`).
     y_true, y_pred = _batch(kind)
     _close(getattr(metrics, name)(y_true, y_pred), getattr(keras.metrics, name)(y_true, y_pred))
+
+
+def test_get_none_is_none_as_keras():
+    assert metrics.get(None) is None and keras.metrics.get(None) is None
