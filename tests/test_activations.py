@@ -142,3 +142,12 @@ def test_activations_take_variables_arrays_and_symbolic_tensors_as_keras(name):
     inputs = lamina.Input((3,))
     model = lamina.Model(inputs, ours(inputs))
     np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("axis", [(1, 2), (0, 3), [1, 2, 3]])
+def test_softmax_over_several_axes_matches_keras(name, axis):
+    x = np.random.default_rng(2).standard_normal((2, 3, 4, 5)).astype("float32")
+    ours = getattr(activations, name)(torch.tensor(x), axis=axis)
+    theirs = getattr(keras.activations, name)(keras.ops.convert_to_tensor(x), axis=tuple(axis))
+    np.testing.assert_allclose(ours.numpy(), keras.ops.convert_to_numpy(theirs), atol=1e-6)

@@ -4,6 +4,7 @@ on the host), names resolve by string in compile() as Keras resolves them, and b
 with clear messages."""
 
 import re
+import warnings
 
 import keras
 import numpy as np
@@ -88,6 +89,11 @@ CASES = {
     ),
     "auc-label-weights": (lambda m: m.AUC(label_weights=[0.1, 0.5, 1.0, 2.0]), "multilabel"),
     "auc-logits": (lambda m: m.AUC(from_logits=True), "logits"),
+    "auc-prgain": (lambda m: m.AUC(num_thresholds=50, curve="PRGAIN"), "binary"),
+    "auc-prgain-minoring": (
+        lambda m: m.AUC(curve="prgain", summation_method="minoring", multi_label=True),
+        "multilabel",
+    ),
     "auc-thresholds": (lambda m: m.AUC(thresholds=[0.3, 0.1, 0.6, 0.9]), "binary"),
     "f1-none": (lambda m: m.F1Score(), "onehot"),
     "f1-micro": (lambda m: m.F1Score(average="micro"), "onehot"),
@@ -216,7 +222,7 @@ def test_vector_results_reach_history():
             lambda: metrics.Precision(thresholds=1.5),
             r"Precision thresholds must be values in \[0, 1\]",
         ),
-        (lambda: metrics.AUC(curve="DET"), "AUC curve must be 'ROC' or 'PR'"),
+        (lambda: metrics.AUC(curve="DET"), "AUC curve must be 'ROC', 'PR' or 'PRGAIN'"),
         (
             lambda: metrics.AUC(summation_method="simpson"),
             "summation_method must be 'interpolation'",
@@ -266,3 +272,25 @@ def test_argument_errors(make, message):
 def test_shape_errors(update, message):
     with pytest.raises(ValueError, match=message):
         update()
+
+
+def test_iou_counts_in_the_dtype_given():
+    # MeanIoU passed no dtype on: "int32" (Keras 3's default) counts exactly past 2**24, where a
+    # float32 cell stops counting.
+    m = metrics.MeanIoU(num_classes=2, dtype="int32")
+    m.total_cm.fill_(2**24)
+    m.update_state([0], [0])
+    assert m.total_cm.dtype == torch.int32 and int(m.total_cm[0, 0]) == 2**24 + 1
+
+
+@pytest.mark.parametrize("dtype", ["int32", "float32"])
+def test_iou_dtype_and_float_weights_as_keras(dtype):
+    y_true, y_pred, weight = [0, 1, 1, 0], [0, 1, 1, 1], np.array([0.2, 0.3, 0.4, 0.1])
+    ours, theirs = metrics.MeanIoU(3, dtype=dtype), keras.metrics.MeanIoU(3, dtype=dtype)
+    assert ours.get_config()["dtype"] == theirs.get_config()["dtype"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ours.update_state(y_true, y_pred, sample_weight=weight)
+        theirs.update_state(y_true, y_pred, sample_weight=weight)
+    assert len(caught) == (2 if dtype == "int32" else 0)  # Keras's and ours: weights truncated
+    np.testing.assert_allclose(float(ours.result()), float(theirs.result()), rtol=1e-6)

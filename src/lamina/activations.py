@@ -135,12 +135,15 @@ def softmax(x, axis=-1):
 
     Args:
         x: input tensor.
-        axis: the axis normalized over (default the last, as Keras).
+        axis: the axis normalized over (default the last, as Keras), or a tuple of axes
+            normalized together.
 
     Examples:
         >>> [round(p, 4) for p in softmax(torch.tensor([0.0, float(np.log(3.0))])).tolist()]
         [0.25, 0.75]
     """
+    if isinstance(axis, (tuple, list)):  # one distribution over several axes (torch takes one)
+        return torch.exp(x - torch.logsumexp(x, dim=tuple(axis), keepdim=True))
     return saved_logits.attach(torch.softmax(x, dim=axis), x, "softmax", axis)
 
 
@@ -150,12 +153,15 @@ def log_softmax(x, axis=-1):
 
     Args:
         x: input tensor.
-        axis: the axis normalized over (default the last).
+        axis: the axis normalized over (default the last), or a tuple of axes normalized
+            together.
 
     Examples:
         >>> [round(p, 4) for p in log_softmax(torch.tensor([0.0, 0.0])).tolist()]
         [-0.6931, -0.6931]
     """
+    if isinstance(axis, (tuple, list)):
+        return x - torch.logsumexp(x, dim=tuple(axis), keepdim=True)
     return torch.log_softmax(x, dim=axis)
 
 

@@ -301,13 +301,25 @@ def _safe_divide(numerator, denominator):
     )
 
 
+def _precision_recall_gains(tp, fp, tn, fn):
+    """(recall gain, precision gain) at each threshold: `1 - (P/N) * fn/tp` and
+    `1 - (P/N) * fp/tp`. As Keras, a threshold without true positives has gains (0, 1), and a
+    negative recall gain (recall below the base rate) counts 0."""
+    scale = _safe_divide(tp + fn, tn + fp)
+    no_hits = tp == 0
+    recall_gain = torch.where(no_hits, 0.0, 1.0 - scale * _safe_divide(fn, tp)).clamp_min(0.0)
+    precision_gain = torch.where(no_hits, 1.0, 1.0 - scale * _safe_divide(fp, tp))
+    return recall_gain, precision_gain
+
+
 @register
 class AUC(Metric):
     """Area under the ROC or precision-recall curve, from counts at `num_thresholds` thresholds.
 
     Args:
         num_thresholds: thresholds evenly spaced in [0, 1] (more: a finer curve), at least 2.
-        curve: `"ROC"` or `"PR"`.
+        curve: `"ROC"`, `"PR"` or `"PRGAIN"` (precision gain against recall gain, Flach &
+            Kull 2015: both rescaled so a classifier that guesses the base rate scores 0).
         summation_method: `"interpolation"` (trapezoids for ROC; for PR, the interpolation of
             Davis & Goadrich 2006 between the thresholds' (recall, precision) points),
             `"minoring"` or `"majoring"` (left or right Riemann sums).
@@ -341,8 +353,10 @@ class AUC(Metric):
     ):
         super().__init__(name=name or "auc", dtype=dtype)
         curve, summation_method = str(curve).upper(), str(summation_method).lower()
-        if curve not in ("ROC", "PR"):
-            raise ValueError(f"AUC curve must be 'ROC' or 'PR'; received curve={curve!r}.")
+        if curve not in ("ROC", "PR", "PRGAIN"):
+            raise ValueError(
+                f"AUC curve must be 'ROC', 'PR' or 'PRGAIN'; received curve={curve!r}."
+            )
         if summation_method not in ("interpolation", "minoring", "majoring"):
             raise ValueError(
                 "AUC summation_method must be 'interpolation', 'minoring' or 'majoring'; received "
@@ -454,8 +468,10 @@ class AUC(Metric):
         recall = _safe_divide(tp, tp + fn)
         if self.curve == "ROC":
             x, y = _safe_divide(fp, fp + tn), recall
-        else:
+        elif self.curve == "PR":
             x, y = recall, _safe_divide(tp, tp + fp)
+        else:
+            x, y = _precision_recall_gains(tp, fp, tn, fn)
         if self.summation_method == "interpolation":
             heights = (y[:-1] + y[1:]) / 2
         elif self.summation_method == "minoring":

@@ -5,8 +5,11 @@ with Keras's names, arguments and formulas (re-exported by `lamina.confusion_met
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 
+from lamina import backend
 from lamina.confusion_metrics import EPSILON, _tensor
 from lamina.losses.loss import one_hot_ids
 from lamina.metrics.metric import Metric
@@ -160,7 +163,8 @@ class IoU(Metric):
         sparse_y_pred: the predictions are class ids (else scores: argmax along `axis`).
         axis: the class axis for the argmax.
         name: the metric's name (default `"io_u"`).
-        dtype: accepted for Keras compatibility.
+        dtype: the confusion matrix's dtype (default float32; `"int32"` truncates float weights,
+            with a warning, as Keras 3's default does).
 
     Examples:
         >>> m = IoU(num_classes=2, target_class_ids=[0])
@@ -179,6 +183,8 @@ class IoU(Metric):
         sparse_y_pred=True,
         axis=-1,
     ):
+        # The counts' dtype: float32 by default (TensorFlow Keras's, fractional weights count);
+        # "int32" counts as Keras 3 does, exactly past float32's 2**24.
         super().__init__(name=name, dtype=dtype)
         if not isinstance(num_classes, int) or num_classes < 1:
             raise ValueError(
@@ -195,7 +201,7 @@ class IoU(Metric):
         self.ignore_class, self.axis = ignore_class, axis
         self.sparse_y_true, self.sparse_y_pred = sparse_y_true, sparse_y_pred
         self.add_constant("_targets", torch.tensor(target_class_ids, dtype=torch.long))
-        self.add_state("total_cm", (num_classes, num_classes))
+        self.add_state("total_cm", (num_classes, num_classes), backend.to_torch_dtype(self.dtype))
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_pred = torch.as_tensor(y_pred).detach()
@@ -207,18 +213,27 @@ class IoU(Metric):
         # Keras casts through floats to integers: truncation toward zero.
         y_true, y_pred = y_true.reshape(-1).long(), y_pred.reshape(-1).long()
         self._to(y_pred.device)
+        counts = self.total_cm.dtype
         if sample_weight is None:
-            weight = torch.ones(y_true.shape, device=y_pred.device)
+            weight = torch.ones(y_true.shape, dtype=counts, device=y_pred.device)
         else:
-            weight = torch.broadcast_to(
-                _tensor(sample_weight, y_pred.device).reshape(-1), y_true.shape
-            )
+            # Keras warns of float arrays only (a list of numbers carries no dtype).
+            floating = "float" in str(getattr(sample_weight, "dtype", ""))
+            weight = torch.as_tensor(sample_weight, device=y_pred.device).detach()
+            if floating and not counts.is_floating_point:
+                warnings.warn(
+                    f"{type(self).__name__}: float sample_weight is cast to the integer "
+                    f"confusion matrix (dtype={self.dtype}), truncating each weight; pass "
+                    "integer weights, or dtype='float32' for fractional ones.",
+                    stacklevel=2,
+                )
+            weight = torch.broadcast_to(weight.reshape(-1).to(counts), y_true.shape)
         classes = self.num_classes
         kept = (y_true >= 0) & (y_true < classes) & (y_pred >= 0) & (y_pred < classes)
         if self.ignore_class is not None:
             kept = kept & (y_true != self.ignore_class)
         cell = torch.where(kept, y_true * classes + y_pred, 0)
-        self.total_cm.view(-1).index_add_(0, cell, torch.where(kept, weight, 0.0))
+        self.total_cm.view(-1).index_add_(0, cell, torch.where(kept, weight, 0))
 
     def result(self):
         matrix = self.total_cm
@@ -279,6 +294,7 @@ class MeanIoU(IoU):
             num_classes,
             list(range(num_classes)),
             name=name,
+            dtype=dtype,
             ignore_class=ignore_class,
             sparse_y_true=sparse_y_true,
             sparse_y_pred=sparse_y_pred,

@@ -159,6 +159,15 @@ def _float_dtype(dtype, who: str) -> torch.dtype:
     return torch_dtype
 
 
+def _integer_dtype(dtype, who: str) -> torch.dtype:
+    torch_dtype = backend.to_torch_dtype(dtype)
+    if torch_dtype.is_floating_point or torch_dtype.is_complex or torch_dtype == torch.bool:
+        raise ValueError(
+            f"`lamina.random.{who}` requires an integer `dtype`. Received: dtype={dtype}"
+        )
+    return torch_dtype
+
+
 def _shape(shape) -> tuple:
     if isinstance(shape, (int, np.integer)):
         return (int(shape),)
@@ -252,6 +261,7 @@ def randint(shape, minval, maxval, dtype="int32", seed=None):
         >>> lamina.random.randint((4,), 0, 10, seed=0).dtype
         torch.int32
     """
+    torch_dtype = _integer_dtype(dtype, "randint")  # before drawing: Keras refuses floats too
     device = backend.default_device()
     draws = torch.randint(
         int(minval),
@@ -261,7 +271,7 @@ def randint(shape, minval, maxval, dtype="int32", seed=None):
         device=device,
         dtype=torch.int64,
     )
-    return draws.to(backend.to_torch_dtype(dtype))
+    return draws.to(torch_dtype)
 
 
 def categorical(logits, num_samples, dtype="int32", seed=None):

@@ -217,3 +217,12 @@ def test_a_layer_with_a_seed_generator_repeats_across_instances():
     first, second = layer(x), layer(x)
     assert not torch.equal(first, second)
     assert torch.equal(first, twin(x)) and torch.equal(second, twin(x))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "bool"])
+def test_randint_refuses_a_non_integer_dtype_as_keras(dtype):
+    # Keras raises before drawing; a float dtype would otherwise silently give floats.
+    with pytest.raises(ValueError, match="requires an integer `dtype`"):
+        keras.random.randint((3,), minval=0, maxval=10, dtype=dtype)
+    with pytest.raises(ValueError, match=f"requires an integer `dtype`. Received: dtype={dtype}"):
+        random.randint((3,), minval=0, maxval=10, dtype=dtype)

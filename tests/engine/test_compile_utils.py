@@ -315,3 +315,27 @@ def test_compute_loss_before_compile_gives_the_layers_losses_or_says_what_is_mis
     plain = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)], name="plain")
     with pytest.raises(ValueError, match="Model 'plain' expects a loss to compute.*never compiled"):
         plain.compute_loss(y=y, y_pred=plain(x))
+
+
+@pytest.mark.parametrize("case", ["binary", "sparse", "categorical"])
+def test_crossentropy_loss_name_picks_the_kind_as_keras(case):
+    # compile(loss="crossentropy" / "ce") picks binary, sparse or categorical from the first batch.
+    rng = np.random.default_rng(5)
+    x = rng.uniform(size=(8, 4)).astype("float32")
+    units, activation, y = {
+        "binary": (1, "sigmoid", (x[:, :1] > 0.5).astype("float32")),
+        "sparse": (3, "softmax", rng.integers(0, 3, (8,))),
+        "categorical": (3, "softmax", np.eye(3, dtype="float32")[rng.integers(0, 3, 8)]),
+    }[case]
+    losses, weights = [], None
+    for framework, spec in ((reference.keras, "crossentropy"), (lamina, "ce")):
+        model = framework.Sequential(
+            [framework.Input((4,)), framework.layers.Dense(units, activation)]
+        )
+        if weights is None:
+            weights = model.get_weights()
+        else:
+            model.set_weights(weights)
+        model.compile(loss=spec)
+        losses.append(model.evaluate(x, y, verbose=0))
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-5)

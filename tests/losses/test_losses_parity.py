@@ -276,3 +276,30 @@ def test_loss_objects_fn_is_the_function_keras_names(name):
     # Keras's loss objects hold the loss function they wrap as `fn`; programs call it directly.
     theirs, ours = getattr(keras.losses, name)(), getattr(lamina.losses, name)()
     assert ours.fn is getattr(lamina.losses, theirs.fn.__name__)
+
+
+@pytest.mark.parametrize("ignore_class", [None, 1])
+def test_sparse_crossentropy_squeezes_channels_first_labels_as_keras(ignore_class):
+    # Channels-first segmentation: labels (N, 1, H, W) against scores (N, C, H, W) with axis=1.
+    rng = np.random.default_rng(3)
+    y_true = rng.integers(0, 2, (2, 1, 4, 4)).astype("float32")
+    y_pred = rng.uniform(0.1, 1, (2, 2, 4, 4)).astype("float32")
+    ours = lamina.losses.sparse_categorical_crossentropy(
+        y_true, y_pred, axis=1, ignore_class=ignore_class
+    )
+    theirs = keras.losses.sparse_categorical_crossentropy(
+        y_true, y_pred, axis=1, ignore_class=ignore_class
+    )
+    np.testing.assert_allclose(ours.numpy(), keras.ops.convert_to_numpy(theirs), rtol=1e-5)
+
+
+@pytest.mark.parametrize("fn", ["categorical_crossentropy", "CategoricalCrossentropy"])
+def test_categorical_crossentropy_refuses_class_ids_as_keras(fn):
+    # Class ids (N, 1) against scores (N, 3) broadcast to a number; Keras raises instead.
+    y_true = np.array([[0], [1], [2]])
+    y_pred = np.full((3, 3), 1 / 3, "float32")
+    for framework in (keras, lamina):
+        loss = getattr(framework.losses, fn)
+        loss = loss() if fn[0].isupper() else loss
+        with pytest.raises(ValueError, match="shape"):
+            loss(y_true, y_pred)

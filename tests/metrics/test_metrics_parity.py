@@ -307,3 +307,51 @@ def test_a_function_metric_logs_under_its_snake_cased_name_as_keras():
         histories.append(model.fit(x, y, epochs=1, verbose=0, validation_data=(x, y)).history)
     assert sorted(histories[1]) == sorted(histories[0])
     assert "mean_abs_gap" in histories[1]
+
+
+@pytest.mark.parametrize("weights", [[-1.0, -1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+def test_mean_divides_by_a_negative_or_zero_weight_sum_as_keras(weights):
+    # Keras divides with divide_no_nan: 0 only where the weights sum to 0, not below it.
+    ours, theirs = metrics.Mean(), keras.metrics.Mean()
+    ours.update_state([1.0, 3.0, 5.0, 7.0], sample_weight=weights)
+    theirs.update_state([1.0, 3.0, 5.0, 7.0], sample_weight=weights)
+    np.testing.assert_allclose(float(ours.result()), float(theirs.result()), rtol=1e-6)
+
+
+@pytest.mark.parametrize("rank", [1, 2])
+def test_rmse_weights_each_entry_as_keras(rank):
+    # Keras squares element-wise before the weighted mean: weights shaped like y_true apply to
+    # each entry (a per-sample MSE would reduce the axis they name).
+    y_true = np.array([2.0, 4.0, 6.0, 8.0], "float32")
+    y_pred = np.array([1.0, 3.0, 2.0, 3.0], "float32")
+    weight = np.array([0.0, 1.0, 0.0, 1.0], "float32")
+    if rank == 2:
+        y_true, y_pred, weight = y_true.reshape(2, 2), y_pred.reshape(2, 2), weight.reshape(2, 2)
+    ours, theirs = metrics.RootMeanSquaredError(), keras.metrics.RootMeanSquaredError()
+    ours.update_state(y_true, y_pred, sample_weight=weight)
+    theirs.update_state(y_true, y_pred, sample_weight=weight)
+    np.testing.assert_allclose(float(ours.result()), float(theirs.result()), rtol=1e-6)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_sparse_crossentropy_ignore_class_weights_as_keras(weighted):
+    # Keras drops the ignored samples from the count only when sample weights are given.
+    y_true = np.array([0, 1, 2])
+    y_pred = np.array([[0.8, 0.1, 0.1], [0.05, 0.95, 0.0], [0.1, 0.8, 0.1]], "float32")
+    weight = np.array([0.5, 1.5, 2.0], "float32") if weighted else None
+    ours = metrics.SparseCategoricalCrossentropy(ignore_class=0)
+    theirs = keras.metrics.SparseCategoricalCrossentropy(ignore_class=0)
+    ours.update_state(y_true, y_pred, sample_weight=weight)
+    theirs.update_state(y_true, y_pred, sample_weight=weight)
+    np.testing.assert_allclose(float(ours.result()), float(theirs.result()), rtol=1e-5)
+
+
+@pytest.mark.parametrize(("name", "kind"), FUNCTIONS)
+def test_metric_function_takes_numpy_as_keras(name, kind):
+    # Keras's metric functions take arrays as they come (`pearson_correlation(np_a, np_b)`).
+    y_true, y_pred = _batch(kind)
+    _close(getattr(metrics, name)(y_true, y_pred), getattr(keras.metrics, name)(y_true, y_pred))
+
+
+def test_get_none_is_none_as_keras():
+    assert metrics.get(None) is None and keras.metrics.get(None) is None

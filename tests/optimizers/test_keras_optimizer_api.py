@@ -386,3 +386,23 @@ def test_loss_scaling_keeps_the_models_weight_constraints():
     model.train_on_batch(x, np.full((4, 2), -50.0, "float32"))
     assert optimizer.has_constraints
     assert model.layers[0].kernel.min() >= 0.0
+
+
+def test_nesterov_without_momentum_is_a_plain_step_as_keras():
+    # Keras's SGD(nesterov=True) with the default momentum 0 steps plainly; torch refuses it.
+    grads = [np.full(3, 0.01, "float32"), np.arange(1, 4, dtype="float32") / 10]
+    ours, theirs = lamina.Variable(np.ones(3, "float32")), keras.Variable(np.ones(3, "float32"))
+    ours_opt, theirs_opt = lamina.optimizers.SGD(nesterov=True), keras.optimizers.SGD(nesterov=True)
+    for grad in grads:
+        ours_opt.apply_gradients([(torch.tensor(grad), ours)])
+        theirs_opt.apply_gradients([(keras.ops.convert_to_tensor(grad), theirs)])
+    np.testing.assert_allclose(ours.numpy(), keras.ops.convert_to_numpy(theirs), rtol=1e-6)
+
+
+def test_build_takes_keras_variables():
+    # optimizer.build([keras.Variable(...)]) as Keras's custom loops write it.
+    variable = lamina.Variable([1.0, 2.0, 3.0, 4.0])
+    optimizer = lamina.optimizers.SGD(learning_rate=0.5)
+    optimizer.build([variable])
+    optimizer.apply_gradients([(torch.tensor([1.0, 6.0, 7.0, 2.0]), variable)])
+    np.testing.assert_allclose(variable.numpy(), [0.5, -1.0, -0.5, 3.0])

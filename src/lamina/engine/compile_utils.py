@@ -150,6 +150,22 @@ def per_output_metrics(spec, names) -> list[list]:
 # The compiled loss
 
 
+def _is_crossentropy(spec) -> bool:
+    return isinstance(spec, str) and spec.lower() in ("crossentropy", "ce")
+
+
+def _crossentropy_for(y_true, y_pred) -> str:
+    """Keras's `loss="crossentropy"` for one output: binary for one unit, sparse for labels of
+    a lower rank (or a last axis of 1 against several units), categorical otherwise."""
+    pred_last = y_pred.shape[-1] if y_pred.dim() else 1
+    true_last = y_true.shape[-1] if y_true.dim() else 1
+    if pred_last == 1:
+        return "binary_crossentropy"
+    if y_true.dim() < y_pred.dim() or (true_last == 1 and pred_last > 1):
+        return "sparse_categorical_crossentropy"
+    return "categorical_crossentropy"
+
+
 @dataclasses.dataclass
 class OutputLoss:
     """One output's loss: the callable, its weight in the total and its family (the Loss class
@@ -180,7 +196,7 @@ class CompileLoss:
         self.spec = loss
         self.weights_spec = loss_weights
         for spec in _as_list(loss):  # a typo fails at compile(), not at the first batch
-            if spec is not None:
+            if spec is not None and not _is_crossentropy(spec):
                 losses_module.get(spec)
         self.outputs: list[OutputLoss] | None = None
         self.output_trackers: list = []
@@ -192,8 +208,10 @@ class CompileLoss:
     def built(self) -> bool:
         return self.outputs is not None
 
-    def build(self, names: list[str], count: int) -> None:
-        """Resolve one loss and weight per output (`names`: the outputs' names)."""
+    def build(self, names: list[str], y_true_flat, y_pred_flat) -> None:
+        """Resolve one loss and weight per output against one batch's labels and outputs
+        (`names`: the outputs' names)."""
+        count = len(y_pred_flat)
         if len(names) != count:
             names = [f"output_{i}" for i in range(count)]
         if self.spec is None:
@@ -202,7 +220,10 @@ class CompileLoss:
             specs = per_output(self.spec, names, "loss")
             weights = per_output(self.weights_spec, names, "loss_weights", default=1.0)
             self.outputs = []
-            for spec, weight in zip(specs, weights, strict=True):
+            for index, (spec, weight) in enumerate(zip(specs, weights, strict=True)):
+                labels = y_true_flat[index] if index < len(y_true_flat) else None
+                if _is_crossentropy(spec) and labels is not None:  # none: terms() says so
+                    spec = _crossentropy_for(labels, y_pred_flat[index])
                 fn = losses_module.get(spec) if spec is not None else None
                 weight = 1.0 if weight is None else float(weight)
                 self.outputs.append(OutputLoss(fn, weight, loss_checks.family_of(fn)))
@@ -231,7 +252,7 @@ class CompileLoss:
         preds = flatten_outputs(mixed_precision.outputs_to_float32(y_pred))
         trues = flatten_labels(model, y) if y is not None else []
         if self.outputs is None:
-            self.build(output_names(model), len(preds))
+            self.build(output_names(model), trues, preds)
         total = None
         per_output = [None] * len(self.outputs)
         for index, entry in enumerate(self.outputs):

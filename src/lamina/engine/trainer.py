@@ -85,7 +85,7 @@ class CompileState:
         """Resolve the per-output losses and metrics against one batch's labels and outputs."""
         names = compile_utils.output_names(self.model)
         if not self.loss.built:
-            self.loss.build(names, len(y_pred_flat))
+            self.loss.build(names, y_true_flat, y_pred_flat)
         if not self.metrics.built:
             self.metrics.build(names, y_true_flat, y_pred_flat, self.loss.outputs)
 

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina.engine import saved_logits
+from lamina.engine.errors import format_shape, value_error
 from lamina.losses.loss import (
     EPSILON,
     Loss,
@@ -152,6 +153,15 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
         >>> round(categorical_crossentropy(y_true, torch.tensor([[0.5, 0.5]])).item(), 4)
         0.6931
     """
+    if y_true.shape != y_pred.shape:
+        # Broadcasting would give a number for class ids against scores (a sparse label
+        # mistake); Keras refuses.
+        raise value_error(
+            "categorical_crossentropy",
+            "y_true (one-hot labels) shaped like y_pred",
+            f"y_true.shape={format_shape(y_true.shape)}, y_pred.shape={format_shape(y_pred.shape)}",
+            "for integer class ids use sparse_categorical_crossentropy",
+        )
     y_true = as_float(y_true, y_pred)
     if label_smoothing:
         y_true = _smooth(y_true, label_smoothing, y_pred.shape[axis])
@@ -211,7 +221,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_cl
         >>> round(sparse_categorical_crossentropy(torch.tensor([1]), y_pred).item(), 4)
         0.6931
     """
-    labels = class_ids(y_true, y_pred).long()
+    labels = class_ids(y_true, y_pred, axis).long()
     logits = _logits_behind(y_pred, "softmax", from_logits, "sparse_categorical_crossentropy", axis)
     if logits is not None and labels.shape == logits.shape[:-1]:
         values = _sparse_from_logits(labels, logits, ignore_class)

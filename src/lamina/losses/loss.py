@@ -109,21 +109,22 @@ def takes_arrays(fn):
     return loss_function
 
 
-def class_ids(y_true: torch.Tensor, y_pred: torch.Tensor) -> torch.Tensor:
+def class_ids(y_true: torch.Tensor, y_pred: torch.Tensor, axis: int = -1) -> torch.Tensor:
     """Sparse labels as one class id per sample: `(N, 1)` against `(N, classes)` becomes `(N,)`,
     as Keras's sparse losses and metrics accept both.
 
     Args:
-        y_true: class ids, `(N,)` or `(N, 1)` (any rank, with a trailing axis of 1 when it has
+        y_true: class ids, `(N,)` or `(N, 1)` (any rank, with an axis of 1 at `axis` when it has
             `y_pred`'s rank).
         y_pred: the class scores.
+        axis: the class axis (channels-first labels `(N, 1, H, W)` squeeze axis 1).
 
     Example:
         >>> tuple(class_ids(torch.zeros(4, 1), torch.zeros(4, 3)).shape)
         (4,)
     """
-    if y_true.dim() == y_pred.dim() and y_true.shape[-1] == 1:
-        return y_true.squeeze(-1)
+    if y_true.dim() == y_pred.dim() and y_true.shape[axis] == 1:
+        return y_true.squeeze(axis)
     return y_true
 
 

@@ -8,10 +8,12 @@ import warnings
 import torch
 
 from lamina.losses import EPSILON, as_float, match_rank
+from lamina.losses.loss import takes_arrays
 from lamina.metrics.accuracy import wrapper_class
 from lamina.metrics.metric import Metric
 
 
+@takes_arrays
 def pearson_correlation(y_true, y_pred, axis=-1):
     """Pearson's correlation coefficient of `y_true` and `y_pred` along `axis`.
 
@@ -34,6 +36,7 @@ def pearson_correlation(y_true, y_pred, axis=-1):
     return (true_scaled * pred_scaled).mean(dim=axis)
 
 
+@takes_arrays
 def concordance_correlation(y_true, y_pred, axis=-1):
     """Lin's concordance correlation along `axis` (1 only when `y_pred` equals `y_true`).
 

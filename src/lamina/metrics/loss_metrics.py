@@ -6,6 +6,7 @@ from __future__ import annotations
 import torch
 
 from lamina import losses
+from lamina.losses.loss import match_rank
 from lamina.metrics.accuracy import wrapper_class
 from lamina.metrics.metric import Mean
 
@@ -275,7 +276,10 @@ class RootMeanSquaredError(Mean):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_pred = torch.as_tensor(y_pred).float()
         y_true = torch.as_tensor(y_true, device=y_pred.device)
-        super().update_state(losses.mean_squared_error(y_true, y_pred), sample_weight)
+        # Element-wise squares, as Keras: weights shaped like y_true then apply to each entry
+        # (the per-sample MSE would lose the last axis a full-rank weight names).
+        y_true, y_pred = match_rank(y_true, y_pred)
+        super().update_state((y_pred - y_true.float()).square(), sample_weight)
 
     def result(self):
         return torch.sqrt(super().result())

@@ -397,6 +397,9 @@ class Mean(Metric):
         self.add_state("count")
 
     def update_state(self, values, sample_weight=None):
+        # A loss's mask on its values (ignore_class's samples): Keras zeroes their weights, so
+        # they leave the count, but only when weights are given.
+        mask = getattr(values, "_keras_mask", None)
         values = _detached_tensor(values)
         self._to(values.device)
         values = values.detach().float()
@@ -406,6 +409,8 @@ class Mean(Metric):
         if sample_weight is not None:
             weight = _as_tensor(sample_weight, device=values.device).float()
             weight = torch.broadcast_to(broadcast_weight(weight, values), values.shape)
+            if mask is not None:
+                weight = weight * broadcast_weight(mask.to(weight.device, weight.dtype), values)
             self.total.add_((values * weight).sum(), alpha=per_sample)
             self.count.add_(weight.sum(), alpha=per_sample)
         else:
@@ -413,7 +418,9 @@ class Mean(Metric):
             self.count += values.shape[0] if values.dim() else 1
 
     def result(self):
-        return self.total / self.count.clamp_min(1e-12)  # 0 before any update, as Keras
+        # 0 where the weights sum to 0 (before any update, or all weights 0), as Keras's
+        # divide_no_nan; a negative weight sum divides as it is.
+        return torch.where(self.count == 0, 0.0, self.total / self.count)
 
     def update_weighted(self, value: torch.Tensor, weight) -> None:
         """Add `value` counted `weight` times (the batch loss counted once per sample)."""

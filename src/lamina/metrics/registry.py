@@ -34,20 +34,20 @@ def register(cls):
     return cls
 
 
-def get(identifier, *, name=None) -> Metric:
+def get(identifier, *, name=None) -> Metric | None:
     """A name, a Metric, a class, a config dict or a function -> a Metric object.
 
     Args:
         identifier: `"mae"`-style names and class names build the class Keras builds; a dict
             `{"class_name": ..., "config": ...}` a configured one; a function becomes a running
-            mean of its per-sample values.
+            mean of its per-sample values; None gives None, as Keras's `get`.
         name: the metric's name when built from a string or a function.
 
     Examples:
         >>> get("mae").name
         'mae'
     """
-    if isinstance(identifier, Metric):
+    if identifier is None or isinstance(identifier, Metric):
         return identifier
     if isinstance(identifier, str):
         if identifier in CLASSES:

@@ -136,6 +136,8 @@ class Optimizer(KerasVariables):
         >>> optimizer.built
         True
         """
+        # A keras.Variable stands for its tensor, as in apply_gradients.
+        var_list = [getattr(variable, "value", variable) for variable in var_list]
         trainable = [p for p in var_list if p.requires_grad]
         self._trainable = trainable
         self._variable_index = {id(p): index for index, p in enumerate(trainable)}
@@ -804,7 +806,8 @@ class SGD(Optimizer):
     def torch_options(self):
         # Keras: v = m*v - lr*g; w += v. torch: b = m*b + g; w -= lr*b. Equal for a constant lr;
         # `Optimizer._on_lr_change` rescales b when the rate changes.
-        return {"momentum": self.momentum, "nesterov": self.nesterov}
+        # Without momentum Keras's Nesterov step is the plain step; torch refuses the pair.
+        return {"momentum": self.momentum, "nesterov": self.nesterov and bool(self.momentum)}
 
     def _moves_at_zero_rate(self) -> bool:
         return bool(self.momentum) and bool(self.__dict__.get("_momentum_lr"))
