@@ -723,14 +723,14 @@ class Optimizer(KerasVariables):
         numbers; SGD's momentum is Keras's `-learning_rate * b` of torch's buffer `b`).
 
         Example:
-        >>> w = torch.nn.Parameter(torch.zeros(2))
-        >>> w.path = "dense/bias"
-        >>> optimizer = lamina.optimizers.Adam(name="adam")
-        >>> [v.path for v in optimizer.variables]
-        ['adam/iteration', 'adam/learning_rate']
-        >>> optimizer.build([w])
-        >>> [v.name for v in optimizer.variables][2:]
-        ['dense_bias_momentum', 'dense_bias_velocity']
+            >>> w = torch.nn.Parameter(torch.zeros(2))
+            >>> w.path = "dense/bias"
+            >>> optimizer = lamina.optimizers.Adam(name="adam")
+            >>> [v.path for v in optimizer.variables]
+            ['adam/iteration', 'adam/learning_rate']
+            >>> optimizer.build([w])
+            >>> [v.name for v in optimizer.variables][2:]
+            ['dense_bias_momentum', 'dense_bias_velocity']
         """
         return KERAS_ORDER["variables"](self)
 
