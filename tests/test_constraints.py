@@ -36,6 +36,9 @@ def test_constraint_matches_keras(case):
     np.testing.assert_allclose(
         ours.numpy(), keras.ops.convert_to_numpy(reference), rtol=1e-6, atol=1e-6
     )
+    # Called by hand on a NumPy array, as Keras's are.
+    from_numpy = getattr(constraints, name)(**config)(weight)
+    np.testing.assert_array_equal(from_numpy.numpy(), ours.numpy())
 
 
 def test_max_norm_by_hand():

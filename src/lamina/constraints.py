@@ -42,6 +42,11 @@ class Constraint:
         return cls(**config)
 
 
+def _tensor(weight) -> torch.Tensor:
+    """A weight as a tensor: a constraint called by hand on a NumPy array works, as in Keras."""
+    return weight if isinstance(weight, torch.Tensor) else torch.as_tensor(weight)
+
+
 def _norms(weight: torch.Tensor, axis) -> torch.Tensor:
     return torch.sqrt(torch.sum(weight.square(), dim=axis, keepdim=True))
 
@@ -69,6 +74,7 @@ class MaxNorm(Constraint):
         self.axis = _axis(axis)
 
     def __call__(self, weight):
+        weight = _tensor(weight)
         norms = _norms(weight, self.axis)
         desired = torch.clamp(norms, 0, self.max_value)
         return weight * (desired / (EPSILON + norms))
@@ -86,6 +92,7 @@ class NonNeg(Constraint):
     """
 
     def __call__(self, weight):
+        weight = _tensor(weight)
         return weight * (weight >= 0).to(weight.dtype)
 
 
@@ -104,6 +111,7 @@ class UnitNorm(Constraint):
         self.axis = _axis(axis)
 
     def __call__(self, weight):
+        weight = _tensor(weight)
         return weight / (EPSILON + _norms(weight, self.axis))
 
     def get_config(self):
@@ -132,6 +140,7 @@ class MinMaxNorm(Constraint):
         self.axis = _axis(axis)
 
     def __call__(self, weight):
+        weight = _tensor(weight)
         norms = _norms(weight, self.axis)
         desired = self.rate * torch.clamp(norms, self.min_value, self.max_value)
         desired = desired + (1 - self.rate) * norms
