@@ -406,3 +406,23 @@ def test_build_takes_keras_variables():
     optimizer.build([variable])
     optimizer.apply_gradients([(torch.tensor([1.0, 6.0, 7.0, 2.0]), variable)])
     np.testing.assert_allclose(variable.numpy(), [0.5, -1.0, -0.5, 3.0])
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop"])
+def test_apply_gradients_takes_numpy_and_float64_gradients(name):
+    # Gradients computed by hand (NumPy, float64) for float32 weights: torch refuses such a
+    # `.grad` (Keras's torch backend fails on them too); lamina takes them in the weight's dtype
+    # and moves as Keras does given the same gradients as float32 tensors.
+    gradients = [np.array([0.5, -1.0, 2.0], "float32"), np.array([1.0, 0.25, -0.5])]
+
+    def program(library, convert):
+        variable = library.Variable(np.ones(3, "float32"))
+        optimizer = getattr(library.optimizers, name)(0.1)
+        for gradient in gradients:
+            optimizer.apply_gradients([(convert(gradient), variable)])
+        return np.asarray(variable.numpy())
+
+    ours = program(lamina, lambda gradient: gradient)
+    theirs = keras_run(lambda k: program(k, lambda g: torch.tensor(g, dtype=torch.float32)))
+    assert ours.dtype == np.float32
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)  # RMSprop: float rounding

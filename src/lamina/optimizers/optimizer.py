@@ -624,7 +624,7 @@ class Optimizer(KerasVariables):
         if not self.built:
             self.build([v for _, v in pairs])
         for grad, variable in pairs:
-            variable.grad = like_parameter(grad, variable)
+            variable.grad = like_parameter(_as_gradient(grad, variable), variable)
         self.step()
 
     def apply(self, grads, trainable_variables=None) -> None:
@@ -733,6 +733,18 @@ class Optimizer(KerasVariables):
             ['dense_bias_momentum', 'dense_bias_velocity']
         """
         return KERAS_ORDER["variables"](self)
+
+
+def _as_gradient(grad, variable):
+    """A gradient given by hand (NumPy, float64) as a tensor of the weight's dtype and device,
+    which torch requires of `.grad`; Keras takes such gradients too."""
+    if grad is None:
+        return None
+    if not isinstance(grad, torch.Tensor):
+        grad = torch.as_tensor(grad, device=variable.device)
+    if grad.dtype != variable.dtype or grad.device != variable.device:
+        grad = grad.to(device=variable.device, dtype=variable.dtype)
+    return grad
 
 
 def runs_update_step(optimizer) -> bool:
