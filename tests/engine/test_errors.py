@@ -59,9 +59,14 @@ def test_x_and_y_of_different_lengths():
         model.fit(np.zeros((10, 3)), np.zeros(9), verbose=0)
 
 
-def test_sparse_label_outside_the_classes():
+def _three_class_model(loss):
     model = models.Sequential([layers.Dense(3, activation="softmax", input_shape=(2,))])
-    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model.compile(optimizer="sgd", loss=loss)
+    return model
+
+
+def test_sparse_label_outside_the_classes():
+    model = _three_class_model("sparse_categorical_crossentropy")
     with pytest.raises(
         ValueError,
         match=r"integer class ids in \[0, 3\) for a model with 3 outputs; received "
@@ -143,8 +148,7 @@ def test_wrong_input_shape_for_a_built_model():
 
 
 def test_one_hot_labels_vs_sparse_ids_hint():
-    model = models.Sequential([layers.Dense(3, activation="softmax", input_shape=(2,))])
-    model.compile(optimizer="sgd", loss="categorical_crossentropy")
+    model = _three_class_model("categorical_crossentropy")
     with pytest.raises(
         ValueError,
         match=r"use loss='sparse_categorical_crossentropy' or "
@@ -154,8 +158,7 @@ def test_one_hot_labels_vs_sparse_ids_hint():
 
 
 def test_sparse_loss_with_one_hot_labels_hint():
-    model = models.Sequential([layers.Dense(3, activation="softmax", input_shape=(2,))])
-    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    model = _three_class_model("sparse_categorical_crossentropy")
     with pytest.raises(
         ValueError,
         match=r"expects class ids shaped \(batch,\) or \(batch, 1\) for outputs \(4, 3\); "

@@ -8,7 +8,7 @@ import torch
 
 import lamina
 from tests.optimizers.test_keras_optimizer_api import mini_adam, momentum_sgd
-from tests.parity.reference import keras_run
+from tests.parity.reference import flat_by_path, keras_run
 
 # name -> optimizer from `optimizers` (lamina's or Keras's)
 CASES = {
@@ -72,6 +72,17 @@ def _train(library, make, epochs=2):
     return before, built, _listed(optimizer)
 
 
+def _fitted(library, case):
+    """A two-Dense model with fixed weights, compiled with `CASES[case]`, after one epoch."""
+    model = library.Sequential(
+        [library.Input((3,)), library.layers.Dense(4), library.layers.Dense(2, name="head")]
+    )
+    model.set_weights(WEIGHTS)
+    model.compile(optimizer=CASES[case](library.optimizers), loss="mse")
+    model.fit(X, Y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    return model
+
+
 def _assert_same(ours, theirs, rtol=2e-5, unread=()):
     assert [v[:4] for v in ours] == [v[:4] for v in theirs]
     for mine, reference in zip(ours, theirs, strict=True):
@@ -127,12 +138,7 @@ def test_converted_sgd_momentum_reads_and_writes_through_the_rate():
 def test_assigned_variables_drive_the_next_step_as_in_keras(case):
     # Each variable set to a value of its own in both, then one more epoch: same weights.
     def program(library):
-        model = library.Sequential(
-            [library.Input((3,)), library.layers.Dense(4), library.layers.Dense(2, name="head")]
-        )
-        model.set_weights(WEIGHTS)
-        model.compile(optimizer=CASES[case](library.optimizers), loss="mse")
-        model.fit(X, Y, batch_size=4, epochs=1, shuffle=False, verbose=0)
+        model = _fitted(library, case)
         for index, variable in enumerate(model.optimizer.variables):
             if variable.name == "iteration":
                 variable.assign(5 if case != "accumulation" else 4)
@@ -182,26 +188,11 @@ def test_loss_scaled_nadam_saves_and_loads_keras_variables():
     assert model.optimizer.inner_optimizer.iterations == 3  # loaded, not skipped
 
 
-def _flat(tree, prefix=""):
-    flat = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            flat.update(_flat(value, f"{prefix}{key}/"))
-        else:
-            flat[f"{prefix}{key}"] = np.asarray(value)
-    return flat
-
-
 @pytest.mark.parametrize("case", ["ema", "accumulation", "loss-scale", "multi"])
 def test_state_tree_holds_the_variables_under_their_keras_paths(case):
     def program(library):
-        model = library.Sequential(
-            [library.Input((3,)), library.layers.Dense(4), library.layers.Dense(2, name="head")]
-        )
-        model.set_weights(WEIGHTS)
-        model.compile(optimizer=CASES[case](library.optimizers), loss="mse")
-        model.fit(X, Y, batch_size=4, epochs=1, shuffle=False, verbose=0)
-        return _flat(model.get_state_tree("numpy_array")["optimizer_variables"])
+        model = _fitted(library, case)
+        return flat_by_path(model.get_state_tree("numpy_array")["optimizer_variables"])
 
     theirs, ours = keras_run(program), program(lamina)
     assert list(ours) == list(theirs)
@@ -231,12 +222,12 @@ def test_state_tree_keeps_both_of_adafactors_alike_named_factors():
     model.compile(optimizer=lamina.optimizers.Adafactor(0.01), loss="mse")
     model.fit(X, Y, batch_size=4, verbose=0)
     tree = model.get_state_tree("numpy_array")["optimizer_variables"]
-    flat = _flat(tree)
+    flat = flat_by_path(tree)
     assert {"adafactor/kernel", "adafactor/kernel_1"} <= set(flat)
     assert len(flat) == len(model.optimizer.variables)
     doubled = {path: value * 2 for path, value in flat.items()}
     model.set_state_tree({"optimizer_variables": _nested(doubled)})
-    after = _flat(model.get_state_tree("numpy_array")["optimizer_variables"])
+    after = flat_by_path(model.get_state_tree("numpy_array")["optimizer_variables"])
     for path, value in doubled.items():
         np.testing.assert_allclose(after[path], value, err_msg=path)
 

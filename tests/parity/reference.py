@@ -41,6 +41,17 @@ def _flatten(out):
     return [out]
 
 
+def flat_by_path(tree, convert=np.asarray, prefix=""):
+    """A nested dict (a state tree) as `{"a/b/c": convert(value)}`."""
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(flat_by_path(value, convert, f"{prefix}{key}/"))
+        else:
+            flat[f"{prefix}{key}"] = convert(value)
+    return flat
+
+
 def assert_layer_matches_keras(
     layer_name: str,
     config: dict,

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import lamina
-from tests.parity.reference import keras
+from tests.parity.reference import flat_by_path, keras
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((8, 3)).astype("float32")
@@ -80,22 +80,12 @@ def test_step_functions_are_kept_until_compile_and_take_an_iterator():
     assert model.train_function is None
 
 
-def _flat(tree, prefix=""):
-    flat = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            flat.update(_flat(value, f"{prefix}{key}/"))
-        else:
-            flat[f"{prefix}{key}"] = _np(value)
-    return flat
-
-
 def test_state_tree_matches_kerass_structure_and_values():
     theirs, ours = _pair("adam")
     for model in (theirs, ours):
         model.fit(X, Y, batch_size=4, epochs=1, verbose=0, shuffle=False)
-    expected = _flat(theirs.get_state_tree("numpy_array"))
-    got = _flat(ours.get_state_tree("numpy_array"))
+    expected = flat_by_path(theirs.get_state_tree("numpy_array"), _np)
+    got = flat_by_path(ours.get_state_tree("numpy_array"), _np)
     assert list(got) == list(expected)
     for path, value in expected.items():
         np.testing.assert_allclose(got[path], value, rtol=1e-4, atol=1e-6, err_msg=path)
@@ -110,7 +100,7 @@ def test_a_keras_state_tree_sets_a_lamina_model():
     ours.fit(X[:4], Y[:4], batch_size=4, epochs=1, verbose=0)  # builds the optimizer's state
     tree = theirs.get_state_tree("numpy_array")
     ours.set_state_tree(tree)
-    expected, got = _flat(tree), _flat(ours.get_state_tree("numpy_array"))
+    expected, got = flat_by_path(tree, _np), flat_by_path(ours.get_state_tree("numpy_array"), _np)
     for path, value in expected.items():
         np.testing.assert_allclose(got[path], value, rtol=1e-6, err_msg=path)
     np.testing.assert_allclose(
@@ -189,7 +179,7 @@ def test_state_tree_before_any_step_matches_keras():
     for k in (keras, lamina):
         model = k.Sequential([k.layers.Dense(1, name="d")], name="unbuilt")
         model.compile(optimizer=k.optimizers.Adam(0.01, name="adam"), loss="mse")
-        trees.append(_flat(model.get_state_tree("numpy_array")))
+        trees.append(flat_by_path(model.get_state_tree("numpy_array"), _np))
     expected, got = trees
     assert list(got) == list(expected)
     for path, value in expected.items():
