@@ -97,6 +97,7 @@ class TensorBoard(Callback):
         self.embeddings_metadata = embeddings_metadata
         self.profile_batch = profile_batch
         self._profiler = None
+        self._embedding_layers = []  # found at train begin, as the projector's config lists them
         self.write_steps_per_second = write_steps_per_second
         self.update_freq = update_freq
         self._writers: dict[str, EventFileWriter] = {}
@@ -118,6 +119,7 @@ class TensorBoard(Callback):
             layers = tensorboard_projector.embedding_layers(self.model)
             metadata = tensorboard_projector.metadata_paths(layers, self.embeddings_metadata)
             tensorboard_projector.write_config(self.log_dir, layers, metadata)
+            self._embedding_layers = layers
 
     def on_train_batch_begin(self, batch, logs=None):
         self._global_train_batch += 1
@@ -159,8 +161,7 @@ class TensorBoard(Callback):
         if self.histogram_freq and epoch % self.histogram_freq == 0:
             self._histograms(epoch)
         if self.embeddings_freq and epoch % self.embeddings_freq == 0:
-            layers = tensorboard_projector.embedding_layers(self.model)
-            tensorboard_projector.write_tables(self.log_dir, layers)
+            tensorboard_projector.write_tables(self.log_dir, self._embedding_layers)
         for writer in self._writers.values():
             writer.flush()
 
