@@ -207,8 +207,43 @@ def test_multi_head_attention_over_two_inner_axes():
     layer = layers.MultiHeadAttention(num_heads=1, key_dim=2)
     x = torch.randn(2, 3, 4, 5)
     assert tuple(layer(x, x).shape) == (2, 3, 4, 5)
-    with pytest.raises(ValueError, match=r"expects attention_axes=None or \(1, 2\)"):
-        layers.MultiHeadAttention(num_heads=1, key_dim=2, attention_axes=(2,))(x, x)
+    over_one = layers.MultiHeadAttention(num_heads=1, key_dim=2, attention_axes=(2,))
+    output, scores = over_one(x, x, return_attention_scores=True)
+    # axis 1 acts as a batch axis: scores (batch, 3, heads, 4 queries, 4 keys), as Keras's
+    assert (tuple(output.shape), tuple(scores.shape)) == ((2, 3, 4, 5), (2, 3, 1, 4, 4))
+    # each row of axis 1 attends on its own: changing one row leaves the others' outputs
+    changed = x.clone()
+    changed[:, 0] += 1.0
+    torch.testing.assert_close(over_one(changed, changed)[:, 1:], over_one(x, x)[:, 1:])
+
+
+@pytest.mark.parametrize("axes", [0, 3, (1, 1), ()])
+def test_multi_head_attention_refuses_axes_it_cannot_attend_over(axes):
+    x = torch.randn(2, 3, 4, 5)
+    with pytest.raises(ValueError, match=r"attention_axes among the inner axes \(1, 2\)"):
+        layers.MultiHeadAttention(num_heads=1, key_dim=2, attention_axes=axes)(x, x)
+
+
+def test_multi_head_attention_names_a_mask_that_does_not_fit_the_axes():
+    x = torch.randn(2, 3, 4, 5)
+    layer = layers.MultiHeadAttention(num_heads=2, key_dim=2, attention_axes=2)
+    with pytest.raises(ValueError, match=r"broadcastable to \(2, 3, 2, 4, 4\)"):
+        layer(x, x, attention_mask=torch.ones(2, 3, 4, 5, dtype=torch.bool))
+
+
+def test_multi_head_attention_output_shape_of_several_axes_round_trips():
+    layer = layers.MultiHeadAttention(num_heads=2, key_dim=3, output_shape=(2, 5))
+    x = torch.randn(2, 4, 6)
+    assert tuple(layer(x, x).shape) == (2, 4, 2, 5)
+    assert layer.compute_output_shape((2, 4, 6)) == (2, 4, 2, 5)
+    clone = layers.MultiHeadAttention.from_config(layer.get_config())
+    clone(x, x)
+    clone.set_weights(layer.get_weights())
+    torch.testing.assert_close(clone(x, x), layer(x, x))
+    with pytest.raises(ValueError, match="output_shape as a positive int"):
+        layers.MultiHeadAttention(num_heads=2, key_dim=3, output_shape=(2, 0))
+    with pytest.raises(ValueError, match="output projection onto one axis to quantize"):
+        layer.quantize("int8")
 
 
 PROJECTIONS = ("query_dense", "key_dense", "value_dense", "output_dense")

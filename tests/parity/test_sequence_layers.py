@@ -243,6 +243,64 @@ def test_multi_head_attention_matches_keras(name, masking, scores):
         torch.testing.assert_close(a, e, atol=1e-5, rtol=1e-5)
 
 
+MHA_AXES_CONFIGS = {
+    # (query shape, value shape, config): rank-4 and rank-5 inputs
+    "all-inner-axes": ((2, 3, 4, 6), (2, 2, 5, 6), {}),
+    "axis-2": ((2, 3, 4, 6), (2, 3, 5, 6), {"attention_axes": 2}),
+    "axis-1": ((2, 3, 4, 6), (2, 5, 4, 6), {"attention_axes": (1,)}),
+    "negative-axis": ((2, 3, 4, 6), (2, 3, 5, 6), {"attention_axes": -2}),
+    "output-axes": ((2, 3, 4, 6), (2, 3, 5, 6), {"attention_axes": 2, "output_shape": (2, 5)}),
+    "rank5-middle": ((2, 2, 3, 4, 6), (2, 2, 5, 4, 6), {"attention_axes": (2,)}),
+    "rank5-two-axes": ((2, 2, 3, 4, 6), (2, 2, 5, 2, 6), {"attention_axes": (2, 3)}),
+}
+
+
+@pytest.mark.parametrize("name", list(MHA_AXES_CONFIGS))
+@pytest.mark.parametrize("masking", ["none", "attention-mask", "heads-mask"])
+@pytest.mark.parametrize("scores", [False, True], ids=["sdpa", "scores"])
+def test_multi_head_attention_over_chosen_axes_matches_keras(name, masking, scores):
+    """Keras attends over `attention_axes` of rank > 3 inputs, the other inner axes acting as
+    batch axes; outputs, scores (Keras's layout) and input gradients must agree."""
+    query_shape, value_shape, config = MHA_AXES_CONFIGS[name]
+    config = {"num_heads": 2, "key_dim": 3, **config}
+    rng = np.random.default_rng(8)
+    query = rng.standard_normal(query_shape).astype("float32")
+    value = rng.standard_normal(value_shape).astype("float32")
+    reference, ours = (
+        keras.layers.MultiHeadAttention(**config),
+        lamina.layers.MultiHeadAttention(**config),
+    )
+    reference(query, value)
+    ours(torch.tensor(query), torch.tensor(value))
+    ours.set_weights(reference.get_weights())
+    kwargs = {"return_attention_scores": scores}
+    if masking != "none":
+        _, keras_scores = reference(query, value, return_attention_scores=True)
+        mask_shape = list(keras_scores.shape)
+        if masking == "attention-mask":  # Keras's layout without the heads axis
+            heads_axis = len(mask_shape) - 2 * (len(query_shape) - 2) - 1
+            if "attention_axes" in config:
+                heads_axis = len(mask_shape) - 2 * len(ours._folding.attended) - 1
+            del mask_shape[heads_axis]
+        kwargs["attention_mask"] = torch.tensor(rng.random(mask_shape) > 0.3)
+
+    def run(layer):
+        q = torch.tensor(query, requires_grad=True)
+        v = torch.tensor(value, requires_grad=True)
+        out = layer(q, v, **kwargs)
+        outputs = list(out) if scores else [out]
+        cotangents = [torch.tensor(rng.standard_normal(tuple(o.shape))).float() for o in outputs]
+        return [o.detach() for o in outputs], torch.autograd.grad(outputs, [q, v], cotangents)
+
+    state = rng.bit_generator.state
+    expected, expected_grads = run(reference)
+    rng.bit_generator.state = state  # the same cotangents for both
+    actual, actual_grads = run(ours)
+    for a, e in zip(actual + list(actual_grads), expected + list(expected_grads), strict=True):
+        assert a.shape == e.shape
+        torch.testing.assert_close(a, e, atol=1e-5, rtol=1e-5)
+
+
 def _chunk_cell(framework):
     """A custom cell whose steps are (batch, chunk, features) and whose state is (batch, chunk,
     units), as an attention-per-chunk cell keeps it; built the same way in both libraries."""

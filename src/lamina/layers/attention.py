@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import numbers
 
 import torch
 import torch.nn.functional as F
@@ -13,6 +14,7 @@ from lamina import backend, constraints, initializers, regularizers
 from lamina.engine import errors, func_transforms, naming
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
+from lamina.layers import attention_folding
 from lamina.quantizers import quantized_attention
 
 # Keras subtracts this from the scores of masked keys (float32), rather than using -inf.
@@ -188,8 +190,11 @@ class MultiHeadAttention(Layer):
         value_dim: size of each head for value (default key_dim).
         dropout: dropout on the attention weights while training.
         use_bias: biases in the four projections.
-        output_shape: size of the output's last axis (default: the query's).
-        attention_axes: None (attend over every axis between batch and features).
+        output_shape: the output's feature axes: an int or a tuple of ints (default: the
+            query's feature size).
+        attention_axes: the inner axes attended over, an int or a tuple (default None: every
+            axis between batch and features, flattened into one sequence). On inputs of rank
+            above 3 the inner axes not attended over act as batch axes, as in Keras.
         sliding_window: None (full attention) or a positive int w: a query attends only to keys
             less than w positions away (a symmetric band; with `use_causal_mask=True` the causal
             sliding window of Mistral-style models).
@@ -214,8 +219,9 @@ class MultiHeadAttention(Layer):
     (output_dim,); with `use_gate`, a gate kernel and bias shaped as the value's. They are the
     layer's own weights, filed in the weights file under Keras's sub-layers (`query_dense`, ...).
 
-    Input shape: query `(batch, Tq, dim)`, value/key `(batch, Tv, dim_v)`.
-    Output shape: `(batch, Tq, output_dim)` (and scores `(batch, heads, Tq, Tv)` when asked).
+    Input shape: query `(batch, Tq, dim)`, value/key `(batch, Tv, dim_v)`; or more inner axes.
+    Output shape: `(batch, Tq, *output_shape)`, and scores `(batch, heads, Tq, Tv)` when asked
+    (on rank-r inputs, Keras's `(batch, *other axes, heads, *query axes, *key axes)`).
 
     Example:
         >>> x = torch.ones(2, 5, 8)
@@ -273,13 +279,9 @@ class MultiHeadAttention(Layer):
         self.value_dim = check.positive_int(value_dim or key_dim, "value_dim", self)
         self.dropout = check.dropout_rate(dropout, "dropout", self)
         self.use_bias = bool(use_bias)
-        if isinstance(output_shape, (list, tuple)):
-            if len(output_shape) != 1:
-                raise errors.value_error(
-                    self, "output_shape as an int or a 1-tuple", f"output_shape={output_shape!r}"
-                )
-            output_shape = output_shape[0]
-        self.output_dim = output_shape
+        self._output_shape = _output_axes(output_shape, self)
+        if isinstance(attention_axes, int):
+            attention_axes = (attention_axes,)  # as Keras's config holds it
         self.attention_axes = attention_axes
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
@@ -311,7 +313,10 @@ class MultiHeadAttention(Layer):
     def build(self, query_shape, value_shape=None, key_shape=None):
         value_shape = query_shape if value_shape is None else value_shape
         key_shape = value_shape if key_shape is None else key_shape
-        self._check_axes(len(query_shape))
+        rank = len(query_shape)
+        attended = attention_folding.normalized_axes(self.attention_axes, rank, self)
+        # rank-3 inputs attend over their one inner axis as they come
+        self._folding = attention_folding.Folding(rank, attended) if rank > 3 else None
         self._feature_sizes = (query_shape[-1], value_shape[-1], key_shape[-1])
         heads = self.num_heads
         self._projection("query", (query_shape[-1], heads, self.key_dim), (heads, self.key_dim))
@@ -320,8 +325,8 @@ class MultiHeadAttention(Layer):
             shape = (query_shape[-1], heads, self.value_dim)
             self._projection("gate", shape, (heads, self.value_dim))
         self._projection("value", (value_shape[-1], heads, self.value_dim), (heads, self.value_dim))
-        output_dim = self.output_dim or query_shape[-1]
-        self._projection("output", (heads, self.value_dim, output_dim), (output_dim,))
+        output_shape = self._output_shape or (query_shape[-1],)
+        self._projection("output", (heads, self.value_dim, *output_shape), output_shape)
         # Keras builds Softmax and Dropout helper layers here; lamina fuses both into the kernel.
         naming.take_names_of("Softmax", "Dropout")
         if self.quantization_mode is not None:  # loaded quantized: the file fills the variables
@@ -364,6 +369,13 @@ class MultiHeadAttention(Layer):
 
     def _quantize_weights(self, mode, config):
         # Keras quantizes the EinsumDense sub-layers holding the projections: so are these.
+        if self.output_kernel.dim() != 3:
+            raise errors.value_error(
+                self,
+                "an output projection onto one axis to quantize",
+                f"output_shape={self._output_shape}",
+                "quantize a layer whose output_shape is an int (or None).",
+            )
         quantized_attention.quantize(self, mode, config)
 
     def _own_weights(self):
@@ -371,19 +383,6 @@ class MultiHeadAttention(Layer):
         if self._is_quantized:  # listed by projection, as Keras's quantized sub-layers are
             return quantized_attention.keras_order(self, entries)
         return entries
-
-    def _check_axes(self, rank: int) -> None:
-        every_inner_axis = tuple(range(1, rank - 1))
-        axes = self.attention_axes
-        if axes is not None:
-            axes = (axes,) if isinstance(axes, int) else tuple(axes)
-            axes = tuple(a % rank for a in axes)
-        if axes not in (None, every_inner_axis):
-            raise errors.value_error(
-                self,
-                f"attention_axes=None or {every_inner_axis} for rank-{rank} inputs",
-                f"attention_axes={self.attention_axes!r}",
-            )
 
     def build_from_shape(self, input_shape):
         """Deferred: symbolic calls pre-build from the query's shape alone, but the key and value
@@ -430,12 +429,14 @@ class MultiHeadAttention(Layer):
             tap("output", attended)
         if self._is_quantized:
             return quantized_attention.project(self, "output", attended)
-        heads, value_dim, output_dim = self.output_kernel.shape
-        return F.linear(
+        heads, value_dim, *output_shape = self.output_kernel.shape
+        bias = self.output_bias
+        projected = F.linear(
             attended.flatten(2),
-            self.output_kernel.reshape(heads * value_dim, output_dim).T,
-            self.output_bias,
+            self.output_kernel.reshape(heads * value_dim, -1).T,
+            None if bias is None else bias.reshape(-1),
         )
+        return projected if len(output_shape) == 1 else projected.unflatten(-1, output_shape)
 
     def call(
         self,
@@ -457,10 +458,17 @@ class MultiHeadAttention(Layer):
         query_mask = getattr(query, "_keras_mask", None)
         value_mask = getattr(value, "_keras_mask", None) if value_mask is None else value_mask
         key_mask = getattr(key, "_keras_mask", None) if key_mask is None else key_mask
-        inner_shape = query.shape[1:-1]
-        if query.dim() > 3:  # attend over every inner axis at once: flatten them
-            query = query.flatten(1, -2)
-            value, key = value.flatten(1, -2), key.flatten(1, -2)
+        folding = self.__dict__.get("_folding")
+        if folding is not None:  # rank > 3: the attended axes become the steps
+            query_shape, key_shape = tuple(query.shape), tuple(key.shape)
+            if attention_mask is not None:
+                attention_mask = folding.fold_attention_mask(
+                    attention_mask, query_shape, key_shape, self.num_heads, self
+                )
+            query, value, key = folding.fold(query), folding.fold(value), folding.fold(key)
+            query_mask, value_mask, key_mask = map(
+                folding.fold_mask, (query_mask, value_mask, key_mask)
+            )
         q, k, v = (
             self._project(query, "query"),
             self._project(key, "key"),
@@ -481,7 +489,9 @@ class MultiHeadAttention(Layer):
             attended, scores = self._call_compute_attention(
                 q, k, v, keep, training, return_attention_scores, use_causal_mask
             )
-        elif return_attention_scores or self.dropout > 0.0:
+        elif return_attention_scores or self.dropout > 0.0 or (folding and keep is not None):
+            # Keras's fused path takes only rank-3 inputs: on the others a query whose keys
+            # are all masked gets zero weights, as on the explicit path.
             dropout = self.dropout if training else 0.0
             attended, scores = self._attend_explicitly(q, k, v, keep, dropout)
         else:
@@ -500,7 +510,11 @@ class MultiHeadAttention(Layer):
             )
         if gate is not None:
             attended = attended * gate
-        output = self._project_output(attended.transpose(1, 2)).unflatten(1, inner_shape)
+        output = self._project_output(attended.transpose(1, 2))
+        if folding is not None:
+            output = folding.unfold(output, query_shape, output.dim() - 2)
+            if return_attention_scores:
+                scores = folding.unfold_scores(scores, query_shape, key_shape)
         return (output, scores) if return_attention_scores else output
 
     def _check_inputs(self, query, value, key, attention_mask) -> None:
@@ -515,12 +529,13 @@ class MultiHeadAttention(Layer):
             and len(k) == len(q)
             and q[0] == v[0]
             and (key is value or k[:-1] == v[:-1])
+            and (len(q) == 3 or self._same_other_axes(q, v))
             and (sizes is None or (q[-1], v[-1], k[-1]) == sizes)
         )
         if not fine:
             self._raise_for_inputs({"query": q, "value": v, "key": k}, sizes)
-        if attention_mask is not None:
-            steps = (math.prod(q[1:-1]), math.prod(v[1:-1]))
+        if attention_mask is not None and len(q) == 3:
+            steps = (q[1], v[1])
             mask_steps = tuple(attention_mask.shape[-2:])
             if len(mask_steps) < 2 or any(
                 size not in (1, wanted) for size, wanted in zip(mask_steps, steps, strict=True)
@@ -531,6 +546,10 @@ class MultiHeadAttention(Layer):
                     "value steps)",
                     f"shape {errors.format_shape(tuple(attention_mask.shape))}",
                 )
+
+    def _same_other_axes(self, query_shape, value_shape) -> bool:
+        folding = self.__dict__.get("_folding")
+        return folding is None or all(query_shape[a] == value_shape[a] for a in folding.other)
 
     def _raise_for_inputs(self, shapes, sizes) -> None:
         for name, shape in shapes.items():
@@ -543,15 +562,17 @@ class MultiHeadAttention(Layer):
                 )
         value, key = shapes["value"], shapes["key"]
         if len({len(shape) for shape in shapes.values()}) > 1 or not (
-            shapes["query"][0] == value[0] and key[:-1] == value[:-1]
+            shapes["query"][0] == value[0]
+            and key[:-1] == value[:-1]
+            and self._same_other_axes(shapes["query"], value)
         ):
             described = ", ".join(
                 f"{name} {errors.format_shape(tuple(shape))}" for name, shape in shapes.items()
             )
             raise errors.value_error(
                 self,
-                "query, value and key of one rank and batch size, and a key and value equal "
-                "on every axis but the last",
+                "query, value and key of one rank and batch size (and equal on the axes not "
+                "attended over), and a key and value equal on every axis but the last",
                 described,
             )
         for (name, shape), built in zip(shapes.items(), sizes, strict=True):
@@ -715,9 +736,9 @@ class MultiHeadAttention(Layer):
                 f"key_shape={errors.format_shape(key_shape)}",
             )
         query_shape = tuple(query_shape)
-        if self.output_dim is None:
+        if self._output_shape is None:
             return query_shape
-        return (*query_shape[:-1], self.output_dim)
+        return (*query_shape[:-1], *self._output_shape)
 
     def get_config(self):
         return {
@@ -727,7 +748,7 @@ class MultiHeadAttention(Layer):
             "value_dim": self.value_dim,
             "dropout": self.dropout,
             "use_bias": self.use_bias,
-            "output_shape": self.output_dim,
+            "output_shape": self._output_shape,
             "attention_axes": self.attention_axes,
             "sliding_window": self.sliding_window,
             "use_gate": self.use_gate,
@@ -739,6 +760,20 @@ class MultiHeadAttention(Layer):
             "bias_constraint": constraints.serialize(self.bias_constraint),
             "seed": self.seed,
         }
+
+
+def _output_axes(output_shape, layer) -> tuple[int, ...] | None:
+    """Keras's `output_shape`: None (the query's feature size), an int, or a tuple of axes."""
+    if not output_shape:
+        return None
+    shape = (output_shape,) if isinstance(output_shape, int) else tuple(output_shape)
+    if not all(isinstance(size, numbers.Integral) and size > 0 for size in shape):
+        raise errors.value_error(
+            layer,
+            "output_shape as a positive int or a tuple of positive ints",
+            f"output_shape={output_shape!r}",
+        )
+    return shape
 
 
 @functools.cache
