@@ -121,6 +121,22 @@ def test_input_layer_takes_keras_2_shape_arguments_with_keras_warning():
         lamina.layers.InputLayer(name="shapeless")
 
 
+def test_input_layer_adopts_an_existing_keras_tensor_as_keras_does():
+    # Keras's InputLayer(input_tensor=) / Input(tensor=): the tensor itself becomes the layer's
+    # output, so a graph traced from it starts at the new InputLayer.
+    hidden = lamina.layers.Dense(3, name="upstream")(lamina.Input((2,)))
+    layer = lamina.layers.InputLayer(input_tensor=hidden)
+    assert layer.output is hidden and layer.batch_shape == (None, 3)
+    assert lamina.Input(tensor=hidden, shape=(3,), dtype="float32") is hidden
+    model = lamina.Model(hidden, lamina.layers.Dense(1, name="head")(hidden))
+    assert [type(each).__name__ for each in model.layers] == ["InputLayer", "Dense"]
+    assert model.predict(P, verbose=0).shape == (2, 1)
+    with pytest.raises(ValueError, match=r"agree with input_tensor .*received shape=\(4,\)"):
+        lamina.Input(tensor=hidden, shape=(4,))
+    with pytest.raises(ValueError, match=r"input_tensor as a KerasTensor .*received ndarray"):
+        lamina.layers.InputLayer(input_tensor=P)
+
+
 def test_wrong_input_count_names_the_model_and_how_to_feed_it():
     p, q = lamina.Input((3,), name="p_in"), lamina.Input((2,), name="q_in")
     model = lamina.Model([p, q], lamina.layers.Concatenate()([p, q]), name="pair")

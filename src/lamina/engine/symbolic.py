@@ -77,6 +77,10 @@ class InputLayer(layer_module.Layer):
         sparse, ragged: Keras's flags for sparse and ragged inputs (default False); lamina's
             inputs are dense tensors, so True raises, as Keras on torch does.
         optional: whether the input may be None, as Keras's (default False).
+        input_tensor: an existing `KerasTensor` to make this layer's output (Keras's
+            argument): its shape and dtype are the input's, and a graph traced from it now
+            starts here. `shape`, `batch_size`, `batch_shape` and `dtype`, when also given,
+            must agree with it.
         **kwargs: base layer arguments, see `Layer`.
 
     Example:
@@ -95,6 +99,7 @@ class InputLayer(layer_module.Layer):
         sparse=False,
         ragged=False,
         optional=False,
+        input_tensor=None,
         **kwargs,
     ):
         for flag, value in (("sparse", sparse), ("ragged", ragged)):
@@ -115,6 +120,11 @@ class InputLayer(layer_module.Layer):
         if "batch_input_shape" in kwargs:
             batch_shape = kwargs.pop("batch_input_shape")
         super().__init__(name=name, **kwargs)
+        if input_tensor is not None:
+            batch_shape, dtype = _adopted_shape(
+                input_tensor, shape, batch_size, batch_shape, dtype, name
+            )
+            shape = None
         if batch_shape is None:
             if shape is None:
                 raise errors.value_error(
@@ -142,7 +152,9 @@ class InputLayer(layer_module.Layer):
         self.optional = optional
         self.built = True
         self._build_input_shape = self.batch_shape
-        self.output_tensor = KerasTensor(self.batch_shape, self._declared_dtype, name=self.name)
+        if input_tensor is None:
+            input_tensor = KerasTensor(self.batch_shape, self._declared_dtype, name=self.name)
+        self.output_tensor = input_tensor
         self.output_tensor.node = Node(self, (), {}, self.output_tensor)
         self._inbound_nodes.append(self.output_tensor.node)
 
@@ -166,8 +178,42 @@ class InputLayer(layer_module.Layer):
         return cls(**config)
 
 
+def _adopted_shape(tensor, shape, batch_size, batch_shape, dtype, name):
+    """The batch shape and dtype of the KerasTensor an InputLayer adopts, after checking that
+    the arguments also given agree with it (as Keras checks them)."""
+    where = f"InputLayer '{name}'"
+    if not isinstance(tensor, KerasTensor):
+        raise errors.value_error(
+            where,
+            "input_tensor as a KerasTensor (a symbolic tensor, e.g. from Input())",
+            f"{type(tensor).__name__}",
+            "pass a concrete array to the model's call instead, or wrap Input(shape=...).",
+        )
+    own = tuple(tensor.shape)
+    if shape is not None:
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    mismatches = [
+        f"{argument}={value!r}"
+        for argument, value, fits in (
+            ("shape", shape, shape is None or shape == own[1:]),
+            ("batch_size", batch_size, batch_size is None or batch_size == own[0]),
+            ("batch_shape", batch_shape, batch_shape is None or tuple(batch_shape) == own),
+            ("dtype", dtype, dtype is None or backend.standardize_dtype(dtype) == tensor.dtype),
+        )
+        if not fits
+    ]
+    if mismatches:
+        raise errors.value_error(
+            where,
+            f"arguments that agree with input_tensor (batch shape {own}, dtype {tensor.dtype})",
+            ", ".join(mismatches),
+            "leave them out: the tensor gives the shape and dtype.",
+        )
+    return own, tensor.dtype
+
+
 def Input(
-    shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, **kwargs
+    shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, tensor=None, **kwargs
 ) -> KerasTensor:
     """A symbolic input: `Input(shape=(28, 28, 1))` stands for a batch of (28, 28, 1) samples.
 
@@ -180,6 +226,8 @@ def Input(
             dict inputs are keyed by it.
         batch_shape: the full shape with the batch axis first, instead of `shape` and
             `batch_size`.
+        tensor: an existing `KerasTensor` to wrap (Keras's argument): returned itself, made
+            the output of the new `InputLayer`.
         **kwargs: passed to `InputLayer` (`optional`; `sparse` and `ragged`, which raise if True).
 
     Returns:
@@ -198,6 +246,7 @@ def Input(
         dtype=dtype,
         name=name,
         batch_shape=batch_shape,
+        input_tensor=tensor,
         **kwargs,
     ).output_tensor
 
