@@ -149,6 +149,52 @@ def test_nested_functional_model_keeps_shapes_its_layers_stated():
     assert tuple(outer(np.ones((8, 3), "float32")).shape) == (8, 2)
 
 
+def _stated_shape_layers(m):
+    """Custom layers stating their output shape: one counts its calls, one does host work in
+    `call` (no symbolic trace could run it), one turns int ids into float features."""
+    calls = []
+
+    class Counted(m.layers.Layer):
+        def call(self, inputs):
+            calls.append(1)
+            return inputs * 2.0
+
+        def compute_output_shape(self, input_shape):
+            return input_shape
+
+    class HostThreshold(m.layers.Layer):
+        def call(self, inputs):
+            above = np.asarray(m.ops.convert_to_numpy(inputs)) > 0.5
+            return m.ops.convert_to_tensor(above.astype("float32"))
+
+        def compute_output_shape(self, input_shape):
+            return input_shape
+
+    class IdsToFeatures(m.layers.Layer):
+        def call(self, ids):
+            return m.ops.one_hot(ids, 4)
+
+        def compute_output_shape(self, input_shape):
+            return (*input_shape, 4)
+
+    inputs = m.Input((3,))
+    counted = Counted()(inputs)
+    ids = m.Input((2,), dtype="int32")
+    features = IdsToFeatures()(ids)
+    model = m.Model(inputs, HostThreshold()(counted))
+    prediction = model.predict(np.full((2, 3), 0.3, "float32"), verbose=0)
+    return len(calls), str(features.dtype), tuple(features.shape), prediction
+
+
+def test_a_custom_layer_stating_its_shape_is_not_traced_as_in_keras():
+    # Keras builds the graph from a custom layer's compute_output_shape, in the layer's compute
+    # dtype, and never runs call on symbolic inputs.
+    ours = _stated_shape_layers(lamina)
+    theirs = reference.keras_run(_stated_shape_layers)
+    assert ours[:3] == theirs[:3] == (1, "float32", (None, 2, 4))
+    np.testing.assert_array_equal(ours[3], theirs[3])
+
+
 # Unknown lengths under long kernels and large strides: a probe size must neither be shorter than
 # the kernel (Keras builds Conv1D(4, 100) on (None, None, 1)) nor let a stride map both probes to
 # one length (with probes 83 and 89, Conv1D(strides=16) made the unknown length 6).

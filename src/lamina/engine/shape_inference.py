@@ -5,7 +5,8 @@ tensors (shapes only: no memory, no compute) to learn the output shape, and reco
 the functional model later replays on real data. Unknown (`None`) dimensions are probed with two
 different sizes; the output dimensions that differ between the two runs are unknown too. Where a
 probe size cannot stand for an unknown size (it must equal a known one), a layer that defines its
-own `compute_output_shape` (the merges) gives its shape by that rule instead.
+own `compute_output_shape` (the merges) gives its shape by that rule instead. A layer class written
+outside lamina that defines `compute_output_shape` is never traced: Keras takes its word.
 
 `Layer` calls into this module, so the module knows layers by what they do, not by their class.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import threading
 
 import torch
@@ -272,13 +274,13 @@ def _shape_preserved(layer, args, kwargs):
     return OutputSpec(args[0].shape, backend.to_torch_dtype(args[0].dtype), mask)
 
 
-def _stated_shape(layer, args, kwargs):
+def _stated_shape(layer, args, kwargs, dtype=None):
     """The output spec from the layer's own `compute_output_shape`, or None if it has none.
 
     A probe size stands for every unknown size, so it fails where an unknown size must equal a known
     one (`Add` on `(None, None, 3)` and `(None, 5, 1)`: 83 meets 5). A layer that states its shape
-    rule on symbolic shapes, as Keras's layers do, is then taken at its word; the dtype is its first
-    input's.
+    rule on symbolic shapes, as Keras's layers do, is then taken at its word; the dtype is `dtype`,
+    by default its first input's.
     """
     # Layer's own compute_output_shape probes (it calls infer_output_shape); a class below it that
     # defines one states its rule.
@@ -290,8 +292,9 @@ def _stated_shape(layer, args, kwargs):
     if not layer.built:
         with torch.device(backend.default_device()):
             layer.build_from_shape(shapes)
-    dtype = backend.to_torch_dtype(flatten_symbolic(args[0])[0].dtype)
     first = flatten_symbolic(args[0])[0]
+    if dtype is None:
+        dtype = backend.to_torch_dtype(first.dtype)
     masked = layer._computes_mask or (layer.supports_masking and first._keras_mask is not None)
     mask = True if masked else None
     # One shape, or a structure of them for several outputs (Lambda(output_shape=[...])).
@@ -300,12 +303,27 @@ def _stated_shape(layer, args, kwargs):
     )
 
 
+@functools.cache
+def _user_states_shape(cls) -> bool:
+    """Whether `compute_output_shape` comes from a class written outside lamina. Keras builds a
+    graph from such a layer's stated shape and never traces its `call` (which may do host work,
+    or count its calls); lamina's own layers are traced on meta tensors, which also gives their
+    dtypes and masks."""
+    for klass in cls.__mro__:
+        if "compute_output_shape" in vars(klass):
+            return not klass.__module__.startswith("lamina.")
+    return False
+
+
 def _infer_spec(layer, args, kwargs):
     spec = _shape_preserved(layer, args, kwargs)
     if spec is None:
         spec = _text_spec(layer, args, kwargs)
     if spec is None and getattr(layer, "_declares_output_shape", False):
         spec = _stated_shape(layer, args, kwargs)  # stated (Lambda's output_shape): never run
+    if spec is None and _user_states_shape(type(layer)):
+        # as Keras: never run, the output in the layer's compute dtype
+        spec = _stated_shape(layer, args, kwargs, backend.to_torch_dtype(layer.compute_dtype))
     if spec is not None:
         return spec
     try:
