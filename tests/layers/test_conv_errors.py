@@ -179,6 +179,12 @@ CONSTRUCTOR_ERRORS = [
         r"received strides=\(2, 2\), dilation_rate=\(2, 2\)\. Hint: use either",
     ),
     (
+        "conv-lstm-strides-and-dilation",  # torch would convolve; Keras refuses the pair
+        lambda: layers.ConvLSTM2D(4, 3, strides=2, dilation_rate=(1, 2)),
+        r"\(ConvLSTMCell\) expects strides == 1 when dilation_rate > 1 \(as Keras\); "
+        r"received strides=\(2, 2\), dilation_rate=\(1, 2\)",
+    ),
+    (
         "unknown-padding",
         lambda: layers.Conv1D(4, 3, padding="full"),
         r"Layer 'conv1d' \(Conv1D\) expects `padding` in \['valid', 'same', 'causal'\]; received "

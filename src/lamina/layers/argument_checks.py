@@ -45,6 +45,17 @@ def int_tuple(value, rank: int, argument: str, layer, allow_zero: bool = False) 
     return values
 
 
+def strides_without_dilation(strides: tuple, dilation_rate: tuple, layer) -> None:
+    """A convolution strides or dilates, not both (Keras refuses the pair: torch would take it)."""
+    if any(d > 1 for d in dilation_rate) and any(s > 1 for s in strides):
+        raise errors.value_error(
+            layer,
+            "strides == 1 when dilation_rate > 1 (as Keras)",
+            f"strides={strides}, dilation_rate={dilation_rate}",
+            "use either strides or dilation_rate, not both.",
+        )
+
+
 def noise_shape(value, layer) -> tuple | None:
     """A dropout mask's shape: None, or a tuple/list of positive ints and Nones (as Keras)."""
     if value is None:

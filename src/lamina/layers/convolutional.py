@@ -59,13 +59,7 @@ class _ConvBase(Layer):
         self.padding = check.choice(padding, self.paddings, "padding", self)
         self.data_format = backend.standardize_data_format(data_format)
         self.dilation_rate = check.int_tuple(dilation_rate, self.rank, "dilation_rate", self)
-        if any(d > 1 for d in self.dilation_rate) and any(s > 1 for s in self.strides):
-            raise errors.value_error(
-                self,
-                "strides == 1 when dilation_rate > 1 (as Keras)",
-                f"strides={self.strides}, dilation_rate={self.dilation_rate}",
-                "use either strides or dilation_rate, not both.",
-            )
+        check.strides_without_dilation(self.strides, self.dilation_rate, self)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.bias_initializer = initializers.get(bias_initializer)

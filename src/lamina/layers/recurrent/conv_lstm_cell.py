@@ -64,6 +64,7 @@ class ConvLSTMCell(Layer):
         self.padding = check.choice(padding, ("valid", "same"), "padding", self)
         self.data_format = backend.standardize_data_format(data_format)
         self.dilation_rate = check.int_tuple(dilation_rate, rank, "dilation_rate", self)
+        check.strides_without_dilation(self.strides, self.dilation_rate, self)
         self.activation = activations.get(activation)
         self.recurrent_activation = activations.get(recurrent_activation)
         self.use_bias = bool(use_bias)
