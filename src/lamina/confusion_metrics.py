@@ -106,8 +106,10 @@ class _ThresholdCounts(Metric):
         ordered = sorted(range(len(values)), key=values.__getitem__)
         self.add_constant("_sorted", torch.tensor([values[i] for i in ordered]))
         self.add_constant("_unsort", torch.argsort(torch.tensor(ordered)))
+        # Keras lists a single count (TruePositives, ...) as its "accumulator"
+        single = "accumulator" if len(self.counts) == 1 else None
         for state in self.counts:
-            self.add_state(state, (len(values),))
+            self.add_state(state, (len(values),), variable_name=single)
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_true, y_pred, weights = _prepare(y_true, y_pred, sample_weight, self.top_k, self.class_id)

@@ -201,7 +201,12 @@ class IoU(Metric):
         self.ignore_class, self.axis = ignore_class, axis
         self.sparse_y_true, self.sparse_y_pred = sparse_y_true, sparse_y_pred
         self.add_constant("_targets", torch.tensor(target_class_ids, dtype=torch.long))
-        self.add_state("total_cm", (num_classes, num_classes), backend.to_torch_dtype(self.dtype))
+        self.add_state(
+            "total_cm",
+            (num_classes, num_classes),
+            backend.to_torch_dtype(self.dtype),
+            variable_name="total_confusion_matrix",  # Keras's name for its `total_cm`
+        )
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_pred = torch.as_tensor(y_pred).detach()

@@ -652,6 +652,7 @@ def _sparse_metrics():
 def _fit_classifier(jit, labels):
     """History of a 3-class softmax model over 3 epochs, batches of 16 (the last one eager),
     with every metric of its label kind, and weighted ones fed sample weights."""
+    lamina.backend.clear_session()  # unnamed metrics named alike in both runs (`auc`, not `auc_1`)
     rng = np.random.default_rng(4)
     x = rng.standard_normal((56, 4)).astype("float32")
     classes = (x[:, 0] > 0).astype(int) + (x[:, 1] > 0.5)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import lamina
-from tests.parity.reference import keras
+from tests.parity.reference import keras, keras_run
 
 RNG = np.random.default_rng(5)
 Y_TRUE = RNG.integers(0, 2, (12, 1)).astype("float32")
@@ -207,3 +207,68 @@ def test_dtype_is_kept_and_configured_as_keras(name, args):
     assert ours.dtype == theirs.dtype == "float16"
     assert ours.get_config()["dtype"] == theirs.get_config()["dtype"]
     assert type(ours).from_config(ours.get_config()).dtype == "float16"
+
+
+def _metric_of_metrics(m):
+    """A custom metric built from metrics held in its attributes, with a variable of its own:
+    Keras tracks the held metrics, so their state is the custom metric's."""
+
+    class MeanPlusSum(m.metrics.Metric):
+        def __init__(self):
+            super().__init__(name="mean_plus_sum")
+            self.offset = self.add_variable((), "zeros", name="offset")
+            self.mean = m.metrics.Mean(name="a")
+            self.parts = [m.metrics.Sum(name="b")]
+
+        def update_state(self, values):
+            self.mean.update_state(values)
+            self.parts[0].update_state(values)
+            self.offset.assign_add(1.0)
+
+        def result(self):
+            return self.mean.result() + self.parts[0].result() + self.offset.value
+
+    metric = MeanPlusSum()
+    metric.update_state(np.array([1.0, 2.0], "float32"))
+    named = [(v.name, v.path) for v in metric.variables]
+    state = metric.stateless_update_state(metric.variables, np.array([3.0], "float32"))
+    numbers = [float(m.ops.convert_to_numpy(v)) for v in state]
+    before_reset = float(metric.result())
+    metric.reset_state()  # the held metrics too
+    return named, numbers, before_reset, float(metric.result())
+
+
+@pytest.mark.parity
+def test_a_metric_of_metrics_holds_their_state_as_keras_does():
+    ours, theirs = _metric_of_metrics(lamina), keras_run(_metric_of_metrics)
+    assert ours == theirs
+    assert ours[0] == [
+        ("offset", "mean_plus_sum/offset"),
+        ("total", "a/total"),
+        ("count", "a/count"),
+        ("total", "b/total"),
+    ]
+    assert ours[2:] == (5.5, 0.0)  # reset_state() left no held total behind
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    "name,config",
+    [
+        ("Mean", {}),
+        ("AUC", {"num_thresholds": 4}),
+        ("TruePositives", {}),
+        ("Precision", {}),
+        ("MeanIoU", {"num_classes": 3}),
+        ("R2Score", {}),
+        ("SparseCategoricalAccuracy", {}),
+    ],
+)
+def test_metric_variables_carry_keras_names_and_paths(name, config):
+    def listed(m):
+        metric = getattr(m.metrics, name)(**config)
+        if name == "R2Score":  # its state is made by the first update, as Keras's
+            metric.update_state(Y_PRED, Y_PRED)
+        return [(v.name, v.path, tuple(v.shape)) for v in metric.variables]
+
+    assert listed(lamina) == keras_run(listed)  # auto names count from zero

@@ -137,8 +137,10 @@ class R2Score(Metric):
 
     def _build(self, outputs, device):
         # One running sum per output column, created at the first update (its width unknown before).
-        for state in ("sum", "squared_sum", "total_mse", "count"):
-            self.add_state(state, (outputs,))
+        # Keras's order and names (its `total_mse` is listed as "residual")
+        for state in ("squared_sum", "sum", "total_mse", "count"):
+            variable_name = "residual" if state == "total_mse" else None
+            self.add_state(state, (outputs,), variable_name=variable_name)
         self._outputs = outputs
         self._device = None
         self._to(device)

@@ -14,7 +14,7 @@ import torch
 
 from lamina import backend, initializers
 from lamina.engine.errors import value_error
-from lamina.engine.naming import to_snake_case
+from lamina.engine.naming import to_snake_case, unique_name
 from lamina.engine.shape_inference import in_meta_inference
 from lamina.engine.variable_base import VariableBase
 from lamina.engine.weight import NonTrainableWeight, as_weight
@@ -39,7 +39,8 @@ class Metric:
 
     Args:
         dtype: accepted for Keras compatibility; state is float32.
-        name: the metric's name (snake case of the class name by default).
+        name: the metric's name (default: the class's in snake case, numbered after the first
+            as Keras numbers it: `precision`, `precision_1`).
 
     Examples:
         >>> class Count(Metric):
@@ -60,15 +61,30 @@ class Metric:
             cls.update_state = _stateless_in_shape_inference(cls.__dict__["update_state"])
 
     def __init__(self, dtype=None, name=None):  # Keras's order: dtype first
-        self.name = name or to_snake_case(type(self).__name__)
+        # unnamed: the class's name, numbered as Keras numbers it (`precision`, `precision_1`)
+        self.name = name or unique_name(to_snake_case(type(self).__name__))
         self.dtype = dtype or "float32"
         self._state_names: list[str] = []
         self._constant_names: list[str] = []
         self._added_variables: list[torch.Tensor] = []
         self._device = None
 
-    def add_state(self, name: str, shape=(), dtype=torch.float32):
-        setattr(self, name, torch.zeros(shape, dtype=dtype))
+    def add_state(self, name: str, shape=(), dtype=torch.float32, variable_name=None):
+        """Make a zero-filled state tensor `self.<name>`, which `reset_state` zeroes again.
+
+        Args:
+            name: the attribute holding it.
+            shape: its shape.
+            dtype: its torch dtype.
+            variable_name: its name in `variables` (and path) where Keras's differs from the
+                attribute's (Keras's `TruePositives.accumulator` is listed as "accumulator").
+
+        Example:
+            >>> Sum().variables[0].path
+            'sum/total'
+        """
+        path = f"{self.name}/{variable_name or name}"
+        setattr(self, name, as_weight(torch.zeros(shape, dtype=dtype), NonTrainableWeight, path))
         self._state_names.append(name)
 
     def add_variable(self, shape, initializer, dtype=None, aggregation="sum", name=None):
@@ -142,15 +158,42 @@ class Metric:
 
     @property
     def variables(self) -> list[torch.Tensor]:
-        """The state tensors, in the order they were added (`add_state`'s, then
-        `add_variable`'s)."""
+        """The state tensors, with Keras's `name` and `path`: this metric's in the order they
+        were added (`add_state`'s, then `add_variable`'s), then those of the metrics it holds
+        in its attributes, as Keras tracks them."""
+        return [v for owner in self._state_owners() for v in owner._own_variables()]
+
+    def _own_variables(self) -> list[torch.Tensor]:
         return [*(getattr(self, name) for name in self._state_names), *self._added_variables]
+
+    def _held_metrics(self) -> list[tuple[str, Metric]]:
+        """(attribute, metric) for each metric held in an attribute, alone or in a list (a
+        custom metric made of a Mean and a Sum): their state is part of this metric's."""
+        held = []
+        for attribute, value in vars(self).items():
+            if isinstance(value, Metric):
+                held.append((attribute, value))
+            elif isinstance(value, (list, tuple)):
+                held += [
+                    (f"{attribute}.{i}", v) for i, v in enumerate(value) if isinstance(v, Metric)
+                ]
+        return held
+
+    def _state_owners(self) -> list[Metric]:
+        """This metric and every metric it holds (recursively), in `variables`' order."""
+        owners = [self]
+        for _, metric in self._held_metrics():
+            owners += metric._state_owners()
+        return owners
 
     def _state_by_name(self) -> dict[str, torch.Tensor]:
         """Every state tensor by a name unique in this metric: `add_state`'s by attribute,
-        `add_variable`'s by position (`added_0`, ...). What a saved run stores to resume."""
+        `add_variable`'s by position (`added_0`, ...), a held metric's under its attribute
+        (`mean.total`). What a saved run stores to resume."""
         named = {name: getattr(self, name) for name in self._state_names}
         named.update((f"added_{i}", v) for i, v in enumerate(self._added_variables))
+        for attribute, metric in self._held_metrics():
+            named.update((f"{attribute}.{k}", v) for k, v in metric._state_by_name().items())
         return named
 
     def _to(self, device):
@@ -160,7 +203,7 @@ class Metric:
         if self._device != device:
             with torch.inference_mode(False):
                 for name in self._state_names:
-                    setattr(self, name, getattr(self, name).to(device))
+                    setattr(self, name, _moved(getattr(self, name), device))
                 for variable in self._added_variables:  # in place: the user's attribute holds it
                     variable.data = variable.data.to(device)
                 for name in self._constant_names:
@@ -176,8 +219,10 @@ class Metric:
         raise NotImplementedError(f"{type(self).__name__} must implement result().")
 
     def reset_state(self) -> None:
-        for variable in self.variables:
+        for variable in self._own_variables():
             variable.zero_()
+        for _, metric in self._held_metrics():
+            metric.reset_state()
 
     def reset_states(self) -> None:
         self.reset_state()
@@ -215,8 +260,8 @@ class Metric:
         ]
         # Swapped metric by metric (a group's state is its metrics'), with the counts of before
         # the call: a metric that makes its state at its first update has none yet.
-        owners = flatten_metrics([self])
-        counts = [len(metric.variables) for metric in owners]
+        owners = self._state_owners()
+        counts = [len(metric._own_variables()) for metric in owners]
         devices = [metric._device for metric in owners]
         starts = [sum(counts[:i]) for i in range(len(owners))]
         saved = [
@@ -231,11 +276,12 @@ class Metric:
                 metric._device = device  # the state put back is where it was
         updated = []
         for metric, count, state in zip(owners, counts, left, strict=True):
-            if len(metric.variables) != count:
+            if len(metric._own_variables()) != count:
                 # Built at this update (its shapes came with the data): the state it made is
                 # the result; the metric keeps its new shapes, with the values a reset gives.
-                state = [variable.clone() for variable in metric.variables]
-                metric.reset_state()
+                state = [variable.clone() for variable in metric._own_variables()]
+                for variable in metric._own_variables():
+                    variable.zero_()
             updated += state
         return returned, updated
 
@@ -321,19 +367,10 @@ class MetricGroup(Metric):
 
     def __init__(self, name, metrics=()):
         super().__init__(name=name)
-        self.metrics = list(metrics)
-
-    @property
-    def variables(self) -> list[torch.Tensor]:
-        """Every held metric's state tensors, in the metrics' order."""
-        return [v for metric in self.metrics for v in metric.variables]
+        self.metrics = list(metrics)  # held: `variables` and `reset_state` cover them
 
     def result(self) -> dict:
         return {metric.name: metric.result() for metric in self.metrics}
-
-    def reset_state(self) -> None:
-        for metric in self.metrics:
-            metric.reset_state()
 
 
 def flatten_metrics(metrics) -> list:
@@ -354,6 +391,15 @@ def flatten_metrics(metrics) -> list:
         else:
             flat.append(metric)
     return flat
+
+
+def _moved(state: torch.Tensor, device) -> torch.Tensor:
+    """`state` on `device`, keeping its class and Keras path (a copy made for a stateless call is
+    a plain tensor and stays one)."""
+    moved = state.to(device)
+    if isinstance(state, NonTrainableWeight):
+        return as_weight(moved, NonTrainableWeight, state.path)
+    return moved
 
 
 def _detached_tensor(values) -> torch.Tensor:
