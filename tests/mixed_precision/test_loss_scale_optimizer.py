@@ -62,6 +62,28 @@ def test_scale_and_weights_follow_keras_over_a_gradient_sequence():
         np.testing.assert_allclose(weight.tolist(), keras_state["weight"], rtol=1e-6)
 
 
+def _variables_and_overwritten(module):
+    """Keras's own test cases: an optimizer built on `keras.Variable`s and NumPy gradients, and
+    a step whose only variable is overwritten with its gradient."""
+    opts = module.optimizers
+    scaled = opts.LossScaleOptimizer(opts.SGD(learning_rate=0.5), initial_scale=4.0)
+    weight = module.Variable(np.array([1.0, 2.0], "float32"))
+    scaled.apply([np.array([4.0, 4.0], "float32")], [weight])
+    overwritten = module.Variable(np.array([1.0, 2.0, 3.0, 4.0], "float32"))
+    overwritten.overwrite_with_gradient = True
+    only_overwrites = opts.LossScaleOptimizer(opts.SGD(learning_rate=0.5))
+    only_overwrites.apply([np.array([1.0, 6.0, 7.0, 2.0], "float32")], [overwritten])
+    return [module.ops.convert_to_numpy(v).tolist() for v in (weight, overwritten)]
+
+
+def test_variables_and_an_overwrite_only_step_as_keras():
+    # lamina failed on Variables ("no attribute requires_grad") and skipped a step whose
+    # variables were all overwritten with their gradients.
+    ours = _variables_and_overwritten(lamina)
+    assert ours == reference.keras_run(_variables_and_overwritten)
+    assert ours == [[0.5, 1.5], [1.0, 6.0, 7.0, 2.0]]
+
+
 def test_scale_loss_multiplies_by_the_current_scale():
     weight, optimizer = _weight_and_optimizer(initial_scale=8.0)
     unbuilt = mixed_precision.LossScaleOptimizer(optimizers.SGD(), initial_scale=16.0)

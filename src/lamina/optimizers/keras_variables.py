@@ -15,6 +15,7 @@ import torch
 
 from lamina.engine.scopes import name_scope
 from lamina.engine.variable import Variable
+from lamina.optimizers.given_tensors import torch_variable
 from lamina.optimizers.memory_layout import like_parameter
 from lamina.optimizers.update_step_rule import SlotVariable
 from lamina.optimizers.variable_paths import path_of
@@ -39,7 +40,7 @@ class KerasVariables:
 
     def _get_variable_index(self, variable) -> int:
         # Keras's (private, yet what its documented custom optimizers index their slots with).
-        return self._variable_index[id(getattr(variable, "value", variable))]
+        return self._variable_index[id(torch_variable(variable))]
 
     def add_variable(
         self, shape, initializer="zeros", dtype=None, aggregation="none", layout=None, name=None

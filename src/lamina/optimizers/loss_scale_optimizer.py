@@ -20,7 +20,7 @@ import torch
 
 from lamina.engine.naming import unique_name
 from lamina.optimizers import registry
-from lamina.optimizers.memory_layout import like_parameter
+from lamina.optimizers.given_tensors import as_gradient, torch_variable
 from lamina.optimizers.optimizer import Optimizer
 
 # The base optimizer's arguments Keras lets a saved LossScaleOptimizer config carry, with the only
@@ -117,7 +117,7 @@ class LossScaleOptimizer(Optimizer):
         self.inner_optimizer.set_constraints(constraints)
 
     def build(self, var_list, constraints=None) -> None:
-        parameters = list(var_list)
+        parameters = [torch_variable(variable) for variable in var_list]
         if constraints is not None:
             self.inner_optimizer.set_constraints(constraints)
         self.inner_optimizer.build(parameters)  # a custom inner optimizer's build(var_list)
@@ -206,7 +206,8 @@ class LossScaleOptimizer(Optimizer):
         """Unscale the gradients; update with them if all are finite, else skip; adjust the
         scale."""
         parameters = [p for p in self.inner_optimizer.parameters if p.grad is not None]
-        if not parameters:
+        overwritten = [p.grad for p in self.inner_optimizer.overwritten if p.grad is not None]
+        if not parameters and not overwritten:
             return
         found_inf = torch.zeros(1, dtype=torch.float32, device=self.dynamic_scale.device)
         inverse = self.dynamic_scale.double().reciprocal().float()
@@ -222,7 +223,6 @@ class LossScaleOptimizer(Optimizer):
             found = torch.zeros_like(found_inf, device=device)
             torch._amp_foreach_non_finite_check_and_unscale_(grads, found, inverse.to(device))
             found_inf += found.to(found_inf.device)
-        overwritten = [p.grad for p in self.inner_optimizer.overwritten if p.grad is not None]
         if overwritten:
             # Not unscaled (they are values, not gradients of the loss), but checked: Keras
             # skips the whole step, these included, when any gradient is not finite.
@@ -299,11 +299,11 @@ class LossScaleOptimizer(Optimizer):
 
     def apply_gradients(self, grads_and_vars) -> None:
         """Keras's API: apply (gradient, variable) pairs of the *scaled* loss."""
-        pairs = list(grads_and_vars)
+        pairs = [(grad, torch_variable(variable)) for grad, variable in grads_and_vars]
         if not self.built:
             self.build([v for _, v in pairs])
         for grad, variable in pairs:
-            variable.grad = like_parameter(grad, variable)
+            variable.grad = as_gradient(grad, variable)
         self.step()
 
     def finalize_variable_values(self, var_list=None) -> None:

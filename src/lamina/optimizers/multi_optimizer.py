@@ -12,6 +12,7 @@ import re
 from collections.abc import MutableMapping
 
 from lamina.optimizers import registry, variable_paths
+from lamina.optimizers.given_tensors import torch_variable
 from lamina.optimizers.loss_scale_optimizer import LossScaleOptimizer
 from lamina.optimizers.optimizer import Optimizer
 
@@ -204,6 +205,7 @@ class MultiOptimizer(Optimizer):
         if constraints is not None:
             self._constraints = list(constraints)
         constraints = self._constraints
+        var_list = [torch_variable(variable) for variable in var_list]
         self._parameters = [p for p in var_list if p.requires_grad]
         self._trainable = self._parameters
         self._assignment = []

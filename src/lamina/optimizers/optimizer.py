@@ -18,8 +18,9 @@ import torch
 
 from lamina.engine.naming import to_snake_case, unique_name
 from lamina.optimizers import keras_rules, schedules
+from lamina.optimizers.given_tensors import as_gradient, torch_variable
 from lamina.optimizers.keras_variables import KERAS_ORDER, KerasVariables
-from lamina.optimizers.memory_layout import like_parameter, slots_like_parameters
+from lamina.optimizers.memory_layout import slots_like_parameters
 from lamina.optimizers.scalar_variables import LearningRate, StepCounter
 from lamina.optimizers.update_step_rule import UpdateStepRule
 from lamina.optimizers.variable_paths import path_of
@@ -136,8 +137,7 @@ class Optimizer(KerasVariables):
         >>> optimizer.built
         True
         """
-        # A keras.Variable stands for its tensor, as in apply_gradients.
-        var_list = [getattr(variable, "value", variable) for variable in var_list]
+        var_list = [torch_variable(variable) for variable in var_list]
         trainable = [p for p in var_list if p.requires_grad]
         self._trainable = trainable
         self._variable_index = {id(p): index for index, p in enumerate(trainable)}
@@ -209,14 +209,14 @@ class Optimizer(KerasVariables):
         0.8
         """
         self._check_built("update_step")
-        parameter = getattr(variable, "value", variable)
+        parameter = torch_variable(variable)
         torch_optimizer = self.torch_optimizer
         saved_grads = [p.grad for p in self._parameters]
         saved_lrs = [group["lr"] for group in torch_optimizer.param_groups]
         try:
             for p in self._parameters:
                 p.grad = None
-            parameter.grad = like_parameter(torch.as_tensor(gradient), parameter)
+            parameter.grad = as_gradient(gradient, parameter)
             for group in torch_optimizer.param_groups:
                 group["lr"] = float(learning_rate)
             self._prepare_torch_step()
@@ -619,12 +619,11 @@ class Optimizer(KerasVariables):
 
     def apply_gradients(self, grads_and_vars) -> None:
         """Keras's API: apply a list of (gradient, variable) pairs."""
-        # A keras.Variable stands for its tensor (a weight's `value` is the weight itself).
-        pairs = [(grad, getattr(variable, "value", variable)) for grad, variable in grads_and_vars]
+        pairs = [(grad, torch_variable(variable)) for grad, variable in grads_and_vars]
         if not self.built:
             self.build([v for _, v in pairs])
         for grad, variable in pairs:
-            variable.grad = like_parameter(_as_gradient(grad, variable), variable)
+            variable.grad = as_gradient(grad, variable)
         self.step()
 
     def apply(self, grads, trainable_variables=None) -> None:
@@ -733,18 +732,6 @@ class Optimizer(KerasVariables):
             ['dense_bias_momentum', 'dense_bias_velocity']
         """
         return KERAS_ORDER["variables"](self)
-
-
-def _as_gradient(grad, variable):
-    """A gradient given by hand (NumPy, float64) as a tensor of the weight's dtype and device,
-    which torch requires of `.grad`; Keras takes such gradients too."""
-    if grad is None:
-        return None
-    if not isinstance(grad, torch.Tensor):
-        grad = torch.as_tensor(grad, device=variable.device)
-    if grad.dtype != variable.dtype or grad.device != variable.device:
-        grad = grad.to(device=variable.device, dtype=variable.dtype)
-    return grad
 
 
 def runs_update_step(optimizer) -> bool:
