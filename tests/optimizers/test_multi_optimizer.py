@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
+import lamina
 from lamina import optimizers
-from tests.parity.reference import keras, keras_optimizer_trajectory
+from tests.parity.reference import keras, keras_optimizer_trajectory, keras_run
 
 NAMES = ["encoder/dense/kernel", "encoder/dense/bias", "decoder/dense/kernel", "head/bias"]
 SHAPES = [(4, 3), (3,), (3, 5), (5,)]
@@ -143,3 +144,41 @@ def test_legacy_optimizers_raise_like_keras(name):
         ImportError, match=rf"`lamina.optimizers.legacy.{name}` is not supported.*Hint: use"
     ):
         getattr(optimizers.legacy, name)(learning_rate=0.1)
+
+
+def _rates_under_callbacks(module):
+    """A fit whose MultiOptimizer's sub-optimizers are halved by LearningRateScheduler and cut
+    by ReduceLROnPlateau: each keeps its own rate, logged as `learning_rate_<name>`."""
+    opts, layers = module.optimizers, module.layers
+    first = opts.SGD(learning_rate=0.1, name="first")
+    rest = opts.SGD(learning_rate=0.01, name="rest")
+    multi = opts.MultiOptimizer(opts.OptimizerMap(rest, {".*dense_1/.*": first}))
+    model = module.Sequential(
+        [
+            module.Input((2,)),
+            layers.Dense(2, kernel_initializer="ones", use_bias=False, name="dense_1"),
+            layers.Dense(1, kernel_initializer="ones", use_bias=False, name="dense_2"),
+        ]
+    )
+    model.compile(loss="mse", optimizer=multi)
+    x, y = np.ones((8, 2), "float32"), np.ones((8, 1), "float32")
+    history = model.fit(
+        x,
+        y,
+        epochs=3,
+        batch_size=8,
+        verbose=0,
+        callbacks=[
+            module.callbacks.LearningRateScheduler(lambda epoch, lr: lr * 0.5),
+            module.callbacks.ReduceLROnPlateau(monitor="loss", patience=1, min_delta=1e9),
+        ],
+    )
+    logged = history.history.items()
+    rates = {k: [round(v, 9) for v in values] for k, values in logged if "rate" in k}
+    return rates, [round(float(np.asarray(o.learning_rate)), 9) for o in (first, rest)]
+
+
+def test_rate_callbacks_set_each_sub_optimizer_as_keras():
+    ours = _rates_under_callbacks(lamina)
+    assert ours == keras_run(_rates_under_callbacks)
+    assert set(ours[0]) == {"learning_rate_first", "learning_rate_rest"}

@@ -9,10 +9,56 @@ from lamina.callbacks.callback import Callback
 from lamina.utils.io_utils import print_msg
 
 
-def _current_lr(model) -> float:
-    # Keras's rate is a float32 variable, and its logs (History, CSVLogger) hold that value:
-    # 5e-05 is logged as 4.999999873689376e-05.
-    return float(np.float32(model.optimizer.learning_rate))
+def rate_holders(optimizer) -> list[tuple[str, object]]:
+    """(log key, optimizer) for each optimizer whose learning rate the callbacks read and set:
+    the model's own (`learning_rate`), or each sub-optimizer of a MultiOptimizer, which has no
+    rate of its own (`learning_rate_<name>`, Keras's keys).
+
+    Args:
+        optimizer: the model's optimizer.
+
+    Returns:
+        The (key, optimizer) pairs.
+
+    Example:
+        >>> [key for key, _ in rate_holders(lamina.optimizers.SGD())]
+        ['learning_rate']
+    """
+    members = getattr(optimizer, "optimizers", None)
+    if members is None:
+        return [("learning_rate", optimizer)]
+    return [(f"learning_rate_{member.name}", member) for member in members]
+
+
+def current_rate(optimizer) -> float:
+    """The rate as Keras logs it: a float32 variable's value (5e-05 is 4.999999873689376e-05).
+
+    Args:
+        optimizer: an optimizer with one learning rate.
+
+    Returns:
+        The rate, as a Python float.
+
+    Example:
+        >>> current_rate(lamina.optimizers.SGD(learning_rate=0.5))
+        0.5
+    """
+    return float(np.float32(optimizer.learning_rate))
+
+
+def log_rates(model, logs) -> None:
+    """Add each rate holder's current rate to `logs` (so `History` records it), as Keras.
+
+    Args:
+        model: the model whose optimizer holds the rates.
+        logs: the epoch's logs (None: nothing to add to).
+
+    Example:
+        >>> log_rates(model, logs)  # doctest: +SKIP
+    """
+    if logs is not None:
+        for key, optimizer in rate_holders(model.optimizer):
+            logs[key] = current_rate(optimizer)
 
 
 class ReduceLROnPlateau(monitoring.MonitorCallback):
@@ -28,7 +74,8 @@ class ReduceLROnPlateau(monitoring.MonitorCallback):
         cooldown: epochs to wait after a reduction before counting again.
         min_lr: the rate never goes below this.
 
-    Each epoch's logs gain `learning_rate` (so `History` records it), as in Keras.
+    Each epoch's logs gain `learning_rate` (so `History` records it), as in Keras. Under a
+    MultiOptimizer each sub-optimizer's rate is reduced and logged (`learning_rate_<name>`).
 
     Examples:
         >>> x, y = np.zeros((8, 2)), np.zeros((8, 1))
@@ -93,8 +140,7 @@ class ReduceLROnPlateau(monitoring.MonitorCallback):
     def on_epoch_end(self, epoch, logs=None):
         if self.monitor_op is None:
             self._set_monitor_op()
-        if logs is not None:
-            logs["learning_rate"] = _current_lr(self.model)
+        log_rates(self.model, logs)
         current = monitoring.read(logs, self.monitor, "Learning rate reduction")
         if current is None:
             return
@@ -110,22 +156,28 @@ class ReduceLROnPlateau(monitoring.MonitorCallback):
         self.wait += 1
         if self.wait < self.patience:
             return
-        old_lr = _current_lr(self.model)
-        # Keras compares in float32: a rate already at min_lr (as stored) is left alone.
-        if old_lr > np.float32(self.min_lr):
-            new_lr = max(old_lr * self.factor, self.min_lr)
-            self.model.optimizer.learning_rate = new_lr
-            if self.verbose > 0:
-                print_msg(
-                    f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}."
-                )
+        reduced = False
+        for key, optimizer in rate_holders(self.model.optimizer):
+            old_lr = current_rate(optimizer)
+            # Keras compares in float32: a rate already at min_lr (as stored) is left alone.
+            if old_lr > np.float32(self.min_lr):
+                new_lr = max(old_lr * self.factor, self.min_lr)
+                optimizer.learning_rate = new_lr
+                reduced = True
+                if self.verbose > 0:
+                    whose = "" if key == "learning_rate" else f" of {optimizer.name}"
+                    print_msg(
+                        f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate{whose} "
+                        f"to {new_lr}."
+                    )
+        if reduced:
             self.cooldown_counter = self.cooldown
             self.wait = 0
 
 
 class LearningRateScheduler(Callback):
     """Set the learning rate at the start of each epoch from `schedule(epoch, lr)` (or
-    `schedule(epoch)`).
+    `schedule(epoch)`); under a MultiOptimizer, each sub-optimizer's from its own rate.
 
     Args:
         schedule: a function of the epoch index (from 0) and the current rate, returning a float.
@@ -150,19 +202,34 @@ class LearningRateScheduler(Callback):
         self._epoch_start = None
 
     def get_state(self):
-        """The epoch last begun and the rate it began with (the current rate is the optimizer's)."""
-        epoch, lr = self._epoch_start or (None, None)
-        return {"epoch": epoch, "learning_rate": lr}
+        """The epoch last begun and the rates it began with (one per rate holder; the current
+        rates are the optimizer's)."""
+        epoch, rates = self._epoch_start or (None, None)
+        return {"epoch": epoch, "learning_rate": rates}
 
     def set_state(self, state):
-        epoch = state["epoch"]
-        self._epoch_start = None if epoch is None else (int(epoch), float(state["learning_rate"]))
+        epoch, rates = state["epoch"], state["learning_rate"]
+        if isinstance(rates, (int, float)):  # a state saved with one rate, before lists
+            rates = [rates]
+        self._epoch_start = None if epoch is None else (int(epoch), [float(r) for r in rates])
 
     def on_epoch_begin(self, epoch, logs=None):
-        lr = _current_lr(self.model)
+        holders = rate_holders(self.model.optimizer)
+        rates = [current_rate(optimizer) for _, optimizer in holders]
         if self._epoch_start is not None and self._epoch_start[0] == epoch:
-            lr = self._epoch_start[1]
-        self._epoch_start = (epoch, lr)
+            rates = self._epoch_start[1]
+        self._epoch_start = (epoch, rates)
+        for (key, optimizer), lr in zip(holders, rates, strict=True):
+            lr = self._scheduled(epoch, lr)
+            optimizer.learning_rate = lr
+            if self.verbose > 0:
+                whose = "" if key == "learning_rate" else f"{optimizer.name} "
+                print_msg(
+                    f"\nEpoch {epoch + 1}: LearningRateScheduler setting {whose}learning rate "
+                    f"to {lr}."
+                )
+
+    def _scheduled(self, epoch, lr) -> float:
         try:
             lr = self.schedule(epoch, lr)
         except TypeError:  # a one-argument schedule, as Keras allows
@@ -174,12 +241,7 @@ class LearningRateScheduler(Callback):
                 "LearningRateScheduler expects the schedule to return a float; received "
                 f"{lr!r} of type {type(lr).__name__} for epoch {epoch}."
             )
-        self.model.optimizer.learning_rate = float(lr)
-        if self.verbose > 0:
-            print_msg(
-                f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {float(lr)}."
-            )
+        return float(lr)
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs["learning_rate"] = _current_lr(self.model)
+        log_rates(self.model, logs)

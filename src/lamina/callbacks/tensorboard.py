@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from lamina import backend
-from lamina.callbacks import tensorboard_profiler, tensorboard_projector
+from lamina.callbacks import learning_rate, tensorboard_profiler, tensorboard_projector
 from lamina.callbacks.callback import Callback
 from lamina.callbacks.event_file import EventFileWriter
 
@@ -149,8 +149,9 @@ class TensorBoard(Callback):
         train = {k: v for k, v in logs.items() if not k.startswith("val_")}
         validation = {k[4:]: v for k, v in logs.items() if k.startswith("val_")}
         optimizer = getattr(self.model, "optimizer", None)
-        if optimizer is not None and "learning_rate" not in train:
-            train["learning_rate"] = float(optimizer.learning_rate)
+        if optimizer is not None:  # a MultiOptimizer's as `learning_rate_<name>`, as Keras
+            for key, holder in learning_rate.rate_holders(optimizer):
+                train.setdefault(key, float(holder.learning_rate))
         if self.write_steps_per_second:
             elapsed = time.perf_counter() - self._epoch_start
             batches = self._global_train_batch - self._epoch_first_batch
