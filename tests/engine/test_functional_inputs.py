@@ -119,6 +119,11 @@ def test_input_layer_takes_keras_2_shape_arguments_with_keras_warning():
     assert model.output_shape == (None, 3)
     with pytest.raises(ValueError, match="InputLayer 'shapeless' expects shape=.*received neither"):
         lamina.layers.InputLayer(name="shapeless")
+    # Keras refuses a batch_shape beside shape or batch_size: one would silently win
+    with pytest.raises(ValueError, match=r"not both; received batch_shape=\(2, 3\) and shape="):
+        lamina.layers.InputLayer(shape=(3,), batch_shape=(2, 3))
+    with pytest.raises(ValueError, match=r"not both; received batch_shape=\(2, 3\) and batch_size"):
+        lamina.Input(batch_size=4, batch_shape=(2, 3))
 
 
 def test_input_layer_adopts_an_existing_keras_tensor_as_keras_does():

@@ -120,6 +120,14 @@ class InputLayer(layer_module.Layer):
         if "batch_input_shape" in kwargs:
             batch_shape = kwargs.pop("batch_input_shape")
         super().__init__(name=name, **kwargs)
+        for argument, value in (("shape", shape), ("batch_size", batch_size)):
+            if batch_shape is not None and value is not None:
+                raise errors.value_error(
+                    f"InputLayer '{name}'",
+                    "either batch_shape= or shape= (with batch_size=), not both",
+                    f"batch_shape={tuple(batch_shape)!r} and {argument}={value!r}",
+                    "batch_shape holds the batch size and the sample's shape together.",
+                )
         if input_tensor is not None:
             batch_shape, dtype = _adopted_shape(
                 input_tensor, shape, batch_size, batch_shape, dtype, name
