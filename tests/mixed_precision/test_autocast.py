@@ -1,10 +1,12 @@
 """Layers compute in their policy's precision on torch's autocast; weights stay float32."""
 
+import numpy as np
 import pytest
 import torch
 
 import lamina
 from lamina import layers, mixed_precision
+from tests.parity import reference
 
 
 def _mixed_classifier(hidden_policy=None):
@@ -121,3 +123,27 @@ def test_namedtuple_inputs_and_outputs_keep_their_type_under_a_policy():
     assert isinstance(exact, Pair) and exact.image.dtype == torch.float32
     widened = mixed_precision.outputs_to_float32(Pair(out.image.bfloat16(), out.label))
     assert isinstance(widened, Pair) and widened.image.dtype == torch.float32
+
+
+def _float16_attention(module):
+    """Keras's own float16 attention case: NumPy float64 query, value and key passed by
+    keyword, all cast to the layer's compute dtype (lamina cast only the first input)."""
+    layer = module.layers.MultiHeadAttention(num_heads=8, key_dim=8, dtype="float16")
+    query = np.identity(8)[None]
+    value = np.reshape(np.arange(64), (1, 8, 8)) / 100.0
+    layer.build(query.shape, query.shape, value.shape)
+    kernel = np.repeat(np.identity(8)[:, None, :], 8, axis=1)
+    layer.set_weights([kernel, np.zeros((8, 8))] * 3 + [kernel, np.zeros(8)])
+    output, scores = layer(query=query, value=value, key=query, return_attention_scores=True)
+    numbers = [module.ops.convert_to_numpy(t).astype("float32") for t in (output, scores)]
+    return str(output.dtype).split(".")[-1], numbers
+
+
+def test_a_16_bit_layer_casts_every_float_argument_as_keras_does():
+    dtype, (output, scores) = _float16_attention(lamina)
+    keras_dtype, (keras_output, keras_scores) = reference.keras_run(_float16_attention)
+    assert dtype == keras_dtype == "float16"
+    np.testing.assert_allclose(output, keras_output, atol=2e-3)
+    np.testing.assert_allclose(scores, keras_scores, atol=2e-3)
+    expected = [2.406, 2.44, 2.473, 2.504, 2.535, 2.568, 2.602, 2.633]  # Keras's test's numbers
+    np.testing.assert_allclose(output[0, :, 0], expected, atol=1e-2)

@@ -33,7 +33,7 @@ def call_with_policy(layer, call, args, kwargs):
     if tensor.is_meta:  # symbolic shape inference: no autocast there, but a plain policy's cast
         compute = layer._compute_torch_dtype
         if layer._dtype_policy.autocast_dtype is None and compute.is_floating_point:
-            args = (cast_floats(args[0], compute), *args[1:])
+            args, kwargs = _cast_arguments(args, kwargs, compute)
         return call(*args, **kwargs)
     device_type = tensor.device.type
     if not torch.amp.is_autocast_available(device_type):
@@ -48,11 +48,22 @@ def call_with_policy(layer, call, args, kwargs):
     compute = layer._compute_torch_dtype
     if not compute.is_floating_point:
         return call(*args, **kwargs)
-    args = (cast_floats(args[0], compute), *args[1:])
+    args, kwargs = _cast_arguments(args, kwargs, compute)
     if not enabled:
         return call(*args, **kwargs)
     with torch.autocast(device_type, enabled=False):
         return call(*args, **kwargs)
+
+
+def _cast_arguments(args, kwargs, dtype):
+    """Every float tensor among the call's arguments in `dtype`, as Keras converts them all (an
+    attention layer's value and key, an RNN's initial state), not only the inputs."""
+    if len(args) == 1 and not kwargs:  # the usual call: no walk over the other arguments
+        return (cast_floats(args[0], dtype),), kwargs
+    return (
+        tuple(cast_floats(a, dtype) for a in args),
+        {key: cast_floats(value, dtype) for key, value in kwargs.items()},
+    )
 
 
 def outputs_to_float32(outputs):
