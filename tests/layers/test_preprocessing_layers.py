@@ -9,6 +9,8 @@ import lamina
 from lamina import layers
 from lamina.data import Dataset
 from lamina.engine.layer import inference_calls
+from tests.parity import reference
+from tests.parity.reference import keras
 
 
 def grid_images(batch=2, height=5, width=5, channels=1):
@@ -299,6 +301,41 @@ def test_rescaling_per_channel_and_integer_input():
     out = layers.Rescaling([1.0, 0.5, 2.0], offset=-1.0)(pixels)
     assert out.dtype == torch.float32
     np.testing.assert_allclose(out[0, 0, 0].numpy(), [3.0, 1.0, 7.0])
+
+
+def _channels_first_rescaling(module):
+    """Keras's per-channel scale under the channels-first image layout: one value per axis -3
+    entry (lamina broadcast it against the last axis and failed)."""
+    module.backend.set_image_data_format("channels_first")
+    try:
+        layer = module.layers.Rescaling(scale=[1.0, 0.5, 2.0], offset=0.5)
+        out = layer(np.arange(24, dtype="float32").reshape(1, 3, 2, 4))
+    finally:
+        module.backend.set_image_data_format("channels_last")
+    return module.ops.convert_to_numpy(out)
+
+
+@pytest.mark.parity
+def test_rescaling_per_channel_under_channels_first_as_keras():
+    ours = _channels_first_rescaling(lamina)
+    np.testing.assert_allclose(ours, reference.keras_run(_channels_first_rescaling))
+    np.testing.assert_allclose(ours[0, 1, 0], np.arange(8, 12) * 0.5 + 0.5)
+
+
+@pytest.mark.parity
+def test_rescaling_numpy_arguments_serialize_both_ways_with_keras():
+    ours = layers.Rescaling(np.array(1.0 / 255.0), offset=np.array([0.5, 0.25]))
+    config = ours.get_config()
+    assert (config["scale"], config["offset"]) == (1.0 / 255.0, [0.5, 0.25])  # JSON-ready
+    theirs = keras.layers.Rescaling(np.array(1.0 / 255.0), offset=np.array([0.5, 0.25]))
+    keras_config = theirs.get_config()  # Keras writes the array as a "__numpy__" entry
+    x = np.full((1, 2), 255.0, "float32")
+    for each in (config, keras_config):
+        rebuilt = layers.Rescaling.from_config(each)
+        np.testing.assert_allclose(rebuilt(x).numpy(), [[1.5, 1.25]], rtol=1e-6)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(keras.layers.Rescaling.from_config(config)(x)), [[1.5, 1.25]]
+    )
 
 
 def test_resizing_pads_and_crops_to_the_aspect_ratio():

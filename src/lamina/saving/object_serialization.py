@@ -18,6 +18,9 @@ from __future__ import annotations
 import importlib
 import inspect
 
+import numpy as np
+import torch
+
 from lamina.saving.keras_entry import _NAMESPACES, serialize_keras_object
 from lamina.saving.object_registration import active_custom_objects, get_registered_object
 
@@ -39,6 +42,14 @@ def _lamina_lookup(module: str, name: str):
         if hasattr(space, name):
             return getattr(space, name)
     return None
+
+
+# The plain values Keras's serialization_lib writes as `{"class_name": "__numpy__", ...}` entries.
+_KERAS_VALUES = {
+    "__numpy__": lambda entry: np.asarray(entry["value"], dtype=entry["dtype"]),
+    "__tensor__": lambda entry: torch.as_tensor(np.asarray(entry["value"], dtype=entry["dtype"])),
+    "__bytes__": lambda entry: str(entry["value"]).encode("utf-8"),
+}
 
 
 def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwargs):
@@ -63,6 +74,8 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
     if "class_name" not in config:
         return {k: deserialize_keras_object(v, custom_objects) for k, v in config.items()}
     class_name = config["class_name"]
+    if class_name in _KERAS_VALUES:  # an array, tensor or bytes Keras wrote as a value entry
+        return _KERAS_VALUES[class_name](config["config"])
     registered = config.get("registered_name")
     module = config.get("module") or ""
     known = {**active_custom_objects(), **(custom_objects or {})}

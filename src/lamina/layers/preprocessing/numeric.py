@@ -9,6 +9,7 @@ from lamina import backend
 from lamina.engine import errors
 from lamina.engine.layer import Layer
 from lamina.layers.preprocessing.ops_backend import DataLayer
+from lamina.saving import object_serialization
 
 _EPSILON = 1e-7  # Keras's backend.epsilon(): the floor of the standard deviation
 
@@ -48,22 +49,36 @@ class Rescaling(DataLayer, Layer):
         # host-to-device copy per call.
         if np.ndim(value) == 0:
             return float(value)
-        key = (id(value), like.device, like.dtype)
+        # Keras reads the image layout at each call: channels first, the values go on axis -3
+        channels_first = backend.image_data_format() == "channels_first"
+        key = (id(value), like.device, like.dtype, channels_first)
         cache = self.__dict__.setdefault("_constants", {})
         if key not in cache:
             if isinstance(value, torch.Tensor):  # any device and dtype (bfloat16 included)
-                cache[key] = value.detach().to(device=like.device, dtype=like.dtype)
+                constant = value.detach().to(device=like.device, dtype=like.dtype)
             else:
-                cache[key] = torch.as_tensor(
-                    np.asarray(value), dtype=like.dtype, device=like.device
-                )
+                constant = torch.as_tensor(np.asarray(value), dtype=like.dtype, device=like.device)
+            if channels_first and constant.dim() < 3:
+                constant = constant.reshape(*constant.shape, *(1,) * (3 - constant.dim()))
+            cache[key] = constant
         return cache[key]
 
     def get_config(self):
-        def plain(value):
-            return value if np.ndim(value) == 0 else backend.as_plain_numpy(value).tolist()
+        def plain(value):  # NumPy and tensors as JSON numbers or lists
+            if isinstance(value, (int, float)):
+                return value
+            return float(value) if np.ndim(value) == 0 else backend.as_plain_numpy(value).tolist()
 
         return {**super().get_config(), "scale": plain(self.scale), "offset": plain(self.offset)}
+
+    @classmethod
+    def from_config(cls, config):
+        # Keras writes NumPy values as {"class_name": "__numpy__", ...} entries
+        config = dict(config)
+        for name in ("scale", "offset"):
+            if name in config:
+                config[name] = object_serialization.deserialize_keras_object(config[name])
+        return super().from_config(config)
 
 
 class Normalization(DataLayer, Layer):
