@@ -277,3 +277,12 @@ def test_regression_labels_that_broadcast_train_as_in_keras():
         r"\(5,\); received model outputs of shape \(5, 10\)",
     ):
         model.fit(np.arange(100.0).reshape(5, 20), np.zeros(5), batch_size=5, verbose=0)
+
+
+@pytest.mark.parametrize("mask_shape", [(2, 3), (1, 1, 3)], ids=["larger", "more-axes"])
+def test_softmax_refuses_a_mask_larger_than_its_inputs(mask_shape):
+    # It broadcast the output up to the mask's shape; Keras refuses such masks.
+    with pytest.raises(ValueError, match=r"mask broadcastable to the inputs' shape \(1, 3\)"):
+        layers.Softmax()(np.ones((1, 3)), mask=np.ones(mask_shape, bool))
+    kept = layers.Softmax()(np.ones((2, 3)), mask=np.array([True, False, True]))
+    np.testing.assert_allclose(kept.numpy(), [[0.5, 0.0, 0.5]] * 2)

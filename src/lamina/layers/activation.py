@@ -166,6 +166,15 @@ class Softmax(Layer):
     def call(self, inputs, mask=None):
         if mask is None:
             return activations.softmax(inputs, axis=self.axis)
+        trailing = zip(mask.shape[::-1], inputs.shape[::-1], strict=False)  # mask may be shorter
+        fits = mask.dim() <= inputs.dim() and all(size in (1, wanted) for size, wanted in trailing)
+        if not fits:  # a larger mask would silently grow the output; Keras refuses it
+            raise errors.value_error(
+                self,
+                f"a mask broadcastable to the inputs' shape {errors.format_shape(inputs.shape)} "
+                "(no more dimensions, no larger sizes)",
+                f"a mask of shape {errors.format_shape(mask.shape)}",
+            )
         # Keras: masked positions get a large negative logit (-1e9), and the output is zeroed
         # there, so a fully masked row gives zeros rather than a uniform distribution.
         keep = mask.to(inputs.dtype)
