@@ -1,7 +1,9 @@
-"""Model's own API (engine/model.py) beyond training: its JSON architecture."""
+"""Model's own API (engine/model.py) beyond training: its JSON architecture, pickling."""
 
 import json
+import pickle
 
+import numpy as np
 import pytest
 
 import lamina
@@ -117,3 +119,16 @@ def test_a_build_shape_call_cannot_take_warns_and_the_model_still_runs():
         model.build((1, 6, 6))
     assert model.built
     assert tuple(model(torch.ones(1, 1, 6, 6)).shape) == (1, 3)
+
+
+def test_a_trained_model_pickles_without_its_last_run(tmp_path):
+    # After fit the model kept the run's state: its data, and callbacks holding sys.stdout
+    # (the progress bar) or open log files, so pickle (sklearn, joblib) failed on it.
+    model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    x, y = np.ones((8, 3), "float32"), np.ones((8, 2), "float32")
+    callbacks = [lamina.callbacks.CSVLogger(str(tmp_path / "log.csv"))]
+    model.fit(x, y, verbose=1, callbacks=callbacks)
+    assert model.training_state is None
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict(x, verbose=0), model.predict(x, verbose=0))

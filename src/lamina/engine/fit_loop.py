@@ -162,6 +162,9 @@ def run(model, fit_run: FitRun):
         return fit_run.end(logs)
     finally:
         fit_run.close_data()
+        # The run is over: its state no longer describes one, and must not keep the data and
+        # the callbacks (progress bar, open log files) alive with the model, nor stop it pickling.
+        model.training_state = None
 
 
 def train_is_arrays(data) -> bool:
