@@ -132,3 +132,28 @@ def test_a_trained_model_pickles_without_its_last_run(tmp_path):
     assert model.training_state is None
     restored = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(restored.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def _one_output_in_a_list(m):
+    """Model(x, [y]): Keras's functional call unpacks the one-element list, while `outputs`
+    and the saved config keep it."""
+    inputs = m.Input((3,))
+    model = m.Model(inputs, [m.layers.Dense(2, kernel_initializer="ones")(inputs)])
+    model.compile(loss="mse", optimizer="sgd")
+    x = np.ones((4, 3), "float32")
+    predicted = model.predict(x, verbose=0)
+    rebuilt = m.Model.from_config(model.get_config())
+    return (
+        type(predicted).__name__,
+        predicted.shape,
+        type(model(x)).__name__,
+        len(model.outputs),
+        model.get_config()["output_layers"],
+        type(rebuilt(x)).__name__,
+    )
+
+
+def test_a_one_output_list_is_unpacked_by_calls_as_keras_does():
+    ours = _one_output_in_a_list(lamina)
+    assert ours == reference.keras_run(_one_output_in_a_list)
+    assert ours[:3] == ("ndarray", (4, 2), "Tensor")

@@ -131,7 +131,10 @@ class Model(Trainer, Layer):
                 f"Model '{self.name}' ({type(self).__name__}) has no graph and no call(). "
                 "Hint: build it as Model(inputs, outputs) or override call(self, inputs)."
             )
-        return self._graph.run(inputs, f"Model '{self.name}'")
+        outputs = self._graph.run(inputs, f"Model '{self.name}'")
+        if type(outputs) in (list, tuple) and len(outputs) == 1:
+            return outputs[0]  # Keras's functional call unpacks Model(x, [y]) to y
+        return outputs
 
     def _has_call(self) -> bool:
         """Whether the model has a call(): a functional graph's, or a subclass's own.
