@@ -77,13 +77,21 @@ def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value
         fill_mode: "constant", "nearest", "wrap", "mirror" or "reflect".
         fill_value: the value outside the input when `fill_mode="constant"`.
 
+    Returns:
+        A tensor of `inputs`' dtype shaped like one coordinate tensor; integer inputs are
+        interpolated in floating point and rounded.
+
     Examples:
         >>> map_coordinates(torch.arange(4.0), [torch.tensor([0.5, 2.0])], order=1)
         tensor([0.5000, 2.0000])
     """
-    x = floating(tensor(inputs))
+    inputs = tensor(inputs)
+    x = floating(inputs)
     coords = [floating(tensor(c)).to(x.dtype) for c in coordinates]
-    return _sample(x, coords, order, fill_mode, fill_value)
+    out = _sample(x, coords, order, fill_mode, fill_value)
+    if out.dtype == inputs.dtype:
+        return out
+    return out.round().to(inputs.dtype)  # integer inputs: the nearest integer, as Keras
 
 
 def _project(transform, height, width, dtype, device):
