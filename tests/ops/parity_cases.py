@@ -718,3 +718,9 @@ CASES += [
     ("istft", (SPEC_PAIR, 8, 4, 8), {"center": False}),
     ("istft", (SPEC_PAIR, 5, 2, 8), {"window": None, "length": 12}),
 ]
+TALL = RNG.standard_normal((2, 7, 4, 3)).astype("float32")
+CASES += [
+    ("image.resize", (TALL, (4, 4)), {"pad_to_aspect_ratio": True, "fill_value": 1.5}),
+    ("image.resize", (TALL, (3, 5)), {"crop_to_aspect_ratio": True}),
+    ("image.resize", (TALL[0], (2, 6)), {"pad_to_aspect_ratio": True}),
+]
