@@ -52,7 +52,8 @@ def slice(inputs, start_indices, shape):  # noqa: A001 - Keras's name
     Args:
         inputs: input tensor.
         start_indices: where the block starts, one index per axis (a list, tuple or tensor).
-        shape: the size of the block along each axis.
+        shape: the size of the block along each axis; -1 takes the rest of the axis (as
+            TensorFlow's `slice` and Keras's symbolic shapes).
 
     Returns:
         A tensor of shape `shape`.
@@ -65,7 +66,7 @@ def slice(inputs, start_indices, shape):  # noqa: A001 - Keras's name
     """
     x = tensor(inputs)
     index = tuple(
-        builtins.slice(s, s + n)
+        builtins.slice(s, None if n == -1 else s + n)
         for s, n in zip(_starts(start_indices), [int(n) for n in shape], strict=True)
     )
     return x[index]
