@@ -81,3 +81,56 @@ def test_bad_arguments_raise_value_errors_as_keras(op, args):
         call(keras.ops)
     with pytest.raises(ValueError):
         call(ops)
+
+
+def _symbolic_control_flow(namespace, tensor):
+    x, init = tensor((None, 3)), tensor((3,))
+    return [
+        namespace.scan(lambda c, v: (c + v, c * v), init, x)[1],
+        namespace.map(lambda row: row * 2, x),
+        namespace.cond(True, lambda: x * 2, lambda: x + 1),
+        namespace.switch(1, [lambda a: a * 2, lambda a: a + 1], x),
+        namespace.associative_scan(lambda a, b: a + b, x),
+        namespace.vectorized_map(lambda row: namespace.sum(row), x),
+    ]
+
+
+@pytest.mark.parity
+def test_control_flow_on_symbolic_tensors_gives_keras_shapes():
+    ours = [t.shape for t in _symbolic_control_flow(ops, lamina.KerasTensor)]
+    assert ours == [t.shape for t in _symbolic_control_flow(keras.ops, keras.KerasTensor)]
+
+
+def test_scan_runs_inside_a_functional_model():
+    inputs = lamina.Input((5, 3))
+    steps = ops.transpose(inputs, (1, 0, 2))
+    _, sums = ops.scan(lambda c, v: (c + v, c + v), ops.zeros((3,)), steps)
+    model = lamina.Model(inputs, ops.transpose(sums, (1, 0, 2)))
+    x = RNG.standard_normal((2, 5, 3)).astype("float32")
+    torch.testing.assert_close(model(x), torch.tensor(x).cumsum(1))
+
+
+@pytest.mark.parity
+def test_while_loop_and_scan_take_numpy_state_as_keras():
+    def body(i, x, total):
+        return i + 1, x, total + ops.slice(x, [i], [1])
+
+    start = (0, np.arange(10), np.array([0]))
+    ours = ops.while_loop(lambda i, x, total: i < 10, body, start)
+    ref = keras.ops.while_loop(lambda i, x, total: i < 10, body, start)
+    for mine, theirs in zip(ours, ref, strict=True):
+        assert mine.dtype == theirs.dtype
+        torch.testing.assert_close(mine, theirs)
+    ours = ops.scan(lambda c, v: (c + v, c * v), np.array(1), np.arange(4))
+    ref = keras.ops.scan(lambda c, v: (c + v, c * v), np.array(1), np.arange(4))
+    for mine, theirs in zip(ours, ref, strict=True):
+        torch.testing.assert_close(mine, theirs)
+
+
+@pytest.mark.parity
+def test_slice_with_minus_one_takes_the_rest_of_the_axis():
+    # Keras's symbolic shape (its eager torch backend gives an empty block instead).
+    shape = keras.ops.slice(keras.KerasTensor((3, 3)), (1, 1), (-1, -1)).shape
+    assert ops.slice(lamina.KerasTensor((3, 3)), (1, 1), (-1, -1)).shape == shape
+    x = np.arange(12).reshape(3, 4)
+    np.testing.assert_array_equal(ops.slice(x, (1, 2), (-1, 2)).numpy(), x[1:, 2:4])
