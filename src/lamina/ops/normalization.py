@@ -172,7 +172,7 @@ def dot_product_attention(
         attn_logits_soft_cap: if set, the logits become `cap * tanh(logits / cap)` (default None).
 
     Returns:
-        A `(batch, T, heads, head_dim)` tensor.
+        A `(batch, T, heads, head_dim)` tensor, of the promoted dtype of the three inputs.
 
     Example:
         >>> query = torch.ones(1, 2, 1, 4)
@@ -181,9 +181,11 @@ def dot_product_attention(
         tensor([[0., 1., 2., 3.],
                 [2., 3., 4., 5.]])
     """
-    q = floating(tensor(query)).transpose(1, 2)
-    k = tensor(key).to(q.dtype).transpose(1, 2)
-    v = tensor(value).to(q.dtype).transpose(1, 2)
+    q, k, v = floating(tensor(query)), tensor(key), tensor(value)
+    # Mixed float inputs compute in their promoted dtype (bfloat16 with float16: float32), as Keras.
+    dtype = torch.promote_types(torch.promote_types(q.dtype, k.dtype), v.dtype)
+    dtype = dtype if dtype.is_floating_point else q.dtype
+    q, k, v = (t.to(dtype).transpose(1, 2) for t in (q, k, v))
     if k.shape[1] != q.shape[1]:  # grouped-query attention
         k = k.repeat_interleave(q.shape[1] // k.shape[1], dim=1)
         v = v.repeat_interleave(q.shape[1] // v.shape[1], dim=1)
