@@ -119,6 +119,12 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     return -picked.squeeze(axis)
 
 
+def _at_least_float32(x):
+    """Floating, and float32 for the half types: CTC's dynamic range needs it (Keras promotes)."""
+    x = floating(x)
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
 @symbolic_op("ctc_loss")
 def ctc_loss(target, output, target_length, output_length, mask_index=0):
     """The connectionist temporal classification (CTC) loss of each example.
@@ -131,14 +137,15 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
         mask_index: the class index of the CTC blank (default 0).
 
     Returns:
-        A `(batch,)` floating tensor of losses (negative log-likelihoods).
+        A `(batch,)` tensor of losses (negative log-likelihoods), float32 for float16 and
+        bfloat16 outputs (computed in float32, as Keras).
 
     Example:
         >>> logits = torch.zeros(1, 2, 2)
         >>> lamina.ops.ctc_loss(np.array([[1]]), logits, np.array([1]), np.array([2]))
         tensor([0.2877])
     """
-    logits = floating(tensor(output))
+    logits = _at_least_float32(tensor(output))
     log_probs = F.log_softmax(logits, dim=-1).transpose(0, 1)  # (time, batch, classes)
     return F.ctc_loss(
         log_probs,
@@ -175,7 +182,8 @@ def ctc_decode(
 
     Returns:
         A pair `(decoded, scores)`: `decoded` is `(1, batch, max_time)` int32 labels padded with -1,
-        `scores` is `(batch, 1)`, the negated sum of each step's largest input, as Keras.
+        `scores` is `(batch, 1)`, the negated sum of each step's largest input, as Keras (float32
+        for float16 and bfloat16 inputs, as Keras).
 
     Example:
         >>> inputs = np.array([[[0.1, 0.9], [0.2, 0.8], [0.9, 0.1], [0.3, 0.7]]])
@@ -187,7 +195,7 @@ def ctc_decode(
         raise ValueError(
             f"ctc_decode() supports strategy='greedy' only; received strategy={strategy!r}."
         )
-    x = floating(tensor(inputs))
+    x = _at_least_float32(tensor(inputs))
     lengths = tensor(sequence_lengths).long()
     best_scores, best = x.max(dim=-1)
     steps = torch.arange(x.shape[1], device=x.device)
