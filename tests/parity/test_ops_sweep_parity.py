@@ -134,3 +134,24 @@ def test_slice_with_minus_one_takes_the_rest_of_the_axis():
     assert ops.slice(lamina.KerasTensor((3, 3)), (1, 1), (-1, -1)).shape == shape
     x = np.arange(12).reshape(3, 4)
     np.testing.assert_array_equal(ops.slice(x, (1, 2), (-1, 2)).numpy(), x[1:, 2:4])
+
+
+@pytest.mark.parity
+def test_image_ops_take_array_arguments_and_half_points():
+    images = RNG.random((2, 8, 8, 3)).astype("float32")
+    kernel_size, sigma = np.array([3, 3]), np.array([0.6, 0.9], "float32")
+    ours = ops.image.gaussian_blur(images, kernel_size, sigma)
+    # Checked against two 1-D blurs (the Gaussian is separable), as Keras's NumPy reference
+    # computes it: Keras's torch kernel blurs one axis only for one-channel images.
+    along_rows = ops.image.gaussian_blur(images, (3, 1), (0.6, 1.0))
+    expected = ops.image.gaussian_blur(along_rows, (1, 3), (1.0, 0.9))
+    torch.testing.assert_close(ours, expected)
+    start = np.array([[0, 0], [0, 7], [7, 0], [7, 7]], "float16")
+    end = np.array([[1, 1], [0, 6], [6, 0], [7, 7]], "float16")
+    half = images.astype("float16")
+    ours = ops.image.perspective_transform(half, start, end)
+    ref = keras.ops.image.perspective_transform(
+        torch.tensor(half), torch.tensor(start), torch.tensor(end)
+    )
+    assert ours.dtype == ref.dtype == torch.float16
+    torch.testing.assert_close(ours, ref)

@@ -138,6 +138,9 @@ def pad_images(
 
 
 def _pair(value, rank=2):
+    """One value per spatial axis, from a number or a sequence (list, tuple, array, tensor)."""
+    if hasattr(value, "tolist"):  # a NumPy array or tensor, as Keras's tests pass sigma
+        value = value.tolist()
     return tuple(value) if isinstance(value, (list, tuple)) else (value,) * rank
 
 

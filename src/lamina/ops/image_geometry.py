@@ -190,7 +190,10 @@ def _perspective_coefficients(start_points, end_points):
         rows.append(torch.stack([xe, ye, one, zero, zero, zero, -xe * xs, -ye * xs], -1))
         rows.append(torch.stack([zero, zero, zero, xe, ye, one, -xe * ys, -ye * ys], -1))
         rhs += [xs, ys]
-    return torch.linalg.solve(torch.stack(rows, -2), torch.stack(rhs, -1))
+    # torch's CPU solver has no half types: solve in float32, return the points' dtype.
+    system, target = torch.stack(rows, -2), torch.stack(rhs, -1)
+    solve_dtype = torch.float32 if system.dtype in (torch.float16, torch.bfloat16) else system.dtype
+    return torch.linalg.solve(system.to(solve_dtype), target.to(solve_dtype)).to(system.dtype)
 
 
 @symbolic_op("perspective_transform")
