@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina import backend
+from lamina.engine import errors
 from lamina.ops.core import floating, symbolic_op, tensor
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
@@ -411,6 +412,11 @@ def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
                   [2., 4., 2.],
                   [1., 2., 1.]]]])
     """
-    return F.fold(
-        tensor(x), output_size, kernel_size, dilation=dilation, padding=padding, stride=stride
-    )
+    x = tensor(x)
+    if x.dim() != 3:
+        raise errors.value_error(
+            "fold() argument `x`",
+            "a 3D (N, C * kernel area, blocks) tensor",
+            f"shape {tuple(x.shape)}",
+        )
+    return F.fold(x, output_size, kernel_size, dilation=dilation, padding=padding, stride=stride)

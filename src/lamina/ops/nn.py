@@ -22,7 +22,7 @@ def _float(x):
     return x if x.is_floating_point() else x.to(torch.float32)
 
 
-def _softmax_axis(x: torch.Tensor, axis, who):
+def _checked_axis(x: torch.Tensor, axis, who):
     """`axis` checked against `x`'s rank; None is every axis (one distribution), as in Keras."""
     if axis is None:
         return tuple(range(x.dim()))
@@ -300,7 +300,7 @@ def softmax(x, axis=-1):
                 [0.1192, 0.8808]])
     """
     x = _float(x)
-    axis = _softmax_axis(x, axis, "softmax")
+    axis = _checked_axis(x, axis, "softmax")
     if isinstance(axis, int) and x.shape[axis] == 1:
         warnings.warn(
             f"softmax() over axis {axis} of a tensor of shape {tuple(x.shape)}: that axis has "
@@ -330,7 +330,7 @@ def log_softmax(x, axis=-1):
                 [-2.1269, -0.1269]])
     """
     x = _float(x)
-    return activations.log_softmax(x, axis=_softmax_axis(x, axis, "log_softmax"))
+    return activations.log_softmax(x, axis=_checked_axis(x, axis, "log_softmax"))
 
 
 @symbolic_op("one_hot")
@@ -410,7 +410,7 @@ def normalize(x, axis=-1, order=2, epsilon=None):
     Args:
         x: input tensor (integers are computed in float32).
         axis: the axis the norm is taken along (default -1).
-        order: the order of the norm (default 2: Euclidean).
+        order: the order of the norm, an int >= 1 (default 2: Euclidean).
         epsilon: a lower bound on the norm, against division by zero (default None: 1e-12).
 
     Returns:
@@ -423,7 +423,11 @@ def normalize(x, axis=-1, order=2, epsilon=None):
         >>> lamina.ops.normalize(torch.tensor([[3.0, 1.0]]), order=1)
         tensor([[0.7500, 0.2500]])
     """
-    return F.normalize(_float(x), p=order, dim=axis, eps=1e-12 if epsilon is None else epsilon)
+    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+        raise errors.value_error("normalize() argument `order`", "an int >= 1", repr(order))
+    x = _float(x)
+    _checked_axis(x, axis, "normalize")
+    return F.normalize(x, p=order, dim=axis, eps=1e-12 if epsilon is None else epsilon)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -712,6 +716,8 @@ def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwa
 
 
 def _blocks(x, block_size, data_format):
+    if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 2:
+        raise errors.value_error("block_size", "an int of at least 2", repr(block_size))
     channels_last = data_format == "channels_last"
     return (x if channels_last else x.permute(0, 2, 3, 1)), channels_last
 
