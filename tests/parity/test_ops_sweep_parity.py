@@ -155,3 +155,30 @@ def test_image_ops_take_array_arguments_and_half_points():
     )
     assert ours.dtype == ref.dtype == torch.float16
     torch.testing.assert_close(ours, ref)
+
+
+@pytest.mark.parity
+def test_layer_normalization_rms_scaling_warns_and_computes_as_keras():
+    x = RNG.random((2, 5)).astype("float32") + 1
+    gamma = RNG.random(5).astype("float32")
+    with pytest.warns(UserWarning, match="deprecated"):
+        ours = ops.layer_normalization(x, gamma, rms_scaling=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        ref = keras.ops.layer_normalization(x, gamma, rms_scaling=True)
+    torch.testing.assert_close(ours, ref)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: ops.nn.depth_to_space(np.ones((1, 2, 2, 12)), 1),
+        lambda: ops.nn.space_to_depth(np.ones((1, 4, 4, 3)), 0),
+        lambda: ops.nn.normalize(np.array([1.0, 2.0]), order=0),
+        lambda: ops.nn.normalize(np.array([1.0, 2.0]), order=2.0),
+        lambda: ops.nn.fold(np.ones((1, 2, 3, 4)), (4, 4), 2),
+    ],
+)
+def test_nn_ops_reject_bad_arguments_with_value_errors(call):
+    with pytest.raises(ValueError, match="expects"):
+        call()
