@@ -730,3 +730,10 @@ CASES += [
     ("nn.ctc_decode", (HALF_LOGITS, np.array([8, 6])), {}),
     ("nn.dot_product_attention", (Q.astype("float16"), KV, KV), {}),
 ]  # fmt: skip
+BEAM = {"strategy": "beam_search"}
+CASES += [
+    ("nn.ctc_decode", (CTC_LOGITS, np.array([8, 6])), BEAM),
+    ("nn.ctc_decode", (CTC_LOGITS, np.array([8, 5])), {**BEAM, "beam_width": 3, "top_paths": 2}),
+    ("nn.ctc_decode", (CTC_LOGITS, np.array([7, 8])), {**BEAM, "top_paths": 3, "mask_index": 4}),
+    ("nn.ctc_decode", (HALF_LOGITS, np.array([8, 6])), {"mask_index": None}),
+]
