@@ -182,3 +182,20 @@ def test_layer_normalization_rms_scaling_warns_and_computes_as_keras():
 def test_nn_ops_reject_bad_arguments_with_value_errors(call):
     with pytest.raises(ValueError, match="expects"):
         call()
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    ("op", "x"),
+    [
+        ("cholesky", np.array([[1.0, 2.0], [2.0, 1.0]], "float32")),
+        ("det", np.ones((4, 3, 4), "float32")),
+        ("inv", np.ones((2, 3), "float32")),
+        ("eigh", np.ones((3, 2), "float32")),
+    ],
+)
+def test_linalg_raises_value_errors_as_keras(op, x):
+    with pytest.raises(ValueError):
+        getattr(keras.ops.linalg, op)(x)
+    with pytest.raises(ValueError, match=op):
+        getattr(ops.linalg, op)(x)
