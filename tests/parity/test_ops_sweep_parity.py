@@ -69,6 +69,8 @@ def test_softmax_checks_its_axis_and_warns_over_a_single_class():
         ("istft", ((np.ones((1, 3)), np.ones((1, 3))), 2, 1.0, 4)),
         ("view_as_complex", (np.ones((2, 3), "float32"),)),
         ("image.resize", (np.ones((4, 4, 1), "float32"), (0, 4))),
+        ("fft", (np.array([1.0, 2.0, 3.0]),)),
+        ("fft", ((np.ones(3), np.ones(2)),)),
     ],
 )
 def test_bad_arguments_raise_value_errors_as_keras(op, args):
@@ -199,3 +201,17 @@ def test_linalg_raises_value_errors_as_keras(op, x):
         getattr(keras.ops.linalg, op)(x)
     with pytest.raises(ValueError, match=op):
         getattr(ops.linalg, op)(x)
+
+
+@pytest.mark.parametrize(
+    ("op", "x"),
+    [
+        ("fft2", (np.ones(3), np.ones(3))),
+        ("rfft", np.array(5.0)),
+        ("irfft", (np.array(1.0), np.array(1.0))),
+    ],
+)
+def test_fourier_ops_check_the_rank_as_keras_symbolic_ops(op, x):
+    # Keras raises these ValueErrors on symbolic inputs; on torch tensors it raises IndexError.
+    with pytest.raises(ValueError, match=f"{op}.*rank"):
+        getattr(ops, op)(x)

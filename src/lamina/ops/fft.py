@@ -13,10 +13,20 @@ from lamina.engine import errors
 from lamina.ops.core import floating, symbolic_op, tensor
 
 
-def _complex(x):
-    real, imag = x
-    real = floating(tensor(real))
-    return torch.complex(real, tensor(imag).to(real.dtype))
+def _complex(x, who, rank=1):
+    """The complex tensor of a `(real, imag)` pair, checked as Keras checks it."""
+    if not isinstance(x, (tuple, list)) or len(x) != 2:
+        raise errors.value_error(
+            f"{who}() argument `x`", "a pair (real, imag) of tensors", type(x).__name__
+        )
+    real, imag = floating(tensor(x[0])), tensor(x[1])
+    if real.shape != imag.shape or real.dim() < rank:
+        raise errors.value_error(
+            f"{who}() argument `x`",
+            f"real and imaginary parts of the same shape, of rank >= {rank}",
+            f"shapes {tuple(real.shape)} and {tuple(imag.shape)}",
+        )
+    return torch.complex(real, imag.to(real.dtype))
 
 
 def _pair(z):
@@ -40,7 +50,7 @@ def fft(x):
         >>> real
         tensor([1., 1., 1., 1.])
     """
-    return _pair(torch.fft.fft(_complex(x)))
+    return _pair(torch.fft.fft(_complex(x, "fft")))
 
 
 @symbolic_op("fft2")
@@ -61,7 +71,7 @@ def fft2(x):
         tensor([[4., 0.],
                 [0., 0.]])
     """
-    return _pair(torch.fft.fft2(_complex(x)))
+    return _pair(torch.fft.fft2(_complex(x, "fft2", 2)))
 
 
 @symbolic_op("ifft2")
@@ -83,7 +93,7 @@ def ifft2(x):
         tensor([[1., 1.],
                 [1., 1.]])
     """
-    return _pair(torch.fft.ifft2(_complex(x)))
+    return _pair(torch.fft.ifft2(_complex(x, "ifft2", 2)))
 
 
 @symbolic_op("rfft")
@@ -106,7 +116,10 @@ def rfft(x, fft_length=None):
         >>> real, imag
         (tensor([4., 0., 0.]), tensor([0., 0., 0.]))
     """
-    return _pair(torch.fft.rfft(floating(tensor(x)), n=fft_length))
+    x = floating(tensor(x))
+    if x.dim() < 1:
+        raise errors.value_error("rfft() argument `x`", "a tensor of rank >= 1", "a scalar")
+    return _pair(torch.fft.rfft(x, n=fft_length))
 
 
 @symbolic_op("irfft")
@@ -126,7 +139,7 @@ def irfft(x, fft_length=None):
         >>> lamina.ops.irfft((torch.tensor([4.0, 0.0, 0.0]), np.zeros(3)))
         tensor([1., 1., 1., 1.])
     """
-    return torch.fft.irfft(_complex(x), n=fft_length)
+    return torch.fft.irfft(_complex(x, "irfft"), n=fft_length)
 
 
 def _window(window, length, dtype, device):
@@ -270,7 +283,7 @@ def istft(
         True
     """
     _check_framing("istft", sequence_length, sequence_stride, fft_length)
-    z = _complex(x)
+    z = _complex(x, "istft", 2)
     lead = z.shape[:-2]
     flat = z.reshape(-1, *z.shape[-2:])
     win = _window(window, sequence_length, z.real.dtype, z.device)
