@@ -215,3 +215,16 @@ def test_fourier_ops_check_the_rank_as_keras_symbolic_ops(op, x):
     # Keras raises these ValueErrors on symbolic inputs; on torch tensors it raises IndexError.
     with pytest.raises(ValueError, match=f"{op}.*rank"):
         getattr(ops, op)(x)
+
+
+@pytest.mark.parity
+def test_ops_take_symbolic_tensors_by_keyword():
+    def shapes(namespace, tensor):
+        x, ids = tensor((None, 6)), tensor((None,), dtype="int32")
+        return [
+            namespace.add(x1=x, x2=x).shape,
+            namespace.associative_scan(f=lambda a, b: a + b, elems=x, axis=0).shape,
+            namespace.segment_sum(data=x, segment_ids=ids).shape,
+        ]
+
+    assert shapes(ops, lamina.KerasTensor) == shapes(keras.ops, keras.KerasTensor)
