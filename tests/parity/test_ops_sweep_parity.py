@@ -71,6 +71,7 @@ def test_softmax_checks_its_axis_and_warns_over_a_single_class():
         ("image.resize", (np.ones((4, 4, 1), "float32"), (0, 4))),
         ("fft", (np.array([1.0, 2.0, 3.0]),)),
         ("fft", ((np.ones(3), np.ones(2)),)),
+        ("cdist", (np.ones((2, 4), "float32"), np.ones((3, 5), "float32"))),
     ],
 )
 def test_bad_arguments_raise_value_errors_as_keras(op, args):
