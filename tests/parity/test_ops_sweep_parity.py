@@ -72,6 +72,9 @@ def test_softmax_checks_its_axis_and_warns_over_a_single_class():
         ("fft", (np.array([1.0, 2.0, 3.0]),)),
         ("fft", ((np.ones(3), np.ones(2)),)),
         ("cdist", (np.ones((2, 4), "float32"), np.ones((3, 5), "float32"))),
+        ("image.rgb_to_grayscale", (np.ones((4, 4, 4), "float32"),)),
+        ("image.rgb_to_hsv", (np.ones((4, 3), "float32"),)),
+        ("image.gaussian_blur", (np.ones((12, 12), "float32"),)),
     ],
 )
 def test_bad_arguments_raise_value_errors_as_keras(op, args):

@@ -10,12 +10,19 @@ import torch
 import torch.nn.functional as F
 
 from lamina import backend
+from lamina.engine import errors
 from lamina.ops.core import floating, symbolic_op, tensor
 
 
 def _to_nchw(images, data_format, rank=4):
     """(batched channels-first view, channels_last?, was unbatched?)."""
     x = tensor(images)
+    if x.dim() not in (rank - 1, rank):
+        raise errors.value_error(
+            "images",
+            f"one image (rank {rank - 1}) or a batch (rank {rank})",
+            f"shape {tuple(x.shape)}",
+        )
     single = x.dim() == rank - 1
     x = x.unsqueeze(0) if single else x
     last = backend.standardize_data_format(data_format) == "channels_last"
