@@ -75,6 +75,8 @@ def test_softmax_checks_its_axis_and_warns_over_a_single_class():
         ("image.rgb_to_grayscale", (np.ones((4, 4, 4), "float32"),)),
         ("image.rgb_to_hsv", (np.ones((4, 3), "float32"),)),
         ("image.gaussian_blur", (np.ones((12, 12), "float32"),)),
+        ("image.crop_images", (np.ones((10, 10, 3), "float32"), -1, 0, None, None, 8, 8)),
+        ("image.pad_images", (np.ones((10, 10, 3), "float32"), 0, 0, None, None, 8, 12)),
     ],
 )
 def test_bad_arguments_raise_value_errors_as_keras(op, args):

@@ -34,6 +34,12 @@ def _from_nchw(y, last, single):
     return y.squeeze(0) if single else y
 
 
+def _check_non_negative(who, **arguments):
+    for name, value in arguments.items():
+        if value is not None and value < 0:
+            raise errors.value_error(f"{who}() argument `{name}`", "a value >= 0", str(value))
+
+
 def _box(size, start, end, target, who, what):
     """(start, length) of a crop or pad on one axis from Keras's four ways of saying it."""
     if start is not None and end is not None and target is not None:
@@ -83,6 +89,11 @@ def crop_images(
         tensor([[ 5,  6],
                 [ 9, 10]])
     """
+    _check_non_negative(
+        "crop_images", top_cropping=top_cropping, left_cropping=left_cropping,
+        bottom_cropping=bottom_cropping, right_cropping=right_cropping,
+        target_height=target_height, target_width=target_width,
+    )  # fmt: skip
     x, last, single = _to_nchw(images, data_format)
     h, w = x.shape[-2:]
     top, height = _box(h, top_cropping, bottom_cropping, target_height, "crop_images", "rows")
@@ -130,6 +141,11 @@ def pad_images(
                 [0, 1, 1],
                 [0, 0, 0]])
     """
+    _check_non_negative(
+        "pad_images", top_padding=top_padding, left_padding=left_padding,
+        bottom_padding=bottom_padding, right_padding=right_padding,
+        target_height=target_height, target_width=target_width,
+    )  # fmt: skip
     x, last, single = _to_nchw(images, data_format)
     h, w = x.shape[-2:]
     top = top_padding or 0
@@ -140,6 +156,11 @@ def pad_images(
         top, bottom = target_height - h - bottom_padding, bottom_padding
     if target_width is not None and left_padding is None and right_padding is not None:
         left, right = target_width - w - right_padding, right_padding
+    if min(top, left, bottom or 0, right or 0) < 0:
+        raise errors.value_error(
+            "pad_images()", f"a target size that holds the {h}x{w} images and the given padding",
+            f"padding (top {top}, bottom {bottom}, left {left}, right {right})",
+        )  # fmt: skip
     y = F.pad(x, (left, right or 0, top, bottom or 0))
     return _from_nchw(y, last, single)
 
