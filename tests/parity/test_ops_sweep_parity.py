@@ -77,6 +77,7 @@ def test_softmax_checks_its_axis_and_warns_over_a_single_class():
         ("image.gaussian_blur", (np.ones((12, 12), "float32"),)),
         ("image.crop_images", (np.ones((10, 10, 3), "float32"), -1, 0, None, None, 8, 8)),
         ("image.pad_images", (np.ones((10, 10, 3), "float32"), 0, 0, None, None, 8, 12)),
+        ("image.affine_transform", (np.ones((3, 2), "float32"), np.ones(8, "float32"))),
     ],
 )
 def test_bad_arguments_raise_value_errors_as_keras(op, args):

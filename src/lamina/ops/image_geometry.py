@@ -13,6 +13,7 @@ import itertools
 import torch
 
 from lamina import backend
+from lamina.engine import errors
 from lamina.ops.core import floating, symbolic_op, tensor
 
 _FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
@@ -152,13 +153,20 @@ def affine_transform(
             f"{interpolation!r}."
         )
     x = tensor(images)
+    transform = tensor(transform)
+    if x.dim() not in (3, 4) or transform.dim() not in (1, 2) or transform.shape[-1] != 8:
+        raise errors.value_error(
+            "affine_transform()",
+            "images of rank 3 or 4 and transforms of shape (8,) or (batch, 8)",
+            f"images {tuple(x.shape)}, transform {tuple(transform.shape)}",
+        )
     single = x.dim() == 3
     x = x.unsqueeze(0) if single else x
     last = backend.standardize_data_format(data_format) == "channels_last"
     x = x if last else x.movedim(1, -1)
     original = x.dtype
     x = floating(x)
-    transform = floating(tensor(transform)).to(x.dtype)
+    transform = floating(transform).to(x.dtype)
     transform = transform.reshape(-1, 8).expand(x.shape[0], 8)
     batch, height, width, channels = x.shape
     row, col = _project(transform, height, width, x.dtype, x.device)
@@ -234,6 +242,12 @@ def perspective_transform(
     """
     start = floating(tensor(start_points))
     end = tensor(end_points).to(start.dtype)
+    if start.shape[-2:] != (4, 2) or end.shape != start.shape or start.dim() not in (2, 3):
+        raise errors.value_error(
+            "perspective_transform()",
+            "start_points and end_points of shape (4, 2) or (batch, 4, 2)",
+            f"{tuple(start.shape)} and {tuple(end.shape)}",
+        )
     start = start.unsqueeze(0) if start.dim() == 2 else start
     end = end.unsqueeze(0) if end.dim() == 2 else end
     transform = _perspective_coefficients(start, end)
