@@ -235,3 +235,13 @@ def test_ops_take_symbolic_tensors_by_keyword():
         ]
 
     assert shapes(ops, lamina.KerasTensor) == shapes(keras.ops, keras.KerasTensor)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("dtype", ["float8_e4m3fn", "float8_e5m2"])
+def test_cast_to_float8_and_back_as_keras(dtype):
+    x = np.array([0.3, -1.7, 448.0, 2.5], "float32")
+    ours = ops.cast(ops.cast(x, dtype), "float32")
+    ref = keras.ops.cast(keras.ops.cast(x, dtype), "float32")
+    torch.testing.assert_close(ours, ref)
+    assert ops.cast(lamina.KerasTensor((2,)), dtype).dtype == dtype
