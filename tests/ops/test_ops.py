@@ -392,3 +392,16 @@ def test_convert_to_tensor_of_python_complex_numbers_is_complex64_as_keras():
     for value in (1 + 2j, [[1 + 3j, 2 - 5j]], np.complex128(1j)):
         theirs = reference.keras.ops.convert_to_tensor(value).dtype
         assert ops.convert_to_tensor(value).dtype == theirs, value
+
+
+def test_python_scalars_convert_without_a_float64_intermediate(monkeypatch):
+    # As Keras's core_test, where torch.export would record a float64 constant: a Python float
+    # goes straight to the requested dtype, never through NumPy's float64.
+    import lamina.ops.core as core
+
+    def no_numpy(*args, **kwargs):
+        raise AssertionError("a Python scalar went through np.asarray")
+
+    monkeypatch.setattr(core.np, "asarray", no_numpy)
+    assert ops.convert_to_tensor(1e-7, dtype="float32").dtype == torch.float32
+    assert ops.convert_to_tensor(2).dtype == torch.int32
