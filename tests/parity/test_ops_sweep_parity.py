@@ -245,3 +245,9 @@ def test_cast_to_float8_and_back_as_keras(dtype):
     ref = keras.ops.cast(keras.ops.cast(x, dtype), "float32")
     torch.testing.assert_close(ours, ref)
     assert ops.cast(lamina.KerasTensor((2,)), dtype).dtype == dtype
+
+
+def test_slice_needs_one_start_and_size_per_axis():
+    # Keras's symbolic slice raises this ValueError; its eager torch slice an IndexError.
+    with pytest.raises(ValueError, match="one start index and one size per axis"):
+        ops.slice(lamina.KerasTensor((3, 3)), (1, 1, 1), (2, 2))

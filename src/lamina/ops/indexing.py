@@ -10,6 +10,7 @@ import builtins
 
 import torch
 
+from lamina.engine import errors
 from lamina.ops.core import symbolic_op, tensor
 
 
@@ -65,9 +66,15 @@ def slice(inputs, start_indices, shape):  # noqa: A001 - Keras's name
                 [ 9, 10]])
     """
     x = tensor(inputs)
+    starts, sizes = _starts(start_indices), [int(n) for n in shape]
+    if not len(starts) == len(sizes) == x.dim():
+        raise errors.value_error(
+            "slice()",
+            f"one start index and one size per axis of the rank-{x.dim()} input",
+            f"{len(starts)} start indices and {len(sizes)} sizes",
+        )
     index = tuple(
-        builtins.slice(s, None if n == -1 else s + n)
-        for s, n in zip(_starts(start_indices), [int(n) for n in shape], strict=True)
+        builtins.slice(s, None if n == -1 else s + n) for s, n in zip(starts, sizes, strict=True)
     )
     return x[index]
 
