@@ -251,3 +251,14 @@ def test_slice_needs_one_start_and_size_per_axis():
     # Keras's symbolic slice raises this ValueError; its eager torch slice an IndexError.
     with pytest.raises(ValueError, match="one start index and one size per axis"):
         ops.slice(lamina.KerasTensor((3, 3)), (1, 1, 1), (2, 2))
+
+
+@pytest.mark.parity
+def test_beam_search_ctc_decode_symbolic_shapes_as_keras():
+    def shapes(namespace, tensor):
+        decoded, scores = namespace.nn.ctc_decode(
+            tensor((None, 2, 3)), tensor((None,), dtype="int32"), "beam_search", top_paths=2
+        )
+        return decoded.shape, scores.shape
+
+    assert shapes(ops, lamina.KerasTensor) == shapes(keras.ops, keras.KerasTensor)

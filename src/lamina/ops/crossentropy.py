@@ -202,10 +202,13 @@ def _prefix_beam_search(log_probs: list, blank: int, beam_width: int, top_paths:
 
 def _beam_search_decode(x, lengths, beam_width, top_paths, blank):
     batch, max_time, _ = x.shape
-    log_probs = F.log_softmax(x, dim=-1).tolist()
+    if x.is_meta:  # shape inference: the shapes without the search
+        decoded = torch.empty((top_paths, batch, max_time), dtype=torch.int32, device="meta")
+        return decoded, torch.empty((batch, top_paths), dtype=x.dtype, device="meta")
+    log_probs = F.log_softmax(x, dim=-1).tolist()  # one host copy: the search runs in Python
     decoded = torch.full((top_paths, batch, max_time), -1, dtype=torch.int32)
     scores = torch.full((batch, top_paths), -math.inf, dtype=x.dtype)
-    for b, length in enumerate(lengths.tolist()):
+    for b, length in enumerate(lengths.cpu().tolist()):
         best = _prefix_beam_search(log_probs[b][:length], blank, beam_width, top_paths)
         for k, (labels, score) in enumerate(best):
             decoded[k, b, : len(labels)] = torch.tensor(labels, dtype=torch.int32)
