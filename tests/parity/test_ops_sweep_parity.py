@@ -262,3 +262,17 @@ def test_beam_search_ctc_decode_symbolic_shapes_as_keras():
         return decoded.shape, scores.shape
 
     assert shapes(ops, lamina.KerasTensor) == shapes(keras.ops, keras.KerasTensor)
+
+
+@pytest.mark.parity
+def test_while_loop_on_symbolic_tensors_keeps_the_loop_shapes():
+    def shapes(namespace, tensor):
+        state = (tensor((None, 3)), tensor((2,), dtype="int32"))
+        out = namespace.while_loop(lambda a, b: True, lambda a, b: (a, b), state)
+        return [(o.shape, o.dtype) for o in out]
+
+    assert shapes(ops, lamina.KerasTensor) == shapes(keras.ops, keras.KerasTensor)
+    inputs = lamina.Input((3,))
+    _, doubled = ops.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, v * 2), (0, inputs))
+    out = lamina.Model(inputs, doubled)(np.ones((2, 3), "float32"))
+    torch.testing.assert_close(out, torch.full((2, 3), 8.0))

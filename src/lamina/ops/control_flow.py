@@ -4,18 +4,22 @@ On torch these are Python control flow around the user's functions (torch record
 graph through them), with Keras's argument conventions and return structures. On symbolic
 `KerasTensor`s (a functional model's inputs) `cond`, `switch`, `map`, `scan`, `associative_scan`
 and `vectorized_map` record a node whose output shapes come from running the functions on probe
-tensors, as Keras infers them from the functions' output specs. Nested inputs
+tensors, as Keras infers them from the functions' output specs; `while_loop`'s node keeps the
+shapes of its loop variables, as Keras's. Nested inputs
 (tuples, lists, dicts of tensors) are walked with `torch.utils._pytree`.
 """
 
 from __future__ import annotations
 
 import builtins
+import functools
 import re
 
 import torch
 from torch.utils import _pytree as pytree
 
+from lamina import backend, tree
+from lamina.engine.symbolic import KerasTensor, OpLayer, OutputSpec, call_on_symbolic
 from lamina.ops.core import symbolic_op, tensor
 
 
@@ -111,6 +115,8 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):
         >>> lamina.ops.while_loop(lambda x: x < 100, lambda x: x * 2, 1, maximum_iterations=3)
         tensor(8, dtype=torch.int32)
     """
+    if any(isinstance(leaf, KerasTensor) for leaf in tree.flatten(loop_vars)):
+        return _symbolic_while_loop(cond, body, loop_vars, maximum_iterations)
     single = not isinstance(loop_vars, (tuple, list))
     # Tensors from the start, as Keras: a body may mix the variables with ops' results.
     state = _tensors((loop_vars,) if single else tuple(loop_vars))
@@ -122,6 +128,21 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):
     if single:
         return state[0]
     return list(state) if isinstance(loop_vars, list) else state
+
+
+def _symbolic_while_loop(cond, body, loop_vars, maximum_iterations):
+    """A graph node running the loop; its outputs are shaped like `loop_vars`, as Keras infers
+    them (the loop is not run on probes: its length may depend on the values)."""
+
+    def spec(value):
+        if isinstance(value, KerasTensor):
+            return OutputSpec(tuple(value.shape), backend.to_torch_dtype(value.dtype))
+        value = tensor(value)
+        return OutputSpec(tuple(value.shape), value.dtype)
+
+    run = functools.partial(while_loop, cond, body, maximum_iterations=maximum_iterations)
+    node = OpLayer(run, name="while_loop")
+    return call_on_symbolic(node, (loop_vars,), {}, spec=tree.map_structure(spec, loop_vars))
 
 
 def _stack(results):
