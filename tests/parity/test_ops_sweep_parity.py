@@ -76,7 +76,7 @@ def test_softmax_checks_its_axis_and_warns_over_a_single_class():
         ("image.rgb_to_hsv", (np.ones((4, 3), "float32"),)),
         ("image.gaussian_blur", (np.ones((12, 12), "float32"),)),
         ("image.crop_images", (np.ones((10, 10, 3), "float32"), -1, 0, None, None, 8, 8)),
-        ("image.pad_images", (np.ones((10, 10, 3), "float32"), 0, 0, None, None, 8, 12)),
+        ("image.pad_images", (np.ones((10, 10, 3), "float32"), -1, 0, None, None, 12, 12)),
         ("image.affine_transform", (np.ones((3, 2), "float32"), np.ones(8, "float32"))),
     ],
 )
@@ -276,3 +276,12 @@ def test_while_loop_on_symbolic_tensors_keeps_the_loop_shapes():
     _, doubled = ops.while_loop(lambda i, v: i < 3, lambda i, v: (i + 1, v * 2), (0, inputs))
     out = lamina.Model(inputs, doubled)(np.ones((2, 3), "float32"))
     torch.testing.assert_close(out, torch.full((2, 3), 8.0))
+
+
+@pytest.mark.parity
+def test_pad_images_of_unknown_size_keeps_the_target_shape():
+    def shape(namespace, tensor):
+        images = tensor((None, None, None, 3))
+        return namespace.image.pad_images(images, 2, 3, target_height=20, target_width=30).shape
+
+    assert shape(ops, lamina.KerasTensor) == shape(keras.ops, keras.KerasTensor)

@@ -156,11 +156,6 @@ def pad_images(
         top, bottom = target_height - h - bottom_padding, bottom_padding
     if target_width is not None and left_padding is None and right_padding is not None:
         left, right = target_width - w - right_padding, right_padding
-    if min(top, left, bottom or 0, right or 0) < 0:
-        raise errors.value_error(
-            "pad_images()", f"a target size that holds the {h}x{w} images and the given padding",
-            f"padding (top {top}, bottom {bottom}, left {left}, right {right})",
-        )  # fmt: skip
     y = F.pad(x, (left, right or 0, top, bottom or 0))
     return _from_nchw(y, last, single)
 
