@@ -325,9 +325,10 @@ def test_attention_logit_soft_cap_bounds_the_logits():
 
 def test_gaussian_blur_spreads_an_impulse_as_a_normalised_2d_gaussian():
     # Keras's torch backend blurs along one axis only here; lamina blurs in 2-D as TensorFlow.
+    # sigma is (along x, along y), the order every Keras backend applies it in.
     x = torch.zeros(1, 7, 7, 1)
     x[0, 3, 3, 0] = 1.0
-    out = ops.image.gaussian_blur(x, kernel_size=(5, 3), sigma=(2.0, 0.5))[0, ..., 0]
+    out = ops.image.gaussian_blur(x, kernel_size=(5, 3), sigma=(0.5, 2.0))[0, ..., 0]
     rows = torch.exp(-((torch.arange(5.0) - 2) ** 2) / (2 * 2.0**2))
     cols = torch.exp(-((torch.arange(3.0) - 1) ** 2) / (2 * 0.5**2))
     expected = torch.outer(rows / rows.sum(), cols / cols.sum())

@@ -266,7 +266,8 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None
         images: `(batch, height, width, channels)` images or a single `(height, width, channels)`
             image (channels first with `data_format="channels_first"`).
         kernel_size: the kernel's `(height, width)` (default (3, 3)).
-        sigma: the kernel's standard deviations `(along y, along x)` (default (1.0, 1.0)).
+        sigma: the kernel's standard deviations `(along x, along y)`, the order in which Keras
+            applies them (its docstring says height and width) (default (1.0, 1.0)).
         data_format: `"channels_last"` or `"channels_first"` (default None: the config's
             `image_data_format`).
 
@@ -284,7 +285,7 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None
     x, last, single = _to_nchw(images, data_format)
     x = floating(x)
     kh, kw = _pair(kernel_size)
-    sy, sx = _pair(sigma)
+    sx, sy = _pair(sigma)  # Keras's order: every Keras backend applies sigma[0] along x
     kernel = torch.outer(
         _gaussian(kh, float(sy), x.dtype, x.device), _gaussian(kw, float(sx), x.dtype, x.device)
     )
