@@ -143,6 +143,8 @@ _DTYPES = {
     "bool": torch.bool,
     "complex64": torch.complex64,  # Keras's complex ops (fft, angle, isreal) take these
     "complex128": torch.complex128,
+    "float8_e4m3fn": torch.float8_e4m3fn,  # Keras's float8 training casts to and from these
+    "float8_e5m2": torch.float8_e5m2,
 }
 
 

@@ -70,6 +70,18 @@ def test_a_function_computes_and_nests_as_an_operation():
     )
 
 
+def test_a_function_gives_output_shapes_and_refuses_empty_ends():
+    # As Keras's ops/function_test.py: shapes in the inputs' structure, ValueErrors when empty.
+    x = lamina.KerasTensor((None, 3))
+    fn = lamina.Function(x, [x**2, lamina.ops.sum(x, axis=1)])
+    assert fn.compute_output_shape((None, 3)) == [(None, 3), (None,)]
+    assert fn.compute_output_shape((4, 3)) == [(4, 3), (4,)]
+    with pytest.raises(ValueError, match="outputs"):
+        lamina.Function(x, [])
+    with pytest.raises(ValueError, match="inputs"):
+        lamina.Function([], x)
+
+
 def test_layers_are_operations_and_configs_round_trip():
     assert isinstance(lamina.layers.Dense(1), lamina.Operation)
     assert not isinstance(Clip01(), lamina.layers.Layer)

@@ -699,3 +699,41 @@ CASES += [
     ("percentile", (np.array(1.5, "float32"), 50), {}),
     ("linspace", (np.array([0, 1], "float16"), np.array([2, 5], "float16"), 5), {}),
 ]
+
+# Found by running Keras's own ops unit tests (nn, math, core, image, linalg) against lamina.
+HALF_WIDE = np.array([-741.0, 353.2, 1099.0, -1807.0, 502.8, -83.4, 333.5, -130.9], "float16")
+OUT_OF_RANGE_IDS = np.array([0, 2, -1, 2, 5], "int32")  # -1 and 5 are dropped
+CASES += [
+    ("nn.softmax", (T,), {"axis": None}),
+    ("nn.log_softmax", (T,), {"axis": None}),
+    ("nn.moments", (HALF_WIDE, [0]), {}),
+    ("nn.conv", (T, RNG.standard_normal((3, 4, 2)).astype("float32")), {"padding": "SAME"}),
+    ("nn.max_pool", (T, 2), {"padding": "VALID"}),
+    ("segment_sum", (V, OUT_OF_RANGE_IDS), {"num_segments": 4}),
+    ("segment_max", (V, OUT_OF_RANGE_IDS), {"num_segments": 4}),
+    ("segment_min", (V, SEG_IDS), {"num_segments": 5}),
+    ("segment_prod", (V, OUT_OF_RANGE_IDS), {"num_segments": 3}),
+    ("view_as_complex", (np.stack([X, Y], -1).astype("float64"),), {}),
+    ("istft", (SPEC_PAIR, 4, 4, 8), {}),
+    ("istft", (SPEC_PAIR, 8, 4, 8), {"center": False}),
+    ("istft", (SPEC_PAIR, 5, 2, 8), {"window": None, "length": 12}),
+]
+TALL = RNG.standard_normal((2, 7, 4, 3)).astype("float32")
+CASES += [
+    ("image.resize", (TALL, (4, 4)), {"pad_to_aspect_ratio": True, "fill_value": 1.5}),
+    ("image.resize", (TALL, (3, 5)), {"crop_to_aspect_ratio": True}),
+    ("image.resize", (TALL[0], (2, 6)), {"pad_to_aspect_ratio": True}),
+]
+HALF_LOGITS = CTC_LOGITS.astype("float16")
+CASES += [
+    ("nn.ctc_loss", (CTC_TARGET, HALF_LOGITS, np.array([3, 2]), np.array([8, 6])), {}),
+    ("nn.ctc_decode", (HALF_LOGITS, np.array([8, 6])), {}),
+    ("nn.dot_product_attention", (Q.astype("float16"), KV, KV), {}),
+]  # fmt: skip
+BEAM = {"strategy": "beam_search"}
+CASES += [
+    ("nn.ctc_decode", (CTC_LOGITS, np.array([8, 6])), BEAM),
+    ("nn.ctc_decode", (CTC_LOGITS, np.array([8, 5])), {**BEAM, "beam_width": 3, "top_paths": 2}),
+    ("nn.ctc_decode", (CTC_LOGITS, np.array([7, 8])), {**BEAM, "top_paths": 3, "mask_index": 4}),
+    ("nn.ctc_decode", (HALF_LOGITS, np.array([8, 6])), {"mask_index": None}),
+]

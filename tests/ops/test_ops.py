@@ -325,9 +325,10 @@ def test_attention_logit_soft_cap_bounds_the_logits():
 
 def test_gaussian_blur_spreads_an_impulse_as_a_normalised_2d_gaussian():
     # Keras's torch backend blurs along one axis only here; lamina blurs in 2-D as TensorFlow.
+    # sigma is (along x, along y), the order every Keras backend applies it in.
     x = torch.zeros(1, 7, 7, 1)
     x[0, 3, 3, 0] = 1.0
-    out = ops.image.gaussian_blur(x, kernel_size=(5, 3), sigma=(2.0, 0.5))[0, ..., 0]
+    out = ops.image.gaussian_blur(x, kernel_size=(5, 3), sigma=(0.5, 2.0))[0, ..., 0]
     rows = torch.exp(-((torch.arange(5.0) - 2) ** 2) / (2 * 2.0**2))
     cols = torch.exp(-((torch.arange(3.0) - 1) ** 2) / (2 * 0.5**2))
     expected = torch.outer(rows / rows.sum(), cols / cols.sum())
@@ -392,3 +393,16 @@ def test_convert_to_tensor_of_python_complex_numbers_is_complex64_as_keras():
     for value in (1 + 2j, [[1 + 3j, 2 - 5j]], np.complex128(1j)):
         theirs = reference.keras.ops.convert_to_tensor(value).dtype
         assert ops.convert_to_tensor(value).dtype == theirs, value
+
+
+def test_python_scalars_convert_without_a_float64_intermediate(monkeypatch):
+    # As Keras's core_test, where torch.export would record a float64 constant: a Python float
+    # goes straight to the requested dtype, never through NumPy's float64.
+    import lamina.ops.core as core
+
+    def no_numpy(*args, **kwargs):
+        raise AssertionError("a Python scalar went through np.asarray")
+
+    monkeypatch.setattr(core.np, "asarray", no_numpy)
+    assert ops.convert_to_tensor(1e-7, dtype="float32").dtype == torch.float32
+    assert ops.convert_to_tensor(2).dtype == torch.int32

@@ -14,8 +14,8 @@ import abc
 from torch import nn
 
 from lamina import backend, tree
+from lamina.engine import errors, naming, scopes, symbolic
 from lamina.engine import layer as layer_module
-from lamina.engine import naming, scopes, symbolic
 from lamina.engine.functional import FunctionalGraph
 
 
@@ -173,6 +173,13 @@ class Function(Operation):
 
     def __init__(self, inputs, outputs, name=None):
         super().__init__(name=name)
+        for argument, value in (("inputs", inputs), ("outputs", outputs)):
+            if not symbolic.flatten_symbolic(value):
+                raise errors.value_error(
+                    f"Function '{self.name}' argument `{argument}`",
+                    "at least one KerasTensor",
+                    repr(value),
+                )
         self._graph = FunctionalGraph(inputs, outputs)
 
     @property
@@ -218,3 +225,16 @@ class Function(Operation):
                 self._graph.outputs,
             )
         return super().compute_output_spec(inputs)
+
+    def compute_output_shape(self, input_shape):
+        """The output shape(s) for input shape(s) given in the structure of the inputs.
+
+        Args:
+            input_shape: a shape tuple per input, in the structure the inputs were given.
+        """
+        dtypes = iter(t.dtype for t in self._graph.flat_inputs)
+        specs = tree.map_shape_structure(
+            lambda shape: symbolic.KerasTensor(shape, next(dtypes)), input_shape
+        )
+        outputs = self.compute_output_spec(specs)
+        return tree.map_structure(lambda t: tuple(t.shape), outputs)

@@ -8,6 +8,7 @@ call in `shape_inference.py`; their names are re-exported here, where lamina has
 from __future__ import annotations
 
 import functools
+import inspect
 import numbers
 import operator
 import warnings
@@ -341,6 +342,19 @@ class OpLayer(layer_module.Layer):
         return {"name": self.name}
 
 
+def _first_argument_positional(fn, kwargs):
+    """`((kwargs[first],), rest)` where `fn`'s first parameter was passed by keyword."""
+    try:
+        parameters = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):  # a builtin without a signature
+        return (), kwargs
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    if not parameters or parameters[0].kind not in positional or parameters[0].name not in kwargs:
+        return (), kwargs
+    rest = dict(kwargs)
+    return (rest.pop(parameters[0].name),), rest
+
+
 def apply_op(fn, *args, name="op", shape_rule=None, **kwargs):
     """Apply `fn` to arguments that may include KerasTensors: record a node, or compute directly.
 
@@ -349,11 +363,13 @@ def apply_op(fn, *args, name="op", shape_rule=None, **kwargs):
     with -1 over an unknown batch); the output keeps the first input's dtype."""
     if not any_symbolic(args, kwargs):
         return fn(*args, **kwargs)
+    if not args:  # `ops.add(x1=a, x2=b)`: the node takes its first input positionally
+        args, kwargs = _first_argument_positional(fn, kwargs)
     op = OpLayer(fn, name=name, operation=name)
     shape = None if shape_rule is None else shape_rule(*args, **kwargs)
     if shape is None:
         return call_on_symbolic(op, args, kwargs)
-    dtype = flatten_symbolic(args)[0].dtype
+    dtype = flatten_symbolic((args, kwargs))[0].dtype
     dtype = dtype if dtype == "string" else backend.to_torch_dtype(dtype)
     return call_on_symbolic(op, args, kwargs, spec=OutputSpec(tuple(shape), dtype))
 

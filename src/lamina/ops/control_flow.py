@@ -1,25 +1,33 @@
 """Control flow (Keras's `cond`, `switch`, `scan`, `while_loop`, ... in `ops`), run eagerly.
 
 On torch these are Python control flow around the user's functions (torch records the autograd
-graph through them), with Keras's argument conventions and return structures. Nested inputs
+graph through them), with Keras's argument conventions and return structures. On symbolic
+`KerasTensor`s (a functional model's inputs) `cond`, `switch`, `map`, `scan`, `associative_scan`
+and `vectorized_map` record a node whose output shapes come from running the functions on probe
+tensors, as Keras infers them from the functions' output specs; `while_loop`'s node keeps the
+shapes of its loop variables, as Keras's. Nested inputs
 (tuples, lists, dicts of tensors) are walked with `torch.utils._pytree`.
 """
 
 from __future__ import annotations
 
 import builtins
+import functools
 import re
 
 import torch
 from torch.utils import _pytree as pytree
 
-from lamina.ops.core import tensor
+from lamina import backend, tree
+from lamina.engine.symbolic import KerasTensor, OpLayer, OutputSpec, call_on_symbolic
+from lamina.ops.core import symbolic_op, tensor
 
 
 def _tensors(tree):
     return pytree.tree_map(lambda v: v if v is None else tensor(v), tree)
 
 
+@symbolic_op("cond")
 def cond(pred, true_fn, false_fn):
     """Call `true_fn()` if `pred` holds, else `false_fn()`.
 
@@ -41,6 +49,7 @@ def cond(pred, true_fn, false_fn):
     return true_fn() if bool(tensor(pred)) else false_fn()
 
 
+@symbolic_op("switch")
 def switch(index, branches, *operands):
     """Call `branches[index](*operands)`.
 
@@ -93,8 +102,8 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):
     Args:
         cond: a function of the loop variables returning a boolean scalar.
         body: a function of the loop variables returning their new values (same structure).
-        loop_vars: a tuple or list of the starting values; a single non-tuple value is passed to
-            `cond` and `body` and returned as is.
+        loop_vars: a tuple or list of the starting values (converted to tensors, as in Keras); a
+            single non-tuple value is passed to `cond` and `body` alone.
         maximum_iterations: the most steps to run (default None: no limit).
 
     Returns:
@@ -102,12 +111,15 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):
 
     Example:
         >>> lamina.ops.while_loop(lambda i, x: i < 3, lambda i, x: (i + 1, x * 2), (0, 1))
-        (3, 8)
+        (tensor(3, dtype=torch.int32), tensor(8, dtype=torch.int32))
         >>> lamina.ops.while_loop(lambda x: x < 100, lambda x: x * 2, 1, maximum_iterations=3)
-        8
+        tensor(8, dtype=torch.int32)
     """
+    if any(isinstance(leaf, KerasTensor) for leaf in tree.flatten(loop_vars)):
+        return _symbolic_while_loop(cond, body, loop_vars, maximum_iterations)
     single = not isinstance(loop_vars, (tuple, list))
-    state = (loop_vars,) if single else tuple(loop_vars)
+    # Tensors from the start, as Keras: a body may mix the variables with ops' results.
+    state = _tensors((loop_vars,) if single else tuple(loop_vars))
     steps = 0
     while (maximum_iterations is None or steps < maximum_iterations) and bool(tensor(cond(*state))):
         out = body(*state)
@@ -118,10 +130,26 @@ def while_loop(cond, body, loop_vars, maximum_iterations=None):
     return list(state) if isinstance(loop_vars, list) else state
 
 
+def _symbolic_while_loop(cond, body, loop_vars, maximum_iterations):
+    """A graph node running the loop; its outputs are shaped like `loop_vars`, as Keras infers
+    them (the loop is not run on probes: its length may depend on the values)."""
+
+    def spec(value):
+        if isinstance(value, KerasTensor):
+            return OutputSpec(tuple(value.shape), backend.to_torch_dtype(value.dtype))
+        value = tensor(value)
+        return OutputSpec(tuple(value.shape), value.dtype)
+
+    run = functools.partial(while_loop, cond, body, maximum_iterations=maximum_iterations)
+    node = OpLayer(run, name="while_loop")
+    return call_on_symbolic(node, (loop_vars,), {}, spec=tree.map_structure(spec, loop_vars))
+
+
 def _stack(results):
     return pytree.tree_map(lambda *leaves: torch.stack([tensor(v) for v in leaves]), *results)
 
 
+@symbolic_op("map")
 def map(f, xs):  # noqa: A001 - Keras's name
     """Apply `f` to each slice of `xs` along its first axis and stack the results.
 
@@ -142,12 +170,13 @@ def map(f, xs):  # noqa: A001 - Keras's name
     return _stack(outputs)
 
 
+@symbolic_op("scan")
 def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
     """Loop `carry, y = f(carry, x)` over the slices of `xs`, collecting the `y`s.
 
     Args:
         f: a function `(carry, x) -> (new carry, y)`.
-        init: the first carry.
+        init: the first carry (a tensor or nest, converted to tensors as in Keras).
         xs: a tensor or nest of tensors scanned along their first axis (default None: `x` is None
             at every step, and `length` sets the number of steps).
         length: the number of steps when `xs` is None (default None).
@@ -169,7 +198,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
     else:
         leaves, spec = pytree.tree_flatten(_tensors(xs))
         steps = leaves[0].shape[0]
-    carry, ys = init, []
+    carry, ys = _tensors(init), []
     order = range(steps - 1, -1, -1) if reverse else range(steps)
     for i in order:
         x = None if spec is None else pytree.tree_unflatten([leaf[i] for leaf in leaves], spec)
@@ -182,6 +211,7 @@ def scan(f, init, xs=None, length=None, reverse=False, unroll=1):
     return carry, _stack(ys)
 
 
+@symbolic_op("associative_scan")
 def associative_scan(f, elems, reverse=False, axis=0):
     """Inclusive prefix scan with an associative function: element `i` combines elements `0..i`.
 
@@ -224,6 +254,7 @@ def associative_scan(f, elems, reverse=False, axis=0):
     return pytree.tree_unflatten(leaves, spec)
 
 
+@symbolic_op("vectorized_map")
 def vectorized_map(function, elements):
     """Apply `function` to each slice of `elements` along its first axis, batched with `torch.vmap`.
 

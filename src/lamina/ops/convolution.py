@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina import backend
+from lamina.engine import errors
 from lamina.ops.core import floating, symbolic_op, tensor
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
@@ -38,8 +39,11 @@ def _restore(y, last):
 
 
 def _check_padding(padding, who):
-    if padding not in ("valid", "same"):
+    """`padding` in lower case (Keras takes "SAME" and "VALID" too), checked."""
+    lowered = padding.lower() if isinstance(padding, str) else padding
+    if lowered not in ("valid", "same"):
         raise ValueError(f"{who}() expects padding in ['valid', 'same']; received {padding!r}.")
+    return lowered
 
 
 def _same_pad(x, kernel, strides, dilation, value=0.0):
@@ -67,7 +71,7 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
         >>> conv(torch.ones(1, 5, 5, 2), torch.ones(3, 3, 2, 4)).shape
         torch.Size([1, 3, 3, 4])
     """
-    _check_padding(padding, "conv")
+    padding = _check_padding(padding, "conv")
     x, last = _channels_first(floating(tensor(inputs)), data_format)
     kernel = tensor(kernel).to(x.dtype)
     rank = x.dim() - 2
@@ -192,7 +196,7 @@ def conv_transpose(
     """
     from lamina.layers import padding_rules  # a pure helper; lazily, as layers import ops
 
-    _check_padding(padding, "conv_transpose")
+    padding = _check_padding(padding, "conv_transpose")
     x, last = _channels_first(floating(tensor(inputs)), data_format)
     kernel = tensor(kernel).to(x.dtype)
     rank = x.dim() - 2
@@ -218,7 +222,7 @@ def conv_transpose(
 
 
 def _pool(inputs, pool_size, strides, padding, data_format, kind):
-    _check_padding(padding, f"{kind}_pool")
+    padding = _check_padding(padding, f"{kind}_pool")
     x, last = _channels_first(tensor(inputs), data_format)
     rank = x.dim() - 2
     pool_size = _tuple(pool_size, rank)
@@ -408,6 +412,11 @@ def fold(x, output_size, kernel_size, dilation=1, padding=0, stride=1):
                   [2., 4., 2.],
                   [1., 2., 1.]]]])
     """
-    return F.fold(
-        tensor(x), output_size, kernel_size, dilation=dilation, padding=padding, stride=stride
-    )
+    x = tensor(x)
+    if x.dim() != 3:
+        raise errors.value_error(
+            "fold() argument `x`",
+            "a 3D (N, C * kernel area, blocks) tensor",
+            f"shape {tuple(x.shape)}",
+        )
+    return F.fold(x, output_size, kernel_size, dilation=dilation, padding=padding, stride=stride)

@@ -171,6 +171,9 @@ def convert_to_tensor(x, dtype=None, sparse=None, ragged=None) -> torch.Tensor |
         # and Keras makes it floatx too. NumPy's int64 and bool_ scalars are no int or bool.
         kind = bool if isinstance(x, bool) else int if isinstance(x, int) else float
         torch_dtype = _PYTHON_DEFAULTS[kind]
+    if isinstance(x, (bool, int, float)) and not isinstance(x, np.generic):
+        # Straight to the dtype: no float64 intermediate (a float64 constant under torch.export)
+        return torch.tensor(x, dtype=torch_dtype, device=_target_device())
     array = np.asarray(x)
     if array.dtype.kind in "US":
         if torch_dtype is None:

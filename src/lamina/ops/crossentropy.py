@@ -6,6 +6,10 @@ They return the per-example loss (no reduction). Probabilities are clipped to
 
 from __future__ import annotations
 
+import heapq
+import math
+from collections import defaultdict
+
 import torch
 import torch.nn.functional as F
 
@@ -119,6 +123,12 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     return -picked.squeeze(axis)
 
 
+def _at_least_float32(x):
+    """Floating, and float32 for the half types: CTC's dynamic range needs it (Keras promotes)."""
+    x = floating(x)
+    return x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
+
+
 @symbolic_op("ctc_loss")
 def ctc_loss(target, output, target_length, output_length, mask_index=0):
     """The connectionist temporal classification (CTC) loss of each example.
@@ -131,14 +141,15 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
         mask_index: the class index of the CTC blank (default 0).
 
     Returns:
-        A `(batch,)` floating tensor of losses (negative log-likelihoods).
+        A `(batch,)` tensor of losses (negative log-likelihoods), float32 for float16 and
+        bfloat16 outputs (computed in float32, as Keras).
 
     Example:
         >>> logits = torch.zeros(1, 2, 2)
         >>> lamina.ops.ctc_loss(np.array([[1]]), logits, np.array([1]), np.array([2]))
         tensor([0.2877])
     """
-    logits = floating(tensor(output))
+    logits = _at_least_float32(tensor(output))
     log_probs = F.log_softmax(logits, dim=-1).transpose(0, 1)  # (time, batch, classes)
     return F.ctc_loss(
         log_probs,
@@ -148,6 +159,61 @@ def ctc_loss(target, output, target_length, output_length, mask_index=0):
         blank=mask_index,
         reduction="none",
     )
+
+
+def _logaddexp(a: float, b: float) -> float:
+    if a == -math.inf or b == -math.inf:
+        return max(a, b)
+    high = max(a, b)
+    return high + math.log1p(math.exp(-abs(a - b)))
+
+
+def _prefix_beam_search(log_probs: list, blank: int, beam_width: int, top_paths: int):
+    """CTC prefix beam search over one sequence's `(time, classes)` log-probabilities.
+
+    Each beam is a collapsed label sequence with two log-scores: its paths that end in a label
+    and those that end in a blank (a repeated label merges into the first unless a blank lies
+    between). Every step extends each beam by every class, merges equal sequences and keeps the
+    `beam_width` best. Returns the `top_paths` best `(labels, log-score)` pairs."""
+    beams = {(): (-math.inf, 0.0)}  # labels -> (ending in a label, ending in a blank)
+    for step in log_probs:
+        candidates = defaultdict(lambda: [-math.inf, -math.inf])
+        for labels, (label_end, blank_end) in beams.items():
+            total = _logaddexp(label_end, blank_end)
+            same = candidates[labels]
+            same[1] = _logaddexp(same[1], total + step[blank])
+            tail = labels[-1] if labels else None
+            for label, score in enumerate(step):
+                if label == blank:
+                    continue
+                if label == tail:  # the repeat merges; only after a blank does it start anew
+                    same[0] = _logaddexp(same[0], label_end + score)
+                    source = blank_end
+                else:
+                    source = total
+                longer = candidates[(*labels, label)]
+                longer[0] = _logaddexp(longer[0], source + score)
+        beams = dict(
+            heapq.nlargest(beam_width, candidates.items(), key=lambda kv: _logaddexp(*kv[1]))
+        )
+    best = heapq.nlargest(top_paths, beams.items(), key=lambda kv: _logaddexp(*kv[1]))
+    return [(labels, _logaddexp(*ends)) for labels, ends in best]
+
+
+def _beam_search_decode(x, lengths, beam_width, top_paths, blank):
+    batch, max_time, _ = x.shape
+    if x.is_meta:  # shape inference: the shapes without the search
+        decoded = torch.empty((top_paths, batch, max_time), dtype=torch.int32, device="meta")
+        return decoded, torch.empty((batch, top_paths), dtype=x.dtype, device="meta")
+    log_probs = F.log_softmax(x, dim=-1).tolist()  # one host copy: the search runs in Python
+    decoded = torch.full((top_paths, batch, max_time), -1, dtype=torch.int32)
+    scores = torch.full((batch, top_paths), -math.inf, dtype=x.dtype)
+    for b, length in enumerate(lengths.cpu().tolist()):
+        best = _prefix_beam_search(log_probs[b][:length], blank, beam_width, top_paths)
+        for k, (labels, score) in enumerate(best):
+            decoded[k, b, : len(labels)] = torch.tensor(labels, dtype=torch.int32)
+            scores[b, k] = score
+    return decoded.to(x.device), scores.to(x.device)
 
 
 @symbolic_op("ctc_decode")
@@ -160,22 +226,29 @@ def ctc_decode(
     merge_repeated=True,
     mask_index=0,
 ):
-    """Decode CTC outputs greedily: the best class at each step, repeats merged, blanks dropped.
+    """Decode CTC outputs, greedily or by beam search.
 
-    Only the greedy strategy is supported; `"beam_search"` raises a `ValueError`.
+    `"greedy"` takes the best class at each step, merges repeats and drops blanks.
+    `"beam_search"` runs a CTC prefix beam search on the log-softmax of `inputs` (in Python, one
+    sequence at a time: a decoding step, not a training one).
 
     Args:
         inputs: `(batch, max_time, classes)` logits or probabilities.
         sequence_lengths: `(batch,)` the true lengths (time steps).
-        strategy: the decoding strategy; must be `"greedy"` (default).
-        beam_width: accepted for Keras compatibility; unused by greedy decoding (default 100).
-        top_paths: accepted for Keras compatibility; one path is returned (default 1).
-        merge_repeated: whether to merge consecutive repeats before dropping blanks (default True).
-        mask_index: the class index of the CTC blank (default 0).
+        strategy: `"greedy"` (default) or `"beam_search"`.
+        beam_width: the number of label sequences kept at each step of the beam search
+            (default 100).
+        top_paths: the number of best sequences the beam search returns (default 1; greedy
+            decoding returns one).
+        merge_repeated: whether greedy decoding merges consecutive repeats before dropping
+            blanks (default True; the beam search always merges them, as CTC does).
+        mask_index: the class index of the CTC blank (default 0; None: the last class).
 
     Returns:
-        A pair `(decoded, scores)`: `decoded` is `(1, batch, max_time)` int32 labels padded with -1,
-        `scores` is `(batch, 1)`, the negated sum of each step's largest input, as Keras.
+        A pair `(decoded, scores)`: `decoded` is `(top_paths, batch, max_time)` int32 labels padded
+        with -1. Greedy `scores` are `(batch, 1)`, the negated sum of each step's largest input;
+        beam-search `scores` are `(batch, top_paths)` log-probabilities of the sequences, best
+        first, as Keras. Scores are float32 for float16 and bfloat16 inputs, as in Keras.
 
     Example:
         >>> inputs = np.array([[[0.1, 0.9], [0.2, 0.8], [0.9, 0.1], [0.3, 0.7]]])
@@ -183,12 +256,18 @@ def ctc_decode(
         >>> decoded
         tensor([[[ 1,  1, -1, -1]]], dtype=torch.int32)
     """
-    if strategy != "greedy":
+    if strategy not in ("greedy", "beam_search"):
         raise ValueError(
-            f"ctc_decode() supports strategy='greedy' only; received strategy={strategy!r}."
+            "ctc_decode() expects strategy in ['greedy', 'beam_search']; received "
+            f"strategy={strategy!r}."
         )
-    x = floating(tensor(inputs))
+    x = _at_least_float32(tensor(inputs))
     lengths = tensor(sequence_lengths).long()
+    mask_index = x.shape[-1] - 1 if mask_index is None else int(mask_index)
+    if strategy == "beam_search":
+        return _beam_search_decode(
+            x.detach().cpu(), lengths.cpu(), beam_width, top_paths, mask_index
+        )
     best_scores, best = x.max(dim=-1)
     steps = torch.arange(x.shape[1], device=x.device)
     valid = steps.unsqueeze(0) < lengths.unsqueeze(1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 
+from lamina.engine import errors
 from lamina.ops.core import floating, operands, symbolic_op, tensor
 
 
@@ -461,19 +462,31 @@ view_as_real.__doc__ = """View a complex tensor as real, with a last axis of siz
         tensor([[ 1.,  2.],
                 [ 3., -1.]])
 """
-view_as_complex = _unary("view_as_complex", torch.view_as_complex, float_valued=False)
-view_as_complex.__doc__ = """View a real tensor whose last axis has size 2 as complex numbers.
+
+
+@symbolic_op("view_as_complex")
+def view_as_complex(x):
+    """View a real tensor whose last axis has size 2 as complex numbers.
+
+    The result is complex64 whatever the input's float dtype, as in Keras.
 
     Args:
-        x: float tensor whose last axis has size 2 (real, imag).
+        x: real tensor whose last axis has size 2 (real, imag).
 
     Returns:
-        A complex tensor of shape `x.shape[:-1]`, sharing `x`'s memory.
+        A complex64 tensor of shape `x.shape[:-1]`, sharing the memory of a contiguous float32
+        `x`.
 
     Example:
         >>> lamina.ops.view_as_complex(torch.tensor([[1.0, 2.0], [3.0, -1.0]]))
         tensor([1.+2.j, 3.-1.j])
-"""
+    """
+    x = tensor(x)
+    if x.dim() < 1 or x.shape[-1] != 2:
+        raise errors.value_error(
+            "view_as_complex()", "a last axis of size 2 (real, imag)", f"shape {tuple(x.shape)}"
+        )
+    return torch.view_as_complex(x.to(torch.float32).contiguous())
 
 
 @symbolic_op("cbrt")

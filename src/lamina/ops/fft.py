@@ -7,14 +7,26 @@ such pairs and use `torch.fft` in between.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
+from lamina.engine import errors
 from lamina.ops.core import floating, symbolic_op, tensor
 
 
-def _complex(x):
-    real, imag = x
-    real = floating(tensor(real))
-    return torch.complex(real, tensor(imag).to(real.dtype))
+def _complex(x, who, rank=1):
+    """The complex tensor of a `(real, imag)` pair, checked as Keras checks it."""
+    if not isinstance(x, (tuple, list)) or len(x) != 2:
+        raise errors.value_error(
+            f"{who}() argument `x`", "a pair (real, imag) of tensors", type(x).__name__
+        )
+    real, imag = floating(tensor(x[0])), tensor(x[1])
+    if real.shape != imag.shape or real.dim() < rank:
+        raise errors.value_error(
+            f"{who}() argument `x`",
+            f"real and imaginary parts of the same shape, of rank >= {rank}",
+            f"shapes {tuple(real.shape)} and {tuple(imag.shape)}",
+        )
+    return torch.complex(real, imag.to(real.dtype))
 
 
 def _pair(z):
@@ -38,7 +50,7 @@ def fft(x):
         >>> real
         tensor([1., 1., 1., 1.])
     """
-    return _pair(torch.fft.fft(_complex(x)))
+    return _pair(torch.fft.fft(_complex(x, "fft")))
 
 
 @symbolic_op("fft2")
@@ -59,7 +71,7 @@ def fft2(x):
         tensor([[4., 0.],
                 [0., 0.]])
     """
-    return _pair(torch.fft.fft2(_complex(x)))
+    return _pair(torch.fft.fft2(_complex(x, "fft2", 2)))
 
 
 @symbolic_op("ifft2")
@@ -81,7 +93,7 @@ def ifft2(x):
         tensor([[1., 1.],
                 [1., 1.]])
     """
-    return _pair(torch.fft.ifft2(_complex(x)))
+    return _pair(torch.fft.ifft2(_complex(x, "ifft2", 2)))
 
 
 @symbolic_op("rfft")
@@ -104,7 +116,10 @@ def rfft(x, fft_length=None):
         >>> real, imag
         (tensor([4., 0., 0.]), tensor([0., 0., 0.]))
     """
-    return _pair(torch.fft.rfft(floating(tensor(x)), n=fft_length))
+    x = floating(tensor(x))
+    if x.dim() < 1:
+        raise errors.value_error("rfft() argument `x`", "a tensor of rank >= 1", "a scalar")
+    return _pair(torch.fft.rfft(x, n=fft_length))
 
 
 @symbolic_op("irfft")
@@ -124,7 +139,7 @@ def irfft(x, fft_length=None):
         >>> lamina.ops.irfft((torch.tensor([4.0, 0.0, 0.0]), np.zeros(3)))
         tensor([1., 1., 1., 1.])
     """
-    return torch.fft.irfft(_complex(x), n=fft_length)
+    return torch.fft.irfft(_complex(x, "irfft"), n=fft_length)
 
 
 def _window(window, length, dtype, device):
@@ -135,7 +150,55 @@ def _window(window, length, dtype, device):
         if window not in makers:
             raise ValueError(f"expected window in ['hann', 'hamming']; received {window!r}.")
         return makers[window](length, periodic=True, dtype=dtype, device=device)
-    return tensor(window).to(dtype)
+    win = tensor(window).to(dtype)
+    if tuple(win.shape) != (length,):
+        raise errors.value_error(
+            "window",
+            f"a 1-D tensor of sequence_length={length} values",
+            f"shape {tuple(win.shape)}",
+        )
+    return win
+
+
+def _check_framing(who, sequence_length, sequence_stride, fft_length):
+    """The framing arguments stft and istft share, checked as Keras checks them."""
+    if isinstance(sequence_stride, bool) or not isinstance(sequence_stride, int):
+        raise errors.value_error(
+            f"{who}() argument `sequence_stride`", "a positive int", repr(sequence_stride)
+        )
+    if sequence_stride <= 0:
+        raise errors.value_error(
+            f"{who}() argument `sequence_stride`", "a positive int", str(sequence_stride)
+        )
+    if fft_length < sequence_length:
+        raise errors.value_error(
+            f"{who}() argument `fft_length`",
+            f"a value >= sequence_length ({sequence_length})",
+            str(fft_length),
+        )
+
+
+def _inverse_window(win, sequence_length, sequence_stride, fft_length):
+    """The synthesis window of an inverse STFT (TensorFlow's `inverse_stft_window_fn`, which
+    Keras follows): the window centred in `fft_length`, divided by the sum of its squares over
+    the frames that overlap each sample's offset within a hop."""
+    left = (fft_length - sequence_length) // 2
+    win = F.pad(win, (left, fft_length - sequence_length - left))
+    hops = -(-fft_length // sequence_stride)
+    squares = F.pad(win.square(), (0, hops * sequence_stride - fft_length))
+    denominator = squares.reshape(hops, sequence_stride).sum(0).repeat(hops)
+    return win / denominator[:fft_length]
+
+
+def _overlap_add(frames, sequence_stride):
+    """Sum `(batch, frames, width)` frames placed every `sequence_stride` samples."""
+    batch, count, width = frames.shape
+    total = (count - 1) * sequence_stride + width
+    out = F.fold(
+        frames.transpose(1, 2), output_size=(1, total), kernel_size=(1, width),
+        stride=(1, sequence_stride),
+    )  # fmt: skip
+    return out.reshape(batch, total)
 
 
 @symbolic_op("stft")
@@ -163,6 +226,7 @@ def stft(x, sequence_length, sequence_stride, fft_length, window="hann", center=
         >>> lamina.ops.shape(real)
         (5, 5)
     """
+    _check_framing("stft", sequence_length, sequence_stride, fft_length)
     x = floating(tensor(x))
     lead = x.shape[:-1]
     flat = x.reshape(-1, x.shape[-1])
@@ -195,7 +259,9 @@ def istft(
 ):
     """The inverse of `stft`: signals rebuilt from their short-time spectra by overlap-add.
 
-    The overlap-add is normalized by the summed squared window.
+    With `sequence_length == fft_length`, `center=True` and a window, this is torch's inverse
+    (the overlap-add normalized by the summed squared window); otherwise the frames are added
+    under TensorFlow's synthesis window, as in Keras. `length` cuts the output (it does not pad).
 
     Args:
         x: a pair `(real, imag)`, each `(..., frames, fft_length // 2 + 1)`.
@@ -216,21 +282,34 @@ def istft(
         >>> torch.allclose(lamina.ops.istft(spectra, 8, 4, 8, length=16), signal, atol=1e-4)
         True
     """
-    z = _complex(x)
+    _check_framing("istft", sequence_length, sequence_stride, fft_length)
+    z = _complex(x, "istft", 2)
     lead = z.shape[:-2]
-    flat = z.reshape(-1, *z.shape[-2:]).transpose(-1, -2)
+    flat = z.reshape(-1, *z.shape[-2:])
     win = _window(window, sequence_length, z.real.dtype, z.device)
-    if win is None:
-        win = torch.ones(sequence_length, dtype=z.real.dtype, device=z.device)
-    out = torch.istft(
-        flat,
-        n_fft=fft_length,
-        hop_length=sequence_stride,
-        win_length=sequence_length,
-        window=win,
-        center=center,
-        length=length,
-    )
+    if sequence_length == fft_length and center and win is not None:
+        # torch's own inverse, normalized by the summed squared window sample by sample.
+        out = torch.istft(
+            flat.transpose(-1, -2),
+            n_fft=fft_length,
+            hop_length=sequence_stride,
+            win_length=sequence_length,
+            window=win,
+            center=center,
+            length=length,
+        )
+        return out.reshape(*lead, -1)
+    # Otherwise overlap-add the frames under TensorFlow's synthesis window, as Keras does: it
+    # needs no window overlap condition that torch.istft checks.
+    frames = torch.fft.irfft(flat, n=fft_length)
+    if win is not None:
+        frames = frames * _inverse_window(win, sequence_length, sequence_stride, fft_length)
+    out = _overlap_add(frames, sequence_stride)
+    start = fft_length // 2 if center else 0
+    if length is not None:
+        out = out[:, start : start + length]
+    elif center:
+        out = out[:, start : out.shape[-1] - fft_length // 2]
     return out.reshape(*lead, -1)
 
 

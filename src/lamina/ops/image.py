@@ -17,6 +17,19 @@ from lamina.ops.core import symbolic_op, tensor
 _MODES = {"bilinear": "bilinear", "nearest": "nearest-exact", "bicubic": "bicubic"}
 
 
+def _to_aspect(x, size, crop, fill_value):
+    """NCHW images cropped (centred) or padded with `fill_value` to `size`'s aspect ratio."""
+    from lamina.layers.preprocessing import image_ops  # shared with Resizing; layers import ops
+
+    height, width = int(size[0]), int(size[1])
+    if not crop:
+        return image_ops.pad_to_aspect(x, height, width, fill_value)
+    top, left, crop_height, crop_width = image_ops.crop_box_for_aspect(
+        x.shape[-2], x.shape[-1], height, width
+    )
+    return x[..., top : top + crop_height, left : left + crop_width]
+
+
 @symbolic_op("resize")
 def resize(
     images,
@@ -36,6 +49,13 @@ def resize(
         size: `(height, width)` of the output.
         interpolation: "bilinear" (default), "nearest" or "bicubic".
         antialias: low-pass filter when shrinking (bilinear and bicubic only).
+        crop_to_aspect_ratio: first crop the largest centred window with the aspect ratio of
+            `size` (default False).
+        pad_to_aspect_ratio: first pad the images, centred, to the aspect ratio of `size`
+            (default False); at most one of the two.
+        fill_mode: how the padding is filled; "constant" (the only mode, as in Keras).
+        fill_value: the value of the padding (default 0).
+        data_format: "channels_last" or "channels_first" (default: the config's).
 
     Returns: the resized images, same rank and dtype as `images`.
 
@@ -48,13 +68,15 @@ def resize(
             f"resize() expects interpolation in {sorted(_MODES)}; received "
             f"interpolation={interpolation!r}."
         )
-    if crop_to_aspect_ratio or pad_to_aspect_ratio:
+    if crop_to_aspect_ratio and pad_to_aspect_ratio:
         raise ValueError(
-            "resize() supports crop_to_aspect_ratio=False and pad_to_aspect_ratio=False only; "
-            "received True. Hint: crop or pad the images first, then resize."
+            "resize() expects at most one of crop_to_aspect_ratio and pad_to_aspect_ratio; "
+            "received both True."
         )
-    if len(tuple(size)) != 2:
-        raise ValueError(f"resize() expects size=(height, width); received size={size!r}.")
+    if len(tuple(size)) != 2 or min(int(s) for s in size) <= 0:
+        raise ValueError(
+            f"resize() expects size=(height, width), both positive; received size={size!r}."
+        )
     images = tensor(images)
     if images.dim() not in (3, 4):
         raise ValueError(
@@ -69,6 +91,8 @@ def resize(
     original_dtype = x.dtype
     if not x.is_floating_point():
         x = x.to(torch.float32)
+    if crop_to_aspect_ratio or pad_to_aspect_ratio:
+        x = _to_aspect(x, size, crop_to_aspect_ratio, fill_value)
     mode = _MODES[interpolation]
     kwargs = {} if mode == "nearest-exact" else {"align_corners": False, "antialias": antialias}
     y = F.interpolate(x, size=(int(size[0]), int(size[1])), mode=mode, **kwargs)

@@ -9,11 +9,21 @@ from __future__ import annotations
 import torch
 
 from lamina import backend
+from lamina.engine import errors
 from lamina.ops.core import floating, symbolic_op, tensor
 
 
-def _channel_axis(data_format):
-    return -1 if backend.standardize_data_format(data_format) == "channels_last" else -3
+def _three_channels(images, data_format, who):
+    """(images as a tensor, channel axis), checked to be one image or a batch of 3 channels."""
+    x = tensor(images)
+    axis = -1 if backend.standardize_data_format(data_format) == "channels_last" else -3
+    if x.dim() not in (3, 4) or x.shape[axis] != 3:
+        raise errors.value_error(
+            f"{who}() argument `images`",
+            "one image (rank 3) or a batch (rank 4) with 3 channels",
+            f"shape {tuple(x.shape)}",
+        )
+    return x, axis
 
 
 @symbolic_op("rgb_to_grayscale")
@@ -38,8 +48,7 @@ def rgb_to_grayscale(images, data_format=None):
         tensor([[[0.2989],
                  [0.9999]]])
     """
-    x = tensor(images)
-    axis = _channel_axis(data_format)
+    x, axis = _three_channels(images, data_format, "rgb_to_grayscale")
     weights = torch.tensor([0.2989, 0.5870, 0.1140], dtype=floating(x).dtype, device=x.device)
     shape = [1] * x.dim()
     shape[axis] = 3
@@ -68,8 +77,8 @@ def rgb_to_hsv(images, data_format=None):
         tensor([[[0.0000, 1.0000, 1.0000],
                  [0.5000, 1.0000, 0.5000]]])
     """
-    x = floating(tensor(images))
-    axis = _channel_axis(data_format)
+    x, axis = _three_channels(images, data_format, "rgb_to_hsv")
+    x = floating(x)
     r, g, b = x.unbind(axis)
     value = torch.maximum(torch.maximum(r, g), b)
     spread = value - torch.minimum(torch.minimum(r, g), b)
@@ -104,8 +113,8 @@ def hsv_to_rgb(images, data_format=None):
         tensor([[[1.0000, 0.0000, 0.0000],
                  [0.0000, 0.5000, 0.5000]]])
     """
-    x = floating(tensor(images))
-    axis = _channel_axis(data_format)
+    x, axis = _three_channels(images, data_format, "hsv_to_rgb")
+    x = floating(x)
     h, s, v = x.unbind(axis)
     sector = h * 6.0
     red = torch.clamp(torch.abs(sector - 3.0) - 1.0, 0.0, 1.0)

@@ -10,12 +10,19 @@ import torch
 import torch.nn.functional as F
 
 from lamina import backend
+from lamina.engine import errors
 from lamina.ops.core import floating, symbolic_op, tensor
 
 
 def _to_nchw(images, data_format, rank=4):
     """(batched channels-first view, channels_last?, was unbatched?)."""
     x = tensor(images)
+    if x.dim() not in (rank - 1, rank):
+        raise errors.value_error(
+            "images",
+            f"one image (rank {rank - 1}) or a batch (rank {rank})",
+            f"shape {tuple(x.shape)}",
+        )
     single = x.dim() == rank - 1
     x = x.unsqueeze(0) if single else x
     last = backend.standardize_data_format(data_format) == "channels_last"
@@ -25,6 +32,12 @@ def _to_nchw(images, data_format, rank=4):
 def _from_nchw(y, last, single):
     y = y.movedim(1, -1) if last else y
     return y.squeeze(0) if single else y
+
+
+def _check_non_negative(who, **arguments):
+    for name, value in arguments.items():
+        if value is not None and value < 0:
+            raise errors.value_error(f"{who}() argument `{name}`", "a value >= 0", str(value))
 
 
 def _box(size, start, end, target, who, what):
@@ -76,6 +89,11 @@ def crop_images(
         tensor([[ 5,  6],
                 [ 9, 10]])
     """
+    _check_non_negative(
+        "crop_images", top_cropping=top_cropping, left_cropping=left_cropping,
+        bottom_cropping=bottom_cropping, right_cropping=right_cropping,
+        target_height=target_height, target_width=target_width,
+    )  # fmt: skip
     x, last, single = _to_nchw(images, data_format)
     h, w = x.shape[-2:]
     top, height = _box(h, top_cropping, bottom_cropping, target_height, "crop_images", "rows")
@@ -123,6 +141,11 @@ def pad_images(
                 [0, 1, 1],
                 [0, 0, 0]])
     """
+    _check_non_negative(
+        "pad_images", top_padding=top_padding, left_padding=left_padding,
+        bottom_padding=bottom_padding, right_padding=right_padding,
+        target_height=target_height, target_width=target_width,
+    )  # fmt: skip
     x, last, single = _to_nchw(images, data_format)
     h, w = x.shape[-2:]
     top = top_padding or 0
@@ -138,6 +161,9 @@ def pad_images(
 
 
 def _pair(value, rank=2):
+    """One value per spatial axis, from a number or a sequence (list, tuple, array, tensor)."""
+    if hasattr(value, "tolist"):  # a NumPy array or tensor, as Keras's tests pass sigma
+        value = value.tolist()
     return tuple(value) if isinstance(value, (list, tuple)) else (value,) * rank
 
 
@@ -240,7 +266,8 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None
         images: `(batch, height, width, channels)` images or a single `(height, width, channels)`
             image (channels first with `data_format="channels_first"`).
         kernel_size: the kernel's `(height, width)` (default (3, 3)).
-        sigma: the kernel's standard deviations `(along y, along x)` (default (1.0, 1.0)).
+        sigma: the kernel's standard deviations `(along x, along y)`, the order in which Keras
+            applies them (its docstring says height and width) (default (1.0, 1.0)).
         data_format: `"channels_last"` or `"channels_first"` (default None: the config's
             `image_data_format`).
 
@@ -258,7 +285,7 @@ def gaussian_blur(images, kernel_size=(3, 3), sigma=(1.0, 1.0), data_format=None
     x, last, single = _to_nchw(images, data_format)
     x = floating(x)
     kh, kw = _pair(kernel_size)
-    sy, sx = _pair(sigma)
+    sx, sy = _pair(sigma)  # Keras's order: every Keras backend applies sigma[0] along x
     kernel = torch.outer(
         _gaussian(kh, float(sy), x.dtype, x.device), _gaussian(kw, float(sx), x.dtype, x.device)
     )

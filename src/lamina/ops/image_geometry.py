@@ -13,6 +13,7 @@ import itertools
 import torch
 
 from lamina import backend
+from lamina.engine import errors
 from lamina.ops.core import floating, symbolic_op, tensor
 
 _FILL_MODES = ("constant", "nearest", "wrap", "mirror", "reflect")
@@ -77,13 +78,21 @@ def map_coordinates(inputs, coordinates, order, fill_mode="constant", fill_value
         fill_mode: "constant", "nearest", "wrap", "mirror" or "reflect".
         fill_value: the value outside the input when `fill_mode="constant"`.
 
+    Returns:
+        A tensor of `inputs`' dtype shaped like one coordinate tensor; integer inputs are
+        interpolated in floating point and rounded.
+
     Examples:
         >>> map_coordinates(torch.arange(4.0), [torch.tensor([0.5, 2.0])], order=1)
         tensor([0.5000, 2.0000])
     """
-    x = floating(tensor(inputs))
+    inputs = tensor(inputs)
+    x = floating(inputs)
     coords = [floating(tensor(c)).to(x.dtype) for c in coordinates]
-    return _sample(x, coords, order, fill_mode, fill_value)
+    out = _sample(x, coords, order, fill_mode, fill_value)
+    if out.dtype == inputs.dtype:
+        return out
+    return out.round().to(inputs.dtype)  # integer inputs: the nearest integer, as Keras
 
 
 def _project(transform, height, width, dtype, device):
@@ -144,13 +153,20 @@ def affine_transform(
             f"{interpolation!r}."
         )
     x = tensor(images)
+    transform = tensor(transform)
+    if x.dim() not in (3, 4) or transform.dim() not in (1, 2) or transform.shape[-1] != 8:
+        raise errors.value_error(
+            "affine_transform()",
+            "images of rank 3 or 4 and transforms of shape (8,) or (batch, 8)",
+            f"images {tuple(x.shape)}, transform {tuple(transform.shape)}",
+        )
     single = x.dim() == 3
     x = x.unsqueeze(0) if single else x
     last = backend.standardize_data_format(data_format) == "channels_last"
     x = x if last else x.movedim(1, -1)
     original = x.dtype
     x = floating(x)
-    transform = floating(tensor(transform)).to(x.dtype)
+    transform = floating(transform).to(x.dtype)
     transform = transform.reshape(-1, 8).expand(x.shape[0], 8)
     batch, height, width, channels = x.shape
     row, col = _project(transform, height, width, x.dtype, x.device)
@@ -182,7 +198,10 @@ def _perspective_coefficients(start_points, end_points):
         rows.append(torch.stack([xe, ye, one, zero, zero, zero, -xe * xs, -ye * xs], -1))
         rows.append(torch.stack([zero, zero, zero, xe, ye, one, -xe * ys, -ye * ys], -1))
         rhs += [xs, ys]
-    return torch.linalg.solve(torch.stack(rows, -2), torch.stack(rhs, -1))
+    # torch's CPU solver has no half types: solve in float32, return the points' dtype.
+    system, target = torch.stack(rows, -2), torch.stack(rhs, -1)
+    solve_dtype = torch.float32 if system.dtype in (torch.float16, torch.bfloat16) else system.dtype
+    return torch.linalg.solve(system.to(solve_dtype), target.to(solve_dtype)).to(system.dtype)
 
 
 @symbolic_op("perspective_transform")
@@ -223,6 +242,12 @@ def perspective_transform(
     """
     start = floating(tensor(start_points))
     end = tensor(end_points).to(start.dtype)
+    if start.shape[-2:] != (4, 2) or end.shape != start.shape or start.dim() not in (2, 3):
+        raise errors.value_error(
+            "perspective_transform()",
+            "start_points and end_points of shape (4, 2) or (batch, 4, 2)",
+            f"{tuple(start.shape)} and {tuple(end.shape)}",
+        )
     start = start.unsqueeze(0) if start.dim() == 2 else start
     end = end.unsqueeze(0) if end.dim() == 2 else end
     transform = _perspective_coefficients(start, end)

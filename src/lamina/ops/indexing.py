@@ -10,6 +10,7 @@ import builtins
 
 import torch
 
+from lamina.engine import errors
 from lamina.ops.core import symbolic_op, tensor
 
 
@@ -52,7 +53,8 @@ def slice(inputs, start_indices, shape):  # noqa: A001 - Keras's name
     Args:
         inputs: input tensor.
         start_indices: where the block starts, one index per axis (a list, tuple or tensor).
-        shape: the size of the block along each axis.
+        shape: the size of the block along each axis; -1 takes the rest of the axis (as
+            TensorFlow's `slice` and Keras's symbolic shapes).
 
     Returns:
         A tensor of shape `shape`.
@@ -64,9 +66,15 @@ def slice(inputs, start_indices, shape):  # noqa: A001 - Keras's name
                 [ 9, 10]])
     """
     x = tensor(inputs)
+    starts, sizes = _starts(start_indices), [int(n) for n in shape]
+    if not len(starts) == len(sizes) == x.dim():
+        raise errors.value_error(
+            "slice()",
+            f"one start index and one size per axis of the rank-{x.dim()} input",
+            f"{len(starts)} start indices and {len(sizes)} sizes",
+        )
     index = tuple(
-        builtins.slice(s, s + n)
-        for s, n in zip(_starts(start_indices), [int(n) for n in shape], strict=True)
+        builtins.slice(s, None if n == -1 else s + n) for s, n in zip(starts, sizes, strict=True)
     )
     return x[index]
 

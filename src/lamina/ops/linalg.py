@@ -8,12 +8,23 @@ import warnings
 
 import torch
 
+from lamina.engine import errors
 from lamina.ops.core import axis_arg as _axis_arg
 from lamina.ops.core import floating, symbolic_op, tensor
 
 
 def _float(x):
     return floating(tensor(x))
+
+
+def _square(x, who):
+    """`x` as a float tensor, checked to hold square matrices in its last two axes (as Keras)."""
+    x = _float(x)
+    if x.dim() < 2 or x.shape[-1] != x.shape[-2]:
+        raise errors.value_error(
+            f"{who}()", "square matrices in the last two axes", f"shape {tuple(x.shape)}"
+        )
+    return x
 
 
 @symbolic_op("cholesky")
@@ -35,7 +46,12 @@ def cholesky(x, upper=False):
         tensor([[2., 0.],
                 [1., 2.]])
     """
-    return torch.linalg.cholesky(_float(x), upper=upper)
+    try:
+        return torch.linalg.cholesky(_square(x, "cholesky"), upper=upper)
+    except torch.linalg.LinAlgError as error:  # a ValueError, as Keras raises
+        raise errors.value_error(
+            "cholesky()", "symmetric positive-definite matrices", "a matrix that is not"
+        ) from error
 
 
 @symbolic_op("cholesky_inverse")
@@ -57,7 +73,7 @@ def cholesky_inverse(x, upper=False):
         tensor([[ 0.3125, -0.1250],
                 [-0.1250,  0.2500]])
     """
-    return torch.cholesky_inverse(_float(x), upper=upper)
+    return torch.cholesky_inverse(_square(x, "cholesky_inverse"), upper=upper)
 
 
 @symbolic_op("det")
@@ -76,7 +92,7 @@ def det(x):
         >>> lamina.ops.det(torch.tensor([[1.0, 2.0], [3.0, 4.0]]))
         tensor(-2.)
     """
-    return torch.linalg.det(_float(x))
+    return torch.linalg.det(_square(x, "det"))
 
 
 @symbolic_op("slogdet")
@@ -138,7 +154,7 @@ def eig(x):
         >>> values
         tensor([2.+0.j, 3.+0.j])
     """
-    return tuple(torch.linalg.eig(_float(x)))
+    return tuple(torch.linalg.eig(_square(x, "eig")))
 
 
 @symbolic_op("eigh")
@@ -160,7 +176,7 @@ def eigh(x):
         >>> values
         tensor([1., 3.])
     """
-    return tuple(torch.linalg.eigh(_float(x)))
+    return tuple(torch.linalg.eigh(_square(x, "eigh")))
 
 
 @symbolic_op("inv")
@@ -180,7 +196,7 @@ def inv(x):
         tensor([[0.5000, 0.0000],
                 [0.0000, 0.2500]])
     """
-    return torch.linalg.inv(_float(x))
+    return torch.linalg.inv(_square(x, "inv"))
 
 
 @symbolic_op("pinv")

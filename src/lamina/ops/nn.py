@@ -7,16 +7,31 @@ the `"gelu"` activation is exact).
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 import torch.nn.functional as F
 
 from lamina import activations
+from lamina.engine import errors
 from lamina.ops.core import symbolic_op, tensor, to_dtype
 
 
 def _float(x):
     x = tensor(x)
     return x if x.is_floating_point() else x.to(torch.float32)
+
+
+def _checked_axis(x: torch.Tensor, axis, who):
+    """`axis` checked against `x`'s rank; None is every axis (one distribution), as in Keras."""
+    if axis is None:
+        return tuple(range(x.dim()))
+    for a in axis if isinstance(axis, (tuple, list)) else (axis,):
+        if not -x.dim() <= a < x.dim():
+            raise errors.value_error(
+                f"{who}()", f"axis in [{-x.dim()}, {x.dim()})", f"axis {a} for rank {x.dim()}"
+            )
+    return axis
 
 
 def _is_integer(x: torch.Tensor) -> bool:
@@ -273,7 +288,8 @@ def softmax(x, axis=-1):
 
     Args:
         x: input tensor of logits.
-        axis: the axis to normalize along (default -1).
+        axis: the axis to normalize along (default -1), a tuple of axes normalized together, or
+            None for all axes. A softmax over an axis of size 1 warns (it is always 1).
 
     Returns:
         A floating tensor shaped like `x`, holding probabilities.
@@ -283,7 +299,15 @@ def softmax(x, axis=-1):
         tensor([[0.5000, 0.5000],
                 [0.1192, 0.8808]])
     """
-    return activations.softmax(_float(x), axis=axis)
+    x = _float(x)
+    axis = _checked_axis(x, axis, "softmax")
+    if isinstance(axis, int) and x.shape[axis] == 1:
+        warnings.warn(
+            f"softmax() over axis {axis} of a tensor of shape {tuple(x.shape)}: that axis has "
+            "size 1, so every probability is 1. Did you mean a sigmoid?",
+            stacklevel=2,
+        )
+    return activations.softmax(x, axis=axis)
 
 
 @symbolic_op("log_softmax")
@@ -294,7 +318,8 @@ def log_softmax(x, axis=-1):
 
     Args:
         x: input tensor of logits.
-        axis: the axis to normalize along (default -1).
+        axis: the axis to normalize along (default -1), a tuple of axes normalized together, or
+            None for all axes.
 
     Returns:
         A floating tensor shaped like `x`, holding log-probabilities.
@@ -304,7 +329,8 @@ def log_softmax(x, axis=-1):
         tensor([[-0.6931, -0.6931],
                 [-2.1269, -0.1269]])
     """
-    return activations.log_softmax(_float(x), axis=axis)
+    x = _float(x)
+    return activations.log_softmax(x, axis=_checked_axis(x, axis, "log_softmax"))
 
 
 @symbolic_op("one_hot")
@@ -350,7 +376,7 @@ def moments(x, axes, keepdims=False, synchronized=False):
     """The mean and variance of `x` over the given axes.
 
     The variance is the population variance (dividing by N), as Keras. Integer inputs are computed
-    in float32.
+    in float32; float16 inputs too, the results saturated to float16's range (as in Keras).
 
     Args:
         x: input tensor.
@@ -368,8 +394,13 @@ def moments(x, axes, keepdims=False, synchronized=False):
     """
     x = _float(x)
     axes = tuple(axes) if isinstance(axes, (list, tuple)) else (axes,)
-    variance, mean = torch.var_mean(x, dim=axes, correction=0, keepdim=keepdims)
-    return mean, variance
+    if x.dtype != torch.float16:
+        variance, mean = torch.var_mean(x, dim=axes, correction=0, keepdim=keepdims)
+        return mean, variance
+    # float16's range overflows on sums of squares: compute in float32, saturate back (as Keras).
+    variance, mean = torch.var_mean(x.float(), dim=axes, correction=0, keepdim=keepdims)
+    top = torch.finfo(torch.float16).max
+    return mean.clamp(-top, top).half(), variance.clamp(-top, top).half()
 
 
 @symbolic_op("normalize")
@@ -379,7 +410,7 @@ def normalize(x, axis=-1, order=2, epsilon=None):
     Args:
         x: input tensor (integers are computed in float32).
         axis: the axis the norm is taken along (default -1).
-        order: the order of the norm (default 2: Euclidean).
+        order: the order of the norm, an int >= 1 (default 2: Euclidean).
         epsilon: a lower bound on the norm, against division by zero (default None: 1e-12).
 
     Returns:
@@ -392,7 +423,11 @@ def normalize(x, axis=-1, order=2, epsilon=None):
         >>> lamina.ops.normalize(torch.tensor([[3.0, 1.0]]), order=1)
         tensor([[0.7500, 0.2500]])
     """
-    return F.normalize(_float(x), p=order, dim=axis, eps=1e-12 if epsilon is None else epsilon)
+    if isinstance(order, bool) or not isinstance(order, int) or order < 1:
+        raise errors.value_error("normalize() argument `order`", "an int >= 1", repr(order))
+    x = _float(x)
+    _checked_axis(x, axis, "normalize")
+    return F.normalize(x, p=order, dim=axis, eps=1e-12 if epsilon is None else epsilon)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -681,6 +716,8 @@ def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwa
 
 
 def _blocks(x, block_size, data_format):
+    if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 2:
+        raise errors.value_error("block_size", "an int of at least 2", repr(block_size))
     channels_last = data_format == "channels_last"
     return (x if channels_last else x.permute(0, 2, 3, 1)), channels_last
 

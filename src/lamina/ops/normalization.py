@@ -5,6 +5,7 @@ scaled dot-product attention, on torch's fused kernels where their semantics agr
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -75,8 +76,9 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwarg
         beta: an optional shift, shaped like the normalized axes (default None).
         axis: the axis or axes to normalize over (default -1).
         epsilon: a small number added to the variance (default None: `lamina.config.epsilon()`).
-        **kwargs: `rms_scaling=True` normalizes by the root mean square only, without centring
-            (the same as `rms_normalization` with `scale=gamma`).
+        **kwargs: `rms_scaling=True`, deprecated in Keras and warned of: `x` is divided by its
+            standard deviation without centring and scaled by `gamma`, as Keras computes it
+            (`rms_normalization` is the RMS normalization).
 
     Returns:
         A floating tensor shaped like `x`.
@@ -91,11 +93,18 @@ def layer_normalization(x, gamma=None, beta=None, axis=-1, epsilon=None, **kwarg
                 [-1.,  3.]])
     """
     rms_scaling = kwargs.pop("rms_scaling", False)
-    if rms_scaling:
-        return rms_normalization(x, scale=gamma, axis=axis, epsilon=epsilon)
     x = floating(tensor(x))
     epsilon = backend.epsilon() if epsilon is None else epsilon
     trailing, axes = _trailing(x, axis)
+    if rms_scaling:  # Keras's deprecated form, kept as Keras computes it
+        warnings.warn(
+            "layer_normalization(rms_scaling=True) is deprecated, as in Keras: it divides by the "
+            "standard deviation, not the root mean square. Use rms_normalization() for RMS "
+            "normalization.",
+            stacklevel=2,
+        )
+        out = x * torch.rsqrt(torch.var(x, dim=axes, correction=0, keepdim=True) + epsilon)
+        return out if gamma is None else out * _along(gamma, x, axes[0])
     if trailing:
         shape = x.shape[axes[0] :]
         g = None if gamma is None else tensor(gamma).to(x.dtype).reshape(shape)
@@ -172,7 +181,7 @@ def dot_product_attention(
         attn_logits_soft_cap: if set, the logits become `cap * tanh(logits / cap)` (default None).
 
     Returns:
-        A `(batch, T, heads, head_dim)` tensor.
+        A `(batch, T, heads, head_dim)` tensor, of the promoted dtype of the three inputs.
 
     Example:
         >>> query = torch.ones(1, 2, 1, 4)
@@ -181,9 +190,11 @@ def dot_product_attention(
         tensor([[0., 1., 2., 3.],
                 [2., 3., 4., 5.]])
     """
-    q = floating(tensor(query)).transpose(1, 2)
-    k = tensor(key).to(q.dtype).transpose(1, 2)
-    v = tensor(value).to(q.dtype).transpose(1, 2)
+    q, k, v = floating(tensor(query)), tensor(key), tensor(value)
+    # Mixed float inputs compute in their promoted dtype (bfloat16 with float16: float32), as Keras.
+    dtype = torch.promote_types(torch.promote_types(q.dtype, k.dtype), v.dtype)
+    dtype = dtype if dtype.is_floating_point else q.dtype
+    q, k, v = (t.to(dtype).transpose(1, 2) for t in (q, k, v))
     if k.shape[1] != q.shape[1]:  # grouped-query attention
         k = k.repeat_interleave(q.shape[1] // k.shape[1], dim=1)
         v = v.repeat_interleave(q.shape[1] // v.shape[1], dim=1)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import torch
 
+from lamina.engine import errors
 from lamina.ops.core import boolean_product, floating, symbolic_op, tensor
 
 
@@ -282,6 +283,12 @@ def cdist(x, y):
                 [3.6056]])
     """
     a, b = (floating(t) for t in _common(x, y))
+    if a.shape[-1:] != b.shape[-1:]:
+        raise errors.value_error(
+            "cdist()",
+            "points of the same dimension (last axis)",
+            f"shapes {tuple(a.shape)} and {tuple(b.shape)}",
+        )
     if a.dtype in (torch.float16, torch.bfloat16):  # torch's kernel has no half precision
         return torch.cdist(a.float(), b.float()).to(a.dtype)
     return torch.cdist(a, b)

@@ -109,16 +109,13 @@ def smart_resize(images, height, width, interpolation="bilinear"):
 
 
 def pad_to_aspect(images, height, width, fill_value=0.0):
-    """Pad (centred) to the target aspect ratio with `fill_value`, NCHW."""
+    """Pad (centred) towards the target aspect ratio with `fill_value`, NCHW.
+
+    As Keras, each side gets half the missing rows (columns), rounded down: an odd shortfall
+    leaves the result one row (column) short of the exact ratio rather than off centre."""
     in_height, in_width = images.shape[-2], images.shape[-1]
-    pad_height = max(int(in_width * height / width) - in_height, 0)
-    pad_width = max(int(in_height * width / height) - in_width, 0)
-    if pad_height == 0 and pad_width == 0:
+    pad_rows = max(int(in_width * height / width) - in_height, 0) // 2
+    pad_columns = max(int(in_height * width / height) - in_width, 0) // 2
+    if pad_rows == 0 and pad_columns == 0:
         return images
-    padding = (
-        pad_width // 2,
-        pad_width - pad_width // 2,
-        pad_height // 2,
-        pad_height - pad_height // 2,
-    )
-    return F.pad(images, padding, value=fill_value)
+    return F.pad(images, (pad_columns, pad_columns, pad_rows, pad_rows), value=fill_value)
