@@ -1,5 +1,6 @@
 """Model's own API (engine/model.py) beyond training: its JSON architecture, pickling."""
 
+import copy
 import json
 import pickle
 
@@ -157,3 +158,17 @@ def test_a_one_output_list_is_unpacked_by_calls_as_keras_does():
     ours = _one_output_in_a_list(lamina)
     assert ours == reference.keras_run(_one_output_in_a_list)
     assert ours[:3] == ("ndarray", (4, 2), "Tensor")
+
+
+@pytest.mark.parametrize("copier", ["deepcopy", "pickle"])
+def test_a_copied_functional_model_runs_on_its_own_weights(copier):
+    # The graph's lookups were keyed by the symbolic tensors' ids: a deep copy or an
+    # unpickled functional model failed with a KeyError on its first call.
+    inputs = lamina.Input((3,))
+    left, right = lamina.layers.Dense(4)(inputs), lamina.layers.Dense(2)(inputs)
+    model = lamina.Model(inputs, lamina.layers.Dense(1)(lamina.layers.Concatenate()([left, right])))
+    x = np.ones((2, 3), "float32")
+    twin = copy.deepcopy(model) if copier == "deepcopy" else pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(twin.predict(x, verbose=0), model.predict(x, verbose=0))
+    twin.layers[1].kernel.data += 1.0  # its own weights: the original's outputs do not move
+    assert not np.allclose(twin.predict(x, verbose=0), model.predict(x, verbose=0))

@@ -51,6 +51,11 @@ class FunctionalGraph:
         self.steps = [_Step(node) for node in self.nodes]
         self.input_ids = [id(t) for t in self.flat_inputs]
 
+    def __reduce__(self):
+        # Its lookups are keyed by the symbolic tensors' ids, which a copy or an unpickled graph
+        # does not share: rebuilt from the (copied) tensors instead.
+        return (_rebuilt_graph, (self.inputs, self.outputs))
+
     def _order(self):
         input_ids = {id(t) for t in self.flat_inputs}
         traversal_index: dict[int, int] = {}
@@ -231,6 +236,13 @@ class FunctionalGraph:
                 stacklevel=5,
             )
         return [inputs[key] for key in keys]
+
+
+def _rebuilt_graph(inputs, outputs) -> FunctionalGraph:
+    """A copied or unpickled graph, without the warnings its first construction gave."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return FunctionalGraph(inputs, outputs)
 
 
 class _Step:
