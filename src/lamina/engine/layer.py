@@ -11,7 +11,7 @@ import collections
 import functools
 import inspect
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 import numpy as np
@@ -688,6 +688,10 @@ class Layer(nn.Module):
         if self.built:
             return
         with self._name_scope():  # Variables made here: "layer/name"
+            if isinstance(self._dtype_policy, Mapping):
+                # A DTypePolicyMap (Keras's policies by layer path, for a quantized block's
+                # sublayers): this layer's own entry decides its weights; the path is known now.
+                self.dtype_policy = self._dtype_policy[self._own_path()]
             if getattr(type(self).build, "takes_shape", True):
                 self.build(input_shape)
             else:
@@ -1442,9 +1446,12 @@ class Layer(nn.Module):
             >>> model.layers[0].path
             'stack/d'
         """
-        parent = self.__dict__.get("_parent_path")
-        if parent is None or not self.built:
+        if self.__dict__.get("_parent_path") is None or not self.built:
             return None
+        return self._own_path()
+
+    def _own_path(self) -> str:
+        parent = self.__dict__["_parent_path"]
         return f"{parent}/{self.name}" if parent else self.name
 
     @property
