@@ -196,3 +196,17 @@ def test_load_img_options_and_round_trip(tmp_path):
     np.testing.assert_array_equal(stretched[..., 0], [[0, 127], [255, 63]])  # truncated, as Keras
     with pytest.raises(ValueError, match="color_mode in"):
         load_img(path, color_mode="cmyk")
+
+
+@pytest.mark.parametrize("mode_channels", [3, 4])
+def test_save_img_takes_jpg_as_a_format_name_as_keras(tmp_path, mode_channels):
+    # Keras maps file_format="jpg" to Pillow's "jpeg" and writes RGBA as RGB, with a warning.
+    pixels = np.random.default_rng(0).integers(0, 256, (5, 5, mode_channels), dtype=np.uint8)
+    path = tmp_path / "picture.bin"
+    if mode_channels == 4:
+        with pytest.warns(UserWarning, match="JPEG format does not support RGBA images"):
+            save_img(path, pixels, file_format="jpg")
+    else:
+        save_img(path, pixels, file_format="jpg")
+    assert Image.open(path).format == "JPEG"
+    assert img_to_array(load_img(path)).shape == (5, 5, 3)
