@@ -1668,6 +1668,11 @@ class Layer(nn.Module):
         elif isinstance(value, torch.Tensor) and self._adopt_auto_named_weight(name, value):
             return
         elif isinstance(value, nn.Module) and "_modules" in self.__dict__:
+            if _plain_torch_module(self, name, value):
+                # Keras's torch backend wraps a plain torch module set on a layer, so fit()
+                # trains its parameters and get_weights() and the files hold its state. (The
+                # class, a Layer, is found by name: lamina.layers.core imports this module.)
+                value = _LAMINA_CLASSES["TorchModuleWrapper"](value)
             tracking.note_tracked(self, value if isinstance(value, nn.ModuleList) else [value])
         super().__setattr__(name, value)
 
@@ -1890,6 +1895,17 @@ def _constructor_arguments(cls, args, kwargs) -> dict | None:
     except TypeError:
         return None
     return arguments if plain else None
+
+
+def _plain_torch_module(owner: Layer, name: str, value: nn.Module) -> bool:
+    """Whether `owner.name = value` is a plain torch module to wrap as Keras does: not a layer,
+    not a container of them (torch's ModuleList / ModuleDict, lamina's tracked lists), not an
+    internal attribute, and not the module a TorchModuleWrapper holds."""
+    if name.startswith("_") or isinstance(value, (Layer, nn.ModuleList, nn.ModuleDict)):
+        return False
+    if getattr(type(owner), "wraps_a_torch_module", False):
+        return False
+    return not any(isinstance(module, Layer) for module in value.modules())
 
 
 def _has_real_state(layer: nn.Module) -> bool:

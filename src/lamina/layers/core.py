@@ -329,11 +329,16 @@ class TorchModuleWrapper(Layer):
 
     Its parameters count as the layer's trainable weights and its buffers as non-trainable ones
     (in the module's own order and layout), so fit(), summary() and get_weights() see them.
-    Sequential wraps plain modules automatically.
+    Sequential wraps plain modules automatically, and so does a layer or model given one as an
+    attribute, as Keras's torch backend does. Each call puts the module in the call's mode
+    (torch's `train()` when training, `eval()` else), so its BatchNorm and Dropout follow
+    `training` as lamina's own layers do.
 
     Args:
         module: the `torch.nn.Module` to wrap; it is called as `module(inputs)`.
         name: the layer's name (default: `torch_module_wrapper` plus a counter).
+        output_shape: the output's shape (batch axis included), for `compute_output_shape`;
+            None works it out by calling the module.
         **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
     Input shape: whatever `module` takes. Output shape: whatever it returns.
@@ -346,13 +351,23 @@ class TorchModuleWrapper(Layer):
         [(2, 4), (2,)]
     """
 
-    def __init__(self, module, name=None, **kwargs):
+    wraps_a_torch_module = True  # its `module` attribute stays the plain module
+
+    def __init__(self, module, name=None, output_shape=None, **kwargs):
         super().__init__(name=name, **kwargs)
         self.module = module
+        self._given_output_shape = output_shape
         self.built = True
 
-    def call(self, inputs):
+    def call(self, inputs, training=None):
+        if self.module.training != training:
+            self.module.train(training)
         return self.module(inputs)
+
+    def compute_output_shape(self, input_shape):
+        if self._given_output_shape is None:
+            return super().compute_output_shape(input_shape)
+        return self._given_output_shape
 
     def _own_weights(self):
         trainable = [WeightEntry(self, p, True) for p in self.module.parameters()]

@@ -1,0 +1,58 @@
+"""TorchModuleWrapper and plain torch modules set on a layer, against Keras's torch backend."""
+
+import numpy as np
+import torch
+
+import lamina
+from lamina import layers
+from tests.parity.reference import keras
+
+X = np.random.default_rng(0).random((8, 2)).astype("float32")
+Y = np.random.default_rng(1).random((8, 2)).astype("float32")
+
+
+def _mixed_model(module):
+    class Mixed(module.Model):
+        """Keras's pattern: plain torch modules as attributes, beside a Dense."""
+
+        def __init__(self):
+            super().__init__()
+            self.fc1 = torch.nn.Linear(2, 4)
+            self.bn1 = torch.nn.BatchNorm1d(4)
+            self.fc2 = module.layers.Dense(2)
+
+        def call(self, inputs, training=None):
+            return self.fc2(self.bn1(self.fc1(inputs)))
+
+    return Mixed()
+
+
+def test_plain_torch_modules_on_a_model_are_wrapped_and_trained_as_keras():
+    ours, theirs = _mixed_model(lamina), _mixed_model(keras)
+    assert isinstance(ours.fc1, layers.TorchModuleWrapper)
+    assert isinstance(ours.fc1.module, torch.nn.Linear)  # the wrapper's module stays plain
+    ours(X), theirs(X)
+    # (lamina also lists the module's buffers as non-trainable weights; Keras keeps them out)
+    for attribute in ("layers", "trainable_weights"):
+        assert len(getattr(ours, attribute)) == len(getattr(theirs, attribute)), attribute
+    before = ours.fc1.module.weight.detach().clone()
+    ours.compile(optimizer="sgd", loss="mse")
+    ours.fit(X, Y, epochs=2, verbose=0)
+    assert not torch.equal(before, ours.fc1.module.weight.detach())
+
+
+def test_a_wrapped_module_follows_the_call_s_training_flag():
+    model = _mixed_model(lamina)
+    model(X, training=False)
+    stats = model.bn1.module.running_mean.clone()
+    model(X, training=False)  # inference: BatchNorm keeps its moving statistics
+    assert torch.equal(stats, model.bn1.module.running_mean)
+    model(X, training=True)
+    assert not torch.equal(stats, model.bn1.module.running_mean)
+
+
+def test_output_shape_answers_compute_output_shape_as_keras():
+    module = torch.nn.Linear(3, 5)
+    ours = layers.TorchModuleWrapper(module, output_shape=(None, 5))
+    theirs = keras.layers.TorchModuleWrapper(module, output_shape=(None, 5))
+    assert ours.compute_output_shape((None, 3)) == theirs.compute_output_shape((None, 3))
