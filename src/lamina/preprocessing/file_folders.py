@@ -25,9 +25,9 @@ def check_arguments(who, labels, label_mode, class_names, validation_split, subs
     if labels not in ("inferred", None):
         if not isinstance(labels, (list, tuple, np.ndarray)):
             raise ValueError(
-                f"{who}: `labels` should be 'inferred', None, or a list/tuple of integer labels "
-                "(one per file, in the sorted order of the file paths); received "
-                f"labels={labels!r}."
+                "`labels` argument should be 'inferred', None, or a list/tuple of integer "
+                f"labels (one per file, in the sorted order of the file paths); received "
+                f"labels={labels!r} ({who})."
             )
         if class_names:
             raise ValueError(
