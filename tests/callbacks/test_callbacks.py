@@ -250,6 +250,42 @@ def test_auto_mode_from_the_name(monitor, mode):
     assert callbacks.EarlyStopping(monitor=monitor).mode == mode
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda m: m.R2Score(),
+        lambda m: m.PearsonCorrelation(),
+        lambda m: m.ConcordanceCorrelation(),
+        lambda m: m.CosineSimilarity(),
+        lambda m: m.FBetaScore(),
+        lambda m: m.BinaryIoU(),
+        lambda m: m.OneHotMeanIoU(num_classes=2),
+        lambda m: m.MeanSquaredError(),
+        lambda m: m.KLDivergence(),
+    ],
+    ids=["r2", "pearson", "concordance", "cosine", "fbeta", "binary-iou", "iou", "mse", "kld"],
+)
+def test_auto_mode_follows_keras_s_metric_directions(make):
+    # Keras 3 decides "auto" by the metric's direction; lamina's name rule used to make the
+    # correlations, R2, FBeta and IoU scores "min", so EarlyStopping kept the worst epoch.
+    keras_metric = make(reference.keras.metrics)
+    expected = {"up": "max", "down": "min"}[keras_metric._direction]
+    assert callbacks.EarlyStopping(monitor=f"val_{keras_metric.name}").mode == expected
+
+
+def test_auto_mode_reads_a_custom_metric_s_direction():
+    class Score(lamina.metrics.Mean):
+        _direction = "up"  # Keras's convention for a metric better when larger
+
+    x, y = _data()
+    model = _model()
+    model.compile(optimizer="sgd", loss="mse", metrics=[Score(name="score")])
+    stop = callbacks.EarlyStopping(monitor="score")
+    assert stop.mode == "min"  # by the name alone, until the model's metric is seen
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[stop])
+    assert stop.mode == "max" and stop.monitor_op is lamina.ops.greater
+
+
 @pytest.mark.parametrize("separator", [",", ";"])
 def test_csv_logger_writes_and_appends(tmp_path, separator):
     x, y = _data()

@@ -7,9 +7,26 @@ import warnings
 
 from lamina import ops
 from lamina.callbacks.callback import Callback
+from lamina.metrics.metric import flatten_metrics
 
-# Quantities that are better when larger; everything else (losses, errors) is better when smaller.
-_HIGHER_IS_BETTER = ("acc", "auc", "precision", "recall", "f1", "fmeasure", "iou", "top_k")
+# Quantities that are better when larger (the default names of the metrics Keras 3 marks "up":
+# r2_score, pearson_ and concordance_correlation, cosine_similarity, fbeta_score, mean_io_u, ...);
+# everything else (losses, errors) is better when smaller.
+_HIGHER_IS_BETTER = (
+    "acc",
+    "auc",
+    "precision",
+    "recall",
+    "f1",
+    "fbeta",
+    "fmeasure",
+    "iou",
+    "io_u",
+    "top_k",
+    "r2",
+    "correlation",
+    "cosine_similarity",
+)
 
 
 def direction(monitor: str, mode: str, who: str) -> str:
@@ -63,16 +80,28 @@ class MonitorCallback(Callback):
         super().__init__()
         self.monitor = monitor
         self.mode = direction(monitor, mode, type(self).__name__)
+        self._mode_from_name = mode == "auto"
         self.min_delta = abs(min_delta)
         self.best = best
         self.monitor_op = None
 
     def _set_monitor_op(self) -> None:
+        if self._mode_from_name:
+            # Keras 3 asks the monitored metric first: its `_direction` ("up" / "down"), which a
+            # custom metric may set, wins over the name.
+            self.mode = {"up": "max", "down": "min"}.get(self._metric_direction(), self.mode)
         if self.mode == "min":
             self.monitor_op = ops.less
             self.min_delta *= -1
         else:
             self.monitor_op = ops.greater
+
+    def _metric_direction(self):
+        name = self.monitor.removeprefix("val_")
+        for metric in flatten_metrics(getattr(self.model, "metrics", None) or []):
+            if metric.name == name:
+                return getattr(metric, "_direction", None)
+        return None
 
     def _is_improvement(self, value, reference) -> bool:
         if reference is None:
