@@ -161,6 +161,16 @@ def _data(n=32):
     return x, x.sum(axis=1, keepdims=True)
 
 
+def test_model_checkpoint_saves_when_the_monitored_quantity_is_missing(tmp_path):
+    # Keras warns and saves anyway: save_best_only cannot compare, so it does not skip.
+    x, y = _data()
+    path = tmp_path / "model.keras"
+    checkpoint = callbacks.ModelCheckpoint(path, monitor="unknown", save_best_only=True)
+    with pytest.warns(UserWarning, match="Can save best model only with unknown available"):
+        _model().fit(x, y, epochs=1, batch_size=8, verbose=0, callbacks=[checkpoint])
+    assert path.exists() and checkpoint.best is None
+
+
 def test_model_checkpoint_templates_and_best_only(tmp_path):
     x, y = _data()
     template = str(tmp_path / "ckpt-{epoch:02d}-{loss:.3f}.keras")
