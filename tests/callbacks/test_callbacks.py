@@ -165,7 +165,7 @@ def test_model_checkpoint_saves_when_the_monitored_quantity_is_missing(tmp_path)
     # Keras warns and saves anyway: save_best_only cannot compare, so it does not skip.
     x, y = _data()
     path = tmp_path / "model.keras"
-    checkpoint = callbacks.ModelCheckpoint(path, monitor="unknown", save_best_only=True)
+    checkpoint = callbacks.ModelCheckpoint(path, monitor="unknown", save_best_only=True, mode="min")
     with pytest.warns(UserWarning, match="Can save best model only with unknown available"):
         _model().fit(x, y, epochs=1, batch_size=8, verbose=0, callbacks=[checkpoint])
     assert path.exists() and checkpoint.best is None
@@ -281,6 +281,15 @@ def test_auto_mode_follows_keras_s_metric_directions(make):
     keras_metric = make(reference.keras.metrics)
     expected = {"up": "max", "down": "min"}[keras_metric._direction]
     assert callbacks.EarlyStopping(monitor=f"val_{keras_metric.name}").mode == expected
+
+
+def test_auto_mode_refuses_a_name_it_cannot_place_as_keras():
+    # Neither a metric of the model nor a name that says its direction: Keras raises at the
+    # first epoch's end rather than guess.
+    x, y = _data()
+    stop = callbacks.EarlyStopping(monitor="unknown")
+    with pytest.raises(ValueError, match="isn't able to automatically determine"):
+        _model().fit(x, y, epochs=1, verbose=0, callbacks=[stop])
 
 
 def test_auto_mode_reads_a_custom_metric_s_direction():

@@ -35,10 +35,17 @@ def direction(monitor: str, mode: str, who: str) -> str:
         raise ValueError(f"{who} mode must be 'auto', 'min' or 'max'; received mode={mode!r}.")
     if mode != "auto":
         return mode
+    return "max" if _higher_is_better(monitor) else "min"
+
+
+def _higher_is_better(monitor: str) -> bool:
     name = monitor.lower()
-    if name.endswith("loss") or "error" in name:
-        return "min"
-    return "max" if any(key in name for key in _HIGHER_IS_BETTER) else "min"
+    return not _lower_is_better(monitor) and any(key in name for key in _HIGHER_IS_BETTER)
+
+
+def _lower_is_better(monitor: str) -> bool:
+    name = monitor.lower()
+    return name.endswith("loss") or "error" in name
 
 
 def read(logs, monitor: str, who: str):
@@ -89,19 +96,30 @@ class MonitorCallback(Callback):
         if self._mode_from_name:
             # Keras 3 asks the monitored metric first: its `_direction` ("up" / "down"), which a
             # custom metric may set, wins over the name.
-            self.mode = {"up": "max", "down": "min"}.get(self._metric_direction(), self.mode)
+            found, metric_direction = self._monitored_metric()
+            self.mode = {"up": "max", "down": "min"}.get(metric_direction, self.mode)
+            named = _higher_is_better(self.monitor) or _lower_is_better(self.monitor)
+            if self.model is not None and not found and not named:
+                raise ValueError(
+                    f"{type(self).__name__} callback received monitor={self.monitor}, but "
+                    "Keras isn't able to automatically determine whether that metric should be "
+                    "maximized or minimized: the model has no metric of that name. Pass "
+                    "`mode='max'` in order to monitor based on the highest metric value, or "
+                    "pass `mode='min'` in order to use the lowest value."
+                )
         if self.mode == "min":
             self.monitor_op = ops.less
             self.min_delta *= -1
         else:
             self.monitor_op = ops.greater
 
-    def _metric_direction(self):
+    def _monitored_metric(self):
+        """(whether the model has a metric of the monitored name, its `_direction` or None)."""
         name = self.monitor.removeprefix("val_")
         for metric in flatten_metrics(getattr(self.model, "metrics", None) or []):
             if metric.name == name:
-                return getattr(metric, "_direction", None)
-        return None
+                return True, getattr(metric, "_direction", None)
+        return False, None
 
     def _is_improvement(self, value, reference) -> bool:
         if reference is None:
