@@ -56,3 +56,14 @@ def test_output_shape_answers_compute_output_shape_as_keras():
     ours = layers.TorchModuleWrapper(module, output_shape=(None, 5))
     theirs = keras.layers.TorchModuleWrapper(module, output_shape=(None, 5))
     assert ours.compute_output_shape((None, 3)) == theirs.compute_output_shape((None, 3))
+
+
+def test_the_module_moves_to_lamina_s_default_device():
+    # As Keras's moves it to its device: where lamina's layers put their weights and inputs.
+    previous = lamina.backend.default_device()
+    lamina.backend.set_default_device("meta")
+    try:
+        wrapper = layers.TorchModuleWrapper(torch.nn.Linear(2, 3))
+    finally:
+        lamina.backend.set_default_device(previous)
+    assert wrapper.module.weight.device.type == "meta"

@@ -6,7 +6,7 @@ import warnings
 
 import torch
 
-from lamina import activations, constraints, initializers, regularizers, tree
+from lamina import activations, backend, constraints, initializers, regularizers, tree
 from lamina.dtype_policies.quantized import CALIBRATED_MODES
 from lamina.engine import errors
 from lamina.engine.input_spec import InputSpec
@@ -330,7 +330,8 @@ class TorchModuleWrapper(Layer):
     Its parameters count as the layer's trainable weights and its buffers as non-trainable ones
     (in the module's own order and layout), so fit(), summary() and get_weights() see them.
     Sequential wraps plain modules automatically, and so does a layer or model given one as an
-    attribute, as Keras's torch backend does. Each call puts the module in the call's mode
+    attribute, as Keras's torch backend does. The module moves to lamina's default device (where
+    the layers make their weights), as Keras's does. Each call puts the module in the call's mode
     (torch's `train()` when training, `eval()` else), so its BatchNorm and Dropout follow
     `training` as lamina's own layers do.
 
@@ -355,7 +356,8 @@ class TorchModuleWrapper(Layer):
 
     def __init__(self, module, name=None, output_shape=None, **kwargs):
         super().__init__(name=name, **kwargs)
-        self.module = module
+        # As Keras: the module joins the device lamina's layers make their weights on.
+        self.module = module.to(backend.default_device())
         self._given_output_shape = output_shape
         self.built = True
 
