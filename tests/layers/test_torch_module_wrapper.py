@@ -1,6 +1,7 @@
 """TorchModuleWrapper and plain torch modules set on a layer, against Keras's torch backend."""
 
 import numpy as np
+import pytest
 import torch
 
 import lamina
@@ -67,3 +68,12 @@ def test_the_module_moves_to_lamina_s_default_device():
     finally:
         lamina.backend.set_default_device(previous)
     assert wrapper.module.weight.device.type == "meta"
+
+
+def test_a_wrapped_module_s_attributes_read_through_the_wrapper():
+    # Code written against the plain module (`self.fc1.weight`) keeps working once it is wrapped.
+    model = _mixed_model(lamina)
+    assert model.fc1.weight is model.fc1.module.weight and model.fc1.in_features == 2
+    assert model.bn1.running_mean is model.bn1.module.running_mean
+    with pytest.raises(AttributeError, match="no_such_attribute"):
+        model.fc1.no_such_attribute  # noqa: B018 - the read is the test

@@ -361,6 +361,17 @@ class TorchModuleWrapper(Layer):
         self._given_output_shape = output_shape
         self.built = True
 
+    def __getattr__(self, name):
+        # What the wrapper lacks, its module answers (`wrapper.weight`, `wrapper.running_mean`),
+        # so code that used a plain module set on a layer, before it was wrapped, still runs.
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            module = self.__dict__.get("_modules", {}).get("module")
+            if module is None:
+                raise
+            return getattr(module, name)
+
     def call(self, inputs, training=None):
         if self.module.training != training:
             self.module.train(training)
