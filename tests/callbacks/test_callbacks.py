@@ -112,10 +112,6 @@ def test_reduce_lr_on_plateau_decides_as_keras(config):
     "make, message",
     [
         (lambda: callbacks.ReduceLROnPlateau(factor=1.5), r"does not support a factor >= 1.0"),
-        (
-            lambda: callbacks.EarlyStopping(mode="up"),
-            r"EarlyStopping mode must be 'auto', 'min' or 'max'",
-        ),
         (lambda: callbacks.ModelCheckpoint("m.pt"), r"expects a filepath ending in '.keras'"),
         (
             lambda: callbacks.ModelCheckpoint("m.h5", save_weights_only=True),
@@ -126,11 +122,17 @@ def test_reduce_lr_on_plateau_decides_as_keras(config):
             r"save_freq must be 'epoch' or a positive",
         ),
     ],
-    ids=["factor", "mode", "checkpoint-extension", "weights-extension", "save-freq"],
+    ids=["factor", "checkpoint-extension", "weights-extension", "save-freq"],
 )
 def test_argument_errors(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_an_unknown_mode_warns_and_decides_as_auto_as_keras():
+    with pytest.warns(UserWarning, match="EarlyStopping mode 'up' is unknown, fallback to auto"):
+        stop = callbacks.EarlyStopping(monitor="val_accuracy", mode="up")
+    assert stop.mode == "max"
 
 
 def test_missing_monitor_warns_with_available_keys():

@@ -32,7 +32,13 @@ _HIGHER_IS_BETTER = (
 def direction(monitor: str, mode: str, who: str) -> str:
     """'min' or 'max' for `mode` ('auto' decides from the monitored name, as Keras does)."""
     if mode not in ("auto", "min", "max"):
-        raise ValueError(f"{who} mode must be 'auto', 'min' or 'max'; received mode={mode!r}.")
+        # Keras warns and decides as "auto"; it does not refuse the callback.
+        warnings.warn(
+            f"{who} mode '{mode}' is unknown, fallback to auto mode (expected 'auto', 'min' or "
+            "'max').",
+            stacklevel=3,
+        )
+        mode = "auto"
     if mode != "auto":
         return mode
     return "max" if _higher_is_better(monitor) else "min"
@@ -86,8 +92,8 @@ class MonitorCallback(Callback):
     def __init__(self, monitor="val_loss", mode="auto", min_delta=0, best=None):
         super().__init__()
         self.monitor = monitor
+        self._mode_from_name = mode not in ("min", "max")
         self.mode = direction(monitor, mode, type(self).__name__)
-        self._mode_from_name = mode == "auto"
         self.min_delta = abs(min_delta)
         self.best = best
         self.monitor_op = None
