@@ -61,8 +61,8 @@ class ModelCheckpoint(monitoring.MonitorCallback):
         self.initial_value_threshold = initial_value_threshold
         if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
             raise ValueError(
-                "ModelCheckpoint save_freq must be 'epoch' or a positive integer (batches); "
-                f"received save_freq={save_freq!r}."
+                f"Unrecognized save_freq: {save_freq}. ModelCheckpoint save_freq must be "
+                f"'epoch' or a positive integer (batches); received save_freq={save_freq!r}."
             )
         self.save_freq = save_freq
         _check_extension(self.filepath, save_weights_only)
