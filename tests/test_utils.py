@@ -14,6 +14,17 @@ def test_to_categorical_by_hand():
     assert lamina.utils.to_categorical([1], 2).dtype == np.float32
 
 
+def test_to_categorical_of_a_tensor_is_a_tensor_as_keras():
+    from tests.parity.reference import keras
+
+    labels = torch.tensor([[0], [2], [1]], device=lamina.backend.default_device())
+    ours = lamina.utils.to_categorical(labels, 4)
+    theirs = keras.utils.to_categorical(labels.cpu(), 4)
+    assert isinstance(ours, torch.Tensor) and ours.device == labels.device
+    assert ours.dtype == torch.float32  # Keras's torch backend gives int64 here, others float32
+    np.testing.assert_array_equal(ours.cpu().numpy(), theirs.numpy())
+
+
 def test_to_categorical_rejects_labels_outside_the_classes():
     with pytest.raises(
         ValueError, match=r"num_classes=3 but a label 3; labels must be in \[0, 3\)"

@@ -43,26 +43,54 @@ class FBetaScore(Metric):
 
     def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score", dtype=None):
         super().__init__(name=name, dtype=dtype)
+        who = type(self).__name__
+        # Keras's wording opens each message, so code matching Keras's errors matches these.
         if average not in _AVERAGES:
             raise ValueError(
-                f"{type(self).__name__} average must be one of {list(_AVERAGES)}; received "
-                f"average={average!r}."
+                "Invalid `average` argument value. Expected one of: "
+                f"{{None, 'micro', 'macro', 'weighted'}}. Received: average={average} ({who})."
             )
-        if not isinstance(beta, (int, float)) or beta <= 0:
+        if not isinstance(beta, float):  # Keras refuses ints too
             raise ValueError(
-                f"{type(self).__name__} beta must be a number > 0; received beta={beta!r}."
+                "Invalid `beta` argument value. It should be a Python float. "
+                f"Received: beta={beta} of type '{type(beta)}' ({who}: write e.g. beta=2.0)."
             )
-        if threshold is not None and not (isinstance(threshold, float) and 0.0 < threshold <= 1.0):
+        if beta <= 0.0:
             raise ValueError(
-                f"{type(self).__name__} threshold must be a float in (0, 1] or None; received "
-                f"threshold={threshold!r}."
+                "Invalid `beta` argument value. It should be > 0. "
+                f"Received: beta={beta} ({who}: beta weighs recall against precision)."
+            )
+        if threshold is not None and not isinstance(threshold, float):
+            raise ValueError(
+                "Invalid `threshold` argument value. It should be a Python float. "
+                f"Received: threshold={threshold} of type '{type(threshold)}' "
+                f"({who}: write e.g. threshold=0.5, or None for each sample's largest)."
+            )
+        if threshold is not None and not 0.0 < threshold <= 1.0:
+            raise ValueError(
+                "Invalid `threshold` argument value. It should verify 0 < threshold <= 1. "
+                f"Received: threshold={threshold} ({who})."
             )
         self.average, self.beta, self.threshold = average, float(beta), threshold
         self.axis = None if average == "micro" else 0  # the axis the counts are summed over
         self._built = False
 
-    def _build(self, classes: int) -> None:
-        shape = () if self.average == "micro" else (classes,)
+    def _build(self, y_true_shape, y_pred_shape) -> None:
+        """Makes the state for `(batch, classes)` targets and predictions (Keras's signature)."""
+        received = (
+            f"Received input shapes: y_pred.shape={tuple(y_pred_shape)} and "
+            f"y_true.shape={tuple(y_true_shape)}."
+        )
+        if len(y_pred_shape) != 2 or len(y_true_shape) != 2:
+            raise ValueError(
+                f"FBetaScore expects 2D inputs with shape (batch_size, output_dim). {received}"
+            )
+        if y_pred_shape[-1] is None or y_true_shape[-1] is None:
+            raise ValueError(
+                "FBetaScore expects 2D inputs with shape (batch_size, output_dim), with "
+                f"output_dim fully defined (not None). {received}"
+            )
+        shape = () if self.average == "micro" else (y_pred_shape[-1],)
         for state in (
             "true_positives",
             "false_positives",
@@ -75,13 +103,13 @@ class FBetaScore(Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         y_pred = _tensor(y_pred)
         y_true = _tensor(y_true, y_pred.device)
+        if not self._built:
+            self._build(y_true.shape, y_pred.shape)
         if y_pred.dim() != 2 or y_true.shape != y_pred.shape:
             raise ValueError(
                 f"{type(self).__name__} expects y_true and y_pred shaped (samples, classes) alike; "
                 f"received {tuple(y_true.shape)} and {tuple(y_pred.shape)}."
             )
-        if not self._built:
-            self._build(y_pred.shape[1])
         self._to(y_pred.device)
         if self.threshold is None:
             top = y_pred.amax(dim=-1, keepdim=True)

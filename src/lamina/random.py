@@ -150,8 +150,21 @@ def _generator(seed, device):
     return generator
 
 
+# Torch has no arithmetic for uint16/uint32: Keras's torch backend draws them as the next wider
+# signed int, which holds every value of the unsigned one.
+_WIDER_THAN_UNSIGNED = {"uint16": torch.int32, "uint32": torch.int64}
+
+
+def _torch_dtype(dtype) -> torch.dtype:
+    if dtype is not None and not isinstance(dtype, torch.dtype):
+        wider = _WIDER_THAN_UNSIGNED.get(backend.standardize_dtype(dtype))
+        if wider is not None:
+            return wider
+    return backend.to_torch_dtype(dtype)
+
+
 def _float_dtype(dtype, who: str) -> torch.dtype:
-    torch_dtype = backend.to_torch_dtype(dtype)
+    torch_dtype = _torch_dtype(dtype)
     if not torch_dtype.is_floating_point:
         raise ValueError(
             f"`lamina.random.{who}` requires a floating point `dtype`. Received: dtype={dtype}"
@@ -160,7 +173,7 @@ def _float_dtype(dtype, who: str) -> torch.dtype:
 
 
 def _integer_dtype(dtype, who: str) -> torch.dtype:
-    torch_dtype = backend.to_torch_dtype(dtype)
+    torch_dtype = _torch_dtype(dtype)
     if torch_dtype.is_floating_point or torch_dtype.is_complex or torch_dtype == torch.bool:
         raise ValueError(
             f"`lamina.random.{who}` requires an integer `dtype`. Received: dtype={dtype}"
@@ -301,7 +314,7 @@ def categorical(logits, num_samples, dtype="int32", seed=None):
     draws = torch.multinomial(
         probabilities, int(num_samples), replacement=True, generator=_generator(seed, device)
     )
-    return draws.to(backend.to_torch_dtype(dtype))
+    return draws.to(_torch_dtype(dtype))
 
 
 def dropout(inputs, rate, noise_shape=None, seed=None):

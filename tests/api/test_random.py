@@ -226,3 +226,12 @@ def test_randint_refuses_a_non_integer_dtype_as_keras(dtype):
         keras.random.randint((3,), minval=0, maxval=10, dtype=dtype)
     with pytest.raises(ValueError, match=f"requires an integer `dtype`. Received: dtype={dtype}"):
         random.randint((3,), minval=0, maxval=10, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", ["uint16", "uint32", np.uint16])
+def test_randint_takes_wide_unsigned_dtypes_as_keras(dtype):
+    # Torch lacks uint16/uint32 arithmetic; Keras draws them as the next wider signed int.
+    ours = random.randint((4,), minval=0, maxval=10, dtype=dtype, seed=3)
+    theirs = keras.random.randint((4,), minval=0, maxval=10, dtype=dtype, seed=3)
+    assert ours.dtype == theirs.dtype
+    assert torch.equal(ours.cpu(), torch.as_tensor(theirs))

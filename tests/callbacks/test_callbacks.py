@@ -112,10 +112,6 @@ def test_reduce_lr_on_plateau_decides_as_keras(config):
     "make, message",
     [
         (lambda: callbacks.ReduceLROnPlateau(factor=1.5), r"does not support a factor >= 1.0"),
-        (
-            lambda: callbacks.EarlyStopping(mode="up"),
-            r"EarlyStopping mode must be 'auto', 'min' or 'max'",
-        ),
         (lambda: callbacks.ModelCheckpoint("m.pt"), r"expects a filepath ending in '.keras'"),
         (
             lambda: callbacks.ModelCheckpoint("m.h5", save_weights_only=True),
@@ -126,11 +122,17 @@ def test_reduce_lr_on_plateau_decides_as_keras(config):
             r"save_freq must be 'epoch' or a positive",
         ),
     ],
-    ids=["factor", "mode", "checkpoint-extension", "weights-extension", "save-freq"],
+    ids=["factor", "checkpoint-extension", "weights-extension", "save-freq"],
 )
 def test_argument_errors(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_an_unknown_mode_warns_and_decides_as_auto_as_keras():
+    with pytest.warns(UserWarning, match="EarlyStopping mode 'up' is unknown, fallback to auto"):
+        stop = callbacks.EarlyStopping(monitor="val_accuracy", mode="up")
+    assert stop.mode == "max"
 
 
 def test_missing_monitor_warns_with_available_keys():
@@ -159,6 +161,16 @@ def _data(n=32):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, 4)).astype("float32")
     return x, x.sum(axis=1, keepdims=True)
+
+
+def test_model_checkpoint_saves_when_the_monitored_quantity_is_missing(tmp_path):
+    # Keras warns and saves anyway: save_best_only cannot compare, so it does not skip.
+    x, y = _data()
+    path = tmp_path / "model.keras"
+    checkpoint = callbacks.ModelCheckpoint(path, monitor="unknown", save_best_only=True, mode="min")
+    with pytest.warns(UserWarning, match="Can save best model only with unknown available"):
+        _model().fit(x, y, epochs=1, batch_size=8, verbose=0, callbacks=[checkpoint])
+    assert path.exists() and checkpoint.best is None
 
 
 def test_model_checkpoint_templates_and_best_only(tmp_path):
@@ -248,6 +260,51 @@ def test_logged_learning_rate_is_the_float32_value_keras_logs():
 )
 def test_auto_mode_from_the_name(monitor, mode):
     assert callbacks.EarlyStopping(monitor=monitor).mode == mode
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda m: m.R2Score(),
+        lambda m: m.PearsonCorrelation(),
+        lambda m: m.ConcordanceCorrelation(),
+        lambda m: m.CosineSimilarity(),
+        lambda m: m.FBetaScore(),
+        lambda m: m.BinaryIoU(),
+        lambda m: m.OneHotMeanIoU(num_classes=2),
+        lambda m: m.MeanSquaredError(),
+        lambda m: m.KLDivergence(),
+    ],
+    ids=["r2", "pearson", "concordance", "cosine", "fbeta", "binary-iou", "iou", "mse", "kld"],
+)
+def test_auto_mode_follows_keras_s_metric_directions(make):
+    # Keras 3 decides "auto" by the metric's direction; lamina's name rule used to make the
+    # correlations, R2, FBeta and IoU scores "min", so EarlyStopping kept the worst epoch.
+    keras_metric = make(reference.keras.metrics)
+    expected = {"up": "max", "down": "min"}[keras_metric._direction]
+    assert callbacks.EarlyStopping(monitor=f"val_{keras_metric.name}").mode == expected
+
+
+def test_auto_mode_refuses_a_name_it_cannot_place_as_keras():
+    # Neither a metric of the model nor a name that says its direction: Keras raises at the
+    # first epoch's end rather than guess.
+    x, y = _data()
+    stop = callbacks.EarlyStopping(monitor="unknown")
+    with pytest.raises(ValueError, match="isn't able to automatically determine"):
+        _model().fit(x, y, epochs=1, verbose=0, callbacks=[stop])
+
+
+def test_auto_mode_reads_a_custom_metric_s_direction():
+    class Score(lamina.metrics.Mean):
+        _direction = "up"  # Keras's convention for a metric better when larger
+
+    x, y = _data()
+    model = _model()
+    model.compile(optimizer="sgd", loss="mse", metrics=[Score(name="score")])
+    stop = callbacks.EarlyStopping(monitor="score")
+    assert stop.mode == "min"  # by the name alone, until the model's metric is seen
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[stop])
+    assert stop.mode == "max" and stop.monitor_op is lamina.ops.greater
 
 
 @pytest.mark.parametrize("separator", [",", ";"])

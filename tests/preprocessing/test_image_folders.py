@@ -2,6 +2,7 @@
 load_img / img_to_array / array_to_img, and the errors for broken files and bad layouts."""
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -196,3 +197,55 @@ def test_load_img_options_and_round_trip(tmp_path):
     np.testing.assert_array_equal(stretched[..., 0], [[0, 127], [255, 63]])  # truncated, as Keras
     with pytest.raises(ValueError, match="color_mode in"):
         load_img(path, color_mode="cmyk")
+
+
+@pytest.mark.parametrize("mode_channels", [3, 4])
+def test_save_img_takes_jpg_as_a_format_name_as_keras(tmp_path, mode_channels):
+    # Keras maps file_format="jpg" to Pillow's "jpeg" and writes RGBA as RGB, with a warning.
+    pixels = np.random.default_rng(0).integers(0, 256, (5, 5, mode_channels), dtype=np.uint8)
+    path = tmp_path / "picture.bin"
+    if mode_channels == 4:
+        with pytest.warns(UserWarning, match="JPEG format does not support RGBA images"):
+            save_img(path, pixels, file_format="jpg")
+    else:
+        save_img(path, pixels, file_format="jpg")
+    assert Image.open(path).format == "JPEG"
+    assert img_to_array(load_img(path)).shape == (5, 5, 3)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"labels": "other"},
+        {"label_mode": "other"},
+        {"color_mode": "other"},
+        {"labels": [0] * 15, "class_names": ["cats", "dogs", "owls"]},
+        {"labels": [0, 1]},
+        {"class_names": ["cats", "wrong"]},
+        {"label_mode": "binary"},
+        {"validation_split": 2},
+        {"validation_split": 0.2, "subset": "other"},
+        {"validation_split": 0.0, "subset": "training"},
+        {"validation_split": 0.2, "subset": "training"},
+        {"format": "numpy"},
+    ],
+    ids=str,
+)
+def test_argument_errors_open_with_keras_s_words(folders, kwargs):
+    # Keras raises each at the call (color_mode too, not at the first image); lamina's message
+    # opens with Keras's first words, so code matching Keras's errors matches lamina's.
+    from tests.parity.reference import keras
+
+    with pytest.raises(ValueError) as expected:
+        keras.utils.image_dataset_from_directory(folders, verbose=False, **kwargs)
+    opening = str(expected.value)[:25]
+    with pytest.raises(ValueError, match=re.escape(opening)):
+        image_dataset_from_directory(folders, verbose=False, **kwargs)
+
+
+def test_manual_labels_name_their_classes_and_format_is_accepted(folders):
+    labels = [0, 1, 2] * 5
+    ds = image_dataset_from_directory(
+        folders, labels=labels, image_size=(4, 4), format="grain", verbose=False
+    )
+    assert ds.class_names == ["0", "1", "2"]  # as Keras names them: the sorted label values

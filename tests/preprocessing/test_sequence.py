@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -102,6 +104,31 @@ def test_windows_error_when_series_too_short():
         r"\(sampling_rate=1\); received 3 usable time steps",
     ):
         timeseries_dataset_from_array(np.arange(3), None, sequence_length=5)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"start_index": -1},
+        {"start_index": 11},
+        {"end_index": -1},
+        {"end_index": 10},
+        {"start_index": 5, "end_index": 4},
+        {"sampling_rate": 0},
+        {"sampling_rate": 10},
+        {"sequence_stride": 0},
+        {"sequence_stride": 10},
+    ],
+    ids=str,
+)
+def test_window_arguments_are_refused_as_keras(kwargs):
+    # A negative start_index used to index from the end, an end past the data ran on silently.
+    from tests.parity.reference import keras
+
+    with pytest.raises(ValueError) as expected:
+        keras.utils.timeseries_dataset_from_array(np.arange(10), None, 3, **kwargs)
+    with pytest.raises(ValueError, match=re.escape(str(expected.value).strip())):
+        timeseries_dataset_from_array(np.arange(10), None, 3, **kwargs)
 
 
 def test_windows_are_a_dataset_with_tf_data_methods():

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+import lamina
 from lamina import quantizers
 from tests.parity import reference
 
@@ -152,6 +153,19 @@ def test_fake_quant_per_channel_matches_keras(narrow_range):
     lo = np.array([-1.0, -0.5, -2.0], "float32")
     hi = np.array([1.0, 2.5, 0.3], "float32")
     _fake_quant_case((5, 3), lo, hi, 2, num_bits=8, narrow_range=narrow_range, axis=-1)
+
+
+@pytest.mark.parametrize("axis", [None, -1])
+def test_fake_quant_on_an_input_records_a_node_as_keras(axis):
+    inputs = lamina.Input((3, 4))
+    out = quantizers.fake_quant_with_min_max_vars(inputs, -3.0, 3.0, axis=axis)
+    theirs = reference.keras.quantizers.fake_quant_with_min_max_vars(
+        reference.keras.Input((3, 4)), -3.0, 3.0, axis=axis
+    )
+    assert (out.shape, out.dtype) == (theirs.shape, theirs.dtype)
+    x = torch.tensor(RNG.standard_normal((2, 3, 4)).astype("float32") * 3)
+    want = quantizers.fake_quant_with_min_max_vars(x, -3.0, 3.0, axis=axis)
+    torch.testing.assert_close(lamina.Model(inputs, out)(x), want)
 
 
 def test_fake_quant_hand_computed():

@@ -269,6 +269,59 @@ def test_policy_map_finds_exact_then_pattern_then_default():
     assert again["encoder/dense"] == policies["encoder/dense"] and len(again) == 3
 
 
+def test_policy_map_following_the_global_policy_writes_and_reads_as_keras():
+    from tests.parity.reference import keras
+
+    def filled(module):
+        policies = module.dtype_policies.DTypePolicyMap()  # default: the global policy
+        policies["a"] = module.dtype_policies.DTypePolicy("mixed_bfloat16")
+        policies["b"] = module.dtype_policies.QuantizedDTypePolicy("int8", "mixed_bfloat16")
+        return policies
+
+    config = filled(lamina).get_config()
+    assert config == filled(keras).get_config()  # entries' float dtypes written as None
+    lamina.config.set_dtype_policy("bfloat16")
+    loaded = dtype_policies.DTypePolicyMap.from_config(config)
+    names = [loaded[key].name for key in ("a", "b", "not in the map")]
+    assert names == ["bfloat16", "int8_from_bfloat16", "bfloat16"]
+
+
+class _Block(L.Layer):
+    """Keras's pattern for a quantized block: its sublayers take the block's DTypePolicyMap."""
+
+    def __init__(self, dtype=None, name="block", **kwargs):
+        super().__init__(dtype=dtype, name=name, **kwargs)
+        self.dense = L.Dense(4, dtype=dtype, name=f"{name}_dense")
+        self.relu = L.ReLU(dtype=dtype, name=f"{name}_relu")
+
+    def call(self, inputs):
+        return self.relu(self.dense(inputs))
+
+    def get_config(self):
+        config = super().get_config()
+        policies = dtype_policies.DTypePolicyMap()
+        for layer in self._flatten_layers():
+            if layer.quantization_mode is not None:
+                policies[layer.path] = layer.dtype_policy
+        return {**config, "dtype": policies} if len(policies) else config
+
+
+def test_sublayers_given_a_policy_map_take_their_own_entry(tmp_path):
+    # A sublayer given the map builds as the map's entry for its path (quantized here), so a
+    # quantized block saved with Keras's pattern loads quantized; the block itself is float.
+    inputs = L.Input((6,))
+    model = lamina.Model(inputs, _Block()(inputs))
+    model.quantize("int8")
+    want = model(X)
+    lamina.saving.register_keras_serializable("lamina_tests")(_Block)
+    model.save(tmp_path / "block.keras")
+    loaded = lamina.saving.load_model(tmp_path / "block.keras")
+    block = loaded.layers[-1]
+    assert block.dense.quantization_mode == "int8" and block.relu.quantization_mode is None
+    assert block.quantization_mode is None and block.dense.path == "block/block_dense"
+    torch.testing.assert_close(loaded(X), want)
+
+
 @pytest.mark.parametrize("mode", ["int8", "int4"])
 def test_einsum_dense_with_an_ellipsis_quantizes(mode):
     # Keras 3.15.1 fails to quantize this equation (it reads the input rank from an int);

@@ -1,4 +1,6 @@
+import contextlib
 import io
+import re
 
 import numpy as np
 import pytest
@@ -35,3 +37,37 @@ def test_values_are_formatted_by_keras_rule(verbose, value, shown):
     bar = Progbar(1, verbose=verbose, stream=out)
     bar.update(1, {"loss": value}, finalize=True)
     assert out.getvalue().rstrip("\n").endswith(f" - loss: {shown}")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize(
+    "which",
+    [{}, {"stateful_metrics": ["v"]}, {"stateless_metrics": []}, {"stateless_metrics": ["v"]}],
+    ids=["default", "stateful", "none-stateless", "stateless"],
+)
+def test_value_pairs_are_averaged_over_steps_as_keras(which):
+    # Keras's (name, value) pairs: a value counts for the steps since the last update and shows
+    # as the mean so far, unless stateful; `add` moves on; the target's update finalizes.
+    from tests.parity.reference import keras
+
+    shown = []
+    for module in (keras.utils, None):
+        out = _Terminal()
+        with contextlib.redirect_stdout(out):
+            bar = (module.Progbar if module else Progbar)(4, interval=0.0, **which)
+            bar.update(1, [("v", 0.0)])
+            bar.update(3, [("v", 2.0)])
+            bar.add(1, [("v", 5.0)])
+        shown.append(
+            (re.findall(r"v: ([-+.0-9e]+)", out.getvalue()), out.getvalue().endswith("\n"))
+        )
+    assert shown[0] == shown[1]
+
+
+def test_stateful_and_stateless_metrics_exclude_each_other():
+    with pytest.raises(ValueError, match="Only one of `stateful_metrics` or `stateless_metrics`"):
+        Progbar(1, stateful_metrics=[], stateless_metrics=[])

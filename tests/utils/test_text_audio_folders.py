@@ -123,7 +123,11 @@ def test_follow_links(tmp_path):
         ({"label_mode": "binary", "class_names": ["neg"]}, ValueError, "exactly 2 class_names"),
         ({"class_names": ["pos", "meh"]}, ValueError, "did not match the names of the subdir"),
         ({"labels": [0, 1]}, ValueError, "len\\(labels\\) is 2 while we found 7 files"),
-        ({"labels": "folders"}, ValueError, "`labels` should be 'inferred', None, or a list"),
+        (
+            {"labels": "folders"},
+            ValueError,
+            "`labels` argument should be 'inferred', None, or a list",
+        ),
         ({"format": "torch"}, ValueError, '`format` should be either "tf" or "grain"'),
     ],
 )

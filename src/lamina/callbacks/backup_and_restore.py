@@ -53,13 +53,16 @@ class BackupAndRestore(Callback):
     ):
         super().__init__()
         if not backup_dir:
-            raise ValueError("BackupAndRestore needs a backup_dir; received an empty path.")
+            raise ValueError(  # Keras's words first, so code matching them matches these
+                "Empty `backup_dir` argument passed: BackupAndRestore needs a backup_dir; "
+                f"received backup_dir={backup_dir!r}."
+            )
         if save_freq != "epoch" and not (
             isinstance(save_freq, int) and not isinstance(save_freq, bool) and save_freq > 0
         ):
             raise ValueError(
-                "BackupAndRestore save_freq must be 'epoch' or a positive integer (batches); "
-                f"received save_freq={save_freq!r}."
+                "Invalid value for argument `save_freq`: BackupAndRestore save_freq must be "
+                f"'epoch' or a positive integer (batches); received save_freq={save_freq!r}."
             )
         self.backup_dir = os.fspath(backup_dir)
         self.save_freq = save_freq

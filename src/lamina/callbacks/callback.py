@@ -366,7 +366,7 @@ class ProgbarLogger(Callback):
     def _advance(self, batch, logs=None):
         self.seen = batch + 1
         if self.progbar.due():  # only then are the (lazy) batch logs read
-            self.progbar.update(self.seen, dict(logs or {}))
+            self.progbar.update(self.seen, dict(logs or {}), finalize=False)
 
     def _finish(self, logs=None):
         if self.target is None:  # the pass counted its steps: the next bar knows its length

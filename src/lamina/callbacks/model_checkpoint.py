@@ -61,8 +61,8 @@ class ModelCheckpoint(monitoring.MonitorCallback):
         self.initial_value_threshold = initial_value_threshold
         if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
             raise ValueError(
-                "ModelCheckpoint save_freq must be 'epoch' or a positive integer (batches); "
-                f"received save_freq={save_freq!r}."
+                f"Unrecognized save_freq: {save_freq}. ModelCheckpoint save_freq must be "
+                f"'epoch' or a positive integer (batches); received save_freq={save_freq!r}."
             )
         self.save_freq = save_freq
         _check_extension(self.filepath, save_weights_only)
@@ -97,12 +97,12 @@ class ModelCheckpoint(monitoring.MonitorCallback):
     def _save(self, epoch, batch, logs):
         logs = dict(logs or {})
         path = self._file_path(epoch, batch, logs)
+        current = None
         if self.save_best_only:
             current = monitoring.read(
                 logs, self.monitor, f"Can save best model only with {self.monitor} available;"
             )
-            if current is None:
-                return
+        if current is not None:  # as Keras: without the quantity, it warns and saves anyway
             best = "None" if self.best is None else f"{self.best:.5f}"
             if not self._is_improvement(current, self.best):
                 if self.verbose > 0:

@@ -7,21 +7,51 @@ import warnings
 
 from lamina import ops
 from lamina.callbacks.callback import Callback
+from lamina.metrics.metric import flatten_metrics
 
-# Quantities that are better when larger; everything else (losses, errors) is better when smaller.
-_HIGHER_IS_BETTER = ("acc", "auc", "precision", "recall", "f1", "fmeasure", "iou", "top_k")
+# Quantities that are better when larger (the default names of the metrics Keras 3 marks "up":
+# r2_score, pearson_ and concordance_correlation, cosine_similarity, fbeta_score, mean_io_u, ...);
+# everything else (losses, errors) is better when smaller.
+_HIGHER_IS_BETTER = (
+    "acc",
+    "auc",
+    "precision",
+    "recall",
+    "f1",
+    "fbeta",
+    "fmeasure",
+    "iou",
+    "io_u",
+    "top_k",
+    "r2",
+    "correlation",
+    "cosine_similarity",
+)
 
 
 def direction(monitor: str, mode: str, who: str) -> str:
     """'min' or 'max' for `mode` ('auto' decides from the monitored name, as Keras does)."""
     if mode not in ("auto", "min", "max"):
-        raise ValueError(f"{who} mode must be 'auto', 'min' or 'max'; received mode={mode!r}.")
+        # Keras warns and decides as "auto"; it does not refuse the callback.
+        warnings.warn(
+            f"{who} mode '{mode}' is unknown, fallback to auto mode (expected 'auto', 'min' or "
+            "'max').",
+            stacklevel=3,
+        )
+        mode = "auto"
     if mode != "auto":
         return mode
+    return "max" if _higher_is_better(monitor) else "min"
+
+
+def _higher_is_better(monitor: str) -> bool:
     name = monitor.lower()
-    if name.endswith("loss") or "error" in name:
-        return "min"
-    return "max" if any(key in name for key in _HIGHER_IS_BETTER) else "min"
+    return not _lower_is_better(monitor) and any(key in name for key in _HIGHER_IS_BETTER)
+
+
+def _lower_is_better(monitor: str) -> bool:
+    name = monitor.lower()
+    return name.endswith("loss") or "error" in name
 
 
 def read(logs, monitor: str, who: str):
@@ -62,17 +92,40 @@ class MonitorCallback(Callback):
     def __init__(self, monitor="val_loss", mode="auto", min_delta=0, best=None):
         super().__init__()
         self.monitor = monitor
+        self._mode_from_name = mode not in ("min", "max")
         self.mode = direction(monitor, mode, type(self).__name__)
         self.min_delta = abs(min_delta)
         self.best = best
         self.monitor_op = None
 
     def _set_monitor_op(self) -> None:
+        if self._mode_from_name:
+            # Keras 3 asks the monitored metric first: its `_direction` ("up" / "down"), which a
+            # custom metric may set, wins over the name.
+            found, metric_direction = self._monitored_metric()
+            self.mode = {"up": "max", "down": "min"}.get(metric_direction, self.mode)
+            named = _higher_is_better(self.monitor) or _lower_is_better(self.monitor)
+            if self.model is not None and not found and not named:
+                raise ValueError(
+                    f"{type(self).__name__} callback received monitor={self.monitor}, but "
+                    "Keras isn't able to automatically determine whether that metric should be "
+                    "maximized or minimized: the model has no metric of that name. Pass "
+                    "`mode='max'` in order to monitor based on the highest metric value, or "
+                    "pass `mode='min'` in order to use the lowest value."
+                )
         if self.mode == "min":
             self.monitor_op = ops.less
             self.min_delta *= -1
         else:
             self.monitor_op = ops.greater
+
+    def _monitored_metric(self):
+        """(whether the model has a metric of the monitored name, its `_direction` or None)."""
+        name = self.monitor.removeprefix("val_")
+        for metric in flatten_metrics(getattr(self.model, "metrics", None) or []):
+            if metric.name == name:
+                return True, getattr(metric, "_direction", None)
+        return False, None
 
     def _is_improvement(self, value, reference) -> bool:
         if reference is None:

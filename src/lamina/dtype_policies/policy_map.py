@@ -64,6 +64,14 @@ class DTypePolicyMap(_policy.DTypePolicy, MutableMapping):
     def quantization_mode(self):
         return self.default_policy.quantization_mode
 
+    @property
+    def is_mixed(self) -> bool:
+        return self.default_policy.is_mixed
+
+    @property
+    def autocast_dtype(self):
+        return self.default_policy.autocast_dtype
+
     def __getitem__(self, key):
         if key in self._policy_map:
             return self._policy_map[key]
@@ -115,8 +123,17 @@ class DTypePolicyMap(_policy.DTypePolicy, MutableMapping):
             default = _policy.serialize(default)
         return {
             "default_policy": default,
-            "policy_map": {key: _policy.serialize(v) for key, v in self._policy_map.items()},
+            "policy_map": {key: self._entry_config(v) for key, v in self._policy_map.items()},
         }
+
+    def _entry_config(self, policy) -> dict:
+        entry = _policy.serialize(policy)
+        if self._default_policy_arg is None:
+            # As Keras: a map that follows the global policy writes its entries' float dtypes as
+            # None, so loading takes them from the global policy then (quantization is kept).
+            key = "source_name" if "source_name" in entry["config"] else "name"
+            entry["config"] = {**entry["config"], key: None}
+        return entry
 
     @classmethod
     def from_config(cls, config: dict):

@@ -11,7 +11,7 @@ import collections
 import functools
 import inspect
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 import numpy as np
@@ -688,6 +688,10 @@ class Layer(nn.Module):
         if self.built:
             return
         with self._name_scope():  # Variables made here: "layer/name"
+            if isinstance(self._dtype_policy, Mapping):
+                # A DTypePolicyMap (Keras's policies by layer path, for a quantized block's
+                # sublayers): this layer's own entry decides its weights; the path is known now.
+                self.dtype_policy = self._dtype_policy[self._own_path()]
             if getattr(type(self).build, "takes_shape", True):
                 self.build(input_shape)
             else:
@@ -1442,9 +1446,12 @@ class Layer(nn.Module):
             >>> model.layers[0].path
             'stack/d'
         """
-        parent = self.__dict__.get("_parent_path")
-        if parent is None or not self.built:
+        if self.__dict__.get("_parent_path") is None or not self.built:
             return None
+        return self._own_path()
+
+    def _own_path(self) -> str:
+        parent = self.__dict__["_parent_path"]
         return f"{parent}/{self.name}" if parent else self.name
 
     @property
@@ -1661,6 +1668,11 @@ class Layer(nn.Module):
         elif isinstance(value, torch.Tensor) and self._adopt_auto_named_weight(name, value):
             return
         elif isinstance(value, nn.Module) and "_modules" in self.__dict__:
+            if _plain_torch_module(self, name, value):
+                # Keras's torch backend wraps a plain torch module set on a layer, so fit()
+                # trains its parameters and get_weights() and the files hold its state. (The
+                # class, a Layer, is found by name: lamina.layers.core imports this module.)
+                value = _LAMINA_CLASSES["TorchModuleWrapper"](value)
             tracking.note_tracked(self, value if isinstance(value, nn.ModuleList) else [value])
         super().__setattr__(name, value)
 
@@ -1883,6 +1895,17 @@ def _constructor_arguments(cls, args, kwargs) -> dict | None:
     except TypeError:
         return None
     return arguments if plain else None
+
+
+def _plain_torch_module(owner: Layer, name: str, value: nn.Module) -> bool:
+    """Whether `owner.name = value` is a plain torch module to wrap as Keras does: not a layer,
+    not a container of them (torch's ModuleList / ModuleDict, lamina's tracked lists), not an
+    internal attribute, and not the module a TorchModuleWrapper holds."""
+    if name.startswith("_") or isinstance(value, (Layer, nn.ModuleList, nn.ModuleDict)):
+        return False
+    if getattr(type(owner), "wraps_a_torch_module", False):
+        return False
+    return not any(isinstance(module, Layer) for module in value.modules())
 
 
 def _has_real_state(layer: nn.Module) -> bool:

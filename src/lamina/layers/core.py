@@ -6,7 +6,7 @@ import warnings
 
 import torch
 
-from lamina import activations, constraints, initializers, regularizers, tree
+from lamina import activations, backend, constraints, initializers, regularizers, tree
 from lamina.dtype_policies.quantized import CALIBRATED_MODES
 from lamina.engine import errors
 from lamina.engine.input_spec import InputSpec
@@ -329,11 +329,17 @@ class TorchModuleWrapper(Layer):
 
     Its parameters count as the layer's trainable weights and its buffers as non-trainable ones
     (in the module's own order and layout), so fit(), summary() and get_weights() see them.
-    Sequential wraps plain modules automatically.
+    Sequential wraps plain modules automatically, and so does a layer or model given one as an
+    attribute, as Keras's torch backend does. The module moves to lamina's default device (where
+    the layers make their weights), as Keras's does. Each call puts the module in the call's mode
+    (torch's `train()` when training, `eval()` else), so its BatchNorm and Dropout follow
+    `training` as lamina's own layers do.
 
     Args:
         module: the `torch.nn.Module` to wrap; it is called as `module(inputs)`.
         name: the layer's name (default: `torch_module_wrapper` plus a counter).
+        output_shape: the output's shape (batch axis included), for `compute_output_shape`;
+            None works it out by calling the module.
         **kwargs: base layer arguments (`name`, `dtype`, `trainable`, ...), see `Layer`.
 
     Input shape: whatever `module` takes. Output shape: whatever it returns.
@@ -346,13 +352,35 @@ class TorchModuleWrapper(Layer):
         [(2, 4), (2,)]
     """
 
-    def __init__(self, module, name=None, **kwargs):
+    wraps_a_torch_module = True  # its `module` attribute stays the plain module
+
+    def __init__(self, module, name=None, output_shape=None, **kwargs):
         super().__init__(name=name, **kwargs)
-        self.module = module
+        # As Keras: the module joins the device lamina's layers make their weights on.
+        self.module = module.to(backend.default_device())
+        self._given_output_shape = output_shape
         self.built = True
 
-    def call(self, inputs):
+    def __getattr__(self, name):
+        # What the wrapper lacks, its module answers (`wrapper.weight`, `wrapper.running_mean`),
+        # so code that used a plain module set on a layer, before it was wrapped, still runs.
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            module = self.__dict__.get("_modules", {}).get("module")
+            if module is None:
+                raise
+            return getattr(module, name)
+
+    def call(self, inputs, training=None):
+        if self.module.training != training:
+            self.module.train(training)
         return self.module(inputs)
+
+    def compute_output_shape(self, input_shape):
+        if self._given_output_shape is None:
+            return super().compute_output_shape(input_shape)
+        return self._given_output_shape
 
     def _own_weights(self):
         trainable = [WeightEntry(self, p, True) for p in self.module.parameters()]

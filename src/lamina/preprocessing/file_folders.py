@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from lamina.data import AUTOTUNE, Dataset
-from lamina.preprocessing.image_folders import split_for_subset
+from lamina.preprocessing.image_folders import check_split_arguments, split_for_subset
 
 LABEL_MODES = ("int", "categorical", "binary", None)
 
@@ -25,9 +25,9 @@ def check_arguments(who, labels, label_mode, class_names, validation_split, subs
     if labels not in ("inferred", None):
         if not isinstance(labels, (list, tuple, np.ndarray)):
             raise ValueError(
-                f"{who}: `labels` should be 'inferred', None, or a list/tuple of integer labels "
-                "(one per file, in the sorted order of the file paths); received "
-                f"labels={labels!r}."
+                "`labels` argument should be 'inferred', None, or a list/tuple of integer "
+                f"labels (one per file, in the sorted order of the file paths); received "
+                f"labels={labels!r} ({who})."
             )
         if class_names:
             raise ValueError(
@@ -39,22 +39,7 @@ def check_arguments(who, labels, label_mode, class_names, validation_split, subs
             '`label_mode` argument must be one of "int", "categorical", "binary", '
             f"or None. Received: label_mode={label_mode}"
         )
-    if validation_split and not 0 < validation_split < 1:
-        raise ValueError(
-            f"`validation_split` must be between 0 and 1, received: {validation_split}"
-        )
-    if (validation_split or subset) and not (validation_split and subset):
-        raise ValueError("If `subset` is set, `validation_split` must be set, and inversely.")
-    if subset not in ("training", "validation", "both", None):
-        raise ValueError(
-            f'`subset` must be either "training", "validation" or "both", received: {subset}'
-        )
-    if validation_split and shuffle and seed is None:
-        raise ValueError(
-            "If using `validation_split` and shuffling the data, you must provide a `seed` "
-            "argument, to make sure that there is no overlap between the training and "
-            "validation subset."
-        )
+    check_split_arguments(validation_split, subset, shuffle, seed)
 
 
 def _walk(folder, extensions, follow_links):

@@ -60,8 +60,9 @@ def scan_directory(
             missing = [name for name in class_names if name not in subfolders]
             if missing:
                 raise ValueError(
-                    f"class_names {list(class_names)} name folders that "
-                    f"{directory!r} does not contain: {missing}. Found {subfolders}."
+                    "The `class_names` passed did not match the names of the subdirectories of "
+                    f"{directory!r}: {missing} are not among {subfolders}. Hint: pass a subset "
+                    "of those folder names."
                 )
             subfolders = list(class_names)
         for index, name in enumerate(subfolders):
@@ -70,6 +71,12 @@ def scan_directory(
             indices.extend([index] * len(files))
         class_names = subfolders
     else:
+        if labels is not None and class_names:
+            raise ValueError(
+                'You can only pass `class_names` if `labels="inferred"`. '
+                f"Received: labels={labels}, and class_names={class_names}. Hint: drop "
+                "class_names; the labels you pass name the classes."
+            )
         paths = _image_files(directory, follow_links)
         class_names = list(class_names or [])
     if not paths:
@@ -89,14 +96,17 @@ def scan_directory(
         )
     if isinstance(labels, (list, tuple, np.ndarray)):
         if len(labels) != len(paths):
-            raise ValueError(
-                f"Expected as many labels as image files in {directory!r} "
-                f"({len(paths)}); received {len(labels)} labels."
+            raise ValueError(  # Keras's words first, so code matching them matches these
+                "Expected the lengths of `labels` to match the number of files in the target "
+                f"directory: as many labels as image files in {directory!r} ({len(paths)}); "
+                f"received {len(labels)} labels."
             )
         indices = list(labels)
+        class_names = [str(label) for label in sorted(set(indices))]  # as Keras names them
     elif labels not in ("inferred", None):
         raise ValueError(
-            f"labels must be 'inferred', None or a list of labels; received labels={labels!r}."
+            "`labels` argument should be 'inferred', None or a list/tuple of integer labels "
+            f"(one per image file); received labels={labels!r}."
         )
     label_array = np.asarray(indices, dtype=np.int64) if labels is not None else None
     if on_error == "skip":
@@ -127,6 +137,26 @@ def _drop_unreadable(paths, labels, color_mode):
         raise ValueError(f"None of the {len(paths)} image files could be read.")
     kept_labels = labels[keep] if labels is not None else None
     return [paths[i] for i in keep], kept_labels
+
+
+def check_split_arguments(validation_split, subset, shuffle, seed):
+    """Keras's checks of `validation_split`, `subset` and `seed`, in Keras's order and words."""
+    if validation_split and not 0 < validation_split < 1:
+        raise ValueError(
+            f"`validation_split` must be between 0 and 1, received: {validation_split}"
+        )
+    if (validation_split or subset) and not (validation_split and subset):
+        raise ValueError("If `subset` is set, `validation_split` must be set, and inversely.")
+    if subset not in ("training", "validation", "both", None):
+        raise ValueError(
+            f'`subset` must be either "training", "validation" or "both", received: {subset}'
+        )
+    if validation_split and shuffle and seed is None:
+        raise ValueError(
+            "If using `validation_split` and shuffling the data, you must provide a `seed` "
+            "argument, to make sure that there is no overlap between the training and "
+            "validation subset."
+        )
 
 
 def split_for_subset(count, validation_split, subset):
@@ -165,6 +195,7 @@ def image_dataset_from_directory(
     crop_to_aspect_ratio=False,
     pad_to_aspect_ratio=False,
     data_format=None,
+    format="tf",  # noqa: A002 - Keras's argument name
     verbose=True,
     on_error="raise",
 ):
@@ -197,6 +228,8 @@ def image_dataset_from_directory(
         crop_to_aspect_ratio: crop to `image_size`'s aspect ratio before resizing.
         pad_to_aspect_ratio: pad to it instead.
         data_format: `"channels_last"` or `"channels_first"` (default: the global setting).
+        format: Keras's choice of returned type, `"tf"` (tf.data) or `"grain"`; accepted so
+            Keras programs run, lamina returns its own `Dataset` for both.
         verbose: print how many files and classes were found.
         on_error: `"raise"` (default) or `"skip"` for unreadable images.
 
@@ -212,19 +245,25 @@ def image_dataset_from_directory(
         >>> tuple(images.shape), ds.class_names
         ((2, 4, 4, 3), ['cat', 'dog'])
     """
+    if format not in ("tf", "grain"):
+        raise ValueError(
+            f'`format` should be either "tf" or "grain". Received: format={format!r} '
+            "(image_dataset_from_directory; lamina returns its own Dataset for both)."
+        )
+    if color_mode not in ("rgb", "rgba", "grayscale"):  # checked now, not at the first image
+        raise ValueError(
+            '`color_mode` must be one of {"rgb", "rgba", "grayscale"}. '
+            f"Received: color_mode={color_mode!r} (image_dataset_from_directory)."
+        )
     if label_mode not in ("int", "categorical", "binary", None):
         raise ValueError(
-            "label_mode must be 'int', 'categorical', 'binary' or None; received "
+            "`label_mode` argument must be 'int', 'categorical', 'binary' or None; received "
             f"label_mode={label_mode!r}."
         )
     # As in Keras: no labels means images only, whichever label_mode was left at its default.
     if labels is None or label_mode is None:
         labels, label_mode = None, None
-    if validation_split and shuffle and seed is None:
-        raise ValueError(
-            "image_dataset_from_directory with validation_split and shuffle needs a "
-            "seed, so the training and validation subsets do not overlap."
-        )
+    check_split_arguments(validation_split, subset, shuffle, seed)
     paths, label_ids, names = scan_directory(
         directory,
         labels,
@@ -236,8 +275,8 @@ def image_dataset_from_directory(
     )
     if label_mode == "binary" and len(names) != 2:
         raise ValueError(
-            f"label_mode='binary' needs exactly 2 classes; found {len(names)}: "
-            f"{names}. Hint: use label_mode='int' or 'categorical'."
+            'When passing `label_mode="binary"`, there must be exactly 2 class_names; found '
+            f"{len(names)}: {names}. Hint: use label_mode='int' or 'categorical'."
         )
     if label_mode is None:
         names = None

@@ -7,6 +7,7 @@ An unreadable or corrupt file raises `ValueError` naming the file, never Pillow'
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 
@@ -168,7 +169,13 @@ def save_img(path, x, data_format=None, file_format=None, scale=True, **kwargs):
         ...     print(os.listdir(folder))
         ['x.png']
     """
+    if file_format is not None and file_format.lower() == "jpg":
+        file_format = "jpeg"  # Keras's alias; Pillow knows only "JPEG"
     image = array_to_img(x, data_format=data_format, scale=scale)
     if image.mode == "RGBA" and (file_format or os.fspath(path)).lower().endswith(("jpg", "jpeg")):
+        warnings.warn(
+            "save_img: the JPEG format does not support RGBA images, converting to RGB.",
+            stacklevel=2,
+        )
         image = image.convert("RGB")
     image.save(path, format=file_format, **kwargs)

@@ -84,6 +84,41 @@ def pad_sequences(
     return result
 
 
+def _check_window_arguments(length, start_index, end_index, sampling_rate, sequence_stride):
+    """Keras's checks, in its order and words: a start or end outside the data would otherwise
+    index from the end (a negative start) or run past it silently."""
+    data = f"for data of length {length}"
+    if start_index:
+        if start_index < 0:
+            raise ValueError(f"`start_index` must be 0 or greater. Received: {start_index=}")
+        if start_index >= length:
+            raise ValueError(
+                f"`start_index` must be lower than the length of the data. Received: "
+                f"{start_index=}, {data}"
+            )
+    if end_index:
+        if start_index and end_index <= start_index:
+            raise ValueError(
+                "`end_index` must be higher than `start_index`. Received: "
+                f"{start_index=}, and {end_index=}"
+            )
+        if end_index >= length:
+            raise ValueError(
+                f"`end_index` must be lower than the length of the data. Received: "
+                f"{end_index=}, {data}"
+            )
+        if end_index <= 0:
+            raise ValueError(f"`end_index` must be higher than 0. Received: {end_index=}")
+    for name, value in (("sampling_rate", sampling_rate), ("sequence_stride", sequence_stride)):
+        if value <= 0:
+            raise ValueError(f"`{name}` must be higher than 0. Received: {name}={value}")
+        if value >= length:
+            raise ValueError(
+                f"`{name}` must be lower than the length of the data. Received: "
+                f"{name}={value}, {data}"
+            )
+
+
 def timeseries_dataset_from_array(
     data,
     targets,
@@ -132,15 +167,13 @@ def timeseries_dataset_from_array(
         raise ValueError(f'`format` should be either "tf" or "grain". Received: format={format}')
     data = np.asarray(data)
     targets = None if targets is None else np.asarray(targets)
-    for argument, number in (
-        ("sequence_length", sequence_length),
-        ("sequence_stride", sequence_stride),
-        ("sampling_rate", sampling_rate),
-    ):
-        if int(number) <= 0:
-            raise errors.value_error(
-                "timeseries_dataset_from_array", f"a positive `{argument}`", f"{argument}={number}"
-            )
+    if int(sequence_length) <= 0:
+        raise errors.value_error(
+            "timeseries_dataset_from_array",
+            "a positive `sequence_length`",
+            f"sequence_length={sequence_length}",
+        )
+    _check_window_arguments(len(data), start_index, end_index, sampling_rate, sequence_stride)
     if batch_size is not None and int(batch_size) <= 0:
         raise errors.value_error(
             "timeseries_dataset_from_array",

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from lamina.ops.core import symbolic_op
+
 
 def _nudged_range(min_range, max_range, num_bits, narrow_range):
     """`(nudged_min, nudged_max, scale, inv_scale)`, computed in at least float32."""
@@ -80,6 +82,7 @@ class _FakeQuant(torch.autograd.Function):
         return tangent, None, None, None, None
 
 
+@symbolic_op("fake_quant_with_min_max_vars")  # as Keras: on an Input it records a graph node
 def fake_quant_with_min_max_vars(
     inputs, min_vals, max_vals, num_bits=8, narrow_range=False, axis=None
 ):

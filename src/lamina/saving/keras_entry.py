@@ -28,6 +28,7 @@ _NAMESPACES = (
     "optimizers.schedules",
     "callbacks",
     "models",
+    "quantizers",
 )
 
 

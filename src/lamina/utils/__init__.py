@@ -1,6 +1,7 @@
 """Utilities: seeds, label encoding, progress bars, plots and reports."""
 
 import numpy as np
+import torch
 
 from lamina.backend import clear_session, is_keras_tensor, set_random_seed, standardize_dtype
 from lamina.config import (
@@ -48,12 +49,16 @@ def to_categorical(y, num_classes=None, dtype="float32"):
         dtype: the result's dtype (default float32).
 
     Returns:
-        A NumPy array shaped `y.shape + (num_classes,)`.
+        An array shaped `y.shape + (num_classes,)`: a torch tensor on `y`'s device when `y` is
+        one (as Keras returns a backend tensor for one), a NumPy array otherwise.
 
     Examples:
         >>> to_categorical([0, 2], 3).tolist()
         [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
     """
+    if isinstance(y, torch.Tensor):
+        rows = to_categorical(y.detach().cpu().numpy(), num_classes, dtype)
+        return torch.from_numpy(rows).to(y.device)
     y = np.asarray(y, dtype="int64")
     shape = y.shape
     if shape and shape[-1] == 1 and len(shape) > 1:

@@ -52,9 +52,13 @@ class Progbar:
         width: the bar's width in characters.
         verbose: 1 for the bar, 2 for one line at the end, 0 for nothing.
         interval: minimum seconds between redraws.
-        stream: where to write. By default stdout, or the `lamina` logger (one record per
-            finished bar) while interactive logging is disabled, as Keras does.
+        stream: where to write. By default stdout (as it is at each write), or the `lamina`
+            logger (one record per finished bar) while interactive logging is disabled, as Keras
+            does.
         unit_name: the word after the step counts (`"step"`).
+        stateful_metrics: names of the values `update` shows as given; the others (given as
+            Keras's list of `(name, value)` pairs) show as their mean over the steps so far.
+        stateless_metrics: the other way round: only these are averaged. Give one of the two.
 
     Examples:
         >>> import io
@@ -66,19 +70,44 @@ class Progbar:
         True
     """
 
-    def __init__(self, target, width=30, verbose=1, interval=0.1, stream=None, unit_name="step"):
+    def __init__(
+        self,
+        target,
+        width=30,
+        verbose=1,
+        interval=0.1,
+        stream=None,
+        unit_name="step",
+        stateful_metrics=None,
+        stateless_metrics=None,
+    ):
+        if stateful_metrics is not None and stateless_metrics is not None:
+            raise ValueError(
+                "Only one of `stateful_metrics` or `stateless_metrics` can be provided "
+                f"(Progbar); received stateful_metrics={stateful_metrics!r} and "
+                f"stateless_metrics={stateless_metrics!r}. Hint: list the exceptions in one."
+            )
         self.target = target
         self.width = width
         self.verbose = verbose
         self.interval = interval
         self.to_logger = stream is None and not config.is_interactive_logging_enabled()
-        self.stream = _LoggerStream() if self.to_logger else stream or sys.stdout
+        self._stream = _LoggerStream() if self.to_logger else stream
         self.unit_name = unit_name
         self.dynamic = hasattr(self.stream, "isatty") and self.stream.isatty()
+        # Averaged names: all but the stateful ones, or only the stateless ones.
+        self._averages_all_but = set(stateful_metrics or ()) if stateless_metrics is None else None
+        self._averaged_only = None if stateless_metrics is None else set(stateless_metrics)
+        self._totals = {}  # name -> [sum of value * steps, steps], or [value, 1] if shown as is
         self.start = time.perf_counter()
         self.last_draw = 0.0
         self.last_width = 0
         self.seen = 0
+
+    @property
+    def stream(self):
+        """Where the bar writes: the given stream, else stdout as it is now (Keras's rule)."""
+        return self._stream or sys.stdout
 
     def due(self) -> bool:
         """Whether update() would draw now: callers read metric values only when it would."""
@@ -88,7 +117,20 @@ class Progbar:
             and time.perf_counter() - self.last_draw >= self.interval
         )
 
-    def update(self, current: int, values=None, finalize: bool = False) -> None:
+    def update(self, current: int, values=None, finalize=None) -> None:
+        """Moves the bar to step `current`, redrawing when due.
+
+        Args:
+            current: the steps done so far.
+            values: Keras's list of `(name, value)` pairs for this step (averaged over the
+                steps unless stateful), or a dict of values shown as given.
+            finalize: whether this is the bar's last update; None: when `current` reaches the
+                target.
+        """
+        if finalize is None:
+            finalize = self.target is not None and current >= self.target
+        if values is not None and not isinstance(values, dict):
+            values = self._running_means(current, values, finalize)
         self.seen = current
         now = time.perf_counter()
         if not finalize and not self.due():
@@ -123,6 +165,34 @@ class Progbar:
         elif finalize:
             self.stream.write(line + "\n")
         self.stream.flush()
+
+    def add(self, steps: int, values=None) -> None:
+        """`update(seen + steps, values)`: moves the bar on by `steps`.
+
+        Args:
+            steps: how many steps were done since the last update.
+            values: as `update`'s.
+        """
+        self.update(self.seen + steps, values)
+
+    def _running_means(self, current: int, pairs, finalize: bool) -> dict:
+        """Keras's rule for `(name, value)` pairs: a value counts for the steps since the last
+        update, and shows as the mean so far (the final update's as given)."""
+        for name, value in pairs:
+            if self._averaged_only is not None:
+                averaged = name in self._averaged_only
+            else:
+                averaged = name not in self._averages_all_but
+            if not averaged or finalize:
+                self._totals[name] = [value, 1]
+                continue
+            steps = max(current - self.seen, 1)
+            total = self._totals.setdefault(name, [0.0, 0])
+            total[0] = total[0] + np.asarray(value, dtype="float64") * steps
+            total[1] += steps
+        return {
+            name: np.asarray(total) / max(count, 1) for name, (total, count) in self._totals.items()
+        }
 
     def _bar(self, current: int) -> str:
         if not self.target:

@@ -1,0 +1,79 @@
+"""TorchModuleWrapper and plain torch modules set on a layer, against Keras's torch backend."""
+
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from lamina import layers
+from tests.parity.reference import keras
+
+X = np.random.default_rng(0).random((8, 2)).astype("float32")
+Y = np.random.default_rng(1).random((8, 2)).astype("float32")
+
+
+def _mixed_model(module):
+    class Mixed(module.Model):
+        """Keras's pattern: plain torch modules as attributes, beside a Dense."""
+
+        def __init__(self):
+            super().__init__()
+            self.fc1 = torch.nn.Linear(2, 4)
+            self.bn1 = torch.nn.BatchNorm1d(4)
+            self.fc2 = module.layers.Dense(2)
+
+        def call(self, inputs, training=None):
+            return self.fc2(self.bn1(self.fc1(inputs)))
+
+    return Mixed()
+
+
+def test_plain_torch_modules_on_a_model_are_wrapped_and_trained_as_keras():
+    ours, theirs = _mixed_model(lamina), _mixed_model(keras)
+    assert isinstance(ours.fc1, layers.TorchModuleWrapper)
+    assert isinstance(ours.fc1.module, torch.nn.Linear)  # the wrapper's module stays plain
+    ours(X), theirs(X)
+    # (lamina also lists the module's buffers as non-trainable weights; Keras keeps them out)
+    for attribute in ("layers", "trainable_weights"):
+        assert len(getattr(ours, attribute)) == len(getattr(theirs, attribute)), attribute
+    before = ours.fc1.module.weight.detach().clone()
+    ours.compile(optimizer="sgd", loss="mse")
+    ours.fit(X, Y, epochs=2, verbose=0)
+    assert not torch.equal(before, ours.fc1.module.weight.detach())
+
+
+def test_a_wrapped_module_follows_the_call_s_training_flag():
+    model = _mixed_model(lamina)
+    model(X, training=False)
+    stats = model.bn1.module.running_mean.clone()
+    model(X, training=False)  # inference: BatchNorm keeps its moving statistics
+    assert torch.equal(stats, model.bn1.module.running_mean)
+    model(X, training=True)
+    assert not torch.equal(stats, model.bn1.module.running_mean)
+
+
+def test_output_shape_answers_compute_output_shape_as_keras():
+    module = torch.nn.Linear(3, 5)
+    ours = layers.TorchModuleWrapper(module, output_shape=(None, 5))
+    theirs = keras.layers.TorchModuleWrapper(module, output_shape=(None, 5))
+    assert ours.compute_output_shape((None, 3)) == theirs.compute_output_shape((None, 3))
+
+
+def test_the_module_moves_to_lamina_s_default_device():
+    # As Keras's moves it to its device: where lamina's layers put their weights and inputs.
+    previous = lamina.backend.default_device()
+    lamina.backend.set_default_device("meta")
+    try:
+        wrapper = layers.TorchModuleWrapper(torch.nn.Linear(2, 3))
+    finally:
+        lamina.backend.set_default_device(previous)
+    assert wrapper.module.weight.device.type == "meta"
+
+
+def test_a_wrapped_module_s_attributes_read_through_the_wrapper():
+    # Code written against the plain module (`self.fc1.weight`) keeps working once it is wrapped.
+    model = _mixed_model(lamina)
+    assert model.fc1.weight is model.fc1.module.weight and model.fc1.in_features == 2
+    assert model.bn1.running_mean is model.bn1.module.running_mean
+    with pytest.raises(AttributeError, match="no_such_attribute"):
+        model.fc1.no_such_attribute  # noqa: B018 - the read is the test
