@@ -48,8 +48,21 @@ class FunctionalGraph:
                         stacklevel=4,
                     )
         self.nodes, self.layers = self._order()
+        self._index_tensors()
+
+    def _index_tensors(self) -> None:
+        """The replay's lookups, keyed by the tensors' ids (worked out once: see `_Step`)."""
         self.steps = [_Step(node) for node in self.nodes]
         self.input_ids = [id(t) for t in self.flat_inputs]
+
+    def __getstate__(self):
+        # The ids are the tensors' addresses in this process: a copy (copy.deepcopy, pickle)
+        # holds new tensors, so it works them out again.
+        return {k: v for k, v in self.__dict__.items() if k not in ("steps", "input_ids")}
+
+    def __setstate__(self, state) -> None:
+        self.__dict__.update(state)
+        self._index_tensors()
 
     def _order(self):
         input_ids = {id(t) for t in self.flat_inputs}
