@@ -117,3 +117,15 @@ def test_a_build_shape_call_cannot_take_warns_and_the_model_still_runs():
         model.build((1, 6, 6))
     assert model.built
     assert tuple(model(torch.ones(1, 1, 6, 6)).shape) == (1, 3)
+
+
+def test_assigning_layers_is_refused_as_keras():
+    # Keras reserves `layers`; torch would register a module that `model.layers` never shows.
+    inputs = lamina.Input((3,))
+    functional = lamina.Model(inputs, lamina.layers.Dense(2)(inputs))
+    for model in (lamina.Model(), functional):
+        with pytest.raises(AttributeError, match="`Model.layers` attribute is reserved"):
+            model.layers = [lamina.layers.Dense(4)]
+    with pytest.raises(AttributeError, match=r"use `add\(\)` and `pop\(\)`"):
+        lamina.Sequential().layers = [lamina.layers.Dense(4)]
+    assert len(functional.layers) == 2

@@ -13,7 +13,7 @@ import warnings
 
 from torch import nn
 
-from lamina.engine import naming, scopes
+from lamina.engine import errors, naming, scopes
 from lamina.engine.functional import FunctionalGraph
 from lamina.engine.layer import Layer
 from lamina.engine.symbolic import KerasTensor, OpLayer
@@ -145,6 +145,23 @@ class Model(Trainer, Layer):
         if self._graph is not None:
             return list(self._graph.layers)
         return self.layers
+
+    # What to do instead of assigning `model.layers`, which Keras reserves.
+    _layers_hint = "keep the layers under another attribute name."
+
+    def __setattr__(self, name, value):
+        if name == "layers":
+            # Keras refuses it; torch would register a module that `model.layers` never shows.
+            owner = f"{type(self).__name__} '{self.__dict__.get('name', '?')}'"
+            raise AttributeError(
+                errors.message(
+                    owner,
+                    "no assignment to `layers` (the `Model.layers` attribute is reserved)",
+                    f"a {type(value).__name__}",
+                    self._layers_hint,
+                )
+            )
+        super().__setattr__(name, value)
 
     @property
     def layers(self) -> list[Layer]:

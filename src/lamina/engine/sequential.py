@@ -46,6 +46,7 @@ class Sequential(Model):
     # sizes differ (a longer sequence) runs, and the layers judge it (Dense checks its last axis).
     # A functional Model checks every size. Read by `fit_arguments.conform_inputs` too.
     _checks_input_sizes = False
+    _layers_hint = "use `add()` and `pop()` to change the layers of a Sequential model."
 
     def __init__(self, layers=None, name=None, trainable=True, **kwargs):
         super().__init__(
