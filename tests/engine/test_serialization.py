@@ -253,3 +253,16 @@ def test_a_layer_made_inside_a_compiled_call_still_traces():
     model = lamina.Sequential([lamina.Input((4,)), MakesReshape()])
     out = torch.compile(model, backend="eager")(torch.ones(2, 4))
     assert tuple(out.shape) == (2, 1, 4)
+
+
+def test_functional_config_round_trip_keeps_tuples_and_layer_trainable_flags():
+    # As Keras: a tuple of outputs comes back a tuple, and a frozen model's restored layers keep
+    # the `trainable` their configs hold.
+    inputs = lamina.Input((3,), batch_size=2)
+    dense = lamina.layers.Dense(4)(inputs)
+    model = lamina.Model(inputs, (dense, lamina.layers.Dense(5)(dense)), trainable=False)
+    restored = lamina.Model.from_config(model.get_config())
+    assert isinstance(restored(np.ones((2, 3), "float32")), tuple)
+    assert restored.get_config() == model.get_config()
+    assert not restored.trainable and restored.layers[1].trainable
+    assert not restored.trainable_weights

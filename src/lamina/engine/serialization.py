@@ -179,8 +179,8 @@ def functional_config(model) -> dict:
 def _structure_refs(structure):
     if isinstance(structure, KerasTensor):
         return _history(structure)
-    if isinstance(structure, (list, tuple)):
-        return [_structure_refs(s) for s in structure]
+    if isinstance(structure, (list, tuple)):  # a tuple stays one, as Keras's config keeps it
+        return type(structure)(_structure_refs(s) for s in structure)
     if isinstance(structure, dict):
         return {k: _structure_refs(v) for k, v in structure.items()}
     return structure
@@ -243,18 +243,19 @@ def functional_from_config(cls, config, custom_objects=None):
     def lookup(refs):
         if isinstance(refs, list) and len(refs) == 3 and isinstance(refs[0], str):
             return flatten_symbolic(outputs_by_layer[refs[0]][refs[1]])[refs[2]]
-        if isinstance(refs, list):
-            return [lookup(r) for r in refs]
+        if isinstance(refs, (list, tuple)):
+            return type(refs)(lookup(r) for r in refs)
         if isinstance(refs, dict):
             return {k: lookup(v) for k, v in refs.items()}
         return refs
 
     inputs = lookup(config["input_layers"])
     outputs = lookup(config["output_layers"])
-    model = cls(inputs, outputs, name=config.get("name"))
-    if "trainable" in config:
-        model.trainable = config["trainable"]
-    return model
+    if "trainable" not in config:
+        return cls(inputs, outputs, name=config.get("name"))
+    # Given to the constructor, as Keras does: the model is frozen, its layers keep the
+    # `trainable` their own configs hold (setting it afterwards would freeze them all).
+    return cls(inputs, outputs, name=config.get("name"), trainable=config["trainable"])
 
 
 # --------------------------------------------------------------------------------------------------
