@@ -13,8 +13,7 @@ import inspect
 
 from lamina import tree
 from lamina.engine import errors
-from lamina.engine.functional import _substitute
-from lamina.engine.keras_tensor import KerasTensor, flatten_symbolic
+from lamina.engine.keras_tensor import KerasTensor
 from lamina.engine.model import Model
 from lamina.engine.sequential import Sequential
 from lamina.engine.symbolic import Input, OpLayer
@@ -114,19 +113,12 @@ def clone_functional(model, cloner: LayerCloner, input_tensors=None):
         )
     else:
         _check_input_tensors(model, input_tensors)
-    values = {
-        id(old): new
-        for old, new in zip(graph.flat_inputs, flatten_symbolic(input_tensors), strict=True)
-    }
-    call = cloner.call_function
-    for node in graph.nodes:
+
+    def layer_for(layer):
         # An operation on tensors (`x + y`) holds no state: the clone calls it as it is.
-        layer = node.layer if isinstance(node.layer, OpLayer) else cloner(node.layer)
-        args, kwargs = _substitute(node.args, values), _substitute(node.kwargs, values)
-        result = layer(*args, **kwargs) if call is None else call(layer, *args, **kwargs)
-        for old, new in zip(flatten_symbolic(node.outputs), flatten_symbolic(result), strict=True):
-            values[id(old)] = new
-    outputs = _substitute(graph.outputs, values)
+        return layer if isinstance(layer, OpLayer) else cloner(layer)
+
+    outputs = graph.replay(input_tensors, layer_for, cloner.call_function)
     cls = type(model) if _takes_inputs_and_outputs(type(model)) else Model
     return compiled_like(model, cls(input_tensors, outputs, name=model.name))
 

@@ -145,6 +145,25 @@ class FunctionalGraph:
         run_nodes.sort(key=lambda n: -node_depth[id(n)])
         return run_nodes, ordered
 
+    def replay(self, new_inputs, layer_for=None, call=None):
+        """The outputs of the graph's nodes called again, in run order, on other symbolic inputs
+        (in the structure of `inputs`); `layer_for(layer)` picks the layer each node calls
+        (default: its own), `call(layer, *args, **kwargs)` makes the call (default: `layer(...)`).
+        Cloning a model and slicing one at an inner tensor are this replay."""
+        values = {
+            id(old): new
+            for old, new in zip(self.flat_inputs, flatten_symbolic(new_inputs), strict=True)
+        }
+        for node in self.nodes:
+            layer = node.layer if layer_for is None else layer_for(node.layer)
+            args, kwargs = _substitute(node.args, values), _substitute(node.kwargs, values)
+            result = layer(*args, **kwargs) if call is None else call(layer, *args, **kwargs)
+            for old, new in zip(
+                flatten_symbolic(node.outputs), flatten_symbolic(result), strict=True
+            ):
+                values[id(old)] = new
+        return _substitute(self.outputs, values)
+
     def run(self, inputs, owner: str = "Model"):
         """Replay the graph on real tensors (the training flag reaches layers through the stack).
         `owner` names the model or function in errors (`Model 'siamese'`)."""
