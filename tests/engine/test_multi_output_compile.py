@@ -6,6 +6,7 @@ import pytest
 
 import lamina
 from lamina import layers
+from tests.parity.reference import keras
 
 
 def model_and_data(dict_outputs):
@@ -116,3 +117,17 @@ def test_label_keys_that_name_no_output_are_refused():
     labels = {"price": y_price, "kind": y_kind, "colour": y_kind}
     with pytest.raises(ValueError, match=r"received labels with the extra keys \['colour'\]"):
         model.fit(x, labels, epochs=1, verbose=0)
+
+
+def test_abbreviated_loss_and_metric_names_as_keras():
+    # "bce" names binary crossentropy in Keras's losses and metrics, as "mse" does its own.
+    def history_keys(k):
+        x = k.Input((3,), name="input_a")
+        outputs = [k.layers.Dense(1, name="a")(x), k.layers.Dense(1, "sigmoid", name="b")(x)]
+        model = k.Model(x, outputs)
+        model.compile("sgd", loss=["mse", "bce"], metrics=[["bce", "mae"], ["mse", "acc"]])
+        data = np.random.default_rng(0).random((4, 3)).astype("float32")
+        labels = (data[:, :1], (data[:, 1:2] > 0.5).astype("float32"))
+        return sorted(model.fit(data, labels, batch_size=2, verbose=0).history)
+
+    assert history_keys(lamina) == history_keys(keras)
