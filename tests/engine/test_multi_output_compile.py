@@ -131,3 +131,13 @@ def test_abbreviated_loss_and_metric_names_as_keras():
         return sorted(model.fit(data, labels, batch_size=2, verbose=0).history)
 
     assert history_keys(lamina) == history_keys(keras)
+
+
+@pytest.mark.parametrize("argument", ["metrics", "weighted_metrics"])
+def test_metrics_dict_with_an_unknown_output_name_is_refused(argument):
+    x = lamina.Input((3,))
+    model = lamina.Model(x, {"a": layers.Dense(1)(x), "b": layers.Dense(1)(x)})
+    model.compile("sgd", loss="mse", **{argument: {"c": ["mae"]}})
+    data = np.ones((2, 3), "float32")
+    with pytest.raises(ValueError, match=r"output names \['a', 'b'\]; received \['c'\]"):
+        model.fit(data, {"a": data[:, :1], "b": data[:, :1]}, verbose=0)

@@ -139,6 +139,11 @@ def per_output_metrics(spec, names) -> list[list]:
     if spec is None:
         return [[] for _ in names]
     if isinstance(spec, dict):
+        unknown = set(spec) - set(names)
+        if unknown:  # a typo would leave an output without its metrics, silently
+            raise errors.value_error(
+                "metrics", f"keys among the output names {names}", f"{sorted(unknown)}"
+            )
         return [_as_list(spec.get(name, [])) for name in names]
     spec = list(spec) if isinstance(spec, (list, tuple)) else [spec]
     if len(names) > 1 and len(spec) == len(names):
