@@ -232,3 +232,19 @@ def test_legacy_formats_are_reported_on_the_log_as_keras_does(
     messages = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     for message, fragment in zip(messages, logged, strict=True):
         assert fragment in message
+
+
+def test_weights_of_an_unbuilt_model_are_neither_saved_nor_loaded(tmp_path):
+    # As Keras: an empty file, or weights dropped on load, would pass silently otherwise.
+    def unbuilt():
+        return lamina.Sequential([lamina.layers.Dense(2)])
+
+    path = tmp_path / "m.weights.h5"
+    with pytest.raises(ValueError, match="to be built before its weights are saved"):
+        unbuilt().save_weights(path)
+    assert not path.exists()
+    built = unbuilt()
+    built.build((None, 3))
+    built.save_weights(path)
+    with pytest.raises(ValueError, match="to be built before its weights are loaded"):
+        unbuilt().load_weights(path)

@@ -16,6 +16,7 @@ import os
 import stat
 import warnings
 
+from lamina.engine import errors as engine_errors
 from lamina.saving import h5_guard, h5_weights, keras_format, legacy_h5, sharded_weights
 from lamina.saving.errors import FileFormatError
 from lamina.saving.limits import LoadLimits, get_load_limits, load_limits, set_load_limits
@@ -158,6 +159,7 @@ def save_weights(model, filepath, overwrite=True, max_shard_size=None) -> None:
 
     from lamina.saving import atomic
 
+    _require_built(model, "saved")
     if max_shard_size is not None and _kind(filepath) in ("weights", "sharded"):
         if _kind(filepath) == "weights":
             warnings.warn(
@@ -177,6 +179,18 @@ def save_weights(model, filepath, overwrite=True, max_shard_size=None) -> None:
         h5py.File(temporary, "w") as file,
     ):
         h5_weights.write(file, model)
+
+
+def _require_built(model, done: str) -> None:
+    """Keras's rule: an unbuilt model has no weights to save, nor any to load into (the file's
+    weights would be dropped, and the model built later with fresh ones)."""
+    if not getattr(model, "built", True):
+        raise engine_errors.value_error(
+            f"Model '{model.name}'",
+            f"to be built before its weights are {done}",
+            "a model that has not yet been built",
+            "call it on some data or use `build()` first, or give it an Input.",
+        )
 
 
 def load_weights(model, filepath, skip_mismatch=False, **kwargs) -> None:
@@ -202,6 +216,8 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs) -> None:
     """
     path = _existing_file(filepath, "weights")
     kind = _kind(path)
+    if kind != "h5":  # Keras's legacy .h5 loader builds nothing either, and does not check
+        _require_built(model, "loaded")
     if kind == "keras":
         keras_format.load_weights_into(model, path, skip_mismatch)
     elif kind == "h5":
