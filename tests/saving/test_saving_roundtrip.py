@@ -248,3 +248,10 @@ def test_weights_of_an_unbuilt_model_are_neither_saved_nor_loaded(tmp_path):
     built.save_weights(path)
     with pytest.raises(ValueError, match="to be built before its weights are loaded"):
         unbuilt().load_weights(path)
+
+
+def test_an_unsupported_save_argument_is_a_value_error_as_keras(tmp_path):
+    model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+    with pytest.raises(ValueError, match=r"unsupported argument\(s\) \['random_arg'\]"):
+        lamina.saving.save_model(model, tmp_path / "m.keras", random_arg=True)
+    assert not (tmp_path / "m.keras").exists()

@@ -61,8 +61,12 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
         3
     """
     save_format = kwargs.pop("save_format", None)
-    if kwargs:
-        raise TypeError(f"save_model() got unexpected keyword argument(s) {sorted(kwargs)}.")
+    if kwargs:  # a ValueError, as Keras raises it
+        raise engine_errors.value_error(
+            "save_model()",
+            "the arguments Keras takes (overwrite, include_optimizer, zipped)",
+            f"the unsupported argument(s) {sorted(kwargs)}",
+        )
     kind = _kind(filepath)
     if save_format and kind in ("keras", "h5"):
         _log.warning(
