@@ -190,6 +190,10 @@ class FunctionalGraph:
                 "names.",
             )
         for symbolic, value in zip(self.flat_inputs, flat, strict=True):
+            if value is None:
+                _check_optional(symbolic)
+                values[id(symbolic)] = None
+                continue
             expected = symbolic.shape
             value = adjust_input_rank(_to_tensor(value, symbolic), expected)
             if len(value.shape) != len(expected) or any(
@@ -336,6 +340,20 @@ def adjust_input_rank(array, expected_shape):
     if mask is not None:
         adjusted._keras_mask = mask
     return adjusted
+
+
+def _check_optional(symbolic: KerasTensor) -> None:
+    """An input given as None must be optional: Keras's `Input(optional=True)` takes None (the
+    layers it feeds see None); any other input refuses it."""
+    layer = None if symbolic.node is None else symbolic.node.layer
+    if not getattr(layer, "optional", False):
+        name = symbolic.name if layer is None else layer.name
+        raise errors.value_error(
+            f"Input '{name}'",
+            "an array (the input is not optional)",
+            "None",
+            "pass data for it, or declare it Input(..., optional=True) to let it be None.",
+        )
 
 
 def _to_tensor(value, symbolic: KerasTensor) -> torch.Tensor:
