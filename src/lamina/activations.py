@@ -636,7 +636,7 @@ def serialize(activation):
     if callable(getattr(activation, "get_config", None)):
         # An object (a layer such as ReLU(), a configurable class) saves as Keras saves any
         # object: its class and config, which `deserialize` rebuilds.
-        from lamina.saving import serialize_keras_object
+        from lamina.saving.keras_entry import serialize_keras_object
 
         return serialize_keras_object(activation)
     name = getattr(activation, "__name__", None)
@@ -658,7 +658,7 @@ def deserialize(config, custom_objects=None):
         True
     """
     if isinstance(config, dict) and isinstance(config.get("config"), dict):
-        from lamina.saving import deserialize_keras_object  # an object: ReLU(), a custom class
+        from lamina.saving.object_serialization import deserialize_keras_object
 
         return deserialize_keras_object(config, custom_objects=custom_objects)
     if isinstance(config, dict):
