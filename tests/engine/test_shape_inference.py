@@ -215,7 +215,15 @@ def test_a_layers_own_compute_output_spec_is_taken_on_symbolic_calls():
         def compute_output_spec(self, x):
             return super().compute_output_spec(x)  # the inferred spec, not itself again
 
+    class Unstated(lamina.layers.Layer):
+        def call(self, x):
+            return x + 1.0
+
+        def compute_output_spec(self, *args, **kwargs):
+            raise NotImplementedError  # as Keras: the shape is inferred instead
+
     inputs = lamina.Input((3,))
+    assert Unstated()(inputs).shape == (None, 3)
     output = Canary()(inputs)
     assert (output.shape, output.dtype, calls) == ((None, 1), "float16", [])
     assert Inherits()(inputs).shape == (None, 3)
