@@ -129,3 +129,9 @@ def test_assigning_layers_is_refused_as_keras():
     with pytest.raises(AttributeError, match=r"use `add\(\)` and `pop\(\)`"):
         lamina.Sequential().layers = [lamina.layers.Dense(4)]
     assert len(functional.layers) == 2
+
+
+def test_adding_a_non_layer_to_a_sequential_is_a_value_error_as_keras():
+    for k in (lamina, reference.keras):
+        with pytest.raises(ValueError):
+            k.Sequential(name="seq").add({})

@@ -76,8 +76,8 @@ class Sequential(Model):
             if rebuild:
                 self._maybe_build()
             return
-        if not isinstance(layer, nn.Module):
-            raise TypeError(
+        if not isinstance(layer, nn.Module):  # a ValueError, as Keras raises it
+            raise ValueError(
                 f"Sequential '{self.name}' expects layers; received "
                 f"{type(layer).__name__} ({layer!r})."
             )
