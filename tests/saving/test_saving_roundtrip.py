@@ -255,3 +255,11 @@ def test_an_unsupported_save_argument_is_a_value_error_as_keras(tmp_path):
     with pytest.raises(ValueError, match=r"unsupported argument\(s\) \['random_arg'\]"):
         lamina.saving.save_model(model, tmp_path / "m.keras", random_arg=True)
     assert not (tmp_path / "m.keras").exists()
+
+
+def test_a_missing_file_is_a_value_error_as_keras_and_a_file_not_found_error(tmp_path):
+    model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+    for load in (lamina.models.load_model, model.load_weights):
+        for error in (ValueError, FileNotFoundError):
+            with pytest.raises(error, match="No file at"):
+                load(str(tmp_path / "absent.keras"))

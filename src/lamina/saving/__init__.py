@@ -18,7 +18,7 @@ import warnings
 
 from lamina.engine import errors as engine_errors
 from lamina.saving import h5_guard, h5_weights, keras_format, legacy_h5, sharded_weights
-from lamina.saving.errors import FileFormatError
+from lamina.saving.errors import FileFormatError, MissingFileError
 from lamina.saving.limits import LoadLimits, get_load_limits, load_limits, set_load_limits
 
 # Keras reports these through its logger (not Python warnings); lamina's logger does the same.
@@ -99,7 +99,7 @@ def _existing_file(filepath, purpose: str) -> str:
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
-        raise FileNotFoundError(f"No file at {path!r} to load {purpose} from.") from None
+        raise MissingFileError(f"No file at {path!r} to load {purpose} from.") from None
     if not stat.S_ISREG(mode):
         kind = "a directory" if stat.S_ISDIR(mode) else "a FIFO, socket or device"
         raise FileFormatError(f"{path} is {kind}; expected a regular file to load {purpose} from.")
