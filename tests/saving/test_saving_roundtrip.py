@@ -263,3 +263,22 @@ def test_a_missing_file_is_a_value_error_as_keras_and_a_file_not_found_error(tmp
         for error in (ValueError, FileNotFoundError):
             with pytest.raises(error, match="No file at"):
                 load(str(tmp_path / "absent.keras"))
+
+
+class _FunctionalSubclass(lamina.Model):
+    pass
+
+
+def test_a_functional_subclass_saves_under_its_own_class_as_keras(tmp_path):
+    # Keras names the subclass (not "Functional"), and loading needs the class, as in Keras.
+    inputs = lamina.Input((4,))
+    model = _FunctionalSubclass(inputs, lamina.layers.Dense(1)(inputs))
+    model.save(tmp_path / "m.keras")
+    with pytest.raises(ValueError, match="_FunctionalSubclass"):
+        lamina.models.load_model(tmp_path / "m.keras")
+    loaded = lamina.models.load_model(
+        tmp_path / "m.keras", custom_objects={"_FunctionalSubclass": _FunctionalSubclass}
+    )
+    assert type(loaded) is _FunctionalSubclass
+    x = np.ones((2, 4), "float32")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
