@@ -151,3 +151,28 @@ def test_softmax_over_several_axes_matches_keras(name, axis):
     ours = getattr(activations, name)(torch.tensor(x), axis=axis)
     theirs = getattr(keras.activations, name)(keras.ops.convert_to_tensor(x), axis=tuple(axis))
     np.testing.assert_allclose(ours.numpy(), keras.ops.convert_to_numpy(theirs), atol=1e-6)
+
+
+def test_an_activation_layer_object_saves_and_loads_both_ways(tmp_path):
+    # Keras writes Dense(activation=LeakyReLU(...)) as the layer's class and config.
+    def build(k):
+        activation = k.layers.LeakyReLU(negative_slope=0.3, name="leaky")
+        return k.Sequential([k.Input((3,)), k.layers.Dense(2, activation=activation)])
+
+    ours, theirs = build(lamina), build(keras)
+    ours.set_weights(theirs.get_weights())
+    ours_config = ours.layers[0].get_config()["activation"]
+    assert (
+        ours_config["class_name"] == "LeakyReLU" and ours_config["config"]["negative_slope"] == 0.3
+    )
+    ours.save(tmp_path / "ours.keras")
+    theirs.save(tmp_path / "theirs.keras")
+    x = np.random.default_rng(0).normal(size=(4, 3)).astype("float32")
+    expected = theirs.predict(x, verbose=0)
+    for loaded in (
+        lamina.models.load_model(tmp_path / "theirs.keras"),
+        lamina.models.load_model(tmp_path / "ours.keras"),
+        keras.models.load_model(tmp_path / "ours.keras"),
+    ):
+        assert type(loaded.layers[0].activation).__name__ == "LeakyReLU"
+        np.testing.assert_allclose(np.asarray(loaded.predict(x, verbose=0)), expected, atol=1e-6)

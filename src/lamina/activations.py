@@ -614,10 +614,12 @@ def get(identifier):
 def serialize(activation):
     """The name an activation function is saved under (`swish` saves as `"silu"`, as Keras);
     a function registered with `register_keras_serializable` saves as Keras's dict naming it by
-    its registered name (`"MyPkg>my_fn"`).
+    its registered name (`"MyPkg>my_fn"`), and an object with `get_config` (a layer such as
+    `ReLU()`) as Keras's dict of its class and config.
 
     Args:
-        activation: one of this module's functions, or any named callable.
+        activation: one of this module's functions, any named callable, or a callable object
+            with `get_config`.
 
     Examples:
         >>> serialize(relu), serialize(swish)
@@ -631,6 +633,12 @@ def serialize(activation):
     registered = registered_function_config(activation)
     if registered is not None:  # a function registered with register_keras_serializable
         return registered
+    if callable(getattr(activation, "get_config", None)):
+        # An object (a layer such as ReLU(), a configurable class) saves as Keras saves any
+        # object: its class and config, which `deserialize` rebuilds.
+        from lamina.saving.keras_entry import serialize_keras_object
+
+        return serialize_keras_object(activation)
     name = getattr(activation, "__name__", None)
     if name is None:
         raise ValueError(f"Cannot serialize activation {activation!r}: it has no name.")
@@ -638,7 +646,8 @@ def serialize(activation):
 
 
 def deserialize(config, custom_objects=None):
-    """A name (or Keras's `{"class_name": "function", "config": name}` form) -> the function.
+    """A name (or Keras's `{"class_name": "function", "config": name}` form) -> the function;
+    an object's dict (`serialize(ReLU())`) -> the object, rebuilt as loading rebuilds layers.
 
     Args:
         config: the activation's name or its serialized dict.
@@ -648,6 +657,10 @@ def deserialize(config, custom_objects=None):
         >>> deserialize("celu") is celu
         True
     """
+    if isinstance(config, dict) and isinstance(config.get("config"), dict):
+        from lamina.saving.object_serialization import deserialize_keras_object
+
+        return deserialize_keras_object(config, custom_objects=custom_objects)
     if isinstance(config, dict):
         config = config.get("config", config.get("class_name"))
     if custom_objects and config in custom_objects:

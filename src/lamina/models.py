@@ -67,78 +67,56 @@ def model_from_json(json_string, custom_objects=None):
     return model_config.build_model(entry, objects, source="model_from_json()")
 
 
-def _clone_layer(layer):
-    return type(layer).from_config(_with_code(layer.get_config(), layer))
-
-
-def _with_code(config: dict, layer) -> dict:
-    """`layer`'s config for an in-memory clone: a Lambda's config names its function (a file
-    must not hold code), so the clone takes the function, and the mask and output shape, from
-    the layer itself; the layers of a nested functional or Sequential model likewise."""
-    from lamina.layers.core import Lambda
-
-    if isinstance(layer, Lambda):
-        return {
-            **config,
-            "function": layer.function,
-            "mask": layer.mask,
-            "output_shape": layer._output_shape,
-        }
-    entries = config.get("layers") if isinstance(config, dict) else None
-    if isinstance(layer, Model) and isinstance(entries, list):
-        by_name = {inner.name: inner for inner in layer.layers}
-        for entry in entries:
-            inner = by_name.get(entry.get("config", {}).get("name"))
-            if inner is not None:
-                entry["config"] = _with_code(entry["config"], inner)
-    return config
-
-
 def clone_model(
     model, input_tensors=None, clone_function=None, call_function=None, recursive=False, **kwargs
 ):
-    """A new model of the same architecture with fresh weights (weights are not copied).
+    """A new model of the same architecture with fresh weights (weights are not copied); a
+    compiled model's clone is compiled the same way.
 
     Args:
-        model: a Sequential or functional model.
-        input_tensors: for a Sequential model, a `lamina.Input` to start the clone from.
-        clone_function: `layer -> new layer`, applied to each layer of a Sequential model
-            (default: rebuild from the layer's config). Return the layer itself to share it.
-        call_function: not supported yet (Keras calls it for each functional node).
-        recursive: also clone the layers of nested models through `clone_function`.
+        model: a Sequential or functional model (a subclassed model is rebuilt from its config).
+        input_tensors: `lamina.Input` tensors to build the clone on, in the structure of
+            `model.input` (default: new Inputs of the same shapes, dtypes and names).
+        clone_function: `layer -> new layer`, applied once to each layer (default: rebuild from
+            the layer's config). Return the layer itself to share it.
+        call_function: `fn(layer, *args, **kwargs)`, called for each layer call of a functional
+            model instead of `layer(*args, **kwargs)`: it can insert layers around a call.
+        recursive: clone nested models layer by layer too (with the same functions), instead of
+            passing them whole to `clone_function`.
 
     Example:
         >>> twin = lamina.models.clone_model(model)  # doctest: +SKIP
+        >>> def with_dropout(layer, *args, **kwargs):
+        ...     out = layer(*args, **kwargs)
+        ...     return lamina.layers.Dropout(0.5)(out) if isinstance(layer, Dense) else out
+        >>> shared = lamina.models.clone_model(  # doctest: +SKIP
+        ...     model, clone_function=lambda layer: layer, call_function=with_dropout
+        ... )
     """
+    from lamina.engine import cloning
+
     if kwargs:
         raise TypeError(f"clone_model() got unexpected keyword argument(s) {sorted(kwargs)}.")
-    if call_function is not None:
-        raise ValueError(
-            "clone_model(call_function=...) is not supported by lamina yet. Hint: rebuild the "
-            "graph yourself by calling the layers on new lamina.Input tensors."
-        )
+    cloner = cloning.LayerCloner(clone_function, call_function, recursive)
     if isinstance(model, Sequential):
-        function = clone_function or _clone_layer
-
-        def clone(layer):
-            if recursive and isinstance(layer, Sequential):
-                return clone_model(layer, clone_function=clone_function, recursive=True)
-            return function(layer)
-
-        layers = [clone(layer) for layer in model.layers]
-        if input_tensors is not None:
-            layers = [input_tensors, *layers]
-        elif getattr(model, "_input_tensor", None) is not None:
-            from lamina.engine.symbolic import Input
-
-            layers = [Input(shape=tuple(model.input_shape[1:])), *layers]
-        return Sequential(layers, name=model.name)
-    if clone_function is not None or input_tensors is not None:
+        if call_function is not None:
+            raise ValueError(
+                f"clone_model() of Sequential '{model.name}' expects no call_function (a "
+                "Sequential model's layers are listed, not called); received "
+                f"{call_function!r}. Hint: use call_function with a functional model."
+            )
+        return cloning.clone_sequential(model, cloner, input_tensors)
+    custom = clone_function is not None or input_tensors is not None
+    if cloning.is_functional(model) and (custom or call_function is not None or recursive):
+        return cloning.clone_functional(model, cloner, input_tensors)
+    if custom or call_function is not None:
         raise ValueError(
-            "clone_model() supports clone_function and input_tensors for Sequential models; "
-            f"received a {type(model).__name__}. Hint: clone a functional model without them."
+            "clone_model() expects a Sequential or functional model with clone_function, "
+            f"input_tensors or call_function; received a {type(model).__name__}. Hint: clone a "
+            "subclassed model without them, or call its from_config(get_config())."
         )
-    return type(model).from_config(_with_code(model.get_config(), model))
+    clone = type(model).from_config(cloning.config_with_code(model.get_config(), model))
+    return cloning.compiled_like(model, clone)
 
 
 __all__ = [

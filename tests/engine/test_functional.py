@@ -407,3 +407,34 @@ def test_a_functional_subclass_is_named_after_its_class_as_in_keras():
         "functional",
     )
     assert PackagedModel(name="mine").name == "mine"
+
+
+@pytest.mark.parametrize("copy_with", ["deepcopy", "pickle"])
+def test_copied_functional_model_runs_on_its_own_weights(copy_with):
+    import copy
+    import pickle
+
+    inputs = lamina.Input((3,), name="x")
+    shared = layers.Dense(3)
+    hidden = shared(shared(inputs))
+    model = lamina.Model(inputs, {"a": layers.Dense(1)(hidden), "b": hidden + inputs})
+    model.compile(optimizer="sgd", loss="mse")
+    twin = copy.deepcopy(model) if copy_with == "deepcopy" else pickle.loads(pickle.dumps(model))
+    x = np.random.default_rng(0).random((4, 3)).astype("float32")
+    before = model.predict(x, verbose=0)
+    for key, value in twin.predict(x, verbose=0).items():
+        np.testing.assert_allclose(value, before[key])
+    twin.fit(x, {"a": x[:, :1], "b": x}, epochs=2, verbose=0)
+    np.testing.assert_allclose(model.predict(x, verbose=0)["a"], before["a"])
+
+
+def test_ops_in_a_graph_keep_their_inputs_dtype_as_keras():
+    # Keras's ops do not cast to the float32 policy as layers do: float16 + 2 stays float16.
+    values = np.ones((2, 2))
+    dtypes = {}
+    for name, k in (("lamina", lamina), ("keras", reference.keras)):
+        x16, x64 = k.Input(shape=(2,), dtype="float16"), k.Input(shape=(2,), dtype="float64")
+        outputs = [f(x) for x in (x16, x64) for f in (lambda x: x + 2, lambda x: x * 2.5)]
+        model = k.Model([x16, x64], [*outputs, k.layers.Dense(1)(x16)])
+        dtypes[name] = [str(t.dtype).replace("torch.", "") for t in model([values, values])]
+    assert dtypes["lamina"] == dtypes["keras"] == ["float16"] * 2 + ["float64"] * 2 + ["float32"]

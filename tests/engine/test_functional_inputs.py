@@ -152,3 +152,27 @@ def test_wrong_input_count_names_the_model_and_how_to_feed_it():
     fn = lamina.Function([p, q], lamina.ops.concatenate([p, q], axis=-1), name="joined")
     with pytest.raises(ValueError, match=r"Function 'joined' expects 2 input array"):
         fn([P])
+
+
+def _optional_input_model(k):
+    class AddIfGiven(k.layers.Layer):
+        def call(self, x, y=None):
+            return x if y is None else x + y
+
+        def compute_output_shape(self, x_shape):
+            return x_shape
+
+    first, second = k.Input((2,), name="first"), k.Input((2,), name="second", optional=True)
+    return k.Model([first, second], AddIfGiven()(first, second))
+
+
+def test_an_optional_input_takes_none_as_keras():
+    ones = np.ones((2, 2), "float32")
+    for given in (None, ones):
+        results = [
+            np.asarray(k.ops.convert_to_numpy(_optional_input_model(k)([ones, given])))
+            for k in (lamina, reference.keras)
+        ]
+        np.testing.assert_allclose(results[0], results[1])
+    with pytest.raises(ValueError, match="Input 'first' expects an array .* received None"):
+        _optional_input_model(lamina)([None, ones])

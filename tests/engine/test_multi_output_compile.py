@@ -6,6 +6,7 @@ import pytest
 
 import lamina
 from lamina import layers
+from tests.parity.reference import keras
 
 
 def model_and_data(dict_outputs):
@@ -116,3 +117,51 @@ def test_label_keys_that_name_no_output_are_refused():
     labels = {"price": y_price, "kind": y_kind, "colour": y_kind}
     with pytest.raises(ValueError, match=r"received labels with the extra keys \['colour'\]"):
         model.fit(x, labels, epochs=1, verbose=0)
+
+
+def test_abbreviated_loss_and_metric_names_as_keras():
+    # "bce" names binary crossentropy in Keras's losses and metrics, as "mse" does its own.
+    def history_keys(k):
+        x = k.Input((3,), name="input_a")
+        outputs = [k.layers.Dense(1, name="a")(x), k.layers.Dense(1, "sigmoid", name="b")(x)]
+        model = k.Model(x, outputs)
+        model.compile("sgd", loss=["mse", "bce"], metrics=[["bce", "mae"], ["mse", "acc"]])
+        data = np.random.default_rng(0).random((4, 3)).astype("float32")
+        labels = (data[:, :1], (data[:, 1:2] > 0.5).astype("float32"))
+        return sorted(model.fit(data, labels, batch_size=2, verbose=0).history)
+
+    assert history_keys(lamina) == history_keys(keras)
+
+
+@pytest.mark.parametrize("argument", ["metrics", "weighted_metrics"])
+def test_metrics_dict_with_an_unknown_output_name_is_refused(argument):
+    x = lamina.Input((3,))
+    model = lamina.Model(x, {"a": layers.Dense(1)(x), "b": layers.Dense(1)(x)})
+    model.compile("sgd", loss="mse", **{argument: {"c": ["mae"]}})
+    data = np.ones((2, 3), "float32")
+    with pytest.raises(ValueError, match=r"output names \['a', 'b'\]; received \['c'\]"):
+        model.fit(data, {"a": data[:, :1], "b": data[:, :1]}, verbose=0)
+
+
+@pytest.mark.parametrize(
+    "loss", [{"a": ["mse"], "b": "bce"}, ["mse", ["bce"]], [["mse"], ("bce",)]]
+)
+def test_a_loss_in_a_list_of_one_is_that_loss_as_keras(loss):
+    def history_keys(k):
+        x = k.Input((3,))
+        outputs = [k.layers.Dense(1, name="a")(x), k.layers.Dense(1, "sigmoid", name="b")(x)]
+        model = k.Model(x, outputs)
+        model.compile("sgd", loss=loss)
+        data = np.ones((4, 3), "float32")
+        return sorted(model.fit(data, (data[:, :1], data[:, :1]), verbose=0).history)
+
+    assert history_keys(lamina) == history_keys(keras) == ["a_loss", "b_loss", "loss"]
+
+
+def test_several_losses_for_one_output_are_refused_with_a_hint():
+    x = lamina.Input((3,))
+    model = lamina.Model(x, [layers.Dense(1)(x), layers.Dense(1)(x)])
+    model.compile("sgd", loss=["mse", ["mse", "mae"]])
+    data = np.ones((2, 3), "float32")
+    with pytest.raises(ValueError, match="expects one loss .* Hint: combine"):
+        model.fit(data, (data[:, :1], data[:, :1]), verbose=0)

@@ -253,3 +253,46 @@ def test_a_layer_made_inside_a_compiled_call_still_traces():
     model = lamina.Sequential([lamina.Input((4,)), MakesReshape()])
     out = torch.compile(model, backend="eager")(torch.ones(2, 4))
     assert tuple(out.shape) == (2, 1, 4)
+
+
+def test_functional_config_round_trip_keeps_tuples_and_layer_trainable_flags():
+    # As Keras: a tuple of outputs comes back a tuple, and a frozen model's restored layers keep
+    # the `trainable` their configs hold.
+    inputs = lamina.Input((3,), batch_size=2)
+    dense = lamina.layers.Dense(4)(inputs)
+    model = lamina.Model(inputs, (dense, lamina.layers.Dense(5)(dense)), trainable=False)
+    restored = lamina.Model.from_config(model.get_config())
+    assert isinstance(restored(np.ones((2, 3), "float32")), tuple)
+    assert restored.get_config() == model.get_config()
+    assert not restored.trainable and restored.layers[1].trainable
+    assert not restored.trainable_weights
+
+
+def _shared_dense_config(k):
+    # The layer is called in another model first: the saved graph numbers only its own nodes.
+    dense = k.layers.Dense(3, name="d")
+    first = k.Input((3,))
+    k.Model(first, dense(first))
+    inputs = k.Input((3,), name="b")
+    return k.Model(inputs, dense(dense(inputs))).get_config()
+
+
+def test_a_layer_called_outside_the_model_is_numbered_as_keras():
+    ours, theirs = _shared_dense_config(lamina), _shared_dense_config(reference.keras)
+    nodes = [json.loads(json.dumps(c["layers"][1]["inbound_nodes"])) for c in (ours, theirs)]
+    assert nodes[0] == nodes[1]
+    assert ours["output_layers"] == theirs["output_layers"] == ["d", 1, 0]
+    restored = lamina.Model.from_config(ours)
+    assert restored(np.ones((2, 3), "float32")).shape == (2, 3)
+
+
+def test_a_model_sliced_at_an_inner_tensor_starts_from_an_input_layer(tmp_path):
+    inputs = lamina.Input((None, 2))
+    hidden = lamina.layers.Dense(4, name="dense2")(lamina.layers.Dense(3)(inputs))
+    decoder = lamina.Model(hidden, lamina.layers.Dense(5, name="dense3")(hidden))
+    assert [type(layer).__name__ for layer in decoder.layers] == ["InputLayer", "Dense"]
+    assert decoder.input.shape == (None, None, 4)
+    decoder.save(tmp_path / "decoder.keras")
+    restored = lamina.models.load_model(tmp_path / "decoder.keras")
+    x = np.ones((1, 2, 4), "float32")
+    np.testing.assert_allclose(restored.predict(x, verbose=0), decoder.predict(x, verbose=0))

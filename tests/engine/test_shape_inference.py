@@ -240,3 +240,38 @@ def test_a_sequential_that_starts_with_a_lookup_takes_a_string_input():
     table = encoder.layers[-1].get_weights()[0]
     got = model.predict(np.array(["cat", "ant"]), verbose=0)
     np.testing.assert_array_equal(got, table[[2, 0]])
+
+
+def test_a_layers_own_compute_output_spec_is_taken_on_symbolic_calls():
+    # As Keras: the stated spec gives the graph its output, and `call` runs only on data.
+    calls = []
+
+    class Canary(lamina.layers.Layer):
+        def call(self, x, training=False):
+            calls.append(training)
+            return x.sum(-1, keepdims=True)
+
+        def compute_output_spec(self, x, training=False):
+            return lamina.KerasTensor((x.shape[0], 1), dtype="float16")
+
+    class Inherits(lamina.layers.Layer):
+        def call(self, x):
+            return x * 2
+
+        def compute_output_spec(self, x):
+            return super().compute_output_spec(x)  # the inferred spec, not itself again
+
+    class Unstated(lamina.layers.Layer):
+        def call(self, x):
+            return x + 1.0
+
+        def compute_output_spec(self, *args, **kwargs):
+            raise NotImplementedError  # as Keras: the shape is inferred instead
+
+    inputs = lamina.Input((3,))
+    assert Unstated()(inputs).shape == (None, 3)
+    output = Canary()(inputs)
+    assert (output.shape, output.dtype, calls) == ((None, 1), "float16", [])
+    assert Inherits()(inputs).shape == (None, 3)
+    lamina.Model(inputs, output)(np.ones((2, 3), "float32"), training=True)
+    assert calls == [True]

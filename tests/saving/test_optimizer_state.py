@@ -81,3 +81,16 @@ def test_saved_optimizer_state_continues_in_the_other_framework(tmp_path, optimi
         np.testing.assert_allclose(
             keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b), rtol=1e-5, atol=1e-6
         )
+
+
+def test_loaded_optimizer_keeps_the_learning_rate_it_was_compiled_with(tmp_path):
+    # The file holds the rate in float32; loading keeps 0.001, not its float32 neighbour.
+    model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(1)])
+    model.compile(optimizer=lamina.optimizers.Adam(0.001), loss="mse")
+    model.fit(np.ones((4, 3), "float32"), np.ones((4, 1), "float32"), verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = lamina.models.load_model(tmp_path / "m.keras")
+    assert loaded.optimizer.get_config() == model.optimizer.get_config()
+    model.optimizer.learning_rate = 0.25
+    model.save(tmp_path / "changed.keras")
+    assert lamina.models.load_model(tmp_path / "changed.keras").optimizer.learning_rate == 0.25

@@ -232,3 +232,53 @@ def test_legacy_formats_are_reported_on_the_log_as_keras_does(
     messages = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     for message, fragment in zip(messages, logged, strict=True):
         assert fragment in message
+
+
+def test_weights_of_an_unbuilt_model_are_neither_saved_nor_loaded(tmp_path):
+    # As Keras: an empty file, or weights dropped on load, would pass silently otherwise.
+    def unbuilt():
+        return lamina.Sequential([lamina.layers.Dense(2)])
+
+    path = tmp_path / "m.weights.h5"
+    with pytest.raises(ValueError, match="to be built before its weights are saved"):
+        unbuilt().save_weights(path)
+    assert not path.exists()
+    built = unbuilt()
+    built.build((None, 3))
+    built.save_weights(path)
+    with pytest.raises(ValueError, match="to be built before its weights are loaded"):
+        unbuilt().load_weights(path)
+
+
+def test_an_unsupported_save_argument_is_a_value_error_as_keras(tmp_path):
+    model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+    with pytest.raises(ValueError, match=r"unsupported argument\(s\) \['random_arg'\]"):
+        lamina.saving.save_model(model, tmp_path / "m.keras", random_arg=True)
+    assert not (tmp_path / "m.keras").exists()
+
+
+def test_a_missing_file_is_a_value_error_as_keras_and_a_file_not_found_error(tmp_path):
+    model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+    for load in (lamina.models.load_model, model.load_weights):
+        for error in (ValueError, FileNotFoundError):
+            with pytest.raises(error, match="No file at"):
+                load(str(tmp_path / "absent.keras"))
+
+
+class _FunctionalSubclass(lamina.Model):
+    pass
+
+
+def test_a_functional_subclass_saves_under_its_own_class_as_keras(tmp_path):
+    # Keras names the subclass (not "Functional"), and loading needs the class, as in Keras.
+    inputs = lamina.Input((4,))
+    model = _FunctionalSubclass(inputs, lamina.layers.Dense(1)(inputs))
+    model.save(tmp_path / "m.keras")
+    with pytest.raises(ValueError, match="_FunctionalSubclass"):
+        lamina.models.load_model(tmp_path / "m.keras")
+    loaded = lamina.models.load_model(
+        tmp_path / "m.keras", custom_objects={"_FunctionalSubclass": _FunctionalSubclass}
+    )
+    assert type(loaded) is _FunctionalSubclass
+    x = np.ones((2, 4), "float32")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

@@ -139,6 +139,11 @@ def per_output_metrics(spec, names) -> list[list]:
     if spec is None:
         return [[] for _ in names]
     if isinstance(spec, dict):
+        unknown = set(spec) - set(names)
+        if unknown:  # a typo would leave an output without its metrics, silently
+            raise errors.value_error(
+                "metrics", f"keys among the output names {names}", f"{sorted(unknown)}"
+            )
         return [_as_list(spec.get(name, [])) for name in names]
     spec = list(spec) if isinstance(spec, (list, tuple)) else [spec]
     if len(names) > 1 and len(spec) == len(names):
@@ -164,6 +169,21 @@ def _crossentropy_for(y_true, y_pred) -> str:
     if y_true.dim() < y_pred.dim() or (true_last == 1 and pred_last > 1):
         return "sparse_categorical_crossentropy"
     return "categorical_crossentropy"
+
+
+def _one_loss(spec, name: str):
+    """An output's loss given in a list of one (`{"out": ["mse"]}`, `["mse", ["bce"]]`), as
+    Keras reads it: that loss."""
+    while isinstance(spec, (list, tuple)) and len(spec) == 1:
+        spec = spec[0]
+    if isinstance(spec, (list, tuple, dict)):
+        raise errors.value_error(
+            f"loss for output '{name}'",
+            "one loss (a name, a Loss or a function)",
+            f"{spec!r}",
+            "combine several losses in one function: loss=lambda y, p: mse(y, p) + mae(y, p).",
+        )
+    return spec
 
 
 @dataclasses.dataclass
@@ -195,7 +215,7 @@ class CompileLoss:
         self.model = model
         self.spec = loss
         self.weights_spec = loss_weights
-        for spec in _as_list(loss):  # a typo fails at compile(), not at the first batch
+        for spec in _flat_specs(loss):  # a typo fails at compile(), not at the first batch
             if spec is not None and not _is_crossentropy(spec):
                 losses_module.get(spec)
         self.outputs: list[OutputLoss] | None = None
@@ -221,6 +241,7 @@ class CompileLoss:
             weights = per_output(self.weights_spec, names, "loss_weights", default=1.0)
             self.outputs = []
             for index, (spec, weight) in enumerate(zip(specs, weights, strict=True)):
+                spec = _one_loss(spec, names[index])
                 labels = y_true_flat[index] if index < len(y_true_flat) else None
                 if _is_crossentropy(spec) and labels is not None:  # none: terms() says so
                     spec = _crossentropy_for(labels, y_pred_flat[index])

@@ -48,13 +48,21 @@ class FunctionalGraph:
                         stacklevel=4,
                     )
         self.nodes, self.layers = self._order()
+        self._index_tensors()
+
+    def _index_tensors(self) -> None:
+        """The replay's lookups, keyed by the tensors' ids (worked out once: see `_Step`)."""
         self.steps = [_Step(node) for node in self.nodes]
         self.input_ids = [id(t) for t in self.flat_inputs]
 
-    def __reduce__(self):
-        # Its lookups are keyed by the symbolic tensors' ids, which a copy or an unpickled graph
-        # does not share: rebuilt from the (copied) tensors instead.
-        return (_rebuilt_graph, (self.inputs, self.outputs))
+    def __getstate__(self):
+        # The ids are the tensors' addresses in this process: a copy (copy.deepcopy, pickle)
+        # holds new tensors, so it works them out again.
+        return {k: v for k, v in self.__dict__.items() if k not in ("steps", "input_ids")}
+
+    def __setstate__(self, state) -> None:
+        self.__dict__.update(state)
+        self._index_tensors()
 
     def _order(self):
         input_ids = {id(t) for t in self.flat_inputs}
@@ -137,6 +145,25 @@ class FunctionalGraph:
         run_nodes.sort(key=lambda n: -node_depth[id(n)])
         return run_nodes, ordered
 
+    def replay(self, new_inputs, layer_for=None, call=None):
+        """The outputs of the graph's nodes called again, in run order, on other symbolic inputs
+        (in the structure of `inputs`); `layer_for(layer)` picks the layer each node calls
+        (default: its own), `call(layer, *args, **kwargs)` makes the call (default: `layer(...)`).
+        Cloning a model and slicing one at an inner tensor are this replay."""
+        values = {
+            id(old): new
+            for old, new in zip(self.flat_inputs, flatten_symbolic(new_inputs), strict=True)
+        }
+        for node in self.nodes:
+            layer = node.layer if layer_for is None else layer_for(node.layer)
+            args, kwargs = _substitute(node.args, values), _substitute(node.kwargs, values)
+            result = layer(*args, **kwargs) if call is None else call(layer, *args, **kwargs)
+            for old, new in zip(
+                flatten_symbolic(node.outputs), flatten_symbolic(result), strict=True
+            ):
+                values[id(old)] = new
+        return _substitute(self.outputs, values)
+
     def run(self, inputs, owner: str = "Model"):
         """Replay the graph on real tensors (the training flag reaches layers through the stack).
         `owner` names the model or function in errors (`Model 'siamese'`)."""
@@ -163,6 +190,10 @@ class FunctionalGraph:
                 "names.",
             )
         for symbolic, value in zip(self.flat_inputs, flat, strict=True):
+            if value is None:
+                _check_optional(symbolic)
+                values[id(symbolic)] = None
+                continue
             expected = symbolic.shape
             value = adjust_input_rank(_to_tensor(value, symbolic), expected)
             if len(value.shape) != len(expected) or any(
@@ -238,13 +269,6 @@ class FunctionalGraph:
         return [inputs[key] for key in keys]
 
 
-def _rebuilt_graph(inputs, outputs) -> FunctionalGraph:
-    """A copied or unpickled graph, without the warnings its first construction gave."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return FunctionalGraph(inputs, outputs)
-
-
 class _Step:
     """One node's replay, its lookups worked out once: a ResNet's training step replays some fifty
     nodes, and walking each node's argument structures on every call cost more host time than
@@ -316,6 +340,20 @@ def adjust_input_rank(array, expected_shape):
     if mask is not None:
         adjusted._keras_mask = mask
     return adjusted
+
+
+def _check_optional(symbolic: KerasTensor) -> None:
+    """An input given as None must be optional: Keras's `Input(optional=True)` takes None (the
+    layers it feeds see None); any other input refuses it."""
+    layer = None if symbolic.node is None else symbolic.node.layer
+    if not getattr(layer, "optional", False):
+        name = symbolic.name if layer is None else layer.name
+        raise errors.value_error(
+            f"Input '{name}'",
+            "an array (the input is not optional)",
+            "None",
+            "pass data for it, or declare it Input(..., optional=True) to let it be None.",
+        )
 
 
 def _to_tensor(value, symbolic: KerasTensor) -> torch.Tensor:

@@ -13,10 +13,11 @@ import warnings
 
 from torch import nn
 
-from lamina.engine import naming, scopes
+from lamina import tree
+from lamina.engine import errors, naming, scopes
 from lamina.engine.functional import FunctionalGraph
 from lamina.engine.layer import Layer
-from lamina.engine.symbolic import KerasTensor, OpLayer
+from lamina.engine.symbolic import Input, InputLayer, KerasTensor, OpLayer
 from lamina.engine.trainer import Trainer
 
 
@@ -106,6 +107,12 @@ class Model(Trainer, Layer):
 
     def _set_graph(self, inputs, outputs) -> None:
         graph = FunctionalGraph(inputs, outputs)
+        if any(_is_inner(t) for t in graph.flat_inputs):
+            # A model sliced at an inner tensor (`Model(encoded, decoded)`) starts, as in Keras,
+            # from a new InputLayer, the nodes between called again on it: it then saves,
+            # loads and summarises like any functional model.
+            inputs = _inputs_for_inner_tensors(inputs)
+            graph = FunctionalGraph(inputs, graph.replay(inputs))
         seen: dict[str, Layer] = {}
         for layer in graph.layers:
             if layer.name in seen and seen[layer.name] is not layer:
@@ -148,6 +155,23 @@ class Model(Trainer, Layer):
         if self._graph is not None:
             return list(self._graph.layers)
         return self.layers
+
+    # What to do instead of assigning `model.layers`, which Keras reserves.
+    _layers_hint = "keep the layers under another attribute name."
+
+    def __setattr__(self, name, value):
+        if name == "layers":
+            # Keras refuses it; torch would register a module that `model.layers` never shows.
+            owner = f"{type(self).__name__} '{self.__dict__.get('name', '?')}'"
+            raise AttributeError(
+                errors.message(
+                    owner,
+                    "no assignment to `layers` (the `Model.layers` attribute is reserved)",
+                    f"a {type(value).__name__}",
+                    self._layers_hint,
+                )
+            )
+        super().__setattr__(name, value)
 
     @property
     def layers(self) -> list[Layer]:
@@ -472,6 +496,24 @@ class Model(Trainer, Layer):
 
             return serialization.functional_from_config(cls, config, custom_objects)
         return cls(**config)
+
+
+def _is_inner(tensor) -> bool:
+    return tensor.node is not None and not isinstance(tensor.node.layer, InputLayer)
+
+
+def _inputs_for_inner_tensors(inputs):
+    """`inputs` with each inner tensor replaced by a new `Input` of its shape and dtype (named by
+    its key in a dict of inputs)."""
+
+    def new_input(tensor, name=None):
+        if not isinstance(tensor, KerasTensor) or not _is_inner(tensor):
+            return tensor
+        return Input(batch_shape=tensor.shape, dtype=tensor.dtype, name=name)
+
+    if isinstance(inputs, dict):
+        return {key: new_input(tensor, key) for key, tensor in inputs.items()}
+    return tree.map_structure(new_input, inputs)
 
 
 def _module_key(name: str) -> str:

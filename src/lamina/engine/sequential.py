@@ -46,6 +46,7 @@ class Sequential(Model):
     # sizes differ (a longer sequence) runs, and the layers judge it (Dense checks its last axis).
     # A functional Model checks every size. Read by `fit_arguments.conform_inputs` too.
     _checks_input_sizes = False
+    _layers_hint = "use `add()` and `pop()` to change the layers of a Sequential model."
 
     def __init__(self, layers=None, name=None, trainable=True, **kwargs):
         super().__init__(
@@ -75,8 +76,8 @@ class Sequential(Model):
             if rebuild:
                 self._maybe_build()
             return
-        if not isinstance(layer, nn.Module):
-            raise TypeError(
+        if not isinstance(layer, nn.Module):  # a ValueError, as Keras raises it
+            raise ValueError(
                 f"Sequential '{self.name}' expects layers; received "
                 f"{type(layer).__name__} ({layer!r})."
             )

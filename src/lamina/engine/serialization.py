@@ -84,37 +84,33 @@ def _jsonable(value):
     return value
 
 
-def _history(tensor: KerasTensor) -> list:
-    producer = tensor.node.layer
-    node_index = (
-        producer._inbound_nodes.index(tensor.node) if tensor.node in producer._inbound_nodes else 0
-    )
-    return [producer.name, node_index, tensor.index]
+def _history(tensor: KerasTensor, node_index: dict) -> list:
+    return [tensor.node.layer.name, node_index.get(id(tensor.node), 0), tensor.index]
 
 
-def _tensor_ref(tensor: KerasTensor) -> dict:
+def _tensor_ref(tensor: KerasTensor, node_index: dict) -> dict:
     return {
         "class_name": "__keras_tensor__",
         "config": {
             "shape": list(tensor.shape),
             "dtype": tensor.dtype,
-            "keras_history": _history(tensor),
+            "keras_history": _history(tensor, node_index),
         },
     }
 
 
-def _encode(structure):
+def _encode(structure, node_index: dict):
     if isinstance(structure, KerasTensor):
-        return _tensor_ref(structure)
+        return _tensor_ref(structure, node_index)
     if isinstance(structure, slice):  # an index in `x[:, 0]`, written as Keras writes it
         config = {"start": structure.start, "stop": structure.stop, "step": structure.step}
         return {"class_name": "__slice__", "config": config}
     if structure is Ellipsis:
         return {"class_name": "__ellipsis__", "config": {}}
     if isinstance(structure, (list, tuple)):
-        return [_encode(s) for s in structure]
+        return [_encode(s, node_index) for s in structure]
     if isinstance(structure, dict):
-        return {k: _encode(v) for k, v in structure.items()}
+        return {k: _encode(v, node_index) for k, v in structure.items()}
     return structure
 
 
@@ -156,33 +152,47 @@ def sequential_from_config(cls, config, custom_objects=None):
 
 def functional_config(model) -> dict:
     graph = model._graph
-    layers = []
+    in_graph = {id(node) for node in graph.nodes}
+    # A node is referred to by its place among its layer's nodes in this graph, as Keras numbers
+    # them: a layer also called outside the model (in another model) has nodes the file lacks.
+    node_index: dict[int, int] = {}
+    kept_by_layer = []
     for layer in graph.layers:
+        kept = [n for n in layer._inbound_nodes if id(n) in in_graph]
+        node_index.update((id(node), index) for index, node in enumerate(kept))
+        kept_by_layer.append(kept)
+    layers = []
+    for layer, kept in zip(graph.layers, kept_by_layer, strict=True):
         entry = layer_entry(layer)
         entry["name"] = layer.name
-        nodes = []
-        for node in layer._inbound_nodes:
-            if isinstance(layer, InputLayer) or node not in graph.nodes:
-                continue
-            nodes.append({"args": _encode(list(node.args)), "kwargs": _encode(dict(node.kwargs))})
-        entry["inbound_nodes"] = nodes
+        entry["inbound_nodes"] = (
+            []
+            if isinstance(layer, InputLayer)
+            else [
+                {
+                    "args": _encode(list(node.args), node_index),
+                    "kwargs": _encode(dict(node.kwargs), node_index),
+                }
+                for node in kept
+            ]
+        )
         layers.append(entry)
     return {
         "name": model.name,
         "trainable": model.trainable,
         "layers": layers,
-        "input_layers": _structure_refs(graph.inputs),
-        "output_layers": _structure_refs(graph.outputs),
+        "input_layers": _structure_refs(graph.inputs, node_index),
+        "output_layers": _structure_refs(graph.outputs, node_index),
     }
 
 
-def _structure_refs(structure):
+def _structure_refs(structure, node_index: dict):
     if isinstance(structure, KerasTensor):
-        return _history(structure)
-    if isinstance(structure, (list, tuple)):
-        return [_structure_refs(s) for s in structure]
+        return _history(structure, node_index)
+    if isinstance(structure, (list, tuple)):  # a tuple stays one, as Keras's config keeps it
+        return type(structure)(_structure_refs(s, node_index) for s in structure)
     if isinstance(structure, dict):
-        return {k: _structure_refs(v) for k, v in structure.items()}
+        return {k: _structure_refs(v, node_index) for k, v in structure.items()}
     return structure
 
 
@@ -243,18 +253,19 @@ def functional_from_config(cls, config, custom_objects=None):
     def lookup(refs):
         if isinstance(refs, list) and len(refs) == 3 and isinstance(refs[0], str):
             return flatten_symbolic(outputs_by_layer[refs[0]][refs[1]])[refs[2]]
-        if isinstance(refs, list):
-            return [lookup(r) for r in refs]
+        if isinstance(refs, (list, tuple)):
+            return type(refs)(lookup(r) for r in refs)
         if isinstance(refs, dict):
             return {k: lookup(v) for k, v in refs.items()}
         return refs
 
     inputs = lookup(config["input_layers"])
     outputs = lookup(config["output_layers"])
-    model = cls(inputs, outputs, name=config.get("name"))
-    if "trainable" in config:
-        model.trainable = config["trainable"]
-    return model
+    if "trainable" not in config:
+        return cls(inputs, outputs, name=config.get("name"))
+    # Given to the constructor, as Keras does: the model is frozen, its layers keep the
+    # `trainable` their own configs hold (setting it afterwards would freeze them all).
+    return cls(inputs, outputs, name=config.get("name"), trainable=config["trainable"])
 
 
 # --------------------------------------------------------------------------------------------------

@@ -315,7 +315,45 @@ def _user_states_shape(cls) -> bool:
     return False
 
 
+# The layers whose own compute_output_spec is running: one that calls the inherited rule
+# (`super().compute_output_spec(...)`) gets the inference, not itself again.
+_declaring = threading.local()
+
+
+def _declared_spec(layer, args, kwargs):
+    """The outputs a layer's own `compute_output_spec` states, or None if its class defines none.
+
+    Keras takes that method's word for a call on symbolic tensors and never runs `call` on them
+    (a call may need real values, or assert that it is training); the layer is built first.
+    """
+    defining = next(c for c in type(layer).__mro__ if "compute_output_spec" in vars(c))
+    active = _declaring.__dict__.setdefault("ids", set())
+    if defining.__module__.startswith("lamina.") or id(layer) in active:
+        return None
+    if not layer.built:
+        with torch.device(backend.default_device()):
+            layer.build_from_shape(map_tensors(lambda t: t.shape, args[0]) if args else None)
+    active.add(id(layer))
+    try:
+        declared = layer.compute_output_spec(*args, **kwargs)
+    except NotImplementedError:  # no rule stated after all: infer it, as for any layer
+        return None
+    finally:
+        active.discard(id(layer))
+    return tree.map_structure(
+        lambda leaf: (
+            OutputSpec(tuple(leaf.shape), backend.to_torch_dtype(leaf.dtype))
+            if isinstance(leaf, KerasTensor)
+            else leaf
+        ),
+        declared,
+    )
+
+
 def _infer_spec(layer, args, kwargs):
+    spec = _declared_spec(layer, args, kwargs)
+    if spec is not None:
+        return spec
     spec = _shape_preserved(layer, args, kwargs)
     if spec is None:
         spec = _text_spec(layer, args, kwargs)

@@ -75,6 +75,7 @@ _FUNCTIONS = {
     "log_cosh": log_cosh,
     "logcosh": log_cosh,
     "binary_crossentropy": binary_crossentropy,
+    "bce": binary_crossentropy,
     "binary_focal_crossentropy": binary_focal_crossentropy,
     "categorical_crossentropy": categorical_crossentropy,
     "categorical_focal_crossentropy": categorical_focal_crossentropy,

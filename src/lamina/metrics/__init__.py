@@ -113,6 +113,7 @@ ALIASES.update(
         "msle": MeanSquaredLogarithmicError,
         "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
         "binary_crossentropy": BinaryCrossentropy,
+        "bce": BinaryCrossentropy,
         "categorical_crossentropy": CategoricalCrossentropy,
         "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
         "root_mean_squared_error": RootMeanSquaredError,

@@ -16,8 +16,9 @@ import os
 import stat
 import warnings
 
+from lamina.engine import errors as engine_errors
 from lamina.saving import h5_guard, h5_weights, keras_format, legacy_h5, sharded_weights
-from lamina.saving.errors import FileFormatError
+from lamina.saving.errors import FileFormatError, MissingFileError
 from lamina.saving.limits import LoadLimits, get_load_limits, load_limits, set_load_limits
 
 # Keras reports these through its logger (not Python warnings); lamina's logger does the same.
@@ -60,8 +61,12 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
         3
     """
     save_format = kwargs.pop("save_format", None)
-    if kwargs:
-        raise TypeError(f"save_model() got unexpected keyword argument(s) {sorted(kwargs)}.")
+    if kwargs:  # a ValueError, as Keras raises it
+        raise engine_errors.value_error(
+            "save_model()",
+            "the arguments Keras takes (overwrite, include_optimizer, zipped)",
+            f"the unsupported argument(s) {sorted(kwargs)}",
+        )
     kind = _kind(filepath)
     if save_format and kind in ("keras", "h5"):
         _log.warning(
@@ -94,7 +99,7 @@ def _existing_file(filepath, purpose: str) -> str:
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
-        raise FileNotFoundError(f"No file at {path!r} to load {purpose} from.") from None
+        raise MissingFileError(f"No file at {path!r} to load {purpose} from.") from None
     if not stat.S_ISREG(mode):
         kind = "a directory" if stat.S_ISDIR(mode) else "a FIFO, socket or device"
         raise FileFormatError(f"{path} is {kind}; expected a regular file to load {purpose} from.")
@@ -158,6 +163,7 @@ def save_weights(model, filepath, overwrite=True, max_shard_size=None) -> None:
 
     from lamina.saving import atomic
 
+    _require_built(model, "saved")
     if max_shard_size is not None and _kind(filepath) in ("weights", "sharded"):
         if _kind(filepath) == "weights":
             warnings.warn(
@@ -177,6 +183,18 @@ def save_weights(model, filepath, overwrite=True, max_shard_size=None) -> None:
         h5py.File(temporary, "w") as file,
     ):
         h5_weights.write(file, model)
+
+
+def _require_built(model, done: str) -> None:
+    """Keras's rule: an unbuilt model has no weights to save, nor any to load into (the file's
+    weights would be dropped, and the model built later with fresh ones)."""
+    if not getattr(model, "built", True):
+        raise engine_errors.value_error(
+            f"Model '{model.name}'",
+            f"to be built before its weights are {done}",
+            "a model that has not yet been built",
+            "call it on some data or use `build()` first, or give it an Input.",
+        )
 
 
 def load_weights(model, filepath, skip_mismatch=False, **kwargs) -> None:
@@ -202,6 +220,8 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs) -> None:
     """
     path = _existing_file(filepath, "weights")
     kind = _kind(path)
+    if kind != "h5":  # Keras's legacy .h5 loader builds nothing either, and does not check
+        _require_built(model, "loaded")
     if kind == "keras":
         keras_format.load_weights_into(model, path, skip_mismatch)
     elif kind == "h5":

@@ -15,3 +15,16 @@ class FileFormatError(ValueError):
         ...         print("refused")
         refused
     """
+
+
+class MissingFileError(FileNotFoundError, ValueError):
+    """No file where a model or weights are loaded from. A `FileNotFoundError`, and a
+    `ValueError` as Keras raises it, so that either `except` catches it.
+
+    Examples:
+        >>> try:
+        ...     lamina.models.load_model("no_such_model.keras")
+        ... except ValueError as error:
+        ...     print(isinstance(error, FileNotFoundError))
+        True
+    """

@@ -40,7 +40,11 @@ def model_entry(model) -> dict:
     """`{"module", "class_name", "config", "registered_name", "build_config", "compile_config"}`."""
     if _is_sequential(model):
         class_name, module = "Sequential", "keras"
-    elif getattr(model, "_graph", None) is not None:
+    elif getattr(model, "_graph", None) is not None and type(model).__module__.startswith(
+        "lamina."
+    ):
+        # A user's subclass of a functional model is named by its own class, as Keras names it
+        # (its registered name finds it again); lamina's Model is Keras's Functional.
         class_name, module = "Functional", "keras.src.models.functional"
     else:
         class_name, module = type(model).__name__, type(model).__module__

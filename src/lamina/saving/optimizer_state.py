@@ -378,7 +378,11 @@ def from_keras(optimizer, values, source: str = "") -> bool:
     iteration = int(values.pop(0))
     iterations = iteration // (optimizer.gradient_accumulation_steps or 1)
     if _has_lr_variable(optimizer):
-        optimizer._learning_rate = float(values.pop(0))
+        stored = float(values.pop(0))
+        # The file holds the rate in float32: a rate that rounds to it is the same rate, kept as
+        # compiled (0.001, not 0.0010000000474974513 in get_config after loading).
+        if np.float32(optimizer._learning_rate) != np.float32(stored):
+            optimizer._learning_rate = stored
     parameters = optimizer.parameters
     schedule = optimizer._learning_rate
     if isinstance(schedule, schedules.LearningRateSchedule):
