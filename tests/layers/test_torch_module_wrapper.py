@@ -77,3 +77,15 @@ def test_a_wrapped_module_s_attributes_read_through_the_wrapper():
     assert model.bn1.running_mean is model.bn1.module.running_mean
     with pytest.raises(AttributeError, match="no_such_attribute"):
         model.fc1.no_such_attribute  # noqa: B018 - the read is the test
+
+
+def test_a_wrapped_module_s_tensors_carry_paths_for_state_trees():
+    # Its parameters are torch's own: without a path, listing them by path or get_state_tree()
+    # failed (every one was "variable").
+    model = _mixed_model(lamina)
+    model(X)
+    paths = [w.path for w in model.weights]
+    assert len(set(paths)) == len(paths)
+    assert paths[0].endswith("/weight") and "running_mean" in " ".join(paths)
+    tree = model.get_state_tree()
+    assert len(lamina.tree.flatten(tree["trainable_variables"])) == len(model.trainable_weights)

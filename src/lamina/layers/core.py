@@ -385,7 +385,18 @@ class TorchModuleWrapper(Layer):
     def _own_weights(self):
         trainable = [WeightEntry(self, p, True) for p in self.module.parameters()]
         frozen = [WeightEntry(self, b, False) for b in self.module.buffers()]
+        self._name_module_tensors()
         return trainable + frozen
+
+    def _name_module_tensors(self) -> None:
+        """Give the module's parameters and buffers the `path` lamina's weights carry
+        (`wrapper/0/weight` for the module's `0.weight`), so listings and state trees can name
+        them. Worked out when the weights are listed: the wrapper's path is known then."""
+        prefix = self.path or self.name
+        for name, tensor in (*self.module.named_parameters(), *self.module.named_buffers()):
+            path = f"{prefix}/{name.replace('.', '/')}"
+            if getattr(tensor, "path", None) != path:
+                tensor.path = path
 
     def _sublayers(self):
         return []
