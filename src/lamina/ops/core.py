@@ -8,6 +8,7 @@ op node instead, whose output shape is inferred on the meta device like any laye
 from __future__ import annotations
 
 import functools
+import inspect
 
 import numpy as np
 import torch
@@ -358,6 +359,42 @@ def axis_arg(axis):
         (0, 2)
     """
     return tuple(axis) if isinstance(axis, list) else axis
+
+
+def reduces_no_axis_when_empty(fn):
+    """Decorate a reduction `fn(x, axis, ...)` so `axis=()` reduces no axis, as NumPy's.
+
+    torch reads an empty `dim` as every axis; NumPy (and Keras) read it as none, which makes the
+    reduction element-wise (`sum(x, axis=())` is `x`, `var(x, axis=())` is zeros). That is the
+    reduction over a new axis of size 1, which is how it is computed here.
+
+    Args:
+        fn: a reduction whose first two parameters are `x` and `axis`.
+
+    Returns:
+        The decorated reduction.
+
+    Example:
+        >>> lamina.ops.sum(np.array([[1, 2], [3, 4]]), axis=())
+        tensor([[1, 2],
+                [3, 4]])
+    """
+
+    parameters = list(inspect.signature(fn).parameters)
+    keepdims_at = parameters.index("keepdims") - 2 if "keepdims" in parameters else None
+
+    @functools.wraps(fn)
+    def reduce(x, axis=None, *args, **kwargs):
+        if isinstance(axis, (tuple, list)) and not axis:
+            # keepdims makes no difference when no axis goes: the new axis goes in any case.
+            if "keepdims" in kwargs:
+                kwargs["keepdims"] = False
+            elif keepdims_at is not None and len(args) > keepdims_at:
+                args = (*args[:keepdims_at], False, *args[keepdims_at + 1 :])
+            return fn(tensor(x).unsqueeze(-1), -1, *args, **kwargs)
+        return fn(x, axis, *args, **kwargs)
+
+    return reduce
 
 
 def is_tensor(x) -> bool:

@@ -10,7 +10,15 @@ from __future__ import annotations
 import torch
 
 from lamina.engine import errors
-from lamina.ops.core import axis_arg, floating, sum_dtype, symbolic_op, tensor, to_dtype
+from lamina.ops.core import (
+    axis_arg,
+    floating,
+    reduces_no_axis_when_empty,
+    sum_dtype,
+    symbolic_op,
+    tensor,
+    to_dtype,
+)
 
 
 def _axes(x: torch.Tensor, axis) -> tuple[int, ...]:
@@ -131,6 +139,7 @@ def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
 
 
 @symbolic_op("median")
+@reduces_no_axis_when_empty
 def median(x, axis=None, keepdims=False):
     """The median over the given axes.
 
@@ -155,6 +164,7 @@ def median(x, axis=None, keepdims=False):
 
 
 @symbolic_op("nanmedian")
+@reduces_no_axis_when_empty
 def nanmedian(x, axis=None, keepdims=False):
     """The median over the given axes, ignoring NaNs.
 
@@ -176,6 +186,7 @@ def nanmedian(x, axis=None, keepdims=False):
 
 
 @symbolic_op("nansum")
+@reduces_no_axis_when_empty
 def nansum(x, axis=None, keepdims=False):
     """The sum over the given axes, treating NaN as zero.
 
@@ -196,6 +207,7 @@ def nansum(x, axis=None, keepdims=False):
 
 
 @symbolic_op("nanmean")
+@reduces_no_axis_when_empty
 def nanmean(x, axis=None, keepdims=False):
     """The mean of the non-NaN elements over the given axes.
 
@@ -229,6 +241,7 @@ def _nan_extreme(x, axis, keepdims, fill, torch_fn):
 
 
 @symbolic_op("nanmax")
+@reduces_no_axis_when_empty
 def nanmax(x, axis=None, keepdims=False):
     """The largest element over the given axes, ignoring NaNs.
 
@@ -250,6 +263,7 @@ def nanmax(x, axis=None, keepdims=False):
 
 
 @symbolic_op("nanmin")
+@reduces_no_axis_when_empty
 def nanmin(x, axis=None, keepdims=False):
     """The smallest element over the given axes, ignoring NaNs.
 
@@ -271,6 +285,7 @@ def nanmin(x, axis=None, keepdims=False):
 
 
 @symbolic_op("nanprod")
+@reduces_no_axis_when_empty
 def nanprod(x, axis=None, keepdims=False):
     """The product over the given axes, treating NaN as one.
 
@@ -295,6 +310,7 @@ def nanprod(x, axis=None, keepdims=False):
 
 
 @symbolic_op("nanvar")
+@reduces_no_axis_when_empty
 def nanvar(x, axis=None, keepdims=False):
     """The variance of the non-NaN elements over the given axes.
 
@@ -320,6 +336,7 @@ def nanvar(x, axis=None, keepdims=False):
 
 
 @symbolic_op("nanstd")
+@reduces_no_axis_when_empty
 def nanstd(x, axis=None, keepdims=False):
     """The standard deviation of the non-NaN elements over the given axes.
 
@@ -342,14 +359,20 @@ def nanstd(x, axis=None, keepdims=False):
 
 def _nan_arg(x, axis, keepdims, fill, torch_fn):
     x = tensor(x)
+    nans = None
     if x.is_floating_point():
-        x = torch.where(torch.isnan(x), fill, x)
+        nans = torch.isnan(x)
+        x = torch.where(nans, fill, x)
     elif x.dtype == torch.bool:  # torch's argmax/argmin reject booleans
         x = x.to(torch.uint8)
     if axis is None:
         out = torch_fn(x.reshape(-1))
-        return (out.reshape([1] * x.dim()) if keepdims else out).to(torch.int32)
-    return torch_fn(x, dim=axis, keepdim=keepdims).to(torch.int32)
+        out = out.reshape([1] * x.dim()) if keepdims else out
+    else:
+        out = torch_fn(x, dim=axis, keepdim=keepdims)
+    if nans is not None:  # nothing but NaN: no index to give, -1 as Keras (NumPy raises)
+        out = torch.where(torch.all(nans, dim=axis, keepdim=keepdims), -1, out)
+    return out.to(torch.int32)
 
 
 @symbolic_op("nanargmax")
@@ -362,7 +385,7 @@ def nanargmax(x, axis=None, keepdims=False):
         keepdims: whether to keep the searched axis as size 1 (default False).
 
     Returns:
-        An int32 tensor of indices.
+        An int32 tensor of indices; -1 where every element searched is NaN (as Keras).
 
     Example:
         >>> lamina.ops.nanargmax(torch.tensor([[1.0, np.nan], [3.0, 4.0]]), axis=1)
@@ -383,7 +406,7 @@ def nanargmin(x, axis=None, keepdims=False):
         keepdims: whether to keep the searched axis as size 1 (default False).
 
     Returns:
-        An int32 tensor of indices.
+        An int32 tensor of indices; -1 where every element searched is NaN (as Keras).
 
     Example:
         >>> lamina.ops.nanargmin(torch.tensor([[1.0, np.nan], [3.0, 4.0]]), axis=1)
@@ -466,6 +489,7 @@ def nancumprod(x, axis=None, dtype=None):
 
 
 @symbolic_op("ptp")
+@reduces_no_axis_when_empty
 def ptp(x, axis=None, keepdims=False):
     """Peak to peak: the range `max - min` over the given axes.
 
@@ -487,6 +511,7 @@ def ptp(x, axis=None, keepdims=False):
 
 
 @symbolic_op("count_nonzero")
+@reduces_no_axis_when_empty
 def count_nonzero(x, axis=None):
     """The number of non-zero elements over the given axes.
 
@@ -508,6 +533,7 @@ def count_nonzero(x, axis=None):
 
 
 @symbolic_op("average")
+@reduces_no_axis_when_empty
 def average(x, axis=None, weights=None):
     """The mean over an axis, optionally weighted.
 
