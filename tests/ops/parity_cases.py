@@ -699,3 +699,27 @@ CASES += [
     ("percentile", (np.array(1.5, "float32"), 50), {}),
     ("linspace", (np.array([0, 1], "float16"), np.array([2, 5], "float16"), 5), {}),
 ]
+
+# Found by the sweep of Keras's own ops/numpy_test.py: `axis=()` reduces no axis (torch read it as
+# every axis), `axis=None` sorts the flattened tensor, negative expand_dims positions count from the
+# result's end, `initial` gives an empty tensor an extreme, all-NaN rows have no nanargmax (-1).
+CASES += [
+    *[(name, (NANS,), {"axis": ()}) for name in ("sum", "max", "amin", "nansum", "nanmean")],
+    *[(name, (X,), {"axis": (), "keepdims": True}) for name in ("mean", "var", "prod", "nanmax")],
+    *[(name, (INTS,), {"axis": ()}) for name in ("sum", "min", "count_nonzero", "median")],
+    ("any", (SMALL,), {"axis": ()}),
+    ("average", (X,), {"axis": ()}),
+    ("ptp", (X,), {"axis": ()}),
+    ("nanvar", (X,), {"axis": ()}),
+    ("sort", (X,), {"axis": None}),
+    ("argsort", (INTS,), {"axis": None}),
+    ("argsort", (np.array(1, "int32"),), {}),
+    ("expand_dims", (T, (-1, 1)), {}),
+    ("expand_dims", (T, (-1, -2)), {}),
+    ("max", (np.zeros((1, 0), "float32"),), {"initial": 1.0}),
+    ("min", (np.zeros((1, 0), "float32"),), {"initial": 1.0, "keepdims": True}),
+    ("max", (X,), {"axis": 1, "initial": 0.5}),
+    ("nanargmax", (np.where(X > 0, np.nan, X),), {"axis": 0}),
+    ("nanargmin", (np.full((2, 3), np.nan, "float32"),), {}),
+    ("split", (np.zeros((0, 3), "float32"), 2), {}),
+]
