@@ -327,6 +327,27 @@ def test_scalars_convert_to_keras_dtypes(value):
     assert ops.cos(value).dtype == keras.ops.cos(value).dtype
 
 
+SYMBOLIC_DTYPE_CASES = [
+    ("add", ("float16", "int8")),
+    ("multiply", ("bfloat16", "bool")),
+    ("concatenate", ("float16", "float16")),
+    ("mean", ("float16",)),
+    ("sqrt", ("bfloat16",)),
+]
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(("name", "dtypes"), SYMBOLIC_DTYPE_CASES)
+def test_symbolic_op_dtypes_match_keras(name, dtypes):
+    # An op on symbolic tensors keeps half-precision inputs' dtype, as Keras's (no layer's cast).
+    def run(module, tensor_type):
+        inputs = [tensor_type((2,), dtype) for dtype in dtypes]
+        fn = getattr(module.ops, name)
+        return (fn(inputs) if name == "concatenate" else fn(*inputs)).dtype
+
+    assert run(lamina, lamina.KerasTensor) == run(keras, keras.KerasTensor)
+
+
 RESHAPE_CASES = [
     ((4,), None, (-1, 2, 4)),  # -1 over an unknown batch that a probe size need not divide
     ((3, 2), None, (-1, 6)),

@@ -261,6 +261,7 @@ class OpLayer(layer_module.Layer):
     (`operation`) from the operations lamina.ops registers."""
 
     takes_non_tensor_positional_args = True  # ops.reshape(x, (-1, 3)): shapes and axes
+    casts_float_inputs = False  # a Keras op is no layer: float16 in, float16 out
 
     def __init__(self, fn, name="op", operation=None, **kwargs):
         super().__init__(name=naming.unique_name(name), **kwargs)
