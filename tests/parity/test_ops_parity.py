@@ -223,7 +223,11 @@ def _has_float_input(args):
 
 
 GRAD_CASES = [
-    c for c in parity_cases.CASES if c[0] in parity_cases.GRAD_OPS and _has_float_input(c[1])
+    c
+    for c in parity_cases.CASES
+    if c[0] in parity_cases.GRAD_OPS
+    and _has_float_input(c[1])
+    and all(c is not value_only for value_only in parity_cases.VALUE_ONLY)
 ]
 
 

@@ -285,7 +285,35 @@ def operands(x1, x2):
 def _scalar_like(value, other: torch.Tensor) -> torch.Tensor:
     keeps_value = other.is_floating_point() or isinstance(value, int)
     dtype = other.dtype if keeps_value else torch.float32
+    if other.dtype == torch.bool:  # booleans hold no number: Keras's int32 / float32 for it
+        dtype = torch.int32 if isinstance(value, int) else torch.float32
     return torch.tensor(value, dtype=dtype, device=other.device)
+
+
+def floating_operands(x1, x2) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two operands of a float-valued binary op, in their common floating dtype (Keras's rule).
+
+    The dtypes are promoted first and the result made float32 only if it is not floating, so an
+    integer next to a float16 tensor stays float16 (casting each side to float first would give
+    float32).
+
+    Args:
+        x1: the first operand.
+        x2: the second operand.
+
+    Returns:
+        A pair of tensors of one floating (or complex) dtype.
+
+    Example:
+        >>> a, b = floating_operands(torch.tensor([1.0], dtype=torch.float16), torch.tensor([2]))
+        >>> a.dtype, b.dtype
+        (torch.float16, torch.float16)
+    """
+    a, b = operands(x1, x2)
+    common = torch.promote_types(a.dtype, b.dtype)
+    if not (common.is_floating_point or common.is_complex):
+        common = torch.float32
+    return a.to(common), b.to(common)
 
 
 def floating(x: torch.Tensor) -> torch.Tensor:
@@ -308,7 +336,8 @@ def boolean_product(torch_fn, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """`torch_fn(a, b)` for a matrix-style product, booleans included (NumPy: any of the ANDs).
 
     torch's product kernels reject booleans; two boolean operands multiply as float32 counts,
-    and the result is whether the count is positive.
+    and the result is whether the count is positive. They also want one dtype: mixed operands
+    are promoted first (int8 by float16 gives float16, as Keras).
 
     Args:
         torch_fn: the product, e.g. `torch.matmul`.
@@ -324,6 +353,9 @@ def boolean_product(torch_fn, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """
     if a.dtype == torch.bool and b.dtype == torch.bool:
         return torch_fn(a.to(torch.float32), b.to(torch.float32)) > 0
+    if a.dtype != b.dtype:
+        common = torch.promote_types(a.dtype, b.dtype)
+        a, b = a.to(common), b.to(common)
     return torch_fn(a, b)
 
 

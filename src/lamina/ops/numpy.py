@@ -11,6 +11,7 @@ import torch
 from lamina.ops.core import axis_arg as _axis
 from lamina.ops.core import boolean_product as _boolean_product
 from lamina.ops.core import floating as _float
+from lamina.ops.core import floating_operands as _floating_operands
 from lamina.ops.core import operands as _pair
 from lamina.ops.core import reduces_no_axis_when_empty as _reduces_no_axis_when_empty
 from lamina.ops.core import sum_dtype as _sum_dtype
@@ -100,8 +101,7 @@ def divide(x1, x2):
         >>> lamina.ops.divide(np.array([1, 3]), np.array([2, 2]))
         tensor([0.5000, 1.5000])
     """
-    a, b = _pair(x1, x2)
-    return torch.true_divide(_float(a), b)
+    return torch.true_divide(*_floating_operands(x1, x2))
 
 
 true_divide = divide

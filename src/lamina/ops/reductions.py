@@ -38,8 +38,10 @@ def _flatten_axes(x: torch.Tensor, axes) -> torch.Tensor:
 def _quantile(x, q, axis, method, keepdims, torch_fn):
     x = floating(tensor(x))
     axes = _axes(x, axis)
-    q = tensor(q).to(x.dtype)
-    out = torch_fn(_flatten_axes(x, axes), q, dim=-1, interpolation=method)
+    # torch's quantiles take float32 and float64 only: half precision goes through float32.
+    wide = x if x.dtype in (torch.float32, torch.float64) else x.to(torch.float32)
+    q = tensor(q).to(wide.dtype)
+    out = torch_fn(_flatten_axes(wide, axes), q, dim=-1, interpolation=method).to(x.dtype)
     if keepdims:
         for a in sorted(axes):
             out = out.unsqueeze(a + q.dim())
