@@ -743,6 +743,9 @@ DTYPE_CASES = [
     ("add", (BOOLS, 1), {}),
     ("multiply", (BOOLS, 2.5), {}),
     ("maximum", (BOOLS, 1), {}),
+    ("average", (SMALL,), {"axis": 1, "weights": HALF[0]}),
+    ("bincount", (SMALL[0],), {"weights": SMALL[1].astype("int8")}),
+    ("bincount", (SMALL[0].astype("uint8"),), {"weights": BOOLS[0]}),
 ]
 VALUE_ONLY += DTYPE_CASES
 CASES += DTYPE_CASES

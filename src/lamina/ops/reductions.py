@@ -13,6 +13,7 @@ from lamina.engine import errors
 from lamina.ops.core import (
     axis_arg,
     floating,
+    floating_operands,
     reduces_no_axis_when_empty,
     sum_dtype,
     symbolic_op,
@@ -557,10 +558,10 @@ def average(x, axis=None, weights=None):
         >>> lamina.ops.average(x, axis=1, weights=torch.tensor([3.0, 1.0]))
         tensor([1.2500, 3.2500])
     """
-    x = floating(tensor(x))
     if weights is None:
+        x = floating(tensor(x))
         return torch.mean(x, dim=_axes(x, axis))
-    weights = tensor(weights).to(x.dtype)
+    x, weights = floating_operands(x, weights)  # the dtype of both, as Keras
     if axis is None and weights.shape != x.shape:
         raise errors.value_error(
             "average()",
@@ -590,7 +591,7 @@ def bincount(x, weights=None, minlength=0, sparse=False):
         sparse: must be False: sparse output is not supported.
 
     Returns:
-        The counts: int32 without weights, else in the weights' dtype.
+        The counts: int32 without weights, else in the dtype of `x` promoted with the weights'.
 
     Example:
         >>> lamina.ops.bincount(np.array([0, 1, 1, 3]))
@@ -601,8 +602,10 @@ def bincount(x, weights=None, minlength=0, sparse=False):
     """
     if sparse:
         raise ValueError("bincount() supports sparse=False only; received sparse=True.")
-    x = tensor(x).long()
+    x = tensor(x)
     w = None if weights is None else tensor(weights)
+    counts_dtype = torch.int32 if w is None else torch.promote_types(x.dtype, w.dtype)
+    x = x.long()
     length = max(int(x.max()) + 1 if x.numel() else 0, minlength)
     if x.dim() == 1:
         out = torch.bincount(x, weights=w, minlength=length)
@@ -612,7 +615,7 @@ def bincount(x, weights=None, minlength=0, sparse=False):
             for i, r in enumerate(x)
         ]
         out = torch.stack(rows)
-    return out.to(torch.int32) if w is None else out.to(w.dtype)
+    return out.to(counts_dtype)
 
 
 @symbolic_op("histogram")
