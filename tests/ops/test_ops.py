@@ -231,6 +231,8 @@ NUMPY_CASES = [
     ("std-no-axis", lambda m: m.std(X3, axis=(), keepdims=True), (X3,)),
     ("nanmax-int-no-axis", lambda m: m.nanmax((X3 * 9).astype("int32"), axis=()), (X3,)),
     ("nanmin-int-no-axis", lambda m: m.nanmin((X3 * 9).astype("int32"), axis=()), (X3,)),
+    ("median-of-one-inf", lambda m: m.median(np.array([[np.inf], [1.0]], "float32"), 1), ()),
+    ("nanmedian-no-axis", lambda m: m.nanmedian(np.array([-np.inf, np.inf, 2.0]), axis=()), ()),
 ]
 
 

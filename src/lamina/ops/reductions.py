@@ -42,7 +42,11 @@ def _quantile(x, q, axis, method, keepdims, torch_fn):
     # torch's quantiles take float32 and float64 only: half precision goes through float32.
     wide = x if x.dtype in (torch.float32, torch.float64) else x.to(torch.float32)
     q = tensor(q).to(wide.dtype)
-    out = torch_fn(_flatten_axes(wide, axes), q, dim=-1, interpolation=method).to(x.dtype)
+    values = _flatten_axes(wide, axes)
+    if values.shape[-1] == 1 and q.dim() == 0:  # one value is every quantile of itself (torch's
+        out = values[..., 0].to(x.dtype)  # interpolation would turn an inf into NaN)
+    else:
+        out = torch_fn(values, q, dim=-1, interpolation=method).to(x.dtype)
     if keepdims:
         for a in sorted(axes):
             out = out.unsqueeze(a + q.dim())
