@@ -737,3 +737,53 @@ CASES += [
     ("nn.ctc_decode", (CTC_LOGITS, np.array([7, 8])), {**BEAM, "top_paths": 3, "mask_index": 4}),
     ("nn.ctc_decode", (HALF_LOGITS, np.array([8, 6])), {"mask_index": None}),
 ]
+
+# Found by the sweep of Keras's own ops/numpy_test.py: `axis=()` reduces no axis (torch read it as
+# every axis), `axis=None` sorts the flattened tensor, negative expand_dims positions count from the
+# result's end, `initial` gives an empty tensor an extreme, all-NaN rows have no nanargmax (-1).
+# Values only: Keras's torch backend returns some of these without a gradient (ptp's zeros).
+VALUE_ONLY = [
+    *[(name, (NANS,), {"axis": ()}) for name in ("sum", "max", "amin", "nansum", "nanmean")],
+    *[(name, (X,), {"axis": (), "keepdims": True}) for name in ("mean", "var", "prod", "nanmax")],
+    *[(name, (INTS,), {"axis": ()}) for name in ("sum", "min", "count_nonzero", "median")],
+    ("any", (SMALL,), {"axis": ()}),
+    ("average", (X,), {"axis": ()}),
+    ("ptp", (X,), {"axis": ()}),
+    ("nanvar", (X,), {"axis": ()}),
+    ("sort", (X,), {"axis": None}),
+    ("argsort", (INTS,), {"axis": None}),
+    ("argsort", (np.array(1, "int32"),), {}),
+    ("expand_dims", (T, (-1, 1)), {}),
+    ("expand_dims", (T, (-1, -2)), {}),
+    ("max", (np.zeros((1, 0), "float32"),), {"initial": 1.0}),
+    ("min", (np.zeros((1, 0), "float32"),), {"initial": 1.0, "keepdims": True}),
+    ("max", (X,), {"axis": 1, "initial": 0.5}),
+    ("nanargmax", (np.where(X > 0, np.nan, X),), {"axis": 0}),
+    ("nanargmin", (np.full((2, 3), np.nan, "float32"),), {}),
+    ("split", (np.zeros((0, 3), "float32"), 2), {}),
+]
+CASES += VALUE_ONLY
+
+# Found by NumpyDtypeTest of the same sweep: mixed dtypes take Keras's result dtype (an integer
+# next to float16 stays float16), products take mixed dtypes, quantiles take half precision, a
+# Python number next to booleans is int32 / float32.
+HALF = X.astype("float16")
+DTYPE_CASES = [
+    ("arctan2", (HALF, SMALL), {}),
+    ("hypot", (SMALL, HALF), {}),
+    ("logaddexp", (HALF, BOOLS), {}),
+    ("divide", (SMALL, HALF), {}),
+    ("heaviside", (HALF, SMALL), {}),
+    ("dot", (SMALL, X.T), {}),
+    ("matmul", (HALF[0], SMALL[0]), {}),
+    ("median", (HALF,), {"axis": 1}),
+    ("quantile", (HALF, 0.25), {}),
+    ("add", (BOOLS, 1), {}),
+    ("multiply", (BOOLS, 2.5), {}),
+    ("maximum", (BOOLS, 1), {}),
+    ("average", (SMALL,), {"axis": 1, "weights": HALF[0]}),
+    ("bincount", (SMALL[0],), {"weights": SMALL[1].astype("int8")}),
+    ("bincount", (SMALL[0].astype("uint8"),), {"weights": BOOLS[0]}),
+]
+VALUE_ONLY += DTYPE_CASES
+CASES += DTYPE_CASES

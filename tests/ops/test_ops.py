@@ -228,6 +228,11 @@ NUMPY_CASES = [
     ("array_split-indices", lambda m: m.array_split(X3, [1, 2], axis=1)[1], (X3,)),
     ("histogram-2d", lambda m: m.histogram(X3, bins=3)[0], (X3,)),
     ("correlate-longer-second", lambda m: m.correlate(X3[0], Y3.ravel()), (X3[0], Y3.ravel())),
+    ("std-no-axis", lambda m: m.std(X3, axis=(), keepdims=True), (X3,)),
+    ("nanmax-int-no-axis", lambda m: m.nanmax((X3 * 9).astype("int32"), axis=()), (X3,)),
+    ("nanmin-int-no-axis", lambda m: m.nanmin((X3 * 9).astype("int32"), axis=()), (X3,)),
+    ("median-of-one-inf", lambda m: m.median(np.array([[np.inf], [1.0]], "float32"), 1), ()),
+    ("nanmedian-no-axis", lambda m: m.nanmedian(np.array([-np.inf, np.inf, 2.0]), axis=()), ()),
 ]
 
 

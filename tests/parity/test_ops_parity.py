@@ -223,7 +223,11 @@ def _has_float_input(args):
 
 
 GRAD_CASES = [
-    c for c in parity_cases.CASES if c[0] in parity_cases.GRAD_OPS and _has_float_input(c[1])
+    c
+    for c in parity_cases.CASES
+    if c[0] in parity_cases.GRAD_OPS
+    and _has_float_input(c[1])
+    and all(c is not value_only for value_only in parity_cases.VALUE_ONLY)
 ]
 
 
@@ -325,6 +329,32 @@ def test_scalars_convert_to_keras_dtypes(value):
     expected = keras.ops.convert_to_tensor(value)
     assert ops.convert_to_tensor(value).dtype == expected.dtype
     assert ops.cos(value).dtype == keras.ops.cos(value).dtype
+
+
+SYMBOLIC_DTYPE_CASES = [
+    ("add", ("float16", "int8"), {}),
+    ("multiply", ("bfloat16", "bool"), {}),
+    ("concatenate", ("float16", "float16"), {}),
+    ("mean", ("float16",), {}),
+    ("sqrt", ("bfloat16",), {}),
+    ("linspace", ("float16", "float16"), {"num": 5}),
+    ("logspace", ("int8", "int8"), {"num": 3}),
+    ("geomspace", ("float32", "float32"), {"num": 4, "axis": -1}),
+]
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(("name", "dtypes", "kwargs"), SYMBOLIC_DTYPE_CASES)
+def test_symbolic_op_dtypes_match_keras(name, dtypes, kwargs):
+    # An op on symbolic tensors keeps half-precision inputs' dtype, as Keras's (no layer's cast),
+    # and linspace-like ops take symbolic bounds.
+    def run(module, tensor_type):
+        inputs = [tensor_type((2,), dtype) for dtype in dtypes]
+        fn = getattr(module.ops, name)
+        out = fn(inputs) if name == "concatenate" else fn(*inputs, **kwargs)
+        return out.shape, out.dtype
+
+    assert run(lamina, lamina.KerasTensor) == run(keras, keras.KerasTensor)
 
 
 RESHAPE_CASES = [

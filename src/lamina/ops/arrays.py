@@ -54,6 +54,7 @@ def arange(start, stop=None, step=None, dtype=None):
     return torch.arange(start, stop, step, dtype=_dtype_or(dtype, default), device=_target_device())
 
 
+@symbolic_op("linspace")
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
     """`num` evenly spaced values from `start` to `stop`.
 
@@ -364,7 +365,9 @@ def expand_dims(x, axis):
         (1, 2, 1)
     """
     x = tensor(x)
-    for a in sorted(axis) if isinstance(axis, (list, tuple)) else [axis]:
+    axes = tuple(axis) if isinstance(axis, (list, tuple)) else (axis,)
+    rank = x.dim() + len(axes)  # positions count in the result, negative ones from its end
+    for a in sorted(a % rank for a in axes):
         x = x.unsqueeze(a)
     return x
 
@@ -661,7 +664,7 @@ def split(x, indices_or_sections, axis=0):
                 f"sections; received indices_or_sections={sections}. Hint: pass the split indices "
                 "as a list instead."
             )
-        return list(torch.split(x, length // sections, dim=axis))
+        return list(torch.tensor_split(x, sections, dim=axis))  # n sections, even of size 0
     bounds = [0, *(int(i) for i in indices_or_sections), length]
     return [
         x.narrow(axis, lo, max(hi - lo, 0)) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
@@ -740,7 +743,7 @@ def sort(x, axis=-1):
 
     Args:
         x: input tensor.
-        axis: the axis to sort along (default -1).
+        axis: the axis to sort along (default -1; None: the flattened tensor).
 
     Returns:
         The sorted tensor.
@@ -750,7 +753,8 @@ def sort(x, axis=-1):
         tensor([[1, 2, 3],
                 [7, 8, 9]])
     """
-    return torch.sort(tensor(x), dim=axis).values
+    x, axis = flat_without_axis(tensor(x), axis)
+    return torch.sort(x, dim=axis).values
 
 
 @symbolic_op("argsort")
@@ -761,13 +765,19 @@ def argsort(x, axis=-1):
 
     Args:
         x: input tensor.
-        axis: the axis to sort along (default -1).
+        axis: the axis to sort along (default -1; None: the flattened tensor).
 
     Returns:
-        An int32 tensor of indices shaped like `x`.
+        An int32 tensor of indices shaped like `x` (1-D when `axis` is None).
 
     Example:
         >>> lamina.ops.argsort(np.array([3, 1, 2, 1]))
         tensor([1, 3, 2, 0], dtype=torch.int32)
     """
-    return torch.argsort(tensor(x), dim=axis, stable=True).to(torch.int32)
+    x, axis = flat_without_axis(tensor(x), axis)
+    return torch.argsort(x, dim=axis, stable=True).to(torch.int32)
+
+
+def flat_without_axis(x: torch.Tensor, axis):
+    """`(x, axis)`, or the flattened `x` and its only axis when `axis` is None (NumPy's rule)."""
+    return (x.reshape(-1), 0) if axis is None else (x, axis)

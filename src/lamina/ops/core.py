@@ -8,6 +8,7 @@ op node instead, whose output shape is inferred on the meta device like any laye
 from __future__ import annotations
 
 import functools
+import inspect
 
 import numpy as np
 import torch
@@ -287,7 +288,35 @@ def operands(x1, x2):
 def _scalar_like(value, other: torch.Tensor) -> torch.Tensor:
     keeps_value = other.is_floating_point() or isinstance(value, int)
     dtype = other.dtype if keeps_value else torch.float32
+    if other.dtype == torch.bool:  # booleans hold no number: Keras's int32 / float32 for it
+        dtype = torch.int32 if isinstance(value, int) else torch.float32
     return torch.tensor(value, dtype=dtype, device=other.device)
+
+
+def floating_operands(x1, x2) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two operands of a float-valued binary op, in their common floating dtype (Keras's rule).
+
+    The dtypes are promoted first and the result made float32 only if it is not floating, so an
+    integer next to a float16 tensor stays float16 (casting each side to float first would give
+    float32).
+
+    Args:
+        x1: the first operand.
+        x2: the second operand.
+
+    Returns:
+        A pair of tensors of one floating (or complex) dtype.
+
+    Example:
+        >>> a, b = floating_operands(torch.tensor([1.0], dtype=torch.float16), torch.tensor([2]))
+        >>> a.dtype, b.dtype
+        (torch.float16, torch.float16)
+    """
+    a, b = operands(x1, x2)
+    common = torch.promote_types(a.dtype, b.dtype)
+    if not (common.is_floating_point or common.is_complex):
+        common = torch.float32
+    return a.to(common), b.to(common)
 
 
 def floating(x: torch.Tensor) -> torch.Tensor:
@@ -310,7 +339,8 @@ def boolean_product(torch_fn, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """`torch_fn(a, b)` for a matrix-style product, booleans included (NumPy: any of the ANDs).
 
     torch's product kernels reject booleans; two boolean operands multiply as float32 counts,
-    and the result is whether the count is positive.
+    and the result is whether the count is positive. They also want one dtype: mixed operands
+    are promoted first (int8 by float16 gives float16, as Keras).
 
     Args:
         torch_fn: the product, e.g. `torch.matmul`.
@@ -326,6 +356,9 @@ def boolean_product(torch_fn, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """
     if a.dtype == torch.bool and b.dtype == torch.bool:
         return torch_fn(a.to(torch.float32), b.to(torch.float32)) > 0
+    if a.dtype != b.dtype:
+        common = torch.promote_types(a.dtype, b.dtype)
+        a, b = a.to(common), b.to(common)
     return torch_fn(a, b)
 
 
@@ -361,6 +394,42 @@ def axis_arg(axis):
         (0, 2)
     """
     return tuple(axis) if isinstance(axis, list) else axis
+
+
+def reduces_no_axis_when_empty(fn):
+    """Decorate a reduction `fn(x, axis, ...)` so `axis=()` reduces no axis, as NumPy's.
+
+    torch reads an empty `dim` as every axis; NumPy (and Keras) read it as none, which makes the
+    reduction element-wise (`sum(x, axis=())` is `x`, `var(x, axis=())` is zeros). That is the
+    reduction over a new axis of size 1, which is how it is computed here.
+
+    Args:
+        fn: a reduction whose first two parameters are `x` and `axis`.
+
+    Returns:
+        The decorated reduction.
+
+    Example:
+        >>> lamina.ops.sum(np.array([[1, 2], [3, 4]]), axis=())
+        tensor([[1, 2],
+                [3, 4]])
+    """
+
+    parameters = list(inspect.signature(fn).parameters)
+    keepdims_at = parameters.index("keepdims") - 2 if "keepdims" in parameters else None
+
+    @functools.wraps(fn)
+    def reduce(x, axis=None, *args, **kwargs):
+        if isinstance(axis, (tuple, list)) and not axis:
+            # keepdims makes no difference when no axis goes: the new axis goes in any case.
+            if "keepdims" in kwargs:
+                kwargs["keepdims"] = False
+            elif keepdims_at is not None and len(args) > keepdims_at:
+                args = (*args[:keepdims_at], False, *args[keepdims_at + 1 :])
+            return fn(tensor(x).unsqueeze(-1), -1, *args, **kwargs)
+        return fn(x, axis, *args, **kwargs)
+
+    return reduce
 
 
 def is_tensor(x) -> bool:

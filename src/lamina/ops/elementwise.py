@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from lamina.engine import errors
-from lamina.ops.core import floating, operands, symbolic_op, tensor
+from lamina.ops.core import floating, floating_operands, operands, symbolic_op, tensor
 
 
 def _unary(name, torch_fn, float_valued=True):
@@ -27,11 +27,7 @@ def _unary(name, torch_fn, float_valued=True):
 def _binary(name, torch_fn, float_valued=False):
     @symbolic_op(name)
     def op(x1, x2):
-        a, b = operands(x1, x2)
-        if float_valued:
-            a, b = floating(a), floating(b)
-            common = torch.promote_types(a.dtype, b.dtype)
-            a, b = a.to(common), b.to(common)
+        a, b = floating_operands(x1, x2) if float_valued else operands(x1, x2)
         return torch_fn(a, b)
 
     op.__name__ = op.__qualname__ = name
@@ -814,11 +810,7 @@ def heaviside(x1, x2):
         >>> lamina.ops.heaviside(torch.tensor([-2.0, 0.0, 3.0]), 0.5)
         tensor([0.0000, 0.5000, 1.0000])
     """
-    a, b = operands(x1, x2)
-    common = torch.promote_types(a.dtype, b.dtype)
-    if not common.is_floating_point:
-        common = torch.float32
-    return torch.heaviside(a.to(common), b.to(common))
+    return torch.heaviside(*floating_operands(x1, x2))
 
 
 @symbolic_op("ldexp")

@@ -11,6 +11,7 @@ import builtins
 import torch
 
 from lamina.engine import errors
+from lamina.ops.arrays import flat_without_axis
 from lamina.ops.core import symbolic_op, tensor
 
 
@@ -317,7 +318,7 @@ def argpartition(x, kth, axis=-1):
     Args:
         x: input tensor.
         kth: the position of the element to partition around.
-        axis: the axis to partition along (default -1).
+        axis: the axis to partition along (default -1; None: the flattened tensor).
 
     Returns:
         An int32 tensor of indices shaped like `x`.
@@ -326,7 +327,8 @@ def argpartition(x, kth, axis=-1):
         >>> lamina.ops.argpartition(np.array([3, 4, 1, 2]), 1)
         tensor([2, 3, 0, 1], dtype=torch.int32)
     """
-    return torch.argsort(tensor(x), dim=axis, stable=True).to(torch.int32)
+    x, axis = flat_without_axis(tensor(x), axis)
+    return torch.argsort(x, dim=axis, stable=True).to(torch.int32)
 
 
 @symbolic_op("unravel_index")

@@ -11,7 +11,9 @@ import torch
 from lamina.ops.core import axis_arg as _axis
 from lamina.ops.core import boolean_product as _boolean_product
 from lamina.ops.core import floating as _float
+from lamina.ops.core import floating_operands as _floating_operands
 from lamina.ops.core import operands as _pair
+from lamina.ops.core import reduces_no_axis_when_empty as _reduces_no_axis_when_empty
 from lamina.ops.core import sum_dtype as _sum_dtype
 from lamina.ops.core import symbolic_op as _symbolic_op
 from lamina.ops.core import tensor as _tensor
@@ -99,8 +101,7 @@ def divide(x1, x2):
         >>> lamina.ops.divide(np.array([1, 3]), np.array([2, 2]))
         tensor([0.5000, 1.5000])
     """
-    a, b = _pair(x1, x2)
-    return torch.true_divide(_float(a), b)
+    return torch.true_divide(*_floating_operands(x1, x2))
 
 
 true_divide = divide
@@ -873,6 +874,7 @@ def _reduce(fn, x, axis, keepdims):
 
 
 @_symbolic_op("sum")
+@_reduces_no_axis_when_empty
 def sum(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
     """Sum of the elements over the given axes.
 
@@ -897,6 +899,7 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
 
 
 @_symbolic_op("mean")
+@_reduces_no_axis_when_empty
 def mean(x, axis=None, keepdims=False):
     """Arithmetic mean over the given axes.
 
@@ -918,6 +921,7 @@ def mean(x, axis=None, keepdims=False):
 
 
 @_symbolic_op("prod")
+@_reduces_no_axis_when_empty
 def prod(x, axis=None, keepdims=False, dtype=None):
     """Product of the elements over the given axes.
 
@@ -961,7 +965,22 @@ def _extreme(torch_fn, x, axis, keepdims):
     )
 
 
+def _with_initial(x, axis, initial):
+    """`x` with `initial` appended along every axis reduced, so it counts as one more element.
+
+    Then an empty `x` has an extreme too (`initial`), as in NumPy."""
+    if initial is None:
+        return x
+    x = _tensor(x)
+    axes = range(x.dim()) if axis is None else _axis(axis)
+    widths = [0] * (2 * x.dim())  # torch's pad lists (before, after) from the last axis back
+    for a in (axes,) if isinstance(axes, int) else axes:
+        widths[2 * (x.dim() - 1 - a % x.dim()) + 1] = 1
+    return torch.nn.functional.pad(x, widths, value=initial)
+
+
 @_symbolic_op("max")
+@_reduces_no_axis_when_empty
 def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001 - Keras's name
     """The largest element over the given axes (`amax` is the same op).
 
@@ -980,11 +999,11 @@ def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001 - Keras's nam
         >>> lamina.ops.max(np.array([[1, 2], [3, 4]]), initial=10)
         tensor(10)
     """
-    out = _extreme(torch.max, x, axis, keepdims)
-    return out if initial is None else torch.clamp(out, min=initial)
+    return _extreme(torch.max, _with_initial(x, axis, initial), axis, keepdims)
 
 
 @_symbolic_op("min")
+@_reduces_no_axis_when_empty
 def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001 - Keras's name
     """The smallest element over the given axes (`amin` is the same op).
 
@@ -1003,14 +1022,14 @@ def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001 - Keras's nam
         >>> lamina.ops.min(np.array([[1, 2], [3, 4]]), initial=0)
         tensor(0)
     """
-    out = _extreme(torch.min, x, axis, keepdims)
-    return out if initial is None else torch.clamp(out, max=initial)
+    return _extreme(torch.min, _with_initial(x, axis, initial), axis, keepdims)
 
 
 amax, amin = max, min
 
 
 @_symbolic_op("var")
+@_reduces_no_axis_when_empty
 def var(x, axis=None, keepdims=False):
     """Variance over the given axes.
 
@@ -1035,6 +1054,7 @@ def var(x, axis=None, keepdims=False):
 
 
 @_symbolic_op("std")
+@_reduces_no_axis_when_empty
 def std(x, axis=None, keepdims=False):
     """Standard deviation over the given axes.
 
@@ -1059,6 +1079,7 @@ def std(x, axis=None, keepdims=False):
 
 
 @_symbolic_op("any")
+@_reduces_no_axis_when_empty
 def any(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
     """Whether any element is True (nonzero) over the given axes.
 
@@ -1080,6 +1101,7 @@ def any(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
 
 
 @_symbolic_op("all")
+@_reduces_no_axis_when_empty
 def all(x, axis=None, keepdims=False):  # noqa: A001 - Keras's name
     """Whether every element is True (nonzero) over the given axes.
 

@@ -10,7 +10,16 @@ from __future__ import annotations
 import torch
 
 from lamina.engine import errors
-from lamina.ops.core import axis_arg, floating, sum_dtype, symbolic_op, tensor, to_dtype
+from lamina.ops.core import (
+    axis_arg,
+    floating,
+    floating_operands,
+    reduces_no_axis_when_empty,
+    sum_dtype,
+    symbolic_op,
+    tensor,
+    to_dtype,
+)
 
 
 def _axes(x: torch.Tensor, axis) -> tuple[int, ...]:
@@ -30,8 +39,14 @@ def _flatten_axes(x: torch.Tensor, axes) -> torch.Tensor:
 def _quantile(x, q, axis, method, keepdims, torch_fn):
     x = floating(tensor(x))
     axes = _axes(x, axis)
-    q = tensor(q).to(x.dtype)
-    out = torch_fn(_flatten_axes(x, axes), q, dim=-1, interpolation=method)
+    # torch's quantiles take float32 and float64 only: half precision goes through float32.
+    wide = x if x.dtype in (torch.float32, torch.float64) else x.to(torch.float32)
+    q = tensor(q).to(wide.dtype)
+    values = _flatten_axes(wide, axes)
+    if values.shape[-1] == 1 and q.dim() == 0:  # one value is every quantile of itself (torch's
+        out = values[..., 0].to(x.dtype)  # interpolation would turn an inf into NaN)
+    else:
+        out = torch_fn(values, q, dim=-1, interpolation=method).to(x.dtype)
     if keepdims:
         for a in sorted(axes):
             out = out.unsqueeze(a + q.dim())
@@ -131,6 +146,7 @@ def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
 
 
 @symbolic_op("median")
+@reduces_no_axis_when_empty
 def median(x, axis=None, keepdims=False):
     """The median over the given axes.
 
@@ -155,6 +171,7 @@ def median(x, axis=None, keepdims=False):
 
 
 @symbolic_op("nanmedian")
+@reduces_no_axis_when_empty
 def nanmedian(x, axis=None, keepdims=False):
     """The median over the given axes, ignoring NaNs.
 
@@ -176,6 +193,7 @@ def nanmedian(x, axis=None, keepdims=False):
 
 
 @symbolic_op("nansum")
+@reduces_no_axis_when_empty
 def nansum(x, axis=None, keepdims=False):
     """The sum over the given axes, treating NaN as zero.
 
@@ -196,6 +214,7 @@ def nansum(x, axis=None, keepdims=False):
 
 
 @symbolic_op("nanmean")
+@reduces_no_axis_when_empty
 def nanmean(x, axis=None, keepdims=False):
     """The mean of the non-NaN elements over the given axes.
 
@@ -229,6 +248,7 @@ def _nan_extreme(x, axis, keepdims, fill, torch_fn):
 
 
 @symbolic_op("nanmax")
+@reduces_no_axis_when_empty
 def nanmax(x, axis=None, keepdims=False):
     """The largest element over the given axes, ignoring NaNs.
 
@@ -250,6 +270,7 @@ def nanmax(x, axis=None, keepdims=False):
 
 
 @symbolic_op("nanmin")
+@reduces_no_axis_when_empty
 def nanmin(x, axis=None, keepdims=False):
     """The smallest element over the given axes, ignoring NaNs.
 
@@ -271,6 +292,7 @@ def nanmin(x, axis=None, keepdims=False):
 
 
 @symbolic_op("nanprod")
+@reduces_no_axis_when_empty
 def nanprod(x, axis=None, keepdims=False):
     """The product over the given axes, treating NaN as one.
 
@@ -295,6 +317,7 @@ def nanprod(x, axis=None, keepdims=False):
 
 
 @symbolic_op("nanvar")
+@reduces_no_axis_when_empty
 def nanvar(x, axis=None, keepdims=False):
     """The variance of the non-NaN elements over the given axes.
 
@@ -320,6 +343,7 @@ def nanvar(x, axis=None, keepdims=False):
 
 
 @symbolic_op("nanstd")
+@reduces_no_axis_when_empty
 def nanstd(x, axis=None, keepdims=False):
     """The standard deviation of the non-NaN elements over the given axes.
 
@@ -342,14 +366,20 @@ def nanstd(x, axis=None, keepdims=False):
 
 def _nan_arg(x, axis, keepdims, fill, torch_fn):
     x = tensor(x)
+    nans = None
     if x.is_floating_point():
-        x = torch.where(torch.isnan(x), fill, x)
+        nans = torch.isnan(x)
+        x = torch.where(nans, fill, x)
     elif x.dtype == torch.bool:  # torch's argmax/argmin reject booleans
         x = x.to(torch.uint8)
     if axis is None:
         out = torch_fn(x.reshape(-1))
-        return (out.reshape([1] * x.dim()) if keepdims else out).to(torch.int32)
-    return torch_fn(x, dim=axis, keepdim=keepdims).to(torch.int32)
+        out = out.reshape([1] * x.dim()) if keepdims else out
+    else:
+        out = torch_fn(x, dim=axis, keepdim=keepdims)
+    if nans is not None:  # nothing but NaN: no index to give, -1 as Keras (NumPy raises)
+        out = torch.where(torch.all(nans, dim=axis, keepdim=keepdims), -1, out)
+    return out.to(torch.int32)
 
 
 @symbolic_op("nanargmax")
@@ -362,7 +392,7 @@ def nanargmax(x, axis=None, keepdims=False):
         keepdims: whether to keep the searched axis as size 1 (default False).
 
     Returns:
-        An int32 tensor of indices.
+        An int32 tensor of indices; -1 where every element searched is NaN (as Keras).
 
     Example:
         >>> lamina.ops.nanargmax(torch.tensor([[1.0, np.nan], [3.0, 4.0]]), axis=1)
@@ -383,7 +413,7 @@ def nanargmin(x, axis=None, keepdims=False):
         keepdims: whether to keep the searched axis as size 1 (default False).
 
     Returns:
-        An int32 tensor of indices.
+        An int32 tensor of indices; -1 where every element searched is NaN (as Keras).
 
     Example:
         >>> lamina.ops.nanargmin(torch.tensor([[1.0, np.nan], [3.0, 4.0]]), axis=1)
@@ -466,6 +496,7 @@ def nancumprod(x, axis=None, dtype=None):
 
 
 @symbolic_op("ptp")
+@reduces_no_axis_when_empty
 def ptp(x, axis=None, keepdims=False):
     """Peak to peak: the range `max - min` over the given axes.
 
@@ -487,6 +518,7 @@ def ptp(x, axis=None, keepdims=False):
 
 
 @symbolic_op("count_nonzero")
+@reduces_no_axis_when_empty
 def count_nonzero(x, axis=None):
     """The number of non-zero elements over the given axes.
 
@@ -508,6 +540,7 @@ def count_nonzero(x, axis=None):
 
 
 @symbolic_op("average")
+@reduces_no_axis_when_empty
 def average(x, axis=None, weights=None):
     """The mean over an axis, optionally weighted.
 
@@ -529,10 +562,10 @@ def average(x, axis=None, weights=None):
         >>> lamina.ops.average(x, axis=1, weights=torch.tensor([3.0, 1.0]))
         tensor([1.2500, 3.2500])
     """
-    x = floating(tensor(x))
     if weights is None:
+        x = floating(tensor(x))
         return torch.mean(x, dim=_axes(x, axis))
-    weights = tensor(weights).to(x.dtype)
+    x, weights = floating_operands(x, weights)  # the dtype of both, as Keras
     if axis is None and weights.shape != x.shape:
         raise errors.value_error(
             "average()",
@@ -562,7 +595,7 @@ def bincount(x, weights=None, minlength=0, sparse=False):
         sparse: must be False: sparse output is not supported.
 
     Returns:
-        The counts: int32 without weights, else in the weights' dtype.
+        The counts: int32 without weights, else in the dtype of `x` promoted with the weights'.
 
     Example:
         >>> lamina.ops.bincount(np.array([0, 1, 1, 3]))
@@ -573,8 +606,10 @@ def bincount(x, weights=None, minlength=0, sparse=False):
     """
     if sparse:
         raise ValueError("bincount() supports sparse=False only; received sparse=True.")
-    x = tensor(x).long()
+    x = tensor(x)
     w = None if weights is None else tensor(weights)
+    counts_dtype = torch.int32 if w is None else torch.promote_types(x.dtype, w.dtype)
+    x = x.long()
     length = max(int(x.max()) + 1 if x.numel() else 0, minlength)
     if x.dim() == 1:
         out = torch.bincount(x, weights=w, minlength=length)
@@ -584,7 +619,7 @@ def bincount(x, weights=None, minlength=0, sparse=False):
             for i, r in enumerate(x)
         ]
         out = torch.stack(rows)
-    return out.to(torch.int32) if w is None else out.to(w.dtype)
+    return out.to(counts_dtype)
 
 
 @symbolic_op("histogram")
