@@ -104,6 +104,23 @@ def test_losses_round_trip_through_config():
     assert float(again.compute_loss(x, z)) == pytest.approx(1.0)
 
 
+def test_a_distiller_round_trips_through_its_config():
+    # Its losses were written under module "keras", where deserialization could not find them:
+    # Distiller.from_config(distiller.get_config()) failed. Keras writes "keras.distillation".
+    distiller = Distiller(
+        teacher=_mlp("h"),
+        student=_mlp("hs"),
+        distillation_losses=LogitsDistillation(temperature=2.0),
+        student_loss_weight=0.5,
+    )
+    config = distiller.get_config()
+    assert lamina.saving.serialize_keras_object(LogitsDistillation())["module"] == (
+        "keras.distillation"
+    )
+    again = Distiller.from_config(config)
+    assert again.distillation_losses[0].temperature == 2.0 and again.student_loss_weight == 0.5
+
+
 def test_misuse_is_refused():
     teacher, student = _mlp("h"), _mlp("hs")
     with pytest.raises(ValueError, match="temperature must be positive"):

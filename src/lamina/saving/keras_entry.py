@@ -29,6 +29,7 @@ _NAMESPACES = (
     "callbacks",
     "models",
     "quantizers",
+    "distillation",
 )
 
 
