@@ -200,10 +200,10 @@ def test_an_intermediate_tensor_given_as_input_is_drawn_as_an_input_box():
     model = lamina.Model([scaled, other], layers.Dense(1, name="out")(joined))
     graph = build_model_graph(model, show_shapes=True)
     assert [box.title for box in graph.boxes] == [
-        "scale/out0 (InputLayer)",
+        "scale_out0 (InputLayer)",
         "other (InputLayer)",
         "joined (Concatenate)",
         "out (Dense)",
     ]
-    assert graph.edges == [("scale/out0", "joined"), ("other", "joined"), ("joined", "out")]
+    assert graph.edges == [("scale_out0", "joined"), ("other", "joined"), ("joined", "out")]
     assert graph.boxes[0].cells[0].text == "Output shape: (None, 1)"

@@ -503,12 +503,15 @@ def _is_inner(tensor) -> bool:
 
 
 def _inputs_for_inner_tensors(inputs):
-    """`inputs` with each inner tensor replaced by a new `Input` of its shape and dtype (named by
-    its key in a dict of inputs)."""
+    """`inputs` with each inner tensor replaced by a new `Input` of its shape and dtype, named by
+    its key in a dict of inputs, else after the tensor (`scale_out0` for the first output of
+    the layer `scale`; Keras names it after its own tensor name, `keras_tensor_3CLONE`)."""
 
     def new_input(tensor, name=None):
         if not isinstance(tensor, KerasTensor) or not _is_inner(tensor):
             return tensor
+        if name is None and tensor.name:
+            name = tensor.name.replace("/", "_")  # a layer name holds no "/" (paths use it)
         return Input(batch_shape=tensor.shape, dtype=tensor.dtype, name=name)
 
     if isinstance(inputs, dict):

@@ -30,9 +30,10 @@ def call_with_policy(layer, call, args, kwargs):
     tensor = _first_tensor(args[0]) if args else None
     if tensor is None:
         return call(*args, **kwargs)
+    casts = layer.casts_float_inputs and layer.autocast  # an op in a graph keeps its dtypes
     if tensor.is_meta:  # symbolic shape inference: no autocast there, but a plain policy's cast
         compute = layer._compute_torch_dtype
-        if layer._dtype_policy.autocast_dtype is None and compute.is_floating_point:
+        if casts and layer._dtype_policy.autocast_dtype is None and compute.is_floating_point:
             args, kwargs = _cast_arguments(args, kwargs, compute)
         return call(*args, **kwargs)
     device_type = tensor.device.type
@@ -48,7 +49,8 @@ def call_with_policy(layer, call, args, kwargs):
     compute = layer._compute_torch_dtype
     if not compute.is_floating_point:
         return call(*args, **kwargs)
-    args, kwargs = _cast_arguments(args, kwargs, compute)
+    if casts:
+        args, kwargs = _cast_arguments(args, kwargs, compute)
     if not enabled:
         return call(*args, **kwargs)
     with torch.autocast(device_type, enabled=False):
