@@ -145,8 +145,9 @@ def _count_metric(state, class_name, doc):
         _ThresholdCounts.__init__(self, thresholds=thresholds, name=name, dtype=dtype)
 
     def accumulator(self):
-        """The running count, one entry per threshold (Keras's name for this metric's state)."""
-        return getattr(self, state)
+        """The running count, one entry per threshold (Keras's name for this metric's state),
+        as `variables` lists it: a named view over the count."""
+        return self._listed_variables()[0]
 
     return register(
         type(

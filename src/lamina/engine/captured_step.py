@@ -269,7 +269,7 @@ class CapturedStep:
             state = optimizer.torch_optimizer.state
             slot_tensors = [state[p].get(k) for k in self._slot_keys for p in parameters]
             # The metrics' state too, which the graph updates in place when they are inside it.
-            metric_states = [v for m in self.state.all_metrics() for v in m.variables]
+            metric_states = [t for m in self.state.all_metrics() for t in m._state_tensors()]
             for tensor in (*slot_tensors, *metric_states, self._learning_rate):
                 if isinstance(tensor, torch.Tensor):
                     torch._dynamo.mark_static_address(tensor)

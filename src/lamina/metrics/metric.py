@@ -65,6 +65,7 @@ class Metric:
         self.name = name or unique_name(to_snake_case(type(self).__name__))
         self.dtype = dtype or "float32"
         self._state_names: list[str] = []
+        self._state_paths: dict[str, str] = {}  # add_state's Keras paths, by attribute
         self._constant_names: list[str] = []
         self._added_variables: list[torch.Tensor] = []
         self._device = None
@@ -83,9 +84,9 @@ class Metric:
             >>> Sum().variables[0].path
             'sum/total'
         """
-        path = f"{self.name}/{variable_name or name}"
-        setattr(self, name, as_weight(torch.zeros(shape, dtype=dtype), NonTrainableWeight, path))
+        setattr(self, name, torch.zeros(shape, dtype=dtype))
         self._state_names.append(name)
+        self._state_paths[name] = f"{self.name}/{variable_name or name}"
 
     def add_variable(self, shape, initializer, dtype=None, aggregation="sum", name=None):
         """Keras's way to make a metric's state: a variable on lamina's device, which
@@ -161,10 +162,32 @@ class Metric:
         """The state tensors, with Keras's `name` and `path`: this metric's in the order they
         were added (`add_state`'s, then `add_variable`'s), then those of the metrics it holds
         in its attributes, as Keras tracks them."""
-        return [v for owner in self._state_owners() for v in owner._own_variables()]
+        return [v for owner in self._state_owners() for v in owner._listed_variables()]
+
+    def _state_tensors(self) -> list[torch.Tensor]:
+        """The tensors `update_state` changes, in `variables`' order (held metrics' included):
+        what a captured step must keep at fixed addresses."""
+        return [t for owner in self._state_owners() for t in owner._own_variables()]
 
     def _own_variables(self) -> list[torch.Tensor]:
         return [*(getattr(self, name) for name in self._state_names), *self._added_variables]
+
+    def _listed_variables(self) -> list[torch.Tensor]:
+        """This metric's own state as `variables` lists it: each `add_state` tensor as a named
+        view over its storage (Keras's name and path), made once per tensor. The state itself
+        stays a plain tensor, on which the updates of every step cost least."""
+        views = self.__dict__.setdefault("_state_views", {})
+        listed = []
+        for name in self._state_names:
+            tensor = getattr(self, name)
+            cached = views.get(name)
+            if cached is None or cached[0] is not tensor:
+                cached = views[name] = (
+                    tensor,
+                    as_weight(tensor, NonTrainableWeight, self._state_paths[name]),
+                )
+            listed.append(cached[1])
+        return [*listed, *self._added_variables]
 
     def _held_metrics(self) -> list[tuple[str, Metric]]:
         """(attribute, metric) for each metric held in an attribute, alone or in a list (a
@@ -203,7 +226,7 @@ class Metric:
         if self._device != device:
             with torch.inference_mode(False):
                 for name in self._state_names:
-                    setattr(self, name, _moved(getattr(self, name), device))
+                    setattr(self, name, getattr(self, name).to(device))
                 for variable in self._added_variables:  # in place: the user's attribute holds it
                     variable.data = variable.data.to(device)
                 for name in self._constant_names:
@@ -391,15 +414,6 @@ def flatten_metrics(metrics) -> list:
         else:
             flat.append(metric)
     return flat
-
-
-def _moved(state: torch.Tensor, device) -> torch.Tensor:
-    """`state` on `device`, keeping its class and Keras path (a copy made for a stateless call is
-    a plain tensor and stays one)."""
-    moved = state.to(device)
-    if isinstance(state, NonTrainableWeight):
-        return as_weight(moved, NonTrainableWeight, state.path)
-    return moved
 
 
 def _detached_tensor(values) -> torch.Tensor:
