@@ -176,6 +176,17 @@ def test_additive_attention_matches_keras():
     assert_layer_matches_keras("AdditiveAttention", {}, None, inputs=inputs)
 
 
+def _attention_pair(config, query, value):
+    """Keras's and lamina's MultiHeadAttention built on the same inputs, Keras's weights in
+    both."""
+    reference = keras.layers.MultiHeadAttention(**config)
+    ours = lamina.layers.MultiHeadAttention(**config)
+    reference(query, value)
+    ours(torch.tensor(query), torch.tensor(value))
+    ours.set_weights(reference.get_weights())
+    return reference, ours
+
+
 MHA_CONFIGS = {
     "2heads": {"num_heads": 2, "key_dim": 4},
     "value-dim-output-shape": {"num_heads": 3, "key_dim": 2, "value_dim": 5, "output_shape": 7},
@@ -201,13 +212,7 @@ def test_multi_head_attention_matches_keras(name, masking, scores):
     value = rng.standard_normal((2, 5, 3)).astype("float32")
     query_mask = torch.tensor([[1, 1, 1, 0], [1, 1, 0, 0]], dtype=torch.bool)
     value_mask = torch.tensor([[1, 1, 1, 1, 0], [0, 0, 0, 0, 0]], dtype=torch.bool)
-    reference, ours = (
-        keras.layers.MultiHeadAttention(**config),
-        lamina.layers.MultiHeadAttention(**config),
-    )
-    reference(query, value)
-    ours(torch.tensor(query), torch.tensor(value))
-    ours.set_weights(reference.get_weights())
+    reference, ours = _attention_pair(config, query, value)
 
     def run(layer):
         q = torch.tensor(query, requires_grad=True)
@@ -266,13 +271,7 @@ def test_multi_head_attention_over_chosen_axes_matches_keras(name, masking, scor
     rng = np.random.default_rng(8)
     query = rng.standard_normal(query_shape).astype("float32")
     value = rng.standard_normal(value_shape).astype("float32")
-    reference, ours = (
-        keras.layers.MultiHeadAttention(**config),
-        lamina.layers.MultiHeadAttention(**config),
-    )
-    reference(query, value)
-    ours(torch.tensor(query), torch.tensor(value))
-    ours.set_weights(reference.get_weights())
+    reference, ours = _attention_pair(config, query, value)
     kwargs = {"return_attention_scores": scores}
     if masking != "none":
         _, keras_scores = reference(query, value, return_attention_scores=True)
