@@ -162,9 +162,10 @@ def is_traceback_filtering_enabled() -> bool:
 
 
 def enable_unsafe_deserialization() -> None:
-    """Allow loading models that hold code (Lambda layers) without `safe_mode=False` each time.
+    """Keras's switch for loading files that hold code without `safe_mode=False` each time.
 
-    Only for files you trust: a Lambda layer's code runs when the model is loaded.
+    Kept so that programs calling it run: lamina never runs code from a file, whatever this
+    says. A Lambda layer's functions are given to `load_model` in `custom_objects`.
 
     Examples:
         >>> enable_unsafe_deserialization()  # doctest: +SKIP

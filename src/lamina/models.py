@@ -10,25 +10,28 @@ from lamina.saving.object_registration import with_registered
 
 
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
-    """Load a model saved with `model.save(...)` (.keras, .h5). Never runs code from the file
-    unless `safe_mode=False` or `lamina.config.enable_unsafe_deserialization()` allows it.
+    """Load a model saved with `model.save(...)` (.keras, .h5). Never runs code from the file:
+    a Lambda layer's functions come from `custom_objects` (an anonymous one under the layer's
+    name, `custom_objects={"my_lambda": lambda x: x * 2}`).
 
     Args:
         filepath: the `.keras` or `.h5` file.
-        custom_objects: `{name: class}` for custom layers, on top of the registered ones.
+        custom_objects: `{name: class or function}` for custom layers and Lambda functions, on
+            top of the registered ones.
         compile: compile the model as it was saved.
-        safe_mode: refuse files holding code (Lambda layers).
+        safe_mode: accepted for Keras compatibility; lamina never runs code from a file, so
+            neither value does.
 
     Example:
         >>> model = lamina.models.load_model("model.keras")  # doctest: +SKIP
     """
-    from lamina import config, saving
+    from lamina import saving
 
     return saving.load_model(
         filepath,
         custom_objects=with_registered(custom_objects),
         compile=compile,
-        safe_mode=safe_mode and not config.is_unsafe_deserialization_enabled(),
+        safe_mode=safe_mode,
     )
 
 

@@ -1,5 +1,5 @@
-"""Damaged files give a clear error and never a half-loaded model; Lambda layers need
-safe_mode=False; a process SIGKILLed mid-save never destroys the previous file."""
+"""Damaged files give a clear error and never a half-loaded model; a Lambda's code is never run
+from a file; a process SIGKILLed mid-save never destroys the previous file."""
 
 import os
 import signal
@@ -106,14 +106,18 @@ def test_path_errors(tmp_path, call, message):
         call(_model(), tmp_path)
 
 
-def test_lambda_layer_needs_safe_mode_false(tmp_path):
+def test_lambda_code_is_not_run_even_with_safe_mode_false(tmp_path):
     model = lamina.Sequential(
         [layers.Input((3,)), layers.Lambda(lambda x: x * 2.0), layers.Dense(1)]
     )
     path = tmp_path / "lambda.keras"
     model.save(path)
-    with pytest.raises(ValueError, match=r"contains a Lambda layer.*safe_mode=False"):
-        lamina.models.load_model(path)
+    lamina.config.enable_unsafe_deserialization()
+    try:
+        with pytest.raises(ValueError, match=r"anonymous Python function.*never runs"):
+            lamina.models.load_model(path, safe_mode=False)
+    finally:
+        lamina.config._settings["unsafe_deserialization"] = False
 
 
 def test_overwrite_false_keeps_existing_file(tmp_path):

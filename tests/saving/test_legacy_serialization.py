@@ -116,13 +116,17 @@ def test_names_are_found_only_where_the_caller_says():
         deserialize_keras_object(3)
 
 
-def test_lambda_configs_are_refused_without_unsafe_deserialization():
+def test_lambda_functions_come_from_the_caller_never_from_the_config():
     entry = {
         "class_name": "Sequential",
         "config": {"layers": [{"class_name": "Lambda", "config": {"function": "f"}}]},
     }
-    with pytest.raises(ValueError, match="contains a Lambda layer"):
+    with pytest.raises(ValueError, match="calls the function 'f'.*custom_objects"):
         deserialize_keras_object(entry, module_objects=vars(lamina.models))
+    model = deserialize_keras_object(
+        entry, module_objects=vars(lamina.models), custom_objects={"f": abs}
+    )
+    assert model.layers[0].function is abs
 
 
 def test_utils_legacy_is_the_same_pair():

@@ -9,6 +9,7 @@ rebuilt from its config, which takes the same path as loading a saved model.
 
 from __future__ import annotations
 
+import copy
 import inspect
 
 from lamina import tree
@@ -27,8 +28,11 @@ def clone_layer(layer):
 def config_with_code(config: dict, layer) -> dict:
     """`layer`'s config for an in-memory clone: a Lambda's config names its function (a file
     must not hold code), so the clone takes the function, and the mask and output shape, from
-    the layer itself; the layers of a nested functional or Sequential model likewise."""
-    from lamina.layers.core import Lambda
+    the layer itself; a TorchModuleWrapper's config describes its module, so the clone takes a
+    copy of the module, its parameters drawn afresh as every clone's are (by each submodule's
+    `reset_parameters()`, where torch's module has one); the layers of a nested functional or
+    Sequential model likewise."""
+    from lamina.layers.core import Lambda, TorchModuleWrapper
 
     if isinstance(layer, Lambda):
         return {
@@ -37,6 +41,12 @@ def config_with_code(config: dict, layer) -> dict:
             "mask": layer.mask,
             "output_shape": layer._output_shape,
         }
+    if isinstance(layer, TorchModuleWrapper):
+        module = copy.deepcopy(layer.module)
+        for submodule in module.modules():
+            if callable(getattr(submodule, "reset_parameters", None)):
+                submodule.reset_parameters()
+        return {**config, "module": module}
     entries = config.get("layers") if isinstance(config, dict) else None
     if isinstance(layer, Model) and isinstance(entries, list):
         by_name = {inner.name: inner for inner in layer.layers}

@@ -16,6 +16,7 @@ from lamina.layers import spatial
 from lamina.layers.lora import LoraLayer
 from lamina.quantizers import calibrated_dense, quantized_dense
 from lamina.quantizers import registry as quantizers_registry
+from lamina.saving import code_entries
 
 
 class Dense(LoraLayer, Layer):
@@ -317,11 +318,43 @@ class Lambda(Layer):
         return self.mask
 
     def get_config(self):
-        return {
+        """Keras's layout: each function as Keras writes it (a named function by its name, a
+        lambda as Keras's `__lambda__` code entry, which lamina itself never loads: see
+        `lamina.saving.code_entries`)."""
+        config = {
             **super().get_config(),
-            "function": getattr(self.function, "__name__", "lambda"),
-            "arguments": self.arguments,
+            "function": code_entries.function_entry(self.function),
         }
+        if self._output_shape is not None:
+            shape = self._output_shape
+            config["output_shape"] = (
+                code_entries.function_entry(shape) if callable(shape) else shape
+            )
+        if callable(self.mask):
+            config["mask"] = code_entries.function_entry(self.mask)
+        config["arguments"] = self.arguments
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        """The layer from its config; every function is one the loader provides (in
+        `custom_objects`, a `custom_object_scope` or the registry), never code from the file."""
+        config = dict(config)
+        name = config.get("name", "lambda")
+        function_type = config.pop("function_type", None)  # Keras 2's .h5 configs
+        shape_type = config.pop("output_shape_type", None)
+        config.pop("module", None), config.pop("output_shape_module", None)
+        config["function"] = code_entries.resolve(
+            config["function"], name, "function", function_type
+        )
+        shape = config.get("output_shape")
+        if isinstance(shape, (dict, str)) or callable(shape) or shape_type == "lambda":
+            config["output_shape"] = code_entries.resolve(shape, name, "output_shape", shape_type)
+        elif isinstance(shape, list) and all(isinstance(d, (int, type(None))) for d in shape):
+            config["output_shape"] = tuple(shape)
+        if isinstance(config.get("mask"), dict) or callable(config.get("mask")):
+            config["mask"] = code_entries.resolve(config["mask"], name, "mask")
+        return super().from_config(config)
 
 
 class TorchModuleWrapper(Layer):
@@ -397,6 +430,25 @@ class TorchModuleWrapper(Layer):
             path = f"{prefix}/{name.replace('.', '/')}"
             if getattr(tensor, "path", None) != path:
                 tensor.path = path
+
+    def get_config(self):
+        """The module is described (its class and printed form), not pickled as Keras does:
+        loading takes a module from `custom_objects` (see `lamina.saving.code_entries`)."""
+        config = {**super().get_config(), "module": code_entries.module_entry(self.module)}
+        if self._given_output_shape is not None:
+            config["output_shape"] = self._given_output_shape
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        """The wrapper around the module the loader gives under the layer's name."""
+        config = dict(config)
+        name = config.get("name", "torch_module_wrapper")
+        config["module"] = code_entries.resolve_module(config.get("module"), name)
+        shape = config.get("output_shape")
+        if isinstance(shape, list):
+            config["output_shape"] = tuple(shape)
+        return super().from_config(config)
 
     def _sublayers(self):
         return []

@@ -109,14 +109,16 @@ def _existing_file(filepath, purpose: str) -> str:
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """A model from a `.keras` or `.h5` file, compiled as saved (when `compile`).
 
-    Nothing in the file is unpickled or run: a `Lambda` layer's code is refused unless
-    `safe_mode=False`. Sizes the file declares are checked against `get_load_limits()` first.
+    Nothing in the file is unpickled or run: a `Lambda` layer's functions are the ones
+    `custom_objects` gives (an anonymous one under the layer's name), never code the file holds.
+    Sizes the file declares are checked against `get_load_limits()` first.
 
     Args:
         filepath: the saved file.
         custom_objects: `{name: class or function}` for user-defined objects in the file.
         compile: compile the model with the saved loss, metrics and optimizer.
-        safe_mode: refuse code (Lambda layers) stored in the file.
+        safe_mode: accepted for Keras compatibility; lamina never runs code from a file, so
+            neither value does.
 
     Examples:
         >>> import os, tempfile
@@ -129,9 +131,9 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     path = _existing_file(filepath, "a model")
     kind = _kind(path)
     if kind == "keras":
-        return keras_format.load(path, custom_objects, compile, safe_mode)
+        return keras_format.load(path, custom_objects, compile)
     if kind == "h5":
-        return legacy_h5.load(path, custom_objects, compile, safe_mode)
+        return legacy_h5.load(path, custom_objects, compile)
     if kind == "weights":
         raise ValueError(
             f"{path!r} holds only weights. Hint: build the model, then call "

@@ -128,13 +128,12 @@ def _weights_file(archive, filepath):
         ) from None
 
 
-def load(filepath, custom_objects=None, compile=True, safe_mode=True):
+def load(filepath, custom_objects=None, compile=True):
     """The model in the `.keras` file: nothing is copied into it before every weight (and the
     optimizer's variables) has been checked and read."""
     source = str(filepath)
     with _open(filepath) as archive:
         entry = _config(archive, source)
-        model_config.check_safe(entry, safe_mode, source)
         model = model_config.build_model(entry, custom_objects, source)
         compiled = False
         with _weights_file(archive, source) as file:

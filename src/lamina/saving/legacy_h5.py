@@ -146,7 +146,7 @@ def _json_attribute(file, name, source):
     return None if raw is None else safe_json.parse(raw, source, f"the {name} attribute")
 
 
-def load(filepath, custom_objects=None, compile=True, safe_mode=True):
+def load(filepath, custom_objects=None, compile=True):
     """The model in the legacy `.h5` file: nothing is copied into it before every weight (and
     the optimizer's variables) has been checked and read."""
     source = str(filepath)
@@ -157,7 +157,6 @@ def load(filepath, custom_objects=None, compile=True, safe_mode=True):
                 f"{source} holds no model config (a weights-only file?). Hint: build the model "
                 "and call model.load_weights() instead."
             )
-        model_config.check_safe(entry, safe_mode, source)
         model = model_config.build_model(entry, custom_objects, source)
         weights = h5_guard.group(file, "model_weights", source)
         if weights is None:

@@ -7,8 +7,8 @@ registered name, a function by its name alone, and a nested object inside a conf
 `"__passive_serialization__": True` so that deserialising finds it again. Names are looked up in
 `custom_objects`, the open `custom_object_scope`s, the registry and the caller's `module_objects`
 only (as in Keras, built-ins are found only when the caller passes their module). Nothing is
-evaluated: a config holding a `Lambda` layer is refused unless
-`lamina.config.enable_unsafe_deserialization()` was called.
+evaluated: a `Lambda` layer's functions are the ones the caller gives (see
+`lamina.saving.code_entries`).
 
 Examples:
     >>> entry = serialize_keras_object(lamina.initializers.Constant(2.0))
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import inspect
 
-from lamina import config as lamina_config
 from lamina.saving import model_config
 from lamina.saving.object_registration import (
     CustomObjectScope,
@@ -150,8 +149,6 @@ def deserialize_keras_object(
     if identifier is None:
         return None
     if isinstance(identifier, dict):
-        if not lamina_config.is_unsafe_deserialization_enabled():
-            model_config.check_safe(identifier, True, "The config")
         cls, config = _class_and_config(
             identifier, custom_objects, module_objects, printable_module_name
         )
@@ -165,11 +162,9 @@ def deserialize_keras_object(
         if not hasattr(cls, "from_config"):
             with CustomObjectScope(custom_objects):
                 return cls(**config)
-        if "custom_objects" in inspect.signature(cls.from_config).parameters:
-            return cls.from_config(
-                config, custom_objects={**active_custom_objects(), **custom_objects}
-            )
-        with CustomObjectScope(custom_objects):
+        with CustomObjectScope(custom_objects):  # where a Lambda's functions are found
+            if "custom_objects" in inspect.signature(cls.from_config).parameters:
+                return cls.from_config(config, custom_objects=active_custom_objects())
             return cls.from_config(config)
     if isinstance(identifier, str):
         found = _lookup(identifier, custom_objects, module_objects)

@@ -1,5 +1,5 @@
 """Whole-model configs for files: the architecture and compile settings as Keras 3 writes them,
-models rebuilt from them without running code (Lambda layers only with `safe_mode=False`)."""
+models rebuilt from them without running code (a Lambda's functions come from the loader)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import warnings
 
 from lamina import losses, metrics, optimizers
 from lamina.engine.layer import lamina_class, overrides
+from lamina.saving import code_entries
 from lamina.saving.errors import FileFormatError
 from lamina.saving.inert_arguments import drop_inert_keras_arguments
 from lamina.saving.object_registration import (
@@ -121,25 +122,6 @@ def _compile_config(model):
 # Loading
 
 
-def _contains_lambda(structure) -> bool:
-    if isinstance(structure, dict):
-        if structure.get("class_name") == "Lambda":
-            return True
-        return any(_contains_lambda(v) for v in structure.values())
-    if isinstance(structure, list):
-        return any(_contains_lambda(v) for v in structure)
-    return False
-
-
-def check_safe(entry, safe_mode: bool, source: str) -> None:
-    if safe_mode and _contains_lambda(entry):
-        raise ValueError(
-            f"{source} contains a Lambda layer, whose Python code would run when loaded. "
-            "Loading it is disabled by default (safe_mode=True). Hint: if you trust the file, "
-            "pass safe_mode=False to load_model()."
-        )
-
-
 def build_model(entry: dict, custom_objects=None, source: str = ""):
     """A model from a saved entry (lamina's or Keras's)."""
     if not isinstance(entry, dict) or "class_name" not in entry or "config" not in entry:
@@ -164,8 +146,10 @@ def build_model(entry: dict, custom_objects=None, source: str = ""):
             f"Hint: pass custom_objects={{'{class_name}': {class_name}}} to load_model()."
         )
     try:
-        return _rebuild(cls, entry, custom_objects)
-    except FileFormatError:
+        # A Lambda's functions are looked up in the caller's custom_objects while it is rebuilt.
+        with CustomObjectScope(custom_objects):
+            return _rebuild(cls, entry, custom_objects)
+    except (FileFormatError, code_entries.CodeNotGivenError):
         raise
     except RecursionError:
         raise FileFormatError(
