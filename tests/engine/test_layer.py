@@ -755,3 +755,15 @@ def test_build_of_a_layer_without_its_own_build_leaves_it_built_as_keras():
     layer = lamina.layers.Rescaling(0.5)  # no weights, no build() of its own
     layer.build((2, 8, 8, 3))
     assert layer.built
+
+
+def test_output_shape_that_cannot_be_worked_out_reads_as_absent():
+    # A recurrent cell needs its states beside its input: `output_shape` fails as a property
+    # must (AttributeError, not the probe's TypeError), so hasattr() and tools that walk a
+    # module's attributes go on.
+    model = lamina.Sequential([lamina.Input((4, 5)), layers.LSTM(3)])
+    cell = model.layers[0].cell
+    assert not hasattr(cell, "output_shape")
+    dense = layers.Dense(2)
+    dense.build((None, 3))  # built, never called: still worked out from its input shape
+    assert dense.output_shape == (None, 2)

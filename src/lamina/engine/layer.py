@@ -1291,7 +1291,14 @@ class Layer(nn.Module):
     def output_shape(self):
         if self._inbound_nodes:
             return self._inbound_nodes[0].output_shapes
-        return self.compute_output_shape(self.input_shape)
+        input_shape = self.input_shape
+        try:
+            return self.compute_output_shape(input_shape)
+        except (TypeError, ValueError, RuntimeError) as error:
+            # A property fails with AttributeError, so `hasattr` and tools walking a module's
+            # attributes read it as absent: a recurrent cell needs its states too.
+            # (torch's __getattr__ then answers with its own "has no attribute" message.)
+            raise AttributeError("output_shape") from error
 
     @property
     def input(self):
