@@ -1,6 +1,9 @@
 """The Layer base: names, lazy build, weights in Keras's layouts, trainable, config, training
 flag."""
 
+import importlib
+import inspect
+import pkgutil
 import warnings
 
 import numpy as np
@@ -767,3 +770,61 @@ def test_output_shape_that_cannot_be_worked_out_reads_as_absent():
     dense = layers.Dense(2)
     dense.build((None, 3))  # built, never called: still worked out from its input shape
     assert dense.output_shape == (None, 2)
+
+
+def test_torch_float_conversions_change_what_the_layers_compute_in():
+    # torch's `.double()` (gradcheck's habit), `.half()`, `.to(dtype)`: the layers then compute
+    # in that dtype, as ones built with dtype="float64" do; weightless layers follow too.
+    model = lamina.Sequential(
+        [lamina.Input((4,)), layers.Dense(3), layers.Dropout(0.1), layers.Dense(2)]
+    )
+    model.double()
+    assert [layer.dtype_policy.name for layer in model.layers] == ["float64"] * 3
+    x = torch.randn(2, 4, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(model, (x,))
+    assert model(torch.randn(2, 4)).dtype == torch.float64  # float32 inputs are cast, as Keras
+    model.to(torch.bfloat16)
+    assert model(torch.randn(2, 4)).dtype == torch.bfloat16
+    model.float().to("cpu")
+    assert model.layers[0].dtype_policy.name == "float32"
+    assert model(torch.randn(2, 4)).dtype == torch.float32
+
+
+def test_mixed_policy_layers_keep_their_policy_across_device_moves():
+    dense = layers.Dense(2, dtype="mixed_bfloat16")
+    dense.build((None, 3))
+    dense.to("cpu")
+    assert dense.dtype_policy.name == "mixed_bfloat16"
+
+
+def test_no_layer_shadows_a_torch_module_method():
+    # A method named like one of torch.nn.Module's is called by torch (`model.to()` runs every
+    # submodule's `_apply(fn)`): a lamina layer may override one only with its signature.
+    for info in pkgutil.walk_packages(lamina.__path__, "lamina."):
+        importlib.import_module(info.name)
+    allowed = {"forward", "compile"}  # forward: the call's own arguments; compile: Keras's
+    pending, shadowing = list(layer_module.Layer.__subclasses__()), []
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        for name, value in vars(cls).items():
+            if name.startswith("__") or name in allowed or not hasattr(torch.nn.Module, name):
+                continue
+            if cls.__name__ == "FeatureSpace" and name == "float":  # Keras's feature factory
+                continue
+            ours, torchs = (
+                inspect.signature(value),
+                inspect.signature(getattr(torch.nn.Module, name)),
+            )
+            if list(ours.parameters) != list(torchs.parameters):
+                shadowing.append(f"{cls.__qualname__}.{name}{ours}")
+    assert shadowing == []
+
+
+@pytest.mark.parametrize("policy", ["RandAugment", "AugMix"])
+def test_augmentation_policies_move_with_their_model(policy):
+    model = lamina.Sequential(
+        [lamina.Input((8, 8, 3)), getattr(layers, policy)(), layers.Conv2D(2, 3)]
+    )
+    model.to("cpu").float()  # ran every submodule's _apply, which a policy once shadowed
+    assert model(torch.rand(2, 8, 8, 3), training=True).shape == (2, 6, 6, 2)

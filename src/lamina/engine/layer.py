@@ -595,7 +595,19 @@ class Layer(nn.Module):
                 if kept is not new:
                     self._registry_of(name)[name] = kept
         self._forget_weights_device()
+        self._follow_float_conversion(fn)
         return result
+
+    def _follow_float_conversion(self, fn) -> None:
+        """After torch's `.double()`, `.half()` or `.to(torch.float64)` the layer computes in the
+        new float dtype, as one built with `dtype="float64"` does (its policy says so), so the
+        inputs it casts match its weights; weightless layers between them follow too. A
+        quantized layer keeps its policy."""
+        if self._dtype_policy.quantization_mode is not None or not self._dtype.is_floating_point:
+            return
+        converted = _float_dtype_after(fn, self._dtype)
+        if converted is not None and converted is not self._dtype:
+            self.dtype_policy = str(converted).removeprefix("torch.")
 
     def _registry_of(self, name: str) -> dict:
         """The dict torch registered weight `name` in: `_parameters` or `_buffers`."""
@@ -1708,6 +1720,21 @@ class Layer(nn.Module):
 
 # --------------------------------------------------------------------------------------------------
 # helpers
+
+
+def _float_dtype_after(fn, dtype: torch.dtype) -> torch.dtype | None:
+    """The float dtype that `fn`, the conversion `Module._apply` was given, turns a `dtype`
+    tensor into; None when it gives no float tensor. Tried on an empty meta tensor, then on an
+    empty CPU one for conversions that also move to a device (a meta tensor cannot move)."""
+    for device in ("meta", "cpu"):
+        try:
+            converted = fn(torch.empty(0, dtype=dtype, device=device))
+        except (RuntimeError, NotImplementedError, TypeError, ValueError):
+            continue
+        if isinstance(converted, torch.Tensor) and converted.is_floating_point():
+            return converted.dtype
+        return None
+    return None
 
 
 def _cast_float_inputs(args, kwargs, dtype: torch.dtype):

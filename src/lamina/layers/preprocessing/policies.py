@@ -57,7 +57,7 @@ class _Policy(RandomImageLayer):
             return operation.draw_transformation(images)
         return None
 
-    def _apply(self, name, images, transformation):
+    def _apply_operation(self, name, images, transformation):
         """(N, C, H, W) images through the named operation's `transformation`."""
         operation = self._operations_by_name[name]
         if transformation is None:  # AutoContrast and Equalization draw nothing
@@ -175,7 +175,7 @@ class RandAugment(_Policy):
     def apply_transformation(self, images, transformation, interpolation=None):
         transforms = transformation["transforms"]
         for name in self._chosen(transformation):
-            images = self._apply(name, images, transforms[name])
+            images = self._apply_operation(name, images, transforms[name])
         return images
 
     def transform_masks_nchw(self, masks, transformation, training):
@@ -293,7 +293,7 @@ class AugMix(_Policy):
         return keep * images + (1.0 - keep) * mixed
 
     def apply_transformation(self, images, transformation, interpolation=None):
-        return self._mix(images, transformation, self._apply).clamp(*self.value_range)
+        return self._mix(images, transformation, self._apply_operation).clamp(*self.value_range)
 
     def transform_masks_nchw(self, masks, transformation, training):
         if not training:
