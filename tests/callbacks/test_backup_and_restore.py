@@ -145,10 +145,18 @@ class PositiveCount(lamina.metrics.Metric):
 
 
 def _train(
-    optimizer, backup_dir, extra=(), save_freq=3, epochs=3, layer_dtype=None, **backup_options
+    optimizer,
+    backup_dir,
+    extra=(),
+    save_freq=3,
+    epochs=3,
+    layer_dtype=None,
+    clear_session=True,
+    **backup_options,
 ):
     lamina.utils.set_random_seed(11)
-    lamina.backend.clear_session()
+    if clear_session:  # else the layers get new auto names (dense_2), as a re-run notebook cell's
+        lamina.backend.clear_session()
     model = lamina.Sequential(
         [
             layers.Input((5,)),
@@ -215,6 +223,19 @@ def test_interrupted_fit_resumes_exactly(tmp_path, optimizer, save_freq):
     for key, values in history.history.items():
         assert values == reference_history.history[key][first:], key
     assert not (tmp_path / "run").exists()
+
+
+def test_a_model_rebuilt_in_the_same_process_resumes_exactly(tmp_path):
+    # A notebook cell run again after a crash builds the model anew: its layers are `dense_2`,
+    # `dropout_1`, ... where the backup says `dense`, `dropout`. Keras restores by structure.
+    reference, reference_history = _train("sgd-momentum", tmp_path / "reference")
+    with pytest.raises(Interrupt):
+        _train("sgd-momentum", tmp_path / "run", [RaiseAt(11)])
+    resumed, history = _train("sgd-momentum", tmp_path / "run", clear_session=False)
+    assert resumed.layers[0].name != reference.layers[0].name
+    for mine, theirs in zip(resumed.get_weights(), reference.get_weights(), strict=True):
+        assert np.array_equal(mine, theirs)  # the Dropout's seed generator came back too
+    assert history.history["loss"] == reference_history.history["loss"][1:]
 
 
 class LossScaleLog(callbacks.Callback):

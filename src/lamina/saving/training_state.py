@@ -1,7 +1,10 @@
 """A training run's whole state in one HDF5 file, for exact resumes (`BackupAndRestore`).
 
 Layout of the file:
-    /model/<state_dict key>           every parameter and buffer, bit for bit
+    /model/<state_dict key>           every parameter and buffer, bit for bit; attr `order`:
+                                      the keys in the model's order (JSON), for a model whose
+                                      auto-generated layer names differ (rebuilt in the same
+                                      process: `dense_2` for `dense`), matched by position
     /optimizer                        attrs: iterations, learning_rate, accumulated_calls
         /state/<parameter index>/<k>  torch's per-parameter state (Adam's moments, step, ...)
         /ema/<i>  /accumulators/<i>   EMA averages and gradient accumulators, when used
@@ -22,13 +25,14 @@ two-phase: `read` checks every array against the model before `apply` copies any
 
 from __future__ import annotations
 
+import json
 import os
 
 import h5py
 import numpy as np
 import torch
 
-from lamina.saving import atomic, h5_guard
+from lamina.saving import atomic, h5_guard, safe_json
 from lamina.saving.errors import FileFormatError
 from lamina.saving.h5_weights import create_dataset
 
@@ -233,8 +237,10 @@ def write(
         )
         file.attrs.update(format=FORMAT, epoch=epoch, step=step, batches_seen=batches_seen)
         weights = file.create_group("model")
-        for key, tensor in model.state_dict().items():
+        state = model.state_dict()
+        for key, tensor in state.items():
             create_dataset(weights, key, tensor)
+        weights.attrs["order"] = json.dumps(list(state))
         optimizer = getattr(model, "optimizer", None)
         if optimizer is not None and optimizer.built:
             _write_optimizer(file.create_group("optimizer"), optimizer)
@@ -247,8 +253,10 @@ def write(
         _write_rng(file.create_group("rng/epoch_start"), epoch_start_rng)
         _write_rng(file.create_group("rng/current"), rng)
         seeds = file.create_group("seed_generators")
-        for path, generator in _seed_generators(model).items():
+        generators = _seed_generators(model)
+        for path, generator in generators.items():
             create_dataset(seeds, path, generator.state)
+        seeds.attrs["order"] = json.dumps(list(generators))
 
 
 def _seed_generators(model) -> dict:
@@ -292,15 +300,10 @@ def read(filepath, model) -> dict:
         saved = h5_guard.group(file, "model", source)
         if saved is None:
             raise FileFormatError(f"{source} is damaged: it holds no 'model' group.")
-        if set(saved) != set(expected):
-            raise FileFormatError(
-                f"{source} was written for a different model: weights "
-                f"{sorted(set(saved) ^ set(expected))} are in one and not the other. Hint: a "
-                "backup folder belongs to one training run; give a changed model a new backup_dir."
-            )
+        stored_as = _stored_keys(saved, expected, source)
         weights = {}
         for key, tensor in expected.items():
-            weights[key] = _array(saved, key, source, tuple(tensor.shape))
+            weights[key] = _array(saved, stored_as[key], source, tuple(tensor.shape))
         return {
             "epoch": int(file.attrs["epoch"]),
             "step": int(file.attrs["step"]),
@@ -320,14 +323,54 @@ def read(filepath, model) -> dict:
         }
 
 
+def _stored_keys(saved, expected: dict, source: str) -> dict:
+    """`{model key: key in the file}`: by name, or by position when only names differ.
+
+    A model rebuilt in the same process (a notebook cell run again after a crash) has other
+    auto-generated layer names (`dense_2` where the file says `dense`), as Keras's do; Keras
+    restores its backups by the model's structure, so lamina does too, when the file's keys,
+    in the model's order, differ from the model's only where a layer's name does (each array's
+    shape is then checked as it is read).
+    """
+    if set(saved) == set(expected):
+        return {key: key for key in expected}
+    raw = h5_guard.read_text_attribute(saved, "order", source)
+    order = safe_json.parse(raw, source, "the model's key order") if raw is not None else None
+    if (
+        isinstance(order, list)
+        and set(order) == set(saved)
+        and len(order) == len(expected)
+        and all(_same_but_names(a, b) for a, b in zip(order, expected, strict=True))
+    ):
+        return dict(zip(expected, order, strict=True))
+    raise FileFormatError(
+        f"{source} was written for a different model: weights "
+        f"{sorted(set(saved) ^ set(expected))} are in one and not the other. Hint: a "
+        "backup folder belongs to one training run; give a changed model a new backup_dir."
+    )
+
+
+def _same_but_names(stored: str, current: str) -> bool:
+    """Whether two state-dict keys differ only in layer names: the same depth and the same
+    last part (`kernel`, `moving_mean`)."""
+    stored_parts, current_parts = stored.split("."), current.split(".")
+    return len(stored_parts) == len(current_parts) and stored_parts[-1] == current_parts[-1]
+
+
 def _read_seed_generators(file, model, source) -> dict:
     """The saved `[seed, counter]` of each of the model's SeedGenerators (none in older files)."""
     if "seed_generators" not in file:
         return {}
     group = _node(file, "seed_generators", source)
-    return {
-        path: _array(group, path, source, (2,)) for path in _seed_generators(model) if path in group
-    }
+    paths = list(_seed_generators(model))
+    stored_as = {path: path for path in paths if path in group}
+    if len(stored_as) < len(paths):  # layer names differ: by position, as the weights
+        raw = h5_guard.read_text_attribute(group, "order", source)
+        order = safe_json.parse(raw, source, "the seed generators' order") if raw else None
+        if isinstance(order, list) and len(order) == len(paths) and set(order) == set(group):
+            pairs = zip(paths, order, strict=True)
+            stored_as = {path: stored for path, stored in pairs if _same_but_names(stored, path)}
+    return {path: _array(group, stored, source, (2,)) for path, stored in stored_as.items()}
 
 
 def _read_metrics(group, source) -> list:
