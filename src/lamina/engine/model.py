@@ -14,7 +14,7 @@ import warnings
 from torch import nn
 
 from lamina import tree
-from lamina.engine import errors, naming, scopes
+from lamina.engine import errors, naming, scopes, state_keys
 from lamina.engine.functional import FunctionalGraph
 from lamina.engine.layer import Layer
 from lamina.engine.symbolic import Input, InputLayer, KerasTensor, OpLayer
@@ -101,6 +101,17 @@ class Model(Trainer, Layer):
         if optimizer is not None and optimizer.built:  # model.to(device) carries its training
             optimizer.follow_parameters()
         return result
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """torch's `load_state_dict`, also for a state saved from the same model built under
+        other auto-generated layer names (`dense` saved, `dense_2` now: a notebook cell run
+        again), matched by position as Keras matches weights by structure (`state_keys`)."""
+        own = self.state_dict(keep_vars=True)
+        if strict and set(state_dict) != set(own):
+            renamed = state_keys.by_structure(state_dict, own)
+            if renamed is not None:
+                state_dict = {key: state_dict[saved] for key, saved in renamed.items()}
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     # ----------------------------------------------------------------------------------------------
     # Graph

@@ -32,6 +32,7 @@ import h5py
 import numpy as np
 import torch
 
+from lamina.engine import state_keys
 from lamina.saving import atomic, h5_guard, safe_json
 from lamina.saving.errors import FileFormatError
 from lamina.saving.h5_weights import create_dataset
@@ -324,37 +325,23 @@ def read(filepath, model) -> dict:
 
 
 def _stored_keys(saved, expected: dict, source: str) -> dict:
-    """`{model key: key in the file}`: by name, or by position when only names differ.
-
-    A model rebuilt in the same process (a notebook cell run again after a crash) has other
-    auto-generated layer names (`dense_2` where the file says `dense`), as Keras's do; Keras
-    restores its backups by the model's structure, so lamina does too, when the file's keys,
-    in the model's order, differ from the model's only where a layer's name does (each array's
-    shape is then checked as it is read).
-    """
+    """`{model key: key in the file}`: by name, or by position when only the layers'
+    auto-generated names differ (a model rebuilt in the same process: see `state_keys`)."""
     if set(saved) == set(expected):
         return {key: key for key in expected}
+    # A group lists its members by name, not in the model's order: the file records that.
     raw = h5_guard.read_text_attribute(saved, "order", source)
-    order = safe_json.parse(raw, source, "the model's key order") if raw is not None else None
-    if (
-        isinstance(order, list)
-        and set(order) == set(saved)
-        and len(order) == len(expected)
-        and all(_same_but_names(a, b) for a, b in zip(order, expected, strict=True))
-    ):
-        return dict(zip(expected, order, strict=True))
-    raise FileFormatError(
-        f"{source} was written for a different model: weights "
-        f"{sorted(set(saved) ^ set(expected))} are in one and not the other. Hint: a "
-        "backup folder belongs to one training run; give a changed model a new backup_dir."
-    )
-
-
-def _same_but_names(stored: str, current: str) -> bool:
-    """Whether two state-dict keys differ only in layer names: the same depth and the same
-    last part (`kernel`, `moving_mean`)."""
-    stored_parts, current_parts = stored.split("."), current.split(".")
-    return len(stored_parts) == len(current_parts) and stored_parts[-1] == current_parts[-1]
+    order = safe_json.parse(raw, source, "the model's key order") if raw else None
+    stored_as = None
+    if isinstance(order, list) and set(order) == set(saved):
+        stored_as = state_keys.by_structure(order, expected)
+    if stored_as is None:
+        raise FileFormatError(
+            f"{source} was written for a different model: weights "
+            f"{sorted(set(saved) ^ set(expected))} are in one and not the other. Hint: a "
+            "backup folder belongs to one training run; give a changed model a new backup_dir."
+        )
+    return stored_as
 
 
 def _read_seed_generators(file, model, source) -> dict:
@@ -367,9 +354,8 @@ def _read_seed_generators(file, model, source) -> dict:
     if len(stored_as) < len(paths):  # layer names differ: by position, as the weights
         raw = h5_guard.read_text_attribute(group, "order", source)
         order = safe_json.parse(raw, source, "the seed generators' order") if raw else None
-        if isinstance(order, list) and len(order) == len(paths) and set(order) == set(group):
-            pairs = zip(paths, order, strict=True)
-            stored_as = {path: stored for path, stored in pairs if _same_but_names(stored, path)}
+        if isinstance(order, list) and set(order) == set(group):
+            stored_as = state_keys.by_structure(order, paths) or stored_as
     return {path: _array(group, stored, source, (2,)) for path, stored in stored_as.items()}
 
 
