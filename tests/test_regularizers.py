@@ -167,3 +167,23 @@ def test_bad_factors_and_modes_are_refused_as_keras(name, config, message):
         getattr(regularizers, name)(**config)
     with pytest.raises(ValueError):
         getattr(keras.regularizers, name)(**config)
+
+
+@pytest.mark.parity
+def test_a_registered_function_regularizer_survives_a_config_round_trip_as_keras():
+    import keras
+
+    import lamina
+
+    for ns in (keras, lamina):
+
+        @ns.saving.register_keras_serializable(package="misc_regularizer_trip")
+        def tiny_penalty(weight):
+            return 1e-3 * weight.sum()
+
+        layer = ns.layers.Dense(4, kernel_regularizer=tiny_penalty)
+        layer.build((None, 3))
+        restored = ns.layers.Dense.from_config(layer.get_config())
+        assert restored.kernel_regularizer is tiny_penalty
+    with pytest.raises(ValueError, match=r"Unknown regularizer 'nowhere>f'"):
+        regularizers.get({"class_name": "function", "config": "nowhere>f"})

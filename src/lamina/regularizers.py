@@ -244,6 +244,10 @@ def get(identifier):
         if cls is None:
             from lamina.saving import object_registration
 
+            if identifier["class_name"] == "function":  # a registered function, as Keras writes
+                return object_registration.registered_function(
+                    "regularizer", identifier, _REGULARIZERS
+                )
             cls = object_registration.registered_class("regularizer", identifier, _BY_CLASS)
         return cls.from_config(identifier.get("config", {}))
     if callable(identifier):
