@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from lamina import backend, initializers
+from lamina import backend, dtype_policies, initializers
 from lamina.engine.errors import value_error
 from lamina.engine.naming import to_snake_case, unique_name
 from lamina.engine.shape_inference import in_meta_inference
@@ -38,7 +38,9 @@ class Metric:
     """Base class: subclasses create state with `add_state` and implement update_state / result.
 
     Args:
-        dtype: accepted for Keras compatibility; state is float32.
+        dtype: the dtype `add_variable` makes state in and `self.dtype` names (a name or a
+            `DTypePolicy`, whose compute dtype counts; default `floatx()`). The built-in
+            metrics keep their running totals in float32 whatever it is.
         name: the metric's name (default: the class's in snake case, numbered after the first
             as Keras numbers it: `precision`, `precision_1`).
 
@@ -63,7 +65,9 @@ class Metric:
     def __init__(self, dtype=None, name=None):  # Keras's order: dtype first
         # unnamed: the class's name, numbered as Keras numbers it (`precision`, `precision_1`)
         self.name = name or unique_name(to_snake_case(type(self).__name__))
-        self.dtype = dtype or "float32"
+        # Keras: the compute dtype of `dtype` (a name or a DTypePolicy), else floatx(); never the
+        # global policy's (a metric under mixed_float16 still sums in float32).
+        self._dtype = dtype_policies.get(dtype or backend.floatx()).compute_dtype
         self._state_names: list[str] = []
         self._state_paths: dict[str, str] = {}  # add_state's Keras paths, by attribute
         self._constant_names: list[str] = []
@@ -156,6 +160,11 @@ class Metric:
         """
         setattr(self, name, value)
         self._constant_names.append(name)
+
+    @property
+    def dtype(self) -> str:
+        """The dtype the metric computes in (read-only, as Keras's)."""
+        return self._dtype
 
     @property
     def variables(self) -> list[torch.Tensor]:
