@@ -289,3 +289,18 @@ def test_bad_seeds_and_scales_are_refused_as_keras():
     for bad in ({"seed": "1"}, {"scale": -1.0}):
         with pytest.raises(ValueError):
             keras.initializers.VarianceScaling(**bad)
+
+
+@pytest.mark.parametrize("window", ["tukey", "cosine", "triang", "hann"])
+@pytest.mark.parametrize("periodic", [False, True])
+@pytest.mark.parametrize("scaling", ["density", "spectrum"])
+def test_stft_takes_scipy_windows_by_name_as_keras(window, periodic, scaling):
+    options = {"window": window, "periodic": periodic, "scaling": scaling}
+    ours = initializers.STFT(**options)((16, 1, 9))
+    theirs = keras.ops.convert_to_numpy(keras.initializers.STFT(**options)((16, 1, 9)))
+    np.testing.assert_allclose(ours.numpy(), theirs, atol=1e-6)
+    assert initializers.deserialize(
+        initializers.serialize(initializers.STFT(**options))
+    ).window == (window)
+    with pytest.raises(ValueError, match=r"Unknown STFT window 'no_such'.*scipy.signal.get_window"):
+        initializers.STFT(window="no_such")

@@ -539,6 +539,40 @@ _WINDOWS = {
 }
 
 
+def window_values(window, length: int, periodic: bool) -> torch.Tensor | None:
+    """A window of `length` samples (float64): torch's hann, hamming, blackman and bartlett,
+    any other name from SciPy's catalogue (`scipy.signal.get_window`, as Keras), an array, or
+    None for no window. (STFT here and the spectrogram layers use it.)
+
+    Args:
+        window: a window's name, its values, or None.
+        length: the number of samples.
+        periodic: a periodic window (for spectral analysis) instead of a symmetric one.
+
+    Example:
+        >>> window_values("tukey", 4, periodic=False).tolist()
+        [0.0, 1.0, 1.0, 0.0]
+    """
+    if window is None:
+        return None
+    if not isinstance(window, str):
+        return torch.as_tensor(np.asarray(window), dtype=torch.float64)
+    if window in _WINDOWS:
+        return _WINDOWS[window](length, periodic=periodic, dtype=torch.float64)
+    import scipy.signal  # the other windows: SciPy's catalogue, loaded only when asked for
+
+    values = scipy.signal.get_window(window, length, fftbins=periodic)
+    return torch.as_tensor(values, dtype=torch.float64)
+
+
+def _known_window(window) -> bool:
+    try:
+        window_values(window, 1, periodic=False)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
 class STFT(Initializer):
     """Kernels of a short-time Fourier transform, for a Conv1D that computes one (Keras's STFT).
 
@@ -547,8 +581,8 @@ class STFT(Initializer):
 
     Args:
         side: `"real"` or `"imag"`.
-        window: `"hann"`, `"hamming"`, `"blackman"`, `"bartlett"`, a 1-D array of length
-            frame_length, or None.
+        window: `"hann"`, `"hamming"`, `"blackman"`, `"bartlett"`, another name SciPy's
+            `get_window` knows (`"tukey"`, ...), a 1-D array of length frame_length, or None.
         scaling: `"density"` (divide by the window's L2 norm), `"spectrum"` (by its sum) or None.
         periodic: a periodic window (for spectral analysis) instead of a symmetric one.
 
@@ -560,8 +594,11 @@ class STFT(Initializer):
     def __init__(self, side="real", window="hann", scaling="density", periodic=False):
         if side not in ("real", "imag"):
             raise ValueError(f"STFT expects side 'real' or 'imag'; received side={side!r}.")
-        if isinstance(window, str) and window not in _WINDOWS:
-            raise errors.unknown_name("STFT window", window, _WINDOWS)
+        if isinstance(window, str) and not _known_window(window):
+            raise ValueError(
+                f"{errors.unknown_name('STFT window', window, _WINDOWS)} Hint: any name "
+                "scipy.signal.get_window takes works too (tukey, kaiser, ...)."
+            )
         if scaling not in (None, "density", "spectrum"):
             raise ValueError(
                 f"STFT expects scaling None, 'density' or 'spectrum'; received scaling={scaling!r}."
@@ -577,12 +614,7 @@ class STFT(Initializer):
         kernel = torch.cos(angle) if self.side == "real" else torch.sin(angle)
         kernel = kernel.expand(frame_length, shape[1], fft_bins)
         if self.window is not None:
-            if isinstance(self.window, str):
-                window = _WINDOWS[self.window](
-                    frame_length, periodic=self.periodic, dtype=torch.float64
-                )
-            else:
-                window = torch.as_tensor(self.window, dtype=torch.float64)
+            window = window_values(self.window, frame_length, self.periodic)
             if tuple(window.shape) != (frame_length,):
                 raise errors.value_error(
                     "STFT window", f"shape ({frame_length},)", f"shape {tuple(window.shape)}"
