@@ -459,3 +459,12 @@ def test_missing_gradients_raise_or_warn_as_keras():
             optimizer.apply_gradients([(None, variable), (ones, other)])
         np.testing.assert_array_equal(variable.numpy(), [[3, 4], [5, 6]])
         np.testing.assert_array_equal(other.numpy(), [[2, 3], [4, 5]])
+
+
+@pytest.mark.parity
+def test_adamw_refuses_a_missing_weight_decay_as_keras():
+    with pytest.raises(ValueError, match="weight_decay"):
+        keras.optimizers.AdamW(weight_decay=None)
+    with pytest.raises(ValueError, match=r"AdamW expects `weight_decay` to be a float; received "):
+        lamina.optimizers.AdamW(weight_decay=None)
+    assert lamina.optimizers.AdamW(weight_decay=np.float32(0.5)).weight_decay == 0.5

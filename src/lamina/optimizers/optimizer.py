@@ -12,6 +12,7 @@ on the host.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 import warnings
 
@@ -949,6 +950,13 @@ class AdamW(Adam):
         amsgrad=False,
         **kwargs,
     ):
+        # AdamW is Adam with its decay: Keras refuses None (Adam(weight_decay=...) is the
+        # optional form).
+        if isinstance(weight_decay, bool) or not isinstance(weight_decay, numbers.Real):
+            raise ValueError(
+                "AdamW expects `weight_decay` to be a float; received "
+                f"weight_decay={weight_decay!r}. Hint: for no decay use Adam, or weight_decay=0."
+            )
         super().__init__(
             learning_rate=learning_rate,
             beta_1=beta_1,
