@@ -60,3 +60,25 @@ def test_a_metrics_dtype_is_read_only_as_keras():
         metric = ns.metrics.Mean()
         with pytest.raises(AttributeError):
             metric.dtype = "bfloat16"
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("holder", ["attribute", "list", "dict"])
+def test_metrics_held_in_attributes_lists_and_dicts_count_as_keras(holder):
+    counts, values = {}, {}
+    for ns in (keras, lamina):
+        outer = ns.metrics.Sum(name="outer")
+        inner = [ns.metrics.Mean(name="first"), ns.metrics.Sum(name="second")]
+        held = {
+            "attribute": inner[0],
+            "list": inner,
+            "dict": {"a": inner[0], "b": inner[1]},
+        }[holder]
+        outer.parts = held
+        for metric in inner:
+            metric.update_state([1.0, 3.0])
+        counts[ns.__name__] = len(outer.variables)
+        values[ns.__name__] = sorted(float(v.numpy()) for v in outer.variables)
+        outer.reset_state()
+    assert counts["lamina"] == counts["keras"]
+    assert values["lamina"] == values["keras"]

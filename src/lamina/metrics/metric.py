@@ -199,8 +199,8 @@ class Metric:
         return [*listed, *self._added_variables]
 
     def _held_metrics(self) -> list[tuple[str, Metric]]:
-        """(attribute, metric) for each metric held in an attribute, alone or in a list (a
-        custom metric made of a Mean and a Sum): their state is part of this metric's."""
+        """(attribute, metric) for each metric held in an attribute, alone, in a list or in a
+        dict (a custom metric made of a Mean and a Sum): their state is part of this metric's."""
         held = []
         for attribute, value in vars(self).items():
             if isinstance(value, Metric):
@@ -209,6 +209,8 @@ class Metric:
                 held += [
                     (f"{attribute}.{i}", v) for i, v in enumerate(value) if isinstance(v, Metric)
                 ]
+            elif isinstance(value, dict):  # {"precision": Precision(), ...}, as Keras tracks
+                held += [(f"{attribute}.{k}", v) for k, v in value.items() if isinstance(v, Metric)]
         return held
 
     def _state_owners(self) -> list[Metric]:
