@@ -82,3 +82,16 @@ def test_metrics_held_in_attributes_lists_and_dicts_count_as_keras(holder):
         outer.reset_state()
     assert counts["lamina"] == counts["keras"]
     assert values["lamina"] == values["keras"]
+
+
+def test_iou_counts_stay_float32_under_a_float16_floatx():
+    # floatx() is the default dtype of a custom metric, not of IoU's confusion matrix: float16
+    # counts would stop at 2048.
+    lamina.config.set_floatx("float16")
+    try:
+        metric = lamina.metrics.MeanIoU(num_classes=2)
+        metric.update_state([0] * 3000, [0] * 3000)
+        assert metric.dtype == "float32"
+        assert float(metric.variables[0].numpy()[0, 0]) == 3000.0
+    finally:
+        lamina.config.set_floatx("float32")
