@@ -93,3 +93,24 @@ def test_optimizer_applies_dense_kernel_constraint_in_keras_layout():
     kernel, bias = dense.get_weights()
     assert np.all(np.linalg.norm(kernel, axis=0) <= 0.5 + 1e-6)
     assert np.all(bias >= 0)
+
+
+@pytest.mark.parity
+def test_a_registered_function_constraint_survives_a_config_round_trip_as_keras():
+    # Keras writes it as {"class_name": "function", "config": "pkg>name"} and reads it back.
+    import keras
+
+    import lamina
+
+    for ns in (keras, lamina):
+
+        @ns.saving.register_keras_serializable(package="misc_constraint_trip")
+        def half_constraint(weight):
+            return weight * 0.5
+
+        layer = ns.layers.Dense(4, kernel_constraint=half_constraint)
+        layer.build((None, 3))
+        restored = ns.layers.Dense.from_config(layer.get_config())
+        assert restored.kernel_constraint is half_constraint
+    with pytest.raises(ValueError, match=r"Unknown constraint 'nowhere>f'"):
+        lamina.constraints.get({"class_name": "function", "config": "nowhere>f"})

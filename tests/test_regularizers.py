@@ -116,3 +116,74 @@ def test_orthogonal_regularizer_alias_and_deserialize_round_trip():
     assert isinstance(rebuilt, regularizers.OrthogonalRegularizer)
     assert rebuilt.get_config() == {"factor": 0.2, "mode": "columns"}
     assert regularizers.deserialize("l2").get_config() == {"l2": 0.01}
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("case", PENALTIES, ids=[_id(c) for c in PENALTIES])
+def test_penalty_of_a_variable_or_an_array_matches_keras(case):
+    # Keras's regularizers take a Variable (a custom layer's add_weight) or an array as well.
+    import keras
+
+    import lamina
+
+    name, config = case
+    weight = np.random.default_rng(1).standard_normal((5, 3)).astype("float32")
+    reference = getattr(keras.regularizers, name)(**config)(keras.Variable(weight))
+    expected = float(keras.ops.convert_to_numpy(reference))
+    penalty = getattr(regularizers, name)(**config)
+    assert float(penalty(lamina.Variable(weight)).detach()) == pytest.approx(expected, rel=1e-6)
+    assert float(penalty(weight)) == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    ("name", "config"),
+    [("L1", {"l1": None}), ("L2", {"l2": None}), ("L1L2", {"l1": None, "l2": 0.5})],
+)
+def test_none_factor_means_the_default_as_keras(name, config):
+    import keras
+
+    ours = getattr(regularizers, name)(**config).get_config()
+    theirs = getattr(keras.regularizers, name)(**config).get_config()
+    # (Keras's L1 keeps its factor as a float32 tensor: 0.01 comes back as 0.0099999998.)
+    assert ours == pytest.approx(theirs, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("name", "config", "message"),
+    [
+        ("L1", {"l1": -0.1}, r"L1 `l1` expects a non-negative float; received l1=-0.1"),
+        ("L2", {"l2": float("inf")}, r"L2 `l2` expects a non-negative float; received l2=inf"),
+        ("L1L2", {"l2": float("nan")}, r"L1L2 `l2` expects a non-negative float"),
+        ("L1L2", {"l1": "0.1"}, r"received l1='0.1'"),
+        ("OrthogonalRegularizer", {"factor": -1.0}, r"`factor` expects a non-negative float"),
+        ("OrthogonalRegularizer", {"mode": "diagonal"}, r"`mode` expects 'rows' or 'columns'"),
+    ],
+)
+def test_bad_factors_and_modes_are_refused_as_keras(name, config, message):
+    import keras
+
+    with pytest.raises(ValueError, match=message):
+        getattr(regularizers, name)(**config)
+    with pytest.raises(ValueError):
+        getattr(keras.regularizers, name)(**config)
+
+
+@pytest.mark.parity
+def test_a_registered_function_regularizer_survives_a_config_round_trip_as_keras():
+    import keras
+
+    import lamina
+
+    for ns in (keras, lamina):
+
+        @ns.saving.register_keras_serializable(package="misc_regularizer_trip")
+        def tiny_penalty(weight):
+            return 1e-3 * weight.sum()
+
+        layer = ns.layers.Dense(4, kernel_regularizer=tiny_penalty)
+        layer.build((None, 3))
+        restored = ns.layers.Dense.from_config(layer.get_config())
+        assert restored.kernel_regularizer is tiny_penalty
+    with pytest.raises(ValueError, match=r"Unknown regularizer 'nowhere>f'"):
+        regularizers.get({"class_name": "function", "config": "nowhere>f"})

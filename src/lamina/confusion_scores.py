@@ -212,8 +212,9 @@ class IoU(Metric):
         axis=-1,
     ):
         # The counts' dtype: float32 by default (TensorFlow Keras's, fractional weights count);
-        # "int32" counts as Keras 3 does, exactly past float32's 2**24.
-        super().__init__(name=name, dtype=dtype)
+        # "int32" counts as Keras 3 does, exactly past float32's 2**24. Pinned, not floatx():
+        # counts in float16 would stop at 2048.
+        super().__init__(name=name, dtype=dtype or "float32")
         if not isinstance(num_classes, int) or num_classes < 1:
             raise ValueError(
                 f"{type(self).__name__} num_classes must be a positive integer; received "

@@ -195,6 +195,8 @@ def get(identifier):
         if cls is None:
             from lamina.saving import object_registration
 
+            if name == "function":  # a registered function, as Keras writes one
+                return object_registration.registered_function("constraint", identifier, _BY_NAME)
             cls = object_registration.registered_class("constraint", identifier, _BY_CLASS)
         return cls.from_config(identifier.get("config", {}))
     if callable(identifier):

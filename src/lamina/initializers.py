@@ -15,6 +15,7 @@ import torch
 
 from lamina import backend
 from lamina.engine import errors
+from lamina.random import SeedGenerator
 
 
 def compute_fans(shape, input_axes=None, output_axes=None) -> tuple[float, float]:
@@ -165,7 +166,8 @@ class RandomNormal(Initializer):
     Args:
         mean: the distribution's mean (default 0).
         stddev: its standard deviation (default 0.05).
-        seed: an int for the same tensor on every call, or None for torch's global generator.
+        seed: an int for the same tensor on every call, a `lamina.random.SeedGenerator`
+            for new values on each call, or None for torch's global generator.
 
     Examples:
         >>> init = RandomNormal(stddev=1.0, seed=3)
@@ -174,7 +176,7 @@ class RandomNormal(Initializer):
     """
 
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
-        self.mean, self.stddev, self.seed = mean, stddev, seed
+        self.mean, self.stddev, self.seed = mean, stddev, _checked_seed(seed)
 
     def __call__(self, shape, dtype=None):
         dtype = backend.to_torch_dtype(dtype)
@@ -183,7 +185,7 @@ class RandomNormal(Initializer):
         )
 
     def get_config(self):
-        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+        return {"mean": self.mean, "stddev": self.stddev, "seed": _seed_config(self.seed)}
 
 
 class RandomUniform(Initializer):
@@ -192,7 +194,8 @@ class RandomUniform(Initializer):
     Args:
         minval: the lower bound (default -0.05).
         maxval: the upper bound (default 0.05).
-        seed: an int for the same tensor on every call, or None for torch's global generator.
+        seed: an int for the same tensor on every call, a `lamina.random.SeedGenerator`
+            for new values on each call, or None for torch's global generator.
 
     Examples:
         >>> values = RandomUniform(minval=0.0, maxval=1.0, seed=1)((1000,))
@@ -201,7 +204,7 @@ class RandomUniform(Initializer):
     """
 
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
-        self.minval, self.maxval, self.seed = minval, maxval, seed
+        self.minval, self.maxval, self.seed = minval, maxval, _checked_seed(seed)
 
     def __call__(self, shape, dtype=None):
         dtype = backend.to_torch_dtype(dtype)
@@ -210,7 +213,7 @@ class RandomUniform(Initializer):
         )
 
     def get_config(self):
-        return {"minval": self.minval, "maxval": self.maxval, "seed": self.seed}
+        return {"minval": self.minval, "maxval": self.maxval, "seed": _seed_config(self.seed)}
 
 
 class TruncatedNormal(Initializer):
@@ -219,7 +222,8 @@ class TruncatedNormal(Initializer):
     Args:
         mean: the distribution's mean (default 0).
         stddev: its standard deviation before truncation (default 0.05).
-        seed: an int for the same tensor on every call, or None for torch's global generator.
+        seed: an int for the same tensor on every call, a `lamina.random.SeedGenerator`
+            for new values on each call, or None for torch's global generator.
 
     Examples:
         >>> values = TruncatedNormal(stddev=1.0, seed=0)((1000,))
@@ -228,7 +232,7 @@ class TruncatedNormal(Initializer):
     """
 
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
-        self.mean, self.stddev, self.seed = mean, stddev, seed
+        self.mean, self.stddev, self.seed = mean, stddev, _checked_seed(seed)
 
     def __call__(self, shape, dtype=None):
         dtype = backend.to_torch_dtype(dtype)
@@ -243,7 +247,7 @@ class TruncatedNormal(Initializer):
         )
 
     def get_config(self):
-        return {"mean": self.mean, "stddev": self.stddev, "seed": self.seed}
+        return {"mean": self.mean, "stddev": self.stddev, "seed": _seed_config(self.seed)}
 
 
 class VarianceScaling(Initializer):
@@ -257,7 +261,8 @@ class VarianceScaling(Initializer):
         scale: the variance's numerator (default 1).
         mode: `"fan_in"`, `"fan_out"` or `"fan_avg"`.
         distribution: `"truncated_normal"`, `"untruncated_normal"` (or `"normal"`), `"uniform"`.
-        seed: an int for the same tensor on every call, or None for torch's global generator.
+        seed: an int for the same tensor on every call, a `lamina.random.SeedGenerator`
+            for new values on each call, or None for torch's global generator.
         input_axes: the axes that make the fan-in (with `output_axes`), or None for the rule of
             `compute_fans`.
         output_axes: the axes that make the fan-out (with `input_axes`), or None.
@@ -277,13 +282,21 @@ class VarianceScaling(Initializer):
         input_axes=None,
         output_axes=None,
     ):
+        if not isinstance(scale, (int, float, np.number)) or not scale > 0:
+            raise errors.value_error(
+                "VarianceScaling `scale`",
+                "a positive float",
+                f"scale={scale!r}",
+                "the variance is scale / fan, so scale must be above 0",
+            )
         if mode not in ("fan_in", "fan_out", "fan_avg"):
             raise ValueError(
                 f"VarianceScaling mode must be fan_in, fan_out or fan_avg; received {mode!r}."
             )
         if distribution not in ("truncated_normal", "untruncated_normal", "uniform", "normal"):
             raise ValueError(f"VarianceScaling distribution {distribution!r} is not known.")
-        self.scale, self.mode, self.distribution, self.seed = scale, mode, distribution, seed
+        self.scale, self.mode, self.distribution = scale, mode, distribution
+        self.seed = _checked_seed(seed)
         self.input_axes, self.output_axes = input_axes, output_axes
 
     def __call__(self, shape, dtype=None):
@@ -309,7 +322,7 @@ class VarianceScaling(Initializer):
             "scale": self.scale,
             "mode": self.mode,
             "distribution": self.distribution,
-            "seed": self.seed,
+            "seed": _seed_config(self.seed),
             "input_axes": self.input_axes,
             "output_axes": self.output_axes,
         }
@@ -319,7 +332,8 @@ class GlorotUniform(VarianceScaling):
     """Glorot (Xavier) uniform, `VarianceScaling(1.0, "fan_avg", "uniform")`: Dense's kernel.
 
     Args:
-        seed: an int for the same tensor on every call, or None for torch's global generator.
+        seed: an int for the same tensor on every call, a `lamina.random.SeedGenerator`
+            for new values on each call, or None for torch's global generator.
         input_axes, output_axes: the axes that make the fans, as `VarianceScaling`'s.
 
     Examples:
@@ -332,14 +346,19 @@ class GlorotUniform(VarianceScaling):
         super().__init__(1.0, "fan_avg", "uniform", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
+        return {
+            "seed": _seed_config(self.seed),
+            "input_axes": self.input_axes,
+            "output_axes": self.output_axes,
+        }
 
 
 class GlorotNormal(VarianceScaling):
     """Glorot (Xavier) normal: `VarianceScaling(1.0, "fan_avg", "truncated_normal")`.
 
     Args:
-        seed: an int for the same tensor on every call, or None for torch's global generator.
+        seed: an int for the same tensor on every call, a `lamina.random.SeedGenerator`
+            for new values on each call, or None for torch's global generator.
         input_axes, output_axes: the axes that make the fans, as `VarianceScaling`'s.
 
     Examples:
@@ -351,14 +370,19 @@ class GlorotNormal(VarianceScaling):
         super().__init__(1.0, "fan_avg", "truncated_normal", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
+        return {
+            "seed": _seed_config(self.seed),
+            "input_axes": self.input_axes,
+            "output_axes": self.output_axes,
+        }
 
 
 class HeNormal(VarianceScaling):
     """He normal: `VarianceScaling(2.0, "fan_in", "truncated_normal")`, suited to ReLU layers.
 
     Args:
-        seed: an int for the same tensor on every call, or None for torch's global generator.
+        seed: an int for the same tensor on every call, a `lamina.random.SeedGenerator`
+            for new values on each call, or None for torch's global generator.
         input_axes, output_axes: the axes that make the fans, as `VarianceScaling`'s.
 
     Examples:
@@ -371,14 +395,19 @@ class HeNormal(VarianceScaling):
         super().__init__(2.0, "fan_in", "truncated_normal", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
+        return {
+            "seed": _seed_config(self.seed),
+            "input_axes": self.input_axes,
+            "output_axes": self.output_axes,
+        }
 
 
 class HeUniform(VarianceScaling):
     """He uniform: `VarianceScaling(2.0, "fan_in", "uniform")`.
 
     Args:
-        seed: an int for the same tensor on every call, or None for torch's global generator.
+        seed: an int for the same tensor on every call, a `lamina.random.SeedGenerator`
+            for new values on each call, or None for torch's global generator.
         input_axes, output_axes: the axes that make the fans, as `VarianceScaling`'s.
 
     Examples:
@@ -391,14 +420,19 @@ class HeUniform(VarianceScaling):
         super().__init__(2.0, "fan_in", "uniform", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
+        return {
+            "seed": _seed_config(self.seed),
+            "input_axes": self.input_axes,
+            "output_axes": self.output_axes,
+        }
 
 
 class LecunNormal(VarianceScaling):
     """LeCun normal: `VarianceScaling(1.0, "fan_in", "truncated_normal")`, SELU's companion.
 
     Args:
-        seed: an int for the same tensor on every call, or None for torch's global generator.
+        seed: an int for the same tensor on every call, a `lamina.random.SeedGenerator`
+            for new values on each call, or None for torch's global generator.
         input_axes, output_axes: the axes that make the fans, as `VarianceScaling`'s.
 
     Examples:
@@ -411,14 +445,19 @@ class LecunNormal(VarianceScaling):
         super().__init__(1.0, "fan_in", "truncated_normal", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
+        return {
+            "seed": _seed_config(self.seed),
+            "input_axes": self.input_axes,
+            "output_axes": self.output_axes,
+        }
 
 
 class LecunUniform(VarianceScaling):
     """LeCun uniform: `VarianceScaling(1.0, "fan_in", "uniform")`.
 
     Args:
-        seed: an int for the same tensor on every call, or None for torch's global generator.
+        seed: an int for the same tensor on every call, a `lamina.random.SeedGenerator`
+            for new values on each call, or None for torch's global generator.
         input_axes, output_axes: the axes that make the fans, as `VarianceScaling`'s.
 
     Examples:
@@ -431,7 +470,11 @@ class LecunUniform(VarianceScaling):
         super().__init__(1.0, "fan_in", "uniform", seed, input_axes, output_axes)
 
     def get_config(self):
-        return {"seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes}
+        return {
+            "seed": _seed_config(self.seed),
+            "input_axes": self.input_axes,
+            "output_axes": self.output_axes,
+        }
 
 
 class Orthogonal(Initializer):
@@ -440,7 +483,8 @@ class Orthogonal(Initializer):
 
     Args:
         gain: the factor applied to the orthogonal matrix (default 1).
-        seed: an int for the same tensor on every call, or None for torch's global generator.
+        seed: an int for the same tensor on every call, a `lamina.random.SeedGenerator`
+            for new values on each call, or None for torch's global generator.
 
     Examples:
         >>> q = Orthogonal(seed=0)((3, 3))
@@ -449,7 +493,7 @@ class Orthogonal(Initializer):
     """
 
     def __init__(self, gain=1.0, seed=None):
-        self.gain, self.seed = gain, seed
+        self.gain, self.seed = gain, _checked_seed(seed)
 
     def __call__(self, shape, dtype=None):
         dtype = backend.to_torch_dtype(dtype)
@@ -460,7 +504,7 @@ class Orthogonal(Initializer):
         return flat.reshape(shape).to(dtype)
 
     def get_config(self):
-        return {"gain": self.gain, "seed": self.seed}
+        return {"gain": self.gain, "seed": _seed_config(self.seed)}
 
 
 class Identity(Initializer):
@@ -495,6 +539,40 @@ _WINDOWS = {
 }
 
 
+def window_values(window, length: int, periodic: bool) -> torch.Tensor | None:
+    """A window of `length` samples (float64): torch's hann, hamming, blackman and bartlett,
+    any other name from SciPy's catalogue (`scipy.signal.get_window`, as Keras), an array, or
+    None for no window. (STFT here and the spectrogram layers use it.)
+
+    Args:
+        window: a window's name, its values, or None.
+        length: the number of samples.
+        periodic: a periodic window (for spectral analysis) instead of a symmetric one.
+
+    Example:
+        >>> window_values("tukey", 4, periodic=False).tolist()
+        [0.0, 1.0, 1.0, 0.0]
+    """
+    if window is None:
+        return None
+    if not isinstance(window, str):
+        return torch.as_tensor(np.asarray(window), dtype=torch.float64)
+    if window in _WINDOWS:
+        return _WINDOWS[window](length, periodic=periodic, dtype=torch.float64)
+    import scipy.signal  # the other windows: SciPy's catalogue, loaded only when asked for
+
+    values = scipy.signal.get_window(window, length, fftbins=periodic)
+    return torch.as_tensor(values, dtype=torch.float64)
+
+
+def _known_window(window) -> bool:
+    try:
+        window_values(window, 1, periodic=False)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
 class STFT(Initializer):
     """Kernels of a short-time Fourier transform, for a Conv1D that computes one (Keras's STFT).
 
@@ -503,8 +581,8 @@ class STFT(Initializer):
 
     Args:
         side: `"real"` or `"imag"`.
-        window: `"hann"`, `"hamming"`, `"blackman"`, `"bartlett"`, a 1-D array of length
-            frame_length, or None.
+        window: `"hann"`, `"hamming"`, `"blackman"`, `"bartlett"`, another name SciPy's
+            `get_window` knows (`"tukey"`, ...), a 1-D array of length frame_length, or None.
         scaling: `"density"` (divide by the window's L2 norm), `"spectrum"` (by its sum) or None.
         periodic: a periodic window (for spectral analysis) instead of a symmetric one.
 
@@ -516,8 +594,11 @@ class STFT(Initializer):
     def __init__(self, side="real", window="hann", scaling="density", periodic=False):
         if side not in ("real", "imag"):
             raise ValueError(f"STFT expects side 'real' or 'imag'; received side={side!r}.")
-        if isinstance(window, str) and window not in _WINDOWS:
-            raise errors.unknown_name("STFT window", window, _WINDOWS)
+        if isinstance(window, str) and not _known_window(window):
+            raise ValueError(
+                f"{errors.unknown_name('STFT window', window, _WINDOWS)} Hint: any name "
+                "scipy.signal.get_window takes works too (tukey, kaiser, ...)."
+            )
         if scaling not in (None, "density", "spectrum"):
             raise ValueError(
                 f"STFT expects scaling None, 'density' or 'spectrum'; received scaling={scaling!r}."
@@ -533,12 +614,7 @@ class STFT(Initializer):
         kernel = torch.cos(angle) if self.side == "real" else torch.sin(angle)
         kernel = kernel.expand(frame_length, shape[1], fft_bins)
         if self.window is not None:
-            if isinstance(self.window, str):
-                window = _WINDOWS[self.window](
-                    frame_length, periodic=self.periodic, dtype=torch.float64
-                )
-            else:
-                window = torch.as_tensor(self.window, dtype=torch.float64)
+            window = window_values(self.window, frame_length, self.periodic)
             if tuple(window.shape) != (frame_length,):
                 raise errors.value_error(
                     "STFT window", f"shape ({frame_length},)", f"shape {tuple(window.shape)}"
@@ -563,10 +639,42 @@ class STFT(Initializer):
         }
 
 
+def _checked_seed(seed):
+    """The seed an initializer keeps: None, an int, or a `SeedGenerator` (a config dict of one,
+    as `get_config` writes it, comes back as the generator)."""
+    if isinstance(seed, dict) and seed.get("class_name") == "SeedGenerator":
+        return SeedGenerator.from_config(seed.get("config", {}))
+    if seed is None or isinstance(seed, SeedGenerator):
+        return seed
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        return int(seed)
+    raise errors.value_error(
+        "Initializer `seed`",
+        "an int, a lamina.random.SeedGenerator or None",
+        f"seed={seed!r} (of type {type(seed).__name__})",
+        "an int draws the same values on every call, a SeedGenerator new ones",
+    )
+
+
+def _seed_config(seed):
+    if isinstance(seed, SeedGenerator):
+        # Keras's form, so Keras reads the config back as a generator too.
+        return {
+            "module": "keras.random",
+            "class_name": "SeedGenerator",
+            "config": seed.get_config(),
+            "registered_name": None,
+        }
+    return seed
+
+
 def _gen(seed):
     if seed is None:
         return None
-    generator = torch.Generator(device=torch.empty(0).device)
+    device = torch.empty(0).device
+    if isinstance(seed, SeedGenerator):  # a stream: each call draws new values, as in Keras
+        return seed.torch_generator(device)
+    generator = torch.Generator(device=device)
     generator.manual_seed(int(seed))
     return generator
 

@@ -5,9 +5,40 @@ Keras's L2 is `l2 * sum(w ** 2)` (no 1/2), its L1 `l1 * sum(|w|)`.
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 
 from lamina.engine import errors
+from lamina.engine.variable_base import VariableBase
+
+
+def _as_tensor(weight) -> torch.Tensor:
+    """The tensor a penalty reads: a `Variable`'s value, an array as a tensor (as Keras's
+    regularizers take any of them)."""
+    if isinstance(weight, torch.Tensor):
+        return weight
+    if isinstance(weight, VariableBase):
+        return weight.value
+    return torch.as_tensor(np.asarray(weight))
+
+
+def _checked_factor(value, name: str, who: str) -> float:
+    """A penalty factor as Keras accepts it: a finite number >= 0."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float, np.number))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise errors.value_error(
+            f"{who} `{name}`",
+            "a non-negative float",
+            f"{name}={value!r}",
+            "a penalty's factor is a finite number >= 0",
+        )
+    return float(value)
 
 
 class Regularizer:
@@ -47,10 +78,12 @@ class L1L2(Regularizer):
     """
 
     def __init__(self, l1=0.0, l2=0.0):
-        self.l1 = float(l1)
-        self.l2 = float(l2)
+        # Keras reads None as "no penalty of this kind".
+        self.l1 = _checked_factor(0.0 if l1 is None else l1, "l1", type(self).__name__)
+        self.l2 = _checked_factor(0.0 if l2 is None else l2, "l2", type(self).__name__)
 
     def __call__(self, weight):
+        weight = _as_tensor(weight)
         penalty = weight.new_zeros(())
         if self.l1:
             penalty = penalty + self.l1 * weight.abs().sum()
@@ -74,7 +107,7 @@ class L1(L1L2):
     """
 
     def __init__(self, l1=0.01):
-        super().__init__(l1=l1)
+        super().__init__(l1=0.01 if l1 is None else l1)
 
     def get_config(self):
         return {"l1": self.l1}
@@ -92,7 +125,7 @@ class L2(L1L2):
     """
 
     def __init__(self, l2=0.01):
-        super().__init__(l2=l2)
+        super().__init__(l2=0.01 if l2 is None else l2)
 
     def get_config(self):
         return {"l2": self.l2}
@@ -116,9 +149,15 @@ class OrthogonalRegularizer(Regularizer):
     """
 
     def __init__(self, factor=0.01, mode="rows"):
-        self.factor, self.mode = factor, mode
+        if mode not in ("rows", "columns"):
+            raise errors.value_error(
+                "OrthogonalRegularizer `mode`", "'rows' or 'columns'", f"mode={mode!r}"
+            )
+        self.factor = _checked_factor(factor, "factor", "OrthogonalRegularizer")
+        self.mode = mode
 
     def __call__(self, weight):
+        weight = _as_tensor(weight)
         w = weight.reshape(-1, weight.shape[-1])
         w = w.T if self.mode == "columns" else w
         w = torch.nn.functional.normalize(w, dim=1)
@@ -205,6 +244,10 @@ def get(identifier):
         if cls is None:
             from lamina.saving import object_registration
 
+            if identifier["class_name"] == "function":  # a registered function, as Keras writes
+                return object_registration.registered_function(
+                    "regularizer", identifier, _REGULARIZERS
+                )
             cls = object_registration.registered_class("regularizer", identifier, _BY_CLASS)
         return cls.from_config(identifier.get("config", {}))
     if callable(identifier):

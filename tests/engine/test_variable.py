@@ -198,3 +198,24 @@ def test_a_variable_regularizer_and_constraint_act_through_its_layer():
     model.compile(optimizer=lamina.optimizers.SGD(learning_rate=0.0), loss="mse")
     model.fit(np.ones((2, 2), "float32"), np.ones((2, 2), "float32"), verbose=0)
     assert layer.w.numpy().tolist() == [3.0, 0.0]  # lr 0: only the constraint moved it
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda v, m: v.numpy(),
+        lambda v, m: m.ops.convert_to_numpy(v),
+        lambda v, m: np.asarray(v),
+    ],
+    ids=["numpy", "convert_to_numpy", "asarray"],
+)
+@pytest.mark.parametrize("update", ["assign", "assign_add", "assign_sub"])
+def test_a_value_read_as_numpy_is_a_snapshot_as_keras(read, update):
+    # Keras's reads copy: an optimizer step (or any assign) after the read leaves it as it was.
+    snapshots = {}
+    for module in (reference.keras, lamina):
+        variable = module.Variable(MATRIX)
+        snapshots[module.__name__] = read(variable, module)
+        getattr(variable, update)(np.ones((2, 2), dtype="float32"))
+    np.testing.assert_array_equal(snapshots["lamina"], np.asarray(MATRIX, dtype="float32"))
+    np.testing.assert_array_equal(snapshots["lamina"], snapshots["keras"])

@@ -73,3 +73,13 @@ def test_a_loss_object_computes_in_its_dtype_as_keras():
     ours, theirs = _object_losses(lamina), reference.keras_run(_object_losses)
     assert [o[:2] for o in ours] == [t[:2] for t in theirs]  # floatx: float32
     np.testing.assert_allclose([o[2] for o in ours], [t[2] for t in theirs], rtol=1e-6)
+
+
+def test_a_losses_dtype_is_read_only_as_keras():
+    from tests.parity.reference import keras
+
+    for ns in (keras, lamina):
+        loss = ns.losses.MeanSquaredError(dtype="float16")
+        assert loss.dtype == "float16"
+        with pytest.raises(AttributeError):
+            loss.dtype = "bfloat16"

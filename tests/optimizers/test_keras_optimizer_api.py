@@ -426,3 +426,45 @@ def test_apply_gradients_takes_numpy_and_float64_gradients(name):
     theirs = keras_run(lambda k: program(k, lambda g: torch.tensor(g, dtype=torch.float32)))
     assert ours.dtype == np.float32
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)  # RMSprop: float rounding
+
+
+@pytest.mark.parity
+def test_a_variables_own_constraint_applies_after_apply_gradients_as_keras():
+    # No model, no compile: Keras projects a bare Variable through its `constraint` after the
+    # update all the same.
+    start = np.array([[-0.5, 0.25], [0.75, -1.0]], dtype="float32")
+    grad = np.array([[0.1, -0.2], [0.3, -0.4]], dtype="float32")
+    results = []
+    for ns in (keras, lamina):
+        variable = ns.Variable(start)
+        variable.constraint = ns.constraints.NonNeg()
+        gradient = ns.ops.convert_to_tensor(grad)
+        ns.optimizers.SGD(learning_rate=1.0).apply_gradients([(gradient, variable)])
+        results.append(variable.numpy())
+    np.testing.assert_allclose(results[1], results[0], atol=1e-7)
+    assert results[1].min() >= 0.0 and results[1].max() > 0.0
+
+
+@pytest.mark.parity
+def test_missing_gradients_raise_or_warn_as_keras():
+    for ns in (keras, lamina):
+        variable = ns.Variable([[3.0, 4.0], [5.0, 6.0]])
+        other = ns.Variable([[3.0, 4.0], [5.0, 6.0]])
+        optimizer = ns.optimizers.SGD(learning_rate=1.0)
+        with pytest.raises(ValueError, match="No gradients provided for any variable"):
+            optimizer.apply_gradients([(None, variable)])
+        ones = ns.ops.ones((2, 2))
+        optimizer = ns.optimizers.SGD(learning_rate=1.0)
+        with pytest.warns(UserWarning, match=r"(?i)gradients do not exist for variables"):
+            optimizer.apply_gradients([(None, variable), (ones, other)])
+        np.testing.assert_array_equal(variable.numpy(), [[3, 4], [5, 6]])
+        np.testing.assert_array_equal(other.numpy(), [[2, 3], [4, 5]])
+
+
+@pytest.mark.parity
+def test_adamw_refuses_a_missing_weight_decay_as_keras():
+    with pytest.raises(ValueError, match="weight_decay"):
+        keras.optimizers.AdamW(weight_decay=None)
+    with pytest.raises(ValueError, match=r"AdamW expects `weight_decay` to be a float; received "):
+        lamina.optimizers.AdamW(weight_decay=None)
+    assert lamina.optimizers.AdamW(weight_decay=np.float32(0.5)).weight_decay == 0.5

@@ -227,7 +227,11 @@ class Variable(VariableBase):
 
     def __array__(self, dtype=None, copy=None):
         array = backend.as_numpy(self.value)  # any device; bfloat16 as ml_dtypes.bfloat16
-        return array if dtype is None else array.astype(dtype)
+        if dtype is not None:
+            return array.astype(dtype)
+        # A CPU value's array shares its storage: hand out a snapshot (as Keras does), or a later
+        # `assign` would change what `numpy()` returned. Only copy=False asks for the live view.
+        return array if copy is False else array.copy()
 
     @classmethod
     def __torch_function__(cls, func, types, args=(), kwargs=None):

@@ -75,6 +75,14 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
         0.6931
     """
     y_true, y_pred = match_rank(y_true, y_pred)
+    if y_true.shape != y_pred.shape:
+        # torch's kernels refuse too, in their own words (or, under CUDA autocast, broadcast).
+        raise value_error(
+            "binary_crossentropy",
+            "y_true (0/1 labels) shaped like y_pred",
+            f"y_true.shape={format_shape(y_true.shape)}, y_pred.shape={format_shape(y_pred.shape)}",
+            "one sigmoid unit per label; for integer class ids use sparse_categorical_crossentropy",
+        )
     y_true = as_float(y_true, y_pred)
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing

@@ -268,8 +268,14 @@ class Loss:
             )
         self.name = name or _snake(type(self).__name__)
         self.reduction = reduction
-        self.dtype = dtype_policies.get(dtype or backend.floatx()).compute_dtype
-        self._compute_dtype = backend.to_torch_dtype(self.dtype)
+        self._dtype = dtype_policies.get(dtype or backend.floatx()).compute_dtype
+        self._compute_dtype = backend.to_torch_dtype(self._dtype)
+
+    @property
+    def dtype(self) -> str:
+        """The dtype the loss computes in (read-only, as Keras's: setting it would leave the
+        cast of the inputs behind)."""
+        return self._dtype
 
     def call(self, y_true, y_pred):
         raise NotImplementedError(f"{type(self).__name__} must implement call(y_true, y_pred).")

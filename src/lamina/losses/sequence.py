@@ -39,7 +39,10 @@ def ctc(y_true, y_pred):
     labels = y_true.long()
     label_lengths = (labels != 0).sum(dim=-1)
     input_lengths = torch.full((batch,), steps, dtype=torch.long, device=y_pred.device)
-    return F.ctc_loss(log_probs, labels, input_lengths, label_lengths, blank=0, reduction="none")
+    values = F.ctc_loss(log_probs, labels, input_lengths, label_lengths, blank=0, reduction="none")
+    # Computed in float32 (torch's kernel takes no half precision), returned in y_pred's dtype:
+    # CTC(dtype="bfloat16") gives a bfloat16 loss, as Keras's.
+    return values.to(y_pred.dtype) if y_pred.is_floating_point() else values
 
 
 def _pair_masks(query_labels, key_labels, remove_diagonal):

@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from lamina import backend, initializers
+from lamina import backend, dtype_policies, initializers
 from lamina.engine.errors import value_error
 from lamina.engine.naming import to_snake_case, unique_name
 from lamina.engine.shape_inference import in_meta_inference
@@ -38,7 +38,9 @@ class Metric:
     """Base class: subclasses create state with `add_state` and implement update_state / result.
 
     Args:
-        dtype: accepted for Keras compatibility; state is float32.
+        dtype: the dtype `add_variable` makes state in and `self.dtype` names (a name or a
+            `DTypePolicy`, whose compute dtype counts; default `floatx()`). The built-in
+            metrics keep their running totals in float32 whatever it is.
         name: the metric's name (default: the class's in snake case, numbered after the first
             as Keras numbers it: `precision`, `precision_1`).
 
@@ -63,7 +65,9 @@ class Metric:
     def __init__(self, dtype=None, name=None):  # Keras's order: dtype first
         # unnamed: the class's name, numbered as Keras numbers it (`precision`, `precision_1`)
         self.name = name or unique_name(to_snake_case(type(self).__name__))
-        self.dtype = dtype or "float32"
+        # Keras: the compute dtype of `dtype` (a name or a DTypePolicy), else floatx(); never the
+        # global policy's (a metric under mixed_float16 still sums in float32).
+        self._dtype = dtype_policies.get(dtype or backend.floatx()).compute_dtype
         self._state_names: list[str] = []
         self._state_paths: dict[str, str] = {}  # add_state's Keras paths, by attribute
         self._constant_names: list[str] = []
@@ -158,6 +162,11 @@ class Metric:
         self._constant_names.append(name)
 
     @property
+    def dtype(self) -> str:
+        """The dtype the metric computes in (read-only, as Keras's)."""
+        return self._dtype
+
+    @property
     def variables(self) -> list[torch.Tensor]:
         """The state tensors, with Keras's `name` and `path`: this metric's in the order they
         were added (`add_state`'s, then `add_variable`'s), then those of the metrics it holds
@@ -190,8 +199,8 @@ class Metric:
         return [*listed, *self._added_variables]
 
     def _held_metrics(self) -> list[tuple[str, Metric]]:
-        """(attribute, metric) for each metric held in an attribute, alone or in a list (a
-        custom metric made of a Mean and a Sum): their state is part of this metric's."""
+        """(attribute, metric) for each metric held in an attribute, alone, in a list or in a
+        dict (a custom metric made of a Mean and a Sum): their state is part of this metric's."""
         held = []
         for attribute, value in vars(self).items():
             if isinstance(value, Metric):
@@ -200,6 +209,8 @@ class Metric:
                 held += [
                     (f"{attribute}.{i}", v) for i, v in enumerate(value) if isinstance(v, Metric)
                 ]
+            elif isinstance(value, dict):  # {"precision": Precision(), ...}, as Keras tracks
+                held += [(f"{attribute}.{k}", v) for k, v in value.items() if isinstance(v, Metric)]
         return held
 
     def _state_owners(self) -> list[Metric]:

@@ -12,7 +12,9 @@ on the host.
 from __future__ import annotations
 
 import math
+import numbers
 import re
+import warnings
 
 import torch
 
@@ -137,6 +139,11 @@ class Optimizer(KerasVariables):
         >>> optimizer.built
         True
         """
+        var_list = list(var_list)
+        if constraints is None and not self._constraints:
+            # Keras projects every variable that carries a `constraint` after its update; the
+            # model's come through `set_constraints`, a bare Variable's only from here.
+            constraints = _own_constraints(var_list)
         var_list = [torch_variable(variable) for variable in var_list]
         trainable = [p for p in var_list if p.requires_grad]
         self._trainable = trainable
@@ -619,10 +626,14 @@ class Optimizer(KerasVariables):
 
     def apply_gradients(self, grads_and_vars) -> None:
         """Keras's API: apply a list of (gradient, variable) pairs."""
-        pairs = [(grad, torch_variable(variable)) for grad, variable in grads_and_vars]
-        if not self.built:
-            self.build([v for _, v in pairs])
-        for grad, variable in pairs:
+        given = list(grads_and_vars)
+        missing = [variable for grad, variable in given if grad is None]
+        if missing:
+            _report_missing_gradients(self, missing, everything=len(missing) == len(given))
+        if not self.built:  # the variables as given: a Variable's `constraint` counts
+            self.build([variable for _, variable in given])
+        for grad, variable in given:
+            variable = torch_variable(variable)
             variable.grad = as_gradient(grad, variable)
         self.step()
 
@@ -746,6 +757,34 @@ def runs_update_step(optimizer) -> bool:
         False
     """
     return type(optimizer).update_step is not Optimizer.update_step
+
+
+def _report_missing_gradients(optimizer, variables, everything: bool) -> None:
+    """Keras's check of `apply_gradients`: no gradient at all is an error, some missing a
+    warning (those variables keep their values)."""
+    names = [getattr(v, "path", None) or getattr(v, "name", None) or "?" for v in variables]
+    if everything:
+        raise ValueError(
+            f"{type(optimizer).__name__}.apply_gradients(): No gradients provided for any "
+            f"variable; received None for {names}. Hint: check that the loss depends on "
+            "the variables and that their gradients were computed."
+        )
+    warnings.warn(
+        f"{type(optimizer).__name__}.apply_gradients(): gradients do not exist for variables "
+        f"{names}; they keep their values. Hint: check that the loss depends on them.",
+        stacklevel=3,
+    )
+
+
+def _own_constraints(var_list) -> list:
+    """`(tensor, constraint)` for each trainable variable of `var_list` with a `constraint`."""
+    pairs = []
+    for variable in var_list:
+        constraint = getattr(variable, "constraint", None)
+        tensor = torch_variable(variable)
+        if constraint is not None and getattr(tensor, "requires_grad", False):
+            pairs.append((tensor, constraint))
+    return pairs
 
 
 def _without_decay(params, excluded) -> list:
@@ -911,6 +950,13 @@ class AdamW(Adam):
         amsgrad=False,
         **kwargs,
     ):
+        # AdamW is Adam with its decay: Keras refuses None (Adam(weight_decay=...) is the
+        # optional form).
+        if isinstance(weight_decay, bool) or not isinstance(weight_decay, numbers.Real):
+            raise ValueError(
+                "AdamW expects `weight_decay` to be a float; received "
+                f"weight_decay={weight_decay!r}. Hint: for no decay use Adam, or weight_decay=0."
+            )
         super().__init__(
             learning_rate=learning_rate,
             beta_1=beta_1,

@@ -30,6 +30,7 @@ _NAMESPACES = (
     "models",
     "quantizers",
     "distillation",
+    "random",  # SeedGenerator, in initializers' seeds
 )
 
 

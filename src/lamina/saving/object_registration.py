@@ -166,6 +166,30 @@ def registered_class(kind: str, entry: dict, known):
     raise errors.unknown_name(kind, entry["class_name"], known)
 
 
+def registered_function(kind: str, entry: dict, known):
+    """The user's function a Keras entry `{"class_name": "function", "config": "pkg>name"}` of
+    `kind` names (a registered constraint or regularizer function), else the unknown-name error.
+
+    Args:
+        kind: what the entry describes, for the error ("constraint").
+        entry: the serialized function.
+        known: the built-in names, for the error.
+
+    Examples:
+        >>> registered_function("constraint", {"class_name": "function", "config": "x>f"}, [])
+        Traceback (most recent call last):
+        ...
+        ValueError: Unknown constraint 'x>f'. Valid constraint names: .
+    """
+    name = entry.get("config")
+    found = get_registered_object(name) if isinstance(name, str) else None
+    if found is None or not callable(found):
+        from lamina.engine import errors
+
+        raise errors.unknown_name(kind, name, known)
+    return found
+
+
 def with_registered(custom_objects=None) -> dict:
     """`custom_objects` over every registered object, each known by its registered name
     (`"MyPkg>MyLayer"`) and by its bare `__name__`: what loading resolves class names in.

@@ -7,13 +7,13 @@ from __future__ import annotations
 import math
 import warnings
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from lamina import backend
 from lamina.engine import errors
 from lamina.engine.layer import Layer
+from lamina.initializers import window_values
 from lamina.layers import padding_rules
 from lamina.layers.preprocessing.ops_backend import DataLayer
 
@@ -40,21 +40,6 @@ def mel_weight_matrix(num_mel_bins, num_spectrogram_bins, sampling_rate, low_hz,
     falling = (upper - bins_mel) / (upper - center)
     weights = torch.clamp(torch.minimum(rising, falling), min=0.0)
     return F.pad(weights, (0, 0, 1, 0))
-
-
-def window_values(window, length: int, periodic: bool) -> torch.Tensor | None:
-    """A named window (hann, hamming; others through SciPy) or an explicit array, or None."""
-    if window is None:
-        return None
-    if isinstance(window, str):
-        if window == "hann":
-            return torch.hann_window(length, periodic=periodic, dtype=torch.float64)
-        if window == "hamming":
-            return torch.hamming_window(length, periodic=periodic, dtype=torch.float64)
-        import scipy.signal  # other windows: SciPy's catalogue, as Keras
-
-        return torch.as_tensor(scipy.signal.get_window(window, length, fftbins=periodic))
-    return torch.as_tensor(np.asarray(window), dtype=torch.float64)
 
 
 class MelSpectrogram(DataLayer, Layer):
