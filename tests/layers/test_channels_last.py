@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
+import lamina
 from lamina import layers
 
 COPY_OPS = {
@@ -124,3 +125,38 @@ def test_group_norm_takes_a_view_in_no_memory_format(shape):
     (grad_copy,) = torch.autograd.grad(layer(copy), copy, cotangent)
     torch.testing.assert_close(layer(view), layer(copy))
     torch.testing.assert_close(grad_view, grad_copy)
+
+
+def _grad_cam_model():
+    inputs = lamina.Input((8, 8, 3))
+    features = layers.Conv2D(4, 3, activation="relu", name="features")(inputs)
+    x = layers.BatchNormalization()(features)
+    x = layers.Add()([x, layers.Conv2D(4, 1)(features)])
+    x = layers.Activation("relu")(x)
+    scores = layers.Dense(3)(layers.GlobalAveragePooling2D()(x))
+    return lamina.Model(inputs, [features, scores])
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_a_gradient_can_be_asked_of_an_intermediate_output(training):
+    # Grad-CAM: the class score's gradient at a convolution's output, which the model returns
+    # beside the scores. Every consumer computes from the very tensor returned.
+    model = _grad_cam_model()
+    image = torch.rand(1, 8, 8, 3)
+    features, scores = model(image, training=training)
+    (gradient,) = torch.autograd.grad(scores[0, 1], features)
+    assert gradient.shape == features.shape and gradient.abs().sum() > 0
+
+
+def test_a_forward_hook_sees_the_gradient_of_the_layer_output():
+    # pytorch-grad-cam's way: a forward hook registers a tensor hook on the layer's output.
+    model = _grad_cam_model()
+    seen = []
+
+    def hook(module, args, output):
+        output.register_hook(seen.append)
+
+    model.get_layer("features").register_forward_hook(hook)
+    _, scores = model(torch.rand(2, 8, 8, 3))
+    scores.sum().backward()
+    assert len(seen) == 1 and seen[0].shape == (2, 6, 6, 4)

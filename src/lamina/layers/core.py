@@ -12,7 +12,6 @@ from lamina.engine import errors
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer, WeightEntry
 from lamina.layers import argument_checks as check
-from lamina.layers import spatial
 from lamina.layers.lora import LoraLayer
 from lamina.quantizers import calibrated_dense, quantized_dense
 from lamina.quantizers import registry as quantizers_registry
@@ -219,10 +218,6 @@ class Activation(Layer):
         self.built = True
 
     def call(self, inputs):
-        if activations.is_elementwise(self.activation):
-            carried = spatial.carried_channels_first(inputs)
-            if carried is not None:  # the output a convolution's view carries (spatial.py)
-                return spatial.channels_last_view(self.activation(carried))
         return self.activation(inputs)
 
     def get_config(self):

@@ -18,7 +18,6 @@ import torch.nn.functional as F
 
 from lamina.engine import errors
 from lamina.engine.layer import Layer
-from lamina.layers import spatial
 
 
 def _format_shapes(shapes) -> str:
@@ -188,9 +187,6 @@ class Add(_Merge):
     """
 
     def _merge(self, inputs):
-        carried = [spatial.carried_channels_first(x) for x in inputs]
-        if all(c is not None for c in carried):  # a ResNet's shortcut meets its body
-            return spatial.channels_last_view(_sum(carried))
         return _sum(inputs)
 
 

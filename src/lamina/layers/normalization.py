@@ -29,17 +29,12 @@ def _channels_at_1(x: torch.Tensor, axis: int) -> torch.Tensor:
 
     Channels-last (N, L, C) is lifted to (N, C, L, 1), a channels_last 4-D view, because torch has
     no channels-last format for 3-D tensors and would copy; 4-D/5-D channels-last views are
-    channels_last memory already, and the previous layer's output may carry that view
-    (`spatial.channels_last_view`).
+    channels_last memory already.
     """
     if axis == 1:
         return x
-    if axis == x.dim() - 1:
-        if x.dim() == 3:
-            return x.unsqueeze(2).movedim(-1, 1)
-        carried = spatial.carried_channels_first(x)
-        if carried is not None:
-            return carried
+    if axis == x.dim() - 1 and x.dim() == 3:
+        return x.unsqueeze(2).movedim(-1, 1)
     return x.movedim(axis, 1)
 
 

@@ -43,8 +43,7 @@ def to_torch(x: torch.Tensor, data_format: str, rank: int) -> torch.Tensor:
         if rank == 1:
             x = x.unsqueeze(2)
             return x.movedim(-1, 1)
-        carried = carried_channels_first(x)
-        return carried if carried is not None else x.movedim(-1, 1)
+        return x.movedim(-1, 1)
     return x.unsqueeze(-1) if rank == 1 else x
 
 
@@ -58,37 +57,16 @@ def from_torch(y: torch.Tensor, data_format: str, rank: int) -> torch.Tensor:
 
 
 def channels_last_view(y: torch.Tensor) -> torch.Tensor:
-    """`y` (N, C, *spatial) seen channels-last, carrying `y` for the next layer (see below).
+    """`y` (N, C, *spatial) seen channels-last: a view, no copy.
 
-    Every spatial layer of a channels-last model used to view its input channels-first and its
-    output back: two permutes a layer forward, two more backward, 119 autograd nodes in a step of
-    bench_host_overhead.py's ResNet. The output now remembers the channels-first tensor it views,
-    so the next layer that wants that layout (a convolution, pooling, BatchNormalization, an
-    elementwise Activation, Add) takes it as it is, and the channels-last view, used by no one
-    else, is left out of the backward pass.
+    Each spatial layer views its input channels-first and its output back, so the tensor a
+    layer returns is the one the next layer computes from: a gradient can be asked of any
+    layer's output (Grad-CAM's `autograd.grad(score, conv_output)`, a forward hook's
+    `output.register_hook`). The output once carried its channels-first tensor to the next
+    layer, which saved one permute a layer (15 of a ResNet step's 911 aten ops) but left the
+    returned view out of the backward pass, so those gradients failed.
     """
-    x = y.movedim(1, -1)
-    # Only where a backward pass will run: without one the carry saved less host time than it
-    # cost (predict); and a compiled graph fuses the permutes away anyway.
-    if torch.is_grad_enabled() and not torch.compiler.is_compiling():
-        x.__dict__[_CARRIED] = (y, x.stride())
-    return x
-
-
-def carried_channels_first(x: torch.Tensor) -> torch.Tensor | None:
-    """The channels-first tensor `x` was made from by `channels_last_view`, while `x` still views
-    it as it did (the same strides and gradient tracking: an `x.requires_grad_()` or an in-place
-    change of its shape since then breaks the link); else None."""
-    carried = getattr(x, _CARRIED, None)
-    if carried is None or torch.compiler.is_compiling():
-        return None
-    y, strides = carried
-    if y.requires_grad != x.requires_grad or x.stride() != strides:
-        return None
-    return y
-
-
-_CARRIED = "_lamina_channels_first"
+    return y.movedim(1, -1)
 
 
 def kernel_layout(kernel: torch.Tensor, data_format: str) -> torch.Tensor:
