@@ -383,14 +383,14 @@ def matmul(x1, x2):
         x2: right operand.
 
     Returns:
-        The product tensor.
+        The product tensor; int32 for two int8 operands, as in Keras.
 
     Example:
         >>> lamina.ops.matmul(np.array([[1, 2], [3, 4]]), np.array([[1], [1]]))
         tensor([[3],
                 [7]])
     """
-    return _boolean_product(torch.matmul, _tensor(x1), _tensor(x2))
+    return _boolean_product(torch.matmul, *_int8_in_int32(_tensor(x1), _tensor(x2)))
 
 
 @_symbolic_op("dot")
@@ -432,13 +432,21 @@ def einsum(subscripts, *operands, **kwargs):
             chooses the contraction order itself.
 
     Returns:
-        The result tensor.
+        The result tensor; int32 where every operand is int8, as in Keras.
 
     Example:
         >>> lamina.ops.einsum("ij,j->i", np.array([[1, 2], [3, 4]]), np.array([1, 1]))
         tensor([3, 7])
     """
-    return torch.einsum(subscripts, *[_tensor(x) for x in operands])
+    return torch.einsum(subscripts, *_int8_in_int32(*[_tensor(x) for x in operands]))
+
+
+def _int8_in_int32(*operands: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The operands of a product, in int32 where all are int8: Keras's `matmul` and `einsum` give
+    int8 products in int32 (as JAX does), computed there so that sums of products cannot wrap."""
+    if {t.dtype for t in operands} == {torch.int8}:  # this module's `all` is the op
+        return tuple(t.to(torch.int32) for t in operands)
+    return operands
 
 
 @_symbolic_op("where")
