@@ -275,3 +275,43 @@ def test_a_layers_own_compute_output_spec_is_taken_on_symbolic_calls():
     assert Inherits()(inputs).shape == (None, 3)
     lamina.Model(inputs, output)(np.ones((2, 3), "float32"), training=True)
     assert calls == [True]
+
+
+# Unknown sizes broadcast against known ones: a probe size cannot stand for them (83 meets 2),
+# Keras's static rule gives the known size.
+BROADCAST_SHAPES = [
+    ((None, 3), (2, None)),
+    ((None, None, 3), (None, 5, 1)),
+    ((None, 1), (4,)),
+    ((3,), (None, None)),
+]
+BROADCASTING_OPS = [
+    "add", "subtract", "multiply", "divide", "power", "maximum", "minimum", "mod",
+    "floor_divide", "equal", "not_equal", "greater", "less_equal", "logical_and",
+    "logical_or", "logical_xor", "arctan2", "fmod", "isclose", "divide_no_nan", "heaviside",
+]  # fmt: skip
+
+
+def _broadcast_specs(m):
+    specs = {}
+    for first, second in BROADCAST_SHAPES:
+        x, y = m.KerasTensor(first), m.KerasTensor(second)
+        for name in BROADCASTING_OPS:
+            out = getattr(m.ops, name)(x, y)
+            specs[name, first, second] = (tuple(out.shape), str(out.dtype))
+        out = m.ops.where(x > 0, x, y)
+        specs["where", first, second] = (tuple(out.shape), str(out.dtype))
+        specs["+", first, second] = tuple((x + y).shape)
+    return specs
+
+
+@pytest.mark.parity
+def test_unknown_sizes_broadcast_against_known_ones_as_keras():
+    ours = _broadcast_specs(lamina)
+    assert ours["add", (None, 3), (2, None)] == ((2, 3), "float32")
+    assert ours == reference.keras_run(_broadcast_specs)
+
+
+def test_shapes_that_cannot_broadcast_name_the_op_and_the_sizes():
+    with pytest.raises(ValueError, match=r"'add' .*\(None, 3\), \(2, 4\).*sizes 3 and 4 differ"):
+        lamina.ops.add(KerasTensor((None, 3)), KerasTensor((2, 4)))
