@@ -315,3 +315,27 @@ def test_unknown_sizes_broadcast_against_known_ones_as_keras():
 def test_shapes_that_cannot_broadcast_name_the_op_and_the_sizes():
     with pytest.raises(ValueError, match=r"'add' .*\(None, 3\), \(2, 4\).*sizes 3 and 4 differ"):
         lamina.ops.add(KerasTensor((None, 3)), KerasTensor((2, 4)))
+
+
+def _contracted_shapes(m):
+    k = m.KerasTensor
+    return {
+        "inner": m.ops.inner(k((None,)), k((3,))).shape,
+        "einsum": m.ops.einsum("ii", k((None, 3))).shape,
+        "dot": m.ops.dot(k((None,)), k((None, 3, 2))).shape,
+        "matmul": m.ops.matmul(k((None, None)), k((3, 4))).shape,
+        "tensordot": m.ops.tensordot(k((None, 3, 4)), k((3, 4)), axes=[[0, 1], [1, 0]]).shape,
+        "linspace": m.ops.linspace(k((None, 3, 4)), k((2, 3, 4)), 10, axis=1).shape,
+        "dot_nd": m.ops.dot(k((2, 3, 4)), k((4, 4, 2))).shape,
+    }
+
+
+@pytest.mark.parity
+def test_unknown_sizes_contracted_against_known_ones_as_keras():
+    ours = _contracted_shapes(lamina)
+    assert ours["matmul"] == (None, 4)
+    assert ours == reference.keras_run(_contracted_shapes)
+    # N-D dot follows NumPy (the last axis of x1 against the second-last of x2), eagerly too
+    # (Keras on torch fails there: it calls torch.matmul).
+    a, b = np.ones((2, 3, 4), "float32"), np.ones((4, 4, 2), "float32")
+    assert tuple(lamina.ops.dot(a, b).shape) == np.dot(a, b).shape == ours["dot_nd"]

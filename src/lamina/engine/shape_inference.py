@@ -370,6 +370,8 @@ def _infer_spec(layer, args, kwargs):
     except (ValueError, RuntimeError):
         spec = _broadcast_spec(layer, args, kwargs)
         if spec is None:
+            spec = _contraction_spec(layer, args, kwargs)
+        if spec is None:
             spec = _stated_shape(layer, args, kwargs)
         if spec is None:
             spec = _graph_spec(layer, args, kwargs)
@@ -419,6 +421,33 @@ def _broadcast_spec(layer, args, kwargs):
 
     resolved_args, resolved_kwargs = map_tensors(resolved, (args, kwargs))
     return infer_outputs(layer, resolved_args, resolved_kwargs)
+
+
+def _contraction_spec(layer, args, kwargs):
+    """The outputs of a contracting op (`matmul`, `dot`, `einsum`) whose probe failed, or None.
+
+    An unknown size contracted against a known one must equal it (`(None,) . (3,)`), which no
+    probe size does: the probe is retried with one unknown size set to one of the known sizes,
+    each in turn, and the first that works gives the outputs. Only runs after a failed probe.
+    """
+    if not getattr(getattr(layer, "fn", None), "contracts", False):
+        return None
+    tensors = flatten_symbolic((args, kwargs))
+    known = sorted({size for t in tensors for size in t.shape if size is not None and size > 1})
+    unknown = [(i, axis) for i, t in enumerate(tensors) for axis, size in enumerate(t.shape)
+               if size is None]  # fmt: skip
+    for i, axis in unknown:
+        for size in known:
+            shape = list(tensors[i].shape)
+            shape[axis] = size
+            filled = KerasTensor(tuple(shape), tensors[i].dtype)
+            retried = map_tensors(lambda t, i=i, filled=filled: filled if t is tensors[i] else t,
+                                  (args, kwargs))  # fmt: skip
+            try:
+                return infer_outputs(layer, *retried)
+            except (ValueError, RuntimeError, TypeError, IndexError):
+                continue
+    return None
 
 
 def broadcast_shapes(shape1, shape2) -> tuple:

@@ -54,7 +54,7 @@ def arange(start, stop=None, step=None, dtype=None):
     return torch.arange(start, stop, step, dtype=_dtype_or(dtype, default), device=_target_device())
 
 
-@symbolic_op("linspace")
+@symbolic_op("linspace", broadcasts=True)
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
     """`num` evenly spaced values from `start` to `stop`.
 

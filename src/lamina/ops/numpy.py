@@ -371,7 +371,7 @@ def logical_not(x):
     return torch.logical_not(_tensor(x))
 
 
-@_symbolic_op("matmul")
+@_symbolic_op("matmul", contracts=True)
 def matmul(x1, x2):
     """Matrix product of two tensors, NumPy's `matmul` rules.
 
@@ -393,7 +393,7 @@ def matmul(x1, x2):
     return _boolean_product(torch.matmul, *_int8_in_int32(_tensor(x1), _tensor(x2)))
 
 
-@_symbolic_op("dot")
+@_symbolic_op("dot", contracts=True)
 def dot(x1, x2):
     """Dot product of two tensors, NumPy's `dot` rules.
 
@@ -421,7 +421,7 @@ def dot(x1, x2):
     return _boolean_product(lambda p, q: torch.tensordot(p, q, dims=([-1], [-2])), a, b)
 
 
-@_symbolic_op("einsum")
+@_symbolic_op("einsum", contracts=True)
 def einsum(subscripts, *operands, **kwargs):
     """Evaluate an Einstein-summation expression over the operands.
 

@@ -532,7 +532,7 @@ def _spaced(start, stop, num, endpoint, axis, dtype, make):
     return values.to(_dtype_or(dtype, values.dtype))
 
 
-@symbolic_op("logspace")
+@symbolic_op("logspace", broadcasts=True)
 def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
     """Numbers evenly spaced on a log scale: `base ** linspace(start, stop, num)`.
 
@@ -560,7 +560,7 @@ def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
     )  # fmt: skip
 
 
-@symbolic_op("geomspace")
+@symbolic_op("geomspace", broadcasts=True)
 def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     """Numbers evenly spaced on a log scale from `start` to `stop` (a geometric progression).
 
