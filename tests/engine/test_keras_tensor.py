@@ -79,3 +79,12 @@ def test_reshape_and_squeeze_methods():
 def test_what_needs_values_is_refused_with_a_hint(convert, error, message):
     with pytest.raises(error, match=message):
         convert(lamina.Input((3,)))
+
+
+def test_sparse_and_ragged_flags_are_false_as_lamina_is_dense():
+    x = lamina.KerasTensor((2, 3), sparse=False, ragged=False)
+    assert (x.sparse, x.ragged) == (False, False)
+    assert lamina.ops.add(x, 1).sparse is False
+    for flag in ("sparse", "ragged"):
+        with pytest.raises(ValueError, match=f"{flag}=False .*dense.*received {flag}=True"):
+            lamina.KerasTensor((2, 3), **{flag: True})

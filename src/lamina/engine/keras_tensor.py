@@ -77,6 +77,8 @@ class KerasTensor:
         node: keyword-only, the graph node that produced the tensor (default None: none yet).
         index: keyword-only, which output of that node it is (default 0).
         name: keyword-only, a name for messages and summaries (default None).
+        sparse, ragged: keyword-only, Keras's flags (default False); lamina's tensors are dense,
+            so True raises a ValueError, as `Input(sparse=True)` does.
 
     Example:
         >>> x = lamina.Input(shape=(4,))
@@ -91,7 +93,19 @@ class KerasTensor:
     # building an object array of KerasTensors.
     __array_ufunc__ = None
 
-    def __init__(self, shape, dtype="float32", *, node=None, index=0, name=None):
+    # lamina's tensors are dense: Keras's flags, always False (`ops` results read them).
+    sparse = False
+    ragged = False
+
+    def __init__(
+        self, shape, dtype="float32", *, node=None, index=0, name=None, sparse=False, ragged=False
+    ):
+        for flag, value in (("sparse", sparse), ("ragged", ragged)):
+            if value:
+                raise ValueError(
+                    f"KerasTensor expects {flag}=False (lamina's tensors are dense torch "
+                    f"tensors), received {flag}=True. Describe the dense tensor instead."
+                )
         self.shape = tuple(None if d is None else int(d) for d in shape)
         self.dtype = dtype if isinstance(dtype, str) else dtype_name(dtype)
         self.node = node
