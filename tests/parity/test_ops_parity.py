@@ -50,6 +50,7 @@ CASES = [
     ("einsum", ("bij,jk->bik", A, M), {}),
     ("matmul", (INT8, INT8.T), {}),
     ("einsum", ("ij,kj->ik", INT8, INT8), {}),
+    ("einsum", ("ij->", INT8), {}),
     ("dot", (INT8[:1] // 64, INT8.T // 64), {}),
     ("where", (A > 0, A, B), {}),
     ("abs", (A,), {}),

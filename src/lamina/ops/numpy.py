@@ -390,7 +390,10 @@ def matmul(x1, x2):
         tensor([[3],
                 [7]])
     """
-    return _boolean_product(torch.matmul, *_int8_in_int32(_tensor(x1), _tensor(x2)))
+    a, b = _tensor(x1), _tensor(x2)
+    if _all_int8((a, b)):
+        a, b = a.to(torch.int32), b.to(torch.int32)
+    return _boolean_product(torch.matmul, a, b)
 
 
 @_symbolic_op("dot", contracts=True)
@@ -438,15 +441,20 @@ def einsum(subscripts, *operands, **kwargs):
         >>> lamina.ops.einsum("ij,j->i", np.array([[1, 2], [3, 4]]), np.array([1, 1]))
         tensor([3, 7])
     """
-    return torch.einsum(subscripts, *_int8_in_int32(*[_tensor(x) for x in operands]))
+    tensors = [_tensor(x) for x in operands]
+    if not _all_int8(tensors):
+        return torch.einsum(subscripts, *tensors)
+    # in int32, so sums cannot wrap; a full sum of int32 is int64 in torch, int32 in Keras
+    return torch.einsum(subscripts, *[t.to(torch.int32) for t in tensors]).to(torch.int32)
 
 
-def _int8_in_int32(*operands: torch.Tensor) -> tuple[torch.Tensor, ...]:
-    """The operands of a product, in int32 where all are int8: Keras's `matmul` and `einsum` give
-    int8 products in int32 (as JAX does), computed there so that sums of products cannot wrap."""
-    if {t.dtype for t in operands} == {torch.int8}:  # this module's `all` is the op
-        return tuple(t.to(torch.int32) for t in operands)
-    return operands
+def _all_int8(tensors) -> bool:
+    """Whether every operand of a product is int8: Keras's `matmul` and `einsum` then give int32
+    (as JAX does), computed in int32 so that sums of products cannot wrap."""
+    for t in tensors:  # a loop: this module's `all` is the op; most products stop at once
+        if t.dtype != torch.int8:
+            return False
+    return bool(tensors)
 
 
 @_symbolic_op("where", broadcasts=True)
