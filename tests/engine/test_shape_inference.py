@@ -327,6 +327,9 @@ def _contracted_shapes(m):
         "tensordot": m.ops.tensordot(k((None, 3, 4)), k((3, 4)), axes=[[0, 1], [1, 0]]).shape,
         "linspace": m.ops.linspace(k((None, 3, 4)), k((2, 3, 4)), 10, axis=1).shape,
         "dot_nd": m.ops.dot(k((2, 3, 4)), k((4, 4, 2))).shape,
+        "take_along_axis": m.ops.take_along_axis(
+            k((None, 5, 3)), k((1, 2, None), dtype="int32"), axis=1
+        ).shape,
     }
 
 

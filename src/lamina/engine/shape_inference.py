@@ -370,7 +370,7 @@ def _infer_spec(layer, args, kwargs):
     except (ValueError, RuntimeError):
         spec = _broadcast_spec(layer, args, kwargs)
         if spec is None:
-            spec = _contraction_spec(layer, args, kwargs)
+            spec = _unified_spec(layer, args, kwargs)
         if spec is None:
             spec = _stated_shape(layer, args, kwargs)
         if spec is None:
@@ -423,14 +423,15 @@ def _broadcast_spec(layer, args, kwargs):
     return infer_outputs(layer, resolved_args, resolved_kwargs)
 
 
-def _contraction_spec(layer, args, kwargs):
-    """The outputs of a contracting op (`matmul`, `dot`, `einsum`) whose probe failed, or None.
+def _unified_spec(layer, args, kwargs):
+    """The outputs of an op marked `unifies` (`matmul`, `einsum`, `take_along_axis`) whose probe
+    failed, or None for any other layer.
 
     An unknown size contracted against a known one must equal it (`(None,) . (3,)`), which no
     probe size does: the probe is retried with one unknown size set to one of the known sizes,
     each in turn, and the first that works gives the outputs. Only runs after a failed probe.
     """
-    if not getattr(getattr(layer, "fn", None), "contracts", False):
+    if not getattr(getattr(layer, "fn", None), "unifies", False):
         return None
     tensors = flatten_symbolic((args, kwargs))
     known = sorted({size for t in tensors for size in t.shape if size is not None and size > 1})

@@ -704,7 +704,7 @@ def take(x, indices, axis=None):
     )
 
 
-@symbolic_op("take_along_axis")
+@symbolic_op("take_along_axis", unifies=True)
 def take_along_axis(x, indices, axis=None):
     """Pick values of `x` along an axis at indices that match `x`'s other axes.
 

@@ -21,7 +21,7 @@ from lamina.engine.variable_base import VariableBase
 _PYTHON_DEFAULTS = {bool: torch.bool, int: torch.int32, float: torch.float32}
 
 
-def symbolic_op(name: str, shape_rule=None, text=None, broadcasts=False, contracts=False):
+def symbolic_op(name: str, shape_rule=None, text=None, broadcasts=False, unifies=False):
     """Decorate a torch implementation so it also records a node when given KerasTensors.
 
     The decorated function computes at once on torch tensors, NumPy arrays and Python numbers; if
@@ -41,10 +41,10 @@ def symbolic_op(name: str, shape_rule=None, text=None, broadcasts=False, contrac
             (`add`, `less`, `where`): where a probe size cannot stand for an unknown size (it
             meets a known one), the unknown sizes then take the known sizes they broadcast
             against, as Keras's static rule gives them (`(None, 3)` and `(2, None)`: `(2, 3)`).
-        contracts: whether the op contracts axes of its arguments against each other (`matmul`,
-            `dot`, `einsum`): where an unknown size meets a known one it must equal, the probe
-            is retried with one unknown size set to one of the known sizes, as Keras's rules
-            accept `(None,) . (3,)`.
+        unifies: whether an unknown size of one argument may have to equal a known size of
+            another (the contracted axes of `matmul`, `dot`, `einsum`; `take_along_axis`):
+            where a probe fails, it is retried with one unknown size set to one of the known
+            sizes in turn, as Keras's rules accept `(None,) . (3,)`.
 
     Returns:
         A decorator for the implementation function.
@@ -61,8 +61,8 @@ def symbolic_op(name: str, shape_rule=None, text=None, broadcasts=False, contrac
         run = fn if text is None else _on_text_too(fn, text)
         if broadcasts:
             run.broadcasts = True  # read by shape inference on the op node's function
-        if contracts:
-            run.contracts = True
+        if unifies:
+            run.unifies = True
 
         @functools.wraps(fn)
         def op(*args, **kwargs):

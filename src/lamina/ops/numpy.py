@@ -371,7 +371,7 @@ def logical_not(x):
     return torch.logical_not(_tensor(x))
 
 
-@_symbolic_op("matmul", contracts=True)
+@_symbolic_op("matmul", unifies=True)
 def matmul(x1, x2):
     """Matrix product of two tensors, NumPy's `matmul` rules.
 
@@ -396,7 +396,7 @@ def matmul(x1, x2):
     return _boolean_product(torch.matmul, a, b)
 
 
-@_symbolic_op("dot", contracts=True)
+@_symbolic_op("dot", unifies=True)
 def dot(x1, x2):
     """Dot product of two tensors, NumPy's `dot` rules.
 
@@ -424,7 +424,7 @@ def dot(x1, x2):
     return _boolean_product(lambda p, q: torch.tensordot(p, q, dims=([-1], [-2])), a, b)
 
 
-@_symbolic_op("einsum", contracts=True)
+@_symbolic_op("einsum", unifies=True)
 def einsum(subscripts, *operands, **kwargs):
     """Evaluate an Einstein-summation expression over the operands.
 
