@@ -327,6 +327,12 @@ def _contracted_shapes(m):
         "tensordot": m.ops.tensordot(k((None, 3, 4)), k((3, 4)), axes=[[0, 1], [1, 0]]).shape,
         "linspace": m.ops.linspace(k((None, 3, 4)), k((2, 3, 4)), 10, axis=1).shape,
         "dot_nd": m.ops.dot(k((2, 3, 4)), k((4, 4, 2))).shape,
+        "broadcast_to": m.ops.broadcast_to(k((None, 3)), (2, 3, 3)).shape,
+        "vstack": m.ops.vstack([k((None, 3)), k((None, None))]).shape,
+        "dstack": m.ops.dstack([k((None, 3)), k((None, None))]).shape,
+        # equal sections of an unknown size are of unknown size (83 does not divide by 2)
+        "split": [t.shape for t in m.ops.split(k((None, 4)), 2)],
+        "hsplit": [t.shape for t in m.ops.hsplit(k((3, None, 3)), 2)],
         "take_along_axis": m.ops.take_along_axis(
             k((None, 5, 3)), k((1, 2, None), dtype="int32"), axis=1
         ).shape,

@@ -52,7 +52,7 @@ def append(x1, x2, axis=None):
     return torch.cat([a, b], dim=axis)
 
 
-@symbolic_op("hstack")
+@symbolic_op("hstack", unifies=True)
 def hstack(xs):
     """Join tensors horizontally: along the second axis (the first for 1-D tensors).
 
@@ -70,7 +70,7 @@ def hstack(xs):
     return torch.hstack(_common_list(xs))
 
 
-@symbolic_op("vstack")
+@symbolic_op("vstack", unifies=True)
 def vstack(xs):
     """Join tensors vertically: along the first axis, 1-D tensors becoming rows.
 
@@ -88,7 +88,7 @@ def vstack(xs):
     return torch.vstack(_common_list(xs))
 
 
-@symbolic_op("dstack")
+@symbolic_op("dstack", unifies=True)
 def dstack(xs):
     """Join tensors depth-wise: along the third axis, lower-rank tensors made 3-D first.
 
