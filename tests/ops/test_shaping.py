@@ -39,3 +39,9 @@ def test_a_model_unstacks_its_features_with_num():
     model = lamina.Model(x, first * third)
     out = model.predict(np.array([[2.0, 5.0, 3.0]], "float32"), verbose=0)
     np.testing.assert_allclose(out, [6.0])
+
+
+def test_roll_by_one_shift_along_several_axes_as_numpy():
+    x = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(lamina.ops.roll(x, 1, axis=[0, 1]), np.roll(x, 1, axis=[0, 1]))
+    assert lamina.ops.roll(lamina.KerasTensor((None, 3)), 1, axis=[0, 1]).shape == (None, 3)

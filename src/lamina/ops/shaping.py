@@ -242,9 +242,8 @@ def roll(x, shift, axis=None):
 
     Args:
         x: input tensor.
-        shift: how many places to shift (negative: toward the start); an int, or a tuple to go with
-            a
-            tuple of axes.
+        shift: how many places to shift (negative: toward the start); an int (the same shift
+            along every axis given, as NumPy's), or a tuple to go with a tuple of axes.
         axis: the axis or axes to roll (default None: the flattened tensor, reshaped back).
 
     Returns:
@@ -260,6 +259,8 @@ def roll(x, shift, axis=None):
     x = tensor(x)
     if axis is None:
         return torch.roll(x.reshape(-1), shift).reshape(x.shape)
+    if isinstance(axis, (list, tuple)) and isinstance(shift, int):  # torch wants one per axis
+        shift = (shift,) * len(axis)
     return torch.roll(x, shift, dims=axis)
 
 
