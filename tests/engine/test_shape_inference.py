@@ -327,6 +327,7 @@ def _contracted_shapes(m):
         "tensordot": m.ops.tensordot(k((None, 3, 4)), k((3, 4)), axes=[[0, 1], [1, 0]]).shape,
         "linspace": m.ops.linspace(k((None, 3, 4)), k((2, 3, 4)), 10, axis=1).shape,
         "dot_nd": m.ops.dot(k((2, 3, 4)), k((4, 4, 2))).shape,
+        "dot_2d_3d": m.ops.dot(k((2, 3)), k((4, 3, 2))).shape,
         "broadcast_to": m.ops.broadcast_to(k((None, 3)), (2, 3, 3)).shape,
         "vstack": m.ops.vstack([k((None, 3)), k((None, None))]).shape,
         "dstack": m.ops.dstack([k((None, 3)), k((None, None))]).shape,
@@ -346,5 +347,11 @@ def test_unknown_sizes_contracted_against_known_ones_as_keras():
     assert ours == reference.keras_run(_contracted_shapes)
     # N-D dot follows NumPy (the last axis of x1 against the second-last of x2), eagerly too
     # (Keras on torch fails there: it calls torch.matmul).
-    a, b = np.ones((2, 3, 4), "float32"), np.ones((4, 4, 2), "float32")
-    assert tuple(lamina.ops.dot(a, b).shape) == np.dot(a, b).shape == ours["dot_nd"]
+    rng = np.random.default_rng(0)
+    for key, (first, second) in {
+        "dot_nd": ((2, 3, 4), (4, 4, 2)),
+        "dot_2d_3d": ((2, 3), (4, 3, 2)),
+    }.items():
+        a, b = rng.normal(size=first), rng.normal(size=second)
+        np.testing.assert_allclose(lamina.ops.dot(a, b), np.dot(a, b), rtol=1e-6)
+        assert np.dot(a, b).shape == ours[key]

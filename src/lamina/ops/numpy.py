@@ -419,8 +419,8 @@ def dot(x1, x2):
     a, b = _tensor(x1), _tensor(x2)
     if a.dim() == 0 or b.dim() == 0:
         return a * b
-    if b.dim() == 1 or a.dim() <= 2:
-        return _boolean_product(torch.matmul, a, b)
+    if b.dim() <= 2:  # an N-D `b` is not a batch of matrices here: NumPy's dot contracts its
+        return _boolean_product(torch.matmul, a, b)  # second-last axis, keeping every other
     return _boolean_product(lambda p, q: torch.tensordot(p, q, dims=([-1], [-2])), a, b)
 
 
