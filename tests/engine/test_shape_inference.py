@@ -275,3 +275,83 @@ def test_a_layers_own_compute_output_spec_is_taken_on_symbolic_calls():
     assert Inherits()(inputs).shape == (None, 3)
     lamina.Model(inputs, output)(np.ones((2, 3), "float32"), training=True)
     assert calls == [True]
+
+
+# Unknown sizes broadcast against known ones: a probe size cannot stand for them (83 meets 2),
+# Keras's static rule gives the known size.
+BROADCAST_SHAPES = [
+    ((None, 3), (2, None)),
+    ((None, None, 3), (None, 5, 1)),
+    ((None, 1), (4,)),
+    ((3,), (None, None)),
+]
+BROADCASTING_OPS = [
+    "add", "subtract", "multiply", "divide", "power", "maximum", "minimum", "mod",
+    "floor_divide", "equal", "not_equal", "greater", "less_equal", "logical_and",
+    "logical_or", "logical_xor", "arctan2", "fmod", "isclose", "divide_no_nan", "heaviside",
+]  # fmt: skip
+
+
+def _broadcast_specs(m):
+    specs = {}
+    for first, second in BROADCAST_SHAPES:
+        x, y = m.KerasTensor(first), m.KerasTensor(second)
+        for name in BROADCASTING_OPS:
+            out = getattr(m.ops, name)(x, y)
+            specs[name, first, second] = (tuple(out.shape), str(out.dtype))
+        out = m.ops.where(x > 0, x, y)
+        specs["where", first, second] = (tuple(out.shape), str(out.dtype))
+        specs["+", first, second] = tuple((x + y).shape)
+    return specs
+
+
+@pytest.mark.parity
+def test_unknown_sizes_broadcast_against_known_ones_as_keras():
+    ours = _broadcast_specs(lamina)
+    assert ours["add", (None, 3), (2, None)] == ((2, 3), "float32")
+    assert ours == reference.keras_run(_broadcast_specs)
+
+
+def test_shapes_that_cannot_broadcast_name_the_op_and_the_sizes():
+    with pytest.raises(ValueError, match=r"'add' .*\(None, 3\), \(2, 4\).*sizes 3 and 4 differ"):
+        lamina.ops.add(KerasTensor((None, 3)), KerasTensor((2, 4)))
+
+
+def _contracted_shapes(m):
+    k = m.KerasTensor
+    return {
+        "inner": m.ops.inner(k((None,)), k((3,))).shape,
+        "einsum": m.ops.einsum("ii", k((None, 3))).shape,
+        "dot": m.ops.dot(k((None,)), k((None, 3, 2))).shape,
+        "matmul": m.ops.matmul(k((None, None)), k((3, 4))).shape,
+        "tensordot": m.ops.tensordot(k((None, 3, 4)), k((3, 4)), axes=[[0, 1], [1, 0]]).shape,
+        "linspace": m.ops.linspace(k((None, 3, 4)), k((2, 3, 4)), 10, axis=1).shape,
+        "dot_nd": m.ops.dot(k((2, 3, 4)), k((4, 4, 2))).shape,
+        "dot_2d_3d": m.ops.dot(k((2, 3)), k((4, 3, 2))).shape,
+        "broadcast_to": m.ops.broadcast_to(k((None, 3)), (2, 3, 3)).shape,
+        "vstack": m.ops.vstack([k((None, 3)), k((None, None))]).shape,
+        "dstack": m.ops.dstack([k((None, 3)), k((None, None))]).shape,
+        # equal sections of an unknown size are of unknown size (83 does not divide by 2)
+        "split": [t.shape for t in m.ops.split(k((None, 4)), 2)],
+        "hsplit": [t.shape for t in m.ops.hsplit(k((3, None, 3)), 2)],
+        "take_along_axis": m.ops.take_along_axis(
+            k((None, 5, 3)), k((1, 2, None), dtype="int32"), axis=1
+        ).shape,
+    }
+
+
+@pytest.mark.parity
+def test_unknown_sizes_contracted_against_known_ones_as_keras():
+    ours = _contracted_shapes(lamina)
+    assert ours["matmul"] == (None, 4)
+    assert ours == reference.keras_run(_contracted_shapes)
+    # N-D dot follows NumPy (the last axis of x1 against the second-last of x2), eagerly too
+    # (Keras on torch fails there: it calls torch.matmul).
+    rng = np.random.default_rng(0)
+    for key, (first, second) in {
+        "dot_nd": ((2, 3, 4), (4, 4, 2)),
+        "dot_2d_3d": ((2, 3), (4, 3, 2)),
+    }.items():
+        a, b = rng.normal(size=first), rng.normal(size=second)
+        np.testing.assert_allclose(lamina.ops.dot(a, b), np.dot(a, b), rtol=1e-6)
+        assert np.dot(a, b).shape == ours[key]

@@ -20,6 +20,8 @@ M = RNG.standard_normal((4, 5)).astype("float32")
 POS = (np.abs(A) + 0.1).astype("float32")
 INT = RNG.integers(0, 5, size=(2, 6)).astype("int32")
 IMG = (RNG.random((2, 5, 7, 3)) * 255).astype("uint8")
+# int8 products: Keras gives matmul and einsum int32 (the sums overflow int8), dot stays int8
+INT8 = RNG.integers(90, 127, size=(3, 4)).astype("int8")
 
 # (op path, positional args, keyword args)
 CASES = [
@@ -46,6 +48,10 @@ CASES = [
     ("matmul", (A, M), {}),
     ("dot", (M.T, M), {}),
     ("einsum", ("bij,jk->bik", A, M), {}),
+    ("matmul", (INT8, INT8.T), {}),
+    ("einsum", ("ij,kj->ik", INT8, INT8), {}),
+    ("einsum", ("ij->", INT8), {}),
+    ("dot", (INT8[:1] // 64, INT8.T // 64), {}),
     ("where", (A > 0, A, B), {}),
     ("abs", (A,), {}),
     ("negative", (A,), {}),

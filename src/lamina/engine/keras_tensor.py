@@ -18,19 +18,31 @@ from lamina.dtypes import dtype_name
 # How an operation on KerasTensors is recorded: `symbolic.apply_op`, registered by symbolic.py
 # (which `import lamina` always loads, and with it `Input`, the only way to a first KerasTensor).
 _operation_recorder = None
+# The public ops by name (`less`, `logical_and`, ...), filled as lamina.ops registers them: the
+# operators whose meaning is an op's dtype rule (`x < 3` is bool, `x & y` is logical) call it.
+_operations: dict = {}
 
 
-def record_operations_with(apply_op) -> None:
+def record_operations_with(apply_op, operations=None) -> None:
     """Have arithmetic on KerasTensors call `apply_op(fn, *args, name=...)` to record a node.
 
     Args:
         apply_op: a callable taking the torch function, its arguments and `name=`.
+        operations: optional mapping of op names to the public ops (`"less"` ->
+            `lamina.ops.less`), read when an operator such as `<` is applied.
 
     Example:
-        >>> record_operations_with(symbolic.apply_op)  # doctest: +SKIP
+        >>> record_operations_with(symbolic.apply_op, symbolic._OPERATIONS)  # doctest: +SKIP
     """
-    global _operation_recorder
+    global _operation_recorder, _operations
     _operation_recorder = apply_op
+    if operations is not None:
+        _operations = operations
+
+
+def _public_op(name: str, *args, **kwargs):
+    """`lamina.ops.<name>(*args)`: registered by name, since this module sits below `ops`."""
+    return _operations[name](*args, **kwargs)
 
 
 def record_operation(fn, *args, name, **kwargs):
@@ -65,6 +77,8 @@ class KerasTensor:
         node: keyword-only, the graph node that produced the tensor (default None: none yet).
         index: keyword-only, which output of that node it is (default 0).
         name: keyword-only, a name for messages and summaries (default None).
+        sparse, ragged: keyword-only, Keras's flags (default False); lamina's tensors are dense,
+            so True raises a ValueError, as `Input(sparse=True)` does.
 
     Example:
         >>> x = lamina.Input(shape=(4,))
@@ -75,7 +89,23 @@ class KerasTensor:
         (True, (None, 3))
     """
 
-    def __init__(self, shape, dtype="float32", *, node=None, index=0, name=None):
+    # NumPy defers to the reflected operators (`array + x` is `x.__radd__(array)`) instead of
+    # building an object array of KerasTensors.
+    __array_ufunc__ = None
+
+    # lamina's tensors are dense: Keras's flags, always False (`ops` results read them).
+    sparse = False
+    ragged = False
+
+    def __init__(
+        self, shape, dtype="float32", *, node=None, index=0, name=None, sparse=False, ragged=False
+    ):
+        for flag, value in (("sparse", sparse), ("ragged", ragged)):
+            if value:
+                raise ValueError(
+                    f"KerasTensor expects {flag}=False (lamina's tensors are dense torch "
+                    f"tensors), received {flag}=True. Describe the dense tensor instead."
+                )
         self.shape = tuple(None if d is None else int(d) for d in shape)
         self.dtype = dtype if isinstance(dtype, str) else dtype_name(dtype)
         self.node = node
@@ -123,13 +153,136 @@ class KerasTensor:
         return record_operation(operator.neg, self, name="negative")
 
     def __pow__(self, other):
-        return record_operation(operator.pow, self, other, name="power")
+        return _public_op("power", self, other)
 
     def __matmul__(self, other):
-        return record_operation(operator.matmul, self, other, name="matmul")
+        return _public_op("matmul", self, other)
+
+    def __rmatmul__(self, other):
+        return _public_op("matmul", other, self)
+
+    def __rpow__(self, other):
+        return _public_op("power", other, self)
+
+    def __abs__(self):
+        return _public_op("abs", self)
+
+    def __floordiv__(self, other):
+        return _public_op("floor_divide", self, other)
+
+    def __rfloordiv__(self, other):
+        return _public_op("floor_divide", other, self)
+
+    def __mod__(self, other):
+        return _public_op("mod", self, other)
+
+    def __rmod__(self, other):
+        return _public_op("mod", other, self)
+
+    # Comparisons give bool tensors, as Keras's; `==` stays identity (Keras defines no `__eq__`,
+    # so KerasTensors remain hashable and `x in outputs` means "is one of").
+    def __lt__(self, other):
+        return _public_op("less", self, other)
+
+    def __le__(self, other):
+        return _public_op("less_equal", self, other)
+
+    def __gt__(self, other):
+        return _public_op("greater", self, other)
+
+    def __ge__(self, other):
+        return _public_op("greater_equal", self, other)
+
+    def __ne__(self, other):
+        return _public_op("not_equal", self, other)
+
+    # Keras's `&`, `|`, `^`, `~` on KerasTensors are the logical ops (bool results), not bitwise.
+    def __and__(self, other):
+        return _public_op("logical_and", self, other)
+
+    def __rand__(self, other):
+        return _public_op("logical_and", other, self)
+
+    def __or__(self, other):
+        return _public_op("logical_or", self, other)
+
+    def __ror__(self, other):
+        return _public_op("logical_or", other, self)
+
+    def __xor__(self, other):
+        return _public_op("logical_xor", self, other)
+
+    def __rxor__(self, other):
+        return _public_op("logical_xor", other, self)
+
+    def __invert__(self):
+        return _public_op("logical_not", self)
+
+    def __round__(self, ndigits=None):
+        return _public_op("round", self, decimals=ndigits or 0)
 
     def __getitem__(self, key):
         return record_operation(get_item, self, key, name="get_item")
+
+    def reshape(self, newshape):
+        """`ops.reshape(self, newshape)`.
+
+        Args:
+            newshape: the new shape (one entry may be -1).
+
+        Returns:
+            The reshaped KerasTensor.
+
+        Example:
+            >>> lamina.Input((2, 3)).reshape((-1, 6)).shape
+            (None, 6)
+        """
+        return _public_op("reshape", self, newshape)
+
+    def squeeze(self, axis=None):
+        """`ops.squeeze(self, axis)`.
+
+        Args:
+            axis: the axis (or axes) of size 1 to remove (default None: all of them).
+
+        Returns:
+            The squeezed KerasTensor.
+
+        Example:
+            >>> lamina.Input((1, 3)).squeeze(1).shape
+            (None, 3)
+        """
+        return _public_op("squeeze", self, axis)
+
+    # No data flows through a KerasTensor: refuse what would need its values, as Keras does.
+    def __iter__(self):
+        raise NotImplementedError(
+            f"Iterating over a symbolic KerasTensor {self.shape} is not supported: it holds no "
+            "values. Index it (x[0]) or use ops.unstack(x) to split it into symbolic tensors."
+        )
+
+    def __bool__(self):
+        raise TypeError(
+            "A symbolic KerasTensor cannot be used as a boolean: it holds no values. Use "
+            "ops.cond / ops.where for a choice inside the graph, or `x is None` to test presence."
+        )
+
+    def __int__(self):
+        raise ValueError(_no_value_message("an int"))
+
+    def __float__(self):
+        raise ValueError(_no_value_message("a float"))
+
+    def __array__(self, dtype=None, copy=None):
+        raise ValueError(_no_value_message("a NumPy array"))
+
+
+def _no_value_message(target: str) -> str:
+    return (
+        f"A KerasTensor is symbolic: a shape and a dtype, no values, so it cannot be converted "
+        f"to {target}. Compute on it with lamina.ops or layers inside a model, and convert the "
+        "model's outputs (model.predict) instead."
+    )
 
 
 def get_item(x, key):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import operator
 import threading
 
 import torch
@@ -367,7 +368,11 @@ def _infer_spec(layer, args, kwargs):
     try:
         return infer_outputs(layer, args, kwargs)
     except (ValueError, RuntimeError):
-        spec = _stated_shape(layer, args, kwargs)
+        spec = _broadcast_spec(layer, args, kwargs)
+        if spec is None:
+            spec = _unified_spec(layer, args, kwargs)
+        if spec is None:
+            spec = _stated_shape(layer, args, kwargs)
         if spec is None:
             spec = _graph_spec(layer, args, kwargs)
         if spec is None and _has_unknown_size(args, kwargs):
@@ -378,6 +383,113 @@ def _infer_spec(layer, args, kwargs):
         if spec is None:
             raise
         return spec
+
+
+# The Python operators a graph records directly (`x + y`): they broadcast, as the ops marked
+# `broadcasts` do.
+_BROADCASTING_OPERATORS = (operator.add, operator.sub, operator.mul, operator.truediv)
+
+
+def _broadcast_spec(layer, args, kwargs):
+    """The outputs of a broadcasting op whose probe failed, or None for any other layer.
+
+    A probe size stands for every unknown size, so `(None, 3) + (2, None)` fails (83 meets 2)
+    where Keras's static rule gives `(2, 3)`: an unknown size broadcast against a known size
+    other than 1 is that size. The inputs are probed again with those sizes filled in; sizes
+    the rule leaves unknown are still probed. Only runs after a failed probe: no cost otherwise.
+    """
+    fn = getattr(layer, "fn", None)
+    if not (getattr(fn, "broadcasts", False) or fn in _BROADCASTING_OPERATORS):
+        return None
+    leaves = [x for x in tree.flatten((args, kwargs)) if isinstance(x, (KerasTensor, torch.Tensor))]
+    target = ()
+    try:
+        for leaf in leaves:
+            target = broadcast_shapes(target, tuple(leaf.shape))
+    except ValueError as failure:
+        shapes = [tuple(leaf.shape) for leaf in leaves]
+        raise ValueError(
+            f"{errors.describe(layer)} got inputs of shapes {shapes}: {failure}"
+        ) from None
+
+    def resolved(tensor):
+        shape = [
+            size if size is not None else target[len(target) - tensor.ndim + axis]
+            for axis, size in enumerate(tensor.shape)
+        ]
+        return KerasTensor(tuple(shape), tensor.dtype)
+
+    resolved_args, resolved_kwargs = map_tensors(resolved, (args, kwargs))
+    return infer_outputs(layer, resolved_args, resolved_kwargs)
+
+
+def _unified_spec(layer, args, kwargs):
+    """The outputs of an op marked `unifies` (`matmul`, `einsum`, `take_along_axis`) whose probe
+    failed, or None for any other layer.
+
+    An unknown size contracted against a known one must equal it (`(None,) . (3,)`), which no
+    probe size does: the probe is retried with one unknown size set to one of the known sizes,
+    each in turn, and the first that works gives the outputs. Only runs after a failed probe.
+    """
+    if not getattr(getattr(layer, "fn", None), "unifies", False):
+        return None
+    tensors = flatten_symbolic((args, kwargs))
+    known = sorted({size for t in tensors for size in t.shape if size is not None and size > 1})
+    unknown = [(i, axis) for i, t in enumerate(tensors) for axis, size in enumerate(t.shape)
+               if size is None]  # fmt: skip
+    for i, axis in unknown:
+        for size in known:
+            shape = list(tensors[i].shape)
+            shape[axis] = size
+            filled = KerasTensor(tuple(shape), tensors[i].dtype)
+            retried = map_tensors(lambda t, i=i, filled=filled: filled if t is tensors[i] else t,
+                                  (args, kwargs))  # fmt: skip
+            try:
+                return infer_outputs(layer, *retried)
+            except (ValueError, RuntimeError, TypeError, IndexError):
+                continue
+    return None
+
+
+def broadcast_shapes(shape1, shape2) -> tuple:
+    """The shape two shapes broadcast to, `None` for unknown sizes (Keras's static rule).
+
+    An unknown size against a known size other than 1 is that size; against 1 or unknown, it
+    stays unknown.
+
+    Args:
+        shape1: a shape, ints or None.
+        shape2: another shape.
+
+    Returns:
+        The broadcast shape, as a tuple.
+
+    Raises:
+        ValueError: where two known sizes differ and neither is 1.
+
+    Example:
+        >>> broadcast_shapes((None, 3), (2, None))
+        (2, 3)
+        >>> broadcast_shapes((None, 1), (4,))
+        (None, 4)
+    """
+    rank = max(len(shape1), len(shape2))
+    shape1 = (1,) * (rank - len(shape1)) + tuple(shape1)
+    shape2 = (1,) * (rank - len(shape2)) + tuple(shape2)
+    out = []
+    for a, b in zip(shape1, shape2, strict=True):
+        if a == 1 or a == b:
+            out.append(b)
+        elif b == 1:
+            out.append(a)
+        elif a is None or b is None:
+            out.append(b if a is None else a)
+        else:
+            raise ValueError(
+                f"Shapes {shape1} and {shape2} cannot be broadcast together: sizes {a} and {b} "
+                "differ and neither is 1. Expand or reshape one input so the sizes agree."
+            )
+    return tuple(out)
 
 
 def _has_unknown_size(args, kwargs) -> bool:

@@ -273,8 +273,6 @@ _OPERATIONS: dict[str, object] = {
     "divide": operator.truediv,
     "true_divide": operator.truediv,
     "negative": operator.neg,
-    "power": operator.pow,
-    "matmul": operator.matmul,
     "get_item": keras_tensor.get_item,
 }
 _OPERATION_ARGUMENTS = ("name", "trainable", "dtype")
@@ -375,4 +373,4 @@ def apply_op(fn, *args, name="op", shape_rule=None, **kwargs):
     return call_on_symbolic(op, args, kwargs, spec=OutputSpec(tuple(shape), dtype))
 
 
-keras_tensor.record_operations_with(apply_op)
+keras_tensor.record_operations_with(apply_op, _OPERATIONS)

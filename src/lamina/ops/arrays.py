@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from lamina.engine.keras_tensor import KerasTensor
+from lamina.engine.shape_inference import unprobed_shape
 from lamina.ops.core import _target_device, symbolic_op, tensor, to_dtype
 
 
@@ -54,7 +55,7 @@ def arange(start, stop=None, step=None, dtype=None):
     return torch.arange(start, stop, step, dtype=_dtype_or(dtype, default), device=_target_device())
 
 
-@symbolic_op("linspace")
+@symbolic_op("linspace", broadcasts=True)
 def linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axis=0):
     """`num` evenly spaced values from `start` to `stop`.
 
@@ -412,7 +413,7 @@ def ravel(x):
     return tensor(x).reshape(-1)
 
 
-@symbolic_op("broadcast_to")
+@symbolic_op("broadcast_to", unifies=True)
 def broadcast_to(x, shape):
     """Broadcast a tensor to a new shape, as NumPy's broadcasting rules allow.
 
@@ -658,17 +659,24 @@ def split(x, indices_or_sections, axis=0):
     length = x.shape[axis]
     if _is_int(indices_or_sections):
         sections = int(indices_or_sections)
-        if length % sections:
-            raise ValueError(
-                f"split() expects an axis whose size ({length}) divides into {sections} equal "
-                f"sections; received indices_or_sections={sections}. Hint: pass the split indices "
-                "as a list instead."
-            )
+        if length % sections and unprobed_shape((length,)) == (None,):
+            # a probe size stands for an unknown size (Keras: the sections' size is unknown);
+            # whole sections of it differ between the two probes, so they come out unknown
+            x = x.narrow(axis, 0, length - length % sections)
+        elif length % sections:
+            raise _sections_mismatch(length, sections)
         return list(torch.tensor_split(x, sections, dim=axis))  # n sections, even of size 0
     bounds = [0, *(int(i) for i in indices_or_sections), length]
     return [
         x.narrow(axis, lo, max(hi - lo, 0)) for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
     ]
+
+
+def _sections_mismatch(length, sections) -> ValueError:
+    return ValueError(
+        f"split() expects an axis whose size ({length}) divides into {sections} equal sections; "
+        f"received indices_or_sections={sections}. Hint: pass the split indices as a list instead."
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -704,7 +712,7 @@ def take(x, indices, axis=None):
     )
 
 
-@symbolic_op("take_along_axis")
+@symbolic_op("take_along_axis", unifies=True)
 def take_along_axis(x, indices, axis=None):
     """Pick values of `x` along an axis at indices that match `x`'s other axes.
 

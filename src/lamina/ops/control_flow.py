@@ -46,7 +46,34 @@ def cond(pred, true_fn, false_fn):
         >>> lamina.ops.cond(x.sum() > 0, lambda: x * 2, lambda: -x)
         tensor([-1.,  2.])
     """
+    if isinstance(pred, torch.Tensor) and pred.is_meta:
+        # A symbolic `pred` (probed on the meta device): either branch may run, so both are
+        # traced and must agree, as Keras checks its branches' output specs.
+        return _agreeing_branches(true_fn(), false_fn())
     return true_fn() if bool(tensor(pred)) else false_fn()
+
+
+def _agreeing_branches(true_out, false_out):
+    """`true_out`, once it has `false_out`'s structure and each leaf's shape and dtype."""
+
+    def spec(leaf):
+        if leaf is None or not hasattr(leaf, "shape"):
+            return leaf
+        return tuple(leaf.shape), backend.dtype_name(leaf.dtype)
+
+    true_spec, false_spec = tree.map_structure(spec, true_out), tree.map_structure(spec, false_out)
+    try:
+        tree.assert_same_structure(true_spec, false_spec)
+        agree = tree.flatten(true_spec) == tree.flatten(false_spec)
+    except (ValueError, TypeError):
+        agree = False
+    if not agree:
+        raise ValueError(
+            "cond(): true_fn and false_fn must return the same structure of tensors with the "
+            f"same shapes and dtypes; true_fn gave {true_spec} and false_fn {false_spec} "
+            "(shape, dtype). Make both branches return matching outputs (cast or reshape one)."
+        )
+    return true_out
 
 
 @symbolic_op("switch")

@@ -21,7 +21,7 @@ from lamina.engine.variable_base import VariableBase
 _PYTHON_DEFAULTS = {bool: torch.bool, int: torch.int32, float: torch.float32}
 
 
-def symbolic_op(name: str, shape_rule=None, text=None):
+def symbolic_op(name: str, shape_rule=None, text=None, broadcasts=False, unifies=False):
     """Decorate a torch implementation so it also records a node when given KerasTensors.
 
     The decorated function computes at once on torch tensors, NumPy arrays and Python numbers; if
@@ -37,6 +37,14 @@ def symbolic_op(name: str, shape_rule=None, text=None):
         text: for an op that only moves elements (expand_dims, reshape), the NumPy function
             that does it to text (lamina's string tensors are NumPy arrays), called with the
             same arguments; the op then takes string Inputs too.
+        broadcasts: whether the op broadcasts its tensor arguments against each other
+            (`add`, `less`, `where`): where a probe size cannot stand for an unknown size (it
+            meets a known one), the unknown sizes then take the known sizes they broadcast
+            against, as Keras's static rule gives them (`(None, 3)` and `(2, None)`: `(2, 3)`).
+        unifies: whether an unknown size of one argument may have to equal a known size of
+            another (the contracted axes of `matmul`, `dot`, `einsum`; `take_along_axis`):
+            where a probe fails, it is retried with one unknown size set to one of the known
+            sizes in turn, as Keras's rules accept `(None,) . (3,)`.
 
     Returns:
         A decorator for the implementation function.
@@ -51,6 +59,10 @@ def symbolic_op(name: str, shape_rule=None, text=None):
 
     def wrap(fn):
         run = fn if text is None else _on_text_too(fn, text)
+        if broadcasts:
+            run.broadcasts = True  # read by shape inference on the op node's function
+        if unifies:
+            run.unifies = True
 
         @functools.wraps(fn)
         def op(*args, **kwargs):

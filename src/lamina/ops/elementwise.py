@@ -25,7 +25,7 @@ def _unary(name, torch_fn, float_valued=True):
 
 
 def _binary(name, torch_fn, float_valued=False):
-    @symbolic_op(name)
+    @symbolic_op(name, broadcasts=True)
     def op(x1, x2):
         a, b = floating_operands(x1, x2) if float_valued else operands(x1, x2)
         return torch_fn(a, b)
@@ -38,7 +38,7 @@ def _binary(name, torch_fn, float_valued=False):
 def _bitwise(name, torch_fn):
     """A binary bitwise op under Keras's argument names for them, `x` and `y`."""
 
-    @symbolic_op(name)
+    @symbolic_op(name, broadcasts=True)
     def op(x, y):
         return torch_fn(*operands(x, y))
 
@@ -793,7 +793,7 @@ logical_xor.__doc__ = """Logical XOR of two tensors, element-wise (nonzero count
 """
 
 
-@symbolic_op("heaviside")
+@symbolic_op("heaviside", broadcasts=True)
 def heaviside(x1, x2):
     """The Heaviside step function: 0 where `x1 < 0`, `x2` where `x1 == 0`, 1 where `x1 > 0`.
 
@@ -832,7 +832,7 @@ def ldexp(x1, x2):
     return torch.ldexp(floating(a), b)
 
 
-@symbolic_op("divide_no_nan")
+@symbolic_op("divide_no_nan", broadcasts=True)
 def divide_no_nan(x1, x2):
     """`x1 / x2` element-wise, with 0 wherever `x2` is 0.
 
@@ -855,7 +855,7 @@ def divide_no_nan(x1, x2):
     return torch.where(b == 0, torch.zeros((), dtype=a.dtype, device=a.device), a / safe)
 
 
-@symbolic_op("isclose")
+@symbolic_op("isclose", broadcasts=True)
 def isclose(x1, x2, rtol=1e-5, atol=1e-8, equal_nan=False):
     """Whether `x1` and `x2` are equal within a tolerance, element-wise.
 
@@ -880,7 +880,7 @@ def isclose(x1, x2, rtol=1e-5, atol=1e-8, equal_nan=False):
     return torch.isclose(a.to(common), b.to(common), rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
-@symbolic_op("allclose")
+@symbolic_op("allclose", broadcasts=True)
 def allclose(x1, x2, rtol=1e-5, atol=1e-8, equal_nan=False):
     """Whether every element of `x1` is close to `x2` (see `isclose`).
 

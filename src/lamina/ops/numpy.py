@@ -23,7 +23,7 @@ from lamina.ops.core import to_dtype as _to_dtype
 # element-wise, two arguments
 
 
-@_symbolic_op("add")
+@_symbolic_op("add", broadcasts=True)
 def add(x1, x2):
     """Add two tensors element-wise, broadcasting their shapes.
 
@@ -44,7 +44,7 @@ def add(x1, x2):
     return torch.add(a, b)
 
 
-@_symbolic_op("subtract")
+@_symbolic_op("subtract", broadcasts=True)
 def subtract(x1, x2):
     """Subtract `x2` from `x1` element-wise, broadcasting their shapes.
 
@@ -65,7 +65,7 @@ def subtract(x1, x2):
     return torch.sub(a, b)
 
 
-@_symbolic_op("multiply")
+@_symbolic_op("multiply", broadcasts=True)
 def multiply(x1, x2):
     """Multiply two tensors element-wise, broadcasting their shapes.
 
@@ -84,7 +84,7 @@ def multiply(x1, x2):
     return torch.mul(a, b)
 
 
-@_symbolic_op("divide")
+@_symbolic_op("divide", broadcasts=True)
 def divide(x1, x2):
     """Divide `x1` by `x2` element-wise (true division).
 
@@ -107,7 +107,7 @@ def divide(x1, x2):
 true_divide = divide
 
 
-@_symbolic_op("floor_divide")
+@_symbolic_op("floor_divide", broadcasts=True)
 def floor_divide(x1, x2):
     """Divide `x1` by `x2` element-wise, rounding the quotient down.
 
@@ -126,7 +126,7 @@ def floor_divide(x1, x2):
     return torch.floor_divide(a, b)
 
 
-@_symbolic_op("mod")
+@_symbolic_op("mod", broadcasts=True)
 def mod(x1, x2):
     """The remainder of `x1 / x2` element-wise, with the sign of the divisor (NumPy's rule).
 
@@ -145,7 +145,7 @@ def mod(x1, x2):
     return torch.remainder(a, b)
 
 
-@_symbolic_op("power")
+@_symbolic_op("power", broadcasts=True)
 def power(x1, x2):
     """`x1` raised to the power `x2`, element-wise.
 
@@ -164,7 +164,7 @@ def power(x1, x2):
     return torch.pow(a, b)
 
 
-@_symbolic_op("maximum")
+@_symbolic_op("maximum", broadcasts=True)
 def maximum(x1, x2):
     """The larger of `x1` and `x2`, element by element.
 
@@ -183,7 +183,7 @@ def maximum(x1, x2):
     return torch.maximum(a, b)
 
 
-@_symbolic_op("minimum")
+@_symbolic_op("minimum", broadcasts=True)
 def minimum(x1, x2):
     """The smaller of `x1` and `x2`, element by element.
 
@@ -202,7 +202,7 @@ def minimum(x1, x2):
     return torch.minimum(a, b)
 
 
-@_symbolic_op("equal")
+@_symbolic_op("equal", broadcasts=True)
 def equal(x1, x2):
     """`x1 == x2`, element-wise.
 
@@ -221,7 +221,7 @@ def equal(x1, x2):
     return torch.eq(a, b)
 
 
-@_symbolic_op("not_equal")
+@_symbolic_op("not_equal", broadcasts=True)
 def not_equal(x1, x2):
     """`x1 != x2`, element-wise.
 
@@ -240,7 +240,7 @@ def not_equal(x1, x2):
     return torch.ne(a, b)
 
 
-@_symbolic_op("greater")
+@_symbolic_op("greater", broadcasts=True)
 def greater(x1, x2):
     """`x1 > x2`, element-wise.
 
@@ -259,7 +259,7 @@ def greater(x1, x2):
     return torch.gt(a, b)
 
 
-@_symbolic_op("greater_equal")
+@_symbolic_op("greater_equal", broadcasts=True)
 def greater_equal(x1, x2):
     """`x1 >= x2`, element-wise.
 
@@ -278,7 +278,7 @@ def greater_equal(x1, x2):
     return torch.ge(a, b)
 
 
-@_symbolic_op("less")
+@_symbolic_op("less", broadcasts=True)
 def less(x1, x2):
     """`x1 < x2`, element-wise.
 
@@ -297,7 +297,7 @@ def less(x1, x2):
     return torch.lt(a, b)
 
 
-@_symbolic_op("less_equal")
+@_symbolic_op("less_equal", broadcasts=True)
 def less_equal(x1, x2):
     """`x1 <= x2`, element-wise.
 
@@ -316,7 +316,7 @@ def less_equal(x1, x2):
     return torch.le(a, b)
 
 
-@_symbolic_op("logical_and")
+@_symbolic_op("logical_and", broadcasts=True)
 def logical_and(x1, x2):
     """Logical AND of two tensors, element-wise (nonzero counts as True).
 
@@ -335,7 +335,7 @@ def logical_and(x1, x2):
     return torch.logical_and(a, b)
 
 
-@_symbolic_op("logical_or")
+@_symbolic_op("logical_or", broadcasts=True)
 def logical_or(x1, x2):
     """Logical OR of two tensors, element-wise (nonzero counts as True).
 
@@ -371,7 +371,7 @@ def logical_not(x):
     return torch.logical_not(_tensor(x))
 
 
-@_symbolic_op("matmul")
+@_symbolic_op("matmul", unifies=True)
 def matmul(x1, x2):
     """Matrix product of two tensors, NumPy's `matmul` rules.
 
@@ -383,17 +383,20 @@ def matmul(x1, x2):
         x2: right operand.
 
     Returns:
-        The product tensor.
+        The product tensor; int32 for two int8 operands, as in Keras.
 
     Example:
         >>> lamina.ops.matmul(np.array([[1, 2], [3, 4]]), np.array([[1], [1]]))
         tensor([[3],
                 [7]])
     """
-    return _boolean_product(torch.matmul, _tensor(x1), _tensor(x2))
+    a, b = _tensor(x1), _tensor(x2)
+    if _all_int8((a, b)):
+        a, b = a.to(torch.int32), b.to(torch.int32)
+    return _boolean_product(torch.matmul, a, b)
 
 
-@_symbolic_op("dot")
+@_symbolic_op("dot", unifies=True)
 def dot(x1, x2):
     """Dot product of two tensors, NumPy's `dot` rules.
 
@@ -416,12 +419,12 @@ def dot(x1, x2):
     a, b = _tensor(x1), _tensor(x2)
     if a.dim() == 0 or b.dim() == 0:
         return a * b
-    if b.dim() == 1 or a.dim() <= 2:
-        return _boolean_product(torch.matmul, a, b)
+    if b.dim() <= 2:  # an N-D `b` is not a batch of matrices here: NumPy's dot contracts its
+        return _boolean_product(torch.matmul, a, b)  # second-last axis, keeping every other
     return _boolean_product(lambda p, q: torch.tensordot(p, q, dims=([-1], [-2])), a, b)
 
 
-@_symbolic_op("einsum")
+@_symbolic_op("einsum", unifies=True)
 def einsum(subscripts, *operands, **kwargs):
     """Evaluate an Einstein-summation expression over the operands.
 
@@ -432,16 +435,29 @@ def einsum(subscripts, *operands, **kwargs):
             chooses the contraction order itself.
 
     Returns:
-        The result tensor.
+        The result tensor; int32 where every operand is int8, as in Keras.
 
     Example:
         >>> lamina.ops.einsum("ij,j->i", np.array([[1, 2], [3, 4]]), np.array([1, 1]))
         tensor([3, 7])
     """
-    return torch.einsum(subscripts, *[_tensor(x) for x in operands])
+    tensors = [_tensor(x) for x in operands]
+    if not _all_int8(tensors):
+        return torch.einsum(subscripts, *tensors)
+    # in int32, so sums cannot wrap; a full sum of int32 is int64 in torch, int32 in Keras
+    return torch.einsum(subscripts, *[t.to(torch.int32) for t in tensors]).to(torch.int32)
 
 
-@_symbolic_op("where")
+def _all_int8(tensors) -> bool:
+    """Whether every operand of a product is int8: Keras's `matmul` and `einsum` then give int32
+    (as JAX does), computed in int32 so that sums of products cannot wrap."""
+    for t in tensors:  # a loop: this module's `all` is the op; most products stop at once
+        if t.dtype != torch.int8:
+            return False
+    return bool(tensors)
+
+
+@_symbolic_op("where", broadcasts=True)
 def where(condition, x1=None, x2=None):
     """Pick from `x1` where `condition` holds and from `x2` elsewhere.
 

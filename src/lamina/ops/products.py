@@ -17,7 +17,7 @@ def _common(x1, x2):
     return a.to(dtype), b.to(dtype)
 
 
-@symbolic_op("tensordot")
+@symbolic_op("tensordot", unifies=True)
 def tensordot(x1, x2, axes=2):
     """Sum of products over `axes`: the last `axes` of `x1` with the first of `x2`, or two lists.
 
@@ -40,7 +40,7 @@ def tensordot(x1, x2, axes=2):
     return boolean_product(lambda p, q: torch.tensordot(p, q, dims=dims), a, b)
 
 
-@symbolic_op("inner")
+@symbolic_op("inner", unifies=True)
 def inner(x1, x2):
     """The inner product: the sum of products over the last axes of both tensors.
 
@@ -80,7 +80,7 @@ def outer(x1, x2):
     return torch.outer(a.reshape(-1), b.reshape(-1))
 
 
-@symbolic_op("vdot")
+@symbolic_op("vdot", unifies=True)
 def vdot(x1, x2):
     """The dot product of two tensors, both flattened; the first is conjugated when complex.
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from lamina.engine.keras_tensor import KerasTensor
+from lamina.engine.shape_inference import in_probe
 from lamina.ops.arrays import _dtype_or, _is_int, _shape_tuple, split
 from lamina.ops.core import _target_device, convert_to_tensor, floating, symbolic_op, tensor
 
@@ -50,7 +52,7 @@ def append(x1, x2, axis=None):
     return torch.cat([a, b], dim=axis)
 
 
-@symbolic_op("hstack")
+@symbolic_op("hstack", unifies=True)
 def hstack(xs):
     """Join tensors horizontally: along the second axis (the first for 1-D tensors).
 
@@ -68,7 +70,7 @@ def hstack(xs):
     return torch.hstack(_common_list(xs))
 
 
-@symbolic_op("vstack")
+@symbolic_op("vstack", unifies=True)
 def vstack(xs):
     """Join tensors vertically: along the first axis, 1-D tensors becoming rows.
 
@@ -86,7 +88,7 @@ def vstack(xs):
     return torch.vstack(_common_list(xs))
 
 
-@symbolic_op("dstack")
+@symbolic_op("dstack", unifies=True)
 def dstack(xs):
     """Join tensors depth-wise: along the third axis, lower-rank tensors made 3-D first.
 
@@ -182,9 +184,11 @@ def dsplit(x, indices_or_sections):
     return split(x, indices_or_sections, axis=2)
 
 
-@symbolic_op("unstack")
 def unstack(x, num=None, axis=0):
     """Unpack a tensor into the list of its slices along an axis.
+
+    On a symbolic tensor whose `axis` has an unknown size, `num` says how many slices there
+    are (as in Keras); without it the count cannot be known and a `ValueError` says so.
 
     Args:
         x: input tensor.
@@ -197,14 +201,35 @@ def unstack(x, num=None, axis=0):
     Example:
         >>> lamina.ops.unstack(np.array([[1, 2], [3, 4]]), axis=1)
         [tensor([1, 3]), tensor([2, 4])]
+        >>> [t.shape for t in lamina.ops.unstack(lamina.KerasTensor((None, 3)), num=2)]
+        [(3,), (3,)]
     """
+    if isinstance(x, KerasTensor):
+        size = x.shape[axis]
+        if size is None and num is None:
+            raise ValueError(
+                f"unstack() cannot tell how many slices a symbolic tensor of shape {x.shape} "
+                f"has along axis {axis}: that size is unknown. Pass num= (the size it will have)."
+            )
+        if size is not None and num is not None and num != size:
+            raise _num_mismatch(axis, size, num)
+    return _unstack(x, num=num, axis=axis)
+
+
+@symbolic_op("unstack")
+def _unstack(x, num=None, axis=0):
     x = tensor(x)
     if num is not None and num != x.shape[axis]:
-        raise ValueError(
-            f"unstack() expects num to equal the size of axis {axis} ({x.shape[axis]}); "
-            f"received num={num}."
-        )
+        if in_probe():  # a probe size stands for the unknown size: `num` is the real one
+            return [x.select(axis, 0) for _ in range(num)]
+        raise _num_mismatch(axis, x.shape[axis], num)
     return list(torch.unbind(x, dim=axis))
+
+
+def _num_mismatch(axis, size, num) -> ValueError:
+    return ValueError(
+        f"unstack() expects num to equal the size of axis {axis} ({size}); received num={num}."
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -217,9 +242,8 @@ def roll(x, shift, axis=None):
 
     Args:
         x: input tensor.
-        shift: how many places to shift (negative: toward the start); an int, or a tuple to go with
-            a
-            tuple of axes.
+        shift: how many places to shift (negative: toward the start); an int (the same shift
+            along every axis given, as NumPy's), or a tuple to go with a tuple of axes.
         axis: the axis or axes to roll (default None: the flattened tensor, reshaped back).
 
     Returns:
@@ -235,6 +259,8 @@ def roll(x, shift, axis=None):
     x = tensor(x)
     if axis is None:
         return torch.roll(x.reshape(-1), shift).reshape(x.shape)
+    if isinstance(axis, (list, tuple)) and isinstance(shift, int):  # torch wants one per axis
+        shift = (shift,) * len(axis)
     return torch.roll(x, shift, dims=axis)
 
 
@@ -507,7 +533,7 @@ def _spaced(start, stop, num, endpoint, axis, dtype, make):
     return values.to(_dtype_or(dtype, values.dtype))
 
 
-@symbolic_op("logspace")
+@symbolic_op("logspace", broadcasts=True)
 def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
     """Numbers evenly spaced on a log scale: `base ** linspace(start, stop, num)`.
 
@@ -535,7 +561,7 @@ def logspace(start, stop, num=50, endpoint=True, base=10, dtype=None, axis=0):
     )  # fmt: skip
 
 
-@symbolic_op("geomspace")
+@symbolic_op("geomspace", broadcasts=True)
 def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     """Numbers evenly spaced on a log scale from `start` to `stop` (a geometric progression).
 
