@@ -417,7 +417,7 @@ class CapturedStep:
         for index, mask in masks.items():
             outputs[index]._keras_mask = mask
         state = self.state
-        state.loss_tracker.update_weighted(loss, data_adapter.flatten(x)[0].shape[0])
+        state.loss_tracker.update_weighted(loss, data_adapter.batch_size_of(x))
         compiled_loss = state.loss
         if compiled_loss.output_trackers:
             values = iter(per_output)

@@ -787,7 +787,7 @@ def _declares_training(compute_loss) -> bool:
 
 
 def _batch_size_of(x) -> int:
-    return data_adapter.flatten(x)[0].shape[0] if not isinstance(x, torch.Tensor) else x.shape[0]
+    return x.shape[0] if isinstance(x, torch.Tensor) else data_adapter.batch_size_of(x)
 
 
 def _returned(model, logs: dict, return_dict: bool):
