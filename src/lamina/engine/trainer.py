@@ -81,11 +81,12 @@ class CompileState:
     def built(self) -> bool:
         return self.loss.built and self.metrics.built
 
-    def build(self, y_true_flat, y_pred_flat) -> None:
-        """Resolve the per-output losses and metrics against one batch's labels and outputs."""
+    def build(self, y_true_flat, y_pred_flat, structure=None) -> None:
+        """Resolve the per-output losses and metrics against one batch's labels and outputs
+        (`structure`: the outputs as the model returns them, for a loss given as a structure)."""
         names = compile_utils.output_names(self.model)
         if not self.loss.built:
-            self.loss.build(names, y_true_flat, y_pred_flat)
+            self.loss.build(names, y_true_flat, y_pred_flat, structure)
         if not self.metrics.built:
             self.metrics.build(names, y_true_flat, y_pred_flat, self.loss.outputs)
 
@@ -180,7 +181,9 @@ class Trainer:
 
         Args:
             optimizer: a name (`"adam"`) or an optimizer object.
-            loss: a loss for every output, a list (one per output) or a dict by output name.
+            loss: a loss for every output, a list (one per output) or a dict by output name;
+                a nested structure as Keras reads it (a loss over several outputs, several
+                losses summed on one).
             metrics: metrics computed without sample weights (per output: a list of lists or a
                 dict).
             loss_weights: per-output weights of the losses in the total.
@@ -608,7 +611,7 @@ class Trainer:
             with torch.no_grad():
                 y_pred = fit_data.outputs_by_shape(self, x)
             labels = compile_utils.flatten_labels(self, y) if y is not None else []
-            state.build(labels, compile_utils.flatten_outputs(y_pred))
+            state.build(labels, compile_utils.flatten_outputs(y_pred), y_pred)
             state.loss.note_penalties(self)  # a call() that uses add_loss() joins its losses
         loss_checks.check_labels(
             self, data, state.loss, lambda y: compile_utils.flatten_labels(self, y)
