@@ -236,11 +236,18 @@ class Sequential(Model):
     # ----------------------------------------------------------------------------------------------
     @property
     def inputs(self):
-        return None if self._input_tensor is None else [self._input_tensor]
+        # Unbuilt, Keras has no such attribute: hasattr(model, "inputs") is False.
+        if self._input_tensor is None:
+            raise AttributeError(f"Sequential '{self.name}' is not built, so it has no inputs yet.")
+        return [self._input_tensor]
 
     @property
     def outputs(self):
-        return None if self._output_tensor is None else [self._output_tensor]
+        if self._output_tensor is None:
+            raise AttributeError(
+                f"Sequential '{self.name}' is not built, so it has no outputs yet."
+            )
+        return [self._output_tensor]
 
     @property
     def input(self):
