@@ -385,6 +385,13 @@ class IterableData(StepsPerEpoch):
     def __len__(self):
         if self.steps is not None:
             return int(self.steps)
+        return self._source_length()
+
+    def _source_length(self):
+        """The source's number of batches; None when unknown or infinite (a generator, a
+        PyDataset whose num_batches is None)."""
+        if hasattr(self.source, "iter_epoch"):  # lamina.utils.PyDataset
+            return self.source.num_batches
         try:
             return len(self.source)
         except TypeError:
@@ -416,7 +423,11 @@ class IterableData(StepsPerEpoch):
         return itertools.chain([first], self.source)
 
     def _sequence_batches(self):
-        order = list(range(len(self.source)))
+        count = self._source_length()
+        if count is None:  # an infinite PyDataset: index after index until the steps end
+            yield from workers.PrefetchIterator(self.source.iter_epoch(None), 2)
+            return
+        order = list(range(count))
         if self.shuffle:
             # Python's generator, as Keras's: set_random_seed() makes the order reproducible.
             random.shuffle(order)
@@ -451,15 +462,12 @@ class IterableData(StepsPerEpoch):
         return isinstance(self.source, collections.abc.Iterator)
 
     def _batches_per_pass(self):
-        try:
-            return len(self.source)
-        except TypeError:  # a generator, an infinite or unknown-length Dataset
-            return None
+        return self._source_length()  # None: a generator, an infinite or unknown-length source
 
     def first_batch(self):
         """One batch to build the model from (a sequence is indexed directly: no worker thread)."""
         if self._is_sequence:
-            if len(self.source) == 0:
+            if self._source_length() == 0:
                 raise ValueError("The data source yielded no batch.")
             return self._convert(self.source[0])
         # A one-shot iterator (a generator) keeps the batch for the first epoch. (Asking a
