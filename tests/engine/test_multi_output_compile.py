@@ -243,3 +243,36 @@ def test_a_loss_structure_that_does_not_fit_the_outputs_is_refused():
     model.compile("sgd", loss=(["mse", "mae"], "mse"), loss_weights=[1.0, 2.0])
     with pytest.raises(ValueError, match="loss_weights expects one weight per loss"):
         model.fit(data, {"a": data[:, :1], "b": data[:, :1]}, verbose=0)
+
+
+def _subclassed_dict_outputs(m):
+    """A subclassed model returning a dict: losses, weights and metrics keyed by its keys."""
+
+    class TwoHeads(m.Model):
+        def __init__(self):
+            super().__init__()
+            self.one = m.layers.Dense(2, kernel_initializer="ones")
+            self.two = m.layers.Dense(2, kernel_initializer="zeros")
+
+        def call(self, x):
+            return {"y_one": self.one(x), "y_two": self.two(x)}
+
+    model = TwoHeads()
+    model.compile(
+        optimizer="sgd",
+        loss={"y_one": "mse", "y_two": "mae"},
+        loss_weights={"y_one": 0.5, "y_two": 2.0},
+        metrics={"y_one": ["mae"], "y_two": ["mse"]},
+    )
+    x = np.ones((4, 3), "float32")
+    y = {"y_one": np.zeros((4, 2), "float32"), "y_two": np.ones((4, 2), "float32")}
+    history = model.fit(x, y, batch_size=2, epochs=2, verbose=0, shuffle=False)
+    return history.history
+
+
+def test_a_subclassed_models_dict_outputs_take_losses_by_key_as_keras():
+    ours = _subclassed_dict_outputs(lamina)
+    theirs = reference.keras_run(_subclassed_dict_outputs)
+    assert sorted(ours) == sorted(theirs)
+    for key in theirs:
+        np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-5, err_msg=key)

@@ -85,6 +85,13 @@ class CompileState:
         """Resolve the per-output losses and metrics against one batch's labels and outputs
         (`structure`: the outputs as the model returns them, for a loss given as a structure)."""
         names = compile_utils.output_names(self.model)
+        flat_dict = isinstance(structure, dict) and not any(
+            isinstance(value, (list, tuple, dict)) for value in structure.values()
+        )
+        if flat_dict and len(names) != len(y_pred_flat):
+            # A subclassed model's dict of outputs: named by its keys (flatten's order), as Keras
+            # matches a dict of losses or metrics to them.
+            names = [str(key) for key in sorted(structure)]
         if not self.loss.built:
             self.loss.build(names, y_true_flat, y_pred_flat, structure)
         if not self.metrics.built:
