@@ -153,6 +153,9 @@ class Trainer:
         # `self.loss(y, y_pred)`); the compiled loss lives in the compile state.
         self.loss = None
         self.stop_training = False
+        # Keras's flags a callback sets to end evaluate() / predict() early.
+        self.stop_evaluating = False
+        self.stop_predicting = False
         self.history = None
         self.optimizer = None
         self.training_state = None
