@@ -1,6 +1,8 @@
 """compile() for several outputs: losses and metrics as lists or dicts, loss_weights, and the
 per-output names Keras 3 logs (`<output>_loss`, `<output>_<metric>`)."""
 
+import collections
+
 import numpy as np
 import pytest
 
@@ -276,3 +278,37 @@ def test_a_subclassed_models_dict_outputs_take_losses_by_key_as_keras():
     assert sorted(ours) == sorted(theirs)
     for key in theirs:
         np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-5, err_msg=key)
+
+
+Pair = collections.namedtuple("Pair", ["first", "second"])
+
+
+def _nested_outputs(m, kind):
+    """Outputs nested in a dict, or a tuple / namedtuple: fit's logs and predict's type."""
+    x = m.Input((3,))
+    a = m.layers.Dense(1, name="a1", kernel_initializer="ones")(x)
+    b = m.layers.Dense(1, name="b1", kernel_initializer="ones")(x)
+    c = m.layers.Dense(1, name="c1", kernel_initializer="ones")(x)
+    data = np.ones((4, 3), "float32")
+    y = np.zeros((4, 1), "float32")
+    if kind == "nested-dict":
+        model = m.Model(x, {"p": (a, b), "q": c})
+        model.compile("sgd", loss={"p": ["mse", "mae"], "q": "mse"})
+        labels = {"p": (y, y), "q": y}
+    else:
+        model = m.Model(x, Pair(a, b) if kind == "namedtuple" else (a, b))
+        model.compile("sgd", loss="mse")
+        labels = (y, y)
+    history = model.fit(data, labels, batch_size=2, epochs=1, verbose=0, shuffle=False)
+    predicted = model.predict(data, verbose=0)
+    return history.history, type(predicted).__name__
+
+
+@pytest.mark.parametrize("kind", ["nested-dict", "tuple", "namedtuple"])
+def test_nested_and_tuple_outputs_train_and_predict_as_keras(kind):
+    ours = _nested_outputs(lamina, kind)
+    theirs = reference.keras_run(lambda m: _nested_outputs(m, kind))
+    assert sorted(ours[0]) == sorted(theirs[0])
+    for key in theirs[0]:
+        np.testing.assert_allclose(ours[0][key], theirs[0][key], rtol=1e-5, err_msg=key)
+    assert ours[1] == theirs[1]

@@ -32,7 +32,7 @@ def output_names(model) -> list[str]:
     """The outputs' names as Keras logs them: a dict output's keys (sorted, the order the outputs
     flatten in), else the output layers'."""
     graph = getattr(model, "_graph", None)
-    if graph is not None and isinstance(graph.outputs, dict):
+    if graph is not None and _flat_dict(graph.outputs):
         return sorted(graph.outputs)  # Model(..., outputs={"price": ...}): Keras names by key
     outputs = model.outputs if hasattr(model, "outputs") else None
     if outputs:
@@ -47,9 +47,14 @@ def declared_output_names(model) -> list[str]:
     """`output_names`, but a dict output's keys in the order the model was given them: the
     order Keras's per-output loss trackers (`metrics_names`, evaluate's list) follow."""
     graph = getattr(model, "_graph", None)
-    if graph is not None and isinstance(graph.outputs, dict):
+    if graph is not None and _flat_dict(graph.outputs):
         return list(graph.outputs)
     return output_names(model)
+
+
+def _flat_dict(outputs) -> bool:
+    """A dict of single outputs (a nested dict's outputs are named by their layers)."""
+    return isinstance(outputs, dict) and not any(tree.is_nested(v) for v in outputs.values())
 
 
 def flatten_outputs(y) -> list:

@@ -124,7 +124,10 @@ def concat(chunks):
     """Per-batch outputs (tensors, lists or dicts of them) joined along the batch axis, NumPy."""
     first = chunks[0]
     if isinstance(first, (list, tuple)):
-        return [concat([c[i] for c in chunks]) for i in range(len(first))]
+        items = [concat([c[i] for c in chunks]) for i in range(len(first))]
+        if hasattr(first, "_fields"):  # a namedtuple of outputs stays one, as in Keras
+            return type(first)(*items)
+        return tuple(items) if isinstance(first, tuple) else items
     if isinstance(first, dict):
         return {k: concat([c[k] for c in chunks]) for k in first}
     return backend.as_numpy(torch.cat(chunks))
