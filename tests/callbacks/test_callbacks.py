@@ -512,3 +512,35 @@ def test_model_checkpoint_reports_its_first_save_as_keras_does(tmp_path, capsys)
     ours = _checkpoint_messages(lamina, tmp_path, capsys)
     assert ours[0][0] == "Epoch 1: loss improved from None to 4.00000, saving model to PATH"
     assert ours == reference.keras_run(lambda m: _checkpoint_messages(m, tmp_path, capsys))
+
+
+def _custom_step_history(m):
+    """A custom train_step / test_step that adds an entry to the default step's logs."""
+
+    class Tagged(m.Sequential):
+        def train_step(self, data):
+            logs = super().train_step(data)
+            logs["tag"] = 10.0
+            return logs
+
+        def test_step(self, data):
+            logs = super().test_step(data)
+            logs["tag"] = 5.0
+            return logs
+
+    m.utils.set_random_seed(0)
+    model = Tagged([m.Input((2,)), m.layers.Dense(1, kernel_initializer="ones")])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = np.ones((4, 2), "float32"), np.zeros((4, 1), "float32")
+    history = model.fit(x, y, batch_size=2, epochs=1, verbose=0, validation_data=(x, y))
+    return history.history, model.evaluate(x, y, verbose=0, return_dict=True)
+
+
+def test_a_custom_step_adds_to_the_default_steps_logs_as_keras():
+    ours = _custom_step_history(lamina)
+    theirs = reference.keras_run(_custom_step_history)
+    assert ours[0].keys() == theirs[0].keys()
+    assert ours[0]["tag"] == theirs[0]["tag"] == [10.0]
+    assert ours[0]["val_tag"] == theirs[0]["val_tag"] == [5.0]
+    assert ours[1]["tag"] == theirs[1]["tag"] == 5.0
+    np.testing.assert_allclose(ours[0]["loss"], theirs[0]["loss"], rtol=1e-6)

@@ -189,3 +189,58 @@ def test_a_string_input_model_fits_evaluates_and_predicts_on_raw_text():
     assert len(history.history["loss"]) == 3
     assert model.evaluate(TEXTS, LABELS, verbose=0) < before
     assert torch.isfinite(torch.as_tensor(history.history["loss"])).all()
+
+
+def _optional_input_program(jit_compile=False, shuffle=False, validation_split=None):
+    """A dict-input model whose optional input "o" is left out (None) in the data, as Keras
+    takes it: fit / evaluate / predict run and give the numbers of the model without "o"."""
+
+    def program(m):
+        m.utils.set_random_seed(0)
+
+        class AddIfGiven(m.layers.Layer):
+            def call(self, x, o=None):
+                return x if o is None else x + o
+
+            def compute_output_shape(self, x_shape, o_shape=None):
+                return x_shape
+
+        x_in, o_in = m.Input((2,), name="x"), m.Input((2,), name="o", optional=True)
+        dense = m.layers.Dense(2, kernel_initializer="ones", bias_initializer="zeros")
+        model = m.Model({"x": x_in, "o": o_in}, dense(AddIfGiven()(x_in, o_in)))
+        model.compile(loss="mse", optimizer="sgd", jit_compile=jit_compile)
+        x = {"x": np.arange(16, dtype="float32").reshape(8, 2) / 16, "o": None}
+        y = np.ones((8, 2), "float32")
+        history = model.fit(
+            x,
+            y,
+            batch_size=4,
+            epochs=2,
+            verbose=0,
+            shuffle=shuffle,
+            validation_split=validation_split,
+        )
+        loss = model.evaluate(x, y, batch_size=4, verbose=0)
+        return history.history["loss"], loss, model.predict(x, batch_size=4, verbose=0)
+
+    return program
+
+
+def test_an_optional_input_left_out_as_none_in_the_data_trains_as_keras():
+    ours = _optional_input_program()(lamina)
+    theirs = reference.keras_run(_optional_input_program())
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-5)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-5)
+    np.testing.assert_allclose(ours[2], reference.keras.ops.convert_to_numpy(theirs[2]), rtol=1e-5)
+
+
+def test_an_optional_input_left_out_survives_shuffling_splitting_and_the_captured_step():
+    losses, _, predictions = _optional_input_program(shuffle=True, validation_split=0.25)(lamina)
+    assert len(losses) == 2 and predictions.shape == (8, 2)
+    losses, _, predictions = _optional_input_program(jit_compile=True)(lamina)
+    assert np.isfinite(losses).all() and predictions.shape == (8, 2)
+
+
+def test_every_input_none_is_not_array_data():
+    assert not data_adapter.is_array_like({"x": None, "o": None})
+    assert data_adapter.is_array_like({"x": X, "o": None})

@@ -6,6 +6,7 @@ import torch
 
 import lamina
 from lamina import layers, models
+from tests.parity import reference
 
 
 def moons(n=200, seed=0):
@@ -443,3 +444,37 @@ def test_a_batch_callback_calling_a_layer_bare_runs_it_in_inference_mode():
     x, y = np.ones((4, 64), "float32"), np.zeros((4, 1), "float32")
     model.fit(x, y, batch_size=2, epochs=1, verbose=0, callbacks=[Probe()])
     assert seen == [True, True]
+
+
+def _stopped_early(m, method):
+    """A callback sets `stop_evaluating` / `stop_predicting` after 3 batches of an endless
+    generator; returns how many batches ran."""
+    flag = {"evaluate": "stop_evaluating", "predict": "stop_predicting"}[method]
+    hook = {"evaluate": "on_test_batch_end", "predict": "on_predict_batch_end"}[method]
+
+    class Stopper(m.callbacks.Callback):
+        count = 0
+
+    def batch_end(self, batch, logs=None):
+        self.count += 1
+        if self.count == 3:
+            setattr(self.model, flag, True)
+
+    setattr(Stopper, hook, batch_end)
+
+    def endless():
+        while True:
+            x = np.ones((2, 2), "float32")
+            yield (x,) if method == "predict" else (x, np.ones((2, 1), "float32"))
+
+    model = m.Sequential([m.Input((2,)), m.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    stopper = Stopper()
+    getattr(model, method)(endless(), callbacks=[stopper], verbose=0)
+    return stopper.count
+
+
+@pytest.mark.parametrize("method", ["evaluate", "predict"])
+def test_a_callback_stops_evaluate_and_predict_as_keras(method):
+    assert _stopped_early(lamina, method) == 3
+    assert reference.keras_run(lambda m: _stopped_early(m, method)) == 3

@@ -6,7 +6,7 @@ callback reads it, so a callback that ignores batch logs costs no synchronizatio
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 
 from lamina import backend, tree
 from lamina.utils.io_utils import print_msg
@@ -133,9 +133,10 @@ def _sorted_logs(logs):
     return flat_logs(logs) if type(logs) is dict else logs
 
 
-class LazyLogs(Mapping):
-    """A read-only dict whose values are computed on first access (Python floats, keys sorted
-    as Keras logs them).
+class LazyLogs(MutableMapping):
+    """A dict whose values are computed on first access (Python floats, keys sorted as Keras logs
+    them). Entries set on it join the computed ones without computing them: a custom
+    `train_step` may add to `super().train_step(data)`'s logs, as in Keras.
 
     Args:
         compute: a function returning the logs (values may be device tensors).
@@ -146,18 +147,33 @@ class LazyLogs(Mapping):
         >>> logs = LazyLogs(lambda: {"loss": torch.tensor(0.5)})
         >>> logs["loss"], list(logs)
         (0.5, ['loss'])
+        >>> logs = LazyLogs(lambda: {"loss": torch.tensor(0.5)})
+        >>> logs["custom"] = 2.0  # nothing computed yet
+        >>> dict(logs)
+        {'custom': 2.0, 'loss': 0.5}
     """
 
     def __init__(self, compute, convert=log_value):
         self._compute = compute
         self._convert = convert
         self._values = None
+        self._added = {}
 
     def _resolve(self):
         if self._values is None:
-            items = sorted(self._compute().items())
-            self._values = {k: self._convert(v) for k, v in items}
+            computed = dict(self._compute())
+            computed.update(self._added)
+            self._values = {k: self._convert(v) for k, v in sorted(computed.items())}
         return self._values
+
+    def __setitem__(self, key, value):
+        if self._values is None:
+            self._added[key] = value  # still lazy: nothing is read from the device
+        else:
+            self._values[key] = self._convert(value)
+
+    def __delitem__(self, key):
+        del self._resolve()[key]
 
     def __getitem__(self, key):
         return self._resolve()[key]

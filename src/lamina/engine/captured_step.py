@@ -86,14 +86,14 @@ class _Objective(torch.nn.Module):
 
     def forward(self, x, y, sample_weight):
         y_pred = self.model(x, training=True)
-        total, per_output = self.compiled_loss.terms(y, y_pred, sample_weight)
+        total, per_term = self.compiled_loss.terms(y, y_pred, sample_weight)
         # A masked sequence model's outputs carry their mask, which the metrics read (a compiled
         # graph returns plain tensors): it comes out beside them and goes back on.
         outputs = compile_utils.flatten_outputs(y_pred)
         masks = {i: getattr(p, "_keras_mask", None) for i, p in enumerate(outputs)}
         masks = {i: mask for i, mask in masks.items() if mask is not None}  # aux: tensors only
-        # torch.func's auxiliary outputs are tensors only: the outputs' losses without the Nones.
-        return total, ([term[0] for term in per_output if term is not None], y_pred, masks)
+        # torch.func's auxiliary outputs are tensors only: the loss terms' values.
+        return total, ([term[0] for term in per_term], y_pred, masks)
 
 
 def _slot_of(module: torch.nn.Module, dotted: str) -> tuple[dict, str]:
@@ -412,18 +412,17 @@ class CapturedStep:
     def _update_metrics(self, loss, aux, x, y, sample_weight):
         """The loss trackers and the compiled metrics from the step's detached outputs, inside
         the graph or after it; the lazy logs."""
-        per_output, y_pred, masks = aux
+        per_term, y_pred, masks = aux
         outputs = compile_utils.flatten_outputs(y_pred)
         for index, mask in masks.items():
             outputs[index]._keras_mask = mask
         state = self.state
-        state.loss_tracker.update_weighted(loss, data_adapter.flatten(x)[0].shape[0])
+        state.loss_tracker.update_weighted(loss, data_adapter.batch_size_of(x))
         compiled_loss = state.loss
         if compiled_loss.output_trackers:
-            values = iter(per_output)
             terms = [
-                None if entry.fn is None else (next(values), outputs[index].shape[0])
-                for index, entry in enumerate(compiled_loss.outputs)
+                (value, outputs[term.first].shape[0])
+                for value, term in zip(per_term, compiled_loss.loss_terms, strict=True)
             ]
             compiled_loss.update_trackers(terms)
         return self.model.compute_metrics(x, y, y_pred, sample_weight)

@@ -18,7 +18,7 @@ import torch
 
 from lamina import losses as losses_module
 from lamina import metrics as metrics_module
-from lamina import mixed_precision
+from lamina import mixed_precision, tree
 from lamina.engine import data_adapter, errors, loss_checks, saved_logits
 from lamina.losses import crossentropy
 from lamina.losses.loss import loss_mask, match_rank
@@ -32,7 +32,7 @@ def output_names(model) -> list[str]:
     """The outputs' names as Keras logs them: a dict output's keys (sorted, the order the outputs
     flatten in), else the output layers'."""
     graph = getattr(model, "_graph", None)
-    if graph is not None and isinstance(graph.outputs, dict):
+    if graph is not None and _flat_dict(graph.outputs):
         return sorted(graph.outputs)  # Model(..., outputs={"price": ...}): Keras names by key
     outputs = model.outputs if hasattr(model, "outputs") else None
     if outputs:
@@ -47,9 +47,14 @@ def declared_output_names(model) -> list[str]:
     """`output_names`, but a dict output's keys in the order the model was given them: the
     order Keras's per-output loss trackers (`metrics_names`, evaluate's list) follow."""
     graph = getattr(model, "_graph", None)
-    if graph is not None and isinstance(graph.outputs, dict):
+    if graph is not None and _flat_dict(graph.outputs):
         return list(graph.outputs)
     return output_names(model)
+
+
+def _flat_dict(outputs) -> bool:
+    """A dict of single outputs (a nested dict's outputs are named by their layers)."""
+    return isinstance(outputs, dict) and not any(tree.is_nested(v) for v in outputs.values())
 
 
 def flatten_outputs(y) -> list:
@@ -196,6 +201,180 @@ class OutputLoss:
     family: type | None
 
 
+def _as_labels(y_true, y_pred):
+    """Labels as a tensor on the outputs' device (a direct compute_loss(x, numpy_y, y_pred))."""
+    if isinstance(y_true, torch.Tensor):
+        return y_true
+    return torch.as_tensor(y_true, device=y_pred.device)
+
+
+@dataclasses.dataclass
+class LossTerm:
+    """One term of the total loss: a loss over one output (`index`), or over a part of the
+    outputs' structure (`template`: that part with each leaf its output's flat index, handed to
+    the loss as a structure), with its weight and its tracker's name."""
+
+    fn: object
+    weight: float
+    family: type | None
+    name: str
+    index: int | None
+    template: object = None
+
+    @property
+    def first(self) -> int:
+        """The flat index of the term's first output (its batch size)."""
+        return self.index if self.index is not None else tree.flatten(self.template)[0]
+
+
+class _Weighted:
+    """A loss spec paired with its weight: a leaf of the loss structure while it is walked."""
+
+    def __init__(self, spec, weight):
+        self.spec, self.weight = spec, weight
+
+
+def _is_spec_leaf(spec) -> bool:
+    return not tree.is_nested(spec)
+
+
+def _pair_weights(loss, loss_weights):
+    """Pair each loss with its weight, as Keras does: a `loss_weights` of the loss's structure,
+    or a flat list with one weight per loss."""
+    if loss_weights is None:
+        return tree.map_structure(
+            lambda spec: None if spec is None else _Weighted(spec, None), loss
+        )
+    if isinstance(loss_weights, (int, float)) and _is_spec_leaf(loss):
+        return _Weighted(loss, loss_weights)
+    try:
+        tree.assert_same_structure(loss, loss_weights)
+    except (ValueError, TypeError):
+        flat_loss, flat_weights = tree.flatten(loss), tree.flatten(loss_weights)
+        if len(flat_loss) != len(flat_weights):
+            raise errors.value_error(
+                "loss_weights",
+                f"one weight per loss ({len(flat_loss)} losses), in the loss's structure or flat",
+                f"{len(flat_weights)} weights: {loss_weights!r}",
+            ) from None
+        loss_weights = tree.pack_sequence_as(loss, flat_weights)
+    return tree.map_structure(
+        lambda spec, weight: None if spec is None else _Weighted(spec, weight), loss, loss_weights
+    )
+
+
+class _StructuredTerms:
+    """Keras's rules for a loss given as a structure (compile(loss=...)): a leaf scores the part
+    of the outputs it stands at; a list or tuple of leaves as long as that part's outputs gives
+    one loss each; any other list or tuple whose type differs from that part's applies each of
+    its entries to the whole part (the losses are summed: a loss over the whole output structure,
+    several losses on one output); a dict or a list of the part's type walks into it."""
+
+    def __init__(self, names_flat: list[str], structure):
+        count = len(tree.flatten(structure))
+        self.indices = tree.pack_sequence_as(structure, list(range(count)))
+        self.names = tree.pack_sequence_as(structure, names_flat)
+        self.terms: list[tuple] = []  # (path, spec, weight, name, index part)
+
+    def walk(self, loss, indices, names, path=()):
+        if _is_spec_leaf(loss):
+            if loss is not None:
+                self.terms.append((path, loss.spec, loss.weight, self._name(names, path), indices))
+            return
+        if isinstance(loss, (list, tuple)) and all(_is_spec_leaf(item) for item in loss):
+            if len(loss) == len(tree.flatten(indices)):
+                loss = tree.pack_sequence_as(indices, list(loss))
+                if _is_spec_leaf(loss):
+                    self.walk(loss, indices, names, path)
+                    return
+            elif isinstance(indices, type(loss)):  # Keras would score the first outputs only
+                raise errors.value_error(
+                    f"loss{_where(path)}",
+                    f"one entry per output ({len(tree.flatten(indices))})",
+                    f"{len(loss)} entries",
+                )
+        if isinstance(loss, (list, tuple)) and not isinstance(indices, type(loss)):
+            for item in loss:  # each applies to the whole part
+                self.walk(item, indices, names, path)
+            return
+        if not isinstance(loss, type(indices)) and not (
+            isinstance(loss, dict) and isinstance(indices, dict)
+        ):
+            raise errors.value_error(
+                f"loss{_where(path)}",
+                f"a structure like the outputs there ({_kind(indices)})",
+                f"a {_kind(loss)}",
+                "give the loss the outputs' structure; losses meant for a whole part go in a "
+                "list or tuple of another type than that part (loss=(whole_fn, [mse, mae])).",
+            )
+        items = loss.items() if isinstance(loss, dict) else enumerate(loss)
+        for key, item in items:
+            if item is None:
+                continue
+            if isinstance(indices, dict) and key not in indices:
+                raise errors.value_error(
+                    f"loss{_where(path)}",
+                    f"keys among the outputs' {sorted(indices)}",
+                    f"the key {key!r}",
+                    "check the key's spelling against the model's output names.",
+                )
+            if not isinstance(indices, dict) and key >= len(indices):
+                raise errors.value_error(
+                    f"loss{_where(path)}",
+                    f"at most {len(indices)} entries, one per output",
+                    f"an entry at position {key}",
+                )
+            self.walk(item, indices[key], names[key], (*path, key))
+
+    def _name(self, names, path) -> str:
+        """The tracker's name, as Keras gives it: the output's name for a loss on one output
+        (in place of its position), the path's keys joined by "/" for a part, the outputs'
+        names joined by "_" for the whole structure."""
+        name_path = path
+        if not tree.is_nested(names):
+            if not path:
+                name_path = (names,)
+            elif isinstance(path[-1], int):
+                name_path = (*path[:-1], names)
+        name = "/".join(str(key) for key in name_path)
+        if not name:
+            flat = list(self.names) if isinstance(self.names, dict) else tree.flatten(self.names)
+            name = "_".join(str(key) for key in flat)
+        return name
+
+
+def _flat_spec(spec, structure) -> bool:
+    """Whether `spec` gives one loss per output (lamina's per-output reading): a dict of single
+    losses, or a list of them of the outputs' own container type."""
+
+    def single(item):
+        while isinstance(item, (list, tuple)) and len(item) == 1:
+            item = item[0]
+        return _is_spec_leaf(item)
+
+    if isinstance(spec, dict):
+        return all(single(item) for item in spec.values())
+    if isinstance(spec, (list, tuple)):
+        if not all(single(item) for item in spec):
+            return False
+        if structure is None or len(spec) == len(tree.flatten(structure)):
+            return True
+        if not tree.is_nested(structure):
+            return False  # several losses on the one output
+        # A tuple of losses for list outputs applies each to them all; a list of the outputs'
+        # kind but not their number is a mistake.
+        return isinstance(structure, (dict, type(spec)))
+    return True
+
+
+def _where(path) -> str:
+    return f" at {'/'.join(str(key) for key in path)}" if path else ""
+
+
+def _kind(structure) -> str:
+    return type(structure).__name__
+
+
 class CompileLoss:
     """The loss of `compile(loss=..., loss_weights=...)`: per-output losses, weighted and summed,
     plus the layers' regularization and `add_loss` penalties.
@@ -203,8 +382,11 @@ class CompileLoss:
     Args:
         model: the model it scores (its penalties are `model.losses`).
         loss: one loss for every output, a list (one per output) or a dict keyed by output name;
-            names, Loss objects and functions, as `lamina.losses.get` takes them.
-        loss_weights: None, a list or a dict of per-output weights.
+            names, Loss objects and functions, as `lamina.losses.get` takes them. A structure
+            follows Keras's rules: `(whole_fn, ["mse", "mae"])` adds a loss over the whole
+            output structure to the per-output ones, `{"a": ["mse", "mae"]}` sums two on "a".
+        loss_weights: None, a float, a list or a dict of per-output weights, or weights in the
+            loss's own structure (or flat, one per loss).
 
     Example:
     >>> compiled = CompileLoss(model, "mse", None)  # doctest: +SKIP
@@ -218,9 +400,9 @@ class CompileLoss:
         for spec in _flat_specs(loss):  # a typo fails at compile(), not at the first batch
             if spec is not None and not _is_crossentropy(spec):
                 losses_module.get(spec)
-        self.outputs: list[OutputLoss] | None = None
-        self.output_trackers: list = []
-        self.tracked: list[int] = []  # the output index of each tracker
+        self.outputs: list[OutputLoss] | None = None  # each output's own loss (metrics, checks)
+        self.loss_terms: list[LossTerm] = []  # what the total sums
+        self.output_trackers: list = []  # one per loss term, when there are several
         self.penalized = False  # whether model.losses may hold penalties to add
         self._checked_shapes: set = set()
 
@@ -228,30 +410,94 @@ class CompileLoss:
     def built(self) -> bool:
         return self.outputs is not None
 
-    def build(self, names: list[str], y_true_flat, y_pred_flat) -> None:
-        """Resolve one loss and weight per output against one batch's labels and outputs
-        (`names`: the outputs' names)."""
+    def build(self, names: list[str], y_true_flat, y_pred_flat, structure=None) -> None:
+        """Resolve the loss terms and each output's loss against one batch's labels and outputs
+        (`names`: the outputs' names; `structure`: the outputs as the model returns them, which
+        a loss given as a structure is matched to)."""
         count = len(y_pred_flat)
         if len(names) != count:
             names = [f"output_{i}" for i in range(count)]
         if self.spec is None:
             self.outputs = [OutputLoss(None, 1.0, None) for _ in range(count)]
+            self.loss_terms = []
         else:
-            specs = per_output(self.spec, names, "loss")
-            weights = per_output(self.weights_spec, names, "loss_weights", default=1.0)
-            self.outputs = []
-            for index, (spec, weight) in enumerate(zip(specs, weights, strict=True)):
-                spec = _one_loss(spec, names[index])
-                labels = y_true_flat[index] if index < len(y_true_flat) else None
-                if _is_crossentropy(spec) and labels is not None:  # none: terms() says so
-                    spec = _crossentropy_for(labels, y_pred_flat[index])
-                fn = losses_module.get(spec) if spec is not None else None
-                weight = 1.0 if weight is None else float(weight)
-                self.outputs.append(OutputLoss(fn, weight, loss_checks.family_of(fn)))
-        # As in Keras: a tracker per output that has a loss, when more than one output has one.
-        scored = [index for index, entry in enumerate(self.outputs) if entry.fn is not None]
-        self.tracked = scored if len(scored) > 1 else []
-        self.output_trackers = [metrics_module.Mean(name=f"{names[i]}_loss") for i in self.tracked]
+            try:
+                self._build_per_output(names, y_true_flat, y_pred_flat)
+            except ValueError:
+                if _flat_spec(self.spec, structure):
+                    raise  # one loss per output meant, and it does not fit: say so
+                # A loss structure (a loss over several outputs, several on one): walked by
+                # Keras's rules, which raise their own error for one that does not fit.
+                self._build_structured(names, y_true_flat, y_pred_flat, structure)
+        # As in Keras: a tracker per loss term, when there is more than one.
+        terms = self.loss_terms
+        self.output_trackers = (
+            [metrics_module.Mean(name=f"{term.name}_loss") for term in terms]
+            if len(terms) > 1
+            else []
+        )
+
+    def _resolve(self, spec, y_true_flat, y_pred_flat, index):
+        labels = y_true_flat[index] if index < len(y_true_flat) else None
+        if _is_crossentropy(spec) and labels is not None:  # none: terms() says so
+            spec = _crossentropy_for(labels, y_pred_flat[index])
+        return losses_module.get(spec) if spec is not None else None
+
+    def _build_per_output(self, names, y_true_flat, y_pred_flat) -> None:
+        """One loss (or none) and one weight per output: lamina's reading of a flat spec."""
+        specs = per_output(self.spec, names, "loss")
+        weights = per_output(self.weights_spec, names, "loss_weights", default=1.0)
+        outputs = []
+        for index, (spec, weight) in enumerate(zip(specs, weights, strict=True)):
+            fn = self._resolve(_one_loss(spec, names[index]), y_true_flat, y_pred_flat, index)
+            weight = 1.0 if weight is None else float(weight)
+            outputs.append(OutputLoss(fn, weight, loss_checks.family_of(fn)))
+        self.outputs = outputs
+        self.loss_terms = [
+            LossTerm(entry.fn, entry.weight, entry.family, names[index], index)
+            for index, entry in enumerate(outputs)
+            if entry.fn is not None
+        ]
+
+    def _build_structured(self, names, y_true_flat, y_pred_flat, structure) -> None:
+        """Loss terms from a loss structure, by Keras 3's rules (`_StructuredTerms`)."""
+        count = len(y_pred_flat)
+        if structure is None or len(tree.flatten(structure)) != count:
+            structure = list(range(count)) if count > 1 else 0
+        loss, weights = self.spec, self.weights_spec
+        if isinstance(loss, dict) and not isinstance(structure, dict):
+            if set(loss) != set(names):
+                per_output(loss, names, "loss")  # the error for unknown keys
+                raise errors.value_error(
+                    "loss", f"a key for every output, {names}", f"the keys {sorted(loss)}"
+                )
+            loss = [loss[name] for name in names]
+            if isinstance(weights, dict):
+                weights = [weights.get(name) for name in names]
+        if _is_spec_leaf(loss) and tree.is_nested(weights):  # one loss, a weight per output
+            loss = tree.map_structure(lambda _: loss, structure)
+        paired = _pair_weights(loss, weights)
+        if _is_spec_leaf(paired):
+            paired = tree.map_structure(lambda _: paired, structure)
+        walker = _StructuredTerms(names, structure)
+        walker.walk(paired, walker.indices, walker.names)
+        terms = []
+        for _path, spec, weight, name, part in walker.terms:
+            weight = 1.0 if weight is None else float(weight)
+            if isinstance(part, int):
+                fn = self._resolve(spec, y_true_flat, y_pred_flat, part)
+                terms.append(LossTerm(fn, weight, loss_checks.family_of(fn), name, part))
+            else:
+                terms.append(LossTerm(losses_module.get(spec), weight, None, name, None, part))
+        self.loss_terms = terms
+        self.outputs = []
+        for index in range(count):
+            own = next((t for t in terms if t.index == index), None)
+            self.outputs.append(
+                OutputLoss(None, 1.0, None)
+                if own is None
+                else OutputLoss(own.fn, own.weight, own.family)
+            )
 
     def note_penalties(self, model) -> None:
         """Look for layers that add penalties (weight or activity regularizers, `add_loss`)."""
@@ -266,26 +512,44 @@ class CompileLoss:
 
     # ----------------------------------------------------------------------------------------------
     def terms(self, y, y_pred, sample_weight=None):
-        """(total loss, per output `(unweighted loss, batch size)` or None). No side effect on
-        the trackers, so the captured train step can compute it inside its graph."""
+        """(total loss, per loss term `(unweighted loss, batch size)`). No side effect on the
+        trackers, so the captured train step can compute it inside its graph."""
         model = self.model
         # A mixed-precision model's outputs meet the loss in float32, as Keras's losses cast them.
         preds = flatten_outputs(mixed_precision.outputs_to_float32(y_pred))
         trues = flatten_labels(model, y) if y is not None else []
         if self.outputs is None:
-            self.build(output_names(model), trues, preds)
+            self.build(output_names(model), trues, preds, y_pred)
         total = None
-        per_output = [None] * len(self.outputs)
-        for index, entry in enumerate(self.outputs):
-            if entry.fn is None:
-                continue
-            if index >= len(trues) or trues[index] is None:
-                raise _missing_labels(model, y, output_names(model), index, "loss")
-            value = self._output_loss(index, entry, trues[index], preds[index], sample_weight)
-            per_output[index] = (value, preds[index].shape[0])
-            value = value * entry.weight if entry.weight != 1.0 else value
+        per_term = []
+        for term in self.loss_terms:
+            index = term.index
+            if index is None:
+                value = self._part_loss(term, y, trues, preds, sample_weight)
+                batch = preds[term.first].shape[0]
+            else:
+                if index >= len(trues) or trues[index] is None:
+                    raise _missing_labels(model, y, output_names(model), index, "loss")
+                value = self._output_loss(index, term, trues[index], preds[index], sample_weight)
+                batch = preds[index].shape[0]
+            per_term.append((value, batch))
+            value = value * term.weight if term.weight != 1.0 else value
             total = value if total is None else total + value
-        return self._add_penalties(total, preds), per_output
+        return self._add_penalties(total, preds), per_term
+
+    def _part_loss(self, term, y, trues, preds, sample_weight):
+        """A loss over a part of the outputs: labels and outputs handed over in that part's
+        structure, each pair of the same rank, as Keras's loss wrapper gives them."""
+        flat = tree.flatten(term.template)
+        for index in flat:
+            if index >= len(trues) or trues[index] is None:
+                raise _missing_labels(self.model, y, output_names(self.model), index, "loss")
+        pairs = [match_rank(_as_labels(trues[i], preds[i]), preds[i]) for i in flat]
+        y_true = tree.pack_sequence_as(term.template, [pair[0] for pair in pairs])
+        y_pred = tree.pack_sequence_as(term.template, [pair[1] for pair in pairs])
+        if isinstance(term.fn, losses_module.Loss):
+            return term.fn(y_true, y_pred, sample_weight)
+        return losses_module.reduce_values(term.fn(y_true, y_pred), sample_weight)
 
     def _output_loss(self, index, entry, y_true, y_pred, sample_weight):
         if entry.family is not None and not torch.compiler.is_compiling():
@@ -303,9 +567,7 @@ class CompileLoss:
         # outputs the same rank first: a custom loss sees y_true (N, 1) against y_pred (N, 1),
         # never (N,), whose broadcast would silently make an (N, N) loss. y_pred is left as it
         # is: passing it through torch.as_tensor changed the captured step's training (checked).
-        if not isinstance(y_true, torch.Tensor):  # a direct compute_loss(x, numpy_y, y_pred)
-            y_true = torch.as_tensor(y_true, device=y_pred.device)
-        y_true, y_pred = match_rank(y_true, y_pred)
+        y_true, y_pred = match_rank(_as_labels(y_true, y_pred), y_pred)
         values = entry.fn(y_true, y_pred)
         mask = loss_mask(values, y_pred)
         return losses_module.reduce_values(values, sample_weight, mask=mask)
@@ -331,21 +593,19 @@ class CompileLoss:
             model._clear_activity_losses()
         return total
 
-    def update_trackers(self, per_output) -> None:
-        """Each output's (unweighted) loss into its tracker, when several outputs have a loss.
+    def update_trackers(self, per_term) -> None:
+        """Each loss term's (unweighted) value into its tracker, when there are several terms.
 
         Args:
-            per_output: one `(loss, batch size)` or None per output, as `terms` gives them.
+            per_term: one `(loss, batch size)` per loss term, as `terms` gives them.
         """
-        for tracker, index in zip(self.output_trackers, self.tracked, strict=True):
-            term = per_output[index]
-            if term is not None:
-                tracker.update_weighted(term[0].detach(), term[1])
+        for tracker, term in zip(self.output_trackers, per_term, strict=False):
+            tracker.update_weighted(term[0].detach(), term[1])
 
     def __call__(self, y, y_pred, sample_weight=None):
         """The total loss; the per-output trackers are updated."""
-        total, per_output = self.terms(y, y_pred, sample_weight)
-        self.update_trackers(per_output)
+        total, per_term = self.terms(y, y_pred, sample_weight)
+        self.update_trackers(per_term)
         return total
 
 

@@ -30,12 +30,26 @@ flatten = tree.flatten
 
 
 def is_array_like(x) -> bool:
-    return (
-        isinstance(x, (np.ndarray, torch.Tensor))
-        or is_dataframe(x)
-        or (isinstance(x, (list, tuple)) and x and all(is_array_like(v) for v in x))
-        or (isinstance(x, dict) and x and all(is_array_like(v) for v in x.values()))
-    )
+    """Arrays, or a list / dict of them; a None among them is an optional input left out
+    (`Input(optional=True)`), as Keras takes it, but not every one may be None."""
+    if isinstance(x, (np.ndarray, torch.Tensor)) or is_dataframe(x):
+        return True
+    children = x if isinstance(x, (list, tuple)) else x.values() if isinstance(x, dict) else None
+    if not children:
+        return False
+    given = [v for v in children if v is not None]
+    return bool(given) and all(is_array_like(v) for v in given)
+
+
+def batch_size_of(x) -> int:
+    """The batch size of a structure of inputs: its first given one's (an optional input left
+    out is None)."""
+    return next(leaf for leaf in flatten(x) if leaf is not None).shape[0]
+
+
+def _map_given(func, structure):
+    """`func` over a structure's arrays, its None leaves (optional inputs left out) kept."""
+    return tree.map_structure(func, structure, none_is_leaf=False)
 
 
 def to_tensor(value, device, name="x") -> torch.Tensor:
@@ -107,6 +121,8 @@ def unpack(data):
 def check_finite(x, name="x") -> None:
     """NaN or inf in the inputs: stop before training turns every weight into NaN."""
     for leaf in tree.flatten(x):
+        if leaf is None:  # an optional input left out
+            continue
         if isinstance(leaf, torch.Tensor):
             bad = leaf.is_floating_point() and not bool(torch.isfinite(leaf).all())
         else:
@@ -145,7 +161,7 @@ def check_not_a_list_of_numbers(value, name: str) -> None:
 
 
 def num_samples(structure, name: str) -> int:
-    sizes = {len(leaf) for leaf in tree.flatten(structure)}
+    sizes = {len(leaf) for leaf in tree.flatten(structure) if leaf is not None}
     if len(sizes) > 1:
         raise errors.value_error(
             name, "arrays with the same number of samples", f"lengths {sorted(sizes)}"
@@ -266,7 +282,7 @@ class ArrayData(StepsPerEpoch):
         self.size = n_x
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
-        self.x = tree.map_structure(lambda a: to_tensor(a, self.device, "x"), x)
+        self.x = _map_given(lambda a: to_tensor(a, self.device, "x"), x)
         self.y = (
             None if y is None else tree.map_structure(lambda a: to_tensor(a, self.device, "y"), y)
         )
@@ -285,7 +301,7 @@ class ArrayData(StepsPerEpoch):
         def cut(structure):  # a lone tensor (the usual x and y) skips the tree walk
             if isinstance(structure, torch.Tensor):
                 return structure[start:stop]
-            return tree.map_structure(lambda t: t[start:stop], structure)
+            return _map_given(lambda t: t[start:stop], structure)
 
         return cut(x), None if y is None else cut(y), None if sw is None else sw[start:stop]
 
@@ -308,7 +324,7 @@ class ArrayData(StepsPerEpoch):
                 # One gather per epoch, then zero-copy slices per batch.
                 permutation = torch.randperm(self.size, device=self.device)
                 take = lambda t: _take(t, permutation)  # noqa: E731
-                x = tree.map_structure(take, x)
+                x = _map_given(take, x)
                 y = None if y is None else tree.map_structure(take, y)
                 sw = None if sw is None else sw.index_select(0, permutation)
         return (
@@ -332,12 +348,12 @@ def split_validation(x, y, sample_weight, validation_split: float):
     head = lambda a: a[:split_at]  # noqa: E731
     tail = lambda a: a[split_at:]  # noqa: E731
     train = (
-        tree.map_structure(head, x),
+        _map_given(head, x),
         None if y is None else tree.map_structure(head, y),
         None if sample_weight is None else sample_weight[:split_at],
     )
     valid = (
-        tree.map_structure(tail, x),
+        _map_given(tail, x),
         None if y is None else tree.map_structure(tail, y),
         None if sample_weight is None else sample_weight[split_at:],
     )
@@ -369,6 +385,13 @@ class IterableData(StepsPerEpoch):
     def __len__(self):
         if self.steps is not None:
             return int(self.steps)
+        return self._source_length()
+
+    def _source_length(self):
+        """The source's number of batches; None when unknown or infinite (a generator, a
+        PyDataset whose num_batches is None)."""
+        if hasattr(self.source, "iter_epoch"):  # lamina.utils.PyDataset
+            return self.source.num_batches
         try:
             return len(self.source)
         except TypeError:
@@ -400,7 +423,11 @@ class IterableData(StepsPerEpoch):
         return itertools.chain([first], self.source)
 
     def _sequence_batches(self):
-        order = list(range(len(self.source)))
+        count = self._source_length()
+        if count is None:  # an infinite PyDataset: index after index until the steps end
+            yield from workers.PrefetchIterator(self.source.iter_epoch(None), 2)
+            return
+        order = list(range(count))
         if self.shuffle:
             # Python's generator, as Keras's: set_random_seed() makes the order reproducible.
             random.shuffle(order)
@@ -435,15 +462,12 @@ class IterableData(StepsPerEpoch):
         return isinstance(self.source, collections.abc.Iterator)
 
     def _batches_per_pass(self):
-        try:
-            return len(self.source)
-        except TypeError:  # a generator, an infinite or unknown-length Dataset
-            return None
+        return self._source_length()  # None: a generator, an infinite or unknown-length source
 
     def first_batch(self):
         """One batch to build the model from (a sequence is indexed directly: no worker thread)."""
         if self._is_sequence:
-            if len(self.source) == 0:
+            if self._source_length() == 0:
                 raise ValueError("The data source yielded no batch.")
             return self._convert(self.source[0])
         # A one-shot iterator (a generator) keeps the batch for the first epoch. (Asking a

@@ -90,6 +90,7 @@ def test_batches(model, data, callbacks=None, default_step=True):
     """Run `model.test_step` over `data` under inference mode; return the last step's logs."""
     logs = None
     test_step = model.test_step
+    model.stop_evaluating = False  # a callback sets it to end the loop, as in Keras
     with torch.inference_mode(), step_calls(default_step):
         for begin, group in step_groups(iter(data), model.steps_per_execution):
             if callbacks is not None:
@@ -98,12 +99,15 @@ def test_batches(model, data, callbacks=None, default_step=True):
                 logs = test_step(fit_data.step_data(batch))
             if callbacks is not None:
                 callbacks.on_test_batch_end(begin + len(group) - 1, logs)
+            if model.stop_evaluating:
+                break
     return logs
 
 
 def predict_batches(model, data, callbacks, default_step=True) -> list:
     """Run `model.predict_step` over `data` under inference mode; return the outputs."""
     outputs = []
+    model.stop_predicting = False  # a callback sets it to end the loop, as in Keras
     with torch.inference_mode(), step_calls(default_step):
         for begin, group in step_groups(iter(data), model.steps_per_execution):
             callbacks.on_predict_batch_begin(begin)
@@ -111,6 +115,8 @@ def predict_batches(model, data, callbacks, default_step=True) -> list:
                 outputs.append(model.predict_step(fit_data.step_data(batch)))
             logs = predict_batch_logs(outputs[-1])
             callbacks.on_predict_batch_end(begin + len(group) - 1, logs)
+            if model.stop_predicting:
+                break
     return outputs
 
 
@@ -118,7 +124,10 @@ def concat(chunks):
     """Per-batch outputs (tensors, lists or dicts of them) joined along the batch axis, NumPy."""
     first = chunks[0]
     if isinstance(first, (list, tuple)):
-        return [concat([c[i] for c in chunks]) for i in range(len(first))]
+        items = [concat([c[i] for c in chunks]) for i in range(len(first))]
+        if hasattr(first, "_fields"):  # a namedtuple of outputs stays one, as in Keras
+            return type(first)(*items)
+        return tuple(items) if isinstance(first, tuple) else items
     if isinstance(first, dict):
         return {k: concat([c[k] for c in chunks]) for k in first}
     return backend.as_numpy(torch.cat(chunks))

@@ -377,7 +377,10 @@ def _substitute(structure, values, sort_dicts=False):
     if isinstance(structure, KerasTensor):
         return values[id(structure)]
     if isinstance(structure, (list, tuple)):
-        return type(structure)(_substitute(s, values, sort_dicts) for s in structure)
+        items = [_substitute(s, values, sort_dicts) for s in structure]
+        if hasattr(structure, "_fields"):  # a namedtuple takes its fields as arguments
+            return type(structure)(*items)
+        return type(structure)(items)
     if isinstance(structure, dict):
         keys = sorted(structure) if sort_dicts else structure
         return {k: _substitute(structure[k], values, sort_dicts) for k in keys}

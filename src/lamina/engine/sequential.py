@@ -205,6 +205,11 @@ class Sequential(Model):
 
     def _build_for(self, inputs) -> None:
         """Built on first real data when no input shape was declared (Keras's deferred build)."""
+        if isinstance(inputs, (dict, list, tuple)):
+            # Several inputs (a dict or list the first layer takes whole): as in Keras, no graph
+            # is traced; the layers build as the data goes through them.
+            self.built = True
+            return
         shape = tuple(inputs.shape)
         if not isinstance(inputs, torch.Tensor):  # text first: a NumPy array of str
             dtype = "string" if inputs.dtype.kind in "US" else str(inputs.dtype)
@@ -236,11 +241,18 @@ class Sequential(Model):
     # ----------------------------------------------------------------------------------------------
     @property
     def inputs(self):
-        return None if self._input_tensor is None else [self._input_tensor]
+        # Unbuilt, Keras has no such attribute: hasattr(model, "inputs") is False.
+        if self._input_tensor is None:
+            raise AttributeError(f"Sequential '{self.name}' is not built, so it has no inputs yet.")
+        return [self._input_tensor]
 
     @property
     def outputs(self):
-        return None if self._output_tensor is None else [self._output_tensor]
+        if self._output_tensor is None:
+            raise AttributeError(
+                f"Sequential '{self.name}' is not built, so it has no outputs yet."
+            )
+        return [self._output_tensor]
 
     @property
     def input(self):

@@ -81,11 +81,19 @@ class CompileState:
     def built(self) -> bool:
         return self.loss.built and self.metrics.built
 
-    def build(self, y_true_flat, y_pred_flat) -> None:
-        """Resolve the per-output losses and metrics against one batch's labels and outputs."""
+    def build(self, y_true_flat, y_pred_flat, structure=None) -> None:
+        """Resolve the per-output losses and metrics against one batch's labels and outputs
+        (`structure`: the outputs as the model returns them, for a loss given as a structure)."""
         names = compile_utils.output_names(self.model)
+        flat_dict = isinstance(structure, dict) and not any(
+            isinstance(value, (list, tuple, dict)) for value in structure.values()
+        )
+        if flat_dict and len(names) != len(y_pred_flat):
+            # A subclassed model's dict of outputs: named by its keys (flatten's order), as Keras
+            # matches a dict of losses or metrics to them.
+            names = [str(key) for key in sorted(structure)]
         if not self.loss.built:
-            self.loss.build(names, y_true_flat, y_pred_flat)
+            self.loss.build(names, y_true_flat, y_pred_flat, structure)
         if not self.metrics.built:
             self.metrics.build(names, y_true_flat, y_pred_flat, self.loss.outputs)
 
@@ -145,6 +153,9 @@ class Trainer:
         # `self.loss(y, y_pred)`); the compiled loss lives in the compile state.
         self.loss = None
         self.stop_training = False
+        # Keras's flags a callback sets to end evaluate() / predict() early.
+        self.stop_evaluating = False
+        self.stop_predicting = False
         self.history = None
         self.optimizer = None
         self.training_state = None
@@ -180,7 +191,9 @@ class Trainer:
 
         Args:
             optimizer: a name (`"adam"`) or an optimizer object.
-            loss: a loss for every output, a list (one per output) or a dict by output name.
+            loss: a loss for every output, a list (one per output) or a dict by output name;
+                a nested structure as Keras reads it (a loss over several outputs, several
+                losses summed on one).
             metrics: metrics computed without sample weights (per output: a list of lists or a
                 dict).
             loss_weights: per-output weights of the losses in the total.
@@ -608,7 +621,7 @@ class Trainer:
             with torch.no_grad():
                 y_pred = fit_data.outputs_by_shape(self, x)
             labels = compile_utils.flatten_labels(self, y) if y is not None else []
-            state.build(labels, compile_utils.flatten_outputs(y_pred))
+            state.build(labels, compile_utils.flatten_outputs(y_pred), y_pred)
             state.loss.note_penalties(self)  # a call() that uses add_loss() joins its losses
         loss_checks.check_labels(
             self, data, state.loss, lambda y: compile_utils.flatten_labels(self, y)
@@ -787,7 +800,7 @@ def _declares_training(compute_loss) -> bool:
 
 
 def _batch_size_of(x) -> int:
-    return data_adapter.flatten(x)[0].shape[0] if not isinstance(x, torch.Tensor) else x.shape[0]
+    return x.shape[0] if isinstance(x, torch.Tensor) else data_adapter.batch_size_of(x)
 
 
 def _returned(model, logs: dict, return_dict: bool):

@@ -17,7 +17,14 @@ import stat
 import warnings
 
 from lamina.engine import errors as engine_errors
-from lamina.saving import h5_guard, h5_weights, keras_format, legacy_h5, sharded_weights
+from lamina.saving import (
+    folder_archive,
+    h5_guard,
+    h5_weights,
+    keras_format,
+    legacy_h5,
+    sharded_weights,
+)
 from lamina.saving.errors import FileFormatError, MissingFileError
 from lamina.saving.limits import LoadLimits, get_load_limits, load_limits, set_load_limits
 
@@ -49,7 +56,8 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
         filepath: a path ending in `.keras` or `.h5`.
         overwrite: replace an existing file (default True).
         include_optimizer: save the optimizer's state too.
-        **kwargs: accepted for Keras compatibility (`zipped`).
+        **kwargs: `zipped=False` writes Keras's unzipped folder (a path without `.keras`)
+            holding the archive's files; `save_format` (deprecated) is ignored.
 
     Examples:
         >>> import os, tempfile
@@ -61,6 +69,7 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
         3
     """
     save_format = kwargs.pop("save_format", None)
+    zipped = kwargs.pop("zipped", None)
     if kwargs:  # a ValueError, as Keras raises it
         raise engine_errors.value_error(
             "save_model()",
@@ -68,6 +77,14 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
             f"the unsupported argument(s) {sorted(kwargs)}",
         )
     kind = _kind(filepath)
+    if zipped is False:  # Keras's unzipped folder
+        if kind == "keras":
+            raise ValueError(
+                "model.save(..., zipped=False) writes a folder: its filepath should not end in "
+                f"'.keras'; received filepath={os.fspath(filepath)!r}. Hint: drop the extension."
+            )
+        keras_format.save(model, filepath, overwrite=overwrite, zipped=False)
+        return
     if save_format and kind in ("keras", "h5"):
         _log.warning(
             "save_model(): save_format=%r is deprecated and ignored: the format follows the "
@@ -128,6 +145,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         ...     print(load_model(os.path.join(folder, "m.keras")).output_shape)
         (None, 2)
     """
+    if folder_archive.is_model_folder(filepath):  # saved with zipped=False
+        return keras_format.load(os.fspath(filepath), custom_objects, compile, safe_mode)
     path = _existing_file(filepath, "a model")
     kind = _kind(path)
     if kind == "keras":

@@ -13,7 +13,14 @@ import zipfile
 import h5py
 
 from lamina.saving import archive as archive_module
-from lamina.saving import atomic, h5_weights, model_config, optimizer_state, safe_json
+from lamina.saving import (
+    atomic,
+    folder_archive,
+    h5_weights,
+    model_config,
+    optimizer_state,
+    safe_json,
+)
 from lamina.saving.errors import FileFormatError
 from lamina.saving.weight_paths import model_tree
 
@@ -22,7 +29,8 @@ _ASSETS = "assets/"
 KERAS_VERSION = "3.15.1"  # the layout written is Keras 3's; Keras checks only the major version
 
 
-def save(model, filepath, overwrite=True) -> None:
+def save(model, filepath, overwrite=True, zipped=True) -> None:
+    """Write the model as a `.keras` zip, or (zipped=False) as Keras's unzipped folder."""
     weights = io.BytesIO()
     with h5py.File(weights, "w") as file:
         h5_weights.write(file, model)
@@ -33,6 +41,15 @@ def save(model, filepath, overwrite=True) -> None:
     }
     config = model_config.model_entry(model)
     assets = _saved_assets(model)
+    if not zipped:
+        members = [
+            ("metadata.json", json.dumps(metadata).encode()),
+            ("config.json", json.dumps(config).encode()),
+            ("model.weights.h5", weights.getvalue()),
+            *assets,
+        ]
+        folder_archive.write(filepath, members, overwrite=overwrite)
+        return
     # The zip is closed (complete) before atomic_path fsyncs and renames it.
     with (
         atomic.atomic_path(filepath, overwrite=overwrite) as temporary,
@@ -98,7 +115,10 @@ def _load_assets(model, members) -> None:
 
 
 def _open(filepath):
-    archive = archive_module.open_archive(filepath)
+    if folder_archive.is_model_folder(filepath):
+        archive = folder_archive.FolderArchive(filepath)
+    else:
+        archive = archive_module.open_archive(filepath)
     missing = {"config.json", "model.weights.h5"} - set(archive.namelist())
     if missing:
         archive.close()

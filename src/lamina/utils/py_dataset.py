@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import collections
+import itertools
 import random
 from concurrent.futures import ThreadPoolExecutor
 
@@ -74,12 +76,22 @@ class PyDataset:
         )
 
     def __len__(self):
+        if type(self).num_batches is not PyDataset.num_batches:  # Keras's other way to say it
+            count = self.num_batches
+            if count is not None:
+                return count
+            raise TypeError(
+                f"{type(self).__name__} is infinite (its num_batches is None): it has no length."
+            )
         raise NotImplementedError(
-            f"{type(self).__name__} must implement __len__(), returning the number of batches."
+            f"{type(self).__name__} must implement __len__() or the num_batches property, "
+            "returning the number of batches (num_batches may return None: an infinite dataset)."
         )
 
     @property
-    def num_batches(self) -> int:
+    def num_batches(self) -> int | None:
+        """The number of batches; None for an infinite dataset (as Keras's property, which a
+        subclass may define instead of `__len__`)."""
         return len(self)
 
     def on_epoch_begin(self) -> None:
@@ -166,26 +178,29 @@ class PyDataset:
             order: the batch indices in the order to visit them (default: index order).
         """
         self._run_hook("on_epoch_begin")
-        indices = list(range(len(self)) if order is None else order)
-        count = len(indices)
+        if order is None:
+            count = self.num_batches
+            order = itertools.count() if count is None else range(count)  # None: infinite
+        indices = iter(order)
         if self.workers <= 1:
             for index in indices:
                 yield self[index]
         else:
             ahead = max(self.max_queue_size, self.workers)
             with ThreadPoolExecutor(self.workers, thread_name_prefix="lamina-pydataset") as pool:
-                pending = [pool.submit(self.__getitem__, i) for i in indices[:ahead]]
+                pending = collections.deque(
+                    pool.submit(self.__getitem__, i) for i in itertools.islice(indices, ahead)
+                )
                 try:
-                    for position in range(count):
-                        batch = pending[position].result()  # a worker's exception surfaces here
-                        if position + ahead < count:
-                            pending.append(pool.submit(self.__getitem__, indices[position + ahead]))
-                        pending[position] = None  # let the batch go once yielded
+                    while pending:
+                        batch = pending.popleft().result()  # a worker's exception surfaces here
+                        following = next(indices, None)
+                        if following is not None:
+                            pending.append(pool.submit(self.__getitem__, following))
                         yield batch
                 finally:
                     for future in pending:
-                        if future is not None:
-                            future.cancel()
+                        future.cancel()
         self._run_hook("on_epoch_end")
 
 
