@@ -146,7 +146,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         (None, 2)
     """
     if folder_archive.is_model_folder(filepath):  # saved with zipped=False
-        return keras_format.load(os.fspath(filepath), custom_objects, compile, safe_mode)
+        return keras_format.load(os.fspath(filepath), custom_objects, compile)
     path = _existing_file(filepath, "a model")
     kind = _kind(path)
     if kind == "keras":
