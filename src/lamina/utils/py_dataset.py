@@ -82,6 +82,13 @@ class PyDataset:
     def num_batches(self) -> int:
         return len(self)
 
+    def __iter__(self):
+        # Without it Python iterates through __getitem__ until an IndexError that never comes
+        # (a batch index past len() is still "valid"), so `for batch in dataset` and every
+        # `adapt(dataset)` ran forever; Keras's PyDataset yields one pass, as here.
+        for index in range(len(self)):
+            yield self[index]
+
     def on_epoch_begin(self) -> None:
         """Called before the first batch of each epoch."""
 
