@@ -417,6 +417,12 @@ class Layer(nn.Module):
     def build(self, input_shape) -> None:
         """Create the weights. `input_shape` is Keras's: batch first, channels last."""
 
+    def _build_at_init(self, owner: type) -> None:
+        """Mark a weightless layer built at construction (as Keras does), unless a subclass
+        overrides `owner`'s build: that build makes weights, so it must run on the first call."""
+        if type(self).build is owner.build:
+            self.built = True
+
     def call(self, inputs, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must implement call()")
 

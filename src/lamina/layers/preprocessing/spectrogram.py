@@ -113,7 +113,7 @@ class MelSpectrogram(DataLayer, Layer):
         self.mag_exp = mag_exp
         self.min_power = min_power
         self.ref_power = ref_power
-        self.built = True
+        self._build_at_init(MelSpectrogram)
 
     def linear_to_mel_weight_matrix(
         self,
