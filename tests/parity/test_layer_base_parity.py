@@ -224,3 +224,21 @@ def test_a_subclass_with_its_own_build_is_built_on_first_call_as_keras(name, sha
     theirs(x)
     ours(torch.as_tensor(x))
     assert [w.name for w in ours.weights] == [w.name for w in theirs.weights] == ["scale"]
+
+
+class _Stateless:
+    """A custom weightless layer that marks itself built as Keras's own layers do."""
+
+    def __init__(self):
+        super().__init__()
+        self._build_at_init()
+
+    def call(self, inputs):
+        return inputs * 2
+
+
+@pytest.mark.parity
+def test_build_at_init_without_arguments_as_keras():
+    theirs = type("Theirs", (_Stateless, keras.layers.Layer), {})()
+    ours = type("Ours", (_Stateless, lamina.layers.Layer), {})()
+    assert ours.built is theirs.built is True

@@ -417,10 +417,11 @@ class Layer(nn.Module):
     def build(self, input_shape) -> None:
         """Create the weights. `input_shape` is Keras's: batch first, channels last."""
 
-    def _build_at_init(self, owner: type) -> None:
+    def _build_at_init(self, owner: type | None = None) -> None:
         """Mark a weightless layer built at construction (as Keras does), unless a subclass
-        overrides `owner`'s build: that build makes weights, so it must run on the first call."""
-        if type(self).build is owner.build:
+        overrides the build of `owner` (the class calling it; None: Layer, as Keras's own
+        `_build_at_init()`): that build makes weights, so it must run on the first call."""
+        if type(self).build is (owner or Layer).build:
             self.built = True
 
     def call(self, inputs, *args, **kwargs):
