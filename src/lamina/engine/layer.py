@@ -241,7 +241,10 @@ def _marking_built(build):
         depth = self.__dict__.get("_build_depth", 0)
         self.__dict__["_build_depth"] = depth + 1
         try:
-            result = build(self, *args, **kwargs)
+            # In the layer's own name scope, as Keras's build wrapper: a direct `layer.build(shape)`
+            # (a parent's build calling its sub-layer's) names weights `parent/layer/kernel`.
+            with self._name_scope():
+                result = build(self, *args, **kwargs)
         finally:
             self.__dict__["_build_depth"] = depth
         if depth == 0 and not self.built:
