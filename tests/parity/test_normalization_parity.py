@@ -120,3 +120,15 @@ def test_adapt_on_a_py_dataset_reads_one_pass_as_keras():
     np.testing.assert_allclose(
         layer.variance.cpu().numpy().ravel(), IMAGES.var(axis=(0, 1, 2)), rtol=1e-4
     )
+
+
+@pytest.mark.parity
+def test_adapt_to_data_of_another_shape_is_refused_as_keras():
+    """Both refuse with a ValueError naming the incompatible shape (lamina raised torch's
+    RuntimeError from a reshape)."""
+    data = np.random.default_rng(1).random((10, 3))
+    for framework in (keras, lamina):
+        layer = framework.layers.Normalization(axis=-1)
+        layer.build((10, 5))
+        with pytest.raises(ValueError, match="incompatible shape"):
+            layer.adapt(data)
