@@ -302,8 +302,10 @@ def test_quantized_attention_files_move_both_ways(mode, tmp_path):
 @pytest.mark.parametrize(
     "make",
     [
-        lambda layers: layers.Dense(3, dtype="int4_from_float32"),
-        lambda layers: layers.EinsumDense("ab,bc->ac", 3, bias_axes="c", dtype="int4_from_float32"),
+        lambda layers: layers.Dense(3, dtype="int4_from_float32", name="q"),
+        lambda layers: layers.EinsumDense(
+            "ab,bc->ac", 3, bias_axes="c", dtype="int4_from_float32", name="q"
+        ),
     ],
     ids=["dense", "einsum_dense"],
 )
@@ -322,3 +324,22 @@ def test_bare_int4_policy_quantizes_per_channel_as_keras(make):
     revived = L.Dense.from_config(ours.get_config()) if isinstance(ours, L.Dense) else None
     if revived is not None:
         assert revived.dtype_policy == ours.dtype_policy
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("layer_name", ["Dense", "Embedding"])
+def test_setting_a_bare_int4_policy_on_a_built_layer_quantizes_as_keras(layer_name):
+    """Keras quantizes a built layer given 'int4_from_float32' with int4's default config
+    (groups of 128): same variables, same names and shapes."""
+
+    def variables(layers):
+        if layer_name == "Dense":
+            layer = layers.Dense(2)
+            layer.build((None, 256))
+        else:
+            layer = layers.Embedding(4, 256)
+            layer.build((None,))
+        layer.dtype_policy = "int4_from_float32"
+        return layer.dtype_policy.name, [(v.name, tuple(v.shape)) for v in layer.variables]
+
+    assert variables(L) == variables(keras.layers)

@@ -1550,9 +1550,10 @@ class Layer(nn.Module):
             # Keras's rule: a quantized policy given to a built float layer quantizes it.
             from lamina.quantizers import quantization_config
 
-            block_size = getattr(policy, "block_size", None)
-            config = quantization_config.Int4QuantizationConfig(block_size=block_size)
-            self.quantize(mode, config=config if mode == "int4" else None)
+            config = None  # the mode's default (a bare "int4" policy: groups of 128, as Keras)
+            if mode == "int4" and hasattr(policy, "block_size"):
+                config = quantization_config.Int4QuantizationConfig(block_size=policy.block_size)
+            self.quantize(mode, config=config)
 
     @property
     def quantization_mode(self):
