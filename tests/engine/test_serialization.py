@@ -2,6 +2,7 @@
 from them, custom layers with minimal `get_config()`s included."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -296,3 +297,35 @@ def test_a_model_sliced_at_an_inner_tensor_starts_from_an_input_layer(tmp_path):
     restored = lamina.models.load_model(tmp_path / "decoder.keras")
     x = np.ones((1, 2, 4), "float32")
     np.testing.assert_allclose(restored.predict(x, verbose=0), decoder.predict(x, verbose=0))
+
+
+def _unbuilt_sequential(layers):
+    """A Sequential never called or built, holding layers built on their own."""
+    dense, embedding = layers.Dense(3), layers.ReversibleEmbedding(5, 2)
+    dense.build((None, 4))
+    embedding.build()
+    return layers, [dense, embedding]
+
+
+@pytest.mark.parametrize("writer", ["lamina", "keras"])
+def test_built_layers_of_an_unbuilt_sequential_keep_their_weights(writer, tmp_path):
+    """Each built layer's build_config travels with it (as Keras writes it), so loading builds it
+    and loads its weights; lamina wrote none and loaded an unbuilt model that drew new weights."""
+    framework = lamina if writer == "lamina" else reference.keras
+    _, built = _unbuilt_sequential(framework.layers)
+    model = framework.models.Sequential(built)
+    path = str(tmp_path / "model.keras")
+    with warnings.catch_warnings():  # Keras warns that the model is not built
+        warnings.simplefilter("ignore", UserWarning)
+        model.save(path)
+    expected = [np.asarray(framework.ops.convert_to_numpy(w)) for w in model.weights]
+    loaded = lamina.saving.load_model(path)
+    assert all(layer.built for layer in loaded.layers)
+    got = [lamina.ops.convert_to_numpy(w) for w in loaded.weights]
+    assert len(got) == len(expected) == 3
+    for mine, theirs in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    if writer == "lamina":  # and Keras reads lamina's file the same
+        reread = reference.keras.saving.load_model(path)
+        for mine, theirs in zip(reread.weights, expected, strict=True):
+            np.testing.assert_array_equal(reference.keras.ops.convert_to_numpy(mine), theirs)

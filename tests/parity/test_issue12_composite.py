@@ -3,10 +3,13 @@ ReversibleEmbedding, GroupQueryAttention, Pipeline, serialize/deserialize."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
 
+import lamina
 from lamina import layers
 from tests.parity.reference import (
     assert_call_matches_keras,
@@ -206,3 +209,38 @@ def test_wrapper_subclass_builds_and_saves_its_layer():
     assert isinstance(clone.layer, layers.Dense) and clone.layer.units == 2
     with pytest.raises(ValueError, match="a lamina layer to wrap"):
         Twice(torch.nn.Linear(2, 2))
+
+
+class _MaskCanary:
+    """A layer that records the `training` and `mask` it is called with, and masks its output
+    with its input."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen_training, self.seen_mask = None, False
+
+    def call(self, x, training=False, mask=None):
+        self.seen_training, self.seen_mask = training, mask is not None
+        return x
+
+    def compute_mask(self, x, mask=None):
+        return x
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+def _pipeline_passes(framework):
+    canary = type("Canary", (_MaskCanary, framework.layers.Layer), {})
+    pipeline = framework.layers.Pipeline([canary(), canary()])
+    with warnings.catch_warnings():  # Keras: the Pipeline itself does not support masking
+        warnings.simplefilter("ignore", UserWarning)
+        pipeline(np.array([0]), training=True, mask=np.array([0]))
+    return [(layer.seen_training, layer.seen_mask) for layer in pipeline.layers]
+
+
+@pytest.mark.parity
+def test_pipeline_passes_masks_along_as_keras():
+    """The mask given to a Pipeline reaches its first layer, and each layer's output mask the
+    next (lamina's Pipeline took no mask)."""
+    assert _pipeline_passes(lamina) == _pipeline_passes(keras) == [(True, True), (True, True)]

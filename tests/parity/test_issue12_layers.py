@@ -97,3 +97,22 @@ def test_a_fresh_stft_spectrogram_equals_keras_without_copying_weights(config):
         np.testing.assert_array_equal(a, b)
     # 320-term sums taken in another order: float32 noise of ~1e-5 on log values near 2
     torch.testing.assert_close(got, want, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    ("layer_name", "config"),
+    [
+        (
+            "MelSpectrogram",
+            {"fft_length": 256, "sequence_stride": 256, "sequence_length": 512},
+        ),
+        ("STFTSpectrogram", {"window": "unknowable"}),
+    ],
+    ids=["mel-window-longer-than-fft", "stft-unknown-window"],
+)
+def test_spectrogram_configs_keras_refuses_are_refused_at_construction(layer_name, config):
+    """lamina built them and failed at the first call (torch's RuntimeError, SciPy's error)."""
+    for module in (keras.layers, layers):
+        with pytest.raises(ValueError):
+            getattr(module, layer_name)(**config)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import lamina
-from tests.parity.reference import keras_activity_losses, keras_layer_config
+from tests.parity.reference import keras, keras_activity_losses, keras_layer_config
 
 ACTIVITY_CASES = [
     ("Dense", {"units": 3, "activity_regularizer": "l2"}, (4, 5)),
@@ -184,3 +184,61 @@ def test_a_registered_user_initializer_round_trips_through_a_layer_config():
     assert config["kernel_initializer"]["registered_name"] == "parity>Halves"
     rebuilt = lamina.layers.Dense.from_config(config)
     assert isinstance(rebuilt.kernel_initializer, Halves)
+
+
+STATELESS = [
+    ("MaxPooling1D", (2, 4, 3)),
+    ("GlobalAveragePooling1D", (2, 4, 3)),
+    ("Flatten", (2, 4, 3)),
+    ("Dropout", (2, 4, 3)),
+    ("ReLU", (2, 4, 3)),
+    ("Activation", (2, 4, 3)),
+    ("Masking", (2, 4, 3)),
+]
+
+
+def _scaled(base):
+    """A subclass of a weightless layer whose own build adds a weight (a user's extension)."""
+
+    class Scaled(base):
+        def build(self, input_shape):
+            self.scale = self.add_weight(shape=(input_shape[-1],), initializer="ones", name="scale")
+
+        def call(self, inputs, *args, **kwargs):
+            return inputs * self.scale
+
+    return Scaled
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(("name", "shape"), STATELESS, ids=[name for name, _ in STATELESS])
+def test_a_subclass_with_its_own_build_is_built_on_first_call_as_keras(name, shape):
+    """Keras builds a weightless layer at construction, but not a subclass that overrides
+    build(): lamina marked both built, so the subclass's build never ran (no `scale`)."""
+    kwargs = {"activation": "linear"} if name == "Activation" else {}
+    kwargs = {"rate": 0.5} if name == "Dropout" else kwargs
+    x = np.ones(shape, "float32")
+    theirs = _scaled(getattr(keras.layers, name))(**kwargs)
+    ours = _scaled(getattr(lamina.layers, name))(**kwargs)
+    assert ours.built is theirs.built is False
+    theirs(x)
+    ours(torch.as_tensor(x))
+    assert [w.name for w in ours.weights] == [w.name for w in theirs.weights] == ["scale"]
+
+
+class _Stateless:
+    """A custom weightless layer that marks itself built as Keras's own layers do."""
+
+    def __init__(self):
+        super().__init__()
+        self._build_at_init()
+
+    def call(self, inputs):
+        return inputs * 2
+
+
+@pytest.mark.parity
+def test_build_at_init_without_arguments_as_keras():
+    theirs = type("Theirs", (_Stateless, keras.layers.Layer), {})()
+    ours = type("Ours", (_Stateless, lamina.layers.Layer), {})()
+    assert ours.built is theirs.built is True

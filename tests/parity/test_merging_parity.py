@@ -97,3 +97,22 @@ def test_merge_masks_match_keras(layer, config, masks):
     assert (ref_mask is None) == (our_mask is None)
     if ref_mask is not None:
         assert torch.equal(our_mask, ref_mask)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("as_variable", [False, True], ids=["numpy", "variable"])
+def test_concatenate_compute_mask_takes_arrays_as_keras(as_variable):
+    """compute_mask called directly with NumPy masks (or Variables) works as in Keras; lamina
+    called `.unsqueeze` on them."""
+    rng = np.random.default_rng(0)
+    x1, x2 = rng.random((2, 3, 4)), rng.random((2, 5, 4))
+    masks = [rng.random((2, 3)) > 0.5, None]
+    theirs = keras.layers.Concatenate(axis=1).compute_mask(
+        [x1, x2], [keras.Variable(masks[0], trainable=False) if as_variable else masks[0], None]
+    )
+    ours = lamina.layers.Concatenate(axis=1).compute_mask(
+        [x1, x2], [lamina.Variable(masks[0], trainable=False) if as_variable else masks[0], None]
+    )
+    np.testing.assert_array_equal(
+        lamina.ops.convert_to_numpy(ours), keras.ops.convert_to_numpy(theirs)
+    )

@@ -90,3 +90,45 @@ def test_adapted_models_cross_keras_files_both_ways(tmp_path):
     np.testing.assert_allclose(
         keras.ops.convert_to_numpy(theirs.layers[0].mean), ours.layers[0].mean.cpu().numpy()
     )
+
+
+def _image_batches(base):
+    """A PyDataset class of `base` (Keras's or lamina's) serving IMAGES in batches of two."""
+
+    class Batches(base):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, index):
+            return IMAGES[2 * index : 2 * index + 2]
+
+    return Batches()
+
+
+@pytest.mark.parity
+def test_adapt_on_a_py_dataset_reads_one_pass_as_keras():
+    """A PyDataset iterates one pass, as Keras's (lamina's looped for ever through
+    __getitem__), so adapt() on it ends with the statistics of that pass. (Keras's own adapt
+    on a PyDataset needs TensorFlow, so the statistics are checked against NumPy.)"""
+    theirs, ours = _image_batches(keras.utils.PyDataset), _image_batches(lamina.utils.PyDataset)
+    assert len(list(ours)) == len(list(theirs)) == 3
+    layer = lamina.layers.Normalization()
+    layer.adapt(ours)
+    np.testing.assert_allclose(
+        layer.mean.cpu().numpy().ravel(), IMAGES.mean(axis=(0, 1, 2)), rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        layer.variance.cpu().numpy().ravel(), IMAGES.var(axis=(0, 1, 2)), rtol=1e-4
+    )
+
+
+@pytest.mark.parity
+def test_adapt_to_data_of_another_shape_is_refused_as_keras():
+    """Both refuse with a ValueError naming the incompatible shape (lamina raised torch's
+    RuntimeError from a reshape)."""
+    data = np.random.default_rng(1).random((10, 3))
+    for framework in (keras, lamina):
+        layer = framework.layers.Normalization(axis=-1)
+        layer.build((10, 5))
+        with pytest.raises(ValueError, match="incompatible shape"):
+            layer.adapt(data)

@@ -296,3 +296,50 @@ def test_quantized_attention_files_move_both_ways(mode, tmp_path):
     reloaded = lamina.models.load_model(tmp_path / "ours.keras")
     assert reloaded.get_layer("attention").quantization_mode == mode
     np.testing.assert_array_equal(reloaded.predict(x, verbose=0), want)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda layers: layers.Dense(3, dtype="int4_from_float32", name="q"),
+        lambda layers: layers.EinsumDense(
+            "ab,bc->ac", 3, bias_axes="c", dtype="int4_from_float32", name="q"
+        ),
+    ],
+    ids=["dense", "einsum_dense"],
+)
+def test_bare_int4_policy_quantizes_per_channel_as_keras(make):
+    """`dtype="int4_from_float32"` (no block size): Keras keeps a plain QuantizedDTypePolicy and
+    the layer builds a per-channel int4 kernel; lamina used to refuse the name."""
+    x = RNG.standard_normal((2, 8)).astype("float32")
+    theirs, ours = make(keras.layers), make(L)
+    theirs.build((None, 8))
+    ours.build((None, 8))
+    assert type(ours.dtype_policy).__name__ == type(theirs.dtype_policy).__name__
+    assert ours.dtype_policy.get_config() == theirs.dtype_policy.get_config()
+    assert [w.path for w in ours.weights] == [w.path for w in theirs.weights]
+    ours.set_weights(theirs.get_weights())
+    _assert_same_layer(theirs, ours, x)
+    revived = L.Dense.from_config(ours.get_config()) if isinstance(ours, L.Dense) else None
+    if revived is not None:
+        assert revived.dtype_policy == ours.dtype_policy
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("layer_name", ["Dense", "Embedding"])
+def test_setting_a_bare_int4_policy_on_a_built_layer_quantizes_as_keras(layer_name):
+    """Keras quantizes a built layer given 'int4_from_float32' with int4's default config
+    (groups of 128): same variables, same names and shapes."""
+
+    def variables(layers):
+        if layer_name == "Dense":
+            layer = layers.Dense(2)
+            layer.build((None, 256))
+        else:
+            layer = layers.Embedding(4, 256)
+            layer.build((None,))
+        layer.dtype_policy = "int4_from_float32"
+        return layer.dtype_policy.name, [(v.name, tuple(v.shape)) for v in layer.variables]
+
+    assert variables(L) == variables(keras.layers)

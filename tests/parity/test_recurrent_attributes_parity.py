@@ -277,3 +277,17 @@ def test_conv_lstm_inner_loop_matches_keras():
     ):
         assert tuple(mine.shape) == tuple(reference.shape)
         np.testing.assert_allclose(mine.detach(), reference.detach().cpu(), atol=1e-5)
+
+
+@pytest.mark.parametrize("layer_name", ["LSTM", "GRU"])
+@pytest.mark.parametrize("use_cudnn", [True, False, "auto"])
+def test_bidirectional_copies_keep_use_cudnn_as_keras(layer_name, use_cudnn):
+    """use_cudnn is not in the config, so Bidirectional's copies lost it ('auto')."""
+
+    def directions(framework):
+        bidi = framework.layers.Bidirectional(
+            getattr(framework.layers, layer_name)(1, use_cudnn=use_cudnn)
+        )
+        return bidi.forward_layer.use_cudnn, bidi.backward_layer.use_cudnn
+
+    assert directions(lamina) == directions(keras) == (use_cudnn, use_cudnn)

@@ -132,3 +132,31 @@ def test_a_loaded_model_keeps_the_paths_it_was_saved_with(build, tmp_path):
     model.save(tmp_path / "model.keras")
     loaded = lamina.models.load_model(tmp_path / "model.keras")
     assert [w.path for w in loaded.weights] == [w.path for w in model.weights]
+
+
+def _subclass_building_its_layer(framework):
+    """A subclassed model whose build() builds its sub-layer directly, then LoRA on it."""
+
+    class Wrapper(framework.models.Model):
+        def __init__(self):
+            super().__init__(name="wrapper")
+            self.dense = framework.layers.Dense(4, name="dense")
+
+        def build(self, input_shape):
+            self.dense.build(input_shape)
+
+        def call(self, x):
+            return self.dense(x)
+
+    model = Wrapper()
+    model.build((None, 3))
+    model.dense.enable_lora(2)
+    return [w.path for w in model.dense.weights]
+
+
+def test_a_sub_layer_built_in_its_parents_build_is_named_under_it():
+    """A direct `layer.build(shape)` opens the layer's scope, as Keras's build wrapper does, so
+    the parent's name leads its weights' paths (LoRA factors added later included)."""
+    theirs = _subclass_building_its_layer(keras)
+    assert _subclass_building_its_layer(lamina) == theirs
+    assert theirs[0] == "wrapper/dense/kernel"

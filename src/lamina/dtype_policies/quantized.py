@@ -246,8 +246,10 @@ def from_name(name: str) -> QuantizedDTypePolicy:
             "'<mode>_from_<source policy>', such as 'int8_from_float32'",
             repr(name),
         )
-    if mode.startswith("int4"):
+    if mode.startswith("int4/"):
         return Int4DTypePolicy(mode, source)
+    # A bare "int4" (Keras's older name, no block size) stays a plain QuantizedDTypePolicy, as
+    # in Keras: the layers then quantize per output channel.
     if mode.startswith("gptq"):
         return GPTQDTypePolicy(mode, source)
     if mode.startswith("awq"):

@@ -241,7 +241,10 @@ def _marking_built(build):
         depth = self.__dict__.get("_build_depth", 0)
         self.__dict__["_build_depth"] = depth + 1
         try:
-            result = build(self, *args, **kwargs)
+            # In the layer's own name scope, as Keras's build wrapper: a direct `layer.build(shape)`
+            # (a parent's build calling its sub-layer's) names weights `parent/layer/kernel`.
+            with self._name_scope():
+                result = build(self, *args, **kwargs)
         finally:
             self.__dict__["_build_depth"] = depth
         if depth == 0 and not self.built:
@@ -416,6 +419,13 @@ class Layer(nn.Module):
     @_marking_built  # as Keras's: `layer.build(shape)` leaves even a weightless layer built
     def build(self, input_shape) -> None:
         """Create the weights. `input_shape` is Keras's: batch first, channels last."""
+
+    def _build_at_init(self, owner: type | None = None) -> None:
+        """Mark a weightless layer built at construction (as Keras does), unless a subclass
+        overrides the build of `owner` (the class calling it; None: Layer, as Keras's own
+        `_build_at_init()`): that build makes weights, so it must run on the first call."""
+        if type(self).build is (owner or Layer).build:
+            self.built = True
 
     def call(self, inputs, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must implement call()")
@@ -1559,9 +1569,10 @@ class Layer(nn.Module):
             # Keras's rule: a quantized policy given to a built float layer quantizes it.
             from lamina.quantizers import quantization_config
 
-            block_size = getattr(policy, "block_size", None)
-            config = quantization_config.Int4QuantizationConfig(block_size=block_size)
-            self.quantize(mode, config=config if mode == "int4" else None)
+            config = None  # the mode's default (a bare "int4" policy: groups of 128, as Keras)
+            if mode == "int4" and hasattr(policy, "block_size"):
+                config = quantization_config.Int4QuantizationConfig(block_size=policy.block_size)
+            self.quantize(mode, config=config)
 
     @property
     def quantization_mode(self):

@@ -123,7 +123,13 @@ def sequential_config(model) -> dict:
     if model._input_tensor is not None:
         input_layer = model._input_tensor.node.layer
         layers.append(layer_entry(input_layer))
-    layers.extend(layer_entry(layer) for layer in model.layers)
+    for layer in model.layers:
+        entry = layer_entry(layer)
+        if model._build_input_shape is None and layer.built and "build_config" not in entry:
+            # An unbuilt Sequential cannot rebuild its built layers on loading, so each says
+            # how it was built (as Keras writes every layer's), or its weights had no home.
+            entry["build_config"] = _jsonable(_own_build_config(layer))
+        layers.append(entry)
     config = {"name": model.name, "trainable": model.trainable, "layers": layers}
     if model._build_input_shape is not None:
         config["build_input_shape"] = list(model._build_input_shape)
@@ -136,14 +142,37 @@ def sequential_from_config(cls, config, custom_objects=None):
     # when saved (`regressor/hidden/kernel`), which an optimizer that selects weights by path
     # (MultiOptimizer, Muon) needs to resume. (Keras 3.15 builds them outside it: `hidden/kernel`.)
     with model._name_scope():
+        built_as = []
         for entry in config["layers"]:
             layer = deserialize_layer(entry, custom_objects)
             model.add(layer)
-    if not model.built and config.get("build_input_shape"):
-        model.build(tuple(config["build_input_shape"]))
+            built_as.append((layer, entry.get("build_config")))
+        if not model.built and config.get("build_input_shape"):
+            model.build(tuple(config["build_input_shape"]))
+        if not model.built:
+            for layer, build_config in built_as:
+                _build_as_saved(layer, build_config)
     if "trainable" in config:
         model.trainable = config["trainable"]
     return model
+
+
+def _own_build_config(layer) -> dict:
+    """A built layer's build_config; Keras's `{"shapes_dict": {}}` for one built without a
+    shape (`Embedding.build()`)."""
+    build_config = layer.get_build_config()
+    return {"shapes_dict": {}} if build_config is None else build_config
+
+
+def _build_as_saved(layer, build_config) -> None:
+    """Build a layer of an unbuilt Sequential from its entry's build_config (Keras's forms:
+    `{"input_shape": shape}` or `{"shapes_dict": {...}}`), so its saved weights can load."""
+    if getattr(layer, "built", True) or not isinstance(build_config, dict):
+        return
+    if build_config.get("input_shape") is not None:
+        layer.build_from_config(build_config)
+    elif isinstance(build_config.get("shapes_dict"), dict):
+        layer.build(**build_config["shapes_dict"])
 
 
 # --------------------------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ class ReLU(Layer):
         self.max_value = None if max_value is None else float(max_value)
         self.negative_slope = float(negative_slope)
         self.threshold = float(threshold)
-        self.built = True
+        self._build_at_init(ReLU)
 
     def call(self, inputs):
         if self.max_value == 6.0 and self.negative_slope == 0.0 and self.threshold == 0.0:
@@ -93,7 +93,7 @@ class LeakyReLU(Layer):
                 self, "negative_slope >= 0", f"negative_slope={negative_slope}"
             )
         self.negative_slope = float(negative_slope)
-        self.built = True
+        self._build_at_init(LeakyReLU)
 
     def call(self, inputs):
         return activations.leaky_relu(inputs, negative_slope=self.negative_slope)
@@ -122,7 +122,7 @@ class ELU(Layer):
     def __init__(self, alpha=1.0, **kwargs):
         super().__init__(**kwargs)
         self.alpha = float(alpha)
-        self.built = True
+        self._build_at_init(ELU)
 
     def call(self, inputs):
         return activations.elu(inputs, alpha=self.alpha)
@@ -161,7 +161,7 @@ class Softmax(Layer):
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         self.axis = axis
-        self.built = True
+        self._build_at_init(Softmax)
 
     def call(self, inputs, mask=None):
         if mask is None:

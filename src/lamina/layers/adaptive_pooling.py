@@ -39,7 +39,7 @@ class _AdaptivePooling(Layer):
             )
         self.data_format = backend.standardize_data_format(data_format)
         self.input_spec = InputSpec(ndim=self.rank + 2)
-        self.built = True
+        self._build_at_init(_AdaptivePooling)
 
     def call(self, inputs):
         channels_last = self.data_format == "channels_last"

@@ -40,7 +40,7 @@ class AlphaDropout(Layer):
         self.noise_shape = check.noise_shape(noise_shape, self)
         self.seed = seed
         self.seed_generator = noise_draws.seed_generator_for(seed, self)
-        self.built = True
+        self._build_at_init(AlphaDropout)
 
     def call(self, inputs, training=None):
         if not training or self.rate == 0.0:

@@ -215,7 +215,7 @@ class Activation(Layer):
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
-        self.built = True
+        self._build_at_init(Activation)
 
     def call(self, inputs):
         return self.activation(inputs)
@@ -244,7 +244,7 @@ class Identity(Layer):
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.built = True
+        self._build_at_init(Identity)
 
     def call(self, inputs):
         return inputs
@@ -285,7 +285,7 @@ class Lambda(Layer):
         self.arguments = arguments or {}
         self._output_shape = output_shape
         self.mask = mask
-        self.built = True
+        self._build_at_init(Lambda)
 
     def call(self, inputs):
         return self.function(inputs, **self.arguments)

@@ -224,7 +224,7 @@ class Masking(Layer):
     def __init__(self, mask_value=0.0, **kwargs):
         super().__init__(**kwargs)
         self.mask_value = float(mask_value) if np.isscalar(mask_value) else mask_value
-        self.built = True
+        self._build_at_init(Masking)
 
     def compute_mask(self, inputs, mask=None):
         if not isinstance(inputs, torch.Tensor):  # called directly on an array, as Keras allows

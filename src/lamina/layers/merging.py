@@ -13,6 +13,7 @@ treating a missing one as all-true; Dot drops masks.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -26,6 +27,12 @@ def _format_shapes(shapes) -> str:
 
 def _masks_of(inputs) -> list:
     return [getattr(x, "_keras_mask", None) for x in inputs]
+
+
+def _as_mask_tensor(mask) -> torch.Tensor:
+    if isinstance(mask, torch.Tensor):
+        return mask
+    return torch.as_tensor(np.asarray(mask), dtype=torch.bool)
 
 
 class _Merge(Layer):
@@ -378,10 +385,13 @@ class Concatenate(_Merge):
             return None
         # A missing mask is all-true; masks gain the feature axis, join along `axis`, and an
         # output step stays valid where any of its joined features is.
+        # (Masks may come as NumPy arrays or Variables when compute_mask is called directly.)
+        masks = [None if m is None else _as_mask_tensor(m) for m in masks]
+        device = next(m.device for m in masks if m is not None)
         expanded = []
         for x, m in zip(inputs, masks, strict=False):
             if m is None:
-                m = torch.ones(x.shape[:-1], dtype=torch.bool, device=x.device)
+                m = torch.ones(tuple(x.shape[:-1]), dtype=torch.bool, device=device)
             expanded.append(m.unsqueeze(-1))
         return torch.cat(expanded, dim=self.axis).any(dim=-1)
 

@@ -441,7 +441,7 @@ class UnitNormalization(Layer):
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         self.axis = [int(a) for a in axis] if isinstance(axis, (list, tuple)) else int(axis)
-        self.built = True
+        self._build_at_init(UnitNormalization)
 
     def call(self, inputs):
         norm = torch.linalg.vector_norm(inputs, dim=self.axis, keepdim=True)

@@ -35,13 +35,18 @@ class Pipeline(Layer):
     def layers(self) -> list:
         return list(self._pipeline_layers)
 
-    def call(self, inputs, training=True):  # Keras's default: augmentations in it augment
+    def call(self, inputs, training=True, mask=None):  # Keras's default: augmentations augment
         outputs = inputs
         for layer in self._pipeline_layers:
             if isinstance(layer, Layer):
-                outputs = layer(outputs, training=training)
+                kwargs = {"training": training}
+                if mask is not None and layer._call_takes_mask:
+                    kwargs["mask"] = mask
+                outputs = layer(outputs, **kwargs)
             else:
                 outputs = layer(outputs)
+            # The next layer gets the mask this one's outputs carry (as Keras's Pipeline).
+            mask = getattr(outputs, "_keras_mask", None)
         return outputs
 
     def get_config(self):

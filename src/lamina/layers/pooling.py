@@ -39,7 +39,7 @@ class _Pooling(Layer):
         )
         self._torch_pool = spatial.lift(self.pool_size, 1)
         self._torch_strides = spatial.lift(self.strides, 1)
-        self.built = True
+        self._build_at_init(_Pooling)
 
     @property
     def pool_mode(self) -> str:
@@ -271,7 +271,7 @@ class _GlobalPooling(Layer):
             ndim=self.rank + 2, hint=spatial.family_hint(type(self).__name__, self.rank)
         )
         self.supports_masking = self.rank == 1 and self.mode == "avg"  # as Keras: avg only
-        self.built = True
+        self._build_at_init(_GlobalPooling)
 
     def call(self, inputs, mask=None):
         if self.data_format == "channels_last":

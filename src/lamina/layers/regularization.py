@@ -60,7 +60,7 @@ class Dropout(Layer):
         self.noise_shape = check.noise_shape(noise_shape, self)
         self.seed = seed
         self.seed_generator = noise_draws.seed_generator_for(seed, self)
-        self.built = True
+        self._build_at_init(Dropout)
 
     def call(self, inputs, training=None):
         if not training or self.rate == 0.0:
@@ -102,7 +102,7 @@ class _SpatialDropout(Layer):
         self.input_spec = InputSpec(
             ndim=self.rank + 2, hint=spatial.family_hint(type(self).__name__, self.rank)
         )
-        self.built = True
+        self._build_at_init(_SpatialDropout)
 
     def call(self, inputs, training=None):
         if not training or self.rate == 0.0:
@@ -242,7 +242,7 @@ class GaussianNoise(Layer):
             raise errors.value_error(self, "`stddev` >= 0", f"stddev={stddev}")
         self.seed = seed
         self.seed_generator = noise_draws.seed_generator_for(seed, self)
-        self.built = True
+        self._build_at_init(GaussianNoise)
 
     def call(self, inputs, training=None):
         if not training or self.stddev == 0.0:
@@ -283,7 +283,7 @@ class GaussianDropout(Layer):
         self.rate = check.rate(rate, "rate", self)
         self.seed = seed
         self.seed_generator = noise_draws.seed_generator_for(seed, self)
-        self.built = True
+        self._build_at_init(GaussianDropout)
 
     def call(self, inputs, training=None):
         if not training or not 0.0 < self.rate < 1.0:
@@ -322,7 +322,7 @@ class ActivityRegularization(Layer):
         self.l1 = float(l1)
         self.l2 = float(l2)
         self._penalty = regularizers.L1L2(l1=self.l1, l2=self.l2)
-        self.built = True
+        self._build_at_init(ActivityRegularization)
 
     def call(self, inputs):
         if not inputs.is_meta:  # shape inference must not leave a loss behind

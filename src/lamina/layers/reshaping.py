@@ -41,7 +41,7 @@ class Flatten(Layer):
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.data_format = backend.standardize_data_format(data_format)
-        self.built = True
+        self._build_at_init(Flatten)
 
     def call(self, inputs):
         if self.data_format == "channels_first" and inputs.dim() > 2:
@@ -83,7 +83,7 @@ class Reshape(Layer):
         # Worked out once: `call` runs inside the captured step too, where Dynamo cannot hand a
         # generator to math.prod (the whole step used to fall back to eager).
         self._known_size = math.prod([d for d in self.target_shape if d != -1])
-        self.built = True
+        self._build_at_init(Reshape)
 
     def build(self, input_shape):
         self._check(input_shape)
@@ -159,7 +159,7 @@ class Permute(Layer):
                 f"dims={self.dims}",
             )
         self.input_spec = InputSpec(ndim=len(self.dims) + 1)
-        self.built = True
+        self._build_at_init(Permute)
 
     def call(self, inputs):
         return inputs.permute(0, *self.dims)
@@ -187,7 +187,7 @@ class RepeatVector(Layer):
         self.input_spec = InputSpec(
             ndim=2, hint="RepeatVector repeats 2-D (batch, features) inputs; Flatten first."
         )
-        self.built = True
+        self._build_at_init(RepeatVector)
 
     def call(self, inputs):
         # A real tensor, not an expand() view: a later in-place op must not alias the repeats.
@@ -231,7 +231,7 @@ class _Spatial(Layer):
         self.input_spec = InputSpec(
             ndim=self.rank + 2, hint=spatial.family_hint(type(self).__name__, self.rank)
         )
-        self.built = True
+        self._build_at_init(_Spatial)
 
     def get_config(self):
         config = super().get_config()

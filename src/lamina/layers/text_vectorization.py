@@ -132,7 +132,7 @@ class TextVectorization(Layer):
         self._idf = None
         self._counts = TokenCounts()  # what update_state has seen since the last finalize
         self._vocabulary_given = False  # a learned vocabulary is saved among the assets
-        self.built = True
+        self._build_at_init(TextVectorization)
         if vocabulary is not None:
             self.set_vocabulary(vocabulary, idf_weights)
 

@@ -19,7 +19,10 @@ def _clone_rnn(layer, *, name: str, go_backwards: bool):
     config = {**layer.get_config(), "name": name, "go_backwards": go_backwards}
     config.pop("batch_input_shape", None)
     if type(layer) is not RNN or type(layer.cell).__module__.startswith("lamina."):
-        return type(layer).from_config(config)
+        clone = type(layer).from_config(config)
+        if hasattr(layer, "use_cudnn"):  # not in LSTM / GRU configs (as Keras's): kept as set
+            clone.use_cudnn = layer.use_cudnn
+        return clone
     clone = copy.deepcopy(layer)  # a custom cell: copied as it is
     clone.name, clone.go_backwards = name, go_backwards
     return clone

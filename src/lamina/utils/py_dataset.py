@@ -94,6 +94,15 @@ class PyDataset:
         subclass may define instead of `__len__`)."""
         return len(self)
 
+    def __iter__(self):
+        # Without it Python iterates through __getitem__ until an IndexError that never comes
+        # (a batch index past len() is still "valid"), so `for batch in dataset` and every
+        # `adapt(dataset)` ran forever; Keras's PyDataset yields one pass, as here.
+        # An infinite dataset (num_batches None) yields for as long as it is read, as Keras's.
+        infinite = type(self).num_batches is not PyDataset.num_batches and self.num_batches is None
+        for index in itertools.count() if infinite else range(len(self)):
+            yield self[index]
+
     def on_epoch_begin(self) -> None:
         """Called before the first batch of each epoch."""
 

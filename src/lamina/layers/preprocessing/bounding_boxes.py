@@ -42,7 +42,7 @@ class MaxNumBoundingBoxes(ImageLayer):
             raise errors.value_error(self, "max_number >= 1", f"max_number={max_number}")
         self.max_number = int(max_number)
         self.fill_value = int(fill_value)
-        self.built = True
+        self._build_at_init(MaxNumBoundingBoxes)
 
     def __call__(self, inputs, *args, **kwargs):
         if not isinstance(inputs, dict):

@@ -111,7 +111,7 @@ class CategoryEncoding(DataLayer, Layer):
         self.num_tokens = int(num_tokens)
         self.output_mode = output_mode
         self.sparse = False
-        self.built = True
+        self._build_at_init(CategoryEncoding)
 
     def __call__(self, inputs, *args, **kwargs):
         return super().__call__(as_id_tensor(inputs), *args, **kwargs)

@@ -93,7 +93,7 @@ class ContrastLimitedAdaptiveHistogramEqualization(ImageLayer):
         self.value_range = value_range_pair(value_range, self)
         self.clip_limit = float(clip_limit)
         self.tile_grid_size = tuple(int(t) for t in tile_grid_size)
-        self.built = True
+        self._build_at_init(ContrastLimitedAdaptiveHistogramEqualization)
 
     def transform(self, images, training: bool):
         pixels = color_ops.to_range(images, self.value_range, (0, 255))

@@ -408,7 +408,7 @@ class AutoContrast(ImageLayer):
     def __init__(self, value_range=(0, 255), **kwargs):
         super().__init__(**kwargs)
         self.value_range = value_range_pair(value_range, self)
-        self.built = True
+        self._build_at_init(AutoContrast)
 
     def transform(self, images, training: bool):
         return color_ops.auto_contrast(images, self.value_range)
@@ -437,7 +437,7 @@ class Equalization(ImageLayer):
         super().__init__(data_format=data_format, **kwargs)
         self.value_range = value_range_pair(value_range, self)
         self.bins = int(bins)
-        self.built = True
+        self._build_at_init(Equalization)
 
     def transform(self, images, training: bool):
         if not training:

@@ -89,7 +89,7 @@ class Discretization(DataLayer, Layer):
         self.output_dtype = dtype or ("int64" if output_mode == "int" else "float32")
         # The quantile summary `adapt` builds: (values, weights) rows; None with given boundaries.
         self.summary = None if self.bin_boundaries else np.zeros((2, 0), dtype="float32")
-        self.built = True
+        self._build_at_init(Discretization)
 
     def adapt(self, data, steps=None):
         """Learn `num_bins` quantile boundaries from `data` (an array, or batches of arrays):

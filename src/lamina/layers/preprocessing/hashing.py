@@ -88,7 +88,7 @@ class Hashing(Layer):
         self.mask_value = mask_value
         self.output_mode = output_mode
         self.sparse = False
-        self.built = True
+        self._build_at_init(Hashing)
 
     def _bucket(self, value, bins: int) -> int:
         data = _as_bytes(value)
@@ -158,7 +158,7 @@ class HashedCrossing(Layer):
         self.num_bins = int(num_bins)
         self.output_mode = output_mode
         self.sparse = False
-        self.built = True
+        self._build_at_init(HashedCrossing)
 
     def __call__(self, inputs, *args, **kwargs):
         if flatten_symbolic(inputs):  # the Inputs of a functional model: record the call

@@ -79,7 +79,7 @@ class _IndexLookup(Layer):
         self._counts = TokenCounts()  # what update_state has seen since the last finalize
         self.idf_weights = None
         self.input_vocabulary = vocabulary  # None: learned by adapt, saved among the assets
-        self.built = True
+        self._build_at_init(_IndexLookup)
         if vocabulary is not None:
             self.set_vocabulary(vocabulary, idf_weights)
         elif idf_weights is not None:

@@ -221,6 +221,7 @@ class Normalization(DataLayer, Layer):
             x = torch.as_tensor(backend.as_numpy(batch), dtype=torch.float64)
             if not self.built:
                 self.build_from_shape(tuple(x.shape))
+            self._check_adapt_shape(tuple(x.shape))
             reduce_axes = tuple(a for a in range(x.ndim) if a not in self._keep_axes)
             batch_count = int(np.prod([x.shape[a] for a in reduce_axes])) if reduce_axes else 1
             batch_mean = x.mean(dim=reduce_axes) if reduce_axes else x
@@ -243,6 +244,18 @@ class Normalization(DataLayer, Layer):
             for weight, value in ((self.adapt_mean, mean), (self.adapt_variance, m2 / count)):
                 weight.copy_(value.reshape(weight.shape).to(weight.dtype))
         self.adapted = True
+
+    def _check_adapt_shape(self, shape) -> None:
+        """Data for adapt() must have the sizes the layer was built with on its kept axes."""
+        kept = tuple(shape[a] if a < len(shape) else None for a in self._keep_axes)
+        if len(shape) <= max(self._keep_axes, default=-1) or kept != tuple(self.adapt_mean.shape):
+            raise errors.value_error(
+                self,
+                f"data whose kept axes {tuple(self._keep_axes)} have sizes "
+                f"{tuple(self.adapt_mean.shape)}, as the layer was built",
+                f"data of an incompatible shape {shape}",
+                "adapt a new Normalization() to data of another shape.",
+            )
 
     def finalize_state(self) -> None:
         """Keras's last step of adapt, which fixes `mean` / `variance` from the adapted

@@ -86,6 +86,13 @@ class MelSpectrogram(DataLayer, Layer):
         self.fft_length = int(fft_length)
         self.sequence_stride = int(sequence_stride)
         self.sequence_length = int(sequence_length or fft_length)
+        if self.sequence_length > self.fft_length:  # torch's stft would fail at the first call
+            raise errors.value_error(
+                self,
+                "`fft_length` greater than or equal to `sequence_length`",
+                f"fft_length={self.fft_length}, sequence_length={self.sequence_length}",
+                "raise fft_length (a power of 2 at least the window) or shorten sequence_length.",
+            )
         if window not in ("hann", "hamming", None):
             raise errors.value_error(self, "window 'hann', 'hamming' or None", f"{window!r}")
         self.window = window
@@ -98,7 +105,7 @@ class MelSpectrogram(DataLayer, Layer):
         self.mag_exp = mag_exp
         self.min_power = min_power
         self.ref_power = ref_power
-        self.built = True
+        self._build_at_init(MelSpectrogram)
 
     def linear_to_mel_weight_matrix(
         self,
@@ -230,6 +237,13 @@ class STFTSpectrogram(Layer):
             raise errors.value_error(self, "scaling 'density', 'spectrum' or None", f"{scaling!r}")
         if padding not in ("valid", "same"):
             raise errors.value_error(self, "padding 'valid' or 'same'", f"{padding!r}")
+        if isinstance(window, str) and window not in ("hann", "hamming"):
+            try:  # a name SciPy's catalogue lacks is refused now, not at the first call
+                window_values(window, 8, bool(periodic))
+            except ValueError as error:
+                raise errors.value_error(
+                    self, "a window SciPy's get_window knows", f"window={window!r}"
+                ) from error
         self.mode = mode
         self.frame_length = int(frame_length)
         self.frame_step = frame_step
