@@ -1,6 +1,7 @@
 """Lambda functions and wrapped torch modules in saved files: written as Keras writes them where
 it can, loaded from what the caller gives, never from code the file holds."""
 
+import functools
 import json
 import zipfile
 
@@ -77,6 +78,19 @@ def test_anonymous_function_is_never_run_from_the_file(tmp_path, safe_mode):
         path, custom_objects={"scale": lambda x: x * 2.0}, safe_mode=safe_mode
     )
     np.testing.assert_allclose(loaded.predict(X, verbose=0), model.predict(X, verbose=0))
+
+
+def test_a_callable_without_a_name_saves_and_loads_by_the_layer_name(tmp_path):
+    model = lamina.Sequential(
+        [lamina.Input((3,)), layers.Lambda(functools.partial(torch.mul, other=3.0), name="triple")]
+    )
+    path = tmp_path / "partial.keras"
+    model.save(path)  # it once failed here: a partial has no name and no config
+    with pytest.raises(CodeNotGivenError, match="'triple'.*no name"):
+        lamina.models.load_model(path)
+    given = {"triple": functools.partial(torch.mul, other=3.0)}
+    loaded = lamina.models.load_model(path, custom_objects=given)
+    np.testing.assert_allclose(loaded.predict(X, verbose=0), X * 3.0)
 
 
 def test_callable_output_shape_and_mask_are_resolved_too():

@@ -33,7 +33,8 @@ TORCH_MODULE_CLASS = "torch_module"
 
 
 class CodeNotGivenError(ValueError):
-    """A Lambda's function is neither given by the loader nor one of lamina's own."""
+    """Code a config refers to (a Lambda's function, a wrapped torch module) that the loader
+    did not give and that is not one of lamina's own."""
 
 
 def function_entry(function) -> dict:
@@ -52,7 +53,13 @@ def function_entry(function) -> dict:
     """
     if isinstance(function, types.LambdaType) and function.__name__ == "<lambda>":
         return {"class_name": LAMBDA_CLASS, "config": _marshalled(function)}
-    return serialize_keras_object(function)
+    try:
+        return serialize_keras_object(function)
+    except TypeError:  # a callable with no name or config (`functools.partial(f, k=2)`)
+        return {
+            "class_name": LAMBDA_CLASS,
+            "config": {"code": None, "defaults": None, "closure": None},
+        }
 
 
 def _marshalled(function) -> dict:
@@ -117,8 +124,8 @@ def resolve(entry, layer_name: str, argument: str, function_type=None):
             return known[layer_name]
         raise CodeNotGivenError(
             f"Layer '{layer_name}' (Lambda): its `{argument}` is an anonymous Python function "
-            "stored as code, which lamina never runs from a file (safe_mode=False does not "
-            "change that). Hint: give the function when loading, "
+            "(a lambda, or a callable with no name), whose code lamina never runs from a file "
+            "(safe_mode=False does not change that). Hint: give the function when loading, "
             f"custom_objects={{'{layer_name}': <the function>}}, or make it a named function "
             "the loader passes in custom_objects."
         )
