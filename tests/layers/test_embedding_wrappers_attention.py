@@ -163,8 +163,8 @@ def test_attention_weights_sum_to_one_over_unmasked_keys():
 def test_attention_needs_query_and_value():
     with pytest.raises(
         ValueError,
-        match=r"expects inputs \[query, value\] or \[query, value, "
-        r"key\]; received a single Tensor",
+        match=r"expects inputs as a list of length 2 or 3: \[query, value\] or \[query, value, "
+        r"key\]; received a single tensor of shape \(2, 3, 4\)",
     ):
         layers.Attention()(torch.randn(2, 3, 4))
 

@@ -244,3 +244,23 @@ def test_pipeline_passes_masks_along_as_keras():
     """The mask given to a Pipeline reaches its first layer, and each layer's output mask the
     next (lamina's Pipeline took no mask)."""
     assert _pipeline_passes(lamina) == _pipeline_passes(keras) == [(True, True), (True, True)]
+
+
+@pytest.mark.parametrize(
+    ("value_shape", "key_shape"),
+    [((2, 2, 8), (2, 1, 7)), ((2, 3, 8), (2, 3, 5)), ((2, 3, 8), None)],
+    ids=["steps-differ", "last-axis-differs", "no-key"],
+)
+def test_group_query_attention_output_shape_checks_key_as_keras(value_shape, key_shape):
+    """compute_output_shape refuses a key whose axes (but the last) differ from the value's, as
+    Keras does; lamina returned the query's shape whatever the key."""
+    config = {"head_dim": 2, "num_query_heads": 4, "num_key_value_heads": 4}
+
+    def outcome(library):
+        layer = library.layers.GroupQueryAttention(**config)
+        try:
+            return tuple(layer.compute_output_shape((2, 4, 8), value_shape, key_shape))
+        except ValueError:
+            return "ValueError"
+
+    assert outcome(lamina) == outcome(keras)

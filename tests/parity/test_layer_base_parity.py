@@ -242,3 +242,14 @@ def test_build_at_init_without_arguments_as_keras():
     theirs = type("Theirs", (_Stateless, keras.layers.Layer), {})()
     ours = type("Ours", (_Stateless, lamina.layers.Layer), {})()
     assert ours.built is theirs.built is True
+
+
+@pytest.mark.parametrize("trainable", ["yes", 1, None, 0.0], ids=repr)
+def test_layer_refuses_non_boolean_trainable_as_keras(trainable):
+    """Keras refuses a `trainable` that is not a bool; lamina took bool(trainable), so "no"
+    made a trainable layer."""
+    with pytest.raises(ValueError, match="to be a boolean"):
+        keras.layers.Dense(2, trainable=trainable)
+    with pytest.raises(ValueError, match=r"Dense\(\) expects `trainable` to be a boolean"):
+        lamina.layers.Dense(2, trainable=trainable)
+    assert lamina.layers.Dense(2, trainable=False).trainable is False

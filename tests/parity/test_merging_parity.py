@@ -116,3 +116,37 @@ def test_concatenate_compute_mask_takes_arrays_as_keras(as_variable):
     np.testing.assert_array_equal(
         lamina.ops.convert_to_numpy(ours), keras.ops.convert_to_numpy(theirs)
     )
+
+
+def _compute_mask_outcome(module, layer, inputs, mask):
+    try:
+        result = getattr(module.layers, layer)().compute_mask(inputs, mask)
+    except ValueError as error:
+        return "ValueError", str(error)
+    return "ok", result
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    "layer", ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"]
+)
+@pytest.mark.parametrize(
+    "case", ["mask-not-list", "inputs-not-list", "length-mismatch", "mask-none"]
+)
+def test_merge_compute_mask_checks_arguments_as_keras(layer, case):
+    """compute_mask refuses a non-list mask, a non-list inputs and lists of unequal length with
+    a ValueError as Keras does; lamina returned None or ignored the mask."""
+    x = np.ones((2, 4, 5), dtype="float32")
+    inputs, mask = {
+        "mask-not-list": ([x, x], np.ones((2, 4), dtype=bool)),
+        "inputs-not-list": (x, [None, None]),
+        "length-mismatch": ([x, x], [None]),
+        "mask-none": ([x, x], None),
+    }[case]
+    theirs = _compute_mask_outcome(keras, layer, inputs, mask)
+    ours = _compute_mask_outcome(lamina, layer, inputs, mask)
+    assert ours[0] == theirs[0]
+    if ours[0] == "ok":
+        assert ours[1] is None and theirs[1] is None
+    else:
+        assert f"({layer})" in ours[1] and "Hint:" in ours[1]

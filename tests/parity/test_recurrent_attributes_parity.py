@@ -291,3 +291,18 @@ def test_bidirectional_copies_keep_use_cudnn_as_keras(layer_name, use_cudnn):
         return bidi.forward_layer.use_cudnn, bidi.backward_layer.use_cudnn
 
     assert directions(lamina) == directions(keras) == (use_cudnn, use_cudnn)
+
+
+def test_simple_rnn_has_no_use_cudnn_as_keras():
+    """Keras's SimpleRNN has no `use_cudnn` (nor do Bidirectional's copies of it) and refuses the
+    argument; lamina's carried 'auto' and took it."""
+    for framework in (lamina, keras):
+        rnn = framework.layers.SimpleRNN(1)
+        bidi = framework.layers.Bidirectional(rnn)
+        assert not hasattr(rnn, "use_cudnn")
+        assert not hasattr(bidi.forward_layer, "use_cudnn")
+        assert not hasattr(bidi.backward_layer, "use_cudnn")
+    with pytest.raises(ValueError, match="use_cudnn"):
+        keras.layers.SimpleRNN(1, use_cudnn=True)
+    with pytest.raises(TypeError, match=r"SimpleRNN\(\) got unexpected keyword.*use_cudnn"):
+        lamina.layers.SimpleRNN(1, use_cudnn=True)

@@ -382,3 +382,43 @@ def test_multi_head_attention_subclass_hook_matches_keras(scores):
 
 def _as_list(value):
     return list(value) if isinstance(value, tuple) else [value]
+
+
+def _attention_call_outcome(library, layer, inputs, mask):
+    try:
+        getattr(library.layers, layer)()(inputs, mask=mask)
+    except ValueError as error:
+        return "ValueError", str(error)
+    return "ok", ""
+
+
+@pytest.mark.parametrize("layer", ["Attention", "AdditiveAttention"])
+@pytest.mark.parametrize(
+    "case", ["single-tensor", "four-inputs", "mask-not-list", "one-mask", "valid"]
+)
+def test_dense_attention_checks_arguments_as_keras(layer, case):
+    """A single tensor, a list of 4, a non-list mask or a list of one mask raise a ValueError in
+    both libraries; lamina raised TypeError ('int' object is not subscriptable) or took them."""
+    t = np.ones((1, 2, 2), dtype="float32")
+    inputs, mask = {
+        "single-tensor": (t, None),
+        "four-inputs": ([t, t, t, t], None),
+        "mask-not-list": ([t, t], np.ones((1, 2), dtype=bool)),
+        "one-mask": ([t, t], [np.ones((1, 2), dtype=bool)]),
+        "valid": ([t, t], [np.ones((1, 2), dtype=bool)] * 2),
+    }[case]
+    theirs = _attention_call_outcome(keras, layer, inputs, mask)
+    ours = _attention_call_outcome(lamina, layer, inputs, mask)
+    assert ours[0] == theirs[0]
+    if ours[0] == "ValueError":
+        assert f"({layer})" in ours[1]
+
+
+@pytest.mark.parametrize("output_shape", [8.0, object()], ids=["float", "object"])
+def test_multi_head_attention_refuses_non_shape_output_shape_as_keras(output_shape):
+    """A float (or any non-iterable) output_shape is a ValueError naming the argument, as in
+    Keras; lamina raised a raw TypeError from tuple()."""
+    with pytest.raises(ValueError):
+        keras.layers.MultiHeadAttention(num_heads=2, key_dim=4, output_shape=output_shape)
+    with pytest.raises(ValueError, match="output_shape"):
+        lamina.layers.MultiHeadAttention(num_heads=2, key_dim=4, output_shape=output_shape)

@@ -373,7 +373,14 @@ class Layer(nn.Module):
         self.name = name or naming.unique_name(naming.to_snake_case(type(self).__name__))
         self.built = False
         self.training = False  # Keras semantics: a layer called outside fit() is in inference mode
-        self._trainable = bool(trainable)
+        if not isinstance(trainable, bool):  # Keras refuses "yes", 1, None alike
+            raise errors.value_error(
+                f"{type(self).__name__}()",
+                "`trainable` to be a boolean",
+                f"trainable={trainable!r} (of type {type(trainable).__name__})",
+                "pass True or False.",
+            )
+        self._trainable = trainable
         self.dtype_policy = dtype  # a policy, its name, a dtype or None (the global policy)
         self.input_spec: InputSpec | None = None
         if input_shape is not None or input_dim is not None:

@@ -45,29 +45,53 @@ class _BaseDenseAttention(Layer):
         self.dropout = check.dropout_rate(dropout, "dropout", self)
         self.seed = seed
 
-    def _split(self, inputs):
-        if not isinstance(inputs, (list, tuple)) or len(inputs) not in (2, 3):
-            received = (
-                f"a list of {len(inputs)}"
-                if isinstance(inputs, (list, tuple))
-                else f"a single {type(inputs).__name__}"
-            )
+    def _split(self, inputs, received=None):
+        if not isinstance(inputs, (list, tuple)) or len(inputs) not in (2, 3) or received:
+            if received is None:
+                received = (
+                    f"a list of {len(inputs)}"
+                    if isinstance(inputs, (list, tuple))
+                    else f"a single {type(inputs).__name__}"
+                )
             raise errors.value_error(
                 self,
-                "inputs [query, value] or [query, value, key]",
+                "inputs as a list of length 2 or 3: [query, value] or [query, value, key]",
                 received,
-                "for self-attention pass the same tensor twice: layer([x, x]).",
+                "the layer must be called on a list; for self-attention pass the same tensor "
+                "twice: layer([x, x]).",
             )
         query, value = inputs[0], inputs[1]
         return query, value, inputs[2] if len(inputs) == 3 else value
 
+    def _check_mask(self, mask) -> None:
+        if mask is None:
+            return
+        if not isinstance(mask, (list, tuple)):
+            raise errors.value_error(
+                self,
+                "mask as a list [query_mask, value_mask] or [query_mask, value_mask, key_mask]",
+                f"a single {type(mask).__name__}",
+                "the layer mask must be a list, one entry (or None) per input.",
+            )
+        if len(mask) not in (2, 3):
+            raise errors.value_error(
+                self,
+                "a mask list of length 2 or 3: [query_mask, value_mask(, key_mask)]",
+                f"a list of {len(mask)}",
+            )
+
     def build(self, input_shape):
-        self._split(input_shape)
+        # One tensor's shape (a tuple of sizes) is not a list of shapes.
+        single = isinstance(input_shape, (list, tuple)) and all(
+            size is None or isinstance(size, numbers.Integral) for size in input_shape
+        )
+        self._split(input_shape, f"a single tensor of shape {input_shape}" if single else None)
 
     def call(
         self, inputs, mask=None, training=None, return_attention_scores=False, use_causal_mask=False
     ):
         query, value, key = self._split(inputs)
+        self._check_mask(mask)
         query_mask, value_mask = _masks_of(inputs, mask)
         scores = self._scores(query, key)
         keep = None if value_mask is None else value_mask[:, None, :].to(torch.bool)
@@ -85,6 +109,7 @@ class _BaseDenseAttention(Layer):
         return (result, weights) if return_attention_scores else result
 
     def compute_mask(self, inputs, mask=None):
+        self._check_mask(mask)
         return _masks_of(inputs, mask)[0] if isinstance(inputs, (list, tuple)) else None
 
     def get_config(self):
@@ -766,7 +791,10 @@ def _output_axes(output_shape, layer) -> tuple[int, ...] | None:
     """Keras's `output_shape`: None (the query's feature size), an int, or a tuple of axes."""
     if not output_shape:
         return None
-    shape = (output_shape,) if isinstance(output_shape, int) else tuple(output_shape)
+    try:
+        shape = (output_shape,) if isinstance(output_shape, int) else tuple(output_shape)
+    except TypeError:  # a float or another non-iterable
+        shape = (output_shape,)
     if not all(isinstance(size, numbers.Integral) and size > 0 for size in shape):
         raise errors.value_error(
             layer,

@@ -242,6 +242,31 @@ class GroupQueryAttention(Layer):
         return (output, scores) if return_attention_scores else output
 
     def compute_output_shape(self, query_shape, value_shape=None, key_shape=None):
+        """The query's shape; the key's and value's must agree on every axis but the last.
+
+        Args:
+            query_shape: the query's shape.
+            value_shape: the value's shape (default the query's).
+            key_shape: the key's shape (default the value's).
+
+        Returns:
+            The output's shape.
+
+        Example:
+            >>> layer = GroupQueryAttention(head_dim=2, num_query_heads=4, num_key_value_heads=2)
+            >>> layer.compute_output_shape((None, 4, 8), (None, 3, 8))
+            (None, 4, 8)
+        """
+        value_shape = tuple(query_shape if value_shape is None else value_shape)
+        key_shape = value_shape if key_shape is None else tuple(key_shape)
+        if value_shape[1:-1] != key_shape[1:-1]:
+            raise errors.value_error(
+                self,
+                "key and value shapes equal but for the last axis",
+                f"value_shape={errors.format_shape(value_shape)}, "
+                f"key_shape={errors.format_shape(key_shape)}",
+                "the key and the value must have the same number of steps.",
+            )
         return tuple(query_shape)
 
     def get_config(self):

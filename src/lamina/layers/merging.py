@@ -35,6 +35,38 @@ def _as_mask_tensor(mask) -> torch.Tensor:
     return torch.as_tensor(np.asarray(mask), dtype=torch.bool)
 
 
+def _mask_list(layer, inputs, mask) -> list | None:
+    """The per-input masks for `compute_mask`, after checking the call's arguments as Keras does.
+
+    `mask=None` reads the masks the input tensors carry (None where `inputs` is not a list);
+    a given `mask` must be a list as long as the list `inputs`.
+    """
+    if mask is None:
+        return _masks_of(inputs) if isinstance(inputs, (list, tuple)) else None
+    if not isinstance(mask, (list, tuple)):
+        raise errors.value_error(
+            layer,
+            "`mask` as a list with one mask (or None) per input",
+            f"a {type(mask).__name__}",
+            "`mask` should be a list, as `inputs` is.",
+        )
+    if not isinstance(inputs, (list, tuple)):
+        raise errors.value_error(
+            layer,
+            "`inputs` as a list of tensors",
+            f"a {type(inputs).__name__}",
+            "`inputs` should be a list, one entry per mask.",
+        )
+    if len(mask) != len(inputs):
+        raise errors.value_error(
+            layer,
+            "one mask (or None) per input",
+            f"{len(inputs)} inputs and {len(mask)} masks",
+            "`inputs` and `mask` should have the same length.",
+        )
+    return list(mask)
+
+
 class _Merge(Layer):
     """Base of the element-wise merges: checks, broadcasting, masks."""
 
@@ -162,9 +194,7 @@ class _Merge(Layer):
         return output
 
     def compute_mask(self, inputs, mask=None):
-        if not isinstance(inputs, (list, tuple)):
-            return None
-        masks = mask if isinstance(mask, (list, tuple)) else _masks_of(inputs)
+        masks = _mask_list(self, inputs, mask)
         if not masks or any(m is None for m in masks):
             return None
         result = masks[0]
@@ -378,9 +408,7 @@ class Concatenate(_Merge):
         return torch.cat(inputs, dim=self.axis)
 
     def compute_mask(self, inputs, mask=None):
-        if not isinstance(inputs, (list, tuple)):
-            return None
-        masks = mask if isinstance(mask, (list, tuple)) else _masks_of(inputs)
+        masks = _mask_list(self, inputs, mask)
         if not masks or all(m is None for m in masks):
             return None
         # A missing mask is all-true; masks gain the feature axis, join along `axis`, and an

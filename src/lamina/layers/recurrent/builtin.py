@@ -35,17 +35,23 @@ class BuiltinRNN(RNN):
 
     cell_class = None
     cell_name = None
+    # LSTM and GRU take (and keep) `use_cudnn`; SimpleRNN, as Keras's, has no such argument.
+    takes_use_cudnn = True
 
-    def __init__(self, units, *, use_cudnn="auto", **kwargs):
+    def __init__(self, units, **kwargs):
+        use_cudnn = kwargs.pop("use_cudnn", "auto") if self.takes_use_cudnn else None
         rnn_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in _RNN_ARGUMENTS}
         layer_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in _LAYER_ARGUMENTS}
+        if "use_cudnn" in kwargs:  # refused by the base layer, naming this class
+            layer_kwargs["use_cudnn"] = kwargs.pop("use_cudnn")
         # Keras names the cell "lstm_cell" etc. whatever the layer's name: weight paths then read
         # "lstm_1/lstm_cell/kernel", and the cell takes no number from the auto-name counters.
         cell = self.cell_class(
             units, name=self.cell_name, dtype=layer_kwargs.get("dtype"), **kwargs
         )
         super().__init__(cell, **rnn_kwargs, **layer_kwargs)
-        self.use_cudnn = use_cudnn
+        if self.takes_use_cudnn:
+            self.use_cudnn = use_cudnn
 
     # Keras reads the cell's hyperparameters through the layer.
     units = cell_attribute("units")
