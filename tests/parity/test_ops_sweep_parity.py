@@ -283,3 +283,33 @@ def test_pad_images_of_unknown_size_keeps_the_target_shape():
         return namespace.image.pad_images(images, 2, 3, target_height=20, target_width=30).shape
 
     assert shape(ops, lamina.KerasTensor) == shape(keras.ops, keras.KerasTensor)
+
+
+def _data_dependent_and_joined_specs(namespace):
+    """Symbolic ops whose output sizes a probe cannot find: sizes set by the data (nonzero,
+    unique), per-element repeats over an unknown size, flattened meshgrid inputs and joins of
+    tensors whose sizes are unknown in one and known in another."""
+    kops, Input = namespace.ops, namespace.Input  # noqa: N806 - Keras's name
+    x = Input((3,))
+    outputs = [
+        *kops.nonzero(Input((3, 4))),
+        kops.unique(x),
+        *kops.unique(x, return_index=True, return_inverse=True, return_counts=True),
+        kops.unique(x, size=5),
+        *kops.unique(Input((4, 3), batch_size=2), axis=1, return_inverse=True),
+        kops.repeat(Input((2,)), [1, 2], axis=0),
+        kops.repeat(x, [1, 2, 3]),
+        *kops.meshgrid(Input((2,)), Input((3,))),
+        *kops.meshgrid(Input((2,), batch_size=2), Input((3,), batch_size=3), indexing="ij"),
+        kops.concatenate([x, Input((None,), batch_size=2)], axis=0),
+        kops.concatenate([x, Input((None,), batch_size=2, dtype="int32")], axis=-1),
+        kops.stack([x, Input((None,), batch_size=2)], axis=1),
+    ]
+    return [(tuple(t.shape), str(t.dtype)) for t in outputs]
+
+
+@pytest.mark.parity
+def test_symbolic_shapes_the_probe_cannot_find_are_keras_static_rules():
+    ours = _data_dependent_and_joined_specs(lamina)
+    assert ours == _data_dependent_and_joined_specs(keras)
+    assert ours[0] == ((None,), "int32")  # sized by the data: unknown, not a probe's 0

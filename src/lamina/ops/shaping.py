@@ -389,7 +389,8 @@ def meshgrid(*x, indexing="xy"):
     """Coordinate grids from 1-D coordinate vectors.
 
     Args:
-        *x: 1-D tensors, the coordinates along each axis of the grid.
+        *x: 1-D tensors, the coordinates along each axis of the grid (a tensor of another
+            rank counts as its flattened elements, as in NumPy).
         indexing: `"xy"` (default: Cartesian, the first two output axes swapped) or `"ij"` (matrix
             indexing).
 
@@ -405,7 +406,8 @@ def meshgrid(*x, indexing="xy"):
         tensor([[4, 4, 4],
                 [5, 5, 5]])
     """
-    return list(torch.meshgrid(*[tensor(v) for v in x], indexing=indexing))
+    # NumPy's rule: inputs of any rank count as their flattened elements.
+    return list(torch.meshgrid(*[tensor(v).reshape(-1) for v in x], indexing=indexing))
 
 
 @symbolic_op("vander")
