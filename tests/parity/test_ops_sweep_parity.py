@@ -313,3 +313,31 @@ def test_symbolic_shapes_the_probe_cannot_find_are_keras_static_rules():
     ours = _data_dependent_and_joined_specs(lamina)
     assert ours == _data_dependent_and_joined_specs(keras)
     assert ours[0] == ((None,), "int32")  # sized by the data: unknown, not a probe's 0
+
+
+def _sliced_shapes(namespace):
+    x = namespace.Input((5, 16))
+    sequence = namespace.Input((None, 8))
+    kops = namespace.ops
+    return [
+        tuple(t.shape)
+        for t in (
+            x[:5, :],
+            x[:5, 3:, 3:12:2],
+            x[..., -1],
+            x[:, None, ...],
+            x[5],
+            x[-1:, -1],
+            sequence[:, :10],
+            sequence[:, ::2, 2:],
+            kops.get_item(sequence, (slice(None), -1)),
+            kops.get_item(x, np.s_[:3, 1]),
+        )
+    ]
+
+
+@pytest.mark.parity
+def test_slicing_an_unknown_size_leaves_it_unknown_as_keras():
+    ours = _sliced_shapes(lamina)
+    assert ours == _sliced_shapes(keras)
+    assert ours[6] == (None, None, 8)  # not the probe's (None, 10, 8): a sequence may be shorter

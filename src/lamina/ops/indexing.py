@@ -12,13 +12,17 @@ import torch
 
 from lamina import backend
 from lamina.engine import errors
-from lamina.engine.keras_tensor import KerasTensor
+from lamina.engine.keras_tensor import KerasTensor, basic_index_shape
 from lamina.engine.shape_inference import OutputSpec
 from lamina.ops.arrays import flat_without_axis
 from lamina.ops.core import symbolic_op, tensor
 
 
-@symbolic_op("get_item")
+def _item_shape(x, key):
+    return None if isinstance(key, list) else basic_index_shape(x, key)  # a list: an index array
+
+
+@symbolic_op("get_item", shape_rule=_item_shape)
 def get_item(x, key):
     """Index a tensor: `x[key]`.
 
