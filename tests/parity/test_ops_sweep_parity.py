@@ -341,3 +341,25 @@ def test_slicing_an_unknown_size_leaves_it_unknown_as_keras():
     ours = _sliced_shapes(lamina)
     assert ours == _sliced_shapes(keras)
     assert ours[6] == (None, None, 8)  # not the probe's (None, 10, 8): a sequence may be shorter
+
+
+def _diagonal_shapes(namespace):
+    kops, Input = namespace.ops, namespace.Input  # noqa: N806 - Keras's name
+    return [
+        tuple(t.shape)
+        for t in (
+            kops.diag(Input((3,))),
+            kops.diag(Input((3,)), k=1),
+            kops.diag(Input((3,), batch_size=4)),
+            kops.diagonal(Input((3, 3))),
+            kops.diagonal(Input((3, 4)), axis1=1, axis2=2),
+            kops.diagonal(Input((3, 4)), offset=1, axis1=0, axis2=-1),
+        )
+    ]
+
+
+@pytest.mark.parity
+def test_a_diagonal_over_an_unknown_size_has_unknown_length_as_keras():
+    ours = _diagonal_shapes(lamina)
+    assert ours == _diagonal_shapes(keras)
+    assert ours[0] == (None,)  # not the probe's (3,): a batch of 2 has a diagonal of 2

@@ -343,7 +343,15 @@ def diff(a, n=1, axis=-1):
     return torch.diff(tensor(a), n=n, dim=axis)
 
 
-@symbolic_op("diag")
+def _diag_shape(x, k=0):
+    """A matrix's diagonal over an unknown size has an unknown length (the probe would give
+    the other, known size); everything else the probe finds."""
+    if isinstance(x, KerasTensor) and len(x.shape) == 2 and None in x.shape:
+        return (None,)
+    return None
+
+
+@symbolic_op("diag", shape_rule=_diag_shape)
 def diag(x, k=0):
     """Build a diagonal matrix from a 1-D tensor, or take a diagonal of a 2-D one.
 
