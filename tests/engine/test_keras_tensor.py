@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import lamina
+from lamina.engine import keras_tensor
 from tests.parity import reference
 
 # Python operators on KerasTensors, as Keras 3 overloads them (`==` stays identity).
@@ -88,3 +89,15 @@ def test_sparse_and_ragged_flags_are_false_as_lamina_is_dense():
     for flag in ("sparse", "ragged"):
         with pytest.raises(ValueError, match=f"{flag}=False .*dense.*received {flag}=True"):
             lamina.KerasTensor((2, 3), **{flag: True})
+
+
+def test_basic_index_shape_leaves_other_keys_to_the_probe():
+    x = lamina.KerasTensor((None, 5, 16))
+    assert keras_tensor.basic_index_shape(x, (slice(None, 5), slice(3, None), 1)) == (None, 2)
+    assert keras_tensor.basic_index_shape(x, (0, 0, 0)) == ()
+    assert keras_tensor.basic_index_shape(x, (slice(None), 7)) is None  # out of range: the probe
+    assert keras_tensor.basic_index_shape(x, np.array([0, 1])) is None
+    with pytest.raises(ValueError, match="get_item"):
+        x[:, 7]
+    with pytest.raises(ValueError, match="at most one Ellipsis"):
+        x[..., 0, ...]

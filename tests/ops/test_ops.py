@@ -411,3 +411,33 @@ def test_python_scalars_convert_without_a_float64_intermediate(monkeypatch):
     monkeypatch.setattr(core.np, "asarray", no_numpy)
     assert ops.convert_to_tensor(1e-7, dtype="float32").dtype == torch.float32
     assert ops.convert_to_tensor(2).dtype == torch.int32
+
+
+def test_functional_models_run_ops_whose_sizes_depend_on_the_data():
+    inputs = lamina.Input((3,))
+    coords = lamina.Input((2,))
+    model = lamina.Model(
+        [inputs, coords],
+        [
+            ops.nonzero(inputs)[1],
+            ops.unique(inputs),
+            ops.repeat(inputs, [1, 2], axis=0),
+            ops.meshgrid(coords, coords)[0],
+            ops.concatenate([inputs, ops.ones((2, 3))], axis=0),
+        ],
+    )
+    assert [tuple(t.shape) for t in model.outputs] == [
+        (None,),
+        (None,),
+        (None, 3),
+        (None, None),
+        (None, 3),
+    ]
+    x = np.array([[0.0, 2.0, 2.0], [5.0, 0.0, 0.0]], dtype="float32")
+    columns, values, repeated, grid, joined = model([x, np.arange(4.0).reshape(2, 2)])
+    assert columns.tolist() == [1, 2, 0]
+    assert values.tolist() == [0.0, 2.0, 5.0]
+    assert repeated.tolist() == [x[0].tolist(), x[1].tolist(), x[1].tolist()]
+    assert grid.shape == (4, 4)  # meshgrid counts a 2-D input as its flattened elements
+    assert grid[0].tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert joined.shape == (4, 3)

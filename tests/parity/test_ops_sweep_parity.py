@@ -283,3 +283,83 @@ def test_pad_images_of_unknown_size_keeps_the_target_shape():
         return namespace.image.pad_images(images, 2, 3, target_height=20, target_width=30).shape
 
     assert shape(ops, lamina.KerasTensor) == shape(keras.ops, keras.KerasTensor)
+
+
+def _data_dependent_and_joined_specs(namespace):
+    """Symbolic ops whose output sizes a probe cannot find: sizes set by the data (nonzero,
+    unique), per-element repeats over an unknown size, flattened meshgrid inputs and joins of
+    tensors whose sizes are unknown in one and known in another."""
+    kops, Input = namespace.ops, namespace.Input  # noqa: N806 - Keras's name
+    x = Input((3,))
+    outputs = [
+        *kops.nonzero(Input((3, 4))),
+        kops.unique(x),
+        *kops.unique(x, return_index=True, return_inverse=True, return_counts=True),
+        kops.unique(x, size=5),
+        *kops.unique(Input((4, 3), batch_size=2), axis=1, return_inverse=True),
+        kops.repeat(Input((2,)), [1, 2], axis=0),
+        kops.repeat(x, [1, 2, 3]),
+        *kops.meshgrid(Input((2,)), Input((3,))),
+        *kops.meshgrid(Input((2,), batch_size=2), Input((3,), batch_size=3), indexing="ij"),
+        kops.concatenate([x, Input((None,), batch_size=2)], axis=0),
+        kops.concatenate([x, Input((None,), batch_size=2, dtype="int32")], axis=-1),
+        kops.stack([x, Input((None,), batch_size=2)], axis=1),
+    ]
+    return [(tuple(t.shape), str(t.dtype)) for t in outputs]
+
+
+@pytest.mark.parity
+def test_symbolic_shapes_the_probe_cannot_find_are_keras_static_rules():
+    ours = _data_dependent_and_joined_specs(lamina)
+    assert ours == _data_dependent_and_joined_specs(keras)
+    assert ours[0] == ((None,), "int32")  # sized by the data: unknown, not a probe's 0
+
+
+def _sliced_shapes(namespace):
+    x = namespace.Input((5, 16))
+    sequence = namespace.Input((None, 8))
+    kops = namespace.ops
+    return [
+        tuple(t.shape)
+        for t in (
+            x[:5, :],
+            x[:5, 3:, 3:12:2],
+            x[..., -1],
+            x[:, None, ...],
+            x[5],
+            x[-1:, -1],
+            sequence[:, :10],
+            sequence[:, ::2, 2:],
+            kops.get_item(sequence, (slice(None), -1)),
+            kops.get_item(x, np.s_[:3, 1]),
+        )
+    ]
+
+
+@pytest.mark.parity
+def test_slicing_an_unknown_size_leaves_it_unknown_as_keras():
+    ours = _sliced_shapes(lamina)
+    assert ours == _sliced_shapes(keras)
+    assert ours[6] == (None, None, 8)  # not the probe's (None, 10, 8): a sequence may be shorter
+
+
+def _diagonal_shapes(namespace):
+    kops, Input = namespace.ops, namespace.Input  # noqa: N806 - Keras's name
+    return [
+        tuple(t.shape)
+        for t in (
+            kops.diag(Input((3,))),
+            kops.diag(Input((3,)), k=1),
+            kops.diag(Input((3,), batch_size=4)),
+            kops.diagonal(Input((3, 3))),
+            kops.diagonal(Input((3, 4)), axis1=1, axis2=2),
+            kops.diagonal(Input((3, 4)), offset=1, axis1=0, axis2=-1),
+        )
+    ]
+
+
+@pytest.mark.parity
+def test_a_diagonal_over_an_unknown_size_has_unknown_length_as_keras():
+    ours = _diagonal_shapes(lamina)
+    assert ours == _diagonal_shapes(keras)
+    assert ours[0] == (None,)  # not the probe's (3,): a batch of 2 has a diagonal of 2

@@ -10,10 +10,12 @@ resets with `backend.on_clear_session`.
 
 from __future__ import annotations
 
+import numbers
 import operator
 
 from lamina import tree
 from lamina.dtypes import dtype_name
+from lamina.engine import errors
 
 # How an operation on KerasTensors is recorded: `symbolic.apply_op`, registered by symbolic.py
 # (which `import lamina` always loads, and with it `Input`, the only way to a first KerasTensor).
@@ -222,7 +224,7 @@ class KerasTensor:
         return _public_op("round", self, decimals=ndigits or 0)
 
     def __getitem__(self, key):
-        return record_operation(get_item, self, key, name="get_item")
+        return record_operation(get_item, self, key, name="get_item", shape_rule=_item_shape)
 
     def reshape(self, newshape):
         """`ops.reshape(self, newshape)`.
@@ -288,6 +290,68 @@ def _no_value_message(target: str) -> str:
 def get_item(x, key):
     """`x[key]`; a list key is a tuple of indices, as a saved graph's JSON gives it back."""
     return x[tuple(key) if isinstance(key, list) else key]
+
+
+def _item_shape(x, key):
+    return basic_index_shape(x, tuple(key) if isinstance(key, list) else key)
+
+
+def basic_index_shape(x, key):
+    """The static shape of `x[key]` for a basic key (ints, slices, None, Ellipsis), as Keras
+    states it: a slice of an unknown size is unknown, where a probe size would give the slice's
+    bound (`x[:5]` over a batch of 2 has 2 rows, not 5). None for other keys, and for keys the
+    probe should reject (an int out of range), so the probe decides.
+
+    Args:
+        x: the KerasTensor indexed.
+        key: the index, as `x[key]` takes it.
+
+    Returns:
+        The shape tuple, or None.
+
+    Example:
+        >>> basic_index_shape(KerasTensor((None, 5, 16)), (slice(None, 5), slice(3, None), 1))
+        (None, 2)
+    """
+    items = key if isinstance(key, tuple) else (key,)
+
+    def basic(item):
+        integer = isinstance(item, numbers.Integral) and not isinstance(item, bool)
+        return integer or isinstance(item, slice) or item is None or item is Ellipsis
+
+    if not isinstance(x, KerasTensor) or not all(basic(item) for item in items):
+        return None
+    shape = tuple(x.shape)
+    consumed = sum(1 for item in items if item is not None and item is not Ellipsis)
+    ellipses = sum(1 for item in items if item is Ellipsis)
+    if ellipses > 1:  # torch reads `x[..., 5, ...]` somehow; NumPy and Keras refuse it
+        raise errors.value_error(
+            "get_item", "at most one Ellipsis (...) in the index", f"{ellipses} in {key!r}",
+            "write a single `...` for the axes the index skips",
+        )  # fmt: skip
+    if consumed > len(shape):
+        return None
+    fill = (slice(None),) * (len(shape) - consumed)
+    if ellipses:
+        at = items.index(Ellipsis)
+        items = items[:at] + fill + items[at + 1 :]
+    else:
+        items = items + fill
+    out, axis = [], 0
+    for item in items:
+        if item is None:
+            out.append(1)
+            continue
+        size = shape[axis]
+        axis += 1
+        if isinstance(item, slice):
+            try:
+                out.append(None if size is None else len(range(*item.indices(size))))
+            except (TypeError, ValueError):  # a tensor bound, a zero step: the probe decides
+                return None
+        elif size is not None and not -size <= item < size:
+            return None
+    return tuple(out)
 
 
 class Node:

@@ -13,7 +13,7 @@ import numbers
 import operator
 import warnings
 
-from lamina import backend
+from lamina import backend, tree
 from lamina.engine import errors, keras_tensor, naming
 from lamina.engine import layer as layer_module
 from lamina.engine.keras_tensor import KerasTensor, Node, any_symbolic, flatten_symbolic
@@ -359,7 +359,9 @@ def apply_op(fn, *args, name="op", shape_rule=None, **kwargs):
 
     `shape_rule(*args, **kwargs)`, when given, states the output shape from the symbolic inputs
     (None: probe as usual), for an op whose shape a probe size cannot stand in for (a reshape
-    with -1 over an unknown batch); the output keeps the first input's dtype."""
+    with -1 over an unknown batch); the output keeps the first input's dtype. A rule may instead
+    give the whole output spec, a structure of `OutputSpec`s (several outputs, or sizes that
+    depend on the data, as `nonzero`'s)."""
     if not any_symbolic(args, kwargs):
         return fn(*args, **kwargs)
     if not args:  # `ops.add(x1=a, x2=b)`: the node takes its first input positionally
@@ -368,6 +370,8 @@ def apply_op(fn, *args, name="op", shape_rule=None, **kwargs):
     shape = None if shape_rule is None else shape_rule(*args, **kwargs)
     if shape is None:
         return call_on_symbolic(op, args, kwargs)
+    if any(isinstance(leaf, OutputSpec) for leaf in tree.flatten(shape)):
+        return call_on_symbolic(op, args, kwargs, spec=shape)
     dtype = flatten_symbolic((args, kwargs))[0].dtype
     dtype = dtype if dtype == "string" else backend.to_torch_dtype(dtype)
     return call_on_symbolic(op, args, kwargs, spec=OutputSpec(tuple(shape), dtype))

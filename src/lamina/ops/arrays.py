@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from lamina import backend, dtypes
 from lamina.engine.keras_tensor import KerasTensor
-from lamina.engine.shape_inference import unprobed_shape
+from lamina.engine.shape_inference import OutputSpec, unprobed_shape
 from lamina.ops.core import _target_device, symbolic_op, tensor, to_dtype
 
 
@@ -491,7 +492,19 @@ def tile(x, repeats):
     return torch.tile(tensor(x), (repeats,) if _is_int(repeats) else tuple(repeats))
 
 
-@symbolic_op("repeat")
+def _repeat_shape(x, repeats, axis=None):
+    """Keras's shape where a probe size cannot stand in: per-element `repeats` over an unknown
+    size (the output size is then unknown too; the run checks the counts)."""
+    if not isinstance(x, KerasTensor):
+        return None
+    if axis is None:
+        return (None,) if None in x.shape else None
+    if x.shape[axis] is None:
+        return tuple(x.shape)
+    return None
+
+
+@symbolic_op("repeat", shape_rule=_repeat_shape)
 def repeat(x, repeats, axis=None):
     """Repeat each element of a tensor along an axis.
 
@@ -596,7 +609,45 @@ def tril(x, k=0):
 # joining and splitting
 
 
-@symbolic_op("concatenate")
+def _joined_spec(xs, axis, new_axis):
+    """Keras's static rule for joining `xs` whose sizes are unknown in some and known in others
+    (where a probe size would clash with the known one): the first tensor's shape, the joined
+    axis summed (None if any part is unknown) or, for `stack`, a new axis of `len(xs)`. None
+    (probe as usual) where every size agrees."""
+    if not isinstance(xs, (list, tuple)) or not all(isinstance(x, KerasTensor) for x in xs):
+        return None
+    shapes = [tuple(x.shape) for x in xs]
+    if len({len(s) for s in shapes}) != 1:
+        return None  # the probe reports the rank mismatch
+    rank = len(shapes[0])
+    if not isinstance(axis, int) or not -rank - new_axis <= axis < rank + new_axis:
+        return None  # flattened (axis=None), or out of range: the probe decides or raises
+    axis = axis % (rank + new_axis)
+    kept = [i for i in range(rank) if new_axis or i != axis]
+    sizes_of = [{s[i] for s in shapes} for i in kept]
+    if not any(None in sizes and len(sizes) > 1 for sizes in sizes_of):
+        return None
+    if any(len(sizes - {None}) > 1 for sizes in sizes_of):
+        return None  # two different known sizes: the probe raises the mismatch
+    shape = list(shapes[0])
+    if new_axis:
+        shape.insert(axis, len(xs))
+    else:
+        sizes = [s[axis] for s in shapes]
+        shape[axis] = None if None in sizes else sum(sizes)
+    dtype = dtypes.result_type(*[x.dtype for x in xs])
+    return OutputSpec(tuple(shape), backend.to_torch_dtype(dtype))
+
+
+def _concatenate_spec(xs, axis=0):
+    return _joined_spec(xs, axis, new_axis=False)
+
+
+def _stack_spec(x, axis=0):
+    return _joined_spec(x, axis, new_axis=True)
+
+
+@symbolic_op("concatenate", shape_rule=_concatenate_spec)
 def concatenate(xs, axis=0):
     """Join a sequence of tensors along an existing axis.
 
@@ -615,7 +666,7 @@ def concatenate(xs, axis=0):
     return torch.cat([tensor(x) for x in xs], dim=axis)
 
 
-@symbolic_op("stack")
+@symbolic_op("stack", shape_rule=_stack_spec)
 def stack(x, axis=0):
     """Join a sequence of same-shaped tensors along a new axis.
 

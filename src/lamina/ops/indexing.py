@@ -10,12 +10,19 @@ import builtins
 
 import torch
 
+from lamina import backend
 from lamina.engine import errors
+from lamina.engine.keras_tensor import KerasTensor, basic_index_shape
+from lamina.engine.shape_inference import OutputSpec
 from lamina.ops.arrays import flat_without_axis
 from lamina.ops.core import symbolic_op, tensor
 
 
-@symbolic_op("get_item")
+def _item_shape(x, key):
+    return None if isinstance(key, list) else basic_index_shape(x, key)  # a list: an index array
+
+
+@symbolic_op("get_item", shape_rule=_item_shape)
 def get_item(x, key):
     """Index a tensor: `x[key]`.
 
@@ -215,7 +222,14 @@ def select(condlist, choicelist, default=0):
     return out
 
 
-@symbolic_op("nonzero")
+def _nonzero_spec(x):
+    """One int32 index vector per axis, of a length only the data knows (Keras: None)."""
+    if not isinstance(x, KerasTensor):
+        return None
+    return tuple(OutputSpec((None,), torch.int32) for _ in x.shape)
+
+
+@symbolic_op("nonzero", shape_rule=_nonzero_spec)
 def nonzero(x):
     """The indices of the non-zero elements, one tensor per axis.
 
@@ -350,7 +364,32 @@ def unravel_index(indices, shape):
     return tuple(c.to(tensor(indices).dtype) for c in coords)
 
 
-@symbolic_op("unique")
+def _unique_spec(
+    x, sorted=True, return_index=False, return_inverse=False, return_counts=False, axis=None,  # noqa: A002
+    size=None, fill_value=None,
+):  # fmt: skip
+    """The values and extras `unique` gives, sized as Keras states them: the number of unique
+    values is known only from the data (None) unless `size` fixes it."""
+    if not isinstance(x, KerasTensor):
+        return None
+    found = size
+    if axis is None:
+        values_shape, inverse_shape = (found,), tuple(x.shape)
+    else:
+        axis = axis % len(x.shape)
+        values_shape = tuple(found if i == axis else d for i, d in enumerate(x.shape))
+        inverse_shape = (x.shape[axis],)
+    specs = [OutputSpec(values_shape, backend.to_torch_dtype(x.dtype))]
+    if return_index:
+        specs.append(OutputSpec((found,), torch.int32))
+    if return_inverse:
+        specs.append(OutputSpec(inverse_shape, torch.int32))
+    if return_counts:
+        specs.append(OutputSpec((found,), torch.int32))
+    return specs[0] if len(specs) == 1 else tuple(specs)
+
+
+@symbolic_op("unique", shape_rule=_unique_spec)
 def unique(
     x,
     sorted=True,  # noqa: A002 - NumPy's name

@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 
 from lamina.engine import errors
+from lamina.engine.keras_tensor import KerasTensor
 from lamina.ops.core import boolean_product, floating, symbolic_op, tensor
 
 
@@ -158,7 +159,21 @@ def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
     return torch.movedim(out, -1, axisc)
 
 
-@symbolic_op("diagonal")
+def _diagonal_shape(x, offset=0, axis1=0, axis2=1):
+    """The diagonal over an unknown size has an unknown length (Keras's rule; the probe would
+    give the other, known size); everything else the probe finds."""
+    if not isinstance(x, KerasTensor) or not isinstance(axis1, int) or not isinstance(axis2, int):
+        return None
+    rank = len(x.shape)
+    if not (-rank <= axis1 < rank and -rank <= axis2 < rank):
+        return None  # the probe raises
+    axes = {axis1 % rank, axis2 % rank}
+    if len(axes) != 2 or all(x.shape[a] is not None for a in axes):
+        return None
+    return tuple(d for i, d in enumerate(x.shape) if i not in axes) + (None,)
+
+
+@symbolic_op("diagonal", shape_rule=_diagonal_shape)
 def diagonal(x, offset=0, axis1=0, axis2=1):
     """The diagonal of a tensor over two of its axes.
 

@@ -343,7 +343,15 @@ def diff(a, n=1, axis=-1):
     return torch.diff(tensor(a), n=n, dim=axis)
 
 
-@symbolic_op("diag")
+def _diag_shape(x, k=0):
+    """A matrix's diagonal over an unknown size has an unknown length (the probe would give
+    the other, known size); everything else the probe finds."""
+    if isinstance(x, KerasTensor) and len(x.shape) == 2 and None in x.shape:
+        return (None,)
+    return None
+
+
+@symbolic_op("diag", shape_rule=_diag_shape)
 def diag(x, k=0):
     """Build a diagonal matrix from a 1-D tensor, or take a diagonal of a 2-D one.
 
@@ -389,7 +397,8 @@ def meshgrid(*x, indexing="xy"):
     """Coordinate grids from 1-D coordinate vectors.
 
     Args:
-        *x: 1-D tensors, the coordinates along each axis of the grid.
+        *x: 1-D tensors, the coordinates along each axis of the grid (a tensor of another
+            rank counts as its flattened elements, as in NumPy).
         indexing: `"xy"` (default: Cartesian, the first two output axes swapped) or `"ij"` (matrix
             indexing).
 
@@ -405,7 +414,8 @@ def meshgrid(*x, indexing="xy"):
         tensor([[4, 4, 4],
                 [5, 5, 5]])
     """
-    return list(torch.meshgrid(*[tensor(v) for v in x], indexing=indexing))
+    # NumPy's rule: inputs of any rank count as their flattened elements.
+    return list(torch.meshgrid(*[tensor(v).reshape(-1) for v in x], indexing=indexing))
 
 
 @symbolic_op("vander")
