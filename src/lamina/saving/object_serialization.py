@@ -49,7 +49,10 @@ _KERAS_VALUES = {
     "__numpy__": lambda entry: np.asarray(entry["value"], dtype=entry["dtype"]),
     "__tensor__": lambda entry: torch.as_tensor(np.asarray(entry["value"], dtype=entry["dtype"])),
     "__bytes__": lambda entry: str(entry["value"]).encode("utf-8"),
+    "__ellipsis__": lambda entry: Ellipsis,
 }
+
+_SLICE_PARTS = ("start", "stop", "step")
 
 
 def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwargs):
@@ -76,6 +79,11 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
     class_name = config["class_name"]
     if class_name in _KERAS_VALUES:  # an array, tensor or bytes Keras wrote as a value entry
         return _KERAS_VALUES[class_name](config["config"])
+    if class_name == "__slice__":
+        parts = config["config"]
+        return slice(
+            *(deserialize_keras_object(parts.get(key), custom_objects) for key in _SLICE_PARTS)
+        )
     registered = config.get("registered_name")
     module = config.get("module") or ""
     known = {**active_custom_objects(), **(custom_objects or {})}
