@@ -22,7 +22,11 @@ import numpy as np
 import torch
 
 from lamina.saving.keras_entry import _NAMESPACES, serialize_keras_object
-from lamina.saving.object_registration import active_custom_objects, get_registered_object
+from lamina.saving.object_registration import (
+    active_custom_objects,
+    get_registered_object,
+    refuse_registered_name_of_builtin,
+)
 
 __all__ = ["deserialize_keras_object", "serialize_keras_object"]
 
@@ -87,18 +91,37 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
     registered = config.get("registered_name")
     module = config.get("module") or ""
     known = {**active_custom_objects(), **(custom_objects or {})}
+    inner = config.get("config", {})
     if class_name == "function":
-        name = config["config"]
+        name = inner
+        if not isinstance(name, str):
+            raise TypeError(
+                f"A function entry expects 'config' to be the function's name (a str); received "
+                f"config={name!r}. Hint: the entry reads {{'class_name': 'function', 'config': "
+                "'relu', ...}."
+            )
         found = get_registered_object(registered, known) if registered != "function" else None
-        found = found or known.get(name) or _lamina_lookup(module, name)
+        found = found or known.get(name)
+        if found is None:
+            found = _lamina_lookup(module, name)
+            if found is not None:
+                refuse_registered_name_of_builtin(config, name)
         if found is None:
             raise ValueError(f"Could not locate function {name!r} (module {module!r}).")
         return found
+    if not isinstance(inner, dict):
+        raise TypeError(
+            f"The entry of class {class_name!r} expects 'config' to be a dict of its "
+            f"arguments; received config={inner!r}."
+        )
     cls = None
     for key in (registered, class_name):
         if key:
             cls = cls or get_registered_object(key, known)
-    cls = cls or _lamina_lookup(module, class_name)
+    if cls is None:
+        cls = _lamina_lookup(module, class_name)
+        if cls is not None:
+            refuse_registered_name_of_builtin(config, class_name)
     if cls is None or not inspect.isclass(cls):
         raise ValueError(
             f"Could not locate class {class_name!r} (module {module!r}). Hint: pass "
