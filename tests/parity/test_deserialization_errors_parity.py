@@ -67,3 +67,21 @@ def test_layer_entry_with_foreign_registered_name_refused_in_model_config():
     config["layers"][-1]["registered_name"] = "my_pkg>Dense"
     with pytest.raises(ValueError, match="refusing to substitute the built-in"):
         lamina.Sequential.from_config(config)
+
+
+def test_function_registered_before_keras_3_7_found_by_bare_name():
+    """Keras <= 3.6 wrote a registered function by its bare name; both frameworks find it."""
+
+    def squared_for_old_files(x):
+        return x**2
+
+    entry = {
+        "module": "builtins",
+        "class_name": "function",
+        "config": "squared_for_old_files",
+        "registered_name": "function",
+    }
+    for framework in (keras, lamina):
+        known = {"old_pkg>squared_for_old_files": squared_for_old_files}
+        with framework.saving.custom_object_scope(known):
+            assert framework.saving.deserialize_keras_object(entry) is squared_for_old_files

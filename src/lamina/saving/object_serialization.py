@@ -106,6 +106,9 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
             found = _lamina_lookup(module, name)
             if found is not None:
                 refuse_registered_name_of_builtin(config, name)
+        if found is None and module == "builtins" and ">" not in name:
+            # Keras <= 3.6 wrote a registered function by its bare name ("fn", not "pkg>fn").
+            found = next((f for key, f in known.items() if key.endswith(f">{name}")), None)
         if found is None:
             raise ValueError(f"Could not locate function {name!r} (module {module!r}).")
         return found
