@@ -114,3 +114,37 @@ def test_a_container_of_layers_trains_every_member(container):
     model = lamina.Model(inputs, Holder()(inputs))
     assert len(model.trainable_weights) == 4
     assert all(isinstance(p, nn.Parameter) for p in model.parameters())
+
+
+class _CyclicContainers(lamina.Model):
+    """Keras's cyclic-container case: a list and a dict that hold themselves beside layers."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.blocks = []
+        self.blocks.append(self.blocks)
+        self.blocks.append(lamina.layers.Dense(3))
+        self.table = {}
+        self.table["self"] = self.table
+        self.table["out"] = lamina.layers.Dense(2)
+
+    def call(self, x):
+        return self.table["out"](self.blocks[1](x))
+
+
+def test_containers_holding_themselves_are_tracked_and_saved(tmp_path):
+    model = _CyclicContainers()
+    x = np.random.default_rng(0).random((2, 4)).astype("float32")
+    expected = lamina.ops.convert_to_numpy(model(x))
+    assert [w.path for w in model.weights] == [
+        f"{model.name}/dense/kernel",
+        f"{model.name}/dense/bias",
+        f"{model.name}/dense_1/kernel",
+        f"{model.name}/dense_1/bias",
+    ]
+    path = tmp_path / "cyclic.keras"
+    model.save(path)
+    restored = lamina.saving.load_model(
+        path, custom_objects={"_CyclicContainers": _CyclicContainers}
+    )
+    np.testing.assert_allclose(lamina.ops.convert_to_numpy(restored(x)), expected, rtol=1e-6)

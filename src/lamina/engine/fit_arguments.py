@@ -168,7 +168,8 @@ def conform_inputs(model, x):
     one_array_list = isinstance(x, (list, tuple)) and len(x) == 1 and getattr(x[0], "ndim", 0)
     if len(inputs) == 1 and one_array_list:
         x = x[0]
-    leaves = list(x) if isinstance(x, (list, tuple)) and len(inputs) > 1 else [x]
+    multiple = isinstance(x, (list, tuple)) and len(inputs) > 1
+    leaves = functional.flat_feed(x) if multiple else [x]
     if len(leaves) != len(inputs):
         return x
     conformed = []

@@ -16,10 +16,33 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import torch
 
 from lamina.engine import errors
 from lamina.engine.symbolic import InputLayer, KerasTensor, flatten_symbolic
+
+
+def _holds_arrays(value) -> bool:
+    """Whether a list / tuple holds arrays or tensors (a structure of inputs), not numbers."""
+    return any(
+        isinstance(item, (np.ndarray, torch.Tensor))
+        or (isinstance(item, (list, tuple)) and _holds_arrays(item))
+        for item in value
+    )
+
+
+def flat_feed(inputs) -> list:
+    """The arrays of a list / tuple feed, nested lists of arrays flattened in order, as Keras
+    flattens the structure it is given (`model(([a], b))` feeds `a` and `b`); a list of numbers
+    stays one input's data."""
+    flat = []
+    for item in inputs:
+        if isinstance(item, (list, tuple)) and _holds_arrays(item):
+            flat.extend(flat_feed(item))
+        else:
+            flat.append(item)
+    return flat
 
 
 class FunctionalGraph:
@@ -179,7 +202,16 @@ class FunctionalGraph:
         else:
             if self.keyed_by_dict():
                 self._check_positional_feed(inputs, owner)
-            flat = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+            flat = flat_feed(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+            if isinstance(inputs, (list, tuple)) and _holds_arrays(
+                [item for item in inputs if isinstance(item, (list, tuple))]
+            ):
+                warnings.warn(  # Keras warns too, and feeds the flattened arrays
+                    f"{owner}: the structure of the inputs (nested lists) does not match the "
+                    f"model's {len(self.flat_inputs)} Input(s); their arrays are fed in order.",
+                    UserWarning,
+                    stacklevel=5,
+                )
         if len(flat) != len(self.flat_inputs):
             names = [t.name for t in self.flat_inputs]
             raise errors.value_error(

@@ -304,7 +304,20 @@ def functional_from_config(cls, config, custom_objects=None):
 def deserialize_layer(entry: dict, custom_objects=None):
     """A layer from its `{"class_name", "config"}` entry; classes only from lamina,
     custom_objects or those registered with `register_keras_serializable`."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str):
+        raise errors.value_error(
+            "model config",
+            "each layer as a dict with 'class_name' and 'config' keys",
+            f"{entry!r}"[:200],
+            "the file or config was edited or truncated; compare it with model.get_config().",
+        )
     class_name = entry["class_name"]
+    if not isinstance(entry.get("config", {}), dict):
+        raise errors.value_error(
+            f"model config of layer class {class_name!r}",
+            "'config' to be a dict of the layer's arguments",
+            f"config={entry['config']!r}"[:200],
+        )
     config = dict(entry.get("config", {}))
     custom_objects = custom_objects or {}
     registered = entry.get("registered_name") or ""
@@ -321,6 +334,10 @@ def deserialize_layer(entry: dict, custom_objects=None):
             return operation
     if cls is None:
         cls = layer_module.lamina_class(class_name)
+        if cls is not None:
+            from lamina.saving.object_registration import refuse_registered_name_of_builtin
+
+            refuse_registered_name_of_builtin(entry, class_name)
     if cls is None:
         raise errors.value_error(
             "model config",

@@ -23,14 +23,17 @@ def holds_layers(value) -> bool:
     return bool(_modules_in(value))
 
 
-def _modules_in(value) -> list[nn.Module]:
+def _modules_in(value, _open: frozenset = frozenset()) -> list[nn.Module]:
+    """The Modules in `value`, depth first. A container that holds itself
+    (`self.blocks.append(self.blocks)`, which Keras accepts) is walked once: `_open` holds the
+    containers being walked."""
     if isinstance(value, nn.Module):
         return [value]
-    if isinstance(value, dict):
-        value = list(value.values())
-    if isinstance(value, (list, tuple)):
-        return [module for item in value for module in _modules_in(item)]
-    return []
+    if not isinstance(value, (list, tuple, dict)) or id(value) in _open:
+        return []
+    inner = _open | {id(value)}
+    items = value.values() if isinstance(value, dict) else value
+    return [module for item in items for module in _modules_in(item, inner)]
 
 
 def note_tracked(owner: nn.Module, modules) -> None:
@@ -70,7 +73,7 @@ class Tracked:
         owner = self._owner
         if owner is None:
             return  # being rebuilt by copy / pickle: the owner attaches it afterwards
-        modules = _modules_in(list(self.values()) if isinstance(self, dict) else list(self))
+        modules = _modules_in(self)
         if added:
             # Keras orders sub-layers by when each was tracked: a container that just took a
             # layer moves after every sub-layer tracked before it (and `ordered` interleaves

@@ -32,6 +32,23 @@ from lamina.saving.limits import LoadLimits, get_load_limits, load_limits, set_l
 _log = logging.getLogger("lamina")
 
 
+def _require_path(filepath, who: str, error=ValueError) -> None:
+    """Refuse a file object (or anything else that names no file) with the house message: the
+    atomic write and the load limits work on files on disk. Keras's public API refuses them too
+    (ValueError on save, TypeError on load)."""
+    if isinstance(filepath, (str, bytes, os.PathLike)):
+        return
+    raise error(
+        engine_errors.message(
+            who,
+            "a filepath (a str or os.PathLike naming a file)",
+            f"a {type(filepath).__name__}",
+            "file objects such as io.BytesIO are not supported: save to a file (a temporary "
+            "one if need be) and read its bytes, or write the bytes to a file and load that.",
+        )
+    )
+
+
 def _kind(filepath) -> str:
     path = os.fspath(filepath)
     if path.endswith(".weights.h5"):
@@ -68,6 +85,7 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
         >>> restored.count_params()
         3
     """
+    _require_path(filepath, "save_model()")
     save_format = kwargs.pop("save_format", None)
     zipped = kwargs.pop("zipped", None)
     if kwargs:  # a ValueError, as Keras raises it
@@ -145,6 +163,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         ...     print(load_model(os.path.join(folder, "m.keras")).output_shape)
         (None, 2)
     """
+    _require_path(filepath, "load_model()", TypeError)
     if folder_archive.is_model_folder(filepath):  # saved with zipped=False
         return keras_format.load(os.fspath(filepath), custom_objects, compile)
     path = _existing_file(filepath, "a model")
@@ -184,6 +203,7 @@ def save_weights(model, filepath, overwrite=True, max_shard_size=None) -> None:
 
     from lamina.saving import atomic
 
+    _require_path(filepath, "save_weights()")
     _require_built(model, "saved")
     if max_shard_size is not None and _kind(filepath) in ("weights", "sharded"):
         if _kind(filepath) == "weights":
@@ -239,6 +259,7 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs) -> None:
         >>> all(np.array_equal(a, b) for a, b in zip(source.get_weights(), target.get_weights()))
         True
     """
+    _require_path(filepath, "load_weights()", TypeError)
     path = _existing_file(filepath, "weights")
     kind = _kind(path)
     if kind != "h5":  # Keras's legacy .h5 loader builds nothing either, and does not check

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import types
 
+import numpy as np
+import torch
+
 from lamina.saving.object_registration import _GLOBAL_CUSTOM_NAMES, registered_function_config
 
 _NAMESPACES = (
@@ -67,6 +70,9 @@ def serialize_keras_object(obj):
         return type(obj)(serialize_keras_object(item) for item in obj)
     if isinstance(obj, dict):
         return {key: serialize_keras_object(value) for key, value in obj.items()}
+    value_entry = _value_entry(obj)
+    if value_entry is not None:
+        return value_entry
     if isinstance(obj, (types.FunctionType, types.BuiltinFunctionType)):
         keras_module = _keras_module(obj)
         registered = registered_function_config(obj)
@@ -91,6 +97,29 @@ def serialize_keras_object(obj):
         f"Cannot serialize {obj!r} (of type {type(obj).__name__}): it has no get_config(). "
         "Hint: give the class get_config() and register it with register_keras_serializable."
     )
+
+
+def _value_entry(obj):
+    """Keras's value entry (`{"class_name": "__bytes__", "config": ...}`, ...) for the plain
+    values that are not JSON types, a NumPy scalar as its Python number; None for anything else."""
+    if isinstance(obj, bytes):
+        return {"class_name": "__bytes__", "config": {"value": obj.decode("utf-8")}}
+    if obj is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    if isinstance(obj, slice):
+        parts = {"start": obj.start, "stop": obj.stop, "step": obj.step}
+        return {
+            "class_name": "__slice__",
+            "config": {key: serialize_keras_object(part) for key, part in parts.items()},
+        }
+    if isinstance(obj, np.generic) or (isinstance(obj, np.ndarray) and obj.ndim == 0):
+        return obj.item()
+    if isinstance(obj, (np.ndarray, torch.Tensor)):
+        array = obj.detach().cpu().numpy() if isinstance(obj, torch.Tensor) else obj
+        kind = "__tensor__" if isinstance(obj, torch.Tensor) else "__numpy__"
+        dtype = str(obj.dtype).removeprefix("torch.")
+        return {"class_name": kind, "config": {"value": array.tolist(), "dtype": dtype}}
+    return None
 
 
 def _registered(obj) -> str:

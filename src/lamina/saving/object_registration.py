@@ -231,3 +231,28 @@ class CustomObjectScope:
 
 
 custom_object_scope = CustomObjectScope
+
+
+def refuse_registered_name_of_builtin(entry: dict, name: str) -> None:
+    """Refuse an entry whose `registered_name` names something else than the built-in `name` its
+    class_name resolved to (Keras's rule): a custom class registered as `package>Name` that is
+    not registered now must not silently become lamina's built-in of the same class_name.
+
+    Args:
+        entry: the `{"class_name", "config", "registered_name", ...}` entry.
+        name: the built-in's name the entry resolved to.
+
+    Example:
+        >>> refuse_registered_name_of_builtin({"class_name": "Dense", "registered_name": None},
+        ...                                   "Dense")
+    """
+    explicit = entry.get("registered_name")
+    if not explicit or explicit in (name, entry.get("class_name"), "function"):
+        return
+    raise ValueError(
+        f"The config's registered_name={explicit!r} names no registered object, and its "
+        f"class_name {entry.get('class_name')!r} resolved to the built-in {name!r}; refusing to "
+        "substitute the built-in. Hint: register the class or function with "
+        "register_keras_serializable(), or pass it in custom_objects={"
+        f"{explicit!r}: ...}}."
+    )

@@ -22,7 +22,11 @@ import numpy as np
 import torch
 
 from lamina.saving.keras_entry import _NAMESPACES, serialize_keras_object
-from lamina.saving.object_registration import active_custom_objects, get_registered_object
+from lamina.saving.object_registration import (
+    active_custom_objects,
+    get_registered_object,
+    refuse_registered_name_of_builtin,
+)
 
 __all__ = ["deserialize_keras_object", "serialize_keras_object"]
 
@@ -49,7 +53,10 @@ _KERAS_VALUES = {
     "__numpy__": lambda entry: np.asarray(entry["value"], dtype=entry["dtype"]),
     "__tensor__": lambda entry: torch.as_tensor(np.asarray(entry["value"], dtype=entry["dtype"])),
     "__bytes__": lambda entry: str(entry["value"]).encode("utf-8"),
+    "__ellipsis__": lambda entry: Ellipsis,
 }
+
+_SLICE_PARTS = ("start", "stop", "step")
 
 
 def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwargs):
@@ -76,21 +83,48 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
     class_name = config["class_name"]
     if class_name in _KERAS_VALUES:  # an array, tensor or bytes Keras wrote as a value entry
         return _KERAS_VALUES[class_name](config["config"])
+    if class_name == "__slice__":
+        parts = config["config"]
+        return slice(
+            *(deserialize_keras_object(parts.get(key), custom_objects) for key in _SLICE_PARTS)
+        )
     registered = config.get("registered_name")
     module = config.get("module") or ""
     known = {**active_custom_objects(), **(custom_objects or {})}
+    inner = config.get("config", {})
     if class_name == "function":
-        name = config["config"]
+        name = inner
+        if not isinstance(name, str):
+            raise TypeError(
+                f"A function entry expects 'config' to be the function's name (a str); received "
+                f"config={name!r}. Hint: the entry reads {{'class_name': 'function', 'config': "
+                "'relu', ...}."
+            )
         found = get_registered_object(registered, known) if registered != "function" else None
-        found = found or known.get(name) or _lamina_lookup(module, name)
+        found = found or known.get(name)
+        if found is None:
+            found = _lamina_lookup(module, name)
+            if found is not None:
+                refuse_registered_name_of_builtin(config, name)
+        if found is None and module == "builtins" and ">" not in name:
+            # Keras <= 3.6 wrote a registered function by its bare name ("fn", not "pkg>fn").
+            found = next((f for key, f in known.items() if key.endswith(f">{name}")), None)
         if found is None:
             raise ValueError(f"Could not locate function {name!r} (module {module!r}).")
         return found
+    if not isinstance(inner, dict):
+        raise TypeError(
+            f"The entry of class {class_name!r} expects 'config' to be a dict of its "
+            f"arguments; received config={inner!r}."
+        )
     cls = None
     for key in (registered, class_name):
         if key:
             cls = cls or get_registered_object(key, known)
-    cls = cls or _lamina_lookup(module, class_name)
+    if cls is None:
+        cls = _lamina_lookup(module, class_name)
+        if cls is not None:
+            refuse_registered_name_of_builtin(config, class_name)
     if cls is None or not inspect.isclass(cls):
         raise ValueError(
             f"Could not locate class {class_name!r} (module {module!r}). Hint: pass "
