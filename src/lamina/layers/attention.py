@@ -34,6 +34,31 @@ def _causal(query_steps: int, key_steps: int, device) -> torch.Tensor:
     return torch.ones(query_steps, key_steps, dtype=torch.bool, device=device).tril()
 
 
+def check_key_matches_value(layer, query_shape, value_shape=None, key_shape=None) -> None:
+    """Keras's rule for an attention layer's `compute_output_shape`: the key's shape (default
+    the value's, itself by default the query's) equals the value's but for the last axis.
+
+    Args:
+        layer: the attention layer, named in the error.
+        query_shape: the query's shape.
+        value_shape: the value's shape, or None.
+        key_shape: the key's shape, or None.
+
+    Example:
+        >>> check_key_matches_value("mha", (None, 4, 8), (None, 3, 8), (None, 3, 2))
+    """
+    value_shape = tuple(query_shape if value_shape is None else value_shape)
+    key_shape = value_shape if key_shape is None else tuple(key_shape)
+    if value_shape[1:-1] != key_shape[1:-1]:
+        raise errors.value_error(
+            layer,
+            "key and value shapes equal but for the last axis",
+            f"value_shape={errors.format_shape(value_shape)}, "
+            f"key_shape={errors.format_shape(key_shape)}",
+            "the key and the value must have the same number of steps.",
+        )
+
+
 class _BaseDenseAttention(Layer):
     """What Attention and AdditiveAttention share: inputs [query, value(, key)], masks, softmax."""
 
@@ -751,15 +776,7 @@ class MultiHeadAttention(Layer):
         Returns:
             The output's shape.
         """
-        value_shape = tuple(query_shape if value_shape is None else value_shape)
-        key_shape = value_shape if key_shape is None else tuple(key_shape)
-        if value_shape[1:-1] != key_shape[1:-1]:
-            raise errors.value_error(
-                self,
-                "key and value shapes equal but for the last axis",
-                f"value_shape={errors.format_shape(value_shape)}, "
-                f"key_shape={errors.format_shape(key_shape)}",
-            )
+        check_key_matches_value(self, query_shape, value_shape, key_shape)
         query_shape = tuple(query_shape)
         if self._output_shape is None:
             return query_shape

@@ -12,6 +12,7 @@ from lamina import backend, constraints, initializers, regularizers
 from lamina.engine import errors, func_transforms, naming
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
+from lamina.layers.attention import check_key_matches_value
 from lamina.layers.einsum_dense import EinsumDense
 
 # Keras's Softmax layer adds this to masked scores; its fused path uses the float32 minimum.
@@ -257,16 +258,7 @@ class GroupQueryAttention(Layer):
             >>> layer.compute_output_shape((None, 4, 8), (None, 3, 8))
             (None, 4, 8)
         """
-        value_shape = tuple(query_shape if value_shape is None else value_shape)
-        key_shape = value_shape if key_shape is None else tuple(key_shape)
-        if value_shape[1:-1] != key_shape[1:-1]:
-            raise errors.value_error(
-                self,
-                "key and value shapes equal but for the last axis",
-                f"value_shape={errors.format_shape(value_shape)}, "
-                f"key_shape={errors.format_shape(key_shape)}",
-                "the key and the value must have the same number of steps.",
-            )
+        check_key_matches_value(self, query_shape, value_shape, key_shape)
         return tuple(query_shape)
 
     def get_config(self):
