@@ -338,7 +338,8 @@ class Lambda(Layer):
         name = config.get("name", "lambda")
         function_type = config.pop("function_type", None)  # Keras 2's .h5 configs
         shape_type = config.pop("output_shape_type", None)
-        config.pop("module", None), config.pop("output_shape_module", None)
+        for written_by_keras2 in ("module", "output_shape_module"):
+            config.pop(written_by_keras2, None)
         config["function"] = code_entries.resolve(
             config["function"], name, "function", function_type
         )
