@@ -164,6 +164,42 @@ def test_export_torch_runs_as_the_model(tmp_path):
     torch.testing.assert_close(torch.export.load(path).module()([a, b]), model([a, b]))
 
 
+def test_export_torch_keeps_a_dict_of_inputs_and_takes_one_inputs_axes_as_keras(tmp_path):
+    # A model built on a dict of inputs exports taking that dict (before, lamina traced a list
+    # and the program refused the dict the model takes); `dynamic_shapes={0: Dim}` is Keras's
+    # short form for a single input's axes.
+    outputs = {}
+    programs = {}
+    for k in (keras, lamina):
+        x, y = k.Input((4,), name="x"), k.Input((4,), name="y")
+        model = k.Model({"x": x, "y": y}, k.layers.Dense(2, name="d")(k.layers.Add()([x, y])))
+        if k is lamina:
+            model.set_weights(programs["keras_weights"])
+        else:
+            programs["keras_weights"] = model.get_weights()
+        path = str(tmp_path / f"{k.__name__}_dict.pt2")
+        model.export(path, format="torch", verbose=False)  # Keras's returns None
+        feed = {"x": torch.full((1, 4), 0.5), "y": torch.arange(4.0).reshape(1, 4)}
+        if k is lamina:
+            feed = {key: value.to(lamina.backend.default_device()) for key, value in feed.items()}
+        outputs[k] = torch.export.load(path).module()(feed).detach().cpu()
+
+        single = k.Sequential([k.Input((3,)), k.layers.Dense(2)])
+        batch = torch.export.Dim("batch", min=1, max=16)
+        path = str(tmp_path / f"{k.__name__}_dyn.pt2")
+        single.export(
+            path,
+            format="torch",
+            verbose=False,
+            dynamic_shapes={0: batch},
+        )
+        device = lamina.backend.default_device() if k is lamina else "cpu"
+        program = torch.export.load(path).module()
+        programs[k] = [tuple(program(torch.ones(n, 3, device=device)).shape) for n in (3, 5)]
+    torch.testing.assert_close(outputs[lamina], outputs[keras])
+    assert programs[lamina] == programs[keras] == [(3, 2), (5, 2)]
+
+
 def test_export_names_what_a_format_needs(tmp_path):
     model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2)])
     with pytest.raises(ImportError, match="tensorflow"):
