@@ -220,3 +220,34 @@ def test_state_tree_before_any_step_matches_keras():
     assert list(got) == list(expected)
     for path, value in expected.items():
         np.testing.assert_allclose(got[path], value, err_msg=path)
+
+
+def test_compile_without_an_optimizer_evaluates_and_saves_as_keras(tmp_path):
+    # Keras takes compile(optimizer=None) for a model that only evaluates and predicts; lamina
+    # refused it (TypeError). Now both evaluate alike, lamina loads either side's file compiled,
+    # and fit names the missing optimizer.
+    x = np.linspace(-1.0, 1.0, 8, dtype="float32").reshape(4, 2)
+    y = np.ones((4, 3), dtype="float32")
+    results, models = {}, {}
+    for k in (keras, lamina):
+        model = k.Sequential([k.Input((2,)), k.layers.Dense(3, kernel_regularizer="l2")])
+        if k is lamina:
+            model.set_weights(models[keras].get_weights())
+        model.compile(optimizer=None, loss="mse", metrics=["mae"])
+        results[k] = model.evaluate(x, y, verbose=0)
+        models[k] = model
+        assert model.optimizer is None
+    np.testing.assert_allclose(results[lamina], results[keras], rtol=1e-6)
+
+    models[keras].save(tmp_path / "keras.keras")
+    models[lamina].save(tmp_path / "lamina.keras")
+    # (Keras 3.15.1 itself fails to load such a file: its compile_from_config builds None.)
+    for name in ("keras", "lamina"):
+        loaded = lamina.models.load_model(tmp_path / f"{name}.keras")
+        assert loaded.compiled and loaded.optimizer is None
+        np.testing.assert_allclose(loaded.evaluate(x, y, verbose=0), results[keras], rtol=1e-6)
+
+    with pytest.raises(ValueError, match=r"fit\(\) expects an optimizer.*optimizer=None"):
+        models[lamina].fit(x, y, verbose=0)
+    with pytest.raises(ValueError, match=r"train_on_batch\(\) expects an optimizer"):
+        models[lamina].train_on_batch(x, y)

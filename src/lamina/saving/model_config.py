@@ -230,6 +230,8 @@ def compile_as_saved(model, compile_config: dict, custom_objects=None, source: s
 
 
 def _optimizer(entry, custom_objects):
+    if entry is None:  # compiled with optimizer=None (evaluate and predict only)
+        return None
     if isinstance(entry, str):
         return optimizers.get(entry)
     name = entry["class_name"]
