@@ -251,3 +251,47 @@ def test_compile_without_an_optimizer_evaluates_and_saves_as_keras(tmp_path):
         models[lamina].fit(x, y, verbose=0)
     with pytest.raises(ValueError, match=r"train_on_batch\(\) expects an optimizer"):
         models[lamina].train_on_batch(x, y)
+
+
+def _wrapping_model_class(k):
+    """A subclassed model whose get_config() holds its sublayer as an object (Keras's own
+    torch_utils test pattern), registered under the same name in `k`."""
+
+    @k.saving.register_keras_serializable(package="parity_wrap")
+    class Wrapping(k.Model):
+        def __init__(self, inner, **kwargs):
+            super().__init__(**kwargs)
+            self.inner = inner
+
+        def call(self, x):
+            return self.inner(x)
+
+        def get_config(self):
+            return {**super().get_config(), "inner": self.inner}
+
+        @classmethod
+        def from_config(cls, config):
+            config["inner"] = k.saving.deserialize_keras_object(config["inner"])
+            return cls(**config)
+
+    return Wrapping
+
+
+def test_a_subclassed_model_config_holding_a_layer_saves_as_keras(tmp_path):
+    # lamina wrote a subclassed model's get_config() as it came, so a sublayer in it failed
+    # with "Object of type Dense is not JSON serializable"; Keras writes it as its own entry.
+    x = np.linspace(-1.0, 1.0, 8, dtype="float32").reshape(2, 4)
+    outputs, paths, weights = {}, {}, {}
+    for k in (keras, lamina):
+        model = _wrapping_model_class(k)(k.layers.Dense(3, name="inner_dense"))
+        model(x)
+        if k is lamina:
+            model.set_weights(weights[keras])
+        weights[k] = model.get_weights()
+        outputs[k] = np.asarray(model(x).detach().cpu())
+        paths[k] = str(tmp_path / f"{k.__name__}.keras")
+        model.save(paths[k])
+    for k, other in ((keras, lamina), (lamina, keras)):
+        loaded = k.models.load_model(paths[other])
+        assert loaded.inner.name == "inner_dense" and loaded.inner.units == 3
+        np.testing.assert_allclose(np.asarray(loaded(x).detach().cpu()), outputs[other], rtol=1e-6)
