@@ -1,5 +1,7 @@
 """TorchModuleWrapper and plain torch modules set on a layer, against Keras's torch backend."""
 
+import inspect
+
 import numpy as np
 import pytest
 import torch
@@ -89,3 +91,20 @@ def test_a_wrapped_module_s_tensors_carry_paths_for_state_trees():
     assert paths[0].endswith("/weight") and "running_mean" in " ".join(paths)
     tree = model.get_state_tree()
     assert len(lamina.tree.flatten(tree["trainable_variables"])) == len(model.trainable_weights)
+
+
+def test_from_config_takes_keras_s_custom_objects_and_safe_mode_arguments():
+    # Keras's signature is from_config(config, custom_objects=None, safe_mode=None); lamina's
+    # took config alone, so Keras's code passing safe_mode=False failed with a TypeError.
+    keras_wrapper = keras.src.utils.torch_utils.TorchModuleWrapper
+    assert list(inspect.signature(layers.TorchModuleWrapper.from_config).parameters) == list(
+        inspect.signature(keras_wrapper.from_config).parameters
+    )
+    wrapper = layers.TorchModuleWrapper(torch.nn.Linear(3, 2), name="head")
+    config = wrapper.get_config()
+    given = torch.nn.Linear(3, 2)
+    rebuilt = layers.TorchModuleWrapper.from_config(config, {"head": given}, safe_mode=False)
+    assert rebuilt.module is given
+    # lamina never unpickles, whatever safe_mode says: the module must still be given.
+    with pytest.raises(lamina.saving.code_entries.CodeNotGivenError, match="custom_objects"):
+        layers.TorchModuleWrapper.from_config(config, safe_mode=False)

@@ -164,6 +164,42 @@ def test_export_torch_runs_as_the_model(tmp_path):
     torch.testing.assert_close(torch.export.load(path).module()([a, b]), model([a, b]))
 
 
+def test_export_torch_keeps_a_dict_of_inputs_and_takes_one_inputs_axes_as_keras(tmp_path):
+    # A model built on a dict of inputs exports taking that dict (before, lamina traced a list
+    # and the program refused the dict the model takes); `dynamic_shapes={0: Dim}` is Keras's
+    # short form for a single input's axes.
+    outputs = {}
+    programs = {}
+    for k in (keras, lamina):
+        x, y = k.Input((4,), name="x"), k.Input((4,), name="y")
+        model = k.Model({"x": x, "y": y}, k.layers.Dense(2, name="d")(k.layers.Add()([x, y])))
+        if k is lamina:
+            model.set_weights(programs["keras_weights"])
+        else:
+            programs["keras_weights"] = model.get_weights()
+        path = str(tmp_path / f"{k.__name__}_dict.pt2")
+        model.export(path, format="torch", verbose=False)  # Keras's returns None
+        feed = {"x": torch.full((1, 4), 0.5), "y": torch.arange(4.0).reshape(1, 4)}
+        if k is lamina:
+            feed = {key: value.to(lamina.backend.default_device()) for key, value in feed.items()}
+        outputs[k] = torch.export.load(path).module()(feed).detach().cpu()
+
+        single = k.Sequential([k.Input((3,)), k.layers.Dense(2)])
+        batch = torch.export.Dim("batch", min=1, max=16)
+        path = str(tmp_path / f"{k.__name__}_dyn.pt2")
+        single.export(
+            path,
+            format="torch",
+            verbose=False,
+            dynamic_shapes={0: batch},
+        )
+        device = lamina.backend.default_device() if k is lamina else "cpu"
+        program = torch.export.load(path).module()
+        programs[k] = [tuple(program(torch.ones(n, 3, device=device)).shape) for n in (3, 5)]
+    torch.testing.assert_close(outputs[lamina], outputs[keras])
+    assert programs[lamina] == programs[keras] == [(3, 2), (5, 2)]
+
+
 def test_export_names_what_a_format_needs(tmp_path):
     model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2)])
     with pytest.raises(ImportError, match="tensorflow"):
@@ -184,3 +220,78 @@ def test_state_tree_before_any_step_matches_keras():
     assert list(got) == list(expected)
     for path, value in expected.items():
         np.testing.assert_allclose(got[path], value, err_msg=path)
+
+
+def test_compile_without_an_optimizer_evaluates_and_saves_as_keras(tmp_path):
+    # Keras takes compile(optimizer=None) for a model that only evaluates and predicts; lamina
+    # refused it (TypeError). Now both evaluate alike, lamina loads either side's file compiled,
+    # and fit names the missing optimizer.
+    x = np.linspace(-1.0, 1.0, 8, dtype="float32").reshape(4, 2)
+    y = np.ones((4, 3), dtype="float32")
+    results, models = {}, {}
+    for k in (keras, lamina):
+        model = k.Sequential([k.Input((2,)), k.layers.Dense(3, kernel_regularizer="l2")])
+        if k is lamina:
+            model.set_weights(models[keras].get_weights())
+        model.compile(optimizer=None, loss="mse", metrics=["mae"])
+        results[k] = model.evaluate(x, y, verbose=0)
+        models[k] = model
+        assert model.optimizer is None
+    np.testing.assert_allclose(results[lamina], results[keras], rtol=1e-6)
+
+    models[keras].save(tmp_path / "keras.keras")
+    models[lamina].save(tmp_path / "lamina.keras")
+    # (Keras 3.15.1 itself fails to load such a file: its compile_from_config builds None.)
+    for name in ("keras", "lamina"):
+        loaded = lamina.models.load_model(tmp_path / f"{name}.keras")
+        assert loaded.compiled and loaded.optimizer is None
+        np.testing.assert_allclose(loaded.evaluate(x, y, verbose=0), results[keras], rtol=1e-6)
+
+    with pytest.raises(ValueError, match=r"fit\(\) expects an optimizer.*optimizer=None"):
+        models[lamina].fit(x, y, verbose=0)
+    with pytest.raises(ValueError, match=r"train_on_batch\(\) expects an optimizer"):
+        models[lamina].train_on_batch(x, y)
+
+
+def _wrapping_model_class(k):
+    """A subclassed model whose get_config() holds its sublayer as an object (Keras's own
+    torch_utils test pattern), registered under the same name in `k`."""
+
+    @k.saving.register_keras_serializable(package="parity_wrap")
+    class Wrapping(k.Model):
+        def __init__(self, inner, **kwargs):
+            super().__init__(**kwargs)
+            self.inner = inner
+
+        def call(self, x):
+            return self.inner(x)
+
+        def get_config(self):
+            return {**super().get_config(), "inner": self.inner}
+
+        @classmethod
+        def from_config(cls, config):
+            config["inner"] = k.saving.deserialize_keras_object(config["inner"])
+            return cls(**config)
+
+    return Wrapping
+
+
+def test_a_subclassed_model_config_holding_a_layer_saves_as_keras(tmp_path):
+    # lamina wrote a subclassed model's get_config() as it came, so a sublayer in it failed
+    # with "Object of type Dense is not JSON serializable"; Keras writes it as its own entry.
+    x = np.linspace(-1.0, 1.0, 8, dtype="float32").reshape(2, 4)
+    outputs, paths, weights = {}, {}, {}
+    for k in (keras, lamina):
+        model = _wrapping_model_class(k)(k.layers.Dense(3, name="inner_dense"))
+        model(x)
+        if k is lamina:
+            model.set_weights(weights[keras])
+        weights[k] = model.get_weights()
+        outputs[k] = np.asarray(model(x).detach().cpu())
+        paths[k] = str(tmp_path / f"{k.__name__}.keras")
+        model.save(paths[k])
+    for k, other in ((keras, lamina), (lamina, keras)):
+        loaded = k.models.load_model(paths[other])
+        assert loaded.inner.name == "inner_dense" and loaded.inner.units == 3
+        np.testing.assert_allclose(np.asarray(loaded(x).detach().cpu()), outputs[other], rtol=1e-6)

@@ -1,6 +1,8 @@
 import contextlib
 import io
 import re
+import sys
+import types
 
 import numpy as np
 import pytest
@@ -71,3 +73,29 @@ def test_value_pairs_are_averaged_over_steps_as_keras(which):
 def test_stateful_and_stateless_metrics_exclude_each_other():
     with pytest.raises(ValueError, match="Only one of `stateful_metrics` or `stateless_metrics`"):
         Progbar(1, stateful_metrics=[], stateless_metrics=[])
+
+
+@pytest.mark.parametrize("where", ["notebook", "pycharm", "file"])
+def test_stdout_redraws_in_place_in_a_notebook_or_pycharm_not_in_a_file(where, monkeypatch, capsys):
+    # A notebook's stdout (Jupyter, Colab) is no terminal but renders "\r": the bar showed
+    # nothing until the epoch ended there. Keras redraws in both; a log file keeps one line.
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    monkeypatch.delenv("PYCHARM_HOSTED", raising=False)
+    if where == "notebook":
+        monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    elif where == "pycharm":
+        monkeypatch.setenv("PYCHARM_HOSTED", "1")
+    bar = Progbar(3, verbose=1, interval=0.0)
+    for step in (1, 2, 3):
+        bar.update(step, {"loss": float(step)})
+    shown = capsys.readouterr().out
+    if where == "file":
+        assert shown.count("\n") == 1 and "\r" not in shown and "3/3" in shown
+    else:
+        assert [part.split(" [")[0] for part in shown.split("\r")[1:]] == ["1/3", "2/3", "3/3"]
+        assert shown.endswith("\n") and "loss: 2.0000" in shown
+    # A stream the caller gives is drawn by what it is, whatever the environment.
+    out = io.StringIO()
+    given = Progbar(3, verbose=1, interval=0.0, stream=out)
+    given.update(1, {"loss": 1.0})
+    assert out.getvalue() == ""

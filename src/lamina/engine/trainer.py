@@ -52,7 +52,8 @@ class CompileState:
 
     def __init__(self, model, optimizer, loss, metrics, loss_weights, weighted_metrics, options):
         self.model = model
-        self.optimizer = optimizers.get(optimizer)
+        # None, as Keras allows: a model compiled to evaluate and predict only (fit refuses).
+        self.optimizer = None if optimizer is None else optimizers.get(optimizer)
         self.loss_spec = loss
         self.loss_weights_spec = loss_weights
         self.metrics_spec = metrics
@@ -101,6 +102,9 @@ class CompileState:
         """Create (or re-create after freezing changes) the torch optimizer over the trainable
         weights."""
         weights = self.model.trainable_weights
+        if self.optimizer is None:  # compile(optimizer=None): evaluate and predict only
+            self.loss.note_penalties(self.model)
+            return
         if self.optimizer.built_for(weights):
             return
         from lamina import constraints
@@ -226,6 +230,14 @@ class Trainer:
                 "Hint: call model.compile(optimizer='adam', loss=..., metrics=[...]) first."
             )
         return self._compile_state
+
+    def _require_optimizer(self, caller: str) -> None:
+        if self._require_compiled().optimizer is None:
+            raise ValueError(
+                f"Model '{self.name}' {caller}() expects an optimizer; it was compiled with "
+                "optimizer=None, which allows evaluate() and predict() only. Hint: compile it "
+                "with an optimizer, e.g. model.compile(optimizer='adam', loss=...)."
+            )
 
     @property
     def run_eagerly(self) -> bool:
@@ -662,7 +674,7 @@ class Trainer:
         Example:
         >>> history = model.fit(x, y, epochs=3, validation_split=0.2)  # doctest: +SKIP
         """
-        self._require_compiled()
+        self._require_optimizer("fit")
         arguments = dict(
             batch_size=batch_size,
             epochs=epochs,
@@ -758,6 +770,7 @@ class Trainer:
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One train step on `x` as a single batch; returns the metrics as evaluate does."""
+        self._require_optimizer("train_on_batch")
         data = fit_data.single_batch(self, x, y, sample_weight)
         self._prepare_steps(data)
         self.reset_metrics()

@@ -16,6 +16,7 @@ from lamina.layers.lora import LoraLayer
 from lamina.quantizers import calibrated_dense, quantized_dense
 from lamina.quantizers import registry as quantizers_registry
 from lamina.saving import code_entries
+from lamina.saving.object_registration import CustomObjectScope
 
 
 class Dense(LoraLayer, Layer):
@@ -436,11 +437,26 @@ class TorchModuleWrapper(Layer):
         return config
 
     @classmethod
-    def from_config(cls, config):
-        """The wrapper around the module the loader gives under the layer's name."""
+    def from_config(cls, config, custom_objects=None, safe_mode=None):
+        """The wrapper around the module the loader gives under the layer's name.
+
+        Args:
+            config: the layer's config, as `get_config()` (or Keras) wrote it.
+            custom_objects: where to find the module (or a function making it), under the
+                layer's name, besides the active `custom_object_scope`.
+            safe_mode: taken for Keras's signature; lamina never unpickles a module, whatever
+                it says (Keras's pickled module is refused with a hint to give it instead).
+
+        Example:
+            >>> wrapper = TorchModuleWrapper(torch.nn.Linear(3, 2), name="head")
+            >>> config = wrapper.get_config()
+            >>> TorchModuleWrapper.from_config(config, {"head": torch.nn.Linear(3, 2)}).module
+            Linear(in_features=3, out_features=2, bias=True)
+        """
         config = dict(config)
         name = config.get("name", "torch_module_wrapper")
-        config["module"] = code_entries.resolve_module(config.get("module"), name)
+        with CustomObjectScope(custom_objects or {}):
+            config["module"] = code_entries.resolve_module(config.get("module"), name)
         shape = config.get("output_shape")
         if isinstance(shape, list):
             config["output_shape"] = tuple(shape)

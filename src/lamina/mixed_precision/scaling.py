@@ -19,6 +19,8 @@ def optimizer_for_policy(model, optimizer, auto_scale_loss: bool = True):
     Example:
     >>> optimizer_for_policy(model, "sgd")   # doctest: +SKIP
     """
+    if optimizer is None:  # compile(optimizer=None): a model to evaluate and predict only
+        return None
     optimizer = optimizers.get(optimizer)
     policy = getattr(model, "dtype_policy", None)
     if (

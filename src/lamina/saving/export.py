@@ -80,6 +80,8 @@ def export(model, filepath, format="tf_saved_model", verbose=None, input_signatu
         if format == "torch":
             _check_arguments(kwargs, torch.export.export, "torch")
             kwargs.setdefault("strict", False)  # lamina's Python-level structure: non-strict
+            if kwargs.get("dynamic_shapes") is not None:
+                kwargs["dynamic_shapes"] = _per_argument(kwargs["dynamic_shapes"], sample)
             torch.export.save(torch.export.export(model, sample, **kwargs), filepath)
         else:
             _check_arguments(kwargs, torch.onnx.export, "onnx")
@@ -107,11 +109,16 @@ def sample_inputs(model, input_signature=None, dynamic: bool = False) -> tuple:
                 "an unbuilt model",
                 "call it once on data, or build it with an Input.",
             )
-        inputs = getattr(model, "inputs", None)
-        if inputs:
-            structure = inputs[0] if len(inputs) == 1 else list(inputs)
+        if getattr(model, "_graph", None) is not None:
+            # A functional model takes its inputs' own structure (a dict stays a dict, keyed
+            # as the model reads it), as Keras's export does.
+            structure = model.input
         else:
-            structure = model._build_input_shape
+            inputs = getattr(model, "inputs", None)
+            if inputs:
+                structure = inputs[0] if len(inputs) == 1 else list(inputs)
+            else:
+                structure = model._build_input_shape
         input_signature = [structure]
     unknown = 2 if dynamic else 1  # torch.export makes a size of 1 a constant
 
@@ -127,6 +134,20 @@ def sample_inputs(model, input_signature=None, dynamic: bool = False) -> tuple:
         )
 
     return tuple(tree.map_shape_structure(zeros, spec) for spec in input_signature)
+
+
+def _per_argument(dynamic_shapes, sample: tuple):
+    """Keras's short forms of `dynamic_shapes` as torch.export wants them, one entry per
+    positional argument of the call: `{0: Dim}` (a single input's axes) becomes `({0: Dim},)`;
+    a list or tuple with one entry per argument becomes a tuple; a spec keyed by argument name
+    (or already wrapped) passes as given."""
+    if isinstance(dynamic_shapes, dict):
+        if len(sample) == 1 and all(isinstance(key, int) for key in dynamic_shapes):
+            return (dynamic_shapes,)
+        return dynamic_shapes
+    if isinstance(dynamic_shapes, list) and len(dynamic_shapes) == len(sample):
+        return tuple(dynamic_shapes)
+    return dynamic_shapes
 
 
 def _check_arguments(kwargs, function, format) -> None:  # noqa: A002

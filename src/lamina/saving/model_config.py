@@ -50,10 +50,13 @@ def model_entry(model) -> dict:
     else:
         class_name, module = type(model).__name__, type(model).__module__
     builtin = class_name in ("Sequential", "Functional")
+    config = model.get_config()
     entry = {
         "module": module,
         "class_name": class_name,
-        "config": model.get_config(),
+        # A subclassed model's get_config() may hold objects (a sublayer, a loss), written as
+        # Keras writes them: their own entries, which its from_config deserializes.
+        "config": config if builtin else serialize_keras_object(config),
         "registered_name": None if builtin else get_registered_name(type(model)),
     }
     shape = getattr(model, "_build_input_shape", None)
@@ -230,6 +233,8 @@ def compile_as_saved(model, compile_config: dict, custom_objects=None, source: s
 
 
 def _optimizer(entry, custom_objects):
+    if entry is None:  # compiled with optimizer=None (evaluate and predict only)
+        return None
     if isinstance(entry, str):
         return optimizers.get(entry)
     name = entry["class_name"]

@@ -2,12 +2,13 @@
 `25/25 [==============================] - 0s 2ms/step - loss: 0.6931`.
 
 It redraws at most every `interval` seconds, and only then reads the running metrics (the one
-moment the training loop waits on the device). On a terminal it redraws in place; elsewhere (CI
-logs, files) it prints one line per epoch, as Keras does.
+moment the training loop waits on the device). On a terminal or in a notebook it redraws in
+place; elsewhere (CI logs, files) it prints one line per epoch.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -94,7 +95,7 @@ class Progbar:
         self.to_logger = stream is None and not config.is_interactive_logging_enabled()
         self._stream = _LoggerStream() if self.to_logger else stream
         self.unit_name = unit_name
-        self.dynamic = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.dynamic = _redraws_in_place(self.stream, self._stream is None)
         # Averaged names: all but the stateful ones, or only the stateless ones.
         self._averages_all_but = set(stateful_metrics or ()) if stateless_metrics is None else None
         self._averaged_only = None if stateless_metrics is None else set(stateless_metrics)
@@ -211,6 +212,15 @@ class Progbar:
         return "".join(
             f" - {name}: {_format_value(value, verbose)}" for name, value in values.items()
         )
+
+
+def _redraws_in_place(stream, default_stdout: bool) -> bool:
+    """Whether the bar redraws one line (a terminal), else prints a line when done (a file, a CI
+    log). Notebooks (Jupyter, Colab: an IPython kernel) and PyCharm's console render the
+    carriage return but are no terminal, so stdout there redraws too, as in Keras."""
+    if hasattr(stream, "isatty") and stream.isatty():
+        return True
+    return default_stdout and ("ipykernel" in sys.modules or "PYCHARM_HOSTED" in os.environ)
 
 
 class _LoggerStream:
