@@ -103,12 +103,12 @@ class FusedAdamStep:
                 return False
             gradients.append(grads)
         restore = torch.is_grad_enabled()
-        torch.set_grad_enabled(False)
+        torch._C._set_grad_enabled(False)  # torch.no_grad() without its context manager's calls
         try:
             for entry, grads in zip(groups, gradients, strict=True):
                 self._update(entry, grads)
         finally:
-            torch.set_grad_enabled(restore)
+            torch._C._set_grad_enabled(restore)
         return True
 
     @staticmethod
