@@ -141,3 +141,56 @@ def test_lamina_adam_takes_the_straight_update_and_trains_the_same(monkeypatch):
     assert (plain_steps, steps) == (8, 0)
     assert loss == plain_loss
     assert all(torch.equal(a, b) for a, b in zip(plain_weights, weights, strict=True))
+
+
+def test_groups_and_parameters_added_later_are_updated_too():
+    weights = _weights()
+    optimizer = torch.optim.Adam(weights[:1], lr=0.01, fused=True)
+    update = FusedAdamStep(optimizer)
+    reference = [w.detach().clone().requires_grad_() for w in weights]
+    twin = torch.optim.Adam(reference[:1], lr=0.01, fused=True)
+
+    def step(straight):
+        for mine, theirs in zip(weights, reference, strict=True):
+            mine.grad = torch.ones_like(mine)
+            theirs.grad = torch.ones_like(theirs)
+        if not update():
+            optimizer.step()
+        twin.step()
+        straight.append(update._groups is not None)
+
+    taken = []
+    step(taken)
+    step(taken)
+    optimizer.add_param_group({"params": [weights[1]]})
+    twin.add_param_group({"params": [reference[1]]})
+    step(taken)
+    step(taken)
+    optimizer.param_groups[0]["params"].append(weights[2])
+    twin.param_groups[0]["params"].append(reference[2])
+    step(taken)
+    step(taken)
+    assert all(torch.equal(a, b) for a, b in zip(weights, reference, strict=True))
+    assert taken[-1] and taken[1]
+    torch.optim.lr_scheduler.StepLR(optimizer, step_size=1)  # wraps optimizer.step
+    assert not update()
+
+
+def test_a_refused_optimizer_is_not_looked_at_again_every_step(monkeypatch):
+    weights = _weights()
+    optimizer = torch.optim.Adam(weights, lr=0.01, fused=True, capturable=False)
+    optimizer.param_groups[0]["differentiable"] = True  # a group option the kernel lacks
+    update = FusedAdamStep(optimizer)
+    looks = []
+    original = FusedAdamStep._take_groups
+
+    def counted(self):
+        looks.append(1)
+        return original(self)
+
+    monkeypatch.setattr(FusedAdamStep, "_take_groups", counted)
+    for w in weights:
+        w.grad = torch.ones_like(w)
+    assert not update()
+    assert not update()
+    assert len(looks) == 1

@@ -60,7 +60,7 @@ class FusedAdamStep:
         self.torch_optimizer = torch_optimizer
         self._groups: list[_Group] | None = None
         self._state = self._param_groups = None  # what the lists were taken from
-        self._size = 0
+        self._size = self._group_count = 0
 
     def __getstate__(self) -> dict:
         return {"torch_optimizer": self.torch_optimizer}  # the lists are taken again
@@ -80,22 +80,26 @@ class FusedAdamStep:
             or torch_optimizer_module._global_optimizer_post_hooks
             or getattr(optimizer, "grad_scale", None) is not None  # set per step by loss scaling
             or getattr(optimizer, "found_inf", None) is not None
+            or "step" in optimizer.__dict__  # a patched step (torch's LR schedulers wrap it)
         ):
             return False
-        groups = self._groups
         state = optimizer.state
         if (
-            groups is None
-            or self._state is not state
+            self._state is not state
             or self._param_groups is not optimizer.param_groups
-            or self._size != len(state)
+            or self._size != len(state)  # torch's step made the state of new parameters
+            or self._group_count != len(optimizer.param_groups)  # add_param_group
         ):
-            groups = self._take_groups()
-            if groups is None:
-                return False
+            self._take_groups()  # looked at again only when one of these changes
+        groups = self._groups
+        if groups is None:
+            return False
         gradients = []
         for entry in groups:
             group = entry.group
+            if len(group["params"]) != len(entry.params):  # a parameter added to a group
+                self._state = None
+                return self()
             if group["lr"].__class__ not in _SCALARS or group["eps"].__class__ not in _SCALARS:
                 return False  # a tensor rate: torch's step decides where it goes
             grads = [p.grad for p in entry.params if p.grad is not None]
@@ -137,28 +141,30 @@ class FusedAdamStep:
             found_inf=None,
         )
 
-    def _take_groups(self) -> list[_Group] | None:
-        """The groups' lists when every condition of the straight call holds (see the module's
-        docstring), else None; checked again whenever the state or the groups are replaced."""
+    def _take_groups(self) -> None:
+        """Take the groups' lists (`_groups`) when every condition of the straight call holds
+        (see the module's docstring), else set `_groups` to None; either answer stands until
+        the state or the groups change."""
         self._groups = None
         optimizer = self.torch_optimizer
-        if type(optimizer) not in _PLAIN_CLASSES or "step" in optimizer.__dict__:
-            return None
         state = optimizer.state
+        self._state, self._param_groups = state, optimizer.param_groups
+        self._size, self._group_count = len(state), len(optimizer.param_groups)
+        if type(optimizer) not in _PLAIN_CLASSES:
+            return
         groups = []
         for group in optimizer.param_groups:
             if not _plain_group(group):
-                return None
+                return
             params = list(group["params"])
             if not params or not _one_kind(params):
-                return None
+                return
             slots = [state.get(p) for p in params]
             if any(not s or not isinstance(s.get("step"), torch.Tensor) for s in slots):
-                return None  # no state yet: torch's step creates it
+                self._state = None  # no state yet: torch's step creates it; look again
+                return
             groups.append(_Group(group, params, slots))
         self._groups = groups
-        self._state, self._param_groups, self._size = state, optimizer.param_groups, len(state)
-        return groups
 
 
 def _plain_group(group: dict) -> bool:
