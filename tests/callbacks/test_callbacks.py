@@ -544,3 +544,33 @@ def test_a_custom_step_adds_to_the_default_steps_logs_as_keras():
     assert ours[0]["val_tag"] == theirs[0]["val_tag"] == [5.0]
     assert ours[1]["tag"] == theirs[1]["tag"] == 5.0
     np.testing.assert_allclose(ours[0]["loss"], theirs[0]["loss"], rtol=1e-6)
+
+
+def test_batch_hooks_reach_only_the_callbacks_that_define_them():
+    seen = []
+
+    class EpochsOnly(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append("epoch")
+
+    class Keras2Batches(callbacks.Callback):  # the base train hook calls on_batch_end
+        def on_batch_end(self, batch, logs=None):
+            seen.append(("keras2", batch))
+
+    lambdas = callbacks.LambdaCallback(on_train_batch_begin=lambda b, logs: seen.append(b))
+    listed = callbacks.CallbackList([EpochsOnly(), Keras2Batches(), lambdas])
+    assert listed._batch_targets("on_train_batch_end") == [listed.callbacks[1]]
+    assert listed._batch_targets("on_train_batch_begin") == [listed.callbacks[2]]
+    assert listed._batch_targets("on_test_batch_end") == []
+    listed.on_train_batch_begin(0)
+    listed.on_train_batch_end(0, {"loss": 1.0})
+    listed.on_test_batch_end(0, {"loss": 1.0})
+    assert seen == [0, ("keras2", 0)]
+    listed.callbacks = [EpochsOnly()]  # a list replaced (as distribution does): decided again
+    assert listed._batch_targets("on_train_batch_begin") == []
+    x, y = np.zeros((8, 2)), np.zeros((8, 1))
+    model = lamina.Sequential([lamina.Input((2,)), layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    seen.clear()
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[EpochsOnly(), Keras2Batches()])
+    assert seen == [("keras2", 0), ("keras2", 1), "epoch"]

@@ -339,3 +339,37 @@ def test_crossentropy_loss_name_picks_the_kind_as_keras(case):
         model.compile(loss=spec)
         losses.append(model.evaluate(x, y, verbose=0))
     np.testing.assert_allclose(losses[1], losses[0], rtol=1e-5)
+
+
+@pytest.mark.parametrize("grad_enabled", [True, False])
+def test_metric_updates_run_without_gradient_and_restore_the_grad_mode(grad_enabled):
+    seen = []
+
+    class Watch(lamina.metrics.Metric):
+        def __init__(self):
+            super().__init__(name="watch")
+            self.add_state("total")
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            seen.append(torch.is_grad_enabled())
+            if y_true.sum() < 0:
+                raise RuntimeError("refused")
+            self.total += y_pred.sum()
+
+        def result(self):
+            return self.total
+
+    model = lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", metrics=[Watch()])
+    x = torch.ones(4, 2)
+    model.train_on_batch(x, torch.ones(4, 1))  # builds the compiled metrics
+    compiled = model._compile_state.metrics
+    y_pred = model(x)
+    with torch.set_grad_enabled(grad_enabled):
+        compiled.update_flat([torch.ones(4, 1)], [y_pred])
+        assert torch.is_grad_enabled() is grad_enabled
+        with pytest.raises(RuntimeError, match="refused"):
+            compiled.update_flat([-torch.ones(4, 1)], [y_pred])
+        assert torch.is_grad_enabled() is grad_enabled
+    assert seen == [False, False, False]
+    assert not compiled.metrics[0].total.requires_grad

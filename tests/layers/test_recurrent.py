@@ -330,6 +330,20 @@ def test_two_dimensional_input_names_the_missing_feature_axis():
         layers.LSTM(4)(torch.zeros(32, 10))
 
 
+@pytest.mark.parametrize("name", ["LSTM", "GRU", "SimpleRNN"])
+def test_input_checks_hold_after_a_step_of_another_shape(name):
+    layer = getattr(layers, name)(4)
+    layer(torch.zeros(2, 3, 5))
+    layer(torch.zeros(2, 3, 5))  # checked once for this shape
+    layer(torch.zeros(6, 7, 5))  # another batch and length: checked again, and fine
+    with pytest.raises(ValueError, match=r"axis -1 of its input to be 5 \(the size it was built"):
+        layer(torch.zeros(2, 3, 6))
+    with pytest.raises(ValueError, match=r"expects 3-D input"):
+        layer(torch.zeros(2, 5))
+    with pytest.raises(ValueError, match=r"axis -1 of its input to be 5"):
+        layer(torch.zeros(2, 3, 6))  # a refused shape is never taken as checked
+
+
 def test_two_dimensional_symbolic_input_fails_at_definition():
     with pytest.raises(ValueError, match=r"expects 3-D input .* declare input_shape=\(10, 1\)"):
         lamina.Sequential([layers.SimpleRNN(4, input_shape=(10,))])

@@ -247,3 +247,25 @@ def test_sequence_outputs_match_the_probability_formula(ignore_class):
         losses.categorical_crossentropy(one_hot, output),
         losses.categorical_crossentropy(one_hot, plain),
     )
+
+
+def test_carry_keeps_the_record_valid_only_while_nothing_changes_in_place():
+    x = torch.tensor([[0.0, 40.0]])
+    probabilities = saved_logits.attach(torch.softmax(x, dim=1), x, "softmax", 1)
+    detached = saved_logits.carry(probabilities, probabilities.detach(), detach=True)
+    assert torch.equal(saved_logits.logits_of(detached, "softmax"), x)
+    assert not saved_logits.logits_of(detached, "softmax").requires_grad
+    assert saved_logits.logits_of(detached, "sigmoid") is None  # the activation is kept
+    wide = saved_logits.carry(detached, detached.double())  # a cast: its own version counter
+    assert saved_logits.logits_of(wide, "softmax") is not None
+    wide.mul_(2)
+    assert saved_logits.logits_of(wide, "softmax") is None
+    probabilities.mul_(2)  # the source changed in place: nothing to carry any more
+    assert saved_logits.carry(probabilities, probabilities.detach()) is not None
+    assert (
+        saved_logits.logits_of(saved_logits.carry(probabilities, probabilities + 0), "softmax")
+        is None
+    )
+    plain = torch.sigmoid(x)
+    plain._lamina_logits = tuple(saved_logits._Saved(x, "sigmoid", None, plain._version, 0))
+    assert saved_logits.logits_of(plain, "sigmoid") is x  # a record copied as a plain tuple

@@ -2,8 +2,10 @@
 DTypePolicy's compute dtype, never the global policy's) and its read-only `dtype`."""
 
 import pytest
+import torch
 
 import lamina
+from lamina.metrics.metric import _as_tensor, _detached_tensor
 from tests.parity.reference import keras
 
 
@@ -95,3 +97,20 @@ def test_iou_counts_stay_float32_under_a_float16_floatx():
         assert float(metric.variables[0].numpy()[0, 0]) == 3000.0
     finally:
         lamina.config.set_floatx("float32")
+
+
+def test_metric_inputs_convert_as_torch_as_tensor_does():
+    plain = torch.ones(3)
+    assert _as_tensor(plain) is plain and _detached_tensor(plain) is plain
+    assert _as_tensor(plain, device=torch.device("cpu")) is plain
+    moved = _as_tensor(plain, device=torch.device("meta"))
+    assert moved.is_meta and moved.shape == (3,)
+    weight = torch.nn.Parameter(torch.ones(2))  # a subclass: torch's own conversion
+    assert torch.equal(_as_tensor(weight), torch.as_tensor(weight))
+    assert _as_tensor([1.0, 2.0]).tolist() == [1.0, 2.0]
+    stacked = _detached_tensor([torch.tensor(1.0, requires_grad=True), 2.0])
+    assert stacked.tolist() == [1.0, 2.0] and not stacked.requires_grad
+    mean = lamina.metrics.Mean()
+    mean.update_state(torch.tensor([1.0, 3.0]))
+    mean.update_state([torch.tensor(5.0)])
+    assert mean.result().item() == 3.0

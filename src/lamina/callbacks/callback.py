@@ -103,6 +103,9 @@ class Callback:
     def on_batch_end(self, batch, logs=None): ...
 
 
+_KERAS_2_SPELLING = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end"}
+
+
 def _overrides(callback, hook: str) -> bool:
     return getattr(type(callback), hook, None) is not getattr(Callback, hook)
 
@@ -227,6 +230,7 @@ class CallbackList(Callback):
     def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None, **params):
         super().__init__()
         self.callbacks = list(callbacks or [])
+        self._batch_hooks: dict = {}  # hook -> (the list, its length, the callbacks it calls)
         if add_progbar and not any(isinstance(c, ProgbarLogger) for c in self.callbacks):
             self.callbacks.append(ProgbarLogger())
         if add_history:
@@ -253,6 +257,19 @@ class CallbackList(Callback):
         # LambdaCallback sets its hooks on the instance, so look there too.
         return any(_overrides(c, hook) or hook in vars(c) for c in self.callbacks)
 
+    def _batch_targets(self, hook: str) -> list:
+        """The callbacks whose batch `hook` does something (a train hook's base calls Keras 2's
+        `on_batch_*`, so overriding that counts); decided once for the list as it stands, as
+        Keras decides at its CallbackList's creation, so a step costs no call of an empty hook."""
+        callbacks = self.callbacks
+        cached = self._batch_hooks.get(hook)
+        if cached is not None and cached[0] is callbacks and cached[1] == len(callbacks):
+            return cached[2]
+        spellings = (hook, _KERAS_2_SPELLING[hook]) if hook in _KERAS_2_SPELLING else (hook,)
+        targets = [c for c in callbacks if any(_overrides(c, h) or h in vars(c) for h in spellings)]
+        self._batch_hooks[hook] = (callbacks, len(callbacks), targets)
+        return targets
+
     def _call(self, hook, *args):
         # Keras hands every hook a dict, never None: a callback may call `logs.keys()` in
         # `on_train_begin`. `is None`, not `or`: `or` would make lazy batch logs compute.
@@ -262,7 +279,8 @@ class CallbackList(Callback):
         # As Keras calls them: batch hooks take `logs=` by keyword (a hook written
         # `on_train_batch_end(self, batch, **kwargs)` finds it there), the others by position.
         by_keyword = "batch" in hook
-        for callback in self.callbacks:
+        callbacks = self._batch_targets(hook) if by_keyword else self.callbacks
+        for callback in callbacks:
             if by_keyword:
                 getattr(callback, hook)(*positional, logs=logs)
             else:
@@ -293,22 +311,28 @@ class CallbackList(Callback):
         self._call("on_predict_end", logs)
 
     def on_train_batch_begin(self, batch, logs=None):
-        self._call("on_train_batch_begin", batch, logs)  # the base hook calls on_batch_begin
+        if self._batch_targets("on_train_batch_begin"):
+            self._call("on_train_batch_begin", batch, logs)  # the base hook calls on_batch_begin
 
     def on_train_batch_end(self, batch, logs=None):
-        self._call("on_train_batch_end", batch, _sorted_logs(logs))
+        if self._batch_targets("on_train_batch_end"):
+            self._call("on_train_batch_end", batch, _sorted_logs(logs))
 
     def on_test_batch_begin(self, batch, logs=None):
-        self._call("on_test_batch_begin", batch, logs)
+        if self._batch_targets("on_test_batch_begin"):
+            self._call("on_test_batch_begin", batch, logs)
 
     def on_test_batch_end(self, batch, logs=None):
-        self._call("on_test_batch_end", batch, _sorted_logs(logs))
+        if self._batch_targets("on_test_batch_end"):
+            self._call("on_test_batch_end", batch, _sorted_logs(logs))
 
     def on_predict_batch_begin(self, batch, logs=None):
-        self._call("on_predict_batch_begin", batch, logs)
+        if self._batch_targets("on_predict_batch_begin"):
+            self._call("on_predict_batch_begin", batch, logs)
 
     def on_predict_batch_end(self, batch, logs=None):
-        self._call("on_predict_batch_end", batch, logs)
+        if self._batch_targets("on_predict_batch_end"):
+            self._call("on_predict_batch_end", batch, logs)
 
 
 class History(Callback):

@@ -75,7 +75,8 @@ def _valid(output, activation):
     saved = getattr(output, _ATTRIBUTE, None)
     if saved is None:
         return None
-    saved = _Saved(*saved)
+    if saved.__class__ is not _Saved:  # e.g. a plain tuple after a copy
+        saved = _Saved(*saved)
     if saved.activation != activation:
         return None
     if output._version != saved.output_version or saved.logits._version != saved.logits_version:
@@ -153,8 +154,13 @@ def carry(source, target, detach=False):
     saved = getattr(source, _ATTRIBUTE, None)
     if saved is None or target.is_inference():
         return target
-    saved = _valid(source, _Saved(*saved).activation)
+    saved = _valid(source, saved[1])  # [1]: the activation, of a record or a plain tuple
     if saved is None:
         return target
     logits = saved.logits.detach() if detach else saved.logits
-    return attach(target, logits, saved.activation, saved.axis)
+    # What `attach` records, without its checks: `_valid` found no compile in progress, the
+    # axis is already made non-negative, and the logits are not inference tensors (a record
+    # is never made of those; detaching keeps that).
+    record = _Saved(logits, saved.activation, saved.axis, target._version, logits._version)
+    setattr(target, _ATTRIBUTE, record)
+    return target

@@ -431,6 +431,8 @@ def _detached_tensor(values) -> torch.Tensor:
     """`values` as one tensor outside the graph. A list of tensors (Keras's
     `metric.update_state([loss])` with a loss that carries gradients) is stacked after each is
     detached: `torch.as_tensor` on such a list warns, and Keras takes it without a word."""
+    if values.__class__ is torch.Tensor:  # the usual case, every step: nothing to convert
+        return values
     if isinstance(values, (list, tuple)) and any(isinstance(v, torch.Tensor) for v in values):
         tensors = [v.detach() if isinstance(v, torch.Tensor) else _as_tensor(v) for v in values]
         device = next((t.device for t in tensors if t.device.type != "cpu"), torch.device("cpu"))
@@ -572,6 +574,8 @@ class MeanMetricWrapper(Mean):
 def _as_tensor(value, device=None) -> torch.Tensor:
     """`torch.as_tensor`, also of a `Variable` (`mean.update_state(augmenter.probability)`),
     which torch would read as a sequence."""
+    if value.__class__ is torch.Tensor and (device is None or value.device == device):
+        return value  # what torch.as_tensor gives back, decided without its call
     if isinstance(value, VariableBase):
         value = value.value
     return torch.as_tensor(value, device=device)

@@ -20,6 +20,7 @@ import torch
 
 from lamina.engine.naming import to_snake_case, unique_name
 from lamina.optimizers import keras_rules, schedules
+from lamina.optimizers.fused_step import FusedAdamStep
 from lamina.optimizers.given_tensors import as_gradient, torch_variable
 from lamina.optimizers.keras_variables import KERAS_ORDER, KerasVariables
 from lamina.optimizers.memory_layout import slots_like_parameters
@@ -101,6 +102,7 @@ class Optimizer(KerasVariables):
         self.gradient_accumulation_steps = gradient_accumulation_steps
         self._iterations = 0
         self.torch_optimizer: torch.optim.Optimizer | None = None
+        self._straight_update: FusedAdamStep | None = None  # Adam's fused kernel, called straight
         self._parameters: list[torch.Tensor] = []
         self._ema: list[torch.Tensor] | None = None
         self._constraints: list = []
@@ -176,6 +178,9 @@ class Optimizer(KerasVariables):
             elif self.takes_foreach_flag and self._parameters and self._parameters[0].is_cuda:
                 options["foreach"] = True
             self.torch_optimizer = self.torch_class(params, lr=self._current_lr(), **options)
+        self._straight_update = None
+        if isinstance(self.torch_optimizer, (torch.optim.Adam, torch.optim.AdamW)):
+            self._straight_update = FusedAdamStep(self.torch_optimizer)
         if self.use_ema:
             self._ema = [p.detach().clone() for p in self._parameters]
 
@@ -485,7 +490,17 @@ class Optimizer(KerasVariables):
                     state["mu_product"].fill_(1.0)
 
     def zero_grad(self) -> None:
-        self.torch_optimizer.zero_grad(set_to_none=True)
+        torch_optimizer = self.torch_optimizer
+        if (
+            type(torch_optimizer).zero_grad is _TORCH_ZERO_GRAD
+            and not torch.autograd.profiler._is_profiler_enabled
+        ):
+            # What torch's zero_grad(set_to_none=True) does, without its per-call wrappers.
+            for group in torch_optimizer.param_groups:
+                for parameter in group["params"]:
+                    parameter.grad = None
+        else:
+            torch_optimizer.zero_grad(set_to_none=True)
         for weight in self._overwritten:  # outside the torch optimizer
             weight.grad = None
 
@@ -520,7 +535,13 @@ class Optimizer(KerasVariables):
             with torch.no_grad():
                 torch._foreach_mul_(decayed, 1.0 - self._current_lr() * self.weight_decay)
         self._prepare_torch_step()
-        self.torch_optimizer.step()
+        straight = self._straight_update
+        if (
+            straight is None
+            or straight.torch_optimizer is not self.torch_optimizer
+            or not straight()
+        ):
+            self.torch_optimizer.step()
         self._iterations += 1
         if self._constraints:
             with torch.no_grad():
@@ -800,6 +821,9 @@ def _without_decay(params, excluded) -> list:
         if dropped:
             split.append({**group, "params": dropped, "weight_decay": 0.0})
     return split
+
+
+_TORCH_ZERO_GRAD = torch.optim.Optimizer.zero_grad
 
 
 def _fused_ok(parameters) -> bool:

@@ -150,6 +150,7 @@ class RNN(Layer):
             )
 
     def build(self, input_shape):
+        self.__dict__.pop("_checked_input_shape", None)
         if isinstance(input_shape, list):  # [sequences, *initial_states]
             input_shape = input_shape[0]
         self._check_rank(input_shape)
@@ -165,11 +166,14 @@ class RNN(Layer):
         (default: the layer's compute dtype on the default device), as Keras's
         `layer.get_initial_state(batch_size)`."""
         like = like if like is not None else empty_like_layer(self)
-        if hasattr(self.cell, "get_initial_state"):
+        cell = self.cell
+        if getattr(type(cell), "get_initial_state", None) is _CELL_INITIAL_STATE:  # flat zeros
+            return cell.get_initial_state(batch_size, like)
+        if hasattr(cell, "get_initial_state"):
             states = (
-                self.cell.get_initial_state(batch_size, like)
-                if isinstance(self.cell, RecurrentCell)
-                else self.cell.get_initial_state(batch_size=batch_size)
+                cell.get_initial_state(batch_size, like)
+                if isinstance(cell, RecurrentCell)
+                else cell.get_initial_state(batch_size=batch_size)
             )
             if not isinstance(states, (list, tuple)):
                 return [states]
@@ -241,8 +245,11 @@ class RNN(Layer):
             mask = getattr(inputs, "_keras_mask", None) if mask is None else mask
         if isinstance(mask, (list, tuple)):
             mask = mask[0]
-        self._check_rank(tuple(inputs.shape))
-        self._check_features(tuple(inputs.shape))
+        if inputs.shape != self.__dict__.get("_checked_input_shape"):
+            self._check_rank(tuple(inputs.shape))
+            self._check_features(tuple(inputs.shape))
+            # Checked once per input shape (build forgets it), not at every step.
+            self.__dict__["_checked_input_shape"] = inputs.shape
         sequences = inputs if inputs.is_floating_point() else inputs.float()
         batch = sequences.shape[0]
 
@@ -449,6 +456,9 @@ def empty_like_layer(layer) -> torch.Tensor:
     return torch.empty(
         0, dtype=backend.to_torch_dtype(layer.compute_dtype), device=backend.default_device()
     )
+
+
+_CELL_INITIAL_STATE = RecurrentCell.get_initial_state
 
 
 def _flat(state) -> list:

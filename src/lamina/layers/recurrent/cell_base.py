@@ -219,7 +219,8 @@ class RecurrentCell(Layer):
 
     def get_initial_state(self, batch_size: int, like: torch.Tensor | None = None):
         if self.built:
-            kwargs = {"dtype": self.kernel.dtype, "device": self.kernel.device}
+            kernel = self.kernel
+            kwargs = {"dtype": kernel.dtype, "device": kernel.device}
         else:  # asked before build, as StackedRNNCells.get_initial_state may be
             kwargs = {
                 "dtype": backend.to_torch_dtype(self.compute_dtype),
