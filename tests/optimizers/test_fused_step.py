@@ -94,6 +94,20 @@ def test_hands_back_whenever_torchs_step_would_differ():
     assert not calls
 
 
+def test_a_group_that_does_not_say_its_kernel_goes_through_torchs_step():
+    """torch < 2.6 keeps AdamW as its own class, without `decoupled_weight_decay` in its
+    groups: the straight call could not tell which kernel to run, so torch's step runs."""
+    weights = _weights()
+    optimizer = torch.optim.AdamW(weights, lr=0.01, fused=True)
+    for w in weights:
+        w.grad = torch.ones_like(w)
+    optimizer.step()
+    update = FusedAdamStep(optimizer)
+    assert update()
+    del optimizer.param_groups[0]["decoupled_weight_decay"]
+    assert not FusedAdamStep(optimizer)()
+
+
 def test_a_loaded_state_is_the_one_updated():
     weights = _weights()
     optimizer = torch.optim.Adam(weights, lr=0.01, fused=True)

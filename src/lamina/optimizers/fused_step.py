@@ -171,6 +171,11 @@ def _plain_group(group: dict) -> bool:
     scalars = (group["lr"], *group["betas"], group["eps"], group["weight_decay"])
     return (
         group.get("fused") is True
+        # torch >= 2.6 says in the group which kernel step() calls (AdamW is Adam with this
+        # key set); an older torch's groups lack it, and its step() stays the only way.
+        and isinstance(group.get("decoupled_weight_decay"), bool)
+        and isinstance(group.get("maximize"), bool)
+        and isinstance(group.get("amsgrad"), bool)
         and not group.get("capturable", False)
         and not group.get("differentiable", False)
         and all(value.__class__ in _SCALARS for value in scalars)
