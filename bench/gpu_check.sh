@@ -24,7 +24,7 @@ workers=$(( $(nproc) > 2 ? $(nproc) - 2 : 1 ))
 for part in ${*:-suite seeds bench}; do
   case $part in
     suite)
-      LAMINA_TEST_DEVICE=cuda timeout "${SUITE_SECONDS:-300}" python3 -m pytest -q -n "$workers" \
+      LAMINA_TEST_DEVICE=cuda timeout "${SUITE_SECONDS:-300}" python3 -m pytest -q -n "$workers" --dist loadfile \
         -p no:cacheprovider -p no:benchmark --tb=short -rf > "$out/suite.log" 2>&1
       echo "suite exit $?"; grep -E "^(FAILED|ERROR)" "$out/suite.log" | cut -c1-200 | head -80
       tail -3 "$out/suite.log" ;;

@@ -22,6 +22,17 @@ TEST_DEVICE = torch.device(os.environ.get("LAMINA_TEST_DEVICE", "cpu"))
 lamina.backend.set_default_device(TEST_DEVICE)
 
 
+# The most pytest-xdist workers `-n auto` starts: each holds torch, Keras and lamina (about 1 GB),
+# and past a few workers the suite waits on its longest files (the seed programs, the
+# architectures against Keras), not on workers.
+MAX_WORKERS = 8
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config):
+    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+
+
 @pytest.fixture(autouse=True)
 def fresh_session():
     """Every test starts from seed 0 and fresh auto-names (`dense`, not `dense_7`)."""
