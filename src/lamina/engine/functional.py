@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from lamina.engine import errors
-from lamina.engine.symbolic import InputLayer, KerasTensor, flatten_symbolic
+from lamina.engine.symbolic import InputLayer, KerasTensor, flatten_symbolic, record_mask_node
 
 
 def _holds_arrays(value) -> bool:
@@ -101,6 +101,8 @@ class FunctionalGraph:
                 return (
                     None  # a bare KerasTensor given as an input (`Function`): bound, never computed
                 )
+            if node is None and record_mask_node(tensor):
+                node = tensor.node
             if node is None:
                 raise ValueError(f"Tensor {tensor} was not produced by a layer or an Input().")
             if id(node) in finished_ids:

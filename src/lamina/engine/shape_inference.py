@@ -648,7 +648,11 @@ def call_on_symbolic(layer, args, kwargs, spec=None):
         if leaf.mask is True:
             tensor._keras_mask = True
         elif leaf.mask is not None:
-            tensor._keras_mask = KerasTensor(leaf.mask, "bool", name=f"{tensor.name}/mask")
+            mask = KerasTensor(leaf.mask, "bool", name=f"{tensor.name}/mask")
+            # Read back from `tensor` when a graph uses the mask itself (a model output, as in
+            # Keras, where the mask is the output of the ops compute_mask ran): symbolic.py.
+            mask._mask_of = tensor
+            tensor._keras_mask = mask
     if given_spec:
         first_input = flatten_symbolic(args[:1])
         input_mask = first_input[0]._keras_mask if first_input else None
