@@ -329,3 +329,25 @@ def test_built_layers_of_an_unbuilt_sequential_keep_their_weights(writer, tmp_pa
         reread = reference.keras.saving.load_model(path)
         for mine, theirs in zip(reread.weights, expected, strict=True):
             np.testing.assert_array_equal(reference.keras.ops.convert_to_numpy(mine), theirs)
+
+
+def _custom_functional(m):
+    """A Functional subclass (Keras's `*args, **kwargs` constructor) with a key of its own."""
+
+    class CustomModel(m.Model):
+        def __init__(self, *args, param=1, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.param = param
+
+        def get_config(self):
+            return super().get_config() | {"param": self.param}
+
+    inputs = m.Input((3,))
+    model = CustomModel(inputs=inputs, outputs=m.layers.Dense(5)(inputs), param=3)
+    revived = CustomModel.from_config(model.get_config())
+    return type(revived).__name__, revived.param, len(revived.layers)
+
+
+def test_functional_subclass_gets_its_own_config_keys_back_as_in_keras():
+    assert _custom_functional(lamina) == reference.keras_run(_custom_functional)
+    assert _custom_functional(lamina)[1] == 3

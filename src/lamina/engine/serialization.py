@@ -225,6 +225,9 @@ def _structure_refs(structure, node_index: dict):
     return structure
 
 
+_FUNCTIONAL_KEYS = ("name", "trainable", "layers", "input_layers", "output_layers")
+
+
 def functional_from_config(cls, config, custom_objects=None):
     created: dict[str, object] = {}
     outputs_by_layer: dict[str, list] = {}
@@ -290,11 +293,16 @@ def functional_from_config(cls, config, custom_objects=None):
 
     inputs = lookup(config["input_layers"])
     outputs = lookup(config["output_layers"])
+    # A user subclass's own keys (`get_config()` returning the base's plus `param`) go to its
+    # constructor as keyword arguments, as Keras does; lamina's Model takes none.
+    extra = {}
+    if not cls.__module__.startswith("lamina."):
+        extra = {k: v for k, v in config.items() if k not in _FUNCTIONAL_KEYS}
     if "trainable" not in config:
-        return cls(inputs, outputs, name=config.get("name"))
+        return cls(inputs, outputs, name=config.get("name"), **extra)
     # Given to the constructor, as Keras does: the model is frozen, its layers keep the
     # `trainable` their own configs hold (setting it afterwards would freeze them all).
-    return cls(inputs, outputs, name=config.get("name"), trainable=config["trainable"])
+    return cls(inputs, outputs, name=config.get("name"), trainable=config["trainable"], **extra)
 
 
 # --------------------------------------------------------------------------------------------------
