@@ -998,6 +998,40 @@ class Layer(nn.Module):
             key = f"{name}_{index}"
         return key
 
+    def _free_weight_attribute(self, name: str) -> None:
+        """Before `self.<name> = value` (a layer, a number) where a weight is registered as
+        `name`: in Keras a weight's name is no attribute (`self.var = self.add_weight(name=
+        "inner")`, then `self.inner = InnerLayer()`), so the weight moves to a free key and
+        keeps its name and path; torch would refuse the assignment."""
+        if not any(spec.name == name for spec in self._weight_specs):
+            return
+        index = 1
+        while self._key_taken(f"{name}_{index}"):
+            index += 1
+        self._rename_weight(name, f"{name}_{index}")
+
+    def _key_taken(self, key: str) -> bool:
+        return (
+            key in self.__dict__
+            or key in self._parameters
+            or key in self._buffers
+            or key in self._modules
+            or hasattr(type(self), key)
+        )
+
+    def _rename_weight(self, old: str, new: str) -> None:
+        """Register the weight `old` under the key `new`, with its regularizer and constraint."""
+        if old in self._parameters:
+            self.register_parameter(new, self._parameters.pop(old))
+        else:
+            self.register_buffer(new, self._buffers.pop(old))
+        self._weight_specs = [
+            spec._replace(name=new) if spec.name == old else spec for spec in self._weight_specs
+        ]
+        self._regularizers = [(new if n == old else n, r) for n, r in self._regularizers]
+        if hasattr(self, "_constraints"):
+            self._constraints = [(new if n == old else n, c) for n, c in self._constraints]
+
     def _unused_weight_name(self) -> str:
         """`variable`, `variable_1`, ...: the first name no attribute of this layer holds; the
         weight is renamed after the attribute it is then assigned to (see `__setattr__`)."""
@@ -1030,17 +1064,7 @@ class Layer(nn.Module):
             delattr(self, attribute)
         if isinstance(getattr(value, "path", None), str):  # "dense/variable" -> "dense/w"
             value.path = "/".join(filter(None, (value.path.rpartition("/")[0], attribute)))
-        if old in self._parameters:
-            self.register_parameter(attribute, self._parameters.pop(old))
-        else:
-            self.register_buffer(attribute, self._buffers.pop(old))
-        self._weight_specs = [
-            spec._replace(name=attribute) if spec.name == old else spec
-            for spec in self._weight_specs
-        ]
-        self._regularizers = [(attribute if n == old else n, r) for n, r in self._regularizers]
-        if hasattr(self, "_constraints"):
-            self._constraints = [(attribute if n == old else n, c) for n, c in self._constraints]
+        self._rename_weight(old, attribute)
         return True
 
     def _own_weights(self) -> list[WeightEntry]:
@@ -1745,6 +1769,15 @@ class Layer(nn.Module):
             self.__dict__[name] = value
             self.__dict__.setdefault("_set_before_init", []).append(name)
             return
+        if (
+            value is not None
+            and not isinstance(value, torch.Tensor)
+            and (
+                name in self.__dict__.get("_parameters", ())
+                or name in self.__dict__.get("_buffers", ())
+            )
+        ):
+            self._free_weight_attribute(name)
         # Keras tracks lists of layers assigned as attributes; torch only tracks ModuleLists.
         if isinstance(value, tracking.Tracked):  # `self.blocks += [...]` assigns it back
             value = tracking.track(self, name, value)
