@@ -461,3 +461,12 @@ def test_a_layer_outputs_symbolic_mask_is_usable_in_the_graph_and_saves(tmp_path
 def test_the_mask_reader_of_a_tensor_without_a_mask_at_run_time_is_all_true():
     x = torch.ones(2, 3, 4)
     assert torch.equal(symbolic._keras_mask(x), torch.ones(2, 3, dtype=torch.bool))
+
+
+def test_nested_dict_inputs_name_the_missing_key():
+    inputs = {"a": lamina.Input((1,), name="a"), "more": {"b": lamina.Input((2,), name="b")}}
+    model = lamina.Model(inputs, layers.Concatenate()([inputs["a"], inputs["more"]["b"]]))
+    out = model({"a": np.ones((2, 1)), "more": {"b": np.zeros((2, 2))}})
+    assert tuple(out.shape) == (2, 3)
+    with pytest.raises(ValueError, match=r"at \['more'\] a dict with the keys \['b'\]"):
+        model({"a": np.ones((2, 1)), "more": {"c": np.zeros((2, 2))}})

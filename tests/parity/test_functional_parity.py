@@ -175,3 +175,41 @@ def test_a_symbolic_mask_is_a_model_output_as_in_keras():
     assert [o.shape for o in model.outputs] == [tuple(o.shape) for o in reference.outputs]
     np.testing.assert_allclose(got[0], expected[0], rtol=1e-6)
     np.testing.assert_array_equal(got[1], expected[1])
+
+
+def _nested_io(framework):
+    """A model on nested dicts of inputs and outputs, called eagerly, symbolically and through
+    predict with data in that structure."""
+    inputs = {
+        "a": framework.Input((1,), name="a"),
+        "others": {"b": framework.Input((2,), name="b"), "c": framework.Input((3,), name="c")},
+    }
+    outputs = {
+        "a": framework.layers.Dense(1)(inputs["a"]),
+        "others": {
+            "b": framework.layers.Dense(2)(inputs["others"]["b"]),
+            "c": framework.layers.Dense(3)(inputs["others"]["c"]),
+        },
+    }
+    model = framework.Model(inputs, outputs)
+    data = {"a": np.ones((2, 1)), "others": {"b": np.ones((2, 2)), "c": np.ones((2, 3))}}
+    eager = model(data)
+    symbolic = model(
+        {
+            "a": framework.Input((1,), batch_size=2),
+            "others": {
+                "b": framework.Input((2,), batch_size=2),
+                "c": framework.Input((3,), batch_size=2),
+            },
+        }
+    )
+    predicted = model.predict(data, verbose=0)
+    return [
+        {k: tuple(v.shape) for k, v in [("a", out["a"]), *out["others"].items()]}
+        for out in (eager, symbolic, predicted)
+    ]
+
+
+def test_nested_dict_inputs_are_fed_by_structure_as_in_keras():
+    keras.backend.clear_session()
+    assert _nested_io(lamina) == _nested_io(keras)
