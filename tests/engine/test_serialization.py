@@ -351,3 +351,34 @@ def _custom_functional(m):
 def test_functional_subclass_gets_its_own_config_keys_back_as_in_keras():
     assert _custom_functional(lamina) == reference.keras_run(_custom_functional)
     assert _custom_functional(lamina)[1] == 3
+
+
+def _two_classes_one_name(m, path):
+    """Two registered classes named `Twin` in two packages; a model of the first saved, then
+    loaded after the second was registered: the file's registered name decides."""
+
+    def make(package, weights):
+        @m.saving.register_keras_serializable(package=package)
+        class Twin(m.layers.Layer):
+            def build(self, input_shape):
+                self.scales = [
+                    self.add_weight(shape=(), initializer="ones", name=f"s{i}")
+                    for i in range(weights)
+                ]
+
+            def call(self, x):
+                return x * self.scales[0]
+
+        return Twin
+
+    twin = make("gaps_first", 3)
+    inputs = m.Input((2,))
+    m.Model(inputs, twin()(inputs)).save(path)
+    make("gaps_second", 1)
+    loaded = m.saving.load_model(path)
+    return len(loaded.layers[1].weights)
+
+
+def test_loading_picks_a_registered_class_by_its_registered_name(tmp_path):
+    expected = reference.keras_run(lambda keras: _two_classes_one_name(keras, tmp_path / "k.keras"))
+    assert _two_classes_one_name(lamina, tmp_path / "l.keras") == expected == 3

@@ -329,7 +329,11 @@ def deserialize_layer(entry: dict, custom_objects=None):
     config = dict(entry.get("config", {}))
     custom_objects = custom_objects or {}
     registered = entry.get("registered_name") or ""
-    cls = custom_objects.get(class_name) or custom_objects.get(registered)
+    # The registered name first, as Keras looks it up: two registered classes may share a
+    # `__name__` (`Custom>MyDense` and `my_package>MyDense`), which the bare name cannot tell.
+    cls = custom_objects.get(registered) if registered else None
+    if cls is None:
+        cls = custom_objects.get(class_name)
     if cls is None and registered:
         from lamina.saving.object_registration import get_registered_object
 
