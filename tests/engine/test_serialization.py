@@ -382,3 +382,72 @@ def _two_classes_one_name(m, path):
 def test_loading_picks_a_registered_class_by_its_registered_name(tmp_path):
     expected = reference.keras_run(lambda keras: _two_classes_one_name(keras, tmp_path / "k.keras"))
     assert _two_classes_one_name(lamina, tmp_path / "l.keras") == expected == 3
+
+
+def _keras2_config():
+    """A functional config in Keras 2's node form (tf.keras files): two inputs, an Add of two
+    Dense layers, a Dropout called with training=False."""
+    return {
+        "name": "keras2",
+        "layers": [
+            {
+                "class_name": "InputLayer",
+                "name": name,
+                "config": {"batch_input_shape": [None, 10], "dtype": "float32", "name": name},
+                "inbound_nodes": [],
+            }
+            for name in ("input_1", "input_2")
+        ]
+        + [
+            {
+                "class_name": "Dense",
+                "name": "node_a",
+                "config": {"units": 4, "name": "node_a"},
+                "inbound_nodes": [[["input_1", 0, 0, {}]]],
+            },
+            {
+                "class_name": "Dense",
+                "name": "node_b",
+                "config": {"units": 4, "name": "node_b"},
+                "inbound_nodes": [[["input_2", 0, 0, {}]]],
+            },
+            {
+                "class_name": "Add",
+                "name": "add",
+                "config": {"name": "add"},
+                "inbound_nodes": [[["node_a", 0, 0, {}], ["node_b", 0, 0, {}]]],
+            },
+            {
+                "class_name": "Dropout",
+                "name": "drop",
+                "config": {"rate": 0.5, "name": "drop"},
+                "inbound_nodes": [[["add", 0, 0, {"training": False}]]],
+            },
+        ],
+        "input_layers": [["input_1", 0, 0], ["input_2", 0, 0]],
+        "output_layers": [["drop", 0, 0]],
+    }
+
+
+def _rebuilt_keras2(m):
+    model = m.Model.from_config(_keras2_config())
+    return model.count_params(), [layer.name for layer in model.layers], model.output_shape
+
+
+def test_a_keras2_node_config_rebuilds_as_in_keras():
+    assert _rebuilt_keras2(lamina) == reference.keras_run(_rebuilt_keras2)
+
+
+@pytest.mark.parametrize(
+    ("node", "message"),
+    [
+        ([["nowhere", 0, 0, {}]], r"missing node: nowhere"),
+        ([["drop", 0, 0, {}]], r"they wait on a loop"),
+        ([["input_1", 0]], r"each Keras 2 inbound node as \[layer_name, node_index"),
+    ],
+)
+def test_a_broken_keras2_node_config_names_the_fault(node, message):
+    config = _keras2_config()
+    config["layers"][2]["inbound_nodes"] = [node]
+    with pytest.raises(ValueError, match=message):
+        lamina.Model.from_config(config)
