@@ -177,3 +177,48 @@ def test_skip_mismatch_warning_names_the_layer_and_why(tmp_path):
     np.testing.assert_array_equal(
         target.get_layer("head").get_weights()[0], source.get_layer("head").get_weights()[0]
     )
+
+
+def _unbuilt_sub_layer(m, folder):
+    """A sub-layer its parent's build() leaves unbuilt (it runs only in training): weights saved
+    after a training call find no home in a model only called for inference."""
+
+    class Block(m.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.inner = m.layers.Dense(3, name="inner")
+
+        def build(self, input_shape):
+            self.scale = self.add_weight(shape=(), initializer="ones", name="scale")
+
+        def call(self, x, training=None):
+            return self.inner(x) * self.scale if training else x * self.scale
+
+    def model():
+        inputs = m.Input((3,))
+        return m.Model(inputs, Block(name="block")(inputs))
+
+    source = model()
+    source(np.ones((1, 3), "float32"), training=True)
+    path = str(folder / f"{m.__name__}.weights.h5")
+    source.save_weights(path)
+    target = model()
+    with pytest.raises(ValueError, match="never built") as info:
+        target.load_weights(path)
+    with pytest.warns(UserWarning):
+        target.load_weights(path, skip_mismatch=True)
+    return "inner" in str(info.value), target.get_layer("block").inner.built
+
+
+def test_weights_for_a_never_built_sub_layer_are_refused_as_in_keras(tmp_path):
+    expected = reference.keras_run(lambda keras: _unbuilt_sub_layer(keras, tmp_path))
+    assert _unbuilt_sub_layer(lamina, tmp_path) == expected == (True, False)
+
+
+def test_load_own_variables_into_a_never_built_layer_says_why():
+    source, target = lamina.layers.Dense(2), lamina.layers.Dense(2)
+    source.build((None, 3))
+    store = {}
+    source.save_own_variables(store)
+    with pytest.raises(ValueError, match=r"'dense_\d+' \(Dense\) was never built.*parent's build"):
+        target.load_own_variables(store)

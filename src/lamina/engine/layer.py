@@ -337,7 +337,7 @@ class Layer(nn.Module):
             _LAMINA_CLASSES.setdefault(cls.__name__, cls)
         if "build" in cls.__dict__:
             cls.build = _marking_built(cls.__dict__["build"])
-        elif not hasattr(cls.build, "takes_shape"):
+        elif inspect.isfunction(cls.build) and not hasattr(cls.build, "takes_shape"):
             # A build from a mixin that is no Layer (`class L(Body, Layer)`): wrapped the same.
             cls.build = _marking_built(cls.build)
         cls._plain_forward = cls.forward is Layer.forward
@@ -1251,6 +1251,14 @@ class Layer(nn.Module):
         entries = self._file_weights()
         keys = sorted(str(key) for key in store)
         expected = [str(i) for i in range(len(entries))]
+        if keys and not entries and not self.built:
+            raise ValueError(
+                f"{errors.describe(self)} was never built, so it has no variables, but the store "
+                f"holds {len(keys)}. Hint: the layer is usually a sub-layer whose parent's build() "
+                "does not build it (a build() must create all the state, its sub-layers' "
+                "included), or a layer that needs build_from_config() to say how it is built on "
+                "loading."
+            )
         if keys != sorted(expected):
             raise errors.value_error(
                 self,

@@ -87,6 +87,8 @@ def plan(file, model, skip_mismatch: bool = False, source: str = "") -> list:
                 skipped.append(f"'{node.layer.name}' (the file has no '{key}')")
             continue
         if not node.weights:
+            if not getattr(node.layer, "built", True) and node.primary:
+                _refuse_unbuilt(file, node, key, source, skip_mismatch, skipped)
             continue
         group = h5_guard.group(file, key, source)
         if group is None:
@@ -145,6 +147,28 @@ def plan(file, model, skip_mismatch: bool = False, source: str = "") -> list:
         else (item[0], h5_guard.as_tensor(h5_guard.read_array(item[1], source), item[0]))
         for item in checked
     ]
+
+
+def _unbuilt_message(layer, count: int, where: str) -> str:
+    """Keras's explanation for weights saved for a layer that loading left unbuilt."""
+    return (
+        f"Layer '{layer.name}' was never built, so it has no weights, but {where} holds "
+        f"{count} for it. Hint: the layer is usually a sub-layer whose parent's build() does not "
+        "build it (a build() must create all the state, its sub-layers' included: call "
+        f"`self.{layer.name}.build(shape)` there), or a layer that needs `build_from_config()` "
+        "(with `get_build_config()`) to say how it is built on loading."
+    )
+
+
+def _refuse_unbuilt(file, node, key, source, skip_mismatch, skipped) -> None:
+    """A layer left unbuilt whose group in the file holds arrays: its weights had no home."""
+    group = h5_guard.group(file, key, source)
+    if group is None or len(group) == 0:
+        return
+    if skip_mismatch:
+        skipped.append(f"'{node.layer.name}' (never built)")
+        return
+    raise FileFormatError(_unbuilt_message(node.layer, len(group), f"{source} at '{key}'"))
 
 
 def _warn_skipped(skipped: list[str], source: str) -> None:
