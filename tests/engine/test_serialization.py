@@ -441,8 +441,8 @@ def test_a_keras2_node_config_rebuilds_as_in_keras():
 @pytest.mark.parametrize(
     ("node", "message"),
     [
-        ([["nowhere", 0, 0, {}]], r"missing node: nowhere"),
-        ([["drop", 0, 0, {}]], r"they wait on a loop"),
+        ([["nowhere", 0, 0, {}]], r"Missing node: nowhere"),
+        ([["drop", 0, 0, {}]], r"They wait on a loop"),
         ([["input_1", 0]], r"each Keras 2 inbound node as \[layer_name, node_index"),
     ],
 )

@@ -317,8 +317,8 @@ def functional_from_config(cls, config, custom_objects=None):
             missing = sorted(_history_names([node for _, _, node in pending]) - set(created))
             raise ValueError(
                 "The model config's layer graph cannot be rebuilt: a node's inputs never appear "
-                f"(layers waiting: {waiting}; "
-                + (f"missing node: {', '.join(missing)})." if missing else "they wait on a loop).")
+                f"(layers waiting: {waiting}). "
+                + (f"Missing node: {', '.join(missing)}." if missing else "They wait on a loop.")
             )
 
     def lookup(refs):
