@@ -94,3 +94,36 @@ def test_weights_carry_their_constraint_and_regularizer_as_in_keras():
     assert isinstance(layer.kernel.constraint, lamina.constraints.NonNeg)
     assert isinstance(layer.bias.regularizer, lamina.regularizers.L2)
     assert layer.kernel.regularizer is None and layer.bias.constraint is None
+
+
+def _weight_named_like_a_sublayer(m):
+    """`self.var = self.add_weight(name="inner")`, then `self.inner = Sublayer()`: in Keras a
+    weight's name is no attribute, so the sub-layer takes the attribute."""
+
+    class Leaf(m.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.var = self.add_weight(shape=(1,), name="inner", regularizer="l2")
+
+    class Holder(m.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.var = self.add_weight(shape=(2,), name="inner", regularizer="l2")
+            self.inner = Leaf()
+            self.count = self.add_weight(shape=(), name="count", trainable=False)
+            self.count = 3  # a plain value over a weight's name
+
+    layer = Holder()
+    return (
+        type(layer.inner).__name__,
+        layer.count,
+        sorted(v.path for v in layer.weights),
+        [tuple(w.shape) for w in layer.weights],
+        len(layer.losses),
+    )
+
+
+def test_an_attribute_named_as_a_weight_takes_the_name_as_in_keras():
+    got = _weight_named_like_a_sublayer(lamina)
+    assert got == reference.keras_run(_weight_named_like_a_sublayer)
+    assert got[0] == "Leaf" and got[1] == 3

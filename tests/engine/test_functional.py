@@ -4,9 +4,11 @@ summary."""
 
 import numpy as np
 import pytest
+import torch
 
 import lamina
 from lamina import layers
+from lamina.engine import symbolic
 from tests.parity import reference
 
 # The seeds' ResNet (seed 003, lines 69-112) as Keras lists its layers (seed-summaries A.003-resnet)
@@ -438,3 +440,33 @@ def test_ops_in_a_graph_keep_their_inputs_dtype_as_keras():
         model = k.Model([x16, x64], [*outputs, k.layers.Dense(1)(x16)])
         dtypes[name] = [str(t.dtype).replace("torch.", "") for t in model([values, values])]
     assert dtypes["lamina"] == dtypes["keras"] == ["float16"] * 2 + ["float64"] * 2 + ["float32"]
+
+
+def test_a_layer_outputs_symbolic_mask_is_usable_in_the_graph_and_saves(tmp_path):
+    inputs = lamina.Input((None,), dtype="int32")
+    x = layers.Embedding(10, 3, mask_zero=True)(inputs)
+    mask = x._keras_mask
+    model = lamina.Model(inputs, [x, mask, lamina.ops.cast(mask, "int32")])
+    tokens = np.array([[1, 0, 2], [0, 0, 3]])
+    _, got_mask, got_int = model.predict(tokens, verbose=0)
+    np.testing.assert_array_equal(got_mask, tokens != 0)
+    np.testing.assert_array_equal(got_int, (tokens != 0).astype("int32"))
+    # The mask's reader is an operation of the graph: it saves and loads by name.
+    path = tmp_path / "masked.keras"
+    model.save(path)
+    loaded = lamina.saving.load_model(path)
+    np.testing.assert_array_equal(loaded.predict(tokens, verbose=0)[1], tokens != 0)
+
+
+def test_the_mask_reader_of_a_tensor_without_a_mask_at_run_time_is_all_true():
+    x = torch.ones(2, 3, 4)
+    assert torch.equal(symbolic._keras_mask(x), torch.ones(2, 3, dtype=torch.bool))
+
+
+def test_nested_dict_inputs_name_the_missing_key():
+    inputs = {"a": lamina.Input((1,), name="a"), "more": {"b": lamina.Input((2,), name="b")}}
+    model = lamina.Model(inputs, layers.Concatenate()([inputs["a"], inputs["more"]["b"]]))
+    out = model({"a": np.ones((2, 1)), "more": {"b": np.zeros((2, 2))}})
+    assert tuple(out.shape) == (2, 3)
+    with pytest.raises(ValueError, match=r"at \['more'\] a dict with the keys \['b'\]"):
+        model({"a": np.ones((2, 1)), "more": {"c": np.zeros((2, 2))}})

@@ -329,3 +329,125 @@ def test_built_layers_of_an_unbuilt_sequential_keep_their_weights(writer, tmp_pa
         reread = reference.keras.saving.load_model(path)
         for mine, theirs in zip(reread.weights, expected, strict=True):
             np.testing.assert_array_equal(reference.keras.ops.convert_to_numpy(mine), theirs)
+
+
+def _custom_functional(m):
+    """A Functional subclass (Keras's `*args, **kwargs` constructor) with a key of its own."""
+
+    class CustomModel(m.Model):
+        def __init__(self, *args, param=1, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.param = param
+
+        def get_config(self):
+            return super().get_config() | {"param": self.param}
+
+    inputs = m.Input((3,))
+    model = CustomModel(inputs=inputs, outputs=m.layers.Dense(5)(inputs), param=3)
+    revived = CustomModel.from_config(model.get_config())
+    return type(revived).__name__, revived.param, len(revived.layers)
+
+
+def test_functional_subclass_gets_its_own_config_keys_back_as_in_keras():
+    assert _custom_functional(lamina) == reference.keras_run(_custom_functional)
+    assert _custom_functional(lamina)[1] == 3
+
+
+def _two_classes_one_name(m, path):
+    """Two registered classes named `Twin` in two packages; a model of the first saved, then
+    loaded after the second was registered: the file's registered name decides."""
+
+    def make(package, weights):
+        @m.saving.register_keras_serializable(package=package)
+        class Twin(m.layers.Layer):
+            def build(self, input_shape):
+                self.scales = [
+                    self.add_weight(shape=(), initializer="ones", name=f"s{i}")
+                    for i in range(weights)
+                ]
+
+            def call(self, x):
+                return x * self.scales[0]
+
+        return Twin
+
+    twin = make("gaps_first", 3)
+    inputs = m.Input((2,))
+    m.Model(inputs, twin()(inputs)).save(path)
+    make("gaps_second", 1)
+    loaded = m.saving.load_model(path)
+    return len(loaded.layers[1].weights)
+
+
+def test_loading_picks_a_registered_class_by_its_registered_name(tmp_path):
+    expected = reference.keras_run(lambda keras: _two_classes_one_name(keras, tmp_path / "k.keras"))
+    assert _two_classes_one_name(lamina, tmp_path / "l.keras") == expected == 3
+
+
+def _keras2_config():
+    """A functional config in Keras 2's node form (tf.keras files): two inputs, an Add of two
+    Dense layers, a Dropout called with training=False."""
+    return {
+        "name": "keras2",
+        "layers": [
+            {
+                "class_name": "InputLayer",
+                "name": name,
+                "config": {"batch_input_shape": [None, 10], "dtype": "float32", "name": name},
+                "inbound_nodes": [],
+            }
+            for name in ("input_1", "input_2")
+        ]
+        + [
+            {
+                "class_name": "Dense",
+                "name": "node_a",
+                "config": {"units": 4, "name": "node_a"},
+                "inbound_nodes": [[["input_1", 0, 0, {}]]],
+            },
+            {
+                "class_name": "Dense",
+                "name": "node_b",
+                "config": {"units": 4, "name": "node_b"},
+                "inbound_nodes": [[["input_2", 0, 0, {}]]],
+            },
+            {
+                "class_name": "Add",
+                "name": "add",
+                "config": {"name": "add"},
+                "inbound_nodes": [[["node_a", 0, 0, {}], ["node_b", 0, 0, {}]]],
+            },
+            {
+                "class_name": "Dropout",
+                "name": "drop",
+                "config": {"rate": 0.5, "name": "drop"},
+                "inbound_nodes": [[["add", 0, 0, {"training": False}]]],
+            },
+        ],
+        "input_layers": [["input_1", 0, 0], ["input_2", 0, 0]],
+        "output_layers": [["drop", 0, 0]],
+    }
+
+
+def _rebuilt_keras2(m):
+    model = m.Model.from_config(_keras2_config())
+    return model.count_params(), [layer.name for layer in model.layers], model.output_shape
+
+
+def test_a_keras2_node_config_rebuilds_as_in_keras():
+    assert _rebuilt_keras2(lamina) == reference.keras_run(_rebuilt_keras2)
+
+
+@pytest.mark.parametrize(
+    ("node", "message"),
+    [
+        ([["nowhere", 0, 0, {}]], r"Missing node: nowhere"),
+        ([["drop", 0, 0, {}]], r"They wait on a loop"),
+        ([["input_1", 0]], r"each Keras 2 inbound node as \[layer_name, node_index"),
+    ],
+)
+def test_a_broken_keras2_node_config_names_the_fault(node, message):
+    config = _keras2_config()
+    config["layers"][2]["inbound_nodes"] = [node]
+    with pytest.raises(ValueError, match=message):
+        lamina.Model.from_config(config)

@@ -1,6 +1,8 @@
 """Parity with Keras 3 for the foundation's layers, activations and losses: same weights in, same
 outputs and gradients out (float32; 1e-5 for elementwise work and Dense, looser where stated)."""
 
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -189,3 +191,27 @@ def test_activation_set_to_none_after_construction_is_skipped_as_in_keras(name, 
     expected = keras.ops.convert_to_numpy(reference(x))
     np.testing.assert_allclose(lamina.ops.convert_to_numpy(ours(x)), expected, atol=1e-5)
     assert (expected < 0).any()  # the activation really is gone
+
+
+def _lambda_masking(framework):
+    """Lambda's supports_masking, with and without a `mask`, and the mask its output carries."""
+    plain = framework.layers.Lambda(lambda x: x * 2.0)
+    keep = framework.layers.Lambda(lambda x: x * 2.0, mask=lambda inputs, mask: mask)
+    tokens = np.array([[1, 2, 0]])
+    embedded = framework.layers.Embedding(5, 2, mask_zero=True)(tokens)
+    masks = [getattr(layer(embedded), "_keras_mask", None) for layer in (plain, keep)]
+    return (
+        plain.supports_masking,
+        keep.supports_masking,
+        [
+            None if m is None else np.asarray(framework.ops.convert_to_numpy(m)).tolist()
+            for m in masks
+        ],
+    )
+
+
+def test_lambda_supports_masking_only_with_a_mask_as_in_keras():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Keras's note that the plain Lambda drops the mask
+        expected = _lambda_masking(keras)
+    assert _lambda_masking(lamina) == expected == (False, True, [None, [[1, 1, 0]]])

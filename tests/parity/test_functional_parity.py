@@ -152,3 +152,64 @@ def test_arithmetic_on_symbolic_tensors_names_its_operations_as_keras():
     assert [type(op).__name__ for op in reference.operations[1:]] == [
         op.keras_class_name for op in ours.operations[1:]
     ]
+
+
+def _masked_model(framework):
+    """A model whose outputs include a layer's symbolic mask, and a pooling computed from it."""
+    inputs = framework.Input((None,), dtype="int32")
+    x = framework.layers.Embedding(10, 4, mask_zero=True)(inputs)
+    mask = x._keras_mask
+    weights = framework.ops.expand_dims(framework.ops.cast(mask, "float32"), -1)
+    pooled = framework.ops.sum(x * weights, axis=1)
+    return framework.Model(inputs, [pooled, mask])
+
+
+def test_a_symbolic_mask_is_a_model_output_as_in_keras():
+    keras.backend.clear_session()
+    reference = _masked_model(keras)
+    model = _masked_model(lamina)
+    model.set_weights(reference.get_weights())
+    tokens = np.array([[1, 2, 0, 0], [3, 0, 0, 0], [4, 5, 6, 7]])
+    expected = reference.predict(tokens, verbose=0)
+    got = model.predict(tokens, verbose=0)
+    assert [o.shape for o in model.outputs] == [tuple(o.shape) for o in reference.outputs]
+    np.testing.assert_allclose(got[0], expected[0], rtol=1e-6)
+    np.testing.assert_array_equal(got[1], expected[1])
+
+
+def _nested_io(framework):
+    """A model on nested dicts of inputs and outputs, called eagerly, symbolically and through
+    predict with data in that structure."""
+    inputs = {
+        "a": framework.Input((1,), name="a"),
+        "others": {"b": framework.Input((2,), name="b"), "c": framework.Input((3,), name="c")},
+    }
+    outputs = {
+        "a": framework.layers.Dense(1)(inputs["a"]),
+        "others": {
+            "b": framework.layers.Dense(2)(inputs["others"]["b"]),
+            "c": framework.layers.Dense(3)(inputs["others"]["c"]),
+        },
+    }
+    model = framework.Model(inputs, outputs)
+    data = {"a": np.ones((2, 1)), "others": {"b": np.ones((2, 2)), "c": np.ones((2, 3))}}
+    eager = model(data)
+    symbolic = model(
+        {
+            "a": framework.Input((1,), batch_size=2),
+            "others": {
+                "b": framework.Input((2,), batch_size=2),
+                "c": framework.Input((3,), batch_size=2),
+            },
+        }
+    )
+    predicted = model.predict(data, verbose=0)
+    return [
+        {k: tuple(v.shape) for k, v in [("a", out["a"]), *out["others"].items()]}
+        for out in (eager, symbolic, predicted)
+    ]
+
+
+def test_nested_dict_inputs_are_fed_by_structure_as_in_keras():
+    keras.backend.clear_session()
+    assert _nested_io(lamina) == _nested_io(keras)

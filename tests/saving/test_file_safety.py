@@ -4,6 +4,7 @@ from a file; a process SIGKILLed mid-save never destroys the previous file."""
 import os
 import signal
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -11,6 +12,7 @@ import pytest
 import lamina
 from lamina import layers
 from lamina.saving import FileFormatError, atomic
+from tests.parity import reference
 
 
 def _model():
@@ -88,7 +90,13 @@ def test_skip_mismatch_loads_what_fits(tmp_path):
     source.save_weights(path)
     other = lamina.Sequential([layers.Input((4,)), layers.Dense(5), layers.Dense(2)])
     kept = other.get_weights()[2]
-    other.load_weights(path, skip_mismatch=True)
+    # As Keras, it says which layers kept their own weights.
+    with pytest.warns(
+        UserWarning,
+        match=r"left 2 layer\(s\).*'dense_\d+' \(weight 0 of shape \(4, 5\), the file holds "
+        r"\(4, 3\)\)",
+    ):
+        other.load_weights(path, skip_mismatch=True)
     np.testing.assert_array_equal(other.get_weights()[2], kept)  # (5, 2) kernel did not fit
 
 
@@ -291,3 +299,34 @@ def test_saving_onto_a_directory_is_refused_before_anything_is_written(tmp_path,
         save(tmp_path / name)
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]
     assert list((tmp_path / name).iterdir()) == []
+
+
+def _refused_keywords(m, folder):
+    """Which load_weights() keyword arguments each file kind refuses (ValueError) or takes."""
+    model = m.Sequential([m.Input((2,)), m.layers.Dense(1)])
+    paths = {kind: str(folder / f"{m.__name__}.{kind}") for kind in ("weights.h5", "keras", "h5")}
+    model.save_weights(paths["weights.h5"])
+    model.save(paths["keras"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the legacy format's advice to use .keras
+        model.save(paths["h5"])
+    outcome = {}
+    for kind, path in paths.items():
+        for keywords in ({"skip_missmatch": True}, {"by_name": True}):
+            key = (kind, next(iter(keywords)))
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    model.load_weights(path, **keywords)
+                outcome[key] = "loaded"
+            except ValueError:
+                outcome[key] = "ValueError"
+    return outcome
+
+
+def test_load_weights_refuses_unknown_keywords_as_keras(tmp_path):
+    expected = reference.keras_run(lambda keras: _refused_keywords(keras, tmp_path))
+    got = _refused_keywords(lamina, tmp_path)
+    assert got == expected
+    assert got["weights.h5", "skip_missmatch"] == "ValueError"
+    assert got["h5", "by_name"] == "loaded"

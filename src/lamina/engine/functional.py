@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from lamina.engine import errors
-from lamina.engine.symbolic import InputLayer, KerasTensor, flatten_symbolic
+from lamina.engine.symbolic import InputLayer, KerasTensor, flatten_symbolic, record_mask_node
 
 
 def _holds_arrays(value) -> bool:
@@ -101,6 +101,8 @@ class FunctionalGraph:
                 return (
                     None  # a bare KerasTensor given as an input (`Function`): bound, never computed
                 )
+            if node is None and record_mask_node(tensor):
+                node = tensor.node
             if node is None:
                 raise ValueError(f"Tensor {tensor} was not produced by a layer or an Input().")
             if id(node) in finished_ids:
@@ -279,6 +281,8 @@ class FunctionalGraph:
 
     def _match_dict(self, inputs: dict, owner: str = "Model") -> list:
         """The values of a dict of data in `flat_inputs` order, picked by `input_keys()`."""
+        if isinstance(self.inputs, dict) and not self.keyed_by_dict():
+            return self._match_nested(inputs, owner)
         keys = self.input_keys()
         missing = [key for key in keys if key not in inputs]
         if missing:
@@ -299,6 +303,38 @@ class FunctionalGraph:
                 stacklevel=5,
             )
         return [inputs[key] for key in keys]
+
+    def _match_nested(self, inputs: dict, owner: str = "Model") -> list:
+        """The data for a model built on a nested structure of Inputs (`{"1": a, "others":
+        {"2": b, "3": c}}`), taken along that structure, in `flat_inputs` order."""
+        found: dict[int, object] = {}
+
+        def take(structure, data, where: str) -> None:
+            if isinstance(structure, KerasTensor):
+                found[id(structure)] = data
+            elif isinstance(structure, dict):
+                if not isinstance(data, dict) or any(key not in data for key in structure):
+                    raise errors.value_error(
+                        owner,
+                        f"at {where or 'the top'} a dict with the keys {list(structure)}",
+                        f"{list(data) if isinstance(data, dict) else type(data).__name__}",
+                        "feed the data in the structure of the model's inputs.",
+                    )
+                for key, item in structure.items():
+                    take(item, data[key], f"{where}[{key!r}]")
+            else:  # a list or tuple of inputs
+                if not isinstance(data, (list, tuple)) or len(data) != len(structure):
+                    raise errors.value_error(
+                        owner,
+                        f"at {where or 'the top'} a list of {len(structure)} arrays",
+                        f"{type(data).__name__}",
+                        "feed the data in the structure of the model's inputs.",
+                    )
+                for index, (item, value) in enumerate(zip(structure, data, strict=True)):
+                    take(item, value, f"{where}[{index}]")
+
+        take(self.inputs, inputs, "")
+        return [found[id(tensor)] for tensor in self.flat_inputs]
 
 
 class _Step:

@@ -22,6 +22,7 @@ from torch.nn.modules import module as _torch_module
 from lamina import backend, constraints, initializers, regularizers, tree
 from lamina.dtype_policies import policy as dtype_policies
 from lamina.engine import (
+    build_shapes,
     errors,
     naming,
     remat,
@@ -234,7 +235,8 @@ def _marking_built(build):
     """`build` that leaves the layer built, as Keras's: a parent's `build` calling
     `self.inner.build(shape)` builds the sub-layer once, not again on its first call."""
 
-    parameters = list(inspect.signature(build).parameters.values())[1:]
+    signature = inspect.signature(build)
+    parameters = list(signature.parameters.values())[1:]
 
     @functools.wraps(build)
     def build_and_mark(self, *args, **kwargs):
@@ -247,15 +249,36 @@ def _marking_built(build):
                 result = build(self, *args, **kwargs)
         finally:
             self.__dict__["_build_depth"] = depth
-        if depth == 0 and not self.built:
-            shape = args[0] if args else next(iter(kwargs.values()), None)
-            self._finish_build(shape)
+        if depth == 0:
+            shapes = None
+            if _takes_shapes_by_name(type(self)):  # build(self, foo_shape, bar_shape)
+                shapes = signature.bind(self, *args, **kwargs).arguments
+                shapes = {name: shapes[name] for name in list(shapes)[1:]}
+                self.__dict__["_build_shapes"] = _with_none_batch(shapes)
+            if not self.built:
+                if shapes is not None:
+                    shape = next(iter(shapes.values()), None)
+                else:
+                    shape = args[0] if args else next(iter(kwargs.values()), None)
+                self._finish_build(shape)
         return result
 
     # Keras calls a `build(self)` that takes no shape with nothing (its layers then build their
     # sub-layers themselves, on their first call); build_from_shape reads this.
     build_and_mark.takes_shape = bool(parameters)
+    # Several: Keras 3 passes each its call() argument's shape by name (engine/build_shapes.py).
+    build_and_mark.shape_parameters = build_shapes.shape_parameters(build)
     return build_and_mark
+
+
+def _takes_shapes_by_name(cls) -> bool:
+    """Whether `cls.build` takes one shape per call() argument (`build(self, foo_shape,
+    bar_shape)`), which the first call builds by name. lamina's layers that build from several
+    shapes their own way (MultiHeadAttention) override `build_from_shape` and are left to it."""
+    return (
+        len(getattr(cls.build, "shape_parameters", ())) > 1
+        and cls.build_from_shape is Layer.build_from_shape
+    )
 
 
 class Layer(nn.Module):
@@ -314,6 +337,9 @@ class Layer(nn.Module):
             _LAMINA_CLASSES.setdefault(cls.__name__, cls)
         if "build" in cls.__dict__:
             cls.build = _marking_built(cls.__dict__["build"])
+        elif inspect.isfunction(cls.build) and not hasattr(cls.build, "takes_shape"):
+            # A build from a mixin that is no Layer (`class L(Body, Layer)`): wrapped the same.
+            cls.build = _marking_built(cls.build)
         cls._plain_forward = cls.forward is Layer.forward
 
     # Keras's masking protocol: a layer that passes masks through unchanged sets this.
@@ -632,7 +658,7 @@ class Layer(nn.Module):
 
     def forward(self, inputs, *args, **kwargs):
         if not self.built:
-            self._build_for(inputs)
+            self._build_for(inputs, args, kwargs)
             if in_meta_inference() and _has_real_state(self):
                 return shape_inference.meta_call(self, (inputs, *args), kwargs)
         elif self.input_spec is not None and isinstance(inputs, torch.Tensor):
@@ -703,24 +729,48 @@ class Layer(nn.Module):
                 penalty = penalty / batch_size if batch_size else torch.zeros_like(penalty)
             self.add_loss(penalty)
 
-    def _build_for(self, inputs) -> None:
+    def _build_for(self, inputs, args=(), kwargs=None) -> None:
         input_shape = shape_of(inputs)
         if self.input_spec is not None and isinstance(inputs, torch.Tensor):
             self.input_spec.check(input_shape, self, inputs)
         tensor = first_tensor(inputs)
         device = backend.default_device() if tensor is None or tensor.is_meta else tensor.device
         with torch.device(device):
-            self.build_from_shape(input_shape)
+            if not self._build_from_arguments((inputs, *args), kwargs or {}):
+                self.build_from_shape(input_shape)
+
+    def _build_from_arguments(self, args, kwargs) -> bool:
+        """Build for the call `layer(*args, **kwargs)` from each argument's shape when `build`
+        takes one per call() argument (`build(self, foo_shape, bar_shape)`, Keras 3's rule);
+        False, doing nothing, for a build of one shape (or none)."""
+        if self.built or not _takes_shapes_by_name(type(self)):
+            return False
+        names = type(self).build.shape_parameters
+        self._build_with_shapes(build_shapes.shapes_for_build(self, names, args, kwargs))
+        return True
+
+    def _build_with_shapes(self, shapes: dict) -> None:
+        """`build(**shapes)` once, in the layer's scope; records the shapes for get_build_config."""
+        if self.built:
+            return
+        with self._name_scope():
+            self._resolve_policy_map()
+            self.build(**shapes)
+        self.__dict__["_build_shapes"] = _with_none_batch(dict(shapes))
+        self._finish_build(next(iter(shapes.values()), None))
+
+    def _resolve_policy_map(self) -> None:
+        if isinstance(self._dtype_policy, Mapping):
+            # A DTypePolicyMap (Keras's policies by layer path, for a quantized block's
+            # sublayers): this layer's own entry decides its weights; the path is known now.
+            self.dtype_policy = self._dtype_policy[self._own_path()]
 
     def build_from_shape(self, input_shape) -> None:
         """Build once from a Keras shape (batch axis may be None); records the shape."""
         if self.built:
             return
         with self._name_scope():  # Variables made here: "layer/name"
-            if isinstance(self._dtype_policy, Mapping):
-                # A DTypePolicyMap (Keras's policies by layer path, for a quantized block's
-                # sublayers): this layer's own entry decides its weights; the path is known now.
-                self.dtype_policy = self._dtype_policy[self._own_path()]
+            self._resolve_policy_map()
             if getattr(type(self).build, "takes_shape", True):
                 self.build(input_shape)
             else:
@@ -747,6 +797,12 @@ class Layer(nn.Module):
             >>> layer.get_build_config()
             {'input_shape': (None, 3)}
         """
+        shapes = self.__dict__.get("_build_shapes")
+        if self.built and shapes and _takes_shapes_by_name(type(self)):
+            # Keras's form for a build of one shape per call() argument.
+            if len(shapes) == 1:
+                return {"input_shape": next(iter(shapes.values()))}
+            return {"shapes_dict": dict(shapes)}
         if not self.built or self._build_input_shape is None:
             return None
         return {"input_shape": self._build_input_shape}
@@ -769,6 +825,13 @@ class Layer(nn.Module):
                 isinstance(s, (list, tuple)) for s in shape
             )
             self.build_from_shape([tuple(s) for s in shape] if nested else tuple(shape))
+        elif config and isinstance(config.get("shapes_dict"), dict):
+            # Keras's form for `build(self, foo_shape, bar_shape)`: each shape by its name.
+            shapes = {name: _shape_from_json(s) for name, s in config["shapes_dict"].items()}
+            if _takes_shapes_by_name(type(self)):
+                self._build_with_shapes(shapes)
+            elif not self.built:
+                self.build(**shapes)
 
     def _finish_build(self, input_shape) -> None:
         self._build_input_shape = _with_none_batch(input_shape)
@@ -935,6 +998,40 @@ class Layer(nn.Module):
             key = f"{name}_{index}"
         return key
 
+    def _free_weight_attribute(self, name: str) -> None:
+        """Before `self.<name> = value` (a layer, a number) where a weight is registered as
+        `name`: in Keras a weight's name is no attribute (`self.var = self.add_weight(name=
+        "inner")`, then `self.inner = InnerLayer()`), so the weight moves to a free key and
+        keeps its name and path; torch would refuse the assignment."""
+        if not any(spec.name == name for spec in self._weight_specs):
+            return
+        index = 1
+        while self._key_taken(f"{name}_{index}"):
+            index += 1
+        self._rename_weight(name, f"{name}_{index}")
+
+    def _key_taken(self, key: str) -> bool:
+        return (
+            key in self.__dict__
+            or key in self._parameters
+            or key in self._buffers
+            or key in self._modules
+            or hasattr(type(self), key)
+        )
+
+    def _rename_weight(self, old: str, new: str) -> None:
+        """Register the weight `old` under the key `new`, with its regularizer and constraint."""
+        if old in self._parameters:
+            self.register_parameter(new, self._parameters.pop(old))
+        else:
+            self.register_buffer(new, self._buffers.pop(old))
+        self._weight_specs = [
+            spec._replace(name=new) if spec.name == old else spec for spec in self._weight_specs
+        ]
+        self._regularizers = [(new if n == old else n, r) for n, r in self._regularizers]
+        if hasattr(self, "_constraints"):
+            self._constraints = [(new if n == old else n, c) for n, c in self._constraints]
+
     def _unused_weight_name(self) -> str:
         """`variable`, `variable_1`, ...: the first name no attribute of this layer holds; the
         weight is renamed after the attribute it is then assigned to (see `__setattr__`)."""
@@ -967,17 +1064,7 @@ class Layer(nn.Module):
             delattr(self, attribute)
         if isinstance(getattr(value, "path", None), str):  # "dense/variable" -> "dense/w"
             value.path = "/".join(filter(None, (value.path.rpartition("/")[0], attribute)))
-        if old in self._parameters:
-            self.register_parameter(attribute, self._parameters.pop(old))
-        else:
-            self.register_buffer(attribute, self._buffers.pop(old))
-        self._weight_specs = [
-            spec._replace(name=attribute) if spec.name == old else spec
-            for spec in self._weight_specs
-        ]
-        self._regularizers = [(attribute if n == old else n, r) for n, r in self._regularizers]
-        if hasattr(self, "_constraints"):
-            self._constraints = [(attribute if n == old else n, c) for n, c in self._constraints]
+        self._rename_weight(old, attribute)
         return True
 
     def _own_weights(self) -> list[WeightEntry]:
@@ -1164,6 +1251,14 @@ class Layer(nn.Module):
         entries = self._file_weights()
         keys = sorted(str(key) for key in store)
         expected = [str(i) for i in range(len(entries))]
+        if keys and not entries and not self.built:
+            raise ValueError(
+                f"{errors.describe(self)} was never built, so it has no variables, but the store "
+                f"holds {len(keys)}. Hint: the layer is usually a sub-layer whose parent's build() "
+                "does not build it (a build() must create all the state, its sub-layers' "
+                "included), or a layer that needs build_from_config() to say how it is built on "
+                "loading."
+            )
         if keys != sorted(expected):
             raise errors.value_error(
                 self,
@@ -1682,6 +1777,15 @@ class Layer(nn.Module):
             self.__dict__[name] = value
             self.__dict__.setdefault("_set_before_init", []).append(name)
             return
+        if (
+            value is not None
+            and not isinstance(value, torch.Tensor)
+            and (
+                name in self.__dict__.get("_parameters", ())
+                or name in self.__dict__.get("_buffers", ())
+            )
+        ):
+            self._free_weight_attribute(name)
         # Keras tracks lists of layers assigned as attributes; torch only tracks ModuleLists.
         if isinstance(value, tracking.Tracked):  # `self.blocks += [...]` assigns it back
             value = tracking.track(self, name, value)
@@ -1815,6 +1919,17 @@ def _declared_shape(input_shape, input_dim, batch_input_shape):
 def _one_or_list(tensors: list):
     """Keras's unpacking of a node's tensors: the tensor itself when there is exactly one."""
     return tensors[0] if len(tensors) == 1 else tensors
+
+
+def _shape_from_json(shape):
+    """A shape read back from JSON (lists) as build() got it: a tuple, or a structure of them."""
+    if isinstance(shape, dict):
+        return {k: _shape_from_json(v) for k, v in shape.items()}
+    if isinstance(shape, (list, tuple)):
+        if all(d is None or isinstance(d, int) for d in shape):
+            return tuple(shape)
+        return [_shape_from_json(s) for s in shape]
+    return shape
 
 
 def _with_none_batch(shape):

@@ -203,7 +203,7 @@ class Sequential(Model):
             x = layer(x)
         return x
 
-    def _build_for(self, inputs) -> None:
+    def _build_for(self, inputs, args=(), kwargs=None) -> None:
         """Built on first real data when no input shape was declared (Keras's deferred build)."""
         if isinstance(inputs, (dict, list, tuple)):
             # Several inputs (a dict or list the first layer takes whole): as in Keras, no graph

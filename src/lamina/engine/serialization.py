@@ -225,6 +225,42 @@ def _structure_refs(structure, node_index: dict):
     return structure
 
 
+def _history_names(structure) -> set[str]:
+    """The layer names a config structure's `__keras_tensor__` entries refer to."""
+    if isinstance(structure, dict):
+        if structure.get("class_name") == "__keras_tensor__":
+            return {str(structure["config"]["keras_history"][0])}
+        structure = list(structure.values())
+    if isinstance(structure, list):
+        return set().union(*(_history_names(item) for item in structure))
+    return set()
+
+
+def _keras3_node(node, layer_name: str):
+    """A node as Keras 3 writes it (`{"args": [...], "kwargs": {...}}`); Keras 2's form, in
+    tf.keras files and configs, lists the inputs instead (`[[layer, node_index, tensor_index,
+    kwargs], ...]`): one input is the call's argument, several are passed as a list."""
+    if not isinstance(node, list):
+        return node
+    tensors, kwargs = [], {}
+    for item in node:
+        if not isinstance(item, list) or len(item) not in (3, 4):
+            raise errors.value_error(
+                f"model config of layer {layer_name!r}",
+                "each Keras 2 inbound node as [layer_name, node_index, tensor_index, kwargs]",
+                f"{item!r}"[:200],
+                "the file or config was edited or truncated.",
+            )
+        history = list(item[:3])
+        tensors.append({"class_name": "__keras_tensor__", "config": {"keras_history": history}})
+        if len(item) == 4 and isinstance(item[3], dict):
+            kwargs = item[3]
+    return {"args": [tensors[0] if len(tensors) == 1 else tensors], "kwargs": kwargs}
+
+
+_FUNCTIONAL_KEYS = ("name", "trainable", "layers", "input_layers", "output_layers")
+
+
 def functional_from_config(cls, config, custom_objects=None):
     created: dict[str, object] = {}
     outputs_by_layer: dict[str, list] = {}
@@ -238,7 +274,9 @@ def functional_from_config(cls, config, custom_objects=None):
         if isinstance(layer, InputLayer):
             outputs_by_layer[name] = [[layer.output_tensor]]
         else:
-            pending.extend((name, layer, node) for node in entry.get("inbound_nodes", []))
+            pending.extend(
+                (name, layer, _keras3_node(node, name)) for node in entry.get("inbound_nodes", [])
+            )
 
     def resolve(structure):
         if isinstance(structure, dict) and structure.get("class_name") == "__keras_tensor__":
@@ -275,8 +313,12 @@ def functional_from_config(cls, config, custom_objects=None):
                 pending.remove(item)
                 progress = True
         if not progress:
+            waiting = sorted({name for name, _, _ in pending})
+            missing = sorted(_history_names([node for _, _, node in pending]) - set(created))
             raise ValueError(
-                "The model config's layer graph cannot be rebuilt: a node's inputs never appear."
+                "The model config's layer graph cannot be rebuilt: a node's inputs never appear "
+                f"(layers waiting: {waiting}). "
+                + (f"Missing node: {', '.join(missing)}." if missing else "They wait on a loop.")
             )
 
     def lookup(refs):
@@ -290,11 +332,16 @@ def functional_from_config(cls, config, custom_objects=None):
 
     inputs = lookup(config["input_layers"])
     outputs = lookup(config["output_layers"])
+    # A user subclass's own keys (`get_config()` returning the base's plus `param`) go to its
+    # constructor as keyword arguments, as Keras does; lamina's Model takes none.
+    extra = {}
+    if not cls.__module__.startswith("lamina."):
+        extra = {k: v for k, v in config.items() if k not in _FUNCTIONAL_KEYS}
     if "trainable" not in config:
-        return cls(inputs, outputs, name=config.get("name"))
+        return cls(inputs, outputs, name=config.get("name"), **extra)
     # Given to the constructor, as Keras does: the model is frozen, its layers keep the
     # `trainable` their own configs hold (setting it afterwards would freeze them all).
-    return cls(inputs, outputs, name=config.get("name"), trainable=config["trainable"])
+    return cls(inputs, outputs, name=config.get("name"), trainable=config["trainable"], **extra)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -321,7 +368,11 @@ def deserialize_layer(entry: dict, custom_objects=None):
     config = dict(entry.get("config", {}))
     custom_objects = custom_objects or {}
     registered = entry.get("registered_name") or ""
-    cls = custom_objects.get(class_name) or custom_objects.get(registered)
+    # The registered name first, as Keras looks it up: two registered classes may share a
+    # `__name__` (`Custom>MyDense` and `my_package>MyDense`), which the bare name cannot tell.
+    cls = custom_objects.get(registered) if registered else None
+    if cls is None:
+        cls = custom_objects.get(class_name)
     if cls is None and registered:
         from lamina.saving.object_registration import get_registered_object
 

@@ -206,7 +206,8 @@ def _run_one_probe(layer, args, kwargs, probe: int, device):
     holds_tensor = any(isinstance(x, torch.Tensor) for x in tree.flatten(concrete_args))
     if holds_tensor and not layer.built:
         with torch.device(backend.default_device()):
-            layer.build_from_shape(map_tensors(lambda t: t.shape, args[0]) if args else None)
+            if not layer._build_from_arguments(args, kwargs):
+                layer.build_from_shape(map_tensors(lambda t: t.shape, args[0]) if args else None)
     if device == "meta":
         with meta_inference(), torch.device("meta"):
             return meta_call(layer, concrete_args, concrete_kwargs)
@@ -268,7 +269,8 @@ def _shape_preserved(layer, args, kwargs):
         return None  # a layer making its own mask is probed: the mask's shape is learnt there
     if not layer.built:
         with torch.device(backend.default_device()):
-            layer.build_from_shape(args[0].shape)
+            if not layer._build_from_arguments(args, kwargs):
+                layer.build_from_shape(args[0].shape)
     mask = args[0]._keras_mask if layer.supports_masking else None
     if isinstance(mask, KerasTensor):
         mask = mask.shape
@@ -292,7 +294,8 @@ def _stated_shape(layer, args, kwargs, dtype=None):
     shapes = map_tensors(lambda t: t.shape, args[0])
     if not layer.built:
         with torch.device(backend.default_device()):
-            layer.build_from_shape(shapes)
+            if not layer._build_from_arguments(args, kwargs):
+                layer.build_from_shape(shapes)
     first = flatten_symbolic(args[0])[0]
     if dtype is None:
         dtype = backend.to_torch_dtype(first.dtype)
@@ -333,7 +336,8 @@ def _declared_spec(layer, args, kwargs):
         return None
     if not layer.built:
         with torch.device(backend.default_device()):
-            layer.build_from_shape(map_tensors(lambda t: t.shape, args[0]) if args else None)
+            if not layer._build_from_arguments(args, kwargs):
+                layer.build_from_shape(map_tensors(lambda t: t.shape, args[0]) if args else None)
     active.add(id(layer))
     try:
         declared = layer.compute_output_spec(*args, **kwargs)
@@ -644,7 +648,11 @@ def call_on_symbolic(layer, args, kwargs, spec=None):
         if leaf.mask is True:
             tensor._keras_mask = True
         elif leaf.mask is not None:
-            tensor._keras_mask = KerasTensor(leaf.mask, "bool", name=f"{tensor.name}/mask")
+            mask = KerasTensor(leaf.mask, "bool", name=f"{tensor.name}/mask")
+            # Read back from `tensor` when a graph uses the mask itself (a model output, as in
+            # Keras, where the mask is the output of the ops compute_mask ran): symbolic.py.
+            mask._mask_of = tensor
+            tensor._keras_mask = mask
     if given_spec:
         first_input = flatten_symbolic(args[:1])
         input_mask = first_input[0]._keras_mask if first_input else None

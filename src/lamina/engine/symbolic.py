@@ -13,6 +13,8 @@ import numbers
 import operator
 import warnings
 
+import torch
+
 from lamina import backend, tree
 from lamina.engine import errors, keras_tensor, naming
 from lamina.engine import layer as layer_module
@@ -276,6 +278,32 @@ _OPERATIONS: dict[str, object] = {
     "get_item": keras_tensor.get_item,
 }
 _OPERATION_ARGUMENTS = ("name", "trainable", "dtype")
+
+
+def _keras_mask(x):
+    """The mask `x` carries at run time (all True where it carries none): the computation of a
+    symbolic mask (`x._keras_mask`) that a graph uses as a tensor of its own."""
+    mask = getattr(x, "_keras_mask", None)
+    if mask is None:
+        return torch.ones(x.shape[:-1], dtype=torch.bool, device=x.device)
+    return mask
+
+
+_OPERATIONS["keras_mask"] = _keras_mask
+
+
+def record_mask_node(mask: KerasTensor) -> bool:
+    """Give a layer output's symbolic mask (`x._keras_mask`) a node that reads it from `x`, so
+    that a graph may use it (`Model(inputs, [x, x._keras_mask])`); False for a tensor that is no
+    such mask. Done when a graph first meets the mask, so the masks no graph uses cost nothing."""
+    owner = getattr(mask, "_mask_of", None)
+    if owner is None or mask.node is not None:
+        return False
+    op = OpLayer(_keras_mask, name="keras_mask", operation="keras_mask")
+    node = Node(op, (owner,), {}, mask)
+    mask.node, mask.index = node, 0
+    op._inbound_nodes.append(node)
+    return True
 
 
 def register_operation(name: str, fn) -> None:

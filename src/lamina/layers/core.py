@@ -276,8 +276,6 @@ class Lambda(Layer):
         [2.0, 6.0]
     """
 
-    supports_masking = True
-
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
         super().__init__(**kwargs)
         if not callable(function):
@@ -286,6 +284,9 @@ class Lambda(Layer):
         self.arguments = arguments or {}
         self._output_shape = output_shape
         self.mask = mask
+        # As Keras's: a Lambda says it supports masking only when given a `mask` (compute_mask
+        # gives the output's mask either way).
+        self.supports_masking = mask is not None
         self._build_at_init(Lambda)
 
     def call(self, inputs):

@@ -247,7 +247,8 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs) -> None:
         model: a built model with the saved model's architecture.
         filepath: the file to read.
         skip_mismatch: skip layers whose weights do not match instead of raising.
-        **kwargs: accepted for Keras compatibility (`by_name` of legacy `.h5` files).
+        **kwargs: Keras's `by_name`, for legacy `.h5` files only (lamina matches their layers
+            by name whenever every name is found); any other keyword is refused.
 
     Examples:
         >>> import os, tempfile
@@ -260,8 +261,23 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs) -> None:
         True
     """
     _require_path(filepath, "load_weights()", TypeError)
+    by_name = kwargs.pop("by_name", None)
+    if kwargs:
+        raise engine_errors.value_error(
+            "load_weights()",
+            "the keyword arguments filepath, skip_mismatch (and by_name for a legacy '.h5' file)",
+            f"{sorted(kwargs)}",
+            "check the spelling; objects_to_skip (Keras 3.15) is not supported by lamina.",
+        )
     path = _existing_file(filepath, "weights")
     kind = _kind(path)
+    if by_name is not None and kind != "h5":
+        raise engine_errors.value_error(
+            "load_weights()",
+            "by_name only for a legacy '.h5' or '.hdf5' file",
+            f"by_name={by_name!r} with {os.fspath(filepath)!r}",
+            "drop by_name: the other formats match weights by the model's structure.",
+        )
     if kind != "h5":  # Keras's legacy .h5 loader builds nothing either, and does not check
         _require_built(model, "loaded")
     if kind == "keras":

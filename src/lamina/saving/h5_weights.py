@@ -6,6 +6,8 @@ fit are they copied in, so a bad file never leaves a half-loaded model.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 
@@ -67,22 +69,31 @@ def plan(file, model, skip_mismatch: bool = False, source: str = "") -> list:
     Every dataset is checked (hard links only, plain storage, numeric dtype, the expected shape)
     before any is read, and converted to a tensor here, so `apply` cannot fail half-way. A layer
     that defines its own `load_own_variables` (Keras's hook) is a callable in the list instead:
-    its arrays are read and checked here, its hook runs in `apply`."""
+    its arrays are read and checked here, its hook runs in `apply`.
+
+    With `skip_mismatch`, a layer whose weights do not fit the file keeps its own (as does one
+    whose hook raises, in `apply`), and a warning lists them, as Keras's does."""
     checked = []
+    skipped = []
     for node in model_tree_in(file, model):
         key = f"{node.path}/vars" if node.path else "vars"
         if overrides(node.layer, "load_own_variables"):
             if not node.primary:  # the hook reads all of the layer's own variables
                 continue
-            hook = _own_variables_hook(file, node, key, source)
+            hook = _own_variables_hook(file, node, key, source, skip_mismatch)
             if hook is not None:
                 checked.append(hook)
+            elif skip_mismatch and node.weights:
+                skipped.append(f"'{node.layer.name}' (the file has no '{key}')")
             continue
         if not node.weights:
+            if not getattr(node.layer, "built", True) and node.primary:
+                _refuse_unbuilt(file, node, key, source, skip_mismatch, skipped)
             continue
         group = h5_guard.group(file, key, source)
         if group is None:
             if skip_mismatch:
+                skipped.append(f"'{node.layer.name}' (the file has no '{key}')")
                 continue
             raise FileFormatError(
                 f"{source} has no weights for layer '{node.layer.name}' (looked for '{key}'). "
@@ -91,10 +102,15 @@ def plan(file, model, skip_mismatch: bool = False, source: str = "") -> list:
             )
         if len(group) != len(node.weights):
             if skip_mismatch:
+                skipped.append(
+                    f"'{node.layer.name}' ({len(node.weights)} weights, the file has {len(group)})"
+                )
                 continue
             raise FileFormatError(
                 f"Layer '{node.layer.name}' expects {len(node.weights)} weights; {source} has "
-                f"{len(group)} at '{key}'."
+                f"{len(group)} at '{key}'. Hint: the file was saved from a layer that made other "
+                "weights; build the same layer, or pass skip_mismatch=True to load the layers "
+                "that match."
             )
         staged = []
         for index, entry in enumerate(node.weights):
@@ -108,6 +124,10 @@ def plan(file, model, skip_mismatch: bool = False, source: str = "") -> list:
             h5_guard.check_dataset(dataset, source)
             if dataset.shape != expected:
                 if skip_mismatch:
+                    skipped.append(
+                        f"'{node.layer.name}' (weight {index} of shape {expected}, the file "
+                        f"holds {dataset.shape})"
+                    )
                     staged = None
                     break
                 raise FileFormatError(
@@ -119,6 +139,8 @@ def plan(file, model, skip_mismatch: bool = False, source: str = "") -> list:
             checked.extend(staged)
             if overrides(node.layer, "_own_variables_loaded"):
                 checked.append(node.layer._own_variables_loaded)  # after its copies, in apply
+    if skipped:
+        _warn_skipped(skipped, source)
     return [
         item
         if callable(item)
@@ -127,13 +149,45 @@ def plan(file, model, skip_mismatch: bool = False, source: str = "") -> list:
     ]
 
 
-def _own_variables_hook(file, node, key, source):
+def _unbuilt_message(layer, count: int, where: str) -> str:
+    """Keras's explanation for weights saved for a layer that loading left unbuilt."""
+    return (
+        f"Layer '{layer.name}' was never built, so it has no weights, but {where} holds "
+        f"{count} for it. Hint: the layer is usually a sub-layer whose parent's build() does not "
+        "build it (a build() must create all the state, its sub-layers' included: call "
+        f"`self.{layer.name}.build(shape)` there), or a layer that needs `build_from_config()` "
+        "(with `get_build_config()`) to say how it is built on loading."
+    )
+
+
+def _refuse_unbuilt(file, node, key, source, skip_mismatch, skipped) -> None:
+    """A layer left unbuilt whose group in the file holds arrays: its weights had no home."""
+    group = h5_guard.group(file, key, source)
+    if group is None or len(group) == 0:
+        return
+    if skip_mismatch:
+        skipped.append(f"'{node.layer.name}' (never built)")
+        return
+    raise FileFormatError(_unbuilt_message(node.layer, len(group), f"{source} at '{key}'"))
+
+
+def _warn_skipped(skipped: list[str], source: str) -> None:
+    warnings.warn(
+        f"load_weights(skip_mismatch=True) left {len(skipped)} layer(s) with their own weights, "
+        f"which do not match {source}: {', '.join(skipped)}.",
+        UserWarning,
+        stacklevel=4,
+    )
+
+
+def _own_variables_hook(file, node, key, source, skip_mismatch=False):
     """A layer that loads its own variables (Keras's `load_own_variables`) gets its group's
     arrays, read and checked now, as a dict; the call itself waits for `apply`. None where the
-    file has no group for a layer without weights (nothing was saved for it)."""
+    file has no group for a layer without weights (nothing was saved for it), or for any layer
+    with `skip_mismatch`; with it, a hook that raises leaves the layer as it was, with a warning."""
     group = h5_guard.group(file, key, source)
     if group is None:
-        if not node.weights:
+        if not node.weights or skip_mismatch:
             return None
         raise FileFormatError(
             f"{source} has no variables for layer '{node.layer.name}' (looked for '{key}'). "
@@ -152,6 +206,9 @@ def _own_variables_hook(file, node, key, source):
         try:
             layer.load_own_variables(store)
         except Exception as error:
+            if skip_mismatch:
+                _warn_skipped([f"'{layer.name}' (load_own_variables() raised {error!r})"], source)
+                return
             if hasattr(error, "add_note"):  # Python 3.11+: the failing layer in the traceback
                 error.add_note(
                     f"While loading {source}: load_own_variables() of layer '{layer.name}' on "

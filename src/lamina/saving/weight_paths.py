@@ -184,6 +184,24 @@ def legacy_entries(layer) -> list:
     return [e for e in entries if e.trainable] + [e for e in entries if not e.trainable]
 
 
+def _sublayer_chains(layer) -> dict[int, list[str]]:
+    """id(sub-layer) -> the names of the layers from below `layer` down to it (`my_dense_1`,
+    `dense`), so two sub-layers of one name under different parents get different weight names
+    (as Keras's paths do); empty for `layer` itself."""
+    chains: dict[int, list[str]] = {id(layer): []}
+    for path, module in layer.named_modules(remove_duplicate=True):
+        if not path or not isinstance(module, Layer) or id(module) in chains:
+            continue
+        parts = path.split(".")
+        names, current = [], layer
+        for part in parts:
+            current = current._modules[part]
+            if isinstance(current, Layer):
+                names.append(current.name)
+        chains[id(module)] = names
+    return chains
+
+
 def legacy_weight_names(model) -> list[tuple[Layer, list[tuple[str, object]]]]:
     """For Keras's legacy `.h5` layout: per top-level layer, `(name, weight entry)` pairs with
     names such as `sequential/lstm/lstm_cell/kernel` (model name / layer name / sub-layer
@@ -191,10 +209,9 @@ def legacy_weight_names(model) -> list[tuple[Layer, list[tuple[str, object]]]]:
     result = []
     for layer in model.layers:
         named = []
+        chains = _sublayer_chains(layer)
         for entry in legacy_entries(layer):
-            trail = [model.name, layer.name]
-            if entry.owner is not layer:
-                trail.append(entry.owner.name)
+            trail = [model.name, layer.name, *chains.get(id(entry.owner), [entry.owner.name])]
             spec_name = next(
                 s.name
                 for s in entry.owner._weight_specs
