@@ -317,6 +317,44 @@ def test_the_plain_call_is_taken_only_where_the_general_path_has_nothing_to_do(m
     assert general_calls[-2:] == ["penalized", "penalized"]
 
 
+@pytest.mark.usefixtures("plain_calls_open")
+def test_a_merge_of_unmasked_tensors_takes_the_plain_path_and_masks_still_merge(monkeypatch):
+    """`Add()([x, y])`, once per ResNet block per step, skips the general path's mask and tree
+    work (`_plain_list_call`) when no input has a mask; masked inputs, hooks and a subclass
+    whose own compute_mask makes a mask from unmasked inputs still take the general path."""
+    general_calls = []
+    forward = layer_module.Layer.forward
+
+    def counting_forward(self, *args, **kwargs):
+        general_calls.append(self.name)
+        return forward(self, *args, **kwargs)
+
+    monkeypatch.setattr(layer_module.Layer, "forward", counting_forward)
+    x, y = torch.ones(2, 3), torch.full((2, 3), 2.0)
+    add = layers.Add(name="add")
+    add([x, y])  # builds
+    add([x, y])  # the weights' device (none) is known from here on
+    general_calls.clear()
+    out = add([x, y])
+    assert general_calls == [] and out.tolist() == [[3.0] * 3] * 2
+    masked = layers.Masking()(torch.tensor([[[1.0], [0.0]]]))
+    assert add([masked, masked])._keras_mask.tolist() == [[True, False]]
+    assert general_calls == ["masking", "add"]
+    handle = add.register_forward_hook(lambda module, args, output: general_calls.append("hook"))
+    add([x, y])
+    handle.remove()
+    assert general_calls[-2:] == ["add", "hook"]
+
+    class MaskingAdd(layers.Add):
+        def compute_mask(self, inputs, mask=None):
+            return torch.ones(inputs[0].shape[:1], dtype=torch.bool)
+
+    masking_add = MaskingAdd()
+    for _ in range(3):
+        result = masking_add([x, y])
+    assert result._keras_mask.tolist() == [True, True]
+
+
 def _seeded_block_state(m):
     """Keras's guide pattern: a layer keeping a SeedGenerator, inside a layer with a Dense. What
     `variables`, `non_trainable_variables` and `weights` list, and the seed state after a draw."""

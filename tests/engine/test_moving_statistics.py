@@ -118,3 +118,22 @@ def test_a_fit_step_updates_all_its_batch_normalizations_in_one_lerp():
     with CountOps() as ops:
         model.fit(x, y, batch_size=8, epochs=1, verbose=0)  # two steps
     assert ops.counts["_foreach_lerp_"] == 2  # three layers' statistics, once a step
+
+
+def test_statistics_without_a_graph_are_kept_without_a_detach():
+    """native_batch_norm's mean and inverse std carry no graph: they are kept as they are (a
+    detach each was two ops per layer per step); statistics that do carry one are detached."""
+    layer = layers.BatchNormalization()
+    layer(torch.ones(2, 3))
+    x = torch.randn(8, 3, 4, 4)
+    _, mean, inverse_std = torch.native_batch_norm(x, None, None, None, None, True, 0.0, 1e-3)
+    with CountOps() as ops, moving_statistics.deferred():
+        moving_statistics.update(layer, mean, inverse_std=inverse_std)
+    assert ops.counts["detach"] == 0
+    expected = keras_update(np.zeros(3), mean.numpy(), 0.99)
+    np.testing.assert_allclose(layer.moving_mean.numpy(), expected, rtol=1e-6)
+    tracked = torch.randn(3, requires_grad=True) * 1.0
+    with CountOps() as ops, moving_statistics.deferred():
+        moving_statistics.update(layer, tracked, variance=tracked.square())
+    assert ops.counts["detach"] == 2
+    assert not layer.moving_mean.requires_grad and not layer.moving_variance.requires_grad

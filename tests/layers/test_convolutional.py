@@ -57,3 +57,25 @@ def test_convolution_op_names_a_kernel_in_torch_layout():
     torch_kernel = lamina.backend.conv_kernel_from_keras(layer.kernel)
     with pytest.raises(ValueError, match=r"\(3, 3, 2, 4\).*\(4, 2, 3, 3\).*conv_kernel_to_keras"):
         layer.convolution_op(x, torch_kernel)
+
+
+@pytest.mark.parametrize("activation", [None, "linear", "relu"])
+def test_same_padding_follows_each_input_size_when_one_layer_sees_several(activation):
+    """`same` padding is worked out once per input size and kept on the layer: a strided layer
+    called on sizes 4, 5, 4 pads (0, 1), (1, 1), (0, 1) per axis, as Keras does, each time."""
+    import torch
+    import torch.nn.functional as F
+
+    conv = lamina.layers.Conv2D(2, 3, strides=2, padding="same", activation=activation)
+    rng = np.random.default_rng(3)
+    for size in (4, 5, 4):
+        x = torch.from_numpy(rng.standard_normal((1, size, size, 3)).astype("float32"))
+        before = 1 if size == 5 else 0  # Keras: the odd one of the total goes after
+        x_first = F.pad(x.permute(0, 3, 1, 2), (before, 1, before, 1))
+        if not conv.built:
+            conv(x)
+        kernel = lamina.backend.conv_kernel_from_keras(conv.kernel)
+        expected = F.conv2d(x_first, kernel, conv.bias, stride=2).permute(0, 2, 3, 1)
+        if activation == "relu":
+            expected = expected.relu()
+        torch.testing.assert_close(conv(x), expected)

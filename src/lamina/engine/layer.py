@@ -351,6 +351,9 @@ class Layer(nn.Module):
     input_spec: InputSpec | None = None
     # Whether the class keeps Layer.forward, so that `_plain_call` may stand in for it.
     _plain_forward = True
+    # Whether a call on a list of tensors without masks may skip the general path
+    # (`_plain_list_call`): set by classes whose `compute_mask` gives None for such inputs.
+    _plain_list_inputs = False
     # True once `quantize()` (or a build under a quantized dtype policy) swapped the float kernel
     # for integer variables (lamina/quantizers/model_quantization.py).
     _is_quantized = False
@@ -467,10 +470,15 @@ class Layer(nn.Module):
         return mask if self.supports_masking else None
 
     def __call__(self, *args, **kwargs):
-        if len(args) == 1 and not kwargs and type(args[0]) is torch.Tensor and not _losses_added[0]:
-            outputs = self._plain_call(args[0])
-            if outputs is not _NOT_PLAIN:
-                return outputs
+        if len(args) == 1 and not kwargs and not _losses_added[0]:
+            if type(args[0]) is torch.Tensor:
+                outputs = self._plain_call(args[0])
+                if outputs is not _NOT_PLAIN:
+                    return outputs
+            elif type(args[0]) is list and self._plain_list_inputs:
+                outputs = self._plain_list_call(args[0])
+                if outputs is not _NOT_PLAIN:
+                    return outputs
         if not args and kwargs:
             args, kwargs = self._inputs_by_name(kwargs)
         if len(args) > 1 and not self.takes_non_tensor_positional_args:
@@ -598,6 +606,41 @@ class Layer(nn.Module):
             self.input_spec.check(inputs.shape, self, inputs)
         if self._call_takes_training:
             return self.call(inputs, training=current_training(self, None))
+        return self.call(inputs)
+
+    def _plain_list_call(self, inputs: list):
+        """`call([x, y, ...])` without the general path's work, for the layers that declare
+        `_plain_list_inputs` (the merges), or `_NOT_PLAIN` where that work is needed. The same
+        conditions as `_plain_call`, for each tensor of the list; the mask such a layer computes
+        from inputs without masks is None, so skipping `compute_mask` changes nothing. A ResNet
+        step makes one such call per residual block (`Add()([body, shortcut])`), which spent
+        about 11 us in the general path's mask and tree work."""
+        if not (self.built and self._plain_forward) or not inputs:
+            return _NOT_PLAIN
+        if (
+            self._remat_mode is not None
+            or self.activity_regularizer is not None
+            or self.input_spec is not None
+            or self._call_takes_mask
+            or self._call_takes_training
+            or self._call_argument_masks
+            or dtype_policies.mixed_in_use[0]
+            or _module_call_needed(self)
+        ):
+            return _NOT_PLAIN
+        device = self.__dict__.get("_cached_weights_device", _UNKNOWN)
+        if device is _UNKNOWN:
+            return _NOT_PLAIN
+        dtype = self._compute_torch_dtype
+        for tensor in inputs:
+            if (
+                type(tensor) is not torch.Tensor
+                or tensor.is_meta
+                or getattr(tensor, "_keras_mask", None) is not None
+                or (tensor.dtype is not dtype and tensor.is_floating_point())
+                or (device is not None and tensor.device != device)
+            ):
+                return _NOT_PLAIN
         return self.call(inputs)
 
     def _fill_argument_masks(self, inputs, args, kwargs) -> None:

@@ -63,19 +63,23 @@ class _Pending:
 
 def _apply(updates: list[_Update]) -> None:
     """Apply the updates in three multi-tensor ops (pow, sub, lerp)."""
-    from_inverse_std = [u for u in updates if u.variance is None]
-    if from_inverse_std:
-        variances = torch._foreach_pow([u.inverse_std for u in from_inverse_std], -2.0)
-        torch._foreach_sub_(variances, [u.layer.epsilon for u in from_inverse_std])
+    inverse_stds = [u for u in updates if u.variance is None]
+    if inverse_stds:
+        variances = torch._foreach_pow([u.inverse_std for u in inverse_stds], -2.0)
+        torch._foreach_sub_(variances, [u.layer.epsilon for u in inverse_stds])
         computed = iter(variances)
-        updates = [
-            u if u.variance is not None else u._replace(variance=next(computed)) for u in updates
-        ]
-    movings, batch = [], []
+    movings, batch, cast = [], [], False
     for u in updates:
-        movings += (u.layer.moving_mean, u.layer.moving_variance)
-        batch += (u.mean, u.variance)
-    if any(s.dtype != m.dtype for s, m in zip(batch, movings, strict=True)):
+        # Each layer's own dict: the weights' attribute lookups skip Module.__getattr__.
+        own = u.layer._buffers
+        moving_mean, moving_variance = own.get("moving_mean"), own.get("moving_variance")
+        if moving_mean is None or moving_variance is None:  # a subclass keeps them elsewhere
+            moving_mean, moving_variance = u.layer.moving_mean, u.layer.moving_variance
+        variance = u.variance if u.variance is not None else next(computed)
+        movings += (moving_mean, moving_variance)
+        batch += (u.mean, variance)
+        cast = cast or u.mean.dtype != moving_mean.dtype or variance.dtype != moving_variance.dtype
+    if cast:
         batch = [s.to(m.dtype) for s, m in zip(batch, movings, strict=True)]  # float64 stats...
     weights = [1.0 - u.layer.momentum for u in updates]
     if all(w == weights[0] for w in weights):
@@ -97,6 +101,10 @@ def _apply_each(update: _Update) -> None:
         func_transforms.assign(moving, moving.lerp(batch.to(moving.dtype), weight), layer, name)
 
 
+def _detached(tensor):
+    return None if tensor is None else tensor.detach()
+
+
 def update(layer, mean: torch.Tensor, variance=None, inverse_std=None) -> None:
     """Move `layer.moving_mean` / `moving_variance` towards a batch's statistics, as Keras does.
 
@@ -107,15 +115,19 @@ def update(layer, mean: torch.Tensor, variance=None, inverse_std=None) -> None:
         inverse_std: the batch's `1 / sqrt(variance + epsilon)` per channel, as
             `torch.native_batch_norm` returns it.
     """
+    if func_transforms.active():
+        _apply_each(_Update(layer, *(_detached(t) for t in (mean, variance, inverse_std))))
+        return
+    # Statistics that carry no graph (native_batch_norm's mean and inverse std) are kept as
+    # they are: a detach each was two more ops per layer per step.
     entry = _Update(
         layer,
-        mean.detach(),
-        None if variance is None else variance.detach(),
-        None if inverse_std is None else inverse_std.detach(),
+        mean.detach() if mean.requires_grad else mean,
+        variance.detach() if variance is not None and variance.requires_grad else variance,
+        inverse_std.detach()
+        if inverse_std is not None and inverse_std.requires_grad
+        else inverse_std,
     )
-    if func_transforms.active():
-        _apply_each(entry)
-        return
     pending = getattr(_state, "pending", None)
     if pending is None:
         _apply([entry])

@@ -145,13 +145,30 @@ class _ConvBase(Layer):
         if not x.is_floating_point():
             x = x.to(self._dtype)
         y = self._convolve(x)
-        if self.activation is None:  # set to None after construction, as Keras allows
+        activation = self.activation
+        # None: set so after construction, as Keras allows; linear: the identity, not called.
+        if activation is None or activation is activations.linear:
             return spatial.from_torch(y, self.data_format, self.rank)
-        if activations.is_elementwise(self.activation):  # on the layout the next layer takes
-            return spatial.from_torch(self.activation(y), self.data_format, self.rank)
-        return self.activation(spatial.from_torch(y, self.data_format, self.rank))
+        if activations.is_elementwise(activation):  # on the layout the next layer takes
+            return spatial.from_torch(activation(y), self.data_format, self.rank)
+        return activation(spatial.from_torch(y, self.data_format, self.rank))
 
     def _pad(self, x: torch.Tensor):
+        if self.padding == "same" and not torch.compiler.is_compiling():
+            # `same`'s padding for the latest input size, kept on the layer: every call of a
+            # training step asks again (host time on a GPU). The sizes are plain ints.
+            size = x.shape[2:]
+            latest = self.__dict__.get("_same_padding")
+            if latest is None or latest[0] != size:
+                plan = padding_rules._same_plan(
+                    tuple(size), self._torch_kernel_size, self._torch_strides, self._torch_dilation
+                )
+                latest = (size, *plan)
+                self.__dict__["_same_padding"] = latest
+            _, pads, symmetric = latest
+            if symmetric is not None:
+                return x, symmetric
+            return padding_rules.pad_channels_first(x, pads), 0
         return padding_rules.apply(
             x, self.padding, self._torch_kernel_size, self._torch_strides, self._torch_dilation
         )
@@ -176,6 +193,14 @@ class _ConvBase(Layer):
 class _Conv(LoraLayer, _ConvBase):
     """Conv1D / Conv2D / Conv3D: `filters` kernels of `kernel_size`, optionally grouped, with
     Keras's low-rank adaptation (`lora_rank`, `enable_lora`: lora.py)."""
+
+    # Keras's (*k, in/groups, out) kernel axes in torch's (out, in/groups, *k) order, the
+    # permutation of backend.conv_kernel_from_keras, worked out once per class (its `rank`).
+    _kernel_from_keras = (3, 2, 0, 1)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._kernel_from_keras = (cls.rank + 1, cls.rank, *range(cls.rank))
 
     def __init__(
         self,
@@ -253,7 +278,8 @@ class _Conv(LoraLayer, _ConvBase):
             kernel = self._lora_kernel() if self.lora_enabled else self.kernel
             bias = self.bias
         x, padding = self._pad(x)
-        kernel = backend.conv_kernel_from_keras(kernel)  # a view: the layer's memory, no copy
+        # backend.conv_kernel_from_keras's view (the layer's memory, no copy), axes worked out once
+        kernel = kernel.permute(self._kernel_from_keras)
         if self.rank == 1:
             kernel = kernel.unsqueeze(-1)
             if self.groups > 1:

@@ -75,6 +75,15 @@ class _Merge(Layer):
     exact_inputs: int | None = None
     # Multiply / Maximum / Minimum: a masked value must not take part (Keras's "masked merge").
     masked_merge = False
+    # Every merge's compute_mask gives None for inputs without masks: a call on a list of such
+    # tensors takes Layer's plain path (a ResNet's Add in every block of every step).
+    _plain_list_inputs = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A subclass with its own compute_mask may make a mask from unmasked inputs.
+        if cls.__module__ != __name__ and "compute_mask" in vars(cls):
+            cls._plain_list_inputs = False
 
     def build(self, input_shape):
         shapes = self._check_list(input_shape)
@@ -155,17 +164,20 @@ class _Merge(Layer):
 
     def call(self, inputs):
         inputs = list(inputs)
-        ranks = {x.dim() for x in inputs}
-        if len(ranks) > 1:
-            # Keras aligns lower-rank inputs by adding axes right after the batch axis.
-            highest = max(ranks)
-            inputs = [
-                x.reshape(x.shape[0], *([1] * (highest - x.dim())), *x.shape[1:]) for x in inputs
-            ]
-        elif len({tuple(x.shape) for x in inputs}) > 1:
-            shapes = [tuple(x.shape) for x in inputs]
-            self._check_batch(shapes, broadcast_ones=True)
-            self._broadcast_shape(shapes)
+        first = inputs[0].shape
+        if any(x.shape != first for x in inputs[1:]):  # the usual call has nothing to align
+            ranks = {x.dim() for x in inputs}
+            if len(ranks) > 1:
+                # Keras aligns lower-rank inputs by adding axes right after the batch axis.
+                highest = max(ranks)
+                inputs = [
+                    x.reshape(x.shape[0], *([1] * (highest - x.dim())), *x.shape[1:])
+                    for x in inputs
+                ]
+            else:
+                shapes = [tuple(x.shape) for x in inputs]
+                self._check_batch(shapes, broadcast_ones=True)
+                self._broadcast_shape(shapes)
         if self.masked_merge:
             masks = _masks_of(inputs)
             if any(m is not None for m in masks):
