@@ -253,3 +253,21 @@ def test_layer_refuses_non_boolean_trainable_as_keras(trainable):
     with pytest.raises(ValueError, match=r"Dense\(\) expects `trainable` to be a boolean"):
         lamina.layers.Dense(2, trainable=trainable)
     assert lamina.layers.Dense(2, trainable=False).trainable is False
+
+
+@pytest.mark.parametrize("input_shape", [None, (None, 3), [(None, 3), (None, 4)]])
+def test_base_compute_output_shape_raises_not_implemented_as_keras(input_shape):
+    with pytest.raises(NotImplementedError):
+        keras.layers.Layer().compute_output_shape(input_shape)
+    with pytest.raises(NotImplementedError, match="compute_output_shape"):
+        lamina.layers.Layer().compute_output_shape(input_shape)
+
+
+def test_compute_output_shape_of_none_raises_not_implemented_on_a_layer_with_call():
+    class Doubler(lamina.layers.Layer):
+        def call(self, x):
+            return x * 2
+
+    assert Doubler().compute_output_shape((None, 3)) == (None, 3)
+    with pytest.raises(NotImplementedError, match="input_shape=None"):
+        Doubler().compute_output_shape(None)

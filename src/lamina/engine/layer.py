@@ -1400,7 +1400,26 @@ class Layer(nn.Module):
     # Shapes
 
     def compute_output_shape(self, input_shape):
-        """Default: run `call` on the meta device (no memory, no compute) and read the shape."""
+        """Default: run `call` on the meta device (no memory, no compute) and read the shape.
+
+        A layer with no `call` of its own, or asked with `input_shape=None`, has nothing to run:
+        that raises NotImplementedError, as Keras's base method does."""
+        if input_shape is None or type(self).call is Layer.call:
+            received = (
+                "input_shape=None"
+                if input_shape is None
+                else f"input_shape={input_shape!r} on a layer with no call() of its own"
+            )
+            raise NotImplementedError(
+                errors.message(
+                    self,
+                    "an input shape and a call() to infer its output shape from (lamina runs "
+                    "call on the meta device)",
+                    received,
+                    "pass the input's shape, or implement "
+                    "`def compute_output_shape(self, input_shape)`.",
+                )
+            )
         return shape_inference.infer_output_shape(self, input_shape)
 
     @property
