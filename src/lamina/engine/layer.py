@@ -37,7 +37,14 @@ from lamina.engine.keras_tensor import any_symbolic, flatten_symbolic
 from lamina.engine.shape_inference import in_meta_inference
 from lamina.engine.shape_inference import meta_inference as meta_inference  # re-exported
 from lamina.engine.variable_base import VariableBase
-from lamina.engine.weight import NonTrainableWeight, TrainableWeight, as_weight, keep_weight_class
+from lamina.engine.weight import (
+    NonTrainableWeight,
+    TrainableWeight,
+    WeightSlot,
+    as_weight,
+    keep_weight_class,
+    stored_weight,
+)
 from lamina.mixed_precision import autocast as mixed_precision_autocast
 
 # The training value an enclosing call received explicitly (`base_model(x, training=False)`), so
@@ -628,7 +635,7 @@ class Layer(nn.Module):
             module.__dict__.pop("_cached_weights_device", None)
 
     def _apply(self, fn, recurse=True):
-        before = {spec.name: getattr(self, spec.name, None) for spec in self._weight_specs}
+        before = {spec.name: stored_weight(self, spec.name) for spec in self._weight_specs}
         result = super()._apply(fn, recurse)
         weight.note_new_storage()
         for name, old in before.items():  # `.to()` of a buffer returns a plain tensor
@@ -933,9 +940,9 @@ class Layer(nn.Module):
         else:
             self.register_buffer(name, as_weight(value, NonTrainableWeight, path))
         self._weight_specs.append(WeightSpec(name, trainable))
+        weight = stored_weight(self, name)  # a WeightSlot attribute may read another value
         if overwrite_with_gradient:
-            getattr(self, name).overwrite_with_gradient = True
-        weight = getattr(self, name)
+            weight.overwrite_with_gradient = True
         if regularizer is not None:
             weight.regularizer = regularizers.get(regularizer)
             self._regularizers.append((name, weight.regularizer))
@@ -993,7 +1000,11 @@ class Layer(nn.Module):
         convolution keeps it): in Keras a weight's name is not an attribute, so the layer's own
         value stays and the weight is registered as `name_1` (its path keeps `name`)."""
         key, index = name, 0
-        while key in self.__dict__ or key in self._modules or hasattr(type(self), key):
+        while (
+            key in self.__dict__
+            or key in self._modules
+            or (hasattr(type(self), key) and not isinstance(getattr(type(self), key), WeightSlot))
+        ):
             index += 1
             key = f"{name}_{index}"
         return key
@@ -1072,7 +1083,7 @@ class Layer(nn.Module):
         made_trainable = [spec for spec in self._weight_specs if spec.trainable]
         made_frozen = [spec for spec in self._weight_specs if not spec.trainable]
         return [
-            WeightEntry(self, getattr(self, spec.name), spec.trainable and not spec.frozen)
+            WeightEntry(self, stored_weight(self, spec.name), spec.trainable and not spec.frozen)
             for spec in made_trainable + made_frozen
         ]
 
@@ -1084,7 +1095,7 @@ class Layer(nn.Module):
         if not order:
             return entries
         rank = {name: index for index, name in enumerate(order)}
-        names = {id(getattr(self, spec.name)): spec.name for spec in self._weight_specs}
+        names = {id(stored_weight(self, spec.name)): spec.name for spec in self._weight_specs}
         # A stable sort: weights the order does not name keep their place after those it does.
         return sorted(entries, key=lambda e: rank.get(names.get(id(e.tensor)), len(order)))
 
@@ -1306,7 +1317,7 @@ class Layer(nn.Module):
     def _apply_trainable(self) -> None:
         """requires_grad follows the flag, so frozen weights get no gradient."""
         for spec in self._weight_specs:
-            tensor = getattr(self, spec.name)
+            tensor = stored_weight(self, spec.name)
             if isinstance(tensor, nn.Parameter):
                 tensor.requires_grad_(self._trainable and not spec.frozen)
 
@@ -1317,7 +1328,7 @@ class Layer(nn.Module):
             spec._replace(frozen=True) if spec.name == name else spec for spec in self._weight_specs
         ]
         self._regularizers = [(n, r) for n, r in self._regularizers if n != name]
-        getattr(self, name).requires_grad_(False)
+        stored_weight(self, name).requires_grad_(False)
 
     # ----------------------------------------------------------------------------------------------
     # Losses added by regularizers
@@ -2103,7 +2114,7 @@ def _has_real_state(layer: nn.Module) -> bool:
 
 def _weight_name(entry: WeightEntry) -> str:
     for spec in getattr(entry.owner, "_weight_specs", ()):
-        if getattr(entry.owner, spec.name) is entry.tensor:
+        if stored_weight(entry.owner, spec.name) is entry.tensor:
             return spec.name
     return "?"
 
