@@ -1,6 +1,8 @@
 """What the Layer base does for every layer, against Keras: activity penalties recorded once per
 call (each output's penalty over its batch size) and the regularizer / constraint config keys."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -271,3 +273,50 @@ def test_compute_output_shape_of_none_raises_not_implemented_on_a_layer_with_cal
     assert Doubler().compute_output_shape((None, 3)) == (None, 3)
     with pytest.raises(NotImplementedError, match="input_shape=None"):
         Doubler().compute_output_shape(None)
+
+
+class _OwnMask:
+    """A layer with its own compute_mask (every step kept), whose masking flag a case sets."""
+
+    def call(self, x):
+        return x * 2
+
+    def compute_mask(self, inputs, mask=None):
+        return inputs[..., 0] != 999.0
+
+
+def _own_mask_layer(framework, flag):
+    if flag == "class":  # declared on the class: Keras reads it as it is
+        body = type("_DeclaredOff", (_OwnMask,), {"supports_masking": False})
+    else:
+        body = _OwnMask
+    if framework is keras:
+        layer = type(f"Keras{body.__name__}", (body, keras.layers.Layer), {})()
+    else:
+        layer = type(f"Lamina{body.__name__}", (body, lamina.layers.Layer), {})()
+    if flag == "instance":
+        layer.supports_masking = False
+    return layer
+
+
+@pytest.mark.parametrize("flag", ["unset", "instance", "class"])
+def test_an_own_compute_mask_runs_only_when_masking_is_supported_as_keras(flag):
+    ids = np.array([[1, 0, 2]])
+    results = []
+    for framework in (keras, lamina):
+        layer = _own_mask_layer(framework, flag)
+        embedded = framework.layers.Embedding(5, 2, mask_zero=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Keras warns of the mask it drops (lamina: no)
+            eager = layer(embedded(ids))
+            symbolic = layer(embedded(framework.Input((3,))))
+        mask = getattr(eager, "_keras_mask", None)
+        results.append(
+            (
+                bool(layer.supports_masking),
+                None if mask is None else np.asarray(framework.ops.convert_to_numpy(mask)).tolist(),
+                getattr(symbolic, "_keras_mask", None) is not None,
+            )
+        )
+    assert results[1] == results[0]
+    assert results[0][0] == (flag == "unset")

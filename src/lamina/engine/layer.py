@@ -448,6 +448,14 @@ class Layer(nn.Module):
             if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD)
         )
         self._computes_mask = type(self).compute_mask is not Layer.compute_mask
+        if (
+            self._computes_mask
+            and "supports_masking" not in self.__dict__
+            and not any("supports_masking" in vars(c) for c in type(self).__mro__ if c is not Layer)
+        ):
+            # Keras's default: a layer with its own compute_mask supports masking unless its
+            # class (or its instance, later) says otherwise; one that does not is not asked.
+            self.supports_masking = True
         self._remat_mode = remat.current_mode()  # a RematScope open at creation (remat.py)
         self.autocast = autocast
         for attribute in self.__dict__.pop("_set_before_init", ()):
@@ -685,7 +693,7 @@ class Layer(nn.Module):
         # The mask the outputs inherit is read before the call, as Keras does: a call may take
         # the masks off its inputs (MultiHeadAttention does).
         previous_mask = None
-        if self._computes_mask or self.supports_masking:
+        if self.supports_masking:
             previous_mask = kwargs.get("mask")
             if previous_mask is None:
                 previous_mask = _masks_in(inputs)
@@ -719,7 +727,7 @@ class Layer(nn.Module):
 
         if self.activity_regularizer is not None:
             self._add_activity_penalties(outputs)
-        if self._computes_mask or (self.supports_masking and _has_mask(previous_mask)):
+        if self.supports_masking and (self._computes_mask or _has_mask(previous_mask)):
             out_mask = self.compute_mask(inputs, previous_mask)
             if out_mask is not None:
                 _attach_masks(outputs, out_mask)
