@@ -476,7 +476,10 @@ class Layer(nn.Module):
             self.built = True
 
     def call(self, inputs, *args, **kwargs):
-        raise NotImplementedError(f"{type(self).__name__} must implement call()")
+        raise NotImplementedError(
+            f"Layer {type(self).__name__} does not have a `call` method implemented: a subclass "
+            "writes `def call(self, inputs)`, the layer's computation."
+        )
 
     def compute_mask(self, inputs, mask=None):
         return mask if self.supports_masking else None
@@ -1424,10 +1427,12 @@ class Layer(nn.Module):
         A layer with no `call` of its own, or asked with `input_shape=None`, has nothing to run:
         that raises NotImplementedError, as Keras's base method does."""
         if input_shape is None or type(self).call is Layer.call:
+            # Keras's words ("does not have a `compute_output_shape` method implemented") kept.
             received = (
                 "input_shape=None"
                 if input_shape is None
-                else f"input_shape={input_shape!r} on a layer with no call() of its own"
+                else f"input_shape={input_shape!r}, and the layer does not have a "
+                "`compute_output_shape` method implemented nor a call() of its own"
             )
             raise NotImplementedError(
                 errors.message(
