@@ -171,3 +171,18 @@ def test_a_subclass_may_still_set_and_delete_a_plain_kernel_attribute():
     del layer.kernel
     layer.build((None, 5))
     assert [name for name, _ in layer.named_parameters()] == ["kernel", "bias"]
+
+
+def test_moving_or_casting_a_lora_layer_keeps_its_stored_kernel():
+    layer = built_dense()
+    layer.enable_lora(2)
+    with torch.no_grad():
+        layer.lora_kernel_b.fill_(0.5)
+    base = layer.weights[0].detach().clone()
+    layer.to(torch.float64)
+    stored = layer.weights[0]
+    assert stored.name == "kernel" and isinstance(stored, torch.nn.Parameter)
+    torch.testing.assert_close(stored.detach(), base.double())
+    assert layer.state_dict()["kernel"].dtype == torch.float64
+    layer.to(torch.float32)
+    torch.testing.assert_close(layer.weights[0].detach(), base)

@@ -650,7 +650,7 @@ class Layer(nn.Module):
         result = super()._apply(fn, recurse)
         weight.note_new_storage()
         for name, old in before.items():  # `.to()` of a buffer returns a plain tensor
-            new = getattr(self, name, None)
+            new = stored_weight(self, name)
             if old is not None and new is not None and new is not old:
                 kept = keep_weight_class(new, old)
                 if kept is not new:
@@ -1362,7 +1362,7 @@ class Layer(nn.Module):
         for layer in layers:
             if layer.trainable:
                 for name, regularizer in layer._regularizers:
-                    penalties.append(regularizer(getattr(layer, name)))
+                    penalties.append(regularizer(stored_weight(layer, name)))
                 for variable in layer.__dict__.get("_tracked_variables", {}).values():
                     if variable.regularizer is not None and variable.trainable:
                         penalties.append(variable.regularizer(variable.value))
