@@ -329,3 +329,25 @@ def test_an_own_compute_mask_runs_only_when_masking_is_supported_as_keras(flag):
         )
     assert results[1] == results[0]
     assert results[0][0] == (flag == "unset")
+
+
+def _mask_warnings(framework):
+    """The mask warnings of a masked sequence into Flatten (no masking support), eagerly and
+    symbolically, and into an op and a layer that supports masking (no warning)."""
+    embedding = framework.layers.Embedding(5, 2, mask_zero=True, name="embed")
+    flatten = framework.layers.Flatten(name="flat")
+    dropout = framework.layers.Dropout(0.5, name="drop")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        flatten(embedding(np.array([[1, 0, 2]])))
+        symbolic = embedding(framework.Input((3,)))
+        flatten(symbolic)
+        dropout(symbolic)
+        framework.ops.multiply(symbolic, 2.0)
+    return [str(w.message) for w in caught if "mask" in str(w.message)]
+
+
+def test_a_masked_input_to_a_layer_without_masking_support_warns_as_keras():
+    expected = _mask_warnings(keras)
+    assert _mask_warnings(lamina) == expected
+    assert len(expected) == 2 and expected[0].startswith("Layer 'flat' (of type Flatten)")

@@ -351,6 +351,8 @@ class Layer(nn.Module):
 
     # Keras's masking protocol: a layer that passes masks through unchanged sets this.
     supports_masking = False
+    # Whether a masked input to a layer without masking support warns, as Keras's layers do.
+    warns_of_dropped_masks = True
     # Keras's flag for whether the layer may run inside a compiled function; read by programs,
     # never by lamina (torch.compile decides per op).
     supports_jit = True
@@ -700,6 +702,12 @@ class Layer(nn.Module):
             previous_mask = kwargs.get("mask")
             if previous_mask is None:
                 previous_mask = _masks_in(inputs)
+        elif (
+            self.warns_of_dropped_masks
+            and _has_mask(_masks_in(inputs))
+            and not inputs_are_meta(inputs)
+        ):
+            errors.warn_mask_dropped(self)
 
         training = kwargs.get("training")
         if self._call_takes_training:
@@ -2063,6 +2071,11 @@ def _masks_in(inputs):
     elif not (isinstance(inputs, (list, tuple)) and _is_tensor_argument(inputs)):
         return None
     return tree.map_structure(lambda x: getattr(x, "_keras_mask", None), inputs)
+
+
+def inputs_are_meta(inputs) -> bool:
+    first = inputs if isinstance(inputs, torch.Tensor) else next(iter(tree.flatten(inputs)), None)
+    return isinstance(first, torch.Tensor) and first.is_meta
 
 
 def _has_mask(masks) -> bool:

@@ -634,6 +634,12 @@ def call_on_symbolic(layer, args, kwargs, spec=None):
     inference (an `Operation` with its own `compute_output_spec`).
     """
     given_spec = spec is not None
+    if (
+        getattr(layer, "warns_of_dropped_masks", False)
+        and not layer.supports_masking
+        and any(t._keras_mask is not None for t in flatten_symbolic(args[:1]))
+    ):
+        errors.warn_mask_dropped(layer)  # as Keras, at a symbolic call too
     if spec is None:
         spec = _inferred_spec(layer, args, kwargs)
     outputs = _map_specs(lambda leaf: KerasTensor(leaf.shape, leaf.dtype), spec)
