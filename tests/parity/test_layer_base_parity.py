@@ -265,13 +265,14 @@ def test_base_compute_output_shape_raises_not_implemented_as_keras(input_shape):
         lamina.layers.Layer().compute_output_shape(input_shape)
 
 
+@pytest.mark.parametrize("argument", [None, (None, 3)])
 @pytest.mark.parametrize("method", ["call", "compute_output_shape"])
-def test_a_base_layer_s_missing_method_is_named_in_keras_s_words(method):
+def test_a_base_layer_s_missing_method_is_named_in_keras_s_words(method, argument):
     words = f"does not have a `{method}` method implemented"
     for framework in (keras, lamina):
         layer = framework.layers.Layer()
         with pytest.raises(NotImplementedError, match=words):
-            getattr(layer, method)((None, 3))
+            getattr(layer, method)(argument)
 
 
 def test_compute_output_shape_of_none_raises_not_implemented_on_a_layer_with_call():

@@ -1437,10 +1437,10 @@ class Layer(nn.Module):
         if input_shape is None or type(self).call is Layer.call:
             # Keras's words ("does not have a `compute_output_shape` method implemented") kept.
             received = (
-                "input_shape=None"
-                if input_shape is None
-                else f"input_shape={input_shape!r}, and the layer does not have a "
+                f"input_shape={input_shape!r}, and the layer does not have a "
                 "`compute_output_shape` method implemented nor a call() of its own"
+                if type(self).call is Layer.call
+                else "input_shape=None"
             )
             raise NotImplementedError(
                 errors.message(
