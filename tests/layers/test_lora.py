@@ -55,10 +55,11 @@ def test_float8_layers_are_refused():
 def test_the_kernel_freezes_and_stays_frozen_when_the_layer_is_unfrozen():
     layer = built_dense(kernel_regularizer="l2")
     layer.enable_lora(2)
-    assert not layer.kernel.requires_grad
+    kernel = layer.weights[0]  # the stored base kernel (`layer.kernel` reads the merged one)
+    assert kernel.name == "kernel" and not kernel.requires_grad
     layer.trainable = False
     layer.trainable = True
-    assert not layer.kernel.requires_grad
+    assert not kernel.requires_grad
     assert [w.name for w in layer.trainable_weights] == ["bias", "lora_kernel_a", "lora_kernel_b"]
     # Keras's penalties follow the trainable weights: the factors', not the frozen kernel's.
     assert len(layer.losses) == 2
@@ -70,7 +71,7 @@ def test_a_layer_starts_unchanged_and_its_factors_get_gradients():
     layer.enable_lora(2)
     torch.testing.assert_close(layer(X), before, rtol=0, atol=0)
     layer(X).square().sum().backward()
-    assert layer.kernel.grad is None
+    assert layer.weights[0].grad is None
     assert layer.lora_kernel_a.grad is not None  # B is zero: A's gradient is zero, but flows
     assert layer.lora_kernel_b.grad.abs().sum() > 0
 
@@ -142,3 +143,46 @@ def test_jit_compile_trains_the_factors_as_the_eager_step():
     for eager, captured in zip(*results, strict=True):
         np.testing.assert_allclose(captured, eager, rtol=1e-5, atol=1e-6)
     assert np.abs(results[1][3]).sum() > 0  # B moved
+
+
+def test_the_kernel_attribute_reads_the_merged_kernel_while_files_and_state_keep_the_base():
+    layer = built_dense()
+    base = layer.kernel
+    assert layer.kernel is base  # no LoRA: the weight itself
+    layer.enable_lora(2)
+    with torch.no_grad():
+        layer.lora_kernel_a.fill_(0.5)
+        layer.lora_kernel_b.fill_(0.25)
+    merged = layer.kernel
+    assert merged is not base and not isinstance(merged, torch.nn.Parameter)
+    torch.testing.assert_close(merged, base + 2 * 0.5 * 0.25)
+    assert layer.weights[0] is base and layer.state_dict()["kernel"] is not None
+    torch.testing.assert_close(layer.state_dict()["kernel"], base.detach())
+    np.testing.assert_array_equal(layer.get_weights()[0], base.detach().numpy())
+    torch.testing.assert_close(layer(X), X @ merged + layer.bias)
+    merged.sum().backward()  # the merged kernel's gradient reaches the factors, not the base
+    assert base.grad is None and layer.lora_kernel_a.grad is not None
+
+
+def test_a_subclass_may_still_set_and_delete_a_plain_kernel_attribute():
+    layer = layers.Dense(3)
+    layer.kernel = None  # a placeholder before build, as some subclasses write
+    assert layer.kernel is None
+    del layer.kernel
+    layer.build((None, 5))
+    assert [name for name, _ in layer.named_parameters()] == ["kernel", "bias"]
+
+
+def test_moving_or_casting_a_lora_layer_keeps_its_stored_kernel():
+    layer = built_dense()
+    layer.enable_lora(2)
+    with torch.no_grad():
+        layer.lora_kernel_b.fill_(0.5)
+    base = layer.weights[0].detach().clone()
+    layer.to(torch.float64)
+    stored = layer.weights[0]
+    assert stored.name == "kernel" and isinstance(stored, torch.nn.Parameter)
+    torch.testing.assert_close(stored.detach(), base.double())
+    assert layer.state_dict()["kernel"].dtype == torch.float64
+    layer.to(torch.float32)
+    torch.testing.assert_close(layer.weights[0].detach(), base)

@@ -31,6 +31,16 @@ def test_spatial_dropout_noise_shape_as_keras(rank):
     assert getattr(keras.layers, name)(0.3).noise_shape is None
 
 
+@pytest.mark.parametrize("rank", [1, 2, 3])
+def test_spatial_dropout_passes_a_mask_on_as_keras(rank):
+    name = f"SpatialDropout{rank}D"
+    ours, theirs = getattr(lamina.layers, name)(0.3), getattr(keras.layers, name)(0.3)
+    assert ours.supports_masking is theirs.supports_masking is True
+    x = torch.ones((2,) + (3,) * rank + (4,))
+    x._keras_mask = torch.ones((2,) + (3,) * rank, dtype=torch.bool)
+    assert ours(x)._keras_mask is not None
+
+
 def test_additive_attention_score_mode_as_keras():
     ours, theirs = lamina.layers.AdditiveAttention(), keras.layers.AdditiveAttention()
     assert ours.score_mode == theirs.score_mode

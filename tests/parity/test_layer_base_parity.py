@@ -1,6 +1,8 @@
 """What the Layer base does for every layer, against Keras: activity penalties recorded once per
 call (each output's penalty over its batch size) and the regularizer / constraint config keys."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -253,3 +255,100 @@ def test_layer_refuses_non_boolean_trainable_as_keras(trainable):
     with pytest.raises(ValueError, match=r"Dense\(\) expects `trainable` to be a boolean"):
         lamina.layers.Dense(2, trainable=trainable)
     assert lamina.layers.Dense(2, trainable=False).trainable is False
+
+
+@pytest.mark.parametrize("input_shape", [None, (None, 3), [(None, 3), (None, 4)]])
+def test_base_compute_output_shape_raises_not_implemented_as_keras(input_shape):
+    with pytest.raises(NotImplementedError):
+        keras.layers.Layer().compute_output_shape(input_shape)
+    with pytest.raises(NotImplementedError, match="compute_output_shape"):
+        lamina.layers.Layer().compute_output_shape(input_shape)
+
+
+@pytest.mark.parametrize("argument", [None, (None, 3)])
+@pytest.mark.parametrize("method", ["call", "compute_output_shape"])
+def test_a_base_layer_s_missing_method_is_named_in_keras_s_words(method, argument):
+    words = f"does not have a `{method}` method implemented"
+    for framework in (keras, lamina):
+        layer = framework.layers.Layer()
+        with pytest.raises(NotImplementedError, match=words):
+            getattr(layer, method)(argument)
+
+
+def test_compute_output_shape_of_none_raises_not_implemented_on_a_layer_with_call():
+    class Doubler(lamina.layers.Layer):
+        def call(self, x):
+            return x * 2
+
+    assert Doubler().compute_output_shape((None, 3)) == (None, 3)
+    with pytest.raises(NotImplementedError, match="input_shape=None"):
+        Doubler().compute_output_shape(None)
+
+
+class _OwnMask:
+    """A layer with its own compute_mask (every step kept), whose masking flag a case sets."""
+
+    def call(self, x):
+        return x * 2
+
+    def compute_mask(self, inputs, mask=None):
+        return inputs[..., 0] != 999.0
+
+
+def _own_mask_layer(framework, flag):
+    if flag == "class":  # declared on the class: Keras reads it as it is
+        body = type("_DeclaredOff", (_OwnMask,), {"supports_masking": False})
+    else:
+        body = _OwnMask
+    if framework is keras:
+        layer = type(f"Keras{body.__name__}", (body, keras.layers.Layer), {})()
+    else:
+        layer = type(f"Lamina{body.__name__}", (body, lamina.layers.Layer), {})()
+    if flag == "instance":
+        layer.supports_masking = False
+    return layer
+
+
+@pytest.mark.parametrize("flag", ["unset", "instance", "class"])
+def test_an_own_compute_mask_runs_only_when_masking_is_supported_as_keras(flag):
+    ids = np.array([[1, 0, 2]])
+    results = []
+    for framework in (keras, lamina):
+        layer = _own_mask_layer(framework, flag)
+        embedded = framework.layers.Embedding(5, 2, mask_zero=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Keras warns of the mask it drops (lamina: no)
+            eager = layer(embedded(ids))
+            symbolic = layer(embedded(framework.Input((3,))))
+        mask = getattr(eager, "_keras_mask", None)
+        results.append(
+            (
+                bool(layer.supports_masking),
+                None if mask is None else np.asarray(framework.ops.convert_to_numpy(mask)).tolist(),
+                getattr(symbolic, "_keras_mask", None) is not None,
+            )
+        )
+    assert results[1] == results[0]
+    assert results[0][0] == (flag == "unset")
+
+
+def _mask_warnings(framework):
+    """The mask warnings of a masked sequence into Flatten (no masking support), eagerly and
+    symbolically, and into an op and a layer that supports masking (no warning)."""
+    embedding = framework.layers.Embedding(5, 2, mask_zero=True, name="embed")
+    flatten = framework.layers.Flatten(name="flat")
+    dropout = framework.layers.Dropout(0.5, name="drop")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        flatten(embedding(np.array([[1, 0, 2]])))
+        symbolic = embedding(framework.Input((3,)))
+        flatten(symbolic)
+        dropout(symbolic)
+        framework.ops.multiply(symbolic, 2.0)
+    return [str(w.message) for w in caught if "mask" in str(w.message)]
+
+
+def test_a_masked_input_to_a_layer_without_masking_support_warns_as_keras():
+    expected = _mask_warnings(keras)
+    assert _mask_warnings(lamina) == expected
+    assert len(expected) == 2 and expected[0].startswith("Layer 'flat' (of type Flatten)")

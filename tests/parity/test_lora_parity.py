@@ -111,6 +111,13 @@ def test_lora_layer_matches_keras(make, x, mode):
     for mine, keras_one in zip(ours.get_weights(), theirs.get_weights(), strict=True):
         np.testing.assert_array_equal(mine, keras_one)
     np.testing.assert_array_equal(ours(torch.tensor(x)).detach().cpu().numpy(), _numpy(theirs(x)))
+    # Keras's `kernel` property reads the stored kernel (int4 unpacked) plus the update.
+    target = "embeddings" if isinstance(ours, L.Embedding) else "kernel"
+    merged = getattr(ours, target)
+    assert not isinstance(merged, torch.nn.Parameter) and merged.dtype == torch.float32
+    np.testing.assert_allclose(
+        merged.detach().cpu().numpy(), _numpy(getattr(theirs, target)), rtol=1e-6, atol=1e-6
+    )
     # What the files hold: the update merged into the kernel (re-quantized), no factors.
     stores = {}, {}
     theirs.save_own_variables(stores[0])

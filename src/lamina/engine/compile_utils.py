@@ -19,7 +19,7 @@ import torch
 from lamina import losses as losses_module
 from lamina import metrics as metrics_module
 from lamina import mixed_precision, tree
-from lamina.engine import data_adapter, errors, loss_checks, saved_logits
+from lamina.engine import data_adapter, errors, loss_checks, naming, saved_logits
 from lamina.losses import crossentropy
 from lamina.losses.loss import loss_mask, match_rank
 from lamina.metrics.metric import MetricGroup
@@ -220,6 +220,7 @@ class LossTerm:
     name: str
     index: int | None
     template: object = None
+    given: object = None  # the loss as compile() was given it (a name keeps its spelling)
 
     @property
     def first(self) -> int:
@@ -343,6 +344,40 @@ class _StructuredTerms:
         return name
 
 
+def _keras_term_names(terms, names, named, structure, count) -> list:
+    """The loss terms named as Keras names their trackers (`<name>_loss`): a loss on one output
+    by that output's path in the outputs' structure, its position (the last one) replaced by the
+    output's name (`others/2` for a nested dict's output, `a/dense` for a dict of lists); where
+    the outputs are not the model's (a compute_loss of its own handing over `[y_pred, y_pred]`),
+    the loss's own name stands for the output's, as Keras has no name for them."""
+    paths = None
+    if tree.is_nested(structure):
+        flat = tree.flatten_with_path(structure)
+        if len(flat) == count:
+            paths = [path for path, _ in flat]
+    renamed = []
+    for term in terms:
+        index = term.index
+        if index is None or (named and paths is None) or term.name != names[index]:
+            renamed.append(term)  # a part's loss, or one the structure walk named by its path
+            continue
+        own = names[index] if named else _loss_name(term)
+        path = tuple(paths[index]) if paths is not None else ()
+        if not path or isinstance(path[-1], int):
+            path = (*path[:-1], own)
+        renamed.append(dataclasses.replace(term, name="/".join(str(key) for key in path)))
+    return renamed
+
+
+def _loss_name(term) -> str:
+    """Keras's name for a loss: the name it was given by (`"mse"`), a Loss's `name`, a
+    function's `__name__`."""
+    if isinstance(term.given, str):
+        return term.given
+    name = getattr(term.fn, "name", None) or getattr(term.fn, "__name__", None)
+    return name if isinstance(name, str) else naming.to_snake_case(type(term.fn).__name__)
+
+
 def _flat_spec(spec, structure) -> bool:
     """Whether `spec` gives one loss per output (lamina's per-output reading): a dict of single
     losses, or a list of them of the outputs' own container type."""
@@ -415,7 +450,8 @@ class CompileLoss:
         (`names`: the outputs' names; `structure`: the outputs as the model returns them, which
         a loss given as a structure is matched to)."""
         count = len(y_pred_flat)
-        if len(names) != count:
+        named = len(names) == count
+        if not named:
             names = [f"output_{i}" for i in range(count)]
         if self.spec is None:
             self.outputs = [OutputLoss(None, 1.0, None) for _ in range(count)]
@@ -429,6 +465,7 @@ class CompileLoss:
                 # A loss structure (a loss over several outputs, several on one): walked by
                 # Keras's rules, which raise their own error for one that does not fit.
                 self._build_structured(names, y_true_flat, y_pred_flat, structure)
+            self.loss_terms = _keras_term_names(self.loss_terms, names, named, structure, count)
         # As in Keras: a tracker per loss term, when there is more than one.
         terms = self.loss_terms
         self.output_trackers = (
@@ -447,14 +484,15 @@ class CompileLoss:
         """One loss (or none) and one weight per output: lamina's reading of a flat spec."""
         specs = per_output(self.spec, names, "loss")
         weights = per_output(self.weights_spec, names, "loss_weights", default=1.0)
-        outputs = []
+        outputs, given = [], []
         for index, (spec, weight) in enumerate(zip(specs, weights, strict=True)):
-            fn = self._resolve(_one_loss(spec, names[index]), y_true_flat, y_pred_flat, index)
+            given.append(_one_loss(spec, names[index]))
+            fn = self._resolve(given[-1], y_true_flat, y_pred_flat, index)
             weight = 1.0 if weight is None else float(weight)
             outputs.append(OutputLoss(fn, weight, loss_checks.family_of(fn)))
         self.outputs = outputs
         self.loss_terms = [
-            LossTerm(entry.fn, entry.weight, entry.family, names[index], index)
+            LossTerm(entry.fn, entry.weight, entry.family, names[index], index, given=given[index])
             for index, entry in enumerate(outputs)
             if entry.fn is not None
         ]
@@ -486,7 +524,8 @@ class CompileLoss:
             weight = 1.0 if weight is None else float(weight)
             if isinstance(part, int):
                 fn = self._resolve(spec, y_true_flat, y_pred_flat, part)
-                terms.append(LossTerm(fn, weight, loss_checks.family_of(fn), name, part))
+                family = loss_checks.family_of(fn)
+                terms.append(LossTerm(fn, weight, family, name, part, given=spec))
             else:
                 terms.append(LossTerm(losses_module.get(spec), weight, None, name, None, part))
         self.loss_terms = terms

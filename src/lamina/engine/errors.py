@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 
 def describe(layer) -> str:
     """`Layer 'conv2d' (Conv2D)` for a layer, the string itself for an argument name."""
@@ -33,4 +35,27 @@ def format_shape(shape) -> str:
         + ", ".join("None" if d is None else str(d) for d in shape)
         + ("," if len(shape) == 1 else "")
         + ")"
+    )
+
+
+def warn_mask_dropped(layer) -> None:
+    """Keras's warning (its words) for a masked first input to a layer that does not support
+    masking: the mask stops there.
+
+    Args:
+        layer: the layer called.
+
+    Example:
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     warn_mask_dropped(lamina.layers.Flatten(name="flat"))
+        >>> str(caught[0].message).split(".")[0]
+        "Layer 'flat' (of type Flatten) was passed an input with a mask attached to it"
+    """
+    warnings.warn(
+        f"Layer '{layer.name}' (of type {type(layer).__name__}) was passed an input with a mask "
+        "attached to it. However, this layer does not support masking and will therefore "
+        "destroy the mask information. Downstream layers will not see the mask.",
+        stacklevel=4,
     )

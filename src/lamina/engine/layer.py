@@ -37,7 +37,14 @@ from lamina.engine.keras_tensor import any_symbolic, flatten_symbolic
 from lamina.engine.shape_inference import in_meta_inference
 from lamina.engine.shape_inference import meta_inference as meta_inference  # re-exported
 from lamina.engine.variable_base import VariableBase
-from lamina.engine.weight import NonTrainableWeight, TrainableWeight, as_weight, keep_weight_class
+from lamina.engine.weight import (
+    NonTrainableWeight,
+    TrainableWeight,
+    WeightSlot,
+    as_weight,
+    keep_weight_class,
+    stored_weight,
+)
 from lamina.mixed_precision import autocast as mixed_precision_autocast
 
 # The training value an enclosing call received explicitly (`base_model(x, training=False)`), so
@@ -344,6 +351,8 @@ class Layer(nn.Module):
 
     # Keras's masking protocol: a layer that passes masks through unchanged sets this.
     supports_masking = False
+    # Whether a masked input to a layer without masking support warns, as Keras's layers do.
+    warns_of_dropped_masks = True
     # Keras's flag for whether the layer may run inside a compiled function; read by programs,
     # never by lamina (torch.compile decides per op).
     supports_jit = True
@@ -444,6 +453,14 @@ class Layer(nn.Module):
             if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD)
         )
         self._computes_mask = type(self).compute_mask is not Layer.compute_mask
+        if (
+            self._computes_mask
+            and "supports_masking" not in self.__dict__
+            and not any("supports_masking" in vars(c) for c in type(self).__mro__ if c is not Layer)
+        ):
+            # Keras's default: a layer with its own compute_mask supports masking unless its
+            # class (or its instance, later) says otherwise; one that does not is not asked.
+            self.supports_masking = True
         self._remat_mode = remat.current_mode()  # a RematScope open at creation (remat.py)
         self.autocast = autocast
         for attribute in self.__dict__.pop("_set_before_init", ()):
@@ -464,7 +481,10 @@ class Layer(nn.Module):
             self.built = True
 
     def call(self, inputs, *args, **kwargs):
-        raise NotImplementedError(f"{type(self).__name__} must implement call()")
+        raise NotImplementedError(
+            f"Layer {type(self).__name__} does not have a `call` method implemented: a subclass "
+            "writes `def call(self, inputs)`, the layer's computation."
+        )
 
     def compute_mask(self, inputs, mask=None):
         return mask if self.supports_masking else None
@@ -671,11 +691,11 @@ class Layer(nn.Module):
             module.__dict__.pop("_cached_weights_device", None)
 
     def _apply(self, fn, recurse=True):
-        before = {spec.name: getattr(self, spec.name, None) for spec in self._weight_specs}
+        before = {spec.name: stored_weight(self, spec.name) for spec in self._weight_specs}
         result = super()._apply(fn, recurse)
         weight.note_new_storage()
         for name, old in before.items():  # `.to()` of a buffer returns a plain tensor
-            new = getattr(self, name, None)
+            new = stored_weight(self, name)
             if old is not None and new is not None and new is not old:
                 kept = keep_weight_class(new, old)
                 if kept is not new:
@@ -721,10 +741,16 @@ class Layer(nn.Module):
         # The mask the outputs inherit is read before the call, as Keras does: a call may take
         # the masks off its inputs (MultiHeadAttention does).
         previous_mask = None
-        if self._computes_mask or self.supports_masking:
+        if self.supports_masking:
             previous_mask = kwargs.get("mask")
             if previous_mask is None:
                 previous_mask = _masks_in(inputs)
+        elif (
+            self.warns_of_dropped_masks
+            and _has_mask(_masks_in(inputs))
+            and not inputs_are_meta(inputs)
+        ):
+            errors.warn_mask_dropped(self)
 
         training = kwargs.get("training")
         if self._call_takes_training:
@@ -755,7 +781,7 @@ class Layer(nn.Module):
 
         if self.activity_regularizer is not None:
             self._add_activity_penalties(outputs)
-        if self._computes_mask or (self.supports_masking and _has_mask(previous_mask)):
+        if self.supports_masking and (self._computes_mask or _has_mask(previous_mask)):
             out_mask = self.compute_mask(inputs, previous_mask)
             if out_mask is not None:
                 _attach_masks(outputs, out_mask)
@@ -976,9 +1002,9 @@ class Layer(nn.Module):
         else:
             self.register_buffer(name, as_weight(value, NonTrainableWeight, path))
         self._weight_specs.append(WeightSpec(name, trainable))
+        weight = stored_weight(self, name)  # a WeightSlot attribute may read another value
         if overwrite_with_gradient:
-            getattr(self, name).overwrite_with_gradient = True
-        weight = getattr(self, name)
+            weight.overwrite_with_gradient = True
         if regularizer is not None:
             weight.regularizer = regularizers.get(regularizer)
             self._regularizers.append((name, weight.regularizer))
@@ -1036,7 +1062,11 @@ class Layer(nn.Module):
         convolution keeps it): in Keras a weight's name is not an attribute, so the layer's own
         value stays and the weight is registered as `name_1` (its path keeps `name`)."""
         key, index = name, 0
-        while key in self.__dict__ or key in self._modules or hasattr(type(self), key):
+        while (
+            key in self.__dict__
+            or key in self._modules
+            or (hasattr(type(self), key) and not isinstance(getattr(type(self), key), WeightSlot))
+        ):
             index += 1
             key = f"{name}_{index}"
         return key
@@ -1115,7 +1145,7 @@ class Layer(nn.Module):
         made_trainable = [spec for spec in self._weight_specs if spec.trainable]
         made_frozen = [spec for spec in self._weight_specs if not spec.trainable]
         return [
-            WeightEntry(self, getattr(self, spec.name), spec.trainable and not spec.frozen)
+            WeightEntry(self, stored_weight(self, spec.name), spec.trainable and not spec.frozen)
             for spec in made_trainable + made_frozen
         ]
 
@@ -1127,7 +1157,7 @@ class Layer(nn.Module):
         if not order:
             return entries
         rank = {name: index for index, name in enumerate(order)}
-        names = {id(getattr(self, spec.name)): spec.name for spec in self._weight_specs}
+        names = {id(stored_weight(self, spec.name)): spec.name for spec in self._weight_specs}
         # A stable sort: weights the order does not name keep their place after those it does.
         return sorted(entries, key=lambda e: rank.get(names.get(id(e.tensor)), len(order)))
 
@@ -1349,7 +1379,7 @@ class Layer(nn.Module):
     def _apply_trainable(self) -> None:
         """requires_grad follows the flag, so frozen weights get no gradient."""
         for spec in self._weight_specs:
-            tensor = getattr(self, spec.name)
+            tensor = stored_weight(self, spec.name)
             if isinstance(tensor, nn.Parameter):
                 tensor.requires_grad_(self._trainable and not spec.frozen)
 
@@ -1360,7 +1390,7 @@ class Layer(nn.Module):
             spec._replace(frozen=True) if spec.name == name else spec for spec in self._weight_specs
         ]
         self._regularizers = [(n, r) for n, r in self._regularizers if n != name]
-        getattr(self, name).requires_grad_(False)
+        stored_weight(self, name).requires_grad_(False)
 
     # ----------------------------------------------------------------------------------------------
     # Losses added by regularizers
@@ -1383,7 +1413,7 @@ class Layer(nn.Module):
         for layer in layers:
             if layer.trainable:
                 for name, regularizer in layer._regularizers:
-                    penalties.append(regularizer(getattr(layer, name)))
+                    penalties.append(regularizer(stored_weight(layer, name)))
                 for variable in layer.__dict__.get("_tracked_variables", {}).values():
                     if variable.regularizer is not None and variable.trainable:
                         penalties.append(variable.regularizer(variable.value))
@@ -1443,7 +1473,28 @@ class Layer(nn.Module):
     # Shapes
 
     def compute_output_shape(self, input_shape):
-        """Default: run `call` on the meta device (no memory, no compute) and read the shape."""
+        """Default: run `call` on the meta device (no memory, no compute) and read the shape.
+
+        A layer with no `call` of its own, or asked with `input_shape=None`, has nothing to run:
+        that raises NotImplementedError, as Keras's base method does."""
+        if input_shape is None or type(self).call is Layer.call:
+            # Keras's words ("does not have a `compute_output_shape` method implemented") kept.
+            received = (
+                f"input_shape={input_shape!r}, and the layer does not have a "
+                "`compute_output_shape` method implemented nor a call() of its own"
+                if type(self).call is Layer.call
+                else "input_shape=None"
+            )
+            raise NotImplementedError(
+                errors.message(
+                    self,
+                    "an input shape and a call() to infer its output shape from (lamina runs "
+                    "call on the meta device)",
+                    received,
+                    "pass the input's shape, or implement "
+                    "`def compute_output_shape(self, input_shape)`.",
+                )
+            )
         return shape_inference.infer_output_shape(self, input_shape)
 
     @property
@@ -2065,6 +2116,11 @@ def _masks_in(inputs):
     return tree.map_structure(lambda x: getattr(x, "_keras_mask", None), inputs)
 
 
+def inputs_are_meta(inputs) -> bool:
+    first = inputs if isinstance(inputs, torch.Tensor) else next(iter(tree.flatten(inputs)), None)
+    return isinstance(first, torch.Tensor) and first.is_meta
+
+
 def _has_mask(masks) -> bool:
     if masks is None or isinstance(masks, torch.Tensor):
         return masks is not None
@@ -2127,7 +2183,7 @@ def _has_real_state(layer: nn.Module) -> bool:
 
 def _weight_name(entry: WeightEntry) -> str:
     for spec in getattr(entry.owner, "_weight_specs", ()):
-        if getattr(entry.owner, spec.name) is entry.tensor:
+        if stored_weight(entry.owner, spec.name) is entry.tensor:
             return spec.name
     return "?"
 

@@ -299,7 +299,7 @@ def _stated_shape(layer, args, kwargs, dtype=None):
     first = flatten_symbolic(args[0])[0]
     if dtype is None:
         dtype = backend.to_torch_dtype(first.dtype)
-    masked = layer._computes_mask or (layer.supports_masking and first._keras_mask is not None)
+    masked = layer.supports_masking and (layer._computes_mask or first._keras_mask is not None)
     mask = True if masked else None
     # One shape, or a structure of them for several outputs (Lambda(output_shape=[...])).
     return tree.map_shape_structure(
@@ -634,6 +634,12 @@ def call_on_symbolic(layer, args, kwargs, spec=None):
     inference (an `Operation` with its own `compute_output_spec`).
     """
     given_spec = spec is not None
+    if (
+        getattr(layer, "warns_of_dropped_masks", False)
+        and not layer.supports_masking
+        and any(t._keras_mask is not None for t in flatten_symbolic(args[:1]))
+    ):
+        errors.warn_mask_dropped(layer)  # as Keras, at a symbolic call too
     if spec is None:
         spec = _inferred_spec(layer, args, kwargs)
     outputs = _map_specs(lambda leaf: KerasTensor(leaf.shape, leaf.dtype), spec)
@@ -656,7 +662,7 @@ def call_on_symbolic(layer, args, kwargs, spec=None):
     if given_spec:
         first_input = flatten_symbolic(args[:1])
         input_mask = first_input[0]._keras_mask if first_input else None
-        if layer._computes_mask or (layer.supports_masking and input_mask is not None):
+        if layer.supports_masking and (layer._computes_mask or input_mask is not None):
             for tensor in flatten_symbolic(outputs):
                 tensor._keras_mask = True
     layer._inbound_nodes.append(node)

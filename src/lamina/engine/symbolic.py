@@ -346,6 +346,7 @@ class OpLayer(layer_module.Layer):
 
     takes_non_tensor_positional_args = True  # ops.reshape(x, (-1, 3)): shapes and axes
     casts_float_inputs = False  # Keras's ops keep their inputs' dtypes (float16 + 2 is float16)
+    warns_of_dropped_masks = False  # Keras's operations are no layers: they never warn
 
     def __init__(self, fn, name="op", operation=None, **kwargs):
         super().__init__(name=naming.unique_name(name), **kwargs)

@@ -627,7 +627,14 @@ class Trainer:
             # the model is not called on the batch (a custom train_step's data, pairs of views
             # say, need not be what call() takes).
             state.build([], [])
-        elif not state.built and not fit_data.has_no_call(self):
+        elif (
+            not state.built
+            and not fit_data.has_no_call(self)
+            and not (type(self).compute_loss is not Trainer.compute_loss and not state.jit_compile)
+        ):
+            # (A model with its own compute_loss may hand the compiled loss other outputs than
+            # call()'s, `[y_pred, y_pred]` say: the loss is built from those, at the first step,
+            # as Keras builds it.)
             x, y, _ = first
             self.eval()
             with torch.no_grad():

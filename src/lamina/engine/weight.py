@@ -50,6 +50,90 @@ def note_new_storage() -> None:
     _storage_generation += 1
 
 
+def stored_weight(layer, name: str, default=None):
+    """The tensor registered on `layer` as its weight `name` (a Parameter or a buffer), whatever
+    the attribute `layer.<name>` reads: a LoRA layer's `kernel` reads the merged kernel, as
+    Keras's property does, while the stored weight is the frozen base. `default` when no such
+    weight is registered and the attribute is missing.
+
+    Args:
+        layer: the layer (an `nn.Module`).
+        name: the weight's registered name.
+        default: what to return when neither a weight nor an attribute has that name.
+
+    Returns:
+        The registered tensor, or the attribute's value, or `default`.
+
+    Example:
+        >>> layer = lamina.layers.Dense(2)
+        >>> layer.build((None, 3))
+        >>> stored_weight(layer, "kernel") is layer.kernel
+        True
+    """
+    parameters = layer.__dict__.get("_parameters")  # None: not a module (a stand-in layer)
+    if parameters is not None:
+        tensor = parameters.get(name)
+        if tensor is None:
+            tensor = layer.__dict__["_buffers"].get(name)
+        if tensor is not None:
+            return tensor
+    return getattr(layer, name, default)
+
+
+class WeightSlot(property):
+    """A class-level property over a weight registered under the same name, for a layer class
+    whose attribute reads a value computed from the weight (Keras's `kernel` properties): the
+    weight is still registered under `name` by `add_weight`, and `stored_weight` finds it.
+
+    While the layer's attribute `flag` is true the attribute reads `compute(layer)`; otherwise
+    it reads the stored weight (or a plain value set on the layer, such as a `None`
+    placeholder before build).
+
+    Args:
+        name: the weight's (and the attribute's) name.
+        compute: `compute(layer)`, the value to read instead of the stored weight.
+        flag: the name of the layer's attribute that says when to compute it.
+
+    Example:
+        >>> class Doubled(lamina.layers.Layer):
+        ...     doubled = False
+        ...     w = WeightSlot("w", lambda layer: stored_weight(layer, "w") * 2, "doubled")
+        >>> layer = Doubled()
+        >>> _ = layer.add_weight(shape=(1,), initializer="ones", name="w")
+        >>> layer.w.tolist(), [name for name, _ in layer.named_parameters()]
+        ([1.0], ['w'])
+        >>> layer.doubled = True
+        >>> layer.w.tolist()
+        [2.0]
+    """
+
+    def __init__(self, name: str, compute, flag: str):
+        def read(layer):
+            found = layer._parameters.get(name)
+            if found is None:
+                found = layer._buffers.get(name)
+            if found is not None:
+                return compute(layer) if getattr(layer, flag) else found
+            try:
+                return layer.__dict__[name]
+            except KeyError:
+                raise AttributeError(
+                    f"'{type(layer).__name__}' object has no attribute '{name}'"
+                ) from None
+
+        def write(layer, value):  # a plain value (a placeholder); weights register themselves
+            layer.__dict__[name] = value
+
+        def delete(layer):
+            try:
+                del layer.__dict__[name]
+            except KeyError:
+                raise AttributeError(name) from None
+
+        super().__init__(read, write, delete, f"The layer's `{name}` weight.")
+        self.slot_name = name
+
+
 class KerasVariableMethods:
     """Keras's `Variable` methods for the two weight classes (mixed into torch tensors).
 

@@ -11,6 +11,8 @@ it. `assign(model)` gives a path from the layer tree to a weight that has none.
 
 from __future__ import annotations
 
+from lamina.engine.weight import stored_weight
+
 
 def assign(model) -> None:
     """Give every weight of `model` that has no path one from the layer tree.
@@ -35,7 +37,7 @@ def _walk(layer, prefix: str, seen: set) -> None:
     seen.add(id(layer))
     keras_names = getattr(layer, "_keras_weight_paths", {})  # MultiHeadAttention's `query/kernel`
     for spec in getattr(layer, "_weight_specs", ()):
-        tensor = getattr(layer, spec.name, None)
+        tensor = stored_weight(layer, spec.name)
         if tensor is not None and not getattr(tensor, "path", None):
             tensor.path = prefix + keras_names.get(spec.name, spec.name)
     sublayers = layer._sublayers() if hasattr(layer, "_sublayers") else []

@@ -20,7 +20,7 @@ from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
 from lamina.layers import padding_rules, spatial
-from lamina.layers.lora import LoraLayer
+from lamina.layers.lora import LoraLayer, lora_target_slot
 
 # 1-D runs lifted to 2-D (spatial.py), so rank 1 uses the 2-D kernels.
 CONV_FUNCTIONS = {1: F.conv2d, 2: F.conv2d, 3: F.conv3d}
@@ -193,6 +193,8 @@ class _ConvBase(Layer):
 class _Conv(LoraLayer, _ConvBase):
     """Conv1D / Conv2D / Conv3D: `filters` kernels of `kernel_size`, optionally grouped, with
     Keras's low-rank adaptation (`lora_rank`, `enable_lora`: lora.py)."""
+
+    kernel = lora_target_slot("kernel")  # with LoRA on: the merged kernel, as Keras's property
 
     # Keras's (*k, in/groups, out) kernel axes in torch's (out, in/groups, *k) order, the
     # permutation of backend.conv_kernel_from_keras, worked out once per class (its `rank`).

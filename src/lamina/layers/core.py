@@ -11,8 +11,9 @@ from lamina.dtype_policies.quantized import CALIBRATED_MODES
 from lamina.engine import errors
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer, WeightEntry
+from lamina.engine.weight import stored_weight
 from lamina.layers import argument_checks as check
-from lamina.layers.lora import LoraLayer
+from lamina.layers.lora import LoraLayer, lora_target_slot
 from lamina.quantizers import calibrated_dense, quantized_dense
 from lamina.quantizers import registry as quantizers_registry
 from lamina.saving import code_entries
@@ -50,6 +51,7 @@ class Dense(LoraLayer, Layer):
 
     _calibrated_kernels = "own"  # GPTQ / AWQ calibrate the kernel
     _lora_alpha_from_config = False  # Keras's Dense enables at build with alpha = rank
+    kernel = lora_target_slot("kernel")  # with LoRA on: the merged kernel, as Keras's property
 
     def __init__(
         self,
@@ -160,7 +162,7 @@ class Dense(LoraLayer, Layer):
                 outputs = outputs + quantized_dense.bias(self).to(outputs.dtype)
             return outputs if self.activation is None else self.activation(outputs)
         if not inputs.is_floating_point():
-            inputs = inputs.to(self.kernel.dtype)
+            inputs = inputs.to(stored_weight(self, "kernel").dtype)
         kernel = self._lora_kernel() if self.lora_enabled else self.kernel
         outputs = _product(inputs, kernel, self.bias)
         # Keras skips an activation set to None after construction (`layer.activation = None`

@@ -19,7 +19,7 @@ from lamina.dtype_policies.quantized import CALIBRATED_MODES
 from lamina.engine import errors
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
-from lamina.layers.lora import LoraLayer
+from lamina.layers.lora import LoraLayer, lora_target_slot
 from lamina.quantizers import calibrated_dense, quantized_dense
 from lamina.quantizers import registry as quantizers_registry
 
@@ -159,6 +159,8 @@ class EinsumDense(LoraLayer, Layer):
         >>> tuple(layer(torch.zeros(2, 32, 128)).shape)
         (2, 32, 64)
     """
+
+    kernel = lora_target_slot("kernel")  # with LoRA on: the merged kernel, as Keras's property
 
     _calibrated_kernels = "own"  # GPTQ / AWQ calibrate the kernel
 

@@ -12,7 +12,7 @@ from lamina import constraints, initializers, regularizers
 from lamina.engine import errors, shape_inference
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
-from lamina.layers.lora import LoraLayer
+from lamina.layers.lora import LoraLayer, lora_target_slot
 from lamina.quantizers import quantized_embedding
 from lamina.quantizers import registry as quantizers_registry
 
@@ -56,6 +56,7 @@ class Embedding(LoraLayer, Layer):
     _lora_target = "embeddings"
     _lora_factor_names = ("lora_embeddings_a", "lora_embeddings_b")
     _lora_alpha_from_config = False  # Keras's Embedding enables at build with alpha = rank
+    embeddings = lora_target_slot("embeddings")  # with LoRA on: the merged table, as Keras
 
     def __init__(
         self,
@@ -134,6 +135,9 @@ class Embedding(LoraLayer, Layer):
 
     def _lora_dequantized(self):
         return quantized_embedding.dequantized_table(self)
+
+    def _lora_unpacked_int4(self, packed):
+        return quantized_embedding.unpack_int4(packed, self.output_dim, axis=-1)
 
     def _lora_requantized(self, merged):
         mode, config = self.quantization_mode, self.quantization_config

@@ -22,6 +22,8 @@ import torch
 
 from lamina import initializers
 from lamina.engine import errors
+from lamina.engine.weight import WeightSlot, stored_weight
+from lamina.quantizers.functions import unpack_int4
 
 
 class LoraLayer:
@@ -58,9 +60,10 @@ class LoraLayer:
         """Freeze the kernel and train a low-rank update of it: `kernel + (alpha / rank) A @ B`.
 
         The layer must be built, have no `kernel_constraint`, and not have LoRA already; a
-        quantized (int8 / int4) layer trains the factors beside its integer kernel. The layer's
-        `kernel` attribute stays the frozen base weight (Keras's `kernel` property merges);
-        saved files hold the merged kernel, as Keras's.
+        quantized (int8 / int4) layer trains the factors beside its integer kernel. From then
+        on `layer.kernel` (an Embedding's `embeddings`) reads the merged kernel, a tensor, as
+        Keras's property does; `layer.weights`, `get_weights()` and `state_dict()` keep the
+        frozen base weight, and saved files hold the merged kernel, as Keras's.
 
         Args:
             rank: the inner size of the two factors (a positive integer).
@@ -108,7 +111,7 @@ class LoraLayer:
                 f"Keras; this layer is quantized with mode={self.quantization_mode!r}."
             )
         leading, last = _split_shape(self._lora_keras_shape())
-        target = getattr(self, self._lora_target)
+        target = stored_weight(self, self._lora_target)
         regularizer = getattr(self, f"{self._lora_target}_regularizer", None)
         name_a, name_b = self._lora_factor_names
         # float32 whatever the policy, as Keras: fine-tuning steps must not underflow.
@@ -141,7 +144,7 @@ class LoraLayer:
         """The adapted kernel's shape in Keras's layout (an integer kernel's unpacked one)."""
         if self._is_quantized:
             return tuple(self._kernel_shape)
-        return tuple(getattr(self, self._lora_target).shape)
+        return tuple(stored_weight(self, self._lora_target).shape)
 
     def _lora_factors(self, dtype=None) -> tuple[torch.Tensor, torch.Tensor]:
         """A and B, read in `dtype` (a call's compute dtype: Keras autocasts them in calls)."""
@@ -157,8 +160,23 @@ class LoraLayer:
         """The float kernel with the update merged, in the kernel's own (Keras's) layout, in the
         compute dtype (Keras reads kernel and factors there: no-ops under float32)."""
         compute = self._compute_torch_dtype
-        kernel = getattr(self, self._lora_target).to(compute)
+        kernel = stored_weight(self, self._lora_target).to(compute)
         return kernel + self._lora_delta(compute)
+
+    def _lora_merged_attribute(self) -> torch.Tensor:
+        """What `layer.kernel` reads with LoRA on, as Keras's property: the stored kernel (an
+        int4 one unpacked to its integer values) plus the update, in float32, cast to the
+        compute dtype."""
+        stored = stored_weight(self, self._lora_target)
+        if self.quantization_mode == "int4":
+            stored = self._lora_unpacked_int4(stored)
+        merged = stored.to(torch.float32) + self._lora_delta()
+        return merged.to(self._compute_torch_dtype)
+
+    def _lora_unpacked_int4(self, packed: torch.Tensor) -> torch.Tensor:
+        """An int4 kernel's integer values in Keras's layout (Dense / EinsumDense's)."""
+        unpacked = unpack_int4(packed, self._int4_columns, axis=-1)
+        return unpacked.reshape(self._kernel_shape)
 
     def _lora_outputs(self, inputs: torch.Tensor) -> torch.Tensor:
         """The low-rank path a quantized layer adds to its outputs: `(alpha / rank) (x A) B`."""
@@ -194,7 +212,7 @@ class LoraLayer:
             return entries
         factors = [getattr(self, name) for name in self._lora_factor_names]
         entries = [e for e in entries if not any(e.tensor is f for f in factors)]
-        names = {id(getattr(self, spec.name)): spec.name for spec in self._weight_specs}
+        names = {id(stored_weight(self, spec.name)): spec.name for spec in self._weight_specs}
         merged = _MergedValues(self)
         return [
             entry._replace(file_value=merged.reader(names[id(entry.tensor)])) for entry in entries
@@ -237,6 +255,26 @@ class _MergedValues:
                 return merged.to(layer._compute_torch_dtype)
 
         return merged_value
+
+
+def lora_target_slot(name: str) -> WeightSlot:
+    """The class attribute of a LoRA layer's adapted weight: the stored weight, and with LoRA
+    on the merged kernel (`_lora_merged_attribute`), as Keras's `kernel` property.
+
+    Args:
+        name: the adapted weight's name (`"kernel"`, an Embedding's `"embeddings"`).
+
+    Returns:
+        The `WeightSlot` to set as the class's attribute of that name.
+
+    Example:
+        >>> layer = lamina.layers.Dense(2)
+        >>> layer.build((None, 3))
+        >>> layer.enable_lora(1)
+        >>> type(lamina.layers.Dense.kernel).__name__, layer.kernel is layer.weights[0]
+        ('WeightSlot', False)
+    """
+    return WeightSlot(name, LoraLayer._lora_merged_attribute, "lora_enabled")
 
 
 def _split_shape(shape):

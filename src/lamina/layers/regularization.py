@@ -88,6 +88,7 @@ class _SpatialDropout(Layer):
     """Drops whole channels (feature maps) instead of single entries."""
 
     rank = 2
+    supports_masking = True  # a Dropout in Keras: a masked sequence's mask passes through
 
     def __init__(self, rate, data_format=None, seed=None, **kwargs):
         super().__init__(**kwargs)

@@ -16,6 +16,7 @@ import string
 
 import torch
 
+from lamina.engine.weight import stored_weight
 from lamina.quantizers import float8_training
 from lamina.quantizers import model_quantization as mq
 from lamina.quantizers.abs_max_quantizer import AbsMaxQuantizer
@@ -51,7 +52,7 @@ def quantize(layer, mode: str, config, kernel_axes=None) -> None:
     if mode == "float8":
         float8_training.build(layer, config)
         return
-    kernel = layer.kernel.detach()
+    kernel = stored_weight(layer, "kernel").detach()
     values = quantized_values(layer, mode, config, kernel, kernel_axes)
     mq.drop_weight(layer, "kernel")
     build(layer, mode, tuple(kernel.shape), config, kernel_axes, values)
@@ -142,8 +143,8 @@ def dequantized_kernel(layer) -> torch.Tensor:
         if layer._kernel_axes is not None:
             _, kernel_spec, output_spec = _specs(layer)
             scale = _relayout(scale, output_spec, kernel_spec)
-        return layer.kernel.to(compute) / scale
-    unpacked = unpack_int4(layer.kernel, layer._int4_columns, axis=-1)
+        return stored_weight(layer, "kernel").to(compute) / scale
+    unpacked = unpack_int4(stored_weight(layer, "kernel"), layer._int4_columns, axis=-1)
     if layer._int4_block_size is not None:
         float_kernel = _dequantize_groups(layer, unpacked).to(compute)
     else:
@@ -162,7 +163,7 @@ def dense_call(layer, inputs: torch.Tensor) -> torch.Tensor:
     # Under a mixed policy Keras reads float variables in the compute dtype: so do the scales.
     compute = layer._compute_torch_dtype
     x = inputs.to(compute)
-    kernel, scale = layer.kernel, layer.kernel_scale.to(compute)
+    kernel, scale = stored_weight(layer, "kernel"), layer.kernel_scale.to(compute)
     if layer.quantization_mode == "int4":
         kernel = unpack_int4(kernel, layer._kernel_shape[-1], axis=-1)
         if layer._int4_block_size is not None:
@@ -187,7 +188,7 @@ def einsum_call(layer, inputs: torch.Tensor) -> torch.Tensor:
     equation = layer.equation
     specs = _specs(layer)
     if layer.quantization_mode == "int4":
-        unpacked = unpack_int4(layer.kernel, layer._int4_columns, axis=-1)
+        unpacked = unpack_int4(stored_weight(layer, "kernel"), layer._int4_columns, axis=-1)
         if layer._int4_block_size is not None:
             float_kernel = _dequantize_groups(layer, unpacked)
         else:
@@ -202,7 +203,9 @@ def einsum_call(layer, inputs: torch.Tensor) -> torch.Tensor:
         return mq.straight_through(outputs, lambda: torch.einsum(equation, x, float_kernel), x)
 
     def dequantized():  # the kernel as floats: weights-only forward, and every gradient
-        return layer.kernel.to(compute) / _relayout(kernel_scale, specs[2], specs[1])
+        return stored_weight(layer, "kernel").to(compute) / _relayout(
+            kernel_scale, specs[2], specs[1]
+        )
 
     quantizer = layer.inputs_quantizer
     if quantizer is None:
@@ -211,7 +214,7 @@ def einsum_call(layer, inputs: torch.Tensor) -> torch.Tensor:
     inputs_scale = _relayout(inputs_scale, specs[0], specs[2])
     product = _int_or_float(
         quantized,
-        layer.kernel,
+        stored_weight(layer, "kernel"),
         lambda a, b: int8_einsum(equation, a, b),
         lambda a, b: torch.einsum(equation, a, b),
     )
@@ -291,6 +294,6 @@ def build_quantized(layer, kernel_axes=None) -> None:
     if layer.quantization_mode == "float8":
         float8_training.build(layer, layer.quantization_config, loaded=True)
         return
-    kernel_shape = tuple(layer.kernel.shape)
+    kernel_shape = tuple(stored_weight(layer, "kernel").shape)
     mq.drop_weight(layer, "kernel")
     build(layer, layer.quantization_mode, kernel_shape, layer.quantization_config, kernel_axes)

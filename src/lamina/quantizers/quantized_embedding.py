@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 
+from lamina.engine.weight import stored_weight
 from lamina.quantizers import model_quantization as mq
 from lamina.quantizers.abs_max_quantizer import AbsMaxQuantizer
 from lamina.quantizers.functions import (
@@ -43,7 +44,7 @@ def serialization_spec(tie_weights: bool = True) -> dict:
 def quantize(layer, mode: str, config) -> None:
     """Replace the float table of a built Embedding by the quantized variables."""
     mq.check_integer_mode(layer, mode)
-    values = quantized_values(layer, mode, config, layer.embeddings.detach())
+    values = quantized_values(layer, mode, config, stored_weight(layer, "embeddings").detach())
     mq.drop_weight(layer, "embeddings")
     build(layer, mode, config, values)
 
@@ -105,7 +106,7 @@ def build(layer, mode: str, config, values=None) -> None:
 def lookup(layer, ids: torch.Tensor) -> torch.Tensor:
     """The dequantized rows of `ids` (an id out of range raises IndexError, as indexing does)."""
     compute = layer._compute_torch_dtype
-    rows = layer.embeddings[ids]
+    rows = stored_weight(layer, "embeddings")[ids]
     if layer.quantization_mode == "int4":
         rows = unpack_int4(rows, layer.output_dim, axis=-1)
         if layer._int4_block_size is not None:
@@ -121,7 +122,9 @@ def lookup(layer, ids: torch.Tensor) -> torch.Tensor:
 def dequantized_table(layer) -> torch.Tensor:
     """The float table an int8 / int4 Embedding stands for (what LoRA merges its update into
     before re-quantizing, as Keras's files hold it)."""
-    return lookup(layer, torch.arange(layer.input_dim, device=layer.embeddings.device))
+    return lookup(
+        layer, torch.arange(layer.input_dim, device=stored_weight(layer, "embeddings").device)
+    )
 
 
 def build_quantized(layer) -> None:
@@ -183,7 +186,11 @@ def reverse_call(layer, inputs: torch.Tensor) -> torch.Tensor:
     x = inputs.to(compute)
     grouped = layer.quantization_mode == "int4" and layer._int4_block_size is not None
     if layer.tie_weights:
-        matrix, scale, zero = layer.embeddings.T, layer.embeddings_scale.to(compute), None
+        matrix, scale, zero = (
+            stored_weight(layer, "embeddings").T,
+            layer.embeddings_scale.to(compute),
+            None,
+        )
         if grouped:  # the table's (input_dim, groups) scale and zero point, seen per column
             scale, zero = scale.T, layer.embeddings_zero.T
     else:

@@ -18,6 +18,7 @@ from torch import nn
 from lamina.engine import tracking
 from lamina.engine.layer import Layer
 from lamina.engine.naming import to_snake_case
+from lamina.engine.weight import stored_weight
 
 
 @dataclass
@@ -65,7 +66,7 @@ def _own_by_group(layer) -> dict[str, list]:
     groups: dict[str, list] = {"": []}
     if not isinstance(layer, Layer):
         return groups
-    by_tensor = {id(getattr(layer, spec.name)): spec.name for spec in layer._weight_specs}
+    by_tensor = {id(stored_weight(layer, spec.name)): spec.name for spec in layer._weight_specs}
     for entry in layer._file_weights():
         group = layer._keras_weight_groups.get(by_tensor.get(id(entry.tensor)), "")
         groups.setdefault(group, []).append(entry)
