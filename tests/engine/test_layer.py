@@ -289,16 +289,22 @@ def test_the_plain_call_still_runs_torch_hooks_and_jit_tracing():
     assert {"__module.stack_layers.dense", "__module.stack_layers.dense_1"} <= scopes
 
 
-@pytest.mark.usefixtures("plain_calls_open")
-def test_the_plain_call_is_taken_only_where_the_general_path_has_nothing_to_do(monkeypatch):
-    general_calls = []
+@pytest.fixture
+def general_calls(monkeypatch):
+    """The names of the layers whose calls take the general path (`Layer.forward`), in order."""
+    names = []
     forward = layer_module.Layer.forward
 
     def counting_forward(self, *args, **kwargs):
-        general_calls.append(self.name)
+        names.append(self.name)
         return forward(self, *args, **kwargs)
 
     monkeypatch.setattr(layer_module.Layer, "forward", counting_forward)
+    return names
+
+
+@pytest.mark.usefixtures("plain_calls_open")
+def test_the_plain_call_is_taken_only_where_the_general_path_has_nothing_to_do(general_calls):
     x = torch.ones(4, 3)
     dense = layers.Dense(2, activation="relu", name="plain")
     dense(x)  # builds: the general path
@@ -318,18 +324,10 @@ def test_the_plain_call_is_taken_only_where_the_general_path_has_nothing_to_do(m
 
 
 @pytest.mark.usefixtures("plain_calls_open")
-def test_a_merge_of_unmasked_tensors_takes_the_plain_path_and_masks_still_merge(monkeypatch):
+def test_a_merge_of_unmasked_tensors_takes_the_plain_path_and_masks_still_merge(general_calls):
     """`Add()([x, y])`, once per ResNet block per step, skips the general path's mask and tree
     work (`_plain_list_call`) when no input has a mask; masked inputs, hooks and a subclass
     whose own compute_mask makes a mask from unmasked inputs still take the general path."""
-    general_calls = []
-    forward = layer_module.Layer.forward
-
-    def counting_forward(self, *args, **kwargs):
-        general_calls.append(self.name)
-        return forward(self, *args, **kwargs)
-
-    monkeypatch.setattr(layer_module.Layer, "forward", counting_forward)
     x, y = torch.ones(2, 3), torch.full((2, 3), 2.0)
     add = layers.Add(name="add")
     add([x, y])  # builds

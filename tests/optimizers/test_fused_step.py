@@ -67,12 +67,18 @@ def test_straight_update_is_torchs_step_bit_for_bit(make, groups):
         assert torch.equal(a, b)
 
 
-def test_hands_back_whenever_torchs_step_would_differ():
+def _fused(optimizer_class=torch.optim.Adam):
+    """Three weights, a fused optimizer over them, and a gradient of ones on each."""
     weights = _weights()
-    optimizer = torch.optim.Adam(weights, lr=0.01, fused=True)
-    update = FusedAdamStep(optimizer)
+    optimizer = optimizer_class(weights, lr=0.01, fused=True)
     for w in weights:
         w.grad = torch.ones_like(w)
+    return weights, optimizer
+
+
+def test_hands_back_whenever_torchs_step_would_differ():
+    weights, optimizer = _fused()
+    update = FusedAdamStep(optimizer)
     assert not update()  # no state yet
     optimizer.step()
     assert update()
@@ -97,10 +103,7 @@ def test_hands_back_whenever_torchs_step_would_differ():
 def test_a_group_that_does_not_say_its_kernel_goes_through_torchs_step():
     """torch < 2.6 keeps AdamW as its own class, without `decoupled_weight_decay` in its
     groups: the straight call could not tell which kernel to run, so torch's step runs."""
-    weights = _weights()
-    optimizer = torch.optim.AdamW(weights, lr=0.01, fused=True)
-    for w in weights:
-        w.grad = torch.ones_like(w)
+    _, optimizer = _fused(torch.optim.AdamW)
     optimizer.step()
     update = FusedAdamStep(optimizer)
     assert update()
@@ -109,11 +112,8 @@ def test_a_group_that_does_not_say_its_kernel_goes_through_torchs_step():
 
 
 def test_a_loaded_state_is_the_one_updated():
-    weights = _weights()
-    optimizer = torch.optim.Adam(weights, lr=0.01, fused=True)
+    _, optimizer = _fused()
     update = FusedAdamStep(optimizer)
-    for w in weights:
-        w.grad = torch.ones_like(w)
     optimizer.step()
     assert update()
     saved = copy.deepcopy(optimizer.state_dict())
