@@ -381,3 +381,57 @@ def test_zip_named_h5_gets_a_hint(tmp_path):
     renamed = path.rename(tmp_path / "model.h5")
     with pytest.raises(FileFormatError, match=r"it is a zip archive; .* should end in '\.keras'"):
         lamina.models.load_model(renamed)
+
+
+def _damaged_bytes(tmp_path, fmt, signature):
+    """A file of format `fmt` whose first HDF5 structure marked `signature` is overwritten."""
+    path = _saved(tmp_path, fmt, lambda file: None)
+    if fmt != "keras":
+        data = path.read_bytes()
+        assert signature in data
+        path.write_bytes(data.replace(signature, b"XXXX", 1))
+        return path
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    members["model.weights.h5"] = members["model.weights.h5"].replace(signature, b"XXXX", 1)
+    with zipfile.ZipFile(path, "w") as archive:  # fresh CRCs: only the HDF5 inside is damaged
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+@pytest.mark.parametrize("signature", [b"SNOD", b"TREE", b"HEAP"])
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_damaged_structure_gets_a_clear_error(tmp_path, fmt, signature):
+    # The header opens; the damage is met at the first lookup, deep inside h5py (KeyError,
+    # RuntimeError: "bad symbol table node signature"), and reaches the user as lamina's error.
+    path = _damaged_bytes(tmp_path, fmt, signature)
+    _assert_refused_unchanged(path, r"is damaged: HDF5 cannot read its structure \(.*signature")
+    with pytest.raises(FileFormatError, match=r"is damaged: HDF5 cannot read its structure"):
+        lamina.models.load_model(path) if fmt != "weights.h5" else saving.KerasFileEditor(path)
+
+
+@pytest.mark.parametrize(
+    "create",
+    [
+        {"shape": (3, 2), "dtype": "float32"},  # contiguous storage never allocated
+        {"shape": (3, 2), "dtype": "float32", "chunks": (1, 2), "fletcher32": True},
+    ],
+    ids=["contiguous", "chunked"],
+)
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_values_never_written_are_refused(tmp_path, fmt, create):
+    # HDF5 reads unwritten storage as zeros, with no error and no checksum to fail.
+    path = _saved(tmp_path, fmt, _replace(_kernel_path(fmt), **create))
+    _assert_refused_unchanged(path, r"declares shape \(3, 2\) but stores (no data|0 of its 3)")
+
+
+def test_partly_written_chunks_are_refused(tmp_path):
+    def edit(file):
+        name = _kernel_path("weights.h5")
+        del file[name]
+        dataset = file.create_dataset(name, shape=(3, 2), dtype="float32", chunks=(1, 2))
+        dataset[:2] = np.ones((2, 2), "float32")  # the third row's chunk is never written
+
+    path = _saved(tmp_path, "weights.h5", edit)
+    _assert_refused_unchanged(path, r"stores 2 of its 3 chunks: HDF5 would read the missing")

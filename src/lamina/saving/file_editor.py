@@ -19,14 +19,12 @@ Examples:
 
 from __future__ import annotations
 
-import io
 import os
 
 import h5py
 
 from lamina import backend
 from lamina.saving import archive, atomic, h5_guard, h5_weights, safe_json
-from lamina.saving.errors import FileFormatError
 from lamina.saving.weights_tree import TreeReader, model_spec, natural_order
 
 
@@ -96,12 +94,7 @@ class KerasFileEditor:
                     data = archive.read_member(zipped, "metadata.json", source)
                     self.metadata = safe_json.parse(data, source, "metadata.json")
                 data = archive.read_member(zipped, "model.weights.h5", source)
-            try:
-                file = h5py.File(io.BytesIO(data), "r")
-            except (OSError, ValueError) as error:
-                raise FileFormatError(
-                    f"{source}: model.weights.h5 is not readable HDF5 ({error})."
-                ) from None
+            file = h5_guard.open_bytes(data, source)
         elif source.endswith(".weights.h5"):
             file = h5_guard.open_file(source)
         else:
@@ -110,8 +103,8 @@ class KerasFileEditor:
                 f"Received: filepath={source}"
             )
         reader = TreeReader(source)
-        with file:
-            self.weights_dict = reader.read(file, "")
+        with file as opened:
+            self.weights_dict = reader.read(opened, "")
         self._names = reader.names
         print(f"Keras model file '{self.filepath}'")
         if isinstance(self.metadata, dict) and "keras_version" in self.metadata:

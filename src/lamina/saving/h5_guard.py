@@ -20,6 +20,11 @@ What is refused, and why:
 
 from __future__ import annotations
 
+import contextlib
+import io
+import traceback
+from pathlib import PurePath
+
 import h5py
 import numpy as np
 import torch
@@ -45,10 +50,15 @@ _NUMERIC_KINDS = "fiub"
 _CHUNK_FLOOR = 2**20  # chunks up to this size are never judged against the data's size
 
 
+@contextlib.contextmanager
 def open_file(filepath):
-    """The HDF5 file at `filepath` opened read-only, or a `FileFormatError` saying what it is."""
+    """The HDF5 file at `filepath` opened read-only, or a `FileFormatError` saying what it is.
+
+    A context manager: inside it, HDF5's own errors on a damaged file become `FileFormatError`s
+    naming the file (see `damaged_file_errors`).
+    """
     try:
-        return h5py.File(filepath, "r")
+        file = h5py.File(filepath, "r")
     except (OSError, ValueError) as error:
         hint = ""
         with open(filepath, "rb") as handle:
@@ -58,17 +68,58 @@ def open_file(filepath):
             f"{filepath} is not a readable HDF5 file (truncated, corrupted or another file "
             f"type: {error}).{hint}"
         ) from None
+    with file, damaged_file_errors(filepath):
+        yield file
+
+
+@contextlib.contextmanager
+def open_bytes(data: bytes, source: str, member: str = "model.weights.h5"):
+    """The HDF5 file held in memory as `data` (the `member` of the archive `source`), read-only;
+    a context manager like `open_file`."""
+    try:
+        file = h5py.File(io.BytesIO(data), "r")
+    except (OSError, ValueError) as error:
+        raise FileFormatError(f"{source}: {member} is not readable HDF5 ({error}).") from None
+    with file, damaged_file_errors(f"{source} ({member})"):
+        yield file
+
+
+@contextlib.contextmanager
+def damaged_file_errors(source: str):
+    """HDF5's errors from a damaged file as one `FileFormatError` that names it.
+
+    A file whose header opens can still be damaged further in: h5py then raises KeyError,
+    RuntimeError, OSError or ValueError from deep inside its object reader ("bad object header
+    version number", "wrong B-tree signature") at the first lookup that reaches the damage.
+    Only errors raised inside h5py are translated; lamina's own pass through unchanged.
+    """
+    try:
+        yield
+    except FileFormatError:
+        raise
+    except (KeyError, RuntimeError, OSError, ValueError) as error:
+        if not _raised_in_h5py(error):
+            raise
+        raise FileFormatError(
+            f"{source} is damaged: HDF5 cannot read its structure ({error}). Hint: the file was "
+            "truncated or altered after it was written; load an intact copy."
+        ) from None
+
+
+def _raised_in_h5py(error: BaseException) -> bool:
+    frames = traceback.extract_tb(error.__traceback__)
+    return bool(frames) and "h5py" in PurePath(frames[-1].filename).parts
 
 
 def _link_kind(group, name: str) -> str | None:
     """'hard' / 'soft' / 'external' / 'user-defined' for a link of `group`, None if absent."""
     key = name.encode("utf-8")
-    try:
-        if not group.id.links.exists(key):
-            return None
-        kind = group.id.links.get_info(key).type
-    except (KeyError, ValueError, RuntimeError, OSError):
+    # HDF5 raises here only when the group's own structure is damaged: that is not absence
+    # (which would turn into a misleading "no such layer"), so it propagates to
+    # `damaged_file_errors`.
+    if not group.id.links.exists(key):
         return None
+    kind = group.id.links.get_info(key).type
     return {h5l.TYPE_HARD: "hard", h5l.TYPE_SOFT: "soft", h5l.TYPE_EXTERNAL: "external"}.get(
         kind, "user-defined"
     )
@@ -180,6 +231,43 @@ def check_dataset(node, source: str, expected_shape=None) -> h5py.Dataset:
     return node
 
 
+def _check_stored(node, source: str) -> None:
+    """Refuse a dataset whose values were never written. HDF5 reads unwritten storage (or a
+    chunk whose address was damaged into "unallocated") as the fill value, zeros, without any
+    error or checksum failure: a weights file always stores all its values."""
+    if not node.size:
+        return
+    if node.chunks is None:
+        stored, expected = node.id.get_storage_size(), 1
+        written = stored > 0
+    else:
+        counts = [-(-extent // chunk) for extent, chunk in zip(node.shape, node.chunks)]
+        expected = int(np.prod(counts))
+        stored = len(_chunk_positions(node))
+        written = stored == expected
+    if not written:
+        where = "no data" if node.chunks is None else f"{stored} of its {expected} chunks"
+        raise FileFormatError(
+            f"{source}: '{node.name}' declares shape {node.shape} but stores {where}: HDF5 would "
+            "read the missing values as zeros. The file is damaged or was never fully written; "
+            "load an intact copy."
+        )
+
+
+def _chunk_positions(node) -> set:
+    """The in-bounds, aligned chunk positions the dataset stores (a damaged chunk index can
+    place a chunk outside the dataset, leaving the position it should fill unwritten)."""
+    positions = set()
+    for index in range(node.id.get_num_chunks()):
+        offset = node.id.get_chunk_info(index).chunk_offset
+        if all(
+            0 <= at < extent and at % chunk == 0
+            for at, extent, chunk in zip(offset, node.shape, node.chunks)
+        ):
+            positions.add(tuple(offset))
+    return positions
+
+
 BFLOAT16_MARK = "bfloat16"  # the value of Keras's `dtype` attribute on a bfloat16 dataset
 
 
@@ -216,6 +304,7 @@ def _bfloat16_from_bits(bits: np.ndarray) -> np.ndarray:
 def read_array(node, source: str) -> np.ndarray:
     """The data of a dataset that passed `check_dataset`, in native byte order; a bfloat16
     dataset as `ml_dtypes.bfloat16` (see `is_bfloat16`)."""
+    _check_stored(node, source)
     try:
         array = np.asarray(node[()])
     except Exception as error:  # h5py raises OSError/RuntimeError/ValueError on damaged data

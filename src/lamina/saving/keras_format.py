@@ -16,6 +16,7 @@ from lamina.saving import archive as archive_module
 from lamina.saving import (
     atomic,
     folder_archive,
+    h5_guard,
     h5_weights,
     model_config,
     optimizer_state,
@@ -140,12 +141,7 @@ def read_config(filepath) -> dict:
 
 def _weights_file(archive, filepath):
     data = archive_module.read_member(archive, "model.weights.h5", filepath)
-    try:
-        return h5py.File(io.BytesIO(data), "r")
-    except (OSError, ValueError) as error:
-        raise FileFormatError(
-            f"{filepath}: model.weights.h5 is not readable HDF5 ({error})."
-        ) from None
+    return h5_guard.open_bytes(data, filepath)
 
 
 def load(filepath, custom_objects=None, compile=True):
