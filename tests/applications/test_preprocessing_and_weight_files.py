@@ -13,6 +13,7 @@ import torch
 from lamina import applications, layers
 from lamina.applications import imagenet_utils
 from lamina.applications import weights as weight_files
+from lamina.saving import FileFormatError
 from lamina.engine.model import Model
 from tests.parity.reference import keras
 
@@ -325,3 +326,53 @@ def test_every_keras_application_name_is_in_lamina():
     names = {n for n in dir(keras.applications) if not n.startswith("_")}
     missing = sorted(n for n in names if not hasattr(applications, n))
     assert missing == []
+
+
+def _named_model_and_arrays():
+    model = _unnamed_model()
+    arrays = [layer.get_weights() for layer in model.layers if layer.get_weights()]
+    names = [layer.name for layer in model.layers if layer.get_weights()]
+    return model, list(zip(names, arrays, strict=True))
+
+
+def test_an_external_link_in_a_weights_file_is_refused(tmp_path):
+    """An application weights file is read through the same guard as a saved model: a link to
+    another file on the host is refused, and the model keeps its weights."""
+    model, named = _named_model_and_arrays()
+    secret = tmp_path / "secret.h5"
+    with h5py.File(secret, "w") as file:
+        file.create_dataset("kernel", data=np.ones((1, 1, 3, 2), "float32"))
+    path = tmp_path / "linked.h5"
+    _write_legacy_h5(path, named)
+    first = named[0][0]
+    with h5py.File(path, "r+") as file:
+        del file[f"{first}/{first}/w0"]
+        file[f"{first}/{first}/w0"] = h5py.ExternalLink(str(secret), "kernel")
+    before = model.get_weights()
+    with pytest.raises(FileFormatError, match=r"is an external link to 'kernel'"):
+        weight_files.load_application_weights(model, path)
+    for a, b in zip(model.get_weights(), before, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_huge_declared_weight_is_refused_before_reading(tmp_path):
+    model, named = _named_model_and_arrays()
+    path = tmp_path / "huge.h5"
+    _write_legacy_h5(path, named)
+    last = named[-1][0]
+    with h5py.File(path, "r+") as file:  # 14.4 GB declared, nothing stored
+        del file[f"{last}/{last}/w0"]
+        file.create_dataset(
+            f"{last}/{last}/w0", shape=(60000, 60000), dtype="float32", chunks=(1000, 1000)
+        )
+    with pytest.raises(ValueError, match=r"holds weights of shapes \[\(60000, 60000\), \(3,\)\]"):
+        weight_files.load_application_weights(model, path)
+
+
+def test_a_damaged_weights_file_gets_a_clear_error(tmp_path):
+    model, named = _named_model_and_arrays()
+    path = tmp_path / "damaged.h5"
+    _write_legacy_h5(path, named)
+    path.write_bytes(path.read_bytes().replace(b"SNOD", b"XXXX", 1))
+    with pytest.raises(FileFormatError, match=r"damaged.h5 is damaged: HDF5 cannot read"):
+        weight_files.load_application_weights(model, path)

@@ -6,8 +6,9 @@ lists `weight_names`, the datasets in that layer's `get_weights()` order and Ker
 lamina's `set_weights` speaks those layouts, loading is a lookup by name. Nothing is downloaded:
 a missing file is an error that names the file and where to put it.
 
-Loading is two-phase: every array is read and checked first, then all are copied, so a wrong or
-truncated file never leaves a half-loaded model.
+Loading is two-phase: every dataset is checked (through `saving.h5_guard`: stored in the file,
+the declared shape the layer's) before any is read, and all are read before any is copied, so a
+wrong, hostile or truncated file never leaves a half-loaded model.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
+from lamina.saving import h5_guard
+from lamina.saving.errors import FileFormatError
 
 KERAS_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
 
@@ -54,35 +56,32 @@ def check_path(path) -> Path:
     return path
 
 
-def _decode(values) -> list[str]:
-    return [v.decode("utf8") if isinstance(v, bytes) else str(v) for v in values]
-
-
-def read_layer_weights(path) -> dict[str, list[np.ndarray]]:
-    """`{layer name: [arrays in get_weights() order]}` from a Keras legacy-layout HDF5 file."""
-    import h5py
-
-    path = check_path(path)
-    try:
-        with h5py.File(path, "r") as file:
-            root = file.get("model_weights", file)
-            if "layer_names" not in root.attrs:
-                raise ValueError(
-                    f"'{path}' is not a Keras HDF5 weights file in the legacy layout (no "
-                    "'layer_names' attribute). Hint: `.weights.h5` files of Keras 3 load with "
-                    "model.load_weights()."
+def _stored_layers(file, source: str) -> dict[str, list]:
+    """`{layer name: [datasets in get_weights() order]}` of a Keras legacy-layout HDF5 file,
+    every dataset checked by `h5_guard` (stored in the file, plain, numeric) but not yet read."""
+    root = h5_guard.group(file, "model_weights", source) or file
+    layer_names = h5_guard.read_names(root, "layer_names", source)
+    if layer_names is None:
+        raise FileFormatError(
+            f"'{source}' is not a Keras HDF5 weights file in the legacy layout (no "
+            "'layer_names' attribute). Hint: `.weights.h5` files of Keras 3 load with "
+            "model.load_weights()."
+        )
+    stored = {}
+    for layer_name in layer_names:
+        group = h5_guard.group(root, layer_name, source)
+        if group is None:
+            raise FileFormatError(f"'{source}' lists layer '{layer_name}' but has no such group.")
+        datasets = []
+        for name in h5_guard.read_names(group, "weight_names", source) or []:
+            dataset = h5_guard.lookup(group, name, source)
+            if dataset is None:
+                raise FileFormatError(
+                    f"'{source}' lists weight '{name}' of layer '{layer_name}', but it is missing."
                 )
-            weights = {}
-            for layer_name in _decode(root.attrs["layer_names"]):
-                group = root[layer_name]
-                names = _decode(group.attrs.get("weight_names", []))
-                weights[layer_name] = [np.asarray(group[name]) for name in names]
-            return weights
-    except OSError as failure:
-        raise ValueError(
-            f"Could not read '{path}' as HDF5 ({failure}). Hint: the file may be truncated; "
-            "fetch it again."
-        ) from failure
+            datasets.append(h5_guard.check_dataset(dataset, source))
+        stored[layer_name] = datasets
+    return stored
 
 
 def _pair_layers(model, stored: dict) -> list:
@@ -105,28 +104,33 @@ def _pair_layers(model, stored: dict) -> list:
 
 def load_application_weights(model, path, skip_mismatch: bool = False) -> None:
     """Set every layer of `model` that has weights from the file's layer of the same name
-    (or, where the file's names differ but its layers correspond one to one, in order)."""
-    stored = read_layer_weights(path)
+    (or, where the file's names differ but its layers correspond one to one, in order).
+
+    Every dataset's declared shape is compared with the layer's before any is read (a file
+    cannot make lamina read more than the model holds), and nothing is set before all are read.
+    """
+    source = str(check_path(path))
     staged = []
-    for layer, arrays, file_name in _pair_layers(model, stored):
-        expected = layer.get_weights()
-        problem = None
-        if arrays is None:
-            problem = f"has no weights for layer '{layer.name}'"
-        elif len(arrays) != len(expected) or any(
-            a.shape != e.shape for a, e in zip(arrays, expected, strict=True)
-        ):
-            problem = (
-                f"holds weights of shapes {[a.shape for a in arrays]} for layer '{file_name}', "
-                f"which expects {[e.shape for e in expected]}"
-            )
-        if problem is not None:
-            if skip_mismatch:
-                continue
-            raise ValueError(
-                f"Weights file '{path}' {problem}. Hint: build the model with the same "
-                "include_top / input_shape / alpha / classes as the file was saved with."
-            )
-        staged.append((layer, arrays))
+    with h5_guard.open_file(source) as file:
+        for layer, datasets, file_name in _pair_layers(model, _stored_layers(file, source)):
+            expected = layer.get_weights()
+            problem = None
+            if datasets is None:
+                problem = f"has no weights for layer '{layer.name}'"
+            elif len(datasets) != len(expected) or any(
+                d.shape != e.shape for d, e in zip(datasets, expected, strict=True)
+            ):
+                problem = (
+                    f"holds weights of shapes {[d.shape for d in datasets]} for layer "
+                    f"'{file_name}', which expects {[e.shape for e in expected]}"
+                )
+            if problem is not None:
+                if skip_mismatch:
+                    continue
+                raise ValueError(
+                    f"Weights file '{path}' {problem}. Hint: build the model with the same "
+                    "include_top / input_shape / alpha / classes as the file was saved with."
+                )
+            staged.append((layer, [h5_guard.read_array(d, source) for d in datasets]))
     for layer, arrays in staged:
         layer.set_weights(arrays)
