@@ -13,8 +13,8 @@ import torch
 from lamina import applications, layers
 from lamina.applications import imagenet_utils
 from lamina.applications import weights as weight_files
-from lamina.saving import FileFormatError
 from lamina.engine.model import Model
+from lamina.saving import FileFormatError
 from tests.parity.reference import keras
 
 # Keras's submodules of keras.applications, each with preprocess_input and decode_predictions.

@@ -241,7 +241,9 @@ def _check_stored(node, source: str) -> None:
         stored, expected = node.id.get_storage_size(), 1
         written = stored > 0
     else:
-        counts = [-(-extent // chunk) for extent, chunk in zip(node.shape, node.chunks)]
+        counts = [
+            -(-extent // chunk) for extent, chunk in zip(node.shape, node.chunks, strict=True)
+        ]
         expected = int(np.prod(counts))
         stored = len(_chunk_positions(node))
         written = stored == expected
@@ -262,7 +264,7 @@ def _chunk_positions(node) -> set:
         offset = node.id.get_chunk_info(index).chunk_offset
         if all(
             0 <= at < extent and at % chunk == 0
-            for at, extent, chunk in zip(offset, node.shape, node.chunks)
+            for at, extent, chunk in zip(offset, node.shape, node.chunks, strict=True)
         ):
             positions.add(tuple(offset))
     return positions
