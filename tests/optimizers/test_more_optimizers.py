@@ -139,7 +139,9 @@ def test_lion_step_by_hand():
 
 
 def test_optimizer_errors_are_pinned():
-    with pytest.raises(ValueError, match=r"Lion expects beta_1 in \(0, 1\]; received beta_1=0"):
+    with pytest.raises(
+        ValueError, match=r"Lion\(\) expects `beta_1` to be a number in \(0, 1\]; received beta_1=0"
+    ):
         optimizers.Lion(beta_1=0)
     with pytest.raises(ValueError, match=r"Ftrl: learning_rate_power must be <= 0"):
         optimizers.Ftrl(learning_rate_power=0.5)

@@ -11,6 +11,7 @@ import torch
 
 from lamina import optimizers
 from lamina.optimizers import schedules
+from tests.parity.reference import keras
 
 
 @dataclass
@@ -228,7 +229,10 @@ def test_state_dict_resumes_identically(factory):
             {"clipnorm": 1.0, "clipvalue": 1.0},
             r"Use only one of clipnorm, clipvalue and global_clipnorm",
         ),
-        ({"momentum": 1.5}, r"SGD momentum must be in \[0, 1\]; received momentum=1.5"),
+        (
+            {"momentum": 1.5},
+            r"SGD\(\) expects `momentum` to be a number in \[0, 1\]; received momentum=1.5",
+        ),
         ({"lerning_rate": 0.1}, r"SGD\(\) got unexpected keyword argument\(s\) \['lerning_rate'\]"),
     ],
     ids=["two-clips", "momentum-range", "misspelt-argument"],
@@ -298,3 +302,77 @@ def test_gradients_and_loaded_slots_in_another_layout_update_the_right_elements(
     # Not bit-equal: a fused kernel's vectorised body and scalar tail round differently, and
     # another memory order puts other elements in the tail. The misplaced update was off by ~1.
     torch.testing.assert_close(weight.detach(), plain.detach(), rtol=1e-6, atol=1e-6)
+
+
+BAD_ARGUMENTS = [
+    # (optimizer, arguments, the argument the error names, what it expects)
+    ("Adam", {"learning_rate": "0.01"}, "learning_rate", "a finite number >= 0, a Learn"),
+    ("Adam", {"learning_rate": None}, "learning_rate", "a finite number >= 0, a Learn"),
+    ("SGD", {"learning_rate": -0.1}, "learning_rate", "a finite number >= 0, a Learn"),
+    ("SGD", {"learning_rate": float("nan")}, "learning_rate", "a finite number >= 0, a Learn"),
+    ("Adam", {"beta_1": 1.0}, "beta_1", r"a number in \[0, 1\)"),
+    ("Nadam", {"beta_2": "0.999"}, "beta_2", r"a number in \[0, 1\)"),
+    ("Adamax", {"epsilon": -1e-7}, "epsilon", "a number >= 0"),
+    ("AdamW", {"weight_decay": -0.01}, "weight_decay", "a number >= 0 or None"),
+    ("Lamb", {"beta_1": [0.9]}, "beta_1", r"a number in \[0, 1\)"),
+    ("RMSprop", {"rho": 1.5}, "rho", r"a number in \[0, 1\]"),
+    ("RMSprop", {"momentum": -0.9}, "momentum", "a number >= 0"),
+    ("Adagrad", {"initial_accumulator_value": -0.1}, "initial_accumulator_value", "a number >= 0"),
+    ("Adadelta", {"rho": "0.95"}, "rho", r"a number in \[0, 1\]"),
+    ("SGD", {"momentum": "0.9"}, "momentum", r"a number in \[0, 1\]"),
+    ("SGD", {"clipnorm": "1.0"}, "clipnorm", "a number >= 0 or None"),
+    ("SGD", {"clipvalue": -1.0}, "clipvalue", "a number >= 0 or None"),
+    ("SGD", {"global_clipnorm": [1.0]}, "global_clipnorm", "a number >= 0 or None"),
+    ("SGD", {"use_ema": True, "ema_momentum": 1.5}, "ema_momentum", r"a number in \[0, 1\]"),
+    ("SGD", {"use_ema": True, "ema_overwrite_frequency": 0.5}, "ema_overwrite_frequency", ""),
+    ("SGD", {"loss_scale_factor": 0}, "loss_scale_factor", "a number > 0 or None"),
+    ("SGD", {"gradient_accumulation_steps": 1}, "gradient_accumulation_steps", "an integer >= 2"),
+    ("SGD", {"gradient_accumulation_steps": 2.5}, "gradient_accumulation_steps", "an integer"),
+]
+
+
+@pytest.mark.parametrize("name, arguments, argument, expected", BAD_ARGUMENTS)
+def test_bad_hyperparameters_are_refused_when_constructed(name, arguments, argument, expected):
+    """Before, torch refused some at the first fit in its words ("Invalid beta parameter at
+    index 0"), and lamina's own rules took the rest and failed inside an update (a string
+    learning rate, weight decay or clip) or trained with them (a negative momentum)."""
+    pattern = rf"{name}\(\) expects `{argument}` to be {expected}.*; received {argument}="
+    with pytest.raises(ValueError, match=pattern):
+        getattr(optimizers, name)(**arguments)
+
+
+def test_bad_hyperparameters_refused_by_keras_too():
+    # Where Keras refuses a value, lamina does too (lamina refuses more: see above).
+    for name, arguments, _, _ in BAD_ARGUMENTS:
+        try:
+            getattr(keras.optimizers, name)(**arguments)
+        except (ValueError, TypeError):
+            with pytest.raises(ValueError):
+                getattr(optimizers, name)(**arguments)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"learning_rate": np.float32(0.1)},
+        {"learning_rate": torch.tensor(0.1)},
+        {"learning_rate": 1},
+        {"learning_rate": lambda: 0.1},
+        {"learning_rate": optimizers.schedules.ExponentialDecay(0.1, 10, 0.9)},
+        {"gradient_accumulation_steps": 0},
+        {"clipnorm": 0},
+        {"use_ema": False, "ema_momentum": 2.0},  # not checked while the average is off, as Keras
+        {"momentum": 1.0, "nesterov": True},
+    ],
+)
+def test_valid_hyperparameters_are_accepted(arguments):
+    optimizer = optimizers.SGD(**arguments)
+    optimizer.build([torch.nn.Parameter(torch.ones(2))])
+    assert optimizer.learning_rate >= 0
+
+
+def test_a_learning_rate_set_later_is_checked_too():
+    optimizer = optimizers.SGD()
+    with pytest.raises(ValueError, match=r"SGD\(\) expects `learning_rate` .*'fast'"):
+        optimizer.learning_rate = "fast"
+    assert optimizer.learning_rate == pytest.approx(0.01)

@@ -19,6 +19,7 @@ import warnings
 import torch
 
 from lamina.engine.naming import to_snake_case, unique_name
+from lamina.optimizers import argument_checks as check
 from lamina.optimizers import keras_rules, schedules
 from lamina.optimizers.fused_step import FusedAdamStep
 from lamina.optimizers.given_tensors import as_gradient, torch_variable
@@ -89,6 +90,19 @@ class Optimizer(KerasVariables):
             )
         if sum(x is not None for x in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError("Use only one of clipnorm, clipvalue and global_clipnorm.")
+        check.learning_rate(learning_rate, self)
+        for argument, value in (
+            ("weight_decay", weight_decay),
+            ("clipnorm", clipnorm),
+            ("clipvalue", clipvalue),
+            ("global_clipnorm", global_clipnorm),
+        ):
+            check.number(value, argument, self, low=0, optional=True)
+        if use_ema:  # as Keras, the moving average's options are checked when it is on
+            check.number(ema_momentum, "ema_momentum", self, 0, 1)
+            check.count(ema_overwrite_frequency, "ema_overwrite_frequency", self, 1)
+        check.number(loss_scale_factor, "loss_scale_factor", self, 0, open_low=True, optional=True)
+        check.accumulation_steps(gradient_accumulation_steps, self)
         self.name = name or unique_name(to_snake_case(type(self).__name__))  # Keras's
         self._learning_rate = learning_rate
         self.weight_decay = weight_decay
@@ -410,6 +424,7 @@ class Optimizer(KerasVariables):
                 "learning_rate to change it during training (e.g. with ReduceLROnPlateau)."
             )
         else:
+            check.learning_rate(value, self)
             self._learning_rate = float(value)
         self._apply_lr()
 
@@ -860,8 +875,7 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
-        if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"SGD momentum must be in [0, 1]; received momentum={momentum}.")
+        check.number(momentum, "momentum", self, 0, 1)  # Keras's range
         self.momentum = momentum
         self.nesterov = nesterov
 
@@ -916,6 +930,7 @@ class Adam(Optimizer):
         self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, **kwargs
     ):
         super().__init__(learning_rate=learning_rate, **kwargs)
+        check.moments(self, beta_1, beta_2, epsilon)
         self.beta_1, self.beta_2, self.epsilon, self.amsgrad = beta_1, beta_2, epsilon, amsgrad
 
     def torch_options(self):
@@ -1021,6 +1036,9 @@ class RMSprop(Optimizer):
         self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, **kwargs
     ):
         super().__init__(learning_rate=learning_rate, **kwargs)
+        check.number(rho, "rho", self, 0, 1)
+        check.number(momentum, "momentum", self, 0)
+        check.number(epsilon, "epsilon", self, 0)
         self.rho, self.momentum, self.epsilon, self.centered = rho, momentum, epsilon, centered
 
     def torch_options(self):
@@ -1063,6 +1081,8 @@ class Adagrad(Optimizer):
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
+        check.number(initial_accumulator_value, "initial_accumulator_value", self, 0)
+        check.number(epsilon, "epsilon", self, 0)
         self.initial_accumulator_value, self.epsilon = initial_accumulator_value, epsilon
 
     def torch_options(self):
@@ -1096,6 +1116,8 @@ class Adadelta(Optimizer):
 
     def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
+        check.number(rho, "rho", self, 0, 1)
+        check.number(epsilon, "epsilon", self, 0)
         self.rho, self.epsilon = rho, epsilon
 
     def torch_options(self):
@@ -1126,6 +1148,7 @@ class Nadam(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
+        check.moments(self, beta_1, beta_2, epsilon)
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
 
     def torch_options(self):
@@ -1164,6 +1187,7 @@ class Adamax(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
+        check.moments(self, beta_1, beta_2, epsilon)
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
 
     def torch_options(self):

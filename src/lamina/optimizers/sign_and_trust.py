@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 
+from lamina.optimizers import argument_checks as check
 from lamina.optimizers.keras_rules import KerasRule, _check
 from lamina.optimizers.optimizer import Optimizer
 
@@ -90,9 +91,9 @@ class Lion(Optimizer):
     takes_foreach_flag = False
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, **kwargs):
-        if not 0.0 < beta_1 <= 1.0:
-            raise ValueError(f"Lion expects beta_1 in (0, 1]; received beta_1={beta_1}.")
         super().__init__(learning_rate=learning_rate, **kwargs)
+        check.number(beta_1, "beta_1", self, 0, 1, open_low=True)  # Keras's range: (0, 1]
+        check.number(beta_2, "beta_2", self, 0, 1)
         self.beta_1, self.beta_2 = beta_1, beta_2
 
     def torch_options(self):
@@ -127,6 +128,7 @@ class Lamb(Optimizer):
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
+        check.moments(self, beta_1, beta_2, epsilon)
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
 
     def torch_options(self):
