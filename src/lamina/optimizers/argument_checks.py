@@ -1,4 +1,5 @@
-"""Validation of optimizer constructor arguments, in the house error form.
+"""Validation of optimizer constructor arguments, in the house error form (the generic checks:
+`engine/hyperparameters.py`).
 
 torch's optimizers check their hyperparameters only when the torch optimizer is made, at the
 first `fit` (after the model was built and compiled), and in torch's words ("Invalid beta
@@ -9,26 +10,83 @@ optimizer's constructor checks them here instead, naming the optimizer and the a
 
 from __future__ import annotations
 
-import math
 import numbers
 
-from lamina.engine import errors
+from lamina.engine import errors, hyperparameters
 
 
-def _who(optimizer) -> str:
+def who(optimizer) -> str:
+    """The optimizer as error messages name it: `Adam()`.
+
+    Args:
+        optimizer: an optimizer.
+
+    Example:
+    >>> who(lamina.optimizers.Adam())
+    'Adam()'
+    """
     return f"{type(optimizer).__name__}()"
 
 
-def _as_float(value):
-    """`value` as a float when it is a real number (a 0-d tensor or NumPy scalar included),
-    else None; bools and strings are not numbers here."""
-    if value is None or isinstance(value, (bool, str, bytes)):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError, RuntimeError):  # a tensor of more than one value: RuntimeError
-        return None
-    return number if math.isfinite(number) else None
+def number(value, argument: str, optimizer, *bounds, **options) -> None:
+    """`engine.hyperparameters.number` for an optimizer's argument.
+
+    Args:
+        value: the argument's value.
+        argument: its name.
+        optimizer: the optimizer it is for (named in the error).
+        *bounds: `low` and `high`, as `hyperparameters.number` takes them.
+        **options: `open_low`, `open_high`, `optional`.
+
+    Example:
+    >>> number(-0.9, "momentum", lamina.optimizers.RMSprop(), 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: RMSprop() expects `momentum` to be a number >= 0; received momentum=-0.9.
+    """
+    hyperparameters.number(value, argument, who(optimizer), *bounds, **options)
+
+
+def common_options(optimizer, options: dict) -> None:
+    """The options every optimizer takes (`Optimizer.__init__`'s), by name.
+
+    Args:
+        optimizer: the optimizer being constructed.
+        options: `learning_rate`, `weight_decay`, the clips, the moving average's options,
+            `loss_scale_factor` and `gradient_accumulation_steps`.
+
+    Example:
+    >>> lamina.optimizers.SGD(clipnorm="1.0")
+    Traceback (most recent call last):
+    ...
+    ValueError: SGD() expects `clipnorm` to be a number >= 0 or None; received clipnorm='1.0'.
+    """
+    learning_rate(options["learning_rate"], optimizer)
+    for argument in ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm"):
+        number(options[argument], argument, optimizer, 0, optional=True)
+    if options["use_ema"]:  # as in Keras, the moving average's options count only when it is on
+        number(options["ema_momentum"], "ema_momentum", optimizer, 0, 1)
+        hyperparameters.count(
+            options["ema_overwrite_frequency"],
+            "ema_overwrite_frequency",
+            who(optimizer),
+            1,
+            optional=True,
+        )
+    number(
+        options["loss_scale_factor"],
+        "loss_scale_factor",
+        optimizer,
+        0,
+        open_low=True,
+        optional=True,
+    )
+    steps = options["gradient_accumulation_steps"]
+    # None or 0 is off (Keras tests the value's truth); otherwise at least two calls.
+    if not (isinstance(steps, numbers.Integral) and not isinstance(steps, bool) and steps == 0):
+        hyperparameters.count(
+            steps, "gradient_accumulation_steps", who(optimizer), 2, optional=True
+        )
 
 
 def learning_rate(value, optimizer) -> None:
@@ -47,109 +105,15 @@ def learning_rate(value, optimizer) -> None:
     """
     if callable(value):  # a LearningRateSchedule is callable too
         return
-    number = _as_float(value)
-    if number is None or number < 0:
+    rate = hyperparameters.as_float(value)
+    if rate is None or rate < 0:
         raise errors.value_error(
-            _who(optimizer),
+            who(optimizer),
             "`learning_rate` to be a finite number >= 0, a LearningRateSchedule or a callable "
             "returning the rate",
             f"learning_rate={value!r}",
             "pass e.g. learning_rate=1e-3, or a schedule from lamina.optimizers.schedules.",
         )
-
-
-def number(
-    value,
-    argument: str,
-    optimizer,
-    low=None,
-    high=None,
-    *,
-    open_low=False,
-    open_high=False,
-    optional=False,
-) -> None:
-    """A finite real hyperparameter within `[low, high]` (either end open on request).
-
-    Args:
-        value: the argument's value.
-        argument: its name.
-        optimizer: the optimizer it is for (named in the error).
-        low: the lower bound, or None.
-        high: the upper bound, or None.
-        open_low: whether `low` itself is refused.
-        open_high: whether `high` itself is refused.
-        optional: whether None is allowed (the option is off).
-
-    Example:
-    >>> number(2.0, "beta_1", lamina.optimizers.Adam(), 0, 1, open_high=True)
-    Traceback (most recent call last):
-    ...
-    ValueError: Adam() expects `beta_1` to be a number in [0, 1); received beta_1=2.0.
-    """
-    if value is None and optional:
-        return
-    converted = _as_float(value)
-    fits = converted is not None
-    if fits and low is not None:
-        fits = converted > low if open_low else converted >= low
-    if fits and high is not None:
-        fits = converted < high if open_high else converted <= high
-    if fits:
-        return
-    if low is not None and high is not None:
-        expected = f"a number in {'(' if open_low else '['}{low}, {high}{')' if open_high else ']'}"
-    elif low is not None:
-        expected = f"a number {'>' if open_low else '>='} {low}"
-    else:
-        expected = "a finite number"
-    if optional:
-        expected += " or None"
-    raise errors.value_error(
-        _who(optimizer), f"`{argument}` to be {expected}", _shown(argument, value)
-    )
-
-
-def count(value, argument: str, optimizer, minimum: int, optional=True) -> None:
-    """An integer option of at least `minimum` (None, and with Keras 0, means off).
-
-    Args:
-        value: the argument's value.
-        argument: its name.
-        optimizer: the optimizer it is for (named in the error).
-        minimum: the smallest count allowed.
-        optional: whether None is allowed.
-
-    Example:
-    >>> count(1, "gradient_accumulation_steps", lamina.optimizers.SGD(), 2)
-    Traceback (most recent call last):
-    ...
-    ValueError: SGD() expects `gradient_accumulation_steps` to be an integer >= 2 or None; ...
-    """
-    if value is None and optional:
-        return
-    integral = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    if not integral or value < minimum:
-        expected = f"an integer >= {minimum}" + (" or None" if optional else "")
-        raise errors.value_error(
-            _who(optimizer), f"`{argument}` to be {expected}", _shown(argument, value)
-        )
-
-
-def accumulation_steps(value, optimizer) -> None:
-    """`gradient_accumulation_steps`: None or 0 (off, as Keras reads a falsy value), or an
-    integer >= 2.
-
-    Args:
-        value: the argument's value.
-        optimizer: the optimizer it is for (named in the error).
-
-    Example:
-    >>> accumulation_steps(4, lamina.optimizers.SGD())  # accepted: nothing happens
-    """
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value == 0:
-        return
-    count(value, "gradient_accumulation_steps", optimizer, 2)
 
 
 def moments(optimizer, beta_1, beta_2, epsilon=0.0) -> None:
@@ -171,7 +135,3 @@ def moments(optimizer, beta_1, beta_2, epsilon=0.0) -> None:
     number(beta_1, "beta_1", optimizer, 0, 1, open_high=True)
     number(beta_2, "beta_2", optimizer, 0, 1, open_high=True)
     number(epsilon, "epsilon", optimizer, 0)
-
-
-def _shown(argument: str, value) -> str:
-    return f"{argument}={value!r}"

@@ -90,19 +90,7 @@ class Optimizer(KerasVariables):
             )
         if sum(x is not None for x in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError("Use only one of clipnorm, clipvalue and global_clipnorm.")
-        check.learning_rate(learning_rate, self)
-        for argument, value in (
-            ("weight_decay", weight_decay),
-            ("clipnorm", clipnorm),
-            ("clipvalue", clipvalue),
-            ("global_clipnorm", global_clipnorm),
-        ):
-            check.number(value, argument, self, low=0, optional=True)
-        if use_ema:  # as Keras, the moving average's options are checked when it is on
-            check.number(ema_momentum, "ema_momentum", self, 0, 1)
-            check.count(ema_overwrite_frequency, "ema_overwrite_frequency", self, 1)
-        check.number(loss_scale_factor, "loss_scale_factor", self, 0, open_low=True, optional=True)
-        check.accumulation_steps(gradient_accumulation_steps, self)
+        check.common_options(self, locals())  # the arguments above, by name
         self.name = name or unique_name(to_snake_case(type(self).__name__))  # Keras's
         self._learning_rate = learning_rate
         self.weight_decay = weight_decay
