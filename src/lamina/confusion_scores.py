@@ -11,6 +11,7 @@ import torch
 
 from lamina import backend
 from lamina.confusion_metrics import EPSILON, _tensor
+from lamina.engine import hyperparameters
 from lamina.losses.loss import one_hot_ids
 from lamina.metrics.metric import Metric
 from lamina.metrics.registry import register
@@ -441,6 +442,7 @@ class BinaryIoU(IoU):
     """
 
     def __init__(self, target_class_ids=(0, 1), threshold=0.5, name=None, dtype=None):
+        hyperparameters.number(threshold, "threshold", "BinaryIoU()")
         super().__init__(num_classes=2, target_class_ids=target_class_ids, name=name, dtype=dtype)
         self.threshold = threshold
 

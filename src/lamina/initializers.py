@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from lamina import backend
-from lamina.engine import errors
+from lamina.engine import errors, hyperparameters
 from lamina.random import SeedGenerator
 
 
@@ -136,6 +136,10 @@ class Constant(Initializer):
     """
 
     def __init__(self, value=0.0):
+        if not _numeric(value):
+            raise errors.value_error(
+                "Constant()", "`value` to be a number or an array of numbers", f"value={value!r}"
+            )
         self.value = value
 
     def __call__(self, shape, dtype=None):
@@ -160,6 +164,24 @@ class Constant(Initializer):
         return {"value": value}
 
 
+def _numeric(value) -> bool:
+    """Whether `value` is a real number or an array (NumPy, torch, nested lists) of them."""
+    if isinstance(value, torch.Tensor):
+        return not value.is_complex()
+    if isinstance(value, (str, bytes)):
+        return False
+    try:
+        return np.asarray(value).dtype.kind in "biuf"
+    except (TypeError, ValueError):
+        return False
+
+
+def _check_spread(who: str, mean, stddev) -> None:
+    """A normal distribution's mean (any finite number) and standard deviation (>= 0)."""
+    hyperparameters.number(mean, "mean", who)
+    hyperparameters.number(stddev, "stddev", who, 0)
+
+
 class RandomNormal(Initializer):
     """Draws from a normal distribution.
 
@@ -176,6 +198,7 @@ class RandomNormal(Initializer):
     """
 
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        _check_spread("RandomNormal()", mean, stddev)
         self.mean, self.stddev, self.seed = mean, stddev, _checked_seed(seed)
 
     def __call__(self, shape, dtype=None):
@@ -204,6 +227,8 @@ class RandomUniform(Initializer):
     """
 
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
+        hyperparameters.number(minval, "minval", "RandomUniform()")
+        hyperparameters.number(maxval, "maxval", "RandomUniform()", low=minval)
         self.minval, self.maxval, self.seed = minval, maxval, _checked_seed(seed)
 
     def __call__(self, shape, dtype=None):
@@ -232,6 +257,7 @@ class TruncatedNormal(Initializer):
     """
 
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
+        _check_spread("TruncatedNormal()", mean, stddev)
         self.mean, self.stddev, self.seed = mean, stddev, _checked_seed(seed)
 
     def __call__(self, shape, dtype=None):
@@ -493,6 +519,7 @@ class Orthogonal(Initializer):
     """
 
     def __init__(self, gain=1.0, seed=None):
+        hyperparameters.number(gain, "gain", "Orthogonal()")
         self.gain, self.seed = gain, _checked_seed(seed)
 
     def __call__(self, shape, dtype=None):
@@ -519,6 +546,7 @@ class Identity(Initializer):
     """
 
     def __init__(self, gain=1.0):
+        hyperparameters.number(gain, "gain", "Identity()")
         self.gain = gain
 
     def __call__(self, shape, dtype=None):

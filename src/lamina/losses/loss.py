@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from lamina import backend, dtype_policies, tree
+from lamina.engine import hyperparameters
 
 EPSILON = 1e-7
 REDUCTIONS = ("sum_over_batch_size", "sum", "none", "mean", "mean_with_sample_weight", None)
@@ -403,6 +404,7 @@ def wrapper_class(fn, class_name, default_name, *, doc=None, order=None, **defau
         unknown = set(kwargs) - set(defaults)
         if unknown:
             raise TypeError(f"{class_name}() got unexpected keyword argument(s) {sorted(unknown)}.")
+        hyperparameters.loss_options(f"{class_name}()", kwargs)
         options = {**defaults, **kwargs}
         LossFunctionWrapper.__init__(
             self, fn, name=name, reduction=reduction, dtype=dtype, **options

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from lamina.engine import errors
+from lamina.engine import errors, hyperparameters
 from lamina.losses.loss import Loss, match_rank, takes_arrays, wrapper_class
 
 
@@ -147,6 +147,7 @@ class Circle(Loss):
         name="circle",
         dtype=None,
     ):
+        hyperparameters.loss_options("Circle()", {"gamma": gamma, "margin": margin})
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.gamma = gamma
         self.margin = margin

@@ -6,6 +6,7 @@ import inspect
 
 import torch
 
+from lamina.engine import hyperparameters
 from lamina.losses import match_rank
 from lamina.losses.loss import bind_positional, class_ids, one_hot_ids, takes_arrays
 from lamina.metrics.metric import MeanMetricWrapper
@@ -162,6 +163,7 @@ def wrapper_class(fn, class_name, default_name, *, doc=None, leading=(), **defau
                 f"{class_name}() got unexpected keyword argument(s) {sorted(unknown)}; "
                 f"it takes {', '.join(order)}."
             )
+        hyperparameters.loss_options(f"{class_name}()", kwargs)
         MeanMetricWrapper.__init__(self, fn, name=name, dtype=dtype, **{**defaults, **kwargs})
         for key, value in self.fn_kwargs.items():
             setattr(self, key, value)
