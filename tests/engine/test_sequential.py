@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 import lamina
 from tests.parity import reference
@@ -59,3 +60,26 @@ def test_a_sequential_passes_a_dict_or_list_of_inputs_to_its_first_layer_as_kera
     theirs = reference.keras_run(lambda m: _structured_inputs(m, kind))
     np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-6)
     np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "feed, given",
+    [
+        ({"wrong": np.ones((4, 4), "float32")}, r"a dict with the keys \['wrong'\]"),
+        ([np.ones((4, 4), "float32")] * 2, "a list of 2 arrays"),
+    ],
+    ids=["dict", "list"],
+)
+def test_a_structure_given_to_one_input_is_refused_clearly(feed, given):
+    # The first Dense got the dict whole and failed in torch's words ("'dict' object has no
+    # attribute 'is_floating_point'"); fit gave "an array of shape ()" for the list.
+    model = lamina.Sequential([lamina.layers.Input((4,)), lamina.layers.Dense(3)])
+    model.compile("adam", "mse")
+    with pytest.raises(
+        ValueError, match=r"expects one input array .*\(None, 4\).*; received " + given
+    ):
+        model.fit(feed, np.ones((4, 3), "float32"), verbose=0)
+    tensors = lamina.tree.map_structure(torch.from_numpy, feed)
+    with pytest.raises(ValueError, match=r"Sequential model '.*' expects one input array of shape"):
+        model(tensors)
+    assert model.predict([np.ones((2, 4), "float32")], verbose=0).shape == (2, 3)  # Keras's [x]

@@ -155,6 +155,10 @@ def _layers_take(model, shape) -> bool:
     return True
 
 
+def _arrays_in(items) -> bool:
+    return any(isinstance(item, (np.ndarray, torch.Tensor)) for item in items)
+
+
 def conform_inputs(model, x):
     """Array inputs checked against the model's `Input` shapes before any batch runs, so a
     mismatch names the whole array (`x` of shape (83, 4)) rather than one batch of it. The rank is
@@ -168,6 +172,16 @@ def conform_inputs(model, x):
     one_array_list = isinstance(x, (list, tuple)) and len(x) == 1 and getattr(x[0], "ndim", 0)
     if len(inputs) == 1 and one_array_list:
         x = x[0]
+    several = isinstance(x, (list, tuple)) and len(x) > 1 and _arrays_in(x)
+    if len(inputs) == 1 and several:
+        raise errors.value_error(
+            f"Model '{model.name}'",
+            f"one input array (for its Input '{inputs[0].name}' of shape "
+            f"{errors.format_shape(tuple(inputs[0].shape))})",
+            f"a {type(x).__name__} of {len(x)} arrays (x)",
+            "pass the array itself; a model that takes several arrays is built on several "
+            "Inputs (functional API).",
+        )
     multiple = isinstance(x, (list, tuple)) and len(inputs) > 1
     leaves = functional.flat_feed(x) if multiple else [x]
     if len(leaves) != len(inputs):

@@ -8,6 +8,7 @@ extraction. On real data it runs the layers in a plain loop: no graph bookkeepin
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -15,6 +16,16 @@ from lamina.engine import errors, naming, shape_inference, weight_paths
 from lamina.engine.layer import Layer
 from lamina.engine.model import Model, _module_key
 from lamina.engine.symbolic import Input, InputLayer, KerasTensor
+
+
+def _structure_of_arrays(value) -> bool:
+    """A list or tuple of several arrays or tensors (a structure of inputs, not one input's
+    nested numbers)."""
+    return (
+        isinstance(value, (list, tuple))
+        and len(value) > 1
+        and any(isinstance(item, (np.ndarray, torch.Tensor)) for item in value)
+    )
 
 
 class Sequential(Model):
@@ -223,9 +234,28 @@ class Sequential(Model):
         self._check_input(shape)
 
     def forward(self, inputs, *args, **kwargs):
-        if self.built and self._input_tensor is not None and hasattr(inputs, "shape"):
-            self._check_input(tuple(inputs.shape))
+        if self.built and self._input_tensor is not None:
+            if hasattr(inputs, "shape"):
+                self._check_input(tuple(inputs.shape))
+            elif isinstance(inputs, dict) or _structure_of_arrays(inputs):
+                self._refuse_structure(inputs)
         return super().forward(inputs, *args, **kwargs)
+
+    def _refuse_structure(self, inputs) -> None:
+        """A dict, or a list of several arrays, given to a model with one declared Input: the
+        first layer would fail on it in torch's words ('dict' object has no attribute ...)."""
+        given = (
+            f"a dict with the keys {sorted(map(str, inputs))}"
+            if isinstance(inputs, dict)
+            else f"a {type(inputs).__name__} of {len(inputs)} arrays"
+        )
+        raise errors.value_error(
+            f"Sequential model '{self.name}'",
+            f"one input array of shape {errors.format_shape(self._input_tensor.shape)}",
+            given,
+            "a Sequential model takes a single array; for several or named inputs build a "
+            "functional Model on several Inputs.",
+        )
 
     def _check_input(self, shape) -> None:
         expected = self._input_tensor.shape
