@@ -180,10 +180,38 @@ def test_batch_of_ragged_elements_says_how_to_fix_it():
         list(ds.batch(2))
 
 
-@pytest.mark.parametrize("size", [0, -3, True], ids=["zero", "negative", "bool"])
+@pytest.mark.parametrize(
+    "size", [0, -3, True, "4", 2.0], ids=["zero", "negative", "bool", "string", "float"]
+)
 def test_batch_size_must_be_positive(size):
-    with pytest.raises(ValueError, match="positive batch_size"):
+    with pytest.raises(
+        ValueError, match=r"Dataset.batch\(\) expects `batch_size` to be an integer >= 1"
+    ):
         ten().batch(size)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda ds: ds.take("3"), r"Dataset.take\(\) expects `count` to be an integer >= -1"),
+        (lambda ds: ds.skip(1.5), r"Dataset.skip\(\) expects `count` to be an integer >= -1"),
+        (lambda ds: ds.repeat("2"), r"Dataset.repeat\(\) expects `count` .* or None"),
+        (lambda ds: ds.map(3), r"Dataset.map\(\) expects `map_func` to be a function"),
+        (lambda ds: ds.filter(None), r"Dataset.filter\(\) expects `predicate` to be a func"),
+        (lambda ds: ds.take_while("x"), r"Dataset.take_while\(\) expects `predicate`"),
+    ],
+    ids=["take", "skip", "repeat", "map", "filter", "take_while"],
+)
+def test_bad_arguments_are_refused_when_the_dataset_is_made(make, message):
+    # int() read "3" and 1.5 silently (skip(1.5) skipped one element), and a map of a
+    # non-function failed only at the first element ('int' object is not callable).
+    with pytest.raises(ValueError, match=message):
+        make(ten())
+
+
+def test_integer_tensors_and_numpy_ints_are_counts():
+    assert len(list(ten().take(torch.tensor(3)))) == 3
+    assert len(list(ten().batch(np.int64(5)))) == 2
 
 
 def test_unbatch_inverts_batch():

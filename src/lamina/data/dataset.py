@@ -17,6 +17,7 @@ from lamina import tree
 from lamina.data import combine, fusion, grouping, sources, structure, transforms
 from lamina.data.sources import INFINITE, UNKNOWN
 from lamina.data.transforms import AUTOTUNE
+from lamina.engine import errors, hyperparameters
 
 INFINITE_CARDINALITY = INFINITE
 UNKNOWN_CARDINALITY = UNKNOWN
@@ -215,10 +216,12 @@ class Dataset:
                 tf.data's traced functions, Python side effects then run once per batch; pass
                 False when they must run per element (data/fusion.py).
         """
+        _function(map_func, "map_func", "map")
         return Dataset(transforms.Map(self._node, map_func, num_parallel_calls, vectorize))
 
     def filter(self, predicate, name=None) -> Dataset:
         """Keep the elements for which `predicate(element)` is true."""
+        _function(predicate, "predicate", "filter")
         return Dataset(transforms.Filter(self._node, predicate))
 
     def batch(
@@ -231,6 +234,7 @@ class Dataset:
     ) -> Dataset:
         """Stack `batch_size` consecutive elements; the last batch may be smaller unless
         `drop_remainder`."""
+        _count(batch_size, "batch_size", "batch", 1)
         if fusion.can_fuse(self._node):
             return Dataset(fusion.MapAndBatch(self._node, batch_size, drop_remainder))
         return Dataset(transforms.Batch(self._node, batch_size, drop_remainder))
@@ -273,18 +277,22 @@ class Dataset:
 
     def repeat(self, count=None, name=None) -> Dataset:
         """Repeat the dataset `count` times (forever when None or -1)."""
+        _count(count, "count", "repeat", -1, optional=True)
         return Dataset(transforms.Repeat(self._node, count))
 
     def take(self, count, name=None) -> Dataset:
         """The first `count` elements (all when -1)."""
+        _count(count, "count", "take", -1)
         return Dataset(transforms.Take(self._node, count))
 
     def take_while(self, predicate, name=None) -> Dataset:
         """The elements before the first one for which `predicate(element)` is false."""
+        _function(predicate, "predicate", "take_while")
         return Dataset(transforms.TakeWhile(self._node, predicate))
 
     def skip(self, count, name=None) -> Dataset:
         """All but the first `count` elements (none when -1)."""
+        _count(count, "count", "skip", -1)
         return Dataset(transforms.Skip(self._node, count))
 
     def shard(self, num_shards, index, name=None) -> Dataset:
@@ -786,3 +794,19 @@ class TextLineDataset(Dataset):
                 f"{compression_type!r}. Hint: decompress the file first (gzip -d)."
             )
         super().__init__(sources.TextLines(filenames))
+
+
+def _count(value, argument: str, method: str, minimum: int, optional: bool = False) -> None:
+    """An element count of a Dataset method: an integer (not a string or a float, which tf.data
+    refuses too and `int()` would have read silently: `skip(1.5)` skipped one)."""
+    hyperparameters.count(value, argument, f"Dataset.{method}()", minimum, optional=optional)
+
+
+def _function(value, argument: str, method: str) -> None:
+    """A function argument, refused when the Dataset is made rather than at the first element."""
+    if not callable(value):
+        raise errors.value_error(
+            f"Dataset.{method}()",
+            f"`{argument}` to be a function",
+            f"{argument}={value!r} of type {type(value).__name__}",
+        )

@@ -11,7 +11,6 @@ an out-of-range value often does not fail at all (label smoothing of -5 trains o
 from __future__ import annotations
 
 import math
-import numbers
 
 from lamina.engine import errors
 
@@ -105,10 +104,29 @@ def count(value, argument: str, who: str, minimum: int, optional=False) -> None:
     """
     if value is None and optional:
         return
-    integral = isinstance(value, numbers.Integral) and not isinstance(value, bool)
-    if not integral or value < minimum:
+    if not integer(value) or int(value) < minimum:
         expected = f"an integer >= {minimum}" + (" or None" if optional else "")
         raise errors.value_error(who, f"`{argument}` to be {expected}", f"{argument}={value!r}")
+
+
+def integer(value) -> bool:
+    """Whether `value` is an integer: a Python or NumPy int, or a 0-d integer tensor (anything
+    with `__index__`), not a bool.
+
+    Args:
+        value: anything.
+
+    Example:
+    >>> integer(np.int64(3)), integer(torch.tensor(3)), integer(3.0), integer(True)
+    (True, True, False, False)
+    """
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        return False
+    try:
+        value.__index__()
+    except (TypeError, RuntimeError):  # a float tensor, or one of several values
+        return False
+    return True
 
 
 def axis(value, argument: str, who: str) -> None:
@@ -126,7 +144,7 @@ def axis(value, argument: str, who: str) -> None:
     ValueError: CosineSimilarity() expects `axis` to be an integer or a tuple of integers; ...
     """
     values = value if isinstance(value, (tuple, list)) else [value]
-    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in values):
+    if not all(integer(v) for v in values):
         raise errors.value_error(
             who, f"`{argument}` to be an integer or a tuple of integers", f"{argument}={value!r}"
         )
