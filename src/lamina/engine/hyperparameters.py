@@ -1,5 +1,5 @@
-"""Checks of numeric constructor arguments (optimizers, losses, metrics, initializers), in the
-house error form: who, what was expected, what came.
+"""Checks of numeric constructor arguments (optimizers, losses, metrics, initializers, the
+`lamina.data` methods), in the house error form: who, what was expected, what came.
 
 Why at construction: these values are used only later, inside an update or a loss, where a
 string or a list fails in torch's words far from the line that passed it ("pow() received an

@@ -10,8 +10,6 @@ optimizer's constructor checks them here instead, naming the optimizer and the a
 
 from __future__ import annotations
 
-import numbers
-
 from lamina.engine import errors, hyperparameters
 
 
@@ -83,7 +81,7 @@ def common_options(optimizer, options: dict) -> None:
     )
     steps = options["gradient_accumulation_steps"]
     # None or 0 is off (Keras tests the value's truth); otherwise at least two calls.
-    if not (isinstance(steps, numbers.Integral) and not isinstance(steps, bool) and steps == 0):
+    if not (hyperparameters.integer(steps) and int(steps) == 0):
         hyperparameters.count(
             steps, "gradient_accumulation_steps", who(optimizer), 2, optional=True
         )
