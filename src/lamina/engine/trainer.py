@@ -356,8 +356,13 @@ class Trainer:
     def predict_step(self, data):
         """The outputs for one batch."""
         x, _, _ = data_adapter.unpack(data)
+        return self._predict_forward()(x)
+
+    def _predict_forward(self):
+        """What the default `predict_step` runs the inputs through: the compiled forward
+        (`torch.compile`d with `jit_compile=True`), or the model itself when not compiled."""
         state = self._compile_state
-        return (state.forward if state is not None else self)(x)
+        return state.forward if state is not None else self
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """The compiled loss (weighted over outputs) plus the layers' regularization losses.
