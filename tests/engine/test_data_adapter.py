@@ -6,6 +6,7 @@ evaluates and predicts on raw text as Keras's does; strings anywhere else are st
 import random
 import warnings
 
+import ml_dtypes
 import numpy as np
 import pytest
 import torch
@@ -244,3 +245,17 @@ def test_an_optional_input_left_out_survives_shuffling_splitting_and_the_capture
 def test_every_input_none_is_not_array_data():
     assert not data_adapter.is_array_like({"x": None, "o": None})
     assert data_adapter.is_array_like({"x": X, "o": None})
+
+
+def test_a_generators_batches_convert_alone_or_nested_bfloat16_and_float64_too():
+    """A lone array (converted without a structure walk), a dict with an input left out, labels
+    and weights: each leaf becomes a floatx tensor, ml_dtypes' bfloat16 and float64 included."""
+    lone = np.array([[1.5, -0.25]], dtype=ml_dtypes.bfloat16)
+    nested = {"a": np.ones((1, 2)), "b": None}
+    source = iter([(lone,), (nested, np.zeros((1, 1)), np.full(1, 2))])
+    batches = list(data_adapter.IterableData(source, device=torch.device("cpu")))
+    x, y, weights = batches[0]
+    assert x.dtype == torch.float32 and x.tolist() == [[1.5, -0.25]] and y is None
+    x, y, weights = batches[1]
+    assert x["b"] is None and x["a"].dtype == torch.float32 and y.dtype == torch.float32
+    assert weights.dtype == torch.float32 and weights.tolist() == [2.0]

@@ -75,7 +75,9 @@ def to_tensor(value, device, name="x") -> torch.Tensor:
             raise errors.value_error(name, "a numeric array", f"an array of strings {array.shape}")
         if not array.flags.writeable:  # pandas' or a memory map's read-only view
             array = array.copy()
-        if array.dtype.name == "bfloat16":  # ml_dtypes' (predict's output of a bfloat16 model)
+        # ml_dtypes' bfloat16 (predict's output of a bfloat16 model). `kind` first: NumPy's
+        # `dtype.name` is a Python property, about 3 us, and a generator's batches pay it each.
+        if array.dtype.kind == "V" and array.dtype.name == "bfloat16":
             tensor = backend.from_numpy(array)
         else:
             tensor = torch.from_numpy(np.ascontiguousarray(array))
@@ -399,14 +401,19 @@ class IterableData(StepsPerEpoch):
 
     def _convert(self, batch):
         x, y, sw = unpack(batch)
-
-        def convert(name):
-            return lambda a: to_tensor(a, self.device, name) if a is not None else None
-
         return (
-            tree.map_structure(convert("x"), x),
-            None if y is None else tree.map_structure(convert("y"), y),
-            None if sw is None else convert("sample_weight")(sw).float(),
+            self._to_tensors(x, "x"),
+            None if y is None else self._to_tensors(y, "y"),
+            None if sw is None else to_tensor(sw, self.device, "sample_weight").float(),
+        )
+
+    def _to_tensors(self, structure, name: str):
+        """A batch's inputs or labels on the device; a lone array (the usual batch) without
+        a walk of the structure."""
+        if isinstance(structure, (np.ndarray, torch.Tensor)):
+            return to_tensor(structure, self.device, name)
+        return tree.map_structure(
+            lambda a: None if a is None else to_tensor(a, self.device, name), structure
         )
 
     def _batches(self):
