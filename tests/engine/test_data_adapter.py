@@ -259,3 +259,15 @@ def test_a_generators_batches_convert_alone_or_nested_bfloat16_and_float64_too()
     x, y, weights = batches[1]
     assert x["b"] is None and x["a"].dtype == torch.float32 and y.dtype == torch.float32
     assert weights.dtype == torch.float32 and weights.tolist() == [2.0]
+
+
+@pytest.mark.parametrize("shuffle", [False, "batch"])
+def test_array_batches_of_lone_tensors_cover_every_sample_once_the_last_one_short(shuffle):
+    x = np.arange(10, dtype="float32").reshape(10, 1)
+    data = data_adapter.ArrayData(x, x * 2, np.arange(10), batch_size=4, shuffle=shuffle)
+    batches = list(data)
+    assert sorted(len(bx) for bx, _, _ in batches) == [2, 4, 4]
+    seen = torch.cat([bx for bx, _, _ in batches]).flatten()
+    assert sorted(seen.tolist()) == list(range(10))
+    for bx, by, weights in batches:
+        assert torch.equal(by, bx * 2) and torch.equal(weights, bx.flatten())

@@ -329,9 +329,24 @@ class ArrayData(StepsPerEpoch):
                 x = _map_given(take, x)
                 y = None if y is None else tree.map_structure(take, y)
                 sw = None if sw is None else sw.index_select(0, permutation)
+        if all(part is None or isinstance(part, torch.Tensor) for part in (x, y, sw)):
+            return _tensor_batches(x, y, sw, self.batch_size, order)
         return (
             self._slice(x, y, sw, i * self.batch_size, min((i + 1) * self.batch_size, self.size))
             for i in order
+        )
+
+
+def _tensor_batches(x, y, sw, batch_size: int, order):
+    """The batches of lone tensors (the usual x, y and sample weights): one slice of each per
+    batch, the last one clamped by the slice itself (about 1 us a batch less than `_slice`)."""
+    for i in order:
+        start = i * batch_size
+        stop = start + batch_size
+        yield (
+            x[start:stop],
+            None if y is None else y[start:stop],
+            None if sw is None else sw[start:stop],
         )
 
 
