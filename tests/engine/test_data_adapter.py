@@ -271,3 +271,17 @@ def test_array_batches_of_lone_tensors_cover_every_sample_once_the_last_one_shor
     assert sorted(seen.tolist()) == list(range(10))
     for bx, by, weights in batches:
         assert torch.equal(by, bx * 2) and torch.equal(weights, bx.flatten())
+
+
+def test_to_tensor_keeps_text_of_any_array_kind_and_refuses_ragged_objects():
+    cpu = torch.device("cpu")
+    words = np.array(["a", "bc"], dtype=object)
+    assert data_adapter.to_tensor(words, cpu).tolist() == ["a", "bc"]
+    assert data_adapter.to_tensor(np.array([b"a"]), cpu).dtype.kind == "U"
+    assert data_adapter.to_tensor([[1, 2]], cpu).dtype == torch.int64  # a list: converted
+    ragged = np.empty(2, dtype=object)
+    ragged[:] = [[1], [2, 3]]
+    with pytest.raises(ValueError, match="pad ragged sequences"):
+        data_adapter.to_tensor(ragged, cpu)
+    with pytest.raises(ValueError, match="an array of strings"):
+        data_adapter.to_tensor(np.array(["a"]), cpu, name="y")

@@ -61,8 +61,11 @@ def to_tensor(value, device, name="x") -> torch.Tensor:
     if isinstance(value, torch.Tensor):
         tensor = value
     else:
-        array = value.to_numpy() if is_dataframe(value) else np.asarray(value)
-        if name == "x" and is_strings(array):
+        if type(value) is np.ndarray:  # the usual batch: no pandas or list to convert
+            array = value
+        else:
+            array = value.to_numpy() if is_dataframe(value) else np.asarray(value)
+        if name == "x" and array.dtype.kind in "USO" and is_strings(array):
             return array.astype(str)
         if array.dtype == object:
             raise errors.value_error(
