@@ -6,6 +6,7 @@ evaluates and predicts on raw text as Keras's does; strings anywhere else are st
 import random
 import warnings
 
+import ml_dtypes
 import numpy as np
 import pytest
 import torch
@@ -244,3 +245,43 @@ def test_an_optional_input_left_out_survives_shuffling_splitting_and_the_capture
 def test_every_input_none_is_not_array_data():
     assert not data_adapter.is_array_like({"x": None, "o": None})
     assert data_adapter.is_array_like({"x": X, "o": None})
+
+
+def test_a_generators_batches_convert_alone_or_nested_bfloat16_and_float64_too():
+    """A lone array (converted without a structure walk), a dict with an input left out, labels
+    and weights: each leaf becomes a floatx tensor, ml_dtypes' bfloat16 and float64 included."""
+    lone = np.array([[1.5, -0.25]], dtype=ml_dtypes.bfloat16)
+    nested = {"a": np.ones((1, 2)), "b": None}
+    source = iter([(lone,), (nested, np.zeros((1, 1)), np.full(1, 2))])
+    batches = list(data_adapter.IterableData(source, device=torch.device("cpu")))
+    x, y, weights = batches[0]
+    assert x.dtype == torch.float32 and x.tolist() == [[1.5, -0.25]] and y is None
+    x, y, weights = batches[1]
+    assert x["b"] is None and x["a"].dtype == torch.float32 and y.dtype == torch.float32
+    assert weights.dtype == torch.float32 and weights.tolist() == [2.0]
+
+
+@pytest.mark.parametrize("shuffle", [False, "batch"])
+def test_array_batches_of_lone_tensors_cover_every_sample_once_the_last_one_short(shuffle):
+    x = np.arange(10, dtype="float32").reshape(10, 1)
+    data = data_adapter.ArrayData(x, x * 2, np.arange(10), batch_size=4, shuffle=shuffle)
+    batches = list(data)
+    assert sorted(len(bx) for bx, _, _ in batches) == [2, 4, 4]
+    seen = torch.cat([bx for bx, _, _ in batches]).flatten()
+    assert sorted(seen.tolist()) == list(range(10))
+    for bx, by, weights in batches:
+        assert torch.equal(by, bx * 2) and torch.equal(weights, bx.flatten())
+
+
+def test_to_tensor_keeps_text_of_any_array_kind_and_refuses_ragged_objects():
+    cpu = torch.device("cpu")
+    words = np.array(["a", "bc"], dtype=object)
+    assert data_adapter.to_tensor(words, cpu).tolist() == ["a", "bc"]
+    assert data_adapter.to_tensor(np.array([b"a"]), cpu).dtype.kind == "U"
+    assert data_adapter.to_tensor([[1, 2]], cpu).dtype == torch.int64  # a list: converted
+    ragged = np.empty(2, dtype=object)
+    ragged[:] = [[1], [2, 3]]
+    with pytest.raises(ValueError, match="pad ragged sequences"):
+        data_adapter.to_tensor(ragged, cpu)
+    with pytest.raises(ValueError, match="an array of strings"):
+        data_adapter.to_tensor(np.array(["a"]), cpu, name="y")

@@ -478,3 +478,21 @@ def _stopped_early(m, method):
 def test_a_callback_stops_evaluate_and_predict_as_keras(method):
     assert _stopped_early(lamina, method) == 3
     assert reference.keras_run(lambda m: _stopped_early(m, method)) == 3
+
+
+@pytest.mark.parametrize("method", ["predict", "evaluate", "predict_on_batch", "test_on_batch"])
+def test_inference_puts_a_sublayer_left_in_training_mode_in_eval_mode(method):
+    """The root in eval mode does not mean every layer is: `layer.train()` on one sublayer."""
+    model = models.Sequential(
+        [layers.Input((4,)), layers.Dropout(0.9), layers.Dense(1, kernel_initializer="ones")]
+    )
+    model.compile(optimizer="sgd", loss="mse")
+    model.eval()
+    model.layers[0].train()
+    x, y = np.ones((8, 4), "float32"), np.zeros((8, 1), "float32")
+    args = (x,) if method in ("predict", "predict_on_batch") else (x, y)
+    kwargs = {"verbose": 0} if method in ("predict", "evaluate") else {}
+    result = getattr(model, method)(*args, **kwargs)
+    assert not any(module.training for module in model.modules())
+    if method.startswith("predict"):
+        np.testing.assert_array_equal(result, np.full((8, 1), 4.0, "float32"))  # no dropout

@@ -87,11 +87,18 @@ def step_calls(default_step: bool):
 
 
 def test_batches(model, data, callbacks=None, default_step=True):
-    """Run `model.test_step` over `data` under inference mode; return the last step's logs."""
+    """Run `model.test_step` over `data` under inference mode; return the last step's logs.
+    With no test batch hook to call and one step at a time, the loop only steps."""
     logs = None
     test_step = model.test_step
     model.stop_evaluating = False  # a callback sets it to end the loop, as in Keras
     with torch.inference_mode(), step_calls(default_step):
+        if model.steps_per_execution == 1 and not _hears(callbacks, "test"):
+            for batch in data:
+                logs = test_step(fit_data.step_data(batch))
+                if model.stop_evaluating:
+                    break
+            return logs
         for begin, group in step_groups(iter(data), model.steps_per_execution):
             if callbacks is not None:
                 callbacks.on_test_batch_begin(begin)
@@ -104,20 +111,49 @@ def test_batches(model, data, callbacks=None, default_step=True):
     return logs
 
 
+def _hears(callbacks, mode: str) -> bool:
+    """Whether a callback defines `on_<mode>_batch_begin` or `on_<mode>_batch_end`."""
+    if callbacks is None:
+        return False
+    return callbacks.needs(f"on_{mode}_batch_begin") or callbacks.needs(f"on_{mode}_batch_end")
+
+
 def predict_batches(model, data, callbacks, default_step=True) -> list:
-    """Run `model.predict_step` over `data` under inference mode; return the outputs."""
+    """Run `model.predict_step` over `data` under inference mode; return the outputs.
+
+    When no callback defines a predict batch hook and the steps run one at a time, the loop
+    only steps: no hook dispatch and no batch logs per batch (a step that sets
+    `model.stop_predicting` still ends it after its batch, as in Keras)."""
     outputs = []
     model.stop_predicting = False  # a callback sets it to end the loop, as in Keras
+    step = _predict_function(model, default_step)
     with torch.inference_mode(), step_calls(default_step):
+        if model.steps_per_execution == 1 and not _hears(callbacks, "predict"):
+            for batch in data:
+                outputs.append(step(batch))
+                if model.stop_predicting:
+                    break
+            return outputs
         for begin, group in step_groups(iter(data), model.steps_per_execution):
             callbacks.on_predict_batch_begin(begin)
             for batch in group:
-                outputs.append(model.predict_step(fit_data.step_data(batch)))
+                outputs.append(step(batch))
             logs = predict_batch_logs(outputs[-1])
             callbacks.on_predict_batch_end(begin + len(group) - 1, logs)
             if model.stop_predicting:
                 break
     return outputs
+
+
+def _predict_function(model, default_step: bool):
+    """What predict runs on each `(x, y, sample_weight)` batch: the default `predict_step`'s
+    forward of `x` called directly (what `predict_step(step_data(batch))` computes), or the
+    model's own `predict_step` (a subclass's, or one set on the instance) on the step data."""
+    if default_step and "predict_step" not in vars(model):
+        forward = model._predict_forward()
+        return lambda batch: forward(batch[0])
+    predict_step = model.predict_step
+    return lambda batch: predict_step(fit_data.step_data(batch))
 
 
 def concat(chunks):
