@@ -593,7 +593,7 @@ class MeanMetricWrapper(Mean):
             Mean.update_state(self, hits.float())
             return True
         self._to(hits.device)
-        self.total.add_(hits.sum())
+        self.total.add_(hits.sum(dtype=self.total.dtype))  # whole numbers: exact
         self.count += count
         return True
 
