@@ -113,9 +113,9 @@ def test_hands_back_whenever_torchs_step_would_differ():
     handle = optimizer.register_step_pre_hook(lambda *args: calls.append(args))
     assert not update()  # a hook must see the step
     handle.remove()
-    optimizer.found_inf = torch.zeros(())  # loss scaling's flag, read by torch's kernel
+    optimizer.grad_scale = torch.ones(())  # a scale to divide by, which lamina never sets
     assert not update()
-    optimizer.found_inf = None
+    optimizer.grad_scale = None
     weights[1].grad = None  # torch's step skips a weight without a gradient
     assert not update()
     weights[1].grad = torch.ones_like(weights[1])
@@ -125,6 +125,55 @@ def test_hands_back_whenever_torchs_step_would_differ():
     assert update()
     assert not FusedAdamStep(torch.optim.Adam(weights, lr=0.01))()  # not fused
     assert not calls
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: torch.optim.Adam(p, lr=0.01, fused=True),
+        lambda p: torch.optim.AdamW(p, lr=0.01, amsgrad=True, fused=True),
+        lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9, fused=True),
+    ],
+    ids=["adam", "adamw_amsgrad", "sgd_momentum"],
+)
+def test_loss_scalings_flag_goes_into_the_kernel_as_torchs_step_hands_it(make):
+    """LossScaleOptimizer sets `found_inf` on the torch optimizer for its fused step: the
+    straight call passes it to the kernel, which skips the step where it is set (and Adam's
+    step counters stay), bit for bit as torch's step."""
+
+    def run(straight: bool):
+        weights = _weights()
+        optimizer = make(weights)
+        update = straight_step(optimizer)
+        taken = []
+        for step, flag in enumerate([0.0, 0.0, 1.0, 0.0, 1.0, 0.0]):
+            for w, g in zip(weights, _gradients(step, weights), strict=True):
+                w.grad = g.clone()
+            optimizer.found_inf = torch.tensor(flag)
+            took = straight and update()
+            if not took:
+                optimizer.step()
+            optimizer.found_inf = None
+            taken.append(took)
+        state = [t for s in optimizer.state.values() for t in s.values()]
+        return [w.detach().clone() for w in weights] + state, taken
+
+    expected, _ = run(straight=False)
+    got, taken = run(straight=True)
+    assert taken == [False] + [True] * 5
+    assert all(torch.equal(a, b) for a, b in zip(expected, got, strict=True))
+
+
+def test_a_keras_rule_leaves_a_found_inf_flag_to_its_step():
+    weights = _weights()
+    rule = keras_rules.RMSprop(weights, lr=0.01)
+    for w in weights:
+        w.grad = torch.ones_like(w)
+    rule.step()
+    update = RuleStep(rule)
+    assert update()
+    rule.found_inf = torch.tensor(1.0)
+    assert not update()
 
 
 def test_a_group_that_does_not_say_its_kernel_goes_through_torchs_step():

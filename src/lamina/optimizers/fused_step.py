@@ -12,8 +12,10 @@ between steps and runs the same update (`torch._fused_adam_` / `torch._fused_ada
 It takes only the case where the two are the same: a plain optimizer of its class (`fused=True`
 for torch's), every parameter of a group on one device with one floating dtype and holding a
 gradient and its state, no step hook (global or the optimizer's, nor a patched `step`, as torch's
-learning-rate schedulers install), float hyperparameters, no `grad_scale` / `found_inf`, and the
-autograd profiler off (its label is `step()`'s). Anything else, and the first step (which creates
+learning-rate schedulers install), float hyperparameters, no `grad_scale`, and the autograd
+profiler off (its label is `step()`'s). A `found_inf` flag (LossScaleOptimizer's, on the weights'
+device) goes into the fused kernels as `step()` hands it to them, which skip a non-finite step
+themselves; a Keras rule refuses it. Anything else, and the first step (which creates
 the state), goes through `torch_optimizer.step()`.
 """
 
@@ -50,6 +52,7 @@ class StraightStep:
     """
 
     classes: tuple = ()  # the exact torch optimizer classes a subclass takes
+    takes_found_inf = True  # whether its update takes loss scaling's `found_inf` flag
 
     def __init__(self, torch_optimizer):
         self.torch_optimizer = torch_optimizer
@@ -73,8 +76,7 @@ class StraightStep:
             or optimizer._optimizer_step_post_hooks
             or torch_optimizer_module._global_optimizer_pre_hooks
             or torch_optimizer_module._global_optimizer_post_hooks
-            or getattr(optimizer, "grad_scale", None) is not None  # set per step by loss scaling
-            or getattr(optimizer, "found_inf", None) is not None
+            or getattr(optimizer, "grad_scale", None) is not None
             or "step" in optimizer.__dict__  # a patched step (torch's LR schedulers wrap it)
         ):
             return False
@@ -89,6 +91,11 @@ class StraightStep:
         groups = self._groups
         if groups is None:
             return False
+        found_inf = getattr(optimizer, "found_inf", None)  # set per step by loss scaling
+        if found_inf is not None and not (
+            self.takes_found_inf and isinstance(found_inf, torch.Tensor)
+        ):
+            return False
         gradients = []
         for entry in groups:
             group = entry.group
@@ -100,12 +107,14 @@ class StraightStep:
             grads = [p.grad for p in entry.params if p.grad is not None]
             if len(grads) != len(entry.params):  # torch's step skips those without one
                 return False
+            if found_inf is not None and found_inf.device != entry.params[0].device:
+                return False  # torch's step copies the flag to the weights' device first
             gradients.append(grads)
         restore = torch.is_grad_enabled()
         torch._C._set_grad_enabled(False)  # torch.no_grad() without its context manager's calls
         try:
             for entry, grads in zip(groups, gradients, strict=True):
-                self._update(entry, grads)
+                self._update(entry, grads, found_inf)
         finally:
             torch._C._set_grad_enabled(restore)
         return True
@@ -158,7 +167,8 @@ class StraightStep:
         """The per-step check of a group's values (those that may change between steps)."""
         return True
 
-    def _update(self, entry: _Group, grads) -> None:
+    def _update(self, entry: _Group, grads, found_inf) -> None:
+        """Update one group (`found_inf`: loss scaling's flag, or None)."""
         raise NotImplementedError
 
 
@@ -206,7 +216,7 @@ class FusedAdamStep(StraightStep):
         # lamina's Adam changes eps every step; a tensor one is torch's step's to place.
         return entry.group["eps"].__class__ in _SCALARS
 
-    def _update(self, entry: _Group, grads) -> None:
+    def _update(self, entry: _Group, grads, found_inf) -> None:
         group, slots = entry.group, entry.slots
         steps = [s["step"] for s in slots]
         max_squares = [s["max_exp_avg_sq"] for s in slots] if group["amsgrad"] else []
@@ -228,8 +238,10 @@ class FusedAdamStep(StraightStep):
             eps=group["eps"],
             maximize=group["maximize"],
             grad_scale=None,
-            found_inf=None,
+            found_inf=found_inf,
         )
+        if found_inf is not None:  # a skipped step does not count, as in torch's step
+            torch._foreach_sub_(steps, [found_inf] * len(steps))
 
 
 class FusedSGDStep(StraightStep):
@@ -285,7 +297,7 @@ class FusedSGDStep(StraightStep):
             return False
         return True
 
-    def _update(self, entry: _Group, grads) -> None:
+    def _update(self, entry: _Group, grads, found_inf) -> None:
         group = entry.group
         buffers = [s["momentum_buffer"] for s in entry.slots] if entry.names else []
         torch._fused_sgd_(
@@ -300,7 +312,7 @@ class FusedSGDStep(StraightStep):
             maximize=group["maximize"],
             is_first_step=False,
             grad_scale=None,
-            found_inf=None,
+            found_inf=found_inf,
         )
 
 
@@ -325,6 +337,7 @@ class RuleStep(StraightStep):
     """
 
     classes = (keras_rules.RMSprop, keras_rules.Adagrad, keras_rules.Adamax)
+    takes_found_inf = False  # its step has no flag to skip by
 
     def _plain_group(self, group: dict) -> bool:
         return True  # the rule's `_update` is what its step() runs, whatever the options
@@ -339,7 +352,7 @@ class RuleStep(StraightStep):
             return False
         return True
 
-    def _update(self, entry: _Group, grads) -> None:
+    def _update(self, entry: _Group, grads, found_inf) -> None:
         if any(g.is_sparse for g in grads):
             raise RuntimeError(
                 f"{type(self.torch_optimizer).__name__} does not support sparse gradients."
