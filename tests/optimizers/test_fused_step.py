@@ -385,3 +385,23 @@ def test_a_refused_optimizer_is_not_looked_at_again_every_step(monkeypatch):
     assert not update()
     assert not update()
     assert len(looks) == 1
+
+
+def test_an_sgd_that_is_not_fused_is_refused_once_not_every_step(monkeypatch):
+    weights = _weights()
+    sgd = torch.optim.SGD(weights, lr=0.1)
+    update = FusedSGDStep(sgd)
+    looks = []
+    original = FusedSGDStep._take_groups
+
+    def counted(self):
+        looks.append(1)
+        return original(self)
+
+    monkeypatch.setattr(FusedSGDStep, "_take_groups", counted)
+    for w in weights:
+        w.grad = torch.ones_like(w)
+    for _ in range(3):
+        assert not update()
+        sgd.step()
+    assert len(looks) == 1

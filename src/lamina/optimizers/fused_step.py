@@ -271,8 +271,9 @@ class FusedSGDStep(StraightStep):
     classes = (torch.optim.SGD,)
 
     def _ready_to_take(self, optimizer) -> bool:
-        # torch's first fused step checks every parameter's device and dtype for the kernel.
-        return getattr(optimizer, "_need_device_dtype_check_for_fused", True) is False
+        # torch's first fused step checks every parameter's device and dtype for the kernel
+        # (an SGD that is not fused lacks the flag: `_plain_group` refuses it for good).
+        return not getattr(optimizer, "_need_device_dtype_check_for_fused", False)
 
     def _plain_group(self, group: dict) -> bool:
         scalars = (group["lr"], group["momentum"], group["dampening"], group["weight_decay"])
