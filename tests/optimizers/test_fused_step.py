@@ -1,5 +1,6 @@
-"""`FusedAdamStep`: torch's fused Adam/AdamW kernel called straight gives torch's step bit for
-bit, and hands back to `torch_optimizer.step()` whenever the two could differ."""
+"""The straight steps: torch's fused Adam / AdamW / SGD kernels and the Keras rules' updates
+called straight give torch's step bit for bit, and hand back to `torch_optimizer.step()` whenever
+the two could differ."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pytest
 import torch
 
 import lamina
-from lamina.optimizers.fused_step import FusedAdamStep
+from lamina.optimizers import keras_rules
+from lamina.optimizers.fused_step import FusedAdamStep, FusedSGDStep, RuleStep, straight_step
 
 
 def _weights(seed=0):
@@ -33,13 +35,15 @@ def _run(make, straight: bool, steps=6, groups=False):
     weights = _weights()
     params = [{"params": weights[:2]}, {"params": weights[2:], "lr": 0.05}] if groups else weights
     optimizer = make(params)
-    update = FusedAdamStep(optimizer)
+    update = straight_step(optimizer)
     taken = []
     for step in range(steps):
         for w, g in zip(weights, _gradients(step, weights), strict=True):
             w.grad = g.clone()
         for group in optimizer.param_groups:
-            group["eps"] = 1e-7 * (step + 1)  # lamina's Adam changes eps every step
+            if "betas" in group:
+                group["eps"] = 1e-7 * (step + 1)  # lamina's Adam changes eps every step
+            group["lr"] = group["lr"] * 0.9  # as a schedule does
         took = straight and update()
         if not took:
             optimizer.step()
@@ -55,8 +59,31 @@ def _run(make, straight: bool, steps=6, groups=False):
         lambda p: torch.optim.Adam(p, lr=0.01, amsgrad=True, weight_decay=0.1, fused=True),
         lambda p: torch.optim.Adam(p, lr=0.01, maximize=True, fused=True),
         lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.3, fused=True),
+        lambda p: torch.optim.SGD(p, lr=0.01, fused=True),
+        lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9, fused=True),
+        lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9, nesterov=True, fused=True),
+        lambda p: torch.optim.SGD(
+            p, lr=0.01, momentum=0.5, dampening=0.1, weight_decay=0.2, fused=True
+        ),
+        lambda p: keras_rules.RMSprop(p, lr=0.01),
+        lambda p: keras_rules.RMSprop(p, lr=0.01, momentum=0.9, centered=True),
+        lambda p: keras_rules.Adagrad(p, lr=0.01),
+        lambda p: keras_rules.Adamax(p, lr=0.01),
     ],
-    ids=["adam", "amsgrad_l2", "maximize", "adamw"],
+    ids=[
+        "adam",
+        "amsgrad_l2",
+        "maximize",
+        "adamw",
+        "sgd",
+        "sgd_momentum",
+        "sgd_nesterov",
+        "sgd_dampening_l2",
+        "rmsprop",
+        "rmsprop_momentum_centered",
+        "adagrad",
+        "adamax",
+    ],
 )
 @pytest.mark.parametrize("groups", [False, True], ids=["one_group", "two_groups"])
 def test_straight_update_is_torchs_step_bit_for_bit(make, groups):
@@ -86,9 +113,9 @@ def test_hands_back_whenever_torchs_step_would_differ():
     handle = optimizer.register_step_pre_hook(lambda *args: calls.append(args))
     assert not update()  # a hook must see the step
     handle.remove()
-    optimizer.found_inf = torch.zeros(())  # loss scaling's flag, read by torch's kernel
+    optimizer.grad_scale = torch.ones(())  # a scale to divide by, which lamina never sets
     assert not update()
-    optimizer.found_inf = None
+    optimizer.grad_scale = None
     weights[1].grad = None  # torch's step skips a weight without a gradient
     assert not update()
     weights[1].grad = torch.ones_like(weights[1])
@@ -98,6 +125,55 @@ def test_hands_back_whenever_torchs_step_would_differ():
     assert update()
     assert not FusedAdamStep(torch.optim.Adam(weights, lr=0.01))()  # not fused
     assert not calls
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: torch.optim.Adam(p, lr=0.01, fused=True),
+        lambda p: torch.optim.AdamW(p, lr=0.01, amsgrad=True, fused=True),
+        lambda p: torch.optim.SGD(p, lr=0.01, momentum=0.9, fused=True),
+    ],
+    ids=["adam", "adamw_amsgrad", "sgd_momentum"],
+)
+def test_loss_scalings_flag_goes_into_the_kernel_as_torchs_step_hands_it(make):
+    """LossScaleOptimizer sets `found_inf` on the torch optimizer for its fused step: the
+    straight call passes it to the kernel, which skips the step where it is set (and Adam's
+    step counters stay), bit for bit as torch's step."""
+
+    def run(straight: bool):
+        weights = _weights()
+        optimizer = make(weights)
+        update = straight_step(optimizer)
+        taken = []
+        for step, flag in enumerate([0.0, 0.0, 1.0, 0.0, 1.0, 0.0]):
+            for w, g in zip(weights, _gradients(step, weights), strict=True):
+                w.grad = g.clone()
+            optimizer.found_inf = torch.tensor(flag)
+            took = straight and update()
+            if not took:
+                optimizer.step()
+            optimizer.found_inf = None
+            taken.append(took)
+        state = [t for s in optimizer.state.values() for t in s.values()]
+        return [w.detach().clone() for w in weights] + state, taken
+
+    expected, _ = run(straight=False)
+    got, taken = run(straight=True)
+    assert taken == [False] + [True] * 5
+    assert all(torch.equal(a, b) for a, b in zip(expected, got, strict=True))
+
+
+def test_a_keras_rule_leaves_a_found_inf_flag_to_its_step():
+    weights = _weights()
+    rule = keras_rules.RMSprop(weights, lr=0.01)
+    for w in weights:
+        w.grad = torch.ones_like(w)
+    rule.step()
+    update = RuleStep(rule)
+    assert update()
+    rule.found_inf = torch.tensor(1.0)
+    assert not update()
 
 
 def test_a_group_that_does_not_say_its_kernel_goes_through_torchs_step():
@@ -125,22 +201,35 @@ def test_a_loaded_state_is_the_one_updated():
     assert clone._groups is None and isinstance(clone.torch_optimizer, torch.optim.Adam)
 
 
-def test_lamina_adam_takes_the_straight_update_and_trains_the_same(monkeypatch):
+@pytest.mark.parametrize(
+    "make, torch_class",
+    [
+        (lambda: lamina.optimizers.Adam(0.01), torch.optim.Adam),
+        (lambda: lamina.optimizers.SGD(0.01), torch.optim.SGD),
+        (lambda: lamina.optimizers.SGD(0.01, momentum=0.9, nesterov=True), torch.optim.SGD),
+        (lambda: lamina.optimizers.RMSprop(0.01), keras_rules.RMSprop),
+        (lambda: lamina.optimizers.Adagrad(0.01), keras_rules.Adagrad),
+    ],
+    ids=["adam", "sgd", "sgd_nesterov", "rmsprop", "adagrad"],
+)
+def test_lamina_optimizers_take_the_straight_update_and_train_the_same(
+    monkeypatch, make, torch_class
+):
     torch_steps = []
-    original = torch.optim.Adam.step
+    original = torch_class.step
 
     def counted(self, *args, **kwargs):
         torch_steps.append(1)
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(torch.optim.Adam, "step", counted)
+    monkeypatch.setattr(torch_class, "step", counted)
 
     def fit(straight: bool):
         lamina.utils.set_random_seed(0)
         model = lamina.Sequential(
             [lamina.Input((3,)), lamina.layers.Dense(4), lamina.layers.Dense(1)]
         )
-        model.compile(optimizer=lamina.optimizers.Adam(0.01), loss="mse")
+        model.compile(optimizer=make(), loss="mse")
         x, y = torch.randn(64, 3), torch.randn(64, 1)
         model.fit(x, y, batch_size=16, epochs=1, verbose=0)  # builds the state
         if not straight:
@@ -148,13 +237,101 @@ def test_lamina_adam_takes_the_straight_update_and_trains_the_same(monkeypatch):
         torch_steps.clear()
         history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
         weights = [w.detach().clone() for w in model.weights]
-        return weights, history.history["loss"], len(torch_steps)
+        slots = [torch.as_tensor(v.numpy()) for v in model.optimizer.variables]
+        return weights + slots, history.history["loss"], len(torch_steps)
 
-    plain_weights, plain_loss, plain_steps = fit(straight=False)
-    weights, loss, steps = fit(straight=True)
-    assert (plain_steps, steps) == (8, 0)
+    plain_tensors, plain_loss, plain_steps = fit(straight=False)
+    tensors, loss, steps = fit(straight=True)
+    # The 8 updates left torch's step (SGD without momentum, which keeps no state, may run one
+    # zero-rate step of create_state's per fit).
+    assert plain_steps - steps == 8
     assert loss == plain_loss
-    assert all(torch.equal(a, b) for a, b in zip(plain_weights, weights, strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(plain_tensors, tensors, strict=True))
+
+
+def _twins(make):
+    """Two copies of three weights, an optimizer over each, and a step that runs the first's
+    straight (torch's step where it hands back) and the second's through torch's step."""
+    weights, reference = _weights(), _weights()
+    optimizer, twin = make(weights), make(reference)
+    update = straight_step(optimizer)
+    taken = []
+
+    def step(index):
+        for mine, theirs, g in zip(weights, reference, _gradients(index, weights), strict=True):
+            mine.grad, theirs.grad = g.clone(), g.clone()
+        took = update()
+        if not took:
+            optimizer.step()
+        twin.step()
+        taken.append(took)
+
+    return weights, reference, optimizer, twin, step, taken
+
+
+def _set(optimizers, key, value):
+    for optimizer in optimizers:
+        for group in optimizer.param_groups:
+            group[key] = value
+
+
+def test_sgd_momentum_turned_on_later_is_torchs_to_start():
+    weights, reference, optimizer, twin, step, taken = _twins(
+        lambda p: torch.optim.SGD(p, lr=0.01, fused=True)
+    )
+    step(0)
+    step(1)
+    _set([optimizer, twin], "momentum", 0.9)  # the buffers do not exist yet
+    step(2)
+    step(3)
+    _set([optimizer, twin], "momentum", 0.0)
+    step(4)
+    step(5)
+    assert taken == [False, True, False, True, False, True]
+    assert all(torch.equal(a, b) for a, b in zip(weights, reference, strict=True))
+
+
+def test_a_keras_rule_whose_slots_change_makes_them_through_its_step():
+    weights, reference, optimizer, twin, step, taken = _twins(
+        lambda p: keras_rules.RMSprop(p, lr=0.01)
+    )
+    step(0)
+    step(1)
+    _set([optimizer, twin], "centered", True)  # a new slot: average_gradient
+    step(2)
+    step(3)
+    assert taken == [False, True, False, True]
+    tensors = [*weights, *(t for s in optimizer.state.values() for t in s.values())]
+    expected = [*reference, *(t for s in twin.state.values() for t in s.values())]
+    assert all(torch.equal(a, b) for a, b in zip(tensors, expected, strict=True))
+
+
+def test_a_keras_rule_refuses_a_sparse_gradient_as_its_step_does():
+    weight = torch.nn.Parameter(torch.ones(3, 2))
+    rule = keras_rules.Adagrad([weight], lr=0.1)
+    weight.grad = torch.ones(3, 2)
+    rule.step()
+    update = RuleStep(rule)
+    assert update()
+    weight.grad = torch.ones(3, 2).to_sparse()
+    with pytest.raises(RuntimeError, match="Adagrad does not support sparse gradients"):
+        update()
+    with pytest.raises(RuntimeError, match="Adagrad does not support sparse gradients"):
+        rule.step()
+    assert torch.is_grad_enabled()
+
+
+def test_each_optimizer_gets_its_own_kind_of_straight_step():
+    weights = _weights()
+    assert isinstance(straight_step(torch.optim.AdamW(weights, fused=True)), FusedAdamStep)
+    assert isinstance(straight_step(torch.optim.SGD(weights, fused=True)), FusedSGDStep)
+    assert isinstance(straight_step(keras_rules.Adamax(weights)), RuleStep)
+    assert straight_step(torch.optim.NAdam(weights)) is None
+    sgd = torch.optim.SGD(weights, lr=0.1)  # not fused: torch's step runs its own loop
+    for w in weights:
+        w.grad = torch.ones_like(w)
+    sgd.step()
+    assert not FusedSGDStep(sgd)()
 
 
 def test_groups_and_parameters_added_later_are_updated_too():
@@ -207,4 +384,24 @@ def test_a_refused_optimizer_is_not_looked_at_again_every_step(monkeypatch):
         w.grad = torch.ones_like(w)
     assert not update()
     assert not update()
+    assert len(looks) == 1
+
+
+def test_an_sgd_that_is_not_fused_is_refused_once_not_every_step(monkeypatch):
+    weights = _weights()
+    sgd = torch.optim.SGD(weights, lr=0.1)
+    update = FusedSGDStep(sgd)
+    looks = []
+    original = FusedSGDStep._take_groups
+
+    def counted(self):
+        looks.append(1)
+        return original(self)
+
+    monkeypatch.setattr(FusedSGDStep, "_take_groups", counted)
+    for w in weights:
+        w.grad = torch.ones_like(w)
+    for _ in range(3):
+        assert not update()
+        sgd.step()
     assert len(looks) == 1

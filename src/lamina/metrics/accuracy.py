@@ -25,8 +25,12 @@ def accuracy(y_true, y_pred):
         >>> accuracy(torch.tensor([1.0, 2.0]), torch.tensor([1.0, 3.0])).tolist()
         [1.0, 0.0]
     """
+    return _equal(y_true, y_pred).float()
+
+
+def _equal(y_true, y_pred):
     y_true, y_pred = match_rank(y_true, y_pred)
-    return torch.eq(y_true.to(y_pred.dtype), y_pred).float()
+    return torch.eq(y_true.to(y_pred.dtype), y_pred)
 
 
 @takes_arrays
@@ -42,9 +46,13 @@ def binary_accuracy(y_true, y_pred, threshold=0.5):
         >>> binary_accuracy(torch.tensor([[1.0, 0.0]]), torch.tensor([[0.7, 0.6]])).tolist()
         [[1.0, 0.0]]
     """
+    return _binary_matches(y_true, y_pred, threshold).float()
+
+
+def _binary_matches(y_true, y_pred, threshold=0.5):
     y_true, y_pred = match_rank(y_true, y_pred)
     # eq promotes the boolean prediction to the labels' dtype inside its kernel: no cast copies.
-    return (y_pred > threshold).eq(y_true).float()
+    return (y_pred > threshold).eq(y_true)
 
 
 @takes_arrays
@@ -59,7 +67,11 @@ def categorical_accuracy(y_true, y_pred):
         >>> categorical_accuracy(torch.tensor([[0.0, 1.0]]), torch.tensor([[0.3, 0.7]])).tolist()
         [1.0]
     """
-    return (one_hot_ids(y_true) == y_pred.argmax(dim=-1)).float()
+    return _categorical_matches(y_true, y_pred).float()
+
+
+def _categorical_matches(y_true, y_pred):
+    return one_hot_ids(y_true) == y_pred.argmax(dim=-1)
 
 
 @takes_arrays
@@ -74,12 +86,16 @@ def sparse_categorical_accuracy(y_true, y_pred):
         >>> sparse_categorical_accuracy(torch.tensor([0]), torch.tensor([[0.3, 0.7]])).tolist()
         [0.0]
     """
+    return _sparse_matches(y_true, y_pred).float()
+
+
+def _sparse_matches(y_true, y_pred):
     y_true = class_ids(y_true, y_pred)
     predicted = y_pred.argmax(dim=-1)
     if y_true.is_floating_point():
         # Keras compares in the labels' float dtype: a label of 2.7 matches no class.
-        return (predicted.to(y_true.dtype) == y_true).float()
-    return (predicted == y_true).float()
+        return predicted.to(y_true.dtype) == y_true
+    return predicted == y_true
 
 
 @takes_arrays
@@ -129,7 +145,7 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False
     return flat.reshape(y_true.shape).float()
 
 
-def wrapper_class(fn, class_name, default_name, *, doc=None, leading=(), **defaults):
+def wrapper_class(fn, class_name, default_name, *, doc=None, leading=(), matches=None, **defaults):
     """A MeanMetricWrapper class around `fn` whose options and defaults are `defaults`.
 
     The constructor takes its arguments in Keras's order, by position or by keyword: the options
@@ -142,6 +158,8 @@ def wrapper_class(fn, class_name, default_name, *, doc=None, leading=(), **defau
         default_name: the metric objects' default `name`.
         doc: the class's docstring (a generic line when None).
         leading: the options that come before `name`, in order.
+        matches: `fn`'s test as booleans (`fn` is its float), when `fn` is such a test: an
+            unweighted update sums them without the float copy (`MeanMetricWrapper`).
         **defaults: the options the class takes, with their defaults, in Keras's order.
 
     Examples:
@@ -186,6 +204,7 @@ def wrapper_class(fn, class_name, default_name, *, doc=None, leading=(), **defau
         {
             "__init__": __init__,
             "from_config": from_config,
+            "_matches": None if matches is None else (fn, matches),
             "__doc__": doc or f"Keras's {class_name} metric: the running mean of `{fn.__name__}`.",
             "__module__": "lamina.metrics",
         },
@@ -202,6 +221,7 @@ Accuracy = wrapper_class(
     accuracy,
     "Accuracy",
     "accuracy",
+    matches=_equal,
     doc="""How often predictions equal labels exactly (a running, optionally weighted, mean).
 
     Args:
@@ -219,6 +239,7 @@ BinaryAccuracy = wrapper_class(
     binary_accuracy,
     "BinaryAccuracy",
     "binary_accuracy",
+    matches=_binary_matches,
     threshold=0.5,
     doc="""How often `(y_pred > threshold)` matches 0/1 labels.
 
@@ -237,6 +258,7 @@ CategoricalAccuracy = wrapper_class(
     categorical_accuracy,
     "CategoricalAccuracy",
     "categorical_accuracy",
+    matches=_categorical_matches,
     doc="""How often the arg-max of the prediction matches the one-hot label's.
 
     Args:
@@ -253,6 +275,7 @@ SparseCategoricalAccuracy = wrapper_class(
     sparse_categorical_accuracy,
     "SparseCategoricalAccuracy",
     "sparse_categorical_accuracy",
+    matches=_sparse_matches,
     doc="""How often the arg-max of the prediction matches the integer label.
 
     Args:

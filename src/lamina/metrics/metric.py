@@ -545,12 +545,18 @@ class MeanMetricWrapper(Mean):
         2.0
     """
 
+    # `(fn, the same test as booleans)` for a wrapper whose `fn` gives 0/1 values (accuracy):
+    # an unweighted update sums the booleans, without their float copy (a kernel per step).
+    _matches: tuple | None = None
+
     def __init__(self, fn, name=None, dtype=None, **kwargs):
         super().__init__(name=name or getattr(fn, "__name__", "metric"), dtype=dtype)
         self.fn = fn
         self.fn_kwargs = kwargs
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        if self._matches is not None and sample_weight is None and self._counted(y_true, y_pred):
+            return
         mask = getattr(y_pred, "_keras_mask", None)  # a masked sequence model's padded steps
         y_pred = _as_tensor(y_pred)
         if not y_pred.is_floating_point():
@@ -566,6 +572,30 @@ class MeanMetricWrapper(Mean):
                 weight = _as_tensor(sample_weight, device=mask.device).float()
                 sample_weight = broadcast_weight(weight, mask) * mask
         super().update_state(values, sample_weight)
+
+    def _counted(self, y_true, y_pred) -> bool:
+        """The update of a 0/1 test without weights or a mask, from its booleans: the same sums
+        as Mean's of the floats (whole numbers, exact), one cast fewer. False, having done
+        nothing, where the general path must run (another `fn`, inputs to convert or move)."""
+        fn, matches = self._matches
+        if (
+            self.fn is not fn
+            or y_pred.__class__ is not torch.Tensor
+            or y_true.__class__ is not torch.Tensor
+            or not y_pred.is_floating_point()  # the general path casts integer predictions
+            or y_true.device != y_pred.device
+            or getattr(y_pred, "_keras_mask", None) is not None
+        ):
+            return False
+        hits = matches(y_true, y_pred, **self.fn_kwargs)
+        count = hits.shape[0] if hits.dim() else 1
+        if hits.numel() != count:  # several values per sample: Mean averages them first
+            Mean.update_state(self, hits.float())
+            return True
+        self._to(hits.device)
+        self.total.add_(hits.sum(dtype=self.total.dtype))  # whole numbers: exact
+        self.count += count
+        return True
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype, **self.fn_kwargs}

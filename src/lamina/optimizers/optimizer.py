@@ -21,7 +21,7 @@ import torch
 from lamina.engine.naming import to_snake_case, unique_name
 from lamina.optimizers import argument_checks as check
 from lamina.optimizers import keras_rules, schedules
-from lamina.optimizers.fused_step import FusedAdamStep
+from lamina.optimizers.fused_step import StraightStep, straight_step
 from lamina.optimizers.given_tensors import as_gradient, torch_variable
 from lamina.optimizers.keras_variables import KERAS_ORDER, KerasVariables
 from lamina.optimizers.memory_layout import slots_like_parameters
@@ -104,7 +104,8 @@ class Optimizer(KerasVariables):
         self.gradient_accumulation_steps = gradient_accumulation_steps
         self._iterations = 0
         self.torch_optimizer: torch.optim.Optimizer | None = None
-        self._straight_update: FusedAdamStep | None = None  # Adam's fused kernel, called straight
+        # The update without torch's step() walk (fused Adam / SGD, the Keras rules).
+        self._straight_update: StraightStep | None = None
         self._parameters: list[torch.Tensor] = []
         self._ema: list[torch.Tensor] | None = None
         self._constraints: list = []
@@ -180,9 +181,7 @@ class Optimizer(KerasVariables):
             elif self.takes_foreach_flag and self._parameters and self._parameters[0].is_cuda:
                 options["foreach"] = True
             self.torch_optimizer = self.torch_class(params, lr=self._current_lr(), **options)
-        self._straight_update = None
-        if isinstance(self.torch_optimizer, (torch.optim.Adam, torch.optim.AdamW)):
-            self._straight_update = FusedAdamStep(self.torch_optimizer)
+        self._straight_update = straight_step(self.torch_optimizer)
         if self.use_ema:
             self._ema = [p.detach().clone() for p in self._parameters]
 
