@@ -8,7 +8,7 @@ import torch
 
 from lamina import activations, backend, constraints, initializers, regularizers, tree
 from lamina.dtype_policies.quantized import CALIBRATED_MODES
-from lamina.engine import errors
+from lamina.engine import channels_first, errors
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer, WeightEntry
 from lamina.engine.weight import stored_weight
@@ -222,6 +222,17 @@ class Activation(Layer):
 
     def call(self, inputs):
         return self.activation(inputs)
+
+    def _channels_first_role(self):
+        if type(self).call is Activation.call and activations.is_elementwise(self.activation):
+            return channels_first.ELEMENTWISE
+        return None
+
+    def _channels_first_call(self, inputs, training):
+        # Value by value: the same numbers on any layout.
+        if activations.is_elementwise(self.activation):
+            return self.activation(inputs)
+        return None
 
     def get_config(self):
         return {**super().get_config(), "activation": activations.serialize(self.activation)}
