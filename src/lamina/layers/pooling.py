@@ -50,7 +50,7 @@ class _Pooling(Layer):
         self._check_fits(input_shape)
 
     def _check_fits(self, input_shape):
-        if self.padding != "valid":
+        if self.padding != "valid" or input_shape == self.__dict__.get("_fitting_shape"):
             return
         sizes = spatial.spatial_shape(input_shape, self.data_format)
         outputs = [
@@ -65,6 +65,10 @@ class _Pooling(Layer):
                 f"output size {tuple(outputs)}",
                 "use padding='same' or remove a pooling layer: the input is already too small.",
             )
+        if not torch.compiler.is_compiling():
+            # The latest shape that fits, kept on the layer: a training step's call asks again
+            # with the same one (about 8 Python calls a layer, host time on a GPU).
+            self.__dict__["_fitting_shape"] = input_shape
 
     def call(self, inputs):
         x = spatial.to_torch(inputs, self.data_format, self.rank)
