@@ -25,7 +25,7 @@ import torch
 from torch.nn.modules import module as torch_module
 
 from lamina.dtype_policies import policy as dtype_policies
-from lamina.engine.layer import current_training
+from lamina.engine.layer import _training_stack, current_training
 
 SPATIAL, ELEMENTWISE, REDUCES = "spatial", "elementwise", "reduces"
 
@@ -109,10 +109,17 @@ def plan(calls, kept) -> list[Step | None]:
     return steps
 
 
-def run(layer, inputs: list, step: Step, as_list=None):
+def enclosing_training() -> bool | None:
+    """The training flag the model's call passed down (None if none): the same for every layer
+    of a run, so a run reads it once."""
+    stack = _training_stack()
+    return stack[-1] if stack else None
+
+
+def run(layer, inputs: list, step: Step, as_list=None, training=None):
     """One planned call: `inputs` are the values its input tensors hold (channels-first where
     `step` says so); returns the value its output holds. `as_list` is the type of a merge's
-    list argument (None: the layer takes one tensor)."""
+    list argument (None: the layer takes one tensor); `training` is `enclosing_training()`."""
     if layer._channels_first_ready(inputs):
         spec = layer.input_spec
         views = []
@@ -122,7 +129,8 @@ def run(layer, inputs: list, step: Step, as_list=None):
                     spec.check(value.shape, layer, value)
                 value = value.movedim(-1, 1)
             views.append(value)
-        training = current_training(layer, None) if layer._call_takes_training else None
+        if layer._call_takes_training:
+            training = current_training(layer, training)
         output = layer._channels_first_call(views if as_list else views[0], training)
         if output is not None:
             if step.output_first or step.reduces:

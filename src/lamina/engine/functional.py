@@ -218,11 +218,12 @@ class FunctionalGraph:
         if not self.planned:
             self._plan_channels_first()
         if channels_first.active():
+            training = channels_first.enclosing_training()
             for step in self.steps:
                 if step.channels_first is None:
                     step.run(values)
                 else:
-                    step.run_channels_first(values)
+                    step.run_channels_first(values, training)
         else:
             for step in self.steps:
                 step.run(values)
@@ -415,10 +416,13 @@ class _Step:
         for output_id, value in zip(self.output_ids, _flatten_values(result), strict=False):
             values[output_id] = value
 
-    def run_channels_first(self, values: dict) -> None:
-        inputs = [values[i] for i in self.input_ids]
-        as_list = None if self.lone_input is not None else self.input_list[0]
-        result = channels_first.run(self.layer, inputs, self.channels_first, as_list)
+    def run_channels_first(self, values: dict, training) -> None:
+        if self.lone_input is not None:
+            inputs, as_list = [values[self.lone_input]], None
+        else:
+            as_list, ids = self.input_list
+            inputs = [values[i] for i in ids]
+        result = channels_first.run(self.layer, inputs, self.channels_first, as_list, training)
         if len(self.output_ids) == 1 and isinstance(result, torch.Tensor):
             values[self.output_ids[0]] = result
             return

@@ -212,8 +212,9 @@ class Sequential(Model):
                 x = layer(x)
             return x
         x = inputs
+        training = channels_first.enclosing_training()
         for layer, step in zip(self._stack, plan, strict=True):
-            x = layer(x) if step is None else channels_first.run(layer, [x], step)
+            x = layer(x) if step is None else channels_first.run(layer, [x], step, None, training)
         return x
 
     def _plan_channels_first(self) -> list | None:
