@@ -376,12 +376,13 @@ class _Conv(LoraLayer, _ConvBase):
         # `call` on the (N, C, *spatial) view it would make of its channels-last input.
         activation = self.activation
         linear = activation is None or activation is activations.linear
-        if not (linear or activations.is_elementwise(activation)) or not inputs.is_floating_point():
+        kernel = None if linear else activations.elementwise_kernel(activation)
+        if not (linear or kernel is not None) or not inputs.is_floating_point():
             return None
         if self.padding == "valid":
             self._check_fits((inputs.shape[0], *inputs.shape[2:], inputs.shape[1]))
         y = self._convolve(inputs)
-        return y if linear else activation(y)
+        return y if linear else kernel(y)
 
     def get_config(self):
         return {

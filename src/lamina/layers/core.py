@@ -230,9 +230,8 @@ class Activation(Layer):
 
     def _channels_first_call(self, inputs, training):
         # Value by value: the same numbers on any layout.
-        if activations.is_elementwise(self.activation):
-            return self.activation(inputs)
-        return None
+        kernel = activations.elementwise_kernel(self.activation)
+        return None if kernel is None else kernel(inputs)
 
     def get_config(self):
         return {**super().get_config(), "activation": activations.serialize(self.activation)}
