@@ -278,7 +278,10 @@ class _Conv(LoraLayer, _ConvBase):
         own kernel and bias by default)."""
         if kernel is None:
             kernel = self._lora_kernel() if self.lora_enabled else self.kernel
-            bias = self.bias
+            # The layer's own dict first: Module.__getattr__ costs about 1 us a call, a step.
+            bias = self._parameters.get("bias")
+            if bias is None:  # no bias (a None attribute), or kept elsewhere
+                bias = self.bias
         x, padding = self._pad(x)
         # backend.conv_kernel_from_keras's view (the layer's memory, no copy), axes worked out once
         kernel = kernel.permute(self._kernel_from_keras)

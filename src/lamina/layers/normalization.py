@@ -275,26 +275,29 @@ class BatchNormalization(Layer):
         # would make it.
         if self.renorm:
             return None
+        # The layer's own dict first: Module.__getattr__ costs about 1 us a call, a step.
+        gamma, beta = self._parameters.get("gamma"), self._parameters.get("beta")
+        if gamma is None:  # no scale (a None attribute), or kept elsewhere by a subclass
+            gamma = self.gamma
+        if beta is None:
+            beta = self.beta
         if not (training and self.trainable):
+            moving_mean, moving_variance = (
+                self._buffers.get("moving_mean"),
+                self._buffers.get("moving_variance"),
+            )
+            if moving_mean is None or moving_variance is None:  # kept elsewhere by a subclass
+                moving_mean, moving_variance = self.moving_mean, self.moving_variance
             return F.batch_norm(
-                inputs,
-                self.moving_mean,
-                self.moving_variance,
-                self.gamma,
-                self.beta,
-                False,
-                0.0,
-                self.epsilon,
+                inputs, moving_mean, moving_variance, gamma, beta, False, 0.0, self.epsilon
             )
         if _fused_kernel_is_accurate(inputs, self._channel_axis):
             y, mean, inverse_std = torch.native_batch_norm(
-                inputs, self.gamma, self.beta, None, None, True, 0.0, self.epsilon
+                inputs, gamma, beta, None, None, True, 0.0, self.epsilon
             )
             moving_statistics.update(self, mean, inverse_std=inverse_std)
             return y
-        y, mean, variance = batch_norm_last_axis(
-            inputs.movedim(1, -1), self.gamma, self.beta, self.epsilon
-        )
+        y, mean, variance = batch_norm_last_axis(inputs.movedim(1, -1), gamma, beta, self.epsilon)
         moving_statistics.update(self, mean, variance=variance)
         return y.movedim(-1, 1)
 
