@@ -239,3 +239,14 @@ def test_a_planned_step_reads_no_weight_through_module_getattr(monkeypatch, plan
         model(x, training=True)
         model(x, training=False)
     assert looked_up == []
+
+
+def test_a_call_set_on_the_layer_itself_runs():
+    inputs = lamina.Input((4, 4, 2))
+    relu = layers.Activation("relu")
+    x = relu(layers.Conv2D(2, 1, kernel_initializer="ones")(inputs))
+    model = lamina.Model(inputs, layers.Conv2D(2, 1, kernel_initializer="ones")(x))
+    assert model(torch.ones(1, 4, 4, 2)).min() > 0
+    # An instance's own call (as tests and debugging patch one) is the one that runs.
+    relu.call = lambda tensor: torch.zeros_like(tensor)
+    assert torch.equal(model(torch.ones(1, 4, 4, 2)), torch.zeros(1, 4, 4, 2))
