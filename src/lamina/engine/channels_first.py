@@ -121,17 +121,20 @@ def run(layer, inputs: list, step: Step, as_list=None, training=None):
     `step` says so); returns the value its output holds. `as_list` is the type of a merge's
     list argument (None: the layer takes one tensor); `training` is `enclosing_training()`."""
     if layer._channels_first_ready(inputs):
-        spec = layer.input_spec
-        views = []
-        for value, first in zip(inputs, step.inputs_first, strict=True):
-            if not first:
-                if spec is not None and as_list is None:
-                    spec.check(value.shape, layer, value)
-                value = value.movedim(-1, 1)
-            views.append(value)
+        if as_list is None:  # the usual case: one tensor, no list to build
+            views = inputs[0]
+            if not step.inputs_first[0]:
+                if layer.input_spec is not None:
+                    layer.input_spec.check(views.shape, layer, views)
+                views = views.movedim(-1, 1)
+        else:
+            views = [
+                value if first else value.movedim(-1, 1)
+                for value, first in zip(inputs, step.inputs_first, strict=True)
+            ]
         if layer._call_takes_training:
             training = current_training(layer, training)
-        output = layer._channels_first_call(views if as_list else views[0], training)
+        output = layer._channels_first_call(views, training)
         if output is not None:
             if step.output_first or step.reduces:
                 return output
