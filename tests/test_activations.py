@@ -176,3 +176,14 @@ def test_an_activation_layer_object_saves_and_loads_both_ways(tmp_path):
     ):
         assert type(loaded.layers[0].activation).__name__ == "LeakyReLU"
         np.testing.assert_allclose(np.asarray(loaded.predict(x, verbose=0)), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["relu", "tanh", "gelu", "silu", "elu", "linear", "softmax"])
+def test_the_elementwise_kernel_computes_the_activation_to_the_bit(name):
+    activation = activations.get(name)
+    kernel = activations.elementwise_kernel(activation)
+    if not activations.is_elementwise(activation):
+        assert kernel is None  # softmax mixes values: no kernel to take its place
+        return
+    x = torch.randn(4, 5, generator=torch.Generator().manual_seed(0)) * 3
+    assert torch.equal(kernel(x), activation(x))

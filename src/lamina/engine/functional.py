@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 import torch
 
-from lamina.engine import errors
+from lamina.engine import channels_first, errors
 from lamina.engine.symbolic import InputLayer, KerasTensor, flatten_symbolic, record_mask_node
 
 
@@ -77,11 +77,33 @@ class FunctionalGraph:
         """The replay's lookups, keyed by the tensors' ids (worked out once: see `_Step`)."""
         self.steps = [_Step(node) for node in self.nodes]
         self.input_ids = [id(t) for t in self.flat_inputs]
+        self.planned = False  # the channels-first hand-off, planned at the first run
+
+    def _plan_channels_first(self) -> None:
+        """Which edges carry channels-first tensors (engine/channels_first.py): planned once,
+        on the first run, when every layer is built."""
+        calls = [
+            (
+                channels_first.role(step.layer) if step.input_ids is not None else None,
+                step.input_ids,
+                step.output_ids[0] if len(step.output_ids) == 1 else None,
+            )
+            for step in self.steps
+        ]
+        consumed_elsewhere = [
+            id(t) for step in self.steps if step.input_ids is None for t in step.parents
+        ]
+        kept = {id(t) for t in self.flat_outputs} | set(consumed_elsewhere)
+        for step, planned in zip(self.steps, channels_first.plan(calls, kept), strict=True):
+            step.channels_first = planned
+        self.planned = True
 
     def __getstate__(self):
         # The ids are the tensors' addresses in this process: a copy (copy.deepcopy, pickle)
         # holds new tensors, so it works them out again.
-        return {k: v for k, v in self.__dict__.items() if k not in ("steps", "input_ids")}
+        return {
+            k: v for k, v in self.__dict__.items() if k not in ("steps", "input_ids", "planned")
+        }
 
     def __setstate__(self, state) -> None:
         self.__dict__.update(state)
@@ -193,8 +215,18 @@ class FunctionalGraph:
         """Replay the graph on real tensors (the training flag reaches layers through the stack).
         `owner` names the model or function in errors (`Model 'siamese'`)."""
         values = self._bind_inputs(inputs, owner)
-        for step in self.steps:
-            step.run(values)
+        if not self.planned:
+            self._plan_channels_first()
+        if channels_first.active():
+            training = channels_first.enclosing_training()
+            for step in self.steps:
+                if step.channels_first is None:
+                    step.run(values)
+                else:
+                    step.run_channels_first(values, training)
+        else:
+            for step in self.steps:
+                step.run(values)
         return _substitute(self.outputs, values, sort_dicts=True)
 
     def _bind_inputs(self, inputs, owner: str = "Model"):
@@ -347,6 +379,7 @@ class _Step:
         self.args, self.kwargs = node.args, node.kwargs
         self.symbolic_kwargs = bool(flatten_symbolic(node.kwargs))
         self.output_ids = [id(t) for t in flatten_symbolic(node.outputs)]
+        self.parents = node.parent_tensors
         # The common shapes of a call: layer(x) and layer([x, y, ...]), x symbolic.
         args = node.args
         self.lone_input = None
@@ -359,6 +392,14 @@ class _Step:
             and all(isinstance(a, KerasTensor) for a in args[0])
         ):
             self.input_list = (type(args[0]), [id(a) for a in args[0]])
+        # The tensors a channels-first plan may hand this call (None: a call it leaves alone).
+        self.input_ids = None
+        if not node.kwargs:
+            if self.lone_input is not None:
+                self.input_ids = [self.lone_input]
+            elif self.input_list is not None:
+                self.input_ids = self.input_list[1]
+        self.channels_first = None  # its part in the plan: a channels_first.Step, or None
 
     def run(self, values: dict) -> None:
         kwargs = _substitute(self.kwargs, values) if self.symbolic_kwargs else self.kwargs
@@ -369,6 +410,19 @@ class _Step:
             result = self.layer(kind(values[i] for i in ids), **kwargs)
         else:
             result = self.layer(*_substitute(self.args, values), **kwargs)
+        if len(self.output_ids) == 1 and isinstance(result, torch.Tensor):
+            values[self.output_ids[0]] = result
+            return
+        for output_id, value in zip(self.output_ids, _flatten_values(result), strict=False):
+            values[output_id] = value
+
+    def run_channels_first(self, values: dict, training) -> None:
+        if self.lone_input is not None:
+            inputs, as_list = [values[self.lone_input]], None
+        else:
+            as_list, ids = self.input_list
+            inputs = [values[i] for i in ids]
+        result = channels_first.run(self.layer, inputs, self.channels_first, as_list, training)
         if len(self.output_ids) == 1 and isinstance(result, torch.Tensor):
             values[self.output_ids[0]] = result
             return

@@ -363,6 +363,9 @@ class Layer(nn.Module):
     # Whether a call on a list of tensors without masks may skip the general path
     # (`_plain_list_call`): set by classes whose `compute_mask` gives None for such inputs.
     _plain_list_inputs = False
+    # Whether the class's own `compute_mask` gives None for inputs without masks, so that a
+    # channels-first call (`_channels_first_ready`) may skip it: merges, global pooling.
+    _no_mask_from_unmasked_inputs = False
     # True once `quantize()` (or a build under a quantized dtype policy) swapped the float kernel
     # for integer variables (lamina/quantizers/model_quantization.py).
     _is_quantized = False
@@ -662,6 +665,54 @@ class Layer(nn.Module):
             ):
                 return _NOT_PLAIN
         return self.call(inputs)
+
+    def _channels_first_role(self) -> str | None:
+        """How this layer takes part in a model's channels-first hand-off
+        (engine/channels_first.py), read once when the model plans its edges: None (it does
+        not), "spatial" (a channels-last spatial layer: takes and gives (N, C, *spatial)),
+        "elementwise" (gives that layout where it is given it) or "reduces" (takes it and
+        gives an output with no channel axis to move, as global pooling does)."""
+        return None
+
+    def _channels_first_call(self, inputs, training):
+        """`call` on the (N, C, *spatial) view of its channels-last input (a list of them for
+        a merge), giving the view of its output in that layout; None, before any work, where
+        this call cannot (the model then calls the layer as usual). `training` is the resolved
+        flag for layers whose `call` takes one."""
+
+    def _channels_first_ready(self, inputs: list) -> bool:
+        """Whether a call on these tensors may skip `__call__` for `_channels_first_call`: the
+        conditions of `_plain_call` (no hooks, masks, casts, remat or device moves), for every
+        tensor given; the model checks mixed precision, global hooks and tracing once a run
+        (`channels_first.active`). Unlike `_plain_call`, a loss added somewhere does not
+        matter: the layers that take part add none in `call`, and inside a model's call they
+        are never the outermost call, the one that clears losses."""
+        if not (self.built and self._plain_forward) or "call" in self.__dict__:
+            return False  # (a `call` set on the instance must run: tests and debugging do it)
+        if (
+            self._remat_mode is not None
+            or self.activity_regularizer is not None
+            or (self._computes_mask and not self._no_mask_from_unmasked_inputs)
+            or self._forward_hooks
+            or self._forward_pre_hooks
+            or self._backward_hooks
+            or self._backward_pre_hooks
+        ):
+            return False
+        device = self.__dict__.get("_cached_weights_device", _UNKNOWN)
+        if device is _UNKNOWN:
+            return False
+        dtype = self._compute_torch_dtype
+        for tensor in inputs:
+            if (
+                type(tensor) is not torch.Tensor
+                or tensor.is_meta
+                or getattr(tensor, "_keras_mask", None) is not None
+                or (tensor.dtype is not dtype and tensor.is_floating_point())
+                or (device is not None and tensor.device != device)
+            ):
+                return False
+        return True
 
     def _fill_argument_masks(self, inputs, args, kwargs) -> None:
         """As Keras does for a call with several tensor arguments: each `<argument>_mask`

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from lamina.engine import errors, naming, shape_inference, weight_paths
+from lamina.engine import channels_first, errors, naming, shape_inference, weight_paths
 from lamina.engine.layer import Layer
 from lamina.engine.model import Model, _module_key
 from lamina.engine.symbolic import Input, InputLayer, KerasTensor
@@ -64,6 +64,9 @@ class Sequential(Model):
             name=name or naming.unique_name("sequential"), trainable=trainable, **kwargs
         )
         self._stack: list[Layer] = []
+        # Which layers hand the next one a channels-first tensor (engine/channels_first.py):
+        # planned at the first call on data once every layer is built; `add` / `pop` drop it.
+        self._channels_first_plan: list | None = None
         self._input_tensor: KerasTensor | None = None
         self._output_tensor: KerasTensor | None = None
         self.stack_layers = nn.ModuleDict()
@@ -102,6 +105,7 @@ class Sequential(Model):
                 "Hint: layer names must be unique within a model."
             )
         self._stack.append(layer)
+        self._channels_first_plan = None
         self.stack_layers[_module_key(getattr(layer, "name", f"module_{len(self._stack)}"))] = layer
         if rebuild:
             if self._output_tensor is not None and isinstance(layer, Layer):
@@ -115,6 +119,7 @@ class Sequential(Model):
         if not self._stack:
             raise TypeError(f"Sequential '{self.name}' has no layers to pop.")
         layer = self._stack.pop()
+        self._channels_first_plan = None
         del self.stack_layers[_module_key(layer.name)]
         self._output_tensor = None
         self.built = False
@@ -209,10 +214,28 @@ class Sequential(Model):
             self._trace((None, *tuple(input_shape)[1:]))
 
     def call(self, inputs, training=None, mask=None):
+        plan = self._channels_first_plan
+        if plan is None:
+            plan = self._plan_channels_first()
+        if plan is None or type(inputs) is not torch.Tensor or not channels_first.active():
+            x = inputs
+            for layer in self._stack:
+                x = layer(x)
+            return x
         x = inputs
-        for layer in self._stack:
-            x = layer(x)
+        training = channels_first.enclosing_training()
+        for layer, step in zip(self._stack, plan, strict=True):
+            x = layer(x) if step is None else channels_first.run(layer, [x], step, None, training)
         return x
+
+    def _plan_channels_first(self) -> list | None:
+        """Each layer's `channels_first.Step` (None where it takes no part); None while a layer
+        is still unbuilt (a deferred build: its part is not known yet)."""
+        if not all(getattr(layer, "built", True) for layer in self._stack):
+            return None
+        calls = [(channels_first.role(layer), [i], i + 1) for i, layer in enumerate(self._stack)]
+        self._channels_first_plan = channels_first.plan(calls, {len(self._stack)})
+        return self._channels_first_plan
 
     def _build_for(self, inputs, args=(), kwargs=None) -> None:
         """Built on first real data when no input shape was declared (Keras's deferred build)."""

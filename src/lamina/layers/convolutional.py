@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina import activations, backend, constraints, initializers, regularizers
-from lamina.engine import errors
+from lamina.engine import channels_first, errors
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
@@ -278,7 +278,10 @@ class _Conv(LoraLayer, _ConvBase):
         own kernel and bias by default)."""
         if kernel is None:
             kernel = self._lora_kernel() if self.lora_enabled else self.kernel
-            bias = self.bias
+            # The layer's own dict first: Module.__getattr__ costs about 1 us a call, a step.
+            bias = self._parameters.get("bias")
+            if bias is None:  # no bias (a None attribute), or kept elsewhere
+                bias = self.bias
         x, padding = self._pad(x)
         # backend.conv_kernel_from_keras's view (the layer's memory, no copy), axes worked out once
         kernel = kernel.permute(self._kernel_from_keras)
@@ -361,6 +364,28 @@ class _Conv(LoraLayer, _ConvBase):
             bias = self.bias.view(-1, *([1] * self.rank)) if channels_first else self.bias
             outputs = outputs + bias
         return outputs if self.activation is None else self.activation(outputs)
+
+    def _channels_first_role(self):
+        if (
+            self.rank > 1
+            and self.data_format == "channels_last"
+            and type(self).call is _Conv.call
+            and not self._custom_convolution
+        ):
+            return channels_first.SPATIAL
+        return None
+
+    def _channels_first_call(self, inputs, training):
+        # `call` on the (N, C, *spatial) view it would make of its channels-last input.
+        activation = self.activation
+        linear = activation is None or activation is activations.linear
+        kernel = None if linear else activations.elementwise_kernel(activation)
+        if not (linear or kernel is not None) or not inputs.is_floating_point():
+            return None
+        if self.padding == "valid":
+            self._check_fits((inputs.shape[0], *inputs.shape[2:], inputs.shape[1]))
+        y = self._convolve(inputs)
+        return y if linear else kernel(y)
 
     def get_config(self):
         return {

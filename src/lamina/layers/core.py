@@ -8,7 +8,7 @@ import torch
 
 from lamina import activations, backend, constraints, initializers, regularizers, tree
 from lamina.dtype_policies.quantized import CALIBRATED_MODES
-from lamina.engine import errors
+from lamina.engine import channels_first, errors
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer, WeightEntry
 from lamina.engine.weight import stored_weight
@@ -164,7 +164,11 @@ class Dense(LoraLayer, Layer):
         if not inputs.is_floating_point():
             inputs = inputs.to(stored_weight(self, "kernel").dtype)
         kernel = self._lora_kernel() if self.lora_enabled else self.kernel
-        outputs = _product(inputs, kernel, self.bias)
+        # The layer's own dict first: Module.__getattr__ costs about 1 us a call, a step.
+        bias = self._parameters.get("bias")
+        if bias is None:  # no bias (a None attribute), or kept elsewhere
+            bias = self.bias
+        outputs = _product(inputs, kernel, bias)
         # Keras skips an activation set to None after construction (`layer.activation = None`
         # drops a classifier's softmax), so lamina does too.
         return outputs if self.activation is None else self.activation(outputs)
@@ -222,6 +226,16 @@ class Activation(Layer):
 
     def call(self, inputs):
         return self.activation(inputs)
+
+    def _channels_first_role(self):
+        if type(self).call is Activation.call and activations.is_elementwise(self.activation):
+            return channels_first.ELEMENTWISE
+        return None
+
+    def _channels_first_call(self, inputs, training):
+        # Value by value: the same numbers on any layout.
+        kernel = activations.elementwise_kernel(self.activation)
+        return None if kernel is None else kernel(inputs)
 
     def get_config(self):
         return {**super().get_config(), "activation": activations.serialize(self.activation)}

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lamina.engine import errors
+from lamina.engine import channels_first, errors
 from lamina.engine.layer import Layer
 
 
@@ -78,12 +78,14 @@ class _Merge(Layer):
     # Every merge's compute_mask gives None for inputs without masks: a call on a list of such
     # tensors takes Layer's plain path (a ResNet's Add in every block of every step).
     _plain_list_inputs = True
+    _no_mask_from_unmasked_inputs = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         # A subclass with its own compute_mask may make a mask from unmasked inputs.
         if cls.__module__ != __name__ and "compute_mask" in vars(cls):
             cls._plain_list_inputs = False
+            cls._no_mask_from_unmasked_inputs = False
 
     def build(self, input_shape):
         shapes = self._check_list(input_shape)
@@ -186,6 +188,18 @@ class _Merge(Layer):
 
     def _merge(self, inputs):
         raise NotImplementedError
+
+    def _channels_first_role(self):
+        # lamina's own merges, value by value on inputs of one shape.
+        if type(self).__module__ == __name__ and type(self).call is _Merge.call:
+            return channels_first.ELEMENTWISE
+        return None
+
+    def _channels_first_call(self, inputs, training):
+        first = inputs[0].shape
+        if any(x.shape != first for x in inputs[1:]):
+            return None  # broadcasting or aligning ranks: `call`, on the channels-last views
+        return self._merge(inputs)
 
     def _merge_masked(self, inputs, masks):
         # Pairwise, as Keras: where one side is masked it takes the other side's value, so the

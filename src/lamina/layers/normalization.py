@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina import backend, constraints, initializers, regularizers
-from lamina.engine import errors, moving_statistics
+from lamina.engine import channels_first, errors, moving_statistics
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
 from lamina.layers import batch_renormalization, spatial
@@ -258,6 +258,48 @@ class BatchNormalization(Layer):
             moving_statistics.update(self, mean, variance=variance)
             return y.movedim(-1, self._channel_axis)
         return _channels_back(y, self._channel_axis, self._rank)
+
+    def _channels_first_role(self):
+        if (
+            self.built
+            and not self.renorm
+            and self._rank in (4, 5)
+            and self._channel_axis == self._rank - 1
+            and type(self).call is BatchNormalization.call
+        ):
+            return channels_first.SPATIAL
+        return None
+
+    def _channels_first_call(self, inputs, training):
+        # `call` on the (N, C, *spatial) view of a channels-last input, as `_channels_at_1`
+        # would make it.
+        if self.renorm:
+            return None
+        # The layer's own dict first: Module.__getattr__ costs about 1 us a call, a step.
+        gamma, beta = self._parameters.get("gamma"), self._parameters.get("beta")
+        if gamma is None:  # no scale (a None attribute), or kept elsewhere by a subclass
+            gamma = self.gamma
+        if beta is None:
+            beta = self.beta
+        if not (training and self.trainable):
+            moving_mean, moving_variance = (
+                self._buffers.get("moving_mean"),
+                self._buffers.get("moving_variance"),
+            )
+            if moving_mean is None or moving_variance is None:  # kept elsewhere by a subclass
+                moving_mean, moving_variance = self.moving_mean, self.moving_variance
+            return F.batch_norm(
+                inputs, moving_mean, moving_variance, gamma, beta, False, 0.0, self.epsilon
+            )
+        if _fused_kernel_is_accurate(inputs, self._channel_axis):
+            y, mean, inverse_std = torch.native_batch_norm(
+                inputs, gamma, beta, None, None, True, 0.0, self.epsilon
+            )
+            moving_statistics.update(self, mean, inverse_std=inverse_std)
+            return y
+        y, mean, variance = batch_norm_last_axis(inputs.movedim(1, -1), gamma, beta, self.epsilon)
+        moving_statistics.update(self, mean, variance=variance)
+        return y.movedim(-1, 1)
 
     def _masked_batch_norm(self, inputs, mask):
         """Training on a masked batch (e.g. after `Masking`): as Keras, the batch statistics

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina import backend
-from lamina.engine import errors
+from lamina.engine import channels_first, errors
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
@@ -50,7 +50,7 @@ class _Pooling(Layer):
         self._check_fits(input_shape)
 
     def _check_fits(self, input_shape):
-        if self.padding != "valid":
+        if self.padding != "valid" or input_shape == self.__dict__.get("_fitting_shape"):
             return
         sizes = spatial.spatial_shape(input_shape, self.data_format)
         outputs = [
@@ -65,18 +65,38 @@ class _Pooling(Layer):
                 f"output size {tuple(outputs)}",
                 "use padding='same' or remove a pooling layer: the input is already too small.",
             )
+        if not torch.compiler.is_compiling():
+            # The latest shape that fits, kept on the layer: a training step's call asks again
+            # with the same one (about 8 Python calls a layer, host time on a GPU).
+            self.__dict__["_fitting_shape"] = input_shape
 
     def call(self, inputs):
         x = spatial.to_torch(inputs, self.data_format, self.rank)
-        if self.padding == "valid":
-            self._check_fits(tuple(inputs.shape))  # integers only: no host sync
-            y = self._pool(x, 0)
-        else:
-            pads = padding_rules.paddings_for(
-                x.shape[2:], self._torch_pool, self._torch_strides, (1,) * len(self._torch_pool)
-            )
-            y = self._pool_same(x, pads, padding_rules.symmetric_or_none(pads))
+        y = self._pooled(x, tuple(inputs.shape))
         return spatial.from_torch(y, self.data_format, self.rank)
+
+    def _pooled(self, x, input_shape):
+        """The pooling of `x`, the (N, C, *spatial) view of an input of Keras shape
+        `input_shape`."""
+        if self.padding == "valid":
+            self._check_fits(input_shape)  # integers only: no host sync
+            return self._pool(x, 0)
+        pads = padding_rules.paddings_for(
+            x.shape[2:], self._torch_pool, self._torch_strides, (1,) * len(self._torch_pool)
+        )
+        return self._pool_same(x, pads, padding_rules.symmetric_or_none(pads))
+
+    def _channels_first_role(self):
+        if (
+            self.rank > 1
+            and self.data_format == "channels_last"
+            and type(self).call is _Pooling.call
+        ):
+            return channels_first.SPATIAL
+        return None
+
+    def _channels_first_call(self, inputs, training):
+        return self._pooled(inputs, (inputs.shape[0], *inputs.shape[2:], inputs.shape[1]))
 
     def _pool(self, x, padding):
         torch_rank = len(self._torch_pool)
@@ -262,6 +282,7 @@ class AveragePooling3D(_Pooling):
 class _GlobalPooling(Layer):
     rank = 2
     mode = "avg"
+    _no_mask_from_unmasked_inputs = True  # its compute_mask gives None
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(**kwargs)
@@ -294,6 +315,23 @@ class _GlobalPooling(Layer):
 
     def compute_mask(self, inputs, mask=None):
         return None
+
+    def _channels_first_role(self):
+        if (
+            self.rank > 1
+            and self.data_format == "channels_last"
+            and not self.keepdims
+            and type(self).call is _GlobalPooling.call
+        ):
+            return channels_first.REDUCES
+        return None
+
+    def _channels_first_call(self, inputs, training):
+        # (N, C, *spatial) -> (N, C): the same reduction over the same memory as `call`'s.
+        axes = tuple(range(2, self.rank + 2))
+        if self.mode == "max":
+            return inputs.amax(dim=axes)
+        return inputs.mean(dim=axes)
 
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}

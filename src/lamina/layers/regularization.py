@@ -14,7 +14,7 @@ import math
 import torch.nn.functional as F
 
 from lamina import backend, regularizers
-from lamina.engine import errors
+from lamina.engine import channels_first, errors
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
@@ -74,6 +74,21 @@ class Dropout(Layer):
             else tuple(inputs.shape[i] if d is None else d for i, d in enumerate(self.noise_shape))
         )
         return inputs * noise_draws.keep_mask(shape, 1.0 - self.rate, inputs, self.seed_generator)
+
+    def _channels_first_role(self):
+        if type(self).call is Dropout.call and self.noise_shape is None:
+            return channels_first.ELEMENTWISE
+        return None
+
+    def _channels_first_call(self, inputs, training):
+        if not training or self.rate == 0.0:
+            return inputs
+        if self.seed_generator is None and inputs.device.type != "cpu":
+            return None  # torch's kernel draws in the order of the channels-last view: `call`
+        # The draws `call` makes, for the channels-last shape, seen channels-first.
+        shape = (inputs.shape[0], *inputs.shape[2:], inputs.shape[1])
+        mask = noise_draws.keep_mask(shape, 1.0 - self.rate, inputs, self.seed_generator)
+        return inputs * mask.movedim(-1, 1)
 
     def get_config(self):
         return {

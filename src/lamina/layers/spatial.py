@@ -10,8 +10,9 @@ it, while `conv2d` on the (N, C, L, 1) view of (N, L, 1, C) stays channels-last 
 on this CPU (Conv1D-ReLU-Conv1D, forward and backward, (32, 256, 64)): 9 ms lifted against 14 ms
 for conv1d on the permuted view; MaxPooling1D 35 ms against 53 ms.
 
-A channels-last output carries the channels-first tensor it views (`channels_last_view`), so the
-next layer that works channels-first takes that tensor instead of permuting back.
+Inside a functional or Sequential model, spatial layers hand each other the channels-first
+tensor itself where nothing else can see the channels-last one (engine/channels_first.py: the
+model plans that once), so those pairs of views are left out.
 
 Kernels follow their inputs (`kernel_weight`): a kernel has Keras's shape, (*k, in, out), over
 the memory of torch's (out, in, *k) kernel, which a channels-last layer lays out with
@@ -63,8 +64,8 @@ def channels_last_view(y: torch.Tensor) -> torch.Tensor:
     layer returns is the one the next layer computes from: a gradient can be asked of any
     layer's output (Grad-CAM's `autograd.grad(score, conv_output)`, a forward hook's
     `output.register_hook`). The output once carried its channels-first tensor to the next
-    layer, which saved one permute a layer (15 of a ResNet step's 911 aten ops) but left the
-    returned view out of the backward pass, so those gradients failed.
+    layer, which left the returned view out of the backward pass, so those gradients failed;
+    a model now plans which outputs no one can see (engine/channels_first.py).
     """
     return y.movedim(1, -1)
 
