@@ -51,3 +51,37 @@ def test_fit_logs_and_resets_a_metric_a_layer_holds_as_keras_does():
     assert history.history["seen"] == [10.0, 10.0]  # reset at each epoch's start
     assert model.metrics_names == ["loss", "seen"]
     assert model.evaluate(data, verbose=0, return_dict=True)["seen"] == 10.0
+
+
+class _HeldEveryWay(layers.Layer):
+    """Metrics held in each form `Layer.metrics` finds: set before `super().__init__()`, in a
+    list filled later, in a tuple, and replaced."""
+
+    def __init__(self, **kwargs):
+        self.early = lamina.metrics.Mean(name="early")  # before Layer.__init__, as Keras allows
+        super().__init__(**kwargs)
+        self.later = []
+        self.pair = (lamina.metrics.Sum(name="first"), lamina.metrics.Sum(name="second"))
+        self.swapped = None
+        self.later.append(lamina.metrics.Mean(name="appended"))
+        self.swapped = lamina.metrics.Mean(name="swapped")
+
+    def call(self, inputs):
+        return inputs
+
+
+def test_metrics_held_every_way_are_found_in_the_order_they_were_assigned():
+    # Layer.metrics visits only the attributes __setattr__ saw holding a metric or a list (a
+    # walk of every attribute was most of train_on_batch's fixed cost): none may be missed.
+    layer = _HeldEveryWay()
+    assert [m.name for m in layer.metrics] == ["early", "appended", "first", "second", "swapped"]
+    del layer.swapped
+    assert [m.name for m in layer.metrics] == ["early", "appended", "first", "second"]
+    model = lamina.Sequential([layers.Input((2,)), _HeldEveryWay(name="held")])
+    assert [m.name for m in model.metrics][-5:] == [
+        "early",
+        "appended",
+        "first",
+        "second",
+        "swapped",
+    ]

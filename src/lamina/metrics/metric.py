@@ -57,6 +57,9 @@ class Metric:
         3.0
     """
 
+    # Read by `Layer.__setattr__`: an attribute holding a metric is one `Layer.metrics` visits.
+    _is_metric = True
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "update_state" in cls.__dict__:
