@@ -865,3 +865,15 @@ def test_augmentation_policies_move_with_their_model(policy):
     )
     model.to("cpu").float()  # ran every submodule's _apply, which a policy once shadowed
     assert model(torch.rand(2, 8, 8, 3), training=True).shape == (2, 6, 6, 2)
+
+
+def test_a_nested_list_of_numbers_is_one_input():
+    # Keras's preprocessing layers read `layer([1.0, 2.0])` as one input's values; lamina's
+    # layers all do (Dense failed inside its call: "int() argument must be ... not 'list'").
+    assert tuple(lamina.layers.Dense(3)([[1.0, 2.0, 3.0, 4.0]]).shape) == (1, 3)
+    from tests.parity import reference
+
+    rescaled = lamina.layers.Rescaling(2.0)([1.0, 2.0])
+    expected = reference.keras.layers.Rescaling(2.0)([1.0, 2.0])
+    np.testing.assert_allclose(rescaled.numpy(), np.asarray(expected.cpu()))
+    assert lamina.layers.IntegerLookup(vocabulary=[1, 2, 3])([1, 2, 3]).tolist() == [1, 2, 3]

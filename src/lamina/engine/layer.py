@@ -524,6 +524,10 @@ class Layer(nn.Module):
                 if any_symbolic(args, kwargs):
                     return shape_inference.call_on_symbolic(self, args, kwargs)
                 device = self._weights_device()
+                if isinstance(inputs, (list, tuple)) and _only_numbers(inputs):
+                    # `layer([[1.0, 2.0]])`: one input's values, as Keras's preprocessing layers
+                    # read them (its other layers refuse them; torch's would fail on the list).
+                    inputs = np.asarray(inputs)
                 inputs = _as_tensor_tree(inputs, device or backend.default_device(), device)
                 args = (inputs, *args[1:])
             if kwargs and any(
@@ -2257,6 +2261,18 @@ def _weight_name(entry: WeightEntry) -> str:
         if stored_weight(entry.owner, spec.name) is entry.tensor:
             return spec.name
     return "?"
+
+
+def _only_numbers(structure) -> bool:
+    """Whether a (nested) list or tuple holds Python numbers and nothing else, rectangular
+    (a ragged one stays a structure: its layer says what it expects)."""
+    leaves = tree.flatten(structure)
+    if not leaves or not all(isinstance(leaf, (int, float)) for leaf in leaves):
+        return False
+    try:
+        return np.asarray(structure).dtype != object
+    except ValueError:  # ragged: NumPy refuses to make an array of it
+        return False
 
 
 def _as_tensor_tree(x, device, weights_device=None):
