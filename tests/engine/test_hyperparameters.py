@@ -87,3 +87,34 @@ def test_a_loss_from_a_config_is_checked_as_a_constructed_one():
 def test_options_not_listed_are_left_to_their_function():
     hyperparameters.loss_options("Custom()", {"reduction": "sum", "from_logits": True})
     assert lamina.losses.get("mse") is not None
+
+
+LAYERS_REFUSED = [
+    # (layer, arguments, the argument the error names, what it expects); before, each failed
+    # in a comparison ("'<' not supported between instances of 'str' and 'int'") or at the
+    # first call in torch's words.
+    (lamina.layers.ReLU, {"negative_slope": "0.1"}, "negative_slope", "a number >= 0"),
+    (lamina.layers.LeakyReLU, {"negative_slope": -1}, "negative_slope", "a number >= 0"),
+    (lamina.layers.Softmax, {"axis": "x"}, "axis", "an integer or a tuple of integers"),
+    (lamina.layers.RMSNormalization, {"axis": "x"}, "axis", "an integer or a tuple of"),
+    (lamina.layers.MixUp, {"alpha": "0.2"}, "alpha", "a number > 0"),
+    (lamina.layers.AugMix, {"alpha": 0}, "alpha", "a number > 0"),
+    (lamina.layers.RandomGrayscale, {"factor": "0.5"}, "factor", r"a number in \[0, 1\]"),
+    (lamina.layers.RandomPerspective, {"scale": 2.0}, "scale", r"a number in \[0, 1\]"),
+    (lamina.layers.Hashing, {"num_bins": "8"}, "num_bins", "an integer >= 1"),
+    (lamina.layers.StringLookup, {"num_oov_indices": "1"}, "num_oov_indices", "an integer"),
+    (lamina.layers.IntegerLookup, {"max_tokens": 1}, "max_tokens", "an integer >= 2 or None"),
+    (lamina.layers.MelSpectrogram, {"fft_length": -5}, "fft_length", "an integer >= 1"),
+    (lamina.layers.MelSpectrogram, {"sampling_rate": "16k"}, "sampling_rate", "a number > 0"),
+]
+
+
+@pytest.mark.parametrize(
+    "layer, arguments, argument, expected",
+    LAYERS_REFUSED,
+    ids=[f"{c.__name__}-{a}" for c, _, a, _ in LAYERS_REFUSED],
+)
+def test_layers_refuse_bad_arguments_in_the_house_form(layer, arguments, argument, expected):
+    pattern = rf"Layer '.*' \({layer.__name__}\) expects `{argument}` to be {expected}.*; received"
+    with pytest.raises(ValueError, match=pattern):
+        layer(**arguments)

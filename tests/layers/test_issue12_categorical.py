@@ -47,7 +47,7 @@ def test_hashing_output_modes_and_config():
     assert layer([["A", "B"], ["C", "C"]]).tolist() == [[1.0, 1.0, 0.0], [0.0, 1.0, 0.0]]
     clone = layers.Hashing.from_config(layers.Hashing(4, salt=7).get_config())
     assert clone.salt == [7, 7]
-    with pytest.raises(ValueError, match="num_bins > 0"):
+    with pytest.raises(ValueError, match="`num_bins` to be an integer >= 1"):
         layers.Hashing(0)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import warnings
 
 from lamina import activations
-from lamina.engine import errors
+from lamina.engine import errors, hyperparameters
 from lamina.engine.layer import Layer
 
 
@@ -31,14 +31,9 @@ class ReLU(Layer):
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
-        if max_value is not None and max_value < 0:
-            raise errors.value_error(self, "max_value >= 0 or None", f"max_value={max_value}")
-        if negative_slope is None or negative_slope < 0:
-            raise errors.value_error(
-                self, "negative_slope >= 0", f"negative_slope={negative_slope}"
-            )
-        if threshold is None:
-            raise errors.value_error(self, "a number for threshold", "threshold=None")
+        hyperparameters.number(max_value, "max_value", errors.describe(self), 0, optional=True)
+        hyperparameters.number(negative_slope, "negative_slope", errors.describe(self), 0)
+        hyperparameters.number(threshold, "threshold", errors.describe(self))
         self.max_value = None if max_value is None else float(max_value)
         self.negative_slope = float(negative_slope)
         self.threshold = float(threshold)
@@ -88,10 +83,7 @@ class LeakyReLU(Layer):
                 "Argument `alpha` is deprecated. Use `negative_slope` instead.", stacklevel=2
             )
         super().__init__(**kwargs)
-        if negative_slope is None or negative_slope < 0:
-            raise errors.value_error(
-                self, "negative_slope >= 0", f"negative_slope={negative_slope}"
-            )
+        hyperparameters.number(negative_slope, "negative_slope", errors.describe(self), 0)
         self.negative_slope = float(negative_slope)
         self._build_at_init(LeakyReLU)
 
@@ -160,6 +152,7 @@ class Softmax(Layer):
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
+        hyperparameters.axis(axis, "axis", errors.describe(self))
         self.axis = axis
         self._build_at_init(Softmax)
 

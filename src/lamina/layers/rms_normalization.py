@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from lamina.engine import errors
+from lamina.engine import errors, hyperparameters
 from lamina.engine.layer import Layer
 
 
@@ -29,6 +29,8 @@ class RMSNormalization(Layer):
 
     def __init__(self, axis=-1, epsilon=1e-6, **kwargs):
         super().__init__(**kwargs)
+        hyperparameters.axis(axis, "axis", errors.describe(self))
+        hyperparameters.number(epsilon, "epsilon", errors.describe(self), 0)
         self.axis = axis
         self.epsilon = float(epsilon)
 

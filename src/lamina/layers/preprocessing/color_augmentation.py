@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from lamina.engine import errors
+from lamina.engine import errors, hyperparameters
 from lamina.layers.preprocessing import color_ops
 from lamina.layers.preprocessing.base import (
     NO_FACTOR,
@@ -71,8 +71,7 @@ class RandomGrayscale(RandomImageLayer):
 
     def __init__(self, factor=0.5, data_format=None, seed=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
-        if not 0.0 <= factor <= 1.0:
-            raise errors.value_error(self, "factor in [0, 1]", f"factor={factor}")
+        hyperparameters.number(factor, "factor", errors.describe(self), 0, 1)
         self.factor = float(factor)
 
     def draw_transformation(self, images):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from lamina.engine import errors
+from lamina.engine import errors, hyperparameters
 from lamina.layers.preprocessing import image_ops
 from lamina.layers.preprocessing.base import RandomImageLayer, keras_input_shape, on_device
 from lamina.layers.preprocessing.color_augmentation import keras_factor
@@ -204,8 +204,7 @@ class RandomPerspective(RandomImageLayer):
     ):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
         self.factor = keras_factor(factor, self, (0.0, 1.0))
-        if not 0.0 <= scale <= 1.0:
-            raise errors.value_error(self, "scale in [0, 1]", f"scale={scale}")
+        hyperparameters.number(scale, "scale", errors.describe(self), 0, 1)
         if interpolation not in ("bilinear", "nearest"):
             raise errors.value_error(self, "interpolation 'bilinear' or 'nearest'", interpolation)
         self.scale = float(scale)

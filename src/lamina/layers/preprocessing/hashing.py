@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from lamina import backend
-from lamina.engine import errors, shape_inference
+from lamina.engine import errors, hyperparameters, shape_inference
 from lamina.engine.keras_tensor import KerasTensor, flatten_symbolic
 from lamina.engine.layer import Layer
 from lamina.layers.preprocessing.category_encoding import encode, encoded_shape
@@ -70,8 +70,7 @@ class Hashing(Layer):
         self, num_bins, mask_value=None, salt=None, output_mode="int", sparse=False, **kwargs
     ):
         super().__init__(**kwargs)
-        if num_bins is None or num_bins <= 0:
-            raise errors.value_error(self, "num_bins > 0", f"num_bins={num_bins}")
+        hyperparameters.count(num_bins, "num_bins", errors.describe(self), 1)
         if output_mode not in _MODES:
             raise errors.value_error(self, f"output_mode in {_MODES}", f"{output_mode!r}")
         if sparse:

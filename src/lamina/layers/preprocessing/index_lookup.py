@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from lamina import backend
-from lamina.engine import errors, shape_inference
+from lamina.engine import errors, hyperparameters, shape_inference
 from lamina.engine.keras_tensor import KerasTensor
 from lamina.engine.layer import Layer
 from lamina.layers.preprocessing.category_encoding import encode, encoded_shape
@@ -59,10 +59,8 @@ class _IndexLookup(Layer):
             raise errors.value_error(
                 self, "output_mode='int' with invert=True", f"output_mode={output_mode!r}"
             )
-        if num_oov_indices < 0:
-            raise errors.value_error(self, "num_oov_indices >= 0", f"{num_oov_indices}")
-        if max_tokens is not None and max_tokens <= 1:
-            raise errors.value_error(self, "max_tokens > 1 or None", f"max_tokens={max_tokens}")
+        hyperparameters.count(num_oov_indices, "num_oov_indices", errors.describe(self), 0)
+        hyperparameters.count(max_tokens, "max_tokens", errors.describe(self), 2, optional=True)
         if sparse:
             raise errors.value_error(self, "sparse=False (lamina has no sparse outputs)", "True")
         self.max_tokens = max_tokens

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lamina.engine import errors
+from lamina.engine import errors, hyperparameters
 from lamina.layers.preprocessing.base import NO_FACTOR, RandomImageLayer, on_device, per_image
 from lamina.layers.preprocessing.color_augmentation import keras_factor
 
@@ -63,8 +63,7 @@ class MixUp(_MixingLayer):
 
     def __init__(self, alpha=0.2, data_format=None, seed=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
-        if alpha <= 0:
-            raise errors.value_error(self, "alpha > 0", f"alpha={alpha}")
+        hyperparameters.number(alpha, "alpha", errors.describe(self), 0, open_low=True)
         self.alpha = float(alpha)
 
     def draw_transformation(self, images):

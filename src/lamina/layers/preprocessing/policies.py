@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from lamina.engine import errors
+from lamina.engine import errors, hyperparameters
 from lamina.layers.preprocessing.base import RandomImageLayer, float_images, value_range_pair
 from lamina.layers.preprocessing.color import RandomBrightness, RandomContrast
 from lamina.layers.preprocessing.color_augmentation import (
@@ -252,8 +252,7 @@ class AugMix(_Policy):
         self.num_chains = int(num_chains)
         self.chain_depth = int(chain_depth)
         self.factor = keras_factor(factor, self, (0.0, 1.0))
-        if alpha <= 0:
-            raise errors.value_error(self, "alpha > 0", f"alpha={alpha}")
+        hyperparameters.number(alpha, "alpha", errors.describe(self), 0, open_low=True)
         self.alpha = float(alpha)
         self.all_ops = bool(all_ops)
         self.interpolation = interpolation

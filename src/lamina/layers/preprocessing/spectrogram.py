@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina import backend
-from lamina.engine import errors
+from lamina.engine import errors, hyperparameters
 from lamina.engine.layer import Layer
 from lamina.initializers import window_values
 from lamina.layers import padding_rules
@@ -83,6 +83,10 @@ class MelSpectrogram(DataLayer, Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
+        hyperparameters.count(fft_length, "fft_length", errors.describe(self), 1)
+        hyperparameters.number(
+            sampling_rate, "sampling_rate", errors.describe(self), 0, open_low=True
+        )
         self.fft_length = int(fft_length)
         self.sequence_stride = int(sequence_stride)
         self.sequence_length = int(sequence_length or fft_length)
