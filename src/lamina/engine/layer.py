@@ -655,19 +655,8 @@ class Layer(nn.Module):
             or _module_call_needed(self)
         ):
             return _NOT_PLAIN
-        device = self.__dict__.get("_cached_weights_device", _UNKNOWN)
-        if device is _UNKNOWN:
+        if not self._takes_as_they_are(inputs):
             return _NOT_PLAIN
-        dtype = self._compute_torch_dtype
-        for tensor in inputs:
-            if (
-                type(tensor) is not torch.Tensor
-                or tensor.is_meta
-                or getattr(tensor, "_keras_mask", None) is not None
-                or (tensor.dtype is not dtype and tensor.is_floating_point())
-                or (device is not None and tensor.device != device)
-            ):
-                return _NOT_PLAIN
         return self.call(inputs)
 
     def _channels_first_role(self) -> str | None:
@@ -703,6 +692,11 @@ class Layer(nn.Module):
             or self._backward_pre_hooks
         ):
             return False
+        return self._takes_as_they_are(inputs)
+
+    def _takes_as_they_are(self, inputs) -> bool:
+        """Whether `call` may take these tensors as given: plain, unmasked tensors of the compute
+        dtype on the weights' device (what `__call__` would otherwise cast or move)."""
         device = self.__dict__.get("_cached_weights_device", _UNKNOWN)
         if device is _UNKNOWN:
             return False
