@@ -41,11 +41,17 @@ def _environment(**extra) -> dict:
     return env
 
 
-@pytest.fixture(scope="module")
-def launched(tmp_path_factory):
-    """(rank 0's findings, rank 1's findings, the run's folder), after a one-process backup was
-    written for the 2-process run to resume."""
-    out = tmp_path_factory.mktemp("two_ranks")
+# A gloo rank can still abort while its process group is torn down at exit, after its work is
+# done and written ("terminate called without an active exception", SIGABRT): about 1 launch in 2
+# before the exit barrier of ddd9b83, seen once since (a fresh-clone CI run on 2026-12-06) and
+# not reproduced in 15 launches under load right after. Open in the issue's note. The launch is
+# retried once on that symptom alone, when both ranks wrote their results; any other failure, or
+# a second abort, fails the tests.
+EXIT_ABORT = "terminate called without an active exception"
+
+
+def _launch(out):
+    """One torchrun launch of scenarios.main on two ranks in the folder `out`."""
     scenarios.train(2, backup_dir=str(out / "backup_1p"))
     command = [
         sys.executable,
@@ -61,7 +67,7 @@ def launched(tmp_path_factory):
         str(out),
         "main",
     ]
-    done = subprocess.run(
+    return subprocess.run(
         command,
         env=_environment(),
         cwd=ROOT,
@@ -69,6 +75,18 @@ def launched(tmp_path_factory):
         text=True,
         timeout=LAUNCH_TIMEOUT_S,
     )
+
+
+@pytest.fixture(scope="module")
+def launched(tmp_path_factory):
+    """(rank 0's findings, rank 1's findings, the run's folder), after a one-process backup was
+    written for the 2-process run to resume."""
+    for attempt in range(2):
+        out = tmp_path_factory.mktemp("two_ranks")  # a fresh folder: no backup of a first try
+        done = _launch(out)
+        written = all((out / f"rank{r}.pkl").exists() for r in range(2))
+        if done.returncode == 0 or not (attempt == 0 and written and EXIT_ABORT in done.stderr):
+            break
     assert done.returncode == 0, done.stderr[-4000:]
     ranks = [pickle.loads((out / f"rank{r}.pkl").read_bytes()) for r in range(2)]
     return ranks[0], ranks[1], out
