@@ -18,6 +18,7 @@ from lamina import activations, backend, constraints, initializers, regularizers
 from lamina.engine import channels_first, errors
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
+from lamina.engine.weight import stored_weight
 from lamina.layers import argument_checks as check
 from lamina.layers import padding_rules, spatial
 from lamina.layers.lora import LoraLayer, lora_target_slot
@@ -278,10 +279,8 @@ class _Conv(LoraLayer, _ConvBase):
         own kernel and bias by default)."""
         if kernel is None:
             kernel = self._lora_kernel() if self.lora_enabled else self.kernel
-            # The layer's own dict first: Module.__getattr__ costs about 1 us a call, a step.
-            bias = self._parameters.get("bias")
-            if bias is None:  # no bias (a None attribute), or kept elsewhere
-                bias = self.bias
+            # The registered weight, not through Module.__getattr__ (about 1 us a call, a step).
+            bias = stored_weight(self, "bias")
         x, padding = self._pad(x)
         # backend.conv_kernel_from_keras's view (the layer's memory, no copy), axes worked out once
         kernel = kernel.permute(self._kernel_from_keras)
