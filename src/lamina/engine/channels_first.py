@@ -22,10 +22,9 @@ with the same strides.
 from __future__ import annotations
 
 import torch
-from torch.nn.modules import module as torch_module
 
 from lamina.dtype_policies import policy as dtype_policies
-from lamina.engine.layer import _training_stack, current_training
+from lamina.engine.layer import _training_stack, current_training, module_calls_observed
 
 SPATIAL, ELEMENTWISE, REDUCES = "spatial", "elementwise", "reduces"
 
@@ -46,14 +45,7 @@ def active() -> bool:
     use (each layer's autocast is `Layer.__call__`'s work), nor under global module hooks or a
     `torch.jit.trace` (which sees modules through `Module.__call__`). Checked once a run;
     each layer's own hooks are checked at its call (`Layer._channels_first_ready`)."""
-    return not (
-        dtype_policies.mixed_in_use[0]
-        or torch_module._global_forward_hooks
-        or torch_module._global_forward_pre_hooks
-        or torch_module._global_backward_hooks
-        or torch_module._global_backward_pre_hooks
-        or torch._C._get_tracing_state()
-    )
+    return not (dtype_policies.mixed_in_use[0] or module_calls_observed())
 
 
 def role(layer) -> str | None:

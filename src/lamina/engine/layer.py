@@ -102,12 +102,28 @@ _NOT_PLAIN = object()  # Layer._plain_call's "take the general path"
 def _module_call_needed(module: nn.Module) -> bool:
     """Whether torch's `Module.__call__` has work to do for `module`: hooks (its own or global
     ones) to run, or a `torch.jit.trace` in progress to record scopes for."""
+    return _has_own_hooks(module) or module_calls_observed()
+
+
+def _has_own_hooks(module: nn.Module) -> bool:
     return bool(
         module._forward_hooks
         or module._forward_pre_hooks
         or module._backward_hooks
         or module._backward_pre_hooks
-        or _torch_module._global_forward_hooks
+    )
+
+
+def module_calls_observed() -> bool:
+    """Whether torch's `Module.__call__` has work for every module now: global module hooks to
+    run, or a `torch.jit.trace` in progress that records each module's scope.
+
+    Example:
+    >>> module_calls_observed()
+    False
+    """
+    return bool(
+        _torch_module._global_forward_hooks
         or _torch_module._global_forward_pre_hooks
         or _torch_module._global_backward_hooks
         or _torch_module._global_backward_pre_hooks
@@ -524,10 +540,10 @@ class Layer(nn.Module):
                 if any_symbolic(args, kwargs):
                     return shape_inference.call_on_symbolic(self, args, kwargs)
                 device = self._weights_device()
-                if isinstance(inputs, (list, tuple)) and _only_numbers(inputs):
+                if isinstance(inputs, (list, tuple)):
                     # `layer([[1.0, 2.0]])`: one input's values, as Keras's preprocessing layers
                     # read them (its other layers refuse them; torch's would fail on the list).
-                    inputs = np.asarray(inputs)
+                    inputs = _numbers_array(inputs)
                 inputs = _as_tensor_tree(inputs, device or backend.default_device(), device)
                 args = (inputs, *args[1:])
             if kwargs and any(
@@ -686,10 +702,7 @@ class Layer(nn.Module):
             self._remat_mode is not None
             or self.activity_regularizer is not None
             or (self._computes_mask and not self._no_mask_from_unmasked_inputs)
-            or self._forward_hooks
-            or self._forward_pre_hooks
-            or self._backward_hooks
-            or self._backward_pre_hooks
+            or _has_own_hooks(self)
         ):
             return False
         return self._takes_as_they_are(inputs)
@@ -797,7 +810,7 @@ class Layer(nn.Module):
         elif (
             self.warns_of_dropped_masks
             and _has_mask(_masks_in(inputs))
-            and not inputs_are_meta(inputs)
+            and not getattr(first_tensor(inputs), "is_meta", False)
         ):
             errors.warn_mask_dropped(self)
 
@@ -2185,11 +2198,6 @@ def _masks_in(inputs):
     return tree.map_structure(lambda x: getattr(x, "_keras_mask", None), inputs)
 
 
-def inputs_are_meta(inputs) -> bool:
-    first = inputs if isinstance(inputs, torch.Tensor) else next(iter(tree.flatten(inputs)), None)
-    return isinstance(first, torch.Tensor) and first.is_meta
-
-
 def _has_mask(masks) -> bool:
     if masks is None or isinstance(masks, torch.Tensor):
         return masks is not None
@@ -2257,16 +2265,17 @@ def _weight_name(entry: WeightEntry) -> str:
     return "?"
 
 
-def _only_numbers(structure) -> bool:
-    """Whether a (nested) list or tuple holds Python numbers and nothing else, rectangular
-    (a ragged one stays a structure: its layer says what it expects)."""
+def _numbers_array(structure):
+    """A (nested) list or tuple of Python numbers, rectangular, as a NumPy array; any other
+    structure as it is (a ragged one too: its layer says what it expects)."""
     leaves = tree.flatten(structure)
     if not leaves or not all(isinstance(leaf, (int, float)) for leaf in leaves):
-        return False
+        return structure
     try:
-        return np.asarray(structure).dtype != object
+        array = np.asarray(structure)
     except ValueError:  # ragged: NumPy refuses to make an array of it
-        return False
+        return structure
+    return structure if array.dtype == object else array
 
 
 def _as_tensor_tree(x, device, weights_device=None):
