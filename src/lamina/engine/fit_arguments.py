@@ -155,10 +155,6 @@ def _layers_take(model, shape) -> bool:
     return True
 
 
-def _arrays_in(items) -> bool:
-    return any(isinstance(item, (np.ndarray, torch.Tensor)) for item in items)
-
-
 def conform_inputs(model, x):
     """Array inputs checked against the model's `Input` shapes before any batch runs, so a
     mismatch names the whole array (`x` of shape (83, 4)) rather than one batch of it. The rank is
@@ -172,8 +168,7 @@ def conform_inputs(model, x):
     one_array_list = isinstance(x, (list, tuple)) and len(x) == 1 and getattr(x[0], "ndim", 0)
     if len(inputs) == 1 and one_array_list:
         x = x[0]
-    several = isinstance(x, (list, tuple)) and len(x) > 1 and _arrays_in(x)
-    if len(inputs) == 1 and several:
+    if len(inputs) == 1 and functional.several_inputs(x):
         raise errors.value_error(
             f"Model '{model.name}'",
             f"one input array (for its Input '{inputs[0].name}' of shape "

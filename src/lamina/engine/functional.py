@@ -32,6 +32,20 @@ def _holds_arrays(value) -> bool:
     )
 
 
+def several_inputs(value) -> bool:
+    """Whether `value` is a list or tuple of more than one array or tensor: a structure of
+    inputs, not one input's nested numbers nor Keras's `[x]` for a one-input model.
+
+    Args:
+        value: what a model was given.
+
+    Example:
+    >>> several_inputs([np.ones(2), np.ones(2)]), several_inputs([[1.0, 2.0], [3.0, 4.0]])
+    (True, False)
+    """
+    return isinstance(value, (list, tuple)) and len(value) > 1 and _holds_arrays(value)
+
+
 def flat_feed(inputs) -> list:
     """The arrays of a list / tuple feed, nested lists of arrays flattened in order, as Keras
     flattens the structure it is given (`model(([a], b))` feeds `a` and `b`); a list of numbers

@@ -8,24 +8,20 @@ extraction. On real data it runs the layers in a plain loop: no graph bookkeepin
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import nn
 
-from lamina.engine import channels_first, errors, naming, shape_inference, weight_paths
+from lamina.engine import (
+    channels_first,
+    errors,
+    functional,
+    naming,
+    shape_inference,
+    weight_paths,
+)
 from lamina.engine.layer import Layer
 from lamina.engine.model import Model, _module_key
 from lamina.engine.symbolic import Input, InputLayer, KerasTensor
-
-
-def _structure_of_arrays(value) -> bool:
-    """A list or tuple of several arrays or tensors (a structure of inputs, not one input's
-    nested numbers)."""
-    return (
-        isinstance(value, (list, tuple))
-        and len(value) > 1
-        and any(isinstance(item, (np.ndarray, torch.Tensor)) for item in value)
-    )
 
 
 class Sequential(Model):
@@ -260,7 +256,7 @@ class Sequential(Model):
         if self.built and self._input_tensor is not None:
             if hasattr(inputs, "shape"):
                 self._check_input(tuple(inputs.shape))
-            elif isinstance(inputs, dict) or _structure_of_arrays(inputs):
+            elif isinstance(inputs, dict) or functional.several_inputs(inputs):
                 self._refuse_structure(inputs)
         return super().forward(inputs, *args, **kwargs)
 
