@@ -354,10 +354,7 @@ class RuleStep(StraightStep):
         return True
 
     def _update(self, entry: _Group, grads, found_inf) -> None:
-        if any(g.is_sparse for g in grads):
-            raise RuntimeError(
-                f"{type(self.torch_optimizer).__name__} does not support sparse gradients."
-            )
+        self.torch_optimizer.refuse_sparse(grads)
         slots = {name: [s[name] for s in entry.slots] for name in entry.names}
         self.torch_optimizer._update(entry.group, entry.params, grads, slots)
 

@@ -45,6 +45,19 @@ class KerasRule(torch.optim.Optimizer):
     def _update(self, group, params, grads, slots: dict[str, list[torch.Tensor]]) -> None:
         raise NotImplementedError
 
+    def refuse_sparse(self, grads) -> None:
+        """The rules update dense tensors only (`step` and the straight step both ask).
+
+        Args:
+            grads: the gradients of one update.
+
+        Example:
+        >>> w = torch.nn.Parameter(torch.ones(2))
+        >>> RMSprop([w]).refuse_sparse([torch.ones(2)])  # dense: nothing happens
+        """
+        if any(g.is_sparse for g in grads):
+            raise RuntimeError(f"{type(self).__name__} does not support sparse gradients.")
+
     def create_slots(self) -> None:
         """Create every parameter's slots at their initial values, without a step (for rules
         a zero-rate step cannot run, such as Ftrl's division by the rate)."""
@@ -68,8 +81,7 @@ class KerasRule(torch.optim.Optimizer):
             if not params:
                 continue
             grads = [p.grad for p in params]
-            if any(g.is_sparse for g in grads):
-                raise RuntimeError(f"{type(self).__name__} does not support sparse gradients.")
+            self.refuse_sparse(grads)
             names = self._slots(group)
             slots: dict[str, list[torch.Tensor]] = {name: [] for name in names}
             for p in params:
