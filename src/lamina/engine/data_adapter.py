@@ -52,6 +52,26 @@ def _map_given(func, structure):
     return tree.map_structure(func, structure, none_is_leaf=False)
 
 
+def to_tensors(structure, device, name="x"):
+    """`to_tensor` over a structure of arrays (None leaves kept); a lone array, the usual
+    batch, without a walk of the structure.
+
+    Args:
+        structure: an array, tensor, or a nested list / tuple / dict of them.
+        device: where the tensors go.
+        name: the argument named in errors (`x`, `y`).
+
+    Example:
+    >>> to_tensors({"a": np.ones(2), "b": None}, "cpu")
+    {'a': tensor([1., 1.]), 'b': None}
+    """
+    if isinstance(structure, (np.ndarray, torch.Tensor)):
+        return to_tensor(structure, device, name)
+    return tree.map_structure(
+        lambda a: None if a is None else to_tensor(a, device, name), structure
+    )
+
+
 def to_tensor(value, device, name="x") -> torch.Tensor:
     """NumPy / pandas / lists / tensors -> a tensor on `device`; floats of another width (float64,
     float16, bfloat16) become the weights' floatx, as Keras casts inputs to the compute dtype.
@@ -420,18 +440,9 @@ class IterableData(StepsPerEpoch):
     def _convert(self, batch):
         x, y, sw = unpack(batch)
         return (
-            self._to_tensors(x, "x"),
-            None if y is None else self._to_tensors(y, "y"),
+            to_tensors(x, self.device, "x"),
+            None if y is None else to_tensors(y, self.device, "y"),
             None if sw is None else to_tensor(sw, self.device, "sample_weight").float(),
-        )
-
-    def _to_tensors(self, structure, name: str):
-        """A batch's inputs or labels on the device; a lone array (the usual batch) without
-        a walk of the structure."""
-        if isinstance(structure, (np.ndarray, torch.Tensor)):
-            return to_tensor(structure, self.device, name)
-        return tree.map_structure(
-            lambda a: None if a is None else to_tensor(a, self.device, name), structure
         )
 
     def _batches(self):

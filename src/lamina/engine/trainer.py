@@ -21,7 +21,6 @@ import functools
 import inspect
 import warnings
 
-import numpy as np
 import torch
 
 from lamina import backend, distribution, mixed_precision, optimizers
@@ -812,10 +811,7 @@ class Trainer:
         """The outputs for `x` as one batch, as NumPy arrays."""
         _eval_mode(self)
         device = fit_data.model_device(self)
-        if isinstance(x, (np.ndarray, torch.Tensor)):  # one array: no walk of a structure
-            inputs = data_adapter.to_tensor(x, device)
-        else:
-            inputs = data_adapter.map_structure(lambda a: data_adapter.to_tensor(a, device), x)
+        inputs = data_adapter.to_tensors(x, device)
         with torch.inference_mode(), layer_module.inference_calls():
             y = self(inputs)
         if isinstance(y, (list, tuple, dict)):
