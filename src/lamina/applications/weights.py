@@ -16,8 +16,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from lamina.saving import h5_guard
-from lamina.saving.errors import FileFormatError
+from lamina.saving import h5_guard, legacy_h5
 
 KERAS_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/"
 
@@ -57,31 +56,13 @@ def check_path(path) -> Path:
 
 
 def _stored_layers(file, source: str) -> dict[str, list]:
-    """`{layer name: [datasets in get_weights() order]}` of a Keras legacy-layout HDF5 file,
-    every dataset checked by `h5_guard` (stored in the file, plain, numeric) but not yet read."""
+    """`{layer name: [datasets in get_weights() order]}` of a Keras legacy-layout HDF5 file (the
+    legacy `.h5` loader's reading), every dataset checked by `h5_guard` but not yet read."""
     root = h5_guard.group(file, "model_weights", source) or file
-    layer_names = h5_guard.read_names(root, "layer_names", source)
-    if layer_names is None:
-        raise FileFormatError(
-            f"'{source}' is not a Keras HDF5 weights file in the legacy layout (no "
-            "'layer_names' attribute). Hint: `.weights.h5` files of Keras 3 load with "
-            "model.load_weights()."
-        )
-    stored = {}
-    for layer_name in layer_names:
-        group = h5_guard.group(root, layer_name, source)
-        if group is None:
-            raise FileFormatError(f"'{source}' lists layer '{layer_name}' but has no such group.")
-        datasets = []
-        for name in h5_guard.read_names(group, "weight_names", source) or []:
-            dataset = h5_guard.lookup(group, name, source)
-            if dataset is None:
-                raise FileFormatError(
-                    f"'{source}' lists weight '{name}' of layer '{layer_name}', but it is missing."
-                )
-            datasets.append(h5_guard.check_dataset(dataset, source))
-        stored[layer_name] = datasets
-    return stored
+    return {
+        name: [legacy_h5.layer_dataset(group, weight, name, source) for weight in weights]
+        for name, group, weights in legacy_h5.layer_groups(root, source)
+    }
 
 
 def _pair_layers(model, stored: dict) -> list:

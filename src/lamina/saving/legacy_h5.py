@@ -63,8 +63,15 @@ def save(model, filepath, overwrite=True, include_optimizer=True) -> None:
                 h5_weights.create_dataset(group, name, value)
 
 
-def _layer_groups(group, source) -> list[tuple[str, object, list[str]]]:
-    """`(name, group, weight names)` of each saved layer that holds weights, in file order."""
+def layer_groups(group, source) -> list[tuple[str, object, list[str]]]:
+    """`(name, group, weight names)` of each saved layer that holds weights, in file order, in
+    Keras's legacy layout (`group` lists `layer_names`, each layer's group `weight_names`);
+    read through `h5_guard`. Keras's published application weights use it too.
+
+    Args:
+        group: the group that lists `layer_names` (a file's root or its `model_weights`).
+        source: the file, for errors.
+    """
     saved = h5_guard.read_names(group, "layer_names", source)
     if saved is None:
         raise FileFormatError(
@@ -86,10 +93,29 @@ def _layer_groups(group, source) -> list[tuple[str, object, list[str]]]:
     return layers
 
 
+def layer_dataset(layer_group, weight_name: str, layer_name: str, source: str):
+    """The dataset `weight_name` of a saved layer's group (`layer_groups`), checked by
+    `h5_guard` (stored in the file, plain, numeric) but not read; refused when missing.
+
+    Args:
+        layer_group: the layer's group.
+        weight_name: one of its `weight_names`.
+        layer_name: the layer's saved name, for errors.
+        source: the file, for errors.
+    """
+    dataset = h5_guard.lookup(layer_group, weight_name, source)
+    if dataset is None:
+        raise FileFormatError(
+            f"{source}: layer '{layer_name}' lists the weight '{weight_name}' in "
+            "'weight_names', but no such dataset exists. The file is damaged or was edited."
+        )
+    return h5_guard.check_dataset(dataset, source)
+
+
 def _plan_weights(group, model, skip_mismatch, source) -> list:
     """Match the file's layers to the model's by name (then by order), check every dataset's
     declared shape, then read them all; returns `(tensor, source tensor)` pairs."""
-    saved = _layer_groups(group, source)
+    saved = layer_groups(group, source)
     saved_names = [name for name, _, _ in saved]
     with_weights = [layer for layer in model.layers if layer.weights]
     by_name = all(layer.name in saved_names for layer in with_weights)
@@ -117,13 +143,7 @@ def _plan_weights(group, model, skip_mismatch, source) -> list:
         staged = []
         for weight_name, entry in zip(names, entries, strict=True):
             tensor = entry.tensor
-            dataset = h5_guard.lookup(layer_group, weight_name, source)
-            if dataset is None:
-                raise FileFormatError(
-                    f"{source}: layer '{name}' lists the weight '{weight_name}' in "
-                    "'weight_names', but no such dataset exists. The file is damaged or was edited."
-                )
-            h5_guard.check_dataset(dataset, source)
+            dataset = layer_dataset(layer_group, weight_name, name, source)
             expected = tuple(tensor.shape)
             if dataset.shape != expected:
                 if skip_mismatch:
