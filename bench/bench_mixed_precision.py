@@ -24,8 +24,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_training import WORKLOADS, make_data  # noqa: E402
-from training_workloads import seeds_cnn_body  # noqa: E402
+from training_workloads import SIZES, make_data, seeds_cnn_body  # noqa: E402
+
+N, BATCH = SIZES["cpu"]["cnn"]  # 4096 images, batch 64 (the sizes the docstring names)
 
 
 def build_model(lamina, policy: str):
@@ -48,7 +49,7 @@ def child(policy: str, device: str, epochs: int) -> None:
     import lamina
 
     lamina.backend.set_default_device(device)
-    x, y = make_data("cnn")
+    x, y = make_data("cnn", N)
     model = build_model(lamina, policy)
     model.compile(
         optimizer=lamina.optimizers.Adam(1e-3),
@@ -71,7 +72,7 @@ def child(policy: str, device: str, epochs: int) -> None:
     history = model.fit(
         x,
         y,
-        batch_size=WORKLOADS["cnn"]["batch"],
+        batch_size=BATCH,
         epochs=epochs + 1,
         shuffle=True,
         verbose=0,
@@ -100,7 +101,7 @@ def main() -> None:
     if args.child:
         child(args.child, args.device, args.epochs)
         return
-    steps = -(-WORKLOADS["cnn"]["n"] // WORKLOADS["cnn"]["batch"])
+    steps = -(-N // BATCH)
     results, baseline = [], None
     print(f"cnn, {steps} steps/epoch, device {args.device}; median of {args.epochs} epochs")
     print(f"{'policy':<16}{'s/epoch':>9}{'ms/step':>9}{'x f32':>7}{'loss':>8}{'acc':>7}  optimizer")

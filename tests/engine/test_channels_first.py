@@ -59,8 +59,9 @@ def step(model, x, training=True):
 
 @pytest.fixture
 def plan_followed():
-    """Whatever other tests did in this process: no mixed policy in use (with one, each layer's
-    call autocasts, so no plan is followed); and a loss added somewhere, which does not matter."""
+    """Whatever other tests did in this process: no mixed policy in use (the float32 path
+    untouched by autocast's checks; tests/mixed_precision/test_fast_paths.py follows plans
+    under one); and a loss added somewhere, which does not matter."""
     saved = policy.mixed_in_use[0], layer_module._losses_added[0]
     policy.mixed_in_use[0], layer_module._losses_added[0] = False, True
     yield

@@ -15,15 +15,17 @@ plan is checked on every call (`run`): a layer with hooks (a forward hook's
 `output.register_hook`, Grad-CAM's way), a mask, a dtype or device to convert, or an added
 loss is called as usual (`Layer.__call__`) on the channels-last view of its input, and the next
 layer computes from a view of what that call returned, so the tensors a hook sees are the ones
-the gradient flows through. Numbers are the same to the bit: the kernels see the same memory
-with the same strides.
+the gradient flows through. Under mixed precision the same holds for a layer whose policy asks
+another autocast state than the one it is called in (a dtype="float32" layer of a mixed model,
+which leaves the model's region): the mixed layers of a mixed model, inside the model's region,
+follow the plan, and autocast casts per op as it does on the usual path. Numbers are the same
+to the bit: the kernels see the same memory with the same strides.
 """
 
 from __future__ import annotations
 
 import torch
 
-from lamina.dtype_policies import policy as dtype_policies
 from lamina.engine.layer import _training_stack, current_training, module_calls_observed
 
 SPATIAL, ELEMENTWISE, REDUCES = "spatial", "elementwise", "reduces"
@@ -41,11 +43,11 @@ class Step:
 
 
 def active() -> bool:
-    """Whether a model's run may follow its plan now: not once a mixed-precision policy is in
-    use (each layer's autocast is `Layer.__call__`'s work), nor under global module hooks or a
+    """Whether a model's run may follow its plan now: not under global module hooks or a
     `torch.jit.trace` (which sees modules through `Module.__call__`). Checked once a run;
-    each layer's own hooks are checked at its call (`Layer._channels_first_ready`)."""
-    return not (dtype_policies.mixed_in_use[0] or module_calls_observed())
+    each layer's own hooks, and under mixed precision whether its policy's autocast region is
+    the one it is called in, are checked at its call (`Layer._channels_first_ready`)."""
+    return not module_calls_observed()
 
 
 def role(layer) -> str | None:

@@ -624,8 +624,9 @@ class Layer(nn.Module):
     def _plain_call(self, inputs: torch.Tensor):
         """`call(inputs)` without the general path's work, or `_NOT_PLAIN` where that work is
         needed. The usual call in a training step (a built layer, one unmasked tensor on the
-        weights' device, no hooks, no mixed precision, remat or activity regularizer, and no
-        loss added by any layer so far, see `_losses_added`) spent about
+        weights' device, no hooks, remat or activity regularizer, no loss added by any layer so
+        far, see `_losses_added`, and under mixed precision no autocast state to switch, see
+        `autocast.calls_as_given`) spent about
         2 us in `__call__`, torch's `Module.__call__` and `forward` around the call itself: host
         time every layer pays every step, which is what bounds a GPU step (ResNet in
         bench/bench_host_overhead.py: 1.46x the hand-written loop before, 1.37x after)."""
@@ -635,13 +636,16 @@ class Layer(nn.Module):
             self._remat_mode is not None
             or self.activity_regularizer is not None
             or self._computes_mask
-            or dtype_policies.mixed_in_use[0]
             or _module_call_needed(self)
             or getattr(inputs, "_keras_mask", None) is not None
-            # another float dtype than the compute dtype: cast on the general path, as Keras
-            or (inputs.dtype is not self._compute_torch_dtype and inputs.is_floating_point())
         ):
             return _NOT_PLAIN
+        if dtype_policies.mixed_in_use[0]:
+            # Plain only where the policy's autocast region is the one the call is in.
+            if not mixed_precision_autocast.calls_as_given(self, inputs):
+                return _NOT_PLAIN
+        elif inputs.dtype is not self._compute_torch_dtype and inputs.is_floating_point():
+            return _NOT_PLAIN  # another float dtype: cast on the general path, as Keras
         device = self.__dict__.get("_cached_weights_device", _UNKNOWN)
         if device is _UNKNOWN or (device is not None and device != inputs.device):
             return _NOT_PLAIN
@@ -667,7 +671,6 @@ class Layer(nn.Module):
             or self._call_takes_mask
             or self._call_takes_training
             or self._call_argument_masks
-            or dtype_policies.mixed_in_use[0]
             or _module_call_needed(self)
         ):
             return _NOT_PLAIN
@@ -691,8 +694,8 @@ class Layer(nn.Module):
 
     def _channels_first_ready(self, inputs: list) -> bool:
         """Whether a call on these tensors may skip `__call__` for `_channels_first_call`: the
-        conditions of `_plain_call` (no hooks, masks, casts, remat or device moves), for every
-        tensor given; the model checks mixed precision, global hooks and tracing once a run
+        conditions of `_plain_call` (no hooks, masks, casts, remat, device moves or autocast
+        switches), for every tensor given; the model checks global hooks and tracing once a run
         (`channels_first.active`). Unlike `_plain_call`, a loss added somewhere does not
         matter: the layers that take part add none in `call`, and inside a model's call they
         are never the outermost call, the one that clears losses."""
@@ -709,21 +712,26 @@ class Layer(nn.Module):
 
     def _takes_as_they_are(self, inputs) -> bool:
         """Whether `call` may take these tensors as given: plain, unmasked tensors of the compute
-        dtype on the weights' device (what `__call__` would otherwise cast or move)."""
+        dtype on the weights' device (what `__call__` would otherwise cast or move), and under
+        mixed precision, in the autocast state the layer's policy asks (then a mixed layer
+        takes any float dtype: autocast casts per op, as its general path leaves it to)."""
         device = self.__dict__.get("_cached_weights_device", _UNKNOWN)
         if device is _UNKNOWN:
             return False
-        dtype = self._compute_torch_dtype
+        mixed = dtype_policies.mixed_in_use[0]
+        dtype = (
+            None if mixed and self._autocast_torch_dtype is not None else self._compute_torch_dtype
+        )
         for tensor in inputs:
             if (
                 type(tensor) is not torch.Tensor
                 or tensor.is_meta
                 or getattr(tensor, "_keras_mask", None) is not None
-                or (tensor.dtype is not dtype and tensor.is_floating_point())
+                or (dtype is not None and tensor.dtype is not dtype and tensor.is_floating_point())
                 or (device is not None and tensor.device != device)
             ):
                 return False
-        return True
+        return not mixed or mixed_precision_autocast.calls_as_given(self, inputs[0])
 
     def _fill_argument_masks(self, inputs, args, kwargs) -> None:
         """As Keras does for a call with several tensor arguments: each `<argument>_mask`
@@ -1828,6 +1836,8 @@ class Layer(nn.Module):
         self._dtype_policy = policy
         self._dtype = backend.to_torch_dtype(policy.variable_dtype)
         self._compute_torch_dtype = backend.to_torch_dtype(policy.compute_dtype)
+        # Read by every call under mixed precision (autocast.calls_as_given): kept, not derived.
+        self._autocast_torch_dtype = policy.autocast_dtype
         mode = policy.quantization_mode
         if mode is not None and self.built and not self._is_quantized:
             # Keras's rule: a quantized policy given to a built float layer quantizes it.

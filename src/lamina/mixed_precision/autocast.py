@@ -12,7 +12,9 @@ differs from the enclosing one:
   float32, as Keras's guide advises.
 
 Until some policy other than float32 exists (`policy.mixed_in_use`), `Layer.__call__` never comes
-here: a float32 model pays nothing.
+here: a float32 model pays nothing. After, a call with nothing to switch (`calls_as_given`: each
+mixed layer of a mixed model, inside the region the model's call opened) still takes the fast
+paths a float32 call takes (`Layer._plain_call`, the model's channels-first plan).
 """
 
 from __future__ import annotations
@@ -55,6 +57,30 @@ def call_with_policy(layer, call, args, kwargs):
         return call(*args, **kwargs)
     with torch.autocast(device_type, enabled=False):
         return call(*args, **kwargs)
+
+
+def calls_as_given(layer, tensor: torch.Tensor) -> bool:
+    """Whether `call_with_policy` would call `layer` on `tensor` (its first input, a real
+    tensor) with nothing to do: no autocast region to enter or leave, no input to cast. Then the
+    layer's fast paths (`Layer._plain_call`, a model's channels-first run) may call it directly,
+    under the autocast state the enclosing call set: a mixed layer inside a region of its dtype
+    (every layer of a mixed model inside the model's region), or a plain one outside any region
+    given its compute dtype. Devices other than CPU and CUDA take the general path."""
+    if tensor.is_cuda:
+        device_type = "cuda"
+    elif tensor.is_cpu:
+        device_type = "cpu"
+    else:
+        return False
+    target = layer._autocast_torch_dtype
+    if target is not None:  # a mixed layer: autocast casts per op, whatever the inputs' dtype
+        return (
+            torch.is_autocast_enabled(device_type)
+            and torch.get_autocast_dtype(device_type) == target
+        )
+    if torch.is_autocast_enabled(device_type):
+        return False  # a plain layer leaves the region
+    return tensor.dtype is layer._compute_torch_dtype or not tensor.is_floating_point()
 
 
 def _cast_arguments(args, kwargs, dtype):
