@@ -995,6 +995,15 @@ def _with_initial(x, axis, initial):
     return torch.nn.functional.pad(x, widths, value=initial)
 
 
+def _extreme_with_initial(torch_fn, x, axis, keepdims, initial):
+    x = _tensor(x)
+    if initial is not None and x.dim() == 0:
+        # A scalar has no axis to append `initial` along: compare the two directly.
+        bound = torch.as_tensor(initial, dtype=x.dtype, device=x.device)
+        return (torch.maximum if torch_fn is torch.max else torch.minimum)(x, bound)
+    return _extreme(torch_fn, _with_initial(x, axis, initial), axis, keepdims)
+
+
 @_symbolic_op("max")
 @_reduces_no_axis_when_empty
 def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001 - Keras's name
@@ -1015,7 +1024,7 @@ def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001 - Keras's nam
         >>> lamina.ops.max(np.array([[1, 2], [3, 4]]), initial=10)
         tensor(10)
     """
-    return _extreme(torch.max, _with_initial(x, axis, initial), axis, keepdims)
+    return _extreme_with_initial(torch.max, x, axis, keepdims, initial)
 
 
 @_symbolic_op("min")
@@ -1038,7 +1047,7 @@ def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001 - Keras's nam
         >>> lamina.ops.min(np.array([[1, 2], [3, 4]]), initial=0)
         tensor(0)
     """
-    return _extreme(torch.min, _with_initial(x, axis, initial), axis, keepdims)
+    return _extreme_with_initial(torch.min, x, axis, keepdims, initial)
 
 
 amax, amin = max, min
