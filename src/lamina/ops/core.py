@@ -392,6 +392,27 @@ def sum_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.int32 if dtype in small else dtype
 
 
+def cumulative_dtype(dtype: torch.dtype, requested=None) -> torch.dtype:
+    """The dtype Keras gives a cumulative sum or product of `dtype` values.
+
+    Keras applies its promotion rule to the requested dtype (else the input's): 64-bit dtypes are
+    narrowed to 32 bits, and booleans are counted in int32.
+
+    Args:
+        dtype: the input's torch dtype.
+        requested: the `dtype` argument of the op (default None: none).
+
+    Returns:
+        The torch dtype of the result.
+
+    Example:
+        >>> cumulative_dtype(torch.bool), cumulative_dtype(torch.int64, "float64")
+        (torch.int32, torch.float32)
+    """
+    name = backend.result_type(dtype if requested is None else requested)
+    return torch.int32 if name == "bool" else to_dtype(name)
+
+
 def axis_arg(axis):
     """An axis argument in the form torch takes: a list becomes a tuple, anything else is unchanged.
 

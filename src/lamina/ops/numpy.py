@@ -10,6 +10,7 @@ import torch
 
 from lamina.ops.core import axis_arg as _axis
 from lamina.ops.core import boolean_product as _boolean_product
+from lamina.ops.core import cumulative_dtype as _cumulative_dtype
 from lamina.ops.core import floating as _float
 from lamina.ops.core import floating_operands as _floating_operands
 from lamina.ops.core import operands as _pair
@@ -1212,8 +1213,8 @@ def cumsum(x, axis=None, dtype=None):
     Args:
         x: input tensor.
         axis: the axis to accumulate along (default None: the flattened tensor).
-        dtype: the dtype of the result and accumulator (default None: `x`'s, int32 for
-            booleans, as Keras).
+        dtype: the dtype of the result and accumulator (default None: `x`'s); booleans count
+            in int32 and 64-bit dtypes narrow to 32 bits, as Keras.
 
     Returns:
         A tensor shaped like `x` (1-D when `axis` is None).
@@ -1221,16 +1222,14 @@ def cumsum(x, axis=None, dtype=None):
     Example:
         >>> lamina.ops.cumsum(np.array([[1, 2], [3, 4]]), axis=1)
         tensor([[1, 3],
-                [3, 7]])
-        >>> lamina.ops.cumsum(np.array([[1, 2], [3, 4]]))
-        tensor([ 1,  3,  6, 10])
+                [3, 7]], dtype=torch.int32)
+        >>> lamina.ops.cumsum(np.array([[1.0, 2.0], [3.0, 4.0]]))
+        tensor([ 1.,  3.,  6., 10.])
     """
     x = _tensor(x)
     if axis is None:
         x, axis = x.reshape(-1), 0
-    if dtype is None:
-        dtype = torch.int32 if x.dtype == torch.bool else x.dtype
-    return torch.cumsum(x, dim=axis, dtype=_to_dtype(dtype))
+    return torch.cumsum(x, dim=axis, dtype=_cumulative_dtype(x.dtype, dtype))
 
 
 @_symbolic_op("logsumexp")

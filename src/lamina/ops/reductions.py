@@ -12,13 +12,13 @@ import torch
 from lamina.engine import errors
 from lamina.ops.core import (
     axis_arg,
+    cumulative_dtype,
     floating,
     floating_operands,
     reduces_no_axis_when_empty,
     sum_dtype,
     symbolic_op,
     tensor,
-    to_dtype,
 )
 
 
@@ -430,9 +430,7 @@ def _cumulative(x, axis, dtype, fill, torch_fn):
         x = torch.nan_to_num(x, nan=fill)
     if axis is None:
         x, axis = x.reshape(-1), 0
-    if dtype is None:  # the input's dtype (bool counts in int32), as Keras, not torch's int64
-        dtype = torch.int32 if x.dtype == torch.bool else x.dtype
-    return torch_fn(x, dim=axis, dtype=to_dtype(dtype))
+    return torch_fn(x, dim=axis, dtype=cumulative_dtype(x.dtype, dtype))
 
 
 @symbolic_op("cumprod")
@@ -442,7 +440,8 @@ def cumprod(x, axis=None, dtype=None):
     Args:
         x: input tensor.
         axis: the axis to accumulate along (default None: the flattened tensor).
-        dtype: dtype of the result (default None: `x`'s, with booleans counted in int32).
+        dtype: dtype of the result (default None: `x`'s); booleans count in int32 and 64-bit
+            dtypes narrow to 32 bits, as Keras.
 
     Returns:
         A tensor shaped like `x` (1-D when `axis` is None).
@@ -450,9 +449,9 @@ def cumprod(x, axis=None, dtype=None):
     Example:
         >>> lamina.ops.cumprod(np.array([[1, 2], [3, 4]]), axis=1)
         tensor([[ 1,  2],
-                [ 3, 12]])
-        >>> lamina.ops.cumprod(np.array([[1, 2], [3, 4]]))
-        tensor([ 1,  2,  6, 24])
+                [ 3, 12]], dtype=torch.int32)
+        >>> lamina.ops.cumprod(np.array([[1.0, 2.0], [3.0, 4.0]]))
+        tensor([ 1.,  2.,  6., 24.])
     """
     return _cumulative(x, axis, dtype, None, torch.cumprod)
 
@@ -464,7 +463,8 @@ def nancumsum(x, axis=None, dtype=None):
     Args:
         x: input tensor.
         axis: the axis to accumulate along (default None: the flattened tensor).
-        dtype: dtype of the result (default None: `x`'s, with booleans counted in int32).
+        dtype: dtype of the result (default None: `x`'s); booleans count in int32 and 64-bit
+            dtypes narrow to 32 bits, as Keras.
 
     Returns:
         A tensor shaped like `x` (1-D when `axis` is None).
@@ -483,7 +483,8 @@ def nancumprod(x, axis=None, dtype=None):
     Args:
         x: input tensor.
         axis: the axis to accumulate along (default None: the flattened tensor).
-        dtype: dtype of the result (default None: `x`'s, with booleans counted in int32).
+        dtype: dtype of the result (default None: `x`'s); booleans count in int32 and 64-bit
+            dtypes narrow to 32 bits, as Keras.
 
     Returns:
         A tensor shaped like `x` (1-D when `axis` is None).
