@@ -643,6 +643,8 @@ def histogram(x, bins=10, range=None):  # noqa: A002 - NumPy's name
     """
     x = floating(tensor(x)).reshape(-1)
     lo, hi = (float(x.min()), float(x.max())) if range is None else range
+    if lo == hi:  # a single value: a unit-wide range around it, as NumPy's
+        lo, hi = lo - 0.5, hi + 0.5
     counts = torch.histc(x, bins=bins, min=lo, max=hi)
     edges = torch.linspace(lo, hi, bins + 1, dtype=x.dtype, device=x.device)
     return counts, edges
