@@ -614,18 +614,25 @@ def saturate_cast(x, dtype):
     """
     x = tensor(x)
     target = to_dtype(dtype)
-    if target.is_floating_point or target == torch.bool:
-        if target.is_floating_point and x.is_floating_point():
-            info = torch.finfo(target)
-            x = x.clamp(info.min, info.max)
+    if target == torch.bool or x.dtype == torch.bool or x.is_complex():
         return x.to(target)
-    info = torch.iinfo(target)
-    if x.is_floating_point():
-        bounds = torch.tensor([info.min, info.max], dtype=x.dtype, device=x.device)
-        if int(bounds[1]) > info.max:  # the float nearest the bound rounded past it
-            bounds[1] = torch.nextafter(bounds[1], torch.zeros_like(bounds[1]))
-        return torch.minimum(torch.maximum(x, bounds[0]), bounds[1]).to(target)
-    return x.clamp(info.min, info.max).to(target)
+    source_lo, source_hi = _value_range(x.dtype)
+    target_lo, target_hi = _value_range(target)
+    # The bounds are the tighter of the two ranges, so each is a value of `x`'s own dtype.
+    lo, hi = max(source_lo, target_lo), min(source_hi, target_hi)
+    if not x.is_floating_point():
+        fits = (lo, hi) == (source_lo, source_hi)
+        return x.to(target) if fits else x.clamp(int(lo), int(hi)).to(target)
+    bounds = torch.tensor([lo, hi], dtype=x.dtype, device=x.device)
+    if not target.is_floating_point and int(bounds[1]) > hi:
+        # the float nearest the integer bound rounded past it
+        bounds[1] = torch.nextafter(bounds[1], torch.zeros_like(bounds[1]))
+    return torch.minimum(torch.maximum(x, bounds[0]), bounds[1]).to(target)
+
+
+def _value_range(dtype: torch.dtype):
+    info = torch.finfo(dtype) if dtype.is_floating_point else torch.iinfo(dtype)
+    return info.min, info.max
 
 
 @symbolic_op("view")
