@@ -216,7 +216,10 @@ def select(condlist, choicelist, default=0):
         tensor([ 2, -1, 30])
     """
     choices = [tensor(c) for c in choicelist]
-    out = torch.broadcast_to(tensor(default).to(choices[0].dtype), choices[0].shape)
+    dtype = choices[0].dtype
+    if isinstance(default, float) and not (dtype.is_floating_point or dtype.is_complex):
+        dtype = backend.to_torch_dtype(backend.floatx())  # a float default makes the result float
+    out = torch.broadcast_to(tensor(default).to(dtype), choices[0].shape)
     for condition, choice in zip(reversed(condlist), reversed(choices), strict=True):
         out = torch.where(tensor(condition).to(torch.bool), choice, out)
     return out
