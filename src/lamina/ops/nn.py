@@ -641,7 +641,8 @@ def squareplus(x, b=4):
 def threshold(x, threshold, default_value):
     """`x` where `x > threshold`, else `default_value`, element-wise.
 
-    Integer inputs are computed in float32.
+    The result keeps `x`'s dtype (an integer `x` takes `default_value` cast to it, as Keras);
+    `threshold` is compared as given, not truncated to an integer.
 
     Args:
         x: input tensor.
@@ -649,13 +650,18 @@ def threshold(x, threshold, default_value):
         default_value: the value the other elements take.
 
     Returns:
-        A floating tensor shaped like `x`.
+        A tensor shaped like `x`.
 
     Example:
         >>> lamina.ops.threshold(torch.tensor([-1.0, 0.5, 2.0]), 0.5, -9.0)
         tensor([-9., -9.,  2.])
+        >>> lamina.ops.threshold(np.array([1, 5], "uint8"), 2, 0)
+        tensor([0, 5], dtype=torch.uint8)
     """
-    return F.threshold(_float(x), threshold, default_value)
+    x = tensor(x)
+    if x.is_floating_point():
+        return F.threshold(x, threshold, default_value)
+    return torch.where(x > threshold, x, torch.as_tensor(default_value).to(x.dtype))
 
 
 @symbolic_op("sparsemax")
@@ -818,7 +824,9 @@ def polar(abs_, angle):
         >>> lamina.ops.polar(torch.tensor([2.0]), torch.tensor([np.pi / 3]))
         tensor([1.0000+1.7321j])
     """
-    return torch.polar(_float(abs_), _float(angle))
+    abs_, angle = _float(abs_), _float(angle)
+    dtype = torch.promote_types(abs_.dtype, angle.dtype)  # torch.polar wants one dtype
+    return torch.polar(abs_.to(dtype), angle.to(dtype))
 
 
 # --------------------------------------------------------------------------------------------------
