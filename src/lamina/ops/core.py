@@ -272,7 +272,7 @@ def tensor(x):
 def operands(x1, x2):
     """Convert the two operands of a binary op to tensors, keeping a Python number's value exact.
 
-    A Python number next to a tensor takes that tensor's dtype when this keeps its value (an int
+    A Python number next to a tensor or array takes its dtype when this keeps its value (an int
     next
     to anything, a float next to a floating tensor); a float next to an integer tensor becomes
     float32.
@@ -290,11 +290,18 @@ def operands(x1, x2):
         >>> operands(torch.tensor([1, 2]), 0.5)
         (tensor([1, 2]), tensor(0.5000))
     """
-    if isinstance(x1, torch.Tensor) and isinstance(x2, (int, float)) and not isinstance(x2, bool):
+    # A NumPy array next to a Python number is a tensor like any other (float16 / 2.5 is float16).
+    if _is_number(x2) and not isinstance(x1, (int, float, bool)):
+        x1 = tensor(x1)
         return x1, _scalar_like(x2, x1)
-    if isinstance(x2, torch.Tensor) and isinstance(x1, (int, float)) and not isinstance(x1, bool):
+    if _is_number(x1) and not isinstance(x2, (int, float, bool)):
+        x2 = tensor(x2)
         return _scalar_like(x1, x2), x2
     return tensor(x1), tensor(x2)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _scalar_like(value, other: torch.Tensor) -> torch.Tensor:
