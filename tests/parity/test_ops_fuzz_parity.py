@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from lamina import ops
+from lamina import utils as lamina_utils
 from tests.parity.reference import keras
 
 RNG = np.random.default_rng(11)
@@ -134,3 +135,23 @@ def test_crossentropy_of_a_float32_target_and_float16_output_is_float32(name, fr
     output = logits if from_logits else np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
     ours, ref = _both(name, target, output.astype("float16"), from_logits=from_logits)
     _assert_same(ours, ref, tol=3e-3)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", ["divide", "true_divide", "add", "multiply", "power", "maximum"])
+@pytest.mark.parametrize("dtype", ["float16", "int8", "uint8"])
+@pytest.mark.parametrize("number", [2.5, 3])
+def test_a_python_number_next_to_a_numpy_array_is_weak(name, dtype, number):
+    # float16 / 2.5 stays float16 for a NumPy array as for a torch tensor
+    x = (RNG.integers(1, 5, size=(2, 3))).astype(dtype)
+    _assert_same(*_both(name, x, number), tol=1e-3)
+    _assert_same(*_both(name, number, x), tol=1e-3)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("dtype", [torch.int32, torch.int64, torch.uint8])
+@pytest.mark.parametrize(("axis", "order"), [(-1, 2), (0, 1), (1, 3)])
+def test_utils_normalize_of_an_integer_tensor(dtype, axis, order):
+    x = torch.tensor([[3, 4, 0], [0, 0, 0], [1, 2, 2]], dtype=dtype)
+    ours = lamina_utils.normalize(x, axis=axis, order=order)
+    _assert_same(ours, keras.utils.normalize(x, axis=axis, order=order), tol=1e-6)
