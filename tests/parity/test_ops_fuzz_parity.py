@@ -155,3 +155,71 @@ def test_utils_normalize_of_an_integer_tensor(dtype, axis, order):
     x = torch.tensor([[3, 4, 0], [0, 0, 0], [1, 2, 2]], dtype=dtype)
     ours = lamina_utils.normalize(x, axis=axis, order=order)
     _assert_same(ours, keras.utils.normalize(x, axis=axis, order=order), tol=1e-6)
+
+
+F64 = np.abs(RNG.standard_normal((3, 4))) + 0.5
+I64 = RNG.integers(1, 5, size=(3, 4)).astype("int64")
+# Keras takes these ops' result dtype from backend.result_type, which narrows 64-bit dtypes
+# (where add, sum or std keep float64)
+NARROWED_UNARY = [
+    "average",
+    "ceil",
+    "floor",
+    "median",
+    "nanmean",
+    "nanmedian",
+    "nanprod",
+    "nanstd",
+    "nanvar",
+    "norm",
+    "prod",
+    "var",
+]
+NARROWED_BINARY = [
+    "arctan2",
+    "correlate",
+    "divide_no_nan",
+    "floor_divide",
+    "fmax",
+    "fmin",
+    "heaviside",
+    "hypot",
+    "inner",
+    "logaddexp",
+    "logaddexp2",
+    "maximum",
+    "minimum",
+    "nextafter",
+    "tensordot",
+]
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", NARROWED_UNARY)
+@pytest.mark.parametrize("x", [F64, I64], ids=["float64", "int64"])
+def test_64_bit_inputs_give_32_bit_results_where_keras_promotes(name, x):
+    _assert_same(*_both(name, x), tol=1e-5)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", NARROWED_BINARY)
+@pytest.mark.parametrize(
+    ("x1", "x2"),
+    [(F64, F64), (F64, F64.astype("float32")), (I64, I64), (I64, I64.astype("int32"))],
+    ids=["f64-f64", "f64-f32", "i64-i64", "i64-i32"],
+)
+def test_64_bit_operands_give_32_bit_results_where_keras_promotes(name, x1, x2):
+    if name == "correlate":
+        x1, x2 = x1[0], x2[1, :2]  # equal lengths give Keras a 0-d result, NumPy a (1,) one
+    try:
+        ref = getattr(keras.ops, name)(x1, x2)
+    except (RuntimeError, NotImplementedError):
+        pytest.skip(f"Keras's {name} refuses these dtypes on torch")
+    _assert_same(getattr(ops, name)(x1, x2), ref, tol=1e-5)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", ["quantile", "percentile", "nanquantile", "nanpercentile"])
+def test_quantiles_of_float64_are_float32(name):
+    q = 0.3 if "quantile" in name else 30.0
+    _assert_same(*_both(name, F64, q, axis=1), tol=1e-5)

@@ -399,6 +399,41 @@ def sum_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.int32 if dtype in small else dtype
 
 
+_NARROWER = {
+    torch.float64: torch.float32,
+    torch.int64: torch.int32,
+    torch.complex128: torch.complex64,
+}
+
+
+def narrows_64_bits(fn):
+    """`fn` with a 64-bit tensor result narrowed to 32 bits.
+
+    For the ops whose result dtype Keras takes from its promotion rule (`backend.result_type`,
+    which narrows 64-bit dtypes): `var`, `median`, `maximum`, `hypot`, ... of float64 arrays give
+    float32 there, where `sum` or `add` keep float64.
+
+    Args:
+        fn: a function returning a tensor (or anything else, passed through).
+
+    Returns:
+        The wrapped function.
+
+    Example:
+        >>> narrows_64_bits(torch.maximum)(torch.ones(2, dtype=torch.float64), torch.zeros(2)).dtype
+        torch.float32
+    """
+
+    @functools.wraps(fn)
+    def narrowing(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        if isinstance(out, torch.Tensor) and out.dtype in _NARROWER:
+            return out.to(_NARROWER[out.dtype])
+        return out
+
+    return narrowing
+
+
 def cumulative_dtype(dtype: torch.dtype, requested=None) -> torch.dtype:
     """The dtype Keras gives a cumulative sum or product of `dtype` values.
 

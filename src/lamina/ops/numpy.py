@@ -13,6 +13,7 @@ from lamina.ops.core import boolean_product as _boolean_product
 from lamina.ops.core import cumulative_dtype as _cumulative_dtype
 from lamina.ops.core import floating as _float
 from lamina.ops.core import floating_operands as _floating_operands
+from lamina.ops.core import narrows_64_bits as _narrows_64_bits
 from lamina.ops.core import operands as _pair
 from lamina.ops.core import reduces_no_axis_when_empty as _reduces_no_axis_when_empty
 from lamina.ops.core import sum_dtype as _sum_dtype
@@ -109,6 +110,7 @@ true_divide = divide
 
 
 @_symbolic_op("floor_divide", broadcasts=True)
+@_narrows_64_bits
 def floor_divide(x1, x2):
     """Divide `x1` by `x2` element-wise, rounding the quotient down.
 
@@ -121,7 +123,7 @@ def floor_divide(x1, x2):
 
     Example:
         >>> lamina.ops.floor_divide(np.array([7, -7]), np.array([2, 2]))
-        tensor([ 3, -4])
+        tensor([ 3, -4], dtype=torch.int32)
     """
     a, b = _pair(x1, x2)
     return torch.floor_divide(a, b)
@@ -166,6 +168,7 @@ def power(x1, x2):
 
 
 @_symbolic_op("maximum", broadcasts=True)
+@_narrows_64_bits
 def maximum(x1, x2):
     """The larger of `x1` and `x2`, element by element.
 
@@ -178,13 +181,14 @@ def maximum(x1, x2):
 
     Example:
         >>> lamina.ops.maximum(np.array([1, 5]), np.array([3, 2]))
-        tensor([3, 5])
+        tensor([3, 5], dtype=torch.int32)
     """
     a, b = _pair(x1, x2)
     return torch.maximum(a, b)
 
 
 @_symbolic_op("minimum", broadcasts=True)
+@_narrows_64_bits
 def minimum(x1, x2):
     """The smaller of `x1` and `x2`, element by element.
 
@@ -197,7 +201,7 @@ def minimum(x1, x2):
 
     Example:
         >>> lamina.ops.minimum(np.array([1, 5]), np.array([3, 2]))
-        tensor([1, 2])
+        tensor([1, 2], dtype=torch.int32)
     """
     a, b = _pair(x1, x2)
     return torch.minimum(a, b)
@@ -740,7 +744,7 @@ erf.__doc__ = """The Gauss error function, element-wise.
         >>> lamina.ops.erf(torch.tensor([0.0, 1.0]))
         tensor([0.0000, 0.8427])
 """
-floor = _unary("floor", torch.floor, floating=True)
+floor = _unary("floor", _narrows_64_bits(torch.floor), floating=True)
 floor.__doc__ = """Round each element down to the nearest integer.
 
     Args:
@@ -753,7 +757,7 @@ floor.__doc__ = """Round each element down to the nearest integer.
         >>> lamina.ops.floor(torch.tensor([-1.5, 1.5]))
         tensor([-2.,  1.])
 """
-ceil = _unary("ceil", torch.ceil, floating=True)
+ceil = _unary("ceil", _narrows_64_bits(torch.ceil), floating=True)
 ceil.__doc__ = """Round each element up to the nearest integer.
 
     Args:
@@ -939,6 +943,7 @@ def mean(x, axis=None, keepdims=False):
 
 @_symbolic_op("prod")
 @_reduces_no_axis_when_empty
+@_narrows_64_bits
 def prod(x, axis=None, keepdims=False, dtype=None):
     """Product of the elements over the given axes.
 
@@ -955,9 +960,9 @@ def prod(x, axis=None, keepdims=False, dtype=None):
 
     Example:
         >>> lamina.ops.prod(np.array([[1, 2], [3, 4]]))
-        tensor(24)
+        tensor(24, dtype=torch.int32)
         >>> lamina.ops.prod(np.array([[1, 2], [3, 4]]), axis=1)
-        tensor([ 2, 12])
+        tensor([ 2, 12], dtype=torch.int32)
     """
     x = _tensor(x)
     dtype = _sum_dtype(x.dtype) if dtype is None else _to_dtype(dtype)
@@ -1056,6 +1061,7 @@ amax, amin = max, min
 
 @_symbolic_op("var")
 @_reduces_no_axis_when_empty
+@_narrows_64_bits
 def var(x, axis=None, keepdims=False):
     """Variance over the given axes.
 

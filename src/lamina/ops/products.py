@@ -9,7 +9,7 @@ import torch
 
 from lamina.engine import errors
 from lamina.engine.keras_tensor import KerasTensor
-from lamina.ops.core import boolean_product, floating, symbolic_op, tensor
+from lamina.ops.core import boolean_product, floating, narrows_64_bits, symbolic_op, tensor
 
 
 def _common(x1, x2):
@@ -19,6 +19,7 @@ def _common(x1, x2):
 
 
 @symbolic_op("tensordot", unifies=True)
+@narrows_64_bits
 def tensordot(x1, x2, axes=2):
     """Sum of products over `axes`: the last `axes` of `x1` with the first of `x2`, or two lists.
 
@@ -42,6 +43,7 @@ def tensordot(x1, x2, axes=2):
 
 
 @symbolic_op("inner", unifies=True)
+@narrows_64_bits
 def inner(x1, x2):
     """The inner product: the sum of products over the last axes of both tensors.
 
@@ -54,9 +56,9 @@ def inner(x1, x2):
 
     Example:
         >>> lamina.ops.inner(np.array([1, 2, 3]), np.array([4, 5, 6]))
-        tensor(32)
+        tensor(32, dtype=torch.int32)
         >>> lamina.ops.inner(np.array([[1, 0], [0, 1]]), np.array([2, 3]))
-        tensor([2, 3])
+        tensor([2, 3], dtype=torch.int32)
     """
     return boolean_product(torch.inner, *_common(x1, x2))
 
@@ -221,6 +223,7 @@ def trace(x, offset=0, axis1=0, axis2=1):
 
 
 @symbolic_op("correlate")
+@narrows_64_bits
 def correlate(x1, x2, mode="valid"):
     """The cross-correlation of two 1-D sequences, as NumPy's `correlate`.
 

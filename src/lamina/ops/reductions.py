@@ -15,6 +15,7 @@ from lamina.ops.core import (
     cumulative_dtype,
     floating,
     floating_operands,
+    narrows_64_bits,
     reduces_no_axis_when_empty,
     sum_dtype,
     symbolic_op,
@@ -54,6 +55,7 @@ def _quantile(x, q, axis, method, keepdims, torch_fn):
 
 
 @symbolic_op("quantile")
+@narrows_64_bits
 def quantile(x, q, axis=None, method="linear", keepdims=False):
     """The `q`-th quantiles (`q` in [0, 1]) over `axis`; `q`'s axes come first in the result.
 
@@ -72,6 +74,7 @@ def quantile(x, q, axis=None, method="linear", keepdims=False):
 
 
 @symbolic_op("nanquantile")
+@narrows_64_bits
 def nanquantile(x, q, axis=None, method="linear", keepdims=False):
     """The `q`-th quantiles over the given axes, ignoring NaNs.
 
@@ -96,6 +99,7 @@ def nanquantile(x, q, axis=None, method="linear", keepdims=False):
 
 
 @symbolic_op("percentile")
+@narrows_64_bits
 def percentile(x, q, axis=None, method="linear", keepdims=False):
     """The `q`-th percentiles over the given axes: `quantile` with `q` in percent.
 
@@ -122,6 +126,7 @@ def percentile(x, q, axis=None, method="linear", keepdims=False):
 
 
 @symbolic_op("nanpercentile")
+@narrows_64_bits
 def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
     """The `q`-th percentiles over the given axes, ignoring NaNs.
 
@@ -147,6 +152,7 @@ def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
 
 @symbolic_op("median")
 @reduces_no_axis_when_empty
+@narrows_64_bits
 def median(x, axis=None, keepdims=False):
     """The median over the given axes.
 
@@ -172,6 +178,7 @@ def median(x, axis=None, keepdims=False):
 
 @symbolic_op("nanmedian")
 @reduces_no_axis_when_empty
+@narrows_64_bits
 def nanmedian(x, axis=None, keepdims=False):
     """The median over the given axes, ignoring NaNs.
 
@@ -215,6 +222,7 @@ def nansum(x, axis=None, keepdims=False):
 
 @symbolic_op("nanmean")
 @reduces_no_axis_when_empty
+@narrows_64_bits
 def nanmean(x, axis=None, keepdims=False):
     """The mean of the non-NaN elements over the given axes.
 
@@ -293,6 +301,7 @@ def nanmin(x, axis=None, keepdims=False):
 
 @symbolic_op("nanprod")
 @reduces_no_axis_when_empty
+@narrows_64_bits
 def nanprod(x, axis=None, keepdims=False):
     """The product over the given axes, treating NaN as one.
 
@@ -318,6 +327,7 @@ def nanprod(x, axis=None, keepdims=False):
 
 @symbolic_op("nanvar")
 @reduces_no_axis_when_empty
+@narrows_64_bits
 def nanvar(x, axis=None, keepdims=False):
     """The variance of the non-NaN elements over the given axes.
 
@@ -344,6 +354,7 @@ def nanvar(x, axis=None, keepdims=False):
 
 @symbolic_op("nanstd")
 @reduces_no_axis_when_empty
+@narrows_64_bits
 def nanstd(x, axis=None, keepdims=False):
     """The standard deviation of the non-NaN elements over the given axes.
 
@@ -542,6 +553,7 @@ def count_nonzero(x, axis=None):
 
 @symbolic_op("average")
 @reduces_no_axis_when_empty
+@narrows_64_bits
 def average(x, axis=None, weights=None):
     """The mean over an axis, optionally weighted.
 
