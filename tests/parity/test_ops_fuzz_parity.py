@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -22,7 +24,10 @@ def _assert_same(ours, ref, tol=1e-6):
 
 
 def _both(name, *args, **kwargs):
-    return getattr(ops, name)(*args, **kwargs), getattr(keras.ops, name)(*args, **kwargs)
+    ours = getattr(ops, name)(*args, **kwargs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch's deprecation notes to Keras's calls
+        return ours, getattr(keras.ops, name)(*args, **kwargs)
 
 
 @pytest.mark.parity
@@ -223,3 +228,34 @@ def test_64_bit_operands_give_32_bit_results_where_keras_promotes(name, x1, x2):
 def test_quantiles_of_float64_are_float32(name):
     q = 0.3 if "quantile" in name else 30.0
     _assert_same(*_both(name, F64, q, axis=1), tol=1e-5)
+
+
+V64 = np.array([1.5, -2.0, 0.5])
+N64 = np.array([1, 2, 0], dtype="int64")
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    ("name", "args", "kwargs"),
+    [
+        ("vdot", (V64, V64), {}),
+        ("vdot", (N64, N64.astype("int16")), {}),
+        ("cross", (V64, V64[::-1].copy()), {}),
+        ("cross", (N64, N64[::-1].copy()), {}),
+        ("dot", (V64, V64.astype("float32")), {}),
+        ("dot", (np.stack([N64] * 3), N64), {}),
+        ("matmul", (np.stack([V64] * 2), V64), {}),
+        ("matmul", (np.stack([N64] * 3), np.stack([N64] * 3)), {}),
+        ("ldexp", (V64, N64.astype("int32")), {}),
+        ("vander", (V64,), {}),
+        ("vander", (N64,), {"N": 2}),
+        ("unravel_index", (N64, (3,)), {}),
+        ("bincount", (N64,), {"weights": V64}),
+        ("bincount", (N64,), {"weights": N64}),
+    ],
+)
+def test_products_and_constructions_of_64_bit_inputs_are_32_bit(name, args, kwargs):
+    ours, ref = _both(name, *args, **kwargs)
+    if name == "unravel_index":
+        ours, ref = ours[0], ref[0]
+    _assert_same(ours, ref, tol=1e-6)

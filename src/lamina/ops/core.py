@@ -414,7 +414,7 @@ def narrows_64_bits(fn):
     float32 there, where `sum` or `add` keep float64.
 
     Args:
-        fn: a function returning a tensor (or anything else, passed through).
+        fn: a function returning a tensor or a tuple of tensors (anything else passes through).
 
     Returns:
         The wrapped function.
@@ -424,12 +424,16 @@ def narrows_64_bits(fn):
         torch.float32
     """
 
-    @functools.wraps(fn)
-    def narrowing(*args, **kwargs):
-        out = fn(*args, **kwargs)
+    def narrow(out):
         if isinstance(out, torch.Tensor) and out.dtype in _NARROWER:
             return out.to(_NARROWER[out.dtype])
+        if isinstance(out, tuple):  # unravel_index: one tensor per axis
+            return tuple(narrow(item) for item in out)
         return out
+
+    @functools.wraps(fn)
+    def narrowing(*args, **kwargs):
+        return narrow(fn(*args, **kwargs))
 
     return narrowing
 

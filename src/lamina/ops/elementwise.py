@@ -822,6 +822,7 @@ def heaviside(x1, x2):
 
 
 @symbolic_op("ldexp")
+@narrows_64_bits
 def ldexp(x1, x2):
     """`x1 * 2**x2`, element-wise.
 

@@ -377,6 +377,7 @@ def logical_not(x):
 
 
 @_symbolic_op("matmul", unifies=True)
+@_narrows_64_bits
 def matmul(x1, x2):
     """Matrix product of two tensors, NumPy's `matmul` rules.
 
@@ -393,7 +394,7 @@ def matmul(x1, x2):
     Example:
         >>> lamina.ops.matmul(np.array([[1, 2], [3, 4]]), np.array([[1], [1]]))
         tensor([[3],
-                [7]])
+                [7]], dtype=torch.int32)
     """
     a, b = _tensor(x1), _tensor(x2)
     if _all_int8((a, b)):
@@ -402,6 +403,7 @@ def matmul(x1, x2):
 
 
 @_symbolic_op("dot", unifies=True)
+@_narrows_64_bits
 def dot(x1, x2):
     """Dot product of two tensors, NumPy's `dot` rules.
 
@@ -417,9 +419,9 @@ def dot(x1, x2):
 
     Example:
         >>> lamina.ops.dot(np.array([1, 2, 3]), np.array([4, 5, 6]))
-        tensor(32)
+        tensor(32, dtype=torch.int32)
         >>> lamina.ops.dot(np.array([[1, 2], [3, 4]]), np.array([1, 1]))
-        tensor([3, 7])
+        tensor([3, 7], dtype=torch.int32)
     """
     a, b = _tensor(x1), _tensor(x2)
     if a.dim() == 0 or b.dim() == 0:

@@ -84,6 +84,7 @@ def outer(x1, x2):
 
 
 @symbolic_op("vdot", unifies=True)
+@narrows_64_bits
 def vdot(x1, x2):
     """The dot product of two tensors, both flattened; the first is conjugated when complex.
 
@@ -96,7 +97,7 @@ def vdot(x1, x2):
 
     Example:
         >>> lamina.ops.vdot(np.array([[1, 2], [3, 4]]), np.array([[1, 1], [1, 1]]))
-        tensor(10)
+        tensor(10, dtype=torch.int32)
     """
     a, b = _common(x1, x2)
     return boolean_product(torch.vdot, a.reshape(-1), b.reshape(-1))
@@ -122,6 +123,7 @@ def kron(x1, x2):
 
 
 @symbolic_op("cross")
+@narrows_64_bits
 def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
     """The cross product of two tensors of 3-vectors (or 2-vectors), broadcasting the other axes.
 
@@ -141,9 +143,9 @@ def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
     Example:
         >>> lamina.ops.cross(np.array([1, 0, 0]), np.array([0, 1, 0]))
-        tensor([0, 0, 1])
+        tensor([0, 0, 1], dtype=torch.int32)
         >>> lamina.ops.cross(np.array([1, 2]), np.array([3, 4]))
-        tensor(-2)
+        tensor(-2, dtype=torch.int32)
     """
     a, b = _common(x1, x2)
     if axis is not None:

@@ -596,6 +596,7 @@ def average(x, axis=None, weights=None):
 
 
 @symbolic_op("bincount")
+@narrows_64_bits
 def bincount(x, weights=None, minlength=0, sparse=False):
     """Count how often each non-negative integer occurs.
 
