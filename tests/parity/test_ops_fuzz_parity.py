@@ -259,3 +259,13 @@ def test_products_and_constructions_of_64_bit_inputs_are_32_bit(name, args, kwar
     if name == "unravel_index":
         ours, ref = ours[0], ref[0]
     _assert_same(ours, ref, tol=1e-6)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    ("source", "dtype"), [("float32", "int64"), ("int32", "float64"), ("int8", None)]
+)
+def test_prod_keeps_a_requested_64_bit_dtype(source, dtype):
+    x = np.array([[1, 2], [3, 4]], source)
+    _assert_same(*_both("prod", x, dtype=dtype))
+    _assert_same(*_both("prod", x, axis=1, dtype=dtype))

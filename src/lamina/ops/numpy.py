@@ -945,11 +945,11 @@ def mean(x, axis=None, keepdims=False):
 
 @_symbolic_op("prod")
 @_reduces_no_axis_when_empty
-@_narrows_64_bits
 def prod(x, axis=None, keepdims=False, dtype=None):
     """Product of the elements over the given axes.
 
-    Booleans and 8/16-bit integers multiply as int32; other dtypes keep theirs (Keras's rule).
+    Booleans and 8/16-bit integers multiply as int32, 64-bit dtypes as their 32-bit kin; other
+    dtypes keep theirs (Keras's rule). A `dtype` given is kept as it is.
 
     Args:
         x: input tensor.
@@ -967,7 +967,8 @@ def prod(x, axis=None, keepdims=False, dtype=None):
         tensor([ 2, 12], dtype=torch.int32)
     """
     x = _tensor(x)
-    dtype = _sum_dtype(x.dtype) if dtype is None else _to_dtype(dtype)
+    # the cumulative ops' rule: Keras's promotion narrows int64 / float64 to 32 bits
+    dtype = _cumulative_dtype(_sum_dtype(x.dtype)) if dtype is None else _to_dtype(dtype)
     x = x.to(dtype)
     axis = _axis(axis)
     if isinstance(axis, tuple):  # torch.prod takes one axis at a time
