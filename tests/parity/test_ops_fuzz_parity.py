@@ -269,3 +269,14 @@ def test_prod_keeps_a_requested_64_bit_dtype(source, dtype):
     x = np.array([[1, 2], [3, 4]], source)
     _assert_same(*_both("prod", x, dtype=dtype))
     _assert_same(*_both("prod", x, axis=1, dtype=dtype))
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("dtype", ["float32", "float16", "float64"])
+@pytest.mark.parametrize("is_causal", [False, True])
+def test_attention_row_with_every_key_masked_attends_uniformly(dtype, is_causal):
+    q, k, v = (RNG.standard_normal((2, 3, 2, 4)).astype(dtype) for _ in range(3))
+    mask = RNG.random((2, 2, 3, 3)) < 0.6
+    mask[:, :, 1, :] = False  # row 1 masks every key
+    ours, ref = _both("dot_product_attention", q, k, v, mask=mask, is_causal=is_causal)
+    _assert_same(ours, ref, tol=2e-3 if dtype == "float16" else 1e-5)
