@@ -280,3 +280,32 @@ def test_attention_row_with_every_key_masked_attends_uniformly(dtype, is_causal)
     mask[:, :, 1, :] = False  # row 1 masks every key
     ours, ref = _both("dot_product_attention", q, k, v, mask=mask, is_causal=is_causal)
     _assert_same(ours, ref, tol=2e-3 if dtype == "float16" else 1e-5)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_softmax_of_a_scalar(name, axis):
+    _assert_same(*_both(name, np.array(2.5, "float32"), axis=axis))
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("shape", [(0,), (2, 0), (3, 1)])
+def test_sparsemax_over_an_empty_or_single_axis(shape):
+    _assert_same(*_both("sparsemax", RNG.standard_normal(shape).astype("float32")))
+
+
+def test_sparsemax_of_infinite_scores_does_not_fail():
+    # Keras returns inf there; a NaN row is as meaningless, but the op must not index past it
+    out = ops.sparsemax(np.array([[np.inf, 1.0, 2.0], [1.0, 2.0, 4.0]], "float32"))
+    torch.testing.assert_close(out[1].cpu(), torch.tensor([0.0, 0.0, 1.0]))
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.parametrize("interpolation", ["bilinear", "bicubic"])
+def test_resize_half_precision_with_antialias(dtype, interpolation):
+    images = torch.tensor(RNG.random((2, 6, 5, 3))).to(getattr(torch, dtype))
+    size, kwargs = (3, 2), {"interpolation": interpolation, "antialias": True}
+    ours = ops.image.resize(images, size, **kwargs)
+    _assert_same(ours, keras.ops.image.resize(images, size, **kwargs), tol=2e-2)
