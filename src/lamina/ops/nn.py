@@ -662,7 +662,9 @@ def threshold(x, threshold, default_value):
     x = tensor(x)
     if x.is_floating_point():
         return F.threshold(x, threshold, default_value)
-    return torch.where(x > threshold, x, torch.as_tensor(default_value).to(x.dtype))
+    return torch.where(
+        x > threshold, x, torch.as_tensor(default_value, device=x.device).to(x.dtype)
+    )
 
 
 @symbolic_op("sparsemax")
