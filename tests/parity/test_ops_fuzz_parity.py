@@ -309,3 +309,14 @@ def test_resize_half_precision_with_antialias(dtype, interpolation):
     size, kwargs = (3, 2), {"interpolation": interpolation, "antialias": True}
     ours = ops.image.resize(images, size, **kwargs)
     _assert_same(ours, keras.ops.image.resize(images, size, **kwargs), tol=2e-2)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", ["nanvar", "nanstd"])
+def test_nan_variance_of_an_infinite_value_is_nan(name):
+    x = np.array([[np.inf, 1.0], [np.nan, 2.0], [np.nan, np.nan], [1.0, 3.0]], "float32")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's own inf - inf
+        expected = getattr(np, name)(x, axis=1)
+    _assert_same(*_both(name, x, axis=1))
+    np.testing.assert_allclose(getattr(ops, name)(x, axis=1).cpu().numpy(), expected)

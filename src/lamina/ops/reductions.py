@@ -348,8 +348,11 @@ def nanvar(x, axis=None, keepdims=False):
     """
     x = floating(tensor(x))
     axes = _axes(x, axis)
-    centred = x - torch.nanmean(x, dim=axes, keepdim=True)
-    return torch.nanmean(centred * centred.conj(), dim=axes, keepdim=keepdims)
+    # Only the input's NaNs are skipped: inf - inf made while centring stays NaN, as in NumPy.
+    present = ~torch.isnan(x)
+    centred = torch.where(present, x - torch.nanmean(x, dim=axes, keepdim=True), 0)
+    squares = (centred * centred.conj()).sum(dim=axes, keepdim=keepdims)
+    return squares / present.sum(dim=axes, keepdim=keepdims)
 
 
 @symbolic_op("nanstd")
