@@ -320,3 +320,14 @@ def test_nan_variance_of_an_infinite_value_is_nan(name):
         expected = getattr(np, name)(x, axis=1)
     _assert_same(*_both(name, x, axis=1))
     np.testing.assert_allclose(getattr(ops, name)(x, axis=1).cpu().numpy(), expected)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", ["true_divide", "add", "subtract", "multiply", "floor_divide"])
+@pytest.mark.parametrize("number", [-1, 300])
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_a_python_int_outside_an_integer_dtype_keeps_its_value(name, number, as_tensor):
+    x = np.array([[7, 8, 9]], "uint8")
+    x = torch.tensor(x) if as_tensor else x
+    _assert_same(*_both(name, number, x))
+    _assert_same(*_both(name, x, number))

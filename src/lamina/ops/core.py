@@ -300,6 +300,15 @@ def operands(x1, x2):
     return tensor(x1), tensor(x2)
 
 
+def _is_integer_dtype(dtype: torch.dtype) -> bool:
+    return not (dtype.is_floating_point or dtype.is_complex or dtype == torch.bool)
+
+
+def _fits(value: int, dtype: torch.dtype) -> bool:
+    info = torch.iinfo(dtype)
+    return info.min <= value <= info.max
+
+
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -307,6 +316,10 @@ def _is_number(value) -> bool:
 def _scalar_like(value, other: torch.Tensor) -> torch.Tensor:
     keeps_value = other.is_floating_point() or isinstance(value, int)
     dtype = other.dtype if keeps_value else torch.float32
+    if isinstance(value, int) and _is_integer_dtype(dtype) and not _fits(value, dtype):
+        # -1 next to uint8: a 0-d int64 keeps the value and still leaves uint8 to the result
+        # (as torch does with the Python number itself), where uint8 would wrap it to 255
+        dtype = torch.int64
     if other.dtype == torch.bool:  # booleans hold no number: Keras's int32 / float32 for it
         dtype = torch.int32 if isinstance(value, int) else torch.float32
     return torch.tensor(value, dtype=dtype, device=other.device)
