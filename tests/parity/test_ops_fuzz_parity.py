@@ -331,3 +331,14 @@ def test_a_python_int_outside_an_integer_dtype_keeps_its_value(name, number, as_
     x = torch.tensor(x) if as_tensor else x
     _assert_same(*_both(name, number, x))
     _assert_same(*_both(name, x, number))
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    ("dtype1", "dtype2"),
+    [("uint8", "bfloat16"), ("int8", "float16"), ("int32", "int32"), ("float16", "float32")],
+)
+def test_divide_no_nan_promotes_both_operands(dtype1, dtype2):
+    x1 = torch.tensor([[3, 0, 5]]).to(getattr(torch, dtype1))
+    x2 = torch.tensor([[2, 0], [0, 4], [1, 1]]).T.to(getattr(torch, dtype2))[:1]
+    _assert_same(*_both("divide_no_nan", x1, x2), tol=1e-2)

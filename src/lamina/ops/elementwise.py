@@ -859,8 +859,7 @@ def divide_no_nan(x1, x2):
         >>> lamina.ops.divide_no_nan(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([2.0, 0.0, 1.0]))
         tensor([0.5000, 0.0000, 3.0000])
     """
-    a, b = operands(x1, x2)
-    a = floating(a)
+    a, b = floating_operands(x1, x2)  # uint8 / bfloat16 is bfloat16, as Keras
     safe = torch.where(b == 0, torch.ones_like(b), b)
     return torch.where(b == 0, torch.zeros((), dtype=a.dtype, device=a.device), a / safe)
 
