@@ -342,3 +342,11 @@ def test_divide_no_nan_promotes_both_operands(dtype1, dtype2):
     x1 = torch.tensor([[3, 0, 5]]).to(getattr(torch, dtype1))
     x2 = torch.tensor([[2, 0], [0, 4], [1, 1]]).T.to(getattr(torch, dtype2))[:1]
     _assert_same(*_both("divide_no_nan", x1, x2), tol=1e-2)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", ["mod", "fmod"])
+def test_remainder_of_booleans_is_int32(name):
+    b = np.array([True, False, True])
+    _assert_same(*_both(name, b, np.array([True, True, True])))
+    _assert_same(*_both(name, b, True))

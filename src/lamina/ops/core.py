@@ -300,6 +300,25 @@ def operands(x1, x2):
     return tensor(x1), tensor(x2)
 
 
+def booleans_as_int32(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two operands that promote to bool, cast to int32 (Keras's dtype for arithmetic on them).
+
+    Args:
+        a: the first operand.
+        b: the second operand.
+
+    Returns:
+        `a` and `b`, as int32 when both are boolean.
+
+    Example:
+        >>> booleans_as_int32(torch.tensor([True]), torch.tensor([True]))[0].dtype
+        torch.int32
+    """
+    if torch.promote_types(a.dtype, b.dtype) == torch.bool:
+        return a.to(torch.int32), b.to(torch.int32)
+    return a, b
+
+
 def _is_integer_dtype(dtype: torch.dtype) -> bool:
     return not (dtype.is_floating_point or dtype.is_complex or dtype == torch.bool)
 

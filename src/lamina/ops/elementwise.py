@@ -11,6 +11,7 @@ import torch
 
 from lamina.engine import errors
 from lamina.ops.core import (
+    booleans_as_int32,
     floating,
     floating_operands,
     narrows_64_bits,
@@ -664,7 +665,7 @@ fmin.__doc__ = """The smaller of `x1` and `x2` element by element, ignoring NaN.
         >>> lamina.ops.fmin(torch.tensor([1.0, np.nan, np.nan]), torch.tensor([2.0, 3.0, np.nan]))
         tensor([1., 3., nan])
 """
-fmod = _binary("fmod", torch.fmod)
+fmod = _binary("fmod", lambda a, b: torch.fmod(*booleans_as_int32(a, b)))
 fmod.__doc__ = """Remainder of `x1 / x2` with the sign of the dividend (C's `fmod`), element-wise.
 
     Unlike `mod`, whose result takes the sign of the divisor.

@@ -10,6 +10,7 @@ import torch
 
 from lamina.ops.core import axis_arg as _axis
 from lamina.ops.core import boolean_product as _boolean_product
+from lamina.ops.core import booleans_as_int32 as _booleans_as_int32
 from lamina.ops.core import cumulative_dtype as _cumulative_dtype
 from lamina.ops.core import floating as _float
 from lamina.ops.core import floating_operands as _floating_operands
@@ -144,7 +145,7 @@ def mod(x1, x2):
         >>> lamina.ops.mod(np.array([7, -7]), np.array([3, 3]))
         tensor([1, 2])
     """
-    a, b = _pair(x1, x2)
+    a, b = _booleans_as_int32(*_pair(x1, x2))
     return torch.remainder(a, b)
 
 
