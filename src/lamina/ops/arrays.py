@@ -170,7 +170,7 @@ def full(shape, fill_value, dtype=None):
                 [7., 7.]])
     """
     shape, dtype = _shape_tuple(shape), _dtype_or(dtype, torch.float32)
-    if np.ndim(fill_value) or isinstance(fill_value, torch.Tensor):
+    if np.ndim(fill_value) or isinstance(fill_value, (torch.Tensor, np.ndarray)):
         return _filled(shape, fill_value, dtype, _target_device())
     return torch.full(shape, fill_value, dtype=dtype, device=_target_device())
 
@@ -281,7 +281,7 @@ def full_like(x, fill_value, dtype=None):
     """
     x = tensor(x)
     dtype = _dtype_or(dtype, x.dtype)
-    if np.ndim(fill_value) or isinstance(fill_value, torch.Tensor):
+    if np.ndim(fill_value) or isinstance(fill_value, (torch.Tensor, np.ndarray)):
         return _filled(x.shape, fill_value, dtype, x.device)
     return torch.full_like(x, fill_value, dtype=dtype)
 
@@ -759,7 +759,7 @@ def take(x, indices, axis=None):
         return x.reshape(-1)[indices]
     indices = _from_the_end(indices, x.shape[axis])
     return torch.index_select(x, axis, indices.reshape(-1)).reshape(
-        *x.shape[: axis % x.dim()], *indices.shape, *x.shape[axis % x.dim() + 1 :]
+        x.shape[: axis % x.dim()] + indices.shape + x.shape[axis % x.dim() + 1 :]
     )
 
 

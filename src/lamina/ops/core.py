@@ -272,7 +272,7 @@ def tensor(x):
 def operands(x1, x2):
     """Convert the two operands of a binary op to tensors, keeping a Python number's value exact.
 
-    A Python number next to a tensor takes that tensor's dtype when this keeps its value (an int
+    A Python number next to a tensor or array takes its dtype when this keeps its value (an int
     next
     to anything, a float next to a floating tensor); a float next to an integer tensor becomes
     float32.
@@ -290,16 +290,55 @@ def operands(x1, x2):
         >>> operands(torch.tensor([1, 2]), 0.5)
         (tensor([1, 2]), tensor(0.5000))
     """
-    if isinstance(x1, torch.Tensor) and isinstance(x2, (int, float)) and not isinstance(x2, bool):
+    # A NumPy array next to a Python number is a tensor like any other (float16 / 2.5 is float16).
+    if _is_number(x2) and not isinstance(x1, (int, float, bool)):
+        x1 = tensor(x1)
         return x1, _scalar_like(x2, x1)
-    if isinstance(x2, torch.Tensor) and isinstance(x1, (int, float)) and not isinstance(x1, bool):
+    if _is_number(x1) and not isinstance(x2, (int, float, bool)):
+        x2 = tensor(x2)
         return _scalar_like(x1, x2), x2
     return tensor(x1), tensor(x2)
+
+
+def booleans_as_int32(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two operands that promote to bool, cast to int32 (Keras's dtype for arithmetic on them).
+
+    Args:
+        a: the first operand.
+        b: the second operand.
+
+    Returns:
+        `a` and `b`, as int32 when both are boolean.
+
+    Example:
+        >>> booleans_as_int32(torch.tensor([True]), torch.tensor([True]))[0].dtype
+        torch.int32
+    """
+    if torch.promote_types(a.dtype, b.dtype) == torch.bool:
+        return a.to(torch.int32), b.to(torch.int32)
+    return a, b
+
+
+def _is_integer_dtype(dtype: torch.dtype) -> bool:
+    return not (dtype.is_floating_point or dtype.is_complex or dtype == torch.bool)
+
+
+def _fits(value: int, dtype: torch.dtype) -> bool:
+    info = torch.iinfo(dtype)
+    return info.min <= value <= info.max
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _scalar_like(value, other: torch.Tensor) -> torch.Tensor:
     keeps_value = other.is_floating_point() or isinstance(value, int)
     dtype = other.dtype if keeps_value else torch.float32
+    if isinstance(value, int) and _is_integer_dtype(dtype) and not _fits(value, dtype):
+        # -1 next to uint8: a 0-d int64 keeps the value and still leaves uint8 to the result
+        # (as torch does with the Python number itself), where uint8 would wrap it to 255
+        dtype = torch.int64
     if other.dtype == torch.bool:  # booleans hold no number: Keras's int32 / float32 for it
         dtype = torch.int32 if isinstance(value, int) else torch.float32
     return torch.tensor(value, dtype=dtype, device=other.device)
@@ -390,6 +429,66 @@ def sum_dtype(dtype: torch.dtype) -> torch.dtype:
     """
     small = (torch.bool, torch.int8, torch.int16, torch.uint8, torch.uint16)
     return torch.int32 if dtype in small else dtype
+
+
+_NARROWER = {
+    torch.float64: torch.float32,
+    torch.int64: torch.int32,
+    torch.complex128: torch.complex64,
+}
+
+
+def narrows_64_bits(fn):
+    """`fn` with a 64-bit tensor result narrowed to 32 bits.
+
+    For the ops whose result dtype Keras takes from its promotion rule (`backend.result_type`,
+    which narrows 64-bit dtypes): `var`, `median`, `maximum`, `hypot`, ... of float64 arrays give
+    float32 there, where `sum` or `add` keep float64.
+
+    Args:
+        fn: a function returning a tensor or a tuple of tensors (anything else passes through).
+
+    Returns:
+        The wrapped function.
+
+    Example:
+        >>> narrows_64_bits(torch.maximum)(torch.ones(2, dtype=torch.float64), torch.zeros(2)).dtype
+        torch.float32
+    """
+
+    def narrow(out):
+        if isinstance(out, torch.Tensor) and out.dtype in _NARROWER:
+            return out.to(_NARROWER[out.dtype])
+        if isinstance(out, tuple):  # unravel_index: one tensor per axis
+            return tuple(narrow(item) for item in out)
+        return out
+
+    @functools.wraps(fn)
+    def narrowing(*args, **kwargs):
+        return narrow(fn(*args, **kwargs))
+
+    return narrowing
+
+
+def cumulative_dtype(dtype: torch.dtype, requested=None) -> torch.dtype:
+    """The dtype Keras gives a cumulative sum or product of `dtype` values.
+
+    Keras applies its promotion rule to the requested dtype (else the input's): 64-bit dtypes are
+    narrowed to 32 bits, and booleans are counted in int32.
+
+    Args:
+        dtype: the input's torch dtype.
+        requested: the `dtype` argument of the op (default None: none).
+
+    Returns:
+        The torch dtype of the result.
+
+    Example:
+        >>> cumulative_dtype(torch.bool), cumulative_dtype(torch.int64, "float64")
+        (torch.int32, torch.float32)
+    """
+    name = backend.result_type(dtype if requested is None else requested)
+    return torch.int32 if name == "bool" else to_dtype(name)
 
 
 def axis_arg(axis):
@@ -593,18 +692,25 @@ def saturate_cast(x, dtype):
     """
     x = tensor(x)
     target = to_dtype(dtype)
-    if target.is_floating_point or target == torch.bool:
-        if target.is_floating_point and x.is_floating_point():
-            info = torch.finfo(target)
-            x = x.clamp(info.min, info.max)
+    if target == torch.bool or x.dtype == torch.bool or x.is_complex():
         return x.to(target)
-    info = torch.iinfo(target)
-    if x.is_floating_point():
-        bounds = torch.tensor([info.min, info.max], dtype=x.dtype, device=x.device)
-        if int(bounds[1]) > info.max:  # the float nearest the bound rounded past it
-            bounds[1] = torch.nextafter(bounds[1], torch.zeros_like(bounds[1]))
-        return torch.minimum(torch.maximum(x, bounds[0]), bounds[1]).to(target)
-    return x.clamp(info.min, info.max).to(target)
+    source_lo, source_hi = _value_range(x.dtype)
+    target_lo, target_hi = _value_range(target)
+    # The bounds are the tighter of the two ranges, so each is a value of `x`'s own dtype.
+    lo, hi = max(source_lo, target_lo), min(source_hi, target_hi)
+    if not x.is_floating_point():
+        fits = (lo, hi) == (source_lo, source_hi)
+        return x.to(target) if fits else x.clamp(int(lo), int(hi)).to(target)
+    bounds = torch.tensor([lo, hi], dtype=x.dtype, device=x.device)
+    if not target.is_floating_point and int(bounds[1]) > hi:
+        # the float nearest the integer bound rounded past it
+        bounds[1] = torch.nextafter(bounds[1], torch.zeros_like(bounds[1]))
+    return torch.minimum(torch.maximum(x, bounds[0]), bounds[1]).to(target)
+
+
+def _value_range(dtype: torch.dtype):
+    info = torch.finfo(dtype) if dtype.is_floating_point else torch.iinfo(dtype)
+    return info.min, info.max
 
 
 @symbolic_op("view")

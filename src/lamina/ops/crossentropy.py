@@ -25,6 +25,15 @@ def _check_same_shape(target, output, who):
         )
 
 
+def _promoted(output, target):
+    """`output` and `target` in one floating dtype: `output`'s, widened by a floating `target`'s
+    (a float32 target with a float16 output gives float32, as Keras)."""
+    output = floating(output)
+    if target.is_floating_point():
+        output = output.to(torch.promote_types(output.dtype, target.dtype))
+    return output, target.to(output.dtype)
+
+
 @symbolic_op("binary_crossentropy")
 def binary_crossentropy(target, output, from_logits=False):
     """Binary cross-entropy between 0/1 targets and predicted probabilities (or logits).
@@ -46,8 +55,7 @@ def binary_crossentropy(target, output, from_logits=False):
         >>> lamina.ops.binary_crossentropy(torch.tensor([1.0]), torch.tensor([0.0]), True)
         tensor([0.6931])
     """
-    output = floating(tensor(output))
-    target = tensor(target).to(output.dtype)
+    output, target = _promoted(tensor(output), tensor(target))
     _check_same_shape(target, output, "binary_crossentropy")
     if from_logits:
         return F.binary_cross_entropy_with_logits(output, target, reduction="none")
@@ -76,8 +84,7 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
         >>> lamina.ops.categorical_crossentropy(target, torch.tensor([[0.5, 0.5], [0.8, 0.2]]))
         tensor([0.6931, 0.2231])
     """
-    output = floating(tensor(output))
-    target = tensor(target).to(output.dtype)
+    output, target = _promoted(tensor(output), tensor(target))
     _check_same_shape(target, output, "categorical_crossentropy")
     if from_logits:
         log_probs = F.log_softmax(output, dim=axis)

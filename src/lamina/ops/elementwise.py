@@ -10,7 +10,15 @@ from __future__ import annotations
 import torch
 
 from lamina.engine import errors
-from lamina.ops.core import floating, floating_operands, operands, symbolic_op, tensor
+from lamina.ops.core import (
+    booleans_as_int32,
+    floating,
+    floating_operands,
+    narrows_64_bits,
+    operands,
+    symbolic_op,
+    tensor,
+)
 
 
 def _unary(name, torch_fn, float_valued=True):
@@ -545,7 +553,7 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     return torch.nan_to_num(tensor(x), nan=nan, posinf=posinf, neginf=neginf)
 
 
-arctan2 = _binary("arctan2", torch.atan2, float_valued=True)
+arctan2 = _binary("arctan2", narrows_64_bits(torch.atan2), float_valued=True)
 arctan2.__doc__ = """The angle of the point `(x2, x1)`: `arctan(x1 / x2)` in the right quadrant.
 
     Integer inputs are computed in float32; the two inputs are promoted to a common dtype.
@@ -561,7 +569,7 @@ arctan2.__doc__ = """The angle of the point `(x2, x1)`: `arctan(x1 / x2)` in the
         >>> lamina.ops.arctan2(torch.tensor([1.0, 1.0, -1.0]), torch.tensor([1.0, -1.0, -1.0]))
         tensor([ 0.7854,  2.3562, -2.3562])
 """
-hypot = _binary("hypot", torch.hypot, float_valued=True)
+hypot = _binary("hypot", narrows_64_bits(torch.hypot), float_valued=True)
 hypot.__doc__ = """The hypotenuse `sqrt(x1**2 + x2**2)`, element-wise.
 
     Integer inputs are computed in float32; the two inputs are promoted to a common dtype.
@@ -577,7 +585,7 @@ hypot.__doc__ = """The hypotenuse `sqrt(x1**2 + x2**2)`, element-wise.
         >>> lamina.ops.hypot(torch.tensor([3.0, 5.0]), torch.tensor([4.0, 12.0]))
         tensor([ 5., 13.])
 """
-logaddexp = _binary("logaddexp", torch.logaddexp, float_valued=True)
+logaddexp = _binary("logaddexp", narrows_64_bits(torch.logaddexp), float_valued=True)
 logaddexp.__doc__ = """`log(exp(x1) + exp(x2))`, element-wise, without overflow.
 
     Integer inputs are computed in float32; the two inputs are promoted to a common dtype.
@@ -593,7 +601,7 @@ logaddexp.__doc__ = """`log(exp(x1) + exp(x2))`, element-wise, without overflow.
         >>> lamina.ops.logaddexp(torch.tensor(1000.0), torch.tensor(1000.0))
         tensor(1000.6932)
 """
-logaddexp2 = _binary("logaddexp2", torch.logaddexp2, float_valued=True)
+logaddexp2 = _binary("logaddexp2", narrows_64_bits(torch.logaddexp2), float_valued=True)
 logaddexp2.__doc__ = """`log2(2**x1 + 2**x2)`, element-wise, without overflow.
 
     Integer inputs are computed in float32; the two inputs are promoted to a common dtype.
@@ -609,7 +617,7 @@ logaddexp2.__doc__ = """`log2(2**x1 + 2**x2)`, element-wise, without overflow.
         >>> lamina.ops.logaddexp2(torch.tensor([1.0, 3.0]), torch.tensor([1.0, 3.0]))
         tensor([2., 4.])
 """
-nextafter = _binary("nextafter", torch.nextafter, float_valued=True)
+nextafter = _binary("nextafter", narrows_64_bits(torch.nextafter), float_valued=True)
 nextafter.__doc__ = """The next representable floating value after `x1` in the direction of `x2`.
 
     Integer inputs are computed in float32; the two inputs are promoted to a common dtype.
@@ -625,7 +633,7 @@ nextafter.__doc__ = """The next representable floating value after `x1` in the d
         >>> lamina.ops.nextafter(torch.tensor(1.0), torch.tensor(2.0)) - 1.0
         tensor(1.1921e-07)
 """
-fmax = _binary("fmax", torch.fmax)
+fmax = _binary("fmax", narrows_64_bits(torch.fmax))
 fmax.__doc__ = """The larger of `x1` and `x2` element by element, ignoring NaN.
 
     Where one side is NaN the other is returned; NaN only where both are.
@@ -641,7 +649,7 @@ fmax.__doc__ = """The larger of `x1` and `x2` element by element, ignoring NaN.
         >>> lamina.ops.fmax(torch.tensor([1.0, np.nan, np.nan]), torch.tensor([2.0, 3.0, np.nan]))
         tensor([2., 3., nan])
 """
-fmin = _binary("fmin", torch.fmin)
+fmin = _binary("fmin", narrows_64_bits(torch.fmin))
 fmin.__doc__ = """The smaller of `x1` and `x2` element by element, ignoring NaN.
 
     Where one side is NaN the other is returned; NaN only where both are.
@@ -657,7 +665,7 @@ fmin.__doc__ = """The smaller of `x1` and `x2` element by element, ignoring NaN.
         >>> lamina.ops.fmin(torch.tensor([1.0, np.nan, np.nan]), torch.tensor([2.0, 3.0, np.nan]))
         tensor([1., 3., nan])
 """
-fmod = _binary("fmod", torch.fmod)
+fmod = _binary("fmod", lambda a, b: torch.fmod(*booleans_as_int32(a, b)))
 fmod.__doc__ = """Remainder of `x1 / x2` with the sign of the dividend (C's `fmod`), element-wise.
 
     Unlike `mod`, whose result takes the sign of the divisor.
@@ -794,6 +802,7 @@ logical_xor.__doc__ = """Logical XOR of two tensors, element-wise (nonzero count
 
 
 @symbolic_op("heaviside", broadcasts=True)
+@narrows_64_bits
 def heaviside(x1, x2):
     """The Heaviside step function: 0 where `x1 < 0`, `x2` where `x1 == 0`, 1 where `x1 > 0`.
 
@@ -814,6 +823,7 @@ def heaviside(x1, x2):
 
 
 @symbolic_op("ldexp")
+@narrows_64_bits
 def ldexp(x1, x2):
     """`x1 * 2**x2`, element-wise.
 
@@ -833,6 +843,7 @@ def ldexp(x1, x2):
 
 
 @symbolic_op("divide_no_nan", broadcasts=True)
+@narrows_64_bits
 def divide_no_nan(x1, x2):
     """`x1 / x2` element-wise, with 0 wherever `x2` is 0.
 
@@ -849,8 +860,7 @@ def divide_no_nan(x1, x2):
         >>> lamina.ops.divide_no_nan(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([2.0, 0.0, 1.0]))
         tensor([0.5000, 0.0000, 3.0000])
     """
-    a, b = operands(x1, x2)
-    a = floating(a)
+    a, b = floating_operands(x1, x2)  # uint8 / bfloat16 is bfloat16, as Keras
     safe = torch.where(b == 0, torch.ones_like(b), b)
     return torch.where(b == 0, torch.zeros((), dtype=a.dtype, device=a.device), a / safe)
 

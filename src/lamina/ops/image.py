@@ -89,8 +89,9 @@ def resize(
     if channels_last:
         x = backend.channels_first_view(x)
     original_dtype = x.dtype
-    if not x.is_floating_point():
-        x = x.to(torch.float32)
+    half_on_cpu = x.dtype in (torch.float16, torch.bfloat16) and x.device.type == "cpu"
+    if not x.is_floating_point() or (antialias and half_on_cpu):
+        x = x.to(torch.float32)  # torch's CPU antialiasing has no half-precision kernel
     if crop_to_aspect_ratio or pad_to_aspect_ratio:
         x = _to_aspect(x, size, crop_to_aspect_ratio, fill_value)
     mode = _MODES[interpolation]
@@ -99,6 +100,7 @@ def resize(
     if not original_dtype.is_floating_point:
         info = torch.iinfo(original_dtype)
         y = y.round().clamp(info.min, info.max).to(original_dtype)
+    y = y.to(original_dtype)
     if channels_last:
         y = backend.channels_last_view(y)
     return y.squeeze(0) if single else y

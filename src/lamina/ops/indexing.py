@@ -15,7 +15,7 @@ from lamina.engine import errors
 from lamina.engine.keras_tensor import KerasTensor, basic_index_shape
 from lamina.engine.shape_inference import OutputSpec
 from lamina.ops.arrays import flat_without_axis
-from lamina.ops.core import symbolic_op, tensor
+from lamina.ops.core import narrows_64_bits, symbolic_op, tensor
 
 
 def _item_shape(x, key):
@@ -216,7 +216,10 @@ def select(condlist, choicelist, default=0):
         tensor([ 2, -1, 30])
     """
     choices = [tensor(c) for c in choicelist]
-    out = torch.broadcast_to(tensor(default).to(choices[0].dtype), choices[0].shape)
+    dtype = choices[0].dtype
+    if isinstance(default, float) and not (dtype.is_floating_point or dtype.is_complex):
+        dtype = backend.to_torch_dtype(backend.floatx())  # a float default makes the result float
+    out = torch.broadcast_to(tensor(default).to(dtype), choices[0].shape)
     for condition, choice in zip(reversed(condlist), reversed(choices), strict=True):
         out = torch.where(tensor(condition).to(torch.bool), choice, out)
     return out
@@ -346,6 +349,7 @@ def argpartition(x, kth, axis=-1):
 
 
 @symbolic_op("unravel_index")
+@narrows_64_bits
 def unravel_index(indices, shape):
     """Convert flat indices into coordinates in a tensor of the given shape (row-major).
 
@@ -358,7 +362,7 @@ def unravel_index(indices, shape):
 
     Example:
         >>> lamina.ops.unravel_index(np.array([1, 5]), (2, 3))
-        (tensor([0, 1]), tensor([1, 2]))
+        (tensor([0, 1], dtype=torch.int32), tensor([1, 2], dtype=torch.int32))
     """
     coords = torch.unravel_index(tensor(indices).long(), tuple(int(d) for d in shape))
     return tuple(c.to(tensor(indices).dtype) for c in coords)

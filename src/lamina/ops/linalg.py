@@ -10,7 +10,7 @@ import torch
 
 from lamina.engine import errors
 from lamina.ops.core import axis_arg as _axis_arg
-from lamina.ops.core import floating, symbolic_op, tensor
+from lamina.ops.core import floating, narrows_64_bits, symbolic_op, tensor
 
 
 def _float(x):
@@ -425,6 +425,7 @@ def jvp(fun, primals, tangents, has_aux=False):
 
 
 @symbolic_op("norm")
+@narrows_64_bits
 def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002 - Keras's name
     """A vector or matrix norm.
 

@@ -26,10 +26,11 @@ def _checked_axis(x: torch.Tensor, axis, who):
     """`axis` checked against `x`'s rank; None is every axis (one distribution), as in Keras."""
     if axis is None:
         return tuple(range(x.dim()))
+    rank = max(x.dim(), 1)  # a scalar takes axis 0 or -1, as torch (softmax of one number is 1)
     for a in axis if isinstance(axis, (tuple, list)) else (axis,):
-        if not -x.dim() <= a < x.dim():
+        if not -rank <= a < rank:
             raise errors.value_error(
-                f"{who}()", f"axis in [{-x.dim()}, {x.dim()})", f"axis {a} for rank {x.dim()}"
+                f"{who}()", f"axis in [{-rank}, {rank})", f"axis {a} for rank {x.dim()}"
             )
     return axis
 
@@ -301,7 +302,7 @@ def softmax(x, axis=-1):
     """
     x = _float(x)
     axis = _checked_axis(x, axis, "softmax")
-    if isinstance(axis, int) and x.shape[axis] == 1:
+    if isinstance(axis, int) and x.dim() and x.shape[axis] == 1:
         warnings.warn(
             f"softmax() over axis {axis} of a tensor of shape {tuple(x.shape)}: that axis has "
             "size 1, so every probability is 1. Did you mean a sigmoid?",
@@ -641,7 +642,8 @@ def squareplus(x, b=4):
 def threshold(x, threshold, default_value):
     """`x` where `x > threshold`, else `default_value`, element-wise.
 
-    Integer inputs are computed in float32.
+    The result keeps `x`'s dtype (an integer `x` takes `default_value` cast to it, as Keras);
+    `threshold` is compared as given, not truncated to an integer.
 
     Args:
         x: input tensor.
@@ -649,13 +651,20 @@ def threshold(x, threshold, default_value):
         default_value: the value the other elements take.
 
     Returns:
-        A floating tensor shaped like `x`.
+        A tensor shaped like `x`.
 
     Example:
         >>> lamina.ops.threshold(torch.tensor([-1.0, 0.5, 2.0]), 0.5, -9.0)
         tensor([-9., -9.,  2.])
+        >>> lamina.ops.threshold(np.array([1, 5], "uint8"), 2, 0)
+        tensor([0, 5], dtype=torch.uint8)
     """
-    return F.threshold(_float(x), threshold, default_value)
+    x = tensor(x)
+    if x.is_floating_point():
+        return F.threshold(x, threshold, default_value)
+    return torch.where(
+        x > threshold, x, torch.as_tensor(default_value, device=x.device).to(x.dtype)
+    )
 
 
 @symbolic_op("sparsemax")
@@ -676,11 +685,14 @@ def sparsemax(x, axis=-1):
         tensor([[0.7500, 0.2500, 0.0000]])
     """
     x = _float(x).movedim(axis, -1)
+    if x.shape[-1] == 0:  # nothing to normalize
+        return x.movedim(-1, axis)
     z, _ = torch.sort(x, dim=-1, descending=True)
     ranks = torch.arange(1, z.shape[-1] + 1, dtype=z.dtype, device=z.device)
     cumulative = torch.cumsum(z, dim=-1)
     support = (1 + ranks * z) > cumulative
-    k = support.sum(dim=-1, keepdim=True)
+    # at least one: NaN or infinite scores leave no support, which indexed past the start
+    k = support.sum(dim=-1, keepdim=True).clamp(min=1)
     tau = (torch.gather(cumulative, -1, k - 1) - 1) / k.to(z.dtype)
     return torch.clamp(x - tau, min=0).movedim(-1, axis)
 
@@ -818,7 +830,9 @@ def polar(abs_, angle):
         >>> lamina.ops.polar(torch.tensor([2.0]), torch.tensor([np.pi / 3]))
         tensor([1.0000+1.7321j])
     """
-    return torch.polar(_float(abs_), _float(angle))
+    abs_, angle = _float(abs_), _float(angle)
+    dtype = torch.promote_types(abs_.dtype, angle.dtype)  # torch.polar wants one dtype
+    return torch.polar(abs_.to(dtype), angle.to(dtype))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from lamina import backend
 from lamina.engine import func_transforms
-from lamina.ops.core import floating, symbolic_op, tensor
+from lamina.ops.core import floating, narrows_64_bits, symbolic_op, tensor
 
 
 def _along(v, x, axis):
@@ -150,7 +150,14 @@ def rms_normalization(x, scale=None, axis=-1, epsilon=None):
     return out if scale is None else out * _along(scale, x, axes[0])
 
 
+def _large_negative(dtype: torch.dtype) -> float:
+    """Keras's stand-in for -inf in masked attention logits: finite, so a row with every key
+    masked attends to all of them equally (as Keras), where -inf gives zeros or NaN."""
+    return -0.7 * (65500.0 if dtype == torch.float16 else 3.38953e38)
+
+
 @symbolic_op("dot_product_attention")
+@narrows_64_bits
 def dot_product_attention(
     query,
     key,
@@ -207,7 +214,7 @@ def dot_product_attention(
         attn_mask = None if bias is None else tensor(bias).to(q.dtype)
         if allowed is not None:
             additive = torch.zeros(allowed.shape, dtype=q.dtype, device=q.device)
-            additive = additive.masked_fill(~allowed, float("-inf"))
+            additive = additive.masked_fill(~allowed, _large_negative(q.dtype))
             attn_mask = additive if attn_mask is None else attn_mask + additive
         out = func_transforms.scaled_dot_product_attention(
             q, k, v, attn_mask=attn_mask, scale=scale
@@ -218,5 +225,5 @@ def dot_product_attention(
     if bias is not None:
         logits = logits + tensor(bias).to(q.dtype)
     if allowed is not None:
-        logits = logits.masked_fill(~allowed, float("-inf"))
+        logits = logits.masked_fill(~allowed, _large_negative(q.dtype))
     return torch.matmul(torch.softmax(logits, dim=-1), v).transpose(1, 2)

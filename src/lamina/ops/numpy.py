@@ -10,8 +10,11 @@ import torch
 
 from lamina.ops.core import axis_arg as _axis
 from lamina.ops.core import boolean_product as _boolean_product
+from lamina.ops.core import booleans_as_int32 as _booleans_as_int32
+from lamina.ops.core import cumulative_dtype as _cumulative_dtype
 from lamina.ops.core import floating as _float
 from lamina.ops.core import floating_operands as _floating_operands
+from lamina.ops.core import narrows_64_bits as _narrows_64_bits
 from lamina.ops.core import operands as _pair
 from lamina.ops.core import reduces_no_axis_when_empty as _reduces_no_axis_when_empty
 from lamina.ops.core import sum_dtype as _sum_dtype
@@ -108,6 +111,7 @@ true_divide = divide
 
 
 @_symbolic_op("floor_divide", broadcasts=True)
+@_narrows_64_bits
 def floor_divide(x1, x2):
     """Divide `x1` by `x2` element-wise, rounding the quotient down.
 
@@ -120,7 +124,7 @@ def floor_divide(x1, x2):
 
     Example:
         >>> lamina.ops.floor_divide(np.array([7, -7]), np.array([2, 2]))
-        tensor([ 3, -4])
+        tensor([ 3, -4], dtype=torch.int32)
     """
     a, b = _pair(x1, x2)
     return torch.floor_divide(a, b)
@@ -141,7 +145,7 @@ def mod(x1, x2):
         >>> lamina.ops.mod(np.array([7, -7]), np.array([3, 3]))
         tensor([1, 2])
     """
-    a, b = _pair(x1, x2)
+    a, b = _booleans_as_int32(*_pair(x1, x2))
     return torch.remainder(a, b)
 
 
@@ -165,6 +169,7 @@ def power(x1, x2):
 
 
 @_symbolic_op("maximum", broadcasts=True)
+@_narrows_64_bits
 def maximum(x1, x2):
     """The larger of `x1` and `x2`, element by element.
 
@@ -177,13 +182,14 @@ def maximum(x1, x2):
 
     Example:
         >>> lamina.ops.maximum(np.array([1, 5]), np.array([3, 2]))
-        tensor([3, 5])
+        tensor([3, 5], dtype=torch.int32)
     """
     a, b = _pair(x1, x2)
     return torch.maximum(a, b)
 
 
 @_symbolic_op("minimum", broadcasts=True)
+@_narrows_64_bits
 def minimum(x1, x2):
     """The smaller of `x1` and `x2`, element by element.
 
@@ -196,7 +202,7 @@ def minimum(x1, x2):
 
     Example:
         >>> lamina.ops.minimum(np.array([1, 5]), np.array([3, 2]))
-        tensor([1, 2])
+        tensor([1, 2], dtype=torch.int32)
     """
     a, b = _pair(x1, x2)
     return torch.minimum(a, b)
@@ -372,6 +378,7 @@ def logical_not(x):
 
 
 @_symbolic_op("matmul", unifies=True)
+@_narrows_64_bits
 def matmul(x1, x2):
     """Matrix product of two tensors, NumPy's `matmul` rules.
 
@@ -388,7 +395,7 @@ def matmul(x1, x2):
     Example:
         >>> lamina.ops.matmul(np.array([[1, 2], [3, 4]]), np.array([[1], [1]]))
         tensor([[3],
-                [7]])
+                [7]], dtype=torch.int32)
     """
     a, b = _tensor(x1), _tensor(x2)
     if _all_int8((a, b)):
@@ -397,6 +404,7 @@ def matmul(x1, x2):
 
 
 @_symbolic_op("dot", unifies=True)
+@_narrows_64_bits
 def dot(x1, x2):
     """Dot product of two tensors, NumPy's `dot` rules.
 
@@ -412,9 +420,9 @@ def dot(x1, x2):
 
     Example:
         >>> lamina.ops.dot(np.array([1, 2, 3]), np.array([4, 5, 6]))
-        tensor(32)
+        tensor(32, dtype=torch.int32)
         >>> lamina.ops.dot(np.array([[1, 2], [3, 4]]), np.array([1, 1]))
-        tensor([3, 7])
+        tensor([3, 7], dtype=torch.int32)
     """
     a, b = _tensor(x1), _tensor(x2)
     if a.dim() == 0 or b.dim() == 0:
@@ -739,7 +747,7 @@ erf.__doc__ = """The Gauss error function, element-wise.
         >>> lamina.ops.erf(torch.tensor([0.0, 1.0]))
         tensor([0.0000, 0.8427])
 """
-floor = _unary("floor", torch.floor, floating=True)
+floor = _unary("floor", _narrows_64_bits(torch.floor), floating=True)
 floor.__doc__ = """Round each element down to the nearest integer.
 
     Args:
@@ -752,7 +760,7 @@ floor.__doc__ = """Round each element down to the nearest integer.
         >>> lamina.ops.floor(torch.tensor([-1.5, 1.5]))
         tensor([-2.,  1.])
 """
-ceil = _unary("ceil", torch.ceil, floating=True)
+ceil = _unary("ceil", _narrows_64_bits(torch.ceil), floating=True)
 ceil.__doc__ = """Round each element up to the nearest integer.
 
     Args:
@@ -941,7 +949,8 @@ def mean(x, axis=None, keepdims=False):
 def prod(x, axis=None, keepdims=False, dtype=None):
     """Product of the elements over the given axes.
 
-    Booleans and 8/16-bit integers multiply as int32; other dtypes keep theirs (Keras's rule).
+    Booleans and 8/16-bit integers multiply as int32, 64-bit dtypes as their 32-bit kin; other
+    dtypes keep theirs (Keras's rule). A `dtype` given is kept as it is.
 
     Args:
         x: input tensor.
@@ -954,12 +963,13 @@ def prod(x, axis=None, keepdims=False, dtype=None):
 
     Example:
         >>> lamina.ops.prod(np.array([[1, 2], [3, 4]]))
-        tensor(24)
+        tensor(24, dtype=torch.int32)
         >>> lamina.ops.prod(np.array([[1, 2], [3, 4]]), axis=1)
-        tensor([ 2, 12])
+        tensor([ 2, 12], dtype=torch.int32)
     """
     x = _tensor(x)
-    dtype = _sum_dtype(x.dtype) if dtype is None else _to_dtype(dtype)
+    # the cumulative ops' rule: Keras's promotion narrows int64 / float64 to 32 bits
+    dtype = _cumulative_dtype(_sum_dtype(x.dtype)) if dtype is None else _to_dtype(dtype)
     x = x.to(dtype)
     axis = _axis(axis)
     if isinstance(axis, tuple):  # torch.prod takes one axis at a time
@@ -995,6 +1005,15 @@ def _with_initial(x, axis, initial):
     return torch.nn.functional.pad(x, widths, value=initial)
 
 
+def _extreme_with_initial(torch_fn, x, axis, keepdims, initial):
+    x = _tensor(x)
+    if initial is not None and x.dim() == 0:
+        # A scalar has no axis to append `initial` along: compare the two directly.
+        bound = torch.as_tensor(initial, dtype=x.dtype, device=x.device)
+        return (torch.maximum if torch_fn is torch.max else torch.minimum)(x, bound)
+    return _extreme(torch_fn, _with_initial(x, axis, initial), axis, keepdims)
+
+
 @_symbolic_op("max")
 @_reduces_no_axis_when_empty
 def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001 - Keras's name
@@ -1015,7 +1034,7 @@ def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001 - Keras's nam
         >>> lamina.ops.max(np.array([[1, 2], [3, 4]]), initial=10)
         tensor(10)
     """
-    return _extreme(torch.max, _with_initial(x, axis, initial), axis, keepdims)
+    return _extreme_with_initial(torch.max, x, axis, keepdims, initial)
 
 
 @_symbolic_op("min")
@@ -1038,7 +1057,7 @@ def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001 - Keras's nam
         >>> lamina.ops.min(np.array([[1, 2], [3, 4]]), initial=0)
         tensor(0)
     """
-    return _extreme(torch.min, _with_initial(x, axis, initial), axis, keepdims)
+    return _extreme_with_initial(torch.min, x, axis, keepdims, initial)
 
 
 amax, amin = max, min
@@ -1046,6 +1065,7 @@ amax, amin = max, min
 
 @_symbolic_op("var")
 @_reduces_no_axis_when_empty
+@_narrows_64_bits
 def var(x, axis=None, keepdims=False):
     """Variance over the given axes.
 
@@ -1203,8 +1223,8 @@ def cumsum(x, axis=None, dtype=None):
     Args:
         x: input tensor.
         axis: the axis to accumulate along (default None: the flattened tensor).
-        dtype: the dtype of the result and accumulator (default None: `x`'s, int32 for
-            booleans, as Keras).
+        dtype: the dtype of the result and accumulator (default None: `x`'s); booleans count
+            in int32 and 64-bit dtypes narrow to 32 bits, as Keras.
 
     Returns:
         A tensor shaped like `x` (1-D when `axis` is None).
@@ -1212,16 +1232,14 @@ def cumsum(x, axis=None, dtype=None):
     Example:
         >>> lamina.ops.cumsum(np.array([[1, 2], [3, 4]]), axis=1)
         tensor([[1, 3],
-                [3, 7]])
-        >>> lamina.ops.cumsum(np.array([[1, 2], [3, 4]]))
-        tensor([ 1,  3,  6, 10])
+                [3, 7]], dtype=torch.int32)
+        >>> lamina.ops.cumsum(np.array([[1.0, 2.0], [3.0, 4.0]]))
+        tensor([ 1.,  3.,  6., 10.])
     """
     x = _tensor(x)
     if axis is None:
         x, axis = x.reshape(-1), 0
-    if dtype is None:
-        dtype = torch.int32 if x.dtype == torch.bool else x.dtype
-    return torch.cumsum(x, dim=axis, dtype=_to_dtype(dtype))
+    return torch.cumsum(x, dim=axis, dtype=_cumulative_dtype(x.dtype, dtype))
 
 
 @_symbolic_op("logsumexp")

@@ -9,7 +9,7 @@ import torch
 
 from lamina.engine import errors
 from lamina.engine.keras_tensor import KerasTensor
-from lamina.ops.core import boolean_product, floating, symbolic_op, tensor
+from lamina.ops.core import boolean_product, floating, narrows_64_bits, symbolic_op, tensor
 
 
 def _common(x1, x2):
@@ -19,6 +19,7 @@ def _common(x1, x2):
 
 
 @symbolic_op("tensordot", unifies=True)
+@narrows_64_bits
 def tensordot(x1, x2, axes=2):
     """Sum of products over `axes`: the last `axes` of `x1` with the first of `x2`, or two lists.
 
@@ -42,6 +43,7 @@ def tensordot(x1, x2, axes=2):
 
 
 @symbolic_op("inner", unifies=True)
+@narrows_64_bits
 def inner(x1, x2):
     """The inner product: the sum of products over the last axes of both tensors.
 
@@ -54,9 +56,9 @@ def inner(x1, x2):
 
     Example:
         >>> lamina.ops.inner(np.array([1, 2, 3]), np.array([4, 5, 6]))
-        tensor(32)
+        tensor(32, dtype=torch.int32)
         >>> lamina.ops.inner(np.array([[1, 0], [0, 1]]), np.array([2, 3]))
-        tensor([2, 3])
+        tensor([2, 3], dtype=torch.int32)
     """
     return boolean_product(torch.inner, *_common(x1, x2))
 
@@ -82,6 +84,7 @@ def outer(x1, x2):
 
 
 @symbolic_op("vdot", unifies=True)
+@narrows_64_bits
 def vdot(x1, x2):
     """The dot product of two tensors, both flattened; the first is conjugated when complex.
 
@@ -94,7 +97,7 @@ def vdot(x1, x2):
 
     Example:
         >>> lamina.ops.vdot(np.array([[1, 2], [3, 4]]), np.array([[1, 1], [1, 1]]))
-        tensor(10)
+        tensor(10, dtype=torch.int32)
     """
     a, b = _common(x1, x2)
     return boolean_product(torch.vdot, a.reshape(-1), b.reshape(-1))
@@ -120,6 +123,7 @@ def kron(x1, x2):
 
 
 @symbolic_op("cross")
+@narrows_64_bits
 def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
     """The cross product of two tensors of 3-vectors (or 2-vectors), broadcasting the other axes.
 
@@ -139,9 +143,9 @@ def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
 
     Example:
         >>> lamina.ops.cross(np.array([1, 0, 0]), np.array([0, 1, 0]))
-        tensor([0, 0, 1])
+        tensor([0, 0, 1], dtype=torch.int32)
         >>> lamina.ops.cross(np.array([1, 2]), np.array([3, 4]))
-        tensor(-2)
+        tensor(-2, dtype=torch.int32)
     """
     a, b = _common(x1, x2)
     if axis is not None:
@@ -221,6 +225,7 @@ def trace(x, offset=0, axis1=0, axis2=1):
 
 
 @symbolic_op("correlate")
+@narrows_64_bits
 def correlate(x1, x2, mode="valid"):
     """The cross-correlation of two 1-D sequences, as NumPy's `correlate`.
 

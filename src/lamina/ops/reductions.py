@@ -12,13 +12,14 @@ import torch
 from lamina.engine import errors
 from lamina.ops.core import (
     axis_arg,
+    cumulative_dtype,
     floating,
     floating_operands,
+    narrows_64_bits,
     reduces_no_axis_when_empty,
     sum_dtype,
     symbolic_op,
     tensor,
-    to_dtype,
 )
 
 
@@ -54,6 +55,7 @@ def _quantile(x, q, axis, method, keepdims, torch_fn):
 
 
 @symbolic_op("quantile")
+@narrows_64_bits
 def quantile(x, q, axis=None, method="linear", keepdims=False):
     """The `q`-th quantiles (`q` in [0, 1]) over `axis`; `q`'s axes come first in the result.
 
@@ -72,6 +74,7 @@ def quantile(x, q, axis=None, method="linear", keepdims=False):
 
 
 @symbolic_op("nanquantile")
+@narrows_64_bits
 def nanquantile(x, q, axis=None, method="linear", keepdims=False):
     """The `q`-th quantiles over the given axes, ignoring NaNs.
 
@@ -96,6 +99,7 @@ def nanquantile(x, q, axis=None, method="linear", keepdims=False):
 
 
 @symbolic_op("percentile")
+@narrows_64_bits
 def percentile(x, q, axis=None, method="linear", keepdims=False):
     """The `q`-th percentiles over the given axes: `quantile` with `q` in percent.
 
@@ -122,6 +126,7 @@ def percentile(x, q, axis=None, method="linear", keepdims=False):
 
 
 @symbolic_op("nanpercentile")
+@narrows_64_bits
 def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
     """The `q`-th percentiles over the given axes, ignoring NaNs.
 
@@ -147,6 +152,7 @@ def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
 
 @symbolic_op("median")
 @reduces_no_axis_when_empty
+@narrows_64_bits
 def median(x, axis=None, keepdims=False):
     """The median over the given axes.
 
@@ -172,6 +178,7 @@ def median(x, axis=None, keepdims=False):
 
 @symbolic_op("nanmedian")
 @reduces_no_axis_when_empty
+@narrows_64_bits
 def nanmedian(x, axis=None, keepdims=False):
     """The median over the given axes, ignoring NaNs.
 
@@ -215,6 +222,7 @@ def nansum(x, axis=None, keepdims=False):
 
 @symbolic_op("nanmean")
 @reduces_no_axis_when_empty
+@narrows_64_bits
 def nanmean(x, axis=None, keepdims=False):
     """The mean of the non-NaN elements over the given axes.
 
@@ -293,6 +301,7 @@ def nanmin(x, axis=None, keepdims=False):
 
 @symbolic_op("nanprod")
 @reduces_no_axis_when_empty
+@narrows_64_bits
 def nanprod(x, axis=None, keepdims=False):
     """The product over the given axes, treating NaN as one.
 
@@ -318,6 +327,7 @@ def nanprod(x, axis=None, keepdims=False):
 
 @symbolic_op("nanvar")
 @reduces_no_axis_when_empty
+@narrows_64_bits
 def nanvar(x, axis=None, keepdims=False):
     """The variance of the non-NaN elements over the given axes.
 
@@ -338,12 +348,16 @@ def nanvar(x, axis=None, keepdims=False):
     """
     x = floating(tensor(x))
     axes = _axes(x, axis)
-    centred = x - torch.nanmean(x, dim=axes, keepdim=True)
-    return torch.nanmean(centred * centred.conj(), dim=axes, keepdim=keepdims)
+    # Only the input's NaNs are skipped: inf - inf made while centring stays NaN, as in NumPy.
+    present = ~torch.isnan(x)
+    centred = torch.where(present, x - torch.nanmean(x, dim=axes, keepdim=True), 0)
+    squares = (centred * centred.conj()).sum(dim=axes, keepdim=keepdims)
+    return squares / present.sum(dim=axes, keepdim=keepdims)
 
 
 @symbolic_op("nanstd")
 @reduces_no_axis_when_empty
+@narrows_64_bits
 def nanstd(x, axis=None, keepdims=False):
     """The standard deviation of the non-NaN elements over the given axes.
 
@@ -430,9 +444,7 @@ def _cumulative(x, axis, dtype, fill, torch_fn):
         x = torch.nan_to_num(x, nan=fill)
     if axis is None:
         x, axis = x.reshape(-1), 0
-    if dtype is None:  # the input's dtype (bool counts in int32), as Keras, not torch's int64
-        dtype = torch.int32 if x.dtype == torch.bool else x.dtype
-    return torch_fn(x, dim=axis, dtype=to_dtype(dtype))
+    return torch_fn(x, dim=axis, dtype=cumulative_dtype(x.dtype, dtype))
 
 
 @symbolic_op("cumprod")
@@ -442,7 +454,8 @@ def cumprod(x, axis=None, dtype=None):
     Args:
         x: input tensor.
         axis: the axis to accumulate along (default None: the flattened tensor).
-        dtype: dtype of the result (default None: `x`'s, with booleans counted in int32).
+        dtype: dtype of the result (default None: `x`'s); booleans count in int32 and 64-bit
+            dtypes narrow to 32 bits, as Keras.
 
     Returns:
         A tensor shaped like `x` (1-D when `axis` is None).
@@ -450,9 +463,9 @@ def cumprod(x, axis=None, dtype=None):
     Example:
         >>> lamina.ops.cumprod(np.array([[1, 2], [3, 4]]), axis=1)
         tensor([[ 1,  2],
-                [ 3, 12]])
-        >>> lamina.ops.cumprod(np.array([[1, 2], [3, 4]]))
-        tensor([ 1,  2,  6, 24])
+                [ 3, 12]], dtype=torch.int32)
+        >>> lamina.ops.cumprod(np.array([[1.0, 2.0], [3.0, 4.0]]))
+        tensor([ 1.,  2.,  6., 24.])
     """
     return _cumulative(x, axis, dtype, None, torch.cumprod)
 
@@ -464,7 +477,8 @@ def nancumsum(x, axis=None, dtype=None):
     Args:
         x: input tensor.
         axis: the axis to accumulate along (default None: the flattened tensor).
-        dtype: dtype of the result (default None: `x`'s, with booleans counted in int32).
+        dtype: dtype of the result (default None: `x`'s); booleans count in int32 and 64-bit
+            dtypes narrow to 32 bits, as Keras.
 
     Returns:
         A tensor shaped like `x` (1-D when `axis` is None).
@@ -483,7 +497,8 @@ def nancumprod(x, axis=None, dtype=None):
     Args:
         x: input tensor.
         axis: the axis to accumulate along (default None: the flattened tensor).
-        dtype: dtype of the result (default None: `x`'s, with booleans counted in int32).
+        dtype: dtype of the result (default None: `x`'s); booleans count in int32 and 64-bit
+            dtypes narrow to 32 bits, as Keras.
 
     Returns:
         A tensor shaped like `x` (1-D when `axis` is None).
@@ -541,6 +556,7 @@ def count_nonzero(x, axis=None):
 
 @symbolic_op("average")
 @reduces_no_axis_when_empty
+@narrows_64_bits
 def average(x, axis=None, weights=None):
     """The mean over an axis, optionally weighted.
 
@@ -583,6 +599,7 @@ def average(x, axis=None, weights=None):
 
 
 @symbolic_op("bincount")
+@narrows_64_bits
 def bincount(x, weights=None, minlength=0, sparse=False):
     """Count how often each non-negative integer occurs.
 
@@ -642,6 +659,8 @@ def histogram(x, bins=10, range=None):  # noqa: A002 - NumPy's name
     """
     x = floating(tensor(x)).reshape(-1)
     lo, hi = (float(x.min()), float(x.max())) if range is None else range
+    if lo == hi:  # a single value: a unit-wide range around it, as NumPy's
+        lo, hi = lo - 0.5, hi + 0.5
     counts = torch.histc(x, bins=bins, min=lo, max=hi)
     edges = torch.linspace(lo, hi, bins + 1, dtype=x.dtype, device=x.device)
     return counts, edges

@@ -10,7 +10,14 @@ import torch
 from lamina.engine.keras_tensor import KerasTensor
 from lamina.engine.shape_inference import in_probe
 from lamina.ops.arrays import _dtype_or, _is_int, _shape_tuple, split
-from lamina.ops.core import _target_device, convert_to_tensor, floating, symbolic_op, tensor
+from lamina.ops.core import (
+    _target_device,
+    convert_to_tensor,
+    floating,
+    narrows_64_bits,
+    symbolic_op,
+    tensor,
+)
 
 
 def _common_list(xs):
@@ -419,6 +426,7 @@ def meshgrid(*x, indexing="xy"):
 
 
 @symbolic_op("vander")
+@narrows_64_bits
 def vander(x, N=None, increasing=False):  # noqa: N803 - NumPy's name
     """The Vandermonde matrix of a 1-D tensor: its columns are powers of `x`.
 
@@ -435,7 +443,7 @@ def vander(x, N=None, increasing=False):  # noqa: N803 - NumPy's name
         >>> lamina.ops.vander(np.array([1, 2, 3]))
         tensor([[1, 1, 1],
                 [4, 2, 1],
-                [9, 3, 1]])
+                [9, 3, 1]], dtype=torch.int32)
     """
     x = tensor(x)
     out = torch.vander(x, N=N, increasing=increasing)

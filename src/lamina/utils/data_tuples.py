@@ -61,6 +61,8 @@ def normalize(x, axis=-1, order=2):
         array([[0.6, 0.8]])
     """
     if isinstance(x, torch.Tensor):
+        if not (x.is_floating_point() or x.is_complex()):
+            x = x.to(torch.float32)  # integer tensors normalise in float32, as Keras's ops do
         norm = torch.linalg.vector_norm(x, ord=order, dim=axis, keepdim=True)
         return x / torch.where(norm == 0, torch.ones_like(norm), norm)
     x = np.asarray(x)
