@@ -235,7 +235,7 @@ class FunctionalGraph:
             training = channels_first.enclosing_training()
             for step in self.steps:
                 if step.channels_first is None:
-                    step.run(values)
+                    step.run_in_active_run(values, training)
                 else:
                     step.run_channels_first(values, training)
         else:
@@ -424,6 +424,20 @@ class _Step:
             result = self.layer(kind(values[i] for i in ids), **kwargs)
         else:
             result = self.layer(*_substitute(self.args, values), **kwargs)
+        if len(self.output_ids) == 1 and isinstance(result, torch.Tensor):
+            values[self.output_ids[0]] = result
+            return
+        for output_id, value in zip(self.output_ids, _flatten_values(result), strict=False):
+            values[output_id] = value
+
+    def run_in_active_run(self, values: dict, training) -> None:
+        """`run`, in a run that found `channels_first.active()`: a lone tensor input without
+        keyword arguments goes through `Layer._call_in_run`, which checks only what may differ
+        from layer to layer (`training`: `channels_first.enclosing_training()`)."""
+        if self.lone_input is None or self.kwargs:
+            self.run(values)
+            return
+        result = self.layer._call_in_run(values[self.lone_input], training)
         if len(self.output_ids) == 1 and isinstance(result, torch.Tensor):
             values[self.output_ids[0]] = result
             return

@@ -744,7 +744,11 @@ class Layer(nn.Module):
             self._remat_mode is not None
             or self.activity_regularizer is not None
             or (self._computes_mask and not self._no_mask_from_unmasked_inputs)
-            or _has_own_hooks(self)
+            # `_has_own_hooks`, inline: asked for every planned layer of every run
+            or self._forward_hooks
+            or self._forward_pre_hooks
+            or self._backward_hooks
+            or self._backward_pre_hooks
         ):
             return False
         return self._takes_as_they_are(inputs)
