@@ -18,6 +18,7 @@ import torch
 
 import lamina
 from lamina import layers
+from lamina.dtype_policies import policy as dtype_policies
 from lamina.engine import layer as layer_module
 
 
@@ -72,7 +73,12 @@ def _layer_chain(model):
 
 
 @pytest.mark.parametrize("kind", ["sequential", "functional"])
-def test_a_model_call_adds_few_python_calls_to_its_layers_calls(kind):
+def test_a_model_call_adds_few_python_calls_to_its_layers_calls(kind, monkeypatch):
+    # Once any layer of the process added a loss, or any policy but float32 was made, every
+    # call takes the general path (`layer._losses_added`, `policy.mixed_in_use`): as in a
+    # fresh process, neither has happened (other tests in this process may have done both).
+    monkeypatch.setattr(layer_module, "_losses_added", [False])
+    monkeypatch.setattr(dtype_policies, "mixed_in_use", [False])
     model = _model(kind)
     x = torch.ones(4, 3)
     chain, run = _layer_chain(model)
