@@ -657,16 +657,16 @@ class Layer(nn.Module):
 
     def _call_in_run(self, inputs, training):
         """`self(inputs)` from a model's run over its layers, which checked once for the whole
-        run what `_plain_call` checks at every call and is the same for each layer: no
-        mixed-precision policy in use, no global module hooks and no `torch.jit.trace`
+        run what is the same for each layer: no global module hooks and no `torch.jit.trace`
         (`channels_first.active()`); `training` is the flag the model's call passed down
         (`channels_first.enclosing_training()`). The rest of `_plain_call`'s conditions are
-        checked here, inline: a host-bound predict batch pays about ten Python calls per layer
+        checked here, inline: a host-bound predict batch paid about ten Python calls per layer
         for them on `__call__`'s way, which a hand-written torch loop does not. Any call that
-        needs the general path takes `__call__`."""
+        needs the general path (mixed precision in use included) takes `__call__`."""
         if (
             type(inputs) is torch.Tensor
             and not _losses_added[0]
+            and not dtype_policies.mixed_in_use[0]
             and self.built
             and self._plain_forward
             and self._remat_mode is None
@@ -744,11 +744,7 @@ class Layer(nn.Module):
             self._remat_mode is not None
             or self.activity_regularizer is not None
             or (self._computes_mask and not self._no_mask_from_unmasked_inputs)
-            # `_has_own_hooks`, inline: asked for every planned layer of every run
-            or self._forward_hooks
-            or self._forward_pre_hooks
-            or self._backward_hooks
-            or self._backward_pre_hooks
+            or _has_own_hooks(self)
         ):
             return False
         return self._takes_as_they_are(inputs)
