@@ -86,8 +86,8 @@ def test_a_model_call_adds_few_python_calls_to_its_layers_calls(kind, monkeypatc
         model(x)  # the first call plans and records what later calls reuse
         torch.testing.assert_close(model(x), run(x), rtol=0, atol=0)
         overhead = _python_calls(lambda: model(x)) - _python_calls(lambda: run(x))
-    # 25 (sequential) and 27 (functional) now, 4 of them the Dense layers' input checks;
-    # 63 and 71 before, through each layer's __call__ and the model's general path.
+    # 24 (sequential) and 26 (functional) now, 4 of them the Dense layers' input checks;
+    # 62 and 70 before, through each layer's __call__ and the model's general path.
     assert overhead <= 5 * len(chain), overhead
 
 
