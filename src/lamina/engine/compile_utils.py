@@ -555,8 +555,12 @@ class CompileLoss:
         trackers, so the captured train step can compute it inside its graph."""
         model = self.model
         # A mixed-precision model's outputs meet the loss in float32, as Keras's losses cast them.
-        preds = flatten_outputs(mixed_precision.outputs_to_float32(y_pred))
-        trues = flatten_labels(model, y) if y is not None else []
+        widened = mixed_precision.outputs_to_float32(y_pred)
+        # One output and one labels tensor, the usual step: no structure to walk each batch.
+        preds = [widened] if type(widened) is torch.Tensor else flatten_outputs(widened)
+        trues = (
+            [y] if type(y) is torch.Tensor else flatten_labels(model, y) if y is not None else []
+        )
         if self.outputs is None:
             self.build(output_names(model), trues, preds, y_pred)
         total = None

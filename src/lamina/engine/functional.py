@@ -92,6 +92,9 @@ class FunctionalGraph:
         self.steps = [_Step(node) for node in self.nodes]
         self.input_ids = [id(t) for t in self.flat_inputs]
         self.planned = False  # the channels-first hand-off, planned at the first run
+        # (dtype, sizes after the batch axis) of a lone tensor fed to a one-Input model that
+        # `_bind_inputs` took as it was: one of the same takes no conversion or check again.
+        self.lone_feed = None
 
     def _plan_channels_first(self) -> None:
         """Which edges carry channels-first tensors (engine/channels_first.py): planned once,
@@ -116,7 +119,9 @@ class FunctionalGraph:
         # The ids are the tensors' addresses in this process: a copy (copy.deepcopy, pickle)
         # holds new tensors, so it works them out again.
         return {
-            k: v for k, v in self.__dict__.items() if k not in ("steps", "input_ids", "planned")
+            k: v
+            for k, v in self.__dict__.items()
+            if k not in ("steps", "input_ids", "planned", "lone_feed")
         }
 
     def __setstate__(self, state) -> None:
@@ -234,16 +239,30 @@ class FunctionalGraph:
         if channels_first.active():
             training = channels_first.enclosing_training()
             for step in self.steps:
-                if step.channels_first is None:
-                    step.run(values)
-                else:
+                if step.channels_first is not None:
                     step.run_channels_first(values, training)
+                elif step.plain_input is None:
+                    step.run(values)
+                else:  # layer(x): `Layer._call_in_run` checks what may differ per layer
+                    result = step.layer._call_in_run(values[step.plain_input], training)
+                    if step.lone_output is not None and isinstance(result, torch.Tensor):
+                        values[step.lone_output] = result
+                    else:
+                        step.store(values, result)
         else:
             for step in self.steps:
                 step.run(values)
         return _substitute(self.outputs, values, sort_dicts=True)
 
     def _bind_inputs(self, inputs, owner: str = "Model"):
+        lone = self.lone_feed
+        if (
+            lone is not None
+            and type(inputs) is torch.Tensor
+            and inputs.dtype is lone[0]
+            and inputs.shape[1:] == lone[1]
+        ):
+            return {self.input_ids[0]: inputs}  # every batch of predict after the first
         values = {}
         if isinstance(inputs, dict):
             flat = self._match_dict(inputs, owner)
@@ -287,6 +306,13 @@ class FunctionalGraph:
                     "reshape the data to the model's input shape (the batch axis comes first).",
                 )
             values[id(symbolic)] = value
+        if (
+            type(inputs) is torch.Tensor
+            and len(flat) == 1
+            and values[self.input_ids[0]] is inputs  # no conversion, no rank adjusted
+            and not self.keyed_by_dict()
+        ):
+            self.lone_feed = (inputs.dtype, inputs.shape[1:])
         return values
 
     def input_keys(self) -> list[str]:
@@ -414,6 +440,10 @@ class _Step:
             elif self.input_list is not None:
                 self.input_ids = self.input_list[1]
         self.channels_first = None  # its part in the plan: a channels_first.Step, or None
+        # `layer(x)` with no other argument: its input's id (else None), and its output's id
+        # where it has one output (else None).
+        self.plain_input = self.lone_input if not node.kwargs else None
+        self.lone_output = self.output_ids[0] if len(self.output_ids) == 1 else None
 
     def run(self, values: dict) -> None:
         kwargs = _substitute(self.kwargs, values) if self.symbolic_kwargs else self.kwargs
@@ -427,6 +457,11 @@ class _Step:
         if len(self.output_ids) == 1 and isinstance(result, torch.Tensor):
             values[self.output_ids[0]] = result
             return
+        for output_id, value in zip(self.output_ids, _flatten_values(result), strict=False):
+            values[output_id] = value
+
+    def store(self, values: dict, result) -> None:
+        """Each output of the call's `result` under its tensor's id."""
         for output_id, value in zip(self.output_ids, _flatten_values(result), strict=False):
             values[output_id] = value
 

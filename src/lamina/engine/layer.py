@@ -363,7 +363,11 @@ class Layer(nn.Module):
         elif inspect.isfunction(cls.build) and not hasattr(cls.build, "takes_shape"):
             # A build from a mixin that is no Layer (`class L(Body, Layer)`): wrapped the same.
             cls.build = _marking_built(cls.build)
-        cls._plain_forward = cls.forward is Layer.forward
+        # A class whose forward adds work of its own may do that work in its `_plain_call` and
+        # name that forward `_forward_checked_by_plain_call` (Sequential's rank check).
+        cls._plain_forward = cls.forward is Layer.forward or cls.forward is getattr(
+            cls, "_forward_checked_by_plain_call", None
+        )
 
     # Keras's masking protocol: a layer that passes masks through unchanged sets this.
     supports_masking = False
@@ -654,6 +658,44 @@ class Layer(nn.Module):
         if self._call_takes_training:
             return self.call(inputs, training=current_training(self, None))
         return self.call(inputs)
+
+    def _call_in_run(self, inputs, training):
+        """`self(inputs)` from a model's run over its layers, which checked once for the whole
+        run what is the same for each layer: no global module hooks and no `torch.jit.trace`
+        (`channels_first.active()`); `training` is the flag the model's call passed down
+        (`channels_first.enclosing_training()`). The rest of `_plain_call`'s conditions are
+        checked here, inline: a host-bound predict batch paid about ten Python calls per layer
+        for them on `__call__`'s way, which a hand-written torch loop does not. Any call that
+        needs the general path (mixed precision in use included) takes `__call__`."""
+        if (
+            type(inputs) is torch.Tensor
+            and not _losses_added[0]
+            and not dtype_policies.mixed_in_use[0]
+            and self.built
+            and self._plain_forward
+            and self._remat_mode is None
+            and self.activity_regularizer is None
+            and not self._computes_mask
+            and not (
+                self._forward_hooks
+                or self._forward_pre_hooks
+                or self._backward_hooks
+                or self._backward_pre_hooks
+            )
+            and not inputs.is_meta
+            and getattr(inputs, "_keras_mask", None) is None
+            and (inputs.dtype is self._compute_torch_dtype or not inputs.is_floating_point())
+        ):
+            device = self.__dict__.get("_cached_weights_device", _UNKNOWN)
+            if device is None or (device is not _UNKNOWN and device == inputs.device):
+                if self.input_spec is not None:
+                    self.input_spec.check(inputs.shape, self, inputs)
+                if not self._call_takes_training:
+                    return self.call(inputs)
+                if training is None:  # nothing passed down: the layer's own rule
+                    training = current_training(self, None)
+                return self.call(inputs, training=training)
+        return self(inputs)
 
     def _plain_list_call(self, inputs: list):
         """`call([x, y, ...])` without the general path's work, for the layers that declare
