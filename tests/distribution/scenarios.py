@@ -7,6 +7,7 @@ with the same functions run in one process (tests/distribution/test_data_paralle
 
 from __future__ import annotations
 
+import atexit
 import os
 import pickle
 import sys
@@ -127,6 +128,7 @@ def main(out):
     import lamina
 
     rank = lamina.distribution.rank()
+    atexit.register(_write_threads, os.path.join(out, f"threads_at_exit_{rank}.txt"))
     found = {
         "world": lamina.distribution.world_size(),
         "devices": lamina.distribution.list_devices(),
@@ -167,6 +169,56 @@ def die(out):
         with open(os.path.join(out, "failure.txt"), "w") as handle:
             handle.write(f"{time.monotonic() - start:.1f}\n{error}")
         raise
+
+
+def exit_during_collective(out):
+    """The script ends while a gloo worker thread still runs a collective's Python callback.
+
+    A widened version of a window a loaded machine opens now and then: the worker that ran a
+    collective needs the GIL once more after the caller has its result (to free the tensors made
+    in Python), and the interpreter may be finalizing by then. Rank 0's callback holds its worker
+    for 2 s; rank 1 joins the collective 1 s late, so the callback is attached before the
+    collective can complete and runs on the worker, not inline. OUT/threads_at_exit.txt gets the
+    threads rank 0 still has after lamina's teardown.
+    """
+    import threading
+
+    import torch
+    import torch.distributed as dist
+
+    import lamina
+
+    rank = lamina.distribution.rank()
+    if rank == 0:
+        atexit.register(_write_threads, os.path.join(out, "threads_at_exit.txt"))
+    x, y = data()
+    train_model = build_model()
+    train_model.fit(x, y, batch_size=64, epochs=1, verbose=0)
+    if rank == 1:
+        time.sleep(1.0)
+        dist.all_reduce(torch.ones(1))
+        return
+    work = dist.all_reduce(torch.ones(1), async_op=True)
+    if work.is_completed():
+        raise RuntimeError("premise: the collective completed before rank 1 joined it")
+
+    def hold_worker(future):
+        if threading.current_thread() is threading.main_thread():
+            raise RuntimeError("premise: the callback ran on the main thread")
+        time.sleep(2.0)
+        return future.value()
+
+    work.get_future().then(hold_worker)
+
+
+def _write_threads(path):
+    """This process's thread names (Linux), as an atexit handler registered before lamina's."""
+    names = []
+    for task in sorted(os.listdir("/proc/self/task")):
+        with open(f"/proc/self/task/{task}/comm") as comm:
+            names.append(comm.read().strip())
+    with open(path, "w") as handle:
+        handle.write("\n".join(names))
 
 
 if __name__ == "__main__":

@@ -9,12 +9,16 @@ one of an epoch) still gives exactly the gradient one process would compute on t
 
 from __future__ import annotations
 
+import weakref
+
 import torch
 import torch.distributed as dist
 
 from lamina.distribution import process_group
 
 _current = None
+# The compile states holding a DDP wrapper, let go when lamina ends its process group.
+_wrapped_states = weakref.WeakSet()
 
 
 class DataParallel:
@@ -213,6 +217,18 @@ def prepare_model(model) -> None:
         )
     wrapped.register_comm_hook(current, _weighted_allreduce)
     state._distributed = (weights, wrapped)
+    _wrapped_states.add(state)
+
+
+def _release_wrappers() -> None:
+    """Drop every DDP wrapper lamina made: each holds the process group, which a destroy then
+    could not end (see process_group._destroy_own_group)."""
+    for state in list(_wrapped_states):
+        state._distributed = None
+    _wrapped_states.clear()
+
+
+process_group.release_before_destroy(_release_wrappers)
 
 
 def train_forward(state):

@@ -12,11 +12,18 @@ from __future__ import annotations
 import atexit
 import contextlib
 import datetime
+import gc
 import os
 import socket
 
 import torch
 import torch.distributed as dist
+
+# Imported before any group exists, on purpose: its functions take `group=group.WORLD` as a default
+# argument, evaluated when the module is first imported (torch._dynamo imports it, so the first
+# model build would). Imported after `initialize`, those ten defaults hold the group, and its
+# gloo threads, past `destroy_process_group` to the interpreter's end.
+import torch.distributed.nn.functional  # noqa: F401
 
 from lamina import backend
 
@@ -143,15 +150,38 @@ def initialize(job_addresses=None, num_processes=None, process_id=None, timeout=
     atexit.register(_destroy_own_group)
 
 
+_releases_before_destroy = []
+
+
+def release_before_destroy(release) -> None:
+    """Have lamina's teardown call `release()` before it destroys the process group lamina
+    started: the owner of an object that holds the group (a DistributedDataParallel wrapper)
+    lets it go, so that destroying the group really ends it."""
+    _releases_before_destroy.append(release)
+
+
 def _destroy_own_group() -> None:
+    """lamina's end of the group it started (atexit): every rank reaches the end, lamina lets go
+    of what holds the group, and the group is destroyed while the interpreter is still whole.
+
+    gloo runs each collective on a worker thread of its own, which drops its last reference to
+    the collective's tensors after the caller has its result. A tensor made in Python (the ones
+    `all_gather_object` makes, say) then needs the GIL to be freed, and a thread that asks for the
+    GIL once the interpreter is finalizing is ended by pthread_exit, which aborts a C++ thread:
+    "terminate called without an active exception". Destroying the group joins those threads,
+    but only when nothing else holds it; while lamina's DDP wrapper did, `destroy_process_group`
+    left the threads running into the interpreter's end.
+    """
     if not (dist.is_available() and dist.is_initialized()):
         return
-    # Every rank reaches the end before any tears its group down: a gloo group destroyed while a
-    # peer still talks to it aborts that peer. A bounded wait, so a rank whose peer died still
-    # exits (the launcher has already reported the dead one).
+    # Every rank reaches the end before any tears its group down. A bounded wait, so a rank whose
+    # peer died still exits (the launcher has already reported the dead one).
     if dist.get_backend() == "gloo":
         with contextlib.suppress(RuntimeError):
             dist.monitored_barrier(timeout=datetime.timedelta(seconds=60))
+    for release in _releases_before_destroy:
+        release()
+    gc.collect()  # a wrapper let go inside a reference cycle goes now, not at the very end
     dist.destroy_process_group()
 
 
