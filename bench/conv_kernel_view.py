@@ -45,8 +45,8 @@ import types
 
 import bench_host_overhead  # bench/ is the script's own folder
 import torch
+from count_step_ops import CountOps
 from torch.profiler import profile
-from torch.utils._python_dispatch import TorchDispatchMode
 
 import lamina
 from lamina import backend
@@ -103,16 +103,6 @@ def torch_step(workload: str):
     return step
 
 
-class _CountOps(TorchDispatchMode):
-    def __init__(self):
-        super().__init__()
-        self.names = collections.Counter()
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.names[func.overloadpacket.__name__] += 1
-        return func(*args, **(kwargs or {}))
-
-
 def _calls(step) -> collections.Counter:
     calls = collections.Counter()
 
@@ -147,7 +137,7 @@ def step_profile(step) -> dict:
     """One step's aten ops, permutes, Python and C calls and 4-D copies (after a warm-up)."""
     for _ in range(3):  # the optimizer's state, the caches of the first calls
         step()
-    with _CountOps() as counted:
+    with CountOps() as counted:
         step()
     calls = _calls(step)
     return {

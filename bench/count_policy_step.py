@@ -18,7 +18,6 @@ the CUDA path, as in bench_host_overhead.py. `--time` adds the median CPU time
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import os
 import statistics
@@ -28,39 +27,10 @@ import time
 
 import numpy as np
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
+from count_step_ops import CountOps, python_calls  # bench/ is the script's own folder
 
 POLICIES = ("float32", "mixed_bfloat16")
 WORKLOADS = ("cnn", "resnet")
-
-
-class CountOps(TorchDispatchMode):
-    """Counts the aten ops (by name) run while it is active."""
-
-    def __init__(self):
-        super().__init__()
-        self.names = collections.Counter()
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.names[func.overloadpacket.__name__] += 1
-        return func(*args, **(kwargs or {}))
-
-
-def python_calls(function) -> int:
-    """The Python functions (generator resumptions included) `function()` runs."""
-    calls = [0]
-
-    def count(frame, event, arg):
-        if event == "call":
-            calls[0] += 1
-
-    previous = sys.getprofile()
-    sys.setprofile(count)
-    try:
-        function()
-    finally:
-        sys.setprofile(previous)
-    return calls[0]
 
 
 def step_time(step, rounds: int = 5, steps: int = 100) -> float:

@@ -52,6 +52,23 @@ class CountOps(TorchDispatchMode):
         return func(*args, **(kwargs or {}))
 
 
+def python_calls(function) -> int:
+    """The Python functions (generator resumptions included) `function()` runs."""
+    calls = [0]
+
+    def count(frame, event, arg):
+        if event == "call":
+            calls[0] += 1
+
+    previous = sys.getprofile()
+    sys.setprofile(count)
+    try:
+        function()
+    finally:
+        sys.setprofile(previous)
+    return calls[0]
+
+
 def main():
     for workload, loss in (
         ("cnn", "sparse_categorical_crossentropy"),

@@ -1,9 +1,11 @@
 """`CountOps`: the aten ops dispatched while it is active, counted by name, for tests that hold
-a step to a number of ops (e.g. one `_foreach_lerp_` a step, fewer `permute`s)."""
+a step to a number of ops (e.g. one `_foreach_lerp_` a step, fewer `permute`s); `python_calls`:
+the Python functions a call runs, for tests that hold host work down."""
 
 from __future__ import annotations
 
 import collections
+import sys
 
 from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -18,3 +20,21 @@ class CountOps(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         self.counts[func.overloadpacket.__name__] += 1
         return func(*args, **(kwargs or {}))
+
+
+def python_calls(function) -> int:
+    """The Python functions (generator resumptions included) `function()` runs; C functions are
+    not counted."""
+    calls = [0]
+
+    def count(frame, event, arg):
+        if event == "call":
+            calls[0] += 1
+
+    previous = sys.getprofile()
+    sys.setprofile(count)
+    try:
+        function()
+    finally:
+        sys.setprofile(previous)
+    return calls[0]

@@ -1,7 +1,5 @@
 """The batch loops of evaluate and predict: what runs per batch, and what a callback sees."""
 
-import sys
-
 import numpy as np
 import pytest
 import torch
@@ -9,6 +7,7 @@ import torch
 import lamina
 from lamina.engine import epoch_loop
 from lamina.engine import layer as layer_module
+from tests.op_counts import python_calls
 from tests.parity import reference
 
 
@@ -104,23 +103,6 @@ def test_evaluate_with_no_batch_hook_matches_one_hooked_and_stops_on_its_flag():
     assert stopping.evaluate(x, y, batch_size=3, verbose=0) == pytest.approx(first)
 
 
-def _python_calls(function) -> int:
-    """The Python functions (generator resumptions included) `function()` runs."""
-    calls = [0]
-
-    def count(frame, event, arg):
-        if event == "call":
-            calls[0] += 1
-
-    previous = sys.getprofile()
-    sys.setprofile(count)
-    try:
-        function()
-    finally:
-        sys.setprofile(previous)
-    return calls[0]
-
-
 @pytest.mark.parametrize("source", ["arrays", "generator"])
 def test_predict_adds_few_python_calls_per_batch_to_the_forward(source):
     """Host work per batch bounds predict on a GPU: with no callback, the loop around the
@@ -136,10 +118,10 @@ def test_predict_adds_few_python_calls_per_batch_to_the_forward(source):
             data = (arrays[i : i + 4] for i in range(0, len(arrays), 4))
         return lambda: model.predict(data, batch_size=4, verbose=0)
 
-    per_batch = (_python_calls(run(8)) - _python_calls(run(4))) / 4
+    per_batch = (python_calls(run(8)) - python_calls(run(4))) / 4
     one = torch.ones(4, 2)
     with torch.inference_mode(), layer_module.inference_calls():
-        forward = _python_calls(lambda: model(one))
+        forward = python_calls(lambda: model(one))
     # (1 and 11 calls now; main had 12 and 31: hook dispatch, batch logs, step_data, slicing.)
     limit = {"arrays": 3, "generator": 15}[source]  # a generator's batch is converted too
     assert per_batch - forward <= limit, (per_batch, forward)

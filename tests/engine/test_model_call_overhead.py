@@ -10,8 +10,6 @@ way still honours what the general path does: hooks added later, casts, shape er
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
 import torch
@@ -20,6 +18,7 @@ import lamina
 from lamina import layers
 from lamina.dtype_policies import policy as dtype_policies
 from lamina.engine import layer as layer_module
+from tests.op_counts import python_calls
 
 
 def _stack() -> list:
@@ -41,23 +40,6 @@ def _model(kind: str):
     for layer in _stack():
         x = layer(x)
     return lamina.Model(inputs, x)
-
-
-def _python_calls(function) -> int:
-    """The Python functions `function()` runs (C functions not counted)."""
-    calls = [0]
-
-    def count(frame, event, arg):
-        if event == "call":
-            calls[0] += 1
-
-    previous = sys.getprofile()
-    sys.setprofile(count)
-    try:
-        function()
-    finally:
-        sys.setprofile(previous)
-    return calls[0]
 
 
 def _layer_chain(model):
@@ -85,7 +67,7 @@ def test_a_model_call_adds_few_python_calls_to_its_layers_calls(kind, monkeypatc
     with torch.inference_mode(), layer_module.inference_calls():
         model(x)  # the first call plans and records what later calls reuse
         torch.testing.assert_close(model(x), run(x), rtol=0, atol=0)
-        overhead = _python_calls(lambda: model(x)) - _python_calls(lambda: run(x))
+        overhead = python_calls(lambda: model(x)) - python_calls(lambda: run(x))
     # 24 (sequential) and 26 (functional) now, 4 of them the Dense layers' input checks;
     # 62 and 70 before, through each layer's __call__ and the model's general path.
     assert overhead <= 5 * len(chain), overhead

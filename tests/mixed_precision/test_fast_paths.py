@@ -5,8 +5,6 @@ plan, engine/channels_first.py) run wherever a layer's policy has no autocast st
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
 import torch
@@ -18,7 +16,7 @@ from lamina.engine import channels_first
 from lamina.engine import layer as layer_module
 from lamina.mixed_precision import autocast
 from tests.engine.test_channels_first import cnn_model, residual_model, step
-from tests.op_counts import CountOps
+from tests.op_counts import CountOps, python_calls
 
 POLICIES = [("mixed_bfloat16", torch.bfloat16), ("mixed_float16", torch.float16)]
 
@@ -28,22 +26,6 @@ def general_path(monkeypatch):
     (as for a layer with hooks)."""
     monkeypatch.setattr(channels_first, "role", lambda layer: None)
     monkeypatch.setattr(layer_module, "_module_call_needed", lambda module: True)
-
-
-def python_calls(function) -> int:
-    calls = [0]
-
-    def count(frame, event, arg):
-        if event == "call":
-            calls[0] += 1
-
-    previous = sys.getprofile()
-    sys.setprofile(count)
-    try:
-        function()
-    finally:
-        sys.setprofile(previous)
-    return calls[0]
 
 
 @pytest.mark.parametrize("make", [residual_model, cnn_model])

@@ -457,8 +457,7 @@ class _Step:
         if len(self.output_ids) == 1 and isinstance(result, torch.Tensor):
             values[self.output_ids[0]] = result
             return
-        for output_id, value in zip(self.output_ids, _flatten_values(result), strict=False):
-            values[output_id] = value
+        self.store(values, result)
 
     def store(self, values: dict, result) -> None:
         """Each output of the call's `result` under its tensor's id."""
