@@ -68,6 +68,8 @@ def flatten_labels(model, y) -> list:
     labels only for the outputs that have a loss or metrics; the loss and the metrics refuse a
     missing one they need), never the labels of another output. A key that names no output is
     refused, as Keras refuses labels whose structure differs from the outputs'."""
+    if type(y) is torch.Tensor:  # one labels tensor, the usual batch: nothing to match
+        return [y]
     if isinstance(y, dict):
         names = output_names(model)
         if set(names) & set(y):
@@ -555,12 +557,8 @@ class CompileLoss:
         trackers, so the captured train step can compute it inside its graph."""
         model = self.model
         # A mixed-precision model's outputs meet the loss in float32, as Keras's losses cast them.
-        widened = mixed_precision.outputs_to_float32(y_pred)
-        # One output and one labels tensor, the usual step: no structure to walk each batch.
-        preds = [widened] if type(widened) is torch.Tensor else flatten_outputs(widened)
-        trues = (
-            [y] if type(y) is torch.Tensor else flatten_labels(model, y) if y is not None else []
-        )
+        preds = flatten_outputs(mixed_precision.outputs_to_float32(y_pred))
+        trues = flatten_labels(model, y) if y is not None else []
         if self.outputs is None:
             self.build(output_names(model), trues, preds, y_pred)
         total = None

@@ -406,11 +406,8 @@ class Trainer:
         return lazy logs, computed only when read."""
         state = self._compile_state
         if y is not None and not state.metrics.empty:
-            # One labels tensor and one output, the usual step: no structure to walk each batch.
-            trues = [y] if type(y) is torch.Tensor else compile_utils.flatten_labels(self, y)
-            preds = (
-                [y_pred] if type(y_pred) is torch.Tensor else compile_utils.flatten_outputs(y_pred)
-            )
+            trues = compile_utils.flatten_labels(self, y)
+            preds = compile_utils.flatten_outputs(y_pred)
             if not state.metrics.built:
                 state.build(trues, preds)
             state.metrics.update_flat(trues, preds, sample_weight)
