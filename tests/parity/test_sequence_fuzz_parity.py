@@ -101,3 +101,86 @@ def test_rnn_of_cells_config_is_keras_and_loads_from_keras(stacked):
     loaded = lamina.layers.RNN.from_config(theirs.get_config())
     loaded(torch.tensor(x, device=lamina.backend.default_device()))
     assert_call_matches_keras(theirs, loaded, [x])
+
+
+# --------------------------------------------------------------------------------------------------
+# Attention
+
+
+def _attention_pair(layer_name, config, inputs, **call_kwargs):
+    theirs = getattr(keras.layers, layer_name)(**config)
+    ours = getattr(lamina.layers, layer_name)(**config)
+    device = lamina.backend.default_device()
+    theirs(*[torch.tensor(x) for x in inputs], **call_kwargs)
+    ours(*[torch.tensor(x, device=device) for x in inputs], **call_kwargs)
+    return theirs, ours
+
+
+@pytest.mark.parametrize(
+    "attention_axes,rank",
+    [(None, 3), (None, 4), (-2, 4), (1, 4)],
+    ids=["none-rank3", "none-rank4", "negative-rank4", "int-rank4"],
+)
+def test_multi_head_attention_config_holds_resolved_axes(attention_axes, rank):
+    # Keras resolves attention_axes when it builds (None: every inner axis) and writes that.
+    config = {"num_heads": 2, "key_dim": 3, "attention_axes": attention_axes}
+    x = _sequence((2, 3, 4) if rank == 3 else (2, 3, 2, 4))
+    theirs, ours = _attention_pair("MultiHeadAttention", config, [x, x])
+    assert _comparable(ours.get_config()) == _comparable(theirs.get_config())
+    assert ours.attention_axes == tuple(theirs.attention_axes)
+
+
+@pytest.mark.parametrize("use_gate", [False, True], ids=["plain", "gated"])
+@pytest.mark.parametrize(
+    "layer_name,config",
+    [
+        ("MultiHeadAttention", {"num_heads": 2, "key_dim": 3}),
+        ("GroupQueryAttention", {"head_dim": 2, "num_query_heads": 2, "num_key_value_heads": 1}),
+    ],
+    ids=["mha", "gqa"],
+)
+def test_attention_activity_regularizer_penalties_are_keras(layer_name, config, use_gate):
+    # Keras's attention layers hand activity_regularizer to their projection sub-layers, each
+    # penalized once per call (GroupQueryAttention's output too).
+    config = {**config, "activity_regularizer": "l2", "kernel_regularizer": "l1"}
+    config["use_gate"] = use_gate
+    q, v = _sequence((2, 3, 4), seed=1), _sequence((2, 5, 4), seed=2)
+    theirs, ours = _attention_pair(layer_name, config, [q, v])
+    ours.set_weights(theirs.get_weights())
+    theirs(torch.tensor(q), torch.tensor(v))
+    device = lamina.backend.default_device()
+    ours(torch.tensor(q, device=device), torch.tensor(v, device=device))
+    want = sorted(float(loss.detach()) for loss in theirs.losses)
+    got = sorted(float(loss.detach()) for loss in ours.losses)
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    assert ours.get_config()["activity_regularizer"] == theirs.get_config()["activity_regularizer"]
+
+
+def test_einsum_dense_activity_penalty_counted_once():
+    config = {"equation": "ab,bc->ac", "output_shape": 3, "activity_regularizer": "l2"}
+    x = _sequence((2, 4))
+    theirs, ours = keras.layers.EinsumDense(**config), lamina.layers.EinsumDense(**config)
+    theirs(torch.tensor(x))
+    ours(torch.tensor(x, device=lamina.backend.default_device()))
+    assert len(ours.losses) == len(theirs.losses) == 1
+
+
+def test_group_query_attention_auto_name_and_config_are_keras():
+    config = {"head_dim": 2, "num_query_heads": 2, "num_key_value_heads": 1}
+    x = _sequence()
+    theirs, ours = _attention_pair("GroupQueryAttention", config, [x, x])
+    assert ours.name == "grouped_query_attention"  # Keras's class is GroupedQueryAttention
+    assert [w.path for w in ours.weights][0] == "grouped_query_attention/query/kernel"
+    assert sorted(ours.get_config()) == sorted(theirs.get_config())
+
+
+@pytest.mark.parametrize("return_attention_scores", [False, True], ids=["output", "scores"])
+def test_group_query_attention_with_dropout_masks_as_keras_in_inference(return_attention_scores):
+    # A dropout rate sends Keras down its explicit path even in inference: a query whose
+    # keys are all masked (here by the query mask) gets zero weights, not uniform ones.
+    config = {"head_dim": 3, "num_query_heads": 2, "num_key_value_heads": 1, "dropout": 0.5}
+    q, v = _sequence((2, 4, 2), seed=3), _sequence((2, 3, 2), seed=4)
+    query_mask = torch.tensor([[True, False, True, True], [True, True, True, False]])
+    kwargs = {"query_mask": query_mask, "return_attention_scores": return_attention_scores}
+    theirs, ours = _attention_pair("GroupQueryAttention", config, [q, v], **kwargs)
+    assert_call_matches_keras(theirs, ours, [q, v], kwargs)
