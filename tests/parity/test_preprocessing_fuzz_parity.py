@@ -70,3 +70,110 @@ def test_category_encoding_config_is_keras(mode):
     theirs = keras.layers.CategoryEncoding(num_tokens=4, output_mode=mode)
     ours = lamina.layers.CategoryEncoding(num_tokens=4, output_mode=mode)
     assert _config_without_name(ours) == _config_without_name(theirs)
+
+
+# --------------------------------------------------------------------------------------------------
+# The layers Keras runs only through TensorFlow (not installed with the reference): their configs
+# as Keras 3.15's get_config writes them (keys read from its source; the base layer's name,
+# trainable and dtype left out), loaded by lamina.
+
+KERAS_TEXT_VECTORIZATION_CONFIG = {
+    "max_tokens": None,
+    "standardize": "lower_and_strip_punctuation",
+    "split": "whitespace",
+    "ngrams": 2,
+    "output_mode": "int",
+    "output_sequence_length": 6,
+    "pad_to_max_tokens": False,
+    "sparse": False,
+    "ragged": False,
+    "vocabulary": ["the", "cat", "the cat"],
+    "idf_weights": None,
+    "encoding": "utf-8",
+    "vocabulary_size": 5,
+}
+
+KERAS_STRING_LOOKUP_CONFIG = {
+    "invert": False,
+    "max_tokens": None,
+    "num_oov_indices": 1,
+    "oov_token": "[UNK]",
+    "mask_token": None,
+    "output_mode": "int",
+    "sparse": False,
+    "pad_to_max_tokens": False,
+    "idf_weights": None,
+    "vocabulary": ["a", "b", "c"],
+    "vocabulary_size": 4,
+    "oov_method": "floormod",
+    "salt": None,
+    "encoding": "utf-8",
+}
+
+KERAS_INTEGER_LOOKUP_CONFIG = {
+    "invert": False,
+    "max_tokens": None,
+    "num_oov_indices": 1,
+    "oov_token": -1,
+    "mask_token": None,
+    "output_mode": "int",
+    "sparse": False,
+    "pad_to_max_tokens": False,
+    "vocabulary_dtype": "int64",
+    "idf_weights": None,
+    "vocabulary": [12, 36],
+    "vocabulary_size": 3,
+    "oov_method": "floormod",
+    "salt": None,
+}
+
+
+@pytest.mark.parametrize(
+    "layer_name,keras_config,inputs,expected",
+    [
+        (
+            "TextVectorization",
+            KERAS_TEXT_VECTORIZATION_CONFIG,
+            np.array(["The cat sat."]),
+            [[2, 3, 1, 4, 1, 0]],
+        ),
+        ("StringLookup", KERAS_STRING_LOOKUP_CONFIG, np.array([["a", "z", "c"]]), [[1, 0, 3]]),
+        ("IntegerLookup", KERAS_INTEGER_LOOKUP_CONFIG, np.array([[36, 7, 12]]), [[2, 0, 1]]),
+    ],
+    ids=["text_vectorization", "string_lookup", "integer_lookup"],
+)
+def test_lookup_layers_load_keras_configs_and_write_them_back(
+    layer_name, keras_config, inputs, expected
+):
+    layer = getattr(lamina.layers, layer_name).from_config(dict(keras_config))
+    assert layer(inputs).tolist() == expected
+    config = layer.get_config()
+    assert sorted(set(config) - {"name", "trainable", "dtype"}) == sorted(keras_config)
+    for key in ("ngrams", "vocabulary_size", "oov_method", "encoding", "ragged", "sparse"):
+        if key in keras_config:
+            assert config[key] == keras_config[key], key
+
+
+def test_text_vectorization_keeps_a_registered_standardize_through_its_config():
+    # A custom function used to be written as None: the reloaded layer no longer standardized.
+    @lamina.saving.register_keras_serializable(package="fuzz_parity")
+    def shout(texts):
+        return np.char.upper(texts)
+
+    layer = lamina.layers.TextVectorization(vocabulary=["A", "B"], standardize=shout)
+    config = layer.get_config()
+    assert config["standardize"]["class_name"] == "function"
+    reloaded = lamina.layers.TextVectorization.from_config(config)
+    assert reloaded(np.array(["a b c"])).tolist() == layer(np.array(["a b c"])).tolist()
+    assert reloaded(np.array(["a b c"])).tolist() == [[2, 3, 1]]
+
+
+def test_hashing_with_a_mask_value_needs_two_bins():
+    # One bin is the mask's: the other values would hash into zero bins (a bare
+    # ZeroDivisionError on the first call before).
+    with pytest.raises(ValueError, match="num_bins >= 2 with a mask_value"):
+        lamina.layers.Hashing(num_bins=1, mask_value="")
+    assert lamina.layers.Hashing(num_bins=2, mask_value="")(np.array([[""], ["a"]])).tolist() == [
+        [0],
+        [1],
+    ]
