@@ -75,6 +75,22 @@ def test_bidirectional_config_is_keras_and_loads_from_keras(layer_name, merge_mo
     assert_call_matches_keras(theirs, loaded, [x])
 
 
+def test_keras_file_with_bidirectional_loads_in_lamina(tmp_path):
+    # Keras writes backward_layer for every Bidirectional: such files used to fail to rebuild.
+    inputs = keras.Input((4, 3))
+    backward = keras.layers.GRU(2, return_sequences=True, go_backwards=True)
+    hidden = keras.layers.Bidirectional(
+        keras.layers.LSTM(2, return_sequences=True), backward_layer=backward
+    )(inputs)
+    outputs = keras.layers.Bidirectional(keras.layers.SimpleRNN(3))(hidden)
+    theirs = keras.Model(inputs, outputs)
+    theirs.save(tmp_path / "bidirectional.keras")
+    ours = lamina.saving.load_model(tmp_path / "bidirectional.keras")
+    x = _sequence((2, 4, 3))
+    got = ours(torch.tensor(x, device=lamina.backend.default_device())).detach().cpu().numpy()
+    np.testing.assert_allclose(got, theirs(x).detach().numpy(), atol=1e-6)
+
+
 def test_time_distributed_config_is_keras_and_loads_from_keras():
     x = _sequence((2, 3, 4, 5))
     theirs, ours = _built_pair(
