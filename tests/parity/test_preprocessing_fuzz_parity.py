@@ -177,3 +177,16 @@ def test_hashing_with_a_mask_value_needs_two_bins():
         [0],
         [1],
     ]
+
+
+@pytest.mark.parametrize("dtype", ["mixed_bfloat16", "float64", "int64"])
+def test_discretization_encoded_output_takes_the_policys_compute_dtype(dtype):
+    # A policy name used to be read as a dtype ("mixed_bfloat16" raised on the first call).
+    x = np.array([[-1.0, 0.25, 2.0]], dtype="float32")
+    config = {"bin_boundaries": [0.0, 0.5], "output_mode": "multi_hot", "dtype": dtype}
+    theirs, ours = keras.layers.Discretization(**config), lamina.layers.Discretization(**config)
+    want = theirs(x)
+    got = ours(torch.tensor(x))
+    assert str(got.dtype).removeprefix("torch.") == str(want.dtype).removeprefix("torch.")
+    np.testing.assert_array_equal(got.float().cpu().numpy(), want.float().numpy())
+    assert ours.get_config()["dtype"] == theirs.get_config()["dtype"]

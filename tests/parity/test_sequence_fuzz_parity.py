@@ -200,3 +200,16 @@ def test_group_query_attention_with_dropout_masks_as_keras_in_inference(return_a
     kwargs = {"query_mask": query_mask, "return_attention_scores": return_attention_scores}
     theirs, ours = _attention_pair("GroupQueryAttention", config, [q, v], **kwargs)
     assert_call_matches_keras(theirs, ours, [q, v], kwargs)
+
+
+def test_group_query_attention_projections_compute_in_the_layers_dtype():
+    # Keras hands the layer's dtype policy to its projections: float64 in, float64 out.
+    config = {"head_dim": 2, "num_query_heads": 2, "num_key_value_heads": 1, "dtype": "float64"}
+    x = _sequence().astype("float64")
+    theirs, ours = _attention_pair("GroupQueryAttention", config, [x, x])
+    ours.set_weights(theirs.get_weights())
+    want = theirs(torch.tensor(x), torch.tensor(x))
+    device = lamina.backend.default_device()
+    got = ours(torch.tensor(x, device=device), torch.tensor(x, device=device))
+    assert got.dtype == want.dtype == torch.float64
+    torch.testing.assert_close(got.detach().cpu(), want.detach())

@@ -122,6 +122,7 @@ class GroupQueryAttention(Layer):
             activity_regularizer=self.activity_regularizer,
             kernel_constraint=self.kernel_constraint,
             bias_constraint=self.bias_constraint,
+            dtype=self.dtype_policy,  # the projections compute as this layer does, as Keras's
             name=name,
         )
 

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from lamina import backend
+from lamina.dtype_policies import policy as dtype_policies
 from lamina.engine import errors
 from lamina.engine.layer import Layer
 from lamina.layers.preprocessing.category_encoding import as_id_tensor, encode, encoded_shape
@@ -87,9 +88,11 @@ class Discretization(DataLayer, Layer):
         self.output_mode = output_mode
         self.sparse = False
         # Keras's rule: ids ("int") are int32 whatever `dtype` says (a Keras config writes
-        # "float32" there); the encoded modes take `dtype`.
-        self.config_dtype = dtype or "float32"
-        self.output_dtype = "int32" if output_mode == "int" else self.config_dtype
+        # "float32" there); the encoded modes take the compute dtype of `dtype`'s policy (a
+        # name, a policy or its config; None: the global one), and the config its variable one.
+        policy = dtype_policies.get(dtype)
+        self.config_dtype = policy.variable_dtype
+        self.output_dtype = "int32" if output_mode == "int" else policy.compute_dtype
         # The quantile summary `adapt` builds: (values, weights) rows; None with given boundaries.
         self.summary = None if self.bin_boundaries else np.zeros((2, 0), dtype="float32")
         self._build_at_init(Discretization)
