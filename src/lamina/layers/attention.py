@@ -337,6 +337,9 @@ class MultiHeadAttention(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        # Keras hands it to the projection sub-layers, not to this layer's own output: it
+        # penalizes each projection's activity (see `_add_projection_penalties`).
+        self.projection_activity_regularizer = regularizers.get(activity_regularizer)
         self.kernel_constraint = constraints.get(kernel_constraint)
         self.bias_constraint = constraints.get(bias_constraint)
         self.seed = seed
@@ -365,6 +368,7 @@ class MultiHeadAttention(Layer):
         key_shape = value_shape if key_shape is None else key_shape
         rank = len(query_shape)
         attended = attention_folding.normalized_axes(self.attention_axes, rank, self)
+        self.attention_axes = attended  # Keras's config then holds the axes it resolved
         # rank-3 inputs attend over their one inner axis as they come
         self._folding = attention_folding.Folding(rank, attended) if rank > 3 else None
         self._feature_sizes = (query_shape[-1], value_shape[-1], key_shape[-1])
@@ -503,6 +507,7 @@ class MultiHeadAttention(Layer):
     ):
         key = value if key is None else key
         self._check_inputs(query, value, key, attention_mask)
+        batch = query.shape[0]
         # Keras takes the query's mask from the query tensor, over any `query_mask=` given: a
         # query that carries no mask (the output of `x + attention(x)`) is not masked.
         query_mask = getattr(query, "_keras_mask", None)
@@ -525,6 +530,7 @@ class MultiHeadAttention(Layer):
             self._project(value, "value"),
         )
         gate = torch.sigmoid(self._project(query, "gate")) if self.use_gate else None
+        self._add_projection_penalties(batch, q, k, gate, v)
         keep = self._attention_mask(
             q.shape[2],
             k.shape[2],
@@ -561,11 +567,22 @@ class MultiHeadAttention(Layer):
         if gate is not None:
             attended = attended * gate
         output = self._project_output(attended.transpose(1, 2))
+        self._add_projection_penalties(batch, output)
         if folding is not None:
             output = folding.unfold(output, query_shape, output.dim() - 2)
             if return_attention_scores:
                 scores = folding.unfold_scores(scores, query_shape, key_shape)
         return (output, scores) if return_attention_scores else output
+
+    def _add_projection_penalties(self, batch, *projections) -> None:
+        """Keras's activity penalty of each projection sub-layer's output, over the batch size
+        (an L1/L2 sum, the same whatever the heads' layout)."""
+        regularizer = self.projection_activity_regularizer
+        if regularizer is None:
+            return
+        for projected in projections:
+            if projected is not None and not projected.is_meta:
+                self.add_loss(regularizer(projected) / batch)
 
     def _check_inputs(self, query, value, key, attention_mask) -> None:
         """Shapes that cannot attend, named before torch's broadcasting error (or, for a key
@@ -798,6 +815,7 @@ class MultiHeadAttention(Layer):
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self.projection_activity_regularizer),
             "kernel_constraint": constraints.serialize(self.kernel_constraint),
             "bias_constraint": constraints.serialize(self.bias_constraint),
             "seed": self.seed,

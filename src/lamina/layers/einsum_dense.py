@@ -270,9 +270,7 @@ class EinsumDense(LoraLayer, Layer):
             outputs = outputs + (bias if bias.dtype == outputs.dtype else bias.to(outputs.dtype))
         if self.activation is not None:  # set to None after construction, as Keras allows
             outputs = self.activation(outputs)
-        if self.activity_regularizer is not None:
-            self.add_loss(self.activity_regularizer(outputs) / outputs.shape[0])
-        return outputs
+        return outputs  # (the activity penalty is the base layer's, once per call)
 
     def compute_output_shape(self, input_shape):
         full = analyze(self.equation, self.bias_axes, input_shape, self.partial_output_shape, self)[

@@ -30,7 +30,8 @@ class GroupQueryAttention(Layer):
         dropout: dropout on the attention weights while training.
         use_bias: biases in the projections.
         sliding_window: if set, a query attends only to keys less than this many steps away.
-        flash_attention: accepted for Keras compatibility (torch chooses its own kernel).
+        flash_attention: accepted for Keras compatibility (torch chooses its own kernel); not
+            in the config, as Keras's.
         kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer,
         activity_regularizer, kernel_constraint, bias_constraint: of the projections.
         use_gate: gate the attention output by `sigmoid(query @ W_gate)` before projecting.
@@ -73,6 +74,8 @@ class GroupQueryAttention(Layer):
         seed=None,
         **kwargs,
     ):
+        if kwargs.get("name") is None:  # Keras's class is GroupedQueryAttention, and so its names
+            kwargs["name"] = naming.unique_name("grouped_query_attention")
         super().__init__(**kwargs)
         self.head_dim = check.positive_int(head_dim, "head_dim", self)
         self.num_query_heads = check.positive_int(num_query_heads, "num_query_heads", self)
@@ -119,6 +122,7 @@ class GroupQueryAttention(Layer):
             activity_regularizer=self.activity_regularizer,
             kernel_constraint=self.kernel_constraint,
             bias_constraint=self.bias_constraint,
+            dtype=self.dtype_policy,  # the projections compute as this layer does, as Keras's
             name=name,
         )
 
@@ -218,7 +222,9 @@ class GroupQueryAttention(Layer):
         v = self.value_dense(value).repeat_interleave(self.num_repeats, dim=2).transpose(1, 2)
         scale = 1.0 / math.sqrt(self.head_dim)
         scores = None
-        if return_attention_scores or (self.dropout > 0.0 and training):
+        # Keras's rule: any dropout rate takes the explicit path, in inference too, where a
+        # query whose keys are all masked gets zero weights (the fused one: uniform weights).
+        if return_attention_scores or self.dropout > 0.0:
             logits = torch.matmul(q * scale, k.transpose(-1, -2))
             if keep is not None:
                 logits = logits + (~keep).to(logits.dtype) * _MASKED_SCORE
@@ -270,7 +276,6 @@ class GroupQueryAttention(Layer):
             "use_bias": self.use_bias,
             "dropout": self.dropout,
             "sliding_window": self.sliding_window,
-            "flash_attention": self.flash_attention,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),

@@ -25,6 +25,7 @@ from lamina.layers.preprocessing.token_counts import (
     save_vocabulary,
     vocabulary_path,
 )
+from lamina.saving import keras_entry, object_serialization
 
 _PUNCTUATION = re.compile(r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']')
 _PADDING, _OOV = "", "[UNK]"
@@ -98,7 +99,10 @@ class TextVectorization(Layer):
         encoding="utf-8",
         **kwargs,
     ):
+        kwargs.pop("vocabulary_size", None)  # Keras's config writes it; the vocabulary says it
         super().__init__(**kwargs)
+        self.ragged, self.encoding = bool(ragged), encoding  # (kept for the config, as Keras)
+        self._ngrams_argument = ngrams  # the config holds it as given, as Keras's
         self.output_mode = check.choice(output_mode.replace("-", "_"), _MODES, "output_mode", self)
         if max_tokens is not None:
             max_tokens = check.positive_int(max_tokens, "max_tokens", self)
@@ -348,15 +352,33 @@ class TextVectorization(Layer):
         return {
             **super().get_config(),
             "max_tokens": self.max_tokens,
-            "standardize": self.standardize if not callable(self.standardize) else None,
-            "split": self.split if not callable(self.split) else None,
-            "ngrams": self.ngrams,
+            # A custom function as Keras writes it (registered, it loads again), never None:
+            # that would reload as "no standardization" without a word.
+            "standardize": _serialized(self.standardize),
+            "split": _serialized(self.split),
+            "ngrams": self._ngrams_argument,
             "output_mode": self.output_mode,
             "output_sequence_length": self.output_sequence_length,
             "pad_to_max_tokens": self.pad_to_max_tokens,
+            "sparse": False,
+            "ragged": self.ragged,
             "vocabulary": self.get_vocabulary(include_special_tokens=False) or None,
             "idf_weights": None if self._idf is None else self._idf.tolist(),
+            "encoding": self.encoding,
+            "vocabulary_size": self.vocabulary_size(),
         }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for name in ("standardize", "split"):
+            if isinstance(config.get(name), dict):
+                config[name] = object_serialization.deserialize_keras_object(config[name])
+        return super().from_config(config)
+
+
+def _serialized(option):
+    return keras_entry.serialize_keras_object(option) if callable(option) else option
 
 
 def _string_batches(data, layer, size=1024) -> Iterable[list[str]]:

@@ -7,7 +7,9 @@ import copy
 import torch
 
 from lamina.engine import errors
-from lamina.engine.layer import Layer, lamina_class
+from lamina.engine.layer import Layer
+from lamina.engine.serialization import layer_entry
+from lamina.layers import layer_serialization
 
 _MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -177,19 +179,22 @@ class Bidirectional(Layer):
     reset_state = reset_states
 
     def get_config(self):
-        layer = self.forward_layer
-        layer_config = {**layer.get_config(), "name": layer.name.removeprefix("forward_")}
+        # Both directions, as Keras writes them: a backward layer given by the user (its own
+        # settings, its own name) comes back as it was.
         return {
             **super().get_config(),
-            "layer": {"class_name": type(layer).__name__, "config": layer_config},
             "merge_mode": self.merge_mode,
+            "layer": layer_entry(self.forward_layer),
+            "backward_layer": layer_entry(self.backward_layer),
         }
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        spec = config.pop("layer")
-        config["layer"] = lamina_class(spec["class_name"]).from_config(spec["config"])
+        config["layer"] = layer_serialization.deserialize(config["layer"], custom_objects)
+        backward = config.pop("backward_layer", None)
+        if backward is not None:
+            config["backward_layer"] = layer_serialization.deserialize(backward, custom_objects)
         return super().from_config(config)
 
 
@@ -256,14 +261,10 @@ class TimeDistributed(Layer):
         return mask
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "layer": {"class_name": type(self.layer).__name__, "config": self.layer.get_config()},
-        }
+        return {**super().get_config(), "layer": layer_entry(self.layer)}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        spec = config.pop("layer")
-        config["layer"] = lamina_class(spec["class_name"]).from_config(spec["config"])
+        config["layer"] = layer_serialization.deserialize(config["layer"], custom_objects)
         return super().from_config(config)

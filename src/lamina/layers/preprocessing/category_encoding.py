@@ -133,5 +133,4 @@ class CategoryEncoding(DataLayer, Layer):
             **super().get_config(),
             "num_tokens": self.num_tokens,
             "output_mode": self.output_mode,
-            "sparse": self.sparse,
-        }
+        }  # (no `sparse`, as Keras's: lamina's outputs are dense)

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from lamina import backend
+from lamina.dtype_policies import policy as dtype_policies
 from lamina.engine import errors
 from lamina.engine.layer import Layer
 from lamina.layers.preprocessing.category_encoding import as_id_tensor, encode, encoded_shape
@@ -86,7 +87,12 @@ class Discretization(DataLayer, Layer):
         self.epsilon = float(epsilon)
         self.output_mode = output_mode
         self.sparse = False
-        self.output_dtype = dtype or ("int64" if output_mode == "int" else "float32")
+        # Keras's rule: ids ("int") are int32 whatever `dtype` says (a Keras config writes
+        # "float32" there); the encoded modes take the compute dtype of `dtype`'s policy (a
+        # name, a policy or its config; None: the global one), and the config its variable one.
+        policy = dtype_policies.get(dtype)
+        self.config_dtype = policy.variable_dtype
+        self.output_dtype = "int32" if output_mode == "int" else policy.compute_dtype
         # The quantile summary `adapt` builds: (values, weights) rows; None with given boundaries.
         self.summary = None if self.bin_boundaries else np.zeros((2, 0), dtype="float32")
         self._build_at_init(Discretization)
@@ -139,8 +145,11 @@ class Discretization(DataLayer, Layer):
                 "none",
                 "pass bin_boundaries= or call adapt(data) first.",
             )
-        boundaries = torch.tensor(self.bin_boundaries, dtype=torch.float64, device=inputs.device)
-        ids = torch.bucketize(inputs.to(torch.float64), boundaries, right=True)
+        # Compared in a float input's own precision, as Keras: a float32 value written as a
+        # boundary (0.1) equals that boundary and falls in the bin above it.
+        dtype = inputs.dtype if inputs.is_floating_point() else torch.float64
+        boundaries = torch.tensor(self.bin_boundaries, dtype=dtype, device=inputs.device)
+        ids = torch.bucketize(inputs.to(dtype), boundaries, right=True)
         out = encode(ids, self.output_mode, len(self.bin_boundaries) + 1)
         return out.to(backend.to_torch_dtype(self.output_dtype))
 
@@ -156,7 +165,7 @@ class Discretization(DataLayer, Layer):
             "output_mode": self.output_mode,
             "sparse": self.sparse,
             "name": self.name,
-            "dtype": self.output_dtype,
+            "dtype": self.config_dtype,
         }
 
     @classmethod

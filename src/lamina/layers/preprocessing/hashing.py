@@ -83,6 +83,14 @@ class Hashing(Layer):
             self.salt = [salt, salt]
         else:
             raise errors.value_error(self, "salt as an int or a pair of ints", f"salt={salt!r}")
+        if mask_value is not None and int(num_bins) < 2:
+            # (TensorFlow refuses the zero buckets left for the other values when called.)
+            raise errors.value_error(
+                self,
+                "num_bins >= 2 with a mask_value (bin 0 is the mask's, the values share the rest)",
+                f"num_bins={num_bins}, mask_value={mask_value!r}",
+                "count the mask's bin in num_bins, or drop mask_value.",
+            )
         self.num_bins = int(num_bins)
         self.mask_value = mask_value
         self.output_mode = output_mode

@@ -50,6 +50,7 @@ class _IndexLookup(Layer):
         salt,
         **kwargs,
     ):
+        kwargs.pop("vocabulary_size", None)  # Keras's config writes it; the vocabulary says it
         super().__init__(**kwargs)
         if output_mode == "binary":
             output_mode = "multi_hot"
@@ -347,6 +348,7 @@ class _IndexLookup(Layer):
             "idf_weights": None
             if self.idf_weights is None
             else self.idf_weights[: self.vocabulary_size()].tolist(),
+            "vocabulary_size": self.vocabulary_size(),
             "salt": self.salt,
         }
 

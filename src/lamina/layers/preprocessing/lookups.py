@@ -52,6 +52,12 @@ class StringLookup(_IndexLookup):
     ):
         self.encoding = encoding
         kwargs.pop("vocabulary_dtype", None)
+        # In Keras's config (its lookups share one base); strings are hashed either way.
+        self.oov_method = kwargs.pop("oov_method", "floormod")
+        if self.oov_method not in ("floormod", "farmhash"):
+            raise errors.value_error(
+                type(self).__name__, "oov_method 'floormod' or 'farmhash'", f"{self.oov_method!r}"
+            )
         super().__init__(
             max_tokens,
             num_oov_indices,
@@ -77,7 +83,8 @@ class StringLookup(_IndexLookup):
         return np.asarray(tokens, dtype=object).reshape(shape).astype(str)
 
     def get_config(self):
-        return {**super().get_config(), "encoding": self.encoding, "vocabulary_dtype": "string"}
+        # As Keras's: no vocabulary_dtype (strings only), and the base's oov_method.
+        return {**super().get_config(), "oov_method": self.oov_method, "encoding": self.encoding}
 
 
 class IntegerLookup(_IndexLookup):

@@ -263,10 +263,14 @@ class Normalization(DataLayer, Layer):
         set_weights or loading alike), so there is nothing left to fix."""
 
     def get_config(self):
+        # As Keras writes it: the axes as a tuple (() for axis=None), and mean and variance
+        # always (None for an adapted layer, whose statistics are its weights).
         config = {
             **super().get_config(),
-            "axis": self.axis[0] if len(self.axis) == 1 else (list(self.axis) or None),
+            "axis": self.axis,
             "invert": self.invert,
+            "mean": None,
+            "variance": None,
         }
         if self.input_mean is not None:
             # (given as numbers, arrays or tensors on any device; JSON takes plain floats)

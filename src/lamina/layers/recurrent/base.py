@@ -13,7 +13,9 @@ import torch
 
 from lamina import backend
 from lamina.engine import errors, func_transforms
-from lamina.engine.layer import Layer, lamina_class
+from lamina.engine.layer import Layer
+from lamina.engine.serialization import layer_entry
+from lamina.layers import layer_serialization
 from lamina.layers.recurrent import fused
 from lamina.layers.recurrent.cell_base import RecurrentCell
 from lamina.layers.recurrent.lstm_sequence import LSTMSequence
@@ -422,26 +424,14 @@ class RNN(Layer):
             "zero_output_for_mask": self.zero_output_for_mask,
         }
         if type(self) is RNN:
-            config["cell"] = {
-                "class_name": type(self.cell).__name__,
-                "config": self.cell.get_config(),
-            }
+            config["cell"] = layer_entry(self.cell)
         return config
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        cell_config = config.get("cell")
-        if cls is RNN and isinstance(cell_config, dict):
-            cell_class = lamina_class(cell_config["class_name"])
-            if cell_class is None:
-                raise errors.value_error(
-                    "RNN.from_config",
-                    "a built-in cell class name (SimpleRNNCell, LSTMCell, GRUCell)",
-                    repr(cell_config["class_name"]),
-                    "rebuild RNN(cell) with your own cell instance.",
-                )
-            config["cell"] = cell_class.from_config(cell_config["config"])
+        if cls is RNN and isinstance(config.get("cell"), dict):
+            config["cell"] = layer_serialization.deserialize(config["cell"], custom_objects)
         return super().from_config(config)
 
 

@@ -6,6 +6,7 @@ cell's hyperparameters back as attributes (`lstm.units`); these properties say s
 
 from __future__ import annotations
 
+from lamina import regularizers
 from lamina.layers.recurrent.base import RNN, cell_attribute
 
 # The arguments that belong to the RNN (and Layer) rather than to the cell.
@@ -35,6 +36,8 @@ class BuiltinRNN(RNN):
 
     cell_class = None
     cell_name = None
+    # The cell's config keys the layer's config leaves out: Keras's SimpleRNN has no `seed`.
+    cell_config_omits = ()
     # LSTM and GRU take (and keep) `use_cudnn`; SimpleRNN, as Keras's, has no such argument.
     takes_use_cudnn = True
 
@@ -71,6 +74,8 @@ class BuiltinRNN(RNN):
 
     def get_config(self):
         cell_config = self.cell.get_config()
-        for key in ("name", "trainable", "dtype"):
+        for key in ("name", "trainable", "dtype", *self.cell_config_omits):
             cell_config.pop(key, None)
-        return {**super().get_config(), **cell_config}
+        # Keras lists the layer's activity regularizer among the cell's arguments.
+        activity = {"activity_regularizer": regularizers.serialize(self.activity_regularizer)}
+        return {**super().get_config(), **cell_config, **activity}

@@ -68,6 +68,7 @@ class SimpleRNN(BuiltinRNN):
     cell_class = SimpleRNNCell
     cell_name = "simple_rnn_cell"
     takes_use_cudnn = False
+    cell_config_omits = ("seed",)
 
     def __init__(self, units, activation="tanh", **kwargs):
         super().__init__(units, activation=activation, **kwargs)
