@@ -7,7 +7,8 @@ import copy
 import torch
 
 from lamina.engine import errors
-from lamina.engine.layer import Layer, lamina_class
+from lamina.engine.layer import Layer
+from lamina.layers import layer_serialization
 
 _MERGE_MODES = ("concat", "sum", "mul", "ave", None)
 
@@ -177,19 +178,23 @@ class Bidirectional(Layer):
     reset_state = reset_states
 
     def get_config(self):
-        layer = self.forward_layer
-        layer_config = {**layer.get_config(), "name": layer.name.removeprefix("forward_")}
+        # Keras's entries (with their module, which Keras needs to find the class) for both
+        # directions: a backward layer of the user's own is saved, not rebuilt from the forward.
         return {
             **super().get_config(),
-            "layer": {"class_name": type(layer).__name__, "config": layer_config},
             "merge_mode": self.merge_mode,
+            "layer": layer_serialization.serialize(self.forward_layer),
+            "backward_layer": layer_serialization.serialize(self.backward_layer),
         }
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        spec = config.pop("layer")
-        config["layer"] = lamina_class(spec["class_name"]).from_config(spec["config"])
+        config["layer"] = layer_serialization.deserialize(config["layer"], custom_objects)
+        if config.get("backward_layer") is not None:
+            config["backward_layer"] = layer_serialization.deserialize(
+                config["backward_layer"], custom_objects
+            )
         return super().from_config(config)
 
 
@@ -256,14 +261,11 @@ class TimeDistributed(Layer):
         return mask
 
     def get_config(self):
-        return {
-            **super().get_config(),
-            "layer": {"class_name": type(self.layer).__name__, "config": self.layer.get_config()},
-        }
+        # Keras's entry, with the module Keras needs to find the class.
+        return {**super().get_config(), "layer": layer_serialization.serialize(self.layer)}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        spec = config.pop("layer")
-        config["layer"] = lamina_class(spec["class_name"]).from_config(spec["config"])
+        config["layer"] = layer_serialization.deserialize(config["layer"], custom_objects)
         return super().from_config(config)
