@@ -7,6 +7,7 @@ import warnings
 
 from lamina import losses, metrics, optimizers
 from lamina.engine.layer import lamina_class, overrides
+from lamina.engine.serialization import keras_model_names
 from lamina.saving import code_entries
 from lamina.saving.errors import FileFormatError
 from lamina.saving.inert_arguments import drop_inert_keras_arguments
@@ -30,25 +31,14 @@ def register_saveable(cls):
     return cls
 
 
-def _is_sequential(model) -> bool:
-    # Sequential and Model come from the engine's class registry (engine/layer.py), which they join
-    # as they are defined: the engine saves through this module, so this module cannot import them.
-    sequential = lamina_class("Sequential")
-    return sequential is not None and isinstance(model, sequential)
-
-
 def model_entry(model) -> dict:
     """`{"module", "class_name", "config", "registered_name", "build_config", "compile_config"}`."""
-    if _is_sequential(model):
-        class_name, module = "Sequential", "keras"
-    elif getattr(model, "_graph", None) is not None and type(model).__module__.startswith(
-        "lamina."
-    ):
-        # A user's subclass of a functional model is named by its own class, as Keras names it
-        # (its registered name finds it again); lamina's Model is Keras's Functional.
-        class_name, module = "Functional", "keras.src.models.functional"
-    else:
-        class_name, module = type(model).__name__, type(model).__module__
+    # A user's subclass of a functional model is named by its own class, as Keras names it (its
+    # registered name finds it again).
+    class_name, module = keras_model_names(model) or (
+        type(model).__name__,
+        type(model).__module__,
+    )
     builtin = class_name in ("Sequential", "Functional")
     config = model.get_config()
     entry = {
