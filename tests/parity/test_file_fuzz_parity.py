@@ -53,18 +53,31 @@ def _time_distributed(m):
     )
 
 
+def _masked_attention(m):
+    # Keras's graph holds the mask as an operation node (`x != 0`), which its legacy `.h5`
+    # writes without a module.
+    x = m.Input((6,), dtype="int32")
+    embedded = m.layers.Embedding(12, 4, mask_zero=True)(x)
+    attended = m.layers.MultiHeadAttention(num_heads=1, key_dim=3)(embedded, embedded)
+    return m.Model(x, m.layers.GlobalAveragePooling1D()(attended))
+
+
 BUILDERS = [
     _nested_sequential,
     _nested_functional_called_twice,
     _chained_models,
     _bidirectional,
     _time_distributed,
+    _masked_attention,
 ]
 
 
 def _inputs(model):
-    shape = tuple(model.inputs[0].shape)[1:]
-    return np.random.default_rng(0).standard_normal((2, *shape)).astype("float32")
+    shape = (2, *tuple(model.inputs[0].shape)[1:])
+    rng = np.random.default_rng(0)
+    if "int" in str(model.inputs[0].dtype):
+        return rng.integers(0, 12, size=shape).astype("int32")  # zeros among them: masked
+    return rng.standard_normal(shape).astype("float32")
 
 
 def _assert_same_model(saved, loaded):

@@ -425,6 +425,11 @@ def deserialize_layer(entry: dict, custom_objects=None):
             from lamina.saving.object_registration import refuse_registered_name_of_builtin
 
             refuse_registered_name_of_builtin(entry, class_name)
+    if cls is None and "module" not in entry:
+        # Keras's legacy `.h5` writes an operation node (`x != 0` for a mask) with no module.
+        operation = operation_layer_from_entry(entry)
+        if operation is not None:
+            return operation
     if cls is None:
         raise errors.value_error(
             "model config",
