@@ -53,6 +53,15 @@ def _time_distributed(m):
     )
 
 
+def _spatial_dropouts(m):
+    # Keras's spatial dropouts take no `trainable` argument.
+    x = m.Input((4, 4, 2))
+    y = m.layers.SpatialDropout2D(0.2)(x)
+    y = m.layers.Reshape((16, 2))(y)
+    y = m.layers.SpatialDropout1D(0.2, seed=3)(y)
+    return m.Model(x, m.layers.Dense(3)(y))
+
+
 def _masked_attention(m):
     # Keras's graph holds the mask as an operation node (`x != 0`), which its legacy `.h5`
     # writes without a module.
@@ -68,6 +77,7 @@ BUILDERS = [
     _chained_models,
     _bidirectional,
     _time_distributed,
+    _spatial_dropouts,
     _masked_attention,
 ]
 
