@@ -6,6 +6,7 @@ saved one predicts, with the same weights."""
 from __future__ import annotations
 
 import json
+import zipfile
 
 import numpy as np
 import pytest
@@ -135,3 +136,25 @@ def test_serialized_models_cross_both_ways(build):
     theirs = keras.saving.deserialize_keras_object(entry)
     theirs.set_weights(ours.get_weights())
     _assert_same_model(ours, theirs)
+
+
+def _model_names(entry) -> list:
+    """(class_name, module, registered_name) of a saved model and of the models in it."""
+    names = [(entry["class_name"], entry["module"], entry["registered_name"])]
+    for layer in entry["config"].get("layers", []):
+        if layer["class_name"] in ("Sequential", "Functional"):
+            names += _model_names(layer)
+    return names
+
+
+@pytest.mark.parity
+def test_models_are_named_in_files_as_keras_names_them(tmp_path):
+    keras.backend.clear_session()
+    _chained_models(keras).save(tmp_path / "theirs.keras")
+    _chained_models(lamina).save(tmp_path / "ours.keras")
+    saved = {}
+    for side in ("theirs", "ours"):
+        with zipfile.ZipFile(tmp_path / f"{side}.keras") as archive:
+            saved[side] = _model_names(json.loads(archive.read("config.json")))
+    assert saved["ours"] == saved["theirs"]
+    assert len(saved["ours"]) == 3  # the model, its Functional and its Sequential

@@ -36,16 +36,18 @@ def layer_entry(layer) -> dict:
             "registered_name": None,
         }
     builtin = _is_builtin(layer)
-    class_name, module = type(layer).__name__, "keras.layers" if builtin else type(layer).__module__
     if builtin:
         # A model inside a model: Keras finds it only under its own names (`keras.Sequential`,
         # `Functional`); `keras.layers.Sequential` is refused as "not a KerasSaveable subclass".
-        class_name, module = keras_model_names(layer) or (class_name, module)
+        names = keras_model_names(layer) or (type(layer).__name__, "keras.layers", None)
+    else:
+        names = (type(layer).__name__, type(layer).__module__, get_registered_name(type(layer)))
+    class_name, module, registered_name = names
     entry = {
         "module": module,
         "class_name": class_name,
         "config": _jsonable(layer.get_config()),
-        "registered_name": None if builtin else get_registered_name(type(layer)),
+        "registered_name": registered_name,
     }
     # Written for layers that state their own (a build taking more than the input shape); the
     # others are built as the graph is replayed, in Keras as in lamina. lamina's recorded input
@@ -59,15 +61,16 @@ def layer_entry(layer) -> dict:
     return entry
 
 
-def keras_model_names(model) -> tuple[str, str] | None:
-    """Keras's `(class_name, module)` for lamina's Sequential (or a subclass) and for one of
-    lamina's functional models; None for anything else, written under its own names."""
+def keras_model_names(model) -> tuple[str, str, str | None] | None:
+    """Keras's `(class_name, module, registered_name)` for lamina's Sequential (or a subclass)
+    and for one of lamina's functional models; None for anything else, written under its own
+    names."""
     sequential = layer_module.lamina_class("Sequential")
     if sequential is not None and isinstance(model, sequential):
-        return "Sequential", "keras"
+        return "Sequential", "keras", None
     if _is_functional(model) and _is_builtin(model):
         # lamina's Model is Keras's Functional; a user's subclass is named by its own class.
-        return "Functional", "keras.src.models.functional"
+        return "Functional", "keras.src.models.functional", "Functional"
     return None
 
 

@@ -35,19 +35,20 @@ def model_entry(model) -> dict:
     """`{"module", "class_name", "config", "registered_name", "build_config", "compile_config"}`."""
     # A user's subclass of a functional model is named by its own class, as Keras names it (its
     # registered name finds it again).
-    class_name, module = keras_model_names(model) or (
+    names = keras_model_names(model)
+    class_name, module, registered_name = names or (
         type(model).__name__,
         type(model).__module__,
+        get_registered_name(type(model)),
     )
-    builtin = class_name in ("Sequential", "Functional")
     config = model.get_config()
     entry = {
         "module": module,
         "class_name": class_name,
         # A subclassed model's get_config() may hold objects (a sublayer, a loss), written as
         # Keras writes them: their own entries, which its from_config deserializes.
-        "config": config if builtin else serialize_keras_object(config),
-        "registered_name": None if builtin else get_registered_name(type(model)),
+        "config": config if names else serialize_keras_object(config),
+        "registered_name": registered_name,
     }
     shape = getattr(model, "_build_input_shape", None)
     if shape is not None:
