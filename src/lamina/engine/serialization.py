@@ -36,11 +36,18 @@ def layer_entry(layer) -> dict:
             "registered_name": None,
         }
     builtin = _is_builtin(layer)
+    if builtin:
+        # A model inside a model: Keras finds it only under its own names (`keras.Sequential`,
+        # `Functional`); `keras.layers.Sequential` is refused as "not a KerasSaveable subclass".
+        names = keras_model_names(layer) or (type(layer).__name__, "keras.layers", None)
+    else:
+        names = (type(layer).__name__, type(layer).__module__, get_registered_name(type(layer)))
+    class_name, module, registered_name = names
     entry = {
-        "module": "keras.layers" if builtin else type(layer).__module__,
-        "class_name": type(layer).__name__,
+        "module": module,
+        "class_name": class_name,
         "config": _jsonable(layer.get_config()),
-        "registered_name": None if builtin else get_registered_name(type(layer)),
+        "registered_name": registered_name,
     }
     # Written for layers that state their own (a build taking more than the input shape); the
     # others are built as the graph is replayed, in Keras as in lamina. lamina's recorded input
@@ -52,6 +59,28 @@ def layer_entry(layer) -> dict:
     if build_config is not None:
         entry["build_config"] = _jsonable(build_config)
     return entry
+
+
+def keras_model_names(model) -> tuple[str, str, str | None] | None:
+    """Keras's `(class_name, module, registered_name)` for lamina's Sequential (or a subclass)
+    and for one of lamina's functional models; None for anything else, written under its own
+    names."""
+    sequential = layer_module.lamina_class("Sequential")
+    if sequential is not None and isinstance(model, sequential):
+        return "Sequential", "keras", None
+    if _is_functional(model) and _is_builtin(model):
+        # lamina's Model is Keras's Functional; a user's subclass is named by its own class.
+        return "Functional", "keras.src.models.functional", "Functional"
+    return None
+
+
+def _is_functional(model) -> bool:
+    """A model made of a layer graph (a user's subclass too, a Functional in Keras), not a
+    Sequential."""
+    sequential = layer_module.lamina_class("Sequential")
+    if sequential is not None and isinstance(model, sequential):
+        return False
+    return getattr(model, "_graph", None) is not None
 
 
 def _operation_module(layer) -> str:
@@ -217,7 +246,12 @@ def functional_config(model) -> dict:
 
 def _structure_refs(structure, node_index: dict):
     if isinstance(structure, KerasTensor):
-        return _history(structure, node_index)
+        name, index, tensor_index = _history(structure, node_index)
+        # Keras numbers a functional model's calls from 1 in `input_layers` / `output_layers`
+        # (not in the nodes' arguments): a count that once included a node of its own graph.
+        if _is_functional(structure.node.layer):
+            index += 1
+        return [name, index, tensor_index]
     if isinstance(structure, (list, tuple)):  # a tuple stays one, as Keras's config keeps it
         return type(structure)(_structure_refs(s, node_index) for s in structure)
     if isinstance(structure, dict):
@@ -323,7 +357,12 @@ def functional_from_config(cls, config, custom_objects=None):
 
     def lookup(refs):
         if isinstance(refs, list) and len(refs) == 3 and isinstance(refs[0], str):
-            return flatten_symbolic(outputs_by_layer[refs[0]][refs[1]])[refs[2]]
+            name, node_index, tensor_index = refs
+            # Keras numbers a functional model's calls from 1 here (see _structure_refs); a
+            # file numbering them from 0 (lamina's before it wrote Keras's) reads the same.
+            if node_index > 0 and _is_functional(created[name]):
+                node_index -= 1
+            return flatten_symbolic(outputs_by_layer[name][node_index])[tensor_index]
         if isinstance(refs, (list, tuple)):
             return type(refs)(lookup(r) for r in refs)
         if isinstance(refs, dict):
@@ -389,6 +428,11 @@ def deserialize_layer(entry: dict, custom_objects=None):
             from lamina.saving.object_registration import refuse_registered_name_of_builtin
 
             refuse_registered_name_of_builtin(entry, class_name)
+    if cls is None and "module" not in entry:
+        # Keras's legacy `.h5` writes an operation node (`x != 0` for a mask) with no module.
+        operation = operation_layer_from_entry(entry)
+        if operation is not None:
+            return operation
     if cls is None:
         raise errors.value_error(
             "model config",

@@ -136,6 +136,9 @@ class _SpatialDropout(Layer):
 
     def get_config(self):
         config = {**super().get_config(), "rate": self.rate, "seed": self.seed}
+        # Keras's spatial dropouts take no `trainable` (only rate, seed, name, dtype and
+        # data_format): a config holding it does not load in Keras. (Nothing here trains.)
+        del config["trainable"]
         config["data_format"] = self.data_format
         return config
 

@@ -8,7 +8,6 @@ import torch
 
 from lamina.engine import errors
 from lamina.engine.layer import Layer
-from lamina.engine.serialization import layer_entry
 from lamina.layers import layer_serialization
 
 _MERGE_MODES = ("concat", "sum", "mul", "ave", None)
@@ -179,22 +178,23 @@ class Bidirectional(Layer):
     reset_state = reset_states
 
     def get_config(self):
-        # Both directions, as Keras writes them: a backward layer given by the user (its own
-        # settings, its own name) comes back as it was.
+        # Keras's entries (with their module, which Keras needs to find the class) for both
+        # directions: a backward layer of the user's own is saved, not rebuilt from the forward.
         return {
             **super().get_config(),
             "merge_mode": self.merge_mode,
-            "layer": layer_entry(self.forward_layer),
-            "backward_layer": layer_entry(self.backward_layer),
+            "layer": layer_serialization.serialize(self.forward_layer),
+            "backward_layer": layer_serialization.serialize(self.backward_layer),
         }
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
         config["layer"] = layer_serialization.deserialize(config["layer"], custom_objects)
-        backward = config.pop("backward_layer", None)
-        if backward is not None:
-            config["backward_layer"] = layer_serialization.deserialize(backward, custom_objects)
+        if config.get("backward_layer") is not None:
+            config["backward_layer"] = layer_serialization.deserialize(
+                config["backward_layer"], custom_objects
+            )
         return super().from_config(config)
 
 
@@ -261,7 +261,8 @@ class TimeDistributed(Layer):
         return mask
 
     def get_config(self):
-        return {**super().get_config(), "layer": layer_entry(self.layer)}
+        # Keras's entry, with the module Keras needs to find the class.
+        return {**super().get_config(), "layer": layer_serialization.serialize(self.layer)}
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

@@ -7,6 +7,7 @@ import warnings
 
 from lamina import losses, metrics, optimizers
 from lamina.engine.layer import lamina_class, overrides
+from lamina.engine.serialization import keras_model_names
 from lamina.saving import code_entries
 from lamina.saving.errors import FileFormatError
 from lamina.saving.inert_arguments import drop_inert_keras_arguments
@@ -30,34 +31,24 @@ def register_saveable(cls):
     return cls
 
 
-def _is_sequential(model) -> bool:
-    # Sequential and Model come from the engine's class registry (engine/layer.py), which they join
-    # as they are defined: the engine saves through this module, so this module cannot import them.
-    sequential = lamina_class("Sequential")
-    return sequential is not None and isinstance(model, sequential)
-
-
 def model_entry(model) -> dict:
     """`{"module", "class_name", "config", "registered_name", "build_config", "compile_config"}`."""
-    if _is_sequential(model):
-        class_name, module = "Sequential", "keras"
-    elif getattr(model, "_graph", None) is not None and type(model).__module__.startswith(
-        "lamina."
-    ):
-        # A user's subclass of a functional model is named by its own class, as Keras names it
-        # (its registered name finds it again); lamina's Model is Keras's Functional.
-        class_name, module = "Functional", "keras.src.models.functional"
-    else:
-        class_name, module = type(model).__name__, type(model).__module__
-    builtin = class_name in ("Sequential", "Functional")
+    # A user's subclass of a functional model is named by its own class, as Keras names it (its
+    # registered name finds it again).
+    names = keras_model_names(model)
+    class_name, module, registered_name = names or (
+        type(model).__name__,
+        type(model).__module__,
+        get_registered_name(type(model)),
+    )
     config = model.get_config()
     entry = {
         "module": module,
         "class_name": class_name,
         # A subclassed model's get_config() may hold objects (a sublayer, a loss), written as
         # Keras writes them: their own entries, which its from_config deserializes.
-        "config": config if builtin else serialize_keras_object(config),
-        "registered_name": None if builtin else get_registered_name(type(model)),
+        "config": config if names else serialize_keras_object(config),
+        "registered_name": registered_name,
     }
     shape = getattr(model, "_build_input_shape", None)
     if shape is not None:

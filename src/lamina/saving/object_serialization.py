@@ -122,7 +122,8 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
         if key:
             cls = cls or get_registered_object(key, known)
     if cls is None:
-        cls = _lamina_lookup(module, class_name)
+        # Keras writes a functional model as `Functional`, which is lamina's Model.
+        cls = _lamina_lookup(module, "Model" if class_name == "Functional" else class_name)
         if cls is not None:
             refuse_registered_name_of_builtin(config, class_name)
     if cls is None or not inspect.isclass(cls):
