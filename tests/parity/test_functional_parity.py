@@ -213,3 +213,19 @@ def _nested_io(framework):
 def test_nested_dict_inputs_are_fed_by_structure_as_in_keras():
     keras.backend.clear_session()
     assert _nested_io(lamina) == _nested_io(keras)
+
+
+@pytest.mark.parity
+def test_a_functional_config_keras_returns_in_memory_rebuilds_with_its_outputs():
+    # Keras's `get_config()` (unlike its JSON) holds tuples: a node's `args` is one, so each
+    # layer was called with the `__keras_tensor__` dict itself.
+    a, b = keras.Input((3,), name="a"), keras.Input((3,), name="b")
+    x = keras.layers.Dense(2)(a)
+    y = keras.layers.Add()([x, keras.layers.Dense(2)(b)])
+    reference = keras.Model({"a": a, "b": b}, [y, x])
+    ours = lamina.Model.from_config(reference.get_config())
+    ours.set_weights(reference.get_weights())
+    feed = {"a": np.ones((2, 3), "float32"), "b": np.arange(6, dtype="float32").reshape(2, 3)}
+    got_outputs, want_outputs = ours.predict(feed, verbose=0), reference.predict(feed, verbose=0)
+    for got, want in zip(got_outputs, want_outputs, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)

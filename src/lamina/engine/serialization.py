@@ -265,7 +265,7 @@ def _history_names(structure) -> set[str]:
         if structure.get("class_name") == "__keras_tensor__":
             return {str(structure["config"]["keras_history"][0])}
         structure = list(structure.values())
-    if isinstance(structure, list):
+    if isinstance(structure, (list, tuple)):
         return set().union(*(_history_names(item) for item in structure))
     return set()
 
@@ -321,8 +321,8 @@ def functional_from_config(cls, config, custom_objects=None):
             return slice(bounds.get("start"), bounds.get("stop"), bounds.get("step"))
         if isinstance(structure, dict) and structure.get("class_name") == "__ellipsis__":
             return Ellipsis
-        if isinstance(structure, list):
-            return [resolve(s) for s in structure]
+        if isinstance(structure, (list, tuple)):  # Keras's in-memory config holds tuples
+            return type(structure)(resolve(s) for s in structure)
         if isinstance(structure, dict):
             return {k: resolve(v) for k, v in structure.items()}
         return structure
@@ -331,7 +331,7 @@ def functional_from_config(cls, config, custom_objects=None):
         if isinstance(structure, dict) and structure.get("class_name") == "__keras_tensor__":
             name, node_index, _ = structure["config"]["keras_history"]
             return len(outputs_by_layer.get(name, [])) > node_index
-        if isinstance(structure, list):
+        if isinstance(structure, (list, tuple)):
             return all(ready(s) for s in structure)
         if isinstance(structure, dict):
             return all(ready(v) for v in structure.values())
@@ -356,7 +356,7 @@ def functional_from_config(cls, config, custom_objects=None):
             )
 
     def lookup(refs):
-        if isinstance(refs, list) and len(refs) == 3 and isinstance(refs[0], str):
+        if isinstance(refs, (list, tuple)) and len(refs) == 3 and isinstance(refs[0], str):
             name, node_index, tensor_index = refs
             # Keras numbers a functional model's calls from 1 here (see _structure_refs); a
             # file numbering them from 0 (lamina's before it wrote Keras's) reads the same.
