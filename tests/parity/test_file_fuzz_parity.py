@@ -158,3 +158,28 @@ def test_models_are_named_in_files_as_keras_names_them(tmp_path):
             saved[side] = _model_names(json.loads(archive.read("config.json")))
     assert saved["ours"] == saved["theirs"]
     assert len(saved["ours"]) == 3  # the model, its Functional and its Sequential
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("loader", ["lamina", "keras"])
+def test_a_metric_object_of_one_output_keeps_its_log_name_after_recompile_and_reload(
+    tmp_path, loader
+):
+    # lamina names a compiled metric object by its log key (`o1_root_mean_squared_error`); it
+    # wrote that name into the file and took it again as the base of a second compile, so the
+    # logs said `o1_o1_...` after a recompile and `o1_o1_o1_...` after a reload.
+    x = lamina.Input((3,), name="x")
+    model = lamina.Model(x, [lamina.layers.Dense(1, name=n)(x) for n in ("o1", "o2")])
+    rmse = lamina.metrics.RootMeanSquaredError()
+    features, labels = np.ones((4, 3), "float32"), [np.ones((4, 1), "float32")] * 2
+    expected = {"loss", "o1_loss", "o2_loss", "o1_root_mean_squared_error", "o2_mae"}
+    for _ in range(2):
+        model.compile("sgd", ["mse", "mse"], metrics=[[rmse], ["mae"]])
+        assert set(model.fit(features, labels, epochs=1, verbose=0).history) == expected
+    assert (
+        model.get_compile_config()["metrics"][0][0]["config"]["name"] == "root_mean_squared_error"
+    )
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    loaded = (lamina if loader == "lamina" else keras).models.load_model(path)
+    assert set(loaded.fit(features, labels, epochs=1, verbose=0).history) == expected

@@ -730,7 +730,11 @@ class CompileMetrics(MetricGroup):
         one of the same output took)."""
         base = spec if isinstance(spec, str) else None
         metric = None if base is not None else metrics_module.get(spec)
-        base = base if metric is None else metric.name
+        if metric is not None:
+            # lamina logs a metric under its object's name, so the object is renamed below;
+            # the name it was given stays for a second compile and for files (Keras keeps the
+            # object's name and prefixes only the log key), or they would say `o1_o1_...`.
+            base = metric.__dict__.setdefault("_name_as_given", metric.name)
         name = f"{prefix}{base}"
         if name in taken:
             name = f"{prefix}weighted_{base}"

@@ -78,15 +78,25 @@ def _object_entry(obj, module: str):
     if not (getattr(obj, "__module__", None) or "").startswith("lamina."):
         # A user's loss or metric (class instance or function): Keras's dict, which names it
         # by its registered name ("MyPkg>MyLoss") so that either framework finds it again.
-        return serialize_keras_object(obj)
+        return _as_given(obj, serialize_keras_object(obj))
     if hasattr(obj, "get_config") and not isinstance(obj, type):
-        return {
+        entry = {
             "module": module,
             "class_name": type(obj).__name__,
             "config": obj.get_config(),
             "registered_name": None,
         }
+        return _as_given(obj, entry)
     return getattr(obj, "__name__", str(obj))
+
+
+def _as_given(obj, entry):
+    """A compiled metric's entry under the name the user gave it, not the output-prefixed one
+    compile logs it by (`compile_utils.CompileMetrics._make`)."""
+    given = getattr(obj, "_name_as_given", None)
+    if given is not None and isinstance(entry, dict) and isinstance(entry.get("config"), dict):
+        entry = {**entry, "config": {**entry["config"], "name": given}}
+    return entry
 
 
 def compile_settings(model):
