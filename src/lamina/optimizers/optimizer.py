@@ -386,9 +386,18 @@ class Optimizer(KerasVariables):
     # ----------------------------------------------------------------------------------------------
     # Learning rate: a float or a schedule of the step counter; readable and settable in training.
 
+    def _schedule_step(self) -> int:
+        """The step a schedule is read at: Keras's `iteration` variable, which counts calls, not
+        updates, with gradient accumulation (its documented rule: schedules see the "real"
+        iterations). During an update it is the number of calls before this one."""
+        steps = self.gradient_accumulation_steps
+        if steps:
+            return self._iterations * steps + self._accumulated_calls
+        return self._iterations
+
     def _current_lr(self) -> float:
         if isinstance(self._learning_rate, schedules.LearningRateSchedule):
-            return float(self._learning_rate(self._iterations))
+            return float(self._learning_rate(self._schedule_step()))
         if callable(self._learning_rate):
             return float(self._learning_rate())
         return float(self._learning_rate)
@@ -545,6 +554,7 @@ class Optimizer(KerasVariables):
         ):
             self.torch_optimizer.step()
         self._iterations += 1
+        self._accumulated_calls = 0  # the update's call closes the window (see _accumulate)
         if self._constraints:
             with torch.no_grad():
                 for parameter, constraint in self._constraints:
@@ -562,19 +572,20 @@ class Optimizer(KerasVariables):
 
     def _accumulate(self, parameters, grads) -> bool:
         """Sum gradients over `gradient_accumulation_steps` calls; True when it is time to update
-        (the `.grad`s then hold the mean). Keras counts `iterations` in updates, not calls."""
+        (the `.grad`s then hold the mean). Keras counts `iterations` in updates, not calls. The
+        updating call leaves `_accumulated_calls` at steps - 1 until the update is made (`step`
+        zeroes it), so a schedule reads the rate at the calls made before it, as Keras does."""
         accumulators = self.gradient_accumulators()
         buffers = [accumulators[id(p)] for p in parameters]
         torch._foreach_add_(buffers, grads)
-        self._accumulated_calls += 1
-        if self._accumulated_calls < self.gradient_accumulation_steps:
+        if self._accumulated_calls + 1 < self.gradient_accumulation_steps:
+            self._accumulated_calls += 1
             for parameter in parameters:
                 parameter.grad = None
             return False
         torch._foreach_div_(buffers, float(self.gradient_accumulation_steps))
         torch._foreach_copy_(grads, buffers)
         torch._foreach_zero_(buffers)
-        self._accumulated_calls = 0
         return True
 
     def gradient_accumulators(self) -> dict:
