@@ -68,3 +68,49 @@ def test_schedule_reads_calls_not_updates_with_gradient_accumulation(name, confi
             np.testing.assert_allclose(
                 mine, reference, rtol=1e-5, atol=5e-6, err_msg=f"call {call}"
             )
+
+
+CALLABLE_RATE = [
+    ("SGD", {"momentum": 0.9}),
+    ("Adam", {}),
+    ("RMSprop", {"centered": True}),
+    ("Adagrad", {"weight_decay": 0.1}),
+]
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name, config", CALLABLE_RATE, ids=[n for n, _ in CALLABLE_RATE])
+def test_a_callable_learning_rate_is_read_at_every_update(name, config):
+    """Keras calls a zero-argument `learning_rate` at each update; lamina read it once, when
+    the optimizer was built, and kept that rate."""
+    rate = [0.1]
+
+    def halving(module):
+        return lambda: rate[0]
+
+    calls = _run_both(name, config, halving, steps=5)
+    for call, (ours, theirs, our_lr, their_lr) in enumerate(calls):
+        assert our_lr == pytest.approx(their_lr, rel=1e-6)
+        for mine, reference in zip(ours, theirs, strict=True):
+            np.testing.assert_allclose(
+                mine, reference, rtol=1e-5, atol=5e-6, err_msg=f"call {call}"
+            )
+        rate[0] *= 0.5
+
+
+def test_a_callable_learning_rate_has_no_variable_and_can_be_set():
+    # Keras keeps only a float rate in a variable (`optimizer.variables`); a callable can replace
+    # the rate later, as in Keras.
+    def paths(module, variable):
+        optimizer = module.optimizers.SGD(learning_rate=lambda: 0.1, name="opt")
+        optimizer.build([variable])
+        return optimizer, [v.path for v in optimizer.variables]
+
+    ours, our_paths = paths(lamina, lamina.Variable(np.ones(2, "float32"), name="w"))
+    _, their_paths = paths(keras, keras.Variable(np.ones(2, "float32"), name="w"))
+    assert our_paths == their_paths == ["opt/iteration"]
+    ours.learning_rate = lambda: 0.25
+    assert float(ours.learning_rate) == 0.25
+    weight = ours.parameters[0]
+    ours.apply([torch.ones(2)], [weight])
+    np.testing.assert_allclose(weight.detach().numpy(), [0.75, 0.75])

@@ -408,7 +408,7 @@ class Optimizer(KerasVariables):
 
     @learning_rate.setter
     def learning_rate(self, value) -> None:
-        if isinstance(value, schedules.LearningRateSchedule):
+        if callable(value):  # a schedule or a zero-argument callable, read at each update
             self._learning_rate = value
         elif isinstance(self._learning_rate, schedules.LearningRateSchedule):
             # Keras's rule: a schedule owns the rate (ReduceLROnPlateau and
@@ -536,7 +536,7 @@ class Optimizer(KerasVariables):
             if self._ema is not None:  # Keras averages after every call, updating or not
                 self._update_ema(updates_before)
             return
-        if isinstance(self._learning_rate, schedules.LearningRateSchedule):
+        if callable(self._learning_rate):  # a schedule, or Keras's zero-argument callable
             self._apply_lr()
         self._clip(grads)
         if self.weight_decay and not self.decoupled_weight_decay_in_torch:
