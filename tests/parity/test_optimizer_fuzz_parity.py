@@ -114,3 +114,28 @@ def test_a_callable_learning_rate_has_no_variable_and_can_be_set():
     weight = ours.parameters[0]
     ours.apply([torch.ones(2)], [weight])
     np.testing.assert_allclose(weight.detach().numpy(), [0.75, 0.75])
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "Nadam", "Adamax", "Adafactor", "Muon"])
+def test_assigning_iterations_moves_the_bias_corrections_too(name):
+    """Keras's bias corrections read `iterations`: after `iterations.assign(10)` the next Adam
+    step is step 11. lamina set its counter but torch's per-weight step counts, which its
+    corrections read, went on from 2."""
+
+    def run(module, variable, tensor):
+        optimizer = getattr(module.optimizers, name)(learning_rate=0.01)
+        for step, g in enumerate(_gradients(6)):
+            if step == 2:
+                optimizer.iterations.assign(10)
+            if step == 4:
+                optimizer.iterations.assign_add(5)
+            optimizer.apply([tensor(g[1])], [variable])
+            yield np.asarray(variable.numpy()).copy(), int(optimizer.iterations)
+
+    start = np.ones(SHAPES[1], "float32")  # a vector: Muon takes it by its Adam rule
+    ours = run(lamina, lamina.Variable(start), torch.tensor)
+    theirs = run(keras, keras.Variable(start), keras.ops.convert_to_tensor)
+    for (mine, my_count), (reference, their_count) in zip(ours, theirs, strict=True):
+        assert my_count == their_count
+        np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=2e-6)

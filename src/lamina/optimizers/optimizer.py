@@ -435,6 +435,24 @@ class Optimizer(KerasVariables):
     def iterations(self, value) -> None:
         self._iterations = int(value)
 
+    def align_step_counts(self) -> None:
+        """Set the step count torch keeps per weight to `iterations`, as after Keras's
+        `optimizer.iterations.assign(n)`: Keras's bias corrections (Adam, Nadam, Adamax,
+        Adafactor, Muon, ...) read `iterations`, torch's read their own count.
+
+        Example:
+            >>> optimizer.iterations.assign(100)  # calls it  # doctest: +SKIP
+        """
+        if self.torch_optimizer is None or runs_update_step(self):
+            return
+        with torch.no_grad():
+            for state in self.torch_optimizer.state.values():
+                step = state.get("step")
+                if isinstance(step, torch.Tensor):
+                    step.fill_(self._iterations)
+                elif step is not None:
+                    state["step"] = self._iterations
+
     def _apply_lr(self) -> None:
         if self.torch_optimizer is not None:
             lr = self._current_lr()
