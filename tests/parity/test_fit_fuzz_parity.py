@@ -105,3 +105,37 @@ def test_evaluate_and_predict_with_steps_batch_as_keras():
     assert our_counts.test == their_counts.test == [3]
     assert our_counts.predict == their_counts.predict == [0, 1]
     assert ours == pytest.approx(theirs, rel=1e-5)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("optimizer", ["Adam", "SGD"])
+def test_fit_reads_a_callable_learning_rate_at_every_step(optimizer):
+    """A zero-argument `learning_rate` a callback lowers after each batch: Keras reads it at
+    every update; lamina's fit (its captured step too) kept the rate of the first."""
+    x, y = _data(20)
+    weights = _model(keras).get_weights()
+    results = []
+    for module in (keras, lamina):
+        rate = [0.1]
+
+        class Lower(module.callbacks.Callback):
+            def __init__(self, rate):
+                super().__init__()
+                self.rate = rate
+
+            def on_train_batch_end(self, batch, logs=None):
+                self.rate[0] *= 0.7
+
+        model = _model(module, weights)
+        model.compile(
+            optimizer=getattr(module.optimizers, optimizer)(learning_rate=lambda r=rate: r[0]),
+            loss="mse",
+        )
+        history = model.fit(
+            x, y, batch_size=4, epochs=3, shuffle=False, verbose=0, callbacks=[Lower(rate)]
+        )
+        results.append((history.history["loss"], model.get_weights()))
+    (their_loss, their_weights), (our_loss, our_weights) = results
+    np.testing.assert_allclose(our_loss, their_loss, rtol=1e-5)
+    for mine, reference in zip(our_weights, their_weights, strict=True):
+        np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-6)
