@@ -111,6 +111,8 @@ class Optimizer(KerasVariables):
         self._constraints: list = []
         self._accumulators: dict | None = None
         self._accumulated_calls = 0
+        # id(weight) -> the updates it had no gradient for, still to add to torch's step count
+        self._missed_updates: dict[int, int] = {}
         self._overwritten: list[torch.Tensor] = []
         self._overwrite_maxima: dict = {}
         self._trainable: list[torch.Tensor] = []  # as `build` got them, overwritten included
@@ -563,6 +565,8 @@ class Optimizer(KerasVariables):
                 decayed = [p for p in parameters if id(p) not in self._decay_excluded]
             with torch.no_grad():
                 torch._foreach_mul_(decayed, 1.0 - self._current_lr() * self.weight_decay)
+        if len(parameters) < len(self._parameters) or self._missed_updates:
+            self._catch_up_step_counts(parameters)
         self._prepare_torch_step()
         straight = self._straight_update
         if (
@@ -579,6 +583,35 @@ class Optimizer(KerasVariables):
                     parameter.copy_(constraint(parameter))
         if self._ema is not None:
             self._update_ema(updates_before)
+
+    def _catch_up_step_counts(self, parameters) -> None:
+        """Keras's bias corrections read the optimizer's `iterations`; torch's read a count per
+        weight, which a weight without a gradient does not advance. Count the updates each weight
+        sat out (host numbers) and add them to its torch count when it next updates (a weight's
+        first update creates its state first), so its correction is Keras's. NAdam's momentum
+        product, one variable in Keras, is copied from a weight that did not sit out."""
+        present = {id(p) for p in parameters}
+        missed = self._missed_updates
+        behind = [p for p in parameters if id(p) in missed]
+        for p in self._parameters:
+            if id(p) not in present:
+                missed[id(p)] = missed.get(id(p), 0) + 1
+        if not behind or runs_update_step(self):
+            return
+        self.create_state()
+        states = self.torch_optimizer.state
+        in_step = next((p for p in parameters if id(p) not in missed), None)
+        with torch.no_grad():
+            for p in behind:
+                state = states[p]
+                count = missed.pop(id(p))
+                step = state.get("step")
+                if isinstance(step, torch.Tensor):
+                    step.add_(count)
+                elif step is not None:
+                    state["step"] = step + count
+                if in_step is not None and isinstance(state.get("mu_product"), torch.Tensor):
+                    state["mu_product"].copy_(states[in_step]["mu_product"])
 
     def _prepare_torch_step(self) -> None:
         """Set per-step hyperparameters of the torch optimizer (host floats only)."""
@@ -736,6 +769,7 @@ class Optimizer(KerasVariables):
             "ema": [t.detach().cpu() for t in self._ema] if self._ema is not None else None,
             "accumulators": accumulators,
             "accumulated_calls": self._accumulated_calls,
+            "missed_updates": [self._missed_updates.get(id(p), 0) for p in self._parameters],
             "overwrite_maxima": [
                 self._overwrite_maxima[id(p)].detach().cpu() if id(p) in maxima else None
                 for p in self._overwritten
@@ -771,6 +805,11 @@ class Optimizer(KerasVariables):
             ):
                 variable.value.copy_(saved)
         self._accumulated_calls = int(state.get("accumulated_calls", 0))
+        self._missed_updates = {
+            id(p): int(count)
+            for p, count in zip(self._parameters, state.get("missed_updates") or [], strict=False)
+            if count
+        }
         self._apply_lr()
 
     @property
