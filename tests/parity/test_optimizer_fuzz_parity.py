@@ -176,3 +176,17 @@ def test_a_weight_without_gradients_keeps_keras_bias_corrections(name):
     for step, (theirs, ours) in enumerate(zip(*results, strict=True)):
         for mine, reference in zip(ours, theirs, strict=True):
             np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=2e-6, err_msg=f"{step}")
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("staircase", [False, True])
+def test_a_growing_exponential_schedule_overflows_to_inf(staircase):
+    """decay_rate > 1 far past decay_steps: Keras's rate is inf; lamina raised OverflowError
+    (Python's float power), ending the training run."""
+    config = {"initial_learning_rate": 1.0, "decay_steps": 10, "decay_rate": 2.0}
+    ours = lamina.optimizers.schedules.ExponentialDecay(staircase=staircase, **config)
+    theirs = keras.optimizers.schedules.ExponentialDecay(staircase=staircase, **config)
+    for step in (100, 10**5):
+        expected = float(keras.ops.convert_to_numpy(theirs(step)))
+        assert ours(step) == pytest.approx(expected, rel=1e-6) or ours(step) == expected == np.inf
+    assert ours(10**5) == np.inf
