@@ -139,3 +139,41 @@ def test_fit_reads_a_callable_learning_rate_at_every_step(optimizer):
     np.testing.assert_allclose(our_loss, their_loss, rtol=1e-5)
     for mine, reference in zip(our_weights, their_weights, strict=True):
         np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-6)
+
+
+def _two_heads(module, weights=None):
+    inputs = module.Input((3,))
+    hidden = module.layers.Dense(4, activation="tanh")(inputs)
+    model = module.Model(
+        inputs, [module.layers.Dense(2)(hidden), module.layers.Dense(2, name="side")(inputs)]
+    )
+    if weights is not None:
+        model.set_weights(weights)
+    return model
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("optimizer", ["Adam", "Nadam", "SGD"])
+def test_freezing_and_compiling_again_with_the_same_optimizer_keeps_its_state(optimizer):
+    """fit, freeze a layer, compile again with `model.optimizer`, fit, unfreeze, fit: Keras's
+    optimizer keeps every weight's slots and its count throughout. lamina re-made its torch
+    optimizer over the new trainable set with fresh slots (the kept weights' moments and bias
+    corrections restarted) and the unfrozen layer's slots were lost."""
+    x, y = _data(20)
+    weights = _two_heads(keras).get_weights()
+    options = {"momentum": 0.9} if optimizer == "SGD" else {}
+    results = []
+    for module in (keras, lamina):
+        model = _two_heads(module, weights)
+        model.compile(getattr(module.optimizers, optimizer)(0.05, **options), loss=["mse", "mse"])
+        losses = []
+        for trainable in (True, False, True):
+            model.get_layer("side").trainable = trainable
+            model.compile(optimizer=model.optimizer, loss=["mse", "mse"])
+            history = model.fit(x, [y, y], batch_size=5, epochs=1, shuffle=False, verbose=0)
+            losses += history.history["loss"]
+        results.append((losses, model.get_weights()))
+    (their_losses, their_weights), (our_losses, our_weights) = results
+    np.testing.assert_allclose(our_losses, their_losses, rtol=1e-5)
+    for mine, reference in zip(our_weights, their_weights, strict=True):
+        np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-5)

@@ -153,6 +153,7 @@ class Optimizer(KerasVariables):
             constraints = _own_constraints(var_list)
         var_list = [torch_variable(variable) for variable in var_list]
         trainable = [p for p in var_list if p.requires_grad]
+        previous = (self.torch_optimizer, self._parameters, self._ema)
         self._trainable = trainable
         self._variable_index = {id(p): index for index, p in enumerate(trainable)}
         self._added_variables = []
@@ -183,9 +184,35 @@ class Optimizer(KerasVariables):
             elif self.takes_foreach_flag and self._parameters and self._parameters[0].is_cuda:
                 options["foreach"] = True
             self.torch_optimizer = self.torch_class(params, lr=self._current_lr(), **options)
+            if previous[0] is not None:
+                self._carry_state(*previous)
         self._straight_update = straight_step(self.torch_optimizer)
         if self.use_ema:
-            self._ema = [p.detach().clone() for p in self._parameters]
+            averages = {}
+            if previous[2] is not None:
+                averages = dict(zip(map(id, previous[1]), previous[2], strict=False))
+            self._ema = [averages.get(id(p), p.detach()).clone() for p in self._parameters]
+
+    def _carry_state(self, torch_optimizer, parameters, averages) -> None:
+        """A build over another set of weights (freezing changed, compile again with this
+        optimizer): Keras's optimizer keeps its slots and counts, so the weights built before keep
+        their torch state. A weight frozen meanwhile sat out the updates made since it left."""
+        now = {id(p) for p in self._parameters}
+        left_at = self.__dict__.setdefault("_left_at", {})
+        parked = self.__dict__.setdefault("_parked_state", {})  # frozen weights' state
+        for p in parameters:
+            if id(p) not in now:
+                left_at[id(p)] = self._iterations
+                if torch_optimizer.state.get(p):
+                    parked[id(p)] = torch_optimizer.state[p]
+        for p in self._parameters:
+            state = torch_optimizer.state.get(p) or parked.pop(id(p), None)
+            if state:
+                self.torch_optimizer.state[p] = state
+            left = left_at.pop(id(p), None)
+            if state and left is not None and self._iterations > left:
+                missed = self._missed_updates.get(id(p), 0)
+                self._missed_updates[id(p)] = missed + self._iterations - left
 
     def set_constraints(self, constraints) -> None:
         """Set the weight constraints applied after each update (compile/fit pass the model's,
