@@ -65,7 +65,7 @@ from lamina.callbacks import LazyLogs
 from lamina.engine import compile_utils, data_adapter, weight
 from lamina.engine.stateless import slot_names
 from lamina.metrics.metric import flatten_metrics
-from lamina.optimizers import captured_rules, schedules
+from lamina.optimizers import captured_rules
 from lamina.optimizers.optimizer import runs_update_step
 
 CAPTURE_SKIPPED = (
@@ -298,7 +298,7 @@ class CapturedStep:
 
     def _set_learning_rate(self) -> None:
         optimizer = self.model.optimizer
-        if isinstance(optimizer._learning_rate, schedules.LearningRateSchedule):
+        if callable(optimizer._learning_rate):  # a schedule or a callable, as Optimizer.step()
             optimizer.refresh_learning_rate()  # as Optimizer.step() does: this update's rate
         value = optimizer.torch_optimizer.param_groups[0]["lr"]
         if value != self._learning_rate_value:

@@ -556,9 +556,9 @@ def adapt(
     for name, value in (("x", x), ("y", y), ("sample_weight", sample_weight)):
         check_not_a_list_of_numbers(value, name)
     if is_array_like(x):
-        return ArrayData(
-            x, y, sample_weight, batch_size or 32, shuffle, device, check=check, steps=steps
-        )
+        if not batch_size:  # Keras's rule: `steps` batches cover the arrays, else 32 a batch
+            batch_size = math.ceil(num_samples(x, "x") / steps) if steps else 32
+        return ArrayData(x, y, sample_weight, batch_size, shuffle, device, check=check, steps=steps)
     if y is not None:
         raise errors.value_error(
             "y",

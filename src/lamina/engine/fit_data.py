@@ -129,7 +129,7 @@ def validation_data(validation, options, device):
     if validation is None:
         return None
     steps = options["validation_steps"]
-    batch_size = options["validation_batch_size"] or options["batch_size"] or 32
+    batch_size = options["validation_batch_size"] or options["batch_size"]
     if isinstance(validation, (list, tuple)) and data_adapter.is_array_like(validation[0]):
         vx, vy, vsw = data_adapter.unpack(tuple(validation))
         return data_adapter.adapt(vx, vy, vsw, batch_size, False, steps, device)

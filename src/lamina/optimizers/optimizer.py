@@ -111,6 +111,8 @@ class Optimizer(KerasVariables):
         self._constraints: list = []
         self._accumulators: dict | None = None
         self._accumulated_calls = 0
+        # id(weight) -> the updates it had no gradient for, still to add to torch's step count
+        self._missed_updates: dict[int, int] = {}
         self._overwritten: list[torch.Tensor] = []
         self._overwrite_maxima: dict = {}
         self._trainable: list[torch.Tensor] = []  # as `build` got them, overwritten included
@@ -151,6 +153,7 @@ class Optimizer(KerasVariables):
             constraints = _own_constraints(var_list)
         var_list = [torch_variable(variable) for variable in var_list]
         trainable = [p for p in var_list if p.requires_grad]
+        previous = (self.torch_optimizer, self._parameters, self._ema)
         self._trainable = trainable
         self._variable_index = {id(p): index for index, p in enumerate(trainable)}
         self._added_variables = []
@@ -181,9 +184,35 @@ class Optimizer(KerasVariables):
             elif self.takes_foreach_flag and self._parameters and self._parameters[0].is_cuda:
                 options["foreach"] = True
             self.torch_optimizer = self.torch_class(params, lr=self._current_lr(), **options)
+            if previous[0] is not None:
+                self._carry_state(*previous)
         self._straight_update = straight_step(self.torch_optimizer)
         if self.use_ema:
-            self._ema = [p.detach().clone() for p in self._parameters]
+            averages = {}
+            if previous[2] is not None:
+                averages = dict(zip(map(id, previous[1]), previous[2], strict=False))
+            self._ema = [averages.get(id(p), p.detach()).clone() for p in self._parameters]
+
+    def _carry_state(self, torch_optimizer, parameters, averages) -> None:
+        """A build over another set of weights (freezing changed, compile again with this
+        optimizer): Keras's optimizer keeps its slots and counts, so the weights built before keep
+        their torch state. A weight frozen meanwhile sat out the updates made since it left."""
+        now = {id(p) for p in self._parameters}
+        left_at = self.__dict__.setdefault("_left_at", {})
+        parked = self.__dict__.setdefault("_parked_state", {})  # frozen weights' state
+        for p in parameters:
+            if id(p) not in now:
+                left_at[id(p)] = self._iterations
+                if torch_optimizer.state.get(p):
+                    parked[id(p)] = torch_optimizer.state[p]
+        for p in self._parameters:
+            state = torch_optimizer.state.get(p) or parked.pop(id(p), None)
+            if state:
+                self.torch_optimizer.state[p] = state
+            left = left_at.pop(id(p), None)
+            if state and left is not None and self._iterations > left:
+                missed = self._missed_updates.get(id(p), 0)
+                self._missed_updates[id(p)] = missed + self._iterations - left
 
     def set_constraints(self, constraints) -> None:
         """Set the weight constraints applied after each update (compile/fit pass the model's,
@@ -386,9 +415,18 @@ class Optimizer(KerasVariables):
     # ----------------------------------------------------------------------------------------------
     # Learning rate: a float or a schedule of the step counter; readable and settable in training.
 
+    def _schedule_step(self) -> int:
+        """The step a schedule is read at: Keras's `iteration` variable, which counts calls, not
+        updates, with gradient accumulation (its documented rule: schedules see the "real"
+        iterations). During an update it is the number of calls before this one."""
+        steps = self.gradient_accumulation_steps
+        if steps:
+            return self._iterations * steps + self._accumulated_calls
+        return self._iterations
+
     def _current_lr(self) -> float:
         if isinstance(self._learning_rate, schedules.LearningRateSchedule):
-            return float(self._learning_rate(self._iterations))
+            return float(self._learning_rate(self._schedule_step()))
         if callable(self._learning_rate):
             return float(self._learning_rate())
         return float(self._learning_rate)
@@ -399,7 +437,7 @@ class Optimizer(KerasVariables):
 
     @learning_rate.setter
     def learning_rate(self, value) -> None:
-        if isinstance(value, schedules.LearningRateSchedule):
+        if callable(value):  # a schedule or a zero-argument callable, read at each update
             self._learning_rate = value
         elif isinstance(self._learning_rate, schedules.LearningRateSchedule):
             # Keras's rule: a schedule owns the rate (ReduceLROnPlateau and
@@ -425,6 +463,24 @@ class Optimizer(KerasVariables):
     @iterations.setter
     def iterations(self, value) -> None:
         self._iterations = int(value)
+
+    def align_step_counts(self) -> None:
+        """Set the step count torch keeps per weight to `iterations`, as after Keras's
+        `optimizer.iterations.assign(n)`: Keras's bias corrections (Adam, Nadam, Adamax,
+        Adafactor, Muon, ...) read `iterations`, torch's read their own count.
+
+        Example:
+            >>> optimizer.iterations.assign(100)  # calls it  # doctest: +SKIP
+        """
+        if self.torch_optimizer is None or runs_update_step(self):
+            return
+        with torch.no_grad():
+            for state in self.torch_optimizer.state.values():
+                step = state.get("step")
+                if isinstance(step, torch.Tensor):
+                    step.fill_(self._iterations)
+                elif step is not None:
+                    state["step"] = self._iterations
 
     def _apply_lr(self) -> None:
         if self.torch_optimizer is not None:
@@ -527,7 +583,7 @@ class Optimizer(KerasVariables):
             if self._ema is not None:  # Keras averages after every call, updating or not
                 self._update_ema(updates_before)
             return
-        if isinstance(self._learning_rate, schedules.LearningRateSchedule):
+        if callable(self._learning_rate):  # a schedule, or Keras's zero-argument callable
             self._apply_lr()
         self._clip(grads)
         if self.weight_decay and not self.decoupled_weight_decay_in_torch:
@@ -536,6 +592,8 @@ class Optimizer(KerasVariables):
                 decayed = [p for p in parameters if id(p) not in self._decay_excluded]
             with torch.no_grad():
                 torch._foreach_mul_(decayed, 1.0 - self._current_lr() * self.weight_decay)
+        if len(parameters) < len(self._parameters) or self._missed_updates:
+            self._catch_up_step_counts(parameters)
         self._prepare_torch_step()
         straight = self._straight_update
         if (
@@ -545,12 +603,42 @@ class Optimizer(KerasVariables):
         ):
             self.torch_optimizer.step()
         self._iterations += 1
+        self._accumulated_calls = 0  # the update's call closes the window (see _accumulate)
         if self._constraints:
             with torch.no_grad():
                 for parameter, constraint in self._constraints:
                     parameter.copy_(constraint(parameter))
         if self._ema is not None:
             self._update_ema(updates_before)
+
+    def _catch_up_step_counts(self, parameters) -> None:
+        """Keras's bias corrections read the optimizer's `iterations`; torch's read a count per
+        weight, which a weight without a gradient does not advance. Count the updates each weight
+        sat out (host numbers) and add them to its torch count when it next updates (a weight's
+        first update creates its state first), so its correction is Keras's. NAdam's momentum
+        product, one variable in Keras, is copied from a weight that did not sit out."""
+        present = {id(p) for p in parameters}
+        missed = self._missed_updates
+        behind = [p for p in parameters if id(p) in missed]
+        for p in self._parameters:
+            if id(p) not in present:
+                missed[id(p)] = missed.get(id(p), 0) + 1
+        if not behind or runs_update_step(self):
+            return
+        self.create_state()
+        states = self.torch_optimizer.state
+        in_step = next((p for p in parameters if id(p) not in missed), None)
+        with torch.no_grad():
+            for p in behind:
+                state = states[p]
+                count = missed.pop(id(p))
+                step = state.get("step")
+                if isinstance(step, torch.Tensor):
+                    step.add_(count)
+                elif step is not None:
+                    state["step"] = step + count
+                if in_step is not None and isinstance(state.get("mu_product"), torch.Tensor):
+                    state["mu_product"].copy_(states[in_step]["mu_product"])
 
     def _prepare_torch_step(self) -> None:
         """Set per-step hyperparameters of the torch optimizer (host floats only)."""
@@ -562,19 +650,20 @@ class Optimizer(KerasVariables):
 
     def _accumulate(self, parameters, grads) -> bool:
         """Sum gradients over `gradient_accumulation_steps` calls; True when it is time to update
-        (the `.grad`s then hold the mean). Keras counts `iterations` in updates, not calls."""
+        (the `.grad`s then hold the mean). Keras counts `iterations` in updates, not calls. The
+        updating call leaves `_accumulated_calls` at steps - 1 until the update is made (`step`
+        zeroes it), so a schedule reads the rate at the calls made before it, as Keras does."""
         accumulators = self.gradient_accumulators()
         buffers = [accumulators[id(p)] for p in parameters]
         torch._foreach_add_(buffers, grads)
-        self._accumulated_calls += 1
-        if self._accumulated_calls < self.gradient_accumulation_steps:
+        if self._accumulated_calls + 1 < self.gradient_accumulation_steps:
+            self._accumulated_calls += 1
             for parameter in parameters:
                 parameter.grad = None
             return False
         torch._foreach_div_(buffers, float(self.gradient_accumulation_steps))
         torch._foreach_copy_(grads, buffers)
         torch._foreach_zero_(buffers)
-        self._accumulated_calls = 0
         return True
 
     def gradient_accumulators(self) -> dict:
@@ -707,6 +796,7 @@ class Optimizer(KerasVariables):
             "ema": [t.detach().cpu() for t in self._ema] if self._ema is not None else None,
             "accumulators": accumulators,
             "accumulated_calls": self._accumulated_calls,
+            "missed_updates": [self._missed_updates.get(id(p), 0) for p in self._parameters],
             "overwrite_maxima": [
                 self._overwrite_maxima[id(p)].detach().cpu() if id(p) in maxima else None
                 for p in self._overwritten
@@ -742,6 +832,11 @@ class Optimizer(KerasVariables):
             ):
                 variable.value.copy_(saved)
         self._accumulated_calls = int(state.get("accumulated_calls", 0))
+        self._missed_updates = {
+            id(p): int(count)
+            for p, count in zip(self._parameters, state.get("missed_updates") or [], strict=False)
+            if count
+        }
         self._apply_lr()
 
     @property

@@ -86,6 +86,15 @@ class StepCounter(_ScalarVariable, int):
     def _plain(self) -> int:
         return int(self)
 
+    def assign(self, value):
+        """Set the optimizer's update count, and the per-weight counts its bias corrections read
+        (`Optimizer.align_step_counts`), as Keras's `iterations.assign` does."""
+        counter = super().assign(value)
+        align = getattr(self._owner, "align_step_counts", None)
+        if align is not None:
+            align()
+        return counter
+
 
 class LearningRate(_ScalarVariable, float):
     """`optimizer.learning_rate`: the current rate, a `float` with Keras's variable methods

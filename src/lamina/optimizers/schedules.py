@@ -81,7 +81,11 @@ class ExponentialDecay(LearningRateSchedule):
         progress = float(step) / self.decay_steps
         if self.staircase:
             progress = math.floor(progress)
-        return self.initial_learning_rate * self.decay_rate**progress
+        try:
+            factor = self.decay_rate**progress
+        except OverflowError:  # a growing rate past a float's range: inf, as Keras's float32
+            factor = math.inf
+        return self.initial_learning_rate * factor
 
     def get_config(self):
         return {

@@ -105,7 +105,8 @@ def slot_order(optimizer) -> list[tuple[int, str, tuple]]:
 
 
 def _has_lr_variable(optimizer) -> bool:
-    return not isinstance(optimizer._learning_rate, schedules.LearningRateSchedule)
+    # Keras keeps a float rate in a variable; a schedule or a callable is read, not stored.
+    return not callable(optimizer._learning_rate)
 
 
 def _array(view) -> np.ndarray:

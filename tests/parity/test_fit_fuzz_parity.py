@@ -1,0 +1,179 @@
+"""fit / evaluate / predict cases a differential fuzz against Keras 3 (torch backend) found apart:
+tiny Dense models with the same weights and data, `shuffle=False`, run in both."""
+
+import numpy as np
+import pytest
+
+import lamina
+from tests.parity.reference import keras
+
+
+def _model(module, weights=None):
+    model = module.Sequential(
+        [module.Input((3,)), module.layers.Dense(4, activation="tanh"), module.layers.Dense(2)]
+    )
+    if weights is not None:
+        model.set_weights(weights)
+    model.compile(optimizer=module.optimizers.SGD(0.1), loss="mse", metrics=["mae"])
+    return model
+
+
+def _batch_counter(module):
+    class Batches(module.callbacks.Callback):
+        """The batches each train epoch and each evaluation ran."""
+
+        def __init__(self):
+            super().__init__()
+            self.train, self.test, self.predict = [], [], []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.train.append(0)
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.train[-1] += 1
+
+        def on_test_begin(self, logs=None):
+            self.test.append(0)
+
+        def on_test_batch_end(self, batch, logs=None):
+            self.test[-1] += 1
+
+        def on_predict_batch_end(self, batch, logs=None):
+            self.predict.append(batch)
+
+    return Batches()
+
+
+def _data(samples=19, seed=0):
+    rng = np.random.default_rng(seed)
+    return (
+        rng.standard_normal((samples, 3)).astype("float32"),
+        rng.standard_normal((samples, 2)).astype("float32"),
+    )
+
+
+def _both(run):
+    """`run(module, model, counter)` in Keras and lamina from the same weights."""
+    weights = _model(keras).get_weights()
+    results = []
+    for module in (keras, lamina):
+        model, counter = _model(module, weights), _batch_counter(module)
+        results.append((run(module, model, counter), counter, model.get_weights()))
+    return results
+
+
+FIT_WITH_STEPS = {
+    "steps-per-epoch": {"steps_per_epoch": 2},
+    "steps-per-epoch-3": {"steps_per_epoch": 3, "epochs": 2},
+    "validation-steps": {"validation_data": _data(7, seed=1), "validation_steps": 2},
+    "split-and-steps": {"validation_split": 0.25, "steps_per_epoch": 2, "validation_steps": 3},
+}
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("options", list(FIT_WITH_STEPS.values()), ids=list(FIT_WITH_STEPS))
+def test_steps_without_a_batch_size_split_the_arrays_into_that_many_batches(options):
+    """Keras's array rule: with `steps` and no batch size, a batch is ceil(samples / steps)
+    (32 only without steps). lamina took 32, so 19 samples made one batch: fit ran one step an
+    epoch where Keras ran two (other weights, other losses)."""
+    x, y = _data()
+
+    def run(module, model, counter):
+        history = model.fit(x, y, shuffle=False, verbose=0, callbacks=[counter], **options)
+        return history.history
+
+    (theirs, their_counts, their_weights), (ours, our_counts, our_weights) = _both(run)
+    assert our_counts.train == their_counts.train
+    assert our_counts.test == their_counts.test
+    assert set(ours) == set(theirs)
+    for key, values in theirs.items():
+        np.testing.assert_allclose(ours[key], values, rtol=1e-5, atol=1e-6, err_msg=key)
+    for mine, reference in zip(our_weights, their_weights, strict=True):
+        np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parity
+def test_evaluate_and_predict_with_steps_batch_as_keras():
+    x, y = _data()
+
+    def run(module, model, counter):
+        result = model.evaluate(x, y, steps=3, verbose=0, callbacks=[counter], return_dict=True)
+        model.predict(x, steps=2, verbose=0, callbacks=[counter])
+        return result
+
+    (theirs, their_counts, _), (ours, our_counts, _) = _both(run)
+    assert our_counts.test == their_counts.test == [3]
+    assert our_counts.predict == their_counts.predict == [0, 1]
+    assert ours == pytest.approx(theirs, rel=1e-5)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("optimizer", ["Adam", "SGD"])
+def test_fit_reads_a_callable_learning_rate_at_every_step(optimizer):
+    """A zero-argument `learning_rate` a callback lowers after each batch: Keras reads it at
+    every update; lamina's fit (its captured step too) kept the rate of the first."""
+    x, y = _data(20)
+    weights = _model(keras).get_weights()
+    results = []
+    for module in (keras, lamina):
+        rate = [0.1]
+
+        class Lower(module.callbacks.Callback):
+            def __init__(self, rate):
+                super().__init__()
+                self.rate = rate
+
+            def on_train_batch_end(self, batch, logs=None):
+                self.rate[0] *= 0.7
+
+        model = _model(module, weights)
+        model.compile(
+            optimizer=getattr(module.optimizers, optimizer)(learning_rate=lambda r=rate: r[0]),
+            loss="mse",
+        )
+        history = model.fit(
+            x, y, batch_size=4, epochs=3, shuffle=False, verbose=0, callbacks=[Lower(rate)]
+        )
+        results.append((history.history["loss"], model.get_weights()))
+    (their_loss, their_weights), (our_loss, our_weights) = results
+    np.testing.assert_allclose(our_loss, their_loss, rtol=1e-5)
+    for mine, reference in zip(our_weights, their_weights, strict=True):
+        np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-6)
+
+
+def _two_heads(module, weights=None):
+    inputs = module.Input((3,))
+    hidden = module.layers.Dense(4, activation="tanh")(inputs)
+    model = module.Model(
+        inputs, [module.layers.Dense(2)(hidden), module.layers.Dense(2, name="side")(inputs)]
+    )
+    if weights is not None:
+        model.set_weights(weights)
+    return model
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("optimizer", ["Adam", "Nadam", "SGD"])
+def test_freezing_and_compiling_again_with_the_same_optimizer_keeps_its_state(optimizer):
+    """fit, freeze a layer, compile again with `model.optimizer`, fit, unfreeze, fit: Keras's
+    optimizer keeps every weight's slots and its count throughout. lamina re-made its torch
+    optimizer over the new trainable set with fresh slots (the kept weights' moments and bias
+    corrections restarted) and the unfrozen layer's slots were lost."""
+    x, y = _data(20)
+    weights = _two_heads(keras).get_weights()
+    options = {"momentum": 0.9} if optimizer == "SGD" else {}
+    results = []
+    for module in (keras, lamina):
+        model = _two_heads(module, weights)
+        model.compile(getattr(module.optimizers, optimizer)(0.05, **options), loss=["mse", "mse"])
+        losses = []
+        for trainable in (True, False, True):
+            model.get_layer("side").trainable = trainable
+            model.compile(optimizer=model.optimizer, loss=["mse", "mse"])
+            history = model.fit(x, [y, y], batch_size=5, epochs=1, shuffle=False, verbose=0)
+            losses += history.history["loss"]
+        results.append((losses, model.get_weights()))
+    (their_losses, their_weights), (our_losses, our_weights) = results
+    np.testing.assert_allclose(our_losses, their_losses, rtol=1e-5)
+    for mine, reference in zip(our_weights, their_weights, strict=True):
+        np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-5)
