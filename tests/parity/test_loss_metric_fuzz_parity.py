@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from lamina import losses
+from lamina import metrics as lamina_metrics
 from tests.parity.reference import keras
 
 RNG = np.random.default_rng(5)
@@ -125,3 +126,40 @@ def test_weights_one_axis_longer_than_the_values(name, reduction):
     ours = getattr(losses, name)(reduction=reduction)(y_true, y_pred, sample_weight=weight)
     loss = getattr(keras.losses, name)(reduction=reduction)
     _assert_same(ours, _keras(lambda: loss(y_true, y_pred, sample_weight=weight)))
+
+
+# --- metrics ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("from_sorted_ids", [False, True])
+@pytest.mark.parametrize("labels_shape", [(5,), (5, 1)])
+def test_sparse_top_k_gives_one_value_per_label(labels_shape, from_sorted_ids):
+    y_true = RNG.integers(0, 4, labels_shape)
+    scores = RNG.random((5, 4)).astype("float32")
+    y_pred = np.argsort(-scores, -1)[:, :2] if from_sorted_ids else scores
+    kwargs = {"k": 2, "from_sorted_ids": from_sorted_ids}
+    ours = lamina_metrics.sparse_top_k_categorical_accuracy(y_true, y_pred, **kwargs)
+    ref = _keras(lambda: keras.metrics.sparse_top_k_categorical_accuracy(y_true, y_pred, **kwargs))
+    _assert_same(ours, ref)
+    metrics = (
+        lamina_metrics.SparseTopKCategoricalAccuracy(**kwargs),
+        keras.metrics.SparseTopKCategoricalAccuracy(**kwargs),
+    )
+    for metric in metrics:
+        metric.update_state(y_true, y_pred, sample_weight=np.arange(5, dtype="float32"))
+    _assert_same(metrics[0].result(), _keras(metrics[1].result))
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"num_thresholds": 7}, {"thresholds": [0.2, 0.6]}, {"name": "roc"}]
+)
+def test_auc_names_and_configs_as_keras(kwargs):
+    keras.backend.clear_session()  # Keras numbers its names per session, as lamina
+    ours = [lamina_metrics.AUC(**kwargs) for _ in range(2)]
+    theirs = [keras.metrics.AUC(**kwargs) for _ in range(2)]
+    assert [m.name for m in ours] == [m.name for m in theirs]
+    assert ours[1].get_config() == theirs[1].get_config()
+    rebuilt = lamina_metrics.AUC.from_config(ours[0].get_config())
+    assert rebuilt.thresholds == ours[0].thresholds
