@@ -163,3 +163,19 @@ def test_auc_names_and_configs_as_keras(kwargs):
     assert ours[1].get_config() == theirs[1].get_config()
     rebuilt = lamina_metrics.AUC.from_config(ours[0].get_config())
     assert rebuilt.thresholds == ours[0].thresholds
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("identifier", ["accuracy", "mse", "mae", "bce", "binary_accuracy", "auc"])
+def test_metrics_get_builds_what_keras_builds(identifier):
+    keras.backend.clear_session()
+    ours, theirs = lamina_metrics.get(identifier), keras.metrics.get(identifier)
+    assert (type(ours).__name__, ours.name) == (type(theirs).__name__, theirs.name)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", ["mean_squared_error", "binary_crossentropy", "huber", "tversky"])
+def test_loss_functions_serialize_as_keras_and_back(name):
+    ours = losses.serialize(getattr(losses, name))
+    assert ours == keras.losses.serialize(getattr(keras.losses, name))
+    assert losses.deserialize(ours) is getattr(losses, name)
