@@ -179,3 +179,42 @@ def test_loss_functions_serialize_as_keras_and_back(name):
     ours = losses.serialize(getattr(losses, name))
     assert ours == keras.losses.serialize(getattr(keras.losses, name))
     assert losses.deserialize(ours) is getattr(losses, name)
+
+
+def _masked(array, mask):
+    tensor = torch.tensor(array)
+    tensor._keras_mask = torch.tensor(mask)
+    return tensor
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", ["BinaryAccuracy", "Accuracy", "MeanSquaredError"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_a_per_step_mask_covers_each_steps_values(name, weighted):
+    """A masked sequence model's (N, T) mask against per-label values (N, T, C): the padded
+    steps are left out of the mean, as Keras's MeanMetricWrapper leaves them."""
+    y_true = RNG.integers(0, 2, (3, 4, 2)).astype("float32")
+    y_pred = RNG.random((3, 4, 2)).astype("float32")
+    mask = RNG.random((3, 4)) > 0.4
+    weight = RNG.random((3, 4)).astype("float32") if weighted else None
+    results = []
+    for ns in (lamina_metrics, keras.metrics):
+        metric = getattr(ns, name)()
+        metric.update_state(y_true, _masked(y_pred, mask), sample_weight=weight)
+        metric.update_state(y_true[:1], y_pred[:1])
+        results.append(_keras(metric.result))
+    _assert_same(*results)
+
+
+@pytest.mark.parity
+def test_sum_counts_a_mask_with_its_weights():
+    values = RNG.standard_normal((3, 4)).astype("float32")
+    mask = RNG.random((3, 4)) > 0.4
+    weight = RNG.random((3, 4)).astype("float32")
+    results = []
+    for ns in (lamina_metrics, keras.metrics):
+        metric = ns.Sum()
+        metric.update_state(_masked(values, mask), sample_weight=weight)
+        metric.update_state(_masked(values, mask))  # unweighted: Keras counts every value
+        results.append(_keras(metric.result))
+    _assert_same(*results)
