@@ -218,3 +218,30 @@ def test_sum_counts_a_mask_with_its_weights():
         metric.update_state(_masked(values, mask))  # unweighted: Keras counts every value
         results.append(_keras(metric.result))
     _assert_same(*results)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    "name",
+    ["mean_squared_error", "mean_absolute_error", "huber", "log_cosh", "cosine_similarity"],
+)
+@pytest.mark.parametrize("shapes", [((4, 1), (4,)), ((4,), (4, 1))])
+def test_labels_and_outputs_one_axis_apart_give_one_value_per_sample(name, shapes):
+    y_true = RNG.standard_normal(shapes[0]).astype("float32")
+    y_pred = RNG.standard_normal(shapes[1]).astype("float32")
+    ours = getattr(losses, name)(y_true, y_pred)
+    _assert_same(ours, _keras(lambda: getattr(keras.losses, name)(y_true, y_pred)))
+
+
+@pytest.mark.parity
+def test_a_mean_metric_counts_samples_of_n1_labels_against_n_outputs():
+    y_true = RNG.integers(0, 2, (4, 1)).astype("float32")
+    y_pred = RNG.random(4).astype("float32")
+    weight = RNG.random(4).astype("float32")
+    results = []
+    for ns in (lamina_metrics, keras.metrics):
+        metric = ns.MeanSquaredError()
+        metric.update_state(y_true, y_pred, sample_weight=weight)
+        metric.update_state(y_true[:2], y_pred[:2])
+        results.append(_keras(metric.result))
+    _assert_same(*results)

@@ -42,6 +42,8 @@ def match_rank(y_true: torch.Tensor, y_pred: torch.Tensor):
     if pred_rank == true_rank + 1 and y_pred.shape[-1] == 1:
         return y_true.unsqueeze(-1), y_pred
     if true_rank == pred_rank + 1 and y_true.shape[-1] == 1:
+        if pred_rank == 1:  # labels (N, 1), outputs (N,): N samples, not one mean (Keras)
+            return y_true, y_pred.unsqueeze(-1)
         return y_true.squeeze(-1), y_pred
     return y_true, y_pred
 
