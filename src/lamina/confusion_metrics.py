@@ -354,7 +354,8 @@ class AUC(Metric):
         label_weights=None,
         from_logits=False,
     ):
-        super().__init__(name=name, dtype=dtype)  # unnamed: auc, auc_1, ... as Keras numbers
+        # Unnumbered (Keras numbers it: auc, auc_1): BackupAndRestore matches metrics by name.
+        super().__init__(name=name or "auc", dtype=dtype)
         curve, summation_method = str(curve).upper(), str(summation_method).lower()
         if curve not in ("ROC", "PR", "PRGAIN"):
             raise ValueError(
