@@ -354,6 +354,7 @@ class AUC(Metric):
         label_weights=None,
         from_logits=False,
     ):
+        # Unnumbered (Keras numbers it: auc, auc_1): BackupAndRestore matches metrics by name.
         super().__init__(name=name or "auc", dtype=dtype)
         curve, summation_method = str(curve).upper(), str(summation_method).lower()
         if curve not in ("ROC", "PR", "PRGAIN"):
@@ -365,6 +366,7 @@ class AUC(Metric):
                 "AUC summation_method must be 'interpolation', 'minoring' or 'majoring'; received "
                 f"summation_method={summation_method!r}."
             )
+        self._init_from_thresholds = thresholds is not None
         if thresholds is not None:
             inner = sorted(_check_thresholds(thresholds, "AUC"))
         else:
@@ -484,18 +486,21 @@ class AUC(Metric):
         return self._average(((x[:-1] - x[1:]) * heights).sum(0))
 
     def get_config(self):
-        return {
+        config = {
             "name": self.name,
             "dtype": self.dtype,
             "num_thresholds": self.num_thresholds,
             "curve": self.curve,
             "summation_method": self.summation_method,
-            "thresholds": self.thresholds[1:-1],
             "multi_label": self.multi_label,
             "num_labels": self.num_labels,
             "label_weights": None if self.label_weights is None else self.label_weights.tolist(),
             "from_logits": self.from_logits,
         }
+        if self._init_from_thresholds:
+            # Only thresholds given are kept, as Keras: num_thresholds rebuilds the even ones.
+            config["thresholds"] = self.thresholds[1:-1]
+        return config
 
 
 __all__ = [

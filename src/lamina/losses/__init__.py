@@ -156,7 +156,8 @@ def get(identifier):
 
 
 def serialize(loss):
-    """A Loss object -> Keras's config dict; a loss function -> its name.
+    """A Loss object or one of this module's functions -> Keras's config dict (a function's:
+    `{"class_name": "function", "config": its name, ...}`, as Keras writes it).
 
     Args:
         loss: a `Loss`, one of this module's functions, or None (returned as None).
@@ -164,18 +165,18 @@ def serialize(loss):
     Examples:
         >>> serialize(Huber(delta=2.0))["config"]["delta"]
         2.0
-        >>> serialize(mean_squared_error)
+        >>> serialize(mean_squared_error)["config"]
         'mean_squared_error'
     """
     if loss is None:
         return None
-    if isinstance(loss, Loss):
-        from lamina.saving.keras_entry import serialize_keras_object
+    from lamina.saving.keras_entry import serialize_keras_object
 
+    if isinstance(loss, Loss):
         return serialize_keras_object(loss)
     name = getattr(loss, "__name__", None)
-    if name in _FUNCTIONS:
-        return name
+    if _FUNCTIONS.get(name) is loss:
+        return serialize_keras_object(loss)
     raise TypeError(
         f"Could not serialize loss {loss!r}: it is neither a Loss nor a known function."
     )
@@ -191,7 +192,12 @@ def deserialize(name, custom_objects=None):
     Examples:
         >>> deserialize({"class_name": "Huber", "config": {"delta": 2.0}}).fn_kwargs["delta"]
         2.0
+        >>> deserialize({"class_name": "function", "config": "mse"}).__name__
+        'mean_squared_error'
     """
+    if isinstance(name, dict) and name.get("class_name") == "function":
+        # Keras's serialized loss function: {"class_name": "function", "config": "mse", ...}
+        name = name.get("config")
     if custom_objects:
         key = name.get("class_name") if isinstance(name, dict) else name
         if key in custom_objects:

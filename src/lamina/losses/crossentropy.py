@@ -8,6 +8,7 @@ As Keras on TensorFlow, the binary, categorical and sparse categorical cross-ent
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import torch
@@ -134,11 +135,30 @@ def binary_focal_crossentropy(
     return values.mean(dim=axis)
 
 
+def _log_softmax(logits, axis):
+    """Log-probabilities along `axis`, or of one distribution over several axes (a tuple) or
+    over all of them (None), as Keras's `ops.log_softmax`."""
+    if isinstance(axis, int):
+        return torch.log_softmax(logits, dim=axis)
+    dims = tuple(range(logits.dim())) if axis is None else tuple(axis)
+    return logits - torch.logsumexp(logits, dim=dims, keepdim=True)
+
+
 def _probabilities(y_pred, from_logits, axis):
-    if from_logits:
+    if from_logits and not isinstance(axis, int):
+        y_pred = _log_softmax(y_pred, axis).exp()
+    elif from_logits:
         y_pred = torch.softmax(y_pred, dim=axis)
     p = y_pred / y_pred.sum(dim=axis, keepdim=True)
     return p.clamp(EPSILON, 1.0 - EPSILON)
+
+
+def _class_count(y_pred, axis):
+    """The number of classes along `axis`: one axis, several (a tuple) or all (None)."""
+    if isinstance(axis, int):
+        return y_pred.shape[axis]
+    axes = range(y_pred.dim()) if axis is None else axis
+    return math.prod(y_pred.shape[a] for a in axes)
 
 
 def _smooth(y_true, label_smoothing, classes):
@@ -172,12 +192,12 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
         )
     y_true = as_float(y_true, y_pred)
     if label_smoothing:
-        y_true = _smooth(y_true, label_smoothing, y_pred.shape[axis])
+        y_true = _smooth(y_true, label_smoothing, _class_count(y_pred, axis))
     logits = _logits_behind(y_pred, "softmax", from_logits, "categorical_crossentropy", axis)
     if logits is None and from_logits:
         logits = y_pred
     if logits is not None:  # given, or behind a softmax's output: the exact log-probabilities
-        return -(y_true * torch.log_softmax(logits, dim=axis)).sum(dim=axis)
+        return -(y_true * _log_softmax(logits, axis)).sum(dim=axis)
     return -(y_true * torch.log(_probabilities(y_pred, False, axis))).sum(dim=axis)
 
 

@@ -42,6 +42,8 @@ def match_rank(y_true: torch.Tensor, y_pred: torch.Tensor):
     if pred_rank == true_rank + 1 and y_pred.shape[-1] == 1:
         return y_true.unsqueeze(-1), y_pred
     if true_rank == pred_rank + 1 and y_true.shape[-1] == 1:
+        if pred_rank == 1:  # labels (N, 1), outputs (N,): N samples, not one mean (Keras)
+            return y_true, y_pred.unsqueeze(-1)
         return y_true.squeeze(-1), y_pred
     return y_true, y_pred
 
@@ -156,13 +158,18 @@ def mean_over(values, axis=-1):
 
     Args:
         values: per-element loss values.
-        axis: the axis averaged over.
+        axis: the axis averaged over, a tuple of axes, or None for all of them (one number),
+            as Keras's `ops.mean`.
 
     Examples:
         >>> tuple(mean_over(torch.ones(4, 1)).shape)
         (4,)
+        >>> tuple(mean_over(torch.ones(4, 2, 3), axis=(1, 2)).shape)
+        (4,)
     """
-    if values.dim() and values.shape[axis] == 1:
+    if axis is None:
+        return values.mean()
+    if isinstance(axis, int) and values.dim() and values.shape[axis] == 1:
         return values.squeeze(axis)  # no kernel, no allocation: it matters on small models
     return values.mean(dim=axis)
 
@@ -189,9 +196,16 @@ def reduce_values(values, sample_weight=None, reduction="sum_over_batch_size", m
             valid = mask.sum()
             scale = torch.where(valid > 0, mask.numel() / valid, torch.zeros_like(valid))
             mask = mask * scale
-        sample_weight = mask if sample_weight is None else _broadcast(sample_weight, mask) * mask
+        if sample_weight is not None:
+            sample_weight = torch.as_tensor(sample_weight, device=values.device)
+            mask, sample_weight = _keras_rank_match(mask, sample_weight)
+            sample_weight = _broadcast(sample_weight, mask) * mask
+        else:
+            sample_weight = mask
     if sample_weight is not None:
-        sample_weight = _broadcast(torch.as_tensor(sample_weight, device=values.device), values)
+        sample_weight = torch.as_tensor(sample_weight, device=values.device)
+        values, sample_weight = _keras_rank_match(values, sample_weight)
+        sample_weight = _broadcast(sample_weight, values)
         values = values * sample_weight.to(values.dtype)
     if reduction in ("none", None) or values.dim() == 0 or values.numel() == 0:
         return values
@@ -233,9 +247,26 @@ def loss_mask(values, y_pred, own=None):
     return combined
 
 
+def _keras_rank_match(values, weight):
+    """Keras's rule for weights one axis longer than the values: weights `(N, 1)` against
+    per-sample values `(N,)` give `(N, 1)` weighted values (what `reduction="none"` returns);
+    against values of a higher rank, the weights lose their axis of 1.
+
+    Other rank differences are left to `_broadcast`, which lines the weights up with the
+    leading (batch) axes, as Keras's documentation says: Keras broadcasts them against the
+    last axis instead, which weights `(N,)` against values `(N, N)` column by column.
+    """
+    if weight.dim() == values.dim() + 1 and weight.shape[-1] == 1:
+        if values.dim() == 1:
+            return values.unsqueeze(-1), weight
+        return values, weight.squeeze(-1)
+    return values, weight
+
+
 def _broadcast(weight, values):
     weight = torch.as_tensor(weight)
-    while weight.dim() > values.dim() and weight.shape[-1] == 1:
+    # A single loss value (a batch-wide Dice) weighted per sample gives one value per weight.
+    while values.dim() and weight.dim() > values.dim() and weight.shape[-1] == 1:
         weight = weight.squeeze(-1)
     while weight.dim() < values.dim():
         weight = weight.unsqueeze(-1)

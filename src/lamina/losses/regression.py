@@ -167,6 +167,7 @@ def cosine_similarity(y_true, y_pred, axis=-1):
         >>> cosine_similarity(torch.tensor([[1.0, 0.0]]), torch.tensor([[2.0, 0.0]])).tolist()
         [-1.0]
     """
+    y_true, y_pred = match_rank(y_true, y_pred)  # (N,) against (N, 1): no (N, N) broadcast
     y_true = F.normalize(as_float(y_true, y_pred), dim=axis, eps=1e-12)
     return -(y_true * F.normalize(y_pred, dim=axis, eps=1e-12)).sum(dim=axis)
 

@@ -135,14 +135,16 @@ def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5, from_sorted_ids=False
         >>> sparse_top_k_categorical_accuracy(torch.tensor([2]), ids, k=1, from_sorted_ids=True)
         tensor([0.])
     """
+    labels_shape = y_true.shape  # Keras gives one value per label: (N, 1) for (N, 1) labels
     y_true = class_ids(y_true, y_pred)
     if from_sorted_ids:
         top = y_pred[..., :k]
-        return (top == y_true.to(top.dtype).unsqueeze(-1)).any(dim=-1).float()
+        hits = (top == y_true.to(top.dtype).unsqueeze(-1)).any(dim=-1)
+        return hits.reshape(labels_shape).float()
     # Ties count in the label's favour, as Keras's (and TF's) in_top_k: the label is in the top k
     # when fewer than k scores are strictly higher, whatever order topk would break the tie in.
     flat = in_top_k(y_true.reshape(-1), y_pred.reshape(-1, y_pred.shape[-1]), k)
-    return flat.reshape(y_true.shape).float()
+    return flat.reshape(labels_shape).float()
 
 
 def wrapper_class(fn, class_name, default_name, *, doc=None, leading=(), matches=None, **defaults):

@@ -522,11 +522,14 @@ class Sum(Metric):
         self.add_state("total")
 
     def update_state(self, values, sample_weight=None):
+        mask = getattr(values, "_keras_mask", None)  # as Mean: it counts when weights are given
         values = _detached_tensor(values)
         self._to(values.device)
         values = values.detach().float()
         if sample_weight is not None:
             weight = _as_tensor(sample_weight, device=values.device).float()
+            if mask is not None:
+                weight = broadcast_weight(weight, mask) * mask.to(weight.device, weight.dtype)
             values = values * broadcast_weight(weight, values)
         self.total += values.sum()
 
@@ -566,8 +569,9 @@ class MeanMetricWrapper(Mean):
             y_pred = y_pred.float()
         y_true = _as_tensor(y_true, device=y_pred.device)
         values = self.fn(y_true, y_pred, **self.fn_kwargs)
-        if isinstance(mask, torch.Tensor) and tuple(mask.shape) == tuple(values.shape):
-            # Keras's rule: masked-out values weigh 0, so the mean is over the valid ones.
+        if isinstance(mask, torch.Tensor) and _leads(mask.shape, values.shape):
+            # Keras's rule: masked-out values weigh 0, so the mean is over the valid ones; a
+            # per-step mask covers each step's values (binary_accuracy's per label).
             mask = mask.to(torch.float32)
             if sample_weight is None:
                 sample_weight = mask
@@ -602,6 +606,12 @@ class MeanMetricWrapper(Mean):
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype, **self.fn_kwargs}
+
+
+def _leads(mask_shape, values_shape) -> bool:
+    """Whether a mask of `mask_shape` covers values of `values_shape`: the same leading axes."""
+    rank = len(mask_shape)
+    return 0 < rank <= len(values_shape) and tuple(values_shape[:rank]) == tuple(mask_shape)
 
 
 def _as_tensor(value, device=None) -> torch.Tensor:

@@ -44,18 +44,22 @@ def get(identifier, *, name=None) -> Metric | None:
         name: the metric's name when built from a string or a function.
 
     Examples:
-        >>> get("mae").name
+        >>> get("mae").name  # the class's own name, as Keras's get
+        'mean_absolute_error'
+        >>> get("mae", name="mae").name  # as compile() names it
         'mae'
     """
     if identifier is None or isinstance(identifier, Metric):
         return identifier
     if isinstance(identifier, str):
+        if identifier == "accuracy":  # alone, Keras's Accuracy; compile() resolves it first
+            identifier = "Accuracy"
         if identifier in CLASSES:
             return CLASSES[identifier]() if name is None else CLASSES[identifier](name=name)
         key = identifier.lower()
         if ALIASES.get(key) is None:
             raise errors.unknown_name("metric", identifier, list(ALIASES) + list(CLASSES))
-        return ALIASES[key](name=name or identifier)
+        return ALIASES[key]() if name is None else ALIASES[key](name=name)
     if isinstance(identifier, dict) and "class_name" in identifier:
         cls = CLASSES.get(identifier["class_name"])
         if cls is None:
