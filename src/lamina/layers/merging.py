@@ -472,9 +472,6 @@ class Dot(_Merge):
     # As Keras: it takes masked inputs (supports_masking, inherited) but its output carries no
     # mask (compute_mask below).
 
-    # The output shape comes from the engine's probe, not from the element-wise rule above.
-    compute_output_shape = Layer.compute_output_shape
-
     def __init__(self, axes, normalize=False, **kwargs):
         super().__init__(**kwargs)
         valid = isinstance(axes, int) and not isinstance(axes, bool)
@@ -505,7 +502,9 @@ class Dot(_Merge):
                 self, "`axes` that are not the batch axis (0)", f"axes={self.axes!r}"
             )
         size1, size2 = shape1[axis1], shape2[axis2]
-        if size1 is not None and size2 is not None and size1 != size2:
+        # As Keras's build: an unknown size meets only an unknown size (two symbolic inputs
+        # whose dot axes are not both known or both unknown are refused).
+        if size1 != size2:
             raise errors.value_error(
                 self,
                 "equal sizes on the two dot axes",
@@ -527,6 +526,17 @@ class Dot(_Merge):
         product = torch.bmm(left.reshape(batch, -1, size), right.reshape(batch, size, -1))
         output = product.reshape(batch, *rest1, *rest2)
         return output.reshape(batch, 1) if output.dim() == 1 else output
+
+    def compute_output_shape(self, input_shape):
+        # Keras's rule, not the engine's probe: the probe fills each unknown size on its own,
+        # so an unknown dot axis facing a known one would disagree with it. As Keras's, it
+        # checks no sizes (build does).
+        shape1, shape2 = self._check_list(input_shape)
+        axis1, axis2 = self._resolve_axes(len(shape1), len(shape2))
+        rest1 = [size for i, size in enumerate(shape1) if i != axis1]
+        rest2 = [size for i, size in enumerate(shape2) if i not in (0, axis2)]
+        output = rest1 + rest2
+        return tuple(output + [1] if len(output) == 1 else output)
 
     def compute_mask(self, inputs, mask=None):
         return None
