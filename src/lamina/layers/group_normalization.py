@@ -140,6 +140,8 @@ class GroupNormalization(Layer):
     def build(self, input_shape):
         axis, channels = _channel_axis(self, self.axis, input_shape)
         groups = channels if self.groups == -1 else self.groups
+        # As Keras, the built layer reports the groups it made (its config says so, not -1).
+        self.groups = groups
         if channels % groups:
             raise errors.value_error(
                 self,

@@ -43,6 +43,8 @@ class RMSNormalization(Layer):
                     self, f"axes in [{-rank}, {rank})", f"axis={self.axis} for rank {rank}"
                 )
         self._axes = sorted(a % rank for a in axes)
+        # As Keras, the built layer's config lists its axes, sorted as given.
+        self.axis = sorted(axes)
         self.scale = self.add_weight(
             name="scale", shape=tuple(input_shape[a] for a in self._axes), initializer="ones"
         )
