@@ -135,7 +135,11 @@ class _SpatialDropout(Layer):
         return inputs * noise_draws.keep_mask(shape, keep, inputs, self.seed_generator)
 
     def get_config(self):
+        # Keras's keys: its spatial dropouts take no `trainable`, so a config carrying one
+        # would not load there. The dtype stays the policy (Keras's plain dtype string would
+        # lose a mixed policy), which Keras reads as well.
         config = {**super().get_config(), "rate": self.rate, "seed": self.seed}
+        config.pop("trainable", None)
         config["data_format"] = self.data_format
         return config
 
