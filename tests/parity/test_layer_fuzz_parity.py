@@ -1,0 +1,178 @@
+"""Differences a differential fuzz of the non-recurrent layers found against Keras 3, pinned.
+
+Each case is one the fuzz drew where lamina disagreed with Keras: an output shape for unknown
+sizes, a config value before or after build, a config Keras could not load back.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from tests.parity.reference import keras
+
+pytestmark = pytest.mark.parity
+
+
+def _comparable(config: dict) -> dict:
+    """A config with the parts that legitimately differ (the auto name, module paths) left out."""
+
+    def clean(value):
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items() if k not in ("module", "registered_name")}
+        if isinstance(value, (list, tuple)):
+            return [clean(v) for v in value]
+        return value
+
+    config = {k: v for k, v in config.items() if k != "name"}
+    return json.loads(json.dumps(clean(config), sort_keys=True))
+
+
+def _both(name, config):
+    return getattr(keras.layers, name)(**config), getattr(lamina.layers, name)(**config)
+
+
+def _build_both(reference, ours, x):
+    # Keras's build, not its call: its torch LayerNormalization call on a non-last axis fails.
+    reference.build(x.shape)
+    ours(torch.tensor(x, device=lamina.backend.default_device()))
+
+
+# ------------------------------------------------------------------------------------------------
+# Dot's output shape with unknown sizes on the dot axes: the engine's probe filled each unknown
+# size on its own, so an unknown axis facing a known one failed inside torch.
+
+DOT_SHAPES = [
+    ({"axes": [2, 1], "normalize": True}, [(None, None, 2), (None, None, 3)]),
+    ({"axes": [2, 1]}, [(None, 4, None), (None, 5, 3)]),
+    ({"axes": 1}, [(None, None), (None, 3)]),
+    ({"axes": -1}, [(None, 2, None), (None, None, 4)]),
+    ({"axes": (1, 1)}, [(None, None, 2), (None, None, 3)]),
+]
+
+
+@pytest.mark.parametrize(("config", "shapes"), DOT_SHAPES)
+def test_dot_output_shape_with_unknown_sizes_is_keras(config, shapes):
+    reference, ours = _both("Dot", config)
+    assert ours.compute_output_shape(shapes) == reference.compute_output_shape(shapes)
+
+
+SYMBOLIC_DOTS = [
+    ({"axes": [2, 1]}, [(None, 4, None), (None, None, 3)]),
+    ({"axes": 1}, [(None, None), (None, None)]),
+    ({"axes": (1, 1), "normalize": True}, [(None, 3, 2), (None, 3, None)]),
+]
+
+
+@pytest.mark.parametrize(("config", "shapes"), SYMBOLIC_DOTS)
+def test_dot_on_symbolic_inputs_with_unknown_sizes_is_keras(config, shapes):
+    reference, ours = _both("Dot", config)
+    want = reference([keras.Input(batch_shape=s) for s in shapes]).shape
+    got = ours([lamina.Input(batch_shape=s) for s in shapes]).shape
+    assert tuple(got) == tuple(want)
+
+
+@pytest.mark.parametrize(("config", "shapes"), DOT_SHAPES[:4])
+def test_dot_refuses_an_unknown_dot_size_facing_a_known_one_as_keras(config, shapes):
+    # Keras's build: sizes must be equal, an unknown one included (its compute_output_shape,
+    # above, does not check).
+    reference, ours = _both("Dot", config)
+    with pytest.raises(ValueError):
+        reference([keras.Input(batch_shape=s) for s in shapes])
+    with pytest.raises(ValueError, match="equal sizes on the two dot axes"):
+        ours([lamina.Input(batch_shape=s) for s in shapes])
+
+
+# ------------------------------------------------------------------------------------------------
+# LayerNormalization(rms_scaling=True) keeps `center` and `scale` as given in its config (Keras
+# reads the flag at build: gamma always, beta never); lamina rewrote both.
+
+
+@pytest.mark.parametrize(
+    ("center", "scale"), [(True, True), (True, False), (False, False), (False, True)]
+)
+def test_rms_scaling_layer_normalization_config_and_weights_are_keras(center, scale):
+    config = {"rms_scaling": True, "center": center, "scale": scale}
+    with pytest.warns(UserWarning, match="rms_scaling"):
+        reference, ours = _both("LayerNormalization", config)
+    assert _comparable(ours.get_config()) == _comparable(reference.get_config())
+    x = np.random.default_rng(0).standard_normal((2, 5)).astype("float32")
+    _build_both(reference, ours, x)
+    assert [(w.path.split("/")[-1], tuple(w.shape)) for w in ours.weights] == [
+        (w.path.split("/")[-1], tuple(w.shape)) for w in reference.weights
+    ]
+    ours.set_weights(reference.get_weights())
+    got = ours(torch.tensor(x, device=lamina.backend.default_device()))
+    torch.testing.assert_close(got.detach().cpu(), reference(torch.tensor(x)).detach())
+    assert _comparable(ours.get_config()) == _comparable(reference.get_config())
+
+
+# ------------------------------------------------------------------------------------------------
+# The config of a built layer: Keras rewrites some arguments at build (an axis becomes a sorted
+# list, groups=-1 becomes the channel count), and a program reading it, or loading it in Keras,
+# sees those values.
+
+BUILT_CONFIGS = [
+    ("LayerNormalization", {"axis": -1}, (2, 3, 4)),
+    ("LayerNormalization", {"axis": 1}, (2, 3, 4)),
+    ("LayerNormalization", {"axis": [2, 1]}, (2, 3, 4)),
+    ("RMSNormalization", {"axis": -1}, (2, 3, 4)),
+    ("RMSNormalization", {"axis": [-1, -2]}, (2, 3, 4)),
+    ("GroupNormalization", {"groups": -1}, (2, 3, 4)),
+    ("GroupNormalization", {"groups": -1, "axis": 1}, (2, 6, 4)),
+    ("GroupNormalization", {"groups": 2}, (2, 3, 4)),
+]
+
+
+@pytest.mark.parametrize(("name", "config", "shape"), BUILT_CONFIGS)
+def test_built_layer_config_is_keras(name, config, shape):
+    reference, ours = _both(name, config)
+    assert _comparable(ours.get_config()) == _comparable(reference.get_config())
+    x = np.random.default_rng(0).standard_normal(shape).astype("float32")
+    _build_both(reference, ours, x)
+    assert _comparable(ours.get_config()) == _comparable(reference.get_config())
+    # The built config makes the same layer again, in both libraries.
+    again = getattr(lamina.layers, name).from_config(ours.get_config())
+    again(torch.tensor(x, device=lamina.backend.default_device()))
+    assert _comparable(again.get_config()) == _comparable(ours.get_config())
+
+
+# ------------------------------------------------------------------------------------------------
+# Config keys: Keras's spatial dropouts take no `trainable` (a lamina config carrying one did
+# not load in Keras), and Keras 3's Embedding writes no `input_length`.
+
+SPATIAL_DROPOUTS = [
+    ("SpatialDropout1D", {"rate": 0.3}),
+    ("SpatialDropout2D", {"rate": 0.3, "data_format": "channels_first"}),
+    ("SpatialDropout3D", {"rate": 0.5, "seed": 3}),
+    ("SpatialDropout2D", {"rate": 0.3, "dtype": "mixed_bfloat16"}),
+]
+
+
+@pytest.mark.parametrize(("name", "config"), SPATIAL_DROPOUTS)
+def test_spatial_dropout_config_keys_are_keras_and_keras_loads_them(name, config):
+    reference, ours = _both(name, config)
+    assert set(ours.get_config()) == set(reference.get_config())
+    loaded = getattr(keras.layers, name).from_config(ours.get_config())
+    assert loaded.rate == config["rate"]
+    assert loaded.dtype_policy.name == ours.dtype_policy.name
+
+
+@pytest.mark.parametrize("mask_zero", [False, True])
+def test_embedding_config_keys_are_keras(mask_zero):
+    reference, ours = _both("Embedding", {"input_dim": 5, "output_dim": 3, "mask_zero": mask_zero})
+    assert set(ours.get_config()) == set(reference.get_config())
+    assert _comparable(ours.get_config()) == _comparable(reference.get_config())
+
+
+def test_embedding_input_length_still_round_trips():
+    with pytest.warns(UserWarning, match="input_length"):
+        layer = lamina.layers.Embedding(5, 3, input_length=4)
+    assert layer.get_config()["input_length"] == 4
+    with pytest.warns(UserWarning, match="input_length"):
+        again = lamina.layers.Embedding.from_config(layer.get_config())
+    assert again.input_length == 4
