@@ -176,3 +176,48 @@ def test_embedding_input_length_still_round_trips():
     with pytest.warns(UserWarning, match="input_length"):
         again = lamina.layers.Embedding.from_config(layer.get_config())
     assert again.input_length == 4
+
+
+# ------------------------------------------------------------------------------------------------
+# compute_output_shape of the normalizations and PReLU: Keras's is the input's shape once the axes
+# fit the rank, with nothing built; lamina's built the layer from the shape, so an unknown size on
+# a normalized (or unshared) axis raised.
+
+UNKNOWN_AXIS_SHAPES = [
+    ("BatchNormalization", {"axis": 1}, (None, None, None, 2)),
+    ("BatchNormalization", {"axis": 2}, (None, None, None, 2)),
+    ("LayerNormalization", {"axis": [1, 2]}, (None, None, 4)),
+    ("LayerNormalization", {"axis": -1}, (None, 3, None)),
+    ("GroupNormalization", {"groups": 2, "axis": 1}, (None, None, 5)),
+    ("GroupNormalization", {"groups": -1}, (None, 4, None)),
+    ("UnitNormalization", {"axis": 1}, (None, None, 3)),
+    ("RMSNormalization", {"axis": 1}, (None, None, 5)),
+    ("PReLU", {}, (None, None, None, 5)),
+    ("PReLU", {"shared_axes": [1]}, (None, None, 3)),
+]
+
+
+@pytest.mark.parametrize(("name", "config", "shape"), UNKNOWN_AXIS_SHAPES)
+def test_output_shape_with_an_unknown_normalized_size_is_keras(name, config, shape):
+    reference, ours = _both(name, config)
+    built = ours.built  # a layer without weights may be built from the start
+    assert ours.compute_output_shape(shape) == tuple(reference.compute_output_shape(shape))
+    assert ours.built == built
+
+
+@pytest.mark.parametrize(
+    ("name", "config"),
+    [
+        ("BatchNormalization", {"axis": 3}),
+        ("LayerNormalization", {"axis": [1, -4]}),
+        ("GroupNormalization", {"axis": -4}),
+        ("UnitNormalization", {"axis": 3}),
+        ("RMSNormalization", {"axis": 5}),
+    ],
+)
+def test_output_shape_refuses_an_axis_past_the_rank_as_keras(name, config):
+    reference, ours = _both(name, config)
+    with pytest.raises(ValueError):
+        reference.compute_output_shape((None, 4, 3))
+    with pytest.raises(ValueError, match=r"axes in \[-3, 3\)"):
+        ours.compute_output_shape((None, 4, 3))

@@ -28,6 +28,7 @@ from lamina.layers.normalization import (
     _channels_at_1,
     _channels_back,
     add_scale_and_offset,
+    shape_with_axes_checked,
 )
 
 
@@ -164,6 +165,9 @@ class GroupNormalization(Layer):
         else:
             y = normalize(x, self.gamma, self.beta, self._groups, self.epsilon)
         return _channels_back(y, self._channel_axis, self._rank)
+
+    def compute_output_shape(self, input_shape):
+        return shape_with_axes_checked(self, input_shape, self.axis)
 
     def get_config(self):
         return {

@@ -90,6 +90,21 @@ def add_scale_and_offset(layer, shape, *, scale=None, center=None) -> None:
     )
 
 
+def shape_with_axes_checked(layer, input_shape, axis) -> tuple:
+    """A normalization's compute_output_shape, as Keras's: the input's shape, once each axis fits
+    its rank. Nothing is built, so sizes may be unknown anywhere, the normalized axes included."""
+    input_shape = tuple(input_shape)
+    rank = len(input_shape)
+    for one in axis if isinstance(axis, (list, tuple)) else [axis]:
+        if not -rank <= one < rank:
+            raise errors.value_error(
+                layer,
+                f"axes in [{-rank}, {rank}) for an input of rank {rank}",
+                f"axis={axis} for input shape {errors.format_shape(input_shape)}",
+            )
+    return input_shape
+
+
 def _channel_axis(layer, axis: int, input_shape) -> tuple[int, int]:
     """(axis in [1, rank), its size), or the house error."""
     rank = len(input_shape)
@@ -323,6 +338,9 @@ class BatchNormalization(Layer):
             y = y + self.beta.view(shape)
         return y.to(inputs.dtype)
 
+    def compute_output_shape(self, input_shape):
+        return shape_with_axes_checked(self, input_shape, self.axis)
+
     def get_config(self):
         return {
             **super().get_config(),
@@ -448,6 +466,9 @@ class LayerNormalization(Layer):
             outputs = outputs + self.beta.reshape(self._broadcast)
         return outputs
 
+    def compute_output_shape(self, input_shape):
+        return shape_with_axes_checked(self, input_shape, self.axis)
+
     def get_config(self):
         return {
             **super().get_config(),
@@ -492,6 +513,9 @@ class UnitNormalization(Layer):
     def call(self, inputs):
         norm = torch.linalg.vector_norm(inputs, dim=self.axis, keepdim=True)
         return inputs / norm.clamp_min(1e-12)
+
+    def compute_output_shape(self, input_shape):
+        return shape_with_axes_checked(self, input_shape, self.axis)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}

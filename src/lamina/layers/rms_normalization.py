@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from lamina.engine import errors, hyperparameters
 from lamina.engine.layer import Layer
+from lamina.layers.normalization import shape_with_axes_checked
 
 
 class RMSNormalization(Layer):
@@ -62,6 +63,9 @@ class RMSNormalization(Layer):
             rrms = torch.rsqrt(x.square().mean(dim=self._axes, keepdim=True) + self.epsilon)
             outputs = x * rrms * self.scale.reshape(shape)
         return outputs.to(inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return shape_with_axes_checked(self, input_shape, self.axis)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon}
