@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import lamina
-from tests.parity.reference import keras
+from tests.parity.reference import assert_layer_matches_keras, keras
 
 pytestmark = pytest.mark.parity
 
@@ -221,3 +221,61 @@ def test_output_shape_refuses_an_axis_past_the_rank_as_keras(name, config):
         reference.compute_output_shape((None, 4, 3))
     with pytest.raises(ValueError, match=r"axes in \[-3, 3\)"):
         ours.compute_output_shape((None, 4, 3))
+
+
+# ------------------------------------------------------------------------------------------------
+# Keras refuses strides > 1 with dilation_rate > 1 in Conv and ConvTranspose only: its depthwise
+# and separable convolutions take the pair, and lamina refused them at construction.
+
+STRIDED_DILATED = [
+    (
+        "DepthwiseConv1D",
+        {"kernel_size": 3, "strides": 2, "dilation_rate": 2, "padding": "same"},
+        (2, 9, 2),
+    ),
+    (
+        "DepthwiseConv2D",
+        {
+            "kernel_size": (3, 2),
+            "strides": (2, 3),
+            "dilation_rate": 2,
+            "data_format": "channels_first",
+        },
+        (2, 3, 9, 10),
+    ),
+    (
+        "SeparableConv1D",
+        {"filters": 3, "kernel_size": 2, "strides": 3, "dilation_rate": 2, "padding": "same"},
+        (2, 10, 2),
+    ),
+    (
+        "SeparableConv2D",
+        {
+            "filters": 2,
+            "kernel_size": 3,
+            "strides": 2,
+            "dilation_rate": (2, 1),
+            "padding": "same",
+            "depth_multiplier": 2,
+        },
+        (2, 8, 7, 3),
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "config", "shape"), STRIDED_DILATED)
+def test_depthwise_and_separable_take_strides_with_dilation_as_keras(name, config, shape):
+    assert_layer_matches_keras(name, config, shape)
+    reference, ours = _both(name, config)
+    unknown = (None, *([None] * (len(shape) - 2)), shape[-1])
+    if config.get("data_format") == "channels_first":
+        unknown = (None, shape[1], *([None] * (len(shape) - 2)))
+    assert ours.compute_output_shape(unknown) == tuple(reference.compute_output_shape(unknown))
+
+
+@pytest.mark.parametrize("name", ["Conv1D", "Conv2D", "Conv1DTranspose", "Conv2DTranspose"])
+def test_plain_and_transposed_convolutions_still_refuse_strides_with_dilation(name):
+    with pytest.raises(ValueError):
+        getattr(keras.layers, name)(filters=2, kernel_size=3, strides=2, dilation_rate=2)
+    with pytest.raises(ValueError, match="strides == 1 when dilation_rate > 1"):
+        getattr(lamina.layers, name)(filters=2, kernel_size=3, strides=2, dilation_rate=2)
