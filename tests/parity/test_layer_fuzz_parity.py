@@ -279,3 +279,46 @@ def test_plain_and_transposed_convolutions_still_refuse_strides_with_dilation(na
         getattr(keras.layers, name)(filters=2, kernel_size=3, strides=2, dilation_rate=2)
     with pytest.raises(ValueError, match="strides == 1 when dilation_rate > 1"):
         getattr(lamina.layers, name)(filters=2, kernel_size=3, strides=2, dilation_rate=2)
+
+
+# ------------------------------------------------------------------------------------------------
+# SpectralNormalization with a dtype of its own: Keras makes vector_u in the wrapped kernel's
+# dtype; lamina made it in the wrapper's, and a float16 wrapper round a float32 Dense then failed
+# in training (float16 @ float32).
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float64"])
+@pytest.mark.parametrize("power_iterations", [1, 2])
+def test_spectral_normalization_with_its_own_dtype_is_keras(dtype, power_iterations):
+    x = np.random.default_rng(0).standard_normal((2, 3)).astype("float32")
+    reference = keras.layers.SpectralNormalization(
+        keras.layers.Dense(2), dtype=dtype, power_iterations=power_iterations
+    )
+    ours = lamina.layers.SpectralNormalization(
+        lamina.layers.Dense(2), dtype=dtype, power_iterations=power_iterations
+    )
+    device = lamina.backend.default_device()
+    reference(torch.tensor(x))
+    ours(torch.tensor(x, device=device))
+    ours.set_weights(reference.get_weights())
+    want = reference(torch.tensor(x), training=True)
+    got = ours(torch.tensor(x, device=device), training=True)
+    assert got.dtype == want.dtype
+    torch.testing.assert_close(got.detach().cpu().float(), want.detach().float())
+    for mine, theirs in zip(ours.get_weights(), reference.get_weights(), strict=True):
+        assert mine.dtype == np.asarray(theirs).dtype
+        np.testing.assert_allclose(mine, np.asarray(theirs), rtol=1e-6, atol=1e-6)
+
+
+# ------------------------------------------------------------------------------------------------
+# Dot on a batch of 0 samples: a reshape to -1 is ambiguous with no elements.
+
+
+@pytest.mark.parametrize(
+    ("axes", "shapes"),
+    [(1, [(0, 1), (0, 1)]), ((2, 1), [(0, 2, 3), (0, 3, 4)]), (1, [(0, 3), (0, 3, 2)])],
+)
+def test_dot_on_an_empty_batch_is_keras(axes, shapes):
+    rng = np.random.default_rng(0)
+    inputs = [rng.standard_normal(s).astype("float32") for s in shapes]
+    assert_layer_matches_keras("Dot", {"axes": axes}, None, inputs=inputs)

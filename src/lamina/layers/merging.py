@@ -13,6 +13,8 @@ treating a missing one as all-true; Dot drops masks.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -523,7 +525,9 @@ class Dot(_Merge):
         right = x2.movedim(axis2, 1)
         rest1, rest2 = left.shape[1:-1], right.shape[2:]
         batch, size = left.shape[0], left.shape[-1]
-        product = torch.bmm(left.reshape(batch, -1, size), right.reshape(batch, size, -1))
+        # Sizes spelled out, not -1: a batch of 0 samples leaves -1 ambiguous.
+        rows, columns = math.prod(rest1), math.prod(rest2)
+        product = torch.bmm(left.reshape(batch, rows, size), right.reshape(batch, size, columns))
         output = product.reshape(batch, *rest1, *rest2)
         return output.reshape(batch, 1) if output.dim() == 1 else output
 
