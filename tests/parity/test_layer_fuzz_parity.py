@@ -322,3 +322,19 @@ def test_dot_on_an_empty_batch_is_keras(axes, shapes):
     rng = np.random.default_rng(0)
     inputs = [rng.standard_normal(s).astype("float32") for s in shapes]
     assert_layer_matches_keras("Dot", {"axes": axes}, None, inputs=inputs)
+
+
+@pytest.mark.parametrize(
+    ("name", "config", "shape"),
+    [
+        ("Flatten", {}, (0, 6, 5)),
+        ("Flatten", {"data_format": "channels_first"}, (0, 2, 3, 4)),
+        ("Flatten", {}, (0,)),
+        ("Reshape", {"target_shape": (-1, 1)}, (0, 6)),
+        ("Reshape", {"target_shape": (2, -1)}, (0, 3, 4)),
+    ],
+)
+def test_reshaping_an_empty_batch_is_keras(name, config, shape):
+    assert_layer_matches_keras(name, config, shape)
+    reference, ours = _both(name, config)
+    assert ours.compute_output_shape(shape) == tuple(reference.compute_output_shape(shape))

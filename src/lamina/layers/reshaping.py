@@ -46,7 +46,8 @@ class Flatten(Layer):
     def call(self, inputs):
         if self.data_format == "channels_first" and inputs.dim() > 2:
             inputs = backend.channels_last_view(inputs)
-        return inputs.reshape(inputs.shape[0], -1)
+        # flatten, not reshape(batch, -1): -1 is ambiguous for a batch of 0 samples.
+        return inputs.flatten(1) if inputs.dim() > 1 else inputs.reshape(-1, 1)
 
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format}
@@ -106,7 +107,10 @@ class Reshape(Layer):
 
     def call(self, inputs):
         self._check(tuple(inputs.shape))
-        return inputs.reshape(inputs.shape[0], *self.target_shape)
+        target = self.target_shape
+        if inputs.shape[0] == 0 and -1 in target:  # -1 is ambiguous with no values: work it out
+            target = self.compute_output_shape(tuple(inputs.shape))[1:]
+        return inputs.reshape(inputs.shape[0], *target)
 
     def compute_output_shape(self, input_shape):
         """Keras's rule on symbolic shapes: `(batch, *target_shape)`, the -1 worked out when the
