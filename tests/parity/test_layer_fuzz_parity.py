@@ -338,3 +338,57 @@ def test_reshaping_an_empty_batch_is_keras(name, config, shape):
     assert_layer_matches_keras(name, config, shape)
     reference, ours = _both(name, config)
     assert ours.compute_output_shape(shape) == tuple(reference.compute_output_shape(shape))
+
+
+# ------------------------------------------------------------------------------------------------
+# Upsampling's output shape on an empty batch: torch's meta kernel fails there, so the engine's
+# probe did; the layer states Keras's rule.
+
+EMPTY_UPSAMPLING = [
+    ("UpSampling1D", {"size": 3}, (0, 3, 4)),
+    ("UpSampling2D", {"size": (2, 1), "data_format": "channels_first"}, (0, 3, 4, 5)),
+    ("UpSampling3D", {"size": (2, 1, 3)}, (0, 3, 4, 5, 2)),
+    ("UpSampling2D", {"size": 2}, (None, None, 4, 5)),
+]
+
+
+@pytest.mark.parametrize(("name", "config", "shape"), EMPTY_UPSAMPLING)
+def test_upsampling_output_shape_is_keras(name, config, shape):
+    reference, ours = _both(name, config)
+    assert ours.compute_output_shape(shape) == tuple(reference.compute_output_shape(shape))
+
+
+# ------------------------------------------------------------------------------------------------
+# The 1-D layers Keras gives no data_format (UpSampling1D, Cropping1D, SpatialDropout1D) read
+# (batch, steps, features) whatever the global image data format; lamina took the global one.
+
+
+@pytest.fixture
+def global_channels_first():
+    keras_before, ours_before = keras.config.image_data_format(), lamina.backend.image_data_format()
+    keras.config.set_image_data_format("channels_first")
+    lamina.backend.set_image_data_format("channels_first")
+    yield
+    keras.config.set_image_data_format(keras_before)
+    lamina.backend.set_image_data_format(ours_before)
+
+
+@pytest.mark.parametrize(
+    ("name", "config"),
+    [("UpSampling1D", {"size": 2}), ("Cropping1D", {"cropping": (1, 2)})],
+)
+def test_one_d_layers_ignore_the_global_data_format_as_keras(global_channels_first, name, config):
+    assert_layer_matches_keras(name, config, (2, 5, 4))
+    reference, ours = _both(name, config)
+    shape = (None, 5, 4)
+    assert ours.compute_output_shape(shape) == tuple(reference.compute_output_shape(shape))
+
+
+def test_spatial_dropout_1d_drops_features_under_a_global_channels_first(global_channels_first):
+    layer = lamina.layers.SpatialDropout1D(0.5, seed=1)
+    y = layer(torch.ones(4, 6, 8, device=lamina.backend.default_device()), training=True)
+    # One draw per (sample, feature): a dropped feature is zero at every step.
+    dropped = (y == 0).all(dim=1)
+    kept = (y == 2).all(dim=1)
+    assert bool((dropped | kept).all())
+    assert bool(dropped.any()) and bool(kept.any())

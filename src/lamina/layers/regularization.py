@@ -169,7 +169,8 @@ class SpatialDropout1D(_SpatialDropout):
     rank = 1
 
     def __init__(self, rate, seed=None, **kwargs):
-        super().__init__(rate, None, seed, **kwargs)
+        # (batch, steps, channels) whatever the global image data format, as Keras's.
+        super().__init__(rate, "channels_last", seed, **kwargs)
 
     def get_config(self):
         config = super().get_config()
