@@ -37,6 +37,9 @@ class _ConvBase(Layer):
     rank: int = 2
     paddings: tuple[str, ...] = ("valid", "same")
     family_ranks: tuple[int, ...] = (1, 2, 3)
+    # Keras refuses strides > 1 with dilation_rate > 1 in its plain and transposed
+    # convolutions only; its depthwise and separable ones take the pair.
+    takes_strides_with_dilation: bool = False
 
     def __init__(
         self,
@@ -60,7 +63,8 @@ class _ConvBase(Layer):
         self.padding = check.choice(padding, self.paddings, "padding", self)
         self.data_format = backend.standardize_data_format(data_format)
         self.dilation_rate = check.int_tuple(dilation_rate, self.rank, "dilation_rate", self)
-        check.strides_without_dilation(self.strides, self.dilation_rate, self)
+        if not self.takes_strides_with_dilation:
+            check.strides_without_dilation(self.strides, self.dilation_rate, self)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.bias_initializer = initializers.get(bias_initializer)

@@ -192,6 +192,8 @@ class Embedding(LoraLayer, Layer):
         return inputs != 0
 
     def get_config(self):
+        # input_length only where given: Keras 3 writes no such key.
+        legacy = {} if self.input_length is None else {"input_length": self.input_length}
         return {
             **super().get_config(),
             "input_dim": self.input_dim,
@@ -201,7 +203,7 @@ class Embedding(LoraLayer, Layer):
             "activity_regularizer": regularizers.serialize(self.activity_regularizer),
             "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
-            "input_length": self.input_length,
+            **legacy,
             "quantization_config": quantizers_registry.serialize(self.quantization_config),
             **self._lora_config(),
         }

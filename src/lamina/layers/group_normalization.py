@@ -28,6 +28,7 @@ from lamina.layers.normalization import (
     _channels_at_1,
     _channels_back,
     add_scale_and_offset,
+    shape_with_axes_checked,
 )
 
 
@@ -140,6 +141,8 @@ class GroupNormalization(Layer):
     def build(self, input_shape):
         axis, channels = _channel_axis(self, self.axis, input_shape)
         groups = channels if self.groups == -1 else self.groups
+        # As Keras, the built layer reports the groups it made (its config says so, not -1).
+        self.groups = groups
         if channels % groups:
             raise errors.value_error(
                 self,
@@ -162,6 +165,9 @@ class GroupNormalization(Layer):
         else:
             y = normalize(x, self.gamma, self.beta, self._groups, self.epsilon)
         return _channels_back(y, self._channel_axis, self._rank)
+
+    def compute_output_shape(self, input_shape):
+        return shape_with_axes_checked(self, input_shape, self.axis)
 
     def get_config(self):
         return {

@@ -13,6 +13,8 @@ treating a missing one as all-true; Dot drops masks.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -472,9 +474,6 @@ class Dot(_Merge):
     # As Keras: it takes masked inputs (supports_masking, inherited) but its output carries no
     # mask (compute_mask below).
 
-    # The output shape comes from the engine's probe, not from the element-wise rule above.
-    compute_output_shape = Layer.compute_output_shape
-
     def __init__(self, axes, normalize=False, **kwargs):
         super().__init__(**kwargs)
         valid = isinstance(axes, int) and not isinstance(axes, bool)
@@ -505,7 +504,9 @@ class Dot(_Merge):
                 self, "`axes` that are not the batch axis (0)", f"axes={self.axes!r}"
             )
         size1, size2 = shape1[axis1], shape2[axis2]
-        if size1 is not None and size2 is not None and size1 != size2:
+        # As Keras's build: an unknown size meets only an unknown size (two symbolic inputs
+        # whose dot axes are not both known or both unknown are refused).
+        if size1 != size2:
             raise errors.value_error(
                 self,
                 "equal sizes on the two dot axes",
@@ -524,9 +525,22 @@ class Dot(_Merge):
         right = x2.movedim(axis2, 1)
         rest1, rest2 = left.shape[1:-1], right.shape[2:]
         batch, size = left.shape[0], left.shape[-1]
-        product = torch.bmm(left.reshape(batch, -1, size), right.reshape(batch, size, -1))
+        # Sizes spelled out, not -1: a batch of 0 samples leaves -1 ambiguous.
+        rows, columns = math.prod(rest1), math.prod(rest2)
+        product = torch.bmm(left.reshape(batch, rows, size), right.reshape(batch, size, columns))
         output = product.reshape(batch, *rest1, *rest2)
         return output.reshape(batch, 1) if output.dim() == 1 else output
+
+    def compute_output_shape(self, input_shape):
+        # Keras's rule, not the engine's probe: the probe fills each unknown size on its own,
+        # so an unknown dot axis facing a known one would disagree with it. As Keras's, it
+        # checks no sizes (build does).
+        shape1, shape2 = self._check_list(input_shape)
+        axis1, axis2 = self._resolve_axes(len(shape1), len(shape2))
+        rest1 = [size for i, size in enumerate(shape1) if i != axis1]
+        rest2 = [size for i, size in enumerate(shape2) if i not in (0, axis2)]
+        output = rest1 + rest2
+        return tuple(output + [1] if len(output) == 1 else output)
 
     def compute_mask(self, inputs, mask=None):
         return None

@@ -60,9 +60,12 @@ def _fused_kernel_is_accurate(inputs: torch.Tensor, axis: int) -> bool:
     return axis == 1 and inputs.dim() > 2 and inputs[0, 0].numel() > 1 and inputs.is_contiguous()
 
 
-def add_scale_and_offset(layer, shape) -> None:
+def add_scale_and_offset(layer, shape, *, scale=None, center=None) -> None:
     """`gamma` (if `scale`) then `beta` (if `center`), in Keras's order, with the layer's
-    initializers, regularizers and constraints; the disabled one is None."""
+    initializers, regularizers and constraints; the disabled one is None. `scale` and `center`
+    default to the layer's own flags."""
+    scale = layer.scale if scale is None else scale
+    center = layer.center if center is None else center
     layer.gamma = (
         layer.add_weight(
             name="gamma",
@@ -71,7 +74,7 @@ def add_scale_and_offset(layer, shape) -> None:
             regularizer=layer.gamma_regularizer,
             constraint=layer.gamma_constraint,
         )
-        if layer.scale
+        if scale
         else None
     )
     layer.beta = (
@@ -82,9 +85,24 @@ def add_scale_and_offset(layer, shape) -> None:
             regularizer=layer.beta_regularizer,
             constraint=layer.beta_constraint,
         )
-        if layer.center
+        if center
         else None
     )
+
+
+def shape_with_axes_checked(layer, input_shape, axis) -> tuple:
+    """A normalization's compute_output_shape, as Keras's: the input's shape, once each axis fits
+    its rank. Nothing is built, so sizes may be unknown anywhere, the normalized axes included."""
+    input_shape = tuple(input_shape)
+    rank = len(input_shape)
+    for one in axis if isinstance(axis, (list, tuple)) else [axis]:
+        if not -rank <= one < rank:
+            raise errors.value_error(
+                layer,
+                f"axes in [{-rank}, {rank}) for an input of rank {rank}",
+                f"axis={axis} for input shape {errors.format_shape(input_shape)}",
+            )
+    return input_shape
 
 
 def _channel_axis(layer, axis: int, input_shape) -> tuple[int, int]:
@@ -320,6 +338,9 @@ class BatchNormalization(Layer):
             y = y + self.beta.view(shape)
         return y.to(inputs.dtype)
 
+    def compute_output_shape(self, input_shape):
+        return shape_with_axes_checked(self, input_shape, self.axis)
+
     def get_config(self):
         return {
             **super().get_config(),
@@ -396,8 +417,9 @@ class LayerNormalization(Layer):
         self.axis = [int(a) for a in axis] if isinstance(axis, (list, tuple)) else int(axis)
         self.epsilon = float(epsilon)
         self.rms_scaling = bool(rms_scaling)
-        self.center = bool(center) and not self.rms_scaling
-        self.scale = bool(scale) or self.rms_scaling
+        # Kept as given, for get_config (as Keras); build reads rms_scaling as "gamma, no beta".
+        self.center = bool(center)
+        self.scale = bool(scale)
         self.beta_initializer = initializers.get(beta_initializer)
         self.gamma_initializer = initializers.get(gamma_initializer)
         self.beta_regularizer = regularizers.get(beta_regularizer)
@@ -413,9 +435,16 @@ class LayerNormalization(Layer):
         )
         shape = tuple(int(input_shape[a]) for a in axes)
         self._axes = axes
+        # As Keras, the built layer's config lists its axes, sorted as given.
+        self.axis = sorted(self.axis) if isinstance(self.axis, list) else [self.axis]
         self._trailing = axes == list(range(rank - len(axes), rank))
         self._broadcast = tuple(input_shape[a] if a in axes else 1 for a in range(rank))
-        add_scale_and_offset(self, shape)
+        add_scale_and_offset(
+            self,
+            shape,
+            scale=self.scale or self.rms_scaling,
+            center=self.center and not self.rms_scaling,
+        )
         if self._trailing:  # as Keras: any rank whose last axes fit gamma and beta
             self.input_spec = InputSpec(
                 min_ndim=len(axes) + 1, axes={a - rank: input_shape[a] for a in axes}
@@ -436,6 +465,9 @@ class LayerNormalization(Layer):
         if self.beta is not None:
             outputs = outputs + self.beta.reshape(self._broadcast)
         return outputs
+
+    def compute_output_shape(self, input_shape):
+        return shape_with_axes_checked(self, input_shape, self.axis)
 
     def get_config(self):
         return {
@@ -481,6 +513,9 @@ class UnitNormalization(Layer):
     def call(self, inputs):
         norm = torch.linalg.vector_norm(inputs, dim=self.axis, keepdim=True)
         return inputs / norm.clamp_min(1e-12)
+
+    def compute_output_shape(self, input_shape):
+        return shape_with_axes_checked(self, input_shape, self.axis)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}

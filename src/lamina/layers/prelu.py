@@ -84,6 +84,11 @@ class PReLU(Layer):
     def call(self, inputs):
         return torch.where(inputs >= 0, inputs, inputs * self.alpha)
 
+    def compute_output_shape(self, input_shape):
+        # As Keras's: the input's shape, with nothing built (unknown sizes on unshared axes
+        # are fine here; building from them is what needs them known).
+        return tuple(input_shape)
+
     def get_config(self):
         return {
             **super().get_config(),

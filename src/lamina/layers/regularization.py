@@ -135,10 +135,11 @@ class _SpatialDropout(Layer):
         return inputs * noise_draws.keep_mask(shape, keep, inputs, self.seed_generator)
 
     def get_config(self):
+        # Keras's keys: its spatial dropouts take no `trainable`, so a config carrying one
+        # would not load there. The dtype stays the policy (Keras's plain dtype string would
+        # lose a mixed policy), which Keras reads as well.
         config = {**super().get_config(), "rate": self.rate, "seed": self.seed}
-        # Keras's spatial dropouts take no `trainable` (only rate, seed, name, dtype and
-        # data_format): a config holding it does not load in Keras. (Nothing here trains.)
-        del config["trainable"]
+        config.pop("trainable", None)
         config["data_format"] = self.data_format
         return config
 
@@ -168,7 +169,8 @@ class SpatialDropout1D(_SpatialDropout):
     rank = 1
 
     def __init__(self, rate, seed=None, **kwargs):
-        super().__init__(rate, None, seed, **kwargs)
+        # (batch, steps, channels) whatever the global image data format, as Keras's.
+        super().__init__(rate, "channels_last", seed, **kwargs)
 
     def get_config(self):
         config = super().get_config()

@@ -46,7 +46,8 @@ class Flatten(Layer):
     def call(self, inputs):
         if self.data_format == "channels_first" and inputs.dim() > 2:
             inputs = backend.channels_last_view(inputs)
-        return inputs.reshape(inputs.shape[0], -1)
+        # flatten, not reshape(batch, -1): -1 is ambiguous for a batch of 0 samples.
+        return inputs.flatten(1) if inputs.dim() > 1 else inputs.reshape(-1, 1)
 
     def get_config(self):
         return {**super().get_config(), "data_format": self.data_format}
@@ -106,7 +107,10 @@ class Reshape(Layer):
 
     def call(self, inputs):
         self._check(tuple(inputs.shape))
-        return inputs.reshape(inputs.shape[0], *self.target_shape)
+        target = self.target_shape
+        if inputs.shape[0] == 0 and -1 in target:  # -1 is ambiguous with no values: work it out
+            target = self.compute_output_shape(tuple(inputs.shape))[1:]
+        return inputs.reshape(inputs.shape[0], *target)
 
     def compute_output_shape(self, input_shape):
         """Keras's rule on symbolic shapes: `(batch, *target_shape)`, the -1 worked out when the
@@ -265,6 +269,15 @@ class _UpSampling(_Spatial):
                 y = (y.clamp(0, 255) if x.dtype == torch.uint8 else y).to(x.dtype)
         return spatial.from_torch(y, self.data_format, self.rank)
 
+    def compute_output_shape(self, input_shape):
+        # Keras's rule, not the engine's probe: torch's meta kernel for upsampling fails on an
+        # empty batch (a size-0 shape), where the real kernel returns an empty result.
+        shape = list(input_shape)
+        first = 1 if self.data_format == "channels_last" else 2
+        for axis, times in enumerate(self.size, start=first):
+            shape[axis] = None if shape[axis] is None else shape[axis] * times
+        return tuple(shape)
+
     def get_config(self):
         config = {**super().get_config(), "size": self.size[0] if self.rank == 1 else self.size}
         if self.rank == 2:
@@ -287,7 +300,9 @@ class UpSampling1D(_UpSampling):
     rank = 1
 
     def __init__(self, size=2, **kwargs):
-        super().__init__(size, **kwargs)
+        # (batch, steps, features) whatever the global image data format, as Keras's (which
+        # takes no data_format here).
+        super().__init__(size, "channels_last", **kwargs)
 
 
 class UpSampling2D(_UpSampling):
@@ -470,7 +485,8 @@ class Cropping1D(_Cropping):
     rank = 1
 
     def __init__(self, cropping=(1, 1), **kwargs):
-        super().__init__(cropping, **kwargs)
+        # (batch, steps, features) whatever the global image data format, as Keras's.
+        super().__init__(cropping, "channels_last", **kwargs)
 
 
 class Cropping2D(_Cropping):

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 
 from lamina.engine import errors, hyperparameters
 from lamina.engine.layer import Layer
+from lamina.layers.normalization import shape_with_axes_checked
 
 
 class RMSNormalization(Layer):
@@ -43,6 +44,8 @@ class RMSNormalization(Layer):
                     self, f"axes in [{-rank}, {rank})", f"axis={self.axis} for rank {rank}"
                 )
         self._axes = sorted(a % rank for a in axes)
+        # As Keras, the built layer's config lists its axes, sorted as given.
+        self.axis = sorted(axes)
         self.scale = self.add_weight(
             name="scale", shape=tuple(input_shape[a] for a in self._axes), initializer="ones"
         )
@@ -60,6 +63,9 @@ class RMSNormalization(Layer):
             rrms = torch.rsqrt(x.square().mean(dim=self._axes, keepdim=True) + self.epsilon)
             outputs = x * rrms * self.scale.reshape(shape)
         return outputs.to(inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return shape_with_axes_checked(self, input_shape, self.axis)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon}

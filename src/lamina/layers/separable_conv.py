@@ -20,6 +20,7 @@ class _DepthwiseBase(_ConvBase):
     """The depthwise step shared by DepthwiseConv and SeparableConv."""
 
     family_ranks = (1, 2)
+    takes_strides_with_dilation = True  # as Keras's depthwise and separable convolutions
     depthwise_kernel_name: str  # Keras's attribute and weight name for the depthwise kernel
 
     def _init_depthwise(self, depth_multiplier, initializer, regularizer, constraint):

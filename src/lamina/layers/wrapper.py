@@ -104,6 +104,7 @@ class SpectralNormalization(Wrapper):
             shape=(1, self._kernel_entry.tensor.shape[-1]),
             initializer=initializers.TruncatedNormal(stddev=0.02),
             trainable=False,
+            dtype=self._kernel_entry.tensor.dtype,  # the kernel's, as Keras (not the wrapper's)
         )
         self.input_spec = InputSpec(min_ndim=1, axes={-1: input_shape[-1]})
 
