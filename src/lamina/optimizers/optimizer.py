@@ -113,6 +113,9 @@ class Optimizer(KerasVariables):
         self._accumulated_calls = 0
         # id(weight) -> the updates it had no gradient for, still to add to torch's step count
         self._missed_updates: dict[int, int] = {}
+        # id(weight) -> the update count when it left a build (frozen), and its torch state
+        self._left_at: dict[int, int] = {}
+        self._parked_state: dict[int, dict] = {}
         self._overwritten: list[torch.Tensor] = []
         self._overwrite_maxima: dict = {}
         self._trainable: list[torch.Tensor] = []  # as `build` got them, overwritten included
@@ -198,8 +201,7 @@ class Optimizer(KerasVariables):
         optimizer): Keras's optimizer keeps its slots and counts, so the weights built before keep
         their torch state. A weight frozen meanwhile sat out the updates made since it left."""
         now = {id(p) for p in self._parameters}
-        left_at = self.__dict__.setdefault("_left_at", {})
-        parked = self.__dict__.setdefault("_parked_state", {})  # frozen weights' state
+        left_at, parked = self._left_at, self._parked_state
         for p in parameters:
             if id(p) not in now:
                 left_at[id(p)] = self._iterations
