@@ -298,12 +298,36 @@ def test_fbeta_build_refuses_shapes_as_keras():
             lambda: metrics.F1Score().update_state(torch.ones(4), torch.ones(4)),
             r"FBetaScore expects 2D inputs with shape \(batch_size, output_dim\)",
         ),
+        (
+            lambda: metrics.F1Score().update_state(
+                torch.ones(4, 3), torch.ones(4, 3), torch.ones(3)
+            ),
+            r"F1Score expects sample_weight with one value per sample \(4\) or one per sample "
+            r"and class \(4, 3\); received shape \(3,\)",
+        ),
     ],
-    ids=["class-id-1d", "auc-multilabel-1d", "f1-1d"],
+    ids=["class-id-1d", "auc-multilabel-1d", "f1-1d", "f1-weights"],
 )
 def test_shape_errors(update, message):
     with pytest.raises(ValueError, match=message):
         update()
+
+
+def test_fbeta_weights_per_sample_and_class_weigh_each_entry():
+    # Keras refuses (samples, classes) weights with a variable-assign error; each entry's own
+    # weight is what such weights mean, the same as repeating the samples by hand.
+    y_true = np.eye(3, dtype="float32")[[0, 1, 2, 1]]
+    y_pred = np.array(
+        [[0.9, 0.1, 0.0], [0.2, 0.7, 0.1], [0.6, 0.3, 0.1], [0.1, 0.2, 0.7]], "float32"
+    )
+    per_entry = metrics.F1Score(average="micro", threshold=0.5)
+    per_entry.update_state(y_true, y_pred, np.full((4, 3), 2.0, "float32"))
+    per_sample = metrics.F1Score(average="micro", threshold=0.5)
+    per_sample.update_state(y_true, y_pred, np.full((4,), 2.0, "float32"))
+    np.testing.assert_allclose(float(per_entry.result()), float(per_sample.result()), rtol=1e-6)
+    uneven = metrics.F1Score(average=None, threshold=0.5)
+    uneven.update_state(y_true, y_pred, np.array([[1, 0, 0]] * 4, "float32"))  # class 0 only
+    assert float(uneven.result()[1]) == 0.0 and float(uneven.result()[0]) > 0.6
 
 
 def test_iou_counts_in_the_dtype_given():

@@ -118,10 +118,19 @@ class FBetaScore(Metric):
         else:
             predicted = (y_pred > self.threshold).float()
         weight = None if sample_weight is None else _tensor(sample_weight, y_pred.device)
+        if weight is not None:
+            if weight.numel() == y_pred.shape[0]:
+                weight = weight.reshape(-1, 1)  # one weight per sample
+            elif tuple(weight.shape) != tuple(y_pred.shape):
+                raise ValueError(
+                    f"{type(self).__name__} expects sample_weight with one value per sample "
+                    f"({y_pred.shape[0]}) or one per sample and class {tuple(y_pred.shape)}; "
+                    f"received shape {tuple(weight.shape)}."
+                )
 
         def weighted_sum(values):
             if weight is not None:
-                values = values * weight.reshape(-1, 1)
+                values = values * weight
             return values.sum() if self.axis is None else values.sum(dim=self.axis)
 
         self.true_positives += weighted_sum(predicted * y_true)
