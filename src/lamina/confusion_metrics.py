@@ -354,8 +354,7 @@ class AUC(Metric):
         label_weights=None,
         from_logits=False,
     ):
-        # Unnumbered (Keras numbers it: auc, auc_1): BackupAndRestore matches metrics by name.
-        super().__init__(name=name or "auc", dtype=dtype)
+        super().__init__(name=name, dtype=dtype)  # unnamed: auc, auc_1, ... as Keras numbers
         curve, summation_method = str(curve).upper(), str(summation_method).lower()
         if curve not in ("ROC", "PR", "PRGAIN"):
             raise ValueError(

@@ -45,3 +45,17 @@ def test_auto_names_after_built_in_helper_layers_equal_keras():
     expected = _names_after_helpers(keras)
     lamina.backend.clear_session()
     assert _names_after_helpers(lamina) == expected
+
+
+@pytest.mark.parity
+def test_unnamed_metrics_are_numbered_as_in_keras():
+    # Keras numbers unnamed confusion metrics (auc, auc_1) but not the mean-based ones (mean,
+    # mean); lamina's AUC stayed `auc` while BackupAndRestore matched metrics by name alone.
+    def names(lib):
+        made = [lib.metrics.AUC(), lib.metrics.AUC(), lib.metrics.Precision()]
+        made += [lib.metrics.Precision(), lib.metrics.Mean(), lib.metrics.Mean()]
+        return [metric.name for metric in made]
+
+    keras.backend.clear_session()
+    expected = names(keras)
+    assert names(lamina) == expected == ["auc", "auc_1", "precision", "precision_1", "mean", "mean"]

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import h5py
 import numpy as np
@@ -466,14 +467,23 @@ def _apply_optimizer(optimizer, saved) -> None:
     )
 
 
+def _unnumbered(name: str) -> str:
+    """`auc_1` -> `auc`: the number `unique_name` gives an unnamed object of a taken name."""
+    return re.sub(r"_\d+$", "", str(name))
+
+
 def restore_metrics(saved, metrics) -> None:
     """Running totals back into the compiled metrics; skipped (all of them) if the metrics or
-    their state changed."""
-    if [name for name, _ in saved] != [m.name for m in metrics]:
+    their state changed. A model built again in the same process numbers its unnamed metrics
+    anew (`auc_1` where the backup says `auc`), so names are compared without that number."""
+    if [_unnumbered(name) for name, _ in saved] != [_unnumbered(m.name) for m in metrics]:
         return
     states = [metric._state_by_name() for metric in metrics]
-    if any(set(values) != set(state) for (_, values), state in zip(saved, states, strict=True)):
-        return
+    for (_, values), state in zip(saved, states, strict=True):
+        if set(values) != set(state):
+            return
+        if any(tuple(np.shape(values[k])) != tuple(state[k].shape) for k in values):
+            return  # checked for all before any is copied: never half-applied
     with torch.no_grad():
         for (_, values), state in zip(saved, states, strict=True):
             for name, array in values.items():
