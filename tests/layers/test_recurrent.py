@@ -37,7 +37,7 @@ def _loop_twin(layer):
 
 
 def _outputs(result):
-    return list(result) if isinstance(result, list) else [result]
+    return list(result) if isinstance(result, (list, tuple)) else [result]
 
 
 @pytest.mark.parametrize("case", cases.RECURRENT, ids=case_id)

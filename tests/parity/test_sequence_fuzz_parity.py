@@ -213,3 +213,38 @@ def test_group_query_attention_projections_compute_in_the_layers_dtype():
     got = ours(torch.tensor(x, device=device), torch.tensor(x, device=device))
     assert got.dtype == want.dtype == torch.float64
     torch.testing.assert_close(got.detach().cpu(), want.detach())
+
+
+def _structure_types(value):
+    """The container types of a result, outermost first (tensors and shapes' ints as leaves)."""
+    if isinstance(value, (list, tuple)) and any(isinstance(v, (list, tuple)) for v in value):
+        return (type(value).__name__, [_structure_types(v) for v in value])
+    return type(value).__name__ if isinstance(value, (list, tuple)) else "leaf"
+
+
+@pytest.mark.parametrize(
+    "make, shape",
+    [
+        (lambda L: L.LSTM(3, return_state=True), (2, 4, 5)),
+        (lambda L: L.GRU(3, return_state=True, return_sequences=True), (2, 4, 5)),
+        (lambda L: L.Bidirectional(L.SimpleRNN(3, return_state=True)), (2, 4, 5)),
+        (lambda L: L.Bidirectional(L.LSTM(3, return_state=True), merge_mode=None), (2, 4, 5)),
+        (lambda L: L.ConvLSTM1D(2, 3, return_state=True), (2, 4, 6, 5)),
+    ],
+    ids=["lstm", "gru-sequences", "bidirectional", "bidirectional-unmerged", "conv-lstm"],
+)
+def test_return_state_gives_tuples_as_keras(make, shape):
+    # lamina returned lists; unpacking reads the same, but a model built on them returned lists
+    # from predict() where Keras's returns tuples, and code that checks the type saw the other.
+    x = _sequence(shape)
+    theirs, ours = make(keras.layers), make(lamina.layers)
+    results = [
+        (theirs(x), ours(x)),
+        (theirs.compute_output_shape(shape), ours.compute_output_shape(shape)),
+        (make(keras.layers)(keras.Input(shape[1:])), make(lamina.layers)(lamina.Input(shape[1:]))),
+    ]
+    for want, got in results:
+        assert _structure_types(got) == _structure_types(want)
+    inputs = lamina.Input(shape[1:])
+    model = lamina.Model(inputs, make(lamina.layers)(inputs))
+    assert type(model.predict(x, verbose=0)) is tuple

@@ -44,7 +44,7 @@ class Bidirectional(Layer):
     mask both directions output zeros at masked steps (Keras's rule).
 
     Input shape: `(batch, timesteps, features)`. Output shape: the RNN's, with the last axis
-    doubled for 'concat'. With return_state: `[output, *forward_states, *backward_states]`.
+    doubled for 'concat'. With return_state: `(output, *forward_states, *backward_states)`.
 
     Example:
         >>> from lamina.layers import LSTM
@@ -137,7 +137,7 @@ class Bidirectional(Layer):
             backward = backward.flip(1)
         merged = self._merge(forward, backward)
         if self.return_state:
-            return [*merged, *states] if self.merge_mode is None else [merged, *states]
+            return (*merged, *states) if self.merge_mode is None else (merged, *states)
         return merged
 
     def _merge(self, forward, backward):

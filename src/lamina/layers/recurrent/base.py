@@ -34,7 +34,7 @@ class RNN(Layer):
             [(chunk, features)]`, or states made by its `get_initial_state`.
         return_sequences: return the output of every step (batch, timesteps, units), or only the
             last (batch, units).
-        return_state: also return the final states: `[output, *states]`.
+        return_state: also return the final states: a tuple `(output, *states)`.
         go_backwards: process the sequence in reverse; returned sequences stay in processing order.
         stateful: the final states of a batch are the initial states of the next (sample i of
             each batch continues sample i of the previous one); `reset_states()` zeroes them.
@@ -46,7 +46,7 @@ class RNN(Layer):
 
     Input shape: `(batch, timesteps, features)`; `(batch, timesteps, ...)` for your own cell.
     Output shape: `(batch, timesteps, units)` with return_sequences, else `(batch, units)`;
-    with return_state, a list `[output, state_1, ...]`, each state `(batch, units)`.
+    with return_state, a tuple `(output, state_1, ...)`, each state `(batch, units)`.
 
     Example:
         >>> layer = RNN(lamina.layers.SimpleRNNCell(4), return_sequences=True)
@@ -279,7 +279,7 @@ class RNN(Layer):
             output._keras_mask = mask.flip(1) if self.go_backwards else mask
         if isinstance(self.cell, StackedRNNCells):  # as Keras: one list of states per cell
             final_states = self.cell.grouped(final_states)
-        return [output, *final_states]
+        return (output, *final_states)  # a tuple, as Keras returns it
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
         """Run the cell over `sequences` (batch, timesteps, ...) from `initial_state` (a list of

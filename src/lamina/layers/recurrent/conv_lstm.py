@@ -200,7 +200,7 @@ class _ConvLSTM(RNN):
         )
         output = (batch, steps, *state) if self.return_sequences else (batch, *state)
         if self.return_state:
-            return [output, (batch, *state), (batch, *state)]
+            return (output, (batch, *state), (batch, *state))
         return output
 
     def get_config(self):
@@ -228,7 +228,7 @@ _DOC = """{rank}-D convolutional LSTM: an LSTM whose gates are convolutions (Shi
         return_sequences, return_state, go_backwards, stateful: as in RNN.
 
     Input shape: `(batch, time, {spatial}, channels)` (channels_last).
-    Output shape: `(batch, [time,] {out}, filters)`; with return_state, `[output, h, c]`.
+    Output shape: `(batch, [time,] {out}, filters)`; with return_state, `(output, h, c)`.
 
     Example:
         >>> layer = ConvLSTM{rank}D(4, 3, padding="same", return_sequences=True)

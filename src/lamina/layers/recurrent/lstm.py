@@ -107,7 +107,7 @@ class LSTM(BuiltinRNN):
 
     Input shape: `(batch, timesteps, features)`.
     Output shape: `(batch, units)`, or `(batch, timesteps, units)` with return_sequences; with
-    return_state, `[output, h, c]`.
+    return_state, `(output, h, c)`.
 
     Example:
         >>> output, h, c = LSTM(8, return_state=True)(torch.zeros(2, 5, 3))
