@@ -177,3 +177,57 @@ def test_freezing_and_compiling_again_with_the_same_optimizer_keeps_its_state(op
     np.testing.assert_allclose(our_losses, their_losses, rtol=1e-5)
     for mine, reference in zip(our_weights, their_weights, strict=True):
         np.testing.assert_allclose(mine, reference, rtol=1e-5, atol=1e-5)
+
+
+def _two_output_model(module, as_dict):
+    inputs = module.Input((3,))
+    price = module.layers.Dense(1, name="price")(inputs)
+    kind = module.layers.Dense(1, activation="sigmoid", name="kind")(inputs)
+    return module.Model(inputs, {"price": price, "kind": kind} if as_dict else [price, kind])
+
+
+@pytest.mark.parametrize(
+    "as_dict, jit_compile", [(True, False), (False, True)], ids=["dict", "list-jit"]
+)
+def test_sample_weights_per_output_weigh_each_output_as_keras(as_dict, jit_compile):
+    # lamina took one weights array only: a dict (or list) of them, one per output, failed with
+    # "sample_weight expects one weight per sample (20); received 2 weights".
+    rng = np.random.default_rng(0)
+    x = rng.random((20, 3)).astype("float32")
+    labels = [rng.random((20, 1)).astype("float32"), (rng.random((20, 1)) > 0.5).astype("float32")]
+    weights = [rng.random(20).astype("float32"), rng.random(20).astype("float32")]
+    y, sample_weight = labels, weights
+    loss, weighted = ["mse", "binary_crossentropy"], [["mae"], ["accuracy"]]
+    if as_dict:
+        y, sample_weight = (
+            dict(zip(["price", "kind"], labels, strict=True)),
+            {
+                "price": weights[0],
+                "kind": weights[1],
+            },
+        )
+        loss = {"price": "mse", "kind": "binary_crossentropy"}
+        weighted = {"price": ["mae"], "kind": ["accuracy"]}
+    reference = _two_output_model(keras, as_dict)
+    ours = _two_output_model(lamina, as_dict)
+    ours.set_weights(reference.get_weights())
+    reference.compile(optimizer="sgd", loss=loss, weighted_metrics=weighted)
+    ours.compile(optimizer="sgd", loss=loss, weighted_metrics=weighted, jit_compile=jit_compile)
+    run = dict(sample_weight=sample_weight, epochs=2, batch_size=8, shuffle=False, verbose=0)
+    expected = reference.fit(x, y, validation_split=0.2, **run).history
+    history = ours.fit(x, y, validation_split=0.2, **run).history
+    assert sorted(history) == sorted(expected)
+    for key, values in expected.items():
+        np.testing.assert_allclose(history[key], values, rtol=1e-5, atol=1e-6, err_msg=key)
+    got = ours.evaluate(x, y, sample_weight=sample_weight, verbose=0, return_dict=True)
+    want = reference.evaluate(x, y, sample_weight=sample_weight, verbose=0, return_dict=True)
+    for key, value in want.items():
+        np.testing.assert_allclose(got[key], value, rtol=1e-5, atol=1e-6, err_msg=key)
+
+
+def test_sample_weights_for_fewer_outputs_than_the_model_has_are_refused():
+    model = _two_output_model(lamina, as_dict=False)
+    model.compile(optimizer="sgd", loss=["mse", "mse"])
+    x, y = np.ones((4, 3), "float32"), [np.ones((4, 1), "float32")] * 2
+    with pytest.raises(ValueError, match=r"sample_weight expects one array, or one per output"):
+        model.fit(x, y, sample_weight=[np.ones(4), np.ones(4), np.ones(4)], verbose=0)

@@ -85,6 +85,23 @@ def flatten_labels(model, y) -> list:
     return flatten_outputs(y)
 
 
+def per_output_weights(model, sample_weight, count: int) -> list:
+    """`sample_weight` as one entry per output: one array weighs every output; a dict (by output
+    name) or a list (in the outputs' order) weighs each output by its own, as Keras takes them."""
+    if sample_weight is None or type(sample_weight) is torch.Tensor:
+        return [sample_weight] * count
+    if isinstance(sample_weight, (list, tuple, dict)):
+        weights = flatten_labels(model, sample_weight)
+        if len(weights) != count:
+            raise errors.value_error(
+                "sample_weight",
+                f"one array, or one per output ({count}, as a list or a dict by output name)",
+                f"{len(weights)} arrays",
+            )
+        return weights
+    return [sample_weight] * count
+
+
 def _missing_labels(model, y, names, index, needed_by: str) -> ValueError:
     """The error for output `index`, which `needed_by` scores, finding no labels in `y`."""
     name = names[index] if index < len(names) else f"output {index}"
@@ -563,15 +580,25 @@ class CompileLoss:
             self.build(output_names(model), trues, preds, y_pred)
         total = None
         per_term = []
+        weights = [sample_weight] * len(preds)  # one array (or none), the usual batch
+        if sample_weight is not None and type(sample_weight) is not torch.Tensor:
+            weights = per_output_weights(model, sample_weight, len(preds))
         for term in self.loss_terms:
             index = term.index
             if index is None:
-                value = self._part_loss(term, y, trues, preds, sample_weight)
+                if len({id(w) for w in weights}) > 1:
+                    raise errors.value_error(
+                        "sample_weight",
+                        "one array for a loss over several outputs",
+                        "one array per output",
+                        "weigh such a model's samples with a single array.",
+                    )
+                value = self._part_loss(term, y, trues, preds, weights[0] if weights else None)
                 batch = preds[term.first].shape[0]
             else:
                 if index >= len(trues) or trues[index] is None:
                     raise _missing_labels(model, y, output_names(model), index, "loss")
-                value = self._output_loss(index, term, trues[index], preds[index], sample_weight)
+                value = self._output_loss(index, term, trues[index], preds[index], weights[index])
                 batch = preds[index].shape[0]
             per_term.append((value, batch))
             value = value * term.weight if term.weight != 1.0 else value
@@ -772,9 +799,12 @@ class CompileMetrics(MetricGroup):
         # every step (what a hand-written loop does not pay).
         grad_was_enabled = torch.is_grad_enabled()
         torch._C._set_grad_enabled(False)
+        weights = [sample_weight] * len(self.groups)  # one array (or none), the usual batch
+        if sample_weight is not None and type(sample_weight) is not torch.Tensor:
+            weights = per_output_weights(self.model, sample_weight, len(self.groups))
         try:
-            for (plain, weighted), y_true, y_hat in zip(
-                self.groups, y_true_flat, y_pred_flat, strict=False
+            for (plain, weighted), y_true, y_hat, weight in zip(
+                self.groups, y_true_flat, y_pred_flat, weights, strict=False
             ):
                 if y_true is None and (plain or weighted):
                     name = self.names[self.groups.index((plain, weighted))]
@@ -790,6 +820,6 @@ class CompileMetrics(MetricGroup):
                 for metric in plain:
                     metric.update_state(y_true, y_hat)
                 for metric in weighted:
-                    metric.update_state(y_true, y_hat, sample_weight)
+                    metric.update_state(y_true, y_hat, weight)
         finally:
             torch._C._set_grad_enabled(grad_was_enabled)

@@ -194,6 +194,31 @@ def num_samples(structure, name: str) -> int:
     return sizes.pop()
 
 
+def _per_output(sample_weight) -> bool:
+    """Whether `sample_weight` holds one array per output (a dict by name, or a list of arrays)
+    rather than one array (a plain list of numbers is one)."""
+    if isinstance(sample_weight, dict):
+        return True
+    return isinstance(sample_weight, (list, tuple)) and any(
+        w is not None and np.ndim(w) > 0 for w in sample_weight
+    )
+
+
+def _cut_weights(cut, sample_weight):
+    """`cut` applied to the one weights array, or to each output's."""
+    return _map_given(cut, sample_weight) if _per_output(sample_weight) else cut(sample_weight)
+
+
+def _weight_arrays(sample_weight) -> list:
+    """The arrays of `sample_weight`: one, or one per output."""
+    if sample_weight is None:
+        return []
+    if _per_output(sample_weight):
+        items = sample_weight.values() if isinstance(sample_weight, dict) else sample_weight
+        return [w for w in items if w is not None]
+    return [sample_weight]
+
+
 class StepsPerEpoch:
     """`steps_per_epoch` as Keras's epoch iterator counts it: consecutive epochs share one pass
     over the data; the epoch that reaches the pass's end stops there (`cut_short`, the trainer
@@ -300,10 +325,11 @@ class ArrayData(StepsPerEpoch):
                     "check that the labels belong to these inputs (e.g. a split applied to only "
                     "one).",
                 )
-        if sample_weight is not None and len(sample_weight) != n_x:
-            raise errors.value_error(
-                "sample_weight", f"one weight per sample ({n_x})", f"{len(sample_weight)} weights"
-            )
+        for weights in _weight_arrays(sample_weight):  # one array, or one per output
+            if len(weights) != n_x:
+                raise errors.value_error(
+                    "sample_weight", f"one weight per sample ({n_x})", f"{len(weights)} weights"
+                )
         self.size = n_x
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
@@ -311,9 +337,12 @@ class ArrayData(StepsPerEpoch):
         self.y = (
             None if y is None else tree.map_structure(lambda a: to_tensor(a, self.device, "y"), y)
         )
-        self.sample_weight = (
-            None if sample_weight is None else to_tensor(sample_weight, self.device).float()
-        )
+        self.sample_weight = None
+        if _per_output(sample_weight):
+            as_tensor = lambda a: to_tensor(a, self.device).float()  # noqa: E731
+            self.sample_weight = _map_given(as_tensor, sample_weight)
+        elif sample_weight is not None:
+            self.sample_weight = to_tensor(sample_weight, self.device).float()
 
     def __len__(self) -> int:
         return math.ceil(self.size / self.batch_size)
@@ -328,7 +357,7 @@ class ArrayData(StepsPerEpoch):
                 return structure[start:stop]
             return _map_given(lambda t: t[start:stop], structure)
 
-        return cut(x), None if y is None else cut(y), None if sw is None else sw[start:stop]
+        return cut(x), None if y is None else cut(y), None if sw is None else cut(sw)
 
     def __iter__(self):
         if self.steps is None:
@@ -351,7 +380,7 @@ class ArrayData(StepsPerEpoch):
                 take = lambda t: _take(t, permutation)  # noqa: E731
                 x = _map_given(take, x)
                 y = None if y is None else tree.map_structure(take, y)
-                sw = None if sw is None else sw.index_select(0, permutation)
+                sw = None if sw is None else _map_given(take, sw)
         if all(part is None or isinstance(part, torch.Tensor) for part in (x, y, sw)):
             return _tensor_batches(x, y, sw, self.batch_size, order)
         return (
@@ -390,12 +419,12 @@ def split_validation(x, y, sample_weight, validation_split: float):
     train = (
         _map_given(head, x),
         None if y is None else tree.map_structure(head, y),
-        None if sample_weight is None else sample_weight[:split_at],
+        None if sample_weight is None else _cut_weights(head, sample_weight),
     )
     valid = (
         _map_given(tail, x),
         None if y is None else tree.map_structure(tail, y),
-        None if sample_weight is None else sample_weight[split_at:],
+        None if sample_weight is None else _cut_weights(tail, sample_weight),
     )
     return train, valid
 
