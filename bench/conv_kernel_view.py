@@ -141,8 +141,8 @@ def step_profile(step) -> dict:
         step()
     calls = _calls(step)
     return {
-        "aten ops": sum(counted.names.values()),
-        "permutes": counted.names["permute"],
+        "aten ops": sum(counted.counts.values()),
+        "permutes": counted.counts["permute"],
         "Python calls": calls["call"],
         "C calls": calls["c_call"],
         "4-D copies": _kernel_copies(step),

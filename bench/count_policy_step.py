@@ -66,8 +66,8 @@ def child(policy: str, workload: str, timed: bool) -> dict:
     return {
         "policy": policy,
         "workload": workload,
-        "aten_ops": sum(counted.names.values()),
-        "permutes": counted.names["permute"],
+        "aten_ops": sum(counted.counts.values()),
+        "permutes": counted.counts["permute"],
         "python_calls": calls,
         "us_per_step": us,
     }

@@ -41,19 +41,21 @@ LOSS_OPS = (
 
 
 class CountOps(TorchDispatchMode):
-    """Counts the aten ops (by name) run while it is active."""
+    """Counts the aten ops (by name) run while it is active: `with CountOps() as ops: ...` then
+    `ops.counts["permute"]`. The tests count with it too (tests/op_counts.py)."""
 
     def __init__(self):
         super().__init__()
-        self.names = collections.Counter()
+        self.counts = collections.Counter()
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.names[func.overloadpacket.__name__] += 1
+        self.counts[func.overloadpacket.__name__] += 1
         return func(*args, **(kwargs or {}))
 
 
 def python_calls(function) -> int:
-    """The Python functions (generator resumptions included) `function()` runs."""
+    """The Python functions (generator resumptions included) `function()` runs; C functions are
+    not counted."""
     calls = [0]
 
     def count(frame, event, arg):
@@ -82,8 +84,8 @@ def main():
         model.train_step((x, y))
         with CountOps() as counted:
             model.train_step((x, y))
-        loss_ops = {k: v for k, v in sorted(counted.names.items()) if k in LOSS_OPS}
-        total = sum(counted.names.values())
+        loss_ops = {k: v for k, v in sorted(counted.counts.items()) if k in LOSS_OPS}
+        total = sum(counted.counts.values())
         print(f"{workload}: {total} aten ops per train step; loss ops {loss_ops}")
 
 
