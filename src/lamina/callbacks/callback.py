@@ -42,6 +42,10 @@ class Callback:
         3
     """
 
+    # Also on the class, as Keras's property is: a subclass that skips `super().__init__()`
+    # still answers `self.model` (None) before fit sets it.
+    model = None
+
     def __init__(self):
         self.model = None
         self.params = {}

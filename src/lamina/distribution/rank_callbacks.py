@@ -1,11 +1,11 @@
 """Which callbacks act on which rank: those that write or print act on rank 0 only.
 
-On the other ranks, the progress bar, ModelCheckpoint, CSVLogger, TensorBoard and RemoteMonitor
-are replaced by silent stand-ins, and BackupAndRestore keeps only its reading side (every rank
-restores the backup rank 0 wrote, so all resume from the same step). A stand-in keeps its
-callback's class name and `get_state()`, so a backup's callback states restore on every rank.
-Every other callback (History, EarlyStopping, ReduceLROnPlateau, yours) runs on every rank and
-sees the same all-reduced epoch logs, so each rank decides the same.
+On the other ranks, the progress bar, ModelCheckpoint, OrbaxCheckpoint, CSVLogger, TensorBoard
+and RemoteMonitor are replaced by silent stand-ins, and BackupAndRestore keeps only its reading
+side (every rank restores the backup rank 0 wrote, so all resume from the same step). A stand-in
+keeps its callback's class name and `get_state()`, so a backup's callback states restore on every
+rank. Every other callback (History, EarlyStopping, ReduceLROnPlateau, yours) runs on every rank
+and sees the same all-reduced epoch logs, so each rank decides the same.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ def _chief_only_kinds() -> tuple:
     return (
         callbacks.ProgbarLogger,
         callbacks.ModelCheckpoint,
+        callbacks.OrbaxCheckpoint,
         callbacks.CSVLogger,
         callbacks.TensorBoard,
         callbacks.RemoteMonitor,

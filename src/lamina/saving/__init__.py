@@ -24,6 +24,7 @@ from lamina.saving import (
     keras_format,
     legacy_h5,
     sharded_weights,
+    step_checkpoints,
 )
 from lamina.saving.errors import FileFormatError, MissingFileError
 from lamina.saving.limits import LoadLimits, get_load_limits, load_limits, set_load_limits
@@ -149,7 +150,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     Sizes the file declares are checked against `get_load_limits()` first.
 
     Args:
-        filepath: the saved file.
+        filepath: the saved file, or an `OrbaxCheckpoint` directory (its highest step).
         custom_objects: `{name: class or function}` for user-defined objects in the file.
         compile: compile the model with the saved loss, metrics and optimizer.
         safe_mode: accepted for Keras compatibility; lamina never runs code from a file, so
@@ -164,6 +165,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         (None, 2)
     """
     _require_path(filepath, "load_model()", TypeError)
+    if step_checkpoints.is_checkpoint_directory(filepath):  # OrbaxCheckpoint's steps
+        filepath = step_checkpoints.resolve(filepath)
     if folder_archive.is_model_folder(filepath):  # saved with zipped=False
         return keras_format.load(os.fspath(filepath), custom_objects, compile)
     path = _existing_file(filepath, "a model")
@@ -245,7 +248,7 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs) -> None:
 
     Args:
         model: a built model with the saved model's architecture.
-        filepath: the file to read.
+        filepath: the file to read, or an `OrbaxCheckpoint` directory (its highest step).
         skip_mismatch: skip layers whose weights do not match instead of raising.
         **kwargs: Keras's `by_name`, for legacy `.h5` files only (lamina matches their layers
             by name whenever every name is found); any other keyword is refused.
@@ -269,6 +272,8 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs) -> None:
             f"{sorted(kwargs)}",
             "check the spelling; objects_to_skip (Keras 3.15) is not supported by lamina.",
         )
+    if step_checkpoints.is_checkpoint_directory(filepath):  # OrbaxCheckpoint's steps
+        filepath = step_checkpoints.resolve(filepath)
     path = _existing_file(filepath, "weights")
     kind = _kind(path)
     if by_name is not None and kind != "h5":

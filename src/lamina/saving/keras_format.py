@@ -32,6 +32,25 @@ KERAS_VERSION = "3.15.1"  # the layout written is Keras 3's; Keras checks only t
 
 def save(model, filepath, overwrite=True, zipped=True) -> None:
     """Write the model as a `.keras` zip, or (zipped=False) as Keras's unzipped folder."""
+    members = archive_members(model)
+    if not zipped:
+        folder_archive.write(filepath, members, overwrite=overwrite)
+        return
+    # The zip is closed (complete) before atomic_path fsyncs and renames it.
+    with atomic.atomic_path(filepath, overwrite=overwrite) as temporary:
+        _write_zip(temporary, members)
+
+
+def archive_bytes(model) -> bytes:
+    """The `.keras` file of `model` as bytes: a snapshot taken now, written to disk later (the
+    background saves of `OrbaxCheckpoint`)."""
+    buffer = io.BytesIO()
+    _write_zip(buffer, archive_members(model))
+    return buffer.getvalue()
+
+
+def archive_members(model) -> list[tuple[str, bytes]]:
+    """The (name, bytes) members of the model's archive, in Keras's order."""
     weights = io.BytesIO()
     with h5py.File(weights, "w") as file:
         h5_weights.write(file, model)
@@ -40,26 +59,17 @@ def save(model, filepath, overwrite=True, zipped=True) -> None:
         "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
         "lamina": True,
     }
-    config = model_config.model_entry(model)
-    assets = _saved_assets(model)
-    if not zipped:
-        members = [
-            ("metadata.json", json.dumps(metadata).encode()),
-            ("config.json", json.dumps(config).encode()),
-            ("model.weights.h5", weights.getvalue()),
-            *assets,
-        ]
-        folder_archive.write(filepath, members, overwrite=overwrite)
-        return
-    # The zip is closed (complete) before atomic_path fsyncs and renames it.
-    with (
-        atomic.atomic_path(filepath, overwrite=overwrite) as temporary,
-        zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_STORED) as archive,
-    ):
-        archive.writestr("metadata.json", json.dumps(metadata))
-        archive.writestr("config.json", json.dumps(config))
-        archive.writestr("model.weights.h5", weights.getvalue())
-        for name, data in assets:
+    return [
+        ("metadata.json", json.dumps(metadata).encode()),
+        ("config.json", json.dumps(model_config.model_entry(model)).encode()),
+        ("model.weights.h5", weights.getvalue()),
+        *_saved_assets(model),
+    ]
+
+
+def _write_zip(target, members) -> None:
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, data in members:
             archive.writestr(name, data)
 
 
