@@ -208,3 +208,18 @@ def test_a_float32_layer_of_a_mixed_model_sees_the_input_and_gives_float32(polic
     probabilities, logits = functional(x)
     assert (probabilities.dtype, logits.dtype) == (torch.float32, POLICIES[policy])
     assert [str(t.dtype) for t in functional.outputs] == ["float32", str(POLICIES[policy])[6:]]
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+@pytest.mark.parametrize("name", ["Identity", "Flatten", "Masking"])
+def test_autocast_false_leaves_a_mixed_layers_inputs_as_keras(name, policy):
+    """Keras's `autocast=False`: the layer's inputs are not cast (nor its weights read in 16
+    bits), so a layer that computes nothing with weights gives its float32 input's dtype."""
+    x = np.random.default_rng(0).standard_normal((2, 4, 3)).astype("float32")
+    reference = getattr(keras.layers, name)(dtype=policy, autocast=False)
+    ours = getattr(lamina.layers, name)(dtype=policy, autocast=False)
+    expected = reference(torch.tensor(x))
+    got = ours(torch.tensor(x, device=lamina.backend.default_device()))
+    assert got.dtype == expected.dtype == torch.float32
+    assert ours.compute_dtype == reference.compute_dtype
+    torch.testing.assert_close(got.cpu(), expected.cpu())
