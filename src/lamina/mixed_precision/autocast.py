@@ -131,7 +131,8 @@ def in_compute_dtype(outputs, dtype):
         dtype: the layer's compute dtype (torch.bfloat16 or torch.float16).
 
     Returns:
-        `outputs` with float32 tensors cast to `dtype`, each keeping its Keras mask.
+        `outputs` with float32 tensors cast to `dtype`, each keeping its Keras mask (and the
+        logits of a softmax or sigmoid output).
 
     Example:
         >>> in_compute_dtype((torch.ones(1), torch.ones(1, dtype=torch.int64)), torch.bfloat16)
@@ -154,11 +155,9 @@ def in_compute_dtype(outputs, dtype):
 
 
 def _cast_keeping_mask(tensor: torch.Tensor, dtype) -> torch.Tensor:
-    converted = tensor.to(dtype)
-    mask = getattr(tensor, "_keras_mask", None)
-    if mask is not None:
-        converted._keras_mask = mask
-    return converted
+    """`tensor` in `dtype` with its Keras mask, and a softmax's or sigmoid's logits (CUDA's
+    autocast runs softmax in float32: the loss still finds them, `engine/saved_logits.py`)."""
+    return saved_logits.carry(tensor, tensor.to(dtype))
 
 
 def _holds_tensors(value) -> bool:
