@@ -17,15 +17,20 @@ casts at the layer's edges where Keras does:
   inputs cast to its compute dtype, so the final softmax of a mixed model computes and returns
   float32, as Keras's guide advises.
 
+The output cast is the layer's, whatever its `call` did: a custom mixed layer that casts its
+result to float32 itself gets it back in 16 bits (where Keras keeps its cast); give such a layer
+`dtype="float32"` instead, Keras's own advice for a float32 output.
+
 A layer that leaves its inputs as given (`casts_float_inputs = False`: a functional model, whose
-layers each cast their own, an op in a functional graph, lookups) leaves its outputs too, and so
-does every model (`gives_compute_dtype = False`): its outputs are its layers'.
+layers each cast their own, an op in a functional graph, lookups) leaves its outputs too. A model
+casts neither (`gives_compute_dtype = False`): its layers do, each by its own policy.
 
 Until some policy other than float32 exists (`policy.mixed_in_use`), `Layer.__call__` never comes
-here: a float32 model pays nothing. After, a call with nothing to switch (`calls_as_given`: each
-mixed layer of a mixed model given its compute dtype, inside the region the model's call opened)
+here: a float32 model pays nothing. After, a call with no autocast state to switch
+(`calls_as_given`: each mixed layer of a mixed model, inside the region the model's call opened)
 still takes the fast paths a float32 call takes (`Layer._plain_call`, the model's channels-first
-plan), which give float32 outputs back in the compute dtype too (`in_compute_dtype`).
+plan), which cast as here: a float32 input (`Layer._mixed_input`, a model's first layer; autocast
+would have cast it at its first matmul anyway) and float32 outputs (`in_compute_dtype`).
 """
 
 from __future__ import annotations
