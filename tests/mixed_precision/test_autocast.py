@@ -6,6 +6,8 @@ import torch
 
 import lamina
 from lamina import layers, mixed_precision
+from lamina.engine import saved_logits
+from lamina.mixed_precision import autocast
 from tests.parity import reference
 
 
@@ -147,3 +149,35 @@ def test_a_16_bit_layer_casts_every_float_argument_as_keras_does():
     np.testing.assert_allclose(scores, keras_scores, atol=2e-3)
     expected = [2.406, 2.44, 2.473, 2.504, 2.535, 2.568, 2.602, 2.633]  # Keras's test's numbers
     np.testing.assert_allclose(output[0, :, 0], expected, atol=1e-2)
+
+
+def test_a_mixed_softmax_cast_back_to_16_bits_keeps_its_logits_and_mask():
+    """CUDA's autocast runs softmax in float32; the mixed layer's output comes back in bfloat16
+    (`autocast.in_compute_dtype`) and the loss must still find the logits behind it."""
+    logits = torch.randn(2, 3, requires_grad=True)
+    probabilities = saved_logits.attach(torch.softmax(logits, -1), logits, "softmax", -1)
+    probabilities._keras_mask = torch.tensor([True, False])
+    narrow = autocast.in_compute_dtype(probabilities, torch.bfloat16)
+    assert narrow.dtype == torch.bfloat16
+    assert saved_logits.logits_of(narrow, "softmax") is logits
+    assert narrow._keras_mask is probabilities._keras_mask
+    pair = autocast.in_compute_dtype((probabilities, torch.ones(1, dtype=torch.int64)), torch.half)
+    assert [t.dtype for t in pair] == [torch.float16, torch.int64]
+
+
+@pytest.mark.parametrize(
+    ("policy", "dtype"), [("mixed_bfloat16", torch.bfloat16), ("mixed_float16", torch.float16)]
+)
+def test_a_mixed_model_gives_16_bit_activations_between_its_layers(policy, dtype):
+    """The model's float32 input is cast by its first layer, and a layer whose op autocast
+    runs in float32 (the RMS norm) gives its compute dtype, on the fast paths as eagerly."""
+    mixed_precision.set_global_policy(policy)
+    inputs = lamina.Input((4, 6))
+    normed = layers.LayerNormalization(rms_scaling=True)(layers.Flatten()(inputs))
+    scores = layers.Dense(3)(normed)
+    model = lamina.Model(inputs, [normed, scores])
+    x = torch.randn(2, 4, 6)
+    for got, symbolic in zip(model(x), model.outputs, strict=True):
+        assert got.dtype == dtype and str(symbolic.dtype) == str(dtype).split(".")[-1]
+    flatten, norm = model.layers[1], model.layers[2]
+    assert norm(flatten(x)).dtype == dtype

@@ -129,8 +129,9 @@ def test_calls_as_given_says_where_autocast_has_nothing_to_switch():
     assert autocast.calls_as_given(full, x)
     assert not autocast.calls_as_given(full, x.double())  # a cast to float32 to make
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        assert autocast.calls_as_given(mixed, x)
-        assert autocast.calls_as_given(mixed, x.bfloat16())  # autocast casts per op
+        assert autocast.calls_as_given(mixed, x)  # the fast path casts the float32 input
+        assert autocast.calls_as_given(mixed, x.bfloat16())
+        assert mixed(x).dtype == torch.bfloat16
         assert not autocast.calls_as_given(full, x)  # it leaves the region
     with torch.autocast("cpu", dtype=torch.float16):
         assert not autocast.calls_as_given(mixed, x)  # a region of another dtype
@@ -171,3 +172,27 @@ def test_a_mixed_train_step_costs_about_the_python_calls_of_a_float32_one(make, 
         model.train_step(batch)
         calls[policy] = python_calls(lambda model=model: model.train_step(batch))
     assert calls["mixed_bfloat16"] <= 1.25 * calls["float32"], calls
+
+
+def casting_model():
+    """Layers whose fast path casts: a merge and a pooling given the model's float32 input
+    (`_plain_list_call`, the channels-first plan), a norm autocast runs in float32."""
+    torch.manual_seed(0)
+    inputs = lamina.Input((6, 6, 3))
+    doubled = layers.Add()([inputs, inputs])
+    x = layers.Concatenate()([layers.MaxPooling2D(2)(doubled), layers.AveragePooling2D(2)(inputs)])
+    x = layers.LayerNormalization(rms_scaling=True)(x)
+    return lamina.Model(inputs, layers.Dense(3)(layers.Flatten()(x)))
+
+
+@pytest.mark.parametrize(("policy", "dtype"), POLICIES)
+def test_the_fast_paths_cast_as_the_general_path(policy, dtype, monkeypatch):
+    mixed_precision.set_global_policy(policy)
+    x = torch.randn(2, 6, 6, 3, generator=torch.Generator().manual_seed(1))
+    model = casting_model()
+    got = step(model, x)
+    general_path(monkeypatch)
+    expected = step(casting_model(), x)
+    assert got[0].dtype == dtype
+    for a, b in zip(got, expected, strict=True):
+        assert a.dtype == b.dtype and torch.equal(a, b)

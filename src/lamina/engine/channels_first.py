@@ -126,10 +126,21 @@ def run(layer, inputs: list, step: Step, as_list=None, training=None):
                 value if first else value.movedim(-1, 1)
                 for value, first in zip(inputs, step.inputs_first, strict=True)
             ]
+        if layer._autocast_torch_dtype is not None:  # a mixed layer casts as `__call__` would
+            if as_list is None:
+                if views.dtype is torch.float32:
+                    views = layer._mixed_input(views)
+            else:
+                for view in views:
+                    if view.dtype is torch.float32:
+                        views = [layer._mixed_input(view) for view in views]
+                        break
         if layer._call_takes_training:
             training = current_training(layer, training)
         output = layer._channels_first_call(views, training)
         if output is not None:
+            if layer._autocast_torch_dtype is not None and output.dtype is torch.float32:
+                output = layer._mixed_outputs(output)  # as `Layer._plain_call` gives it
             if step.output_first or step.reduces:
                 return output
             return output.movedim(1, -1)

@@ -404,6 +404,11 @@ class Layer(nn.Module):
     # Keras casts floating inputs to the layer's compute dtype before `call` (a float64 array
     # into a float32 layer); the layers Keras exempts (lookups, hashing, ...) set this False.
     casts_float_inputs = True
+    # Under a mixed policy, such a layer takes its float inputs and gives its float32 outputs in
+    # its compute dtype, as Keras's layers do (mixed_precision/autocast.py). A model sets this
+    # False: its layers cast, each its own, so a dtype="float32" layer sees the input as given
+    # and the final float32 softmax of Keras's guide gives the model's outputs in float32.
+    gives_compute_dtype = True
     # Own weights that Keras keeps in a sub-layer instead: weight name -> the sub-layer's key in
     # Keras's weights file (MultiHeadAttention's `query_kernel` lives in `query_dense`). Saving
     # files them there, so files move between the two unchanged.
@@ -644,7 +649,8 @@ class Layer(nn.Module):
             or getattr(inputs, "_keras_mask", None) is not None
         ):
             return _NOT_PLAIN
-        if dtype_policies.mixed_in_use[0]:
+        mixed = dtype_policies.mixed_in_use[0]
+        if mixed:
             # Plain only where the policy's autocast region is the one the call is in.
             if not mixed_precision_autocast.calls_as_given(self, inputs):
                 return _NOT_PLAIN
@@ -655,9 +661,47 @@ class Layer(nn.Module):
             return _NOT_PLAIN
         if self.input_spec is not None:
             self.input_spec.check(inputs.shape, self, inputs)
+        if not mixed or self._autocast_torch_dtype is None:
+            if self._call_takes_training:
+                return self.call(inputs, training=current_training(self, None))
+            return self.call(inputs)
+        # A mixed layer casts as `autocast.call_with_policy` does (inline: every layer of a
+        # mixed step comes here; the casts are the exceptions, a model's first layer's input
+        # and the outputs autocast computed in float32).
+        if inputs.dtype is torch.float32:
+            inputs = self._mixed_input(inputs)
         if self._call_takes_training:
-            return self.call(inputs, training=current_training(self, None))
-        return self.call(inputs)
+            outputs = self.call(inputs, training=current_training(self, None))
+        else:
+            outputs = self.call(inputs)
+        if type(outputs) is torch.Tensor and outputs.dtype is not torch.float32:
+            return outputs
+        return self._mixed_outputs(outputs)
+
+    def _mixed_input(self, tensor: torch.Tensor) -> torch.Tensor:
+        """A fast path's input as `autocast.call_with_policy` gives it to `call`: a float
+        tensor in a mixed layer's compute dtype, where the layer casts its inputs (Keras's
+        `Layer.__call__` does); torch's autocast would cast it at the layer's first matmul or
+        convolution anyway, so a mixed model pays no extra cast there."""
+        target = self._autocast_torch_dtype
+        if (
+            target is None
+            or tensor.dtype is target
+            or not tensor.is_floating_point()
+            or not (self.gives_compute_dtype and self.casts_float_inputs and self.autocast)
+        ):
+            return tensor
+        return tensor.to(target)
+
+    def _mixed_outputs(self, outputs):
+        """A fast path's outputs as `autocast.call_with_policy` gives them: a mixed layer that
+        casts its inputs gives its float32 outputs in its compute dtype."""
+        target = self._autocast_torch_dtype
+        if target is None or not (
+            self.gives_compute_dtype and self.casts_float_inputs and self.autocast
+        ):
+            return outputs
+        return mixed_precision_autocast.in_compute_dtype(outputs, target)
 
     def _call_in_run(self, inputs, training):
         """`self(inputs)` from a model's run over its layers, which checked once for the whole
@@ -718,7 +762,16 @@ class Layer(nn.Module):
             return _NOT_PLAIN
         if not self._takes_as_they_are(inputs):
             return _NOT_PLAIN
-        return self.call(inputs)
+        if not dtype_policies.mixed_in_use[0] or self._autocast_torch_dtype is None:
+            return self.call(inputs)
+        for tensor in inputs:
+            if tensor.dtype is torch.float32:
+                inputs = [self._mixed_input(tensor) for tensor in inputs]
+                break
+        outputs = self.call(inputs)
+        if type(outputs) is torch.Tensor and outputs.dtype is not torch.float32:
+            return outputs
+        return self._mixed_outputs(outputs)
 
     def _channels_first_role(self) -> str | None:
         """How this layer takes part in a model's channels-first hand-off
@@ -756,7 +809,7 @@ class Layer(nn.Module):
         """Whether `call` may take these tensors as given: plain, unmasked tensors of the compute
         dtype on the weights' device (what `__call__` would otherwise cast or move), and under
         mixed precision, in the autocast state the layer's policy asks (then a mixed layer
-        takes any float dtype: autocast casts per op, as its general path leaves it to)."""
+        takes any float dtype: its caller casts them, `_mixed_input`, as `__call__` would)."""
         device = self.__dict__.get("_cached_weights_device", _UNKNOWN)
         if device is _UNKNOWN:
             return False

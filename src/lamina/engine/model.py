@@ -169,6 +169,10 @@ class Model(Trainer, Layer):
 
     # What to do instead of assigning `model.layers`, which Keras reserves.
     _layers_hint = "keep the layers under another attribute name."
+    # Under a mixed policy a model neither casts its inputs nor its outputs: its layers do, each
+    # by its own policy (a final dtype="float32" layer's outputs stay float32), as Keras's
+    # Functional and a Sequential built on an Input (mixed_precision/autocast.py).
+    gives_compute_dtype = False
 
     def __setattr__(self, name, value):
         if name == "layers":

@@ -274,7 +274,13 @@ def _shape_preserved(layer, args, kwargs):
     mask = args[0]._keras_mask if layer.supports_masking else None
     if isinstance(mask, KerasTensor):
         mask = mask.shape
-    return OutputSpec(args[0].shape, backend.to_torch_dtype(args[0].dtype), mask)
+    dtype = backend.to_torch_dtype(args[0].dtype)
+    casts = layer.casts_float_inputs and layer.autocast and layer.gives_compute_dtype
+    if casts and dtype.is_floating_point:
+        # Its call casts a float input to its compute dtype (a mixed layer's: 16 bits), and a
+        # shape-preserving layer gives its input's dtype back.
+        dtype = layer._compute_torch_dtype
+    return OutputSpec(args[0].shape, dtype, mask)
 
 
 def _stated_shape(layer, args, kwargs, dtype=None):

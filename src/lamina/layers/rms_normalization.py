@@ -53,7 +53,13 @@ class RMSNormalization(Layer):
         self._trailing = self._axes == list(range(rank - len(self._axes), rank))
 
     def call(self, inputs):
-        x = inputs if inputs.dtype != torch.float16 else inputs.float()
+        x = inputs
+        if x.dtype is torch.float16 or (
+            x.dtype is torch.bfloat16 and self.scale.dtype is torch.float32
+        ):
+            # float16's range; a mixed policy's 16-bit input beside its float32 scale (torch's
+            # fused kernel takes one dtype): the statistics in float32, the output in 16 bits.
+            x = x.float()
         if self._trailing:
             outputs = F.rms_norm(x, tuple(self.scale.shape), self.scale, self.epsilon)
         else:

@@ -3,9 +3,11 @@
 >>> lamina.mixed_precision.set_global_policy("mixed_bfloat16")   # doctest: +SKIP
 
 makes every layer created afterwards keep its weights in float32 and compute under
-`torch.autocast(dtype=torch.bfloat16)` on its inputs' device; a layer given `dtype="float32"`
-(the final softmax, as Keras's guide advises) computes in float32 inside a mixed model; the loss
-and the metrics receive float32 outputs. With "mixed_float16", `compile()` wraps the optimizer in
+`torch.autocast(dtype=torch.bfloat16)` on its inputs' device, taking and giving its floats in
+bfloat16 as Keras's layers do (a float32 input is cast, an op autocast ran in float32 comes back
+in bfloat16: `autocast.py`); a layer given `dtype="float32"` (the final softmax, as Keras's guide
+advises) computes and gives float32 inside a mixed model; the loss and the metrics receive
+float32 outputs. With "mixed_float16", `compile()` wraps the optimizer in
 a `LossScaleOptimizer` (dynamic loss scaling), as Keras does.
 
 On a CPU, torch's autocast runs bfloat16 and float16 alike (torch 2.13); bfloat16 is the one to

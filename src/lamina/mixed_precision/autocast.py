@@ -1,20 +1,36 @@
 """Each layer computes in its policy's precision, on torch's autocast.
 
-Keras casts every layer's inputs and weights to its compute dtype. lamina leaves that to
-`torch.autocast`, which knows per op which precision is safe (matmuls and convolutions in 16 bits,
-reductions and losses in float32), and only switches autocast on or off where a layer's policy
-differs from the enclosing one:
+Keras casts every layer's floating inputs to its compute dtype and reads its weights in that dtype,
+so under "mixed_bfloat16" every floating output of a layer is bfloat16. lamina keeps the weights
+float32 and leaves the per-op casts to `torch.autocast`, which knows per op which precision is
+safe (matmuls and convolutions in 16 bits; layer norm, softmax and reductions in float32), and
+casts at the layer's edges where Keras does:
 
-- a mixed layer ("mixed_bfloat16") called outside an autocast region of its dtype runs inside one,
-  on the device type of its inputs;
+- a mixed layer ("mixed_bfloat16") casts its floating inputs to its compute dtype (as Keras's
+  `Layer.__call__`), runs inside an autocast region of that dtype (opened on its inputs' device
+  if the call is not in one already) and gives float32 outputs (an op autocast ran in float32,
+  an add with a float32 weight) back in the compute dtype, as Keras's layers return them: the
+  inner computation keeps float32 where autocast chose it, the activations between layers are
+  16-bit. A mixed layer built with `autocast=False` (Keras: neither inputs nor weights cast)
+  is left to autocast as given;
 - a layer of a plain policy (dtype="float32", "float64", ...) runs with autocast off and its float
   inputs cast to its compute dtype, so the final softmax of a mixed model computes and returns
   float32, as Keras's guide advises.
 
+The output cast is the layer's, whatever its `call` did: a custom mixed layer that casts its
+result to float32 itself gets it back in 16 bits (where Keras keeps its cast); give such a layer
+`dtype="float32"` instead, Keras's own advice for a float32 output.
+
+A layer that leaves its inputs as given (`casts_float_inputs = False`: a functional model, whose
+layers each cast their own, an op in a functional graph, lookups) leaves its outputs too. A model
+casts neither (`gives_compute_dtype = False`): its layers do, each by its own policy.
+
 Until some policy other than float32 exists (`policy.mixed_in_use`), `Layer.__call__` never comes
-here: a float32 model pays nothing. After, a call with nothing to switch (`calls_as_given`: each
-mixed layer of a mixed model, inside the region the model's call opened) still takes the fast
-paths a float32 call takes (`Layer._plain_call`, the model's channels-first plan).
+here: a float32 model pays nothing. After, a call with no autocast state to switch
+(`calls_as_given`: each mixed layer of a mixed model, inside the region the model's call opened)
+still takes the fast paths a float32 call takes (`Layer._plain_call`, the model's channels-first
+plan), which cast as here: a float32 input (`Layer._mixed_input`, a model's first layer; autocast
+would have cast it at its first matmul anyway) and float32 outputs (`in_compute_dtype`).
 """
 
 from __future__ import annotations
@@ -35,19 +51,31 @@ def call_with_policy(layer, call, args, kwargs):
     casts = layer.casts_float_inputs and layer.autocast  # an op in a graph keeps its dtypes
     if tensor.is_meta:  # symbolic shape inference: no autocast there, but a plain policy's cast
         compute = layer._compute_torch_dtype
-        if casts and layer._dtype_policy.autocast_dtype is None and compute.is_floating_point:
+        target = layer._dtype_policy.autocast_dtype
+        if casts and target is None and compute.is_floating_point:
             args, kwargs = _cast_arguments(args, kwargs, compute)
-        return call(*args, **kwargs)
+        if not (casts and target is not None):
+            return call(*args, **kwargs)
+        # A mixed layer: its meta call in its weights' float32 (no autocast to mix 16-bit
+        # inputs with them there), its symbolic outputs in the dtype its real call gives.
+        args, kwargs = _cast_arguments(args, kwargs, torch.float32)
+        outputs = call(*args, **kwargs)
+        return in_compute_dtype(outputs, target) if layer.gives_compute_dtype else outputs
     device_type = tensor.device.type
     if not torch.amp.is_autocast_available(device_type):
         return call(*args, **kwargs)
     enabled = torch.is_autocast_enabled(device_type)
     target = layer._dtype_policy.autocast_dtype
     if target is not None:
+        casts = casts and layer.gives_compute_dtype  # a model: its layers cast, each its own
+        if casts:  # as Keras: floating inputs in the compute dtype, and so the outputs
+            args, kwargs = _cast_arguments(args, kwargs, target)
         if enabled and torch.get_autocast_dtype(device_type) == target:
-            return call(*args, **kwargs)
-        with torch.autocast(device_type, dtype=target):
-            return call(*args, **kwargs)
+            outputs = call(*args, **kwargs)
+        else:
+            with torch.autocast(device_type, dtype=target):
+                outputs = call(*args, **kwargs)
+        return in_compute_dtype(outputs, target) if casts else outputs
     compute = layer._compute_torch_dtype
     if not compute.is_floating_point:
         return call(*args, **kwargs)
@@ -64,8 +92,9 @@ def calls_as_given(layer, tensor: torch.Tensor) -> bool:
     tensor) with nothing to do: no autocast region to enter or leave, no input to cast. Then the
     layer's fast paths (`Layer._plain_call`, a model's channels-first run) may call it directly,
     under the autocast state the enclosing call set: a mixed layer inside a region of its dtype
-    (every layer of a mixed model inside the model's region), or a plain one outside any region
-    given its compute dtype. Devices other than CPU and CUDA take the general path."""
+    (every layer of a mixed model inside the model's region; the fast path casts its float
+    inputs and outputs as `call_with_policy` does, `Layer._mixed_input`), or a plain one outside
+    any region given its compute dtype. Devices other than CPU and CUDA take the general path."""
     if tensor.is_cuda:
         device_type = "cuda"
     elif tensor.is_cpu:
@@ -73,7 +102,7 @@ def calls_as_given(layer, tensor: torch.Tensor) -> bool:
     else:
         return False
     target = layer._autocast_torch_dtype
-    if target is not None:  # a mixed layer: autocast casts per op, whatever the inputs' dtype
+    if target is not None:  # a mixed layer: the fast path casts a float32 input as Keras
         return (
             torch.is_autocast_enabled(device_type)
             and torch.get_autocast_dtype(device_type) == target
@@ -88,10 +117,56 @@ def _cast_arguments(args, kwargs, dtype):
     attention layer's value and key, an RNN's initial state), not only the inputs."""
     if len(args) == 1 and not kwargs:  # the usual call: no walk over the other arguments
         return (cast_floats(args[0], dtype),), kwargs
+    if len(args) == 1 and not any(_holds_tensors(value) for value in kwargs.values()):
+        return (cast_floats(args[0], dtype),), kwargs  # `training=True`: nothing to walk
     return (
         tuple(cast_floats(a, dtype) for a in args),
         {key: cast_floats(value, dtype) for key, value in kwargs.items()},
     )
+
+
+def in_compute_dtype(outputs, dtype):
+    """A mixed layer's outputs (a tensor or any structure of them) with their float32 tensors
+    in `dtype`, its compute dtype: Keras's layers return 16-bit activations where torch's
+    autocast ran an op in float32 (layer norm, softmax, a reduction) or an op met a float32
+    weight. Integer outputs, and float64 ones a layer chose, stay as they are.
+
+    Args:
+        outputs: what the layer's `call` returned.
+        dtype: the layer's compute dtype (torch.bfloat16 or torch.float16).
+
+    Returns:
+        `outputs` with float32 tensors cast to `dtype`, each keeping its Keras mask (and the
+        logits of a softmax or sigmoid output).
+
+    Example:
+        >>> in_compute_dtype((torch.ones(1), torch.ones(1, dtype=torch.int64)), torch.bfloat16)
+        (tensor([1.], dtype=torch.bfloat16), tensor([1]))
+    """
+    if type(outputs) is torch.Tensor:  # the usual single output: no tree walk
+        if outputs.dtype is not torch.float32:
+            return outputs
+        return _cast_keeping_mask(outputs, dtype)
+    if outputs is None:
+        return outputs
+    return tree.map_structure(
+        lambda leaf: (
+            _cast_keeping_mask(leaf, dtype)
+            if isinstance(leaf, torch.Tensor) and leaf.dtype is torch.float32
+            else leaf
+        ),
+        outputs,
+    )
+
+
+def _cast_keeping_mask(tensor: torch.Tensor, dtype) -> torch.Tensor:
+    """`tensor` in `dtype` with its Keras mask, and a softmax's or sigmoid's logits (CUDA's
+    autocast runs softmax in float32: the loss still finds them, `engine/saved_logits.py`)."""
+    return saved_logits.carry(tensor, tensor.to(dtype))
+
+
+def _holds_tensors(value) -> bool:
+    return isinstance(value, (torch.Tensor, list, tuple, dict))
 
 
 def outputs_to_float32(outputs):
@@ -132,12 +207,10 @@ def cast_floats(x, dtype):
             return leaf
         if leaf.dtype == dtype:
             return leaf
-        converted = leaf.to(dtype)
-        mask = getattr(leaf, "_keras_mask", None)
-        if mask is not None:
-            converted._keras_mask = mask
-        return converted
+        return _cast_keeping_mask(leaf, dtype)
 
+    if type(x) is torch.Tensor:  # one tensor, the usual inputs: no tree walk
+        return cast(x)
     return tree.map_structure(cast, x)
 
 
