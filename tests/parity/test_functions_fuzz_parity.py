@@ -83,3 +83,40 @@ def test_constraint_axes_config_is_keras_and_values_agree(cls, axis):
     np.testing.assert_allclose(
         ours(torch.tensor(w)).numpy(), np.asarray(theirs(keras.ops.convert_to_tensor(w))), atol=1e-6
     )
+
+
+_WIDE_UNSIGNED_PAIRS = [
+    (unsigned, other)
+    for unsigned in ("uint16", "uint32", "uint64")
+    for other in ("bool", "uint8", "uint64", "int8", "int32", "int64", "float16", "bfloat16")
+    + ("float64", "complex128", "int")
+]
+
+
+@pytest.mark.parametrize("a, b", _WIDE_UNSIGNED_PAIRS)
+def test_result_type_of_wide_unsigned_dtypes_is_keras(a, b):
+    # torch cannot promote uint16/32/64: lamina raised where Keras follows JAX's lattice
+    assert lamina.backend.result_type(a, b) == keras.backend.result_type(a, b)
+    assert lamina.backend.result_type(b, a) == keras.backend.result_type(b, a)
+
+
+def test_result_type_of_string_alone_is_keras():
+    assert lamina.backend.result_type("string") == keras.backend.result_type("string")
+
+
+def test_config_is_nnx_enabled_is_keras():
+    assert lamina.config.is_nnx_enabled() is keras.config.is_nnx_enabled() is False
+
+
+def test_enable_flash_attention_resets_to_keras_default():
+    try:
+        for module in (keras.config, lamina.config):
+            module.disable_flash_attention()
+        assert lamina.config.is_flash_attention_enabled() is False
+        for module in (keras.config, lamina.config):
+            module.enable_flash_attention()
+        want = keras.config.is_flash_attention_enabled()
+        assert lamina.config.is_flash_attention_enabled() is want is None
+    finally:
+        keras.config.enable_flash_attention()
+        lamina.config.enable_flash_attention()
