@@ -61,3 +61,14 @@ def _progbar_text(module, **kwargs):
 def test_progbar_one_line_form_is_keras(kwargs):
     want = _progbar_text(keras, verbose=2, **kwargs)
     assert _progbar_text(lamina, verbose=2, **kwargs) == want
+
+
+@pytest.mark.parametrize("color_mode", ["rgb", "grayscale"])
+def test_load_img_reads_an_open_binary_file_as_keras(tmp_path, color_mode):
+    pixels = (np.random.default_rng(0).random((4, 5, 3)) * 255).astype("uint8")
+    path = tmp_path / "image.png"
+    keras.utils.save_img(str(path), pixels)
+    data = path.read_bytes()
+    want = np.asarray(keras.utils.load_img(io.BytesIO(data), color_mode=color_mode))
+    got = np.asarray(lamina.utils.load_img(io.BytesIO(data), color_mode=color_mode))
+    np.testing.assert_array_equal(got, want)
