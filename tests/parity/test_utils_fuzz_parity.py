@@ -72,3 +72,58 @@ def test_load_img_reads_an_open_binary_file_as_keras(tmp_path, color_mode):
     want = np.asarray(keras.utils.load_img(io.BytesIO(data), color_mode=color_mode))
     got = np.asarray(lamina.utils.load_img(io.BytesIO(data), color_mode=color_mode))
     np.testing.assert_array_equal(got, want)
+
+
+def _image_tree(root):
+    """Class folders with nested ones whose walk order is subtle, a hidden folder, a .tif file
+    (flow_from_directory reads it, image_dataset_from_directory not) and a loose top file."""
+    from PIL import Image
+
+    for number, name in enumerate(_TREE_NAMES, start=1):
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.full((2, 3, 3), number, "uint8")).save(path)
+    return root
+
+
+@pytest.mark.parametrize("labels", ["inferred", None])
+def test_image_dataset_from_directory_files_and_order_are_keras(tmp_path, labels):
+    from keras.src.utils import dataset_utils
+
+    root = str(_image_tree(tmp_path))
+    with contextlib.redirect_stdout(io.StringIO()):
+        paths, ids, names = dataset_utils.index_directory(
+            root, labels, formats=(".bmp", ".gif", ".jpeg", ".jpg", ".png"), shuffle=False
+        )
+        dataset = lamina.utils.image_dataset_from_directory(
+            root, labels=labels, image_size=(2, 3), shuffle=False, batch_size=None
+        )
+    # each file holds its number in every pixel: the images name the files, in order
+    numbers = {str(tmp_path / name): n for n, name in enumerate(_TREE_NAMES, start=1)}
+    want = [numbers[path] for path in paths]
+    batches = list(dataset)
+    images = [batch[0] if labels else batch for batch in batches]
+    assert [int(image[0, 0, 0]) for image in images] == want
+    assert dataset.class_names == (list(names) if names is not None else None)
+    if labels:
+        assert [int(batch[1]) for batch in batches] == [int(i) for i in ids]
+
+
+_TREE_NAMES = [
+    "b/x-y/q.png",
+    "b/x/deep/r.png",
+    "b/x/s.png",
+    "b/z.png",
+    "a/1.png",
+    "a/extra.tif",
+    ".hidden/h.png",
+    "top.png",
+]
+
+
+def test_image_dataset_without_labels_refuses_class_names_as_keras(tmp_path):
+    root = _image_tree(tmp_path)
+    with pytest.raises(ValueError, match="argument `class_names` cannot be specified"):
+        lamina.utils.image_dataset_from_directory(
+            root, label_mode=None, class_names=["a", "b"], image_size=(2, 3), verbose=False
+        )
