@@ -127,3 +127,9 @@ def test_image_dataset_without_labels_refuses_class_names_as_keras(tmp_path):
         lamina.utils.image_dataset_from_directory(
             root, label_mode=None, class_names=["a", "b"], image_size=(2, 3), verbose=False
         )
+
+
+def test_get_source_inputs_of_a_non_symbolic_value_is_keras():
+    value = np.ones(2)
+    assert keras.utils.get_source_inputs(value) is value
+    assert lamina.utils.get_source_inputs(value) is value
