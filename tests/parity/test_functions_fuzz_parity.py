@@ -120,3 +120,16 @@ def test_enable_flash_attention_resets_to_keras_default():
     finally:
         keras.config.enable_flash_attention()
         lamina.config.enable_flash_attention()
+
+
+def test_map_structure_pairs_an_ordered_dict_and_a_dict_by_key_as_keras():
+    import collections
+
+    ordered = collections.OrderedDict([("b", 1), ("a", 2)])
+    plain = {"a": 10, "b": 20}
+    pair = lambda x, y: (x, y)  # noqa: E731
+    want = keras.tree.map_structure(pair, ordered, plain)
+    got = lamina.tree.map_structure(pair, ordered, plain)
+    assert list(got.items()) == list(want.items()) == [("b", (1, 20)), ("a", (2, 10))]
+    want = keras.tree.map_structure_up_to(ordered, pair, ordered, plain)
+    assert lamina.tree.map_structure_up_to(ordered, pair, ordered, plain) == want
