@@ -29,9 +29,15 @@ def _takes_any_array(fn):
         if isinstance(x, VariableBase):
             return fn(x.value, *args, **kwargs)
         array = np.asarray(x)
-        if array.dtype == np.float64 and not isinstance(x, np.ndarray):
-            array = array.astype(np.float32)  # Python floats: floatx, as Keras converts them
-        return fn(torch.from_numpy(np.ascontiguousarray(array)), *args, **kwargs)
+        if not isinstance(x, np.ndarray):
+            # Python numbers and lists: floatx and int32, as Keras converts them
+            if array.dtype == np.float64:
+                array = array.astype(np.float32)
+            elif array.dtype == np.int64:
+                array = array.astype(np.int32)
+        # (ascontiguousarray would make a 0-d array 1-d: a Python scalar keeps its shape ())
+        array = array if array.flags.c_contiguous else np.ascontiguousarray(array)
+        return fn(torch.from_numpy(array), *args, **kwargs)
 
     return activation
 

@@ -133,3 +133,14 @@ def test_map_structure_pairs_an_ordered_dict_and_a_dict_by_key_as_keras():
     assert list(got.items()) == list(want.items()) == [("b", (1, 20)), ("a", (2, 10))]
     want = keras.tree.map_structure_up_to(ordered, pair, ordered, plain)
     assert lamina.tree.map_structure_up_to(ordered, pair, ordered, plain) == want
+
+
+@pytest.mark.parametrize("value", [0.7, 2, [-1, 2], [1.5, -2.0]], ids=repr)
+@pytest.mark.parametrize("name", ["relu", "tanh", "sigmoid", "relu6"])
+def test_activation_of_python_numbers_has_keras_shape_and_dtype(name, value):
+    # a Python scalar stays 0-d and Python ints are int32, as Keras converts them
+    want = getattr(keras.activations, name)(value)
+    got = getattr(lamina.activations, name)(value)
+    assert tuple(got.shape) == tuple(want.shape)
+    assert got.dtype == want.dtype
+    np.testing.assert_allclose(got.numpy(), keras.ops.convert_to_numpy(want), rtol=1e-6)
