@@ -144,6 +144,7 @@ class Constant(Initializer):
 
     def __call__(self, shape, dtype=None):
         dtype = backend.to_torch_dtype(dtype)
+        shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)  # Keras takes 4
         value = torch.as_tensor(backend.as_numpy(self.value), dtype=dtype)
         if value.ndim == 0:
             return torch.full(shape, value.item(), dtype=dtype)

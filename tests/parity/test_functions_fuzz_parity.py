@@ -144,3 +144,11 @@ def test_activation_of_python_numbers_has_keras_shape_and_dtype(name, value):
     assert tuple(got.shape) == tuple(want.shape)
     assert got.dtype == want.dtype
     np.testing.assert_allclose(got.numpy(), keras.ops.convert_to_numpy(want), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32"])
+def test_constant_initializer_takes_an_int_shape_as_keras(dtype):
+    want = keras.initializers.Constant(2)(4, dtype=dtype)
+    got = lamina.initializers.Constant(2)(4, dtype=dtype)
+    assert tuple(got.shape) == tuple(want.shape) == (4,)
+    np.testing.assert_array_equal(got.numpy(), keras.ops.convert_to_numpy(want))
