@@ -133,3 +133,12 @@ def test_get_source_inputs_of_a_non_symbolic_value_is_keras():
     value = np.ones(2)
     assert keras.utils.get_source_inputs(value) is value
     assert lamina.utils.get_source_inputs(value) is value
+
+
+@pytest.mark.parametrize("values", [[[3.0, 4.0], [1.0, 0.0]], [[3, 4]]], ids=["floats", "ints"])
+def test_normalize_of_a_list_is_keras(values):
+    # Keras sends anything but a NumPy array down its tensor path: float32, not NumPy's float64
+    want = keras.ops.convert_to_numpy(keras.utils.normalize(values))
+    got = np.asarray(lamina.utils.normalize(values))
+    assert got.dtype == want.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=1e-6)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from lamina.dtypes import floatx
+
 
 def pack_x_y_sample_weight(x, y=None, sample_weight=None):
     """The tuple a data source yields: `x` alone, `(x, y)` or `(x, y, sample_weight)`.
@@ -61,6 +63,9 @@ def normalize(x, axis=-1, order=2):
         >>> normalize(np.array([[3.0, 4.0]]))
         array([[0.6, 0.8]])
     """
+    if not isinstance(x, (np.ndarray, torch.Tensor)):
+        # lists and scalars take Keras's tensor path: a float32 (floatx) tensor comes back
+        x = torch.as_tensor(np.asarray(x, dtype=floatx()))
     if isinstance(x, torch.Tensor):
         if not (x.is_floating_point() or x.is_complex()):
             x = x.to(torch.float32)  # integer tensors normalise in float32, as Keras's ops do
