@@ -158,6 +158,8 @@ _WIDE_UNSIGNED = ("uint16", "uint32", "uint64")
 
 def _promote(a: str, b: str) -> str:
     """The common dtype of two dtype names, before Keras's narrowing to 32 bits."""
+    if a == b:  # "string" too, which torch has no dtype for
+        return a
     if a not in _WIDE_UNSIGNED and b not in _WIDE_UNSIGNED:
         return str(torch.promote_types(getattr(torch, a), getattr(torch, b))).replace("torch.", "")
     # torch does not promote uint16/32/64: JAX's lattice, which Keras follows

@@ -100,8 +100,9 @@ def test_result_type_of_wide_unsigned_dtypes_is_keras(a, b):
     assert lamina.backend.result_type(b, a) == keras.backend.result_type(b, a)
 
 
-def test_result_type_of_string_alone_is_keras():
-    assert lamina.backend.result_type("string") == keras.backend.result_type("string")
+@pytest.mark.parametrize("dtypes", [("string",), ("string", "string")])
+def test_result_type_of_strings_is_keras(dtypes):
+    assert lamina.backend.result_type(*dtypes) == keras.backend.result_type(*dtypes) == "string"
 
 
 def test_config_is_nnx_enabled_is_keras():
