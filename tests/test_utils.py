@@ -11,7 +11,8 @@ def test_to_categorical_by_hand():
     np.testing.assert_array_equal(lamina.utils.to_categorical([0, 2], 3), [[1, 0, 0], [0, 0, 1]])
     assert lamina.utils.to_categorical(np.array([[1], [0]]), 2).shape == (2, 2)  # (N, 1) as (N,)
     assert lamina.utils.to_categorical([3, 1]).shape == (2, 4)  # classes inferred
-    assert lamina.utils.to_categorical([1], 2).dtype == np.float32
+    assert lamina.utils.to_categorical([1], 2).dtype == np.float64  # Keras 3's NumPy default
+    assert lamina.utils.to_categorical([1], 2, dtype="float32").dtype == np.float32
 
 
 def test_to_categorical_of_a_tensor_is_a_tensor_as_keras():

@@ -29,9 +29,15 @@ def _takes_any_array(fn):
         if isinstance(x, VariableBase):
             return fn(x.value, *args, **kwargs)
         array = np.asarray(x)
-        if array.dtype == np.float64 and not isinstance(x, np.ndarray):
-            array = array.astype(np.float32)  # Python floats: floatx, as Keras converts them
-        return fn(torch.from_numpy(np.ascontiguousarray(array)), *args, **kwargs)
+        if not isinstance(x, np.ndarray):
+            # Python numbers and lists: floatx and int32, as Keras converts them
+            if array.dtype == np.float64:
+                array = array.astype(np.float32)
+            elif array.dtype == np.int64:
+                array = array.astype(np.int32)
+        # (ascontiguousarray would make a 0-d array 1-d: a Python scalar keeps its shape ())
+        array = array if array.flags.c_contiguous else np.ascontiguousarray(array)
+        return fn(torch.from_numpy(array), *args, **kwargs)
 
     return activation
 
@@ -75,7 +81,8 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
     # part to [0, max_value], then add the slope's part below the threshold.
     y = F.relu(x) if threshold == 0.0 else torch.where(x > threshold, x, torch.zeros_like(x))
     if max_value is not None:
-        y = y.clamp(min=0.0, max=max_value)
+        # an integer input stays integer, as in Keras (a float cap would promote it)
+        y = y.clamp(min=0.0, max=max_value).to(y.dtype)
     if negative_slope != 0.0:
         y = y - negative_slope * F.relu(threshold - x)
     return y
@@ -496,7 +503,8 @@ def sparsemax(x, axis=-1):
     shape[axis] = -1
     ranks = torch.arange(1, x.shape[axis] + 1, device=x.device, dtype=x.dtype).view(shape)
     support = (1 + ranks * ordered) > cumulative
-    size = support.sum(dim=axis, keepdim=True)
+    # at least one: NaN or infinite scores leave no support, which indexed past the start
+    size = support.sum(dim=axis, keepdim=True).clamp(min=1)
     tau = (cumulative.gather(axis, size - 1) - 1) / size.to(x.dtype)
     return (x - tau).clamp_min(0.0)
 

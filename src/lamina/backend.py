@@ -21,7 +21,7 @@ from lamina.dtypes import (
     set_floatx,
     standardize_dtype,
 )
-from lamina.engine import naming
+from lamina.engine import errors, naming
 from lamina.engine.keras_tensor import KerasTensor
 
 __all__ = [
@@ -183,7 +183,7 @@ def set_random_seed(seed: int) -> None:
     """Seed Python, NumPy and torch (all devices) so two runs give the same numbers.
 
     Args:
-        seed: int; NumPy gets it modulo 2 ** 32.
+        seed: an int in `[0, 2**32 - 1]` (NumPy's range), as Keras requires.
 
     Example:
         >>> set_random_seed(42)
@@ -192,9 +192,19 @@ def set_random_seed(seed: int) -> None:
         >>> torch.equal(first, torch.rand(3))
         True
     """
+    if not isinstance(seed, (int, np.integer)):
+        raise ValueError(
+            errors.message(
+                "set_random_seed() `seed`", "an integer", f"{seed!r} of type {type(seed).__name__}"
+            )
+        )
     seed = int(seed)
+    if not 0 <= seed < 2**32:
+        raise ValueError(
+            errors.message("set_random_seed() `seed`", "an int in [0, 2**32 - 1]", f"{seed}")
+        )
     random.seed(seed)
-    np.random.seed(seed % (2**32))
+    np.random.seed(seed)
     torch.manual_seed(seed)
 
 

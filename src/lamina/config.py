@@ -42,6 +42,7 @@ __all__ = [
     "image_data_format",
     "is_flash_attention_enabled",
     "is_interactive_logging_enabled",
+    "is_nnx_enabled",
     "is_traceback_filtering_enabled",
     "is_unsafe_deserialization_enabled",
     "max_epochs",
@@ -195,10 +196,11 @@ def enable_flash_attention() -> None:
 
     Examples:
         >>> enable_flash_attention()  # doctest: +SKIP
-        >>> is_flash_attention_enabled()  # doctest: +SKIP
+        >>> is_flash_attention_enabled() is None  # doctest: +SKIP
         True
     """
-    _settings["flash_attention"] = True
+    # Back to the default, as Keras's enable does: None means "where it can" (not "always").
+    _settings["flash_attention"] = None
     torch.backends.cuda.enable_flash_sdp(True)
 
 
@@ -222,6 +224,16 @@ def is_flash_attention_enabled():
         True
     """
     return _settings["flash_attention"]
+
+
+def is_nnx_enabled() -> bool:
+    """Whether JAX's NNX integration is on: never here, as in Keras on a backend other than JAX.
+
+    Example:
+        >>> is_nnx_enabled()
+        False
+    """
+    return False
 
 
 # --------------------------------------------------------------------------------------------------

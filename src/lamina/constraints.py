@@ -48,11 +48,13 @@ def _tensor(weight) -> torch.Tensor:
 
 
 def _norms(weight: torch.Tensor, axis) -> torch.Tensor:
-    return torch.sqrt(torch.sum(weight.square(), dim=axis, keepdim=True))
+    dim = tuple(axis) if isinstance(axis, (list, tuple)) else axis
+    return torch.sqrt(torch.sum(weight.square(), dim=dim, keepdim=True))
 
 
 def _axis(axis):
-    return tuple(axis) if isinstance(axis, (list, tuple)) else int(axis)
+    # kept as given (a list stays a list), so the config is the one Keras writes
+    return axis if isinstance(axis, (list, tuple)) else int(axis)
 
 
 class MaxNorm(Constraint):

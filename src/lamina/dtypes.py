@@ -153,6 +153,29 @@ def _weak_kind(dtype):
     return None
 
 
+_WIDE_UNSIGNED = ("uint16", "uint32", "uint64")
+
+
+def _promote(a: str, b: str) -> str:
+    """The common dtype of two dtype names, before Keras's narrowing to 32 bits."""
+    if a == b:  # "string" too, which torch has no dtype for
+        return a
+    if a not in _WIDE_UNSIGNED and b not in _WIDE_UNSIGNED:
+        return str(torch.promote_types(getattr(torch, a), getattr(torch, b))).replace("torch.", "")
+    # torch does not promote uint16/32/64: JAX's lattice, which Keras follows
+    unsigned, other = (a, b) if a in _WIDE_UNSIGNED else (b, a)
+    if other == "bool":
+        return unsigned
+    if other.startswith("uint"):
+        return max(unsigned, other, key=lambda name: int(name[4:]))
+    if not other.startswith("int"):  # a float or complex type wins
+        return other
+    unsigned_bits, signed_bits = int(unsigned[4:]), int(other[3:])
+    if signed_bits > unsigned_bits:
+        return other
+    return f"int{2 * unsigned_bits}" if unsigned_bits < 64 else "float64"
+
+
 def result_type(*dtypes) -> str:
     """The dtype an operation on values of `dtypes` returns, by Keras's promotion rule.
 
@@ -173,10 +196,9 @@ def result_type(*dtypes) -> str:
             return standardize_dtype(None)
         kind = "float" if "float" in weak else "int" if "int" in weak else "bool"
         return {"float": standardize_dtype(None), "int": "int32", "bool": "bool"}[kind]
-    result = getattr(torch, strong[0])
-    for name in strong[1:]:
-        result = torch.promote_types(result, getattr(torch, name))
-    name = str(result).replace("torch.", "")
+    name = strong[0]
+    for other in strong[1:]:
+        name = _promote(name, other)
     if "float" in weak and not (is_float_dtype(name) or name.startswith("complex")):
         name = standardize_dtype(None)
     elif "int" in weak and name == "bool":

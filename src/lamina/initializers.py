@@ -144,6 +144,7 @@ class Constant(Initializer):
 
     def __call__(self, shape, dtype=None):
         dtype = backend.to_torch_dtype(dtype)
+        shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)  # Keras takes 4
         value = torch.as_tensor(backend.as_numpy(self.value), dtype=dtype)
         if value.ndim == 0:
             return torch.full(shape, value.item(), dtype=dtype)
@@ -524,6 +525,13 @@ class Orthogonal(Initializer):
 
     def __call__(self, shape, dtype=None):
         dtype = backend.to_torch_dtype(dtype)
+        if len(shape) < 2:
+            raise errors.value_error(
+                "Orthogonal initializer `shape`",
+                "at least two dimensions",
+                f"shape={tuple(shape)}",
+                "a bias or other 1-D weight takes Zeros or a random initializer",
+            )
         # Keras flattens all but the last axis: rows = prod(shape[:-1]), columns = shape[-1].
         rows, cols = math.prod(shape[:-1]), shape[-1]
         flat = torch.empty((rows, cols), dtype=torch.float32)
@@ -735,6 +743,8 @@ _ALIASES.update(
         "IdentityInitializer": "identity",
         "OrthogonalInitializer": "orthogonal",
         "STFTInitializer": "stft",
+        "one": "ones",
+        "zero": "zeros",
     }
 )
 

@@ -170,44 +170,10 @@ class OrthogonalRegularizer(Regularizer):
         return {"factor": self.factor, "mode": self.mode}
 
 
-def l1(l1=0.01):
-    """An `L1` penalty (Keras's function form).
-
-    Args:
-        l1: the factor (default 0.01).
-
-    Examples:
-        >>> l1(0.1).get_config()
-        {'l1': 0.1}
-    """
-    return L1(l1)
-
-
-def l2(l2=0.01):
-    """An `L2` penalty (Keras's function form).
-
-    Args:
-        l2: the factor (default 0.01).
-
-    Examples:
-        >>> l2(0.1).get_config()
-        {'l2': 0.1}
-    """
-    return L2(l2)
-
-
-def l1_l2(l1=0.01, l2=0.01):
-    """An `L1L2` penalty with both factors (default 0.01 each, as Keras's function form).
-
-    Args:
-        l1: the L1 factor.
-        l2: the L2 factor.
-
-    Examples:
-        >>> l1_l2().get_config()
-        {'l1': 0.01, 'l2': 0.01}
-    """
-    return L1L2(l1, l2)
+# Keras's lowercase spellings are the classes themselves (`l1_l2()` is `L1L2()`, both factors 0).
+l1 = L1
+l2 = L2
+l1_l2 = L1L2
 
 
 _REGULARIZERS = {
@@ -235,6 +201,8 @@ def get(identifier):
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
     if isinstance(identifier, str):
+        if identifier in _BY_CLASS:  # a class name, as Keras's get takes it
+            return _BY_CLASS[identifier]()
         key = identifier.lower()
         if key not in _REGULARIZERS:
             raise errors.unknown_name("regularizer", identifier, _REGULARIZERS)

@@ -89,6 +89,14 @@ def _children(node) -> list:
     return list(node)
 
 
+def _children_like(reference, node) -> list:
+    """`node`'s children in `reference`'s visiting order: two dicts pair up by key (an
+    OrderedDict's insertion order against a dict's sorted keys), as Keras's do."""
+    if isinstance(reference, dict) and isinstance(node, dict):
+        return [node[key] for key in _keys(reference)]
+    return _children(node)
+
+
 def _child_paths(node) -> list:
     """The path component of each child: a dict key, else a position (namedtuples too)."""
     if isinstance(node, dict):
@@ -312,7 +320,7 @@ def map_structure(func, *structures, none_is_leaf=True):
     def walk(items):
         if not is_nested(items[0]):
             return apply(*items)
-        columns = zip(*(_children(item) for item in items), strict=True)
+        columns = zip(*(_children_like(items[0], item) for item in items), strict=True)
         return _rebuild(items[0], [walk(column) for column in columns], keep_order=True)
 
     return walk(structures)
@@ -342,7 +350,7 @@ def map_structure_up_to(shallow_structure, func, *structures):
         for item in items:
             if not is_nested(item) or not _same_node_kind(shallow, item):
                 raise _mismatch(shallow, item, path)
-        columns = zip(*(_children(item) for item in items), strict=True)
+        columns = zip(*(_children_like(shallow, item) for item in items), strict=True)
         return _rebuild(
             shallow,
             [

@@ -65,8 +65,8 @@ def test_get_source_inputs_walks_back_to_the_inputs():
     sources = utils.get_source_inputs(out)
     assert len(sources) == 2 and sources[0] is a and sources[1] is b
     assert utils.get_source_inputs(a) == [a]
-    with pytest.raises(ValueError, match="expects a symbolic tensor"):
-        utils.get_source_inputs(torch.ones(2))
+    eager = torch.ones(2)
+    assert utils.get_source_inputs(eager) is eager  # not in a graph: unchanged, as in Keras
 
 
 def test_reexports_are_the_existing_functions():

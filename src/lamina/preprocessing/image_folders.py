@@ -17,15 +17,18 @@ from lamina.data import AUTOTUNE, Dataset
 from lamina.layers.preprocessing import image_ops
 from lamina.preprocessing.image_io import IMAGE_EXTENSIONS, img_to_array, load_img
 
+# The files image_dataset_from_directory reads, as Keras lists them (flow_from_directory's own
+# list, Keras's legacy one, is IMAGE_EXTENSIONS: it takes .ppm and .tif but not .gif).
+DATASET_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 
-def _image_files(folder, follow_links):
+
+def _image_files(folder, follow_links, extensions=IMAGE_EXTENSIONS):
     found = []
-    for root, dirs, files in os.walk(folder, followlinks=follow_links):
-        dirs.sort()
+    # Keras's order: folders sorted by their full path ("c/x", "c/x-y", "c/x/deep"), then names
+    walk = sorted(os.walk(folder, followlinks=follow_links), key=lambda entry: entry[0])
+    for root, _, files in walk:
         found.extend(
-            os.path.join(root, name)
-            for name in sorted(files)
-            if name.lower().endswith(IMAGE_EXTENSIONS)
+            os.path.join(root, name) for name in sorted(files) if name.lower().endswith(extensions)
         )
     return found
 
@@ -38,8 +41,13 @@ def scan_directory(
     on_error="raise",
     color_mode="rgb",
     need_classes=True,
+    extensions=IMAGE_EXTENSIONS,
+    skip_hidden=False,
 ):
     """Find the images under `directory` and their labels.
+
+    `extensions` are the file endings kept; `skip_hidden` leaves out class folders whose names
+    start with "." (image_dataset_from_directory does, Keras's legacy flow_from_directory not).
 
     Returns:
         (paths, labels as int64 array or None, class names)
@@ -54,7 +62,10 @@ def scan_directory(
     paths, indices = [], []
     if labels == "inferred":
         subfolders = sorted(
-            e.name for e in os.scandir(directory) if e.is_dir(follow_symlinks=follow_links)
+            e.name
+            for e in os.scandir(directory)
+            if e.is_dir(follow_symlinks=follow_links)
+            and not (skip_hidden and e.name.startswith("."))
         )
         if class_names is not None:
             missing = [name for name in class_names if name not in subfolders]
@@ -66,18 +77,23 @@ def scan_directory(
                 )
             subfolders = list(class_names)
         for index, name in enumerate(subfolders):
-            files = _image_files(os.path.join(directory, name), follow_links)
+            files = _image_files(os.path.join(directory, name), follow_links, extensions)
             paths.extend(files)
             indices.extend([index] * len(files))
         class_names = subfolders
     else:
+        if labels is None and class_names is not None:
+            raise ValueError(
+                "When `labels=None` (no labels), argument `class_names` cannot be specified. "
+                "Hint: label_mode=None loads images only; drop class_names or keep the labels."
+            )
         if labels is not None and class_names:
             raise ValueError(
                 'You can only pass `class_names` if `labels="inferred"`. '
                 f"Received: labels={labels}, and class_names={class_names}. Hint: drop "
                 "class_names; the labels you pass name the classes."
             )
-        paths = _image_files(directory, follow_links)
+        paths = _image_files(directory, follow_links, extensions)
         class_names = list(class_names or [])
     if not paths:
         loose = labels == "inferred" and _image_files_here(directory)
@@ -85,7 +101,7 @@ def scan_directory(
             "the images sit directly in it: put each class's images in its own sub-folder, "
             f"{os.path.join(directory, 'class_a', 'img.png')!r}"
             if loose
-            else f"looked for {', '.join(IMAGE_EXTENSIONS)}"
+            else f"looked for {', '.join(extensions)}"
         )
         raise ValueError(f"No images found in directory {directory!r}: {hint}.")
     if labels == "inferred" and need_classes and len(class_names) < 2:
@@ -272,6 +288,8 @@ def image_dataset_from_directory(
         on_error,
         color_mode,
         need_classes=label_mode is not None,
+        extensions=DATASET_EXTENSIONS,
+        skip_hidden=True,
     )
     if label_mode == "binary" and len(names) != 2:
         raise ValueError(

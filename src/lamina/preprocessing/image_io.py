@@ -6,6 +6,7 @@ An unreadable or corrupt file raises `ValueError` naming the file, never Pillow'
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 
@@ -38,7 +39,7 @@ def load_img(
     """Open an image file as a PIL image.
 
     Args:
-        path: the file (a path or path-like).
+        path: the file: a path, a path-like or an open binary file (`io.BytesIO`), as Keras.
         color_mode: "rgb" (default), "grayscale" or "rgba".
         target_size: None (keep) or (height, width) to resize to.
         interpolation: Pillow's filter for the resize: "nearest" (default), "bilinear",
@@ -66,9 +67,11 @@ def load_img(
             f"load_img expects interpolation in {list(_RESAMPLING)}; received "
             f"interpolation={interpolation!r}."
         )
-    path = os.fspath(path)
+    # a file object (bytes in memory, say) is read as it is, as Keras's load_img does
+    opened = hasattr(path, "read")
+    path = path if opened else os.fspath(path)
     try:
-        with open(path, "rb") as handle:
+        with contextlib.nullcontext(path) if opened else open(path, "rb") as handle:
             image = image_module.open(handle)
             image.load()
     except FileNotFoundError:

@@ -38,7 +38,7 @@ from lamina.visualization.model_plot import plot_model
 Sequence = PyDataset  # Keras's older name for the same base class
 
 
-def to_categorical(y, num_classes=None, dtype="float32"):
+def to_categorical(y, num_classes=None, dtype=None):
     """Class ids -> one-hot rows.
 
     Labels shaped `(N, 1)` are treated as `(N,)`, as Keras does.
@@ -46,7 +46,8 @@ def to_categorical(y, num_classes=None, dtype="float32"):
     Args:
         y: class ids (ints >= 0), any shape.
         num_classes: the number of classes (default: the largest id + 1).
-        dtype: the result's dtype (default float32).
+        dtype: the result's dtype; None (the default) gives Keras 3's: float64 for NumPy
+            (NumPy's default, as Keras), float32 for a torch tensor.
 
     Returns:
         An array shaped `y.shape + (num_classes,)`: a torch tensor on `y`'s device when `y` is
@@ -57,7 +58,7 @@ def to_categorical(y, num_classes=None, dtype="float32"):
         [[1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]
     """
     if isinstance(y, torch.Tensor):
-        rows = to_categorical(y.detach().cpu().numpy(), num_classes, dtype)
+        rows = to_categorical(y.detach().cpu().numpy(), num_classes, dtype or "float32")
         return torch.from_numpy(rows).to(y.device)
     y = np.asarray(y, dtype="int64")
     shape = y.shape
@@ -73,7 +74,7 @@ def to_categorical(y, num_classes=None, dtype="float32"):
             f"to_categorical got num_classes={num_classes} but a label {int(y.max())}; "
             f"labels must be in [0, {num_classes})."
         )
-    categorical = np.zeros((y.size, num_classes), dtype=dtype)
+    categorical = np.zeros((y.size, num_classes), dtype=dtype or "float64")
     categorical[np.arange(y.size), y] = 1
     return categorical.reshape(*shape, num_classes)
 

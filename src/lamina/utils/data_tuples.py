@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from lamina.dtypes import floatx
+
 
 def pack_x_y_sample_weight(x, y=None, sample_weight=None):
     """The tuple a data source yields: `x` alone, `(x, y)` or `(x, y, sample_weight)`.
@@ -53,13 +55,17 @@ def normalize(x, axis=-1, order=2):
 
     Args:
         x: a NumPy array or torch tensor.
-        axis: the axis to normalise along.
+        axis: the axis to normalise along; None divides a NumPy array by `np.linalg.norm` of the
+            whole of it (a matrix norm for 2-D), as Keras does.
         order: the norm's order (2 for Euclidean).
 
     Examples:
         >>> normalize(np.array([[3.0, 4.0]]))
         array([[0.6, 0.8]])
     """
+    if not isinstance(x, (np.ndarray, torch.Tensor)):
+        # lists and scalars take Keras's tensor path: a float32 (floatx) tensor comes back
+        x = torch.as_tensor(np.asarray(x, dtype=floatx()))
     if isinstance(x, torch.Tensor):
         if not (x.is_floating_point() or x.is_complex()):
             x = x.to(torch.float32)  # integer tensors normalise in float32, as Keras's ops do
@@ -68,4 +74,4 @@ def normalize(x, axis=-1, order=2):
     x = np.asarray(x)
     norm = np.atleast_1d(np.linalg.norm(x, order, axis))
     norm[norm == 0] = 1
-    return x / np.expand_dims(norm, axis)
+    return x / np.expand_dims(norm, -1 if axis is None else axis)

@@ -7,7 +7,8 @@ def get_source_inputs(tensor):
     """The `lamina.Input` tensors `tensor` depends on, in first-seen order.
 
     Args:
-        tensor: a symbolic tensor (a KerasTensor).
+        tensor: a symbolic tensor (a KerasTensor); anything else comes back unchanged, as in
+            Keras.
 
     Examples:
         >>> x = lamina.Input((3,))
@@ -17,10 +18,7 @@ def get_source_inputs(tensor):
     from lamina.engine.symbolic import InputLayer, KerasTensor
 
     if not isinstance(tensor, KerasTensor):
-        raise ValueError(
-            f"get_source_inputs() expects a symbolic tensor (from lamina.Input); received "
-            f"{type(tensor).__name__}."
-        )
+        return tensor  # not part of a graph: returned as it is, as Keras does
     found, seen, stack = [], set(), [tensor]
     while stack:
         current = stack.pop()

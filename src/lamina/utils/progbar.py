@@ -37,12 +37,12 @@ def format_duration(seconds: float) -> str:
     return f"{int(seconds)}s"
 
 
-def format_per_step(seconds: float) -> str:
+def format_per_step(seconds: float, unit_name: str = "step") -> str:
     if seconds >= 1:
-        return f"{seconds:.0f}s/step"
+        return f"{seconds:.0f}s/{unit_name}"
     if seconds >= 1e-3:
-        return f"{seconds * 1e3:.0f}ms/step"
-    return f"{seconds * 1e6:.0f}us/step"
+        return f"{seconds * 1e3:.0f}ms/{unit_name}"
+    return f"{seconds * 1e6:.0f}us/{unit_name}"
 
 
 class Progbar:
@@ -140,10 +140,13 @@ class Progbar:
         values = values or {}
         elapsed = now - self.start
         per_step = elapsed / max(current, 1)
-        if self.verbose == 2 and finalize:
+        if self.verbose == 2:
+            # Keras's one line per pass: only with a known target, its time in whole seconds
+            if not finalize or not self.target:
+                return
             line = (
-                f"{current}/{self.target} - {format_duration(elapsed)} - "
-                f"{format_per_step(per_step)}"
+                f"{current:{len(str(self.target))}d}/{self.target} - {elapsed:.0f}s - "
+                f"{format_per_step(per_step, self.unit_name)}"
             )
             line += self._values(values, verbose=2)
             self.stream.write(line + "\n")
@@ -153,7 +156,7 @@ class Progbar:
             return
         line = self._bar(current)
         if finalize:
-            line += f" - {format_duration(elapsed)} {format_per_step(per_step)}"
+            line += f" - {format_duration(elapsed)} {format_per_step(per_step, self.unit_name)}"
         elif self.target:
             line += f" - ETA: {format_duration(per_step * (self.target - current))}"
         line += self._values(values)
