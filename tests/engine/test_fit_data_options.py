@@ -242,6 +242,14 @@ def test_pydataset_hooks_workers_and_errors():
         _model().fit(Batches(X, Y, fail_at=2, workers=2), epochs=1, verbose=0)
 
 
+@pytest.mark.parametrize("method", ["fit", "evaluate"])
+def test_sample_weight_beside_a_pydataset_is_refused_not_dropped(method):
+    # Keras raises here too; lamina used to train as if no weights had been given.
+    model = _model()
+    with pytest.raises(ValueError, match=r"sample_weight expects None when x is a dataset"):
+        getattr(model, method)(Batches(X, Y), sample_weight=np.zeros(len(X)), verbose=0)
+
+
 class Empty(PyDataset):
     pass
 

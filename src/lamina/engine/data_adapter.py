@@ -594,6 +594,13 @@ def adapt(
             "None when x is a dataset or generator (it yields the labels)",
             f"y of type {type(y).__name__}",
         )
+    if sample_weight is not None:  # Keras raises too: the weights would be silently dropped
+        raise errors.value_error(
+            "sample_weight",
+            "None when x is a dataset or generator",
+            f"sample_weight of type {type(sample_weight).__name__}",
+            "yield the weights as the third item of each batch: (x, y, sample_weight).",
+        )
     if isinstance(x, (list, tuple)):
         raise errors.value_error(
             "x", "arrays or a dataset", f"a {type(x).__name__} of {type(x[0]).__name__}"
