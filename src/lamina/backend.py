@@ -11,6 +11,7 @@ import random
 
 import numpy as np
 import torch
+from torch.distributed.tensor import DTensor
 
 from lamina.dtypes import dtype_name as dtype_name  # re-exported: used as backend.dtype_name
 from lamina.dtypes import (
@@ -405,6 +406,8 @@ def as_numpy(x) -> np.ndarray:
     """
     if not isinstance(x, torch.Tensor):
         return np.asarray(x)
+    if isinstance(x, DTensor):  # a ModelParallel weight: the full value (every rank gathers)
+        x = x.full_tensor()
     tensor = x.detach().cpu()
     if tensor.dtype != torch.bfloat16:
         return tensor.numpy()

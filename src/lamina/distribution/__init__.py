@@ -5,11 +5,13 @@ processes: lamina joins the process group torchrun set up, wraps the model in to
 DistributedDataParallel for the training step, gives each rank its share of every global batch,
 all-reduces the metrics, and lets only rank 0 write files and print. `DataParallel`,
 `set_distribution`, `distribution` and `list_devices` are Keras 3's names for choosing this
-explicitly. See docs/distributed.md.
+explicitly. `ModelParallel` (with `DeviceMesh`, `TensorLayout`, `LayoutMap`,
+`distribute_tensor`) splits weights over the processes with torch's DTensor. See
+docs/distributed.md.
 
 The loops call the hooks below (each a no-op in one process): `shard`, `prepare_model`,
-`train_forward`, `sync_metrics`, `reduce_logs`, `for_this_rank`, `gather_predictions`,
-`is_chief`.
+`train_forward`, `place_model`, `sync_metrics`, `reduce_logs`, `for_this_rank`,
+`gather_predictions`, `is_chief`, `save_target`.
 """
 
 from lamina.distribution.data_parallel import (
@@ -17,10 +19,19 @@ from lamina.distribution.data_parallel import (
     distribution,
     get_device_count,
     list_devices,
+    place_model,
     prepare_model,
     set_distribution,
     train_forward,
 )
+from lamina.distribution.model_parallel import (
+    DeviceMesh,
+    LayoutMap,
+    ModelParallel,
+    TensorLayout,
+    distribute_tensor,
+)
+from lamina.distribution.model_placement import save_target
 from lamina.distribution.process_group import (
     RankFailureError,
     barrier,
@@ -38,6 +49,13 @@ select_local_device()  # under torchrun on GPUs: this rank's GPU, before any mod
 
 __all__ = [
     "DataParallel",
+    "DeviceMesh",
+    "LayoutMap",
+    "ModelParallel",
+    "TensorLayout",
+    "distribute_tensor",
+    "save_target",
+    "place_model",
     "RankFailureError",
     "barrier",
     "distribution",
