@@ -98,8 +98,9 @@ def train(mesh_shape, folder=None):
             },
         }
         if folder is not None:
-            path = os.path.join(folder, f"model_{mesh_shape[0]}x{mesh_shape[1]}.keras")
-            model.save(path)
+            stem = os.path.join(folder, f"model_{mesh_shape[0]}x{mesh_shape[1]}")
+            model.save(stem + ".keras")
+            model.save_weights(stem + ".weights.h5")
             lamina.distribution.barrier()
         return found
     finally:

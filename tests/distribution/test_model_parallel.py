@@ -96,14 +96,22 @@ def test_kernels_are_split_over_model_and_batches_over_batch(launched):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mesh_shape", MESH_SHAPES)
-def test_the_saved_file_loads_in_one_process(launched, one_process, mesh_shape):
-    path = launched[2] / f"model_{mesh_shape[0]}x{mesh_shape[1]}.keras"
-    loaded = lamina.saving.load_model(path)
+def test_the_saved_files_load_in_one_process(launched, one_process, mesh_shape):
+    stem = f"model_{mesh_shape[0]}x{mesh_shape[1]}"
+    assert sorted(p.name for p in launched[2].glob(stem + "*")) == [
+        stem + ".keras",
+        stem + ".weights.h5",
+    ]
+    loaded = lamina.saving.load_model(launched[2] / (stem + ".keras"))
     x, _ = scenarios.data()
     np.testing.assert_allclose(
         loaded.predict(x, batch_size=16, verbose=0), one_process["predict"], atol=1e-5
     )
     for a, b in zip(loaded.get_weights(), one_process["weights"], strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
+    fresh = scenarios.build_model()
+    fresh.load_weights(launched[2] / (stem + ".weights.h5"))
+    for a, b in zip(fresh.get_weights(), one_process["weights"], strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
 
 
@@ -168,6 +176,47 @@ def test_a_layout_map_matches_paths_in_full_and_refuses_two_matches(world_of_one
     assert layout_map["sequential/dense_1/kernel"].axes == (None, "model")
 
 
+_KEYS = {
+    ".*dense.*/kernel": (None, "model"),
+    ".*dense_1/kernel": ("model", None),
+    "embedding/embeddings": ("model", None),
+    "conv.d/bias": (None,),
+}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "sequential/dense/kernel",
+        "sequential/dense_1/kernel",
+        "embedding/embeddings",
+        "model/embedding/embeddings",
+        "conv1d/bias",
+        "conv1d/bias/extra",
+        "dense/kernel",
+    ],
+)
+def test_a_layout_map_finds_what_keras_finds(world_of_one, path):
+    from tests.parity.reference import keras
+
+    reference = keras.distribution.LayoutMap(
+        keras.distribution.DeviceMesh((1, 2), ("batch", "model"), devices=["cpu:0", "cpu:1"])
+    )
+    layout_map = distribution.LayoutMap(_mesh())
+    for key, axes in _KEYS.items():
+        reference[key], layout_map[key] = axes, axes
+    try:
+        expected = reference[path]
+    except ValueError:
+        with pytest.raises(ValueError, match="at most one key"):
+            layout_map[path]
+        return
+    found = layout_map[path]
+    assert (found is None) == (expected is None)
+    if expected is not None:
+        assert found.axes == expected.axes
+
+
 def test_model_parallel_takes_a_layout_map_and_a_batch_axis_of_its_mesh(world_of_one):
     layout_map = distribution.LayoutMap(_mesh())
     with pytest.raises(ValueError, match="expected layout_map= a lamina.distribution.LayoutMap"):
@@ -176,9 +225,13 @@ def test_model_parallel_takes_a_layout_map_and_a_batch_axis_of_its_mesh(world_of
         distribution.ModelParallel(layout_map=layout_map, batch_dim_name="data")
     parallel = distribution.ModelParallel(layout_map=layout_map)
     assert parallel.batch_dim_name == "batch"
+    model = scenarios.build_model()
+    x, y = scenarios.data(16)
     with parallel.scope():
         assert distribution.distribution() is parallel
+        model.fit(x, y, batch_size=8, verbose=0)
     assert distribution.distribution() is None
+    assert all(isinstance(w, DTensor) for w in model.weights)
 
 
 def test_distribute_tensor_lays_a_tensor_out_on_the_mesh(world_of_one):
