@@ -67,7 +67,6 @@ class Placement:
     # ----------------------------------------------------------------------------------------------
     def _inputs(self, args, kwargs):
         mesh = self.parallel.device_mesh.torch_mesh
-        split = self.training_call and self.parallel.world_size > 1
         if self.training_call:
             placements = self.parallel.input_placements()
         else:
@@ -77,16 +76,7 @@ class Placement:
             if isinstance(value, torch.Tensor) and not isinstance(value, DTensor):
                 if value.is_meta:
                     return value
-                if not split or value.ndim == 0:
-                    return DTensor.from_local(value, mesh, placements, run_check=False)
-                # The global batch's size, which an uneven split (6 + 5 rows) does not give
-                # as the local size times the ranks: this rank's share says it.
-                rows = round(value.shape[0] / self.parallel.batch_fraction)
-                shape = torch.Size((rows, *value.shape[1:]))
-                stride = torch.empty(shape, device="meta").stride()
-                return DTensor.from_local(
-                    value, mesh, placements, run_check=False, shape=shape, stride=stride
-                )
+                return DTensor.from_local(value, mesh, placements, run_check=False)
             if isinstance(value, (list, tuple)):
                 return type(value)(to_dtensor(v) for v in value)
             if isinstance(value, dict):
