@@ -274,3 +274,14 @@ def test_an_op_dtensor_cannot_run_names_the_layer_and_the_op(world_of_one):
     x = np.ones((4, 3), "float32")
     with pytest.raises(ValueError, match=r"Layer 'adds_ones' \(_AddsAPlainTensor\).*aten\.add"):
         model.fit(x, np.ones((4, 4), "float32"), verbose=0)
+
+
+def test_an_embedding_table_split_by_rows_is_refused_before_anything_changes(world_of_one):
+    layout_map = distribution.LayoutMap(_mesh())
+    layout_map[".*embedding/embeddings"] = ("model", None)
+    distribution.set_distribution(distribution.ModelParallel(layout_map=layout_map))
+    model = scenarios.build_model()
+    x, y = scenarios.data(16)
+    with pytest.raises(ValueError, match=r"Layer 'embedding' \(Embedding\).*split by rows"):
+        model.fit(x, y, verbose=0)
+    assert not any(isinstance(w, DTensor) for w in model.weights)

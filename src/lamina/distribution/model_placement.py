@@ -29,6 +29,7 @@ from lamina.distribution import process_group
 from lamina.distribution.model_parallel import TensorLayout
 from lamina.engine.layer import Layer
 from lamina.layers.convolutional import _ConvBase
+from lamina.layers.embedding import Embedding
 
 # Layers DTensor runs with replicated weights and inputs split on the batch only: its
 # convolution keeps the input's channels whole (a kernel or input split by channels would
@@ -142,14 +143,14 @@ class Placement:
 
 
 _OP_PATTERN = re.compile(r"(aten\.[\w.]+)")
-_DTENSOR_MESSAGES = ("DTensor", "sharding strategy", "sharding propagation")
+_DTENSOR_MESSAGES = ("dtensor", "sharding strategy", "sharding propagation")
 
 
 def unsupported_op_error(error: BaseException):
     """A ValueError naming the layer and the op DTensor could not run, or None when `error`
     is not DTensor's."""
     message = str(error)
-    if not any(marker in message for marker in _DTENSOR_MESSAGES):
+    if not any(marker in message.lower() for marker in _DTENSOR_MESSAGES):
         return None
     found = _OP_PATTERN.search(message)
     op = found.group(1) if found else "an operation"
@@ -187,6 +188,7 @@ def place(model, parallel) -> Placement:
         return placement
     placement = Placement(model, parallel)
     batch_split_only = _batch_split_only_layers(model, parallel)  # checked before any change
+    _check_embedding_tables(model, parallel)
     mesh = parallel.device_mesh
     entries = model._weight_entries()
     registered = _registrations(model)
@@ -235,6 +237,26 @@ def _batch_split_only_layers(model, parallel) -> list:
                 )
         found.append(module)
     return found
+
+
+def _check_embedding_tables(model, parallel) -> None:
+    """An error for an Embedding table split by rows: DTensor's lookup then leaves a masked
+    partial sum, which it can neither reshape (a Flatten after it: IndexError) nor, reduced
+    by hand, differentiate (its backward asserts)."""
+    for module in model.modules():
+        if not isinstance(module, Embedding):
+            continue
+        for weight in module.weights:
+            layout = parallel.layout_for(getattr(weight, "path", "") or "")
+            if layout is not None and weight.ndim == 2 and layout.axes[:1] != (None,):
+                raise ValueError(
+                    f"Layer '{module.name}' ({type(module).__name__}) under ModelParallel "
+                    f"expected its table whole or split by columns: DTensor's aten.embedding "
+                    f"on a table split by rows leaves a masked partial sum it cannot reshape "
+                    f"or differentiate; received TensorLayout{layout.axes} for "
+                    f"'{weight.path}'. Hint: (None, 'model') splits it by columns; or "
+                    "replicate its weights in the layout map."
+                )
 
 
 def _batch_split_only_inputs(module, args):
