@@ -8,10 +8,10 @@ here, once, with a name, so a layer never writes a bare ``permute``.
 from __future__ import annotations
 
 import random
+import sys
 
 import numpy as np
 import torch
-from torch.distributed.tensor import DTensor
 
 from lamina.dtypes import dtype_name as dtype_name  # re-exported: used as backend.dtype_name
 from lamina.dtypes import (
@@ -406,8 +406,9 @@ def as_numpy(x) -> np.ndarray:
     """
     if not isinstance(x, torch.Tensor):
         return np.asarray(x)
-    if isinstance(x, DTensor):  # a ModelParallel weight: the full value (every rank gathers)
-        x = x.full_tensor()
+    dtensor = sys.modules.get("torch.distributed.tensor")  # loaded only by ModelParallel's users
+    if dtensor is not None and isinstance(x, dtensor.DTensor):
+        x = x.full_tensor()  # a ModelParallel weight: the full value (every rank gathers)
     tensor = x.detach().cpu()
     if tensor.dtype != torch.bfloat16:
         return tensor.numpy()

@@ -285,3 +285,15 @@ def test_an_embedding_table_split_by_rows_is_refused_before_anything_changes(wor
     with pytest.raises(ValueError, match=r"Layer 'embedding' \(Embedding\).*split by rows"):
         model.fit(x, y, verbose=0)
     assert not any(isinstance(w, DTensor) for w in model.weights)
+
+
+def test_importing_lamina_leaves_torch_dtensor_unloaded():
+    # torch.distributed.tensor costs about 1 s of import: paid by ModelParallel's users alone.
+    code = (
+        "import sys, lamina; assert 'torch.distributed.tensor' not in sys.modules; "
+        "lamina.distribution.ModelParallel; assert 'torch.distributed.tensor' in sys.modules"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=_environment(), capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]

@@ -14,6 +14,8 @@ The loops call the hooks below (each a no-op in one process): `shard`, `prepare_
 `gather_predictions`, `is_chief`, `save_target`.
 """
 
+import importlib
+
 from lamina.distribution.data_parallel import (
     DataParallel,
     distribution,
@@ -24,14 +26,6 @@ from lamina.distribution.data_parallel import (
     set_distribution,
     train_forward,
 )
-from lamina.distribution.model_parallel import (
-    DeviceMesh,
-    LayoutMap,
-    ModelParallel,
-    TensorLayout,
-    distribute_tensor,
-)
-from lamina.distribution.model_placement import save_target
 from lamina.distribution.process_group import (
     RankFailureError,
     barrier,
@@ -43,9 +37,27 @@ from lamina.distribution.process_group import (
 )
 from lamina.distribution.rank_callbacks import for_this_rank
 from lamina.distribution.reduction import gather_predictions, reduce_logs, sync_metrics
+from lamina.distribution.saving_rank import save_target
 from lamina.distribution.sharding import shard
 
 select_local_device()  # under torchrun on GPUs: this rank's GPU, before any model is built
+
+# ModelParallel's names load its module (and torch's DTensor, about 1 s of import) when first used.
+_MODEL_PARALLEL_NAMES = (
+    "DeviceMesh",
+    "LayoutMap",
+    "ModelParallel",
+    "TensorLayout",
+    "distribute_tensor",
+)
+
+
+def __getattr__(name):
+    if name in _MODEL_PARALLEL_NAMES:
+        module = importlib.import_module("lamina.distribution.model_parallel")
+        return getattr(module, name)
+    raise AttributeError(f"module 'lamina.distribution' has no attribute '{name}'")
+
 
 __all__ = [
     "DataParallel",

@@ -9,13 +9,13 @@ one of an epoch) still gives exactly the gradient one process would compute on t
 
 from __future__ import annotations
 
+import sys
 import weakref
 
 import torch
 import torch.distributed as dist
 
-from lamina.distribution import chosen, model_placement, process_group
-from lamina.distribution.model_parallel import DeviceMesh, ModelParallel
+from lamina.distribution import chosen, process_group
 
 # The compile states holding a DDP wrapper, let go when lamina ends its process group.
 _wrapped_states = weakref.WeakSet()
@@ -59,7 +59,7 @@ class DataParallel:
         timeout=None,
     ):
         if device_mesh is not None and (
-            not isinstance(device_mesh, DeviceMesh) or len(device_mesh.shape) != 1
+            not _is_instance(device_mesh, "DeviceMesh") or len(device_mesh.shape) != 1
         ):
             raise ValueError(
                 "DataParallel expected device_mesh= a one-axis lamina.distribution.DeviceMesh "
@@ -92,6 +92,19 @@ class DataParallel:
         return f"<DataParallel devices={self.devices} rank={self.rank}>"
 
 
+def _loaded(name: str):
+    """`lamina.distribution.model_parallel.<name>` when that module is loaded, else None: no
+    ModelParallel or DeviceMesh exists before it is, and the torch DTensor it imports costs
+    about 1 s, paid only by the programs that use it."""
+    module = sys.modules.get("lamina.distribution.model_parallel")
+    return None if module is None else getattr(module, name)
+
+
+def _is_instance(value, name: str) -> bool:
+    kind = _loaded(name)
+    return kind is not None and isinstance(value, kind)
+
+
 def set_distribution(value) -> None:
     """Make `value` (a `DataParallel`, a `ModelParallel`, or None to train in one process) the
     distribution `fit`, `evaluate` and `predict` use.
@@ -103,7 +116,9 @@ def set_distribution(value) -> None:
         >>> parallel = lamina.distribution.DataParallel()  # doctest: +SKIP
         >>> lamina.distribution.set_distribution(parallel)  # doctest: +SKIP
     """
-    if value is not None and not isinstance(value, (DataParallel, ModelParallel)):
+    if value is not None and not (
+        isinstance(value, DataParallel) or _is_instance(value, "ModelParallel")
+    ):
         raise ValueError(
             f"set_distribution expected a lamina.distribution.DataParallel, ModelParallel or "
             f"None; received {type(value).__name__}."
@@ -201,7 +216,7 @@ def prepare_model(model) -> None:
     """
     current = active()
     state = model._compile_state
-    if isinstance(current, ModelParallel):
+    if _is_instance(current, "ModelParallel"):
         _place_for_training(model, current, state)
         return
     if current is None or state is None or not model.trainable_weights:
@@ -232,7 +247,9 @@ def place_model(model) -> None:
     """Under ModelParallel, put `model`'s weights on the mesh (once; evaluate and predict call
     this, fit calls `prepare_model`); nothing otherwise."""
     parallel = chosen.get()
-    if isinstance(parallel, ModelParallel) and model.built:
+    if _is_instance(parallel, "ModelParallel") and model.built:
+        from lamina.distribution import model_placement  # loaded by ModelParallel's users only
+
         model_placement.place(model, parallel)
 
 
@@ -247,6 +264,8 @@ def _place_for_training(model, parallel, state) -> None:
             "sharded forward trains as one process does. Hint: compile with "
             "jit_compile=False (the default)."
         )
+    from lamina.distribution import model_placement  # loaded by ModelParallel's users only
+
     placement = model_placement.place(model, parallel)
     if state is None:
         return

@@ -17,9 +17,7 @@ by its share of the global batch, so the sum is the gradient of the global batch
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import tempfile
 
 import torch
 from torch import nn
@@ -298,28 +296,3 @@ def _distributed_weight(weight, layout):
 def placement_of(model):
     """The model's `Placement`, or None when it is not on a ModelParallel mesh."""
     return model.__dict__.get("_model_parallel_placement")
-
-
-@contextlib.contextmanager
-def save_target(model, filepath):
-    """Where this rank writes `model`'s file: `filepath` on rank 0, None elsewhere; under
-    ModelParallel every other rank writes a scratch copy (deleted after), so that all ranks make
-    the same collectives while gathering the sharded weights and optimizer slots.
-
-    Args:
-        model: the model being saved.
-        filepath: the path rank 0 writes.
-
-    Example:
-        >>> with save_target(model, "model.keras") as target:  # doctest: +SKIP
-        ...     if target is not None:
-        ...         lamina.saving.save_model(model, target)
-    """
-    if process_group.is_chief():
-        yield filepath
-        return
-    if placement_of(model) is None:
-        yield None
-        return
-    with tempfile.TemporaryDirectory() as scratch:
-        yield os.path.join(scratch, os.path.basename(os.fspath(filepath)))
