@@ -8,6 +8,7 @@ here, once, with a name, so a layer never writes a bare ``permute``.
 from __future__ import annotations
 
 import random
+import sys
 
 import numpy as np
 import torch
@@ -415,6 +416,9 @@ def as_numpy(x) -> np.ndarray:
     """
     if not isinstance(x, torch.Tensor):
         return np.asarray(x)
+    dtensor = sys.modules.get("torch.distributed.tensor")  # loaded only by ModelParallel's users
+    if dtensor is not None and isinstance(x, dtensor.DTensor):
+        x = x.full_tensor()  # a ModelParallel weight: the full value (every rank gathers)
     tensor = x.detach().cpu()
     if tensor.dtype != torch.bfloat16:
         return tensor.numpy()

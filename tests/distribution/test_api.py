@@ -24,8 +24,8 @@ def test_list_devices_rejects_an_unknown_kind():
         distribution.list_devices("tpu")
 
 
-def test_set_distribution_takes_only_data_parallel():
-    with pytest.raises(ValueError, match="expected a lamina.distribution.DataParallel or None"):
+def test_set_distribution_takes_only_a_distribution():
+    with pytest.raises(ValueError, match="expected a lamina.distribution.DataParallel, Model"):
         distribution.set_distribution("data_parallel")
 
 
@@ -68,8 +68,10 @@ def test_data_parallel_checks_devices_against_the_processes(world_of_one):
     assert world_of_one.devices == ["cpu:0"] and distribution.distribution() is world_of_one
     with pytest.raises(ValueError, match=r"one device per process \(1 process\(es\).*received 2"):
         distribution.DataParallel(devices=["cpu:0", "cpu:1"])
-    with pytest.raises(ValueError, match="device_mesh=None"):
+    with pytest.raises(ValueError, match="device_mesh= a one-axis lamina.distribution.DeviceMesh"):
         distribution.DataParallel(device_mesh=object())
+    mesh = distribution.DeviceMesh((1,), ("batch",))
+    assert distribution.DataParallel(device_mesh=mesh).devices == ["cpu:0"]
 
 
 @pytest.mark.slow

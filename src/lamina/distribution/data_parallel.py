@@ -9,14 +9,14 @@ one of an epoch) still gives exactly the gradient one process would compute on t
 
 from __future__ import annotations
 
+import sys
 import weakref
 
 import torch
 import torch.distributed as dist
 
-from lamina.distribution import process_group
+from lamina.distribution import chosen, process_group
 
-_current = None
 # The compile states holding a DDP wrapper, let go when lamina ends its process group.
 _wrapped_states = weakref.WeakSet()
 
@@ -29,7 +29,8 @@ class DataParallel:
     processes trains on `batch_size / N` samples of it.
 
     Args:
-        device_mesh: not supported (Keras's JAX-only mesh); leave None.
+        device_mesh: a one-axis `DeviceMesh` over every process (Keras's alternative to
+            `devices`), or None.
         devices: the devices taking part, e.g. `list_devices()`; one per process, so its length
             must equal the number of processes. Default: all of them.
         auto_shard_dataset: give each process its share of the data (the default). False when
@@ -57,10 +58,13 @@ class DataParallel:
         find_unused_parameters=False,
         timeout=None,
     ):
-        if device_mesh is not None:
+        if device_mesh is not None and (
+            not _is_instance(device_mesh, "DeviceMesh") or len(device_mesh.shape) != 1
+        ):
             raise ValueError(
-                "DataParallel expected device_mesh=None (DeviceMesh is JAX-only in Keras); "
-                f"received {type(device_mesh).__name__}. Hint: pass devices= or nothing."
+                "DataParallel expected device_mesh= a one-axis lamina.distribution.DeviceMesh "
+                f"or None; received {device_mesh!r}. Hint: for a mesh of several axes use "
+                "ModelParallel."
             )
         process_group.initialize(timeout=timeout)
         count = process_group.world_size()
@@ -88,21 +92,38 @@ class DataParallel:
         return f"<DataParallel devices={self.devices} rank={self.rank}>"
 
 
+def _loaded(name: str):
+    """`lamina.distribution.model_parallel.<name>` when that module is loaded, else None: no
+    ModelParallel or DeviceMesh exists before it is, and the torch DTensor it imports costs
+    about 1 s, paid only by the programs that use it."""
+    module = sys.modules.get("lamina.distribution.model_parallel")
+    return None if module is None else getattr(module, name)
+
+
+def _is_instance(value, name: str) -> bool:
+    kind = _loaded(name)
+    return kind is not None and isinstance(value, kind)
+
+
 def set_distribution(value) -> None:
-    """Make `value` (a `DataParallel`, or None to train in one process) the distribution `fit`,
-    `evaluate` and `predict` use.
+    """Make `value` (a `DataParallel`, a `ModelParallel`, or None to train in one process) the
+    distribution `fit`, `evaluate` and `predict` use.
+
+    Args:
+        value: the distribution, or None.
 
     Example:
         >>> parallel = lamina.distribution.DataParallel()  # doctest: +SKIP
         >>> lamina.distribution.set_distribution(parallel)  # doctest: +SKIP
     """
-    global _current
-    if value is not None and not isinstance(value, DataParallel):
+    if value is not None and not (
+        isinstance(value, DataParallel) or _is_instance(value, "ModelParallel")
+    ):
         raise ValueError(
-            f"set_distribution expected a lamina.distribution.DataParallel or None; received "
-            f"{type(value).__name__}. Hint: ModelParallel is not available on torch."
+            f"set_distribution expected a lamina.distribution.DataParallel, ModelParallel or "
+            f"None; received {type(value).__name__}."
         )
-    _current = value
+    chosen.put(value)
 
 
 def distribution():
@@ -113,18 +134,17 @@ def distribution():
         >>> lamina.distribution.distribution() is None  # a plain `python script.py`
         True
     """
-    return _current
+    return chosen.get()
 
 
 def active():
     """The distribution the loops use: the one set, else one made for a launcher's environment or
     an initialized multi-process group, else None."""
-    global _current
-    if _current is None and (
+    if chosen.get() is None and (
         process_group.launched_by_torchrun() or process_group.world_size() > 1
     ):
-        _current = DataParallel()
-    return _current
+        chosen.put(DataParallel())
+    return chosen.get()
 
 
 def sharding():
@@ -196,6 +216,9 @@ def prepare_model(model) -> None:
     """
     current = active()
     state = model._compile_state
+    if _is_instance(current, "ModelParallel"):
+        _place_for_training(model, current, state)
+        return
     if current is None or state is None or not model.trainable_weights:
         return
     weights = tuple(id(w) for w in model.trainable_weights)
@@ -217,6 +240,41 @@ def prepare_model(model) -> None:
         )
     wrapped.register_comm_hook(current, _weighted_allreduce)
     state._distributed = (weights, wrapped)
+    _wrapped_states.add(state)
+
+
+def place_model(model) -> None:
+    """Under ModelParallel, put `model`'s weights on the mesh (once; evaluate and predict call
+    this, fit calls `prepare_model`); nothing otherwise."""
+    parallel = chosen.get()
+    if _is_instance(parallel, "ModelParallel") and model.built:
+        from lamina.distribution import model_placement  # loaded by ModelParallel's users only
+
+        model_placement.place(model, parallel)
+
+
+def _place_for_training(model, parallel, state) -> None:
+    """The weights on the mesh, the optimizer over them, the train step's forward."""
+    if state is not None and state.jit_compile:
+        # Tried: torch.compile of the DTensor forward runs, but a 2-process fit on a (1, 2)
+        # mesh then ends with losses off by 1e-3 from one process: refused until it does not.
+        raise ValueError(
+            f"Model '{model.name}' under ModelParallel expected compile(jit_compile=False): "
+            "neither the captured train step (plain tensors only) nor torch.compile of the "
+            "sharded forward trains as one process does. Hint: compile with "
+            "jit_compile=False (the default)."
+        )
+    from lamina.distribution import model_placement  # loaded by ModelParallel's users only
+
+    placement = model_placement.place(model, parallel)
+    if state is None:
+        return
+    weights = tuple(id(w) for w in model.trainable_weights)
+    cached = getattr(state, "_distributed", None)
+    if cached is not None and cached[0] == weights:
+        return
+    state.build_optimizer()  # over the DTensors now registered in place of the weights
+    state._distributed = (weights, placement.train_forward)
     _wrapped_states.add(state)
 
 

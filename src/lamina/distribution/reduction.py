@@ -11,7 +11,7 @@ import torch
 import torch.distributed as dist
 
 from lamina import backend
-from lamina.distribution import process_group
+from lamina.distribution import chosen, process_group
 from lamina.metrics.metric import flatten_metrics
 
 
@@ -27,19 +27,35 @@ def sync_metrics(model) -> None:
     """
     if not _distributed():
         return
+    group = _metric_group()
+    if group is _NO_PEERS:
+        return
     states = [v for metric in flatten_metrics(model.metrics) for v in _variables(metric)]
     if not states:
         return
     device = process_group.collective_device()
     flat = torch.cat([s.detach().reshape(-1).to(device, torch.float64) for s in states])
     with process_group.collective("sum the metrics over the ranks"):
-        dist.all_reduce(flat)
+        dist.all_reduce(flat, group=group)
     offset = 0
     with torch.no_grad():
         for state in states:
             count = state.numel()
             state.copy_(flat[offset : offset + count].reshape(state.shape).to(state.dtype))
             offset += count
+
+
+_NO_PEERS = object()
+
+
+def _metric_group():
+    """The ranks whose metric totals add up: every rank (None), or under ModelParallel those
+    along the batch axis (the others computed the same rows); `_NO_PEERS` when alone."""
+    batch_group = getattr(chosen.get(), "batch_group", None)
+    if batch_group is None:
+        return None
+    group = batch_group()
+    return _NO_PEERS if group is None else group
 
 
 def _variables(metric) -> list:
@@ -87,7 +103,8 @@ def gather_predictions(outputs: list, data) -> list:
     """Every rank's predicted batches, in the data's original order, on every rank.
 
     `data.keys` names each of this rank's batches by (global batch, rank); sorting all ranks'
-    keys restores the order one process would have produced.
+    keys restores the order one process would have produced. A key met twice (ModelParallel's
+    ranks that share a batch-axis index computed the same rows) is kept once.
     """
     if not _distributed() or not hasattr(data, "keys"):
         return outputs
@@ -95,8 +112,8 @@ def gather_predictions(outputs: list, data) -> list:
     gathered = [None] * process_group.world_size()
     with process_group.collective("gather the predictions"):
         dist.all_gather_object(gathered, mine)
-    pieces = sorted((pair for part in gathered for pair in part), key=lambda pair: pair[0])
-    return [out for _, out in pieces]
+    pieces = dict(pair for part in gathered for pair in part)
+    return [pieces[key] for key in sorted(pieces)]
 
 
 def _to_cpu(value):

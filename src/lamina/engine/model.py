@@ -397,16 +397,20 @@ class Model(Trainer, Layer):
     def save(self, filepath, overwrite=True, **kwargs) -> None:
         from lamina import distribution, saving
 
-        if not distribution.is_chief():  # one writer per job: rank 0
-            return
-        saving.save_model(self, filepath, overwrite=overwrite, **kwargs)
+        # One writer per job: rank 0 (under ModelParallel the others write scratch copies, making
+        # the same collectives as it gathers the sharded weights).
+        with distribution.save_target(self, filepath) as target:
+            if target is not None:
+                saving.save_model(self, target, overwrite=overwrite, **kwargs)
 
     def save_weights(self, filepath, overwrite=True, max_shard_size=None) -> None:
         from lamina import distribution, saving
 
-        if not distribution.is_chief():  # one writer per job: rank 0
-            return
-        saving.save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
+        with distribution.save_target(self, filepath) as target:  # rank 0's, as save's
+            if target is not None:
+                saving.save_weights(
+                    self, target, overwrite=overwrite, max_shard_size=max_shard_size
+                )
 
     def load_weights(self, filepath, skip_mismatch=False, **kwargs) -> None:
         from lamina import saving

@@ -729,6 +729,7 @@ class Trainer:
         data = distribution.shard(data, "evaluate")  # this rank's share; metrics summed at the end
         try:
             self._prepare_steps(data)
+            distribution.place_model(self)  # ModelParallel: the weights on the mesh
             callback_list = _callback_list(self, callbacks, verbose, data, "evaluate")
             callback_list.on_test_begin()
             logs = self._evaluate_batches(data, callback_list)
@@ -766,6 +767,7 @@ class Trainer:
         try:
             if not self.built:
                 fit_data.ensure_built(self, data.first_batch())
+            distribution.place_model(self)  # ModelParallel: the weights on the mesh
             callback_list = _callback_list(self, callbacks, verbose, data, "predict")
             _eval_mode(self)
             callback_list.on_predict_begin()

@@ -1,0 +1,160 @@
+"""What the ModelParallel tests train, on the launched ranks and in one process alike.
+
+`python -m torch.distributed.run --nproc_per_node 2 tests/distribution/model_parallel_scenarios.py
+OUT` runs `main()` on each rank: an Embedding -> Conv1D -> Dense model fit on a mesh of shape
+(1, 2) (kernels split over "model") and of shape (2, 1) (batches split over "batch"), each rank
+pickling its findings to OUT/rank<r>.pkl; tests/distribution/test_model_parallel.py compares them
+with `train(None)`, the same run in one process.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+
+import numpy as np
+
+SAMPLES = 75  # global batch 16: four full batches and one of 11 (6 + 5 over two ranks)
+LENGTH = 5
+VOCABULARY = 11
+CLASSES = 3
+SEED = 3
+MESH_SHAPES = ((1, 2), (2, 1))
+
+# Split over "model": the embedding table and the first Dense kernel by columns, the last Dense
+# kernel by rows; the convolution's weights stay replicated (DTensor convolves whole kernels).
+LAYOUTS = {
+    ".*embedding/embeddings": (None, "model"),
+    ".*dense/kernel": (None, "model"),
+    ".*dense_1/kernel": ("model", None),
+}
+
+
+def data(samples=SAMPLES):
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, VOCABULARY, size=(samples, LENGTH)).astype("int64")
+    y = (x.sum(axis=1) % CLASSES).astype("int64")
+    return x, y
+
+
+def build_model():
+    import lamina
+    from lamina import layers
+
+    lamina.backend.clear_session()  # the same layer names (and weight paths) in every run
+    lamina.utils.set_random_seed(SEED)
+    model = lamina.Sequential(
+        [
+            layers.Input((LENGTH,), dtype="int64"),
+            layers.Embedding(VOCABULARY, 8),
+            layers.Conv1D(6, 3, padding="same", activation="relu"),
+            layers.Flatten(),
+            layers.Dense(8, activation="relu"),
+            layers.Dense(CLASSES, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=lamina.optimizers.Adam(0.01),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def model_parallel(mesh_shape):
+    import lamina
+
+    mesh = lamina.distribution.DeviceMesh(mesh_shape, ("batch", "model"))
+    layout_map = lamina.distribution.LayoutMap(mesh)
+    for key, axes in LAYOUTS.items():
+        layout_map[key] = axes
+    return lamina.distribution.ModelParallel(layout_map=layout_map, batch_dim_name="batch")
+
+
+def train(mesh_shape, folder=None):
+    """Fit 2 epochs (shuffled, validated), evaluate, predict: the findings the tests compare."""
+    from torch.distributed.tensor import DTensor
+
+    import lamina
+
+    x, y = data()
+    lamina.distribution.set_distribution(None if mesh_shape is None else model_parallel(mesh_shape))
+    try:
+        model = build_model()
+        history = model.fit(
+            x, y, batch_size=16, epochs=2, validation_data=(x[:20], y[:20]), verbose=0
+        )
+        parallel = lamina.distribution.distribution()
+        found = {
+            "batch_split": None if parallel is None else (parallel.world_size, parallel.rank),
+            "history": history.history,
+            "evaluate": model.evaluate(x, y, batch_size=16, verbose=0),
+            "predict": model.predict(x, batch_size=16, verbose=0),
+            "call": lamina.backend.as_numpy(model(x[:7])),
+            "weights": model.get_weights(),
+            "local_shapes": {
+                w.path: tuple(w.to_local().shape) for w in model.weights if isinstance(w, DTensor)
+            },
+        }
+        if folder is not None:
+            stem = os.path.join(folder, f"model_{mesh_shape[0]}x{mesh_shape[1]}")
+            model.save(stem + ".keras")
+            model.save_weights(stem + ".weights.h5")
+            lamina.distribution.barrier()
+        return found
+    finally:
+        lamina.distribution.set_distribution(None)
+
+
+def refusals() -> dict:
+    """The messages of what ModelParallel refuses on a mesh of shape (1, 2)."""
+    import lamina
+    from lamina import layers
+
+    mesh = lamina.distribution.DeviceMesh((1, 2), ("batch", "model"))
+    x, y = data(8)
+    messages = {}
+    for name, key, axes, jit_compile in (
+        ("indivisible", ".*dense/kernel", (None, "model"), False),  # 3 units over 2 processes
+        ("convolution", ".*conv1d/kernel", (None, None, "model"), False),
+        ("jit_compile", None, None, True),
+    ):
+        layout_map = lamina.distribution.LayoutMap(mesh)
+        if key is not None:
+            layout_map[key] = axes
+        lamina.distribution.set_distribution(
+            lamina.distribution.ModelParallel(layout_map=layout_map)
+        )
+        lamina.backend.clear_session()
+        model = lamina.Sequential(
+            [
+                layers.Input((LENGTH,)),
+                layers.Reshape((LENGTH, 1)),
+                layers.Conv1D(4, 2),
+                layers.Flatten(),
+                layers.Dense(3),
+            ]
+        )
+        model.compile(optimizer="sgd", loss="mse", jit_compile=jit_compile)
+        try:
+            model.fit(x.astype("float32"), y.astype("float32"), epochs=1, verbose=0)
+        except ValueError as error:
+            messages[name] = str(error)
+        finally:
+            lamina.distribution.set_distribution(None)
+    return messages
+
+
+def main(folder):
+    import lamina
+
+    rank = lamina.distribution.rank()
+    found = {shape: train(shape, folder) for shape in MESH_SHAPES}
+    found["refusals"] = refusals()
+    with open(os.path.join(folder, f"rank{rank}.pkl"), "wb") as file:
+        pickle.dump(found, file)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
