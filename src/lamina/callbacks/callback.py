@@ -391,6 +391,9 @@ class ProgbarLogger(Callback):
         self.target = None
         self.verbose = 1
         self.epochs = 1
+        # Set by fit's on_train_begin: the test hooks then belong to validation, which draws no
+        # bar of its own (Keras's flag, so params stay Keras's {verbose, epochs, steps}).
+        self._called_in_fit = False
 
     def set_params(self, params):
         super().set_params(params)
@@ -413,6 +416,9 @@ class ProgbarLogger(Callback):
             self.target = self.seen
         self.progbar.update(self.seen, dict(logs or {}), finalize=True)
 
+    def on_train_begin(self, logs=None):
+        self._called_in_fit = True
+
     def on_epoch_begin(self, epoch, logs=None):
         if self.verbose and self.epochs > 1:  # Keras (2 and 3) never prints "Epoch 1/1"
             print_msg(f"Epoch {epoch + 1}/{self.epochs}")
@@ -427,15 +433,15 @@ class ProgbarLogger(Callback):
             self._finish(logs)
 
     def on_test_begin(self, logs=None):
-        if self.params.get("mode") == "evaluate":
+        if not self._called_in_fit:
             self._start()
 
     def on_test_batch_end(self, batch, logs=None):
-        if self.params.get("mode") == "evaluate":
+        if not self._called_in_fit:
             self._advance(batch, logs)
 
     def on_test_end(self, logs=None):
-        if self.params.get("mode") == "evaluate":
+        if not self._called_in_fit:
             self._finish(logs)
 
     def on_predict_begin(self, logs=None):

@@ -729,7 +729,7 @@ class Trainer:
         data = distribution.shard(data, "evaluate")  # this rank's share; metrics summed at the end
         try:
             self._prepare_steps(data)
-            callback_list = _callback_list(self, callbacks, verbose, data, "evaluate")
+            callback_list = _callback_list(self, callbacks, verbose, data)
             callback_list.on_test_begin()
             logs = self._evaluate_batches(data, callback_list)
             callback_list.on_test_end(logs)
@@ -766,7 +766,7 @@ class Trainer:
         try:
             if not self.built:
                 fit_data.ensure_built(self, data.first_batch())
-            callback_list = _callback_list(self, callbacks, verbose, data, "predict")
+            callback_list = _callback_list(self, callbacks, verbose, data)
             _eval_mode(self)
             callback_list.on_predict_begin()
             outputs = epoch_loop.predict_batches(
@@ -845,15 +845,15 @@ def _returned(model, logs: dict, return_dict: bool):
     return values[0] if len(values) == 1 else values
 
 
-def _callback_list(model, callbacks, verbose, data, mode) -> CallbackList:
+def _callback_list(model, callbacks, verbose, data) -> CallbackList:
     verbose = fit_loop.resolve_verbose(verbose)
-    callback_list = CallbackList(
+    callback_list = CallbackList(  # Keras's params for evaluate and predict: one epoch
         callbacks,
         model=model,
         add_progbar=verbose != 0,
         verbose=verbose,
-        steps=len(data) if data.__len__() is not None else None,
-        mode=mode,
+        epochs=1,
+        steps=fit_loop.callback_steps(data),
     )
     distribution.for_this_rank(callback_list)  # writers and the progress bar: rank 0 only
     return callback_list

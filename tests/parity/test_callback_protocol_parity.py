@@ -1,0 +1,109 @@
+"""The callback protocol against Keras 3 (torch backend): what a callback sees through fit,
+evaluate and predict (`params`, the hooks called, their indices and logs), cases a differential
+fuzz found apart. Tiny Dense models with the same weights and data, `shuffle=False`."""
+
+import numpy as np
+import pytest
+
+import lamina
+from tests.parity.reference import keras
+
+_HOOKS = (
+    "on_train_begin",
+    "on_train_end",
+    "on_epoch_begin",
+    "on_epoch_end",
+    "on_train_batch_begin",
+    "on_train_batch_end",
+    "on_test_begin",
+    "on_test_end",
+    "on_test_batch_begin",
+    "on_test_batch_end",
+    "on_predict_begin",
+    "on_predict_end",
+    "on_predict_batch_begin",
+    "on_predict_batch_end",
+)
+
+
+def _recorder(module):
+    """A callback recording `(hook, index, logs keys)` for every hook, and `params` at each
+    `*_begin` of a run."""
+
+    class Recorder(module.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.events, self.seen_params = [], []
+
+    def hook(name):
+        def record(self, *args, **kwargs):
+            logs = kwargs.get("logs", args[-1] if args and isinstance(args[-1], dict) else None)
+            index = args[0] if args and isinstance(args[0], int) else None
+            self.events.append((name, index, sorted(dict(logs or {}))))
+            if name in ("on_train_begin", "on_test_begin", "on_predict_begin"):
+                self.seen_params.append((name, dict(self.params)))
+
+        return record
+
+    for name in _HOOKS:
+        setattr(Recorder, name, hook(name))
+    return Recorder()
+
+
+def _data(samples, seed=0):
+    rng = np.random.default_rng(seed)
+    return (
+        rng.standard_normal((samples, 4)).astype("float32"),
+        rng.standard_normal((samples, 1)).astype("float32"),
+    )
+
+
+def _run(module, weights, fit, evaluate, predict, samples):
+    model = module.Sequential([module.Input((4,)), module.layers.Dense(3), module.layers.Dense(1)])
+    if weights is not None:
+        model.set_weights(weights)
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    x, y = _data(samples)
+    recorder = _recorder(module)
+    model.fit(x, y, callbacks=[recorder], verbose=0, shuffle=False, **fit)
+    model.evaluate(x, y, callbacks=[recorder], verbose=0, **evaluate)
+    model.predict(x, callbacks=[recorder], verbose=0, **predict)
+    return model, recorder
+
+
+# (fit kwargs, evaluate kwargs, predict kwargs, samples): fuzz cases whose `params` differed.
+CASES = {
+    "steps_per_epoch-below-the-batches": (
+        {"epochs": 2, "batch_size": 4, "steps_per_epoch": 1, "validation_split": 0.25},
+        {},
+        {},
+        8,
+    ),
+    "steps_per_epoch-above-the-batches": (
+        {"epochs": 2, "batch_size": 16, "steps_per_epoch": 2, "initial_epoch": 1},
+        {"batch_size": 32},
+        {},
+        8,
+    ),
+    "evaluate-and-predict-steps": (
+        {"epochs": 1, "batch_size": 4},
+        {"steps": 1, "batch_size": 3},
+        {"steps": 2, "batch_size": 3},
+        10,
+    ),
+    "no-epoch-to-run": ({"epochs": 1, "initial_epoch": 1}, {}, {"batch_size": 4}, 16),
+}
+
+
+@pytest.mark.parity
+@pytest.mark.filterwarnings("ignore::UserWarning")  # "ran out of data" on both sides
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_callbacks_see_keras_params_and_hooks(case):
+    """`params` is Keras's `{verbose, epochs, steps}` in fit, evaluate (epochs 1) and predict, with
+    `steps` the steps asked for (not the batches the data holds); the hooks come in Keras's
+    order with the same indices and log keys."""
+    fit, evaluate, predict, samples = CASES[case]
+    reference, theirs = _run(keras, None, fit, evaluate, predict, samples)
+    _, ours = _run(lamina, reference.get_weights(), fit, evaluate, predict, samples)
+    assert ours.seen_params == theirs.seen_params
+    assert ours.events == theirs.events
