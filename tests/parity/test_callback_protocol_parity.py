@@ -2,6 +2,11 @@
 evaluate and predict (`params`, the hooks called, their indices and logs), cases a differential
 fuzz found apart. Tiny Dense models with the same weights and data, `shuffle=False`."""
 
+import contextlib
+import io
+import os
+import warnings
+
 import numpy as np
 import pytest
 
@@ -107,3 +112,57 @@ def test_callbacks_see_keras_params_and_hooks(case):
     _, ours = _run(lamina, reference.get_weights(), fit, evaluate, predict, samples)
     assert ours.seen_params == theirs.seen_params
     assert ours.events == theirs.events
+
+
+def _checkpoint_messages(module, folder, weights, checkpoint_kwargs, validation):
+    model = module.Sequential([module.Input((4,)), module.layers.Dense(1)])
+    if weights is not None:
+        model.set_weights(weights)
+    model.compile(optimizer=module.optimizers.SGD(0.1), loss="mse")
+    x, y = _data(8)
+    checkpoint = module.callbacks.ModelCheckpoint(
+        os.path.join(folder, "m_{epoch}.weights.h5"),
+        save_weights_only=True,
+        verbose=1,
+        **checkpoint_kwargs,
+    )
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Can save best model only with val_loss available"
+        model.fit(
+            x,
+            y,
+            epochs=2,
+            batch_size=4,
+            verbose=0,
+            shuffle=False,
+            callbacks=[checkpoint],
+            validation_data=(x, y) if validation else None,
+        )
+    lines = printed.getvalue().replace(folder, "<dir>").splitlines()
+    return model, [line for line in lines if line], sorted(os.listdir(folder))
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize(
+    ("checkpoint_kwargs", "validation"),
+    [
+        ({}, False),
+        ({"save_best_only": True}, True),
+        ({"save_best_only": True}, False),  # no val_loss: warns, saves, says only "finished"
+        ({"save_best_only": True, "monitor": "loss", "mode": "max"}, False),
+    ],
+)
+def test_model_checkpoint_prints_keras_messages(tmp_path, checkpoint_kwargs, validation):
+    """Plain saves say "saving model to" then "finished saving"; best-only ones say whether the
+    quantity improved, and only "finished saving" when it is missing (Keras warns, then saves)."""
+    weights = [np.full((4, 1), 0.1, "float32"), np.zeros((1,), "float32")]
+    for side in ("keras", "lamina"):
+        (tmp_path / side).mkdir()
+    _, *theirs = _checkpoint_messages(
+        keras, str(tmp_path / "keras"), weights, checkpoint_kwargs, validation
+    )
+    _, *ours = _checkpoint_messages(
+        lamina, str(tmp_path / "lamina"), weights, checkpoint_kwargs, validation
+    )
+    assert ours == theirs

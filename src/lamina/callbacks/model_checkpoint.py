@@ -114,7 +114,9 @@ class ModelCheckpoint(monitoring.MonitorCallback):
                     f"{current:.5f}, saving model to {path}"
                 )
             self.best = current
-        elif self.verbose > 0:
+        elif self.verbose > 0 and not self.save_best_only:
+            # (Keras announces only plain saves: a best-only one whose quantity is missing warns,
+            # then saves with just the "finished" line.)
             print_msg(f"\nEpoch {epoch + 1}: saving model to {path}")
         folder = os.path.dirname(path)
         if folder:
