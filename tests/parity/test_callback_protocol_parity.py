@@ -166,3 +166,63 @@ def test_model_checkpoint_prints_keras_messages(tmp_path, checkpoint_kwargs, val
         lamina, str(tmp_path / "lamina"), weights, checkpoint_kwargs, validation
     )
     assert ours == theirs
+
+
+def _history_reader(module):
+    """A callback noting what `self.model.history` holds at each hook of fit."""
+
+    class HistoryReader(module.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def _note(self, hook):
+            history = getattr(self.model, "history", None)
+            recorded = getattr(history, "history", None)
+            self.seen.append((hook, type(history).__name__, sorted(recorded or {})))
+
+        def on_train_begin(self, logs=None):
+            self._note("train_begin")
+
+        def on_epoch_end(self, epoch, logs=None):
+            self._note(f"epoch_end {epoch}")
+
+        def on_train_end(self, logs=None):
+            self._note("train_end")
+
+    return HistoryReader()
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("runs", [1, 2])
+def test_model_history_is_the_runs_history_from_train_begin(runs):
+    """Keras sets `model.history` to the run's History when fit hands the model to its
+    callbacks, so a callback reads it in every hook (lamina set it at the first epoch's end:
+    None, or the previous fit's, before)."""
+    seen = []
+    for module in (keras, lamina):
+        model = module.Sequential([module.Input((4,)), module.layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse")
+        x, y = _data(8)
+        for _ in range(runs):
+            reader = _history_reader(module)
+            model.fit(x, y, epochs=2, verbose=0, callbacks=[reader])
+        seen.append(reader.seen)
+    assert seen[1] == seen[0]
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("given", [[], ["History"], ["ProgbarLogger"]])
+def test_callback_list_adds_history_then_progbar_as_keras(given):
+    order = []
+    for module in (keras, lamina):
+        callbacks = module.callbacks.CallbackList(
+            [getattr(module.callbacks, name)() for name in given],
+            add_history=True,
+            add_progbar=True,
+            verbose=1,
+            epochs=1,
+            steps=1,
+        )
+        order.append([type(callback).__name__ for callback in callbacks.callbacks])
+    assert order[1] == order[0]

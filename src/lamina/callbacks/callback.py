@@ -231,20 +231,26 @@ class CallbackList(Callback):
         super().__init__()
         self.callbacks = list(callbacks or [])
         self._batch_hooks: dict = {}  # hook -> (the list, its length, the callbacks it calls)
-        if add_progbar and not any(isinstance(c, ProgbarLogger) for c in self.callbacks):
-            self.callbacks.append(ProgbarLogger())
+        self.history = None
+        # Keras's order: the History, then the progress bar, after the user's callbacks.
         if add_history:
             history = next((c for c in self.callbacks if isinstance(c, History)), None)
             if history is None:
                 history = History()
                 self.callbacks.append(history)
             self.history = history
+        if add_progbar and not any(isinstance(c, ProgbarLogger) for c in self.callbacks):
+            self.callbacks.append(ProgbarLogger())
         if model is not None:
             self.set_model(model)
         self.set_params(params)
 
     def set_model(self, model):
         self.model = model
+        if model is not None and self.history is not None:
+            # As Keras: `model.history` is this run's History from the start, so a callback can
+            # read `self.model.history.history` in any hook (empty until an epoch ends).
+            model.history = self.history
         for callback in self.callbacks:
             callback.set_model(model)
 
