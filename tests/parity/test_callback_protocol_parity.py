@@ -226,3 +226,21 @@ def test_callback_list_adds_history_then_progbar_as_keras(given):
         )
         order.append([type(callback).__name__ for callback in callbacks.callbacks])
     assert order[1] == order[0]
+
+
+@pytest.mark.parity
+def test_a_history_given_to_several_fits_gathers_their_values_as_keras():
+    """Keras's History restarts `epoch` at each fit and keeps appending to `history`, so one
+    History passed to fit in a loop holds the whole curve."""
+    recorded = []
+    for module in (keras, lamina):
+        model = module.Sequential([module.Input((4,)), module.layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+        x, y = _data(8)
+        history = module.callbacks.History()
+        for _ in range(3):
+            model.fit(x, y, epochs=2, verbose=0, callbacks=[history])
+        recorded.append(
+            (history.epoch, {key: len(values) for key, values in history.history.items()})
+        )
+    assert recorded[1] == recorded[0] == ([0, 1], {"loss": 6, "mae": 6})

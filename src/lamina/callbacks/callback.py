@@ -359,8 +359,9 @@ class History(Callback):
         self.epoch: list[int] = []
 
     def on_train_begin(self, logs=None):
+        # As Keras: the epochs restart, the recorded values go on (a History given to several
+        # fit calls gathers their whole curve).
         self.epoch = []
-        self.history = {}
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)
