@@ -244,3 +244,33 @@ def test_a_history_given_to_several_fits_gathers_their_values_as_keras():
             (history.epoch, {key: len(values) for key, values in history.history.items()})
         )
     assert recorded[1] == recorded[0] == ([0, 1], {"loss": 6, "mae": 6})
+
+
+def _missing_monitor_warnings(module, name, folder):
+    made = {
+        "EarlyStopping": lambda: module.callbacks.EarlyStopping(monitor="nope", mode="min"),
+        "ReduceLROnPlateau": lambda: module.callbacks.ReduceLROnPlateau(monitor="nope", mode="min"),
+        "ModelCheckpoint": lambda: module.callbacks.ModelCheckpoint(
+            os.path.join(folder, "m.weights.h5"),
+            monitor="nope",
+            mode="min",
+            save_best_only=True,
+            save_weights_only=True,
+        ),
+    }
+    model = module.Sequential([module.Input((4,)), module.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    x, y = _data(8)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[made[name]()])
+    return [str(w.message) for w in caught if "nope" in str(w.message)]
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("name", ["EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint"])
+def test_a_missing_monitor_warns_in_keras_words(tmp_path, name):
+    """Word for word, with the logs' keys in their order, so a filter on Keras's text matches."""
+    theirs = _missing_monitor_warnings(keras, name, str(tmp_path))
+    ours = _missing_monitor_warnings(lamina, name, str(tmp_path))
+    assert len(theirs) == 1 and ours == theirs

@@ -99,9 +99,7 @@ class ModelCheckpoint(monitoring.MonitorCallback):
         path = self._file_path(epoch, batch, logs)
         current = None
         if self.save_best_only:
-            current = monitoring.read(
-                logs, self.monitor, f"Can save best model only with {self.monitor} available;"
-            )
+            current = monitoring.read(logs, self.monitor, monitoring.MISSING_FOR_CHECKPOINT)
         if current is not None:  # as Keras: without the quantity, it warns and saves anyway
             best = "None" if self.best is None else f"{self.best:.5f}"
             if not self._is_improvement(current, self.best):
