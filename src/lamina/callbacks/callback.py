@@ -235,20 +235,26 @@ class CallbackList(Callback):
         super().__init__()
         self.callbacks = list(callbacks or [])
         self._batch_hooks: dict = {}  # hook -> (the list, its length, the callbacks it calls)
-        if add_progbar and not any(isinstance(c, ProgbarLogger) for c in self.callbacks):
-            self.callbacks.append(ProgbarLogger())
+        self.history = None
+        # Keras's order: the History, then the progress bar, after the user's callbacks.
         if add_history:
             history = next((c for c in self.callbacks if isinstance(c, History)), None)
             if history is None:
                 history = History()
                 self.callbacks.append(history)
             self.history = history
+        if add_progbar and not any(isinstance(c, ProgbarLogger) for c in self.callbacks):
+            self.callbacks.append(ProgbarLogger())
         if model is not None:
             self.set_model(model)
         self.set_params(params)
 
     def set_model(self, model):
         self.model = model
+        if model is not None and self.history is not None:
+            # As Keras: `model.history` is this run's History from the start, so a callback can
+            # read `self.model.history.history` in any hook (empty until an epoch ends).
+            model.history = self.history
         for callback in self.callbacks:
             callback.set_model(model)
 
@@ -357,8 +363,9 @@ class History(Callback):
         self.epoch: list[int] = []
 
     def on_train_begin(self, logs=None):
+        # As Keras: the epochs restart, the recorded values go on (a History given to several
+        # fit calls gathers their whole curve).
         self.epoch = []
-        self.history = {}
 
     def on_epoch_end(self, epoch, logs=None):
         self.epoch.append(epoch)
@@ -395,6 +402,9 @@ class ProgbarLogger(Callback):
         self.target = None
         self.verbose = 1
         self.epochs = 1
+        # Set by fit's on_train_begin: the test hooks then belong to validation, which draws no
+        # bar of its own (Keras's flag, so params stay Keras's {verbose, epochs, steps}).
+        self._called_in_fit = False
 
     def set_params(self, params):
         super().set_params(params)
@@ -417,6 +427,9 @@ class ProgbarLogger(Callback):
             self.target = self.seen
         self.progbar.update(self.seen, dict(logs or {}), finalize=True)
 
+    def on_train_begin(self, logs=None):
+        self._called_in_fit = True
+
     def on_epoch_begin(self, epoch, logs=None):
         if self.verbose and self.epochs > 1:  # Keras (2 and 3) never prints "Epoch 1/1"
             print_msg(f"Epoch {epoch + 1}/{self.epochs}")
@@ -431,15 +444,15 @@ class ProgbarLogger(Callback):
             self._finish(logs)
 
     def on_test_begin(self, logs=None):
-        if self.params.get("mode") == "evaluate":
+        if not self._called_in_fit:
             self._start()
 
     def on_test_batch_end(self, batch, logs=None):
-        if self.params.get("mode") == "evaluate":
+        if not self._called_in_fit:
             self._advance(batch, logs)
 
     def on_test_end(self, logs=None):
-        if self.params.get("mode") == "evaluate":
+        if not self._called_in_fit:
             self._finish(logs)
 
     def on_predict_begin(self, logs=None):

@@ -77,7 +77,7 @@ class EarlyStopping(monitoring.MonitorCallback):
             self._set_monitor_op()
         if epoch < self.start_from_epoch:
             return
-        current = monitoring.read(logs, self.monitor, "Early stopping")
+        current = monitoring.read(logs, self.monitor, monitoring.MISSING_FOR_EARLY_STOPPING)
         if current is None:
             return
         if self.restore_best_weights and self.best_weights is None:
@@ -109,4 +109,4 @@ class EarlyStopping(monitoring.MonitorCallback):
             self.model.set_weights(self.best_weights)
 
     def get_monitor_value(self, logs):
-        return monitoring.read(logs, self.monitor, "Early stopping")
+        return monitoring.read(logs, self.monitor, monitoring.MISSING_FOR_EARLY_STOPPING)

@@ -141,7 +141,7 @@ class ReduceLROnPlateau(monitoring.MonitorCallback):
         if self.monitor_op is None:
             self._set_monitor_op()
         log_rates(self.model, logs)
-        current = monitoring.read(logs, self.monitor, "Learning rate reduction")
+        current = monitoring.read(logs, self.monitor, monitoring.MISSING_FOR_LR_REDUCTION)
         if current is None:
             return
         if self.in_cooldown():

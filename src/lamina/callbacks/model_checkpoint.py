@@ -99,9 +99,7 @@ class ModelCheckpoint(monitoring.MonitorCallback):
         path = self._file_path(epoch, batch, logs)
         current = None
         if self.save_best_only:
-            current = monitoring.read(
-                logs, self.monitor, f"Can save best model only with {self.monitor} available;"
-            )
+            current = monitoring.read(logs, self.monitor, monitoring.MISSING_FOR_CHECKPOINT)
         if current is not None:  # as Keras: without the quantity, it warns and saves anyway
             best = "None" if self.best is None else f"{self.best:.5f}"
             if not self._is_improvement(current, self.best):
@@ -114,7 +112,9 @@ class ModelCheckpoint(monitoring.MonitorCallback):
                     f"{current:.5f}, saving model to {path}"
                 )
             self.best = current
-        elif self.verbose > 0:
+        elif self.verbose > 0 and not self.save_best_only:
+            # (Keras announces only plain saves: a best-only one whose quantity is missing warns,
+            # then saves with just the "finished" line.)
             print_msg(f"\nEpoch {epoch + 1}: saving model to {path}")
         folder = os.path.dirname(path)
         if folder:

@@ -54,15 +54,26 @@ def _lower_is_better(monitor: str) -> bool:
     return name.endswith("loss") or "error" in name
 
 
-def read(logs, monitor: str, who: str):
-    """The monitored value from `logs`, or None with Keras's warning naming what is there."""
+# Keras's warnings when the monitored quantity is missing, word for word (code filtering
+# warnings by their text matches both): the available keys in the logs' own order.
+MISSING_FOR_EARLY_STOPPING = (
+    "Early stopping conditioned on metric `{monitor}` which is not available. "
+    "Available metrics are: {available}"
+)
+MISSING_FOR_LR_REDUCTION = (
+    "Learning rate reduction is conditioned on metric `{monitor}` which is not available. "
+    "Available metrics are: {available}."
+)
+MISSING_FOR_CHECKPOINT = "Can save best model only with {monitor} available."
+
+
+def read(logs, monitor: str, missing: str):
+    """The monitored value from `logs`, or None with the warning `missing` (one of the
+    templates above, filled with the monitor and the keys there are)."""
     value = (logs or {}).get(monitor)
     if value is None:
-        warnings.warn(
-            f"{who} is conditioned on metric `{monitor}` which is not available. "
-            f"Available metrics are: {','.join(sorted(logs or {}))}",
-            stacklevel=3,
-        )
+        available = ",".join(logs or {})
+        warnings.warn(missing.format(monitor=monitor, available=available), stacklevel=3)
         return None
     return float(value)
 

@@ -22,6 +22,15 @@ def resolve_verbose(verbose) -> int:
     return 1 if verbose == "auto" else int(verbose)
 
 
+def callback_steps(data) -> int | None:
+    """`params["steps"]` as Keras sets it: the `steps` asked for (`steps_per_epoch`, `steps`),
+    else the batches one pass holds; None when unknown (a generator)."""
+    steps = getattr(data, "steps", None)
+    if steps is not None:
+        return int(steps)
+    return len(data) if data.__len__() is not None else None
+
+
 class FitRun:
     """The checked arguments and the batches of one `fit` call.
 
@@ -62,8 +71,7 @@ class FitRun:
             add_progbar=verbose != 0,
             verbose=verbose,
             epochs=options["epochs"],
-            steps=len(train) if train.__len__() is not None else None,
-            mode="fit",
+            steps=callback_steps(train),
         )
         distribution.for_this_rank(callbacks)  # writers and the progress bar: rank 0 only
         run = cls(model, train, validation, callbacks, options)

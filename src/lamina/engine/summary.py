@@ -10,8 +10,10 @@ and 65; graphs with branches or several inputs use 98 columns with stops at 29, 
 
 from __future__ import annotations
 
+import math
 import re
 
+import numpy as np
 import torch
 
 from lamina.engine import errors
@@ -44,6 +46,25 @@ def weight_bytes(weights) -> float:
     return bits / 8
 
 
+def _variable_bytes(variables) -> float:
+    """The memory of optimizer variables (`lamina.Variable` views, dtype named by a string)."""
+    return sum(math.prod(v.shape) * np.dtype(v.dtype).itemsize for v in variables)
+
+
+def _optimizer_variables(model) -> list:
+    """The optimizer variables Keras 3's summary counts: once the optimizer is built in Keras's
+    sense, which fit, evaluate and `*_on_batch` do with the compiled loss and metrics on their
+    first batch (lamina's torch optimizer exists from `compile`), or updates were applied (a
+    loaded state); before that, none."""
+    optimizer = getattr(model, "optimizer", None)
+    state = getattr(model, "_compile_state", None)
+    if optimizer is None or state is None:
+        return []
+    if not (state.built or getattr(optimizer, "_iterations", 0)):
+        return []
+    return list(optimizer.variables)
+
+
 def format_row(fields, stops) -> list[str]:
     """One table row as one or more lines (long cells wrap)."""
     remaining = [str(f) for f in fields]
@@ -64,10 +85,13 @@ def format_row(fields, stops) -> list[str]:
     return lines
 
 
+_NEVER_BUILT = "?"  # Keras 3's cell for a layer no shape has reached yet (an unbuilt model's)
+
+
 def _shape_text(shape) -> str:
     if shape is None:  # never called on symbolic inputs (a subclassed model's layer): as Keras 2
         return "multiple"
-    if isinstance(shape, str):  # "multiple": a layer called on inputs of different shapes
+    if isinstance(shape, str):  # "multiple" (called on inputs of different shapes), or "?"
         return shape
     if isinstance(shape, list):
         return "[" + ", ".join(_shape_text(s) for s in shape) + "]"
@@ -79,6 +103,10 @@ def _output_shape(layer):
     if isinstance(layer, InputLayer):
         return [layer.batch_shape]
     if not nodes:
+        if layer.__dict__.get("_build_input_shape") is None and not layer.__dict__.get(
+            "_build_shapes"
+        ):
+            return _NEVER_BUILT
         return None
     shapes = set()
     for node in nodes:
@@ -229,9 +257,15 @@ def print_summary(
     frozen = total - trainable
     trainable_bytes = weight_bytes(w for w in weights if id(w) in trainable_ids)
     frozen_bytes = weight_bytes(w for w in weights if id(w) not in trainable_ids)
-    lines.append(f"Total params: {total} ({readable_size(trainable_bytes + frozen_bytes)})")
+    # After training, Keras 3 counts the optimizer's variables too, in the total and a line.
+    slots = _optimizer_variables(model)
+    slot_count, slot_bytes = sum(math.prod(v.shape) for v in slots), _variable_bytes(slots)
+    all_bytes = trainable_bytes + frozen_bytes + slot_bytes
+    lines.append(f"Total params: {total + slot_count} ({readable_size(all_bytes)})")
     lines.append(f"Trainable params: {trainable} ({readable_size(trainable_bytes)})")
     lines.append(f"Non-trainable params: {frozen} ({readable_size(frozen_bytes)})")
+    if slots:
+        lines.append(f"Optimizer params: {slot_count} ({readable_size(slot_bytes)})")
     lines.append("_" * line_length)
     for line in lines:
         print_fn(line)

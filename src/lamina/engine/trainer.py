@@ -730,7 +730,7 @@ class Trainer:
         try:
             self._prepare_steps(data)
             distribution.place_model(self)  # ModelParallel: the weights on the mesh
-            callback_list = _callback_list(self, callbacks, verbose, data, "evaluate")
+            callback_list = _callback_list(self, callbacks, verbose, data)
             callback_list.on_test_begin()
             logs = self._evaluate_batches(data, callback_list)
             callback_list.on_test_end(logs)
@@ -768,7 +768,7 @@ class Trainer:
             if not self.built:
                 fit_data.ensure_built(self, data.first_batch())
             distribution.place_model(self)  # ModelParallel: the weights on the mesh
-            callback_list = _callback_list(self, callbacks, verbose, data, "predict")
+            callback_list = _callback_list(self, callbacks, verbose, data)
             _eval_mode(self)
             callback_list.on_predict_begin()
             outputs = epoch_loop.predict_batches(
@@ -847,15 +847,15 @@ def _returned(model, logs: dict, return_dict: bool):
     return values[0] if len(values) == 1 else values
 
 
-def _callback_list(model, callbacks, verbose, data, mode) -> CallbackList:
+def _callback_list(model, callbacks, verbose, data) -> CallbackList:
     verbose = fit_loop.resolve_verbose(verbose)
-    callback_list = CallbackList(
+    callback_list = CallbackList(  # Keras's params for evaluate and predict: one epoch
         callbacks,
         model=model,
         add_progbar=verbose != 0,
         verbose=verbose,
-        steps=len(data) if data.__len__() is not None else None,
-        mode=mode,
+        epochs=1,
+        steps=fit_loop.callback_steps(data),
     )
     distribution.for_this_rank(callback_list)  # writers and the progress bar: rank 0 only
     return callback_list
