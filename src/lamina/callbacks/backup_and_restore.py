@@ -10,6 +10,7 @@ import warnings
 
 from lamina import backend
 from lamina.callbacks.callback import Callback
+from lamina.distribution import process_group, saving_rank
 from lamina.metrics.metric import flatten_metrics
 from lamina.saving import training_state
 from lamina.saving.errors import FileFormatError
@@ -145,7 +146,8 @@ class BackupAndRestore(Callback):
 
     def on_train_end(self, logs=None):
         if self.delete_checkpoint:
-            if os.path.isdir(self.backup_dir):
+            # Off rank 0 (under ModelParallel, rank_callbacks) the backup is rank 0's to remove.
+            if process_group.is_chief() and os.path.isdir(self.backup_dir):
                 shutil.rmtree(self.backup_dir, ignore_errors=True)
         elif self._epoch_ended:  # the last epoch's backup: the run is complete
             self._backup(self._epoch + 1, 0)
@@ -159,18 +161,23 @@ class BackupAndRestore(Callback):
             epoch_start_rng, data = progress.epoch_start_rng, progress.epoch_start_data
         else:  # training ended: the next epoch would begin from now
             epoch_start_rng, data = backend.get_rng_state(), progress.data_state()
-        if self.double_checkpoint and os.path.exists(self._latest):
-            # A rename is atomic: at every instant one complete backup exists.
-            os.replace(self._latest, self._previous)
-        training_state.write(
-            self._latest,
-            self.model,
-            epoch=epoch,
-            step=step,
-            batches_seen=self._batches_seen,
-            epoch_start_rng=epoch_start_rng,
-            rng=backend.get_rng_state(),
-            metrics=self._metrics() if step > 0 else (),
-            data=data,
-            callbacks=progress.callback_states(),
-        )
+        # Off rank 0 this runs only under ModelParallel, to gather the sharded weights with
+        # rank 0 (rank_callbacks): it writes a scratch copy there, deleted at once.
+        with saving_rank.save_target(self.model, self._latest) as target:
+            if target is None:
+                return
+            if target == self._latest and self.double_checkpoint and os.path.exists(target):
+                # A rename is atomic: at every instant one complete backup exists.
+                os.replace(self._latest, self._previous)
+            training_state.write(
+                target,
+                self.model,
+                epoch=epoch,
+                step=step,
+                batches_seen=self._batches_seen,
+                epoch_start_rng=epoch_start_rng,
+                rng=backend.get_rng_state(),
+                metrics=self._metrics() if step > 0 else (),
+                data=data,
+                callbacks=progress.callback_states(),
+            )

@@ -180,6 +180,8 @@ class OrbaxCheckpoint(monitoring.MonitorCallback):
             name, data = step_checkpoints.WEIGHTS_FILE, _weights_bytes(self.model)
         else:
             name, data = step_checkpoints.MODEL_FILE, keras_format.archive_bytes(self.model)
+        if not process_group.is_chief():
+            return  # under ModelParallel every rank gathers the shards above; rank 0 writes
         if self.verbose > 0:
             print_msg(f"\nOrbaxCheckpoint: saving step {step} to {self.directory}")
         if not self.save_on_background:

@@ -105,6 +105,12 @@ def _is_instance(value, name: str) -> bool:
     return kind is not None and isinstance(value, kind)
 
 
+def weights_sharded() -> bool:
+    """Whether the distribution in use is a ModelParallel: then reading a model's full weights
+    (a save, `get_weights`) gathers their shards, a collective every process must make."""
+    return _is_instance(chosen.get(), "ModelParallel")
+
+
 def set_distribution(value) -> None:
     """Make `value` (a `DataParallel`, a `ModelParallel`, or None to train in one process) the
     distribution `fit`, `evaluate` and `predict` use.

@@ -6,12 +6,17 @@ side (every rank restores the backup rank 0 wrote, so all resume from the same s
 keeps its callback's class name and `get_state()`, so a backup's callback states restore on every
 rank. Every other callback (History, EarlyStopping, ReduceLROnPlateau, yours) runs on every rank
 and sees the same all-reduced epoch logs, so each rank decides the same.
+
+Under ModelParallel a save gathers the sharded weights, a collective every rank must make, so
+ModelCheckpoint, OrbaxCheckpoint and BackupAndRestore run on every rank (silenced): rank 0
+writes, the others gather with it and write nothing (`saving_rank.save_target`). A stand-in
+there would leave rank 0 waiting in the gather forever.
 """
 
 from __future__ import annotations
 
 from lamina.callbacks.callback import Callback
-from lamina.distribution import process_group
+from lamina.distribution import data_parallel, process_group
 from lamina.engine import fit_state
 
 # Hooks BackupAndRestore runs on every rank: reading the backup and putting the metrics back.
@@ -32,14 +37,27 @@ def _chief_only_kinds() -> tuple:
     )
 
 
+def _saving_kinds() -> tuple:
+    from lamina import callbacks
+
+    return (callbacks.ModelCheckpoint, callbacks.OrbaxCheckpoint, callbacks.BackupAndRestore)
+
+
 def for_this_rank(callback_list) -> None:
     """Replace, off rank 0, the callbacks that write or print by their silent stand-ins."""
     if process_group.is_chief():
         return
     kinds = _chief_only_kinds()
-    callback_list.callbacks = [
-        _stand_in(c) if isinstance(c, kinds) else c for c in callback_list.callbacks
-    ]
+    gathering = _saving_kinds() if data_parallel.weights_sharded() else ()
+    kept = []
+    for callback in callback_list.callbacks:
+        if isinstance(callback, gathering):
+            if hasattr(callback, "verbose"):
+                callback.verbose = 0  # this rank's own instance: rank 0 reports the saves
+            kept.append(callback)
+        else:
+            kept.append(_stand_in(callback) if isinstance(callback, kinds) else callback)
+    callback_list.callbacks = kept
 
 
 def _stand_in(callback):
