@@ -107,6 +107,45 @@ def train(mesh_shape, folder=None):
         lamina.distribution.set_distribution(None)
 
 
+def resume(mesh_shape, folder):
+    """Fit 1 epoch with the three callbacks that save (each gathers the shards, so every rank
+    must run it), then fit on from BackupAndRestore's backup in a new model: the second epoch's
+    loss and the weights, which a resumed run gets only if the optimizer's slots came along.
+    In one process (`mesh_shape` None) the same two epochs run in one model."""
+    import lamina
+
+    x, y = data()
+    lamina.distribution.set_distribution(None if mesh_shape is None else model_parallel(mesh_shape))
+    try:
+        model = build_model()
+        savers = []
+        if folder is not None:
+            savers = [
+                lamina.callbacks.ModelCheckpoint(os.path.join(folder, "epoch.keras")),
+                lamina.callbacks.OrbaxCheckpoint(os.path.join(folder, "orbax")),
+                lamina.callbacks.BackupAndRestore(
+                    os.path.join(folder, "backup"), delete_checkpoint=False
+                ),
+            ]
+        first = model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0, callbacks=savers)
+        found = {"first_weights": model.get_weights(), "first": first.history["loss"]}
+        if folder is not None:  # a new run, resumed from the backup
+            model = build_model()
+            backup = lamina.callbacks.BackupAndRestore(os.path.join(folder, "backup"))
+            second = model.fit(
+                x, y, batch_size=16, epochs=2, shuffle=False, verbose=0, callbacks=[backup]
+            )
+        else:
+            second = model.fit(
+                x, y, batch_size=16, epochs=2, initial_epoch=1, shuffle=False, verbose=0
+            )
+        found["second"] = second.history["loss"]
+        found["weights"] = model.get_weights()
+        return found
+    finally:
+        lamina.distribution.set_distribution(None)
+
+
 def refusals() -> dict:
     """The messages of what ModelParallel refuses on a mesh of shape (1, 2)."""
     import lamina
@@ -152,6 +191,7 @@ def main(folder):
     rank = lamina.distribution.rank()
     found = {shape: train(shape, folder) for shape in MESH_SHAPES}
     found["refusals"] = refusals()
+    found["resume"] = resume((1, 2), folder)
     with open(os.path.join(folder, f"rank{rank}.pkl"), "wb") as file:
         pickle.dump(found, file)
 

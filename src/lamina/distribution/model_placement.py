@@ -205,6 +205,11 @@ def place(model, parallel) -> Placement:
             replaced[id(weight)] = distributed
             for module, kind, name in registered.get(id(weight), ()):
                 placement.slots.append((module, kind, name, distributed))
+        optimizer = getattr(model, "optimizer", None)
+        if optimizer is not None and hasattr(optimizer, "hand_over_state"):
+            # The slots follow their weights onto the mesh (a run resumed from a backup, a
+            # loaded model): laid out as the weight, from rank 0's values as the weights are.
+            optimizer.hand_over_state(replaced, _distributed_like)
     placement._register()
     placement.hooks = [
         module.register_forward_pre_hook(_batch_split_only_inputs) for module in batch_split_only
@@ -291,6 +296,11 @@ def _distributed_weight(weight, layout):
         if attribute in getattr(weight, "__dict__", {}):
             setattr(value, attribute, weight.__dict__[attribute])
     return value
+
+
+def _distributed_like(value, weight):
+    """An optimizer slot laid out on the mesh as its (already distributed) weight is."""
+    return distribute_tensor(value.detach().contiguous(), weight.device_mesh, weight.placements)
 
 
 def placement_of(model):

@@ -216,6 +216,41 @@ class Optimizer(KerasVariables):
                 missed = self._missed_updates.get(id(p), 0)
                 self._missed_updates[id(p)] = missed + self._iterations - left
 
+    def hand_over_state(self, replacements: dict, convert) -> None:
+        """Weights replaced by others (ModelParallel puts DTensors in their place): each one's
+        torch state, converted by `convert(value, new_weight)`, waits for its replacement and is
+        taken up by the next `build`, so slots and step counts (a resumed run's) survive.
+
+        Args:
+            replacements: `{id(old weight): new weight}`.
+            convert: makes one state tensor fit the new weight.
+
+        Example:
+            >>> old = torch.nn.Parameter(torch.ones(2))
+            >>> optimizer = lamina.optimizers.Adam()
+            >>> optimizer.apply([torch.ones(2)], [old])
+            >>> new = torch.nn.Parameter(old.detach().clone())
+            >>> optimizer.hand_over_state({id(old): new}, lambda value, weight: value.clone())
+            >>> optimizer.build([new])
+            >>> optimizer.torch_optimizer.state[new]["exp_avg"]
+            tensor([0.1000, 0.1000])
+        """
+        if self.torch_optimizer is None:
+            return
+        state = self.torch_optimizer.state
+        for old in self._parameters:
+            new = replacements.get(id(old))
+            if new is None or not state.get(old):
+                continue
+            self._parked_state[id(new)] = {
+                key: convert(value, new)
+                if isinstance(value, torch.Tensor) and value.shape == old.shape
+                else value
+                for key, value in state.pop(old).items()
+            }
+            if id(old) in self._missed_updates:
+                self._missed_updates[id(new)] = self._missed_updates.pop(id(old))
+
     def set_constraints(self, constraints) -> None:
         """Set the weight constraints applied after each update (compile/fit pass the model's,
         before `build`, so a Keras-style `build(var_list)` override needs no argument for them).
