@@ -355,8 +355,20 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
         mask_shape = tuple(
             inputs.shape[i] if size is None else int(size) for i, size in enumerate(noise_shape)
         )
+    try:
+        fits = torch.broadcast_shapes(mask_shape, inputs.shape) == inputs.shape
+    except RuntimeError:  # no common shape at all, e.g. a mask of (2, 5) for inputs (4, 5)
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"dropout's noise_shape={noise_shape} does not broadcast to the inputs' shape "
+            f"{tuple(inputs.shape)}: the mask would reshape the output. Give one entry per input "
+            "axis, each the axis's size, 1 or None."
+        )
     if rate == 1:
         return torch.zeros_like(inputs)
+    if rate == 0:  # the inputs themselves, as in Keras: integer inputs keep their dtype
+        return inputs
     keep = 1.0 - rate
     draws = torch.rand(mask_shape, generator=_generator(seed, device), device=device)
     mask = draws < keep

@@ -100,3 +100,34 @@ def test_truncated_normal_keeps_its_numbers_for_a_seed():
     )
     ours = random.truncated_normal((64,), mean=0.5, stddev=2.0, seed=9)
     torch.testing.assert_close(ours.cpu(), out, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("noise_shape", [(1, 1, 5), (4,), (2, 5)])
+def test_dropout_refuses_a_noise_shape_that_does_not_broadcast_to_the_inputs(noise_shape):
+    # Before: (1, 1, 5) broadcast the output itself to (1, 4, 5); the others raised torch's
+    # RuntimeError. A mask of (5,) still broadcasts over the batch, as in Keras.
+    inputs = torch.ones(4, 5)
+    assert _keras_raises(lambda: keras.random.dropout(inputs, 0.5, noise_shape, seed=1))
+    with pytest.raises(ValueError, match="does not broadcast to the inputs' shape"):
+        random.dropout(inputs, 0.5, noise_shape=noise_shape, seed=1)
+
+
+@pytest.mark.parity
+@pytest.mark.parametrize("dtype", [torch.int32, torch.float16, torch.float32])
+def test_dropout_at_rate_zero_returns_the_inputs(dtype):
+    inputs = torch.arange(12, dtype=dtype).reshape(3, 4)
+    ours = random.dropout(inputs, 0.0, seed=1)
+    theirs = keras.random.dropout(inputs, 0.0, seed=1)
+    assert ours.dtype == theirs.dtype == dtype
+    torch.testing.assert_close(ours.cpu(), theirs.cpu())
+
+
+@pytest.mark.parity
+def test_dropout_broadcasts_a_lower_rank_noise_shape_as_keras():
+    inputs = torch.ones(400, 50)
+    ours = random.dropout(inputs, 0.5, noise_shape=(50,), seed=1)
+    theirs = keras.random.dropout(inputs, 0.5, noise_shape=(50,), seed=1)
+    assert tuple(ours.shape) == tuple(theirs.shape) == (400, 50)
+    # one mask for every row
+    assert bool((ours == ours[:1]).all())
