@@ -254,10 +254,22 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
     dtype = _float_dtype(dtype, "truncated_normal")
     device = backend.default_device()
     out = torch.empty(_shape(shape), dtype=dtype, device=device)
-    torch.nn.init.trunc_normal_(
-        out, mean, stddev, mean - 2 * stddev, mean + 2 * stddev, generator=_generator(seed, device)
-    )
-    return out
+    # Standard draws then scaled, as Keras does: `trunc_normal_` itself divides by `stddev`, so
+    # `stddev=0` (a constant `mean`) or a negative one (a mirrored draw) would fail there.
+    torch.nn.init.trunc_normal_(out, 0.0, 1.0, -2.0, 2.0, generator=_generator(seed, device))
+    return out * stddev + mean
+
+
+def _check_integer_range(minval: int, maxval: int, dtype) -> None:
+    """Refuses bounds the dtype cannot hold: casting the draws would wrap them around silently."""
+    name = backend.standardize_dtype(dtype)
+    info = np.iinfo(name)
+    if minval < info.min or maxval - 1 > info.max:
+        raise ValueError(
+            f"`lamina.random.randint` draws from [minval, maxval) = [{minval}, {maxval}), which "
+            f"dtype={name} cannot hold (its range is [{info.min}, {info.max}]). Pass a wider "
+            "`dtype` or narrower bounds."
+        )
 
 
 def randint(shape, minval, maxval, dtype="int32", seed=None):
@@ -275,6 +287,7 @@ def randint(shape, minval, maxval, dtype="int32", seed=None):
         torch.int32
     """
     torch_dtype = _integer_dtype(dtype, "randint")  # before drawing: Keras refuses floats too
+    _check_integer_range(int(minval), int(maxval), dtype)
     device = backend.default_device()
     draws = torch.randint(
         int(minval),
@@ -342,8 +355,20 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
         mask_shape = tuple(
             inputs.shape[i] if size is None else int(size) for i, size in enumerate(noise_shape)
         )
+    try:
+        fits = torch.broadcast_shapes(mask_shape, inputs.shape) == inputs.shape
+    except RuntimeError:  # no common shape at all, e.g. a mask of (2, 5) for inputs (4, 5)
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"dropout's noise_shape={noise_shape} does not broadcast to the inputs' shape "
+            f"{tuple(inputs.shape)}: the mask would reshape the output. Give one entry per input "
+            "axis, each the axis's size, 1 or None."
+        )
     if rate == 1:
         return torch.zeros_like(inputs)
+    if rate == 0:  # the inputs themselves, as in Keras: integer inputs keep their dtype
+        return inputs
     keep = 1.0 - rate
     draws = torch.rand(mask_shape, generator=_generator(seed, device), device=device)
     mask = draws < keep
@@ -366,6 +391,15 @@ def shuffle(x, axis=0, seed=None):
     x = _tensor(x, device)
     permutation = torch.randperm(x.shape[axis], generator=_generator(seed, device), device=device)
     return x.index_select(axis, permutation)
+
+
+def _check_positive(value: torch.Tensor, name: str, who: str) -> None:
+    """Refuses a concentration that is not > 0 (or NaN): the sampler would never accept a draw."""
+    if not bool((value > 0).all()):
+        raise ValueError(
+            f"`lamina.random.{who}` requires `{name}` > 0 everywhere; received {name} with "
+            f"minimum {value.min().item()}. A gamma distribution's concentration is positive."
+        )
 
 
 def _standard_gamma(alpha: torch.Tensor, generator) -> torch.Tensor:
@@ -410,6 +444,7 @@ def gamma(shape, alpha, dtype=None, seed=None):
     dtype = _float_dtype(dtype, "gamma")
     device = backend.default_device()
     concentration = _tensor(alpha, device, torch.float64).expand(_shape(shape))
+    _check_positive(concentration, "alpha", "gamma")
     return _standard_gamma(concentration, _generator(seed, device)).to(dtype)
 
 
@@ -431,8 +466,12 @@ def beta(shape, alpha, beta, dtype=None, seed=None):
     device = backend.default_device()
     generator = _generator(seed, device)
     shape = _shape(shape)
-    x = _standard_gamma(_tensor(alpha, device, torch.float64).expand(shape), generator)
-    y = _standard_gamma(_tensor(beta, device, torch.float64).expand(shape), generator)
+    alpha = _tensor(alpha, device, torch.float64).expand(shape)
+    beta = _tensor(beta, device, torch.float64).expand(shape)
+    _check_positive(alpha, "alpha", "beta")
+    _check_positive(beta, "beta", "beta")
+    x = _standard_gamma(alpha, generator)
+    y = _standard_gamma(beta, generator)
     return (x / (x + y)).to(dtype)
 
 
@@ -455,4 +494,11 @@ def binomial(shape, counts, probabilities, dtype=None, seed=None):
     shape = _shape(shape)
     count = _tensor(counts, device, torch.float64).expand(shape).contiguous()
     chance = _tensor(probabilities, device, torch.float64).expand(shape).contiguous()
+    # torch.binomial answers nonsense parameters with numbers (p=1.5 gives `counts`): refuse them.
+    if not bool((count >= 0).all() & (chance >= 0).all() & (chance <= 1).all()):
+        raise ValueError(
+            "`lamina.random.binomial` requires `counts` >= 0 and `probabilities` in [0, 1]; "
+            f"received counts with minimum {count.min().item()} and probabilities in "
+            f"[{chance.min().item()}, {chance.max().item()}]."
+        )
     return torch.binomial(count, chance, generator=_generator(seed, device)).to(dtype)
