@@ -318,3 +318,51 @@ def test_saving_callbacks_run_on_every_rank_and_a_resumed_run_keeps_its_slots(la
         for a, b in zip(loaded.get_weights(), reference["first_weights"], strict=True):
             np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
     assert sorted(p.name for p in (folder / "orbax").iterdir()) == ["0"]  # rank 0 wrote, once
+
+
+@pytest.fixture(scope="module")
+def hardened_one_process():
+    return scenarios.harden(None)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", scenarios.HARDENING)
+@pytest.mark.parametrize("mesh_shape", MESH_SHAPES)
+def test_penalties_clipping_optimizers_and_a_custom_step_train_as_one_process(
+    launched, hardened_one_process, mesh_shape, case
+):
+    # Before: a sharded kernel's L2 penalty failed in backward (a DTensor added to the plain
+    # loss), SGD died in aten._fused_sgd_ (no DTensor rule), clipvalue's in-place clamp met a
+    # partial-sum gradient, and a custom train_step's self(x, training=True) took the rows as
+    # replicated: on (2, 1) the processes' weights drifted apart.
+    expected = hardened_one_process[case]
+    for found in (launched[0]["harden"][mesh_shape][case], launched[1]["harden"][mesh_shape][case]):
+        assert isinstance(found, dict), found  # else the error's message
+        assert found["history"].keys() == expected["history"].keys()
+        for key, values in expected["history"].items():
+            np.testing.assert_allclose(found["history"][key], values, rtol=0, atol=1e-5)
+        np.testing.assert_allclose(found["predict"], expected["predict"], rtol=0, atol=1e-5)
+        for a, b in zip(found["weights"], expected["weights"], strict=True):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
+        if expected["first_call"] is not None:
+            np.testing.assert_allclose(found["first_call"], expected["first_call"], atol=1e-5)
+
+
+@pytest.mark.slow
+def test_batch_normalization_trains_on_a_model_axis_and_is_refused_on_a_split_batch(launched):
+    # On (2, 1) DTensor normalized each process's rows alone: losses 8e-4 off one process's.
+    reference = scenarios.hardening_model("batch_norm")
+    x, y = scenarios.hardening_data()
+    history = reference.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    for found in launched[:2]:
+        on_model_axis = found["harden"][(1, 2)]["batch_norm"]
+        assert isinstance(on_model_axis, dict), on_model_axis
+        np.testing.assert_allclose(
+            on_model_axis["history"]["loss"], history.history["loss"], rtol=0, atol=1e-5
+        )
+        for a, b in zip(on_model_axis["weights"], reference.get_weights(), strict=True):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
+        refused = found["harden"][(2, 1)]["batch_norm"]
+        assert "Layer 'batch_normalization' (BatchNormalization)" in refused
+        assert "batch axis has one process" in refused
+        assert "mesh shape (1, n)" in refused
