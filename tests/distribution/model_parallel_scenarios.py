@@ -4,7 +4,8 @@
 OUT` runs `main()` on each rank: an Embedding -> Conv1D -> Dense model fit on a mesh of shape
 (1, 2) (kernels split over "model") and of shape (2, 1) (batches split over "batch"), each rank
 pickling its findings to OUT/rank<r>.pkl; tests/distribution/test_model_parallel.py compares them
-with `train(None)`, the same run in one process.
+with `train(None)`, the same run in one process. `... --nproc_per_node 4 ... OUT four` runs
+`main_four` (tests/distribution/test_model_parallel_four.py).
 """
 
 from __future__ import annotations
@@ -297,5 +298,20 @@ def main(folder):
         pickle.dump(found, file)
 
 
+FOUR_MESH_SHAPES = ((2, 2), (1, 4))
+
+
+def main_four(folder):
+    """On 4 processes (tests/distribution/test_model_parallel_four.py): the fit of `train` on
+    meshes (2, 2) and (1, 4), and the HARDENING cases on (2, 2)."""
+    import lamina
+
+    rank = lamina.distribution.rank()
+    found = {shape: train(shape) for shape in FOUR_MESH_SHAPES}
+    found["harden"] = harden((2, 2))
+    with open(os.path.join(folder, f"rank{rank}.pkl"), "wb") as file:
+        pickle.dump(found, file)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    (main_four if sys.argv[2:] == ["four"] else main)(sys.argv[1])
