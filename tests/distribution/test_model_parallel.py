@@ -276,6 +276,20 @@ def test_an_op_dtensor_cannot_run_names_the_layer_and_the_op(world_of_one):
         model.fit(x, np.ones((4, 4), "float32"), verbose=0)
 
 
+def test_dropout_is_refused_with_a_hint_for_a_layer_without_weights(world_of_one):
+    # Its random mask is a plain tensor beside the DTensor input; the hint was to replicate the
+    # layer's weights in the layout map, and Dropout has none.
+    layout_map = distribution.LayoutMap(_mesh())
+    distribution.set_distribution(distribution.ModelParallel(layout_map=layout_map))
+    model = lamina.Sequential([layers.Input((3,)), layers.Dense(4), layers.Dropout(0.5)])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.ones((4, 3), "float32")
+    with pytest.raises(ValueError, match=r"Layer 'dropout' \(Dropout\).*aten\.mul") as refused:
+        model.fit(x, np.ones((4, 4), "float32"), verbose=0)
+    assert "leave the layer out of the model" in str(refused.value)
+    assert "layout map" not in str(refused.value)
+
+
 def test_an_embedding_table_split_by_rows_is_refused_before_anything_changes(world_of_one):
     layout_map = distribution.LayoutMap(_mesh())
     layout_map[".*embedding/embeddings"] = ("model", None)

@@ -10,8 +10,9 @@ metrics and the loops never see a DTensor.
 Outside the training step an input is taken as replicated: each process computes the rows it was
 given, which is right whether they are its share of a batch (`evaluate`, `predict`) or the whole
 batch (`model(x)`). The training step (`train_forward`, or any call with `training=True` under
-autograd: a custom `train_step`'s) splits the batch over the batch axis instead, so DTensor sums the weights' gradients over it; each process's loss gradient is scaled
-by its share of the global batch, so the sum is the gradient of the global batch's mean.
+autograd: a custom `train_step`'s) splits the batch over the batch axis instead, so DTensor sums
+the weights' gradients over it; each process's loss gradient is scaled by its share of the
+global batch, so the sum is the gradient of the global batch's mean.
 """
 
 from __future__ import annotations
@@ -167,11 +168,22 @@ def unsupported_op_error(error: BaseException):
     op = found.group(1) if found else "an operation"
     layer = _innermost_layer(error.__traceback__)
     where = f"Layer '{layer.name}' ({type(layer).__name__})" if layer is not None else "A layer"
+    hint = (
+        "replicate that layer's weights in the layout map (leave its paths unmatched), or give "
+        "it a layout DTensor supports."
+    )
+    if "mixed torch.Tensor and DTensor" in message and layer is not None and not layer.weights:
+        # A layer with no weights to replicate (Dropout's random mask, a constant): the hint
+        # above would send its user to the layout map for nothing.
+        hint = (
+            "its call makes a plain tensor (a random mask, a constant) to combine with its "
+            "input, a DTensor under ModelParallel: leave the layer out of the model, or make "
+            "that tensor from the input (torch.ones_like(inputs), ...)."
+        )
     return ValueError(
         f"{where} under ModelParallel expected operations DTensor can run on its sharded "
         f"weights; received {op}, which DTensor cannot run with these placements "
-        f"({message.splitlines()[0][:200]}). Hint: replicate that layer's weights in the "
-        "layout map (leave its paths unmatched), or give it a layout DTensor supports."
+        f"({message.splitlines()[0][:200]}). Hint: {hint}"
     )
 
 
