@@ -329,8 +329,8 @@ def _refuse_split_batch_statistics(module, args, kwargs):
 
 def _reduce_gradient(weight) -> None:
     """A weight's gradient laid out as the weight: DTensor leaves it a partial sum over the
-    batch axis, on which gradient clipping measured each process's part (not the global norm)
-    and an in-place clamp (clipvalue) has no sharding rule."""
+    batch axis, on which an in-place clamp (clipvalue) has no sharding rule. (Norms were
+    global already: DTensor reduces a partial sum before taking its norm.)"""
     gradient = weight.grad
     if isinstance(gradient, DTensor) and gradient.placements != weight.placements:
         weight.grad = gradient.redistribute(weight.device_mesh, weight.placements)
