@@ -187,8 +187,20 @@ def refusals() -> dict:
 
 
 # Dense models fit with what the first tests left out, each on a mesh of shape (1, 2) and (2, 1).
-HARDENING = ("penalty", "sgd_global_clipnorm", "adam_clipvalue", "custom_train_step", "adamw")
-HARDENING_LAYOUTS = {".*dense/kernel": (None, "model"), ".*dense_1/kernel": ("model", None)}
+HARDENING = (
+    "penalty",
+    "sgd_global_clipnorm",
+    "adam_clipvalue",
+    "custom_train_step",
+    "adamw",
+    "einsum_dense",
+)
+HARDENING_LAYOUTS = {
+    ".*/dense/kernel": (None, "model"),
+    ".*/dense_1/kernel": ("model", None),
+    ".*einsum_dense/kernel": (None, "model"),
+    ".*einsum_dense_1/kernel": ("model", None),
+}
 
 
 def hardening_data(samples=SAMPLES):
@@ -212,6 +224,13 @@ def hardening_model(case):
         *middle,
         layers.Dense(CLASSES, activation="softmax", kernel_regularizer=regularizer),
     ]
+    if case == "einsum_dense":  # column- then row-split einsum kernels around a LayerNorm
+        stack = [
+            layers.Input((12,)),
+            layers.EinsumDense("ab,bc->ac", 8, bias_axes="c", activation="relu"),
+            layers.LayerNormalization(),
+            layers.EinsumDense("ab,bc->ac", CLASSES, activation="softmax"),
+        ]
     model = (_CustomStep if case == "custom_train_step" else lamina.Sequential)(stack)
     optimizer = {
         "sgd_global_clipnorm": lambda: optimizers.SGD(0.5, momentum=0.9, global_clipnorm=0.05),
