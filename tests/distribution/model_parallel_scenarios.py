@@ -217,7 +217,8 @@ def hardening_model(case):
     lamina.backend.clear_session()
     lamina.utils.set_random_seed(SEED)
     regularizer = "l2" if case == "penalty" else None
-    middle = [layers.BatchNormalization()] if case == "batch_norm" else []
+    middle = {"batch_norm": [layers.BatchNormalization()], "dropout": [layers.Dropout(0.3)]}
+    middle = middle.get(case, [])
     stack = [
         layers.Input((12,)),
         layers.Dense(8, activation="relu", kernel_regularizer=regularizer),
@@ -268,12 +269,13 @@ def _CustomStep(stack):  # noqa: N802 - stands for the class, made when lamina i
 def harden(mesh_shape) -> dict:
     """Per HARDENING case: the history, predictions and weights of a 2-epoch fit (AdamW's with
     class weights, a validation split and a call before fit), or on a mesh the error's message.
-    On a mesh, also "batch_norm": the findings on (1, 2), the refusal's message on (2, 1)."""
+    On a mesh, also "batch_norm" and "dropout": the findings on (1, 2), the refusal's message
+    where the batch axis has several processes."""
     import lamina
 
     x, y = hardening_data()
     found = {}
-    cases = HARDENING + (("batch_norm",) if mesh_shape is not None else ())
+    cases = HARDENING + (("batch_norm", "dropout") if mesh_shape is not None else ())
     for case in cases:
         parallel = None
         if mesh_shape is not None:

@@ -272,22 +272,31 @@ def test_an_op_dtensor_cannot_run_names_the_layer_and_the_op(world_of_one):
     )
     model.compile(optimizer="sgd", loss="mse")
     x = np.ones((4, 3), "float32")
-    with pytest.raises(ValueError, match=r"Layer 'adds_ones' \(_AddsAPlainTensor\).*aten\.add"):
+    with pytest.raises(
+        ValueError, match=r"Layer 'adds_ones' \(_AddsAPlainTensor\).*aten\.add"
+    ) as refused:
         model.fit(x, np.ones((4, 4), "float32"), verbose=0)
-
-
-def test_dropout_is_refused_with_a_hint_for_a_layer_without_weights(world_of_one):
-    # Its random mask is a plain tensor beside the DTensor input; the hint was to replicate the
-    # layer's weights in the layout map, and Dropout has none.
-    layout_map = distribution.LayoutMap(_mesh())
-    distribution.set_distribution(distribution.ModelParallel(layout_map=layout_map))
-    model = lamina.Sequential([layers.Input((3,)), layers.Dense(4), layers.Dropout(0.5)])
-    model.compile(optimizer="sgd", loss="mse")
-    x = np.ones((4, 3), "float32")
-    with pytest.raises(ValueError, match=r"Layer 'dropout' \(Dropout\).*aten\.mul") as refused:
-        model.fit(x, np.ones((4, 4), "float32"), verbose=0)
-    assert "leave the layer out of the model" in str(refused.value)
+    # A layer without weights: the hint is not the layout map (it has no weights to replicate).
+    assert "make that tensor from the input" in str(refused.value)
     assert "layout map" not in str(refused.value)
+
+
+def test_dropout_on_a_mesh_of_one_trains_as_plain_fit(world_of_one):
+    # Its random mask was a plain tensor beside the DTensor input: refused (aten.mul, mixed
+    # torch.Tensor and DTensor).
+    x, y = scenarios.hardening_data()
+    plain = scenarios.hardening_model("dropout")
+    expected = plain.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0).history
+    layout_map = distribution.LayoutMap(_mesh())
+    for key, axes in scenarios.HARDENING_LAYOUTS.items():
+        layout_map[key] = axes
+    distribution.set_distribution(distribution.ModelParallel(layout_map=layout_map))
+    model = scenarios.hardening_model("dropout")
+    history = model.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0).history
+    assert all(isinstance(w, DTensor) for w in model.weights)
+    np.testing.assert_allclose(history["loss"], expected["loss"], rtol=0, atol=1e-5)
+    for a, b in zip(model.get_weights(), plain.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
 
 
 def test_an_embedding_table_split_by_rows_is_refused_before_anything_changes(world_of_one):
@@ -363,20 +372,27 @@ def test_penalties_clipping_optimizers_and_a_custom_step_train_as_one_process(
 
 
 @pytest.mark.slow
-def test_batch_normalization_trains_on_a_model_axis_and_is_refused_on_a_split_batch(launched):
+@pytest.mark.parametrize("case", ["batch_norm", "dropout"])
+def test_batch_norm_and_dropout_train_on_a_model_axis_and_are_refused_on_a_split_batch(
+    launched, case
+):
     # On (2, 1) DTensor normalized each process's rows alone: losses 8e-4 off one process's.
-    reference = scenarios.hardening_model("batch_norm")
+    # Dropout's plain mask met a DTensor on any mesh; on (2, 1) each process would draw the
+    # same mask for its own rows.
+    reference = scenarios.hardening_model(case)
     x, y = scenarios.hardening_data()
     history = reference.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    name = {"batch_norm": "batch_normalization", "dropout": "dropout"}[case]
+    layer = {"batch_norm": "BatchNormalization", "dropout": "Dropout"}[case]
     for found in launched[:2]:
-        on_model_axis = found["harden"][(1, 2)]["batch_norm"]
+        on_model_axis = found["harden"][(1, 2)][case]
         assert isinstance(on_model_axis, dict), on_model_axis
         np.testing.assert_allclose(
             on_model_axis["history"]["loss"], history.history["loss"], rtol=0, atol=1e-5
         )
         for a, b in zip(on_model_axis["weights"], reference.get_weights(), strict=True):
             np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
-        refused = found["harden"][(2, 1)]["batch_norm"]
-        assert "Layer 'batch_normalization' (BatchNormalization)" in refused
+        refused = found["harden"][(2, 1)][case]
+        assert f"Layer '{name}' ({layer})" in refused
         assert "batch axis has one process" in refused
         assert "mesh shape (1, n)" in refused

@@ -30,11 +30,18 @@ from lamina.engine.layer import Layer, current_training
 from lamina.layers.convolutional import _ConvBase
 from lamina.layers.embedding import Embedding
 from lamina.layers.normalization import BatchNormalization
+from lamina.layers.regularization import Dropout, GaussianDropout, GaussianNoise, _SpatialDropout
 
 # Layers DTensor runs with replicated weights and inputs split on the batch only: its
 # convolution keeps the input's channels whole (a kernel or input split by channels would
 # compute wrong values), so such a layer's inputs are gathered but for the batch split.
 _BATCH_SPLIT_ONLY = (_ConvBase,)
+
+# Layers that draw random noise the shape of their input: run on a plain tensor gathered over
+# the model axes, so every process draws the noise one process would from the same seed and a
+# plain noise tensor never meets a DTensor; their output is laid out back as their input was.
+# Trained on a batch axis of several processes they are refused (_refuse_split_batch_noise).
+_LOCAL_NOISE = (Dropout, _SpatialDropout, GaussianNoise, GaussianDropout)
 
 # Keras attributes a weight carries besides its value.
 _WEIGHT_ATTRIBUTES = ("path", "constraint", "regularizer", "overwrite_with_gradient")
@@ -239,11 +246,21 @@ def place(model, parallel) -> Placement:
     placement.hooks = [
         module.register_forward_pre_hook(_batch_split_only_inputs) for module in batch_split_only
     ]
+    for module in model.modules():
+        if isinstance(module, _LOCAL_NOISE):
+            placement.hooks += [
+                module.register_forward_pre_hook(_noise_inputs),
+                module.register_forward_hook(_noise_outputs),
+            ]
     if parallel.world_size > 1:
         placement.hooks += [
             module.register_forward_pre_hook(_refuse_split_batch_statistics, with_kwargs=True)
             for module in model.modules()
             if isinstance(module, BatchNormalization)
+        ] + [
+            module.register_forward_pre_hook(_refuse_split_batch_noise, with_kwargs=True)
+            for module in model.modules()
+            if isinstance(module, _LOCAL_NOISE)
         ]
     placement.hooks += [
         weight.register_post_accumulate_grad_hook(_reduce_gradient)
@@ -310,6 +327,41 @@ def _batch_split_only_inputs(module, args):
         return value.redistribute(value.device_mesh, placements)
 
     return tuple(gather(a) for a in args)
+
+
+def _noise_inputs(module, args):
+    """A noise layer's DTensor input as a plain tensor, gathered over the model axes (see
+    _LOCAL_NOISE); its layout waits in the layer for `_noise_outputs`."""
+    value = args[0] if args else None
+    if not isinstance(value, DTensor):
+        return None
+    module.__dict__["_model_parallel_noise_layout"] = (value.device_mesh, value.placements)
+    whole = value.redistribute(value.device_mesh, [Replicate()] * value.device_mesh.ndim)
+    return (whole.to_local(), *args[1:])
+
+
+def _noise_outputs(module, args, output):
+    """The noise layer's plain output back on the mesh, laid out as its input was."""
+    layout = module.__dict__.pop("_model_parallel_noise_layout", None)
+    if layout is None or not isinstance(output, torch.Tensor):
+        return None
+    mesh, placements = layout
+    whole = DTensor.from_local(output, mesh, [Replicate()] * mesh.ndim, run_check=False)
+    return whole.redistribute(mesh, placements)
+
+
+def _refuse_split_batch_noise(module, args, kwargs):
+    """An error for a noise layer trained on a batch split over the batch axis: each process
+    would draw its rows' noise from the same seed, the shards' masks repeating each other."""
+    training = kwargs.get("training", args[1] if len(args) > 1 else None)
+    if current_training(module, training):
+        raise ValueError(
+            f"Layer '{module.name}' ({type(module).__name__}) under ModelParallel expected a "
+            "mesh whose batch axis has one process to train: every process draws its noise "
+            "from the same seed, so the shards of a batch would get the same mask; received a "
+            "batch axis of several processes. Hint: put every process on the model axis (mesh "
+            "shape (1, n)), or leave the layer out."
+        )
 
 
 def _refuse_split_batch_statistics(module, args, kwargs):
