@@ -4,7 +4,8 @@
 OUT` runs `main()` on each rank: an Embedding -> Conv1D -> Dense model fit on a mesh of shape
 (1, 2) (kernels split over "model") and of shape (2, 1) (batches split over "batch"), each rank
 pickling its findings to OUT/rank<r>.pkl; tests/distribution/test_model_parallel.py compares them
-with `train(None)`, the same run in one process.
+with `train(None)`, the same run in one process. `... --nproc_per_node 4 ... OUT four` runs
+`main_four` (tests/distribution/test_model_parallel_four.py).
 """
 
 from __future__ import annotations
@@ -185,16 +186,153 @@ def refusals() -> dict:
     return messages
 
 
+# Dense models fit with what the first tests left out, each on a mesh of shape (1, 2) and (2, 1).
+HARDENING = (
+    "penalty",
+    "sgd_global_clipnorm",
+    "adam_clipvalue",
+    "custom_train_step",
+    "adamw",
+    "einsum_dense",
+)
+HARDENING_LAYOUTS = {
+    ".*/dense/kernel": (None, "model"),
+    ".*/dense_1/kernel": ("model", None),
+    ".*einsum_dense/kernel": (None, "model"),
+    ".*einsum_dense_1/kernel": ("model", None),
+}
+
+
+def hardening_data(samples=SAMPLES):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(samples, 12)).astype("float32")
+    y = (np.abs(x).sum(axis=1) * 3).astype("int64") % CLASSES
+    return x, y
+
+
+def hardening_model(case):
+    import lamina
+    from lamina import layers, optimizers
+
+    lamina.backend.clear_session()
+    lamina.utils.set_random_seed(SEED)
+    regularizer = "l2" if case == "penalty" else None
+    middle = {"batch_norm": [layers.BatchNormalization()], "dropout": [layers.Dropout(0.3)]}
+    middle = middle.get(case, [])
+    stack = [
+        layers.Input((12,)),
+        layers.Dense(8, activation="relu", kernel_regularizer=regularizer),
+        *middle,
+        layers.Dense(CLASSES, activation="softmax", kernel_regularizer=regularizer),
+    ]
+    if case == "einsum_dense":  # column- then row-split einsum kernels around a LayerNorm
+        stack = [
+            layers.Input((12,)),
+            layers.EinsumDense("ab,bc->ac", 8, bias_axes="c", activation="relu"),
+            layers.LayerNormalization(),
+            layers.EinsumDense("ab,bc->ac", CLASSES, activation="softmax"),
+        ]
+    model = (_CustomStep if case == "custom_train_step" else lamina.Sequential)(stack)
+    optimizer = {
+        "sgd_global_clipnorm": lambda: optimizers.SGD(0.5, momentum=0.9, global_clipnorm=0.05),
+        "adam_clipvalue": lambda: optimizers.Adam(0.01, clipvalue=0.01),
+        "custom_train_step": lambda: optimizers.SGD(0.1),
+        "adamw": lambda: optimizers.AdamW(0.01, weight_decay=0.1),
+    }.get(case, lambda: optimizers.Adam(0.01))()
+    model.compile(optimizer=optimizer, loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def _custom_step_class():
+    import lamina
+
+    class CustomStep(lamina.Sequential):
+        """A Keras-style train_step: the model called with training=True, backward, apply."""
+
+        def train_step(self, data):
+            x, y = data
+            self.optimizer.zero_grad()
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(x=x, y=y, y_pred=y_pred)
+            loss.backward()
+            weights = self.trainable_weights
+            self.optimizer.apply([w.grad for w in weights], weights)
+            return self.compute_metrics(x, y, y_pred)
+
+    return CustomStep
+
+
+def _CustomStep(stack):  # noqa: N802 - stands for the class, made when lamina is imported
+    return _custom_step_class()(stack)
+
+
+def harden(mesh_shape) -> dict:
+    """Per HARDENING case: the history, predictions and weights of a 2-epoch fit (AdamW's with
+    class weights, a validation split and a call before fit), or on a mesh the error's message.
+    On a mesh, also "batch_norm" and "dropout": the findings on (1, 2), the refusal's message
+    where the batch axis has several processes."""
+    import lamina
+
+    x, y = hardening_data()
+    found = {}
+    cases = HARDENING + (("batch_norm", "dropout") if mesh_shape is not None else ())
+    for case in cases:
+        parallel = None
+        if mesh_shape is not None:
+            mesh = lamina.distribution.DeviceMesh(mesh_shape, ("batch", "model"))
+            layout_map = lamina.distribution.LayoutMap(mesh)
+            for key, axes in HARDENING_LAYOUTS.items():
+                layout_map[key] = axes
+            parallel = lamina.distribution.ModelParallel(layout_map=layout_map)
+        lamina.distribution.set_distribution(parallel)
+        try:
+            model = hardening_model(case)
+            extra, first_call = {}, None
+            if case == "adamw":
+                extra = {"class_weight": {0: 1.0, 1: 3.0, 2: 0.5}, "validation_split": 0.2}
+                first_call = lamina.backend.as_numpy(model(x[:7]))
+            history = model.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0, **extra)
+            found[case] = {
+                "history": history.history,
+                "predict": model.predict(x, batch_size=16, verbose=0),
+                "weights": model.get_weights(),
+                "first_call": first_call,
+            }
+        except Exception as error:  # kept per case: one failure must not end the whole launch
+            if mesh_shape is None:
+                raise
+            found[case] = f"{type(error).__name__}: {error}"
+        finally:
+            lamina.distribution.set_distribution(None)
+    return found
+
+
 def main(folder):
     import lamina
 
     rank = lamina.distribution.rank()
     found = {shape: train(shape, folder) for shape in MESH_SHAPES}
     found["refusals"] = refusals()
+    found["harden"] = {shape: harden(shape) for shape in MESH_SHAPES}
     found["resume"] = resume((1, 2), folder)
     with open(os.path.join(folder, f"rank{rank}.pkl"), "wb") as file:
         pickle.dump(found, file)
 
 
+FOUR_MESH_SHAPES = ((2, 2), (1, 4))
+
+
+def main_four(folder):
+    """On 4 processes (tests/distribution/test_model_parallel_four.py): the fit of `train` on
+    meshes (2, 2) and (1, 4), and the HARDENING cases on (2, 2)."""
+    import lamina
+
+    rank = lamina.distribution.rank()
+    found = {shape: train(shape) for shape in FOUR_MESH_SHAPES}
+    found["harden"] = harden((2, 2))
+    with open(os.path.join(folder, f"rank{rank}.pkl"), "wb") as file:
+        pickle.dump(found, file)
+
+
 if __name__ == "__main__":
-    main(sys.argv[1])
+    (main_four if sys.argv[2:] == ["four"] else main)(sys.argv[1])

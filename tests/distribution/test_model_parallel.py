@@ -272,8 +272,31 @@ def test_an_op_dtensor_cannot_run_names_the_layer_and_the_op(world_of_one):
     )
     model.compile(optimizer="sgd", loss="mse")
     x = np.ones((4, 3), "float32")
-    with pytest.raises(ValueError, match=r"Layer 'adds_ones' \(_AddsAPlainTensor\).*aten\.add"):
+    with pytest.raises(
+        ValueError, match=r"Layer 'adds_ones' \(_AddsAPlainTensor\).*aten\.add"
+    ) as refused:
         model.fit(x, np.ones((4, 4), "float32"), verbose=0)
+    # A layer without weights: the hint is not the layout map (it has no weights to replicate).
+    assert "make that tensor from the input" in str(refused.value)
+    assert "layout map" not in str(refused.value)
+
+
+def test_dropout_on_a_mesh_of_one_trains_as_plain_fit(world_of_one):
+    # Its random mask was a plain tensor beside the DTensor input: refused (aten.mul, mixed
+    # torch.Tensor and DTensor).
+    x, y = scenarios.hardening_data()
+    plain = scenarios.hardening_model("dropout")
+    expected = plain.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0).history
+    layout_map = distribution.LayoutMap(_mesh())
+    for key, axes in scenarios.HARDENING_LAYOUTS.items():
+        layout_map[key] = axes
+    distribution.set_distribution(distribution.ModelParallel(layout_map=layout_map))
+    model = scenarios.hardening_model("dropout")
+    history = model.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0).history
+    assert all(isinstance(w, DTensor) for w in model.weights)
+    np.testing.assert_allclose(history["loss"], expected["loss"], rtol=0, atol=1e-5)
+    for a, b in zip(model.get_weights(), plain.get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
 
 
 def test_an_embedding_table_split_by_rows_is_refused_before_anything_changes(world_of_one):
@@ -318,3 +341,58 @@ def test_saving_callbacks_run_on_every_rank_and_a_resumed_run_keeps_its_slots(la
         for a, b in zip(loaded.get_weights(), reference["first_weights"], strict=True):
             np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
     assert sorted(p.name for p in (folder / "orbax").iterdir()) == ["0"]  # rank 0 wrote, once
+
+
+@pytest.fixture(scope="module")
+def hardened_one_process():
+    return scenarios.harden(None)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", scenarios.HARDENING)
+@pytest.mark.parametrize("mesh_shape", MESH_SHAPES)
+def test_penalties_clipping_optimizers_and_a_custom_step_train_as_one_process(
+    launched, hardened_one_process, mesh_shape, case
+):
+    # Before: a sharded kernel's L2 penalty failed in backward (a DTensor added to the plain
+    # loss), SGD died in aten._fused_sgd_ (no DTensor rule), clipvalue's in-place clamp met a
+    # partial-sum gradient, and a custom train_step's self(x, training=True) took the rows as
+    # replicated: on (2, 1) the processes' weights drifted apart.
+    expected = hardened_one_process[case]
+    for found in (launched[0]["harden"][mesh_shape][case], launched[1]["harden"][mesh_shape][case]):
+        assert isinstance(found, dict), found  # else the error's message
+        assert found["history"].keys() == expected["history"].keys()
+        for key, values in expected["history"].items():
+            np.testing.assert_allclose(found["history"][key], values, rtol=0, atol=1e-5)
+        np.testing.assert_allclose(found["predict"], expected["predict"], rtol=0, atol=1e-5)
+        for a, b in zip(found["weights"], expected["weights"], strict=True):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
+        if expected["first_call"] is not None:
+            np.testing.assert_allclose(found["first_call"], expected["first_call"], atol=1e-5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["batch_norm", "dropout"])
+def test_batch_norm_and_dropout_train_on_a_model_axis_and_are_refused_on_a_split_batch(
+    launched, case
+):
+    # On (2, 1) DTensor normalized each process's rows alone: losses 8e-4 off one process's.
+    # Dropout's plain mask met a DTensor on any mesh; on (2, 1) each process would draw the
+    # same mask for its own rows.
+    reference = scenarios.hardening_model(case)
+    x, y = scenarios.hardening_data()
+    history = reference.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    name = {"batch_norm": "batch_normalization", "dropout": "dropout"}[case]
+    layer = {"batch_norm": "BatchNormalization", "dropout": "Dropout"}[case]
+    for found in launched[:2]:
+        on_model_axis = found["harden"][(1, 2)][case]
+        assert isinstance(on_model_axis, dict), on_model_axis
+        np.testing.assert_allclose(
+            on_model_axis["history"]["loss"], history.history["loss"], rtol=0, atol=1e-5
+        )
+        for a, b in zip(on_model_axis["weights"], reference.get_weights(), strict=True):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
+        refused = found["harden"][(2, 1)][case]
+        assert f"Layer '{name}' ({layer})" in refused
+        assert "batch axis has one process" in refused
+        assert "mesh shape (1, n)" in refused

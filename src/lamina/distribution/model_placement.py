@@ -9,9 +9,10 @@ metrics and the loops never see a DTensor.
 
 Outside the training step an input is taken as replicated: each process computes the rows it was
 given, which is right whether they are its share of a batch (`evaluate`, `predict`) or the whole
-batch (`model(x)`). The training step (`train_forward`) splits the batch over the batch axis
-instead, so DTensor sums the weights' gradients over it; each process's loss gradient is scaled
-by its share of the global batch, so the sum is the gradient of the global batch's mean.
+batch (`model(x)`). The training step (`train_forward`, or any call with `training=True` under
+autograd: a custom `train_step`'s) splits the batch over the batch axis instead, so DTensor sums
+the weights' gradients over it; each process's loss gradient is scaled by its share of the
+global batch, so the sum is the gradient of the global batch's mean.
 """
 
 from __future__ import annotations
@@ -25,14 +26,22 @@ from torch.distributed.tensor import DTensor, Replicate, distribute_tensor
 
 from lamina.distribution import process_group
 from lamina.distribution.model_parallel import TensorLayout
-from lamina.engine.layer import Layer
+from lamina.engine.layer import Layer, current_training
 from lamina.layers.convolutional import _ConvBase
 from lamina.layers.embedding import Embedding
+from lamina.layers.normalization import BatchNormalization
+from lamina.layers.regularization import Dropout, GaussianDropout, GaussianNoise, _SpatialDropout
 
 # Layers DTensor runs with replicated weights and inputs split on the batch only: its
 # convolution keeps the input's channels whole (a kernel or input split by channels would
 # compute wrong values), so such a layer's inputs are gathered but for the batch split.
 _BATCH_SPLIT_ONLY = (_ConvBase,)
+
+# Layers that draw random noise the shape of their input: run on a plain tensor gathered over
+# the model axes, so every process draws the noise one process would from the same seed and a
+# plain noise tensor never meets a DTensor; their output is laid out back as their input was.
+# Trained on a batch axis of several processes they are refused (_refuse_split_batch_noise).
+_LOCAL_NOISE = (Dropout, _SpatialDropout, GaussianNoise, GaussianDropout)
 
 # Keras attributes a weight carries besides its value.
 _WEIGHT_ATTRIBUTES = ("path", "constraint", "regularizer", "overwrite_with_gradient")
@@ -64,9 +73,9 @@ class Placement:
         self.hooks = []
 
     # ----------------------------------------------------------------------------------------------
-    def _inputs(self, args, kwargs):
+    def _inputs(self, args, kwargs, training_call):
         mesh = self.parallel.device_mesh.torch_mesh
-        if self.training_call:
+        if training_call:
             placements = self.parallel.input_placements()
         else:
             placements = [Replicate()] * mesh.ndim
@@ -84,10 +93,10 @@ class Placement:
 
         return to_dtensor(args), {k: to_dtensor(v) for k, v in kwargs.items()}
 
-    def _outputs(self, outputs):
+    def _outputs(self, outputs, training_call):
         mesh = self.parallel.device_mesh.torch_mesh
         replicated = [Replicate()] * mesh.ndim
-        if self.training_call:
+        if training_call:
             placements = self.parallel.input_placements()
             scale = self.parallel.world_size > 1 and torch.is_grad_enabled()
         else:
@@ -117,7 +126,13 @@ class Placement:
             if torch.is_inference_mode_enabled():
                 stack.enter_context(torch.inference_mode(False))
                 stack.enter_context(torch.no_grad())
-            args, kwargs = self._inputs(args, kwargs)
+            # A custom train_step's `self(x, training=True)` (with gradients) is a training call
+            # too: taken as replicated, the processes' different rows gave each its own
+            # gradients, and the weights drifted apart between processes.
+            training_call = self.training_call or (
+                kwargs.get("training") is True and torch.is_grad_enabled()
+            )
+            args, kwargs = self._inputs(args, kwargs, training_call)
             try:
                 outputs = self.model_forward(*args, **kwargs)
             except (NotImplementedError, RuntimeError) as error:
@@ -125,7 +140,7 @@ class Placement:
                 if unsupported is None:
                     raise
                 raise unsupported from error
-            return self._outputs(outputs)
+            return self._outputs(outputs, training_call)
 
     def train_forward(self, *args, **kwargs):
         """The training step's call: inputs split over the batch axis."""
@@ -134,6 +149,12 @@ class Placement:
             return self.model(*args, **kwargs)
         finally:
             self.training_call = False
+
+    @staticmethod
+    def local_penalties(penalties) -> list:
+        """See `local_penalties` (a method: the loss reaches it through the model, with no
+        import of DTensor in one process)."""
+        return local_penalties(penalties)
 
     def _register(self) -> None:
         for module, kind, name, distributed in self.slots:
@@ -154,11 +175,22 @@ def unsupported_op_error(error: BaseException):
     op = found.group(1) if found else "an operation"
     layer = _innermost_layer(error.__traceback__)
     where = f"Layer '{layer.name}' ({type(layer).__name__})" if layer is not None else "A layer"
+    hint = (
+        "replicate that layer's weights in the layout map (leave its paths unmatched), or give "
+        "it a layout DTensor supports."
+    )
+    if "mixed torch.Tensor and DTensor" in message and layer is not None and not layer.weights:
+        # A layer with no weights to replicate (Dropout's random mask, a constant): the hint
+        # above would send its user to the layout map for nothing.
+        hint = (
+            "its call makes a plain tensor (a random mask, a constant) to combine with its "
+            "input, a DTensor under ModelParallel: leave the layer out of the model, or make "
+            "that tensor from the input (torch.ones_like(inputs), ...)."
+        )
     return ValueError(
         f"{where} under ModelParallel expected operations DTensor can run on its sharded "
         f"weights; received {op}, which DTensor cannot run with these placements "
-        f"({message.splitlines()[0][:200]}). Hint: replicate that layer's weights in the "
-        "layout map (leave its paths unmatched), or give it a layout DTensor supports."
+        f"({message.splitlines()[0][:200]}). Hint: {hint}"
     )
 
 
@@ -213,6 +245,27 @@ def place(model, parallel) -> Placement:
     placement._register()
     placement.hooks = [
         module.register_forward_pre_hook(_batch_split_only_inputs) for module in batch_split_only
+    ]
+    for module in model.modules():
+        if isinstance(module, _LOCAL_NOISE):
+            placement.hooks += [
+                module.register_forward_pre_hook(_noise_inputs),
+                module.register_forward_hook(_noise_outputs),
+            ]
+    if parallel.world_size > 1:
+        placement.hooks += [
+            module.register_forward_pre_hook(_refuse_split_batch_statistics, with_kwargs=True)
+            for module in model.modules()
+            if isinstance(module, BatchNormalization)
+        ] + [
+            module.register_forward_pre_hook(_refuse_split_batch_noise, with_kwargs=True)
+            for module in model.modules()
+            if isinstance(module, _LOCAL_NOISE)
+        ]
+    placement.hooks += [
+        weight.register_post_accumulate_grad_hook(_reduce_gradient)
+        for weight in replaced.values()
+        if weight.requires_grad
     ]
     # Every call of the model through the forward above (never the plain path, which skips it).
     model.__dict__["forward"] = placement.forward
@@ -274,6 +327,72 @@ def _batch_split_only_inputs(module, args):
         return value.redistribute(value.device_mesh, placements)
 
     return tuple(gather(a) for a in args)
+
+
+def _noise_inputs(module, args):
+    """A noise layer's DTensor input as a plain tensor, gathered over the model axes (see
+    _LOCAL_NOISE); its layout waits in the layer for `_noise_outputs`."""
+    value = args[0] if args else None
+    if not isinstance(value, DTensor):
+        return None
+    module.__dict__["_model_parallel_noise_layout"] = (value.device_mesh, value.placements)
+    whole = value.redistribute(value.device_mesh, [Replicate()] * value.device_mesh.ndim)
+    return (whole.to_local(), *args[1:])
+
+
+def _noise_outputs(module, args, output):
+    """The noise layer's plain output back on the mesh, laid out as its input was."""
+    layout = module.__dict__.pop("_model_parallel_noise_layout", None)
+    if layout is None or not isinstance(output, torch.Tensor):
+        return None
+    mesh, placements = layout
+    whole = DTensor.from_local(output, mesh, [Replicate()] * mesh.ndim, run_check=False)
+    return whole.redistribute(mesh, placements)
+
+
+def _refuse_split_batch_noise(module, args, kwargs):
+    """An error for a noise layer trained on a batch split over the batch axis: each process
+    would draw its rows' noise from the same seed, the shards' masks repeating each other."""
+    training = kwargs.get("training", args[1] if len(args) > 1 else None)
+    if current_training(module, training):
+        raise ValueError(
+            f"Layer '{module.name}' ({type(module).__name__}) under ModelParallel expected a "
+            "mesh whose batch axis has one process to train: every process draws its noise "
+            "from the same seed, so the shards of a batch would get the same mask; received a "
+            "batch axis of several processes. Hint: put every process on the model axis (mesh "
+            "shape (1, n)), or leave the layer out."
+        )
+
+
+def _refuse_split_batch_statistics(module, args, kwargs):
+    """An error for a BatchNormalization trained on a batch split over the batch axis: DTensor's
+    batch norm takes each process's rows for the batch, so its statistics, outputs and moving
+    averages were not the global batch's (losses 1e-3 off one process's, silently)."""
+    training = kwargs.get("training", args[1] if len(args) > 1 else None)
+    if current_training(module, training) and module.trainable:
+        raise ValueError(
+            f"Layer '{module.name}' ({type(module).__name__}) under ModelParallel expected a "
+            "mesh whose batch axis has one process to train: DTensor computes batch "
+            "statistics over each process's share of the batch only; received a batch axis "
+            "of several processes. Hint: put every process on the model axis (mesh shape "
+            "(1, n)), freeze the layer (trainable=False), or use LayerNormalization."
+        )
+
+
+def _reduce_gradient(weight) -> None:
+    """A weight's gradient laid out as the weight: DTensor leaves it a partial sum over the
+    batch axis, on which an in-place clamp (clipvalue) has no sharding rule. (Norms were
+    global already: DTensor reduces a partial sum before taking its norm.)"""
+    gradient = weight.grad
+    if isinstance(gradient, DTensor) and gradient.placements != weight.placements:
+        weight.grad = gradient.redistribute(weight.device_mesh, weight.placements)
+
+
+def local_penalties(penalties) -> list:
+    """Regularization penalties of sharded weights (DTensor scalars) as plain tensors, to add
+    to the plain loss; each keeps its gradient, replicated (every process adds the whole
+    penalty, while the loss's gradient is each process's share of the batch)."""
+    return [p.full_tensor() if isinstance(p, DTensor) else p for p in penalties]
 
 
 def _registrations(model) -> dict:

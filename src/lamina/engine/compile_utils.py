@@ -653,6 +653,9 @@ class CompileLoss:
         if total is None:
             total = preds[0].new_zeros(())
         if penalties:
+            placement = model.__dict__.get("_model_parallel_placement")
+            if placement is not None:  # ModelParallel: sharded weights' penalties are DTensors
+                penalties = placement.local_penalties(penalties)
             total = total + torch.stack([p.to(total.dtype) for p in penalties]).sum()
         if (self.penalized or penalties) and torch.compiler.is_compiling():
             # A captured step leaves no traced tensor on the layers. An eager step leaves its

@@ -64,6 +64,8 @@ class Optimizer(KerasVariables):
 
     torch_class: type[torch.optim.Optimizer] | None = None
     supports_fused = False
+    # Whether DTensor (ModelParallel's weights) has a sharding rule for the fused kernel.
+    fused_takes_dtensor = True
     # torch.optim's classes take a `foreach` flag; keras_rules' are always multi-tensor.
     takes_foreach_flag = True
     # Keras applies `weight_decay` decoupled (var -= lr * wd * var) in every optimizer.
@@ -182,7 +184,8 @@ class Optimizer(KerasVariables):
             self.torch_optimizer = UpdateStepRule(params, self._current_lr(), self.update_step)
         else:
             options = self.torch_options()
-            if self.supports_fused and self._parameters and _fused_ok(self._parameters):
+            fused = self.supports_fused and self._parameters
+            if fused and _fused_ok(self._parameters, self.fused_takes_dtensor):
                 options["fused"] = True
             elif self.takes_foreach_flag and self._parameters and self._parameters[0].is_cuda:
                 options["foreach"] = True
@@ -960,10 +963,13 @@ def _without_decay(params, excluded) -> list:
 _TORCH_ZERO_GRAD = torch.optim.Optimizer.zero_grad
 
 
-def _fused_ok(parameters) -> bool:
+def _fused_ok(parameters, takes_dtensor: bool) -> bool:
     first = parameters[0]
     return all(
-        p.is_floating_point() and p.device == first.device and p.device.type in ("cpu", "cuda")
+        p.is_floating_point()
+        and p.device == first.device
+        and p.device.type in ("cpu", "cuda")
+        and (takes_dtensor or not hasattr(p, "placements"))  # a DTensor (ModelParallel)
         for p in parameters
     )
 
@@ -991,6 +997,7 @@ class SGD(Optimizer):
 
     torch_class = torch.optim.SGD
     supports_fused = True
+    fused_takes_dtensor = False  # DTensor registers no strategy for aten._fused_sgd_
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, **kwargs):
         super().__init__(learning_rate=learning_rate, **kwargs)
