@@ -47,24 +47,24 @@ def _environment(**extra) -> dict:
     return env
 
 
-def _launch(out):
-    """One torchrun launch of scenarios.main on two ranks in the folder `out`."""
-    scenarios.train(2, backup_dir=str(out / "backup_1p"))
+def torchrun(script, out, ranks: int, *arguments) -> list:
+    """Launch `script out *arguments` on `ranks` gloo processes under torchrun; once it ended
+    cleanly, what each rank pickled to `out/rank<r>.pkl`."""
     command = [
         sys.executable,
         "-m",
         "torch.distributed.run",
         "--nproc_per_node",
-        "2",
+        str(ranks),
         "--master_addr",
         "127.0.0.1",
         "--master_port",
         str(_free_port()),
-        str(SCENARIOS),
+        str(script),
         str(out),
-        "main",
+        *arguments,
     ]
-    return subprocess.run(
+    done = subprocess.run(
         command,
         env=_environment(),
         cwd=ROOT,
@@ -72,6 +72,8 @@ def _launch(out):
         text=True,
         timeout=LAUNCH_TIMEOUT_S,
     )
+    assert done.returncode == 0, done.stderr[-4000:]
+    return [pickle.loads((Path(out) / f"rank{r}.pkl").read_bytes()) for r in range(ranks)]
 
 
 @pytest.fixture(scope="module")
@@ -79,9 +81,8 @@ def launched(tmp_path_factory):
     """(rank 0's findings, rank 1's findings, the run's folder), after a one-process backup was
     written for the 2-process run to resume."""
     out = tmp_path_factory.mktemp("two_ranks")
-    done = _launch(out)
-    assert done.returncode == 0, done.stderr[-4000:]
-    ranks = [pickle.loads((out / f"rank{r}.pkl").read_bytes()) for r in range(2)]
+    scenarios.train(2, backup_dir=str(out / "backup_1p"))
+    ranks = torchrun(SCENARIOS, out, 2, "main")
     return ranks[0], ranks[1], out
 
 

@@ -8,7 +8,6 @@ one process; the checks that need no second process run here, in a one-process g
 
 from __future__ import annotations
 
-import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +21,7 @@ from torch.distributed.tensor import DTensor, Replicate, Shard
 import lamina
 from lamina import distribution, layers
 from tests.distribution import model_parallel_scenarios as scenarios
-from tests.distribution.test_data_parallel import LAUNCH_TIMEOUT_S, ROOT, _environment, _free_port
+from tests.distribution.test_data_parallel import _environment, torchrun
 
 MESH_SHAPES = scenarios.MESH_SHAPES
 
@@ -31,29 +30,7 @@ MESH_SHAPES = scenarios.MESH_SHAPES
 def launched(tmp_path_factory):
     """(rank 0's findings, rank 1's findings, the run's folder)."""
     out = tmp_path_factory.mktemp("model_parallel")
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node",
-        "2",
-        "--master_addr",
-        "127.0.0.1",
-        "--master_port",
-        str(_free_port()),
-        str(Path(scenarios.__file__)),
-        str(out),
-    ]
-    done = subprocess.run(
-        command,
-        env=_environment(),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=LAUNCH_TIMEOUT_S,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    ranks = [pickle.loads((out / f"rank{r}.pkl").read_bytes()) for r in range(2)]
+    ranks = torchrun(Path(scenarios.__file__), out, 2)
     return ranks[0], ranks[1], out
 
 

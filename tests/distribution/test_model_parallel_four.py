@@ -8,16 +8,13 @@ once) and (1, 4), and the penalty/optimizer/custom-step cases on (2, 2).
 
 from __future__ import annotations
 
-import pickle
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tests.distribution import model_parallel_scenarios as scenarios
-from tests.distribution.test_data_parallel import LAUNCH_TIMEOUT_S, ROOT, _environment, _free_port
+from tests.distribution.test_data_parallel import torchrun
 
 RANKS = 4
 
@@ -26,30 +23,7 @@ RANKS = 4
 def launched(tmp_path_factory):
     """Each rank's findings."""
     out = tmp_path_factory.mktemp("model_parallel_four")
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc_per_node",
-        str(RANKS),
-        "--master_addr",
-        "127.0.0.1",
-        "--master_port",
-        str(_free_port()),
-        str(Path(scenarios.__file__)),
-        str(out),
-        "four",
-    ]
-    done = subprocess.run(
-        command,
-        env=_environment(),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=LAUNCH_TIMEOUT_S,
-    )
-    assert done.returncode == 0, done.stderr[-4000:]
-    return [pickle.loads((out / f"rank{r}.pkl").read_bytes()) for r in range(RANKS)]
+    return torchrun(Path(scenarios.__file__), out, RANKS, "four")
 
 
 def _assert_same_fit(found, expected):
