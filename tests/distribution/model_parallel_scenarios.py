@@ -183,7 +183,31 @@ def refusals() -> dict:
             messages[name] = str(error)
         finally:
             lamina.distribution.set_distribution(None)
+    messages["attention"] = _attention_refusal(mesh)
     return messages
+
+
+def _attention_refusal(mesh) -> str:
+    """MultiHeadAttention with its heads split: DTensor's local view of the transposed heads
+    fails inside its dispatch, a RuntimeError that named no layer."""
+    import lamina
+    from lamina import layers
+
+    layout_map = lamina.distribution.LayoutMap(mesh)
+    layout_map[".*(query|key|value)/kernel"] = (None, "model", None)
+    lamina.distribution.set_distribution(lamina.distribution.ModelParallel(layout_map=layout_map))
+    try:
+        lamina.backend.clear_session()
+        inputs = layers.Input((6, 8))
+        attended = layers.MultiHeadAttention(2, 4, name="attention")(inputs, inputs)
+        model = lamina.Model(inputs, layers.GlobalAveragePooling1D()(attended))
+        model.compile(optimizer="sgd", loss="mse")
+        model.fit(np.ones((4, 6, 8), "float32"), np.ones((4, 8), "float32"), verbose=0)
+    except ValueError as error:
+        return str(error)
+    finally:
+        lamina.distribution.set_distribution(None)
+    return "trained"
 
 
 # Dense models fit with what the first tests left out, each on a mesh of shape (1, 2) and (2, 1).

@@ -105,6 +105,9 @@ def test_what_dtensor_cannot_take_is_refused_by_name(launched):
     assert "aten.convolution" in refusals["convolution"]
     assert "replicate its weights in the layout map" in refusals["convolution"]
     assert "expected compile(jit_compile=False)" in refusals["jit_compile"]
+    # An error out of DTensor's dispatch names the layer too (it came as a bare RuntimeError).
+    assert "Layer 'attention' (MultiHeadAttention) under ModelParallel" in refusals["attention"]
+    assert "view size is not compatible" in refusals["attention"]
 
 
 # --------------------------------------------------------------------------------------------------

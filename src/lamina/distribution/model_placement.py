@@ -18,6 +18,7 @@ global batch, so the sum is the gradient of the global batch's mean.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 
 import torch
@@ -163,13 +164,15 @@ class Placement:
 
 _OP_PATTERN = re.compile(r"(aten\.[\w.]+)")
 _DTENSOR_MESSAGES = ("dtensor", "sharding strategy", "sharding propagation")
+_DTENSOR_SOURCE = os.path.join("torch", "distributed", "tensor", "")
 
 
 def unsupported_op_error(error: BaseException):
     """A ValueError naming the layer and the op DTensor could not run, or None when `error`
     is not DTensor's."""
     message = str(error)
-    if not any(marker in message.lower() for marker in _DTENSOR_MESSAGES):
+    said = any(marker in message.lower() for marker in _DTENSOR_MESSAGES)
+    if not said and not _raised_by_dtensor(error.__traceback__):
         return None
     found = _OP_PATTERN.search(message)
     op = found.group(1) if found else "an operation"
@@ -192,6 +195,16 @@ def unsupported_op_error(error: BaseException):
         f"weights; received {op}, which DTensor cannot run with these placements "
         f"({message.splitlines()[0][:200]}). Hint: {hint}"
     )
+
+
+def _raised_by_dtensor(traceback) -> bool:
+    """Whether the error came out of DTensor's dispatch (its local op refused what DTensor
+    asked: "view size is not compatible" from a MultiHeadAttention with its heads split)."""
+    while traceback is not None:
+        if _DTENSOR_SOURCE in traceback.tb_frame.f_code.co_filename:
+            return True
+        traceback = traceback.tb_next
+    return False
 
 
 def _innermost_layer(traceback):
