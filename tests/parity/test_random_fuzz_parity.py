@@ -12,10 +12,17 @@ from tests.parity.reference import keras
 
 
 def _keras_raises(call):
+    # Keras's torch backend refuses these through torch.distributions' argument checks, which
+    # torch._dynamo switches off for the whole process once anything was compiled (an earlier
+    # jit_compile test in the same worker): switched on for the call, then put back.
+    checked = torch.distributions.Distribution._validate_args
+    torch.distributions.Distribution.set_default_validate_args(True)
     try:
         call()
     except (ValueError, RuntimeError):
         return True
+    finally:
+        torch.distributions.Distribution.set_default_validate_args(checked)
     return False
 
 
