@@ -4,6 +4,7 @@ in order), and read back by load_model / load_weights from the directory."""
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import pytest
 import lamina
 from lamina import layers
 from lamina.callbacks import LambdaCallback, OrbaxCheckpoint
-from lamina.saving import FileFormatError, step_checkpoints
+from lamina.saving import FileFormatError, atomic, step_checkpoints
 
 
 def _data():
@@ -146,3 +147,40 @@ def test_an_empty_directory_is_no_checkpoint(tmp_path):
 def test_arguments_are_checked_when_given(tmp_path, arguments, match):
     with pytest.raises(ValueError, match=match):
         OrbaxCheckpoint(tmp_path, **arguments)
+
+
+def _dead_pid() -> int:
+    child = os.fork()
+    if child == 0:
+        os._exit(0)
+    os.waitpid(child, 0)
+    return child
+
+
+def _leftover(folder, name, age):
+    """A step folder's temporary as a write killed midway leaves it, `age` seconds old."""
+    path = folder / name
+    path.mkdir(parents=True)
+    (path / step_checkpoints.MODEL_FILE).write_bytes(b"half a zip")
+    past = time.time() - age
+    os.utime(path, (past, past))
+    return path
+
+
+def test_the_next_save_removes_steps_killed_midway_and_spares_live_writers(tmp_path):
+    dead, live = _dead_pid(), os.getppid()
+    stale = atomic.STALE_SECONDS + 5
+    gone = _leftover(tmp_path, f".3.lamina-{dead}-abcdefgh.tmp", stale)
+    writing = _leftover(tmp_path, f".4.lamina-{live}-abcdefgh.tmp", stale)
+    fresh = _leftover(tmp_path, f".5.lamina-{dead}-abcdefgh.tmp", 1)
+    step_checkpoints.write_step(tmp_path, 7, step_checkpoints.MODEL_FILE, b"data")
+    assert not gone.exists()
+    assert writing.exists() and fresh.exists()  # a writer alive, or one that just died
+    assert step_checkpoints.steps(tmp_path) == [7]
+
+
+def test_an_unzipped_models_next_save_removes_its_killed_write(tmp_path):
+    gone = _leftover(tmp_path, f".unzipped.lamina-{_dead_pid()}-abcdefgh.tmp", 3600 * 2)
+    _model().save(tmp_path / "unzipped", zipped=False)
+    assert not gone.exists()
+    assert sorted(os.listdir(tmp_path)) == ["unzipped"]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import tempfile
 import time
 
@@ -107,13 +108,19 @@ def remove_stale_temporaries(target, now: float | None = None) -> list[str]:
             if match is None:
                 continue
             with contextlib.suppress(OSError):
-                if not entry.is_file(follow_symlinks=False):
+                # A folder: the temporary of a folder written whole (`folder_archive.write`:
+                # an unzipped model, an OrbaxCheckpoint step).
+                folder = entry.is_dir(follow_symlinks=False)
+                if not (folder or entry.is_file(follow_symlinks=False)):
                     continue
                 age = now - entry.stat(follow_symlinks=False).st_mtime
                 pid = match.group("pid")
                 writer_gone = pid is not None and int(pid) != os.getpid() and not _alive(int(pid))
                 if (writer_gone and age > STALE_SECONDS) or age > ABANDONED_SECONDS:
-                    os.remove(entry.path)
+                    if folder:
+                        shutil.rmtree(entry.path)
+                    else:
+                        os.remove(entry.path)
                     removed.append(entry.path)
     return removed
 

@@ -16,7 +16,7 @@ import shutil
 import stat
 import tempfile
 
-from lamina.saving import limits
+from lamina.saving import atomic, limits
 from lamina.saving.errors import FileFormatError
 
 
@@ -125,7 +125,12 @@ def write(target, members: list[tuple[str, bytes]], overwrite: bool = True) -> N
             )
     parent = os.path.dirname(target)
     os.makedirs(parent, exist_ok=True)
-    temporary = tempfile.mkdtemp(dir=parent, prefix=f".{os.path.basename(target)}.lamina-")
+    atomic.remove_stale_temporaries(target)  # the folders of earlier writes killed midway
+    # Named as `atomic` names a file's temporary (with the writer's pid), so that a leftover is
+    # known as this target's and its writer's liveness can be checked.
+    temporary = tempfile.mkdtemp(
+        dir=parent, prefix=f".{os.path.basename(target)}.lamina-{os.getpid()}-", suffix=".tmp"
+    )
     aside = None
     try:
         for name, data in members:

@@ -5,23 +5,26 @@ A checkpoint directory holds one folder per saved step, named by the step's numb
 `<directory>/<step>/model.keras` (the whole model: config, weights and optimizer state) or,
 saved with `save_weights_only`, `<directory>/<step>/model.weights.h5`. Each step folder is
 written atomically (`folder_archive.write`: built under a temporary name, fsync'd, renamed into
-place), so a crash mid-save leaves the earlier steps and never a half-written one. Loading the
-directory reads its highest step. Entries that are links, or folders without one of the two
+place), so a crash mid-save leaves the earlier steps and never a half-written one; the next
+save removes the temporary of a write killed midway once its writer is gone (`atomic`).
+Loading the directory reads its highest step. Entries that are links, or folders without one of the two
 files, are not steps: a load never follows a link out of the directory.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 
-from lamina.saving import folder_archive
+from lamina.saving import atomic, folder_archive
 from lamina.saving.errors import FileFormatError, MissingFileError
 
 MODEL_FILE = "model.keras"
 WEIGHTS_FILE = "model.weights.h5"
 _FILES = (MODEL_FILE, WEIGHTS_FILE)
+_STEP_TEMPORARY = re.compile(r"\.(\d+)\.lamina-")  # `atomic`'s name for a step's temporary
 
 
 def write_step(directory, step: int, filename: str, data: bytes) -> str:
@@ -31,9 +34,22 @@ def write_step(directory, step: int, filename: str, data: bytes) -> str:
         >>> write_step("checkpoints", 3, MODEL_FILE, model_bytes)  # doctest: +SKIP
         'checkpoints/3'
     """
-    folder = os.path.join(os.fspath(directory), str(int(step)))
+    directory = os.fspath(directory)
+    _remove_stale_steps(directory)
+    folder = os.path.join(directory, str(int(step)))
     folder_archive.write(folder, [(filename, data)], overwrite=True)
     return folder
+
+
+def _remove_stale_steps(directory: str) -> None:
+    """The temporaries of step writes killed midway, whatever their step (each save writes a
+    new step, so the write of the same step, which would clean them, never comes)."""
+    try:
+        names = {entry.name for entry in os.scandir(directory)}
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for step in {found.group(1) for found in map(_STEP_TEMPORARY.match, names) if found}:
+        atomic.remove_stale_temporaries(os.path.join(directory, step))
 
 
 def steps(directory) -> list[int]:
