@@ -7,8 +7,8 @@ saved with `save_weights_only`, `<directory>/<step>/model.weights.h5`. Each step
 written atomically (`folder_archive.write`: built under a temporary name, fsync'd, renamed into
 place), so a crash mid-save leaves the earlier steps and never a half-written one; the next
 save removes the temporary of a write killed midway once its writer is gone (`atomic`).
-Loading the directory reads its highest step. Entries that are links, or folders without one of the two
-files, are not steps: a load never follows a link out of the directory.
+Loading the directory reads its highest step. Entries that are links, or folders without one of
+the two files, are not steps: a load never follows a link out of the directory.
 """
 
 from __future__ import annotations
