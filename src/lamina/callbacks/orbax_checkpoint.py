@@ -13,14 +13,11 @@ writer thread puts them on disk, so steps land in order.
 from __future__ import annotations
 
 import concurrent.futures
-import io
 import warnings
-
-import h5py
 
 from lamina.callbacks import monitor as monitoring
 from lamina.distribution import process_group
-from lamina.saving import h5_weights, keras_format, step_checkpoints
+from lamina.saving import keras_format, step_checkpoints
 from lamina.utils.io_utils import print_msg
 
 
@@ -177,7 +174,7 @@ class OrbaxCheckpoint(monitoring.MonitorCallback):
     def _save(self, step: int) -> None:
         self._raise_failed_saves()
         if self.save_weights_only:
-            name, data = step_checkpoints.WEIGHTS_FILE, _weights_bytes(self.model)
+            name, data = step_checkpoints.WEIGHTS_FILE, keras_format.weights_bytes(self.model)
         else:
             name, data = step_checkpoints.MODEL_FILE, keras_format.archive_bytes(self.model)
         if not process_group.is_chief():
@@ -204,10 +201,3 @@ class OrbaxCheckpoint(monitoring.MonitorCallback):
         self._pending = [future for future in self._pending if not future.done()]
         for future in done:
             future.result()
-
-
-def _weights_bytes(model) -> bytes:
-    buffer = io.BytesIO()
-    with h5py.File(buffer, "w") as file:
-        h5_weights.write(file, model)
-    return buffer.getvalue()

@@ -49,11 +49,17 @@ def archive_bytes(model) -> bytes:
     return buffer.getvalue()
 
 
+def weights_bytes(model) -> bytes:
+    """The model's weights (and optimizer state) in the `.weights.h5` layout, as bytes: the
+    archive's `model.weights.h5` member, and a weights-only OrbaxCheckpoint step."""
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as file:
+        h5_weights.write(file, model)
+    return buffer.getvalue()
+
+
 def archive_members(model) -> list[tuple[str, bytes]]:
     """The (name, bytes) members of the model's archive, in Keras's order."""
-    weights = io.BytesIO()
-    with h5py.File(weights, "w") as file:
-        h5_weights.write(file, model)
     metadata = {
         "keras_version": KERAS_VERSION,
         "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
@@ -62,7 +68,7 @@ def archive_members(model) -> list[tuple[str, bytes]]:
     return [
         ("metadata.json", json.dumps(metadata).encode()),
         ("config.json", json.dumps(model_config.model_entry(model)).encode()),
-        ("model.weights.h5", weights.getvalue()),
+        ("model.weights.h5", weights_bytes(model)),
         *_saved_assets(model),
     ]
 
