@@ -11,24 +11,8 @@ import numpy as np
 import pytest
 
 import lamina
+from tests.callbacks.test_callbacks import HOOKS  # every hook Keras's callbacks have
 from tests.parity.reference import keras
-
-_HOOKS = (
-    "on_train_begin",
-    "on_train_end",
-    "on_epoch_begin",
-    "on_epoch_end",
-    "on_train_batch_begin",
-    "on_train_batch_end",
-    "on_test_begin",
-    "on_test_end",
-    "on_test_batch_begin",
-    "on_test_batch_end",
-    "on_predict_begin",
-    "on_predict_end",
-    "on_predict_batch_begin",
-    "on_predict_batch_end",
-)
 
 
 def _recorder(module):
@@ -50,7 +34,7 @@ def _recorder(module):
 
         return record
 
-    for name in _HOOKS:
+    for name in HOOKS:
         setattr(Recorder, name, hook(name))
     return Recorder()
 
