@@ -25,6 +25,7 @@ import torch
 from torch import nn
 from torch.distributed.tensor import DTensor, Replicate, distribute_tensor
 
+from lamina import tree
 from lamina.distribution import process_group
 from lamina.distribution.model_parallel import TensorLayout
 from lamina.engine.layer import Layer, current_training
@@ -86,13 +87,9 @@ class Placement:
                 if value.is_meta:
                     return value
                 return DTensor.from_local(value, mesh, placements, run_check=False)
-            if isinstance(value, (list, tuple)):
-                return type(value)(to_dtensor(v) for v in value)
-            if isinstance(value, dict):
-                return {k: to_dtensor(v) for k, v in value.items()}
             return value
 
-        return to_dtensor(args), {k: to_dtensor(v) for k, v in kwargs.items()}
+        return tree.map_structure(to_dtensor, (args, kwargs))
 
     def _outputs(self, outputs, training_call):
         mesh = self.parallel.device_mesh.torch_mesh
@@ -109,13 +106,9 @@ class Placement:
                 target = placements if value.ndim else replicated
                 local = value.redistribute(mesh, target).to_local()
                 return _ScaleGradient.apply(local, factor) if scale else local
-            if isinstance(value, (list, tuple)):
-                return type(value)(to_local(v) for v in value)
-            if isinstance(value, dict):
-                return {k: to_local(v) for k, v in value.items()}
             return value
 
-        return to_local(outputs)
+        return tree.map_structure(to_local, outputs)
 
     def forward(self, *args, **kwargs):
         """The model's forward on the mesh: plain tensors in, plain tensors out.
@@ -363,11 +356,17 @@ def _noise_outputs(module, args, output):
     return whole.redistribute(mesh, placements)
 
 
+def _trains(module, args, kwargs) -> bool:
+    """Whether a forward pre-hook's call of `module` trains (its `training` argument, given by
+    keyword or second, or the one the enclosing call set)."""
+    training = kwargs.get("training", args[1] if len(args) > 1 else None)
+    return current_training(module, training)
+
+
 def _refuse_split_batch_noise(module, args, kwargs):
     """An error for a noise layer trained on a batch split over the batch axis: each process
     would draw its rows' noise from the same seed, the shards' masks repeating each other."""
-    training = kwargs.get("training", args[1] if len(args) > 1 else None)
-    if current_training(module, training):
+    if _trains(module, args, kwargs):
         raise ValueError(
             f"Layer '{module.name}' ({type(module).__name__}) under ModelParallel expected a "
             "mesh whose batch axis has one process to train: every process draws its noise "
@@ -381,8 +380,7 @@ def _refuse_split_batch_statistics(module, args, kwargs):
     """An error for a BatchNormalization trained on a batch split over the batch axis: DTensor's
     batch norm takes each process's rows for the batch, so its statistics, outputs and moving
     averages were not the global batch's (losses 1e-3 off one process's, silently)."""
-    training = kwargs.get("training", args[1] if len(args) > 1 else None)
-    if current_training(module, training) and module.trainable:
+    if _trains(module, args, kwargs) and module.trainable:
         raise ValueError(
             f"Layer '{module.name}' ({type(module).__name__}) under ModelParallel expected a "
             "mesh whose batch axis has one process to train: DTensor computes batch "
@@ -433,8 +431,3 @@ def _distributed_weight(weight, layout):
 def _distributed_like(value, weight):
     """An optimizer slot laid out on the mesh as its (already distributed) weight is."""
     return distribute_tensor(value.detach().contiguous(), weight.device_mesh, weight.placements)
-
-
-def placement_of(model):
-    """The model's `Placement`, or None when it is not on a ModelParallel mesh."""
-    return model.__dict__.get("_model_parallel_placement")
