@@ -8,7 +8,8 @@ Every sampler takes `seed`, one of:
 - `None`: torch's global generator, which `lamina.utils.set_random_seed` seeds.
 
 Tensors are made on `lamina.backend.default_device()` with a `torch.Generator` of that device,
-in `dtype` (default `lamina.backend.floatx()` for floats).
+in `dtype` (default `lamina.backend.floatx()` for floats). Inside a symbolic build (shapes inferred
+on the meta device) they are meta tensors, and a `SeedGenerator` gives no seed.
 
 Examples:
     >>> from lamina import random
