@@ -8,7 +8,8 @@ Every sampler takes `seed`, one of:
 - `None`: torch's global generator, which `lamina.utils.set_random_seed` seeds.
 
 Tensors are made on `lamina.backend.default_device()` with a `torch.Generator` of that device,
-in `dtype` (default `lamina.backend.floatx()` for floats).
+in `dtype` (default `lamina.backend.floatx()` for floats). Inside a symbolic build (shapes inferred
+on the meta device) they are meta tensors, and a `SeedGenerator` gives no seed.
 
 Examples:
     >>> from lamina import random
@@ -129,9 +130,23 @@ class SeedGenerator:
         )
 
 
+def _device() -> torch.device:
+    """Where draws are made: lamina's device, or "meta" inside output-shape inference.
+
+    A subclassed model is built by a symbolic call on meta tensors; a draw made on the real
+    device there (the VAE's `random.normal` in a Sampling layer) could not mix with them.
+    """
+    default = torch.get_default_device()
+    return default if default.type == "meta" else backend.default_device()
+
+
 def _generator(seed, device):
-    """A torch.Generator on `device` for `seed`, or None (torch's global generator)."""
-    if seed is None:
+    """A torch.Generator on `device` for `seed`, or None (torch's global generator).
+
+    None on the meta device too, where nothing is drawn: a symbolic build takes no seed from a
+    `SeedGenerator` stream, as Keras's stateless symbolic call does not advance one.
+    """
+    if seed is None or torch.device(device).type == "meta":
         return None
     if isinstance(seed, SeedGenerator):
         value = seed.next_seed()
@@ -208,7 +223,7 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
         torch.Size([2, 2])
     """
     dtype = _float_dtype(dtype, "normal")
-    device = backend.default_device()
+    device = _device()
     draws = torch.randn(
         _shape(shape), generator=_generator(seed, device), dtype=dtype, device=device
     )
@@ -230,7 +245,7 @@ def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
         torch.Size([3])
     """
     dtype = _float_dtype(dtype, "uniform")
-    device = backend.default_device()
+    device = _device()
     draws = torch.rand(
         _shape(shape), generator=_generator(seed, device), dtype=dtype, device=device
     )
@@ -252,7 +267,7 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
         True
     """
     dtype = _float_dtype(dtype, "truncated_normal")
-    device = backend.default_device()
+    device = _device()
     out = torch.empty(_shape(shape), dtype=dtype, device=device)
     # Standard draws then scaled, as Keras does: `trunc_normal_` itself divides by `stddev`, so
     # `stddev=0` (a constant `mean`) or a negative one (a mirrored draw) would fail there.
@@ -288,7 +303,7 @@ def randint(shape, minval, maxval, dtype="int32", seed=None):
     """
     torch_dtype = _integer_dtype(dtype, "randint")  # before drawing: Keras refuses floats too
     _check_integer_range(int(minval), int(maxval), dtype)
-    device = backend.default_device()
+    device = _device()
     draws = torch.randint(
         int(minval),
         int(maxval),
@@ -316,7 +331,7 @@ def categorical(logits, num_samples, dtype="int32", seed=None):
         >>> lamina.random.categorical([[0.0, 0.0, 0.0]], 5, seed=0).shape
         torch.Size([1, 5])
     """
-    device = backend.default_device()
+    device = _device()
     logits = _tensor(logits, device)
     if logits.ndim != 2:
         raise ValueError(
@@ -344,7 +359,7 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
         >>> lamina.random.dropout(torch.ones(4), 0.5, seed=0).unique().tolist()  # doctest: +SKIP
         [0.0, 2.0]
     """
-    device = backend.default_device()
+    device = _device()
     inputs = _tensor(inputs, device)
     if not 0 <= rate <= 1:
         raise ValueError(f"dropout's rate must be in [0, 1]; received rate={rate}.")
@@ -387,7 +402,7 @@ def shuffle(x, axis=0, seed=None):
         >>> sorted(lamina.random.shuffle(torch.arange(5), seed=0).tolist())
         [0, 1, 2, 3, 4]
     """
-    device = backend.default_device()
+    device = _device()
     x = _tensor(x, device)
     permutation = torch.randperm(x.shape[axis], generator=_generator(seed, device), device=device)
     return x.index_select(axis, permutation)
@@ -442,7 +457,7 @@ def gamma(shape, alpha, dtype=None, seed=None):
         torch.Size([3])
     """
     dtype = _float_dtype(dtype, "gamma")
-    device = backend.default_device()
+    device = _device()
     concentration = _tensor(alpha, device, torch.float64).expand(_shape(shape))
     _check_positive(concentration, "alpha", "gamma")
     return _standard_gamma(concentration, _generator(seed, device)).to(dtype)
@@ -463,7 +478,7 @@ def beta(shape, alpha, beta, dtype=None, seed=None):
         torch.Size([3])
     """
     dtype = _float_dtype(dtype, "beta")
-    device = backend.default_device()
+    device = _device()
     generator = _generator(seed, device)
     shape = _shape(shape)
     alpha = _tensor(alpha, device, torch.float64).expand(shape)
@@ -490,7 +505,7 @@ def binomial(shape, counts, probabilities, dtype=None, seed=None):
         torch.Size([3])
     """
     dtype = _float_dtype(dtype, "binomial")
-    device = backend.default_device()
+    device = _device()
     shape = _shape(shape)
     count = _tensor(counts, device, torch.float64).expand(shape).contiguous()
     chance = _tensor(probabilities, device, torch.float64).expand(shape).contiguous()
