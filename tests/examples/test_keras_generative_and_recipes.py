@@ -9,6 +9,7 @@ import pytest
 
 import lamina
 from lamina import layers
+from lamina.engine import shape_inference
 from tests.parity import reference
 
 # A stride longer than the two shape probes' gap maps both probe sizes to one frame, so an
@@ -46,3 +47,17 @@ def test_a_fixed_size_one_stays_fixed_beside_an_unknown_length():
     squeezed = layers.Conv1D(1, 1)(inputs)
     assert tuple(pooled.shape) == (None, 1, 5)
     assert tuple(squeezed.shape) == (None, None, 1)
+
+
+def test_a_size_one_from_a_known_axis_costs_no_extra_probe(monkeypatch):
+    probes = []
+    run_probe = shape_inference._run_probe
+
+    def counted(layer, args, kwargs, probe, device):
+        probes.append(probe)
+        return run_probe(layer, args, kwargs, probe, device)
+
+    monkeypatch.setattr(shape_inference, "_run_probe", counted)
+    output = layers.Dense(1)(lamina.Input((None, 8)))  # the 1 comes from units, not a stride
+    assert tuple(output.shape) == (None, None, 1)
+    assert len(probes) == 2
