@@ -225,6 +225,7 @@ def infer_outputs(layer, args, kwargs, large=False):
     """Output structure of `layer(*args, **kwargs)` as (shape-with-None, dtype) leaves; `large`
     probes unknown dimensions with `_LARGE_PROBE_SIZES`, on the meta device only."""
     runs = []
+    on_meta = True
     for probe in _LARGE_PROBE_SIZES if large else _PROBE_SIZES:
         try:
             runs.append(_run_probe(layer, args, kwargs, probe, "meta"))
@@ -235,20 +236,67 @@ def infer_outputs(layer, args, kwargs, large=False):
                 raise
             # An op without a meta kernel: probe on real (small) zero tensors instead.
             runs.append(_run_probe(layer, args, kwargs, probe, backend.default_device()))
+            on_meta = False
+    if not large and on_meta and _collapsed_to_one(runs, _unknown_axes(args, kwargs)):
+        # A stride longer than the probes' gap maps both to one frame (STFTSpectrogram with
+        # frame_step=240, MaxPooling1D(200)): a large probe tells such a 1 from a fixed one.
+        # A check, never a new failure: if the large probe fails, the small probes' answer stands.
+        with contextlib.suppress(Exception):
+            check = _run_probe(layer, args, kwargs, _LARGE_PROBE_SIZES[0], "meta")
+            if _same_ranks(runs[0], check):
+                runs.append(check)
 
-    def merged_shape(a, b):
-        return tuple(x if x == y else None for x, y in zip(a.shape, b.shape, strict=True))
+    def merged_shape(*tensors):
+        return tuple(
+            dims[0] if len(set(dims)) == 1 else None
+            for dims in zip(*(t.shape for t in tensors), strict=True)
+        )
 
-    def merge(a, b):
+    def merge(a, *others):
         if isinstance(a, torch.Tensor):
-            mask_a, mask_b = getattr(a, "_keras_mask", None), getattr(b, "_keras_mask", None)
+            masks = [getattr(t, "_keras_mask", None) for t in (a, *others)]
             mask = None
-            if isinstance(mask_a, torch.Tensor) and isinstance(mask_b, torch.Tensor):
-                mask = merged_shape(mask_a, mask_b) if mask_a.dim() == mask_b.dim() else True
-            return OutputSpec(merged_shape(a, b), a.dtype, mask)
+            if all(isinstance(m, torch.Tensor) for m in masks):
+                same_rank = len({m.dim() for m in masks}) == 1
+                mask = merged_shape(*masks) if same_rank else True
+            return OutputSpec(merged_shape(a, *others), a.dtype, mask)
         return a
 
     return tree.map_structure(merge, *runs)
+
+
+def _same_ranks(run, other) -> bool:
+    """Whether two probe runs give the same structure of tensors of the same ranks."""
+    leaves, other_leaves = tree.flatten(run), tree.flatten(other)
+    return len(leaves) == len(other_leaves) and all(
+        isinstance(a, torch.Tensor) == isinstance(b, torch.Tensor)
+        and (not isinstance(a, torch.Tensor) or a.dim() == b.dim())
+        for a, b in zip(leaves, other_leaves, strict=True)
+    )
+
+
+def _unknown_axes(args, kwargs) -> set[int]:
+    """The non-batch axes at which some symbolic argument has an unknown size."""
+    return {
+        axis
+        for t in flatten_symbolic([args, kwargs])
+        for axis, size in enumerate(tuple(t.shape))
+        if axis and size is None
+    }
+
+
+def _collapsed_to_one(runs, axes: set[int]) -> bool:
+    """Whether the two small probes gave size 1 at one of `axes` (where an input's size is
+    unknown): the one size a strided layer maps both probe sizes to, when its stride is longer
+    than the gap between them."""
+    first, second = (tree.flatten(run) for run in runs)
+    return any(
+        isinstance(a, torch.Tensor)
+        and isinstance(b, torch.Tensor)
+        and a.dim() == b.dim()
+        and any(axis < a.dim() and a.shape[axis] == b.shape[axis] == 1 for axis in axes)
+        for a, b in zip(first, second, strict=False)
+    )
 
 
 def infer_output_shape(layer, input_shape):
