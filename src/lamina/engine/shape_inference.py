@@ -221,11 +221,23 @@ def _run_one_probe(layer, args, kwargs, probe: int, device):
             module._activity_losses = kept
 
 
+def _has_unknown_dimension(args, kwargs) -> bool:
+    """Whether a symbolic argument (or its mask) has a dimension of unknown size."""
+    for tensor in flatten_symbolic(args) + flatten_symbolic(kwargs):
+        mask = tensor._keras_mask
+        if None in tensor.shape or (isinstance(mask, KerasTensor) and None in mask.shape):
+            return True
+    return False
+
+
 def infer_outputs(layer, args, kwargs, large=False):
     """Output structure of `layer(*args, **kwargs)` as (shape-with-None, dtype) leaves; `large`
     probes unknown dimensions with `_LARGE_PROBE_SIZES`, on the meta device only."""
     runs = []
-    for probe in _LARGE_PROBE_SIZES if large else _PROBE_SIZES:
+    sizes = _LARGE_PROBE_SIZES if large else _PROBE_SIZES
+    if not _has_unknown_dimension(args, kwargs):
+        sizes = sizes[:1]  # each probe would be the same call: one tells all
+    for probe in sizes:
         try:
             runs.append(_run_probe(layer, args, kwargs, probe, "meta"))
         except (NotImplementedError, RuntimeError) as failure:
@@ -239,7 +251,9 @@ def infer_outputs(layer, args, kwargs, large=False):
     def merged_shape(a, b):
         return tuple(x if x == y else None for x, y in zip(a.shape, b.shape, strict=True))
 
-    def merge(a, b):
+    def merge(a, b=None):
+        if b is None:  # one probe: every size was known
+            b = a
         if isinstance(a, torch.Tensor):
             mask_a, mask_b = getattr(a, "_keras_mask", None), getattr(b, "_keras_mask", None)
             mask = None
