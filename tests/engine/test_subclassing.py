@@ -240,3 +240,33 @@ def test_layers_in_a_list_that_holds_other_things_are_tracked_as_in_keras():
     assert [type(layer).__name__ for layer in model.layers] == ["Dense", "Dense"]
     assert len(model.trainable_weights) == 4 and model.count_params() == 3 * 4 + 4 + 4 * 2 + 2
     assert isinstance(model.stack, list) and len(model.stack) == 3  # the user's list, unchanged
+
+
+class FeaturesAndIds(lamina.Model):
+    """call() of two tensors, one of integer ids, and a plain keyword: Keras builds such a model
+    by one symbolic call on the first call's own arguments."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = layers.Dense(3)
+        self.embed = layers.Embedding(10, 3)
+        self.seen = []
+
+    def call(self, features, ids, scale=1.0):
+        self.seen.append((features.device.type, ids.dtype, scale))
+        return self.dense(features) * scale + lamina.ops.sum(self.embed(ids), axis=1)
+
+
+def test_first_call_builds_on_every_argument_once_as_keras(recwarn):
+    model = FeaturesAndIds()
+    features, ids = np.ones((5, 4), "float32"), np.ones((5, 2), "int32")
+    out = model(features, ids, scale=2.0)
+    assert tuple(out.shape) == (5, 3)
+    assert not [w for w in recwarn if "could not run call()" in str(w.message)]
+    # One symbolic call on the ids as integers (they were probed as floats, and a call of two
+    # tensors could not be built at all), then the call on data: two calls, as in Keras.
+    assert model.seen == [("meta", torch.int32, 2.0), ("cpu", torch.int32, 2.0)]
+    assert [tuple(w.shape) for w in model.weights] == [(4, 3), (3,), (10, 3)]
+    model.seen.clear()
+    model(features, ids)
+    assert model.seen == [("cpu", torch.int32, 1.0)]

@@ -223,3 +223,57 @@ def test_autocast_false_leaves_a_mixed_layers_inputs_as_keras(name, policy):
     assert got.dtype == expected.dtype == torch.float32
     assert ours.compute_dtype == reference.compute_dtype
     torch.testing.assert_close(got.cpu(), expected.cpu())
+
+
+def _recording_model(module):
+    """A subclassed model whose first layer (autocast=False: it casts nothing itself) records
+    the dtype of what the model hands it, then a dense head."""
+
+    class Recorder(module.layers.Layer):
+        def __init__(self):
+            super().__init__(autocast=False)
+            self.seen = []
+
+        def call(self, x):
+            self.seen.append(str(x.dtype))
+            return x
+
+    class TwoInputs(module.Model):
+        def __init__(self):
+            super().__init__()
+            self.recorder = Recorder()
+            self.head = module.layers.Dense(2)
+
+        def call(self, x, extra=None):
+            if isinstance(x, dict):
+                x = x["features"]
+            if extra is not None:
+                x = x + self.recorder(extra)
+            return self.head(self.recorder(x))
+
+    return TwoInputs()
+
+
+@pytest.mark.parametrize("policy", POLICIES)
+def test_a_subclassed_mixed_model_casts_its_float_inputs_as_keras(policy):
+    """Keras's `Layer.__call__` casts a subclassed model's floating inputs (every argument, and
+    inside a dict) to its compute dtype; the outputs are its layers'. lamina cast none, so the
+    model's own ops ran in float32."""
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype("float32")
+    seen = {}
+    for name, module in (("keras", keras), ("lamina", lamina)):
+        module.mixed_precision.set_global_policy(policy)
+        try:
+            model = _recording_model(module)
+            model(x)
+            model.recorder.seen.clear()  # Keras's symbolic build call: not compared
+            out = model(x)
+            model({"features": x})
+            model(x, extra=x)
+            model.compile(optimizer="sgd", loss="mse")
+            model.fit(x, np.zeros((4, 2), "float32"), epochs=1, verbose=0)
+            seen[name] = (model.recorder.seen[:5], model.recorder.seen[-1], str(out.dtype))
+        finally:
+            module.mixed_precision.set_global_policy("float32")
+    assert seen["lamina"] == seen["keras"]
+    assert seen["keras"][0][0] == str(POLICIES[policy])

@@ -409,6 +409,10 @@ class Layer(nn.Module):
     # False: its layers cast, each its own, so a dtype="float32" layer sees the input as given
     # and the final float32 softmax of Keras's guide gives the model's outputs in float32.
     gives_compute_dtype = True
+    # Under a mixed policy, whether such a layer casts its float inputs to its compute dtype.
+    # A subclassed model does, as Keras's `Layer.__call__` (its layers then see 16-bit inputs);
+    # a Sequential leaves them to its first layer (Keras casts only where no Input is declared).
+    takes_compute_dtype = True
     # Own weights that Keras keeps in a sub-layer instead: weight name -> the sub-layer's key in
     # Keras's weights file (MultiHeadAttention's `query_kernel` lives in `query_dense`). Saving
     # files them there, so files move between the two unchanged.
@@ -688,7 +692,7 @@ class Layer(nn.Module):
             target is None
             or tensor.dtype is target
             or not tensor.is_floating_point()
-            or not (self.gives_compute_dtype and self.casts_float_inputs and self.autocast)
+            or not (self.takes_compute_dtype and self.casts_float_inputs and self.autocast)
         ):
             return tensor
         return tensor.to(target)

@@ -11,14 +11,26 @@ from __future__ import annotations
 import numbers
 import warnings
 
+import torch
 from torch import nn
 
 from lamina import tree
 from lamina.engine import errors, naming, scopes, state_keys
 from lamina.engine.functional import FunctionalGraph
 from lamina.engine.layer import Layer
-from lamina.engine.symbolic import Input, InputLayer, KerasTensor, OpLayer
+from lamina.engine.symbolic import Input, InputLayer, KerasTensor, OpLayer, call_on_symbolic
 from lamina.engine.trainer import Trainer
+
+
+def _symbolic_like(value):
+    """A KerasTensor of a tensor's shape and dtype (other values as they are)."""
+    if isinstance(value, torch.Tensor):
+        return KerasTensor(tuple(value.shape), value.dtype)
+    return value
+
+
+def _shape_of_tensor(value):
+    return tuple(value.shape) if isinstance(value, torch.Tensor) else value
 
 
 def _is_shape(value) -> bool:
@@ -272,27 +284,45 @@ class Model(Trainer, Layer):
         if self._graph is not None:
             return
         if not self.built and self._has_call():
-            from lamina.engine.symbolic import call_on_symbolic
-
             # One shape, or a dict/list of them for a model called on a structure of tensors
             # (e.g. `call(self, inputs)` reading `inputs["features"]`).
             symbolic = _map_shapes(self, KerasTensor, input_shape)
-            self.built = True  # the symbolic call below builds the sub-layers
-            try:
-                call_on_symbolic(self, (symbolic,), {})
-            except Exception as error:
-                # Keras builds a subclassed model without running call(), so a shape its call
-                # cannot take (Keras's TorchModuleWrapper example) fails there only on a call.
-                warnings.warn(
-                    f"Model '{self.name}' could not run call() on an input of shape "
-                    f"{input_shape} to build its layers ({error}); it is marked built, as Keras "
-                    "marks it, and its layers build on the first call.",
-                    stacklevel=2,
+            if self._built_by_symbolic_call((symbolic,), {}, f"an input of shape {input_shape}"):
+                self._build_input_shape = _map_shapes(
+                    self, lambda shape: (None, *shape[1:]), input_shape
                 )
-                return
-            self._build_input_shape = _map_shapes(
-                self, lambda shape: (None, *shape[1:]), input_shape
+
+    def _build_for(self, inputs, args=(), kwargs=None) -> None:
+        """A subclassed model's first call on data builds as Keras's does: call() runs once on
+        symbolic copies of this call's own arguments (each tensor's shape and dtype, the other
+        arguments as given), so a call that takes two tensors, or integer ids, builds as it
+        will run. A functional model, or one with a build() of its own, builds as any layer."""
+        if self._graph is not None or type(self).build is not Model.build or not self._has_call():
+            super()._build_for(inputs, args, kwargs)
+            return
+        symbolic_args = tree.map_structure(_symbolic_like, (inputs, *args))
+        symbolic_kwargs = tree.map_structure(_symbolic_like, kwargs or {})
+        if self._built_by_symbolic_call(symbolic_args, symbolic_kwargs, "its first inputs"):
+            shapes = tree.map_structure(_shape_of_tensor, inputs)
+            self._build_input_shape = _map_shapes(self, lambda shape: (None, *shape[1:]), shapes)
+
+    def _built_by_symbolic_call(self, args, kwargs, described: str) -> bool:
+        """Build the sub-layers by calling the model on KerasTensors; False, with a warning and
+        the model marked built, where its call cannot run on them."""
+        self.built = True  # the symbolic call below builds the sub-layers
+        try:
+            call_on_symbolic(self, args, kwargs)
+        except Exception as error:
+            # Keras builds a subclassed model without running call(), so a shape its call
+            # cannot take (Keras's TorchModuleWrapper example) fails there only on a call.
+            warnings.warn(
+                f"Model '{self.name}' could not run call() on {described} to build its "
+                f"layers ({error}); it is marked built, as Keras marks it, and its layers "
+                "build on the first call.",
+                stacklevel=3,
             )
+            return False
+        return True
 
     def get_quantization_layer_structure(self, mode=None):
         """The layers a calibrated quantization ("gptq", "awq") walks through, or None (the

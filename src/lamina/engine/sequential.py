@@ -53,6 +53,8 @@ class Sequential(Model):
     # sizes differ (a longer sequence) runs, and the layers judge it (Dense checks its last axis).
     # A functional Model checks every size. Read by `fit_arguments.conform_inputs` too.
     _checks_input_sizes = False
+    # Under a mixed policy its first layer casts the inputs (mixed_precision/autocast.py).
+    takes_compute_dtype = False
     _layers_hint = "use `add()` and `pop()` to change the layers of a Sequential model."
 
     def __init__(self, layers=None, name=None, trainable=True, **kwargs):

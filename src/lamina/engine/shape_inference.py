@@ -221,12 +221,24 @@ def _run_one_probe(layer, args, kwargs, probe: int, device):
             module._activity_losses = kept
 
 
+def _has_unknown_dimension(args, kwargs) -> bool:
+    """Whether a symbolic argument (or its mask) has a dimension of unknown size."""
+    for tensor in flatten_symbolic(args) + flatten_symbolic(kwargs):
+        mask = tensor._keras_mask
+        if None in tensor.shape or (isinstance(mask, KerasTensor) and None in mask.shape):
+            return True
+    return False
+
+
 def infer_outputs(layer, args, kwargs, large=False):
     """Output structure of `layer(*args, **kwargs)` as (shape-with-None, dtype) leaves; `large`
     probes unknown dimensions with `_LARGE_PROBE_SIZES`, on the meta device only."""
     runs = []
     on_meta = True
-    for probe in _LARGE_PROBE_SIZES if large else _PROBE_SIZES:
+    sizes = _LARGE_PROBE_SIZES if large else _PROBE_SIZES
+    if not _has_unknown_dimension(args, kwargs):
+        sizes = sizes[:1]  # each probe would be the same call: one tells all
+    for probe in sizes:
         try:
             runs.append(_run_probe(layer, args, kwargs, probe, "meta"))
         except (NotImplementedError, RuntimeError) as failure:
@@ -237,7 +249,12 @@ def infer_outputs(layer, args, kwargs, large=False):
             # An op without a meta kernel: probe on real (small) zero tensors instead.
             runs.append(_run_probe(layer, args, kwargs, probe, backend.default_device()))
             on_meta = False
-    if not large and on_meta and _collapsed_to_one(runs, _unknown_axes(args, kwargs)):
+    if (
+        not large
+        and on_meta
+        and len(runs) == 2
+        and _collapsed_to_one(runs, _unknown_axes(args, kwargs))
+    ):
         # A stride longer than the probes' gap maps both to one frame (STFTSpectrogram with
         # frame_step=240, MaxPooling1D(200)): a large probe tells such a 1 from a fixed one.
         # A check, never a new failure: if the large probe fails, the small probes' answer stands.

@@ -22,8 +22,11 @@ result to float32 itself gets it back in 16 bits (where Keras keeps its cast); g
 `dtype="float32"` instead, Keras's own advice for a float32 output.
 
 A layer that leaves its inputs as given (`casts_float_inputs = False`: a functional model, whose
-layers each cast their own, an op in a functional graph, lookups) leaves its outputs too. A model
-casts neither (`gives_compute_dtype = False`): its layers do, each by its own policy.
+layers each cast their own, an op in a functional graph, lookups) leaves its outputs too. A
+subclassed model casts its float inputs, as Keras's does, but not its outputs
+(`gives_compute_dtype = False`): its layers do, each by its own policy. A Sequential casts neither
+(`takes_compute_dtype = False`): its first layer casts as it would (Keras casts a Sequential's
+inputs only when no Input is declared, and to the Input's dtype otherwise).
 
 Until some policy other than float32 exists (`policy.mixed_in_use`), `Layer.__call__` never comes
 here: a float32 model pays nothing. After, a call with no autocast state to switch
@@ -56,26 +59,31 @@ def call_with_policy(layer, call, args, kwargs):
             args, kwargs = _cast_arguments(args, kwargs, compute)
         if not (casts and target is not None):
             return call(*args, **kwargs)
+        if not layer.gives_compute_dtype:
+            # A model: it sees its inputs as its real call does; its layers cast, each its own.
+            if layer.takes_compute_dtype:
+                args, kwargs = _cast_arguments(args, kwargs, target)
+            return call(*args, **kwargs)
         # A mixed layer: its meta call in its weights' float32 (no autocast to mix 16-bit
         # inputs with them there), its symbolic outputs in the dtype its real call gives.
         args, kwargs = _cast_arguments(args, kwargs, torch.float32)
         outputs = call(*args, **kwargs)
-        return in_compute_dtype(outputs, target) if layer.gives_compute_dtype else outputs
+        return in_compute_dtype(outputs, target)
     device_type = tensor.device.type
     if not torch.amp.is_autocast_available(device_type):
         return call(*args, **kwargs)
     enabled = torch.is_autocast_enabled(device_type)
     target = layer._dtype_policy.autocast_dtype
     if target is not None:
-        casts = casts and layer.gives_compute_dtype  # a model: its layers cast, each its own
-        if casts:  # as Keras: floating inputs in the compute dtype, and so the outputs
+        if casts and layer.takes_compute_dtype:  # as Keras: floating inputs in compute dtype
             args, kwargs = _cast_arguments(args, kwargs, target)
         if enabled and torch.get_autocast_dtype(device_type) == target:
             outputs = call(*args, **kwargs)
         else:
             with torch.autocast(device_type, dtype=target):
                 outputs = call(*args, **kwargs)
-        return in_compute_dtype(outputs, target) if casts else outputs
+        # and so the outputs; a model's are its layers', each cast by its own policy
+        return in_compute_dtype(outputs, target) if casts and layer.gives_compute_dtype else outputs
     compute = layer._compute_torch_dtype
     if not compute.is_floating_point:
         return call(*args, **kwargs)
