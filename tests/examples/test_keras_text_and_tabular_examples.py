@@ -40,3 +40,25 @@ def test_sequential_pop_of_a_shared_layer_keeps_its_other_use_registered():
 def test_sequential_still_rejects_two_different_layers_with_one_name():
     with pytest.raises(ValueError, match="already has a layer named 'twin'"):
         lamina.Sequential([layers.Dense(4, name="twin"), layers.Dense(4, name="twin")])
+
+
+def test_a_batch_of_text_reads_with_numpy_as_a_tensor_batch_does(tmp_path):
+    # Programs print a text batch with `text_batch.numpy()[i]`, as they do a label batch.
+    for label, text in (("neg", "dull plot"), ("pos", "great film")):
+        (tmp_path / label).mkdir()
+        (tmp_path / label / "0.txt").write_text(text)
+    dataset = lamina.utils.text_dataset_from_directory(tmp_path, batch_size=2, shuffle=False)
+    text_batch, label_batch = next(iter(dataset))
+    assert text_batch.numpy().tolist() == ["dull plot", "great film"]
+    assert type(text_batch.numpy()) is np.ndarray
+    assert label_batch.numpy().tolist() == [0, 1]
+
+
+def test_text_elements_of_a_sliced_dataset_read_with_numpy():
+    dataset = lamina.data.Dataset.from_tensor_slices({"thal": np.array(["fixed", "normal"])})
+    element = next(iter(dataset))
+    assert element["thal"].numpy().tolist() == "fixed"
+    batch = next(iter(dataset.batch(2)))
+    assert batch["thal"].numpy().tolist() == ["fixed", "normal"]
+    # It stays an array of text to everything that reads arrays.
+    assert np.char.upper(batch["thal"]).tolist() == ["FIXED", "NORMAL"]
