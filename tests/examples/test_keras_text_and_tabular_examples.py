@@ -62,3 +62,30 @@ def test_text_elements_of_a_sliced_dataset_read_with_numpy():
     assert batch["thal"].numpy().tolist() == ["fixed", "normal"]
     # It stays an array of text to everything that reads arrays.
     assert np.char.upper(batch["thal"]).tolist() == ["FIXED", "NORMAL"]
+
+
+def _positions_model(framework):
+    # A BERT-style graph: token features plus a constant table of position embeddings.
+    inputs = framework.Input((4, 3))
+    positions = framework.layers.Embedding(4, 3)(framework.ops.arange(4))
+    return framework.Model(inputs, framework.layers.Dense(3)(inputs) + positions)
+
+
+def test_a_graph_with_a_constant_operand_loads_from_a_keras_file(tmp_path):
+    x = np.arange(24, dtype="float32").reshape(2, 4, 3)
+    reference = _positions_model(keras)
+    reference.save(tmp_path / "positions.keras")
+    loaded = lamina.models.load_model(tmp_path / "positions.keras")
+    expected = reference(x).detach().numpy()
+    np.testing.assert_allclose(loaded(x).detach().numpy(), expected, atol=1e-6)
+
+
+def test_a_graph_with_a_constant_operand_saves_for_lamina_and_keras(tmp_path):
+    x = np.arange(24, dtype="float32").reshape(2, 4, 3)
+    model = _positions_model(lamina)
+    model.save(tmp_path / "positions.keras")
+    expected = model(x).detach().numpy()
+    reloaded = lamina.models.load_model(tmp_path / "positions.keras")
+    np.testing.assert_allclose(reloaded(x).detach().numpy(), expected, atol=1e-6)
+    in_keras = keras.models.load_model(tmp_path / "positions.keras")
+    np.testing.assert_allclose(in_keras(x).detach().numpy(), expected, atol=1e-6)
