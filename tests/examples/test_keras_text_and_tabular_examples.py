@@ -89,3 +89,12 @@ def test_a_graph_with_a_constant_operand_saves_for_lamina_and_keras(tmp_path):
     np.testing.assert_allclose(reloaded(x).detach().numpy(), expected, atol=1e-6)
     in_keras = keras.models.load_model(tmp_path / "positions.keras")
     np.testing.assert_allclose(in_keras(x).detach().numpy(), expected, atol=1e-6)
+
+
+def test_a_shape_error_on_a_graph_tensor_names_the_unknown_batch_as_none():
+    # A normalisation layer shared by blocks of two widths fails in Keras and lamina alike; the
+    # message shows the graph tensor's shape, not the stand-in size of a shape probe.
+    norm = layers.BatchNormalization()
+    model = lamina.Sequential([norm, layers.Dense(8), norm])
+    with pytest.raises(ValueError, match=r"received shape \(None, 8\)"):
+        model(lamina.Input((4,)))
