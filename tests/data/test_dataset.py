@@ -57,10 +57,14 @@ def test_a_row_of_text_is_a_0d_array_as_a_mapped_text_leaf_is():
         Dataset.from_tensor_slices(words).batch(2).unbatch(),
         Dataset.from_tensor_slices(words).map(lambda w: w),
     ]
+    row_types = set()
     for dataset in kinds:
         rows = list(dataset)
-        assert all(type(row) is np.ndarray and row.shape == () for row in rows)
+        # A text leaf is an ndarray (lamina's TextArray, which also answers `.numpy()`).
+        assert all(isinstance(row, np.ndarray) and row.shape == () for row in rows)
+        row_types.update(type(row) for row in rows)
         assert [row.tolist() for row in rows] == ["ab", "cd", "ef"]
+    assert len(row_types) == 1
 
 
 def test_slices_of_read_only_arrays_do_not_warn():

@@ -15,6 +15,32 @@ import torch
 from lamina import backend, tree
 
 
+class TextArray(np.ndarray):
+    """A text leaf: a NumPy str array that also answers `.numpy()`, as a `tf.string` tensor does.
+
+    Numeric leaves are torch tensors, which have `.numpy()`; programs read a batch the same way
+    whatever it holds (`text_batch.numpy()[i]`), so text answers it too. Anything NumPy does with
+    one works as on a plain array.
+
+    Example:
+        >>> np.array(["a", "b"]).view(TextArray).numpy().tolist()
+        ['a', 'b']
+    """
+
+    def numpy(self) -> np.ndarray:
+        """The text as a plain NumPy array (`tf.Tensor.numpy()`'s counterpart).
+
+        Example:
+            >>> type(np.array("a").view(TextArray).numpy()).__name__
+            'ndarray'
+        """
+        return np.asarray(self)
+
+
+def _as_text(array: np.ndarray) -> np.ndarray:
+    return array.view(TextArray) if array.dtype.kind in "US" else array
+
+
 def stack_structures(elements: list):
     """[(a1, b1), (a2, b2)] -> (stack([a1, a2]), stack([b1, b2])): one batch of like elements."""
     return tree.map_structure(lambda *leaves: stack(list(leaves)), *elements)
@@ -54,7 +80,7 @@ def to_leaf(value):
         # Python floats become float32, as TensorFlow's constants do.
         return torch.tensor(value, dtype=torch.float32)
     if isinstance(value, (str, bytes)):
-        return np.asarray(value)
+        return _as_text(np.asarray(value))
     if isinstance(value, list):
         array = np.asarray(value)
         if array.dtype == np.float64:
@@ -68,7 +94,7 @@ def to_leaf(value):
                 # torch.from_numpy warns on read-only memory; a copy is the honest fix.
                 value = np.array(value, order="C")
             return torch.from_numpy(value)
-        return value
+        return _as_text(value)
     return value
 
 
@@ -94,7 +120,7 @@ def stack(leaves: list):
     first = leaves[0]
     if isinstance(first, torch.Tensor):
         return torch.stack(leaves)
-    return np.stack(leaves)
+    return _as_text(np.stack(leaves))
 
 
 def leaf_shape(leaf) -> tuple:
@@ -105,7 +131,7 @@ def row_of(leaf, row: int):
     """Row `row` of a tensor or array: a 0-d NumPy array rather than a NumPy scalar for one row of
     text, so an element's text leaf is the same kind of object whether sliced or built."""
     value = leaf[row]
-    return np.asarray(value) if isinstance(value, np.generic) else value
+    return _as_text(np.asarray(value)) if isinstance(value, np.generic) else value
 
 
 def slice_leaf(leaf, index):

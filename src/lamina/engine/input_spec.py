@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lamina.dtypes import standardize_dtype
 from lamina.engine import errors
+from lamina.engine.shape_inference import unprobed_shape
 
 
 class InputSpec:
@@ -152,7 +153,8 @@ class InputSpec:
                 raise errors.value_error(
                     layer,
                     f"axis {axis} of its input to be {size} (the size it was built with)",
-                    f"shape {errors.format_shape(shape)}",
+                    # On a graph tensor, a probe's stand-in batch is the unknown size it is.
+                    f"shape {errors.format_shape(unprobed_shape(shape))}",
                     "feed inputs of the shape the model was built for, or build a new layer.",
                 )
 

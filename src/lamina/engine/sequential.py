@@ -97,7 +97,12 @@ class Sequential(Model):
             from lamina.layers.core import TorchModuleWrapper
 
             layer = TorchModuleWrapper(layer)
-        if any(existing.name == getattr(layer, "name", None) for existing in self._stack):
+        # The same instance twice is a shared layer (Keras allows it); only a second,
+        # different layer under a taken name is an error.
+        if any(
+            existing.name == getattr(layer, "name", None) and existing is not layer
+            for existing in self._stack
+        ):
             raise ValueError(
                 f"Sequential '{self.name}' already has a layer named '{layer.name}'. "
                 "Hint: layer names must be unique within a model."
@@ -118,7 +123,8 @@ class Sequential(Model):
             raise TypeError(f"Sequential '{self.name}' has no layers to pop.")
         layer = self._stack.pop()
         self._channels_first_plan = None
-        del self.stack_layers[_module_key(layer.name)]
+        if not any(remaining is layer for remaining in self._stack):
+            del self.stack_layers[_module_key(layer.name)]
         self._output_tensor = None
         self.built = False
         for remaining in self._stack:

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import types
 
+import numpy as np
+import torch
+
 from lamina.engine import errors
 from lamina.engine import layer as layer_module
 from lamina.engine.symbolic import (
@@ -136,6 +139,12 @@ def _encode(structure, node_index: dict):
         return {"class_name": "__slice__", "config": config}
     if structure is Ellipsis:
         return {"class_name": "__ellipsis__", "config": {}}
+    if isinstance(structure, (torch.Tensor, np.ndarray)) and structure.ndim > 0:
+        # A constant operand (`x + positions`), written as Keras writes a tensor or an array.
+        is_tensor = isinstance(structure, torch.Tensor)
+        array = structure.detach().cpu().numpy() if is_tensor else structure
+        value = {"value": array.tolist(), "dtype": str(array.dtype)}
+        return {"class_name": _CONSTANT_KINDS[0 if is_tensor else 1], "config": value}
     if isinstance(structure, (list, tuple)):
         return [_encode(s, node_index) for s in structure]
     if isinstance(structure, dict):
@@ -292,6 +301,9 @@ def _keras3_node(node, layer_name: str):
     return {"args": [tensors[0] if len(tensors) == 1 else tensors], "kwargs": kwargs}
 
 
+# How a node's constant argument (a tensor or array, not a graph tensor) is written.
+_CONSTANT_KINDS = ("__tensor__", "__numpy__")
+
 _FUNCTIONAL_KEYS = ("name", "trainable", "layers", "input_layers", "output_layers")
 
 
@@ -321,6 +333,11 @@ def functional_from_config(cls, config, custom_objects=None):
             return slice(bounds.get("start"), bounds.get("stop"), bounds.get("step"))
         if isinstance(structure, dict) and structure.get("class_name") == "__ellipsis__":
             return Ellipsis
+        if isinstance(structure, dict) and structure.get("class_name") in _CONSTANT_KINDS:
+            # A constant operand, as `x + ops.arange(n)` or an Embedding of positions saves it.
+            value = structure["config"]
+            array = np.asarray(value["value"], dtype=value["dtype"])
+            return torch.as_tensor(array) if structure["class_name"] == "__tensor__" else array
         if isinstance(structure, (list, tuple)):  # Keras's in-memory config holds tuples
             return type(structure)(resolve(s) for s in structure)
         if isinstance(structure, dict):
