@@ -4,6 +4,9 @@ Each test is our own few lines for one pattern those programs use; the programs 
 copied here.
 """
 
+import json
+import zipfile
+
 import numpy as np
 import pytest
 
@@ -89,6 +92,35 @@ def test_a_graph_with_a_constant_operand_saves_for_lamina_and_keras(tmp_path):
     np.testing.assert_allclose(reloaded(x).detach().numpy(), expected, atol=1e-6)
     in_keras = keras.models.load_model(tmp_path / "positions.keras")
     np.testing.assert_allclose(in_keras(x).detach().numpy(), expected, atol=1e-6)
+
+
+def _set_constant_dtypes(structure, dtype) -> int:
+    """Set the dtype of every constant operand in a config; how many there were."""
+    if isinstance(structure, list):
+        return sum(_set_constant_dtypes(item, dtype) for item in structure)
+    if not isinstance(structure, dict):
+        return 0
+    if structure.get("class_name") in ("__tensor__", "__numpy__"):
+        structure["config"]["dtype"] = dtype
+        return 1
+    return sum(_set_constant_dtypes(item, dtype) for item in structure.values())
+
+
+@pytest.mark.parametrize("dtype", ["V2000000000", "object", "str"])
+def test_a_constant_operand_of_a_dtype_other_than_numbers_is_refused(tmp_path, dtype):
+    # The dtype string comes from the file: NumPy must not be handed one that allocates
+    # gigabytes per element or holds objects.
+    _positions_model(lamina).save(tmp_path / "positions.keras")
+    with zipfile.ZipFile(tmp_path / "positions.keras") as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(members["config.json"])
+    assert _set_constant_dtypes(config, dtype) == 1  # the table of position embeddings
+    members["config.json"] = json.dumps(config).encode()
+    with zipfile.ZipFile(tmp_path / "corrupt.keras", "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    with pytest.raises(ValueError, match="constant operand of dtype"):
+        lamina.models.load_model(tmp_path / "corrupt.keras")
 
 
 def test_a_shape_error_on_a_graph_tensor_names_the_unknown_batch_as_none():

@@ -304,6 +304,32 @@ def _keras3_node(node, layer_name: str):
 # How a node's constant argument (a tensor or array, not a graph tensor) is written.
 _CONSTANT_KINDS = ("__tensor__", "__numpy__")
 
+# The dtypes a constant operand may be read back in: numbers only. A file's dtype string goes to
+# NumPy, and one such as "V2000000000" (2 GB an element) or "object" must not.
+_CONSTANT_DTYPES = frozenset(
+    ["bool", "float16", "float32", "float64"]
+    + [f"{sign}int{bits}" for sign in ("", "u") for bits in (8, 16, 32, 64)]
+)
+
+
+def _constant_from_config(config) -> np.ndarray:
+    """A constant operand's array from its config (`{"value": nested list, "dtype": name}`)."""
+    config = config if isinstance(config, dict) else {}
+    dtype = config.get("dtype")
+    if dtype not in _CONSTANT_DTYPES:
+        raise ValueError(
+            f"A functional model's config holds a constant operand of dtype {dtype!r}; expected "
+            f"one of {sorted(_CONSTANT_DTYPES)}. Hint: the file may be corrupt or not a model's."
+        )
+    try:
+        return np.asarray(config.get("value"), dtype=dtype)
+    except (TypeError, ValueError) as failure:
+        raise ValueError(
+            f"A functional model's config holds a constant operand whose value is not a "
+            f"rectangular array of {dtype} ({failure}). Hint: the file may be corrupt."
+        ) from None
+
+
 _FUNCTIONAL_KEYS = ("name", "trainable", "layers", "input_layers", "output_layers")
 
 
@@ -335,8 +361,7 @@ def functional_from_config(cls, config, custom_objects=None):
             return Ellipsis
         if isinstance(structure, dict) and structure.get("class_name") in _CONSTANT_KINDS:
             # A constant operand, as `x + ops.arange(n)` or an Embedding of positions saves it.
-            value = structure["config"]
-            array = np.asarray(value["value"], dtype=value["dtype"])
+            array = _constant_from_config(structure.get("config"))
             return torch.as_tensor(array) if structure["class_name"] == "__tensor__" else array
         if isinstance(structure, (list, tuple)):  # Keras's in-memory config holds tuples
             return type(structure)(resolve(s) for s in structure)
