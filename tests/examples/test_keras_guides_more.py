@@ -111,3 +111,35 @@ def test_keras_file_with_custom_quantizer_loads_in_lamina(tmp_path):
     )
     assert isinstance(ours.layers[0].inputs_quantizer, lamina_cls)
     np.testing.assert_allclose(ops.convert_to_numpy(ours(x)), expected, rtol=1e-6, atol=1e-6)
+
+
+# migration_guide_tf_keras_3_0: a seeded Dropout applied to an integer NumPy array in training
+# mode (the guide's random-seed cell); the noise layers give float outputs there, as Keras's.
+
+NOISE_LAYERS = [
+    ("Dropout", {"rate": 0.5}),
+    ("GaussianNoise", {"stddev": 0.1}),
+    ("GaussianDropout", {"rate": 0.3}),
+    ("AlphaDropout", {"rate": 0.3}),
+    ("SpatialDropout1D", {"rate": 0.3}),
+]
+
+
+@pytest.mark.parametrize("name, config", NOISE_LAYERS, ids=[n for n, _ in NOISE_LAYERS])
+def test_noise_layers_take_integer_inputs_in_training(name, config):
+    x = np.arange(1, 41).reshape(1, 8, 5)  # int64, as np.array of Python ints
+    ours = getattr(lamina.layers, name)(seed=3, **config)(x, training=True)
+    theirs = getattr(keras.layers, name)(seed=3, **config)(x, training=True)
+    assert str(ours.dtype) == str(theirs.dtype) == "torch.float32"
+    assert tuple(ours.shape) == x.shape
+
+
+def test_dropout_on_integers_keeps_scaled_entries_and_zeros():
+    x = np.arange(1, 201).reshape(20, 10)
+    out = ops.convert_to_numpy(lamina.layers.Dropout(0.5, seed=42)(x, training=True))
+    kept = out != 0
+    assert 0 < kept.sum() < x.size
+    np.testing.assert_allclose(out[kept], x[kept] * 2.0)
+    # Inference passes the integers through untouched, as Keras.
+    same = lamina.layers.Dropout(0.5, seed=42)(x, training=False)
+    assert str(same.dtype) == "torch.int64"
