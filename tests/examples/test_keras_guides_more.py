@@ -5,7 +5,9 @@ for the workflow it stands for.
 
 from __future__ import annotations
 
+import json
 import warnings
+import zipfile
 
 import numpy as np
 import pytest
@@ -143,3 +145,75 @@ def test_dropout_on_integers_keeps_scaled_entries_and_zeros():
     # Inference passes the integers through untouched, as Keras.
     same = lamina.layers.Dropout(0.5, seed=42)(x, training=False)
     assert str(same.dtype) == "torch.int64"
+
+
+# serialization_and_saving: a script's own layers and models (module `__main__`) are written with
+# no module, as Keras writes them (the guide prints `layers.serialize` of such a layer).
+
+
+def _script_class(cls):
+    cls.__module__ = "__main__"  # as if defined in the script the guide runs
+    return cls
+
+
+@_script_class
+class _ScriptScale(lamina.layers.Layer):
+    def __init__(self, factor=2.0, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def call(self, x):
+        return x * self.factor
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
+@_script_class
+class _ScriptModel(lamina.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = lamina.layers.Dense(2)
+
+    def call(self, x):
+        return self.dense(x)
+
+
+def test_script_layer_entries_have_no_module_as_keras():
+    @_script_class
+    class KerasScriptScale(keras.layers.Layer):
+        def get_config(self):
+            return {**super().get_config(), "factor": 2.0}
+
+    theirs = keras.saving.serialize_keras_object(KerasScriptScale(name="s"))
+    ours = lamina.saving.serialize_keras_object(_ScriptScale(name="s"))
+    assert ours["module"] is theirs["module"] is None
+    assert lamina.layers.serialize(_ScriptScale(name="t"))["module"] is None
+
+    inputs = lamina.Input((3,))
+    model = lamina.Model(inputs, _ScriptScale(name="scale")(inputs))
+    entry = next(e for e in model.get_config()["layers"] if e["class_name"] == "_ScriptScale")
+    assert entry["module"] is None and entry["registered_name"] == "_ScriptScale"
+
+
+def test_script_classes_save_without_module_and_load_back(tmp_path):
+    inputs = lamina.Input((3,))
+    functional = lamina.Model(inputs, _ScriptScale(3.0, name="scale")(inputs))
+    functional.save(tmp_path / "f.keras")
+    again = lamina.saving.load_model(
+        tmp_path / "f.keras", custom_objects={"_ScriptScale": _ScriptScale}
+    )
+    x = np.ones((2, 3), dtype="float32")
+    np.testing.assert_array_equal(ops.convert_to_numpy(again(x)), np.full((2, 3), 3.0))
+
+    subclassed = _ScriptModel()
+    subclassed(x)
+    subclassed.save(tmp_path / "s.keras")
+    with zipfile.ZipFile(tmp_path / "s.keras") as archive:
+        assert json.loads(archive.read("config.json"))["module"] is None
+    again = lamina.saving.load_model(
+        tmp_path / "s.keras", custom_objects={"_ScriptModel": _ScriptModel}
+    )
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(again(x)), ops.convert_to_numpy(subclassed(x)), rtol=1e-6
+    )

@@ -13,7 +13,7 @@ import re
 from lamina.engine import errors
 from lamina.engine.quantizer import Quantizer
 from lamina.quantizers.abs_max_quantizer import AbsMaxQuantizer
-from lamina.saving.object_registration import get_registered_name, with_registered
+from lamina.saving.object_registration import get_registered_name, saved_module, with_registered
 
 _CLASSES = [Quantizer, AbsMaxQuantizer]
 
@@ -60,9 +60,8 @@ def serialize(quantizer):
     builtin = cls.__module__.startswith("lamina.")
     # A user's quantizer is written as Keras writes custom objects: its class's module (None for
     # `__main__`), found again by its registered name (the class name if never registered).
-    module = "keras.quantizers" if builtin else cls.__module__
     return {
-        "module": None if module == "__main__" else module,
+        "module": "keras.quantizers" if builtin else saved_module(cls),
         "class_name": cls.__name__,
         "config": config,
         "registered_name": None if builtin else get_registered_name(cls),
