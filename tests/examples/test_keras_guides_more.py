@@ -11,6 +11,7 @@ import zipfile
 
 import numpy as np
 import pytest
+import torch
 
 import lamina
 from lamina import ops
@@ -145,6 +146,14 @@ def test_dropout_on_integers_keeps_scaled_entries_and_zeros():
     # Inference passes the integers through untouched, as Keras.
     same = lamina.layers.Dropout(0.5, seed=42)(x, training=False)
     assert str(same.dtype) == "torch.int64"
+
+
+def test_unseeded_dropout_on_integers_off_the_cpu():
+    # Off the CPU an unseeded Dropout takes torch's fused kernel, which refuses integers; the
+    # meta device takes that branch here without a GPU.
+    x = torch.ones(4, 3, dtype=torch.long, device="meta")
+    out = lamina.layers.Dropout(0.5)(x, training=True)
+    assert out.dtype == torch.float32 and out.shape == x.shape
 
 
 # serialization_and_saving: a script's own layers and models (module `__main__`) are written with
