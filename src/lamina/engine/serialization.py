@@ -29,7 +29,7 @@ from lamina.engine.symbolic import (
 def layer_entry(layer) -> dict:
     """A user's class is written as Keras writes it: its own module and its registered name
     (`"MyPkg>MyLayer"` under `register_keras_serializable`), found again by either framework."""
-    from lamina.saving.object_registration import get_registered_name
+    from lamina.saving.object_registration import get_registered_name, saved_module
 
     if isinstance(layer, OpLayer):  # `x + y` in a graph: Keras's operation class, `Add`
         return {
@@ -44,7 +44,7 @@ def layer_entry(layer) -> dict:
         # `Functional`); `keras.layers.Sequential` is refused as "not a KerasSaveable subclass".
         names = keras_model_names(layer) or (type(layer).__name__, "keras.layers", None)
     else:
-        names = (type(layer).__name__, type(layer).__module__, get_registered_name(type(layer)))
+        names = (type(layer).__name__, saved_module(type(layer)), get_registered_name(type(layer)))
     class_name, module, registered_name = names
     entry = {
         "module": module,

@@ -4,13 +4,17 @@ A layer given `seed=` keeps its own `lamina.random.SeedGenerator` (`layer.seed_g
 Keras: each call draws from the generator's next seed, so two layers built with the same seed
 give the same masks call after call, whatever the global generator does. A layer without a seed
 draws from torch's global generator, which `lamina.utils.set_random_seed` seeds.
+
+Integer inputs draw in floatx (torch has no integer uniform or normal draws), so their noisy
+outputs are float, as Keras's; the dtype is picked inline at each draw, which every training
+step of a model with dropout runs.
 """
 
 from __future__ import annotations
 
 import torch
 
-from lamina import random
+from lamina import dtypes, random
 from lamina.engine import func_transforms
 
 
@@ -35,7 +39,7 @@ def _torch_generator(seed_generator, like: torch.Tensor):
 
 
 def uniform(shape, like: torch.Tensor, seed_generator=None) -> torch.Tensor:
-    """Uniform draws in [0, 1) of `shape`, in `like`'s dtype and device.
+    """Uniform draws in [0, 1) of `shape`, in `like`'s dtype (floatx for integers) and device.
 
     Args:
         shape: the draws' shape.
@@ -43,11 +47,12 @@ def uniform(shape, like: torch.Tensor, seed_generator=None) -> torch.Tensor:
         seed_generator: the layer's `SeedGenerator`, or None for torch's global generator.
     """
     generator = _torch_generator(seed_generator, like)
-    return torch.rand(shape, dtype=like.dtype, device=like.device, generator=generator)
+    dtype = like.dtype if like.is_floating_point() else getattr(torch, dtypes.floatx())
+    return torch.rand(shape, dtype=dtype, device=like.device, generator=generator)
 
 
 def normal(shape, like: torch.Tensor, seed_generator=None) -> torch.Tensor:
-    """Standard normal draws of `shape`, in `like`'s dtype and device.
+    """Standard normal draws of `shape`, in `like`'s dtype (floatx for integers) and device.
 
     Args:
         shape: the draws' shape.
@@ -55,7 +60,8 @@ def normal(shape, like: torch.Tensor, seed_generator=None) -> torch.Tensor:
         seed_generator: the layer's `SeedGenerator`, or None for torch's global generator.
     """
     generator = _torch_generator(seed_generator, like)
-    return torch.randn(shape, dtype=like.dtype, device=like.device, generator=generator)
+    dtype = like.dtype if like.is_floating_point() else getattr(torch, dtypes.floatx())
+    return torch.randn(shape, dtype=dtype, device=like.device, generator=generator)
 
 
 def keep_mask(shape, keep: float, like: torch.Tensor, seed_generator=None) -> torch.Tensor:
@@ -86,12 +92,13 @@ def bernoulli_mask(shape, rate: float, like: torch.Tensor, seed_generator=None) 
         like: a tensor whose dtype and device the mask takes.
         seed_generator: the layer's `SeedGenerator`, or None for torch's global generator.
     """
+    dtype = like.dtype if like.is_floating_point() else getattr(torch, dtypes.floatx())
     if rate >= 1.0:
-        return torch.zeros(shape, dtype=like.dtype, device=like.device)
+        return torch.zeros(shape, dtype=dtype, device=like.device)
     generator = _torch_generator(seed_generator, like)
     if func_transforms.vmapping():  # vmap draws per call only into a new tensor
-        keep = torch.full(shape, 1.0 - rate, dtype=like.dtype, device=like.device)
+        keep = torch.full(shape, 1.0 - rate, dtype=dtype, device=like.device)
         return torch.bernoulli(keep, generator=generator) / (1.0 - rate)
-    keep = torch.empty(shape, dtype=like.dtype, device=like.device)
+    keep = torch.empty(shape, dtype=dtype, device=like.device)
     keep.bernoulli_(1.0 - rate, generator=generator)
     return keep.div_(1.0 - rate)

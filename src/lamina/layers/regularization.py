@@ -66,7 +66,8 @@ class Dropout(Layer):
         if not training or self.rate == 0.0:
             return inputs
         unseeded = self.seed_generator is None
-        if unseeded and self.noise_shape is None and inputs.device.type != "cpu":
+        fused = inputs.device.type != "cpu" and inputs.is_floating_point()  # F.dropout: floats
+        if unseeded and self.noise_shape is None and fused:
             return F.dropout(inputs, self.rate, training=True)  # one fused kernel on GPUs
         shape = (
             inputs.shape

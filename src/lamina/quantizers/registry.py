@@ -13,6 +13,7 @@ import re
 from lamina.engine import errors
 from lamina.engine.quantizer import Quantizer
 from lamina.quantizers.abs_max_quantizer import AbsMaxQuantizer
+from lamina.saving.object_registration import get_registered_name, saved_module, with_registered
 
 _CLASSES = [Quantizer, AbsMaxQuantizer]
 
@@ -55,11 +56,15 @@ def serialize(quantizer):
         return None
     config = quantizer.get_config()
     config = {k: serialize(v) if hasattr(v, "get_config") else v for k, v in config.items()}
+    cls = type(quantizer)
+    builtin = cls.__module__.startswith("lamina.")
+    # A user's quantizer is written as Keras writes custom objects: its class's module (None for
+    # `__main__`), found again by its registered name (the class name if never registered).
     return {
-        "module": "keras.quantizers",
-        "class_name": type(quantizer).__name__,
+        "module": "keras.quantizers" if builtin else saved_module(cls),
+        "class_name": cls.__name__,
         "config": config,
-        "registered_name": None,
+        "registered_name": None if builtin else get_registered_name(cls),
     }
 
 
@@ -74,16 +79,19 @@ def deserialize(config, custom_objects=None):
         >>> type(deserialize({"class_name": "AbsMaxQuantizer", "config": {}})).__name__
         'AbsMaxQuantizer'
     """
-    known = {**_objects(), **(custom_objects or {})}
+    # The registered and scoped objects too (load_model's custom_objects open a scope), as Keras.
+    known = {**_objects(), **with_registered(custom_objects)}
+    registered = None
     if isinstance(config, str):
         name, arguments = config, {}
     elif isinstance(config, dict) and "class_name" in config:
         name, arguments = config["class_name"], dict(config.get("config") or {})
+        registered = config.get("registered_name")
     else:
         raise errors.value_error(
             "quantizers.deserialize", "a config dict with 'class_name' or a name", repr(config)
         )
-    cls = known.get(name)
+    cls = known.get(registered) or known.get(name)
     if cls is None:
         raise errors.unknown_name("quantizer", name, known)
     return cls.from_config(arguments)

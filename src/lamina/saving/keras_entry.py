@@ -17,7 +17,11 @@ import types
 import numpy as np
 import torch
 
-from lamina.saving.object_registration import _GLOBAL_CUSTOM_NAMES, registered_function_config
+from lamina.saving.object_registration import (
+    _GLOBAL_CUSTOM_NAMES,
+    registered_function_config,
+    saved_module,
+)
 
 _NAMESPACES = (
     "layers",
@@ -79,7 +83,7 @@ def serialize_keras_object(obj):
         if registered is not None:  # Keras's form: its registered name as the config
             return registered
         return {
-            "module": "builtins" if keras_module else obj.__module__,
+            "module": "builtins" if keras_module else saved_module(obj),
             "class_name": "function",
             "config": obj.__name__,
             "registered_name": "function" if keras_module else _registered(obj),
@@ -88,7 +92,7 @@ def serialize_keras_object(obj):
         cls = type(obj)
         keras_module = _keras_module(cls)
         return {
-            "module": keras_module or cls.__module__,
+            "module": keras_module or saved_module(cls),
             "class_name": cls.__name__,
             "config": serialize_keras_object(obj.get_config()),
             "registered_name": None if keras_module else _registered(cls),

@@ -14,6 +14,7 @@ from lamina.saving.inert_arguments import drop_inert_keras_arguments
 from lamina.saving.object_registration import (
     CustomObjectScope,
     get_registered_name,
+    saved_module,
     with_registered,
 )
 from lamina.saving.object_serialization import serialize_keras_object
@@ -38,7 +39,7 @@ def model_entry(model) -> dict:
     names = keras_model_names(model)
     class_name, module, registered_name = names or (
         type(model).__name__,
-        type(model).__module__,
+        saved_module(type(model)),
         get_registered_name(type(model)),
     )
     config = model.get_config()

@@ -112,6 +112,21 @@ def registered_function_config(fn) -> dict | None:
     }
 
 
+def saved_module(obj) -> str | None:
+    """The `"module"` a saved entry gives a user's class or function: its module, or None for a
+    script's own (`__main__`), as Keras writes it (the name would mean another script on load).
+
+    Args:
+        obj: the class or function being serialized.
+
+    Examples:
+        >>> saved_module(len)
+        'builtins'
+    """
+    module = getattr(obj, "__module__", None)
+    return None if module == "__main__" else module
+
+
 def get_registered_object(name, custom_objects=None, module_objects=None):
     """The object registered as `name`, or None when nobody knows it.
 
