@@ -562,11 +562,17 @@ class Layer(nn.Module):
             if kwargs and any(
                 isinstance(v, (torch.Tensor, np.ndarray, list, tuple)) for v in kwargs.values()
             ):
-                # mask=, initial_state=, ...: on the device the inputs compute on.
+                # mask=, initial_state=, ...: on the device the inputs compute on. A symbolic
+                # call's shape inference (meta inputs) converts NumPy too, as a positional NumPy
+                # argument: `attention(x, x, attention_mask=array)` builds as it runs eagerly.
                 inputs = first_tensor(args[0])
-                device = None if inputs is None or inputs.is_meta else inputs.device
-                if device is not None:
-                    kwargs = {k: _as_tensor_tree(v, device, device) for k, v in kwargs.items()}
+                if inputs is not None:
+                    on_meta = inputs.is_meta
+                    device = backend.default_device() if on_meta else inputs.device
+                    weights_device = None if on_meta else device
+                    kwargs = {
+                        k: _as_tensor_tree(v, device, weights_device) for k, v in kwargs.items()
+                    }
             if (
                 len(args) > 1
                 and not self.takes_non_tensor_positional_args

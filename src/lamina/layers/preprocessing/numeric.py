@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import torch
 
@@ -46,8 +48,9 @@ class Rescaling(DataLayer, Layer):
 
     def _constant(self, value, like):
         # Python numbers cost nothing; per-channel values become a tensor once per device, not a
-        # host-to-device copy per call.
-        if np.ndim(value) == 0:
+        # host-to-device copy per call. An isinstance check, not np.ndim: torch.compile traces
+        # np.ndim into an op that returns an int, which breaks the graph of a jit_compile'd step.
+        if isinstance(value, numbers.Real):  # int, float and NumPy scalars
             return float(value)
         # Keras reads the image layout at each call: channels first, the values go on axis -3
         channels_first = backend.image_data_format() == "channels_first"
