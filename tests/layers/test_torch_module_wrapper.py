@@ -108,3 +108,32 @@ def test_from_config_takes_keras_s_custom_objects_and_safe_mode_arguments():
     # lamina never unpickles, whatever safe_mode says: the module must still be given.
     with pytest.raises(lamina.saving.code_entries.CodeNotGivenError, match="custom_objects"):
         layers.TorchModuleWrapper.from_config(config, safe_mode=False)
+
+
+def test_wrapper_weights_are_variables_that_write_through_to_the_module_as_keras():
+    # keras.io's torchvision port (and any "for w in model.weights: w.assign(...)") treats a
+    # wrapper's weights as variables; they were the module's plain Parameters (no `assign`).
+    def wrapped(module):
+        torch.manual_seed(0)
+        return module.layers.TorchModuleWrapper(torch.nn.Linear(2, 3))
+
+    ours, theirs = wrapped(lamina), wrapped(keras)
+    optimizer = torch.optim.SGD(ours.module.parameters(), lr=1.0)
+    for wrapper in (ours, theirs):
+        for weight in wrapper.trainable_weights:
+            weight.assign(np.full(tuple(weight.shape), 0.5, dtype="float32"))
+    expected = keras.ops.convert_to_numpy(theirs(torch.from_numpy(X)))
+    got = ours(torch.from_numpy(X))
+    np.testing.assert_allclose(got.detach().numpy(), expected, atol=1e-6)
+    assert [w.numpy().tolist() for w in ours.trainable_weights] == [
+        keras.ops.convert_to_numpy(w).tolist() for w in theirs.trainable_weights
+    ]
+    assert [w.name for w in ours.trainable_weights] == ["weight", "bias"]
+    # In place: the module keeps its own Parameter objects, so an optimizer made before still
+    # steps them.
+    assert all(
+        a is b for a, b in zip(ours.module.parameters(), ours.trainable_weights, strict=True)
+    )
+    got.sum().backward()
+    optimizer.step()
+    assert not np.allclose(ours.module.bias.detach().numpy(), 0.5)

@@ -11,7 +11,7 @@ from lamina.dtype_policies.quantized import CALIBRATED_MODES
 from lamina.engine import channels_first, errors
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer, WeightEntry
-from lamina.engine.weight import stored_weight
+from lamina.engine.weight import NonTrainableWeight, TrainableWeight, stored_weight
 from lamina.layers import argument_checks as check
 from lamina.layers.lora import LoraLayer, lora_target_slot
 from lamina.quantizers import calibrated_dense, quantized_dense
@@ -435,12 +435,22 @@ class TorchModuleWrapper(Layer):
     def _name_module_tensors(self) -> None:
         """Give the module's parameters and buffers the `path` lamina's weights carry
         (`wrapper/0/weight` for the module's `0.weight`), so listings and state trees can name
-        them. Worked out when the weights are listed: the wrapper's path is known then."""
+        them. Worked out when the weights are listed: the wrapper's path is known then.
+
+        Plain ones also take lamina's weight class in place, so `wrapper.weights[i].assign()`,
+        `.numpy()` and `.name` work as on Keras's wrapper variables. In place keeps each tensor
+        the module's own object: a torch optimizer or DDP made on the module still holds it."""
         prefix = self.path or self.name
-        for name, tensor in (*self.module.named_parameters(), *self.module.named_buffers()):
-            path = f"{prefix}/{name.replace('.', '/')}"
-            if getattr(tensor, "path", None) != path:
-                tensor.path = path
+        for tensors, plain, weight_class in (
+            (self.module.named_parameters(), torch.nn.Parameter, TrainableWeight),
+            (self.module.named_buffers(), torch.Tensor, NonTrainableWeight),
+        ):
+            for name, tensor in tensors:
+                if type(tensor) is plain:
+                    tensor.__class__ = weight_class
+                path = f"{prefix}/{name.replace('.', '/')}"
+                if getattr(tensor, "path", None) != path:
+                    tensor.path = path
 
     def get_config(self):
         """The module is described (its class and printed form), not pickled as Keras does:
