@@ -65,3 +65,42 @@ def test_unknown_backend_name_keeps_the_plain_attribute_error():
     with pytest.raises(AttributeError) as error:
         backend.no_such_function  # noqa: B018
     assert str(error.value) == "module 'lamina.backend' has no attribute 'no_such_function'"
+
+
+def _tiny_model():
+    return lamina.Sequential([lamina.Input((2,)), lamina.layers.Dense(3, activation="softmax")])
+
+
+@pytest.mark.parametrize(
+    ("method", "replacement"),
+    [
+        ("fit_generator", "model.fit(generator"),
+        ("evaluate_generator", "model.evaluate(generator"),
+        ("predict_generator", "model.predict(generator"),
+        ("predict_classes", "np.argmax(model.predict(x), axis=-1)"),
+        ("predict_proba", "model.predict(x)"),
+    ],
+)
+def test_removed_keras2_model_method_names_its_replacement(method, replacement):
+    # addition_rnn calls model.predict_classes; Keras 3 raises a bare AttributeError there too.
+    model = _tiny_model()
+    assert not hasattr(keras.Model, method)
+    with pytest.raises(AttributeError, match="Keras 3 removed") as error:
+        getattr(model, method)(np.zeros((1, 2), "float32"))
+    assert replacement in str(error.value)
+    assert f"'Sequential' object has no attribute '{method}'" in str(error.value)
+
+
+def test_subclass_may_still_define_a_removed_keras2_method_name():
+    class Classifier(lamina.Model):
+        def __init__(self):
+            super().__init__()
+            self.head = lamina.layers.Dense(3, activation="softmax")
+
+        def call(self, inputs):
+            return self.head(inputs)
+
+        def predict_classes(self, x):
+            return np.argmax(self.predict(x, verbose=0), axis=-1)
+
+    assert Classifier().predict_classes(np.zeros((4, 2), "float32")).shape == (4,)
