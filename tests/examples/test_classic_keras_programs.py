@@ -104,3 +104,14 @@ def test_subclass_may_still_define_a_removed_keras2_method_name():
             return np.argmax(self.predict(x, verbose=0), axis=-1)
 
     assert Classifier().predict_classes(np.zeros((4, 2), "float32")).shape == (4,)
+
+
+def test_sequential_rank_error_on_a_symbolic_input_shows_its_unknown_batch():
+    # mnist_acgan multiplies a (None, 100) latent by a (None, 1, 100) embedding and feeds the
+    # result to a Sequential built for (None, 100): the error names the symbolic shape.
+    stack = lamina.Sequential([lamina.Input((100,)), lamina.layers.Dense(4)])
+    symbolic = lamina.Input((1, 100))
+    with pytest.raises(ValueError, match=r"received an input of shape \(None, 1, 100\)"):
+        stack(symbolic)
+    with pytest.raises(ValueError, match=r"received an input of shape \(3, 1, 100\)"):
+        stack(np.zeros((3, 1, 100), "float32"))
