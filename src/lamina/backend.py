@@ -24,6 +24,7 @@ from lamina.dtypes import (
 )
 from lamina.engine import errors, naming
 from lamina.engine.keras_tensor import KerasTensor
+from lamina.engine.removed_backend import removed_backend_name
 
 __all__ = [
     "backend",
@@ -465,3 +466,8 @@ def from_numpy(array) -> torch.Tensor:
     if array.dtype.name == "bfloat16":
         return torch.from_numpy(contiguous.view(np.int16).copy()).view(torch.bfloat16)
     return torch.as_tensor(contiguous)
+
+
+def __getattr__(name):
+    # Only reached for names this module lacks: Keras 2's removed backend functions get a hint.
+    raise removed_backend_name(name)

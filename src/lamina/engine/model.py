@@ -18,6 +18,7 @@ from lamina import tree
 from lamina.engine import errors, naming, scopes, state_keys
 from lamina.engine.functional import FunctionalGraph
 from lamina.engine.layer import Layer
+from lamina.engine.removed_model_methods import REPLACEMENTS, RemovedKeras2Method
 from lamina.engine.symbolic import Input, InputLayer, KerasTensor, OpLayer, call_on_symbolic
 from lamina.engine.trainer import Trainer
 
@@ -87,6 +88,13 @@ class Model(Trainer, Layer):
         >>> tuple(TwoLayers()(torch.zeros(5, 3)).shape)
         (5, 1)
     """
+
+    # Keras 2's generator and class-prediction methods: calling one names its Keras 3 spelling.
+    fit_generator = RemovedKeras2Method(REPLACEMENTS["fit_generator"])
+    evaluate_generator = RemovedKeras2Method(REPLACEMENTS["evaluate_generator"])
+    predict_generator = RemovedKeras2Method(REPLACEMENTS["predict_generator"])
+    predict_classes = RemovedKeras2Method(REPLACEMENTS["predict_classes"])
+    predict_proba = RemovedKeras2Method(REPLACEMENTS["predict_proba"])
 
     def __init__(self, *args, inputs=None, outputs=None, name=None, **kwargs):
         if args:

@@ -312,7 +312,8 @@ class Sequential(Model):
             raise errors.value_error(
                 f"Sequential model '{self.name}'",
                 f"a {len(expected)}-D input like {errors.format_shape(expected)}",
-                f"an input of shape {tuple(shape)}",
+                # Under shape inference the batch is a probe size; show it unknown, as given.
+                f"an input of shape {shape_inference.unprobed_shape(shape)}",
                 "the model was built for that rank; reshape the data (batch axis first) "
                 "or build a new model.",
             )

@@ -86,9 +86,19 @@ class Optimizer(KerasVariables):
         name=None,
         **kwargs,
     ):
+        if "decay" in kwargs:
+            # Keras 3 dropped Keras 2's per-step decay but still accepts the argument.
+            kwargs.pop("decay")
+            warnings.warn(
+                "Argument `decay` is no longer supported and will be ignored.", stacklevel=2
+            )
         if kwargs:
+            hint = ""
+            if "lr" in kwargs:
+                hint = " `lr` is the Keras 2 name: pass `learning_rate=` instead."
             raise TypeError(
                 f"{type(self).__name__}() got unexpected keyword argument(s) {sorted(kwargs)}."
+                + hint
             )
         if sum(x is not None for x in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError("Use only one of clipnorm, clipvalue and global_clipnorm.")
