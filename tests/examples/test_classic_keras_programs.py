@@ -115,3 +115,33 @@ def test_sequential_rank_error_on_a_symbolic_input_shows_its_unknown_batch():
         stack(symbolic)
     with pytest.raises(ValueError, match=r"received an input of shape \(3, 1, 100\)"):
         stack(np.zeros((3, 1, 100), "float32"))
+
+
+def _loss_graph(module):
+    """A functional model whose outputs are loss functions of graph tensors, as the classic
+    variational autoencoder computes its reconstruction loss."""
+    inputs, decoded = module.Input((4,)), module.Input((4,))
+    probabilities = module.layers.Activation("softmax")(decoded)
+    outputs = [
+        module.losses.mean_squared_error(inputs, decoded),
+        module.losses.binary_crossentropy(inputs, module.layers.Activation("sigmoid")(decoded)),
+        module.losses.categorical_crossentropy(inputs, probabilities),
+    ]
+    return module.Model([inputs, decoded], outputs)
+
+
+def test_loss_functions_take_graph_tensors_as_keras(tmp_path):
+    # lamina raised "A symbolic KerasTensor has no len()"; Keras computes them symbolically.
+    rng = np.random.default_rng(0)
+    x, y = rng.random((3, 4), dtype=np.float32), rng.standard_normal((3, 4), dtype=np.float32)
+    theirs = _loss_graph(keras)
+    ours = _loss_graph(lamina)
+    assert [tuple(t.shape) for t in ours.outputs] == [tuple(t.shape) for t in theirs.outputs]
+    expected = theirs.predict([x, y], verbose=0)
+    got = ours.predict([x, y], verbose=0)
+    for value, reference in zip(got, expected, strict=True):
+        np.testing.assert_allclose(value, reference, rtol=1e-5, atol=1e-6)
+    ours.save(tmp_path / "losses.keras")
+    reloaded = lamina.models.load_model(tmp_path / "losses.keras").predict([x, y], verbose=0)
+    for value, reference in zip(reloaded, got, strict=True):
+        np.testing.assert_array_equal(value, reference)

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 
 from lamina import backend, dtype_policies, tree
-from lamina.engine import hyperparameters
+from lamina.engine import hyperparameters, symbolic
+from lamina.engine.keras_tensor import KerasTensor
 
 EPSILON = 1e-7
 REDUCTIONS = ("sum_over_batch_size", "sum", "none", "mean", "mean_with_sample_weight", None)
@@ -106,9 +107,16 @@ def takes_arrays(fn):
     @functools.wraps(fn)
     def loss_function(y_true, y_pred, *args, **kwargs):
         if not (isinstance(y_true, torch.Tensor) and isinstance(y_pred, torch.Tensor)):
+            if isinstance(y_true, KerasTensor) or isinstance(y_pred, KerasTensor):
+                # On graph tensors (`losses.mse(inputs, decoded)` in a functional model) Keras
+                # computes the loss symbolically: here an op node of the graph.
+                return symbolic.apply_op(fn, y_true, y_pred, *args, name=name, **kwargs)
             y_true, y_pred = as_tensors(y_true, y_pred)
         return fn(y_true, y_pred, *args, **kwargs)
 
+    # Its op's name in a saved graph, apart from `ops.binary_crossentropy` and its kind.
+    name = f"{fn.__name__}_loss"
+    symbolic.register_operation(name, loss_function)
     return loss_function
 
 
