@@ -270,3 +270,26 @@ def test_first_call_builds_on_every_argument_once_as_keras(recwarn):
     model.seen.clear()
     model(features, ids)
     assert model.seen == [("cpu", torch.int32, 1.0)]
+
+
+class TextIds(lamina.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.lookup = layers.StringLookup(vocabulary=["a", "b"])
+        self.embed = layers.Embedding(3, 2)
+
+    def call(self, text):
+        return self.embed(self.lookup(text))
+
+
+def test_a_model_first_called_on_text_builds_as_it_runs(recwarn):
+    # Text cannot go through shape inference: the layers build on the call itself, without the
+    # "could not run call()" warning a symbolic build of a string input gave.
+    model = TextIds()
+    text = np.array([["a", "b"], ["b", "c"]])
+    assert tuple(model(text).shape) == (2, 2, 2)
+    assert not [w for w in recwarn if "could not run call()" in str(w.message)]
+    assert model._build_input_shape == (None, 2)
+    model.compile(optimizer="adam", loss="mse")
+    history = model.fit(text, np.zeros((2, 2, 2), "float32"), epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2

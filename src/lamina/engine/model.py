@@ -11,12 +11,14 @@ from __future__ import annotations
 import numbers
 import warnings
 
+import numpy as np
 import torch
 from torch import nn
 
 from lamina import tree
 from lamina.engine import errors, naming, scopes, state_keys
 from lamina.engine.functional import FunctionalGraph
+from lamina.engine.keras_tensor import flatten_symbolic
 from lamina.engine.layer import Layer
 from lamina.engine.removed_model_methods import REPLACEMENTS, RemovedKeras2Method
 from lamina.engine.symbolic import Input, InputLayer, KerasTensor, OpLayer, call_on_symbolic
@@ -24,14 +26,18 @@ from lamina.engine.trainer import Trainer
 
 
 def _symbolic_like(value):
-    """A KerasTensor of a tensor's shape and dtype (other values as they are)."""
+    """A KerasTensor of a tensor's (or a NumPy array's: text) shape and dtype; other values as
+    they are."""
     if isinstance(value, torch.Tensor):
         return KerasTensor(tuple(value.shape), value.dtype)
+    if isinstance(value, np.ndarray):
+        return KerasTensor(value.shape, "string" if value.dtype.kind in "USO" else value.dtype.name)
     return value
 
 
 def _shape_of_tensor(value):
-    return tuple(value.shape) if isinstance(value, torch.Tensor) else value
+    is_array = isinstance(value, (torch.Tensor, np.ndarray))
+    return tuple(value.shape) if is_array else value
 
 
 def _is_shape(value) -> bool:
@@ -310,9 +316,15 @@ class Model(Trainer, Layer):
             return
         symbolic_args = tree.map_structure(_symbolic_like, (inputs, *args))
         symbolic_kwargs = tree.map_structure(_symbolic_like, kwargs or {})
-        if self._built_by_symbolic_call(symbolic_args, symbolic_kwargs, "its first inputs"):
-            shapes = tree.map_structure(_shape_of_tensor, inputs)
-            self._build_input_shape = _map_shapes(self, lambda shape: (None, *shape[1:]), shapes)
+        leaves = flatten_symbolic((symbolic_args, symbolic_kwargs))
+        if any(leaf.dtype == "string" for leaf in leaves):
+            # Text cannot go through shape inference (torch has no strings): the layers build
+            # as this first call runs them.
+            self.built = True
+        elif not self._built_by_symbolic_call(symbolic_args, symbolic_kwargs, "its first inputs"):
+            return
+        shapes = tree.map_structure(_shape_of_tensor, inputs)
+        self._build_input_shape = _map_shapes(self, lambda shape: (None, *shape[1:]), shapes)
 
     def _built_by_symbolic_call(self, args, kwargs, described: str) -> bool:
         """Build the sub-layers by calling the model on KerasTensors; False, with a warning and
