@@ -49,3 +49,24 @@ def test_functional_attention_takes_a_numpy_attention_mask():
         rtol=1e-5,
         atol=1e-6,
     )
+
+
+def test_attention_takes_an_attention_mask_given_as_a_list_as_keras():
+    # Keras's MultiHeadAttention converts a nested list; lamina failed with "'list' object has
+    # no attribute 'shape'". (Keras's GroupQueryAttention refuses one; lamina's takes it too.)
+    from tests.parity.reference import keras
+
+    mask = [[[1, 0, 1], [0, 1, 0], [1, 1, 1]]]
+    x = np.random.default_rng(0).random((1, 3, 8)).astype("float32")
+    theirs = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4)
+    ours = layers.MultiHeadAttention(num_heads=2, key_dim=4)
+    expected = theirs(x, x, attention_mask=mask).detach().cpu().numpy()
+    ours(x, x)  # built, then given Keras's weights
+    ours.set_weights(theirs.get_weights())
+    got = ours(x, x, attention_mask=mask).detach().cpu().numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    grouped = layers.GroupQueryAttention(head_dim=4, num_query_heads=2, num_key_value_heads=1)
+    as_array = grouped(x, x, attention_mask=np.array(mask)).detach().cpu().numpy()
+    np.testing.assert_array_equal(
+        grouped(x, x, attention_mask=mask).detach().cpu().numpy(), as_array
+    )

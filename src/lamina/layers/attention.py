@@ -7,6 +7,7 @@ import inspect
 import math
 import numbers
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -32,6 +33,14 @@ def _masks_of(inputs, mask):
 
 def _causal(query_steps: int, key_steps: int, device) -> torch.Tensor:
     return torch.ones(query_steps, key_steps, dtype=torch.bool, device=device).tril()
+
+
+def attention_mask_tensor(attention_mask, query: torch.Tensor):
+    """An `attention_mask` given as a list or NumPy array, as a tensor on the query's device
+    (Keras takes either); a tensor or None as it is."""
+    if attention_mask is None or isinstance(attention_mask, torch.Tensor):
+        return attention_mask
+    return torch.as_tensor(np.asarray(attention_mask), device=query.device)
 
 
 def check_key_matches_value(layer, query_shape, value_shape=None, key_shape=None) -> None:
@@ -506,6 +515,7 @@ class MultiHeadAttention(Layer):
         use_causal_mask=False,
     ):
         key = value if key is None else key
+        attention_mask = attention_mask_tensor(attention_mask, query)
         self._check_inputs(query, value, key, attention_mask)
         batch = query.shape[0]
         # Keras takes the query's mask from the query tensor, over any `query_mask=` given: a

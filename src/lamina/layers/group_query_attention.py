@@ -12,7 +12,7 @@ from lamina import backend, constraints, initializers, regularizers
 from lamina.engine import errors, func_transforms, naming
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
-from lamina.layers.attention import check_key_matches_value
+from lamina.layers.attention import attention_mask_tensor, check_key_matches_value
 from lamina.layers.einsum_dense import EinsumDense
 
 # Keras's Softmax layer adds this to masked scores; its fused path uses the float32 minimum.
@@ -209,6 +209,7 @@ class GroupQueryAttention(Layer):
         use_causal_mask=False,
     ):
         key = value if key is None else key
+        attention_mask = attention_mask_tensor(attention_mask, query)
         masks = (
             getattr(query, "_keras_mask", None) if query_mask is None else query_mask,
             getattr(value, "_keras_mask", None) if value_mask is None else value_mask,
