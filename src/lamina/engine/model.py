@@ -19,7 +19,7 @@ from lamina import tree
 from lamina.engine import errors, naming, scopes, state_keys
 from lamina.engine.functional import FunctionalGraph
 from lamina.engine.keras_tensor import flatten_symbolic
-from lamina.engine.layer import Layer
+from lamina.engine.layer import Layer, shape_of
 from lamina.engine.removed_model_methods import REPLACEMENTS, RemovedKeras2Method
 from lamina.engine.symbolic import Input, InputLayer, KerasTensor, OpLayer, call_on_symbolic
 from lamina.engine.trainer import Trainer
@@ -33,11 +33,6 @@ def _symbolic_like(value):
     if isinstance(value, np.ndarray):
         return KerasTensor(value.shape, "string" if value.dtype.kind in "USO" else value.dtype.name)
     return value
-
-
-def _shape_of_tensor(value):
-    is_array = isinstance(value, (torch.Tensor, np.ndarray))
-    return tuple(value.shape) if is_array else value
 
 
 def _is_shape(value) -> bool:
@@ -323,8 +318,9 @@ class Model(Trainer, Layer):
             self.built = True
         elif not self._built_by_symbolic_call(symbolic_args, symbolic_kwargs, "its first inputs"):
             return
-        shapes = tree.map_structure(_shape_of_tensor, inputs)
-        self._build_input_shape = _map_shapes(self, lambda shape: (None, *shape[1:]), shapes)
+        self._build_input_shape = _map_shapes(
+            self, lambda shape: (None, *shape[1:]), shape_of(inputs)
+        )
 
     def _built_by_symbolic_call(self, args, kwargs, described: str) -> bool:
         """Build the sub-layers by calling the model on KerasTensors; False, with a warning and

@@ -221,22 +221,14 @@ def _run_one_probe(layer, args, kwargs, probe: int, device):
             module._activity_losses = kept
 
 
-def _has_unknown_dimension(args, kwargs) -> bool:
-    """Whether a symbolic argument (or its mask) has a dimension of unknown size."""
-    for tensor in flatten_symbolic(args) + flatten_symbolic(kwargs):
-        mask = tensor._keras_mask
-        if None in tensor.shape or (isinstance(mask, KerasTensor) and None in mask.shape):
-            return True
-    return False
-
-
 def infer_outputs(layer, args, kwargs, large=False):
     """Output structure of `layer(*args, **kwargs)` as (shape-with-None, dtype) leaves; `large`
     probes unknown dimensions with `_LARGE_PROBE_SIZES`, on the meta device only."""
     runs = []
     on_meta = True
     sizes = _LARGE_PROBE_SIZES if large else _PROBE_SIZES
-    if not _has_unknown_dimension(args, kwargs):
+    unknown_axes = _unknown_axes(args, kwargs)
+    if not unknown_axes:  # (a mask's sizes follow its tensor's)
         sizes = sizes[:1]  # each probe would be the same call: one tells all
     for probe in sizes:
         try:
@@ -249,12 +241,7 @@ def infer_outputs(layer, args, kwargs, large=False):
             # An op without a meta kernel: probe on real (small) zero tensors instead.
             runs.append(_run_probe(layer, args, kwargs, probe, backend.default_device()))
             on_meta = False
-    if (
-        not large
-        and on_meta
-        and len(runs) == 2
-        and _collapsed_to_one(runs, _unknown_axes(args, kwargs))
-    ):
+    if not large and on_meta and len(runs) == 2 and _collapsed_to_one(runs, unknown_axes - {0}):
         # A stride longer than the probes' gap maps both to one frame (STFTSpectrogram with
         # frame_step=240, MaxPooling1D(200)): a large probe tells such a 1 from a fixed one.
         # A check, never a new failure: if the large probe fails, the small probes' answer stands.
@@ -293,12 +280,12 @@ def _same_ranks(run, other) -> bool:
 
 
 def _unknown_axes(args, kwargs) -> set[int]:
-    """The non-batch axes at which some symbolic argument has an unknown size."""
+    """The axes (0: the batch) at which some symbolic argument has an unknown size."""
     return {
         axis
         for t in flatten_symbolic([args, kwargs])
         for axis, size in enumerate(tuple(t.shape))
-        if axis and size is None
+        if size is None
     }
 
 
@@ -450,7 +437,7 @@ def _infer_spec(layer, args, kwargs):
             spec = _stated_shape(layer, args, kwargs)
         if spec is None:
             spec = _graph_spec(layer, args, kwargs)
-        if spec is None and _has_unknown_size(args, kwargs):
+        if spec is None and _unknown_axes(args, kwargs) - {0}:  # besides the batch
             try:
                 spec = infer_outputs(layer, args, kwargs, large=True)
             except (ValueError, RuntimeError, NotImplementedError):
@@ -565,12 +552,6 @@ def broadcast_shapes(shape1, shape2) -> tuple:
                 "differ and neither is 1. Expand or reshape one input so the sizes agree."
             )
     return tuple(out)
-
-
-def _has_unknown_size(args, kwargs) -> bool:
-    """Whether a symbolic argument has an unknown dimension besides the batch."""
-    symbolic = flatten_symbolic([args, kwargs])
-    return any(None in tuple(t.shape)[1:] for t in symbolic)
 
 
 def _text_spec(layer, args, kwargs):
