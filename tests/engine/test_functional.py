@@ -393,6 +393,56 @@ def test_an_eagerly_computed_tensor_in_the_graph_is_a_constant_and_trains_twice(
     assert len(history.history["loss"]) == 2
 
 
+_NUMPY_CONSTANTS = {
+    "vector": np.array([0.5, 2.0, -1.0], "float32"),
+    "0-d array": np.array(3.0, "float32"),
+    "NumPy scalar": np.float32(-2.0),
+}
+_ARITHMETIC = {
+    "x + c": lambda x, c: x + c,
+    "c - x": lambda x, c: c - x,
+    "x * c": lambda x, c: x * c,
+    "c * x": lambda x, c: c * x,
+    "x / c": lambda x, c: x / c,
+}
+
+
+@pytest.mark.parametrize("constant", list(_NUMPY_CONSTANTS), ids=str)
+@pytest.mark.parametrize("expression", list(_ARITHMETIC), ids=str)
+def test_arithmetic_with_a_numpy_constant_builds_trains_saves_and_loads(
+    tmp_path, expression, constant
+):
+    # torch leaves `tensor * array` to NumPy, which cannot read the meta tensors of shape
+    # inference or a tensor that needs grad: `Input * np.array(...)` failed to build, and a
+    # saved `__numpy__` operand failed to load.
+    c, compute = _NUMPY_CONSTANTS[constant], _ARITHMETIC[expression]
+    inputs = lamina.Input((3,))
+    model = lamina.Model(inputs, layers.Dense(2)(compute(inputs, c)))
+    x = np.array([[1.0, 2.0, 4.0], [-1.0, 0.5, 3.0]], "float32")
+    kernel, bias = (w.detach().numpy() for w in model.layers[-1].weights)
+    np.testing.assert_allclose(model.predict(x, verbose=0), compute(x, c) @ kernel + bias, 1e-5)
+    model.save(tmp_path / "model.keras")
+    expected = model.predict(x, verbose=0)
+    loaded = lamina.models.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), expected, 1e-6)
+    in_keras = reference.keras.models.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(in_keras.predict(x, verbose=0), expected, 1e-6)
+    loaded.compile(optimizer="sgd", loss="mse")
+    history = loaded.fit(x, np.zeros((2, 2), "float32"), epochs=2, verbose=0)
+    assert history.history["loss"][1] < history.history["loss"][0]
+
+
+def test_a_keras_graph_with_a_numpy_constant_operand_loads(tmp_path):
+    keras = reference.keras
+    inputs = keras.Input((3,))
+    scaled = inputs * np.array([0.5, 2.0, -1.0], "float32")  # saved as a `__numpy__` operand
+    keras.Model(inputs, keras.layers.Dense(2)(scaled)).save(tmp_path / "keras.keras")
+    x = np.array([[1.0, 2.0, 4.0]], "float32")
+    expected = keras.models.load_model(tmp_path / "keras.keras").predict(x, verbose=0)
+    loaded = lamina.models.load_model(tmp_path / "keras.keras")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), expected, 1e-6)
+
+
 def test_a_functional_subclass_is_named_after_its_class_as_in_keras():
     # The functional-subclassing pattern: __init__ builds a graph and hands it to Model.
     class PackagedModel(lamina.Model):

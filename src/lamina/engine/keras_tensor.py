@@ -13,6 +13,8 @@ from __future__ import annotations
 import numbers
 import operator
 
+import numpy as np
+
 from lamina import tree
 from lamina.dtypes import dtype_name
 from lamina.engine import errors
@@ -64,6 +66,14 @@ def record_operation(fn, *args, name, **kwargs):
         >>> record_operation(torch.relu, keras_input, name="relu")  # doctest: +SKIP
     """
     return _operation_recorder(fn, *args, name=name, **kwargs)
+
+
+def _arithmetic(python_operator, a, b, name: str):
+    """Record `a <op> b`: the Python operator, or the public op for a NumPy operand (`x * array`:
+    torch leaves that call to NumPy, which cannot read the tensors a graph runs on)."""
+    if isinstance(a, (np.ndarray, np.generic)) or isinstance(b, (np.ndarray, np.generic)):
+        return _public_op(name, a, b)
+    return record_operation(python_operator, a, b, name=name)
 
 
 class KerasTensor:
@@ -127,29 +137,29 @@ class KerasTensor:
 
     # Arithmetic on symbolic tensors records an operation node, as in Keras's functional API.
     def __add__(self, other):
-        return record_operation(operator.add, self, other, name="add")
+        return _arithmetic(operator.add, self, other, "add")
 
     def __radd__(self, other):
-        return record_operation(operator.add, other, self, name="add")
+        return _arithmetic(operator.add, other, self, "add")
 
     def __sub__(self, other):
-        return record_operation(operator.sub, self, other, name="subtract")
+        return _arithmetic(operator.sub, self, other, "subtract")
 
     def __rsub__(self, other):
-        return record_operation(operator.sub, other, self, name="subtract")
+        return _arithmetic(operator.sub, other, self, "subtract")
 
     def __mul__(self, other):
-        return record_operation(operator.mul, self, other, name="multiply")
+        return _arithmetic(operator.mul, self, other, "multiply")
 
     def __rmul__(self, other):
-        return record_operation(operator.mul, other, self, name="multiply")
+        return _arithmetic(operator.mul, other, self, "multiply")
 
     # Keras's `/` is `ops.true_divide`: its node is "true_divide" (TrueDivide), not "divide".
     def __truediv__(self, other):
-        return record_operation(operator.truediv, self, other, name="true_divide")
+        return _arithmetic(operator.truediv, self, other, "true_divide")
 
     def __rtruediv__(self, other):
-        return record_operation(operator.truediv, other, self, name="true_divide")
+        return _arithmetic(operator.truediv, other, self, "true_divide")
 
     def __neg__(self):
         return record_operation(operator.neg, self, name="negative")

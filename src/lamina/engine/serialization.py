@@ -139,10 +139,11 @@ def _encode(structure, node_index: dict):
         return {"class_name": "__slice__", "config": config}
     if structure is Ellipsis:
         return {"class_name": "__ellipsis__", "config": {}}
-    if isinstance(structure, (torch.Tensor, np.ndarray)) and structure.ndim > 0:
-        # A constant operand (`x + positions`), written as Keras writes a tensor or an array.
+    if isinstance(structure, (torch.Tensor, np.ndarray, np.generic)):
+        # A constant operand (`x + positions`, `x * np.float32(2)`), written as Keras writes a
+        # tensor or an array; a 0-d one too, so that it loads back with its dtype.
         is_tensor = isinstance(structure, torch.Tensor)
-        array = structure.detach().cpu().numpy() if is_tensor else structure
+        array = structure.detach().cpu().numpy() if is_tensor else np.asarray(structure)
         value = {"value": array.tolist(), "dtype": str(array.dtype)}
         return {"class_name": _CONSTANT_KINDS[0 if is_tensor else 1], "config": value}
     if isinstance(structure, (list, tuple)):

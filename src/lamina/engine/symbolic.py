@@ -13,6 +13,7 @@ import numbers
 import operator
 import warnings
 
+import numpy as np
 import torch
 
 from lamina import backend, tree
@@ -266,14 +267,34 @@ def Input(
 # Operations on symbolic tensors (x + y, ops.* on KerasTensors)
 
 
+# The public ops by name (`lamina.ops.multiply` under "multiply"), as lamina.ops registers them.
+_PUBLIC_OPS: dict[str, object] = {}
+
+
+def _arithmetic(python_operator, name: str):
+    """`python_operator` (`x * y`, as a graph records it), except where an operand is a NumPy
+    constant (`x * np.array([...])`, as Keras saves it too): torch leaves `tensor * array` to
+    NumPy, which cannot read a meta tensor (shape inference) or one that needs grad (training),
+    so that call is the public op `lamina.ops.<name>`, which takes arrays with Keras's dtype
+    rules."""
+
+    def apply(*operands):
+        if any(isinstance(o, (np.ndarray, np.generic)) for o in operands):
+            return _PUBLIC_OPS[name](*operands)
+        return python_operator(*operands)
+
+    apply.__name__ = apply.__qualname__ = name
+    return apply
+
+
 # The operations a functional graph can record, by name (`add`, `mean`, ...): lamina.ops registers
 # each public op here, so a saved graph's operation nodes are rebuilt by name, never from code.
 _OPERATIONS: dict[str, object] = {
-    "add": operator.add,
-    "subtract": operator.sub,
-    "multiply": operator.mul,
-    "divide": operator.truediv,
-    "true_divide": operator.truediv,
+    "add": _arithmetic(operator.add, "add"),
+    "subtract": _arithmetic(operator.sub, "subtract"),
+    "multiply": _arithmetic(operator.mul, "multiply"),
+    "divide": _arithmetic(operator.truediv, "divide"),
+    "true_divide": _arithmetic(operator.truediv, "divide"),  # lamina.ops.true_divide is divide
     "negative": operator.neg,
     "get_item": keras_tensor.get_item,
 }
@@ -320,6 +341,7 @@ def register_operation(name: str, fn) -> None:
         >>> register_operation("add", operator.add)
     """
     _OPERATIONS.setdefault(name, fn)
+    _PUBLIC_OPS.setdefault(name, fn)
 
 
 def operation_layer_from_entry(entry: dict):
