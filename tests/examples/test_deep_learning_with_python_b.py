@@ -63,3 +63,15 @@ def test_masked_softmax_in_float16_matches_keras():
     np.testing.assert_allclose(
         ours.float().numpy(), keras.ops.convert_to_numpy(theirs).astype("float32"), atol=1e-3
     )
+
+
+# Chapter 17: image generation (image batches re-cut to the training batch size)
+
+
+@pytest.mark.parametrize("drop_remainder, sizes", [(False, [4, 4, 4, 3]), (True, [4, 4, 4])])
+def test_rebatch_recuts_batches_across_their_borders(drop_remainder, sizes):
+    batched = data.Dataset.from_tensor_slices(np.arange(15)).batch(3)
+    rebatched = batched.rebatch(4, drop_remainder=drop_remainder)
+    batches = [b.tolist() for b in rebatched.as_numpy_iterator()]
+    assert [len(b) for b in batches] == sizes
+    assert sum(batches, []) == list(range(sum(sizes)))
