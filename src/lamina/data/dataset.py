@@ -269,6 +269,12 @@ class Dataset:
         """Split each element along its first axis: the inverse of `batch`."""
         return Dataset(transforms.Unbatch(self._node))
 
+    def rebatch(self, batch_size, drop_remainder=False, name=None) -> Dataset:
+        """Re-cut a batched dataset into batches of `batch_size` (tf.data: `unbatch().batch()`),
+        e.g. the 32-image batches of `image_dataset_from_directory` into another size."""
+        _count(batch_size, "batch_size", "rebatch", 1)
+        return self.unbatch().batch(batch_size, drop_remainder=drop_remainder)
+
     def shuffle(self, buffer_size, seed=None, reshuffle_each_iteration=True, name=None) -> Dataset:
         """Shuffle with a buffer of `buffer_size` elements (a full shuffle when it is at least the
         dataset's size). A new order each pass unless `reshuffle_each_iteration=False`; the orders

@@ -150,7 +150,14 @@ def slice_leaf(leaf, index):
 
 def to_numpy(element):
     """Every leaf as a NumPy array (for `as_numpy_iterator`): tensors on any device, bfloat16 as
-    `ml_dtypes.bfloat16` (`backend.as_numpy`)."""
-    return tree.map_structure(
-        lambda leaf: backend.as_numpy(leaf) if isinstance(leaf, torch.Tensor) else leaf, element
-    )
+    `ml_dtypes.bfloat16` (`backend.as_numpy`); a single string as a Python str, as tf.data hands
+    out one `bytes` (programs slice it: `text[:50]`)."""
+    return tree.map_structure(_numpy_leaf, element)
+
+
+def _numpy_leaf(leaf):
+    if isinstance(leaf, torch.Tensor):
+        return backend.as_numpy(leaf)
+    if isinstance(leaf, np.ndarray) and leaf.ndim == 0 and leaf.dtype.kind in "US":
+        return leaf.item()
+    return leaf

@@ -9,6 +9,7 @@ import warnings
 from lamina import activations
 from lamina.engine import errors, hyperparameters
 from lamina.engine.layer import Layer
+from lamina.layers.masking_scores import masked_logit
 
 
 class ReLU(Layer):
@@ -168,10 +169,12 @@ class Softmax(Layer):
                 "(no more dimensions, no larger sizes)",
                 f"a mask of shape {errors.format_shape(mask.shape)}",
             )
-        # Keras: masked positions get a large negative logit (-1e9), and the output is zeroed
-        # there, so a fully masked row gives zeros rather than a uniform distribution.
+        # Keras: masked positions get a large negative logit (-1e9; -3e4 in float16), and the
+        # output is zeroed there, so a fully masked row gives zeros rather than a uniform one.
         keep = mask.to(inputs.dtype)
-        outputs = activations.softmax(inputs + (1.0 - keep) * -1e9, axis=self.axis)
+        outputs = activations.softmax(
+            inputs + (1.0 - keep) * masked_logit(inputs.dtype), axis=self.axis
+        )
         return outputs * keep
 
     def get_config(self):

@@ -16,12 +16,8 @@ from lamina.engine import errors, func_transforms, naming
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
 from lamina.layers import attention_folding
+from lamina.layers.masking_scores import fused_masked_logit, masked_logit
 from lamina.quantizers import quantized_attention
-
-# Keras subtracts this from the scores of masked keys (float32), rather than using -inf.
-_MASKED_SCORE = 1e9
-# Keras's dot_product_attention (its fused path, on every backend) fills masked scores with this.
-_LARGE_NEGATIVE = -0.7 * 3.38953e38
 
 
 def _masks_of(inputs, mask):
@@ -133,7 +129,7 @@ class _BaseDenseAttention(Layer):
             causal = _causal(scores.shape[-2], scores.shape[-1], scores.device)[None]
             keep = causal if keep is None else keep & causal
         if keep is not None:
-            scores = scores - _MASKED_SCORE * (~keep).to(scores.dtype)
+            scores = scores + masked_logit(scores.dtype) * (~keep).to(scores.dtype)
         weights = torch.softmax(scores, dim=-1)
         if training and self.dropout > 0.0:
             weights = F.dropout(weights, self.dropout, training=True)
@@ -568,7 +564,7 @@ class MultiHeadAttention(Layer):
                 None
                 if keep is None
                 else torch.zeros(keep.shape, dtype=q.dtype, device=q.device).masked_fill(
-                    ~keep, _LARGE_NEGATIVE
+                    ~keep, fused_masked_logit(q.dtype)
                 )
             )
             attended = func_transforms.scaled_dot_product_attention(
@@ -746,7 +742,7 @@ class MultiHeadAttention(Layer):
         keep = attention_mask.to(torch.bool)
         while keep.dim() < attention_scores.dim():
             keep = keep.unsqueeze(-3)
-        scores = attention_scores.masked_fill(~keep, -_MASKED_SCORE)
+        scores = attention_scores.masked_fill(~keep, masked_logit(attention_scores.dtype))
         return torch.softmax(scores, dim=-1).masked_fill(~keep, 0.0)
 
     def _compute_attention(

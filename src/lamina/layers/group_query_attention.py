@@ -14,10 +14,7 @@ from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
 from lamina.layers.attention import attention_mask_tensor, check_key_matches_value
 from lamina.layers.einsum_dense import EinsumDense
-
-# Keras's Softmax layer adds this to masked scores; its fused path uses the float32 minimum.
-_MASKED_SCORE = -1e9
-_FUSED_MASKED_SCORE = -0.7 * 3.38953e38
+from lamina.layers.masking_scores import fused_masked_logit, masked_logit
 
 
 class GroupQueryAttention(Layer):
@@ -228,7 +225,7 @@ class GroupQueryAttention(Layer):
         if return_attention_scores or self.dropout > 0.0:
             logits = torch.matmul(q * scale, k.transpose(-1, -2))
             if keep is not None:
-                logits = logits + (~keep).to(logits.dtype) * _MASKED_SCORE
+                logits = logits + (~keep).to(logits.dtype) * masked_logit(logits.dtype)
             scores = torch.softmax(logits, dim=-1)
             if keep is not None:
                 scores = scores * keep.to(scores.dtype)
@@ -238,7 +235,7 @@ class GroupQueryAttention(Layer):
             additive = None
             if keep is not None:
                 additive = torch.zeros(keep.shape, dtype=q.dtype, device=q.device).masked_fill(
-                    ~keep, _FUSED_MASKED_SCORE
+                    ~keep, fused_masked_logit(q.dtype)
                 )
             attended = func_transforms.scaled_dot_product_attention(
                 q, k, v, attn_mask=additive, scale=scale
