@@ -14,7 +14,12 @@ from lamina import ops
 from tests.parity.reference import keras
 
 # name -> lamina's trailing arguments that Keras's signature lacks (NumPy's, harmless).
-EXTRA = {"amax": ("initial",), "amin": ("initial",)}
+EXTRA = {
+    "amax": ("initial",),
+    "amin": ("initial",),
+    # tf.math.count_nonzero's and NumPy's; Hands-On ML's mean-embedding Lambda passes it.
+    "count_nonzero": ("keepdims",),
+}
 NAMESPACES = ("", "nn", "linalg", "image", "numpy")
 
 

@@ -145,6 +145,11 @@ def meta_call(layer, args, kwargs):
         return torch.func.functional_call(layer, state, args, kwargs, strict=False)
 
 
+def _state_count(layer) -> int:
+    """How many parameters and buffers `layer` holds, its sub-layers' included."""
+    return sum(1 for _ in layer.parameters()) + sum(1 for _ in layer.buffers())
+
+
 def _meta_copy(weight: torch.Tensor) -> torch.Tensor:
     """An uninitialised meta tensor like `weight`, of its weight class and attributes."""
     copy = torch.empty_like(weight, device="meta").requires_grad_(weight.requires_grad)
@@ -210,7 +215,16 @@ def _run_one_probe(layer, args, kwargs, probe: int, device):
                 layer.build_from_shape(map_tensors(lambda t: t.shape, args[0]) if args else None)
     if device == "meta":
         with meta_inference(), torch.device("meta"):
-            return meta_call(layer, concrete_args, concrete_kwargs)
+            weights_before = _state_count(layer)
+            try:
+                return meta_call(layer, concrete_args, concrete_kwargs)
+            except RuntimeError:
+                if _state_count(layer) == weights_before:
+                    raise
+                # A sub-layer built during this call and then called again (a residual block
+                # applied four times) holds real weights the meta swap, made before it existed,
+                # left out; now that every sub-layer is built, one more run swaps them all.
+                return meta_call(layer, concrete_args, concrete_kwargs)
     # A probe on real zeros: its activity penalties are no loss of the model's.
     losses = {m: m._activity_losses for m in layer.modules() if hasattr(m, "_activity_losses")}
     try:

@@ -534,12 +534,14 @@ def ptp(x, axis=None, keepdims=False):
 
 @symbolic_op("count_nonzero")
 @reduces_no_axis_when_empty
-def count_nonzero(x, axis=None):
+def count_nonzero(x, axis=None, keepdims=False):
     """The number of non-zero elements over the given axes.
 
     Args:
         x: input tensor.
         axis: an axis or tuple of axes to count over (default None: all of them).
+        keepdims: whether to keep the counted axes as size 1 (default False), as NumPy's and
+            `tf.math.count_nonzero`'s argument of that name (Keras's op lacks it).
 
     Returns:
         An int32 tensor of counts.
@@ -551,7 +553,11 @@ def count_nonzero(x, axis=None):
         tensor([2, 1], dtype=torch.int32)
     """
     x = tensor(x)
-    return torch.count_nonzero(x, dim=_axes(x, axis)).to(torch.int32)
+    axes = _axes(x, axis)
+    counts = torch.count_nonzero(x, dim=axes).to(torch.int32)
+    if keepdims:
+        counts = counts.reshape([1 if a in axes else size for a, size in enumerate(x.shape)])
+    return counts
 
 
 @symbolic_op("average")
