@@ -61,3 +61,46 @@ def test_unnamed_outputs_log_metrics_unprefixed_as_keras():
     for key, value in theirs_dict.items():
         np.testing.assert_allclose(ours_dict[key], value, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(ours_list, theirs_list, rtol=1e-5, atol=1e-6)
+
+
+def _history_keys_of_custom_step(lib):
+    """fit() on a Functional subclass whose torch-style train_step returns every metric's
+    result by name (the compiled metrics as one `compile_metrics` dict)."""
+    import torch
+
+    class StepModel(lib.Model):
+        def train_step(self, data):
+            inputs, targets = data
+            predictions = self(inputs, training=True)
+            loss = self.compute_loss(y=targets, y_pred=predictions)
+            loss.backward()
+            weights = list(self.trainable_weights)
+            with torch.no_grad():
+                self.optimizer.apply([w.value.grad for w in weights], weights)
+            for metric in self.metrics:
+                if metric.name == "loss":
+                    metric.update_state(loss)
+                else:
+                    metric.update_state(targets, predictions)
+            return {m.name: m.result() for m in self.metrics}
+
+    inputs = lib.Input(shape=(4,))
+    model = StepModel(inputs, lib.layers.Dense(3, activation="softmax")(inputs))
+    model.compile(
+        optimizer="adam",
+        loss="sparse_categorical_crossentropy",
+        metrics=[
+            lib.metrics.SparseCategoricalAccuracy(),
+            lib.metrics.SparseTopKCategoricalAccuracy(k=2),
+        ],
+    )
+    x = np.random.default_rng(0).normal(size=(16, 4)).astype("float32")
+    y = np.arange(16) % 3
+    return list(model.fit(x, y, epochs=1, batch_size=8, verbose=0).history)
+
+
+def test_custom_step_history_orders_keys_as_keras():
+    """Ch. 7's "train_step() metrics handling with PyTorch": Keras sorts the step's own keys,
+    then spreads `compile_metrics`'s dict in its place, so the compiled metrics come before
+    `loss` in the history."""
+    assert _history_keys_of_custom_step(lamina) == _history_keys_of_custom_step(keras)
