@@ -116,22 +116,23 @@ def _overrides(callback, hook: str) -> bool:
 
 def flat_logs(logs) -> dict:
     """A custom step's logs as Keras's callbacks see them: keys sorted, and a value that is
-    itself a dict (what `compile_metrics.result()` returns) merged into the top level.
+    itself a dict (what `compile_metrics.result()` returns) merged in at its key's place (so
+    its entries come before `loss`, as in Keras's history).
 
     Args:
         logs: a mapping of names to values (tensors, numbers or dicts of them).
 
     Example:
         >>> flat_logs({"loss": 0.5, "compile_metrics": {"mae": 0.25}})
-        {'loss': 0.5, 'mae': 0.25}
+        {'mae': 0.25, 'loss': 0.5}
     """
     flat = {}
-    for key, value in dict(logs).items():
+    for key, value in sorted(dict(logs).items(), key=lambda item: item[0]):
         if isinstance(value, Mapping):
             flat.update(flat_logs(value))
         else:
             flat[key] = value
-    return dict(sorted(flat.items()))
+    return flat
 
 
 def _sorted_logs(logs):

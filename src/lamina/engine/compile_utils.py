@@ -684,6 +684,26 @@ class CompileLoss:
 # The compiled metrics
 
 
+def _number_repeats(plain, weighted) -> None:
+    """Keras's names for the unprefixed metrics of outputs without names: a repeated name
+    becomes `<name>_1`, `<name>_2`, ...; a weighted metric whose name is taken becomes
+    `weighted_<name>` (then `weighted_<name>_1`, ...)."""
+    seen: dict[str, int] = {}
+    for metric in plain:
+        count = seen.get(metric.name, 0)
+        seen[metric.name] = count + 1
+        if count:
+            metric.name = f"{metric.name}_{count}"
+    for metric in weighted:
+        if metric.name not in seen:
+            seen[metric.name] = 1
+            continue
+        name = f"weighted_{metric.name}"
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        metric.name = f"{name}_{count}" if count else name
+
+
 def _is_accuracy(spec) -> bool:
     return isinstance(spec, str) and spec.lower() in ("accuracy", "acc")
 
@@ -730,7 +750,8 @@ class CompileMetrics(MetricGroup):
     def build(self, names, y_true_flat, y_pred_flat, output_losses) -> None:
         """Create each output's metric objects (`output_losses`: the compiled loss's outputs)."""
         count = len(y_pred_flat)
-        if len(names) != count:
+        named = len(names) == count
+        if not named:
             names = [f"output_{i}" for i in range(count)]
         plain = per_output_metrics(self.spec, names)
         weighted = per_output_metrics(self.weighted_spec, names)
@@ -742,14 +763,21 @@ class CompileMetrics(MetricGroup):
             y_true = y_pred_flat[index] if y_true is None else y_true  # shapes only
             shapes = (tuple(y_true.shape), tuple(y_pred_flat[index].shape))
             loss = output_losses[index].fn if index < len(output_losses) else None
-            prefix = f"{names[index]}_" if count > 1 else ""
+            # As in Keras: outputs without names (a subclassed model's tuple) log their
+            # metrics unprefixed, a repeated name taking `_1`, `_2`, ... (below).
+            prefix = f"{names[index]}_" if count > 1 and named else ""
             made = [self._make(spec, prefix, set(), loss, shapes) for spec in plain[index]]
             unweighted = [metric for metric, _ in made]
             plain_names += [base for _, base in made]
-            taken = {m.name for m in unweighted}
+            taken = {m.name for m in unweighted} if named else set()
             made = [self._make(spec, prefix, taken, loss, shapes) for spec in weighted[index]]
             weighted_names += [base for _, base in made]
             self.groups.append((unweighted, [metric for metric, _ in made]))
+        if not named:
+            _number_repeats(
+                [m for group in self.groups for m in group[0]],
+                [m for group in self.groups for m in group[1]],
+            )
         self.metrics = [m for group in self.groups for part in group for m in part]
         self.object_names = plain_names + weighted_names
 
