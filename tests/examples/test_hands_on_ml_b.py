@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 import lamina
+from lamina import layers
 from tests.parity.reference import keras
 
 # --------------------------------------------------------------------------------------------------
@@ -42,3 +43,51 @@ def test_fit_on_a_windowed_series_dataset_trains_an_rnn():
     assert len(history.history["loss"]) == 2
     assert np.isfinite(history.history["loss"]).all()
     assert tuple(model(torch.zeros(3, 8)).shape) == (3, 1)
+
+
+# --------------------------------------------------------------------------------------------------
+# Chapter 16: a stateful char-RNN resets its model's states from a callback at each epoch start
+# (`self.model.reset_states()`, tf.keras 2's method; Keras 3 keeps only the layers' reset_state).
+
+
+def _stateful_char_rnn(api):
+    return api.Sequential(
+        [
+            api.layers.Input(batch_shape=(2, None)),
+            api.layers.Embedding(7, 4),
+            api.layers.GRU(3, return_sequences=True, stateful=True),
+        ]
+    )
+
+
+def test_model_reset_states_zeroes_every_stateful_layer_as_keras_layer_reset_state():
+    reference, ours = _stateful_char_rnn(keras), _stateful_char_rnn(lamina)
+    ours.set_weights(reference.get_weights())
+    chunks = np.random.default_rng(1).integers(0, 7, size=(2, 2, 5))
+    wrapper = lamina.Sequential([ours])  # a stateful model nested in another, as the book does
+    for chunk in chunks:  # carry state across two chunks, then start over
+        reference(chunk)
+        wrapper(chunk)
+    reference.layers[-1].reset_state()
+    wrapper.reset_states()
+    expected = reference(chunks[1]).detach().numpy()
+    np.testing.assert_allclose(lamina.ops.convert_to_numpy(ours(chunks[1])), expected, atol=1e-6)
+
+
+def test_reset_states_callback_runs_in_fit():
+    resets = []
+
+    class ResetAtEpochStart(lamina.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.model.reset_states()
+            resets.append(self.model.layers[-2].states)
+
+    model = _stateful_char_rnn(lamina)
+    model.add(layers.Dense(7, activation="softmax"))
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="nadam")
+    x = np.random.default_rng(2).integers(0, 7, size=(4, 6))
+    model.fit(
+        x, x, batch_size=2, shuffle=False, epochs=2, callbacks=[ResetAtEpochStart()], verbose=0
+    )
+    assert resets == [None, None]  # no state carried into an epoch's first batch
+    assert model.layers[-2].states is not None  # the last batch's state is carried out
