@@ -91,3 +91,21 @@ def test_reset_states_callback_runs_in_fit():
     )
     assert resets == [None, None]  # no state carried into an epoch's first batch
     assert model.layers[-2].states is not None  # the last batch's state is carried out
+
+
+# --------------------------------------------------------------------------------------------------
+# Chapter 17: autoencoders.
+
+
+def test_fit_takes_another_models_output_as_plain_data():
+    # Training stacked autoencoders one at a time fits the second on `encoder(X)`, a tensor still
+    # tied to the first encoder's graph; each step backpropagated into it ("backward through the
+    # graph a second time", as Keras on torch does), where TensorFlow sees plain data.
+    encoder = layers.Dense(4, activation="relu")
+    codings = encoder(np.random.default_rng(3).random((16, 6)).astype("float32"))
+    assert codings.requires_grad
+    model = lamina.Sequential([layers.Dense(2, activation="relu"), layers.Dense(4)])
+    model.compile(loss="mse", optimizer="nadam")
+    history = model.fit(codings, codings, batch_size=8, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2
+    assert encoder.kernel.grad is None  # the data's own graph is left untouched
