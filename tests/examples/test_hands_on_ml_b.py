@@ -109,3 +109,20 @@ def test_fit_takes_another_models_output_as_plain_data():
     history = model.fit(codings, codings, batch_size=8, epochs=2, verbose=0)
     assert len(history.history["loss"]) == 2
     assert encoder.kernel.grad is None  # the data's own graph is left untouched
+
+
+def test_add_weight_takes_a_bare_size_for_a_vector():
+    # A tied-weights decoder layer creates its bias with shape=<the tied Dense's input size>,
+    # an int (tf.keras 2 read it as a vector; Keras 3 refuses it, lamina failed with a raw
+    # TypeError).
+    class Bias(lamina.layers.Layer):
+        def build(self, input_shape):
+            self.bias = self.add_weight(name="bias", shape=input_shape[-1], initializer="ones")
+
+        def call(self, inputs):
+            return inputs + self.bias
+
+    layer = Bias()
+    out = layer(np.zeros((2, 5), "float32"))
+    assert tuple(layer.bias.shape) == (5,)
+    np.testing.assert_allclose(lamina.ops.convert_to_numpy(out), np.ones((2, 5)))
