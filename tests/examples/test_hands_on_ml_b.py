@@ -126,3 +126,12 @@ def test_add_weight_takes_a_bare_size_for_a_vector():
     out = layer(np.zeros((2, 5), "float32"))
     assert tuple(layer.bias.shape) == (5,)
     np.testing.assert_allclose(lamina.ops.convert_to_numpy(out), np.ones((2, 5)))
+
+
+def test_kullback_leibler_divergence_is_keras_kl_divergence():
+    # A sparse autoencoder's KL activity regularizer reads the loss by tf.keras 2's long name.
+    target = np.full((3,), 0.1, "float32")
+    mean_activity = np.array([0.05, 0.2, 0.5], "float32")
+    ours = lamina.losses.kullback_leibler_divergence(target, mean_activity)
+    expected = keras.losses.kl_divergence(target, mean_activity).detach().numpy()
+    np.testing.assert_allclose(lamina.ops.convert_to_numpy(ours), expected, rtol=1e-6)
