@@ -79,7 +79,9 @@ def to_tensor(value, device, name="x") -> torch.Tensor:
     Strings in `x` stay a NumPy array on the host: torch has no string tensors, and a model's
     string `Input` hands them to its StringLookup / TextVectorization layers as they are."""
     if isinstance(value, torch.Tensor):
-        tensor = value
+        # Data, not a node of the caller's graph: `encoder(X)` fed to another model's fit (as in
+        # training stacked autoencoders one at a time) would be backpropagated into each step.
+        tensor = value.detach() if value.requires_grad else value
     else:
         if type(value) is np.ndarray:  # the usual batch: no pandas or list to convert
             array = value

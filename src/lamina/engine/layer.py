@@ -1147,6 +1147,10 @@ class Layer(nn.Module):
                 )
             )
         shape = () if shape is None else shape
+        if isinstance(shape, (int, np.integer)):
+            # tf.keras 2 took a bare size for a vector (`shape=self.dense.input_shape[-1]` in
+            # tied-weights autoencoders); Keras 3 refuses it; its one meaning is (size,).
+            shape = (int(shape),)
         if dtype is not None and not backend.to_torch_dtype(dtype).is_floating_point:
             initializer = "zeros" if initializer is None else initializer
         initializer = "glorot_uniform" if initializer is None else initializer

@@ -237,6 +237,22 @@ class Model(Trainer, Layer):
             f"Its layers are: {[layer.name for layer in layers]}."
         )
 
+    def reset_states(self) -> None:
+        """Zero the carried states of every stateful layer in the model (nested ones too).
+
+        tf.keras 2's method, which Keras 3 dropped for the layers' own `reset_state()`; kept
+        with that meaning, as stateful char-RNN programs call it from a callback at each
+        epoch's start. Layers that are not stateful are left alone.
+
+        Example:
+            >>> model = lamina.Sequential([lamina.Input(batch_shape=(1, None, 2)),
+            ...                            lamina.layers.GRU(3, stateful=True)])
+            >>> model.reset_states()
+        """
+        for module in self.modules():
+            if getattr(module, "stateful", False) and hasattr(module, "reset_states"):
+                module.reset_states()
+
     @property
     def inputs(self) -> list[KerasTensor] | None:
         return None if self._graph is None else list(self._graph.flat_inputs)

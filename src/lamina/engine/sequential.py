@@ -266,6 +266,9 @@ class Sequential(Model):
     def forward(self, inputs, *args, **kwargs):
         if self.built and self._input_tensor is not None:
             if hasattr(inputs, "shape"):
+                # Keras's rank rule for a model input, as a functional model follows: a batch of
+                # (32, 56) windows feeds Input((None, 1)).
+                inputs = functional.adjust_input_rank(inputs, tuple(self._input_tensor.shape))
                 self._check_input(tuple(inputs.shape))
             elif isinstance(inputs, dict) or functional.several_inputs(inputs):
                 self._refuse_structure(inputs)

@@ -93,6 +93,10 @@ _FUNCTIONS = {
     "ctc": ctc,
     "circle": circle,
 }
+# tf.keras 2's long name, which Keras 3 keeps only as a string: Hands-On ML's sparse
+# autoencoder reads `losses.kullback_leibler_divergence` in its KL activity regularizer.
+kullback_leibler_divergence = kl_divergence
+
 _CLASSES = {
     cls.__name__: cls
     for cls in (
@@ -260,6 +264,7 @@ __all__ = [
     "hinge",
     "huber",
     "kl_divergence",
+    "kullback_leibler_divergence",
     "log_cosh",
     "match_rank",
     "mean_absolute_error",
