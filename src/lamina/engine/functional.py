@@ -500,6 +500,9 @@ def adjust_input_rank(array, expected_shape):
         (4, 28, 28, 1)
     """
     shape = tuple(getattr(array, "shape", ()))
+    changes_rank = len(shape) in (len(expected_shape) + 1, len(expected_shape) - 1)
+    if changes_rank and not isinstance(array, (np.ndarray, torch.Tensor)):
+        array = np.asarray(array)  # a pandas Series / frame takes no `[..., None]`
     if len(shape) == len(expected_shape) + 1 and shape[-1] == 1:
         adjusted = array[..., 0]
     elif len(shape) == len(expected_shape) - 1 and expected_shape and expected_shape[-1] == 1:
