@@ -10,6 +10,7 @@ import pytest
 
 import lamina
 from lamina import layers
+from tests.parity.reference import keras
 
 # keras/regression: one pandas column (a Series) trains a model on Input((1,)), and a frame that
 # pd.get_dummies left with bool columns is refused by Normalization.adapt with a hint.
@@ -33,3 +34,23 @@ def test_normalization_adapt_names_an_object_array():
     frame = pd.DataFrame({"weight": [1.0, 2.0, 3.0], "usa": [True, False, True]})
     with pytest.raises(ValueError, match="dtype object.*np.array\\(frame, dtype='float32'\\)"):
         layers.Normalization().adapt(np.array(frame))
+
+
+# keras/overfit_and_underfit: a schedule is called on an array of steps to plot the rate curve.
+
+
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("InverseTimeDecay", (0.001, 20, 1.0)),
+        ("ExponentialDecay", (0.1, 10, 0.5)),
+        ("CosineDecay", (0.1, 80)),
+    ],
+)
+def test_schedule_takes_an_array_of_steps_as_keras(name, args):
+    steps = np.linspace(0, 100, 7)
+    ours = getattr(lamina.optimizers.schedules, name)(*args)(steps)
+    theirs = getattr(keras.optimizers.schedules, name)(*args)(steps)
+    assert tuple(ours.shape) == (7,) and str(ours.dtype) == "torch.float32"
+    np.testing.assert_allclose(np.asarray(ours), keras.ops.convert_to_numpy(theirs), rtol=1e-6)
+    assert isinstance(getattr(lamina.optimizers.schedules, name)(*args)(3), float)
