@@ -54,3 +54,18 @@ def test_schedule_takes_an_array_of_steps_as_keras(name, args):
     assert tuple(ours.shape) == (7,) and str(ours.dtype) == "torch.float32"
     np.testing.assert_allclose(np.asarray(ours), keras.ops.convert_to_numpy(theirs), rtol=1e-6)
     assert isinstance(getattr(lamina.optimizers.schedules, name)(*args)(3), float)
+
+
+# images/transfer_learning: the validation folder is split with
+# `data.experimental.cardinality` and one test batch is taken with `as_numpy_iterator().next()`.
+
+
+def test_experimental_cardinality_splits_a_dataset():
+    dataset = lamina.data.Dataset.from_tensor_slices(np.arange(50.0)).batch(8)
+    batches = lamina.data.experimental.cardinality(dataset)
+    assert int(batches) == 7 and batches.numpy() == 7
+    test = dataset.take(batches // 5)
+    assert int(lamina.data.experimental.cardinality(dataset.skip(batches // 5))) == 6
+    first = test.as_numpy_iterator().next()
+    assert isinstance(first, np.ndarray) and first.tolist() == list(range(8))
+    assert [len(b) for b in dataset.as_numpy_iterator()] == [8] * 6 + [2]

@@ -39,6 +39,31 @@ class Cardinality(int):
         return np.int64(self)
 
 
+class NumpyIterator:
+    """What `as_numpy_iterator()` returns: an iterator of NumPy elements that, as tf.data's, also
+    answers `.next()` (`ds.as_numpy_iterator().next()` takes the first element).
+
+    Examples:
+        >>> int(Dataset.range(3).as_numpy_iterator().next())
+        0
+
+    Args:
+        elements: the iterator of converted elements.
+    """
+
+    def __init__(self, elements):
+        self._elements = iter(elements)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._elements)
+
+    def next(self):
+        return next(self._elements)
+
+
 class Dataset:
     """A re-iterable sequence of elements, built by chaining transformations.
 
@@ -694,10 +719,9 @@ class Dataset:
             )
         return elements[0]
 
-    def as_numpy_iterator(self):
+    def as_numpy_iterator(self) -> NumpyIterator:
         """Iterate with every tensor converted to a NumPy array."""
-        for element in self:
-            yield structure.to_numpy(element)
+        return NumpyIterator(structure.to_numpy(element) for element in self)
 
     def cardinality(self) -> Cardinality:
         """The number of elements, `INFINITE_CARDINALITY` (-1) or `UNKNOWN_CARDINALITY` (-2): an
