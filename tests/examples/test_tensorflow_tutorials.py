@@ -5,6 +5,8 @@ test's docstring for the workflow it stands for.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -69,3 +71,24 @@ def test_experimental_cardinality_splits_a_dataset():
     first = test.as_numpy_iterator().next()
     assert isinstance(first, np.ndarray) and first.tolist() == list(range(8))
     assert [len(b) for b in dataset.as_numpy_iterator()] == [8] * 6 + [2]
+
+
+# images/segmentation: masks are resized with nearest interpolation inside Dataset.map; the
+# vectorized map gives the right masks without torch's vmap fallback warning (an error here).
+
+
+def test_nearest_resize_in_a_batched_map_is_quiet_and_exact():
+    masks = np.random.default_rng(0).integers(0, 3, (4, 8, 8, 1)).astype("float32")
+
+    def load(mask):
+        return lamina.ops.image.resize(mask, (4, 4), interpolation="nearest")
+
+    dataset = lamina.data.Dataset.from_tensor_slices(masks).map(load).batch(4)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        (batch,) = list(dataset)
+    assert [str(w.message) for w in caught] == []
+    expected = keras.ops.convert_to_numpy(
+        keras.ops.image.resize(masks, (4, 4), interpolation="nearest")
+    )
+    np.testing.assert_array_equal(np.asarray(batch), expected)
