@@ -92,3 +92,18 @@ def test_nearest_resize_in_a_batched_map_is_quiet_and_exact():
         keras.ops.image.resize(masks, (4, 4), interpolation="nearest")
     )
     np.testing.assert_array_equal(np.asarray(batch), expected)
+
+
+# generative/autoencoder: the anomaly detector scores reconstructions with tf.keras's
+# `losses.mae(...)`, the function Keras 3 keeps as the loss string "mae".
+
+
+def test_tf_keras_short_loss_names_are_the_keras_3_functions():
+    y_true = np.random.default_rng(0).uniform(size=(4, 6)).astype("float32")
+    y_pred = np.random.default_rng(1).uniform(size=(4, 6)).astype("float32")
+    for short, full in [("mae", "mean_absolute_error"), ("MSE", "mean_squared_error")]:
+        ours = getattr(lamina.losses, short)(y_true, y_pred)
+        theirs = getattr(keras.losses, full)(y_true, y_pred)
+        np.testing.assert_allclose(np.asarray(ours), keras.ops.convert_to_numpy(theirs), rtol=1e-6)
+    with pytest.raises(AttributeError, match="no attribute 'maee'"):
+        lamina.losses.maee  # noqa: B018
