@@ -107,3 +107,23 @@ def test_tf_keras_short_loss_names_are_the_keras_3_functions():
         np.testing.assert_allclose(np.asarray(ours), keras.ops.convert_to_numpy(theirs), rtol=1e-6)
     with pytest.raises(AttributeError, match="no attribute 'maee'"):
         lamina.losses.maee  # noqa: B018
+
+
+# structured_data/imbalanced_data: the oversampled dataset repeats forever and fit is given
+# steps_per_epoch=np.ceil(...), a whole float; each epoch runs that many steps.
+
+
+def test_fit_takes_a_whole_float_steps_per_epoch():
+    rng = np.random.default_rng(0)
+    features, labels = rng.normal(size=(64, 3)).astype("float32"), np.ones((64, 1), "float32")
+    dataset = lamina.data.Dataset.from_tensor_slices((features, labels)).repeat().batch(8)
+    model = lamina.Sequential([lamina.Input((3,)), layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    seen = []
+    counter = lamina.callbacks.LambdaCallback(on_train_batch_end=lambda b, logs: seen.append(b))
+    model.fit(
+        dataset, steps_per_epoch=np.ceil(2.0 * 10 / 8), epochs=2, verbose=0, callbacks=[counter]
+    )
+    assert seen == [0, 1, 2, 0, 1, 2]
+    with pytest.raises(ValueError, match="steps_per_epoch=2.5"):
+        model.fit(dataset, steps_per_epoch=2.5, epochs=1, verbose=0)
