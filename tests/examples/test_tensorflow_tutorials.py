@@ -127,3 +127,22 @@ def test_fit_takes_a_whole_float_steps_per_epoch():
     assert seen == [0, 1, 2, 0, 1, 2]
     with pytest.raises(ValueError, match="steps_per_epoch=2.5"):
         model.fit(dataset, steps_per_epoch=2.5, epochs=1, verbose=0)
+
+
+# structured_data/preprocessing_layers: the feature dict still holds the 'target' column, which
+# matches no Input; like Keras, lamina says so once, not once per fit / evaluate / predict path.
+
+
+def test_an_unused_dict_key_warns_once_across_fit_evaluate_predict():
+    a, b = lamina.Input((1,), name="a"), lamina.Input((1,), name="b")
+    model = lamina.Model({"a": a, "b": b}, layers.Dense(1)(layers.concatenate([a, b])))
+    model.compile(optimizer="adam", loss="mse")
+    ones = np.ones((8, 1), "float32")
+    x, y = {"a": ones, "b": ones, "target": ones}, ones
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        model.fit(x, y, epochs=2, verbose=0)
+        model.evaluate(x, y, verbose=0)
+        model.predict(x, verbose=0)
+    messages = [str(w.message) for w in caught if "match no input" in str(w.message)]
+    assert len(messages) == 1 and "['target']" in messages[0]
