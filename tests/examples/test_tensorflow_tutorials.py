@@ -146,3 +146,21 @@ def test_an_unused_dict_key_warns_once_across_fit_evaluate_predict():
         model.predict(x, verbose=0)
     messages = [str(w.message) for w in caught if "match no input" in str(w.message)]
     assert len(messages) == 1 and "['target']" in messages[0]
+
+
+# images/segmentation and audio/simple_audio print `ds.element_spec` of a batched pipeline.
+
+
+def test_element_spec_describes_a_batched_pipeline_as_tf_data():
+    images = np.zeros((10, 4, 4, 3), "float32")
+    masks = np.zeros((10, 4, 4, 1), "uint8")
+    dataset = lamina.data.Dataset.from_tensor_slices((images, masks)).batch(4)
+    spec = dataset.map(lambda x, y: (x, y, lamina.ops.ones_like(y, dtype="float32"))).element_spec
+    assert [repr(s) for s in spec] == [
+        "TensorSpec(shape=(None, 4, 4, 3), dtype=float32, name=None)",
+        "TensorSpec(shape=(None, 4, 4, 1), dtype=uint8, name=None)",
+        "TensorSpec(shape=(None, 4, 4, 1), dtype=float32, name=None)",
+    ]
+    exact = lamina.data.Dataset.from_tensor_slices(images).batch(4, drop_remainder=True)
+    assert exact.element_spec.shape == (4, 4, 4, 3)
+    assert dataset.unbatch().element_spec[0].shape == (4, 4, 3)

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from lamina import tree
-from lamina.data import combine, fusion, grouping, sources, structure, transforms
+from lamina.data import combine, element_spec, fusion, grouping, sources, structure, transforms
 from lamina.data.sources import INFINITE, UNKNOWN
 from lamina.data.transforms import AUTOTUNE
 from lamina.engine import errors, hyperparameters
@@ -722,6 +722,12 @@ class Dataset:
     def as_numpy_iterator(self) -> NumpyIterator:
         """Iterate with every tensor converted to a NumPy array."""
         return NumpyIterator(structure.to_numpy(element) for element in self)
+
+    @property
+    def element_spec(self):
+        """tf.data's `element_spec`: the elements' structure of `TensorSpec(shape, dtype)`,
+        the batch axis None where a `batch()` may leave a shorter last batch."""
+        return element_spec.element_spec(self)
 
     def cardinality(self) -> Cardinality:
         """The number of elements, `INFINITE_CARDINALITY` (-1) or `UNKNOWN_CARDINALITY` (-2): an
