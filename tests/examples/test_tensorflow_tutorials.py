@@ -164,3 +164,18 @@ def test_element_spec_describes_a_batched_pipeline_as_tf_data():
     exact = lamina.data.Dataset.from_tensor_slices(images).batch(4, drop_remainder=True)
     assert exact.element_spec.shape == (4, 4, 4, 3)
     assert dataset.unbatch().element_spec[0].shape == (4, 4, 3)
+
+
+# keras/text_classification: the exported model (TextVectorization inside) predicts on a plain
+# Python list of reviews.
+
+
+def test_predict_takes_a_python_list_of_texts():
+    vectorize = layers.TextVectorization(max_tokens=20, output_sequence_length=4)
+    vectorize.adapt(np.array(["the movie was great", "the movie was awful"]))
+    model = lamina.Sequential([vectorize, layers.Embedding(21, 3), layers.Flatten()])
+    examples = ["The movie was great!", "The movie was okay.", "The movie was terrible..."]
+    from_list = model.predict(examples, verbose=0)
+    from_array = model.predict(np.array(examples), verbose=0)
+    assert from_list.shape == (3, 12)
+    np.testing.assert_array_equal(from_list, from_array)

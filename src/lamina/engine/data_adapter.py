@@ -582,6 +582,10 @@ def adapt(
     """Pick the adapter for what the user passed."""
     if x is None:
         raise errors.value_error("x", "input data (arrays, a Dataset or a generator)", "None")
+    if isinstance(x, (list, tuple)) and x and all(isinstance(item, str) for item in x):
+        # A list of texts (`export_model.predict(["great!", "awful..."])`, TF's text tutorial)
+        # can only be one batch of strings, never one array per input: read it as tf.keras did.
+        x = np.asarray(x, dtype=np.str_)
     for name, value in (("x", x), ("y", y), ("sample_weight", sample_weight)):
         check_not_a_list_of_numbers(value, name)
     if is_array_like(x):
