@@ -179,3 +179,10 @@ def test_predict_takes_a_python_list_of_texts():
     from_array = model.predict(np.array(examples), verbose=0)
     assert from_list.shape == (3, 12)
     np.testing.assert_array_equal(from_list, from_array)
+    # On an Input((1,), dtype="string") the list gains the feature axis, as an array does.
+    text = lamina.Input((1,), dtype="string")
+    embed, flatten = model.layers[1:]
+    with_input = lamina.Model(text, flatten(embed(vectorize(text))))
+    np.testing.assert_array_equal(with_input.predict(examples, verbose=0), from_array)
+    with_input.compile(optimizer="adam", loss="mse")
+    assert with_input.evaluate(examples, np.zeros((3, 12)), verbose=0) >= 0
