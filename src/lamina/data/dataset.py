@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from lamina import tree
-from lamina.data import combine, fusion, grouping, sources, structure, transforms
+from lamina.data import combine, element_spec, fusion, grouping, sources, structure, transforms
 from lamina.data.sources import INFINITE, UNKNOWN
 from lamina.data.transforms import AUTOTUNE
 from lamina.engine import errors, hyperparameters
@@ -37,6 +37,31 @@ class Cardinality(int):
 
     def numpy(self) -> np.int64:
         return np.int64(self)
+
+
+class NumpyIterator:
+    """What `as_numpy_iterator()` returns: an iterator of NumPy elements that, as tf.data's, also
+    answers `.next()` (`ds.as_numpy_iterator().next()` takes the first element).
+
+    Examples:
+        >>> int(Dataset.range(3).as_numpy_iterator().next())
+        0
+
+    Args:
+        elements: the iterator of converted elements.
+    """
+
+    def __init__(self, elements):
+        self._elements = iter(elements)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._elements)
+
+    def next(self):
+        return next(self._elements)
 
 
 class Dataset:
@@ -700,10 +725,15 @@ class Dataset:
             )
         return elements[0]
 
-    def as_numpy_iterator(self):
+    def as_numpy_iterator(self) -> NumpyIterator:
         """Iterate with every tensor converted to a NumPy array."""
-        for element in self:
-            yield structure.to_numpy(element)
+        return NumpyIterator(structure.to_numpy(element) for element in self)
+
+    @property
+    def element_spec(self):
+        """tf.data's `element_spec`: the elements' structure of `TensorSpec(shape, dtype)`,
+        the batch axis None where a `batch()` may leave a shorter last batch."""
+        return element_spec.element_spec(self)
 
     def cardinality(self) -> Cardinality:
         """The number of elements, `INFINITE_CARDINALITY` (-1) or `UNKNOWN_CARDINALITY` (-2): an

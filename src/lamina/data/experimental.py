@@ -20,8 +20,26 @@ __all__ = [
     "INFINITE_CARDINALITY",
     "UNKNOWN_CARDINALITY",
     "CsvDataset",
+    "cardinality",
     "make_csv_dataset",
 ]
+
+
+def cardinality(dataset):
+    """`tf.data.experimental.cardinality(ds)`: the dataset's size, as `dataset.cardinality()`.
+
+    Args:
+        dataset: a `lamina.data.Dataset`.
+
+    Returns:
+        An int with `.numpy()`: the number of elements, `INFINITE_CARDINALITY` (-1) or
+        `UNKNOWN_CARDINALITY` (-2).
+
+    Example:
+        >>> int(cardinality(Dataset.range(10).batch(4)))
+        3
+    """
+    return dataset.cardinality()
 
 
 class CsvDataset(Dataset):

@@ -166,6 +166,15 @@ def check_finite(x, name="x") -> None:
             )
 
 
+def texts_as_array(x):
+    """A Python list of texts (`export_model.predict(["great!", "awful..."])`, TF's text
+    tutorial) as a NumPy string array: such a list can only be one batch of strings, never one
+    array per input, so it is read as tf.keras read it. Anything else comes back as it is."""
+    if isinstance(x, (list, tuple)) and x and all(isinstance(item, str) for item in x):
+        return np.asarray(x, dtype=np.str_)
+    return x
+
+
 def check_not_a_list_of_numbers(value, name: str) -> None:
     """A Python list of numbers is one array's data, but a list is also how several inputs or
     outputs are passed: as Keras, lamina does not guess; it says what to do."""
@@ -584,6 +593,7 @@ def adapt(
     """Pick the adapter for what the user passed."""
     if x is None:
         raise errors.value_error("x", "input data (arrays, a Dataset or a generator)", "None")
+    x = texts_as_array(x)
     for name, value in (("x", x), ("y", y), ("sample_weight", sample_weight)):
         check_not_a_list_of_numbers(value, name)
     if is_array_like(x):

@@ -22,10 +22,14 @@ def _is_integer(value) -> bool:
 
 
 def optional_positive_int(value, argument: str, hint: str | None = None) -> int | None:
-    """None, or an integer >= 1 (NumPy integers included; floats and bools refused)."""
+    """None, or an integer >= 1 (NumPy integers included; bools and fractional floats refused).
+
+    A whole float (`np.ceil(2 * neg / batch_size)`, TF's imbalanced-data tutorial's steps) counts
+    as its integer, as tf.keras takes it."""
     if value is None:
         return None
-    if not _is_integer(value) or value < 1:
+    whole_float = isinstance(value, float) and value.is_integer()  # np.float64 is a float too
+    if not (_is_integer(value) or whole_float) or value < 1:
         raise errors.value_error(
             argument, "a positive integer or None", f"{argument}={value!r}", hint
         )

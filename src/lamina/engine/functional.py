@@ -368,11 +368,13 @@ class FunctionalGraph:
         extra = [key for key in inputs if key not in keys]
         if extra and self.keyed_by_dict():
             # Keras warns here (the structure differs from the model's) and drops the extra keys.
+            # Attributed to this line, as Keras's is to its own, so fit, evaluate and predict on
+            # the same data warn once between them.
             warnings.warn(
                 f"The model's inputs are a dict with the keys {keys}; the data's keys {extra} "
                 "match no input and are ignored.",
                 UserWarning,
-                stacklevel=5,
+                stacklevel=1,
             )
         return [inputs[key] for key in keys]
 
@@ -500,6 +502,9 @@ def adjust_input_rank(array, expected_shape):
         (4, 28, 28, 1)
     """
     shape = tuple(getattr(array, "shape", ()))
+    changes_rank = len(shape) in (len(expected_shape) + 1, len(expected_shape) - 1)
+    if changes_rank and not isinstance(array, (np.ndarray, torch.Tensor)):
+        array = np.asarray(array)  # a pandas Series / frame takes no `[..., None]`
     if len(shape) == len(expected_shape) + 1 and shape[-1] == 1:
         adjusted = array[..., 0]
     elif len(shape) == len(expected_shape) - 1 and expected_shape and expected_shape[-1] == 1:

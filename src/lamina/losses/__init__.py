@@ -279,3 +279,15 @@ __all__ = [
     "squared_hinge",
     "tversky",
 ]
+
+# tf.keras's short function names (`tf.keras.losses.mae(y_true, y_pred)`, in TF's autoencoder
+# tutorial); Keras 3 dropped them as attributes but keeps them as loss strings. Each gives the
+# Keras 3 function of that string.
+_TF_KERAS_SHORT_NAMES = ("mae", "mse", "mape", "msle", "kld", "logcosh")
+
+
+def __getattr__(name):
+    """`lamina.losses.mae` and the other tf.keras short names: the function of that loss string."""
+    if name.lower() in _TF_KERAS_SHORT_NAMES and name in (name.lower(), name.upper()):
+        return _FUNCTIONS[name.lower()]  # `mae`, or tf.keras's capitalised `MAE`
+    raise AttributeError(f"module 'lamina.losses' has no attribute {name!r}")

@@ -12,7 +12,11 @@ Examples:
 
 from __future__ import annotations
 
+import functools
 import math
+
+import numpy as np
+import torch
 
 from lamina.engine import errors
 
@@ -40,6 +44,22 @@ class LearningRateSchedule:
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+def _over_steps(call):
+    """Let a built-in schedule take an array of steps too (`schedule(np.linspace(0, 1e5))`, to
+    plot the curve, as TF's tutorials do): the rate of each step, a float32 tensor of the same
+    shape, as Keras's schedules give. A single step still gives a Python float."""
+
+    @functools.wraps(call)
+    def schedule_at(self, step):
+        if getattr(step, "ndim", 0) == 0:
+            return call(self, step)
+        steps = step.detach().cpu().numpy() if isinstance(step, torch.Tensor) else np.asarray(step)
+        rates = [call(self, s) for s in steps.reshape(-1).tolist()]
+        return torch.tensor(rates, dtype=torch.float32).reshape(steps.shape)
+
+    return schedule_at
 
 
 def _positive(schedule: str, argument: str, value) -> None:
@@ -77,6 +97,7 @@ class ExponentialDecay(LearningRateSchedule):
         self.staircase = staircase
         self.name = name
 
+    @_over_steps
     def __call__(self, step):
         progress = float(step) / self.decay_steps
         if self.staircase:
@@ -121,6 +142,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         self.values = values
         self.name = name
 
+    @_over_steps
     def __call__(self, step):
         step = float(step)
         for boundary, value in zip(self.boundaries, self.values, strict=False):
@@ -163,6 +185,7 @@ class PolynomialDecay(LearningRateSchedule):
         self.cycle = cycle
         self.name = name
 
+    @_over_steps
     def __call__(self, step):
         step = float(step)
         decay_steps = float(self.decay_steps)
@@ -218,6 +241,7 @@ class InverseTimeDecay(LearningRateSchedule):
         self.staircase = staircase
         self.name = name
 
+    @_over_steps
     def __call__(self, step):
         progress = float(step) / self.decay_steps
         if self.staircase:
@@ -273,6 +297,7 @@ class CosineDecay(LearningRateSchedule):
         self.warmup_target = warmup_target
         self.warmup_steps = warmup_steps
 
+    @_over_steps
     def __call__(self, step):
         step = float(step)
         if self.warmup_target is None:
@@ -331,6 +356,7 @@ class CosineDecayRestarts(LearningRateSchedule):
         self.alpha = alpha
         self.name = name
 
+    @_over_steps
     def __call__(self, step):
         fraction = float(step) / self.first_decay_steps
         if self.t_mul == 1.0:

@@ -221,7 +221,16 @@ class Normalization(DataLayer, Layer):
         batches = _batches_of(data, batch_size, steps)
         count, mean, m2 = 0, None, None
         for batch in batches:
-            x = torch.as_tensor(backend.as_numpy(batch), dtype=torch.float64)
+            values = backend.as_numpy(batch)
+            if values.dtype == object:
+                raise errors.value_error(
+                    self,
+                    "numeric data to adapt to",
+                    "a NumPy array of dtype object",
+                    "a pandas frame that mixes bool and number columns (as pd.get_dummies "
+                    "makes) gives one; cast it first, e.g. np.array(frame, dtype='float32').",
+                )
+            x = torch.as_tensor(values, dtype=torch.float64)
             if not self.built:
                 self.build_from_shape(tuple(x.shape))
             self._check_adapt_shape(tuple(x.shape))
