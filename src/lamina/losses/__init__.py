@@ -93,10 +93,6 @@ _FUNCTIONS = {
     "ctc": ctc,
     "circle": circle,
 }
-# tf.keras 2's long name, which Keras 3 keeps only as a string: Hands-On ML's sparse
-# autoencoder reads `losses.kullback_leibler_divergence` in its KL activity regularizer.
-kullback_leibler_divergence = kl_divergence
-
 _CLASSES = {
     cls.__name__: cls
     for cls in (
@@ -264,7 +260,6 @@ __all__ = [
     "hinge",
     "huber",
     "kl_divergence",
-    "kullback_leibler_divergence",
     "log_cosh",
     "match_rank",
     "mean_absolute_error",
@@ -280,14 +275,15 @@ __all__ = [
     "tversky",
 ]
 
-# tf.keras's short function names (`tf.keras.losses.mae(y_true, y_pred)`, in TF's autoencoder
-# tutorial); Keras 3 dropped them as attributes but keeps them as loss strings. Each gives the
-# Keras 3 function of that string.
-_TF_KERAS_SHORT_NAMES = ("mae", "mse", "mape", "msle", "kld", "logcosh")
+# tf.keras's function aliases (`tf.keras.losses.mae(y_true, y_pred)` in TF's autoencoder
+# tutorial, `losses.kullback_leibler_divergence` in Hands-On ML's sparse autoencoder); Keras 3
+# dropped them as attributes but keeps them as loss strings. Each gives the Keras 3 function of
+# that string.
+_TF_KERAS_ALIASES = ("mae", "mse", "mape", "msle", "kld", "logcosh", "kullback_leibler_divergence")
 
 
 def __getattr__(name):
-    """`lamina.losses.mae` and the other tf.keras short names: the function of that loss string."""
-    if name.lower() in _TF_KERAS_SHORT_NAMES and name in (name.lower(), name.upper()):
+    """`lamina.losses.mae` and the other tf.keras aliases: the function of that loss string."""
+    if name.lower() in _TF_KERAS_ALIASES and name in (name.lower(), name.upper()):
         return _FUNCTIONS[name.lower()]  # `mae`, or tf.keras's capitalised `MAE`
     raise AttributeError(f"module 'lamina.losses' has no attribute {name!r}")
