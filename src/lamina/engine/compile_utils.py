@@ -730,7 +730,8 @@ class CompileMetrics(MetricGroup):
     def build(self, names, y_true_flat, y_pred_flat, output_losses) -> None:
         """Create each output's metric objects (`output_losses`: the compiled loss's outputs)."""
         count = len(y_pred_flat)
-        if len(names) != count:
+        named = len(names) == count
+        if not named:
             names = [f"output_{i}" for i in range(count)]
         plain = per_output_metrics(self.spec, names)
         weighted = per_output_metrics(self.weighted_spec, names)
@@ -742,7 +743,8 @@ class CompileMetrics(MetricGroup):
             y_true = y_pred_flat[index] if y_true is None else y_true  # shapes only
             shapes = (tuple(y_true.shape), tuple(y_pred_flat[index].shape))
             loss = output_losses[index].fn if index < len(output_losses) else None
-            prefix = f"{names[index]}_" if count > 1 else ""
+            # Outputs without names (a subclassed model's tuple): no prefix, as in Keras.
+            prefix = f"{names[index]}_" if count > 1 and named else ""
             made = [self._make(spec, prefix, set(), loss, shapes) for spec in plain[index]]
             unweighted = [metric for metric, _ in made]
             plain_names += [base for _, base in made]
@@ -752,6 +754,8 @@ class CompileMetrics(MetricGroup):
             self.groups.append((unweighted, [metric for metric, _ in made]))
         self.metrics = [m for group in self.groups for part in group for m in part]
         self.object_names = plain_names + weighted_names
+        if not named:
+            _keras_unnamed_names(self.groups, plain_names, weighted_names)
 
     @staticmethod
     def _make(spec, prefix, taken, loss, shapes):
@@ -826,3 +830,24 @@ class CompileMetrics(MetricGroup):
                     metric.update_state(y_true, y_hat, weight)
         finally:
             torch._C._set_grad_enabled(grad_was_enabled)
+
+
+def _keras_unnamed_names(groups, plain_names, weighted_names) -> None:
+    """Name the metrics of outputs without names as Keras logs them: the bare name, `_1`,
+    `_2`, ... for its repeats (every output's unweighted metrics first), and for a weighted one
+    whose name is taken `weighted_<name>` (then numbered)."""
+    counts: dict[str, int] = {}
+
+    def numbered(name):
+        if name not in counts:
+            counts[name] = 1
+            return name
+        counts[name] += 1
+        return f"{name}_{counts[name] - 1}"
+
+    plain = [m for unweighted, _ in groups for m in unweighted]
+    for metric, base in zip(plain, plain_names, strict=True):
+        metric.name = numbered(base)
+    weighted = [m for _, part in groups for m in part]
+    for metric, base in zip(weighted, weighted_names, strict=True):
+        metric.name = numbered(base) if base not in counts else numbered(f"weighted_{base}")
