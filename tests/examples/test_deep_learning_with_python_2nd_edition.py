@@ -65,3 +65,17 @@ def test_keras2_compiled_loss_and_metrics_name_their_replacement(name, replaceme
     # The tf.keras spelling reaches for a method of it: that says the same.
     with pytest.raises(AttributeError, match=f"Keras 3 removed.*{replacement}"):
         removed.update_state(np.zeros((1, 1)), np.zeros((1, 1)))
+
+
+# Chapter 8: introduction to deep learning for computer vision
+
+
+def test_keras2_layers_experimental_names_the_keras3_layers():
+    # `layers.experimental.preprocessing.Rescaling(1./255)`: Keras 3 moved the layer to
+    # `layers.Rescaling` and answers a bare AttributeError; lamina says where it went.
+    assert not hasattr(keras.layers, "experimental")
+    assert not hasattr(lamina.layers, "experimental")
+    with pytest.raises(AttributeError, match=r"Keras 3 removed.*layers\.Rescaling"):
+        lamina.layers.experimental.preprocessing.Rescaling(1.0 / 255)  # noqa: B018
+    with pytest.raises(AttributeError, match="has no attribute 'Rescalling'$"):
+        lamina.layers.Rescalling  # noqa: B018
