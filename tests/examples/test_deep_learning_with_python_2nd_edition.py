@@ -79,3 +79,30 @@ def test_keras2_layers_experimental_names_the_keras3_layers():
         lamina.layers.experimental.preprocessing.Rescaling(1.0 / 255)  # noqa: B018
     with pytest.raises(AttributeError, match="has no attribute 'Rescalling'$"):
         lamina.layers.Rescalling  # noqa: B018
+
+
+# Chapter 11: deep learning for text
+
+
+@pytest.mark.parametrize(("old", "new"), [("binary", "multi_hot"), ("tf-idf", "tf_idf")])
+def test_text_vectorization_takes_tf_keras_output_mode_names(old, new):
+    # tf.keras 2.x spelled `output_mode="binary"` and "tf-idf"; Keras 3 still maps them to
+    # multi_hot and tf_idf (its TextVectorization needs TensorFlow, so only lamina runs here).
+    texts = ["the cat sat", "the dog ran", "a cat ran"]
+    old_layer = lamina.layers.TextVectorization(max_tokens=10, output_mode=old, ngrams=2)
+    new_layer = lamina.layers.TextVectorization(max_tokens=10, output_mode=new, ngrams=2)
+    for layer in (old_layer, new_layer):
+        layer.adapt(texts)
+    assert old_layer.get_config()["output_mode"] == new
+    np.testing.assert_array_equal(
+        lamina.ops.convert_to_numpy(old_layer(texts)), lamina.ops.convert_to_numpy(new_layer(texts))
+    )
+
+
+def test_string_lookup_takes_tf_idf_with_a_hyphen():
+    # Keras's IndexLookup maps "tf-idf" to "tf_idf" too (its StringLookup needs TensorFlow).
+    layer = lamina.layers.StringLookup(
+        vocabulary=["a", "b"], idf_weights=[0.5, 0.25], output_mode="tf-idf"
+    )
+    assert layer.output_mode == "tf_idf"
+    assert tuple(layer(["a", "b", "b"]).shape) == (3,)  # OOV, "a", "b": one multi-hot row
