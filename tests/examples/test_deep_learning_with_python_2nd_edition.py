@@ -7,6 +7,8 @@ name both reject where lamina now says what the Keras 3 spelling is. Grouped by 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -106,3 +108,23 @@ def test_string_lookup_takes_tf_idf_with_a_hyphen():
     )
     assert layer.output_mode == "tf_idf"
     assert tuple(layer(["a", "b", "b"]).shape) == (3,)  # OOV, "a", "b": one multi-hot row
+
+
+def test_mask_dropped_warning_comes_from_one_place_so_python_shows_it_once():
+    # A custom layer without supports_masking after a masking PositionalEmbedding: Keras warns
+    # from one line of its own, so Python's default filter shows it once; lamina pointed at
+    # each caller (the model's line, then fit's, then load_model's) and showed it three times.
+    class NoMaskSupport(lamina.layers.Layer):
+        def call(self, inputs):
+            return inputs
+
+    embedding = lamina.layers.Embedding(10, 4, mask_zero=True)
+    layer = NoMaskSupport()
+    tokens = np.array([[1, 2, 0]])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        layer(embedding(tokens))
+        (lambda: layer(embedding(tokens)))()
+    dropped = [w for w in caught if "destroy the mask" in str(w.message)]
+    assert len(dropped) == 2
+    assert len({(w.filename, w.lineno) for w in dropped}) == 1
