@@ -69,6 +69,21 @@ def test_keras2_compiled_loss_and_metrics_name_their_replacement(name, replaceme
         removed.update_state(np.zeros((1, 1)), np.zeros((1, 1)))
 
 
+def test_load_model_on_a_tf_keras_savedmodel_folder_says_what_it_is(tmp_path):
+    # tf.keras 2.x's ModelCheckpoint("my_checkpoint_path") wrote a SavedModel folder; Keras 3
+    # (and lamina) load only .keras / .h5 files. lamina said only "is a directory".
+    folder = tmp_path / "my_checkpoint_path"
+    (folder / "variables").mkdir(parents=True)
+    (folder / "saved_model.pb").write_bytes(b"")
+    with pytest.raises(ValueError, match="SavedModel"):
+        keras.models.load_model(folder)
+    with pytest.raises(ValueError, match=r"SavedModel folder.*model\.save\('name\.keras'\)"):
+        lamina.models.load_model(folder)
+    (folder / "saved_model.pb").unlink()
+    with pytest.raises(ValueError, match="is a directory"):
+        lamina.models.load_model(folder)
+
+
 # Chapter 8: introduction to deep learning for computer vision
 
 
