@@ -57,5 +57,7 @@ def warn_mask_dropped(layer) -> None:
         f"Layer '{layer.name}' (of type {type(layer).__name__}) was passed an input with a mask "
         "attached to it. However, this layer does not support masking and will therefore "
         "destroy the mask information. Downstream layers will not see the mask.",
-        stacklevel=4,
+        # From this one line, as Keras warns from one line of its own: Python's default filter
+        # then shows it once, not again from each place the layer is called (fit, load_model).
+        stacklevel=1,
     )

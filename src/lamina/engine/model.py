@@ -96,6 +96,8 @@ class Model(Trainer, Layer):
     predict_generator = RemovedKeras2Method(REPLACEMENTS["predict_generator"])
     predict_classes = RemovedKeras2Method(REPLACEMENTS["predict_classes"])
     predict_proba = RemovedKeras2Method(REPLACEMENTS["predict_proba"])
+    compiled_loss = RemovedKeras2Method(REPLACEMENTS["compiled_loss"])
+    compiled_metrics = RemovedKeras2Method(REPLACEMENTS["compiled_metrics"])
 
     def __init__(self, *args, inputs=None, outputs=None, name=None, **kwargs):
         if args:

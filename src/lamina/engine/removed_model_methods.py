@@ -1,9 +1,11 @@
 """Keras 2 `Model` methods that Keras 3 removed, kept as names that say what replaced them.
 
-The classic tf.keras examples call `model.fit_generator(...)` or `model.predict_classes(x)`. Keras 3
-answers with a bare "has no attribute"; lamina's model answers the same AttributeError when the
-method is called, with the Keras 3 spelling. (A descriptor that raised on lookup would be hidden
-by torch's `Module.__getattr__`, whose own message carries no hint.)
+The classic tf.keras examples call `model.fit_generator(...)` or `model.predict_classes(x)`, and
+their custom train_steps `self.compiled_loss(...)` and `self.compiled_metrics.update_state(...)`.
+Keras 3 answers with a bare "has no attribute"; lamina's model answers the same AttributeError
+when the method is called (or, for those two, reached into), with the Keras 3 spelling.
+(A descriptor that raised on lookup would be hidden by torch's `Module.__getattr__`, whose own
+message carries no hint.)
 """
 
 from __future__ import annotations
@@ -17,6 +19,15 @@ REPLACEMENTS = {
         "for a sigmoid output)"
     ),
     "predict_proba": "`model.predict(x)`",
+    # tf.keras custom train_steps (DLwP 2nd ed., chapter 7) call these two.
+    "compiled_loss": (
+        "`self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)` in a custom "
+        "train_step"
+    ),
+    "compiled_metrics": (
+        "`self.compute_metrics(x, y, y_pred, sample_weight)` in a custom train_step (it updates "
+        "the compiled metrics and returns their results)"
+    ),
 }
 
 
@@ -51,9 +62,20 @@ class RemovedKeras2Method:
             f"API that Keras 3 removed. Use {self.replacement} instead."
         )
 
-        def removed(*args, **kwargs):
-            raise AttributeError(message)
+        return _Removed(self.name, message)
 
-        removed.__name__ = self.name
-        removed.__doc__ = message
-        return removed
+
+class _Removed:
+    """What a removed name gives: calling it, or reaching for any attribute of it
+    (`self.compiled_metrics.update_state(...)`), raises the AttributeError naming the Keras 3
+    replacement."""
+
+    def __init__(self, name: str, message: str):
+        self.__name__ = name
+        self.__doc__ = message
+
+    def __call__(self, *args, **kwargs):
+        raise AttributeError(self.__doc__)
+
+    def __getattr__(self, name):
+        raise AttributeError(self.__doc__)

@@ -344,3 +344,16 @@ __all__ = [
     "PReLU",
     "RMSNormalization",
 ]
+
+
+def __getattr__(name):
+    # Only reached for names this module lacks. tf.keras 2.x code (DLwP 2nd ed.) spells
+    # `layers.experimental.preprocessing.Rescaling`; Keras 3 moved those layers up to `layers.`.
+    message = f"module 'lamina.layers' has no attribute '{name}'"
+    if name == "experimental":
+        message += (
+            ": `layers.experimental` is Keras 2 API that Keras 3 removed. Its preprocessing "
+            "layers live in `layers` itself: use `layers.Rescaling`, `layers.RandomFlip`, "
+            "`layers.TextVectorization`, ... instead."
+        )
+    raise AttributeError(message)

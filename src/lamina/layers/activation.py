@@ -80,8 +80,10 @@ class LeakyReLU(Layer):
     def __init__(self, negative_slope=0.3, **kwargs):
         if "alpha" in kwargs:  # Keras 2's name for the slope
             negative_slope = kwargs.pop("alpha")
+            # From this line, as Keras warns from its own: Python shows it once per program,
+            # not once per LeakyReLU(alpha=...) in a model (a DLwP GAN has six).
             warnings.warn(
-                "Argument `alpha` is deprecated. Use `negative_slope` instead.", stacklevel=2
+                "Argument `alpha` is deprecated. Use `negative_slope` instead.", stacklevel=1
             )
         super().__init__(**kwargs)
         hyperparameters.number(negative_slope, "negative_slope", errors.describe(self), 0)

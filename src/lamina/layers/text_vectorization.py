@@ -30,6 +30,7 @@ from lamina.saving import keras_entry, object_serialization
 _PUNCTUATION = re.compile(r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']')
 _PADDING, _OOV = "", "[UNK]"
 _MODES = ("int", "multi_hot", "count", "tf_idf")
+_OLD_MODE_NAMES = {"binary": "multi_hot", "tf-idf": "tf_idf"}
 
 
 def _standardize_lower_and_strip(text: str) -> str:
@@ -103,7 +104,9 @@ class TextVectorization(Layer):
         super().__init__(**kwargs)
         self.ragged, self.encoding = bool(ragged), encoding  # (kept for the config, as Keras)
         self._ngrams_argument = ngrams  # the config holds it as given, as Keras's
-        self.output_mode = check.choice(output_mode.replace("-", "_"), _MODES, "output_mode", self)
+        # Keras still takes the tf.keras 2.x names: "binary" for multi_hot, "tf-idf" for tf_idf.
+        output_mode = _OLD_MODE_NAMES.get(output_mode, output_mode)
+        self.output_mode = check.choice(output_mode, _MODES, "output_mode", self)
         if max_tokens is not None:
             max_tokens = check.positive_int(max_tokens, "max_tokens", self)
         self.max_tokens = max_tokens

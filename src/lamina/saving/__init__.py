@@ -136,6 +136,13 @@ def _existing_file(filepath, purpose: str) -> str:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
         raise MissingFileError(f"No file at {path!r} to load {purpose} from.") from None
+    if stat.S_ISDIR(mode) and os.path.isfile(os.path.join(path, "saved_model.pb")):
+        # tf.keras 2.x wrote this for a path without an extension (DLwP 2nd ed., chapter 7).
+        raise FileFormatError(
+            f"{path} is a TensorFlow SavedModel folder, a format Keras 3 does not load "
+            f"{purpose} from (it reads '.keras' and '.h5' files). Hint: re-save it under "
+            "tf.keras with model.save('name.keras') or model.save('name.h5')."
+        )
     if not stat.S_ISREG(mode):
         kind = "a directory" if stat.S_ISDIR(mode) else "a FIFO, socket or device"
         raise FileFormatError(f"{path} is {kind}; expected a regular file to load {purpose} from.")

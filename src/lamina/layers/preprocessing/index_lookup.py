@@ -54,6 +54,8 @@ class _IndexLookup(Layer):
         super().__init__(**kwargs)
         if output_mode == "binary":
             output_mode = "multi_hot"
+        if output_mode == "tf-idf":  # tf.keras 2.x's name, which Keras still takes
+            output_mode = "tf_idf"
         if output_mode not in _MODES:
             raise errors.value_error(self, f"output_mode in {_MODES}", f"{output_mode!r}")
         if invert and output_mode != "int":
