@@ -83,3 +83,40 @@ def test_a_structure_given_to_one_input_is_refused_clearly(feed, given):
     with pytest.raises(ValueError, match=r"Sequential model '.*' expects one input array of shape"):
         model(tensors)
     assert model.predict([np.ones((2, 4), "float32")], verbose=0).shape == (2, 3)  # Keras's [x]
+
+
+def test_a_stack_traced_on_texts_takes_a_string_input_with_a_unit_axis():
+    # TF's text tutorial exports `Sequential([vectorizer, model, Activation])`, first fit or
+    # evaluated on a batch of texts (None,), then called on `Input((1,), dtype="string")`: the
+    # rank rule drops the unit axis, as a call on real data does.
+    texts = np.array(["a good movie", "a bad film", "good good", "bad"])
+    vectorizer = lamina.layers.TextVectorization(max_tokens=20, output_sequence_length=5)
+    vectorizer.adapt(texts)
+    classifier = lamina.Sequential(
+        [
+            lamina.layers.Embedding(20, 4),
+            lamina.layers.GlobalAveragePooling1D(),
+            lamina.layers.Dense(1),
+        ]
+    )
+    export = lamina.Sequential([vectorizer, classifier, lamina.layers.Activation("sigmoid")])
+    expected = export.predict(texts, verbose=0)
+    inputs = lamina.Input((1,), dtype="string")
+    outputs = export(inputs)
+    assert outputs.shape == (None, 1)
+    model = lamina.Model(inputs, outputs)
+    np.testing.assert_array_equal(model.predict(texts[:, None], verbose=0), expected)
+
+
+def test_a_stack_with_a_unit_axis_input_takes_a_symbolic_input_without_it_as_keras():
+    def stack(framework):
+        return framework.Sequential(
+            [
+                framework.Input((3, 1)),
+                framework.layers.Flatten(),
+                framework.layers.Dense(2),
+            ]
+        )
+
+    ours, theirs = stack(lamina), stack(reference.keras)
+    assert ours(lamina.Input((3,))).shape == theirs(reference.keras.Input((3,))).shape == (None, 2)
