@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import warnings
 
 import torch
 
@@ -30,9 +29,6 @@ from lamina.data import structure, workers
 from lamina.data.transforms import Batch, Map, stack_elements
 
 _log = logging.getLogger("lamina.data")
-_VMAP_FALLBACK_NOTE = (
-    "There is a performance drop because we have not yet implemented the batching rule"
-)
 
 
 def unstack(batch) -> list:
@@ -101,12 +97,16 @@ class MapAndBatch(Batch):
             return structure.to_element(self.mapped.fn(*args))
 
         arguments = batch if isinstance(batch, tuple) else (batch,)
-        with torch.no_grad(), warnings.catch_warnings():
-            # vmap's note that an op (nearest resize, ...) runs through its slower per-element
-            # fallback is about torch internals; the batch still comes out right, and tf.data
-            # says nothing of the kind.
-            warnings.filterwarnings("ignore", message=_VMAP_FALLBACK_NOTE)
-            return torch.func.vmap(per_element, randomness="different")(*arguments)
+        # vmap's note that an op (nearest resize, ...) runs through its slower per-element
+        # fallback is about torch internals; the batch still comes out right, and tf.data says
+        # nothing of the kind. torch's own switch turns that one note off: a warnings filter
+        # would be no fix here, as `catch_warnings` is not thread-safe and maps run in threads.
+        torch._C._functorch._set_vmap_fallback_warning_enabled(False)
+        try:
+            with torch.no_grad():
+                return torch.func.vmap(per_element, randomness="different")(*arguments)
+        finally:
+            torch._C._functorch._set_vmap_fallback_warning_enabled(True)  # torch's default
 
 
 def can_fuse(node) -> bool:
