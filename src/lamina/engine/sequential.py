@@ -269,10 +269,7 @@ class Sequential(Model):
     def forward(self, inputs, *args, **kwargs):
         if self.built and self._input_tensor is not None:
             if hasattr(inputs, "shape"):
-                # Keras's rank rule for a model input, as a functional model follows: a batch of
-                # (32, 56) windows feeds Input((None, 1)).
-                inputs = functional.adjust_input_rank(inputs, tuple(self._input_tensor.shape))
-                self._check_input(tuple(inputs.shape))
+                inputs = self._conformed(inputs)
             elif isinstance(inputs, dict) or functional.several_inputs(inputs):
                 self._refuse_structure(inputs)
         return super().forward(inputs, *args, **kwargs)
@@ -311,6 +308,16 @@ class Sequential(Model):
             "a Sequential model takes a single array; for several or named inputs build a "
             "functional Model on several Inputs.",
         )
+
+    def _conformed(self, inputs):
+        """`inputs` of the traced rank: Keras's rank rule for a model input, as a functional
+        model follows (a batch of (32, 56) windows feeds Input((None, 1))), or the rank error.
+        The rule runs only on another rank: the usual batch pays one call here, as before."""
+        expected = self._input_tensor.shape
+        if len(inputs.shape) != len(expected):
+            inputs = functional.adjust_input_rank(inputs, tuple(expected))
+            self._check_input(tuple(inputs.shape))
+        return inputs
 
     def _check_input(self, shape) -> None:
         expected = self._input_tensor.shape
