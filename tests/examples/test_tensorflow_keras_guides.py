@@ -6,6 +6,9 @@ refuses it; the tests check that the refusal names the Keras 3 replacement.
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
 import pytest
 
 import lamina
@@ -78,3 +81,33 @@ def test_removed_mixed_precision_names_point_to_keras_3(name):
 def test_mixed_precision_other_missing_names_stay_plain_attribute_errors():
     assert not hasattr(lamina.mixed_precision, "no_such_name")
     assert lamina.mixed_precision.Policy("mixed_float16").compute_dtype == "float16"
+
+
+# train_and_evaluate: ModelCheckpoint("mymodel_{epoch}") wrote SavedModel folders in tf.keras 2, and
+# the save-and-load tutorial's ModelCheckpoint("training_1/cp.ckpt", save_weights_only=True) a TF
+# checkpoint; Keras 3 refuses both, lamina names the path to pass instead.
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"filepath": "mymodel_{epoch}"}, "'mymodel_{epoch}.keras'"),
+        ({"filepath": "ckpt/ckpt-loss={loss:.2f}"}, "'ckpt/ckpt-loss={loss:.2f}.keras'"),
+        (
+            {"filepath": "training_1/cp.ckpt", "save_weights_only": True},
+            "'training_1/cp.ckpt.weights.h5'",
+        ),
+        ({"filepath": "w.h5", "save_weights_only": True}, "'w.weights.h5'"),
+    ],
+)
+def test_model_checkpoint_names_the_keras_3_path(kwargs, expected):
+    with pytest.raises(ValueError, match=re.escape(expected)):
+        lamina.callbacks.ModelCheckpoint(**kwargs)
+
+
+def test_model_checkpoint_with_the_hinted_name_saves(tmp_path):
+    model = _small_model()
+    path = str(tmp_path / "mymodel_{epoch}.keras")
+    checkpoint = lamina.callbacks.ModelCheckpoint(path)
+    model.fit(np.ones((4, 3)), np.ones((4, 2)), epochs=1, verbose=0, callbacks=[checkpoint])
+    assert (tmp_path / "mymodel_1.keras").is_file()
