@@ -111,3 +111,14 @@ def test_model_checkpoint_with_the_hinted_name_saves(tmp_path):
     checkpoint = lamina.callbacks.ModelCheckpoint(path)
     model.fit(np.ones((4, 3)), np.ones((4, 2)), epochs=1, verbose=0, callbacks=[checkpoint])
     assert (tmp_path / "mymodel_1.keras").is_file()
+
+
+# overview (TF 2.0): model.to_yaml() / tf.keras.models.model_from_yaml; Keras 3 kept only JSON.
+
+
+def test_model_from_yaml_points_to_model_from_json():
+    with pytest.raises(AttributeError, match=r"removed in Keras 3.*model_from_json"):
+        lamina.models.model_from_yaml  # noqa: B018 - the attribute access is the test
+    assert not hasattr(lamina.models, "no_such_name")
+    model = _small_model()
+    assert lamina.models.model_from_json(model.to_json()).count_params() == model.count_params()
