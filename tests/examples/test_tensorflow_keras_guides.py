@@ -122,3 +122,46 @@ def test_model_from_yaml_points_to_model_from_json():
     assert not hasattr(lamina.models, "no_such_name")
     model = _small_model()
     assert lamina.models.model_from_json(model.to_json()).count_params() == model.count_params()
+
+
+# rnn: a stateful layer's `states` seed another layer; after reset_states() they read as zeros of
+# the same shapes (Keras's behaviour), not None.
+
+
+def test_reset_states_leaves_zero_states_of_the_carried_shapes():
+    lstm = layers.LSTM(4, stateful=True)
+    lstm.reset_states()
+    assert lstm.states is None  # nothing carried before the first call
+    lstm(np.random.default_rng(0).random((2, 3, 5), dtype=np.float32))
+    assert [tuple(state.shape) for state in lstm.states] == [(2, 4), (2, 4)]
+    assert any(state.any() for state in lstm.states)
+    lstm.reset_states()
+    assert [tuple(state.shape) for state in lstm.states] == [(2, 4), (2, 4)]
+    assert not any(state.any() for state in lstm.states)
+    seeded = layers.LSTM(4)(np.ones((2, 3, 5), np.float32), initial_state=lstm.states)
+    assert tuple(seeded.shape) == (2, 4)
+
+
+# transfer_learning: a base model called with training=False keeps its BatchNormalization in
+# inference mode after `base_model.trainable = True` and a recompile, as the guide says (Keras 3
+# on torch updates the moving statistics there; lamina follows the guide).
+
+
+def test_unfrozen_base_called_with_training_false_keeps_batchnorm_statistics():
+    base = lamina.Sequential(
+        [lamina.Input((6, 6, 3)), layers.Conv2D(4, 3), layers.BatchNormalization()]
+    )
+    base.trainable = False
+    inputs = lamina.Input((6, 6, 3))
+    features = layers.GlobalAveragePooling2D()(base(inputs, training=False))
+    model = lamina.Model(inputs, layers.Dense(1)(features))
+    x = np.random.default_rng(1).random((8, 6, 6, 3), dtype=np.float32) * 10
+    y = np.ones((8, 1), np.float32)
+    base.trainable = True
+    model.compile(optimizer="adam", loss="mse")
+    kernel_before = base.layers[0].get_weights()[0].copy()
+    model.fit(x, y, epochs=1, verbose=0)
+    moving_mean, moving_variance = base.layers[1].get_weights()[2:]
+    np.testing.assert_array_equal(moving_mean, np.zeros(4, np.float32))
+    np.testing.assert_array_equal(moving_variance, np.ones(4, np.float32))
+    assert not np.array_equal(base.layers[0].get_weights()[0], kernel_before)  # it did train
