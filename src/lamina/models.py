@@ -122,6 +122,18 @@ def clone_model(
     return cloning.compiled_like(model, clone)
 
 
+def __getattr__(name):
+    """Only to name the Keras 3 replacement of tf.keras 2's YAML loader (the overview guide's
+    `model_from_yaml`), which Keras 3 removed as lamina does."""
+    if name == "model_from_yaml":
+        raise AttributeError(
+            "module 'lamina.models' has no attribute 'model_from_yaml': tf.keras 2's YAML "
+            "configs were removed in Keras 3. Hint: use model.to_json() and "
+            "lamina.models.model_from_json(json_string)."
+        )
+    raise AttributeError(f"module 'lamina.models' has no attribute {name!r}")
+
+
 __all__ = [
     "Model",
     "Sequential",

@@ -146,10 +146,18 @@ def _check_extension(filepath: str, weights_only: bool) -> None:
         if not plain.endswith(".weights.h5"):
             raise ValueError(
                 "ModelCheckpoint with save_weights_only=True expects a filepath ending in "
-                f"'.weights.h5'; received filepath={filepath!r}."
+                f"'.weights.h5'; received filepath={filepath!r}. Hint: tf.keras 2's TF-checkpoint "
+                f"and '.h5' names became Keras 3's {_without_h5(filepath) + '.weights.h5'!r}."
             )
     elif not (plain.endswith(".keras") or plain.endswith(".h5")):
         raise ValueError(
             "ModelCheckpoint expects a filepath ending in '.keras' (or '.h5' for Keras's legacy "
-            f"HDF5 format); received filepath={filepath!r}."
+            f"HDF5 format); received filepath={filepath!r}. Hint: tf.keras 2 wrote a SavedModel "
+            f"folder here; Keras 3 takes {filepath.rstrip('/') + '.keras'!r}."
         )
+
+
+def _without_h5(filepath: str) -> str:
+    """The tf.keras 2 name without a plain '.h5' (whose weights Keras 3 names '.weights.h5')."""
+    stem, extension = os.path.splitext(filepath)
+    return stem if extension.lower() in (".h5", ".hdf5") else filepath

@@ -48,6 +48,25 @@ def global_policy() -> DTypePolicy:
     return dtype_policy()
 
 
+# tf.keras 2's names that Keras 3 removed (as lamina does): the guides of TF 2.1-2.3 imported
+# `mixed_precision.experimental` and called `set_policy`; the error names what replaced them.
+_REMOVED_IN_KERAS_3 = {
+    "set_policy": "mixed_precision.set_global_policy(policy)",
+    "experimental": "mixed_precision.Policy / set_global_policy / LossScaleOptimizer directly",
+}
+
+
+def __getattr__(name):
+    """Only to name the Keras 3 replacement of a removed tf.keras 2 name."""
+    if name in _REMOVED_IN_KERAS_3:
+        raise AttributeError(
+            f"module 'lamina.mixed_precision' has no attribute {name!r}: tf.keras 2's "
+            f"mixed_precision.{name} was removed in Keras 3. Hint: use "
+            f"{_REMOVED_IN_KERAS_3[name]}."
+        )
+    raise AttributeError(f"module 'lamina.mixed_precision' has no attribute {name!r}")
+
+
 __all__ = [
     "DTypePolicy",
     "LossScaleOptimizer",

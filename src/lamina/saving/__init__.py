@@ -123,9 +123,34 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs
     else:
         raise ValueError(
             "model.save() expects a filepath ending in '.keras' (or '.h5' for Keras's legacy "
-            f"format); received filepath={os.fspath(filepath)!r}. Hint: for weights only use "
-            "model.save_weights('name.weights.h5')."
+            f"format); received filepath={os.fspath(filepath)!r}. Hint: "
+            + _save_hint(filepath, save_format)
         )
+
+
+def _save_hint(filepath, save_format) -> str:
+    """The replacement to name: a path with no extension (or save_format='tf') was tf.keras 2's
+    SavedModel folder, which Keras 3 writes as `<path>.keras`; other names are mostly weights."""
+    path = os.fspath(filepath)
+    if os.path.splitext(path)[1] == "" or save_format == "tf":
+        return (
+            "tf.keras 2 wrote a SavedModel folder for such a path; Keras 3 saves the whole "
+            f"model as model.save({path.rstrip('/') + '.keras'!r}) (model.export() writes an "
+            "inference artifact)."
+        )
+    return "for weights only use model.save_weights('name.weights.h5')."
+
+
+def _save_weights_hint(filepath) -> str:
+    """tf.keras 2 wrote a TF checkpoint for a bare prefix ('ckpt') and HDF5 for '.h5'; Keras 3
+    takes only '.weights.h5', so name that file."""
+    stem, extension = os.path.splitext(os.fspath(filepath))
+    if extension.lower() not in (".h5", ".hdf5"):
+        stem += extension
+    return (
+        "tf.keras 2's TF-checkpoint prefix and plain '.h5' weights became Keras 3's "
+        f"model.save_weights({stem + '.weights.h5'!r})."
+    )
 
 
 def _existing_file(filepath, purpose: str) -> str:
@@ -176,6 +201,12 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         filepath = step_checkpoints.resolve(filepath)
     if folder_archive.is_model_folder(filepath):  # saved with zipped=False
         return keras_format.load(os.fspath(filepath), custom_objects, compile)
+    if os.path.isfile(os.path.join(os.fspath(filepath), "saved_model.pb")):
+        raise FileFormatError(
+            f"{os.fspath(filepath)} is a TensorFlow SavedModel folder (tf.keras 2's "
+            "model.save('path')), which Keras 3 and lamina do not load. Hint: in tf.keras, load "
+            "it and re-save it as model.save('name.keras'), then load_model('name.keras')."
+        )
     path = _existing_file(filepath, "a model")
     kind = _kind(path)
     if kind == "keras":
@@ -227,7 +258,7 @@ def save_weights(model, filepath, overwrite=True, max_shard_size=None) -> None:
     if _kind(filepath) != "weights":
         raise ValueError(
             "save_weights() expects a filepath ending in '.weights.h5'; received "
-            f"filepath={os.fspath(filepath)!r}."
+            f"filepath={os.fspath(filepath)!r}. Hint: " + _save_weights_hint(filepath)
         )
     with (
         atomic.atomic_path(filepath, overwrite=overwrite) as temporary,

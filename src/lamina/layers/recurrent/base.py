@@ -225,7 +225,10 @@ class RNN(Layer):
         if not self.stateful:
             raise errors.value_error(self, "stateful=True for reset_states()", "stateful=False")
         if states is None:
-            self._stateful_states = None
+            # Zeros of the carried shapes, as Keras keeps them: the tf.keras RNN guide reads
+            # `layer.states` (to seed another layer) after a reset. Before any call: None.
+            if self._stateful_states is not None:
+                self._stateful_states = [torch.zeros_like(s) for s in self._stateful_states]
             return
         states = states if isinstance(states, (list, tuple)) else [states]
         self._stateful_states = [torch.as_tensor(s).detach() for s in states]
