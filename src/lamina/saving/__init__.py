@@ -162,7 +162,9 @@ def _existing_file(filepath, purpose: str) -> str:
     except FileNotFoundError:
         raise MissingFileError(f"No file at {path!r} to load {purpose} from.") from None
     if stat.S_ISDIR(mode) and os.path.isfile(os.path.join(path, "saved_model.pb")):
-        # tf.keras 2.x wrote this for a path without an extension (DLwP 2nd ed., chapter 7).
+        # tf.keras 2.x wrote this for a path without an extension (`model.save("path")`,
+        # `ModelCheckpoint("path")`: DLwP 2nd ed., TF's guides). Checked here so that
+        # load_weights names it too.
         raise FileFormatError(
             f"{path} is a TensorFlow SavedModel folder, a format Keras 3 does not load "
             f"{purpose} from (it reads '.keras' and '.h5' files). Hint: re-save it under "
@@ -201,12 +203,6 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         filepath = step_checkpoints.resolve(filepath)
     if folder_archive.is_model_folder(filepath):  # saved with zipped=False
         return keras_format.load(os.fspath(filepath), custom_objects, compile)
-    if os.path.isfile(os.path.join(os.fspath(filepath), "saved_model.pb")):
-        raise FileFormatError(
-            f"{os.fspath(filepath)} is a TensorFlow SavedModel folder (tf.keras 2's "
-            "model.save('path')), which Keras 3 and lamina do not load. Hint: in tf.keras, load "
-            "it and re-save it as model.save('name.keras'), then load_model('name.keras')."
-        )
     path = _existing_file(filepath, "a model")
     kind = _kind(path)
     if kind == "keras":
