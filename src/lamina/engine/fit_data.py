@@ -26,22 +26,28 @@ def has_no_call(model) -> bool:
     return not model._has_call()
 
 
-def ensure_built(model, first_batch) -> None:
-    """Build the model from one batch (eval mode, no gradient) if it is not built yet."""
+def ensure_built(model, first_batch):
+    """Build the model from one batch (eval mode, no gradient) if it is not built yet.
+
+    Returns the outputs of the call that built it (shapes and dtypes on the meta device, or
+    real values where the build needed a real call), for the compiled loss and metrics to be
+    built from without calling the model once more; None where no call was made."""
     if model.built:
-        return
+        return None
     if has_no_call(model):
         # Keras's VAE / GAN pattern: no call(), only a custom train_step over built sub-models.
         model.built = True
-        return
+        return None
     x = data_adapter.unpack(first_batch)[0]
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        outputs_by_shape(model, x)  # builds the weights (on the real device), runs no real call
+        # builds the weights (on the real device), runs no real call
+        outputs = outputs_by_shape(model, x)
         if not model.built:
-            model(x)
+            outputs = model(x)
     model.train(was_training)
+    return outputs
 
 
 def outputs_by_shape(model, x):

@@ -625,7 +625,7 @@ class Trainer:
         and check the labels once."""
         state = self._require_compiled()
         first = data.first_batch()
-        fit_data.ensure_built(self, first)
+        built_outputs = fit_data.ensure_built(self, first)
         state.build_optimizer()
         if not state.built and state.loss.spec is None and state.metrics.empty:
             # compile() with neither loss nor metrics: nothing reads the outputs, so, as in Keras,
@@ -642,8 +642,10 @@ class Trainer:
             # as Keras builds it.)
             x, y, _ = first
             self.eval()
-            with torch.no_grad():
-                y_pred = fit_data.outputs_by_shape(self, x)
+            y_pred = built_outputs  # the build's call: one call() fewer, as Keras makes
+            if y_pred is None:
+                with torch.no_grad():
+                    y_pred = fit_data.outputs_by_shape(self, x)
             labels = compile_utils.flatten_labels(self, y) if y is not None else []
             state.build(labels, compile_utils.flatten_outputs(y_pred), y_pred)
             state.loss.note_penalties(self)  # a call() that uses add_loss() joins its losses
