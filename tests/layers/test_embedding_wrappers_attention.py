@@ -317,6 +317,15 @@ def test_text_vectorization_int_mode_vocabulary_and_padding():
     assert layer(np.array([["Cat!"]])).tolist() == [[3, 0, 0, 0]]
 
 
+def test_text_vectorization_ragged_says_it_pads():
+    # TensorFlow gives a RaggedTensor; lamina pads with 0 as `.to_tensor()` would, and says so
+    # rather than ignore the argument silently (Hands-On ML's chapter 13 asks for ragged rows).
+    with pytest.warns(UserWarning, match="ragged=True gives rows padded with 0"):
+        layer = layers.TextVectorization(ragged=True)
+    layer.adapt(["a b", "a"])
+    np.testing.assert_array_equal(layer(["a b", "b"]).numpy(), [[2, 3], [3, 0]])
+
+
 def test_text_vectorization_of_one_text_has_no_batch_axis_as_in_keras():
     # tf.data recipes map the layer over unbatched rows: each row is one (0-d) string.
     layer = layers.TextVectorization(max_tokens=5, output_sequence_length=4)

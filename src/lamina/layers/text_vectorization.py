@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
@@ -103,6 +104,16 @@ class TextVectorization(Layer):
         kwargs.pop("vocabulary_size", None)  # Keras's config writes it; the vocabulary says it
         super().__init__(**kwargs)
         self.ragged, self.encoding = bool(ragged), encoding  # (kept for the config, as Keras)
+        if self.ragged:
+            # TensorFlow gives a RaggedTensor; torch has none. Said once, not silently padded.
+            warnings.warn(
+                f"TextVectorization '{self.name}': ragged=True gives rows padded with 0 to the "
+                "batch's longest, as torch has no ragged tensors (TensorFlow's "
+                "`ragged.to_tensor()`). Hint: pass mask_zero=True to the Embedding that follows "
+                "so that the padding is skipped.",
+                UserWarning,
+                stacklevel=2,
+            )
         self._ngrams_argument = ngrams  # the config holds it as given, as Keras's
         # Keras still takes the tf.keras 2.x names: "binary" for multi_hot, "tf-idf" for tf_idf.
         output_mode = _OLD_MODE_NAMES.get(output_mode, output_mode)
