@@ -127,3 +127,20 @@ def test_an_attribute_named_as_a_weight_takes_the_name_as_in_keras():
     got = _weight_named_like_a_sublayer(lamina)
     assert got == reference.keras_run(_weight_named_like_a_sublayer)
     assert got[0] == "Leaf" and got[1] == 3
+
+
+def test_tf_keras_name_first_with_a_keyword_shape_is_the_name():
+    # TF's custom-layer tutorial: `self.add_weight("kernel", shape=[...])` (tf.keras 2 put the
+    # name first). Python's own error said "got multiple values for argument 'shape'".
+    class Linear(layers.Layer):
+        def build(self, input_shape):
+            self.kernel = self.add_weight("kernel", shape=[int(input_shape[-1]), 2])
+
+        def call(self, x):
+            return x @ self.kernel
+
+    layer = Linear()
+    assert tuple(layer(np.ones((1, 3), "float32")).shape) == (1, 2)
+    assert [w.path for w in layer.weights] == [f"{layer.name}/kernel"]
+    with pytest.raises(TypeError, match="got the name twice"):
+        layers.Layer().add_weight("kernel", shape=(3,), name="w")

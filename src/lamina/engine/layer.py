@@ -304,6 +304,26 @@ def _takes_shapes_by_name(cls) -> bool:
     )
 
 
+def _name_may_come_first(add_weight):
+    """tf.keras 2's `self.add_weight("kernel", shape=[...])` (its signature put the name first;
+    TF's custom-layer tutorial and guides call it so): the lone positional string, with the
+    shape given by keyword, can only be the name. Keras 3 refuses the call; Python's own error
+    ("got multiple values for argument 'shape'") said nothing of why."""
+
+    @functools.wraps(add_weight)
+    def add_weight_named_first(self, *args, **kwargs):
+        if len(args) == 1 and isinstance(args[0], str) and "shape" in kwargs:
+            if "name" in kwargs:
+                raise TypeError(
+                    f"Layer '{self.name}': add_weight got the name twice, {args[0]!r} first and "
+                    f"name={kwargs['name']!r}. Hint: pass it once, as name=..."
+                )
+            return add_weight(self, name=args[0], **kwargs)
+        return add_weight(self, *args, **kwargs)
+
+    return add_weight_named_first
+
+
 class Layer(nn.Module):
     """Base of every lamina layer.
 
@@ -1086,6 +1106,7 @@ class Layer(nn.Module):
     # ----------------------------------------------------------------------------------------------
     # Weights
 
+    @_name_may_come_first
     def add_weight(
         self,
         shape=None,
