@@ -58,3 +58,50 @@ def test_a_layer_after_self_attention_gives_no_dropped_mask_warning():
         block.attention(query=x, value=x, key=x)
         block.feed_forward(x)
     assert [str(w.message) for w in caught] == []
+
+
+# text/text_generation: a subclassed model written `super().__init__(self)` (tf.keras took it),
+# whose call starts its GRU from `self.gru.get_initial_state(x)` (tf.keras's inputs argument)
+# and generates one step at a time from the states it returned.
+
+
+class _CharModel(lamina.Model):
+    def __init__(self, vocab_size, units):
+        super().__init__(self)
+        self.embedding = layers.Embedding(vocab_size, 8)
+        self.gru = layers.GRU(units, return_sequences=True, return_state=True)
+        self.dense = layers.Dense(vocab_size)
+
+    def call(self, inputs, states=None, return_state=False, training=False):
+        x = self.embedding(inputs, training=training)
+        if states is None:
+            states = self.gru.get_initial_state(x)
+        x, states = self.gru(x, initial_state=states, training=training)
+        x = self.dense(x, training=training)
+        return (x, states) if return_state else x
+
+
+def test_a_model_passed_to_its_own_init_is_a_plain_subclassed_model():
+    model = _CharModel(vocab_size=11, units=6)
+    assert model._graph is None and len(model.layers) == 3
+    assert tuple(model(np.ones((3, 5), "int64")).shape) == (3, 5, 11)
+
+
+def test_rnn_initial_state_from_the_inputs_is_zeros_of_their_batch():
+    gru = layers.GRU(6)
+    states = gru.get_initial_state(lamina.ops.ones((4, 7, 3)))
+    assert [tuple(s.shape) for s in states] == [(4, 6)] and float(states[0].abs().sum()) == 0
+    assert [tuple(s.shape) for s in gru.get_initial_state(4)] == [(4, 6)]
+
+
+def test_one_step_generation_carries_the_states_as_one_call_on_the_whole_sequence():
+    model = _CharModel(vocab_size=11, units=6)
+    ids = np.array([[1, 4, 2, 9, 3]])
+    whole = model(ids)
+    states, steps = None, []
+    for t in range(ids.shape[1]):
+        logits, states = model(ids[:, t : t + 1], states=states, return_state=True)
+        steps.append(logits)
+    np.testing.assert_allclose(
+        lamina.ops.concatenate(steps, axis=1).detach().numpy(), whole.detach().numpy(), atol=1e-5
+    )
