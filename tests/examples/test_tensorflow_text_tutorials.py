@@ -105,3 +105,16 @@ def test_one_step_generation_carries_the_states_as_one_call_on_the_whole_sequenc
     np.testing.assert_allclose(
         lamina.ops.concatenate(steps, axis=1).detach().numpy(), whole.detach().numpy(), atol=1e-5
     )
+
+
+# text/nmt_with_attention: `translate(texts)` reads the batch size of its text input with
+# `ops.shape(texts)[0]` before vectorising it; the Decoder's `get_initial_state` calls the GRU's
+# with the embedded start tokens (tf.keras's inputs argument, as in text_generation above).
+
+
+def test_ops_shape_reads_the_shape_of_text_as_keras():
+    sentences = np.array(["el gato come.", "la casa roja.", "un perro."])
+    assert lamina.ops.shape(sentences) == tuple(keras.ops.shape(sentences)) == (3,)
+    assert lamina.ops.shape(["el gato come."]) == (1,)
+    assert lamina.ops.shape(np.array([["a", "b"]])) == (1, 2)
+    assert lamina.ops.shape([[1, 2, 3]]) == (1, 3)
