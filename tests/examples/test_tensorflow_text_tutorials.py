@@ -118,3 +118,26 @@ def test_ops_shape_reads_the_shape_of_text_as_keras():
     assert lamina.ops.shape(["el gato come."]) == (1,)
     assert lamina.ops.shape(np.array([["a", "b"]])) == (1, 2)
     assert lamina.ops.shape([[1, 2, 3]]) == (1, 3)
+
+
+# text/warmstart_embedding_matrix: tf.keras.utils.warmstart_embedding_matrix (gone from Keras 3)
+# carries a trained Embedding over to a re-adapted vocabulary, assigned to a new Embedding.
+
+
+def test_warmstart_embedding_matrix_copies_the_rows_of_known_tokens():
+    base = np.random.default_rng(0).random((4, 3)).astype("float32")
+    new_vocabulary = ["", "[UNK]", "c", "new", "a"]
+    matrix = lamina.utils.warmstart_embedding_matrix(
+        ["", "[UNK]", "a", "c"], new_vocabulary, base, new_embeddings_initializer="zeros"
+    )
+    np.testing.assert_array_equal(np.asarray(matrix), base[[0, 1, 3]].tolist() + [[0] * 3, base[2]])
+    embedding = layers.Embedding(len(new_vocabulary), 3)
+    embedding.build(input_shape=[None])
+    embedding.embeddings.assign(matrix)
+    np.testing.assert_array_equal(embedding(np.array([4])).detach().numpy()[0], base[2])
+
+
+def test_warmstart_embedding_matrix_takes_the_last_row_of_a_repeated_token():
+    base = np.arange(8, dtype="float32").reshape(4, 2)
+    matrix = lamina.utils.warmstart_embedding_matrix(["unk", "unk", "a", "b"], ["a", "unk"], base)
+    assert np.asarray(matrix).tolist() == [[4.0, 5.0], [2.0, 3.0]]
