@@ -141,3 +141,26 @@ def test_warmstart_embedding_matrix_takes_the_last_row_of_a_repeated_token():
     base = np.arange(8, dtype="float32").reshape(4, 2)
     matrix = lamina.utils.warmstart_embedding_matrix(["unk", "unk", "a", "b"], ["a", "unk"], base)
     assert np.asarray(matrix).tolist() == [[4.0, 5.0], [2.0, 3.0]]
+
+
+# load_data/csv: a functional preprocessing head over string and number Inputs (StringLookup +
+# CategoryEncoding, Normalization) is called on the same Inputs to build the trained model.
+
+
+def test_a_functional_head_over_string_inputs_is_called_on_symbolic_inputs():
+    inputs = {
+        "sex": lamina.Input(shape=(1,), name="sex", dtype="string"),
+        "fare": lamina.Input(shape=(1,), name="fare", dtype="float32"),
+    }
+    lookup = layers.StringLookup(vocabulary=np.array(["female", "male"]))
+    one_hot = layers.CategoryEncoding(num_tokens=lookup.vocabulary_size())(lookup(inputs["sex"]))
+    head = lamina.Model(inputs, layers.Concatenate()([inputs["fare"], one_hot]))
+    features = head(inputs)
+    assert features.shape == (None, 4) and features.dtype == "float32"
+    model = lamina.Model(inputs, layers.Dense(1)(features))
+    model.compile(optimizer="adam", loss="mse")
+    data = {"sex": np.array(["male", "female", "male"]), "fare": np.array([7.0, 50.0, 9.0])}
+    model.fit(data, np.array([0.0, 1.0, 0.0]), epochs=1, verbose=0)
+    np.testing.assert_array_equal(
+        np.asarray(head(data)), [[7, 0, 0, 1], [50, 0, 1, 0], [9, 0, 0, 1]]
+    )
