@@ -164,3 +164,23 @@ def test_a_functional_head_over_string_inputs_is_called_on_symbolic_inputs():
     np.testing.assert_array_equal(
         np.asarray(head(data)), [[7, 0, 0, 1], [50, 0, 1, 0], [9, 0, 0, 1]]
     )
+
+
+# load_data/text: TextVectorization(output_mode='binary'), tf.keras's older name of multi_hot
+# that Keras still accepts, and `ops.expand_dims` on one question of a text batch.
+
+
+def test_text_vectorization_binary_mode_is_multi_hot():
+    texts = np.array(["how do i sort a list", "public static void main"])
+    binary = layers.TextVectorization(max_tokens=20, output_mode="binary")
+    multi_hot = layers.TextVectorization(max_tokens=20, output_mode="multi_hot")
+    binary.adapt(texts)
+    multi_hot.adapt(texts)
+    assert binary.output_mode == "multi_hot" == binary.get_config()["output_mode"]
+    np.testing.assert_array_equal(np.asarray(binary(texts)), np.asarray(multi_hot(texts)))
+
+
+def test_expand_dims_takes_one_string_of_a_text_batch():
+    batch = np.array(["how do i sort a list", "what is a jvm"])
+    assert lamina.ops.expand_dims(batch[0], -1).tolist() == ["how do i sort a list"]
+    assert lamina.ops.expand_dims("one question", 0).shape == (1,)

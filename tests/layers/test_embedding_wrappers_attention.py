@@ -365,7 +365,7 @@ def test_text_vectorization_set_vocabulary_and_errors():
     assert layer.get_vocabulary() == ["", "[UNK]", "x", "y"]
     assert layer(["y x z"]).tolist() == [[3, 2, 1]]
     with pytest.raises(ValueError, match=r"expects `output_mode` in"):
-        layers.TextVectorization(output_mode="binary")
+        layers.TextVectorization(output_mode="one_hot")
 
 
 @pytest.mark.parametrize(

@@ -103,6 +103,8 @@ class TextVectorization(Layer):
         super().__init__(**kwargs)
         self.ragged, self.encoding = bool(ragged), encoding  # (kept for the config, as Keras)
         self._ngrams_argument = ngrams  # the config holds it as given, as Keras's
+        # tf.keras's older name for multi_hot (TF's load_data/text tutorial uses it), as Keras.
+        output_mode = "multi_hot" if output_mode == "binary" else output_mode
         self.output_mode = check.choice(output_mode.replace("-", "_"), _MODES, "output_mode", self)
         if max_tokens is not None:
             max_tokens = check.positive_int(max_tokens, "max_tokens", self)

@@ -85,6 +85,8 @@ def _on_text_too(fn, text):
 
     @functools.wraps(fn)
     def run(x, *args, **kwargs):
+        if isinstance(x, (str, bytes, np.str_, np.bytes_)):  # one string: `text_batch[0]`
+            x = np.asarray(x)
         if isinstance(x, np.ndarray) and x.dtype.kind in "USO":
             return text(x, *args, **kwargs)
         return fn(x, *args, **kwargs)
