@@ -60,6 +60,26 @@ def test_a_layer_after_self_attention_gives_no_dropped_mask_warning():
     assert [str(w.message) for w in caught] == []
 
 
+def _pooled_beside_attention(api, data):
+    inputs = api.Input((4,), dtype="int32")
+    embedding = api.layers.Embedding(10, 2, mask_zero=True)
+    x = embedding(inputs)
+    attended = api.layers.MultiHeadAttention(num_heads=1, key_dim=2)(x, x)
+    pooled = api.layers.GlobalAveragePooling1D()(x)  # runs after the attention
+    model = api.Model(inputs, [pooled, api.layers.GlobalAveragePooling1D()(attended)])
+    embedding.set_weights([np.arange(20, dtype="float32").reshape(10, 2)])
+    return model, np.asarray(model.predict(data, verbose=0)[0])
+
+
+def test_a_graph_gives_a_layer_beside_attention_the_mask_as_keras():
+    data = np.array([[1, 2, 0, 0], [3, 4, 5, 0]])
+    model, ours = _pooled_beside_attention(lamina, data)
+    _, theirs = _pooled_beside_attention(keras, data)
+    np.testing.assert_allclose(ours, [[3.0, 4.0], [8.0, 9.0]])  # the mean of unmasked steps
+    np.testing.assert_allclose(ours, theirs)
+    np.testing.assert_allclose(model(data)[0].detach().numpy(), theirs)
+
+
 # text/text_generation: a subclassed model written `super().__init__(self)` (tf.keras took it),
 # whose call starts its GRU from `self.gru.get_initial_state(x)` (tf.keras's inputs argument)
 # and generates one step at a time from the states it returned.
