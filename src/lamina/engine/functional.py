@@ -22,6 +22,11 @@ import torch
 from lamina.engine import channels_first, errors
 from lamina.engine.symbolic import InputLayer, KerasTensor, flatten_symbolic, record_mask_node
 
+# The graph replays running now. Keras hands each layer of a graph the mask the graph recorded for
+# it, so a layer that takes the masks off its inputs in an eager call (MultiHeadAttention, as
+# Keras's) leaves them in place during a replay, where the other layers read them from the tensors.
+REPLAYS = [0]
+
 
 def _holds_arrays(value) -> bool:
     """Whether a list / tuple holds arrays or tensors (a structure of inputs), not numbers."""
@@ -236,22 +241,26 @@ class FunctionalGraph:
         values = self._bind_inputs(inputs, owner)
         if not self.planned:
             self._plan_channels_first()
-        if channels_first.active():
-            training = channels_first.enclosing_training()
-            for step in self.steps:
-                if step.channels_first is not None:
-                    step.run_channels_first(values, training)
-                elif step.plain_input is None:
+        REPLAYS[0] += 1
+        try:
+            if channels_first.active():
+                training = channels_first.enclosing_training()
+                for step in self.steps:
+                    if step.channels_first is not None:
+                        step.run_channels_first(values, training)
+                    elif step.plain_input is None:
+                        step.run(values)
+                    else:  # layer(x): `Layer._call_in_run` checks what may differ per layer
+                        result = step.layer._call_in_run(values[step.plain_input], training)
+                        if step.lone_output is not None and isinstance(result, torch.Tensor):
+                            values[step.lone_output] = result
+                        else:
+                            step.store(values, result)
+            else:
+                for step in self.steps:
                     step.run(values)
-                else:  # layer(x): `Layer._call_in_run` checks what may differ per layer
-                    result = step.layer._call_in_run(values[step.plain_input], training)
-                    if step.lone_output is not None and isinstance(result, torch.Tensor):
-                        values[step.lone_output] = result
-                    else:
-                        step.store(values, result)
-        else:
-            for step in self.steps:
-                step.run(values)
+        finally:
+            REPLAYS[0] -= 1
         return _substitute(self.outputs, values, sort_dicts=True)
 
     def _bind_inputs(self, inputs, owner: str = "Model"):

@@ -100,6 +100,10 @@ class Model(Trainer, Layer):
     compiled_metrics = RemovedKeras2Method(REPLACEMENTS["compiled_metrics"])
 
     def __init__(self, *args, inputs=None, outputs=None, name=None, **kwargs):
+        if args and args[0] is self:
+            # tf.keras accepted `super().__init__(self)` (TF's text-generation tutorial writes
+            # it); the model passed to itself means a plain subclassed model, nothing more.
+            args = args[1:]
         if args:
             inputs = args[0] if inputs is None else inputs
             if len(args) > 1:

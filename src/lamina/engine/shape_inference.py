@@ -572,8 +572,8 @@ def _text_spec(layer, args, kwargs):
     """The outputs of a call on text, which no probe can carry (torch has no strings): an op that
     only moves elements (`ops.expand_dims` on a string Input) is probed with bytes standing in
     for the text; a Sequential whose first layer takes text (StringLookup, Hashing...) traces its
-    layers on a string input of that shape, as Keras builds it, and gives that trace's outputs.
-    None for anything else."""
+    layers on a string input of that shape, as Keras builds it, and gives that trace's outputs;
+    a functional model gives the outputs its graph recorded. None for anything else."""
     if getattr(getattr(layer, "fn", None), "moves_text", False) and args:
         first = flatten_symbolic(args[:1])
         if first and first[0].dtype == "string":
@@ -581,10 +581,13 @@ def _text_spec(layer, args, kwargs):
             spec = infer_outputs(layer, (stand_in, *args[1:]), kwargs)
             return _map_specs(lambda leaf: OutputSpec(leaf.shape, "string"), spec)
     trace = getattr(layer, "_trace_symbolic", None)
-    if trace is None or len(args) != 1 or set(kwargs) - {"training", "mask"}:
+    graph = getattr(layer, "_graph", None)
+    if (trace is None and graph is None) or len(args) != 1 or set(kwargs) - {"training", "mask"}:
         return None
     if not any(t.dtype == "string" for t in flatten_symbolic(args[0])):
         return None
+    if trace is None:  # a functional model (a preprocessing head) on its own string Inputs
+        return _graph_spec(layer, args, kwargs)
     outputs = trace(args[0])
     return None if outputs is None else tree.map_structure(_output_spec, outputs)
 

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina import backend, constraints, initializers, regularizers
-from lamina.engine import errors, func_transforms, naming
+from lamina.engine import errors, func_transforms, functional, naming
 from lamina.engine.layer import Layer
 from lamina.layers import argument_checks as check
 from lamina.layers import attention_folding
@@ -519,6 +519,13 @@ class MultiHeadAttention(Layer):
         query_mask = getattr(query, "_keras_mask", None)
         value_mask = getattr(value, "_keras_mask", None) if value_mask is None else value_mask
         key_mask = getattr(key, "_keras_mask", None) if key_mask is None else key_mask
+        # Keras takes the masks off the inputs once read (the layer handles them): `x` in a
+        # residual `x + attention(x, x)` no longer carries one, so layers after it do not warn.
+        # A graph replay keeps them: there Keras gives each layer the mask its graph recorded.
+        if not functional.REPLAYS[0]:
+            for tensor in (query, value, key):
+                if getattr(tensor, "_keras_mask", None) is not None:
+                    tensor._keras_mask = None
         folding = self.__dict__.get("_folding")
         if folding is not None:  # rank > 3: the attended axes become the steps
             query_shape, key_shape = tuple(query.shape), tuple(key.shape)

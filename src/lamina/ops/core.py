@@ -85,6 +85,8 @@ def _on_text_too(fn, text):
 
     @functools.wraps(fn)
     def run(x, *args, **kwargs):
+        if isinstance(x, (str, bytes, np.str_, np.bytes_)):  # one string: `text_batch[0]`
+            x = np.asarray(x)
         if isinstance(x, np.ndarray) and x.dtype.kind in "USO":
             return text(x, *args, **kwargs)
         return fn(x, *args, **kwargs)
@@ -559,6 +561,13 @@ def is_tensor(x) -> bool:
     return isinstance(x, torch.Tensor)
 
 
+def _is_text_list(x) -> bool:
+    """Whether a (nested) list holds strings, read from its first element."""
+    while isinstance(x, (list, tuple)) and x:
+        x = x[0]
+    return isinstance(x, str)
+
+
 def shape(x) -> tuple:
     """The shape of a tensor as a tuple of ints.
 
@@ -573,9 +582,15 @@ def shape(x) -> tuple:
     Example:
         >>> lamina.ops.shape(np.zeros((2, 3)))
         (2, 3)
+        >>> lamina.ops.shape(np.array(["el gato", "la casa"]))
+        (2,)
     """
     if isinstance(x, KerasTensor):
         return x.shape
+    if isinstance(x, (list, tuple)) and _is_text_list(x):
+        x = np.asarray(x)
+    if isinstance(x, np.ndarray):  # text too (a batch of sentences), whose shape Keras reads
+        return tuple(int(d) for d in x.shape)
     return tuple(int(d) for d in tensor(x).shape)
 
 

@@ -27,6 +27,7 @@ from lamina.utils import legacy
 from lamina.utils.config import Config
 from lamina.utils.data_tuples import normalize, pack_x_y_sample_weight, unpack_x_y_sample_weight
 from lamina.utils.dataset_split import split_dataset
+from lamina.utils.embedding_warmstart import warmstart_embedding_matrix
 from lamina.utils.feature_space import FeatureSpace
 from lamina.utils.file_download import get_file
 from lamina.utils.graph_inputs import get_source_inputs
@@ -114,6 +115,7 @@ __all__ = [
     "text_dataset_from_directory",
     "timeseries_dataset_from_array",
     "unpack_x_y_sample_weight",
+    "warmstart_embedding_matrix",
     "disable_interactive_logging",
     "enable_interactive_logging",
     "is_interactive_logging_enabled",

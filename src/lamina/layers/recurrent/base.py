@@ -166,7 +166,11 @@ class RNN(Layer):
         """The zero states a call starts from, one (batch_size, ...) tensor per state (the
         cell's own `get_initial_state` where it has one), on `like`'s device and in its dtype
         (default: the layer's compute dtype on the default device), as Keras's
-        `layer.get_initial_state(batch_size)`."""
+        `layer.get_initial_state(batch_size)`. tf.keras took the inputs instead of their batch
+        size (`gru.get_initial_state(x)` in TF's text-generation tutorial): a tensor given
+        stands for its batch."""
+        if isinstance(batch_size, torch.Tensor) and batch_size.dim() > 0:
+            batch_size = batch_size.shape[0]
         like = like if like is not None else empty_like_layer(self)
         cell = self.cell
         if getattr(type(cell), "get_initial_state", None) is _CELL_INITIAL_STATE:  # flat zeros
