@@ -496,6 +496,26 @@ def _parents_to_visit(node):
     return iter(node.parent_tensors)
 
 
+def rank_adjusted_shape(shape: tuple, expected_shape: tuple) -> tuple:
+    """`shape` after Keras's rank rule for a model input (`adjust_input_rank`): a trailing unit
+    axis dropped, or one added where the `Input`'s last size is 1, when that gives the expected
+    rank; any other shape as it is. Symbolic traces (a Sequential's) follow the rule by it too.
+
+    Args:
+        shape: the given input's shape.
+        expected_shape: the `Input`'s shape, batch axis included (`None` for unknown sizes).
+
+    Example:
+        >>> rank_adjusted_shape((None, 1), (None,)), rank_adjusted_shape((4, 28), (None, 28, 1))
+        ((None,), (4, 28, 1))
+    """
+    if len(shape) == len(expected_shape) + 1 and shape[-1] == 1:
+        return shape[:-1]
+    if len(shape) == len(expected_shape) - 1 and expected_shape and expected_shape[-1] == 1:
+        return (*shape, 1)
+    return shape
+
+
 def adjust_input_rank(array, expected_shape):
     """Keras's rank rule for a model input: an array one axis short of an `Input` whose last size
     is 1 gains that axis (a (N, 28, 28) array into `Input((28, 28, 1))`), and an array with one
@@ -514,12 +534,10 @@ def adjust_input_rank(array, expected_shape):
     changes_rank = len(shape) in (len(expected_shape) + 1, len(expected_shape) - 1)
     if changes_rank and not isinstance(array, (np.ndarray, torch.Tensor)):
         array = np.asarray(array)  # a pandas Series / frame takes no `[..., None]`
-    if len(shape) == len(expected_shape) + 1 and shape[-1] == 1:
-        adjusted = array[..., 0]
-    elif len(shape) == len(expected_shape) - 1 and expected_shape and expected_shape[-1] == 1:
-        adjusted = array[..., None]
-    else:
+    target = rank_adjusted_shape(shape, expected_shape)
+    if target == shape:
         return array
+    adjusted = array[..., 0] if len(target) < len(shape) else array[..., None]
     mask = getattr(array, "_keras_mask", None)
     if mask is not None:
         adjusted._keras_mask = mask

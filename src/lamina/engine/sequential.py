@@ -209,7 +209,7 @@ class Sequential(Model):
         traced = self._input_tensor
         if traced is None:
             return None
-        shape = _rank_adjusted(tuple(inputs.shape), tuple(traced.shape))
+        shape = functional.rank_adjusted_shape(tuple(inputs.shape), tuple(traced.shape))
         if len(traced.shape) != len(shape):
             return None
         if any(a is not None and a != b for a, b in zip(traced.shape, shape, strict=True)):
@@ -385,14 +385,3 @@ class Sequential(Model):
         from lamina.engine import serialization
 
         return serialization.sequential_from_config(cls, config, custom_objects)
-
-
-def _rank_adjusted(shape: tuple, traced: tuple) -> tuple:
-    """`shape` as the rank rule of a call (`functional.adjust_input_rank`) hands it to a stack
-    traced for `traced`: a trailing unit axis dropped or added where that gives the traced rank
-    (texts of shape (None, 1) into a stack traced on (None,), as TF's text tutorial exports)."""
-    if len(shape) == len(traced) + 1 and shape[-1] == 1:
-        return shape[:-1]
-    if len(shape) == len(traced) - 1 and traced and traced[-1] == 1:
-        return (*shape, 1)
-    return shape
