@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from lamina.engine.errors import missing_attribute as _missing_attribute
 from lamina.engine.model import Model
 from lamina.engine.sequential import Sequential
 from lamina.saving.object_registration import with_registered
@@ -122,16 +123,18 @@ def clone_model(
     return cloning.compiled_like(model, clone)
 
 
+# tf.keras 2's YAML loader (the overview guide's `model_from_yaml`), which Keras 3 removed.
+_REMOVED_IN_KERAS_3 = {
+    "model_from_yaml": (
+        "tf.keras 2's YAML configs were removed in Keras 3. Hint: use model.to_json() and "
+        "lamina.models.model_from_json(json_string)."
+    ),
+}
+
+
 def __getattr__(name):
-    """Only to name the Keras 3 replacement of tf.keras 2's YAML loader (the overview guide's
-    `model_from_yaml`), which Keras 3 removed as lamina does."""
-    if name == "model_from_yaml":
-        raise AttributeError(
-            "module 'lamina.models' has no attribute 'model_from_yaml': tf.keras 2's YAML "
-            "configs were removed in Keras 3. Hint: use model.to_json() and "
-            "lamina.models.model_from_json(json_string)."
-        )
-    raise AttributeError(f"module 'lamina.models' has no attribute {name!r}")
+    """Only to name the Keras 3 replacement of a removed tf.keras 2 name."""
+    raise _missing_attribute("lamina.models", name, _REMOVED_IN_KERAS_3)
 
 
 __all__ = [

@@ -29,6 +29,19 @@ def unknown_name(kind: str, name, valid) -> ValueError:
     return ValueError(f"Unknown {kind} {name!r}. Valid {kind} names: {options}.")
 
 
+def missing_attribute(module: str, name: str, removed: dict) -> AttributeError:
+    """A module's AttributeError for `name`, worded as Python's; for a Keras 2 / tf.keras name
+    that Keras 3 removed, `removed[name]` follows and says what replaced it. Still an
+    AttributeError, so `hasattr` reads False, as on Keras 3.
+
+    Example:
+        >>> str(missing_attribute("lamina.models", "model_from_yaml", {"model_from_yaml": "x"}))
+        "module 'lamina.models' has no attribute 'model_from_yaml': x"
+    """
+    message = f"module '{module}' has no attribute '{name}'"
+    return AttributeError(f"{message}: {removed[name]}" if name in removed else message)
+
+
 def format_shape(shape) -> str:
     return (
         "("

@@ -7,6 +7,8 @@ AttributeError (so `hasattr` still reads False) but names the Keras 3 replacemen
 
 from __future__ import annotations
 
+from lamina.engine.errors import missing_attribute
+
 # Keras 2 backend names whose Keras 3 replacement is not simply `keras.ops.<same name>`.
 RENAMED = {
     "int_shape": "`x.shape` (or `keras.ops.shape(x)` inside a layer)",
@@ -107,14 +109,14 @@ def removed_backend_name(name: str) -> AttributeError:
         >>> "keras.ops.mean" in str(removed_backend_name("mean"))
         True
     """
-    message = f"module 'lamina.backend' has no attribute '{name}'"
     if name in RENAMED:
         replacement = RENAMED[name]
     elif name in SAME_NAME_IN_OPS:
         replacement = f"`keras.ops.{name}`"
     else:
-        return AttributeError(message)
-    return AttributeError(
-        f"{message}: `keras.backend.{name}` is Keras 2 API that Keras 3 removed. "
+        return missing_attribute("lamina.backend", name, {})
+    explanation = (
+        f"`keras.backend.{name}` is Keras 2 API that Keras 3 removed. "
         f"Use {replacement} instead (`keras.backend` keeps only configuration functions)."
     )
+    return missing_attribute("lamina.backend", name, {name: explanation})

@@ -1,5 +1,6 @@
 """lamina.layers: every layer, re-exported explicitly (one module per family)."""
 
+from lamina.engine.errors import missing_attribute as _missing_attribute
 from lamina.engine.input_spec import InputSpec
 from lamina.engine.layer import Layer
 from lamina.engine.symbolic import Input, InputLayer
@@ -346,14 +347,17 @@ __all__ = [
 ]
 
 
+# tf.keras 2.x code (DLwP 2nd ed.) spells `layers.experimental.preprocessing.Rescaling`; Keras 3
+# moved those layers up to `layers.`.
+_REMOVED_IN_KERAS_3 = {
+    "experimental": (
+        "`layers.experimental` is Keras 2 API that Keras 3 removed. Its preprocessing layers "
+        "live in `layers` itself: use `layers.Rescaling`, `layers.RandomFlip`, "
+        "`layers.TextVectorization`, ... instead."
+    ),
+}
+
+
 def __getattr__(name):
-    # Only reached for names this module lacks. tf.keras 2.x code (DLwP 2nd ed.) spells
-    # `layers.experimental.preprocessing.Rescaling`; Keras 3 moved those layers up to `layers.`.
-    message = f"module 'lamina.layers' has no attribute '{name}'"
-    if name == "experimental":
-        message += (
-            ": `layers.experimental` is Keras 2 API that Keras 3 removed. Its preprocessing "
-            "layers live in `layers` itself: use `layers.Rescaling`, `layers.RandomFlip`, "
-            "`layers.TextVectorization`, ... instead."
-        )
-    raise AttributeError(message)
+    # Only reached for names this module lacks.
+    raise _missing_attribute("lamina.layers", name, _REMOVED_IN_KERAS_3)

@@ -15,6 +15,7 @@ use there (float16 needs loss scaling and most CPUs have no float16 matrix units
 """
 
 from lamina.dtype_policies.policy import DTypePolicy, dtype_policy, set_dtype_policy
+from lamina.engine.errors import missing_attribute as _missing_attribute
 from lamina.mixed_precision.autocast import outputs_to_float32
 from lamina.mixed_precision.scaling import optimizer_for_policy
 from lamina.optimizers.loss_scale_optimizer import LossScaleOptimizer
@@ -51,20 +52,20 @@ def global_policy() -> DTypePolicy:
 # tf.keras 2's names that Keras 3 removed (as lamina does): the guides of TF 2.1-2.3 imported
 # `mixed_precision.experimental` and called `set_policy`; the error names what replaced them.
 _REMOVED_IN_KERAS_3 = {
-    "set_policy": "mixed_precision.set_global_policy(policy)",
-    "experimental": "mixed_precision.Policy / set_global_policy / LossScaleOptimizer directly",
+    "set_policy": (
+        "tf.keras 2's mixed_precision.set_policy was removed in Keras 3. Hint: use "
+        "mixed_precision.set_global_policy(policy)."
+    ),
+    "experimental": (
+        "tf.keras 2's mixed_precision.experimental was removed in Keras 3. Hint: use "
+        "mixed_precision.Policy / set_global_policy / LossScaleOptimizer directly."
+    ),
 }
 
 
 def __getattr__(name):
     """Only to name the Keras 3 replacement of a removed tf.keras 2 name."""
-    if name in _REMOVED_IN_KERAS_3:
-        raise AttributeError(
-            f"module 'lamina.mixed_precision' has no attribute {name!r}: tf.keras 2's "
-            f"mixed_precision.{name} was removed in Keras 3. Hint: use "
-            f"{_REMOVED_IN_KERAS_3[name]}."
-        )
-    raise AttributeError(f"module 'lamina.mixed_precision' has no attribute {name!r}")
+    raise _missing_attribute("lamina.mixed_precision", name, _REMOVED_IN_KERAS_3)
 
 
 __all__ = [
