@@ -286,4 +286,4 @@ def __getattr__(name):
     """`lamina.losses.mae` and the other tf.keras aliases: the function of that loss string."""
     if name.lower() in _TF_KERAS_ALIASES and name in (name.lower(), name.upper()):
         return _FUNCTIONS[name.lower()]  # `mae`, or tf.keras's capitalised `MAE`
-    raise AttributeError(f"module 'lamina.losses' has no attribute {name!r}")
+    raise errors.missing_attribute("lamina.losses", name, {})
