@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from lamina.engine.errors import missing_attribute as _missing_attribute
+from lamina.engine.errors import unexpected_arguments as _unexpected_arguments
 from lamina.engine.model import Model
 from lamina.engine.sequential import Sequential
 from lamina.saving.object_registration import with_registered
@@ -100,7 +101,7 @@ def clone_model(
     from lamina.engine import cloning
 
     if kwargs:
-        raise TypeError(f"clone_model() got unexpected keyword argument(s) {sorted(kwargs)}.")
+        raise _unexpected_arguments("clone_model()", kwargs)
     cloner = cloning.LayerCloner(clone_function, call_function, recursive)
     if isinstance(model, Sequential):
         if call_function is not None:

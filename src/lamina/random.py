@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from lamina import backend
-from lamina.engine import func_transforms, naming
+from lamina.engine import errors, func_transforms, naming
 from lamina.engine.weight import NonTrainableWeight, as_weight
 
 __all__ = [
@@ -72,7 +72,7 @@ class SeedGenerator:
     def __init__(self, seed=None, name=None, **kwargs):
         kwargs.pop("backend", None)
         if kwargs:
-            raise TypeError(f"SeedGenerator() got unexpected keyword argument(s) {sorted(kwargs)}.")
+            raise errors.unexpected_arguments("SeedGenerator()", kwargs)
         if seed is None:
             seed = python_random.randint(1, int(1e9))
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):

@@ -279,7 +279,8 @@ def test_load_limits_reject_unknown_and_invalid_values():
                 "class_name": "Sequential",
                 "config": {"layers": [{"class_name": "Dense", "config": {"units": 3, "zzz": 1}}]},
             },
-            r"cannot be rebuilt: TypeError: Dense\(\) got unexpected keyword argument.* \['zzz'",
+            r"cannot be rebuilt: UnexpectedArgumentError: Dense\(\) got unexpected keyword"
+            r" argument.* \['zzz'",
         ),
     ],
     ids=[

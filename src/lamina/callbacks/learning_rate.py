@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from lamina.callbacks import monitor as monitoring
 from lamina.callbacks.callback import Callback
+from lamina.engine import errors
 from lamina.utils.io_utils import print_msg
 
 
@@ -73,6 +76,7 @@ class ReduceLROnPlateau(monitoring.MonitorCallback):
         min_delta: a change smaller than this does not count as an improvement.
         cooldown: epochs to wait after a reduction before counting again.
         min_lr: the rate never goes below this.
+        **kwargs: `epsilon`, tf.keras's name for `min_delta`, is taken as it with a warning.
 
     Each epoch's logs gain `learning_rate` (so `History` records it), as in Keras. Under a
     MultiOptimizer each sub-optimizer's rate is reduced and logged (`learning_rate_<name>`).
@@ -99,11 +103,17 @@ class ReduceLROnPlateau(monitoring.MonitorCallback):
         min_lr=0.0,
         **kwargs,
     ):
+        if "epsilon" in kwargs:
+            # tf.keras's name for min_delta (Keras 3 drops it without a word; its meaning kept)
+            min_delta = kwargs.pop("epsilon")
+            warnings.warn(
+                "ReduceLROnPlateau: `epsilon` is the Keras 2 name of `min_delta`; "
+                "pass `min_delta=` instead.",
+                stacklevel=2,
+            )
         super().__init__(monitor, mode, min_delta)
         if kwargs:
-            raise TypeError(
-                f"ReduceLROnPlateau() got unexpected keyword argument(s) {sorted(kwargs)}."
-            )
+            raise errors.unexpected_arguments("ReduceLROnPlateau()", kwargs)
         if factor >= 1.0:
             raise ValueError(
                 "ReduceLROnPlateau does not support a factor >= 1.0 (it would raise the rate); "

@@ -9,6 +9,7 @@ import numpy as np
 
 from lamina.datasets.archive import ORIGIN, locate
 from lamina.datasets.token_sequences import object_array, read_npz, reindex
+from lamina.engine import errors
 
 
 def load_data(
@@ -41,7 +42,7 @@ def load_data(
         >>> (x_train, y_train), _ = load_data(path="imdb.npz", num_words=10000)  # doctest: +SKIP
     """
     if kwargs:
-        raise TypeError(f"imdb.load_data() got unexpected keyword argument(s) {sorted(kwargs)}.")
+        raise errors.unexpected_arguments("imdb.load_data()", kwargs)
     found = locate("imdb", ["imdb.npz"], path, ORIGIN + "imdb.npz")
     arrays = read_npz(found)
     missing = {"x_train", "y_train", "x_test", "y_test"} - set(arrays)

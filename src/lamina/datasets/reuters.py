@@ -9,6 +9,7 @@ import numpy as np
 
 from lamina.datasets.archive import ORIGIN, locate
 from lamina.datasets.token_sequences import object_array, read_npz, reindex
+from lamina.engine import errors
 
 
 def load_data(
@@ -33,7 +34,7 @@ def load_data(
         test_split: the fraction of wires held out for testing (after the shuffle).
     """
     if kwargs:
-        raise TypeError(f"reuters.load_data() got unexpected keyword argument(s) {sorted(kwargs)}.")
+        raise errors.unexpected_arguments("reuters.load_data()", kwargs)
     if not 0.0 <= test_split < 1.0:
         raise ValueError(f"test_split must be in [0, 1); received test_split={test_split}.")
     found = locate("reuters", ["reuters.npz"], path, ORIGIN + "reuters.npz")

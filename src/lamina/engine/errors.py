@@ -23,6 +23,23 @@ def value_error(who, expected: str, received: str, hint: str | None = None) -> V
     return ValueError(message(who, expected, received, hint))
 
 
+class UnexpectedArgumentError(TypeError, ValueError):
+    """A keyword argument the callee does not take. A TypeError, as Python raises for one, and
+    a ValueError, as Keras's layers, optimizers and `clone_model` raise: code written against
+    either catches it."""
+
+
+def unexpected_arguments(who: str, names, hint: str = "") -> UnexpectedArgumentError:
+    """The error for keyword arguments `who` (e.g. "Dense()") does not take.
+
+    Example:
+        >>> str(unexpected_arguments("Dense()", ["unitz"], "Check the spelling."))
+        "Dense() got unexpected keyword argument(s) ['unitz']. Check the spelling."
+    """
+    text = f"{who} got unexpected keyword argument(s) {sorted(names)}."
+    return UnexpectedArgumentError(f"{text} {hint}" if hint else text)
+
+
 def unknown_name(kind: str, name, valid) -> ValueError:
     """An unknown string for an activation / loss / optimizer / metric / initializer."""
     options = ", ".join(repr(v) for v in sorted(valid))

@@ -456,9 +456,10 @@ class Layer(nn.Module):
     ):
         super().__init__()
         if kwargs:
-            raise TypeError(
-                f"{type(self).__name__}() got unexpected keyword argument(s) "
-                f"{sorted(kwargs)}. Check the spelling against the layer's documented arguments."
+            raise errors.unexpected_arguments(
+                f"{type(self).__name__}()",
+                kwargs,
+                "Check the spelling against the layer's documented arguments.",
             )
         self.name = name or naming.unique_name(naming.to_snake_case(type(self).__name__))
         self.built = False

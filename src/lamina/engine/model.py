@@ -417,9 +417,10 @@ class Model(Trainer, Layer):
 
         type_check = kwargs.pop("type_check", True)
         if kwargs:
-            raise TypeError(
-                f"Model '{self.name}': quantize() got unexpected keyword argument(s) "
-                f"{sorted(kwargs)}; it takes mode, config, filters and type_check."
+            raise errors.unexpected_arguments(
+                f"Model '{self.name}': quantize()",
+                kwargs,
+                "It takes mode, config, filters and type_check.",
             )
         quantize_layers.quantize_model(self, mode, config, filters, type_check)
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from lamina import backend, dtype_policies, tree
-from lamina.engine import hyperparameters, symbolic
+from lamina.engine import errors, hyperparameters, symbolic
 from lamina.engine.keras_tensor import KerasTensor
 
 EPSILON = 1e-7
@@ -442,7 +442,7 @@ def wrapper_class(fn, class_name, default_name, *, doc=None, order=None, **defau
         reduction, name, dtype = (kwargs.pop(key, value) for key, value in tail.items())
         unknown = set(kwargs) - set(defaults)
         if unknown:
-            raise TypeError(f"{class_name}() got unexpected keyword argument(s) {sorted(unknown)}.")
+            raise errors.unexpected_arguments(f"{class_name}()", unknown)
         hyperparameters.loss_options(f"{class_name}()", kwargs)
         options = {**defaults, **kwargs}
         LossFunctionWrapper.__init__(

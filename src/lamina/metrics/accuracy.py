@@ -6,7 +6,7 @@ import inspect
 
 import torch
 
-from lamina.engine import hyperparameters
+from lamina.engine import errors, hyperparameters
 from lamina.losses import match_rank
 from lamina.losses.loss import bind_positional, class_ids, one_hot_ids, takes_arrays
 from lamina.metrics.metric import MeanMetricWrapper
@@ -179,9 +179,8 @@ def wrapper_class(fn, class_name, default_name, *, doc=None, leading=(), matches
         name, dtype = kwargs.pop("name", default_name), kwargs.pop("dtype", None)
         unknown = set(kwargs) - set(defaults)
         if unknown:
-            raise TypeError(
-                f"{class_name}() got unexpected keyword argument(s) {sorted(unknown)}; "
-                f"it takes {', '.join(order)}."
+            raise errors.unexpected_arguments(
+                f"{class_name}()", unknown, f"It takes {', '.join(order)}."
             )
         hyperparameters.loss_options(f"{class_name}()", kwargs)
         MeanMetricWrapper.__init__(self, fn, name=name, dtype=dtype, **{**defaults, **kwargs})

@@ -18,6 +18,7 @@ import warnings
 
 import torch
 
+from lamina.engine import errors
 from lamina.engine.naming import to_snake_case, unique_name
 from lamina.optimizers import argument_checks as check
 from lamina.optimizers import keras_rules, schedules
@@ -95,11 +96,8 @@ class Optimizer(KerasVariables):
         if kwargs:
             hint = ""
             if "lr" in kwargs:
-                hint = " `lr` is the Keras 2 name: pass `learning_rate=` instead."
-            raise TypeError(
-                f"{type(self).__name__}() got unexpected keyword argument(s) {sorted(kwargs)}."
-                + hint
-            )
+                hint = "`lr` is the Keras 2 name: pass `learning_rate=` instead."
+            raise errors.unexpected_arguments(f"{type(self).__name__}()", kwargs, hint)
         if sum(x is not None for x in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError("Use only one of clipnorm, clipvalue and global_clipnorm.")
         check.common_options(self, locals())  # the arguments above, by name
