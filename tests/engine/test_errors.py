@@ -109,10 +109,11 @@ def test_unknown_names_fail_at_compile():
         model.compile(optimizer="sgd", loss="msee")
 
 
-def test_fit_before_compile():
+@pytest.mark.parametrize("error", [RuntimeError, ValueError])  # tf.keras's and Keras 3's
+def test_fit_before_compile(error):
     model = models.Sequential([layers.Dense(1, input_shape=(2,))])
     with pytest.raises(
-        RuntimeError,
+        error,
         match=r"Model 'sequential' must be compiled before training or "
         r"evaluation\. Hint: call model.compile",
     ):
@@ -286,3 +287,36 @@ def test_softmax_refuses_a_mask_larger_than_its_inputs(mask_shape):
         layers.Softmax()(np.ones((1, 3)), mask=np.ones(mask_shape, bool))
     kept = layers.Softmax()(np.ones((2, 3)), mask=np.array([True, False, True]))
     np.testing.assert_allclose(kept.numpy(), [[0.5, 0.0, 0.5]] * 2)
+
+
+@pytest.mark.parametrize(
+    "inputs_outputs, match",
+    [
+        ((3, 4), r"`inputs` expects symbolic tensors .*received 3 \(int\)"),
+        (("input", 4), r"`outputs` expects symbolic tensors .*received 4 \(int\)"),
+        ((["input", None], "output"), r"`inputs` expects .*received None \(NoneType\)"),
+        (([], "output"), r"`inputs` expects at least one symbolic tensor; received an empty list"),
+        (("input", ["output", None]), r"`outputs` expects .*received None"),
+    ],
+)
+def test_model_of_anything_but_symbolic_tensors_is_refused(inputs_outputs, match):
+    # Keras refuses these too; lamina dropped the numbers and Nones and built an empty model.
+    inputs = layers.Input((2,))
+    outputs = layers.Dense(1)(inputs)
+    named = {"input": inputs, "output": outputs}
+
+    def resolve(value):
+        if isinstance(value, list):
+            return [resolve(item) for item in value]
+        return named.get(value, value) if isinstance(value, str) else value
+
+    with pytest.raises(ValueError, match=match):
+        models.Model(*(resolve(value) for value in inputs_outputs))
+
+
+def test_a_layer_given_text_names_the_dtype():
+    with pytest.raises(ValueError, match=r"Layer 'dense.*' \(Dense\) expects numbers; received "):
+        layers.Dense(2)(np.array([["a", "b"]]))
+    # the string layers still read NumPy text
+    lookup = layers.StringLookup(vocabulary=["a", "b"])
+    assert lookup(np.array([["a", "b"]])).tolist() == [[1, 2]]

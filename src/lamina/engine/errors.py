@@ -29,6 +29,11 @@ class UnexpectedArgumentError(TypeError, ValueError):
     either catches it."""
 
 
+class NotCompiledError(RuntimeError, ValueError):
+    """fit / evaluate / train_on_batch on a model not compiled: a RuntimeError, as tf.keras
+    raised, and a ValueError, as Keras 3 raises."""
+
+
 def unexpected_arguments(who: str, names, hint: str = "") -> UnexpectedArgumentError:
     """The error for keyword arguments `who` (e.g. "Dense()") does not take.
 

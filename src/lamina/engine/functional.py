@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 import torch
 
+from lamina import tree
 from lamina.engine import channels_first, errors
 from lamina.engine.symbolic import InputLayer, KerasTensor, flatten_symbolic, record_mask_node
 
@@ -64,20 +65,39 @@ def flat_feed(inputs) -> list:
     return flat
 
 
+def _check_symbolic(argument: str, structure) -> None:
+    """`Model(inputs, outputs)`'s `argument`: a KerasTensor or a non-empty structure of them
+    only, as Keras requires (a number or a None among them would otherwise be dropped, and
+    `Model(3, 4)` give an empty model)."""
+    leaves = [structure] if isinstance(structure, KerasTensor) else tree.flatten(structure)
+    if not leaves:
+        raise errors.value_error(
+            f"Model(inputs, outputs)'s `{argument}`",
+            "at least one symbolic tensor",
+            f"an empty {type(structure).__name__}",
+            "pass the Input() tensors as inputs and the tensors the layers gave as outputs.",
+        )
+    for leaf in leaves:
+        if not isinstance(leaf, KerasTensor):
+            raise errors.value_error(
+                f"Model(inputs, outputs)'s `{argument}`",
+                "symbolic tensors from Input() and layer calls only",
+                f"{leaf!r} ({type(leaf).__name__})",
+                "build the model on keras.Input(...) and pass the tensors its layers return; "
+                "a subclassed model takes its arguments in call() instead.",
+            )
+
+
 class FunctionalGraph:
     """The graph between a functional model's symbolic inputs and outputs, replayed on data."""
 
     def __init__(self, inputs, outputs):
         self.inputs = inputs
         self.outputs = outputs
+        _check_symbolic("inputs", inputs)
+        _check_symbolic("outputs", outputs)
         self.flat_inputs: list[KerasTensor] = flatten_symbolic(inputs)
         self.flat_outputs: list[KerasTensor] = flatten_symbolic(outputs)
-        for tensor in self.flat_inputs + self.flat_outputs:
-            if not isinstance(tensor, KerasTensor):
-                raise TypeError(
-                    "Model(inputs, outputs) expects symbolic tensors from Input() and layer calls; "
-                    f"received {type(tensor).__name__}."
-                )
         if isinstance(inputs, dict):
             for key, tensor in inputs.items():
                 if isinstance(tensor, KerasTensor) and key != tensor.name:

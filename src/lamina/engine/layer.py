@@ -606,9 +606,22 @@ class Layer(nn.Module):
                 args = (args[0], *(_as_tensor_tree(a, device, device) for a in args[1:]))
         if self.casts_float_inputs and self.autocast and not dtype_policies.mixed_in_use[0]:
             args, kwargs = _cast_float_inputs(args, kwargs, self._compute_torch_dtype)
-        if _losses_added[0]:
-            return self._outermost_call_clears_losses(args, kwargs)
-        return self._module_call(args, kwargs)
+        try:
+            if _losses_added[0]:
+                return self._outermost_call_clears_losses(args, kwargs)
+            return self._module_call(args, kwargs)
+        except (AttributeError, TypeError) as error:
+            # Text stays NumPy on its way in (the string layers read it so); a layer that
+            # computes on numbers then fails deep in torch. Keras says it is the dtype.
+            if not (args and isinstance(args[0], np.ndarray) and args[0].dtype.kind in "US"):
+                raise
+            raise errors.value_error(
+                self,
+                "numbers",
+                f"an array of strings (dtype {args[0].dtype}, shape {args[0].shape})",
+                "turn text into numbers first, with a TextVectorization, StringLookup or "
+                "Hashing layer before this one.",
+            ) from error
 
     def _check_positional_tensors(self, extra_args) -> None:
         """Keras refuses a non-tensor given by position (`dropout(x, True)`, a Keras 2 habit)

@@ -225,7 +225,7 @@ class Trainer:
 
     def _require_compiled(self) -> CompileState:
         if self._compile_state is None:
-            raise RuntimeError(
+            raise errors.NotCompiledError(
                 f"Model '{self.name}' must be compiled before training or evaluation. "
                 "Hint: call model.compile(optimizer='adam', loss=..., metrics=[...]) first."
             )
