@@ -320,3 +320,13 @@ def test_a_layer_given_text_names_the_dtype():
     # the string layers still read NumPy text
     lookup = layers.StringLookup(vocabulary=["a", "b"])
     assert lookup(np.array([["a", "b"]])).tolist() == [[1, 2]]
+
+
+def test_a_rank_error_on_a_graph_tensor_shows_its_batch_as_unknown():
+    # Shape inference runs on a stand-in batch; the error is about the graph tensor's shape.
+    with pytest.raises(
+        ValueError,
+        match=r"expects 4-D input; received a 2-D input of shape \(None, 16\)\. "
+        r"Hint: reshape to \(batch, 4, 4, 1\)",
+    ):
+        layers.GlobalAveragePooling2D()(layers.Input((16,)))

@@ -133,18 +133,20 @@ class InputSpec:
             self._check_keras_fields(shape, layer, tensor)
         rank = len(shape)
         if self.ndim is not None and rank != self.ndim and not self.allow_last_axis_squeeze:
+            # On a graph tensor, a probe's stand-in batch is the unknown size it is.
+            shown = unprobed_shape(shape)
             raise errors.value_error(
                 layer,
-                f"{self.ndim}-D input {_layout_name(layer, self.ndim)}",
-                f"a {rank}-D input of shape {errors.format_shape(shape)}",
+                f"{self.ndim}-D input{_layout_name(layer)}",
+                f"a {rank}-D input of shape {errors.format_shape(shown)}",
                 # A hint computed from the actual shape beats the layer's general one.
-                _rank_hint(layer, self.ndim, shape) or self.hint,
+                _rank_hint(self.ndim, shown) or self.hint,
             )
         if self.min_ndim is not None and rank < self.min_ndim:
             raise errors.value_error(
                 layer,
                 f"input of rank >= {self.min_ndim}",
-                f"a {rank}-D input of shape {errors.format_shape(shape)}",
+                f"a {rank}-D input of shape {errors.format_shape(unprobed_shape(shape))}",
                 self.hint,
             )
         for axis, size in self.axes.items():
@@ -165,7 +167,7 @@ class InputSpec:
             raise errors.value_error(
                 layer,
                 f"input of rank <= {self.max_ndim}",
-                f"a {len(shape)}-D input of shape {errors.format_shape(shape)}",
+                f"a {len(shape)}-D input of shape {errors.format_shape(unprobed_shape(shape))}",
                 self.hint,
             )
         if self.dtype is not None and tensor is not None:
@@ -189,7 +191,7 @@ class InputSpec:
                 raise errors.value_error(
                     layer,
                     f"input of shape {errors.format_shape(self.shape)}",
-                    f"shape {errors.format_shape(shape)}",
+                    f"shape {errors.format_shape(unprobed_shape(shape))}",
                     "None in the expected shape takes any size.",
                 )
 
@@ -211,24 +213,25 @@ class InputSpecs(list):
             spec.check(shape, layer, tensor)
 
 
-def _layout_name(layer, ndim: int) -> str:
+def _layout_name(layer) -> str:
+    """The layer's expected layout after a space (" (batch, height, width, channels)"), or ""."""
     layouts = getattr(layer, "expected_layout", None)
-    return f"{layouts}" if layouts else ""
+    return f" {layouts}" if layouts else ""
 
 
-def _rank_hint(layer, ndim: int, shape) -> str | None:
+def _rank_hint(ndim: int, shape) -> str | None:
     rank = len(shape)
     if rank == ndim - 1 and ndim >= 3 and shape:
-        batch = shape[0]
         return (
-            f"add the missing channel/feature axis, e.g. x.reshape({batch}, *x.shape[1:], 1), "
+            "add the missing channel/feature axis, e.g. x = np.expand_dims(x, -1), "
             "or put a Reshape layer first."
         )
     if rank == 2 and ndim == 4:
         side = int(round((shape[1] or 0) ** 0.5))
         if side * side == shape[1]:
+            batch = "batch" if shape[0] is None else shape[0]
             return (
-                f"reshape to ({shape[0]}, {side}, {side}, 1) or put "
+                f"reshape to ({batch}, {side}, {side}, 1) or put "
                 f"Reshape(({side}, {side}, 1)) first."
             )
         return "reshape the input to (batch, height, width, channels) or put a Reshape layer first."
