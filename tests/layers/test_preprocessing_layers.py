@@ -247,6 +247,19 @@ def test_normalization_adapts_to_arrays_and_datasets():
     np.testing.assert_allclose(inverse(torch.tensor(out)).numpy(), data, atol=1e-4)
 
 
+@pytest.mark.parametrize("scale", ["a", None, [1, "x"]])
+def test_rescaling_refuses_a_scale_that_is_not_numbers(scale):
+    # It failed only at the first call, with torch's "can't convert np.ndarray of type str_".
+    with pytest.raises(ValueError, match=r"expects `scale` to be a number or one number per"):
+        layers.Rescaling(scale)
+
+
+def test_normalization_adapt_on_no_rows_says_so():
+    # An empty array made a zero batch size: "range() arg 3 must not be zero".
+    with pytest.raises(ValueError, match=r"expects some data to adapt to; received an empty"):
+        layers.Normalization().adapt(np.zeros((0, 3), "float32"))
+
+
 def test_normalization_over_all_axes_and_with_fixed_statistics():
     overall = layers.Normalization(axis=None)
     overall.adapt(np.array([[1.0, 3.0], [5.0, 7.0]], np.float32))

@@ -39,6 +39,16 @@ class Rescaling(DataLayer, Layer):
 
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)
+        for argument, value in (("scale", scale), ("offset", offset)):
+            if not isinstance(value, (numbers.Real, torch.Tensor)) and (
+                np.asarray(value).dtype.kind not in "biuf"
+            ):
+                raise errors.value_error(
+                    self,
+                    f"`{argument}` to be a number or one number per channel",
+                    f"{argument}={value!r}",
+                    "e.g. Rescaling(1 / 255) maps pixels to [0, 1].",
+                )
         self.scale = scale
         self.offset = offset
 
@@ -295,7 +305,7 @@ def _batches_of(data, batch_size, steps):
     """Yield NumPy-compatible batches from an array, a tensor or an iterable of batches."""
     if isinstance(data, (np.ndarray, torch.Tensor)) or np.isscalar(data):
         array = data
-        size = batch_size or len(array)
+        size = batch_size or len(array) or 1  # no rows: no batch, and adapt() says so
         for start in range(0, len(array), size):
             yield array[start : start + size]
         return
