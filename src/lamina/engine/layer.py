@@ -424,6 +424,9 @@ class Layer(nn.Module):
     # Keras casts floating inputs to the layer's compute dtype before `call` (a float64 array
     # into a float32 layer); the layers Keras exempts (lookups, hashing, ...) set this False.
     casts_float_inputs = True
+    # Layers that take NumPy text (lookups, hashing, TextVectorization, models) set this: on
+    # any other, an error raised on a text input is reworded as the dtype mistake it is.
+    reads_text = False
     # Under a mixed policy, such a layer takes its float inputs and gives its float32 outputs in
     # its compute dtype, as Keras's layers do (mixed_precision/autocast.py). A model sets this
     # False: its layers cast, each its own, so a dtype="float32" layer sees the input as given
@@ -613,12 +616,15 @@ class Layer(nn.Module):
         except (AttributeError, TypeError) as error:
             # Text stays NumPy on its way in (the string layers read it so); a layer that
             # computes on numbers then fails deep in torch. Keras says it is the dtype.
-            if not (args and isinstance(args[0], np.ndarray) and args[0].dtype.kind in "US"):
+            if self.reads_text or not (
+                args and isinstance(args[0], np.ndarray) and args[0].dtype.kind in "US"
+            ):
                 raise
             raise errors.value_error(
                 self,
                 "numbers",
-                f"an array of strings (dtype {args[0].dtype}, shape {args[0].shape})",
+                f"an array of strings (dtype {args[0].dtype}, shape {args[0].shape}), on which "
+                f"call() raised {type(error).__name__}: {error}",
                 "turn text into numbers first, with a TextVectorization, StringLookup or "
                 "Hashing layer before this one.",
             ) from error

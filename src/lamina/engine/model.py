@@ -90,6 +90,8 @@ class Model(Trainer, Layer):
         (5, 1)
     """
 
+    reads_text = True  # text Inputs feed the layers that read it; they say what is wrong
+
     # Keras 2's generator and class-prediction methods: calling one names its Keras 3 spelling.
     fit_generator = RemovedKeras2Method(REPLACEMENTS["fit_generator"])
     evaluate_generator = RemovedKeras2Method(REPLACEMENTS["evaluate_generator"])

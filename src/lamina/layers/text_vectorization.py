@@ -83,6 +83,7 @@ class TextVectorization(Layer):
         [[2, 3, 0, 0]]
     """
 
+    reads_text = True
     casts_float_inputs = False  # Keras leaves its inputs' dtype as it is
 
     def __init__(

@@ -64,6 +64,7 @@ class Hashing(Layer):
         [[1], [0], [1], [1], [2]]
     """
 
+    reads_text = True
     casts_float_inputs = False  # Keras leaves its inputs' dtype as it is
 
     def __init__(
@@ -154,6 +155,7 @@ class HashedCrossing(Layer):
         [1, 4, 1, 1, 3]
     """
 
+    reads_text = True
     casts_float_inputs = False  # Keras leaves its inputs' dtype as it is
 
     def __init__(self, num_bins, output_mode="int", sparse=False, name=None, dtype=None, **kwargs):

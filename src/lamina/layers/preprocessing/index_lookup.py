@@ -33,6 +33,7 @@ _MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 
 
 class _IndexLookup(Layer):
+    reads_text = True
     casts_float_inputs = False  # Keras leaves its inputs' dtype as it is
 
     def __init__(
