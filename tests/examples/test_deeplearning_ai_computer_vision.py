@@ -65,3 +65,16 @@ def test_fractional_steps_run_the_last_partial_batch_as_tf_keras_did():
     model.evaluate(_batches(x, y, 4), steps=2.5, callbacks=[evaluated], verbose=0)
     assert evaluated.test == 3
     assert model.predict(_batches(x, y, 4), steps=2.5, verbose=0).shape == (10, 1)
+
+
+def test_a_flat_list_of_numbers_is_one_batch_of_samples():
+    # Course 1's first lesson: fit y = 2x - 1 on six numbers, then model.predict([10.0]).
+    # A flat list of numbers can only be samples (an input's array has a batch axis), so it is
+    # read as tf.keras read it; Keras 3 refuses it. Nested lists still get the error with its fix.
+    model = lamina.Sequential([layers.Input((1,)), layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    as_array = model.predict(np.array([[10.0], [-1.0]]), verbose=0)
+    np.testing.assert_allclose(model.predict([10.0, -1.0], verbose=0), as_array)
+    assert model.predict((3, 4, 5), verbose=0).shape == (3, 1)
+    loss = model.evaluate([10.0, -1.0], np.array([19.0, -3.0]), verbose=0)
+    np.testing.assert_allclose(loss, np.mean((as_array[:, 0] - [19.0, -3.0]) ** 2), rtol=1e-5)
