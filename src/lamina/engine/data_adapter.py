@@ -166,12 +166,18 @@ def check_finite(x, name="x") -> None:
             )
 
 
-def texts_as_array(x):
-    """A Python list of texts (`export_model.predict(["great!", "awful..."])`, TF's text
-    tutorial) as a NumPy string array: such a list can only be one batch of strings, never one
-    array per input, so it is read as tf.keras read it. Anything else comes back as it is."""
-    if isinstance(x, (list, tuple)) and x and all(isinstance(item, str) for item in x):
+def flat_list_as_array(x):
+    """A flat Python list of texts (`export_model.predict(["great!", "awful..."])`, TF's text
+    tutorial) or of numbers (`model.predict([10.0])`, DeepLearning.AI's first lesson) as a NumPy
+    array: such a list can only be one batch of samples, never one array per input (an input's
+    array has a batch axis, a number has none), so it is read as tf.keras read it. Nested lists
+    and anything else come back as they are."""
+    if not isinstance(x, (list, tuple)) or not x:
+        return x
+    if all(isinstance(item, str) for item in x):
         return np.asarray(x, dtype=np.str_)
+    if all(isinstance(item, (int, float)) and not isinstance(item, bool) for item in x):
+        return np.asarray(x)
     return x
 
 
@@ -593,7 +599,7 @@ def adapt(
     """Pick the adapter for what the user passed."""
     if x is None:
         raise errors.value_error("x", "input data (arrays, a Dataset or a generator)", "None")
-    x = texts_as_array(x)
+    x = flat_list_as_array(x)
     for name, value in (("x", x), ("y", y), ("sample_weight", sample_weight)):
         check_not_a_list_of_numbers(value, name)
     if is_array_like(x):

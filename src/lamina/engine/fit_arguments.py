@@ -8,6 +8,7 @@ as a run that silently trains nothing.
 from __future__ import annotations
 
 import functools
+import math
 import numbers
 
 import numpy as np
@@ -34,6 +35,15 @@ def optional_positive_int(value, argument: str, hint: str | None = None) -> int 
             argument, "a positive integer or None", f"{argument}={value!r}", hint
         )
     return int(value)
+
+
+def optional_step_count(value, argument: str) -> int | None:
+    """`steps_per_epoch`, `validation_steps`, `steps`: a positive integer, or a positive float
+    rounded up, as tf.keras 2 ran it (its loop went on while `step < steps`):
+    `steps_per_epoch=len(x) / 32` (DeepLearning.AI's course) runs the last, partial batch too."""
+    if isinstance(value, float) and math.isfinite(value) and value > 0:
+        value = math.ceil(value)
+    return optional_positive_int(value, argument)
 
 
 def epoch_range(epochs, initial_epoch) -> tuple[int, int]:

@@ -100,7 +100,7 @@ def training_data(model, x, y, sample_weight, options):
     (other data gets it per batch: `with_class_weight`)."""
     device = model_device(model)
     validation = options["validation_data"]
-    x = data_adapter.texts_as_array(x)
+    x = data_adapter.flat_list_as_array(x)
     if data_adapter.is_array_like(x):
         x = fit_arguments.conform_inputs(model, x)
     if options["validation_split"] and validation is None:
@@ -149,7 +149,7 @@ def validation_data(validation, options, device):
 
 def evaluation_data(model, x, y, sample_weight, batch_size, steps, labels=True):
     """The batches of evaluate (labels=True) or predict (labels=False)."""
-    x = data_adapter.texts_as_array(x)
+    x = data_adapter.flat_list_as_array(x)
     if data_adapter.is_array_like(x):
         x = fit_arguments.conform_inputs(model, x)
     device = model_device(model)

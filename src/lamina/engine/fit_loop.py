@@ -191,8 +191,10 @@ def check_arguments(arguments: dict) -> dict:
     if cap and cap < options["epochs"]:
         warnings.warn(f"Limiting epochs to {cap}", UserWarning, stacklevel=4)
         options["epochs"] = cap
-    for name in ("batch_size", "steps_per_epoch", "validation_steps", "validation_batch_size"):
+    for name in ("batch_size", "validation_batch_size"):
         options[name] = fit_arguments.optional_positive_int(arguments[name], name)
+    for name in ("steps_per_epoch", "validation_steps"):
+        options[name] = fit_arguments.optional_step_count(arguments[name], name)
     if fit_arguments.optional_positive_int(arguments["validation_freq"], "validation_freq") is None:
         raise errors.value_error("validation_freq", "a positive integer", "None")
     options["callbacks"] = fit_arguments.callback_list(arguments["callbacks"])

@@ -725,7 +725,7 @@ class Trainer:
         """
         self._require_compiled()
         batch_size = fit_arguments.optional_positive_int(batch_size, "batch_size")
-        steps = fit_arguments.optional_positive_int(steps, "steps")
+        steps = fit_arguments.optional_step_count(steps, "steps")
         callbacks = fit_arguments.callback_list(callbacks)
         data = fit_data.evaluation_data(self, x, y, sample_weight, batch_size, steps)
         data = distribution.shard(data, "evaluate")  # this rank's share; metrics summed at the end
@@ -762,7 +762,7 @@ class Trainer:
         >>> probabilities = model.predict(x, batch_size=256, verbose=0)  # doctest: +SKIP
         """
         batch_size = fit_arguments.optional_positive_int(batch_size, "batch_size")
-        steps = fit_arguments.optional_positive_int(steps, "steps")
+        steps = fit_arguments.optional_step_count(steps, "steps")
         callbacks = fit_arguments.callback_list(callbacks)
         data = fit_data.evaluation_data(self, x, None, None, batch_size, steps, labels=False)
         data = distribution.shard(data, "predict")  # this rank's share; gathered below
