@@ -96,3 +96,23 @@ def test_the_swept_rate_is_logged_as_learning_rate_and_lr_names_it():
     with pytest.raises(KeyError) as unknown:
         ours.history["not_a_log"]
     assert unknown.value.args == ("not_a_log",)
+
+
+# --------------------------------------------------------------------------------------------------
+# Week 1's baselines: the metric functions score NumPy forecasts (float32 series, float64 moving
+# averages) and `.numpy()` reads the score, as the course prints it.
+
+
+def test_metric_functions_score_numpy_forecasts_as_keras():
+    rng = np.random.default_rng(0)
+    truth = (rng.standard_normal(50) * 5 + 30).astype("float32")
+    forecasts = {
+        "naive": np.concatenate([[30.0], truth[:-1]]).astype("float32"),
+        "moving average": np.convolve(truth, np.ones(5) / 5, mode="same"),
+    }
+    for forecast in forecasts.values():
+        for name in ("mean_squared_error", "mean_absolute_error"):
+            ours = getattr(lamina.metrics, name)(truth, forecast).numpy()
+            theirs = getattr(keras.metrics, name)(truth, forecast).numpy()
+            assert np.shape(ours) == np.shape(theirs) == ()
+            np.testing.assert_allclose(ours, theirs, rtol=1e-6)
