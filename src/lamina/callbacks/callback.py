@@ -346,6 +346,40 @@ class CallbackList(Callback):
             self._call("on_predict_batch_end", batch, logs)
 
 
+# Keras 2 log names that Keras 3 renamed: tf.keras-era code reads `history.history["lr"]` (to plot
+# a learning-rate sweep) or `["acc"]`; Keras 3 records the new names only.
+_RENAMED_LOGS = {"lr": "learning_rate", "acc": "accuracy", "val_acc": "val_accuracy"}
+
+
+class HistoryRecords(dict):
+    """`History.history`: a plain dict of lists, whose KeyError for a Keras 2 log name (`lr`,
+    `acc`, `val_acc`) names the Keras 3 one. Still a KeyError, as on Keras 3 (`.get` and `in`
+    behave as a dict's).
+
+    Example:
+        >>> records = HistoryRecords(loss=[1.0], learning_rate=[0.01])
+        >>> try:
+        ...     records["lr"]
+        ... except KeyError as error:
+        ...     print(error.args[0][:60])
+        'lr' is not recorded: Keras 3 logs the learning rate as 'lea
+
+    Args:
+        *args: as `dict`'s.
+        **kwargs: as `dict`'s.
+    """
+
+    def __missing__(self, key):
+        if isinstance(key, str) and key in _RENAMED_LOGS and _RENAMED_LOGS[key] != key:
+            new = _RENAMED_LOGS[key]
+            what = "the learning rate" if key == "lr" else "accuracy"
+            raise KeyError(
+                f"{key!r} is not recorded: Keras 3 logs {what} as {new!r} "
+                f"(history.history[{new!r}])."
+            )
+        raise KeyError(key)
+
+
 class History(Callback):
     """Records each epoch's logs: `history.history['loss']` is a plain Python list.
 
@@ -360,7 +394,7 @@ class History(Callback):
 
     def __init__(self):
         super().__init__()
-        self.history: dict[str, list] = {}
+        self.history: dict[str, list] = HistoryRecords()
         self.epoch: list[int] = []
 
     def on_train_begin(self, logs=None):
