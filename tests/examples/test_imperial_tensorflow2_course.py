@@ -1,0 +1,71 @@
+"""What Imperial College's "TensorFlow 2 for Deep Learning" course 1 (tf 2.0-2.2) needs of lamina.
+
+Each test is a small reproduction of one gap a port of the course's notebooks met: a tf.keras 2
+habit the course teaches that Keras 3 (torch backend) rejects too, where lamina now says which
+Keras 3 spelling replaced it; or a program Keras 3 runs that lamina failed on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import lamina
+from tests.parity.reference import keras
+
+
+def _tiny_model(library):
+    model = library.Sequential([library.Input((4,)), library.layers.Dense(3)])
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def test_load_weights_of_a_tf_checkpoint_prefix_names_the_weights_h5_file(tmp_path):
+    # The course saves with ModelCheckpoint('model_checkpoints/checkpoint', save_weights_only=True)
+    # and reloads with model.load_weights('model_checkpoints/checkpoint'): a TF checkpoint prefix
+    # ('checkpoint.index' beside it). Keras 3 refuses the path by its missing extension.
+    prefix = tmp_path / "model_checkpoints" / "checkpoint"
+    prefix.parent.mkdir()
+    (tmp_path / "model_checkpoints" / "checkpoint.index").write_bytes(b"tf index")
+    with pytest.raises(ValueError, match="File format not supported"):
+        _tiny_model(keras).load_weights(str(prefix))
+    with pytest.raises(ValueError, match="TF-checkpoint prefix") as error:
+        _tiny_model(lamina).load_weights(str(prefix))
+    assert f"model.save_weights('{prefix}.weights.h5')" in str(error.value)
+    assert not isinstance(error.value, FileNotFoundError)
+
+
+def test_load_model_of_a_savedmodel_path_names_the_keras_file(tmp_path):
+    # `model.save('my_model')` then `load_model('my_model')`: tf.keras 2's SavedModel.
+    path = str(tmp_path / "my_model")
+    with pytest.raises(ValueError, match="File format not supported"):
+        keras.models.load_model(path)
+    with pytest.raises(ValueError, match="SavedModel folder") as error:
+        lamina.models.load_model(path)
+    assert f"model.save('{path}.keras')" in str(error.value)
+
+
+def test_a_missing_keras_3_file_still_says_no_file(tmp_path):
+    model = _tiny_model(lamina)
+    with pytest.raises(FileNotFoundError, match="No file at"):
+        model.load_weights(str(tmp_path / "absent.weights.h5"))
+
+
+def test_weights_saved_under_the_named_replacement_load_back(tmp_path):
+    source, target = _tiny_model(lamina), _tiny_model(lamina)
+    path = str(tmp_path / "checkpoint.weights.h5")
+    source.save_weights(path)
+    target.load_weights(path)
+    for ours, theirs in zip(source.get_weights(), target.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_to_yaml_names_to_json():
+    # "Saving model architecture" prints model.to_yaml() after model.to_json().
+    assert not hasattr(keras.Model, "to_yaml")
+    model = _tiny_model(lamina)
+    with pytest.raises(AttributeError, match="Keras 3 removed") as error:
+        model.to_yaml()
+    assert "model.to_json()" in str(error.value)
+    rebuilt = lamina.models.model_from_json(model.to_json())
+    assert rebuilt.get_config() == model.get_config()
