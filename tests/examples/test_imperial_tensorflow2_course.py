@@ -69,3 +69,19 @@ def test_to_yaml_names_to_json():
     assert "model.to_json()" in str(error.value)
     rebuilt = lamina.models.model_from_json(model.to_json())
     assert rebuilt.get_config() == model.get_config()
+
+
+@pytest.mark.parametrize("keyword", ["frequency", "period"])
+def test_model_checkpoint_keras2_keyword_names_save_freq(tmp_path, keyword):
+    # The course writes ModelCheckpoint(path, frequency='epoch', ...), which tf 2.0 ignored.
+    path = str(tmp_path / "checkpoint.weights.h5")
+    with pytest.raises(TypeError, match=f"unexpected keyword argument '{keyword}'"):
+        keras.callbacks.ModelCheckpoint(path, save_weights_only=True, **{keyword: "epoch"})
+    with pytest.raises(TypeError, match=f"unexpected keyword argument '{keyword}'") as error:
+        lamina.callbacks.ModelCheckpoint(path, save_weights_only=True, **{keyword: "epoch"})
+    assert "save_freq='epoch'" in str(error.value)
+
+
+def test_model_checkpoint_other_unknown_keyword_is_a_plain_type_error(tmp_path):
+    with pytest.raises(TypeError, match="unexpected keyword argument 'save_weight_only'$"):
+        lamina.callbacks.ModelCheckpoint(str(tmp_path / "m.keras"), save_weight_only=True)
