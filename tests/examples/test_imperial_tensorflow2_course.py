@@ -7,6 +7,8 @@ Keras 3 spelling replaced it; or a program Keras 3 runs that lamina failed on.
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 
@@ -85,3 +87,19 @@ def test_model_checkpoint_keras2_keyword_names_save_freq(tmp_path, keyword):
 def test_model_checkpoint_other_unknown_keyword_is_a_plain_type_error(tmp_path):
     with pytest.raises(TypeError, match="unexpected keyword argument 'save_weight_only'$"):
         lamina.callbacks.ModelCheckpoint(str(tmp_path / "m.keras"), save_weight_only=True)
+
+
+@pytest.mark.parametrize(
+    ("module", "model"), [("resnet50", "ResNet50"), ("vgg16", "VGG16"), ("vgg19", "VGG19")]
+)
+def test_per_model_application_modules_import_as_in_keras(module, model):
+    # "Loading pre-trained Keras models": from ...applications.resnet50 import preprocess_input,
+    # decode_predictions. lamina had these names only as attributes, not importable modules.
+    ours = importlib.import_module(f"lamina.applications.{module}")
+    theirs = importlib.import_module(f"keras.applications.{module}")
+    assert sorted(ours.__all__) == sorted(n for n in dir(theirs) if not n.startswith("_"))
+    assert getattr(ours, model) is getattr(lamina.applications, model)
+    images = np.random.default_rng(0).uniform(0, 255, (2, 4, 4, 3)).astype("float32")
+    np.testing.assert_allclose(
+        ours.preprocess_input(images.copy()), theirs.preprocess_input(images.copy()), atol=1e-4
+    )
