@@ -103,3 +103,16 @@ def test_per_model_application_modules_import_as_in_keras(module, model):
     np.testing.assert_allclose(
         ours.preprocess_input(images.copy()), theirs.preprocess_input(images.copy()), atol=1e-4
     )
+
+
+def test_decode_predictions_without_the_class_index_names_its_own_url(tmp_path, monkeypatch):
+    # Offline, the course's decode_predictions(model.predict(x)) needs imagenet_class_index.json;
+    # the message named the weights folder and weights= arguments decode_predictions lacks.
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.setenv("LAMINA_HOME", str(tmp_path / "lamina"))
+    monkeypatch.setattr(lamina.applications.imagenet_utils, "_class_index", None)
+    with pytest.raises(FileNotFoundError, match="imagenet_class_index.json") as error:
+        lamina.applications.resnet50.decode_predictions(np.zeros((1, 1000), "float32"))
+    message = str(error.value)
+    assert "https://storage.googleapis.com/download.tensorflow.org/data/" in message
+    assert "weights=" not in message
