@@ -116,3 +116,12 @@ def test_decode_predictions_without_the_class_index_names_its_own_url(tmp_path, 
     message = str(error.value)
     assert "https://storage.googleapis.com/download.tensorflow.org/data/" in message
     assert "weights=" not in message
+
+
+def test_an_initializer_class_is_instantiated_as_keras_does():
+    # Week 3's assignment, as course-takers write it: Dense(..., kernel_initializer=HeUniform).
+    x = np.ones((4, 5), "float32")
+    ours = lamina.layers.Dense(3, kernel_initializer=lamina.initializers.Ones)
+    theirs = keras.layers.Dense(3, kernel_initializer=keras.initializers.Ones)
+    np.testing.assert_allclose(np.asarray(ours(x).detach()), np.asarray(theirs(x).detach()))
+    assert type(lamina.initializers.get(lamina.initializers.HeUniform)).__name__ == "HeUniform"
