@@ -754,9 +754,10 @@ def get(identifier) -> Initializer:
 
     Args:
         identifier: None (gives `Zeros()`), a name such as `"glorot_uniform"` or `"GlorotUniform"`,
-            `{"class_name": ..., "config": ...}`, an `Initializer` (returned as it is), a
-            function `(shape, dtype) -> array` (wrapped), or a tensor or array (the weight
-            starts as a copy of it, as in Keras).
+            `{"class_name": ..., "config": ...}`, an `Initializer` (returned as it is) or its
+            class (instantiated with its defaults, as Keras does), a function
+            `(shape, dtype) -> array` (wrapped), or a tensor or array (the weight starts as a copy
+            of it, as in Keras).
 
     Returns:
         An `Initializer`.
@@ -791,6 +792,10 @@ def get(identifier) -> Initializer:
         ).from_config(config)
     if isinstance(identifier, (torch.Tensor, np.ndarray, np.generic)):
         return _TensorInitializer(identifier)
+    if isinstance(identifier, type):
+        # A class given for an instance (`kernel_initializer=HeUniform`): Keras instantiates it
+        # with its defaults.
+        return get(identifier())
     if callable(identifier):
         return _CallableInitializer(identifier)
     raise TypeError(f"Could not interpret initializer {identifier!r}.")

@@ -7,6 +7,8 @@ submodule (`applications.resnet_v2`, ...) holds its `preprocess_input` and `deco
 as in Keras. LeNet5 and AlexNet are lamina's own.
 """
 
+# resnet50, vgg16 and vgg19 are Keras's per-model module names, importable as in tf.keras-era
+# code (`from keras.applications.resnet50 import preprocess_input, decode_predictions`).
 from lamina.applications import (
     convnext,
     densenet,
@@ -20,8 +22,10 @@ from lamina.applications import (
     mobilenet_v3,
     nasnet,
     resnet,
+    resnet50,
     resnet_v2,
-    vgg,
+    vgg16,
+    vgg19,
     xception,
 )
 from lamina.applications.classic import AlexNet, LeNet5
@@ -93,10 +97,6 @@ from lamina.applications.vgg import (
 from lamina.applications.xception import (
     Xception,
 )
-
-# Keras's module names: `applications.vgg16.preprocess_input`, `applications.resnet50...`.
-vgg16 = vgg19 = vgg
-resnet50 = resnet
 
 __all__ = [
     "AlexNet",

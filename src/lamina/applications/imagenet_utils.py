@@ -22,6 +22,8 @@ from lamina.applications import weights as weight_files
 from lamina.engine.keras_tensor import KerasTensor, record_operation
 
 CLASS_INDEX_FILE = "imagenet_class_index.json"
+# Where Keras's decode_predictions downloads it from (not the applications' weights folder).
+CLASS_INDEX_URL = "https://storage.googleapis.com/download.tensorflow.org/data/"
 
 _CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
 _TORCH_MEAN = (0.485, 0.456, 0.406)
@@ -99,7 +101,10 @@ _class_index = None
 def _load_class_index() -> dict:
     global _class_index
     if _class_index is None:
-        with open(weight_files.find(CLASS_INDEX_FILE, what="ImageNet class index")) as file:
+        path = weight_files.find(
+            CLASS_INDEX_FILE, what="ImageNet class index", url=CLASS_INDEX_URL, otherwise=""
+        )
+        with open(path) as file:
             _class_index = json.load(file)
     return _class_index
 

@@ -28,8 +28,15 @@ def search_folders() -> list[Path]:
     return [keras_home / "models", lamina_home / "models"]
 
 
-def find(file_name: str, what: str = "Pretrained weights") -> Path:
-    """The path of a file Keras would download (`what`: its kind, for the message), or a
+def find(
+    file_name: str,
+    what: str = "Pretrained weights",
+    url: str = KERAS_WEIGHTS_URL,
+    otherwise: str = "pass weights='/path/to/{file_name}', or weights=None for random initial "
+    "weights",
+) -> Path:
+    """The path of a file Keras would download (`what`: its kind, `url`: the folder Keras fetches
+    it from, `otherwise`: what else the caller may do; all for the message), or a
     FileNotFoundError saying where to put it."""
     folders = search_folders()
     for folder in folders:
@@ -39,9 +46,9 @@ def find(file_name: str, what: str = "Pretrained weights") -> Path:
     looked = " or ".join(str(folder / file_name) for folder in folders)
     raise FileNotFoundError(
         f"{what} file '{file_name}' not found (looked for {looked}). lamina never "
-        f"downloads: fetch it once (Keras publishes it under {KERAS_WEIGHTS_URL}) and copy it to "
-        f"{folders[0]}/ or {folders[1]}/, or pass weights='/path/to/{file_name}', or weights=None "
-        "for random initial weights."
+        f"downloads: fetch it once (Keras publishes it under {url}) and copy it to "
+        f"{folders[0]}/ or {folders[1]}/"
+        + (f", or {otherwise.format(file_name=file_name)}." if otherwise else ".")
     )
 
 

@@ -26,6 +26,8 @@ class ModelCheckpoint(monitoring.MonitorCallback):
         mode: `"min"`, `"max"` or `"auto"`.
         save_freq: `"epoch"`, or an integer: save every that many batches.
         initial_value_threshold: the value `monitor` must beat for the first save.
+        **kwargs: none is accepted; tf.keras 2's `period` and `frequency` (which tf 2.0
+            ignored) are refused with a TypeError naming `save_freq`.
 
     Examples:
         >>> import os, tempfile
@@ -50,7 +52,9 @@ class ModelCheckpoint(monitoring.MonitorCallback):
         mode="auto",
         save_freq="epoch",
         initial_value_threshold=None,
+        **kwargs,
     ):
+        _refuse_keras2_keywords(kwargs)
         # best: None until a first value is seen, as in Keras ("improved from None to 0.69846").
         threshold = None if initial_value_threshold is None else float(initial_value_threshold)
         super().__init__(monitor, mode, best=threshold)
@@ -161,3 +165,29 @@ def _without_h5(filepath: str) -> str:
     """The tf.keras 2 name without a plain '.h5' (whose weights Keras 3 names '.weights.h5')."""
     stem, extension = os.path.splitext(filepath)
     return stem if extension.lower() in (".h5", ".hdf5") else filepath
+
+
+# tf.keras 2 took `period=N` (epochs between saves), and tf 2.0 silently ignored other keywords,
+# so Imperial's TF2 course writes `ModelCheckpoint(..., frequency='epoch')`. Keras 3 refuses both.
+_KERAS2_KEYWORDS = {
+    "period": (
+        "tf.keras 2's `period` (epochs between saves) is gone; Keras 3 takes save_freq='epoch' "
+        "(every epoch) or save_freq=N (every N batches)"
+    ),
+    "frequency": (
+        "tf.keras 2.0 ignored this unknown keyword; Keras 3 refuses it. The argument is "
+        "save_freq='epoch' (or save_freq=N to save every N batches)"
+    ),
+}
+
+
+def _refuse_keras2_keywords(kwargs) -> None:
+    """The TypeError Keras raises for an unknown keyword, with the Keras 3 spelling when the
+    keyword is a tf.keras 2 one."""
+    if not kwargs:
+        return
+    name = sorted(kwargs)[0]
+    message = f"ModelCheckpoint.__init__() got an unexpected keyword argument '{name}'"
+    if name in _KERAS2_KEYWORDS:
+        message += f". Hint: {_KERAS2_KEYWORDS[name]}."
+    raise TypeError(message)

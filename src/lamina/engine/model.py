@@ -98,6 +98,7 @@ class Model(Trainer, Layer):
     predict_generator = RemovedKeras2Method(REPLACEMENTS["predict_generator"])
     predict_classes = RemovedKeras2Method(REPLACEMENTS["predict_classes"])
     predict_proba = RemovedKeras2Method(REPLACEMENTS["predict_proba"])
+    to_yaml = RemovedKeras2Method(REPLACEMENTS["to_yaml"])
     compiled_loss = RemovedKeras2Method(REPLACEMENTS["compiled_loss"])
     compiled_metrics = RemovedKeras2Method(REPLACEMENTS["compiled_metrics"])
 

@@ -19,6 +19,8 @@ REPLACEMENTS = {
         "for a sigmoid output)"
     ),
     "predict_proba": "`model.predict(x)`",
+    # tf.keras 2's YAML configs (Imperial's TF2 course saves an architecture with it).
+    "to_yaml": "`model.to_json()` (read back with `keras.models.model_from_json`)",
     # tf.keras custom train_steps (DLwP 2nd ed., chapter 7) call these two.
     "compiled_loss": (
         "`self.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight)` in a custom "

@@ -153,6 +153,30 @@ def _save_weights_hint(filepath) -> str:
     )
 
 
+def _refuse_tf_keras_path(filepath, caller: str) -> None:
+    """Keras 3 tells a file's format by its extension before opening it. A path with none of
+    them that is not a folder is what tf.keras 2 wrote a TF checkpoint (`save_weights('ckpt')`,
+    `ModelCheckpoint('ckpt', save_weights_only=True)`: 'ckpt.index' beside it) or a SavedModel
+    for, so the error names the Keras 3 file that replaced it rather than 'no file'."""
+    path = os.fspath(filepath)
+    if _kind(path) != "unknown" or os.path.isdir(path):
+        return
+    stem = path.rstrip("/")
+    if caller == "load_weights()":
+        expected = "a '.weights.h5', '.weights.json', '.keras' or '.h5' file"
+        replacement = f"model.save_weights({stem + '.weights.h5'!r}), then load that file"
+        written = "TF-checkpoint prefix (save_weights or ModelCheckpoint with save_weights_only)"
+    else:
+        expected = "a '.keras' or '.h5' file"
+        replacement = f"model.save({stem + '.keras'!r}), then load that file"
+        written = "SavedModel folder (model.save or ModelCheckpoint on a path with no extension)"
+    raise ValueError(
+        f"{caller} expects {expected}; received filepath={path!r}. Hint: "
+        f"tf.keras 2 wrote a {written} for such a path, a format Keras 3 does not read; "
+        f"save with {replacement}."
+    )
+
+
 def _existing_file(filepath, purpose: str) -> str:
     """`filepath` as a string once it is known to name a regular file (a FIFO would block the
     reader forever, a device such as /dev/zero never ends)."""
@@ -203,6 +227,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         filepath = step_checkpoints.resolve(filepath)
     if folder_archive.is_model_folder(filepath):  # saved with zipped=False
         return keras_format.load(os.fspath(filepath), custom_objects, compile)
+    _refuse_tf_keras_path(filepath, "load_model()")
     path = _existing_file(filepath, "a model")
     kind = _kind(path)
     if kind == "keras":
@@ -308,6 +333,7 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs) -> None:
         )
     if step_checkpoints.is_checkpoint_directory(filepath):  # OrbaxCheckpoint's steps
         filepath = step_checkpoints.resolve(filepath)
+    _refuse_tf_keras_path(filepath, "load_weights()")
     path = _existing_file(filepath, "weights")
     kind = _kind(path)
     if by_name is not None and kind != "h5":

@@ -1,0 +1,13 @@
+"""`keras.applications.vgg19`: the module tf.keras-era code imports VGG19's helpers from
+(`from tensorflow.keras.applications.vgg19 import preprocess_input`). It names the ones
+`applications.vgg` defines, as Keras's does.
+
+Example:
+    >>> from lamina.applications.vgg19 import preprocess_input
+    >>> preprocess_input(np.full((1, 1, 1, 3), 255.0)).round(3).tolist()
+    [[[[151.061, 138.221, 131.32]]]]
+"""
+
+from lamina.applications.vgg import VGG19, decode_predictions, preprocess_input
+
+__all__ = ["VGG19", "decode_predictions", "preprocess_input"]
