@@ -11,6 +11,7 @@ import torch
 import lamina
 from lamina import layers
 from lamina.data import Dataset
+from lamina.preprocessing.sequence import pad_sequences
 from tests.parity.reference import keras
 
 # Week 1: `TextVectorization(ragged=True)` then `pad_sequences(rows.numpy())` pre-pads the
@@ -80,3 +81,25 @@ def test_global_average_pooling_of_integers_is_float32_as_keras():
     theirs = keras.layers.GlobalAveragePooling1D()(sample)
     assert ours.dtype == torch.float32
     np.testing.assert_allclose(ours.numpy(), np.asarray(theirs.cpu()), rtol=1e-6)
+
+
+# Week 1-2, copies before the TextVectorization rewrite: `from tensorflow.keras.preprocessing.text
+# import Tokenizer`. Keras 3 removed the module; lamina's import error names the replacement.
+
+
+def test_keras_2_tokenizer_import_names_text_vectorization():
+    for statement in (
+        "from lamina.preprocessing.text import Tokenizer",
+        "lamina.preprocessing.text.Tokenizer(num_words=100, oov_token='<OOV>')",
+    ):
+        try:
+            exec(statement, {"lamina": lamina})
+        except ImportError as error:
+            assert "Keras 3 removed" in str(error)
+            assert "keras.layers.TextVectorization" in str(error)
+        else:
+            raise AssertionError(f"{statement!r} did not raise")
+    assert not hasattr(lamina.preprocessing.text, "texts_to_sequences")
+    # pad_sequences stayed in Keras 3, under both of its names.
+    assert pad_sequences is lamina.utils.pad_sequences
+    assert hasattr(keras.preprocessing.sequence, "pad_sequences")
