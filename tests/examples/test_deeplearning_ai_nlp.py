@@ -103,3 +103,17 @@ def test_keras_2_tokenizer_import_names_text_vectorization():
     # pad_sequences stayed in Keras 3, under both of its names.
     assert pad_sequences is lamina.utils.pad_sequences
     assert hasattr(keras.preprocessing.sequence, "pad_sequences")
+
+
+# Week 3 assignment: tweets from a pandas text column (an object array) in
+# `Dataset.from_tensor_slices((sentences, labels))`, read back as `text.numpy().decode('utf-8')`.
+
+
+def test_text_of_an_object_array_reads_back_as_tensorflow_text():
+    sentences = np.array(["so happy today", "awful day"], dtype=object)
+    rows = list(Dataset.from_tensor_slices((sentences, np.array([1, 0]))).take(2))
+    assert rows[1][0].numpy().decode("utf-8") == "awful day"
+    assert [int(label.numpy()) for _, label in rows] == [1, 0]
+    # A batch of text stays a NumPy str array.
+    batch = next(iter(Dataset.from_tensor_slices(sentences).batch(2)))
+    assert batch.numpy().tolist() == ["so happy today", "awful day"]

@@ -27,14 +27,41 @@ class TextArray(np.ndarray):
         ['a', 'b']
     """
 
-    def numpy(self) -> np.ndarray:
-        """The text as a plain NumPy array (`tf.Tensor.numpy()`'s counterpart).
+    def numpy(self):
+        """The text as a plain NumPy array (`tf.Tensor.numpy()`'s counterpart); one text (0-d)
+        as a `DecodedText`, a str that also answers `.decode()` as the bytes TensorFlow gives
+        (`element.numpy().decode('utf-8')`).
 
         Example:
-            >>> type(np.array("a").view(TextArray).numpy()).__name__
+            >>> type(np.array(["a"]).view(TextArray).numpy()).__name__
             'ndarray'
+            >>> np.array("a").view(TextArray).numpy().decode("utf-8")
+            'a'
         """
-        return np.asarray(self)
+        array = np.asarray(self)
+        return DecodedText(array.item()) if array.ndim == 0 else array
+
+
+class DecodedText(str):
+    """One text read from a data set: a str that also has bytes' `.decode()`, since a
+    `tf.string` scalar's `.numpy()` is bytes and TensorFlow programs decode it.
+
+    Example:
+        >>> DecodedText("café").decode("utf-8")
+        'café'
+    """
+
+    def decode(self, encoding="utf-8", errors="strict") -> str:
+        """The text itself (it is decoded already).
+
+        Args:
+            encoding, errors: accepted as bytes.decode takes them.
+
+        Example:
+            >>> DecodedText("a").decode()
+            'a'
+        """
+        return str(self)
 
 
 def _as_text(array: np.ndarray) -> np.ndarray:
@@ -88,6 +115,9 @@ def to_leaf(value):
         value = array
     if isinstance(value, np.generic):
         value = np.asarray(value)
+    if isinstance(value, np.ndarray) and value.dtype == object and is_strings(value):
+        # Text in an object array (`df[column].to_numpy()`): a str array, as a tf.string tensor.
+        value = value.astype(str if isinstance(value.flat[0], str) else bytes)
     if isinstance(value, np.ndarray):
         if value.dtype.kind in "biuf" or value.dtype == np.bool_:
             if not value.flags.writeable or not value.flags.c_contiguous:
