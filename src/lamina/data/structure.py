@@ -27,9 +27,9 @@ class TextArray(np.ndarray):
         ['a', 'b']
     """
 
-    def numpy(self):
+    def numpy(self) -> np.ndarray:
         """The text as a plain NumPy array (`tf.Tensor.numpy()`'s counterpart); one text (0-d)
-        as a `DecodedText`, a str that also answers `.decode()` as the bytes TensorFlow gives
+        also answers `.decode()`, as the bytes a `tf.string` scalar's `.numpy()` gives do
         (`element.numpy().decode('utf-8')`).
 
         Example:
@@ -39,29 +39,30 @@ class TextArray(np.ndarray):
             'a'
         """
         array = np.asarray(self)
-        return DecodedText(array.item()) if array.ndim == 0 else array
+        return array.view(DecodableText) if array.ndim == 0 else array
 
 
-class DecodedText(str):
-    """One text read from a data set: a str that also has bytes' `.decode()`, since a
-    `tf.string` scalar's `.numpy()` is bytes and TensorFlow programs decode it.
+class DecodableText(np.ndarray):
+    """One text read from a data set (a 0-d str array) that also has bytes' `.decode()`: a
+    `tf.string` scalar's `.numpy()` is bytes, and TensorFlow programs decode it.
 
     Example:
-        >>> DecodedText("café").decode("utf-8")
+        >>> np.array("café").view(DecodableText).decode("utf-8")
         'café'
     """
 
     def decode(self, encoding="utf-8", errors="strict") -> str:
-        """The text itself (it is decoded already).
+        """The text as a str (it is decoded already).
 
         Args:
             encoding, errors: accepted as bytes.decode takes them.
 
         Example:
-            >>> DecodedText("a").decode()
+            >>> np.array("a").view(DecodableText).decode()
             'a'
         """
-        return str(self)
+        value = self.item()
+        return value.decode(encoding, errors) if isinstance(value, bytes) else value
 
 
 def _as_text(array: np.ndarray) -> np.ndarray:
