@@ -317,13 +317,16 @@ def test_text_vectorization_int_mode_vocabulary_and_padding():
     assert layer(np.array([["Cat!"]])).tolist() == [[3, 0, 0, 0]]
 
 
-def test_text_vectorization_ragged_says_it_pads():
-    # TensorFlow gives a RaggedTensor; lamina pads with 0 as `.to_tensor()` would, and says so
-    # rather than ignore the argument silently (Hands-On ML's chapter 13 asks for ragged rows).
-    with pytest.warns(UserWarning, match="ragged=True gives rows padded with 0"):
-        layer = layers.TextVectorization(ragged=True)
+def test_text_vectorization_ragged_rows_are_padded_for_torch_and_unpadded_when_read():
+    # tf.keras gives a RaggedTensor: rows read one by one (or `.numpy()`) have no padding; the
+    # whole feeds torch as rows padded with 0 (Hands-On ML's chapter 13 asks for ragged rows).
+    layer = layers.TextVectorization(ragged=True)
     layer.adapt(["a b", "a"])
-    np.testing.assert_array_equal(layer(["a b", "b"]).numpy(), [[2, 3], [3, 0]])
+    rows = layer(["a b", "b"])
+    np.testing.assert_array_equal(rows.to_tensor().numpy(), [[2, 3], [3, 0]])
+    assert rows.to_list() == [[2, 3], [3]] and rows[1].tolist() == [3]
+    assert [row.tolist() for row in rows.numpy()] == [[2, 3], [3]]
+    assert type(rows + 1) is torch.Tensor
 
 
 def test_text_vectorization_of_one_text_has_no_batch_axis_as_in_keras():

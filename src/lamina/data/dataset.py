@@ -290,6 +290,26 @@ class Dataset:
             )
         )
 
+    def ragged_batch(
+        self, batch_size, drop_remainder=False, row_splits_dtype=None, name=None
+    ) -> Dataset:
+        """Batch 1-D rows of different lengths (token ids) without padding them, as tf.data's
+        `ragged_batch`: each such component of a batch is a `RaggedRows` (rows without padding
+        when indexed, iterated or `.numpy()`'d; padded with 0 for torch ops).
+
+        Example:
+            >>> rows = Dataset.range(1, 4).map(lambda n: np.arange(int(n)) + 1)
+            >>> next(iter(rows.ragged_batch(3))).to_list()
+            [[1], [1, 2], [1, 2, 3]]
+
+        Args:
+            batch_size: elements per batch.
+            drop_remainder: drop a last batch smaller than `batch_size`.
+            row_splits_dtype, name: accepted for tf.data compatibility.
+        """
+        _count(batch_size, "batch_size", "ragged_batch", 1)
+        return Dataset(transforms.RaggedBatch(self._node, batch_size, drop_remainder))
+
     def unbatch(self, name=None) -> Dataset:
         """Split each element along its first axis: the inverse of `batch`."""
         return Dataset(transforms.Unbatch(self._node))

@@ -28,13 +28,41 @@ class TextArray(np.ndarray):
     """
 
     def numpy(self) -> np.ndarray:
-        """The text as a plain NumPy array (`tf.Tensor.numpy()`'s counterpart).
+        """The text as a plain NumPy array (`tf.Tensor.numpy()`'s counterpart); one text (0-d)
+        also answers `.decode()`, as the bytes a `tf.string` scalar's `.numpy()` gives do
+        (`element.numpy().decode('utf-8')`).
 
         Example:
-            >>> type(np.array("a").view(TextArray).numpy()).__name__
+            >>> type(np.array(["a"]).view(TextArray).numpy()).__name__
             'ndarray'
+            >>> np.array("a").view(TextArray).numpy().decode("utf-8")
+            'a'
         """
-        return np.asarray(self)
+        array = np.asarray(self)
+        return array.view(DecodableText) if array.ndim == 0 else array
+
+
+class DecodableText(np.ndarray):
+    """One text read from a data set (a 0-d str array) that also has bytes' `.decode()`: a
+    `tf.string` scalar's `.numpy()` is bytes, and TensorFlow programs decode it.
+
+    Example:
+        >>> np.array("café").view(DecodableText).decode("utf-8")
+        'café'
+    """
+
+    def decode(self, encoding="utf-8", errors="strict") -> str:
+        """The text as a str (it is decoded already).
+
+        Args:
+            encoding, errors: accepted as bytes.decode takes them.
+
+        Example:
+            >>> np.array("a").view(DecodableText).decode()
+            'a'
+        """
+        value = self.item()
+        return value.decode(encoding, errors) if isinstance(value, bytes) else value
 
 
 def _as_text(array: np.ndarray) -> np.ndarray:
@@ -88,6 +116,9 @@ def to_leaf(value):
         value = array
     if isinstance(value, np.generic):
         value = np.asarray(value)
+    if isinstance(value, np.ndarray) and value.dtype == object and is_strings(value):
+        # Text in an object array (`df[column].to_numpy()`): a str array, as a tf.string tensor.
+        value = value.astype(str if isinstance(value.flat[0], str) else bytes)
     if isinstance(value, np.ndarray):
         if value.dtype.kind in "biuf" or value.dtype == np.bool_:
             if not value.flags.writeable or not value.flags.c_contiguous:

@@ -11,6 +11,7 @@ import torch
 
 from lamina import backend, tree
 from lamina.data import structure, workers
+from lamina.data.ragged_rows import RaggedRows
 from lamina.data.sources import (
     INFINITE,
     UNKNOWN,
@@ -172,6 +173,31 @@ class PaddedBatch(Batch):
             values,
             *chunk,
         )
+
+
+class RaggedBatch(Batch):
+    """Batches whose 1-D components may differ in length: each such component becomes
+    `RaggedRows` (tf.data's `ragged_batch` gives a RaggedTensor); others stack as in `batch`."""
+
+    def iterate(self):
+        return self._stack_batches(self.upstream.iterate())
+
+    def _collate(self, chunk: list):
+        return tree.map_structure(lambda *leaves: _ragged_leaves(list(leaves)), *chunk)
+
+
+def _ragged_leaves(leaves: list):
+    shapes = [structure.leaf_shape(leaf) for leaf in leaves]
+    if len(set(shapes)) == 1:
+        return structure.stack(leaves)
+    if any(len(shape) != 1 for shape in shapes):
+        raise ValueError(
+            "Dataset.ragged_batch expects components of one shape, or 1-D rows of different "
+            f"lengths; received shapes {shapes[:4]}... Hint: padded_batch() pads any rank."
+        )
+    rows = [torch.as_tensor(leaf) for leaf in leaves]
+    padded = torch.nn.utils.rnn.pad_sequence(rows, batch_first=True)
+    return RaggedRows.from_padded(padded, [len(row) for row in rows])
 
 
 def _pad_leaves(leaves: list, padded_shape, value):

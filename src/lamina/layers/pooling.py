@@ -301,6 +301,8 @@ class _GlobalPooling(Layer):
             axes = tuple(range(2, self.rank + 2))
         if self.mode == "max":
             return inputs.amax(dim=axes, keepdim=self.keepdims)
+        if not inputs.is_floating_point():
+            inputs = inputs.float()  # Keras averages integers (a NumPy int array) as float32
         if mask is not None and self.rank == 1:
             # Average only the unmasked steps (Keras's GlobalAveragePooling1D with a mask).
             weights = mask.to(inputs.dtype)

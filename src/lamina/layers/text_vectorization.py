@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import itertools
 import re
-import warnings
 from collections.abc import Iterable
 
 import numpy as np
 import torch
 
 from lamina import backend
+from lamina.data.ragged_rows import RaggedRows
 from lamina.engine import errors, shape_inference
 from lamina.engine.keras_tensor import KerasTensor
 from lamina.engine.layer import Layer
@@ -69,6 +69,9 @@ class TextVectorization(Layer):
             (default: the longest in the batch).
         pad_to_max_tokens: vector modes: width max_tokens even if the vocabulary is smaller.
         vocabulary, idf_weights: a vocabulary (list of tokens) to use instead of `adapt`.
+        ragged: 'int' mode: each row as long as its text, as tf.keras's RaggedTensor (Keras 3
+            takes it on TensorFlow only): a `RaggedRows`, padded with 0 for torch ops and a
+            model, without padding when indexed, iterated or turned `.numpy()`.
 
     Vocabulary order after `adapt`: by frequency, ties by token in reverse lexicographic order
     (Keras's rule).
@@ -104,21 +107,15 @@ class TextVectorization(Layer):
     ):
         kwargs.pop("vocabulary_size", None)  # Keras's config writes it; the vocabulary says it
         super().__init__(**kwargs)
-        self.ragged, self.encoding = bool(ragged), encoding  # (kept for the config, as Keras)
-        if self.ragged:
-            # TensorFlow gives a RaggedTensor; torch has none. Said once, not silently padded.
-            warnings.warn(
-                f"TextVectorization '{self.name}': ragged=True gives rows padded with 0 to the "
-                "batch's longest, as torch has no ragged tensors (TensorFlow's "
-                "`ragged.to_tensor()`). Hint: pass mask_zero=True to the Embedding that follows "
-                "so that the padding is skipped.",
-                UserWarning,
-                stacklevel=2,
-            )
+        self.ragged, self.encoding = bool(ragged), encoding
         self._ngrams_argument = ngrams  # the config holds it as given, as Keras's
         # Keras still takes the tf.keras 2.x names: "binary" for multi_hot, "tf-idf" for tf_idf.
         output_mode = _OLD_MODE_NAMES.get(output_mode, output_mode)
         self.output_mode = check.choice(output_mode, _MODES, "output_mode", self)
+        if self.ragged and self.output_mode != "int":
+            raise errors.value_error(
+                self, "ragged=True only with output_mode='int'", f"output_mode={output_mode!r}"
+            )
         if max_tokens is not None:
             max_tokens = check.positive_int(max_tokens, "max_tokens", self)
         self.max_tokens = max_tokens
@@ -340,14 +337,18 @@ class TextVectorization(Layer):
         device = backend.default_device()
         if self.output_mode == "int":
             length = self.output_sequence_length
-            if length is None:
+            if length is None or self.ragged:  # TensorFlow's ragged rows are never cut
                 length = max((len(row) for row in ids), default=0)
             out = np.zeros((len(ids), length), dtype=np.int64)
             for row, sequence in enumerate(ids):
                 sequence = sequence[:length]
                 out[row, : len(sequence)] = sequence
             result = torch.from_numpy(out).to(device)
-            return result[0] if single else result
+            if single:
+                return result[0]
+            if self.ragged:
+                return RaggedRows.from_padded(result, [len(row) for row in ids])
+            return result
         width = len(self._vocabulary)
         if self.pad_to_max_tokens and self.max_tokens is not None:
             width = max(width, self.max_tokens)

@@ -2,6 +2,7 @@
 `keras.preprocessing` names (the same functions as in `lamina.utils`)."""
 
 from lamina.preprocessing import image
+from lamina.preprocessing import text as text  # tf.keras 2.x names: each says its successor
 from lamina.preprocessing.image import image_dataset_from_directory
 from lamina.preprocessing.sequence import timeseries_dataset_from_array
 from lamina.preprocessing.text_folders import text_dataset_from_directory
