@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+import lamina
 from lamina import losses, metrics, ops
 from tests.parity import reference
 
@@ -57,3 +58,32 @@ def test_metric_update_state_stacks_lists_of_tensors_as_keras():
     keras_acc.update_state([real_labels, fake_labels], [real_preds, fake_preds])
     assert float(acc.result()) == pytest.approx(float(keras_acc.result()))
     assert float(acc.result()) == pytest.approx(6 / 8)
+
+
+def test_weight_get_shape_is_keras_shape_for_a_masked_convolution():
+    # tf.Variable's `get_shape()` builds a PixelCNN mask in build(); Keras 3 dropped the name.
+    class CausalConv(lamina.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__()
+            self.conv = lamina.layers.Conv2D(**kwargs)
+
+        def build(self, input_shape):
+            self.conv.build(input_shape)
+            kernel_shape = self.conv.kernel.get_shape()
+            self.mask = np.zeros(shape=kernel_shape)
+            self.mask[: kernel_shape[0] // 2, ...] = 1.0
+
+        def call(self, inputs):
+            self.conv.kernel.assign(self.conv.kernel * self.mask)
+            return self.conv(inputs)
+
+    layer = CausalConv(filters=2, kernel_size=3, padding="same")
+    out = layer(np.ones((1, 4, 4, 1), dtype="float32"))
+    keras_conv = reference.keras.layers.Conv2D(2, 3)
+    keras_conv.build((None, 4, 4, 1))
+    assert tuple(layer.conv.kernel.get_shape()) == tuple(keras_conv.kernel.shape) == (3, 3, 1, 2)
+    # Only the kernel rows above the centre survive: the top output row sees only padding.
+    assert np.all(layer.conv.kernel.numpy()[1:] == 0)
+    np.testing.assert_allclose(
+        out.detach().numpy()[0, 0], layer.conv.bias.numpy()[None].repeat(4, 0)
+    )
