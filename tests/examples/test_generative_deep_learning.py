@@ -87,3 +87,40 @@ def test_weight_get_shape_is_keras_shape_for_a_masked_convolution():
     np.testing.assert_allclose(
         out.detach().numpy()[0, 0], layer.conv.bias.numpy()[None].repeat(4, 0)
     )
+
+
+def _small_model():
+    model = lamina.Sequential([lamina.Input((3,)), lamina.layers.Dense(2, activation="tanh")])
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+def test_epoch_hooks_see_tensors_without_a_graph_as_tensorflow():
+    # tf.keras image-sampling callbacks: `self.model.generator(z).numpy()` in on_epoch_end.
+    # torch refuses .numpy() on a tensor that recorded a graph; no tape watches a TF callback.
+    seen = []
+
+    class Sampler(lamina.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            images = self.model(lamina.random.normal((4, 3)))
+            seen.append(images.numpy() * 127.5 + 127.5)
+
+    model = _small_model()
+    x = np.ones((8, 3), "float32")
+    model.fit(x, np.zeros((8, 2), "float32"), epochs=2, verbose=0, callbacks=[Sampler()])
+    assert [s.shape for s in seen] == [(4, 2), (4, 2)]
+    # Outside a hook the model still records a graph.
+    assert model(x).requires_grad
+
+
+def test_fit_started_from_an_epoch_hook_still_trains():
+    inner = _small_model()
+    x, y = np.ones((8, 3), "float32"), np.full((8, 2), 0.5, "float32")
+    before = inner.get_weights()[0].copy()
+
+    class FineTune(lamina.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            inner.fit(x, y, epochs=1, verbose=0)
+
+    _small_model().fit(x, y, epochs=1, verbose=0, callbacks=[FineTune()])
+    assert not np.allclose(inner.get_weights()[0], before)
