@@ -124,3 +124,12 @@ def test_fit_started_from_an_epoch_hook_still_trains():
 
     _small_model().fit(x, y, epochs=1, verbose=0, callbacks=[FineTune()])
     assert not np.allclose(inner.get_weights()[0], before)
+
+
+def test_optimizers_experimental_names_its_keras_3_replacement():
+    # The diffusion notebook compiles with tf.keras 2.10's optimizers.experimental.AdamW.
+    with pytest.raises(AttributeError, match=r"optimizers.AdamW\(") as caught:
+        lamina.optimizers.experimental.AdamW  # noqa: B018
+    assert "has no attribute 'experimental'" in str(caught.value)
+    assert not hasattr(lamina.optimizers, "experimental")
+    assert not hasattr(reference.keras.optimizers, "experimental")
