@@ -133,3 +133,22 @@ def test_optimizers_experimental_names_its_keras_3_replacement():
     assert "has no attribute 'experimental'" in str(caught.value)
     assert not hasattr(lamina.optimizers, "experimental")
     assert not hasattr(reference.keras.optimizers, "experimental")
+
+
+def test_an_epoch_hook_takes_input_gradients_under_enable_grad():
+    # An energy-based model's Langevin sampler in on_epoch_end: d score / d input.
+    grads = []
+
+    class Langevin(lamina.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            with torch.enable_grad():
+                x = torch.zeros(2, 3, requires_grad=True)
+                grads.append(torch.autograd.grad(self.model(x).sum(), x)[0])
+
+    model = _small_model()
+    x = np.ones((4, 3), "float32")
+    model.fit(x, np.zeros((4, 2), "float32"), epochs=1, verbose=0, callbacks=[Langevin()])
+    dense = model.layers[0]
+    slope = 1 - torch.tanh(dense.bias.detach()) ** 2  # tanh' at x = 0
+    expected = (dense.kernel.detach() @ slope).expand(2, 3)
+    np.testing.assert_allclose(grads[0].numpy(), expected.numpy(), rtol=1e-5)

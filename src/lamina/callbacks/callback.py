@@ -28,6 +28,10 @@ def log_value(value):
 class Callback:
     """Base class: override any of the hooks. `self.model` and `self.params` are set by fit.
 
+    Epoch- and train-level hooks run under `torch.no_grad()`, as no tape watches a callback on
+    TensorFlow: `self.model(x).numpy()` works there. A hook that wants gradients (a Langevin
+    sampler, say) opens `torch.enable_grad()`, the torch form of a `GradientTape`.
+
     Examples:
         >>> class CountEpochs(Callback):
         ...     def __init__(self):
