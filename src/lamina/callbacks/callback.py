@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, MutableMapping
 
+import torch
+
 from lamina import backend, tree
 from lamina.utils.io_utils import print_msg
 from lamina.utils.progbar import Progbar
@@ -25,6 +27,10 @@ def log_value(value):
 
 class Callback:
     """Base class: override any of the hooks. `self.model` and `self.params` are set by fit.
+
+    Epoch- and train-level hooks run under `torch.no_grad()`, as no tape watches a callback on
+    TensorFlow: `self.model(x).numpy()` works there. A hook that wants gradients (a Langevin
+    sampler, say) opens `torch.enable_grad()`, the torch form of a `GradientTape`.
 
     Examples:
         >>> class CountEpochs(Callback):
@@ -290,11 +296,15 @@ class CallbackList(Callback):
         # As Keras calls them: batch hooks take `logs=` by keyword (a hook written
         # `on_train_batch_end(self, batch, **kwargs)` finds it there), the others by position.
         by_keyword = "batch" in hook
-        callbacks = self._batch_targets(hook) if by_keyword else self.callbacks
-        for callback in callbacks:
-            if by_keyword:
+        if by_keyword:
+            for callback in self._batch_targets(hook):
                 getattr(callback, hook)(*positional, logs=logs)
-            else:
+            return
+        # As on TensorFlow, where no tape watches a callback: an epoch-level hook's
+        # `self.model.generator(z).numpy()` (tf.keras's image-sampling callbacks) reads a tensor
+        # that recorded no graph. (Batch hooks run as they are: a step pays no context switch.)
+        with torch.no_grad():
+            for callback in self.callbacks:
                 getattr(callback, hook)(*positional, logs)
 
     def on_train_begin(self, logs=None):

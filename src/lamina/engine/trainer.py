@@ -705,7 +705,8 @@ class Trainer:
             validation_freq=validation_freq,
         )
         run = fit_loop.FitRun.prepare(self, x, y, sample_weight, arguments)
-        return fit_loop.run(self, run)
+        with torch.enable_grad():  # also when called from a callback hook (run under no_grad)
+            return fit_loop.run(self, run)
 
     def evaluate(
         self,

@@ -233,6 +233,18 @@ class KerasVariableMethods:
     def __matmul__(self, other):
         return torch.Tensor.__matmul__(self, _operand(other, self))
 
+    def get_shape(self) -> torch.Size:
+        """The shape, as `shape` (tf.Variable's name, kept for tf.keras programs such as a
+        masked convolution's `kernel_shape = self.conv.kernel.get_shape()`; Keras 3 dropped it).
+
+        Example:
+            >>> layer = lamina.layers.Conv2D(4, 3)
+            >>> layer.build((None, 8, 8, 2))
+            >>> tuple(layer.kernel.get_shape())
+            (3, 3, 2, 4)
+        """
+        return self.shape
+
     def numpy(self) -> np.ndarray:
         """A NumPy copy of the value, from any device, gradient or not (Keras's layout).
 

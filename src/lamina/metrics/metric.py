@@ -621,4 +621,8 @@ def _as_tensor(value, device=None) -> torch.Tensor:
         return value  # what torch.as_tensor gives back, decided without its call
     if isinstance(value, VariableBase):
         value = value.value
+    if isinstance(value, (list, tuple)) and any(isinstance(v, torch.Tensor) for v in value):
+        # `update_state([real_labels, fake_labels], [real_preds, fake_preds])`: stacked, as
+        # Keras converts a list of tensors (torch.as_tensor takes only one-element ones)
+        return torch.stack([_as_tensor(v, device) for v in value])
     return torch.as_tensor(value, device=device)

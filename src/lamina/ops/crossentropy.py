@@ -42,7 +42,7 @@ def binary_crossentropy(target, output, from_logits=False):
     as Keras does.
 
     Args:
-        target: targets in `[0, 1]`.
+        target: targets, usually in `[0, 1]` (soft or noisy ones outside it are taken, as Keras).
         output: predicted probabilities, or logits when `from_logits` is True; shaped like `target`.
         from_logits: whether `output` holds logits rather than probabilities (default False).
 
@@ -60,7 +60,10 @@ def binary_crossentropy(target, output, from_logits=False):
     if from_logits:
         return F.binary_cross_entropy_with_logits(output, target, reduction="none")
     eps = backend.epsilon()
-    return F.binary_cross_entropy(output.clamp(eps, 1 - eps), target, reduction="none")
+    # Through the logits: torch's binary_cross_entropy refuses targets outside [0, 1], which
+    # Keras on TensorFlow takes (noisy GAN labels); the same formula, still one fused kernel.
+    logits = torch.logit(output.clamp(eps, 1 - eps))
+    return F.binary_cross_entropy_with_logits(logits, target, reduction="none")
 
 
 @symbolic_op("categorical_crossentropy")

@@ -1,5 +1,6 @@
 """Optimizers with Keras's names and defaults, on torch.optim; `get()` resolves strings."""
 
+from lamina.engine.errors import missing_attribute as _missing_attribute
 from lamina.optimizers import legacy, schedules
 from lamina.optimizers.adafactor import Adafactor
 from lamina.optimizers.ftrl import Ftrl
@@ -20,6 +21,20 @@ from lamina.optimizers.optimizer import (
 from lamina.optimizers.registry import deserialize, get, serialize
 from lamina.optimizers.schedule_free import ScheduleFreeAdamW
 from lamina.optimizers.sign_and_trust import Lamb, Lion
+
+_REMOVED_IN_KERAS_3 = {
+    "experimental": (
+        "tf.keras 2.9-2.10's optimizers.experimental held the optimizers Keras 3 ships as "
+        "optimizers.*. Hint: use optimizers.AdamW(...) (or Adam, SGD, ...) with the same "
+        "arguments."
+    ),
+}
+
+
+def __getattr__(name):
+    """Only to name the Keras 3 replacement of a removed tf.keras 2 name."""
+    raise _missing_attribute("lamina.optimizers", name, _REMOVED_IN_KERAS_3)
+
 
 __all__ = [
     "SGD",
