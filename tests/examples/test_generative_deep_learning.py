@@ -126,6 +126,20 @@ def test_fit_started_from_an_epoch_hook_still_trains():
     assert not np.allclose(inner.get_weights()[0], before)
 
 
+def test_train_on_batch_from_an_epoch_hook_still_trains():
+    # It raised "a loss with no gradient" under the hook's no_grad.
+    inner = _small_model()
+    x, y = np.ones((8, 3), "float32"), np.full((8, 2), 0.5, "float32")
+    before = inner.get_weights()[0].copy()
+
+    class StepOnce(lamina.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            inner.train_on_batch(x, y)
+
+    _small_model().fit(x, y, epochs=1, verbose=0, callbacks=[StepOnce()])
+    assert not np.allclose(inner.get_weights()[0], before)
+
+
 def test_optimizers_experimental_names_its_keras_3_replacement():
     # The diffusion notebook compiles with tf.keras 2.10's optimizers.experimental.AdamW.
     with pytest.raises(AttributeError, match=r"optimizers.AdamW\(") as caught:

@@ -797,7 +797,8 @@ class Trainer:
                 batch, fit_arguments.class_weight_table(class_weight)
             )
         self.train()
-        with layer_module.train_step_calls():
+        # enable_grad: also when called from an epoch-level callback hook (run under no_grad)
+        with torch.enable_grad(), layer_module.train_step_calls():
             logs = self.train_step(fit_data.step_data(batch))
         self.eval()
         return _returned(self, self._epoch_logs(logs, self._overrides("train_step")), return_dict)
