@@ -380,7 +380,7 @@ class HistoryRecords(dict):
     """
 
     def __missing__(self, key):
-        if isinstance(key, str) and key in _RENAMED_LOGS and _RENAMED_LOGS[key] != key:
+        if key in _RENAMED_LOGS:
             new = _RENAMED_LOGS[key]
             what = "the learning rate" if key == "lr" else "accuracy"
             raise KeyError(
