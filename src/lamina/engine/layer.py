@@ -490,6 +490,10 @@ class Layer(nn.Module):
             self._call_takes_training and signature["training"].default is True
         )
         self._call_takes_mask = "mask" in signature
+        # `call(self, x, training, mask)`, no default: only a caller's position can fill it.
+        self._call_training_required = (
+            self._call_takes_training and signature["training"].default is inspect.Parameter.empty
+        )
         # Keras's `<argument>_mask` parameters (`call(self, query, context, context_mask=None)`):
         # argument name -> its mask parameter, filled from the argument's `_keras_mask`.
         self._call_argument_masks = {
@@ -554,7 +558,7 @@ class Layer(nn.Module):
         if not args and kwargs:
             args, kwargs = self._inputs_by_name(kwargs)
         if len(args) > 1 and not self.takes_non_tensor_positional_args:
-            self._check_positional_tensors(args[1:])
+            args, kwargs = self._check_positional_tensors(args, kwargs)
         if args:
             inputs = args[0]
             if isinstance(inputs, torch.Tensor):  # the usual call first: a step makes dozens
@@ -609,20 +613,43 @@ class Layer(nn.Module):
             return self._outermost_call_clears_losses(args, kwargs)
         return self._module_call(args, kwargs)
 
-    def _check_positional_tensors(self, extra_args) -> None:
+    def _check_positional_tensors(self, args, kwargs) -> tuple[tuple, dict]:
         """Keras refuses a non-tensor given by position (`dropout(x, True)`, a Keras 2 habit)
-        rather than let it land on whichever parameter comes next."""
-        for value in tree.flatten(list(extra_args)):
-            if value is None or isinstance(value, (torch.Tensor, np.ndarray, VariableBase)):
-                continue
-            if any_symbolic((value,), {}):
-                continue
-            raise errors.value_error(
-                self,
-                "only tensors as positional arguments after the inputs",
-                f"{value!r} ({type(value).__name__})",
-                "pass it by keyword, e.g. layer(x, training=False).",
-            )
+        rather than let it land on whichever parameter comes next. One case is unambiguous and
+        taken: a bool at the position of a `training` parameter that call() declares with no
+        default (tf.keras's `def call(self, x, training, mask)`, called `layer(x, True, mask)`);
+        it and the arguments after it pass by name."""
+        for position, argument in enumerate(args[1:], start=1):
+            for value in tree.flatten([argument]):
+                if value is None or isinstance(value, (torch.Tensor, np.ndarray, VariableBase)):
+                    continue
+                if any_symbolic((value,), {}):
+                    continue
+                by_name = self._training_by_position(args, kwargs, position)
+                if by_name is not None:
+                    return by_name
+                raise errors.value_error(
+                    self,
+                    "only tensors as positional arguments after the inputs",
+                    f"{value!r} ({type(value).__name__})",
+                    "pass it by keyword, e.g. layer(x, training=False).",
+                )
+        return args, kwargs
+
+    def _training_by_position(self, args, kwargs, index: int) -> tuple[tuple, dict] | None:
+        """`args` with call()'s `training` (a bool at `index`, its own position) and every
+        argument after it moved into `kwargs` by name; None where that is not what it says."""
+        names = self._call_positional
+        if not self._call_training_required or len(args) > len(names):
+            return None
+        if names[index] != "training":
+            return None
+        if not isinstance(args[index], bool):
+            return None
+        moved = dict(zip(names[index:], args[index:], strict=False))
+        if any(name in kwargs for name in moved):
+            return None
+        return args[:index], {**kwargs, **moved}
 
     def _inputs_by_name(self, kwargs):
         """`layer(logits=x, targets=y)`: Keras takes call()'s first parameter by name as the

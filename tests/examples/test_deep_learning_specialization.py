@@ -1,0 +1,99 @@
+"""Gaps the Keras assignments of DeepLearning.AI's Deep Learning Specialization (courses 4 and 5,
+tf.keras 2 programs) found in lamina, each reproduced in a few lines of our own. The assignments
+themselves are not copied here; each test's docstring names the pattern it stands for.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import lamina
+from lamina import layers
+from tests.parity.reference import assert_call_matches_keras, keras
+
+# --------------------------------------------------------------------------------------------------
+# C5 W3 (attention model): one softmax Dense called in a Python loop gives the model ten outputs
+# of one layer. tf.keras logged each apart (dense_2_loss, dense_2_1_loss, ...); without distinct
+# names the ten trackers share one log key and evaluate repeats one output's loss.
+
+
+def _shared_head_model():
+    inputs = lamina.Input((4,))
+    head = layers.Dense(3, activation="softmax")
+    hidden = layers.Dense(4)
+    outputs = [head(inputs), head(hidden(inputs)), head(hidden(hidden(inputs)))]
+    return lamina.Model(inputs, outputs), head
+
+
+def test_one_layer_called_in_a_loop_logs_each_output_apart():
+    lamina.utils.set_random_seed(0)
+    model, head = _shared_head_model()
+    model.compile("sgd", "categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    x = rng.random((16, 4)).astype("float32")
+    labels = [np.eye(3, dtype="float32")[rng.integers(0, 3, 16)] for _ in range(3)]
+    history = model.fit(x, labels, epochs=1, batch_size=16, verbose=0)
+    name = head.name
+    expected = {
+        f"{name}{suffix}_{kind}" for suffix in ("", "_1", "_2") for kind in ("loss", "accuracy")
+    }
+    assert expected <= set(history.history)
+    total, *per_output = model.evaluate(x, labels, batch_size=16, verbose=0)[:4]
+    predictions = model.predict(x, verbose=0)
+    cross_entropy = lamina.losses.CategoricalCrossentropy()
+    wanted = [float(cross_entropy(y, p)) for y, p in zip(labels, predictions, strict=True)]
+    assert len(set(np.round(wanted, 6))) == 3  # the three outputs do differ
+    np.testing.assert_allclose(per_output, wanted, rtol=1e-5)
+    np.testing.assert_allclose(total, sum(wanted), rtol=1e-5)
+
+
+# --------------------------------------------------------------------------------------------------
+# C5 W4 (Transformer subclass): layers written `call(self, x, training, mask)` and called
+# `layer(x, training, mask)`, tf.keras's habit. Keras 3 refuses the positional bool; its place
+# in call()'s own signature says what it is, so lamina takes it there.
+
+
+class _DropoutThenMask(layers.Layer):
+    def __init__(self):
+        super().__init__()
+        self.dropout = layers.Dropout(0.5)
+
+    def call(self, x, training, mask):
+        return self.dropout(x, training=training) * mask
+
+
+def test_training_given_by_position_reaches_call():
+    layer = _DropoutThenMask()
+    x = np.ones((4, 64), dtype="float32")
+    mask = np.ones((4, 64), dtype="float32")
+    mask[:, 0] = 0.0
+    inference = np.asarray(layer(x, False, mask))
+    np.testing.assert_array_equal(inference, mask)
+    lamina.utils.set_random_seed(1)
+    training = np.asarray(layer(x, True, mask))
+    assert set(np.unique(training)) == {0.0, 2.0}  # dropped, and the kept ones scaled by 2
+    assert (training[:, 0] == 0).all()
+
+
+def test_a_positional_bool_elsewhere_is_still_refused():
+    class Flagged(layers.Layer):
+        def call(self, x, flag):
+            return x if flag else -x
+
+    with pytest.raises(ValueError, match="pass it by keyword"):
+        Flagged()(np.ones((2, 2), dtype="float32"), True)
+
+
+def test_multi_head_attention_reads_a_fourth_positional_argument_as_keras():
+    """`mha(x, x, x, mask)`: Keras 3 reads the fourth argument as query_mask (tf.keras read
+    attention_mask); the call runs, with Keras's numbers."""
+    rng = np.random.default_rng(0)
+    query = rng.standard_normal((2, 3, 4)).astype("float32")
+    mask = np.array([[1, 0, 1], [1, 1, 0]], dtype="float32")
+    reference = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4)
+    ours = layers.MultiHeadAttention(num_heads=2, key_dim=4)
+    reference(query, query, query)
+    ours(torch.tensor(query), torch.tensor(query), torch.tensor(query))
+    assert_call_matches_keras(reference, ours, [query, query, query, mask])
