@@ -97,3 +97,42 @@ def test_multi_head_attention_reads_a_fourth_positional_argument_as_keras():
     reference(query, query, query)
     ours(torch.tensor(query), torch.tensor(query), torch.tensor(query))
     assert_call_matches_keras(reference, ours, [query, query, query, mask])
+
+
+# --------------------------------------------------------------------------------------------------
+# C4 W1-W3 graders (test_utils.summary): each layer's `output_shape`, which Keras 3 dropped and
+# tf.keras gave an Input as a one-item list, the form lamina's summary prints too.
+
+
+def test_input_layer_output_shape_is_tf_keras_one_item_list():
+    inputs = lamina.Input((64, 64, 3))
+    model = lamina.Model(inputs, layers.Conv2D(8, 3, padding="same")(inputs))
+    assert [layer.output_shape for layer in model.layers] == [
+        [(None, 64, 64, 3)],
+        (None, 64, 64, 8),
+    ]
+
+
+# C4 W2 (transfer learning): the grader's row for the nested MobileNetV2 names its class, which
+# Keras (3 and tf.keras) reports as Functional for any `Model(inputs, outputs)`.
+
+
+def test_a_model_from_inputs_and_outputs_is_a_functional_as_keras():
+    inputs = lamina.Input((4,))
+    model = lamina.Model(inputs, layers.Dense(2)(inputs))
+    reference_inputs = keras.Input((4,))
+    reference = keras.Model(reference_inputs, keras.layers.Dense(2)(reference_inputs))
+    assert type(model).__name__ == type(reference).__name__ == "Functional"
+    assert isinstance(model, lamina.Model)
+    assert type(lamina.models.clone_model(model)).__name__ == "Functional"
+
+    class Head(lamina.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(1)
+
+        def call(self, x):
+            return self.dense(x)
+
+    assert type(Head()) is Head
+    assert type(lamina.Sequential([layers.Dense(1)])).__name__ == "Sequential"

@@ -35,7 +35,10 @@ class Node:
 
 def _keras_class_name(module) -> str:
     """The class Keras would hold: a model built from inputs and outputs is a `Functional`."""
-    if type(module).__name__ == "Model" and getattr(module, "_graph", None) is not None:
+    if (
+        type(module).__name__ in ("Model", "Functional")
+        and getattr(module, "_graph", None) is not None
+    ):
         return "Functional"
     return type(module).__name__
 
