@@ -497,7 +497,7 @@ def test_add_loss_of_a_graph_tensor_is_refused_not_dropped():
     with pytest.raises(
         ValueError,
         match=(
-            r"Layer 'functional' \(Model\) expects add_loss\(\) of a tensor computed in call\(\); "
+            r"Layer 'functional' \(Functional\) expects add_loss\(\) of a tensor computed in call\(\); "
             r"received a symbolic <KerasTensor shape=\(\), .*Hint: Keras 3 takes no graph losses"
         ),
     ):

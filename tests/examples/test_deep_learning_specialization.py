@@ -136,3 +136,20 @@ def test_a_model_from_inputs_and_outputs_is_a_functional_as_keras():
 
     assert type(Head()) is Head
     assert type(lamina.Sequential([layers.Dense(1)])).__name__ == "Sequential"
+
+
+# C5 W3 grader: an LSTM called with initial states and return_state=True, its row read as
+# tf.keras gave it: output_shape a list of three shapes, input_shape the input and both states.
+
+
+def test_shapes_of_a_layer_with_several_tensors_are_lists_as_tf_keras():
+    inputs = lamina.Input((1, 8))
+    state_h = lamina.Input((4,))
+    state_c = lamina.Input((4,))
+    lstm = layers.LSTM(4, return_state=True)
+    lstm(inputs, initial_state=[state_h, state_c])
+    assert lstm.output_shape == [(None, 4), (None, 4), (None, 4)]
+    assert lstm.input_shape == [(None, 1, 8), (None, 4), (None, 4)]
+    dense = layers.Dense(3)
+    dense(inputs)
+    assert (dense.input_shape, dense.output_shape) == ((None, 1, 8), (None, 1, 3))
