@@ -497,8 +497,9 @@ def test_add_loss_of_a_graph_tensor_is_refused_not_dropped():
     with pytest.raises(
         ValueError,
         match=(
-            r"Layer 'functional' \(Model\) expects add_loss\(\) of a tensor computed in call\(\); "
-            r"received a symbolic <KerasTensor shape=\(\), .*Hint: Keras 3 takes no graph losses"
+            r"Layer 'functional' \(Functional\) expects add_loss\(\) of a tensor computed in "
+            r"call\(\); received a symbolic <KerasTensor shape=\(\), .*Hint: Keras 3 takes no "
+            r"graph losses"
         ),
     ):
         model.add_loss(penalty)

@@ -15,7 +15,7 @@ import inspect
 from lamina import tree
 from lamina.engine import errors
 from lamina.engine.keras_tensor import KerasTensor
-from lamina.engine.model import Model
+from lamina.engine.model import Functional, Model
 from lamina.engine.sequential import Sequential
 from lamina.engine.symbolic import Input, OpLayer
 
@@ -155,7 +155,7 @@ def _check_input_tensors(model, input_tensors) -> None:
 def _takes_inputs_and_outputs(cls) -> bool:
     """Whether a Model subclass can be constructed as `cls(inputs, outputs, name=...)`, as Keras
     decides: its `__init__` takes Model's arguments, or any arguments."""
-    if cls is Model:
+    if cls in (Model, Functional):
         return True
     spec = inspect.getfullargspec(cls.__init__)
     return spec.args[1:] in (["inputs", "outputs"], ["inputs", "outputs", "name"]) or (

@@ -36,11 +36,30 @@ def output_names(model) -> list[str]:
         return sorted(graph.outputs)  # Model(..., outputs={"price": ...}): Keras names by key
     outputs = model.outputs if hasattr(model, "outputs") else None
     if outputs:
-        return [
-            t.node.layer.name if t.node is not None else f"output_{i}"
-            for i, t in enumerate(outputs)
-        ]
+        return _unique(
+            [
+                t.node.layer.name if t.node is not None else f"output_{i}"
+                for i, t in enumerate(outputs)
+            ]
+        )
     return ["output"]
+
+
+def _unique(names: list[str]) -> list[str]:
+    """Names made distinct as tf.keras made them (`dense`, `dense_1`, `dense_2`, ...): one layer
+    called in a loop gives several outputs, and each needs its own loss and metric trackers, or
+    their logs overwrite one another."""
+    taken: set[str] = set()
+    counts: dict[str, int] = {}
+    unique = []
+    for name in names:
+        proposal = name
+        while proposal in taken:
+            counts[name] = counts.get(name, 0) + 1
+            proposal = f"{name}_{counts[name]}"
+        taken.add(proposal)
+        unique.append(proposal)
+    return unique
 
 
 def declared_output_names(model) -> list[str]:

@@ -494,6 +494,10 @@ class Layer(nn.Module):
             self._call_takes_training and signature["training"].default is True
         )
         self._call_takes_mask = "mask" in signature
+        # `call(self, x, training, mask)`, no default: only a caller's position can fill it.
+        self._call_training_required = (
+            self._call_takes_training and signature["training"].default is inspect.Parameter.empty
+        )
         # Keras's `<argument>_mask` parameters (`call(self, query, context, context_mask=None)`):
         # argument name -> its mask parameter, filled from the argument's `_keras_mask`.
         self._call_argument_masks = {
@@ -558,7 +562,7 @@ class Layer(nn.Module):
         if not args and kwargs:
             args, kwargs = self._inputs_by_name(kwargs)
         if len(args) > 1 and not self.takes_non_tensor_positional_args:
-            self._check_positional_tensors(args[1:])
+            args, kwargs = self._check_positional_tensors(args, kwargs)
         if args:
             inputs = args[0]
             if isinstance(inputs, torch.Tensor):  # the usual call first: a step makes dozens
@@ -629,20 +633,43 @@ class Layer(nn.Module):
                 "Hashing layer before this one.",
             ) from error
 
-    def _check_positional_tensors(self, extra_args) -> None:
+    def _check_positional_tensors(self, args, kwargs) -> tuple[tuple, dict]:
         """Keras refuses a non-tensor given by position (`dropout(x, True)`, a Keras 2 habit)
-        rather than let it land on whichever parameter comes next."""
-        for value in tree.flatten(list(extra_args)):
-            if value is None or isinstance(value, (torch.Tensor, np.ndarray, VariableBase)):
-                continue
-            if any_symbolic((value,), {}):
-                continue
-            raise errors.value_error(
-                self,
-                "only tensors as positional arguments after the inputs",
-                f"{value!r} ({type(value).__name__})",
-                "pass it by keyword, e.g. layer(x, training=False).",
-            )
+        rather than let it land on whichever parameter comes next. One case is unambiguous and
+        taken: a bool at the position of a `training` parameter that call() declares with no
+        default (tf.keras's `def call(self, x, training, mask)`, called `layer(x, True, mask)`);
+        it and the arguments after it pass by name."""
+        for position, argument in enumerate(args[1:], start=1):
+            for value in tree.flatten([argument]):
+                if value is None or isinstance(value, (torch.Tensor, np.ndarray, VariableBase)):
+                    continue
+                if any_symbolic((value,), {}):
+                    continue
+                by_name = self._training_by_position(args, kwargs, position)
+                if by_name is not None:
+                    return by_name
+                raise errors.value_error(
+                    self,
+                    "only tensors as positional arguments after the inputs",
+                    f"{value!r} ({type(value).__name__})",
+                    "pass it by keyword, e.g. layer(x, training=False).",
+                )
+        return args, kwargs
+
+    def _training_by_position(self, args, kwargs, index: int) -> tuple[tuple, dict] | None:
+        """`args` with call()'s `training` (a bool at `index`, its own position) and every
+        argument after it moved into `kwargs` by name; None where that is not what it says."""
+        names = self._call_positional
+        if not self._call_training_required or len(args) > len(names):
+            return None
+        if names[index] != "training":
+            return None
+        if not isinstance(args[index], bool):
+            return None
+        moved = dict(zip(names[index:], args[index:], strict=False))
+        if any(name in kwargs for name in moved):
+            return None
+        return args[:index], {**kwargs, **moved}
 
     def _inputs_by_name(self, kwargs):
         """`layer(logits=x, targets=y)`: Keras takes call()'s first parameter by name as the
@@ -1726,7 +1753,9 @@ class Layer(nn.Module):
     @property
     def input_shape(self):
         if self._inbound_nodes:
-            return self._inbound_nodes[0].input_shapes
+            # tf.keras's: the shape of each tensor `input` lists (an RNN's initial states, an
+            # attention's value too), a list when there are several.
+            return _shapes(flatten_symbolic(self._inbound_nodes[0].parent_tensors))
         if self._build_input_shape is None:
             raise AttributeError(f"{errors.describe(self)} is not built, so it has no input_shape.")
         return self._build_input_shape
@@ -1734,7 +1763,8 @@ class Layer(nn.Module):
     @property
     def output_shape(self):
         if self._inbound_nodes:
-            return self._inbound_nodes[0].output_shapes
+            # A list for several outputs (an LSTM's output and states), as tf.keras gave it.
+            return _shapes(flatten_symbolic(self._inbound_nodes[0].output_tensors))
         input_shape = self.input_shape
         try:
             return self.compute_output_shape(input_shape)
@@ -2250,6 +2280,14 @@ def _declared_shape(input_shape, input_dim, batch_input_shape):
     if input_dim is not None:
         return (int(input_dim),)
     return None
+
+
+def _shapes(tensors: list):
+    """The shapes of a node's tensors: one shape, or a list of them (tf.keras's layout)."""
+    shapes = [tensor.shape for tensor in tensors]
+    if not shapes:  # an InputLayer's node takes nothing
+        return None
+    return shapes[0] if len(shapes) == 1 else shapes
 
 
 def _one_or_list(tensors: list):

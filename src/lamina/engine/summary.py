@@ -121,7 +121,10 @@ def _output_shape(layer):
 def class_label(layer) -> str:
     """The type shown in the table: a model built from inputs and outputs is `Functional`; an
     operation (`x + y`) is Keras's operation class (`Add`)."""
-    if type(layer).__name__ == "Model" and getattr(layer, "_graph", None) is not None:
+    if (
+        type(layer).__name__ in ("Model", "Functional")
+        and getattr(layer, "_graph", None) is not None
+    ):
         return "Functional"
     return getattr(layer, "keras_class_name", None) or type(layer).__name__
 

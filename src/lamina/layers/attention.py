@@ -447,8 +447,10 @@ class MultiHeadAttention(Layer):
         """Deferred: symbolic calls pre-build from the query's shape alone, but the key and value
         projections need their own shapes, so the first call builds from all three."""
 
-    def forward(self, query, value=None, key=None, **kwargs):
+    def forward(self, query, value=None, key=None, *masks, **kwargs):
         # Keras builds MultiHeadAttention from three shapes; the base forward knows only one.
+        # `masks`: call()'s later parameters given by position, `mha(q, v, k, mask)`. Keras 3
+        # reads the fourth as query_mask (tf.keras read it as attention_mask), so do we.
         if not self.built:
             device = backend.default_device() if query.is_meta else query.device
             with torch.device(device):
@@ -463,8 +465,8 @@ class MultiHeadAttention(Layer):
             if query.is_meta:  # shape inference: run on meta copies of the new weights
                 from lamina.engine import symbolic
 
-                return symbolic.meta_call(self, (query, value, key), kwargs)
-        return super().forward(query, value, key, **kwargs)
+                return symbolic.meta_call(self, (query, value, key, *masks), kwargs)
+        return super().forward(query, value, key, *masks, **kwargs)
 
     def _project(self, x, prefix):
         """(batch, T, dim) -> (batch, heads, T, head_dim) with one matrix product."""

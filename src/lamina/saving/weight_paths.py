@@ -35,7 +35,10 @@ class Node:
 
 def _keras_class_name(module) -> str:
     """The class Keras would hold: a model built from inputs and outputs is a `Functional`."""
-    if type(module).__name__ == "Model" and getattr(module, "_graph", None) is not None:
+    if (
+        type(module).__name__ in ("Model", "Functional")
+        and getattr(module, "_graph", None) is not None
+    ):
         return "Functional"
     return type(module).__name__
 
@@ -46,11 +49,17 @@ def list_keys(modules, keras_classes: bool = True) -> list[str]:
     used: dict[str, int] = {}
     keys = []
     for module in modules:
-        base = to_snake_case(_keras_class_name(module) if keras_classes else type(module).__name__)
+        base = to_snake_case(_keras_class_name(module) if keras_classes else _older_name(module))
         count = used.get(base, 0)
         keys.append(base if count == 0 else f"{base}_{count}")
         used[base] = count + 1
     return keys
+
+
+def _older_name(module) -> str:
+    """The class name lamina's older files used: a graph model's class was then `Model`."""
+    name = type(module).__name__
+    return "Model" if name == "Functional" else name
 
 
 def _own(layer) -> list:
