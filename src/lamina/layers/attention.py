@@ -6,6 +6,7 @@ import functools
 import inspect
 import math
 import numbers
+import warnings
 
 import numpy as np
 import torch
@@ -451,6 +452,15 @@ class MultiHeadAttention(Layer):
         # Keras builds MultiHeadAttention from three shapes; the base forward knows only one.
         # `masks`: call()'s later parameters given by position, `mha(q, v, k, mask)`. Keras 3
         # reads the fourth as query_mask (tf.keras read it as attention_mask), so do we.
+        if masks and masks[0] is not None:
+            warnings.warn(
+                f"MultiHeadAttention '{self.name}' was given a mask by position: Keras 3 reads "
+                "a fourth argument as query_mask, which the query's own mask replaces, so it "
+                "masks nothing (tf.keras 2 read it as attention_mask). Hint: pass "
+                "attention_mask=mask by keyword.",
+                UserWarning,
+                stacklevel=4,
+            )
         if not self.built:
             device = backend.default_device() if query.is_meta else query.device
             with torch.device(device):
