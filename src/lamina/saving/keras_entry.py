@@ -90,6 +90,15 @@ def serialize_keras_object(obj):
         }
     if hasattr(obj, "get_config"):
         cls = type(obj)
+        if cls.__name__ == "Functional" and cls.__module__.startswith("lamina."):
+            # `Model(inputs, outputs)`: Keras finds its Functional under these names only
+            # (`keras.Functional` is "not a KerasSaveable subclass"), as layer entries write it.
+            return {
+                "module": "keras.src.models.functional",
+                "class_name": "Functional",
+                "config": serialize_keras_object(obj.get_config()),
+                "registered_name": "Functional",
+            }
         keras_module = _keras_module(cls)
         return {
             "module": keras_module or saved_module(cls),
