@@ -72,6 +72,9 @@ class Dense(LoraLayer, Layer):
     ):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.quantization_config = quantizers_registry.deserialize_config(quantization_config)
+        if isinstance(units, str) and units.strip().isdigit():
+            # tf.keras 2's Dense ran int(units), so course code wrote units='4': it means only 4
+            units = int(units)
         self.units = check.positive_int(units, "units", self)
         self._init_lora(lora_rank, lora_alpha)
         self.activation = activations.get(activation)
