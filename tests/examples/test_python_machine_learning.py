@@ -135,3 +135,20 @@ def test_noisy_linear_add_weight_and_training_flag_round_trip():
     assert np.abs(ops.convert_to_numpy(layer(x, training=True))).max() > 0.0
     clone = Noisy.from_config(layer.get_config())
     assert (clone.units, clone.stddev) == (3, 0.5)
+
+
+def test_categorical_crossentropy_takes_one_label_without_its_batch_axis():
+    # The book's loss demo: `cce(y_true=[0, 0, 1], y_pred=probas)` with probas of shape (1, 3);
+    # tf.keras broadcast the label (the book prints 0.5996), lamina refused the shapes.
+    logits = np.array([[1.5, 0.8, 2.1]], "float32")
+    probas = ops.softmax(logits)
+    expected = float(-np.log(ops.convert_to_numpy(probas)[0, 2]))
+    probas_loss = lamina.losses.CategoricalCrossentropy()(y_true=[0, 0, 1], y_pred=probas)
+    logits_loss = lamina.losses.CategoricalCrossentropy(from_logits=True)(
+        y_true=[0, 0, 1], y_pred=logits
+    )
+    assert float(probas_loss) == pytest.approx(expected, rel=1e-5)
+    assert float(logits_loss) == pytest.approx(expected, rel=1e-5)
+    # Class ids against a batch of scores stay a mistake it names.
+    with pytest.raises(ValueError, match="sparse_categorical_crossentropy"):
+        lamina.losses.categorical_crossentropy(np.array([2, 0]), np.full((2, 3), 1 / 3))
