@@ -8,6 +8,8 @@ extraction. On real data it runs the layers in a plain loop: no graph bookkeepin
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import nn
 
@@ -197,7 +199,21 @@ class Sequential(Model):
                     "Hint: pass input_shape= to the first layer or call build((None, ...))."
                 )
             return
-        self._trace(tuple(input_shape))
+        input_shape = tuple(input_shape)
+        declared = self._declared_shape() if self.built else None
+        if declared is not None and tuple(declared[0])[1:] != input_shape[1:]:
+            # tf.keras built a model whose Input fixed its shape once and ignored a later
+            # build((None, ...)); Keras 3 raises. Programs of that era (a GAN critic declared
+            # with Input((28, 28, 1)), then built with (None, 784)) keep the declared shape.
+            warnings.warn(
+                f"Sequential '{self.name}' was declared with input shape "
+                f"{errors.format_shape(declared[0])}; build({errors.format_shape(input_shape)}) "
+                "leaves it so, as tf.keras did (Keras 3 raises). Hint: remove the build() call "
+                "or declare the shape you mean in Input().",
+                stacklevel=3,  # through Layer's build wrapper, to the caller
+            )
+            return
+        self._trace(input_shape)
 
     def _trace_symbolic(self, inputs):
         """The traced output for a symbolic input (shape inference's way in for text, which no

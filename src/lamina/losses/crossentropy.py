@@ -183,6 +183,14 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
         >>> round(categorical_crossentropy(y_true, torch.tensor([[0.5, 0.5]])).item(), 4)
         0.6931
     """
+    if (
+        y_pred.dim() == y_true.dim() + 1
+        and y_pred.shape[0] == 1
+        and y_true.shape == y_pred.shape[1:]
+    ):
+        # One example's one-hot label without its batch axis, as tf.keras took it
+        # (`cce(y_true=[0, 0, 1], y_pred=probas)` with probas of shape (1, 3)).
+        y_true = y_true.reshape(y_pred.shape)
     if y_true.shape != y_pred.shape:
         # Broadcasting would give a number for class ids against scores (a sparse label
         # mistake); Keras refuses.
