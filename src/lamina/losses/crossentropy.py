@@ -184,8 +184,8 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
         0.6931
     """
     if (
-        y_pred.dim() == y_true.dim() + 1
-        and y_pred.shape[0] == 1
+        y_true.shape != y_pred.shape
+        and y_pred.shape[:1] == (1,)
         and y_true.shape == y_pred.shape[1:]
     ):
         # One example's one-hot label without its batch axis, as tf.keras took it
