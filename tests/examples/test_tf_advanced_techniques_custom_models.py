@@ -14,6 +14,57 @@ from lamina import layers, ops
 from tests.parity.reference import keras
 
 # --------------------------------------------------------------------------------------------------
+# Week 2 (Huber loss as a class): a `Loss` subclass made twice with no name. Keras names the
+# second `..._1`, as it does custom metrics and layers; lamina gave both the same name.
+
+
+def _threshold_huber(base):
+    class ThresholdHuber(base):
+        def __init__(self, threshold=1.0, **kwargs):
+            super().__init__(**kwargs)
+            self.threshold = threshold
+
+        def call(self, y_true, y_pred):
+            error = y_true - y_pred
+            small = ops.abs(error) <= self.threshold
+            big = self.threshold * (ops.abs(error) - 0.5 * self.threshold)
+            return ops.where(small, ops.square(error) / 2, big)
+
+        def get_config(self):
+            return {**super().get_config(), "threshold": self.threshold}
+
+    return ThresholdHuber
+
+
+def test_unnamed_custom_losses_take_keras_auto_names():
+    ours = _threshold_huber(lamina.losses.Loss)
+    theirs = _threshold_huber(keras.losses.Loss)
+    keras.backend.clear_session()
+    wanted = [theirs().name, theirs().name, theirs(name="given").name]
+    assert [ours().name, ours().name, ours(name="given").name] == wanted
+    assert wanted == ["threshold_huber", "threshold_huber_1", "given"]
+    # the built-in losses keep their fixed names however many are made
+    assert {lamina.losses.Huber().name for _ in range(2)} == {"huber_loss"}
+
+
+def test_custom_loss_config_round_trips_through_a_saved_model(tmp_path):
+    """The lab's `MyHuberLoss(threshold=...)` with a `get_config`, saved with the model and
+    loaded back with `custom_objects`: same threshold, same loss values as Keras's."""
+    ours = _threshold_huber(lamina.losses.Loss)
+    y_true, y_pred = np.array([[0.0], [3.0]]), np.array([[0.5], [0.0]])
+    wanted = float(_threshold_huber(keras.losses.Loss)(threshold=1.2)(y_true, y_pred))
+    np.testing.assert_allclose(float(ours(threshold=1.2)(y_true, y_pred)), wanted, rtol=1e-6)
+    model = lamina.Sequential([lamina.Input((1,)), layers.Dense(1)])
+    model.compile(optimizer="sgd", loss=ours(threshold=1.2))
+    x = np.array([[-1.0], [0.0], [1.0], [2.0]], "float32")
+    model.fit(x, 2 * x - 1, epochs=1, verbose=0)
+    path = str(tmp_path / "huber.keras")
+    model.save(path)
+    loaded = lamina.models.load_model(path, custom_objects={"ThresholdHuber": ours})
+    assert type(loaded.loss) is ours and loaded.loss.threshold == 1.2
+
+
+# --------------------------------------------------------------------------------------------------
 # Week 3 (custom dense layer): `Sequential([SimpleDense(units=1)])` fit on
 # `np.array([-1.0, 0.0, ...])`, one number per sample. tf.keras 2 read it as shape (N, 1);
 # Keras 3 builds for shape (N,) and fails (so does lamina), and lamina's error now says how to
