@@ -171,3 +171,18 @@ def test_two_output_evaluate_lists_losses_then_metrics_per_output():
         [y1_rmse, y2_mae], [np.sqrt(y1_loss), np.mean(np.abs(p2 - y2))], rtol=1e-5
     )
     np.testing.assert_allclose(loss, y1_loss + y2_loss, rtol=1e-5)
+
+
+# --------------------------------------------------------------------------------------------------
+# Week 3 (custom dense layer): `print(my_dense.variables)` shows each weight as Keras prints it,
+# `<Variable path=..., shape=..., dtype=..., value=...>`, trainable or not.
+
+
+def test_weights_print_as_keras_variables():
+    def printed(module):
+        layer = module.layers.BatchNormalization()
+        layer.build((None, 2))
+        return [repr(v) for v in layer.variables]
+
+    assert printed(lamina) == printed(keras)
+    assert printed(lamina)[0].startswith("<Variable path=batch_normalization")
