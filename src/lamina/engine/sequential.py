@@ -279,7 +279,18 @@ class Sequential(Model):
             dtype = str(inputs.dtype).replace("torch.", "")
         # First called inside a layer that is itself called on a KerasTensor: the probe sizes
         # stand for unknown dimensions, so the stack is built for those as unknown, as Keras does.
-        self._trace((None, *shape_inference.unprobed_shape(shape)[1:]), dtype)
+        try:
+            self._trace((None, *shape_inference.unprobed_shape(shape)[1:]), dtype)
+        except ValueError as failure:
+            if len(shape) != 1 or dtype == "string":
+                raise
+            # tf.keras 2 read one number per sample, `np.array([-1.0, 0.0, ...])`, as shape
+            # (N, 1) (the TF courses fit such models); Keras 3 builds for shape (N,) and fails.
+            raise ValueError(
+                f"{failure} Hint: Sequential '{self.name}' was built from data of shape "
+                f"{shape}, one value per sample; give it shape ({shape[0]}, 1) "
+                "(`x.reshape(-1, 1)`) or begin the model with `keras.Input(shape=(1,))`."
+            ) from failure
         self._check_input(shape)
 
     def forward(self, inputs, *args, **kwargs):

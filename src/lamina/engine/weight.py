@@ -255,9 +255,10 @@ class KerasVariableMethods:
 
     def __repr__(self) -> str:
         # Keras's form (torch's would read "Parameter containing: Parameter(TrainableWeight(").
+        # Keras names every weight, trainable or not, `Variable` (`print(layer.variables)`).
         value = "(on the meta device)" if self.is_meta else self.numpy()
         return (
-            f"<{type(self).__name__} path={self.path}, shape={tuple(self.shape)}, "
+            f"<Variable path={self.path}, shape={tuple(self.shape)}, "
             f"dtype={backend.dtype_name(self.dtype)}, value={value}>"
         )
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from lamina import backend, dtype_policies, tree
-from lamina.engine import errors, hyperparameters, symbolic
+from lamina.engine import errors, hyperparameters, naming, symbolic
 from lamina.engine.keras_tensor import KerasTensor
 
 EPSILON = 1e-7
@@ -306,7 +306,9 @@ class Loss:
                 "reduction must be 'sum_over_batch_size', 'sum', 'mean', "
                 f"'mean_with_sample_weight' or 'none'; received reduction={reduction!r}."
             )
-        self.name = name or _snake(type(self).__name__)
+        # Unnamed, a loss takes the next auto-name of its class (`my_loss`, `my_loss_1`), as
+        # Keras's losses, metrics and layers do: two instances of a custom loss differ by name.
+        self.name = name or naming.unique_name(naming.to_snake_case(type(self).__name__))
         self.reduction = reduction
         self._dtype = dtype_policies.get(dtype or backend.floatx()).compute_dtype
         self._compute_dtype = backend.to_torch_dtype(self._dtype)
@@ -486,12 +488,6 @@ def _signature(order: tuple, defaults: dict) -> inspect.Signature:
     options = [inspect.Parameter("self", keyword)]
     options += [inspect.Parameter(key, keyword, default=defaults[key]) for key in order]
     return inspect.Signature(options)
-
-
-def _snake(name: str) -> str:
-    from lamina.engine.naming import to_snake_case
-
-    return to_snake_case(name)
 
 
 __all__ = [
