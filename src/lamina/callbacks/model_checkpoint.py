@@ -8,6 +8,7 @@ import os
 import re
 
 from lamina.callbacks import monitor as monitoring
+from lamina.engine import errors
 from lamina.utils.io_utils import print_msg
 
 
@@ -27,7 +28,7 @@ class ModelCheckpoint(monitoring.MonitorCallback):
         save_freq: `"epoch"`, or an integer: save every that many batches.
         initial_value_threshold: the value `monitor` must beat for the first save.
         **kwargs: none is accepted; tf.keras 2's `period` and `frequency` (which tf 2.0
-            ignored) are refused with a TypeError naming `save_freq`.
+            ignored) are refused with an error naming `save_freq`.
 
     Examples:
         >>> import os, tempfile
@@ -182,12 +183,9 @@ _KERAS2_KEYWORDS = {
 
 
 def _refuse_keras2_keywords(kwargs) -> None:
-    """The TypeError Keras raises for an unknown keyword, with the Keras 3 spelling when the
-    keyword is a tf.keras 2 one."""
+    """lamina's error for unknown keywords (a TypeError, as Keras raises here), with the Keras 3
+    spelling when one is a tf.keras 2 keyword."""
     if not kwargs:
         return
-    name = sorted(kwargs)[0]
-    message = f"ModelCheckpoint.__init__() got an unexpected keyword argument '{name}'"
-    if name in _KERAS2_KEYWORDS:
-        message += f". Hint: {_KERAS2_KEYWORDS[name]}."
-    raise TypeError(message)
+    hints = [_KERAS2_KEYWORDS[name] for name in sorted(kwargs) if name in _KERAS2_KEYWORDS]
+    raise errors.unexpected_arguments("ModelCheckpoint()", kwargs, f"{hints[0]}." if hints else "")
