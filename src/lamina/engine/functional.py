@@ -65,10 +65,11 @@ def flat_feed(inputs) -> list:
     return flat
 
 
-def _check_symbolic(argument: str, structure) -> None:
-    """`Model(inputs, outputs)`'s `argument`: a KerasTensor or a non-empty structure of them
-    only, as Keras requires (a number or a None among them would otherwise be dropped, and
-    `Model(3, 4)` give an empty model)."""
+def _symbolic_leaves(argument: str, structure) -> list[KerasTensor]:
+    """`Model(inputs, outputs)`'s `argument` flattened (as `flatten_symbolic` orders it), once
+    checked to be a KerasTensor or a non-empty structure of them only, as Keras requires (a
+    number or a None among them would otherwise be dropped, and `Model(3, 4)` give an empty
+    model)."""
     leaves = [structure] if isinstance(structure, KerasTensor) else tree.flatten(structure)
     if not leaves:
         raise errors.value_error(
@@ -86,6 +87,7 @@ def _check_symbolic(argument: str, structure) -> None:
                 "build the model on keras.Input(...) and pass the tensors its layers return; "
                 "a subclassed model takes its arguments in call() instead.",
             )
+    return leaves
 
 
 class FunctionalGraph:
@@ -94,10 +96,8 @@ class FunctionalGraph:
     def __init__(self, inputs, outputs):
         self.inputs = inputs
         self.outputs = outputs
-        _check_symbolic("inputs", inputs)
-        _check_symbolic("outputs", outputs)
-        self.flat_inputs: list[KerasTensor] = flatten_symbolic(inputs)
-        self.flat_outputs: list[KerasTensor] = flatten_symbolic(outputs)
+        self.flat_inputs: list[KerasTensor] = _symbolic_leaves("inputs", inputs)
+        self.flat_outputs: list[KerasTensor] = _symbolic_leaves("outputs", outputs)
         if isinstance(inputs, dict):
             for key, tensor in inputs.items():
                 if isinstance(tensor, KerasTensor) and key != tensor.name:

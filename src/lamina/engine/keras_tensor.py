@@ -381,11 +381,22 @@ class Node:
 
     @property
     def input_shapes(self):
-        return map_tensors(lambda t: t.shape, self.input_tensors)
+        """tf.keras's `layer.input_shape`: the shape of each tensor the call took (an RNN's
+        initial states, an attention's value too), a list when there are several; None for an
+        InputLayer's node, which takes nothing."""
+        return _one_shape_or_list(self.parent_tensors)
 
     @property
     def output_shapes(self):
-        return map_tensors(lambda t: t.shape, self.outputs)
+        """tf.keras's `layer.output_shape`: a list for several outputs (an LSTM's states)."""
+        return _one_shape_or_list(flatten_symbolic(self.output_tensors))
+
+
+def _one_shape_or_list(tensors: list):
+    shapes = [tensor.shape for tensor in tensors]
+    if not shapes:
+        return None
+    return shapes[0] if len(shapes) == 1 else shapes
 
 
 def flatten_symbolic(structure) -> list[KerasTensor]:

@@ -1753,9 +1753,7 @@ class Layer(nn.Module):
     @property
     def input_shape(self):
         if self._inbound_nodes:
-            # tf.keras's: the shape of each tensor `input` lists (an RNN's initial states, an
-            # attention's value too), a list when there are several.
-            return _shapes(flatten_symbolic(self._inbound_nodes[0].parent_tensors))
+            return self._inbound_nodes[0].input_shapes
         if self._build_input_shape is None:
             raise AttributeError(f"{errors.describe(self)} is not built, so it has no input_shape.")
         return self._build_input_shape
@@ -1763,8 +1761,7 @@ class Layer(nn.Module):
     @property
     def output_shape(self):
         if self._inbound_nodes:
-            # A list for several outputs (an LSTM's output and states), as tf.keras gave it.
-            return _shapes(flatten_symbolic(self._inbound_nodes[0].output_tensors))
+            return self._inbound_nodes[0].output_shapes
         input_shape = self.input_shape
         try:
             return self.compute_output_shape(input_shape)
@@ -2280,14 +2277,6 @@ def _declared_shape(input_shape, input_dim, batch_input_shape):
     if input_dim is not None:
         return (int(input_dim),)
     return None
-
-
-def _shapes(tensors: list):
-    """The shapes of a node's tensors: one shape, or a list of them (tf.keras's layout)."""
-    shapes = [tensor.shape for tensor in tensors]
-    if not shapes:  # an InputLayer's node takes nothing
-        return None
-    return shapes[0] if len(shapes) == 1 else shapes
 
 
 def _one_or_list(tensors: list):
