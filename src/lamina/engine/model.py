@@ -122,7 +122,7 @@ class Model(Trainer, Layer):
                 raise TypeError("Model() takes at most two positional arguments: inputs, outputs.")
         # Keras names a plain functional model "functional"; a subclass, whether it builds a graph
         # in its __init__ (the functional-subclassing pattern) or defines call(), after its class.
-        functional = inputs is not None and type(self) in (Model, Functional)
+        functional = inputs is not None and type(self) is Functional  # see __new__
         default = "functional" if functional else naming.to_snake_case(type(self).__name__)
         super().__init__(name=name or naming.unique_name(default), **kwargs)
         self._graph: FunctionalGraph | None = None
